@@ -1,0 +1,59 @@
+"""Loanflow: the application factory."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from app.config import check_config, load_config
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(load_config(Path(app.instance_path)))
+    if config:
+        app.config.update(config)
+    check_config(app.config)
+
+    from app.extensions import api, db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    _tune_sqlite(app)
+    api.init_app(app)
+
+    from app import models  # noqa: F401 - register the tables with the metadata
+    from app.api import register_api
+    from app.services.runtime import Runtime
+
+    app.extensions["loanflow_runtime"] = Runtime(app, app.config.get("HANDLER_REGISTRY"))
+    register_api(app, api)
+
+    from app.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _tune_sqlite(app: Flask) -> None:
+    """WAL and a busy timeout so concurrent requests wait for each other instead of failing."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection, _record):  # noqa: ANN001
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=15000")
+            if ":memory:" not in app.config["SQLALCHEMY_DATABASE_URI"]:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()

@@ -1,0 +1,16 @@
+"""The JSON API under /api/v1: thin blueprints that load, call one service and dump."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+
+from app.api.errors import install_error_handlers
+
+
+def register_api(app: Flask, api: Api) -> None:
+    from app.api import definitions, health, instances, tasks
+
+    install_error_handlers(app, api)
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    for blp in (health.blp, definitions.blp, instances.blp, tasks.blp):
+        api.register_blueprint(blp, url_prefix="/api/v1" + (blp.url_prefix or ""))

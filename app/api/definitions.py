@@ -1,0 +1,34 @@
+"""Process definitions: list the deployed versions, upload a diagram."""
+from flask import request
+from flask_smorest import Blueprint
+
+from app.api.auth import current_user, require_admin
+from app.engine.parser import DiagramFile
+from app.schemas.processes import DeploymentResultSchema, ProcessDefinitionSchema
+from app.services import deployment
+from app.services.errors import Invalid
+
+blp = Blueprint("process_definitions", __name__, url_prefix="/process-definitions",
+                description="Deployed BPMN processes and DMN decisions")
+blp.before_request(require_admin)
+
+
+@blp.route("")
+@blp.response(200, ProcessDefinitionSchema(many=True))
+def list_definitions():
+    return deployment.list_processes()
+
+
+@blp.route("", methods=["POST"])
+@blp.response(201, DeploymentResultSchema)
+def upload_definition():
+    """Upload one .bpmn or .dmn file in the multipart field `file`."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise Invalid("upload a diagram in the multipart field 'file'", fields={"file": ["missing"]})
+    name = upload.filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    if not name.endswith(deployment.DIAGRAM_SUFFIXES):
+        raise Invalid("only .bpmn and .dmn files can be deployed", fields={"file": ["wrong file type"]})
+    content = upload.stream.read(deployment.upload_limit() + 1)
+    results = deployment.deploy_and_commit([DiagramFile(name, content)], current_user().id)
+    return {"processes": results}

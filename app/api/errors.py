@@ -1,0 +1,52 @@
+"""One JSON error shape for the whole API: {"error": {"code", "message", "fields"}}."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from app.services.errors import ServiceError
+
+
+def error_response(status: int, code: str, message: str, fields: dict[str, Any] | None = None):  # noqa: ANN201
+    body: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    response = jsonify({"error": body})
+    response.status_code = status
+    return response
+
+
+def _flatten_webargs(messages: dict[str, Any]) -> dict[str, list[str]]:
+    """webargs nests errors by location ('json', 'query'); the API reports them by field."""
+    flat: dict[str, list[str]] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, sub in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), sub)
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            flat.setdefault(prefix or "_request", []).extend(value)
+        else:
+            flat.setdefault(prefix or "_request", []).append(str(value))
+
+    for _location, errors in messages.items():
+        walk("", errors)
+    return flat
+
+
+def _http_error(error: HTTPException):  # noqa: ANN202
+    data = getattr(error, "data", None) or {}
+    fields = _flatten_webargs(data["messages"]) if "messages" in data else data.get("errors")
+    message = data.get("message") or error.description or error.name
+    if error.code == 422 and fields:
+        message = "the request has invalid fields"
+    return error_response(error.code or 500, error.name.lower().replace(" ", "_"), message, fields)
+
+
+def install_error_handlers(app: Flask, api: Api) -> None:
+    api.handle_http_exception = _http_error  # flask-smorest registers this for HTTPException
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(ServiceError, lambda e: error_response(e.status, e.code, e.message, e.fields))

@@ -1,0 +1,143 @@
+"""`flask --app wsgi ...` commands: processes, orgs, users, seed."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from app.engine.errors import DiagramRejected
+from app.engine.lint import lint_bundle
+from app.engine.parser import parse_diagrams
+from app.services import deployment, identity
+from app.services.errors import ServiceError
+
+processes = AppGroup("processes", help="Deploy, validate, list and export BPMN/DMN diagrams.")
+orgs = AppGroup("orgs", help="Organisations.")
+users = AppGroup("users", help="Users and API tokens.")
+seed = AppGroup("seed", help="Seed data.")
+
+
+def _fail(exc: ServiceError) -> None:
+    click.echo(f"error: {exc.message}", err=True)
+    for name, messages in exc.fields.items():
+        for message in messages:
+            click.echo(f"  {name}: {message}", err=True)
+    sys.exit(1)
+
+
+@processes.command("deploy")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+def deploy_command(paths: tuple[Path, ...]) -> None:
+    """Deploy diagrams (default: all of processes/); prints `<id> v<N> new|unchanged`."""
+    files = deployment.read_diagram_files(list(paths) or [Path(current_app.config["PROCESSES_DIR"])])
+    if not files:
+        click.echo("no .bpmn or .dmn files found", err=True)
+        sys.exit(1)
+    try:
+        results = deployment.deploy_and_commit(files)
+    except ServiceError as exc:
+        _fail(exc)
+    for r in results:
+        click.echo(f"{r.process_id} v{r.version} {r.status}")
+        for w in r.warnings:
+            click.echo(f"  warning: {w['file']}: {w['reason']}", err=True)
+
+
+@processes.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+def validate_command(files: tuple[Path, ...]) -> None:
+    """Strictly check diagrams; exit 1 with the reasons if any has an error."""
+    diagrams = deployment.read_diagram_files(list(files))
+    forms_dir = Path(current_app.config["FORMS_DIR"])
+    try:
+        bundle = parse_diagrams(diagrams, current_app.config["MAX_DIAGRAM_BYTES"])
+    except DiagramRejected as exc:
+        problems = exc.problems
+    else:
+        from app.services.runtime import runtime
+
+        forms = [p.name for p in forms_dir.glob("*.json")] if forms_dir.is_dir() else []
+        problems = lint_bundle(bundle, runtime().handlers.operators(), forms)
+    for p in problems:
+        line = f":{p.line}" if p.line else ""
+        click.echo(f"{p.severity}: {p.file}{line}: {p.element_id or '-'}: {p.reason}")
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        sys.exit(1)
+    click.echo(f"ok: {len(diagrams)} file(s), {len(problems)} warning(s)")
+
+
+@processes.command("list")
+def list_command() -> None:
+    """One line per process: id, latest version, running instances."""
+    for p in deployment.list_processes():
+        label = "decision" if p.kind == "decision" else f"{p.running} running"
+        click.echo(f"{p.process_id} v{p.version} {label}")
+
+
+@processes.command("export")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write the files into this folder (default: print them to stdout).")
+def export_command(out_dir: Path | None) -> None:
+    """The source of the latest version of every deployed diagram."""
+    for filename, source in deployment.export_sources():
+        if out_dir is None:
+            click.echo(f"==> {filename} <==")
+            click.echo(source.decode("utf-8"))
+        else:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            (out_dir / filename).write_bytes(source)
+            click.echo(str(out_dir / filename))
+
+
+@orgs.command("create")
+@click.argument("code")
+@click.option("--kind", "kinds", multiple=True, required=True, help="Repeatable org kind.")
+@click.option("--name", required=True)
+def create_org_command(code: str, kinds: tuple[str, ...], name: str) -> None:
+    try:
+        org = identity.create_org(code, list(kinds), name)
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"organisation {org.code} ({', '.join(org.kind_codes)}) created")
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--org", "org_code", required=True)
+@click.option("--role", "roles", multiple=True, required=True, help="Repeatable role code.")
+@click.option("--name", "display_name", default=None)
+def create_user_command(username: str, org_code: str, roles: tuple[str, ...], display_name: str | None) -> None:
+    try:
+        user = identity.create_user(username, org_code, list(roles), display_name)
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"user {user.username} created in {org_code} with {', '.join(sorted(user.role_codes))}")
+
+
+@users.command("token")
+@click.argument("username")
+def token_command(username: str) -> None:
+    """Issue a new API token; the token is the last line printed."""
+    try:
+        token = identity.issue_token(username)
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"API token for {username} (shown once):")
+    click.echo(token)
+
+
+@seed.command("admin")
+def seed_admin_command() -> None:
+    """Create the platform organisation and its admin if missing; print a fresh token for it."""
+    token = identity.ensure_platform_admin()
+    click.echo("platform admin: admin (organisation PLATFORM)")
+    click.echo(token)
+
+
+def register_cli(app: Flask) -> None:
+    for group in (processes, orgs, users, seed):
+        app.cli.add_command(group)

@@ -1,0 +1,65 @@
+"""Every setting of the application, read once from the environment and checked at start-up."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed."""
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _database_url(instance_path: Path) -> str:
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url:
+        return f"sqlite:///{instance_path / 'loanflow.db'}"
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def load_config(instance_path: Path) -> dict:
+    """The configuration mapping handed to Flask; overridable by `create_app(config=...)`."""
+    return {
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "dev-only-not-secret"),
+        "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "PROCESSES_DIR": os.environ.get("LOANFLOW_PROCESSES_DIR", str(ROOT / "processes")),
+        "FORMS_DIR": os.environ.get("LOANFLOW_FORMS_DIR", str(ROOT / "forms")),
+        # Diagrams and uploads larger than this are refused before parsing.
+        "MAX_DIAGRAM_BYTES": _int("LOANFLOW_MAX_DIAGRAM_BYTES", 2 * 1024 * 1024),
+        "MAX_CONTENT_LENGTH": _int("LOANFLOW_MAX_REQUEST_BYTES", 16 * 1024 * 1024),
+        # An instance whose task tree grows deeper than this gets an incident (SpiffWorkflow
+        # silently stops iterating at depth 1000).
+        "ENGINE_MAX_TREE_DEPTH": _int("LOANFLOW_ENGINE_MAX_TREE_DEPTH", 900),
+        "API_TITLE": "Loanflow API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "JSON_SORT_KEYS": False,
+    }
+
+
+def check_config(config: dict) -> None:
+    """Refuse to start with settings that cannot work."""
+    uri = config.get("SQLALCHEMY_DATABASE_URI", "")
+    if not (uri.startswith("sqlite") or uri.startswith("postgresql")):
+        raise ConfigError(f"DATABASE_URL must be SQLite or PostgreSQL, got {uri.split(':')[0]!r}")
+    if not config.get("TESTING") and not config.get("DEBUG") and config["SECRET_KEY"] == "dev-only-not-secret":
+        if os.environ.get("LOANFLOW_ENV", "development") == "production":
+            raise ConfigError("SECRET_KEY must be set in production")

@@ -1,0 +1,161 @@
+"""Strict checks for the project's own diagrams (`processes validate`).
+
+Beyond parsing: every user task's form exists, every service operator is registered, every
+script, condition and timer compiles in the sandbox (constant timers must also parse), and a
+cycle with no user task or catch event on it — an unbounded loop — is warned about.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask
+from SpiffWorkflow.specs.MultiChoice import MultiChoice
+
+from app.engine.errors import DiagramProblem
+from app.engine.parser import FORM_PROPERTY, UI_FORM_PROPERTY, Bundle, ParsedProcess
+from app.engine.scripting import SandboxViolation, compile_expression, compile_script, sandbox_globals
+
+
+def lint_bundle(bundle: Bundle, operators: Iterable[str], forms: Iterable[str]) -> list[DiagramProblem]:
+    known_ops, known_forms = set(operators), set(forms)
+    problems: list[DiagramProblem] = []
+    for process in bundle.processes.values():
+        for spec in (process.spec, *process.embedded.values()):
+            problems += _lint_spec(process, spec, known_ops, known_forms)
+    return problems
+
+
+def _lint_spec(process: ParsedProcess, spec, operators: set[str], forms: set[str]) -> list[DiagramProblem]:  # noqa: ANN001
+    file = process.file.filename
+    problems: list[DiagramProblem] = []
+
+    def error(element: str, reason: str) -> None:
+        problems.append(DiagramProblem(file, element, reason))
+
+    for ts in spec.task_specs.values():
+        element = getattr(ts, "bpmn_id", None) or ts.name
+        props = (getattr(ts, "extensions", None) or {}).get("properties", {})
+        for key in (FORM_PROPERTY, UI_FORM_PROPERTY):
+            if props.get(key) and props[key] not in forms:
+                error(element, f"form file {props[key]!r} does not exist in forms/")
+        op = getattr(ts, "operation_name", None)
+        if op is not None and op not in operators:
+            error(element, f"service operator {op!r} is not registered in handlers/")
+        for label, source in (("script", getattr(ts, "script", None) if isinstance(ts, ScriptEngineTask) else None),
+                              ("pre-script", getattr(ts, "prescript", None)),
+                              ("post-script", getattr(ts, "postscript", None))):
+            if source:
+                _check(lambda s=source: compile_script(s), element, label, error)
+        for expression in _service_parameters(ts):
+            _check(lambda e=expression: compile_expression(e), element, "parameter", error)
+        if isinstance(ts, MultiChoice):
+            for condition, target in ts.cond_task_specs:
+                expression = getattr(condition, "args", [None])[0] if condition is not None else None
+                if isinstance(expression, str):
+                    _check(lambda e=expression: compile_expression(e), f"{element}->{target}", "condition", error)
+        definition = getattr(ts, "event_definition", None)
+        if isinstance(definition, TimerEventDefinition):
+            _check_timer(definition.expression, element, error)
+    problems += _unbounded_cycles(file, spec)
+    return problems
+
+
+def _service_parameters(ts) -> list[str]:  # noqa: ANN001
+    params = getattr(ts, "operation_params", None) or {}
+    return [p.get("value") for p in params.values() if isinstance(p, dict) and isinstance(p.get("value"), str)]
+
+
+def _check(compile_it, element: str, label: str, error) -> None:  # noqa: ANN001
+    try:
+        compile_it()
+    except (SandboxViolation, SyntaxError) as exc:
+        error(element, f"{label} does not compile: {exc}")
+
+
+def _check_timer(expression: str, element: str, error) -> None:  # noqa: ANN001
+    try:
+        code = compile_expression(expression)
+    except (SandboxViolation, SyntaxError) as exc:
+        error(element, f"timer expression does not compile: {exc}")
+        return
+    try:
+        value = eval(code, sandbox_globals())  # noqa: S307 - restricted, no task data
+    except NameError:
+        return  # depends on task data: checked when it runs
+    except Exception as exc:  # noqa: BLE001
+        error(element, f"timer expression fails: {type(exc).__name__}: {exc}")
+        return
+    if not isinstance(value, str):
+        error(element, f"timer expression gives {type(value).__name__}, not an ISO 8601 string "
+                       f"(write \"PT48H\" with quotes)")
+        return
+    try:
+        if value.startswith("R"):
+            TimerEventDefinition.parse_iso_recurring_interval(value)
+        elif value.startswith("P"):
+            TimerEventDefinition.parse_iso_duration(value)
+        else:
+            TimerEventDefinition.get_datetime(value)
+    except Exception as exc:  # noqa: BLE001
+        error(element, f"timer value {value!r} is not ISO 8601: {exc}")
+
+
+def _waits(ts) -> bool:  # noqa: ANN001
+    return bool(getattr(ts, "manual", False)) or isinstance(ts, CatchingEvent)
+
+
+def _unbounded_cycles(file: str, spec) -> list[DiagramProblem]:  # noqa: ANN001
+    """Strongly connected components of the flow graph that contain no waiting element."""
+    graph = {name: [o.name for o in ts.outputs if o is not None] for name, ts in spec.task_specs.items()}
+    index, low, stack, on_stack, components = {}, {}, [], set(), []
+    counter = [0]
+
+    def visit(root: str) -> None:  # iterative Tarjan, so deep graphs do not hit the recursion limit
+        work = [(root, iter(graph.get(root, [])))]
+        index[root] = low[root] = counter[0]
+        counter[0] += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            advanced = False
+            for child in children:
+                if child not in index:
+                    index[child] = low[child] = counter[0]
+                    counter[0] += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(graph.get(child, []))))
+                    advanced = True
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    item = stack.pop()
+                    on_stack.discard(item)
+                    component.append(item)
+                    if item == node:
+                        break
+                if len(component) > 1 or node in graph.get(node, []):
+                    components.append(component)
+
+    for name in graph:
+        if name not in index:
+            visit(name)
+    warnings = []
+    for component in components:
+        if not any(_waits(spec.task_specs[n]) for n in component):
+            ids = sorted(getattr(spec.task_specs[n], "bpmn_id", None) or n for n in component)
+            warnings.append(DiagramProblem(
+                file, ids[0], f"loop through {', '.join(ids)} has no user task or catch event: "
+                              "it may run without bound", severity="warning"))
+    return warnings

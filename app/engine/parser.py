@@ -1,0 +1,175 @@
+"""Turns diagram files into parsed process specs, over the hardened XML reader.
+
+The import layer every diagram goes through (uploads, `processes/`, the corpus). Findings that do
+not stop a diagram from running are warnings; anything that stops it is a `DiagramRejected` with
+the file, element id and reason.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from lxml import etree
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity as CallActivityMixin
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask as SubWorkflowTaskMixin
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser import SpiffBpmnParser
+from SpiffWorkflow.spiff.specs.defaults import ServiceTask
+
+from app.engine.errors import DiagramProblem, DiagramRejected
+from app.engine.xml import DEFAULT_MAX_BYTES, diagram_kind, read_xml
+
+FORM_PROPERTY = "formJsonSchemaFilename"
+UI_FORM_PROPERTY = "formUiSchemaFilename"
+
+
+@dataclass(frozen=True)
+class DiagramFile:
+    filename: str
+    content: bytes
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+@dataclass
+class ParsedProcess:
+    process_id: str
+    name: str | None
+    file: DiagramFile
+    spec: object  # BpmnProcessSpec
+    calls: list[str]
+    decisions: list[str]
+    forms: list[str]
+    operators: list[str]
+    embedded: dict[str, object] = field(default_factory=dict)  # embedded subprocess specs by id
+
+
+@dataclass
+class ParsedDecision:
+    decision_id: str
+    name: str | None
+    file: DiagramFile
+
+
+@dataclass
+class Bundle:
+    processes: dict[str, ParsedProcess] = field(default_factory=dict)
+    decisions: dict[str, ParsedDecision] = field(default_factory=dict)
+    warnings: list[DiagramProblem] = field(default_factory=list)
+
+    def ids_in(self, filename: str) -> list[str]:
+        return [p.process_id for p in self.processes.values() if p.file.filename == filename] + [
+            d.decision_id for d in self.decisions.values() if d.file.filename == filename]
+
+
+def _problem(exc: Exception, filename: str, element_id: str | None = None) -> DiagramProblem:
+    if isinstance(exc, ValidationException):
+        line = exc.line_number if isinstance(exc.line_number, int) else None
+        return DiagramProblem(exc.file_name or filename, exc.id or element_id, str(exc.args[0]) if exc.args else str(exc), line)
+    message = str(exc.args[0]) if exc.args else type(exc).__name__
+    if isinstance(exc, SpiffWorkflowException):
+        element_id = getattr(getattr(exc, "task_spec", None), "name", None) or element_id
+    return DiagramProblem(filename, element_id, f"{type(exc).__name__}: {message}")
+
+
+def _is_call(task_spec) -> bool:  # noqa: ANN001
+    return isinstance(task_spec, CallActivityMixin)
+
+
+def _embedded(parser: SpiffBpmnParser, spec, found: dict) -> dict:  # noqa: ANN001
+    """Specs of the subprocesses drawn inside `spec` (not call activities), recursively."""
+    for task_spec in spec.task_specs.values():
+        if isinstance(task_spec, SubWorkflowTaskMixin) and not _is_call(task_spec) and task_spec.spec not in found:
+            found[task_spec.spec] = parser.get_spec(task_spec.spec)
+            _embedded(parser, found[task_spec.spec], found)
+    return found
+
+
+def _describe(specs: list) -> tuple[list[str], list[str], list[str], list[str]]:
+    """Called processes, decisions, form files and service operators the specs use."""
+    calls, decisions, forms, operators = set(), set(), set(), set()
+    for task_spec in (ts for spec in specs for ts in spec.task_specs.values()):
+        ext = getattr(task_spec, "extensions", None) or {}
+        if _is_call(task_spec):
+            calls.add(task_spec.spec)
+        if ext.get("calledDecisionId"):
+            decisions.add(ext["calledDecisionId"])
+        if isinstance(task_spec, UserTaskMixin):
+            props = ext.get("properties", {})
+            forms.update(v for k, v in props.items() if k in (FORM_PROPERTY, UI_FORM_PROPERTY) and v)
+        if isinstance(task_spec, ServiceTask):
+            operators.add(task_spec.operation_name)
+    return sorted(calls), sorted(decisions), sorted(forms), sorted(operators)
+
+
+def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
+                   context_dmn: list[DiagramFile] = ()) -> Bundle:
+    """Parse `files` together; `context_dmn` are already-deployed decisions the BPMN may use.
+
+    Raises `DiagramRejected` naming every file that cannot be used; returns the parsed bundle.
+    """
+    parser = SpiffBpmnParser()
+    problems: list[DiagramProblem] = []
+    roots = []
+    for f in files:
+        try:
+            root = read_xml(f.content, f.filename, max_bytes)
+            roots.append((f, diagram_kind(root, f.filename), root))
+        except DiagramRejected as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise DiagramRejected(problems)
+
+    bundle = Bundle()
+    own_dmn = {f.filename for f, kind, _ in roots if kind == "dmn"}
+    context = [c for c in context_dmn if c.filename not in own_dmn]
+    dmn_sources = [(c, read_xml(c.content, c.filename, max_bytes)) for c in context]
+    dmn_sources += [(f, root) for f, kind, root in roots if kind == "dmn"]
+    for f, root in dmn_sources:  # decisions first: business-rule tasks look them up while parsing
+        before = set(parser.dmn_parsers)
+        try:
+            parser.add_dmn_xml(root, filename=f.filename)
+        except Exception as exc:  # noqa: BLE001 - every parser failure becomes a reason
+            problems.append(_problem(exc, f.filename))
+            continue
+        if f.filename in own_dmn:
+            for decision_id in set(parser.dmn_parsers) - before:
+                dp = parser.dmn_parsers[decision_id]
+                bundle.decisions[decision_id] = ParsedDecision(decision_id, dp.get_name(), f)
+            if not set(parser.dmn_parsers) - before:
+                problems.append(DiagramProblem(f.filename, None, "DMN file holds no decision"))
+
+    bpmn = [(f, root) for f, kind, root in roots if kind == "bpmn"]
+    for f, root in bpmn:
+        try:
+            parser.add_bpmn_xml(root, filename=f.filename)
+        except Exception as exc:  # noqa: BLE001
+            problems.append(_problem(exc, f.filename))
+    if problems:
+        raise DiagramRejected(problems)
+
+    for f, _root in bpmn:
+        process_ids = [pid for pid, pp in parser.process_parsers.items()
+                       if pp.filename == f.filename and pp.process_executable
+                       and etree.QName(pp.node).localname == "process"]
+        if not process_ids:
+            problems.append(DiagramProblem(f.filename, None, "no executable process in this file "
+                                           "(isExecutable is false or missing)"))
+        for pid in process_ids:
+            try:
+                spec = parser.get_spec(pid)
+                embedded = _embedded(parser, spec, {})
+            except Exception as exc:  # noqa: BLE001
+                problems.append(_problem(exc, f.filename, pid))
+                continue
+            calls, decisions, forms, operators = _describe([spec, *embedded.values()])
+            name = parser.process_parsers[pid].get_name()
+            bundle.processes[pid] = ParsedProcess(pid, name, f, spec, calls, decisions, forms, operators, embedded)
+    if problems:
+        raise DiagramRejected(problems)
+    return bundle
+

@@ -1,0 +1,153 @@
+"""The sandbox for every script and expression in a diagram, on RestrictedPython.
+
+Scripts, gateway conditions, timer expressions, service parameters and DMN cells all run here.
+They see the task's data, a short allow-list of modules (datetime, decimal, math, json, re) and
+safe builtins; imports of anything else, dunder access, frame/code introspection and file or OS
+access are refused with a clear error. Compiled code is cached by source text.
+"""
+from __future__ import annotations
+
+import builtins
+import copy
+import datetime
+import decimal
+import json
+import math
+import operator
+import re
+from functools import lru_cache
+from types import CodeType, FrameType, ModuleType, TracebackType
+from typing import Any
+
+from RestrictedPython import compile_restricted_eval, compile_restricted_exec, safe_builtins
+from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
+from RestrictedPython.Guards import (
+    full_write_guard,
+    guarded_iter_unpack_sequence,
+    guarded_unpack_sequence,
+    safer_getattr,
+)
+from RestrictedPython.PrintCollector import PrintCollector
+from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment
+
+ALLOWED_MODULES: dict[str, ModuleType] = {
+    "datetime": datetime, "decimal": decimal, "math": math, "json": json, "re": re,
+}
+# Attributes that lead from an ordinary object to frames, code or globals.
+FORBIDDEN_ATTRIBUTES = frozenset({
+    "gi_frame", "gi_code", "gi_yieldfrom", "cr_frame", "cr_code", "cr_await", "ag_frame", "ag_code",
+    "f_back", "f_globals", "f_locals", "f_builtins", "f_code", "tb_frame", "tb_next",
+    "func_globals", "func_code", "mro", "format", "format_map",
+})
+FORBIDDEN_TYPES = (FrameType, CodeType, TracebackType)
+EXTRA_BUILTINS = ("dict", "list", "set", "frozenset", "min", "max", "sum", "enumerate", "any", "all",
+                  "map", "filter", "reversed", "sorted", "zip", "tuple", "bool", "isinstance")
+REMOVED_BUILTINS = ("__build_class__", "setattr", "delattr", "_getattr_")
+
+
+class SandboxViolation(Exception):
+    """A script reached for something the sandbox does not allow."""
+
+
+def _guarded_import(name: str, globals=None, locals=None, fromlist=(), level=0):  # noqa: ANN001, A002
+    root = name.split(".")[0]
+    if level != 0 or root not in ALLOWED_MODULES or name != root:
+        raise SandboxViolation(f"import of module '{name}' is not allowed in diagram scripts "
+                               f"(allowed: {', '.join(sorted(ALLOWED_MODULES))})")
+    return ALLOWED_MODULES[root]
+
+
+def _guarded_getattr(obj: Any, name: str, default: Any = None, *args: Any) -> Any:
+    if not isinstance(name, str) or name.startswith("_") or name in FORBIDDEN_ATTRIBUTES:
+        raise SandboxViolation(f"access to attribute '{name}' is not allowed in diagram scripts")
+    value = safer_getattr(obj, name, default, *args)
+    if isinstance(value, ModuleType) and value not in ALLOWED_MODULES.values():
+        raise SandboxViolation(f"access to module '{value.__name__}' is not allowed in diagram scripts")
+    if isinstance(value, FORBIDDEN_TYPES):
+        raise SandboxViolation(f"access to '{name}' is not allowed in diagram scripts")
+    return value
+
+
+_INPLACE = {
+    "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
+    "//=": operator.ifloordiv, "%=": operator.imod, "**=": operator.ipow, "<<=": operator.ilshift,
+    ">>=": operator.irshift, "&=": operator.iand, "^=": operator.ixor, "|=": operator.ior,
+}
+
+
+def _inplacevar(op: str, x: Any, y: Any) -> Any:
+    return _INPLACE[op](x, y)
+
+
+def _sandbox_builtins() -> dict[str, Any]:
+    sandboxed = {k: v for k, v in safe_builtins.items() if k not in REMOVED_BUILTINS}
+    sandboxed.update({name: getattr(builtins, name) for name in EXTRA_BUILTINS})
+    sandboxed["__import__"] = _guarded_import
+    sandboxed["getattr"] = _guarded_getattr
+    return sandboxed
+
+
+def sandbox_globals() -> dict[str, Any]:
+    """The globals every script and expression is evaluated with."""
+    return {
+        "__builtins__": _sandbox_builtins(),
+        "__name__": "diagram_script",
+        "_getattr_": _guarded_getattr,
+        "_getitem_": default_guarded_getitem,
+        "_getiter_": default_guarded_getiter,
+        "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+        "_unpack_sequence_": guarded_unpack_sequence,
+        "_write_": full_write_guard,
+        "_inplacevar_": _inplacevar,
+        "_print_": PrintCollector,
+        "datetime": datetime,
+        "decimal": decimal,
+        "Decimal": decimal.Decimal,
+        "math": math,
+        "json": json,
+        "re": re,
+    }
+
+
+@lru_cache(maxsize=4096)
+def compile_expression(source: str) -> CodeType:
+    result = compile_restricted_eval(source.strip(), "<expression>")
+    if result.errors:
+        raise SandboxViolation("; ".join(result.errors))
+    return result.code
+
+
+@lru_cache(maxsize=4096)
+def compile_script(source: str) -> CodeType:
+    result = compile_restricted_exec(source, "<script>")
+    if result.errors:
+        raise SandboxViolation("; ".join(result.errors))
+    return result.code
+
+
+class SandboxEnvironment(TaskDataEnvironment):
+    """SpiffWorkflow's task-data environment, with restricted compiled code in place of eval/exec."""
+
+    def __init__(self) -> None:
+        super().__init__(sandbox_globals())
+
+    def evaluate(self, expression, context, external_context=None):  # noqa: ANN001
+        code = compile_expression(expression)
+        my_globals = copy.copy(self.globals)
+        my_globals.update(external_context or {})
+        my_globals.update(context)
+        return eval(code, my_globals)  # noqa: S307 - restricted code, sandbox globals
+
+    def execute(self, script, context, external_context=None):  # noqa: ANN001
+        code = compile_script(script)
+        self.check_for_overwrite(context, external_context or {})
+        my_globals = copy.copy(self.globals)
+        my_globals.update(external_context or {})
+        context.update(my_globals)
+        try:
+            exec(code, context)  # noqa: S102 - restricted code, sandbox globals
+        finally:
+            self._remove_globals_and_functions_from_context(context, external_context)
+            for name in [k for k, v in context.items() if isinstance(v, ModuleType)]:
+                del context[name]
+        return True

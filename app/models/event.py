@@ -1,0 +1,27 @@
+"""The append-only history of every instance."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models.types import BigId, JsonType, UTCDateTime, utcnow
+
+EVENT_KINDS = ("started", "task_ready", "task_claimed", "task_unclaimed", "task_completed",
+               "task_cancelled", "completed", "error", "cancelled")
+
+
+class InstanceEvent(db.Model):
+    __tablename__ = "instance_events"
+    __table_args__ = (Index("ix_instance_events_instance_id", "instance_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(BigId, ForeignKey("process_instances.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    element_id: Mapped[str | None] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    details: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)

@@ -1,0 +1,103 @@
+"""Deployed diagrams, their numbered process/decision versions, forms and running instances."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.types import BigId, JsonType, UTCDateTime, utcnow
+
+INSTANCE_STATUSES = ("running", "waiting", "completed", "error", "cancelled")
+
+
+class Deployment(db.Model):
+    """One diagram file as it was deployed; the source is kept for export and history."""
+
+    __tablename__ = "deployments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(8))  # bpmn | dmn
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    source: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class FormVersion(db.Model):
+    """A form file (JSON Schema or UI schema) as it was when a process using it was deployed."""
+
+    __tablename__ = "form_versions"
+    __table_args__ = (UniqueConstraint("filename", "content_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    content: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProcessVersion(db.Model):
+    """A numbered version of one process (or DMN decision) with its serialized, parsed spec."""
+
+    __tablename__ = "process_versions"
+    __table_args__ = (UniqueConstraint("kind", "process_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # process | decision
+    process_id: Mapped[str] = mapped_column(String(255))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str | None] = mapped_column(String(255))
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
+    # Hash of the process's own file plus everything it embeds (decisions, forms).
+    content_hash: Mapped[str] = mapped_column(String(64))
+    spec: Mapped[str] = mapped_column(Text, deferred=True)  # serialized spec JSON, restored once, cached
+    calls: Mapped[list[str]] = mapped_column(JsonType, default=list)  # called process ids
+    forms: Mapped[dict[str, int]] = mapped_column(JsonType, default=dict)  # filename -> form_versions.id
+    warnings: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deployment: Mapped[Deployment] = relationship(lazy="raise")
+
+
+class ProcessInstance(db.Model):
+    """One running life of a process version: its engine state (without the spec) and summary."""
+
+    __tablename__ = "process_instances"
+    __table_args__ = (
+        Index("ix_process_instances_process_status", "process_id", "status"),
+        Index("ix_process_instances_business_key", "business_key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(255))
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    business_key: Mapped[str | None] = mapped_column(String(128))
+    data: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    state: Mapped[str] = mapped_column(Text, deferred=True)  # engine state without the spec
+    # Called process id -> process_versions.id, fixed when the instance starts.
+    pins: Mapped[dict[str, int]] = mapped_column(JsonType, default=dict)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lock_version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class InstanceParty(db.Model):
+    """The organisation that plays one party kind (funder, borrower, ...) in an instance's deal."""
+
+    __tablename__ = "instance_parties"
+    __table_args__ = (Index("ix_instance_parties_org_party", "org_id", "party"),)
+
+    instance_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("process_instances.id", ondelete="CASCADE"), primary_key=True)
+    party: Mapped[str] = mapped_column(String(32), primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))

@@ -1,0 +1,77 @@
+"""Organisations, users, roles and API tokens (full sign-in comes with the web inbox)."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from app.extensions import db
+from app.models import ApiToken, Organisation, OrgKind, User, UserRole
+from app.models.identity import ORG_KINDS, ROLES
+from app.services.clock import now
+from app.services.errors import Conflict, Invalid, Unauthorized
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_org(code: str, kinds: list[str], name: str) -> Organisation:
+    unknown = sorted(set(kinds) - set(ORG_KINDS))
+    if unknown or not kinds:
+        raise Invalid(f"unknown organisation kind(s): {', '.join(unknown) or '(none given)'}; "
+                      f"choose from {', '.join(ORG_KINDS)}", fields={"kind": ["unknown kind"]})
+    if db.session.scalar(select(Organisation).where(Organisation.code == code)):
+        raise Conflict(f"organisation {code!r} already exists")
+    org = Organisation(code=code, name=name, created_at=now())
+    org.kinds = [OrgKind(kind=k) for k in sorted(set(kinds))]
+    db.session.add(org)
+    db.session.commit()
+    return org
+
+
+def create_user(username: str, org_code: str, roles: list[str], display_name: str | None = None) -> User:
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown or not roles:
+        raise Invalid(f"unknown role(s): {', '.join(unknown) or '(none given)'}; choose from {', '.join(ROLES)}",
+                      fields={"role": ["unknown role"]})
+    org = db.session.scalar(select(Organisation).where(Organisation.code == org_code))
+    if org is None:
+        raise Invalid(f"unknown organisation {org_code!r}", fields={"org": ["unknown organisation"]})
+    if db.session.scalar(select(User).where(User.username == username)):
+        raise Conflict(f"user {username!r} already exists")
+    user = User(username=username, org_id=org.id, display_name=display_name, created_at=now())
+    user.roles = [UserRole(role=r) for r in sorted(set(roles))]
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def issue_token(username: str) -> str:
+    """A new bearer token for the user; only its hash is stored, so it is shown once."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise Invalid(f"unknown user {username!r}", fields={"username": ["unknown user"]})
+    token = "lf_" + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user_id=user.id, token_hash=_hash_token(token), created_at=now()))
+    db.session.commit()
+    return token
+
+
+def user_for_token(token: str) -> User:
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token))
+                            .options(joinedload(ApiToken.user)))
+    if row is None or row.revoked_at is not None or not row.user.active:
+        raise Unauthorized("invalid or revoked token")
+    return row.user
+
+
+def ensure_platform_admin(username: str = "admin", org_code: str = "PLATFORM") -> str:
+    """Idempotent seed: the platform organisation and its admin; returns a new token for the admin."""
+    if db.session.scalar(select(Organisation).where(Organisation.code == org_code)) is None:
+        create_org(org_code, ["platform"], "Loanflow platform")
+    if db.session.scalar(select(User).where(User.username == username)) is None:
+        create_user(username, org_code, ["platform_admin"], "Platform administrator")
+    return issue_token(username)

@@ -1,0 +1,97 @@
+"""Claiming, unclaiming and completing human tasks."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+
+from app.engine.runner import TaskNotReady
+from app.extensions import db
+from app.models import FormVersion, HumanTask, User
+from app.services.clock import now
+from app.services.errors import Conflict, NotFound
+from app.services.forms import validate_submission
+from app.services.instances import commit_step, form_ids_of, load_for_step, restore
+from app.services.runtime import runtime
+from app.services.steps import apply_outcome, record
+
+
+def get_task(task_id: int) -> HumanTask:
+    task = db.session.get(HumanTask, task_id)
+    if task is None:
+        raise NotFound("task not found")
+    return task
+
+
+def task_form(task: HumanTask) -> tuple[dict | None, dict | None]:
+    ids = [i for i in (task.form_id, task.ui_form_id) if i]
+    forms = {f.id: f.content for f in db.session.scalars(select(FormVersion).where(FormVersion.id.in_(ids)))} if ids else {}
+    return forms.get(task.form_id), forms.get(task.ui_form_id)
+
+
+def _refuse_if_closed(task: HumanTask, actor: User) -> None:
+    if task.state in ("completed", "cancelled"):
+        raise Conflict(f"task is already {task.state}", code=f"task_{task.state}")
+    if task.state == "claimed" and task.claimed_by_id != actor.id:
+        raise Conflict("task is claimed by someone else", code="task_claimed")
+
+
+def claim_task(task_id: int, actor: User) -> HumanTask:
+    task = get_task(task_id)
+    _refuse_if_closed(task, actor)
+    if task.state == "claimed":
+        return task
+    at = now()
+    changed = db.session.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state == "ready")
+                                 .values(state="claimed", claimed_by_id=actor.id)).rowcount
+    if not changed:
+        db.session.rollback()
+        raise Conflict("task was claimed or completed by someone else", code="task_claimed")
+    record(task.instance_id, "task_claimed", at, actor.id, task.element_id, task_id=task.id)
+    db.session.commit()
+    db.session.refresh(task)
+    return task
+
+
+def unclaim_task(task_id: int, actor: User) -> HumanTask:
+    task = get_task(task_id)
+    if task.state != "claimed":
+        raise Conflict(f"task is {task.state}, not claimed", code="task_not_claimed")
+    if task.claimed_by_id != actor.id and not actor.has_role("platform_admin"):
+        raise Conflict("task is claimed by someone else", code="task_claimed")
+    changed = db.session.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state == "claimed",
+                                                         HumanTask.claimed_by_id == task.claimed_by_id)
+                                 .values(state="ready", claimed_by_id=None)).rowcount
+    if not changed:
+        db.session.rollback()
+        raise Conflict("task changed at the same time; reload and retry", code="stale_version")
+    record(task.instance_id, "task_unclaimed", now(), actor.id, task.element_id, task_id=task.id)
+    db.session.commit()
+    db.session.refresh(task)
+    return task
+
+
+def complete_task(task_id: int, data: dict[str, Any], actor: User) -> HumanTask:
+    """Validate the submission, complete the user task and run the instance on until idle."""
+    task = get_task(task_id)
+    _refuse_if_closed(task, actor)
+    schema, _ui = task_form(task)
+    validate_submission(schema, data)
+    instance = load_for_step(task.instance_id)
+    rt, at = runtime(), now()
+    workflow = restore(instance)
+    with rt.step(instance.id, instance.business_key):
+        try:
+            outcome = rt.engine.complete_user_task(workflow, task.engine_task_id, data)
+        except TaskNotReady as exc:
+            db.session.rollback()
+            raise Conflict(str(exc), code="task_not_ready") from None
+    task.state = "completed"
+    task.claimed_by_id = task.claimed_by_id or actor.id
+    task.completed_by_id = actor.id
+    task.completed_at = at
+    task.data = data
+    record(instance.id, "task_completed", at, actor.id, task.element_id, task_id=task.id, data=data)
+    apply_outcome(instance, outcome, at, actor.id, form_ids_of(instance))
+    commit_step()
+    return task

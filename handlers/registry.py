@@ -1,0 +1,59 @@
+"""The explicit registry of service-task operators."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class HandlerContext:
+    instance_id: int | None
+    business_key: str | None
+    element_id: str
+    idempotency_key: str
+
+
+Handler = Callable[[dict[str, Any], HandlerContext], dict[str, Any]]
+
+
+class UnknownOperator(LookupError):
+    pass
+
+
+class HandlerRegistry:
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler] = {}
+
+    def register(self, operator: str) -> Callable[[Handler], Handler]:
+        def decorate(func: Handler) -> Handler:
+            if operator in self._handlers:
+                raise ValueError(f"operator {operator!r} is registered twice")
+            self._handlers[operator] = func
+            return func
+        return decorate
+
+    def __contains__(self, operator: str) -> bool:
+        return operator in self._handlers
+
+    def operators(self) -> list[str]:
+        return sorted(self._handlers)
+
+    def call(self, operator: str, params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
+        try:
+            handler = self._handlers[operator]
+        except KeyError:
+            raise UnknownOperator(f"no handler is registered for operator {operator!r}") from None
+        result = handler(params, ctx)
+        if not isinstance(result, dict):
+            raise TypeError(f"handler {operator!r} returned {type(result).__name__}, not a dict")
+        return result
+
+
+def default_registry() -> HandlerRegistry:
+    """The registry with every handler the product ships."""
+    from handlers import platform
+
+    registry = HandlerRegistry()
+    platform.register(registry)
+    return registry
