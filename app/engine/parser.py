@@ -76,6 +76,29 @@ def _problem(exc: Exception, filename: str, element_id: str | None = None) -> Di
     return DiagramProblem(filename, element_id, f"{type(exc).__name__}: {message}")
 
 
+def _dmn_shape_problem(parser: SpiffBpmnParser, root, filename: str) -> DiagramProblem | None:  # noqa: ANN001
+    """What SpiffWorkflow's DMN reader cannot use, said plainly (it fails with IndexError or worse).
+
+    It reads the decisions under the namespace it binds to the prefix `dmn` (the document's default
+    namespace, else a literal `dmn:` prefix) and supports exactly one decision per file.
+    """
+    namespace = etree.QName(root).namespace
+    bound = {**parser.namespaces, **{k: v for k, v in root.nsmap.items() if k is not None}}
+    bound_dmn = root.nsmap.get(None, bound.get("dmn"))
+    if bound_dmn != namespace:
+        prefix = root.prefix or ""
+        return DiagramProblem(filename, None, f"DMN elements use the prefix '{prefix}:'; SpiffWorkflow reads DMN "
+                                              "only in the default namespace or under the prefix 'dmn:'")
+    decisions = root.findall(f"{{{namespace}}}decision")
+    if not decisions:
+        return DiagramProblem(filename, None, "DMN file holds no decision")
+    if len(decisions) > 1:
+        ids = ", ".join(d.get("id") or "?" for d in decisions)
+        return DiagramProblem(filename, None, f"DMN file holds {len(decisions)} decisions ({ids}); "
+                                              "only one decision per file is supported")
+    return None
+
+
 def _is_call(task_spec) -> bool:  # noqa: ANN001
     return isinstance(task_spec, CallActivityMixin)
 
@@ -131,8 +154,15 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
     dmn_sources += [(f, root) for f, kind, root in roots if kind == "dmn"]
     for f, root in dmn_sources:  # decisions first: business-rule tasks look them up while parsing
         before = set(parser.dmn_parsers)
+        shape = _dmn_shape_problem(parser, root, f.filename) if f.filename in own_dmn else None
+        if shape is not None:
+            problems.append(shape)
+            continue
         try:
             parser.add_dmn_xml(root, filename=f.filename)
+            if f.filename in own_dmn:  # SpiffWorkflow reads the table lazily: find its faults now
+                for decision_id in set(parser.dmn_parsers) - before:
+                    parser.dmn_parsers[decision_id].parse()
         except Exception as exc:  # noqa: BLE001 - every parser failure becomes a reason
             problems.append(_problem(exc, f.filename))
             continue

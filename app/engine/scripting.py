@@ -43,6 +43,8 @@ FORBIDDEN_TYPES = (FrameType, CodeType, TracebackType)
 EXTRA_BUILTINS = ("dict", "list", "set", "frozenset", "min", "max", "sum", "enumerate", "any", "all",
                   "map", "filter", "reversed", "sorted", "zip", "tuple", "bool", "isinstance")
 REMOVED_BUILTINS = ("__build_class__", "setattr", "delattr", "_getattr_")
+# Module-level contexts shared by every thread (DefaultContext seeds each new thread's context).
+SHARED_DECIMAL_CONTEXTS = (decimal.DefaultContext, decimal.BasicContext, decimal.ExtendedContext)
 
 
 class SandboxViolation(Exception):
@@ -54,7 +56,15 @@ def _guarded_import(name: str, globals=None, locals=None, fromlist=(), level=0):
     if level != 0 or root not in ALLOWED_MODULES or name != root:
         raise SandboxViolation(f"import of module '{name}' is not allowed in diagram scripts "
                                f"(allowed: {', '.join(sorted(ALLOWED_MODULES))})")
-    return ALLOWED_MODULES[root]
+    module = ALLOWED_MODULES[root]
+    # `from m import x` reads m.x natively (IMPORT_FROM), not through _getattr_: check each name
+    # here, or `from datetime import sys` hands the script the real sys module.
+    for item in fromlist or ():
+        try:
+            _guarded_getattr(module, item)
+        except SandboxViolation as exc:
+            raise SandboxViolation(f"'from {name} import {item}' is not allowed in diagram scripts: {exc}") from None
+    return module
 
 
 def _guarded_getattr(obj: Any, name: str, default: Any = None, *args: Any) -> Any:
@@ -65,6 +75,9 @@ def _guarded_getattr(obj: Any, name: str, default: Any = None, *args: Any) -> An
         raise SandboxViolation(f"access to module '{value.__name__}' is not allowed in diagram scripts")
     if isinstance(value, FORBIDDEN_TYPES):
         raise SandboxViolation(f"access to '{name}' is not allowed in diagram scripts")
+    if any(value is shared for shared in SHARED_DECIMAL_CONTEXTS):
+        raise SandboxViolation(f"access to the process-wide decimal context '{name}' is not allowed "
+                               "in diagram scripts (use decimal.localcontext())")
     return value
 
 
@@ -136,7 +149,8 @@ class SandboxEnvironment(TaskDataEnvironment):
         my_globals = copy.copy(self.globals)
         my_globals.update(external_context or {})
         my_globals.update(context)
-        return eval(code, my_globals)  # noqa: S307 - restricted code, sandbox globals
+        with decimal.localcontext():  # a script's decimal context changes must not outlive it
+            return eval(code, my_globals)  # noqa: S307 - restricted code, sandbox globals
 
     def execute(self, script, context, external_context=None):  # noqa: ANN001
         code = compile_script(script)
@@ -145,7 +159,8 @@ class SandboxEnvironment(TaskDataEnvironment):
         my_globals.update(external_context or {})
         context.update(my_globals)
         try:
-            exec(code, context)  # noqa: S102 - restricted code, sandbox globals
+            with decimal.localcontext():  # a script's decimal context changes must not outlive it
+                exec(code, context)  # noqa: S102 - restricted code, sandbox globals
         finally:
             self._remove_globals_and_functions_from_context(context, external_context)
             for name in [k for k, v in context.items() if isinstance(v, ModuleType)]:

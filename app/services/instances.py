@@ -80,8 +80,8 @@ def start_instance(process_id: str, actor: User | None, business_key: str | None
     db.session.add(instance)
     db.session.flush()  # the id is the handlers' idempotency scope
     db.session.add_all([InstanceParty(instance_id=instance.id, party=p, org_id=o) for p, o in bound])
-    record(instance.id, "started", at, instance.started_by_id, None, process_id=process_id,
-           version=version.version, business_key=business_key, data=data or {})
+    record(instance.id, "started", at, instance.started_by_id, None, {
+        "process_id": process_id, "version": version.version, "business_key": business_key, "data": data or {}})
     with rt.step(instance.id, business_key):
         workflow = rt.engine.new_workflow(spec, subprocess_specs, dict(data or {}))
         outcome = rt.engine.advance(workflow)

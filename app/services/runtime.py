@@ -55,6 +55,10 @@ class SpecCache:
                     self._entries.popitem(last=False)
         return found
 
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
     def workflow_specs(self, version_id: int, pins: dict[str, int]) -> tuple[Any, dict]:
         """The spec of a version and every subprocess spec it may run (embedded and pinned calls)."""
         ids = [version_id, *pins.values()]

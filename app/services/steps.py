@@ -14,9 +14,10 @@ from app.models.task import OPEN_TASK_STATES
 
 
 def record(instance_id: int, kind: str, at: datetime, actor_id: int | None = None,
-           element_id: str | None = None, **details: Any) -> None:
+           element_id: str | None = None, details: dict[str, Any] | None = None) -> None:
+    """Append one event to an instance's history (flushed with the step's transaction)."""
     db.session.add(InstanceEvent(instance_id=instance_id, kind=kind, element_id=element_id, at=at,
-                                 actor_id=actor_id, details=details))
+                                 actor_id=actor_id, details=details or {}))
 
 
 def apply_outcome(instance: ProcessInstance, outcome: StepOutcome, at: datetime,
@@ -33,23 +34,24 @@ def apply_outcome(instance: ProcessInstance, outcome: StepOutcome, at: datetime,
         if row.engine_task_id not in ready:
             row.state = "cancelled"
             row.completed_at = at
-            record(instance.id, "task_cancelled", at, None, row.element_id, task_id=row.id)
+            record(instance.id, "task_cancelled", at, None, row.element_id, {"task_id": row.id})
     known = {row.engine_task_id for row in open_rows}
     new_rows = [_task_row(instance.id, t, at, form_ids) for t in outcome.ready if t.engine_task_id not in known]
     if new_rows:
         db.session.add_all(new_rows)
-        db.session.flush(new_rows)
+        db.session.flush()
         for row in new_rows:
-            record(instance.id, "task_ready", at, None, row.element_id, task_id=row.id, title=row.title,
-                   lane=row.lane)
+            record(instance.id, "task_ready", at, None, row.element_id,
+                   {"task_id": row.id, "title": row.title, "lane": row.lane})
     if outcome.status == "completed":
         instance.ended_at = at
         instance.error = None
         record(instance.id, "completed", at, actor_id, outcome.end_events[0] if outcome.end_events else None,
-               end_events=outcome.end_events)
+               {"end_events": outcome.end_events})
     elif outcome.status == "error":
         instance.error = outcome.error
-        record(instance.id, "error", at, actor_id, (outcome.error or {}).get("element_id"), **(outcome.error or {}))
+        error = dict(outcome.error or {})
+        record(instance.id, "error", at, actor_id, error.pop("element_id", None), error)
     else:
         instance.error = None
 

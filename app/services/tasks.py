@@ -47,7 +47,7 @@ def claim_task(task_id: int, actor: User) -> HumanTask:
     if not changed:
         db.session.rollback()
         raise Conflict("task was claimed or completed by someone else", code="task_claimed")
-    record(task.instance_id, "task_claimed", at, actor.id, task.element_id, task_id=task.id)
+    record(task.instance_id, "task_claimed", at, actor.id, task.element_id, {"task_id": task.id})
     db.session.commit()
     db.session.refresh(task)
     return task
@@ -65,7 +65,7 @@ def unclaim_task(task_id: int, actor: User) -> HumanTask:
     if not changed:
         db.session.rollback()
         raise Conflict("task changed at the same time; reload and retry", code="stale_version")
-    record(task.instance_id, "task_unclaimed", now(), actor.id, task.element_id, task_id=task.id)
+    record(task.instance_id, "task_unclaimed", now(), actor.id, task.element_id, {"task_id": task.id})
     db.session.commit()
     db.session.refresh(task)
     return task
@@ -91,7 +91,7 @@ def complete_task(task_id: int, data: dict[str, Any], actor: User) -> HumanTask:
     task.completed_by_id = actor.id
     task.completed_at = at
     task.data = data
-    record(instance.id, "task_completed", at, actor.id, task.element_id, task_id=task.id, data=data)
+    record(instance.id, "task_completed", at, actor.id, task.element_id, {"task_id": task.id, "data": data})
     apply_outcome(instance, outcome, at, actor.id, form_ids_of(instance))
     commit_step()
     return task

@@ -1,0 +1,216 @@
+"""Per-instance cost of the twelve-step diagram: raw SpiffWorkflow, the service layer, and HTTP.
+
+    .venv/bin/python bench/engine.py [--n 200] [--warmup 20] [--database postgresql://...]
+
+Without --database, the runner and HTTP modes each use a fresh, migrated SQLite file in a
+temporary folder. A PostgreSQL URL should name a scratch database: it is migrated, and the
+diagram and the admin are deployed and seeded into it (both idempotent).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DIAGRAM = ROOT / "tests" / "fixtures" / "bpmn" / "twelve_steps.bpmn"
+PROCESS_ID = "twelve_steps"
+SECRET_KEY = "bench-not-secret"
+RUNNER_TARGET, HTTP_TARGET, ARENA_RATIO = 2.0, 5.0, 105
+
+
+def timed(run: Callable[[], object], n: int, warmup: int) -> list[float]:
+    """Milliseconds per call of `run`, after `warmup` untimed calls."""
+    for _ in range(warmup):
+        run()
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def measure_raw(n: int, warmup: int) -> list[float]:
+    """SpiffWorkflow alone, in memory: parse once, then run instances without serializing."""
+    from SpiffWorkflow import TaskState
+    from SpiffWorkflow.bpmn import BpmnWorkflow
+    from SpiffWorkflow.spiff.parser import SpiffBpmnParser
+
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_file(str(DIAGRAM))
+    spec = parser.get_spec(PROCESS_ID)
+
+    def run() -> BpmnWorkflow:
+        workflow = BpmnWorkflow(spec)
+        workflow.do_engine_steps()
+        for name, data in (("review", {"approved": True}), ("approve", {})):
+            task = workflow.get_next_task(state=TaskState.READY, manual=True, spec_name=name)
+            task.set_data(**data)
+            task.run()
+            workflow.do_engine_steps()
+        return workflow
+
+    assert run().is_completed(), "raw instance did not complete"
+    return timed(run, n, warmup)
+
+
+def measure_runner(n: int, warmup: int, database_url: str) -> list[float]:
+    """The service layer on a database: one transaction per step, no HTTP."""
+    from flask_migrate import upgrade
+    from sqlalchemy import select
+
+    from app import create_app
+    from app.engine.parser import DiagramFile
+    from app.extensions import db
+    from app.models import HumanTask, User
+    from app.services.deployment import deploy_and_commit
+    from app.services.identity import ensure_platform_admin
+    from app.services.instances import start_instance
+    from app.services.queries import instance_detail
+    from app.services.tasks import complete_task
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": _sqlalchemy_url(database_url), "SECRET_KEY": SECRET_KEY})
+    with app.app_context():
+        upgrade()
+        deploy_and_commit([DiagramFile(DIAGRAM.name, DIAGRAM.read_bytes())])
+        ensure_platform_admin()
+        user = db.session.scalar(select(User).where(User.username == "admin"))
+
+        def run() -> int:
+            instance_id = start_instance(PROCESS_ID, user).id
+            for data in ({"approved": True}, {}):
+                task_id = db.session.scalar(select(HumanTask.id).where(
+                    HumanTask.instance_id == instance_id, HumanTask.state == "ready"))
+                complete_task(task_id, data, user)
+            return instance_id
+
+        status = instance_detail(run())["status"]
+        assert status == "completed", f"runner instance ended {status!r}"
+        times = timed(run, n, warmup)
+        db.session.remove()
+    return times
+
+
+def measure_http(n: int, warmup: int, database_url: str, workdir: Path) -> list[float]:
+    """Over real HTTP against one gunicorn worker, as an API client would drive an instance."""
+    import requests
+
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY}
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    for command in (["db", "upgrade"], ["processes", "deploy", str(DIAGRAM)]):
+        subprocess.run(flask + command, cwd=ROOT, env=env, check=True, capture_output=True)
+    token = subprocess.run(flask + ["seed", "admin"], cwd=ROOT, env=env, check=True, capture_output=True,
+                           text=True).stdout.strip().splitlines()[-1]
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}/api/v1"
+    log_path = workdir / "gunicorn.log"
+    log = log_path.open("w")
+    server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-w", "1", "-b", f"127.0.0.1:{port}",
+                               "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        with requests.Session() as http:
+            http.headers["Authorization"] = f"Bearer {token}"
+            _wait_until_healthy(http, base, server, log_path)
+
+            def call(method: str, path: str, **kwargs) -> dict:  # noqa: ANN003
+                response = http.request(method, base + path, **kwargs)
+                response.raise_for_status()
+                return response.json()
+
+            def run() -> int:
+                instance_id = call("POST", "/process-instances", json={"process_id": PROCESS_ID})["id"]
+                for data in ({"approved": True}, {}):
+                    tasks = call("GET", "/tasks", params={"instance_id": instance_id, "state": "ready"})
+                    call("POST", f"/tasks/{tasks['items'][0]['id']}/complete", json={"data": data})
+                return instance_id
+
+            sample = run()
+            status = call("GET", f"/process-instances/{sample}")["status"]
+            assert status == "completed", f"HTTP instance ended {status!r}"
+            return timed(run, n, warmup)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_until_healthy(http, base: str, server: subprocess.Popen, log: Path, timeout: float = 30) -> None:  # noqa: ANN001
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while server.poll() is None and time.monotonic() < deadline:
+        try:
+            if http.get(base + "/healthz", timeout=1).ok:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"gunicorn did not answer /healthz (exit code {server.poll()}):\n{log.read_text()[-2000:]}")
+
+
+def _sqlalchemy_url(url: str) -> str:
+    """The app maps postgresql:// to psycopg for DATABASE_URL; do the same for create_app's mapping."""
+    return "postgresql+psycopg://" + url.split("://", 1)[1] if url.startswith(("postgres://", "postgresql://")) else url
+
+
+def report(results: dict[str, list[float]]) -> None:
+    raw = statistics.median(results["raw"])
+    print(f"{'mode':<8}{'min ms':>10}{'median ms':>12}{'mean ms':>10}{'x raw':>9}")
+    for mode, times in results.items():
+        median = statistics.median(times)
+        print(f"{mode:<8}{min(times):>10.2f}{median:>12.2f}{statistics.mean(times):>10.2f}{median / raw:>8.1f}x")
+    runner = statistics.median(results["runner"]) / raw
+    http = statistics.median(results["http"]) / raw
+    checks = [
+        (f"runner within {RUNNER_TARGET:g}x raw", runner, RUNNER_TARGET),
+        (f"HTTP life within {HTTP_TARGET:g}x raw; SpiffArena measured the same way takes ~{ARENA_RATIO}x", http,
+         HTTP_TARGET),
+    ]
+    print("ratios are of medians")
+    for label, ratio, target in checks:
+        print(f"{'PASS' if ratio <= target else 'MISS'}  {label}: {ratio:.1f}x")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200, help="timed instances per mode (default 200)")
+    parser.add_argument("--warmup", type=int, default=20, help="untimed instances first (default 20)")
+    parser.add_argument("--database", help="PostgreSQL URL for the runner and HTTP modes (default: temp SQLite)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="loanflow-bench-") as tmp:
+        workdir = Path(tmp)
+        runner_db = args.database or f"sqlite:///{workdir / 'runner.db'}"
+        http_db = args.database or f"sqlite:///{workdir / 'http.db'}"
+        results = {
+            "raw": measure_raw(args.n, args.warmup),
+            "runner": measure_runner(args.n, args.warmup, runner_db),
+            "http": measure_http(args.n, args.warmup, http_db, workdir),
+        }
+    print(f"twelve_steps, {args.n} instances per mode after {args.warmup} warm-up, "
+          f"database {'PostgreSQL' if args.database else 'SQLite (temp file)'}")
+    report(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""Fixtures: the app on SQLite and (when available) PostgreSQL, a client, a clock, an admin token.
+
+Every database test runs once per backend. PostgreSQL comes from TEST_DATABASE_URL (a server
+`.ci/run` starts); with LOANFLOW_REQUIRE_SERVICES=1 a missing server is an error, not a skip.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from app import create_app
+from app.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+REQUIRE_SERVICES = os.environ.get("LOANFLOW_REQUIRE_SERVICES") == "1"
+
+
+def _postgres_admin_url() -> str | None:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        return None
+    return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+
+
+@pytest.fixture(scope="session")
+def postgres_database():
+    """A fresh PostgreSQL database for this test session, dropped afterwards."""
+    admin_url = _postgres_admin_url()
+    if admin_url is None:
+        if REQUIRE_SERVICES:
+            pytest.fail("LOANFLOW_REQUIRE_SERVICES=1 but TEST_DATABASE_URL is not set: PostgreSQL is required")
+        pytest.skip("PostgreSQL not configured (set TEST_DATABASE_URL)")
+    name = f"loanflow_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sa.text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"),
+            {"n": name})
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+def _make_app(database_url: str, tmp: Path):
+    from flask_migrate import upgrade
+
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": "test-secret",
+        "FORMS_DIR": str(FIXTURES / "forms"),
+        "PROCESSES_DIR": str(FIXTURES / "bpmn"),
+    })
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend_app(request, tmp_path_factory):
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "test.db"
+        url = f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("postgres_database")
+    app = _make_app(url, tmp_path_factory.mktemp("instance"))
+    app.config["BACKEND"] = request.param
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _empty_tables() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(sa.text("TRUNCATE " + ", ".join(t.name for t in tables) + " RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+class FakeClock:
+    """The time services see; tests move it explicitly, never sleep."""
+
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> datetime:
+        self.current += timedelta(**delta)
+        return self.current
+
+
+@pytest.fixture
+def clock():
+    return FakeClock(datetime(2026, 11, 28, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def app(backend_app, clock):
+    backend_app.extensions["loanflow_clock"] = clock
+    with backend_app.app_context():
+        _empty_tables()
+        db.session.remove()
+    backend_app.extensions["loanflow_runtime"].specs.clear()  # version ids restart with the tables
+    yield backend_app
+    backend_app.extensions.pop("loanflow_clock", None)
+    with backend_app.app_context():
+        db.session.remove()
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def admin_token(app) -> str:
+    from app.services.identity import ensure_platform_admin
+
+    with app.app_context():
+        token = ensure_platform_admin()
+        db.session.remove()
+    return token
+
+
+@pytest.fixture
+def auth(admin_token) -> dict[str, str]:
+    return {"Authorization": f"Bearer {admin_token}"}
+
+
+@pytest.fixture
+def deploy(app):
+    """Deploy fixture diagrams by file name (from tests/fixtures/bpmn) and return the results."""
+    from app.engine.parser import DiagramFile
+    from app.services.deployment import deploy_and_commit
+
+    def _deploy(*names: str):
+        with app.app_context():
+            files = [DiagramFile(n, (FIXTURES / "bpmn" / n).read_bytes()) for n in names]
+            results = deploy_and_commit(files)
+            db.session.remove()
+        return results
+
+    return _deploy
