@@ -194,6 +194,9 @@ def _element_of(exc: SpiffWorkflowException) -> str | None:
 
 
 def _describe_exception(exc: SpiffWorkflowException) -> str:
+    # SpiffWorkflow adds a None note for a NameError whose text it cannot parse (UnboundLocalError,
+    # "__build_class__ not found"), and its __str__ then raises TypeError: drop such notes.
+    exc.notes = [note for note in getattr(exc, "notes", []) if isinstance(note, str)]
     message = str(exc)
     line = getattr(exc, "line_number", None)
     if line:

@@ -92,8 +92,13 @@ def _inplacevar(op: str, x: Any, y: Any) -> Any:
     return _INPLACE[op](x, y)
 
 
+def _refuse_class(*args: Any, **kwargs: Any) -> None:
+    raise SandboxViolation("class definitions are not allowed in diagram scripts")
+
+
 def _sandbox_builtins() -> dict[str, Any]:
     sandboxed = {k: v for k, v in safe_builtins.items() if k not in REMOVED_BUILTINS}
+    sandboxed["__build_class__"] = sandboxed["__metaclass__"] = _refuse_class  # RestrictedPython adds metaclass=__metaclass__
     sandboxed.update({name: getattr(builtins, name) for name in EXTRA_BUILTINS})
     sandboxed["__import__"] = _guarded_import
     sandboxed["getattr"] = _guarded_getattr

@@ -1,6 +1,8 @@
 """Starting and cancelling process instances; each is one step, one transaction."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import func, select
@@ -109,31 +111,40 @@ def restore(instance: ProcessInstance):  # noqa: ANN201
 
 
 def cancel_instance(instance_id: int, actor: User) -> ProcessInstance:
-    instance = load_for_step(instance_id)
-    if instance.status in FINISHED:
-        raise Conflict(f"instance is already {instance.status}")
-    rt, at = runtime(), now()
-    workflow = restore(instance)
-    instance.state = rt.engine.cancel(workflow)
-    instance.status = "cancelled"
-    instance.updated_at = instance.ended_at = at
-    for row in db.session.scalars(select(HumanTask).where(
-            HumanTask.instance_id == instance.id, HumanTask.state.in_(OPEN_TASK_STATES))):
-        row.state = "cancelled"
-        row.completed_at = at
-    record(instance.id, "cancelled", at, actor.id)
-    commit_step()
+    with atomic_step():
+        instance = load_for_step(instance_id)
+        if instance.status in FINISHED:
+            raise Conflict(f"instance is already {instance.status}")
+        rt, at = runtime(), now()
+        workflow = restore(instance)
+        instance.state = rt.engine.cancel(workflow)
+        instance.status = "cancelled"
+        instance.updated_at = instance.ended_at = at
+        for row in db.session.scalars(select(HumanTask).where(
+                HumanTask.instance_id == instance.id, HumanTask.state.in_(OPEN_TASK_STATES))):
+            row.state = "cancelled"
+            row.completed_at = at
+        record(instance.id, "cancelled", at, actor.id)
     return instance
 
 
-def commit_step() -> None:
-    """Commit a step; a concurrent step on the same instance makes this one a 409, changing nothing."""
+@contextmanager
+def atomic_step() -> Iterator[None]:
+    """One step, one transaction: commit at the end, or change nothing.
+
+    A concurrent step on the same instance (the optimistic version check failed, at any flush)
+    makes this one a 409.
+    """
     try:
+        yield
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
         raise Conflict("the instance was changed by someone else at the same time; reload and retry",
                        code="stale_version") from None
+    except BaseException:
+        db.session.rollback()
+        raise
 
 
 def count_open_instances(process_id: str) -> int:
@@ -141,4 +152,4 @@ def count_open_instances(process_id: str) -> int:
         ProcessInstance.process_id == process_id, ProcessInstance.status.notin_(FINISHED))) or 0
 
 
-__all__ = ["InstanceFault", "cancel_instance", "commit_step", "start_instance"]
+__all__ = ["InstanceFault", "atomic_step", "cancel_instance", "start_instance"]

@@ -22,11 +22,10 @@ def record(instance_id: int, kind: str, at: datetime, actor_id: int | None = Non
 
 def apply_outcome(instance: ProcessInstance, outcome: StepOutcome, at: datetime,
                   actor_id: int | None, form_ids: dict[str, int]) -> None:
-    """Write a step's result: state, summary, task rows that changed and the events they make."""
-    instance.state = outcome.state
-    instance.data = outcome.data
-    instance.status = outcome.status
-    instance.updated_at = at
+    """Write a step's result: state, summary, task rows that changed and the events they make.
+
+    The instance row is changed last, so the step writes it with a single versioned UPDATE.
+    """
     open_rows = db.session.scalars(select(HumanTask).where(
         HumanTask.instance_id == instance.id, HumanTask.state.in_(OPEN_TASK_STATES))).all()
     ready = {t.engine_task_id: t for t in outcome.ready}
@@ -43,6 +42,10 @@ def apply_outcome(instance: ProcessInstance, outcome: StepOutcome, at: datetime,
         for row in new_rows:
             record(instance.id, "task_ready", at, None, row.element_id,
                    {"task_id": row.id, "title": row.title, "lane": row.lane})
+    instance.state = outcome.state
+    instance.data = outcome.data
+    instance.status = outcome.status
+    instance.updated_at = at
     if outcome.status == "completed":
         instance.ended_at = at
         instance.error = None

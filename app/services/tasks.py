@@ -11,7 +11,7 @@ from app.models import FormVersion, HumanTask, User
 from app.services.clock import now
 from app.services.errors import Conflict, NotFound
 from app.services.forms import validate_submission
-from app.services.instances import commit_step, form_ids_of, load_for_step, restore
+from app.services.instances import atomic_step, form_ids_of, load_for_step, restore
 from app.services.runtime import runtime
 from app.services.steps import apply_outcome, record
 
@@ -73,25 +73,24 @@ def unclaim_task(task_id: int, actor: User) -> HumanTask:
 
 def complete_task(task_id: int, data: dict[str, Any], actor: User) -> HumanTask:
     """Validate the submission, complete the user task and run the instance on until idle."""
-    task = get_task(task_id)
-    _refuse_if_closed(task, actor)
-    schema, _ui = task_form(task)
-    validate_submission(schema, data)
-    instance = load_for_step(task.instance_id)
-    rt, at = runtime(), now()
-    workflow = restore(instance)
-    with rt.step(instance.id, instance.business_key):
-        try:
-            outcome = rt.engine.complete_user_task(workflow, task.engine_task_id, data)
-        except TaskNotReady as exc:
-            db.session.rollback()
-            raise Conflict(str(exc), code="task_not_ready") from None
-    task.state = "completed"
-    task.claimed_by_id = task.claimed_by_id or actor.id
-    task.completed_by_id = actor.id
-    task.completed_at = at
-    task.data = data
-    record(instance.id, "task_completed", at, actor.id, task.element_id, {"task_id": task.id, "data": data})
-    apply_outcome(instance, outcome, at, actor.id, form_ids_of(instance))
-    commit_step()
+    with atomic_step():
+        task = get_task(task_id)
+        _refuse_if_closed(task, actor)
+        schema, _ui = task_form(task)
+        validate_submission(schema, data)
+        instance = load_for_step(task.instance_id)
+        rt, at = runtime(), now()
+        workflow = restore(instance)
+        with rt.step(instance.id, instance.business_key):
+            try:
+                outcome = rt.engine.complete_user_task(workflow, task.engine_task_id, data)
+            except TaskNotReady as exc:
+                raise Conflict(str(exc), code="task_not_ready") from None
+        task.state = "completed"
+        task.claimed_by_id = task.claimed_by_id or actor.id
+        task.completed_by_id = actor.id
+        task.completed_at = at
+        task.data = data
+        record(instance.id, "task_completed", at, actor.id, task.element_id, {"task_id": task.id, "data": data})
+        apply_outcome(instance, outcome, at, actor.id, form_ids_of(instance))
     return task
