@@ -9,7 +9,7 @@ from app.engine.runner import TaskNotReady
 from app.extensions import db
 from app.models import FormVersion, HumanTask, User
 from app.services.clock import now
-from app.services.errors import Conflict, NotFound
+from app.services.errors import Conflict, Forbidden, NotFound
 from app.services.forms import validate_submission
 from app.services.instances import atomic_step, form_ids_of, load_for_step, restore
 from app.services.runtime import runtime
@@ -34,6 +34,19 @@ def _refuse_if_closed(task: HumanTask, actor: User) -> None:
         raise Conflict(f"task is already {task.state}", code=f"task_{task.state}")
     if task.state == "claimed" and task.claimed_by_id != actor.id:
         raise Conflict("task is claimed by someone else", code="task_claimed")
+
+
+def _refuse_same_person(task: HumanTask, actor: User) -> None:
+    """Four-eyes: a task marked `separateFrom` another may not be done by whoever did that one."""
+    other = (task.properties or {}).get("separateFrom")
+    if not other:
+        return
+    done_by_actor = db.session.scalar(select(HumanTask.id).where(
+        HumanTask.instance_id == task.instance_id, HumanTask.element_id == other,
+        HumanTask.state == "completed", HumanTask.completed_by_id == actor.id).limit(1))
+    if done_by_actor is not None:
+        raise Forbidden(f"you completed '{other}' of this instance; '{task.element_id}' needs someone else",
+                        code="four_eyes")
 
 
 def claim_task(task_id: int, actor: User) -> HumanTask:
@@ -76,6 +89,7 @@ def complete_task(task_id: int, data: dict[str, Any], actor: User) -> HumanTask:
     with atomic_step():
         task = get_task(task_id)
         _refuse_if_closed(task, actor)
+        _refuse_same_person(task, actor)
         schema, _ui = task_form(task)
         validate_submission(schema, data)
         instance = load_for_step(task.instance_id)

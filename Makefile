@@ -1,0 +1,35 @@
+# Loanflow: `make run` serves the platform on SQLite with demo data; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test lint unit setup clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+run: setup
+	$(FLASK) db upgrade
+	$(FLASK) processes deploy
+	@echo "== API token of the platform admin (user 'admin'), for 'Authorization: Bearer ...' =="
+	@$(FLASK) seed admin | tail -n 1
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+lint: setup
+	$(BIN)/ruff check app handlers tests bench wsgi.py
+
+test: lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

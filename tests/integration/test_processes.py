@@ -1,0 +1,79 @@
+"""The project's own diagrams in processes/, run end to end through the API."""
+from __future__ import annotations
+
+import pytest
+
+from app.extensions import db
+from app.services import identity
+from tests.conftest import ROOT
+
+API = "/api/v1"
+
+
+@pytest.fixture
+def own_processes(app, runner):
+    app.config["FORMS_DIR"] = str(ROOT / "forms")
+    try:
+        result = runner.invoke(args=["processes", "deploy", str(ROOT / "processes")])
+        assert result.exit_code == 0, result.output
+    finally:
+        app.config["FORMS_DIR"] = str(ROOT / "tests" / "fixtures" / "forms")
+
+
+@pytest.fixture
+def second_admin(app):
+    with app.app_context():
+        identity.create_user("admin2", "PLATFORM", ["platform_admin"])
+        token = identity.issue_token("admin2")
+        db.session.remove()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def ready(client, auth, instance_id):
+    return client.get(f"{API}/tasks", query_string={"instance_id": instance_id, "state": "ready"},
+                      headers=auth).json["items"]
+
+
+def complete(client, auth, task, data, status=200):
+    r = client.post(f"{API}/tasks/{task['id']}/complete", json={"data": data}, headers=auth)
+    assert r.status_code == status, r.json
+    return r
+
+
+def test_risk_approval_with_a_return_for_more_information(client, auth, second_admin, own_processes):
+    r = client.post(f"{API}/process-instances", headers=auth, json={
+        "process_id": "risk_approval", "business_key": "APP-7", "data": {"requested_amount": "500000"}})
+    inst = r.json
+    assert inst["data"]["requested_amount"] == "500000.00"
+    [first] = ready(client, auth, inst["id"])
+    complete(client, auth, first, {"first_decision": "need_more_information", "first_limit": "0",
+                                   "first_notes": "latest invoice missing"})
+    [supplement] = ready(client, auth, inst["id"])
+    assert supplement["lane"] == "applicant"
+    complete(client, auth, supplement, {"supplement_note": "invoice attached"})
+    [first_again] = ready(client, auth, inst["id"])
+    assert first_again["element_id"] == "first_review" and first_again["id"] != first["id"]
+    complete(client, auth, first_again, {"first_decision": "approve", "first_limit": "450000",
+                                         "first_notes": "order confirmed by the core enterprise"})
+    [second] = ready(client, auth, inst["id"])
+    refused = complete(client, auth, second, {"second_decision": "approve", "second_limit": "400000",
+                                              "second_notes": "ok"}, status=403)
+    assert refused.json["error"]["code"] == "four_eyes"
+    complete(client, second_admin, second, {"second_decision": "approve", "second_limit": "400000.5",
+                                            "second_notes": "limit lowered"})
+    final = client.get(f"{API}/process-instances/{inst['id']}", headers=auth).json
+    assert final["status"] == "completed"
+    assert final["data"]["approved_limit"] == "400000.50" and final["data"]["supplements"] == 1
+    events = client.get(f"{API}/process-instances/{inst['id']}/events", headers=auth).json["items"]
+    assert events[-1]["element_id"] == "end_approved"
+
+
+def test_risk_approval_rejected_by_the_first_reviewer(client, auth, own_processes):
+    inst = client.post(f"{API}/process-instances", headers=auth, json={
+        "process_id": "risk_approval", "data": {"requested_amount": 1000}}).json
+    [first] = ready(client, auth, inst["id"])
+    complete(client, auth, first, {"first_decision": "reject", "first_limit": "0", "first_notes": "blacklisted"})
+    final = client.get(f"{API}/process-instances/{inst['id']}", headers=auth).json
+    assert final["status"] == "completed"
+    events = client.get(f"{API}/process-instances/{inst['id']}/events", headers=auth).json["items"]
+    assert events[-1]["element_id"] == "end_rejected"
