@@ -1,4 +1,6 @@
 """Flask extensions, created unbound here and bound to the app in `create_app`."""
+from typing import TYPE_CHECKING
+
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
@@ -19,5 +21,9 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+if TYPE_CHECKING:
+    Model = Base  # what db.Model is, spelled so type checkers can see it
+else:
+    Model = db.Model
 migrate = Migrate()
 api = Api()

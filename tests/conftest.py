@@ -154,6 +154,18 @@ def auth(admin_token) -> dict[str, str]:
 
 
 @pytest.fixture
+def second_auth(app, admin_token) -> dict[str, str]:
+    """Another platform admin: for tasks that must be done by someone else (four-eyes)."""
+    from app.services import identity
+
+    with app.app_context():
+        identity.create_user("admin2", "PLATFORM", ["platform_admin"])
+        token = identity.issue_token("admin2")
+        db.session.remove()
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
 def deploy(app):
     """Deploy fixture diagrams by file name (from tests/fixtures/bpmn) and return the results."""
     from app.engine.parser import DiagramFile

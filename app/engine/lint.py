@@ -52,9 +52,10 @@ def _lint_spec(process: ParsedProcess, spec, operators: set[str], forms: set[str
             _check(lambda e=expression: compile_expression(e), element, "parameter", error)
         if isinstance(ts, MultiChoice):
             for condition, target in ts.cond_task_specs:
-                expression = getattr(condition, "args", [None])[0] if condition is not None else None
-                if isinstance(expression, str):
-                    _check(lambda e=expression: compile_expression(e), f"{element}->{target}", "condition", error)
+                condition_source = getattr(condition, "args", [None])[0] if condition is not None else None
+                if isinstance(condition_source, str):
+                    _check(lambda e=condition_source: compile_expression(e), f"{element}->{target}", "condition",
+                           error)
         definition = getattr(ts, "event_definition", None)
         if isinstance(definition, TimerEventDefinition):
             _check_timer(definition.expression, element, error)
@@ -64,7 +65,7 @@ def _lint_spec(process: ParsedProcess, spec, operators: set[str], forms: set[str
 
 def _service_parameters(ts) -> list[str]:  # noqa: ANN001
     params = getattr(ts, "operation_params", None) or {}
-    return [p.get("value") for p in params.values() if isinstance(p, dict) and isinstance(p.get("value"), str)]
+    return [p["value"] for p in params.values() if isinstance(p, dict) and isinstance(p.get("value"), str)]
 
 
 def _check(compile_it, element: str, label: str, error) -> None:  # noqa: ANN001

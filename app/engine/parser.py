@@ -7,6 +7,9 @@ the file, element id and reason.
 from __future__ import annotations
 
 import hashlib
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -99,6 +102,22 @@ def _dmn_shape_problem(parser: SpiffBpmnParser, root, filename: str) -> DiagramP
     return None
 
 
+@contextmanager
+def _findings(into: list[DiagramProblem], filename: str, element_id: str | None = None) -> Iterator[None]:
+    """SpiffWorkflow's warnings while parsing (deprecated extensions, say) become warning findings.
+
+    They must never decide whether a diagram is accepted: under `-W error` (the test suite) they
+    would otherwise be raised, caught below as parser failures and refuse a diagram that runs.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        finding = DiagramProblem(filename, element_id, f"{w.category.__name__}: {w.message}", None, "warning")
+        if finding not in into:
+            into.append(finding)
+
+
 def _is_call(task_spec) -> bool:  # noqa: ANN001
     return isinstance(task_spec, CallActivityMixin)
 
@@ -176,7 +195,8 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
     bpmn = [(f, root) for f, kind, root in roots if kind == "bpmn"]
     for f, root in bpmn:
         try:
-            parser.add_bpmn_xml(root, filename=f.filename)
+            with _findings(bundle.warnings, f.filename):
+                parser.add_bpmn_xml(root, filename=f.filename)
         except Exception as exc:  # noqa: BLE001
             problems.append(_problem(exc, f.filename))
     if problems:
@@ -188,11 +208,12 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
                        and etree.QName(pp.node).localname == "process"]
         if not process_ids:
             problems.append(DiagramProblem(f.filename, None, "no executable process in this file "
-                                           "(isExecutable is false or missing)"))
+                                           "(no process, or isExecutable=\"false\" on every one)"))
         for pid in process_ids:
             try:
-                spec = parser.get_spec(pid)
-                embedded = _embedded(parser, spec, {})
+                with _findings(bundle.warnings, f.filename, pid):
+                    spec = parser.get_spec(pid)
+                    embedded = _embedded(parser, spec, {})
             except Exception as exc:  # noqa: BLE001
                 problems.append(_problem(exc, f.filename, pid))
                 continue

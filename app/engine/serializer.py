@@ -6,6 +6,7 @@ spliced back in when the instance is loaded.
 from __future__ import annotations
 
 import json
+from datetime import date, time
 from decimal import Decimal
 from uuid import UUID
 
@@ -15,6 +16,33 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG as SPIFF_CONFIG
 
 STATE_FORMAT = "1.5"  # SpiffWorkflow's serialization version this state is written in
+# The registry takes any dict with a 'typename' key for a serialized object: task data such as
+# {"typename": "Decimal", "value": "1"} came back as a Decimal, an unknown name made the state
+# unloadable. Such data dicts are written wrapped in this typename and unwrapped on load.
+DATA_DICT = "LoanflowDataDict"
+
+
+def _escape(value):  # noqa: ANN001, ANN202
+    """`value` with every dict that has its own 'typename' key wrapped (unchanged if none has)."""
+    if isinstance(value, dict):
+        items = {k: _escape(v) for k, v in value.items()}
+        if "typename" in value:
+            return {"typename": DATA_DICT, "items": items}
+        return value if all(items[k] is value[k] for k in value) else items
+    if isinstance(value, list):
+        items = [_escape(v) for v in value]
+        return value if all(a is b for a, b in zip(items, value)) else items
+    return value
+
+
+def _escape_workflow_data(dct: dict) -> None:
+    dct["data"] = _escape(dct["data"])
+    for task in dct["tasks"].values():
+        task["data"] = _escape(task["data"])
+        if task.get("delta"):
+            task["delta"]["updates"] = _escape(task["delta"]["updates"])
+    for subprocess in dct.get("subprocesses", {}).values():
+        _escape_workflow_data(subprocess)
 
 
 class SpeclessWorkflowConverter(BpmnWorkflowConverter):
@@ -24,6 +52,7 @@ class SpeclessWorkflowConverter(BpmnWorkflowConverter):
         dct = WorkflowConverter.to_dict(self, workflow)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        _escape_workflow_data(dct)
         return dct
 
     def from_dict(self, dct, spec=None, subprocess_specs=None):  # noqa: ANN001, ANN201
@@ -46,6 +75,10 @@ class StateSerializer:
         config[BpmnWorkflow] = SpeclessWorkflowConverter
         registry = BpmnWorkflowSerializer.configure(config)
         registry.register(Decimal, lambda d: {"value": str(d)}, lambda d: Decimal(d["value"]))
+        # Scripts make dates and times with the allowed datetime module; unregistered, they crashed the dump.
+        registry.register(date, lambda d: {"value": d.isoformat()}, lambda d: date.fromisoformat(d["value"]))
+        registry.register(time, lambda t: {"value": t.isoformat()}, lambda t: time.fromisoformat(t["value"]))
+        registry.convert_from_dict[DATA_DICT] = lambda d: {k: registry.restore(v) for k, v in d["items"].items()}
         self.registry = registry
         self._workflows = BpmnWorkflowSerializer(registry, version=STATE_FORMAT)
 

@@ -7,14 +7,14 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import BigId, JsonType, UTCDateTime, utcnow
 
 EVENT_KINDS = ("started", "task_ready", "task_claimed", "task_unclaimed", "task_completed",
                "task_cancelled", "completed", "error", "cancelled")
 
 
-class InstanceEvent(db.Model):
+class InstanceEvent(Model):
     __tablename__ = "instance_events"
     __table_args__ = (Index("ix_instance_events_instance_id", "instance_id", "id"),)
 

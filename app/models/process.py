@@ -7,13 +7,13 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import BigId, JsonType, UTCDateTime, utcnow
 
 INSTANCE_STATUSES = ("running", "waiting", "completed", "error", "cancelled")
 
 
-class Deployment(db.Model):
+class Deployment(Model):
     """One diagram file as it was deployed; the source is kept for export and history."""
 
     __tablename__ = "deployments"
@@ -27,7 +27,7 @@ class Deployment(db.Model):
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
-class FormVersion(db.Model):
+class FormVersion(Model):
     """A form file (JSON Schema or UI schema) as it was when a process using it was deployed."""
 
     __tablename__ = "form_versions"
@@ -40,7 +40,7 @@ class FormVersion(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ProcessVersion(db.Model):
+class ProcessVersion(Model):
     """A numbered version of one process (or DMN decision) with its serialized, parsed spec."""
 
     __tablename__ = "process_versions"
@@ -62,7 +62,7 @@ class ProcessVersion(db.Model):
     deployment: Mapped[Deployment] = relationship(lazy="raise")
 
 
-class ProcessInstance(db.Model):
+class ProcessInstance(Model):
     """One running life of a process version: its engine state (without the spec) and summary."""
 
     __tablename__ = "process_instances"
@@ -91,7 +91,7 @@ class ProcessInstance(db.Model):
     __mapper_args__ = {"version_id_col": lock_version}
 
 
-class InstanceParty(db.Model):
+class InstanceParty(Model):
     """The organisation that plays one party kind (funder, borrower, ...) in an instance's deal."""
 
     __tablename__ = "instance_parties"

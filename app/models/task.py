@@ -7,14 +7,14 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import BigId, JsonType, UTCDateTime, utcnow
 
 TASK_STATES = ("ready", "claimed", "completed", "cancelled")
 OPEN_TASK_STATES = ("ready", "claimed")
 
 
-class HumanTask(db.Model):
+class HumanTask(Model):
     __tablename__ = "human_tasks"
     __table_args__ = (
         Index("ix_human_tasks_instance_state", "instance_id", "state"),

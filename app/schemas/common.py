@@ -10,7 +10,7 @@ class PageArgs(Schema):
 class ErrorBody(Schema):
     code = fields.String()
     message = fields.String()
-    fields = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    field_errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), data_key="fields")
 
 
 class ErrorSchema(Schema):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,14 +93,15 @@ class Runtime:
 class _StepScope:
     def __init__(self, ctx: StepContext) -> None:
         self._ctx = ctx
-        self._token = None
+        self._token: Token[StepContext | None] | None = None
 
     def __enter__(self) -> StepContext:
         self._token = _step.set(self._ctx)
         return self._ctx
 
     def __exit__(self, *exc: object) -> None:
-        _step.reset(self._token)
+        if self._token is not None:
+            _step.reset(self._token)
 
 
 def runtime() -> Runtime:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Update, select, update
 
 from app.engine.runner import TaskNotReady
 from app.extensions import db
@@ -25,8 +25,11 @@ def get_task(task_id: int) -> HumanTask:
 
 def task_form(task: HumanTask) -> tuple[dict | None, dict | None]:
     ids = [i for i in (task.form_id, task.ui_form_id) if i]
-    forms = {f.id: f.content for f in db.session.scalars(select(FormVersion).where(FormVersion.id.in_(ids)))} if ids else {}
-    return forms.get(task.form_id), forms.get(task.ui_form_id)
+    if not ids:
+        return None, None
+    forms = {f.id: f.content for f in db.session.scalars(select(FormVersion).where(FormVersion.id.in_(ids)))}
+    return (forms.get(task.form_id) if task.form_id else None,
+            forms.get(task.ui_form_id) if task.ui_form_id else None)
 
 
 def _refuse_if_closed(task: HumanTask, actor: User) -> None:
@@ -34,6 +37,12 @@ def _refuse_if_closed(task: HumanTask, actor: User) -> None:
         raise Conflict(f"task is already {task.state}", code=f"task_{task.state}")
     if task.state == "claimed" and task.claimed_by_id != actor.id:
         raise Conflict("task is claimed by someone else", code="task_claimed")
+
+
+def _rowcount(statement: Update) -> int:
+    """How many rows a conditional UPDATE changed (0: someone else got there first)."""
+    result = db.session.execute(statement)
+    return int(getattr(result, "rowcount", 0))
 
 
 def _refuse_same_person(task: HumanTask, actor: User) -> None:
@@ -55,8 +64,8 @@ def claim_task(task_id: int, actor: User) -> HumanTask:
     if task.state == "claimed":
         return task
     at = now()
-    changed = db.session.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state == "ready")
-                                 .values(state="claimed", claimed_by_id=actor.id)).rowcount
+    changed = _rowcount(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state == "ready")
+                         .values(state="claimed", claimed_by_id=actor.id))
     if not changed:
         db.session.rollback()
         raise Conflict("task was claimed or completed by someone else", code="task_claimed")
@@ -72,9 +81,9 @@ def unclaim_task(task_id: int, actor: User) -> HumanTask:
         raise Conflict(f"task is {task.state}, not claimed", code="task_not_claimed")
     if task.claimed_by_id != actor.id and not actor.has_role("platform_admin"):
         raise Conflict("task is claimed by someone else", code="task_claimed")
-    changed = db.session.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state == "claimed",
+    changed = _rowcount(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state == "claimed",
                                                          HumanTask.claimed_by_id == task.claimed_by_id)
-                                 .values(state="ready", claimed_by_id=None)).rowcount
+                         .values(state="ready", claimed_by_id=None))
     if not changed:
         db.session.rollback()
         raise Conflict("task changed at the same time; reload and retry", code="stale_version")

@@ -183,7 +183,7 @@ def test_list_instances_filters_and_paginates(client, auth, deploy):
     assert bad.status_code == 422 and "status" in bad.json["error"]["fields"]
 
 
-def test_task_form_validation_claims_and_separate_lanes(client, auth, deploy, clock):
+def test_task_form_validation_claims_and_separate_lanes(client, auth, second_auth, deploy, clock):
     deploy("review_with_form.bpmn")
     inst = start(client, auth, process_id="review_with_form")
     [first] = open_tasks(client, auth, inst["id"])
@@ -212,7 +212,8 @@ def test_task_form_validation_claims_and_separate_lanes(client, auth, deploy, cl
     ready = open_tasks(client, auth, inst["id"])
     assert sorted(t["element_id"] for t in ready) == ["legal_check", "second_review"]
     for task in reversed(ready):
-        client.post(f"{API}/tasks/{task['id']}/complete", json={"data": {}}, headers=auth)
+        r = client.post(f"{API}/tasks/{task['id']}/complete", json={"data": {}}, headers=second_auth)
+        assert r.status_code == 200
     final = client.get(f"{API}/process-instances/{inst['id']}", headers=auth).json
     assert final["status"] == "completed" and final["data"]["booked_limit"] == "80000.50"
 

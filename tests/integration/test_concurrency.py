@@ -21,7 +21,7 @@ def _start(app, deploy):
     return inst.id, task_id
 
 
-def _race(app, monkeypatch, calls):
+def _race(app, monkeypatch, calls, username="admin"):
     """Run `calls` in threads that all load the instance before any of them writes."""
     barrier = threading.Barrier(len(calls), timeout=30)
     original = instances.load_for_step
@@ -36,7 +36,7 @@ def _race(app, monkeypatch, calls):
 
     def run(i, call):
         with app.app_context():
-            user = db.session.scalar(select(User).where(User.username == "admin"))
+            user = db.session.scalar(select(User).where(User.username == username))
             try:
                 call(user)
                 results[i] = 200
@@ -76,7 +76,7 @@ def test_concurrent_completion_of_one_task(app, deploy, admin_token, monkeypatch
         db.session.remove()
 
 
-def test_concurrent_completion_of_parallel_tasks_loses_neither(app, deploy, admin_token, monkeypatch):
+def test_concurrent_completion_of_parallel_tasks_loses_neither(app, deploy, second_auth, monkeypatch):
     """Two different tasks of one instance: the second writer is told to retry; after it, both count."""
     deploy("review_with_form.bpmn")
     with app.app_context():
@@ -87,13 +87,13 @@ def test_concurrent_completion_of_parallel_tasks_loses_neither(app, deploy, admi
         ids = db.session.scalars(select(HumanTask.id).where(
             HumanTask.instance_id == inst.id, HumanTask.state == "ready").order_by(HumanTask.id)).all()
         db.session.remove()
-    results = _race(app, monkeypatch, [lambda u, t=t: tasks.complete_task(t, {}, u) for t in ids])
+    results = _race(app, monkeypatch, [lambda u, t=t: tasks.complete_task(t, {}, u) for t in ids], "admin2")
     assert sorted(results, key=str) == sorted([200, (409, "stale_version")], key=str), results
     monkeypatch.undo()
     loser = ids[results.index((409, "stale_version"))]
     with app.app_context():
-        admin = db.session.scalar(select(User).where(User.username == "admin"))
-        tasks.complete_task(loser, {}, admin)  # the retry the 409 asked for
+        other = db.session.scalar(select(User).where(User.username == "admin2"))
+        tasks.complete_task(loser, {}, other)  # the retry the 409 asked for
         instance = db.session.get(ProcessInstance, inst.id)
         assert instance.status == "completed"
         count = db.session.scalar(select(func.count()).select_from(InstanceEvent).where(

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-from app.extensions import db
-from app.services import identity
 from tests.conftest import ROOT
 
 API = "/api/v1"
@@ -20,15 +18,6 @@ def own_processes(app, runner):
         app.config["FORMS_DIR"] = str(ROOT / "tests" / "fixtures" / "forms")
 
 
-@pytest.fixture
-def second_admin(app):
-    with app.app_context():
-        identity.create_user("admin2", "PLATFORM", ["platform_admin"])
-        token = identity.issue_token("admin2")
-        db.session.remove()
-    return {"Authorization": f"Bearer {token}"}
-
-
 def ready(client, auth, instance_id):
     return client.get(f"{API}/tasks", query_string={"instance_id": instance_id, "state": "ready"},
                       headers=auth).json["items"]
@@ -40,7 +29,7 @@ def complete(client, auth, task, data, status=200):
     return r
 
 
-def test_risk_approval_with_a_return_for_more_information(client, auth, second_admin, own_processes):
+def test_risk_approval_with_a_return_for_more_information(client, auth, second_auth, own_processes):
     r = client.post(f"{API}/process-instances", headers=auth, json={
         "process_id": "risk_approval", "business_key": "APP-7", "data": {"requested_amount": "500000"}})
     inst = r.json
@@ -59,7 +48,7 @@ def test_risk_approval_with_a_return_for_more_information(client, auth, second_a
     refused = complete(client, auth, second, {"second_decision": "approve", "second_limit": "400000",
                                               "second_notes": "ok"}, status=403)
     assert refused.json["error"]["code"] == "four_eyes"
-    complete(client, second_admin, second, {"second_decision": "approve", "second_limit": "400000.5",
+    complete(client, second_auth, second, {"second_decision": "approve", "second_limit": "400000.5",
                                             "second_notes": "limit lowered"})
     final = client.get(f"{API}/process-instances/{inst['id']}", headers=auth).json
     assert final["status"] == "completed"
