@@ -157,7 +157,9 @@ def _write_versions(bundle: Bundle, forms: dict[str, dict], warnings: list[Diagr
             process.file, latest, lambda p=process: deployment_for(p.file, "bpmn"),
             spec_text=None, at=at, spec_factory=lambda p=process: serializer.dump_spec(p.spec, p.embedded),
             calls=process.calls, forms=form_ids,
-            warnings=[w.to_dict() for w in warnings if w.file in process.forms])
+            warnings=[w.to_dict() for w in [*warnings, *bundle.warnings]
+                      if w.file in process.forms or (w.file == process.file.filename
+                                                     and w.element_id in (None, process.process_id))])
         results.append(result)
     db.session.flush()
     return results

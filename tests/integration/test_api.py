@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, ROOT
 
 API = "/api/v1"
 
@@ -281,3 +281,15 @@ def test_script_error_puts_the_instance_in_error_with_history(client, auth, app,
     assert inst["error"]["element_id"] == "s3" and "import of module 'os' is not allowed" in inst["error"]["message"]
     events = client.get(f"{API}/process-instances/{inst['id']}/events", headers=auth).json["items"]
     assert events[-1]["kind"] == "error" and events[-1]["element_id"] == "s3"
+
+
+def test_upload_reports_parser_warnings_without_refusing(client, auth):
+    """A real diagram in SpiffWorkflow's deprecated message style is accepted with a warning."""
+    path = ROOT.parent / "shared" / "corpus" / "sample-process-models" / "misc" / "category_number_one" / \
+        "message-receiver-one" / "message_receiver_one.bpmn"
+    r = client.post(f"{API}/process-definitions", data={"file": (io.BytesIO(path.read_bytes()), path.name)},
+                    headers=auth)
+    assert r.status_code == 201, r.json
+    [deployed] = r.json["processes"]
+    assert deployed["status"] == "new"
+    assert any(w["severity"] == "warning" and "messageVariable" in w["reason"] for w in deployed["warnings"])
