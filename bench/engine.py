@@ -18,11 +18,30 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import requests
+from flask_migrate import upgrade
+from SpiffWorkflow import TaskState
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.spiff.parser import SpiffBpmnParser
+from sqlalchemy import select
+
+from app import create_app
+from app.engine.parser import DiagramFile
+from app.extensions import db
+from app.models import HumanTask, User
+from app.services.deployment import deploy_and_commit
+from app.services.identity import ensure_platform_admin
+from app.services.instances import start_instance
+from app.services.queries import instance_detail
+from app.services.tasks import complete_task
 
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAM = ROOT / "tests" / "fixtures" / "bpmn" / "twelve_steps.bpmn"
 PROCESS_ID = "twelve_steps"
 SECRET_KEY = "bench-not-secret"
+STEPS: tuple[dict[str, Any], ...] = ({"approved": True}, {})  # the data submitted to the 'review' and 'approve' user tasks
 RUNNER_TARGET, HTTP_TARGET, ARENA_RATIO = 2.0, 5.0, 105
 
 
@@ -40,10 +59,6 @@ def timed(run: Callable[[], object], n: int, warmup: int) -> list[float]:
 
 def measure_raw(n: int, warmup: int) -> list[float]:
     """SpiffWorkflow alone, in memory: parse once, then run instances without serializing."""
-    from SpiffWorkflow import TaskState
-    from SpiffWorkflow.bpmn import BpmnWorkflow
-    from SpiffWorkflow.spiff.parser import SpiffBpmnParser
-
     parser = SpiffBpmnParser()
     parser.add_bpmn_file(str(DIAGRAM))
     spec = parser.get_spec(PROCESS_ID)
@@ -51,7 +66,7 @@ def measure_raw(n: int, warmup: int) -> list[float]:
     def run() -> BpmnWorkflow:
         workflow = BpmnWorkflow(spec)
         workflow.do_engine_steps()
-        for name, data in (("review", {"approved": True}), ("approve", {})):
+        for name, data in zip(("review", "approve"), STEPS, strict=True):
             task = workflow.get_next_task(state=TaskState.READY, manual=True, spec_name=name)
             task.set_data(**data)
             task.run()
@@ -63,32 +78,19 @@ def measure_raw(n: int, warmup: int) -> list[float]:
 
 
 def measure_runner(n: int, warmup: int, database_url: str) -> list[float]:
-    """The service layer on a database: one transaction per step, no HTTP."""
-    from flask_migrate import upgrade
-    from sqlalchemy import select
-
-    from app import create_app
-    from app.engine.parser import DiagramFile
-    from app.extensions import db
-    from app.models import HumanTask, User
-    from app.services.deployment import deploy_and_commit
-    from app.services.identity import ensure_platform_admin
-    from app.services.instances import start_instance
-    from app.services.queries import instance_detail
-    from app.services.tasks import complete_task
-
+    """The service layer on a database, one transaction per step, no HTTP."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": _sqlalchemy_url(database_url), "SECRET_KEY": SECRET_KEY})
     with app.app_context():
         upgrade()
         deploy_and_commit([DiagramFile(DIAGRAM.name, DIAGRAM.read_bytes())])
         ensure_platform_admin()
-        user = db.session.scalar(select(User).where(User.username == "admin"))
+        user = db.session.scalars(select(User).where(User.username == "admin")).one()
 
         def run() -> int:
             instance_id = start_instance(PROCESS_ID, user).id
-            for data in ({"approved": True}, {}):
-                task_id = db.session.scalar(select(HumanTask.id).where(
-                    HumanTask.instance_id == instance_id, HumanTask.state == "ready"))
+            for data in STEPS:
+                task_id = db.session.scalars(select(HumanTask.id).where(
+                    HumanTask.instance_id == instance_id, HumanTask.state == "ready")).one()
                 complete_task(task_id, data, user)
             return instance_id
 
@@ -100,51 +102,52 @@ def measure_runner(n: int, warmup: int, database_url: str) -> list[float]:
 
 
 def measure_http(n: int, warmup: int, database_url: str, workdir: Path) -> list[float]:
-    """Over real HTTP against one gunicorn worker, as an API client would drive an instance."""
-    import requests
-
+    """Over real HTTP against one gunicorn worker, as an API client drives an instance."""
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY}
-    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
-    for command in (["db", "upgrade"], ["processes", "deploy", str(DIAGRAM)]):
-        subprocess.run(flask + command, cwd=ROOT, env=env, check=True, capture_output=True)
-    token = subprocess.run(flask + ["seed", "admin"], cwd=ROOT, env=env, check=True, capture_output=True,
-                           text=True).stdout.strip().splitlines()[-1]
-
+    _flask(env, "db", "upgrade")
+    _flask(env, "processes", "deploy", str(DIAGRAM))
+    token = _flask(env, "seed", "admin").strip().splitlines()[-1]
     port = _free_port()
     base = f"http://127.0.0.1:{port}/api/v1"
-    log_path = workdir / "gunicorn.log"
-    log = log_path.open("w")
-    server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-w", "1", "-b", f"127.0.0.1:{port}",
-                               "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        with requests.Session() as http:
+    gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "-w", "1", "-b", f"127.0.0.1:{port}", "wsgi:app"]
+    log = workdir / "gunicorn.log"
+    with log.open("w") as out, requests.Session() as http:
+        server = subprocess.Popen(gunicorn, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
             http.headers["Authorization"] = f"Bearer {token}"
-            _wait_until_healthy(http, base, server, log_path)
+            _wait_until_healthy(http, base, server, log)
 
-            def call(method: str, path: str, **kwargs) -> dict:  # noqa: ANN003
+            def call(method: str, path: str, **kwargs: Any) -> dict:
                 response = http.request(method, base + path, **kwargs)
                 response.raise_for_status()
                 return response.json()
 
             def run() -> int:
                 instance_id = call("POST", "/process-instances", json={"process_id": PROCESS_ID})["id"]
-                for data in ({"approved": True}, {}):
+                for data in STEPS:
                     tasks = call("GET", "/tasks", params={"instance_id": instance_id, "state": "ready"})
                     call("POST", f"/tasks/{tasks['items'][0]['id']}/complete", json={"data": data})
                 return instance_id
 
-            sample = run()
-            status = call("GET", f"/process-instances/{sample}")["status"]
+            status = call("GET", f"/process-instances/{run()}")["status"]
             assert status == "completed", f"HTTP instance ended {status!r}"
             return timed(run, n, warmup)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+def _flask(env: dict[str, str], *args: str) -> str:
+    """Run `flask --app wsgi <args>`; its stdout, or its stderr in the error."""
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"flask {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    return done.stdout
 
 
 def _free_port() -> int:
@@ -153,9 +156,8 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _wait_until_healthy(http, base: str, server: subprocess.Popen, log: Path, timeout: float = 30) -> None:  # noqa: ANN001
-    import requests
-
+def _wait_until_healthy(http: requests.Session, base: str, server: subprocess.Popen, log: Path,
+                        timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while server.poll() is None and time.monotonic() < deadline:
         try:
@@ -168,8 +170,11 @@ def _wait_until_healthy(http, base: str, server: subprocess.Popen, log: Path, ti
 
 
 def _sqlalchemy_url(url: str) -> str:
-    """The app maps postgresql:// to psycopg for DATABASE_URL; do the same for create_app's mapping."""
-    return "postgresql+psycopg://" + url.split("://", 1)[1] if url.startswith(("postgres://", "postgresql://")) else url
+    """What app.config does with DATABASE_URL, for a URL handed to create_app directly."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
 
 
 def report(results: dict[str, list[float]]) -> None:
@@ -178,39 +183,38 @@ def report(results: dict[str, list[float]]) -> None:
     for mode, times in results.items():
         median = statistics.median(times)
         print(f"{mode:<8}{min(times):>10.2f}{median:>12.2f}{statistics.mean(times):>10.2f}{median / raw:>8.1f}x")
-    runner = statistics.median(results["runner"]) / raw
-    http = statistics.median(results["http"]) / raw
-    checks = [
-        (f"runner within {RUNNER_TARGET:g}x raw", runner, RUNNER_TARGET),
-        (f"HTTP life within {HTTP_TARGET:g}x raw; SpiffArena measured the same way takes ~{ARENA_RATIO}x", http,
-         HTTP_TARGET),
-    ]
     print("ratios are of medians")
-    for label, ratio, target in checks:
+    checks = [
+        (f"runner within {RUNNER_TARGET:g}x raw", "runner", RUNNER_TARGET),
+        (f"HTTP life within {HTTP_TARGET:g}x raw; SpiffArena measured the same way takes ~{ARENA_RATIO}x",
+         "http", HTTP_TARGET),
+    ]
+    for label, mode, target in checks:
+        ratio = statistics.median(results[mode]) / raw
         print(f"{'PASS' if ratio <= target else 'MISS'}  {label}: {ratio:.1f}x")
 
 
-def main() -> int:
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200, help="timed instances per mode (default 200)")
     parser.add_argument("--warmup", type=int, default=20, help="untimed instances first (default 20)")
-    parser.add_argument("--database", help="PostgreSQL URL for the runner and HTTP modes (default: temp SQLite)")
+    parser.add_argument("--database", metavar="URL",
+                        help="PostgreSQL URL for the runner and HTTP modes (default: a temp SQLite file each)")
     args = parser.parse_args()
+    if args.database and not args.database.startswith(("postgres://", "postgresql://")):
+        parser.error("--database takes a postgresql:// URL")
 
     with tempfile.TemporaryDirectory(prefix="loanflow-bench-") as tmp:
         workdir = Path(tmp)
-        runner_db = args.database or f"sqlite:///{workdir / 'runner.db'}"
-        http_db = args.database or f"sqlite:///{workdir / 'http.db'}"
         results = {
             "raw": measure_raw(args.n, args.warmup),
-            "runner": measure_runner(args.n, args.warmup, runner_db),
-            "http": measure_http(args.n, args.warmup, http_db, workdir),
+            "runner": measure_runner(args.n, args.warmup, args.database or f"sqlite:///{workdir / 'runner.db'}"),
+            "http": measure_http(args.n, args.warmup, args.database or f"sqlite:///{workdir / 'http.db'}", workdir),
         }
     print(f"twelve_steps, {args.n} instances per mode after {args.warmup} warm-up, "
-          f"database {'PostgreSQL' if args.database else 'SQLite (temp file)'}")
+          f"database: {'PostgreSQL' if args.database else 'SQLite (temp file)'}")
     report(results)
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
