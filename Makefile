@@ -27,6 +27,7 @@ run: setup
 
 lint: setup
 	$(BIN)/ruff check app handlers tests bench wsgi.py
+	$(BIN)/mypy
 
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)

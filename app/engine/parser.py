@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -133,7 +133,10 @@ def _embedded(parser: SpiffBpmnParser, spec, found: dict) -> dict:  # noqa: ANN0
 
 def _describe(specs: list) -> tuple[list[str], list[str], list[str], list[str]]:
     """Called processes, decisions, form files and service operators the specs use."""
-    calls, decisions, forms, operators = set(), set(), set(), set()
+    calls: set[str] = set()
+    decisions: set[str] = set()
+    forms: set[str] = set()
+    operators: set[str] = set()
     for task_spec in (ts for spec in specs for ts in spec.task_specs.values()):
         ext = getattr(task_spec, "extensions", None) or {}
         if _is_call(task_spec):
@@ -149,7 +152,7 @@ def _describe(specs: list) -> tuple[list[str], list[str], list[str], list[str]]:
 
 
 def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
-                   context_dmn: list[DiagramFile] = ()) -> Bundle:
+                   context_dmn: Sequence[DiagramFile] = ()) -> Bundle:
     """Parse `files` together; `context_dmn` are already-deployed decisions the BPMN may use.
 
     Raises `DiagramRejected` naming every file that cannot be used; returns the parsed bundle.

@@ -15,6 +15,8 @@ import json
 import math
 import operator
 import re
+import uuid
+from collections.abc import Iterator
 from functools import lru_cache
 from types import CodeType, FrameType, ModuleType, TracebackType
 from typing import Any
@@ -105,6 +107,23 @@ def _sandbox_builtins() -> dict[str, Any]:
     return sandboxed
 
 
+STORABLE_SCALARS = (str, int, float, bool, type(None), decimal.Decimal, datetime.date, datetime.time,
+                    datetime.timedelta, uuid.UUID)
+
+
+def _storable(value: Any, depth: int = 0) -> bool:
+    """Whether the state serializer can write `value` as task data (a cycle is too deep: no)."""
+    if isinstance(value, STORABLE_SCALARS):
+        return True
+    if depth > 200:
+        return False
+    if isinstance(value, dict):
+        return all(isinstance(k, str | int | float | bool) and _storable(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list | tuple | set):
+        return all(_storable(v, depth + 1) for v in value)
+    return False
+
+
 def sandbox_globals() -> dict[str, Any]:
     """The globals every script and expression is evaluated with."""
     return {
@@ -129,17 +148,17 @@ def sandbox_globals() -> dict[str, Any]:
 
 @lru_cache(maxsize=4096)
 def compile_expression(source: str) -> CodeType:
-    result = compile_restricted_eval(source.strip(), "<expression>")
-    if result.errors:
-        raise SandboxViolation("; ".join(result.errors))
+    result = compile_restricted_eval(source.strip(), "<string>")
+    if result.errors or result.code is None:
+        raise SandboxViolation("; ".join(result.errors) or "does not compile")
     return result.code
 
 
 @lru_cache(maxsize=4096)
 def compile_script(source: str) -> CodeType:
-    result = compile_restricted_exec(source, "<script>")
-    if result.errors:
-        raise SandboxViolation("; ".join(result.errors))
+    result = compile_restricted_exec(source, "<string>")
+    if result.errors or result.code is None:
+        raise SandboxViolation("; ".join(result.errors) or "does not compile")
     return result.code
 
 
@@ -170,4 +189,13 @@ class SandboxEnvironment(TaskDataEnvironment):
             self._remove_globals_and_functions_from_context(context, external_context)
             for name in [k for k, v in context.items() if isinstance(v, ModuleType)]:
                 del context[name]
+            # Task data is stored as JSON: a left-over zip, dict view or match object made the
+            # state dump (and so the whole step) crash. Drop them; iterators silently, like functions.
+            unstorable = {k: v for k, v in context.items() if not _storable(v)}
+            for name in unstorable:
+                del context[name]
+        kept = [f"'{k}' ({type(v).__name__})" for k, v in unstorable.items() if not isinstance(v, Iterator)]
+        if kept:
+            raise SandboxViolation(f"the script left values task data cannot hold: {', '.join(kept)}; "
+                                   "convert them (list(...), str(...)) or del them")
         return True

@@ -31,7 +31,7 @@ def _escape(value):  # noqa: ANN001, ANN202
         return value if all(items[k] is value[k] for k in value) else items
     if isinstance(value, list):
         items = [_escape(v) for v in value]
-        return value if all(a is b for a, b in zip(items, value)) else items
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
     return value
 
 

@@ -1,0 +1,378 @@
+"""End-to-end runs of small diagrams through `ProcessEngine`, and `lint_bundle` on bad ones."""
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import pytest
+from SpiffWorkflow import TaskState
+
+from app.engine.lint import lint_bundle
+from app.engine.parser import Bundle, DiagramFile, parse_diagrams
+from app.engine.runner import ProcessEngine, StepOutcome, TaskNotReady
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn"
+
+
+@cache
+def bundle(filename: str) -> Bundle:
+    return parse_diagrams([DiagramFile(filename, (FIXTURES / filename).read_bytes())])
+
+
+def start(engine: ProcessEngine, process_id: str, data: dict[str, Any], filename: str | None = None):  # noqa: ANN201
+    process = bundle(filename or f"{process_id}.bpmn").processes[process_id]
+    workflow = engine.new_workflow(process.spec, process.embedded, data)
+    return workflow, engine.advance(workflow)
+
+
+def ready_ids(outcome: StepOutcome) -> list[str]:
+    return sorted(t.element_id for t in outcome.ready)
+
+
+def ready_task(outcome: StepOutcome, element_id: str) -> str:
+    (task,) = [t for t in outcome.ready if t.element_id == element_id]
+    return task.engine_task_id
+
+
+def diagram(body: str, process_id: str = "inline") -> bytes:
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
+                  id="defs_{process_id}" targetNamespace="http://loanflow.local/bpmn">
+  <bpmn:process id="{process_id}" isExecutable="true">{body}
+  </bpmn:process>
+</bpmn:definitions>""".encode()
+
+
+def inline(body: str, process_id: str = "inline") -> Bundle:
+    return parse_diagrams([DiagramFile(f"{process_id}.bpmn", diagram(body, process_id))])
+
+
+def script_chain(*scripts: tuple[str, str]) -> str:
+    """start -> script tasks (id, source) in order -> user task `after` -> end."""
+    ids = ["start", *(i for i, _ in scripts), "after", "end"]
+    parts = ['<bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>']
+    for n, (element, source) in enumerate(scripts, start=1):
+        parts.append(f'<bpmn:scriptTask id="{element}"><bpmn:incoming>f{n - 1}</bpmn:incoming>'
+                     f'<bpmn:outgoing>f{n}</bpmn:outgoing><bpmn:script>{escape(source)}</bpmn:script></bpmn:scriptTask>')
+    n = len(scripts)
+    parts.append(f'<bpmn:userTask id="after"><bpmn:incoming>f{n}</bpmn:incoming><bpmn:outgoing>f{n + 1}</bpmn:outgoing>'
+                 '</bpmn:userTask>')
+    parts.append(f'<bpmn:endEvent id="end"><bpmn:incoming>f{n + 1}</bpmn:incoming></bpmn:endEvent>')
+    for i, (source, target) in enumerate(zip(ids, ids[1:], strict=False)):
+        parts.append(f'<bpmn:sequenceFlow id="f{i}" sourceRef="{source}" targetRef="{target}"/>')
+    return "\n    ".join(parts)
+
+
+@pytest.fixture
+def engine() -> ProcessEngine:
+    return ProcessEngine()
+
+
+# -- user tasks, gateways, scripts -----------------------------------------------------------
+@pytest.mark.parametrize(("approved", "end", "outcome_text"), [
+    (True, "end_approved", "approved"), (False, "end_rejected", "rejected")])
+def test_exclusive_gateway_takes_each_branch(engine: ProcessEngine, approved: bool, end: str, outcome_text: str) -> None:
+    workflow, waiting = start(engine, "approval_gateway", {"amount": Decimal("60000.00")})
+    assert waiting.status == "waiting"
+    assert waiting.error is None
+    (review,) = waiting.ready
+    assert (review.element_id, review.title) == ("review", "Review application")
+    assert review.properties == {"formJsonSchemaFilename": "review-schema.json"}
+    assert waiting.data == {"amount": "60000.00", "fee": "900.00", "band": "large"}
+
+    done = engine.complete_user_task(workflow, review.engine_task_id, {"approved": approved})
+    assert done.status == "completed"
+    assert done.end_events == [end]
+    assert done.ready == []
+    assert done.data["outcome"] == outcome_text
+    assert done.data["approved"] is approved
+    assert ("payable" in done.data) is approved
+    if approved:
+        assert done.data["payable"] == "59100.00"  # 60000.00 - 1.5 % fee, exact
+    assert workflow.is_completed()
+
+
+def test_script_tasks_run_in_order(engine: ProcessEngine) -> None:
+    workflow, waiting = start(engine, "twelve_steps", {"approved": True})
+    assert ready_ids(waiting) == ["review"]
+    assert waiting.data["score"] == 10
+    completed = [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED)]
+    assert [e for e in completed if e and re.fullmatch(r"s\d+", e)] == [f"s{i}" for i in range(1, 11)]
+    approve = engine.complete_user_task(workflow, ready_task(waiting, "review"), {})
+    assert ready_ids(approve) == ["approve"]
+    done = engine.complete_user_task(workflow, ready_task(approve, "approve"), {})
+    assert (done.status, done.end_events) == ("completed", ["end_approved"])
+
+
+def test_state_of_each_step_restores_and_goes_on(engine: ProcessEngine) -> None:
+    process = bundle("twelve_steps.bpmn").processes["twelve_steps"]
+    _, waiting = start(engine, "twelve_steps", {"approved": False})
+    restored = engine.restore(waiting.state, process.spec, process.embedded)
+    note = engine.complete_user_task(restored, ready_task(waiting, "review"), {})
+    assert ready_ids(note) == ["reject_note"]
+    again = engine.restore(note.state, process.spec, process.embedded)
+    done = engine.complete_user_task(again, ready_task(note, "reject_note"), {"note": "too risky"})
+    assert (done.status, done.end_events, done.data["note"]) == ("completed", ["end_rejected"], "too risky")
+
+
+@pytest.mark.parametrize("order", [("legal_review", "risk_review"), ("risk_review", "legal_review")])
+def test_parallel_user_tasks_complete_in_either_order(engine: ProcessEngine, order: tuple[str, str]) -> None:
+    workflow, waiting = start(engine, "parallel_reviews", {})
+    assert waiting.status == "waiting"
+    assert ready_ids(waiting) == ["legal_review", "risk_review"]
+    answers = {"legal_review": {"legal_ok": True}, "risk_review": {"risk_ok": True}}
+
+    first, second = order
+    halfway = engine.complete_user_task(workflow, ready_task(waiting, first), answers[first])
+    assert halfway.status == "waiting"
+    assert ready_ids(halfway) == [second]
+    assert ready_task(halfway, second) == ready_task(waiting, second)
+
+    done = engine.complete_user_task(workflow, ready_task(halfway, second), answers[second])
+    assert done.status == "completed"
+    assert done.end_events == ["end"]
+    assert done.data["legal_ok"] is True and done.data["risk_ok"] is True
+    assert done.data["both_ok"] is True
+    assert len(workflow.get_tasks(state=TaskState.COMPLETED, spec_name="combine")) == 1
+
+
+@pytest.mark.parametrize("limit", [1, 5, 12])
+def test_bounded_gateway_loop_completes(engine: ProcessEngine, limit: int) -> None:
+    workflow, done = start(engine, "gateway_loop", {"limit": limit})
+    assert done.status == "completed", done.error
+    assert done.end_events == ["end"]
+    assert done.data["i"] == limit
+    assert done.data["visits"] == list(range(1, limit + 1))
+    assert len(workflow.get_tasks(state=TaskState.COMPLETED, spec_name="step")) == limit
+
+
+def test_unbounded_loop_stops_at_the_depth_limit() -> None:
+    engine = ProcessEngine(max_tree_depth=200)
+    process = bundle("gateway_loop.bpmn").processes["gateway_loop"]
+    workflow, outcome = start(engine, "gateway_loop", {"limit": None})
+    assert outcome.status == "error"
+    assert outcome.error["kind"] == "depth_limit"
+    assert outcome.error["element_id"] in {"merge", "step", "again"}
+    assert "limit 200" in outcome.error["message"]
+    assert 0 < len(outcome.data["visits"]) < 200
+    assert not workflow.is_completed()
+
+    outcomes = [engine.advance(workflow)]
+    outcomes.append(engine.advance(engine.restore(outcome.state, process.spec, process.embedded)))
+    for later in outcomes:
+        assert later.status == "error"
+        assert later.error["kind"] == "depth_limit"
+        assert later.end_events == []
+    assert not workflow.is_completed()
+    deep = workflow.get_tasks(state=TaskState.READY, max_depth=100_000)
+    assert deep, "the loop's next task is still there, not silently dropped"
+
+
+def test_completing_a_task_twice_raises(engine: ProcessEngine) -> None:
+    workflow, waiting = start(engine, "parallel_reviews", {})
+    legal = ready_task(waiting, "legal_review")
+    engine.complete_user_task(workflow, legal, {"legal_ok": True})
+    with pytest.raises(TaskNotReady, match="legal_review is COMPLETED"):
+        engine.complete_user_task(workflow, legal, {"legal_ok": False})
+    assert workflow.get_task_from_id(workflow.get_tasks(spec_name="legal_review")[0].id).data["legal_ok"] is True
+
+
+@pytest.mark.parametrize("task_id", ["00000000-0000-0000-0000-000000000000", "not-a-uuid"])
+def test_completing_an_unknown_task_raises(engine: ProcessEngine, task_id: str) -> None:
+    workflow, _ = start(engine, "parallel_reviews", {})
+    with pytest.raises(TaskNotReady, match="is not part of this instance"):
+        engine.complete_user_task(workflow, task_id, {})
+
+
+def test_completing_an_engine_task_raises(engine: ProcessEngine) -> None:
+    workflow, _ = start(engine, "twelve_steps", {})
+    script = workflow.get_tasks(spec_name="s1")[0]
+    with pytest.raises(TaskNotReady, match="s1 is COMPLETED"):
+        engine.complete_user_task(workflow, str(script.id), {})
+
+
+# -- failures --------------------------------------------------------------------------------
+def test_script_name_error_fails_with_the_element(engine: ProcessEngine) -> None:
+    process = inline(script_chain(("set_rate", "rate = Decimal('0.05')"),
+                                  ("apply_rate", "total = amount * rate + missing_fee"))).processes["inline"]
+    workflow = engine.new_workflow(process.spec, {}, {"amount": Decimal("100")})
+    outcome = engine.advance(workflow)
+    assert outcome.status == "error"
+    assert outcome.error["element_id"] == "apply_rate"
+    assert outcome.error["kind"] == "error"
+    assert "NameError" in outcome.error["message"]
+    assert "missing_fee" in outcome.error["message"]
+    assert outcome.ready == []
+    assert [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.ERROR)] == ["apply_rate"]
+    assert "total" not in outcome.data
+
+
+def test_unbound_local_in_a_script_function_fails_the_step(engine: ProcessEngine) -> None:
+    """SpiffWorkflow leaves a None note on NameErrors it cannot parse; that must not crash advance()."""
+    process = inline(script_chain(("count", "def bump():\n    n = n + 1\n    return n\nresult = bump()"))).processes["inline"]
+    outcome = engine.advance(engine.new_workflow(process.spec, {}, {}))
+    assert outcome.status == "error"
+    assert outcome.error["element_id"] == "count"
+    assert "UnboundLocalError" in outcome.error["message"]
+
+
+class RecordingServices:
+    def __init__(self, result: dict | Exception) -> None:
+        self.result = result
+        self.calls: list[tuple[str, dict, dict]] = []
+
+    def __call__(self, operator: str, params: dict, context: dict) -> dict:
+        self.calls.append((operator, params, context))
+        if isinstance(self.result, Exception):
+            raise self.result
+        return self.result
+
+
+def test_service_task_dispatches_with_evaluated_parameters() -> None:
+    services = RecordingServices({"score": 700, "limit": Decimal("5000.00")})
+    engine = ProcessEngine(call_service=services)
+    workflow, outcome = start(engine, "service_call", {"amount": 100, "applicant": {"id": "A-7"}})
+    assert outcome.status == "waiting", outcome.error
+    (service_task,) = workflow.get_tasks(spec_name="risk_score")
+    assert services.calls == [("risk/score", {"applicant_id": "A-7", "amount": 200, "label": "loan-a-7"},
+                               {"engine_task_id": str(service_task.id), "element_id": "risk_score"})]
+    assert outcome.data["risk_result"] == {"score": 700, "limit": "5000.00"}
+    assert outcome.data["score"] == 700  # the post-script saw the result
+    assert ready_ids(outcome) == ["look_at_score"]
+
+
+def test_failing_service_handler_fails_the_service_task() -> None:
+    services = RecordingServices(ConnectionError("risk engine down"))
+    engine = ProcessEngine(call_service=services)
+    workflow, outcome = start(engine, "service_call", {"amount": 100, "applicant": {"id": "A-7"}})
+    assert len(services.calls) == 1
+    assert outcome.status == "error"
+    assert outcome.error["element_id"] == "risk_score"
+    assert "ConnectionError" in outcome.error["message"]
+    assert "risk engine down" in outcome.error["message"]
+    assert outcome.ready == []
+    assert "risk_result" not in outcome.data
+    assert not workflow.is_completed()
+
+
+def test_service_task_without_handlers_fails_the_service_task(engine: ProcessEngine) -> None:
+    _, outcome = start(engine, "service_call", {"amount": 100, "applicant": {"id": "A-7"}})
+    assert outcome.status == "error"
+    assert outcome.error["element_id"] == "risk_score"
+    assert "no service handlers are configured for 'risk/score'" in outcome.error["message"]
+
+
+# -- lint ------------------------------------------------------------------------------------
+def problems_for(bundle_: Bundle, operators: tuple[str, ...] = (), forms: tuple[str, ...] = ()) -> list:
+    return lint_bundle(bundle_, operators, forms)
+
+
+def test_lint_reports_a_missing_form_file() -> None:
+    problems = problems_for(bundle("approval_gateway.bpmn"), forms=("other.json",))
+    assert [(p.element_id, p.severity) for p in problems] == [("review", "error")]
+    assert "review-schema.json" in problems[0].reason
+    assert problems[0].file == "approval_gateway.bpmn"
+    assert problems_for(bundle("approval_gateway.bpmn"), forms=("review-schema.json",)) == []
+
+
+def test_lint_reports_an_unregistered_operator() -> None:
+    problems = problems_for(bundle("service_call.bpmn"), operators=("risk/other",))
+    assert [(p.element_id, p.severity) for p in problems] == [("risk_score", "error")]
+    assert "'risk/score' is not registered" in problems[0].reason
+    assert problems_for(bundle("service_call.bpmn"), operators=("risk/score",)) == []
+
+
+def gateway_with_condition(condition: str) -> str:
+    return f"""
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:exclusiveGateway id="gate" default="f2"><bpmn:incoming>f0</bpmn:incoming>
+      <bpmn:outgoing>f1</bpmn:outgoing><bpmn:outgoing>f2</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:endEvent id="end_a"><bpmn:incoming>f1</bpmn:incoming></bpmn:endEvent>
+    <bpmn:endEvent id="end_b"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="gate"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="gate" targetRef="end_a">
+      <bpmn:conditionExpression>{escape(condition)}</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f2" sourceRef="gate" targetRef="end_b"/>"""
+
+
+def test_lint_reports_a_condition_with_a_syntax_error() -> None:
+    problems = problems_for(inline(gateway_with_condition("amount >")))
+    assert [(p.element_id, p.severity) for p in problems] == [("gate->end_a", "error")]
+    assert "condition does not compile" in problems[0].reason
+    assert "SyntaxError" in problems[0].reason
+    assert problems_for(inline(gateway_with_condition("amount > 5"))) == []
+
+
+def timer_wait(expression: str) -> str:
+    return f"""
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:intermediateCatchEvent id="sla_wait"><bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f1</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeDuration>{escape(expression)}</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="end"><bpmn:incoming>f1</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="sla_wait"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="sla_wait" targetRef="end"/>"""
+
+
+@pytest.mark.parametrize("expression", ["PT48H", '"PT48H"', "sla_duration", "'R3/PT1H'"])
+def test_lint_accepts_timers_that_may_be_fine(expression: str) -> None:
+    """An unquoted PT48H is a NameError when linted: it depends on data, so it is left to run time."""
+    assert problems_for(inline(timer_wait(expression))) == []
+
+
+@pytest.mark.parametrize(("expression", "reason"), [
+    ("48", "timer expression gives int, not an ISO 8601 string"),
+    ('"banana"', "timer value 'banana' is not ISO 8601"),
+    ("PT48H +", "timer expression does not compile"),
+])
+def test_lint_reports_timers_that_cannot_work(expression: str, reason: str) -> None:
+    problems = problems_for(inline(timer_wait(expression)))
+    assert [(p.element_id, p.severity) for p in problems] == [("sla_wait", "error")]
+    assert reason in problems[0].reason
+
+
+def loop(step: str) -> str:
+    """start -> prepare -> merge -> `step` element -> check -(again)-> merge / -> end."""
+    return f"""
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:scriptTask id="prepare"><bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f1</bpmn:outgoing>
+      <bpmn:script>n = 0</bpmn:script></bpmn:scriptTask>
+    <bpmn:exclusiveGateway id="merge"><bpmn:incoming>f1</bpmn:incoming><bpmn:incoming>f_again</bpmn:incoming>
+      <bpmn:outgoing>f2</bpmn:outgoing></bpmn:exclusiveGateway>
+    {step}
+    <bpmn:scriptTask id="check"><bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>
+      <bpmn:script>n = n + 1</bpmn:script></bpmn:scriptTask>
+    <bpmn:exclusiveGateway id="again" default="f_done"><bpmn:incoming>f4</bpmn:incoming>
+      <bpmn:outgoing>f_again</bpmn:outgoing><bpmn:outgoing>f_done</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:endEvent id="end"><bpmn:incoming>f_done</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="prepare"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="prepare" targetRef="merge"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="merge" targetRef="work"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="work" targetRef="check"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="check" targetRef="again"/>
+    <bpmn:sequenceFlow id="f_again" sourceRef="again" targetRef="merge">
+      <bpmn:conditionExpression>n &lt; 3</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f_done" sourceRef="again" targetRef="end"/>"""
+
+
+def test_lint_warns_about_a_loop_of_script_tasks() -> None:
+    work = ('<bpmn:scriptTask id="work"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>'
+            '<bpmn:script>total = n * 2</bpmn:script></bpmn:scriptTask>')
+    problems = problems_for(inline(loop(work)))
+    assert len(problems) == 1
+    (warning,) = problems
+    assert warning.severity == "warning"
+    assert "has no user task or catch event" in warning.reason
+    for element in ("again", "check", "merge", "work"):
+        assert element in warning.reason
+    assert "prepare" not in warning.reason
+
+
+def test_lint_accepts_a_loop_through_a_user_task() -> None:
+    work = '<bpmn:userTask id="work"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>'
+    assert problems_for(inline(loop(work))) == []

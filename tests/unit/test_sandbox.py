@@ -1,0 +1,602 @@
+"""The script sandbox: escape attempts are refused and never reach the OS; ordinary scripts work.
+
+Every escape attempt is a complete exploit: outside the sandbox it creates a marker file, leaks
+something or patches a module (`test_payload_is_a_real_exploit_outside_the_sandbox` proves it),
+so a refusal that merely happened to fail for another reason would still be caught. Each one runs
+as a BPMN script task through the runner and directly through `SandboxEnvironment`, watched by
+an audit hook that records process, file-system and network events.
+"""
+from __future__ import annotations
+
+import builtins
+import datetime
+import decimal
+import json
+import math
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from types import CodeType, FrameType, ModuleType, TracebackType
+from xml.sax.saxutils import escape
+
+import pytest
+
+from app.engine.parser import DiagramFile, parse_diagrams
+from app.engine.runner import ProcessEngine
+from app.engine.scripting import SandboxEnvironment, SandboxViolation, compile_expression, compile_script
+
+ELEMENT = "escape_attempt"
+PROBE_ATTRIBUTE = "sandbox_probe"
+
+
+# -- watching the OS -------------------------------------------------------------------------
+class _OsMonitor:
+    """An audit hook (hooks cannot be removed, so it records only while `active`)."""
+
+    WATCHED = ("os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.kill", "os.mkdir",
+               "os.remove", "os.rmdir", "os.rename", "os.chmod", "os.chown", "os.truncate", "os.putenv",
+               "os.unsetenv", "os.symlink", "os.link", "os.utime", "subprocess.Popen", "socket.", "ctypes.",
+               "shutil.")
+    # Reading Python source is how tracebacks get their lines (the engine's error reporting does it).
+    CODE_FILES = (".py", ".pyc", ".so")
+
+    def __init__(self) -> None:
+        self.active = False
+        self.events: list[tuple[str, tuple]] = []
+
+    def __call__(self, event: str, args: tuple) -> None:
+        if not self.active:
+            return
+        if event == "open":
+            path = args[0]
+            if isinstance(path, str | bytes) and str(path).endswith(self.CODE_FILES):
+                return
+            self.events.append((event, args[:2]))
+        elif event.startswith(self.WATCHED):
+            self.events.append((event, args[:2]))
+
+
+_MONITOR = _OsMonitor()
+sys.addaudithook(_MONITOR)
+
+
+@contextmanager
+def os_events() -> Iterator[list[tuple[str, tuple]]]:
+    _MONITOR.events = []
+    _MONITOR.active = True
+    try:
+        yield _MONITOR.events
+    finally:
+        _MONITOR.active = False
+
+
+# -- the escape attempts ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Escape:
+    id: str
+    source: str  # MARKER stands for the repr of a path the exploit creates
+    refusal: type[Exception]
+    message: str  # a regex the refusal's message matches
+    effect: str = "marker"  # marker | leak (binds `leak`) | patch (sets json.sandbox_probe)
+
+    def script(self, marker: Path) -> str:
+        return self.source.replace("MARKER", repr(str(marker)))
+
+
+ESCAPES = [
+    # imports
+    Escape("import_os", "import os\nos.mkdir(MARKER)", SandboxViolation, r"import of module 'os' is not allowed"),
+    Escape("from_os_import", "from os import mkdir\nmkdir(MARKER)", SandboxViolation,
+           r"import of module 'os' is not allowed"),
+    Escape("import_os_path", "import os.path\nos.mkdir(MARKER)", SandboxViolation,
+           r"import of module 'os\.path' is not allowed"),
+    Escape("import_subprocess", "import subprocess\nsubprocess.run(['mkdir', MARKER])", SandboxViolation,
+           r"import of module 'subprocess' is not allowed"),
+    Escape("import_sys", "import sys\nsys.modules['os'].mkdir(MARKER)", SandboxViolation,
+           r"import of module 'sys' is not allowed"),
+    Escape("import_importlib", "import importlib\nimportlib.import_module('os').mkdir(MARKER)", SandboxViolation,
+           r"import of module 'importlib' is not allowed"),
+    Escape("import_builtins", "import builtins\nbuiltins.open(MARKER, 'w').close()", SandboxViolation,
+           r'"builtins" is a reserved name'),
+    Escape("dunder_import", "__import__('os').mkdir(MARKER)", SandboxViolation,
+           r'"__import__" is an invalid variable name because it starts with "_"'),
+    # builtins that reach the OS or the interpreter
+    Escape("open_write", "open(MARKER, 'w').close()", NameError, r"name 'open' is not defined"),
+    Escape("open_read", "with open('/etc/passwd') as f:\n    leak = f.read()", NameError, r"name 'open' is not defined", "leak"),
+    Escape("eval", "eval(\"__import__('os').mkdir(%r)\" % MARKER)", SandboxViolation, r"Eval calls are not allowed"),
+    Escape("exec", "exec('import os\\nos.mkdir(%r)' % MARKER)", SandboxViolation, r"Exec calls are not allowed"),
+    Escape("compile", "code = compile('import os\\nos.mkdir(%r)' % MARKER, 'x', 'exec')\nrun = exec\nrun(code)",
+           NameError, r"name 'compile' is not defined"),
+    # dunder chains to object.__subclasses__() and os via os._wrap_close
+    Escape("dunder_chain",
+           "w = [c for c in ().__class__.__bases__[0].__subclasses__() if c.__name__ == '_wrap_close'][0]\n"
+           "w.__init__.__globals__['mkdir'](MARKER)",
+           SandboxViolation, r'is an invalid attribute name because it starts with "_"'),
+    Escape("getattr_dunder",
+           "base = getattr(getattr((), '__class__'), '__base__')\n"
+           "w = [c for c in getattr(base, '__subclasses__')() if getattr(c, '__name__') == '_wrap_close'][0]\n"
+           "getattr(getattr(w, '__init__'), '__globals__')['mkdir'](MARKER)",
+           SandboxViolation, r"access to attribute '__class__' is not allowed"),
+    Escape("type_builtin",
+           "base = type(()).mro()[-1]\n"
+           "w = [c for c in getattr(base, '__subclasses__')() if getattr(c, '__name__') == '_wrap_close'][0]\n"
+           "getattr(getattr(w, '__init__'), '__globals__')['mkdir'](MARKER)",
+           NameError, r"name 'type' is not defined"),
+    Escape("mro_method", "leak = tuple.mro()[-1]", SandboxViolation,
+           r"access to attribute 'mro' is not allowed", "leak"),
+    # namespaces
+    Escape("vars", "vars()['__builtins__']['open'](MARKER, 'w').close()", NameError,
+           r"name 'vars' is not defined"),
+    Escape("globals", "globals()['__builtins__']['open'](MARKER, 'w').close()", NameError,
+           r"name 'globals' is not defined"),
+    Escape("locals", "locals()['__builtins__']['open'](MARKER, 'w').close()", NameError,
+           r"name 'locals' is not defined"),
+    Escape("dir", "names = dir()\nname = [n for n in names if n.endswith('builtins__')][0]\n"
+                  "vars()[name]['open'](MARKER, 'w').close()", NameError, r"name 'dir' is not defined"),
+    # str.format reads attributes and items by name, outside _getattr_
+    Escape("str_format", "leak = '{0.__globals__[enum].sys.modules[os].environ}'.format(re.compile)",
+           SandboxViolation, r"access to attribute 'format' is not allowed", "leak"),
+    Escape("str_format_unbound", "fmt = str.format\nleak = fmt('{0.__globals__[enum].sys.version}', re.compile)",
+           SandboxViolation, r"access to attribute 'format' is not allowed", "leak"),
+    Escape("str_format_map", "leak = '{f.__globals__[enum].sys.modules[os].environ}'.format_map({'f': re.compile})",
+           SandboxViolation, r"access to attribute 'format_map' is not allowed", "leak"),
+    Escape("getattr_format", "leak = getattr('{0.__globals__[enum].sys.version}', 'format')(re.compile)",
+           SandboxViolation, r"access to attribute 'format' is not allowed", "leak"),
+    # frames of a running generator
+    Escape("generator_frame",
+           "def gen():\n    yield g.gi_frame.f_back\ng = gen()\nfor caller in g:\n"
+           "    caller.f_globals['__builtins__']['open'](MARKER, 'w').close()",
+           SandboxViolation, r'"gi_frame" is a restricted name'),
+    Escape("generator_frame_getattr",
+           "def gen():\n    yield getattr(getattr(g, 'gi_frame'), 'f_back')\ng = gen()\nfor caller in g:\n"
+           "    getattr(caller, 'f_globals')['__builtins__']['open'](MARKER, 'w').close()",
+           SandboxViolation, r"access to attribute 'gi_frame' is not allowed"),
+    Escape("generator_code", "g = (n for n in [1])\nleak = getattr(g, 'gi_code')", SandboxViolation,
+           r"access to attribute 'gi_code' is not allowed", "leak"),
+    # sys through the allowed modules
+    Escape("re_enum_sys", "re.enum.sys.modules['os'].mkdir(MARKER)", SandboxViolation,
+           r"access to module 'enum' is not allowed"),
+    Escape("getattr_re_enum", "getattr(getattr(re, 'enum'), 'sys').modules['os'].mkdir(MARKER)", SandboxViolation,
+           r"access to module 'enum' is not allowed"),
+    Escape("from_re_import_enum", "from re import enum\nenum.sys.modules['os'].mkdir(MARKER)", SandboxViolation,
+           r"'from re import enum' is not allowed"),
+    Escape("datetime_sys", "datetime.sys.modules['os'].mkdir(MARKER)", SandboxViolation,
+           r"access to module 'sys' is not allowed"),
+    Escape("from_datetime_import_sys", "from datetime import sys\nsys.modules['os'].mkdir(MARKER)", SandboxViolation,
+           r"'from datetime import sys' is not allowed"),
+    Escape("json_decoder", "json.decoder.re.enum.sys.modules['os'].mkdir(MARKER)", SandboxViolation,
+           r"access to module 'json\.decoder' is not allowed"),
+    Escape("from_json_import_decoder", "from json import decoder\ndecoder.re.enum.sys.modules['os'].mkdir(MARKER)",
+           SandboxViolation, r"'from json import decoder' is not allowed"),
+    Escape("json_codecs", "json.codecs.sys.modules['os'].mkdir(MARKER)", SandboxViolation,
+           r"access to module 'codecs' is not allowed"),
+    Escape("decimal_builtins", "decimal.__builtins__['open'](MARKER, 'w').close()", SandboxViolation,
+           r'"__builtins__" is an invalid attribute name'),
+    Escape("decimal_builtins_getattr", "getattr(decimal, '__builtins__')['open'](MARKER, 'w').close()",
+           SandboxViolation, r"access to attribute '__builtins__' is not allowed"),
+    Escape("decimal_default_context", "decimal.DefaultContext.traps.update({decimal.DivisionByZero: False})\n"
+                                      "leak = decimal.DefaultContext",
+           SandboxViolation, r"process-wide decimal context 'DefaultContext' is not allowed", "leak"),
+    Escape("from_decimal_import_context", "from decimal import BasicContext\nleak = BasicContext",
+           SandboxViolation, r"'from decimal import BasicContext' is not allowed", "leak"),
+    # changing modules shared by every instance
+    Escape("setattr", f"setattr(json, '{PROBE_ATTRIBUTE}', 'pwned')", NameError, r"name 'setattr' is not defined",
+           "patch"),
+    Escape("attribute_assignment", f"json.{PROBE_ATTRIBUTE} = 'pwned'", TypeError,
+           r"attribute-less object \(assign or del\)", "patch"),
+    # classes
+    Escape("class_definition", "class Probe:\n    pass\nleak = Probe.mro()[-1]", SandboxViolation,
+           r"class definitions are not allowed", "leak"),
+    Escape("class_with_base", "class Probe(dict):\n    pass\nleak = Probe.mro()[-1]", SandboxViolation,
+           r"class definitions are not allowed", "leak"),
+    Escape("metaclass",
+           "class Meta(type):\n    def __init__(cls, name, bases, ns):\n        open(MARKER, 'w').close()\n"
+           "class Probe(metaclass=Meta):\n    pass",
+           SandboxViolation, r'The keyword argument "metaclass" is not allowed'),
+    # frames from a caught exception
+    Escape("traceback_frames",
+           "try:\n    1 / 0\nexcept ZeroDivisionError as e:\n"
+           "    e.__traceback__.tb_frame.f_globals['__builtins__']['open'](MARKER, 'w').close()",
+           SandboxViolation, r'"__traceback__" is an invalid attribute name'),
+    Escape("traceback_getattr",
+           "try:\n    1 / 0\nexcept ZeroDivisionError as e:\n    tb = getattr(e, '__traceback__')\n"
+           "    getattr(getattr(tb, 'tb_frame'), 'f_globals')['__builtins__']['open'](MARKER, 'w').close()",
+           SandboxViolation, r"access to attribute '__traceback__' is not allowed"),
+    Escape("traceback_context",
+           "try:\n    try:\n        1 / 0\n    except ZeroDivisionError:\n        {}['missing']\n"
+           "except KeyError as e:\n    leak = getattr(e, '__context__')",
+           SandboxViolation, r"access to attribute '__context__' is not allowed", "leak"),
+    # writing files with what the allowed modules offer
+    Escape("json_dump_to_file", "with open(MARKER, 'w') as f:\n    json.dump({'pwned': True}, f)", NameError,
+           r"name 'open' is not defined"),
+    Escape("print_to_file", "with open(MARKER, 'w') as f:\n    print('pwned', file=f)", NameError, r"name 'open' is not defined"),
+]
+ESCAPE_IDS = [e.id for e in ESCAPES]
+
+
+def _plain_namespace() -> dict:
+    return {"__builtins__": builtins.__dict__, "datetime": datetime, "decimal": decimal, "json": json,
+            "math": math, "re": re}
+
+
+def _script_diagram(script: str) -> bytes:
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
+                  id="defs_sandbox" targetNamespace="http://loanflow.local/bpmn">
+  <bpmn:process id="sandbox_probe" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:scriptTask id="{ELEMENT}"><bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f1</bpmn:outgoing>
+      <bpmn:script>{escape(script)}</bpmn:script></bpmn:scriptTask>
+    <bpmn:userTask id="after_script"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="{ELEMENT}"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="{ELEMENT}" targetRef="after_script"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="after_script" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>""".encode()
+
+
+@pytest.fixture(scope="module")
+def engine() -> ProcessEngine:
+    return ProcessEngine()
+
+
+def run_script(engine: ProcessEngine, script: str, data: dict | None = None):  # noqa: ANN201
+    process = parse_diagrams([DiagramFile("sandbox.bpmn", _script_diagram(script))]).processes["sandbox_probe"]
+    workflow = engine.new_workflow(process.spec, process.embedded, dict(data or {}))
+    return engine.advance(workflow), process
+
+
+@pytest.fixture
+def marker(tmp_path: Path) -> Path:
+    return tmp_path / "pwned"
+
+
+@pytest.fixture(autouse=True)
+def _no_probe_attribute() -> Iterator[None]:
+    yield
+    vars(json).pop(PROBE_ATTRIBUTE, None)
+
+
+def _assert_no_effect(case: Escape, marker: Path, data: dict, events: list) -> None:
+    assert not marker.exists(), f"{case.id}: the script created a file"
+    assert events == [], f"{case.id}: the script reached the OS: {events}"
+    assert "leak" not in data
+    assert not hasattr(json, PROBE_ATTRIBUTE)
+
+
+# -- the table, three ways -------------------------------------------------------------------
+@pytest.mark.parametrize("case", ESCAPES, ids=ESCAPE_IDS)
+def test_payload_is_a_real_exploit_outside_the_sandbox(case: Escape, marker: Path) -> None:
+    """Plain Python runs each payload to its effect: the refusals below are not accidents."""
+    namespace = _plain_namespace()
+    with os_events() as events:
+        exec(compile(case.script(marker), "<payload>", "exec"), namespace)  # noqa: S102 - the control
+    if case.effect == "marker":
+        assert marker.exists()
+        assert events, "the OS monitor saw nothing of a payload that created a file"
+    elif case.effect == "leak":
+        assert namespace["leak"] is not None
+    else:
+        assert getattr(json, PROBE_ATTRIBUTE) == "pwned"
+
+
+@pytest.mark.parametrize("case", ESCAPES, ids=ESCAPE_IDS)
+def test_escape_is_refused_in_sandbox_environment(case: Escape, marker: Path) -> None:
+    context: dict = {"amount": 1}
+    with os_events() as events, pytest.raises(case.refusal, match=case.message):
+        SandboxEnvironment().execute(case.script(marker), context)
+    _assert_no_effect(case, marker, context, events)
+    assert not any(isinstance(v, ModuleType | FrameType | TracebackType | CodeType) for v in context.values())
+
+
+@pytest.mark.parametrize("case", ESCAPES, ids=ESCAPE_IDS)
+def test_escape_is_refused_in_script_task(case: Escape, marker: Path, engine: ProcessEngine) -> None:
+    with os_events() as events:
+        outcome, _ = run_script(engine, case.script(marker), {"amount": 1})
+    assert outcome.status == "error"
+    assert outcome.ready == []
+    assert outcome.error["element_id"] == ELEMENT
+    assert outcome.error["kind"] == "error"
+    assert outcome.error["message"].startswith(case.refusal.__name__)
+    assert re.search(case.message, outcome.error["message"])
+    _assert_no_effect(case, marker, outcome.data, events)
+    assert "pwned" not in outcome.state
+
+
+EXPRESSION_ESCAPES = [
+    ("__import__('os').getcwd()", SandboxViolation, r'"__import__" is an invalid variable name'),
+    ("open('/etc/hostname').read()", NameError, r"name 'open' is not defined"),
+    ("getattr(amount, '__class__')", SandboxViolation, r"access to attribute '__class__' is not allowed"),
+    ("amount.__class__.__mro__", SandboxViolation, r'"__class__" is an invalid attribute name'),
+    ("datetime.sys.modules", SandboxViolation, r"access to module 'sys' is not allowed"),
+    ("re.enum.sys", SandboxViolation, r"access to module 'enum' is not allowed"),
+    ("'{0.__class__}'.format(amount)", SandboxViolation, r"access to attribute 'format' is not allowed"),
+    ("[g.gi_frame for g in [(n for n in [1])]]", SandboxViolation, r'"gi_frame" is a restricted name'),
+    ("type(amount)", NameError, r"name 'type' is not defined"),
+    ("vars()", NameError, r"name 'vars' is not defined"),
+    ("eval('1')", SandboxViolation, r"Eval calls are not allowed"),
+]
+
+
+@pytest.mark.parametrize(("expression", "refusal", "message"), EXPRESSION_ESCAPES,
+                         ids=[e[0] for e in EXPRESSION_ESCAPES])
+def test_escape_in_an_expression_is_refused(expression: str, refusal: type[Exception], message: str) -> None:
+    with os_events() as events, pytest.raises(refusal, match=message):
+        SandboxEnvironment().evaluate(expression, {"amount": 1})
+    assert events == []
+
+
+def test_escape_in_a_gateway_condition_fails_the_gateway(engine: ProcessEngine) -> None:
+    condition = "getattr(amount, '__class__') is not None"
+    diagram = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="http://t">
+  <bpmn:process id="gated" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:exclusiveGateway id="gate" default="f2"><bpmn:incoming>f0</bpmn:incoming>
+      <bpmn:outgoing>f1</bpmn:outgoing><bpmn:outgoing>f2</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:endEvent id="end_a"><bpmn:incoming>f1</bpmn:incoming></bpmn:endEvent>
+    <bpmn:endEvent id="end_b"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="gate"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="gate" targetRef="end_a">
+      <bpmn:conditionExpression>{escape(condition)}</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f2" sourceRef="gate" targetRef="end_b"/>
+  </bpmn:process>
+</bpmn:definitions>""".encode()
+    process = parse_diagrams([DiagramFile("gated.bpmn", diagram)]).processes["gated"]
+    outcome = engine.advance(engine.new_workflow(process.spec, {}, {"amount": 1}))
+    assert outcome.status == "error"
+    assert outcome.error["element_id"] == "gate"
+    assert condition in outcome.error["message"]
+    assert outcome.end_events == []
+
+
+def test_public_exception_attributes_lead_to_no_frames() -> None:
+    """What a script can read from the exceptions it catches, without underscores, holds no frame."""
+    samples = [ZeroDivisionError("x"), KeyError("x"), NameError("x", name="x"), TypeError("x"), ValueError("x"),
+               json.JSONDecodeError("x", "doc", 0), re.error("x"), decimal.InvalidOperation()]
+    names = sorted({n for exc in samples for n in dir(exc) if not n.startswith("_")})
+    script = """
+triggers = ['1 / 0', "{}['missing']", 'missing_name', "1 + 'a'", "int('x')", "json.loads('{')",
+            "re.compile('(')", "decimal.Decimal('x')"]
+for trigger in triggers:
+    try:
+        if trigger == '1 / 0':
+            1 / 0
+        elif trigger == "{}['missing']":
+            {}['missing']
+        elif trigger == 'missing_name':
+            missing_name
+        elif trigger == "1 + 'a'":
+            1 + 'a'
+        elif trigger == "int('x')":
+            int('x')
+        elif trigger == "json.loads('{')":
+            json.loads('{')
+        elif trigger == "re.compile('(')":
+            re.compile('(')
+        else:
+            decimal.Decimal('x')
+    except Exception as e:
+        record(e)
+        record(e.with_traceback(None))
+        for name in names:
+            try:
+                record(getattr(e, name))
+            except Exception as refused:
+                record(refused)
+"""
+    found: list = []
+    context: dict = {"names": names}
+    SandboxEnvironment().execute(script, context, external_context={"record": found.append})
+    assert "record" not in context
+    assert len(found) >= len(samples) * (len(names) + 2)
+    caught = {type(v).__name__ for v in found if isinstance(v, Exception)}
+    assert {"ZeroDivisionError", "KeyError", "NameError", "TypeError", "ValueError", "JSONDecodeError",
+            "error", "InvalidOperation"} <= caught
+
+    def walk(value, depth=0):  # noqa: ANN001, ANN202
+        yield value
+        if depth < 3 and isinstance(value, list | tuple):
+            for item in value:
+                yield from walk(item, depth + 1)
+
+    leaked = [v for item in found for v in walk(item) if isinstance(v, FrameType | TracebackType | CodeType | ModuleType)]
+    assert leaked == []
+
+
+def test_decimal_context_changes_stay_inside_the_script() -> None:
+    before = decimal.getcontext().copy()
+    context: dict = {}
+    SandboxEnvironment().execute(
+        "decimal.getcontext().traps.update({decimal.DivisionByZero: False})\n"
+        "decimal.setcontext(decimal.Context(prec=3))\n"
+        "third = decimal.Decimal(1) / 3\n"
+        "infinite = decimal.getcontext().divide(decimal.Decimal(1), decimal.Decimal(0))", context)
+    assert context["third"] == Decimal("0.333")  # the script's own context applied inside it
+    assert str(context["infinite"]) == "Infinity"
+    after = decimal.getcontext()
+    assert after.prec == before.prec
+    assert after.traps == before.traps
+    with pytest.raises(decimal.DivisionByZero):
+        Decimal(1) / Decimal(0)
+    assert SandboxEnvironment().evaluate("decimal.getcontext().prec", {}) == before.prec
+
+
+# -- what scripts may do ---------------------------------------------------------------------
+def test_allowed_modules_work() -> None:
+    context: dict = {"opened": "2025-01-31"}
+    SandboxEnvironment().execute("""
+import datetime
+import decimal
+import math
+import json
+import re
+start = datetime.date.fromisoformat(opened)
+due = start + datetime.timedelta(days=30)
+stamp = datetime.datetime(2025, 1, 31, 12, 0, tzinfo=datetime.timezone.utc).isoformat()
+rate = decimal.Decimal('4.25') / 100
+root = math.sqrt(16)
+ceiling = math.ceil(2.1)
+payload = json.dumps({'a': [1, 2]}, sort_keys=True)
+parsed = json.loads('{"b": 2}')
+ids = re.findall(r'[A-Z]-[0-9]+', 'loans A-1, B-22 and C-333')
+clean = re.sub(r'[^0-9]', '', 'IBAN DE12 3456')
+""", context)
+    assert context["due"] == datetime.date(2025, 3, 2)
+    assert context["stamp"] == "2025-01-31T12:00:00+00:00"
+    assert context["rate"] == Decimal("0.0425")
+    assert context["root"] == 4.0
+    assert context["ceiling"] == 3
+    assert context["payload"] == '{"a": [1, 2]}'
+    assert context["parsed"] == {"b": 2}
+    assert context["ids"] == ["A-1", "B-22", "C-333"]
+    assert context["clean"] == "123456"
+    assert not any(isinstance(v, ModuleType) for v in context.values())
+
+
+def test_decimal_arithmetic_is_exact() -> None:
+    context: dict = {"principal": Decimal("100000.00")}
+    SandboxEnvironment().execute("""
+cents = sum([Decimal('0.10')] * 3, Decimal('0'))
+floats = sum([0.10] * 3)
+monthly = (principal * Decimal('0.0425') / 12).quantize(Decimal('0.01'))
+total = Decimal('0')
+for _ in range(12):
+    total += monthly
+""", context)
+    assert context["cents"] == Decimal("0.30")
+    assert str(context["cents"]) == "0.30"
+    assert context["floats"] != 0.3  # the reason money is Decimal
+    assert context["monthly"] == Decimal("354.17")
+    assert context["total"] == Decimal("4250.04")
+    assert all(isinstance(context[k], Decimal) for k in ("cents", "monthly", "total"))
+
+
+def test_language_features_work() -> None:
+    context: dict = {"names": ["ann", "bob", "carla"]}
+    SandboxEnvironment().execute("""
+squares = [n * n for n in range(5)]
+by_name = {name: len(name) for name in names}
+odd = {n for n in range(6) if n % 2}
+total = 0
+for n in squares:
+    total += n
+count = 10
+count -= 3
+count *= 2
+scores = {'a': 1}
+scores['a'] = scores['a'] + 4
+first, (second, third) = 1, (2, 3)
+head, *rest = [9, 8, 7]
+pairs = []
+for key, value in sorted(by_name.items()):
+    pairs.append(f'{key}={value:03d}')
+label = f"{first}-{second}-{third}: {total!r}"
+evens = list(filter(lambda n: n % 2 == 0, range(6)))
+def double(x):
+    return x * 2
+doubled = [double(n) for n in (1, 2)]
+""", context)
+    assert context["squares"] == [0, 1, 4, 9, 16]
+    assert context["by_name"] == {"ann": 3, "bob": 3, "carla": 5}
+    assert context["odd"] == {1, 3, 5}
+    assert context["total"] == 30
+    assert context["count"] == 14
+    assert context["scores"] == {"a": 5}
+    assert (context["first"], context["second"], context["third"]) == (1, 2, 3)
+    assert (context["head"], context["rest"]) == (9, [8, 7])
+    assert context["pairs"] == ["ann=003", "bob=003", "carla=005"]
+    assert context["label"] == "1-2-3: 30"
+    assert context["evens"] == [0, 2, 4]
+    assert context["doubled"] == [2, 4]
+    assert "double" not in context  # functions are not task data
+
+
+def test_script_features_work_in_a_script_task(engine: ProcessEngine) -> None:
+    outcome, _ = run_script(engine, """
+due = datetime.date(2025, 1, 31) + datetime.timedelta(days=1)
+fee = sum([Decimal('0.10')] * 3, Decimal('0'))
+rows = [{'n': n, 'sq': n * n} for n in range(3)]
+summary = f"{len(rows)} rows, fee {fee}"
+""")
+    assert outcome.status == "waiting", outcome.error
+    assert [t.element_id for t in outcome.ready] == ["after_script"]
+    assert outcome.data["due"] == "2025-02-01"
+    assert outcome.data["fee"] == "0.30"
+    assert outcome.data["rows"] == [{"n": 0, "sq": 0}, {"n": 1, "sq": 1}, {"n": 2, "sq": 4}]
+    assert outcome.data["summary"] == "3 rows, fee 0.30"
+
+
+IMPORTING_SCRIPT = """
+import json
+import json as codec
+import math as m
+from json import dumps
+from math import floor
+text = codec.dumps({'k': floor(2.5), 'r': m.sqrt(4)})
+"""
+
+
+def test_imported_modules_do_not_end_up_in_task_data() -> None:
+    context: dict = {}
+    SandboxEnvironment().execute(IMPORTING_SCRIPT, context)
+    assert context == {"text": '{"k": 2, "r": 2.0}'}
+
+
+def test_imported_modules_do_not_end_up_in_task_data_of_an_instance(engine: ProcessEngine) -> None:
+    outcome, process = run_script(engine, IMPORTING_SCRIPT, {"amount": 5})
+    assert outcome.status == "waiting", outcome.error
+    assert outcome.data == {"amount": 5, "text": '{"k": 2, "r": 2.0}'}
+    restored = engine.restore(outcome.state, process.spec, process.embedded)
+    ready = restored.get_tasks(state=16, manual=True)  # TaskState.READY
+    assert [t.task_spec.bpmn_id for t in ready] == ["after_script"]
+    assert set(ready[0].data) == {"amount", "text"}
+    for name in ("codec", "dumps", "floor", '"m"'):
+        assert name not in outcome.state
+
+
+def test_compiled_code_is_cached() -> None:
+    source = "cached_value = 40 + 2"
+    assert compile_script(source) is compile_script(source)
+    assert compile_expression("amount * 2") is compile_expression("amount * 2")
+    assert compile_script(source) is not compile_script(source + "\n")
+    before = compile_script.cache_info().hits
+    env = SandboxEnvironment()
+    first, second = {}, {}
+    env.execute(source, first)
+    env.execute(source, second)
+    assert first == second == {"cached_value": 42}
+    assert compile_script.cache_info().hits >= before + 2
+
+
+def test_left_over_iterators_are_dropped_from_task_data() -> None:
+    context: dict = {}
+    SandboxEnvironment().execute("pairs = zip([1, 2], [3, 4])\ntotal = 0\nfor a, b in pairs:\n    total += a * b\n"
+                                 "squares = (n * n for n in range(3))\nfound = re.finditer('a', 'aa')", context)
+    assert context == {"a": 2, "b": 4, "total": 11}
+
+
+@pytest.mark.parametrize(("script", "name", "kind"), [
+    ("keys = {'a': 1}.keys()", "keys", "dict_keys"),
+    ("span = range(3)", "span", "range"),
+    ("hit = re.match('a', 'abc')", "hit", "Match"),
+    ("nested = {'when': [re.compile('x')]}", "nested", "dict"),
+    ("cycle = []\ncycle.append(cycle)", "cycle", "list"),
+])
+def test_values_task_data_cannot_hold_fail_the_script(script: str, name: str, kind: str,
+                                                      engine: ProcessEngine) -> None:
+    context: dict = {"amount": 1}
+    with pytest.raises(SandboxViolation, match=rf"task data cannot hold: '{name}' \({kind}\)"):
+        SandboxEnvironment().execute(script, context)
+    assert context == {"amount": 1}
+    outcome, _ = run_script(engine, script, {"amount": 1})
+    assert outcome.status == "error"
+    assert outcome.error["element_id"] == ELEMENT
+    assert f"'{name}' ({kind})" in outcome.error["message"]
+    assert outcome.data == {"amount": 1}
