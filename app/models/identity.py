@@ -24,8 +24,7 @@ class Organisation(Model):
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    kinds: Mapped[list[OrgKind]] = relationship(
-        back_populates="organisation", cascade="all, delete-orphan", lazy="selectin")
+    kinds: Mapped[list[OrgKind]] = relationship(back_populates="organisation", cascade="all, delete-orphan")
 
     @property
     def kind_codes(self) -> list[str]:
@@ -49,9 +48,8 @@ class User(Model):
     display_name: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    organisation: Mapped[Organisation] = relationship(lazy="joined")
-    roles: Mapped[list[UserRole]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", lazy="selectin")
+    organisation: Mapped[Organisation] = relationship()
+    roles: Mapped[list[UserRole]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
     @property
     def role_codes(self) -> frozenset[str]:

@@ -61,8 +61,8 @@ def issue_token(username: str) -> str:
 
 
 def user_for_token(token: str) -> User:
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token))
-                            .options(joinedload(ApiToken.user)))
+    row = db.session.scalars(select(ApiToken).where(ApiToken.token_hash == _hash_token(token))
+                             .options(joinedload(ApiToken.user).joinedload(User.roles))).unique().first()
     if row is None or row.revoked_at is not None or not row.user.active:
         raise Unauthorized("invalid or revoked token")
     return row.user

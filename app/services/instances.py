@@ -87,7 +87,7 @@ def start_instance(process_id: str, actor: User | None, business_key: str | None
     with rt.step(instance.id, business_key):
         workflow = rt.engine.new_workflow(spec, subprocess_specs, dict(data or {}))
         outcome = rt.engine.advance(workflow)
-    apply_outcome(instance, outcome, at, instance.started_by_id, version.forms)
+    apply_outcome(instance, outcome, at, instance.started_by_id, version.forms, new=True)
     db.session.commit()
     return instance
 
@@ -98,10 +98,6 @@ def load_for_step(instance_id: int) -> ProcessInstance:
     if instance is None:
         raise NotFound("process instance not found")
     return instance
-
-
-def form_ids_of(instance: ProcessInstance) -> dict[str, int]:
-    return db.session.scalar(select(ProcessVersion.forms).where(ProcessVersion.id == instance.process_version_id)) or {}
 
 
 def restore(instance: ProcessInstance):  # noqa: ANN201

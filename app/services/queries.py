@@ -19,11 +19,15 @@ def _page(query, page: int, per_page: int, row_to_dict) -> dict[str, Any]:  # no
     return {"items": [row_to_dict(r) for r in rows], "total": total, "page": page, "per_page": per_page}
 
 
+_claimer, _completer = aliased(User), aliased(User)
+_TASKS = (select(HumanTask, _claimer.username, _completer.username)
+          .outerjoin(_claimer, _claimer.id == HumanTask.claimed_by_id)
+          .outerjoin(_completer, _completer.id == HumanTask.completed_by_id))
+
+
 def _task_query():  # noqa: ANN202
-    claimer, completer = aliased(User), aliased(User)
-    return (select(HumanTask, claimer.username, completer.username)
-            .outerjoin(claimer, claimer.id == HumanTask.claimed_by_id)
-            .outerjoin(completer, completer.id == HumanTask.completed_by_id))
+    """Tasks with the usernames of who claimed and completed them (a statement built once)."""
+    return _TASKS
 
 
 def _task_dict(row) -> dict[str, Any]:  # noqa: ANN001

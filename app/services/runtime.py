@@ -32,6 +32,7 @@ class SpecCache:
         self._engine = engine
         self._maxsize = maxsize
         self._entries: OrderedDict[int, tuple[Any, dict]] = OrderedDict()
+        self._forms: dict[int, dict[str, int]] = {}
         self._lock = threading.Lock()
 
     def get_many(self, version_ids: list[int]) -> dict[int, tuple[Any, dict]]:
@@ -43,21 +44,30 @@ class SpecCache:
                     found[vid] = self._entries[vid]
         missing = [vid for vid in version_ids if vid not in found]
         if missing:
-            rows = db.session.execute(
-                select(ProcessVersion.id, ProcessVersion.spec).where(ProcessVersion.id.in_(missing))).all()
-            for vid, text in rows:
+            rows = db.session.execute(select(ProcessVersion.id, ProcessVersion.spec, ProcessVersion.forms)
+                                      .where(ProcessVersion.id.in_(missing))).all()
+            for vid, text, forms in rows:
                 found[vid] = self._engine.serializer.load_spec(text)
+                self._forms[vid] = dict(forms or {})
             with self._lock:
                 for vid in missing:
                     if vid in found:
                         self._entries[vid] = found[vid]
                 while len(self._entries) > self._maxsize:
-                    self._entries.popitem(last=False)
+                    evicted, _ = self._entries.popitem(last=False)
+                    self._forms.pop(evicted, None)
         return found
+
+    def forms(self, version_id: int) -> dict[str, int]:
+        """Form file name -> form_versions.id of a version (cached with its spec)."""
+        if version_id not in self._forms:
+            self.get_many([version_id])
+        return self._forms.get(version_id, {})
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._forms.clear()
 
     def workflow_specs(self, version_id: int, pins: dict[str, int]) -> tuple[Any, dict]:
         """The spec of a version and every subprocess spec it may run (embedded and pinned calls)."""

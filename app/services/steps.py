@@ -21,13 +21,14 @@ def record(instance_id: int, kind: str, at: datetime, actor_id: int | None = Non
 
 
 def apply_outcome(instance: ProcessInstance, outcome: StepOutcome, at: datetime,
-                  actor_id: int | None, form_ids: dict[str, int]) -> None:
+                  actor_id: int | None, form_ids: dict[str, int], new: bool = False) -> None:
     """Write a step's result: state, summary, task rows that changed and the events they make.
 
     The instance row is changed last, so the step writes it with a single versioned UPDATE.
     """
-    open_rows = db.session.scalars(select(HumanTask).where(
-        HumanTask.instance_id == instance.id, HumanTask.state.in_(OPEN_TASK_STATES))).all()
+    open_rows = [] if new else [row for row in db.session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == instance.id, HumanTask.state.in_(OPEN_TASK_STATES)))
+        if row.state in OPEN_TASK_STATES]  # the task this step completed is closed in memory already
     ready = {t.engine_task_id: t for t in outcome.ready}
     for row in open_rows:
         if row.engine_task_id not in ready:

@@ -11,7 +11,7 @@ from app.models import FormVersion, HumanTask, User
 from app.services.clock import now
 from app.services.errors import Conflict, Forbidden, NotFound
 from app.services.forms import validate_submission
-from app.services.instances import atomic_step, form_ids_of, load_for_step, restore
+from app.services.instances import atomic_step, load_for_step, restore
 from app.services.runtime import runtime
 from app.services.steps import apply_outcome, record
 
@@ -95,7 +95,7 @@ def unclaim_task(task_id: int, actor: User) -> HumanTask:
 
 def complete_task(task_id: int, data: dict[str, Any], actor: User) -> HumanTask:
     """Validate the submission, complete the user task and run the instance on until idle."""
-    with atomic_step():
+    with atomic_step(), db.session.no_autoflush:
         task = get_task(task_id)
         _refuse_if_closed(task, actor)
         _refuse_same_person(task, actor)
@@ -115,5 +115,5 @@ def complete_task(task_id: int, data: dict[str, Any], actor: User) -> HumanTask:
         task.completed_at = at
         task.data = data
         record(instance.id, "task_completed", at, actor.id, task.element_id, {"task_id": task.id, "data": data})
-        apply_outcome(instance, outcome, at, actor.id, form_ids_of(instance))
+        apply_outcome(instance, outcome, at, actor.id, rt.specs.forms(instance.process_version_id))
     return task
