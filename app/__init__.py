@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from app.config import check_config, load_config
+from app.config import check_config, engine_options, load_config
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -16,6 +16,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     check_config(app.config)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
 
     from app.extensions import api, db, migrate
 

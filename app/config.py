@@ -37,7 +37,6 @@ def load_config(instance_path: Path) -> dict:
     return {
         "SECRET_KEY": os.environ.get("SECRET_KEY", "dev-only-not-secret"),
         "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "PROCESSES_DIR": os.environ.get("LOANFLOW_PROCESSES_DIR", str(ROOT / "processes")),
         "FORMS_DIR": os.environ.get("LOANFLOW_FORMS_DIR", str(ROOT / "forms")),
         # Diagrams and uploads larger than this are refused before parsing.
@@ -53,6 +52,11 @@ def load_config(instance_path: Path) -> dict:
         "OPENAPI_JSON_PATH": "openapi.json",
         "JSON_SORT_KEYS": False,
     }
+
+
+def engine_options(uri: str) -> dict:
+    """Pool settings: a liveness ping only where connections cross a network."""
+    return {"pool_pre_ping": True, "pool_recycle": 1800} if uri.startswith("postgresql") else {}
 
 
 def check_config(config: dict) -> None:
