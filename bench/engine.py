@@ -87,7 +87,7 @@ def measure_runner(n: int, warmup: int, database_url: str) -> list[float]:
         user = db.session.scalars(select(User).where(User.username == "admin")).one()
 
         def run() -> int:
-            instance_id = start_instance(PROCESS_ID, user).id
+            instance_id = start_instance(PROCESS_ID, user)
             for data in STEPS:
                 task_id = db.session.scalars(select(HumanTask.id).where(
                     HumanTask.instance_id == instance_id, HumanTask.state == "ready")).one()

@@ -114,7 +114,7 @@ def app(backend_app, clock):
     with backend_app.app_context():
         _empty_tables()
         db.session.remove()
-    backend_app.extensions["loanflow_runtime"].specs.clear()  # version ids restart with the tables
+    backend_app.extensions["loanflow_runtime"].clear_caches()  # ids restart with the emptied tables
     yield backend_app
     backend_app.extensions.pop("loanflow_clock", None)
     with backend_app.app_context():

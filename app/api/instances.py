@@ -22,9 +22,9 @@ blp.before_request(require_admin)
 @blp.arguments(StartInstanceSchema)
 @blp.response(201, InstanceSchema)
 def start(args):
-    instance = instances.start_instance(args["process_id"], current_user(), args["business_key"],
-                                        args["data"], args["parties"])
-    return queries.instance_detail(instance.id)
+    instance_id = instances.start_instance(args["process_id"], current_user(), args["business_key"],
+                                           args["data"], args["parties"])
+    return queries.instance_detail(instance_id)
 
 
 @blp.route("")

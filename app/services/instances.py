@@ -1,23 +1,30 @@
 """Starting and cancelling process instances; each is one step, one transaction."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import undefer
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.engine.errors import InstanceFault
 from app.extensions import db
-from app.models import HumanTask, InstanceParty, Organisation, ProcessInstance, ProcessVersion, User
+from app.models import (
+    HumanTask,
+    InstanceEvent,
+    InstanceParty,
+    Organisation,
+    ProcessInstance,
+    ProcessVersion,
+    User,
+)
 from app.models.identity import OrgKind
 from app.models.task import OPEN_TASK_STATES
 from app.services.clock import now
-from app.services.errors import Conflict, Invalid, NotFound
+from app.services.errors import Conflict, Invalid
 from app.services.runtime import runtime
-from app.services.steps import apply_outcome, record
+from app.services.steps import InstanceRow, Step, load_instance, update_instance
 
 FINISHED = ("completed", "cancelled")
 
@@ -67,72 +74,74 @@ def _parties(parties: dict[str, str]) -> list[tuple[str, int]]:
 
 
 def start_instance(process_id: str, actor: User | None, business_key: str | None = None,
-                   data: dict[str, Any] | None = None, parties: dict[str, str] | None = None) -> ProcessInstance:
+                   data: dict[str, Any] | None = None, parties: dict[str, str] | None = None) -> int:
+    """Start an instance of the latest version of a process and run it until it waits; its id."""
     version = latest_version(process_id)
     if version is None:
         raise Invalid(f"process {process_id!r} is not deployed", fields={"process_id": ["not deployed"]})
     pins = resolve_pins(version)
     bound = _parties(parties or {})
     rt, at = runtime(), now()
+    actor_id = actor.id if actor else None
     spec, subprocess_specs = rt.specs.workflow_specs(version.id, pins)
-    instance = ProcessInstance(
-        process_id=process_id, process_version_id=version.id, version=version.version, status="running",
-        business_key=business_key, data={}, state="", pins=pins, started_by_id=actor.id if actor else None,
-        created_at=at, updated_at=at)
-    db.session.add(instance)
-    db.session.flush()  # the id is the handlers' idempotency scope
-    db.session.add_all([InstanceParty(instance_id=instance.id, party=p, org_id=o) for p, o in bound])
-    record(instance.id, "started", at, instance.started_by_id, None, {
-        "process_id": process_id, "version": version.version, "business_key": business_key, "data": data or {}})
-    with rt.step(instance.id, business_key):
-        workflow = rt.engine.new_workflow(spec, subprocess_specs, dict(data or {}))
-        outcome = rt.engine.advance(workflow)
-    apply_outcome(instance, outcome, at, instance.started_by_id, version.forms, new=True)
-    db.session.commit()
-    return instance
+    with atomic_step() as on_commit:
+        # The row exists before the engine runs: its id scopes the handlers' idempotency keys.
+        instance_id: int = db.session.execute(insert(ProcessInstance).returning(ProcessInstance.id).values(
+            process_id=process_id, process_version_id=version.id, version=version.version, status="running",
+            business_key=business_key, data={}, state="", pins=pins, started_by_id=actor_id,
+            created_at=at, updated_at=at, lock_version=1)).scalar_one()
+        if bound:
+            db.session.execute(insert(InstanceParty), [
+                {"instance_id": instance_id, "party": p, "org_id": o} for p, o in bound])
+        instance = InstanceRow(instance_id, version.id, pins, business_key, "running", "", 1)
+        step = Step(instance, at, actor_id)
+        step.event("started", None, {"process_id": process_id, "version": version.version,
+                                     "business_key": business_key, "data": data or {}}, actor_id)
+        with rt.step(instance_id, business_key):
+            workflow = rt.engine.new_workflow(spec, subprocess_specs, dict(data or {}))
+            outcome = rt.engine.advance(workflow)
+        new_version = step.write(outcome, version.forms, new=True)
+        on_commit.append(lambda: rt.live.keep(instance_id, new_version, workflow))
+    return instance_id
 
 
-def load_for_step(instance_id: int) -> ProcessInstance:
-    instance = db.session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id)
-                                 .options(undefer(ProcessInstance.state)))
-    if instance is None:
-        raise NotFound("process instance not found")
-    return instance
-
-
-def restore(instance: ProcessInstance):  # noqa: ANN201
+def restore(instance: InstanceRow):  # noqa: ANN201
+    """The instance's workflow: from memory if this process stepped it last, else from its state."""
     rt = runtime()
+    workflow = rt.live.take(instance.id, instance.lock_version)
+    if workflow is not None:
+        return workflow
     spec, subprocess_specs = rt.specs.workflow_specs(instance.process_version_id, instance.pins)
     return rt.engine.restore(instance.state, spec, subprocess_specs)
 
 
-def cancel_instance(instance_id: int, actor: User) -> ProcessInstance:
+def cancel_instance(instance_id: int, actor: User) -> None:
+    rt, at = runtime(), now()
     with atomic_step():
-        instance = load_for_step(instance_id)
+        instance = load_instance(instance_id)
         if instance.status in FINISHED:
             raise Conflict(f"instance is already {instance.status}")
-        rt, at = runtime(), now()
         workflow = restore(instance)
-        instance.state = rt.engine.cancel(workflow)
-        instance.status = "cancelled"
-        instance.updated_at = instance.ended_at = at
-        for row in db.session.scalars(select(HumanTask).where(
-                HumanTask.instance_id == instance.id, HumanTask.state.in_(OPEN_TASK_STATES))):
-            row.state = "cancelled"
-            row.completed_at = at
-        record(instance.id, "cancelled", at, actor.id)
-    return instance
+        state = rt.engine.cancel(workflow)
+        db.session.execute(update(HumanTask).where(
+            HumanTask.instance_id == instance.id, HumanTask.state.in_(OPEN_TASK_STATES))
+            .values(state="cancelled", completed_at=at))
+        step = Step(instance, at, actor.id)
+        step.event("cancelled", None, {}, actor.id)
+        db.session.execute(insert(InstanceEvent), step.events)
+        update_instance(instance, {"state": state, "status": "cancelled", "updated_at": at, "ended_at": at})
 
 
 @contextmanager
-def atomic_step() -> Iterator[None]:
+def atomic_step() -> Iterator[list[Callable[[], None]]]:
     """One step, one transaction: commit at the end, or change nothing.
 
-    A concurrent step on the same instance (the optimistic version check failed, at any flush)
-    makes this one a 409.
+    Yields a list of callbacks to run once the commit succeeded. A concurrent step on the same
+    instance (its versioned UPDATE, or the ORM's version check, matched no row) makes this a 409.
     """
+    on_commit: list[Callable[[], None]] = []
     try:
-        yield
+        yield on_commit
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
@@ -141,6 +150,8 @@ def atomic_step() -> Iterator[None]:
     except BaseException:
         db.session.rollback()
         raise
+    for callback in on_commit:
+        callback()
 
 
 def count_open_instances(process_id: str) -> int:
@@ -148,4 +159,4 @@ def count_open_instances(process_id: str) -> int:
         ProcessInstance.process_id == process_id, ProcessInstance.status.notin_(FINISHED))) or 0
 
 
-__all__ = ["InstanceFault", "atomic_step", "cancel_instance", "start_instance"]
+__all__ = ["InstanceFault", "atomic_step", "cancel_instance", "load_instance", "restore", "start_instance"]

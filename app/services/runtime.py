@@ -82,11 +82,51 @@ class SpecCache:
         return spec, subprocess_specs
 
 
+class LiveWorkflows:
+    """Workflows of recently stepped instances, keyed by (instance id, lock_version).
+
+    A step takes its instance's workflow from here instead of restoring the state text, when the
+    row has not changed since this process last stepped it. Taking removes the entry, so two
+    threads never share one workflow object; a step puts it back only after its commit.
+    """
+
+    def __init__(self, maxsize: int = 256) -> None:
+        self._maxsize = maxsize
+        self._entries: OrderedDict[int, tuple[int, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, instance_id: int, lock_version: int) -> Any | None:
+        with self._lock:
+            entry = self._entries.pop(instance_id, None)
+        if entry is not None and entry[0] == lock_version:
+            return entry[1]
+        return None
+
+    def keep(self, instance_id: int, lock_version: int, workflow: Any) -> None:
+        with self._lock:
+            self._entries[instance_id] = (lock_version, workflow)
+            self._entries.move_to_end(instance_id)
+            while len(self._entries) > self._maxsize:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
 class Runtime:
     def __init__(self, app: Flask, handlers: HandlerRegistry | None = None) -> None:
         self.handlers = handlers or default_registry()
         self.engine = ProcessEngine(app.config["ENGINE_MAX_TREE_DEPTH"], call_service=self._call_service)
         self.specs = SpecCache(self.engine)
+        self.live = LiveWorkflows()
+        self.form_contents: dict[int, dict] = {}  # form_versions rows never change once written
+
+    def clear_caches(self) -> None:
+        """Forget cached specs, forms and workflows (tests that empty the tables need this)."""
+        self.specs.clear()
+        self.live.clear()
+        self.form_contents.clear()
 
     def _call_service(self, operator: str, params: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
         step = _step.get() or StepContext(None, None)

@@ -1,80 +1,130 @@
-"""Persisting one engine step: instance state, the human-task table and the history, together."""
+"""Persisting one engine step: instance state, the human-task table and the history, together.
+
+A step writes with SQLAlchemy Core in a handful of statements — the new task rows in one
+INSERT … RETURNING, the events in one executemany, the instance in one UPDATE guarded by its
+`lock_version` — because the ORM's per-object bookkeeping cost more than the engine itself.
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from app.engine.durations import due_after
 from app.engine.runner import ReadyTask, StepOutcome
 from app.extensions import db
 from app.models import HumanTask, InstanceEvent, ProcessInstance
 from app.models.task import OPEN_TASK_STATES
+from app.services.errors import Conflict, NotFound
+
+_LOAD = select(ProcessInstance.id, ProcessInstance.process_version_id, ProcessInstance.pins,
+               ProcessInstance.business_key, ProcessInstance.status, ProcessInstance.state,
+               ProcessInstance.lock_version)
+_OPEN_TASKS = select(HumanTask.id, HumanTask.engine_task_id, HumanTask.element_id)
 
 
-def record(instance_id: int, kind: str, at: datetime, actor_id: int | None = None,
-           element_id: str | None = None, details: dict[str, Any] | None = None) -> None:
-    """Append one event to an instance's history (flushed with the step's transaction)."""
-    db.session.add(InstanceEvent(instance_id=instance_id, kind=kind, element_id=element_id, at=at,
-                                 actor_id=actor_id, details=details or {}))
+@dataclass
+class InstanceRow:
+    """What a step needs of an instance, read in one query."""
+
+    id: int
+    process_version_id: int
+    pins: dict[str, int]
+    business_key: str | None
+    status: str
+    state: str
+    lock_version: int
 
 
-def apply_outcome(instance: ProcessInstance, outcome: StepOutcome, at: datetime,
-                  actor_id: int | None, form_ids: dict[str, int], new: bool = False) -> None:
-    """Write a step's result: state, summary, task rows that changed and the events they make.
-
-    The instance row is changed last, so the step writes it with a single versioned UPDATE.
-    """
-    open_rows = [] if new else [row for row in db.session.scalars(select(HumanTask).where(
-        HumanTask.instance_id == instance.id, HumanTask.state.in_(OPEN_TASK_STATES)))
-        if row.state in OPEN_TASK_STATES]  # the task this step completed is closed in memory already
-    ready = {t.engine_task_id: t for t in outcome.ready}
-    for row in open_rows:
-        if row.engine_task_id not in ready:
-            row.state = "cancelled"
-            row.completed_at = at
-            record(instance.id, "task_cancelled", at, None, row.element_id, {"task_id": row.id})
-    known = {row.engine_task_id for row in open_rows}
-    new_rows = [_task_row(instance.id, t, at, form_ids) for t in outcome.ready if t.engine_task_id not in known]
-    if new_rows:
-        db.session.add_all(new_rows)
-        db.session.flush()
-        for row in new_rows:
-            record(instance.id, "task_ready", at, None, row.element_id,
-                   {"task_id": row.id, "title": row.title, "lane": row.lane})
-    instance.state = outcome.state
-    instance.data = outcome.data
-    instance.status = outcome.status
-    instance.updated_at = at
-    if outcome.status == "completed":
-        instance.ended_at = at
-        instance.error = None
-        record(instance.id, "completed", at, actor_id, outcome.end_events[0] if outcome.end_events else None,
-               {"end_events": outcome.end_events})
-    elif outcome.status == "error":
-        instance.error = outcome.error
-        error = dict(outcome.error or {})
-        record(instance.id, "error", at, actor_id, error.pop("element_id", None), error)
-    else:
-        instance.error = None
+def load_instance(instance_id: int) -> InstanceRow:
+    row = db.session.execute(_LOAD.where(ProcessInstance.id == instance_id)).first()
+    if row is None:
+        raise NotFound("process instance not found")
+    return InstanceRow(*row)
 
 
-def _task_row(instance_id: int, task: ReadyTask, at: datetime, form_ids: dict[str, int]) -> HumanTask:
+@dataclass
+class Step:
+    """What one step writes; `write` sends it to the database in a few statements."""
+
+    instance: InstanceRow
+    at: datetime
+    actor_id: int | None
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def event(self, kind: str, element_id: str | None = None, details: dict[str, Any] | None = None,
+              actor_id: int | None = None) -> None:
+        self.events.append({"instance_id": self.instance.id, "kind": kind, "element_id": element_id,
+                            "at": self.at, "actor_id": actor_id, "details": details or {}})
+
+    def write(self, outcome: StepOutcome, form_ids: dict[str, int], new: bool = False) -> int:
+        """Sync tasks with the outcome, append the events, update the instance; the new lock_version."""
+        instance, at = self.instance, self.at
+        open_rows = [] if new else db.session.execute(_OPEN_TASKS.where(
+            HumanTask.instance_id == instance.id, HumanTask.state.in_(OPEN_TASK_STATES))).all()
+        ready = {t.engine_task_id for t in outcome.ready}
+        gone = [row for row in open_rows if row.engine_task_id not in ready]
+        if gone:
+            db.session.execute(update(HumanTask).where(HumanTask.id.in_([r.id for r in gone]))
+                               .values(state="cancelled", completed_at=at))
+            for row in gone:
+                self.event("task_cancelled", row.element_id, {"task_id": row.id})
+        known = {row.engine_task_id for row in open_rows}
+        fresh = [_task_values(instance.id, t, at, form_ids) for t in outcome.ready if t.engine_task_id not in known]
+        if fresh:
+            ids = db.session.scalars(insert(HumanTask).returning(HumanTask.id, sort_by_parameter_order=True),
+                                     fresh).all()
+            for task_id, added in zip(ids, fresh, strict=True):
+                self.event("task_ready", added["element_id"],
+                           {"task_id": task_id, "title": added["title"], "lane": added["lane"]})
+        values: dict[str, Any] = {"state": outcome.state, "data": outcome.data, "status": outcome.status,
+                                  "updated_at": at, "error": outcome.error}
+        if outcome.status == "completed":
+            values["ended_at"] = at
+            self.event("completed", outcome.end_events[0] if outcome.end_events else None,
+                       {"end_events": outcome.end_events}, self.actor_id)
+        elif outcome.status == "error":
+            error = dict(outcome.error or {})
+            self.event("error", error.pop("element_id", None), error, self.actor_id)
+        if self.events:
+            db.session.execute(insert(InstanceEvent), self.events)
+            self.events = []
+        return update_instance(instance, values)
+
+
+def update_instance(instance: InstanceRow, values: dict[str, Any]) -> int:
+    """The one versioned UPDATE of a step: a concurrent step on the instance makes this a 409."""
+    new_version = instance.lock_version + 1
+    changed = db.session.execute(
+        update(ProcessInstance)
+        .where(ProcessInstance.id == instance.id, ProcessInstance.lock_version == instance.lock_version)
+        .values(**values, lock_version=new_version)
+        .execution_options(synchronize_session=False))
+    if getattr(changed, "rowcount", 0) != 1:
+        raise Conflict("the instance was changed by someone else at the same time; reload and retry",
+                       code="stale_version")
+    instance.lock_version = new_version
+    return new_version
+
+
+def _task_values(instance_id: int, task: ReadyTask, at: datetime, form_ids: dict[str, int]) -> dict[str, Any]:
     props = task.properties
-    priority = _priority(props.get("priority"))
     due_at = None
     if props.get("dueIn"):
         try:
             due_at = due_after(props["dueIn"], at)
         except ValueError:
             due_at = None
-    return HumanTask(
-        instance_id=instance_id, engine_task_id=task.engine_task_id, element_id=task.element_id,
-        title=task.title[:255], lane=task.lane, state="ready",
-        form_id=form_ids.get(props.get("formJsonSchemaFilename", "")),
-        ui_form_id=form_ids.get(props.get("formUiSchemaFilename", "")),
-        properties=props, priority=priority, due_at=due_at, created_at=at)
+    return {
+        "instance_id": instance_id, "engine_task_id": task.engine_task_id, "element_id": task.element_id,
+        "title": task.title[:255], "lane": task.lane, "state": "ready",
+        "form_id": form_ids.get(props.get("formJsonSchemaFilename", "")),
+        "ui_form_id": form_ids.get(props.get("formUiSchemaFilename", "")),
+        "properties": props, "priority": _priority(props.get("priority")), "due_at": due_at, "created_at": at,
+        "claimed_by_id": None, "completed_by_id": None, "completed_at": None, "data": None,
+    }
 
 
 def _priority(raw: str | None) -> int | None:
@@ -83,3 +133,10 @@ def _priority(raw: str | None) -> int | None:
     except ValueError:
         return None
     return value if value is None or 1 <= value <= 5 else None
+
+
+def record(instance_id: int, kind: str, at: datetime, actor_id: int | None = None,
+           element_id: str | None = None, details: dict[str, Any] | None = None) -> None:
+    """Append one event outside an engine step (claims, cancellation)."""
+    db.session.execute(insert(InstanceEvent), [{"instance_id": instance_id, "kind": kind, "element_id": element_id,
+                                                 "at": at, "actor_id": actor_id, "details": details or {}}])

@@ -8,12 +8,13 @@ from sqlalchemy import Update, select, update
 from app.engine.runner import TaskNotReady
 from app.extensions import db
 from app.models import FormVersion, HumanTask, User
+from app.models.task import OPEN_TASK_STATES
 from app.services.clock import now
 from app.services.errors import Conflict, Forbidden, NotFound
 from app.services.forms import validate_submission
-from app.services.instances import atomic_step, load_for_step, restore
+from app.services.instances import atomic_step, load_instance, restore
 from app.services.runtime import runtime
-from app.services.steps import apply_outcome, record
+from app.services.steps import Step, record
 
 
 def get_task(task_id: int) -> HumanTask:
@@ -23,16 +24,25 @@ def get_task(task_id: int) -> HumanTask:
     return task
 
 
-def task_form(task: HumanTask) -> tuple[dict | None, dict | None]:
+def forms_by_id(ids: list[int]) -> dict[int, dict]:
+    """Form contents by form_versions id, cached: a stored form version never changes."""
+    cache = runtime().form_contents
+    missing = [i for i in ids if i not in cache]
+    if missing:
+        for form_id, content in db.session.execute(
+                select(FormVersion.id, FormVersion.content).where(FormVersion.id.in_(missing))):
+            cache[form_id] = content
+    return {i: cache[i] for i in ids if i in cache}
+
+
+def task_form(task) -> tuple[dict | None, dict | None]:  # noqa: ANN001 - a HumanTask or a task row
     ids = [i for i in (task.form_id, task.ui_form_id) if i]
-    if not ids:
-        return None, None
-    forms = {f.id: f.content for f in db.session.scalars(select(FormVersion).where(FormVersion.id.in_(ids)))}
+    forms = forms_by_id(ids) if ids else {}
     return (forms.get(task.form_id) if task.form_id else None,
             forms.get(task.ui_form_id) if task.ui_form_id else None)
 
 
-def _refuse_if_closed(task: HumanTask, actor: User) -> None:
+def _refuse_if_closed(task, actor: User) -> None:  # noqa: ANN001 - a HumanTask or a task row
     if task.state in ("completed", "cancelled"):
         raise Conflict(f"task is already {task.state}", code=f"task_{task.state}")
     if task.state == "claimed" and task.claimed_by_id != actor.id:
@@ -45,7 +55,7 @@ def _rowcount(statement: Update) -> int:
     return int(getattr(result, "rowcount", 0))
 
 
-def _refuse_same_person(task: HumanTask, actor: User) -> None:
+def _refuse_same_person(task, actor: User) -> None:  # noqa: ANN001
     """Four-eyes: a task marked `separateFrom` another may not be done by whoever did that one."""
     other = (task.properties or {}).get("separateFrom")
     if not other:
@@ -93,27 +103,36 @@ def unclaim_task(task_id: int, actor: User) -> HumanTask:
     return task
 
 
-def complete_task(task_id: int, data: dict[str, Any], actor: User) -> HumanTask:
+_TASK_FOR_STEP = select(HumanTask.id, HumanTask.instance_id, HumanTask.engine_task_id, HumanTask.element_id,
+                        HumanTask.state, HumanTask.claimed_by_id, HumanTask.form_id, HumanTask.ui_form_id,
+                        HumanTask.properties)
+
+
+def complete_task(task_id: int, data: dict[str, Any], actor: User) -> int:
     """Validate the submission, complete the user task and run the instance on until idle."""
-    with atomic_step(), db.session.no_autoflush:
-        task = get_task(task_id)
+    rt, at = runtime(), now()
+    with atomic_step() as on_commit:
+        task = db.session.execute(_TASK_FOR_STEP.where(HumanTask.id == task_id)).first()
+        if task is None:
+            raise NotFound("task not found")
         _refuse_if_closed(task, actor)
         _refuse_same_person(task, actor)
         schema, _ui = task_form(task)
         validate_submission(schema, data)
-        instance = load_for_step(task.instance_id)
-        rt, at = runtime(), now()
+        instance = load_instance(task.instance_id)
         workflow = restore(instance)
         with rt.step(instance.id, instance.business_key):
             try:
                 outcome = rt.engine.complete_user_task(workflow, task.engine_task_id, data)
             except TaskNotReady as exc:
                 raise Conflict(str(exc), code="task_not_ready") from None
-        task.state = "completed"
-        task.claimed_by_id = task.claimed_by_id or actor.id
-        task.completed_by_id = actor.id
-        task.completed_at = at
-        task.data = data
-        record(instance.id, "task_completed", at, actor.id, task.element_id, {"task_id": task.id, "data": data})
-        apply_outcome(instance, outcome, at, actor.id, rt.specs.forms(instance.process_version_id))
-    return task
+        closed = _rowcount(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state.in_(OPEN_TASK_STATES))
+                           .values(state="completed", claimed_by_id=task.claimed_by_id or actor.id,
+                                   completed_by_id=actor.id, completed_at=at, data=data))
+        if not closed:
+            raise Conflict("task was completed by someone else at the same time", code="stale_version")
+        step = Step(instance, at, actor.id)
+        step.event("task_completed", task.element_id, {"task_id": task.id, "data": data}, actor.id)
+        new_version = step.write(outcome, rt.specs.forms(instance.process_version_id))
+        on_commit.append(lambda: rt.live.keep(instance.id, new_version, workflow))
+    return task_id

@@ -15,23 +15,25 @@ def _start(app, deploy):
     deploy("twelve_steps.bpmn")
     with app.app_context():
         admin = db.session.scalar(select(User).where(User.username == "admin"))
-        inst = instances.start_instance("twelve_steps", admin)
-        task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == inst.id))
+        instance_id = instances.start_instance("twelve_steps", admin)
+        task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance_id))
         db.session.remove()
-    return inst.id, task_id
+    return instance_id, task_id
 
 
 def _race(app, monkeypatch, calls, username="admin"):
     """Run `calls` in threads that all load the instance before any of them writes."""
     barrier = threading.Barrier(len(calls), timeout=30)
-    original = instances.load_for_step
+    original = instances.load_instance
 
     def load_then_wait(instance_id):
         instance = original(instance_id)
         barrier.wait()
         return instance
 
-    monkeypatch.setattr(tasks, "load_for_step", load_then_wait)
+    monkeypatch.setattr(tasks, "load_instance", load_then_wait)
+    runtime = app.extensions["loanflow_runtime"]
+    monkeypatch.setattr(runtime.live, "take", lambda *_: None)  # each thread restores its own copy
     results: list[object] = [None] * len(calls)
 
     def run(i, call):
@@ -72,7 +74,7 @@ def test_concurrent_completion_of_one_task(app, deploy, admin_token, monkeypatch
         winner = completed[0].details["data"]["approved"]
         assert ready == (["approve"] if winner else ["reject_note"])
         assert instance.data["approved"] is winner
-        assert instance.lock_version == 3  # insert, start step, one completion
+        assert instance.lock_version == 3  # inserted, started, one completion
         db.session.remove()
 
 
@@ -81,11 +83,11 @@ def test_concurrent_completion_of_parallel_tasks_loses_neither(app, deploy, seco
     deploy("review_with_form.bpmn")
     with app.app_context():
         admin = db.session.scalar(select(User).where(User.username == "admin"))
-        inst = instances.start_instance("review_with_form", admin)
-        first = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == inst.id))
+        instance_id = instances.start_instance("review_with_form", admin)
+        first = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance_id))
         tasks.complete_task(first, {"decision": "approve", "limit": 100}, admin)
         ids = db.session.scalars(select(HumanTask.id).where(
-            HumanTask.instance_id == inst.id, HumanTask.state == "ready").order_by(HumanTask.id)).all()
+            HumanTask.instance_id == instance_id, HumanTask.state == "ready").order_by(HumanTask.id)).all()
         db.session.remove()
     results = _race(app, monkeypatch, [lambda u, t=t: tasks.complete_task(t, {}, u) for t in ids], "admin2")
     assert sorted(results, key=str) == sorted([200, (409, "stale_version")], key=str), results
@@ -94,9 +96,9 @@ def test_concurrent_completion_of_parallel_tasks_loses_neither(app, deploy, seco
     with app.app_context():
         other = db.session.scalar(select(User).where(User.username == "admin2"))
         tasks.complete_task(loser, {}, other)  # the retry the 409 asked for
-        instance = db.session.get(ProcessInstance, inst.id)
+        instance = db.session.get(ProcessInstance, instance_id)
         assert instance.status == "completed"
         count = db.session.scalar(select(func.count()).select_from(InstanceEvent).where(
-            InstanceEvent.instance_id == inst.id, InstanceEvent.kind == "task_completed"))
+            InstanceEvent.instance_id == instance_id, InstanceEvent.kind == "task_completed"))
         assert count == 3
         db.session.remove()
