@@ -11,8 +11,6 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.engine.errors import InstanceFault
 from app.extensions import db
 from app.models import (
-    HumanTask,
-    InstanceEvent,
     InstanceParty,
     Organisation,
     ProcessInstance,
@@ -24,7 +22,16 @@ from app.models.task import OPEN_TASK_STATES
 from app.services.clock import now
 from app.services.errors import Conflict, Invalid
 from app.services.runtime import runtime
-from app.services.steps import InstanceRow, Step, load_instance, update_instance
+from app.services.steps import (
+    EVENTS,
+    INSTANCES,
+    TASKS,
+    InstanceRow,
+    Step,
+    core,
+    load_instance,
+    update_instance,
+)
 
 FINISHED = ("completed", "cancelled")
 
@@ -86,12 +93,12 @@ def start_instance(process_id: str, actor: User | None, business_key: str | None
     spec, subprocess_specs = rt.specs.workflow_specs(version.id, pins)
     with atomic_step() as on_commit:
         # The row exists before the engine runs: its id scopes the handlers' idempotency keys.
-        instance_id: int = db.session.execute(insert(ProcessInstance).returning(ProcessInstance.id).values(
+        instance_id: int = core(insert(INSTANCES).returning(INSTANCES.c.id).values(
             process_id=process_id, process_version_id=version.id, version=version.version, status="running",
             business_key=business_key, data={}, state="", pins=pins, started_by_id=actor_id,
             created_at=at, updated_at=at, lock_version=1)).scalar_one()
         if bound:
-            db.session.execute(insert(InstanceParty), [
+            core(insert(InstanceParty), [
                 {"instance_id": instance_id, "party": p, "org_id": o} for p, o in bound])
         instance = InstanceRow(instance_id, version.id, pins, business_key, "running", "", 1)
         step = Step(instance, at, actor_id)
@@ -123,12 +130,11 @@ def cancel_instance(instance_id: int, actor: User) -> None:
             raise Conflict(f"instance is already {instance.status}")
         workflow = restore(instance)
         state = rt.engine.cancel(workflow)
-        db.session.execute(update(HumanTask).where(
-            HumanTask.instance_id == instance.id, HumanTask.state.in_(OPEN_TASK_STATES))
-            .values(state="cancelled", completed_at=at))
+        core(update(TASKS).where(TASKS.c.instance_id == instance.id, TASKS.c.state.in_(OPEN_TASK_STATES))
+             .values(state="cancelled", completed_at=at))
         step = Step(instance, at, actor.id)
         step.event("cancelled", None, {}, actor.id)
-        db.session.execute(insert(InstanceEvent), step.events)
+        core(insert(EVENTS), step.events)
         update_instance(instance, {"state": state, "status": "cancelled", "updated_at": at, "ended_at": at})
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import CursorResult, Executable, Table, insert, select, update
 
 from app.engine.durations import due_after
 from app.engine.runner import ReadyTask, StepOutcome
@@ -19,10 +19,17 @@ from app.models import HumanTask, InstanceEvent, ProcessInstance
 from app.models.task import OPEN_TASK_STATES
 from app.services.errors import Conflict, NotFound
 
-_LOAD = select(ProcessInstance.id, ProcessInstance.process_version_id, ProcessInstance.pins,
-               ProcessInstance.business_key, ProcessInstance.status, ProcessInstance.state,
-               ProcessInstance.lock_version)
-_OPEN_TASKS = select(HumanTask.id, HumanTask.engine_task_id, HumanTask.element_id)
+INSTANCES: Table = ProcessInstance.__table__  # type: ignore[assignment]
+TASKS: Table = HumanTask.__table__  # type: ignore[assignment]
+EVENTS: Table = InstanceEvent.__table__  # type: ignore[assignment]
+_LOAD = select(INSTANCES.c.id, INSTANCES.c.process_version_id, INSTANCES.c.pins, INSTANCES.c.business_key,
+               INSTANCES.c.status, INSTANCES.c.state, INSTANCES.c.lock_version)
+_OPEN_TASKS = select(TASKS.c.id, TASKS.c.engine_task_id, TASKS.c.element_id)
+
+
+def core(statement: Executable, params: Any = None) -> CursorResult:
+    """Run a Core statement on the session's connection and transaction, without ORM machinery."""
+    return db.session.connection().execute(statement, params)
 
 
 @dataclass
@@ -39,7 +46,7 @@ class InstanceRow:
 
 
 def load_instance(instance_id: int) -> InstanceRow:
-    row = db.session.execute(_LOAD.where(ProcessInstance.id == instance_id)).first()
+    row = core(_LOAD.where(INSTANCES.c.id == instance_id)).first()
     if row is None:
         raise NotFound("process instance not found")
     return InstanceRow(*row)
@@ -62,20 +69,18 @@ class Step:
     def write(self, outcome: StepOutcome, form_ids: dict[str, int], new: bool = False) -> int:
         """Sync tasks with the outcome, append the events, update the instance; the new lock_version."""
         instance, at = self.instance, self.at
-        open_rows = [] if new else db.session.execute(_OPEN_TASKS.where(
-            HumanTask.instance_id == instance.id, HumanTask.state.in_(OPEN_TASK_STATES))).all()
+        open_rows = [] if new else core(_OPEN_TASKS.where(
+            TASKS.c.instance_id == instance.id, TASKS.c.state.in_(OPEN_TASK_STATES))).all()
         ready = {t.engine_task_id for t in outcome.ready}
         gone = [row for row in open_rows if row.engine_task_id not in ready]
         if gone:
-            db.session.execute(update(HumanTask).where(HumanTask.id.in_([r.id for r in gone]))
-                               .values(state="cancelled", completed_at=at))
+            core(update(TASKS).where(TASKS.c.id.in_([r.id for r in gone])).values(state="cancelled", completed_at=at))
             for row in gone:
                 self.event("task_cancelled", row.element_id, {"task_id": row.id})
         known = {row.engine_task_id for row in open_rows}
         fresh = [_task_values(instance.id, t, at, form_ids) for t in outcome.ready if t.engine_task_id not in known]
         if fresh:
-            ids = db.session.scalars(insert(HumanTask).returning(HumanTask.id, sort_by_parameter_order=True),
-                                     fresh).all()
+            ids = core(insert(TASKS).returning(TASKS.c.id, sort_by_parameter_order=True), fresh).scalars().all()
             for task_id, added in zip(ids, fresh, strict=True):
                 self.event("task_ready", added["element_id"],
                            {"task_id": task_id, "title": added["title"], "lane": added["lane"]})
@@ -89,7 +94,7 @@ class Step:
             error = dict(outcome.error or {})
             self.event("error", error.pop("element_id", None), error, self.actor_id)
         if self.events:
-            db.session.execute(insert(InstanceEvent), self.events)
+            core(insert(EVENTS), self.events)
             self.events = []
         return update_instance(instance, values)
 
@@ -97,12 +102,10 @@ class Step:
 def update_instance(instance: InstanceRow, values: dict[str, Any]) -> int:
     """The one versioned UPDATE of a step: a concurrent step on the instance makes this a 409."""
     new_version = instance.lock_version + 1
-    changed = db.session.execute(
-        update(ProcessInstance)
-        .where(ProcessInstance.id == instance.id, ProcessInstance.lock_version == instance.lock_version)
-        .values(**values, lock_version=new_version)
-        .execution_options(synchronize_session=False))
-    if getattr(changed, "rowcount", 0) != 1:
+    changed = core(update(INSTANCES)
+                   .where(INSTANCES.c.id == instance.id, INSTANCES.c.lock_version == instance.lock_version)
+                   .values(**values, lock_version=new_version))
+    if changed.rowcount != 1:
         raise Conflict("the instance was changed by someone else at the same time; reload and retry",
                        code="stale_version")
     instance.lock_version = new_version
@@ -138,5 +141,5 @@ def _priority(raw: str | None) -> int | None:
 def record(instance_id: int, kind: str, at: datetime, actor_id: int | None = None,
            element_id: str | None = None, details: dict[str, Any] | None = None) -> None:
     """Append one event outside an engine step (claims, cancellation)."""
-    db.session.execute(insert(InstanceEvent), [{"instance_id": instance_id, "kind": kind, "element_id": element_id,
-                                                 "at": at, "actor_id": actor_id, "details": details or {}}])
+    core(insert(EVENTS), [{"instance_id": instance_id, "kind": kind, "element_id": element_id,
+                           "at": at, "actor_id": actor_id, "details": details or {}}])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Update, select, update
+from sqlalchemy import Executable, select, update
 
 from app.engine.runner import TaskNotReady
 from app.extensions import db
@@ -14,7 +14,7 @@ from app.services.errors import Conflict, Forbidden, NotFound
 from app.services.forms import validate_submission
 from app.services.instances import atomic_step, load_instance, restore
 from app.services.runtime import runtime
-from app.services.steps import Step, record
+from app.services.steps import TASKS, Step, core, record
 
 
 def get_task(task_id: int) -> HumanTask:
@@ -49,10 +49,9 @@ def _refuse_if_closed(task, actor: User) -> None:  # noqa: ANN001 - a HumanTask 
         raise Conflict("task is claimed by someone else", code="task_claimed")
 
 
-def _rowcount(statement: Update) -> int:
+def _rowcount(statement: Executable) -> int:
     """How many rows a conditional UPDATE changed (0: someone else got there first)."""
-    result = db.session.execute(statement)
-    return int(getattr(result, "rowcount", 0))
+    return core(statement).rowcount
 
 
 def _refuse_same_person(task, actor: User) -> None:  # noqa: ANN001
@@ -103,16 +102,16 @@ def unclaim_task(task_id: int, actor: User) -> HumanTask:
     return task
 
 
-_TASK_FOR_STEP = select(HumanTask.id, HumanTask.instance_id, HumanTask.engine_task_id, HumanTask.element_id,
-                        HumanTask.state, HumanTask.claimed_by_id, HumanTask.form_id, HumanTask.ui_form_id,
-                        HumanTask.properties)
+_TASK_FOR_STEP = select(TASKS.c.id, TASKS.c.instance_id, TASKS.c.engine_task_id, TASKS.c.element_id,
+                        TASKS.c.state, TASKS.c.claimed_by_id, TASKS.c.form_id, TASKS.c.ui_form_id,
+                        TASKS.c.properties)
 
 
 def complete_task(task_id: int, data: dict[str, Any], actor: User) -> int:
     """Validate the submission, complete the user task and run the instance on until idle."""
     rt, at = runtime(), now()
     with atomic_step() as on_commit:
-        task = db.session.execute(_TASK_FOR_STEP.where(HumanTask.id == task_id)).first()
+        task = core(_TASK_FOR_STEP.where(TASKS.c.id == task_id)).first()
         if task is None:
             raise NotFound("task not found")
         _refuse_if_closed(task, actor)
@@ -126,7 +125,7 @@ def complete_task(task_id: int, data: dict[str, Any], actor: User) -> int:
                 outcome = rt.engine.complete_user_task(workflow, task.engine_task_id, data)
             except TaskNotReady as exc:
                 raise Conflict(str(exc), code="task_not_ready") from None
-        closed = _rowcount(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state.in_(OPEN_TASK_STATES))
+        closed = _rowcount(update(TASKS).where(TASKS.c.id == task.id, TASKS.c.state.in_(OPEN_TASK_STATES))
                            .values(state="completed", claimed_by_id=task.claimed_by_id or actor.id,
                                    completed_by_id=actor.id, completed_at=at, data=data))
         if not closed:
