@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from flask import g, request
 
-from app.models import User
 from app.services.errors import Forbidden, Unauthorized
-from app.services.identity import user_for_token
+from app.services.identity import Principal, user_for_token
 
 
 def require_admin() -> None:
@@ -20,5 +19,5 @@ def require_admin() -> None:
     g.user = user
 
 
-def current_user() -> User:
+def current_user() -> Principal:
     return g.user

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import ApiToken, Organisation, OrgKind, User, UserRole
@@ -60,12 +61,39 @@ def issue_token(username: str) -> str:
     return token
 
 
-def user_for_token(token: str) -> User:
-    row = db.session.scalars(select(ApiToken).where(ApiToken.token_hash == _hash_token(token))
-                             .options(joinedload(ApiToken.user).joinedload(User.roles))).unique().first()
-    if row is None or row.revoked_at is not None or not row.user.active:
+class Actor(Protocol):
+    """Anyone services act for: a signed-in `Principal` or a `User` row (CLI, tests)."""
+
+    @property
+    def id(self) -> int: ...
+
+    def has_role(self, role: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: what every permission check needs, read in one query per request."""
+
+    id: int
+    username: str
+    org_id: int
+    roles: frozenset[str]
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+
+_PRINCIPAL = (select(User.id, User.username, User.org_id, User.active, ApiToken.revoked_at, UserRole.role)
+              .select_from(ApiToken).join(User, User.id == ApiToken.user_id)
+              .outerjoin(UserRole, UserRole.user_id == User.id))
+
+
+def user_for_token(token: str) -> Principal:
+    rows = db.session.execute(_PRINCIPAL.where(ApiToken.token_hash == _hash_token(token))).all()
+    if not rows or rows[0].revoked_at is not None or not rows[0].active:
         raise Unauthorized("invalid or revoked token")
-    return row.user
+    first = rows[0]
+    return Principal(first.id, first.username, first.org_id, frozenset(r.role for r in rows if r.role))
 
 
 def ensure_platform_admin(username: str = "admin", org_code: str = "PLATFORM") -> str:

@@ -15,12 +15,12 @@ from app.models import (
     Organisation,
     ProcessInstance,
     ProcessVersion,
-    User,
 )
 from app.models.identity import OrgKind
 from app.models.task import OPEN_TASK_STATES
 from app.services.clock import now
 from app.services.errors import Conflict, Invalid
+from app.services.identity import Actor
 from app.services.runtime import runtime
 from app.services.steps import (
     EVENTS,
@@ -80,7 +80,7 @@ def _parties(parties: dict[str, str]) -> list[tuple[str, int]]:
     return bound
 
 
-def start_instance(process_id: str, actor: User | None, business_key: str | None = None,
+def start_instance(process_id: str, actor: Actor | None, business_key: str | None = None,
                    data: dict[str, Any] | None = None, parties: dict[str, str] | None = None) -> int:
     """Start an instance of the latest version of a process and run it until it waits; its id."""
     version = latest_version(process_id)
@@ -122,7 +122,7 @@ def restore(instance: InstanceRow):  # noqa: ANN201
     return rt.engine.restore(instance.state, spec, subprocess_specs)
 
 
-def cancel_instance(instance_id: int, actor: User) -> None:
+def cancel_instance(instance_id: int, actor: Actor) -> None:
     rt, at = runtime(), now()
     with atomic_step():
         instance = load_instance(instance_id)

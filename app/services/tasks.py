@@ -7,11 +7,12 @@ from sqlalchemy import Executable, select, update
 
 from app.engine.runner import TaskNotReady
 from app.extensions import db
-from app.models import FormVersion, HumanTask, User
+from app.models import FormVersion, HumanTask
 from app.models.task import OPEN_TASK_STATES
 from app.services.clock import now
 from app.services.errors import Conflict, Forbidden, NotFound
 from app.services.forms import validate_submission
+from app.services.identity import Actor
 from app.services.instances import atomic_step, load_instance, restore
 from app.services.runtime import runtime
 from app.services.steps import TASKS, Step, core, record
@@ -42,7 +43,7 @@ def task_form(task) -> tuple[dict | None, dict | None]:  # noqa: ANN001 - a Huma
             forms.get(task.ui_form_id) if task.ui_form_id else None)
 
 
-def _refuse_if_closed(task, actor: User) -> None:  # noqa: ANN001 - a HumanTask or a task row
+def _refuse_if_closed(task, actor: Actor) -> None:  # noqa: ANN001 - a HumanTask or a task row
     if task.state in ("completed", "cancelled"):
         raise Conflict(f"task is already {task.state}", code=f"task_{task.state}")
     if task.state == "claimed" and task.claimed_by_id != actor.id:
@@ -54,7 +55,7 @@ def _rowcount(statement: Executable) -> int:
     return core(statement).rowcount
 
 
-def _refuse_same_person(task, actor: User) -> None:  # noqa: ANN001
+def _refuse_same_person(task, actor: Actor) -> None:  # noqa: ANN001
     """Four-eyes: a task marked `separateFrom` another may not be done by whoever did that one."""
     other = (task.properties or {}).get("separateFrom")
     if not other:
@@ -67,7 +68,7 @@ def _refuse_same_person(task, actor: User) -> None:  # noqa: ANN001
                         code="four_eyes")
 
 
-def claim_task(task_id: int, actor: User) -> HumanTask:
+def claim_task(task_id: int, actor: Actor) -> HumanTask:
     task = get_task(task_id)
     _refuse_if_closed(task, actor)
     if task.state == "claimed":
@@ -84,7 +85,7 @@ def claim_task(task_id: int, actor: User) -> HumanTask:
     return task
 
 
-def unclaim_task(task_id: int, actor: User) -> HumanTask:
+def unclaim_task(task_id: int, actor: Actor) -> HumanTask:
     task = get_task(task_id)
     if task.state != "claimed":
         raise Conflict(f"task is {task.state}, not claimed", code="task_not_claimed")
@@ -107,7 +108,7 @@ _TASK_FOR_STEP = select(TASKS.c.id, TASKS.c.instance_id, TASKS.c.engine_task_id,
                         TASKS.c.properties)
 
 
-def complete_task(task_id: int, data: dict[str, Any], actor: User) -> int:
+def complete_task(task_id: int, data: dict[str, Any], actor: Actor) -> int:
     """Validate the submission, complete the user task and run the instance on until idle."""
     rt, at = runtime(), now()
     with atomic_step() as on_commit:
