@@ -6,25 +6,33 @@ Knows nothing of the database: the service layer hands in specs and state text a
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow import TaskState
-from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition, MessageEventDefinition
 
 from app.engine.errors import InstanceFault
 from app.engine.scripting import SandboxEnvironment
 from app.engine.serializer import StateSerializer
 
 ServiceCaller = Callable[[str, dict[str, Any], dict[str, Any]], dict[str, Any]]
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
 
 
 class TaskNotReady(Exception):
@@ -48,6 +56,31 @@ class StepOutcome:
     ready: list[ReadyTask] = field(default_factory=list)
     end_events: list[str] = field(default_factory=list)
     error: dict[str, Any] | None = None
+    due_at: datetime | None = None  # the next timer or service retry the instance waits for
+    messages: list[str] = field(default_factory=list)  # names of the messages it waits for
+    history: list[tuple[str, str | None, dict[str, Any]]] = field(default_factory=list)  # (kind, element, details)
+
+
+class ServiceCallFailed(Exception):
+    """A service handler failed for a technical reason: the call is retried later."""
+
+    def __init__(self, message: str, engine_task_id: str) -> None:
+        super().__init__(message)
+        self.engine_task_id = engine_task_id
+
+
+class ServiceBusinessError(Exception):
+    """A service handler reported a business error: thrown as a BPMN error event by its code."""
+
+    def __init__(self, code: str, message: str, payload: Any, engine_task_id: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.payload = payload
+        self.engine_task_id = engine_task_id
+
+
+DEFAULT_TRIES = 3
+RETRY_DELAY_SECONDS = 10  # first retry after 10 s, then x backoff base (default 2) each time
 
 
 def jsonable(value: Any) -> Any:
@@ -72,11 +105,12 @@ def _keep(value: Any) -> bool:
 
 
 class LoanflowScriptEngine(PythonScriptEngine):
-    """The sandboxed script engine, with service tasks dispatched to the handler registry."""
+    """The sandboxed script engine, with the engine's clock and service tasks sent to the handlers."""
 
-    def __init__(self, call_service: ServiceCaller | None = None) -> None:
+    def __init__(self, call_service: ServiceCaller | None = None, clock: Clock = system_clock) -> None:
         super().__init__(environment=SandboxEnvironment())
         self._call_service = call_service
+        self.now = clock
 
     def call_service(self, task, operation_name, operation_params):  # noqa: ANN001, ANN201
         if self._call_service is None:
@@ -84,16 +118,28 @@ class LoanflowScriptEngine(PythonScriptEngine):
                                 task.task_spec.bpmn_id)
         params = {name: spec["value"] for name, spec in operation_params.items()}
         context = {"engine_task_id": str(task.id), "element_id": task.task_spec.bpmn_id}
-        return json.dumps(jsonable(self._call_service(operation_name, params, context)))
+        try:
+            result = self._call_service(operation_name, params, context)
+        except (ServiceBusinessError, InstanceFault):
+            raise
+        except Exception as exc:  # noqa: BLE001 - any handler failure is retried
+            raise ServiceCallFailed(f"{operation_name}: {type(exc).__name__}: {exc}", str(task.id)) from exc
+        return json.dumps(jsonable(result))
 
 
 class ProcessEngine:
     """Starts, restores and advances workflows for the service layer."""
 
-    def __init__(self, max_tree_depth: int = 900, call_service: ServiceCaller | None = None) -> None:
+    def __init__(self, max_tree_depth: int = 900, call_service: ServiceCaller | None = None,
+                 clock: Clock = system_clock) -> None:
         self.serializer = StateSerializer()
-        self.script_engine = LoanflowScriptEngine(call_service)
+        self.script_engine = LoanflowScriptEngine(call_service, clock)
         self.max_tree_depth = max_tree_depth
+        self._steps = threading.local()  # one engine serves many threads; each step notes its own history
+
+    @property
+    def now(self) -> Clock:
+        return self.script_engine.now
 
     # -- building workflows -------------------------------------------------------------
     def new_workflow(self, spec, subprocess_specs: dict, data: dict[str, Any]) -> BpmnWorkflow:  # noqa: ANN001
@@ -107,7 +153,11 @@ class ProcessEngine:
         workflow.script_engine = self.script_engine
         return workflow
 
-    # -- inputs -------------------------------------------------------------------------
+    # -- inputs: each returns the outcome of the step ------------------------------------
+    def advance(self, workflow: BpmnWorkflow) -> StepOutcome:
+        """Run every engine task until only user tasks and waits are left; report the result."""
+        return self._outcome(workflow, self._settle(workflow))
+
     def complete_user_task(self, workflow: BpmnWorkflow, engine_task_id: str, data: dict[str, Any]) -> StepOutcome:
         """Complete a READY user task with the submitted data, then advance the workflow."""
         try:
@@ -120,37 +170,98 @@ class ProcessEngine:
             task.task_spec.add_data_from_form(task, data)
         else:
             task.data.update(data)
-        try:
-            self._guarded(workflow, lambda: task.run())
-        except InstanceFault as fault:
-            return self._outcome(workflow, _fault_dict(fault))
-        return self.advance(workflow)
+        return self._outcome(workflow, self._settle(workflow, task.run))
+
+    def wake(self, workflow: BpmnWorkflow) -> StepOutcome:
+        """Fire every timer that is due and retry every service call whose time has come."""
+        now = self.now()
+        for task in workflow.get_tasks(state=TaskState.ERROR):
+            retry_at = task.internal_data.get("retry_at")
+            if retry_at and datetime.fromisoformat(retry_at) <= now:
+                task.internal_data.pop("retry_at")
+                task._set_state(TaskState.READY)
+                self._note("service_retried", task.task_spec.bpmn_id,
+                           {"attempt": int(task.internal_data.get("attempts", 0)) + 1})
+        for task, due in self._timers(workflow):
+            if due <= now:
+                self._note("timer_fired", task.task_spec.bpmn_id, {"due_at": due.isoformat()})
+        return self._outcome(workflow, self._settle(workflow, workflow.refresh_timers))
+
+    def retry_failed(self, workflow: BpmnWorkflow, engine_task_id: str) -> StepOutcome:
+        """Run a failed task again (an incident's retry): a fresh round of tries for services."""
+        task = workflow.get_task_from_id(UUID(engine_task_id))
+        if task.state != TaskState.ERROR:
+            raise TaskNotReady(f"task {task.task_spec.bpmn_id} is {TaskState.get_name(task.state)}, not failed")
+        for key in ("attempts", "retry_at", "last_error", "last_attempt_at"):
+            task.internal_data.pop(key, None)
+        task._set_state(TaskState.READY)
+        return self._outcome(workflow, self._settle(workflow))
+
+    def catch_message(self, workflow: BpmnWorkflow, name: str, payload: Any) -> StepOutcome:
+        """Deliver a message to the workflow's catch events of that name, then advance."""
+        event = BpmnEvent(MessageEventDefinition(name), payload=payload)
+        self._note("message_received", None, {"name": name, "payload": jsonable(payload)})
+        return self._outcome(workflow, self._settle(workflow, lambda: workflow.catch(event)))
 
     def cancel(self, workflow: BpmnWorkflow) -> str:
         workflow.cancel()
         return self.serializer.dump_state(workflow)
 
-    # -- advancing ----------------------------------------------------------------------
-    def advance(self, workflow: BpmnWorkflow) -> StepOutcome:
-        """Run every engine task until only user tasks and waits are left; report the result."""
-        error = None
-        try:
-            self._guarded(workflow, lambda: workflow.do_engine_steps(did_complete_task=self._check_depth))
-        except InstanceFault as fault:
-            error = _fault_dict(fault)
-        return self._outcome(workflow, error)
+    # -- running ------------------------------------------------------------------------
+    def _settle(self, workflow: BpmnWorkflow, first: Callable[[], Any] | None = None) -> dict[str, Any] | None:
+        """Run `first`, then engine steps until idle; the instance's error, if it cannot go on.
 
-    def _guarded(self, workflow: BpmnWorkflow, action: Callable[[], Any]) -> None:
-        try:
-            action()
-        except InstanceFault:
-            raise
-        except SpiffWorkflowException as exc:
-            raise InstanceFault(_describe_exception(exc), _element_of(exc)) from exc
-        except Exception as exc:  # noqa: BLE001 - a failing diagram must never crash a request
-            failed = workflow.get_tasks(state=TaskState.ERROR)
-            element = failed[0].task_spec.bpmn_id if failed else None
-            raise InstanceFault(f"{type(exc).__name__}: {exc}", element) from exc
+        A failing service call is parked for a retry (its task stays in ERROR with a due time)
+        and the other branches go on; a business error is thrown as a BPMN error event.
+        """
+        action = first
+        while True:
+            try:
+                if action is not None:
+                    action()
+                    action = None
+                workflow.do_engine_steps(did_complete_task=self._check_depth)
+                return None
+            except ServiceCallFailed as failure:
+                error = self._park_for_retry(workflow, failure)
+            except ServiceBusinessError as raised:
+                error = self._throw_business_error(workflow, raised)
+            except InstanceFault as fault:
+                return _fault_dict(fault)
+            except SpiffWorkflowException as exc:
+                return _fault_dict(InstanceFault(_describe_exception(exc), _element_of(exc)))
+            except Exception as exc:  # noqa: BLE001 - a failing diagram must never crash a request
+                failed = workflow.get_tasks(state=TaskState.ERROR)
+                element = failed[0].task_spec.bpmn_id if failed else None
+                return _fault_dict(InstanceFault(f"{type(exc).__name__}: {exc}", element))
+            if error is not None:
+                return error
+
+    def _park_for_retry(self, workflow: BpmnWorkflow, failure: ServiceCallFailed) -> dict[str, Any] | None:
+        task = workflow.get_task_from_id(UUID(failure.engine_task_id))
+        spec, now = task.task_spec, self.now()
+        tries = 1 + spec.retries if getattr(spec, "retries", None) is not None else DEFAULT_TRIES
+        attempts = int(task.internal_data.get("attempts", 0)) + 1
+        task.internal_data.update(attempts=attempts, last_error=str(failure), last_attempt_at=now.isoformat())
+        if attempts < tries:
+            base = getattr(spec, "retry_backoff_base", None) or 2
+            delay = RETRY_DELAY_SECONDS * base ** (attempts - 1)
+            task.internal_data["retry_at"] = (now + timedelta(seconds=delay)).isoformat()
+            self._note("service_failed", spec.bpmn_id, {"attempt": attempts, "of": tries, "error": str(failure),
+                                                        "retry_at": task.internal_data["retry_at"]})
+            return None
+        return {"element_id": spec.bpmn_id, "message": str(failure), "kind": "service",
+                "attempts": attempts, "last_attempt_at": now.isoformat(), "engine_task_id": str(task.id)}
+
+    def _throw_business_error(self, workflow: BpmnWorkflow, raised: ServiceBusinessError) -> dict[str, Any] | None:
+        task = workflow.get_task_from_id(UUID(raised.engine_task_id))
+        event = BpmnEvent(ErrorEventDefinition(raised.code, code=raised.code), payload=raised.payload)
+        self._note("business_error", task.task_spec.bpmn_id, {"code": raised.code, "message": str(raised)})
+        if not workflow.event_manager.catch(event, internal=False):  # no boundary event for this code
+            return {"element_id": task.task_spec.bpmn_id, "kind": "business_error", "code": raised.code,
+                    "message": f"business error {raised.code!r} not caught by the diagram: {raised}",
+                    "engine_task_id": str(task.id)}
+        return None
 
     def _check_depth(self, task) -> None:  # noqa: ANN001
         if task.depth >= self.max_tree_depth:
@@ -159,18 +270,56 @@ class ProcessEngine:
                 "an unbounded loop? Model long lives as several instances", task.task_spec.bpmn_id,
                 kind="depth_limit")
 
+    # -- reporting ----------------------------------------------------------------------
+    def _note(self, kind: str, element_id: str | None, details: dict[str, Any]) -> None:
+        if not hasattr(self._steps, "history"):
+            self._steps.history = []
+        self._steps.history.append((kind, element_id, details))
+
     def _outcome(self, workflow: BpmnWorkflow, error: dict[str, Any] | None) -> StepOutcome:
+        history = getattr(self._steps, "history", [])
+        self._steps.history = []
         state = self.serializer.dump_state(workflow)
         if error is not None:
             last = workflow.last_task
-            return StepOutcome("error", state, jsonable(last.data if last else {}), error=error)
+            return StepOutcome("error", state, jsonable(last.data if last else {}), error=error, history=history)
         if workflow.is_completed():
             ends = [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED, spec_class=EndEvent)
                     if t.workflow is workflow]
-            return StepOutcome("completed", state, jsonable(workflow.data), end_events=ends)
+            return StepOutcome("completed", state, jsonable(workflow.data), end_events=ends, history=history)
         ready = [self._ready_task(t) for t in workflow.get_tasks(state=TaskState.READY, manual=True)]
         last = workflow.last_task
-        return StepOutcome("waiting", state, jsonable(last.data if last else {}), ready=ready)
+        due_at, messages = self._waits(workflow)
+        return StepOutcome("waiting", state, jsonable(last.data if last else {}), ready=ready,
+                           due_at=due_at, messages=messages, history=history)
+
+    @staticmethod
+    def _timers(workflow: BpmnWorkflow) -> list[tuple[Any, datetime]]:
+        """Every waiting timer with its due time."""
+        found = []
+        for task in workflow.event_manager.tasks.values():
+            definition = task.task_spec.event_definition
+            for each in [definition, *getattr(definition, "event_definitions", [])]:
+                if isinstance(each, TimerEventDefinition):
+                    value = each.details(task).value
+                    if isinstance(value, str):
+                        found.append((task, TimerEventDefinition.get_datetime(value)))
+        return found
+
+    @staticmethod
+    def _waits(workflow: BpmnWorkflow) -> tuple[datetime | None, list[str]]:
+        """When the instance next needs waking (timers, retries) and which messages it waits for."""
+        due = [at for _task, at in ProcessEngine._timers(workflow)]
+        messages: set[str] = set()
+        for task in workflow.event_manager.tasks.values():  # every waiting catch event, subprocesses too
+            definition = task.task_spec.event_definition
+            for each in [definition, *getattr(definition, "event_definitions", [])]:
+                if isinstance(each, MessageEventDefinition):
+                    messages.add(each.name)
+        for task in workflow.get_tasks(state=TaskState.ERROR):
+            if task.internal_data.get("retry_at"):
+                due.append(datetime.fromisoformat(task.internal_data["retry_at"]))
+        return (min(due) if due else None), sorted(messages)
 
     @staticmethod
     def _ready_task(task) -> ReadyTask:  # noqa: ANN001

@@ -15,6 +15,8 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG as SPIFF_CONFIG
 
+from app.engine.timers import CLOCKED
+
 STATE_FORMAT = "1.5"  # SpiffWorkflow's serialization version this state is written in
 # The registry takes any dict with a 'typename' key for a serialized object: task data such as
 # {"typename": "Decimal", "value": "1"} came back as a Decimal, an unknown name made the state
@@ -73,6 +75,8 @@ class StateSerializer:
     def __init__(self) -> None:
         config = dict(SPIFF_CONFIG)
         config[BpmnWorkflow] = SpeclessWorkflowConverter
+        for plain, clocked in CLOCKED.items():  # timers that read the engine's clock
+            config[clocked] = config[plain]
         registry = BpmnWorkflowSerializer.configure(config)
         registry.register(Decimal, lambda d: {"value": str(d)}, lambda d: Decimal(d["value"]))
         # Scripts make dates and times with the allowed datetime module; unregistered, they crashed the dump.

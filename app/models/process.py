@@ -69,6 +69,7 @@ class ProcessInstance(Model):
     __table_args__ = (
         Index("ix_process_instances_process_status", "process_id", "status"),
         Index("ix_process_instances_business_key", "business_key"),
+        Index("ix_process_instances_due_at", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -82,6 +83,10 @@ class ProcessInstance(Model):
     # Called process id -> process_versions.id, fixed when the instance starts.
     pins: Mapped[dict[str, int]] = mapped_column(JsonType, default=dict)
     error: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    # When the worker must wake the instance next (its earliest timer or service retry).
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Names of the messages the instance waits for (mirrored in message_waits for lookup).
+    waiting_for: Mapped[list[str]] = mapped_column(JsonType, default=list)
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -101,3 +106,54 @@ class InstanceParty(Model):
         BigId, ForeignKey("process_instances.id", ondelete="CASCADE"), primary_key=True)
     party: Mapped[str] = mapped_column(String(32), primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+
+
+class MessageWait(Model):
+    """An instance waiting for a message of this name, found by the instance's business key."""
+
+    __tablename__ = "message_waits"
+    __table_args__ = (Index("ix_message_waits_name_key", "name", "business_key"),)
+
+    instance_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("process_instances.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    business_key: Mapped[str] = mapped_column(String(128))
+
+
+class InboxMessage(Model):
+    """A message kept until an instance waits for it (provider callbacks that arrive early)."""
+
+    __tablename__ = "message_inbox"
+    __table_args__ = (
+        Index("ix_message_inbox_pending", "correlation_key", "name", "delivered_at"),
+        UniqueConstraint("dedup_key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    correlation_key: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[Any] = mapped_column(JsonType, nullable=True)
+    dedup_key: Mapped[str | None] = mapped_column(String(255))  # a provider's own id: the same callback twice is kept once
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    instance_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("process_instances.id"))
+
+
+class Incident(Model):
+    """An instance that cannot go on by itself: a service that kept failing, a script error, ..."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_open", "resolved_at", "instance_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(BigId, ForeignKey("process_instances.id", ondelete="CASCADE"))
+    element_id: Mapped[str | None] = mapped_column(String(255))
+    engine_task_id: Mapped[str | None] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int | None] = mapped_column(Integer)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    details: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -96,11 +96,11 @@ def start_instance(process_id: str, actor: Actor | None, business_key: str | Non
         instance_id: int = core(insert(INSTANCES).returning(INSTANCES.c.id).values(
             process_id=process_id, process_version_id=version.id, version=version.version, status="running",
             business_key=business_key, data={}, state="", pins=pins, started_by_id=actor_id,
-            created_at=at, updated_at=at, lock_version=1)).scalar_one()
+            created_at=at, updated_at=at, lock_version=1, waiting_for=[])).scalar_one()
         if bound:
             core(insert(InstanceParty), [
                 {"instance_id": instance_id, "party": p, "org_id": o} for p, o in bound])
-        instance = InstanceRow(instance_id, version.id, pins, business_key, "running", "", 1)
+        instance = InstanceRow(instance_id, version.id, pins, business_key, "running", "", 1, [])
         step = Step(instance, at, actor_id)
         step.event("started", None, {"process_id": process_id, "version": version.version,
                                      "business_key": business_key, "data": data or {}}, actor_id)

@@ -15,15 +15,17 @@ from sqlalchemy import CursorResult, Executable, Table, insert, select, update
 from app.engine.durations import due_after
 from app.engine.runner import ReadyTask, StepOutcome
 from app.extensions import db
-from app.models import HumanTask, InstanceEvent, ProcessInstance
+from app.models import HumanTask, Incident, InstanceEvent, MessageWait, ProcessInstance
 from app.models.task import OPEN_TASK_STATES
 from app.services.errors import Conflict, NotFound
 
 INSTANCES: Table = ProcessInstance.__table__  # type: ignore[assignment]
 TASKS: Table = HumanTask.__table__  # type: ignore[assignment]
 EVENTS: Table = InstanceEvent.__table__  # type: ignore[assignment]
+WAITS: Table = MessageWait.__table__  # type: ignore[assignment]
+INCIDENTS: Table = Incident.__table__  # type: ignore[assignment]
 _LOAD = select(INSTANCES.c.id, INSTANCES.c.process_version_id, INSTANCES.c.pins, INSTANCES.c.business_key,
-               INSTANCES.c.status, INSTANCES.c.state, INSTANCES.c.lock_version)
+               INSTANCES.c.status, INSTANCES.c.state, INSTANCES.c.lock_version, INSTANCES.c.waiting_for)
 _OPEN_TASKS = select(TASKS.c.id, TASKS.c.engine_task_id, TASKS.c.element_id)
 
 
@@ -43,6 +45,7 @@ class InstanceRow:
     status: str
     state: str
     lock_version: int
+    waiting_for: list[str]
 
 
 def load_instance(instance_id: int) -> InstanceRow:
@@ -84,19 +87,44 @@ class Step:
             for task_id, added in zip(ids, fresh, strict=True):
                 self.event("task_ready", added["element_id"],
                            {"task_id": task_id, "title": added["title"], "lane": added["lane"]})
+        for kind, element_id, details in outcome.history:
+            self.event(kind, element_id, details)
         values: dict[str, Any] = {"state": outcome.state, "data": outcome.data, "status": outcome.status,
-                                  "updated_at": at, "error": outcome.error}
+                                  "updated_at": at, "error": outcome.error, "due_at": outcome.due_at}
+        if outcome.messages != instance.waiting_for:
+            self._wait_for(outcome.messages)
+            values["waiting_for"] = outcome.messages
+        if instance.status == "error":  # a retry: its incident is over, whatever comes next
+            core(update(INCIDENTS).where(INCIDENTS.c.instance_id == instance.id, INCIDENTS.c.resolved_at.is_(None))
+                 .values(resolved_at=at, resolved_by_id=self.actor_id))
         if outcome.status == "completed":
             values["ended_at"] = at
             self.event("completed", outcome.end_events[0] if outcome.end_events else None,
                        {"end_events": outcome.end_events}, self.actor_id)
         elif outcome.status == "error":
             error = dict(outcome.error or {})
-            self.event("error", error.pop("element_id", None), error, self.actor_id)
+            self.event("error", error.get("element_id"), {k: v for k, v in error.items() if k != "element_id"},
+                       self.actor_id)
+            core(insert(INCIDENTS), [{
+                "instance_id": instance.id, "element_id": error.get("element_id"),
+                "engine_task_id": error.get("engine_task_id"), "kind": error.get("kind", "error"),
+                "message": error.get("message", ""), "attempts": error.get("attempts"),
+                "last_attempt_at": at if error.get("attempts") else None, "details": error, "created_at": at}])
         if self.events:
             core(insert(EVENTS), self.events)
             self.events = []
-        return update_instance(instance, values)
+        version = update_instance(instance, values)
+        instance.status = outcome.status
+        return version
+
+    def _wait_for(self, names: list[str]) -> None:
+        """Mirror the messages the instance waits for into message_waits (found by business key)."""
+        instance = self.instance
+        core(WAITS.delete().where(WAITS.c.instance_id == instance.id))
+        if names and instance.business_key:
+            core(insert(WAITS), [{"instance_id": instance.id, "name": n, "business_key": instance.business_key}
+                                 for n in names])
+        instance.waiting_for = names
 
 
 def update_instance(instance: InstanceRow, values: dict[str, Any]) -> int:

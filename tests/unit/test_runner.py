@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -246,18 +247,46 @@ def test_service_task_dispatches_with_evaluated_parameters() -> None:
     assert ready_ids(outcome) == ["look_at_score"]
 
 
-def test_failing_service_handler_fails_the_service_task() -> None:
+def test_failing_service_handler_is_retried_with_backoff_then_fails_the_task() -> None:
     services = RecordingServices(ConnectionError("risk engine down"))
-    engine = ProcessEngine(call_service=services)
+    now = [datetime(2026, 1, 1, tzinfo=UTC)]
+    engine = ProcessEngine(call_service=services, clock=lambda: now[0])
     workflow, outcome = start(engine, "service_call", {"amount": 100, "applicant": {"id": "A-7"}})
     assert len(services.calls) == 1
+    assert outcome.status == "waiting" and outcome.ready == []
+    assert outcome.due_at == now[0] + timedelta(seconds=10)
+    [(kind, element, details)] = outcome.history
+    assert (kind, element, details["attempt"], details["of"]) == ("service_failed", "risk_score", 1, 3)
+
+    now[0] += timedelta(seconds=9)  # not yet due: waking changes nothing
+    assert engine.wake(workflow).due_at == datetime(2026, 1, 1, 0, 0, 10, tzinfo=UTC)
+    assert len(services.calls) == 1
+    now[0] += timedelta(seconds=1)
+    outcome = engine.wake(workflow)
+    assert len(services.calls) == 2 and outcome.due_at == now[0] + timedelta(seconds=20)
+    now[0] += timedelta(seconds=20)
+    outcome = engine.wake(workflow)
+    assert len(services.calls) == 3
     assert outcome.status == "error"
-    assert outcome.error["element_id"] == "risk_score"
-    assert "ConnectionError" in outcome.error["message"]
-    assert "risk engine down" in outcome.error["message"]
-    assert outcome.ready == []
+    assert outcome.error["element_id"] == "risk_score" and outcome.error["attempts"] == 3
+    assert "ConnectionError" in outcome.error["message"] and "risk engine down" in outcome.error["message"]
     assert "risk_result" not in outcome.data
     assert not workflow.is_completed()
+    # the same idempotency scope on every try: the engine task id does not change
+    assert len({c[2]["engine_task_id"] for c in services.calls}) == 1
+
+
+def test_a_retry_that_succeeds_continues_the_instance() -> None:
+    services = RecordingServices(ConnectionError("flaky"))
+    now = [datetime(2026, 1, 1, tzinfo=UTC)]
+    engine = ProcessEngine(call_service=services, clock=lambda: now[0])
+    workflow, outcome = start(engine, "service_call", {"amount": 100, "applicant": {"id": "A-7"}})
+    restored = engine.restore(outcome.state, workflow.spec, {})
+    services.result = {"score": 640}
+    now[0] += timedelta(seconds=10)
+    outcome = engine.wake(restored)
+    assert outcome.status == "waiting" and ready_ids(outcome) == ["look_at_score"]
+    assert outcome.data["score"] == 640 and outcome.due_at is None
 
 
 def test_service_task_without_handlers_fails_the_service_task(engine: ProcessEngine) -> None:
