@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -13,11 +14,13 @@ from app.engine.lint import lint_bundle
 from app.engine.parser import parse_diagrams
 from app.services import deployment, identity
 from app.services.errors import ServiceError
+from app.services.waking import wake_due
 
 processes = AppGroup("processes", help="Deploy, validate, list and export BPMN/DMN diagrams.")
 orgs = AppGroup("orgs", help="Organisations.")
 users = AppGroup("users", help="Users and API tokens.")
 seed = AppGroup("seed", help="Seed data.")
+timers = AppGroup("timers", help="Timers and service retries.")
 
 
 def _fail(exc: ServiceError) -> None:
@@ -138,6 +141,32 @@ def seed_admin_command() -> None:
     click.echo(token)
 
 
+@timers.command("run-due")
+@click.option("--now", "at", default=None, help="ISO 8601 time to act at (default: the current time).")
+def run_due_command(at: str | None) -> None:
+    """Fire every timer and service retry due at `--now`."""
+    if at is not None:
+        try:
+            moment = datetime.fromisoformat(at)
+        except ValueError:
+            click.echo(f"error: --now must be ISO 8601, got {at!r}", err=True)
+            sys.exit(2)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        current_app.extensions["loanflow_clock"] = lambda: moment
+    report = wake_due()
+    click.echo(f"woke {len(report.woken)} instance(s)" + (f", {report.skipped} skipped" if report.skipped else ""))
+
+
+@click.command("worker")
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between passes over due instances.")
+def worker_command(interval: float) -> None:
+    """Run the background worker: timers and service retries (APScheduler)."""
+    from app.scheduler import run_worker
+
+    run_worker(current_app._get_current_object(), interval)  # type: ignore[attr-defined]
+
+
 def register_cli(app: Flask) -> None:
-    for group in (processes, orgs, users, seed):
+    for group in (processes, orgs, users, seed, timers):
         app.cli.add_command(group)
+    app.cli.add_command(worker_command)

@@ -45,6 +45,8 @@ def load_config(instance_path: Path) -> dict:
         # An instance whose task tree grows deeper than this gets an incident (SpiffWorkflow
         # silently stops iterating at depth 1000).
         "ENGINE_MAX_TREE_DEPTH": _int("LOANFLOW_ENGINE_MAX_TREE_DEPTH", 900),
+        # Modules whose register(registry) adds service-task handlers beyond those shipped.
+        "HANDLER_MODULES": [m.strip() for m in os.environ.get("LOANFLOW_HANDLER_MODULES", "").split(",") if m.strip()],
         "API_TITLE": "Loanflow API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

@@ -4,6 +4,6 @@ A handler has the signature `handler(params: dict, ctx: HandlerContext) -> dict`
 the instance id, business key and an idempotency key, so a handler called twice with the same key
 has the effect of one call. No Flask imports here: handlers are plain functions and adapters.
 """
-from handlers.registry import HandlerContext, HandlerRegistry, default_registry
+from handlers.registry import BusinessError, HandlerContext, HandlerRegistry, default_registry
 
-__all__ = ["HandlerContext", "HandlerRegistry", "default_registry"]
+__all__ = ["BusinessError", "HandlerContext", "HandlerRegistry", "default_registry"]

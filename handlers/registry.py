@@ -1,7 +1,8 @@
 """The explicit registry of service-task operators."""
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,19 @@ Handler = Callable[[dict[str, Any], HandlerContext], dict[str, Any]]
 
 class UnknownOperator(LookupError):
     pass
+
+
+class BusinessError(Exception):
+    """A handler's answer that is a business outcome, not a failure: thrown as a BPMN error event.
+
+    The diagram catches it with an error boundary event whose error code is `code`; the payload
+    lands in the error's `variableName`. It is never retried.
+    """
+
+    def __init__(self, code: str, message: str = "", payload: object = None) -> None:
+        super().__init__(message or code)
+        self.code = code
+        self.payload = payload
 
 
 class HandlerRegistry:
@@ -50,10 +64,16 @@ class HandlerRegistry:
         return result
 
 
-def default_registry() -> HandlerRegistry:
-    """The registry with every handler the product ships."""
+def default_registry(extra_modules: Iterable[str] = ()) -> HandlerRegistry:
+    """The registry with every handler the product ships, plus `register(registry)` of extra modules.
+
+    Extra modules come from `LOANFLOW_HANDLER_MODULES` (comma-separated module names): a
+    deployment's own handlers, or the test suite's slow and failing ones.
+    """
     from handlers import platform
 
     registry = HandlerRegistry()
     platform.register(registry)
+    for name in extra_modules:
+        importlib.import_module(name).register(registry)
     return registry

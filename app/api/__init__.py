@@ -8,9 +8,9 @@ from app.api.errors import install_error_handlers
 
 
 def register_api(app: Flask, api: Api) -> None:
-    from app.api import definitions, health, instances, tasks
+    from app.api import definitions, events, health, instances, tasks
 
     install_error_handlers(app, api)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    for blp in (health.blp, definitions.blp, instances.blp, tasks.blp):
+    for blp in (health.blp, definitions.blp, instances.blp, tasks.blp, events.blp):
         api.register_blueprint(blp, url_prefix="/api/v1" + (blp.url_prefix or ""))

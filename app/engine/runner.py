@@ -227,13 +227,16 @@ class ProcessEngine:
             except ServiceBusinessError as raised:
                 error = self._throw_business_error(workflow, raised)
             except InstanceFault as fault:
-                return _fault_dict(fault)
+                return _fault_dict(fault, _failed_task_id(workflow))
             except SpiffWorkflowException as exc:
-                return _fault_dict(InstanceFault(_describe_exception(exc), _element_of(exc)))
+                task = getattr(exc, "task", None)
+                return _fault_dict(InstanceFault(_describe_exception(exc), _element_of(exc)),
+                                   str(task.id) if task is not None else _failed_task_id(workflow))
             except Exception as exc:  # noqa: BLE001 - a failing diagram must never crash a request
-                failed = workflow.get_tasks(state=TaskState.ERROR)
+                failed = [t for t in workflow.get_tasks(state=TaskState.ERROR) if not t.internal_data.get("retry_at")]
                 element = failed[0].task_spec.bpmn_id if failed else None
-                return _fault_dict(InstanceFault(f"{type(exc).__name__}: {exc}", element))
+                return _fault_dict(InstanceFault(f"{type(exc).__name__}: {exc}", element),
+                                   str(failed[0].id) if failed else None)
             if error is not None:
                 return error
 
@@ -330,8 +333,15 @@ class ProcessEngine:
         return ReadyTask(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, spec.lane, properties)
 
 
-def _fault_dict(fault: InstanceFault) -> dict[str, Any]:
-    return {"element_id": fault.element_id, "message": str(fault), "kind": fault.kind}
+def _fault_dict(fault: InstanceFault, engine_task_id: str | None = None) -> dict[str, Any]:
+    return {"element_id": fault.element_id, "message": str(fault), "kind": fault.kind,
+            "engine_task_id": engine_task_id}
+
+
+def _failed_task_id(workflow: BpmnWorkflow) -> str | None:
+    """The task that failed in this step (not one parked for a service retry)."""
+    failed = [t for t in workflow.get_tasks(state=TaskState.ERROR) if not t.internal_data.get("retry_at")]
+    return str(failed[-1].id) if failed else None
 
 
 def _element_of(exc: SpiffWorkflowException) -> str | None:

@@ -1,12 +1,9 @@
 """Starting and cancelling process instances; each is one step, one transaction."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.engine.errors import InstanceFault
 from app.extensions import db
@@ -22,6 +19,7 @@ from app.services.clock import now
 from app.services.errors import Conflict, Invalid
 from app.services.identity import Actor
 from app.services.runtime import runtime
+from app.services.stepper import atomic_step, restore, run_step
 from app.services.steps import (
     EVENTS,
     INSTANCES,
@@ -101,25 +99,11 @@ def start_instance(process_id: str, actor: Actor | None, business_key: str | Non
             core(insert(InstanceParty), [
                 {"instance_id": instance_id, "party": p, "org_id": o} for p, o in bound])
         instance = InstanceRow(instance_id, version.id, pins, business_key, "running", "", 1, [])
-        step = Step(instance, at, actor_id)
-        step.event("started", None, {"process_id": process_id, "version": version.version,
-                                     "business_key": business_key, "data": data or {}}, actor_id)
-        with rt.step(instance_id, business_key):
-            workflow = rt.engine.new_workflow(spec, subprocess_specs, dict(data or {}))
-            outcome = rt.engine.advance(workflow)
-        new_version = step.write(outcome, version.forms, new=True)
-        on_commit.append(lambda: rt.live.keep(instance_id, new_version, workflow))
+        workflow = rt.engine.new_workflow(spec, subprocess_specs, dict(data or {}))
+        started = ("started", None, {"process_id": process_id, "version": version.version,
+                                     "business_key": business_key, "data": data or {}})
+        run_step(instance, rt.engine.advance, on_commit, actor_id, [started], workflow, new=True)
     return instance_id
-
-
-def restore(instance: InstanceRow):  # noqa: ANN201
-    """The instance's workflow: from memory if this process stepped it last, else from its state."""
-    rt = runtime()
-    workflow = rt.live.take(instance.id, instance.lock_version)
-    if workflow is not None:
-        return workflow
-    spec, subprocess_specs = rt.specs.workflow_specs(instance.process_version_id, instance.pins)
-    return rt.engine.restore(instance.state, spec, subprocess_specs)
 
 
 def cancel_instance(instance_id: int, actor: Actor) -> None:
@@ -136,28 +120,6 @@ def cancel_instance(instance_id: int, actor: Actor) -> None:
         step.event("cancelled", None, {}, actor.id)
         core(insert(EVENTS), step.events)
         update_instance(instance, {"state": state, "status": "cancelled", "updated_at": at, "ended_at": at})
-
-
-@contextmanager
-def atomic_step() -> Iterator[list[Callable[[], None]]]:
-    """One step, one transaction: commit at the end, or change nothing.
-
-    Yields a list of callbacks to run once the commit succeeded. A concurrent step on the same
-    instance (its versioned UPDATE, or the ORM's version check, matched no row) makes this a 409.
-    """
-    on_commit: list[Callable[[], None]] = []
-    try:
-        yield on_commit
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise Conflict("the instance was changed by someone else at the same time; reload and retry",
-                       code="stale_version") from None
-    except BaseException:
-        db.session.rollback()
-        raise
-    for callback in on_commit:
-        callback()
 
 
 def count_open_instances(process_id: str) -> int:

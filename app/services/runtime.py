@@ -10,10 +10,13 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from app.engine.runner import ProcessEngine
+from app.engine.errors import InstanceFault
+from app.engine.runner import ProcessEngine, ServiceBusinessError
 from app.extensions import db
 from app.models import ProcessVersion
-from handlers import HandlerContext, HandlerRegistry, default_registry
+from app.services import clock
+from handlers import BusinessError, HandlerContext, HandlerRegistry, default_registry
+from handlers.registry import UnknownOperator
 
 
 @dataclass(frozen=True)
@@ -116,8 +119,9 @@ class LiveWorkflows:
 
 class Runtime:
     def __init__(self, app: Flask, handlers: HandlerRegistry | None = None) -> None:
-        self.handlers = handlers or default_registry()
-        self.engine = ProcessEngine(app.config["ENGINE_MAX_TREE_DEPTH"], call_service=self._call_service)
+        self.handlers = handlers or default_registry(app.config.get("HANDLER_MODULES", ()))
+        self.engine = ProcessEngine(app.config["ENGINE_MAX_TREE_DEPTH"], call_service=self._call_service,
+                                    clock=clock.now)
         self.specs = SpecCache(self.engine)
         self.live = LiveWorkflows()
         self.form_contents: dict[int, dict] = {}  # form_versions rows never change once written
@@ -132,7 +136,12 @@ class Runtime:
         step = _step.get() or StepContext(None, None)
         ctx = HandlerContext(step.instance_id, step.business_key, context["element_id"],
                              f"{step.instance_id}:{context['engine_task_id']}")
-        return self.handlers.call(operator, params, ctx)
+        try:
+            return self.handlers.call(operator, params, ctx)
+        except UnknownOperator as exc:  # retrying cannot help: an incident at once
+            raise InstanceFault(str(exc), context["element_id"], kind="unknown_operator") from exc
+        except BusinessError as exc:
+            raise ServiceBusinessError(exc.code, str(exc), exc.payload, context["engine_task_id"]) from exc
 
     @staticmethod
     def step(instance_id: int | None, business_key: str | None):  # noqa: ANN205

@@ -13,9 +13,9 @@ from app.services.clock import now
 from app.services.errors import Conflict, Forbidden, NotFound
 from app.services.forms import validate_submission
 from app.services.identity import Actor
-from app.services.instances import atomic_step, load_instance, restore
 from app.services.runtime import runtime
-from app.services.steps import TASKS, Step, core, record
+from app.services.stepper import atomic_step, run_step
+from app.services.steps import TASKS, core, load_instance, record
 
 
 def get_task(task_id: int) -> HumanTask:
@@ -120,19 +120,18 @@ def complete_task(task_id: int, data: dict[str, Any], actor: Actor) -> int:
         schema, _ui = task_form(task)
         validate_submission(schema, data)
         instance = load_instance(task.instance_id)
-        workflow = restore(instance)
-        with rt.step(instance.id, instance.business_key):
-            try:
-                outcome = rt.engine.complete_user_task(workflow, task.engine_task_id, data)
-            except TaskNotReady as exc:
-                raise Conflict(str(exc), code="task_not_ready") from None
         closed = _rowcount(update(TASKS).where(TASKS.c.id == task.id, TASKS.c.state.in_(OPEN_TASK_STATES))
                            .values(state="completed", claimed_by_id=task.claimed_by_id or actor.id,
                                    completed_by_id=actor.id, completed_at=at, data=data))
         if not closed:
             raise Conflict("task was completed by someone else at the same time", code="stale_version")
-        step = Step(instance, at, actor.id)
-        step.event("task_completed", task.element_id, {"task_id": task.id, "data": data}, actor.id)
-        new_version = step.write(outcome, rt.specs.forms(instance.process_version_id))
-        on_commit.append(lambda: rt.live.keep(instance.id, new_version, workflow))
+
+        def act(workflow):  # noqa: ANN001, ANN202
+            try:
+                return rt.engine.complete_user_task(workflow, task.engine_task_id, data)
+            except TaskNotReady as exc:
+                raise Conflict(str(exc), code="task_not_ready") from None
+
+        run_step(instance, act, on_commit, actor.id,
+                 [("task_completed", task.element_id, {"task_id": task.id, "data": data})])
     return task_id
