@@ -23,7 +23,9 @@ run: setup
 	$(FLASK) processes deploy
 	@echo "== API token of the platform admin (user 'admin'), for 'Authorization: Bearer ...' =="
 	@$(FLASK) seed admin | tail -n 1
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	@echo "== serving http://$(HOST):$(PORT) with the background worker (timers, retries) =="
+	@$(FLASK) worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(FLASK) run --host $(HOST) --port $(PORT)
 
 lint: setup
 	$(BIN)/ruff check app handlers tests bench wsgi.py
