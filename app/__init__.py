@@ -18,12 +18,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     check_config(app.config)
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
 
-    from app.extensions import api, db, migrate
+    from app.extensions import api, babel, csrf, db, limiter, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     _tune_sqlite(app)
     api.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    from app.web.i18n import select_locale
+    from app.web.session import install_session
+
+    babel.init_app(app, locale_selector=select_locale)
+    install_session(app)
 
     from app import models  # noqa: F401 - register the tables with the metadata
     from app.api import register_api

@@ -1,9 +1,14 @@
 """Flask extensions, created unbound here and bound to the app in `create_app`."""
 from typing import TYPE_CHECKING
 
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -29,3 +34,8 @@ else:
     Model = db.Model
 migrate = Migrate()
 api = Api()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+# Sign-in attempts per client address; the per-account lockout lives in the accounts service.
+limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")

@@ -30,9 +30,9 @@ from sqlalchemy import select
 from app import create_app
 from app.engine.parser import DiagramFile
 from app.extensions import db
-from app.models import HumanTask, User
+from app.models import HumanTask
 from app.services.deployment import deploy_and_commit
-from app.services.identity import ensure_platform_admin
+from app.services.identity import ensure_platform_admin, principal_for
 from app.services.instances import start_instance
 from app.services.queries import instance_detail
 from app.services.tasks import complete_task
@@ -84,7 +84,7 @@ def measure_runner(n: int, warmup: int, database_url: str) -> list[float]:
         upgrade()
         deploy_and_commit([DiagramFile(DIAGRAM.name, DIAGRAM.read_bytes())])
         ensure_platform_admin()
-        user = db.session.scalars(select(User).where(User.username == "admin")).one()
+        user = principal_for("admin")
 
         def run() -> int:
             instance_id = start_instance(PROCESS_ID, user)

@@ -5,6 +5,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from app.api.errors import install_error_handlers
+from app.extensions import csrf
 
 
 def register_api(app: Flask, api: Api) -> None:
@@ -14,3 +15,5 @@ def register_api(app: Flask, api: Api) -> None:
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     for blp in (health.blp, definitions.blp, instances.blp, tasks.blp, events.blp):
         api.register_blueprint(blp, url_prefix="/api/v1" + (blp.url_prefix or ""))
+        csrf.exempt(blp)  # bearer callers need none; session callers are checked in app/api/auth.py
+

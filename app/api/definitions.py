@@ -2,20 +2,22 @@
 from flask import request
 from flask_smorest import Blueprint
 
-from app.api.auth import current_user, require_admin
+from app.api.auth import current_user, require_user
 from app.engine.parser import DiagramFile
 from app.schemas.processes import DeploymentResultSchema, ProcessDefinitionSchema
 from app.services import deployment
+from app.services.access import require_role
 from app.services.errors import Invalid
 
 blp = Blueprint("process_definitions", __name__, url_prefix="/process-definitions",
                 description="Deployed BPMN processes and DMN decisions")
-blp.before_request(require_admin)
+blp.before_request(require_user)
 
 
 @blp.route("")
 @blp.response(200, ProcessDefinitionSchema(many=True))
 def list_definitions():
+    require_role(current_user(), "platform_admin", "operator", "analyst", "auditor")
     return deployment.list_processes()
 
 
@@ -23,6 +25,7 @@ def list_definitions():
 @blp.response(201, DeploymentResultSchema)
 def upload_definition():
     """Upload one .bpmn or .dmn file in the multipart field `file`."""
+    require_role(current_user(), "platform_admin", "analyst")
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise Invalid("upload a diagram in the multipart field 'file'", fields={"file": ["missing"]})

@@ -1,12 +1,13 @@
 """Messages to waiting instances, and incidents of instances that cannot go on."""
 from flask_smorest import Blueprint
 
-from app.api.auth import current_user, require_admin
+from app.api.auth import current_user, require_user
 from app.schemas.events import DeliverySchema, IncidentListArgs, IncidentPage, IncidentSchema, MessageSchema
 from app.services import incidents, messages
+from app.services.access import require_role
 
 blp = Blueprint("events", __name__, description="Messages and incidents")
-blp.before_request(require_admin)
+blp.before_request(require_user)
 
 
 @blp.route("/messages", methods=["POST"])
@@ -14,6 +15,7 @@ blp.before_request(require_admin)
 @blp.response(200, DeliverySchema)
 def post_message(args):
     """Deliver a message to every instance with that business key waiting for it (404 if none waits)."""
+    require_role(current_user(), "platform_admin", "operator")
     return messages.deliver_message(args["name"], args["correlation_key"], args["payload"], current_user().id,
                                     durable=args["durable"], dedup_key=args["dedup_key"])
 
@@ -22,16 +24,19 @@ def post_message(args):
 @blp.arguments(IncidentListArgs, location="query")
 @blp.response(200, IncidentPage)
 def list_incidents(args):
+    require_role(current_user(), "platform_admin", "operator", "auditor")
     return incidents.list_incidents(**args)
 
 
 @blp.route("/incidents/<int:incident_id>")
 @blp.response(200, IncidentSchema)
 def get_incident(incident_id):
+    require_role(current_user(), "platform_admin", "operator", "auditor")
     return incidents.incident_dict(incidents.get_incident(incident_id))
 
 
 @blp.route("/incidents/<int:incident_id>/retry", methods=["POST"])
 @blp.response(200, IncidentSchema)
 def retry(incident_id):
+    require_role(current_user(), "platform_admin", "operator")
     return incidents.retry_incident(incident_id, current_user())

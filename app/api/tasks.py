@@ -1,39 +1,39 @@
 """Human tasks: list, read (with the form), claim, unclaim, complete."""
 from flask_smorest import Blueprint
 
-from app.api.auth import current_user, require_admin
+from app.api.auth import current_user, require_user
 from app.schemas.tasks import CompleteTaskSchema, TaskDetailSchema, TaskListArgs, TaskPage
 from app.services import queries, tasks
 
 blp = Blueprint("tasks", __name__, url_prefix="/tasks", description="User tasks waiting for people")
-blp.before_request(require_admin)
+blp.before_request(require_user)
 
 
 @blp.route("")
 @blp.arguments(TaskListArgs, location="query")
 @blp.response(200, TaskPage)
 def list_tasks(args):
-    return queries.list_tasks(**args)
+    return queries.list_tasks(current_user(), **args)
 
 
 @blp.route("/<int:task_id>")
 @blp.response(200, TaskDetailSchema)
 def get_task(task_id):
-    return queries.task_detail(task_id)
+    return queries.task_detail(current_user(), task_id)
 
 
 @blp.route("/<int:task_id>/claim", methods=["POST"])
 @blp.response(200, TaskDetailSchema)
 def claim(task_id):
     tasks.claim_task(task_id, current_user())
-    return queries.task_detail(task_id)
+    return queries.task_detail(current_user(), task_id)
 
 
 @blp.route("/<int:task_id>/unclaim", methods=["POST"])
 @blp.response(200, TaskDetailSchema)
 def unclaim(task_id):
     tasks.unclaim_task(task_id, current_user())
-    return queries.task_detail(task_id)
+    return queries.task_detail(current_user(), task_id)
 
 
 @blp.route("/<int:task_id>/complete", methods=["POST"])
@@ -41,4 +41,4 @@ def unclaim(task_id):
 @blp.response(200, TaskDetailSchema)
 def complete(args, task_id):
     tasks.complete_task(task_id, args["data"], current_user())
-    return queries.task_detail(task_id)
+    return queries.task_detail(current_user(), task_id)

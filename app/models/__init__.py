@@ -1,6 +1,7 @@
 """The SQLAlchemy models, one module per aggregate."""
+from app.models.document import Document
 from app.models.event import InstanceEvent
-from app.models.identity import ApiToken, Organisation, OrgKind, User, UserRole
+from app.models.identity import ApiToken, AuditEntry, Organisation, OrgKind, User, UserRole, UserToken
 from app.models.process import (
     Deployment,
     FormVersion,
@@ -14,7 +15,7 @@ from app.models.process import (
 from app.models.task import HumanTask
 
 __all__ = [
-    "ApiToken", "Deployment", "FormVersion", "HumanTask", "InboxMessage", "Incident", "InstanceEvent",
+    "ApiToken", "AuditEntry", "Deployment", "Document", "FormVersion", "HumanTask", "InboxMessage", "Incident", "InstanceEvent",
     "InstanceParty", "MessageWait",
-    "OrgKind", "Organisation", "ProcessInstance", "ProcessVersion", "User", "UserRole",
+    "OrgKind", "Organisation", "ProcessInstance", "ProcessVersion", "User", "UserRole", "UserToken",
 ]

@@ -20,6 +20,7 @@ class HumanTask(Model):
         Index("ix_human_tasks_instance_state", "instance_id", "state"),
         Index("ix_human_tasks_state_lane", "state", "lane"),
         Index("ix_human_tasks_claimed_by_state", "claimed_by_id", "state"),
+        Index("ix_human_tasks_inbox", "org_id", "lane", "state", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -28,6 +29,9 @@ class HumanTask(Model):
     element_id: Mapped[str] = mapped_column(String(255))
     title: Mapped[str] = mapped_column(String(255))
     lane: Mapped[str | None] = mapped_column(String(64))
+    # The organisation whose users holding the lane's role are offered the task (from the instance's
+    # party of the org kind that role belongs to); None for platform lanes and tasks without a lane.
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     state: Mapped[str] = mapped_column(String(16), default="ready")
     form_id: Mapped[int | None] = mapped_column(ForeignKey("form_versions.id"))
     ui_form_id: Mapped[int | None] = mapped_column(ForeignKey("form_versions.id"))

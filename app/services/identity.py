@@ -4,13 +4,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from typing import Protocol
 
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ApiToken, Organisation, OrgKind, User, UserRole
-from app.models.identity import ORG_KINDS, ROLES
+from app.models.identity import ORG_KINDS, PLATFORM_ROLES, ROLES
 from app.services.clock import now
 from app.services.errors import Conflict, Invalid, Unauthorized
 
@@ -61,15 +60,6 @@ def issue_token(username: str) -> str:
     return token
 
 
-class Actor(Protocol):
-    """Anyone services act for: a signed-in `Principal` or a `User` row (CLI, tests)."""
-
-    @property
-    def id(self) -> int: ...
-
-    def has_role(self, role: str) -> bool: ...
-
-
 @dataclass(frozen=True)
 class Principal:
     """Who is acting: what every permission check needs, read in one query per request."""
@@ -78,22 +68,53 @@ class Principal:
     username: str
     org_id: int
     roles: frozenset[str]
+    org_kinds: frozenset[str] = frozenset()
+    locale: str | None = None
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
 
+    @property
+    def is_platform(self) -> bool:
+        """A platform role in a platform organisation: sees every deal."""
+        return "platform" in self.org_kinds and bool(self.roles & PLATFORM_ROLES)
 
-_PRINCIPAL = (select(User.id, User.username, User.org_id, User.active, ApiToken.revoked_at, UserRole.role)
-              .select_from(ApiToken).join(User, User.id == ApiToken.user_id)
-              .outerjoin(UserRole, UserRole.user_id == User.id))
+
+Actor = Principal  # services act for a Principal; the name says what the parameter is for
+
+_PRINCIPAL = (select(User.id, User.username, User.org_id, User.active, User.locale, UserRole.role, OrgKind.kind)
+              .select_from(User).outerjoin(UserRole, UserRole.user_id == User.id)
+              .outerjoin(OrgKind, OrgKind.org_id == User.org_id))
+
+
+def _principal(rows) -> Principal | None:  # noqa: ANN001
+    if not rows or not rows[0].active:
+        return None
+    first = rows[0]
+    return Principal(first.id, first.username, first.org_id, frozenset(r.role for r in rows if r.role),
+                     frozenset(r.kind for r in rows if r.kind), first.locale)
+
+
+def principal_for_user(user_id: int) -> Principal | None:
+    return _principal(db.session.execute(_PRINCIPAL.where(User.id == user_id)).all())
+
+
+def principal_for(username: str) -> Principal:
+    user_id = db.session.scalar(select(User.id).where(User.username == username))
+    principal = principal_for_user(user_id) if user_id is not None else None
+    if principal is None:
+        raise Invalid(f"unknown or inactive user {username!r}", fields={"username": ["unknown user"]})
+    return principal
 
 
 def user_for_token(token: str) -> Principal:
-    rows = db.session.execute(_PRINCIPAL.where(ApiToken.token_hash == _hash_token(token))).all()
-    if not rows or rows[0].revoked_at is not None or not rows[0].active:
+    rows = db.session.execute(_PRINCIPAL.add_columns(ApiToken.revoked_at)
+                              .join(ApiToken, ApiToken.user_id == User.id)
+                              .where(ApiToken.token_hash == _hash_token(token))).all()
+    principal = _principal(rows) if rows and rows[0].revoked_at is None else None
+    if principal is None:
         raise Unauthorized("invalid or revoked token")
-    first = rows[0]
-    return Principal(first.id, first.username, first.org_id, frozenset(r.role for r in rows if r.role))
+    return principal
 
 
 def ensure_platform_admin(username: str = "admin", org_code: str = "PLATFORM") -> str:

@@ -15,8 +15,9 @@ from app.models import (
 )
 from app.models.identity import OrgKind
 from app.models.task import OPEN_TASK_STATES
+from app.services.access import require_role
 from app.services.clock import now
-from app.services.errors import Conflict, Invalid
+from app.services.errors import Conflict, Forbidden, Invalid
 from app.services.identity import Actor
 from app.services.runtime import runtime
 from app.services.stepper import atomic_step, restore, run_step
@@ -80,7 +81,13 @@ def _parties(parties: dict[str, str]) -> list[tuple[str, int]]:
 
 def start_instance(process_id: str, actor: Actor | None, business_key: str | None = None,
                    data: dict[str, Any] | None = None, parties: dict[str, str] | None = None) -> int:
-    """Start an instance of the latest version of a process and run it until it waits; its id."""
+    """Start an instance of the latest version of a process and run it until it waits; its id.
+
+    The platform's admins and operators start any instance; an applicant starts one only with
+    their own organisation as its borrower.
+    """
+    if actor is not None:
+        _may_start(actor, parties or {})
     version = latest_version(process_id)
     if version is None:
         raise Invalid(f"process {process_id!r} is not deployed", fields={"process_id": ["not deployed"]})
@@ -106,8 +113,21 @@ def start_instance(process_id: str, actor: Actor | None, business_key: str | Non
     return instance_id
 
 
+def _may_start(actor: Actor, parties: dict[str, str]) -> None:
+    if actor.is_platform and (actor.has_role("platform_admin") or actor.has_role("operator")):
+        return
+    if actor.has_role("applicant"):
+        own = db.session.scalar(select(Organisation.code).where(Organisation.id == actor.org_id))
+        if parties.get("borrower") == own:
+            return
+        raise Forbidden("an applicant starts applications with their own organisation as the borrower",
+                        code="not_own_borrower")
+    raise Forbidden("starting instances needs the platform_admin or operator role")
+
+
 def cancel_instance(instance_id: int, actor: Actor) -> None:
     rt, at = runtime(), now()
+    require_role(actor, "platform_admin", "operator")
     with atomic_step():
         instance = load_instance(instance_id)
         if instance.status in FINISHED:

@@ -9,8 +9,10 @@ from sqlalchemy.orm import aliased
 from app.extensions import db
 from app.models import HumanTask, InstanceEvent, InstanceParty, Organisation, ProcessInstance, User
 from app.models.task import OPEN_TASK_STATES
+from app.services.access import instance_visible, task_visible
 from app.services.errors import NotFound
-from app.services.tasks import get_task, task_form
+from app.services.identity import Principal
+from app.services.tasks import task_form
 
 
 def _page(query, page: int, per_page: int, row_to_dict) -> dict[str, Any]:  # noqa: ANN001
@@ -40,8 +42,9 @@ def _task_dict(row) -> dict[str, Any]:  # noqa: ANN001
     }
 
 
-def list_tasks(page: int, per_page: int, instance_id: int | None = None, state: str | None = None) -> dict:
-    query = _task_query()
+def list_tasks(principal: Principal, page: int, per_page: int, instance_id: int | None = None,
+               state: str | None = None) -> dict:
+    query = _task_query().where(task_visible(principal))
     if instance_id is not None:
         query = query.where(HumanTask.instance_id == instance_id)
     if state is not None:
@@ -49,9 +52,11 @@ def list_tasks(page: int, per_page: int, instance_id: int | None = None, state: 
     return _page(query.order_by(HumanTask.id), page, per_page, _task_dict)
 
 
-def task_detail(task_id: int) -> dict[str, Any]:
-    task = get_task(task_id)
-    row = db.session.execute(_task_query().where(HumanTask.id == task.id)).one()
+def task_detail(principal: Principal, task_id: int) -> dict[str, Any]:
+    row = db.session.execute(_task_query().where(HumanTask.id == task_id, task_visible(principal))).first()
+    if row is None:
+        raise NotFound("task not found")
+    task = row[0]
     form, ui_form = task_form(task)
     return {**_task_dict(row), "form": form, "ui_form": ui_form, "data": task.data, "properties": task.properties}
 
@@ -65,9 +70,9 @@ def _instance_dict(instance: ProcessInstance) -> dict[str, Any]:
     }
 
 
-def list_instances(page: int, per_page: int, process_id: str | None = None, status: str | None = None,
-                   business_key: str | None = None) -> dict[str, Any]:
-    query = select(ProcessInstance)
+def list_instances(principal: Principal, page: int, per_page: int, process_id: str | None = None,
+                   status: str | None = None, business_key: str | None = None) -> dict[str, Any]:
+    query = select(ProcessInstance).where(instance_visible(principal))
     if process_id:
         query = query.where(ProcessInstance.process_id == process_id)
     if status:
@@ -77,25 +82,28 @@ def list_instances(page: int, per_page: int, process_id: str | None = None, stat
     return _page(query.order_by(ProcessInstance.id.desc()), page, per_page, lambda r: _instance_dict(r[0]))
 
 
-def get_instance(instance_id: int) -> ProcessInstance:
-    instance = db.session.get(ProcessInstance, instance_id)
+def get_instance(principal: Principal, instance_id: int) -> ProcessInstance:
+    """The instance if this user may see it; otherwise 404, whether it exists or not."""
+    instance = db.session.scalar(select(ProcessInstance).where(
+        ProcessInstance.id == instance_id, instance_visible(principal)))
     if instance is None:
         raise NotFound("process instance not found")
     return instance
 
 
-def instance_detail(instance_id: int) -> dict[str, Any]:
-    instance = get_instance(instance_id)
+def instance_detail(principal: Principal, instance_id: int) -> dict[str, Any]:
+    instance = get_instance(principal, instance_id)
     parties = dict(db.session.execute(
         select(InstanceParty.party, Organisation.code).join(Organisation, Organisation.id == InstanceParty.org_id)
         .where(InstanceParty.instance_id == instance.id)).all())
     tasks = db.session.execute(_task_query().where(
-        HumanTask.instance_id == instance.id, HumanTask.state.in_(OPEN_TASK_STATES)).order_by(HumanTask.id)).all()
+        HumanTask.instance_id == instance.id, HumanTask.state.in_(OPEN_TASK_STATES), task_visible(principal))
+        .order_by(HumanTask.id)).all()
     return {**_instance_dict(instance), "parties": parties, "tasks": [_task_dict(t) for t in tasks]}
 
 
-def list_events(instance_id: int, page: int, per_page: int) -> dict[str, Any]:
-    get_instance(instance_id)
+def list_events(principal: Principal, instance_id: int, page: int, per_page: int) -> dict[str, Any]:
+    get_instance(principal, instance_id)
     query = (select(InstanceEvent, User.username).outerjoin(User, User.id == InstanceEvent.actor_id)
              .where(InstanceEvent.instance_id == instance_id).order_by(InstanceEvent.id))
     return _page(query, page, per_page, lambda r: {

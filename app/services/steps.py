@@ -15,8 +15,9 @@ from sqlalchemy import CursorResult, Executable, Table, insert, select, update
 from app.engine.durations import due_after
 from app.engine.runner import ReadyTask, StepOutcome
 from app.extensions import db
-from app.models import HumanTask, Incident, InstanceEvent, MessageWait, ProcessInstance
+from app.models import HumanTask, Incident, InstanceEvent, InstanceParty, MessageWait, ProcessInstance
 from app.models.task import OPEN_TASK_STATES
+from app.services.access import lane_party
 from app.services.errors import Conflict, NotFound
 
 INSTANCES: Table = ProcessInstance.__table__  # type: ignore[assignment]
@@ -24,6 +25,7 @@ TASKS: Table = HumanTask.__table__  # type: ignore[assignment]
 EVENTS: Table = InstanceEvent.__table__  # type: ignore[assignment]
 WAITS: Table = MessageWait.__table__  # type: ignore[assignment]
 INCIDENTS: Table = Incident.__table__  # type: ignore[assignment]
+PARTIES: Table = InstanceParty.__table__  # type: ignore[assignment]
 _LOAD = select(INSTANCES.c.id, INSTANCES.c.process_version_id, INSTANCES.c.pins, INSTANCES.c.business_key,
                INSTANCES.c.status, INSTANCES.c.state, INSTANCES.c.lock_version, INSTANCES.c.waiting_for)
 _OPEN_TASKS = select(TASKS.c.id, TASKS.c.engine_task_id, TASKS.c.element_id)
@@ -81,7 +83,10 @@ class Step:
             for row in gone:
                 self.event("task_cancelled", row.element_id, {"task_id": row.id})
         known = {row.engine_task_id for row in open_rows}
-        fresh = [_task_values(instance.id, t, at, form_ids) for t in outcome.ready if t.engine_task_id not in known]
+        fresh_ready = [t for t in outcome.ready if t.engine_task_id not in known]
+        parties = self._parties() if any(lane_party(t.lane) for t in fresh_ready) else {}
+        fresh = [_task_values(instance.id, t, at, form_ids, parties.get(lane_party(t.lane) or ""))
+                 for t in fresh_ready]
         if fresh:
             ids = core(insert(TASKS).returning(TASKS.c.id, sort_by_parameter_order=True), fresh).scalars().all()
             for task_id, added in zip(ids, fresh, strict=True):
@@ -117,6 +122,10 @@ class Step:
         instance.status = outcome.status
         return version
 
+    def _parties(self) -> dict[str, int]:
+        return dict(core(select(PARTIES.c.party, PARTIES.c.org_id)
+                         .where(PARTIES.c.instance_id == self.instance.id)).all())
+
     def _wait_for(self, names: list[str]) -> None:
         """Mirror the messages the instance waits for into message_waits (found by business key)."""
         instance = self.instance
@@ -140,7 +149,8 @@ def update_instance(instance: InstanceRow, values: dict[str, Any]) -> int:
     return new_version
 
 
-def _task_values(instance_id: int, task: ReadyTask, at: datetime, form_ids: dict[str, int]) -> dict[str, Any]:
+def _task_values(instance_id: int, task: ReadyTask, at: datetime, form_ids: dict[str, int],
+                 org_id: int | None) -> dict[str, Any]:
     props = task.properties
     due_at = None
     if props.get("dueIn"):
@@ -150,7 +160,7 @@ def _task_values(instance_id: int, task: ReadyTask, at: datetime, form_ids: dict
             due_at = None
     return {
         "instance_id": instance_id, "engine_task_id": task.engine_task_id, "element_id": task.element_id,
-        "title": task.title[:255], "lane": task.lane, "state": "ready",
+        "title": task.title[:255], "lane": task.lane, "org_id": org_id, "state": "ready",
         "form_id": form_ids.get(props.get("formJsonSchemaFilename", "")),
         "ui_form_id": form_ids.get(props.get("formUiSchemaFilename", "")),
         "properties": props, "priority": _priority(props.get("priority")), "due_at": due_at, "created_at": at,

@@ -9,20 +9,30 @@ from app.engine.runner import TaskNotReady
 from app.extensions import db
 from app.models import FormVersion, HumanTask
 from app.models.task import OPEN_TASK_STATES
+from app.services.access import task_offered, task_visible
 from app.services.clock import now
 from app.services.errors import Conflict, Forbidden, NotFound
 from app.services.forms import validate_submission
-from app.services.identity import Actor
+from app.services.identity import Actor, Principal
 from app.services.runtime import runtime
 from app.services.stepper import atomic_step, run_step
 from app.services.steps import TASKS, core, load_instance, record
 
+_TASK_FOR_STEP = select(TASKS.c.id, TASKS.c.instance_id, TASKS.c.engine_task_id, TASKS.c.element_id,
+                        TASKS.c.state, TASKS.c.lane, TASKS.c.claimed_by_id, TASKS.c.form_id, TASKS.c.ui_form_id,
+                        TASKS.c.properties)
 
-def get_task(task_id: int) -> HumanTask:
-    task = db.session.get(HumanTask, task_id)
-    if task is None:
+
+def task_for_action(task_id: int, actor: Principal):  # noqa: ANN201
+    """The task row if the actor may act on it: 404 if they may not see it, 403 if only see it."""
+    visible, offered = task_visible(actor), task_offered(actor)
+    row = core(_TASK_FOR_STEP.add_columns(offered.label("offered"))
+               .where(TASKS.c.id == task_id, visible)).first()
+    if row is None:
         raise NotFound("task not found")
-    return task
+    if not row.offered:
+        raise Forbidden("this task is not offered to you", code="not_offered")
+    return row
 
 
 def forms_by_id(ids: list[int]) -> dict[int, dict]:
@@ -68,11 +78,11 @@ def _refuse_same_person(task, actor: Actor) -> None:  # noqa: ANN001
                         code="four_eyes")
 
 
-def claim_task(task_id: int, actor: Actor) -> HumanTask:
-    task = get_task(task_id)
+def claim_task(task_id: int, actor: Actor) -> None:
+    task = task_for_action(task_id, actor)
     _refuse_if_closed(task, actor)
     if task.state == "claimed":
-        return task
+        return
     at = now()
     changed = _rowcount(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state == "ready")
                          .values(state="claimed", claimed_by_id=actor.id))
@@ -81,12 +91,10 @@ def claim_task(task_id: int, actor: Actor) -> HumanTask:
         raise Conflict("task was claimed or completed by someone else", code="task_claimed")
     record(task.instance_id, "task_claimed", at, actor.id, task.element_id, {"task_id": task.id})
     db.session.commit()
-    db.session.refresh(task)
-    return task
 
 
-def unclaim_task(task_id: int, actor: Actor) -> HumanTask:
-    task = get_task(task_id)
+def unclaim_task(task_id: int, actor: Actor) -> None:
+    task = task_for_action(task_id, actor)
     if task.state != "claimed":
         raise Conflict(f"task is {task.state}, not claimed", code="task_not_claimed")
     if task.claimed_by_id != actor.id and not actor.has_role("platform_admin"):
@@ -99,22 +107,13 @@ def unclaim_task(task_id: int, actor: Actor) -> HumanTask:
         raise Conflict("task changed at the same time; reload and retry", code="stale_version")
     record(task.instance_id, "task_unclaimed", now(), actor.id, task.element_id, {"task_id": task.id})
     db.session.commit()
-    db.session.refresh(task)
-    return task
-
-
-_TASK_FOR_STEP = select(TASKS.c.id, TASKS.c.instance_id, TASKS.c.engine_task_id, TASKS.c.element_id,
-                        TASKS.c.state, TASKS.c.claimed_by_id, TASKS.c.form_id, TASKS.c.ui_form_id,
-                        TASKS.c.properties)
 
 
 def complete_task(task_id: int, data: dict[str, Any], actor: Actor) -> int:
     """Validate the submission, complete the user task and run the instance on until idle."""
     rt, at = runtime(), now()
     with atomic_step() as on_commit:
-        task = core(_TASK_FOR_STEP.where(TASKS.c.id == task_id)).first()
-        if task is None:
-            raise NotFound("task not found")
+        task = task_for_action(task_id, actor)
         _refuse_if_closed(task, actor)
         _refuse_same_person(task, actor)
         schema, _ui = task_form(task)

@@ -43,17 +43,33 @@ def test_requests_without_a_valid_token_are_401(client, headers):
     assert r.json["error"]["code"] == "unauthorized"
 
 
-def test_non_admin_is_403_until_roles_arrive(app, client):
+def test_a_funders_reviewer_sees_only_their_funders_tasks(app, client, auth, deploy):
     from app.extensions import db
     from app.services import identity
 
+    deploy("twelve_steps.bpmn")
     with app.app_context():
         identity.create_org("BANK1", ["funder"], "Bank One")
+        identity.create_org("BANK2", ["funder"], "Bank Two")
         identity.create_user("rev1", "BANK1", ["first_reviewer"])
-        token = identity.issue_token("rev1")
+        identity.create_user("rev2", "BANK2", ["first_reviewer"])
+        tokens = {u: {"Authorization": f"Bearer {identity.issue_token(u)}"} for u in ("rev1", "rev2")}
         db.session.remove()
-    r = client.get(f"{API}/tasks", headers={"Authorization": f"Bearer {token}"})
-    assert r.status_code == 403
+    inst = start(client, auth, parties={"funder": "BANK1"})
+    [review] = open_tasks(client, auth, inst["id"])
+    assert [t["id"] for t in client.get(f"{API}/tasks", headers=tokens["rev1"]).json["items"]] == [review["id"]]
+    assert client.get(f"{API}/tasks", headers=tokens["rev2"]).json["total"] == 0
+    for path in (f"/tasks/{review['id']}", f"/process-instances/{inst['id']}",
+                 f"/process-instances/{inst['id']}/events"):
+        assert client.get(f"{API}{path}", headers=tokens["rev2"]).status_code == 404, path
+        assert client.get(f"{API}{path}", headers=tokens["rev1"]).status_code == 200, path
+    other = client.post(f"{API}/tasks/{review['id']}/complete", json={"data": {"approved": True}},
+                        headers=tokens["rev2"])
+    assert other.status_code == 404
+    assert client.get(f"{API}/process-definitions", headers=tokens["rev1"]).status_code == 403
+    done = client.post(f"{API}/tasks/{review['id']}/complete", json={"data": {"approved": True}},
+                       headers=tokens["rev1"])
+    assert done.status_code == 200 and done.json["completed_by"] == "rev1"
 
 
 def test_upload_lists_and_versions_definitions(client, auth):

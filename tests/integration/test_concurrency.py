@@ -6,15 +6,16 @@ import threading
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import HumanTask, InstanceEvent, ProcessInstance, User
+from app.models import HumanTask, InstanceEvent, ProcessInstance
 from app.services import instances, tasks
 from app.services.errors import Conflict
+from app.services.identity import principal_for
 
 
 def _start(app, deploy):
     deploy("twelve_steps.bpmn")
     with app.app_context():
-        admin = db.session.scalar(select(User).where(User.username == "admin"))
+        admin = principal_for("admin")
         instance_id = instances.start_instance("twelve_steps", admin)
         task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance_id))
         db.session.remove()
@@ -38,7 +39,7 @@ def _race(app, monkeypatch, calls, username="admin"):
 
     def run(i, call):
         with app.app_context():
-            user = db.session.scalar(select(User).where(User.username == username))
+            user = principal_for(username)
             try:
                 call(user)
                 results[i] = 200
@@ -82,7 +83,7 @@ def test_concurrent_completion_of_parallel_tasks_loses_neither(app, deploy, seco
     """Two different tasks of one instance: the second writer is told to retry; after it, both count."""
     deploy("review_with_form.bpmn")
     with app.app_context():
-        admin = db.session.scalar(select(User).where(User.username == "admin"))
+        admin = principal_for("admin")
         instance_id = instances.start_instance("review_with_form", admin)
         first = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance_id))
         tasks.complete_task(first, {"decision": "approve", "limit": 100}, admin)
@@ -94,7 +95,7 @@ def test_concurrent_completion_of_parallel_tasks_loses_neither(app, deploy, seco
     monkeypatch.undo()
     loser = ids[results.index((409, "stale_version"))]
     with app.app_context():
-        other = db.session.scalar(select(User).where(User.username == "admin2"))
+        other = principal_for("admin2")
         tasks.complete_task(loser, {}, other)  # the retry the 409 asked for
         instance = db.session.get(ProcessInstance, instance_id)
         assert instance.status == "completed"

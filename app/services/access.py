@@ -1,0 +1,78 @@
+"""Who may see and do what: the platform sees every deal; everyone else sees only their own.
+
+A user task sits in a lane whose name is a role code. The task is offered to users who hold that
+role in the organisation the instance is bound to for the role's org kind (a funder's reviewers
+for the instance's `funder`, the borrower's applicants for its `borrower`, ...). Platform roles
+see everything read-only; only `platform_admin` acts across organisations. What a user may not
+see answers 404; what they see but may not do answers 403.
+"""
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+
+from app.models import HumanTask, InstanceParty, ProcessInstance
+from app.services.errors import Forbidden
+from app.services.identity import Principal
+
+# The org kind whose organisation a lane's role belongs to, per role.
+ROLE_PARTY = {
+    "first_reviewer": "funder",
+    "second_reviewer": "funder",
+    "finance": "funder",
+    "applicant": "borrower",
+    "core_signer": "core_enterprise",
+    "warehouse_supervisor": "warehouse",
+    "collections_agent": "collection_agency",
+}
+PLATFORM_LANES = frozenset({"platform_admin", "operator", "analyst", "auditor", "collections_agent"})
+
+
+def lane_party(lane: str | None) -> str | None:
+    """The party (org kind) of an instance whose organisation works tasks in this lane."""
+    return ROLE_PARTY.get(lane or "")
+
+
+def party_kinds(principal: Principal) -> set[str]:
+    return {ROLE_PARTY[r] for r in principal.roles if r in ROLE_PARTY}
+
+
+def instance_visible(principal: Principal) -> ColumnElement[bool]:
+    """SQL condition on ProcessInstance: the instances this user may see."""
+    if principal.is_platform:
+        return true()
+    kinds = party_kinds(principal)
+    bound = exists().where(InstanceParty.instance_id == ProcessInstance.id,
+                           InstanceParty.org_id == principal.org_id,
+                           InstanceParty.party.in_(kinds)) if kinds else false()
+    return or_(bound, ProcessInstance.started_by_id == principal.id)
+
+
+def task_offered(principal: Principal) -> ColumnElement[bool]:
+    """SQL condition on HumanTask: the open tasks this user may claim and complete."""
+    lanes = [r for r in principal.roles if r in ROLE_PARTY]
+    own_org = and_(HumanTask.org_id == principal.org_id, HumanTask.lane.in_(lanes)) if lanes else false()
+    if principal.has_role("platform_admin"):
+        return true()
+    if principal.is_platform:
+        platform_lanes = HumanTask.lane.in_(sorted(principal.roles & PLATFORM_LANES))
+        return or_(own_org, platform_lanes, HumanTask.lane.is_(None))
+    unlaned = and_(HumanTask.lane.is_(None), exists().where(
+        ProcessInstance.id == HumanTask.instance_id, ProcessInstance.started_by_id == principal.id))
+    return or_(own_org, unlaned)
+
+
+def task_visible(principal: Principal) -> ColumnElement[bool]:
+    """SQL condition on HumanTask: offered to the user, or claimed or completed by them."""
+    if principal.is_platform:
+        return true()
+    return or_(task_offered(principal), HumanTask.claimed_by_id == principal.id,
+               HumanTask.completed_by_id == principal.id)
+
+
+def require_role(principal: Principal, *roles: str) -> None:
+    if not any(principal.has_role(r) for r in roles) or (
+            set(roles) <= {"platform_admin", "operator", "analyst", "auditor"} and not principal.is_platform):
+        raise Forbidden(f"this needs one of the roles: {', '.join(roles)}")
+
+
+__all__ = ["instance_visible", "lane_party", "require_role", "select", "task_offered", "task_visible"]

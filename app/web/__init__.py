@@ -1,0 +1,1 @@
+"""Server-rendered pages: sign-in, the task inbox, task forms, administration."""

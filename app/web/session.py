@@ -1,0 +1,30 @@
+"""The browser session: Flask-Login's user is a thin wrapper around the request's Principal."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_login import UserMixin
+
+from app.extensions import login_manager
+from app.services.identity import Principal, principal_for_user
+
+
+class SessionUser(UserMixin):
+    def __init__(self, principal: Principal) -> None:
+        self.principal = principal
+
+    def get_id(self) -> str:
+        return str(self.principal.id)
+
+
+def install_session(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "web.login"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> SessionUser | None:
+        try:
+            principal = principal_for_user(int(user_id))
+        except ValueError:
+            return None
+        return SessionUser(principal) if principal else None
