@@ -38,6 +38,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.extensions["loanflow_runtime"] = Runtime(app, app.config.get("HANDLER_REGISTRY"))
     register_api(app, api)
+    from app.web import register_web
+
+    register_web(app)
 
     from app.cli import register_cli
 

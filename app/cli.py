@@ -152,8 +152,16 @@ def run_due_command(at: str | None) -> None:
             click.echo(f"error: --now must be ISO 8601, got {at!r}", err=True)
             sys.exit(2)
         moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    previous = current_app.extensions.get("loanflow_clock")
+    if at is not None:
         current_app.extensions["loanflow_clock"] = lambda: moment
-    report = wake_due()
+    try:
+        report = wake_due()
+    finally:
+        if previous is None:
+            current_app.extensions.pop("loanflow_clock", None)
+        else:
+            current_app.extensions["loanflow_clock"] = previous
     click.echo(f"woke {len(report.woken)} instance(s)" + (f", {report.skipped} skipped" if report.skipped else ""))
 
 

@@ -7,8 +7,6 @@ from flask import Flask, jsonify
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from app.services.errors import ServiceError
-
 
 def error_response(status: int, code: str, message: str, fields: dict[str, Any] | None = None):  # noqa: ANN201
     body: dict[str, Any] = {"code": code, "message": message}
@@ -37,7 +35,7 @@ def _flatten_webargs(messages: dict[str, Any]) -> dict[str, list[str]]:
     return flat
 
 
-def _http_error(error: HTTPException):  # noqa: ANN202
+def http_error_response(error: HTTPException):  # noqa: ANN201
     data = getattr(error, "data", None) or {}
     fields = _flatten_webargs(data["messages"]) if "messages" in data else data.get("errors")
     message = data.get("message") or error.description or error.name
@@ -47,6 +45,5 @@ def _http_error(error: HTTPException):  # noqa: ANN202
 
 
 def install_error_handlers(app: Flask, api: Api) -> None:
-    api.handle_http_exception = _http_error  # flask-smorest registers this for HTTPException
-    app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(ServiceError, lambda e: error_response(e.status, e.code, e.message, e.fields))
+    """The API's error shape; `app.web` registers the app-wide handlers that choose JSON or HTML."""
+    api.handle_http_exception = http_error_response

@@ -8,7 +8,8 @@ see answers 404; what they see but may not do answers 403.
 """
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, or_, true
+from sqlalchemy.orm import aliased
 
 from app.models import HumanTask, InstanceParty, ProcessInstance
 from app.services.errors import Forbidden
@@ -56,8 +57,9 @@ def task_offered(principal: Principal) -> ColumnElement[bool]:
     if principal.is_platform:
         platform_lanes = HumanTask.lane.in_(sorted(principal.roles & PLATFORM_LANES))
         return or_(own_org, platform_lanes, HumanTask.lane.is_(None))
+    started = aliased(ProcessInstance)  # its own alias: callers may join process_instances already
     unlaned = and_(HumanTask.lane.is_(None), exists().where(
-        ProcessInstance.id == HumanTask.instance_id, ProcessInstance.started_by_id == principal.id))
+        started.id == HumanTask.instance_id, started.started_by_id == principal.id))
     return or_(own_org, unlaned)
 
 
@@ -75,4 +77,4 @@ def require_role(principal: Principal, *roles: str) -> None:
         raise Forbidden(f"this needs one of the roles: {', '.join(roles)}")
 
 
-__all__ = ["instance_visible", "lane_party", "require_role", "select", "task_offered", "task_visible"]
+__all__ = ["instance_visible", "lane_party", "require_role", "task_offered", "task_visible"]

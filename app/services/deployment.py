@@ -55,16 +55,62 @@ def _latest_versions(kind: str, ids: list[str]) -> dict[str, ProcessVersion]:
     return {row.process_id: row for row in rows}
 
 
-def _deployed_decision_files() -> list[DiagramFile]:
-    """The source of the latest version of every deployed decision, as context for parsing BPMN."""
+def _deployed_decision_files(exclude: set[str] | frozenset[str] = frozenset()) -> list[DiagramFile]:
+    """The source of the latest version of every deployed decision (but `exclude`), as context for parsing BPMN."""
     newest = (select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v"))
               .where(ProcessVersion.kind == "decision").group_by(ProcessVersion.process_id).subquery())
     rows = db.session.execute(
-        select(Deployment.filename, Deployment.source).join(ProcessVersion, ProcessVersion.deployment_id == Deployment.id)
+        select(Deployment.filename, Deployment.source, ProcessVersion.process_id)
+        .join(ProcessVersion, ProcessVersion.deployment_id == Deployment.id)
         .join(newest, (ProcessVersion.process_id == newest.c.process_id) & (ProcessVersion.version == newest.c.v))
         .where(ProcessVersion.kind == "decision")).all()
-    unique = {filename: source for filename, source in rows}
+    unique = {filename: source for filename, source, decision_id in rows if decision_id not in exclude}
     return [DiagramFile(name, source) for name, source in unique.items()]
+
+
+@dataclass
+class _Dependent:
+    """A deployed process outside the deployed files that uses a decision being deployed, parsed again."""
+
+    process: ParsedProcess
+    forms: dict[str, int]  # its latest version's forms: filename -> form_versions.id
+
+
+def _decision_dependents(bundle: Bundle, files: list[DiagramFile], limit: int) -> list[_Dependent]:
+    """The latest versions of deployed processes that use a decision of `bundle`, parsed with it.
+
+    A process embeds the decisions it uses when it is parsed, so a changed decision needs a new
+    version of every process that uses it (DESIGN: running instances keep their old decision).
+    """
+    if not bundle.decisions:
+        return []
+    supplied = {f.filename for f in files}
+    newest = (select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v"))
+              .where(ProcessVersion.kind == "process").group_by(ProcessVersion.process_id).subquery())
+    rows = db.session.execute(
+        select(ProcessVersion.process_id, ProcessVersion.forms, Deployment.filename, Deployment.source)
+        .join(Deployment, ProcessVersion.deployment_id == Deployment.id)
+        .join(newest, (ProcessVersion.process_id == newest.c.process_id) & (ProcessVersion.version == newest.c.v))
+        .where(ProcessVersion.kind == "process")).all()
+    mentions = [d.encode() for d in bundle.decisions]
+    sources: dict[str, bytes] = {}
+    forms: dict[str, dict[str, int]] = {}
+    for process_id, form_ids, filename, source in rows:
+        if process_id in bundle.processes or filename in supplied or not any(m in source for m in mentions):
+            continue
+        sources[filename] = source
+        forms[process_id] = dict(form_ids or {})
+    if not sources:
+        return []
+    context = list({d.file.filename: d.file for d in bundle.decisions.values()}.values())
+    context += _deployed_decision_files(exclude=set(bundle.decisions))
+    try:
+        parsed = parse_diagrams([DiagramFile(n, s) for n, s in sources.items()], limit, context_dmn=context)
+    except DiagramRejected as exc:
+        raise Invalid("a deployed process that uses the changed decision does not parse with it",
+                      fields=_problem_fields(exc.problems), code="diagram_invalid") from exc
+    return [_Dependent(p, forms[p.process_id]) for p in parsed.processes.values()
+            if p.process_id in forms and set(p.decisions) & set(bundle.decisions)]
 
 
 def _load_forms(names: list[str], strict: bool) -> tuple[dict[str, dict], list[DiagramProblem]]:
@@ -97,11 +143,11 @@ def _form_version(name: str, content: dict) -> FormVersion:
     return row
 
 
-def _process_hash(process: ParsedProcess, decision_files: dict[str, DiagramFile], forms: dict[str, dict]) -> str:
+def _process_hash(process: ParsedProcess, decision_hashes: dict[str, str], forms: dict[str, dict]) -> str:
     h = hashlib.sha256(process.file.content_hash.encode())
     for decision in process.decisions:
-        if decision in decision_files:
-            h.update(decision_files[decision].content_hash.encode())
+        if decision in decision_hashes:
+            h.update(decision_hashes[decision].encode())
     for name in process.forms:
         h.update(json.dumps(forms.get(name), sort_keys=True).encode())
     return h.hexdigest()
@@ -122,11 +168,11 @@ def deploy(files: list[DiagramFile], actor_id: int | None = None, strict: bool =
     errors = [p for p in form_problems if p.severity == "error"]
     if errors:
         raise Invalid("diagram refused", fields=_problem_fields(errors), code="diagram_invalid")
-    return _write_versions(bundle, forms, form_problems, actor_id)
+    return _write_versions(bundle, forms, form_problems, actor_id, _decision_dependents(bundle, files, limit))
 
 
 def _write_versions(bundle: Bundle, forms: dict[str, dict], warnings: list[DiagramProblem],
-                    actor_id: int | None) -> list[DeployedVersion]:
+                    actor_id: int | None, dependents: list[_Dependent]) -> list[DeployedVersion]:
     serializer = runtime().engine.serializer
     at = now()
     deployments: dict[str, Deployment] = {}
@@ -140,20 +186,22 @@ def _write_versions(bundle: Bundle, forms: dict[str, dict], warnings: list[Diagr
         return deployments[f.filename]
 
     results: list[DeployedVersion] = []
-    decision_files = {d.decision_id: d.file for d in bundle.decisions.values()}
+    # A process's hash covers the content of the decisions it uses: the one deployed now, else the latest.
+    decision_hashes = {d.decision_id: d.file.content_hash for d in bundle.decisions.values()}
     latest = _latest_versions("decision", list(bundle.decisions))
     for decision in bundle.decisions.values():
         results.append(_version_row(
             "decision", decision.decision_id, decision.name, decision.file.content_hash, decision.file, latest,
             lambda d=decision: deployment_for(d.file, "dmn"), spec_text="{}", at=at))
-    for d_id, row in _latest_versions("decision", sorted({x for p in bundle.processes.values()
-                                                          for x in p.decisions} - set(decision_files))).items():
-        decision_files[d_id] = DiagramFile(f"decision:{d_id}", row.content_hash.encode())
+    users = [*bundle.processes.values(), *(d.process for d in dependents)]
+    for d_id, row in _latest_versions("decision", sorted({x for p in users for x in p.decisions}
+                                                         - set(decision_hashes))).items():
+        decision_hashes[d_id] = row.content_hash
     latest = _latest_versions("process", list(bundle.processes))
     for process in bundle.processes.values():
         form_ids = {name: _form_version(name, forms[name]).id for name in process.forms if name in forms}
         result = _version_row(
-            "process", process.process_id, process.name, _process_hash(process, decision_files, forms),
+            "process", process.process_id, process.name, _process_hash(process, decision_hashes, forms),
             process.file, latest, lambda p=process: deployment_for(p.file, "bpmn"),
             spec_text=None, at=at, spec_factory=lambda p=process: serializer.dump_spec(p.spec, p.embedded),
             calls=process.calls, forms=form_ids,
@@ -161,6 +209,18 @@ def _write_versions(bundle: Bundle, forms: dict[str, dict], warnings: list[Diagr
                       if w.file in process.forms or (w.file == process.file.filename
                                                      and w.element_id in (None, process.process_id))])
         results.append(result)
+    latest = _latest_versions("process", [d.process.process_id for d in dependents])
+    for dependent in dependents:  # processes elsewhere that use a decision deployed now, with their forms as they were
+        process = dependent.process
+        kept_forms = {f.filename: f.content for f in db.session.scalars(
+            select(FormVersion).where(FormVersion.id.in_(list(dependent.forms.values()))))}
+        result = _version_row(
+            "process", process.process_id, process.name, _process_hash(process, decision_hashes, kept_forms),
+            process.file, latest, lambda p=process: deployment_for(p.file, "bpmn"),
+            spec_text=None, at=at, spec_factory=lambda p=process: serializer.dump_spec(p.spec, p.embedded),
+            calls=process.calls, forms=dependent.forms)
+        if result.status == "new":
+            results.append(result)
     db.session.flush()
     return results
 

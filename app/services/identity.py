@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import ApiToken, Organisation, OrgKind, User, UserRole
 from app.models.identity import ORG_KINDS, PLATFORM_ROLES, ROLES
+from app.services.audit import audit
 from app.services.clock import now
 from app.services.errors import Conflict, Invalid, Unauthorized
 
@@ -18,7 +19,7 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_org(code: str, kinds: list[str], name: str) -> Organisation:
+def create_org(code: str, kinds: list[str], name: str, actor_id: int | None = None) -> Organisation:
     unknown = sorted(set(kinds) - set(ORG_KINDS))
     if unknown or not kinds:
         raise Invalid(f"unknown organisation kind(s): {', '.join(unknown) or '(none given)'}; "
@@ -28,11 +29,13 @@ def create_org(code: str, kinds: list[str], name: str) -> Organisation:
     org = Organisation(code=code, name=name, created_at=now())
     org.kinds = [OrgKind(kind=k) for k in sorted(set(kinds))]
     db.session.add(org)
+    audit("org_created", actor_id, f"org:{code}", kinds=sorted(set(kinds)), name=name)
     db.session.commit()
     return org
 
 
-def create_user(username: str, org_code: str, roles: list[str], display_name: str | None = None) -> User:
+def create_user(username: str, org_code: str, roles: list[str], display_name: str | None = None,
+                actor_id: int | None = None, email: str | None = None) -> User:
     unknown = sorted(set(roles) - set(ROLES))
     if unknown or not roles:
         raise Invalid(f"unknown role(s): {', '.join(unknown) or '(none given)'}; choose from {', '.join(ROLES)}",
@@ -44,7 +47,9 @@ def create_user(username: str, org_code: str, roles: list[str], display_name: st
         raise Conflict(f"user {username!r} already exists")
     user = User(username=username, org_id=org.id, display_name=display_name, created_at=now())
     user.roles = [UserRole(role=r) for r in sorted(set(roles))]
+    user.email = email
     db.session.add(user)
+    audit("user_created", actor_id, f"user:{username}", org=org_code, roles=sorted(set(roles)))
     db.session.commit()
     return user
 

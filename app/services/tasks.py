@@ -1,16 +1,19 @@
 """Claiming, unclaiming and completing human tasks."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Executable, select, update
 
-from app.engine.runner import TaskNotReady
+from app.engine.runner import TaskNotReady, jsonable
 from app.extensions import db
 from app.models import FormVersion, HumanTask
 from app.models.task import OPEN_TASK_STATES
 from app.services.access import task_offered, task_visible
 from app.services.clock import now
+from app.services.documents import store_document
 from app.services.errors import Conflict, Forbidden, NotFound
 from app.services.forms import validate_submission
 from app.services.identity import Actor, Principal
@@ -109,8 +112,24 @@ def unclaim_task(task_id: int, actor: Actor) -> None:
     db.session.commit()
 
 
-def complete_task(task_id: int, data: dict[str, Any], actor: Actor) -> int:
-    """Validate the submission, complete the user task and run the instance on until idle."""
+@dataclass(frozen=True)
+class Upload:
+    """A file posted in a form field (dotted path), already checked by `documents.sniff`."""
+
+    field: str
+    filename: str
+    content: bytes
+
+
+PENDING_DOCUMENT = "document:pending"
+
+
+def complete_task(task_id: int, data: dict[str, Any], actor: Actor, uploads: Sequence[Upload] = ()) -> int:
+    """Validate the submission, complete the user task and run the instance on until idle.
+
+    Uploads become documents of the instance in the same transaction; their fields' values
+    become `document:<id>`. Nothing is kept when anything fails.
+    """
     rt, at = runtime(), now()
     with atomic_step() as on_commit:
         task = task_for_action(task_id, actor)
@@ -119,9 +138,13 @@ def complete_task(task_id: int, data: dict[str, Any], actor: Actor) -> int:
         schema, _ui = task_form(task)
         validate_submission(schema, data)
         instance = load_instance(task.instance_id)
+        for upload in uploads:
+            document_id = store_document(instance.id, task.id, upload.field, upload.filename, upload.content,
+                                         actor.id)
+            _set_path(data, upload.field, f"document:{document_id}")
         closed = _rowcount(update(TASKS).where(TASKS.c.id == task.id, TASKS.c.state.in_(OPEN_TASK_STATES))
                            .values(state="completed", claimed_by_id=task.claimed_by_id or actor.id,
-                                   completed_by_id=actor.id, completed_at=at, data=data))
+                                   completed_by_id=actor.id, completed_at=at, data=jsonable(data)))
         if not closed:
             raise Conflict("task was completed by someone else at the same time", code="stale_version")
 
@@ -132,5 +155,17 @@ def complete_task(task_id: int, data: dict[str, Any], actor: Actor) -> int:
                 raise Conflict(str(exc), code="task_not_ready") from None
 
         run_step(instance, act, on_commit, actor.id,
-                 [("task_completed", task.element_id, {"task_id": task.id, "data": data})])
+                 [("task_completed", task.element_id, {"task_id": task.id, "data": jsonable(data)})])
     return task_id
+
+
+def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set `items.0.invoice` style paths in submitted data."""
+    parts = dotted.split(".")
+    target: Any = data
+    for part in parts[:-1]:
+        target = target[int(part)] if isinstance(target, list) else target.setdefault(part, {})
+    if isinstance(target, list):
+        target[int(parts[-1])] = value
+    else:
+        target[parts[-1]] = value

@@ -1,1 +1,33 @@
 """Server-rendered pages: sign-in, the task inbox, task forms, administration."""
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_babel import get_locale
+from werkzeug.exceptions import HTTPException
+
+from app.api.errors import error_response, http_error_response
+from app.services.errors import ServiceError
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def register_web(app: Flask) -> None:
+    from app.web import admin, auth, inbox
+
+    for blueprint in (auth.bp, inbox.bp, admin.bp):
+        app.register_blueprint(blueprint)
+    app.jinja_env.globals["get_locale"] = get_locale
+
+    @app.errorhandler(ServiceError)
+    def service_error(exc: ServiceError):  # noqa: ANN202
+        if _wants_json():
+            return error_response(exc.status, exc.code, exc.message, exc.fields)
+        return render_template("error.html", status=exc.status, message=exc.message), exc.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):  # noqa: ANN202
+        if _wants_json():
+            return http_error_response(exc)
+        return render_template("error.html", status=exc.code, message=exc.description), exc.code or 500

@@ -1,0 +1,106 @@
+"""Sign-in, sign-out, invitations, password resets and the language switch."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.extensions import limiter
+from app.services import accounts
+from app.services.errors import Invalid, NotFound, Unauthorized
+from app.web.session import SessionUser
+
+bp = Blueprint("auth", __name__, template_folder="templates")
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths: never redirect a sign-in to another host."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("inbox.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def login():
+    error = None
+    if request.method == "POST":
+        try:
+            principal = accounts.authenticate(request.form.get("username", "").strip(),
+                                              request.form.get("password", ""), request.remote_addr)
+        except Unauthorized as exc:
+            error = _("Your account is locked for a while after too many failed sign-ins.") \
+                if exc.code == "locked" else _("Wrong username or password.")
+        else:
+            session.clear()
+            login_user(SessionUser(principal))
+            session.permanent = True
+            return redirect(safe_next(request.args.get("next")))
+    return render_template("login.html", error=error), (401 if error else 200)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+def _set_password(token: str, purpose: str, template: str):  # noqa: ANN202
+    try:
+        accounts.check_link_token(token, purpose)
+    except NotFound:
+        return render_template("link_invalid.html"), 404
+    errors: list[str] = []
+    if request.method == "POST":
+        password = request.form.get("password", "")
+        if password != request.form.get("confirm", ""):
+            errors.append(_("The two passwords differ."))
+        else:
+            try:
+                principal = accounts.set_password_with_token(token, purpose, password, request.remote_addr)
+            except Invalid as exc:
+                errors += [_("Password: %(problem)s", problem=p) for p in exc.fields.get("password", [])]
+            except NotFound:
+                return render_template("link_invalid.html"), 404
+            else:
+                session.clear()
+                login_user(SessionUser(principal))
+                flash(_("Your password is set."))
+                return redirect(url_for("inbox.index"))
+    return render_template(template, errors=errors), (422 if errors else 200)
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    return _set_password(token, "invite", "set_password.html")
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    return _set_password(token, "reset", "set_password.html")
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limiter.limit("5 per minute", methods=["POST"])
+def request_reset():
+    if request.method == "POST":
+        token = accounts.request_reset(request.form.get("username", "").strip(), request.remote_addr)
+        if token is not None:
+            # No mail server here: the link goes to the platform's outbox log for the operator.
+            current_app.logger.warning("password reset link: %s", url_for("auth.reset_password", token=token,
+                                                                          _external=True))
+        flash(_("If the account exists, a reset link has been sent to its administrator."))
+        return redirect(url_for("auth.login"))
+    return render_template("reset_request.html")
+
+
+@bp.route("/language", methods=["POST"])
+def choose_language():
+    locale = request.form.get("locale", "")
+    if locale in current_app.config["LANGUAGES"]:
+        session["locale"] = locale
+        if current_user.is_authenticated:
+            accounts.set_locale(current_user.principal.id, locale)
+    return redirect(safe_next(request.form.get("next")))

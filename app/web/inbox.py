@@ -1,0 +1,138 @@
+"""The task inbox, the task page with its form, and document downloads."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.services import documents, inbox, queries, tasks
+from app.services.errors import ServiceError
+from app.services.tasks import PENDING_DOCUMENT, Upload
+from app.web.auth import safe_next
+from app.web.schema_form import FormParseError, fields_of, parse_submission
+
+bp = Blueprint("inbox", __name__, template_folder="templates")
+PER_PAGE = 20
+
+
+def _principal():  # noqa: ANN202
+    return current_user.principal
+
+
+def _filters() -> inbox.InboxFilters:
+    args = request.args
+    due_before = None
+    if args.get("due_before"):
+        try:
+            due_before = datetime.fromisoformat(args["due_before"]).replace(tzinfo=UTC)
+        except ValueError:
+            due_before = None
+    try:
+        page = max(1, int(args.get("page", 1)))
+    except ValueError:
+        page = 1
+    return inbox.InboxFilters(
+        view="group" if args.get("view") == "group" else "mine", process_id=args.get("process") or None,
+        element_id=args.get("task") or None, business_key=args.get("key") or None,
+        party=args.get("party") or None, due_before=due_before, q=args.get("q") or None,
+        sort=str(args.get("sort")) if args.get("sort") in inbox.SORTS else "due", page=page, per_page=PER_PAGE)
+
+
+@bp.route("/")
+@login_required
+def index():
+    filters = _filters()
+    result = inbox.inbox(_principal(), filters)
+    pages = max(1, -(-result["total"] // PER_PAGE))
+    return render_template("inbox.html", result=result, filters=filters, counts=inbox.counts(_principal()),
+                           pages=pages)
+
+
+@bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
+@login_required
+def task_page(task_id: int):
+    principal = _principal()
+    detail = queries.task_detail(principal, task_id)  # 404 for tasks this user may not see
+    schema, ui = detail["form"] or {"type": "object", "properties": {}}, detail["ui_form"] or {}
+    errors: dict[str, list[str]] = {}
+    values = detail["data"] or {}
+    status = 200
+    if request.method == "POST":
+        uploads: list[Upload] = []
+
+        def keep_upload(name, upload):  # noqa: ANN001, ANN202
+            content = upload.read()
+            documents.sniff(content, upload.filename or "")  # refuse the wrong type now, next to its field
+            uploads.append(Upload(name, upload.filename or "upload", content))
+            return PENDING_DOCUMENT
+
+        try:
+            data = parse_submission(schema, ui, request.form, request.files, keep_upload)
+            tasks.complete_task(task_id, data, principal, uploads)
+        except FormParseError as exc:
+            errors, values, status = exc.fields, request.form.to_dict(), 422
+        except ServiceError as exc:
+            errors = exc.fields or {"_form": [exc.message]}
+            values, status = request.form.to_dict(), exc.status if exc.status in (403, 409, 422) else 422
+        else:
+            flash(_("Task completed."))
+            return redirect(url_for("inbox.index"))
+    instance = queries.instance_detail(principal, detail["instance_id"])
+    history = queries.list_events(principal, detail["instance_id"], 1, 200)["items"]
+    earlier = [e for e in history if e["kind"] == "task_completed"]
+    return render_template("task.html", task=detail, instance=instance, history=history, earlier=earlier,
+                           fields=fields_of(schema, ui, _nested(values)), errors=errors,
+                           docs=documents.instance_documents(principal, detail["instance_id"])), status
+
+
+def _nested(values: dict) -> dict:
+    """Flat posted names (`items.0.amount`) back into nested values, to refill a form."""
+    out: dict = {}
+    for key, value in values.items():
+        if key == "csrf_token":
+            continue
+        target = out
+        parts = key.split(".")
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+        target[parts[-1]] = value
+    for key, value in list(out.items()):
+        if isinstance(value, dict) and value and all(k.isdigit() for k in value):
+            out[key] = [value[k] for k in sorted(value, key=int)]
+    return out
+
+
+@bp.route("/tasks/<int:task_id>/claim", methods=["POST"])
+@login_required
+def claim(task_id: int):
+    try:
+        tasks.claim_task(task_id, _principal())
+    except ServiceError as exc:
+        if exc.status == 404:
+            abort(404)
+        flash(exc.message, "error")
+    return redirect(safe_next(request.form.get("next")))
+
+
+@bp.route("/tasks/<int:task_id>/unclaim", methods=["POST"])
+@login_required
+def unclaim(task_id: int):
+    try:
+        tasks.unclaim_task(task_id, _principal())
+    except ServiceError as exc:
+        if exc.status == 404:
+            abort(404)
+        flash(exc.message, "error")
+    return redirect(url_for("inbox.index"))
+
+
+@bp.route("/documents/<int:document_id>")
+@login_required
+def document(document_id: int):
+    doc = documents.get_document(_principal(), document_id)
+    from io import BytesIO
+
+    return send_file(BytesIO(doc.content), mimetype=doc.content_type, as_attachment=True,
+                     download_name=doc.filename)

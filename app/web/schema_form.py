@@ -1,0 +1,145 @@
+"""JSON Schema forms in HTML: fields to render from a schema (+ UI schema), posted fields back to JSON.
+
+Follows the SpiffArena / react-jsonschema-form conventions the forms in `forms/` use: `enum` is a
+select, `format: date` a date picker, `format: data-url` (or `ui:widget: file`) an upload,
+`ui:widget: textarea`, `ui:widget: money`, booleans as checkboxes, arrays of objects as a table of
+rows. Parsing only converts types; validation is the jsonschema library's job.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from werkzeug.datastructures import FileStorage, MultiDict
+
+EMPTY_ROWS = 2
+
+
+@dataclass
+class Field:
+    name: str  # dotted path: "limit", "items.0.amount"
+    kind: str  # text | textarea | number | integer | money | date | select | checkbox | file | table
+    label: str
+    required: bool = False
+    help: str | None = None
+    options: list[tuple[str, str]] = field(default_factory=list)
+    value: Any = None
+    columns: list[Field] = field(default_factory=list)  # for tables: one row's fields
+    rows: list[list[Field]] = field(default_factory=list)
+
+
+def _kind(schema: dict[str, Any], ui: dict[str, Any]) -> str:
+    widget = ui.get("ui:widget")
+    kind_of_type = schema.get("type")
+    if widget in ("textarea", "money", "file", "date"):
+        return str(widget)
+    if "enum" in schema:
+        return "select"
+    if kind_of_type == "boolean":
+        return "checkbox"
+    if kind_of_type == "integer":
+        return "integer"
+    if kind_of_type == "number":
+        return "number"
+    if kind_of_type == "array" and schema.get("items", {}).get("type") == "object":
+        return "table"
+    if schema.get("format") == "date":
+        return "date"
+    if schema.get("format") == "data-url":
+        return "file"
+    if schema.get("maxLength", 0) > 200:
+        return "textarea"
+    return "text"
+
+
+def fields_of(schema: dict[str, Any], ui: dict[str, Any] | None = None, values: dict[str, Any] | None = None,
+              prefix: str = "") -> list[Field]:
+    """The fields to render for an object schema, in the UI schema's `ui:order` when it has one."""
+    ui = ui or {}
+    values = values or {}
+    properties: dict[str, Any] = schema.get("properties", {})
+    order = [n for n in ui.get("ui:order", []) if n in properties] + [
+        n for n in properties if n not in ui.get("ui:order", [])]
+    required = set(schema.get("required", []))
+    out = []
+    for name in order:
+        prop, prop_ui = properties[name], ui.get(name, {})
+        kind = _kind(prop, prop_ui)
+        f = Field(f"{prefix}{name}", kind, prop.get("title", name), name in required,
+                  prop.get("description") or prop_ui.get("ui:help"), value=values.get(name))
+        if kind == "select":
+            titles = prop.get("enumNames") or prop.get("enum")
+            f.options = [(str(v), str(t)) for v, t in zip(prop["enum"], titles, strict=False)]
+        if kind == "table":
+            item = prop["items"]
+            f.columns = fields_of(item, prop_ui.get("items", {}), {}, f"{f.name}.#.")
+            existing = values.get(name) or []
+            count = max(len(existing) + 1, prop.get("minItems", 0), EMPTY_ROWS)
+            f.rows = [fields_of(item, prop_ui.get("items", {}), existing[i] if i < len(existing) else {},
+                                f"{f.name}.{i}.") for i in range(count)]
+        out.append(f)
+    return out
+
+
+class FormParseError(Exception):
+    def __init__(self, fields: dict[str, list[str]]) -> None:
+        super().__init__("form fields could not be read")
+        self.fields = fields
+
+
+def parse_submission(schema: dict[str, Any], ui: dict[str, Any] | None, form: MultiDict,
+                     files: MultiDict, store_file) -> dict[str, Any]:  # noqa: ANN001
+    """Posted HTML fields as JSON data typed by the schema; uploads go through `store_file(name, file)`."""
+    errors: dict[str, list[str]] = {}
+    data = _parse_object(schema, ui or {}, form, files, store_file, "", errors)
+    if errors:
+        raise FormParseError(errors)
+    return data
+
+
+def _parse_object(schema, ui, form, files, store_file, prefix, errors) -> dict[str, Any]:  # noqa: ANN001
+    data: dict[str, Any] = {}
+    for name, prop in schema.get("properties", {}).items():
+        key = f"{prefix}{name}"
+        kind = _kind(prop, ui.get(name, {}))
+        if kind == "table":
+            rows = []
+            indexes = sorted({int(k[len(key) + 1:].split(".")[0]) for k in form
+                              if k.startswith(key + ".") and k[len(key) + 1:].split(".")[0].isdigit()})
+            for i in indexes:
+                row = _parse_object(prop["items"], ui.get(name, {}).get("items", {}), form, files, store_file,
+                                    f"{key}.{i}.", errors)
+                if any(v not in (None, "", False) for v in row.values()):
+                    rows.append(row)
+            data[name] = rows
+            continue
+        if kind == "file":
+            upload: FileStorage | None = files.get(key)
+            if upload is not None and upload.filename:
+                try:
+                    data[name] = store_file(key, upload)
+                except ValueError as exc:
+                    errors.setdefault(key, []).append(str(exc))
+            continue
+        if kind == "checkbox":
+            data[name] = form.get(key) in ("on", "true", "1")
+            continue
+        raw = (form.get(key) or "").strip()
+        if raw == "":
+            continue  # absent: the schema's `required` reports it
+        if kind == "integer":
+            try:
+                data[name] = int(raw)
+            except ValueError:
+                errors.setdefault(key, []).append("must be a whole number")
+        elif kind == "number":
+            try:
+                data[name] = Decimal(raw.replace(",", ""))
+            except InvalidOperation:
+                errors.setdefault(key, []).append("must be a number")
+        elif kind == "money":
+            data[name] = raw.replace(",", "")
+        else:
+            data[name] = raw
+    return data

@@ -1,0 +1,125 @@
+"""Messages on every backend: correlation by business key, messageVariable, 404s, the durable inbox."""
+from __future__ import annotations
+
+from tests.integration.instance_api import API, complete, history, instance, kinds, open_tasks, start
+
+
+def post_message(client, auth, name: str, key: str, payload=None, **extra):  # noqa: ANN001, ANN201
+    return client.post(f"{API}/messages", json={"name": name, "correlation_key": key, "payload": payload, **extra},
+                       headers=auth)
+
+
+def inbox_rows(app) -> list[tuple]:  # noqa: ANN001
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import InboxMessage
+
+    with app.app_context():
+        rows = db.session.execute(select(InboxMessage.name, InboxMessage.correlation_key, InboxMessage.dedup_key,
+                                         InboxMessage.instance_id, InboxMessage.delivered_at.is_not(None))
+                                  .order_by(InboxMessage.id)).all()
+        db.session.remove()
+    return [tuple(r) for r in rows]
+
+
+def test_message_goes_to_every_instance_waiting_with_that_business_key(client, auth, deploy):
+    deploy("message_wait.bpmn")
+    first = start(client, auth, "await_funds", business_key="LOAN-7")["id"]
+    second = start(client, auth, "await_funds", business_key="LOAN-7")["id"]
+    other = start(client, auth, "await_funds", business_key="LOAN-8")["id"]
+    assert {instance(client, auth, i)["status"] for i in (first, second, other)} == {"waiting"}
+
+    payload = {"amount": 5000, "ref": "TX-1"}
+    r = post_message(client, auth, "funds_arrived", "LOAN-7", payload)
+    assert r.status_code == 200
+    assert r.json == {"delivered_to": [first, second], "stored": False, "duplicate": False}
+    for done in (first, second):
+        body = instance(client, auth, done)
+        assert body["status"] == "completed"
+        assert body["data"]["funds"] == payload and body["data"]["booked_amount"] == 5000
+        [received] = kinds(history(client, auth, done), "message_received")
+        assert received["details"] == {"name": "funds_arrived", "payload": payload}
+    assert instance(client, auth, other)["status"] == "waiting"
+    assert kinds(history(client, auth, other), "message_received") == []
+
+
+def test_message_nobody_waits_for_is_404_and_changes_nothing(client, auth, deploy):
+    r = post_message(client, auth, "funds_arrived", "LOAN-1", {"amount": 1})
+    assert r.status_code == 404 and r.json["error"]["code"] == "not_found"
+
+    deploy("message_wait.bpmn")
+    waiting = start(client, auth, "await_funds", business_key="LOAN-1")["id"]
+    assert post_message(client, auth, "funds_arrived", "LOAN-2", {"amount": 1}).status_code == 404  # wrong key
+    assert post_message(client, auth, "contract_signed", "LOAN-1", {"amount": 1}).status_code == 404  # wrong name
+    assert instance(client, auth, waiting)["status"] == "waiting"
+    assert kinds(history(client, auth, waiting), "message_received") == []
+
+    prepared = start(client, auth, "prepare_then_await_funds", business_key="LOAN-3")["id"]
+    assert post_message(client, auth, "funds_arrived", "LOAN-3", {"amount": 1}).status_code == 404  # not waiting yet
+    assert list(open_tasks(client, auth, prepared)) == ["prepare"]
+
+
+def test_message_without_name_or_key_is_refused(client, auth):
+    r = client.post(f"{API}/messages", json={"name": "funds_arrived"}, headers=auth)
+    assert r.status_code == 422 and "correlation_key" in r.json["error"]["fields"]
+
+
+def test_durable_early_message_is_delivered_once_when_an_instance_starts_waiting(app, client, auth, deploy):
+    deploy("message_wait.bpmn")
+    first = start(client, auth, "prepare_then_await_funds", business_key="LOAN-9")["id"]
+    payload = {"amount": 80000, "ref": "PAY-42"}
+    r = post_message(client, auth, "funds_arrived", "LOAN-9", payload, durable=True, dedup_key="pay-42")
+    assert r.status_code == 200 and r.json == {"delivered_to": [], "stored": True, "duplicate": False}
+    assert instance(client, auth, first)["status"] == "waiting"
+    assert kinds(history(client, auth, first), "message_received") == []
+
+    r = post_message(client, auth, "funds_arrived", "LOAN-9", payload, durable=True, dedup_key="pay-42")
+    assert r.status_code == 200 and r.json == {"delivered_to": [], "stored": False, "duplicate": True}
+    assert len(inbox_rows(app)) == 1
+
+    complete(client, auth, open_tasks(client, auth, first)["prepare"]["id"])  # now it waits: the inbox delivers
+    body = instance(client, auth, first)
+    assert body["status"] == "completed" and body["data"]["funds"] == payload
+    assert body["data"]["booked_amount"] == 80000
+    assert len(kinds(history(client, auth, first), "message_received")) == 1
+    assert inbox_rows(app) == [("funds_arrived", "LOAN-9", "pay-42", first, True)]
+
+    second = start(client, auth, "prepare_then_await_funds", business_key="LOAN-9")["id"]
+    complete(client, auth, open_tasks(client, auth, second)["prepare"]["id"])
+    assert instance(client, auth, second)["status"] == "waiting"  # the message was taken by the first
+    assert kinds(history(client, auth, second), "message_received") == []
+    r = post_message(client, auth, "funds_arrived", "LOAN-9", payload, durable=True, dedup_key="pay-42")
+    assert r.json["duplicate"] is True and r.json["delivered_to"] == []
+    assert instance(client, auth, second)["status"] == "waiting"
+
+
+def test_durable_message_to_a_waiting_instance_is_delivered_at_once_and_taken_once(app, client, auth, deploy):
+    deploy("message_wait.bpmn")
+    first = start(client, auth, "await_funds", business_key="LOAN-10")["id"]
+    r = post_message(client, auth, "funds_arrived", "LOAN-10", {"amount": 10}, durable=True, dedup_key="cb-1")
+    assert r.json == {"delivered_to": [first], "stored": False, "duplicate": False}
+    assert instance(client, auth, first)["data"]["funds"] == {"amount": 10}
+
+    second = start(client, auth, "await_funds", business_key="LOAN-10")["id"]
+    r = post_message(client, auth, "funds_arrived", "LOAN-10", {"amount": 10}, durable=True, dedup_key="cb-1")
+    assert r.status_code == 200 and r.json == {"delivered_to": [], "stored": False, "duplicate": True}
+    assert instance(client, auth, second)["status"] == "waiting"
+    assert inbox_rows(app) == [("funds_arrived", "LOAN-10", "cb-1", first, True)]
+
+    r = post_message(client, auth, "funds_arrived", "LOAN-10", {"amount": 20}, durable=True, dedup_key="cb-2")
+    assert r.json["delivered_to"] == [second]
+    assert instance(client, auth, second)["data"]["funds"] == {"amount": 20}
+
+
+def test_durable_message_stored_before_the_instance_exists_is_delivered_when_it_starts(app, client, auth, deploy):
+    deploy("message_wait.bpmn")
+    r = post_message(client, auth, "funds_arrived", "LOAN-11", {"amount": 7}, durable=True, dedup_key="early-1")
+    assert r.json == {"delivered_to": [], "stored": True, "duplicate": False}
+    first = start(client, auth, "await_funds", business_key="LOAN-11")
+    assert first["status"] == "completed" and first["data"]["funds"] == {"amount": 7}
+    second = start(client, auth, "await_funds", business_key="LOAN-11")
+    assert second["status"] == "waiting"  # delivered once, to the first
+    other_key = start(client, auth, "await_funds", business_key="LOAN-12")
+    assert other_key["status"] == "waiting"
+    assert inbox_rows(app) == [("funds_arrived", "LOAN-11", "early-1", first["id"], True)]
