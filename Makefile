@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint unit setup clean
+.PHONY: run test lint unit setup clean translations
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ lint: setup
 
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# After changing user-facing text: refresh the catalogue, translate the new zh entries, compile.
+translations: setup
+	$(BIN)/pybabel extract -F babel.cfg -o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations
+	$(BIN)/pybabel compile -d app/translations
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

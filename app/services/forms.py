@@ -3,14 +3,43 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext
 from jsonschema import validators
-from jsonschema.exceptions import SchemaError
+from jsonschema.exceptions import SchemaError, ValidationError
 
 from app.services.errors import Invalid
 
 
 def _field_name(path: Any) -> str:
     return ".".join(str(p) for p in path) or "_form"
+
+
+def _message(error: ValidationError) -> str:
+    """A message a person can act on, in their language; jsonschema's own text as the fallback."""
+    rule, limit = error.validator, error.validator_value
+    if rule == "required":
+        return gettext("This field is required.")
+    if rule == "enum":
+        return gettext("Choose one of: %(options)s.", options=", ".join(str(v) for v in limit))
+    if rule == "minimum":
+        return gettext("Must be at least %(limit)s.", limit=limit)
+    if rule == "maximum":
+        return gettext("Must be at most %(limit)s.", limit=limit)
+    if rule == "exclusiveMinimum":
+        return gettext("Must be more than %(limit)s.", limit=limit)
+    if rule == "minLength":
+        return gettext("Needs at least %(limit)s character(s).", limit=limit)
+    if rule == "maxLength":
+        return gettext("At most %(limit)s characters.", limit=limit)
+    if rule == "pattern":
+        return gettext("This is not in the expected format.")
+    if rule == "type":
+        return gettext("Must be of type %(type)s.", type=limit)
+    if rule == "additionalProperties":
+        return gettext("Unexpected field(s): %(detail)s", detail=error.message.split("(")[-1].rstrip(")"))
+    if rule == "format":
+        return gettext("Must be a valid %(format)s.", format=limit)
+    return str(error.message)
 
 
 def validate_submission(schema: dict[str, Any] | None, data: Any) -> None:
@@ -31,6 +60,6 @@ def validate_submission(schema: dict[str, Any] | None, data: Any) -> None:
             # jsonschema reports a missing property on its parent; name the property itself.
             missing = error.message.split("'")[1] if "'" in error.message else ""
             path = [*path, missing] if missing else path
-        fields.setdefault(_field_name(path), []).append(error.message)
+        fields.setdefault(_field_name(path), []).append(_message(error))
     if fields:
         raise Invalid("the form has errors", fields=fields, code="form_invalid")
