@@ -133,6 +133,21 @@ def token_command(username: str) -> None:
     click.echo(token)
 
 
+@users.command("invite")
+@click.argument("username")
+@click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
+def invite_command(username: str, base_url: str) -> None:
+    """A new single-use invitation link for the user (the last line printed)."""
+    from app.services import accounts
+
+    try:
+        token = accounts.invite(username)
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"invitation for {username} (valid 7 days, single use):")
+    click.echo(f"{base_url.rstrip('/')}/invite/{token}")
+
+
 @seed.command("admin")
 def seed_admin_command() -> None:
     """Create the platform organisation and its admin if missing; print a fresh token for it."""
@@ -178,3 +193,4 @@ def register_cli(app: Flask) -> None:
     for group in (processes, orgs, users, seed, timers):
         app.cli.add_command(group)
     app.cli.add_command(worker_command)
+    app.cli.add_command(__import__("app.cli_loans", fromlist=["loans"]).loans)

@@ -59,6 +59,8 @@ def _make_app(database_url: str, tmp: Path):
         "SECRET_KEY": "test-secret",
         "FORMS_DIR": str(FIXTURES / "forms"),
         "PROCESSES_DIR": str(FIXTURES / "bpmn"),
+        "RATELIMIT_ENABLED": False,
+        "PASSWORD_HASH_FAST": True,  # argon2id at its lowest cost: the suite signs in often  # tests sign in many times from one address; test_identity checks it on
     })
     with app.app_context():
         upgrade()

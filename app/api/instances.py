@@ -1,5 +1,9 @@
 """Process instances: start, list, read, history, cancel."""
+from io import BytesIO
+
+from flask import send_file
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields
 
 from app.api.auth import current_user, require_user
 from app.schemas.common import PageArgs
@@ -11,7 +15,8 @@ from app.schemas.processes import (
     InstanceSchema,
     StartInstanceSchema,
 )
-from app.services import instances, queries
+from app.services import documents, instances, queries
+from app.services.errors import NotFound
 
 blp = Blueprint("process_instances", __name__, url_prefix="/process-instances",
                 description="Running and finished process instances")
@@ -52,3 +57,47 @@ def events(args, instance_id):
 def cancel(instance_id):
     instances.cancel_instance(instance_id, current_user())
     return queries.instance_detail(current_user(), instance_id)
+
+
+class PartiesSchema(Schema):
+    parties = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+
+
+@blp.route("/<int:instance_id>/parties", methods=["PUT"])
+@blp.arguments(PartiesSchema)
+@blp.response(200, InstanceDetailSchema)
+def set_parties(args, instance_id):
+    """Rebind the deal's parties (platform admins and operators only)."""
+    queries.get_instance(current_user(), instance_id)
+    instances.set_parties(instance_id, args["parties"], current_user())
+    return queries.instance_detail(current_user(), instance_id)
+
+
+class DocumentSchema(Schema):
+    id = fields.Integer()
+    instance_id = fields.Integer()
+    task_id = fields.Integer(allow_none=True)
+    field = fields.String(allow_none=True)
+    kind = fields.String()
+    filename = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+    created_at = fields.DateTime()
+
+
+@blp.route("/<int:instance_id>/documents")
+@blp.response(200, DocumentSchema(many=True))
+def list_documents(instance_id):
+    queries.get_instance(current_user(), instance_id)
+    return documents.instance_documents(current_user(), instance_id)
+
+
+@blp.route("/<int:instance_id>/documents/<int:document_id>/content")
+def document_content(instance_id, document_id):
+    """The document's bytes, as uploaded (404 unless the instance is yours to see)."""
+    document = documents.get_document(current_user(), document_id)
+    if document.instance_id != instance_id:
+        raise NotFound("document not found")
+    return send_file(BytesIO(document.content), mimetype=document.content_type, as_attachment=True,
+                     download_name=document.filename)

@@ -1,5 +1,6 @@
 """Human tasks: list, read (with the form), claim, unclaim, complete."""
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
 
 from app.api.auth import current_user, require_user
 from app.schemas.tasks import CompleteTaskSchema, TaskDetailSchema, TaskListArgs, TaskPage
@@ -41,4 +42,17 @@ def unclaim(task_id):
 @blp.response(200, TaskDetailSchema)
 def complete(args, task_id):
     tasks.complete_task(task_id, args["data"], current_user())
+    return queries.task_detail(current_user(), task_id)
+
+
+class AssignSchema(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=80))
+
+
+@blp.route("/<int:task_id>/assign", methods=["POST"])
+@blp.arguments(AssignSchema)
+@blp.response(200, TaskDetailSchema)
+def assign(args, task_id):
+    """A team lead assigns an open task of their organisation (platform admins anywhere)."""
+    tasks.assign_task(task_id, args["username"], current_user())
     return queries.task_detail(current_user(), task_id)

@@ -42,9 +42,13 @@ def instance_visible(principal: Principal) -> ColumnElement[bool]:
     if principal.is_platform:
         return true()
     kinds = party_kinds(principal)
-    bound = exists().where(InstanceParty.instance_id == ProcessInstance.id,
-                           InstanceParty.org_id == principal.org_id,
-                           InstanceParty.party.in_(kinds)) if kinds else false()
+    if principal.has_role("team_lead"):  # a team lead oversees every deal their organisation is party to
+        bound = exists().where(InstanceParty.instance_id == ProcessInstance.id,
+                               InstanceParty.org_id == principal.org_id)
+    else:
+        bound = exists().where(InstanceParty.instance_id == ProcessInstance.id,
+                               InstanceParty.org_id == principal.org_id,
+                               InstanceParty.party.in_(kinds)) if kinds else false()
     return or_(bound, ProcessInstance.started_by_id == principal.id)
 
 
@@ -67,8 +71,9 @@ def task_visible(principal: Principal) -> ColumnElement[bool]:
     """SQL condition on HumanTask: offered to the user, or claimed or completed by them."""
     if principal.is_platform:
         return true()
+    lead = HumanTask.org_id == principal.org_id if principal.has_role("team_lead") else false()
     return or_(task_offered(principal), HumanTask.claimed_by_id == principal.id,
-               HumanTask.completed_by_id == principal.id)
+               HumanTask.completed_by_id == principal.id, lead)
 
 
 def require_role(principal: Principal, *roles: str) -> None:

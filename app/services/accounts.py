@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
 from sqlalchemy import select, update
 
 from app.extensions import db
@@ -22,7 +23,11 @@ INVITE_VALID = timedelta(days=7)
 RESET_VALID = timedelta(hours=2)
 MIN_PASSWORD_LENGTH = 10
 
-_hasher = PasswordHasher()
+def _hasher() -> PasswordHasher:
+    """argon2id with the library's defaults; tests may lower the cost (PASSWORD_HASH_FAST)."""
+    if current_app.config.get("PASSWORD_HASH_FAST"):
+        return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    return PasswordHasher()
 
 
 def _digest(token: str) -> str:
@@ -91,7 +96,7 @@ def set_password_with_token(token: str, purpose: str, password: str, ip: str | N
     if spent != 1:
         db.session.rollback()
         raise NotFound("this link is invalid, used or expired")
-    user.password_hash = _hasher.hash(password)
+    user.password_hash = _hasher().hash(password)
     user.failed_logins = 0
     user.locked_until = None
     audit(f"password_set_by_{purpose}", user.id, f"user:{user.id}", ip)
@@ -107,7 +112,7 @@ def authenticate(username: str, password: str, ip: str | None = None) -> Princip
     at = now()
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None or not user.active or user.password_hash is None:
-        _hasher.hash(password)  # spend the same time as a real check: no user enumeration by timing
+        _hasher().hash(password)  # spend the same time as a real check: no user enumeration by timing
         audit("login_failed", None, f"username:{username}", ip, reason="unknown or inactive")
         db.session.commit()
         raise Unauthorized("wrong username or password")
@@ -116,7 +121,7 @@ def authenticate(username: str, password: str, ip: str | None = None) -> Princip
         db.session.commit()
         raise Unauthorized(_locked_message(user.locked_until, at), code="locked")
     try:
-        _hasher.verify(user.password_hash, password)
+        _hasher().verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         user.failed_logins += 1
         if user.failed_logins >= MAX_FAILED_LOGINS:
@@ -127,8 +132,8 @@ def authenticate(username: str, password: str, ip: str | None = None) -> Princip
         if user.locked_until is not None and user.locked_until > at:
             raise Unauthorized(_locked_message(user.locked_until, at), code="locked") from None
         raise Unauthorized("wrong username or password") from None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if _hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher().hash(password)
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = at

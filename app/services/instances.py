@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from app.engine.errors import InstanceFault
 from app.extensions import db
@@ -15,7 +15,8 @@ from app.models import (
 )
 from app.models.identity import OrgKind
 from app.models.task import OPEN_TASK_STATES
-from app.services.access import require_role
+from app.services.access import lane_party, require_role
+from app.services.audit import audit
 from app.services.clock import now
 from app.services.errors import Conflict, Forbidden, Invalid
 from app.services.identity import Actor
@@ -148,3 +149,24 @@ def count_open_instances(process_id: str) -> int:
 
 
 __all__ = ["InstanceFault", "atomic_step", "cancel_instance", "load_instance", "restore", "start_instance"]
+
+
+def set_parties(instance_id: int, parties: dict[str, str], actor: Actor) -> None:
+    """Rebind an instance's deal to organisations (platform only); open tasks follow their lanes."""
+    require_role(actor, "platform_admin", "operator")
+    bound = _parties(parties)
+    at = now()
+    with atomic_step():
+        instance = load_instance(instance_id)
+        core(delete(InstanceParty).where(InstanceParty.instance_id == instance.id))
+        if bound:
+            core(insert(InstanceParty), [{"instance_id": instance.id, "party": p, "org_id": o} for p, o in bound])
+        orgs = dict(bound)
+        open_tasks = core(select(TASKS.c.id, TASKS.c.lane).where(
+            TASKS.c.instance_id == instance.id, TASKS.c.state.in_(OPEN_TASK_STATES))).all()
+        for task_id, lane in open_tasks:
+            core(update(TASKS).where(TASKS.c.id == task_id).values(org_id=orgs.get(lane_party(lane) or "")))
+        step = Step(instance, at, actor.id)
+        step.event("parties_changed", None, {"parties": parties}, actor.id)
+        core(insert(EVENTS), step.events)
+        audit("instance_parties_changed", actor.id, f"instance:{instance.id}", parties=parties)

@@ -14,9 +14,9 @@ from app.models.task import OPEN_TASK_STATES
 from app.services.access import task_offered, task_visible
 from app.services.clock import now
 from app.services.documents import store_document
-from app.services.errors import Conflict, Forbidden, NotFound
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.forms import validate_submission
-from app.services.identity import Actor, Principal
+from app.services.identity import Actor, Principal, principal_for
 from app.services.runtime import runtime
 from app.services.stepper import atomic_step, run_step
 from app.services.steps import TASKS, core, load_instance, record
@@ -94,6 +94,35 @@ def claim_task(task_id: int, actor: Actor) -> None:
         raise Conflict("task was claimed or completed by someone else", code="task_claimed")
     record(task.instance_id, "task_claimed", at, actor.id, task.element_id, {"task_id": task.id})
     db.session.commit()
+
+
+def assign_task(task_id: int, username: str, actor: Actor) -> None:
+    """A team lead gives an open task of their organisation to someone who holds its lane's role."""
+    task = core(_TASK_FOR_STEP.add_columns(TASKS.c.org_id).where(TASKS.c.id == task_id,
+                                                                 task_visible(actor))).first()
+    lead_here = actor.has_role("team_lead") and task is not None and task.org_id == actor.org_id
+    if task is None or not (lead_here or actor.has_role("platform_admin") or task_offered_to(actor, task_id)):
+        raise NotFound("task not found")
+    if not (lead_here or actor.has_role("platform_admin")):
+        raise Forbidden("assigning tasks needs the team_lead role in the task's organisation", code="not_team_lead")
+    if task.state not in OPEN_TASK_STATES:
+        raise Conflict(f"task is already {task.state}", code=f"task_{task.state}")
+    assignee = principal_for(username)
+    if task.lane and (not assignee.has_role(task.lane) or (task.org_id and assignee.org_id != task.org_id)):
+        raise Invalid(f"{username} does not hold the role {task.lane!r} in the task's organisation",
+                      fields={"username": ["not eligible for this task"]})
+    changed = _rowcount(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state.in_(OPEN_TASK_STATES))
+                        .values(state="claimed", claimed_by_id=assignee.id))
+    if not changed:
+        db.session.rollback()
+        raise Conflict("task changed at the same time; reload and retry", code="stale_version")
+    record(task.instance_id, "task_assigned", now(), actor.id, task.element_id,
+           {"task_id": task.id, "assignee": username})
+    db.session.commit()
+
+
+def task_offered_to(actor: Actor, task_id: int) -> bool:
+    return core(select(TASKS.c.id).where(TASKS.c.id == task_id, task_offered(actor))).first() is not None
 
 
 def unclaim_task(task_id: int, actor: Actor) -> None:

@@ -18,7 +18,7 @@ class SessionUser(UserMixin):
 
 def install_session(app: Flask) -> None:
     login_manager.init_app(app)
-    login_manager.login_view = "web.login"
+    login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader

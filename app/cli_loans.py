@@ -1,0 +1,153 @@
+"""`flask --app wsgi loans ...`: print a repayment schedule from terms, or simulate payments from a JSON file."""
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import click
+from flask.cli import AppGroup
+
+from app.lending.codec import schedule_to_dict, terms_from_mapping
+from app.lending.daycount import DaysInMonth, DaysInYear, Frequency
+from app.lending.errors import LendingError
+from app.lending.holidays import HolidayDataWarning
+from app.lending.money import Rounding
+from app.lending.schedule import Schedule, generate_schedule
+from app.lending.simulator import simulate_request
+from app.lending.terms import Amortization, InterestMethod, InterestPeriod
+
+loans = AppGroup("loans", help="Loan schedules and repayment simulations.")
+
+
+def _choice(kind: type[StrEnum]) -> click.Choice:
+    return click.Choice([m.value for m in kind], case_sensitive=False)
+
+
+class DecimalType(click.ParamType):
+    name = "decimal"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Decimal:
+        try:
+            result = Decimal(str(value).strip())
+        except ArithmeticError:
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not result.is_finite():
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return result
+
+
+DECIMAL = DecimalType()
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+@loans.command("schedule")
+@click.option("--principal", type=DECIMAL, required=True, help="Amount lent, in yuan.")
+@click.option("--annual-rate", type=DECIMAL, required=True, help="Nominal annual rate, a percent (12 = 12 %).")
+@click.option("--repayments", type=click.IntRange(min=1), default=None,
+              help="Number of repayments (default 1 for a whole-term loan).")
+@click.option("--disbursed-on", type=DATE, required=True, help="Disbursement date, YYYY-MM-DD.")
+@click.option("--interest-method", type=_choice(InterestMethod), default=InterestMethod.DECLINING_BALANCE.value,
+              show_default=True)
+@click.option("--amortization", type=_choice(Amortization), default=Amortization.EQUAL_INSTALLMENTS.value,
+              show_default=True)
+@click.option("--interest-period", type=_choice(InterestPeriod), default=InterestPeriod.SAME_AS_REPAYMENT.value,
+              show_default=True)
+@click.option("--days-in-year", type=_choice(DaysInYear), default=DaysInYear.ACTUAL.value, show_default=True)
+@click.option("--days-in-month", type=_choice(DaysInMonth), default=DaysInMonth.ACTUAL.value, show_default=True)
+@click.option("--installment-multiple", type=DECIMAL, default=None,
+              help="Round the instalment to a multiple of this amount (e.g. 1 yuan).")
+@click.option("--rounding", type=_choice(Rounding), default=Rounding.HALF_EVEN.value, show_default=True)
+@click.option("--principal-grace", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--interest-grace", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--frequency", type=_choice(Frequency), default=Frequency.MONTHS.value, show_default=True)
+@click.option("--every", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Repay every N months, weeks or days.")
+@click.option("--maturity-date", type=DATE, default=None, help="Maturity of a whole-term loan, YYYY-MM-DD.")
+@click.option("--holiday-shift", is_flag=True, help="Move due dates on Chinese public holidays to the next working day.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def schedule_command(as_json: bool, holiday_shift: bool, **options: Any) -> None:
+    """Print the repayment schedule of a loan with the given terms."""
+    terms_data: dict[str, object] = {}
+    for key, value in options.items():
+        if value is None:
+            continue
+        terms_data[key] = value.date() if isinstance(value, datetime) else value
+    if options["frequency"] == Frequency.WHOLE_TERM.value and options["repayments"] is None:
+        terms_data["repayments"] = 1
+    elif options["repayments"] is None:
+        raise click.UsageError("Missing option '--repayments'.")
+    terms_data["shift_due_dates_on_holidays"] = holiday_shift
+    with _reported_errors(usage=True):
+        with _holiday_warnings():
+            schedule = generate_schedule(terms_from_mapping(terms_data))
+    _print(schedule, as_json)
+
+
+@loans.command("simulate")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def simulate_command(file: Path) -> None:
+    """Apply the dated payments in FILE.json to a loan and print the resulting schedule as JSON.
+
+    FILE holds {"terms": {...}, "transactions": [{"date", "amount"}], "prepayment":
+    "shorten_term" | "reduce_instalment"}.
+    """
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"), parse_float=Decimal)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        _fail(f"{file} is not valid JSON: {exc}")
+    with _reported_errors(usage=False):
+        with _holiday_warnings():
+            simulation = simulate_request(data)
+    if simulation.account.credit > 0:
+        click.echo(f"note: {simulation.account.credit} paid beyond the loan is kept as credit", err=True)
+    _print(simulation.schedule, as_json=True)
+
+
+def _print(schedule: Schedule, as_json: bool) -> None:
+    data = schedule_to_dict(schedule)
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(f"{'#':>3}  {'due date':<10}  {'principal':>14}  {'interest':>12}  {'total':>14}  {'balance':>14}")
+    for row in data["installments"]:
+        click.echo(f"{row['number']:>3}  {row['due_date']:<10}  {row['principal']:>14}  {row['interest']:>12}"
+                   f"  {row['total']:>14}  {row['balance']:>14}")
+    click.echo(f"total interest {data['total_interest']}, total repayment {data['total_repayment']}")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@contextmanager
+def _reported_errors(usage: bool) -> Iterator[None]:
+    """Lending errors become a usage error (exit 2) for options, or `error: ...` and exit 1 for files."""
+    try:
+        yield
+    except LendingError as exc:
+        if not usage:
+            _fail(str(exc))
+        where = f"--{exc.field.replace('_', '-')}: " if exc.field else ""
+        raise click.UsageError(f"{where}{exc.message}") from None
+
+
+@contextmanager
+def _holiday_warnings() -> Iterator[None]:
+    """Show the holiday-data fallback as a plain `warning:` line on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", HolidayDataWarning)
+        yield
+    for w in caught:
+        if issubclass(w.category, HolidayDataWarning):
+            click.echo(f"warning: {w.message}", err=True)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

@@ -1,0 +1,82 @@
+"""Allocating a payment to what is due: oldest instalment first, penalties → fees → interest → principal."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from app.lending.errors import LoanStateError
+from app.lending.money import ZERO
+
+PARTS = ("penalties", "fees", "interest", "principal")
+
+
+@dataclass(frozen=True)
+class Due:
+    """What is still owed on one instalment that has fallen due."""
+
+    number: int
+    due_date: date
+    penalties: Decimal = ZERO
+    fees: Decimal = ZERO
+    interest: Decimal = ZERO
+    principal: Decimal = ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return self.penalties + self.fees + self.interest + self.principal
+
+
+@dataclass(frozen=True)
+class AllocationLine:
+    """The part of a payment applied to one instalment."""
+
+    number: int
+    penalties: Decimal = ZERO
+    fees: Decimal = ZERO
+    interest: Decimal = ZERO
+    principal: Decimal = ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return self.penalties + self.fees + self.interest + self.principal
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """A payment split over instalments; `remainder` is what was left once everything due was paid."""
+
+    amount: Decimal
+    lines: tuple[AllocationLine, ...]
+    remainder: Decimal
+
+    @property
+    def applied(self) -> Decimal:
+        return sum((line.total for line in self.lines), ZERO)
+
+
+def allocate_payment(amount: Decimal, dues: Iterable[Due]) -> Allocation:
+    """Settle dues oldest first (by due date, then number), each penalties → fees → interest → principal.
+
+    Money is conserved: the lines plus the remainder add up to `amount`, and no line exceeds its due.
+    """
+    if amount < 0:
+        raise LoanStateError("a payment cannot be negative")
+    left = amount
+    lines: list[AllocationLine] = []
+    for due in sorted(dues, key=lambda d: (d.due_date, d.number)):
+        if left <= 0:
+            break
+        parts: dict[str, Decimal] = {}
+        for part in PARTS:
+            owed = getattr(due, part)
+            if owed < 0:
+                raise LoanStateError(f"instalment {due.number} owes a negative {part}")
+            take = min(owed, left)
+            parts[part] = take
+            left -= take
+        line = AllocationLine(number=due.number, **parts)
+        if line.total > 0:
+            lines.append(line)
+    return Allocation(amount=amount, lines=tuple(lines), remainder=left)

@@ -1,0 +1,136 @@
+"""JSON-shaped mappings to and from lending objects: terms in, schedules out (amounts as decimal strings)."""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import fields
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from app.lending.daycount import DaysInMonth, DaysInYear, Frequency
+from app.lending.errors import TermsError
+from app.lending.money import Rounding, parse_decimal, parse_money
+from app.lending.schedule import Schedule
+from app.lending.terms import (
+    Amortization,
+    InterestMethod,
+    InterestPeriod,
+    LoanTerms,
+    PenaltyChargeBasis,
+)
+
+
+def parse_date(value: object, field: str) -> date:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise TermsError(field, "must be a date YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise TermsError(field, f"{value!r} is not a date YYYY-MM-DD") from None
+
+
+def parse_int(value: object, field: str) -> int:
+    number = parse_decimal(value, field)
+    if number != number.to_integral_value():
+        raise TermsError(field, "must be a whole number")
+    return int(number)
+
+
+def parse_bool(value: object, field: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "yes", "no", "1", "0"):
+        return value.strip().lower() in ("true", "yes", "1")
+    raise TermsError(field, "must be true or false")
+
+
+def _enum(kind: type[StrEnum]) -> Callable[[object, str], StrEnum]:
+    def parse(value: object, field: str) -> StrEnum:
+        text = str(value).strip().lower() if isinstance(value, str | int) else ""
+        try:
+            return kind(text)
+        except ValueError:
+            allowed = ", ".join(m.value for m in kind)
+            raise TermsError(field, f"{value!r} is not one of: {allowed}") from None
+    return parse
+
+
+def _optional_multiple(value: object, field: str) -> Decimal | None:
+    return None if value is None else parse_decimal(value, field)
+
+
+def _optional_date(value: object, field: str) -> date | None:
+    return None if value is None else parse_date(value, field)
+
+
+_PARSERS: dict[str, Callable[[object, str], Any]] = {
+    "principal": parse_money,
+    "annual_rate": parse_decimal,
+    "repayments": parse_int,
+    "disbursed_on": parse_date,
+    "interest_method": _enum(InterestMethod),
+    "amortization": _enum(Amortization),
+    "interest_period": _enum(InterestPeriod),
+    "days_in_year": _enum(DaysInYear),
+    "days_in_month": _enum(DaysInMonth),
+    "installment_multiple": _optional_multiple,
+    "rounding": _enum(Rounding),
+    "principal_grace": parse_int,
+    "interest_grace": parse_int,
+    "frequency": _enum(Frequency),
+    "every": parse_int,
+    "maturity_date": _optional_date,
+    "currency": lambda v, f: str(v),
+    "early_repayment_fee_percent": parse_decimal,
+    "penalty_rate_multiplier": parse_decimal,
+    "penalty_days_in_year": _enum(DaysInYear),
+    "penalty_on_overdue_interest": parse_bool,
+    "penalty_charge_percent": parse_decimal,
+    "penalty_charge_basis": _enum(PenaltyChargeBasis),
+    "overdue_grace_days": parse_int,
+    "shift_due_dates_on_holidays": parse_bool,
+}
+assert set(_PARSERS) == {f.name for f in fields(LoanTerms)}
+
+REQUIRED = ("principal", "annual_rate", "repayments", "disbursed_on")
+
+
+def terms_from_mapping(data: Mapping[str, object]) -> LoanTerms:
+    """LoanTerms from a JSON object such as a case's `terms` in reference/loan-cases.json.
+
+    Unknown keys and missing required keys are errors; `null` means "the default" except for
+    `installment_multiple` and `maturity_date`, where it means "none".
+    """
+    if not isinstance(data, Mapping):
+        raise TermsError("terms", "must be an object")
+    unknown = sorted(set(data) - set(_PARSERS))
+    if unknown:
+        raise TermsError(unknown[0], "is not a loan term")
+    missing = [k for k in REQUIRED if data.get(k) is None]
+    if missing:
+        raise TermsError(missing[0], "is required")
+    values = {key: _PARSERS[key](value, key) for key, value in data.items()
+              if value is not None or key in ("installment_multiple", "maturity_date")}
+    return LoanTerms(**values)
+
+
+def schedule_to_dict(schedule: Schedule) -> dict[str, Any]:
+    """`{"installments": [{number, due_date, principal, interest, total, balance}], totals}`."""
+    return {
+        "installments": [
+            {
+                "number": row.number,
+                "due_date": row.due_date.isoformat(),
+                "principal": str(row.principal),
+                "interest": str(row.interest),
+                "total": str(row.total),
+                "balance": str(row.balance),
+            }
+            for row in schedule.installments
+        ],
+        "total_interest": str(schedule.total_interest),
+        "total_repayment": str(schedule.total_repayment),
+    }

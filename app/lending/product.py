@@ -1,0 +1,109 @@
+"""Loan products: limits on amount and term, the legal rate cap, and the terms a product grants a loan."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date
+from decimal import Decimal
+
+from app.lending.daycount import DaysInMonth, DaysInYear, Frequency
+from app.lending.errors import TermsError
+from app.lending.money import Rounding
+from app.lending.terms import (
+    CURRENCY,
+    Amortization,
+    InterestMethod,
+    InterestPeriod,
+    LoanTerms,
+    PenaltyChargeBasis,
+)
+
+# Licensed lenders: courts may cut interest + penalty + fees above 24 % a year (SPC 2017).
+LICENSED_LENDER_CAP = Decimal(24)
+
+
+def private_lending_cap(one_year_lpr: Decimal) -> Decimal:
+    """The judicial protection cap for private lending since 2020-08-20: 4 × the one-year LPR."""
+    return one_year_lpr * 4
+
+
+@dataclass(frozen=True)
+class LoanProduct:
+    """A product as configured by the platform; `legal_rate_cap` (a % a year) comes from configuration.
+
+    Terms are counted in repayment periods (`repayments × every` months, weeks or days), or in days
+    for a whole-term product (from disbursement to maturity).
+    """
+
+    code: str
+    name: str
+    annual_rate: Decimal
+    min_amount: Decimal
+    max_amount: Decimal
+    min_term: int
+    max_term: int
+    legal_rate_cap: Decimal = LICENSED_LENDER_CAP
+    currency: str = CURRENCY
+    interest_method: InterestMethod = InterestMethod.DECLINING_BALANCE
+    amortization: Amortization = Amortization.EQUAL_INSTALLMENTS
+    interest_period: InterestPeriod = InterestPeriod.SAME_AS_REPAYMENT
+    days_in_year: DaysInYear = DaysInYear.ACTUAL
+    days_in_month: DaysInMonth = DaysInMonth.ACTUAL
+    installment_multiple: Decimal | None = None
+    rounding: Rounding = Rounding.HALF_EVEN
+    principal_grace: int = 0
+    interest_grace: int = 0
+    frequency: Frequency = Frequency.MONTHS
+    every: int = 1
+    early_repayment_fee_percent: Decimal = Decimal(0)
+    penalty_rate_multiplier: Decimal = Decimal("1.5")
+    penalty_days_in_year: DaysInYear = DaysInYear.D360
+    penalty_on_overdue_interest: bool = False
+    penalty_charge_percent: Decimal = Decimal(0)
+    penalty_charge_basis: PenaltyChargeBasis = PenaltyChargeBasis.PRINCIPAL
+    overdue_grace_days: int = 0
+    shift_due_dates_on_holidays: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.code.strip():
+            raise TermsError("code", "must not be empty")
+        if self.currency != CURRENCY:
+            raise TermsError("currency", f"only {CURRENCY} is supported")
+        if self.min_amount <= 0 or self.max_amount < self.min_amount:
+            raise TermsError("max_amount", "amounts must satisfy 0 < min_amount ≤ max_amount")
+        if self.min_term < 1 or self.max_term < self.min_term:
+            raise TermsError("max_term", "terms must satisfy 1 ≤ min_term ≤ max_term")
+        check_rate_cap(self.annual_rate, self.legal_rate_cap)
+
+    def terms_for(self, principal: Decimal, repayments: int, disbursed_on: date,
+                  maturity_date: date | None = None) -> LoanTerms:
+        """The terms of a loan under this product; amount and term must be within its limits."""
+        if not self.min_amount <= principal <= self.max_amount:
+            raise TermsError("principal", f"must be between {self.min_amount} and {self.max_amount}")
+        shared = {f.name: getattr(self, f.name) for f in fields(LoanTerms) if hasattr(self, f.name)}
+        shared.pop("currency")
+        terms = LoanTerms(principal=principal, repayments=repayments, disbursed_on=disbursed_on,
+                          maturity_date=maturity_date, currency=self.currency, **shared)
+        length = term_length(terms)
+        if not self.min_term <= length <= self.max_term:
+            unit = "days" if terms.frequency is Frequency.WHOLE_TERM else terms.frequency.value
+            raise TermsError("repayments", f"the term of {length} {unit} is outside "
+                                           f"{self.min_term}–{self.max_term}")
+        return terms
+
+
+def term_length(terms: LoanTerms) -> int:
+    """Repayment periods × every (months, weeks or days), or days to maturity for a whole-term loan."""
+    if terms.frequency is Frequency.WHOLE_TERM:
+        assert terms.maturity_date is not None
+        return (terms.maturity_date - terms.disbursed_on).days
+    return terms.repayments * terms.every
+
+
+def check_rate_cap(annual_rate: Decimal, cap: Decimal) -> None:
+    """Refuse a nominal annual rate (a %) above the configured legal cap."""
+    if cap <= 0:
+        raise TermsError("legal_rate_cap", "must be positive")
+    if annual_rate < 0:
+        raise TermsError("annual_rate", "must not be negative")
+    if annual_rate > cap:
+        raise TermsError("annual_rate", f"{annual_rate}% a year is above the legal cap of {cap}%")

@@ -1,0 +1,286 @@
+"""Accounts, sign-in, lockout, invitations, resets, the inbox API, assignment, parties, documents."""
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import AuditEntry, Document, HumanTask
+from app.services import accounts, identity
+from tests.conftest import FIXTURES
+
+API = "/api/v1"
+PASSWORD = "Harbour-lights-2026"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+@pytest.fixture
+def world(app, client, auth, deploy):
+    """Two funders with a first and a second reviewer each, a team lead at BANK1, one instance each."""
+    deploy("review_with_form.bpmn")
+    with app.app_context():
+        identity.create_org("BANK1", ["funder"], "Bank One")
+        identity.create_org("BANK2", ["funder"], "Bank Two")
+        identity.create_org("TRADER", ["borrower"], "Trader Co")
+        for user, org, roles in (("rev1", "BANK1", ["first_reviewer"]), ("rev1b", "BANK1", ["first_reviewer"]),
+                                 ("sec1", "BANK1", ["second_reviewer"]), ("lead1", "BANK1", ["team_lead"]),
+                                 ("rev2", "BANK2", ["first_reviewer"]), ("app1", "TRADER", ["applicant"])):
+            identity.create_user(user, org, roles)
+        tokens = {u: {"Authorization": f"Bearer {identity.issue_token(u)}"}
+                  for u in ("rev1", "rev1b", "sec1", "lead1", "rev2", "app1")}
+        db.session.remove()
+    instances = {}
+    for bank in ("BANK1", "BANK2"):
+        r = client.post(f"{API}/process-instances", headers=auth, json={
+            "process_id": "review_with_form", "business_key": f"K-{bank}",
+            "parties": {"funder": bank, "borrower": "TRADER"}})
+        instances[bank] = r.json["id"]
+    return {"tokens": tokens, "instances": instances}
+
+
+def first_task(app, instance_id):
+    with app.app_context():
+        task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance_id))
+        db.session.remove()
+    return task_id
+
+
+def sign_in(client, username, password=PASSWORD):
+    page = client.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    return client.post("/login", data={"csrf_token": csrf, "username": username, "password": password})
+
+
+def set_password(app, username, password=PASSWORD):
+    with app.app_context():
+        token = accounts.invite(username)
+        accounts.set_password_with_token(token, "invite", password)
+        db.session.remove()
+
+
+def test_my_tasks_api_offers_group_tasks_and_claimed_ones(client, world, app):
+    t = world["tokens"]
+    group = client.get(f"{API}/me/tasks", query_string={"view": "group"}, headers=t["rev1"]).json
+    assert [i["business_key"] for i in group["items"]] == ["K-BANK1"]
+    assert client.get(f"{API}/me/tasks", query_string={"view": "group"}, headers=t["rev2"]).json["items"][0][
+        "business_key"] == "K-BANK2"
+    assert client.get(f"{API}/me/tasks", query_string={"view": "group"}, headers=t["sec1"]).json["total"] == 0
+    task_id = group["items"][0]["id"]
+    client.post(f"{API}/tasks/{task_id}/claim", headers=t["rev1"])
+    mine = client.get(f"{API}/me/tasks", headers=t["rev1"]).json
+    assert [i["id"] for i in mine["items"]] == [task_id]
+    # claimed by rev1: no longer in the group view of a colleague, and the colleague cannot complete it
+    assert client.get(f"{API}/me/tasks", query_string={"view": "group"}, headers=t["rev1b"]).json["total"] == 0
+    r = client.post(f"{API}/tasks/{task_id}/complete", json={"data": {"decision": "approve", "limit": 1}},
+                    headers=t["rev1b"])
+    assert r.status_code == 409 and r.json["error"]["code"] == "task_claimed"
+
+
+def test_a_borrowers_applicant_sees_the_instance_but_not_the_funders_review(client, world):
+    t, bank1 = world["tokens"], world["instances"]["BANK1"]
+    assert client.get(f"{API}/process-instances/{bank1}", headers=t["app1"]).status_code == 200
+    detail = client.get(f"{API}/process-instances/{bank1}", headers=t["app1"]).json
+    assert detail["tasks"] == []  # the funder's review is not the borrower's to see
+    assert client.get(f"{API}/tasks", headers=t["app1"]).json["total"] == 0
+
+
+def test_team_lead_assigns_within_their_organisation(client, world, app):
+    t = world["tokens"]
+    task1 = first_task(app, world["instances"]["BANK1"])
+    task2 = first_task(app, world["instances"]["BANK2"])
+    r = client.post(f"{API}/tasks/{task1}/assign", json={"username": "rev1b"}, headers=t["lead1"])
+    assert r.status_code == 200 and r.json["claimed_by"] == "rev1b" and r.json["state"] == "claimed"
+    assert client.post(f"{API}/tasks/{task2}/assign", json={"username": "rev2"}, headers=t["lead1"]).status_code == 404
+    wrong = client.post(f"{API}/tasks/{task1}/assign", json={"username": "sec1"}, headers=t["lead1"])
+    assert wrong.status_code == 422  # sec1 does not hold first_reviewer
+    assert client.post(f"{API}/tasks/{task1}/assign", json={"username": "rev1"}, headers=t["rev1"]).status_code == 403
+
+
+def test_changing_parties_moves_open_tasks_and_is_platform_only(client, world, auth, app):
+    t, bank1 = world["tokens"], world["instances"]["BANK1"]
+    body = {"parties": {"funder": "BANK2", "borrower": "TRADER"}}
+    assert client.put(f"{API}/process-instances/{bank1}/parties", json=body, headers=t["rev1"]).status_code == 403
+    r = client.put(f"{API}/process-instances/{bank1}/parties", json=body, headers=auth)
+    assert r.status_code == 200 and r.json["parties"]["funder"] == "BANK2"
+    keys = {i["business_key"] for i in client.get(f"{API}/me/tasks", query_string={"view": "group"},
+                                                   headers=t["rev2"]).json["items"]}
+    assert keys == {"K-BANK1", "K-BANK2"}
+    assert client.get(f"{API}/process-instances/{bank1}", headers=t["rev1"]).status_code == 404
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "instance_parties_changed")) == 1
+        db.session.remove()
+
+
+def test_invitation_is_single_use_and_signs_in(client, world, app):
+    with app.app_context():
+        token = accounts.invite("rev1")
+        db.session.remove()
+    page = client.get(f"/invite/{token}")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    weak = client.post(f"/invite/{token}", data={"csrf_token": csrf, "password": "short", "confirm": "short"})
+    assert weak.status_code == 422
+    ok = client.post(f"/invite/{token}", data={"csrf_token": csrf, "password": PASSWORD, "confirm": PASSWORD})
+    assert ok.status_code == 302
+    assert client.get("/?view=group").status_code == 200
+    client.post("/logout", data={"csrf_token": csrf})
+    assert client.get(f"/invite/{token}").status_code == 404  # used
+    assert sign_in(client, "rev1").status_code == 302
+
+
+def test_expired_invitation_is_refused(client, world, app, clock):
+    with app.app_context():
+        token = accounts.invite("rev2")
+        db.session.remove()
+    clock.advance(days=8)
+    assert client.get(f"/invite/{token}").status_code == 404
+
+
+def test_repeated_failures_lock_the_account_for_a_while(client, world, app, clock):
+    set_password(app, "rev1")
+    for _ in range(accounts.MAX_FAILED_LOGINS):
+        assert sign_in(client, "rev1", "Wrong-password-1").status_code == 401
+    locked = sign_in(client, "rev1")
+    assert locked.status_code == 401  # even the right password, while locked
+    clock.advance(minutes=16)
+    assert sign_in(client, "rev1").status_code == 302
+    with app.app_context():
+        actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+        db.session.remove()
+    assert actions.count("login_failed") == accounts.MAX_FAILED_LOGINS
+    assert "login_locked" in actions and actions[-1] == "login"
+
+
+def test_password_reset_link(client, world, app):
+    set_password(app, "rev2")
+    with app.app_context():
+        token = accounts.request_reset("rev2")
+        assert accounts.request_reset("nobody") is None
+        db.session.remove()
+    assert token is not None
+    page = client.get(f"/reset/{token}")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    new = "Another-harbour-2027"
+    assert client.post(f"/reset/{token}", data={"csrf_token": csrf, "password": new, "confirm": new}).status_code == 302
+    client.post("/logout", data={"csrf_token": csrf})
+    assert sign_in(client, "rev2", PASSWORD).status_code == 401
+    assert sign_in(client, "rev2", new).status_code == 302
+
+
+def test_forms_without_csrf_are_refused(client, world, app):
+    set_password(app, "rev1")
+    assert client.post("/login", data={"username": "rev1", "password": PASSWORD}).status_code == 400
+    sign_in(client, "rev1")
+    task_id = first_task(app, world["instances"]["BANK1"])
+    assert client.post(f"/tasks/{task_id}/claim").status_code == 400
+    # the JSON API with the session also needs the token, in a header
+    assert client.post(f"{API}/tasks/{task_id}/claim").status_code == 401
+
+
+def test_task_form_upload_becomes_a_document_and_bad_files_change_nothing(client, world, app):
+    set_password(app, "rev1")
+    sign_in(client, "rev1")
+    task_id = first_task(app, world["instances"]["BANK1"])
+    page = client.get(f"/tasks/{task_id}")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    schema_has_file = "type=\"file\"" in page.text
+    assert not schema_has_file  # review-schema has no upload field; documents come through forms that do
+    r = client.post(f"/tasks/{task_id}", data={"csrf_token": csrf, "decision": "approve", "limit": "10"})
+    assert r.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Document)) == 0
+        db.session.remove()
+
+
+def test_upload_field_sniffs_content_and_keeps_the_hash(client, app, auth, deploy, tmp_path):
+    """A form with a `data-url` field: a real PNG is kept with its SHA-256; a renamed text file is refused."""
+    import hashlib
+    import json
+
+    forms = tmp_path / "forms"
+    forms.mkdir()
+    (forms / "voucher.json").write_text(json.dumps({
+        "type": "object", "required": ["voucher"],
+        "properties": {"voucher": {"type": "string", "format": "data-url", "title": "Transfer voucher"}}}))
+    source = (FIXTURES / "bpmn" / "twelve_steps.bpmn").read_bytes().replace(
+        b'<bpmn:userTask id="review" name="Review application">',
+        b'<bpmn:userTask id="review" name="Review application"><bpmn:extensionElements><spiffworkflow:properties>'
+        b'<spiffworkflow:property name="formJsonSchemaFilename" value="voucher.json"/>'
+        b'</spiffworkflow:properties></bpmn:extensionElements>')
+    app.config["FORMS_DIR"] = str(forms)
+    try:
+        r = client.post(f"{API}/process-definitions", data={"file": (io.BytesIO(source), "twelve_steps.bpmn")},
+                        headers=auth)
+    finally:
+        app.config["FORMS_DIR"] = str(FIXTURES / "forms")
+    assert r.status_code == 201, r.json
+    inst = client.post(f"{API}/process-instances", json={"process_id": "twelve_steps"}, headers=auth).json
+    with app.app_context():
+        identity.ensure_platform_admin()
+        db.session.remove()
+    set_password(app, "admin")
+    sign_in(client, "admin")
+    task_id = first_task(app, inst["id"])
+    page = client.get(f"/tasks/{task_id}")
+    assert 'type="file"' in page.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    bad = client.post(f"/tasks/{task_id}", data={"csrf_token": csrf, "voucher": (io.BytesIO(b"just text"),
+                                                                                 "voucher.png")},
+                      content_type="multipart/form-data")
+    assert bad.status_code == 422 and "not an accepted document type" in bad.text
+    good = client.post(f"/tasks/{task_id}", data={"csrf_token": csrf, "voucher": (io.BytesIO(PNG), "v.png")},
+                       content_type="multipart/form-data")
+    assert good.status_code == 302
+    docs = client.get(f"{API}/process-instances/{inst['id']}/documents", headers=auth).json
+    assert [(d["kind"], d["content_type"], d["sha256"]) for d in docs] == [
+        ("image", "image/png", hashlib.sha256(PNG).hexdigest())]
+    content = client.get(f"{API}/process-instances/{inst['id']}/documents/{docs[0]['id']}/content", headers=auth)
+    assert content.data == PNG
+    task = client.get(f"{API}/tasks/{task_id}", headers=auth).json
+    assert task["data"] == {"voucher": f"document:{docs[0]['id']}"}
+
+
+def test_language_follows_the_browser_then_the_users_choice(client, world, app):
+    set_password(app, "rev1")
+    page = client.get("/login", headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert "Sign in" in page.text and "登录" not in page.text
+    assert "登录" in client.get("/login", headers={"Accept-Language": "zh-CN"}).text
+    sign_in(client, "rev1")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").text).group(1)
+    client.post("/language", data={"csrf_token": csrf, "locale": "en", "next": "/"})
+    assert "My tasks" in client.get("/", headers={"Accept-Language": "zh-CN"}).text
+    client.post("/language", data={"csrf_token": csrf, "locale": "zh", "next": "/"})
+    assert "我的任务" in client.get("/", headers={"Accept-Language": "en"}).text
+
+
+def test_overdue_tasks_stand_out_and_sort_by_due_date(client, world, app, clock):
+    set_password(app, "rev1")
+    sign_in(client, "rev1")
+    clock.advance(days=3)  # the review is due in two days (dueIn P2D)
+    page = client.get("/?view=group", headers={"Accept-Language": "en"})
+    assert 'class="overdue"' in page.text and "1 overdue" in page.text
+    assert clock.current - timedelta(days=3) < clock.current
+
+
+def test_sign_in_attempts_are_rate_limited_per_address(tmp_path):
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    limited = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'rl.db'}",
+                          "SECRET_KEY": "x", "RATELIMIT_ENABLED": True, "PASSWORD_HASH_FAST": True})
+    with limited.app_context():
+        upgrade()
+        db.session.remove()
+    client = limited.test_client()
+    statuses = []
+    for _ in range(12):
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+        statuses.append(client.post("/login", data={"csrf_token": csrf, "username": "x", "password": "y"}).status_code)
+    assert statuses[:10] == [401] * 10 and statuses[10:] == [429, 429]
+    with limited.app_context():
+        db.engine.dispose()
