@@ -42,13 +42,14 @@ def instance_visible(principal: Principal) -> ColumnElement[bool]:
     if principal.is_platform:
         return true()
     kinds = party_kinds(principal)
+    own_party = and_(InstanceParty.instance_id == ProcessInstance.id, InstanceParty.org_id == principal.org_id)
+    bound: ColumnElement[bool]
     if principal.has_role("team_lead"):  # a team lead oversees every deal their organisation is party to
-        bound = exists().where(InstanceParty.instance_id == ProcessInstance.id,
-                               InstanceParty.org_id == principal.org_id)
+        bound = exists().where(own_party)
+    elif kinds:
+        bound = exists().where(own_party, InstanceParty.party.in_(kinds))
     else:
-        bound = exists().where(InstanceParty.instance_id == ProcessInstance.id,
-                               InstanceParty.org_id == principal.org_id,
-                               InstanceParty.party.in_(kinds)) if kinds else false()
+        bound = false()
     return or_(bound, ProcessInstance.started_by_id == principal.id)
 
 
