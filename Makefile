@@ -21,6 +21,7 @@ setup: $(VENV)/.installed
 run: setup
 	$(FLASK) db upgrade
 	$(FLASK) processes deploy
+	@$(FLASK) seed demo
 	@echo "== API token of the platform admin (user 'admin'), for 'Authorization: Bearer ...' =="
 	@$(FLASK) seed admin | tail -n 1
 	@echo "== serving http://$(HOST):$(PORT) with the background worker (timers, retries) =="

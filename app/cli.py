@@ -148,6 +148,17 @@ def invite_command(username: str, base_url: str) -> None:
     click.echo(f"{base_url.rstrip('/')}/invite/{token}")
 
 
+@seed.command("demo")
+def seed_demo_command() -> None:
+    """Demo organisations, a user per role and a few deals (idempotent); prints the logins."""
+    from app.services.demo import DEMO_PASSWORD, seed_demo
+
+    users = seed_demo()
+    click.echo(f"demo users (password for all: {DEMO_PASSWORD}):")
+    for username, org, roles in users:
+        click.echo(f"  {username:<12} {org:<9} {roles}")
+
+
 @seed.command("admin")
 def seed_admin_command() -> None:
     """Create the platform organisation and its admin if missing; print a fresh token for it."""

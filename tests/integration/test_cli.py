@@ -96,3 +96,22 @@ def test_seed_admin_is_idempotent_and_prints_a_working_token(runner, client):
     assert first != second
     for token in (first, second):
         assert client.get("/api/v1/tasks", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_seed_demo_is_idempotent_and_its_users_can_sign_in(runner, app, client):
+    import re as _re
+
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import User
+    from app.services.demo import DEMO_PASSWORD
+
+    first = invoke(runner, "seed", "demo").output
+    invoke(runner, "seed", "demo")
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User)) == len(first.splitlines()) - 1
+        db.session.remove()
+    csrf = _re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+    r = client.post("/login", data={"csrf_token": csrf, "username": "reviewer1", "password": DEMO_PASSWORD})
+    assert r.status_code == 302

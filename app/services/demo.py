@@ -1,0 +1,53 @@
+"""Demo data for `make run`: organisations of every kind, a user per role, and a few deals in flight.
+
+Idempotent: running it again changes nothing. The demo password is printed by `seed demo`; it is
+for the embedded development database only.
+"""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Organisation, ProcessInstance, User
+from app.services import accounts, identity
+from app.services.instances import latest_version, start_instance
+
+DEMO_PASSWORD = "Loanflow-demo-2026"
+
+ORGS = [
+    ("PLATFORM", ["platform"], "Loanflow 平台运营"),
+    ("BANK1", ["funder"], "华东商业银行"),
+    ("BANK2", ["funder"], "滨江小额贷款"),
+    ("TRADER1", ["borrower"], "申城贸易有限公司"),
+    ("CORE1", ["core_enterprise"], "长江制造集团"),
+    ("WH1", ["warehouse"], "港湾仓储监管"),
+]
+USERS = [
+    ("admin", "PLATFORM", ["platform_admin"]), ("operator", "PLATFORM", ["operator"]),
+    ("analyst", "PLATFORM", ["analyst"]), ("auditor", "PLATFORM", ["auditor"]),
+    ("reviewer1", "BANK1", ["first_reviewer"]), ("reviewer2", "BANK1", ["second_reviewer"]),
+    ("finance1", "BANK1", ["finance"]), ("lead1", "BANK1", ["team_lead"]),
+    ("reviewer_b2", "BANK2", ["first_reviewer"]), ("applicant1", "TRADER1", ["applicant"]),
+    ("signer1", "CORE1", ["core_signer"]), ("warehouse1", "WH1", ["warehouse_supervisor"]),
+]
+
+
+def seed_demo() -> list[tuple[str, str, str]]:
+    """Create what is missing; (username, organisation, roles) of every demo user."""
+    for code, kinds, name in ORGS:
+        if db.session.scalar(select(Organisation.id).where(Organisation.code == code)) is None:
+            identity.create_org(code, kinds, name)
+    for username, org, roles in USERS:
+        if db.session.scalar(select(User.id).where(User.username == username)) is None:
+            identity.create_user(username, org, roles)
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is not None and user.password_hash is None:
+            accounts.set_password_with_token(accounts.invite(username), "invite", DEMO_PASSWORD)
+    if latest_version("risk_approval") is not None and not db.session.scalar(
+            select(func.count()).select_from(ProcessInstance)):
+        admin = identity.principal_for("admin")
+        for key, bank, amount in (("APP-2026-0001", "BANK1", "500000"), ("APP-2026-0002", "BANK1", "1200000"),
+                                  ("APP-2026-0003", "BANK2", "80000")):
+            start_instance("risk_approval", admin, key, {"requested_amount": amount},
+                           {"funder": bank, "borrower": "TRADER1"})
+    return [(u, o, ", ".join(r)) for u, o, r in USERS]
