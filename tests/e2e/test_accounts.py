@@ -1,0 +1,118 @@
+"""Accounts in a real browser: invitations, sign-in errors and lockout, the interface language."""
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import PASSWORD, sign_in
+
+
+def _submit_login(page, username: str, password: str):  # noqa: ANN202
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation() as navigation:
+        page.click("button[type=submit]")
+    return navigation.value
+
+
+def test_a_page_asked_for_before_signing_in_opens_after_signing_in(world, new_page):
+    bank = world.org(f"NX{world.suffix}", ["funder"])
+    reviewer = world.user("rev", bank, ["first_reviewer"])
+    page = new_page()
+    page.goto("/?view=group")
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    _submit_login(page, reviewer, PASSWORD)
+    expect(page).to_have_url(re.compile(r"/\?view=group$"))
+    expect(page.locator(".who")).to_have_text(reviewer)
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/login"))
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/login"))
+
+
+def test_an_invitation_link_sets_the_password_and_signs_in(world, new_page):
+    bank = world.org(f"IV{world.suffix}", ["funder"])
+    newcomer = world.user("newcomer", bank, ["first_reviewer"], password=None)
+    token = world.invite(newcomer)
+    page = new_page()
+    page.goto(f"/invite/{token}")
+
+    page.fill("input[name=password]", "onlyletterswithoutdigits")
+    page.fill("input[name=confirm]", "onlyletterswithoutdigits")
+    page.click("button[type=submit]")
+    expect(page.locator(".error")).to_contain_text("mix letters with digits")
+    page.fill("input[name=password]", "lending-desk-2026")
+    page.fill("input[name=confirm]", "lending-desk-2027")
+    page.click("button[type=submit]")
+    expect(page.locator(".error")).to_contain_text("differ")
+
+    page.fill("input[name=password]", "lending-desk-2026")
+    page.fill("input[name=confirm]", "lending-desk-2026")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/$"))
+    expect(page.locator(".who")).to_have_text(newcomer)
+    expect(page.locator(".flash")).to_contain_text("Your password is set.")
+
+    # The link is single-use; the new password works for the next sign-in.
+    other = new_page()
+    response = other.goto(f"/invite/{token}")
+    assert response is not None and response.status == 404
+    expect(other.locator("input[name=password]")).to_have_count(0)
+    sign_in(other, newcomer, "lending-desk-2026")
+    expect(other.locator(".who")).to_have_text(newcomer)
+
+
+def test_wrong_passwords_show_an_error_and_five_lock_the_account(world, new_page):
+    bank = world.org(f"LK{world.suffix}", ["funder"])
+    reviewer = world.user("rev", bank, ["first_reviewer"])
+    page = new_page()
+    page.goto("/login")
+    for attempt in range(1, 5):
+        response = _submit_login(page, reviewer, f"wrong-password-{attempt}")
+        assert response is not None and response.status == 401
+        expect(page.locator(".error")).to_have_text("Wrong username or password.")
+        expect(page.locator("input[name=password]")).to_have_value("")
+    _submit_login(page, reviewer, "wrong-password-5")
+    expect(page.locator(".error")).to_contain_text("locked")
+
+    # Locked: even the right password is refused for a while.
+    response = _submit_login(page, reviewer, PASSWORD)
+    assert response is not None and response.status == 401
+    expect(page.locator(".error")).to_contain_text("locked")
+    expect(page.locator(".who")).to_have_count(0)
+    # An unknown user gets the same answer as a wrong password.
+    _submit_login(page, f"nobody_{world.suffix}", PASSWORD)
+    expect(page.locator(".error")).to_have_text("Wrong username or password.")
+
+
+def test_switching_the_language_changes_the_interface_and_stays(world, new_page):
+    bank = world.org(f"LG{world.suffix}", ["funder"])
+    reviewer = world.user("rev", bank, ["first_reviewer"])
+    deal = world.start(bank)
+    page = new_page(locale="zh-CN")  # the browser asks for Chinese
+    page.goto("/login")
+    expect(page.locator("main h1")).to_have_text("登录")
+    sign_in(page, reviewer)
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.locator(".tabs")).to_contain_text("我的任务")
+
+    with page.expect_navigation():
+        page.locator("#language-form select[name=locale]").select_option("en")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator(".tabs")).to_contain_text("My tasks")
+    expect(page.locator(".tabs")).not_to_contain_text("我的任务")
+    # It stays across pages, and across sessions: the choice belongs to the user.
+    page.goto(f"/tasks/{deal['task_id']}")
+    expect(page.get_by_role("button", name="Complete")).to_be_visible()
+    later = new_page(locale="zh-CN")
+    sign_in(later, reviewer)
+    expect(later.locator(".tabs")).to_contain_text("My tasks")
+
+    with later.expect_navigation():
+        later.locator("#language-form select[name=locale]").select_option("zh")
+    expect(later.locator(".tabs")).to_contain_text("我的任务")
+    later.goto(f"/tasks/{deal['task_id']}")
+    expect(later.get_by_role("button", name="提交完成")).to_be_visible()
+    expect(later.locator("#language-form select[name=locale]")).to_have_value("zh")
