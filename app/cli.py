@@ -9,6 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from app.cli_loans import loans
 from app.engine.errors import DiagramRejected
 from app.engine.lint import lint_bundle
 from app.engine.parser import parse_diagrams
@@ -204,4 +205,4 @@ def register_cli(app: Flask) -> None:
     for group in (processes, orgs, users, seed, timers):
         app.cli.add_command(group)
     app.cli.add_command(worker_command)
-    app.cli.add_command(__import__("app.cli_loans", fromlist=["loans"]).loans)
+    app.cli.add_command(loans)

@@ -12,6 +12,7 @@ from app.lending.errors import TermsError
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
+MAX_AMOUNT = Decimal(10) ** 15  # a quadrillion yuan: far above any loan, well within exact arithmetic
 
 # Intermediate rates keep at least 12 significant digits (reference/README.md); 34 is ample
 # and independent of whatever context the caller's thread happens to have.
@@ -98,6 +99,8 @@ def parse_decimal(value: object, field: str) -> Decimal:
 def parse_money(value: object, field: str) -> Decimal:
     """An amount with at most two decimals."""
     amount = parse_decimal(value, field)
+    if abs(amount) >= MAX_AMOUNT:
+        raise TermsError(field, "is too large")
     if amount != amount.quantize(CENT, rounding=decimal.ROUND_DOWN):
         raise TermsError(field, "has more than two decimals")
     return amount.quantize(CENT)

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from app.lending.daycount import DaysInMonth, DaysInYear, Frequency
 from app.lending.errors import TermsError
-from app.lending.money import CENT, Rounding
+from app.lending.money import CENT, MAX_AMOUNT, Rounding
 
 CURRENCY = "CNY"
 
@@ -99,14 +99,17 @@ def _check_amounts(t: LoanTerms) -> None:
         raise TermsError("currency", f"only {CURRENCY} is supported")
     if t.principal <= 0:
         raise TermsError("principal", "must be positive")
+    if t.principal >= MAX_AMOUNT:
+        raise TermsError("principal", "is too large")
     if t.principal != t.principal.quantize(CENT):
         raise TermsError("principal", "has more than two decimals")
     if t.annual_rate < 0:
         raise TermsError("annual_rate", "must not be negative")
     if t.annual_rate > 100:
         raise TermsError("annual_rate", "is a percentage per year and must be at most 100")
-    if t.installment_multiple is not None and t.installment_multiple <= 0:
-        raise TermsError("installment_multiple", "must be positive")
+    multiple = t.installment_multiple
+    if multiple is not None and not (CENT <= multiple < MAX_AMOUNT and multiple % CENT == 0):
+        raise TermsError("installment_multiple", "must be a positive whole number of cents")
 
 
 def _check_periods(t: LoanTerms) -> None:

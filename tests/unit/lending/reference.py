@@ -1,0 +1,32 @@
+"""The reference cases in shared/reference/loan-cases.json (Apache Fineract's figures), read at test time."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+# tests/unit/lending/reference.py → parents[3] is the repository root; shared/ sits beside it.
+REFERENCE_DIR = Path(__file__).resolve().parents[3] / ".." / "shared" / "reference"
+CASES_FILE = REFERENCE_DIR / "loan-cases.json"
+
+
+def load_cases() -> dict[str, Any]:
+    return json.loads(CASES_FILE.read_text(encoding="utf-8"), parse_float=Decimal)
+
+
+def schedule_cases() -> list[dict[str, Any]]:
+    return list(load_cases()["schedules"])
+
+
+def penalty_cases() -> list[dict[str, Any]]:
+    return list(load_cases()["penalties"])
+
+
+def cli_options(terms: dict[str, Any]) -> list[str]:
+    """A case's terms as `loans schedule` options (None means the option is left out)."""
+    args: list[str] = []
+    for key, value in terms.items():
+        if value is not None:
+            args += [f"--{key.replace('_', '-')}", str(value)]
+    return args
