@@ -9,6 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from app.cli_eod import eod, ledger
 from app.cli_loans import loans
 from app.engine.errors import DiagramRejected
 from app.engine.lint import lint_bundle
@@ -206,3 +207,5 @@ def register_cli(app: Flask) -> None:
         app.cli.add_command(group)
     app.cli.add_command(worker_command)
     app.cli.add_command(loans)
+    app.cli.add_command(eod)
+    app.cli.add_command(ledger)

@@ -28,9 +28,50 @@ def wake_due_job(app: Flask) -> int:
     return len(report.woken)
 
 
+def end_of_day_job(app: Flask) -> int:
+    """The end-of-day batch up to yesterday (China time); returns how many dates it processed."""
+    from datetime import timedelta
+
+    from app.services.eod import run_eod
+    from app.services.errors import ServiceError
+    from app.services.loans import business_today
+
+    with app.app_context():
+        try:
+            done = run_eod(business_today() - timedelta(days=1))
+        except ServiceError as exc:  # another run holds the batch
+            log.warning("end of day not run: %s", exc.message)
+            return 0
+        finally:
+            db.session.remove()
+    for summary in done:
+        log.info("end of day %s completed in %.2fs: %s", summary.business_date, summary.seconds, summary.counts)
+    return len(done)
+
+
+def deliver_outbox_job(app: Flask) -> int:
+    """Deliver what the end-of-day batch wrote to the outbox; returns how many were delivered."""
+    from app.services.outbox import deliver_outbox
+
+    with app.app_context():
+        try:
+            delivered = deliver_outbox()
+        finally:
+            db.session.remove()
+    if delivered:
+        log.info("delivered %d outbox message(s)", delivered)
+    return delivered
+
+
 def build_scheduler(app: Flask, interval_seconds: float = 1.0) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone="UTC")
     scheduler.add_job(wake_due_job, "interval", seconds=interval_seconds, args=[app], id="wake_due",
+                      max_instances=1, coalesce=True, misfire_grace_time=None)
+    # Shortly after midnight in China; a worker that was down catches up on its next start.
+    scheduler.add_job(end_of_day_job, "cron", hour=0, minute=10, timezone="Asia/Shanghai", args=[app],
+                      id="end_of_day", max_instances=1, coalesce=True, misfire_grace_time=None)
+    scheduler.add_job(end_of_day_job, "date", args=[app], id="end_of_day_catch_up")
+    scheduler.add_job(deliver_outbox_job, "interval", seconds=5, args=[app], id="deliver_outbox",
                       max_instances=1, coalesce=True, misfire_grace_time=None)
     return scheduler
 

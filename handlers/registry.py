@@ -4,7 +4,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from handlers.ledger import LedgerPort
 
 
 @dataclass(frozen=True)
@@ -64,16 +67,19 @@ class HandlerRegistry:
         return result
 
 
-def default_registry(extra_modules: Iterable[str] = ()) -> HandlerRegistry:
+def default_registry(extra_modules: Iterable[str] = (), ledger: LedgerPort | None = None) -> HandlerRegistry:
     """The registry with every handler the product ships, plus `register(registry)` of extra modules.
 
     Extra modules come from `LOANFLOW_HANDLER_MODULES` (comma-separated module names): a
-    deployment's own handlers, or the test suite's slow and failing ones.
+    deployment's own handlers, or the test suite's slow and failing ones. `ledger` is the
+    application's `handlers.ledger.LedgerPort` (the ledger operators forward to it).
     """
+    from handlers import ledger as ledger_handlers
     from handlers import platform
 
     registry = HandlerRegistry()
     platform.register(registry)
+    ledger_handlers.register(registry, ledger)
     for name in extra_modules:
         importlib.import_module(name).register(registry)
     return registry

@@ -3,7 +3,7 @@ from flask_smorest import Blueprint
 
 from app.api.auth import current_user, require_user
 from app.schemas.events import DeliverySchema, IncidentListArgs, IncidentPage, IncidentSchema, MessageSchema
-from app.services import incidents, messages
+from app.services import incidents, messages, queries
 from app.services.access import require_role
 
 blp = Blueprint("events", __name__, description="Messages and incidents")
@@ -24,19 +24,28 @@ def post_message(args):
 @blp.arguments(IncidentListArgs, location="query")
 @blp.response(200, IncidentPage)
 def list_incidents(args):
-    require_role(current_user(), "platform_admin", "operator", "auditor")
+    require_role(current_user(), "platform_admin", "operator", "analyst", "auditor")
     return incidents.list_incidents(**args)
 
 
 @blp.route("/incidents/<int:incident_id>")
 @blp.response(200, IncidentSchema)
 def get_incident(incident_id):
-    require_role(current_user(), "platform_admin", "operator", "auditor")
-    return incidents.incident_dict(incidents.get_incident(incident_id))
+    incident = _visible_incident(incident_id)
+    require_role(current_user(), "platform_admin", "operator", "analyst", "auditor")
+    return incidents.incident_dict(incident)
 
 
 @blp.route("/incidents/<int:incident_id>/retry", methods=["POST"])
 @blp.response(200, IncidentSchema)
 def retry(incident_id):
+    _visible_incident(incident_id)
     require_role(current_user(), "platform_admin", "operator")
     return incidents.retry_incident(incident_id, current_user())
+
+
+def _visible_incident(incident_id: int):  # noqa: ANN202
+    """The incident if the caller may see its instance: another organisation's incidents are 404, not 403."""
+    incident = incidents.get_incident(incident_id)
+    queries.get_instance(current_user(), incident.instance_id)
+    return incident

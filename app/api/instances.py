@@ -29,7 +29,7 @@ blp.before_request(require_user)
 def start(args):
     instance_id = instances.start_instance(args["process_id"], current_user(), args["business_key"],
                                            args["data"], args["parties"])
-    return queries.instance_detail(current_user(), instance_id)
+    return queries.instance_summary(current_user(), instance_id)
 
 
 @blp.route("")
@@ -55,6 +55,7 @@ def events(args, instance_id):
 @blp.route("/<int:instance_id>/cancel", methods=["POST"])
 @blp.response(200, InstanceSchema)
 def cancel(instance_id):
+    queries.get_instance(current_user(), instance_id)  # 404 for deals the caller may not see, before any 403
     instances.cancel_instance(instance_id, current_user())
     return queries.instance_detail(current_user(), instance_id)
 

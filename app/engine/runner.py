@@ -23,6 +23,7 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition, MessageEventDefinition
 
+from app.engine import task_ids
 from app.engine.errors import InstanceFault
 from app.engine.scripting import SandboxEnvironment
 from app.engine.serializer import StateSerializer
@@ -132,6 +133,7 @@ class ProcessEngine:
 
     def __init__(self, max_tree_depth: int = 900, call_service: ServiceCaller | None = None,
                  clock: Clock = system_clock) -> None:
+        task_ids.install()
         self.serializer = StateSerializer()
         self.script_engine = LoanflowScriptEngine(call_service, clock)
         self.max_tree_depth = max_tree_depth

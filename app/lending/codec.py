@@ -10,6 +10,7 @@ from typing import Any
 from app.lending.daycount import DaysInMonth, DaysInYear, Frequency
 from app.lending.errors import TermsError
 from app.lending.money import Rounding, parse_decimal, parse_money
+from app.lending.product import LoanProduct
 from app.lending.schedule import Schedule
 from app.lending.terms import (
     Amortization,
@@ -132,3 +133,51 @@ def schedule_to_dict(schedule: Schedule) -> dict[str, Any]:
         "total_interest": str(schedule.total_interest),
         "total_repayment": str(schedule.total_repayment),
     }
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def terms_to_mapping(terms: LoanTerms) -> dict[str, object]:
+    """The inverse of `terms_from_mapping`: every term as JSON (decimals and dates as strings)."""
+    return {name: _jsonable(getattr(terms, name)) for name in TERM_NAMES}
+
+
+_PRODUCT_PARSERS: dict[str, Callable[[object, str], Any]] = {
+    "code": lambda v, f: str(v).strip(),
+    "name": lambda v, f: str(v).strip(),
+    "min_amount": parse_money,
+    "max_amount": parse_money,
+    "min_term": parse_int,
+    "max_term": parse_int,
+    "legal_rate_cap": parse_decimal,
+    **{k: v for k, v in _PARSERS.items() if k not in ("principal", "repayments", "disbursed_on", "maturity_date")},
+}
+PRODUCT_REQUIRED = ("code", "name", "annual_rate", "min_amount", "max_amount", "min_term", "max_term")
+
+
+def product_from_mapping(data: Mapping[str, object]) -> LoanProduct:
+    """A LoanProduct from JSON: the product's limits plus any loan term a product fixes."""
+    if not isinstance(data, Mapping):
+        raise TermsError("product", "must be an object")
+    unknown = sorted(set(data) - set(_PRODUCT_PARSERS))
+    if unknown:
+        raise TermsError(unknown[0], "is not a product setting")
+    missing = [k for k in PRODUCT_REQUIRED if data.get(k) is None]
+    if missing:
+        raise TermsError(missing[0], "is required")
+    values = {key: _PRODUCT_PARSERS[key](value, key) for key, value in data.items()
+              if value is not None or key == "installment_multiple"}
+    return LoanProduct(**values)
+
+
+def product_to_mapping(product: LoanProduct) -> dict[str, object]:
+    """The inverse of `product_from_mapping`."""
+    return {name: _jsonable(getattr(product, name)) for name in _PRODUCT_PARSERS}

@@ -19,3 +19,12 @@ __all__ = [
     "InstanceParty", "MessageWait",
     "OrgKind", "Organisation", "ProcessInstance", "ProcessVersion", "User", "UserRole", "UserToken",
 ]
+
+# The loan ledger (issue 5).
+from app.models.ledger import EodRun, JournalEntry, JournalLine, OutboxMessage  # noqa: E402
+from app.models.loan import Instalment, Loan, Payment, Product, ScheduleVersion  # noqa: E402
+
+__all__ += [
+    "EodRun", "Instalment", "JournalEntry", "JournalLine", "Loan", "OutboxMessage", "Payment", "Product",
+    "ScheduleVersion",
+]

@@ -70,6 +70,7 @@ class ProcessInstance(Model):
         Index("ix_process_instances_process_status", "process_id", "status"),
         Index("ix_process_instances_business_key", "business_key"),
         Index("ix_process_instances_due_at", "due_at"),
+        Index("ix_process_instances_started_by", "started_by_id"),  # the inbox: tasks of instances I started
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -61,7 +61,9 @@ def task_offered(principal: Principal) -> ColumnElement[bool]:
         return true()
     if principal.is_platform:
         platform_lanes = HumanTask.lane.in_(sorted(principal.roles & PLATFORM_LANES))
-        return or_(own_org, platform_lanes, HumanTask.lane.is_(None))
+        # a task without a lane: the platform's operators (analysts and auditors only read)
+        unlaned_platform = HumanTask.lane.is_(None) if principal.has_role("operator") else false()
+        return or_(own_org, platform_lanes, unlaned_platform)
     started = aliased(ProcessInstance)  # its own alias: callers may join process_instances already
     unlaned = and_(HumanTask.lane.is_(None), exists().where(
         started.id == HumanTask.instance_id, started.started_by_id == principal.id))

@@ -304,4 +304,5 @@ def deploy_and_commit(files: list[DiagramFile], actor_id: int | None = None,
     except Exception:
         db.session.rollback()
         raise
+    runtime().latest_versions.clear()  # new instances here start on the new versions at once
     return results

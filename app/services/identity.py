@@ -4,7 +4,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from time import monotonic
 
+from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
@@ -112,10 +114,27 @@ def principal_for(username: str) -> Principal:
     return principal
 
 
+TOKEN_CACHE_SECONDS = 5.0  # a revoked token or a changed role takes effect within this
+
+
 def user_for_token(token: str) -> Principal:
+    """The principal of a bearer token, cached a few seconds per process (one query otherwise)."""
+    digest = _hash_token(token)
+    cache = current_app.extensions["loanflow_runtime"].principals
+    hit = cache.get(digest)
+    if hit is not None and hit[1] > monotonic():
+        return hit[0]
+    principal = _principal_for_token_hash(digest)
+    if len(cache) > 10_000:
+        cache.clear()
+    cache[digest] = (principal, monotonic() + TOKEN_CACHE_SECONDS)
+    return principal
+
+
+def _principal_for_token_hash(digest: str) -> Principal:
     rows = db.session.execute(_PRINCIPAL.add_columns(ApiToken.revoked_at)
                               .join(ApiToken, ApiToken.user_id == User.id)
-                              .where(ApiToken.token_hash == _hash_token(token))).all()
+                              .where(ApiToken.token_hash == digest)).all()
     principal = _principal(rows) if rows and rows[0].revoked_at is None else None
     if principal is None:
         raise Unauthorized("invalid or revoked token")

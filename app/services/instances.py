@@ -1,6 +1,8 @@
 """Starting and cancelling process instances; each is one step, one transaction."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from time import monotonic
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -36,13 +38,38 @@ from app.services.steps import (
 FINISHED = ("completed", "cancelled")
 
 
-def latest_version(process_id: str) -> ProcessVersion | None:
-    return db.session.scalar(
-        select(ProcessVersion).where(ProcessVersion.kind == "process", ProcessVersion.process_id == process_id)
-        .order_by(ProcessVersion.version.desc()).limit(1))
+@dataclass(frozen=True)
+class LatestVersion:
+    """What starting an instance needs of a process's newest version."""
+
+    id: int
+    process_id: str
+    version: int
+    calls: tuple[str, ...]
+    forms: dict[str, int]
 
 
-def resolve_pins(version: ProcessVersion) -> dict[str, int]:
+LATEST_TTL_SECONDS = 2.0  # another process's deploy is seen within this; this process's at once
+
+
+def latest_version(process_id: str) -> LatestVersion | None:
+    """The newest deployed version of a process, cached briefly per process id."""
+    cache = runtime().latest_versions
+    hit = cache.get(process_id)
+    if hit is not None and hit[1] > monotonic():
+        return hit[0]
+    row = db.session.execute(
+        select(ProcessVersion.id, ProcessVersion.version, ProcessVersion.calls, ProcessVersion.forms)
+        .where(ProcessVersion.kind == "process", ProcessVersion.process_id == process_id)
+        .order_by(ProcessVersion.version.desc()).limit(1)).first()
+    if row is None:
+        return None
+    latest = LatestVersion(row.id, process_id, row.version, tuple(row.calls or ()), dict(row.forms or {}))
+    cache[process_id] = (latest, monotonic() + LATEST_TTL_SECONDS)
+    return latest
+
+
+def resolve_pins(version: LatestVersion) -> dict[str, int]:
     """Pin the latest version of every process the version calls, directly or through others."""
     pins: dict[str, int] = {}
     pending = list(version.calls)

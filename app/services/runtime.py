@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from contextvars import ContextVar, Token
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,9 +14,11 @@ from sqlalchemy import select
 
 from app.engine.errors import InstanceFault
 from app.engine.runner import ProcessEngine, ServiceBusinessError
+from app.engine.task_ids import deterministic_ids
 from app.extensions import db
 from app.models import ProcessVersion
 from app.services import clock
+from app.services.ledger_tasks import LedgerTasks
 from handlers import BusinessError, HandlerContext, HandlerRegistry, default_registry
 from handlers.registry import UnknownOperator
 
@@ -119,18 +123,22 @@ class LiveWorkflows:
 
 class Runtime:
     def __init__(self, app: Flask, handlers: HandlerRegistry | None = None) -> None:
-        self.handlers = handlers or default_registry(app.config.get("HANDLER_MODULES", ()))
+        self.handlers = handlers or default_registry(app.config.get("HANDLER_MODULES", ()), ledger=LedgerTasks())
         self.engine = ProcessEngine(app.config["ENGINE_MAX_TREE_DEPTH"], call_service=self._call_service,
                                     clock=clock.now)
         self.specs = SpecCache(self.engine)
         self.live = LiveWorkflows()
         self.form_contents: dict[int, dict] = {}  # form_versions rows never change once written
+        self.latest_versions: dict[str, tuple[Any, float]] = {}  # process id -> (LatestVersion, expiry)
+        self.principals: dict[str, tuple[Any, float]] = {}  # token hash -> (Principal, expiry)
 
     def clear_caches(self) -> None:
         """Forget cached specs, forms and workflows (tests that empty the tables need this)."""
         self.specs.clear()
         self.live.clear()
         self.form_contents.clear()
+        self.latest_versions.clear()
+        self.principals.clear()
 
     def _call_service(self, operator: str, params: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
         step = _step.get() or StepContext(None, None)
@@ -144,23 +152,16 @@ class Runtime:
             raise ServiceBusinessError(exc.code, str(exc), exc.payload, context["engine_task_id"]) from exc
 
     @staticmethod
-    def step(instance_id: int | None, business_key: str | None):  # noqa: ANN205
-        """Context manager marking which instance the engine is stepping (for handler contexts)."""
-        return _StepScope(StepContext(instance_id, business_key))
-
-
-class _StepScope:
-    def __init__(self, ctx: StepContext) -> None:
-        self._ctx = ctx
-        self._token: Token[StepContext | None] | None = None
-
-    def __enter__(self) -> StepContext:
-        self._token = _step.set(self._ctx)
-        return self._ctx
-
-    def __exit__(self, *exc: object) -> None:
-        if self._token is not None:
-            _step.reset(self._token)
+    @contextmanager
+    def step(instance_id: int | None, business_key: str | None, lock_version: int = 0) -> Iterator[None]:
+        """Mark which instance the engine is stepping (handler contexts) and make its new task ids
+        repeatable: the same step redone from the same state gives the same ids, hence the same keys."""
+        token = _step.set(StepContext(instance_id, business_key))
+        try:
+            with deterministic_ids(f"{instance_id}:{lock_version}"):
+                yield
+        finally:
+            _step.reset(token)
 
 
 def runtime() -> Runtime:

@@ -67,7 +67,7 @@ def run_step(instance: InstanceRow, act: Action, on_commit: list[Callable[[], No
     for kind, element_id, details in events:
         step.event(kind, element_id, details, actor_id)
     forms = rt.specs.forms(instance.process_version_id)
-    with rt.step(instance.id, instance.business_key):
+    with rt.step(instance.id, instance.business_key, instance.lock_version):
         outcome = act(workflow)
         step.write(outcome, forms, new)
         while outcome.status == "waiting" and outcome.messages and instance.business_key:

@@ -110,8 +110,8 @@ def claim(task_id: int):
     try:
         tasks.claim_task(task_id, _principal())
     except ServiceError as exc:
-        if exc.status == 404:
-            abort(404)
+        if exc.status in (403, 404):  # not yours to see / to do: say so, never a redirect as if it worked
+            abort(exc.status)
         flash(exc.message, "error")
     return redirect(safe_next(request.form.get("next")))
 
@@ -122,8 +122,8 @@ def unclaim(task_id: int):
     try:
         tasks.unclaim_task(task_id, _principal())
     except ServiceError as exc:
-        if exc.status == 404:
-            abort(404)
+        if exc.status in (403, 404):  # not yours to see / to do: say so, never a redirect as if it worked
+            abort(exc.status)
         flash(exc.message, "error")
     return redirect(url_for("inbox.index"))
 

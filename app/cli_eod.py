@@ -1,0 +1,87 @@
+"""`flask --app wsgi eod ...` (the end-of-day batch, its outbox) and `ledger ...` (the trial balance)."""
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime, timedelta
+
+import click
+from flask.cli import AppGroup
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from app.services.errors import ServiceError
+
+eod = AppGroup("eod", help="The end-of-day batch: overdue, penalty interest, buckets, messages.")
+ledger = AppGroup("ledger", help="The double-entry ledger.")
+
+
+@eod.command("run")
+@click.option("--date", "until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Process every business date up to this one (default: yesterday, China time).")
+@click.option("--notice-days", type=click.IntRange(min=0), default=None,
+              help="Days before a due date that bill_due_soon goes out (default 3).")
+def run_command(until: datetime | None, notice_days: int | None) -> None:
+    """Run the batch for every date after the last completed run up to --date."""
+    from app.services.eod import BILL_NOTICE_DAYS, STEPS, pending_dates, run_eod
+    from app.services.loans import business_today
+
+    day: date = until.date() if until else business_today() - timedelta(days=1)
+    dates = pending_dates(day)
+    console = Console(stderr=True)
+    if not dates:
+        click.echo(f"nothing to do: the batch has run up to {day}")
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(f"end of day {dates[0]}", total=len(dates) * len(STEPS))
+
+        def advance(business_date: date, step: str) -> None:
+            progress.update(task, advance=1, description=f"end of day {business_date}: {step}")
+
+        try:
+            summaries = run_eod(day, advance, BILL_NOTICE_DAYS if notice_days is None else notice_days)
+        except ServiceError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            sys.exit(1)
+    for summary in summaries:
+        counts = ", ".join(f"{k} {v}" for k, v in summary.counts.items())
+        click.echo(f"{summary.business_date} completed in {summary.seconds:.2f}s: {counts}")
+
+
+@eod.command("runs")
+@click.option("--last", default=10, show_default=True)
+def runs_command(last: int) -> None:
+    """The most recent end-of-day runs: date, status, attempts, duration and what they did."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import EodRun
+
+    for run in db.session.scalars(select(EodRun).order_by(EodRun.business_date.desc()).limit(last)):
+        took = f"{(run.finished_at - run.started_at).total_seconds():.1f}s" if run.finished_at else "-"
+        done = ", ".join(f"{k} {v}" for k, v in run.counts.items() if v not in (0, "0.00"))
+        click.echo(f"{run.business_date} {run.status:<9} attempt {run.attempts} {took:>7}  {done or run.error or ''}")
+
+
+@eod.command("deliver")
+@click.option("--limit", default=500, show_default=True)
+def deliver_command(limit: int) -> None:
+    """Deliver undelivered outbox messages to the loans' process instances."""
+    from app.services.outbox import deliver_outbox
+
+    click.echo(f"delivered {deliver_outbox(limit)} message(s)")
+
+
+@ledger.command("trial-balance")
+def trial_balance_command() -> None:
+    """Every account's balance (debit positive) and the total, which is always zero."""
+    from app.services.ledger import trial_balance, unbalanced_entries
+
+    balance = trial_balance()
+    for account, amount in balance.balances.items():
+        click.echo(f"{account:<22}{amount:>20}")
+    click.echo(f"{'total':<22}{balance.total:>20}")
+    bad = unbalanced_entries()
+    if bad or balance.total != 0:
+        click.echo(f"error: unbalanced entries {bad}", err=True)
+        sys.exit(1)

@@ -1,0 +1,108 @@
+"""The double-entry journal: posting balanced entries, the trial balance, and a loan's balances from its lines.
+
+Amounts are signed — debits positive, credits negative — so an entry is balanced when its lines
+sum to zero, and the whole ledger always sums to zero.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, insert, select, text
+
+from app.extensions import db
+from app.lending.money import CENT
+from app.models import JournalEntry, JournalLine
+from app.models.ledger import ACCOUNTS
+from app.models.loan import ZERO
+
+# PostgreSQL advisory lock that orders payments (shared) against the end-of-day batch (exclusive).
+LEDGER_LOCK = 0x4C4F414E  # "LOAN"
+
+
+class UnbalancedEntry(AssertionError):
+    """A programming error: an entry whose lines do not sum to zero, or a line in an unknown account."""
+
+
+@dataclass(frozen=True)
+class Line:
+    account: str
+    amount: Decimal  # debit > 0, credit < 0
+
+
+def debit(account: str, amount: Decimal) -> Line:
+    return Line(account, amount)
+
+
+def credit(account: str, amount: Decimal) -> Line:
+    return Line(account, -amount)
+
+
+def post_entry(kind: str, business_date: date, lines: Iterable[Line], loan_id: int | None = None,
+               payment_id: int | None = None, memo: str | None = None) -> int | None:
+    """Write one balanced entry (lines of one account merged, zero lines dropped); None when empty."""
+    merged: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for line in lines:
+        if line.account not in ACCOUNTS:
+            raise UnbalancedEntry(f"unknown account {line.account!r}")
+        if line.amount != line.amount.quantize(CENT):
+            raise UnbalancedEntry(f"{line.account}: {line.amount} is not a whole number of cents")
+        merged[line.account] += line.amount
+    if sum(merged.values(), ZERO) != 0:
+        raise UnbalancedEntry(f"{kind} entry does not balance: {dict(merged)}")
+    kept = {account: amount for account, amount in merged.items() if amount != 0}
+    if not kept:
+        return None
+    entry_id = db.session.execute(insert(JournalEntry).returning(JournalEntry.id).values(
+        kind=kind, business_date=business_date, loan_id=loan_id, payment_id=payment_id, memo=memo)).scalar_one()
+    db.session.execute(insert(JournalLine), [
+        {"entry_id": entry_id, "account": account, "loan_id": loan_id, "amount": amount}
+        for account, amount in sorted(kept.items())])
+    return int(entry_id)
+
+
+@dataclass(frozen=True)
+class TrialBalance:
+    """Per-account balances (debit positive); `total` is zero in a ledger that never lost money."""
+
+    balances: dict[str, Decimal]
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.balances.values(), ZERO)
+
+
+def trial_balance(loan_id: int | None = None) -> TrialBalance:
+    """Balances of every account over all entries (or over one loan's lines)."""
+    query = select(JournalLine.account, func.sum(JournalLine.amount)).group_by(JournalLine.account)
+    if loan_id is not None:
+        query = query.where(JournalLine.loan_id == loan_id)
+    balances = {account: Decimal(amount or 0).quantize(CENT) for account, amount in db.session.execute(query)}
+    return TrialBalance({account: balances.get(account, ZERO) for account in ACCOUNTS})
+
+
+def loan_balances(loan_id: int) -> dict[str, Decimal]:
+    """One loan's balance in each account, derived from its journal lines alone."""
+    return trial_balance(loan_id).balances
+
+
+def unbalanced_entries() -> list[int]:
+    """Ids of entries whose lines do not sum to zero (always empty; a check for tests and audits)."""
+    rows = db.session.execute(select(JournalLine.entry_id).group_by(JournalLine.entry_id)
+                              .having(func.abs(func.sum(JournalLine.amount)) >= Decimal("0.005")))
+    return [int(r) for r in rows.scalars()]
+
+
+def lock_ledger(exclusive: bool = False) -> None:
+    """Order payments against the end-of-day batch on PostgreSQL (SQLite writes are serial anyway).
+
+    Payments take the lock shared, so they never wait for each other; the batch takes it
+    exclusively for each business date, so a payment waits for (or is waited for by) a whole date.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    db.session.execute(text(f"SELECT {function}(:key)"), {"key": LEDGER_LOCK})

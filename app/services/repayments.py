@@ -1,0 +1,214 @@
+"""Repayments: taking a notified payment once, offline vouchers confirmed by finance, pay-off quotes, credit.
+
+A payment is allocated by `app.lending.apply_payment` (penalties → fees → interest → principal,
+oldest instalment first; above what is due it prepays principal, giving a new schedule version;
+beyond the whole loan it is the borrower's credit) and booked as one balanced journal entry.
+These functions leave the commit to their caller (a request, a CLI command, an engine step).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from app.extensions import db
+from app.lending import Prepayment, apply_payment, payoff_quote
+from app.lending.errors import LendingError
+from app.lending.money import parse_money
+from app.models import Payment
+from app.models.loan import PAYMENT_CHANNELS, ZERO
+from app.services import clock
+from app.services.errors import Conflict, Invalid, NotFound
+from app.services.ledger import credit, debit, lock_ledger, post_entry
+from app.services.loans import bill_settled_interest, business_today, invalid, load_state, save_account
+
+
+@dataclass(frozen=True)
+class PaymentNotice:
+    """A payment as a channel reports it; `idempotency_key` is the channel's own id for it."""
+
+    loan_id: int
+    idempotency_key: str
+    amount: Decimal | str
+    channel: str = "online"
+    prepayment: str = Prepayment.SHORTEN_TERM.value
+    received_on: date | None = None
+    document_id: int | None = None
+
+
+@dataclass(frozen=True)
+class PaymentOutcome:
+    payment: Payment
+    duplicate: bool = False  # the same notification came before: nothing was booked this time
+
+
+def take_payment(notice: PaymentNotice) -> PaymentOutcome:
+    """Record a payment; book it at once unless it is offline (then it waits for finance)."""
+    amount, mode = _check(notice)
+    lock_ledger()
+    state = load_state(notice.loan_id, lock=True)
+    existing = find_payment(notice.idempotency_key)
+    if existing is not None:
+        if (existing.loan_id, existing.amount, existing.channel) != (notice.loan_id, amount, notice.channel):
+            raise Conflict("this idempotency key was used for another payment")
+        return PaymentOutcome(existing, duplicate=True)
+    if state.loan.status != "active":
+        raise Conflict(f"the loan is {state.loan.status}")
+    payment = Payment(loan_id=notice.loan_id, idempotency_key=notice.idempotency_key, channel=notice.channel,
+                      amount=amount, prepayment=mode.value, status="pending",
+                      received_on=notice.received_on or business_today(), document_id=notice.document_id,
+                      allocation={})
+    db.session.add(payment)
+    db.session.flush()
+    if notice.channel != "offline":
+        _book(payment, payment.received_on)
+    return PaymentOutcome(payment)
+
+
+def take_payment_and_commit(notice: PaymentNotice) -> PaymentOutcome:
+    """`take_payment` in its own transaction; a concurrent twin that won the race is a duplicate.
+
+    The twin loses on the unique key (PostgreSQL, where the loan's row lock makes that rare) or on
+    SQLite's write lock; either way the payment that won is answered.
+    """
+    try:
+        outcome = take_payment(notice)
+        db.session.commit()
+    except (IntegrityError, OperationalError):
+        db.session.rollback()
+        existing = find_payment(notice.idempotency_key)
+        if existing is None:
+            raise
+        return PaymentOutcome(existing, duplicate=True)
+    except Exception:
+        db.session.rollback()
+        raise
+    return outcome
+
+
+def confirm_payment(payment_id: int, user_id: int | None = None) -> Payment:
+    """Finance confirms an offline payment: it is booked today. Confirming twice books it once."""
+    lock_ledger()
+    payment = _load(payment_id)
+    load_state(payment.loan_id, lock=True)  # serialise with other payments of the loan
+    payment = _load(payment_id)
+    if payment.status == "booked":
+        return payment
+    if payment.status != "pending":
+        raise Conflict(f"the payment is {payment.status}")
+    payment.confirmed_at, payment.confirmed_by_id = clock.now(), user_id
+    _book(payment, business_today())
+    return payment
+
+
+def reject_payment(payment_id: int, user_id: int | None = None) -> Payment:
+    """Finance found no money for an offline voucher: nothing is booked."""
+    payment = _load(payment_id)
+    if payment.status != "pending":
+        raise Conflict(f"the payment is {payment.status}")
+    payment.status, payment.confirmed_at, payment.confirmed_by_id = "rejected", clock.now(), user_id
+    return payment
+
+
+def quote_payoff(loan_id: int, on: date | None = None) -> dict[str, Any]:
+    """What settles the loan on `on`: overdue dues, principal not yet due, interest to date, the fee."""
+    state = load_state(loan_id)
+    on = on or business_today()
+    try:
+        quote = payoff_quote(state.account, on)
+    except LendingError as exc:
+        raise invalid(exc) from None
+    credit_balance = state.loan.credit_balance
+    return {"on": on.isoformat(), "dues": str(quote.dues), "principal": str(quote.principal),
+            "interest": str(quote.interest), "fee": str(quote.fee), "total": str(quote.total),
+            "credit": str(credit_balance), "to_pay": str(max(quote.total - credit_balance, ZERO))}
+
+
+def refund_credit(loan_id: int, on: date | None = None) -> Decimal:
+    """Pay the borrower's credit back out (through the clearing account); returns the amount."""
+    lock_ledger()
+    state = load_state(loan_id, lock=True)
+    amount = state.loan.credit_balance
+    post_entry("credit_refund", on or business_today(),
+               [debit("borrower_credit", amount), credit("cash_clearing", amount)], loan_id=loan_id)
+    state.loan.credit_balance = ZERO
+    return amount
+
+
+def find_payment(idempotency_key: str) -> Payment | None:
+    return db.session.scalar(select(Payment).where(Payment.idempotency_key == idempotency_key)
+                             .execution_options(populate_existing=True))
+
+
+def _load(payment_id: int) -> Payment:
+    payment = db.session.get(Payment, payment_id, populate_existing=True)
+    if payment is None:
+        raise NotFound("payment not found")
+    return payment
+
+
+def _check(notice: PaymentNotice) -> tuple[Decimal, Prepayment]:
+    fields: dict[str, list[str]] = {}
+    amount = ZERO
+    try:
+        amount = parse_money(notice.amount, "amount")
+        if amount <= 0:
+            fields["amount"] = ["must be positive"]
+    except LendingError as exc:
+        fields["amount"] = [exc.message]
+    if notice.channel not in PAYMENT_CHANNELS:
+        fields["channel"] = [f"must be one of {', '.join(PAYMENT_CHANNELS)}"]
+    if not notice.idempotency_key or len(notice.idempotency_key) > 255:
+        fields["idempotency_key"] = ["is required (at most 255 characters)"]
+    try:
+        mode = Prepayment(notice.prepayment)
+    except ValueError:
+        fields["prepayment"] = ["must be shorten_term or reduce_instalment"]
+        mode = Prepayment.SHORTEN_TERM
+    if fields:
+        raise Invalid("the payment is not valid", fields)
+    return amount, mode
+
+
+def _book(payment: Payment, on: date) -> None:
+    """Allocate and post a payment on `on`; the borrower's credit is used with it."""
+    state = load_state(payment.loan_id)
+    loan = state.loan
+    credit_used = loan.credit_balance
+    try:
+        result = apply_payment(replace(state.account, credit=ZERO), on, payment.amount + credit_used,
+                               Prepayment(payment.prepayment))
+    except LendingError as exc:
+        raise invalid(exc) from None
+    version = loan.schedule_version
+    reason = payment.prepayment if result.account.schedule.version != version else "payment"
+    rows = save_account(state, result.account, on, payment.id, reason)
+    bill_settled_interest(loan.id, rows, on)
+    lines = result.allocation.lines
+    parts = {part: sum((getattr(line, part) for line in lines), ZERO)
+             for part in ("penalties", "fees", "interest", "principal")}
+    post_entry("fee_charged", on, [debit("fee_receivable", result.fee), credit("fee_income", result.fee)],
+               loan_id=loan.id, payment_id=payment.id)
+    post_entry("payment", on, [
+        debit("cash_clearing", payment.amount), debit("borrower_credit", credit_used),
+        credit("penalty_receivable", parts["penalties"]),
+        credit("fee_receivable", parts["fees"] + result.fee),
+        credit("interest_receivable", parts["interest"] + result.closing_interest),
+        credit("loan_principal", parts["principal"] + result.prepaid_principal),
+        credit("borrower_credit", result.credit_added),
+    ], loan_id=loan.id, payment_id=payment.id, memo=f"{payment.channel} {payment.idempotency_key}")
+    loan.credit_balance = result.credit_added
+    payment.status, payment.booked_on = "booked", on
+    payment.allocation = {
+        **{part: str(amount) for part, amount in parts.items()},
+        "prepaid_principal": str(result.prepaid_principal), "fee": str(result.fee),
+        "closing_interest": str(result.closing_interest), "credit_used": str(credit_used),
+        "credit_added": str(result.credit_added), "schedule_version": loan.schedule_version,
+        "instalments": [{"number": line.number, "penalties": str(line.penalties), "fees": str(line.fees),
+                         "interest": str(line.interest), "principal": str(line.principal)} for line in lines],
+    }
+    db.session.flush()

@@ -1,0 +1,53 @@
+"""What the ledger tests share: a product, booking a loan, moving the business date, checking the books."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from app.extensions import db
+from app.services import identity, loans
+from app.services.ledger import loan_balances, trial_balance, unbalanced_entries
+
+PRODUCT: dict[str, Any] = {
+    "code": "CREDIT12", "name": "Credit loan, 12 %", "annual_rate": "12", "min_amount": "100",
+    "max_amount": "5000000", "min_term": 1, "max_term": 36, "overdue_grace_days": 3,
+    "early_repayment_fee_percent": "1",
+}
+
+
+def business_day(clock, day: date) -> None:  # noqa: ANN001
+    """Move the clock to 10:00 China time on `day`."""
+    clock.current = datetime.combine(day, time(10), tzinfo=loans.BUSINESS_TZ).astimezone(UTC)
+
+
+def borrower(code: str = "BORROWER1") -> int:
+    org = identity.create_org(code, ["borrower"], f"Borrower {code}")
+    db.session.commit()
+    return org.id
+
+
+def product(**overrides: Any) -> str:
+    settings = {**PRODUCT, **overrides}
+    loans.create_product(settings)
+    db.session.commit()
+    return str(settings["code"])
+
+
+def book(org_id: int, principal: str = "12000.00", repayments: int = 12, disbursed_on: date = date(2026, 1, 10),
+         key: str = "LOAN-1", code: str = "CREDIT12") -> int:
+    loan = loans.book_loan(loans.LoanRequest(code, key, org_id, Decimal(principal), repayments, disbursed_on))
+    db.session.commit()
+    return loan.id
+
+
+def assert_books_balance(*loan_ids: int) -> None:
+    """The trial balance is zero, every entry balances, and each loan's lines match its instalments."""
+    db.session.expire_all()
+    assert trial_balance().total == 0, trial_balance()
+    assert unbalanced_entries() == []
+    for loan_id in loan_ids:
+        position = loans.loan_position(loan_id)
+        balances = loan_balances(loan_id)
+        assert {k: balances[k] for k in position} == position, (position, balances)
+        assert all(v >= 0 for k, v in position.items() if k != "borrower_credit"), position

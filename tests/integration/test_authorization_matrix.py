@@ -1,0 +1,674 @@
+"""The authorization matrix: every route of the app × every kind of user × own / other organisation.
+
+The cases are generated from the app's route table (`app.url_map`): every route must have a rule
+in RULES or a reason in SKIPPED, so a route added later without a rule fails
+`test_every_route_has_a_rule_or_a_reason_to_be_skipped`. The expectations are written here, from
+the rules in `../shared/DESIGN.md` ("Who uses it", "Clarifications" → API and Identity) and issue 4,
+never computed by `app.services.access`: if the access module is wrong, these tests fail.
+
+The rules, as this table reads them:
+- Not signed in: the API answers 401; an HTML page sends the browser to /login.
+- A process instance is bound to the organisations of its deal. A user sees it (its detail, history,
+  documents and incidents) when their organisation is bound to it in the org kind of one of their
+  roles (a funder's reviewers and finance for its `funder`, a borrower's applicants for its
+  `borrower`, ...); a `team_lead` sees every deal their organisation is a party to. Platform roles
+  in a platform organisation see everything, read-only. Anyone else gets 404 — for another
+  organisation's ids always 404, never 403 or 200.
+- A user task is offered (claim, unclaim, complete) to users who hold its lane's role in the
+  organisation bound to that role's org kind; a task without a lane to the instance's starter and
+  the platform's operators; only `platform_admin` acts across organisations. Platform roles see
+  every task, so what they may not do answers 403; other users get 404 for tasks not offered to
+  them, even in a deal their organisation is a party to (another lane's task is not theirs to see).
+- Seeing but not being allowed to do: 403 (a platform auditor completing a task, a funder's
+  reviewer cancelling their own deal). Platform-only routes without an object (definitions,
+  messages, the incident list, administration) answer 403 to everyone else.
+- Administration (/admin) is gated by role before any id is read: everyone but `platform_admin`
+  and `operator` in a platform organisation gets 403 for every id in it, so the answer never
+  depends on the id (user ids are not deal objects).
+
+Objects: two deals of the same process, AUTHZ-1 bound to BANK1 / BORR1 / CORE1 / WH1 (the
+organisations of the signed-in users) and AUTHZ-2 bound to BANK2 / BORR2 / CORE2 / WH2. The
+process forks into one user task per lane (first_reviewer, second_reviewer, finance, applicant,
+core_signer, warehouse_supervisor, operator) and one task without a lane. Task scopes: `own` (the
+task in the user's lane of AUTHZ-1), `sibling` (another lane of the same deal), `unlaned`, `other`
+(the user's lane in AUTHZ-2). An allowed action that changes something runs on fresh objects; a
+refused one runs on the shared deal and must change nothing.
+
+HTML pages are driven through a real sign-in (POST /login with the page's CSRF token); the API
+with bearer tokens. The world is built once per module and backend.
+"""
+from __future__ import annotations
+
+import io
+import itertools
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from app.engine.parser import DiagramFile
+from app.extensions import db
+from app.models import HumanTask, Incident, InstanceParty, ProcessInstance
+from app.services import accounts, identity, instances, tasks
+from app.services.deployment import deploy_and_commit
+from app.services.documents import store_document
+from tests.conftest import FakeClock, _empty_tables
+
+T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+PASSWORD = "Matrix-Passw0rd-2026"
+ANONYMOUS = "anonymous"
+
+# --------------------------------------------------------------------------------------------
+# Who is who: the users of the matrix, named by what they are (org code, roles held).
+# --------------------------------------------------------------------------------------------
+ACTORS: dict[str, tuple[str, list[str]]] = {
+    "platform_admin": ("PLATFORM", ["platform_admin"]),
+    "operator": ("PLATFORM", ["operator"]),
+    "analyst": ("PLATFORM", ["analyst"]),
+    "auditor": ("PLATFORM", ["auditor"]),
+    "first_reviewer": ("BANK1", ["first_reviewer"]),
+    "second_reviewer": ("BANK1", ["second_reviewer"]),
+    "finance": ("BANK1", ["finance"]),
+    "team_lead": ("BANK1", ["team_lead"]),
+    "applicant": ("BORR1", ["applicant"]),
+    "core_signer": ("CORE1", ["core_signer"]),
+    "warehouse_supervisor": ("WH1", ["warehouse_supervisor"]),
+    # A user of a funder whose only role belongs to another org kind: matches nothing.
+    "no_relevant_role": ("BANK1", ["applicant"]),
+    # A platform role held outside a platform organisation grants no platform powers.
+    "operator_outside_platform": ("BANK1", ["operator"]),
+}
+ALL_ACTORS = [*ACTORS, ANONYMOUS]
+
+ORGS = {"PLATFORM": ["platform"], "BANK1": ["funder"], "BANK2": ["funder"], "BORR1": ["borrower"],
+        "BORR2": ["borrower"], "CORE1": ["core_enterprise"], "CORE2": ["core_enterprise"],
+        "WH1": ["warehouse"], "WH2": ["warehouse"]}
+PARTIES = {1: {"funder": "BANK1", "borrower": "BORR1", "core_enterprise": "CORE1", "warehouse": "WH1"},
+           2: {"funder": "BANK2", "borrower": "BORR2", "core_enterprise": "CORE2", "warehouse": "WH2"}}
+LANES = ["first_reviewer", "second_reviewer", "finance", "applicant", "core_signer", "warehouse_supervisor",
+         "operator", None]
+PARTY_LANES = [lane for lane in LANES if lane and lane != "operator"]
+
+# --------------------------------------------------------------------------------------------
+# The expectation table.
+# --------------------------------------------------------------------------------------------
+TASK_SCOPES = ("own", "sibling", "unlaned", "other")
+DEAL_SCOPES = ("own", "other")
+
+# Which lane's task `own` and `sibling` mean for each user (`other`: the `own` lane in AUTHZ-2).
+TASK_TARGET = {
+    "platform_admin": ("first_reviewer", "applicant"),
+    "operator": ("operator", "first_reviewer"),
+    "analyst": ("first_reviewer", "applicant"),
+    "auditor": ("first_reviewer", "applicant"),
+    "first_reviewer": ("first_reviewer", "second_reviewer"),
+    "second_reviewer": ("second_reviewer", "first_reviewer"),
+    "finance": ("finance", "first_reviewer"),
+    "team_lead": ("first_reviewer", "applicant"),
+    "applicant": ("applicant", "core_signer"),
+    "core_signer": ("core_signer", "warehouse_supervisor"),
+    "warehouse_supervisor": ("warehouse_supervisor", "applicant"),
+    "no_relevant_role": ("first_reviewer", "applicant"),
+    "operator_outside_platform": ("operator", "first_reviewer"),
+    ANONYMOUS: ("first_reviewer", "applicant"),
+}
+
+ACT, SEE, HIDDEN = "act", "see", "hidden"
+_PARTY_TASKS = {"own": ACT, "sibling": HIDDEN, "unlaned": HIDDEN, "other": HIDDEN}
+_NO_TASKS = dict.fromkeys(TASK_SCOPES, HIDDEN)
+_READ_ONLY_TASKS = dict.fromkeys(TASK_SCOPES, SEE)
+
+TASK_ACCESS: dict[str, dict[str, str]] = {
+    "platform_admin": dict.fromkeys(TASK_SCOPES, ACT),  # acts across organisations
+    # its own lane anywhere and tasks without a lane; another party's lane only read-only
+    "operator": {"own": ACT, "sibling": SEE, "unlaned": ACT, "other": ACT},
+    "analyst": _READ_ONLY_TASKS,
+    "auditor": _READ_ONLY_TASKS,
+    "first_reviewer": _PARTY_TASKS,
+    "second_reviewer": _PARTY_TASKS,
+    "finance": _PARTY_TASKS,
+    # sees its organisation's tasks (to assign them), works none; the borrower's lane is not its org's
+    "team_lead": {"own": SEE, "sibling": HIDDEN, "unlaned": HIDDEN, "other": HIDDEN},
+    "applicant": _PARTY_TASKS,
+    "core_signer": _PARTY_TASKS,
+    "warehouse_supervisor": _PARTY_TASKS,
+    "no_relevant_role": _NO_TASKS,
+    "operator_outside_platform": _NO_TASKS,
+}
+
+_PLATFORM_DEALS = {"own": SEE, "other": SEE}
+_PARTY_DEALS = {"own": SEE, "other": HIDDEN}
+_NO_DEALS = {"own": HIDDEN, "other": HIDDEN}
+# Instances, and what hangs off them: history, documents, incidents.
+INSTANCE_ACCESS: dict[str, dict[str, str]] = {
+    "platform_admin": _PLATFORM_DEALS, "operator": _PLATFORM_DEALS,
+    "analyst": _PLATFORM_DEALS, "auditor": _PLATFORM_DEALS,
+    "first_reviewer": _PARTY_DEALS, "second_reviewer": _PARTY_DEALS, "finance": _PARTY_DEALS,
+    "team_lead": _PARTY_DEALS, "applicant": _PARTY_DEALS, "core_signer": _PARTY_DEALS,
+    "warehouse_supervisor": _PARTY_DEALS,
+    "no_relevant_role": _NO_DEALS, "operator_outside_platform": _NO_DEALS,
+}
+
+EVERYONE = "everyone"  # any signed-in user who sees the object
+TASK_WORKERS = "task_workers"  # whoever the task is offered to (TASK_ACCESS == act)
+PLATFORM_STAFF = frozenset({"platform_admin", "operator", "analyst", "auditor"})  # platform org only
+PLATFORM_ACTORS = frozenset({"platform_admin", "operator"})
+DEPLOYERS = frozenset({"platform_admin", "analyst"})
+# Starting a deal: the platform for anyone; an applicant only with their own organisation as borrower.
+STARTERS = frozenset({("platform_admin", "own"), ("platform_admin", "other"), ("operator", "own"),
+                      ("operator", "other"), ("applicant", "own")})
+# Assigning a task: a team lead within their organisation, the platform admin anywhere.
+ASSIGNERS = frozenset({*(("platform_admin", s) for s in TASK_SCOPES), ("team_lead", "own")})
+
+
+@dataclass(frozen=True)
+class Rule:
+    """obj: what the route's id (or body) refers to — None, instance, task, document, incident,
+    user (administration) or parties (the deal a new instance is bound to);
+    who: EVERYONE, TASK_WORKERS, a set of users, or a set of (user, scope);
+    lists: for list routes, which objects must appear — those the user sees, or those offered."""
+
+    obj: str | None
+    who: Any
+    lists: str | None = None
+
+
+RULES: dict[tuple[str, str], Rule] = {
+    # HTML
+    ("inbox.index", "GET"): Rule("task", EVERYONE, lists="offered"),  # group view
+    ("inbox.task_page", "GET"): Rule("task", EVERYONE),
+    ("inbox.task_page", "POST"): Rule("task", TASK_WORKERS),
+    ("inbox.claim", "POST"): Rule("task", TASK_WORKERS),
+    ("inbox.unclaim", "POST"): Rule("task", TASK_WORKERS),
+    ("inbox.document", "GET"): Rule("document", EVERYONE),
+    ("admin.index", "GET"): Rule(None, PLATFORM_ACTORS),
+    ("admin.create_org", "POST"): Rule(None, PLATFORM_ACTORS),
+    ("admin.create_user", "POST"): Rule(None, PLATFORM_ACTORS),
+    ("admin.reinvite", "POST"): Rule("user", PLATFORM_ACTORS),
+    # API
+    ("process_definitions.list_definitions", "GET"): Rule(None, PLATFORM_STAFF),
+    ("process_definitions.upload_definition", "POST"): Rule(None, DEPLOYERS),
+    ("process_instances.start", "POST"): Rule("parties", STARTERS),
+    ("process_instances.list_instances", "GET"): Rule("instance", EVERYONE, lists="visible"),
+    ("process_instances.get_instance", "GET"): Rule("instance", EVERYONE),
+    ("process_instances.events", "GET"): Rule("instance", EVERYONE),
+    ("process_instances.cancel", "POST"): Rule("instance", PLATFORM_ACTORS),
+    ("process_instances.set_parties", "PUT"): Rule("instance", PLATFORM_ACTORS),
+    ("process_instances.list_documents", "GET"): Rule("instance", EVERYONE),
+    ("process_instances.document_content", "GET"): Rule("document", EVERYONE),
+    ("tasks.list_tasks", "GET"): Rule("task", EVERYONE, lists="visible"),
+    ("tasks.get_task", "GET"): Rule("task", EVERYONE),
+    ("tasks.claim", "POST"): Rule("task", TASK_WORKERS),
+    ("tasks.unclaim", "POST"): Rule("task", TASK_WORKERS),
+    ("tasks.complete", "POST"): Rule("task", TASK_WORKERS),
+    ("tasks.assign", "POST"): Rule("task", ASSIGNERS),
+    ("me.my_tasks", "GET"): Rule("task", EVERYONE, lists="offered"),  # group view
+    ("events.post_message", "POST"): Rule(None, PLATFORM_ACTORS),
+    ("events.list_incidents", "GET"): Rule(None, PLATFORM_STAFF),
+    ("events.get_incident", "GET"): Rule("incident", PLATFORM_STAFF),
+    ("events.retry", "POST"): Rule("incident", PLATFORM_ACTORS),
+}
+
+# Routes outside the matrix, each with its reason.
+SKIPPED: dict[str, str] = {
+    "static": "static files: public by design",
+    "api-docs.openapi_json": "the OpenAPI description: public by design",
+    "health.healthz": "liveness probe: public by design",
+    "auth.login": "the sign-in page itself (used by this test to sign in)",
+    "auth.logout": "signing out: only ends the caller's own session",
+    "auth.accept_invitation": "public page guarded by its single-use token (test_identity.py)",
+    "auth.reset_password": "public page guarded by its single-use token (test_identity.py)",
+    "auth.request_reset": "public page: answers the same whether the account exists or not",
+    "auth.choose_language": "public: stores the interface language in the caller's own session",
+}
+
+
+def access_level(obj: str | None, actor: str, scope: str) -> str:
+    if obj == "task":
+        return TASK_ACCESS[actor][scope]
+    if obj in ("instance", "document", "incident"):
+        return INSTANCE_ACCESS[actor][scope]
+    return SEE  # no object, a new deal's parties, administration's users
+
+
+def expected(rule: Rule, actor: str, scope: str) -> str:
+    """'ok' (2xx/3xx), '403', '404' or 'unauthenticated' (401 / the sign-in page)."""
+    if actor == ANONYMOUS:
+        return "unauthenticated"
+    level = access_level(rule.obj, actor, scope)
+    if rule.lists:
+        return "ok"  # a list answers 200; which objects it holds is checked separately
+    if level == HIDDEN:
+        return "404"
+    if rule.who == EVERYONE:
+        allowed = True
+    elif rule.who == TASK_WORKERS:
+        allowed = level == ACT
+    else:
+        allowed = (actor, scope) in rule.who or actor in rule.who
+    return "ok" if allowed else "403"
+
+
+def scopes_of(rule: Rule) -> tuple[str, ...]:
+    if rule.obj == "task":
+        return TASK_SCOPES
+    if rule.obj is None:
+        return ("-",)
+    return DEAL_SCOPES
+
+
+# --------------------------------------------------------------------------------------------
+# Diagrams of the matrix.
+# --------------------------------------------------------------------------------------------
+def _matrix_bpmn() -> bytes:
+    def task_id(lane: str | None) -> str:
+        return f"task_{lane or 'unlaned'}"
+
+    lanes = "".join(f'<bpmn:lane id="lane_{lane}" name="{lane}"><bpmn:flowNodeRef>{task_id(lane)}'
+                    f"</bpmn:flowNodeRef></bpmn:lane>" for lane in LANES if lane)
+    body = []
+    for lane in LANES:
+        t = task_id(lane)
+        body.append(f'<bpmn:userTask id="{t}" name="Work of {lane or "nobody in particular"}">'
+                    f"<bpmn:incoming>in_{t}</bpmn:incoming><bpmn:outgoing>out_{t}</bpmn:outgoing></bpmn:userTask>"
+                    f'<bpmn:sequenceFlow id="in_{t}" sourceRef="fork" targetRef="{t}"/>'
+                    f'<bpmn:sequenceFlow id="out_{t}" sourceRef="{t}" targetRef="join"/>')
+    fork_out = "".join(f"<bpmn:outgoing>in_{task_id(lane)}</bpmn:outgoing>" for lane in LANES)
+    join_in = "".join(f"<bpmn:incoming>out_{task_id(lane)}</bpmn:incoming>" for lane in LANES)
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="defs_authz_matrix"
+                  targetNamespace="http://loanflow.local/bpmn">
+  <bpmn:process id="authz_matrix" name="One task per lane" isExecutable="true">
+    <bpmn:laneSet id="lanes">{lanes}</bpmn:laneSet>
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:parallelGateway id="fork"><bpmn:incoming>f0</bpmn:incoming>{fork_out}</bpmn:parallelGateway>
+    {''.join(body)}
+    <bpmn:parallelGateway id="join">{join_in}<bpmn:outgoing>f_end</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:endEvent id="end"><bpmn:incoming>f_end</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="fork"/>
+    <bpmn:sequenceFlow id="f_end" sourceRef="join" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>""".encode()
+
+
+def _straight_bpmn(process_id: str) -> bytes:
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="defs_{process_id}"
+                  targetNamespace="http://loanflow.local/bpmn">
+  <bpmn:process id="{process_id}" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:endEvent id="end"><bpmn:incoming>f0</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>""".encode()
+
+
+INCIDENT_BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
+                  id="defs_authz_incident" targetNamespace="http://loanflow.local/bpmn">
+  <bpmn:process id="authz_incident" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:serviceTask id="call" name="Call a service nobody provides">
+      <bpmn:extensionElements><spiffworkflow:serviceTaskOperator id="authz.no_such_operator" resultVariable="r"/>
+      </bpmn:extensionElements>
+      <bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f1</bpmn:outgoing>
+    </bpmn:serviceTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f1</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="call"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="call" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+# --------------------------------------------------------------------------------------------
+# The world: organisations, users, two deals with documents and incidents, signed-in browsers.
+# --------------------------------------------------------------------------------------------
+def username(actor: str) -> str:
+    return f"m_{actor}"
+
+
+class World:
+    def __init__(self, app, ip_prefix: str) -> None:  # noqa: ANN001
+        self.app = app
+        self.ip_prefix = ip_prefix
+        self.user_ids: dict[str, int] = {}
+        self.tokens: dict[str, str] = {}
+        self.deals: dict[int, dict[str, Any]] = {}
+        self.pool: dict[tuple[int, str | None], list[int]] = defaultdict(list)
+        self.browsers: dict[str, Any] = {}
+        self.csrf: dict[str, str] = {}
+        self.api = app.test_client(use_cookies=False)
+        self.seq = itertools.count(1)
+
+    # -- building ---------------------------------------------------------------------------
+    def build(self) -> None:
+        with self.app.app_context():
+            for code, kinds in ORGS.items():
+                identity.create_org(code, kinds, f"Organisation {code}")
+            for actor, (org, roles) in ACTORS.items():
+                self.user_ids[actor] = identity.create_user(username(actor), org, roles).id
+                accounts.set_password_with_token(accounts.invite(username(actor)), "invite", PASSWORD)
+                self.tokens[actor] = identity.issue_token(username(actor))
+            # the other deal's people: assignees there, and another organisation's users
+            for lane in PARTY_LANES:
+                org = PARTIES[2][_LANE_KIND[lane]]
+                identity.create_user(f"w2_{lane}", org, [lane])
+            deploy_and_commit([DiagramFile("authz_matrix.bpmn", _matrix_bpmn()),
+                               DiagramFile("authz_small.bpmn", _straight_bpmn("authz_small")),
+                               DiagramFile("authz_incident.bpmn", INCIDENT_BPMN)])
+            admin = identity.principal_for(username("platform_admin"))
+            for n in (1, 2):
+                instance_id = instances.start_instance("authz_matrix", admin, f"AUTHZ-{n}", {}, PARTIES[n])
+                document_id = store_document(instance_id, None, None, f"statement-{n}.pdf", PDF, admin.id)
+                db.session.commit()
+                failing = instances.start_instance("authz_incident", admin, f"AUTHZ-{n}-INC", {}, PARTIES[n])
+                self.deals[n] = {"instance": instance_id, "key": f"AUTHZ-{n}", "tasks": self._tasks_of(instance_id),
+                                 "document": document_id, "incident_instance": failing,
+                                 "user": self._user_id("w2_first_reviewer" if n == 2 else username("first_reviewer"))}
+            db.session.remove()
+        for i, actor in enumerate(ALL_ACTORS):
+            self._sign_in(actor, f"{self.ip_prefix}.{i + 1}")
+
+    def _sign_in(self, actor: str, ip: str) -> None:
+        browser = self.app.test_client()
+        browser.environ_base["REMOTE_ADDR"] = ip
+        page = browser.get("/login")
+        token = CSRF.search(page.text).group(1)
+        if actor != ANONYMOUS:
+            r = browser.post("/login", data={"csrf_token": token, "username": username(actor), "password": PASSWORD})
+            assert r.status_code == 302, f"{actor} could not sign in: {r.status_code}"
+            token = CSRF.search(browser.get("/").text).group(1)
+        self.browsers[actor], self.csrf[actor] = browser, token
+
+    @staticmethod
+    def _tasks_of(instance_id: int) -> dict[str | None, int]:
+        rows = db.session.execute(select(HumanTask.lane, HumanTask.id).where(HumanTask.instance_id == instance_id))
+        return {lane: task_id for lane, task_id in rows}
+
+    @staticmethod
+    def _user_id(name: str) -> int:
+        return identity.principal_for(name).id
+
+    # -- objects ------------------------------------------------------------------------------
+    def new_deal(self, n: int, pool_tasks: bool = False) -> int:
+        """A new deal like AUTHZ-n; with `pool_tasks` its tasks go to the pool of fresh tasks."""
+        with self.app.app_context():
+            admin = identity.principal_for(username("platform_admin"))
+            instance_id = instances.start_instance("authz_matrix", admin, f"AUTHZ-{n}-F{next(self.seq)}", {},
+                                                   PARTIES[n])
+            if pool_tasks:
+                for lane, task_id in self._tasks_of(instance_id).items():
+                    self.pool[(n, lane)].append(task_id)
+            db.session.remove()
+        return instance_id
+
+    def fresh_task(self, n: int, lane: str | None) -> int:
+        """An untouched ready task of lane `lane` in a deal like AUTHZ-n (each used once)."""
+        if not self.pool[(n, lane)]:
+            self.new_deal(n, pool_tasks=True)
+        return self.pool[(n, lane)].pop()
+
+    def open_incident(self, n: int) -> int:
+        with self.app.app_context():
+            incident_id = db.session.scalar(select(Incident.id).where(
+                Incident.instance_id == self.deals[n]["incident_instance"], Incident.resolved_at.is_(None))
+                .order_by(Incident.id.desc()).limit(1))
+            db.session.remove()
+        assert incident_id is not None
+        return incident_id
+
+    def claim_as(self, actor: str, task_id: int) -> None:
+        with self.app.app_context():
+            tasks.claim_task(task_id, identity.principal_for(username(actor)))
+            db.session.remove()
+
+    def task_row(self, task_id: int) -> tuple[str, int | None, int | None]:
+        with self.app.app_context():
+            row = db.session.execute(select(HumanTask.state, HumanTask.claimed_by_id, HumanTask.completed_by_id)
+                                     .where(HumanTask.id == task_id)).one()
+            db.session.remove()
+        return tuple(row)
+
+    def instance_row(self, instance_id: int) -> tuple[str, list]:
+        with self.app.app_context():
+            status = db.session.scalar(select(ProcessInstance.status).where(ProcessInstance.id == instance_id))
+            parties = sorted(db.session.execute(select(InstanceParty.party, InstanceParty.org_id).where(
+                InstanceParty.instance_id == instance_id)).all())
+            db.session.remove()
+        return status, parties
+
+    def incident_resolved(self, incident_id: int) -> bool:
+        with self.app.app_context():
+            resolved = db.session.scalar(select(Incident.resolved_at).where(Incident.id == incident_id))
+            db.session.remove()
+        return resolved is not None
+
+
+_LANE_KIND = {"first_reviewer": "funder", "second_reviewer": "funder", "finance": "funder",
+              "applicant": "borrower", "core_signer": "core_enterprise", "warehouse_supervisor": "warehouse"}
+
+
+@pytest.fixture(scope="module")
+def world(backend_app):
+    """Built once per backend: the tables emptied, the world made, its clock set."""
+    app = backend_app
+    app.extensions["loanflow_clock"] = FakeClock(T0)
+    with app.app_context():
+        _empty_tables()
+        db.session.remove()
+    app.extensions["loanflow_runtime"].clear_caches()
+    w = World(app, "10.9.0" if app.config.get("BACKEND") == "sqlite" else "10.9.1")
+    w.build()
+    yield w
+    app.extensions.pop("loanflow_clock", None)
+    with app.app_context():
+        db.session.remove()
+
+
+# --------------------------------------------------------------------------------------------
+# One case: which object, which request, what happened.
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Target:
+    """The object of one case: the ids in the URL, and what the request body and checks need."""
+
+    values: dict[str, int]
+    deal: int = 1
+    lane: str | None = None
+    fresh: bool = False
+
+
+def target(world: World, rule: Rule, endpoint: str, actor: str, scope: str, allowed_change: bool) -> Target:
+    n = 2 if scope == "other" else 1
+    deal = world.deals[n]
+    if rule.obj == "task":
+        own, sibling = TASK_TARGET[actor]
+        lane = {"own": own, "sibling": sibling, "unlaned": None, "other": own}[scope]
+        if allowed_change:
+            task_id = world.fresh_task(n, lane)
+            if endpoint.endswith(".unclaim"):
+                world.claim_as(actor, task_id)
+            return Target({"task_id": task_id}, n, lane, fresh=True)
+        return Target({"task_id": deal["tasks"][lane], "instance_id": deal["instance"]}, n, lane)
+    if rule.obj == "instance":
+        if allowed_change:
+            return Target({"instance_id": world.new_deal(n)}, n, fresh=True)
+        return Target({"instance_id": deal["instance"]}, n)
+    if rule.obj == "document":
+        return Target({"document_id": deal["document"], "instance_id": deal["instance"]}, n)
+    if rule.obj == "incident":
+        return Target({"incident_id": world.open_incident(n)}, n)
+    if rule.obj == "user":
+        return Target({"user_id": deal["user"]}, n)
+    return Target({}, n)
+
+
+def request_args(world: World, endpoint: str, t: Target) -> dict[str, Any]:
+    """The body (or query) each route needs to get past validation to the access checks."""
+    deal = world.deals[t.deal]
+    task_element = f"task_{t.lane or 'unlaned'}"
+    n = next(world.seq)
+    return {
+        "process_definitions.upload_definition": lambda: {
+            "data": {"file": (io.BytesIO(_straight_bpmn("authz_uploaded")), "authz_uploaded.bpmn")}},
+        "process_instances.start": lambda: {"json": {"process_id": "authz_small", "parties": PARTIES[t.deal]}},
+        "process_instances.set_parties": lambda: {"json": {"parties": PARTIES[t.deal]}},
+        "process_instances.list_instances": lambda: {"query_string": {"business_key": deal["key"]}},
+        "tasks.complete": lambda: {"json": {"data": {}}},
+        "tasks.assign": lambda: {"json": {"username": assignee(t)}},
+        "tasks.list_tasks": lambda: {"query_string": {"instance_id": deal["instance"], "per_page": 100}},
+        "me.my_tasks": lambda: {"query_string": {"view": "group", "business_key": deal["key"],
+                                                 "element_id": task_element}},
+        "events.post_message": lambda: {"json": {"name": "authz.ping", "correlation_key": "AUTHZ-NOBODY",
+                                                 "durable": True}},
+        "inbox.index": lambda: {"query_string": {"view": "group", "key": deal["key"], "task": task_element}},
+        "inbox.claim": lambda: {"data": {"next": "/"}},
+        "admin.create_org": lambda: {"data": {"code": f"NEWORG{n}", "kind": "funder", "name": f"New {n}"}},
+        "admin.create_user": lambda: {"data": {"username": f"newuser{n}", "org": "BANK1",
+                                               "role": "first_reviewer"}},
+    }.get(endpoint, dict)()
+
+
+def assignee(t: Target) -> str:
+    """Someone who holds the task's lane role in the task's organisation."""
+    if t.lane is None or t.lane == "operator":
+        return username("operator")
+    return username(t.lane) if t.deal == 1 else f"w2_{t.lane}"
+
+
+def send(world: World, actor: str, method: str, path: str, is_html: bool, args: dict[str, Any],
+         bearer: str | None = None):  # noqa: ANN201
+    if is_html:
+        args = dict(args)
+        if method != "GET":
+            args["data"] = {**args.get("data", {}), "csrf_token": world.csrf[actor]}
+        return world.browsers[actor].open(path, method=method, **args)
+    headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+    return world.api.open(path, method=method, headers=headers, **args)
+
+
+def outcome(response, is_html: bool) -> str:  # noqa: ANN001
+    if 200 <= response.status_code < 300:
+        return "ok"
+    if 300 <= response.status_code < 400:
+        location = response.headers.get("Location", "")
+        if is_html and re.match(r"^(https?://[^/]+)?/login\b", location):
+            return "unauthenticated"
+        return "ok"
+    if response.status_code == 401 and not is_html:
+        return "unauthenticated"
+    return str(response.status_code)
+
+
+def listed_ids(response, is_html: bool) -> set[int]:  # noqa: ANN001
+    if is_html:
+        return {int(i) for i in re.findall(r'data-task-id="(\d+)"', response.text)}
+    return {item["id"] for item in response.json["items"]}
+
+
+def check_effect(world: World, endpoint: str, actor: str, t: Target) -> str | None:
+    """After an allowed change: did it happen?"""
+    name = endpoint.split(".", 1)[1]
+    me = world.user_ids[actor]
+    if name in ("claim", "unclaim", "complete", "task_page", "assign"):
+        state, claimed_by, completed_by = world.task_row(t.values["task_id"])
+        want = {"claim": ("claimed", me, None), "unclaim": ("ready", None, None),
+                "complete": ("completed", me, me), "task_page": ("completed", me, me)}.get(name)
+        if name == "assign":
+            with world.app.app_context():
+                want = ("claimed", world._user_id(assignee(t)), None)
+                db.session.remove()
+        if (state, claimed_by, completed_by) != want:
+            return f"task is {(state, claimed_by, completed_by)}, expected {want}"
+    if name == "cancel" and world.instance_row(t.values["instance_id"])[0] != "cancelled":
+        return "instance not cancelled"
+    return None
+
+
+def snapshot(world: World, rule: Rule, t: Target) -> Any:
+    if rule.obj == "task":
+        return world.task_row(t.values["task_id"])
+    if rule.obj == "instance":
+        return world.instance_row(t.values["instance_id"])
+    if rule.obj == "incident":
+        return world.incident_resolved(t.values["incident_id"])
+    return None
+
+
+def run_case(world: World, endpoint: str, method: str, actor: str, scope: str) -> list[str]:
+    rule = RULES[(endpoint, method)]
+    [url_rule] = [r for r in world.app.url_map.iter_rules() if r.endpoint == endpoint and method in r.methods]
+    is_html = not url_rule.rule.startswith("/api/")
+    want = expected(rule, actor, scope)
+    changes = method != "GET"
+    t = target(world, rule, endpoint, actor, scope, allowed_change=changes and want == "ok")
+    adapter = world.app.url_map.bind("localhost")
+    path = adapter.build(endpoint, {k: v for k, v in t.values.items() if k in url_rule.arguments}, method=method)
+    before = snapshot(world, rule, t) if changes and want != "ok" else None
+    label = f"{method} {path} as {actor} ({scope})"
+
+    problems = []
+    response = send(world, actor, method, path, is_html, request_args(world, endpoint, t),
+                    world.tokens.get(actor))
+    got = outcome(response, is_html)
+    if got != want:
+        problems.append(f"{label}: expected {want}, got {response.status_code} {response.data[:160]!r}")
+    elif got == "ok" and rule.lists:
+        level = access_level(rule.obj, actor, scope)
+        should = level == ACT if rule.lists == "offered" else level != HIDDEN
+        the_id = t.values["task_id"] if rule.obj == "task" else t.values["instance_id"]
+        if (the_id in listed_ids(response, is_html)) != should:
+            problems.append(f"{label}: {rule.obj} {the_id} {'missing from' if should else 'leaks into'} the list")
+    elif got == "ok" and changes:
+        effect = check_effect(world, endpoint, actor, t)
+        if effect:
+            problems.append(f"{label}: answered {response.status_code} but {effect}")
+    if before is not None and snapshot(world, rule, t) != before:
+        problems.append(f"{label}: refused with {response.status_code} but changed {before} -> "
+                        f"{snapshot(world, rule, t)}")
+    if actor == ANONYMOUS and not is_html:  # a token that is not one: 401 as well
+        bogus = send(world, actor, method, path, False, request_args(world, endpoint, t), "lf_not-a-token")
+        if bogus.status_code != 401:
+            problems.append(f"{label} with a bogus bearer token: expected 401, got {bogus.status_code}")
+    return problems
+
+
+# --------------------------------------------------------------------------------------------
+# The tests.
+# --------------------------------------------------------------------------------------------
+def test_every_route_has_a_rule_or_a_reason_to_be_skipped(world):
+    routes = {(r.endpoint, m) for r in world.app.url_map.iter_rules() for m in r.methods - {"HEAD", "OPTIONS"}}
+    unruled = sorted(f"{m} {e}" for e, m in routes if (e, m) not in RULES and e not in SKIPPED)
+    assert not unruled, f"routes without an authorization rule (add them to RULES or SKIPPED): {unruled}"
+    stale = sorted(f"{m} {e}" for e, m in RULES if (e, m) not in routes)
+    assert not stale, f"rules for routes that no longer exist: {stale}"
+    gone = sorted(e for e in SKIPPED if e not in {e for e, _m in routes})
+    assert not gone, f"skipped routes that no longer exist: {gone}"
+
+
+@pytest.mark.parametrize(("endpoint", "method"), sorted(RULES), ids=[f"{m} {e}" for e, m in sorted(RULES)])
+def test_route_answers_each_user_as_the_rules_say(world, endpoint, method):
+    problems = []
+    for actor in ALL_ACTORS:
+        scopes = scopes_of(RULES[(endpoint, method)])
+        for scope in scopes[:1] if actor == ANONYMOUS else scopes:  # not signed in: the object does not matter
+            problems += run_case(world, endpoint, method, actor, scope)
+    assert not problems, f"{len(problems)} case(s) break the rules:\n" + "\n".join(problems)
+
+
+def test_the_expectation_table_covers_every_user_and_scope():
+    for table, scopes in ((TASK_ACCESS, TASK_SCOPES), (INSTANCE_ACCESS, DEAL_SCOPES)):
+        assert set(table) == set(ACTORS)
+        for actor, levels in table.items():
+            assert set(levels) == set(scopes) and set(levels.values()) <= {ACT, SEE, HIDDEN}, actor
+    # the other organisation's deal is hidden from every user who is not platform staff
+    for actor in set(ACTORS) - PLATFORM_STAFF:
+        assert INSTANCE_ACCESS[actor]["other"] == HIDDEN and TASK_ACCESS[actor]["other"] == HIDDEN
