@@ -68,7 +68,10 @@ def load_config(instance_path: Path) -> dict:
 
 def engine_options(uri: str) -> dict:
     """Pool settings: a liveness ping only where connections cross a network."""
-    return {"pool_pre_ping": True, "pool_recycle": 1800} if uri.startswith("postgresql") else {}
+    if not uri.startswith("postgresql"):
+        return {}
+    # No server-side prepared statements: psycopg would otherwise DEALLOCATE ALL on every reset.
+    return {"pool_pre_ping": True, "pool_recycle": 1800, "connect_args": {"prepare_threshold": None}}
 
 
 def check_config(config: dict) -> None:

@@ -27,9 +27,7 @@ blp.before_request(require_user)
 @blp.arguments(StartInstanceSchema)
 @blp.response(201, InstanceSchema)
 def start(args):
-    instance_id = instances.start_instance(args["process_id"], current_user(), args["business_key"],
-                                           args["data"], args["parties"])
-    return queries.instance_summary(current_user(), instance_id)
+    return instances.start(args["process_id"], current_user(), args["business_key"], args["data"], args["parties"])
 
 
 @blp.route("")

@@ -109,7 +109,13 @@ def _parties(parties: dict[str, str]) -> list[tuple[str, int]]:
 
 def start_instance(process_id: str, actor: Actor | None, business_key: str | None = None,
                    data: dict[str, Any] | None = None, parties: dict[str, str] | None = None) -> int:
-    """Start an instance of the latest version of a process and run it until it waits; its id.
+    """Start an instance of the latest version of a process and run it until it waits; its id."""
+    return start(process_id, actor, business_key, data, parties)["id"]
+
+
+def start(process_id: str, actor: Actor | None, business_key: str | None = None,
+          data: dict[str, Any] | None = None, parties: dict[str, str] | None = None) -> dict[str, Any]:
+    """Start an instance and run it until it waits; its summary, built from the step (no re-read).
 
     The platform's admins and operators start any instance; an applicant starts one only with
     their own organisation as its borrower.
@@ -137,8 +143,10 @@ def start_instance(process_id: str, actor: Actor | None, business_key: str | Non
         workflow = rt.engine.new_workflow(spec, subprocess_specs, dict(data or {}))
         started = ("started", None, {"process_id": process_id, "version": version.version,
                                      "business_key": business_key, "data": data or {}})
-        run_step(instance, rt.engine.advance, on_commit, actor_id, [started], workflow, new=True)
-    return instance_id
+        outcome = run_step(instance, rt.engine.advance, on_commit, actor_id, [started], workflow, new=True)
+    return {"id": instance_id, "process_id": process_id, "version": version.version, "status": outcome.status,
+            "business_key": business_key, "data": outcome.data, "error": outcome.error, "created_at": at,
+            "updated_at": at, "ended_at": at if outcome.status == "completed" else None}
 
 
 def _may_start(actor: Actor, parties: dict[str, str]) -> None:
