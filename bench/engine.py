@@ -94,7 +94,7 @@ def measure_runner(n: int, warmup: int, database_url: str) -> list[float]:
                 complete_task(task_id, data, user)
             return instance_id
 
-        status = instance_detail(run())["status"]
+        status = instance_detail(user, run())["status"]
         assert status == "completed", f"runner instance ended {status!r}"
         times = timed(run, n, warmup)
         db.session.remove()
