@@ -157,9 +157,9 @@ def test_the_worker_delivers_the_outbox_once(loan_id):
         pending, ["bill_due_soon", "overdue", "bucket_changed"], strict=True)]
 
 
+@pytest.mark.parametrize("backend_app", ["postgresql"], indirect=True)  # SQLite serialises writers itself
 def test_only_one_batch_runs_at_a_time(loan_id):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite serialises writers by itself")
+    assert db.engine.dialect.name == "postgresql"
     with db.engine.connect() as other:
         other.execute(text("SELECT pg_advisory_lock(:k)"), {"k": eod.EOD_LOCK})
         with pytest.raises(Conflict):
