@@ -104,27 +104,27 @@ def _nested(values: dict) -> dict:
     return out
 
 
-@bp.route("/tasks/<int:task_id>/claim", methods=["POST"])
-@login_required
-def claim(task_id: int):
+def _task_action(action, task_id: int) -> None:  # noqa: ANN001
+    """Claim or release: refusals the user should see become flashes; 403/404 are answered as such."""
     try:
-        tasks.claim_task(task_id, _principal())
+        action(task_id, _principal())
     except ServiceError as exc:
         if exc.status in (403, 404):  # not yours to see / to do: say so, never a redirect as if it worked
             abort(exc.status)
         flash(exc.message, "error")
+
+
+@bp.route("/tasks/<int:task_id>/claim", methods=["POST"])
+@login_required
+def claim(task_id: int):
+    _task_action(tasks.claim_task, task_id)
     return redirect(safe_next(request.form.get("next")))
 
 
 @bp.route("/tasks/<int:task_id>/unclaim", methods=["POST"])
 @login_required
 def unclaim(task_id: int):
-    try:
-        tasks.unclaim_task(task_id, _principal())
-    except ServiceError as exc:
-        if exc.status in (403, 404):  # not yours to see / to do: say so, never a redirect as if it worked
-            abort(exc.status)
-        flash(exc.message, "error")
+    _task_action(tasks.unclaim_task, task_id)
     return redirect(url_for("inbox.index"))
 
 
