@@ -121,10 +121,6 @@ def assign_task(task_id: int, username: str, actor: Actor) -> None:
     db.session.commit()
 
 
-def task_offered_to(actor: Actor, task_id: int) -> bool:
-    return core(select(TASKS.c.id).where(TASKS.c.id == task_id, task_offered(actor))).first() is not None
-
-
 def unclaim_task(task_id: int, actor: Actor) -> None:
     task = task_for_action(task_id, actor)
     if task.state != "claimed":
