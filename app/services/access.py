@@ -8,8 +8,7 @@ see answers 404; what they see but may not do answers 403.
 """
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, true
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
 from app.models import HumanTask, InstanceParty, ProcessInstance
 from app.services.errors import Forbidden
@@ -64,9 +63,9 @@ def task_offered(principal: Principal) -> ColumnElement[bool]:
         # a task without a lane: the platform's operators (analysts and auditors only read)
         unlaned_platform = HumanTask.lane.is_(None) if principal.has_role("operator") else false()
         return or_(own_org, platform_lanes, unlaned_platform)
-    started = aliased(ProcessInstance)  # its own alias: callers may join process_instances already
-    unlaned = and_(HumanTask.lane.is_(None), exists().where(
-        started.id == HumanTask.instance_id, started.started_by_id == principal.id))
+    # "started by me" as an IN over the indexed started_by_id: a small set, no per-task probe
+    unlaned = and_(HumanTask.lane.is_(None), HumanTask.instance_id.in_(
+        select(ProcessInstance.id).where(ProcessInstance.started_by_id == principal.id)))
     return or_(own_org, unlaned)
 
 

@@ -41,9 +41,12 @@ def _scope(principal: Principal, view: str):  # noqa: ANN202
 
 
 def inbox(principal: Principal, filters: InboxFilters) -> dict[str, Any]:
-    query = (select(HumanTask, ProcessInstance.business_key, ProcessInstance.process_id)
-             .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-             .where(_scope(principal, filters.view)))
+    """One page of the inbox. Tasks are filtered, counted, sorted and limited on `human_tasks`
+    alone; instance columns are joined only for the page's rows (or when a filter needs them)."""
+    query = select(HumanTask).where(_scope(principal, filters.view))
+    needs_instance = bool(filters.process_id or filters.business_key or filters.q)
+    if needs_instance:
+        query = query.join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
     if filters.process_id:
         query = query.where(ProcessInstance.process_id == filters.process_id)
     if filters.element_id:
@@ -60,14 +63,21 @@ def inbox(principal: Principal, filters: InboxFilters) -> dict[str, Any]:
         like = f"%{filters.q.strip()}%"
         query = query.where(or_(HumanTask.title.ilike(like), ProcessInstance.business_key.ilike(like)))
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    rows = db.session.execute(query.order_by(*SORTS.get(filters.sort, SORTS["due"]))
-                              .limit(filters.per_page).offset((filters.page - 1) * filters.per_page)).all()
+    tasks = db.session.scalars(query.order_by(*SORTS.get(filters.sort, SORTS["due"]))
+                               .limit(filters.per_page).offset((filters.page - 1) * filters.per_page)).all()
+    instances: dict[int, tuple[str | None, str]] = {}
+    if tasks:
+        rows = db.session.execute(select(ProcessInstance.id, ProcessInstance.business_key, ProcessInstance.process_id)
+                                  .where(ProcessInstance.id.in_({t.instance_id for t in tasks}))).all()
+        instances = {row.id: (row.business_key, row.process_id) for row in rows}
     at = now()
     items = [{
         "id": t.id, "instance_id": t.instance_id, "title": t.title, "element_id": t.element_id, "lane": t.lane,
         "state": t.state, "priority": t.priority, "due_at": t.due_at, "created_at": t.created_at,
-        "business_key": key, "process_id": process_id, "overdue": bool(t.due_at and t.due_at < at),
-    } for t, key, process_id in rows]
+        "business_key": instances.get(t.instance_id, (None, None))[0],
+        "process_id": instances.get(t.instance_id, (None, None))[1],
+        "overdue": bool(t.due_at and t.due_at < at),
+    } for t in tasks]
     return {"items": items, "total": total, "page": filters.page, "per_page": filters.per_page}
 
 
