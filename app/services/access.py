@@ -52,8 +52,12 @@ def instance_visible(principal: Principal) -> ColumnElement[bool]:
     return or_(bound, ProcessInstance.started_by_id == principal.id)
 
 
-def task_offered(principal: Principal) -> ColumnElement[bool]:
-    """SQL condition on HumanTask: the open tasks this user may claim and complete."""
+def task_offered(principal: Principal, unlaned: bool = True) -> ColumnElement[bool]:
+    """SQL condition on HumanTask: the open tasks this user may claim and complete.
+
+    `unlaned=False` leaves out tasks without a lane offered to the instance's starter: callers that
+    know the user started no instance drop that OR branch, so the inbox index serves the rest.
+    """
     lanes = [r for r in principal.roles if r in ROLE_PARTY]
     own_org = and_(HumanTask.org_id == principal.org_id, HumanTask.lane.in_(lanes)) if lanes else false()
     if principal.has_role("platform_admin"):
@@ -63,10 +67,12 @@ def task_offered(principal: Principal) -> ColumnElement[bool]:
         # a task without a lane: the platform's operators (analysts and auditors only read)
         unlaned_platform = HumanTask.lane.is_(None) if principal.has_role("operator") else false()
         return or_(own_org, platform_lanes, unlaned_platform)
+    if not unlaned:
+        return own_org
     # "started by me" as an IN over the indexed started_by_id: a small set, no per-task probe
-    unlaned = and_(HumanTask.lane.is_(None), HumanTask.instance_id.in_(
+    started = and_(HumanTask.lane.is_(None), HumanTask.instance_id.in_(
         select(ProcessInstance.id).where(ProcessInstance.started_by_id == principal.id)))
-    return or_(own_org, unlaned)
+    return or_(own_org, started)
 
 
 def task_visible(principal: Principal) -> ColumnElement[bool]:

@@ -37,7 +37,15 @@ class InboxFilters:
 def _scope(principal: Principal, view: str):  # noqa: ANN202
     if view == "mine":
         return (HumanTask.claimed_by_id == principal.id) & (HumanTask.state == "claimed")
-    return task_offered(principal) & (HumanTask.state == "ready")
+    return task_offered(principal, unlaned=_started_any(principal)) & (HumanTask.state == "ready")
+
+
+def _started_any(principal: Principal) -> bool:
+    """Whether the user started any instance (only then can unlaned tasks be offered to them)."""
+    if principal.is_platform:
+        return True
+    return db.session.scalar(select(ProcessInstance.id).where(ProcessInstance.started_by_id == principal.id)
+                             .limit(1)) is not None
 
 
 def inbox(principal: Principal, filters: InboxFilters) -> dict[str, Any]:
