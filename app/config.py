@@ -61,6 +61,7 @@ def load_config(instance_path: Path) -> dict:
         "PERMANENT_SESSION_LIFETIME": _int("LOANFLOW_SESSION_SECONDS", 8 * 3600),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "BABEL_DEFAULT_LOCALE": "zh",
+        "BABEL_DEFAULT_TIMEZONE": os.environ.get("LOANFLOW_TIMEZONE", "Asia/Shanghai"),  # times shown to people
         "LANGUAGES": ["zh", "en"],
         "RATELIMIT_ENABLED": os.environ.get("LOANFLOW_RATELIMIT", "1") == "1",
     }
