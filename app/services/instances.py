@@ -5,14 +5,13 @@ from dataclasses import dataclass
 from time import monotonic
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from app.engine.errors import InstanceFault
 from app.extensions import db
 from app.models import (
     InstanceParty,
     Organisation,
-    ProcessInstance,
     ProcessVersion,
 )
 from app.models.identity import OrgKind
@@ -178,10 +177,6 @@ def cancel_instance(instance_id: int, actor: Actor) -> None:
         update_instance(instance, {"state": state, "status": "cancelled", "updated_at": at, "ended_at": at})
 
 
-def count_open_instances(process_id: str) -> int:
-    return db.session.scalar(select(func.count()).select_from(ProcessInstance).where(
-        ProcessInstance.process_id == process_id, ProcessInstance.status.notin_(FINISHED))) or 0
-
 
 __all__ = ["InstanceFault", "atomic_step", "cancel_instance", "load_instance", "restore", "start_instance"]
 
@@ -197,10 +192,12 @@ def set_parties(instance_id: int, parties: dict[str, str], actor: Actor) -> None
         if bound:
             core(insert(InstanceParty), [{"instance_id": instance.id, "party": p, "org_id": o} for p, o in bound])
         orgs = dict(bound)
-        open_tasks = core(select(TASKS.c.id, TASKS.c.lane).where(
-            TASKS.c.instance_id == instance.id, TASKS.c.state.in_(OPEN_TASK_STATES))).all()
-        for task_id, lane in open_tasks:
-            core(update(TASKS).where(TASKS.c.id == task_id).values(org_id=orgs.get(lane_party(lane) or "")))
+        lanes = core(select(TASKS.c.lane).distinct().where(
+            TASKS.c.instance_id == instance.id, TASKS.c.state.in_(OPEN_TASK_STATES))).scalars().all()
+        for lane in lanes:  # one UPDATE per lane, not per task
+            core(update(TASKS).where(TASKS.c.instance_id == instance.id, TASKS.c.state.in_(OPEN_TASK_STATES),
+                                     TASKS.c.lane.is_(None) if lane is None else TASKS.c.lane == lane)
+                 .values(org_id=orgs.get(lane_party(lane) or "")))
         step = Step(instance, at, actor.id)
         step.event("parties_changed", None, {"parties": parties}, actor.id)
         core(insert(EVENTS), step.events)

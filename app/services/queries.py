@@ -91,10 +91,6 @@ def get_instance(principal: Principal, instance_id: int) -> ProcessInstance:
     return instance
 
 
-def instance_summary(principal: Principal, instance_id: int) -> dict[str, Any]:
-    return _instance_dict(get_instance(principal, instance_id))
-
-
 def instance_detail(principal: Principal, instance_id: int) -> dict[str, Any]:
     instance = get_instance(principal, instance_id)
     parties = dict(db.session.execute(
