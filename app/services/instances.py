@@ -35,6 +35,8 @@ from app.services.steps import (
 )
 
 FINISHED = ("completed", "cancelled")
+_INSERT_INSTANCE = insert(INSTANCES).returning(INSTANCES.c.id)
+_INSERT_PARTIES = insert(InstanceParty)
 
 
 @dataclass(frozen=True)
@@ -131,14 +133,15 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
     spec, subprocess_specs = rt.specs.workflow_specs(version.id, pins)
     with atomic_step() as on_commit:
         # The row exists before the engine runs: its id scopes the handlers' idempotency keys.
-        instance_id: int = core(insert(INSTANCES).returning(INSTANCES.c.id).values(
+        instance_id: int = core(_INSERT_INSTANCE, dict(
             process_id=process_id, process_version_id=version.id, version=version.version, status="running",
             business_key=business_key, data={}, state="", pins=pins, started_by_id=actor_id,
             created_at=at, updated_at=at, lock_version=1, waiting_for=[])).scalar_one()
         if bound:
-            core(insert(InstanceParty), [
+            core(_INSERT_PARTIES, [
                 {"instance_id": instance_id, "party": p, "org_id": o} for p, o in bound])
-        instance = InstanceRow(instance_id, version.id, pins, business_key, "running", "", 1, [])
+        instance = InstanceRow(instance_id, version.id, pins, business_key, "running", "", 1, [],
+                               open_tasks=[], parties=dict(bound))
         workflow = rt.engine.new_workflow(spec, subprocess_specs, dict(data or {}))
         started = ("started", None, {"process_id": process_id, "version": version.version,
                                      "business_key": business_key, "data": data or {}})
@@ -201,4 +204,6 @@ def set_parties(instance_id: int, parties: dict[str, str], actor: Actor) -> None
         step = Step(instance, at, actor.id)
         step.event("parties_changed", None, {"parties": parties}, actor.id)
         core(insert(EVENTS), step.events)
+        # a new version: a step that read the old parties fails (409), and no process keeps them
+        update_instance(instance, {"updated_at": at})
         audit("instance_parties_changed", actor.id, f"instance:{instance.id}", parties=parties)

@@ -92,8 +92,9 @@ class SpecCache:
 class LiveWorkflows:
     """Workflows of recently stepped instances, keyed by (instance id, lock_version).
 
-    A step takes its instance's workflow from here instead of restoring the state text, when the
-    row has not changed since this process last stepped it. Taking removes the entry, so two
+    A step takes its instance's workflow (with what else it knew: its open task rows and parties)
+    from here instead of restoring the state text, when the row has not changed since this process
+    last stepped it; anything that changes those rows also moves the lock_version. Taking removes the entry, so two
     threads never share one workflow object; a step puts it back only after its commit.
     """
 

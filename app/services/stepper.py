@@ -48,10 +48,16 @@ def atomic_step() -> Iterator[list[Callable[[], None]]]:
 
 
 def restore(instance: InstanceRow):  # noqa: ANN201
-    """The instance's workflow: from memory if this process stepped it last, else from its state."""
+    """The instance's workflow: from memory if this process stepped it last, else from its state.
+
+    From memory, the instance also gets the open task rows and parties that step left, so this
+    step need not read them again.
+    """
     rt = runtime()
-    workflow = rt.live.take(instance.id, instance.lock_version)
-    if workflow is not None:
+    live = rt.live.take(instance.id, instance.lock_version)
+    if live is not None:
+        workflow, open_tasks, parties = live
+        instance.open_tasks, instance.parties = list(open_tasks), parties
         return workflow
     spec, subprocess_specs = rt.specs.workflow_specs(instance.process_version_id, instance.pins)
     return rt.engine.restore(instance.state, spec, subprocess_specs)
@@ -59,10 +65,15 @@ def restore(instance: InstanceRow):  # noqa: ANN201
 
 def run_step(instance: InstanceRow, act: Action, on_commit: list[Callable[[], None]], actor_id: int | None,
              events: Sequence[tuple[str, str | None, dict[str, Any]]] = (), workflow: Any = None,
-             new: bool = False) -> StepOutcome:
-    """Apply `act` to the instance's workflow and write the outcome (inside `atomic_step`)."""
+             new: bool = False, closed_task_id: int | None = None) -> StepOutcome:
+    """Apply `act` to the instance's workflow and write the outcome (inside `atomic_step`).
+
+    `closed_task_id`: the task row this step's caller has just closed (a completion).
+    """
     rt, at = runtime(), now()
     workflow = workflow if workflow is not None else restore(instance)
+    if closed_task_id is not None and instance.open_tasks is not None:
+        instance.open_tasks = [t for t in instance.open_tasks if t.id != closed_task_id]
     step = Step(instance, at, actor_id)
     for kind, element_id, details in events:
         step.event(kind, element_id, details, actor_id)
@@ -76,8 +87,8 @@ def run_step(instance: InstanceRow, act: Action, on_commit: list[Callable[[], No
                 break
             outcome = rt.engine.catch_message(workflow, message.name, message.payload)
             Step(instance, at, None).write(outcome, forms)
-    version = instance.lock_version
-    on_commit.append(lambda: rt.live.keep(instance.id, version, workflow))
+    version, open_tasks, parties = instance.lock_version, instance.open_tasks, instance.parties
+    on_commit.append(lambda: rt.live.keep(instance.id, version, (workflow, open_tasks, parties)))
     return outcome
 
 

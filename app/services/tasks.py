@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Executable, select, update
+from sqlalchemy import Executable, Select, bindparam, select, update
 
 from app.engine.runner import TaskNotReady, jsonable
 from app.extensions import db
@@ -19,23 +20,42 @@ from app.services.forms import validate_submission
 from app.services.identity import Actor, Principal, principal_for
 from app.services.runtime import runtime
 from app.services.stepper import atomic_step, run_step
-from app.services.steps import TASKS, core, load_instance, record
+from app.services.steps import INSTANCES, TASKS, InstanceRow, core, record
 
 _TASK_FOR_STEP = select(TASKS.c.id, TASKS.c.instance_id, TASKS.c.engine_task_id, TASKS.c.element_id,
                         TASKS.c.state, TASKS.c.lane, TASKS.c.claimed_by_id, TASKS.c.form_id, TASKS.c.ui_form_id,
                         TASKS.c.properties)
+# What a completion's step needs of the instance, read with the task (see steps.InstanceRow).
+_INSTANCE_OF_TASK = [INSTANCES.c.process_version_id, INSTANCES.c.pins, INSTANCES.c.business_key,
+                     INSTANCES.c.status, INSTANCES.c.state, INSTANCES.c.lock_version, INSTANCES.c.waiting_for]
+_COMPLETE = update(TASKS).where(TASKS.c.id == bindparam("_id"), TASKS.c.state.in_(OPEN_TASK_STATES))
+
+
+@lru_cache(maxsize=1024)
+def _action_query(actor: Principal) -> Select:
+    """The task-and-instance query for this actor's rights, built once per actor: building the
+    access conditions cost more than running the query."""
+    return (select(*_TASK_FOR_STEP.selected_columns, task_offered(actor).label("offered"),
+                   *[c.label(f"instance_{c.name}") for c in _INSTANCE_OF_TASK])
+            .join_from(TASKS, INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
+            .where(TASKS.c.id == bindparam("task_id"), task_visible(actor)))
 
 
 def task_for_action(task_id: int, actor: Principal):  # noqa: ANN201
-    """The task row if the actor may act on it: 404 if they may not see it, 403 if only see it."""
-    visible, offered = task_visible(actor), task_offered(actor)
-    row = core(_TASK_FOR_STEP.add_columns(offered.label("offered"))
-               .where(TASKS.c.id == task_id, visible)).first()
+    """The task row if the actor may act on it: 404 if they may not see it, 403 if only see it.
+
+    The row also carries its instance's columns (`instance_state`, …) for `instance_of`.
+    """
+    row = core(_action_query(actor), {"task_id": task_id}).first()
     if row is None:
         raise NotFound("task not found")
     if not row.offered:
         raise Forbidden("this task is not offered to you", code="not_offered")
     return row
+
+
+def instance_of(task) -> InstanceRow:  # noqa: ANN001 - a row of task_for_action
+    return InstanceRow(task.instance_id, *(getattr(task, f"instance_{c.name}") for c in _INSTANCE_OF_TASK))
 
 
 def forms_by_id(ids: list[int]) -> dict[int, dict]:
@@ -162,14 +182,13 @@ def complete_task(task_id: int, data: dict[str, Any], actor: Actor, uploads: Seq
         _refuse_same_person(task, actor)
         schema, _ui = task_form(task)
         validate_submission(schema, data)
-        instance = load_instance(task.instance_id)
+        instance = instance_of(task)
         for upload in uploads:
             document_id = store_document(instance.id, task.id, upload.field, upload.filename, upload.content,
                                          actor.id)
             _set_path(data, upload.field, f"document:{document_id}")
-        closed = _rowcount(update(TASKS).where(TASKS.c.id == task.id, TASKS.c.state.in_(OPEN_TASK_STATES))
-                           .values(state="completed", claimed_by_id=task.claimed_by_id or actor.id,
-                                   completed_by_id=actor.id, completed_at=at, data=jsonable(data)))
+        closed = core(_COMPLETE, {"_id": task.id, "state": "completed", "claimed_by_id": task.claimed_by_id or actor.id,
+                                  "completed_by_id": actor.id, "completed_at": at, "data": jsonable(data)}).rowcount
         if not closed:
             raise Conflict("task was completed by someone else at the same time", code="stale_version")
 
@@ -180,7 +199,8 @@ def complete_task(task_id: int, data: dict[str, Any], actor: Actor, uploads: Seq
                 raise Conflict(str(exc), code="task_not_ready") from None
 
         run_step(instance, act, on_commit, actor.id,
-                 [("task_completed", task.element_id, {"task_id": task.id, "data": jsonable(data)})])
+                 [("task_completed", task.element_id, {"task_id": task.id, "data": jsonable(data)})],
+                 closed_task_id=task.id)
     return task_id
 
 

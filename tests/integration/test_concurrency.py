@@ -23,16 +23,16 @@ def _start(app, deploy):
 
 
 def _race(app, monkeypatch, calls, username="admin"):
-    """Run `calls` in threads that all load the instance before any of them writes."""
+    """Run `calls` in threads that all read the instance (with the task) before any of them writes."""
     barrier = threading.Barrier(len(calls), timeout=30)
-    original = instances.load_instance
+    original = tasks.instance_of
 
-    def load_then_wait(instance_id):
-        instance = original(instance_id)
+    def read_then_wait(task):
+        instance = original(task)
         barrier.wait()
         return instance
 
-    monkeypatch.setattr(tasks, "load_instance", load_then_wait)
+    monkeypatch.setattr(tasks, "instance_of", read_then_wait)
     runtime = app.extensions["loanflow_runtime"]
     monkeypatch.setattr(runtime.live, "take", lambda *_: None)  # each thread restores its own copy
     results: list[object] = [None] * len(calls)
