@@ -109,7 +109,9 @@ def measure_http(n: int, warmup: int, database_url: str, workdir: Path) -> list[
     token = _flask(env, "seed", "admin").strip().splitlines()[-1]
     port = _free_port()
     base = f"http://127.0.0.1:{port}/api/v1"
-    gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "-w", "1", "-b", f"127.0.0.1:{port}", "wsgi:app"]
+    # gunicorn.conf.py (threaded worker, keep-alive) as in production, with one worker process
+    gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "-w", "1",
+                "-b", f"127.0.0.1:{port}", "wsgi:app"]
     log = workdir / "gunicorn.log"
     with log.open("w") as out, requests.Session() as http:
         server = subprocess.Popen(gunicorn, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)

@@ -1,17 +1,18 @@
 """Read-side queries for the API: lists and details, straight from the tables, never the engine."""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import Select, Table, bindparam, func, select
 
 from app.extensions import db
-from app.models import HumanTask, InstanceEvent, InstanceParty, Organisation, ProcessInstance, User
+from app.models import InstanceEvent, InstanceParty, Organisation, ProcessInstance, User
 from app.models.task import OPEN_TASK_STATES
 from app.services.access import instance_visible, task_visible
 from app.services.errors import NotFound
 from app.services.identity import Principal
+from app.services.steps import TASKS, core
 from app.services.tasks import task_form
 
 
@@ -21,44 +22,63 @@ def _page(query, page: int, per_page: int, row_to_dict) -> dict[str, Any]:  # no
     return {"items": [row_to_dict(r) for r in rows], "total": total, "page": page, "per_page": per_page}
 
 
-_claimer, _completer = aliased(User), aliased(User)
-_TASKS = (select(HumanTask, _claimer.username, _completer.username)
-          .outerjoin(_claimer, _claimer.id == HumanTask.claimed_by_id)
-          .outerjoin(_completer, _completer.id == HumanTask.completed_by_id))
-
-
-def _task_query():  # noqa: ANN202
-    """Tasks with the usernames of who claimed and completed them (a statement built once)."""
-    return _TASKS
+USERS: Table = User.__table__  # type: ignore[assignment]
+_claimer, _completer = USERS.alias("claimer"), USERS.alias("completer")
+_TASK_ROW = (select(TASKS.c.id, TASKS.c.instance_id, TASKS.c.engine_task_id, TASKS.c.element_id, TASKS.c.title,
+                    TASKS.c.lane, TASKS.c.state, TASKS.c.priority, TASKS.c.due_at,
+                    _claimer.c.username.label("claimed_by"), _completer.c.username.label("completed_by"),
+                    TASKS.c.created_at, TASKS.c.completed_at)
+             .select_from(TASKS.outerjoin(_claimer, _claimer.c.id == TASKS.c.claimed_by_id)
+                          .outerjoin(_completer, _completer.c.id == TASKS.c.completed_by_id)))
+_TASK_KEYS = tuple(str(c.key) for c in _TASK_ROW.selected_columns)
+_DETAIL_EXTRA = (TASKS.c.data, TASKS.c.properties, TASKS.c.form_id, TASKS.c.ui_form_id)
 
 
 def _task_dict(row) -> dict[str, Any]:  # noqa: ANN001
-    task, claimed_by, completed_by = row
-    return {
-        "id": task.id, "instance_id": task.instance_id, "engine_task_id": task.engine_task_id,
-        "element_id": task.element_id, "title": task.title, "lane": task.lane, "state": task.state,
-        "priority": task.priority, "due_at": task.due_at, "claimed_by": claimed_by,
-        "completed_by": completed_by, "created_at": task.created_at, "completed_at": task.completed_at,
-    }
+    mapping = row._mapping
+    return {key: mapping[key] for key in _TASK_KEYS}
+
+
+# The read queries of the task API, built once per user (their access condition) and shape, with
+# bound parameters: building the statement per request cost more than running it.
+@lru_cache(maxsize=2048)
+def _task_list_query(principal: Principal, by_instance: bool, by_state: bool) -> Select:
+    query = _TASK_ROW.where(task_visible(principal))
+    if by_instance:
+        query = query.where(TASKS.c.instance_id == bindparam("instance_id"))
+    if by_state:
+        query = query.where(TASKS.c.state == bindparam("state"))
+    return (query.add_columns(func.count().over().label("total")).order_by(TASKS.c.id)
+            .limit(bindparam("limit")).offset(bindparam("offset")))
+
+
+@lru_cache(maxsize=2048)
+def _task_detail_query(principal: Principal) -> Select:
+    return _TASK_ROW.add_columns(*_DETAIL_EXTRA).where(TASKS.c.id == bindparam("task_id"), task_visible(principal))
 
 
 def list_tasks(principal: Principal, page: int, per_page: int, instance_id: int | None = None,
                state: str | None = None) -> dict:
-    query = _task_query().where(task_visible(principal))
-    if instance_id is not None:
-        query = query.where(HumanTask.instance_id == instance_id)
-    if state is not None:
-        query = query.where(HumanTask.state == state)
-    return _page(query.order_by(HumanTask.id), page, per_page, _task_dict)
+    """A page of the tasks this user may see, oldest first, with the total (one query)."""
+    params = {"instance_id": instance_id, "state": state, "limit": per_page, "offset": (page - 1) * per_page}
+    query = _task_list_query(principal, instance_id is not None, state is not None)
+    rows = core(query, params).all()
+    if rows:
+        total = rows[0].total
+    elif page > 1:  # past the end: the window count saw no row, so count apart
+        total = core(select(func.count()).select_from(query.order_by(None).limit(None).offset(None).subquery()),
+                     params).scalar_one()
+    else:
+        total = 0
+    return {"items": [_task_dict(r) for r in rows], "total": total, "page": page, "per_page": per_page}
 
 
 def task_detail(principal: Principal, task_id: int) -> dict[str, Any]:
-    row = db.session.execute(_task_query().where(HumanTask.id == task_id, task_visible(principal))).first()
+    row = core(_task_detail_query(principal), {"task_id": task_id}).first()
     if row is None:
         raise NotFound("task not found")
-    task = row[0]
-    form, ui_form = task_form(task)
-    return {**_task_dict(row), "form": form, "ui_form": ui_form, "data": task.data, "properties": task.properties}
+    form, ui_form = task_form(row)
+    return {**_task_dict(row), "form": form, "ui_form": ui_form, "data": row.data, "properties": row.properties}
 
 
 def _instance_dict(instance: ProcessInstance) -> dict[str, Any]:
@@ -96,9 +116,8 @@ def instance_detail(principal: Principal, instance_id: int) -> dict[str, Any]:
     parties = dict(db.session.execute(
         select(InstanceParty.party, Organisation.code).join(Organisation, Organisation.id == InstanceParty.org_id)
         .where(InstanceParty.instance_id == instance.id)).all())
-    tasks = db.session.execute(_task_query().where(
-        HumanTask.instance_id == instance.id, HumanTask.state.in_(OPEN_TASK_STATES), task_visible(principal))
-        .order_by(HumanTask.id)).all()
+    tasks = core(_TASK_ROW.where(TASKS.c.instance_id == instance.id, TASKS.c.state.in_(OPEN_TASK_STATES),
+                                 task_visible(principal)).order_by(TASKS.c.id)).all()
     return {**_instance_dict(instance), "parties": parties, "tasks": [_task_dict(t) for t in tasks]}
 
 
