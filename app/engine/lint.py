@@ -15,7 +15,13 @@ from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
 from app.engine.errors import DiagramProblem
 from app.engine.parser import FORM_PROPERTY, UI_FORM_PROPERTY, Bundle, ParsedProcess
-from app.engine.scripting import SandboxViolation, compile_expression, compile_script, sandbox_globals
+from app.engine.scripting import (
+    SandboxViolation,
+    budgeted,
+    compile_expression,
+    compile_script,
+    sandbox_globals,
+)
 
 
 def lint_bundle(bundle: Bundle, operators: Iterable[str], forms: Iterable[str]) -> list[DiagramProblem]:
@@ -82,7 +88,7 @@ def _check_timer(expression: str, element: str, error) -> None:  # noqa: ANN001
         error(element, f"timer expression does not compile: {exc}")
         return
     try:
-        value = eval(code, sandbox_globals())  # noqa: S307 - restricted, no task data
+        value = eval(code, budgeted(sandbox_globals()))  # noqa: S307 - restricted, no task data
     except NameError:
         return  # depends on task data: checked when it runs
     except Exception as exc:  # noqa: BLE001

@@ -4,9 +4,15 @@ Scripts, gateway conditions, timer expressions, service parameters and DMN cells
 They see the task's data, a short allow-list of modules (datetime, decimal, math, json, re) and
 safe builtins; imports of anything else, dunder access, frame/code introspection and file or OS
 access are refused with a clear error. Compiled code is cached by source text.
+
+Each run has a work budget: loops (`while` bodies, every iteration through `_getiter_`) count
+against a step limit and a wall-clock limit, `range` cannot be made longer than the step limit,
+and `**` and sequence `*` refuse results too big to compute or hold, so a diagram's endless loop
+or `10 ** 10 ** 10` fails the task with a clear error instead of hanging the request.
 """
 from __future__ import annotations
 
+import ast
 import builtins
 import copy
 import datetime
@@ -15,13 +21,19 @@ import json
 import math
 import operator
 import re
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from types import CodeType, FrameType, ModuleType, TracebackType
 from typing import Any
 
-from RestrictedPython import compile_restricted_eval, compile_restricted_exec, safe_builtins
+from RestrictedPython import (
+    RestrictingNodeTransformer,
+    compile_restricted_eval,
+    compile_restricted_exec,
+    safe_builtins,
+)
 from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
 from RestrictedPython.Guards import (
     full_write_guard,
@@ -49,8 +61,85 @@ REMOVED_BUILTINS = ("__build_class__", "setattr", "delattr", "_getattr_")
 SHARED_DECIMAL_CONTEXTS = (decimal.DefaultContext, decimal.BasicContext, decimal.ExtendedContext)
 
 
+MAX_STEPS = 1_000_000  # loop iterations per script or expression
+MAX_SECONDS = 2.0  # wall clock per script or expression, checked every CHECK_EVERY steps
+CHECK_EVERY = 1024
+MAX_RESULT_BITS = 1_000_000  # an int from ** (about 300,000 digits)
+MAX_SEQUENCE = 10_000_000  # items or characters of a sequence made with *
+
+
 class SandboxViolation(Exception):
     """A script reached for something the sandbox does not allow."""
+
+
+class WorkBudget:
+    """How much looping one run of a script may do: a step count and a deadline."""
+
+    def __init__(self, max_steps: int | None = None, max_seconds: float | None = None) -> None:
+        self.steps = 0
+        self.max_steps = MAX_STEPS if max_steps is None else max_steps
+        self.max_seconds = MAX_SECONDS if max_seconds is None else max_seconds
+        self.deadline = time.monotonic() + self.max_seconds
+
+    def tick(self) -> None:
+        self.steps += 1
+        if self.steps % CHECK_EVERY == 0:
+            if self.steps > self.max_steps:
+                raise SandboxViolation(f"the script looped more than {self.max_steps:,} times: an endless loop?")
+            if time.monotonic() > self.deadline:
+                raise SandboxViolation(f"the script ran longer than {self.max_seconds:g} s: an endless loop?")
+
+    def getiter(self, iterable: Iterable[Any]) -> Iterator[Any]:
+        for item in default_guarded_getiter(iterable):
+            self.tick()
+            yield item
+
+    def range(self, *args: int) -> range:
+        made = range(*args)
+        if len(made) > self.max_steps:
+            raise SandboxViolation(f"range of {len(made):,} numbers is longer than scripts may loop "
+                                   f"({self.max_steps:,})")
+        return made
+
+
+def _guarded_pow(base: Any, exponent: Any) -> Any:
+    if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1:
+        if exponent * abs(base).bit_length() > MAX_RESULT_BITS:
+            raise SandboxViolation(f"{base} ** {exponent} is too big a number for a diagram script")
+    return base ** exponent
+
+
+def _guarded_mul(left: Any, right: Any) -> Any:
+    for seq, times in ((left, right), (right, left)):
+        if isinstance(seq, str | bytes | list | tuple) and isinstance(times, int) and len(seq) * times > MAX_SEQUENCE:
+            raise SandboxViolation(f"a sequence of {len(seq) * times:,} items is too big for a diagram script")
+    return left * right
+
+
+class BudgetedTransformer(RestrictingNodeTransformer):
+    """RestrictedPython's checks, plus the calls that keep a run within its work budget."""
+
+    def visit_While(self, node: ast.While) -> Any:
+        node = self.node_contents_visit(node)
+        tick = ast.Expr(ast.Call(func=ast.Name("_tick_", ast.Load()), args=[], keywords=[]))
+        node.body.insert(0, ast.copy_location(tick, node))
+        return ast.fix_missing_locations(node)
+
+    def visit_BinOp(self, node: ast.BinOp) -> Any:
+        node = self.node_contents_visit(node)
+        guard = {ast.Pow: "_pow_", ast.Mult: "_mul_"}.get(type(node.op))
+        if guard is None:
+            return node
+        call = ast.Call(func=ast.Name(guard, ast.Load()), args=[node.left, node.right], keywords=[])
+        return ast.fix_missing_locations(ast.copy_location(call, node))
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> Any:
+        if isinstance(node.op, ast.Pow | ast.Mult) and isinstance(node.target, ast.Name):
+            # `x **= y` as `x = _pow_(x, y)`: the in-place operators have no guard of their own
+            binop = ast.copy_location(ast.BinOp(ast.Name(node.target.id, ast.Load()), node.op, node.value), node)
+            assign = ast.copy_location(ast.Assign(targets=[node.target], value=binop), node)
+            return self.visit(ast.fix_missing_locations(assign))
+        return super().visit_AugAssign(node)
 
 
 def _guarded_import(name: str, globals=None, locals=None, fromlist=(), level=0):  # noqa: ANN001, A002
@@ -146,9 +235,20 @@ def sandbox_globals() -> dict[str, Any]:
     }
 
 
+def budgeted(globals_: dict[str, Any], budget: WorkBudget | None = None) -> dict[str, Any]:
+    """`globals_` with a fresh work budget's guards: one budget per run of a script."""
+    budget = budget or WorkBudget()
+    globals_["_tick_"] = budget.tick
+    globals_["_getiter_"] = budget.getiter
+    globals_["_pow_"] = _guarded_pow
+    globals_["_mul_"] = _guarded_mul
+    globals_["__builtins__"] = {**globals_["__builtins__"], "range": budget.range}
+    return globals_
+
+
 @lru_cache(maxsize=4096)
 def compile_expression(source: str) -> CodeType:
-    result = compile_restricted_eval(source.strip(), "<string>")
+    result = compile_restricted_eval(source.strip(), "<string>", policy=BudgetedTransformer)
     if result.errors or result.code is None:
         raise SandboxViolation("; ".join(result.errors) or "does not compile")
     return result.code
@@ -156,7 +256,7 @@ def compile_expression(source: str) -> CodeType:
 
 @lru_cache(maxsize=4096)
 def compile_script(source: str) -> CodeType:
-    result = compile_restricted_exec(source, "<string>")
+    result = compile_restricted_exec(source, "<string>", policy=BudgetedTransformer)
     if result.errors or result.code is None:
         raise SandboxViolation("; ".join(result.errors) or "does not compile")
     return result.code
@@ -170,7 +270,7 @@ class SandboxEnvironment(TaskDataEnvironment):
 
     def evaluate(self, expression, context, external_context=None):  # noqa: ANN001
         code = compile_expression(expression)
-        my_globals = copy.copy(self.globals)
+        my_globals = budgeted(copy.copy(self.globals))
         my_globals.update(external_context or {})
         my_globals.update(context)
         with decimal.localcontext():  # a script's decimal context changes must not outlive it
@@ -179,7 +279,7 @@ class SandboxEnvironment(TaskDataEnvironment):
     def execute(self, script, context, external_context=None):  # noqa: ANN001
         code = compile_script(script)
         self.check_for_overwrite(context, external_context or {})
-        my_globals = copy.copy(self.globals)
+        my_globals = budgeted(copy.copy(self.globals))
         my_globals.update(external_context or {})
         context.update(my_globals)
         try:

@@ -600,3 +600,72 @@ def test_values_task_data_cannot_hold_fail_the_script(script: str, name: str, ki
     assert outcome.error["element_id"] == ELEMENT
     assert f"'{name}' ({kind})" in outcome.error["message"]
     assert outcome.data == {"amount": 1}
+
+
+# -- the work budget: endless loops and huge results fail the task instead of hanging it -----------
+RUNAWAY_SCRIPTS = [
+    ("while True: pass", r"looped more than 1,000,000 times"),
+    ("n = 0\nwhile n >= 0:\n    n += 1", r"looped more than 1,000,000 times"),
+    ("def spin():\n    while 1:\n        continue\nspin()", r"looped more than 1,000,000 times"),
+    ("total = sum(range(10 ** 12))", r"range of 1,000,000,000,000 numbers is longer than scripts may loop"),
+    ("squares = [n * n for n in range(10 ** 9)]", r"range of 1,000,000,000 numbers"),
+    ("big = 10 ** 10 ** 10", r"10 \*\* 10000000000 is too big a number"),
+    ("big = 2\nbig **= 10 ** 9", r"2 \*\* 1000000000 is too big a number"),
+    ("text = 'a' * 10 ** 10", r"a sequence of 10,000,000,000 items is too big"),
+    ("rows = 10 ** 8 * [0]", r"a sequence of 100,000,000 items is too big"),
+]
+
+
+@pytest.mark.parametrize(("script", "message"), RUNAWAY_SCRIPTS, ids=[s for s, _ in RUNAWAY_SCRIPTS])
+def test_runaway_script_is_stopped_with_a_reason(script: str, message: str, engine: ProcessEngine) -> None:
+    context: dict = {"amount": 1}
+    with pytest.raises(SandboxViolation, match=message):
+        SandboxEnvironment().execute(script, context)
+    outcome, _ = run_script(engine, script, {"amount": 1})
+    assert outcome.status == "error"
+    assert outcome.error["element_id"] == ELEMENT
+    assert re.search(message, outcome.error["message"])
+
+
+def test_nested_loops_share_one_budget() -> None:
+    # 1,100 x 1,100 iterations: each loop alone is small, together they pass the step limit
+    with pytest.raises(SandboxViolation, match="looped more than"):
+        SandboxEnvironment().execute("t = 0\nfor a in range(1100):\n    for b in range(1100):\n        t += 1", {})
+
+
+def test_a_slow_loop_is_stopped_by_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.engine import scripting
+    monkeypatch.setattr(scripting, "MAX_SECONDS", 0.05)
+    with pytest.raises(SandboxViolation, match=r"ran longer than 0.05 s"):
+        SandboxEnvironment().execute("n = 0\nwhile True:\n    n = (n * 7 + 3) % 1000003\n    s = str(n) * 50", {})
+
+
+def test_an_endless_loop_in_an_expression_is_stopped() -> None:
+    with pytest.raises(SandboxViolation, match="looped more than"):
+        SandboxEnvironment().evaluate("[n for n in range(10 ** 6) for m in range(10)]", {})
+
+
+def test_each_run_gets_a_fresh_budget() -> None:
+    env, script = SandboxEnvironment(), "t = 0\nfor n in range(900000):\n    t += 1"
+    for _ in range(3):  # 2.7 million iterations over three runs: each run alone is within the limit
+        context: dict = {}
+        env.execute(script, context)
+        assert context["t"] == 900000
+
+
+@pytest.mark.parametrize(("script", "expected"), [
+    ("r = 2 ** 64", 2 ** 64),
+    ("r = Decimal('1.05') ** 12", Decimal("1.05") ** 12),
+    ("r = 2.0 ** -3", 0.125),
+    ("r = (-1) ** (10 ** 12)", 1),
+    ("r = 'ab' * 3", "ababab"),
+    ("r = 3 * [0]", [0, 0, 0]),
+    ("r = Decimal('0.1') * 3", Decimal("0.3")),
+    ("r = 0\nr **= 5", 0),
+    ("r = 2\nr *= 21", 42),
+    ("r = sum(n for n in range(1000000))", 499999500000),
+])
+def test_ordinary_arithmetic_and_loops_are_unchanged(script: str, expected: object) -> None:
+    context: dict = {}
+    SandboxEnvironment().execute(script, context)
+    assert context["r"] == expected
