@@ -97,7 +97,8 @@ def simulate_command(file: Path) -> None:
     """Apply the dated payments in FILE.json to a loan and print the resulting schedule as JSON.
 
     FILE holds {"terms": {...}, "transactions": [{"date", "amount"}], "prepayment":
-    "shorten_term" | "reduce_instalment"}.
+    "shorten_term" | "reduce_instalment"}. Each payment settles what is due and the current
+    bill (even a few days early, as scheduled); only money above that prepays principal.
     """
     try:
         data = json.loads(file.read_text(encoding="utf-8"), parse_float=Decimal)

@@ -7,10 +7,12 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from app.lending.allocation import Allocation, AllocationLine, Due, allocate_payment
+from app.lending.billing import current_bill_index, prepayment_date
 from app.lending.errors import LoanStateError
-from app.lending.money import ZERO, percent_of, split_with_fee
-from app.lending.prepayment import current_index, interest_accrued_to, prepay, principal_not_yet_due
-from app.lending.schedule import Schedule
+from app.lending.money import ZERO, split_with_fee
+from app.lending.prepayment import current_index, prepay, principal_not_yet_due
+from app.lending.schedule import Installment, Schedule
+from app.lending.settlement import Settlement, plan_settlement
 from app.lending.terms import Prepayment
 
 
@@ -36,19 +38,31 @@ class LoanAccount:
     def paid_on(self, number: int) -> AllocationLine:
         return self.paid.get(number, AllocationLine(number))
 
+    def owed_on(self, row: Installment) -> Due:
+        """What is still owed of one instalment, part by part."""
+        p = self.paid_on(row.number)
+        return Due(row.number, row.due_date, penalties=self.penalties.get(row.number, ZERO) - p.penalties,
+                   fees=row.fees - p.fees, interest=row.interest - p.interest, principal=row.principal - p.principal)
+
     def dues(self, on: date) -> list[Due]:
         """What is owed on instalments due on or before `on`, oldest first."""
         result = []
         for row in self.schedule.installments:
             if row.due_date > on:
                 break
-            p = self.paid_on(row.number)
-            due = Due(row.number, row.due_date, penalties=self.penalties.get(row.number, ZERO) - p.penalties,
-                      fees=row.fees - p.fees, interest=row.interest - p.interest,
-                      principal=row.principal - p.principal)
+            due = self.owed_on(row)
             if due.total > 0:
                 result.append(due)
         return result
+
+    def bills(self, on: date) -> list[Due]:
+        """What is owed on the current bill of `on` (see `app.lending.billing`): due next, paid as scheduled."""
+        k = current_bill_index(self.schedule, on)
+        if k is None:
+            return []
+        due_date = self.schedule.installments[k].due_date
+        owed = (self.owed_on(r) for r in self.schedule.installments[k:] if r.due_date == due_date)
+        return [due for due in owed if due.total > 0]
 
     @property
     def outstanding(self) -> Decimal:
@@ -59,7 +73,11 @@ class LoanAccount:
 
 @dataclass(frozen=True)
 class PayoffQuote:
-    """What settles the loan on `on`: overdue dues + principal not yet due + interest to date + fee."""
+    """What settles the loan on `on`: dues + principal not yet due + interest accrued to `on` + fee.
+
+    `fee` is the early-repayment fee on the principal beyond the current bill (all of it when no
+    bill is current); `interest` is net of interest already paid in advance, never below zero.
+    """
 
     on: date
     dues: Decimal
@@ -80,6 +98,7 @@ class PaymentResult:
     fee: Decimal = ZERO
     closing_interest: Decimal = ZERO
     credit_added: Decimal = ZERO
+    settled: bool = False  # the payment covered the pay-off quote: the loan closed on its date
 
 
 def open_account(schedule: Schedule) -> LoanAccount:
@@ -87,23 +106,27 @@ def open_account(schedule: Schedule) -> LoanAccount:
 
 
 def payoff_quote(account: LoanAccount, on: date) -> PayoffQuote:
-    schedule = account.schedule
-    if on < schedule.terms.disbursed_on:
+    """Overdue and due dues, plus what settles every instalment not yet due on `on` (`plan_settlement`)."""
+    if on < account.schedule.terms.disbursed_on:
         raise LoanStateError("a pay-off quote cannot precede the disbursement")
-    principal = principal_not_yet_due(schedule, on)
-    fee = percent_of(principal, schedule.terms.early_repayment_fee_percent, schedule.terms.rounding)
-    return PayoffQuote(on=on, dues=sum((d.total for d in account.dues(on)), ZERO), principal=principal,
-                       interest=interest_accrued_to(schedule, on) if principal > 0 else ZERO, fee=fee)
+    dues = sum((d.total for d in account.dues(on)), ZERO)
+    plan = plan_settlement(account.schedule, account.paid, on)
+    if plan is None:
+        return PayoffQuote(on=on, dues=dues, principal=ZERO, interest=ZERO, fee=ZERO)
+    return PayoffQuote(on=on, dues=dues, principal=plan.principal, interest=plan.interest, fee=plan.fee)
 
 
 def apply_payment(account: LoanAccount, on: date, amount: Decimal,
                   mode: Prepayment = Prepayment.SHORTEN_TERM) -> PaymentResult:
     """Book a payment received on `on`.
 
-    It first settles what is due (oldest instalment first; penalties → fees → interest →
-    principal). Anything above prepays principal on that date (less the early-repayment fee), giving
-    a new schedule version; once all principal is prepaid it pays the interest accrued to `on`; what
-    is left after that is kept as the borrower's credit.
+    A payment that covers the pay-off quote settles the loan on `on` (interest to that date, the
+    fee on the principal beyond the current bill); the rest is the borrower's credit. Otherwise it
+    settles what is due, then the current bill as scheduled (oldest instalment first; penalties →
+    fees → interest → principal), and anything above prepays principal (less the early-repayment
+    fee) from the current bill's due date — or from `on` when no bill is current — giving a new
+    schedule version. Once all principal is prepaid it pays the interest left on the closing
+    instalment; what is left after that is kept as the borrower's credit.
     """
     terms = account.schedule.terms
     if amount <= 0:
@@ -112,24 +135,29 @@ def apply_payment(account: LoanAccount, on: date, amount: Decimal,
         raise LoanStateError("a payment cannot precede the disbursement")
     if account.last_payment_on is not None and on < account.last_payment_on:
         raise LoanStateError("payments must be booked in date order")
-    allocation = allocate_payment(amount, account.dues(on))
+    dues = account.dues(on)
+    plan = plan_settlement(account.schedule, account.paid, on, mode)
+    if plan is not None and amount >= sum((d.total for d in dues), ZERO) + plan.total:
+        return _settle(account, on, amount, dues, plan)
+    allocation = allocate_payment(amount, [*dues, *account.bills(on)])
     paid = dict(account.paid)
     for line in allocation.lines:
         paid[line.number] = _add(paid.get(line.number, AllocationLine(line.number)), line)
     schedule, history, left = account.schedule, account.history, allocation.remainder
     prepaid = fee = closing = ZERO
-    k = current_index(schedule, on)
+    effective = prepayment_date(schedule, on)
+    k = current_index(schedule, effective)
     if left > 0 and k is not None:
-        room = principal_not_yet_due(schedule, on)
+        room = principal_not_yet_due(schedule, effective)
         prepaid, fee = split_with_fee(left, room, terms.early_repayment_fee_percent, terms.rounding)
         if prepaid > 0:
             history = (*history, schedule)
-            schedule = prepay(schedule, on, prepaid, mode, fee)
+            schedule = prepay(schedule, effective, prepaid, mode, fee)
             number = schedule.installments[k].number
             paid[number] = _add(paid.get(number, AllocationLine(number)),
                                 AllocationLine(number, fees=fee, principal=prepaid))
             left -= prepaid + fee
-            if prepaid == room:  # closed: the interest accrued to today is due now
+            if prepaid == room:  # closed: the interest left on the closing instalment is due with it
                 row = schedule.installments[k]
                 closing = min(left, row.interest - paid[number].interest)
                 paid[number] = _add(paid[number], AllocationLine(number, interest=closing))
@@ -137,6 +165,22 @@ def apply_payment(account: LoanAccount, on: date, amount: Decimal,
     new = replace(account, schedule=schedule, history=history, paid=_frozen(paid),
                   credit=account.credit + left, last_payment_on=on)
     return PaymentResult(new, allocation, prepaid, fee, closing, left)
+
+
+def _settle(account: LoanAccount, on: date, amount: Decimal, dues: list[Due], plan: Settlement) -> PaymentResult:
+    """Pay every due instalment, then close the rest by the settlement plan; the remainder is credit."""
+    allocation = allocate_payment(amount, dues)
+    paid = dict(account.paid)
+    for line in allocation.lines:
+        paid[line.number] = _add(paid.get(line.number, AllocationLine(line.number)), line)
+    for number in plan.dropped:
+        paid.pop(number, None)
+    paid.update(plan.paid)
+    history = account.history if plan.schedule is account.schedule else (*account.history, account.schedule)
+    left = allocation.remainder - plan.total
+    new = replace(account, schedule=plan.schedule, history=history, paid=_frozen(paid),
+                  credit=account.credit + left, last_payment_on=on)
+    return PaymentResult(new, allocation, plan.principal, plan.fee, plan.interest, left, settled=True)
 
 
 def _add(a: AllocationLine, b: AllocationLine) -> AllocationLine:

@@ -37,8 +37,10 @@ def simulate(terms: LoanTerms, transactions: Sequence[Transaction],
              mode: Prepayment = Prepayment.SHORTEN_TERM, calendar: HolidayCalendar | None = None) -> Simulation:
     """Apply each payment on its date (in date order, ties in the order given) to the loan's schedule.
 
-    A payment settles what is due on its date; above that it prepays principal at once, so later
-    interest runs on the lower balance; beyond the whole loan it becomes a credit.
+    A payment settles what is due on its date and the current bill as scheduled (a bill paid a
+    few days early is simply paid); above that it prepays principal from the bill's due date (from
+    the payment's date when no bill is current), so later interest runs on the lower balance; a
+    payment covering the pay-off quote closes the loan, and beyond that it becomes a credit.
     """
     account = open_account(generate_schedule(terms, calendar))
     results = []

@@ -237,10 +237,13 @@ def save_account(state: LoanState, account: LoanAccount, on: date, payment_id: i
 
 
 def mark_settled(loan: Loan, rows: dict[int, Instalment], on: date) -> None:
-    """Instalments that owe nothing and are due are paid; a loan that owes nothing at all is closed."""
+    """Instalments that owe nothing and are due, or are the current bill paid in advance, are paid.
+
+    A loan that owes nothing at all is closed.
+    """
     closed = all(owed(r) == 0 for r in rows.values())
     for r in rows.values():
-        if r.status in ("pending", "overdue") and owed(r) == 0 and (closed or r.due_date <= on):
+        if r.status in ("pending", "overdue") and owed(r) == 0 and (closed or r.due_date <= on or r.start_date < on):
             r.status, r.paid_on = "paid", on
     if closed and loan.status == "active":
         loan.status, loan.closed_on = "closed", on

@@ -1,8 +1,9 @@
 """Repayments: taking a notified payment once, offline vouchers confirmed by finance, pay-off quotes, credit.
 
 A payment is allocated by `app.lending.apply_payment` (penalties → fees → interest → principal,
-oldest instalment first; above what is due it prepays principal, giving a new schedule version;
-beyond the whole loan it is the borrower's credit) and booked as one balanced journal entry.
+oldest instalment first, the current bill included even before its due date; above that it
+prepays principal, giving a new schedule version; a payment covering the pay-off quote closes
+the loan, and anything beyond is the borrower's credit) and booked as one balanced journal entry.
 These functions leave the commit to their caller (a request, a CLI command, an engine step).
 """
 from __future__ import annotations
@@ -185,7 +186,9 @@ def _book(payment: Payment, on: date) -> None:
     except LendingError as exc:
         raise invalid(exc) from None
     version = loan.schedule_version
-    reason = payment.prepayment if result.account.schedule.version != version else "payment"
+    reason = "payment"
+    if result.account.schedule.version != version:
+        reason = "payoff" if result.settled else payment.prepayment
     rows = save_account(state, result.account, on, payment.id, reason)
     bill_settled_interest(loan.id, rows, on)
     lines = result.allocation.lines
@@ -207,7 +210,8 @@ def _book(payment: Payment, on: date) -> None:
         **{part: str(amount) for part, amount in parts.items()},
         "prepaid_principal": str(result.prepaid_principal), "fee": str(result.fee),
         "closing_interest": str(result.closing_interest), "credit_used": str(credit_used),
-        "credit_added": str(result.credit_added), "schedule_version": loan.schedule_version,
+        "credit_added": str(result.credit_added), "settled": result.settled,
+        "schedule_version": loan.schedule_version,
         "instalments": [{"number": line.number, "penalties": str(line.penalties), "fees": str(line.fees),
                          "interest": str(line.interest), "principal": str(line.principal)} for line in lines],
     }

@@ -98,6 +98,16 @@ def test_simulate_prints_the_resulting_schedule(runner: FlaskCliRunner, tmp_path
     assert sum(Decimal(r["principal"]) for r in out["installments"]) == Decimal(terms["principal"])
 
 
+def test_simulate_pays_a_bill_made_two_days_early_as_the_bill(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    terms = next(c for c in CASES if c["id"] == "declining-5000-12-18")["terms"]
+    plain = json.loads(runner.invoke(args=["loans", "schedule", *cli_options(terms), "--json"]).stdout)
+    request = {"terms": terms, "transactions": [{"date": "2022-12-01", "amount": "305"},
+                                                {"date": "2022-12-30", "amount": "305"}]}  # bill 2 is due 1 Jan
+    result = runner.invoke(args=["loans", "simulate", write(tmp_path, request)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == plain and result.stderr == ""  # no prepayment, no credit
+
+
 def test_simulate_reports_a_credit_on_stderr(runner: FlaskCliRunner, tmp_path: Path) -> None:
     terms = CASES[0]["terms"]
     request = {"terms": terms, "transactions": [{"date": "2022-11-15", "amount": "9000"}]}

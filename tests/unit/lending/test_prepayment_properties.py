@@ -82,8 +82,7 @@ def test_payments_on_any_dates_conserve_money(data: st.DataObject, terms, mode) 
     change = 3 * CENT if terms.early_repayment_fee_percent else CENT
     for booked in result.payments:
         if booked.credit_added > 0:
-            closed = principal_not_yet_due(booked.account.schedule, booked.account.last_payment_on) == 0
-            assert closed or booked.credit_added < change
+            assert booked.account.outstanding == 0 or booked.credit_added < change
 
 
 @settings(max_examples=300, deadline=None)
@@ -106,3 +105,42 @@ def test_a_payoff_quote_is_exactly_what_settles_the_loan(data: st.DataObject, te
     assert settled.credit == account.credit + extra
     assert sum(r.principal for r in settled.schedule.installments) == terms.principal
 
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data(), loan_terms(), st.sampled_from(Prepayment))
+def test_a_cent_less_than_the_payoff_quote_never_settles_the_loan(data: st.DataObject, terms, mode) -> None:
+    account = open_account(generate_schedule(terms))
+    first = data.draw(st.dates(terms.disbursed_on, account.schedule.installments[-1].due_date))
+    partial = data.draw(st.integers(0, int(terms.principal / CENT)).map(lambda n: Decimal(n) * CENT))
+    if partial:
+        account = apply_payment(account, first, partial, mode).account
+    on = data.draw(st.dates(first, account.schedule.installments[-1].due_date))
+    quote = payoff_quote(account, on)
+    if quote.total <= CENT:
+        return
+    short = apply_payment(account, on, quote.total - CENT, mode)
+    assert not short.settled and short.account.outstanding > 0
+    assert short.credit_added < 3 * CENT  # nothing is parked as credit while the loan still owes
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data(), loan_terms(), st.sampled_from(Prepayment))
+def test_paying_what_is_due_and_the_current_bill_early_changes_no_schedule(data: st.DataObject, terms, mode) -> None:
+    account = open_account(generate_schedule(terms))
+    first = data.draw(st.dates(terms.disbursed_on, account.schedule.installments[-1].due_date))
+    partial = data.draw(st.integers(0, int(terms.principal / CENT)).map(lambda n: Decimal(n) * CENT))
+    if partial:
+        account = apply_payment(account, first, partial, mode).account
+    on = data.draw(st.dates(first, account.schedule.installments[-1].due_date))
+    bills = account.bills(on)
+    amount = sum((d.total for d in [*account.dues(on), *bills]), Decimal(0))
+    if amount == 0:
+        return
+    result = apply_payment(account, on, amount, mode)
+    if result.settled:  # the last bill early costs more than settling the loan: it does, the rest is credit
+        assert amount >= payoff_quote(account, on).total and result.account.outstanding == 0
+        return
+    assert result.account.schedule == account.schedule and result.prepaid_principal == 0
+    assert result.credit_added == 0
+    assert result.account.dues(on) == [] and result.account.bills(on) == []
