@@ -7,14 +7,17 @@ cycle with no user task or catch event on it — an unbounded loop — is warned
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
+from app.engine.durations import due_after
 from app.engine.errors import DiagramProblem
 from app.engine.parser import FORM_PROPERTY, UI_FORM_PROPERTY, Bundle, ParsedProcess
+from app.engine.runner import TASK_EXPRESSIONS
 from app.engine.scripting import (
     SandboxViolation,
     budgeted,
@@ -56,6 +59,14 @@ def _lint_spec(process: ParsedProcess, spec, operators: set[str], forms: set[str
                 _check(lambda s=source: compile_script(s), element, label, error)
         for expression in _service_parameters(ts):
             _check(lambda e=expression: compile_expression(e), element, "parameter", error)
+        for key in TASK_EXPRESSIONS:
+            if props.get(key):
+                _check(lambda e=props[key]: compile_expression(e), element, key, error)
+        if props.get("dueIn"):
+            try:
+                due_after(props["dueIn"], datetime.now(UTC))
+            except ValueError as exc:
+                error(element, f"dueIn: {exc}")
         if isinstance(ts, MultiChoice):
             for condition, target in ts.cond_task_specs:
                 condition_source = getattr(condition, "args", [None])[0] if condition is not None else None

@@ -47,6 +47,8 @@ class ReadyTask:
     title: str
     lane: str | None
     properties: dict[str, str]
+    # The values of the task's TASK_EXPRESSIONS properties, evaluated on its data (None: failed)
+    evaluated: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -80,6 +82,9 @@ class ServiceBusinessError(Exception):
         self.engine_task_id = engine_task_id
 
 
+# User-task properties that are expressions on the task's data, evaluated when it becomes ready:
+# its due time (a date, a datetime or an ISO text) and priority (1-5) from the instance's data.
+TASK_EXPRESSIONS = ("dueAtExpression", "priorityExpression")
 DEFAULT_TRIES = 3
 RETRY_DELAY_SECONDS = 10  # first retry after 10 s, then x backoff base (default 2) each time
 
@@ -282,6 +287,10 @@ class ProcessEngine:
         self._steps.history.append((kind, element_id, details))
 
     def _outcome(self, workflow: BpmnWorkflow, error: dict[str, Any] | None) -> StepOutcome:
+        waiting = error is None and not workflow.is_completed()
+        # before the state is dumped and the history taken: evaluating a task's expressions
+        # writes their values into the task and may add to the history
+        ready = [self._ready_task(t) for t in workflow.get_tasks(state=TaskState.READY, manual=True)] if waiting else []
         history = getattr(self._steps, "history", [])
         self._steps.history = []
         state = self.serializer.dump_state(workflow)
@@ -292,7 +301,6 @@ class ProcessEngine:
             ends = [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED, spec_class=EndEvent)
                     if t.workflow is workflow]
             return StepOutcome("completed", state, jsonable(workflow.data), end_events=ends, history=history)
-        ready = [self._ready_task(t) for t in workflow.get_tasks(state=TaskState.READY, manual=True)]
         last = workflow.last_task
         due_at, messages = self._waits(workflow)
         return StepOutcome("waiting", state, jsonable(last.data if last else {}), ready=ready,
@@ -326,13 +334,24 @@ class ProcessEngine:
                 due.append(datetime.fromisoformat(task.internal_data["retry_at"]))
         return (min(due) if due else None), sorted(messages)
 
-    @staticmethod
-    def _ready_task(task) -> ReadyTask:  # noqa: ANN001
+    def _ready_task(self, task) -> ReadyTask:  # noqa: ANN001
         spec = task.task_spec
         properties = dict((getattr(spec, "extensions", None) or {}).get("properties", {}))
         if not isinstance(spec, UserTaskMixin):
             properties.setdefault("kind", type(spec).__name__)
-        return ReadyTask(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, spec.lane, properties)
+        # evaluated once, when the task first becomes ready, and kept with it
+        expressions = [key for key in TASK_EXPRESSIONS if properties.get(key)]
+        evaluated = task.internal_data.setdefault("evaluated", {}) if expressions else {}
+        for key in expressions:
+            if key not in evaluated:
+                try:
+                    evaluated[key] = jsonable(self.script_engine.evaluate(task, properties[key]))
+                except Exception as exc:  # noqa: BLE001 - a bad expression leaves the value unset, never the task
+                    evaluated[key] = None
+                    self._note("task_property_failed", spec.bpmn_id,
+                               {"property": key, "expression": properties[key], "error": f"{type(exc).__name__}: {exc}"})
+        return ReadyTask(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, spec.lane, properties,
+                         dict(evaluated))
 
 
 def _fault_dict(fault: InstanceFault, engine_task_id: str | None = None) -> dict[str, Any]:

@@ -9,9 +9,11 @@ clauses coerced, its cache key computed) cost three to six times what executing 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import CursorResult, Executable, Table, bindparam, insert, select, update
 
 from app.engine.durations import due_after
@@ -113,7 +115,7 @@ class Step:
         known = {row.engine_task_id for row in open_rows}
         fresh_ready = [t for t in outcome.ready if t.engine_task_id not in known]
         parties = self._parties() if any(lane_party(t.lane) for t in fresh_ready) else {}
-        fresh = [_task_values(instance.id, t, at, form_ids, parties.get(lane_party(t.lane) or ""))
+        fresh = [_task_values(instance, t, at, form_ids, parties.get(lane_party(t.lane) or ""))
                  for t in fresh_ready]
         still_open = [row for row in open_rows if row.engine_task_id in ready]
         if fresh:
@@ -185,31 +187,51 @@ def update_instance(instance: InstanceRow, values: dict[str, Any]) -> int:
     return new_version
 
 
-def _task_values(instance_id: int, task: ReadyTask, at: datetime, form_ids: dict[str, int],
+def _task_values(instance: InstanceRow, task: ReadyTask, at: datetime, form_ids: dict[str, int],
                  org_id: int | None) -> dict[str, Any]:
     props = task.properties
-    due_at = None
-    if props.get("dueIn"):
+    due_at = _due_at(task.evaluated.get("dueAtExpression"))
+    if due_at is None and props.get("dueIn"):
         try:
             due_at = due_after(props["dueIn"], at)
         except ValueError:
             due_at = None
+    priority = _priority(task.evaluated.get("priorityExpression"))
     return {
-        "instance_id": instance_id, "engine_task_id": task.engine_task_id, "element_id": task.element_id,
+        "instance_id": instance.id, "process_version_id": instance.process_version_id,  # the inbox filters on it
+        "engine_task_id": task.engine_task_id, "element_id": task.element_id,
         "title": task.title[:255], "lane": task.lane, "org_id": org_id, "state": "ready",
         "form_id": form_ids.get(props.get("formJsonSchemaFilename", "")),
         "ui_form_id": form_ids.get(props.get("formUiSchemaFilename", "")),
-        "properties": props, "priority": _priority(props.get("priority")), "due_at": due_at, "created_at": at,
+        "properties": props, "priority": priority if priority is not None else _priority(props.get("priority")), "due_at": due_at, "created_at": at,
         "claimed_by_id": None, "completed_by_id": None, "completed_at": None, "data": None,
     }
 
 
-def _priority(raw: str | None) -> int | None:
+def _priority(raw: Any) -> int | None:
+    """1 (most urgent) to 5, from a property or an expression's value; None for anything else."""
+    if isinstance(raw, bool):
+        return None
     try:
         value = int(raw) if raw not in (None, "") else None
-    except ValueError:
+    except (TypeError, ValueError):
         return None
     return value if value is None or 1 <= value <= 5 else None
+
+
+def _due_at(value: Any) -> datetime | None:
+    """A due time from instance data: an ISO datetime (local time if it has no offset), or a date
+    (due by the end of that day, local time). None for anything else."""
+    if not isinstance(value, str) or not value:
+        return None
+    local = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])  # LOANFLOW_TIMEZONE
+    try:
+        if len(value) == 10:  # a date: the end of that day
+            return datetime.combine(date.fromisoformat(value), time(23, 59, 59), local).astimezone(UTC)
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=local)).astimezone(UTC)
 
 
 def record(instance_id: int, kind: str, at: datetime, actor_id: int | None = None,
