@@ -63,3 +63,29 @@ def validate_submission(schema: dict[str, Any] | None, data: Any) -> None:
         fields.setdefault(_field_name(path), []).append(_message(error))
     if fields:
         raise Invalid("the form has errors", fields=fields, code="form_invalid")
+
+
+def display_kinds(forms: list[dict[str, Any]]) -> dict[str, str]:
+    """Which data fields these forms show as money or dates: {field: "money" | "date"}.
+
+    From UI schemas (`ui:widget: money` / `date`) and JSON Schemas (`format: date`), fields inside
+    arrays of objects included, so pages can format the instance's key data by locale.
+    """
+    kinds: dict[str, str] = {}
+
+    def walk(node: Any) -> None:
+        if not isinstance(node, dict):
+            return
+        for name, value in node.items():
+            if not isinstance(value, dict):
+                continue
+            widget, fmt = value.get("ui:widget"), value.get("format")
+            if widget == "money":
+                kinds[name] = "money"
+            elif (widget == "date" or fmt == "date") and kinds.get(name) != "money":
+                kinds[name] = "date"
+            walk(value)
+
+    for form in forms:
+        walk(form)
+    return kinds

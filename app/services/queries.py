@@ -84,6 +84,7 @@ def task_detail(principal: Principal, task_id: int) -> dict[str, Any]:
 def _instance_dict(instance: ProcessInstance) -> dict[str, Any]:
     return {
         "id": instance.id, "process_id": instance.process_id, "version": instance.version,
+        "process_version_id": instance.process_version_id,
         "status": instance.status, "business_key": instance.business_key, "data": instance.data,
         "error": instance.error, "created_at": instance.created_at, "updated_at": instance.updated_at,
         "ended_at": instance.ended_at,

@@ -10,7 +10,7 @@ from sqlalchemy import Executable, Select, bindparam, select, update
 
 from app.engine.runner import TaskNotReady, jsonable
 from app.extensions import db
-from app.models import FormVersion, HumanTask
+from app.models import FormVersion, HumanTask, User, UserRole
 from app.models.task import OPEN_TASK_STATES
 from app.services.access import task_offered, task_visible
 from app.services.clock import now
@@ -116,15 +116,39 @@ def claim_task(task_id: int, actor: Actor) -> None:
     db.session.commit()
 
 
-def assign_task(task_id: int, username: str, actor: Actor) -> None:
-    """A team lead gives an open task of their organisation to someone who holds its lane's role."""
+def _task_to_assign(task_id: int, actor: Actor):  # noqa: ANN202
+    """The task row if the actor may assign it: 404 if they may not see it, 403 if not theirs to assign."""
     task = core(_TASK_FOR_STEP.add_columns(TASKS.c.org_id).where(TASKS.c.id == task_id,
                                                                  task_visible(actor))).first()
-    lead_here = actor.has_role("team_lead") and task is not None and task.org_id == actor.org_id
     if task is None:
         raise NotFound("task not found")
+    lead_here = actor.has_role("team_lead") and task.org_id == actor.org_id
     if not (lead_here or actor.has_role("platform_admin")):
         raise Forbidden("assigning tasks needs the team_lead role in the task's organisation", code="not_team_lead")
+    return task
+
+
+def assignable_users(task_id: int, actor: Actor) -> list[tuple[str, str]]:
+    """(username, name) of whom the actor may assign this open task to; empty if they may not assign."""
+    try:
+        task = _task_to_assign(task_id, actor)
+    except (NotFound, Forbidden):
+        return []
+    if task.state not in OPEN_TASK_STATES:
+        return []
+    query = select(User.username, User.display_name).where(User.active.is_(True)).order_by(User.username)
+    if task.lane:
+        query = query.join(UserRole, UserRole.user_id == User.id).where(UserRole.role == task.lane)
+    if task.org_id:
+        query = query.where(User.org_id == task.org_id)
+    elif not task.lane:
+        query = query.where(User.org_id == actor.org_id)
+    return [(name, display or name) for name, display in db.session.execute(query.limit(500))]
+
+
+def assign_task(task_id: int, username: str, actor: Actor) -> None:
+    """A team lead gives an open task of their organisation to someone who holds its lane's role."""
+    task = _task_to_assign(task_id, actor)
     if task.state not in OPEN_TASK_STATES:
         raise Conflict(f"task is already {task.state}", code=f"task_{task.state}")
     assignee = principal_for(username)

@@ -15,10 +15,13 @@ def _wants_json() -> bool:
 
 def register_web(app: Flask) -> None:
     from app.web import admin, auth, inbox
+    from app.web.i18n import local_date, money
 
     for blueprint in (auth.bp, inbox.bp, admin.bp):
         app.register_blueprint(blueprint)
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["local_date"] = local_date
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):  # noqa: ANN202

@@ -1,7 +1,12 @@
 """The interface language: the user's choice, else the browser's, else Simplified Chinese."""
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
 from flask import current_app, request, session
+from flask_babel import format_currency, format_date
 from flask_login import current_user
 
 
@@ -16,3 +21,23 @@ def select_locale() -> str:
             return str(locale)
     best = request.accept_languages.best_match(languages)
     return str(best or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def money(value: Any) -> str:
+    """An amount in CNY by the page's locale (¥1,234,567.80); anything not a number as it is."""
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    if not amount.is_finite() or isinstance(value, bool):
+        return str(value)
+    return format_currency(amount, "CNY")
+
+
+def local_date(value: Any) -> str:
+    """An ISO date (or datetime) by the page's locale; anything else as it is."""
+    try:
+        parsed = date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return str(value)
+    return format_date(parsed, "medium")

@@ -9,6 +9,8 @@ from flask_login import current_user, login_required
 
 from app.services import documents, inbox, queries, tasks
 from app.services.errors import ServiceError
+from app.services.forms import display_kinds
+from app.services.runtime import runtime
 from app.services.tasks import PENDING_DOCUMENT, Upload
 from app.web.auth import safe_next
 from app.web.schema_form import FormParseError, fields_of, parse_submission
@@ -84,7 +86,15 @@ def task_page(task_id: int):
     earlier = [e for e in history if e["kind"] == "task_completed"]
     return render_template("task.html", task=detail, instance=instance, history=history, earlier=earlier,
                            fields=fields_of(schema, ui, _nested(values)), errors=errors,
+                           kinds=_display_kinds(instance["process_version_id"]),
+                           assignees=tasks.assignable_users(task_id, principal),
                            docs=documents.instance_documents(principal, detail["instance_id"])), status
+
+
+def _display_kinds(version_id: int) -> dict[str, str]:
+    """Which of the instance's data fields are money or dates, from its version's forms."""
+    form_ids = list(runtime().specs.forms(version_id).values())
+    return display_kinds(list(tasks.forms_by_id(form_ids).values()))
 
 
 def _nested(values: dict) -> dict:
@@ -119,6 +129,22 @@ def _task_action(action, task_id: int) -> None:  # noqa: ANN001
 def claim(task_id: int):
     _task_action(tasks.claim_task, task_id)
     return redirect(safe_next(request.form.get("next")))
+
+
+@bp.route("/tasks/<int:task_id>/assign", methods=["POST"])
+@login_required
+def assign(task_id: int):
+    """A team lead gives the task to one of the people who may work it."""
+    username = (request.form.get("username") or "").strip()
+    try:
+        tasks.assign_task(task_id, username, _principal())
+    except ServiceError as exc:
+        if exc.status in (403, 404):
+            abort(exc.status)
+        flash(exc.message, "error")
+    else:
+        flash(_("Task assigned to %(user)s.", user=username))
+    return redirect(url_for("inbox.task_page", task_id=task_id))
 
 
 @bp.route("/tasks/<int:task_id>/unclaim", methods=["POST"])
