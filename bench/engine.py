@@ -25,7 +25,7 @@ from flask_migrate import upgrade
 from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app import create_app
 from app.engine.parser import DiagramFile
@@ -86,11 +86,13 @@ def measure_runner(n: int, warmup: int, database_url: str) -> list[float]:
         ensure_platform_admin()
         user = principal_for("admin")
 
+        ready_task = select(HumanTask.id).where(HumanTask.instance_id == bindparam("instance_id"),
+                                                HumanTask.state == "ready")
+
         def run() -> int:
             instance_id = start_instance(PROCESS_ID, user)
             for data in STEPS:
-                task_id = db.session.scalars(select(HumanTask.id).where(
-                    HumanTask.instance_id == instance_id, HumanTask.state == "ready")).one()
+                task_id = db.session.connection().execute(ready_task, {"instance_id": instance_id}).scalar_one()
                 complete_task(task_id, data, user)
             return instance_id
 

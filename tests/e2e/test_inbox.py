@@ -131,3 +131,30 @@ def test_the_second_reviewer_sees_the_first_reviewers_decision_and_notes(world, 
     expect(earlier).to_contain_text("Order confirmed by the buyer; collateral checked.")
     expect(page.locator("#task-form")).to_be_visible()
     screenshot(page, "task")
+
+
+def test_a_team_lead_assigns_a_task_and_the_assignee_finds_it_in_my_tasks(world, new_page):
+    bank = world.org(f"AS{world.suffix}", ["funder"])
+    lead = world.user("lead", bank, ["team_lead"])
+    reviewer = world.user("rev", bank, ["first_reviewer"])
+    other = world.user("rev2", bank, ["first_reviewer"])
+    world.user("sec", bank, ["second_reviewer"])  # holds another role: not offered in the list
+    deal = world.start(bank)
+
+    page = new_page()
+    sign_in(page, lead, next_path=f"/tasks/{deal['task_id']}")
+    options = page.locator("#assignee option").evaluate_all("options => options.map(o => o.value)")
+    assert options == sorted([reviewer, other])
+    page.locator("#assignee").select_option(reviewer)
+    page.locator("#assign-form").get_by_role("button", name="Assign").click()
+    expect(page.locator(".flash").first).to_contain_text(reviewer)
+    task = world.task(deal["task_id"])
+    assert (task["state"], task["claimed_by"]) == ("claimed", reviewer)
+
+    assignee = new_page()
+    sign_in(assignee, reviewer)
+    assert task_ids(assignee) == [deal["task_id"]]  # "My tasks" is the first tab
+    bystander = new_page()
+    sign_in(bystander, other)
+    assert task_ids(bystander) == []
+    expect(bystander.locator("#assign-form")).to_have_count(0)
