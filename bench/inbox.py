@@ -290,9 +290,9 @@ def seed(engine: sa.Engine, n_tasks: int, n_orgs: int, n_users: int, seed_value:
             WHERE x.org_id IS NOT NULL;
         """)
         cur.execute("""
-            INSERT INTO human_tasks (id, instance_id, engine_task_id, element_id, title, lane, org_id, state,
-                                     properties, priority, due_at, claimed_by_id, created_at)
-            SELECT p.t, p.i, gen_random_uuid()::text, p.element_id, p.title, p.lane, p.org_id,
+            INSERT INTO human_tasks (id, instance_id, process_version_id, engine_task_id, element_id, title, lane,
+                                     org_id, state, properties, priority, due_at, claimed_by_id, created_at)
+            SELECT p.t, p.i, p.process_version_id, gen_random_uuid()::text, p.element_id, p.title, p.lane, p.org_id,
                    CASE WHEN claimer IS NULL THEN 'ready' ELSE 'claimed' END,
                    '{}', prio, due, claimer, created
             FROM (
@@ -304,7 +304,7 @@ def seed(engine: sa.Engine, n_tasks: int, n_orgs: int, n_users: int, seed_value:
                      CASE WHEN random() < 0.15 THEN NULL
                           ELSE %(now)s::timestamp + (random() * 40 - 10) * interval '1 day' END AS due,
                      p.opened_at + random() * (%(now)s::timestamp - p.opened_at) AS created
-              FROM task_plan p
+              FROM (SELECT p.*, i.process_version_id FROM task_plan p JOIN process_instances i ON i.id = p.i) p
               LEFT JOIN staff s ON s.org_id = coalesce(p.org_id, 1) AND s.role = coalesce(p.lane, 'operator')) p;
         """, {"now": at})
         for table in ("process_instances", "human_tasks"):
@@ -512,6 +512,8 @@ def main(argv: list[str] | None = None) -> int:
                 seed(engine, args.tasks, args.orgs, args.users, args.seed)
                 print(f"seeded in {time.perf_counter() - started:.0f} s")
                 counts = seeded_counts(engine)
+            else:
+                vacuum(engine)  # a migration may just have rewritten the tables it measures
             with engine.connect() as conn:
                 states = dict(conn.execute(sa.text("SELECT state, count(*) FROM human_tasks GROUP BY state")).all())
                 version = conn.execute(sa.text("SHOW server_version")).scalar_one()

@@ -3,7 +3,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from app.api.auth import current_user, require_user
-from app.schemas.common import PageArgs, page_schema
+from app.schemas.common import PageArgs
 from app.services import inbox
 
 blp = Blueprint("me", __name__, url_prefix="/me", description="The signed-in user's work")
@@ -36,7 +36,14 @@ class InboxTaskSchema(Schema):
     overdue = fields.Boolean()
 
 
-InboxPage = page_schema(InboxTaskSchema, "InboxPage")
+class InboxPage(Schema):
+    items = fields.List(fields.Nested(InboxTaskSchema))
+    total = fields.Integer()
+    total_capped = fields.Boolean(metadata={"description": (
+        "true: there are more tasks than `total`, which is then 1,000 (or the end of the requested page, "
+        "when that is further): the inbox stops counting there")})
+    page = fields.Integer()
+    per_page = fields.Integer()
 
 
 @blp.route("/tasks")

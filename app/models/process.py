@@ -71,6 +71,9 @@ class ProcessInstance(Model):
         Index("ix_process_instances_business_key", "business_key"),
         Index("ix_process_instances_due_at", "due_at"),
         Index("ix_process_instances_started_by", "started_by_id"),  # the inbox: tasks of instances I started
+        # the inbox's search (part of a business key): PostgreSQL with pg_trgm only (0006_inbox_scale)
+        Index("ix_process_instances_business_key_trgm", "business_key", postgresql_using="gin",
+              postgresql_ops={"business_key": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -101,7 +104,11 @@ class InstanceParty(Model):
     """The organisation that plays one party kind (funder, borrower, ...) in an instance's deal."""
 
     __tablename__ = "instance_parties"
-    __table_args__ = (Index("ix_instance_parties_org_party", "org_id", "party"),)
+    __table_args__ = (
+        # instance_id included: the inbox's party filter reads a party's instances from the index
+        Index("ix_instance_parties_org_party", "org_id", "party", "instance_id"),
+        Index("ix_instance_parties_instance_org", "instance_id", "org_id"),
+    )
 
     instance_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("process_instances.id", ondelete="CASCADE"), primary_key=True)

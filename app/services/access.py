@@ -58,21 +58,35 @@ def task_offered(principal: Principal, unlaned: bool = True) -> ColumnElement[bo
     `unlaned=False` leaves out tasks without a lane offered to the instance's starter: callers that
     know the user started no instance drop that OR branch, so the inbox index serves the rest.
     """
-    lanes = [r for r in principal.roles if r in ROLE_PARTY]
-    own_org = and_(HumanTask.org_id == principal.org_id, HumanTask.lane.in_(lanes)) if lanes else false()
+    branches = offered_branches(principal, unlaned)
+    if not branches:
+        return false()
+    return branches[0] if len(branches) == 1 else or_(*branches)
+
+
+def offered_branches(principal: Principal, unlaned: bool = True) -> list[ColumnElement[bool]]:
+    """`task_offered` as disjoint conditions whose OR it is, each one lane (or no lane) at a time.
+
+    One equality per branch lets an index hand out a branch's tasks already in order, so the
+    inbox reads a page (or a capped count) branch by branch and stops early in each.
+    """
     if principal.has_role("platform_admin"):
-        return true()
+        return [true()]
+    party_lanes = sorted(r for r in principal.roles if r in ROLE_PARTY)
+    others: list[ColumnElement[bool]] = []
     if principal.is_platform:
-        platform_lanes = HumanTask.lane.in_(sorted(principal.roles & PLATFORM_LANES))
-        # a task without a lane: the platform's operators (analysts and auditors only read)
-        unlaned_platform = HumanTask.lane.is_(None) if principal.has_role("operator") else false()
-        return or_(own_org, platform_lanes, unlaned_platform)
-    if not unlaned:
-        return own_org
-    # "started by me" as an IN over the indexed started_by_id: a small set, no per-task probe
-    started = and_(HumanTask.lane.is_(None), HumanTask.instance_id.in_(
-        select(ProcessInstance.id).where(ProcessInstance.started_by_id == principal.id)))
-    return or_(own_org, started)
+        platform_lanes = sorted(principal.roles & PLATFORM_LANES)
+        # a platform lane is offered in every organisation: its own-organisation branch adds nothing
+        party_lanes = [lane for lane in party_lanes if lane not in platform_lanes]
+        others = [HumanTask.lane == lane for lane in platform_lanes]
+        if principal.has_role("operator"):  # a task without a lane: the platform's operators
+            others.append(HumanTask.lane.is_(None))  # (analysts and auditors only read)
+    elif unlaned:
+        # "started by me" as an IN over the indexed started_by_id: a small set, no per-task probe
+        others = [and_(HumanTask.lane.is_(None), HumanTask.instance_id.in_(
+            select(ProcessInstance.id).where(ProcessInstance.started_by_id == principal.id)))]
+    own_org = [and_(HumanTask.org_id == principal.org_id, HumanTask.lane == lane) for lane in party_lanes]
+    return own_org + others
 
 
 def task_visible(principal: Principal) -> ColumnElement[bool]:
@@ -90,4 +104,4 @@ def require_role(principal: Principal, *roles: str) -> None:
         raise Forbidden(f"this needs one of the roles: {', '.join(roles)}")
 
 
-__all__ = ["instance_visible", "lane_party", "require_role", "task_offered", "task_visible"]
+__all__ = ["instance_visible", "lane_party", "offered_branches", "require_role", "task_offered", "task_visible"]
