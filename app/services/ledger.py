@@ -15,9 +15,11 @@ from sqlalchemy import func, insert, select, text
 
 from app.extensions import db
 from app.lending.money import CENT
-from app.models import JournalEntry, JournalLine
+from app.models import JournalEntry, JournalLine, Loan
 from app.models.ledger import ACCOUNTS
 from app.models.loan import ZERO
+from app.services.errors import Forbidden
+from app.services.identity import Principal
 
 # PostgreSQL advisory lock that orders payments (shared) against the end-of-day batch (exclusive).
 LEDGER_LOCK = 0x4C4F414E  # "LOAN"
@@ -75,13 +77,25 @@ class TrialBalance:
         return sum(self.balances.values(), ZERO)
 
 
-def trial_balance(loan_id: int | None = None) -> TrialBalance:
-    """Balances of every account over all entries (or over one loan's lines)."""
+def trial_balance(loan_id: int | None = None, funder_org_id: int | None = None) -> TrialBalance:
+    """Balances of every account over all entries (or over one loan's lines, or one funder's loans')."""
     query = select(JournalLine.account, func.sum(JournalLine.amount)).group_by(JournalLine.account)
     if loan_id is not None:
         query = query.where(JournalLine.loan_id == loan_id)
+    if funder_org_id is not None:
+        query = query.where(JournalLine.loan_id.in_(select(Loan.id).where(Loan.funder_org_id == funder_org_id)))
     balances = {account: Decimal(amount or 0).quantize(CENT) for account, amount in db.session.execute(query)}
     return TrialBalance({account: balances.get(account, ZERO) for account in ACCOUNTS})
+
+
+def trial_balance_for(principal: Principal) -> tuple[str, TrialBalance]:
+    """The trial balance a user may read: the whole ledger for platform staff, their funder's loans
+    for a funder's finance; 403 for everyone else. Returns the scope ('all' or 'funder') with it."""
+    if principal.is_platform:
+        return "all", trial_balance()
+    if principal.has_role("finance") and "funder" in principal.org_kinds:
+        return "funder", trial_balance(funder_org_id=principal.org_id)
+    raise Forbidden("the trial balance is for platform staff and a funder's finance")
 
 
 def loan_balances(loan_id: int) -> dict[str, Decimal]:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, false, func, or_, select, true, update
 
 from app.extensions import db
 from app.lending import LoanAccount, LoanTerms, Schedule, generate_schedule
@@ -27,7 +27,9 @@ from app.lending.schedule import Installment
 from app.models import Instalment, Loan, Product, ScheduleVersion
 from app.models.loan import ZERO
 from app.services import clock
-from app.services.errors import Conflict, Invalid, NotFound
+from app.services.access import party_kinds
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.services.identity import Principal
 from app.services.ledger import credit, debit, post_entry
 
 BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
@@ -285,3 +287,91 @@ def instalments(loan_id: int, version: int | None = None) -> list[Instalment]:
     else:
         query = query.where(Instalment.version == version)
     return list(db.session.scalars(query.execution_options(populate_existing=True)))
+
+
+# -- who sees which loan (the API) -------------------------------------------------------------
+
+def loan_visible(principal: Principal) -> ColumnElement[bool]:
+    """SQL condition on Loan: platform staff see every loan; a borrower's applicants their own; a
+    funder's staff (reviewers, finance) their funder's; a team lead every loan of their organisation."""
+    if principal.is_platform:
+        return true()
+    kinds, lead = party_kinds(principal), principal.has_role("team_lead")
+    sides = [column == principal.org_id for kind, column in (("borrower", Loan.borrower_org_id),
+                                                            ("funder", Loan.funder_org_id))
+             if lead or kind in kinds]
+    return or_(*sides) if sides else false()
+
+
+def visible_loan(principal: Principal, loan_id: int) -> Loan:
+    """The loan, when the user may see it; 404 otherwise (another organisation's loan included)."""
+    loan = db.session.scalar(select(Loan).where(Loan.id == loan_id, loan_visible(principal))
+                             .execution_options(populate_existing=True))
+    if loan is None:
+        raise NotFound("loan not found")
+    return loan
+
+
+def require_loan_role(principal: Principal, loan: Loan, role: str, side: str) -> None:
+    """403 unless the user holds `role` in the loan's `side` organisation (borrower or funder), or is
+    the platform admin, who acts across organisations."""
+    if principal.is_platform and principal.has_role("platform_admin"):
+        return
+    org_id = loan.borrower_org_id if side == "borrower" else loan.funder_org_id
+    if not (principal.has_role(role) and principal.org_id == org_id):
+        raise Forbidden(f"only the {side}'s {role} may do this")
+
+
+@dataclass(frozen=True)
+class ScheduleVersionView:
+    """One schedule version of a loan with its instalments as they were (or are, when current)."""
+
+    version: ScheduleVersion
+    instalments: list[Instalment]
+    current: bool
+
+
+@dataclass(frozen=True)
+class LoanView:
+    """A loan as the API shows it: the row, its product, and for the detail its schedule and balances."""
+
+    loan: Loan
+    product_code: str
+    schedule: ScheduleVersionView | None = None
+    balances: dict[str, Decimal] | None = None
+
+
+def list_loans(principal: Principal, page: int, per_page: int, status: str | None = None,
+               business_key: str | None = None) -> dict[str, object]:
+    query = (select(Loan, Product.code).join(Product, Product.id == Loan.product_id)
+             .where(loan_visible(principal)).order_by(Loan.id.desc()))
+    if status is not None:
+        query = query.where(Loan.status == status)
+    if business_key is not None:
+        query = query.where(Loan.business_key == business_key)
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return {"items": [LoanView(loan, code) for loan, code in rows], "total": total, "page": page,
+            "per_page": per_page}
+
+
+def loan_detail(principal: Principal, loan_id: int) -> LoanView:
+    """The loan with its current schedule version, its bills and its balances."""
+    loan = visible_loan(principal, loan_id)
+    code = db.session.scalar(select(Product.code).where(Product.id == loan.product_id)) or ""
+    version = db.session.get(ScheduleVersion, (loan.id, loan.schedule_version))
+    if version is None:
+        raise NotFound("the loan's schedule is missing")
+    return LoanView(loan, code, ScheduleVersionView(version, instalments(loan.id), True), loan_position(loan.id))
+
+
+def schedule_versions(principal: Principal, loan_id: int) -> list[ScheduleVersionView]:
+    """Every schedule version of the loan, oldest first, each with its instalments as they were."""
+    loan = visible_loan(principal, loan_id)
+    versions = db.session.scalars(select(ScheduleVersion).where(ScheduleVersion.loan_id == loan.id)
+                                  .order_by(ScheduleVersion.version)).all()
+    rows: dict[int, list[Instalment]] = {}
+    for row in db.session.scalars(select(Instalment).where(Instalment.loan_id == loan.id)
+                                  .order_by(Instalment.version, Instalment.number)):
+        rows.setdefault(row.version, []).append(row)
+    return [ScheduleVersionView(v, rows.get(v.version, []), v.version == loan.schedule_version) for v in versions]

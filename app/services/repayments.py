@@ -23,9 +23,19 @@ from app.lending.money import parse_money
 from app.models import Payment
 from app.models.loan import PAYMENT_CHANNELS, ZERO
 from app.services import clock
+from app.services.documents import get_document
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.identity import Principal
 from app.services.ledger import credit, debit, lock_ledger, post_entry
-from app.services.loans import bill_settled_interest, business_today, invalid, load_state, save_account
+from app.services.loans import (
+    bill_settled_interest,
+    business_today,
+    invalid,
+    load_state,
+    require_loan_role,
+    save_account,
+    visible_loan,
+)
 
 
 @dataclass(frozen=True)
@@ -216,3 +226,63 @@ def _book(payment: Payment, on: date) -> None:
                          "interest": str(line.interest), "principal": str(line.principal)} for line in lines],
     }
     db.session.flush()
+
+
+# -- the API: payments as a user sees and records them -----------------------------------------
+
+API_KEY_PREFIX = "api:{loan_id}:"  # keys sent over the API are the caller's own, per loan
+
+
+def loan_payments(principal: Principal, loan_id: int) -> list[Payment]:
+    loan = visible_loan(principal, loan_id)
+    return list(db.session.scalars(select(Payment).where(Payment.loan_id == loan.id).order_by(Payment.id)
+                                   .execution_options(populate_existing=True)))
+
+
+def quote_payoff_for(principal: Principal, loan_id: int, on: date | None = None) -> dict[str, Any]:
+    """`quote_payoff` for a loan the user may see (404 otherwise)."""
+    return quote_payoff(visible_loan(principal, loan_id).id, on)
+
+
+def client_key(payment: Payment) -> str:
+    """The idempotency key as its caller sent it (API keys are stored with the loan's prefix)."""
+    prefix = API_KEY_PREFIX.format(loan_id=payment.loan_id)
+    key = payment.idempotency_key
+    return key[len(prefix):] if key.startswith(prefix) else key
+
+
+def record_offline_payment(principal: Principal, loan_id: int, amount: Decimal, idempotency_key: str,
+                           prepayment: str = Prepayment.SHORTEN_TERM.value,
+                           document_id: int | None = None) -> PaymentOutcome:
+    """The borrower (or the platform admin) records a transfer with its voucher; finance confirms it.
+
+    The same key on the same loan again answers the payment recorded first (`duplicate`).
+    Commits.
+    """
+    loan = visible_loan(principal, loan_id)
+    require_loan_role(principal, loan, "applicant", "borrower")
+    if document_id is not None:
+        try:
+            get_document(principal, document_id)
+        except NotFound:
+            raise Invalid("the voucher is not a document you can see",
+                          {"document_id": ["no such document"]}) from None
+    notice = PaymentNotice(loan.id, API_KEY_PREFIX.format(loan_id=loan.id) + idempotency_key, amount,
+                           channel="offline", prepayment=prepayment, document_id=document_id)
+    return take_payment_and_commit(notice)
+
+
+def decide_payment(principal: Principal, loan_id: int, payment_id: int, confirm: bool) -> Payment:
+    """The loan's funder's finance (or the platform admin) confirms or rejects an offline payment. Commits."""
+    loan = visible_loan(principal, loan_id)
+    require_loan_role(principal, loan, "finance", "funder")
+    payment = db.session.get(Payment, payment_id, populate_existing=True)
+    if payment is None or payment.loan_id != loan.id:
+        raise NotFound("payment not found")
+    try:
+        decided = (confirm_payment if confirm else reject_payment)(payment_id, principal.id)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return decided

@@ -22,12 +22,19 @@ The rules, as this table reads them:
 - Seeing but not being allowed to do: 403 (a platform auditor completing a task, a funder's
   reviewer cancelling their own deal). Platform-only routes without an object (definitions,
   messages, the incident list, administration) answer 403 to everyone else.
+- A booked loan is bound to its borrower and its funder (DESIGN.md "Who uses it"): the borrower's
+  applicants and the funder's staff (reviewers, finance) see it, a team lead every loan of their
+  organisation, platform staff every loan; anyone else gets 404 (core enterprises and warehouses
+  included). The borrower's applicants record an offline repayment, the funder's finance confirms
+  or rejects it, the platform admin does both anywhere; others who see the loan get 403. The trial
+  balance is for platform staff and funders' finance (their own loans), 403 for everyone else.
 - Administration (/admin) is gated by role before any id is read: everyone but `platform_admin`
   and `operator` in a platform organisation gets 403 for every id in it, so the answer never
   depends on the id (user ids are not deal objects).
 
 Objects: two deals of the same process, AUTHZ-1 bound to BANK1 / BORR1 / CORE1 / WH1 (the
-organisations of the signed-in users) and AUTHZ-2 bound to BANK2 / BORR2 / CORE2 / WH2. The
+organisations of the signed-in users) and AUTHZ-2 bound to BANK2 / BORR2 / CORE2 / WH2, each with
+a booked loan (borrower BORRn, funder BANKn) and a pending offline payment on it. The
 process forks into one user task per lane (first_reviewer, second_reviewer, finance, applicant,
 core_signer, warehouse_supervisor, operator) and one task without a lane. Task scopes: `own` (the
 task in the user's lane of AUTHZ-1), `sibling` (another lane of the same deal), `unlaned`, `other`
@@ -44,21 +51,26 @@ import itertools
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.engine.parser import DiagramFile
 from app.extensions import db
-from app.models import HumanTask, Incident, InstanceParty, ProcessInstance
-from app.services import accounts, identity, instances, tasks
+from app.models import HumanTask, Incident, InstanceParty, Payment, ProcessInstance
+from app.models.identity import Organisation
+from app.services import accounts, identity, instances, loans, repayments, tasks
 from app.services.deployment import deploy_and_commit
 from app.services.documents import store_document
 from tests.conftest import FakeClock, _empty_tables
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+LOAN_DISBURSED = date(2026, 11, 1)
+LOAN_PRODUCT = {"code": "AUTHZ", "name": "Matrix loan", "annual_rate": "12", "min_amount": "100",
+                "max_amount": "100000", "min_term": 1, "max_term": 36}
 PASSWORD = "Matrix-Passw0rd-2026"
 ANONYMOUS = "anonymous"
 
@@ -153,6 +165,17 @@ INSTANCE_ACCESS: dict[str, dict[str, str]] = {
     "no_relevant_role": _NO_DEALS, "operator_outside_platform": _NO_DEALS,
 }
 
+_LOAN_PARTY = {"own": SEE, "other": HIDDEN}
+# Loans, and what hangs off them: schedule versions, payments, pay-off quotes.
+LOAN_ACCESS: dict[str, dict[str, str]] = {
+    "platform_admin": _PLATFORM_DEALS, "operator": _PLATFORM_DEALS,
+    "analyst": _PLATFORM_DEALS, "auditor": _PLATFORM_DEALS,
+    "first_reviewer": _LOAN_PARTY, "second_reviewer": _LOAN_PARTY, "finance": _LOAN_PARTY,
+    "team_lead": _LOAN_PARTY, "applicant": _LOAN_PARTY,
+    "core_signer": _NO_DEALS, "warehouse_supervisor": _NO_DEALS,  # the loan binds borrower and funder only
+    "no_relevant_role": _NO_DEALS, "operator_outside_platform": _NO_DEALS,
+}
+
 EVERYONE = "everyone"  # any signed-in user who sees the object
 TASK_WORKERS = "task_workers"  # whoever the task is offered to (TASK_ACCESS == act)
 PLATFORM_STAFF = frozenset({"platform_admin", "operator", "analyst", "auditor"})  # platform org only
@@ -161,6 +184,10 @@ DEPLOYERS = frozenset({"platform_admin", "analyst"})
 # Starting a deal: the platform for anyone; an applicant only with their own organisation as borrower.
 STARTERS = frozenset({("platform_admin", "own"), ("platform_admin", "other"), ("operator", "own"),
                       ("operator", "other"), ("applicant", "own")})
+# Recording an offline repayment: the loan's borrower; confirming it: the loan's funder's finance.
+PAYERS = frozenset({("platform_admin", "own"), ("platform_admin", "other"), ("applicant", "own")})
+CONFIRMERS = frozenset({("platform_admin", "own"), ("platform_admin", "other"), ("finance", "own")})
+LEDGER_READERS = PLATFORM_STAFF | {"finance"}  # finance: its own funder's loans (test_loans_api.py)
 # Assigning a task: a team lead within their organisation, the platform admin anywhere.
 ASSIGNERS = frozenset({*(("platform_admin", s) for s in TASK_SCOPES), ("team_lead", "own")})
 
@@ -168,7 +195,7 @@ ASSIGNERS = frozenset({*(("platform_admin", s) for s in TASK_SCOPES), ("team_lea
 @dataclass(frozen=True)
 class Rule:
     """obj: what the route's id (or body) refers to — None, instance, task, document, incident,
-    user (administration) or parties (the deal a new instance is bound to);
+    loan, payment (of a loan), user (administration) or parties (the deal a new instance is bound to);
     who: EVERYONE, TASK_WORKERS, a set of users, or a set of (user, scope);
     lists: for list routes, which objects must appear — those the user sees, or those offered."""
 
@@ -212,6 +239,15 @@ RULES: dict[tuple[str, str], Rule] = {
     ("events.list_incidents", "GET"): Rule(None, PLATFORM_STAFF),
     ("events.get_incident", "GET"): Rule("incident", PLATFORM_STAFF),
     ("events.retry", "POST"): Rule("incident", PLATFORM_ACTORS),
+    ("loans.list_loans", "GET"): Rule("loan", EVERYONE, lists="visible"),
+    ("loans.get_loan", "GET"): Rule("loan", EVERYONE),
+    ("loans.schedule_versions", "GET"): Rule("loan", EVERYONE),
+    ("loans.list_payments", "GET"): Rule("loan", EVERYONE),
+    ("loans.payoff_quote", "GET"): Rule("loan", EVERYONE),
+    ("loans.record_payment", "POST"): Rule("loan", PAYERS),
+    ("loans.confirm_payment", "POST"): Rule("payment", CONFIRMERS),
+    ("loans.reject_payment", "POST"): Rule("payment", CONFIRMERS),
+    ("loans.trial_balance", "GET"): Rule(None, LEDGER_READERS),
 }
 
 # Routes outside the matrix, each with its reason.
@@ -233,6 +269,8 @@ def access_level(obj: str | None, actor: str, scope: str) -> str:
         return TASK_ACCESS[actor][scope]
     if obj in ("instance", "document", "incident"):
         return INSTANCE_ACCESS[actor][scope]
+    if obj in ("loan", "payment"):
+        return LOAN_ACCESS[actor][scope]
     return SEE  # no object, a new deal's parties, administration's users
 
 
@@ -374,6 +412,7 @@ class World:
                 self.deals[n] = {"instance": instance_id, "key": f"AUTHZ-{n}", "tasks": self._tasks_of(instance_id),
                                  "document": document_id, "incident_instance": failing,
                                  "user": self._user_id("w2_first_reviewer" if n == 2 else username("first_reviewer"))}
+            self._book_loans()
             db.session.remove()
         for i, actor in enumerate(ALL_ACTORS):
             self._sign_in(actor, f"{self.ip_prefix}.{i + 1}")
@@ -388,6 +427,42 @@ class World:
             assert r.status_code == 302, f"{actor} could not sign in: {r.status_code}"
             token = CSRF.search(browser.get("/").text).group(1)
         self.browsers[actor], self.csrf[actor] = browser, token
+
+    def _book_loans(self) -> None:
+        loans.create_product(LOAN_PRODUCT)
+        db.session.commit()
+        orgs = {o.code: o.id for o in db.session.scalars(select(Organisation))}
+        for n in (1, 2):
+            loan = loans.book_loan(loans.LoanRequest(
+                "AUTHZ", f"AUTHZ-{n}", orgs[PARTIES[n]["borrower"]], Decimal("12000.00"), 12, LOAN_DISBURSED,
+                funder_org_id=orgs[PARTIES[n]["funder"]]))
+            db.session.commit()
+            self.deals[n]["loan"] = loan.id
+            self.deals[n]["payment"] = self._pending_payment(loan.id)
+
+    def _pending_payment(self, loan_id: int) -> int:
+        outcome = repayments.take_payment_and_commit(repayments.PaymentNotice(
+            loan_id, f"authz-voucher-{next(self.seq)}", "100.00", channel="offline"))
+        return outcome.payment.id
+
+    def fresh_payment(self, n: int) -> int:
+        """A new pending offline payment on AUTHZ-n's loan (each used once)."""
+        with self.app.app_context():
+            payment_id = self._pending_payment(self.deals[n]["loan"])
+            db.session.remove()
+        return payment_id
+
+    def payment_row(self, payment_id: int) -> str:
+        with self.app.app_context():
+            status = db.session.scalar(select(Payment.status).where(Payment.id == payment_id))
+            db.session.remove()
+        return str(status)
+
+    def loan_payments(self, loan_id: int) -> int:
+        with self.app.app_context():
+            count = db.session.scalar(select(func.count()).select_from(Payment).where(Payment.loan_id == loan_id))
+            db.session.remove()
+        return int(count or 0)
 
     @staticmethod
     def _tasks_of(instance_id: int) -> dict[str | None, int]:
@@ -509,6 +584,11 @@ def target(world: World, rule: Rule, endpoint: str, actor: str, scope: str, allo
         return Target({"incident_id": world.open_incident(n)}, n)
     if rule.obj == "user":
         return Target({"user_id": deal["user"]}, n)
+    if rule.obj == "loan":
+        return Target({"loan_id": deal["loan"]}, n)
+    if rule.obj == "payment":
+        payment_id = world.fresh_payment(n) if allowed_change else deal["payment"]
+        return Target({"loan_id": deal["loan"], "payment_id": payment_id}, n, fresh=allowed_change)
     return Target({}, n)
 
 
@@ -531,6 +611,9 @@ def request_args(world: World, endpoint: str, t: Target) -> dict[str, Any]:
         "events.post_message": lambda: {"json": {"name": "authz.ping", "correlation_key": "AUTHZ-NOBODY",
                                                  "durable": True}},
         "inbox.index": lambda: {"query_string": {"view": "group", "key": deal["key"], "task": task_element}},
+        "loans.list_loans": lambda: {"query_string": {"business_key": deal["key"]}},
+        "loans.record_payment": lambda: {"json": {"amount": "10.00", "idempotency_key": f"authz-api-{n}"}},
+        "loans.payoff_quote": lambda: {"query_string": {"date": "2026-11-28"}},
         "inbox.claim": lambda: {"data": {"next": "/"}},
         "inbox.assign": lambda: {"data": {"username": assignee(t)}},
         "admin.create_org": lambda: {"data": {"code": f"NEWORG{n}", "kind": "funder", "name": f"New {n}"}},
@@ -592,6 +675,10 @@ def check_effect(world: World, endpoint: str, actor: str, t: Target) -> str | No
             return f"task is {(state, claimed_by, completed_by)}, expected {want}"
     if name == "cancel" and world.instance_row(t.values["instance_id"])[0] != "cancelled":
         return "instance not cancelled"
+    if name in ("confirm_payment", "reject_payment"):
+        want = "booked" if name == "confirm_payment" else "rejected"
+        if world.payment_row(t.values["payment_id"]) != want:
+            return f"payment is {world.payment_row(t.values['payment_id'])}, expected {want}"
     return None
 
 
@@ -602,6 +689,10 @@ def snapshot(world: World, rule: Rule, t: Target) -> Any:
         return world.instance_row(t.values["instance_id"])
     if rule.obj == "incident":
         return world.incident_resolved(t.values["incident_id"])
+    if rule.obj == "loan":
+        return world.loan_payments(t.values["loan_id"])
+    if rule.obj == "payment":
+        return world.payment_row(t.values["payment_id"])
     return None
 
 
@@ -626,7 +717,7 @@ def run_case(world: World, endpoint: str, method: str, actor: str, scope: str) -
     elif got == "ok" and rule.lists:
         level = access_level(rule.obj, actor, scope)
         should = level == ACT if rule.lists == "offered" else level != HIDDEN
-        the_id = t.values["task_id"] if rule.obj == "task" else t.values["instance_id"]
+        the_id = t.values[f"{rule.obj}_id"]
         if (the_id in listed_ids(response, is_html)) != should:
             problems.append(f"{label}: {rule.obj} {the_id} {'missing from' if should else 'leaks into'} the list")
     elif got == "ok" and changes:
@@ -667,10 +758,11 @@ def test_route_answers_each_user_as_the_rules_say(world, endpoint, method):
 
 
 def test_the_expectation_table_covers_every_user_and_scope():
-    for table, scopes in ((TASK_ACCESS, TASK_SCOPES), (INSTANCE_ACCESS, DEAL_SCOPES)):
+    for table, scopes in ((TASK_ACCESS, TASK_SCOPES), (INSTANCE_ACCESS, DEAL_SCOPES), (LOAN_ACCESS, DEAL_SCOPES)):
         assert set(table) == set(ACTORS)
         for actor, levels in table.items():
             assert set(levels) == set(scopes) and set(levels.values()) <= {ACT, SEE, HIDDEN}, actor
     # the other organisation's deal is hidden from every user who is not platform staff
     for actor in set(ACTORS) - PLATFORM_STAFF:
         assert INSTANCE_ACCESS[actor]["other"] == HIDDEN and TASK_ACCESS[actor]["other"] == HIDDEN
+        assert LOAN_ACCESS[actor]["other"] == HIDDEN
