@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, Date, bindparam, delete, insert, select, text, update
 
 from app.extensions import db
+from app.lending.billing import BILL_ISSUE_DAYS
 from app.models import EodRun, JournalEntry
 from app.models.types import UTCDateTime
 from app.services import clock
@@ -28,7 +29,7 @@ from app.services.errors import Conflict
 from app.services.ledger import lock_ledger
 
 EOD_LOCK = 0x454F4400  # "EOD": one batch at a time on PostgreSQL
-BILL_NOTICE_DAYS = 3  # bill_due_soon goes out this many days before a due date
+BILL_NOTICE_DAYS = BILL_ISSUE_DAYS  # bill_due_soon goes out the day the bill is issued: it counts as due from then
 Progress = Callable[[date, str], None]
 
 OWED_PI = ("(i.principal_due - i.principal_paid + i.interest_due - i.interest_paid - i.interest_waived)")

@@ -113,10 +113,10 @@ def test_a_payoff_quote_after_an_early_bill_refunds_no_interest_and_settles_the_
 def test_an_offline_voucher_confirmed_before_the_due_date_pays_the_bill(loan_id, clock):
     business_day(clock, date(2026, 2, 5))
     voucher = pay(loan_id, "voucher-early", "1066.19", channel="offline").payment
-    business_day(clock, date(2026, 2, 6))
+    business_day(clock, date(2026, 2, 7))  # confirmed the day bill 1 is issued: it pays the bill
     booked = repayments.confirm_payment(voucher.id)
     db.session.commit()
-    assert booked.booked_on == date(2026, 2, 6) and booked.allocation["prepaid_principal"] == "0.00"
+    assert booked.booked_on == date(2026, 2, 7) and booked.allocation["prepaid_principal"] == "0.00"
     assert loans.instalments(loan_id)[0].status == "paid"
     assert db.session.scalar(select(func.count()).where(JournalEntry.kind == "payment")) == 1
     assert_books_balance(loan_id)

@@ -39,11 +39,11 @@ def test_paying_the_bill_two_days_early_settles_it_and_changes_no_schedule() -> 
 
 def test_a_partial_early_payment_pays_the_bills_interest_then_principal() -> None:
     account = account_after_bill_1()
-    result = apply_payment(account, date(2022, 12, 20), D(100))
+    result = apply_payment(account, date(2022, 12, 29), D(100))
     line = result.allocation.lines[0]
     assert (line.number, line.interest, line.principal) == (2, D("47.45"), D("52.55"))
     assert result.account.schedule == account.schedule
-    assert [d.total for d in result.account.bills(date(2022, 12, 25))] == [D(205)]
+    assert [d.total for d in result.account.bills(date(2022, 12, 30))] == [D(205)]
 
 
 def test_money_above_the_current_bill_prepays_principal_from_the_bills_due_date() -> None:
@@ -57,27 +57,37 @@ def test_money_above_the_current_bill_prepays_principal_from_the_bills_due_date(
     assert result.account.schedule.version == 2 and result.account.history == (account.schedule,)
 
 
-def test_the_billing_period_starts_after_the_previous_due_date() -> None:
+def test_a_bill_counts_from_three_days_before_its_due_date() -> None:
     schedule = account_after_bill_1().schedule
     assert current_bill_index(schedule, date(2022, 12, 1)) is None  # paying on a due date pays that bill
     assert prepayment_date(schedule, date(2022, 12, 1)) == date(2022, 12, 1)
-    assert current_bill_index(schedule, date(2022, 12, 2)) == 1
-    assert prepayment_date(schedule, date(2022, 12, 2)) == date(2023, 1, 1)
+    assert current_bill_index(schedule, date(2022, 12, 28)) is None  # bill 2 not issued yet
+    assert prepayment_date(schedule, date(2022, 12, 28)) == date(2022, 12, 28)
+    for day in (29, 30, 31):  # issued on 29 December, due on 1 January
+        assert current_bill_index(schedule, date(2022, 12, day)) == 1
+        assert prepayment_date(schedule, date(2022, 12, day)) == date(2023, 1, 1)
     assert current_bill_index(schedule, date(2022, 11, 1)) is None  # the disbursement day
 
 
+def test_before_the_bill_is_issued_money_above_what_is_due_prepays_on_its_date() -> None:
+    account = account_after_bill_1()
+    result = apply_payment(account, date(2022, 12, 20), D(305))
+    assert result.allocation.lines == () and result.prepaid_principal == D(305)
+    assert result.account.schedule.installments[1].prepayments == ((date(2022, 12, 20), D(305)),)
+
+
 def test_a_payoff_after_paying_the_bill_early_refunds_no_interest_and_charges_no_fee_on_the_bill() -> None:
-    account = apply_payment(account_after_bill_1(early_repayment_fee_percent="2"), date(2022, 12, 20), D(305)).account
-    quote = payoff_quote(account, date(2022, 12, 25))
+    account = apply_payment(account_after_bill_1(early_repayment_fee_percent="2"), date(2022, 12, 29), D(305)).account
+    quote = payoff_quote(account, date(2022, 12, 30))
     assert quote.interest == 0  # bill 2's interest, paid in full, is not refunded
     assert quote.principal == D("4487.45") and quote.fee == (D("4487.45") * D("0.02")).quantize(CENT)
-    settled = apply_payment(account, date(2022, 12, 25), quote.total)
+    settled = apply_payment(account, date(2022, 12, 30), quote.total)
     assert settled.settled and settled.account.outstanding == 0 and settled.account.credit == 0
 
 
 def test_a_payoff_inside_the_billing_period_charges_interest_to_the_date_and_the_fee_beyond_the_bill() -> None:
     account = account_after_bill_1(early_repayment_fee_percent="2")
-    on = date(2022, 12, 11)
+    on = date(2022, 12, 30)
     quote = payoff_quote(account, on)
     assert quote.principal == D(4745)
     assert quote.interest < D("47.45")  # interest to the date: the rest of the period is rebated
@@ -94,14 +104,14 @@ def test_paying_the_last_bill_early_settles_the_loan_with_interest_to_the_date()
     account = open_account(generate_schedule(terms_from_mapping({**CASE["terms"], "repayments": 2})))
     rows = account.schedule.installments
     account = apply_payment(account, rows[0].due_date, rows[0].total).account
-    on = date(2022, 12, 25)
+    on = date(2022, 12, 30)
     result = apply_payment(account, on, rows[1].total)
     quote = payoff_quote(account, on)
     assert result.settled and result.account.outstanding == 0
     assert quote.total < rows[1].total and result.credit_added == rows[1].total - quote.total
 
 
-def test_a_bullet_loan_is_billed_only_in_its_last_month() -> None:
+def test_a_bullet_loan_is_billed_three_days_before_maturity() -> None:
     terms = terms_from_mapping({**CASE["terms"], "amortization": "bullet", "repayments": 12,
                                 "installment_multiple": None})
     account = open_account(generate_schedule(terms))
@@ -110,8 +120,8 @@ def test_a_bullet_loan_is_billed_only_in_its_last_month() -> None:
     early = apply_payment(account, date(2023, 2, 1), D(1000))  # months before maturity: a prepayment from its date
     assert early.prepaid_principal == D(1000) and early.allocation.lines == ()
     assert early.account.schedule.installments[0].prepayments == ((date(2023, 2, 1), D(1000)),)
-    assert current_bill_index(account.schedule, date(2023, 10, 1)) is None
-    late = apply_payment(account, date(2023, 10, 20), D(1000))  # in its last month: the bill, interest first
+    assert current_bill_index(account.schedule, date(2023, 10, 28)) is None
+    late = apply_payment(account, date(2023, 10, 29), D(1000))  # the bill is issued: the bill, interest first
     assert late.prepaid_principal == 0 and late.allocation.lines[0].interest == row.interest
     assert late.account.schedule == account.schedule
 
@@ -125,7 +135,7 @@ def test_the_simulator_applies_the_same_rule() -> None:
 
 def test_a_payoff_after_a_prepayment_from_the_bills_due_date_closes_on_the_payment_date() -> None:
     account = account_after_bill_1(early_repayment_fee_percent="1")
-    account = apply_payment(account, date(2022, 12, 28), D("1315.00")).account  # bill 2, then 1000 + 10 fee
+    account = apply_payment(account, date(2022, 12, 29), D("1315.00")).account  # bill 2, then 1000 + 10 fee
     assert account.paid_on(3).principal == D(1000) and account.paid_on(3).fees == D(10)
     quote = payoff_quote(account, date(2022, 12, 30))
     assert (quote.principal, quote.interest, quote.fee) == (D("3487.45"), D(0), D("34.87"))

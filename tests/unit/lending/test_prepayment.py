@@ -77,8 +77,8 @@ def test_payoff_quote_is_principal_plus_interest_to_date_plus_fee_plus_arrears()
     assert quote.dues == sum(r.total for r in rows[1:4])  # three instalments in arrears
     assert quote.principal == rows[3].balance
     assert quote.interest == (rows[3].balance * D("0.12") * 10 / 365).quantize(CENT)
-    # the fee is on the principal beyond the current bill (instalment 5, due 1 Apr), not on the bill's own
-    assert quote.fee == (rows[4].balance * D("0.02")).quantize(CENT)
+    # instalment 5 (due 1 Apr) is not billed yet on 11 Mar: the fee is on all the principal not yet due
+    assert quote.fee == (rows[3].balance * D("0.02")).quantize(CENT)
     result = apply_payment(account, on, quote.total)
     assert result.account.outstanding == 0 and result.account.credit == 0
     closing = result.account.schedule.installments[-1]
