@@ -85,15 +85,20 @@ def test_payments_on_any_dates_conserve_money(data: st.DataObject, terms, mode) 
             assert booked.account.outstanding == 0 or booked.credit_added < change
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.data(), loan_terms(), st.sampled_from(Prepayment), st.integers(0, 10_000))
-def test_a_payoff_quote_is_exactly_what_settles_the_loan(data: st.DataObject, terms, mode, cents_extra) -> None:
+def _after_some_payment(data: st.DataObject, terms, mode):  # noqa: ANN001, ANN202
+    """A loan after one payment of any size on any date (or none), and a later date to look at it."""
     account = open_account(generate_schedule(terms))
     first = data.draw(st.dates(terms.disbursed_on, account.schedule.installments[-1].due_date))
     partial = data.draw(st.integers(0, int(terms.principal / CENT)).map(lambda n: Decimal(n) * CENT))
     if partial:
         account = apply_payment(account, first, partial, mode).account
-    on = data.draw(st.dates(first, account.schedule.installments[-1].due_date))
+    return account, data.draw(st.dates(first, account.schedule.installments[-1].due_date))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data(), loan_terms(), st.sampled_from(Prepayment), st.integers(0, 10_000))
+def test_a_payoff_quote_is_exactly_what_settles_the_loan(data: st.DataObject, terms, mode, cents_extra) -> None:
+    account, on = _after_some_payment(data, terms, mode)
     quote = payoff_quote(account, on)
     assert quote.total == quote.dues + quote.principal + quote.interest + quote.fee
     if quote.total == 0:
@@ -110,12 +115,7 @@ def test_a_payoff_quote_is_exactly_what_settles_the_loan(data: st.DataObject, te
 @settings(max_examples=300, deadline=None)
 @given(st.data(), loan_terms(), st.sampled_from(Prepayment))
 def test_a_cent_less_than_the_payoff_quote_never_settles_the_loan(data: st.DataObject, terms, mode) -> None:
-    account = open_account(generate_schedule(terms))
-    first = data.draw(st.dates(terms.disbursed_on, account.schedule.installments[-1].due_date))
-    partial = data.draw(st.integers(0, int(terms.principal / CENT)).map(lambda n: Decimal(n) * CENT))
-    if partial:
-        account = apply_payment(account, first, partial, mode).account
-    on = data.draw(st.dates(first, account.schedule.installments[-1].due_date))
+    account, on = _after_some_payment(data, terms, mode)
     quote = payoff_quote(account, on)
     if quote.total <= CENT:
         return
@@ -127,12 +127,7 @@ def test_a_cent_less_than_the_payoff_quote_never_settles_the_loan(data: st.DataO
 @settings(max_examples=300, deadline=None)
 @given(st.data(), loan_terms(), st.sampled_from(Prepayment))
 def test_paying_what_is_due_and_the_current_bill_early_changes_no_schedule(data: st.DataObject, terms, mode) -> None:
-    account = open_account(generate_schedule(terms))
-    first = data.draw(st.dates(terms.disbursed_on, account.schedule.installments[-1].due_date))
-    partial = data.draw(st.integers(0, int(terms.principal / CENT)).map(lambda n: Decimal(n) * CENT))
-    if partial:
-        account = apply_payment(account, first, partial, mode).account
-    on = data.draw(st.dates(first, account.schedule.installments[-1].due_date))
+    account, on = _after_some_payment(data, terms, mode)
     bills = account.bills(on)
     amount = sum((d.total for d in [*account.dues(on), *bills]), Decimal(0))
     if amount == 0:
