@@ -5,11 +5,14 @@ for the embedded development database only.
 """
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
+
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Organisation, ProcessInstance, User
-from app.services import accounts, identity
+from app.models import Loan, Organisation, ProcessInstance, Product, User
+from app.services import accounts, identity, loans, repayments
 from app.services.instances import latest_version, start_instance
 
 DEMO_PASSWORD = "Loanflow-demo-2026"
@@ -30,6 +33,13 @@ USERS = [
     ("reviewer_b2", "BANK2", ["first_reviewer"]), ("applicant1", "TRADER1", ["applicant"]),
     ("signer1", "CORE1", ["core_signer"]), ("warehouse1", "WH1", ["warehouse_supervisor"]),
 ]
+PRODUCT: dict[str, str | int] = {
+    "code": "DEMO-CREDIT", "name": "流动资金贷款 (demo)", "annual_rate": "12", "min_amount": "10000",
+    "max_amount": "5000000", "min_term": 3, "max_term": 36, "overdue_grace_days": 3,
+    "early_repayment_fee_percent": "1",
+}
+# (business key, principal, months, disbursed this many days before today, instalments paid on time)
+LOANS = [("LOAN-2026-0001", "300000.00", 12, 95, 3), ("LOAN-2026-0002", "120000.00", 6, 70, 1)]
 
 
 def seed_demo() -> list[tuple[str, str, str]]:
@@ -50,4 +60,23 @@ def seed_demo() -> list[tuple[str, str, str]]:
                                   ("APP-2026-0003", "BANK2", "80000")):
             start_instance("risk_approval", admin, key, {"requested_amount": amount},
                            {"funder": bank, "borrower": "TRADER1"})
+    _seed_loans()
     return [(u, o, ", ".join(r)) for u, o, r in USERS]
+
+
+def _seed_loans() -> None:
+    """A product and two loans of TRADER1 funded by BANK1: one paid up, one a bill behind."""
+    if db.session.scalar(select(func.count()).select_from(Loan)):
+        return
+    if db.session.scalar(select(Product.id).where(Product.code == PRODUCT["code"])) is None:
+        loans.create_product(PRODUCT)
+    org_ids = {code: org_id for code, org_id in db.session.execute(select(Organisation.code, Organisation.id))}
+    today = loans.business_today()
+    for key, principal, months, days_ago, paid in LOANS:
+        loan = loans.book_loan(loans.LoanRequest(str(PRODUCT["code"]), key, org_ids["TRADER1"], Decimal(principal), months,
+                                                 today - timedelta(days=days_ago), org_ids["BANK1"]))
+        db.session.commit()
+        for row in loans.instalments(loan.id)[:paid]:
+            repayments.take_payment_and_commit(repayments.PaymentNotice(
+                loan.id, f"DEMO-{key}-{row.number}", f"{row.principal_due + row.interest_due + row.fee_due:.2f}",
+                received_on=row.due_date))

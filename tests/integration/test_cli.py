@@ -115,3 +115,21 @@ def test_seed_demo_is_idempotent_and_its_users_can_sign_in(runner, app, client):
     csrf = _re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
     r = client.post("/login", data={"csrf_token": csrf, "username": "reviewer1", "password": DEMO_PASSWORD})
     assert r.status_code == 302
+
+
+def test_seed_demo_books_two_loans_with_balanced_books(runner, app):
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Loan, Payment
+    from app.services.ledger import trial_balance
+
+    invoke(runner, "seed", "demo")
+    invoke(runner, "seed", "demo")  # idempotent: no second pair of loans
+    with app.app_context():
+        loans = {loan.business_key: loan for loan in db.session.scalars(select(Loan))}
+        assert sorted(loans) == ["LOAN-2026-0001", "LOAN-2026-0002"]
+        assert db.session.query(Payment).count() == 4  # 3 + 1 instalments paid on their due dates
+        books = trial_balance()
+        assert books.total == 0 and books.balances["loan_principal"] > 0  # money lent and still owed
+        db.session.remove()
