@@ -105,9 +105,11 @@ def _filters(filters: InboxFilters) -> list[ColumnElement[bool]]:
         conditions.append(HumanTask.instance_id.in_(select(InstanceParty.instance_id)
                                                     .where(InstanceParty.org_id == org_id)))
     if filters.q and filters.q.strip():
-        like = f"%{filters.q.strip()}%"
-        conditions.append(or_(HumanTask.title.ilike(like),
-                              HumanTask.instance_id.in_(_instances(ProcessInstance.business_key.ilike(like)))))
+        # the words as typed: % and _ in them are not wildcards
+        escaped = filters.q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{escaped}%"
+        conditions.append(or_(HumanTask.title.ilike(like, escape="\\"), HumanTask.instance_id.in_(
+            _instances(ProcessInstance.business_key.ilike(like, escape="\\")))))
     return conditions
 
 

@@ -184,6 +184,8 @@ def test_filters_keep_what_they_say(world, name):
         ({"due_before": NOW + timedelta(days=1)}, lambda t: t.due_at is not None and t.due_at <= NOW + timedelta(days=1)),
         ({"q": "REVIEW"}, lambda t: "review" in t.title.lower() or "review" in key(t).lower()),
         ({"q": " 001"}, lambda t: "001" in t.title.lower() or "001" in key(t).lower()),
+        ({"q": "%"}, lambda t: "%" in t.title or "%" in key(t)),  # typed characters, not wildcards
+        ({"q": "LN_00"}, lambda t: "ln_00" in t.title.lower() or "ln_00" in key(t).lower()),
         ({"party": "BANK1", "due_before": NOW + timedelta(days=1), "sort": "priority"},
          lambda t: org_ids["BANK1"] in parties[t.instance_id] and t.due_at is not None
          and t.due_at <= NOW + timedelta(days=1)),
