@@ -39,10 +39,12 @@ def _escape(value):  # noqa: ANN001, ANN202
 
 def _escape_workflow_data(dct: dict) -> None:
     dct["data"] = _escape(dct["data"])
-    for task in dct["tasks"].values():
-        task["data"] = _escape(task["data"])
-        if task.get("delta"):
-            task["delta"]["updates"] = _escape(task["delta"]["updates"])
+    for task in dct["tasks"].values():  # most tasks carry no data of their own: skip them cheaply
+        if task["data"]:
+            task["data"] = _escape(task["data"])
+        delta = task.get("delta")
+        if delta and delta["updates"]:
+            delta["updates"] = _escape(delta["updates"])
     for subprocess in dct.get("subprocesses", {}).values():
         _escape_workflow_data(subprocess)
 
