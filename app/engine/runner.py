@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition, MessageEventDefinition
@@ -189,9 +190,9 @@ class ProcessEngine:
                 task._set_state(TaskState.READY)
                 self._note("service_retried", task.task_spec.bpmn_id,
                            {"attempt": int(task.internal_data.get("attempts", 0)) + 1})
-        for task, due in self._timers(workflow):
+        for _task, due, element_id in self._timers(workflow):
             if due <= now:
-                self._note("timer_fired", task.task_spec.bpmn_id, {"due_at": due.isoformat()})
+                self._note("timer_fired", element_id, {"due_at": due.isoformat()})
         return self._outcome(workflow, self._settle(workflow, workflow.refresh_timers))
 
     def retry_failed(self, workflow: BpmnWorkflow, engine_task_id: str) -> StepOutcome:
@@ -307,8 +308,8 @@ class ProcessEngine:
                            due_at=due_at, messages=messages, history=history)
 
     @staticmethod
-    def _timers(workflow: BpmnWorkflow) -> list[tuple[Any, datetime]]:
-        """Every waiting timer with its due time."""
+    def _timers(workflow: BpmnWorkflow) -> list[tuple[Any, datetime, str]]:
+        """Every waiting timer with its due time and the id of its timer event."""
         found = []
         for task in workflow.event_manager.tasks.values():
             definition = task.task_spec.event_definition
@@ -316,13 +317,13 @@ class ProcessEngine:
                 if isinstance(each, TimerEventDefinition):
                     value = each.details(task).value
                     if isinstance(value, str):
-                        found.append((task, TimerEventDefinition.get_datetime(value)))
+                        found.append((task, TimerEventDefinition.get_datetime(value), _timer_element(task, each)))
         return found
 
     @staticmethod
     def _waits(workflow: BpmnWorkflow) -> tuple[datetime | None, list[str]]:
         """When the instance next needs waking (timers, retries) and which messages it waits for."""
-        due = [at for _task, at in ProcessEngine._timers(workflow)]
+        due = [at for _task, at, _element in ProcessEngine._timers(workflow)]
         messages: set[str] = set()
         for task in workflow.event_manager.tasks.values():  # every waiting catch event, subprocesses too
             definition = task.task_spec.event_definition
@@ -352,6 +353,19 @@ class ProcessEngine:
                                {"property": key, "expression": properties[key], "error": f"{type(exc).__name__}: {exc}"})
         return ReadyTask(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, spec.lane, properties,
                          dict(evaluated))
+
+
+def _timer_element(task, definition) -> str:  # noqa: ANN001
+    """The timer event a waiting timer belongs to. An event-based gateway waits for its branches'
+    events itself (SpiffWorkflow moves them onto it, in the order of its outputs): name the
+    branch's timer event, not the gateway."""
+    spec = task.task_spec
+    definitions = getattr(spec.event_definition, "event_definitions", [])
+    if isinstance(spec, EventBasedGateway) and len(definitions) == len(spec.outputs):
+        for index, each in enumerate(definitions):
+            if each is definition:
+                return str(spec.outputs[index].bpmn_id)
+    return str(spec.bpmn_id)
 
 
 def _fault_dict(fault: InstanceFault, engine_task_id: str | None = None) -> dict[str, Any]:
