@@ -1,0 +1,158 @@
+"""Schemas of the loan ledger's API. Money is a string with two decimals both ways ("1066.19"), never a JSON number."""
+import re
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from app.lending.terms import Prepayment
+from app.models.loan import LOAN_STATUSES
+from app.schemas.common import PageArgs, page_schema
+from app.services import loans, repayments
+
+AMOUNT = re.compile(r"^\d{1,15}(\.\d{1,2})?$")
+
+
+class Money(fields.Field):
+    """An amount as a string with two decimals; as input, a string of digits with at most two decimals."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {"type": "string", "pattern": AMOUNT.pattern, "example": "1066.19"})
+        super().__init__(**kwargs)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else f"{Decimal(value):.2f}"
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+        if not isinstance(value, str):
+            raise ValidationError('must be a string such as "1066.19", not a number')
+        if not AMOUNT.match(value):
+            raise ValidationError('must be a positive amount with at most two decimals, such as "1066.19"')
+        amount = Decimal(value).quantize(Decimal("0.01"))
+        if amount <= 0:
+            raise ValidationError("must be positive")
+        return amount
+
+
+def _rate(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+class InstalmentSchema(Schema):
+    number = fields.Integer()
+    status = fields.String()
+    start_date = fields.Date()
+    due_date = fields.Date()
+    principal_due = Money()
+    interest_due = Money()
+    fee_due = Money()
+    penalty_due = Money()
+    principal_paid = Money()
+    interest_paid = Money()
+    fee_paid = Money()
+    penalty_paid = Money()
+    interest_waived = Money()
+    fee_waived = Money()
+    penalty_waived = Money()
+    owed = fields.Function(lambda row: f"{loans.owed(row):.2f}")
+    balance = Money()
+    prepayments = fields.Function(lambda row: [{"date": on, "principal": f"{Decimal(a):.2f}"}
+                                               for on, a in row.prepayments])
+    overdue_on = fields.Date(allow_none=True)
+    paid_on = fields.Date(allow_none=True)
+
+
+class ScheduleVersionSchema(Schema):
+    version = fields.Integer(attribute="version.version")
+    current = fields.Boolean()
+    reason = fields.String(attribute="version.reason")
+    effective_on = fields.Date(attribute="version.effective_on")
+    level_payment = Money(attribute="version.level_payment", allow_none=True)
+    payment_id = fields.Integer(attribute="version.payment_id", allow_none=True)
+    instalments = fields.List(fields.Nested(InstalmentSchema))
+
+
+class BalancesSchema(Schema):
+    principal_outstanding = Money(attribute="loan_principal")
+    interest_receivable = Money()
+    penalty_receivable = Money()
+    fee_receivable = Money()
+    credit = fields.Function(lambda b: f"{-b['borrower_credit']:.2f}")
+
+
+class LoanSchema(Schema):
+    id = fields.Integer(attribute="loan.id")
+    business_key = fields.String(attribute="loan.business_key")
+    product_code = fields.String()
+    status = fields.String(attribute="loan.status")
+    borrower_org_id = fields.Integer(attribute="loan.borrower_org_id")
+    funder_org_id = fields.Integer(attribute="loan.funder_org_id", allow_none=True)
+    principal = Money(attribute="loan.principal")
+    currency = fields.String(attribute="loan.currency")
+    annual_rate = fields.Function(lambda view: _rate(view.loan.annual_rate))
+    disbursed_on = fields.Date(attribute="loan.disbursed_on")
+    closed_on = fields.Date(attribute="loan.closed_on", allow_none=True)
+    last_payment_on = fields.Date(attribute="loan.last_payment_on", allow_none=True)
+    schedule_version = fields.Integer(attribute="loan.schedule_version")
+    credit_balance = Money(attribute="loan.credit_balance")
+    dpd = fields.Integer(attribute="loan.dpd")
+    bucket = fields.String(attribute="loan.bucket")
+
+
+class LoanDetailSchema(LoanSchema):
+    schedule = fields.Nested(ScheduleVersionSchema)
+    balances = fields.Nested(BalancesSchema)
+
+
+LoanPage = page_schema(LoanSchema, "LoanPage")
+
+
+class LoanListArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf(LOAN_STATUSES))
+    business_key = fields.String(validate=validate.Length(min=1, max=128))
+
+
+class PaymentSchema(Schema):
+    id = fields.Integer()
+    loan_id = fields.Integer()
+    idempotency_key = fields.Function(repayments.client_key)
+    channel = fields.String()
+    amount = Money()
+    prepayment = fields.String()
+    status = fields.String()
+    received_on = fields.Date()
+    booked_on = fields.Date(allow_none=True)
+    document_id = fields.Integer(allow_none=True)
+    confirmed_at = fields.DateTime(allow_none=True)
+    confirmed_by_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    allocation = fields.Dict()
+
+
+class OfflinePaymentSchema(Schema):
+    amount = Money(required=True)
+    idempotency_key = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    prepayment = fields.String(load_default=Prepayment.SHORTEN_TERM.value,
+                               validate=validate.OneOf([m.value for m in Prepayment]))
+    document_id = fields.Integer(load_default=None, allow_none=True)
+
+
+class PayoffArgs(Schema):
+    on = fields.Date(data_key="date", load_default=None)
+
+
+class PayoffQuoteSchema(Schema):
+    on = fields.String()
+    dues = fields.String()
+    principal = fields.String()
+    interest = fields.String()
+    fee = fields.String()
+    total = fields.String()
+    credit = fields.String()
+    to_pay = fields.String()
+
+
+class TrialBalanceSchema(Schema):
+    scope = fields.String()
+    balances = fields.Dict(keys=fields.String(), values=Money())
+    total = Money()
