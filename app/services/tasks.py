@@ -54,6 +54,14 @@ def task_for_action(task_id: int, actor: Principal):  # noqa: ANN201
     return row
 
 
+def may_work(task_id: int, actor: Principal) -> bool:
+    """Whether the actor may fill in and complete this task now (offered, open, not someone else's)."""
+    row = core(_action_query(actor), {"task_id": task_id}).first()
+    if row is None or not row.offered:
+        return False
+    return row.state == "ready" or (row.state == "claimed" and row.claimed_by_id == actor.id)
+
+
 def instance_of(task) -> InstanceRow:  # noqa: ANN001 - a row of task_for_action
     return InstanceRow(task.instance_id, *(getattr(task, f"instance_{c.name}") for c in _INSTANCE_OF_TASK))
 

@@ -88,6 +88,7 @@ def task_page(task_id: int):
                            fields=fields_of(schema, ui, _nested(values)), errors=errors,
                            kinds=_display_kinds(instance["process_version_id"]),
                            assignees=tasks.assignable_users(task_id, principal),
+                           can_work=tasks.may_work(task_id, principal),
                            docs=documents.instance_documents(principal, detail["instance_id"])), status
 
 

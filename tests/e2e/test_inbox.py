@@ -145,6 +145,7 @@ def test_a_team_lead_assigns_a_task_and_the_assignee_finds_it_in_my_tasks(world,
     sign_in(page, lead, next_path=f"/tasks/{deal['task_id']}")
     options = page.locator("#assignee option").evaluate_all("options => options.map(o => o.value)")
     assert options == sorted([reviewer, other])
+    screenshot(page, "task-assign")
     page.locator("#assignee").select_option(reviewer)
     page.locator("#assign-form").get_by_role("button", name="Assign").click()
     expect(page.locator(".flash").first).to_contain_text(reviewer)

@@ -67,7 +67,9 @@ def test_display_kinds_come_from_the_forms_nested_fields_included():
 
 def test_a_team_lead_assigns_from_the_task_page(client, app, task_id):
     sign_in(client, "lead1")
-    page = client.get(f"/tasks/{task_id}").text
+    page = client.get(f"/tasks/{task_id}", headers={"Accept-Language": "en"}).text
+    assert 'id="task-form"' not in page  # a lead follows the task; the reviewers work it
+    assert "waits for someone with the role first_reviewer" in page
     form = re.search(r'<form[^>]*id="assign-form".*?</form>', page, re.S).group(0)
     options = re.findall(r'<option value="([^"]+)"', form)
     assert options == ["rev1", "rev1b"]  # holders of the lane's role at the deal's funder only
@@ -79,8 +81,8 @@ def test_a_team_lead_assigns_from_the_task_page(client, app, task_id):
         assignee = db.session.scalar(select(User.username).where(User.id == task.claimed_by_id))
         assert (task.state, assignee) == ("claimed", "rev1b")
         db.session.remove()
-    after = client.get(f"/tasks/{task_id}").text
-    assert 'value="rev1b" selected' in after
+    after = client.get(f"/tasks/{task_id}", headers={"Accept-Language": "en"}).text
+    assert 'value="rev1b" selected' in after and "rev1b is working on this task." in after
 
 
 def test_assigning_someone_not_eligible_is_refused_and_changes_nothing(client, app, task_id):
@@ -97,7 +99,7 @@ def test_assigning_someone_not_eligible_is_refused_and_changes_nothing(client, a
 def test_no_assign_form_for_a_reviewer_and_none_across_organisations(client, task_id):
     sign_in(client, "rev1")
     page = client.get(f"/tasks/{task_id}").text
-    assert 'id="assign-form"' not in page
+    assert 'id="assign-form"' not in page and 'id="task-form"' in page  # offered to rev1: the form
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     assert client.post("/logout", data={"csrf_token": csrf}).status_code == 302
     sign_in(client, "lead2")
