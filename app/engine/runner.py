@@ -349,8 +349,8 @@ class ProcessEngine:
                     evaluated[key] = jsonable(self.script_engine.evaluate(task, properties[key]))
                 except Exception as exc:  # noqa: BLE001 - a bad expression leaves the value unset, never the task
                     evaluated[key] = None
-                    self._note("task_property_failed", spec.bpmn_id,
-                               {"property": key, "expression": properties[key], "error": f"{type(exc).__name__}: {exc}"})
+                    failure = {"property": key, "expression": properties[key], "error": f"{type(exc).__name__}: {exc}"}
+                    self._note("task_property_failed", spec.bpmn_id, failure)
         return ReadyTask(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, spec.lane, properties,
                          dict(evaluated))
 

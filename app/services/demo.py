@@ -73,8 +73,9 @@ def _seed_loans() -> None:
     org_ids = {code: org_id for code, org_id in db.session.execute(select(Organisation.code, Organisation.id))}
     today = loans.business_today()
     for key, principal, months, days_ago, paid in LOANS:
-        loan = loans.book_loan(loans.LoanRequest(str(PRODUCT["code"]), key, org_ids["TRADER1"], Decimal(principal), months,
-                                                 today - timedelta(days=days_ago), org_ids["BANK1"]))
+        request = loans.LoanRequest(str(PRODUCT["code"]), key, org_ids["TRADER1"], Decimal(principal), months,
+                                    today - timedelta(days=days_ago), org_ids["BANK1"])
+        loan = loans.book_loan(request)
         db.session.commit()
         for row in loans.instalments(loan.id)[:paid]:
             repayments.take_payment_and_commit(repayments.PaymentNotice(

@@ -197,13 +197,15 @@ def _task_values(instance: InstanceRow, task: ReadyTask, at: datetime, form_ids:
         except ValueError:
             due_at = None
     priority = _priority(task.evaluated.get("priorityExpression"))
+    if priority is None:
+        priority = _priority(props.get("priority"))
     return {
         "instance_id": instance.id, "process_version_id": instance.process_version_id,  # the inbox filters on it
         "engine_task_id": task.engine_task_id, "element_id": task.element_id,
         "title": task.title[:255], "lane": task.lane, "org_id": org_id, "state": "ready",
         "form_id": form_ids.get(props.get("formJsonSchemaFilename", "")),
         "ui_form_id": form_ids.get(props.get("formUiSchemaFilename", "")),
-        "properties": props, "priority": priority if priority is not None else _priority(props.get("priority")), "due_at": due_at, "created_at": at,
+        "properties": props, "priority": priority, "due_at": due_at, "created_at": at,
         "claimed_by_id": None, "completed_by_id": None, "completed_at": None, "data": None,
     }
 
