@@ -142,7 +142,7 @@ def apply_payment(account: LoanAccount, on: date, amount: Decimal,
     allocation = allocate_payment(amount, [*dues, *account.bills(on)])
     paid = dict(account.paid)
     for line in allocation.lines:
-        paid[line.number] = _add(paid.get(line.number, AllocationLine(line.number)), line)
+        paid[line.number] = paid.get(line.number, AllocationLine(line.number)).plus(line)
     schedule, history, left = account.schedule, account.history, allocation.remainder
     prepaid = fee = closing = ZERO
     effective = prepayment_date(schedule, on)
@@ -154,13 +154,13 @@ def apply_payment(account: LoanAccount, on: date, amount: Decimal,
             history = (*history, schedule)
             schedule = prepay(schedule, effective, prepaid, mode, fee)
             number = schedule.installments[k].number
-            paid[number] = _add(paid.get(number, AllocationLine(number)),
-                                AllocationLine(number, fees=fee, principal=prepaid))
+            prepaid_line = AllocationLine(number, fees=fee, principal=prepaid)
+            paid[number] = paid.get(number, AllocationLine(number)).plus(prepaid_line)
             left -= prepaid + fee
             if prepaid == room:  # closed: the interest left on the closing instalment is due with it
                 row = schedule.installments[k]
                 closing = min(left, row.interest - paid[number].interest)
-                paid[number] = _add(paid[number], AllocationLine(number, interest=closing))
+                paid[number] = paid[number].plus(AllocationLine(number, interest=closing))
                 left -= closing
     new = replace(account, schedule=schedule, history=history, paid=_frozen(paid),
                   credit=account.credit + left, last_payment_on=on)
@@ -172,7 +172,7 @@ def _settle(account: LoanAccount, on: date, amount: Decimal, dues: list[Due], pl
     allocation = allocate_payment(amount, dues)
     paid = dict(account.paid)
     for line in allocation.lines:
-        paid[line.number] = _add(paid.get(line.number, AllocationLine(line.number)), line)
+        paid[line.number] = paid.get(line.number, AllocationLine(line.number)).plus(line)
     for number in plan.dropped:
         paid.pop(number, None)
     paid.update(plan.paid)
@@ -182,7 +182,3 @@ def _settle(account: LoanAccount, on: date, amount: Decimal, dues: list[Due], pl
                   credit=account.credit + left, last_payment_on=on)
     return PaymentResult(new, allocation, plan.principal, plan.fee, plan.interest, left, settled=True)
 
-
-def _add(a: AllocationLine, b: AllocationLine) -> AllocationLine:
-    return AllocationLine(a.number, a.penalties + b.penalties, a.fees + b.fees,
-                          a.interest + b.interest, a.principal + b.principal)

@@ -12,8 +12,21 @@ from app.lending.money import ZERO
 PARTS = ("penalties", "fees", "interest", "principal")
 
 
+class _Parts:
+    """The four money parts an instalment is owed and paid in (PARTS), and their total."""
+
+    penalties: Decimal
+    fees: Decimal
+    interest: Decimal
+    principal: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.penalties + self.fees + self.interest + self.principal
+
+
 @dataclass(frozen=True)
-class Due:
+class Due(_Parts):
     """What is still owed on one instalment that has fallen due."""
 
     number: int
@@ -23,13 +36,9 @@ class Due:
     interest: Decimal = ZERO
     principal: Decimal = ZERO
 
-    @property
-    def total(self) -> Decimal:
-        return self.penalties + self.fees + self.interest + self.principal
-
 
 @dataclass(frozen=True)
-class AllocationLine:
+class AllocationLine(_Parts):
     """The part of a payment applied to one instalment."""
 
     number: int
@@ -38,9 +47,9 @@ class AllocationLine:
     interest: Decimal = ZERO
     principal: Decimal = ZERO
 
-    @property
-    def total(self) -> Decimal:
-        return self.penalties + self.fees + self.interest + self.principal
+    def plus(self, other: _Parts) -> AllocationLine:
+        """This line with another's parts added (the number stays this line's)."""
+        return AllocationLine(self.number, *(getattr(self, part) + getattr(other, part) for part in PARTS))
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,5 @@ def plan_settlement(schedule: Schedule, paid: Mapping[int, AllocationLine], on: 
 def _sum(number: int, lines: Iterable[AllocationLine]) -> AllocationLine:
     total = AllocationLine(number)
     for line in lines:
-        total = AllocationLine(number, total.penalties + line.penalties, total.fees + line.fees,
-                               total.interest + line.interest, total.principal + line.principal)
+        total = total.plus(line)
     return total
