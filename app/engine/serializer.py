@@ -6,13 +6,19 @@ spliced back in when the instance is loaded.
 from __future__ import annotations
 
 import json
+import threading
 from datetime import date, time
 from decimal import Decimal
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnSubWorkflowConverter,
+    BpmnWorkflowConverter,
+    WorkflowConverter,
+)
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG as SPIFF_CONFIG
 
 from app.engine.timers import CLOCKED
@@ -49,11 +55,69 @@ def _escape_workflow_data(dct: dict) -> None:
         _escape_workflow_data(subprocess)
 
 
+def _workflow_dict(converter, workflow) -> dict:  # noqa: ANN001
+    """What SpiffWorkflow's `WorkflowConverter.to_dict` gives for its JSON encoder, faster."""
+    registry = converter.registry
+    return {
+        "data": registry.convert(registry.clean(workflow.data)),
+        "correlations": workflow.correlations,
+        "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+        "success": workflow.success,
+        "completed": workflow.completed,
+        "tasks": _task_dicts(workflow, registry.convert),
+        "root": str(workflow.task_tree.id),
+    }
+
+
+def _task_dicts(workflow, convert) -> dict[str, dict]:  # noqa: ANN001
+    """The tasks of one (sub)workflow as SpiffWorkflow's `TaskConverter` writes them for its JSON
+    encoder: a task with a parent keeps only the keys its data changed (and the ones it dropped).
+
+    Written out here because the generic converter (a registry lookup per value, a fresh string
+    per UUID reference) cost more than encoding the JSON; the output is the same, key for key,
+    and a test holds the two together.
+    """
+    tasks, ids = workflow.tasks, _ids_of(workflow)
+
+    def text(task_id) -> str:  # noqa: ANN001
+        return ids.get(task_id) or ids.setdefault(task_id, str(task_id))
+
+    written = {}
+    for task_id, task in tasks.items():
+        parent = tasks.get(task._parent) if task._parent is not None else None
+        if parent is None:
+            data, delta = task.data, {}
+        else:
+            before, after = parent.data, task.data
+            data = {}
+            delta = {"updates": {k: v for k, v in after.items() if k not in before or before[k] != v},
+                     "deletions": [k for k in before if k not in after]}
+        written[text(task_id)] = {
+            "id": text(task_id), "parent": text(task._parent) if parent is not None else None,
+            "children": [text(child) for child in task._children],
+            "last_state_change": task.last_state_change, "state": task._state, "task_spec": task.task_spec.name,
+            "triggered": task.triggered, "internal_data": convert(task.internal_data), "data": data,
+            "delta": delta, "typename": "Task",
+        }
+    return written
+
+
+def _ids_of(workflow) -> dict:  # noqa: ANN001
+    """UUID -> its text, kept on the workflow: a task id is written many times, in every step."""
+    try:
+        return workflow._loanflow_ids
+    except AttributeError:
+        workflow._loanflow_ids = {}
+        return workflow._loanflow_ids
+
+
 class SpeclessWorkflowConverter(BpmnWorkflowConverter):
     """Writes a workflow without its specs; restores it around specs handed in by the caller."""
 
     def to_dict(self, workflow):  # noqa: ANN001, ANN201
-        dct = WorkflowConverter.to_dict(self, workflow)
+        # In encoder mode (serialize_json) values are left to the JSON encoder: the fast writer.
+        fast = self.registry._encoder_mode
+        dct = _workflow_dict(self, workflow) if fast else WorkflowConverter.to_dict(self, workflow)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         _escape_workflow_data(dct)
@@ -71,12 +135,25 @@ class SpeclessWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
+class SubWorkflowWriter(BpmnSubWorkflowConverter):
+    """Subprocesses (embedded and called) written with the same fast task writer."""
+
+    def to_dict(self, workflow):  # noqa: ANN001, ANN201
+        if not self.registry._encoder_mode:
+            return super().to_dict(workflow)
+        dct = _workflow_dict(self, workflow)
+        dct["parent_task_id"] = str(workflow.parent_task_id)
+        dct["spec"] = workflow.spec.name
+        return dct
+
+
 class StateSerializer:
     """The one place that turns workflows and specs into JSON text and back."""
 
     def __init__(self) -> None:
         config = dict(SPIFF_CONFIG)
         config[BpmnWorkflow] = SpeclessWorkflowConverter
+        config[BpmnSubWorkflow] = SubWorkflowWriter
         for plain, clocked in CLOCKED.items():  # timers that read the engine's clock
             config[clocked] = config[plain]
         registry = BpmnWorkflowSerializer.configure(config)
@@ -87,9 +164,13 @@ class StateSerializer:
         registry.convert_from_dict[DATA_DICT] = lambda d: {k: registry.restore(v) for k, v in d["items"].items()}
         self.registry = registry
         self._workflows = BpmnWorkflowSerializer(registry, version=STATE_FORMAT)
+        # serialize_json switches the shared registry into its encoder mode while it runs: a spec
+        # or a state written by another thread meanwhile would be converted half one way.
+        self._writing = threading.Lock()
 
     def dump_state(self, workflow: BpmnWorkflow) -> str:
-        return self._workflows.serialize_json(workflow)
+        with self._writing:
+            return self._workflows.serialize_json(workflow)
 
     def load_state(self, state: str, spec, subprocess_specs: dict) -> BpmnWorkflow:  # noqa: ANN001
         dct = json.loads(state)
@@ -100,10 +181,11 @@ class StateSerializer:
 
     def dump_spec(self, spec, embedded: dict) -> str:  # noqa: ANN001
         """A process spec with the specs of its embedded subprocesses, as JSON text."""
-        return json.dumps({
-            "spec": self.registry.convert(spec),
-            "embedded": {name: self.registry.convert(s) for name, s in embedded.items()},
-        })
+        with self._writing:
+            return json.dumps({
+                "spec": self.registry.convert(spec),
+                "embedded": {name: self.registry.convert(s) for name, s in embedded.items()},
+            })
 
     def load_spec(self, text: str) -> tuple[object, dict]:
         dct = json.loads(text)

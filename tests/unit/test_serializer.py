@@ -7,6 +7,7 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 from hypothesis import given, settings
@@ -14,8 +15,10 @@ from hypothesis import strategies as st
 from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import WorkflowConverter
 from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG as SPIFF_CONFIG
 
+from app.engine import serializer as serializer_module
 from app.engine.parser import Bundle, DiagramFile, parse_diagrams
 from app.engine.runner import ProcessEngine, StepOutcome
 from app.engine.serializer import STATE_FORMAT, StateSerializer
@@ -134,6 +137,47 @@ def test_state_of_an_unknown_format_is_refused(version: str | None) -> None:
         dct["serializer_version"] = version
     with pytest.raises(ValueError, match=rf"format {version!r}; this engine reads {STATE_FORMAT}"):
         StateSerializer().load_state(json.dumps(dct), spec, subprocess_specs)
+
+
+# -- the fast task writer ----------------------------------------------------------------------
+def _stock_workflow_dict(converter, workflow) -> dict:  # noqa: ANN001
+    """SpiffWorkflow's own converters, which the hand-written writer must match key for key."""
+    return WorkflowConverter.to_dict(converter, workflow)
+
+
+# (process, files, start data, what each user task is submitted)
+FAST_WRITER_CASES = [
+    ("twelve_steps", ("twelve_steps.bpmn",), {"amount": Decimal("80000.00"), "form": {"typename": "x"}},
+     {"approved": True}),
+    ("parallel_reviews", ("parallel_reviews.bpmn",), {"due": date(2026, 1, 2)}, {"legal_ok": True, "risk_ok": True}),
+    ("embedded_subprocess", ("embedded_subprocess.bpmn",), {"amount": Decimal("100.00")}, {"signature": "ok"}),
+    ("call_parent", ("call_parent.bpmn", "call_child.bpmn"), {"amount": Decimal("12.30")},
+     {"countersigned_by": "li"}),
+    ("prepare_then_await_funds", ("message_wait.bpmn",), {"loan": {"typename": "Decimal"}}, {}),
+    ("gateway_loop", ("gateway_loop.bpmn",), {"limit": 3}, {}),
+]
+
+
+@pytest.mark.parametrize(("process_id", "files", "data", "submitted"), FAST_WRITER_CASES,
+                         ids=[c[0] for c in FAST_WRITER_CASES])
+def test_fast_task_writer_writes_what_spiffworkflow_writes(monkeypatch: pytest.MonkeyPatch, process_id: str,
+                                                           files: tuple[str, ...], data: dict,
+                                                           submitted: dict) -> None:
+    """After every step of a run: subprocesses, parallel branches, loops, data changes and deletions."""
+    workflow, outcome = start(process_id, {**data, "scratch": 1}, *files)
+    serializer = StateSerializer()
+    while True:
+        assert outcome.status != "error", outcome.error
+        fast = serializer.dump_state(workflow)
+        with monkeypatch.context() as patch:
+            patch.setattr(serializer_module, "_workflow_dict", _stock_workflow_dict)
+            stock = serializer.dump_state(workflow)
+        assert json.loads(fast) == json.loads(stock)
+        if not outcome.ready:
+            break
+        task = workflow.get_task_from_id(UUID(outcome.ready[0].engine_task_id))
+        task.data.pop("scratch", None)  # a key the task drops: written as a deletion
+        outcome = engine().complete_user_task(workflow, outcome.ready[0].engine_task_id, submitted)
 
 
 # -- task data that must survive ---------------------------------------------------------------
