@@ -5,17 +5,9 @@ from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
 
-from app.lending.daycount import DaysInMonth, DaysInYear, Frequency
+from app.lending.daycount import Frequency
 from app.lending.errors import TermsError
-from app.lending.money import Rounding
-from app.lending.terms import (
-    CURRENCY,
-    Amortization,
-    InterestMethod,
-    InterestPeriod,
-    LoanTerms,
-    PenaltyChargeBasis,
-)
+from app.lending.terms import CURRENCY, LoanSettings, LoanTerms
 
 # Licensed lenders: courts may cut interest + penalty + fees above 24 % a year (SPC 2017).
 LICENSED_LENDER_CAP = Decimal(24)
@@ -27,8 +19,9 @@ def private_lending_cap(one_year_lpr: Decimal) -> Decimal:
 
 
 @dataclass(frozen=True)
-class LoanProduct:
-    """A product as configured by the platform; `legal_rate_cap` (a % a year) comes from configuration.
+class LoanProduct(LoanSettings):
+    """A product as configured by the platform: limits, its rate, and the settings (`LoanSettings`,
+    keywords only) every loan it grants takes. `legal_rate_cap` (a % a year) comes from configuration.
 
     Terms are counted in repayment periods (`repayments × every` months, weeks or days), or in days
     for a whole-term product (from disbursement to maturity).
@@ -42,26 +35,6 @@ class LoanProduct:
     min_term: int
     max_term: int
     legal_rate_cap: Decimal = LICENSED_LENDER_CAP
-    currency: str = CURRENCY
-    interest_method: InterestMethod = InterestMethod.DECLINING_BALANCE
-    amortization: Amortization = Amortization.EQUAL_INSTALLMENTS
-    interest_period: InterestPeriod = InterestPeriod.SAME_AS_REPAYMENT
-    days_in_year: DaysInYear = DaysInYear.ACTUAL
-    days_in_month: DaysInMonth = DaysInMonth.ACTUAL
-    installment_multiple: Decimal | None = None
-    rounding: Rounding = Rounding.HALF_EVEN
-    principal_grace: int = 0
-    interest_grace: int = 0
-    frequency: Frequency = Frequency.MONTHS
-    every: int = 1
-    early_repayment_fee_percent: Decimal = Decimal(0)
-    penalty_rate_multiplier: Decimal = Decimal("1.5")
-    penalty_days_in_year: DaysInYear = DaysInYear.D360
-    penalty_on_overdue_interest: bool = False
-    penalty_charge_percent: Decimal = Decimal(0)
-    penalty_charge_basis: PenaltyChargeBasis = PenaltyChargeBasis.PRINCIPAL
-    overdue_grace_days: int = 0
-    shift_due_dates_on_holidays: bool = False
 
     def __post_init__(self) -> None:
         if not self.code.strip():
@@ -79,10 +52,9 @@ class LoanProduct:
         """The terms of a loan under this product; amount and term must be within its limits."""
         if not self.min_amount <= principal <= self.max_amount:
             raise TermsError("principal", f"must be between {self.min_amount} and {self.max_amount}")
-        shared = {f.name: getattr(self, f.name) for f in fields(LoanTerms) if hasattr(self, f.name)}
-        shared.pop("currency")
-        terms = LoanTerms(principal=principal, repayments=repayments, disbursed_on=disbursed_on,
-                          maturity_date=maturity_date, currency=self.currency, **shared)
+        settings = {f.name: getattr(self, f.name) for f in fields(LoanSettings)}
+        terms = LoanTerms(principal=principal, annual_rate=self.annual_rate, repayments=repayments,
+                          disbursed_on=disbursed_on, maturity_date=maturity_date, **settings)
         length = term_length(terms)
         if not self.min_term <= length <= self.max_term:
             unit = "days" if terms.frequency is Frequency.WHOLE_TERM else terms.frequency.value

@@ -44,20 +44,16 @@ class Prepayment(StrEnum):
     REDUCE_INSTALMENT = "reduce_instalment"  # keep the term, a lower instalment
 
 
-@dataclass(frozen=True)
-class LoanTerms:
-    """Everything the schedule, allocation, prepayment and overdue rules need about one loan.
+@dataclass(frozen=True, kw_only=True)
+class LoanSettings:
+    """How a loan is priced and repaid, apart from its amount, rate and dates: what a product sets
+    for every loan it grants, and each loan's terms carry.
 
-    Rates are percentages per year (`annual_rate=12` is 12 %). Penalty interest accrues per day
-    at `annual_rate × penalty_rate_multiplier / penalty_days_in_year` on overdue principal (and on
-    overdue interest when `penalty_on_overdue_interest`); the penalty charge is
-    `penalty_charge_percent` of each overdue instalment (its principal, or principal + interest).
+    Penalty interest accrues per day at `annual_rate × penalty_rate_multiplier / penalty_days_in_year`
+    on overdue principal (and on overdue interest when `penalty_on_overdue_interest`); the penalty
+    charge is `penalty_charge_percent` of each overdue instalment (its principal, or principal + interest).
     """
 
-    principal: Decimal
-    annual_rate: Decimal
-    repayments: int
-    disbursed_on: date
     interest_method: InterestMethod = InterestMethod.DECLINING_BALANCE
     amortization: Amortization = Amortization.EQUAL_INSTALLMENTS
     interest_period: InterestPeriod = InterestPeriod.SAME_AS_REPAYMENT
@@ -69,7 +65,6 @@ class LoanTerms:
     interest_grace: int = 0
     frequency: Frequency = Frequency.MONTHS
     every: int = 1
-    maturity_date: date | None = None
     currency: str = CURRENCY
     early_repayment_fee_percent: Decimal = Decimal(0)
     penalty_rate_multiplier: Decimal = Decimal("1.5")
@@ -79,6 +74,21 @@ class LoanTerms:
     penalty_charge_basis: PenaltyChargeBasis = PenaltyChargeBasis.PRINCIPAL
     overdue_grace_days: int = 0
     shift_due_dates_on_holidays: bool = False
+
+
+@dataclass(frozen=True)
+class LoanTerms(LoanSettings):
+    """Everything the schedule, allocation, prepayment and overdue rules need about one loan.
+
+    Rates are percentages per year (`annual_rate=12` is 12 %); the settings (keywords only) are
+    `LoanSettings`'.
+    """
+
+    principal: Decimal
+    annual_rate: Decimal
+    repayments: int
+    disbursed_on: date
+    maturity_date: date | None = None
 
     def __post_init__(self) -> None:
         _check_amounts(self)
