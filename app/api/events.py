@@ -11,7 +11,7 @@ blp.before_request(require_user)
 
 
 @blp.route("/messages", methods=["POST"])
-@blp.arguments(MessageSchema)
+@blp.arguments(MessageSchema())
 @blp.response(200, DeliverySchema)
 def post_message(args):
     """Deliver a message to every instance with that business key waiting for it (404 if none waits)."""
@@ -21,7 +21,7 @@ def post_message(args):
 
 
 @blp.route("/incidents")
-@blp.arguments(IncidentListArgs, location="query")
+@blp.arguments(IncidentListArgs(), location="query")
 @blp.response(200, IncidentPage)
 def list_incidents(args):
     require_role(current_user(), "platform_admin", "operator", "analyst", "auditor")

@@ -24,14 +24,14 @@ blp.before_request(require_user)
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(StartInstanceSchema)
+@blp.arguments(StartInstanceSchema())
 @blp.response(201, InstanceSchema)
 def start(args):
     return instances.start(args["process_id"], current_user(), args["business_key"], args["data"], args["parties"])
 
 
 @blp.route("")
-@blp.arguments(InstanceListArgs, location="query")
+@blp.arguments(InstanceListArgs(), location="query")
 @blp.response(200, InstancePage)
 def list_instances(args):
     return queries.list_instances(current_user(), **args)
@@ -44,7 +44,7 @@ def get_instance(instance_id):
 
 
 @blp.route("/<int:instance_id>/events")
-@blp.arguments(PageArgs, location="query")
+@blp.arguments(PageArgs(), location="query")
 @blp.response(200, EventPage)
 def events(args, instance_id):
     return queries.list_events(current_user(), instance_id, args["page"], args["per_page"])
@@ -63,7 +63,7 @@ class PartiesSchema(Schema):
 
 
 @blp.route("/<int:instance_id>/parties", methods=["PUT"])
-@blp.arguments(PartiesSchema)
+@blp.arguments(PartiesSchema())
 @blp.response(200, InstanceDetailSchema)
 def set_parties(args, instance_id):
     """Rebind the deal's parties (platform admins and operators only)."""

@@ -25,7 +25,7 @@ blp = Blueprint("loans", __name__, description="Booked loans, their bills, payme
 blp.before_request(require_user)
 
 @blp.route("/loans")
-@blp.arguments(LoanListArgs, location="query")
+@blp.arguments(LoanListArgs(), location="query")
 @blp.response(200, LoanPage)
 def list_loans(args):
     return loans.list_loans(current_user(), **args)
@@ -50,7 +50,7 @@ def list_payments(loan_id):
 
 
 @blp.route("/loans/<int:loan_id>/payments", methods=["POST"])
-@blp.arguments(OfflinePaymentSchema)
+@blp.arguments(OfflinePaymentSchema())
 @blp.response(201, PaymentSchema)
 @blp.alt_response(200, schema=PaymentSchema, description="the same idempotency key again: the payment recorded first")
 def record_payment(args, loan_id):
@@ -75,7 +75,7 @@ def reject_payment(loan_id, payment_id):
 
 
 @blp.route("/loans/<int:loan_id>/payoff-quote")
-@blp.arguments(PayoffArgs, location="query")
+@blp.arguments(PayoffArgs(), location="query")
 @blp.response(200, PayoffQuoteSchema)
 def payoff_quote(args, loan_id):
     """What settles the loan on `date` (default today): dues, principal, interest to the date, the fee."""

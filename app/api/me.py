@@ -47,7 +47,7 @@ class InboxPage(Schema):
 
 
 @blp.route("/tasks")
-@blp.arguments(MyTasksArgs, location="query")
+@blp.arguments(MyTasksArgs(), location="query")
 @blp.response(200, InboxPage)
 def my_tasks(args):
     """My tasks (claimed by me) or my group's claimable tasks, filtered and sorted as in the inbox."""

@@ -11,7 +11,7 @@ blp.before_request(require_user)
 
 
 @blp.route("")
-@blp.arguments(TaskListArgs, location="query")
+@blp.arguments(TaskListArgs(), location="query")
 @blp.response(200, TaskPage)
 def list_tasks(args):
     return queries.list_tasks(current_user(), **args)
@@ -38,7 +38,7 @@ def unclaim(task_id):
 
 
 @blp.route("/<int:task_id>/complete", methods=["POST"])
-@blp.arguments(CompleteTaskSchema)
+@blp.arguments(CompleteTaskSchema())
 @blp.response(200, TaskDetailSchema)
 def complete(args, task_id):
     tasks.complete_task(task_id, args["data"], current_user())
@@ -50,7 +50,7 @@ class AssignSchema(Schema):
 
 
 @blp.route("/<int:task_id>/assign", methods=["POST"])
-@blp.arguments(AssignSchema)
+@blp.arguments(AssignSchema())
 @blp.response(200, TaskDetailSchema)
 def assign(args, task_id):
     """A team lead assigns an open task of their organisation (platform admins anywhere)."""
