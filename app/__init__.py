@@ -18,14 +18,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     check_config(app.config)
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
 
-    from app.extensions import api, babel, csrf, db, limiter, migrate
+    from app.extensions import api, babel, csrf, db, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     _tune_sqlite(app)
     api.init_app(app)
     csrf.init_app(app)
-    limiter.init_app(app)
+    _init_limiter(app)
     from app.web.i18n import select_locale
     from app.web.session import install_session
 
@@ -46,6 +46,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _init_limiter(app: Flask) -> None:
+    """Only the sign-in pages (the `auth` blueprint) carry rate limits, so the limiter's request
+    hooks run for that blueprint alone instead of on every API request."""
+    from app.extensions import limiter
+
+    registries: tuple[dict[Any, list[Any]], ...] = (app.before_request_funcs, app.after_request_funcs,
+                                                     app.teardown_request_funcs)
+    app_wide = [list(registry.get(None, ())) for registry in registries]
+    limiter.init_app(app)
+    for registry, before in zip(registries, app_wide, strict=True):
+        added = [hook for hook in registry.get(None, ()) if hook not in before]
+        if added:
+            registry[None] = before
+            registry.setdefault("auth", []).extend(added)
 
 
 def _tune_sqlite(app: Flask) -> None:

@@ -1,7 +1,6 @@
 """Flask extensions, created unbound here and bound to the app in `create_app`."""
 from typing import TYPE_CHECKING
 
-from flask import request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -39,10 +38,5 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 # Sign-in attempts per client address; the per-account lockout lives in the accounts service.
+# Its request hooks run for the sign-in pages only (`app._init_limiter`).
 limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")
-
-
-@limiter.request_filter
-def _not_sign_in() -> bool:
-    """Only the sign-in pages carry limits: every other request skips the limiter's bookkeeping."""
-    return request.blueprint != "auth"
