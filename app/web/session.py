@@ -1,7 +1,8 @@
 """The browser session: Flask-Login's user is a thin wrapper around the request's Principal."""
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, Request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import UserMixin
 
 from app.extensions import login_manager
@@ -16,7 +17,18 @@ class SessionUser(UserMixin):
         return str(self.principal.id)
 
 
+class CookieSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, without building the cookie signer for requests that carry
+    no session cookie: API clients with a bearer token send none."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def install_session(app: Flask) -> None:
+    app.session_interface = CookieSessionInterface()
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
