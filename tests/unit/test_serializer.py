@@ -139,10 +139,27 @@ def test_state_of_an_unknown_format_is_refused(version: str | None) -> None:
         StateSerializer().load_state(json.dumps(dct), spec, subprocess_specs)
 
 
-# -- the fast task writer ----------------------------------------------------------------------
+# -- the fast task writer and reader ----------------------------------------------------------------------
 def _stock_workflow_dict(converter, workflow) -> dict:  # noqa: ANN001
     """SpiffWorkflow's own converters, which the hand-written writer must match key for key."""
     return WorkflowConverter.to_dict(converter, workflow)
+
+
+def _stock_read_tasks(converter, tasks: dict, workflow) -> dict:  # noqa: ANN001
+    """SpiffWorkflow's own task reader, which the hand-written one must match."""
+    return converter.mapping_from_dict(tasks, UUID, workflow=workflow)
+
+
+def _restored_shape(workflow: BpmnWorkflow) -> tuple:
+    """What a restored workflow is made of: every task's fields and data, subprocesses included,
+    the waiting catch events and the last task."""
+    tasks = {}
+    for wf in (workflow, *workflow.subprocesses.values()):
+        for task_id, task in wf.tasks.items():
+            tasks[task_id] = (wf is workflow, task.task_spec.name, task.state, task._parent, list(task._children),
+                              task.last_state_change, task.triggered, task.internal_data, task.data)
+    waiting = sorted(str(t.id) for t in workflow.event_manager.tasks.values())
+    return tasks, list(workflow.tasks), waiting, workflow.last_task.id if workflow.last_task else None
 
 
 # (process, files, start data, what each user task is submitted)
@@ -160,10 +177,11 @@ FAST_WRITER_CASES = [
 
 @pytest.mark.parametrize(("process_id", "files", "data", "submitted"), FAST_WRITER_CASES,
                          ids=[c[0] for c in FAST_WRITER_CASES])
-def test_fast_task_writer_writes_what_spiffworkflow_writes(monkeypatch: pytest.MonkeyPatch, process_id: str,
+def test_fast_task_writer_and_reader_do_what_spiffworkflow_does(monkeypatch: pytest.MonkeyPatch, process_id: str,
                                                            files: tuple[str, ...], data: dict,
                                                            submitted: dict) -> None:
-    """After every step of a run: subprocesses, parallel branches, loops, data changes and deletions."""
+    """After every step of a run: subprocesses, parallel branches, loops, data changes and deletions,
+    the state written is SpiffWorkflow's, and read back it makes the workflow SpiffWorkflow's reader makes."""
     workflow, outcome = start(process_id, {**data, "scratch": 1}, *files)
     serializer = StateSerializer()
     while True:
@@ -173,6 +191,12 @@ def test_fast_task_writer_writes_what_spiffworkflow_writes(monkeypatch: pytest.M
             patch.setattr(serializer_module, "_workflow_dict", _stock_workflow_dict)
             stock = serializer.dump_state(workflow)
         assert json.loads(fast) == json.loads(stock)
+        spec, subprocess_specs = specs(process_id, *files)
+        read_fast = serializer.load_state(fast, spec, subprocess_specs)
+        with monkeypatch.context() as patch:
+            patch.setattr(serializer_module, "_read_tasks", _stock_read_tasks)
+            read_stock = serializer.load_state(fast, spec, subprocess_specs)
+        assert _restored_shape(read_fast) == _restored_shape(read_stock)
         if not outcome.ready:
             break
         task = workflow.get_task_from_id(UUID(outcome.ready[0].engine_task_id))
