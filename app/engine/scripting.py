@@ -6,9 +6,10 @@ safe builtins; imports of anything else, dunder access, frame/code introspection
 access are refused with a clear error. Compiled code is cached by source text.
 
 Each run has a work budget: loops (`while` bodies, every iteration through `_getiter_`) count
-against a step limit and a wall-clock limit, `range` cannot be made longer than the step limit,
-and `**` and sequence `*` refuse results too big to compute or hold, so a diagram's endless loop
-or `10 ** 10 ** 10` fails the task with a clear error instead of hanging the request.
+against a step limit and a wall-clock limit, and `range` cannot be made longer than the step
+limit; calls into C that could make a huge result or run for hours (`10 ** 10 ** 10`, wide
+padding, `math.factorial`, a backtracking regular expression...) are checked by `limits`. So a
+diagram's endless loop fails the task with a clear error instead of hanging the request.
 """
 from __future__ import annotations
 
@@ -17,10 +18,8 @@ import builtins
 import copy
 import datetime
 import decimal
-import json
-import math
+import importlib
 import operator
-import re
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -39,13 +38,17 @@ from RestrictedPython.Guards import (
     full_write_guard,
     guarded_iter_unpack_sequence,
     guarded_unpack_sequence,
+    raise_,
     safer_getattr,
 )
 from RestrictedPython.PrintCollector import PrintCollector
 from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment
 
+from app.engine import limits
+from app.engine.limits import SandboxViolation
+
 ALLOWED_MODULES: dict[str, ModuleType] = {
-    "datetime": datetime, "decimal": decimal, "math": math, "json": json, "re": re,
+    "datetime": datetime, "decimal": limits.DECIMAL, "math": limits.MATH, "json": limits.JSON, "re": limits.RE,
 }
 # Attributes that lead from an ordinary object to frames, code or globals.
 FORBIDDEN_ATTRIBUTES = frozenset({
@@ -64,12 +67,6 @@ SHARED_DECIMAL_CONTEXTS = (decimal.DefaultContext, decimal.BasicContext, decimal
 MAX_STEPS = 1_000_000  # loop iterations per script or expression
 MAX_SECONDS = 2.0  # wall clock per script or expression, checked every CHECK_EVERY steps
 CHECK_EVERY = 1024
-MAX_RESULT_BITS = 1_000_000  # an int from ** (about 300,000 digits)
-MAX_SEQUENCE = 10_000_000  # items or characters of a sequence made with *
-
-
-class SandboxViolation(Exception):
-    """A script reached for something the sandbox does not allow."""
 
 
 class WorkBudget:
@@ -102,20 +99,6 @@ class WorkBudget:
         return made
 
 
-def _guarded_pow(base: Any, exponent: Any) -> Any:
-    if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1:
-        if exponent * abs(base).bit_length() > MAX_RESULT_BITS:
-            raise SandboxViolation(f"{base} ** {exponent} is too big a number for a diagram script")
-    return base ** exponent
-
-
-def _guarded_mul(left: Any, right: Any) -> Any:
-    for seq, times in ((left, right), (right, left)):
-        if isinstance(seq, str | bytes | list | tuple) and isinstance(times, int) and len(seq) * times > MAX_SEQUENCE:
-            raise SandboxViolation(f"a sequence of {len(seq) * times:,} items is too big for a diagram script")
-    return left * right
-
-
 class BudgetedTransformer(RestrictingNodeTransformer):
     """RestrictedPython's checks, plus the calls that keep a run within its work budget."""
 
@@ -127,22 +110,44 @@ class BudgetedTransformer(RestrictingNodeTransformer):
 
     def visit_BinOp(self, node: ast.BinOp) -> Any:
         node = self.node_contents_visit(node)
-        guard = {ast.Pow: "_pow_", ast.Mult: "_mul_"}.get(type(node.op))
+        guard = GUARDED_OPERATORS.get(type(node.op))
         if guard is None:
             return node
         call = ast.Call(func=ast.Name(guard, ast.Load()), args=[node.left, node.right], keywords=[])
         return ast.fix_missing_locations(ast.copy_location(call, node))
 
     def visit_AugAssign(self, node: ast.AugAssign) -> Any:
-        if isinstance(node.op, ast.Pow | ast.Mult) and isinstance(node.target, ast.Name):
+        if type(node.op) in GUARDED_OPERATORS and isinstance(node.target, ast.Name):
             # `x **= y` as `x = _pow_(x, y)`: the in-place operators have no guard of their own
             binop = ast.copy_location(ast.BinOp(ast.Name(node.target.id, ast.Load()), node.op, node.value), node)
             assign = ast.copy_location(ast.Assign(targets=[node.target], value=binop), node)
             return self.visit(ast.fix_missing_locations(assign))
         return super().visit_AugAssign(node)
 
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> Any:
+        """`{value!r:spec}` of an f-string as `{_format_(value, 'r', spec)}`: the spec's width checked."""
+        node = self.node_contents_visit(node)
+        spec = node.format_spec if node.format_spec is not None else ast.Constant("")
+        call = ast.Call(func=ast.Name("_format_", ast.Load()), args=[node.value, ast.Constant(node.conversion), spec],
+                        keywords=[])
+        checked = ast.FormattedValue(value=call, conversion=-1, format_spec=None)
+        return ast.fix_missing_locations(ast.copy_location(checked, node))
+
+
+# Operators whose result can be far bigger than their operands, and the guard each goes through.
+GUARDED_OPERATORS = {ast.Pow: "_pow_", ast.Mult: "_mul_", ast.LShift: "_lshift_", ast.Mod: "_mod_"}
+
+
+# Modules the allowed modules' C code imports for itself (date.strftime needs time, datetime.strptime
+# _strptime). C code imports with an empty *list* for fromlist; a script's `import x` passes None and
+# `from x import y` a tuple, and a script cannot call __import__ itself: the module reaches the C
+# code only, never the script.
+INTERNAL_IMPORTS = frozenset({"time", "_strptime"})
+
 
 def _guarded_import(name: str, globals=None, locals=None, fromlist=(), level=0):  # noqa: ANN001, A002
+    if name in INTERNAL_IMPORTS and type(fromlist) is list and not fromlist and level == 0:
+        return importlib.import_module(name)
     root = name.split(".")[0]
     if level != 0 or root not in ALLOWED_MODULES or name != root:
         raise SandboxViolation(f"import of module '{name}' is not allowed in diagram scripts "
@@ -158,10 +163,11 @@ def _guarded_import(name: str, globals=None, locals=None, fromlist=(), level=0):
     return module
 
 
-def _guarded_getattr(obj: Any, name: str, default: Any = None, *args: Any) -> Any:
+def _guarded_getattr(obj: Any, name: str, default: Any = raise_, *args: Any) -> Any:
+    """`obj.name` (a missing attribute raises, as in Python) and `getattr(obj, name[, default])`."""
     if not isinstance(name, str) or name.startswith("_") or name in FORBIDDEN_ATTRIBUTES:
         raise SandboxViolation(f"access to attribute '{name}' is not allowed in diagram scripts")
-    value = safer_getattr(obj, name, default, *args)
+    value = limits.checked_method(obj, name, safer_getattr(obj, name, default, *args))
     if isinstance(value, ModuleType) and value not in ALLOWED_MODULES.values():
         raise SandboxViolation(f"access to module '{value.__name__}' is not allowed in diagram scripts")
     if isinstance(value, FORBIDDEN_TYPES):
@@ -193,6 +199,7 @@ def _sandbox_builtins() -> dict[str, Any]:
     sandboxed.update({name: getattr(builtins, name) for name in EXTRA_BUILTINS})
     sandboxed["__import__"] = _guarded_import
     sandboxed["getattr"] = _guarded_getattr
+    sandboxed["pow"] = limits.guarded_pow
     return sandboxed
 
 
@@ -226,12 +233,13 @@ def sandbox_globals() -> dict[str, Any]:
         "_write_": full_write_guard,
         "_inplacevar_": _inplacevar,
         "_print_": PrintCollector,
-        "datetime": datetime,
-        "decimal": decimal,
+        "_pow_": limits.guarded_pow,
+        "_mul_": limits.guarded_mul,
+        "_lshift_": limits.guarded_lshift,
+        "_mod_": limits.guarded_mod,
+        "_format_": limits.guarded_format,
+        **ALLOWED_MODULES,
         "Decimal": decimal.Decimal,
-        "math": math,
-        "json": json,
-        "re": re,
     }
 
 
@@ -240,8 +248,6 @@ def budgeted(globals_: dict[str, Any], budget: WorkBudget | None = None) -> dict
     budget = budget or WorkBudget()
     globals_["_tick_"] = budget.tick
     globals_["_getiter_"] = budget.getiter
-    globals_["_pow_"] = _guarded_pow
-    globals_["_mul_"] = _guarded_mul
     globals_["__builtins__"] = {**globals_["__builtins__"], "range": budget.range}
     return globals_
 

@@ -1,0 +1,279 @@
+"""Size and time limits on what a diagram script may ask of code that runs in C.
+
+The work budget (`scripting.WorkBudget`) counts the loops a script writes; it cannot interrupt a
+single call into C. So every call that can make a huge result from small input — `**`, `pow`,
+`<<`, sequence `*`, padding and formatting widths, `str.replace` and `join`, `math.factorial`,
+decimal precision, JSON indentation — is checked *before* it runs, and regular expressions run on
+the `regex` engine with a time limit (a backtracking pattern on hostile data would otherwise hold
+a worker for hours). Each refusal is a `SandboxViolation` naming what was too big.
+
+The modules a script may import are stand-ins built here: the real module's public names, with
+the few functions that need a check replaced.
+"""
+from __future__ import annotations
+
+import decimal
+import json
+import math
+import re as stdlib_re
+from collections.abc import Callable, Iterable, Iterator
+from types import ModuleType
+from typing import Any
+
+import regex
+
+MAX_RESULT_BITS = 1_000_000  # an int from **, pow, << or math (about 300,000 digits)
+MAX_SEQUENCE = 10_000_000  # items or characters of a sequence or text a script makes in one call
+MAX_MATH_ARGUMENT = 100_000  # math.factorial / comb / perm: factorial(100000) takes ~0.1 s
+MAX_DECIMAL_PRECISION = 1_000  # digits of a decimal context a script makes (money needs < 40)
+MAX_DECIMAL_EMAX = 999_999  # the largest exponent of such a context (decimal's default)
+MAX_JSON_INDENT = 64  # characters of json.dumps indentation or separators
+REGEX_SECONDS = 1.0  # per regular-expression call
+
+
+class SandboxViolation(Exception):
+    """A script reached for something the sandbox does not allow."""
+
+
+def _too_big(what: str) -> SandboxViolation:
+    return SandboxViolation(f"{what} is too big for a diagram script")
+
+
+# -- operators ------------------------------------------------------------------------------
+def guarded_pow(base: Any, exponent: Any, modulus: Any = None) -> Any:
+    """`**` and the builtin `pow`; a modular power (three arguments) is cheap and always allowed."""
+    if modulus is not None:
+        return pow(base, exponent, modulus)
+    if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1:
+        if exponent * abs(base).bit_length() > MAX_RESULT_BITS:
+            raise SandboxViolation(f"{base} ** {exponent} is too big a number for a diagram script")
+    return base ** exponent
+
+
+def guarded_mul(left: Any, right: Any) -> Any:
+    for seq, times in ((left, right), (right, left)):
+        if isinstance(seq, str | bytes | list | tuple) and isinstance(times, int) and len(seq) * times > MAX_SEQUENCE:
+            raise SandboxViolation(f"a sequence of {len(seq) * times:,} items is too big for a diagram script")
+    return left * right
+
+
+def guarded_lshift(left: Any, right: Any) -> Any:
+    if isinstance(left, int) and isinstance(right, int) and left and left.bit_length() + right > MAX_RESULT_BITS:
+        raise SandboxViolation(f"{left} << {right} is too big a number for a diagram script")
+    return left << right
+
+
+# printf-style conversions: %[(key)][flags][width][.precision][length]type
+_PRINTF = stdlib_re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d*))?[hlL]?[a-zA-Z%]")
+
+
+def guarded_mod(left: Any, right: Any) -> Any:
+    """`%`: for text, printf-style formatting with its field widths checked."""
+    if isinstance(left, str):
+        for width, precision in _PRINTF.findall(left):
+            for number in (width, precision):
+                if number == "*":
+                    raise SandboxViolation("'*' widths in %-formatting are not allowed in diagram scripts")
+                if number and int(number) > MAX_SEQUENCE:
+                    raise _too_big(f"a %-format field of {int(number):,} characters")
+    return left % right
+
+
+# [[fill]align][sign][z][#][0][width][grouping][.precision][type]
+_SPEC = stdlib_re.compile(r"(?:.?[<>=^])?[+\- ]?z?#?0?(?P<width>\d*)[,_]?(?:\.(?P<precision>\d*))?[a-zA-Z%]?")
+
+
+def guarded_format(value: Any, conversion: int, spec: str) -> str:
+    """One `{value!r:spec}` of an f-string, with the spec's width and precision checked."""
+    if conversion == ord("s"):
+        value = str(value)
+    elif conversion == ord("r"):
+        value = repr(value)
+    elif conversion == ord("a"):
+        value = ascii(value)
+    found = _SPEC.fullmatch(spec)
+    for number in (found.group("width"), found.group("precision")) if found else ():
+        if number and int(number) > MAX_SEQUENCE:
+            raise _too_big(f"a formatted field of {int(number):,} characters")
+    return format(value, spec)
+
+
+# -- text methods that make long results from short input -----------------------------------
+def _check_length(length: int, what: str) -> None:
+    if length > MAX_SEQUENCE:
+        raise SandboxViolation(f"{what} would make {length:,} characters, too many for a diagram script")
+
+
+def _padded(text: str, method: Callable[..., str]) -> Callable[..., str]:
+    def pad(width: int, *args: Any) -> str:
+        if isinstance(width, int):
+            _check_length(width, f"{method.__name__}({width})")
+        return method(width, *args)
+    return pad
+
+
+def _expandtabs(text: str) -> Callable[..., str]:
+    def expandtabs(tabsize: int = 8) -> str:
+        if isinstance(tabsize, int):
+            _check_length(len(text) + text.count("\t") * tabsize, f"expandtabs({tabsize})")
+        return text.expandtabs(tabsize)
+    return expandtabs
+
+
+def _replace(text: str) -> Callable[..., str]:
+    def replace(old: str, new: str, count: int = -1) -> str:
+        if isinstance(old, str) and isinstance(new, str) and len(new) > len(old):
+            times = text.count(old) if old else len(text) + 1
+            if count >= 0:
+                times = min(times, count)
+            _check_length(len(text) + times * (len(new) - len(old)), "replace")
+        return text.replace(old, new, count)
+    return replace
+
+
+def _join(text: str) -> Callable[..., str]:
+    def join(items: Iterable[str]) -> str:
+        items = list(items)
+        if all(isinstance(item, str) for item in items):
+            _check_length(sum(map(len, items)) + len(text) * max(len(items) - 1, 0), "join")
+        return text.join(items)
+    return join
+
+
+def _translate(text: str) -> Callable[..., str]:
+    def translate(table: Any) -> str:
+        if isinstance(table, dict):
+            longest = max((len(v) for v in table.values() if isinstance(v, str)), default=1)
+            _check_length(len(text) * max(longest, 1), "translate")
+        return text.translate(table)
+    return translate
+
+
+_TEXT_METHODS: dict[str, Callable[[str], Callable[..., str]]] = {
+    "ljust": lambda text: _padded(text, text.ljust), "rjust": lambda text: _padded(text, text.rjust),
+    "center": lambda text: _padded(text, text.center), "zfill": lambda text: _padded(text, text.zfill),
+    "expandtabs": _expandtabs, "replace": _replace, "join": _join, "translate": _translate,
+}
+
+
+def checked_method(obj: Any, name: str, value: Any) -> Any:
+    """The attribute a script asked for; text methods that can blow up come back checked."""
+    if isinstance(obj, str) and name in _TEXT_METHODS:
+        return _TEXT_METHODS[name](obj)
+    return value
+
+
+# -- the modules scripts may import ---------------------------------------------------------
+def _stand_in(module: ModuleType, **replaced: Any) -> ModuleType:
+    """A module with `module`'s public names, some of them replaced."""
+    stand_in = ModuleType(module.__name__, module.__doc__)
+    for name in dir(module):
+        if not name.startswith("_"):
+            setattr(stand_in, name, getattr(module, name))
+    for name, value in replaced.items():
+        setattr(stand_in, name, value)
+    return stand_in
+
+
+def _bounded_int_function(function: Callable[..., int]) -> Callable[..., int]:
+    def bounded(*args: Any) -> int:
+        if any(isinstance(a, int) and abs(a) > MAX_MATH_ARGUMENT for a in args):
+            raise _too_big(f"math.{function.__name__} of {max(abs(a) for a in args if isinstance(a, int)):,}")
+        return function(*args)
+    bounded.__name__ = function.__name__
+    return bounded
+
+
+def _bits_of_product(function: Callable[..., int]) -> Callable[..., int]:
+    """math.prod and math.lcm: the result has at most as many bits as its integer inputs together."""
+    def bounded(*args: Any, **kwargs: Any) -> int:
+        values = list(args[0]) if function is math.prod and args else list(args)
+        bits = sum(abs(v).bit_length() for v in values if isinstance(v, int))
+        if bits > MAX_RESULT_BITS:
+            raise _too_big(f"math.{function.__name__} of numbers with {bits:,} bits together")
+        return function(values, *args[1:], **kwargs) if function is math.prod else function(*values)
+    bounded.__name__ = function.__name__
+    return bounded
+
+
+def _check_precision(prec: Any, emax: Any = None) -> None:
+    if isinstance(prec, int) and prec > MAX_DECIMAL_PRECISION:
+        raise _too_big(f"a decimal precision of {prec:,} digits")
+    if isinstance(emax, int) and emax > MAX_DECIMAL_EMAX:
+        raise _too_big(f"a decimal exponent limit of {emax:,}")
+
+
+def _context(*args: Any, **kwargs: Any) -> decimal.Context:
+    _check_precision(kwargs.get("prec", args[0] if args else None), kwargs.get("Emax", args[2] if len(args) > 2 else None))
+    return decimal.Context(*args, **kwargs)
+
+
+def _localcontext(ctx: decimal.Context | None = None, **kwargs: Any) -> Any:
+    if ctx is not None:
+        _check_precision(ctx.prec, ctx.Emax)
+    _check_precision(kwargs.get("prec"), kwargs.get("Emax"))
+    return decimal.localcontext(ctx, **kwargs)
+
+
+def _dumps(obj: Any, *args: Any, **kwargs: Any) -> str:
+    indent, separators = kwargs.get("indent"), kwargs.get("separators") or ()
+    if isinstance(indent, int) and indent > MAX_JSON_INDENT or isinstance(indent, str) and len(indent) > MAX_JSON_INDENT:
+        raise _too_big("a JSON indentation of that size")
+    if any(isinstance(s, str) and len(s) > MAX_JSON_INDENT for s in separators):
+        raise _too_big("a JSON separator of that size")
+    return json.dumps(obj, *args, **kwargs)
+
+
+class _TimedPattern:
+    """A compiled pattern whose every search stops after REGEX_SECONDS."""
+
+    def __init__(self, pattern: Any) -> None:
+        self.pattern, self.flags, self.groups = pattern.pattern, pattern.flags, pattern.groups
+        self.groupindex = dict(pattern.groupindex)
+        for name in ("match", "fullmatch", "search", "findall", "finditer", "sub", "subn", "split"):
+            setattr(self, name, _timed(getattr(pattern, name)))
+
+
+def _regex_too_slow() -> SandboxViolation:
+    return SandboxViolation(f"a regular expression ran longer than {REGEX_SECONDS:g} s: a pattern that "
+                            "backtracks on this text, like (a|aa)+$?")
+
+
+def _timed(function: Callable[..., Any]) -> Callable[..., Any]:
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        kwargs["timeout"] = REGEX_SECONDS
+        try:
+            result = function(*args, **kwargs)
+        except TimeoutError:
+            raise _regex_too_slow() from None
+        return _timed_matches(result) if function.__name__ == "finditer" else result
+    timed.__name__ = function.__name__
+    return timed
+
+
+def _timed_matches(matches: Iterable[Any]) -> Iterator[Any]:
+    """finditer's matches: its time limit strikes while they are drawn."""
+    try:
+        yield from matches
+    except TimeoutError:
+        raise _regex_too_slow() from None
+
+
+def _compile(pattern: Any, flags: int = 0) -> _TimedPattern:
+    return _TimedPattern(regex.compile(pattern, flags))
+
+
+_REGEX_NAMES = ("A", "ASCII", "I", "IGNORECASE", "L", "LOCALE", "M", "MULTILINE", "S", "DOTALL", "U", "UNICODE",
+                "X", "VERBOSE", "escape", "error", "purge")
+
+MATH = _stand_in(math, factorial=_bounded_int_function(math.factorial), comb=_bounded_int_function(math.comb),
+                 perm=_bounded_int_function(math.perm), prod=_bits_of_product(math.prod),
+                 lcm=_bits_of_product(math.lcm))
+DECIMAL = _stand_in(decimal, Context=_context, localcontext=_localcontext)
+JSON = _stand_in(json, dumps=_dumps)
+RE = ModuleType("re", "Regular expressions (the `regex` engine, compatible with `re`), with a time limit per call.")
+for _name in _REGEX_NAMES:
+    setattr(RE, _name, getattr(regex, _name))
+for _name in ("match", "fullmatch", "search", "findall", "finditer", "sub", "subn", "split"):
+    setattr(RE, _name, _timed(getattr(regex, _name)))
+RE.compile = _compile  # type: ignore[attr-defined]
