@@ -7,8 +7,15 @@ reverse proxy reuses its connection instead of paying a new one per request. On 
 """
 import os
 
+from app.engine.limits import DEFAULT_MEMORY_LIMIT_MB, cap_memory
+
 bind = os.environ.get("LOANFLOW_BIND", "127.0.0.1:8000")
 worker_class = "gthread"
 workers = int(os.environ.get("LOANFLOW_WORKERS", (os.cpu_count() or 1) + 1))
 threads = int(os.environ.get("LOANFLOW_THREADS", 4))
 keepalive = 30
+
+
+def post_fork(server, worker):  # noqa: ANN001, ANN201 - gunicorn's hook
+    """Each worker's address space capped (LOANFLOW_MEMORY_LIMIT_MB): see app.engine.limits.cap_memory."""
+    cap_memory(int(os.environ.get("LOANFLOW_MEMORY_LIMIT_MB", DEFAULT_MEMORY_LIMIT_MB)))

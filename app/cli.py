@@ -197,8 +197,10 @@ def run_due_command(at: str | None) -> None:
 @click.option("--interval", default=1.0, show_default=True, help="Seconds between passes over due instances.")
 def worker_command(interval: float) -> None:
     """Run the background worker: timers and service retries (APScheduler)."""
+    from app.engine.limits import cap_memory
     from app.scheduler import run_worker
 
+    cap_memory(current_app.config["MEMORY_LIMIT_MB"])
     run_worker(current_app._get_current_object(), interval)  # type: ignore[attr-defined]
 
 

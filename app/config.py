@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+
+from app.engine.limits import DEFAULT_MEMORY_LIMIT_MB
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +65,8 @@ def load_config(instance_path: Path) -> dict:
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("LOANFLOW_TIMEZONE", "Asia/Shanghai"),  # times shown to people
         "LANGUAGES": ["zh", "en"],
         "RATELIMIT_ENABLED": os.environ.get("LOANFLOW_RATELIMIT", "1") == "1",
+        # address-space cap of a gunicorn or background worker process, 0 for none (limits.cap_memory)
+        "MEMORY_LIMIT_MB": _int("LOANFLOW_MEMORY_LIMIT_MB", DEFAULT_MEMORY_LIMIT_MB),
     }
 
 

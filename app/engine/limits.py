@@ -29,6 +29,8 @@ MAX_DECIMAL_PRECISION = 1_000  # digits of a decimal context a script makes (mon
 MAX_DECIMAL_EMAX = 999_999  # the largest exponent of such a context (decimal's default)
 MAX_JSON_INDENT = 64  # characters of json.dumps indentation or separators
 REGEX_SECONDS = 1.0  # per regular-expression call
+DEFAULT_MEMORY_LIMIT_MB = 4096  # address space of a worker process (cap_memory)
+MAX_TASK_DATA = 20_000_000  # characters and items a task's data may hold when a script is done
 
 
 class SandboxViolation(Exception):
@@ -277,3 +279,59 @@ for _name in _REGEX_NAMES:
 for _name in ("match", "fullmatch", "search", "findall", "finditer", "sub", "subn", "split"):
     setattr(RE, _name, _timed(getattr(regex, _name)))
 RE.compile = _compile  # type: ignore[attr-defined]
+
+
+# -- what a script leaves behind --------------------------------------------------------------
+def weight(value: Any, limit: int = MAX_TASK_DATA) -> int:
+    """Characters and items in `value`, every reference counted (as the JSON state will write
+    them); the count stops once it passes `limit`."""
+    total, pending = 0, [value]
+    while pending and total <= limit:
+        item = pending.pop()
+        if isinstance(item, str | bytes):
+            total += len(item)
+        elif isinstance(item, dict):
+            total += len(item)
+            if total <= limit:
+                pending.extend(item.keys())
+                pending.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            total += len(item)
+            if total <= limit:
+                pending.extend(item)
+        elif isinstance(item, int) and not isinstance(item, bool):
+            total += item.bit_length() * 30103 // 100000 + 1  # its decimal digits, about
+        else:
+            total += 1
+    return total
+
+
+def heaviest_values(data: dict[str, Any], limit: int = MAX_TASK_DATA) -> list[str]:
+    """The names to drop, heaviest first, so that the rest of `data` weighs at most `limit`."""
+    weights = {name: weight(value, limit) for name, value in data.items()}
+    total, dropped = sum(weights.values()), []
+    for name in sorted(weights, key=weights.__getitem__, reverse=True):
+        if total <= limit:
+            break
+        dropped.append(name)
+        total -= weights[name]
+    return dropped
+
+
+# -- the last line: the process's memory ----------------------------------------------------
+def cap_memory(megabytes: int) -> None:
+    """Cap this process's address space (RLIMIT_AS; 0 leaves it as it is).
+
+    What the checks above cannot foresee — `str()` of a list holding one long text ten thousand
+    times — then ends in a MemoryError in the thread that asked for the memory, which fails that
+    script's step like any other error, instead of the kernel killing the whole worker process
+    with every request it was serving. Called when a gunicorn worker or the background worker
+    starts (`LOANFLOW_MEMORY_LIMIT_MB`).
+    """
+    if megabytes <= 0:
+        return
+    import resource
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    wanted = megabytes * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))

@@ -300,8 +300,16 @@ class SandboxEnvironment(TaskDataEnvironment):
             unstorable = {k: v for k, v in context.items() if not _storable(v)}
             for name in unstorable:
                 del context[name]
+            # Nor may the data outgrow what a state can hold (a list of one long text, repeated):
+            # the heaviest values go, so that what is left can be written, whatever the script did.
+            heavy = limits.heaviest_values(context)
+            for name in heavy:
+                del context[name]
         kept = [f"'{k}' ({type(v).__name__})" for k, v in unstorable.items() if not isinstance(v, Iterator)]
         if kept:
             raise SandboxViolation(f"the script left values task data cannot hold: {', '.join(kept)}; "
                                    "convert them (list(...), str(...)) or del them")
+        if heavy:
+            raise SandboxViolation(f"the script left more data than a task may hold ({limits.MAX_TASK_DATA:,} "
+                                   f"characters and items): {', '.join(repr(k) for k in heavy)} dropped")
         return True

@@ -14,6 +14,7 @@ import decimal
 import json
 import math
 import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -654,6 +655,9 @@ RUNAWAY_SCRIPTS = [
     ("found = [m.group() for m in re.finditer(r'(a|aa)+$', 'a' * 40 + 'b')]",
      r"a regular expression ran longer than 0.2 s"),
     ("found = re.compile(r'(a|aa)+$').match('a' * 40 + 'b')", r"a regular expression ran longer than 0.2 s"),
+    # data no state could hold: one long text referenced many times
+    ("text = 'a' * 10 ** 7\nrows = [text] * 3", r"more data than a task may hold \(20,000,000 characters and "
+                                                r"items\): 'rows' dropped"),
 ]
 
 
@@ -668,6 +672,21 @@ def test_runaway_script_is_stopped_with_a_reason(script: str, message: str, engi
     assert outcome.status == "error"
     assert outcome.error["element_id"] == ELEMENT
     assert re.search(message, outcome.error["message"])
+
+
+def test_heavy_values_are_dropped_heaviest_first_and_the_rest_kept() -> None:
+    context: dict = {"amount": 1, "note": "kept"}
+    with pytest.raises(SandboxViolation, match=r"'rows' dropped"):
+        SandboxEnvironment().execute("text = 'a' * 10 ** 7\nrows = [text] * 3\nsmall = [1, 2]", context)
+    assert context == {"amount": 1, "note": "kept", "text": "a" * 10 ** 7, "small": [1, 2]}
+
+
+def test_weight_counts_every_reference_and_stops_at_its_limit() -> None:
+    text = "a" * 1000
+    assert limits.weight({"k": [text, text, 7]}) == 1 + 1 + 3 + 1000 + 1000 + 1
+    assert limits.weight([[text] * 1000] * 1000, limit=10 ** 6) <= 10 ** 6 + 1000  # stops early
+    assert limits.heaviest_values({"a": "x" * 6, "b": "y" * 5, "c": "z"}, limit=7) == ["a"]
+    assert limits.heaviest_values({"a": "x" * 3, "b": "y" * 4}, limit=7) == []
 
 
 def test_nested_loops_share_one_budget() -> None:
@@ -730,3 +749,25 @@ def test_ordinary_arithmetic_and_loops_are_unchanged(script: str, expected: obje
     context: dict = {}
     SandboxEnvironment().execute(script, context)
     assert context["r"] == expected
+
+
+def test_a_capped_process_turns_a_memory_bomb_into_a_failed_step(tmp_path: Path) -> None:
+    """What no check foresees (str() of a list holding one long text ten thousand times, ~100 GB)
+    fails the step with a MemoryError under the worker's address-space cap; the process lives on."""
+    (tmp_path / "bomb.txt").write_text("text = 'a' * 10 ** 7\nrows = [text] * 10 ** 4\nshown = str(rows)")
+    program = f"""
+import sys
+sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
+from app.engine.limits import cap_memory
+from app.engine.runner import ProcessEngine
+from tests.unit.test_sandbox import run_script
+cap_memory(1024)
+outcome, _ = run_script(ProcessEngine(), open({str(tmp_path / "bomb.txt")!r}).read())
+print(outcome.status, outcome.error["message"] if outcome.error else "")
+print("still here", len("b" * 10 ** 6))
+"""
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    first, second = done.stdout.splitlines()[:2]
+    assert first.startswith("error ") and "MemoryError" in first, first
+    assert second == "still here 1000000"
