@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from app.engine.limits import DEFAULT_MEMORY_LIMIT_MB
-from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
