@@ -23,10 +23,11 @@ from typing import Any
 import regex
 
 MAX_RESULT_BITS = 1_000_000  # an int from **, pow, << or math (about 300,000 digits)
-MAX_SEQUENCE = 10_000_000  # items or characters of a sequence or text a script makes in one call
+MAX_TEXT = 10_000_000  # characters of a text a script makes in one call
+MAX_ITEMS = 1_000_000  # items of a list or tuple made with * or + (as many as a script may loop)
+MAX_DECIMAL_EXPONENT = 100_000  # int() of a Decimal grows with the square of its exponent: ~0.25 s here
 MAX_MATH_ARGUMENT = 100_000  # math.factorial / comb / perm: factorial(100000) takes ~0.1 s
 MAX_DECIMAL_PRECISION = 1_000  # digits of a decimal context a script makes (money needs < 40)
-MAX_DECIMAL_EMAX = 999_999  # the largest exponent of such a context (decimal's default)
 MAX_JSON_INDENT = 64  # characters of json.dumps indentation or separators
 REGEX_SECONDS = 1.0  # per regular-expression call
 DEFAULT_MEMORY_LIMIT_MB = 4096  # address space of a worker process (cap_memory)
@@ -52,11 +53,25 @@ def guarded_pow(base: Any, exponent: Any, modulus: Any = None) -> Any:
     return base ** exponent
 
 
+def _check_sequence(sample: Any, size: int) -> None:
+    """A text of `size` characters or a list/tuple of `size` items, made like `sample`."""
+    limit = MAX_TEXT if isinstance(sample, str | bytes) else MAX_ITEMS
+    if size > limit:
+        raise SandboxViolation(f"a sequence of {size:,} items is too big for a diagram script (at most {limit:,})")
+
+
 def guarded_mul(left: Any, right: Any) -> Any:
     for seq, times in ((left, right), (right, left)):
-        if isinstance(seq, str | bytes | list | tuple) and isinstance(times, int) and len(seq) * times > MAX_SEQUENCE:
-            raise SandboxViolation(f"a sequence of {len(seq) * times:,} items is too big for a diagram script")
+        if isinstance(seq, str | bytes | list | tuple) and isinstance(times, int):
+            _check_sequence(seq, len(seq) * times)
     return left * right
+
+
+def guarded_add(left: Any, right: Any) -> Any:
+    """`+`: joining two texts or two lists cannot outgrow the limits (doubling in a loop would)."""
+    if isinstance(left, str | bytes | list | tuple) and isinstance(right, str | bytes | list | tuple):
+        _check_sequence(left, len(left) + len(right))
+    return left + right
 
 
 def guarded_lshift(left: Any, right: Any) -> Any:
@@ -76,7 +91,7 @@ def guarded_mod(left: Any, right: Any) -> Any:
             for number in (width, precision):
                 if number == "*":
                     raise SandboxViolation("'*' widths in %-formatting are not allowed in diagram scripts")
-                if number and int(number) > MAX_SEQUENCE:
+                if number and int(number) > MAX_TEXT:
                     raise _too_big(f"a %-format field of {int(number):,} characters")
     return left % right
 
@@ -95,14 +110,14 @@ def guarded_format(value: Any, conversion: int, spec: str) -> str:
         value = ascii(value)
     found = _SPEC.fullmatch(spec)
     for number in (found.group("width"), found.group("precision")) if found else ():
-        if number and int(number) > MAX_SEQUENCE:
+        if number and int(number) > MAX_TEXT:
             raise _too_big(f"a formatted field of {int(number):,} characters")
     return format(value, spec)
 
 
 # -- text methods that make long results from short input -----------------------------------
 def _check_length(length: int, what: str) -> None:
-    if length > MAX_SEQUENCE:
+    if length > MAX_TEXT:
         raise SandboxViolation(f"{what} would make {length:,} characters, too many for a diagram script")
 
 
@@ -151,6 +166,14 @@ def _translate(text: str) -> Callable[..., str]:
     return translate
 
 
+def _extend(items: list) -> Callable[..., None]:
+    def extend(more: Iterable[Any]) -> None:
+        more = more if isinstance(more, list | tuple | str) else list(more)
+        _check_sequence(items, len(items) + len(more))
+        items.extend(more)
+    return extend
+
+
 _TEXT_METHODS: dict[str, Callable[[str], Callable[..., str]]] = {
     "ljust": lambda text: _padded(text, text.ljust), "rjust": lambda text: _padded(text, text.rjust),
     "center": lambda text: _padded(text, text.center), "zfill": lambda text: _padded(text, text.zfill),
@@ -159,9 +182,11 @@ _TEXT_METHODS: dict[str, Callable[[str], Callable[..., str]]] = {
 
 
 def checked_method(obj: Any, name: str, value: Any) -> Any:
-    """The attribute a script asked for; text methods that can blow up come back checked."""
+    """The attribute a script asked for; methods that can blow up come back checked."""
     if isinstance(obj, str) and name in _TEXT_METHODS:
         return _TEXT_METHODS[name](obj)
+    if isinstance(obj, list) and name == "extend":
+        return _extend(obj)
     return value
 
 
@@ -201,7 +226,7 @@ def _bits_of_product(function: Callable[..., int]) -> Callable[..., int]:
 def _check_precision(prec: Any, emax: Any = None) -> None:
     if isinstance(prec, int) and prec > MAX_DECIMAL_PRECISION:
         raise _too_big(f"a decimal precision of {prec:,} digits")
-    if isinstance(emax, int) and emax > MAX_DECIMAL_EMAX:
+    if isinstance(emax, int) and emax > MAX_DECIMAL_EXPONENT:
         raise _too_big(f"a decimal exponent limit of {emax:,}")
 
 
@@ -215,6 +240,37 @@ def _localcontext(ctx: decimal.Context | None = None, **kwargs: Any) -> Any:
         _check_precision(ctx.prec, ctx.Emax)
     _check_precision(kwargs.get("prec"), kwargs.get("Emax"))
     return decimal.localcontext(ctx, **kwargs)
+
+
+class _DecimalType(type):
+    """`Decimal` as scripts see it: the real class to isinstance and its class methods, and a
+    constructor that refuses exponents beyond MAX_DECIMAL_EXPONENT (`Decimal('1e999999')` is cheap
+    to make, but int() of it runs for minutes)."""
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, decimal.Decimal)
+
+    def __subclasscheck__(cls, subclass: type) -> bool:
+        return issubclass(subclass, decimal.Decimal)
+
+    def __call__(cls, value: Any = "0", context: Any = None) -> decimal.Decimal:
+        made = decimal.Decimal(value, context)
+        if made.is_finite() and abs(made.adjusted()) > MAX_DECIMAL_EXPONENT:
+            raise _too_big(f"a decimal of exponent {made.adjusted():,}")
+        return made
+
+    def __getattr__(cls, name: str) -> Any:
+        return getattr(decimal.Decimal, name)
+
+
+class Decimal(metaclass=_DecimalType):
+    """decimal.Decimal, made through the sandbox's checked constructor."""
+
+
+def script_decimal_context() -> Any:
+    """The decimal context a script runs in: the thread's, with exponents kept within
+    MAX_DECIMAL_EXPONENT so that arithmetic cannot grow a Decimal past what int() handles."""
+    return decimal.localcontext(Emax=MAX_DECIMAL_EXPONENT, Emin=-MAX_DECIMAL_EXPONENT)
 
 
 def _dumps(obj: Any, *args: Any, **kwargs: Any) -> str:
@@ -271,7 +327,7 @@ _REGEX_NAMES = ("A", "ASCII", "I", "IGNORECASE", "L", "LOCALE", "M", "MULTILINE"
 MATH = _stand_in(math, factorial=_bounded_int_function(math.factorial), comb=_bounded_int_function(math.comb),
                  perm=_bounded_int_function(math.perm), prod=_bits_of_product(math.prod),
                  lcm=_bits_of_product(math.lcm))
-DECIMAL = _stand_in(decimal, Context=_context, localcontext=_localcontext)
+DECIMAL = _stand_in(decimal, Context=_context, localcontext=_localcontext, Decimal=Decimal)
 JSON = _stand_in(json, dumps=_dumps)
 RE = ModuleType("re", "Regular expressions (the `regex` engine, compatible with `re`), with a time limit per call.")
 for _name in _REGEX_NAMES:
@@ -282,25 +338,35 @@ RE.compile = _compile  # type: ignore[attr-defined]
 
 
 # -- what a script leaves behind --------------------------------------------------------------
+_DIGITS_PER_BIT = 30103 / 100000  # log10(2)
+
+
 def weight(value: Any, limit: int = MAX_TASK_DATA) -> int:
     """Characters and items in `value`, every reference counted (as the JSON state will write
-    them); the count stops once it passes `limit`."""
+    them); the count stops once it passes `limit`. A list of plain texts or numbers is weighed
+    without a Python step per item."""
     total, pending = 0, [value]
     while pending and total <= limit:
         item = pending.pop()
         if isinstance(item, str | bytes):
             total += len(item)
+        elif isinstance(item, int) and not isinstance(item, bool):
+            total += int(item.bit_length() * _DIGITS_PER_BIT) + 1
         elif isinstance(item, dict):
             total += len(item)
-            if total <= limit:
-                pending.extend(item.keys())
-                pending.extend(item.values())
+            pending.extend(item.keys())
+            pending.extend(item.values())
         elif isinstance(item, list | tuple | set | frozenset):
-            total += len(item)
-            if total <= limit:
+            kinds = set(map(type, item))
+            if kinds <= {str}:
+                total += len(item) + sum(map(len, item))
+            elif kinds <= {int, bool}:
+                total += len(item) + int(sum(map(int.bit_length, item)) * _DIGITS_PER_BIT) + len(item)
+            elif kinds <= {float, type(None)}:
+                total += 2 * len(item)
+            else:
+                total += len(item)
                 pending.extend(item)
-        elif isinstance(item, int) and not isinstance(item, bool):
-            total += item.bit_length() * 30103 // 100000 + 1  # its decimal digits, about
         else:
             total += 1
     return total

@@ -135,7 +135,8 @@ class BudgetedTransformer(RestrictingNodeTransformer):
 
 
 # Operators whose result can be far bigger than their operands, and the guard each goes through.
-GUARDED_OPERATORS = {ast.Pow: "_pow_", ast.Mult: "_mul_", ast.LShift: "_lshift_", ast.Mod: "_mod_"}
+GUARDED_OPERATORS = {ast.Pow: "_pow_", ast.Mult: "_mul_", ast.Add: "_add_", ast.LShift: "_lshift_",
+                     ast.Mod: "_mod_"}
 
 
 # Modules the allowed modules' C code imports for itself (date.strftime needs time, datetime.strptime
@@ -216,6 +217,9 @@ def _storable(value: Any, depth: int = 0) -> bool:
     if isinstance(value, dict):
         return all(isinstance(k, str | int | float | bool) and _storable(v, depth + 1) for k, v in value.items())
     if isinstance(value, list | tuple | set):
+        kinds = set(map(type, value))  # a list of plain values is judged without a Python step per item
+        if all(issubclass(kind, STORABLE_SCALARS) for kind in kinds):
+            return True
         return all(_storable(v, depth + 1) for v in value)
     return False
 
@@ -235,11 +239,12 @@ def sandbox_globals() -> dict[str, Any]:
         "_print_": PrintCollector,
         "_pow_": limits.guarded_pow,
         "_mul_": limits.guarded_mul,
+        "_add_": limits.guarded_add,
         "_lshift_": limits.guarded_lshift,
         "_mod_": limits.guarded_mod,
         "_format_": limits.guarded_format,
         **ALLOWED_MODULES,
-        "Decimal": decimal.Decimal,
+        "Decimal": limits.Decimal,
     }
 
 
@@ -279,7 +284,7 @@ class SandboxEnvironment(TaskDataEnvironment):
         my_globals = budgeted(copy.copy(self.globals))
         my_globals.update(external_context or {})
         my_globals.update(context)
-        with decimal.localcontext():  # a script's decimal context changes must not outlive it
+        with limits.script_decimal_context():  # a script's decimal context changes must not outlive it
             return eval(code, my_globals)  # noqa: S307 - restricted code, sandbox globals
 
     def execute(self, script, context, external_context=None):  # noqa: ANN001
@@ -289,7 +294,7 @@ class SandboxEnvironment(TaskDataEnvironment):
         my_globals.update(external_context or {})
         context.update(my_globals)
         try:
-            with decimal.localcontext():  # a script's decimal context changes must not outlive it
+            with limits.script_decimal_context():  # a script's decimal context changes must not outlive it
                 exec(code, context)  # noqa: S102 - restricted code, sandbox globals
         finally:
             self._remove_globals_and_functions_from_context(context, external_context)

@@ -655,7 +655,12 @@ RUNAWAY_SCRIPTS = [
     ("found = [m.group() for m in re.finditer(r'(a|aa)+$', 'a' * 40 + 'b')]",
      r"a regular expression ran longer than 0.2 s"),
     ("found = re.compile(r'(a|aa)+$').match('a' * 40 + 'b')", r"a regular expression ran longer than 0.2 s"),
-    # data no state could hold: one long text referenced many times
+    ("rows = [0] * 10 ** 6\nfor n in range(30):\n    rows = rows + rows", r"a sequence of 2,000,000 items is too big"),
+    ("rows = [0]\nfor n in range(40):\n    rows.extend(rows)", r"a sequence of 1,048,576 items is too big"),
+    ("text = 'ab'\nfor n in range(40):\n    text += text", r"a sequence of 16,777,216 items is too big"),
+    ("d = Decimal('1e999999')", r"a decimal of exponent 999,999 is too big"),
+    ("d = decimal.Decimal('-1e-999999')", r"a decimal of exponent -999,999 is too big"),
+        # data no state could hold: one long text referenced many times
     ("text = 'a' * 10 ** 7\nrows = [text] * 3", r"more data than a task may hold \(20,000,000 characters and "
                                                 r"items\): 'rows' dropped"),
 ]
@@ -674,6 +679,11 @@ def test_runaway_script_is_stopped_with_a_reason(script: str, message: str, engi
     assert re.search(message, outcome.error["message"])
 
 
+def test_decimal_arithmetic_cannot_grow_past_the_exponent_limit() -> None:
+    with pytest.raises(decimal.Overflow):
+        SandboxEnvironment().execute("d = Decimal('1e99999')\nd = d * d", {})
+
+
 def test_heavy_values_are_dropped_heaviest_first_and_the_rest_kept() -> None:
     context: dict = {"amount": 1, "note": "kept"}
     with pytest.raises(SandboxViolation, match=r"'rows' dropped"):
@@ -684,7 +694,9 @@ def test_heavy_values_are_dropped_heaviest_first_and_the_rest_kept() -> None:
 def test_weight_counts_every_reference_and_stops_at_its_limit() -> None:
     text = "a" * 1000
     assert limits.weight({"k": [text, text, 7]}) == 1 + 1 + 3 + 1000 + 1000 + 1
-    assert limits.weight([[text] * 1000] * 1000, limit=10 ** 6) <= 10 ** 6 + 1000  # stops early
+    assert 10 ** 6 < limits.weight([[text] * 1000] * 1000, limit=10 ** 6) < 10 ** 7  # 10 ** 9 in all: stops early
+    assert limits.weight([7, True, None, 1.5, "ab"]) == 5 + 1 + 1 + 1 + 1 + 2  # mixed: item by item
+    assert limits.weight([10 ** 6, 10 ** 6]) == 2 + 2 * 7  # numbers: their digits
     assert limits.heaviest_values({"a": "x" * 6, "b": "y" * 5, "c": "z"}, limit=7) == ["a"]
     assert limits.heaviest_values({"a": "x" * 3, "b": "y" * 4}, limit=7) == []
 
@@ -741,7 +753,14 @@ def test_each_run_gets_a_fresh_budget() -> None:
     ("r = [m.group(1) for m in re.finditer(r'(\\w+)@', 'a@x b@y')]", ["a", "b"]),
     ("r = re.compile(r'^L-(\\d+)$', re.IGNORECASE).match('l-42').group(1)", "42"),
     ("r = re.findall(r'\\d+', 'a1b22c333') + re.split(r'\\s+', 'x  y')", ["1", "22", "333", "x", "y"]),
-    # date.strftime and datetime.strptime import time and _strptime from C, through the sandbox's import
+    ("r = [1, 2] + [3] + (4,) if False else [1, 2] + [3]", [1, 2, 3]),
+    ("r = 'a' + 'b' + str(1 + 2)", "ab3"),
+    ("x = [1]\nx.extend([2, 3])\nx.extend(n for n in range(4, 6))\nr = x", [1, 2, 3, 4, 5]),
+    ("r = Decimal('1.10') + decimal.Decimal('2.20')", Decimal("3.30")),
+    ("r = [isinstance(Decimal('1'), Decimal), isinstance(1, Decimal), Decimal.from_float(0.5)]",
+     [True, False, Decimal("0.5")]),
+    ("r = Decimal('1e99999') * 10", Decimal("1e100000")),
+        # date.strftime and datetime.strptime import time and _strptime from C, through the sandbox's import
     ("r = datetime.date(2026, 11, 28).strftime('%Y年%m月%d日')", "2026年11月28日"),
     ("r = datetime.datetime.strptime('2026-12-03 17:30', '%Y-%m-%d %H:%M').isoformat()", "2026-12-03T17:30:00"),
 ])
