@@ -12,10 +12,12 @@ the few functions that need a check replaced.
 """
 from __future__ import annotations
 
+import datetime
 import decimal
 import json
 import math
 import re as stdlib_re
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from types import ModuleType
 from typing import Any
@@ -339,42 +341,52 @@ RE.compile = _compile  # type: ignore[attr-defined]
 
 # -- what a script leaves behind --------------------------------------------------------------
 _DIGITS_PER_BIT = 30103 / 100000  # log10(2)
+# What the state serializer writes as task data, besides dicts, lists, tuples and sets of them.
+STORABLE_SCALARS = (str, int, float, bool, type(None), decimal.Decimal, datetime.date, datetime.time,
+                    datetime.timedelta, uuid.UUID)
+UNSTORABLE = -1
+MAX_DEPTH = 200
 
 
-def weight(value: Any, limit: int = MAX_TASK_DATA) -> int:
-    """Characters and items in `value`, every reference counted (as the JSON state will write
-    them); the count stops once it passes `limit`. A list of plain texts or numbers is weighed
-    without a Python step per item."""
-    total, pending = 0, [value]
+def measure(value: Any, limit: int = MAX_TASK_DATA) -> int:
+    """What `value` weighs as task data — characters and items, every reference counted, as the
+    JSON state will write them; the count stops once it passes `limit` — or UNSTORABLE when the
+    state cannot hold it (a function, a match object, a non-text key, nesting past MAX_DEPTH or a
+    cycle). A list of plain texts or numbers is weighed without a Python step per item."""
+    total, pending = 0, [(value, 0)]
     while pending and total <= limit:
-        item = pending.pop()
-        if isinstance(item, str | bytes):
+        item, depth = pending.pop()
+        if isinstance(item, str):
             total += len(item)
         elif isinstance(item, int) and not isinstance(item, bool):
             total += int(item.bit_length() * _DIGITS_PER_BIT) + 1
+        elif isinstance(item, STORABLE_SCALARS):
+            total += 1
+        elif depth >= MAX_DEPTH:
+            return UNSTORABLE
         elif isinstance(item, dict):
-            total += len(item)
-            pending.extend(item.keys())
-            pending.extend(item.values())
+            if not all(isinstance(key, str | int | float | bool) for key in item):
+                return UNSTORABLE
+            total += len(item) + sum(len(key) for key in item if isinstance(key, str))
+            pending.extend((child, depth + 1) for child in item.values())
         elif isinstance(item, list | tuple | set | frozenset):
             kinds = set(map(type, item))
+            total += len(item)
             if kinds <= {str}:
-                total += len(item) + sum(map(len, item))
+                total += sum(map(len, item))
             elif kinds <= {int, bool}:
-                total += len(item) + int(sum(map(int.bit_length, item)) * _DIGITS_PER_BIT) + len(item)
-            elif kinds <= {float, type(None)}:
-                total += 2 * len(item)
+                total += int(sum(map(int.bit_length, item)) * _DIGITS_PER_BIT) + len(item)
+            elif kinds.isdisjoint({str, int}) and all(issubclass(kind, STORABLE_SCALARS) for kind in kinds):
+                total += len(item)  # floats, None, Decimals, dates: one each
             else:
-                total += len(item)
-                pending.extend(item)
+                pending.extend((child, depth + 1) for child in item)
         else:
-            total += 1
+            return UNSTORABLE
     return total
 
 
-def heaviest_values(data: dict[str, Any], limit: int = MAX_TASK_DATA) -> list[str]:
-    """The names to drop, heaviest first, so that the rest of `data` weighs at most `limit`."""
-    weights = {name: weight(value, limit) for name, value in data.items()}
+def heaviest(weights: dict[str, int], limit: int = MAX_TASK_DATA) -> list[str]:
+    """The names to drop, heaviest first, so that the rest weighs at most `limit` together."""
     total, dropped = sum(weights.values()), []
     for name in sorted(weights, key=weights.__getitem__, reverse=True):
         if total <= limit:

@@ -21,7 +21,6 @@ import decimal
 import importlib
 import operator
 import time
-import uuid
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from types import CodeType, FrameType, ModuleType, TracebackType
@@ -204,26 +203,6 @@ def _sandbox_builtins() -> dict[str, Any]:
     return sandboxed
 
 
-STORABLE_SCALARS = (str, int, float, bool, type(None), decimal.Decimal, datetime.date, datetime.time,
-                    datetime.timedelta, uuid.UUID)
-
-
-def _storable(value: Any, depth: int = 0) -> bool:
-    """Whether the state serializer can write `value` as task data (a cycle is too deep: no)."""
-    if isinstance(value, STORABLE_SCALARS):
-        return True
-    if depth > 200:
-        return False
-    if isinstance(value, dict):
-        return all(isinstance(k, str | int | float | bool) and _storable(v, depth + 1) for k, v in value.items())
-    if isinstance(value, list | tuple | set):
-        kinds = set(map(type, value))  # a list of plain values is judged without a Python step per item
-        if all(issubclass(kind, STORABLE_SCALARS) for kind in kinds):
-            return True
-        return all(_storable(v, depth + 1) for v in value)
-    return False
-
-
 def sandbox_globals() -> dict[str, Any]:
     """The globals every script and expression is evaluated with."""
     return {
@@ -302,12 +281,13 @@ class SandboxEnvironment(TaskDataEnvironment):
                 del context[name]
             # Task data is stored as JSON: a left-over zip, dict view or match object made the
             # state dump (and so the whole step) crash. Drop them; iterators silently, like functions.
-            unstorable = {k: v for k, v in context.items() if not _storable(v)}
-            for name in unstorable:
-                del context[name]
             # Nor may the data outgrow what a state can hold (a list of one long text, repeated):
             # the heaviest values go, so that what is left can be written, whatever the script did.
-            heavy = limits.heaviest_values(context)
+            weights = {name: limits.measure(value) for name, value in context.items()}
+            unstorable = {k: context[k] for k, weight in weights.items() if weight == limits.UNSTORABLE}
+            for name in unstorable:
+                del context[name], weights[name]
+            heavy = limits.heaviest(weights)
             for name in heavy:
                 del context[name]
         kept = [f"'{k}' ({type(v).__name__})" for k, v in unstorable.items() if not isinstance(v, Iterator)]

@@ -691,14 +691,31 @@ def test_heavy_values_are_dropped_heaviest_first_and_the_rest_kept() -> None:
     assert context == {"amount": 1, "note": "kept", "text": "a" * 10 ** 7, "small": [1, 2]}
 
 
-def test_weight_counts_every_reference_and_stops_at_its_limit() -> None:
+def test_measure_counts_every_reference_and_stops_at_its_limit() -> None:
     text = "a" * 1000
-    assert limits.weight({"k": [text, text, 7]}) == 1 + 1 + 3 + 1000 + 1000 + 1
-    assert 10 ** 6 < limits.weight([[text] * 1000] * 1000, limit=10 ** 6) < 10 ** 7  # 10 ** 9 in all: stops early
-    assert limits.weight([7, True, None, 1.5, "ab"]) == 5 + 1 + 1 + 1 + 1 + 2  # mixed: item by item
-    assert limits.weight([10 ** 6, 10 ** 6]) == 2 + 2 * 7  # numbers: their digits
-    assert limits.heaviest_values({"a": "x" * 6, "b": "y" * 5, "c": "z"}, limit=7) == ["a"]
-    assert limits.heaviest_values({"a": "x" * 3, "b": "y" * 4}, limit=7) == []
+    assert limits.measure({"k": [text, text, 7]}) == 1 + 1 + 3 + 1000 + 1000 + 1
+    assert 10 ** 6 < limits.measure([[text] * 1000] * 1000, limit=10 ** 6) < 10 ** 7  # 10 ** 9 in all: stops early
+    assert limits.measure([7, True, None, 1.5, "ab"]) == 5 + 1 + 1 + 1 + 1 + 2  # mixed: item by item
+    assert limits.measure([10 ** 6, 10 ** 6]) == 2 + 2 * 7  # numbers: their digits
+    assert limits.measure([Decimal("1.5"), datetime.date(2026, 1, 1)]) == 2 + 2
+    assert limits.heaviest({"a": 6, "b": 5, "c": 1}, limit=7) == ["a"]
+    assert limits.heaviest({"a": 3, "b": 4}, limit=7) == []
+
+
+@pytest.mark.parametrize("value", [len, re.compile("x"), {(1, 2): "tuple key"}, [iter([])], b"bytes"],
+                         ids=["function", "pattern", "tuple-key", "iterator-inside", "bytes"])
+def test_measure_finds_what_no_state_can_hold(value: object) -> None:
+    assert limits.measure({"ok": 1, "bad": value}) == limits.UNSTORABLE
+
+
+def test_measure_refuses_cycles_and_deep_nesting() -> None:
+    cycle: list = []
+    cycle.append(cycle)
+    deep: list = []
+    for _ in range(limits.MAX_DEPTH + 5):
+        deep = [deep]
+    assert limits.measure(cycle) == limits.measure(deep) == limits.UNSTORABLE
+    assert limits.measure([[[]]]) == 2
 
 
 def test_nested_loops_share_one_budget() -> None:
