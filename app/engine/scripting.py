@@ -22,6 +22,7 @@ import importlib
 import operator
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from types import CodeType, FrameType, ModuleType, TracebackType
 from typing import Any
@@ -236,9 +237,21 @@ def budgeted(globals_: dict[str, Any], budget: WorkBudget | None = None) -> dict
     return globals_
 
 
+@contextmanager
+def _compiling() -> Iterator[None]:
+    """Python's compiler gives up on some sources with errors other than SyntaxError (200,000
+    terms in a row, thousands of nested lambdas, a NUL character): a diagram's script that does
+    not compile is refused the same way whatever the reason."""
+    try:
+        yield
+    except (RecursionError, MemoryError, ValueError) as exc:
+        raise SandboxViolation(f"does not compile: {type(exc).__name__}: {exc or 'too deeply nested'}") from None
+
+
 @lru_cache(maxsize=4096)
 def compile_expression(source: str) -> CodeType:
-    result = compile_restricted_eval(source.strip(), "<string>", policy=BudgetedTransformer)
+    with _compiling():
+        result = compile_restricted_eval(source.strip(), "<string>", policy=BudgetedTransformer)
     if result.errors or result.code is None:
         raise SandboxViolation("; ".join(result.errors) or "does not compile")
     return result.code
@@ -246,7 +259,8 @@ def compile_expression(source: str) -> CodeType:
 
 @lru_cache(maxsize=4096)
 def compile_script(source: str) -> CodeType:
-    result = compile_restricted_exec(source, "<string>", policy=BudgetedTransformer)
+    with _compiling():
+        result = compile_restricted_exec(source, "<string>", policy=BudgetedTransformer)
     if result.errors or result.code is None:
         raise SandboxViolation("; ".join(result.errors) or "does not compile")
     return result.code

@@ -67,6 +67,16 @@ def test_validate_fails_with_reasons(runner, tmp_path: Path):
     assert "gw->fork: condition does not compile" in result.output
 
 
+def test_validate_reports_a_condition_the_compiler_chokes_on(runner, tmp_path: Path):
+    """200,000 terms in a row overflow Python's compiler (RecursionError, not SyntaxError)."""
+    source = (FIXTURES / "bpmn" / "review_with_form.bpmn").read_text()
+    path = tmp_path / "deep.bpmn"
+    path.write_text(source.replace('decision == "approve"', " + ".join(["1"] * 200_000) + ' == 0'))
+    result = runner.invoke(args=["processes", "validate", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "gw->fork: condition does not compile" in result.output and "RecursionError" in result.output
+
+
 def test_validate_refuses_hostile_xml(runner, tmp_path):
     path = tmp_path / "evil.bpmn"
     path.write_text('<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><d>&b;</d>')

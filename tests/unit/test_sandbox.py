@@ -679,6 +679,14 @@ def test_runaway_script_is_stopped_with_a_reason(script: str, message: str, engi
     assert re.search(message, outcome.error["message"])
 
 
+@pytest.mark.parametrize("source", ["+".join(["1"] * 200_000), "lambda: " * 3000 + "1", "(" * 5000 + "1" + ")" * 5000,
+                                    "a = 1\x00"], ids=["long-chain", "nested-lambdas", "nested-parens", "nul"])
+def test_sources_the_compiler_chokes_on_are_refused_as_not_compiling(source: str) -> None:
+    for compile_ in (compile_expression, compile_script):
+        with pytest.raises(SandboxViolation):
+            compile_(source)
+
+
 def test_decimal_arithmetic_cannot_grow_past_the_exponent_limit() -> None:
     with pytest.raises(decimal.Overflow):
         SandboxEnvironment().execute("d = Decimal('1e99999')\nd = d * d", {})
