@@ -1,8 +1,8 @@
 """Process definitions: list the deployed versions, upload a diagram."""
 from flask import request
-from flask_smorest import Blueprint
 
 from app.api.auth import current_user, require_user
+from app.api.json_body import Blueprint
 from app.engine.parser import DiagramFile
 from app.schemas.processes import DeploymentResultSchema, ProcessDefinitionSchema
 from app.services import deployment

@@ -1,7 +1,6 @@
 """Messages to waiting instances, and incidents of instances that cannot go on."""
-from flask_smorest import Blueprint
-
 from app.api.auth import current_user, require_user
+from app.api.json_body import Blueprint
 from app.schemas.events import DeliverySchema, IncidentListArgs, IncidentPage, IncidentSchema, MessageSchema
 from app.services import incidents, messages, queries
 from app.services.access import require_role

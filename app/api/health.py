@@ -1,7 +1,7 @@
 """GET /healthz: the app answers and its database is reachable."""
-from flask_smorest import Blueprint
 from sqlalchemy import text
 
+from app.api.json_body import Blueprint
 from app.extensions import db
 
 blp = Blueprint("health", __name__, description="Liveness")

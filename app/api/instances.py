@@ -2,10 +2,10 @@
 from io import BytesIO
 
 from flask import send_file
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from app.api.auth import current_user, require_user
+from app.api.json_body import Blueprint
 from app.schemas.common import PageArgs
 from app.schemas.processes import (
     EventPage,

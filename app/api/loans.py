@@ -5,9 +5,8 @@ Who sees what is `app.services.loans.loan_visible`: platform staff every loan, a
 applicants their own, a funder's staff their funder's; another organisation's loan is 404.
 Money is a string with two decimals both ways ("1066.19"), never a JSON number.
 """
-from flask_smorest import Blueprint
-
 from app.api.auth import current_user, require_user
+from app.api.json_body import Blueprint
 from app.schemas.loans import (
     LoanDetailSchema,
     LoanListArgs,

@@ -1,8 +1,8 @@
 """The caller's own inbox over the API: GET /api/v1/me/tasks."""
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from app.api.auth import current_user, require_user
+from app.api.json_body import Blueprint
 from app.schemas.common import PageArgs
 from app.services import inbox
 

@@ -1,8 +1,8 @@
 """Human tasks: list, read (with the form), claim, unclaim, complete."""
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from app.api.auth import current_user, require_user
+from app.api.json_body import Blueprint
 from app.schemas.tasks import CompleteTaskSchema, TaskDetailSchema, TaskListArgs, TaskPage
 from app.services import queries, tasks
 

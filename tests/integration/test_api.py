@@ -165,6 +165,27 @@ def test_unknown_process_and_bad_body_are_422(client, auth, deploy):
     assert r.status_code == 400
 
 
+@pytest.mark.parametrize(("body", "reason"), [
+    ('{"process_id": "twelve_steps", "data": {"x": ' + "[" * 100_000 + "]" * 100_000 + "}}",
+     "nested more than 64 levels"),  # Python's decoder itself gives up (RecursionError)
+    ('{"process_id": "twelve_steps", "data": {"x": ' + "[" * 900 + "]" * 900 + "}}", "nested more than 64 levels"),
+    ('{"process_id": "twelve_steps", "data": {"x": NaN}}', "NaN is not a JSON number"),
+    ('{"process_id": "twelve_steps", "data": {"x": -Infinity}}', "-Infinity is not a JSON number"),
+    (b'{"process_id": "twelve_steps", "data": {"x": "\xe9"}}', "can't decode byte"),
+], ids=["decoder-recursion", "too-deep", "nan", "infinity", "not-utf8"])
+def test_json_bodies_outside_standard_json_are_400_and_change_nothing(client, auth, deploy, body, reason):
+    deploy("twelve_steps.bpmn")
+    r = client.post(f"{API}/process-instances", data=body, content_type="application/json", headers=auth)
+    assert r.status_code == 400, r.get_data(as_text=True)[:300]
+    assert any(reason in message for message in r.json["error"]["fields"]["_request"])
+    assert client.get(f"{API}/process-instances", headers=auth).json["items"] == []
+    nested = {"x": 1}
+    for _ in range(60):  # deep, but within the limit: accepted
+        nested = {"x": nested}
+    r = client.post(f"{API}/process-instances", json={"process_id": "twelve_steps", "data": nested}, headers=auth)
+    assert r.status_code == 201
+
+
 def test_parties_must_be_known_organisations_of_the_right_kind(app, client, auth, deploy):
     from app.extensions import db
     from app.services import identity

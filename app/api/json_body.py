@@ -1,0 +1,63 @@
+"""What the API accepts as a JSON body: standard JSON, nested at most MAX_DEPTH levels.
+
+Python's decoder takes `NaN` and `Infinity` (which PostgreSQL's JSON columns then refuse, a 500
+on one database and not the other) and fails with RecursionError, not a decode error, on input
+nested some thousand levels deep (a 500 as well). Instance data that deep would also outgrow the
+recursive walks every step makes over it. Each of these is a 400 here, before any work is done.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, NoReturn
+
+import flask_smorest
+from flask import Request
+from webargs import core
+from webargs.flaskparser import FlaskParser, abort, is_json_request
+
+MAX_DEPTH = 64
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def loads(text: str) -> Any:
+    """Decode a request body; json.JSONDecodeError (the parser's 400) for anything refused."""
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise json.JSONDecodeError(f"nested more than {MAX_DEPTH} levels", text[:100], 0) from None
+    except ValueError as exc:
+        if isinstance(exc, json.JSONDecodeError):
+            raise
+        raise json.JSONDecodeError(str(exc), text[:100], 0) from None
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth >= MAX_DEPTH:
+                    raise json.JSONDecodeError(f"nested more than {MAX_DEPTH} levels", text[:100], 0)
+                pending.append((child, depth + 1))
+    return value
+
+
+class StrictJSONParser(FlaskParser):
+    """flask-smorest's argument parser, decoding JSON bodies with `loads`."""
+
+    def _raw_load_json(self, req: Request) -> Any:
+        if not is_json_request(req):
+            return core.missing
+        return loads(req.get_data(cache=True).decode("utf-8"))  # not UTF-8: webargs' 400
+
+    def _handle_invalid_json_error(self, error: Any, req: Request, *args: Any, **kwargs: Any) -> NoReturn:
+        reason = getattr(error, "msg", None) or str(error)
+        abort(400, exc=error, messages={"json": [f"Invalid JSON body: {reason}."]})
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """The API's blueprints: flask-smorest's, with the strict JSON body parser."""
+
+    ARGUMENTS_PARSER = StrictJSONParser()
