@@ -351,8 +351,8 @@ MAX_DEPTH = 200
 def measure(value: Any, limit: int = MAX_TASK_DATA) -> int:
     """What `value` weighs as task data — characters and items, every reference counted, as the
     JSON state will write them; the count stops once it passes `limit` — or UNSTORABLE when the
-    state cannot hold it (a function, a match object, a non-text key, nesting past MAX_DEPTH or a
-    cycle). A list of plain texts or numbers is weighed without a Python step per item."""
+    state cannot hold it (a function, a match object, inf or nan, a non-text key, nesting past
+    MAX_DEPTH or a cycle). A list of plain texts or numbers is weighed without a Python step per item."""
     total, pending = 0, [(value, 0)]
     while pending and total <= limit:
         item, depth = pending.pop()
@@ -360,6 +360,8 @@ def measure(value: Any, limit: int = MAX_TASK_DATA) -> int:
             total += len(item)
         elif isinstance(item, int) and not isinstance(item, bool):
             total += int(item.bit_length() * _DIGITS_PER_BIT) + 1
+        elif isinstance(item, float) and not math.isfinite(item):
+            return UNSTORABLE  # JSON has no inf or nan: PostgreSQL refuses them
         elif isinstance(item, STORABLE_SCALARS):
             total += 1
         elif depth >= MAX_DEPTH:
@@ -376,8 +378,8 @@ def measure(value: Any, limit: int = MAX_TASK_DATA) -> int:
                 total += sum(map(len, item))
             elif kinds <= {int, bool}:
                 total += int(sum(map(int.bit_length, item)) * _DIGITS_PER_BIT) + len(item)
-            elif kinds.isdisjoint({str, int}) and all(issubclass(kind, STORABLE_SCALARS) for kind in kinds):
-                total += len(item)  # floats, None, Decimals, dates: one each
+            elif kinds.isdisjoint({str, int, float}) and all(issubclass(kind, STORABLE_SCALARS) for kind in kinds):
+                total += len(item)  # None, Decimals, dates: one each
             else:
                 pending.extend((child, depth + 1) for child in item)
         else:

@@ -304,7 +304,8 @@ class SandboxEnvironment(TaskDataEnvironment):
             heavy = limits.heaviest(weights)
             for name in heavy:
                 del context[name]
-        kept = [f"'{k}' ({type(v).__name__})" for k, v in unstorable.items() if not isinstance(v, Iterator)]
+        kept = [f"'{k}' ({v!r})" if isinstance(v, float) else f"'{k}' ({type(v).__name__})"
+                for k, v in unstorable.items() if not isinstance(v, Iterator)]
         if kept:
             raise SandboxViolation(f"the script left values task data cannot hold: {', '.join(kept)}; "
                                    "convert them (list(...), str(...)) or del them")

@@ -593,6 +593,8 @@ def test_left_over_iterators_are_dropped_from_task_data() -> None:
     ("hit = re.match('a', 'abc')", "hit", "Match"),
     ("nested = {'when': [re.compile('x')]}", "nested", "dict"),
     ("cycle = []\ncycle.append(cycle)", "cycle", "list"),
+    ("rate = float('inf')", "rate", "inf"),  # JSON has no inf or nan (PostgreSQL refused the row)
+    ("rates = [0.5, float('nan')]", "rates", "list"),
 ])
 def test_values_task_data_cannot_hold_fail_the_script(script: str, name: str, kind: str,
                                                       engine: ProcessEngine) -> None:
@@ -710,8 +712,10 @@ def test_measure_counts_every_reference_and_stops_at_its_limit() -> None:
     assert limits.heaviest({"a": 3, "b": 4}, limit=7) == []
 
 
-@pytest.mark.parametrize("value", [len, re.compile("x"), {(1, 2): "tuple key"}, [iter([])], b"bytes"],
-                         ids=["function", "pattern", "tuple-key", "iterator-inside", "bytes"])
+@pytest.mark.parametrize("value", [len, re.compile("x"), {(1, 2): "tuple key"}, [iter([])], b"bytes", math.inf,
+                                   [1.5, math.nan], {"rate": -math.inf}],
+                         ids=["function", "pattern", "tuple-key", "iterator-inside", "bytes", "inf", "nan-in-list",
+                              "-inf-in-dict"])
 def test_measure_finds_what_no_state_can_hold(value: object) -> None:
     assert limits.measure({"ok": 1, "bad": value}) == limits.UNSTORABLE
 
