@@ -1,13 +1,14 @@
 """What the API accepts as a JSON body: standard JSON, nested at most MAX_DEPTH levels.
 
-Python's decoder takes `NaN` and `Infinity` (which PostgreSQL's JSON columns then refuse, a 500
-on one database and not the other) and fails with RecursionError, not a decode error, on input
+Python's decoder takes `NaN`, `Infinity` and `1e999` (read as infinity), which PostgreSQL's JSON
+columns then refuse (a 500 on one database and not the other), and fails with RecursionError, not a decode error, on input
 nested some thousand levels deep (a 500 as well). Instance data that deep would also outgrow the
 recursive walks every step makes over it. Each of these is a 400 here, before any work is done.
 """
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, NoReturn
 
 import flask_smorest
@@ -22,10 +23,17 @@ def _refuse_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e999 overflows to inf
+        raise ValueError(f"{text} is too large a JSON number")
+    return number
+
+
 def loads(text: str) -> Any:
     """Decode a request body; json.JSONDecodeError (the parser's 400) for anything refused."""
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
     except RecursionError:
         raise json.JSONDecodeError(f"nested more than {MAX_DEPTH} levels", text[:100], 0) from None
     except ValueError as exc:

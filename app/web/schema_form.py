@@ -13,6 +13,8 @@ from typing import Any
 
 from werkzeug.datastructures import FileStorage, MultiDict
 
+from app.engine.limits import MAX_DECIMAL_EXPONENT
+
 EMPTY_ROWS = 2
 
 
@@ -135,9 +137,14 @@ def _parse_object(schema, ui, form, files, store_file, prefix, errors) -> dict[s
                 errors.setdefault(key, []).append("must be a whole number")
         elif kind == "number":
             try:
-                data[name] = Decimal(raw.replace(",", ""))
+                number = Decimal(raw.replace(",", ""))
             except InvalidOperation:
+                number = None
+            # Decimal also reads "NaN", "Infinity" and "1e999999": none is a number a form means
+            if number is None or not number.is_finite() or abs(number.adjusted()) > MAX_DECIMAL_EXPONENT:
                 errors.setdefault(key, []).append("must be a number")
+            else:
+                data[name] = number
         elif kind == "money":
             data[name] = raw.replace(",", "")
         else:

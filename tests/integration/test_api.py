@@ -171,8 +171,9 @@ def test_unknown_process_and_bad_body_are_422(client, auth, deploy):
     ('{"process_id": "twelve_steps", "data": {"x": ' + "[" * 900 + "]" * 900 + "}}", "nested more than 64 levels"),
     ('{"process_id": "twelve_steps", "data": {"x": NaN}}', "NaN is not a JSON number"),
     ('{"process_id": "twelve_steps", "data": {"x": -Infinity}}', "-Infinity is not a JSON number"),
+    ('{"process_id": "twelve_steps", "data": {"x": 1e999}}', "1e999 is too large a JSON number"),
     (b'{"process_id": "twelve_steps", "data": {"x": "\xe9"}}', "can't decode byte"),
-], ids=["decoder-recursion", "too-deep", "nan", "infinity", "not-utf8"])
+], ids=["decoder-recursion", "too-deep", "nan", "infinity", "overflow", "not-utf8"])
 def test_json_bodies_outside_standard_json_are_400_and_change_nothing(client, auth, deploy, body, reason):
     deploy("twelve_steps.bpmn")
     r = client.post(f"{API}/process-instances", data=body, content_type="application/json", headers=auth)

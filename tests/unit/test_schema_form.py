@@ -1,0 +1,36 @@
+"""Reading posted HTML fields as data typed by the form's JSON Schema."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from werkzeug.datastructures import MultiDict
+
+from app.web.schema_form import FormParseError, parse_submission
+
+SCHEMA = {"type": "object", "properties": {"rate": {"type": "number"}, "count": {"type": "integer"}}}
+
+
+def _parse(**fields: str) -> dict:
+    return parse_submission(SCHEMA, {}, MultiDict(fields), MultiDict(), store_file=None)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("12.50", Decimal("12.50")), ("1,234.5", Decimal("1234.5")),
+                                               ("-0.001", Decimal("-0.001")), ("3E+2", Decimal("3E+2"))])
+def test_numbers_are_read_exactly(raw: str, expected: Decimal) -> None:
+    assert _parse(rate=raw, count="7") == {"rate": expected, "count": 7}
+
+
+@pytest.mark.parametrize("raw", ["NaN", "Infinity", "-inf", "sNaN", "1e999999", "abc", "1.2.3"])
+def test_what_decimal_reads_but_no_form_means_is_not_a_number(raw: str) -> None:
+    """Decimal reads NaN, Infinity and 1e999999; stored, they broke PostgreSQL's JSON columns or
+    made int() of the value run for minutes."""
+    with pytest.raises(FormParseError) as caught:
+        _parse(rate=raw)
+    assert caught.value.fields == {"rate": ["must be a number"]}
+
+
+def test_an_integer_field_takes_whole_numbers_only() -> None:
+    with pytest.raises(FormParseError) as caught:
+        _parse(count="1.5")
+    assert caught.value.fields == {"count": ["must be a whole number"]}
