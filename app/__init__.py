@@ -5,12 +5,14 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter, Map
 
 from app.config import check_config, engine_options, load_config
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
+    app.url_map.converters["int"] = RowIdConverter  # before any route is added
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(load_config(Path(app.instance_path)))
     if config:
@@ -62,6 +64,15 @@ def _init_limiter(app: Flask) -> None:
         if added:
             registry[None] = before
             registry.setdefault("auth", []).extend(added)
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:...>` in every route: at most a 64-bit row id, so a bigger number is a 404 rather than
+    an overflow in the database driver (a 500)."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2 ** 63 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _tune_sqlite(app: Flask) -> None:

@@ -1,7 +1,7 @@
 """Schemas of messages and incidents."""
 from marshmallow import Schema, fields, validate
 
-from app.schemas.common import PageArgs, page_schema
+from app.schemas.common import PageArgs, RowId, page_schema
 
 
 class MessageSchema(Schema):
@@ -33,7 +33,7 @@ class IncidentSchema(Schema):
 
 class IncidentListArgs(PageArgs):
     state = fields.String(validate=validate.OneOf(("open", "resolved")))
-    instance_id = fields.Integer()
+    instance_id = RowId()
 
 
 IncidentPage = page_schema(IncidentSchema, "IncidentPage")

@@ -7,7 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from app.lending.terms import Prepayment
 from app.models.loan import LOAN_STATUSES
-from app.schemas.common import PageArgs, page_schema
+from app.schemas.common import PageArgs, RowId, page_schema
 from app.services import loans, repayments
 
 AMOUNT = re.compile(r"^\d{1,15}(\.\d{1,2})?$")
@@ -134,7 +134,7 @@ class OfflinePaymentSchema(Schema):
     idempotency_key = fields.String(required=True, validate=validate.Length(min=1, max=200))
     prepayment = fields.String(load_default=Prepayment.SHORTEN_TERM.value,
                                validate=validate.OneOf([m.value for m in Prepayment]))
-    document_id = fields.Integer(load_default=None, allow_none=True)
+    document_id = RowId(load_default=None, allow_none=True)
 
 
 class PayoffArgs(Schema):

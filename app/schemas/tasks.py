@@ -2,7 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from app.models.task import TASK_STATES
-from app.schemas.common import PageArgs, page_schema
+from app.schemas.common import PageArgs, RowId, page_schema
 
 
 class TaskSchema(Schema):
@@ -29,7 +29,7 @@ class TaskDetailSchema(TaskSchema):
 
 
 class TaskListArgs(PageArgs):
-    instance_id = fields.Integer()
+    instance_id = RowId()
     state = fields.String(validate=validate.OneOf(TASK_STATES))
 
 

@@ -187,6 +187,27 @@ def test_json_bodies_outside_standard_json_are_400_and_change_nothing(client, au
     assert r.status_code == 201
 
 
+@pytest.mark.parametrize("path", ["/process-instances/{}", "/process-instances/{}/events", "/tasks/{}",
+                                  "/incidents/{}", "/loans/{}", "/loans/{}/payoff-quote"])
+def test_ids_beyond_64_bits_are_no_row_not_an_overflow(client, auth, path):
+    """They overflowed the database driver (a 500 on both databases)."""
+    for too_big in (2 ** 63, 10 ** 20):
+        assert client.get(API + path.format(too_big), headers=auth).status_code == 404
+    assert client.get(API + path.format(2 ** 63 - 1), headers=auth).status_code == 404  # the largest id: no row
+
+
+@pytest.mark.parametrize(("path", "query", "field"), [
+    ("/tasks", {"instance_id": 10 ** 20}, "instance_id"),
+    ("/incidents", {"instance_id": 2 ** 63}, "instance_id"),
+    ("/tasks", {"instance_id": 0}, "instance_id"),
+    ("/process-instances", {"page": 10 ** 20}, "page"),
+    ("/loans", {"page": 2_000_000}, "page"),
+])
+def test_filters_and_pages_out_of_range_are_422(client, auth, path, query, field):
+    r = client.get(API + path, query_string=query, headers=auth)
+    assert r.status_code == 422 and field in r.json["error"]["fields"]
+
+
 def test_parties_must_be_known_organisations_of_the_right_kind(app, client, auth, deploy):
     from app.extensions import db
     from app.services import identity
