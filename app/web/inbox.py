@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app.schemas.common import MAX_PAGE
 from app.services import documents, inbox, queries, tasks
 from app.services.errors import ServiceError
 from app.services.forms import display_kinds
@@ -32,7 +33,7 @@ def _filters() -> inbox.InboxFilters:
         except ValueError:
             due_before = None
     try:
-        page = max(1, int(args.get("page", 1)))
+        page = min(max(1, int(args.get("page", 1))), MAX_PAGE)  # past MAX_PAGE the offset overflows
     except ValueError:
         page = 1
     return inbox.InboxFilters(

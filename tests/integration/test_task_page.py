@@ -106,3 +106,9 @@ def test_no_assign_form_for_a_reviewer_and_none_across_organisations(client, tas
     assert client.get(f"/tasks/{task_id}").status_code == 404
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").text).group(1)
     assert client.post(f"/tasks/{task_id}/assign", data={"csrf_token": csrf, "username": "rev1"}).status_code == 404
+
+
+def test_an_inbox_page_past_the_end_is_an_empty_page_not_an_overflow(client, task_id):
+    sign_in(client, "rev1")
+    for page in ("2", str(10 ** 20), "-3", "x"):
+        assert client.get("/", query_string={"page": page}).status_code == 200
