@@ -27,6 +27,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _tune_sqlite(app)
     api.init_app(app)
     csrf.init_app(app)
+    from app import text_input
+
+    text_input.install(app)  # a NUL in any query or form text is a 400
     _init_limiter(app)
     from app.web.i18n import select_locale
     from app.web.session import install_session

@@ -16,6 +16,8 @@ from flask import Request
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 
+from app.text_input import has_nul
+
 MAX_DEPTH = 64
 
 
@@ -40,6 +42,8 @@ def loads(text: str) -> Any:
         if isinstance(exc, json.JSONDecodeError):
             raise
         raise json.JSONDecodeError(str(exc), text[:100], 0) from None
+    if has_nul(value):
+        raise json.JSONDecodeError("NUL characters are not allowed", text[:100], 0)
     pending = [(value, 1)]
     while pending:
         item, depth = pending.pop()

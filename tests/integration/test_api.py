@@ -172,8 +172,9 @@ def test_unknown_process_and_bad_body_are_422(client, auth, deploy):
     ('{"process_id": "twelve_steps", "data": {"x": NaN}}', "NaN is not a JSON number"),
     ('{"process_id": "twelve_steps", "data": {"x": -Infinity}}', "-Infinity is not a JSON number"),
     ('{"process_id": "twelve_steps", "data": {"x": 1e999}}', "1e999 is too large a JSON number"),
+    ('{"process_id": "twelve_steps", "data": {"x": "a\\u0000b"}}', "NUL characters are not allowed"),
     (b'{"process_id": "twelve_steps", "data": {"x": "\xe9"}}', "can't decode byte"),
-], ids=["decoder-recursion", "too-deep", "nan", "infinity", "overflow", "not-utf8"])
+], ids=["decoder-recursion", "too-deep", "nan", "infinity", "overflow", "nul", "not-utf8"])
 def test_json_bodies_outside_standard_json_are_400_and_change_nothing(client, auth, deploy, body, reason):
     deploy("twelve_steps.bpmn")
     r = client.post(f"{API}/process-instances", data=body, content_type="application/json", headers=auth)
@@ -206,6 +207,14 @@ def test_ids_beyond_64_bits_are_no_row_not_an_overflow(client, auth, path):
 def test_filters_and_pages_out_of_range_are_422(client, auth, path, query, field):
     r = client.get(API + path, query_string=query, headers=auth)
     assert r.status_code == 422 and field in r.json["error"]["fields"]
+
+
+def test_a_nul_in_a_query_value_is_400(client, auth):
+    """PostgreSQL's text cannot hold U+0000: every query that used it failed there (SQLite took it)."""
+    for path, query in (("/tasks", {"state": "ready\x00"}), ("/loans", {"business_key": "\x00"}),
+                        ("/me/tasks", {"q": "a\x00"})):
+        r = client.get(API + path, query_string=query, headers=auth)
+        assert r.status_code == 400 and "NUL characters are not allowed" in r.json["error"]["message"], r.json
 
 
 def test_parties_must_be_known_organisations_of_the_right_kind(app, client, auth, deploy):
