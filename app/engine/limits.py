@@ -225,22 +225,27 @@ def _bits_of_product(function: Callable[..., int]) -> Callable[..., int]:
     return bounded
 
 
-def _check_precision(prec: Any, emax: Any = None) -> None:
+def _check_context(prec: Any = None, emin: Any = None, emax: Any = None) -> None:
     if isinstance(prec, int) and prec > MAX_DECIMAL_PRECISION:
         raise _too_big(f"a decimal precision of {prec:,} digits")
-    if isinstance(emax, int) and emax > MAX_DECIMAL_EXPONENT:
-        raise _too_big(f"a decimal exponent limit of {emax:,}")
+    for limit in (emin, emax):
+        if isinstance(limit, int) and abs(limit) > MAX_DECIMAL_EXPONENT:
+            raise _too_big(f"a decimal exponent limit of {limit:,}")
+
+
+_CONTEXT_ARGUMENTS = ("prec", "rounding", "Emin", "Emax")  # decimal.Context's first positional parameters
 
 
 def _context(*args: Any, **kwargs: Any) -> decimal.Context:
-    _check_precision(kwargs.get("prec", args[0] if args else None), kwargs.get("Emax", args[2] if len(args) > 2 else None))
+    given = {**dict(zip(_CONTEXT_ARGUMENTS, args, strict=False)), **kwargs}
+    _check_context(given.get("prec"), given.get("Emin"), given.get("Emax"))
     return decimal.Context(*args, **kwargs)
 
 
 def _localcontext(ctx: decimal.Context | None = None, **kwargs: Any) -> Any:
     if ctx is not None:
-        _check_precision(ctx.prec, ctx.Emax)
-    _check_precision(kwargs.get("prec"), kwargs.get("Emax"))
+        _check_context(ctx.prec, ctx.Emin, ctx.Emax)
+    _check_context(kwargs.get("prec"), kwargs.get("Emin"), kwargs.get("Emax"))
     return decimal.localcontext(ctx, **kwargs)
 
 

@@ -652,6 +652,8 @@ RUNAWAY_SCRIPTS = [
     ("with decimal.localcontext(prec=10 ** 7):\n    x = str(decimal.Decimal(2).sqrt())",
      r"a decimal precision of 10,000,000 digits is too big"),
     ("c = decimal.Context(prec=10 ** 8)", r"a decimal precision of 100,000,000 digits is too big"),
+    ("c = decimal.Context(28, None, -10 ** 6, 10 ** 7)", r"a decimal exponent limit of -1,000,000 is too big"),
+    ("with decimal.localcontext(Emax=10 ** 6):\n    d = Decimal(10) ** 999999", r"a decimal exponent limit of 1,000,000"),
     ("text = json.dumps([1] * 1000, indent=10 ** 7)", r"a JSON indentation of that size is too big"),
     ("found = re.search(r'(a|aa)+$', 'a' * 40 + 'b')", r"a regular expression ran longer than 0.2 s"),
     ("found = [m.group() for m in re.finditer(r'(a|aa)+$', 'a' * 40 + 'b')]",
