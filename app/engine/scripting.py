@@ -194,8 +194,21 @@ def _refuse_class(*args: Any, **kwargs: Any) -> None:
     raise SandboxViolation("class definitions are not allowed in diagram scripts")
 
 
+# The helpers RestrictedPython's compiled code calls. They are builtins rather than globals: the
+# globals are merged into the task's data for every run of a script and taken out again after it,
+# so each name there costs every script.
+GUARDS: dict[str, Any] = {
+    "_getattr_": _guarded_getattr, "_getitem_": default_guarded_getitem, "_getiter_": default_guarded_getiter,
+    "_iter_unpack_sequence_": guarded_iter_unpack_sequence, "_unpack_sequence_": guarded_unpack_sequence,
+    "_write_": full_write_guard, "_inplacevar_": _inplacevar, "_print_": PrintCollector,
+    "_pow_": limits.guarded_pow, "_mul_": limits.guarded_mul, "_add_": limits.guarded_add,
+    "_lshift_": limits.guarded_lshift, "_mod_": limits.guarded_mod, "_format_": limits.guarded_format,
+}
+
+
 def _sandbox_builtins() -> dict[str, Any]:
     sandboxed = {k: v for k, v in safe_builtins.items() if k not in REMOVED_BUILTINS}
+    sandboxed.update(GUARDS)
     sandboxed["__build_class__"] = sandboxed["__metaclass__"] = _refuse_class  # RestrictedPython adds metaclass=__metaclass__
     sandboxed.update({name: getattr(builtins, name) for name in EXTRA_BUILTINS})
     sandboxed["__import__"] = _guarded_import
@@ -205,35 +218,16 @@ def _sandbox_builtins() -> dict[str, Any]:
 
 
 def sandbox_globals() -> dict[str, Any]:
-    """The globals every script and expression is evaluated with."""
-    return {
-        "__builtins__": _sandbox_builtins(),
-        "__name__": "diagram_script",
-        "_getattr_": _guarded_getattr,
-        "_getitem_": default_guarded_getitem,
-        "_getiter_": default_guarded_getiter,
-        "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
-        "_unpack_sequence_": guarded_unpack_sequence,
-        "_write_": full_write_guard,
-        "_inplacevar_": _inplacevar,
-        "_print_": PrintCollector,
-        "_pow_": limits.guarded_pow,
-        "_mul_": limits.guarded_mul,
-        "_add_": limits.guarded_add,
-        "_lshift_": limits.guarded_lshift,
-        "_mod_": limits.guarded_mod,
-        "_format_": limits.guarded_format,
-        **ALLOWED_MODULES,
-        "Decimal": limits.Decimal,
-    }
+    """The globals every script and expression is evaluated with (its helpers are builtins)."""
+    return {"__builtins__": _sandbox_builtins(), "__name__": "diagram_script", **ALLOWED_MODULES,
+            "Decimal": limits.Decimal}
 
 
 def budgeted(globals_: dict[str, Any], budget: WorkBudget | None = None) -> dict[str, Any]:
     """`globals_` with a fresh work budget's guards: one budget per run of a script."""
     budget = budget or WorkBudget()
-    globals_["_tick_"] = budget.tick
-    globals_["_getiter_"] = budget.getiter
-    globals_["__builtins__"] = {**globals_["__builtins__"], "range": budget.range}
+    globals_["__builtins__"] = {**globals_["__builtins__"], "range": budget.range, "_tick_": budget.tick,
+                                "_getiter_": budget.getiter}
     return globals_
 
 
