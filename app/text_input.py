@@ -8,28 +8,14 @@ by the API's decoder (`app/api/json_body.py`).
 from __future__ import annotations
 
 from flask import Flask, abort, request
+from werkzeug.datastructures import MultiDict
 
 NUL = "\x00"
 
 
-def has_nul(values: object) -> bool:
-    """Whether any key or text in `values` (a MultiDict, or decoded JSON) contains NUL."""
-    pending = [values]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, str):
-            if NUL in item:
-                return True
-        elif isinstance(item, dict):
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-        elif hasattr(item, "lists"):  # werkzeug MultiDict: every value of every key
-            for key, found in item.lists():
-                pending.append(key)
-                pending.extend(found)
-    return False
+def has_nul(fields: MultiDict) -> bool:
+    """Whether any name or value of a query string or form contains NUL."""
+    return any(NUL in name or any(NUL in value for value in values) for name, values in fields.lists())
 
 
 def _refuse_nul() -> None:

@@ -16,7 +16,7 @@ from flask import Request
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 
-from app.text_input import has_nul
+from app.text_input import NUL
 
 MAX_DEPTH = 64
 
@@ -42,17 +42,18 @@ def loads(text: str) -> Any:
         if isinstance(exc, json.JSONDecodeError):
             raise
         raise json.JSONDecodeError(str(exc), text[:100], 0) from None
-    if has_nul(value):
-        raise json.JSONDecodeError("NUL characters are not allowed", text[:100], 0)
-    pending = [(value, 1)]
+    pending = [(value, 1)]  # one walk: the depth, and no NUL in any key or text
     while pending:
         item, depth = pending.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
-        for child in children:
-            if isinstance(child, dict | list):
-                if depth >= MAX_DEPTH:
-                    raise json.JSONDecodeError(f"nested more than {MAX_DEPTH} levels", text[:100], 0)
-                pending.append((child, depth + 1))
+        if isinstance(item, str):
+            if NUL in item:
+                raise json.JSONDecodeError("NUL characters are not allowed", text[:100], 0)
+        elif isinstance(item, dict | list):
+            if depth > MAX_DEPTH:
+                raise json.JSONDecodeError(f"nested more than {MAX_DEPTH} levels", text[:100], 0)
+            if isinstance(item, dict):
+                pending.extend((key, depth) for key in item)
+            pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
     return value
 
 
