@@ -181,3 +181,22 @@ def deploy(app):
         return results
 
     return _deploy
+
+
+@pytest.fixture
+def served(app):
+    """The test's app served over real HTTP from a thread (threaded werkzeug server): for races
+    and isolation tests that need real concurrent requests. Yields its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="served-app", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
