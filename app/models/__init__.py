@@ -1,7 +1,17 @@
 """The SQLAlchemy models, one module per aggregate."""
 from app.models.document import Document
 from app.models.event import InstanceEvent
-from app.models.identity import ApiToken, AuditEntry, Organisation, OrgKind, User, UserRole, UserToken
+from app.models.identity import (
+    ApiToken,
+    AuditEntry,
+    Organisation,
+    OrgKind,
+    SignInThrottle,
+    User,
+    UserRole,
+    UserSession,
+    UserToken,
+)
 from app.models.process import (
     Deployment,
     FormVersion,
@@ -17,7 +27,7 @@ from app.models.task import HumanTask
 __all__ = [
     "ApiToken", "AuditEntry", "Deployment", "Document", "FormVersion", "HumanTask", "InboxMessage", "Incident", "InstanceEvent",
     "InstanceParty", "MessageWait",
-    "OrgKind", "Organisation", "ProcessInstance", "ProcessVersion", "User", "UserRole", "UserToken",
+    "OrgKind", "Organisation", "ProcessInstance", "ProcessVersion", "SignInThrottle", "User", "UserRole", "UserSession", "UserToken",
 ]
 
 # The loan ledger (issue 5).

@@ -56,6 +56,7 @@ class User(Model):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     organisation: Mapped[Organisation] = relationship()
     roles: Mapped[list[UserRole]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -86,7 +87,46 @@ class ApiToken(Model):
     token_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None only for rows made before 0007
+    label: Mapped[str | None] = mapped_column(String(100))
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     user: Mapped[User] = relationship()
+
+
+class UserSession(Model):
+    """A signed-in browser session: the cookie carries a random id whose SHA-256 is stored here.
+
+    It ends at sign-out (that session), and at a password, role or status change (all of the
+    user's sessions); an ended or expired row no longer signs anyone in.
+    """
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (UniqueConstraint("token_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_reason: Mapped[str | None] = mapped_column(String(32))  # logout | password | roles | deactivated ...
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+
+
+class SignInThrottle(Model):
+    """Failed sign-ins per (user name, client address) key, with an exponential backoff.
+
+    Keyed by a hash of the pair, so a stranger's failures from their address never lock the
+    owner out from theirs, and a name that does not exist is throttled exactly like one that does.
+    """
+
+    __tablename__ = "sign_in_throttles"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class UserToken(Model):

@@ -61,6 +61,9 @@ class Product(Model):
     settings: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The process a borrower's applicant starts to apply for this product (None: not offered to
+    # applicants); an applicant starts nothing else.
+    application_process: Mapped[str | None] = mapped_column(String(255))
 
 
 class Loan(Model):
