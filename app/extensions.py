@@ -12,6 +12,8 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from app.schemas.common import ErrorSchema
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -33,7 +35,17 @@ if TYPE_CHECKING:
 else:
     Model = db.Model
 migrate = Migrate()
-api = Api()
+
+
+class LoanflowApi(Api):
+    """flask-smorest's Api documenting the API's one error shape, and no catch-all `default` response:
+    each operation lists the errors it answers (app/api/openapi.py)."""
+
+    ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+
+api = LoanflowApi()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()

@@ -16,6 +16,7 @@ blp.before_request(require_user)
 
 @blp.route("")
 @blp.response(200, ProcessDefinitionSchema(many=True))
+@blp.errors(403)
 def list_definitions():
     require_role(current_user(), "platform_admin", "operator", "analyst", "auditor")
     return deployment.list_processes()
@@ -23,6 +24,10 @@ def list_definitions():
 
 @blp.route("", methods=["POST"])
 @blp.response(201, DeploymentResultSchema)
+@blp.errors(403, 422)
+@blp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary", "description": "a .bpmn or .dmn file"}}}}}})
 def upload_definition():
     """Upload one .bpmn or .dmn file in the multipart field `file`."""
     require_role(current_user(), "platform_admin", "analyst")

@@ -12,6 +12,7 @@ blp.before_request(require_user)
 @blp.route("/messages", methods=["POST"])
 @blp.arguments(MessageSchema())
 @blp.response(200, DeliverySchema)
+@blp.errors(403, 404)
 def post_message(args):
     """Deliver a message to every instance with that business key waiting for it (404 if none waits)."""
     require_role(current_user(), "platform_admin", "operator")
@@ -22,6 +23,7 @@ def post_message(args):
 @blp.route("/incidents")
 @blp.arguments(IncidentListArgs(), location="query")
 @blp.response(200, IncidentPage)
+@blp.errors(403)
 def list_incidents(args):
     require_role(current_user(), "platform_admin", "operator", "analyst", "auditor")
     return incidents.list_incidents(**args)
@@ -29,6 +31,7 @@ def list_incidents(args):
 
 @blp.route("/incidents/<int:incident_id>")
 @blp.response(200, IncidentSchema)
+@blp.errors(403, 404)
 def get_incident(incident_id):
     incident = _visible_incident(incident_id)
     require_role(current_user(), "platform_admin", "operator", "analyst", "auditor")
@@ -37,6 +40,7 @@ def get_incident(incident_id):
 
 @blp.route("/incidents/<int:incident_id>/retry", methods=["POST"])
 @blp.response(200, IncidentSchema)
+@blp.errors(403, 404, 409)
 def retry(incident_id):
     _visible_incident(incident_id)
     require_role(current_user(), "platform_admin", "operator")

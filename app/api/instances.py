@@ -26,6 +26,7 @@ blp.before_request(require_user)
 @blp.route("", methods=["POST"])
 @blp.arguments(StartInstanceSchema())
 @blp.response(201, InstanceSchema)
+@blp.errors(403)
 def start(args):
     return instances.start(args["process_id"], current_user(), args["business_key"], args["data"], args["parties"])
 
@@ -39,6 +40,7 @@ def list_instances(args):
 
 @blp.route("/<int:instance_id>")
 @blp.response(200, InstanceDetailSchema)
+@blp.errors(404)
 def get_instance(instance_id):
     return queries.instance_detail(current_user(), instance_id)
 
@@ -46,12 +48,14 @@ def get_instance(instance_id):
 @blp.route("/<int:instance_id>/events")
 @blp.arguments(PageArgs(), location="query")
 @blp.response(200, EventPage)
+@blp.errors(404)
 def events(args, instance_id):
     return queries.list_events(current_user(), instance_id, args["page"], args["per_page"])
 
 
 @blp.route("/<int:instance_id>/cancel", methods=["POST"])
 @blp.response(200, InstanceSchema)
+@blp.errors(403, 404, 409)
 def cancel(instance_id):
     queries.get_instance(current_user(), instance_id)  # 404 for deals the caller may not see, before any 403
     instances.cancel_instance(instance_id, current_user())
@@ -65,6 +69,7 @@ class PartiesSchema(Schema):
 @blp.route("/<int:instance_id>/parties", methods=["PUT"])
 @blp.arguments(PartiesSchema())
 @blp.response(200, InstanceDetailSchema)
+@blp.errors(403, 404, 409)
 def set_parties(args, instance_id):
     """Rebind the deal's parties (platform admins and operators only)."""
     queries.get_instance(current_user(), instance_id)
@@ -87,12 +92,24 @@ class DocumentSchema(Schema):
 
 @blp.route("/<int:instance_id>/documents")
 @blp.response(200, DocumentSchema(many=True))
+@blp.errors(404)
 def list_documents(instance_id):
     queries.get_instance(current_user(), instance_id)
     return documents.instance_documents(current_user(), instance_id)
 
 
+def _document_content_types(func):  # noqa: ANN001, ANN202
+    """Document the bytes of each content type a stored document can have: those `documents.sniff` accepts,
+    and text/plain for .csv and .txt files."""
+    for content_type in (*documents.ALLOWED, "text/plain"):
+        func = blp.alt_response(200, schema={"type": "string", "format": "binary"}, content_type=content_type,
+                                description="the document's bytes, as uploaded", success=True)(func)
+    return func
+
+
 @blp.route("/<int:instance_id>/documents/<int:document_id>/content")
+@_document_content_types
+@blp.errors(404)
 def document_content(instance_id, document_id):
     """The document's bytes, as uploaded (404 unless the instance is yours to see)."""
     document = documents.get_document(current_user(), document_id)

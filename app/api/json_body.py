@@ -16,6 +16,7 @@ from flask import Request
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 
+from app.api.openapi import DocumentedErrors
 from app.text_input import NUL
 
 MAX_DEPTH = 64
@@ -70,7 +71,7 @@ class StrictJSONParser(FlaskParser):
         abort(400, exc=error, messages={"json": [f"Invalid JSON body: {reason}."]})
 
 
-class Blueprint(flask_smorest.Blueprint):
-    """The API's blueprints: flask-smorest's, with the strict JSON body parser."""
+class Blueprint(DocumentedErrors, flask_smorest.Blueprint):
+    """The API's blueprints: flask-smorest's, with the strict JSON body parser and every error documented."""
 
     ARGUMENTS_PARSER = StrictJSONParser()

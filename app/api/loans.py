@@ -32,18 +32,21 @@ def list_loans(args):
 
 @blp.route("/loans/<int:loan_id>")
 @blp.response(200, LoanDetailSchema)
+@blp.errors(404)
 def get_loan(loan_id):
     return loans.loan_detail(current_user(), loan_id)
 
 
 @blp.route("/loans/<int:loan_id>/schedule-versions")
 @blp.response(200, ScheduleVersionSchema(many=True))
+@blp.errors(404)
 def schedule_versions(loan_id):
     return loans.schedule_versions(current_user(), loan_id)
 
 
 @blp.route("/loans/<int:loan_id>/payments")
 @blp.response(200, PaymentSchema(many=True))
+@blp.errors(404)
 def list_payments(loan_id):
     return repayments.loan_payments(current_user(), loan_id)
 
@@ -52,6 +55,7 @@ def list_payments(loan_id):
 @blp.arguments(OfflinePaymentSchema())
 @blp.response(201, PaymentSchema)
 @blp.alt_response(200, schema=PaymentSchema, description="the same idempotency key again: the payment recorded first")
+@blp.errors(403, 404, 409)
 def record_payment(args, loan_id):
     """Record an offline repayment (a bank transfer with its voucher); it waits for the funder's finance."""
     outcome = repayments.record_offline_payment(current_user(), loan_id, args["amount"], args["idempotency_key"],
@@ -61,6 +65,7 @@ def record_payment(args, loan_id):
 
 @blp.route("/loans/<int:loan_id>/payments/<int:payment_id>/confirm", methods=["POST"])
 @blp.response(200, PaymentSchema)
+@blp.errors(403, 404, 409)
 def confirm_payment(loan_id, payment_id):
     """Finance confirms the money arrived: the payment is booked today (twice is once)."""
     return repayments.decide_payment(current_user(), loan_id, payment_id, confirm=True)
@@ -68,6 +73,7 @@ def confirm_payment(loan_id, payment_id):
 
 @blp.route("/loans/<int:loan_id>/payments/<int:payment_id>/reject", methods=["POST"])
 @blp.response(200, PaymentSchema)
+@blp.errors(403, 404, 409)
 def reject_payment(loan_id, payment_id):
     """Finance found no money for the voucher: nothing is booked."""
     return repayments.decide_payment(current_user(), loan_id, payment_id, confirm=False)
@@ -76,6 +82,7 @@ def reject_payment(loan_id, payment_id):
 @blp.route("/loans/<int:loan_id>/payoff-quote")
 @blp.arguments(PayoffArgs(), location="query")
 @blp.response(200, PayoffQuoteSchema)
+@blp.errors(404)
 def payoff_quote(args, loan_id):
     """What settles the loan on `date` (default today): dues, principal, interest to the date, the fee."""
     return repayments.quote_payoff_for(current_user(), loan_id, args["on"])
@@ -83,6 +90,7 @@ def payoff_quote(args, loan_id):
 
 @blp.route("/ledger/trial-balance")
 @blp.response(200, TrialBalanceSchema)
+@blp.errors(403)
 def trial_balance():
     """Every account's balance (zero in total): the whole ledger, or a funder's loans for its finance."""
     scope, balance = ledger.trial_balance_for(current_user())

@@ -19,12 +19,14 @@ def list_tasks(args):
 
 @blp.route("/<int:task_id>")
 @blp.response(200, TaskDetailSchema)
+@blp.errors(404)
 def get_task(task_id):
     return queries.task_detail(current_user(), task_id)
 
 
 @blp.route("/<int:task_id>/claim", methods=["POST"])
 @blp.response(200, TaskDetailSchema)
+@blp.errors(403, 404, 409)
 def claim(task_id):
     tasks.claim_task(task_id, current_user())
     return queries.task_detail(current_user(), task_id)
@@ -32,6 +34,7 @@ def claim(task_id):
 
 @blp.route("/<int:task_id>/unclaim", methods=["POST"])
 @blp.response(200, TaskDetailSchema)
+@blp.errors(403, 404, 409)
 def unclaim(task_id):
     tasks.unclaim_task(task_id, current_user())
     return queries.task_detail(current_user(), task_id)
@@ -40,6 +43,7 @@ def unclaim(task_id):
 @blp.route("/<int:task_id>/complete", methods=["POST"])
 @blp.arguments(CompleteTaskSchema())
 @blp.response(200, TaskDetailSchema)
+@blp.errors(403, 404, 409)
 def complete(args, task_id):
     tasks.complete_task(task_id, args["data"], current_user())
     return queries.task_detail(current_user(), task_id)
@@ -52,6 +56,7 @@ class AssignSchema(Schema):
 @blp.route("/<int:task_id>/assign", methods=["POST"])
 @blp.arguments(AssignSchema())
 @blp.response(200, TaskDetailSchema)
+@blp.errors(403, 404, 409)
 def assign(args, task_id):
     """A team lead assigns an open task of their organisation (platform admins anywhere)."""
     tasks.assign_task(task_id, args["username"], current_user())

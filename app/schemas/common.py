@@ -18,13 +18,16 @@ class PageArgs(Schema):
 
 
 class ErrorBody(Schema):
-    code = fields.String()
-    message = fields.String()
-    field_errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), data_key="fields")
+    code = fields.String(required=True, metadata={"description": "stable, for programs: not_found, task_claimed, ..."})
+    message = fields.String(required=True, metadata={"description": "for people, in English"})
+    field_errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), data_key="fields",
+                               metadata={"description": "what is wrong with each input field, when fields are"})
 
 
 class ErrorSchema(Schema):
-    error = fields.Nested(ErrorBody)
+    """The API's one error shape (app/api/errors.py), the body of every 4xx answer."""
+
+    error = fields.Nested(ErrorBody, required=True)
 
 
 def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
