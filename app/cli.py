@@ -125,29 +125,105 @@ def create_user_command(username: str, org_code: str, roles: tuple[str, ...], di
 
 @users.command("token")
 @click.argument("username")
-def token_command(username: str) -> None:
+@click.option("--days", default=identity.TOKEN_DAYS, show_default=True, type=click.IntRange(1, identity.MAX_TOKEN_DAYS),
+              help="How long the token works.")
+@click.option("--label", default=None, help="What the token is for (shown in lists, never the token).")
+def token_command(username: str, days: int, label: str | None) -> None:
     """Issue a new API token; the token is the last line printed."""
     try:
-        token = identity.issue_token(username)
+        token = identity.issue_token(username, days, label)
     except ServiceError as exc:
         _fail(exc)
-    click.echo(f"API token for {username} (shown once):")
+    click.echo(f"API token for {username}, valid {days} day(s) (shown once):")
     click.echo(token)
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ") if moment else "-"
+
+
+@users.command("tokens")
+@click.argument("username")
+def tokens_command(username: str) -> None:
+    """The user's API tokens, newest first: id, state, created, expires, last used, revoked, label."""
+    from app.services import user_admin
+
+    try:
+        rows, _total = identity.tokens_of(user_admin.user_by_name(username).id)
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"{'id':>6}  {'state':<8} {'created':<17} {'expires':<17} {'last used':<17} {'revoked':<17} label")
+    for row in rows:
+        click.echo(f"{row.id:>6}  {identity.token_state(row):<8} {_when(row.created_at):<17} "
+                   f"{_when(identity.token_expiry(row)):<17} {_when(row.last_used_at):<17} "
+                   f"{_when(row.revoked_at):<17} {row.label or ''}")
+
+
+@users.command("revoke-token")
+@click.argument("token_id", type=click.IntRange(1, 2 ** 63 - 1))
+def revoke_token_command(token_id: int) -> None:
+    """Revoke an API token by its id (see `users tokens`): it stops working at once."""
+    from app.services import user_admin
+
+    try:
+        user_admin.revoke_token(token_id, None)
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"token {token_id} revoked")
+
+
+@users.command("deactivate")
+@click.argument("username")
+def deactivate_command(username: str) -> None:
+    """Deactivate a user: their sessions end and their API tokens stop working at once."""
+    _set_active(username, False)
+
+
+@users.command("activate")
+@click.argument("username")
+def activate_command(username: str) -> None:
+    """Reactivate a user; their tokens that have not expired or been revoked work again."""
+    _set_active(username, True)
+
+
+def _set_active(username: str, active: bool) -> None:
+    from app.services import user_admin
+
+    try:
+        user_admin.set_active(user_admin.user_by_name(username), active, None)
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"user {username} {'activated' if active else 'deactivated'}")
 
 
 @users.command("invite")
 @click.argument("username")
 @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
 def invite_command(username: str, base_url: str) -> None:
-    """A new single-use invitation link for the user (the last line printed)."""
-    from app.services import accounts
+    """A new single-use invitation link for a user without a password (the last line printed)."""
+    from app.services import user_admin
 
     try:
-        token = accounts.invite(username)
+        token = user_admin.invitation_link(user_admin.user_by_name(username), None)
     except ServiceError as exc:
         _fail(exc)
     click.echo(f"invitation for {username} (valid 7 days, single use):")
     click.echo(f"{base_url.rstrip('/')}/invite/{token}")
+
+
+@users.command("reset-link")
+@click.argument("username")
+@click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
+def reset_link_command(username: str, base_url: str) -> None:
+    """A single-use password reset link for a user who has a password (the last line printed)."""
+    from app.services import user_admin
+
+    try:
+        token = user_admin.reset_link(user_admin.user_by_name(username), None)
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"password reset for {username} (valid 2 hours, single use):")
+    click.echo(f"{base_url.rstrip('/')}/reset/{token}")
 
 
 @seed.command("demo")

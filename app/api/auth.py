@@ -7,7 +7,7 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
 from app.services.errors import Unauthorized
-from app.services.identity import Principal, user_for_token
+from app.services.identity import Principal, TokenUse, authenticate_token
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -19,7 +19,8 @@ def require_user() -> None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("send 'Authorization: Bearer <token>' or sign in")
-        g.principal = user_for_token(token.strip())
+        g.token_use = authenticate_token(token.strip())
+        g.principal = g.token_use.principal
         return
     if session_user.is_authenticated:
         if request.method not in SAFE_METHODS:
@@ -34,3 +35,8 @@ def require_user() -> None:
 
 def current_user() -> Principal:
     return g.principal
+
+
+def current_token() -> TokenUse | None:
+    """The bearer token of this request (None for a browser session)."""
+    return g.get("token_use")

@@ -1,10 +1,11 @@
-"""The caller's own inbox over the API: GET /api/v1/me/tasks."""
+"""The caller's own inbox and API tokens: /api/v1/me/tasks, /api/v1/me/tokens."""
 from marshmallow import Schema, fields, validate
 
-from app.api.auth import current_user, require_user
+from app.api.auth import current_token, current_user, require_user
 from app.api.json_body import Blueprint
 from app.schemas.common import PageArgs
-from app.services import inbox
+from app.schemas.users import IssuedTokenSchema, NewTokenSchema, TokenPage, TokenSchema
+from app.services import inbox, user_admin
 
 blp = Blueprint("me", __name__, url_prefix="/me", description="The signed-in user's work")
 blp.before_request(require_user)
@@ -52,3 +53,30 @@ class InboxPage(Schema):
 def my_tasks(args):
     """My tasks (claimed by me) or my group's claimable tasks, filtered and sorted as in the inbox."""
     return inbox.inbox(current_user(), inbox.InboxFilters(**args))
+
+
+@blp.route("/tokens")
+@blp.arguments(PageArgs(), location="query")
+@blp.response(200, TokenPage)
+def my_tokens(args):
+    """My API tokens, newest first: label, expiry, last use, revocation (never the tokens themselves)."""
+    return user_admin.own_tokens(current_user(), args["page"], args["per_page"])
+
+
+@blp.route("/tokens", methods=["POST"])
+@blp.arguments(NewTokenSchema())
+@blp.response(201, IssuedTokenSchema)
+@blp.errors(409)
+def create_token(args):
+    """A new API token for me, shown in this answer only. A token made with a bearer token expires
+    no later than that token, so a token cannot prolong itself."""
+    use = current_token()
+    return user_admin.issue_own_token(current_user(), args["days"], args["label"], use.expires_at if use else None)
+
+
+@blp.route("/tokens/<int:token_id>", methods=["DELETE"])
+@blp.response(200, TokenSchema)
+@blp.errors(404)
+def revoke_token(token_id):
+    """Revoke one of my tokens (another's token id is 404): it answers 401 from the next request on."""
+    return user_admin.revoke_token(token_id, current_user(), owner_id=current_user().id)

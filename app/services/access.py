@@ -5,25 +5,21 @@ role in the organisation the instance is bound to for the role's org kind (a fun
 for the instance's `funder`, the borrower's applicants for its `borrower`, ...). Platform roles
 see everything read-only; only `platform_admin` acts across organisations. What a user may not
 see answers 404; what they see but may not do answers 403.
+
+Which roles a user holds, and where, is `app.services.grants`' (the other half of this policy): a
+principal carries only the roles that belong in its organisation, so a platform role held in a
+funder grants nothing here. The checks below still ask `is_platform` before any platform power.
 """
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
 from app.models import HumanTask, InstanceParty, ProcessInstance
+from app.models.identity import PLATFORM_ROLES
 from app.services.errors import Forbidden
+from app.services.grants import ROLE_PARTY
 from app.services.identity import Principal
 
-# The org kind whose organisation a lane's role belongs to, per role.
-ROLE_PARTY = {
-    "first_reviewer": "funder",
-    "second_reviewer": "funder",
-    "finance": "funder",
-    "applicant": "borrower",
-    "core_signer": "core_enterprise",
-    "warehouse_supervisor": "warehouse",
-    "collections_agent": "collection_agency",
-}
 PLATFORM_LANES = frozenset({"platform_admin", "operator", "analyst", "auditor", "collections_agent"})
 
 
@@ -70,7 +66,7 @@ def offered_branches(principal: Principal, unlaned: bool = True) -> list[ColumnE
     One equality per branch lets an index hand out a branch's tasks already in order, so the
     inbox reads a page (or a capped count) branch by branch and stops early in each.
     """
-    if principal.has_role("platform_admin"):
+    if principal.is_platform and principal.has_role("platform_admin"):
         return [true()]
     party_lanes = sorted(r for r in principal.roles if r in ROLE_PARTY)
     others: list[ColumnElement[bool]] = []
@@ -99,9 +95,10 @@ def task_visible(principal: Principal) -> ColumnElement[bool]:
 
 
 def require_role(principal: Principal, *roles: str) -> None:
-    if not any(principal.has_role(r) for r in roles) or (
-            set(roles) <= {"platform_admin", "operator", "analyst", "auditor"} and not principal.is_platform):
+    """403 unless the principal holds one of the roles; a platform role counts only in the platform."""
+    if not any(principal.has_role(r) and (r not in PLATFORM_ROLES or principal.is_platform) for r in roles):
         raise Forbidden(f"this needs one of the roles: {', '.join(roles)}")
 
 
-__all__ = ["instance_visible", "lane_party", "offered_branches", "require_role", "task_offered", "task_visible"]
+__all__ = ["ROLE_PARTY", "instance_visible", "lane_party", "offered_branches", "require_role", "task_offered",
+           "task_visible"]

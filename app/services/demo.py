@@ -37,6 +37,7 @@ PRODUCT: dict[str, str | int] = {
     "code": "DEMO-CREDIT", "name": "流动资金贷款 (demo)", "annual_rate": "12", "min_amount": "10000",
     "max_amount": "5000000", "min_term": 3, "max_term": 36, "overdue_grace_days": 3,
     "early_repayment_fee_percent": "1",
+    "application_process": "risk_approval",  # what TRADER1's applicant may start (the only diagram in processes/)
 }
 # (business key, principal, months, disbursed this many days before today, instalments paid on time)
 LOANS = [("LOAN-2026-0001", "300000.00", 12, 95, 3), ("LOAN-2026-0002", "120000.00", 6, 70, 1)]
@@ -60,16 +61,25 @@ def seed_demo() -> list[tuple[str, str, str]]:
                                   ("APP-2026-0003", "BANK2", "80000")):
             start_instance("risk_approval", admin, key, {"requested_amount": amount},
                            {"funder": bank, "borrower": "TRADER1"})
+    _seed_product()
     _seed_loans()
     return [(u, o, ", ".join(r)) for u, o, r in USERS]
 
 
+def _seed_product() -> None:
+    """The demo's product, offering its application process (also to a product seeded before it did)."""
+    product = db.session.scalar(select(Product).where(Product.code == PRODUCT["code"]))
+    if product is None:
+        loans.create_product(PRODUCT)
+    elif product.application_process is None:
+        product.application_process = str(PRODUCT["application_process"])
+    db.session.commit()
+
+
 def _seed_loans() -> None:
-    """A product and two loans of TRADER1 funded by BANK1: one paid up, one a bill behind."""
+    """Two loans of TRADER1 funded by BANK1 on the demo product: one paid up, one a bill behind."""
     if db.session.scalar(select(func.count()).select_from(Loan)):
         return
-    if db.session.scalar(select(Product.id).where(Product.code == PRODUCT["code"])) is None:
-        loans.create_product(PRODUCT)
     org_ids = {code: org_id for code, org_id in db.session.execute(select(Organisation.code, Organisation.id))}
     today = loans.business_today()
     for key, principal, months, days_ago, paid in LOANS:

@@ -13,6 +13,7 @@ from app.models import (
     InstanceParty,
     Organisation,
     ProcessVersion,
+    Product,
 )
 from app.models.identity import OrgKind
 from app.models.task import OPEN_TASK_STATES
@@ -118,11 +119,11 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
           data: dict[str, Any] | None = None, parties: dict[str, str] | None = None) -> dict[str, Any]:
     """Start an instance and run it until it waits; its summary, built from the step (no re-read).
 
-    The platform's admins and operators start any instance; an applicant starts one only with
-    their own organisation as its borrower.
+    The platform's admins and operators start any instance; an applicant starts only the process an
+    active product offers them, with their own organisation as its borrower (`_may_start`).
     """
     if actor is not None:
-        _may_start(actor, parties or {})
+        _may_start(actor, process_id, parties or {})
     version = latest_version(process_id)
     if version is None:
         raise Invalid(f"process {process_id!r} is not deployed", fields={"process_id": ["not deployed"]})
@@ -151,16 +152,22 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
             "updated_at": at, "ended_at": at if outcome.status == "completed" else None}
 
 
-def _may_start(actor: Actor, parties: dict[str, str]) -> None:
+def _may_start(actor: Actor, process_id: str, parties: dict[str, str]) -> None:
+    """The platform's admins and operators start anything; a borrower's applicant only the process an
+    active product offers for applying, with their own organisation as its borrower; nobody else."""
     if actor.is_platform and (actor.has_role("platform_admin") or actor.has_role("operator")):
         return
-    if actor.has_role("applicant"):
-        own = db.session.scalar(select(Organisation.code).where(Organisation.id == actor.org_id))
-        if parties.get("borrower") == own:
-            return
+    if not actor.has_role("applicant"):
+        raise Forbidden("starting instances needs the platform_admin or operator role", code="may_not_start")
+    offered = db.session.scalar(select(Product.id).where(
+        Product.active.is_(True), Product.application_process == process_id).limit(1))
+    if offered is None:
+        raise Forbidden(f"no active product offers {process_id!r} to applicants: an applicant starts only "
+                        "the application process of a product", code="not_offered")
+    own = db.session.scalar(select(Organisation.code).where(Organisation.id == actor.org_id))
+    if parties.get("borrower") != own:
         raise Forbidden("an applicant starts applications with their own organisation as the borrower",
                         code="not_own_borrower")
-    raise Forbidden("starting instances needs the platform_admin or operator role")
 
 
 def cancel_instance(instance_id: int, actor: Actor) -> None:

@@ -7,6 +7,7 @@ balances from its instalments — which must equal the balances of its journal l
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -47,19 +48,38 @@ def invalid(exc: LendingError) -> Invalid:
 # -- products ---------------------------------------------------------------------------------
 
 def create_product(data: Mapping[str, object]) -> Product:
-    """A product from its settings, checked by `app.lending` (limits, the legal rate cap)."""
+    """A product from its settings, checked by `app.lending` (limits, the legal rate cap).
+
+    `application_process` (optional) names the process a borrower's applicant starts to apply for
+    it: the only process an applicant may start (`app.services.instances`).
+    """
+    settings = dict(data)
+    application_process = _application_process(settings.pop("application_process", None))
     try:
-        product = product_from_mapping(data)
+        product = product_from_mapping(settings)
     except LendingError as exc:
         raise invalid(exc) from None
     if db.session.scalar(select(Product.id).where(Product.code == product.code)) is not None:
         raise Conflict(f"product {product.code!r} exists already")
     row = Product(code=product.code, name=product.name, currency=product.currency, annual_rate=product.annual_rate,
                   min_amount=product.min_amount, max_amount=product.max_amount, min_term=product.min_term,
-                  max_term=product.max_term, settings=product_to_mapping(product))
+                  max_term=product.max_term, settings=product_to_mapping(product),
+                  application_process=application_process)
     db.session.add(row)
     db.session.flush()
     return row
+
+
+PROCESS_ID = re.compile(r"[A-Za-z_][\w.-]{0,254}", re.ASCII)  # an XML id, as BPMN process ids are
+
+
+def _application_process(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not PROCESS_ID.fullmatch(value):
+        message = "a BPMN process id: a letter or _, then letters, digits, _ . or -, at most 255 in all"
+        raise Invalid(f"application_process must be {message}", {"application_process": [message]})
+    return value
 
 
 def product_rules(row: Product) -> LoanProduct:

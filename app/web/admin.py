@@ -1,15 +1,13 @@
-"""Administration pages: organisations and users, each new user with a single-use invitation link."""
+"""Administration pages: organisations and users — new users with a single-use invitation link,
+password reset links, deactivation, API tokens — each act checked by `app.services.grants`."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
-from app.extensions import db
-from app.models import Organisation, User
-from app.models.identity import ORG_KINDS, ROLES
-from app.services import accounts, identity
+from app.models.identity import ORG_KINDS
+from app.services import grants, identity, user_admin
 from app.services.errors import ServiceError
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
@@ -17,17 +15,39 @@ bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="template
 
 @bp.before_request
 @login_required
-def only_platform_admins():
-    principal = current_user.principal
-    if not (principal.is_platform and (principal.has_role("platform_admin") or principal.has_role("operator"))):
+def only_administrators():
+    if not grants.is_administrator(current_user.principal):
         abort(403)
 
 
-def _page(message: str | None = None, invite_link: str | None = None, errors: dict | None = None, status: int = 200):
-    orgs = db.session.scalars(select(Organisation).order_by(Organisation.code)).all()
-    users = db.session.scalars(select(User).order_by(User.username)).all()
-    return render_template("admin.html", orgs=orgs, users=users, org_kinds=ORG_KINDS, roles=ROLES,
-                           message=message, invite_link=invite_link, errors=errors or {}), status
+def _refusal(exc: ServiceError) -> str:
+    """The reason for a refusal in the reader's language (the service's English for the rest)."""
+    messages = {
+        "role_misfit": _("A role can only be held in an organisation of the kind it belongs to."),
+        "grant_refused": _("You may not grant this: only a platform admin grants platform roles, and nobody "
+                           "grants a role of their own rank or above."),
+        "outranks_you": _("This user ranks as high as you or higher: a platform admin acts on them."),
+        "has_password": _("This user has set a password already: a platform admin can issue a password reset "
+                          "link instead."),
+        "no_password": _("This user has no password yet: send an invitation link instead."),
+        "own_account": _("You cannot deactivate or reactivate yourself."),
+        "not_a_platform_admin": _("Only a platform admin issues a password reset link for someone else."),
+    }
+    details = [f"{name}: {m}" for name, ms in exc.fields.items() for m in ms]
+    return " ".join([messages.get(exc.code, exc.message), *details])
+
+
+def _page(message: str | None = None, link: str | None = None, errors: dict | None = None, status: int = 200):
+    actor = current_user.principal
+    orgs, rows = user_admin.overview(actor)
+    kinds = [k for k in ORG_KINDS if k != grants.PLATFORM or grants.is_platform_admin(actor)]
+    roles = [(role, sorted(grants.ROLE_ORG_KINDS[role])) for role in grants.grantable_roles(actor)]
+    return render_template("admin.html", orgs=orgs, rows=rows, org_kinds=kinds, roles=roles, me=actor.id,
+                           message=message, link=link, errors=errors or {}), status
+
+
+def _failed(exc: ServiceError, section: str = "user"):
+    return _page(errors={section: [_refusal(exc)]}, status=exc.status)
 
 
 @bp.route("/")
@@ -39,31 +59,67 @@ def index():
 def create_org():
     try:
         identity.create_org(request.form.get("code", "").strip(), request.form.getlist("kind"),
-                            request.form.get("name", "").strip(), current_user.principal.id)
+                            request.form.get("name", "").strip(), current_user.principal)
     except ServiceError as exc:
-        return _page(errors={"org": [exc.message]}, status=exc.status)
+        return _failed(exc, "org")
     return _page(message=_("Organisation created."))
 
 
 @bp.route("/users", methods=["POST"])
 def create_user():
-    form = request.form
+    form, actor = request.form, current_user.principal
     try:
         user = identity.create_user(form.get("username", "").strip(), form.get("org", ""), form.getlist("role"),
-                                    form.get("display_name") or None, current_user.principal.id,
-                                    form.get("email") or None)
-        token = accounts.invite(user.username, current_user.principal.id)
+                                    form.get("display_name") or None, actor, form.get("email") or None)
+        token = user_admin.invitation_link(user, actor)
     except ServiceError as exc:
-        return _page(errors={"user": [exc.message]}, status=exc.status)
+        return _failed(exc)
     link = url_for("auth.accept_invitation", token=token, _external=True)
-    return _page(message=_("User created. Send them this single-use invitation link:"), invite_link=link)
+    return _page(message=_("User created. Send them this single-use invitation link:"), link=link)
 
 
 @bp.route("/users/<int:user_id>/invite", methods=["POST"])
 def reinvite(user_id: int):
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    token = accounts.invite(user.username, current_user.principal.id)
+    try:
+        token = user_admin.invitation_link(user_admin.user_by_id(user_id), current_user.principal)
+    except ServiceError as exc:
+        return _failed(exc)
     return _page(message=_("New invitation link (the old one no longer works):"),
-                 invite_link=url_for("auth.accept_invitation", token=token, _external=True))
+                 link=url_for("auth.accept_invitation", token=token, _external=True))
+
+
+@bp.route("/users/<int:user_id>/reset", methods=["POST"])
+def reset_link(user_id: int):
+    try:
+        token = user_admin.reset_link(user_admin.user_by_id(user_id), current_user.principal)
+    except ServiceError as exc:
+        return _failed(exc)
+    return _page(message=_("Password reset link (single use, valid for 2 hours):"),
+                 link=url_for("auth.reset_password", token=token, _external=True))
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+def deactivate(user_id: int):
+    try:
+        user_admin.set_active(user_admin.user_by_id(user_id), False, current_user.principal)
+    except ServiceError as exc:
+        return _failed(exc)
+    return _page(message=_("User deactivated: their sessions have ended and their API tokens no longer work."))
+
+
+@bp.route("/users/<int:user_id>/activate", methods=["POST"])
+def activate(user_id: int):
+    try:
+        user_admin.set_active(user_admin.user_by_id(user_id), True, current_user.principal)
+    except ServiceError as exc:
+        return _failed(exc)
+    return _page(message=_("User reactivated."))
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+def revoke_token(token_id: int):
+    try:
+        user_admin.revoke_token(token_id, current_user.principal)
+    except ServiceError as exc:
+        return _failed(exc)
+    return _page(message=_("API token revoked: it no longer works."))

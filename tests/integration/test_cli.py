@@ -4,6 +4,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AuditEntry
+from app.services import accounts
 from tests.conftest import FIXTURES, ROOT
 
 
@@ -91,13 +96,92 @@ def test_orgs_users_and_tokens(runner, client):
     assert bad.exit_code == 1 and "unknown organisation kind(s): martian" in bad.output
     dup = runner.invoke(args=["orgs", "create", "BANK1", "--kind", "funder", "--name", "Again"])
     assert dup.exit_code == 1
-    out = invoke(runner, "users", "create", "boss", "--org", "BANK1", "--role", "platform_admin",
-                 "--role", "first_reviewer")
+    out = invoke(runner, "users", "create", "boss", "--org", "BANK1", "--role", "first_reviewer",
+                 "--role", "core_signer")
     assert out.exit_code == 0
     token = invoke(runner, "users", "token", "boss").output.strip().splitlines()[-1]
     assert client.get("/api/v1/tasks", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     unknown = runner.invoke(args=["users", "token", "nobody"])
     assert unknown.exit_code == 1
+
+
+def test_platform_roles_are_refused_outside_a_platform_organisation(runner):
+    invoke(runner, "orgs", "create", "BANK1", "--kind", "funder", "--name", "Bank One")
+    invoke(runner, "orgs", "create", "PLATFORM", "--kind", "platform", "--name", "Platform")
+    refused = runner.invoke(args=["users", "create", "boss", "--org", "BANK1", "--role", "platform_admin",
+                                  "--role", "first_reviewer"])
+    assert refused.exit_code == 1
+    assert "role: platform_admin is held only in an organisation of kind platform" in refused.output
+    wrong_party = runner.invoke(args=["users", "create", "x", "--org", "PLATFORM", "--role", "applicant"])
+    assert wrong_party.exit_code == 1 and "applicant is held only in an organisation of kind borrower" in (
+        wrong_party.output)
+    assert invoke(runner, "users", "create", "boss", "--org", "PLATFORM", "--role", "platform_admin").exit_code == 0
+
+
+def test_tokens_expire_list_and_revoke_from_the_cli(runner, app, client, clock):
+    invoke(runner, "orgs", "create", "BANK1", "--kind", "funder", "--name", "Bank One")
+    invoke(runner, "users", "create", "rev", "--org", "BANK1", "--role", "first_reviewer")
+    short = invoke(runner, "users", "token", "rev", "--days", "2", "--label", "nightly export").output
+    long = invoke(runner, "users", "token", "rev").output
+    assert "valid 2 day(s)" in short and "valid 90 day(s)" in long
+    short_token, long_token = short.strip().splitlines()[-1], long.strip().splitlines()[-1]
+    headers = {"Authorization": f"Bearer {short_token}"}
+    assert client.get("/api/v1/me/tasks", headers=headers).status_code == 200
+
+    listing = invoke(runner, "users", "tokens", "rev").output.splitlines()
+    assert listing[0].split()[:4] == ["id", "state", "created", "expires"]
+    assert len(listing) == 3
+    newest, oldest = listing[1].split(), listing[2].split()
+    assert newest[1] == "active" and oldest[1] == "active" and listing[2].endswith("nightly export")
+    assert oldest[3] == "2026-11-30T09:00Z" and oldest[4] == "2026-11-28T09:00Z"  # expires; last used
+    assert newest[3] == "2027-02-26T09:00Z" and newest[4] == "-"
+
+    clock.advance(days=2)
+    expired = client.get("/api/v1/me/tasks", headers=headers)
+    assert expired.status_code == 401 and expired.json["error"]["code"] == "token_expired"
+    assert invoke(runner, "users", "tokens", "rev").output.splitlines()[2].split()[1] == "expired"
+
+    revoked = invoke(runner, "users", "revoke-token", newest[0])
+    assert revoked.output.strip() == f"token {newest[0]} revoked"
+    answer = client.get("/api/v1/me/tasks", headers={"Authorization": f"Bearer {long_token}"})
+    assert answer.status_code == 401 and answer.json["error"]["code"] == "token_revoked"
+    assert runner.invoke(args=["users", "revoke-token", "999999"]).exit_code == 1
+    with app.app_context():
+        actions = [a for a in db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id))
+                   if a.startswith("token_")]
+        db.session.remove()
+    assert actions == ["token_issued", "token_issued", "token_revoked"]
+    bad_days = runner.invoke(args=["users", "token", "rev", "--days", "0"])
+    assert bad_days.exit_code == 2
+
+
+def test_deactivated_users_tokens_stop_at_once_and_come_back_on_reactivation(runner, client):
+    invoke(runner, "orgs", "create", "BANK1", "--kind", "funder", "--name", "Bank One")
+    invoke(runner, "users", "create", "rev", "--org", "BANK1", "--role", "first_reviewer")
+    headers = {"Authorization": f"Bearer {invoke(runner, 'users', 'token', 'rev').output.splitlines()[-1]}"}
+    assert client.get("/api/v1/me/tasks", headers=headers).status_code == 200
+    assert invoke(runner, "users", "deactivate", "rev").output.strip() == "user rev deactivated"
+    answer = client.get("/api/v1/me/tasks", headers=headers)
+    assert answer.status_code == 401 and answer.json["error"]["code"] == "account_inactive"
+    assert invoke(runner, "users", "activate", "rev").output.strip() == "user rev activated"
+    assert client.get("/api/v1/me/tasks", headers=headers).status_code == 200
+    assert runner.invoke(args=["users", "deactivate", "nobody"]).exit_code == 1
+
+
+def test_invite_only_before_a_password_then_a_reset_link(runner, app):
+    invoke(runner, "orgs", "create", "BANK1", "--kind", "funder", "--name", "Bank One")
+    invoke(runner, "users", "create", "rev", "--org", "BANK1", "--role", "first_reviewer")
+    link = invoke(runner, "users", "invite", "rev").output.strip().splitlines()[-1]
+    assert re.fullmatch(r"http://127\.0\.0\.1:5000/invite/[\w-]+", link)
+    no_reset = runner.invoke(args=["users", "reset-link", "rev"])
+    assert no_reset.exit_code == 1 and "has no password yet" in no_reset.output
+    with app.app_context():
+        accounts.set_password_with_token(link.rsplit("/", 1)[1], "invite", "Harbour-lights-2026")
+        db.session.remove()
+    again = runner.invoke(args=["users", "invite", "rev"])
+    assert again.exit_code == 1 and "has set a password already" in again.output
+    reset = invoke(runner, "users", "reset-link", "rev", "--base-url", "https://lf.example/").output
+    assert re.fullmatch(r"https://lf\.example/reset/[\w-]+", reset.strip().splitlines()[-1])
 
 
 def test_seed_admin_is_idempotent_and_prints_a_working_token(runner, client):
