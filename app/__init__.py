@@ -79,7 +79,14 @@ class RowIdConverter(IntegerConverter):
 
 
 def _tune_sqlite(app: Flask) -> None:
-    """WAL and a busy timeout so concurrent requests wait for each other instead of failing."""
+    """WAL and a busy timeout so concurrent requests wait for each other instead of failing.
+
+    The driver keeps its default (legacy) transactions on purpose: it opens one just before the
+    first write, so a transaction never reads first and then fails to upgrade to writing
+    (SQLITE_BUSY under a deferred BEGIN) — an engine step reads and then writes. Money decisions
+    take the write lock before they read (`app.services.ledger.hold_sqlite_write_lock`), waiting
+    up to the busy timeout for it, so two of them on one payment run one after the other.
+    """
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
     from sqlalchemy import event

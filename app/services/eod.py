@@ -26,7 +26,7 @@ from app.models import EodRun, JournalEntry
 from app.models.types import UTCDateTime
 from app.services import clock
 from app.services.errors import Conflict
-from app.services.ledger import lock_ledger
+from app.services.ledger import hold_sqlite_write_lock, lock_ledger
 
 EOD_LOCK = 0x454F4400  # "EOD": one batch at a time on PostgreSQL
 BILL_NOTICE_DAYS = BILL_ISSUE_DAYS  # bill_due_soon goes out the day the bill is issued: it counts as due from then
@@ -98,12 +98,18 @@ def pending_dates(until: date) -> list[date]:
 
 
 def run_date(day: date, progress: Progress | None = None, notice_days: int = BILL_NOTICE_DAYS) -> DateSummary:
-    """One business date in one transaction; its run row says `running` until it commits."""
+    """One business date in one transaction; its run row says `running` until it commits.
+
+    A batch that waited for the date's lock while another completed it stops there (a conflict):
+    a date is posted once.
+    """
     run_id = _start_run(day)
     started = time.perf_counter()
     summary = DateSummary(day)
     try:
         lock_ledger(exclusive=True)
+        if db.session.scalar(select(EodRun.status).where(EodRun.id == run_id)) == "completed":
+            raise _CompletedMeanwhile(f"the end-of-day run of {day} is completed already")
         batch = _Batch(SqlDialect(db.session.get_bind().dialect.name), day, run_id, summary.counts)
         for step, name in zip(batch.steps(notice_days), STEPS, strict=True):
             step_started = time.perf_counter()
@@ -115,6 +121,9 @@ def run_date(day: date, progress: Progress | None = None, notice_days: int = BIL
         db.session.execute(update(EodRun).where(EodRun.id == run_id).values(
             status="completed", counts=summary.counts, finished_at=clock.now(), error=None))
         db.session.commit()
+    except _CompletedMeanwhile:
+        db.session.rollback()
+        raise
     except Exception as exc:
         db.session.rollback()
         db.session.execute(update(EodRun).where(EodRun.id == run_id).values(
@@ -124,13 +133,24 @@ def run_date(day: date, progress: Progress | None = None, notice_days: int = BIL
     return summary
 
 
+class _CompletedMeanwhile(Conflict):
+    """Another batch completed the date while this one waited for it (SQLite, which has no batch lock)."""
+
+
 def _start_run(day: date) -> int:
+    """Mark the date's run `running` (a new row, or a crashed or failed one again) and commit.
+
+    On SQLite the read and the write hold the write lock together, so two batches never both
+    insert the date's row; the one that comes second redoes the date only if it is not completed.
+    """
+    hold_sqlite_write_lock()
     run = db.session.scalar(select(EodRun).where(EodRun.business_date == day)
                             .execution_options(populate_existing=True))
     if run is None:
         run = EodRun(business_date=day, status="running", attempts=1, counts={}, started_at=clock.now())
         db.session.add(run)
     elif run.status == "completed":
+        db.session.rollback()
         raise Conflict(f"the end-of-day run of {day} is completed already")
     else:  # crashed or failed before: do it again
         run.status, run.attempts, run.started_at, run.finished_at = "running", run.attempts + 1, clock.now(), None
@@ -141,7 +161,8 @@ def _start_run(day: date) -> int:
 class _batch_lock:
     """One batch at a time on PostgreSQL: an advisory lock held by a connection of its own for the run.
 
-    SQLite serialises writers itself.
+    SQLite has no such lock across transactions: there each date takes the database's write lock
+    (`lock_ledger`), and a batch that finds its date completed meanwhile stops (`run_date`).
     """
 
     def __init__(self) -> None:

@@ -111,12 +111,33 @@ def unbalanced_entries() -> list[int]:
 
 
 def lock_ledger(exclusive: bool = False) -> None:
-    """Order payments against the end-of-day batch on PostgreSQL (SQLite writes are serial anyway).
+    """Order a money decision against the others and the end-of-day batch, before it reads anything.
 
-    Payments take the lock shared, so they never wait for each other; the batch takes it
-    exclusively for each business date, so a payment waits for (or is waited for by) a whole date.
+    PostgreSQL: an advisory lock — payments take it shared, so they never wait for each other (the
+    loan's row lock orders those of one loan); the batch takes it exclusively for each business
+    date, so a payment waits for (or is waited for by) a whole date. SQLite: the database's write
+    lock, held to the end of the transaction (`hold_sqlite_write_lock`).
     """
     if db.session.get_bind().dialect.name != "postgresql":
+        hold_sqlite_write_lock()
         return
     function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
     db.session.execute(text(f"SELECT {function}(:key)"), {"key": LEDGER_LOCK})
+
+
+def hold_sqlite_write_lock() -> None:
+    """On SQLite, take the database's write lock now and keep it until the transaction ends.
+
+    Python 3.11's sqlite3 driver opens a transaction only before the first INSERT, UPDATE or
+    DELETE, so the SELECTs before it each see whatever is committed at that moment: two requests
+    could both read a payment as pending and both book it. A first write (one that changes no
+    row) opens the transaction holding the write lock, waiting for it under the busy timeout, so
+    every read after it sees the latest state and no other writer commits until this one ends.
+    Nothing on PostgreSQL, whose row locks do this (`load_loan(lock=True)`).
+    """
+    if db.session.get_bind().dialect.name != "sqlite":
+        return
+    db.session.execute(text("UPDATE loans SET id = id WHERE 1 = 0"))
+    driver = db.session.connection().connection.dbapi_connection
+    if driver is None or not driver.in_transaction:
+        raise RuntimeError("SQLite runs in autocommit mode: a money decision cannot hold the write lock")

@@ -31,7 +31,7 @@ from app.services import clock
 from app.services.access import party_kinds
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.identity import Principal
-from app.services.ledger import credit, debit, post_entry
+from app.services.ledger import credit, debit, hold_sqlite_write_lock, post_entry
 
 BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -175,6 +175,10 @@ class LoanState:
 
 
 def load_loan(loan_id: int, lock: bool = False) -> Loan:
+    """The loan as committed now; with `lock`, locked until the transaction ends (its row on
+    PostgreSQL, the database's write lock on SQLite), so a money decision reads what it changes."""
+    if lock:
+        hold_sqlite_write_lock()
     query = select(Loan).where(Loan.id == loan_id).execution_options(populate_existing=True)
     loan = db.session.scalar(query.with_for_update() if lock else query)
     if loan is None:
@@ -183,7 +187,7 @@ def load_loan(loan_id: int, lock: bool = False) -> Loan:
 
 
 def load_state(loan_id: int, lock: bool = False) -> LoanState:
-    """The loan (row-locked on PostgreSQL when `lock`) and its account rebuilt from current rows."""
+    """The loan (locked when `lock`, see `load_loan`) and its account rebuilt from current rows."""
     loan = load_loan(loan_id, lock)
     rows = list(db.session.scalars(
         select(Instalment).where(Instalment.loan_id == loan.id, Instalment.is_current)

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.extensions import db
@@ -102,27 +102,48 @@ def take_payment_and_commit(notice: PaymentNotice) -> PaymentOutcome:
 
 
 def confirm_payment(payment_id: int, user_id: int | None = None) -> Payment:
-    """Finance confirms an offline payment: it is booked today. Confirming twice books it once."""
-    lock_ledger()
-    payment = _load(payment_id)
-    load_state(payment.loan_id, lock=True)  # serialise with other payments of the loan
-    payment = _load(payment_id)
+    """Finance confirms an offline payment: it is booked today.
+
+    Confirming a booked payment again answers it as it is (twice is once, racing or not);
+    confirming a rejected one, or one of a loan no longer active, is a conflict.
+    """
+    payment, loan_status = _decision(payment_id)
     if payment.status == "booked":
         return payment
-    if payment.status != "pending":
-        raise Conflict(f"the payment is {payment.status}")
-    payment.confirmed_at, payment.confirmed_by_id = clock.now(), user_id
+    if loan_status != "active":
+        raise Conflict(f"the loan is {loan_status}")
+    _settle(payment, "booked", user_id)
     _book(payment, business_today())
     return payment
 
 
 def reject_payment(payment_id: int, user_id: int | None = None) -> Payment:
-    """Finance found no money for an offline voucher: nothing is booked."""
-    payment = _load(payment_id)
-    if payment.status != "pending":
-        raise Conflict(f"the payment is {payment.status}")
-    payment.status, payment.confirmed_at, payment.confirmed_by_id = "rejected", clock.now(), user_id
+    """Finance found no money for an offline voucher: nothing is booked. Only a pending payment is
+    rejected: a booked one, or one rejected already (a second click, a racing colleague), is a conflict."""
+    payment, _ = _decision(payment_id)
+    _settle(payment, "rejected", user_id)
     return payment
+
+
+def _decision(payment_id: int) -> tuple[Payment, str]:
+    """The payment as committed now, with its loan's lock held (and the ledger's, shared) for the
+    rest of the transaction: decisions on one payment, or on one loan, run one after the other."""
+    lock_ledger()
+    loan_id = _load(payment_id).loan_id
+    state = load_state(loan_id, lock=True)
+    return _load(payment_id), state.loan.status
+
+
+def _settle(payment: Payment, status: str, user_id: int | None) -> None:
+    """Move a pending payment to `status`, guarded: the row changes only while it is pending, so
+    whatever lock a caller forgot, one decision wins and the other is a conflict."""
+    changed = db.session.execute(
+        update(Payment).where(Payment.id == payment.id, Payment.status == "pending")
+        .values(status=status, confirmed_at=clock.now(), confirmed_by_id=user_id)
+        .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
+    if changed != 1:
+        raise Conflict(f"the payment is {_load(payment.id).status}")
+    db.session.refresh(payment)
 
 
 def quote_payoff(loan_id: int, on: date | None = None) -> dict[str, Any]:
@@ -140,10 +161,15 @@ def quote_payoff(loan_id: int, on: date | None = None) -> dict[str, Any]:
 
 
 def refund_credit(loan_id: int, on: date | None = None) -> Decimal:
-    """Pay the borrower's credit back out (through the clearing account); returns the amount."""
+    """Pay the borrower's credit back out (through the clearing account); returns the amount.
+
+    A loan holding no credit (refunded already, by a racing request too) is a conflict.
+    """
     lock_ledger()
     state = load_state(loan_id, lock=True)
     amount = state.loan.credit_balance
+    if amount <= 0:
+        raise Conflict("the loan holds no credit")
     post_entry("credit_refund", on or business_today(),
                [debit("borrower_credit", amount), credit("cash_clearing", amount)], loan_id=loan_id)
     state.loan.credit_balance = ZERO

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import JournalEntry, Payment
-from app.services import identity, loans
+from app.services import adjustments, identity, loans
 from tests.integration.ledger_support import assert_books_balance, business_day, product
 
 START = date(2026, 1, 10)  # 12,000 at 12 % over 12 months, 1 % fee: bills of 1,066.19 on the 10th
@@ -172,6 +172,28 @@ def test_finance_rejects_a_voucher_without_money_and_nothing_is_booked(app, worl
     assert world.post("admin", f"/loans/{world.loan1}/payments/999999/confirm").status_code == 404
     with app.app_context():
         assert db.session.scalar(select(func.count()).where(JournalEntry.kind == "payment")) == 0
+        db.session.remove()
+
+
+def test_a_decision_is_taken_once_and_a_voucher_of_a_loan_written_off_is_not_booked(app, world):
+    payment = world.pay("applicant1", world.loan1, "100.00", key="twice").json
+    reject = f"/loans/{world.loan1}/payments/{payment['id']}/reject"
+    assert world.post("finance1", reject).status_code == 200
+    again = world.post("finance1", reject)
+    assert again.status_code == 409 and error(again)["message"] == "the payment is rejected"
+
+    late = world.pay("applicant1", world.loan1, "100.00", key="late").json
+    with app.app_context():
+        adjustments.write_off(world.loan1)
+        db.session.commit()
+        db.session.remove()
+    refused = world.post("finance1", f"/loans/{world.loan1}/payments/{late['id']}/confirm")
+    assert refused.status_code == 409 and error(refused)["message"] == "the loan is written_off"
+    assert world.get("finance1", f"/loans/{world.loan1}/payments").json[1]["status"] == "pending"
+    assert world.post("finance1", f"/loans/{world.loan1}/payments/{late['id']}/reject").status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).where(JournalEntry.kind == "payment")) == 0
+        assert_books_balance(world.loan1)
         db.session.remove()
 
 
