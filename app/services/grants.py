@@ -138,12 +138,6 @@ def administer_refusal(actor: Principal | None, target: User) -> ServiceError | 
     return None
 
 
-def check_may_administer(actor: Principal | None, target: User) -> None:
-    refusal = administer_refusal(actor, target)
-    if refusal is not None:
-        raise refusal
-
-
 def set_active_refusal(actor: Principal | None, target: User) -> ServiceError | None:
     if actor is not None and actor.id == target.id:
         return Forbidden("you cannot deactivate or reactivate yourself", code="own_account")
@@ -151,24 +145,26 @@ def set_active_refusal(actor: Principal | None, target: User) -> ServiceError | 
 
 
 def invite_refusal(actor: Principal | None, target: User) -> ServiceError | None:
-    if target.password_hash is not None:
+    """Who may act first (403), then whether an invitation still makes sense (409)."""
+    refusal = administer_refusal(actor, target)
+    if refusal is None and target.password_hash is not None:
         return Conflict(f"user {target.username!r} has set a password already: a platform admin issues a "
                         "password reset link instead", code="has_password")
-    return administer_refusal(actor, target)
+    return refusal
 
 
 def reset_refusal(actor: Principal | None, target: User) -> ServiceError | None:
+    """Who may act first (403), then whether a reset makes sense (409)."""
+    if actor is not None and actor.id != target.id:
+        if not is_platform_admin(actor):
+            return Forbidden("only a platform admin issues a password reset link for someone else",
+                             code="not_a_platform_admin")
+        if target.active and target.password_hash is not None and rank(target.role_codes) >= rank(actor.roles):
+            return Forbidden(f"user {target.username!r} is an active platform admin with a password: deactivate "
+                             "the account first", code="active_admin")
     if target.password_hash is None:
         return Conflict(f"user {target.username!r} has no password yet: send an invitation link",
                         code="no_password")
-    if actor is None or actor.id == target.id:
-        return None
-    if not is_platform_admin(actor):
-        return Forbidden("only a platform admin issues a password reset link for someone else",
-                         code="not_a_platform_admin")
-    if target.active and rank(target.role_codes) >= rank(actor.roles):
-        return Forbidden(f"user {target.username!r} is an active platform admin with a password: deactivate "
-                         "the account first", code="outranks_you")
     return None
 
 

@@ -32,6 +32,8 @@ def _refusal(exc: ServiceError) -> str:
         "no_password": _("This user has no password yet: send an invitation link instead."),
         "own_account": _("You cannot deactivate or reactivate yourself."),
         "not_a_platform_admin": _("Only a platform admin issues a password reset link for someone else."),
+        "active_admin": _("An active platform admin who has a password gets no reset link: deactivate the account "
+                          "first."),
     }
     details = [f"{name}: {m}" for name, ms in exc.fields.items() for m in ms]
     return " ".join([messages.get(exc.code, exc.message), *details])

@@ -284,3 +284,136 @@ def test_sign_in_attempts_are_rate_limited_per_address(tmp_path):
     assert statuses[:10] == [401] * 10 and statuses[10:] == [429, 429]
     with limited.app_context():
         db.engine.dispose()
+
+
+# -- API tokens: expiry, revocation, last use ------------------------------------------------------
+
+def test_my_tokens_are_listed_made_and_revoked_over_the_api(client, world, app):
+    rev1 = world["tokens"]["rev1"]
+    made = client.post(f"{API}/me/tokens", json={"label": "nightly export", "days": 10}, headers=rev1)
+    assert made.status_code == 201 and made.json["token"].startswith("lf_") and made.json["state"] == "active"
+    assert made.json["expires_at"].startswith("2026-12-08T09:00")  # the clock's now + 10 days
+    new = {"Authorization": f"Bearer {made.json['token']}"}
+    assert client.get(f"{API}/me/tasks", headers=new).status_code == 200
+    listed = client.get(f"{API}/me/tokens", headers=rev1).json
+    assert listed["total"] == 2 and [t["label"] for t in listed["items"]] == ["nightly export", None]
+    assert all("token" not in t for t in listed["items"])
+    assert listed["items"][0]["last_used_at"] is not None  # it was just used
+    gone = client.delete(f"{API}/me/tokens/{made.json['id']}", headers=rev1)
+    assert gone.status_code == 200 and gone.json["state"] == "revoked"
+    answer = client.get(f"{API}/me/tasks", headers=new)
+    assert answer.status_code == 401 and answer.json["error"]["code"] == "token_revoked"
+    # another's token is not mine to revoke or to know about: 404, whoever asks through /me
+    others = client.get(f"{API}/me/tokens", headers=world["tokens"]["rev2"]).json["items"][0]["id"]
+    assert client.delete(f"{API}/me/tokens/{others}", headers=rev1).status_code == 404
+    assert client.get(f"{API}/me/tasks", headers=world["tokens"]["rev2"]).status_code == 200
+    with app.app_context():
+        issued = db.session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("token_%"))
+                                    .order_by(AuditEntry.id)).all()
+        db.session.remove()
+    assert issued[-2:] == ["token_issued", "token_revoked"]
+
+
+def test_a_platform_admin_revokes_anyones_token_an_operator_only_below_them(client, world, app, auth):
+    with app.app_context():
+        identity.create_user("op", "PLATFORM", ["operator"])
+        op = {"Authorization": f"Bearer {identity.issue_token('op')}"}
+        ids = {u: identity.principal_for(u).id for u in ("rev2", "admin")}
+        db.session.remove()
+    rev2_token = client.get(f"{API}/me/tokens", headers=world["tokens"]["rev2"]).json["items"][0]["id"]
+    admin_token = client.get(f"{API}/me/tokens", headers=auth).json["items"][0]["id"]
+    listed = client.get(f"{API}/users/{ids['rev2']}/tokens", headers=op)
+    assert listed.status_code == 200 and [t["id"] for t in listed.json["items"]] == [rev2_token]
+    assert client.get(f"{API}/users/{ids['admin']}/tokens", headers=op).status_code == 403
+    refused = client.delete(f"{API}/users/{ids['admin']}/tokens/{admin_token}", headers=op)
+    assert refused.status_code == 403 and refused.json["error"]["code"] == "outranks_you"
+    assert client.delete(f"{API}/users/{ids['admin']}/tokens/{rev2_token}", headers=auth).status_code == 404
+    r = client.delete(f"{API}/users/{ids['rev2']}/tokens/{rev2_token}", headers=auth)
+    assert r.status_code == 200 and r.json["state"] == "revoked"
+    assert client.get(f"{API}/me/tasks", headers=world["tokens"]["rev2"]).status_code == 401
+    assert client.delete(f"{API}/users/{ids['rev2']}/tokens/{rev2_token}", headers=world["tokens"]["rev1"]
+                         ).status_code == 403
+
+
+def test_a_token_makes_no_token_that_outlives_it(client, world, app):
+    with app.app_context():
+        short = identity.create_token(identity.principal_for("rev1").id, days=3)
+        db.session.remove()
+    made = client.post(f"{API}/me/tokens", json={"days": 90}, headers={"Authorization": f"Bearer {short.token}"})
+    assert made.status_code == 201 and made.json["expires_at"].startswith("2026-12-01T09:00")
+
+
+def test_tokens_expire_and_rows_from_before_expiry_count_90_days(client, world, app, clock):
+    with app.app_context():
+        legacy = identity.create_token(identity.principal_for("rev1").id, days=365)
+        legacy.row.expires_at = None  # as migration 0007 left the tokens made before it
+        db.session.commit()
+        db.session.remove()
+    headers = {"Authorization": f"Bearer {legacy.token}"}
+    clock.advance(days=89)
+    assert client.get(f"{API}/me/tasks", headers=headers).status_code == 200
+    listed = client.get(f"{API}/me/tokens", headers=headers).json["items"][0]
+    assert listed["expires_at"].startswith("2027-02-26T09:00") and listed["state"] == "active"
+    clock.advance(days=1)
+    expired = client.get(f"{API}/me/tasks", headers=headers)
+    assert expired.status_code == 401 and expired.json["error"]["code"] == "token_expired"
+
+
+def test_a_revoked_token_is_refused_from_the_next_request_on_under_load(app, served, world):
+    """Threads keep calling with a token while it is revoked over HTTP: every request sent after the
+    revocation was answered is refused (no per-process cache keeps the token alive for a while)."""
+    import http.client
+    import json
+    import threading
+    from time import monotonic
+    from urllib.parse import urlsplit
+
+    with app.app_context():
+        victim = identity.create_token(identity.principal_for("rev1").id, label="victim")
+        db.session.remove()
+    address = urlsplit(served)
+    results: list[tuple[float, int]] = []
+    lock, stop = threading.Lock(), threading.Event()
+
+    def call(method: str, path: str, token: str) -> tuple[int, dict]:
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+        try:
+            connection.request(method, path, headers={"Authorization": f"Bearer {token}"})
+            response = connection.getresponse()
+            return response.status, json.loads(response.read() or b"{}")
+        finally:
+            connection.close()
+
+    def hammer() -> None:
+        while not stop.is_set():
+            sent = monotonic()
+            try:
+                status, _body = call("GET", f"{API}/me/tasks", victim.token)
+            except OSError:
+                status = 0  # reported by the assertions below
+            with lock:
+                results.append((sent, status))
+
+    def wait_for(enough) -> None:  # noqa: ANN001
+        deadline = monotonic() + 120  # not a timing assertion: a bound on a test that cannot finish
+        while not enough() and monotonic() < deadline:
+            stop.wait(0.01)
+        assert enough(), f"only {len(results)} answers"
+
+    threads = [threading.Thread(target=hammer) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        wait_for(lambda: len(results) >= 10)
+        own = world["tokens"]["rev1"]["Authorization"].split()[1]
+        status, body = call("DELETE", f"{API}/me/tokens/{victim.row.id}", own)
+        revoked = monotonic()
+        assert status == 200 and body["state"] == "revoked"
+        wait_for(lambda: sum(1 for sent, _ in list(results) if sent > revoked) >= 20)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+    before = [s for sent, s in results if sent < revoked]
+    after = [s for sent, s in results if sent > revoked]
+    assert 200 in before and len(after) >= 20 and set(after) == {401}, sorted(set(after))
