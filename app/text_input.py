@@ -15,7 +15,8 @@ NUL = "\x00"
 
 def has_nul(fields: MultiDict) -> bool:
     """Whether any name or value of a query string or form contains NUL."""
-    return any(NUL in name or any(NUL in value for value in values) for name, values in fields.lists())
+    # a multipart part without a readable name (no `name=`, or a CR or LF in it) comes with name None
+    return any(NUL in (name or "") or any(NUL in value for value in values) for name, values in fields.lists())
 
 
 def _refuse_nul() -> None:

@@ -152,7 +152,11 @@ class PayoffQuoteSchema(Schema):
     to_pay = fields.String()
 
 
+# A ledger balance: credit accounts are negative ("-10933.81"), so its pattern is not an input amount's.
+SIGNED_AMOUNT = {"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2}$", "example": "-1066.19"}
+
+
 class TrialBalanceSchema(Schema):
     scope = fields.String()
-    balances = fields.Dict(keys=fields.String(), values=Money())
-    total = Money()
+    balances = fields.Dict(keys=fields.String(), values=Money(metadata=SIGNED_AMOUNT))
+    total = Money(metadata=SIGNED_AMOUNT)
