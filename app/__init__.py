@@ -89,9 +89,9 @@ class RowIdConverter(IntegerConverter):
     """
 
     def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2 ** 63 - 1)
+        limit = kwargs.setdefault("max", 2 ** 63 - 1)
         super().__init__(url_map, *args, **kwargs)
-        self.regex = _numbers_up_to(self.max)
+        self.regex = _numbers_up_to(limit)
 
 
 def _tune_sqlite(app: Flask) -> None:
