@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import IntegerConverter, Map
 
-from app.config import check_config, engine_options, load_config
+from app.config import check_config, engine_options, load_config, resolve_secret_key
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -18,6 +18,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     check_config(app.config)
+    _init_security(app)
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
 
     from app.extensions import api, babel, csrf, db, migrate
@@ -51,6 +52,33 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+# Everything from this origin, nothing inline, no plugins, never inside another site's frame.
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+
+def _init_security(app: Flask) -> None:
+    """The install's own secret key, the proxies it trusts, security headers and cookie flags."""
+    from flask_talisman import Talisman
+
+    app.config["SECRET_KEY"] = resolve_secret_key(app.config)
+    hops = app.config["PROXY_HOPS"]
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    # HTTPS is the proxy's to enforce (no redirect here: health checks and `make run` speak HTTP);
+    # HSTS goes out only on responses served over HTTPS. Cookie flags come from the config.
+    Talisman(app, force_https=False, frame_options="DENY", content_security_policy=CONTENT_SECURITY_POLICY,
+             strict_transport_security_include_subdomains=False, session_cookie_secure=False,
+             session_cookie_samesite=app.config["SESSION_COOKIE_SAMESITE"])
 
 
 def _init_limiter(app: Flask) -> None:

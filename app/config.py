@@ -2,11 +2,19 @@
 from __future__ import annotations
 
 import os
+import secrets
+import tempfile
 from pathlib import Path
 
 from app.engine.limits import DEFAULT_MEMORY_LIMIT_MB
 
 ROOT = Path(__file__).resolve().parent.parent
+# "development" (the default: `make run`, the tests, the benchmarks) may run on a key it generates
+# into the instance folder; "production" needs a strong SECRET_KEY set in its environment.
+ENVIRONMENTS = ("development", "production")
+# Keys anyone can read in this project's history: a cookie signed with one is a forged cookie.
+PUBLISHED_SECRET_KEYS = frozenset({"dev-only-not-secret"})
+MIN_SECRET_KEY_LENGTH = 32
 
 
 class ConfigError(RuntimeError):
@@ -34,10 +42,23 @@ def _database_url(instance_path: Path) -> str:
     return url
 
 
+def _environment() -> str:
+    env = os.environ.get("LOANFLOW_ENV", "").strip() or "development"
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"LOANFLOW_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}")
+    return env
+
+
 def load_config(instance_path: Path) -> dict:
     """The configuration mapping handed to Flask; overridable by `create_app(config=...)`."""
     return {
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "dev-only-not-secret"),
+        "LOANFLOW_ENV": _environment(),
+        # None: `resolve_secret_key` reads (or creates) SECRET_KEY_FILE, outside production only.
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
+        "SECRET_KEY_FILE": os.environ.get("LOANFLOW_SECRET_KEY_FILE") or str(instance_path / "secret_key"),
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted
+        # (the client address throttles sign-ins; the scheme marks a request secure).
+        "PROXY_HOPS": _int("LOANFLOW_PROXY_HOPS", 0),
         "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
         "PROCESSES_DIR": os.environ.get("LOANFLOW_PROCESSES_DIR", str(ROOT / "processes")),
         "FORMS_DIR": os.environ.get("LOANFLOW_FORMS_DIR", str(ROOT / "forms")),
@@ -57,8 +78,12 @@ def load_config(instance_path: Path) -> dict:
         "OPENAPI_JSON_PATH": "openapi.json",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": os.environ.get("LOANFLOW_SECURE_COOKIES", "0") == "1",
+        # Secure by default: browsers treat http://127.0.0.1 and http://localhost as secure, so
+        # `make run` works; LOANFLOW_SECURE_COOKIES=0 only for a plain-HTTP host name in a lab.
+        "SESSION_COOKIE_SECURE": os.environ.get("LOANFLOW_SECURE_COOKIES", "1") != "0",
+        "REMEMBER_COOKIE_SECURE": os.environ.get("LOANFLOW_SECURE_COOKIES", "1") != "0",
         "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": _int("LOANFLOW_SESSION_SECONDS", 8 * 3600),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "BABEL_DEFAULT_LOCALE": "zh",
@@ -85,6 +110,55 @@ def check_config(config: dict) -> None:
     uri = config.get("SQLALCHEMY_DATABASE_URI", "")
     if not (uri.startswith("sqlite") or uri.startswith("postgresql")):
         raise ConfigError(f"DATABASE_URL must be SQLite or PostgreSQL, got {uri.split(':')[0]!r}")
-    if not config.get("TESTING") and not config.get("DEBUG") and config["SECRET_KEY"] == "dev-only-not-secret":
-        if os.environ.get("LOANFLOW_ENV", "development") == "production":
-            raise ConfigError("SECRET_KEY must be set in production")
+    if config.get("LOANFLOW_ENV") not in ENVIRONMENTS:
+        raise ConfigError(f"LOANFLOW_ENV must be one of {', '.join(ENVIRONMENTS)}")
+
+
+def resolve_secret_key(config: dict) -> str:
+    """The key that signs session cookies and CSRF tokens: one no other install knows.
+
+    A configured SECRET_KEY is used when it is not a published one (and, in production, when it
+    is at least MIN_SECRET_KEY_LENGTH characters). Without one, development reads the key from
+    SECRET_KEY_FILE, creating it on first start; production refuses to start.
+    """
+    key = config.get("SECRET_KEY")
+    production = config.get("LOANFLOW_ENV") == "production"
+    hint = "set SECRET_KEY to a random value, e.g. python -c 'import secrets; print(secrets.token_hex(32))'"
+    if key:
+        if key in PUBLISHED_SECRET_KEYS:
+            raise ConfigError(f"SECRET_KEY {key!r} is published in Loanflow's source: anyone can sign "
+                              f"cookies with it; {hint}, or unset it outside production")
+        if production and len(key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(f"SECRET_KEY is {len(key)} characters: production needs at least "
+                              f"{MIN_SECRET_KEY_LENGTH}; {hint}")
+        return key
+    if production:
+        raise ConfigError(f"LOANFLOW_ENV=production needs SECRET_KEY: {hint}")
+    return instance_secret_key(Path(config["SECRET_KEY_FILE"]))
+
+
+def instance_secret_key(path: Path) -> str:
+    """The install's own key, kept in `path` (mode 0600); created on first start.
+
+    The web server and the worker start together (`make run`): each writes a candidate to a
+    private temporary file and hard-links it into place, which only one can do; all then read the
+    one that won, so every process of the install signs with the same key.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, candidate = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_hex(32) + "\n")
+                out.flush()
+                os.fsync(out.fileno())
+            try:
+                os.link(candidate, path)
+            except FileExistsError:
+                pass  # another process started at the same time and won: use its key
+        finally:
+            os.unlink(candidate)
+    key = path.read_text(encoding="utf-8").strip()
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(f"{path} holds no usable key ({len(key)} characters): delete it to have a new one made")
+    return key
