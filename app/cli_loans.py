@@ -19,7 +19,7 @@ from app.lending.codec import schedule_to_dict, terms_from_mapping
 from app.lending.daycount import DaysInMonth, DaysInYear, Frequency
 from app.lending.errors import LendingError
 from app.lending.holidays import HolidayDataWarning
-from app.lending.money import Rounding
+from app.lending.money import Rounding, parse_decimal
 from app.lending.schedule import Schedule, generate_schedule
 from app.lending.simulator import simulate_request
 from app.lending.terms import Amortization, InterestMethod, InterestPeriod
@@ -35,13 +35,13 @@ class DecimalType(click.ParamType):
     name = "decimal"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Decimal:
+        """The digits 0-9 only (`parse_decimal`): "１２" or "٣" is not a number here."""
+        if isinstance(value, Decimal):
+            return value
         try:
-            result = Decimal(str(value).strip())
-        except ArithmeticError:
-            self.fail(f"{value!r} is not a number", param, ctx)
-        if not result.is_finite():
-            self.fail(f"{value!r} is not a finite number", param, ctx)
-        return result
+            return parse_decimal(str(value), param.name if param is not None and param.name else "value")
+        except LendingError as exc:
+            self.fail(exc.message, param, ctx)
 
 
 DECIMAL = DecimalType()

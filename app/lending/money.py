@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import decimal
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -12,7 +13,19 @@ from app.lending.errors import TermsError
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
-MAX_AMOUNT = Decimal(10) ** 15  # a quadrillion yuan: far above any loan, well within exact arithmetic
+# Amounts stay below ten trillion (at most 9999999999999.99: 15 significant digits). PostgreSQL's
+# NUMERIC(18, 2) holds more, but SQLite keeps NUMERIC as an 8-byte double, which holds every
+# decimal of at most 15 significant digits exactly (DBL_DIG) and no more: 999999999999999.99
+# would come back as 1000000000000000.00. Below this bound an amount reads back as written on
+# both databases, and the sums the ledger takes in SQL are exact (`app.services.ledger.cents_sum`).
+MAX_AMOUNT = Decimal(10) ** 13
+MAX_AMOUNT_TEXT = "9999999999999.99"
+# Numbers as text: ASCII digits, an optional minus sign, a point, and (not for amounts) an exponent.
+# No other digits ("٣", "１"), no signs or spaces around, no newline after: `fullmatch`, never `$`.
+DECIMAL_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?", re.ASCII)
+AMOUNT_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?", re.ASCII)
+MAX_NUMBER_TEXT = 64  # characters: a longer "number" is refused before Decimal reads it
+MAX_EXPONENT = 100  # a number from outside is between 1e-100 and 1e100 (or zero)
 
 # Intermediate rates keep at least 12 significant digits (reference/README.md); 34 is ample
 # and independent of whatever context the caller's thread happens to have.
@@ -77,7 +90,11 @@ def ceil_to_unit(value: Decimal, multiple: Decimal | None) -> Decimal:
 
 
 def parse_decimal(value: object, field: str) -> Decimal:
-    """A Decimal from a string, int or Decimal as given in JSON or on the command line (never a float)."""
+    """A Decimal from a string, int or Decimal as given in JSON or on the command line (never a float).
+
+    A string is written with the ASCII digits 0-9, an optional leading minus, a point and an
+    exponent, and nothing around it (`DECIMAL_TEXT`).
+    """
     if isinstance(value, bool):
         raise TermsError(field, "must be a number")
     if isinstance(value, float):
@@ -85,25 +102,30 @@ def parse_decimal(value: object, field: str) -> Decimal:
     if isinstance(value, int | Decimal):
         result = Decimal(value)
     elif isinstance(value, str):
-        try:
-            result = Decimal(value.strip())
-        except decimal.InvalidOperation:
-            raise TermsError(field, f"{value!r} is not a number") from None
+        if len(value) > MAX_NUMBER_TEXT or not DECIMAL_TEXT.fullmatch(value):
+            raise TermsError(field, f"{value[:MAX_NUMBER_TEXT]!r} is not a number written with the digits 0-9")
+        result = Decimal(value)
     else:
         raise TermsError(field, "must be a number")
     if not result.is_finite():
         raise TermsError(field, "must be a finite number")
+    if result and abs(result.adjusted()) > MAX_EXPONENT:
+        raise TermsError(field, "is out of range")
     return result
 
 
 def parse_money(value: object, field: str) -> Decimal:
-    """An amount with at most two decimals."""
+    """An amount with at most two decimals, below `MAX_AMOUNT`: as a string, only the ASCII digits,
+    an optional leading minus and a point (no exponent, no spaces: `AMOUNT_TEXT`)."""
+    if isinstance(value, str) and not (len(value) <= MAX_NUMBER_TEXT and AMOUNT_TEXT.fullmatch(value)):
+        raise TermsError(field, "must be an amount written with the digits 0-9 and at most two decimals, "
+                                "such as 1066.19")
     amount = parse_decimal(value, field)
     if abs(amount) >= MAX_AMOUNT:
-        raise TermsError(field, "is too large")
+        raise TermsError(field, f"is too large (at most {MAX_AMOUNT_TEXT})")
     if amount != amount.quantize(CENT, rounding=decimal.ROUND_DOWN):
         raise TermsError(field, "has more than two decimals")
-    return amount.quantize(CENT)
+    return amount.quantize(CENT) if amount else ZERO  # "-0" is 0.00, as a database gives it back
 
 
 def percent_of(amount: Decimal, percent: Decimal, rounding: Rounding) -> Decimal:

@@ -1,23 +1,26 @@
 """Schemas of the loan ledger's API. Money is a string with two decimals both ways ("1066.19"), never a JSON number."""
-import re
 from decimal import Decimal
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from app.lending.errors import LendingError
+from app.lending.money import parse_money
 from app.lending.terms import Prepayment
 from app.models.loan import LOAN_STATUSES
 from app.schemas.common import PageArgs, RowId, page_schema
 from app.services import loans, repayments
 
-AMOUNT = re.compile(r"^\d{1,15}(\.\d{1,2})?$")
+# The amounts the API takes, as the spec states them: what `parse_money` accepts, positive.
+AMOUNT_PATTERN = r"^[0-9]{1,13}(\.[0-9]{1,2})?$"
 
 
 class Money(fields.Field):
-    """An amount as a string with two decimals; as input, a string of digits with at most two decimals."""
+    """An amount as a string with two decimals; as input, a string of the digits 0-9 with at most two
+    decimals, positive and at most 9999999999999.99 (what both databases store exactly)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("metadata", {"type": "string", "pattern": AMOUNT.pattern, "example": "1066.19"})
+        kwargs.setdefault("metadata", {"type": "string", "pattern": AMOUNT_PATTERN, "example": "1066.19"})
         super().__init__(**kwargs)
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
@@ -26,9 +29,12 @@ class Money(fields.Field):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
         if not isinstance(value, str):
             raise ValidationError('must be a string such as "1066.19", not a number')
-        if not AMOUNT.match(value):
-            raise ValidationError('must be a positive amount with at most two decimals, such as "1066.19"')
-        amount = Decimal(value).quantize(Decimal("0.01"))
+        if value.startswith("-"):
+            raise ValidationError("must be positive")
+        try:
+            amount = parse_money(value, attr or "amount")
+        except LendingError as exc:
+            raise ValidationError(exc.message) from None
         if amount <= 0:
             raise ValidationError("must be positive")
         return amount

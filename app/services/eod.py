@@ -26,7 +26,7 @@ from app.models import EodRun, JournalEntry
 from app.models.types import UTCDateTime
 from app.services import clock
 from app.services.errors import Conflict
-from app.services.ledger import hold_sqlite_write_lock, lock_ledger
+from app.services.ledger import CENTS_SUM_SQL, from_cents, hold_sqlite_write_lock, lock_ledger
 
 EOD_LOCK = 0x454F4400  # "EOD": one batch at a time on PostgreSQL
 BILL_NOTICE_DAYS = BILL_ISSUE_DAYS  # bill_due_soon goes out the day the bill is issued: it counts as due from then
@@ -322,7 +322,8 @@ class _Batch:
         if self.sql.name == "postgresql":
             self.execute("ANALYZE eod_amounts")  # temporary tables get no statistics otherwise
         total = self.post(kind, debit_account, credit_account,
-                          "SELECT loan_id, SUM(amount) AS amount FROM eod_amounts GROUP BY loan_id")
+                          f"SELECT loan_id, {CENTS_SUM_SQL.format(amount='amount')} / 100.0 AS amount"
+                          " FROM eod_amounts GROUP BY loan_id")
         rows = self.execute(f"UPDATE instalments AS i SET {assignments} FROM eod_amounts a WHERE a.id = i.id")
         self.execute("DROP TABLE eod_amounts")
         return total, rows
@@ -339,9 +340,9 @@ class _Batch:
         if lines == 0:
             db.session.execute(delete(JournalEntry).where(JournalEntry.id == entry_id))
             return "0.00"
-        total = db.session.execute(text("SELECT SUM(amount) FROM journal_lines WHERE entry_id = :e AND amount > 0"),
-                                   {"e": entry_id}).scalar_one()
-        return f"{total:.2f}"
+        cents = db.session.execute(text(f"SELECT {CENTS_SUM_SQL.format(amount='amount')} FROM journal_lines"
+                                        " WHERE entry_id = :e AND amount > 0"), {"e": entry_id}).scalar_one()
+        return f"{from_cents(cents):.2f}"
 
     def outbox(self, name: str, dedup: str, payload: str, source: str, where: str = "TRUE", **extra: Any) -> int:
         """Messages to the loans' instances (by business key), skipping any whose dedup key exists."""

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import BigInteger, ColumnElement, cast, func, insert, select, text
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.extensions import db
 from app.lending.money import CENT
@@ -66,6 +67,23 @@ def post_entry(kind: str, business_date: date, lines: Iterable[Line], loan_id: i
     return int(entry_id)
 
 
+def cents_sum(amount: InstrumentedAttribute[Decimal]) -> ColumnElement[int]:
+    """SUM of a money column in whole cents: exact on both databases.
+
+    SQLite keeps amounts as doubles (exact each, see `app.lending.money.MAX_AMOUNT`), but a SUM
+    of doubles rounds at every step; a sum of integers does not.
+    """
+    return func.sum(cast(func.round(amount * 100), BigInteger))
+
+
+CENTS_SUM_SQL = "SUM(CAST(ROUND({amount} * 100) AS BIGINT))"  # `cents_sum` in hand-written SQL
+
+
+def from_cents(cents: int | Decimal | None) -> Decimal:
+    """A `cents_sum` (an int, a Decimal, or None for no rows) as an amount."""
+    return Decimal(int(cents or 0)).scaleb(-2).quantize(CENT)
+
+
 @dataclass(frozen=True)
 class TrialBalance:
     """Per-account balances (debit positive); `total` is zero in a ledger that never lost money."""
@@ -79,12 +97,12 @@ class TrialBalance:
 
 def trial_balance(loan_id: int | None = None, funder_org_id: int | None = None) -> TrialBalance:
     """Balances of every account over all entries (or over one loan's lines, or one funder's loans')."""
-    query = select(JournalLine.account, func.sum(JournalLine.amount)).group_by(JournalLine.account)
+    query = select(JournalLine.account, cents_sum(JournalLine.amount)).group_by(JournalLine.account)
     if loan_id is not None:
         query = query.where(JournalLine.loan_id == loan_id)
     if funder_org_id is not None:
         query = query.where(JournalLine.loan_id.in_(select(Loan.id).where(Loan.funder_org_id == funder_org_id)))
-    balances = {account: Decimal(amount or 0).quantize(CENT) for account, amount in db.session.execute(query)}
+    balances = {account: from_cents(cents) for account, cents in db.session.execute(query)}
     return TrialBalance({account: balances.get(account, ZERO) for account in ACCOUNTS})
 
 
@@ -106,7 +124,7 @@ def loan_balances(loan_id: int) -> dict[str, Decimal]:
 def unbalanced_entries() -> list[int]:
     """Ids of entries whose lines do not sum to zero (always empty; a check for tests and audits)."""
     rows = db.session.execute(select(JournalLine.entry_id).group_by(JournalLine.entry_id)
-                              .having(func.abs(func.sum(JournalLine.amount)) >= Decimal("0.005")))
+                              .having(cents_sum(JournalLine.amount) != 0))
     return [int(r) for r in rows.scalars()]
 
 

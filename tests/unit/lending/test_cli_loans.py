@@ -68,6 +68,10 @@ def test_whole_term_schedule_with_frequency_options(runner: FlaskCliRunner) -> N
     ["--principal", "1000", "--annual-rate", "12", "--repayments", "6", "--disbursed-on", "2024-01-01",
      "--principal-grace", "6"],
     ["--principal", "1000", "--annual-rate", "12", "--disbursed-on", "2024-01-01", "--frequency", "whole_term"],
+    ["--principal", "１０００", "--annual-rate", "12", "--repayments", "6", "--disbursed-on", "2024-01-01"],
+    ["--principal", "1000", "--annual-rate", "١٢", "--repayments", "6", "--disbursed-on", "2024-01-01"],
+    ["--principal", "1000\n", "--annual-rate", "12", "--repayments", "6", "--disbursed-on", "2024-01-01"],
+    ["--principal", "10000000000000", "--annual-rate", "12", "--repayments", "6", "--disbursed-on", "2024-01-01"],
 ])
 def test_bad_schedule_options_are_usage_errors(runner: FlaskCliRunner, args: list[str]) -> None:
     result = runner.invoke(args=["loans", "schedule", *args, "--json"])
@@ -122,6 +126,12 @@ def test_simulate_reports_a_credit_on_stderr(runner: FlaskCliRunner, tmp_path: P
     ({"terms": CASES[0]["terms"], "transactions": [{"date": "2022-01-01", "amount": "5"}]},
      "before the disbursement"),
     ([1, 2], "must be a JSON object"),
+    ({"terms": CASES[0]["terms"], "transactions": [{"date": "2022-11-15", "amount": "٣.٠٠"}]},
+     "transactions[0].amount: must be an amount written with the digits 0-9"),
+    ({"terms": CASES[0]["terms"], "transactions": [{"date": "2022-11-15", "amount": "3.00\n"}]},
+     "transactions[0].amount: must be an amount written with the digits 0-9"),
+    ({"terms": {**CASES[0]["terms"], "principal": "１000"}}, "principal: must be an amount written"),
+    ({"terms": {**CASES[0]["terms"], "principal": "999999999999999.99"}}, "principal: is too large"),
 ])
 def test_simulate_bad_files_exit_1_with_a_message(runner: FlaskCliRunner, tmp_path: Path, content: object,
                                                   message: str) -> None:
