@@ -67,7 +67,11 @@ def record_payment(args, loan_id):
 @blp.response(200, PaymentSchema)
 @blp.errors(403, 404, 409)
 def confirm_payment(loan_id, payment_id):
-    """Finance confirms the money arrived: the payment is booked today (twice is once)."""
+    """Finance confirms the money arrived: the payment is booked today.
+
+    A booked payment confirmed again (a second click, a colleague at the same moment) is answered
+    as it is, booked once; a rejected payment, or one of a loan no longer active, is a 409.
+    """
     return repayments.decide_payment(current_user(), loan_id, payment_id, confirm=True)
 
 
@@ -75,7 +79,8 @@ def confirm_payment(loan_id, payment_id):
 @blp.response(200, PaymentSchema)
 @blp.errors(403, 404, 409)
 def reject_payment(loan_id, payment_id):
-    """Finance found no money for the voucher: nothing is booked."""
+    """Finance found no money for the voucher: nothing is booked. Only a pending payment is rejected:
+    a booked or already rejected one is a 409."""
     return repayments.decide_payment(current_user(), loan_id, payment_id, confirm=False)
 
 
