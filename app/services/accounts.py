@@ -1,4 +1,5 @@
-"""Accounts: invitations and password resets by single-use links, sign-in with lockout, the audit log."""
+"""Accounts: invitations and password resets by single-use links, sign-in throttled per user name
+and address, the audit log."""
 from __future__ import annotations
 
 import hashlib
@@ -8,20 +9,27 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.extensions import db
-from app.models import User, UserToken
+from app.models import SignInThrottle, User, UserToken
 from app.services.audit import audit
 from app.services.clock import now
 from app.services.errors import Invalid, NotFound, Unauthorized
 from app.services.identity import Principal, principal_for_user
+from app.services.sessions import end_user_sessions
 
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
+FREE_ATTEMPTS = 5  # failed sign-ins of one user name from one address before each further one waits
+FIRST_WAIT = timedelta(seconds=30)  # after the FREE_ATTEMPTS-th failure; doubled after each further one
+MAX_WAIT = timedelta(minutes=15)
+FORGET_AFTER = timedelta(days=1)  # a (name, address) pair with no failure for this long starts afresh
 INVITE_VALID = timedelta(days=7)
 RESET_VALID = timedelta(hours=2)
 MIN_PASSWORD_LENGTH = 10
+SIGN_IN_FAILED = "wrong username or password, or too many failed attempts: wait a moment and try again"
+
 
 def _hasher() -> PasswordHasher:
     """argon2id with the library's defaults; tests may lower the cost (PASSWORD_HASH_FAST)."""
@@ -97,9 +105,8 @@ def set_password_with_token(token: str, purpose: str, password: str, ip: str | N
         db.session.rollback()
         raise NotFound("this link is invalid, used or expired")
     user.password_hash = _hasher().hash(password)
-    user.failed_logins = 0
-    user.locked_until = None
-    audit(f"password_set_by_{purpose}", user.id, f"user:{user.id}", ip)
+    ended = end_user_sessions(user.id, "password")  # whoever held the old password is signed out
+    audit(f"password_set_by_{purpose}", user.id, f"user:{user.id}", ip, sessions_ended=ended)
     db.session.commit()
     principal = principal_for_user(user.id)
     if principal is None:
@@ -108,45 +115,74 @@ def set_password_with_token(token: str, purpose: str, password: str, ip: str | N
 
 
 def authenticate(username: str, password: str, ip: str | None = None) -> Principal:
-    """Check a sign-in; repeated failures lock the account for a while. Every attempt is audited."""
+    """Check a sign-in. Failures are counted per (user name, address) pair, and past FREE_ATTEMPTS
+    each further attempt from that pair waits longer (30 s, 60 s, ... up to 15 minutes).
+
+    Unknown name, inactive account, wrong password and a pair that must still wait all answer the
+    same (Unauthorized, SIGN_IN_FAILED) after the same work (one password hash), so neither the
+    answer nor its time tells whether an account exists; a stranger's failures from their address
+    never stop the owner signing in from theirs. Every attempt is audited.
+    """
     at = now()
+    key = _throttle_key(username, ip)
+    blocked_until = db.session.scalar(select(SignInThrottle.blocked_until).where(SignInThrottle.key_hash == key))
     user = db.session.scalar(select(User).where(User.username == username))
+    target = f"user:{user.id}" if user is not None else f"username:{username[:64]}"
+    if blocked_until is not None and blocked_until > at:
+        _hasher().hash(password)  # the work of a real check, and the password is not checked
+        audit("login_throttled", user.id if user else None, target, ip, until=blocked_until.isoformat())
+        db.session.commit()
+        raise Unauthorized(SIGN_IN_FAILED)
     if user is None or not user.active or user.password_hash is None:
-        _hasher().hash(password)  # spend the same time as a real check: no user enumeration by timing
-        audit("login_failed", None, f"username:{username}", ip, reason="unknown or inactive")
+        _hasher().hash(password)
+        _count_failure(key, at)
+        audit("login_failed", user.id if user else None, target, ip, reason="unknown or inactive")
         db.session.commit()
-        raise Unauthorized("wrong username or password")
-    if user.locked_until is not None and user.locked_until > at:
-        audit("login_locked", user.id, f"user:{user.id}", ip)
-        db.session.commit()
-        raise Unauthorized(_locked_message(user.locked_until, at), code="locked")
+        raise Unauthorized(SIGN_IN_FAILED)
     try:
         _hasher().verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = at + LOCKOUT
-            user.failed_logins = 0
-        audit("login_failed", user.id, f"user:{user.id}", ip, reason="wrong password")
+        _count_failure(key, at)
+        audit("login_failed", user.id, target, ip, reason="wrong password")
         db.session.commit()
-        if user.locked_until is not None and user.locked_until > at:
-            raise Unauthorized(_locked_message(user.locked_until, at), code="locked") from None
-        raise Unauthorized("wrong username or password") from None
+        raise Unauthorized(SIGN_IN_FAILED) from None
     if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = _hasher().hash(password)
-    user.failed_logins = 0
-    user.locked_until = None
+    db.session.execute(delete(SignInThrottle).where(SignInThrottle.key_hash == key))
     user.last_login_at = at
-    audit("login", user.id, f"user:{user.id}", ip)
+    audit("login", user.id, target, ip)
     db.session.commit()
     principal = principal_for_user(user.id)
     assert principal is not None
     return principal
 
 
-def _locked_message(until: datetime, at: datetime) -> str:
-    minutes = max(1, int((until - at).total_seconds() // 60))
-    return f"too many failed sign-ins: the account is locked for {minutes} more minute(s)"
+def _throttle_key(username: str, ip: str | None) -> str:
+    """The throttle's row of a (user name, address) pair: names compare case-insensitively."""
+    return hashlib.sha256(f"{username.lower()}\x00{ip or ''}".encode()).hexdigest()
+
+
+def wait_after(failures: int) -> timedelta | None:
+    """How long a pair waits after its `failures`-th failure in a row; None while attempts are free."""
+    if failures < FREE_ATTEMPTS:
+        return None
+    return min(FIRST_WAIT * 2 ** min(failures - FREE_ATTEMPTS, 16), MAX_WAIT)
+
+
+def _count_failure(key: str, at: datetime) -> None:
+    """One more failure of the pair (atomic, so racing attempts each count); pairs quiet for
+    FORGET_AFTER are forgotten, theirs included."""
+    stale = at - FORGET_AFTER
+    db.session.execute(delete(SignInThrottle).where(SignInThrottle.updated_at < stale))
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(SignInThrottle).values(key_hash=key, failures=1, updated_at=at)
+    failures = db.session.execute(statement.on_conflict_do_update(
+        index_elements=[SignInThrottle.key_hash],
+        set_={"failures": SignInThrottle.failures + 1, "updated_at": at}).returning(SignInThrottle.failures)).scalar_one()
+    wait = wait_after(failures)
+    if wait is not None:
+        db.session.execute(update(SignInThrottle).where(SignInThrottle.key_hash == key)
+                           .values(blocked_until=at + wait))
 
 
 def set_locale(user_id: int, locale: str) -> None:

@@ -161,10 +161,7 @@ def assign_task(task_id: int, username: str, actor: Actor) -> None:
     task = _task_to_assign(task_id, actor)
     if task.state not in OPEN_TASK_STATES:
         raise Conflict(f"task is already {task.state}", code=f"task_{task.state}")
-    assignee = principal_for(username)
-    if task.lane and (not assignee.has_role(task.lane) or (task.org_id and assignee.org_id != task.org_id)):
-        raise Invalid(f"{username} does not hold the role {task.lane!r} in the task's organisation",
-                      fields={"username": ["not eligible for this task"]})
+    assignee = _assignee(username, task)
     changed = _rowcount(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state.in_(OPEN_TASK_STATES))
                         .values(state="claimed", claimed_by_id=assignee.id))
     if not changed:
@@ -173,6 +170,22 @@ def assign_task(task_id: int, username: str, actor: Actor) -> None:
     record(task.instance_id, "task_assigned", now(), actor.id, task.element_id,
            {"task_id": task.id, "assignee": username})
     db.session.commit()
+
+
+NOT_ASSIGNABLE = "no active user of that name may work this task"
+
+
+def _assignee(username: str, task: Any) -> Principal:  # task: the row of `_task_to_assign`
+    """The user a task may be assigned to. An unknown or inactive name and someone without the
+    lane's role in the task's organisation get the one answer: it tells no one who exists."""
+    try:
+        assignee: Principal | None = principal_for(username)
+    except Invalid:
+        assignee = None
+    if assignee is None or (task.lane and (not assignee.has_role(task.lane)
+                                           or (task.org_id and assignee.org_id != task.org_id))):
+        raise Invalid(NOT_ASSIGNABLE, fields={"username": [NOT_ASSIGNABLE]}, code="not_assignable")
+    return assignee
 
 
 def unclaim_task(task_id: int, actor: Actor) -> None:

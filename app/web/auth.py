@@ -1,23 +1,42 @@
 """Sign-in, sign-out, invitations, password resets and the language switch."""
 from __future__ import annotations
 
+import re
+from urllib.parse import unquote, urlsplit
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
 from app.extensions import limiter
 from app.services import accounts
 from app.services.errors import Invalid, NotFound, Unauthorized
-from app.web.session import SessionUser
+from app.web.session import sign_in, sign_out
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
+_TAB_OR_NEWLINE = re.compile("[\t\n\r]")  # browsers drop these anywhere in a URL
+_C0_OR_SPACE = "".join(map(chr, range(0x21)))  # ... and these at either end
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
 
 def safe_next(target: str | None) -> str:
-    """Only same-site paths: never redirect a sign-in to another host."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("inbox.index")
+    """Where to go after a form: a path of this site, read the way a browser reads it; the inbox
+    for anything else (another host, a scheme, control characters), never an error."""
+    fallback = url_for("inbox.index")
+    if not target:
+        return fallback
+    path = _TAB_OR_NEWLINE.sub("", target).strip(_C0_OR_SPACE)
+    if not path.startswith("/") or _CONTROL.search(path):
+        return fallback
+    for reading in (path, unquote(path)):  # as given, and decoded once more (`%2F%2Fevil`)
+        if "\\" in reading:  # browsers read `/\\host` as `//host`
+            return fallback
+        cleaned = _TAB_OR_NEWLINE.sub("", reading).strip(_C0_OR_SPACE)
+        parts = urlsplit(cleaned)
+        if parts.scheme or parts.netloc or cleaned.startswith("//") or not cleaned.startswith("/"):
+            return fallback
+    return path
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -28,13 +47,10 @@ def login():
         try:
             principal = accounts.authenticate(request.form.get("username", "").strip(),
                                               request.form.get("password", ""), request.remote_addr)
-        except Unauthorized as exc:
-            error = _("Your account is locked for a while after too many failed sign-ins.") \
-                if exc.code == "locked" else _("Wrong username or password.")
+        except Unauthorized:  # one answer for every failure: it tells nothing about the account
+            error = _("Wrong username or password, or too many failed attempts: wait a moment and try again.")
         else:
-            session.clear()
-            login_user(SessionUser(principal))
-            session.permanent = True
+            sign_in(principal)
             return redirect(safe_next(request.args.get("next")))
     return render_template("login.html", error=error), (401 if error else 200)
 
@@ -42,8 +58,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    logout_user()
-    session.clear()
+    sign_out()
     return redirect(url_for("auth.login"))
 
 
@@ -65,8 +80,7 @@ def _set_password(token: str, purpose: str, template: str):  # noqa: ANN202
             except NotFound:
                 return render_template("link_invalid.html"), 404
             else:
-                session.clear()
-                login_user(SessionUser(principal))
+                sign_in(principal)
                 flash(_("Your password is set."))
                 return redirect(url_for("inbox.index"))
     return render_template(template, errors=errors), (422 if errors else 200)

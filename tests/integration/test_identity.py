@@ -140,19 +140,20 @@ def test_expired_invitation_is_refused(client, world, app, clock):
     assert client.get(f"/invite/{token}").status_code == 404
 
 
-def test_repeated_failures_lock_the_account_for_a_while(client, world, app, clock):
+def test_repeated_failures_make_that_name_wait_from_that_address(client, world, app, clock):
+    """More in tests/integration/test_sign_in_throttle.py."""
     set_password(app, "rev1")
-    for _ in range(accounts.MAX_FAILED_LOGINS):
+    for _ in range(accounts.FREE_ATTEMPTS):
         assert sign_in(client, "rev1", "Wrong-password-1").status_code == 401
-    locked = sign_in(client, "rev1")
-    assert locked.status_code == 401  # even the right password, while locked
-    clock.advance(minutes=16)
+    waiting = sign_in(client, "rev1")
+    assert waiting.status_code == 401  # even the right password, while it waits
+    clock.advance(seconds=accounts.FIRST_WAIT.total_seconds() + 1)
     assert sign_in(client, "rev1").status_code == 302
     with app.app_context():
         actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
         db.session.remove()
-    assert actions.count("login_failed") == accounts.MAX_FAILED_LOGINS
-    assert "login_locked" in actions and actions[-1] == "login"
+    assert actions.count("login_failed") == accounts.FREE_ATTEMPTS
+    assert "login_throttled" in actions and actions[-1] == "login"
 
 
 def test_password_reset_link(client, world, app):
@@ -259,8 +260,8 @@ def test_language_follows_the_browser_then_the_users_choice(client, world, app):
 
 def test_overdue_tasks_stand_out_and_sort_by_due_date(client, world, app, clock):
     set_password(app, "rev1")
-    sign_in(client, "rev1")
     clock.advance(days=3)  # the review is due in two days (dueIn P2D)
+    sign_in(client, "rev1")  # after moving the clock: a session lasts hours, not days
     page = client.get("/?view=group", headers={"Accept-Language": "en"})
     assert 'class="overdue"' in page.text and "1 overdue" in page.text
     assert clock.current - timedelta(days=3) < clock.current
