@@ -1,16 +1,20 @@
 """Text that comes in with a request: no NUL characters.
 
-PostgreSQL's text columns cannot hold U+0000, so a query value, form field or JSON string with
-one made any query that used it fail (a 500 on PostgreSQL, while SQLite took it). Every request's
-query string and form fields are checked here before any view runs (400); JSON bodies are checked
-by the API's decoder (`app/api/json_body.py`).
+PostgreSQL's text columns cannot hold U+0000, so a query value, form field, uploaded file's name
+or JSON string with one made any query that used it fail (a 500 on PostgreSQL, while SQLite took
+it). Every request's query string, form fields and file names are checked here before any view
+runs (400); JSON bodies are checked by the API's decoder (`app/api/json_body.py`), which also
+refuses lone surrogates (URL and form decoding replace those, JSON escapes can make them).
 """
 from __future__ import annotations
 
+import re
+
 from flask import Flask, abort, request
-from werkzeug.datastructures import MultiDict
+from werkzeug.datastructures import FileStorage, MultiDict
 
 NUL = "\x00"
+REFUSED_CHARACTER = re.compile("[\x00\ud800-\udfff]")  # NUL, and surrogates that pair with nothing
 
 
 def has_nul(fields: MultiDict) -> bool:
@@ -19,8 +23,14 @@ def has_nul(fields: MultiDict) -> bool:
     return any(NUL in (name or "") or any(NUL in value for value in values) for name, values in fields.lists())
 
 
+def has_nul_file_name(files: MultiDict[str, FileStorage]) -> bool:
+    """Whether any uploaded file's field name or file name contains NUL."""
+    return any(NUL in (name or "") or NUL in (upload.filename or "") for name, upload in files.items(multi=True))
+
+
 def _refuse_nul() -> None:
-    if has_nul(request.args) or (request.method != "GET" and has_nul(request.form)):
+    if has_nul(request.args) or (request.method != "GET" and (has_nul(request.form)
+                                                             or has_nul_file_name(request.files))):
         abort(400, description="NUL characters are not allowed in request text")
 
 

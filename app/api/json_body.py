@@ -1,7 +1,8 @@
 """What the API accepts as a JSON body: standard JSON, nested at most MAX_DEPTH levels.
 
-Python's decoder takes `NaN`, `Infinity` and `1e999` (read as infinity), which PostgreSQL's JSON
-columns then refuse (a 500 on one database and not the other), and fails with RecursionError, not a decode error, on input
+Python's decoder takes `NaN`, `Infinity` and `1e999` (read as infinity), and a `"\\ud800"` escape
+that pairs with nothing (a lone surrogate, not a character), which PostgreSQL's JSON columns then
+refuse (a 500 on one database and not the other), and fails with RecursionError, not a decode error, on input
 nested some thousand levels deep (a 500 as well). Instance data that deep would also outgrow the
 recursive walks every step makes over it. Each of these is a 400 here, before any work is done.
 """
@@ -17,7 +18,7 @@ from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 
 from app.api.openapi import DocumentedErrors
-from app.text_input import NUL
+from app.text_input import REFUSED_CHARACTER
 
 MAX_DEPTH = 64
 
@@ -43,12 +44,13 @@ def loads(text: str) -> Any:
         if isinstance(exc, json.JSONDecodeError):
             raise
         raise json.JSONDecodeError(str(exc), text[:100], 0) from None
-    pending = [(value, 1)]  # one walk: the depth, and no NUL in any key or text
+    pending = [(value, 1)]  # one walk: the depth, and no NUL or lone surrogate in any key or text
     while pending:
         item, depth = pending.pop()
         if isinstance(item, str):
-            if NUL in item:
-                raise json.JSONDecodeError("NUL characters are not allowed", text[:100], 0)
+            if REFUSED_CHARACTER.search(item):
+                raise json.JSONDecodeError("NUL characters and lone surrogates (\\ud800-\\udfff escapes "
+                                           "that pair with nothing) are not allowed", text[:100], 0)
         elif isinstance(item, dict | list):
             if depth > MAX_DEPTH:
                 raise json.JSONDecodeError(f"nested more than {MAX_DEPTH} levels", text[:100], 0)

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import Document, ProcessInstance
 from app.services.access import instance_visible
 from app.services.clock import now
-from app.services.errors import NotFound
+from app.services.errors import NotFound, ServiceError
 from app.services.identity import Principal
 from app.services.steps import core
 
@@ -26,8 +26,20 @@ ALLOWED = {
 }
 
 
+class DocumentTooLarge(ServiceError):
+    """An upload over MAX_DOCUMENT_BYTES: the request is too large for what it asks (413)."""
+
+    status = 413
+    code = "document_too_large"
+
+
 def sniff(content: bytes, filename: str) -> tuple[str, str]:
-    """(content type, kind) judged from the bytes; ValueError for anything not allowed."""
+    """(content type, kind) judged from the bytes; DocumentTooLarge past the size limit, ValueError
+    for any type not allowed."""
+    limit = current_app.config["MAX_DOCUMENT_BYTES"]
+    if len(content) > limit:
+        raise DocumentTooLarge(f"the file {filename[:100]!r} is {len(content):,} bytes, more than the "
+                               f"limit of {limit:,} bytes ({limit / 2 ** 20:g} MiB) per document")
     guess = filetype.guess(content)
     if guess is not None and guess.mime in ALLOWED:
         return guess.mime, ALLOWED[guess.mime]
@@ -43,12 +55,10 @@ def sniff(content: bytes, filename: str) -> tuple[str, str]:
 
 def store_document(instance_id: int, task_id: int | None, field: str | None, filename: str, content: bytes,
                    actor_id: int | None) -> int:
-    """Keep an upload (in the caller's transaction) and return its id; ValueError when refused."""
-    limit = current_app.config["MAX_DOCUMENT_BYTES"]
+    """Keep an upload (in the caller's transaction) and return its id; DocumentTooLarge or
+    ValueError when refused."""
     if not content:
         raise ValueError("the file is empty")
-    if len(content) > limit:
-        raise ValueError(f"the file is {len(content)} bytes, more than the limit of {limit}")
     content_type, kind = sniff(content, filename)
     safe_name = filename.replace("\\", "/").rsplit("/", 1)[-1][:255] or "upload"
     return int(core(insert(Document).returning(Document.id).values(

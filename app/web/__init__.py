@@ -1,8 +1,9 @@
 """Server-rendered pages: sign-in, the task inbox, task forms, administration."""
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, render_template, request
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from app.api.errors import error_response, http_error_response
@@ -11,6 +12,15 @@ from app.services.errors import ServiceError
 
 def _wants_json() -> bool:
     return request.path.startswith("/api/")
+
+
+def _page_message(exc: HTTPException) -> str | None:
+    """What an error page says, in the reader's language where the words are ours."""
+    if exc.code == 413:
+        limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+        return _("The request is larger than this site accepts (at most %(size)s MiB at once). "
+                 "Send smaller files.", size=f"{limit / 2 ** 20:g}")
+    return exc.description
 
 
 def register_web(app: Flask) -> None:
@@ -33,4 +43,4 @@ def register_web(app: Flask) -> None:
     def http_error(exc: HTTPException):  # noqa: ANN202
         if _wants_json():
             return http_error_response(exc)
-        return render_template("error.html", status=exc.code, message=exc.description), exc.code or 500
+        return render_template("error.html", status=exc.code, message=_page_message(exc)), exc.code or 500

@@ -78,7 +78,7 @@ def task_page(task_id: int):
             errors, values, status = exc.fields, request.form.to_dict(), 422
         except ServiceError as exc:
             errors = exc.fields or {"_form": [exc.message]}
-            values, status = request.form.to_dict(), exc.status if exc.status in (403, 409, 422) else 422
+            values, status = request.form.to_dict(), exc.status if exc.status in (403, 409, 413, 422) else 422
         else:
             flash(_("Task completed."))
             return redirect(url_for("inbox.index"))

@@ -15,10 +15,11 @@ from tests.integration.test_identity import set_password, sign_in
 
 API = "/api/v1"
 IDS = ("1", str(2 ** 63), "99999999999999999999")
-QUERY_VALUES = ("-1", "99999999999999999999", "NaN", "2026-99-99", "\x00", "x" * 3000)
+QUERY_VALUES = ("-1", "99999999999999999999", "NaN", "2026-99-99", "\x00", "x" * 3000, "/\n/evil.example")
 QUERY_NAMES = ("page", "per_page", "instance_id", "state", "status", "date", "process_id", "business_key", "q",
                "sort", "view", "due_before", "party", "next")
 BODIES = ('{"x": NaN}', '{"x": 1e999}', "[" * 5000 + "]" * 5000, '{"data": {"a": "\\u0000"}}',
+          '{"data": {"\\ud800": "\\udfff"}}',
           '{"process_id": "twelve_steps", "data": {"amount": 99999999999999999999999}}', "null", '"text"', "{")
 FIELD_VALUES = ("", "99999999999999999999", "NaN", "1e999999", "\x00", "x" * 20000, "<script>alert(1)</script>")
 FIELD_NAMES = ("username", "password", "code", "kind", "name", "org", "roles", "lang", "decision", "approved",
@@ -91,3 +92,134 @@ def test_html_pages_and_forms_refuse_odd_input_without_a_500(app, live):
         if path == "/login":  # a failed sign-in ends the session: sign in again
             sign_in(live, "admin")
             token = re.search(r'name="csrf_token" value="([^"]+)"', live.get("/").text).group(1)
+
+
+# -- uploads over the limits, NUL in file names, lone surrogates in JSON ------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+@pytest.fixture
+def upload_task(app, client, auth, deploy, tmp_path):
+    """An open first review whose form has an upload field, and its reviewer signed in on `client`."""
+    import json
+    import shutil
+
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import HumanTask
+    from app.services import identity
+    from tests.conftest import FIXTURES
+
+    forms = tmp_path / "forms"
+    shutil.copytree(FIXTURES / "forms", forms)
+    schema = json.loads((forms / "review-schema.json").read_text())
+    schema["properties"]["voucher"] = {"type": "string", "format": "data-url", "title": "Voucher"}
+    (forms / "review-schema.json").write_text(json.dumps(schema))
+    app.config["FORMS_DIR"] = str(forms)
+    try:
+        deploy("review_with_form.bpmn")
+    finally:
+        app.config["FORMS_DIR"] = str(FIXTURES / "forms")
+    with app.app_context():
+        identity.create_org("BANK1", ["funder"], "Bank One")
+        identity.create_user("rev1", "BANK1", ["first_reviewer"])
+        db.session.remove()
+    started = client.post(f"{API}/process-instances", headers=auth, json={
+        "process_id": "review_with_form", "parties": {"funder": "BANK1"}})
+    assert started.status_code == 201, started.json
+    with app.app_context():
+        task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == started.json["id"]))
+        db.session.remove()
+    set_password(app, "rev1")
+    sign_in(client, "rev1")
+    page = client.get(f"/tasks/{task_id}", headers={"Accept-Language": "en"})
+    assert 'type="file"' in page.text
+    return task_id, re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+
+def _documents(app) -> int:
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import Document
+
+    with app.app_context():
+        count = db.session.scalar(select(func.count()).select_from(Document))
+        db.session.remove()
+    return count
+
+
+def _multipart(fields: dict[str, str], files: dict[str, tuple[bytes, str]]) -> tuple[bytes, str]:
+    """A multipart/form-data body built in memory (the test client would spool big files to
+    temporary files, left open when the app refuses the body unread)."""
+    boundary = "loanflow-test-boundary"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+             for name, value in fields.items()]
+    for name, (content, filename) in files.items():
+        head = (f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                "Content-Type: application/octet-stream\r\n\r\n")
+        parts.append(head.encode() + content + b"\r\n")
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def _post_form(client, task_id, csrf, voucher, **headers):  # noqa: ANN001, ANN202
+    body, content_type = _multipart({"csrf_token": csrf, "decision": "approve", "limit": "10"}, {"voucher": voucher})
+    return client.post(f"/tasks/{task_id}", data=body, content_type=content_type,
+                       headers={"Accept-Language": "en", **headers})
+
+
+def test_a_file_over_the_document_limit_is_a_413_page_and_nothing_is_kept(app, client, upload_task):
+    task_id, csrf = upload_task
+    limit = app.config["MAX_DOCUMENT_BYTES"]
+    assert limit == 10 * 2 ** 20 and app.config["MAX_CONTENT_LENGTH"] > 11 * 2 ** 20
+    r = _post_form(client, task_id, csrf, (PNG + b"\x00" * (11 * 2 ** 20), "big.png"))
+    assert r.status_code == 413
+    assert "more than the limit of 10,485,760 bytes" in r.text and 'id="task-form"' in r.text
+    assert _documents(app) == 0
+    assert _post_form(client, task_id, csrf, (PNG, "small.png")).status_code == 302
+    assert _documents(app) == 1
+
+
+def test_a_body_over_the_request_limit_is_a_413_for_pages_and_the_api(app, client, auth, upload_task):
+    task_id, csrf = upload_task
+    app.config["MAX_CONTENT_LENGTH"] = 2 ** 20
+    try:
+        page = _post_form(client, task_id, csrf, (PNG + b"\x00" * 2 ** 20, "big.png"))
+        api = client.post(f"{API}/process-instances", data=b'{"process_id": "' + b"x" * 2 ** 20 + b'"}',
+                          content_type="application/json", headers=auth)
+        body, content_type = _multipart({}, {"file": (b"<x/>" * 2 ** 18, "big.bpmn")})
+        upload = client.post(f"{API}/process-definitions", headers=auth, data=body, content_type=content_type)
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = 16 * 2 ** 20
+    assert page.status_code == 413 and "<main>" in page.text and "larger than" in page.text
+    for response in (api, upload):
+        assert response.status_code == 413
+        assert response.json["error"]["code"] == "request_entity_too_large"
+    assert _documents(app) == 0
+
+
+def test_nul_in_a_file_name_is_a_400(app, client, auth, upload_task):
+    task_id, csrf = upload_task
+    assert _post_form(client, task_id, csrf, (PNG, "v\x00.png")).status_code == 400
+    body, content_type = _multipart({}, {"file": (b"<definitions/>", "a\x00.bpmn")})
+    r = client.post(f"{API}/process-definitions", headers=auth, data=body, content_type=content_type)
+    assert r.status_code == 400 and r.json["error"]["code"] == "bad_request"
+    assert _documents(app) == 0
+
+
+@pytest.mark.parametrize("body", [
+    '{"process_id": "twelve_steps", "data": {"note": "\\ud800"}}',
+    '{"process_id": "twelve_steps", "data": {"\\udfff": 1}}',
+    '{"process_id": "twelve_steps", "business_key": "K\\udc00", "data": {}}',
+    '{"process_id": "twelve_steps", "data": {"list": ["ok", "\\ud83d"]}}',
+])
+def test_a_lone_surrogate_in_a_json_body_is_a_400(app, client, auth, deploy, body):
+    deploy("twelve_steps.bpmn")
+    r = client.post(f"{API}/process-instances", data=body, content_type="application/json", headers=auth)
+    assert r.status_code == 400, r.json
+    assert "lone surrogates" in str(r.json["error"])
+    paired = '{"process_id": "twelve_steps", "data": {"note": "\\ud83d\\ude00"}}'  # a real character: kept
+    r = client.post(f"{API}/process-instances", data=paired, content_type="application/json", headers=auth)
+    assert r.status_code == 201 and r.json["data"]["note"] == "\U0001F600"
