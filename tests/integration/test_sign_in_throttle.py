@@ -83,6 +83,15 @@ def test_a_strangers_failures_never_stop_the_owner_signing_in_from_elsewhere(app
         assert _attempt(_client(app, HOME), owner, PASSWORD).status_code == 302
 
 
+def test_the_one_answer_reads_in_both_languages(app, people):
+    client = _client(app, HOME)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    assert _error(_attempt(client, "nobody", PASSWORD)) == "用户名或密码错误，或失败次数过多：请稍候再试。"
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    assert _error(_attempt(client, "rev1", "Wrong-password-1")) == (
+        "Wrong username or password, or too many failed attempts: wait a moment and try again.")
+
+
 def test_failures_are_forgotten_after_a_quiet_day(app, people, clock):
     home = _client(app, HOME)
     for _ in range(accounts.FREE_ATTEMPTS - 1):
