@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from app.extensions import db
 from app.models import User, UserSession
@@ -18,6 +18,7 @@ from app.services.clock import now
 from app.services.identity import _PRINCIPAL, Principal, _principal
 
 USER_AGENT_LENGTH = 255  # user_sessions.user_agent
+KEEP_ENDED = timedelta(days=90)  # ended and expired sessions stay this long (who signed in when, from where)
 _SESSION_PRINCIPAL = _PRINCIPAL.join(UserSession, UserSession.user_id == User.id)
 
 
@@ -26,9 +27,12 @@ def _digest(token: str) -> str:
 
 
 def start_session(user_id: int, lifetime: timedelta, ip: str | None, user_agent: str | None) -> str:
-    """Open a session for the user (committed) and return its token, for the cookie only."""
+    """Open a session for the user (committed) and return its token, for the cookie only; the
+    user's sessions that expired more than KEEP_ENDED ago go."""
     token = secrets.token_urlsafe(32)
     at = now()
+    db.session.execute(delete(UserSession).where(UserSession.user_id == user_id,
+                                                 UserSession.expires_at < at - KEEP_ENDED))
     db.session.add(UserSession(user_id=user_id, token_hash=_digest(token), created_at=at, expires_at=at + lifetime,
                                ip=(ip or "")[:64] or None, user_agent=(user_agent or "")[:USER_AGENT_LENGTH] or None))
     db.session.commit()

@@ -192,3 +192,15 @@ def test_a_cookie_of_another_install_opens_nothing_here(app, admin_token, tmp_pa
         for each in (here, there):
             with each.app_context():
                 db.engine.dispose()
+
+
+def test_sessions_long_over_are_cleared_at_the_next_sign_in(app, client, reviewer, clock):
+    sign_in(client, reviewer)
+    client.post("/logout", data={"csrf_token": _csrf(client)})
+    sign_in(client, reviewer)
+    clock.advance(days=91)
+    sign_in(client, reviewer)
+    with app.app_context():
+        kept = db.session.scalars(select(UserSession.created_at).order_by(UserSession.id)).all()
+        db.session.remove()
+    assert kept == [clock.current]
