@@ -57,21 +57,24 @@ def guarded_pow(base: Any, exponent: Any, modulus: Any = None) -> Any:
 
 def _check_sequence(sample: Any, size: int) -> None:
     """A text of `size` characters or a list/tuple of `size` items, made like `sample`."""
-    limit = MAX_TEXT if isinstance(sample, str | bytes) else MAX_ITEMS
+    limit = MAX_TEXT if isinstance(sample, str | bytes | bytearray) else MAX_ITEMS
     if size > limit:
         raise SandboxViolation(f"a sequence of {size:,} items is too big for a diagram script (at most {limit:,})")
 
 
 def guarded_mul(left: Any, right: Any) -> Any:
     for seq, times in ((left, right), (right, left)):
-        if isinstance(seq, str | bytes | list | tuple) and isinstance(times, int):
+        if isinstance(seq, str | bytes | bytearray | list | tuple) and isinstance(times, int):
             _check_sequence(seq, len(seq) * times)
+    if isinstance(left, int) and isinstance(right, int) and left.bit_length() + right.bit_length() > MAX_RESULT_BITS:
+        raise SandboxViolation(f"a product of numbers with {left.bit_length() + right.bit_length():,} bits is too "
+                               "big a number for a diagram script")
     return left * right
 
 
 def guarded_add(left: Any, right: Any) -> Any:
     """`+`: joining two texts or two lists cannot outgrow the limits (doubling in a loop would)."""
-    if isinstance(left, str | bytes | list | tuple) and isinstance(right, str | bytes | list | tuple):
+    if isinstance(left, (*TEXTS, list, tuple)) and isinstance(right, (*TEXTS, list, tuple)):
         _check_sequence(left, len(left) + len(right))
     return left + right
 
@@ -123,49 +126,59 @@ def _check_length(length: int, what: str) -> None:
         raise SandboxViolation(f"{what} would make {length:,} characters, too many for a diagram script")
 
 
-def _padded(text: str, method: Callable[..., str]) -> Callable[..., str]:
-    def pad(width: int, *args: Any) -> str:
+def _padded(text: Any, method: Callable[..., Any]) -> Callable[..., Any]:
+    def pad(width: int, *args: Any) -> Any:
         if isinstance(width, int):
             _check_length(width, f"{method.__name__}({width})")
         return method(width, *args)
     return pad
 
 
-def _expandtabs(text: str) -> Callable[..., str]:
-    def expandtabs(tabsize: int = 8) -> str:
+def _expandtabs(text: Any) -> Callable[..., Any]:
+    def expandtabs(tabsize: int = 8) -> Any:
         if isinstance(tabsize, int):
-            _check_length(len(text) + text.count("\t") * tabsize, f"expandtabs({tabsize})")
+            _check_length(len(text) + text.count("\t" if isinstance(text, str) else b"\t") * tabsize,
+                          f"expandtabs({tabsize})")
         return text.expandtabs(tabsize)
     return expandtabs
 
 
-def _replace(text: str) -> Callable[..., str]:
-    def replace(old: str, new: str, count: int = -1) -> str:
-        if isinstance(old, str) and isinstance(new, str) and len(new) > len(old):
+def _replace(text: Any) -> Callable[..., Any]:
+    def replace(old: Any, new: Any, count: int = -1) -> Any:
+        if isinstance(old, TEXTS) and isinstance(new, TEXTS) and len(new) > len(old):
             times = text.count(old) if old else len(text) + 1
-            if count >= 0:
+            if isinstance(count, int) and count >= 0:
                 times = min(times, count)
             _check_length(len(text) + times * (len(new) - len(old)), "replace")
         return text.replace(old, new, count)
     return replace
 
 
-def _join(text: str) -> Callable[..., str]:
-    def join(items: Iterable[str]) -> str:
+def _join(text: Any) -> Callable[..., Any]:
+    def join(items: Iterable[Any]) -> Any:
         items = list(items)
-        if all(isinstance(item, str) for item in items):
+        if all(isinstance(item, TEXTS) for item in items):
             _check_length(sum(map(len, items)) + len(text) * max(len(items) - 1, 0), "join")
         return text.join(items)
     return join
 
 
-def _translate(text: str) -> Callable[..., str]:
-    def translate(table: Any) -> str:
+def _translate(text: Any) -> Callable[..., Any]:
+    def translate(table: Any, *args: Any) -> Any:
         if isinstance(table, dict):
             longest = max((len(v) for v in table.values() if isinstance(v, str)), default=1)
             _check_length(len(text) * max(longest, 1), "translate")
-        return text.translate(table)
+        return text.translate(table, *args)
     return translate
+
+
+def _to_bytes(number: int) -> Callable[..., bytes]:
+    def to_bytes(length: int = 1, *args: Any, **kwargs: Any) -> bytes:
+        length = kwargs.pop("length", length)
+        if isinstance(length, int):
+            _check_length(length, f"to_bytes({length})")
+        return number.to_bytes(length, *args, **kwargs)
+    return to_bytes
 
 
 def _extend(items: list) -> Callable[..., None]:
@@ -176,20 +189,85 @@ def _extend(items: list) -> Callable[..., None]:
     return extend
 
 
-_TEXT_METHODS: dict[str, Callable[[str], Callable[..., str]]] = {
+_TEXT_METHODS: dict[str, Callable[[Any], Callable[..., Any]]] = {
     "ljust": lambda text: _padded(text, text.ljust), "rjust": lambda text: _padded(text, text.rjust),
     "center": lambda text: _padded(text, text.center), "zfill": lambda text: _padded(text, text.zfill),
     "expandtabs": _expandtabs, "replace": _replace, "join": _join, "translate": _translate,
 }
+TEXTS = (str, bytes, bytearray)
+
+
+def _unbound(cls: type, name: str, method: Callable[..., Any], checked: Callable[[Any], Callable[..., Any]]) \
+        -> Callable[..., Any]:
+    """`str.ljust(text, n)`: a method read from the type, checked like the bound one."""
+    def call(obj: Any, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(obj, cls):
+            return method(obj, *args, **kwargs)  # Python's own TypeError
+        return checked(obj)(*args, **kwargs)
+    call.__name__ = name
+    return call
 
 
 def checked_method(obj: Any, name: str, value: Any) -> Any:
-    """The attribute a script asked for; methods that can blow up come back checked."""
-    if isinstance(obj, str) and name in _TEXT_METHODS:
-        return _TEXT_METHODS[name](obj)
-    if isinstance(obj, list) and name == "extend":
-        return _extend(obj)
+    """The attribute a script asked for; methods that can blow up come back checked, and a
+    pattern object (`match.re`) comes back with its time limit."""
+    if name in _TEXT_METHODS:
+        if isinstance(obj, TEXTS):
+            return _TEXT_METHODS[name](obj)
+        if obj in TEXTS or obj is Str:
+            cls = str if obj is Str else obj
+            return _unbound(cls, name, getattr(cls, name), _TEXT_METHODS[name])
+    if name == "to_bytes":
+        if isinstance(obj, int):
+            return _to_bytes(obj)
+        if obj is int or obj is bool:
+            return _unbound(int, name, int.to_bytes, _to_bytes)
+    if name == "extend":
+        if isinstance(obj, list):
+            return _extend(obj)
+        if obj is list:
+            return _unbound(list, name, list.extend, _extend)
+    if isinstance(value, stdlib_re.Pattern):
+        return _TimedPattern(regex.compile(value.pattern, value.flags))
+    if isinstance(value, regex.Pattern):
+        return _TimedPattern(value)
     return value
+
+
+# -- str() and repr() of a whole structure ------------------------------------------------------
+def _check_shown(value: Any, what: str) -> None:
+    """`str(rows)` writes every item: refused when the text would be past MAX_TEXT."""
+    if isinstance(value, list | tuple | dict | set | frozenset) and measure(value, MAX_TEXT) > MAX_TEXT:
+        raise SandboxViolation(f"{what} of a value of more than {MAX_TEXT:,} characters and items is too big "
+                               "for a diagram script")
+
+
+class _StrType(type):
+    """`str` as scripts see it: the real class to isinstance, its methods (checked by
+    `checked_method`), and a constructor that refuses to write out a structure too big to show."""
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, str)
+
+    def __subclasscheck__(cls, subclass: type) -> bool:
+        return issubclass(subclass, str)
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> str:
+        if len(args) == 1 and not kwargs:
+            _check_shown(args[0], "str()")
+        return str(*args, **kwargs)
+
+    def __getattr__(cls, name: str) -> Any:
+        return getattr(str, name)
+
+
+class Str(metaclass=_StrType):
+    """builtins.str, through a constructor that checks what it would write."""
+
+
+def checked_repr(value: Any) -> str:
+    _check_shown(value, "repr()")
+    return repr(value)
 
 
 # -- the modules scripts may import ---------------------------------------------------------
@@ -281,6 +359,7 @@ def script_decimal_context() -> Any:
 
 
 def _dumps(obj: Any, *args: Any, **kwargs: Any) -> str:
+    _check_shown(obj, "json.dumps()")
     indent, separators = kwargs.get("indent"), kwargs.get("separators") or ()
     if isinstance(indent, int) and indent > MAX_JSON_INDENT or isinstance(indent, str) and len(indent) > MAX_JSON_INDENT:
         raise _too_big("a JSON indentation of that size")

@@ -133,6 +133,15 @@ class LoanflowScriptEngine(PythonScriptEngine):
             raise ServiceCallFailed(f"{operation_name}: {type(exc).__name__}: {exc}", str(task.id)) from exc
         return json.dumps(jsonable(result))
 
+    def get_error_line_number_and_content(self, script, err):  # noqa: ANN001, ANN201
+        """The script line an error came from: a sandbox process sends it with the error (its
+        traceback stays there); in process, SpiffWorkflow reads it from the traceback."""
+        line = getattr(err, "script_line", None)
+        lines = script.splitlines()
+        if isinstance(line, int) and 0 < line <= len(lines):
+            return line, lines[line - 1]
+        return super().get_error_line_number_and_content(script, err)
+
 
 class ProcessEngine:
     """Starts, restores and advances workflows for the service layer."""

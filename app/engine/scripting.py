@@ -44,7 +44,7 @@ from RestrictedPython.Guards import (
 from RestrictedPython.PrintCollector import PrintCollector
 from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment
 
-from app.engine import limits
+from app.engine import fast_path, isolation, limits
 from app.engine.limits import SandboxViolation
 
 ALLOWED_MODULES: dict[str, ModuleType] = {
@@ -135,8 +135,9 @@ class BudgetedTransformer(RestrictingNodeTransformer):
 
 
 # Operators whose result can be far bigger than their operands, and the guard each goes through.
+# Division is guarded only in process (fast_path): dividing huge integers takes a while.
 GUARDED_OPERATORS = {ast.Pow: "_pow_", ast.Mult: "_mul_", ast.Add: "_add_", ast.LShift: "_lshift_",
-                     ast.Mod: "_mod_"}
+                     ast.Mod: "_mod_", ast.Div: "_truediv_", ast.FloorDiv: "_floordiv_"}
 
 
 # Modules the allowed modules' C code imports for itself (date.strftime needs time, datetime.strptime
@@ -203,6 +204,7 @@ GUARDS: dict[str, Any] = {
     "_write_": full_write_guard, "_inplacevar_": _inplacevar, "_print_": PrintCollector,
     "_pow_": limits.guarded_pow, "_mul_": limits.guarded_mul, "_add_": limits.guarded_add,
     "_lshift_": limits.guarded_lshift, "_mod_": limits.guarded_mod, "_format_": limits.guarded_format,
+    "_truediv_": operator.truediv, "_floordiv_": operator.floordiv,
 }
 
 
@@ -214,6 +216,7 @@ def _sandbox_builtins() -> dict[str, Any]:
     sandboxed["__import__"] = _guarded_import
     sandboxed["getattr"] = _guarded_getattr
     sandboxed["pow"] = limits.guarded_pow
+    sandboxed["str"], sandboxed["repr"] = limits.Str, limits.checked_repr
     return sandboxed
 
 
@@ -260,28 +263,77 @@ def compile_script(source: str) -> CodeType:
     return result.code
 
 
-class SandboxEnvironment(TaskDataEnvironment):
-    """SpiffWorkflow's task-data environment, with restricted compiled code in place of eval/exec."""
+def refused_exit(exc: BaseException) -> SandboxViolation:
+    """What a script that raised SystemExit, GeneratorExit or BaseException itself gets: a script
+    error like any other, never the end of the process that ran it."""
+    refused = SandboxViolation(f"a diagram script may not raise {type(exc).__name__} ({exc!r}): "
+                               "raise an Exception to fail the task")
+    refused.__traceback__ = exc.__traceback__
+    return refused
+
+
+@contextmanager
+def _exits_refused() -> Iterator[None]:
+    """In process, KeyboardInterrupt is left alone: it may be a real Ctrl-C (a sandbox process,
+    in a session of its own, refuses it too)."""
+    try:
+        yield
+    except (Exception, KeyboardInterrupt):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - SystemExit, GeneratorExit, BaseException itself
+        raise refused_exit(exc) from None
+
+
+@lru_cache(maxsize=4096)
+def global_names(source: str, mode: str) -> frozenset[str]:
+    """Every global name the compiled source (and the functions and comprehensions in it) reads or
+    writes: the only names of the task's data a run of it can see."""
+    pending = [compile_expression(source) if mode == "eval" else compile_script(source)]
+    names: set[str] = set()
+    while pending:
+        code = pending.pop()
+        names.update(code.co_names)
+        pending.extend(const for const in code.co_consts if isinstance(const, CodeType))
+    return frozenset(names)
+
+
+class InProcessSandbox(TaskDataEnvironment):
+    """SpiffWorkflow's task-data environment, with restricted compiled code in place of eval/exec,
+    run in this process (the engine's environment is `SandboxEnvironment`; sandbox processes run this)."""
 
     def __init__(self) -> None:
         super().__init__(sandbox_globals())
 
-    def evaluate(self, expression, context, external_context=None):  # noqa: ANN001
+    def evaluate(self, expression, context, external_context=None, base=None):  # noqa: ANN001
         code = compile_expression(expression)
-        my_globals = budgeted(copy.copy(self.globals))
+        my_globals = budgeted(copy.copy(base or self.globals))
         my_globals.update(external_context or {})
         my_globals.update(context)
-        with limits.script_decimal_context():  # a script's decimal context changes must not outlive it
+        with limits.script_decimal_context(), _exits_refused():  # decimal context changes must not outlive it
             return eval(code, my_globals)  # noqa: S307 - restricted code, sandbox globals
 
     def execute(self, script, context, external_context=None):  # noqa: ANN001
-        code = compile_script(script)
+        compile_script(script)
         self.check_for_overwrite(context, external_context or {})
-        my_globals = budgeted(copy.copy(self.globals))
+        weights: dict[str, int] = {}
+        try:
+            kept = self.run_script(script, context, external_context, weights=weights)
+        finally:
+            heavy = drop_heavy(context, weights)
+        raise_for_leftovers(kept, heavy)
+        return True
+
+    def run_script(self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None,
+                   base: dict[str, Any] | None = None, weights: dict[str, int] | None = None) -> list[str]:
+        """Run the script on `context`, then take out what task data cannot hold: globals, functions,
+        modules and iterators silently, other unstorable values named in the list returned. What the
+        values left weigh goes into `weights`."""
+        code = compile_script(script)
+        my_globals = budgeted(copy.copy(base or self.globals))
         my_globals.update(external_context or {})
         context.update(my_globals)
         try:
-            with limits.script_decimal_context():  # a script's decimal context changes must not outlive it
+            with limits.script_decimal_context(), _exits_refused():  # decimal context changes must not outlive it
                 exec(code, context)  # noqa: S102 - restricted code, sandbox globals
         finally:
             self._remove_globals_and_functions_from_context(context, external_context)
@@ -289,21 +341,131 @@ class SandboxEnvironment(TaskDataEnvironment):
                 del context[name]
             # Task data is stored as JSON: a left-over zip, dict view or match object made the
             # state dump (and so the whole step) crash. Drop them; iterators silently, like functions.
-            # Nor may the data outgrow what a state can hold (a list of one long text, repeated):
-            # the heaviest values go, so that what is left can be written, whatever the script did.
-            weights = {name: limits.measure(value) for name, value in context.items()}
-            unstorable = {k: context[k] for k, weight in weights.items() if weight == limits.UNSTORABLE}
-            for name in unstorable:
-                del context[name], weights[name]
-            heavy = limits.heaviest(weights)
-            for name in heavy:
-                del context[name]
-        kept = [f"'{k}' ({v!r})" if isinstance(v, float) else f"'{k}' ({type(v).__name__})"
+            measured = {name: limits.measure(value) for name, value in context.items()}
+            unstorable = {k: context.pop(k) for k, weight in measured.items() if weight == limits.UNSTORABLE}
+            if weights is not None:
+                weights.update((k, weight) for k, weight in measured.items() if weight != limits.UNSTORABLE)
+        return [f"'{k}' ({v!r})" if isinstance(v, float) else f"'{k}' ({type(v).__name__})"
                 for k, v in unstorable.items() if not isinstance(v, Iterator)]
-        if kept:
-            raise SandboxViolation(f"the script left values task data cannot hold: {', '.join(kept)}; "
-                                   "convert them (list(...), str(...)) or del them")
-        if heavy:
-            raise SandboxViolation(f"the script left more data than a task may hold ({limits.MAX_TASK_DATA:,} "
-                                   f"characters and items): {', '.join(repr(k) for k in heavy)} dropped")
+
+
+def drop_heavy(context: dict[str, Any], weights: dict[str, int] | None = None) -> list[str]:
+    """Nor may the data outgrow what a state can hold (a list of one long text, repeated): the
+    heaviest values go, so that what is left can be written, whatever the script did. `weights`:
+    what the values weigh, when already measured."""
+    weights = {name: weights[name] if weights and name in weights else limits.measure(value)
+               for name, value in context.items()}
+    heavy = limits.heaviest(weights)
+    for name in heavy:
+        del context[name]
+    return heavy
+
+
+def raise_for_leftovers(kept: list[str], heavy: list[str]) -> None:
+    if kept:
+        raise SandboxViolation(f"the script left values task data cannot hold: {', '.join(kept)}; "
+                               "convert them (list(...), str(...)) or del them")
+    if heavy:
+        raise SandboxViolation(f"the script left more data than a task may hold ({limits.MAX_TASK_DATA:,} "
+                               f"characters and items): {', '.join(repr(k) for k in heavy)} dropped")
+
+
+class SandboxEnvironment(InProcessSandbox):
+    """The engine's environment: code that can neither loop nor call runs in process (`fast_path`),
+    everything else in a sandbox process (`isolation`), where the budget is enforced by the kernel.
+
+    `isolation`: "auto" (that), "always" (every run in a sandbox process) or "off" (every run in
+    process, as before sandbox processes existed: for measuring what they cost, and for tests that
+    hand a script functions)."""
+
+    def __init__(self, isolation: str = "auto") -> None:
+        super().__init__()
+        self.isolation = isolation
+        self.inline_globals = fast_path.inline_globals(self.globals)
+
+    def evaluate(self, expression, context, external_context=None, base=None):  # noqa: ANN001
+        external = external_context or {}
+        if self.isolation == "off":
+            return super().evaluate(expression, context, external)
+        names = global_names(expression, "eval")
+        if self._inline(expression, "eval", names, context, external):
+            try:
+                return super().evaluate(expression, context, external, self.inline_globals)
+            except fast_path.NeedsIsolation:
+                pass
+        answer = self._isolated("evaluate", expression, names, context, external)
+        return isolation.restore_value(answer["value"])
+
+    def execute(self, script, context, external_context=None):  # noqa: ANN001
+        compile_script(script)
+        external = external_context or {}
+        self.check_for_overwrite(context, external)
+        weights: dict[str, int] = {}
+        kept, heavy, error = self._run_script_anywhere(script, context, external, weights)
+        heavy += drop_heavy(context, weights)
+        if error is not None:
+            raise error
+        raise_for_leftovers(kept, heavy)
         return True
+
+    def _run_script_anywhere(self, script: str, context: dict[str, Any], external: dict[str, Any],
+                             weights: dict[str, int]) -> tuple[list[str], list[str], Exception | None]:
+        """Run the script and settle `context`: the unstorable values it left, the heavy ones a sandbox
+        process dropped, and the exception it raised. `weights` gets what the values left weigh."""
+        if self.isolation == "off":
+            try:
+                return self.run_script(script, context, external, weights=weights), [], None
+            except Exception as exc:  # noqa: BLE001 - raised by execute once the data is settled
+                return [], [], exc
+        names = global_names(script, "exec")
+        if self._inline(script, "exec", names, context, external):
+            trial = dict(context)  # stores go to plain names only: a shallow copy keeps the data as it was
+            try:
+                kept = self.run_script(script, trial, external, self.inline_globals, weights)
+            except fast_path.NeedsIsolation:
+                weights.clear()
+            except Exception as exc:  # noqa: BLE001
+                _replace(context, trial)
+                return [], [], exc
+            else:
+                _replace(context, trial)
+                return kept, [], None
+        answer = self._isolated("execute", script, names, context, external)
+        if answer.get("context") is not None:
+            for name in names.intersection(context).difference(answer["context"]):
+                del context[name]
+            context.update(answer["context"])
+            weights.update(answer["weights"])
+        if "error" in answer:
+            return [], answer.get("heavy", []), isolation.restore_error(answer["error"])
+        return answer["kept"], answer["heavy"], None
+
+    def _inline(self, source: str, mode: str, names: frozenset[str], context: dict[str, Any],
+                external: dict[str, Any]) -> bool:
+        return (self.isolation == "auto" and fast_path.is_inline(source, mode)
+                and fast_path.light([c[n] for c in (context, external) for n in names.intersection(c)]))
+
+    def _isolated(self, kind: str, source: str, names: frozenset[str], context: dict[str, Any],
+                  external: dict[str, Any]) -> dict[str, Any]:
+        """Run in a sandbox process: only the data the code names is sent; the answer."""
+        settings = {"max_seconds": MAX_SECONDS, "max_steps": MAX_STEPS, "regex_seconds": limits.REGEX_SECONDS}
+        data = {name: context[name] for name in names.intersection(context)}
+        outside = {name: external[name] for name in names.intersection(external)}
+        handed = [name for name, value in outside.items() if callable(value)]
+        if handed:  # a function would arrive as a copy that acts on nothing here
+            raise SandboxViolation(f"functions cannot be handed to a script in a sandbox process: {', '.join(handed)}")
+        try:
+            request = isolation.dumps((kind, source, data, outside, settings))
+        except Exception as exc:  # noqa: BLE001 - e.g. a function in the external context
+            raise SandboxViolation(f"the data of this script cannot be sent to a sandbox process: {exc}") from None
+        answer = isolation.pool().run(request, MAX_SECONDS)
+        if answer.get("memory"):
+            raise SandboxViolation(f"the script used more than {isolation.MEMORY_MB:,} MB of memory and was stopped")
+        if kind == "evaluate" and "error" in answer:
+            raise isolation.restore_error(answer["error"])
+        return answer
+
+
+def _replace(context: dict[str, Any], settled: dict[str, Any]) -> None:
+    context.clear()
+    context.update(settled)

@@ -26,10 +26,12 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from app.engine import limits
+from app.engine import isolation, limits
 from app.engine.parser import DiagramFile, parse_diagrams
 from app.engine.runner import ProcessEngine
 from app.engine.scripting import SandboxEnvironment, SandboxViolation, compile_expression, compile_script
+
+MODES = ["off", "auto"]  # in this process (the audit hook sees everything), and as the engine runs them
 
 ELEMENT = "escape_attempt"
 PROBE_ATTRIBUTE = "sandbox_probe"
@@ -263,8 +265,15 @@ def marker(tmp_path: Path) -> Path:
 
 @pytest.fixture(autouse=True)
 def _no_probe_attribute() -> Iterator[None]:
+    traps = dict(decimal.DefaultContext.traps)
     yield
     vars(json).pop(PROBE_ATTRIBUTE, None)
+    decimal.DefaultContext.traps.update(traps)  # the decimal_default_context control changes it for real
+
+
+def warm_sandbox() -> None:
+    """A sandbox process waiting, so that the OS events watched next are the script's, not its start."""
+    SandboxEnvironment(isolation="always").execute("warm = len([1])", {})
 
 
 def _assert_no_effect(case: Escape, marker: Path, data: dict, events: list) -> None:
@@ -290,17 +299,20 @@ def test_payload_is_a_real_exploit_outside_the_sandbox(case: Escape, marker: Pat
         assert getattr(json, PROBE_ATTRIBUTE) == "pwned"
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("case", ESCAPES, ids=ESCAPE_IDS)
-def test_escape_is_refused_in_sandbox_environment(case: Escape, marker: Path) -> None:
+def test_escape_is_refused_in_sandbox_environment(case: Escape, marker: Path, mode: str) -> None:
     context: dict = {"amount": 1}
+    warm_sandbox()
     with os_events() as events, pytest.raises(case.refusal, match=case.message):
-        SandboxEnvironment().execute(case.script(marker), context)
+        SandboxEnvironment(isolation=mode).execute(case.script(marker), context)
     _assert_no_effect(case, marker, context, events)
     assert not any(isinstance(v, ModuleType | FrameType | TracebackType | CodeType) for v in context.values())
 
 
 @pytest.mark.parametrize("case", ESCAPES, ids=ESCAPE_IDS)
 def test_escape_is_refused_in_script_task(case: Escape, marker: Path, engine: ProcessEngine) -> None:
+    warm_sandbox()
     with os_events() as events:
         outcome, _ = run_script(engine, case.script(marker), {"amount": 1})
     assert outcome.status == "error"
@@ -331,9 +343,11 @@ EXPRESSION_ESCAPES = [
 
 @pytest.mark.parametrize(("expression", "refusal", "message"), EXPRESSION_ESCAPES,
                          ids=[e[0] for e in EXPRESSION_ESCAPES])
-def test_escape_in_an_expression_is_refused(expression: str, refusal: type[Exception], message: str) -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_escape_in_an_expression_is_refused(expression: str, refusal: type[Exception], message: str, mode: str) -> None:
+    warm_sandbox()
     with os_events() as events, pytest.raises(refusal, match=message):
-        SandboxEnvironment().evaluate(expression, {"amount": 1})
+        SandboxEnvironment(isolation=mode).evaluate(expression, {"amount": 1})
     assert events == []
 
 
@@ -398,7 +412,9 @@ for trigger in triggers:
 """
     found: list = []
     context: dict = {"names": names}
-    SandboxEnvironment().execute(script, context, external_context={"record": found.append})
+    # in process: the script hands what it reaches to a function of the test (in a sandbox process the
+    # same code runs, and no function can be handed to it)
+    SandboxEnvironment(isolation="off").execute(script, context, external_context={"record": found.append})
     assert "record" not in context
     assert len(found) >= len(samples) * (len(names) + 2)
     caught = {type(v).__name__ for v in found if isinstance(v, Exception)}
@@ -415,12 +431,14 @@ for trigger in triggers:
     assert leaked == []
 
 
-def test_decimal_context_changes_stay_inside_the_script() -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_decimal_context_changes_stay_inside_the_script(mode: str) -> None:
     before = decimal.getcontext().copy()
     context: dict = {}
-    SandboxEnvironment().execute(
-        "decimal.getcontext().traps.update({decimal.DivisionByZero: False})\n"
+    env = SandboxEnvironment(isolation=mode)
+    env.execute(
         "decimal.setcontext(decimal.Context(prec=3))\n"
+        "decimal.getcontext().traps.update({decimal.DivisionByZero: False})\n"
         "third = decimal.Decimal(1) / 3\n"
         "infinite = decimal.getcontext().divide(decimal.Decimal(1), decimal.Decimal(0))", context)
     assert context["third"] == Decimal("0.333")  # the script's own context applied inside it
@@ -430,7 +448,8 @@ def test_decimal_context_changes_stay_inside_the_script() -> None:
     assert after.traps == before.traps
     with pytest.raises(decimal.DivisionByZero):
         Decimal(1) / Decimal(0)
-    assert SandboxEnvironment().evaluate("decimal.getcontext().prec", {}) == before.prec
+    assert env.evaluate("decimal.getcontext().prec", {}) == before.prec
+    assert env.evaluate("str(Decimal(2) / 3)", {}) == str(Decimal(2) / 3)  # the next script: the usual context
 
 
 # -- what scripts may do ---------------------------------------------------------------------
@@ -801,10 +820,25 @@ def test_ordinary_arithmetic_and_loops_are_unchanged(script: str, expected: obje
     assert context["r"] == expected
 
 
+MEMORY_BOMB = "text = 'a' * (10 ** 7 - 10)\nrows = [text + str(n) for n in range(300)]"  # 3 GB of distinct texts
+
+
+def test_a_memory_bomb_fails_the_step_in_its_sandbox_process(engine: ProcessEngine) -> None:
+    """What no check foresees ends at the sandbox process's address-space cap: the step fails with
+    the reason, and the next script runs in a fresh process."""
+    started = isolation.pool().started
+    outcome, _ = run_script(engine, MEMORY_BOMB)
+    assert outcome.status == "error"
+    assert re.search(r"used more than 1,024 MB of memory|ran longer than 2 s", outcome.error["message"])
+    after, _ = run_script(engine, "n = len([1, 2])")
+    assert after.status == "waiting", after.error
+    assert isolation.pool().started > started
+
+
 def test_a_capped_process_turns_a_memory_bomb_into_a_failed_step(tmp_path: Path) -> None:
-    """What no check foresees (str() of a list holding one long text ten thousand times, ~100 GB)
-    fails the step with a MemoryError under the worker's address-space cap; the process lives on."""
-    (tmp_path / "bomb.txt").write_text("text = 'a' * 10 ** 7\nrows = [text] * 10 ** 4\nshown = str(rows)")
+    """Behind the sandbox processes, the server's own cap (gunicorn's post_fork): even code run in
+    process that allocates past it fails the step with a MemoryError; the process lives on."""
+    (tmp_path / "bomb.txt").write_text(MEMORY_BOMB)
     program = f"""
 import sys
 sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
@@ -812,7 +846,9 @@ from app.engine.limits import cap_memory
 from app.engine.runner import ProcessEngine
 from tests.unit.test_sandbox import run_script
 cap_memory(1024)
-outcome, _ = run_script(ProcessEngine(), open({str(tmp_path / "bomb.txt")!r}).read())
+engine = ProcessEngine()
+engine.script_engine.environment.isolation = "off"
+outcome, _ = run_script(engine, open({str(tmp_path / "bomb.txt")!r}).read())
 print(outcome.status, outcome.error["message"] if outcome.error else "")
 print("still here", len("b" * 10 ** 6))
 """
