@@ -1,18 +1,127 @@
-"""ISO 8601 durations as the engine reads them (e.g. a user task's `dueIn`)."""
+"""ISO 8601 durations, dates and cycles as the engine reads them, bounded before SpiffWorkflow sees them.
+
+Timers (`timers.py`), a user task's `dueIn` and `processes validate` read their values here.
+SpiffWorkflow turns a duration's months and years into days one month at a time, so
+`"P999999999Y"` looped for hours holding the database; here every value is checked first: a
+duration of at most MAX_YEARS in each part and in all, dates in YEARS, cycles of at most
+MAX_REPETITIONS firings at least MIN_INTERVAL apart, texts of at most MAX_TEXT characters. A
+value outside them is a `TimerValueError` (a ValueError) that says which bound it broke.
+"""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+MAX_YEARS = 100  # a duration, or a cycle's interval
+MAX_DAYS = 36_525  # MAX_YEARS of 365.25 days
+YEARS = (1970, 2199)  # the years a timer date may name
+MAX_REPETITIONS = 10_000  # firings of a cycle `Rn/...` (`R/...` fires until its task ends)
+MIN_INTERVAL = timedelta(minutes=1)  # between two firings of a cycle
+MAX_TEXT = 100  # characters of a timer value
+# Days each designator of a duration is worth (on average, for the bound).
+_DAYS_PER = {"years": 365.25, "months": 365.25 / 12, "weeks": 7, "days": 1, "hours": 1 / 24, "minutes": 1 / 1440,
+             "seconds": 1 / 86400}
+
+
+class TimerValueError(ValueError):
+    """A timer value (or a `dueIn`) that is malformed or out of the bounds the engine accepts."""
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise TimerValueError(f"{what} must be an ISO 8601 text, got {type(value).__name__}")
+    if len(value) > MAX_TEXT:
+        raise TimerValueError(f"{what} of {len(value):,} characters is not a timer value (at most {MAX_TEXT})")
+    return value.strip()
+
+
+def parse_duration(value: Any) -> dict[str, float]:
+    """The parts of an ISO 8601 duration (`P2D`, `PT48H`, `P1Y2M`), each and all within MAX_YEARS."""
+    text = _text(value, "a duration")
+    try:
+        parsed = TimerEventDefinition.parse_iso_duration(text)
+    except Exception as exc:  # noqa: BLE001 - the library raises several types for bad input
+        raise TimerValueError(f"not an ISO 8601 duration: {text!r}") from exc
+    if not text.upper().startswith("P") or not parsed:
+        raise TimerValueError(f"not an ISO 8601 duration: {text!r}")
+    days = 0.0
+    for part, amount in parsed.items():
+        worth = amount * _DAYS_PER[part]
+        if worth > MAX_DAYS:
+            raise TimerValueError(f"the duration {text!r} has {amount:,} {part}: more than {MAX_YEARS} years")
+        days += worth
+    if days > MAX_DAYS:
+        raise TimerValueError(f"the duration {text!r} is longer than {MAX_YEARS} years")
+    return parsed
+
+
+def duration_from(start: datetime, parsed: dict[str, float]) -> timedelta:
+    """A checked duration from `start` (months and years are calendar months and years)."""
+    return TimerEventDefinition.get_timedelta_from_start(dict(parsed), start)
+
+
+def duration_until(end: datetime, parsed: dict[str, float]) -> timedelta:
+    """A checked duration that ends at `end`."""
+    return TimerEventDefinition.get_timedelta_from_end(dict(parsed), end)
+
 
 def due_after(expression: str, start: datetime) -> datetime:
-    """`start` plus an ISO 8601 duration such as 'P2D' or 'PT48H'; ValueError if malformed."""
+    """`start` plus an ISO 8601 duration such as 'P2D' or 'PT48H'; TimerValueError if malformed or too long."""
+    return start + duration_from(start, parse_duration(expression))
+
+
+def parse_date(value: Any) -> datetime:
+    """An ISO 8601 date-time (or week date), in UTC, with its year in YEARS."""
+    text = _text(value, "a timer date")
     try:
-        parsed = TimerEventDefinition.parse_iso_duration(expression)
-        return start + TimerEventDefinition.get_timedelta_from_start(parsed, start)
-    except Exception as exc:  # noqa: BLE001 - the library raises several types for bad input
-        raise ValueError(f"not an ISO 8601 duration: {expression!r}") from exc
+        parsed = TimerEventDefinition.parse_time_or_duration(text)
+    except Exception as exc:  # noqa: BLE001
+        raise TimerValueError(f"a timer date must be an ISO 8601 date-time, got {text!r}") from exc
+    if not isinstance(parsed, datetime):
+        raise TimerValueError(f"a timer date must be an ISO 8601 date-time, got {text!r}")
+    if not YEARS[0] <= parsed.year <= YEARS[1]:
+        raise TimerValueError(f"the timer date {text!r} is outside the years {YEARS[0]}–{YEARS[1]}")
+    return parsed
 
 
-__all__ = ["due_after"]
+def parse_cycle(value: Any, now: datetime) -> tuple[int, datetime, timedelta]:
+    """`R[n]/start/duration`, `R[n]/duration/end` or `R[n]/duration` (first firing: now + duration):
+    (firings, -1 for unbounded; the first firing; the interval)."""
+    text = _text(value, "a timer cycle")
+    parts = text.upper().replace("--", "/").split("/")
+    if not parts[0].startswith("R") or len(parts) not in (2, 3):
+        raise TimerValueError(f"a timer cycle must be R[n]/[start/]duration[/end], got {text!r}")
+    count = parts[0][1:]
+    if count and (not count.isdigit() or int(count) > MAX_REPETITIONS):
+        raise TimerValueError(f"the timer cycle {text!r} repeats more than {MAX_REPETITIONS:,} times")
+    cycles = int(count) if count else -1
+    if len(parts) == 2:
+        duration = duration_from(now, parse_duration(parts[1]))
+        start = now + duration
+    elif parts[1].startswith("P"):
+        end = parse_date(parts[2])
+        duration = duration_until(end, parse_duration(parts[1]))
+        start = end - duration
+    else:
+        start = parse_date(parts[1])
+        duration = duration_from(start, parse_duration(parts[2]))
+    if duration < MIN_INTERVAL:
+        raise TimerValueError(f"the timer cycle {text!r} fires more often than every {MIN_INTERVAL.total_seconds():g} s")
+    return cycles, start, duration
+
+
+def check_timer_value(value: Any, now: datetime) -> None:
+    """A literal timer value, by its form (lint): a cycle `R…`, a duration `P…`, or a date."""
+    text = value.strip().upper() if isinstance(value, str) else ""
+    if text.startswith("R"):
+        parse_cycle(value, now)
+    elif text.startswith("P"):
+        parse_duration(value)
+    else:
+        parse_date(value)
+
+
+__all__ = ["TimerValueError", "check_timer_value", "due_after", "duration_from", "parse_cycle", "parse_date",
+           "parse_duration"]

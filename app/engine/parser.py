@@ -22,6 +22,7 @@ from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
 from app.engine.errors import DiagramProblem, DiagramRejected
+from app.engine.fanout import install_fan_out_limits
 from app.engine.timers import install_clock
 from app.engine.xml import DEFAULT_MAX_BYTES, diagram_kind, read_xml
 
@@ -223,6 +224,7 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
                 continue
             for each in (spec, *embedded.values()):
                 install_clock(each)
+                install_fan_out_limits(each)
             calls, decisions, forms, operators = _describe([spec, *embedded.values()])
             name = parser.process_parsers[pid].get_name()
             bundle.processes[pid] = ParsedProcess(pid, name, f, spec, calls, decisions, forms, operators, embedded)

@@ -24,6 +24,7 @@ from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG as SPIFF_CONFIG
 from SpiffWorkflow.task import Task, TaskState
 from SpiffWorkflow.util.deep_merge import DeepMerge
 
+from app.engine.fanout import BOUNDED, install_fan_out_limits
 from app.engine.timers import CLOCKED
 
 STATE_FORMAT = "1.5"  # SpiffWorkflow's serialization version this state is written in
@@ -202,6 +203,8 @@ class StateSerializer:
         config[BpmnSubWorkflow] = SubWorkflowConverter
         for plain, clocked in CLOCKED.items():  # timers that read the engine's clock
             config[clocked] = config[plain]
+        for plain, bounded in BOUNDED.items():  # parallel splits with their limit
+            config[bounded] = config[plain]
         registry = BpmnWorkflowSerializer.configure(config)
         registry.register(Decimal, lambda d: {"value": str(d)}, lambda d: Decimal(d["value"]))
         # Scripts make dates and times with the allowed datetime module; unregistered, they crashed the dump.
@@ -235,5 +238,8 @@ class StateSerializer:
 
     def load_spec(self, text: str) -> tuple[object, dict]:
         dct = json.loads(text)
-        return self.registry.restore(dct["spec"]), {
-            name: self.registry.restore(s) for name, s in dct["embedded"].items()}
+        spec = self.registry.restore(dct["spec"])
+        embedded = {name: self.registry.restore(s) for name, s in dct["embedded"].items()}
+        for each in (spec, *embedded.values()):  # a version deployed before the limits had plain classes
+            install_fan_out_limits(each)
+        return spec, embedded

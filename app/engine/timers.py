@@ -1,8 +1,13 @@
-"""Timer events that read the time from the engine's clock instead of `datetime.now`.
+"""Timer events that read the time from the engine's clock and bound their values first.
 
 SpiffWorkflow's timer definitions call `datetime.now(timezone.utc)` themselves. These subclasses
 ask `workflow.script_engine.now()`, so `timers run-due --now` and the tests can set the time.
-`install_clock(spec)` swaps them into a parsed spec; the serializer knows them by name.
+They also read every value through `durations` before any date arithmetic: a duration past 100
+years, a date outside 1970–2199, a cycle firing more than 10,000 times or more often than once a
+minute fails the timer's task with the reason (an incident) instead of looping in SpiffWorkflow.
+A cycle whose firings were missed (the worker was down) fires once and goes on from the next
+firing after now. `install_clock(spec)` swaps them into a parsed spec; the serializer knows them
+by name.
 """
 from __future__ import annotations
 
@@ -15,26 +20,31 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 
+from app.engine import durations
+from app.engine.errors import InstanceFault
+
 
 def _now(my_task) -> datetime:  # noqa: ANN001
     return my_task.workflow.script_engine.now()
 
 
-def _due(value) -> datetime:  # noqa: ANN001
-    parsed = TimerEventDefinition.parse_time_or_duration(value)
-    if not isinstance(parsed, datetime):
-        raise ValueError(f"a timer date must be an ISO 8601 date-time, got {value!r}")
-    return parsed
+def _value(my_task, expression: str, read):  # noqa: ANN001, ANN202
+    """The timer's expression evaluated and read by `read`; a bad value is the task's fault."""
+    value = my_task.workflow.script_engine.evaluate(my_task, expression)
+    try:
+        return read(value)
+    except durations.TimerValueError as exc:
+        raise InstanceFault(f"timer: {exc}", my_task.task_spec.bpmn_id) from None
 
 
 class ClockedTimeDate(TimeDateEventDefinition):
     def has_fired(self, my_task) -> bool:  # noqa: ANN001
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
-            event_value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-            _due(event_value)  # refuse a malformed date when the timer starts, not when it is checked
+            due = _value(my_task, self.expression, durations.parse_date)  # refused when the timer starts
+            event_value = due.isoformat()
             my_task._set_internal_data(event_value=event_value)
-        if _due(event_value) <= _now(my_task):
+        if TimerEventDefinition.parse_time_or_duration(event_value) <= _now(my_task):
             my_task._set_internal_data(event_fired=True)
         return my_task._get_internal_data("event_fired", False)
 
@@ -44,9 +54,8 @@ class ClockedDuration(DurationTimerEventDefinition):
         event_value = my_task._get_internal_data("event_value")
         now = _now(my_task)
         if event_value is None:
-            expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-            parsed = TimerEventDefinition.parse_iso_duration(expression)
-            event_value = (now + TimerEventDefinition.get_timedelta_from_start(parsed, now)).isoformat()
+            parsed = _value(my_task, self.expression, durations.parse_duration)
+            event_value = (now + durations.duration_from(now, parsed)).isoformat()
             my_task._set_internal_data(event_value=event_value)
         if TimerEventDefinition.get_datetime(event_value) <= now:
             my_task._set_internal_data(event_fired=True)
@@ -58,14 +67,15 @@ class ClockedCycle(CycleTimerEventDefinition):
         event_value = my_task._get_internal_data("event_value")
         now = _now(my_task)
         if event_value is None:
-            expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-            cycles, start, duration = _recurring(expression, now)
+            cycles, start, duration = _value(my_task, self.expression, lambda v: durations.parse_cycle(v, now))
             event_value = {"cycles": cycles, "next": start.isoformat(), "duration": duration.total_seconds()}
         ready = False
         if event_value["cycles"] != 0:
             next_event = datetime.fromisoformat(event_value["next"])
             if next_event <= now:
-                event_value["next"] = (next_event + timedelta(seconds=event_value["duration"])).isoformat()
+                interval = timedelta(seconds=event_value["duration"])
+                missed = (now - next_event) // interval  # firings missed meanwhile: one firing for all
+                event_value["next"] = (next_event + (missed + 1) * interval).isoformat()
                 event_value["cycles"] -= 1
                 ready = True
         else:
@@ -73,17 +83,6 @@ class ClockedCycle(CycleTimerEventDefinition):
             my_task.internal_data["event_fired"] = True
         my_task._set_internal_data(event_value=event_value)
         return ready
-
-
-def _recurring(expression: str, now: datetime) -> tuple[int, datetime, timedelta]:
-    """`R[n]/start/duration`, `R[n]/duration/end` or `R[n]/duration` (first firing: now + duration)."""
-    parts = expression.upper().replace("--", "/").strip("R").split("/")
-    if len(parts) == 2 and parts[1].startswith("P"):
-        cycles = int(parts[0]) if parts[0] else -1
-        parsed = TimerEventDefinition.parse_iso_duration(parts[1])
-        duration = TimerEventDefinition.get_timedelta_from_start(parsed, now)
-        return cycles, now + duration, duration
-    return TimerEventDefinition.parse_iso_recurring_interval(expression)
 
 
 CLOCKED = {
