@@ -23,8 +23,8 @@ def wake_due_job(app: Flask) -> int:
             report = wake_due()
         finally:
             db.session.remove()
-    if report.woken:
-        log.info("woke %d instance(s), %d skipped", len(report.woken), report.skipped)
+    if report.woken or report.failed:
+        log.info("woke %d instance(s), %d skipped, %d failed", len(report.woken), report.skipped, len(report.failed))
     return len(report.woken)
 
 

@@ -7,10 +7,12 @@ the versioned UPDATE turns a race into a harmless 409 for the loser.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from app.extensions import db
 from app.services.clock import now
 from app.services.errors import Conflict
 from app.services.runtime import runtime
@@ -18,12 +20,14 @@ from app.services.stepper import atomic_step, run_step
 from app.services.steps import INSTANCES, core, load_instance
 
 BATCH = 100
+log = logging.getLogger("loanflow.worker")
 
 
 @dataclass
 class WakeReport:
     woken: list[int] = field(default_factory=list)
     skipped: int = 0  # taken by another worker meanwhile, or no longer due
+    failed: list[int] = field(default_factory=list)  # an error outside the diagram (logged): tried again next pass
 
 
 def due_instance_ids(limit: int = BATCH) -> list[int]:
@@ -46,7 +50,10 @@ def wake_instance(instance_id: int) -> bool:
 
 
 def wake_due(max_instances: int | None = None) -> WakeReport:
-    """Wake every instance due now, batch by batch, until none is left (or `max_instances`)."""
+    """Wake every instance due now, batch by batch, until none is left (or `max_instances`).
+
+    A diagram's failure is the instance's incident (the step commits it); anything else that goes
+    wrong waking one instance is logged and the pass goes on with the others."""
     report = WakeReport()
     seen: set[int] = set()
     while max_instances is None or len(report.woken) < max_instances:
@@ -59,6 +66,11 @@ def wake_due(max_instances: int | None = None) -> WakeReport:
                 woken = wake_instance(instance_id)
             except Conflict:
                 woken = False
+            except Exception:  # noqa: BLE001 - one instance's failure never stops the others' timers
+                log.exception("waking instance %s failed; it stays due", instance_id)
+                db.session.rollback()
+                report.failed.append(instance_id)
+                continue
             if woken:
                 report.woken.append(instance_id)
             else:
