@@ -18,7 +18,7 @@ from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 
 from app.api.openapi import DocumentedErrors
-from app.text_input import REFUSED_CHARACTER
+from app.text_input import NUL, REFUSED_CHARACTER
 
 MAX_DEPTH = 64
 
@@ -48,9 +48,11 @@ def loads(text: str) -> Any:
     while pending:
         item, depth = pending.pop()
         if isinstance(item, str):
-            if REFUSED_CHARACTER.search(item):
-                raise json.JSONDecodeError("NUL characters and lone surrogates (\\ud800-\\udfff escapes "
-                                           "that pair with nothing) are not allowed", text[:100], 0)
+            refused = REFUSED_CHARACTER.search(item)
+            if refused:
+                reason = "NUL characters are not allowed" if refused.group() == NUL else \
+                    "lone surrogates (\\ud800-\\udfff escapes that pair with nothing) are not allowed"
+                raise json.JSONDecodeError(reason, text[:100], 0)
         elif isinstance(item, dict | list):
             if depth > MAX_DEPTH:
                 raise json.JSONDecodeError(f"nested more than {MAX_DEPTH} levels", text[:100], 0)
