@@ -112,6 +112,9 @@ def check_config(config: dict) -> None:
         raise ConfigError(f"DATABASE_URL must be SQLite or PostgreSQL, got {uri.split(':')[0]!r}")
     if config.get("LOANFLOW_ENV") not in ENVIRONMENTS:
         raise ConfigError(f"LOANFLOW_ENV must be one of {', '.join(ENVIRONMENTS)}")
+    if config["LOANFLOW_ENV"] == "production" and not config.get("SESSION_COOKIE_SECURE"):
+        raise ConfigError("LOANFLOW_SECURE_COOKIES=0 is for a plain-HTTP lab host: production serves HTTPS, "
+                          "and its session cookies are Secure")
 
 
 def resolve_secret_key(config: dict) -> str:

@@ -118,3 +118,16 @@ def test_the_key_file_is_private_even_under_a_permissive_umask(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "secret_key").stat().st_mode) == 0o600
+
+
+def test_production_keeps_its_cookies_secure(tmp_path, monkeypatch):
+    from app import create_app
+
+    monkeypatch.setenv("LOANFLOW_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", STRONG)
+    monkeypatch.setenv("LOANFLOW_SECURE_COOKIES", "0")
+    with pytest.raises(ConfigError, match="LOANFLOW_SECURE_COOKIES=0"):
+        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}"})
+    monkeypatch.setenv("LOANFLOW_SECURE_COOKIES", "1")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}"})
+    assert app.secret_key == STRONG and app.config["SESSION_COOKIE_SECURE"]
