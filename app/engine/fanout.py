@@ -51,7 +51,7 @@ class BoundedInclusiveGateway(InclusiveGateway):
 
 
 class BoundedParallelMultiInstance(ParallelMultiInstanceTask):
-    def _update_hook(self, my_task):  # noqa: ANN001, ANN202
+    def create_children(self, my_task):  # noqa: ANN001, ANN201
         if self.data_input is not None:
             items = self.data_input.get(my_task) if self.data_input.exists(my_task) else None
             count = len(items) if isinstance(items, Sized) else None
@@ -59,7 +59,7 @@ class BoundedParallelMultiInstance(ParallelMultiInstanceTask):
             count = my_task.workflow.script_engine.evaluate(my_task, self.cardinality)
         if isinstance(count, int) and count > MAX_BRANCHES:
             raise InstanceFault(_too_many(count, "a multi-instance"), self.bpmn_id)
-        return super()._update_hook(my_task)
+        return super().create_children(my_task)
 
 
 BOUNDED: dict[type, type] = {

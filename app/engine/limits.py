@@ -17,6 +17,7 @@ import decimal
 import json
 import math
 import re as stdlib_re
+import sys
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from types import ModuleType
@@ -429,6 +430,7 @@ _DIGITS_PER_BIT = 30103 / 100000  # log10(2)
 STORABLE_SCALARS = (str, int, float, bool, type(None), decimal.Decimal, datetime.date, datetime.time,
                     datetime.timedelta, uuid.UUID)
 UNSTORABLE = -1
+MAX_STORED_INT_BITS = int((sys.get_int_max_str_digits() or 4300) / _DIGITS_PER_BIT)  # an int JSON can write
 MAX_DEPTH = 200
 
 
@@ -443,6 +445,8 @@ def measure(value: Any, limit: int = MAX_TASK_DATA) -> int:
         if isinstance(item, str):
             total += len(item)
         elif isinstance(item, int) and not isinstance(item, bool):
+            if item.bit_length() > MAX_STORED_INT_BITS:
+                return UNSTORABLE  # JSON writes it in decimal: past Python's 4,300 digits, the dump fails
             total += int(item.bit_length() * _DIGITS_PER_BIT) + 1
         elif isinstance(item, float) and not math.isfinite(item):
             return UNSTORABLE  # JSON has no inf or nan: PostgreSQL refuses them
@@ -461,7 +465,10 @@ def measure(value: Any, limit: int = MAX_TASK_DATA) -> int:
             if kinds <= {str}:
                 total += sum(map(len, item))
             elif kinds <= {int, bool}:
-                total += int(sum(map(int.bit_length, item)) * _DIGITS_PER_BIT) + len(item)
+                bits = list(map(int.bit_length, item))
+                if bits and max(bits) > MAX_STORED_INT_BITS:
+                    return UNSTORABLE
+                total += int(sum(bits) * _DIGITS_PER_BIT) + len(item)
             elif kinds.isdisjoint({str, int, float}) and all(issubclass(kind, STORABLE_SCALARS) for kind in kinds):
                 total += len(item)  # None, Decimals, dates: one each
             else:

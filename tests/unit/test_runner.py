@@ -405,3 +405,188 @@ def test_lint_warns_about_a_loop_of_script_tasks() -> None:
 def test_lint_accepts_a_loop_through_a_user_task() -> None:
     work = '<bpmn:userTask id="work"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>'
     assert problems_for(inline(loop(work))) == []
+
+
+# -- timer values: bounded before SpiffWorkflow's date arithmetic sees them --------------------
+def timer_on_task(kind: str, expression: str) -> str:
+    """start -> user task `sign` (a non-interrupting timer boundary `remind` of `kind`) -> end;
+    for durations and dates, start -> intermediate timer `sla_wait` -> end instead."""
+    if kind != "timeCycle":
+        return timer_wait(expression).replace("timeDuration", kind)
+    return f"""
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="sign"><bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f1</bpmn:outgoing></bpmn:userTask>
+    <bpmn:boundaryEvent id="remind" attachedToRef="sign" cancelActivity="false"><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeCycle>{escape(expression)}</bpmn:timeCycle></bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:endEvent id="end"><bpmn:incoming>f1</bpmn:incoming></bpmn:endEvent>
+    <bpmn:endEvent id="reminded"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="sign"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="sign" targetRef="end"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="remind" targetRef="reminded"/>"""
+
+
+OUT_OF_RANGE_TIMERS = [
+    ("timeDuration", '"P999999999Y"', "the duration 'P999999999Y' has 999,999,999 years: more than 100 years"),
+    ("timeDuration", '"P101Y"', "has 101 years: more than 100 years"),
+    ("timeDuration", '"P100Y1D"', "the duration 'P100Y1D' is longer than 100 years"),
+    ("timeDuration", '"PT99999999999H"', "has 99,999,999,999 hours"),
+    ("timeDuration", '"P" + "9" * 200 + "D"', "characters is not a timer value"),
+    ("timeDate", '"1900-01-01T00:00:00+00:00"', "is outside the years 1970–2199"),
+    ("timeDate", '"9999-12-31T00:00:00+00:00"', "is outside the years 1970–2199"),
+    ("timeCycle", '"R100000/PT1H"', "repeats more than 10,000 times"),
+    ("timeCycle", '"R/PT1S"', "fires more often than every 60 s"),
+    ("timeCycle", '"R3/P999999999Y"', "has 999,999,999 years"),
+    ("timeCycle", '"R3/1000-01-01T00:00:00+00:00/PT1H"', "is outside the years"),
+]
+
+
+@pytest.mark.parametrize(("kind", "expression", "reason"), OUT_OF_RANGE_TIMERS,
+                         ids=[e for _, e, _ in OUT_OF_RANGE_TIMERS])
+def test_a_timer_value_out_of_range_fails_its_task(engine: ProcessEngine, kind: str, expression: str,
+                                                    reason: str) -> None:
+    """P999999999Y looped in SpiffWorkflow's month arithmetic for hours; now it is refused at once."""
+    process = inline(timer_on_task(kind, expression)).processes["inline"]
+    outcome = engine.advance(engine.new_workflow(process.spec, process.embedded, {}))
+    assert outcome.status == "error"
+    assert outcome.error["element_id"] == ("remind" if kind == "timeCycle" else "sla_wait")
+    assert outcome.error["message"].startswith("timer: ")
+    assert reason in outcome.error["message"]
+
+
+@pytest.mark.parametrize(("kind", "expression", "reason"), OUT_OF_RANGE_TIMERS,
+                         ids=[e for _, e, _ in OUT_OF_RANGE_TIMERS])
+def test_lint_refuses_a_literal_timer_out_of_range(kind: str, expression: str, reason: str) -> None:
+    problems = problems_for(inline(timer_on_task(kind, expression)))
+    assert [p.severity for p in problems] == ["error"]
+    assert reason in problems[0].reason
+
+
+@pytest.mark.parametrize(("kind", "expression"), [
+    ("timeDuration", '"P100Y"'), ("timeDuration", '"P1200M"'), ("timeDuration", '"PT48H"'),
+    ("timeDate", '"2199-12-01T12:00:00+00:00"'), ("timeCycle", '"R10000/PT1M"'), ("timeCycle", '"R/P1D"'),
+    ("timeCycle", '"R3/2026-12-01T00:00:00+00:00/PT24H"'), ("timeCycle", '"R2/P1D/2027-01-01T00:00:00+00:00"'),
+])
+def test_timer_values_in_range_wait(engine: ProcessEngine, kind: str, expression: str) -> None:
+    process = inline(timer_on_task(kind, expression)).processes["inline"]
+    outcome = engine.advance(engine.new_workflow(process.spec, process.embedded, {}))
+    assert outcome.status == "waiting", outcome.error
+    assert outcome.due_at is not None
+    assert problems_for(inline(timer_on_task(kind, expression))) == []
+
+
+def test_lint_refuses_a_due_in_out_of_range() -> None:
+    body = """
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="quick"><bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="dueIn" value="P999999999Y"/></spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f1</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f1</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="quick"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="quick" targetRef="end"/>"""
+    problems = problems_for(inline(body))
+    assert [(p.element_id, p.severity) for p in problems] == [("quick", "error")]
+    assert "more than 100 years" in problems[0].reason
+
+
+def test_missed_firings_of_a_cycle_fire_once() -> None:
+    """A worker that was down ten hours fires an hourly reminder once, not ten times in a row."""
+    now = [datetime(2026, 11, 28, 9, 0, tzinfo=UTC)]
+    engine = ProcessEngine(clock=lambda: now[0])
+    process = inline(timer_on_task("timeCycle", '"R/PT1H"')).processes["inline"]
+    workflow = engine.new_workflow(process.spec, process.embedded, {})
+    assert engine.advance(workflow).due_at == now[0] + timedelta(hours=1)
+    start_at = now[0]
+    now[0] += timedelta(hours=10, minutes=30)
+    woken = engine.wake(workflow)
+    assert [kind for kind, element, _ in woken.history if kind == "timer_fired" and element == "remind"] == ["timer_fired"]
+    assert woken.due_at == start_at + timedelta(hours=11)
+    assert woken.end_events == [] and woken.status == "waiting"
+
+
+# -- parallel fan-outs: at most fanout.MAX_BRANCHES branches at once ---------------------------
+def parallel_split(branches: int, kind: str = "parallelGateway") -> str:
+    condition = "<bpmn:conditionExpression>True</bpmn:conditionExpression>" if kind == "inclusiveGateway" else ""
+    outgoing = "".join(f"<bpmn:outgoing>b{i}</bpmn:outgoing>" for i in range(branches))
+    incoming = "".join(f"<bpmn:incoming>j{i}</bpmn:incoming>" for i in range(branches))
+    tasks = "".join(f'<bpmn:scriptTask id="t{i}"><bpmn:incoming>b{i}</bpmn:incoming><bpmn:outgoing>j{i}</bpmn:outgoing>'
+                    f'<bpmn:script>done_{i} = True</bpmn:script></bpmn:scriptTask>'
+                    f'<bpmn:sequenceFlow id="b{i}" sourceRef="split" targetRef="t{i}">{condition}</bpmn:sequenceFlow>'
+                    f'<bpmn:sequenceFlow id="j{i}" sourceRef="t{i}" targetRef="join"/>' for i in range(branches))
+    return f"""
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:{kind} id="split"><bpmn:incoming>f0</bpmn:incoming>{outgoing}</bpmn:{kind}>{tasks}
+    <bpmn:{kind} id="join">{incoming}<bpmn:outgoing>f1</bpmn:outgoing></bpmn:{kind}>
+    <bpmn:endEvent id="end"><bpmn:incoming>f1</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="split"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="join" targetRef="end"/>"""
+
+
+def parallel_instances(loop: str) -> str:
+    return f"""
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:scriptTask id="each"><bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f1</bpmn:outgoing>
+      <bpmn:multiInstanceLoopCharacteristics>{loop}</bpmn:multiInstanceLoopCharacteristics>
+      <bpmn:script>seen = True</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f1</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="each"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="each" targetRef="end"/>"""
+
+
+FROM_DATA = ('<bpmn:loopDataInputRef>items</bpmn:loopDataInputRef>'
+             '<bpmn:inputDataItem id="item" name="item"/>')
+
+
+@pytest.mark.parametrize("kind", ["parallelGateway", "inclusiveGateway"])
+def test_lint_refuses_a_gateway_of_more_than_100_branches(kind: str) -> None:
+    problems = problems_for(inline(parallel_split(101, kind)))
+    assert sorted((p.element_id, p.severity) for p in problems) == [("join", "error"), ("split", "error")]
+    assert "a gateway of 101 parallel branches: more than the 100" in problems[0].reason
+    assert problems_for(inline(parallel_split(100, kind))) == []
+
+
+def test_lint_refuses_a_multi_instance_of_a_literal_cardinality_over_100() -> None:
+    problems = problems_for(inline(parallel_instances("<bpmn:loopCardinality>101</bpmn:loopCardinality>")))
+    assert [(p.element_id, p.severity) for p in problems] == [("each", "error")]
+    assert "a multi-instance of 101 parallel branches" in problems[0].reason
+    assert problems_for(inline(parallel_instances("<bpmn:loopCardinality>100</bpmn:loopCardinality>"))) == []
+    assert problems_for(inline(parallel_instances("<bpmn:loopCardinality>count</bpmn:loopCardinality>"))) == []
+
+
+def test_a_gateway_of_more_than_100_branches_fails_before_a_branch_runs(engine: ProcessEngine) -> None:
+    """Deployed without the strict checks (an API upload): the split fails with an incident."""
+    process = inline(parallel_split(101)).processes["inline"]
+    outcome = engine.advance(engine.new_workflow(process.spec, process.embedded, {}))
+    assert outcome.status == "error"
+    assert outcome.error["element_id"] == "split"
+    assert "a gateway of 101 parallel branches" in outcome.error["message"]
+    assert not any(key.startswith("done_") for key in outcome.data)
+
+
+@pytest.mark.parametrize(("loop", "data"), [
+    ("<bpmn:loopCardinality>count</bpmn:loopCardinality>", {"count": 101}),
+    (FROM_DATA, {"items": list(range(101))}),
+    (FROM_DATA, {"items": {str(n): n for n in range(101)}}),
+], ids=["cardinality", "list", "dict"])
+def test_a_multi_instance_of_more_than_100_from_data_fails_with_an_incident(engine: ProcessEngine, loop: str,
+                                                                            data: dict) -> None:
+    process = inline(parallel_instances(loop)).processes["inline"]
+    outcome = engine.advance(engine.new_workflow(process.spec, process.embedded, data))
+    assert outcome.status == "error"
+    assert outcome.error["element_id"] == "each"
+    assert "a multi-instance of 101 parallel branches" in outcome.error["message"]
+    fits = {key: (value if isinstance(value, int) else list(range(100))) for key, value in data.items()}
+    if "count" in fits:
+        fits["count"] = 100
+    done = engine.advance(engine.new_workflow(process.spec, process.embedded, fits))
+    assert done.status == "completed", done.error
+
+
+def test_a_stored_spec_gets_the_fan_out_limits_back(engine: ProcessEngine) -> None:
+    """Specs are stored as JSON with a version: loading one (even one stored before the limits) bounds it."""
+    process = inline(parallel_split(101)).processes["inline"]
+    text = engine.serializer.dump_spec(process.spec, process.embedded).replace("BoundedParallelGateway",
+                                                                               "ParallelGateway")
+    spec, embedded = engine.serializer.load_spec(text)
+    outcome = engine.advance(engine.new_workflow(spec, embedded, {}))
+    assert outcome.status == "error" and "101 parallel branches" in outcome.error["message"]
