@@ -19,7 +19,7 @@ from app.models.identity import ORG_KINDS, PLATFORM_ROLES, ROLES
 from app.services import grants
 from app.services.audit import audit
 from app.services.clock import now
-from app.services.errors import Conflict, Invalid, NotFound, Unauthorized
+from app.services.errors import Conflict, Invalid, Unauthorized
 
 TOKEN_DAYS = 90  # a token's life unless asked otherwise; rows from before 0007 count from created_at
 MAX_TOKEN_DAYS = 365
@@ -150,13 +150,6 @@ def revoke_token(row: ApiToken, actor_id: int | None = None) -> ApiToken:
     return row
 
 
-def find_token(token_id: int) -> ApiToken:
-    row = db.session.get(ApiToken, token_id)
-    if row is None:
-        raise NotFound("no such token")
-    return row
-
-
 @dataclass(frozen=True)
 class Principal:
     """Who is acting: what every permission check needs, read in one query per request."""
@@ -237,7 +230,7 @@ def authenticate_token(token: str) -> TokenUse:
     token hash): a revoked or expired token, or a deactivated user's, is refused at once (401)."""
     rows = db.session.connection().execute(_TOKEN_PRINCIPAL, {"digest": _hash_token(token)}).all()  # as above
     if not rows:
-        raise Unauthorized("invalid token", code="invalid_token")
+        raise Unauthorized("invalid token")
     first, at = rows[0], now()
     if first.revoked_at is not None:
         raise Unauthorized("this token has been revoked", code="token_revoked")

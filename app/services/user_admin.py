@@ -21,10 +21,11 @@ from app.services.identity import Principal
 from app.services.sessions import end_user_sessions
 
 MAX_LIVE_TOKENS = 50  # per user: enough for every script someone runs, not a store of spares
+MAX_ID = 2 ** 31 - 1  # users.id and api_tokens.id are 32-bit integers: a bigger id is no row, not an overflow
 
 
 def user_by_id(user_id: int) -> User:
-    user = db.session.get(User, user_id)
+    user = db.session.get(User, user_id) if 0 < user_id <= MAX_ID else None
     if user is None:
         raise NotFound("no such user")
     return user
@@ -121,7 +122,7 @@ def user_tokens(user_id: int, actor: Principal, page: int = 1, per_page: int = 5
 def revoke_token(token_id: int, actor: Principal | None, owner_id: int | None = None) -> dict[str, Any]:
     """Revoke a token: one's own, or a token of a user one administers. With `owner_id`, the token
     must be theirs: another's token is not found, so a token id tells nothing about others."""
-    row = db.session.get(ApiToken, token_id)
+    row = db.session.get(ApiToken, token_id) if 0 < token_id <= MAX_ID else None
     if row is None or (owner_id is not None and row.user_id != owner_id):
         raise NotFound("no such token")
     if actor is None or actor.id != row.user_id:

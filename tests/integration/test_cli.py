@@ -198,13 +198,15 @@ def test_seed_demo_is_idempotent_and_its_users_can_sign_in(runner, app, client):
     from sqlalchemy import func, select
 
     from app.extensions import db
-    from app.models import User
+    from app.models import Product, User
     from app.services.demo import DEMO_PASSWORD
 
     first = invoke(runner, "seed", "demo").output
     invoke(runner, "seed", "demo")
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(User)) == len(first.splitlines()) - 1
+        # the demo product offers the demo's application process to TRADER1's applicant
+        assert db.session.scalar(select(Product.application_process)) == "risk_approval"
         db.session.remove()
     csrf = _re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
     r = client.post("/login", data={"csrf_token": csrf, "username": "reviewer1", "password": DEMO_PASSWORD})

@@ -212,6 +212,11 @@ def test_users_api_deactivates_and_reactivates(app, client, people):
     for path in (f"/users/{ids['op']}/deactivate", "/users/999999/deactivate"):
         assert client.post(f"{API}{path}", headers=tokens["rev1"]).status_code == 403
     assert client.post(f"{API}/users/999999/deactivate", headers=tokens["admin"]).status_code == 404
+    huge = 2 ** 40  # beyond the 32-bit id columns: no row, never an overflow (a 500 on PostgreSQL)
+    for method, path in (("POST", f"/users/{huge}/deactivate"), ("GET", f"/users/{huge}/tokens"),
+                         ("DELETE", f"/users/{ids['rev1']}/tokens/{huge}"), ("DELETE", f"/me/tokens/{huge}")):
+        assert client.open(f"{API}{path}", method=method, headers=tokens["admin"]).status_code == 404, path
+    assert admin_post(app, "admin", f"/users/{huge}/invite").status_code == 404
     assert client.get(f"{API}/users", headers=tokens["app1"]).status_code == 403
 
 
