@@ -69,8 +69,8 @@ def record_payment(args, loan_id):
 def confirm_payment(loan_id, payment_id):
     """Finance confirms the money arrived: the payment is booked today.
 
-    A booked payment confirmed again (a second click, a colleague at the same moment) is answered
-    as it is, booked once; a rejected payment, or one of a loan no longer active, is a 409.
+    A payment is decided once: one confirmed or rejected already (a second click, a colleague at
+    the same moment) is a 409 and nothing is booked again; so is one of a loan no longer active.
     """
     return repayments.decide_payment(current_user(), loan_id, payment_id, confirm=True)
 

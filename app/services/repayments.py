@@ -104,12 +104,13 @@ def take_payment_and_commit(notice: PaymentNotice) -> PaymentOutcome:
 def confirm_payment(payment_id: int, user_id: int | None = None) -> Payment:
     """Finance confirms an offline payment: it is booked today.
 
-    Confirming a booked payment again answers it as it is (twice is once, racing or not);
-    confirming a rejected one, or one of a loan no longer active, is a conflict.
+    A payment is decided once: confirming one that is booked or rejected already (a second click,
+    a racing colleague) is a conflict that changes nothing, as is confirming one of a loan no
+    longer active.
     """
     payment, loan_status = _decision(payment_id)
-    if payment.status == "booked":
-        return payment
+    if payment.status != "pending":
+        raise Conflict(f"the payment is {payment.status}")
     if loan_status != "active":
         raise Conflict(f"the loan is {loan_status}")
     _settle(payment, "booked", user_id)

@@ -141,8 +141,9 @@ def test_an_offline_payment_waits_for_finance_then_is_booked_once(loan_id, clock
     db.session.commit()
     assert booked.status == "booked" and booked.booked_on == date(2026, 2, 11)
     assert loans.instalments(loan_id)[0].status == "paid"
-    repayments.confirm_payment(outcome.payment.id)  # a second click changes nothing
-    db.session.commit()
+    with pytest.raises(Conflict):  # a second click is a conflict and changes nothing
+        repayments.confirm_payment(outcome.payment.id)
+    db.session.rollback()
     assert db.session.scalar(select(func.count()).where(JournalEntry.kind == "payment")) == 1
     with pytest.raises(Conflict):
         repayments.reject_payment(outcome.payment.id)

@@ -152,7 +152,8 @@ def test_an_offline_payment_is_recorded_once_per_key_and_booked_once_by_finance(
     assert allocation["prepaid_principal"] == "0.00"  # a day before its due date, it pays bill 1
     assert allocation["instalments"] == [{"number": 1, "penalties": "0.00", "fees": "0.00", "interest": "120.00",
                                           "principal": "946.19"}]
-    assert world.post("finance1", confirm).json["status"] == "booked"  # a second click books nothing
+    again = world.post("finance1", confirm)  # a second click is a conflict and books nothing
+    assert again.status_code == 409 and again.json["error"]["message"] == "the payment is booked"
     assert world.post("finance1", f"/loans/{world.loan1}/payments/{payment['id']}/reject").status_code == 409
     assert world.post("finance1", f"/loans/{world.loan2}/payments/{payment['id']}/confirm").status_code == 404
 

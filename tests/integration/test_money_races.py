@@ -2,8 +2,8 @@
 many threads at the same moment against the app served over HTTP, on both databases; waivers,
 write-offs, credit refunds and payments racing in threads of their own.
 
-A confirm of a payment that is booked answers it again (200, nothing booked twice); a reject of a
-decided payment, and a confirm of a rejected one, is a 409. Never a 500, never money twice.
+A payment is decided once: of two racing decisions (confirm/confirm, confirm/reject, reject/reject)
+one is answered 200 and the other 409, and nothing is booked twice. Never a 500, never money twice.
 """
 from __future__ import annotations
 
@@ -127,8 +127,10 @@ def test_two_confirms_at_once_book_the_payment_once(books):
     for _ in range(ROUNDS):
         payment_id = books.pending_payment()
         answers = books.race(payment_id, ["confirm", "confirm"])
-        assert statuses(answers) == [200, 200], answers  # the second answers the payment as booked
-        assert all(body["status"] == "booked" for _, body in answers), answers
+        assert statuses(answers) == [200, 409], answers  # the second decision is a conflict
+        (winner,) = [body for status, body in answers if status == 200]
+        (loser,) = [body for status, body in answers if status == 409]
+        assert winner["status"] == "booked" and loser["error"]["code"] == "conflict", answers
         assert books.payment(payment_id) == ("booked", 1, Decimal("12.00"))
     books.check_books()
 
@@ -162,7 +164,7 @@ def test_two_rejects_at_once_reject_once_and_the_second_gets_409(books):
 def test_twenty_decisions_at_once_book_a_transfer_once(books):
     payment_id = books.pending_payment()
     answers = books.race(payment_id, ["confirm"] * 20)
-    assert statuses(answers) == [200] * 20, answers
+    assert statuses(answers) == [200] + [409] * 19, answers
     assert books.payment(payment_id) == ("booked", 1, Decimal("12.00"))
 
     mixed = books.pending_payment()
@@ -171,8 +173,8 @@ def test_twenty_decisions_at_once_book_a_transfer_once(books):
     status, entries, cash = books.payment(mixed)
     by_decision = {d: sorted(code for (code, _), dd in zip(answers, decisions, strict=True) if dd == d)
                    for d in ("confirm", "reject")}
-    if status == "booked":  # every confirm answers the booked payment, every reject is too late
-        assert by_decision == {"confirm": [200] * 10, "reject": [409] * 10}, answers
+    if status == "booked":  # one confirm won, everything after it is a conflict
+        assert by_decision == {"confirm": [200] + [409] * 9, "reject": [409] * 10}, answers
         assert (entries, cash) == (1, Decimal("12.00"))
     else:  # one reject won, everything after it is a conflict
         assert status == "rejected" and by_decision == {"confirm": [409] * 10, "reject": [200] + [409] * 9}, answers
