@@ -112,8 +112,8 @@ class RowIdConverter(IntegerConverter):
 
     The bound is in the pattern, not only in `max`: werkzeug's matcher takes a path whose number its
     converter then refuses for a route of another method, so a POST to `/loans/<too big>/payments`
-    answered 405 (the GET route's methods) instead of 404. Ids of 32-bit columns (users, tokens)
-    take `<int(max=2147483647):...>`.
+    answered 405 (the GET route's methods) instead of 404. A route may lower the bound with
+    `<int(max=...):...>`, pattern included.
     """
 
     def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
