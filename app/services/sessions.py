@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, func, update
 
 from app.extensions import db
 from app.models import User, UserSession
@@ -19,7 +19,10 @@ from app.services.identity import _PRINCIPAL, Principal, _principal
 
 USER_AGENT_LENGTH = 255  # user_sessions.user_agent
 KEEP_ENDED = timedelta(days=90)  # ended and expired sessions stay this long (who signed in when, from where)
-_SESSION_PRINCIPAL = _PRINCIPAL.join(UserSession, UserSession.user_id == User.id)
+# Built once, run on the session's connection with its values bound (as identity's principal queries).
+_SESSION_PRINCIPAL = _PRINCIPAL.join(UserSession, UserSession.user_id == User.id).where(
+    User.id == bindparam("user_id"), UserSession.token_hash == bindparam("digest"), UserSession.ended_at.is_(None),
+    UserSession.expires_at > bindparam("at"), func.coalesce(UserSession.user_agent, "") == bindparam("agent"))
 
 
 def _digest(token: str) -> str:
@@ -42,11 +45,9 @@ def start_session(user_id: int, lifetime: timedelta, ip: str | None, user_agent:
 def principal_for_session(user_id: int, token: str, user_agent: str | None) -> Principal | None:
     """Who the session signs in: its user while the session is open and unexpired and the browser
     is the one that started it; None otherwise. One query, the principal's own."""
-    agent = (user_agent or "")[:USER_AGENT_LENGTH] or None
-    rows = db.session.execute(_SESSION_PRINCIPAL.where(
-        User.id == user_id, UserSession.token_hash == _digest(token), UserSession.ended_at.is_(None),
-        UserSession.expires_at > now(),
-        UserSession.user_agent.is_(None) if agent is None else UserSession.user_agent == agent)).all()
+    rows = db.session.connection().execute(_SESSION_PRINCIPAL, {
+        "user_id": user_id, "digest": _digest(token), "at": now(),
+        "agent": (user_agent or "")[:USER_AGENT_LENGTH]}).all()
     return _principal(rows)
 
 

@@ -15,7 +15,7 @@ from app.services import sessions
 from app.services.identity import Principal
 
 SESSION_TOKEN = "sid"  # the Flask session's field holding the server-side session's token
-MAX_ROW_ID = 2 ** 63 - 1
+MAX_USER_ID = 2 ** 31 - 1  # users.id is a 32-bit integer: a bigger id is no one, not an overflow
 
 
 class SessionUser(UserMixin):
@@ -60,7 +60,7 @@ def _load_user(user_id: str) -> SessionUser | None:
         row_id = int(user_id)
     except ValueError:
         return None
-    if not isinstance(token, str) or not 0 < row_id <= MAX_ROW_ID:
+    if not isinstance(token, str) or not 0 < row_id <= MAX_USER_ID:
         return None
     principal = sessions.principal_for_session(row_id, token, request.user_agent.string)
     return SessionUser(principal) if principal else None

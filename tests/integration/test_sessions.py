@@ -204,3 +204,9 @@ def test_sessions_long_over_are_cleared_at_the_next_sign_in(app, client, reviewe
         kept = db.session.scalars(select(UserSession.created_at).order_by(UserSession.id)).all()
         db.session.remove()
     assert kept == [clock.current]
+
+
+@pytest.mark.parametrize("user_id", ["2147483648", str(2 ** 63), "-1", "x", "0"])
+def test_a_signed_cookie_with_an_impossible_user_id_is_no_one_not_an_error(app, user_id):
+    forged = _replay(app, _forge(app.secret_key, {"_user_id": user_id, "_permanent": True, "sid": "t"}))
+    assert not _signed_in(forged)
