@@ -64,7 +64,7 @@ def my_tokens(args):
 
 
 @blp.route("/tokens", methods=["POST"])
-@blp.arguments(NewTokenSchema())
+@blp.arguments(NewTokenSchema(), required=False)  # every field has a default: no body at all is fine
 @blp.response(201, IssuedTokenSchema)
 @blp.errors(409)
 def create_token(args):

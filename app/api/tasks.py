@@ -41,7 +41,7 @@ def unclaim(task_id):
 
 
 @blp.route("/<int:task_id>/complete", methods=["POST"])
-@blp.arguments(CompleteTaskSchema())
+@blp.arguments(CompleteTaskSchema(), required=False)  # no body: complete with no data (a task without a form)
 @blp.response(200, TaskDetailSchema)
 @blp.errors(403, 404, 409)
 def complete(args, task_id):

@@ -182,3 +182,20 @@ def test_a_user_or_token_id_beyond_32_bits_is_404(client, auth, method, path):
     `user_admin`, found here)."""
     r = client.open("/api/v1" + path.format(2 ** 31), method=method, headers=auth)
     assert r.status_code == 404 and r.json["error"]["code"] == "not_found"
+
+
+def test_a_body_the_document_requires_cannot_be_left_out(app, client, deploy, clock):
+    """An operation whose fields all have defaults takes no body at all; the document said it must
+    have one (`POST /me/tokens`; `POST /tasks/{id}/complete` of a task without a form)."""
+    world = build_world(app, deploy, clock, "platform_admin")
+    spec = client.get("/api/v1/openapi.json").json
+    wrong = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters" or not operation.get("requestBody", {}).get("required"):
+                continue
+            r = client.open(path.format(**world.ids), method=method.upper(),
+                            headers={"Authorization": f"Bearer {world.token}"})
+            if r.status_code < 400:
+                wrong.append(f"{method.upper()} {path}: {r.status_code}")
+    assert wrong == []
