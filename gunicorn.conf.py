@@ -4,6 +4,10 @@ Threaded workers with keep-alive: a request mostly waits on the database, and an
 reverse proxy reuses its connection instead of paying a new one per request. On 2 cores,
 3 workers x 4 threads served the most instances per second (bench/README.md, `throughput.py
 --sweep`). Override with the usual GUNICORN_CMD_ARGS or command-line flags.
+
+Each worker starts its own script sandbox processes on first use (app/engine/isolation.py): one
+per thread running a script that loops or calls at that moment, at most 8, ~25 MB each and capped
+at 1 GiB of address space; they end with their worker.
 """
 import os
 

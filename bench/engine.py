@@ -1,8 +1,15 @@
 """Per-instance cost of the twelve-step diagram: raw SpiffWorkflow, the service layer, and HTTP.
 
-Also `floor`: raw plus only its state saved after each step, the least any persisting runner adds.
+Also `floor`: raw plus only its state saved after each step, the least any persisting runner adds;
+and what one script or expression costs in the sandbox, in process and in a sandbox process.
 
     .venv/bin/python bench/engine.py [--n 200] [--warmup 20] [--database postgresql://...]
+                                     [--sandbox auto|always|off]
+
+`--sandbox` sets where the runner mode's scripts run (`SandboxEnvironment.isolation`): `auto`
+(production: in process when they can neither loop nor call, else in a sandbox process),
+`always` (every one in a sandbox process) or `off` (every one in process, as before sandbox
+processes). The HTTP mode's gunicorn always runs as in production.
 
 Without --database, the runner and HTTP modes each use a fresh, migrated SQLite file in a
 temporary folder. A PostgreSQL URL should name a scratch database: it is migrated, and the
@@ -35,6 +42,7 @@ from sqlalchemy import bindparam, select
 
 from app import create_app
 from app.engine.parser import DiagramFile
+from app.engine.scripting import SandboxEnvironment
 from app.extensions import db
 from app.models import HumanTask
 from app.services.deployment import deploy_and_commit
@@ -126,9 +134,12 @@ def measure_floor(n: int, warmup: int, workdir: Path) -> list[float]:
         connection.close()
 
 
-def measure_runner(n: int, warmup: int, database_url: str) -> list[float]:
+def measure_runner(n: int, warmup: int, database_url: str, sandbox: str = "auto") -> list[float]:
     """The service layer on a database, one transaction per step, no HTTP."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": _sqlalchemy_url(database_url), "SECRET_KEY": SECRET_KEY})
+    environment = app.extensions["loanflow_runtime"].engine.script_engine.environment
+    if hasattr(environment, "isolation"):  # an engine from before sandbox processes has no switch
+        environment.isolation = sandbox
     with app.app_context():
         upgrade()
         deploy_and_commit([DiagramFile(DIAGRAM.name, DIAGRAM.read_bytes())])
@@ -207,6 +218,37 @@ def measure_http(n: int, warmup: int, database_url: str, workdir: Path) -> list[
             server.wait()
 
 
+# What one run costs: a gateway condition, a one-line script, and a script that calls (always in a
+# sandbox process in production).
+SANDBOX_CASES: tuple[tuple[str, str, str], ...] = (
+    ("condition", "evaluate", "approved == True and score == 10"),
+    ("assignment", "execute", "score = score + 1"),
+    ("call", "execute", "total = sum([score, 1])"),
+)
+
+
+def measure_sandbox(n: int, warmup: int) -> dict[str, dict[str, float]]:
+    """Microseconds per run (median) of each case, for each value of `isolation`."""
+    found: dict[str, dict[str, float]] = {}
+    for name, method, source in SANDBOX_CASES:
+        found[name] = {}
+        for isolation in ("off", "auto", "always"):
+            env = SandboxEnvironment(isolation=isolation)
+
+            def run(env: SandboxEnvironment = env, method: str = method, source: str = source) -> None:
+                getattr(env, method)(source, {"approved": True, "score": 9})
+
+            found[name][isolation] = statistics.median(timed(run, n * 5, warmup)) * 1000
+    return found
+
+
+def report_sandbox(found: dict[str, dict[str, float]]) -> None:
+    print("one script or expression, median microseconds per run:")
+    print(f"{'case':<12}{'in process':>12}{'auto':>10}{'sandbox process':>17}")
+    for name, by_mode in found.items():
+        print(f"{name:<12}{by_mode['off']:>12.1f}{by_mode['auto']:>10.1f}{by_mode['always']:>17.1f}")
+
+
 def _flask(env: dict[str, str], *args: str) -> str:
     """Run `flask --app wsgi <args>`; its stdout, or its stderr in the error."""
     done = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=env,
@@ -273,6 +315,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20, help="untimed instances first (default 20)")
     parser.add_argument("--database", metavar="URL",
                         help="PostgreSQL URL for the runner and HTTP modes (default: a temp SQLite file each)")
+    parser.add_argument("--sandbox", choices=("auto", "always", "off"), default="auto",
+                        help="where the runner mode's scripts run (default auto, as in production)")
     args = parser.parse_args()
     if args.database and not args.database.startswith(("postgres://", "postgresql://")):
         parser.error("--database takes a postgresql:// URL")
@@ -282,12 +326,15 @@ def main() -> None:
         results = {
             "raw": measure_raw(args.n, args.warmup),
             "floor": measure_floor(args.n, args.warmup, workdir),
-            "runner": measure_runner(args.n, args.warmup, args.database or f"sqlite:///{workdir / 'runner.db'}"),
+            "runner": measure_runner(args.n, args.warmup, args.database or f"sqlite:///{workdir / 'runner.db'}",
+                                     args.sandbox),
             "http": measure_http(args.n, args.warmup, args.database or f"sqlite:///{workdir / 'http.db'}", workdir),
         }
     print(f"twelve_steps, {args.n} instances per mode after {args.warmup} warm-up, "
-          f"database: {'PostgreSQL' if args.database else 'SQLite (temp file)'}")
+          f"database: {'PostgreSQL' if args.database else 'SQLite (temp file)'}, runner's sandbox: {args.sandbox}")
     report(results)
+    if hasattr(SandboxEnvironment(), "isolation"):
+        report_sandbox(measure_sandbox(args.n, args.warmup))
 
 
 if __name__ == "__main__":
