@@ -42,7 +42,7 @@ from sqlalchemy import bindparam, select
 
 from app import create_app
 from app.engine.parser import DiagramFile
-from app.engine.scripting import SandboxEnvironment
+from app.engine.sandbox import SandboxEnvironment
 from app.extensions import db
 from app.models import HumanTask
 from app.services.deployment import deploy_and_commit

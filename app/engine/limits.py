@@ -12,18 +12,17 @@ the few functions that need a check replaced.
 """
 from __future__ import annotations
 
-import datetime
 import decimal
 import json
 import math
 import re as stdlib_re
-import sys
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from types import ModuleType
 from typing import Any
 
 import regex
+
+from app.engine import task_data
 
 MAX_RESULT_BITS = 1_000_000  # an int from **, pow, << or math (about 300,000 digits)
 MAX_TEXT = 10_000_000  # characters of a text a script makes in one call
@@ -34,7 +33,6 @@ MAX_DECIMAL_PRECISION = 1_000  # digits of a decimal context a script makes (mon
 MAX_JSON_INDENT = 64  # characters of json.dumps indentation or separators
 REGEX_SECONDS = 1.0  # per regular-expression call
 DEFAULT_MEMORY_LIMIT_MB = 4096  # address space of a worker process (cap_memory)
-MAX_TASK_DATA = 20_000_000  # characters and items a task's data may hold when a script is done
 
 
 class SandboxViolation(Exception):
@@ -238,7 +236,7 @@ def checked_method(obj: Any, name: str, value: Any) -> Any:
 # -- str() and repr() of a whole structure ------------------------------------------------------
 def _check_shown(value: Any, what: str) -> None:
     """`str(rows)` writes every item: refused when the text would be past MAX_TEXT."""
-    if isinstance(value, list | tuple | dict | set | frozenset) and measure(value, MAX_TEXT) > MAX_TEXT:
+    if isinstance(value, list | tuple | dict | set | frozenset) and task_data.measure(value, MAX_TEXT) > MAX_TEXT:
         raise SandboxViolation(f"{what} of a value of more than {MAX_TEXT:,} characters and items is too big "
                                "for a diagram script")
 
@@ -422,71 +420,6 @@ for _name in _REGEX_NAMES:
 for _name in ("match", "fullmatch", "search", "findall", "finditer", "sub", "subn", "split"):
     setattr(RE, _name, _timed(getattr(regex, _name)))
 RE.compile = _compile  # type: ignore[attr-defined]
-
-
-# -- what a script leaves behind --------------------------------------------------------------
-_DIGITS_PER_BIT = 30103 / 100000  # log10(2)
-# What the state serializer writes as task data, besides dicts, lists, tuples and sets of them.
-STORABLE_SCALARS = (str, int, float, bool, type(None), decimal.Decimal, datetime.date, datetime.time,
-                    datetime.timedelta, uuid.UUID)
-UNSTORABLE = -1
-MAX_STORED_INT_BITS = int((sys.get_int_max_str_digits() or 4300) / _DIGITS_PER_BIT)  # an int JSON can write
-MAX_DEPTH = 200
-
-
-def measure(value: Any, limit: int = MAX_TASK_DATA) -> int:
-    """What `value` weighs as task data — characters and items, every reference counted, as the
-    JSON state will write them; the count stops once it passes `limit` — or UNSTORABLE when the
-    state cannot hold it (a function, a match object, inf or nan, a non-text key, nesting past
-    MAX_DEPTH or a cycle). A list of plain texts or numbers is weighed without a Python step per item."""
-    total, pending = 0, [(value, 0)]
-    while pending and total <= limit:
-        item, depth = pending.pop()
-        if isinstance(item, str):
-            total += len(item)
-        elif isinstance(item, int) and not isinstance(item, bool):
-            if item.bit_length() > MAX_STORED_INT_BITS:
-                return UNSTORABLE  # JSON writes it in decimal: past Python's 4,300 digits, the dump fails
-            total += int(item.bit_length() * _DIGITS_PER_BIT) + 1
-        elif isinstance(item, float) and not math.isfinite(item):
-            return UNSTORABLE  # JSON has no inf or nan: PostgreSQL refuses them
-        elif isinstance(item, STORABLE_SCALARS):
-            total += 1
-        elif depth >= MAX_DEPTH:
-            return UNSTORABLE
-        elif isinstance(item, dict):
-            if not all(isinstance(key, str | int | float | bool) for key in item):
-                return UNSTORABLE
-            total += len(item) + sum(len(key) for key in item if isinstance(key, str))
-            pending.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list | tuple | set | frozenset):
-            kinds = set(map(type, item))
-            total += len(item)
-            if kinds <= {str}:
-                total += sum(map(len, item))
-            elif kinds <= {int, bool}:
-                bits = list(map(int.bit_length, item))
-                if bits and max(bits) > MAX_STORED_INT_BITS:
-                    return UNSTORABLE
-                total += int(sum(bits) * _DIGITS_PER_BIT) + len(item)
-            elif kinds.isdisjoint({str, int, float}) and all(issubclass(kind, STORABLE_SCALARS) for kind in kinds):
-                total += len(item)  # None, Decimals, dates: one each
-            else:
-                pending.extend((child, depth + 1) for child in item)
-        else:
-            return UNSTORABLE
-    return total
-
-
-def heaviest(weights: dict[str, int], limit: int = MAX_TASK_DATA) -> list[str]:
-    """The names to drop, heaviest first, so that the rest weighs at most `limit` together."""
-    total, dropped = sum(weights.values()), []
-    for name in sorted(weights, key=weights.__getitem__, reverse=True):
-        if total <= limit:
-            break
-        dropped.append(name)
-        total -= weights[name]
-    return dropped
 
 
 # -- the last line: the process's memory ----------------------------------------------------

@@ -19,7 +19,8 @@ from app.engine.durations import check_timer_value, due_after
 from app.engine.errors import DiagramProblem
 from app.engine.parser import FORM_PROPERTY, UI_FORM_PROPERTY, Bundle, ParsedProcess
 from app.engine.runner import TASK_EXPRESSIONS
-from app.engine.scripting import SandboxEnvironment, SandboxViolation, compile_expression, compile_script
+from app.engine.sandbox import SandboxEnvironment
+from app.engine.scripting import SandboxViolation, compile_expression, compile_script
 
 
 def lint_bundle(bundle: Bundle, operators: Iterable[str], forms: Iterable[str]) -> list[DiagramProblem]:

@@ -26,7 +26,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition, Me
 
 from app.engine import task_ids
 from app.engine.errors import InstanceFault
-from app.engine.scripting import SandboxEnvironment
+from app.engine.sandbox import SandboxEnvironment
 from app.engine.serializer import StateSerializer
 
 ServiceCaller = Callable[[str, dict[str, Any], dict[str, Any]], dict[str, Any]]

@@ -106,8 +106,8 @@ def handle(env: Any, request: tuple) -> dict[str, Any]:  # noqa: ANN401
 
 def _settled(context: dict[str, Any], weights: dict[str, int]) -> dict[str, Any]:
     """The data a script left, without what outweighs a state (as in process), and what it weighs."""
-    from app.engine.limits import measure
     from app.engine.scripting import drop_heavy
+    from app.engine.task_data import measure
 
     heavy = drop_heavy(context, weights)
     kept = {name: weights[name] if name in weights else measure(value) for name, value in context.items()}

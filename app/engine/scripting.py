@@ -10,6 +10,10 @@ against a step limit and a wall-clock limit, and `range` cannot be made longer t
 limit; calls into C that could make a huge result or run for hours (`10 ** 10 ** 10`, wide
 padding, `math.factorial`, a backtracking regular expression...) are checked by `limits`. So a
 diagram's endless loop fails the task with a clear error instead of hanging the request.
+
+This module runs code in the calling process (`InProcessSandbox`); the engine's environment,
+`sandbox.SandboxEnvironment`, runs everything that can loop or call in a sandbox process, where
+the kernel enforces the budget on calls into C too.
 """
 from __future__ import annotations
 
@@ -44,7 +48,7 @@ from RestrictedPython.Guards import (
 from RestrictedPython.PrintCollector import PrintCollector
 from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment
 
-from app.engine import fast_path, isolation, limits
+from app.engine import limits, task_data
 from app.engine.limits import SandboxViolation
 
 ALLOWED_MODULES: dict[str, ModuleType] = {
@@ -304,7 +308,8 @@ class InProcessSandbox(TaskDataEnvironment):
     def __init__(self) -> None:
         super().__init__(sandbox_globals())
 
-    def evaluate(self, expression, context, external_context=None, base=None):  # noqa: ANN001
+    def evaluate(self, expression: str, context: dict[str, Any], external_context: dict[str, Any] | None = None,
+                 base: dict[str, Any] | None = None) -> Any:
         code = compile_expression(expression)
         my_globals = budgeted(copy.copy(base or self.globals))
         my_globals.update(external_context or {})
@@ -312,7 +317,8 @@ class InProcessSandbox(TaskDataEnvironment):
         with limits.script_decimal_context(), _exits_refused():  # decimal context changes must not outlive it
             return eval(code, my_globals)  # noqa: S307 - restricted code, sandbox globals
 
-    def execute(self, script, context, external_context=None):  # noqa: ANN001
+    def execute(self, script: str, context: dict[str, Any],
+                external_context: dict[str, Any] | None = None) -> bool:
         compile_script(script)
         self.check_for_overwrite(context, external_context or {})
         weights: dict[str, int] = {}
@@ -341,10 +347,10 @@ class InProcessSandbox(TaskDataEnvironment):
                 del context[name]
             # Task data is stored as JSON: a left-over zip, dict view or match object made the
             # state dump (and so the whole step) crash. Drop them; iterators silently, like functions.
-            measured = {name: limits.measure(value) for name, value in context.items()}
-            unstorable = {k: context.pop(k) for k, weight in measured.items() if weight == limits.UNSTORABLE}
+            measured = {name: task_data.measure(value) for name, value in context.items()}
+            unstorable = {k: context.pop(k) for k, weight in measured.items() if weight == task_data.UNSTORABLE}
             if weights is not None:
-                weights.update((k, weight) for k, weight in measured.items() if weight != limits.UNSTORABLE)
+                weights.update((k, weight) for k, weight in measured.items() if weight != task_data.UNSTORABLE)
         return [f"'{k}' ({v!r})" if isinstance(v, float) else f"'{k}' ({type(v).__name__})"
                 for k, v in unstorable.items() if not isinstance(v, Iterator)]
 
@@ -353,9 +359,9 @@ def drop_heavy(context: dict[str, Any], weights: dict[str, int] | None = None) -
     """Nor may the data outgrow what a state can hold (a list of one long text, repeated): the
     heaviest values go, so that what is left can be written, whatever the script did. `weights`:
     what the values weigh, when already measured."""
-    weights = {name: weights[name] if weights and name in weights else limits.measure(value)
+    weights = {name: weights[name] if weights and name in weights else task_data.measure(value)
                for name, value in context.items()}
-    heavy = limits.heaviest(weights)
+    heavy = task_data.heaviest(weights)
     for name in heavy:
         del context[name]
     return heavy
@@ -366,106 +372,5 @@ def raise_for_leftovers(kept: list[str], heavy: list[str]) -> None:
         raise SandboxViolation(f"the script left values task data cannot hold: {', '.join(kept)}; "
                                "convert them (list(...), str(...)) or del them")
     if heavy:
-        raise SandboxViolation(f"the script left more data than a task may hold ({limits.MAX_TASK_DATA:,} "
+        raise SandboxViolation(f"the script left more data than a task may hold ({task_data.MAX_TASK_DATA:,} "
                                f"characters and items): {', '.join(repr(k) for k in heavy)} dropped")
-
-
-class SandboxEnvironment(InProcessSandbox):
-    """The engine's environment: code that can neither loop nor call runs in process (`fast_path`),
-    everything else in a sandbox process (`isolation`), where the budget is enforced by the kernel.
-
-    `isolation`: "auto" (that), "always" (every run in a sandbox process) or "off" (every run in
-    process, as before sandbox processes existed: for measuring what they cost, and for tests that
-    hand a script functions)."""
-
-    def __init__(self, isolation: str = "auto") -> None:
-        super().__init__()
-        self.isolation = isolation
-        self.inline_globals = fast_path.inline_globals(self.globals)
-
-    def evaluate(self, expression, context, external_context=None, base=None):  # noqa: ANN001
-        external = external_context or {}
-        if self.isolation == "off":
-            return super().evaluate(expression, context, external)
-        names = global_names(expression, "eval")
-        if self._inline(expression, "eval", names, context, external):
-            try:
-                return super().evaluate(expression, context, external, self.inline_globals)
-            except fast_path.NeedsIsolation:
-                pass
-        answer = self._isolated("evaluate", expression, names, context, external)
-        return isolation.restore_value(answer["value"])
-
-    def execute(self, script, context, external_context=None):  # noqa: ANN001
-        compile_script(script)
-        external = external_context or {}
-        self.check_for_overwrite(context, external)
-        weights: dict[str, int] = {}
-        kept, heavy, error = self._run_script_anywhere(script, context, external, weights)
-        heavy += drop_heavy(context, weights)
-        if error is not None:
-            raise error
-        raise_for_leftovers(kept, heavy)
-        return True
-
-    def _run_script_anywhere(self, script: str, context: dict[str, Any], external: dict[str, Any],
-                             weights: dict[str, int]) -> tuple[list[str], list[str], Exception | None]:
-        """Run the script and settle `context`: the unstorable values it left, the heavy ones a sandbox
-        process dropped, and the exception it raised. `weights` gets what the values left weigh."""
-        if self.isolation == "off":
-            try:
-                return self.run_script(script, context, external, weights=weights), [], None
-            except Exception as exc:  # noqa: BLE001 - raised by execute once the data is settled
-                return [], [], exc
-        names = global_names(script, "exec")
-        if self._inline(script, "exec", names, context, external):
-            trial = dict(context)  # stores go to plain names only: a shallow copy keeps the data as it was
-            try:
-                kept = self.run_script(script, trial, external, self.inline_globals, weights)
-            except fast_path.NeedsIsolation:
-                weights.clear()
-            except Exception as exc:  # noqa: BLE001
-                _replace(context, trial)
-                return [], [], exc
-            else:
-                _replace(context, trial)
-                return kept, [], None
-        answer = self._isolated("execute", script, names, context, external)
-        if answer.get("context") is not None:
-            for name in names.intersection(context).difference(answer["context"]):
-                del context[name]
-            context.update(answer["context"])
-            weights.update(answer["weights"])
-        if "error" in answer:
-            return [], answer.get("heavy", []), isolation.restore_error(answer["error"])
-        return answer["kept"], answer["heavy"], None
-
-    def _inline(self, source: str, mode: str, names: frozenset[str], context: dict[str, Any],
-                external: dict[str, Any]) -> bool:
-        return (self.isolation == "auto" and fast_path.is_inline(source, mode)
-                and fast_path.light([c[n] for c in (context, external) for n in names.intersection(c)]))
-
-    def _isolated(self, kind: str, source: str, names: frozenset[str], context: dict[str, Any],
-                  external: dict[str, Any]) -> dict[str, Any]:
-        """Run in a sandbox process: only the data the code names is sent; the answer."""
-        settings = {"max_seconds": MAX_SECONDS, "max_steps": MAX_STEPS, "regex_seconds": limits.REGEX_SECONDS}
-        data = {name: context[name] for name in names.intersection(context)}
-        outside = {name: external[name] for name in names.intersection(external)}
-        handed = [name for name, value in outside.items() if callable(value)]
-        if handed:  # a function would arrive as a copy that acts on nothing here
-            raise SandboxViolation(f"functions cannot be handed to a script in a sandbox process: {', '.join(handed)}")
-        try:
-            request = isolation.dumps((kind, source, data, outside, settings))
-        except Exception as exc:  # noqa: BLE001 - e.g. a function in the external context
-            raise SandboxViolation(f"the data of this script cannot be sent to a sandbox process: {exc}") from None
-        answer = isolation.pool().run(request, MAX_SECONDS)
-        if answer.get("memory"):
-            raise SandboxViolation(f"the script used more than {isolation.MEMORY_MB:,} MB of memory and was stopped")
-        if kind == "evaluate" and "error" in answer:
-            raise isolation.restore_error(answer["error"])
-        return answer
-
-
-def _replace(context: dict[str, Any], settled: dict[str, Any]) -> None:
-    context.clear()
-    context.update(settled)

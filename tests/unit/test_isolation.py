@@ -15,7 +15,8 @@ from decimal import Decimal
 import pytest
 
 from app.engine import fast_path, isolation, sandbox_worker, scripting
-from app.engine.scripting import SandboxEnvironment, SandboxViolation
+from app.engine.sandbox import SandboxEnvironment
+from app.engine.scripting import SandboxViolation
 
 
 @pytest.fixture

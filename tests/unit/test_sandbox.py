@@ -26,10 +26,11 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from app.engine import isolation, limits, scripting
+from app.engine import isolation, limits, scripting, task_data
 from app.engine.parser import DiagramFile, parse_diagrams
 from app.engine.runner import ProcessEngine
-from app.engine.scripting import SandboxEnvironment, SandboxViolation, compile_expression, compile_script
+from app.engine.sandbox import SandboxEnvironment
+from app.engine.scripting import SandboxViolation, compile_expression, compile_script
 
 MODES = ["off", "auto"]  # in this process (the audit hook sees everything), and as the engine runs them
 
@@ -759,13 +760,13 @@ def test_heavy_values_are_dropped_heaviest_first_and_the_rest_kept() -> None:
 
 def test_measure_counts_every_reference_and_stops_at_its_limit() -> None:
     text = "a" * 1000
-    assert limits.measure({"k": [text, text, 7]}) == 1 + 1 + 3 + 1000 + 1000 + 1
-    assert 10 ** 6 < limits.measure([[text] * 1000] * 1000, limit=10 ** 6) < 10 ** 7  # 10 ** 9 in all: stops early
-    assert limits.measure([7, True, None, 1.5, "ab"]) == 5 + 1 + 1 + 1 + 1 + 2  # mixed: item by item
-    assert limits.measure([10 ** 6, 10 ** 6]) == 2 + 2 * 7  # numbers: their digits
-    assert limits.measure([Decimal("1.5"), datetime.date(2026, 1, 1)]) == 2 + 2
-    assert limits.heaviest({"a": 6, "b": 5, "c": 1}, limit=7) == ["a"]
-    assert limits.heaviest({"a": 3, "b": 4}, limit=7) == []
+    assert task_data.measure({"k": [text, text, 7]}) == 1 + 1 + 3 + 1000 + 1000 + 1
+    assert 10 ** 6 < task_data.measure([[text] * 1000] * 1000, limit=10 ** 6) < 10 ** 7  # 10 ** 9 in all: stops early
+    assert task_data.measure([7, True, None, 1.5, "ab"]) == 5 + 1 + 1 + 1 + 1 + 2  # mixed: item by item
+    assert task_data.measure([10 ** 6, 10 ** 6]) == 2 + 2 * 7  # numbers: their digits
+    assert task_data.measure([Decimal("1.5"), datetime.date(2026, 1, 1)]) == 2 + 2
+    assert task_data.heaviest({"a": 6, "b": 5, "c": 1}, limit=7) == ["a"]
+    assert task_data.heaviest({"a": 3, "b": 4}, limit=7) == []
 
 
 @pytest.mark.parametrize("value", [len, re.compile("x"), {(1, 2): "tuple key"}, [iter([])], b"bytes", math.inf,
@@ -773,17 +774,17 @@ def test_measure_counts_every_reference_and_stops_at_its_limit() -> None:
                          ids=["function", "pattern", "tuple-key", "iterator-inside", "bytes", "inf", "nan-in-list",
                               "-inf-in-dict"])
 def test_measure_finds_what_no_state_can_hold(value: object) -> None:
-    assert limits.measure({"ok": 1, "bad": value}) == limits.UNSTORABLE
+    assert task_data.measure({"ok": 1, "bad": value}) == task_data.UNSTORABLE
 
 
 def test_measure_refuses_cycles_and_deep_nesting() -> None:
     cycle: list = []
     cycle.append(cycle)
     deep: list = []
-    for _ in range(limits.MAX_DEPTH + 5):
+    for _ in range(task_data.MAX_DEPTH + 5):
         deep = [deep]
-    assert limits.measure(cycle) == limits.measure(deep) == limits.UNSTORABLE
-    assert limits.measure([[[]]]) == 2
+    assert task_data.measure(cycle) == task_data.measure(deep) == task_data.UNSTORABLE
+    assert task_data.measure([[[]]]) == 2
 
 
 def test_nested_loops_share_one_budget() -> None:
