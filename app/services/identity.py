@@ -246,17 +246,33 @@ def authenticate_token(token: str) -> TokenUse:
 
 
 def _stamp_last_used(token_id: int, at: datetime) -> None:
-    """Note the token's use, at most every LAST_USED_PRECISION, in a transaction of its own.
-
-    The read's transaction ends first, so on SQLite the write waits for the lock like any other
-    instead of failing to upgrade a stale read; a write that still fails is not worth the request.
-    """
-    db.session.commit()
+    """Note the token's use, at most every LAST_USED_PRECISION, in a transaction of its own that
+    does not wait: while another request holds the lock (SQLite's write lock during a long step,
+    or the token's row), the note is skipped rather than keep the request waiting; a later request
+    takes it."""
+    db.session.commit()  # the read's transaction ends first: a stale read cannot be upgraded on SQLite
+    connection = db.session.connection()
+    waited = None
+    if connection.dialect.name == "sqlite":
+        waited = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        connection.exec_driver_sql("PRAGMA busy_timeout=0")
+    else:  # PostgreSQL: only the token's own row can be locked (a revocation in flight)
+        connection.exec_driver_sql("SET LOCAL lock_timeout = '50ms'")
     try:
-        db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=at))
+        connection.execute(_STAMP, {"token_id": token_id, "at": at})
+        stamped = True
+    except OperationalError:  # the write lock is someone else's just now
+        stamped = False
+    finally:
+        if waited is not None:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={int(waited)}")
+    if stamped:
         db.session.commit()
-    except OperationalError:
+    else:
         db.session.rollback()
+
+
+_STAMP = update(ApiToken).where(ApiToken.id == bindparam("token_id")).values(last_used_at=bindparam("at"))
 
 
 def ensure_platform_admin(username: str = "admin", org_code: str = "PLATFORM") -> str:

@@ -418,3 +418,37 @@ def test_a_revoked_token_is_refused_from_the_next_request_on_under_load(app, ser
     before = [s for sent, s in results if sent < revoked]
     after = [s for sent, s in results if sent > revoked]
     assert 200 in before and len(after) >= 20 and set(after) == {401}, sorted(set(after))
+
+
+def test_noting_a_tokens_use_never_waits_for_someone_elses_lock(client, world, app):
+    """A request whose token's last use is due to be noted, while another transaction holds the
+    lock that note needs (SQLite: the database's write lock, as a long step holds it; PostgreSQL:
+    the token's row): the request is answered at once and the note waits for a later request."""
+    import threading
+
+    import sqlalchemy as sa
+
+    with app.app_context():
+        fresh = identity.create_token(identity.principal_for("rev1").id, label="fresh")
+        db.session.remove()
+        other = db.engine.connect()
+    headers = {"Authorization": f"Bearer {fresh.token}"}
+    answers: list[int] = []
+    request = threading.Thread(target=lambda: answers.append(client.get(f"{API}/me/tasks", headers=headers)
+                                                             .status_code))
+    try:
+        if app.config["BACKEND"] == "sqlite":
+            other.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            other.begin()
+            other.execute(sa.text("SELECT id FROM api_tokens WHERE id = :id FOR UPDATE"), {"id": fresh.row.id})
+        request.start()
+        request.join(5)  # a wide bound: SQLite's busy timeout is 15 s, PostgreSQL would wait for ever
+        answered = not request.is_alive()
+    finally:
+        other.rollback()
+        other.close()
+        request.join(30)
+    assert answered and answers == [200]
+    listed = client.get(f"{API}/me/tokens", headers=headers).json["items"]
+    assert [t["last_used_at"] is not None for t in listed if t["id"] == fresh.row.id] == [True]
