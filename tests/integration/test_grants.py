@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AuditEntry, Organisation, Product, User, UserRole, UserToken
+from app.models import AuditEntry, Organisation, Product, User, UserRole, UserSession, UserToken
 from app.services import accounts, identity, loans
 from app.services.errors import Forbidden, Invalid
 
@@ -164,6 +164,10 @@ def test_deactivation_on_the_admin_page_ends_sessions_and_stops_tokens(app, clie
     assert client.get(f"{API}/me/tasks", headers=tokens["rev1"]).status_code == 200
     assert admin_post(app, "op", f"/users/{ids['rev1']}/deactivate").status_code == 200
     assert reviewer.get("/").status_code == 302  # signed out: to the sign-in page
+    with app.app_context():
+        ended = db.session.scalars(select(UserSession.ended_reason).where(UserSession.user_id == ids["rev1"])).all()
+        db.session.remove()
+    assert ended == ["deactivated"]
     stopped = client.get(f"{API}/me/tasks", headers=tokens["rev1"])
     assert stopped.status_code == 401 and stopped.json["error"]["code"] == "account_inactive"
     page = CSRF.search(client.get("/login").text).group(1)
