@@ -131,7 +131,6 @@ class Runtime:
         self.live = LiveWorkflows()
         self.form_contents: dict[int, dict] = {}  # form_versions rows never change once written
         self.latest_versions: dict[str, tuple[Any, float]] = {}  # process id -> (LatestVersion, expiry)
-        self.principals: dict[str, tuple[Any, float]] = {}  # token hash -> (Principal, expiry)
 
     def clear_caches(self) -> None:
         """Forget cached specs, forms and workflows (tests that empty the tables need this)."""
@@ -139,7 +138,6 @@ class Runtime:
         self.live.clear()
         self.form_contents.clear()
         self.latest_versions.clear()
-        self.principals.clear()
 
     def _call_service(self, operator: str, params: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
         step = _step.get() or StepContext(None, None)
