@@ -42,6 +42,7 @@ MEMORY_MB = 1024  # address space of each sandbox process
 KILL_MARGIN = 1.0  # seconds past the script's budget before its process is killed
 STARTUP_SECONDS = 60.0  # a fresh interpreter importing the sandbox (~0.2 s; more on a loaded machine)
 PROTOCOL = pickle.HIGHEST_PROTOCOL
+MAX_FRAME_BYTES = 256 * 1024 * 1024  # an answer larger than this is never read into memory
 _HEADER = struct.Struct("!Q")
 # What a child may pass its environment: no secrets, no database URL.
 _PASSED_ENVIRONMENT = ("TZ", "LANG", "LC_ALL", "LC_CTYPE")
@@ -126,6 +127,8 @@ def read_frame(fd: int, deadline: float | None = None) -> bytes | None:
     if header is None:
         return None
     (size,) = _HEADER.unpack(header)
+    if size > MAX_FRAME_BYTES:  # more than any task data a state can hold: a broken or hostile child
+        raise SandboxDied(f"the sandbox process announced an answer of {size:,} bytes")
     body = _read_exactly(fd, size, deadline, poller)
     if body is None:
         raise SandboxDied("the sandbox process closed its pipe in the middle of an answer")

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import pickle
+import struct
 import threading
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -222,3 +224,14 @@ def test_a_pool_is_made_anew_in_a_forked_process(monkeypatch: pytest.MonkeyPatch
         second.close()
         monkeypatch.setattr(first, "pid", os.getpid())
         isolation._pool = first
+
+
+def test_an_answer_announced_larger_than_any_state_is_never_read() -> None:
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, struct.pack("!Q", isolation.MAX_FRAME_BYTES + 1))
+        with pytest.raises(isolation.SandboxDied, match="announced an answer"):
+            isolation.read_frame(read_end, time.monotonic() + 5)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
