@@ -1,4 +1,4 @@
-"""The reference cases in shared/reference/loan-cases.json (Apache Fineract's figures), read at test time."""
+"""The loan reference cases of tests/fixtures/reference/loan-cases.json (figures from Apache Fineract's tests)."""
 from __future__ import annotations
 
 import json
@@ -6,8 +6,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-# tests/unit/lending/reference.py → parents[3] is the repository root; shared/ sits beside it.
-REFERENCE_DIR = Path(__file__).resolve().parents[3] / ".." / "shared" / "reference"
+# Test data in the repository (its README names the source), so the suite runs on a bare clone.
+REFERENCE_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "reference"
 CASES_FILE = REFERENCE_DIR / "loan-cases.json"
 
 

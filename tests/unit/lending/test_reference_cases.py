@@ -1,4 +1,4 @@
-"""Every reference case of shared/reference/loan-cases.json, reproduced to the cent."""
+"""Every reference case of tests/fixtures/reference/loan-cases.json, reproduced to the cent."""
 from __future__ import annotations
 
 from datetime import date
