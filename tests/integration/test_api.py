@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES
 
 API = "/api/v1"
 
@@ -352,9 +352,12 @@ def test_script_error_puts_the_instance_in_error_with_history(client, auth, app,
 
 
 def test_upload_reports_parser_warnings_without_refusing(client, auth):
-    """A real diagram in SpiffWorkflow's deprecated message style is accepted with a warning."""
-    path = ROOT.parent / "shared" / "corpus" / "sample-process-models" / "misc" / "category_number_one" / \
-        "message-receiver-one" / "message_receiver_one.bpmn"
+    """A diagram in SpiffWorkflow's deprecated message style is accepted with a warning.
+
+    The corpus's real diagrams in that style (sample-process-models' message_receiver_one.bpmn and
+    17 more) are checked by tests/integration/test_corpus.py; this one is the repository's own, so
+    the API's case runs without the corpus beside the checkout."""
+    path = FIXTURES / "bpmn_deprecated" / "funds_message_payload_on_message.bpmn"
     r = client.post(f"{API}/process-definitions", data={"file": (io.BytesIO(path.read_bytes()), path.name)},
                     headers=auth)
     assert r.status_code == 201, r.json
