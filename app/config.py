@@ -4,7 +4,10 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.engine.limits import DEFAULT_MEMORY_LIMIT_MB
 
@@ -15,6 +18,10 @@ ENVIRONMENTS = ("development", "production")
 # Keys anyone can read in this project's history: a cookie signed with one is a forged cookie.
 PUBLISHED_SECRET_KEYS = frozenset({"dev-only-not-secret"})
 MIN_SECRET_KEY_LENGTH = 32
+# The zone whose calendar dates are business dates (booking, due dates, end of day) and whose
+# clock people read; one setting, LOANFLOW_TIMEZONE, read through `business_timezone`.
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+LOG_FORMATS = ("text", "json")
 
 
 class ConfigError(RuntimeError):
@@ -87,7 +94,9 @@ def load_config(instance_path: Path) -> dict:
         "PERMANENT_SESSION_LIFETIME": _int("LOANFLOW_SESSION_SECONDS", 8 * 3600),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "BABEL_DEFAULT_LOCALE": "zh",
-        "BABEL_DEFAULT_TIMEZONE": os.environ.get("LOANFLOW_TIMEZONE", "Asia/Shanghai"),  # times shown to people
+        # The business time zone (business dates, the end-of-day cron, times shown to people);
+        # BABEL_DEFAULT_TIMEZONE follows it (`check_config`).
+        "LOANFLOW_TIMEZONE": os.environ.get("LOANFLOW_TIMEZONE", "").strip() or DEFAULT_TIMEZONE,
         "LANGUAGES": ["zh", "en"],
         "RATELIMIT_ENABLED": os.environ.get("LOANFLOW_RATELIMIT", "1") == "1",
         # address-space cap of a gunicorn or background worker process, 0 for none (limits.cap_memory)
@@ -112,9 +121,21 @@ def check_config(config: dict) -> None:
         raise ConfigError(f"DATABASE_URL must be SQLite or PostgreSQL, got {uri.split(':')[0]!r}")
     if config.get("LOANFLOW_ENV") not in ENVIRONMENTS:
         raise ConfigError(f"LOANFLOW_ENV must be one of {', '.join(ENVIRONMENTS)}")
+    config["BABEL_DEFAULT_TIMEZONE"] = business_timezone(config).key  # times shown to people
     if config["LOANFLOW_ENV"] == "production" and not config.get("SESSION_COOKIE_SECURE"):
         raise ConfigError("LOANFLOW_SECURE_COOKIES=0 is for a plain-HTTP lab host: production serves HTTPS, "
                           "and its session cookies are Secure")
+
+
+def business_timezone(config: Mapping[str, Any]) -> ZoneInfo:
+    """The business time zone of a configuration (LOANFLOW_TIMEZONE); a ConfigError if zoneinfo
+    does not know it."""
+    name = config.get("LOANFLOW_TIMEZONE") or DEFAULT_TIMEZONE
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        raise ConfigError(f"LOANFLOW_TIMEZONE must be an IANA time zone such as {DEFAULT_TIMEZONE!r} "
+                          f"or 'Europe/London', got {name!r}") from exc
 
 
 def resolve_secret_key(config: dict) -> str:

@@ -10,6 +10,7 @@ import logging
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
+from app.config import business_timezone
 from app.extensions import db
 from app.services.waking import wake_due
 
@@ -29,7 +30,7 @@ def wake_due_job(app: Flask) -> int:
 
 
 def end_of_day_job(app: Flask) -> int:
-    """The end-of-day batch up to yesterday (China time); returns how many dates it processed."""
+    """The end-of-day batch up to yesterday (business time zone); returns how many dates it processed."""
     from datetime import timedelta
 
     from app.services.eod import run_eod
@@ -67,8 +68,8 @@ def build_scheduler(app: Flask, interval_seconds: float = 1.0) -> BlockingSchedu
     scheduler = BlockingScheduler(timezone="UTC")
     scheduler.add_job(wake_due_job, "interval", seconds=interval_seconds, args=[app], id="wake_due",
                       max_instances=1, coalesce=True, misfire_grace_time=None)
-    # Shortly after midnight in China; a worker that was down catches up on its next start.
-    scheduler.add_job(end_of_day_job, "cron", hour=0, minute=10, timezone="Asia/Shanghai", args=[app],
+    # Shortly after midnight in the business time zone; a worker that was down catches up on its next start.
+    scheduler.add_job(end_of_day_job, "cron", hour=0, minute=10, timezone=business_timezone(app.config), args=[app],
                       id="end_of_day", max_instances=1, coalesce=True, misfire_grace_time=None)
     scheduler.add_job(end_of_day_job, "date", args=[app], id="end_of_day_catch_up")
     scheduler.add_job(deliver_outbox_job, "interval", seconds=5, args=[app], id="deliver_outbox",

@@ -15,8 +15,10 @@ from decimal import Decimal
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import ColumnElement, false, func, or_, select, true, update
 
+from app.config import business_timezone
 from app.extensions import db
 from app.lending import LoanAccount, LoanTerms, Schedule, generate_schedule
 from app.lending.allocation import AllocationLine
@@ -33,12 +35,15 @@ from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.identity import Principal
 from app.services.ledger import credit, debit, hold_sqlite_write_lock, post_entry
 
-BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
+
+def business_tz() -> ZoneInfo:
+    """The business time zone: LOANFLOW_TIMEZONE, checked at start-up (`app.config`)."""
+    return business_timezone(current_app.config)
 
 
 def business_today() -> date:
-    """Today's business date (China time) by the injected clock."""
-    return clock.now().astimezone(BUSINESS_TZ).date()
+    """Today's business date in the business time zone by the injected clock."""
+    return clock.now().astimezone(business_tz()).date()
 
 
 def invalid(exc: LendingError) -> Invalid:

@@ -17,8 +17,8 @@ PRODUCT: dict[str, Any] = {
 
 
 def business_day(clock, day: date) -> None:  # noqa: ANN001
-    """Move the clock to 10:00 China time on `day`."""
-    clock.current = datetime.combine(day, time(10), tzinfo=loans.BUSINESS_TZ).astimezone(UTC)
+    """Move the clock to 10:00 on `day` in the business time zone."""
+    clock.current = datetime.combine(day, time(10), tzinfo=loans.business_tz()).astimezone(UTC)
 
 
 def borrower(code: str = "BORROWER1") -> int:
