@@ -6,17 +6,25 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint unit setup clean translations
+.PHONY: run test lint unit setup setup-dev clean translations
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# Two stamps: running needs only the runtime dependencies (`make run`); the tests and linters
+# add the dev extras on top (`make test`, `make lint`), so either order installs each set once.
 $(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
 setup: $(VENV)/.installed
+
+setup-dev: $(VENV)/.installed-dev
 
 run: setup
 	$(FLASK) db upgrade
@@ -28,7 +36,7 @@ run: setup
 	@$(FLASK) worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(FLASK) run --host $(HOST) --port $(PORT)
 
-lint: setup
+lint: setup-dev
 	$(BIN)/ruff check app handlers tests bench wsgi.py
 	$(BIN)/mypy
 
