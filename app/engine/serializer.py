@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from datetime import date, time
 from decimal import Decimal
 from uuid import UUID
@@ -28,6 +29,14 @@ from app.engine.fanout import BOUNDED, install_fan_out_limits
 from app.engine.timers import CLOCKED
 
 STATE_FORMAT = "1.5"  # SpiffWorkflow's serialization version this state is written in
+# Loanflow's own format version of a state, written beside SpiffWorkflow's: it changes whenever what
+# we write changes (our escaping, our registered types, a new SpiffWorkflow format). A state is
+# read by first running UPGRADES[v] for every v from its version up to STATE_VERSION, in order, as
+# SpiffWorkflow's serializer runs its MIGRATIONS. States written before this key existed are 1.
+STATE_VERSION_KEY = "state_version"
+STATE_VERSION = 1
+# UPGRADES[v] turns the dict of a version-v state into a version v + 1 one, in place.
+UPGRADES: dict[int, Callable[[dict], None]] = {}
 # The registry takes any dict with a 'typename' key for a serialized object: task data such as
 # {"typename": "Decimal", "value": "1"} came back as a Decimal, an unknown name made the state
 # unloadable. Such data dicts are written wrapped in this typename and unwrapped on load.
@@ -160,6 +169,7 @@ class SpeclessWorkflowConverter(BpmnWorkflowConverter):
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         _escape_workflow_data(dct)
+        dct[STATE_VERSION_KEY] = STATE_VERSION
         return dct
 
     def from_dict(self, dct, spec=None, subprocess_specs=None):  # noqa: ANN001, ANN201
@@ -194,6 +204,26 @@ class SubWorkflowConverter(BpmnSubWorkflowConverter):
         return subprocess
 
 
+class StateFormatError(ValueError):
+    """A state this engine cannot read: written by a newer Loanflow, or in an unknown format."""
+
+
+def upgrade_state(dct: dict, version: object) -> None:
+    """Bring the dict of a `version` state (its version key taken out) up to STATE_VERSION through
+    UPGRADES, one version at a time; a state from a newer version, or of no version we know, is
+    refused rather than misread."""
+    if type(version) is not int or version < 1:
+        raise StateFormatError(f"instance state has version {version!r}, which is not a state version")
+    if version > STATE_VERSION:
+        raise StateFormatError(f"instance state is in version {version}, written by a newer Loanflow; "
+                               f"this engine reads up to version {STATE_VERSION}")
+    for step in range(version, STATE_VERSION):
+        upgrade = UPGRADES.get(step)
+        if upgrade is None:
+            raise StateFormatError(f"no upgrade of an instance state from version {step} to {step + 1}")
+        upgrade(dct)
+
+
 class StateSerializer:
     """The one place that turns workflows and specs into JSON text and back."""
 
@@ -223,9 +253,12 @@ class StateSerializer:
 
     def load_state(self, state: str, spec, subprocess_specs: dict) -> BpmnWorkflow:  # noqa: ANN001
         dct = json.loads(state)
+        version = dct.pop(STATE_VERSION_KEY, 1)  # the hot path: one lookup, one comparison
+        if version != STATE_VERSION:
+            upgrade_state(dct, version)
         version = dct.pop(BpmnWorkflowSerializer.VERSION_KEY, None)
         if version != STATE_FORMAT:
-            raise ValueError(f"instance state is in format {version!r}; this engine reads {STATE_FORMAT}")
+            raise StateFormatError(f"instance state is in format {version!r}; this engine reads {STATE_FORMAT}")
         return self._workflows.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)
 
     def dump_spec(self, spec, embedded: dict) -> str:  # noqa: ANN001

@@ -21,7 +21,13 @@ from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG as SPIFF_CONFIG
 from app.engine import serializer as serializer_module
 from app.engine.parser import Bundle, DiagramFile, parse_diagrams
 from app.engine.runner import ProcessEngine, StepOutcome
-from app.engine.serializer import STATE_FORMAT, StateSerializer
+from app.engine.serializer import (
+    STATE_FORMAT,
+    STATE_VERSION,
+    STATE_VERSION_KEY,
+    StateFormatError,
+    StateSerializer,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn"
 
@@ -136,6 +142,98 @@ def test_state_of_an_unknown_format_is_refused(version: str | None) -> None:
     else:
         dct["serializer_version"] = version
     with pytest.raises(ValueError, match=rf"format {version!r}; this engine reads {STATE_FORMAT}"):
+        StateSerializer().load_state(json.dumps(dct), spec, subprocess_specs)
+
+
+# -- format versions and their upgrades -------------------------------------------------------
+def test_state_carries_its_version_and_round_trips() -> None:
+    spec, subprocess_specs = specs(*TWELVE)
+    workflow, _ = start(TWELVE[0], {"amount": Decimal("80000.00")}, TWELVE[1])
+    serializer = StateSerializer()
+    state = serializer.dump_state(workflow)
+    assert json.loads(state)[STATE_VERSION_KEY] == STATE_VERSION
+    restored = serializer.load_state(state, spec, subprocess_specs)
+    assert task_table(restored) == task_table(workflow)
+    assert serializer.dump_state(restored) == state
+
+
+def _dumped(workflow: BpmnWorkflow, monkeypatch: pytest.MonkeyPatch, version: int | None) -> str:
+    """The workflow's state as a Loanflow whose current version is `version` writes it (None: as
+    one from before states carried a version)."""
+    with monkeypatch.context() as patch:
+        patch.setattr(serializer_module, "STATE_VERSION", version or 1)
+        dct = json.loads(StateSerializer().dump_state(workflow))
+    if version is None:
+        del dct[STATE_VERSION_KEY]
+    return json.dumps(dct)
+
+
+def _note(step: str) -> Any:
+    def upgrade(dct: dict) -> None:
+        dct["data"]["upgrades"] = [*dct["data"].get("upgrades", []), step]
+    return upgrade
+
+
+def test_state_without_a_version_loads_as_version_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec, subprocess_specs = specs(*TWELVE)
+    workflow, _ = start(TWELVE[0], {"amount": Decimal("80000.00")}, TWELVE[1])
+    old = _dumped(workflow, monkeypatch, None)
+    assert STATE_VERSION_KEY not in json.loads(old)
+    restored = StateSerializer().load_state(old, spec, subprocess_specs)
+    assert task_table(restored) == task_table(workflow)
+
+    monkeypatch.setattr(serializer_module, "STATE_VERSION", 2)  # once there is a version 2, it is upgraded from 1
+    monkeypatch.setitem(serializer_module.UPGRADES, 1, _note("1->2"))
+    assert StateSerializer().load_state(old, spec, subprocess_specs).data["upgrades"] == ["1->2"]
+
+
+@pytest.mark.parametrize(("written_in", "applied"), [(None, ["1->2", "2->3"]), (1, ["1->2", "2->3"]),
+                                                      (2, ["2->3"]), (3, [])])
+def test_an_older_state_runs_each_upgrade_from_its_version_in_order(monkeypatch: pytest.MonkeyPatch,
+                                                                   written_in: int | None, applied: list) -> None:
+    spec, subprocess_specs = specs(*TWELVE)
+    workflow, outcome = start(TWELVE[0], {"amount": Decimal("80000.00")}, TWELVE[1])
+    state = _dumped(workflow, monkeypatch, written_in)
+    monkeypatch.setattr(serializer_module, "STATE_VERSION", 3)
+    monkeypatch.setitem(serializer_module.UPGRADES, 1, _note("1->2"))
+    monkeypatch.setitem(serializer_module.UPGRADES, 2, _note("2->3"))
+
+    restored = StateSerializer().load_state(state, spec, subprocess_specs)
+    assert restored.data.get("upgrades", []) == applied
+    assert json.loads(StateSerializer().dump_state(restored))[STATE_VERSION_KEY] == 3  # written back as current
+    restored.script_engine = engine().script_engine  # and the upgraded loan goes on
+    after = engine().complete_user_task(restored, outcome.ready[0].engine_task_id, {"approved": True})
+    assert [t.element_id for t in after.ready] == ["approve"]
+
+
+def test_a_missing_upgrade_is_refused_not_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec, subprocess_specs = specs(*TWELVE)
+    workflow, _ = start(TWELVE[0], {}, TWELVE[1])
+    state = _dumped(workflow, monkeypatch, 1)
+    monkeypatch.setattr(serializer_module, "STATE_VERSION", 3)
+    monkeypatch.setitem(serializer_module.UPGRADES, 1, _note("1->2"))
+    with pytest.raises(StateFormatError, match="no upgrade of an instance state from version 2 to 3"):
+        StateSerializer().load_state(state, spec, subprocess_specs)
+
+
+@pytest.mark.parametrize("version", [STATE_VERSION + 1, STATE_VERSION + 40])
+def test_a_state_from_a_future_version_is_refused(version: int) -> None:
+    spec, subprocess_specs = specs(*TWELVE)
+    workflow, _ = start(TWELVE[0], {}, TWELVE[1])
+    dct = json.loads(StateSerializer().dump_state(workflow))
+    dct[STATE_VERSION_KEY] = version
+    with pytest.raises(StateFormatError, match=rf"version {version}, written by a newer Loanflow; "
+                                               rf"this engine reads up to version {STATE_VERSION}"):
+        StateSerializer().load_state(json.dumps(dct), spec, subprocess_specs)
+
+
+@pytest.mark.parametrize("version", ["1", "2", 0, -1, None, 1.5, [1]])
+def test_a_state_version_that_is_not_one_is_refused(version: Any) -> None:
+    spec, subprocess_specs = specs(*TWELVE)
+    workflow, _ = start(TWELVE[0], {}, TWELVE[1])
+    dct = json.loads(StateSerializer().dump_state(workflow))
+    dct[STATE_VERSION_KEY] = version
+    with pytest.raises(StateFormatError, match="which is not a state version"):
         StateSerializer().load_state(json.dumps(dct), spec, subprocess_specs)
 
 
