@@ -46,6 +46,30 @@ def get_metadata():
     return target_db.metadata
 
 
+def include_object_on(connection):
+    """Autogenerate's filter: leave out what the migrations build only on some databases.
+
+    An index whose `info` names a PostgreSQL extension (the inbox's trigram index needs pg_trgm)
+    exists only on PostgreSQL where that extension is available: migration 0006 creates it there
+    and nowhere else, and the model declares it with `ddl_if(dialect="postgresql")`. Elsewhere the
+    comparison must not ask for it; where it should exist, it is compared like any other index.
+    Everything else is compared.
+    """
+    installed = []  # read on first use: only a comparison calls this, never an upgrade
+
+    def include_object(obj, name, type_, reflected, compare_to):
+        extension = getattr(obj, "info", {}).get("postgresql_extension")
+        if type_ != "index" or reflected or extension is None:
+            return True
+        if connection.dialect.name != "postgresql":
+            return False
+        if not installed:
+            installed.append({row[0] for row in connection.exec_driver_sql("SELECT extname FROM pg_extension")})
+        return extension in installed[0]
+
+    return include_object
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -85,9 +109,11 @@ def run_migrations_online():
                 directives[:] = []
                 logger.info('No changes in schema detected.')
 
-    conf_args = current_app.extensions['migrate'].configure_args
+    conf_args = dict(current_app.extensions['migrate'].configure_args)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    # `flask db check` and autogenerate compare server defaults too (the migrations set some).
+    conf_args.setdefault("compare_server_default", True)
 
     connectable = get_engine()
 
@@ -95,6 +121,7 @@ def run_migrations_online():
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
+            include_object=include_object_on(connection),
             **conf_args
         )
 

@@ -71,9 +71,11 @@ class ProcessInstance(Model):
         Index("ix_process_instances_business_key", "business_key"),
         Index("ix_process_instances_due_at", "due_at"),
         Index("ix_process_instances_started_by", "started_by_id"),  # the inbox: tasks of instances I started
-        # the inbox's search (part of a business key): PostgreSQL with pg_trgm only (0006_inbox_scale)
+        # the inbox's search (part of a business key): PostgreSQL with pg_trgm only (0006_inbox_scale);
+        # `info` tells the migrations' comparison (migrations/env.py) where the index exists
         Index("ix_process_instances_business_key_trgm", "business_key", postgresql_using="gin",
-              postgresql_ops={"business_key": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
+              postgresql_ops={"business_key": "gin_trgm_ops"},
+              info={"postgresql_extension": "pg_trgm"}).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -90,7 +92,7 @@ class ProcessInstance(Model):
     # When the worker must wake the instance next (its earliest timer or service retry).
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Names of the messages the instance waits for (mirrored in message_waits for lookup).
-    waiting_for: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    waiting_for: Mapped[list[str]] = mapped_column(JsonType, default=list, server_default="[]")
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
