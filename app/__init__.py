@@ -18,6 +18,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     check_config(app.config)
+    from app.logging_setup import configure_logging, install_request_id
+
+    configure_logging(app.config)
+    install_request_id(app)
     _init_security(app)
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
 

@@ -22,6 +22,7 @@ MIN_SECRET_KEY_LENGTH = 32
 # clock people read; one setting, LOANFLOW_TIMEZONE, read through `business_timezone`.
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class ConfigError(RuntimeError):
@@ -58,8 +59,14 @@ def _environment() -> str:
 
 def load_config(instance_path: Path) -> dict:
     """The configuration mapping handed to Flask; overridable by `create_app(config=...)`."""
+    environment = _environment()
     return {
-        "LOANFLOW_ENV": _environment(),
+        "LOANFLOW_ENV": environment,
+        # Log lines: one JSON object each (production's default) or readable text (development's),
+        # every record logged while serving a request carrying its X-Request-ID (app.logging_setup).
+        "LOG_FORMAT": (os.environ.get("LOANFLOW_LOG_FORMAT", "").strip().lower()
+                       or ("json" if environment == "production" else "text")),
+        "LOG_LEVEL": os.environ.get("LOANFLOW_LOG_LEVEL", "").strip().upper() or "INFO",
         # None: `resolve_secret_key` reads (or creates) SECRET_KEY_FILE, outside production only.
         "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
         "SECRET_KEY_FILE": os.environ.get("LOANFLOW_SECRET_KEY_FILE") or str(instance_path / "secret_key"),
@@ -122,6 +129,10 @@ def check_config(config: dict) -> None:
     if config.get("LOANFLOW_ENV") not in ENVIRONMENTS:
         raise ConfigError(f"LOANFLOW_ENV must be one of {', '.join(ENVIRONMENTS)}")
     config["BABEL_DEFAULT_TIMEZONE"] = business_timezone(config).key  # times shown to people
+    if config.get("LOG_FORMAT", "text") not in LOG_FORMATS:
+        raise ConfigError(f"LOANFLOW_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, got {config['LOG_FORMAT']!r}")
+    if config.get("LOG_LEVEL", "INFO") not in LOG_LEVELS:
+        raise ConfigError(f"LOANFLOW_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {config['LOG_LEVEL']!r}")
     if config["LOANFLOW_ENV"] == "production" and not config.get("SESSION_COOKIE_SECURE"):
         raise ConfigError("LOANFLOW_SECURE_COOKIES=0 is for a plain-HTTP lab host: production serves HTTPS, "
                           "and its session cookies are Secure")

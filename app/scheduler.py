@@ -78,7 +78,6 @@ def build_scheduler(app: Flask, interval_seconds: float = 1.0) -> BlockingSchedu
 
 
 def run_worker(app: Flask, interval_seconds: float = 1.0) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per pass
+    # Logging is set up by create_app (LOANFLOW_LOG_FORMAT); the worker's records carry no request id.
     log.info("worker started: waking due instances every %ss", interval_seconds)
     build_scheduler(app, interval_seconds).start()

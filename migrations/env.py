@@ -5,13 +5,16 @@ from flask import current_app
 
 from alembic import context
 
+from app.logging_setup import logging_configured
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# Interpret the config file for Python logging, unless the app has set up its own
+# (app.logging_setup): fileConfig would replace its handler and disable every logger made so far.
+if not logging_configured():
+    fileConfig(config.config_file_name)
 logger = logging.getLogger('alembic.env')
 
 
