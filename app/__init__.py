@@ -145,7 +145,7 @@ def _tune_sqlite(app: Flask) -> None:
         engine = db.engine
 
         @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_connection, _record):  # noqa: ANN001
+        def _on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001 - the DB-API driver's objects
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=15000")

@@ -166,7 +166,7 @@ def plan_users(orgs: list[tuple[int, str, str]], n_users: int, rng: random.Rando
     return users
 
 
-def _copy(cursor, table: str, columns: list[str], rows) -> None:  # noqa: ANN001
+def _copy(cursor, table: str, columns: list[str], rows) -> None:
     with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
@@ -337,7 +337,7 @@ def vacuum(engine: sa.Engine) -> None:
 
 def seeded_counts(engine: sa.Engine) -> dict[str, int]:
     with engine.connect() as conn:
-        return {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()  # noqa: S608
+        return {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()
                 for t in ("organisations", "users", "process_instances", "instance_parties", "human_tasks")}
 
 
@@ -370,7 +370,7 @@ VARIANTS = [
 ]
 
 
-def filter_values(conn: sa.Connection, principal, rng: random.Random) -> dict[str, Any]:  # noqa: ANN001
+def filter_values(conn: sa.Connection, principal, rng: random.Random) -> dict[str, Any]:
     """What this user would type: a process, key and party of a deal in their work, a due date, a search."""
     instance_ids = [i for (i,) in conn.execute(sa.text(
         "SELECT instance_id FROM human_tasks WHERE org_id = :org LIMIT 50"), {"org": principal.org_id})]
@@ -385,7 +385,7 @@ def filter_values(conn: sa.Connection, principal, rng: random.Random) -> dict[st
             "q": {"q": rng.choice([key[-5:], "review", "contract", "repayment"])}, "page": {"page": 5}}
 
 
-def principal_org_code(conn: sa.Connection, principal) -> str:  # noqa: ANN001
+def principal_org_code(conn: sa.Connection, principal) -> str:
     return conn.execute(sa.text("SELECT code FROM organisations WHERE id = :o"), {"o": principal.org_id}).scalar_one()
 
 
@@ -400,11 +400,11 @@ class Capture:
     def __init__(self) -> None:
         self.statements: list[tuple[str, Any]] = []
 
-    def __call__(self, conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ANN204
+    def __call__(self, conn, cursor, statement, parameters, context, executemany):
         self.statements.append((statement, parameters))
 
 
-def measure(app, samples: int, rng: random.Random, explain: bool) -> dict[str, list[float]]:  # noqa: ANN001
+def measure(app, samples: int, rng: random.Random, explain: bool) -> dict[str, list[float]]:
     times: dict[str, list[float]] = defaultdict(list)
     slowest: dict[str, tuple[float, Any, Any]] = {}
     app.extensions["loanflow_clock"] = lambda: NOW
@@ -438,7 +438,7 @@ def measure(app, samples: int, rng: random.Random, explain: bool) -> dict[str, l
     return times
 
 
-def print_explains(app, slowest: dict[str, tuple[float, Any, Any]]) -> None:  # noqa: ANN001
+def print_explains(app, slowest: dict[str, tuple[float, Any, Any]]) -> None:
     with app.app_context():
         engine = db.engine
         for name, (elapsed, principal, run) in slowest.items():

@@ -8,7 +8,7 @@ from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
 
-def error_response(status: int, code: str, message: str, fields: dict[str, Any] | None = None):  # noqa: ANN201
+def error_response(status: int, code: str, message: str, fields: dict[str, Any] | None = None):
     body: dict[str, Any] = {"code": code, "message": message}
     if fields:
         body["fields"] = fields
@@ -35,7 +35,7 @@ def _flatten_webargs(messages: dict[str, Any]) -> dict[str, list[str]]:
     return flat
 
 
-def http_error_response(error: HTTPException):  # noqa: ANN201
+def http_error_response(error: HTTPException):
     data = getattr(error, "data", None) or {}
     fields = _flatten_webargs(data["messages"]) if "messages" in data else data.get("errors")
     message = data.get("message") or error.description or error.name

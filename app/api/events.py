@@ -47,7 +47,7 @@ def retry(incident_id):
     return incidents.retry_incident(incident_id, current_user())
 
 
-def _visible_incident(incident_id: int):  # noqa: ANN202
+def _visible_incident(incident_id: int):
     """The incident if the caller may see its instance: another organisation's incidents are 404, not 403."""
     incident = incidents.get_incident(incident_id)
     queries.get_instance(current_user(), incident.instance_id)

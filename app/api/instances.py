@@ -98,7 +98,7 @@ def list_documents(instance_id):
     return documents.instance_documents(current_user(), instance_id)
 
 
-def _document_content_types(func):  # noqa: ANN001, ANN202
+def _document_content_types(func):
     """Document the bytes of each content type a stored document can have: those `documents.sniff` accepts,
     and text/plain for .csv and .txt files."""
     for content_type in (*documents.ALLOWED, "text/plain"):

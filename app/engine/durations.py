@@ -42,7 +42,7 @@ def parse_duration(value: Any) -> dict[str, float]:
     text = _text(value, "a duration")
     try:
         parsed = TimerEventDefinition.parse_iso_duration(text)
-    except Exception as exc:  # noqa: BLE001 - the library raises several types for bad input
+    except Exception as exc:  # the library raises several types for bad input
         raise TimerValueError(f"not an ISO 8601 duration: {text!r}") from exc
     if not text.upper().startswith("P") or not parsed:
         raise TimerValueError(f"not an ISO 8601 duration: {text!r}")
@@ -77,7 +77,7 @@ def parse_date(value: Any) -> datetime:
     text = _text(value, "a timer date")
     try:
         parsed = TimerEventDefinition.parse_time_or_duration(text)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise TimerValueError(f"a timer date must be an ISO 8601 date-time, got {text!r}") from exc
     if not isinstance(parsed, datetime):
         raise TimerValueError(f"a timer date must be an ISO 8601 date-time, got {text!r}")

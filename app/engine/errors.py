@@ -22,7 +22,7 @@ class DiagramProblem:
 class DiagramRejected(Exception):
     """A diagram (or set of diagrams) that cannot be imported or deployed."""
 
-    def __init__(self, problems: list[DiagramProblem]):
+    def __init__(self, problems: list[DiagramProblem]) -> None:
         self.problems = problems
         super().__init__("; ".join(f"{p.file}: {p.element_id or '-'}: {p.reason}" for p in problems))
 
@@ -30,7 +30,7 @@ class DiagramRejected(Exception):
 class ScriptError(Exception):
     """A script or expression in a diagram failed, or tried something the sandbox forbids."""
 
-    def __init__(self, message: str, element_id: str | None = None, line: int | None = None):
+    def __init__(self, message: str, element_id: str | None = None, line: int | None = None) -> None:
         self.element_id = element_id
         self.line = line
         super().__init__(message)
@@ -39,7 +39,7 @@ class ScriptError(Exception):
 class InstanceFault(Exception):
     """An instance cannot go on: the step failed; the reason goes to its history and incident."""
 
-    def __init__(self, message: str, element_id: str | None = None, kind: str = "error"):
+    def __init__(self, message: str, element_id: str | None = None, kind: str = "error") -> None:
         self.element_id = element_id
         self.kind = kind
         super().__init__(message)

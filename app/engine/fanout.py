@@ -32,7 +32,7 @@ def _too_many(count: int, what: str) -> str:
             "(split the work into batches, or use a sequential multi-instance)")
 
 
-def _check_gateway(spec: Any) -> None:  # noqa: ANN401
+def _check_gateway(spec: Any) -> None:
     count = max(len(spec.outputs), len(spec.inputs))
     if count > MAX_BRANCHES:
         raise InstanceFault(_too_many(count, "a gateway"), spec.bpmn_id)
@@ -69,7 +69,7 @@ BOUNDED: dict[type, type] = {
 }
 
 
-def install_fan_out_limits(spec: Any) -> None:  # noqa: ANN401
+def install_fan_out_limits(spec: Any) -> None:
     """Swap the parallel gateways and multi-instances of a parsed spec for the bounded ones (in place)."""
     for task_spec in spec.task_specs.values():
         bounded = BOUNDED.get(type(task_spec))
@@ -77,7 +77,7 @@ def install_fan_out_limits(spec: Any) -> None:  # noqa: ANN401
             task_spec.__class__ = bounded
 
 
-def problems(task_spec: Any, literal: Any) -> str | None:  # noqa: ANN401
+def problems(task_spec: Any, literal: Any) -> str | None:
     """Why a task spec fans out too far, as far as the diagram alone says (lint). `literal`
     evaluates an expression without task data (None when it needs data)."""
     if isinstance(task_spec, ParallelGateway | InclusiveGateway):

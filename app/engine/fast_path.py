@@ -49,7 +49,7 @@ TEXTS = (str, bytes, bytearray)
 SEQUENCES = (*TEXTS, list, tuple)
 
 
-class NeedsIsolation(Exception):  # noqa: N818 - a hand-over, not an error
+class NeedsIsolation(Exception):  # a hand-over, not an error
     """This run would be costly in process: run it in a sandbox process instead."""
 
 

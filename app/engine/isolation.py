@@ -162,7 +162,7 @@ class SandboxProcess:
     def __init__(self) -> None:
         env = {name: os.environ[name] for name in _PASSED_ENVIRONMENT if name in os.environ}
         env["LOANFLOW_SANDBOX_MEMORY_MB"] = str(MEMORY_MB)
-        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and file
+        self.process = subprocess.Popen(  # our own interpreter and file
             [sys.executable, "-I", "-B", str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             bufsize=0, close_fds=True, start_new_session=True, env=env, cwd="/")
         assert self.process.stdin is not None and self.process.stdout is not None

@@ -129,7 +129,7 @@ class LoanflowScriptEngine(PythonScriptEngine):
             result = self._call_service(operation_name, params, context)
         except (ServiceBusinessError, InstanceFault):
             raise
-        except Exception as exc:  # noqa: BLE001 - any handler failure is retried
+        except Exception as exc:  # any handler failure is retried
             raise ServiceCallFailed(f"{operation_name}: {type(exc).__name__}: {exc}", str(task.id)) from exc
         return json.dumps(jsonable(result))
 

@@ -81,7 +81,7 @@ def _private_pipes() -> tuple[int, int]:
     return incoming, outgoing
 
 
-def handle(env: Any, request: tuple) -> dict[str, Any]:  # noqa: ANN401
+def handle(env: Any, request: tuple) -> dict[str, Any]:
     """Run one request; the answer (never raises for anything the script does)."""
     from app.engine import isolation, limits, scripting
 

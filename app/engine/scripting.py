@@ -151,7 +151,7 @@ GUARDED_OPERATORS = {ast.Pow: "_pow_", ast.Mult: "_mul_", ast.Add: "_add_", ast.
 INTERNAL_IMPORTS = frozenset({"time", "_strptime"})
 
 
-def _guarded_import(name: str, globals=None, locals=None, fromlist=(), level=0):  # noqa: ANN001, A002
+def _guarded_import(name: str, globals=None, locals=None, fromlist=(), level=0) -> ModuleType:  # noqa: ANN001 - builtins.__import__'s signature
     if name in INTERNAL_IMPORTS and type(fromlist) is list and not fromlist and level == 0:
         return importlib.import_module(name)
     root = name.split(".")[0]

@@ -1,6 +1,8 @@
 """A hardened XML reader for diagrams: no DTDs, no entities, no network, bounded size."""
 from __future__ import annotations
 
+from typing import Any
+
 from lxml import etree
 
 from app.engine.errors import DiagramProblem, DiagramRejected
@@ -19,7 +21,7 @@ class _NoExternalResources(etree.Resolver):
     """Answers every external DTD or entity with nothing: libxml2 still opens a DOCTYPE's external
     subset from local files when the declaration slips past the byte check (UTF-16, say)."""
 
-    def resolve(self, system_url, public_id, context):  # noqa: ANN001, ANN201
+    def resolve(self, system_url, public_id, context) -> Any:  # noqa: ANN001 - lxml's untyped Resolver hook
         return self.resolve_string("", context)
 
 

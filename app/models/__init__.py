@@ -31,8 +31,8 @@ __all__ = [
 ]
 
 # The loan ledger (issue 5).
-from app.models.ledger import EodRun, JournalEntry, JournalLine, OutboxMessage  # noqa: E402
-from app.models.loan import Instalment, Loan, Payment, Product, ScheduleVersion  # noqa: E402
+from app.models.ledger import EodRun, JournalEntry, JournalLine, OutboxMessage
+from app.models.loan import Instalment, Loan, Payment, Product, ScheduleVersion
 
 __all__ += [
     "EodRun", "Instalment", "JournalEntry", "JournalLine", "Loan", "OutboxMessage", "Payment", "Product",

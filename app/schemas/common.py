@@ -7,7 +7,7 @@ MAX_ROW_ID = 2 ** 63 - 1
 MAX_PAGE = 1_000_000
 
 
-def RowId(**kwargs) -> fields.Integer:  # noqa: ANN003, N802 - a field factory, named like the fields it makes
+def RowId(**kwargs) -> fields.Integer:  # noqa: ANN003 - a field factory, named like the fields it makes
     """A filter or body field holding the id of a row."""
     return fields.Integer(validate=validate.Range(min=1, max=MAX_ROW_ID), **kwargs)
 

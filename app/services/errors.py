@@ -6,7 +6,7 @@ class ServiceError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, fields: dict[str, list[str]] | None = None, code: str | None = None):
+    def __init__(self, message: str, fields: dict[str, list[str]] | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.fields = fields or {}

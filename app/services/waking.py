@@ -66,7 +66,7 @@ def wake_due(max_instances: int | None = None) -> WakeReport:
                 woken = wake_instance(instance_id)
             except Conflict:
                 woken = False
-            except Exception:  # noqa: BLE001 - one instance's failure never stops the others' timers
+            except Exception:  # one instance's failure never stops the others' timers
                 log.exception("waking instance %s failed; it stays due", instance_id)
                 db.session.rollback()
                 report.failed.append(instance_id)

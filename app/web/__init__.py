@@ -34,13 +34,13 @@ def register_web(app: Flask) -> None:
     app.jinja_env.filters["local_date"] = local_date
 
     @app.errorhandler(ServiceError)
-    def service_error(exc: ServiceError):  # noqa: ANN202
+    def service_error(exc: ServiceError):
         if _wants_json():
             return error_response(exc.status, exc.code, exc.message, exc.fields)
         return render_template("error.html", status=exc.status, message=exc.message), exc.status
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):  # noqa: ANN202
+    def http_error(exc: HTTPException):
         if _wants_json():
             return http_error_response(exc)
         return render_template("error.html", status=exc.code, message=_page_message(exc)), exc.code or 500

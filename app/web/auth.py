@@ -62,7 +62,7 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
-def _set_password(token: str, purpose: str, template: str):  # noqa: ANN202
+def _set_password(token: str, purpose: str, template: str):
     try:
         accounts.check_link_token(token, purpose)
     except NotFound:

@@ -20,7 +20,7 @@ bp = Blueprint("inbox", __name__, template_folder="templates")
 PER_PAGE = 20
 
 
-def _principal():  # noqa: ANN202
+def _principal():
     return current_user.principal
 
 
@@ -65,7 +65,7 @@ def task_page(task_id: int):
     if request.method == "POST":
         uploads: list[Upload] = []
 
-        def keep_upload(name, upload):  # noqa: ANN001, ANN202
+        def keep_upload(name, upload):
             content = upload.read()
             documents.sniff(content, upload.filename or "")  # refuse the wrong type now, next to its field
             uploads.append(Upload(name, upload.filename or "upload", content))
@@ -116,7 +116,7 @@ def _nested(values: dict) -> dict:
     return out
 
 
-def _task_action(action, task_id: int) -> None:  # noqa: ANN001
+def _task_action(action, task_id: int) -> None:
     """Claim or release: refusals the user should see become flashes; 403/404 are answered as such."""
     try:
         action(task_id, _principal())

@@ -91,7 +91,7 @@ class FormParseError(Exception):
 
 
 def parse_submission(schema: dict[str, Any], ui: dict[str, Any] | None, form: MultiDict,
-                     files: MultiDict, store_file) -> dict[str, Any]:  # noqa: ANN001
+                     files: MultiDict, store_file) -> dict[str, Any]:
     """Posted HTML fields as JSON data typed by the schema; uploads go through `store_file(name, file)`."""
     errors: dict[str, list[str]] = {}
     data = _parse_object(schema, ui or {}, form, files, store_file, "", errors)
@@ -100,7 +100,7 @@ def parse_submission(schema: dict[str, Any], ui: dict[str, Any] | None, form: Mu
     return data
 
 
-def _parse_object(schema, ui, form, files, store_file, prefix, errors) -> dict[str, Any]:  # noqa: ANN001
+def _parse_object(schema, ui, form, files, store_file, prefix, errors) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for name, prop in schema.get("properties", {}).items():
         key = f"{prefix}{name}"

@@ -48,7 +48,7 @@ class LiveServer:
     url: str
     admin_token: str
 
-    def api(self, method: str, path: str, **kwargs):  # noqa: ANN201
+    def api(self, method: str, path: str, **kwargs):
         """The JSON API as the platform admin (a bearer token), from the test process."""
         client = self.app.test_client()
         response = client.open(f"/api/v1{path}", method=method,
@@ -100,7 +100,7 @@ def new_page(browser, live_server) -> Iterator[Callable]:
     """A page in a fresh browser context (its own cookies), its browser language given as `locale`."""
     contexts = []
 
-    def _new_page(locale: str = "en-US"):  # noqa: ANN202
+    def _new_page(locale: str = "en-US"):
         context = browser.new_context(base_url=live_server.url, locale=locale,
                                       viewport={"width": 1280, "height": 800})
         context.set_default_timeout(TIMEOUT_MS)

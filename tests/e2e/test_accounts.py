@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import PASSWORD, sign_in
 
 
-def _submit_login(page, username: str, password: str):  # noqa: ANN202
+def _submit_login(page, username: str, password: str):
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     with page.expect_navigation() as navigation:

@@ -9,7 +9,7 @@ from flask import Flask
 API = "/api/v1"
 
 
-def start(client, auth, process_id: str, business_key: str | None = None, **data: Any) -> dict:  # noqa: ANN001
+def start(client, auth, process_id: str, business_key: str | None = None, **data: Any) -> dict:
     body: dict[str, Any] = {"process_id": process_id, "data": data}
     if business_key is not None:
         body["business_key"] = business_key
@@ -18,26 +18,26 @@ def start(client, auth, process_id: str, business_key: str | None = None, **data
     return r.json
 
 
-def instance(client, auth, instance_id: int) -> dict:  # noqa: ANN001
+def instance(client, auth, instance_id: int) -> dict:
     r = client.get(f"{API}/process-instances/{instance_id}", headers=auth)
     assert r.status_code == 200, r.json
     return r.json
 
 
-def open_tasks(client, auth, instance_id: int) -> dict[str, dict]:  # noqa: ANN001
+def open_tasks(client, auth, instance_id: int) -> dict[str, dict]:
     """The instance's ready tasks by element id."""
     r = client.get(f"{API}/tasks", query_string={"instance_id": instance_id, "state": "ready"}, headers=auth)
     assert r.status_code == 200, r.json
     return {t["element_id"]: t for t in r.json["items"]}
 
 
-def complete(client, auth, task_id: int, **data: Any) -> dict:  # noqa: ANN001
+def complete(client, auth, task_id: int, **data: Any) -> dict:
     r = client.post(f"{API}/tasks/{task_id}/complete", json={"data": data}, headers=auth)
     assert r.status_code == 200, r.json
     return r.json
 
 
-def history(client, auth, instance_id: int) -> list[dict]:  # noqa: ANN001
+def history(client, auth, instance_id: int) -> list[dict]:
     r = client.get(f"{API}/process-instances/{instance_id}/events", query_string={"per_page": 500}, headers=auth)
     assert r.status_code == 200, r.json
     return r.json["items"]
@@ -47,7 +47,7 @@ def kinds(events: list[dict], kind: str) -> list[dict]:
     return [e for e in events if e["kind"] == kind]
 
 
-def ended_at(client, auth, instance_id: int) -> list[str]:  # noqa: ANN001
+def ended_at(client, auth, instance_id: int) -> list[str]:
     """The end events of a completed instance, from its `completed` history event."""
     [done] = kinds(history(client, auth, instance_id), "completed")
     return done["details"]["end_events"]

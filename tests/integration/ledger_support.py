@@ -16,7 +16,7 @@ PRODUCT: dict[str, Any] = {
 }
 
 
-def business_day(clock, day: date) -> None:  # noqa: ANN001
+def business_day(clock, day: date) -> None:
     """Move the clock to 10:00 on `day` in the business time zone."""
     clock.current = datetime.combine(day, time(10), tzinfo=loans.business_tz()).astimezone(UTC)
 

@@ -74,7 +74,7 @@ class World:
     user_id: int  # the fuzzer's
 
 
-def build_world(app, deploy, clock, role: str) -> World:  # noqa: ANN001
+def build_world(app, deploy, clock, role: str) -> World:
     """Organisations of every kind, the role's user, and one row behind every kind of id in a path."""
     deploy("review_with_form.bpmn", "service_unknown_operator.bpmn")
     business_day(clock, date(2026, 1, 10))
@@ -109,7 +109,7 @@ def build_world(app, deploy, clock, role: str) -> World:  # noqa: ANN001
     return World(role, token, ids, fuzzer.id)
 
 
-def restore_fuzzer(app, world: World) -> None:  # noqa: ANN001
+def restore_fuzzer(app, world: World) -> None:
     """Undo what the fuzzer may have done to itself (revoked its token, deactivated itself), so the
     next operation is tried signed in."""
     with app.app_context():
@@ -119,7 +119,7 @@ def restore_fuzzer(app, world: World) -> None:  # noqa: ANN001
         db.session.remove()
 
 
-def runs(operation, world: World) -> dict[str, Any]:  # noqa: ANN001
+def runs(operation, world: World) -> dict[str, Any]:
     """The runs of one operation, by name, each a strategy of cases sent by the world's user: valid
     requests to rows that exist (when its path has ids), valid requests with generated ids, and
     invalid requests (their ids generated too: an id may be what is invalid)."""
@@ -133,7 +133,7 @@ def runs(operation, world: World) -> dict[str, Any]:  # noqa: ANN001
     return found
 
 
-def fuzz(operation, run: str, cases: Any, world: World) -> str | None:  # noqa: ANN001
+def fuzz(operation, run: str, cases: Any, world: World) -> str | None:
     """One run of an operation's cases; what failed, if anything.
 
     The seed is fixed by the role, the operation and the run: each role gets cases of its own, and
@@ -152,7 +152,7 @@ def fuzz(operation, run: str, cases: Any, world: World) -> str | None:  # noqa: 
         if run != "invalid":
             raise
         return None  # nothing the operation takes can be made invalid
-    except (Exception, BaseExceptionGroup) as exc:  # every operation is tried; all failures are reported
+    except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - every operation is tried; all failures are reported
         detail = str(exc) if isinstance(exc, BaseExceptionGroup) else "".join(traceback.format_exception(exc))
         return f"{operation.label} ({run}): {detail}"
     return None

@@ -412,7 +412,7 @@ def username(actor: str) -> str:
 
 
 class World:
-    def __init__(self, app, ip_prefix: str) -> None:  # noqa: ANN001
+    def __init__(self, app, ip_prefix: str) -> None:
         self.app = app
         self.ip_prefix = ip_prefix
         self.user_ids: dict[str, int] = {}
@@ -729,7 +729,7 @@ def assignee(t: Target) -> str:
 
 
 def send(world: World, actor: str, method: str, path: str, is_html: bool, args: dict[str, Any],
-         bearer: str | None = None):  # noqa: ANN201
+         bearer: str | None = None):
     if is_html:
         args = dict(args)
         if method != "GET":
@@ -739,7 +739,7 @@ def send(world: World, actor: str, method: str, path: str, is_html: bool, args: 
     return world.api.open(path, method=method, headers=headers, **args)
 
 
-def outcome(response, is_html: bool) -> str:  # noqa: ANN001
+def outcome(response, is_html: bool) -> str:
     if 200 <= response.status_code < 300:
         return "ok"
     if 300 <= response.status_code < 400:
@@ -752,7 +752,7 @@ def outcome(response, is_html: bool) -> str:  # noqa: ANN001
     return str(response.status_code)
 
 
-def listed_ids(response, is_html: bool) -> set[int]:  # noqa: ANN001
+def listed_ids(response, is_html: bool) -> set[int]:
     if is_html:
         return {int(i) for i in re.findall(r'data-task-id="(\d+)"', response.text)}
     return {item["id"] for item in response.json["items"]}

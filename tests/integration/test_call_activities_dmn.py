@@ -21,13 +21,13 @@ from tests.integration.instance_api import (
 BPMN = FIXTURES / "bpmn"
 
 
-def deploy_cli(runner, *paths: Path) -> list[str]:  # noqa: ANN001
+def deploy_cli(runner, *paths: Path) -> list[str]:
     result = runner.invoke(args=["processes", "deploy", *map(str, paths)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return result.output.splitlines()
 
 
-def pins(app, instance_id: int) -> dict[str, int]:  # noqa: ANN001
+def pins(app, instance_id: int) -> dict[str, int]:
     """The called process versions pinned to an instance: process id -> version number."""
     from sqlalchemy import select
 
@@ -89,7 +89,7 @@ def test_timer_and_message_inside_a_called_process(app, client, auth, deploy, cl
     assert wake(app) == []
 
 
-def decide(client, auth, score: int) -> tuple[int, dict]:  # noqa: ANN001
+def decide(client, auth, score: int) -> tuple[int, dict]:
     """Start credit_routing with a score and complete its first task: (instance id, detail)."""
     inst = start(client, auth, "credit_routing", score=score)["id"]
     complete(client, auth, open_tasks(client, auth, inst)["collect"]["id"])

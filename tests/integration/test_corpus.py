@@ -192,7 +192,7 @@ def check_acceptance(row: dict[str, str], bundle: Bundle) -> None:
 
 
 @pytest.mark.parametrize("row", _diagram_params())
-def test_corpus_file_is_imported_as_the_manifest_says(row):  # noqa: ANN001
+def test_corpus_file_is_imported_as_the_manifest_says(row):
     require_corpus()
     path = row["local_path"]
     expected = expectation(row)
@@ -253,7 +253,7 @@ def _form_schema(folder: str, process: ParsedProcess, outcome: StepOutcome) -> d
     return json.loads((CORPUS / folder / name).read_text())
 
 
-def _submit(engine: ProcessEngine, workflow, folder: str, process: ParsedProcess, outcome: StepOutcome,  # noqa: ANN001
+def _submit(engine: ProcessEngine, workflow, folder: str, process: ParsedProcess, outcome: StepOutcome,
             element_id: str, data: dict[str, Any]) -> StepOutcome:
     assert outcome.status == "waiting", outcome.error
     assert [t.element_id for t in outcome.ready] == [element_id]
@@ -270,7 +270,7 @@ MONTHLY_SALARY = 10_000
     pytest.param(MONTHLY_SALARY / 2, {"isInvoiceApproved": True, "approvalComment": "checked with the team"},
                  "Event_1dggzfv", id="invoice-needs-finance-review"),
 ])
-def test_submit_invoice_runs_to_its_end_event(invoice_amount, approval, end_event):  # noqa: ANN001
+def test_submit_invoice_runs_to_its_end_event(invoice_amount, approval, end_event):
     """spiff-arena's documented example: a form, service calls, an embedded subprocess with a
     script and a DMN decision, two gateways and a second form.
 
@@ -326,7 +326,7 @@ USER_GUIDE = "sample-process-models/misc/documentation/user-guide-basics"
     pytest.param("Norris", "2125550100", "Activity_0uxorq8", "Some Other Chuck Norris", id="other-norris"),
     pytest.param("Berry", "2125550100", "Activity_1ewbhqq", "Some Other Chuck", id="other-chuck"),
 ])
-def test_user_guide_basics_routes_by_its_decision_table(last_name, telephone, manual_task, which):  # noqa: ANN001
+def test_user_guide_basics_routes_by_its_decision_table(last_name, telephone, manual_task, which):
     """A form, a script that formats the number, a DMN decision, nested gateways, manual tasks."""
     require_corpus()
     bundle = _parse_folder(USER_GUIDE, ["user-guide-basics.bpmn"])

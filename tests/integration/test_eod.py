@@ -117,7 +117,7 @@ def test_a_crashed_run_leaves_nothing_and_is_redone(loan_id, monkeypatch):
     run_eod(date(2026, 2, 13))
     before = snapshot()
 
-    def crash(self) -> None:  # noqa: ANN001
+    def crash(self) -> None:
         raise RuntimeError("power cut")
 
     monkeypatch.setattr(eod._Batch, "days_past_due", crash)

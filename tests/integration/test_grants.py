@@ -271,7 +271,7 @@ def test_applicants_start_only_what_an_active_product_offers(app, client, deploy
     deploy("review_with_form.bpmn", "twelve_steps.bpmn")
     applicant = people["tokens"]["app1"]
 
-    def start(process_id: str, borrower: str = "TRADER"):  # noqa: ANN202
+    def start(process_id: str, borrower: str = "TRADER"):
         return client.post(f"{API}/process-instances", headers=applicant,
                            json={"process_id": process_id, "parties": {"borrower": borrower}})
 

@@ -395,7 +395,7 @@ def test_a_revoked_token_is_refused_from_the_next_request_on_under_load(app, ser
             with lock:
                 results.append((sent, status))
 
-    def wait_for(enough) -> None:  # noqa: ANN001
+    def wait_for(enough) -> None:
         deadline = monotonic() + 120  # not a timing assertion: a bound on a test that cannot finish
         while not enough() and monotonic() < deadline:
             stop.wait(0.01)

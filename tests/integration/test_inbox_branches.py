@@ -100,11 +100,11 @@ def world(ctx):
     return {"users": users, "instances": instances, "parties": parties, "org_ids": org_ids}
 
 
-def principal(world, name):  # noqa: ANN001, ANN201
+def principal(world, name):
     return principal_for_user(world["users"][name])
 
 
-def offered(p, task: HumanTask, instance: ProcessInstance) -> bool:  # noqa: ANN001
+def offered(p, task: HumanTask, instance: ProcessInstance) -> bool:
     """The access rules, written out: what `access.task_offered` must select."""
     if "platform_admin" in p.roles:
         return True
@@ -114,7 +114,7 @@ def offered(p, task: HumanTask, instance: ProcessInstance) -> bool:  # noqa: ANN
     return own or (task.lane is None and instance.started_by_id == p.id)
 
 
-def sort_key(sort: str):  # noqa: ANN201
+def sort_key(sort: str):
     far = datetime.max.replace(tzinfo=UTC)
     due = lambda t: (t.due_at is None, t.due_at or far)  # noqa: E731 - nulls last
     return {"due": lambda t: (*due(t), t.id),
@@ -122,7 +122,7 @@ def sort_key(sort: str):  # noqa: ANN201
             "newest": lambda t: (-t.created_at.timestamp(), -t.id)}[sort]
 
 
-def expected(world, name: str, view: str = "group", sort: str = "due", keep=lambda t: True) -> list[int]:  # noqa: ANN001
+def expected(world, name: str, view: str = "group", sort: str = "due", keep=lambda t: True) -> list[int]:
     p = principal(world, name)
     tasks = db.session.scalars(select(HumanTask)).all()
     if view == "mine":
@@ -132,7 +132,7 @@ def expected(world, name: str, view: str = "group", sort: str = "due", keep=lamb
     return [t.id for t in sorted((t for t in chosen if keep(t)), key=sort_key(sort))]
 
 
-def read_all(world, name: str, per_page: int = 7, **filters) -> tuple[list[int], int]:  # noqa: ANN001, ANN003
+def read_all(world, name: str, per_page: int = 7, **filters) -> tuple[list[int], int]:
     """Every page in turn: the ids in page order, and the total the first page gave."""
     p, ids, page, total = principal(world, name), [], 1, None
     while True:

@@ -37,11 +37,11 @@ def loan_id(ctx, clock) -> int:
     return book(borrower())
 
 
-def pay(loan_id: int, key: str, amount: str, **extra) -> repayments.PaymentOutcome:  # noqa: ANN003
+def pay(loan_id: int, key: str, amount: str, **extra) -> repayments.PaymentOutcome:
     return repayments.take_payment_and_commit(PaymentNotice(loan_id, key, amount, **extra))
 
 
-def terms(principal: str = "12000.00", repayments_: int = 12):  # noqa: ANN201
+def terms(principal: str = "12000.00", repayments_: int = 12):
     return product_from_mapping(PRODUCT).terms_for(Decimal(principal), repayments_, START)
 
 

@@ -37,7 +37,7 @@ def loan_id(ctx, clock) -> int:
     return loan
 
 
-def pay(loan_id: int, key: str, amount: str, **extra) -> repayments.PaymentOutcome:  # noqa: ANN003
+def pay(loan_id: int, key: str, amount: str, **extra) -> repayments.PaymentOutcome:
     return repayments.take_payment_and_commit(PaymentNotice(loan_id, key, amount, **extra))
 
 

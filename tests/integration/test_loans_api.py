@@ -25,16 +25,16 @@ ORGS = {"BORR1": "borrower", "BORR2": "borrower", "BANK1": "funder", "BANK2": "f
 
 
 class World:
-    def __init__(self, client, headers: dict[str, dict[str, str]], loan1: int, loan2: int) -> None:  # noqa: ANN001
+    def __init__(self, client, headers: dict[str, dict[str, str]], loan1: int, loan2: int) -> None:
         self.client, self.headers, self.loan1, self.loan2 = client, headers, loan1, loan2
 
-    def get(self, who: str, path: str, **kwargs: Any):  # noqa: ANN201
+    def get(self, who: str, path: str, **kwargs: Any):
         return self.client.get(f"/api/v1{path}", headers=self.headers[who], **kwargs)
 
-    def post(self, who: str, path: str, body: Any = None):  # noqa: ANN201
+    def post(self, who: str, path: str, body: Any = None):
         return self.client.post(f"/api/v1{path}", headers=self.headers[who], json=body)
 
-    def pay(self, who: str, loan_id: int, amount: Any = "1066.19", key: str = "voucher-1", **more: Any):  # noqa: ANN201
+    def pay(self, who: str, loan_id: int, amount: Any = "1066.19", key: str = "voucher-1", **more: Any):
         return self.post(who, f"/loans/{loan_id}/payments", {"amount": amount, "idempotency_key": key, **more})
 
 
@@ -56,14 +56,14 @@ def world(app, client, clock, admin_token) -> World:
     return World(client, headers, *ids)
 
 
-def payments_count(app) -> int:  # noqa: ANN001
+def payments_count(app) -> int:
     with app.app_context():
         count = db.session.scalar(select(func.count()).select_from(Payment))
         db.session.remove()
     return int(count or 0)
 
 
-def error(response) -> dict[str, Any]:  # noqa: ANN001
+def error(response) -> dict[str, Any]:
     assert set(response.json) == {"error"}, response.json
     return response.json["error"]
 

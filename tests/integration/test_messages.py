@@ -4,12 +4,12 @@ from __future__ import annotations
 from tests.integration.instance_api import API, complete, history, instance, kinds, open_tasks, start
 
 
-def post_message(client, auth, name: str, key: str, payload=None, **extra):  # noqa: ANN001, ANN201
+def post_message(client, auth, name: str, key: str, payload=None, **extra):
     return client.post(f"{API}/messages", json={"name": name, "correlation_key": key, "payload": payload, **extra},
                        headers=auth)
 
 
-def inbox_rows(app) -> list[tuple]:  # noqa: ANN001
+def inbox_rows(app) -> list[tuple]:
     from sqlalchemy import select
 
     from app.extensions import db

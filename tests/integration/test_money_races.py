@@ -32,7 +32,7 @@ ROUNDS = 10
 class Books:
     """One loan of BORR1 funded by BANK1, its applicant's and its finance's tokens, the served app."""
 
-    def __init__(self, app, base_url: str, loan_id: int, tokens: dict[str, str]) -> None:  # noqa: ANN001
+    def __init__(self, app, base_url: str, loan_id: int, tokens: dict[str, str]) -> None:
         self.app, self.base_url, self.loan_id, self.tokens = app, base_url, loan_id, tokens
         self._keys = 0
 
@@ -204,7 +204,7 @@ def test_payments_on_one_loan_at_once_are_each_booked_against_what_the_others_le
 
 # -- the other money decisions, from threads in the process ----------------------------------------
 
-def _in_threads(app, calls: list[Callable[[], Any]]) -> list[Any]:  # noqa: ANN001
+def _in_threads(app, calls: list[Callable[[], Any]]) -> list[Any]:
     """Run each call in its own thread and app context, committing; released together."""
     barrier = threading.Barrier(len(calls), timeout=60)
     results: list[Any] = [None] * len(calls)

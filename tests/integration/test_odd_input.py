@@ -164,7 +164,7 @@ def _multipart(fields: dict[str, str], files: dict[str, tuple[bytes, str]]) -> t
     return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
-def _post_form(client, task_id, csrf, voucher, **headers):  # noqa: ANN001, ANN202
+def _post_form(client, task_id, csrf, voucher, **headers):
     body, content_type = _multipart({"csrf_token": csrf, "decision": "approve", "limit": "10"}, {"voucher": voucher})
     return client.post(f"/tasks/{task_id}", data=body, content_type=content_type,
                        headers={"Accept-Language": "en", **headers})

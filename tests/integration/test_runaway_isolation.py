@@ -62,7 +62,7 @@ def token_of(auth: dict[str, str]) -> str:
     return auth["Authorization"].removeprefix("Bearer ")
 
 
-def other_users_waiting_task(client, other: dict[str, str]) -> int:  # noqa: ANN001
+def other_users_waiting_task(client, other: dict[str, str]) -> int:
     """Another user's instance of twelve_steps, waiting at its `review` task: the task's id."""
     instance = start(client, other, "twelve_steps")
     r = client.get(f"{API}/tasks", query_string={"instance_id": instance["id"], "state": "ready"}, headers=other)
@@ -71,7 +71,7 @@ def other_users_waiting_task(client, other: dict[str, str]) -> int:  # noqa: ANN
     return task["id"]
 
 
-def in_thread(run: Any) -> tuple[threading.Thread, dict[str, Any]]:  # noqa: ANN401
+def in_thread(run: Any) -> tuple[threading.Thread, dict[str, Any]]:
     result: dict[str, Any] = {}
 
     def target() -> None:

@@ -38,7 +38,7 @@ def test_browsers_ignore_what_is_stripped(app):
         assert safe_next("/ok\r\nSet-Cookie: x=1") == "/okSet-Cookie: x=1"  # a path here, no header
 
 
-def _login(client, next_value: str):  # noqa: ANN202
+def _login(client, next_value: str):
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
     return client.post("/login", query_string={"next": next_value},
                        data={"csrf_token": csrf, "username": "admin", "password": PASSWORD})

@@ -17,7 +17,7 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "app" / "web" / "templates"
 INLINE = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|<style\b|\sstyle=|\son[a-z]+=|javascript:", re.I)
 
 
-def _policy(response) -> dict[str, str]:  # noqa: ANN001
+def _policy(response) -> dict[str, str]:
     header = response.headers["Content-Security-Policy"]
     return {part.split()[0]: " ".join(part.split()[1:]) for part in header.split(";") if part.strip()}
 

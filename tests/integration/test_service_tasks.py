@@ -27,13 +27,13 @@ def handlers(app, monkeypatch):
     fake_handlers.reset()
 
 
-def incidents(client, auth, **query) -> list[dict]:  # noqa: ANN001
+def incidents(client, auth, **query) -> list[dict]:
     r = client.get(f"{API}/incidents", query_string=query, headers=auth)
     assert r.status_code == 200, r.json
     return r.json["items"]
 
 
-def retry(client, auth, incident_id: int):  # noqa: ANN001, ANN201
+def retry(client, auth, incident_id: int):
     return client.post(f"{API}/incidents/{incident_id}/retry", headers=auth)
 
 

@@ -38,7 +38,7 @@ def _cookie(client) -> str:
     return client.get_cookie(COOKIE).value
 
 
-def _replay(app, cookie: str, user_agent: str | None = None):  # noqa: ANN202
+def _replay(app, cookie: str, user_agent: str | None = None):
     """A fresh client (another machine) that presents the cookie."""
     other = app.test_client()
     other.set_cookie(COOKIE, cookie)
@@ -149,7 +149,7 @@ def _forge(secret_key: str, payload: dict) -> str:
     return serializer.dumps(payload)
 
 
-def _default_install(app, tmp_path, name: str, monkeypatch):  # noqa: ANN202
+def _default_install(app, tmp_path, name: str, monkeypatch):
     """An app configured the way `make run` starts it (no SECRET_KEY anywhere), on the test's database."""
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("LOANFLOW_ENV", raising=False)

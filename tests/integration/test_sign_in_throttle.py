@@ -33,18 +33,18 @@ def people(app, admin_token) -> None:
         set_password(app, user)
 
 
-def _client(app, address: str):  # noqa: ANN202
+def _client(app, address: str):
     client = app.test_client()
     client.environ_base["REMOTE_ADDR"] = address
     return client
 
 
-def _attempt(client, username: str, password: str):  # noqa: ANN202
+def _attempt(client, username: str, password: str):
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
     return client.post("/login", data={"csrf_token": csrf, "username": username, "password": password})
 
 
-def _error(response) -> str:  # noqa: ANN001
+def _error(response) -> str:
     return re.search(r'<p class="error" role="alert">(.*?)</p>', response.text, re.S).group(1)
 
 
@@ -104,11 +104,11 @@ def test_failures_are_forgotten_after_a_quiet_day(app, people, clock):
 class CountingHasher(PasswordHasher):
     calls = 0
 
-    def hash(self, password, *, salt=None):  # noqa: ANN001, ANN201
+    def hash(self, password, *, salt=None):
         CountingHasher.calls += 1
         return super().hash(password, salt=salt)
 
-    def verify(self, hash, password):  # noqa: ANN001, ANN201, A002
+    def verify(self, hash, password):
         CountingHasher.calls += 1
         return super().verify(hash, password)
 

@@ -22,7 +22,7 @@ from tests.integration.instance_api import (
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)  # where the clock fixture starts
 
 
-def run_due(runner, app, clock, at: datetime) -> str:  # noqa: ANN001
+def run_due(runner, app, clock, at: datetime) -> str:
     """`flask timers run-due --now AT`; the command sets the app's clock, so put the test's back."""
     try:
         result = runner.invoke(args=["timers", "run-due", "--now", at.isoformat()], catch_exceptions=False)
@@ -32,7 +32,7 @@ def run_due(runner, app, clock, at: datetime) -> str:  # noqa: ANN001
     return result.output.strip()
 
 
-def fired(client, auth, instance_id: int, element_id: str) -> list[dict]:  # noqa: ANN001
+def fired(client, auth, instance_id: int, element_id: str) -> list[dict]:
     return [e for e in kinds(history(client, auth, instance_id), "timer_fired") if e["element_id"] == element_id]
 
 

@@ -24,7 +24,7 @@ def bundle(filename: str) -> Bundle:
     return parse_diagrams([DiagramFile(filename, (FIXTURES / filename).read_bytes())])
 
 
-def start(engine: ProcessEngine, process_id: str, data: dict[str, Any], filename: str | None = None):  # noqa: ANN201
+def start(engine: ProcessEngine, process_id: str, data: dict[str, Any], filename: str | None = None):
     process = bundle(filename or f"{process_id}.bpmn").processes[process_id]
     workflow = engine.new_workflow(process.spec, process.embedded, data)
     return workflow, engine.advance(workflow)

@@ -253,7 +253,7 @@ def engine() -> ProcessEngine:
     return ProcessEngine()
 
 
-def run_script(engine: ProcessEngine, script: str, data: dict | None = None):  # noqa: ANN201
+def run_script(engine: ProcessEngine, script: str, data: dict | None = None):
     process = parse_diagrams([DiagramFile("sandbox.bpmn", _script_diagram(script))]).processes["sandbox_probe"]
     workflow = engine.new_workflow(process.spec, process.embedded, dict(data or {}))
     return engine.advance(workflow), process
@@ -422,7 +422,7 @@ for trigger in triggers:
     assert {"ZeroDivisionError", "KeyError", "NameError", "TypeError", "ValueError", "JSONDecodeError",
             "error", "InvalidOperation"} <= caught
 
-    def walk(value, depth=0):  # noqa: ANN001, ANN202
+    def walk(value, depth=0):
         yield value
         if depth < 3 and isinstance(value, list | tuple):
             for item in value:

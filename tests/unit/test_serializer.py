@@ -238,12 +238,12 @@ def test_a_state_version_that_is_not_one_is_refused(version: Any) -> None:
 
 
 # -- the fast task writer and reader ----------------------------------------------------------------------
-def _stock_workflow_dict(converter, workflow) -> dict:  # noqa: ANN001
+def _stock_workflow_dict(converter, workflow) -> dict:
     """SpiffWorkflow's own converters, which the hand-written writer must match key for key."""
     return WorkflowConverter.to_dict(converter, workflow)
 
 
-def _stock_read_tasks(converter, tasks: dict, workflow) -> dict:  # noqa: ANN001
+def _stock_read_tasks(converter, tasks: dict, workflow) -> dict:
     """SpiffWorkflow's own task reader, which the hand-written one must match."""
     return converter.mapping_from_dict(tasks, UUID, workflow=workflow)
 

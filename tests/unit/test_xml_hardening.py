@@ -232,7 +232,7 @@ def _as_bytes(content: str | bytes) -> bytes:
     return content if isinstance(content, bytes) else content.encode("utf-8")
 
 
-def refusal(files: list[DiagramFile], max_bytes: int | None = None, context_dmn=()) -> list[DiagramProblem]:  # noqa: ANN001
+def refusal(files: list[DiagramFile], max_bytes: int | None = None, context_dmn=()) -> list[DiagramProblem]:
     """The problems `parse_diagrams` refuses `files` with; any other outcome fails the test."""
     kwargs = {"max_bytes": max_bytes} if max_bytes is not None else {}
     with pytest.raises(DiagramRejected) as info:
@@ -254,7 +254,7 @@ def only_problem_for(problems: list[DiagramProblem], filename: str) -> DiagramPr
 
 @pytest.mark.parametrize(("content", "max_bytes", "pattern"),
                          [pytest.param(c, m, p, id=i) for i, c, m, p in HOSTILE])
-def test_hostile_or_malformed_input_is_refused_with_a_reason(content, max_bytes, pattern):  # noqa: ANN001
+def test_hostile_or_malformed_input_is_refused_with_a_reason(content, max_bytes, pattern):
     data = _as_bytes(content)
     problems = refusal([DiagramFile("upload.bpmn", data)], max_bytes)
     problem = only_problem_for(problems, "upload.bpmn")
@@ -264,7 +264,7 @@ def test_hostile_or_malformed_input_is_refused_with_a_reason(content, max_bytes,
 
 
 @pytest.mark.parametrize(("text", "encoding"), [pytest.param(t, e, id=i) for i, t, e in UTF16_CASES])
-def test_declarations_in_wide_encodings_are_refused(text, encoding):  # noqa: ANN001
+def test_declarations_in_wide_encodings_are_refused(text, encoding):
     data = text.encode(encoding)
     assert b"<!doctype" not in data.lower()  # the case is only meaningful if the byte check is blind
     problems = refusal([DiagramFile("wide.bpmn", data)])
@@ -274,7 +274,7 @@ def test_declarations_in_wide_encodings_are_refused(text, encoding):  # noqa: AN
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-32"])
-def test_external_dtd_answer_does_not_reveal_whether_a_local_file_exists(tmp_path, encoding):  # noqa: ANN001
+def test_external_dtd_answer_does_not_reveal_whether_a_local_file_exists(tmp_path, encoding):
     """An existing and a missing file give the same answer, so the reader opened neither."""
     existing = tmp_path / "secret.txt"  # any local file: it is not a DTD, libxml2 would complain
     existing.write_text("SECRET-FROM-DISK: this is not a DTD\n")
@@ -307,7 +307,7 @@ def test_malformed_xml_reports_the_line():
 
 
 @pytest.mark.parametrize("href_kind", ["local-file", "etc-hostname"])
-def test_xinclude_is_never_expanded(tmp_path, href_kind):  # noqa: ANN001
+def test_xinclude_is_never_expanded(tmp_path, href_kind):
     marker = "LOANFLOW-XINCLUDE-MARKER-7f3c"
     secret = tmp_path / "secret.txt"
     secret.write_text(marker)
@@ -342,7 +342,7 @@ def test_xinclude_is_never_expanded(tmp_path, href_kind):  # noqa: ANN001
 
 @pytest.mark.parametrize(("content", "element_id", "pattern"),
                          [pytest.param(c, e, p, id=i) for i, c, e, p in SPIFF_REJECTS])
-def test_bpmn_that_spiffworkflow_cannot_run_is_refused(content, element_id, pattern):  # noqa: ANN001
+def test_bpmn_that_spiffworkflow_cannot_run_is_refused(content, element_id, pattern):
     problem = only_problem_for(refusal([DiagramFile("model.bpmn", content.encode())]), "model.bpmn")
     assert re.search(pattern, problem.reason), problem.reason
     if element_id is not None:
@@ -350,7 +350,7 @@ def test_bpmn_that_spiffworkflow_cannot_run_is_refused(content, element_id, patt
 
 
 @pytest.mark.parametrize(("content", "pattern"), [pytest.param(c, p, id=i) for i, c, p in DMN_REJECTS])
-def test_dmn_that_spiffworkflow_cannot_evaluate_is_refused(content, pattern):  # noqa: ANN001
+def test_dmn_that_spiffworkflow_cannot_evaluate_is_refused(content, pattern):
     problem = only_problem_for(refusal([DiagramFile("rules.dmn", content.encode())]), "rules.dmn")
     assert re.search(pattern, problem.reason), problem.reason
     assert not re.match(r"(IndexError|AttributeError|KeyError|TypeError|XPathEvalError)\b", problem.reason)

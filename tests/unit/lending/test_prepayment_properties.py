@@ -85,7 +85,7 @@ def test_payments_on_any_dates_conserve_money(data: st.DataObject, terms, mode) 
             assert booked.account.outstanding == 0 or booked.credit_added < change
 
 
-def _after_some_payment(data: st.DataObject, terms, mode):  # noqa: ANN001, ANN202
+def _after_some_payment(data: st.DataObject, terms, mode):
     """A loan after one payment of any size on any date (or none), and a later date to look at it."""
     account = open_account(generate_schedule(terms))
     first = data.draw(st.dates(terms.disbursed_on, account.schedule.installments[-1].due_date))
