@@ -17,7 +17,7 @@ ledger = AppGroup("ledger", help="The double-entry ledger.")
 
 @eod.command("run")
 @click.option("--date", "until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Process every business date up to this one (default: yesterday, China time).")
+              help="Process every business date up to this one (default: yesterday in the business time zone, LOANFLOW_TIMEZONE).")
 @click.option("--notice-days", type=click.IntRange(min=0), default=None,
               help="Days before a due date that bill_due_soon goes out (default 3).")
 def run_command(until: datetime | None, notice_days: int | None) -> None:
