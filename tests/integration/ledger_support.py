@@ -5,6 +5,9 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+from flask import has_app_context
+
+from app.config import business_timezone
 from app.extensions import db
 from app.services import identity, loans
 from app.services.ledger import loan_balances, trial_balance, unbalanced_entries
@@ -17,8 +20,9 @@ PRODUCT: dict[str, Any] = {
 
 
 def business_day(clock, day: date) -> None:
-    """Move the clock to 10:00 on `day` in the business time zone."""
-    clock.current = datetime.combine(day, time(10), tzinfo=loans.business_tz()).astimezone(UTC)
+    """Move the clock to 10:00 on `day` in the business time zone (the default one outside an app context)."""
+    zone = loans.business_tz() if has_app_context() else business_timezone({})
+    clock.current = datetime.combine(day, time(10), tzinfo=zone).astimezone(UTC)
 
 
 def borrower(code: str = "BORROWER1") -> int:
