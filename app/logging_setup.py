@@ -27,6 +27,8 @@ _ENVIRON_KEY = "loanflow.request_id"
 _STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message", "asctime", "request_id"}
 HANDLER_NAME = "loanflow"
+# Loggers at LOG_LEVEL: the app's (`loanflow.*`, Flask's `app.logger`) and the migrations'.
+OWN_LOGGERS = ("loanflow", "app", "alembic")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
@@ -114,14 +116,21 @@ def make_handler(log_format: str) -> logging.Handler:
 
 
 def configure_logging(config: dict[str, Any]) -> None:
-    """Route the root logger through one handler of LOG_FORMAT at LOG_LEVEL; idempotent (a second
-    app, as the tests make, replaces the handler rather than doubling every line)."""
+    """Route the root logger through one handler of LOG_FORMAT; idempotent (a second app, as the
+    tests make, replaces the handler rather than doubling every line).
+
+    LOG_LEVEL is the level of Loanflow's own loggers (and alembic's, so `db upgrade` says what it
+    ran); libraries log warnings and above: SpiffWorkflow logs a line per task state change at
+    INFO, APScheduler one per worker pass.
+    """
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
         root.removeHandler(old)
     root.addHandler(make_handler(config["LOG_FORMAT"]))
-    root.setLevel(config["LOG_LEVEL"])
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per worker pass
+    level = logging.getLevelName(config["LOG_LEVEL"])
+    root.setLevel(max(level, logging.WARNING))
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(level)
 
 
 def logging_configured() -> bool:

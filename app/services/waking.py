@@ -67,7 +67,8 @@ def wake_due(max_instances: int | None = None) -> WakeReport:
             except Conflict:
                 woken = False
             except Exception:  # one instance's failure never stops the others' timers
-                log.exception("waking instance %s failed; it stays due", instance_id)
+                log.exception("waking instance %s failed; it stays due", instance_id,
+                              extra={"instance_id": instance_id})
                 db.session.rollback()
                 report.failed.append(instance_id)
                 continue

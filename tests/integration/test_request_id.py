@@ -13,8 +13,16 @@ import pytest
 
 from app import create_app
 from app.config import ConfigError, load_config
+from app.logging_setup import configure_logging
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
+
+
+@pytest.fixture(autouse=True)
+def _development_logging_afterwards():
+    """The apps made here set the process's logging; the tests after them get development's back."""
+    yield
+    configure_logging({"LOG_FORMAT": "text", "LOG_LEVEL": "INFO"})
 
 
 def _app(tmp_path: Path, **settings: object):
@@ -111,3 +119,17 @@ def test_production_logs_json_by_default(tmp_path, monkeypatch):
 def test_an_unknown_log_setting_refuses_to_start(tmp_path, setting):
     with pytest.raises(ConfigError, match="LOANFLOW_LOG_"):
         _app(tmp_path, **setting)
+
+
+def test_libraries_log_warnings_only_and_our_loggers_follow_the_level(tmp_path, capsys):
+    _app(tmp_path, LOG_FORMAT="json", LOG_LEVEL="INFO")
+    capsys.readouterr()
+    logging.getLogger("spiff.task").info("State changed to READY")  # one per task state change
+    logging.getLogger("loanflow.worker").debug("a detail")
+    logging.getLogger("loanflow.worker").info("woke 1 instance(s)")
+    logging.getLogger("spiff.task").warning("a warning")
+    assert [line["message"] for line in _json_lines(capsys.readouterr().err)] == ["woke 1 instance(s)", "a warning"]
+    _app(tmp_path, LOG_FORMAT="json", LOG_LEVEL="DEBUG")
+    capsys.readouterr()
+    logging.getLogger("loanflow.worker").debug("a detail")
+    assert [line["message"] for line in _json_lines(capsys.readouterr().err)] == ["a detail"]
