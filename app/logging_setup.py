@@ -28,7 +28,7 @@ _STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, 
     "message", "asctime", "request_id"}
 HANDLER_NAME = "loanflow"
 # Loggers at LOG_LEVEL: the app's (`loanflow.*`, Flask's `app.logger`) and the migrations'.
-OWN_LOGGERS = ("loanflow", "app", "alembic")
+OWN_LOGGERS = ("loanflow", "app", "alembic.runtime.migration")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
