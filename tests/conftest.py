@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,26 +30,38 @@ def _postgres_admin_url() -> str | None:
     return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
 
 
-@pytest.fixture(scope="session")
-def postgres_database():
-    """A fresh PostgreSQL database for this test session, dropped afterwards."""
+def require_postgres_admin_url() -> str:
+    """The maintenance URL of the test PostgreSQL server; skips (fails under
+    LOANFLOW_REQUIRE_SERVICES=1) when none is configured."""
     admin_url = _postgres_admin_url()
     if admin_url is None:
         if REQUIRE_SERVICES:
             pytest.fail("LOANFLOW_REQUIRE_SERVICES=1 but TEST_DATABASE_URL is not set: PostgreSQL is required")
         pytest.skip("PostgreSQL not configured (set TEST_DATABASE_URL)")
-    name = f"loanflow_test_{uuid.uuid4().hex[:10]}"
+    return admin_url
+
+
+@contextmanager
+def throwaway_postgres_database(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database named `prefix_<random>`, dropped afterwards; yields its URL."""
+    admin_url = require_postgres_admin_url()
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(sa.text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"),
-            {"n": name})
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
+    try:
+        yield sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database():
+    """A fresh PostgreSQL database for this test session, dropped afterwards."""
+    with throwaway_postgres_database("loanflow_test") as url:
+        yield url
 
 
 def _make_app(database_url: str, tmp: Path):

@@ -7,7 +7,6 @@ pg_trgm); the second test shows it still sees a missing index, that one included
 """
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from flask_migrate import upgrade
 
 from app import create_app
 from app.extensions import db
-from tests.conftest import REQUIRE_SERVICES, _postgres_admin_url
+from tests.conftest import throwaway_postgres_database
 
 TRIGRAM_INDEX = "ix_process_instances_business_key_trgm"
 
@@ -31,19 +30,8 @@ def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'fresh.db'}"
         return
-    admin_url = _postgres_admin_url()
-    if admin_url is None:
-        if REQUIRE_SERVICES:
-            pytest.fail("LOANFLOW_REQUIRE_SERVICES=1 but TEST_DATABASE_URL is not set: PostgreSQL is required")
-        pytest.skip("PostgreSQL not configured (set TEST_DATABASE_URL)")
-    name = f"loanflow_migrations_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_postgres_database("loanflow_migrations") as url:
+        yield url
 
 
 @pytest.fixture
