@@ -44,9 +44,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from app import models  # noqa: F401 - register the tables with the metadata
     from app.api import register_api
-    from app.services.runtime import Runtime
+    from app.services.workflow.runtime import Runtime
+    from app.wiring import product_registry
 
-    app.extensions["loanflow_runtime"] = Runtime(app, app.config.get("HANDLER_REGISTRY"))
+    registry = app.config.get("HANDLER_REGISTRY") or product_registry(app.config.get("HANDLER_MODULES", ()))
+    app.extensions["loanflow_runtime"] = Runtime(app, registry)
     register_api(app, api)
     from app.web import register_web
 
@@ -132,7 +134,7 @@ def _tune_sqlite(app: Flask) -> None:
     The driver keeps its default (legacy) transactions on purpose: it opens one just before the
     first write, so a transaction never reads first and then fails to upgrade to writing
     (SQLITE_BUSY under a deferred BEGIN) — an engine step reads and then writes. Money decisions
-    take the write lock before they read (`app.services.ledger.hold_sqlite_write_lock`), waiting
+    take the write lock before they read (`app.services.ledger.journal.hold_sqlite_write_lock`), waiting
     up to the busy timeout for it, so two of them on one payment run one after the other.
     """
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

@@ -14,9 +14,10 @@ from app.cli_loans import loans
 from app.engine.errors import DiagramRejected
 from app.engine.lint import lint_bundle
 from app.engine.parser import parse_diagrams
-from app.services import deployment, identity
 from app.services.errors import ServiceError
-from app.services.waking import wake_due
+from app.services.identity import directory as identity
+from app.services.workflow import deployment
+from app.services.workflow.waking import wake_due
 
 processes = AppGroup("processes", help="Deploy, validate, list and export BPMN/DMN diagrams.")
 orgs = AppGroup("orgs", help="Organisations.")
@@ -62,7 +63,7 @@ def validate_command(files: tuple[Path, ...]) -> None:
     except DiagramRejected as exc:
         problems = exc.problems
     else:
-        from app.services.runtime import runtime
+        from app.services.workflow.runtime import runtime
 
         forms = [p.name for p in forms_dir.glob("*.json")] if forms_dir.is_dir() else []
         problems = lint_bundle(bundle, runtime().handlers.operators(), forms)
@@ -146,7 +147,7 @@ def _when(moment: datetime | None) -> str:
 @click.argument("username")
 def tokens_command(username: str) -> None:
     """The user's API tokens, newest first: id, state, created, expires, last used, revoked, label."""
-    from app.services import user_admin
+    from app.services.identity import user_admin
 
     try:
         rows, _total = identity.tokens_of(user_admin.user_by_name(username).id)
@@ -163,7 +164,7 @@ def tokens_command(username: str) -> None:
 @click.argument("token_id", type=click.IntRange(1, 2 ** 63 - 1))
 def revoke_token_command(token_id: int) -> None:
     """Revoke an API token by its id (see `users tokens`): it stops working at once."""
-    from app.services import user_admin
+    from app.services.identity import user_admin
 
     try:
         user_admin.revoke_token(token_id, None)
@@ -187,7 +188,7 @@ def activate_command(username: str) -> None:
 
 
 def _set_active(username: str, active: bool) -> None:
-    from app.services import user_admin
+    from app.services.identity import user_admin
 
     try:
         user_admin.set_active(user_admin.user_by_name(username), active, None)
@@ -201,7 +202,7 @@ def _set_active(username: str, active: bool) -> None:
 @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
 def invite_command(username: str, base_url: str) -> None:
     """A new single-use invitation link for a user without a password (the last line printed)."""
-    from app.services import user_admin
+    from app.services.identity import user_admin
 
     try:
         token = user_admin.invitation_link(user_admin.user_by_name(username), None)
@@ -216,7 +217,7 @@ def invite_command(username: str, base_url: str) -> None:
 @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
 def reset_link_command(username: str, base_url: str) -> None:
     """A single-use password reset link for a user who has a password (the last line printed)."""
-    from app.services import user_admin
+    from app.services.identity import user_admin
 
     try:
         token = user_admin.reset_link(user_admin.user_by_name(username), None)
@@ -229,7 +230,7 @@ def reset_link_command(username: str, base_url: str) -> None:
 @seed.command("demo")
 def seed_demo_command() -> None:
     """Demo organisations, a user per role and a few deals (idempotent); prints the logins."""
-    from app.services.demo import DEMO_PASSWORD, seed_demo
+    from app.demo import DEMO_PASSWORD, seed_demo
 
     users = seed_demo()
     click.echo(f"demo users (password for all: {DEMO_PASSWORD}):")

@@ -22,8 +22,8 @@ ledger = AppGroup("ledger", help="The double-entry ledger.")
               help="Days before a due date that bill_due_soon goes out (default 3).")
 def run_command(until: datetime | None, notice_days: int | None) -> None:
     """Run the batch for every date after the last completed run up to --date."""
-    from app.services.eod import BILL_NOTICE_DAYS, STEPS, pending_dates, run_eod
-    from app.services.loans import business_today
+    from app.services.ledger.eod import BILL_NOTICE_DAYS, STEPS, pending_dates, run_eod
+    from app.services.ledger.loans import business_today
 
     day: date = until.date() if until else business_today() - timedelta(days=1)
     dates = pending_dates(day)
@@ -67,7 +67,7 @@ def runs_command(last: int) -> None:
 @click.option("--limit", default=500, show_default=True)
 def deliver_command(limit: int) -> None:
     """Deliver undelivered outbox messages to the loans' process instances."""
-    from app.services.outbox import deliver_outbox
+    from app.services.ledger.outbox import deliver_outbox
 
     click.echo(f"delivered {deliver_outbox(limit)} message(s)")
 
@@ -75,7 +75,7 @@ def deliver_command(limit: int) -> None:
 @ledger.command("trial-balance")
 def trial_balance_command() -> None:
     """Every account's balance (debit positive) and the total, which is always zero."""
-    from app.services.ledger import trial_balance, unbalanced_entries
+    from app.services.ledger.journal import trial_balance, unbalanced_entries
 
     balance = trial_balance()
     for account, amount in balance.balances.items():

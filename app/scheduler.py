@@ -12,7 +12,7 @@ from flask import Flask
 
 from app.config import business_timezone
 from app.extensions import db
-from app.services.waking import wake_due
+from app.services.workflow.waking import wake_due
 
 log = logging.getLogger("loanflow.worker")
 
@@ -33,9 +33,9 @@ def end_of_day_job(app: Flask) -> int:
     """The end-of-day batch up to yesterday (business time zone); returns how many dates it processed."""
     from datetime import timedelta
 
-    from app.services.eod import run_eod
     from app.services.errors import ServiceError
-    from app.services.loans import business_today
+    from app.services.ledger.eod import run_eod
+    from app.services.ledger.loans import business_today
 
     with app.app_context():
         try:
@@ -52,7 +52,7 @@ def end_of_day_job(app: Flask) -> int:
 
 def deliver_outbox_job(app: Flask) -> int:
     """Deliver what the end-of-day batch wrote to the outbox; returns how many were delivered."""
-    from app.services.outbox import deliver_outbox
+    from app.services.ledger.outbox import deliver_outbox
 
     with app.app_context():
         try:

@@ -45,11 +45,11 @@ from app.engine.parser import DiagramFile
 from app.engine.sandbox import SandboxEnvironment
 from app.extensions import db
 from app.models import HumanTask
-from app.services.deployment import deploy_and_commit
-from app.services.identity import ensure_platform_admin, principal_for
-from app.services.instances import start_instance
-from app.services.queries import instance_detail
-from app.services.tasks import complete_task
+from app.services.identity.directory import ensure_platform_admin, principal_for
+from app.services.workflow.deployment import deploy_and_commit
+from app.services.workflow.instances import start_instance
+from app.services.workflow.queries import instance_detail
+from app.services.workflow.tasks import complete_task
 
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAM = ROOT / "tests" / "fixtures" / "bpmn" / "twelve_steps.bpmn"

@@ -112,7 +112,8 @@ def load(n: int) -> float:
 
     from app.extensions import db
     from app.lending.codec import terms_to_mapping
-    from app.services import identity, loans
+    from app.services.identity import directory as identity
+    from app.services.ledger import loans
 
     started = time.perf_counter()
     upgrade()
@@ -155,7 +156,7 @@ def main() -> int:
 
     from app import create_app
     from app.extensions import db
-    from app.services.eod import run_eod
+    from app.services.ledger.eod import run_eod
 
     folder = Path(tempfile.mkdtemp(prefix="loanflow-bench-eod-"))
     server = args.database or start_cluster(folder)

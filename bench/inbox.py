@@ -59,8 +59,8 @@ sys.path.insert(0, str(ROOT))
 from app import create_app  # noqa: E402
 from app.config import engine_options  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.services import inbox  # noqa: E402
-from app.services.identity import principal_for_user  # noqa: E402
+from app.services.identity.directory import principal_for_user  # noqa: E402
+from app.services.workflow import inbox  # noqa: E402
 
 TARGET_MS = 20.0
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

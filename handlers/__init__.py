@@ -1,9 +1,8 @@
-"""Service-task handlers, registered by operator name (`risk.credit_report`, `payments.disburse`, ...).
+"""Adapters to services outside the platform: risk, e-signature, payments, notification, identity.
 
-A handler has the signature `handler(params: dict, ctx: HandlerContext) -> dict`; `ctx` carries
-the instance id, business key and an idempotency key, so a handler called twice with the same key
-has the effect of one call. No Flask imports here: handlers are plain functions and adapters.
+Each adapter is a provider-neutral interface, a real client speaking the provider's protocol
+(HTTP, signed callbacks) and a simulator that is part of the product and says so on screen
+(its pages and JSON APIs under `/simulators/`). Adapters know no Flask, no tables and no domain:
+the domain that owns a service task (`app.services.<domain>.operators`) calls an adapter.
+The service-task registry itself is the workflow runtime's (`app.services.workflow.operators`).
 """
-from handlers.registry import BusinessError, HandlerContext, HandlerRegistry, default_registry
-
-__all__ = ["BusinessError", "HandlerContext", "HandlerRegistry", "default_registry"]

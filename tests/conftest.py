@@ -156,7 +156,7 @@ def runner(app):
 
 @pytest.fixture
 def admin_token(app) -> str:
-    from app.services.identity import ensure_platform_admin
+    from app.services.identity.directory import ensure_platform_admin
 
     with app.app_context():
         token = ensure_platform_admin()
@@ -172,7 +172,7 @@ def auth(admin_token) -> dict[str, str]:
 @pytest.fixture
 def second_auth(app, admin_token) -> dict[str, str]:
     """Another platform admin: for tasks that must be done by someone else (four-eyes)."""
-    from app.services import identity
+    from app.services.identity import directory as identity
 
     with app.app_context():
         identity.create_user("admin2", "PLATFORM", ["platform_admin"])
@@ -185,7 +185,7 @@ def second_auth(app, admin_token) -> dict[str, str]:
 def deploy(app):
     """Deploy fixture diagrams by file name (from tests/fixtures/bpmn) and return the results."""
     from app.engine.parser import DiagramFile
-    from app.services.deployment import deploy_and_commit
+    from app.services.workflow.deployment import deploy_and_commit
 
     def _deploy(*names: str):
         with app.app_context():

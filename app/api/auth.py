@@ -7,7 +7,7 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
 from app.services.errors import Unauthorized
-from app.services.identity import Principal, TokenUse, authenticate_token
+from app.services.identity.directory import Principal, TokenUse, authenticate_token
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

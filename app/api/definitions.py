@@ -5,9 +5,9 @@ from app.api.auth import current_user, require_user
 from app.api.json_body import Blueprint
 from app.engine.parser import DiagramFile
 from app.schemas.processes import DeploymentResultSchema, ProcessDefinitionSchema
-from app.services import deployment
-from app.services.access import require_role
 from app.services.errors import Invalid
+from app.services.identity.access import require_role
+from app.services.workflow import deployment
 
 blp = Blueprint("process_definitions", __name__, url_prefix="/process-definitions",
                 description="Deployed BPMN processes and DMN decisions")

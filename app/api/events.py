@@ -2,8 +2,8 @@
 from app.api.auth import current_user, require_user
 from app.api.json_body import Blueprint
 from app.schemas.events import DeliverySchema, IncidentListArgs, IncidentPage, IncidentSchema, MessageSchema
-from app.services import incidents, messages, queries
-from app.services.access import require_role
+from app.services.identity.access import require_role
+from app.services.workflow import incidents, messages, queries
 
 blp = Blueprint("events", __name__, description="Messages and incidents")
 blp.before_request(require_user)

@@ -15,8 +15,8 @@ from app.schemas.processes import (
     InstanceSchema,
     StartInstanceSchema,
 )
-from app.services import documents, instances, queries
 from app.services.errors import NotFound
+from app.services.workflow import documents, instances, queries
 
 blp = Blueprint("process_instances", __name__, url_prefix="/process-instances",
                 description="Running and finished process instances")

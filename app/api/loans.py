@@ -1,7 +1,7 @@
 """Booked loans over the API: loans with their bills and balances, schedule versions, payments, pay-off quotes,
 offline repayments confirmed by finance, and the trial balance.
 
-Who sees what is `app.services.loans.loan_visible`: platform staff every loan, a borrower's
+Who sees what is `app.services.ledger.loans.loan_visible`: platform staff every loan, a borrower's
 applicants their own, a funder's staff their funder's; another organisation's loan is 404.
 Money is a string with two decimals both ways ("1066.19"), never a JSON number.
 """
@@ -18,7 +18,8 @@ from app.schemas.loans import (
     ScheduleVersionSchema,
     TrialBalanceSchema,
 )
-from app.services import ledger, loans, repayments
+from app.services.ledger import journal as ledger
+from app.services.ledger import loans, repayments
 
 blp = Blueprint("loans", __name__, description="Booked loans, their bills, payments and the ledger")
 blp.before_request(require_user)

@@ -5,7 +5,8 @@ from app.api.auth import current_token, current_user, require_user
 from app.api.json_body import Blueprint
 from app.schemas.common import PageArgs
 from app.schemas.users import IssuedTokenSchema, NewTokenSchema, TokenPage, TokenSchema
-from app.services import inbox, user_admin
+from app.services.identity import user_admin
+from app.services.workflow import inbox
 
 blp = Blueprint("me", __name__, url_prefix="/me", description="The signed-in user's work")
 blp.before_request(require_user)

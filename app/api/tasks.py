@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate
 from app.api.auth import current_user, require_user
 from app.api.json_body import Blueprint
 from app.schemas.tasks import CompleteTaskSchema, TaskDetailSchema, TaskListArgs, TaskPage
-from app.services import queries, tasks
+from app.services.workflow import queries, tasks
 
 blp = Blueprint("tasks", __name__, url_prefix="/tasks", description="User tasks waiting for people")
 blp.before_request(require_user)

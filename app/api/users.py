@@ -1,11 +1,11 @@
 """Users over the API, for administrators: list them, deactivate and reactivate them, see and revoke
-their API tokens. Who may act on whom is `app.services.grants`; everyone else gets 403 before any
+their API tokens. Who may act on whom is `app.services.identity.grants`; everyone else gets 403 before any
 id is read."""
 from app.api.auth import current_user, require_user
 from app.api.json_body import Blueprint
 from app.schemas.common import PageArgs
 from app.schemas.users import TokenPage, TokenSchema, UserListArgs, UserPage, UserSchema
-from app.services import user_admin
+from app.services.identity import user_admin
 
 blp = Blueprint("users", __name__, url_prefix="/users", description="Users and their API tokens (administrators)")
 blp.before_request(require_user)

@@ -17,7 +17,7 @@ HUNDRED = Decimal(100)
 # NUMERIC(18, 2) holds more, but SQLite keeps NUMERIC as an 8-byte double, which holds every
 # decimal of at most 15 significant digits exactly (DBL_DIG) and no more: 999999999999999.99
 # would come back as 1000000000000000.00. Below this bound an amount reads back as written on
-# both databases, and the sums the ledger takes in SQL are exact (`app.services.ledger.cents_sum`).
+# both databases, and the sums the ledger takes in SQL are exact (`app.services.ledger.journal.cents_sum`).
 MAX_AMOUNT = Decimal(10) ** 13
 MAX_AMOUNT_TEXT = "9999999999999.99"
 # Numbers as text: ASCII digits, an optional minus sign, a point, and (not for amounts) an exponent.

@@ -9,9 +9,10 @@ from app.lending.money import parse_money
 from app.lending.terms import Prepayment
 from app.models.loan import LOAN_STATUSES
 from app.schemas.common import PageArgs, RowId, page_schema
-from app.services import loans, repayments
 
 # The amounts the API takes, as the spec states them: what `parse_money` accepts, positive.
+from app.services.ledger import loans, repayments
+
 AMOUNT_PATTERN = r"^[0-9]{1,13}(\.[0-9]{1,2})?$"
 
 

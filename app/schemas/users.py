@@ -2,7 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from app.schemas.common import PageArgs, page_schema
-from app.services.identity import MAX_TOKEN_DAYS, TOKEN_DAYS, TOKEN_LABEL_LENGTH
+from app.services.identity.directory import MAX_TOKEN_DAYS, TOKEN_DAYS, TOKEN_LABEL_LENGTH
 
 
 class TokenSchema(Schema):

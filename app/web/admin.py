@@ -1,5 +1,5 @@
 """Administration pages: organisations and users — new users with a single-use invitation link,
-password reset links, deactivation, API tokens — each act checked by `app.services.grants`."""
+password reset links, deactivation, API tokens — each act checked by `app.services.identity.grants`."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request, url_for
@@ -7,8 +7,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.models.identity import ORG_KINDS
-from app.services import grants, identity, user_admin
 from app.services.errors import ServiceError
+from app.services.identity import directory as identity
+from app.services.identity import grants, user_admin
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 

@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.extensions import limiter
-from app.services import accounts
 from app.services.errors import Invalid, NotFound, Unauthorized
+from app.services.identity import accounts
 from app.web.session import sign_in, sign_out
 
 bp = Blueprint("auth", __name__, template_folder="templates")

@@ -8,11 +8,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.schemas.common import MAX_PAGE
-from app.services import documents, inbox, queries, tasks
 from app.services.errors import ServiceError
-from app.services.forms import display_kinds
-from app.services.runtime import runtime
-from app.services.tasks import PENDING_DOCUMENT, Upload
+from app.services.workflow import documents, inbox, queries, tasks
+from app.services.workflow.forms import display_kinds
+from app.services.workflow.runtime import runtime
+from app.services.workflow.tasks import PENDING_DOCUMENT, Upload
 from app.web.auth import safe_next
 from app.web.schema_form import FormParseError, fields_of, parse_submission
 

@@ -1,7 +1,7 @@
 """The browser session: Flask-Login's user is a thin wrapper around the request's Principal.
 
 The signed cookie carries the user's id and the token of a session kept on the server
-(`app.services.sessions`): signing out, or a password, role or status change, ends that row, and
+(`app.services.identity.sessions`): signing out, or a password, role or status change, ends that row, and
 the cookie signs no one in from then on, whoever replays it.
 """
 from __future__ import annotations
@@ -11,8 +11,8 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import UserMixin, login_user, logout_user
 
 from app.extensions import login_manager
-from app.services import sessions
-from app.services.identity import Principal
+from app.services.identity import sessions
+from app.services.identity.directory import Principal
 
 SESSION_TOKEN = "sid"  # the Flask session's field holding the server-side session's token
 MAX_USER_ID = 2 ** 31 - 1  # users.id is a 32-bit integer: a bigger id is no one, not an overflow

@@ -65,8 +65,8 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     from app import create_app
     from app.engine.parser import DiagramFile
     from app.extensions import db
-    from app.services.deployment import deploy_and_commit
-    from app.services.identity import ensure_platform_admin
+    from app.services.identity.directory import ensure_platform_admin
+    from app.services.workflow.deployment import deploy_and_commit
 
     path = tmp_path_factory.mktemp("e2e-db") / "loanflow.db"
     app = create_app({
@@ -119,7 +119,7 @@ class World:
     suffix: str
 
     def org(self, code: str, kinds: list[str]) -> str:
-        from app.services import identity
+        from app.services.identity import directory as identity
 
         with self.server.app.app_context():
             identity.create_org(code, kinds, f"{code} Ltd")
@@ -128,7 +128,8 @@ class World:
     def user(self, name: str, org_code: str, roles: list[str], password: str | None = PASSWORD) -> str:
         """A user (username made unique to the test) with a password set through an invitation."""
         from app.extensions import db
-        from app.services import accounts, identity
+        from app.services.identity import accounts
+        from app.services.identity import directory as identity
 
         username = f"{name}_{self.suffix}"
         with self.server.app.app_context():
@@ -140,7 +141,7 @@ class World:
 
     def invite(self, username: str) -> str:
         from app.extensions import db
-        from app.services import accounts
+        from app.services.identity import accounts
 
         with self.server.app.app_context():
             token = accounts.invite(username)

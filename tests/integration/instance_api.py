@@ -67,7 +67,7 @@ def due_at(app: Flask, instance_id: int) -> datetime | None:
 def wake(app: Flask) -> list[int]:
     """One pass of the worker's job: the ids of the instances it woke."""
     from app.extensions import db
-    from app.services.waking import wake_due
+    from app.services.workflow.waking import wake_due
 
     with app.app_context():
         report = wake_due()

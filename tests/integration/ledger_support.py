@@ -9,8 +9,9 @@ from flask import has_app_context
 
 from app.config import business_timezone
 from app.extensions import db
-from app.services import identity, loans
-from app.services.ledger import loan_balances, trial_balance, unbalanced_entries
+from app.services.identity import directory as identity
+from app.services.ledger import loans
+from app.services.ledger.journal import loan_balances, trial_balance, unbalanced_entries
 
 PRODUCT: dict[str, Any] = {
     "code": "CREDIT12", "name": "Credit loan, 12 %", "annual_rate": "12", "min_amount": "100",

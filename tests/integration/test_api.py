@@ -45,7 +45,7 @@ def test_requests_without_a_valid_token_are_401(client, headers):
 
 def test_a_funders_reviewer_sees_only_their_funders_tasks(app, client, auth, deploy):
     from app.extensions import db
-    from app.services import identity
+    from app.services.identity import directory as identity
 
     deploy("twelve_steps.bpmn")
     with app.app_context():
@@ -219,7 +219,7 @@ def test_a_nul_in_a_query_value_is_400(client, auth):
 
 def test_parties_must_be_known_organisations_of_the_right_kind(app, client, auth, deploy):
     from app.extensions import db
-    from app.services import identity
+    from app.services.identity import directory as identity
 
     deploy("twelve_steps.bpmn")
     with app.app_context():

@@ -39,7 +39,9 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import ApiToken, HumanTask, Incident, Organisation, User
-from app.services import documents, identity, instances, loans, repayments
+from app.services.identity import directory as identity
+from app.services.ledger import loans, repayments
+from app.services.workflow import documents, instances
 from tests.integration.ledger_support import business_day, product
 
 # Cases per run (valid, invalid, valid to rows that exist) of an operation, per role: small, so the suite stays fast on both databases;

@@ -4,7 +4,7 @@ The cases are generated from the app's route table (`app.url_map`): every route 
 in RULES or a reason in SKIPPED, so a route added later without a rule fails
 `test_every_route_has_a_rule_or_a_reason_to_be_skipped`. The expectations are written here, from
 the rules in `../shared/DESIGN.md` ("Who uses it", "Clarifications" → API and Identity) and issue 4,
-never computed by `app.services.access`: if the access module is wrong, these tests fail.
+never computed by `app.services.identity.access`: if the access module is wrong, these tests fail.
 
 The rules, as this table reads them:
 - Not signed in: the API answers 401; an HTML page sends the browser to /login.
@@ -78,9 +78,12 @@ from app.models import (
     UserToken,
 )
 from app.models.identity import Organisation
-from app.services import accounts, identity, instances, loans, repayments, tasks, user_admin
-from app.services.deployment import deploy_and_commit
-from app.services.documents import store_document
+from app.services.identity import accounts, user_admin
+from app.services.identity import directory as identity
+from app.services.ledger import loans, repayments
+from app.services.workflow import instances, tasks
+from app.services.workflow.deployment import deploy_and_commit
+from app.services.workflow.documents import store_document
 from tests.conftest import FakeClock, _empty_tables
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)

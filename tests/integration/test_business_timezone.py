@@ -10,7 +10,7 @@ import pytest
 from app import create_app
 from app.config import ConfigError, business_timezone, load_config
 from app.scheduler import build_scheduler
-from app.services.loans import business_today
+from app.services.ledger.loans import business_today
 
 EVENING_IN_LONDON = datetime(2026, 12, 2, 17, 0, tzinfo=UTC)  # 01:00 on 12-03 in Shanghai
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEntry
-from app.services import accounts
+from app.services.identity import accounts
 from tests.conftest import FIXTURES, ROOT
 
 
@@ -197,9 +197,9 @@ def test_seed_demo_is_idempotent_and_its_users_can_sign_in(runner, app, client):
 
     from sqlalchemy import func, select
 
+    from app.demo import DEMO_PASSWORD
     from app.extensions import db
     from app.models import Product, User
-    from app.services.demo import DEMO_PASSWORD
 
     first = invoke(runner, "seed", "demo").output
     invoke(runner, "seed", "demo")
@@ -218,7 +218,7 @@ def test_seed_demo_books_two_loans_with_balanced_books(runner, app):
 
     from app.extensions import db
     from app.models import Loan, Payment
-    from app.services.ledger import trial_balance
+    from app.services.ledger.journal import trial_balance
 
     invoke(runner, "seed", "demo")
     invoke(runner, "seed", "demo")  # idempotent: no second pair of loans

@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import HumanTask, InstanceEvent, ProcessInstance
-from app.services import instances, tasks
 from app.services.errors import Conflict
-from app.services.identity import principal_for
+from app.services.identity.directory import principal_for
+from app.services.workflow import instances, tasks
 
 
 def _start(app, deploy):

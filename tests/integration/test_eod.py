@@ -11,10 +11,10 @@ from app.extensions import db
 from app.lending.codec import terms_from_mapping
 from app.lending.overdue import UnpaidInstalment, accrue_penalty_interest
 from app.models import EodRun, InboxMessage, Instalment, JournalEntry, JournalLine, Loan, OutboxMessage
-from app.services import eod, loans
-from app.services.eod import run_eod
 from app.services.errors import Conflict
-from app.services.outbox import deliver_outbox
+from app.services.ledger import eod, loans
+from app.services.ledger.eod import run_eod
+from app.services.ledger.outbox import deliver_outbox
 from tests.integration.ledger_support import assert_books_balance, book, borrower, business_day, product
 
 START = date(2026, 1, 10)

@@ -1,4 +1,4 @@
-"""Who may grant what (app/services/grants.py): roles only in organisations of their kind, nobody
+"""Who may grant what (app/services/identity/grants.py): roles only in organisations of their kind, nobody
 grants or acts at or above their own rank, links that set a password only where they may, a platform
 role held outside the platform grants nothing, and applicants start only what a product offers."""
 from __future__ import annotations
@@ -10,8 +10,10 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEntry, Organisation, Product, User, UserRole, UserSession, UserToken
-from app.services import accounts, identity, loans
 from app.services.errors import Forbidden, Invalid
+from app.services.identity import accounts
+from app.services.identity import directory as identity
+from app.services.ledger import loans
 
 API = "/api/v1"
 PASSWORD = "Harbour-lights-2026"

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEntry, Document, HumanTask
-from app.services import accounts, identity
+from app.services.identity import accounts
+from app.services.identity import directory as identity
 from tests.conftest import FIXTURES
 
 API = "/api/v1"

@@ -24,10 +24,12 @@ from app.models import (
     ProcessVersion,
     User,
 )
-from app.services import accounts, identity, inbox
-from app.services.access import PLATFORM_LANES, ROLE_PARTY, lane_party
-from app.services.identity import principal_for_user
-from app.services.inbox import InboxFilters
+from app.services.identity import accounts
+from app.services.identity import directory as identity
+from app.services.identity.access import PLATFORM_LANES, ROLE_PARTY, lane_party
+from app.services.identity.directory import principal_for_user
+from app.services.workflow import inbox
+from app.services.workflow.inbox import InboxFilters
 
 API = "/api/v1"
 PASSWORD = "Harbour-lights-2026"

@@ -13,11 +13,11 @@ from app.lending import Prepayment, generate_schedule
 from app.lending.codec import product_from_mapping
 from app.lending.simulator import Transaction, simulate
 from app.models import JournalEntry, Payment, ScheduleVersion
-from app.services import adjustments, loans, repayments
-from app.services.eod import run_eod
 from app.services.errors import Conflict, Invalid
-from app.services.ledger import loan_balances
-from app.services.repayments import PaymentNotice
+from app.services.ledger import adjustments, loans, repayments
+from app.services.ledger.eod import run_eod
+from app.services.ledger.journal import loan_balances
+from app.services.ledger.repayments import PaymentNotice
 from tests.integration.ledger_support import (
     PRODUCT,
     assert_books_balance,

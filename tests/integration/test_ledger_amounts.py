@@ -13,7 +13,7 @@ from sqlalchemy import delete, insert, select
 from app.extensions import db
 from app.lending.money import parse_money
 from app.models import JournalEntry, JournalLine, Payment
-from app.services import ledger
+from app.services.ledger import journal as ledger
 
 ACCEPTED = st.from_regex(r"-?[0-9]{1,13}(\.[0-9]{1,2})?", fullmatch=True)
 DB_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -67,7 +67,8 @@ BAD_AMOUNTS = ["٣.٠٠", "１.00", "1.00\n", " 1.00", "1.00 ", "+1.00", "1_000.
 
 
 def test_amounts_the_columns_cannot_hold_exactly_are_a_422_naming_the_field(app, client, admin_token):
-    from app.services import identity, loans
+    from app.services.identity import directory as identity
+    from app.services.ledger import loans
     from tests.integration.ledger_support import product
 
     with app.app_context():

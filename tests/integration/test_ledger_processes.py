@@ -9,11 +9,11 @@ from sqlalchemy import func, select
 from app.engine.parser import DiagramFile
 from app.extensions import db
 from app.models import Payment
-from app.services.deployment import deploy_and_commit
-from app.services.eod import run_eod
-from app.services.outbox import deliver_outbox
-from app.services.runtime import runtime
-from handlers import BusinessError, HandlerContext
+from app.services.ledger.eod import run_eod
+from app.services.ledger.outbox import deliver_outbox
+from app.services.workflow.deployment import deploy_and_commit
+from app.services.workflow.operators import BusinessError, HandlerContext
+from app.services.workflow.runtime import runtime
 from tests.integration.instance_api import instance, start
 from tests.integration.ledger_support import assert_books_balance, borrower, business_day, product
 

@@ -27,9 +27,9 @@ from app.models import (
     ScheduleVersion,
 )
 from app.models.identity import Organisation
-from app.services import adjustments, loans, repayments
-from app.services.eod import run_eod
 from app.services.errors import ServiceError
+from app.services.ledger import adjustments, loans, repayments
+from app.services.ledger.eod import run_eod
 from tests.integration.ledger_support import PRODUCT, assert_books_balance, business_day
 
 START = date(2026, 3, 2)
@@ -57,7 +57,7 @@ def _empty_ledger() -> None:
 def _org() -> int:
     org_id = db.session.scalar(select(Organisation.id).where(Organisation.code == "PROPS"))
     if org_id is None:
-        from app.services import identity
+        from app.services.identity import directory as identity
 
         org_id = identity.create_org("PROPS", ["borrower"], "Property borrower").id
         db.session.commit()

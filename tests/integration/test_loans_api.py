@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import JournalEntry, Payment
-from app.services import adjustments, identity, loans
+from app.services.identity import directory as identity
+from app.services.ledger import adjustments, loans
 from tests.integration.ledger_support import assert_books_balance, business_day, product
 
 START = date(2026, 1, 10)  # 12,000 at 12 % over 12 months, 1 % fee: bills of 1,066.19 on the 10th

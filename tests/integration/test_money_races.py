@@ -21,8 +21,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import JournalEntry, JournalLine, Loan, Payment
-from app.services import adjustments, identity, loans, repayments
 from app.services.errors import Conflict, Invalid
+from app.services.identity import directory as identity
+from app.services.ledger import adjustments, loans, repayments
 from tests.integration.ledger_support import assert_books_balance, business_day, product
 
 START = date(2026, 1, 10)
@@ -284,7 +285,7 @@ def test_waivers_at_once_each_forgive_what_the_other_left(books, clock):
     """Two waivers of 1.00 at once, five times, both forgive (2.00 a round, not 1.00 booked twice);
     then two of everything that is left: one forgives it, the other finds nothing left (422)."""
     business_day(clock, date(2026, 3, 20))
-    from app.services.eod import run_eod
+    from app.services.ledger.eod import run_eod
 
     def penalty_receivable() -> Decimal:
         with books.app.app_context():
@@ -338,7 +339,7 @@ def test_two_end_of_day_batches_at_once_run_the_date_once(books, clock):
     """The scheduler and an operator's `eod run` for the same date: one runs it, the other finds it
     taken (a conflict) or done (nothing to do); the date's bills and penalties are posted once."""
     from app.models import EodRun
-    from app.services.eod import run_eod
+    from app.services.ledger.eod import run_eod
 
     day = date(2026, 3, 20)
     business_day(clock, day)

@@ -109,7 +109,7 @@ def upload_task(app, client, auth, deploy, tmp_path):
 
     from app.extensions import db
     from app.models import HumanTask
-    from app.services import identity
+    from app.services.identity import directory as identity
     from tests.conftest import FIXTURES
 
     forms = tmp_path / "forms"

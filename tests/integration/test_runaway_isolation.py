@@ -157,7 +157,7 @@ def test_a_runaway_woken_by_the_worker_holds_no_one_up(app, client, served, depl
 def test_one_instance_failing_to_wake_never_stops_the_others(app, client, deploy, auth, clock, monkeypatch):
     """Whatever goes wrong waking one instance (here: its step raising), the pass wakes the others
     and the failed one stays due for the next pass."""
-    from app.services import waking
+    from app.services.workflow import waking
 
     deploy("timer_duration.bpmn")
     first, second = (start(client, auth, "timer_duration", amount=n) for n in (1, 2))

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app import create_app
-from handlers import default_registry
+from app.wiring import product_registry
 from tests.fixtures import fake_handlers
 from tests.integration.instance_api import API, due_at, ended_at, history, instance, kinds, start, wake
 
@@ -22,7 +22,7 @@ HANDLER_MODULE = "tests.fixtures.fake_handlers"
 def handlers(app, monkeypatch):
     """The app's handler registry with the test handlers added; their state reset around the test."""
     fake_handlers.reset()
-    monkeypatch.setattr(app.extensions["loanflow_runtime"], "handlers", default_registry([HANDLER_MODULE]))
+    monkeypatch.setattr(app.extensions["loanflow_runtime"], "handlers", product_registry([HANDLER_MODULE]))
     yield fake_handlers
     fake_handlers.reset()
 

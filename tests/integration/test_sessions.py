@@ -16,8 +16,9 @@ from sqlalchemy import select
 from app import create_app
 from app.extensions import db
 from app.models import User, UserSession
-from app.services import accounts, identity
-from app.services.sessions import end_user_sessions
+from app.services.identity import accounts
+from app.services.identity import directory as identity
+from app.services.identity.sessions import end_user_sessions
 from tests.integration.test_identity import PASSWORD, set_password, sign_in
 
 API = "/api/v1"

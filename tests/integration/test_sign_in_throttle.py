@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEntry, HumanTask, SignInThrottle
-from app.services import accounts, identity
+from app.services.identity import accounts
+from app.services.identity import directory as identity
 from tests.integration.test_identity import PASSWORD, set_password
 
 API = "/api/v1"

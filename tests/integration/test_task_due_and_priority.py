@@ -11,10 +11,10 @@ from app.engine.lint import lint_bundle
 from app.engine.parser import DiagramFile, parse_diagrams
 from app.extensions import db
 from app.models import HumanTask, InstanceEvent
-from app.services.deployment import deploy_and_commit
-from app.services.identity import principal_for
-from app.services.instances import start_instance
-from app.services.tasks import complete_task
+from app.services.identity.directory import principal_for
+from app.services.workflow.deployment import deploy_and_commit
+from app.services.workflow.instances import start_instance
+from app.services.workflow.tasks import complete_task
 from tests.conftest import FIXTURES
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import HumanTask, User
-from app.services import identity
-from app.services.forms import display_kinds
+from app.services.identity import directory as identity
+from app.services.workflow.forms import display_kinds
 from tests.integration.test_identity import set_password, sign_in
 
 API = "/api/v1"

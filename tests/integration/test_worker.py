@@ -27,9 +27,9 @@ import sqlalchemy as sa
 from app import create_app
 from app.engine.parser import DiagramFile
 from app.extensions import db
-from app.services.deployment import deploy_and_commit
-from app.services.identity import ensure_platform_admin
-from app.services.instances import start_instance
+from app.services.identity.directory import ensure_platform_admin
+from app.services.workflow.deployment import deploy_and_commit
+from app.services.workflow.instances import start_instance
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRE_SERVICES = os.environ.get("LOANFLOW_REQUIRE_SERVICES") == "1"

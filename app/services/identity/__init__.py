@@ -1,0 +1,1 @@
+"""Identity and access: organisations, users, tokens, sessions, grants and the access policy."""

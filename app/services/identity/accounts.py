@@ -1,0 +1,190 @@
+"""Accounts: invitations and password resets by single-use links, sign-in throttled per user name
+and address, the audit log."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from app.extensions import db
+from app.models import SignInThrottle, User, UserToken
+from app.services.clock import now
+from app.services.errors import Invalid, NotFound, Unauthorized
+from app.services.identity.audit import audit
+from app.services.identity.directory import Principal, principal_for_user
+from app.services.identity.sessions import end_user_sessions
+
+FREE_ATTEMPTS = 5  # failed sign-ins of one user name from one address before each further one waits
+FIRST_WAIT = timedelta(seconds=30)  # after the FREE_ATTEMPTS-th failure; doubled after each further one
+MAX_WAIT = timedelta(minutes=15)
+FORGET_AFTER = timedelta(days=1)  # a (name, address) pair with no failure for this long starts afresh
+INVITE_VALID = timedelta(days=7)
+RESET_VALID = timedelta(hours=2)
+MIN_PASSWORD_LENGTH = 10
+SIGN_IN_FAILED = "wrong username or password, or too many failed attempts: wait a moment and try again"
+
+
+def _hasher() -> PasswordHasher:
+    """argon2id with the library's defaults; tests may lower the cost (PASSWORD_HASH_FAST)."""
+    if current_app.config.get("PASSWORD_HASH_FAST"):
+        return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    return PasswordHasher()
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_link_token(user_id: int, purpose: str, actor_id: int | None = None) -> str:
+    """A single-use token for an invitation or a reset; earlier unused ones of that purpose lapse."""
+    at = now()
+    db.session.execute(update(UserToken).where(UserToken.user_id == user_id, UserToken.purpose == purpose,
+                                               UserToken.used_at.is_(None)).values(used_at=at))
+    token = secrets.token_urlsafe(32)
+    valid = INVITE_VALID if purpose == "invite" else RESET_VALID
+    db.session.add(UserToken(user_id=user_id, purpose=purpose, token_hash=_digest(token), created_at=at,
+                             expires_at=at + valid))
+    audit(f"{purpose}_issued", actor_id, f"user:{user_id}")
+    db.session.commit()
+    return token
+
+
+def invite(username: str, actor_id: int | None = None) -> str:
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"unknown user {username!r}")
+    return issue_link_token(user.id, "invite", actor_id)
+
+
+def request_reset(username: str, ip: str | None = None) -> str | None:
+    """A reset token for an active user who has a password; None (silently) otherwise."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active or user.password_hash is None:
+        audit("reset_requested_unknown", None, f"username:{username}", ip)
+        db.session.commit()
+        return None
+    return issue_link_token(user.id, "reset")
+
+
+def check_link_token(token: str, purpose: str) -> UserToken:
+    row = db.session.scalar(select(UserToken).where(UserToken.token_hash == _digest(token),
+                                                    UserToken.purpose == purpose))
+    if row is None or row.used_at is not None or row.expires_at <= now():
+        raise NotFound("this link is invalid, used or expired")
+    return row
+
+
+def check_password_strength(password: str, username: str) -> None:
+    problems = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems.append(f"at least {MIN_PASSWORD_LENGTH} characters")
+    if username.lower() in password.lower():
+        problems.append("must not contain the username")
+    if password.isdigit() or password.isalpha():
+        problems.append("mix letters with digits or symbols")
+    if problems:
+        raise Invalid("the password is too weak", fields={"password": problems})
+
+
+def set_password_with_token(token: str, purpose: str, password: str, ip: str | None = None) -> Principal:
+    """Use an invitation or reset link: set the password, spend the token, unlock the account."""
+    row = check_link_token(token, purpose)
+    user = db.session.get(User, row.user_id)
+    assert user is not None
+    check_password_strength(password, user.username)
+    spent = db.session.execute(update(UserToken).where(UserToken.id == row.id, UserToken.used_at.is_(None))
+                               .values(used_at=now())).rowcount  # type: ignore[attr-defined]
+    if spent != 1:
+        db.session.rollback()
+        raise NotFound("this link is invalid, used or expired")
+    user.password_hash = _hasher().hash(password)
+    ended = end_user_sessions(user.id, "password")  # whoever held the old password is signed out
+    audit(f"password_set_by_{purpose}", user.id, f"user:{user.id}", ip, sessions_ended=ended)
+    db.session.commit()
+    principal = principal_for_user(user.id)
+    if principal is None:
+        raise Unauthorized("this account is not active")
+    return principal
+
+
+def authenticate(username: str, password: str, ip: str | None = None) -> Principal:
+    """Check a sign-in. Failures are counted per (user name, address) pair, and past FREE_ATTEMPTS
+    each further attempt from that pair waits longer (30 s, 60 s, ... up to 15 minutes).
+
+    Unknown name, inactive account, wrong password and a pair that must still wait all answer the
+    same (Unauthorized, SIGN_IN_FAILED) after the same work (one password hash), so neither the
+    answer nor its time tells whether an account exists; a stranger's failures from their address
+    never stop the owner signing in from theirs. Every attempt is audited.
+    """
+    at = now()
+    key = _throttle_key(username, ip)
+    blocked_until = db.session.scalar(select(SignInThrottle.blocked_until).where(SignInThrottle.key_hash == key))
+    user = db.session.scalar(select(User).where(User.username == username))
+    target = f"user:{user.id}" if user is not None else f"username:{username[:64]}"
+    if blocked_until is not None and blocked_until > at:
+        _hasher().hash(password)  # the work of a real check, and the password is not checked
+        audit("login_throttled", user.id if user else None, target, ip, until=blocked_until.isoformat())
+        db.session.commit()
+        raise Unauthorized(SIGN_IN_FAILED)
+    if user is None or not user.active or user.password_hash is None:
+        _hasher().hash(password)
+        _count_failure(key, at)
+        audit("login_failed", user.id if user else None, target, ip, reason="unknown or inactive")
+        db.session.commit()
+        raise Unauthorized(SIGN_IN_FAILED)
+    try:
+        _hasher().verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        _count_failure(key, at)
+        audit("login_failed", user.id, target, ip, reason="wrong password")
+        db.session.commit()
+        raise Unauthorized(SIGN_IN_FAILED) from None
+    if _hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher().hash(password)
+    db.session.execute(delete(SignInThrottle).where(SignInThrottle.key_hash == key))
+    user.last_login_at = at
+    audit("login", user.id, target, ip)
+    db.session.commit()
+    principal = principal_for_user(user.id)
+    assert principal is not None
+    return principal
+
+
+def _throttle_key(username: str, ip: str | None) -> str:
+    """The throttle's row of a (user name, address) pair: names compare case-insensitively."""
+    return hashlib.sha256(f"{username.lower()}\x00{ip or ''}".encode()).hexdigest()
+
+
+def wait_after(failures: int) -> timedelta | None:
+    """How long a pair waits after its `failures`-th failure in a row; None while attempts are free."""
+    if failures < FREE_ATTEMPTS:
+        return None
+    return min(FIRST_WAIT * 2 ** min(failures - FREE_ATTEMPTS, 16), MAX_WAIT)
+
+
+def _count_failure(key: str, at: datetime) -> None:
+    """One more failure of the pair (atomic, so racing attempts each count); pairs quiet for
+    FORGET_AFTER are forgotten, theirs included."""
+    stale = at - FORGET_AFTER
+    db.session.execute(delete(SignInThrottle).where(SignInThrottle.updated_at < stale))
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(SignInThrottle).values(key_hash=key, failures=1, updated_at=at)
+    failures = db.session.execute(statement.on_conflict_do_update(
+        index_elements=[SignInThrottle.key_hash],
+        set_={"failures": SignInThrottle.failures + 1, "updated_at": at}).returning(SignInThrottle.failures)).scalar_one()
+    wait = wait_after(failures)
+    if wait is not None:
+        db.session.execute(update(SignInThrottle).where(SignInThrottle.key_hash == key)
+                           .values(blocked_until=at + wait))
+
+
+def set_locale(user_id: int, locale: str) -> None:
+    db.session.execute(update(User).where(User.id == user_id).values(locale=locale))
+    db.session.commit()

@@ -1,0 +1,284 @@
+"""Organisations, users, the roles they hold, and API tokens: who a request acts for.
+
+Who may grant which role is `app.services.identity.grants`'; every path that creates a user comes
+through `create_user`, and every principal is read with the roles that count (`effective_roles`).
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy.exc import OperationalError
+
+from app.extensions import db
+from app.models import ApiToken, Organisation, OrgKind, User, UserRole
+from app.models.identity import ORG_KINDS, PLATFORM_ROLES, ROLES
+from app.services.clock import now
+from app.services.errors import Conflict, Invalid, Unauthorized
+from app.services.identity import grants
+from app.services.identity.audit import audit
+
+TOKEN_DAYS = 90  # a token's life unless asked otherwise; rows from before 0007 count from created_at
+MAX_TOKEN_DAYS = 365
+TOKEN_LABEL_LENGTH = 100  # api_tokens.label
+LAST_USED_PRECISION = timedelta(minutes=5)  # a token's last_used_at is written at most this often
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_org(code: str, kinds: list[str], name: str, actor: Principal | None = None) -> Organisation:
+    unknown = sorted(set(kinds) - set(ORG_KINDS))
+    if unknown or not kinds:
+        raise Invalid(f"unknown organisation kind(s): {', '.join(unknown) or '(none given)'}; "
+                      f"choose from {', '.join(ORG_KINDS)}", fields={"kind": ["unknown kind"]})
+    grants.check_may_create_org(actor, kinds)
+    if db.session.scalar(select(Organisation).where(Organisation.code == code)):
+        raise Conflict(f"organisation {code!r} already exists")
+    org = Organisation(code=code, name=name, created_at=now())
+    org.kinds = [OrgKind(kind=k) for k in sorted(set(kinds))]
+    db.session.add(org)
+    audit("org_created", actor.id if actor else None, f"org:{code}", kinds=sorted(set(kinds)), name=name)
+    db.session.commit()
+    return org
+
+
+def create_user(username: str, org_code: str, roles: list[str], display_name: str | None = None,
+                actor: Principal | None = None, email: str | None = None) -> User:
+    """A new user holding `roles` in the organisation: each role must belong in an organisation of
+    that kind (422, field `role`) and be the actor's to grant (403); `actor` None is the CLI."""
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown or not roles:
+        raise Invalid(f"unknown role(s): {', '.join(unknown) or '(none given)'}; choose from {', '.join(ROLES)}",
+                      fields={"role": ["unknown role"]})
+    org = db.session.scalar(select(Organisation).where(Organisation.code == org_code))
+    if org is None:
+        raise Invalid(f"unknown organisation {org_code!r}", fields={"org": ["unknown organisation"]})
+    grants.check_roles_fit(roles, org.code, org.kind_codes)
+    grants.check_may_grant(actor, roles)
+    if db.session.scalar(select(User).where(User.username == username)):
+        raise Conflict(f"user {username!r} already exists")
+    user = User(username=username, org_id=org.id, display_name=display_name, created_at=now())
+    user.roles = [UserRole(role=r) for r in sorted(set(roles))]
+    user.email = email
+    db.session.add(user)
+    audit("user_created", actor.id if actor else None, f"user:{username}", org=org_code, roles=sorted(set(roles)))
+    db.session.commit()
+    return user
+
+
+# -- API tokens -------------------------------------------------------------------------------
+
+def token_expiry(row: ApiToken) -> datetime:
+    """When a token stops working: its own expiry, or TOKEN_DAYS after it was made (rows before 0007)."""
+    return row.expires_at or row.created_at + timedelta(days=TOKEN_DAYS)
+
+
+def token_state(row: ApiToken, at: datetime | None = None) -> str:
+    if row.revoked_at is not None:
+        return "revoked"
+    return "expired" if token_expiry(row) <= (at or now()) else "active"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token as issued: the secret itself is here once and never stored."""
+
+    row: ApiToken
+    token: str
+
+
+def create_token(user_id: int, days: int = TOKEN_DAYS, label: str | None = None, actor_id: int | None = None,
+                 not_after: datetime | None = None) -> IssuedToken:
+    """A new bearer token for the user, valid `days` (at most `not_after`); only its hash is kept."""
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        raise Invalid(f"a token lives 1 to {MAX_TOKEN_DAYS} days", fields={"days": [f"1 to {MAX_TOKEN_DAYS}"]})
+    if label is not None and len(label) > TOKEN_LABEL_LENGTH:
+        raise Invalid(f"a label has at most {TOKEN_LABEL_LENGTH} characters",
+                      fields={"label": [f"at most {TOKEN_LABEL_LENGTH} characters"]})
+    at = now()
+    expires = at + timedelta(days=days)
+    if not_after is not None:
+        expires = min(expires, not_after)
+    token = "lf_" + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user_id, token_hash=_hash_token(token), created_at=at, expires_at=expires,
+                   label=label or None)
+    db.session.add(row)
+    db.session.flush()
+    audit("token_issued", actor_id, f"user:{user_id}", token_id=row.id, label=row.label,
+          expires_at=expires.isoformat())
+    db.session.commit()
+    return IssuedToken(row, token)
+
+
+def issue_token(username: str, days: int = TOKEN_DAYS, label: str | None = None) -> str:
+    """A new bearer token for the user (by the machine's operator: the CLI, the seed); shown once."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise Invalid(f"unknown user {username!r}", fields={"username": ["unknown user"]})
+    return create_token(user.id, days, label).token
+
+
+def tokens_of(user_id: int, page: int = 1, per_page: int | None = None) -> tuple[list[ApiToken], int]:
+    """The user's tokens, newest first (revoked and expired ones included), a page at a time; the total."""
+    query = select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())
+    total = db.session.scalar(select(func.count()).select_from(ApiToken).where(ApiToken.user_id == user_id))
+    if per_page is not None:
+        query = query.limit(per_page).offset((page - 1) * per_page)
+    return list(db.session.scalars(query)), int(total or 0)
+
+
+def live_tokens(user_id: int) -> int:
+    """How many of the user's tokens still work."""
+    at = now()
+    return int(db.session.scalar(select(func.count()).select_from(ApiToken).where(
+        ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None),
+        or_(ApiToken.expires_at > at, and_(ApiToken.expires_at.is_(None),
+                                           ApiToken.created_at > at - timedelta(days=TOKEN_DAYS))))) or 0)
+
+
+def revoke_token(row: ApiToken, actor_id: int | None = None) -> ApiToken:
+    """Revoke a token at once (the caller checked who may); revoking it again changes nothing."""
+    if row.revoked_at is None:
+        row.revoked_at = now()
+        audit("token_revoked", actor_id, f"user:{row.user_id}", token_id=row.id, label=row.label)
+        db.session.commit()
+    return row
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: what every permission check needs, read in one query per request."""
+
+    id: int
+    username: str
+    org_id: int
+    roles: frozenset[str]
+    org_kinds: frozenset[str] = frozenset()
+    locale: str | None = None
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+    @property
+    def is_platform(self) -> bool:
+        """A platform role in a platform organisation: sees every deal."""
+        return "platform" in self.org_kinds and bool(self.roles & PLATFORM_ROLES)
+
+
+Actor = Principal  # services act for a Principal; the name says what the parameter is for
+
+_PRINCIPAL = (select(User.id, User.username, User.org_id, User.active, User.locale, UserRole.role, OrgKind.kind)
+              .select_from(User).outerjoin(UserRole, UserRole.user_id == User.id)
+              .outerjoin(OrgKind, OrgKind.org_id == User.org_id))
+
+
+def _principal(rows) -> Principal | None:  # noqa: ANN001
+    """The principal of a user's rows (one per role and org kind), with only the roles that count:
+    a role held in an organisation of a kind it does not belong in grants nothing."""
+    if not rows or not rows[0].active:
+        return None
+    first = rows[0]
+    kinds = frozenset(r.kind for r in rows if r.kind)
+    roles = grants.effective_roles((r.role for r in rows if r.role), kinds)
+    return Principal(first.id, first.username, first.org_id, roles, kinds, first.locale)
+
+
+_USER_PRINCIPAL = _PRINCIPAL.where(User.id == bindparam("user_id"))
+
+
+def principal_for_user(user_id: int) -> Principal | None:
+    """The principal of a user id (None: no such user, or deactivated), in one query.
+
+    The statement is built once and run on the session's connection: its cache key is computed
+    once and no ORM result machinery runs, which is most of a query's cost per request here."""
+    return _principal(db.session.connection().execute(_USER_PRINCIPAL, {"user_id": user_id}).all())
+
+
+def principal_for(username: str) -> Principal:
+    user_id = db.session.scalar(select(User.id).where(User.username == username))
+    principal = principal_for_user(user_id) if user_id is not None else None
+    if principal is None:
+        raise Invalid(f"unknown or inactive user {username!r}", fields={"username": ["unknown user"]})
+    return principal
+
+
+@dataclass(frozen=True)
+class TokenUse:
+    """Who a bearer token acts for, and the token itself (a token mints none that outlives it)."""
+
+    principal: Principal
+    token_id: int
+    expires_at: datetime
+
+
+_TOKEN_PRINCIPAL = (_PRINCIPAL.add_columns(ApiToken.id.label("token_id"), ApiToken.revoked_at, ApiToken.expires_at,
+                                           ApiToken.created_at.label("token_created_at"), ApiToken.last_used_at)
+                    .join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_hash == bindparam("digest")))
+
+
+def user_for_token(token: str) -> Principal:
+    return authenticate_token(token).principal
+
+
+def authenticate_token(token: str) -> TokenUse:
+    """The principal of a bearer token, read afresh on every request (one query on the unique
+    token hash): a revoked or expired token, or a deactivated user's, is refused at once (401)."""
+    rows = db.session.connection().execute(_TOKEN_PRINCIPAL, {"digest": _hash_token(token)}).all()  # as above
+    if not rows:
+        raise Unauthorized("invalid token")
+    first, at = rows[0], now()
+    if first.revoked_at is not None:
+        raise Unauthorized("this token has been revoked", code="token_revoked")
+    expires = first.expires_at or first.token_created_at + timedelta(days=TOKEN_DAYS)
+    if expires <= at:
+        raise Unauthorized("this token has expired", code="token_expired")
+    principal = _principal(rows)
+    if principal is None:
+        raise Unauthorized("this account is deactivated", code="account_inactive")
+    if first.last_used_at is None or first.last_used_at <= at - LAST_USED_PRECISION:
+        _stamp_last_used(first.token_id, at)
+    return TokenUse(principal, first.token_id, expires)
+
+
+def _stamp_last_used(token_id: int, at: datetime) -> None:
+    """Note the token's use, at most every LAST_USED_PRECISION, in a transaction of its own that
+    does not wait: while another request holds the lock (SQLite's write lock during a long step,
+    or the token's row), the note is skipped rather than keep the request waiting; a later request
+    takes it."""
+    db.session.commit()  # the read's transaction ends first: a stale read cannot be upgraded on SQLite
+    connection = db.session.connection()
+    waited = None
+    if connection.dialect.name == "sqlite":
+        waited = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        connection.exec_driver_sql("PRAGMA busy_timeout=0")
+    else:  # PostgreSQL: only the token's own row can be locked (a revocation in flight)
+        connection.exec_driver_sql("SET LOCAL lock_timeout = '50ms'")
+    try:
+        connection.execute(_STAMP, {"token_id": token_id, "at": at})
+        stamped = True
+    except OperationalError:  # the write lock is someone else's just now
+        stamped = False
+    finally:
+        if waited is not None:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={int(waited)}")
+    if stamped:
+        db.session.commit()
+    else:
+        db.session.rollback()
+
+
+_STAMP = update(ApiToken).where(ApiToken.id == bindparam("token_id")).values(last_used_at=bindparam("at"))
+
+
+def ensure_platform_admin(username: str = "admin", org_code: str = "PLATFORM") -> str:
+    """Idempotent seed: the platform organisation and its admin; returns a new token for the admin."""
+    if db.session.scalar(select(Organisation).where(Organisation.code == org_code)) is None:
+        create_org(org_code, ["platform"], "Loanflow platform")
+    if db.session.scalar(select(User).where(User.username == username)) is None:
+        create_user(username, org_code, ["platform_admin"], "Platform administrator")
+    return issue_token(username)

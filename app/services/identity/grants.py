@@ -1,0 +1,173 @@
+"""Who may hold, grant and administer which role: where each role belongs, and the ranks of roles.
+
+The one policy behind every path that makes or changes a user (the CLI, the administration page,
+the API, the demo seed) and behind reading a user's roles back:
+
+- A role belongs in organisations of given kinds (`ROLE_ORG_KINDS`): platform roles in a
+  `platform` organisation, a party's roles in an organisation of that party's kind, `team_lead`
+  in any organisation that is not only the platform. Granting a role elsewhere is refused (422,
+  field `role`), and a row that holds one anyway (made before this rule) grants nothing: the
+  principal's roles are `effective_roles`, so no check downstream ever sees it.
+- Roles have ranks (`RANKS`): platform admin 4; operator, analyst and auditor 3; team lead 2;
+  the parties' roles 1. A user's rank is that of their highest role held, wherever it is held.
+- Only a platform admin grants platform roles; an operator grants the roles below their own rank
+  (the parties' roles and team lead).
+- Acting on a user (an invitation link, deactivating or activating them, listing or revoking their
+  API tokens) is for those who outrank them: an operator administers the parties' users; a
+  platform admin everyone, other platform admins included (someone must be able to stop an
+  admin account that is misused; every such act is in the audit log). Nobody deactivates
+  themselves.
+- A link that sets a password: an invitation only for a user who has not set one (a re-invite
+  of a user who has is refused for everyone); a reset only by a platform admin, and never for
+  another platform admin who is active and has a password (deactivate them first, on the record).
+
+`actor` None is the machine's own operator (the CLI, the demo seed): every grant that fits the
+organisation is theirs.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from app.models import User
+from app.models.identity import ORG_KINDS, PLATFORM_ROLES
+from app.services.errors import Conflict, Forbidden, Invalid, ServiceError
+
+if TYPE_CHECKING:
+    from app.services.identity.directory import Principal
+
+PLATFORM = "platform"
+# The org kind of an instance's party whose organisation works a lane of this role.
+ROLE_PARTY = {
+    "first_reviewer": "funder",
+    "second_reviewer": "funder",
+    "finance": "funder",
+    "applicant": "borrower",
+    "core_signer": "core_enterprise",
+    "warehouse_supervisor": "warehouse",
+    "collections_agent": "collection_agency",
+}
+# The kinds of organisation a role may be held in (any one of the organisation's kinds will do).
+ROLE_ORG_KINDS: dict[str, frozenset[str]] = {
+    **{role: frozenset({PLATFORM}) for role in PLATFORM_ROLES},
+    **{role: frozenset({kind}) for role, kind in ROLE_PARTY.items()},
+    "collections_agent": frozenset({PLATFORM, "collection_agency"}),
+    "team_lead": frozenset(ORG_KINDS) - {PLATFORM},
+}
+RANKS: dict[str, int] = {
+    "platform_admin": 4, **dict.fromkeys(("operator", "analyst", "auditor"), 3), "team_lead": 2,
+    **dict.fromkeys(ROLE_PARTY, 1),
+}
+ADMINISTRATORS = ("platform_admin", "operator")  # the roles that administer users at all
+
+
+def role_fits(role: str, org_kinds: Iterable[str]) -> bool:
+    return bool(ROLE_ORG_KINDS.get(role, frozenset()) & set(org_kinds))
+
+
+def effective_roles(roles: Iterable[str], org_kinds: Iterable[str]) -> frozenset[str]:
+    """The roles that count: those held in an organisation of a kind they belong in."""
+    kinds = frozenset(org_kinds)
+    return frozenset(role for role in roles if role_fits(role, kinds))
+
+
+def rank(roles: Iterable[str]) -> int:
+    return max((RANKS.get(role, 0) for role in roles), default=0)
+
+
+def check_roles_fit(roles: Iterable[str], org_code: str, org_kinds: Iterable[str]) -> None:
+    """422 naming the field `role` for each role that does not belong in the organisation."""
+    kinds = frozenset(org_kinds)
+    misfits = sorted(role for role in set(roles) if not role_fits(role, kinds))
+    if misfits:
+        problems = [f"{role} is held only in an organisation of kind {' or '.join(sorted(ROLE_ORG_KINDS[role]))}"
+                    for role in misfits]
+        raise Invalid(f"role(s) {', '.join(misfits)} do not belong in organisation {org_code!r} "
+                      f"({', '.join(sorted(kinds)) or 'no kind'})", fields={"role": problems}, code="role_misfit")
+
+
+def is_administrator(actor: Principal) -> bool:
+    return actor.is_platform and any(actor.has_role(role) for role in ADMINISTRATORS)
+
+
+def is_platform_admin(actor: Principal) -> bool:
+    return actor.is_platform and actor.has_role("platform_admin")
+
+
+def require_administrator(actor: Principal) -> None:
+    if not is_administrator(actor):
+        raise Forbidden("administering users needs the platform_admin or operator role in the platform",
+                        code="not_an_administrator")
+
+
+def grantable_roles(actor: Principal | None) -> list[str]:
+    """The roles this actor may grant, highest first (for forms)."""
+    return sorted((role for role in RANKS if may_grant(actor, role)), key=lambda r: (-RANKS[r], r))
+
+
+def may_grant(actor: Principal | None, role: str) -> bool:
+    if actor is None or is_platform_admin(actor):
+        return role in RANKS
+    return is_administrator(actor) and role not in PLATFORM_ROLES and RANKS.get(role, 99) < rank(actor.roles)
+
+
+def check_may_grant(actor: Principal | None, roles: Iterable[str]) -> None:
+    refused = sorted(role for role in set(roles) if not may_grant(actor, role))
+    if refused:
+        raise Forbidden(f"you may not grant the role(s) {', '.join(refused)}: only a platform admin grants "
+                        "platform roles, and nobody grants a role of their own rank or above",
+                        fields={"role": [f"{role}: not yours to grant" for role in refused]}, code="grant_refused")
+
+
+def check_may_create_org(actor: Principal | None, kinds: Iterable[str]) -> None:
+    if actor is not None and PLATFORM in set(kinds) and not is_platform_admin(actor):
+        raise Forbidden("only a platform admin registers a platform organisation",
+                        fields={"kind": ["platform: not yours to register"]}, code="grant_refused")
+
+
+def administer_refusal(actor: Principal | None, target: User) -> ServiceError | None:
+    """Why this actor may not act on this user (None: they may)."""
+    if actor is None or is_platform_admin(actor):
+        return None
+    if not is_administrator(actor):
+        return Forbidden("administering users needs the platform_admin or operator role in the platform",
+                         code="not_an_administrator")
+    if rank(target.role_codes) >= rank(actor.roles):
+        return Forbidden(f"user {target.username!r} ranks as high as you or higher: a platform admin acts on them",
+                         code="outranks_you")
+    return None
+
+
+def set_active_refusal(actor: Principal | None, target: User) -> ServiceError | None:
+    if actor is not None and actor.id == target.id:
+        return Forbidden("you cannot deactivate or reactivate yourself", code="own_account")
+    return administer_refusal(actor, target)
+
+
+def invite_refusal(actor: Principal | None, target: User) -> ServiceError | None:
+    """Who may act first (403), then whether an invitation still makes sense (409)."""
+    refusal = administer_refusal(actor, target)
+    if refusal is None and target.password_hash is not None:
+        return Conflict(f"user {target.username!r} has set a password already: a platform admin issues a "
+                        "password reset link instead", code="has_password")
+    return refusal
+
+
+def reset_refusal(actor: Principal | None, target: User) -> ServiceError | None:
+    """Who may act first (403), then whether a reset makes sense (409)."""
+    if actor is not None and actor.id != target.id:
+        if not is_platform_admin(actor):
+            return Forbidden("only a platform admin issues a password reset link for someone else",
+                             code="not_a_platform_admin")
+        if target.active and target.password_hash is not None and rank(target.role_codes) >= rank(actor.roles):
+            return Forbidden(f"user {target.username!r} is an active platform admin with a password: deactivate "
+                             "the account first", code="active_admin")
+    if target.password_hash is None:
+        return Conflict(f"user {target.username!r} has no password yet: send an invitation link",
+                        code="no_password")
+    return None
+
+
+def raise_if(refusal: ServiceError | None) -> None:
+    if refusal is not None:
+        raise refusal

@@ -1,0 +1,1 @@
+"""The loan ledger: loans, repayments, adjustments, posting rules, end-of-day and the outbox."""

@@ -1,0 +1,406 @@
+"""Booking loans and keeping their schedules: products, booking with disbursement, the account as stored.
+
+The money rules are `app.lending`'s; this module maps them to rows. `load_state` rebuilds a
+loan's `LoanAccount` from its current instalments, `save_account` writes a changed account back
+(a new schedule version as new rows, the old rows kept), and `loan_position` reads the loan's
+balances from its instalments — which must equal the balances of its journal lines.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from types import MappingProxyType
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import ColumnElement, false, func, or_, select, true, update
+
+from app.config import business_timezone
+from app.extensions import db
+from app.lending import LoanAccount, LoanTerms, Schedule, generate_schedule
+from app.lending.allocation import AllocationLine
+from app.lending.codec import product_from_mapping, product_to_mapping, terms_from_mapping, terms_to_mapping
+from app.lending.daycount import DaysInYear
+from app.lending.errors import LendingError
+from app.lending.product import LoanProduct
+from app.lending.schedule import Installment
+from app.models import Instalment, Loan, Product, ScheduleVersion
+from app.models.loan import ZERO
+from app.services import clock
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.services.identity.access import party_kinds
+from app.services.identity.directory import Principal
+from app.services.ledger.journal import credit, debit, hold_sqlite_write_lock, post_entry
+
+
+def business_tz() -> ZoneInfo:
+    """The business time zone: LOANFLOW_TIMEZONE, checked at start-up (`app.config`)."""
+    return business_timezone(current_app.config)
+
+
+def business_today() -> date:
+    """Today's business date in the business time zone by the injected clock."""
+    return clock.now().astimezone(business_tz()).date()
+
+
+def invalid(exc: LendingError) -> Invalid:
+    return Invalid(exc.message, {exc.field: [exc.message]} if exc.field else None)
+
+
+# -- products ---------------------------------------------------------------------------------
+
+def create_product(data: Mapping[str, object]) -> Product:
+    """A product from its settings, checked by `app.lending` (limits, the legal rate cap).
+
+    `application_process` (optional) names the process a borrower's applicant starts to apply for
+    it: the only process an applicant may start (`app.services.workflow.instances`).
+    """
+    settings = dict(data)
+    application_process = _application_process(settings.pop("application_process", None))
+    try:
+        product = product_from_mapping(settings)
+    except LendingError as exc:
+        raise invalid(exc) from None
+    if db.session.scalar(select(Product.id).where(Product.code == product.code)) is not None:
+        raise Conflict(f"product {product.code!r} exists already")
+    row = Product(code=product.code, name=product.name, currency=product.currency, annual_rate=product.annual_rate,
+                  min_amount=product.min_amount, max_amount=product.max_amount, min_term=product.min_term,
+                  max_term=product.max_term, settings=product_to_mapping(product),
+                  application_process=application_process)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+PROCESS_ID = re.compile(r"[A-Za-z_][\w.-]{0,254}", re.ASCII)  # an XML id, as BPMN process ids are
+
+
+def _application_process(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not PROCESS_ID.fullmatch(value):
+        message = "a BPMN process id: a letter or _, then letters, digits, _ . or -, at most 255 in all"
+        raise Invalid(f"application_process must be {message}", {"application_process": [message]})
+    return value
+
+
+def product_rules(row: Product) -> LoanProduct:
+    return product_from_mapping(row.settings)
+
+
+# -- booking ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LoanRequest:
+    product_code: str
+    business_key: str
+    borrower_org_id: int
+    principal: Decimal
+    repayments: int
+    disbursed_on: date
+    funder_org_id: int | None = None
+    maturity_date: date | None = None
+
+
+def book_loan(request: LoanRequest) -> Loan:
+    """Book a disbursed loan: its terms from the product, schedule version 1, the disbursement entry.
+
+    Booking the same business key again returns the loan booked before (a retried service task),
+    unless the request differs, which is a conflict.
+    """
+    existing = db.session.scalar(select(Loan).where(Loan.business_key == request.business_key))
+    if existing is not None:
+        if existing.principal != request.principal or existing.disbursed_on != request.disbursed_on:
+            raise Conflict(f"loan {request.business_key!r} is booked already with other terms")
+        return existing
+    product = db.session.scalar(select(Product).where(Product.code == request.product_code, Product.active))
+    if product is None:
+        raise NotFound(f"no active product {request.product_code!r}")
+    try:
+        terms = product_rules(product).terms_for(request.principal, request.repayments, request.disbursed_on,
+                                                 request.maturity_date)
+        schedule = generate_schedule(terms)
+    except LendingError as exc:
+        raise invalid(exc) from None
+    loan = Loan(business_key=request.business_key, product_id=product.id, borrower_org_id=request.borrower_org_id,
+                funder_org_id=request.funder_org_id, principal=terms.principal, currency=terms.currency,
+                annual_rate=terms.annual_rate, terms=terms_to_mapping(terms), status="active",
+                disbursed_on=terms.disbursed_on, schedule_version=1, credit_balance=ZERO, dpd=0, bucket="current",
+                **penalty_columns(terms))
+    db.session.add(loan)
+    db.session.flush()
+    db.session.add(ScheduleVersion(loan_id=loan.id, version=1, level_payment=schedule.level_payment,
+                                   reason="booked", effective_on=terms.disbursed_on))
+    db.session.add_all(Instalment(loan_id=loan.id, version=1, is_current=True, status="pending",
+                                  **schedule_columns(row)) for row in schedule.installments)
+    post_entry("disbursement", terms.disbursed_on, [debit("loan_principal", terms.principal),
+                                                    credit("cash_clearing", terms.principal)], loan_id=loan.id)
+    db.session.flush()
+    return loan
+
+
+def penalty_columns(terms: LoanTerms) -> dict[str, object]:
+    """What the end-of-day batch needs from the terms, as plain columns it can use in SQL."""
+    basis = 0 if terms.penalty_days_in_year is DaysInYear.ACTUAL else int(terms.penalty_days_in_year.value)
+    return {
+        "overdue_grace_days": terms.overdue_grace_days,
+        "penalty_annual_rate": terms.annual_rate * terms.penalty_rate_multiplier,
+        "penalty_basis": basis,
+        "penalty_on_interest": terms.penalty_on_overdue_interest,
+        "penalty_charge_percent": terms.penalty_charge_percent,
+        "penalty_charge_on_interest": terms.penalty_charge_basis.value == "principal_and_interest",
+    }
+
+
+def schedule_columns(row: Installment) -> dict[str, object]:
+    return {
+        "number": row.number, "start_date": row.start_date, "due_date": row.due_date,
+        "principal_due": row.principal, "interest_due": row.interest, "fee_due": row.fees,
+        "balance": row.balance, "accrued_interest": row.accrued_interest, "base_interest": str(row.base_interest),
+        "prepayments": [[on.isoformat(), str(amount)] for on, amount in row.prepayments],
+    }
+
+
+# -- the account as stored --------------------------------------------------------------------
+
+@dataclass
+class LoanState:
+    """A loan, its current instalment rows (by number) and the `LoanAccount` they make."""
+
+    loan: Loan
+    rows: dict[int, Instalment]
+    account: LoanAccount
+
+    @property
+    def terms(self) -> LoanTerms:
+        return self.account.schedule.terms
+
+
+def load_loan(loan_id: int, lock: bool = False) -> Loan:
+    """The loan as committed now; with `lock`, locked until the transaction ends (its row on
+    PostgreSQL, the database's write lock on SQLite), so a money decision reads what it changes."""
+    if lock:
+        hold_sqlite_write_lock()
+    query = select(Loan).where(Loan.id == loan_id).execution_options(populate_existing=True)
+    loan = db.session.scalar(query.with_for_update() if lock else query)
+    if loan is None:
+        raise NotFound("loan not found")
+    return loan
+
+
+def load_state(loan_id: int, lock: bool = False) -> LoanState:
+    """The loan (locked when `lock`, see `load_loan`) and its account rebuilt from current rows."""
+    loan = load_loan(loan_id, lock)
+    rows = list(db.session.scalars(
+        select(Instalment).where(Instalment.loan_id == loan.id, Instalment.is_current)
+        .order_by(Instalment.number).execution_options(populate_existing=True)))
+    level = db.session.scalar(select(ScheduleVersion.level_payment).where(
+        ScheduleVersion.loan_id == loan.id, ScheduleVersion.version == loan.schedule_version))
+    schedule = Schedule(terms_from_mapping(loan.terms), tuple(_installment(r) for r in rows),
+                        level_payment=level, version=loan.schedule_version)
+    account = LoanAccount(
+        schedule=schedule,
+        paid=MappingProxyType({r.number: settled(r) for r in rows}),
+        penalties=MappingProxyType({r.number: r.penalty_due for r in rows if r.penalty_due}),
+        credit=ZERO, last_payment_on=loan.last_payment_on)
+    return LoanState(loan, {r.number: r for r in rows}, account)
+
+
+def _installment(r: Instalment) -> Installment:
+    return Installment(
+        number=r.number, start_date=r.start_date, due_date=r.due_date, principal=r.principal_due,
+        interest=r.interest_due, balance=r.balance, accrued_interest=r.accrued_interest,
+        base_interest=Decimal(r.base_interest), fees=r.fee_due,
+        prepayments=tuple((date.fromisoformat(on), Decimal(amount)) for on, amount in r.prepayments))
+
+
+def settled(r: Instalment) -> AllocationLine:
+    """What no longer is owed of an instalment, paid or waived (the domain's `paid`)."""
+    return AllocationLine(r.number, penalties=r.penalty_paid + r.penalty_waived, fees=r.fee_paid + r.fee_waived,
+                          interest=r.interest_paid + r.interest_waived, principal=r.principal_paid)
+
+
+def owed(r: Instalment) -> Decimal:
+    s = settled(r)
+    return r.principal_due + r.interest_due + r.fee_due + r.penalty_due - s.total
+
+
+def save_account(state: LoanState, account: LoanAccount, on: date, payment_id: int | None = None,
+                 reason: str = "payment") -> list[Instalment]:
+    """Write a changed account back; a new schedule version becomes new current rows. Returns them."""
+    loan = state.loan
+    rows = state.rows
+    if account.schedule.version != loan.schedule_version:
+        db.session.execute(update(Instalment).where(Instalment.loan_id == loan.id, Instalment.is_current)
+                           .values(is_current=False))
+        fresh = {}
+        for scheduled in account.schedule.installments:
+            old = rows.get(scheduled.number)
+            new = Instalment(loan_id=loan.id, version=account.schedule.version, is_current=True,
+                             status=old.status if old is not None else "pending", **schedule_columns(scheduled))
+            if old is not None:
+                for name in ("penalty_due", "interest_waived", "fee_waived", "penalty_waived", "interest_billed",
+                             "overdue_on", "penalty_accrued_to", "paid_on"):
+                    setattr(new, name, getattr(old, name))
+            else:
+                new.penalty_due = new.interest_waived = new.fee_waived = new.penalty_waived = ZERO
+                new.interest_billed = ZERO
+            fresh[scheduled.number] = new
+        db.session.add_all(fresh.values())
+        db.session.add(ScheduleVersion(loan_id=loan.id, version=account.schedule.version,
+                                       level_payment=account.schedule.level_payment, reason=reason,
+                                       effective_on=on, payment_id=payment_id))
+        loan.schedule_version = account.schedule.version
+        rows = fresh
+    for number, row in rows.items():
+        paid = account.paid.get(number, AllocationLine(number))
+        row.principal_paid = paid.principal
+        row.interest_paid = paid.interest - row.interest_waived
+        row.fee_paid = paid.fees - row.fee_waived
+        row.penalty_paid = paid.penalties - row.penalty_waived
+    loan.last_payment_on = account.last_payment_on
+    mark_settled(loan, rows, on)
+    db.session.flush()
+    return list(rows.values())
+
+
+def mark_settled(loan: Loan, rows: dict[int, Instalment], on: date) -> None:
+    """Instalments that owe nothing and are due, or are the current bill paid in advance, are paid.
+
+    A loan that owes nothing at all is closed.
+    """
+    closed = all(owed(r) == 0 for r in rows.values())
+    for r in rows.values():
+        if r.status in ("pending", "overdue") and owed(r) == 0 and (closed or r.due_date <= on or r.start_date < on):
+            r.status, r.paid_on = "paid", on
+    if closed and loan.status == "active":
+        loan.status, loan.closed_on = "closed", on
+
+
+def bill_settled_interest(loan_id: int, rows: list[Instalment], on: date) -> Decimal:
+    """Recognise interest that is being settled before the batch billed it (due today, or closing)."""
+    total = ZERO
+    for r in rows:
+        settled_interest = r.interest_paid + r.interest_waived
+        if settled_interest > r.interest_billed:
+            total += settled_interest - r.interest_billed
+            r.interest_billed = settled_interest
+    post_entry("interest_billed", on, [debit("interest_receivable", total), credit("interest_income", total)],
+               loan_id=loan_id)
+    return total
+
+
+def loan_position(loan_id: int) -> dict[str, Decimal]:
+    """The loan's balances from its instalments and credit, in the journal's accounts and signs."""
+    loan = load_loan(loan_id)
+    rows = list(db.session.scalars(select(Instalment).where(Instalment.loan_id == loan_id, Instalment.is_current)
+                                   .execution_options(populate_existing=True)))
+    open_rows = [r for r in rows if r.status != "written_off"]
+    return {
+        "loan_principal": sum((r.principal_due - r.principal_paid for r in open_rows), ZERO),
+        "interest_receivable": sum((r.interest_billed - r.interest_paid - r.interest_waived for r in open_rows), ZERO),
+        "penalty_receivable": sum((r.penalty_due - r.penalty_paid - r.penalty_waived for r in open_rows), ZERO),
+        "fee_receivable": sum((r.fee_due - r.fee_paid - r.fee_waived for r in open_rows), ZERO),
+        "borrower_credit": -loan.credit_balance,
+    }
+
+
+def instalments(loan_id: int, version: int | None = None) -> list[Instalment]:
+    """The instalments of the current schedule version, or of an earlier one."""
+    query = select(Instalment).where(Instalment.loan_id == loan_id).order_by(Instalment.number)
+    if version is None:
+        query = query.where(Instalment.is_current)
+    else:
+        query = query.where(Instalment.version == version)
+    return list(db.session.scalars(query.execution_options(populate_existing=True)))
+
+
+# -- who sees which loan (the API) -------------------------------------------------------------
+
+def loan_visible(principal: Principal) -> ColumnElement[bool]:
+    """SQL condition on Loan: platform staff see every loan; a borrower's applicants their own; a
+    funder's staff (reviewers, finance) their funder's; a team lead every loan of their organisation."""
+    if principal.is_platform:
+        return true()
+    kinds, lead = party_kinds(principal), principal.has_role("team_lead")
+    sides = [column == principal.org_id for kind, column in (("borrower", Loan.borrower_org_id),
+                                                            ("funder", Loan.funder_org_id))
+             if lead or kind in kinds]
+    return or_(*sides) if sides else false()
+
+
+def visible_loan(principal: Principal, loan_id: int) -> Loan:
+    """The loan, when the user may see it; 404 otherwise (another organisation's loan included)."""
+    loan = db.session.scalar(select(Loan).where(Loan.id == loan_id, loan_visible(principal))
+                             .execution_options(populate_existing=True))
+    if loan is None:
+        raise NotFound("loan not found")
+    return loan
+
+
+def require_loan_role(principal: Principal, loan: Loan, role: str, side: str) -> None:
+    """403 unless the user holds `role` in the loan's `side` organisation (borrower or funder), or is
+    the platform admin, who acts across organisations."""
+    if principal.is_platform and principal.has_role("platform_admin"):
+        return
+    org_id = loan.borrower_org_id if side == "borrower" else loan.funder_org_id
+    if not (principal.has_role(role) and principal.org_id == org_id):
+        raise Forbidden(f"only the {side}'s {role} may do this")
+
+
+@dataclass(frozen=True)
+class ScheduleVersionView:
+    """One schedule version of a loan with its instalments as they were (or are, when current)."""
+
+    version: ScheduleVersion
+    instalments: list[Instalment]
+    current: bool
+
+
+@dataclass(frozen=True)
+class LoanView:
+    """A loan as the API shows it: the row, its product, and for the detail its schedule and balances."""
+
+    loan: Loan
+    product_code: str
+    schedule: ScheduleVersionView | None = None
+    balances: dict[str, Decimal] | None = None
+
+
+def list_loans(principal: Principal, page: int, per_page: int, status: str | None = None,
+               business_key: str | None = None) -> dict[str, object]:
+    query = (select(Loan, Product.code).join(Product, Product.id == Loan.product_id)
+             .where(loan_visible(principal)).order_by(Loan.id.desc()))
+    if status is not None:
+        query = query.where(Loan.status == status)
+    if business_key is not None:
+        query = query.where(Loan.business_key == business_key)
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return {"items": [LoanView(loan, code) for loan, code in rows], "total": total, "page": page,
+            "per_page": per_page}
+
+
+def loan_detail(principal: Principal, loan_id: int) -> LoanView:
+    """The loan with its current schedule version, its bills and its balances."""
+    loan = visible_loan(principal, loan_id)
+    code = db.session.scalar(select(Product.code).where(Product.id == loan.product_id)) or ""
+    version = db.session.get(ScheduleVersion, (loan.id, loan.schedule_version))
+    if version is None:
+        raise NotFound("the loan's schedule is missing")
+    return LoanView(loan, code, ScheduleVersionView(version, instalments(loan.id), True), loan_position(loan.id))
+
+
+def schedule_versions(principal: Principal, loan_id: int) -> list[ScheduleVersionView]:
+    """Every schedule version of the loan, oldest first, each with its instalments as they were."""
+    loan = visible_loan(principal, loan_id)
+    versions = db.session.scalars(select(ScheduleVersion).where(ScheduleVersion.loan_id == loan.id)
+                                  .order_by(ScheduleVersion.version)).all()
+    rows: dict[int, list[Instalment]] = {}
+    for row in db.session.scalars(select(Instalment).where(Instalment.loan_id == loan.id)
+                                  .order_by(Instalment.version, Instalment.number)):
+        rows.setdefault(row.version, []).append(row)
+    return [ScheduleVersionView(v, rows.get(v.version, []), v.version == loan.schedule_version) for v in versions]

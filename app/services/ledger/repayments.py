@@ -1,0 +1,315 @@
+"""Repayments: taking a notified payment once, offline vouchers confirmed by finance, pay-off quotes, credit.
+
+A payment is allocated by `app.lending.apply_payment` (penalties → fees → interest → principal,
+oldest instalment first, the current bill included even before its due date; above that it
+prepays principal, giving a new schedule version; a payment covering the pay-off quote closes
+the loan, and anything beyond is the borrower's credit) and booked as one balanced journal entry.
+These functions leave the commit to their caller (a request, a CLI command, an engine step).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from app.extensions import db
+from app.lending import Prepayment, apply_payment, payoff_quote
+from app.lending.errors import LendingError
+from app.lending.money import parse_money
+from app.models import Payment
+from app.models.loan import PAYMENT_CHANNELS, ZERO
+from app.services import clock
+from app.services.errors import Conflict, Invalid, NotFound
+from app.services.identity.directory import Principal
+from app.services.ledger.journal import credit, debit, lock_ledger, post_entry
+from app.services.ledger.loans import (
+    bill_settled_interest,
+    business_today,
+    invalid,
+    load_state,
+    require_loan_role,
+    save_account,
+    visible_loan,
+)
+from app.services.workflow.documents import get_document
+
+
+@dataclass(frozen=True)
+class PaymentNotice:
+    """A payment as a channel reports it; `idempotency_key` is the channel's own id for it."""
+
+    loan_id: int
+    idempotency_key: str
+    amount: Decimal | str
+    channel: str = "online"
+    prepayment: str = Prepayment.SHORTEN_TERM.value
+    received_on: date | None = None
+    document_id: int | None = None
+
+
+@dataclass(frozen=True)
+class PaymentOutcome:
+    payment: Payment
+    duplicate: bool = False  # the same notification came before: nothing was booked this time
+
+
+def take_payment(notice: PaymentNotice) -> PaymentOutcome:
+    """Record a payment; book it at once unless it is offline (then it waits for finance)."""
+    amount, mode = _check(notice)
+    lock_ledger()
+    state = load_state(notice.loan_id, lock=True)
+    existing = find_payment(notice.idempotency_key)
+    if existing is not None:
+        if (existing.loan_id, existing.amount, existing.channel) != (notice.loan_id, amount, notice.channel):
+            raise Conflict("this idempotency key was used for another payment")
+        return PaymentOutcome(existing, duplicate=True)
+    if state.loan.status != "active":
+        raise Conflict(f"the loan is {state.loan.status}")
+    payment = Payment(loan_id=notice.loan_id, idempotency_key=notice.idempotency_key, channel=notice.channel,
+                      amount=amount, prepayment=mode.value, status="pending",
+                      received_on=notice.received_on or business_today(), document_id=notice.document_id,
+                      allocation={})
+    db.session.add(payment)
+    db.session.flush()
+    if notice.channel != "offline":
+        _book(payment, payment.received_on)
+    return PaymentOutcome(payment)
+
+
+def take_payment_and_commit(notice: PaymentNotice) -> PaymentOutcome:
+    """`take_payment` in its own transaction; a concurrent twin that won the race is a duplicate.
+
+    The twin loses on the unique key (PostgreSQL, where the loan's row lock makes that rare) or on
+    SQLite's write lock; either way the payment that won is answered.
+    """
+    try:
+        outcome = take_payment(notice)
+        db.session.commit()
+    except (IntegrityError, OperationalError):
+        db.session.rollback()
+        existing = find_payment(notice.idempotency_key)
+        if existing is None:
+            raise
+        return PaymentOutcome(existing, duplicate=True)
+    except Exception:
+        db.session.rollback()
+        raise
+    return outcome
+
+
+def confirm_payment(payment_id: int, user_id: int | None = None) -> Payment:
+    """Finance confirms an offline payment: it is booked today.
+
+    A payment is decided once: confirming one that is booked or rejected already (a second click,
+    a racing colleague) is a conflict that changes nothing, as is confirming one of a loan no
+    longer active.
+    """
+    payment, loan_status = _decision(payment_id)
+    if payment.status != "pending":
+        raise Conflict(f"the payment is {payment.status}")
+    if loan_status != "active":
+        raise Conflict(f"the loan is {loan_status}")
+    _settle(payment, "booked", user_id)
+    _book(payment, business_today())
+    return payment
+
+
+def reject_payment(payment_id: int, user_id: int | None = None) -> Payment:
+    """Finance found no money for an offline voucher: nothing is booked. Only a pending payment is
+    rejected: a booked one, or one rejected already (a second click, a racing colleague), is a conflict."""
+    payment, _ = _decision(payment_id)
+    _settle(payment, "rejected", user_id)
+    return payment
+
+
+def _decision(payment_id: int) -> tuple[Payment, str]:
+    """The payment as committed now, with its loan's lock held (and the ledger's, shared) for the
+    rest of the transaction: decisions on one payment, or on one loan, run one after the other."""
+    lock_ledger()
+    loan_id = _load(payment_id).loan_id
+    state = load_state(loan_id, lock=True)
+    return _load(payment_id), state.loan.status
+
+
+def _settle(payment: Payment, status: str, user_id: int | None) -> None:
+    """Move a pending payment to `status`, guarded: the row changes only while it is pending, so
+    whatever lock a caller forgot, one decision wins and the other is a conflict."""
+    changed = db.session.execute(
+        update(Payment).where(Payment.id == payment.id, Payment.status == "pending")
+        .values(status=status, confirmed_at=clock.now(), confirmed_by_id=user_id)
+        .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
+    if changed != 1:
+        raise Conflict(f"the payment is {_load(payment.id).status}")
+    db.session.refresh(payment)
+
+
+def quote_payoff(loan_id: int, on: date | None = None) -> dict[str, Any]:
+    """What settles the loan on `on`: overdue dues, principal not yet due, interest to date, the fee."""
+    state = load_state(loan_id)
+    on = on or business_today()
+    try:
+        quote = payoff_quote(state.account, on)
+    except LendingError as exc:
+        raise invalid(exc) from None
+    credit_balance = state.loan.credit_balance
+    return {"on": on.isoformat(), "dues": str(quote.dues), "principal": str(quote.principal),
+            "interest": str(quote.interest), "fee": str(quote.fee), "total": str(quote.total),
+            "credit": str(credit_balance), "to_pay": str(max(quote.total - credit_balance, ZERO))}
+
+
+def refund_credit(loan_id: int, on: date | None = None) -> Decimal:
+    """Pay the borrower's credit back out (through the clearing account); returns the amount.
+
+    A loan holding no credit (refunded already, by a racing request too) is a conflict.
+    """
+    lock_ledger()
+    state = load_state(loan_id, lock=True)
+    amount = state.loan.credit_balance
+    if amount <= 0:
+        raise Conflict("the loan holds no credit")
+    post_entry("credit_refund", on or business_today(),
+               [debit("borrower_credit", amount), credit("cash_clearing", amount)], loan_id=loan_id)
+    state.loan.credit_balance = ZERO
+    return amount
+
+
+def find_payment(idempotency_key: str) -> Payment | None:
+    return db.session.scalar(select(Payment).where(Payment.idempotency_key == idempotency_key)
+                             .execution_options(populate_existing=True))
+
+
+def _load(payment_id: int) -> Payment:
+    payment = db.session.get(Payment, payment_id, populate_existing=True)
+    if payment is None:
+        raise NotFound("payment not found")
+    return payment
+
+
+def _check(notice: PaymentNotice) -> tuple[Decimal, Prepayment]:
+    fields: dict[str, list[str]] = {}
+    amount = ZERO
+    try:
+        amount = parse_money(notice.amount, "amount")
+        if amount <= 0:
+            fields["amount"] = ["must be positive"]
+    except LendingError as exc:
+        fields["amount"] = [exc.message]
+    if notice.channel not in PAYMENT_CHANNELS:
+        fields["channel"] = [f"must be one of {', '.join(PAYMENT_CHANNELS)}"]
+    if not notice.idempotency_key or len(notice.idempotency_key) > 255:
+        fields["idempotency_key"] = ["is required (at most 255 characters)"]
+    try:
+        mode = Prepayment(notice.prepayment)
+    except ValueError:
+        fields["prepayment"] = ["must be shorten_term or reduce_instalment"]
+        mode = Prepayment.SHORTEN_TERM
+    if fields:
+        raise Invalid("the payment is not valid", fields)
+    return amount, mode
+
+
+def _book(payment: Payment, on: date) -> None:
+    """Allocate and post a payment on `on`; the borrower's credit is used with it."""
+    state = load_state(payment.loan_id)
+    loan = state.loan
+    credit_used = loan.credit_balance
+    try:
+        result = apply_payment(replace(state.account, credit=ZERO), on, payment.amount + credit_used,
+                               Prepayment(payment.prepayment))
+    except LendingError as exc:
+        raise invalid(exc) from None
+    version = loan.schedule_version
+    reason = "payment"
+    if result.account.schedule.version != version:
+        reason = "payoff" if result.settled else payment.prepayment
+    rows = save_account(state, result.account, on, payment.id, reason)
+    bill_settled_interest(loan.id, rows, on)
+    lines = result.allocation.lines
+    parts = {part: sum((getattr(line, part) for line in lines), ZERO)
+             for part in ("penalties", "fees", "interest", "principal")}
+    post_entry("fee_charged", on, [debit("fee_receivable", result.fee), credit("fee_income", result.fee)],
+               loan_id=loan.id, payment_id=payment.id)
+    post_entry("payment", on, [
+        debit("cash_clearing", payment.amount), debit("borrower_credit", credit_used),
+        credit("penalty_receivable", parts["penalties"]),
+        credit("fee_receivable", parts["fees"] + result.fee),
+        credit("interest_receivable", parts["interest"] + result.closing_interest),
+        credit("loan_principal", parts["principal"] + result.prepaid_principal),
+        credit("borrower_credit", result.credit_added),
+    ], loan_id=loan.id, payment_id=payment.id, memo=f"{payment.channel} {payment.idempotency_key}")
+    loan.credit_balance = result.credit_added
+    payment.status, payment.booked_on = "booked", on
+    payment.allocation = {
+        **{part: str(amount) for part, amount in parts.items()},
+        "prepaid_principal": str(result.prepaid_principal), "fee": str(result.fee),
+        "closing_interest": str(result.closing_interest), "credit_used": str(credit_used),
+        "credit_added": str(result.credit_added), "settled": result.settled,
+        "schedule_version": loan.schedule_version,
+        "instalments": [{"number": line.number, "penalties": str(line.penalties), "fees": str(line.fees),
+                         "interest": str(line.interest), "principal": str(line.principal)} for line in lines],
+    }
+    db.session.flush()
+
+
+# -- the API: payments as a user sees and records them -----------------------------------------
+
+API_KEY_PREFIX = "api:{loan_id}:"  # keys sent over the API are the caller's own, per loan
+
+
+def loan_payments(principal: Principal, loan_id: int) -> list[Payment]:
+    loan = visible_loan(principal, loan_id)
+    return list(db.session.scalars(select(Payment).where(Payment.loan_id == loan.id).order_by(Payment.id)
+                                   .execution_options(populate_existing=True)))
+
+
+def quote_payoff_for(principal: Principal, loan_id: int, on: date | None = None) -> dict[str, Any]:
+    """`quote_payoff` for a loan the user may see (404 otherwise)."""
+    return quote_payoff(visible_loan(principal, loan_id).id, on)
+
+
+def client_key(payment: Payment) -> str:
+    """The idempotency key as its caller sent it (API keys are stored with the loan's prefix)."""
+    prefix = API_KEY_PREFIX.format(loan_id=payment.loan_id)
+    key = payment.idempotency_key
+    return key[len(prefix):] if key.startswith(prefix) else key
+
+
+def record_offline_payment(principal: Principal, loan_id: int, amount: Decimal, idempotency_key: str,
+                           prepayment: str = Prepayment.SHORTEN_TERM.value,
+                           document_id: int | None = None) -> PaymentOutcome:
+    """The borrower (or the platform admin) records a transfer with its voucher; finance confirms it.
+
+    The same key on the same loan again answers the payment recorded first (`duplicate`).
+    Commits.
+    """
+    loan = visible_loan(principal, loan_id)
+    require_loan_role(principal, loan, "applicant", "borrower")
+    if document_id is not None:
+        try:
+            get_document(principal, document_id)
+        except NotFound:
+            raise Invalid("the voucher is not a document you can see",
+                          {"document_id": ["no such document"]}) from None
+    notice = PaymentNotice(loan.id, API_KEY_PREFIX.format(loan_id=loan.id) + idempotency_key, amount,
+                           channel="offline", prepayment=prepayment, document_id=document_id)
+    return take_payment_and_commit(notice)
+
+
+def decide_payment(principal: Principal, loan_id: int, payment_id: int, confirm: bool) -> Payment:
+    """The loan's funder's finance (or the platform admin) confirms or rejects an offline payment. Commits."""
+    loan = visible_loan(principal, loan_id)
+    require_loan_role(principal, loan, "finance", "funder")
+    payment = db.session.get(Payment, payment_id, populate_existing=True)
+    if payment is None or payment.loan_id != loan.id:
+        raise NotFound("payment not found")
+    try:
+        decided = (confirm_payment if confirm else reject_payment)(payment_id, principal.id)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return decided

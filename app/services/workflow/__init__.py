@@ -1,0 +1,1 @@
+"""The workflow runtime: deployment, instances, steps, tasks, messages, incidents, timers, inbox, forms, documents."""

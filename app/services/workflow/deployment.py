@@ -1,0 +1,308 @@
+"""Deploying diagrams as numbered process and decision versions; listing and exporting them."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from app.engine.errors import DiagramProblem, DiagramRejected
+from app.engine.parser import Bundle, DiagramFile, ParsedProcess, parse_diagrams
+from app.extensions import db
+from app.models import Deployment, FormVersion, ProcessInstance, ProcessVersion
+from app.services.clock import now
+from app.services.errors import Invalid
+from app.services.workflow.runtime import runtime
+
+DIAGRAM_SUFFIXES = (".bpmn", ".dmn")
+
+
+@dataclass
+class DeployedVersion:
+    process_id: str
+    kind: str
+    version: int
+    status: str  # new | unchanged
+    file: str
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+
+def read_diagram_files(paths: list[Path]) -> list[DiagramFile]:
+    """Diagram files named by paths; folders contribute every .bpmn and .dmn file inside them."""
+    files: list[DiagramFile] = []
+    for path in paths:
+        if path.is_dir():
+            files += [DiagramFile(p.name, p.read_bytes()) for p in sorted(path.rglob("*"))
+                      if p.suffix in DIAGRAM_SUFFIXES and p.is_file()]
+        else:
+            files.append(DiagramFile(path.name, path.read_bytes()))
+    return files
+
+
+def _latest_versions(kind: str, ids: list[str]) -> dict[str, ProcessVersion]:
+    if not ids:
+        return {}
+    newest = (select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v"))
+              .where(ProcessVersion.kind == kind, ProcessVersion.process_id.in_(ids))
+              .group_by(ProcessVersion.process_id).subquery())
+    rows = db.session.scalars(select(ProcessVersion).join(
+        newest, (ProcessVersion.process_id == newest.c.process_id) & (ProcessVersion.version == newest.c.v))
+        .where(ProcessVersion.kind == kind))
+    return {row.process_id: row for row in rows}
+
+
+def _deployed_decision_files(exclude: set[str] | frozenset[str] = frozenset()) -> list[DiagramFile]:
+    """The source of the latest version of every deployed decision (but `exclude`), as context for parsing BPMN."""
+    newest = (select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v"))
+              .where(ProcessVersion.kind == "decision").group_by(ProcessVersion.process_id).subquery())
+    rows = db.session.execute(
+        select(Deployment.filename, Deployment.source, ProcessVersion.process_id)
+        .join(ProcessVersion, ProcessVersion.deployment_id == Deployment.id)
+        .join(newest, (ProcessVersion.process_id == newest.c.process_id) & (ProcessVersion.version == newest.c.v))
+        .where(ProcessVersion.kind == "decision")).all()
+    unique = {filename: source for filename, source, decision_id in rows if decision_id not in exclude}
+    return [DiagramFile(name, source) for name, source in unique.items()]
+
+
+@dataclass
+class _Dependent:
+    """A deployed process outside the deployed files that uses a decision being deployed, parsed again."""
+
+    process: ParsedProcess
+    forms: dict[str, int]  # its latest version's forms: filename -> form_versions.id
+
+
+def _decision_dependents(bundle: Bundle, files: list[DiagramFile], limit: int) -> list[_Dependent]:
+    """The latest versions of deployed processes that use a decision of `bundle`, parsed with it.
+
+    A process embeds the decisions it uses when it is parsed, so a changed decision needs a new
+    version of every process that uses it (DESIGN: running instances keep their old decision).
+    """
+    if not bundle.decisions:
+        return []
+    supplied = {f.filename for f in files}
+    newest = (select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v"))
+              .where(ProcessVersion.kind == "process").group_by(ProcessVersion.process_id).subquery())
+    rows = db.session.execute(
+        select(ProcessVersion.process_id, ProcessVersion.forms, Deployment.filename, Deployment.source)
+        .join(Deployment, ProcessVersion.deployment_id == Deployment.id)
+        .join(newest, (ProcessVersion.process_id == newest.c.process_id) & (ProcessVersion.version == newest.c.v))
+        .where(ProcessVersion.kind == "process")).all()
+    mentions = [d.encode() for d in bundle.decisions]
+    sources: dict[str, bytes] = {}
+    forms: dict[str, dict[str, int]] = {}
+    for process_id, form_ids, filename, source in rows:
+        if process_id in bundle.processes or filename in supplied or not any(m in source for m in mentions):
+            continue
+        sources[filename] = source
+        forms[process_id] = dict(form_ids or {})
+    if not sources:
+        return []
+    context = list({d.file.filename: d.file for d in bundle.decisions.values()}.values())
+    context += _deployed_decision_files(exclude=set(bundle.decisions))
+    try:
+        parsed = parse_diagrams([DiagramFile(n, s) for n, s in sources.items()], limit, context_dmn=context)
+    except DiagramRejected as exc:
+        raise Invalid("a deployed process that uses the changed decision does not parse with it",
+                      fields=_problem_fields(exc.problems), code="diagram_invalid") from exc
+    return [_Dependent(p, forms[p.process_id]) for p in parsed.processes.values()
+            if p.process_id in forms and set(p.decisions) & set(bundle.decisions)]
+
+
+def _load_forms(names: list[str], strict: bool) -> tuple[dict[str, dict], list[DiagramProblem]]:
+    """Read form files from the forms folder; a missing or broken one is an error or a warning."""
+    folder = Path(current_app.config["FORMS_DIR"])
+    forms, problems = {}, []
+    for name in names:
+        path = folder / name
+        reason = None
+        if Path(name).name != name or not path.is_file():
+            reason = f"form file {name!r} not found in forms/"
+        else:
+            try:
+                forms[name] = json.loads(path.read_text(encoding="utf-8"))
+            except (ValueError, UnicodeDecodeError) as exc:
+                reason = f"form file {name!r} is not valid JSON: {exc}"
+        if reason:
+            problems.append(DiagramProblem(name, None, reason, severity="error" if strict else "warning"))
+    return forms, problems
+
+
+def _form_version(name: str, content: dict) -> FormVersion:
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+    row = db.session.scalar(select(FormVersion).where(FormVersion.filename == name,
+                                                      FormVersion.content_hash == digest))
+    if row is None:
+        row = FormVersion(filename=name, content_hash=digest, content=content, created_at=now())
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def _process_hash(process: ParsedProcess, decision_hashes: dict[str, str], forms: dict[str, dict]) -> str:
+    h = hashlib.sha256(process.file.content_hash.encode())
+    for decision in process.decisions:
+        if decision in decision_hashes:
+            h.update(decision_hashes[decision].encode())
+    for name in process.forms:
+        h.update(json.dumps(forms.get(name), sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def deploy(files: list[DiagramFile], actor_id: int | None = None, strict: bool = False) -> list[DeployedVersion]:
+    """Deploy diagram files: each process or decision whose content changed gets a new version.
+
+    Everything is parsed before anything is written; one refused file refuses the whole deploy.
+    """
+    limit = current_app.config["MAX_DIAGRAM_BYTES"]
+    try:
+        bundle = parse_diagrams(files, limit, context_dmn=_deployed_decision_files())
+    except DiagramRejected as exc:
+        raise Invalid("diagram refused", fields=_problem_fields(exc.problems), code="diagram_invalid") from exc
+    form_names = sorted({name for p in bundle.processes.values() for name in p.forms})
+    forms, form_problems = _load_forms(form_names, strict)
+    errors = [p for p in form_problems if p.severity == "error"]
+    if errors:
+        raise Invalid("diagram refused", fields=_problem_fields(errors), code="diagram_invalid")
+    return _write_versions(bundle, forms, form_problems, actor_id, _decision_dependents(bundle, files, limit))
+
+
+def _write_versions(bundle: Bundle, forms: dict[str, dict], warnings: list[DiagramProblem],
+                    actor_id: int | None, dependents: list[_Dependent]) -> list[DeployedVersion]:
+    serializer = runtime().engine.serializer
+    at = now()
+    deployments: dict[str, Deployment] = {}
+
+    def deployment_for(f: DiagramFile, kind: str) -> Deployment:
+        if f.filename not in deployments:
+            row = Deployment(filename=f.filename, kind=kind, content_hash=f.content_hash, source=f.content,
+                             deployed_at=at, deployed_by_id=actor_id)
+            db.session.add(row)
+            deployments[f.filename] = row
+        return deployments[f.filename]
+
+    results: list[DeployedVersion] = []
+    # A process's hash covers the content of the decisions it uses: the one deployed now, else the latest.
+    decision_hashes = {d.decision_id: d.file.content_hash for d in bundle.decisions.values()}
+    latest = _latest_versions("decision", list(bundle.decisions))
+    for decision in bundle.decisions.values():
+        results.append(_version_row(
+            "decision", decision.decision_id, decision.name, decision.file.content_hash, decision.file, latest,
+            lambda d=decision: deployment_for(d.file, "dmn"), spec_text="{}", at=at))
+    users = [*bundle.processes.values(), *(d.process for d in dependents)]
+    for d_id, row in _latest_versions("decision", sorted({x for p in users for x in p.decisions}
+                                                         - set(decision_hashes))).items():
+        decision_hashes[d_id] = row.content_hash
+    latest = _latest_versions("process", list(bundle.processes))
+    for process in bundle.processes.values():
+        form_ids = {name: _form_version(name, forms[name]).id for name in process.forms if name in forms}
+        result = _version_row(
+            "process", process.process_id, process.name, _process_hash(process, decision_hashes, forms),
+            process.file, latest, lambda p=process: deployment_for(p.file, "bpmn"),
+            spec_text=None, at=at, spec_factory=lambda p=process: serializer.dump_spec(p.spec, p.embedded),
+            calls=process.calls, forms=form_ids,
+            warnings=[w.to_dict() for w in [*warnings, *bundle.warnings]
+                      if w.file in process.forms or (w.file == process.file.filename
+                                                     and w.element_id in (None, process.process_id))])
+        results.append(result)
+    latest = _latest_versions("process", [d.process.process_id for d in dependents])
+    for dependent in dependents:  # processes elsewhere that use a decision deployed now, with their forms as they were
+        process = dependent.process
+        kept_forms = {f.filename: f.content for f in db.session.scalars(
+            select(FormVersion).where(FormVersion.id.in_(list(dependent.forms.values()))))}
+        result = _version_row(
+            "process", process.process_id, process.name, _process_hash(process, decision_hashes, kept_forms),
+            process.file, latest, lambda p=process: deployment_for(p.file, "bpmn"),
+            spec_text=None, at=at, spec_factory=lambda p=process: serializer.dump_spec(p.spec, p.embedded),
+            calls=process.calls, forms=dependent.forms)
+        if result.status == "new":
+            results.append(result)
+    db.session.flush()
+    return results
+
+
+def _version_row(kind: str, process_id: str, name: str | None, content_hash: str, file: DiagramFile,
+                 latest: dict[str, ProcessVersion], deployment, spec_text: str | None, at,  # noqa: ANN001
+                 spec_factory=None, calls=None, forms=None, warnings=None) -> DeployedVersion:  # noqa: ANN001
+    current = latest.get(process_id)
+    if current is not None and current.content_hash == content_hash:
+        return DeployedVersion(process_id, kind, current.version, "unchanged", file.filename)
+    row = ProcessVersion(
+        kind=kind, process_id=process_id, version=(current.version + 1) if current else 1, name=name,
+        deployment=deployment(), content_hash=content_hash,
+        spec=spec_text if spec_text is not None else spec_factory(),
+        calls=calls or [], forms=forms or {}, warnings=warnings or [], created_at=at)
+    db.session.add(row)
+    return DeployedVersion(process_id, kind, row.version, "new", file.filename, warnings or [])
+
+
+def _problem_fields(problems: list[DiagramProblem]) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    for p in problems:
+        where = p.element_id or "-"
+        line = f" (line {p.line})" if p.line else ""
+        fields.setdefault(p.file, []).append(f"{where}: {p.reason}{line}")
+    return fields
+
+
+@dataclass
+class ProcessSummary:
+    process_id: str
+    kind: str
+    version: int
+    name: str | None
+    running: int
+    deployed_at: Any
+
+
+def list_processes() -> list[ProcessSummary]:
+    """One row per process or decision id: its latest version and its count of unfinished instances."""
+    newest = (select(ProcessVersion.kind, ProcessVersion.process_id, func.max(ProcessVersion.version).label("v"))
+              .group_by(ProcessVersion.kind, ProcessVersion.process_id).subquery())
+    running = (select(ProcessInstance.process_id, func.count().label("n"))
+               .where(ProcessInstance.status.in_(("running", "waiting", "error")))
+               .group_by(ProcessInstance.process_id).subquery())
+    rows = db.session.execute(
+        select(ProcessVersion, func.coalesce(running.c.n, 0))
+        .join(newest, (ProcessVersion.kind == newest.c.kind) & (ProcessVersion.process_id == newest.c.process_id)
+              & (ProcessVersion.version == newest.c.v))
+        .outerjoin(running, (running.c.process_id == ProcessVersion.process_id) & (ProcessVersion.kind == "process"))
+        .order_by(ProcessVersion.kind.desc(), ProcessVersion.process_id)).all()
+    return [ProcessSummary(v.process_id, v.kind, v.version, v.name, n, v.created_at) for v, n in rows]
+
+
+def export_sources() -> list[tuple[str, bytes]]:
+    """The source file of the latest version of every process and decision, by file name."""
+    newest = (select(ProcessVersion.kind, ProcessVersion.process_id, func.max(ProcessVersion.version).label("v"))
+              .group_by(ProcessVersion.kind, ProcessVersion.process_id).subquery())
+    rows = db.session.execute(
+        select(Deployment.filename, Deployment.source, Deployment.id)
+        .join(ProcessVersion, ProcessVersion.deployment_id == Deployment.id)
+        .join(newest, (ProcessVersion.kind == newest.c.kind) & (ProcessVersion.process_id == newest.c.process_id)
+              & (ProcessVersion.version == newest.c.v))
+        .order_by(Deployment.id)).all()
+    files: dict[str, bytes] = {}
+    for filename, source, _ in rows:
+        files[filename] = source
+    return sorted(files.items())
+
+
+def upload_limit() -> int:
+    return current_app.config["MAX_DIAGRAM_BYTES"]
+
+
+def deploy_and_commit(files: list[DiagramFile], actor_id: int | None = None,
+                      strict: bool = False) -> list[DeployedVersion]:
+    """Deploy in one transaction: all files' versions land together or none do."""
+    try:
+        results = deploy(files, actor_id, strict)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    runtime().latest_versions.clear()  # new instances here start on the new versions at once
+    return results

@@ -1,0 +1,82 @@
+"""Documents uploaded into an instance: size and type limits, content sniffed, SHA-256 kept."""
+from __future__ import annotations
+
+import hashlib
+
+import filetype
+from flask import current_app
+from sqlalchemy import insert, select
+
+from app.extensions import db
+from app.models import Document, ProcessInstance
+from app.services.clock import now
+from app.services.errors import NotFound, ServiceError
+from app.services.identity.access import instance_visible
+from app.services.identity.directory import Principal
+from app.services.workflow.step_store import core
+
+# Sniffed MIME type -> document kind. Anything else is refused, whatever its name claims.
+ALLOWED = {
+    "application/pdf": "pdf",
+    "image/png": "image",
+    "image/jpeg": "image",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "spreadsheet",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "document",
+    "application/zip": "archive",
+}
+
+
+class DocumentTooLarge(ServiceError):
+    """An upload over MAX_DOCUMENT_BYTES: the request is too large for what it asks (413)."""
+
+    status = 413
+    code = "document_too_large"
+
+
+def sniff(content: bytes, filename: str) -> tuple[str, str]:
+    """(content type, kind) judged from the bytes; DocumentTooLarge past the size limit, ValueError
+    for any type not allowed."""
+    limit = current_app.config["MAX_DOCUMENT_BYTES"]
+    if len(content) > limit:
+        raise DocumentTooLarge(f"the file {filename[:100]!r} is {len(content):,} bytes, more than the "
+                               f"limit of {limit:,} bytes ({limit / 2 ** 20:g} MiB) per document")
+    guess = filetype.guess(content)
+    if guess is not None and guess.mime in ALLOWED:
+        return guess.mime, ALLOWED[guess.mime]
+    if guess is None and filename.lower().endswith((".csv", ".txt")):
+        try:
+            content.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError("text files must be UTF-8") from None
+        return "text/plain", "text"
+    found = guess.mime if guess else "unknown content"
+    raise ValueError(f"{found} is not an accepted document type (PDF, PNG, JPEG, XLSX, DOCX, ZIP, CSV)")
+
+
+def store_document(instance_id: int, task_id: int | None, field: str | None, filename: str, content: bytes,
+                   actor_id: int | None) -> int:
+    """Keep an upload (in the caller's transaction) and return its id; DocumentTooLarge or
+    ValueError when refused."""
+    if not content:
+        raise ValueError("the file is empty")
+    content_type, kind = sniff(content, filename)
+    safe_name = filename.replace("\\", "/").rsplit("/", 1)[-1][:255] or "upload"
+    return int(core(insert(Document).returning(Document.id).values(
+        instance_id=instance_id, task_id=task_id, field=field, kind=kind, filename=safe_name,
+        content_type=content_type, size=len(content), sha256=hashlib.sha256(content).hexdigest(),
+        content=content, uploaded_by_id=actor_id, created_at=now())).scalar_one())
+
+
+def get_document(principal: Principal, document_id: int) -> Document:
+    """A document of an instance the user may see; 404 otherwise."""
+    document = db.session.scalar(select(Document).join(ProcessInstance, ProcessInstance.id == Document.instance_id)
+                                 .where(Document.id == document_id, instance_visible(principal)))
+    if document is None:
+        raise NotFound("document not found")
+    return document
+
+
+def instance_documents(principal: Principal, instance_id: int) -> list[Document]:
+    return list(db.session.scalars(select(Document).join(ProcessInstance, ProcessInstance.id == Document.instance_id)
+                                   .where(Document.instance_id == instance_id, instance_visible(principal))
+                                   .order_by(Document.id)))

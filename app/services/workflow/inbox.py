@@ -1,0 +1,188 @@
+"""The task inbox: my tasks, my group's claimable tasks, filters, sorting, counts — read branch by branch.
+
+The group view is the OR of a few disjoint branches (`access.offered_branches`: one lane of the
+user's organisation, a platform lane, tasks without a lane, ...). Each branch is an equality an
+index serves in the page's order, so one statement takes each branch's first `COUNT_CAP + 1`
+tasks (an index scan that stops there), counts them ("1,000+" past the cap), merges them and cuts
+the page; instance columns are joined for the page's rows only.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, union_all
+
+from app.extensions import db
+from app.models import HumanTask, InstanceParty, Organisation, ProcessInstance, ProcessVersion
+from app.services.clock import now
+from app.services.identity.access import offered_branches
+from app.services.identity.directory import Principal
+
+# Counts stop here ("1,000+"): counting every one of 650,000 ready tasks costs ~40 ms however it
+# is indexed, and nobody pages that far. A page beyond the cap counts up to that page instead.
+COUNT_CAP = 1000
+
+# How each sort orders rows, given the columns to order (HumanTask's, or a subquery's).
+SORTS: dict[str, Callable[[Any], tuple[Any, ...]]] = {
+    "due": lambda c: (c.due_at.asc().nulls_last(), c.id.asc()),
+    "priority": lambda c: (c.priority.asc().nulls_last(), c.due_at.asc().nulls_last(), c.id.asc()),
+    "newest": lambda c: (c.created_at.desc(), c.id.desc()),
+}
+_SORT_COLUMNS = {"due": ("due_at",), "priority": ("priority", "due_at"), "newest": ("created_at",)}
+
+
+@dataclass
+class InboxFilters:
+    view: str = "mine"  # mine | group
+    process_id: str | None = None
+    element_id: str | None = None
+    business_key: str | None = None
+    party: str | None = None  # an organisation code that is a party of the deal
+    due_before: datetime | None = None
+    q: str | None = None
+    sort: str = "due"
+    page: int = 1
+    per_page: int = 20
+
+
+def _mine(principal: Principal) -> ColumnElement[bool]:
+    return (HumanTask.claimed_by_id == principal.id) & (HumanTask.state == "claimed")
+
+
+def _group(principal: Principal) -> list[ColumnElement[bool]]:
+    if principal.has_role("platform_admin"):
+        # offered every task (access.offered_branches): read lane by lane, each in its index's order
+        branches = [HumanTask.lane == lane for lane in _ready_lanes()] + [HumanTask.lane.is_(None)]
+    else:
+        branches = offered_branches(principal, unlaned=_started_any(principal))
+    return [branch & (HumanTask.state == "ready") for branch in branches]
+
+
+def _ready_lanes() -> list[str]:
+    """The lanes ready tasks are in: one index probe per lane (a recursive "next lane after")."""
+    lanes = select(func.min(HumanTask.lane).label("lane")).where(HumanTask.state == "ready").cte(
+        "lanes", recursive=True)
+    following = select(func.min(HumanTask.lane)).where(HumanTask.state == "ready", HumanTask.lane > lanes.c.lane)
+    lanes = lanes.union_all(select(following.scalar_subquery().label("lane")).where(lanes.c.lane.is_not(None)))
+    return list(db.session.scalars(select(lanes.c.lane).where(lanes.c.lane.is_not(None))).all())
+
+
+def _branches(principal: Principal, view: str) -> list[ColumnElement[bool]]:
+    return [_mine(principal)] if view == "mine" else _group(principal)
+
+
+def _started_any(principal: Principal) -> bool:
+    """Whether the user started any instance (only then can unlaned tasks be offered to them)."""
+    if principal.is_platform:
+        return True
+    return db.session.scalar(select(ProcessInstance.id).where(ProcessInstance.started_by_id == principal.id)
+                             .limit(1)) is not None
+
+
+def _instances(*conditions: ColumnElement[bool]) -> Select[int]:
+    return select(ProcessInstance.id).where(*conditions)
+
+
+def _filters(filters: InboxFilters) -> list[ColumnElement[bool]]:
+    """The filters as conditions on `human_tasks` alone. A process and a party are looked up first, so
+    the planner sees the actual versions and organisation (and how many rows each has)."""
+    conditions: list[ColumnElement[bool]] = []
+    if filters.process_id:
+        versions = db.session.scalars(select(ProcessVersion.id)
+                                      .where(ProcessVersion.process_id == filters.process_id)).all()
+        conditions.append(HumanTask.process_version_id.in_(versions))
+    if filters.element_id:
+        conditions.append(HumanTask.element_id == filters.element_id)
+    if filters.business_key:
+        conditions.append(HumanTask.instance_id.in_(_instances(ProcessInstance.business_key == filters.business_key)))
+    if filters.due_before:
+        conditions.append(HumanTask.due_at <= filters.due_before)
+    if filters.party:
+        org_id = db.session.scalar(select(Organisation.id).where(Organisation.code == filters.party))
+        conditions.append(HumanTask.instance_id.in_(select(InstanceParty.instance_id)
+                                                    .where(InstanceParty.org_id == org_id)))
+    if filters.q and filters.q.strip():
+        # the words as typed: % and _ in them are not wildcards
+        escaped = filters.q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{escaped}%"
+        conditions.append(or_(HumanTask.title.ilike(like, escape="\\"), HumanTask.instance_id.in_(
+            _instances(ProcessInstance.business_key.ilike(like, escape="\\")))))
+    return conditions
+
+
+def _found(branches: Sequence[ColumnElement[bool]], sort: str, limit: int) -> Any:
+    """Each branch's first `limit` tasks in the sort's order (id and sort keys), as one CTE.
+
+    MATERIALIZED: planned to be read in full (it is counted). Inlined below the page's LIMIT, the
+    planner would plan each branch for its first rows only, and probe a filter row by row where
+    one hash of the filter's few thousand instances costs a tenth."""
+    columns = [HumanTask.id, *(getattr(HumanTask, name) for name in _SORT_COLUMNS[sort])]
+    parts = [select(*columns).where(branch).order_by(*SORTS[sort](HumanTask)).limit(limit) for branch in branches]
+    return _union(parts).cte("found").prefix_with("MATERIALIZED", dialect="postgresql")
+
+
+def _union(parts: list[Select[Any]]) -> Any:
+    """UNION ALL of selects that each have a LIMIT (as subqueries: SQLite takes no LIMIT in a compound's part)."""
+    return parts[0] if len(parts) == 1 else union_all(*(select(*part.subquery().c) for part in parts))
+
+
+def _counted(branches: Sequence[ColumnElement[bool]], cap: int) -> Any:
+    """A scalar subquery: how many tasks match the disjoint branches, counting at most cap + 1 in each
+    (so an index serves each branch and stops early). More than `cap` means "cap or more"."""
+    if not branches:
+        return literal(0)
+    parts = [select(HumanTask.id).where(branch).limit(cap + 1) for branch in branches]
+    return select(func.count()).select_from(_union(parts).subquery()).scalar_subquery()
+
+
+def inbox(principal: Principal, filters: InboxFilters) -> dict[str, Any]:
+    """One page of the inbox and its total; `total_capped`: there are more than `total` (which is
+    `COUNT_CAP`, or the end of this page when that is further).
+
+    One statement: each branch's first `cap + 1` tasks in the page's order (an index scan that stops
+    there, or one pass over a branch a filter thins out), counted, merged and cut to the page; the
+    page's rows are then joined to their tasks and instances."""
+    sort = filters.sort if filters.sort in SORTS else "due"
+    conditions = _filters(filters)
+    branches = [and_(branch, *conditions) for branch in _branches(principal, filters.view)]
+    offset = (filters.page - 1) * filters.per_page
+    cap = max(COUNT_CAP, offset + filters.per_page)
+    rows: Sequence[Any] = []
+    found = 0
+    if branches:
+        every = _found(branches, sort, cap + 1)
+        page = (select(*every.c, func.count().over().label("found")).order_by(*SORTS[sort](every.c))
+                .offset(offset).limit(filters.per_page).subquery())
+        rows = db.session.execute(
+            select(HumanTask, ProcessInstance.business_key, ProcessInstance.process_id, page.c.found)
+            .join(page, page.c.id == HumanTask.id)
+            .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+            .order_by(*SORTS[sort](page.c))).all()
+        found = rows[0].found if rows else 0
+        if not rows and offset:  # past the last page: count on its own
+            found = db.session.scalar(select(_counted(branches, cap))) or 0
+    at = now()
+    items = [{
+        "id": t.id, "instance_id": t.instance_id, "title": t.title, "element_id": t.element_id, "lane": t.lane,
+        "state": t.state, "priority": t.priority, "due_at": t.due_at, "created_at": t.created_at,
+        "business_key": business_key, "process_id": process_id, "overdue": bool(t.due_at and t.due_at < at),
+    } for t, business_key, process_id, _found_rows in rows]
+    return {"items": items, "total": min(found, cap), "total_capped": found > cap, "page": filters.page,
+            "per_page": filters.per_page}
+
+
+def counts(principal: Principal) -> dict[str, Any]:
+    """How many tasks are mine, how many my group could claim, how many of all of them are overdue;
+    `capped` names the counts that stopped at `COUNT_CAP` (there are more). One statement."""
+    at = now()
+    mine, group = [_mine(principal)], _group(principal)
+    overdue = [branch & (HumanTask.due_at < at) for branch in mine + group]
+    found = db.session.execute(select(_counted(mine, COUNT_CAP), _counted(group, COUNT_CAP),
+                                      _counted(overdue, COUNT_CAP))).one()
+    result: dict[str, Any] = {name: min(n, COUNT_CAP) for name, n in zip(("mine", "group", "overdue"), found,
+                                                                          strict=True)}
+    result["capped"] = [name for name, n in zip(("mine", "group", "overdue"), found, strict=True) if n > COUNT_CAP]
+    return result

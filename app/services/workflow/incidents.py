@@ -1,0 +1,68 @@
+"""Incidents: instances that cannot go on by themselves, and retrying them."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app.engine.runner import TaskNotReady
+from app.extensions import db
+from app.models import Incident
+from app.services.errors import Conflict, NotFound
+from app.services.identity.directory import Actor
+from app.services.workflow.runtime import runtime
+from app.services.workflow.step_runner import atomic_step, run_step
+from app.services.workflow.step_store import load_instance
+
+
+def incident_dict(incident: Incident) -> dict[str, Any]:
+    return {
+        "id": incident.id, "instance_id": incident.instance_id, "element_id": incident.element_id,
+        "kind": incident.kind, "message": incident.message, "attempts": incident.attempts,
+        "last_attempt_at": incident.last_attempt_at, "created_at": incident.created_at,
+        "resolved_at": incident.resolved_at, "state": "resolved" if incident.resolved_at else "open",
+    }
+
+
+def list_incidents(page: int, per_page: int, state: str | None = None, instance_id: int | None = None) -> dict:
+    query = select(Incident)
+    if state == "open":
+        query = query.where(Incident.resolved_at.is_(None))
+    elif state == "resolved":
+        query = query.where(Incident.resolved_at.is_not(None))
+    if instance_id is not None:
+        query = query.where(Incident.instance_id == instance_id)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(query.order_by(Incident.id.desc()).limit(per_page).offset((page - 1) * per_page))
+    return {"items": [incident_dict(r) for r in rows], "total": total, "page": page, "per_page": per_page}
+
+
+def get_incident(incident_id: int) -> Incident:
+    incident = db.session.get(Incident, incident_id)
+    if incident is None:
+        raise NotFound("incident not found")
+    return incident
+
+
+def retry_incident(incident_id: int, actor: Actor) -> dict[str, Any]:
+    """Run the failed task again; the incident is resolved when the instance gets past it."""
+    rt = runtime()
+    with atomic_step() as on_commit:
+        incident = get_incident(incident_id)
+        if incident.resolved_at is not None:
+            raise Conflict("incident is already resolved", code="incident_resolved")
+        instance = load_instance(incident.instance_id)
+        if instance.status != "error" or not incident.engine_task_id:
+            raise Conflict("this incident has no failed task to run again", code="not_retryable")
+        task_id = incident.engine_task_id
+
+        def act(workflow):  # noqa: ANN001, ANN202
+            try:
+                return rt.engine.retry_failed(workflow, task_id)
+            except TaskNotReady as exc:
+                raise Conflict(str(exc), code="not_retryable") from None
+
+        run_step(instance, act, on_commit, actor.id,
+                 [("incident_retried", incident.element_id, {"incident_id": incident.id})])
+    db.session.expire_all()
+    return incident_dict(get_incident(incident_id))

@@ -1,0 +1,216 @@
+"""Starting and cancelling process instances; each is one step, one transaction."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from time import monotonic
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+
+from app.engine.errors import InstanceFault
+from app.extensions import db
+from app.models import (
+    InstanceParty,
+    Organisation,
+    ProcessVersion,
+    Product,
+)
+from app.models.identity import OrgKind
+from app.models.task import OPEN_TASK_STATES
+from app.services.clock import now
+from app.services.errors import Conflict, Forbidden, Invalid
+from app.services.identity.access import lane_party, require_role
+from app.services.identity.audit import audit
+from app.services.identity.directory import Actor
+from app.services.workflow.runtime import runtime
+from app.services.workflow.step_runner import atomic_step, restore, run_step
+from app.services.workflow.step_store import (
+    EVENTS,
+    INSTANCES,
+    TASKS,
+    InstanceRow,
+    Step,
+    core,
+    load_instance,
+    update_instance,
+)
+
+FINISHED = ("completed", "cancelled")
+_INSERT_INSTANCE = insert(INSTANCES).returning(INSTANCES.c.id)
+_INSERT_PARTIES = insert(InstanceParty)
+
+
+@dataclass(frozen=True)
+class LatestVersion:
+    """What starting an instance needs of a process's newest version."""
+
+    id: int
+    process_id: str
+    version: int
+    calls: tuple[str, ...]
+    forms: dict[str, int]
+
+
+LATEST_TTL_SECONDS = 2.0  # another process's deploy is seen within this; this process's at once
+
+
+def latest_version(process_id: str) -> LatestVersion | None:
+    """The newest deployed version of a process, cached briefly per process id."""
+    cache = runtime().latest_versions
+    hit = cache.get(process_id)
+    if hit is not None and hit[1] > monotonic():
+        return hit[0]
+    row = db.session.execute(
+        select(ProcessVersion.id, ProcessVersion.version, ProcessVersion.calls, ProcessVersion.forms)
+        .where(ProcessVersion.kind == "process", ProcessVersion.process_id == process_id)
+        .order_by(ProcessVersion.version.desc()).limit(1)).first()
+    if row is None:
+        return None
+    latest = LatestVersion(row.id, process_id, row.version, tuple(row.calls or ()), dict(row.forms or {}))
+    cache[process_id] = (latest, monotonic() + LATEST_TTL_SECONDS)
+    return latest
+
+
+def resolve_pins(version: LatestVersion) -> dict[str, int]:
+    """Pin the latest version of every process the version calls, directly or through others."""
+    pins: dict[str, int] = {}
+    pending = list(version.calls)
+    while pending:
+        process_id = pending.pop()
+        if process_id in pins or process_id == version.process_id:
+            continue
+        called = latest_version(process_id)
+        if called is None:
+            raise Invalid(f"process {version.process_id!r} calls {process_id!r}, which is not deployed",
+                          fields={"process_id": [f"called process {process_id!r} is not deployed"]})
+        pins[process_id] = called.id
+        pending.extend(called.calls)
+    return pins
+
+
+def _parties(parties: dict[str, str]) -> list[tuple[str, int]]:
+    if not parties:
+        return []
+    codes = set(parties.values())
+    orgs = {o.code: o for o in db.session.scalars(select(Organisation).where(Organisation.code.in_(codes)))}
+    kinds = {(k.org_id, k.kind) for k in db.session.scalars(select(OrgKind).where(
+        OrgKind.org_id.in_([o.id for o in orgs.values()])))}
+    bound, errors = [], {}
+    for party, code in parties.items():
+        org = orgs.get(code)
+        if org is None:
+            errors[f"parties.{party}"] = [f"unknown organisation {code!r}"]
+        elif (org.id, party) not in kinds:
+            errors[f"parties.{party}"] = [f"organisation {code!r} is not a {party}"]
+        else:
+            bound.append((party, org.id))
+    if errors:
+        raise Invalid("unknown or unsuitable parties", fields=errors)
+    return bound
+
+
+def start_instance(process_id: str, actor: Actor | None, business_key: str | None = None,
+                   data: dict[str, Any] | None = None, parties: dict[str, str] | None = None) -> int:
+    """Start an instance of the latest version of a process and run it until it waits; its id."""
+    return start(process_id, actor, business_key, data, parties)["id"]
+
+
+def start(process_id: str, actor: Actor | None, business_key: str | None = None,
+          data: dict[str, Any] | None = None, parties: dict[str, str] | None = None) -> dict[str, Any]:
+    """Start an instance and run it until it waits; its summary, built from the step (no re-read).
+
+    The platform's admins and operators start any instance; an applicant starts only the process an
+    active product offers them, with their own organisation as its borrower (`_may_start`).
+    """
+    if actor is not None:
+        _may_start(actor, process_id, parties or {})
+    version = latest_version(process_id)
+    if version is None:
+        raise Invalid(f"process {process_id!r} is not deployed", fields={"process_id": ["not deployed"]})
+    pins = resolve_pins(version)
+    bound = _parties(parties or {})
+    rt, at = runtime(), now()
+    actor_id = actor.id if actor else None
+    spec, subprocess_specs = rt.specs.workflow_specs(version.id, pins)
+    with atomic_step() as on_commit:
+        # The row exists before the engine runs: its id scopes the handlers' idempotency keys.
+        instance_id: int = core(_INSERT_INSTANCE, dict(
+            process_id=process_id, process_version_id=version.id, version=version.version, status="running",
+            business_key=business_key, data={}, state="", pins=pins, started_by_id=actor_id,
+            created_at=at, updated_at=at, lock_version=1, waiting_for=[])).scalar_one()
+        if bound:
+            core(_INSERT_PARTIES, [
+                {"instance_id": instance_id, "party": p, "org_id": o} for p, o in bound])
+        instance = InstanceRow(instance_id, version.id, pins, business_key, "running", "", 1, [],
+                               open_tasks=[], parties=dict(bound))
+        workflow = rt.engine.new_workflow(spec, subprocess_specs, dict(data or {}))
+        started = ("started", None, {"process_id": process_id, "version": version.version,
+                                     "business_key": business_key, "data": data or {}})
+        outcome = run_step(instance, rt.engine.advance, on_commit, actor_id, [started], workflow, new=True)
+    return {"id": instance_id, "process_id": process_id, "version": version.version, "status": outcome.status,
+            "business_key": business_key, "data": outcome.data, "error": outcome.error, "created_at": at,
+            "updated_at": at, "ended_at": at if outcome.status == "completed" else None}
+
+
+def _may_start(actor: Actor, process_id: str, parties: dict[str, str]) -> None:
+    """The platform's admins and operators start anything; a borrower's applicant only the process an
+    active product offers for applying, with their own organisation as its borrower; nobody else."""
+    if actor.is_platform and (actor.has_role("platform_admin") or actor.has_role("operator")):
+        return
+    if not actor.has_role("applicant"):
+        raise Forbidden("starting instances needs the platform_admin or operator role", code="may_not_start")
+    offered = db.session.scalar(select(Product.id).where(
+        Product.active.is_(True), Product.application_process == process_id).limit(1))
+    if offered is None:
+        raise Forbidden(f"no active product offers {process_id!r} to applicants: an applicant starts only "
+                        "the application process of a product", code="not_offered")
+    own = db.session.scalar(select(Organisation.code).where(Organisation.id == actor.org_id))
+    if parties.get("borrower") != own:
+        raise Forbidden("an applicant starts applications with their own organisation as the borrower",
+                        code="not_own_borrower")
+
+
+def cancel_instance(instance_id: int, actor: Actor) -> None:
+    rt, at = runtime(), now()
+    require_role(actor, "platform_admin", "operator")
+    with atomic_step():
+        instance = load_instance(instance_id)
+        if instance.status in FINISHED:
+            raise Conflict(f"instance is already {instance.status}")
+        workflow = restore(instance)
+        state = rt.engine.cancel(workflow)
+        core(update(TASKS).where(TASKS.c.instance_id == instance.id, TASKS.c.state.in_(OPEN_TASK_STATES))
+             .values(state="cancelled", completed_at=at))
+        step = Step(instance, at, actor.id)
+        step.event("cancelled", None, {}, actor.id)
+        core(insert(EVENTS), step.events)
+        update_instance(instance, {"state": state, "status": "cancelled", "updated_at": at, "ended_at": at})
+
+
+
+__all__ = ["InstanceFault", "atomic_step", "cancel_instance", "load_instance", "restore", "start_instance"]
+
+
+def set_parties(instance_id: int, parties: dict[str, str], actor: Actor) -> None:
+    """Rebind an instance's deal to organisations (platform only); open tasks follow their lanes."""
+    require_role(actor, "platform_admin", "operator")
+    bound = _parties(parties)
+    at = now()
+    with atomic_step():
+        instance = load_instance(instance_id)
+        core(delete(InstanceParty).where(InstanceParty.instance_id == instance.id))
+        if bound:
+            core(insert(InstanceParty), [{"instance_id": instance.id, "party": p, "org_id": o} for p, o in bound])
+        orgs = dict(bound)
+        lanes = core(select(TASKS.c.lane).distinct().where(
+            TASKS.c.instance_id == instance.id, TASKS.c.state.in_(OPEN_TASK_STATES))).scalars().all()
+        for lane in lanes:  # one UPDATE per lane, not per task
+            core(update(TASKS).where(TASKS.c.instance_id == instance.id, TASKS.c.state.in_(OPEN_TASK_STATES),
+                                     TASKS.c.lane.is_(None) if lane is None else TASKS.c.lane == lane)
+                 .values(org_id=orgs.get(lane_party(lane) or "")))
+        step = Step(instance, at, actor.id)
+        step.event("parties_changed", None, {"parties": parties}, actor.id)
+        core(insert(EVENTS), step.events)
+        # a new version: a step that read the old parties fails (409), and no process keeps them
+        update_instance(instance, {"updated_at": at})
+        audit("instance_parties_changed", actor.id, f"instance:{instance.id}", parties=parties)

@@ -1,0 +1,83 @@
+"""Messages: delivered to the instances that wait for them, or kept in the inbox until one does."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.engine.runner import jsonable
+from app.extensions import db
+from app.services.clock import now
+from app.services.errors import Conflict, NotFound
+from app.services.workflow.runtime import runtime
+from app.services.workflow.step_runner import INBOX, atomic_step, run_step
+from app.services.workflow.step_store import INSTANCES, WAITS, core, load_instance
+
+
+@dataclass
+class Delivery:
+    delivered_to: list[int] = field(default_factory=list)
+    stored: bool = False  # kept in the inbox for an instance that does not wait yet
+    duplicate: bool = False  # the same provider message (dedup key) arrived before
+
+
+def waiting_instances(name: str, correlation_key: str) -> list[int]:
+    return list(core(select(WAITS.c.instance_id).join(INSTANCES, INSTANCES.c.id == WAITS.c.instance_id)
+                     .where(WAITS.c.name == name, WAITS.c.business_key == correlation_key,
+                            INSTANCES.c.status == "waiting").order_by(WAITS.c.instance_id)).scalars())
+
+
+def deliver_message(name: str, correlation_key: str, payload: Any, actor_id: int | None = None,
+                    durable: bool = False, dedup_key: str | None = None) -> Delivery:
+    """Deliver to every instance with this business key waiting for `name`.
+
+    Without `durable`, nothing waiting is a 404. With it (provider callbacks), the message is
+    stored first, so one that arrives before its instance waits is delivered when it does, and
+    the same provider message sent twice (same `dedup_key`) is taken once.
+    """
+    payload = jsonable(payload)
+    delivery = Delivery()
+    inbox_id = None
+    if durable:
+        inbox_id = _store(name, correlation_key, payload, dedup_key)
+        if inbox_id is None:
+            delivery.duplicate = True
+            return delivery
+    targets = waiting_instances(name, correlation_key)
+    if not targets:
+        if durable:
+            delivery.stored = True
+            return delivery
+        raise NotFound(f"no instance with business key {correlation_key!r} waits for message {name!r}")
+    rt = runtime()
+    for instance_id in targets:
+        try:
+            with atomic_step() as on_commit:
+                instance = load_instance(instance_id)
+                if instance.status != "waiting" or name not in instance.waiting_for:
+                    continue  # it moved on meanwhile
+                if inbox_id is not None and not delivery.delivered_to:
+                    core(update(INBOX).where(INBOX.c.id == inbox_id).values(delivered_at=now(), instance_id=instance_id))
+                run_step(instance, lambda wf: rt.engine.catch_message(wf, name, payload), on_commit, actor_id)
+            delivery.delivered_to.append(instance_id)
+        except Conflict:
+            continue  # another step changed it at the same moment; a later delivery of this name is the sender's
+    if not delivery.delivered_to and not durable:
+        raise NotFound(f"no instance with business key {correlation_key!r} waits for message {name!r}")
+    delivery.stored = durable and not delivery.delivered_to
+    return delivery
+
+
+def _store(name: str, correlation_key: str, payload: Any, dedup_key: str | None) -> int | None:
+    """Keep the message in the inbox; None when the same dedup key was stored before."""
+    try:
+        inbox_id = core(insert(INBOX).returning(INBOX.c.id).values(
+            name=name, correlation_key=correlation_key, payload=payload, dedup_key=dedup_key,
+            received_at=now())).scalar_one()
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return None
+    return int(inbox_id)

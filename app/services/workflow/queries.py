@@ -1,0 +1,131 @@
+"""Read-side queries for the API: lists and details, straight from the tables, never the engine."""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Select, Table, bindparam, func, select
+
+from app.extensions import db
+from app.models import InstanceEvent, InstanceParty, Organisation, ProcessInstance, User
+from app.models.task import OPEN_TASK_STATES
+from app.services.errors import NotFound
+from app.services.identity.access import instance_visible, task_visible
+from app.services.identity.directory import Principal
+from app.services.workflow.step_store import TASKS, core
+from app.services.workflow.tasks import task_form
+
+
+def _page(query, page: int, per_page: int, row_to_dict) -> dict[str, Any]:  # noqa: ANN001
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return {"items": [row_to_dict(r) for r in rows], "total": total, "page": page, "per_page": per_page}
+
+
+USERS: Table = User.__table__  # type: ignore[assignment]
+_claimer, _completer = USERS.alias("claimer"), USERS.alias("completer")
+_TASK_ROW = (select(TASKS.c.id, TASKS.c.instance_id, TASKS.c.engine_task_id, TASKS.c.element_id, TASKS.c.title,
+                    TASKS.c.lane, TASKS.c.state, TASKS.c.priority, TASKS.c.due_at,
+                    _claimer.c.username.label("claimed_by"), _completer.c.username.label("completed_by"),
+                    TASKS.c.created_at, TASKS.c.completed_at)
+             .select_from(TASKS.outerjoin(_claimer, _claimer.c.id == TASKS.c.claimed_by_id)
+                          .outerjoin(_completer, _completer.c.id == TASKS.c.completed_by_id)))
+_TASK_KEYS = tuple(str(c.key) for c in _TASK_ROW.selected_columns)
+_DETAIL_EXTRA = (TASKS.c.data, TASKS.c.properties, TASKS.c.form_id, TASKS.c.ui_form_id)
+
+
+def _task_dict(row) -> dict[str, Any]:  # noqa: ANN001
+    mapping = row._mapping
+    return {key: mapping[key] for key in _TASK_KEYS}
+
+
+# The read queries of the task API, built once per user (their access condition) and shape, with
+# bound parameters: building the statement per request cost more than running it.
+@lru_cache(maxsize=2048)
+def _task_list_query(principal: Principal, by_instance: bool, by_state: bool) -> Select:
+    query = _TASK_ROW.where(task_visible(principal))
+    if by_instance:
+        query = query.where(TASKS.c.instance_id == bindparam("instance_id"))
+    if by_state:
+        query = query.where(TASKS.c.state == bindparam("state"))
+    return (query.add_columns(func.count().over().label("total")).order_by(TASKS.c.id)
+            .limit(bindparam("limit")).offset(bindparam("offset")))
+
+
+@lru_cache(maxsize=2048)
+def _task_detail_query(principal: Principal) -> Select:
+    return _TASK_ROW.add_columns(*_DETAIL_EXTRA).where(TASKS.c.id == bindparam("task_id"), task_visible(principal))
+
+
+def list_tasks(principal: Principal, page: int, per_page: int, instance_id: int | None = None,
+               state: str | None = None) -> dict:
+    """A page of the tasks this user may see, oldest first, with the total (one query)."""
+    params = {"instance_id": instance_id, "state": state, "limit": per_page, "offset": (page - 1) * per_page}
+    query = _task_list_query(principal, instance_id is not None, state is not None)
+    rows = core(query, params).all()
+    if rows:
+        total = rows[0].total
+    elif page > 1:  # past the end: the window count saw no row, so count apart
+        total = core(select(func.count()).select_from(query.order_by(None).limit(None).offset(None).subquery()),
+                     params).scalar_one()
+    else:
+        total = 0
+    return {"items": [_task_dict(r) for r in rows], "total": total, "page": page, "per_page": per_page}
+
+
+def task_detail(principal: Principal, task_id: int) -> dict[str, Any]:
+    row = core(_task_detail_query(principal), {"task_id": task_id}).first()
+    if row is None:
+        raise NotFound("task not found")
+    form, ui_form = task_form(row)
+    return {**_task_dict(row), "form": form, "ui_form": ui_form, "data": row.data, "properties": row.properties}
+
+
+def _instance_dict(instance: ProcessInstance) -> dict[str, Any]:
+    return {
+        "id": instance.id, "process_id": instance.process_id, "version": instance.version,
+        "process_version_id": instance.process_version_id,
+        "status": instance.status, "business_key": instance.business_key, "data": instance.data,
+        "error": instance.error, "created_at": instance.created_at, "updated_at": instance.updated_at,
+        "ended_at": instance.ended_at,
+    }
+
+
+def list_instances(principal: Principal, page: int, per_page: int, process_id: str | None = None,
+                   status: str | None = None, business_key: str | None = None) -> dict[str, Any]:
+    query = select(ProcessInstance).where(instance_visible(principal))
+    if process_id:
+        query = query.where(ProcessInstance.process_id == process_id)
+    if status:
+        query = query.where(ProcessInstance.status == status)
+    if business_key:
+        query = query.where(ProcessInstance.business_key == business_key)
+    return _page(query.order_by(ProcessInstance.id.desc()), page, per_page, lambda r: _instance_dict(r[0]))
+
+
+def get_instance(principal: Principal, instance_id: int) -> ProcessInstance:
+    """The instance if this user may see it; otherwise 404, whether it exists or not."""
+    instance = db.session.scalar(select(ProcessInstance).where(
+        ProcessInstance.id == instance_id, instance_visible(principal)))
+    if instance is None:
+        raise NotFound("process instance not found")
+    return instance
+
+
+def instance_detail(principal: Principal, instance_id: int) -> dict[str, Any]:
+    instance = get_instance(principal, instance_id)
+    parties = dict(db.session.execute(
+        select(InstanceParty.party, Organisation.code).join(Organisation, Organisation.id == InstanceParty.org_id)
+        .where(InstanceParty.instance_id == instance.id)).all())
+    tasks = core(_TASK_ROW.where(TASKS.c.instance_id == instance.id, TASKS.c.state.in_(OPEN_TASK_STATES),
+                                 task_visible(principal)).order_by(TASKS.c.id)).all()
+    return {**_instance_dict(instance), "parties": parties, "tasks": [_task_dict(t) for t in tasks]}
+
+
+def list_events(principal: Principal, instance_id: int, page: int, per_page: int) -> dict[str, Any]:
+    get_instance(principal, instance_id)
+    query = (select(InstanceEvent, User.username).outerjoin(User, User.id == InstanceEvent.actor_id)
+             .where(InstanceEvent.instance_id == instance_id).order_by(InstanceEvent.id))
+    return _page(query, page, per_page, lambda r: {
+        "id": r[0].id, "kind": r[0].kind, "element_id": r[0].element_id, "at": r[0].at, "actor": r[1],
+        "details": r[0].details})

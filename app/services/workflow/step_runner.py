@@ -1,0 +1,106 @@
+"""Running one outside input against one instance: restore, act, write, in one transaction.
+
+Every kind of step — start, task completion, message, timer or retry wake-up, incident retry —
+goes through `run_step`, so each gets the same persistence, the same delivery of inbox messages
+the instance has come to wait for, and the same in-memory reuse of its workflow afterwards.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Table, select, update
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.engine.runner import StepOutcome
+from app.extensions import db
+from app.models import InboxMessage
+from app.services.clock import now
+from app.services.errors import Conflict
+from app.services.workflow.runtime import runtime
+from app.services.workflow.step_store import InstanceRow, Step, core
+
+INBOX: Table = InboxMessage.__table__  # type: ignore[assignment]
+Action = Callable[[Any], StepOutcome]
+
+
+@contextmanager
+def atomic_step() -> Iterator[list[Callable[[], None]]]:
+    """One step, one transaction: commit at the end, or change nothing.
+
+    Yields a list of callbacks to run once the commit succeeded. A concurrent step on the same
+    instance (its versioned UPDATE matched no row) makes this a 409.
+    """
+    on_commit: list[Callable[[], None]] = []
+    try:
+        yield on_commit
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict("the instance was changed by someone else at the same time; reload and retry",
+                       code="stale_version") from None
+    except BaseException:
+        db.session.rollback()
+        raise
+    for callback in on_commit:
+        callback()
+
+
+def restore(instance: InstanceRow):  # noqa: ANN201
+    """The instance's workflow: from memory if this process stepped it last, else from its state.
+
+    From memory, the instance also gets the open task rows and parties that step left, so this
+    step need not read them again.
+    """
+    rt = runtime()
+    live = rt.live.take(instance.id, instance.lock_version)
+    if live is not None:
+        workflow, open_tasks, parties = live
+        instance.open_tasks, instance.parties = list(open_tasks), parties
+        return workflow
+    spec, subprocess_specs = rt.specs.workflow_specs(instance.process_version_id, instance.pins)
+    return rt.engine.restore(instance.state, spec, subprocess_specs)
+
+
+def run_step(instance: InstanceRow, act: Action, on_commit: list[Callable[[], None]], actor_id: int | None,
+             events: Sequence[tuple[str, str | None, dict[str, Any]]] = (), workflow: Any = None,
+             new: bool = False, closed_task_id: int | None = None) -> StepOutcome:
+    """Apply `act` to the instance's workflow and write the outcome (inside `atomic_step`).
+
+    `closed_task_id`: the task row this step's caller has just closed (a completion).
+    """
+    rt, at = runtime(), now()
+    workflow = workflow if workflow is not None else restore(instance)
+    if closed_task_id is not None and instance.open_tasks is not None:
+        instance.open_tasks = [t for t in instance.open_tasks if t.id != closed_task_id]
+    step = Step(instance, at, actor_id)
+    for kind, element_id, details in events:
+        step.event(kind, element_id, details, actor_id)
+    forms = rt.specs.forms(instance.process_version_id)
+    with rt.step(instance.id, instance.business_key, instance.lock_version):
+        outcome = act(workflow)
+        step.write(outcome, forms, new)
+        while outcome.status == "waiting" and outcome.messages and instance.business_key:
+            message = _claim_inbox_message(instance, outcome.messages, at)
+            if message is None:
+                break
+            outcome = rt.engine.catch_message(workflow, message.name, message.payload)
+            Step(instance, at, None).write(outcome, forms)
+    version, open_tasks, parties = instance.lock_version, instance.open_tasks, instance.parties
+    on_commit.append(lambda: rt.live.keep(instance.id, version, (workflow, open_tasks, parties)))
+    return outcome
+
+
+def _claim_inbox_message(instance: InstanceRow, names: list[str], at):  # noqa: ANN001, ANN202
+    """The oldest undelivered inbox message this instance now waits for, marked delivered to it."""
+    row = core(select(INBOX.c.id, INBOX.c.name, INBOX.c.payload).where(
+        INBOX.c.correlation_key == instance.business_key, INBOX.c.name.in_(names),
+        INBOX.c.delivered_at.is_(None)).order_by(INBOX.c.id).limit(1)).first()
+    if row is None:
+        return None
+    claimed = core(update(INBOX).where(INBOX.c.id == row.id, INBOX.c.delivered_at.is_(None))
+                   .values(delivered_at=at, instance_id=instance.id)).rowcount
+    if claimed != 1:
+        raise Conflict("an inbox message was delivered by someone else at the same time", code="stale_version")
+    return row

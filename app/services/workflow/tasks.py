@@ -1,0 +1,263 @@
+"""Claiming, unclaiming and completing human tasks."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Executable, Select, bindparam, select, update
+
+from app.engine.runner import TaskNotReady, jsonable
+from app.extensions import db
+from app.models import FormVersion, HumanTask, User, UserRole
+from app.models.task import OPEN_TASK_STATES
+from app.services.clock import now
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.services.identity.access import task_offered, task_visible
+from app.services.identity.directory import Actor, Principal, principal_for
+from app.services.workflow.documents import store_document
+from app.services.workflow.forms import validate_submission
+from app.services.workflow.runtime import runtime
+from app.services.workflow.step_runner import atomic_step, run_step
+from app.services.workflow.step_store import INSTANCES, TASKS, InstanceRow, core, record
+
+_TASK_FOR_STEP = select(TASKS.c.id, TASKS.c.instance_id, TASKS.c.engine_task_id, TASKS.c.element_id,
+                        TASKS.c.state, TASKS.c.lane, TASKS.c.claimed_by_id, TASKS.c.form_id, TASKS.c.ui_form_id,
+                        TASKS.c.properties)
+# What a completion's step needs of the instance, read with the task (see steps.InstanceRow).
+_INSTANCE_OF_TASK = [INSTANCES.c.process_version_id, INSTANCES.c.pins, INSTANCES.c.business_key,
+                     INSTANCES.c.status, INSTANCES.c.state, INSTANCES.c.lock_version, INSTANCES.c.waiting_for]
+_COMPLETE = update(TASKS).where(TASKS.c.id == bindparam("_id"), TASKS.c.state.in_(OPEN_TASK_STATES))
+
+
+@lru_cache(maxsize=1024)
+def _action_query(actor: Principal) -> Select:
+    """The task-and-instance query for this actor's rights, built once per actor: building the
+    access conditions cost more than running the query."""
+    return (select(*_TASK_FOR_STEP.selected_columns, task_offered(actor).label("offered"),
+                   *[c.label(f"instance_{c.name}") for c in _INSTANCE_OF_TASK])
+            .join_from(TASKS, INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
+            .where(TASKS.c.id == bindparam("task_id"), task_visible(actor)))
+
+
+def task_for_action(task_id: int, actor: Principal):  # noqa: ANN201
+    """The task row if the actor may act on it: 404 if they may not see it, 403 if only see it.
+
+    The row also carries its instance's columns (`instance_state`, …) for `instance_of`.
+    """
+    row = core(_action_query(actor), {"task_id": task_id}).first()
+    if row is None:
+        raise NotFound("task not found")
+    if not row.offered:
+        raise Forbidden("this task is not offered to you", code="not_offered")
+    return row
+
+
+def may_work(task_id: int, actor: Principal) -> bool:
+    """Whether the actor may fill in and complete this task now (offered, open, not someone else's)."""
+    row = core(_action_query(actor), {"task_id": task_id}).first()
+    if row is None or not row.offered:
+        return False
+    return row.state == "ready" or (row.state == "claimed" and row.claimed_by_id == actor.id)
+
+
+def instance_of(task) -> InstanceRow:  # noqa: ANN001 - a row of task_for_action
+    return InstanceRow(task.instance_id, *(getattr(task, f"instance_{c.name}") for c in _INSTANCE_OF_TASK))
+
+
+def forms_by_id(ids: list[int]) -> dict[int, dict]:
+    """Form contents by form_versions id, cached: a stored form version never changes."""
+    cache = runtime().form_contents
+    missing = [i for i in ids if i not in cache]
+    if missing:
+        for form_id, content in db.session.execute(
+                select(FormVersion.id, FormVersion.content).where(FormVersion.id.in_(missing))):
+            cache[form_id] = content
+    return {i: cache[i] for i in ids if i in cache}
+
+
+def task_form(task) -> tuple[dict | None, dict | None]:  # noqa: ANN001 - a HumanTask or a task row
+    ids = [i for i in (task.form_id, task.ui_form_id) if i]
+    forms = forms_by_id(ids) if ids else {}
+    return (forms.get(task.form_id) if task.form_id else None,
+            forms.get(task.ui_form_id) if task.ui_form_id else None)
+
+
+def _refuse_if_closed(task, actor: Actor) -> None:  # noqa: ANN001 - a HumanTask or a task row
+    if task.state in ("completed", "cancelled"):
+        raise Conflict(f"task is already {task.state}", code=f"task_{task.state}")
+    if task.state == "claimed" and task.claimed_by_id != actor.id:
+        raise Conflict("task is claimed by someone else", code="task_claimed")
+
+
+def _rowcount(statement: Executable) -> int:
+    """How many rows a conditional UPDATE changed (0: someone else got there first)."""
+    return core(statement).rowcount
+
+
+def _refuse_same_person(task, actor: Actor) -> None:  # noqa: ANN001
+    """Four-eyes: a task marked `separateFrom` another may not be done by whoever did that one."""
+    other = (task.properties or {}).get("separateFrom")
+    if not other:
+        return
+    done_by_actor = db.session.scalar(select(HumanTask.id).where(
+        HumanTask.instance_id == task.instance_id, HumanTask.element_id == other,
+        HumanTask.state == "completed", HumanTask.completed_by_id == actor.id).limit(1))
+    if done_by_actor is not None:
+        raise Forbidden(f"you completed '{other}' of this instance; '{task.element_id}' needs someone else",
+                        code="four_eyes")
+
+
+def claim_task(task_id: int, actor: Actor) -> None:
+    task = task_for_action(task_id, actor)
+    _refuse_if_closed(task, actor)
+    if task.state == "claimed":
+        return
+    at = now()
+    changed = _rowcount(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state == "ready")
+                         .values(state="claimed", claimed_by_id=actor.id))
+    if not changed:
+        db.session.rollback()
+        raise Conflict("task was claimed or completed by someone else", code="task_claimed")
+    record(task.instance_id, "task_claimed", at, actor.id, task.element_id, {"task_id": task.id})
+    db.session.commit()
+
+
+def _task_to_assign(task_id: int, actor: Actor):  # noqa: ANN202
+    """The task row if the actor may assign it: 404 if they may not see it, 403 if not theirs to assign."""
+    task = core(_TASK_FOR_STEP.add_columns(TASKS.c.org_id).where(TASKS.c.id == task_id,
+                                                                 task_visible(actor))).first()
+    if task is None:
+        raise NotFound("task not found")
+    lead_here = actor.has_role("team_lead") and task.org_id == actor.org_id
+    if not (lead_here or actor.has_role("platform_admin")):
+        raise Forbidden("assigning tasks needs the team_lead role in the task's organisation", code="not_team_lead")
+    return task
+
+
+def assignable_users(task_id: int, actor: Actor) -> list[tuple[str, str]]:
+    """(username, name) of whom the actor may assign this open task to; empty if they may not assign."""
+    if not (actor.has_role("team_lead") or actor.has_role("platform_admin")):
+        return []  # most people viewing a task: no query
+    try:
+        task = _task_to_assign(task_id, actor)
+    except (NotFound, Forbidden):
+        return []
+    if task.state not in OPEN_TASK_STATES:
+        return []
+    query = select(User.username, User.display_name).where(User.active.is_(True)).order_by(User.username)
+    if task.lane:
+        query = query.join(UserRole, UserRole.user_id == User.id).where(UserRole.role == task.lane)
+    if task.org_id:
+        query = query.where(User.org_id == task.org_id)
+    elif not task.lane:
+        query = query.where(User.org_id == actor.org_id)
+    return [(name, display or name) for name, display in db.session.execute(query.limit(500))]
+
+
+def assign_task(task_id: int, username: str, actor: Actor) -> None:
+    """A team lead gives an open task of their organisation to someone who holds its lane's role."""
+    task = _task_to_assign(task_id, actor)
+    if task.state not in OPEN_TASK_STATES:
+        raise Conflict(f"task is already {task.state}", code=f"task_{task.state}")
+    assignee = _assignee(username, task)
+    changed = _rowcount(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state.in_(OPEN_TASK_STATES))
+                        .values(state="claimed", claimed_by_id=assignee.id))
+    if not changed:
+        db.session.rollback()
+        raise Conflict("task changed at the same time; reload and retry", code="stale_version")
+    record(task.instance_id, "task_assigned", now(), actor.id, task.element_id,
+           {"task_id": task.id, "assignee": username})
+    db.session.commit()
+
+
+NOT_ASSIGNABLE = "no active user of that name may work this task"
+
+
+def _assignee(username: str, task: Any) -> Principal:  # task: the row of `_task_to_assign`
+    """The user a task may be assigned to. An unknown or inactive name and someone without the
+    lane's role in the task's organisation get the one answer: it tells no one who exists."""
+    try:
+        assignee: Principal | None = principal_for(username)
+    except Invalid:
+        assignee = None
+    if assignee is None or (task.lane and (not assignee.has_role(task.lane)
+                                           or (task.org_id and assignee.org_id != task.org_id))):
+        raise Invalid(NOT_ASSIGNABLE, fields={"username": [NOT_ASSIGNABLE]}, code="not_assignable")
+    return assignee
+
+
+def unclaim_task(task_id: int, actor: Actor) -> None:
+    task = task_for_action(task_id, actor)
+    if task.state != "claimed":
+        raise Conflict(f"task is {task.state}, not claimed", code="task_not_claimed")
+    if task.claimed_by_id != actor.id and not actor.has_role("platform_admin"):
+        raise Conflict("task is claimed by someone else", code="task_claimed")
+    changed = _rowcount(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state == "claimed",
+                                                         HumanTask.claimed_by_id == task.claimed_by_id)
+                         .values(state="ready", claimed_by_id=None))
+    if not changed:
+        db.session.rollback()
+        raise Conflict("task changed at the same time; reload and retry", code="stale_version")
+    record(task.instance_id, "task_unclaimed", now(), actor.id, task.element_id, {"task_id": task.id})
+    db.session.commit()
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file posted in a form field (dotted path), already checked by `documents.sniff`."""
+
+    field: str
+    filename: str
+    content: bytes
+
+
+PENDING_DOCUMENT = "document:pending"
+
+
+def complete_task(task_id: int, data: dict[str, Any], actor: Actor, uploads: Sequence[Upload] = ()) -> int:
+    """Validate the submission, complete the user task and run the instance on until idle.
+
+    Uploads become documents of the instance in the same transaction; their fields' values
+    become `document:<id>`. Nothing is kept when anything fails.
+    """
+    rt, at = runtime(), now()
+    with atomic_step() as on_commit:
+        task = task_for_action(task_id, actor)
+        _refuse_if_closed(task, actor)
+        _refuse_same_person(task, actor)
+        schema, _ui = task_form(task)
+        validate_submission(schema, data)
+        instance = instance_of(task)
+        for upload in uploads:
+            document_id = store_document(instance.id, task.id, upload.field, upload.filename, upload.content,
+                                         actor.id)
+            _set_path(data, upload.field, f"document:{document_id}")
+        closed = core(_COMPLETE, {"_id": task.id, "state": "completed", "claimed_by_id": task.claimed_by_id or actor.id,
+                                  "completed_by_id": actor.id, "completed_at": at, "data": jsonable(data)}).rowcount
+        if not closed:
+            raise Conflict("task was completed by someone else at the same time", code="stale_version")
+
+        def act(workflow):  # noqa: ANN001, ANN202
+            try:
+                return rt.engine.complete_user_task(workflow, task.engine_task_id, data)
+            except TaskNotReady as exc:
+                raise Conflict(str(exc), code="task_not_ready") from None
+
+        run_step(instance, act, on_commit, actor.id,
+                 [("task_completed", task.element_id, {"task_id": task.id, "data": jsonable(data)})],
+                 closed_task_id=task.id)
+    return task_id
+
+
+def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set `items.0.invoice` style paths in submitted data."""
+    parts = dotted.split(".")
+    target: Any = data
+    for part in parts[:-1]:
+        target = target[int(part)] if isinstance(target, list) else target.setdefault(part, {})
+    if isinstance(target, list):
+        target[int(parts[-1])] = value
+    else:
+        target[parts[-1]] = value
