@@ -6,10 +6,10 @@ from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.models.identity import ORG_KINDS
 from app.services.errors import ServiceError
 from app.services.identity import directory as identity
 from app.services.identity import grants, user_admin
+from app.services.identity.user_admin import ORG_KINDS
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import ApiToken, Organisation, User
+from app.models.identity import ORG_KINDS as _ORG_KINDS
 from app.services.clock import now
 from app.services.errors import Conflict, NotFound
 from app.services.identity import accounts, grants
@@ -21,6 +22,7 @@ from app.services.identity.audit import audit
 from app.services.identity.directory import Principal
 from app.services.identity.sessions import end_user_sessions
 
+ORG_KINDS: tuple[str, ...] = _ORG_KINDS  # the kinds an organisation may have, for the pages' forms
 MAX_LIVE_TOKENS = 50  # per user: enough for every script someone runs, not a store of spares
 MAX_ID = 2 ** 31 - 1  # users.id and api_tokens.id are 32-bit integers: a bigger id is no row, not an overflow
 
