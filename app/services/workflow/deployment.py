@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.parser import Bundle, DiagramFile, ParsedProcess, parse_diagrams
 from app.extensions import db
 from app.models import Deployment, FormVersion, ProcessInstance, ProcessVersion
+from app.services import context
 from app.services.clock import now
 from app.services.errors import Invalid
 from app.services.workflow.runtime import runtime
@@ -115,7 +115,7 @@ def _decision_dependents(bundle: Bundle, files: list[DiagramFile], limit: int) -
 
 def _load_forms(names: list[str], strict: bool) -> tuple[dict[str, dict], list[DiagramProblem]]:
     """Read form files from the forms folder; a missing or broken one is an error or a warning."""
-    folder = Path(current_app.config["FORMS_DIR"])
+    folder = Path(context.config("FORMS_DIR"))
     forms, problems = {}, []
     for name in names:
         path = folder / name
@@ -158,7 +158,7 @@ def deploy(files: list[DiagramFile], actor_id: int | None = None, strict: bool =
 
     Everything is parsed before anything is written; one refused file refuses the whole deploy.
     """
-    limit = current_app.config["MAX_DIAGRAM_BYTES"]
+    limit = context.config("MAX_DIAGRAM_BYTES")
     try:
         bundle = parse_diagrams(files, limit, context_dmn=_deployed_decision_files())
     except DiagramRejected as exc:
@@ -292,7 +292,7 @@ def export_sources() -> list[tuple[str, bytes]]:
 
 
 def upload_limit() -> int:
-    return current_app.config["MAX_DIAGRAM_BYTES"]
+    return context.config("MAX_DIAGRAM_BYTES")
 
 
 def deploy_and_commit(files: list[DiagramFile], actor_id: int | None = None,

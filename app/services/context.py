@@ -1,0 +1,41 @@
+"""The services' one door to the running application: its settings, its extensions, the business
+time zone and the reader's language. No other service module imports Flask.
+
+Every function needs an application context, as the services' database session does; tests and
+the command line give one as they do for the session.
+"""
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import gettext as flask_gettext
+
+from app.config import business_timezone
+
+_REQUIRED = object()
+
+
+def config(key: str, default: Any = _REQUIRED) -> Any:
+    """A setting of the running application (`app.config`); KeyError if it is missing and no default is given."""
+    if default is _REQUIRED:
+        return current_app.config[key]
+    return current_app.config.get(key, default)
+
+
+def extension(name: str, default: Any = _REQUIRED) -> Any:
+    """An object the application factory (or a test) keeps in `app.extensions`."""
+    if default is _REQUIRED:
+        return current_app.extensions[name]
+    return current_app.extensions.get(name, default)
+
+
+def business_tz() -> ZoneInfo:
+    """The business time zone: LOANFLOW_TIMEZONE, checked at start-up (`app.config.business_timezone`)."""
+    return business_timezone(current_app.config)
+
+
+def gettext(text: str, **variables: Any) -> str:
+    """`text` translated into the reader's language (the locale flask-babel selects)."""
+    return flask_gettext(text, **variables)
