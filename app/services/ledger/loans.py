@@ -15,10 +15,8 @@ from decimal import Decimal
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import ColumnElement, false, func, or_, select, true, update
 
-from app.config import business_timezone
 from app.extensions import db
 from app.lending import LoanAccount, LoanTerms, Schedule, generate_schedule
 from app.lending.allocation import AllocationLine
@@ -29,7 +27,7 @@ from app.lending.product import LoanProduct
 from app.lending.schedule import Installment
 from app.models import Instalment, Loan, Product, ScheduleVersion
 from app.models.loan import ZERO
-from app.services import clock
+from app.services import clock, context
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.identity.access import party_kinds
 from app.services.identity.directory import Principal
@@ -38,7 +36,7 @@ from app.services.ledger.journal import credit, debit, hold_sqlite_write_lock, p
 
 def business_tz() -> ZoneInfo:
     """The business time zone: LOANFLOW_TIMEZONE, checked at start-up (`app.config`)."""
-    return business_timezone(current_app.config)
+    return context.business_tz()
 
 
 def business_today() -> date:
