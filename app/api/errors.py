@@ -7,6 +7,24 @@ from flask import Flask, jsonify
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
+from app.services.errors import ErrorKind, ServiceError
+
+# What each kind of service error answers, for the API and the pages alike.
+STATUS_BY_KIND: dict[ErrorKind, int] = {
+    ErrorKind.BAD_REQUEST: 400,
+    ErrorKind.UNAUTHORIZED: 401,
+    ErrorKind.FORBIDDEN: 403,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.CONFLICT: 409,
+    ErrorKind.TOO_LARGE: 413,
+    ErrorKind.INVALID: 422,
+}
+
+
+def status_of(exc: ServiceError) -> int:
+    """The HTTP status a service error answers."""
+    return STATUS_BY_KIND[exc.kind]
+
 
 def error_response(status: int, code: str, message: str, fields: dict[str, Any] | None = None):
     body: dict[str, Any] = {"code": code, "message": message}
@@ -15,6 +33,10 @@ def error_response(status: int, code: str, message: str, fields: dict[str, Any] 
     response = jsonify({"error": body})
     response.status_code = status
     return response
+
+
+def service_error_response(exc: ServiceError):
+    return error_response(status_of(exc), exc.code, exc.message, exc.fields)
 
 
 def _flatten_webargs(messages: dict[str, Any]) -> dict[str, list[str]]:

@@ -1,9 +1,25 @@
-"""Errors the use cases raise; the API and HTML layers turn them into responses."""
+"""Errors the use cases raise: each carries a kind (what went wrong), never an HTTP status.
+
+The API and the pages turn a kind into a response (`app.api.errors.STATUS_BY_KIND`); the command
+line and the worker read the message. `code` is the machine-readable reason a client sees.
+"""
 from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorKind(StrEnum):
+    BAD_REQUEST = "bad_request"    # the request cannot be understood as asked
+    UNAUTHORIZED = "unauthorized"  # who is asking is unknown
+    FORBIDDEN = "forbidden"        # the asker may not do this
+    NOT_FOUND = "not_found"        # no such thing, or not one the asker may see
+    CONFLICT = "conflict"          # the state moved on: done already, a stale version
+    TOO_LARGE = "too_large"        # more than a limit allows
+    INVALID = "invalid"            # well-formed but wrong: per-field errors
 
 
 class ServiceError(Exception):
-    status = 400
+    kind = ErrorKind.BAD_REQUEST
     code = "bad_request"
 
     def __init__(self, message: str, fields: dict[str, list[str]] | None = None, code: str | None = None) -> None:
@@ -15,25 +31,30 @@ class ServiceError(Exception):
 
 
 class NotFound(ServiceError):
-    status = 404
+    kind = ErrorKind.NOT_FOUND
     code = "not_found"
 
 
 class Forbidden(ServiceError):
-    status = 403
+    kind = ErrorKind.FORBIDDEN
     code = "forbidden"
 
 
 class Unauthorized(ServiceError):
-    status = 401
+    kind = ErrorKind.UNAUTHORIZED
     code = "unauthorized"
 
 
 class Conflict(ServiceError):
-    status = 409
+    kind = ErrorKind.CONFLICT
     code = "conflict"
 
 
 class Invalid(ServiceError):
-    status = 422
+    kind = ErrorKind.INVALID
     code = "invalid"
+
+
+class TooLarge(ServiceError):
+    kind = ErrorKind.TOO_LARGE
+    code = "too_large"

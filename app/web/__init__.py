@@ -6,7 +6,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from app.api.errors import error_response, http_error_response
+from app.api.errors import http_error_response, service_error_response, status_of
 from app.services.errors import ServiceError
 
 
@@ -36,8 +36,9 @@ def register_web(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):
         if _wants_json():
-            return error_response(exc.status, exc.code, exc.message, exc.fields)
-        return render_template("error.html", status=exc.status, message=exc.message), exc.status
+            return service_error_response(exc)
+        status = status_of(exc)
+        return render_template("error.html", status=status, message=exc.message), status
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app.api.errors import status_of
 from app.services.errors import ServiceError
 from app.services.identity import directory as identity
 from app.services.identity import grants, user_admin
@@ -50,7 +51,7 @@ def _page(message: str | None = None, link: str | None = None, errors: dict | No
 
 
 def _failed(exc: ServiceError, section: str = "user"):
-    return _page(errors={section: [_refusal(exc)]}, status=exc.status)
+    return _page(errors={section: [_refusal(exc)]}, status=status_of(exc))
 
 
 @bp.route("/")

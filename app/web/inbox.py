@@ -7,8 +7,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app.api.errors import status_of
 from app.schemas.common import MAX_PAGE
-from app.services.errors import ServiceError
+from app.services.errors import ErrorKind, ServiceError
 from app.services.workflow import documents, inbox, queries, tasks
 from app.services.workflow.forms import display_kinds
 from app.services.workflow.runtime import runtime
@@ -18,6 +19,9 @@ from app.web.schema_form import FormParseError, fields_of, parse_submission
 
 bp = Blueprint("inbox", __name__, template_folder="templates")
 PER_PAGE = 20
+# A refused form answers with its own status for these kinds, 422 for the rest.
+FORM_REFUSALS = frozenset({ErrorKind.FORBIDDEN, ErrorKind.CONFLICT, ErrorKind.TOO_LARGE, ErrorKind.INVALID})
+NOT_YOURS = frozenset({ErrorKind.FORBIDDEN, ErrorKind.NOT_FOUND})  # answered as such, never a redirect
 
 
 def _principal():
@@ -78,7 +82,7 @@ def task_page(task_id: int):
             errors, values, status = exc.fields, request.form.to_dict(), 422
         except ServiceError as exc:
             errors = exc.fields or {"_form": [exc.message]}
-            values, status = request.form.to_dict(), exc.status if exc.status in (403, 409, 413, 422) else 422
+            values, status = request.form.to_dict(), status_of(exc) if exc.kind in FORM_REFUSALS else 422
         else:
             flash(_("Task completed."))
             return redirect(url_for("inbox.index"))
@@ -121,8 +125,8 @@ def _task_action(action, task_id: int) -> None:
     try:
         action(task_id, _principal())
     except ServiceError as exc:
-        if exc.status in (403, 404):  # not yours to see / to do: say so, never a redirect as if it worked
-            abort(exc.status)
+        if exc.kind in NOT_YOURS:  # not yours to see / to do: say so, never a redirect as if it worked
+            abort(status_of(exc))
         flash(exc.message, "error")
 
 
@@ -141,8 +145,8 @@ def assign(task_id: int):
     try:
         tasks.assign_task(task_id, username, _principal())
     except ServiceError as exc:
-        if exc.status in (403, 404):
-            abort(exc.status)
+        if exc.kind in NOT_YOURS:
+            abort(status_of(exc))
         flash(exc.message, "error")
     else:
         flash(_("Task assigned to %(user)s.", user=username))

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEntry, Organisation, Product, User, UserRole, UserSession, UserToken
-from app.services.errors import Forbidden, Invalid
+from app.services.errors import ErrorKind, Forbidden, Invalid
 from app.services.identity import accounts
 from app.services.identity import directory as identity
 from app.services.ledger import loans
@@ -106,7 +106,7 @@ def test_roles_belong_only_in_organisations_of_their_kind(app, people, org, role
     with app.app_context():
         with pytest.raises(Invalid) as misfit:  # the CLI's and the seed's path
             identity.create_user("misfit", org, [role])
-        assert misfit.value.status == 422 and list(misfit.value.fields) == ["role"]
+        assert misfit.value.kind is ErrorKind.INVALID and list(misfit.value.fields) == ["role"]
         db.session.remove()
     assert not user_exists(app, "misfit")
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 import hashlib
 
 import filetype
-from flask import current_app
 from sqlalchemy import insert, select
 
 from app.extensions import db
 from app.models import Document, ProcessInstance
+from app.services import context
 from app.services.clock import now
-from app.services.errors import NotFound, ServiceError
+from app.services.errors import NotFound, TooLarge
 from app.services.identity.access import instance_visible
 from app.services.identity.directory import Principal
 from app.services.workflow.step_store import core
@@ -26,17 +26,16 @@ ALLOWED = {
 }
 
 
-class DocumentTooLarge(ServiceError):
+class DocumentTooLarge(TooLarge):
     """An upload over MAX_DOCUMENT_BYTES: the request is too large for what it asks (413)."""
 
-    status = 413
     code = "document_too_large"
 
 
 def sniff(content: bytes, filename: str) -> tuple[str, str]:
     """(content type, kind) judged from the bytes; DocumentTooLarge past the size limit, ValueError
     for any type not allowed."""
-    limit = current_app.config["MAX_DOCUMENT_BYTES"]
+    limit = context.config("MAX_DOCUMENT_BYTES")
     if len(content) > limit:
         raise DocumentTooLarge(f"the file {filename[:100]!r} is {len(content):,} bytes, more than the "
                                f"limit of {limit:,} bytes ({limit / 2 ** 20:g} MiB) per document")
