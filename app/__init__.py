@@ -48,7 +48,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.wiring import product_registry
 
     registry = app.config.get("HANDLER_REGISTRY") or product_registry(app.config.get("HANDLER_MODULES", ()))
-    app.extensions["loanflow_runtime"] = Runtime(app, registry)
+    app.extensions["loanflow_runtime"] = Runtime(app.config["ENGINE_MAX_TREE_DEPTH"], registry)
     register_api(app, api)
     from app.web import register_web
 

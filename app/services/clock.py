@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from flask import current_app
+from app.services import context
 
 
 def system_now() -> datetime:
@@ -12,5 +12,5 @@ def system_now() -> datetime:
 
 
 def now() -> datetime:
-    clock: Callable[[], datetime] = current_app.extensions.get("loanflow_clock", system_now)
+    clock: Callable[[], datetime] = context.extension("loanflow_clock", system_now)
     return clock()

@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.extensions import db
 from app.models import SignInThrottle, User, UserToken
+from app.services import context
 from app.services.clock import now
 from app.services.errors import Invalid, NotFound, Unauthorized
 from app.services.identity.audit import audit
@@ -33,7 +33,7 @@ SIGN_IN_FAILED = "wrong username or password, or too many failed attempts: wait 
 
 def _hasher() -> PasswordHasher:
     """argon2id with the library's defaults; tests may lower the cost (PASSWORD_HASH_FAST)."""
-    if current_app.config.get("PASSWORD_HASH_FAST"):
+    if context.config("PASSWORD_HASH_FAST", False):
         return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     return PasswordHasher()
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext
 from jsonschema import validators
 from jsonschema.exceptions import SchemaError, ValidationError
 
+from app.services.context import gettext
 from app.services.errors import Invalid
 
 

@@ -9,7 +9,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app
 from sqlalchemy import select
 
 from app.engine.errors import InstanceFault
@@ -17,7 +16,7 @@ from app.engine.runner import ProcessEngine, ServiceBusinessError
 from app.engine.task_ids import deterministic_ids
 from app.extensions import db
 from app.models import ProcessVersion
-from app.services import clock
+from app.services import clock, context
 from app.services.workflow.operators import BusinessError, HandlerContext, HandlerRegistry, UnknownOperator
 
 
@@ -121,10 +120,9 @@ class LiveWorkflows:
 
 
 class Runtime:
-    def __init__(self, app: Flask, handlers: HandlerRegistry) -> None:
+    def __init__(self, max_tree_depth: int, handlers: HandlerRegistry) -> None:
         self.handlers = handlers
-        self.engine = ProcessEngine(app.config["ENGINE_MAX_TREE_DEPTH"], call_service=self._call_service,
-                                    clock=clock.now)
+        self.engine = ProcessEngine(max_tree_depth, call_service=self._call_service, clock=clock.now)
         self.specs = SpecCache(self.engine)
         self.live = LiveWorkflows()
         self.form_contents: dict[int, dict] = {}  # form_versions rows never change once written
@@ -162,4 +160,5 @@ class Runtime:
 
 
 def runtime() -> Runtime:
-    return current_app.extensions["loanflow_runtime"]
+    """The running application's runtime (the application factory keeps it as `loanflow_runtime`)."""
+    return context.extension("loanflow_runtime")

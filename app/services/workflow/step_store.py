@@ -11,9 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any, NamedTuple
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import CursorResult, Executable, Table, bindparam, insert, select, update
 
 from app.engine.durations import due_after
@@ -21,6 +19,7 @@ from app.engine.runner import ReadyTask, StepOutcome
 from app.extensions import db
 from app.models import HumanTask, Incident, InstanceEvent, InstanceParty, MessageWait, ProcessInstance
 from app.models.task import OPEN_TASK_STATES
+from app.services import context
 from app.services.errors import Conflict, NotFound
 from app.services.identity.access import lane_party
 
@@ -226,7 +225,7 @@ def _due_at(value: Any) -> datetime | None:
     (due by the end of that day, local time). None for anything else."""
     if not isinstance(value, str) or not value:
         return None
-    local = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])  # LOANFLOW_TIMEZONE
+    local = context.business_tz()
     try:
         if len(value) == 10:  # a date: the end of that day
             return datetime.combine(date.fromisoformat(value), time(23, 59, 59), local).astimezone(UTC)
