@@ -52,12 +52,9 @@ def run_command(until: datetime | None, notice_days: int | None) -> None:
 @click.option("--last", default=10, show_default=True)
 def runs_command(last: int) -> None:
     """The most recent end-of-day runs: date, status, attempts, duration and what they did."""
-    from sqlalchemy import select
+    from app.services.ledger.eod import recent_runs
 
-    from app.extensions import db
-    from app.models import EodRun
-
-    for run in db.session.scalars(select(EodRun).order_by(EodRun.business_date.desc()).limit(last)):
+    for run in recent_runs(last):
         took = f"{(run.finished_at - run.started_at).total_seconds():.1f}s" if run.finished_at else "-"
         done = ", ".join(f"{k} {v}" for k, v in run.counts.items() if v not in (0, "0.00"))
         click.echo(f"{run.business_date} {run.status:<9} attempt {run.attempts} {took:>7}  {done or run.error or ''}")

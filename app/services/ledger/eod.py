@@ -97,6 +97,11 @@ def pending_dates(until: date) -> list[date]:
     return [start + timedelta(days=n) for n in range((until - start).days + 1)]
 
 
+def recent_runs(last: int) -> list[EodRun]:
+    """The `last` most recent end-of-day runs, the latest business date first."""
+    return list(db.session.scalars(select(EodRun).order_by(EodRun.business_date.desc()).limit(last)))
+
+
 def run_date(day: date, progress: Progress | None = None, notice_days: int = BILL_NOTICE_DAYS) -> DateSummary:
     """One business date in one transaction; its run row says `running` until it commits.
 
