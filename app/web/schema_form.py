@@ -13,7 +13,7 @@ from typing import Any
 
 from werkzeug.datastructures import FileStorage, MultiDict
 
-from app.engine.limits import MAX_DECIMAL_EXPONENT
+from app.services.workflow.forms import MAX_DECIMAL_EXPONENT
 
 EMPTY_ROWS = 2
 

@@ -6,8 +6,13 @@ from typing import Any
 from jsonschema import validators
 from jsonschema.exceptions import SchemaError, ValidationError
 
+from app.engine.limits import MAX_DECIMAL_EXPONENT as _SCRIPT_DECIMAL_EXPONENT
 from app.services.context import gettext
 from app.services.errors import Invalid
+
+# The largest decimal exponent a submitted number may have: the scripts' own limit, so a number a
+# form accepts never makes a diagram script's arithmetic on it slow.
+MAX_DECIMAL_EXPONENT: int = _SCRIPT_DECIMAL_EXPONENT
 
 
 def _field_name(path: Any) -> str:
