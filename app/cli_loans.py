@@ -15,7 +15,7 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
-from app.lending.codec import schedule_to_dict, terms_from_mapping
+from app.lending.codec import OLD_VALUES, schedule_to_dict, terms_from_mapping
 from app.lending.daycount import DaysInMonth, DaysInYear, Frequency
 from app.lending.errors import LendingError
 from app.lending.holidays import HolidayDataWarning
@@ -27,8 +27,17 @@ from app.lending.terms import Amortization, InterestMethod, InterestPeriod
 loans = AppGroup("loans", help="Loan schedules and repayment simulations.")
 
 
+class EnumChoice(click.Choice):
+    """One of an enum's values; an old spelling the codec still reads (`OLD_VALUES`) is taken too."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            value = OLD_VALUES.get(value.strip().lower(), value)
+        return super().convert(value, param, ctx)
+
+
 def _choice(kind: type[StrEnum]) -> click.Choice:
-    return click.Choice([m.value for m in kind], case_sensitive=False)
+    return EnumChoice([m.value for m in kind], case_sensitive=False)
 
 
 class DecimalType(click.ParamType):
@@ -56,14 +65,15 @@ DATE = click.DateTime(formats=["%Y-%m-%d"])
 @click.option("--disbursed-on", type=DATE, required=True, help="Disbursement date, YYYY-MM-DD.")
 @click.option("--interest-method", type=_choice(InterestMethod), default=InterestMethod.DECLINING_BALANCE.value,
               show_default=True)
-@click.option("--amortization", type=_choice(Amortization), default=Amortization.EQUAL_INSTALLMENTS.value,
+@click.option("--amortization", type=_choice(Amortization), default=Amortization.EQUAL_INSTALMENTS.value,
               show_default=True)
 @click.option("--interest-period", type=_choice(InterestPeriod), default=InterestPeriod.SAME_AS_REPAYMENT.value,
               show_default=True)
 @click.option("--days-in-year", type=_choice(DaysInYear), default=DaysInYear.ACTUAL.value, show_default=True)
 @click.option("--days-in-month", type=_choice(DaysInMonth), default=DaysInMonth.ACTUAL.value, show_default=True)
-@click.option("--installment-multiple", type=DECIMAL, default=None,
+@click.option("--instalment-multiple", type=DECIMAL, default=None,
               help="Round the instalment to a multiple of this amount (e.g. 1 yuan).")
+@click.option("--installment-multiple", type=DECIMAL, default=None, hidden=True)  # the old spelling, still read
 @click.option("--rounding", type=_choice(Rounding), default=Rounding.HALF_EVEN.value, show_default=True)
 @click.option("--principal-grace", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--interest-grace", type=click.IntRange(min=0), default=0, show_default=True)
@@ -118,7 +128,7 @@ def _print(schedule: Schedule, as_json: bool) -> None:
         click.echo(json.dumps(data, indent=2))
         return
     click.echo(f"{'#':>3}  {'due date':<10}  {'principal':>14}  {'interest':>12}  {'total':>14}  {'balance':>14}")
-    for row in data["installments"]:
+    for row in data["instalments"]:
         click.echo(f"{row['number']:>3}  {row['due_date']:<10}  {row['principal']:>14}  {row['interest']:>12}"
                    f"  {row['total']:>14}  {row['balance']:>14}")
     click.echo(f"total interest {data['total_interest']}, total repayment {data['total_repayment']}")

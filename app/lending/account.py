@@ -11,7 +11,7 @@ from app.lending.billing import current_bill_index, prepayment_date
 from app.lending.errors import LoanStateError
 from app.lending.money import ZERO, split_with_fee
 from app.lending.prepayment import current_index, prepay, principal_not_yet_due
-from app.lending.schedule import Installment, Schedule
+from app.lending.schedule import Instalment, Schedule
 from app.lending.settlement import Settlement, plan_settlement
 from app.lending.terms import Prepayment
 
@@ -38,7 +38,7 @@ class LoanAccount:
     def paid_on(self, number: int) -> AllocationLine:
         return self.paid.get(number, AllocationLine(number))
 
-    def owed_on(self, row: Installment) -> Due:
+    def owed_on(self, row: Instalment) -> Due:
         """What is still owed of one instalment, part by part."""
         p = self.paid_on(row.number)
         return Due(row.number, row.due_date, penalties=self.penalties.get(row.number, ZERO) - p.penalties,
@@ -47,7 +47,7 @@ class LoanAccount:
     def dues(self, on: date) -> list[Due]:
         """What is owed on instalments due on or before `on`, oldest first."""
         result = []
-        for row in self.schedule.installments:
+        for row in self.schedule.instalments:
             if row.due_date > on:
                 break
             due = self.owed_on(row)
@@ -60,8 +60,8 @@ class LoanAccount:
         k = current_bill_index(self.schedule, on)
         if k is None:
             return []
-        due_date = self.schedule.installments[k].due_date
-        owed = (self.owed_on(r) for r in self.schedule.installments[k:] if r.due_date == due_date)
+        due_date = self.schedule.instalments[k].due_date
+        owed = (self.owed_on(r) for r in self.schedule.instalments[k:] if r.due_date == due_date)
         return [due for due in owed if due.total > 0]
 
     @property
@@ -153,12 +153,12 @@ def apply_payment(account: LoanAccount, on: date, amount: Decimal,
         if prepaid > 0:
             history = (*history, schedule)
             schedule = prepay(schedule, effective, prepaid, mode, fee)
-            number = schedule.installments[k].number
+            number = schedule.instalments[k].number
             prepaid_line = AllocationLine(number, fees=fee, principal=prepaid)
             paid[number] = paid.get(number, AllocationLine(number)).plus(prepaid_line)
             left -= prepaid + fee
             if prepaid == room:  # closed: the interest left on the closing instalment is due with it
-                row = schedule.installments[k]
+                row = schedule.instalments[k]
                 closing = min(left, row.interest - paid[number].interest)
                 paid[number] = paid[number].plus(AllocationLine(number, interest=closing))
                 left -= closing

@@ -12,12 +12,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from app.lending.prepayment import current_index
-from app.lending.schedule import Installment, Schedule
+from app.lending.schedule import Instalment, Schedule
 
 BILL_ISSUE_DAYS = 3
 
 
-def bill_issued_on(row: Installment) -> date:
+def bill_issued_on(row: Instalment) -> date:
     """The day this instalment's bill is issued: from then on a payment counts towards it."""
     return row.due_date - timedelta(days=BILL_ISSUE_DAYS)
 
@@ -31,11 +31,11 @@ def current_bill_index(schedule: Schedule, on: date) -> int | None:
     k = current_index(schedule, on)
     if k is None:
         return None
-    row = schedule.installments[k]
+    row = schedule.instalments[k]
     return k if on >= bill_issued_on(row) and on > row.start_date else None
 
 
 def prepayment_date(schedule: Schedule, on: date) -> date:
     """From when money above the bills prepays principal: the current bill's due date, or `on` itself."""
     k = current_bill_index(schedule, on)
-    return on if k is None else schedule.installments[k].due_date
+    return on if k is None else schedule.instalments[k].due_date

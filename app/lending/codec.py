@@ -47,11 +47,28 @@ def parse_bool(value: object, field: str) -> bool:
     raise TermsError(field, "must be true or false")
 
 
+# The American spellings that terms and products stored before migration 0008, and the shared
+# reference cases, still use: read as the British ones everywhere terms or products come in.
+OLD_NAMES = {"installment_multiple": "instalment_multiple"}
+OLD_VALUES = {"equal_installments": "equal_instalments"}
+
+
+def current_spelling(data: Mapping[str, object]) -> dict[str, object]:
+    """`data` with its old names renamed; an old name given beside its new one is an error."""
+    renamed: dict[str, object] = {}
+    for key, value in data.items():
+        name = OLD_NAMES.get(key, key)
+        if name != key and name in data:
+            raise TermsError(key, f"is the old name of {name}: give only one")
+        renamed[name] = value
+    return renamed
+
+
 def _enum(kind: type[StrEnum]) -> Callable[[object, str], StrEnum]:
     def parse(value: object, field: str) -> StrEnum:
         text = str(value).strip().lower() if isinstance(value, str | int) else ""
         try:
-            return kind(text)
+            return kind(OLD_VALUES.get(text, text))
         except ValueError:
             allowed = ", ".join(m.value for m in kind)
             raise TermsError(field, f"{value!r} is not one of: {allowed}") from None
@@ -76,7 +93,7 @@ _PARSERS: dict[str, Callable[[object, str], Any]] = {
     "interest_period": _enum(InterestPeriod),
     "days_in_year": _enum(DaysInYear),
     "days_in_month": _enum(DaysInMonth),
-    "installment_multiple": _optional_multiple,
+    "instalment_multiple": _optional_multiple,
     "rounding": _enum(Rounding),
     "principal_grace": parse_int,
     "interest_grace": parse_int,
@@ -101,10 +118,12 @@ def terms_from_mapping(data: Mapping[str, object]) -> LoanTerms:
     """LoanTerms from a JSON object such as a case's `terms` in reference/loan-cases.json.
 
     Unknown keys and missing required keys are errors; `null` means "the default" except for
-    `installment_multiple` and `maturity_date`, where it means "none".
+    `instalment_multiple` and `maturity_date`, where it means "none". Old spellings are read too
+    (`OLD_NAMES`, `OLD_VALUES`).
     """
     if not isinstance(data, Mapping):
         raise TermsError("terms", "must be an object")
+    data = current_spelling(data)
     unknown = sorted(set(data) - set(TERM_NAMES))
     if unknown:
         raise TermsError(unknown[0], "is not a loan term")
@@ -112,14 +131,14 @@ def terms_from_mapping(data: Mapping[str, object]) -> LoanTerms:
     if missing:
         raise TermsError(missing[0], "is required")
     values = {key: _PARSERS[key](value, key) for key, value in data.items()
-              if value is not None or key in ("installment_multiple", "maturity_date")}
+              if value is not None or key in ("instalment_multiple", "maturity_date")}
     return LoanTerms(**values)
 
 
 def schedule_to_dict(schedule: Schedule) -> dict[str, Any]:
-    """`{"installments": [{number, due_date, principal, interest, total, balance}], totals}`."""
+    """`{"instalments": [{number, due_date, principal, interest, total, balance}], totals}`."""
     return {
-        "installments": [
+        "instalments": [
             {
                 "number": row.number,
                 "due_date": row.due_date.isoformat(),
@@ -128,7 +147,7 @@ def schedule_to_dict(schedule: Schedule) -> dict[str, Any]:
                 "total": str(row.total),
                 "balance": str(row.balance),
             }
-            for row in schedule.installments
+            for row in schedule.instalments
         ],
         "total_interest": str(schedule.total_interest),
         "total_repayment": str(schedule.total_repayment),
@@ -167,6 +186,7 @@ def product_from_mapping(data: Mapping[str, object]) -> LoanProduct:
     """A LoanProduct from JSON: the product's limits plus any loan term a product fixes."""
     if not isinstance(data, Mapping):
         raise TermsError("product", "must be an object")
+    data = current_spelling(data)
     unknown = sorted(set(data) - set(_PRODUCT_PARSERS))
     if unknown:
         raise TermsError(unknown[0], "is not a product setting")
@@ -174,7 +194,7 @@ def product_from_mapping(data: Mapping[str, object]) -> LoanProduct:
     if missing:
         raise TermsError(missing[0], "is required")
     values = {key: _PRODUCT_PARSERS[key](value, key) for key, value in data.items()
-              if value is not None or key == "installment_multiple"}
+              if value is not None or key == "instalment_multiple"}
     return LoanProduct(**values)
 
 

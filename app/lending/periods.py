@@ -68,7 +68,7 @@ def period_rate(terms: LoanTerms, period: Period) -> Decimal:
         return annual * year_fraction(period.start, period.end, terms.days_in_year, terms.days_in_month)
 
 
-def installment_rate(terms: LoanTerms) -> Decimal:
+def instalment_rate(terms: LoanTerms) -> Decimal:
     """The per-period rate the level instalment (annuity) is computed with.
 
     Nominal periods use their own rate; day-count periods use the rate of a regular period of

@@ -7,14 +7,14 @@ from decimal import Decimal
 
 from app.lending.errors import LoanStateError
 from app.lending.money import ZERO, exact, round_to_multiple, to_cents
-from app.lending.periods import Period, annuity, installment_rate, period_rate, weighted_portion
-from app.lending.schedule import Installment, RowsStart, Schedule, build_rows
+from app.lending.periods import Period, annuity, instalment_rate, period_rate, weighted_portion
+from app.lending.schedule import Instalment, RowsStart, Schedule, build_rows
 from app.lending.terms import Amortization, InterestMethod, Prepayment
 
 
 def current_index(schedule: Schedule, on: date) -> int | None:
     """Index of the first instalment not yet due on `on` (the period `on` falls in), or None."""
-    for i, row in enumerate(schedule.installments):
+    for i, row in enumerate(schedule.instalments):
         if row.due_date > on:
             return i
     return None
@@ -25,13 +25,13 @@ def principal_not_yet_due(schedule: Schedule, on: date) -> Decimal:
     k = current_index(schedule, on)
     if k is None:
         return ZERO
-    row = schedule.installments[k]
+    row = schedule.instalments[k]
     return row.opening_balance - row.prepaid_principal
 
 
 def deferred_interest_before(schedule: Schedule, k: int) -> Decimal:
     """Interest earned by instalments before index k but not yet fallen due (interest-payment grace)."""
-    rows = schedule.installments[:k]
+    rows = schedule.instalments[:k]
     return sum((r.accrued_interest - r.interest for r in rows), ZERO)
 
 
@@ -40,7 +40,7 @@ def interest_accrued_to(schedule: Schedule, on: date) -> Decimal:
     k = current_index(schedule, on)
     if k is None:
         return ZERO
-    row = schedule.installments[k]
+    row = schedule.instalments[k]
     portion = weighted_portion(schedule.terms, _period(schedule, row), row.opening_balance,
                                row.prepayments, until=on)
     with exact():
@@ -61,7 +61,7 @@ def prepay(schedule: Schedule, on: date, amount: Decimal, mode: Prepayment, fee:
     k = current_index(schedule, on)
     if k is None:
         raise LoanStateError("every instalment is already due; nothing can be prepaid")
-    terms, old = schedule.terms, schedule.installments
+    terms, old = schedule.terms, schedule.instalments
     row = old[k]
     before = row.opening_balance - row.prepaid_principal
     if amount <= 0 or amount > before:
@@ -111,7 +111,7 @@ def prepay(schedule: Schedule, on: date, amount: Decimal, mode: Prepayment, fee:
     start = RowsStart(balance=after, deferred_interest=deferred_interest_before(schedule, k),
                       first_prepayments=prepayments, first_fees=row.fees + fee, close_on=on)
     rows = build_rows(terms, periods, start, interest_for, principal_for, floor)
-    return replace(schedule, installments=(*old[:k], *rows), level_payment=level,
+    return replace(schedule, instalments=(*old[:k], *rows), level_payment=level,
                    version=schedule.version + 1)
 
 
@@ -120,13 +120,13 @@ def _new_level(schedule: Schedule, k: int, after: Decimal, mode: Prepayment) -> 
     terms, level = schedule.terms, schedule.level_payment
     if level is None or mode is Prepayment.SHORTEN_TERM:
         return level
-    remaining = sum(1 for r in schedule.installments[k:] if r.number > terms.principal_grace)
-    fresh = round_to_multiple(annuity(after, installment_rate(terms), remaining),
-                              terms.installment_multiple, terms.rounding)
+    remaining = sum(1 for r in schedule.instalments[k:] if r.number > terms.principal_grace)
+    fresh = round_to_multiple(annuity(after, instalment_rate(terms), remaining),
+                              terms.instalment_multiple, terms.rounding)
     return min(level, fresh)
 
 
-def _period(schedule: Schedule, row: Installment) -> Period:
+def _period(schedule: Schedule, row: Instalment) -> Period:
     terms = schedule.terms
     units = terms.repayments if terms.amortization is Amortization.BULLET else 1
     return Period(row.number, row.start_date, row.due_date, units)

@@ -12,7 +12,7 @@ from app.lending.periods import (
     Period,
     annuity,
     build_periods,
-    installment_rate,
+    instalment_rate,
     period_rate,
     uses_nominal_rate,
 )
@@ -20,7 +20,7 @@ from app.lending.terms import Amortization, InterestMethod, LoanTerms
 
 
 @dataclass(frozen=True)
-class Installment:
+class Instalment:
     """One instalment (bill). `principal` includes principal prepaid within its period.
 
     `interest` is what falls due with it; `accrued_interest` is what its period earned (they
@@ -58,25 +58,25 @@ class Schedule:
     """A version of a loan's schedule. `level_payment` is the equal instalment (when there is one)."""
 
     terms: LoanTerms
-    installments: tuple[Installment, ...]
+    instalments: tuple[Instalment, ...]
     level_payment: Decimal | None = None
     version: int = 1
 
     @property
     def total_principal(self) -> Decimal:
-        return sum((i.principal for i in self.installments), ZERO)
+        return sum((i.principal for i in self.instalments), ZERO)
 
     @property
     def total_interest(self) -> Decimal:
-        return sum((i.interest for i in self.installments), ZERO)
+        return sum((i.interest for i in self.instalments), ZERO)
 
     @property
     def total_fees(self) -> Decimal:
-        return sum((i.fees for i in self.installments), ZERO)
+        return sum((i.fees for i in self.instalments), ZERO)
 
     @property
     def total_repayment(self) -> Decimal:
-        return sum((i.total for i in self.installments), ZERO)
+        return sum((i.total for i in self.instalments), ZERO)
 
 
 InterestRule = Callable[[int, Period, Decimal], tuple[Decimal, Decimal]]
@@ -95,7 +95,7 @@ class RowsStart:
 
 
 def build_rows(terms: LoanTerms, periods: Sequence[Period], start: RowsStart, interest_for: InterestRule,
-               principal_for: PrincipalRule, floor: Callable[[int], Decimal] | None = None) -> list[Installment]:
+               principal_for: PrincipalRule, floor: Callable[[int], Decimal] | None = None) -> list[Instalment]:
     """Walk the periods: interest, then principal (clamped to the balance), last period takes the rest.
 
     `interest_for(i, period, balance)` gives (exact base interest, rounded accrued interest);
@@ -103,7 +103,7 @@ def build_rows(terms: LoanTerms, periods: Sequence[Period], start: RowsStart, in
     balance the row must not end above (the previous version's), so a prepayment never slows
     repayment. Interest of interest-grace periods is deferred to the next row that is due.
     """
-    rows: list[Installment] = []
+    rows: list[Instalment] = []
     balance, deferred = start.balance, start.deferred_interest
     for i, period in enumerate(periods):
         base, accrued = interest_for(i, period, balance)
@@ -117,7 +117,7 @@ def build_rows(terms: LoanTerms, periods: Sequence[Period], start: RowsStart, in
         deferred -= due
         prepaid = start.first_prepayments if i == 0 else ()
         due_date = start.close_on if (i == 0 and start.close_on and balance == 0) else period.end
-        rows.append(Installment(
+        rows.append(Instalment(
             number=period.number, start_date=period.start, due_date=due_date,
             principal=principal + sum((a for _, a in prepaid), ZERO), interest=due,
             balance=balance - principal, accrued_interest=accrued, base_interest=base,
@@ -144,9 +144,9 @@ def _in_principal_grace(terms: LoanTerms, period: Period) -> bool:
 def _declining_schedule(terms: LoanTerms, periods: list[Period]) -> Schedule:
     amortizing = len(periods) - terms.principal_grace
     level: Decimal | None = None
-    if terms.amortization is Amortization.EQUAL_INSTALLMENTS:
-        level = round_to_multiple(annuity(terms.principal, installment_rate(terms), amortizing),
-                                  terms.installment_multiple, terms.rounding)
+    if terms.amortization is Amortization.EQUAL_INSTALMENTS:
+        level = round_to_multiple(annuity(terms.principal, instalment_rate(terms), amortizing),
+                                  terms.instalment_multiple, terms.rounding)
     with exact():
         equal_part = to_cents(terms.principal / amortizing, terms.rounding)
 
@@ -176,7 +176,7 @@ def _flat_schedule(terms: LoanTerms, periods: list[Period]) -> Schedule:
         exact_interest = [terms.principal * period_rate(terms, p) for p in periods]
         raw_principal = terms.principal / amortizing
     interests = _flat_interests(exact_interest, uses_nominal_rate(terms), mode)
-    multiple = terms.installment_multiple if terms.amortization is Amortization.EQUAL_INSTALLMENTS else None
+    multiple = terms.instalment_multiple if terms.amortization is Amortization.EQUAL_INSTALMENTS else None
 
     def principal_for(i: int, period: Period, _balance: Decimal, _accrued: Decimal) -> Decimal:
         if _in_principal_grace(terms, period) or terms.amortization in (

@@ -44,7 +44,7 @@ def plan_settlement(schedule: Schedule, paid: Mapping[int, AllocationLine], on: 
     k = current_index(schedule, on)
     if k is None:
         return None
-    rows = schedule.installments
+    rows = schedule.instalments
     later = rows[k:]
     merged = _sum(rows[k].number, (paid.get(r.number, AllocationLine(r.number)) for r in later))
     principal_left = sum((r.principal for r in later), ZERO) - merged.principal
@@ -63,12 +63,12 @@ def plan_settlement(schedule: Schedule, paid: Mapping[int, AllocationLine], on: 
         bill_principal = max(row.principal - paid.get(row.number, AllocationLine(row.number)).principal, ZERO)
     fee = percent_of(principal_left - bill_principal, terms.early_repayment_fee_percent, terms.rounding)
     closed = prepay(schedule, on, row.opening_balance - row.prepaid_principal, mode, fee)
-    closing = closed.installments[k]
+    closing = closed.instalments[k]
     carried_fees = merged.fees - paid.get(row.number, AllocationLine(row.number)).fees
     interest = max(closing.interest, merged.interest)
     closing = replace(closing, interest=interest, fees=closing.fees + carried_fees,
                       accrued_interest=closing.accrued_interest + interest - closing.interest)
-    closed = replace(closed, installments=(*closed.installments[:k], closing))
+    closed = replace(closed, instalments=(*closed.instalments[:k], closing))
     settled = AllocationLine(closing.number, merged.penalties, closing.fees, closing.interest, closing.principal)
     return Settlement(closed, {closing.number: settled}, tuple(r.number for r in later[1:]),
                       principal_left, closing.interest - merged.interest, closing.fees - merged.fees)

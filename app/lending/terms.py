@@ -19,7 +19,7 @@ class InterestMethod(StrEnum):
 
 
 class Amortization(StrEnum):
-    EQUAL_INSTALLMENTS = "equal_installments"  # 等额本息
+    EQUAL_INSTALMENTS = "equal_instalments"  # 等额本息
     EQUAL_PRINCIPAL = "equal_principal"  # 等额本金
     INTEREST_ONLY = "interest_only"  # 先息后本: interest each period, principal at maturity
     BULLET = "bullet"  # 到期一次还本付息: principal and interest at maturity
@@ -55,11 +55,11 @@ class LoanSettings:
     """
 
     interest_method: InterestMethod = InterestMethod.DECLINING_BALANCE
-    amortization: Amortization = Amortization.EQUAL_INSTALLMENTS
+    amortization: Amortization = Amortization.EQUAL_INSTALMENTS
     interest_period: InterestPeriod = InterestPeriod.SAME_AS_REPAYMENT
     days_in_year: DaysInYear = DaysInYear.ACTUAL
     days_in_month: DaysInMonth = DaysInMonth.ACTUAL
-    installment_multiple: Decimal | None = None
+    instalment_multiple: Decimal | None = None
     rounding: Rounding = Rounding.HALF_EVEN
     principal_grace: int = 0
     interest_grace: int = 0
@@ -97,7 +97,7 @@ class LoanTerms(LoanSettings):
         _check_charges(self)
 
     @property
-    def installment_count(self) -> int:
+    def instalment_count(self) -> int:
         """Rows in the initial schedule: one for a bullet or whole-term loan, else `repayments`."""
         if self.amortization is Amortization.BULLET or self.frequency is Frequency.WHOLE_TERM:
             return 1
@@ -117,9 +117,9 @@ def _check_amounts(t: LoanTerms) -> None:
         raise TermsError("annual_rate", "must not be negative")
     if t.annual_rate > 100:
         raise TermsError("annual_rate", "is a percentage per year and must be at most 100")
-    multiple = t.installment_multiple
+    multiple = t.instalment_multiple
     if multiple is not None and not (CENT <= multiple < MAX_AMOUNT and multiple % CENT == 0):
-        raise TermsError("installment_multiple", "must be a positive whole number of cents")
+        raise TermsError("instalment_multiple", "must be a positive whole number of cents")
 
 
 def _check_periods(t: LoanTerms) -> None:
@@ -144,7 +144,7 @@ def _check_grace(t: LoanTerms) -> None:
     for name, value in (("principal_grace", t.principal_grace), ("interest_grace", t.interest_grace)):
         if value < 0:
             raise TermsError(name, "must not be negative")
-        if value and value >= t.installment_count:
+        if value and value >= t.instalment_count:
             raise TermsError(name, "must leave at least one instalment after the grace")
 
 

@@ -49,7 +49,7 @@ def test_booking_writes_the_bills_and_the_disbursement(loan_id):
     expected = generate_schedule(terms())
     rows = loans.instalments(loan_id)
     assert [(r.number, r.due_date, r.principal_due, r.interest_due, r.status) for r in rows] == [
-        (i.number, i.due_date, i.principal, i.interest, "pending") for i in expected.installments]
+        (i.number, i.due_date, i.principal, i.interest, "pending") for i in expected.instalments]
     assert rows[0].due_date == date(2026, 2, 10) and rows[0].principal_due + rows[0].interest_due == Decimal("1066.19")
     assert loans.load_state(loan_id).account.schedule == expected  # what is stored is what the domain made
     balances = loan_balances(loan_id)
@@ -169,10 +169,10 @@ def test_prepayment_makes_a_new_schedule_version_and_keeps_the_old(loan_id, cloc
     expected = simulate(terms(), [Transaction(date(2026, 2, 10), amount)], mode).schedule
     current = loans.instalments(loan_id)
     assert [(r.number, r.due_date, r.principal_due, r.interest_due, r.fee_due) for r in current] == [
-        (i.number, i.due_date, i.principal, i.interest, i.fees) for i in expected.installments]
+        (i.number, i.due_date, i.principal, i.interest, i.fees) for i in expected.instalments]
     old = loans.instalments(loan_id, version=1)
     assert len(old) == 12 and not any(r.is_current for r in old)
-    assert [r.total for r in generate_schedule(terms()).installments] == [
+    assert [r.total for r in generate_schedule(terms()).instalments] == [
         r.principal_due + r.interest_due for r in old]
     versions = db.session.execute(select(ScheduleVersion.version, ScheduleVersion.reason)
                                   .where(ScheduleVersion.loan_id == loan_id).order_by(ScheduleVersion.version)).all()

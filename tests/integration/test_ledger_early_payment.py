@@ -83,7 +83,7 @@ def test_money_above_an_early_bill_prepays_from_its_due_date_as_the_simulator_do
     expected = simulate(terms, [Transaction(date(2026, 2, 7), Decimal("4066.19"))], mode).schedule
     current = loans.instalments(loan_id)
     assert [(r.number, r.due_date, r.principal_due, r.interest_due, r.fee_due) for r in current] == [
-        (i.number, i.due_date, i.principal, i.interest, i.fees) for i in expected.installments]
+        (i.number, i.due_date, i.principal, i.interest, i.fees) for i in expected.instalments]
     assert current[0].interest_due == Decimal("120.00") and current[0].status == "paid"
     assert current[1].prepayments == [["2026-02-10", allocation["prepaid_principal"]]]
     assert versions(loan_id) == [(1, "booked"), (2, mode.value)]

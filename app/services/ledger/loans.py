@@ -24,7 +24,7 @@ from app.lending.codec import product_from_mapping, product_to_mapping, terms_fr
 from app.lending.daycount import DaysInYear
 from app.lending.errors import LendingError
 from app.lending.product import LoanProduct
-from app.lending.schedule import Installment
+from app.lending.schedule import Instalment as ScheduledInstalment
 from app.models import Instalment, Loan, Product, ScheduleVersion
 from app.models.loan import ZERO
 from app.services import clock, context
@@ -133,7 +133,7 @@ def book_loan(request: LoanRequest) -> Loan:
     db.session.add(ScheduleVersion(loan_id=loan.id, version=1, level_payment=schedule.level_payment,
                                    reason="booked", effective_on=terms.disbursed_on))
     db.session.add_all(Instalment(loan_id=loan.id, version=1, is_current=True, status="pending",
-                                  **schedule_columns(row)) for row in schedule.installments)
+                                  **schedule_columns(row)) for row in schedule.instalments)
     post_entry("disbursement", terms.disbursed_on, [debit("loan_principal", terms.principal),
                                                     credit("cash_clearing", terms.principal)], loan_id=loan.id)
     db.session.flush()
@@ -153,7 +153,7 @@ def penalty_columns(terms: LoanTerms) -> dict[str, object]:
     }
 
 
-def schedule_columns(row: Installment) -> dict[str, object]:
+def schedule_columns(row: ScheduledInstalment) -> dict[str, object]:
     return {
         "number": row.number, "start_date": row.start_date, "due_date": row.due_date,
         "principal_due": row.principal, "interest_due": row.interest, "fee_due": row.fees,
@@ -197,7 +197,7 @@ def load_state(loan_id: int, lock: bool = False) -> LoanState:
         .order_by(Instalment.number).execution_options(populate_existing=True)))
     level = db.session.scalar(select(ScheduleVersion.level_payment).where(
         ScheduleVersion.loan_id == loan.id, ScheduleVersion.version == loan.schedule_version))
-    schedule = Schedule(terms_from_mapping(loan.terms), tuple(_installment(r) for r in rows),
+    schedule = Schedule(terms_from_mapping(loan.terms), tuple(_scheduled(r) for r in rows),
                         level_payment=level, version=loan.schedule_version)
     account = LoanAccount(
         schedule=schedule,
@@ -207,8 +207,8 @@ def load_state(loan_id: int, lock: bool = False) -> LoanState:
     return LoanState(loan, {r.number: r for r in rows}, account)
 
 
-def _installment(r: Instalment) -> Installment:
-    return Installment(
+def _scheduled(r: Instalment) -> ScheduledInstalment:
+    return ScheduledInstalment(
         number=r.number, start_date=r.start_date, due_date=r.due_date, principal=r.principal_due,
         interest=r.interest_due, balance=r.balance, accrued_interest=r.accrued_interest,
         base_interest=Decimal(r.base_interest), fees=r.fee_due,
@@ -235,7 +235,7 @@ def save_account(state: LoanState, account: LoanAccount, on: date, payment_id: i
         db.session.execute(update(Instalment).where(Instalment.loan_id == loan.id, Instalment.is_current)
                            .values(is_current=False))
         fresh = {}
-        for scheduled in account.schedule.installments:
+        for scheduled in account.schedule.instalments:
             old = rows.get(scheduled.number)
             new = Instalment(loan_id=loan.id, version=account.schedule.version, is_current=True,
                              status=old.status if old is not None else "pending", **schedule_columns(scheduled))

@@ -25,8 +25,8 @@ def test_schedule_json_reproduces_each_reference_case(runner: FlaskCliRunner, ca
     result = runner.invoke(args=["loans", "schedule", *cli_options(case["terms"]), "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    assert set(out) == {"installments", "total_interest", "total_repayment"}
-    rows = out["installments"]
+    assert set(out) == {"instalments", "total_interest", "total_repayment"}
+    rows = out["instalments"]
     assert all(set(r) == {"number", "due_date", "principal", "interest", "total", "balance"} for r in rows)
     assert all(isinstance(r[k], str) for r in rows for k in ("principal", "interest", "total", "balance"))
     for part in ("principal", "interest", "total"):
@@ -52,9 +52,23 @@ def test_whole_term_schedule_with_frequency_options(runner: FlaskCliRunner) -> N
                                  "--disbursed-on", "2025-03-01", "--frequency", "whole_term",
                                  "--maturity-date", "2025-08-28", "--days-in-year", "360", "--json"])
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.stdout)["installments"]
+    rows = json.loads(result.stdout)["instalments"]
     assert len(rows) == 1 and rows[0]["due_date"] == "2025-08-28"
     assert Decimal(rows[0]["interest"]) == (Decimal(800000) * Decimal("0.08") * 180 / 360).quantize(Decimal("0.01"))
+
+
+def test_schedule_takes_the_old_spelling_of_its_options(runner: FlaskCliRunner) -> None:
+    terms = next(c for c in CASES if c["id"] == "declining-5000-12-18")["terms"]
+    new = runner.invoke(args=["loans", "schedule", *cli_options(terms), "--json"])
+    old_terms = {("installment_multiple" if k == "instalment_multiple" else k): v for k, v in terms.items()}
+    old = runner.invoke(args=["loans", "schedule", *cli_options({**old_terms, "amortization": "equal_installments"}),
+                              "--json"])
+    assert old.exit_code == 0, old.output
+    assert "--installment-multiple" in cli_options(old_terms) and old.stdout == new.stdout
+    both = runner.invoke(args=["loans", "schedule", *cli_options(terms), "--installment-multiple", "1"])
+    assert both.exit_code == 2 and "--installment-multiple: is the old name of instalment_multiple" in both.output
+    shown = runner.invoke(args=["loans", "schedule", "--help"]).stdout
+    assert "--instalment-multiple" in shown and "equal_instalments" in shown and "installment" not in shown
 
 
 @pytest.mark.parametrize("args", [
@@ -89,17 +103,17 @@ def write(tmp_path: Path, data: object) -> str:
 def test_simulate_prints_the_resulting_schedule(runner: FlaskCliRunner, tmp_path: Path) -> None:
     terms = next(c for c in CASES if c["id"] == "declining-5000-12-18")["terms"]
     plain = json.loads(runner.invoke(args=["loans", "schedule", *cli_options(terms), "--json"]).stdout)
-    first = plain["installments"][0]
+    first = plain["instalments"][0]
     request = {"terms": terms, "prepayment": "reduce_instalment",
                "transactions": [{"date": first["due_date"], "amount": "1305"}]}
     result = runner.invoke(args=["loans", "simulate", write(tmp_path, request)])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    assert set(out) == {"installments", "total_interest", "total_repayment"}
-    assert out["installments"][0] == first  # paid instalments are included as they were
-    assert len(out["installments"]) == len(plain["installments"])
+    assert set(out) == {"instalments", "total_interest", "total_repayment"}
+    assert out["instalments"][0] == first  # paid instalments are included as they were
+    assert len(out["instalments"]) == len(plain["instalments"])
     assert Decimal(out["total_interest"]) < Decimal(plain["total_interest"])
-    assert sum(Decimal(r["principal"]) for r in out["installments"]) == Decimal(terms["principal"])
+    assert sum(Decimal(r["principal"]) for r in out["instalments"]) == Decimal(terms["principal"])
 
 
 def test_simulate_pays_a_bill_made_two_days_early_as_the_bill(runner: FlaskCliRunner, tmp_path: Path) -> None:
@@ -117,7 +131,7 @@ def test_simulate_reports_a_credit_on_stderr(runner: FlaskCliRunner, tmp_path: P
     request = {"terms": terms, "transactions": [{"date": "2022-11-15", "amount": "9000"}]}
     result = runner.invoke(args=["loans", "simulate", write(tmp_path, request)])
     assert result.exit_code == 0
-    assert "credit" in result.stderr and json.loads(result.stdout)["installments"][-1]["balance"] == "0.00"
+    assert "credit" in result.stderr and json.loads(result.stdout)["instalments"][-1]["balance"] == "0.00"
 
 
 @pytest.mark.parametrize(("content", "message"), [

@@ -31,7 +31,7 @@ def test_paying_the_bill_two_days_early_settles_it_and_changes_no_schedule() -> 
     assert [(line.number, line.interest, line.principal) for line in result.allocation.lines] == [
         (2, D("47.45"), D("257.55"))]
     assert result.account.schedule == account.schedule and result.account.history == ()
-    assert result.account.owed_on(result.account.schedule.installments[1]).total == 0
+    assert result.account.owed_on(result.account.schedule.instalments[1]).total == 0
     # on the due date nothing is owed any more, and the next bill is untouched
     assert result.account.dues(date(2023, 1, 1)) == []
     assert result.account.paid_on(3).total == 0
@@ -50,7 +50,7 @@ def test_money_above_the_current_bill_prepays_principal_from_the_bills_due_date(
     account = account_after_bill_1()
     result = apply_payment(account, date(2022, 12, 30), D(1305))
     assert result.prepaid_principal == D(1000)
-    rows, before = result.account.schedule.installments, account.schedule.installments
+    rows, before = result.account.schedule.instalments, account.schedule.instalments
     assert rows[:2] == before[:2]  # bill 2 stays as scheduled: no interest rebate for the days left
     assert rows[2].prepayments == ((date(2023, 1, 1), D(1000)),)
     assert rows[2].interest == ((before[1].balance - 1000) * D("0.01")).quantize(CENT)  # a whole period lower
@@ -73,7 +73,7 @@ def test_before_the_bill_is_issued_money_above_what_is_due_prepays_on_its_date()
     account = account_after_bill_1()
     result = apply_payment(account, date(2022, 12, 20), D(305))
     assert result.allocation.lines == () and result.prepaid_principal == D(305)
-    assert result.account.schedule.installments[1].prepayments == ((date(2022, 12, 20), D(305)),)
+    assert result.account.schedule.instalments[1].prepayments == ((date(2022, 12, 20), D(305)),)
 
 
 def test_a_payoff_after_paying_the_bill_early_refunds_no_interest_and_charges_no_fee_on_the_bill() -> None:
@@ -94,15 +94,15 @@ def test_a_payoff_inside_the_billing_period_charges_interest_to_the_date_and_the
     assert quote.fee == (D("4487.45") * D("0.02")).quantize(CENT)  # bill 2's principal is not prepaid
     short = apply_payment(account, on, quote.total - CENT)
     assert not short.settled and short.account.outstanding > 0
-    assert short.account.owed_on(short.account.schedule.installments[1]).total == 0  # it paid bill 2 as scheduled
+    assert short.account.owed_on(short.account.schedule.instalments[1]).total == 0  # it paid bill 2 as scheduled
     done = apply_payment(account, on, quote.total)
     assert done.settled and done.account.outstanding == 0 and done.account.credit == 0
-    assert done.account.schedule.installments[-1].due_date == on
+    assert done.account.schedule.instalments[-1].due_date == on
 
 
 def test_paying_the_last_bill_early_settles_the_loan_with_interest_to_the_date() -> None:
     account = open_account(generate_schedule(terms_from_mapping({**CASE["terms"], "repayments": 2})))
-    rows = account.schedule.installments
+    rows = account.schedule.instalments
     account = apply_payment(account, rows[0].due_date, rows[0].total).account
     on = date(2022, 12, 30)
     result = apply_payment(account, on, rows[1].total)
@@ -113,13 +113,13 @@ def test_paying_the_last_bill_early_settles_the_loan_with_interest_to_the_date()
 
 def test_a_bullet_loan_is_billed_three_days_before_maturity() -> None:
     terms = terms_from_mapping({**CASE["terms"], "amortization": "bullet", "repayments": 12,
-                                "installment_multiple": None})
+                                "instalment_multiple": None})
     account = open_account(generate_schedule(terms))
-    (row,) = account.schedule.installments
+    (row,) = account.schedule.instalments
     assert row.due_date == date(2023, 11, 1)
     early = apply_payment(account, date(2023, 2, 1), D(1000))  # months before maturity: a prepayment from its date
     assert early.prepaid_principal == D(1000) and early.allocation.lines == ()
-    assert early.account.schedule.installments[0].prepayments == ((date(2023, 2, 1), D(1000)),)
+    assert early.account.schedule.instalments[0].prepayments == ((date(2023, 2, 1), D(1000)),)
     assert current_bill_index(account.schedule, date(2023, 10, 28)) is None
     late = apply_payment(account, date(2023, 10, 29), D(1000))  # the bill is issued: the bill, interest first
     assert late.prepaid_principal == 0 and late.allocation.lines[0].interest == row.interest
@@ -129,7 +129,7 @@ def test_a_bullet_loan_is_billed_three_days_before_maturity() -> None:
 def test_the_simulator_applies_the_same_rule() -> None:
     txs = [{"date": "2022-12-01", "amount": "305"}, {"date": "2022-12-30", "amount": "305"}]
     sim = simulate_request({"terms": CASE["terms"], "transactions": txs, "prepayment": Prepayment.SHORTEN_TERM.value})
-    assert sim.schedule.version == 1 and len(sim.schedule.installments) == 18
+    assert sim.schedule.version == 1 and len(sim.schedule.instalments) == 18
     assert sim.account.paid_on(2).total == D(305) and sim.account.credit == 0
 
 
@@ -140,7 +140,7 @@ def test_a_payoff_after_a_prepayment_from_the_bills_due_date_closes_on_the_payme
     quote = payoff_quote(account, date(2022, 12, 30))
     assert (quote.principal, quote.interest, quote.fee) == (D("3487.45"), D(0), D("34.87"))
     result = apply_payment(account, date(2022, 12, 30), quote.total)
-    closing = result.account.schedule.installments[-1]
+    closing = result.account.schedule.instalments[-1]
     assert result.settled and result.account.outstanding == 0 and result.account.credit == 0
     assert (closing.number, closing.due_date, closing.principal) == (2, date(2022, 12, 30), D("4745.00"))
     assert closing.interest == D("47.45") and closing.fees == D("44.87")  # both fees, the bill's interest kept

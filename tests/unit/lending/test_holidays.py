@@ -22,7 +22,7 @@ def monthly(disbursed_on: str, shift: bool, **more: object) -> dict[str, object]
 
 
 def test_a_due_date_on_national_day_moves_to_the_next_working_day() -> None:
-    rows = generate_schedule(terms_from_mapping(monthly("2026-09-01", shift=True))).installments
+    rows = generate_schedule(terms_from_mapping(monthly("2026-09-01", shift=True))).instalments
     first = rows[0].due_date
     assert not chinese_calendar.is_workday(NATIONAL_DAY)
     assert first > NATIONAL_DAY and chinese_calendar.is_workday(first)
@@ -35,28 +35,28 @@ def test_a_due_date_on_national_day_moves_to_the_next_working_day() -> None:
 
 
 def test_without_the_setting_due_dates_stay_on_the_holiday() -> None:
-    rows = generate_schedule(terms_from_mapping(monthly("2026-09-01", shift=False))).installments
+    rows = generate_schedule(terms_from_mapping(monthly("2026-09-01", shift=False))).instalments
     assert rows[0].due_date == NATIONAL_DAY
 
 
 def test_the_shift_changes_daily_interest_but_not_a_monthly_rate() -> None:
     plain = generate_schedule(terms_from_mapping(monthly("2026-09-01", shift=False)))
     moved = generate_schedule(terms_from_mapping(monthly("2026-09-01", shift=True)))
-    assert [r.interest for r in plain.installments] == [r.interest for r in moved.installments]
+    assert [r.interest for r in plain.instalments] == [r.interest for r in moved.instalments]
     daily = {"interest_period": "daily", "days_in_year": "365"}
     plain_daily = generate_schedule(terms_from_mapping(monthly("2026-09-01", shift=False, **daily)))
     moved_daily = generate_schedule(terms_from_mapping(monthly("2026-09-01", shift=True, **daily)))
-    extra_days = (moved_daily.installments[0].due_date - NATIONAL_DAY).days
-    assert moved_daily.installments[0].interest == (
+    extra_days = (moved_daily.instalments[0].due_date - NATIONAL_DAY).days
+    assert moved_daily.instalments[0].interest == (
         Decimal(12000) * Decimal("0.12") * (30 + extra_days) / 365).quantize(Decimal("0.01"))
-    assert moved_daily.installments[0].interest > plain_daily.installments[0].interest
+    assert moved_daily.instalments[0].interest > plain_daily.instalments[0].interest
 
 
 def test_beyond_the_published_years_weekends_and_the_admin_table_apply_with_a_warning() -> None:
     calendar = HolidayCalendar.with_admin_holidays([date(FAR_YEAR, 3, 2)])
     with pytest.warns(HolidayDataWarning, match=str(FAR_YEAR)):
         schedule = generate_schedule(terms_from_mapping(monthly(f"{FAR_YEAR}-01-01", shift=True)), calendar)
-    due = [r.due_date for r in schedule.installments]
+    due = [r.due_date for r in schedule.instalments]
     assert due[0] == date(FAR_YEAR, 2, 2)  # Sunday 1 February → Monday
     assert due[1] == date(FAR_YEAR, 3, 3)  # Sunday 1 March → Monday 2 March is an admin holiday → Tuesday
     assert due[2] == date(FAR_YEAR, 4, 1)  # a Wednesday

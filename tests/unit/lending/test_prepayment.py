@@ -28,10 +28,10 @@ def test_shorten_term_keeps_the_instalment_and_ends_earlier() -> None:
     before = loan()
     after = prepay(before, date(2023, 3, 1), D(1000), Prepayment.SHORTEN_TERM)
     assert after.version == 2 and before.version == 1
-    assert after.installments[:4] == before.installments[:4]  # what was already due is untouched
-    assert after.installments[4].principal - D(1000) + after.installments[4].interest == D(305)
-    assert all(r.total == D(305) for r in after.installments[5:-1])
-    assert len(after.installments) < len(before.installments)
+    assert after.instalments[:4] == before.instalments[:4]  # what was already due is untouched
+    assert after.instalments[4].principal - D(1000) + after.instalments[4].interest == D(305)
+    assert all(r.total == D(305) for r in after.instalments[5:-1])
+    assert len(after.instalments) < len(before.instalments)
     assert after.total_interest < before.total_interest
     assert after.total_principal == D(5000)
 
@@ -39,19 +39,19 @@ def test_shorten_term_keeps_the_instalment_and_ends_earlier() -> None:
 def test_reduce_instalment_keeps_the_term_with_a_lower_instalment() -> None:
     before = loan()
     after = prepay(before, date(2023, 3, 1), D(1000), Prepayment.REDUCE_INSTALMENT)
-    assert len(after.installments) == len(before.installments)
+    assert len(after.instalments) == len(before.instalments)
     level = after.level_payment
     assert level is not None and level < D(305) and level == level.to_integral_value()  # multiple of 1
-    assert all(r.total == level for r in after.installments[5:-1])
+    assert all(r.total == level for r in after.instalments[5:-1])
     assert after.total_interest < before.total_interest
-    assert after.installments[-1].due_date == before.installments[-1].due_date
+    assert after.instalments[-1].due_date == before.instalments[-1].due_date
 
 
 def test_interest_of_the_current_period_runs_on_the_lower_balance_from_the_prepayment_date() -> None:
     before = loan(interest_period="daily", days_in_year="365")
     on = date(2023, 3, 11)  # 10 days into the period 1 Mar – 1 Apr
     after = prepay(before, on, D(1000), Prepayment.SHORTEN_TERM)
-    row, opening = after.installments[4], before.installments[4].opening_balance
+    row, opening = after.instalments[4], before.instalments[4].opening_balance
     expected = (opening * 10 + (opening - 1000) * 21) * D("0.12") / 365
     assert row.interest == expected.quantize(CENT)
     assert row.prepayments == ((on, D(1000)),)
@@ -62,7 +62,7 @@ def test_a_prepayment_must_fit_the_principal_not_yet_due() -> None:
     with pytest.raises(LoanStateError):
         prepay(schedule, date(2023, 3, 1), D(0), Prepayment.SHORTEN_TERM)
     with pytest.raises(LoanStateError):
-        prepay(schedule, date(2023, 3, 1), schedule.installments[3].balance + CENT, Prepayment.SHORTEN_TERM)
+        prepay(schedule, date(2023, 3, 1), schedule.instalments[3].balance + CENT, Prepayment.SHORTEN_TERM)
     with pytest.raises(LoanStateError):
         prepay(schedule, date(2024, 5, 1), D(1), Prepayment.SHORTEN_TERM)  # every instalment is due
 
@@ -70,7 +70,7 @@ def test_a_prepayment_must_fit_the_principal_not_yet_due() -> None:
 def test_payoff_quote_is_principal_plus_interest_to_date_plus_fee_plus_arrears() -> None:
     account = open_account(loan(early_repayment_fee_percent="2", interest_period="daily",
                                 days_in_year="365"))
-    rows = account.schedule.installments
+    rows = account.schedule.instalments
     on = date(2023, 3, 11)
     account = apply_payment(account, date(2022, 12, 1), rows[0].total).account  # then stops paying
     quote = payoff_quote(account, on)
@@ -81,14 +81,14 @@ def test_payoff_quote_is_principal_plus_interest_to_date_plus_fee_plus_arrears()
     assert quote.fee == (rows[3].balance * D("0.02")).quantize(CENT)
     result = apply_payment(account, on, quote.total)
     assert result.account.outstanding == 0 and result.account.credit == 0
-    closing = result.account.schedule.installments[-1]
+    closing = result.account.schedule.instalments[-1]
     assert closing.due_date == on and closing.fees == quote.fee
     assert len(result.account.history) == 1 and result.account.history[0] == account.schedule
 
 
 def test_payoff_on_a_due_date_after_paying_it_needs_no_interest() -> None:
     account = open_account(loan())
-    rows = account.schedule.installments
+    rows = account.schedule.instalments
     on = rows[2].due_date
     quote = payoff_quote(account, on)
     assert quote.interest == 0 and quote.principal == rows[2].balance
@@ -97,7 +97,7 @@ def test_payoff_on_a_due_date_after_paying_it_needs_no_interest() -> None:
 
 def test_payoff_during_interest_grace_collects_the_deferred_interest() -> None:
     account = open_account(loan(interest_grace=3))
-    rows = account.schedule.installments
+    rows = account.schedule.instalments
     on = rows[1].due_date
     quote = payoff_quote(account, on)
     assert quote.interest == rows[0].accrued_interest + rows[1].accrued_interest

@@ -15,7 +15,7 @@ from tests.unit.lending.strategies import CENT, loan_terms
 
 
 def assert_consistent(schedule: Schedule) -> None:
-    rows = schedule.installments
+    rows = schedule.instalments
     assert sum(r.principal for r in rows) == schedule.terms.principal
     balance = schedule.terms.principal
     for row in rows:
@@ -30,7 +30,7 @@ def assert_consistent(schedule: Schedule) -> None:
 @given(st.data(), loan_terms(), st.sampled_from(Prepayment))
 def test_a_prepayment_conserves_principal_and_never_raises_interest(data: st.DataObject, terms, mode) -> None:
     schedule = generate_schedule(terms)
-    on = data.draw(st.dates(terms.disbursed_on, schedule.installments[-1].due_date))
+    on = data.draw(st.dates(terms.disbursed_on, schedule.instalments[-1].due_date))
     room = principal_not_yet_due(schedule, on)
     if room == 0:
         return
@@ -40,23 +40,23 @@ def test_a_prepayment_conserves_principal_and_never_raises_interest(data: st.Dat
     after = prepay(schedule, on, amount, mode)
     assert after.version == schedule.version + 1
     assert_consistent(after)
-    assert after.installments[:k] == schedule.installments[:k]
+    assert after.instalments[:k] == schedule.instalments[:k]
     assert after.total_interest <= schedule.total_interest
-    assert len(after.installments) <= len(schedule.installments)
+    assert len(after.instalments) <= len(schedule.instalments)
     # the new balance path never runs above the old one
-    old = {r.number: r.balance for r in schedule.installments}
-    assert all(r.balance <= old[r.number] for r in after.installments)
+    old = {r.number: r.balance for r in schedule.instalments}
+    assert all(r.balance <= old[r.number] for r in after.instalments)
     if amount == room:
-        assert after.installments[-1].due_date == on
-        assert after.installments[-1].number == schedule.installments[k].number
+        assert after.instalments[-1].due_date == on
+        assert after.instalments[-1].number == schedule.instalments[k].number
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.data(), loan_terms(max_repayments=24), st.sampled_from(Prepayment))
 def test_payments_on_any_dates_conserve_money(data: st.DataObject, terms, mode) -> None:
     schedule = generate_schedule(terms)
-    dates = data.draw(st.lists(st.dates(terms.disbursed_on, schedule.installments[-1].due_date
-                                        + (schedule.installments[-1].due_date - terms.disbursed_on) // 4),
+    dates = data.draw(st.lists(st.dates(terms.disbursed_on, schedule.instalments[-1].due_date
+                                        + (schedule.instalments[-1].due_date - terms.disbursed_on) // 4),
                                max_size=6))
     top = int(terms.principal / CENT) // 2 + 1
     amounts = data.draw(st.lists(st.integers(1, top).map(lambda n: Decimal(n) * CENT),
@@ -68,7 +68,7 @@ def test_payments_on_any_dates_conserve_money(data: st.DataObject, terms, mode) 
     paid = sum((line.total for line in account.paid.values()), Decimal(0))
     assert paid + account.credit == sum(amounts, Decimal(0))
     assert account.credit >= 0
-    for row in account.schedule.installments:
+    for row in account.schedule.instalments:
         p = account.paid_on(row.number)
         assert 0 <= p.principal <= row.principal
         assert 0 <= p.interest <= row.interest
@@ -88,11 +88,11 @@ def test_payments_on_any_dates_conserve_money(data: st.DataObject, terms, mode) 
 def _after_some_payment(data: st.DataObject, terms, mode):
     """A loan after one payment of any size on any date (or none), and a later date to look at it."""
     account = open_account(generate_schedule(terms))
-    first = data.draw(st.dates(terms.disbursed_on, account.schedule.installments[-1].due_date))
+    first = data.draw(st.dates(terms.disbursed_on, account.schedule.instalments[-1].due_date))
     partial = data.draw(st.integers(0, int(terms.principal / CENT)).map(lambda n: Decimal(n) * CENT))
     if partial:
         account = apply_payment(account, first, partial, mode).account
-    return account, data.draw(st.dates(first, account.schedule.installments[-1].due_date))
+    return account, data.draw(st.dates(first, account.schedule.instalments[-1].due_date))
 
 
 @settings(max_examples=300, deadline=None)
@@ -108,7 +108,7 @@ def test_a_payoff_quote_is_exactly_what_settles_the_loan(data: st.DataObject, te
     settled = apply_payment(account, on, quote.total + extra, mode).account
     assert settled.outstanding == 0
     assert settled.credit == account.credit + extra
-    assert sum(r.principal for r in settled.schedule.installments) == terms.principal
+    assert sum(r.principal for r in settled.schedule.instalments) == terms.principal
 
 
 

@@ -25,7 +25,7 @@ def test_the_reference_file_has_cases() -> None:
 def test_schedule_matches_the_reference_to_the_cent(case: dict[str, Any]) -> None:
     schedule = generate_schedule(terms_from_mapping(case["terms"]))
     expect = case["expect"]
-    rows = schedule.installments
+    rows = schedule.instalments
     assert len(rows) == case["terms"]["repayments"]
     for part in ("principal", "interest", "total"):
         if part in expect:

@@ -14,7 +14,7 @@ from tests.unit.lending.strategies import loan_terms
 @given(loan_terms())
 def test_principal_parts_sum_to_the_loan_and_balances_stay_non_negative(terms: LoanTerms) -> None:
     schedule = generate_schedule(terms)
-    rows = schedule.installments
+    rows = schedule.instalments
     assert sum(r.principal for r in rows) == terms.principal
     balance = terms.principal
     for row in rows:
@@ -25,7 +25,7 @@ def test_principal_parts_sum_to_the_loan_and_balances_stay_non_negative(terms: L
         for amount in (row.principal, row.interest, row.balance):
             assert amount == amount.quantize(Decimal("0.01"))
     assert rows[-1].balance == 0
-    assert len(rows) <= terms.installment_count
+    assert len(rows) <= terms.instalment_count
     assert [r.number for r in rows] == list(range(1, len(rows) + 1))
     assert all(a.due_date < b.due_date for a, b in zip(rows, rows[1:], strict=False))
     # interest-payment grace defers interest, it never waives it
@@ -36,7 +36,7 @@ def test_principal_parts_sum_to_the_loan_and_balances_stay_non_negative(terms: L
 @settings(max_examples=150, deadline=None)
 @given(loan_terms())
 def test_grace_periods_hold_back_principal_and_interest(terms: LoanTerms) -> None:
-    rows = generate_schedule(terms).installments
+    rows = generate_schedule(terms).instalments
     for row in rows[:-1]:
         if row.number <= terms.principal_grace:
             assert row.principal == 0

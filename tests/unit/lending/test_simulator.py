@@ -26,7 +26,7 @@ def original():
 
 
 def test_paying_exactly_what_is_due_leaves_the_schedule_as_it_was() -> None:
-    rows = original().installments
+    rows = original().instalments
     txs = [{"date": r.due_date.isoformat(), "amount": str(r.total)} for r in rows[:5]]
     sim = simulate_request(request(txs))
     assert sim.schedule == original()
@@ -35,9 +35,9 @@ def test_paying_exactly_what_is_due_leaves_the_schedule_as_it_was() -> None:
 
 
 def test_a_payment_above_what_is_due_prepays_principal_on_that_date() -> None:
-    rows = original().installments
+    rows = original().instalments
     sim = simulate_request(request([{"date": rows[0].due_date.isoformat(), "amount": "1305"}]))
-    new = sim.schedule.installments
+    new = sim.schedule.instalments
     assert new[0] == rows[0]  # the first instalment, paid, is kept as it was
     assert new[1].prepayments == ((rows[0].due_date, D(1000)),)
     assert new[1].interest == ((rows[0].balance - 1000) * D("0.01")).quantize(D("0.01"))
@@ -49,12 +49,12 @@ def test_both_modes_from_a_file_shaped_request() -> None:
     txs = [{"date": "2022-12-01", "amount": "305"}, {"date": "2023-01-15", "amount": "2000"}]
     shorten = simulate_request(request(txs, "shorten_term")).schedule
     reduce = simulate_request(request(txs, "reduce_instalment")).schedule
-    assert len(reduce.installments) == len(original().installments) > len(shorten.installments)
+    assert len(reduce.instalments) == len(original().instalments) > len(shorten.instalments)
     assert shorten.total_interest < original().total_interest
     assert reduce.total_interest < original().total_interest
     out = schedule_to_dict(reduce)
-    assert set(out) == {"installments", "total_interest", "total_repayment"}
-    assert [r["number"] for r in out["installments"]] == list(range(1, 19))
+    assert set(out) == {"instalments", "total_interest", "total_repayment"}
+    assert [r["number"] for r in out["instalments"]] == list(range(1, 19))
     assert D(out["total_repayment"]) == D(5000) + D(out["total_interest"])
 
 
@@ -67,7 +67,7 @@ def test_transactions_are_applied_in_date_order() -> None:
 def test_paying_beyond_the_loan_leaves_a_credit() -> None:
     sim = simulate_request(request([{"date": "2022-11-20", "amount": "6000"}]))
     assert sim.account.outstanding == 0
-    closing = sim.schedule.installments[-1]
+    closing = sim.schedule.instalments[-1]
     assert closing.number == 1 and closing.principal == D(5000)
     assert sim.account.credit == D(6000) - closing.total
 

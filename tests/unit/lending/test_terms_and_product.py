@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from app.lending.codec import TERM_NAMES, terms_from_mapping
+from app.lending.codec import TERM_NAMES, product_from_mapping, product_to_mapping, terms_from_mapping
 from app.lending.daycount import Frequency
 from app.lending.errors import TermsError
 from app.lending.product import (
@@ -37,8 +37,8 @@ def product(**overrides: Any) -> LoanProduct:
     ({"annual_rate": "-1"}, "annual_rate"),
     ({"repayments": 0}, "repayments"),
     ({"every": 0}, "every"),
-    ({"installment_multiple": "0"}, "installment_multiple"),
-    ({"installment_multiple": "0.001"}, "installment_multiple"),
+    ({"instalment_multiple": "0"}, "instalment_multiple"),
+    ({"instalment_multiple": "0.001"}, "instalment_multiple"),
     ({"annual_rate": "100.5"}, "annual_rate"),
     ({"principal_grace": 12}, "principal_grace"),
     ({"interest_grace": -1}, "interest_grace"),
@@ -75,12 +75,28 @@ def test_missing_required_terms_are_refused() -> None:
 
 
 def test_terms_parse_strings_numbers_and_defaults() -> None:
-    terms = terms_from_mapping({**BASE, "installment_multiple": None, "days_in_year": "360"})
+    terms = terms_from_mapping({**BASE, "instalment_multiple": None, "days_in_year": "360"})
     assert terms.principal == Decimal("10000.00") and terms.annual_rate == Decimal(12)
-    assert terms.installment_multiple is None
-    assert terms.amortization is Amortization.EQUAL_INSTALLMENTS and terms.frequency is Frequency.MONTHS
+    assert terms.instalment_multiple is None
+    assert terms.amortization is Amortization.EQUAL_INSTALMENTS and terms.frequency is Frequency.MONTHS
     with pytest.raises(TermsError):
         terms_from_mapping({**BASE, "principal": 1.5e300})
+
+
+def test_terms_and_products_in_the_old_spelling_are_read_as_the_new() -> None:
+    """Loans and products stored before migration 0008, and the shared reference cases, spell two
+    names the American way; they read as the British ones."""
+    new = {**BASE, "amortization": "equal_instalments", "instalment_multiple": "1"}
+    old = {**BASE, "amortization": "Equal_Installments", "installment_multiple": "1"}
+    assert terms_from_mapping(old) == terms_from_mapping(new)
+    assert terms_from_mapping(old).instalment_multiple == Decimal(1)
+    stored = product_to_mapping(product(instalment_multiple=Decimal(10)))
+    assert stored["amortization"] == "equal_instalments" and stored["instalment_multiple"] == "10"
+    renamed = {("installment_multiple" if k == "instalment_multiple" else k): v for k, v in stored.items()}
+    assert product_from_mapping({**renamed, "amortization": "equal_installments"}) == product_from_mapping(stored)
+    with pytest.raises(TermsError) as caught:
+        terms_from_mapping({**new, "installment_multiple": "1"})
+    assert caught.value.field == "installment_multiple"
 
 
 def test_the_legal_cap_is_configurable() -> None:
