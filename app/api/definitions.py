@@ -3,7 +3,6 @@ from flask import request
 
 from app.api.auth import current_user, require_user
 from app.api.json_body import Blueprint
-from app.engine.parser import DiagramFile
 from app.schemas.processes import DeploymentResultSchema, ProcessDefinitionSchema
 from app.services.errors import Invalid
 from app.services.identity.access import require_role
@@ -38,5 +37,5 @@ def upload_definition():
     if not name.endswith(deployment.DIAGRAM_SUFFIXES):
         raise Invalid("only .bpmn and .dmn files can be deployed", fields={"file": ["wrong file type"]})
     content = upload.stream.read(deployment.upload_limit() + 1)
-    results = deployment.deploy_and_commit([DiagramFile(name, content)], current_user().id)
+    results = deployment.deploy_and_commit([deployment.DiagramFile(name, content)], current_user().id)
     return {"processes": results}
