@@ -1,4 +1,4 @@
-"""Processes and the ledger: service tasks book and repay through `handlers.ledger`; the batch's events reach them."""
+"""Processes and the ledger: service tasks book and repay through the `ledger.*` operators (`app.services.ledger.operators`); the batch's events reach them."""
 from __future__ import annotations
 
 from datetime import date
