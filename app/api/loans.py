@@ -61,7 +61,7 @@ def record_payment(args, loan_id):
     """Record an offline repayment (a bank transfer with its voucher); it waits for the funder's finance."""
     outcome = repayments.record_offline_payment(current_user(), loan_id, args["amount"], args["idempotency_key"],
                                                 args["prepayment"], args["document_id"])
-    return outcome.payment, 200 if outcome.duplicate else 201
+    return repayments.payment_view(outcome.payment), 200 if outcome.duplicate else 201
 
 
 @blp.route("/loans/<int:loan_id>/payments/<int:payment_id>/confirm", methods=["POST"])

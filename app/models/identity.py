@@ -17,6 +17,9 @@ ROLES = (
     "first_reviewer", "second_reviewer", "finance",
     "applicant", "core_signer", "warehouse_supervisor", "collections_agent", "team_lead",
 )
+TOKEN_DAYS = 90  # an API token's life unless asked otherwise; rows from before 0007 count from created_at
+MAX_TOKEN_DAYS = 365
+TOKEN_LABEL_LENGTH = 100  # api_tokens.label
 
 
 class Organisation(Model):
@@ -88,7 +91,7 @@ class ApiToken(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None only for rows made before 0007
-    label: Mapped[str | None] = mapped_column(String(100))
+    label: Mapped[str | None] = mapped_column(String(TOKEN_LABEL_LENGTH))
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     user: Mapped[User] = relationship()
 

@@ -11,8 +11,6 @@ from app.models.loan import LOAN_STATUSES
 from app.schemas.common import PageArgs, RowId, page_schema
 
 # The amounts the API takes, as the spec states them: what `parse_money` accepts, positive.
-from app.services.ledger import loans, repayments
-
 AMOUNT_PATTERN = r"^[0-9]{1,13}(\.[0-9]{1,2})?$"
 
 
@@ -46,27 +44,29 @@ def _rate(value: Decimal) -> str:
 
 
 class InstalmentSchema(Schema):
-    number = fields.Integer()
-    status = fields.String()
-    start_date = fields.Date()
-    due_date = fields.Date()
-    principal_due = Money()
-    interest_due = Money()
-    fee_due = Money()
-    penalty_due = Money()
-    principal_paid = Money()
-    interest_paid = Money()
-    fee_paid = Money()
-    penalty_paid = Money()
-    interest_waived = Money()
-    fee_waived = Money()
-    penalty_waived = Money()
-    owed = fields.Function(lambda row: f"{loans.owed(row):.2f}")
-    balance = Money()
-    prepayments = fields.Function(lambda row: [{"date": on, "principal": f"{Decimal(a):.2f}"}
-                                               for on, a in row.prepayments])
-    overdue_on = fields.Date(allow_none=True)
-    paid_on = fields.Date(allow_none=True)
+    """An instalment (`InstalmentView`): its row, and what is still owed on it."""
+
+    number = fields.Integer(attribute="row.number")
+    status = fields.String(attribute="row.status")
+    start_date = fields.Date(attribute="row.start_date")
+    due_date = fields.Date(attribute="row.due_date")
+    principal_due = Money(attribute="row.principal_due")
+    interest_due = Money(attribute="row.interest_due")
+    fee_due = Money(attribute="row.fee_due")
+    penalty_due = Money(attribute="row.penalty_due")
+    principal_paid = Money(attribute="row.principal_paid")
+    interest_paid = Money(attribute="row.interest_paid")
+    fee_paid = Money(attribute="row.fee_paid")
+    penalty_paid = Money(attribute="row.penalty_paid")
+    interest_waived = Money(attribute="row.interest_waived")
+    fee_waived = Money(attribute="row.fee_waived")
+    penalty_waived = Money(attribute="row.penalty_waived")
+    owed = fields.Function(lambda view: f"{view.owed:.2f}")
+    balance = Money(attribute="row.balance")
+    prepayments = fields.Function(lambda view: [{"date": on, "principal": f"{Decimal(a):.2f}"}
+                                                for on, a in view.row.prepayments])
+    overdue_on = fields.Date(attribute="row.overdue_on", allow_none=True)
+    paid_on = fields.Date(attribute="row.paid_on", allow_none=True)
 
 
 class ScheduleVersionSchema(Schema):
@@ -120,20 +120,22 @@ class LoanListArgs(PageArgs):
 
 
 class PaymentSchema(Schema):
-    id = fields.Integer()
-    loan_id = fields.Integer()
-    idempotency_key = fields.Function(repayments.client_key)
-    channel = fields.String()
-    amount = Money()
-    prepayment = fields.String()
-    status = fields.String()
-    received_on = fields.Date()
-    booked_on = fields.Date(allow_none=True)
-    document_id = fields.Integer(allow_none=True)
-    confirmed_at = fields.DateTime(allow_none=True)
-    confirmed_by_id = fields.Integer(allow_none=True)
-    created_at = fields.DateTime()
-    allocation = fields.Dict()
+    """A payment (`PaymentView`): its row, and the idempotency key as its caller sent it."""
+
+    id = fields.Integer(attribute="payment.id")
+    loan_id = fields.Integer(attribute="payment.loan_id")
+    idempotency_key = fields.Raw(dump_only=True)
+    channel = fields.String(attribute="payment.channel")
+    amount = Money(attribute="payment.amount")
+    prepayment = fields.String(attribute="payment.prepayment")
+    status = fields.String(attribute="payment.status")
+    received_on = fields.Date(attribute="payment.received_on")
+    booked_on = fields.Date(attribute="payment.booked_on", allow_none=True)
+    document_id = fields.Integer(attribute="payment.document_id", allow_none=True)
+    confirmed_at = fields.DateTime(attribute="payment.confirmed_at", allow_none=True)
+    confirmed_by_id = fields.Integer(attribute="payment.confirmed_by_id", allow_none=True)
+    created_at = fields.DateTime(attribute="payment.created_at")
+    allocation = fields.Dict(attribute="payment.allocation")
 
 
 class OfflinePaymentSchema(Schema):

@@ -1,8 +1,8 @@
 """Schemas of users and their API tokens."""
 from marshmallow import Schema, fields, validate
 
+from app.models.identity import MAX_TOKEN_DAYS, TOKEN_DAYS, TOKEN_LABEL_LENGTH
 from app.schemas.common import PageArgs, page_schema
-from app.services.identity.directory import MAX_TOKEN_DAYS, TOKEN_DAYS, TOKEN_LABEL_LENGTH
 
 
 class TokenSchema(Schema):

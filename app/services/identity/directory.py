@@ -15,15 +15,19 @@ from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
 from app.models import ApiToken, Organisation, OrgKind, User, UserRole
-from app.models.identity import ORG_KINDS, PLATFORM_ROLES, ROLES
+from app.models.identity import (
+    MAX_TOKEN_DAYS,
+    ORG_KINDS,
+    PLATFORM_ROLES,
+    ROLES,
+    TOKEN_DAYS,
+    TOKEN_LABEL_LENGTH,
+)
 from app.services.clock import now
 from app.services.errors import Conflict, Invalid, Unauthorized
 from app.services.identity import grants
 from app.services.identity.audit import audit
 
-TOKEN_DAYS = 90  # a token's life unless asked otherwise; rows from before 0007 count from created_at
-MAX_TOKEN_DAYS = 365
-TOKEN_LABEL_LENGTH = 100  # api_tokens.label
 LAST_USED_PRECISION = timedelta(minutes=5)  # a token's last_used_at is written at most this often
 
 

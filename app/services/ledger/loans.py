@@ -350,11 +350,23 @@ def require_loan_role(principal: Principal, loan: Loan, role: str, side: str) ->
 
 
 @dataclass(frozen=True)
+class InstalmentView:
+    """An instalment as the API shows it: the row and what is still owed on it."""
+
+    row: Instalment
+    owed: Decimal
+
+
+def instalment_views(rows: list[Instalment]) -> list[InstalmentView]:
+    return [InstalmentView(r, owed(r)) for r in rows]
+
+
+@dataclass(frozen=True)
 class ScheduleVersionView:
     """One schedule version of a loan with its instalments as they were (or are, when current)."""
 
     version: ScheduleVersion
-    instalments: list[Instalment]
+    instalments: list[InstalmentView]
     current: bool
 
 
@@ -389,7 +401,8 @@ def loan_detail(principal: Principal, loan_id: int) -> LoanView:
     version = db.session.get(ScheduleVersion, (loan.id, loan.schedule_version))
     if version is None:
         raise NotFound("the loan's schedule is missing")
-    return LoanView(loan, code, ScheduleVersionView(version, instalments(loan.id), True), loan_position(loan.id))
+    schedule = ScheduleVersionView(version, instalment_views(instalments(loan.id)), True)
+    return LoanView(loan, code, schedule, loan_position(loan.id))
 
 
 def schedule_versions(principal: Principal, loan_id: int) -> list[ScheduleVersionView]:
@@ -401,4 +414,5 @@ def schedule_versions(principal: Principal, loan_id: int) -> list[ScheduleVersio
     for row in db.session.scalars(select(Instalment).where(Instalment.loan_id == loan.id)
                                   .order_by(Instalment.version, Instalment.number)):
         rows.setdefault(row.version, []).append(row)
-    return [ScheduleVersionView(v, rows.get(v.version, []), v.version == loan.schedule_version) for v in versions]
+    return [ScheduleVersionView(v, instalment_views(rows.get(v.version, [])), v.version == loan.schedule_version)
+            for v in versions]

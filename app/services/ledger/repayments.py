@@ -260,10 +260,23 @@ def _book(payment: Payment, on: date) -> None:
 API_KEY_PREFIX = "api:{loan_id}:"  # keys sent over the API are the caller's own, per loan
 
 
-def loan_payments(principal: Principal, loan_id: int) -> list[Payment]:
+@dataclass(frozen=True)
+class PaymentView:
+    """A payment as the API shows it: the row and the idempotency key as its caller sent it."""
+
+    payment: Payment
+    idempotency_key: str
+
+
+def payment_view(payment: Payment) -> PaymentView:
+    return PaymentView(payment, client_key(payment))
+
+
+def loan_payments(principal: Principal, loan_id: int) -> list[PaymentView]:
     loan = visible_loan(principal, loan_id)
-    return list(db.session.scalars(select(Payment).where(Payment.loan_id == loan.id).order_by(Payment.id)
-                                   .execution_options(populate_existing=True)))
+    return [payment_view(p) for p in db.session.scalars(select(Payment).where(Payment.loan_id == loan.id)
+                                                        .order_by(Payment.id)
+                                                        .execution_options(populate_existing=True))]
 
 
 def quote_payoff_for(principal: Principal, loan_id: int, on: date | None = None) -> dict[str, Any]:
@@ -299,7 +312,7 @@ def record_offline_payment(principal: Principal, loan_id: int, amount: Decimal, 
     return take_payment_and_commit(notice)
 
 
-def decide_payment(principal: Principal, loan_id: int, payment_id: int, confirm: bool) -> Payment:
+def decide_payment(principal: Principal, loan_id: int, payment_id: int, confirm: bool) -> PaymentView:
     """The loan's funder's finance (or the platform admin) confirms or rejects an offline payment. Commits."""
     loan = visible_loan(principal, loan_id)
     require_loan_role(principal, loan, "finance", "funder")
@@ -312,4 +325,4 @@ def decide_payment(principal: Principal, loan_id: int, payment_id: int, confirm:
     except Exception:
         db.session.rollback()
         raise
-    return decided
+    return payment_view(decided)
