@@ -282,7 +282,7 @@ _STAMP = update(ApiToken).where(ApiToken.id == bindparam("token_id")).values(las
 def ensure_platform_admin(username: str = "admin", org_code: str = "PLATFORM") -> str:
     """Idempotent seed: the platform organisation and its admin; returns a new token for the admin."""
     if db.session.scalar(select(Organisation).where(Organisation.code == org_code)) is None:
-        create_org(org_code, ["platform"], "Loanflow platform")
+        create_org(org_code, [grants.PLATFORM], "Loanflow platform")
     if db.session.scalar(select(User).where(User.username == username)) is None:
-        create_user(username, org_code, ["platform_admin"], "Platform administrator")
+        create_user(username, org_code, [grants.PLATFORM_ADMIN], "Platform administrator")
     return issue_token(username)

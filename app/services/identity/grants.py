@@ -12,8 +12,9 @@ the API, the demo seed) and behind reading a user's roles back:
   the parties' roles 1. A user's rank is that of their highest role held, wherever it is held.
 - Only a platform admin grants platform roles; an operator grants the roles below their own rank
   (the parties' roles and team lead).
-- Acting on a user (an invitation link, deactivating or activating them, listing or revoking their
-  API tokens) is for those who outrank them: an operator administers the parties' users; a
+- Who administers users at all is the access policy's `users.administer`
+  (`app.services.identity.policy`). Acting on a user (an invitation link, deactivating or
+  activating them, listing or revoking their API tokens) is for those who outrank them: an operator administers the parties' users; a
   platform admin everyone, other platform admins included (someone must be able to stop an
   admin account that is misused; every such act is in the audit log). Nobody deactivates
   themselves.
@@ -32,11 +33,13 @@ from typing import TYPE_CHECKING
 from app.models import User
 from app.models.identity import ORG_KINDS, PLATFORM_ROLES
 from app.services.errors import Conflict, Forbidden, Invalid, ServiceError
+from app.services.identity import policy
 
 if TYPE_CHECKING:
     from app.services.identity.directory import Principal
 
 PLATFORM = "platform"
+PLATFORM_ADMIN = "platform_admin"  # the highest rank: acts across organisations, grants every role
 # The org kind of an instance's party whose organisation works a lane of this role.
 ROLE_PARTY = {
     "first_reviewer": "funder",
@@ -55,10 +58,9 @@ ROLE_ORG_KINDS: dict[str, frozenset[str]] = {
     "team_lead": frozenset(ORG_KINDS) - {PLATFORM},
 }
 RANKS: dict[str, int] = {
-    "platform_admin": 4, **dict.fromkeys(("operator", "analyst", "auditor"), 3), "team_lead": 2,
+    PLATFORM_ADMIN: 4, **dict.fromkeys(("operator", "analyst", "auditor"), 3), "team_lead": 2,
     **dict.fromkeys(ROLE_PARTY, 1),
 }
-ADMINISTRATORS = ("platform_admin", "operator")  # the roles that administer users at all
 
 
 def role_fits(role: str, org_kinds: Iterable[str]) -> bool:
@@ -87,11 +89,12 @@ def check_roles_fit(roles: Iterable[str], org_code: str, org_kinds: Iterable[str
 
 
 def is_administrator(actor: Principal) -> bool:
-    return actor.is_platform and any(actor.has_role(role) for role in ADMINISTRATORS)
+    """Whether the actor administers users at all (`users.administer` in the access policy)."""
+    return policy.allowed(actor, "users.administer")
 
 
 def is_platform_admin(actor: Principal) -> bool:
-    return actor.is_platform and actor.has_role("platform_admin")
+    return actor.is_platform and actor.has_role(PLATFORM_ADMIN)
 
 
 def require_administrator(actor: Principal) -> None:

@@ -1,0 +1,150 @@
+"""Who may do what: one table of action → the roles that may do it and the side they must act from.
+
+Each action the platform guards beyond seeing is a row of `POLICY`; its grants name roles and the
+side the role must be held on:
+
+- `platform`: held in a platform organisation; acts on anything, whoever's deal it is.
+- `party`: held in the organisation bound to the deal as the given party (org kind): the deal's
+  borrower's applicant, its funder's finance. An action over the organisation's own deals (the
+  funder's trial balance) names the caller's organisation as that party.
+- `own_organisation`: held in the organisation the object belongs to (a team lead and the tasks
+  their organisation works).
+
+Services ask `require` (403 unless allowed) or `allowed`; a page that only needs to know whether
+to offer something asks a service, which asks here. No role code is written anywhere else but in
+the other halves of the policy: which instances and tasks a user sees and is offered
+(`app.services.identity.access`, where a refusal is 404) and which role may be held where and
+granted by whom (`app.services.identity.grants`); `app.models.identity` names the roles.
+`tests/unit/test_access_policy.py` holds that line; the authorization matrix
+(`tests/integration/test_authorization_matrix.py`) reads its expectations from this table.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from app.services.errors import Forbidden
+
+if TYPE_CHECKING:
+    from app.services.identity.directory import Principal
+
+PLATFORM_KIND = "platform"  # the org kind of the platform's own organisation
+
+
+class Side(StrEnum):
+    PLATFORM = "platform"
+    PARTY = "party"
+    OWN_ORGANISATION = "own_organisation"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Holders of any of `roles` on `side` may do the action; `party`: which party of the deal."""
+
+    side: Side
+    roles: frozenset[str]
+    party: str | None = None
+
+    def describe(self) -> str:
+        roles = " or ".join(sorted(self.roles))
+        if self.side is Side.PLATFORM:
+            return f"{roles} in the platform"
+        if self.side is Side.PARTY:
+            return f"{roles} of the deal's {self.party}"
+        return f"{roles} in the organisation it belongs to"
+
+
+def platform(*roles: str) -> Grant:
+    return Grant(Side.PLATFORM, frozenset(roles))
+
+
+def party(party_kind: str, *roles: str) -> Grant:
+    return Grant(Side.PARTY, frozenset(roles), party_kind)
+
+
+def own_organisation(*roles: str) -> Grant:
+    return Grant(Side.OWN_ORGANISATION, frozenset(roles))
+
+
+PLATFORM_STAFF = ("platform_admin", "operator", "analyst", "auditor")  # read everything
+PLATFORM_ACTORS = ("platform_admin", "operator")  # start, repair and administer
+
+POLICY: dict[str, tuple[Grant, ...]] = {
+    # BPMN and DMN definitions
+    "definitions.read": (platform(*PLATFORM_STAFF),),
+    "definitions.deploy": (platform("platform_admin", "analyst"),),
+    # process instances; an applicant starts only what an active product offers (instances._may_start)
+    "instances.start": (platform(*PLATFORM_ACTORS), party("borrower", "applicant")),
+    "instances.cancel": (platform(*PLATFORM_ACTORS),),
+    "instances.set_parties": (platform(*PLATFORM_ACTORS),),
+    "messages.deliver": (platform(*PLATFORM_ACTORS),),
+    "incidents.read": (platform(*PLATFORM_STAFF),),
+    "incidents.retry": (platform(*PLATFORM_ACTORS),),
+    # tasks: who works one is its lane (access.task_offered); these are the powers over others' work
+    "tasks.assign": (platform("platform_admin"), own_organisation("team_lead")),
+    "tasks.unclaim_others": (platform("platform_admin"),),  # release a task someone else claimed
+    # loans and the ledger
+    "payments.record": (platform("platform_admin"), party("borrower", "applicant")),  # an offline repayment
+    "payments.confirm": (platform("platform_admin"), party("funder", "finance")),  # confirm or reject it
+    "ledger.trial_balance": (platform(*PLATFORM_STAFF), party("funder", "finance")),
+    # users and organisations; whom an administrator acts on, and which roles they grant, is grants.py's
+    "users.administer": (platform(*PLATFORM_ACTORS),),
+}
+
+
+def _could(principal: Principal, grant: Grant) -> bool:
+    """The grant's role held on its side, whatever the object."""
+    if not grant.roles & principal.roles:
+        return False
+    if grant.side is Side.PLATFORM:
+        return PLATFORM_KIND in principal.org_kinds
+    if grant.side is Side.PARTY:
+        return grant.party in principal.org_kinds
+    return True
+
+
+def _meets(principal: Principal, grant: Grant, parties: Mapping[str, int | None] | None,
+           org_id: int | None) -> bool:
+    if not _could(principal, grant):
+        return False
+    if grant.side is Side.PARTY:
+        return parties is not None and parties.get(grant.party or "") == principal.org_id
+    if grant.side is Side.OWN_ORGANISATION:
+        return org_id is not None and org_id == principal.org_id
+    return True
+
+
+def grant_for(principal: Principal, action: str, parties: Mapping[str, int | None] | None = None,
+              org_id: int | None = None) -> Grant | None:
+    """The first grant of the action that lets the principal do it to this object (None: none does).
+
+    `parties`: the deal's organisations by party (org kind → organisation id); `org_id`: the
+    organisation the object belongs to. Without them only platform grants can match.
+    """
+    return next((g for g in POLICY[action] if _meets(principal, g, parties, org_id)), None)
+
+
+def allowed(principal: Principal, action: str, parties: Mapping[str, int | None] | None = None,
+            org_id: int | None = None) -> bool:
+    return grant_for(principal, action, parties, org_id) is not None
+
+
+def require(principal: Principal, action: str, parties: Mapping[str, int | None] | None = None,
+            org_id: int | None = None, message: str | None = None, code: str | None = None) -> Grant:
+    """The grant that allows it; 403 (`Forbidden`, with `message` and `code` if given) otherwise."""
+    grant = grant_for(principal, action, parties, org_id)
+    if grant is None:
+        needs = "; or ".join(g.describe() for g in POLICY[action])
+        raise Forbidden(message or f"{action} needs the role {needs}", code=code)
+    return grant
+
+
+def may_ever(principal: Principal, action: str) -> bool:
+    """Whether some object could allow it: a role of the action held on a side it can be on.
+    For offering an action at all (a form, a link) before the object is known."""
+    return any(_could(principal, grant) for grant in POLICY[action])
+
+
+__all__ = ["POLICY", "Grant", "Side", "allowed", "grant_for", "may_ever", "require"]
