@@ -86,8 +86,6 @@ TASK_KINDS: list[tuple[str | None, str, str, str, int, tuple[str, ...]]] = [
     ("operator", "collections", "call_debtor", "Call the debtor", 3, ALL),
     (None, "collections", "review_case", "Review the overdue case", 3, ALL),
 ]
-LANE_PARTY = {"first_reviewer": "funder", "second_reviewer": "funder", "finance": "funder",
-              "applicant": "borrower", "core_signer": "core_enterprise", "warehouse_supervisor": "warehouse"}
 # Roles of the users of each org kind: (role(s), share). A few reviewers hold both review roles.
 STAFF = {
     "platform": [(("operator",), 50), (("analyst",), 20), (("auditor",), 20), (("platform_admin",), 10)],

@@ -27,15 +27,6 @@ class DiagramRejected(Exception):
         super().__init__("; ".join(f"{p.file}: {p.element_id or '-'}: {p.reason}" for p in problems))
 
 
-class ScriptError(Exception):
-    """A script or expression in a diagram failed, or tried something the sandbox forbids."""
-
-    def __init__(self, message: str, element_id: str | None = None, line: int | None = None) -> None:
-        self.element_id = element_id
-        self.line = line
-        super().__init__(message)
-
-
 class InstanceFault(Exception):
     """An instance cannot go on: the step failed; the reason goes to its history and incident."""
 

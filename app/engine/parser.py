@@ -66,10 +66,6 @@ class Bundle:
     decisions: dict[str, ParsedDecision] = field(default_factory=dict)
     warnings: list[DiagramProblem] = field(default_factory=list)
 
-    def ids_in(self, filename: str) -> list[str]:
-        return [p.process_id for p in self.processes.values() if p.file.filename == filename] + [
-            d.decision_id for d in self.decisions.values() if d.file.filename == filename]
-
 
 def _problem(exc: Exception, filename: str, element_id: str | None = None) -> DiagramProblem:
     if isinstance(exc, ValidationException):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -24,10 +23,6 @@ class HolidayCalendar:
 
     admin_holidays: frozenset[date] = frozenset()
     _warned_years: set[int] = field(default_factory=set, init=False, repr=False, compare=False)
-
-    @classmethod
-    def with_admin_holidays(cls, holidays: Iterable[date]) -> HolidayCalendar:
-        return cls(admin_holidays=frozenset(holidays))
 
     def is_working_day(self, day: date) -> bool:
         try:

@@ -84,11 +84,6 @@ def round_to_multiple(value: Decimal, multiple: Decimal | None, rounding: Roundi
         return (units * multiple).quantize(CENT)
 
 
-def ceil_to_unit(value: Decimal, multiple: Decimal | None) -> Decimal:
-    """The smallest cent amount (or multiple) that is not below `value`."""
-    return round_to_multiple(value, multiple, Rounding.CEILING)
-
-
 def parse_decimal(value: object, field: str) -> Decimal:
     """A Decimal from a string, int or Decimal as given in JSON or on the command line (never a float).
 

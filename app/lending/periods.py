@@ -93,25 +93,24 @@ def measure(terms: LoanTerms, start: date, end: date) -> Decimal:
 
 
 def weighted_portion(terms: LoanTerms, period: Period, start_balance: Decimal,
-                     prepaid: Sequence[tuple[date, Decimal]], until: date | None = None) -> Decimal:
-    """Σ (balance of each stretch / start balance) × (its share of the period), up to `until`.
+                     prepaid: Sequence[tuple[date, Decimal]]) -> Decimal:
+    """Σ (balance of each stretch / start balance) × (its share of the period).
 
     1 for a period without prepayments; each prepayment lowers the balance from its date on.
     """
-    end = period.end if until is None else min(until, period.end)
     total = measure(terms, period.start, period.end)
     if start_balance <= 0:
         return Decimal(0)
     with exact():
         if total == 0:
-            return Decimal(1) if end >= period.end else Decimal(0)
+            return Decimal(1)
         portion = Decimal(0)
         balance, cursor = start_balance, period.start
         for on, amount in sorted(prepaid):
-            stop = min(max(on, cursor), end)
+            stop = min(max(on, cursor), period.end)
             portion += balance / start_balance * measure(terms, cursor, stop) / total
             balance, cursor = balance - amount, stop
-        portion += balance / start_balance * measure(terms, cursor, max(cursor, end)) / total
+        portion += balance / start_balance * measure(terms, cursor, period.end) / total
         return portion
 
 

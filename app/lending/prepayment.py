@@ -35,19 +35,6 @@ def deferred_interest_before(schedule: Schedule, k: int) -> Decimal:
     return sum((r.accrued_interest - r.interest for r in rows), ZERO)
 
 
-def interest_accrued_to(schedule: Schedule, on: date) -> Decimal:
-    """Interest earned but not yet due on `on`: the current period up to `on`, plus deferred interest."""
-    k = current_index(schedule, on)
-    if k is None:
-        return ZERO
-    row = schedule.instalments[k]
-    portion = weighted_portion(schedule.terms, _period(schedule, row), row.opening_balance,
-                               row.prepayments, until=on)
-    with exact():
-        accrued = to_cents(row.base_interest * portion, schedule.terms.rounding)
-    return accrued + deferred_interest_before(schedule, k)
-
-
 def prepay(schedule: Schedule, on: date, amount: Decimal, mode: Prepayment, fee: Decimal = ZERO) -> Schedule:
     """The next version of the schedule after prepaying `amount` of principal on `on`.
 

@@ -71,10 +71,6 @@ class Schedule:
         return sum((i.interest for i in self.instalments), ZERO)
 
     @property
-    def total_fees(self) -> Decimal:
-        return sum((i.fees for i in self.instalments), ZERO)
-
-    @property
     def total_repayment(self) -> Decimal:
         return sum((i.total for i in self.instalments), ZERO)
 

@@ -10,9 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.extensions import Model
 from app.models.types import BigId, JsonType, UTCDateTime, utcnow
 
-EVENT_KINDS = ("started", "task_ready", "task_claimed", "task_unclaimed", "task_completed",
-               "task_cancelled", "completed", "error", "cancelled")
-
 
 class InstanceEvent(Model):
     __tablename__ = "instance_events"

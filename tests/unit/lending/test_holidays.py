@@ -53,7 +53,7 @@ def test_the_shift_changes_daily_interest_but_not_a_monthly_rate() -> None:
 
 
 def test_beyond_the_published_years_weekends_and_the_admin_table_apply_with_a_warning() -> None:
-    calendar = HolidayCalendar.with_admin_holidays([date(FAR_YEAR, 3, 2)])
+    calendar = HolidayCalendar(admin_holidays=frozenset({date(FAR_YEAR, 3, 2)}))
     with pytest.warns(HolidayDataWarning, match=str(FAR_YEAR)):
         schedule = generate_schedule(terms_from_mapping(monthly(f"{FAR_YEAR}-01-01", shift=True)), calendar)
     due = [r.due_date for r in schedule.instalments]
