@@ -5,7 +5,6 @@ from app.api.auth import current_user, require_user
 from app.api.json_body import Blueprint
 from app.schemas.processes import DeploymentResultSchema, ProcessDefinitionSchema
 from app.services.errors import Invalid
-from app.services.identity.access import require_role
 from app.services.workflow import deployment
 
 blp = Blueprint("process_definitions", __name__, url_prefix="/process-definitions",
@@ -17,8 +16,7 @@ blp.before_request(require_user)
 @blp.response(200, ProcessDefinitionSchema(many=True))
 @blp.errors(403)
 def list_definitions():
-    require_role(current_user(), "platform_admin", "operator", "analyst", "auditor")
-    return deployment.list_processes()
+    return deployment.processes_for(current_user())
 
 
 @blp.route("", methods=["POST"])
@@ -29,7 +27,7 @@ def list_definitions():
     "properties": {"file": {"type": "string", "format": "binary", "description": "a .bpmn or .dmn file"}}}}}})
 def upload_definition():
     """Upload one .bpmn or .dmn file in the multipart field `file`."""
-    require_role(current_user(), "platform_admin", "analyst")
+    deployment.check_may_deploy(current_user())
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise Invalid("upload a diagram in the multipart field 'file'", fields={"file": ["missing"]})

@@ -4,7 +4,8 @@ A user task sits in a lane whose name is a role code. The task is offered to use
 role in the organisation the instance is bound to for the role's org kind (a funder's reviewers
 for the instance's `funder`, the borrower's applicants for its `borrower`, ...). Platform roles
 see everything read-only; only `platform_admin` acts across organisations. What a user may not
-see answers 404; what they see but may not do answers 403.
+see answers 404; what they see but may not do answers 403, by the table of actions
+(`app.services.identity.policy`).
 
 Which roles a user holds, and where, is `app.services.identity.grants`' (the other half of this policy): a
 principal carries only the roles that belong in its organisation, so a platform role held in a
@@ -15,8 +16,6 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
 from app.models import HumanTask, InstanceParty, ProcessInstance
-from app.models.identity import PLATFORM_ROLES
-from app.services.errors import Forbidden
 from app.services.identity.directory import Principal
 from app.services.identity.grants import ROLE_PARTY
 
@@ -32,6 +31,16 @@ def party_kinds(principal: Principal) -> set[str]:
     return {ROLE_PARTY[r] for r in principal.roles if r in ROLE_PARTY}
 
 
+def offered_everything(principal: Principal) -> bool:
+    """The platform admin: every task is offered to them, in every organisation."""
+    return principal.is_platform and principal.has_role("platform_admin")
+
+
+def oversees_organisation(principal: Principal) -> bool:
+    """A team lead: sees every deal, loan and task of their organisation, whatever its lane."""
+    return principal.has_role("team_lead")
+
+
 def instance_visible(principal: Principal) -> ColumnElement[bool]:
     """SQL condition on ProcessInstance: the instances this user may see."""
     if principal.is_platform:
@@ -39,7 +48,7 @@ def instance_visible(principal: Principal) -> ColumnElement[bool]:
     kinds = party_kinds(principal)
     own_party = and_(InstanceParty.instance_id == ProcessInstance.id, InstanceParty.org_id == principal.org_id)
     bound: ColumnElement[bool]
-    if principal.has_role("team_lead"):  # a team lead oversees every deal their organisation is party to
+    if oversees_organisation(principal):  # every deal their organisation is party to
         bound = exists().where(own_party)
     elif kinds:
         bound = exists().where(own_party, InstanceParty.party.in_(kinds))
@@ -66,7 +75,7 @@ def offered_branches(principal: Principal, unlaned: bool = True) -> list[ColumnE
     One equality per branch lets an index hand out a branch's tasks already in order, so the
     inbox reads a page (or a capped count) branch by branch and stops early in each.
     """
-    if principal.is_platform and principal.has_role("platform_admin"):
+    if offered_everything(principal):
         return [true()]
     party_lanes = sorted(r for r in principal.roles if r in ROLE_PARTY)
     others: list[ColumnElement[bool]] = []
@@ -89,16 +98,10 @@ def task_visible(principal: Principal) -> ColumnElement[bool]:
     """SQL condition on HumanTask: offered to the user, or claimed or completed by them."""
     if principal.is_platform:
         return true()
-    lead = HumanTask.org_id == principal.org_id if principal.has_role("team_lead") else false()
+    lead = HumanTask.org_id == principal.org_id if oversees_organisation(principal) else false()
     return or_(task_offered(principal), HumanTask.claimed_by_id == principal.id,
                HumanTask.completed_by_id == principal.id, lead)
 
 
-def require_role(principal: Principal, *roles: str) -> None:
-    """403 unless the principal holds one of the roles; a platform role counts only in the platform."""
-    if not any(principal.has_role(r) and (r not in PLATFORM_ROLES or principal.is_platform) for r in roles):
-        raise Forbidden(f"this needs one of the roles: {', '.join(roles)}")
-
-
-__all__ = ["ROLE_PARTY", "instance_visible", "lane_party", "offered_branches", "require_role", "task_offered",
-           "task_visible"]
+__all__ = ["ROLE_PARTY", "instance_visible", "lane_party", "offered_branches", "offered_everything",
+           "oversees_organisation", "task_offered", "task_visible"]

@@ -14,10 +14,10 @@ the API, the demo seed) and behind reading a user's roles back:
   (the parties' roles and team lead).
 - Who administers users at all is the access policy's `users.administer`
   (`app.services.identity.policy`). Acting on a user (an invitation link, deactivating or
-  activating them, listing or revoking their API tokens) is for those who outrank them: an operator administers the parties' users; a
-  platform admin everyone, other platform admins included (someone must be able to stop an
-  admin account that is misused; every such act is in the audit log). Nobody deactivates
-  themselves.
+  activating them, listing or revoking their API tokens) is for those who outrank them: an
+  operator administers the parties' users; a platform admin everyone, other platform admins
+  included (someone must be able to stop an admin account that is misused; every such act is in
+  the audit log). Nobody deactivates themselves.
 - A link that sets a password: an invitation only for a user who has not set one (a re-invite
   of a user who has is refused for everyone); a reset only by a platform admin, and never for
   another platform admin who is active and has a password (deactivate them first, on the record).

@@ -16,6 +16,8 @@ from app.models import Deployment, FormVersion, ProcessInstance, ProcessVersion
 from app.services import context
 from app.services.clock import now
 from app.services.errors import Invalid
+from app.services.identity import policy
+from app.services.identity.directory import Principal
 from app.services.workflow.runtime import runtime
 
 DIAGRAM_SUFFIXES = (".bpmn", ".dmn")
@@ -306,3 +308,14 @@ def deploy_and_commit(files: list[DiagramFile], actor_id: int | None = None,
         raise
     runtime().latest_versions.clear()  # new instances here start on the new versions at once
     return results
+
+
+def processes_for(actor: Principal) -> list[ProcessSummary]:
+    """`list_processes` for a user: the platform's staff (`definitions.read` in the access policy)."""
+    policy.require(actor, "definitions.read")
+    return list_processes()
+
+
+def check_may_deploy(actor: Principal) -> None:
+    """403 unless the user may deploy diagrams (`definitions.deploy`): asked before the upload is read."""
+    policy.require(actor, "definitions.deploy")

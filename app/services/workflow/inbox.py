@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, 
 from app.extensions import db
 from app.models import HumanTask, InstanceParty, Organisation, ProcessInstance, ProcessVersion
 from app.services.clock import now
-from app.services.identity.access import offered_branches
+from app.services.identity.access import offered_branches, offered_everything
 from app.services.identity.directory import Principal
 
 # Counts stop here ("1,000+"): counting every one of 650,000 ready tasks costs ~40 ms however it
@@ -53,7 +53,7 @@ def _mine(principal: Principal) -> ColumnElement[bool]:
 
 
 def _group(principal: Principal) -> list[ColumnElement[bool]]:
-    if principal.has_role("platform_admin"):
+    if offered_everything(principal):
         # offered every task (access.offered_branches): read lane by lane, each in its index's order
         branches = [HumanTask.lane == lane for lane in _ready_lanes()] + [HumanTask.lane.is_(None)]
     else:

@@ -9,7 +9,9 @@ from app.engine.runner import TaskNotReady
 from app.extensions import db
 from app.models import Incident
 from app.services.errors import Conflict, NotFound
+from app.services.identity import policy
 from app.services.identity.directory import Actor
+from app.services.workflow.queries import get_instance
 from app.services.workflow.runtime import runtime
 from app.services.workflow.step_runner import atomic_step, run_step
 from app.services.workflow.step_store import load_instance
@@ -24,7 +26,10 @@ def incident_dict(incident: Incident) -> dict[str, Any]:
     }
 
 
-def list_incidents(page: int, per_page: int, state: str | None = None, instance_id: int | None = None) -> dict:
+def list_incidents(actor: Actor, page: int, per_page: int, state: str | None = None,
+                   instance_id: int | None = None) -> dict:
+    """A page of incidents, newest first: for the platform's staff (`incidents.read`)."""
+    policy.require(actor, "incidents.read")
     query = select(Incident)
     if state == "open":
         query = query.where(Incident.resolved_at.is_(None))
@@ -44,8 +49,25 @@ def get_incident(incident_id: int) -> Incident:
     return incident
 
 
+def visible_incident(actor: Actor, incident_id: int) -> Incident:
+    """The incident if the actor may see its instance: another organisation's incidents are 404, not 403."""
+    incident = get_incident(incident_id)
+    get_instance(actor, incident.instance_id)
+    return incident
+
+
+def incident_for(actor: Actor, incident_id: int) -> dict[str, Any]:
+    """One incident: 404 unless its instance is visible, then 403 unless `incidents.read`."""
+    incident = visible_incident(actor, incident_id)
+    policy.require(actor, "incidents.read")
+    return incident_dict(incident)
+
+
 def retry_incident(incident_id: int, actor: Actor) -> dict[str, Any]:
-    """Run the failed task again; the incident is resolved when the instance gets past it."""
+    """Run the failed task again; the incident is resolved when the instance gets past it.
+    404 unless the actor sees its instance, then 403 unless `incidents.retry`."""
+    visible_incident(actor, incident_id)
+    policy.require(actor, "incidents.retry")
     rt = runtime()
     with atomic_step() as on_commit:
         incident = get_incident(incident_id)

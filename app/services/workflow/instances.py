@@ -19,7 +19,8 @@ from app.models.identity import OrgKind
 from app.models.task import OPEN_TASK_STATES
 from app.services.clock import now
 from app.services.errors import Conflict, Forbidden, Invalid
-from app.services.identity.access import lane_party, require_role
+from app.services.identity import policy
+from app.services.identity.access import lane_party
 from app.services.identity.audit import audit
 from app.services.identity.directory import Actor
 from app.services.workflow.runtime import runtime
@@ -153,26 +154,26 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
 
 
 def _may_start(actor: Actor, process_id: str, parties: dict[str, str]) -> None:
-    """The platform's admins and operators start anything; a borrower's applicant only the process an
-    active product offers for applying, with their own organisation as its borrower; nobody else."""
-    if actor.is_platform and (actor.has_role("platform_admin") or actor.has_role("operator")):
-        return
-    if not actor.has_role("applicant"):
+    """`instances.start`: the platform starts anything; a party (a borrower's applicant) only the
+    process an active product offers for applying, with their own organisation as that party."""
+    if not policy.may_ever(actor, "instances.start"):
         raise Forbidden("starting instances needs the platform_admin or operator role", code="may_not_start")
+    if policy.allowed(actor, "instances.start"):  # without a deal: the platform's grant
+        return
     offered = db.session.scalar(select(Product.id).where(
         Product.active.is_(True), Product.application_process == process_id).limit(1))
     if offered is None:
         raise Forbidden(f"no active product offers {process_id!r} to applicants: an applicant starts only "
                         "the application process of a product", code="not_offered")
     own = db.session.scalar(select(Organisation.code).where(Organisation.id == actor.org_id))
-    if parties.get("borrower") != own:
-        raise Forbidden("an applicant starts applications with their own organisation as the borrower",
-                        code="not_own_borrower")
+    policy.require(actor, "instances.start", parties={p: actor.org_id for p, code in parties.items() if code == own},
+                   message="an applicant starts applications with their own organisation as the borrower",
+                   code="not_own_borrower")
 
 
 def cancel_instance(instance_id: int, actor: Actor) -> None:
     rt, at = runtime(), now()
-    require_role(actor, "platform_admin", "operator")
+    policy.require(actor, "instances.cancel")
     with atomic_step():
         instance = load_instance(instance_id)
         if instance.status in FINISHED:
@@ -193,7 +194,7 @@ __all__ = ["InstanceFault", "atomic_step", "cancel_instance", "load_instance", "
 
 def set_parties(instance_id: int, parties: dict[str, str], actor: Actor) -> None:
     """Rebind an instance's deal to organisations (platform only); open tasks follow their lanes."""
-    require_role(actor, "platform_admin", "operator")
+    policy.require(actor, "instances.set_parties")
     bound = _parties(parties)
     at = now()
     with atomic_step():

@@ -11,6 +11,8 @@ from app.engine.runner import jsonable
 from app.extensions import db
 from app.services.clock import now
 from app.services.errors import Conflict, NotFound
+from app.services.identity import policy
+from app.services.identity.directory import Actor
 from app.services.workflow.runtime import runtime
 from app.services.workflow.step_runner import INBOX, atomic_step, run_step
 from app.services.workflow.step_store import INSTANCES, WAITS, core, load_instance
@@ -27,6 +29,13 @@ def waiting_instances(name: str, correlation_key: str) -> list[int]:
     return list(core(select(WAITS.c.instance_id).join(INSTANCES, INSTANCES.c.id == WAITS.c.instance_id)
                      .where(WAITS.c.name == name, WAITS.c.business_key == correlation_key,
                             INSTANCES.c.status == "waiting").order_by(WAITS.c.instance_id)).scalars())
+
+
+def post_message(actor: Actor, name: str, correlation_key: str, payload: Any, durable: bool = False,
+                 dedup_key: str | None = None) -> Delivery:
+    """`deliver_message` for a user (the API): the platform's admins and operators (`messages.deliver`)."""
+    policy.require(actor, "messages.deliver")
+    return deliver_message(name, correlation_key, payload, actor.id, durable=durable, dedup_key=dedup_key)
 
 
 def deliver_message(name: str, correlation_key: str, payload: Any, actor_id: int | None = None,

@@ -14,6 +14,7 @@ from app.models import FormVersion, HumanTask, User, UserRole
 from app.models.task import OPEN_TASK_STATES
 from app.services.clock import now
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.services.identity import policy
 from app.services.identity.access import task_offered, task_visible
 from app.services.identity.directory import Actor, Principal, principal_for
 from app.services.workflow.documents import store_document
@@ -130,15 +131,14 @@ def _task_to_assign(task_id: int, actor: Actor):  # noqa: ANN202
                                                                  task_visible(actor))).first()
     if task is None:
         raise NotFound("task not found")
-    lead_here = actor.has_role("team_lead") and task.org_id == actor.org_id
-    if not (lead_here or actor.has_role("platform_admin")):
-        raise Forbidden("assigning tasks needs the team_lead role in the task's organisation", code="not_team_lead")
+    policy.require(actor, "tasks.assign", org_id=task.org_id, code="not_team_lead",
+                   message="assigning tasks needs the team_lead role in the task's organisation")
     return task
 
 
 def assignable_users(task_id: int, actor: Actor) -> list[tuple[str, str]]:
     """(username, name) of whom the actor may assign this open task to; empty if they may not assign."""
-    if not (actor.has_role("team_lead") or actor.has_role("platform_admin")):
+    if not policy.may_ever(actor, "tasks.assign"):
         return []  # most people viewing a task: no query
     try:
         task = _task_to_assign(task_id, actor)
@@ -192,7 +192,7 @@ def unclaim_task(task_id: int, actor: Actor) -> None:
     task = task_for_action(task_id, actor)
     if task.state != "claimed":
         raise Conflict(f"task is {task.state}, not claimed", code="task_not_claimed")
-    if task.claimed_by_id != actor.id and not actor.has_role("platform_admin"):
+    if task.claimed_by_id != actor.id and not policy.allowed(actor, "tasks.unclaim_others"):
         raise Conflict("task is claimed by someone else", code="task_claimed")
     changed = _rowcount(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state == "claimed",
                                                          HumanTask.claimed_by_id == task.claimed_by_id)
