@@ -19,7 +19,7 @@ from app.lending.money import CENT
 from app.models import JournalEntry, JournalLine, Loan
 from app.models.ledger import ACCOUNTS
 from app.models.loan import ZERO
-from app.services.errors import Forbidden
+from app.services.identity import policy
 from app.services.identity.directory import Principal
 
 # PostgreSQL advisory lock that orders payments (shared) against the end-of-day batch (exclusive).
@@ -108,12 +108,14 @@ def trial_balance(loan_id: int | None = None, funder_org_id: int | None = None) 
 
 def trial_balance_for(principal: Principal) -> tuple[str, TrialBalance]:
     """The trial balance a user may read: the whole ledger for platform staff, their funder's loans
-    for a funder's finance; 403 for everyone else. Returns the scope ('all' or 'funder') with it."""
-    if principal.is_platform:
+    for a funder's finance (`ledger.trial_balance`); 403 for everyone else. Returns the scope ('all'
+    or 'funder') with it."""
+    # a party's grant reads the loans the caller's own organisation is that party to
+    grant = policy.require(principal, "ledger.trial_balance", parties={"funder": principal.org_id},
+                           message="the trial balance is for platform staff and a funder's finance")
+    if grant.side is policy.Side.PLATFORM:
         return "all", trial_balance()
-    if principal.has_role("finance") and "funder" in principal.org_kinds:
-        return "funder", trial_balance(funder_org_id=principal.org_id)
-    raise Forbidden("the trial balance is for platform staff and a funder's finance")
+    return "funder", trial_balance(funder_org_id=principal.org_id)
 
 
 def loan_balances(loan_id: int) -> dict[str, Decimal]:

@@ -28,8 +28,9 @@ from app.lending.schedule import Instalment as ScheduledInstalment
 from app.models import Instalment, Loan, Product, ScheduleVersion
 from app.models.loan import ZERO
 from app.services import clock, context
-from app.services.errors import Conflict, Forbidden, Invalid, NotFound
-from app.services.identity.access import party_kinds
+from app.services.errors import Conflict, Invalid, NotFound
+from app.services.identity import policy
+from app.services.identity.access import oversees_organisation, party_kinds
 from app.services.identity.directory import Principal
 from app.services.ledger.journal import credit, debit, hold_sqlite_write_lock, post_entry
 
@@ -323,7 +324,7 @@ def loan_visible(principal: Principal) -> ColumnElement[bool]:
     funder's staff (reviewers, finance) their funder's; a team lead every loan of their organisation."""
     if principal.is_platform:
         return true()
-    kinds, lead = party_kinds(principal), principal.has_role("team_lead")
+    kinds, lead = party_kinds(principal), oversees_organisation(principal)
     sides = [column == principal.org_id for kind, column in (("borrower", Loan.borrower_org_id),
                                                             ("funder", Loan.funder_org_id))
              if lead or kind in kinds]
@@ -339,14 +340,10 @@ def visible_loan(principal: Principal, loan_id: int) -> Loan:
     return loan
 
 
-def require_loan_role(principal: Principal, loan: Loan, role: str, side: str) -> None:
-    """403 unless the user holds `role` in the loan's `side` organisation (borrower or funder), or is
-    the platform admin, who acts across organisations."""
-    if principal.is_platform and principal.has_role("platform_admin"):
-        return
-    org_id = loan.borrower_org_id if side == "borrower" else loan.funder_org_id
-    if not (principal.has_role(role) and principal.org_id == org_id):
-        raise Forbidden(f"only the {side}'s {role} may do this")
+def require_on_loan(principal: Principal, loan: Loan, action: str) -> None:
+    """403 unless the access policy lets the user do `action` to the loan, whose deal's parties are
+    its borrower and its funder (the platform admin acts across organisations)."""
+    policy.require(principal, action, parties={"borrower": loan.borrower_org_id, "funder": loan.funder_org_id})
 
 
 @dataclass(frozen=True)

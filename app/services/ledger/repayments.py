@@ -31,7 +31,7 @@ from app.services.ledger.loans import (
     business_today,
     invalid,
     load_state,
-    require_loan_role,
+    require_on_loan,
     save_account,
     visible_loan,
 )
@@ -300,7 +300,7 @@ def record_offline_payment(principal: Principal, loan_id: int, amount: Decimal, 
     Commits.
     """
     loan = visible_loan(principal, loan_id)
-    require_loan_role(principal, loan, "applicant", "borrower")
+    require_on_loan(principal, loan, "payments.record")
     if document_id is not None:
         try:
             get_document(principal, document_id)
@@ -315,7 +315,7 @@ def record_offline_payment(principal: Principal, loan_id: int, amount: Decimal, 
 def decide_payment(principal: Principal, loan_id: int, payment_id: int, confirm: bool) -> PaymentView:
     """The loan's funder's finance (or the platform admin) confirms or rejects an offline payment. Commits."""
     loan = visible_loan(principal, loan_id)
-    require_loan_role(principal, loan, "finance", "funder")
+    require_on_loan(principal, loan, "payments.confirm")
     payment = db.session.get(Payment, payment_id, populate_existing=True)
     if payment is None or payment.loan_id != loan.id:
         raise NotFound("payment not found")
