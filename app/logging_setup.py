@@ -133,6 +133,11 @@ def configure_logging(config: dict[str, Any]) -> None:
         logging.getLogger(name).setLevel(level)
 
 
+def logging_configured() -> bool:
+    """Whether `configure_logging` has set up this process's logging (migrations/env.py asks)."""
+    return any(h.get_name() == HANDLER_NAME for h in logging.getLogger().handlers)
+
+
 def install_request_id(app: Flask) -> None:
     """Every response carries its request's id in `X-Request-ID`."""
 
