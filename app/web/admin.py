@@ -22,6 +22,12 @@ def only_administrators():
         abort(403)
 
 
+@bp.app_context_processor
+def administration_link() -> dict[str, bool]:
+    """Whether the page header links here: the services say who administers users, not the template."""
+    return {"may_administer": bool(current_user.is_authenticated and grants.is_administrator(current_user.principal))}
+
+
 def _refusal(exc: ServiceError) -> str:
     """The reason for a refusal in the reader's language (the service's English for the rest)."""
     messages = {
