@@ -2,9 +2,13 @@
 
 The cases are generated from the app's route table (`app.url_map`): every route must have a rule
 in RULES or a reason in SKIPPED, so a route added later without a rule fails
-`test_every_route_has_a_rule_or_a_reason_to_be_skipped`. The expectations are written here, from
-the rules in `../shared/DESIGN.md` ("Who uses it", "Clarifications" → API and Identity) and issue 4,
-never computed by `app.services.identity.access`: if the access module is wrong, these tests fail.
+`test_every_route_has_a_rule_or_a_reason_to_be_skipped`. Who may *do* a guarded action comes from
+the access policy's table (`app.services.identity.policy.POLICY`: action → roles and the side they
+act from), read here as data and evaluated by this module's own `policy_allows` over the world's
+facts (who is in which organisation, which organisations each deal binds), never by calling the
+policy's or the access module's functions: if the checking code is wrong, these tests fail. Who
+may *see* what (404 for another organisation's objects) is written here, from the rules in
+`../shared/DESIGN.md` ("Who uses it", "Clarifications" → API and Identity) and issue 4.
 
 The rules, as this table reads them:
 - Not signed in: the API answers 401; an HTML page sends the browser to /login.
@@ -20,8 +24,12 @@ The rules, as this table reads them:
   every task, so what they may not do answers 403; other users get 404 for tasks not offered to
   them, even in a deal their organisation is a party to (another lane's task is not theirs to see).
 - Seeing but not being allowed to do: 403 (a platform auditor completing a task, a funder's
-  reviewer cancelling their own deal). Platform-only routes without an object (definitions,
-  messages, the incident list, administration) answer 403 to everyone else.
+  reviewer cancelling their own deal). A route guarded by an action of the policy answers 2xx to
+  those its table allows, 403 to everyone else who sees the object: a platform grant for the role
+  held in a platform organisation; a party grant for the role held in the organisation the deal
+  binds as that party (with no object, the user's own organisation: a funder's trial balance); an
+  own-organisation grant for the role held in the organisation the object belongs to (a task: the
+  organisation its lane's party is bound to).
 - A booked loan is bound to its borrower and its funder (DESIGN.md "Who uses it"): the borrower's
   applicants and the funder's staff (reviewers, finance) see it, a team lead every loan of their
   organisation, platform staff every loan; anyone else gets 404 (core enterprises and warehouses
@@ -80,6 +88,7 @@ from app.models import (
 from app.models.identity import Organisation
 from app.services.identity import accounts, user_admin
 from app.services.identity import directory as identity
+from app.services.identity.policy import POLICY, Side
 from app.services.ledger import loans, repayments
 from app.services.workflow import instances, tasks
 from app.services.workflow.deployment import deploy_and_commit
@@ -200,19 +209,7 @@ LOAN_ACCESS: dict[str, dict[str, str]] = {
 
 EVERYONE = "everyone"  # any signed-in user who sees the object
 TASK_WORKERS = "task_workers"  # whoever the task is offered to (TASK_ACCESS == act)
-PLATFORM_STAFF = frozenset({"platform_admin", "operator", "analyst", "auditor"})  # platform org only
-PLATFORM_ACTORS = frozenset({"platform_admin", "operator"})
-DEPLOYERS = frozenset({"platform_admin", "analyst"})
-# Starting a deal: the platform for anyone; an applicant only what a product offers (authz_small), with
-# their own organisation as borrower.
-STARTERS = frozenset({("platform_admin", "own"), ("platform_admin", "other"), ("operator", "own"),
-                      ("operator", "other"), ("applicant", "own")})
-# Recording an offline repayment: the loan's borrower; confirming it: the loan's funder's finance.
-PAYERS = frozenset({("platform_admin", "own"), ("platform_admin", "other"), ("applicant", "own")})
-CONFIRMERS = frozenset({("platform_admin", "own"), ("platform_admin", "other"), ("finance", "own")})
-LEDGER_READERS = PLATFORM_STAFF | {"finance"}  # finance: its own funder's loans (test_loans_api.py)
-# Assigning a task: a team lead within their organisation, the platform admin anywhere.
-ASSIGNERS = frozenset({*(("platform_admin", s) for s in TASK_SCOPES), ("team_lead", "own")})
+PLATFORM_STAFF = frozenset({"platform_admin", "operator", "analyst", "auditor"})  # see every deal (platform org)
 
 
 @dataclass(frozen=True)
@@ -221,12 +218,18 @@ class Rule:
     loan, payment (of a loan), user or token (administration: a party user's, or their API token),
     my_token (the caller's own token; `other`: someone else's) or parties (the deal a new instance is
     bound to);
-    who: EVERYONE, TASK_WORKERS, a set of users, or a set of (user, scope);
-    lists: for list routes, which objects must appear — those the user sees, or those offered."""
+    who: EVERYONE, TASK_WORKERS, or a set of users (a rule the action table does not hold);
+    lists: for list routes, which objects must appear — those the user sees, or those offered;
+    action: the access policy's action guarding the route: only those its table allows may."""
 
     obj: str | None
-    who: Any
+    who: Any = EVERYONE
     lists: str | None = None
+    action: str | None = None
+
+
+def guarded(obj: str | None, action: str) -> Rule:
+    return Rule(obj, action=action)
 
 
 RULES: dict[tuple[str, str], Rule] = {
@@ -236,25 +239,25 @@ RULES: dict[tuple[str, str], Rule] = {
     ("inbox.task_page", "POST"): Rule("task", TASK_WORKERS),
     ("inbox.claim", "POST"): Rule("task", TASK_WORKERS),
     ("inbox.unclaim", "POST"): Rule("task", TASK_WORKERS),
-    ("inbox.assign", "POST"): Rule("task", ASSIGNERS),
+    ("inbox.assign", "POST"): guarded("task", "tasks.assign"),
     ("inbox.document", "GET"): Rule("document", EVERYONE),
-    ("admin.index", "GET"): Rule(None, PLATFORM_ACTORS),
-    ("admin.create_org", "POST"): Rule(None, PLATFORM_ACTORS),
-    ("admin.create_user", "POST"): Rule(None, PLATFORM_ACTORS),
-    ("admin.reinvite", "POST"): Rule("user", PLATFORM_ACTORS),
-    ("admin.reset_link", "POST"): Rule("user", {"platform_admin"}),
-    ("admin.deactivate", "POST"): Rule("user", PLATFORM_ACTORS),
-    ("admin.activate", "POST"): Rule("user", PLATFORM_ACTORS),
-    ("admin.revoke_token", "POST"): Rule("token", PLATFORM_ACTORS),
+    ("admin.index", "GET"): guarded(None, "users.administer"),
+    ("admin.create_org", "POST"): guarded(None, "users.administer"),
+    ("admin.create_user", "POST"): guarded(None, "users.administer"),
+    ("admin.reinvite", "POST"): guarded("user", "users.administer"),
+    ("admin.reset_link", "POST"): Rule("user", {"platform_admin"}, action="users.administer"),  # grants.py: ranks
+    ("admin.deactivate", "POST"): guarded("user", "users.administer"),
+    ("admin.activate", "POST"): guarded("user", "users.administer"),
+    ("admin.revoke_token", "POST"): guarded("token", "users.administer"),
     # API
-    ("process_definitions.list_definitions", "GET"): Rule(None, PLATFORM_STAFF),
-    ("process_definitions.upload_definition", "POST"): Rule(None, DEPLOYERS),
-    ("process_instances.start", "POST"): Rule("parties", STARTERS),
+    ("process_definitions.list_definitions", "GET"): guarded(None, "definitions.read"),
+    ("process_definitions.upload_definition", "POST"): guarded(None, "definitions.deploy"),
+    ("process_instances.start", "POST"): guarded("parties", "instances.start"),  # authz_small is offered
     ("process_instances.list_instances", "GET"): Rule("instance", EVERYONE, lists="visible"),
     ("process_instances.get_instance", "GET"): Rule("instance", EVERYONE),
     ("process_instances.events", "GET"): Rule("instance", EVERYONE),
-    ("process_instances.cancel", "POST"): Rule("instance", PLATFORM_ACTORS),
-    ("process_instances.set_parties", "PUT"): Rule("instance", PLATFORM_ACTORS),
+    ("process_instances.cancel", "POST"): guarded("instance", "instances.cancel"),
+    ("process_instances.set_parties", "PUT"): guarded("instance", "instances.set_parties"),
     ("process_instances.list_documents", "GET"): Rule("instance", EVERYONE),
     ("process_instances.document_content", "GET"): Rule("document", EVERYONE),
     ("tasks.list_tasks", "GET"): Rule("task", EVERYONE, lists="visible"),
@@ -262,30 +265,30 @@ RULES: dict[tuple[str, str], Rule] = {
     ("tasks.claim", "POST"): Rule("task", TASK_WORKERS),
     ("tasks.unclaim", "POST"): Rule("task", TASK_WORKERS),
     ("tasks.complete", "POST"): Rule("task", TASK_WORKERS),
-    ("tasks.assign", "POST"): Rule("task", ASSIGNERS),
+    ("tasks.assign", "POST"): guarded("task", "tasks.assign"),
     ("me.my_tasks", "GET"): Rule("task", EVERYONE, lists="offered"),  # group view
     ("me.my_tokens", "GET"): Rule(None, EVERYONE),
     ("me.create_token", "POST"): Rule(None, EVERYONE),
     ("me.revoke_token", "DELETE"): Rule("my_token", EVERYONE),
-    ("users.list_users", "GET"): Rule(None, PLATFORM_ACTORS),
-    ("users.get_user", "GET"): Rule("user", PLATFORM_ACTORS),
-    ("users.deactivate", "POST"): Rule("user", PLATFORM_ACTORS),
-    ("users.activate", "POST"): Rule("user", PLATFORM_ACTORS),
-    ("users.list_tokens", "GET"): Rule("user", PLATFORM_ACTORS),
-    ("users.revoke_token", "DELETE"): Rule("token", PLATFORM_ACTORS),
-    ("events.post_message", "POST"): Rule(None, PLATFORM_ACTORS),
-    ("events.list_incidents", "GET"): Rule(None, PLATFORM_STAFF),
-    ("events.get_incident", "GET"): Rule("incident", PLATFORM_STAFF),
-    ("events.retry", "POST"): Rule("incident", PLATFORM_ACTORS),
+    ("users.list_users", "GET"): guarded(None, "users.administer"),
+    ("users.get_user", "GET"): guarded("user", "users.administer"),
+    ("users.deactivate", "POST"): guarded("user", "users.administer"),
+    ("users.activate", "POST"): guarded("user", "users.administer"),
+    ("users.list_tokens", "GET"): guarded("user", "users.administer"),
+    ("users.revoke_token", "DELETE"): guarded("token", "users.administer"),
+    ("events.post_message", "POST"): guarded(None, "messages.deliver"),
+    ("events.list_incidents", "GET"): guarded(None, "incidents.read"),
+    ("events.get_incident", "GET"): guarded("incident", "incidents.read"),
+    ("events.retry", "POST"): guarded("incident", "incidents.retry"),
     ("loans.list_loans", "GET"): Rule("loan", EVERYONE, lists="visible"),
     ("loans.get_loan", "GET"): Rule("loan", EVERYONE),
     ("loans.schedule_versions", "GET"): Rule("loan", EVERYONE),
     ("loans.list_payments", "GET"): Rule("loan", EVERYONE),
     ("loans.payoff_quote", "GET"): Rule("loan", EVERYONE),
-    ("loans.record_payment", "POST"): Rule("loan", PAYERS),
-    ("loans.confirm_payment", "POST"): Rule("payment", CONFIRMERS),
-    ("loans.reject_payment", "POST"): Rule("payment", CONFIRMERS),
-    ("loans.trial_balance", "GET"): Rule(None, LEDGER_READERS),
+    ("loans.record_payment", "POST"): guarded("loan", "payments.record"),
+    ("loans.confirm_payment", "POST"): guarded("payment", "payments.confirm"),
+    ("loans.reject_payment", "POST"): guarded("payment", "payments.confirm"),
+    ("loans.trial_balance", "GET"): guarded(None, "ledger.trial_balance"),
 }
 
 # Routes outside the matrix, each with its reason.
@@ -328,8 +331,67 @@ def expected(rule: Rule, actor: str, scope: str) -> str:
     elif rule.who == TASK_WORKERS:
         allowed = level == ACT
     else:
-        allowed = (actor, scope) in rule.who or actor in rule.who
+        allowed = actor in rule.who
+    if rule.action is not None:
+        allowed = allowed and policy_allows(rule.action, actor, scope, rule.obj)
     return "ok" if allowed else "403"
+
+
+# --------------------------------------------------------------------------------------------
+# The access policy's table, evaluated here from its rows and the world's own facts.
+# --------------------------------------------------------------------------------------------
+DEAL_OBJECTS = frozenset({"instance", "task", "document", "incident", "parties"})
+LOAN_OBJECTS = frozenset({"loan", "payment"})  # a loan binds its borrower and its funder only
+
+
+def held_roles(actor: str) -> set[str]:
+    """The roles that count: a legacy row's role, held outside its kind of organisation, counts for nothing."""
+    return set() if actor in LEGACY_ACTORS else set(ACTORS[actor][1])
+
+
+def deal_of(scope: str) -> int:
+    return 2 if scope == "other" else 1
+
+
+def object_parties(obj: str | None, actor: str, scope: str) -> dict[str, str]:
+    """The organisations of the object's deal by party; with no object, the user's own organisation
+    as each of its kinds (an action over its own deals, as a funder's trial balance)."""
+    if obj is None:
+        org = ACTORS[actor][0]
+        return dict.fromkeys(ORGS[org], org)
+    if obj in DEAL_OBJECTS:
+        return PARTIES[deal_of(scope)]
+    if obj in LOAN_OBJECTS:
+        return {p: PARTIES[deal_of(scope)][p] for p in ("borrower", "funder")}
+    return {}  # administration's users and tokens belong to no deal
+
+
+def object_org(obj: str | None, actor: str, scope: str) -> str | None:
+    """The organisation the object belongs to: a task's, that of its lane's party in its deal."""
+    if obj != "task":
+        return None
+    own, sibling = TASK_TARGET[actor]
+    lane = {"own": own, "sibling": sibling, "unlaned": None, "other": own}[scope]
+    kind = _LANE_KIND.get(lane or "")
+    return PARTIES[deal_of(scope)][kind] if kind else None
+
+
+def policy_allows(action: str, actor: str, scope: str, obj: str | None) -> bool:
+    """Whether a row of the access policy's table lets this user do `action` to this object."""
+    if actor == ANONYMOUS:
+        return False
+    org, roles = ACTORS[actor][0], held_roles(actor)
+    for grant in POLICY[action]:
+        if not grant.roles & roles:
+            continue
+        if grant.side is Side.PLATFORM and "platform" in ORGS[org]:
+            return True
+        if grant.side is Side.PARTY and grant.party in ORGS[org] and \
+                object_parties(obj, actor, scope).get(grant.party or "") == org:
+            return True
+        if grant.side is Side.OWN_ORGANISATION and object_org(obj, actor, scope) == org:
+            return True
+    return False
 
 
 def scopes_of(rule: Rule) -> tuple[str, ...]:
@@ -589,6 +651,14 @@ class World:
         assert incident_id is not None
         return incident_id
 
+    def claim_for(self, task_id: int, user_id: int) -> None:
+        """The task claimed by that user, written as it is (whoever they are: someone else's claim)."""
+        with self.app.app_context():
+            db.session.execute(HumanTask.__table__.update().where(HumanTask.id == task_id)
+                               .values(state="claimed", claimed_by_id=user_id))
+            db.session.commit()
+            db.session.remove()
+
     def claim_as(self, actor: str, task_id: int) -> None:
         with self.app.app_context():
             tasks.claim_task(task_id, identity.principal_for(username(actor)))
@@ -838,6 +908,10 @@ def run_case(world: World, endpoint: str, method: str, actor: str, scope: str) -
         effect = check_effect(world, endpoint, actor, t)
         if effect:
             problems.append(f"{label}: answered {response.status_code} but {effect}")
+    if got == want == "ok" and response.status_code == 200 and response.mimetype == "text/html":  # the header's link
+        shown = 'href="/admin/"' in response.text
+        if shown != policy_allows("users.administer", actor, scope, None):
+            problems.append(f"{label}: the Administration link is {'shown' if shown else 'missing'}")
     if before is not None and snapshot(world, rule, t) != before:
         problems.append(f"{label}: refused with {response.status_code} but changed {before} -> "
                         f"{snapshot(world, rule, t)}")
@@ -869,6 +943,35 @@ def test_route_answers_each_user_as_the_rules_say(world, endpoint, method):
         for scope in scopes[:1] if actor == ANONYMOUS else scopes:  # not signed in: the object does not matter
             problems += run_case(world, endpoint, method, actor, scope)
     assert not problems, f"{len(problems)} case(s) break the rules:\n" + "\n".join(problems)
+
+
+def test_every_action_of_the_access_policy_is_exercised():
+    """Each row of the table guards a route here, or has its own test below."""
+    exercised = {rule.action for rule in RULES.values() if rule.action} | {"tasks.unclaim_others"}
+    assert exercised == set(POLICY), f"not exercised: {sorted(set(POLICY) - exercised)}"
+
+
+def test_releasing_someone_elses_claim_is_the_policys(world):
+    """Unclaiming a task another user claimed: those the table allows (tasks.unclaim_others) put it
+    back; anyone else the task is offered to gets 409 and the claim stays."""
+    problems = []
+    for actor in ACTORS:
+        for scope in TASK_SCOPES:
+            if TASK_ACCESS[actor][scope] != ACT:
+                continue
+            own, sibling = TASK_TARGET[actor]
+            lane = {"own": own, "sibling": sibling, "unlaned": None, "other": own}[scope]
+            task_id = world.fresh_task(deal_of(scope), lane)
+            claimer = world.user_ids["auditor" if actor != "auditor" else "analyst"]
+            world.claim_for(task_id, claimer)
+            response = world.api.post(f"/api/v1/tasks/{task_id}/unclaim",
+                                      headers={"Authorization": f"Bearer {world.tokens[actor]}"})
+            allowed = policy_allows("tasks.unclaim_others", actor, scope, "task")
+            want, state = (200, ("ready", None, None)) if allowed else (409, ("claimed", claimer, None))
+            if (response.status_code, world.task_row(task_id)) != (want, state):
+                problems.append(f"{actor} ({scope}) unclaiming another's claim: {response.status_code}, "
+                                f"task {world.task_row(task_id)}; expected {want}, {state}")
+    assert not problems, "\n".join(problems)
 
 
 def test_the_expectation_table_covers_every_user_and_scope():
