@@ -11,13 +11,10 @@ from flask.cli import AppGroup
 
 from app.cli_eod import eod, ledger
 from app.cli_loans import loans
-from app.engine.errors import DiagramRejected
-from app.engine.lint import lint_bundle
-from app.engine.parser import parse_diagrams
 from app.services.errors import ServiceError
 from app.services.identity import directory as identity
 from app.services.workflow import deployment
-from app.services.workflow.waking import wake_due
+from app.services.workflow.waking import cap_worker_memory, wake_due
 
 processes = AppGroup("processes", help="Deploy, validate, list and export BPMN/DMN diagrams.")
 orgs = AppGroup("orgs", help="Organisations.")
@@ -55,23 +52,13 @@ def deploy_command(paths: tuple[Path, ...]) -> None:
 @processes.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 def validate_command(files: tuple[Path, ...]) -> None:
-    """Strictly check diagrams; exit 1 with the reasons if any has an error."""
+    """Strictly check diagrams, as every deploy does; exit 1 with the reasons if any has an error."""
     diagrams = deployment.read_diagram_files(list(files))
-    forms_dir = Path(current_app.config["FORMS_DIR"])
-    try:
-        bundle = parse_diagrams(diagrams, current_app.config["MAX_DIAGRAM_BYTES"])
-    except DiagramRejected as exc:
-        problems = exc.problems
-    else:
-        from app.services.workflow.runtime import runtime
-
-        forms = [p.name for p in forms_dir.glob("*.json")] if forms_dir.is_dir() else []
-        problems = lint_bundle(bundle, runtime().handlers.operators(), forms)
+    problems = deployment.check_diagrams(diagrams)
     for p in problems:
         line = f":{p.line}" if p.line else ""
         click.echo(f"{p.severity}: {p.file}{line}: {p.element_id or '-'}: {p.reason}")
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
+    if any(p.severity == "error" for p in problems):
         sys.exit(1)
     click.echo(f"ok: {len(diagrams)} file(s), {len(problems)} warning(s)")
 
@@ -274,10 +261,9 @@ def run_due_command(at: str | None) -> None:
 @click.option("--interval", default=1.0, show_default=True, help="Seconds between passes over due instances.")
 def worker_command(interval: float) -> None:
     """Run the background worker: timers and service retries (APScheduler)."""
-    from app.engine.limits import cap_memory
     from app.scheduler import run_worker
 
-    cap_memory(current_app.config["MEMORY_LIMIT_MB"])
+    cap_worker_memory()
     run_worker(current_app._get_current_object(), interval)  # type: ignore[attr-defined]
 
 

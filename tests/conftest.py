@@ -181,14 +181,39 @@ def second_auth(app, admin_token) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+@contextmanager
+def operators_registered(app, *operators: str) -> Iterator[None]:
+    """The app's handler registry plus stand-ins for `operators`, while the block runs.
+
+    Deploying refuses a diagram whose service operator is not registered; a version deployed
+    while its handler module was loaded, which has been removed since, still runs and gets an
+    `unknown_operator` incident. This makes that deployment: deploy inside the block, run after.
+    """
+    from app.services.workflow.operators import HandlerRegistry
+
+    runtime = app.extensions["loanflow_runtime"]
+    before = runtime.handlers
+    widened = HandlerRegistry()
+    for operator in before.operators():
+        widened.register(operator)(lambda params, ctx, op=operator: before.call(op, params, ctx))
+    for operator in operators:
+        widened.register(operator)(lambda params, ctx: pytest.fail("a stand-in operator was called"))
+    runtime.handlers = widened
+    try:
+        yield
+    finally:
+        runtime.handlers = before
+
+
 @pytest.fixture
 def deploy(app):
-    """Deploy fixture diagrams by file name (from tests/fixtures/bpmn) and return the results."""
-    from app.engine.parser import DiagramFile
-    from app.services.workflow.deployment import deploy_and_commit
+    """Deploy fixture diagrams by file name (from tests/fixtures/bpmn) and return the results.
 
-    def _deploy(*names: str):
-        with app.app_context():
+    `removed_operators`: operators registered only while deploying (see `operators_registered`)."""
+    from app.services.workflow.deployment import DiagramFile, deploy_and_commit
+
+    def _deploy(*names: str, removed_operators: tuple[str, ...] = ()):
+        with app.app_context(), operators_registered(app, *removed_operators):
             files = [DiagramFile(n, (FIXTURES / "bpmn" / n).read_bytes()) for n in names]
             results = deploy_and_commit(files)
             db.session.remove()

@@ -103,6 +103,55 @@ def test_hostile_or_malformed_upload_is_422_and_changes_nothing(client, auth, na
     assert client.get(f"{API}/process-definitions", headers=auth).json == []
 
 
+def test_upload_that_fails_the_strict_check_is_422_and_changes_nothing(app, client, auth):
+    """A deploy by the API runs `processes validate`'s check: a missing form or an operator nobody
+    registered refuses the file with its problems, and the deployed version stays as it was."""
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import Deployment, FormVersion
+
+    source = (FIXTURES / "bpmn" / "review_with_form.bpmn").read_bytes()
+    r = client.post(f"{API}/process-definitions", data={"file": (io.BytesIO(source), "review_with_form.bpmn")},
+                    headers=auth)
+    assert r.status_code == 201, r.json
+    with app.app_context():
+        before = [db.session.scalar(select(func.count()).select_from(t)) for t in (Deployment, FormVersion)]
+    no_form = source.replace(b"review-schema.json", b"missing-form.json")
+    r = client.post(f"{API}/process-definitions", data={"file": (io.BytesIO(no_form), "review_with_form.bpmn")},
+                    headers=auth)
+    assert r.status_code == 422 and r.json["error"]["code"] == "diagram_invalid"
+    assert r.json["error"]["fields"] == {"review_with_form.bpmn": [
+        "first_review: form file 'missing-form.json' does not exist in forms/"]}
+    unknown = (FIXTURES / "bpmn" / "service_unknown_operator.bpmn").read_bytes()
+    r = client.post(f"{API}/process-definitions", data={"file": (io.BytesIO(unknown), "unknown.bpmn")}, headers=auth)
+    assert r.status_code == 422 and r.json["error"]["fields"] == {"unknown.bpmn": [
+        "credit_report: service operator 'test.no_such_operator' is not registered in handlers/"]}
+    listed = client.get(f"{API}/process-definitions", headers=auth).json
+    assert [(d["process_id"], d["version"]) for d in listed] == [("review_with_form", 1)]
+    with app.app_context():
+        assert [db.session.scalar(select(func.count()).select_from(t)) for t in (Deployment, FormVersion)] == before
+
+
+def test_upload_of_a_form_that_is_not_json_is_422(app, client, auth, tmp_path):
+    forms = tmp_path / "forms"
+    forms.mkdir()
+    for form in (FIXTURES / "forms").iterdir():
+        (forms / form.name).write_bytes(form.read_bytes())
+    (forms / "review-schema.json").write_text("{not json", encoding="utf-8")
+    app.config["FORMS_DIR"] = str(forms)
+    try:
+        source = (FIXTURES / "bpmn" / "review_with_form.bpmn").read_bytes()
+        r = client.post(f"{API}/process-definitions",
+                        data={"file": (io.BytesIO(source), "review_with_form.bpmn")}, headers=auth)
+    finally:
+        app.config["FORMS_DIR"] = str(FIXTURES / "forms")
+    assert r.status_code == 422
+    [reason] = r.json["error"]["fields"]["review-schema.json"]
+    assert "form file 'review-schema.json' is not valid JSON" in reason
+    assert client.get(f"{API}/process-definitions", headers=auth).json == []
+
+
 def test_upload_of_wrong_type_or_missing_file_is_422(client, auth):
     r = client.post(f"{API}/process-definitions", data={"file": (io.BytesIO(b"x"), "x.txt")}, headers=auth)
     assert r.status_code == 422 and "file" in r.json["error"]["fields"]

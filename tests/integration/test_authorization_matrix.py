@@ -93,7 +93,7 @@ from app.services.ledger import loans, repayments
 from app.services.workflow import instances, tasks
 from app.services.workflow.deployment import deploy_and_commit
 from app.services.workflow.documents import store_document
-from tests.conftest import FakeClock, _empty_tables
+from tests.conftest import FakeClock, _empty_tables, operators_registered
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 LOAN_DISBURSED = date(2026, 11, 1)
@@ -505,9 +505,10 @@ class World:
             for lane in PARTY_LANES:
                 org = PARTIES[2][_LANE_KIND[lane]]
                 identity.create_user(f"w2_{lane}", org, [lane])
-            deploy_and_commit([DiagramFile("authz_matrix.bpmn", _matrix_bpmn()),
-                               DiagramFile("authz_small.bpmn", _straight_bpmn("authz_small")),
-                               DiagramFile("authz_incident.bpmn", INCIDENT_BPMN)])
+            with operators_registered(self.app, "authz.no_such_operator"):  # removed after deploying
+                deploy_and_commit([DiagramFile("authz_matrix.bpmn", _matrix_bpmn()),
+                                   DiagramFile("authz_small.bpmn", _straight_bpmn("authz_small")),
+                                   DiagramFile("authz_incident.bpmn", INCIDENT_BPMN)])
             admin = identity.principal_for(username("platform_admin"))
             for n in (1, 2):
                 instance_id = instances.start_instance("authz_matrix", admin, f"AUTHZ-{n}", {}, PARTIES[n])

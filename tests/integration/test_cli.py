@@ -1,15 +1,17 @@
 """The `flask --app wsgi ...` commands, as other tools use them."""
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEntry
 from app.services.identity import accounts
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, operators_registered
 
 
 def invoke(runner, *args):
@@ -28,7 +30,9 @@ def test_deploy_prints_one_line_per_process_and_versions_by_content(runner, tmp_
 
 
 def test_deploy_default_is_the_processes_folder(runner, app):
-    out = invoke(runner, "processes", "deploy").output.splitlines()
+    # the fixtures' service operators are the test handler modules' (and one nobody's)
+    with operators_registered(app, "test.credit_bureau", "risk.blacklist", "risk/score", "test.no_such_operator"):
+        out = invoke(runner, "processes", "deploy").stdout.splitlines()  # warnings go to stderr
     assert {"review_with_form v1 new", "twelve_steps v1 new"} <= set(out)
     assert all(re.fullmatch(r"[\w.-]+ v1 new", line) for line in out), out
 
@@ -70,6 +74,59 @@ def test_validate_fails_with_reasons(runner, tmp_path: Path):
     assert result.exit_code == 1
     assert "error: bad.bpmn: first_review: form file 'missing-form.json' does not exist in forms/" in result.output
     assert "gw->fork: condition does not compile" in result.output
+
+
+def _missing_form_and_bad_condition(tmp_path: Path) -> Path:
+    source = (FIXTURES / "bpmn" / "review_with_form.bpmn").read_text()
+    path = tmp_path / "bad.bpmn"
+    path.write_text(source.replace("review-schema.json", "missing-form.json").replace(
+        'decision == "approve"', 'decision =='))
+    return path
+
+
+def test_deploy_refuses_what_validate_refuses_and_changes_nothing(runner, tmp_path: Path):
+    result = runner.invoke(args=["processes", "deploy", str(_missing_form_and_bad_condition(tmp_path))])
+    assert result.exit_code == 1
+    assert "error: diagram refused" in result.output
+    assert "  bad.bpmn: first_review: form file 'missing-form.json' does not exist in forms/" in result.output
+    assert "  bad.bpmn: gw->fork: condition does not compile" in result.output
+    unknown = runner.invoke(args=["processes", "deploy", str(FIXTURES / "bpmn" / "service_unknown_operator.bpmn")])
+    assert unknown.exit_code == 1
+    assert "credit_report: service operator 'test.no_such_operator' is not registered in handlers/" in unknown.output
+    assert invoke(runner, "processes", "list").output == ""
+
+
+def test_deploy_reports_the_checks_warnings_and_deploys(runner):
+    """A loop with nothing to wait on is a warning of the check: the deploy goes ahead and says so."""
+    result = invoke(runner, "processes", "deploy", str(FIXTURES / "bpmn" / "gateway_loop.bpmn"))
+    assert result.exit_code == 0 and result.stdout.splitlines() == ["gateway_loop v1 new"]
+    assert result.stderr.splitlines() == ["  warning: gateway_loop.bpmn: loop through again, merge, step has no user "
+                                          "task or catch event: it may run without bound"]
+    validated = invoke(runner, "processes", "validate", str(FIXTURES / "bpmn" / "gateway_loop.bpmn"))
+    assert validated.exit_code == 0 and validated.output.splitlines() == [
+        "warning: gateway_loop.bpmn: again: loop through again, merge, step has no user task or catch event: it may "
+        "run without bound", "ok: 1 file(s), 1 warning(s)"]
+
+
+VALIDATE_LINE = re.compile(r"(error|warning): ([^:]+?)(?::(\d+))?: ([^:]+): (.*)")
+
+
+@pytest.mark.parametrize("diagram", ["missing form and a bad condition", "unknown operator"])
+def test_validate_and_the_api_give_the_same_problems(runner, client, auth, tmp_path: Path, diagram):
+    path = (_missing_form_and_bad_condition(tmp_path) if diagram == "missing form and a bad condition"
+            else FIXTURES / "bpmn" / "service_unknown_operator.bpmn")
+    validated = runner.invoke(args=["processes", "validate", str(path)])
+    assert validated.exit_code == 1
+    errors: dict[str, list[str]] = {}
+    for line in validated.output.splitlines():
+        severity, file, number, element, reason = VALIDATE_LINE.fullmatch(line).groups()
+        if severity == "error":
+            errors.setdefault(file, []).append(f"{element}: {reason}" + (f" (line {number})" if number else ""))
+    assert errors
+    r = client.post("/api/v1/process-definitions", data={"file": (io.BytesIO(path.read_bytes()), path.name)},
+                    headers=auth)
+    assert r.status_code == 422
+    assert r.json["error"]["fields"] == errors
 
 
 def test_validate_reports_a_condition_the_compiler_chokes_on(runner, tmp_path: Path):

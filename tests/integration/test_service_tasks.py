@@ -185,7 +185,8 @@ def test_unknown_and_missing_incidents(client, auth):
 
 
 def test_unknown_operator_is_an_incident_at_once_without_retries(app, client, auth, deploy, clock, handlers):
-    deploy("service_unknown_operator.bpmn")
+    # deployed while its handler module was loaded; the module has been removed since
+    deploy("service_unknown_operator.bpmn", removed_operators=("test.no_such_operator",))
     inst = start(client, auth, "service_unknown_operator", applicant="A-5")
     assert inst["status"] == "error"
     assert due_at(app, inst["id"]) is None

@@ -1,4 +1,12 @@
-"""Deploying diagrams as numbered process and decision versions; listing and exporting them."""
+"""Deploying diagrams as numbered process and decision versions; listing and exporting them.
+
+Every deploy — `processes deploy`, the API's upload, the demo, the tests — runs the one strict check
+(`check_diagrams`, which is also all `processes validate` does): the files parse (with the
+deployed decisions as context), every user task's form exists in the forms folder and is JSON,
+every service operator is registered in the runtime, every script, condition and timer compiles.
+An error refuses the whole deploy and changes nothing; warnings are reported with the versions.
+The entry points hand in `DiagramFile`s (re-exported here) and never touch the engine themselves.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -10,7 +18,13 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.engine.errors import DiagramProblem, DiagramRejected
-from app.engine.parser import Bundle, DiagramFile, ParsedProcess, parse_diagrams
+from app.engine.lint import lint_bundle
+from app.engine.parser import (  # DiagramFile: the entry points' input
+    Bundle,
+    DiagramFile,
+    ParsedProcess,
+    parse_diagrams,
+)
 from app.extensions import db
 from app.models import Deployment, FormVersion, ProcessInstance, ProcessVersion
 from app.services import context
@@ -115,23 +129,60 @@ def _decision_dependents(bundle: Bundle, files: list[DiagramFile], limit: int) -
             if p.process_id in forms and set(p.decisions) & set(bundle.decisions)]
 
 
-def _load_forms(names: list[str], strict: bool) -> tuple[dict[str, dict], list[DiagramProblem]]:
-    """Read form files from the forms folder; a missing or broken one is an error or a warning."""
+def _form_names() -> list[str]:
+    """The form files in the forms folder."""
+    folder = Path(context.config("FORMS_DIR"))
+    return sorted(p.name for p in folder.glob("*.json") if p.is_file()) if folder.is_dir() else []
+
+
+def _load_forms(names: list[str]) -> tuple[dict[str, dict], list[DiagramProblem]]:
+    """Read form files (that exist) from the forms folder; one that is not JSON is an error."""
     folder = Path(context.config("FORMS_DIR"))
     forms, problems = {}, []
     for name in names:
-        path = folder / name
-        reason = None
-        if Path(name).name != name or not path.is_file():
-            reason = f"form file {name!r} not found in forms/"
-        else:
-            try:
-                forms[name] = json.loads(path.read_text(encoding="utf-8"))
-            except (ValueError, UnicodeDecodeError) as exc:
-                reason = f"form file {name!r} is not valid JSON: {exc}"
-        if reason:
-            problems.append(DiagramProblem(name, None, reason, severity="error" if strict else "warning"))
+        try:
+            forms[name] = json.loads((folder / name).read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            problems.append(DiagramProblem(name, None, f"form file {name!r} is not valid JSON: {exc}"))
     return forms, problems
+
+
+@dataclass
+class _Checked:
+    """What the strict check found: the parsed files (None when they do not parse), their forms,
+    and the problems — errors refuse a deploy, warnings ride along with the versions."""
+
+    bundle: Bundle | None
+    forms: dict[str, dict]
+    problems: list[DiagramProblem]
+    by_process: dict[str, list[DiagramProblem]] = field(default_factory=dict)  # the check's findings per process
+
+    @property
+    def errors(self) -> list[DiagramProblem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+
+def _check(files: list[DiagramFile]) -> _Checked:
+    try:
+        bundle = parse_diagrams(files, context.config("MAX_DIAGRAM_BYTES"),
+                                context_dmn=_deployed_decision_files())
+    except DiagramRejected as exc:
+        return _Checked(None, {}, list(exc.problems))
+    operators, available = runtime().handlers.operators(), _form_names()
+    by_process = {pid: lint_bundle(Bundle(processes={pid: process}), operators, available)
+                  for pid, process in bundle.processes.items()}
+    used = sorted({name for p in bundle.processes.values() for name in p.forms} & set(available))
+    forms, unreadable = _load_forms(used)
+    problems = [*bundle.warnings, *(p for found in by_process.values() for p in found), *unreadable]
+    return _Checked(bundle, forms, problems, by_process)
+
+
+def check_diagrams(files: list[DiagramFile]) -> list[DiagramProblem]:
+    """The strict check every deploy runs, without deploying: errors and warnings (`processes validate`).
+
+    Each problem has `file`, `element_id`, `reason`, `line` and `severity` ("error" or "warning").
+    """
+    return _check(files).problems
 
 
 def _form_version(name: str, content: dict) -> FormVersion:
@@ -155,26 +206,22 @@ def _process_hash(process: ParsedProcess, decision_hashes: dict[str, str], forms
     return h.hexdigest()
 
 
-def deploy(files: list[DiagramFile], actor_id: int | None = None, strict: bool = False) -> list[DeployedVersion]:
+def deploy(files: list[DiagramFile], actor_id: int | None = None) -> list[DeployedVersion]:
     """Deploy diagram files: each process or decision whose content changed gets a new version.
 
-    Everything is parsed before anything is written; one refused file refuses the whole deploy.
+    Everything is checked (`check_diagrams`) before anything is written; one error in any file
+    refuses the whole deploy (`Invalid`, code `diagram_invalid`, the errors by file in `fields`).
     """
-    limit = context.config("MAX_DIAGRAM_BYTES")
-    try:
-        bundle = parse_diagrams(files, limit, context_dmn=_deployed_decision_files())
-    except DiagramRejected as exc:
-        raise Invalid("diagram refused", fields=_problem_fields(exc.problems), code="diagram_invalid") from exc
-    form_names = sorted({name for p in bundle.processes.values() for name in p.forms})
-    forms, form_problems = _load_forms(form_names, strict)
-    errors = [p for p in form_problems if p.severity == "error"]
-    if errors:
-        raise Invalid("diagram refused", fields=_problem_fields(errors), code="diagram_invalid")
-    return _write_versions(bundle, forms, form_problems, actor_id, _decision_dependents(bundle, files, limit))
+    checked = _check(files)
+    if checked.errors or checked.bundle is None:
+        raise Invalid("diagram refused", fields=_problem_fields(checked.errors), code="diagram_invalid")
+    dependents = _decision_dependents(checked.bundle, files, context.config("MAX_DIAGRAM_BYTES"))
+    return _write_versions(checked, actor_id, dependents)
 
 
-def _write_versions(bundle: Bundle, forms: dict[str, dict], warnings: list[DiagramProblem],
-                    actor_id: int | None, dependents: list[_Dependent]) -> list[DeployedVersion]:
+def _write_versions(checked: _Checked, actor_id: int | None, dependents: list[_Dependent]) -> list[DeployedVersion]:
+    bundle, forms = checked.bundle, checked.forms
+    assert bundle is not None
     serializer = runtime().engine.serializer
     at = now()
     deployments: dict[str, Deployment] = {}
@@ -207,9 +254,9 @@ def _write_versions(bundle: Bundle, forms: dict[str, dict], warnings: list[Diagr
             process.file, latest, lambda p=process: deployment_for(p.file, "bpmn"),
             spec_text=None, at=at, spec_factory=lambda p=process: serializer.dump_spec(p.spec, p.embedded),
             calls=process.calls, forms=form_ids,
-            warnings=[w.to_dict() for w in [*warnings, *bundle.warnings]
-                      if w.file in process.forms or (w.file == process.file.filename
-                                                     and w.element_id in (None, process.process_id))])
+            warnings=[w.to_dict() for w in bundle.warnings
+                      if w.file == process.file.filename and w.element_id in (None, process.process_id)]
+            + [w.to_dict() for w in checked.by_process[process.process_id] if w.severity == "warning"])
         results.append(result)
     latest = _latest_versions("process", [d.process.process_id for d in dependents])
     for dependent in dependents:  # processes elsewhere that use a decision deployed now, with their forms as they were
@@ -297,11 +344,10 @@ def upload_limit() -> int:
     return context.config("MAX_DIAGRAM_BYTES")
 
 
-def deploy_and_commit(files: list[DiagramFile], actor_id: int | None = None,
-                      strict: bool = False) -> list[DeployedVersion]:
+def deploy_and_commit(files: list[DiagramFile], actor_id: int | None = None) -> list[DeployedVersion]:
     """Deploy in one transaction: all files' versions land together or none do."""
     try:
-        results = deploy(files, actor_id, strict)
+        results = deploy(files, actor_id)
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from app.engine.limits import cap_memory
 from app.extensions import db
+from app.services import context
 from app.services.clock import now
 from app.services.errors import Conflict
 from app.services.workflow.runtime import runtime
@@ -28,6 +30,12 @@ class WakeReport:
     woken: list[int] = field(default_factory=list)
     skipped: int = 0  # taken by another worker meanwhile, or no longer due
     failed: list[int] = field(default_factory=list)  # an error outside the diagram (logged): tried again next pass
+
+
+def cap_worker_memory() -> None:
+    """Cap this worker process's address space at `MEMORY_LIMIT_MB` (0: no cap), before it runs any
+    diagram script: a script that grows past it fails alone instead of taking the machine."""
+    cap_memory(context.config("MEMORY_LIMIT_MB"))
 
 
 def due_instance_ids(limit: int = BATCH) -> list[int]:
