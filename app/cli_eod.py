@@ -1,8 +1,10 @@
-"""`flask --app wsgi eod ...` (the end-of-day batch, its outbox) and `ledger ...` (the trial balance)."""
+"""`flask --app wsgi eod ...` (the end-of-day batch, its outbox) and `ledger ...` (the trial balance,
+the chart of accounts and each product's accounts)."""
 from __future__ import annotations
 
 import sys
 from datetime import date, datetime, timedelta
+from typing import NoReturn
 
 import click
 from flask.cli import AppGroup
@@ -82,3 +84,63 @@ def trial_balance_command() -> None:
     if bad or balance.total != 0:
         click.echo(f"error: unbalanced entries {bad}", err=True)
         sys.exit(1)
+
+
+@ledger.command("accounts")
+@click.option("--product", default=None, help="Show this product's account for each posting role instead.")
+def accounts_command(product: str | None) -> None:
+    """The chart of accounts (code, kind, name), or a product's account per posting role."""
+    from app.services.ledger.posting import accounts_of_product, chart
+
+    if product is None:
+        for account in chart():
+            click.echo(f"{account.code:<32} {account.kind:<10} {account.name}")
+        return
+    try:
+        accounts = accounts_of_product(product)
+    except ServiceError as exc:
+        _fail(exc)
+    for role, code in accounts.items():
+        click.echo(f"{role.value:<22} {code}")
+
+
+@ledger.command("add-account")
+@click.argument("code")
+@click.argument("name")
+@click.option("--kind", required=True, help="asset, liability, equity, income or expense.")
+def add_account_command(code: str, name: str, kind: str) -> None:
+    """Add an account to the chart; `ledger map-account` has a product post to it."""
+    from app.extensions import db
+    from app.services.ledger.posting import add_account
+
+    try:
+        add_account(code, name, kind)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        _fail(exc)
+    click.echo(f"added {code}")
+
+
+@ledger.command("map-account")
+@click.argument("product")
+@click.argument("role")
+@click.argument("account")
+def map_account_command(product: str, role: str, account: str) -> None:
+    """From now on, post PRODUCT's ROLE (e.g. interest_income) to ACCOUNT."""
+    from app.extensions import db
+    from app.services.ledger.posting import map_account
+
+    try:
+        map_account(product, role, account)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        _fail(exc)
+    click.echo(f"{product}: {role} posts to {account}")
+
+
+def _fail(exc: ServiceError) -> NoReturn:
+    problems = "; ".join(f"{field}: {', '.join(messages)}" for field, messages in exc.fields.items())
+    click.echo(f"error: {exc.message}" + (f" ({problems})" if problems else ""), err=True)
+    sys.exit(1)

@@ -96,12 +96,15 @@ def backend_app(request, tmp_path_factory):
 
 
 def _empty_tables() -> None:
+    from app.services.ledger.posting import ensure_default_chart
+
     tables = list(reversed(db.metadata.sorted_tables))
     if db.engine.dialect.name == "postgresql":
         db.session.execute(sa.text("TRUNCATE " + ", ".join(t.name for t in tables) + " RESTART IDENTITY CASCADE"))
     else:
         for table in tables:
             db.session.execute(table.delete())
+    ensure_default_chart()  # reference data the migrations write: the ledger's accounts
     db.session.commit()
 
 

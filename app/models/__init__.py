@@ -31,10 +31,10 @@ __all__ = [
 ]
 
 # The loan ledger (issue 5).
-from app.models.ledger import EodRun, JournalEntry, JournalLine, OutboxMessage
+from app.models.ledger import EodRun, GlAccount, JournalEntry, JournalLine, OutboxMessage, ProductAccount
 from app.models.loan import Instalment, Loan, Payment, Product, ScheduleVersion
 
 __all__ += [
-    "EodRun", "Instalment", "JournalEntry", "JournalLine", "Loan", "OutboxMessage", "Payment", "Product",
-    "ScheduleVersion",
+    "EodRun", "GlAccount", "Instalment", "JournalEntry", "JournalLine", "Loan", "OutboxMessage", "Payment", "Product",
+    "ProductAccount", "ScheduleVersion",
 ]

@@ -1,7 +1,10 @@
-"""The double-entry ledger, the end-of-day runs that post to it, and the outbox of their messages.
+"""The double-entry ledger: the chart of accounts, each product's accounts, the journal, the
+end-of-day runs that post to it, and the outbox of their messages.
 
 A journal line's `amount` is signed: debits positive, credits negative, so every entry and the
 whole ledger sum to zero. Lines carry their loan, so a loan's balances are sums of its lines.
+The chart (`gl_accounts`) is data: each product maps every posting role to one of its accounts
+(`product_accounts`; the rules are `app.services.ledger.posting`), and lines are posted there.
 """
 from __future__ import annotations
 
@@ -16,11 +19,38 @@ from app.extensions import Model
 from app.models.loan import Money
 from app.models.types import BigId, JsonType, UTCDateTime, utcnow
 
-ACCOUNTS = (
-    "loan_principal", "interest_receivable", "penalty_receivable", "fee_receivable", "cash_clearing",
-    "interest_income", "penalty_income", "fee_income", "borrower_credit", "write_off_expense",
+ACCOUNT_KINDS = ("asset", "liability", "equity", "income", "expense")
+# What an account is used for by a product's postings (`app.services.ledger.posting.Role`).
+ACCOUNT_ROLES = (
+    "fund_source", "loan_portfolio", "interest_receivable", "fee_receivable", "penalty_receivable",
+    "interest_income", "fee_income", "penalty_income", "losses_written_off", "overpayment_liability",
 )
 EOD_STATUSES = ("running", "completed", "failed")
+
+
+class GlAccount(Model):
+    """One account of the chart. Journal lines name it by `code`; `kind` says which side of the
+    balance sheet (or of profit and loss) it is on. Accounts are added as rows, never in code."""
+
+    __tablename__ = "gl_accounts"
+    __table_args__ = (CheckConstraint(f"kind IN ({', '.join(repr(k) for k in ACCOUNT_KINDS)})", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+
+
+class ProductAccount(Model):
+    """A product's account for one posting role (Fineract's product-to-GL mapping): every product
+    has one row per role, written with the product; the services and the batch post through it."""
+
+    __tablename__ = "product_accounts"
+    __table_args__ = (CheckConstraint(f"role IN ({', '.join(repr(r) for r in ACCOUNT_ROLES)})", name="role"),)
+
+    product_id: Mapped[int] = mapped_column(ForeignKey("loan_products.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account: Mapped[str] = mapped_column(String(32), ForeignKey("gl_accounts.code"))
 
 
 class JournalEntry(Model):
@@ -45,13 +75,14 @@ class JournalEntry(Model):
 class JournalLine(Model):
     __tablename__ = "journal_lines"
     __table_args__ = (
-        CheckConstraint(f"account IN ({', '.join(repr(a) for a in ACCOUNTS)})", name="account"),
         Index("ix_journal_lines_loan_account", "loan_id", "account"),
         Index("ix_journal_lines_entry", "entry_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     entry_id: Mapped[int] = mapped_column(BigId, ForeignKey("journal_entries.id", ondelete="CASCADE"))
+    # An account of the chart: the product's (`product_accounts`, whose foreign key checks it). No
+    # foreign key here: every line would lock its account's row (FOR KEY SHARE), in every posting.
     account: Mapped[str] = mapped_column(String(32))
     loan_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("loans.id", ondelete="CASCADE"))
     amount: Mapped[Decimal] = mapped_column(Money)  # debit > 0, credit < 0

@@ -80,11 +80,12 @@ class ScheduleVersionSchema(Schema):
 
 
 class BalancesSchema(Schema):
-    principal_outstanding = Money(attribute="loan_principal")
+    # a loan's balances by posting role (`loans.loan_position`)
+    principal_outstanding = Money(attribute="loan_portfolio")
     interest_receivable = Money()
     penalty_receivable = Money()
     fee_receivable = Money()
-    credit = fields.Function(lambda b: f"{-b['borrower_credit']:.2f}")
+    credit = fields.Function(lambda b: f"{-b['overpayment_liability']:.2f}")
 
 
 class LoanSchema(Schema):

@@ -117,6 +117,7 @@ def test_0008_respells_stored_product_settings_and_loan_terms(fresh_app: Flask) 
         {"principal": "5000.00", "amortization": "equal_instalments", "instalment_multiple": None},
         {"principal": "800.00", "amortization": "bullet", "instalment_multiple": "10"}]
 
+    db.session.commit()  # the reads above hold locks that a later migration's downgrade (DROP TABLE) waits for
     downgrade(revision="0007_hold_under_attack")
     assert stored("loan_products", "settings") == [OLD_SETTINGS]
     assert stored("loans", "terms") == [OLD_TERMS, OTHER_TERMS]

@@ -2,7 +2,8 @@
 
 A waiver forgives billed interest, fees or penalties (oldest instalment first) and reverses the
 income they were booked to. A write-off takes everything still owed off the books at once into
-`write_off_expense` and ends the loan; its credit, if any, stays owed to the borrower.
+the product's losses written off and ends the loan; its credit, if any, stays owed to the borrower.
+The accounts are the product's (`posting`).
 """
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from app.lending.errors import LendingError
 from app.lending.money import parse_money
 from app.models.loan import ZERO
 from app.services.errors import Conflict, Invalid
-from app.services.ledger.journal import credit, debit, lock_ledger, post_entry
+from app.services.ledger.journal import lock_ledger
 from app.services.ledger.loans import business_today, load_state, mark_settled
+from app.services.ledger.posting import loan_accounts, post_event
 
 WAIVABLE = {"penalty": ("penalty_due", "penalty_paid", "penalty_waived"),
             "fee": ("fee_due", "fee_paid", "fee_waived"),
             "interest": ("interest_billed", "interest_paid", "interest_waived")}
+AMOUNT_PART = {"penalty": "penalties", "fee": "fees", "interest": "interest"}  # the waiver's part (`posting`)
 
 
 def waive(loan_id: int, part: str, amount: Decimal | str | None = None, on: date | None = None,
@@ -44,8 +47,8 @@ def waive(loan_id: int, part: str, amount: Decimal | str | None = None, on: date
         if take > 0:
             setattr(r, waived_name, getattr(r, waived_name) + take)
             left -= take
-    post_entry(f"{part}_waived", on, [debit(f"{part}_income", wanted), credit(f"{part}_receivable", wanted)],
-               loan_id=loan_id, memo=memo)
+    post_event(f"{part}_waived", on, {AMOUNT_PART[part]: wanted}, loan_accounts(state.loan), loan_id=loan_id,
+               memo=memo)
     mark_settled(state.loan, state.rows, on)
     return wanted
 
@@ -60,15 +63,13 @@ def write_off(loan_id: int, on: date | None = None, memo: str | None = None) -> 
         raise Conflict(f"the loan is {loan.status}")
     rows = list(state.rows.values())
     amounts = {
-        "loan_principal": sum((r.principal_due - r.principal_paid for r in rows), ZERO),
-        "interest_receivable": sum((r.interest_billed - r.interest_paid - r.interest_waived for r in rows), ZERO),
-        "penalty_receivable": sum((r.penalty_due - r.penalty_paid - r.penalty_waived for r in rows), ZERO),
-        "fee_receivable": sum((r.fee_due - r.fee_paid - r.fee_waived for r in rows), ZERO),
+        "principal": sum((r.principal_due - r.principal_paid for r in rows), ZERO),
+        "interest": sum((r.interest_billed - r.interest_paid - r.interest_waived for r in rows), ZERO),
+        "penalties": sum((r.penalty_due - r.penalty_paid - r.penalty_waived for r in rows), ZERO),
+        "fees": sum((r.fee_due - r.fee_paid - r.fee_waived for r in rows), ZERO),
     }
     total = sum(amounts.values(), ZERO)
-    post_entry("write_off", on, [debit("write_off_expense", total),
-                                 *(credit(account, amount) for account, amount in amounts.items())],
-               loan_id=loan_id, memo=memo)
+    post_event("write_off", on, amounts, loan_accounts(loan), loan_id=loan_id, memo=memo)
     for r in rows:
         if r.status in ("pending", "overdue"):
             r.status = "written_off"

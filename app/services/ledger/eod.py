@@ -7,6 +7,8 @@ the date, messages whose dedup key is new), so repeating a date changes nothing.
 
 The statements are the same on PostgreSQL and SQLite (3.33+ for UPDATE … FROM) except for a few
 spellings in `SqlDialect`; amounts are rounded to cents in SQL with ROUND (half away from zero).
+The journal lines go to each loan's product's accounts: the roles are `posting.RULES`' for the
+entry's kind, the accounts the `product_accounts` rows the statement joins.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from app.models.types import UTCDateTime
 from app.services import clock
 from app.services.errors import Conflict
 from app.services.ledger.journal import CENTS_SUM_SQL, from_cents, hold_sqlite_write_lock, lock_ledger
+from app.services.ledger.posting import IncompleteMapping, Role, batch_movement
 
 EOD_LOCK = 0x454F4400  # "EOD": one batch at a time on PostgreSQL
 BILL_NOTICE_DAYS = BILL_ISSUE_DAYS  # bill_due_soon goes out the day the bill is issued: it counts as due from then
@@ -35,7 +38,9 @@ Progress = Callable[[date, str], None]
 OWED_PI = ("(i.principal_due - i.principal_paid + i.interest_due - i.interest_paid - i.interest_waived)")
 OWED = ("(i.principal_due - i.principal_paid + i.interest_due - i.interest_paid - i.interest_waived"
         " + i.fee_due - i.fee_paid - i.fee_waived + i.penalty_due - i.penalty_paid - i.penalty_waived)")
-SIGNS = ("(SELECT '{debit}' AS account, 1 AS sign UNION ALL SELECT '{credit}', -1)")
+# The product's account of each side of a movement, with the side's sign (debit +, credit -).
+SIDES = ("(SELECT product_id, account, 1 AS sign FROM product_accounts WHERE role = :debit_role"
+         " UNION ALL SELECT product_id, account, -1 FROM product_accounts WHERE role = :credit_role)")
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,7 @@ def run_date(day: date, progress: Progress | None = None, notice_days: int = BIL
         lock_ledger(exclusive=True)
         if db.session.scalar(select(EodRun.status).where(EodRun.id == run_id)) == "completed":
             raise _CompletedMeanwhile(f"the end-of-day run of {day} is completed already")
+        _check_product_accounts()
         batch = _Batch(SqlDialect(db.session.get_bind().dialect.name), day, run_id, summary.counts)
         for step, name in zip(batch.steps(notice_days), STEPS, strict=True):
             step_started = time.perf_counter()
@@ -161,6 +167,15 @@ def _start_run(day: date) -> int:
         run.status, run.attempts, run.started_at, run.finished_at = "running", run.attempts + 1, clock.now(), None
     db.session.commit()
     return run.id
+
+
+def _check_product_accounts() -> None:
+    """Every product maps every role (it is written so): a loan whose product did not would get no lines."""
+    incomplete = db.session.execute(text(
+        "SELECT p.code FROM loan_products p LEFT JOIN product_accounts m ON m.product_id = p.id"
+        " GROUP BY p.id, p.code HAVING COUNT(m.role) <> :roles ORDER BY p.id"), {"roles": len(Role)}).scalars().all()
+    if incomplete:
+        raise IncompleteMapping(f"products without an account for every role: {', '.join(incomplete)}")
 
 
 class _batch_lock:
@@ -215,8 +230,9 @@ class _Batch:
     def bill_interest(self) -> None:
         """Interest that fell due becomes receivable (Dr interest_receivable, Cr interest_income)."""
         self.counts["interest_billed"], self.counts["instalments_billed"] = self.apply(
-            "eod_interest_billed", "interest_receivable", "interest_income",
-            "SELECT i.id, i.loan_id, i.interest_due - i.interest_billed FROM instalments i"
+            "eod_interest_billed",
+            "SELECT i.id, i.loan_id, l.product_id, i.interest_due - i.interest_billed"
+            " FROM instalments i JOIN loans l ON l.id = i.loan_id"
             " WHERE i.is_current AND i.status = 'pending' AND i.due_date <= :d AND i.interest_billed < i.interest_due",
             "interest_billed = i.interest_due")
 
@@ -241,8 +257,8 @@ class _Batch:
         base = ("(i.principal_due - i.principal_paid + CASE WHEN l.penalty_charge_on_interest"
                 " THEN i.interest_due - i.interest_paid - i.interest_waived ELSE 0 END)")
         self.counts["penalty_charged"], _ = self.apply(
-            "eod_penalty_charged", "penalty_receivable", "penalty_income",
-            f"SELECT i.id, i.loan_id, ROUND({base} * l.penalty_charge_percent / 100, 2)"
+            "eod_penalty_charged",
+            f"SELECT i.id, i.loan_id, l.product_id, ROUND({base} * l.penalty_charge_percent / 100, 2)"
             " FROM instalments i JOIN loans l ON l.id = i.loan_id"
             " WHERE i.is_current AND i.status = 'overdue' AND i.overdue_on = :d"
             " AND i.penalty_accrued_to = i.due_date AND l.penalty_charge_percent > 0",
@@ -261,8 +277,8 @@ class _Batch:
         accrual = (f"ROUND({base} * l.penalty_annual_rate * {sql.days(sql.day, 'i.penalty_accrued_to')}"
                    f" / (100 * {basis}), 2)")
         self.counts["penalty_interest"], self.counts["instalments_accrued"] = self.apply(
-            "eod_penalty_interest", "penalty_receivable", "penalty_income",
-            f"SELECT i.id, i.loan_id, {accrual} FROM instalments i JOIN loans l ON l.id = i.loan_id"
+            "eod_penalty_interest",
+            f"SELECT i.id, i.loan_id, l.product_id, {accrual} FROM instalments i JOIN loans l ON l.id = i.loan_id"
             " WHERE i.is_current AND i.status = 'overdue' AND i.penalty_accrued_to < :d",
             "penalty_due = ROUND(i.penalty_due + a.amount, 2), penalty_accrued_to = :d",
             year_length=366 if calendar.isleap(self.day.year) else 365)
@@ -314,34 +330,36 @@ class _Batch:
 
     # -- writing ------------------------------------------------------------------------------
 
-    def apply(self, kind: str, debit_account: str, credit_account: str, amounts: str, assignments: str,
-              **extra: Any) -> tuple[str, int]:
-        """Compute (instalment id, loan id, amount) once into a temporary table, post it, update the rows.
+    def apply(self, kind: str, amounts: str, assignments: str, **extra: Any) -> tuple[str, int]:
+        """Compute (instalment id, loan id, product id, amount) once into a temporary table, post it, update the rows.
 
         Returns the total posted and the number of instalments updated. The lines (per loan) and
         the instalments are written from the same computed amounts.
         """
         self.execute("DROP TABLE IF EXISTS eod_amounts")
-        self.execute("CREATE TEMPORARY TABLE eod_amounts (id BIGINT PRIMARY KEY, loan_id BIGINT, amount NUMERIC(18, 2))")
-        self.execute(f"INSERT INTO eod_amounts (id, loan_id, amount) {amounts}", **extra)
+        self.execute("CREATE TEMPORARY TABLE eod_amounts"
+                     " (id BIGINT PRIMARY KEY, loan_id BIGINT, product_id INTEGER, amount NUMERIC(18, 2))")
+        self.execute(f"INSERT INTO eod_amounts (id, loan_id, product_id, amount) {amounts}", **extra)
         if self.sql.name == "postgresql":
             self.execute("ANALYZE eod_amounts")  # temporary tables get no statistics otherwise
-        total = self.post(kind, debit_account, credit_account,
-                          f"SELECT loan_id, {CENTS_SUM_SQL.format(amount='amount')} / 100.0 AS amount"
-                          " FROM eod_amounts GROUP BY loan_id")
+        total = self.post(kind, f"SELECT loan_id, product_id, {CENTS_SUM_SQL.format(amount='amount')} / 100.0"
+                                " AS amount FROM eod_amounts GROUP BY loan_id, product_id")
         rows = self.execute(f"UPDATE instalments AS i SET {assignments} FROM eod_amounts a WHERE a.id = i.id")
         self.execute("DROP TABLE eod_amounts")
         return total, rows
 
-    def post(self, kind: str, debit_account: str, credit_account: str, amounts: str, **extra: Any) -> str:
-        """One journal entry for the step, two lines per loan from `amounts` (loan_id, amount); the total."""
+    def post(self, kind: str, amounts: str, **extra: Any) -> str:
+        """One journal entry for the step, two lines per loan from `amounts` (loan_id, product_id,
+        amount) in the product's accounts of the kind's movement (`posting.batch_movement`); the total."""
+        movement = batch_movement(kind)
         entry_id = db.session.execute(insert(JournalEntry).returning(JournalEntry.id).values(
             kind=kind, business_date=self.day, eod_run_id=self.run_id, created_at=self.params["now"])).scalar_one()
-        signs = SIGNS.format(debit=debit_account, credit=credit_account)
         lines = self.execute(f"""
             INSERT INTO journal_lines (entry_id, account, loan_id, amount)
             SELECT :entry, s.account, a.loan_id, s.sign * a.amount
-            FROM ({amounts}) a CROSS JOIN {signs} s WHERE a.amount > 0""", entry=entry_id, **extra)
+            FROM ({amounts}) a JOIN {SIDES} s ON s.product_id = a.product_id WHERE a.amount > 0""",
+                             entry=entry_id, debit_role=movement.debit.value, credit_role=movement.credit.value,
+                             **extra)
         if lines == 0:
             db.session.execute(delete(JournalEntry).where(JournalEntry.id == entry_id))
             return "0.00"

@@ -16,8 +16,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from app.extensions import db
 from app.lending.money import CENT
-from app.models import JournalEntry, JournalLine, Loan
-from app.models.ledger import ACCOUNTS
+from app.models import GlAccount, JournalEntry, JournalLine, Loan
 from app.models.loan import ZERO
 from app.services.identity import policy
 from app.services.identity.directory import Principal
@@ -27,7 +26,7 @@ LEDGER_LOCK = 0x4C4F414E  # "LOAN"
 
 
 class UnbalancedEntry(AssertionError):
-    """A programming error: an entry whose lines do not sum to zero, or a line in an unknown account."""
+    """A programming error: an entry whose lines do not sum to zero, or an amount in fractions of a cent."""
 
 
 @dataclass(frozen=True)
@@ -46,25 +45,29 @@ def credit(account: str, amount: Decimal) -> Line:
 
 def post_entry(kind: str, business_date: date, lines: Iterable[Line], loan_id: int | None = None,
                payment_id: int | None = None, memo: str | None = None) -> int | None:
-    """Write one balanced entry (lines of one account merged, zero lines dropped); None when empty."""
-    merged: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for line in lines:
-        if line.account not in ACCOUNTS:
-            raise UnbalancedEntry(f"unknown account {line.account!r}")
-        if line.amount != line.amount.quantize(CENT):
-            raise UnbalancedEntry(f"{line.account}: {line.amount} is not a whole number of cents")
-        merged[line.account] += line.amount
-    if sum(merged.values(), ZERO) != 0:
-        raise UnbalancedEntry(f"{kind} entry does not balance: {dict(merged)}")
-    kept = {account: amount for account, amount in merged.items() if amount != 0}
+    """Write one balanced entry (`entry_lines`); None when no line is left."""
+    kept = entry_lines(kind, lines)
     if not kept:
         return None
     entry_id = db.session.execute(insert(JournalEntry).returning(JournalEntry.id).values(
         kind=kind, business_date=business_date, loan_id=loan_id, payment_id=payment_id, memo=memo)).scalar_one()
     db.session.execute(insert(JournalLine), [
         {"entry_id": entry_id, "account": account, "loan_id": loan_id, "amount": amount}
-        for account, amount in sorted(kept.items())])
+        for account, amount in kept.items()])
     return int(entry_id)
+
+
+def entry_lines(kind: str, lines: Iterable[Line]) -> dict[str, Decimal]:
+    """The lines an entry is written with: one per account (merged), none of zero, by account; an
+    entry that does not sum to zero, or an amount in fractions of a cent, is refused."""
+    merged: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for line in lines:
+        if line.amount != line.amount.quantize(CENT):
+            raise UnbalancedEntry(f"{line.account}: {line.amount} is not a whole number of cents")
+        merged[line.account] += line.amount
+    if sum(merged.values(), ZERO) != 0:
+        raise UnbalancedEntry(f"{kind} entry does not balance: {dict(merged)}")
+    return {account: amount for account, amount in sorted(merged.items()) if amount != 0}
 
 
 def cents_sum(amount: InstrumentedAttribute[Decimal]) -> ColumnElement[int]:
@@ -96,14 +99,16 @@ class TrialBalance:
 
 
 def trial_balance(loan_id: int | None = None, funder_org_id: int | None = None) -> TrialBalance:
-    """Balances of every account over all entries (or over one loan's lines, or one funder's loans')."""
+    """Balances of every account of the chart over all entries (or over one loan's lines, or one
+    funder's loans'), in the chart's order (then any account posted to that is not in it)."""
     query = select(JournalLine.account, cents_sum(JournalLine.amount)).group_by(JournalLine.account)
     if loan_id is not None:
         query = query.where(JournalLine.loan_id == loan_id)
     if funder_org_id is not None:
         query = query.where(JournalLine.loan_id.in_(select(Loan.id).where(Loan.funder_org_id == funder_org_id)))
     balances = {account: from_cents(cents) for account, cents in db.session.execute(query)}
-    return TrialBalance({account: balances.get(account, ZERO) for account in ACCOUNTS})
+    chart = db.session.scalars(select(GlAccount.code).order_by(GlAccount.id))
+    return TrialBalance({**{account: ZERO for account in chart}, **balances})
 
 
 def trial_balance_for(principal: Principal) -> tuple[str, TrialBalance]:

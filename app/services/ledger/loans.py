@@ -32,7 +32,15 @@ from app.services.errors import Conflict, Invalid, NotFound
 from app.services.identity import policy
 from app.services.identity.access import oversees_organisation, party_kinds
 from app.services.identity.directory import Principal
-from app.services.ledger.journal import credit, debit, hold_sqlite_write_lock, post_entry
+from app.services.ledger.journal import hold_sqlite_write_lock
+from app.services.ledger.posting import (
+    AccountMap,
+    Role,
+    new_product_accounts,
+    post_event,
+    product_accounts,
+    write_product_accounts,
+)
 
 
 def business_tz() -> ZoneInfo:
@@ -55,10 +63,15 @@ def create_product(data: Mapping[str, object]) -> Product:
     """A product from its settings, checked by `app.lending` (limits, the legal rate cap).
 
     `application_process` (optional) names the process a borrower's applicant starts to apply for
-    it: the only process an applicant may start (`app.services.workflow.instances`).
+    it: the only process an applicant may start (`app.services.workflow.instances`). `accounts`
+    (optional, role → account code) overrides the default accounts it posts to (`posting`).
     """
     settings = dict(data)
     application_process = _application_process(settings.pop("application_process", None))
+    overrides = settings.pop("accounts", None)
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise Invalid("accounts must map posting roles to account codes", {"accounts": ["must be an object"]})
+    accounts = new_product_accounts(overrides)
     try:
         product = product_from_mapping(settings)
     except LendingError as exc:
@@ -71,6 +84,7 @@ def create_product(data: Mapping[str, object]) -> Product:
                   application_process=application_process)
     db.session.add(row)
     db.session.flush()
+    write_product_accounts(row.id, accounts)
     return row
 
 
@@ -135,8 +149,8 @@ def book_loan(request: LoanRequest) -> Loan:
                                    reason="booked", effective_on=terms.disbursed_on))
     db.session.add_all(Instalment(loan_id=loan.id, version=1, is_current=True, status="pending",
                                   **schedule_columns(row)) for row in schedule.instalments)
-    post_entry("disbursement", terms.disbursed_on, [debit("loan_principal", terms.principal),
-                                                    credit("cash_clearing", terms.principal)], loan_id=loan.id)
+    post_event("disbursement", terms.disbursed_on, {"principal": terms.principal}, product_accounts(product.id),
+               loan_id=loan.id)
     db.session.flush()
     return loan
 
@@ -279,7 +293,7 @@ def mark_settled(loan: Loan, rows: dict[int, Instalment], on: date) -> None:
         loan.status, loan.closed_on = "closed", on
 
 
-def bill_settled_interest(loan_id: int, rows: list[Instalment], on: date) -> Decimal:
+def bill_settled_interest(loan_id: int, rows: list[Instalment], on: date, accounts: AccountMap) -> Decimal:
     """Recognise interest that is being settled before the batch billed it (due today, or closing)."""
     total = ZERO
     for r in rows:
@@ -287,23 +301,24 @@ def bill_settled_interest(loan_id: int, rows: list[Instalment], on: date) -> Dec
         if settled_interest > r.interest_billed:
             total += settled_interest - r.interest_billed
             r.interest_billed = settled_interest
-    post_entry("interest_billed", on, [debit("interest_receivable", total), credit("interest_income", total)],
-               loan_id=loan_id)
+    post_event("interest_billed", on, {"interest": total}, accounts, loan_id=loan_id)
     return total
 
 
 def loan_position(loan_id: int) -> dict[str, Decimal]:
-    """The loan's balances from its instalments and credit, in the journal's accounts and signs."""
+    """The loan's balances from its instalments and credit, by posting role in the journal's signs
+    (`posting.in_accounts` turns them into the balances its journal lines must have)."""
     loan = load_loan(loan_id)
     rows = list(db.session.scalars(select(Instalment).where(Instalment.loan_id == loan_id, Instalment.is_current)
                                    .execution_options(populate_existing=True)))
     open_rows = [r for r in rows if r.status != "written_off"]
     return {
-        "loan_principal": sum((r.principal_due - r.principal_paid for r in open_rows), ZERO),
-        "interest_receivable": sum((r.interest_billed - r.interest_paid - r.interest_waived for r in open_rows), ZERO),
-        "penalty_receivable": sum((r.penalty_due - r.penalty_paid - r.penalty_waived for r in open_rows), ZERO),
-        "fee_receivable": sum((r.fee_due - r.fee_paid - r.fee_waived for r in open_rows), ZERO),
-        "borrower_credit": -loan.credit_balance,
+        Role.LOAN_PORTFOLIO: sum((r.principal_due - r.principal_paid for r in open_rows), ZERO),
+        Role.INTEREST_RECEIVABLE: sum((r.interest_billed - r.interest_paid - r.interest_waived for r in open_rows),
+                                      ZERO),
+        Role.PENALTY_RECEIVABLE: sum((r.penalty_due - r.penalty_paid - r.penalty_waived for r in open_rows), ZERO),
+        Role.FEE_RECEIVABLE: sum((r.fee_due - r.fee_paid - r.fee_waived for r in open_rows), ZERO),
+        Role.OVERPAYMENT_LIABILITY: -loan.credit_balance,
     }
 
 

@@ -25,7 +25,7 @@ from app.models.loan import PAYMENT_CHANNELS, ZERO
 from app.services import clock
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.identity.directory import Principal
-from app.services.ledger.journal import credit, debit, lock_ledger, post_entry
+from app.services.ledger.journal import lock_ledger
 from app.services.ledger.loans import (
     bill_settled_interest,
     business_today,
@@ -35,6 +35,7 @@ from app.services.ledger.loans import (
     save_account,
     visible_loan,
 )
+from app.services.ledger.posting import loan_accounts, payment_amounts, post_event
 from app.services.workflow.documents import get_document
 
 
@@ -171,8 +172,7 @@ def refund_credit(loan_id: int, on: date | None = None) -> Decimal:
     amount = state.loan.credit_balance
     if amount <= 0:
         raise Conflict("the loan holds no credit")
-    post_entry("credit_refund", on or business_today(),
-               [debit("borrower_credit", amount), credit("cash_clearing", amount)], loan_id=loan_id)
+    post_event("credit_refund", on or business_today(), {"credit": amount}, loan_accounts(state.loan), loan_id=loan_id)
     state.loan.credit_balance = ZERO
     return amount
 
@@ -227,20 +227,17 @@ def _book(payment: Payment, on: date) -> None:
     if result.account.schedule.version != version:
         reason = "payoff" if result.settled else payment.prepayment
     rows = save_account(state, result.account, on, payment.id, reason)
-    bill_settled_interest(loan.id, rows, on)
+    accounts = loan_accounts(loan)
+    bill_settled_interest(loan.id, rows, on, accounts)
     lines = result.allocation.lines
     parts = {part: sum((getattr(line, part) for line in lines), ZERO)
              for part in ("penalties", "fees", "interest", "principal")}
-    post_entry("fee_charged", on, [debit("fee_receivable", result.fee), credit("fee_income", result.fee)],
-               loan_id=loan.id, payment_id=payment.id)
-    post_entry("payment", on, [
-        debit("cash_clearing", payment.amount), debit("borrower_credit", credit_used),
-        credit("penalty_receivable", parts["penalties"]),
-        credit("fee_receivable", parts["fees"] + result.fee),
-        credit("interest_receivable", parts["interest"] + result.closing_interest),
-        credit("loan_principal", parts["principal"] + result.prepaid_principal),
-        credit("borrower_credit", result.credit_added),
-    ], loan_id=loan.id, payment_id=payment.id, memo=f"{payment.channel} {payment.idempotency_key}")
+    post_event("fee_charged", on, {"fees": result.fee}, accounts, loan_id=loan.id, payment_id=payment.id)
+    post_event("payment", on, payment_amounts(
+        payment.amount, penalties=parts["penalties"], fees=parts["fees"] + result.fee,
+        interest=parts["interest"] + result.closing_interest, principal=parts["principal"] + result.prepaid_principal,
+        credit_used=credit_used, credit_added=result.credit_added,
+    ), accounts, loan_id=loan.id, payment_id=payment.id, memo=f"{payment.channel} {payment.idempotency_key}")
     loan.credit_balance = result.credit_added
     payment.status, payment.booked_on = "booked", on
     payment.allocation = {
