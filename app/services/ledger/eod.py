@@ -231,8 +231,7 @@ class _Batch:
         """Interest that fell due becomes receivable (Dr interest_receivable, Cr interest_income)."""
         self.counts["interest_billed"], self.counts["instalments_billed"] = self.apply(
             "eod_interest_billed",
-            "SELECT i.id, i.loan_id, l.product_id, i.interest_due - i.interest_billed"
-            " FROM instalments i JOIN loans l ON l.id = i.loan_id"
+            "SELECT i.id, i.loan_id, NULL, i.interest_due - i.interest_billed FROM instalments i"
             " WHERE i.is_current AND i.status = 'pending' AND i.due_date <= :d AND i.interest_billed < i.interest_due",
             "interest_billed = i.interest_due")
 
@@ -333,6 +332,9 @@ class _Batch:
     def apply(self, kind: str, amounts: str, assignments: str, **extra: Any) -> tuple[str, int]:
         """Compute (instalment id, loan id, product id, amount) once into a temporary table, post it, update the rows.
 
+        A query that does not join the loans leaves the product NULL: it is looked up afterwards,
+        per instalment found (PostgreSQL would rather hash every loan, misjudging how few are due).
+
         Returns the total posted and the number of instalments updated. The lines (per loan) and
         the instalments are written from the same computed amounts.
         """
@@ -342,6 +344,8 @@ class _Batch:
         self.execute(f"INSERT INTO eod_amounts (id, loan_id, product_id, amount) {amounts}", **extra)
         if self.sql.name == "postgresql":
             self.execute("ANALYZE eod_amounts")  # temporary tables get no statistics otherwise
+        self.execute("UPDATE eod_amounts AS a SET product_id = l.product_id FROM loans l"
+                     " WHERE l.id = a.loan_id AND a.product_id IS NULL")
         total = self.post(kind, f"SELECT loan_id, product_id, {CENTS_SUM_SQL.format(amount='amount')} / 100.0"
                                 " AS amount FROM eod_amounts GROUP BY loan_id, product_id")
         rows = self.execute(f"UPDATE instalments AS i SET {assignments} FROM eod_amounts a WHERE a.id = i.id")

@@ -216,6 +216,10 @@ def ensure_default_chart() -> None:
     db.session.flush()
 
 
+class IncompleteMapping(RuntimeError):
+    """A product without an account for every role: a product is always written with all of them."""
+
+
 def product_accounts(product_id: int) -> dict[Role, str]:
     """The product's account for every role."""
     rows = db.session.execute(select(ProductAccount.role, ProductAccount.account)
@@ -228,10 +232,6 @@ def product_accounts(product_id: int) -> dict[Role, str]:
 
 def loan_accounts(loan: Loan) -> dict[Role, str]:
     return product_accounts(loan.product_id)
-
-
-class IncompleteMapping(RuntimeError):
-    """A product without an account for every role: a product is always written with all of them."""
 
 
 def new_product_accounts(overrides: Mapping[str, object] | None = None) -> dict[Role, str]:
