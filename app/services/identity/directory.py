@@ -225,10 +225,6 @@ _TOKEN_PRINCIPAL = (_PRINCIPAL.add_columns(ApiToken.id.label("token_id"), ApiTok
                     .join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_hash == bindparam("digest")))
 
 
-def user_for_token(token: str) -> Principal:
-    return authenticate_token(token).principal
-
-
 def authenticate_token(token: str) -> TokenUse:
     """The principal of a bearer token, read afresh on every request (one query on the unique
     token hash): a revoked or expired token, or a deactivated user's, is refused at once (401)."""
