@@ -3,6 +3,7 @@ the chart of accounts and each product's accounts)."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import NoReturn
 
@@ -110,15 +111,9 @@ def accounts_command(product: str | None) -> None:
 @click.option("--kind", required=True, help="asset, liability, equity, income or expense.")
 def add_account_command(code: str, name: str, kind: str) -> None:
     """Add an account to the chart; `ledger map-account` has a product post to it."""
-    from app.extensions import db
     from app.services.ledger.posting import add_account
 
-    try:
-        add_account(code, name, kind)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        _fail(exc)
+    _committed(lambda: add_account(code, name, kind))
     click.echo(f"added {code}")
 
 
@@ -128,16 +123,22 @@ def add_account_command(code: str, name: str, kind: str) -> None:
 @click.argument("account")
 def map_account_command(product: str, role: str, account: str) -> None:
     """From now on, post PRODUCT's ROLE (e.g. interest_income) to ACCOUNT."""
-    from app.extensions import db
     from app.services.ledger.posting import map_account
 
+    _committed(lambda: map_account(product, role, account))
+    click.echo(f"{product}: {role} posts to {account}")
+
+
+def _committed(change: Callable[[], object]) -> None:
+    """Make the change and commit it; a refusal rolls back, is printed and exits 1."""
+    from app.extensions import db
+
     try:
-        map_account(product, role, account)
+        change()
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
         _fail(exc)
-    click.echo(f"{product}: {role} posts to {account}")
 
 
 def _fail(exc: ServiceError) -> NoReturn:
