@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
@@ -127,6 +128,17 @@ def _embedded(parser: SpiffBpmnParser, spec, found: dict) -> dict:  # noqa: ANN0
             found[task_spec.spec] = parser.get_spec(task_spec.spec)
             _embedded(parser, found[task_spec.spec], found)
     return found
+
+
+def user_tasks(process: ParsedProcess) -> list[tuple[str, str | None, dict[str, str]]]:
+    """The process's user tasks (embedded subprocesses' included): element id, name, properties."""
+    found = []
+    specs: list[Any] = [process.spec, *process.embedded.values()]
+    for task_spec in (ts for spec in specs for ts in spec.task_specs.values()):
+        if isinstance(task_spec, UserTaskMixin):
+            props = dict((getattr(task_spec, "extensions", None) or {}).get("properties", {}))
+            found.append((task_spec.bpmn_id, task_spec.bpmn_name, props))
+    return sorted(found, key=lambda t: t[0])
 
 
 def _describe(specs: list) -> tuple[list[str], list[str], list[str], list[str]]:

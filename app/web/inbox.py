@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -28,6 +29,12 @@ def _principal():
     return current_user.principal
 
 
+def _language() -> str:
+    """The page's language code (`zh`, `en`): business content is shown in it."""
+    locale = get_locale()
+    return locale.language if locale is not None else "en"
+
+
 def _filters() -> inbox.InboxFilters:
     args = request.args
     due_before = None
@@ -44,7 +51,8 @@ def _filters() -> inbox.InboxFilters:
         view="group" if args.get("view") == "group" else "mine", process_id=args.get("process") or None,
         element_id=args.get("task") or None, business_key=args.get("key") or None,
         party=args.get("party") or None, due_before=due_before, q=args.get("q") or None,
-        sort=str(args.get("sort")) if args.get("sort") in inbox.SORTS else "due", page=page, per_page=PER_PAGE)
+        sort=str(args.get("sort")) if args.get("sort") in inbox.SORTS else "due", page=page, per_page=PER_PAGE,
+        language=_language())
 
 
 @bp.route("/")
@@ -61,7 +69,7 @@ def index():
 @login_required
 def task_page(task_id: int):
     principal = _principal()
-    detail = queries.task_detail(principal, task_id)  # 404 for tasks this user may not see
+    detail = queries.task_detail(principal, task_id, _language())  # 404 for tasks this user may not see
     schema, ui = detail["form"] or {"type": "object", "properties": {}}, detail["ui_form"] or {}
     errors: dict[str, list[str]] = {}
     values = detail["data"] or {}
@@ -90,7 +98,7 @@ def task_page(task_id: int):
     history = queries.list_events(principal, detail["instance_id"], 1, 200)["items"]
     earlier = [e for e in history if e["kind"] == "task_completed"]
     return render_template("task.html", task=detail, instance=instance, history=history, earlier=earlier,
-                           fields=fields_of(schema, ui, _nested(values)), errors=errors,
+                           fields=fields_of(schema, ui, _nested(values), language=_language()), errors=errors,
                            kinds=_display_kinds(instance["process_version_id"]),
                            assignees=tasks.assignable_users(task_id, principal),
                            can_work=tasks.may_work(task_id, principal),

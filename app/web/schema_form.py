@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from app.services.workflow.forms import MAX_DECIMAL_EXPONENT
+from app.services.workflow.labels import choice_labels, localized
 
 EMPTY_ROWS = 2
 
@@ -56,8 +58,9 @@ def _kind(schema: dict[str, Any], ui: dict[str, Any]) -> str:
 
 
 def fields_of(schema: dict[str, Any], ui: dict[str, Any] | None = None, values: dict[str, Any] | None = None,
-              prefix: str = "") -> list[Field]:
-    """The fields to render for an object schema, in the UI schema's `ui:order` when it has one."""
+              prefix: str = "", language: str = "en") -> list[Field]:
+    """The fields to render for an object schema, in the UI schema's `ui:order` when it has one;
+    labels, help and choices in `language` where the form writes it (`labels`), else in English."""
     ui = ui or {}
     values = values or {}
     properties: dict[str, Any] = schema.get("properties", {})
@@ -68,18 +71,19 @@ def fields_of(schema: dict[str, Any], ui: dict[str, Any] | None = None, values: 
     for name in order:
         prop, prop_ui = properties[name], ui.get(name, {})
         kind = _kind(prop, prop_ui)
-        f = Field(f"{prefix}{name}", kind, prop.get("title", name), name in required,
-                  prop.get("description") or prop_ui.get("ui:help"), value=values.get(name))
+        f = Field(f"{prefix}{name}", kind, localized(prop, "title", language) or name, name in required,
+                  localized(prop, "description", language) or localized(prop_ui, "ui:help", language),
+                  value=values.get(name))
         if kind == "select":
-            titles = prop.get("enumNames") or prop.get("enum")
+            titles = choice_labels(prop, language) or prop["enum"]
             f.options = [(str(v), str(t)) for v, t in zip(prop["enum"], titles, strict=False)]
         if kind == "table":
             item = prop["items"]
-            f.columns = fields_of(item, prop_ui.get("items", {}), {}, f"{f.name}.#.")
+            f.columns = fields_of(item, prop_ui.get("items", {}), {}, f"{f.name}.#.", language)
             existing = values.get(name) or []
             count = max(len(existing) + 1, prop.get("minItems", 0), EMPTY_ROWS)
             f.rows = [fields_of(item, prop_ui.get("items", {}), existing[i] if i < len(existing) else {},
-                                f"{f.name}.{i}.") for i in range(count)]
+                                f"{f.name}.{i}.", language) for i in range(count)]
         out.append(f)
     return out
 
@@ -134,7 +138,7 @@ def _parse_object(schema, ui, form, files, store_file, prefix, errors) -> dict[s
             try:
                 data[name] = int(raw)
             except ValueError:
-                errors.setdefault(key, []).append("must be a whole number")
+                errors.setdefault(key, []).append(_("Must be a whole number."))
         elif kind == "number":
             try:
                 number = Decimal(raw.replace(",", ""))
@@ -142,7 +146,7 @@ def _parse_object(schema, ui, form, files, store_file, prefix, errors) -> dict[s
                 number = None
             # Decimal also reads "NaN", "Infinity" and "1e999999": none is a number a form means
             if number is None or not number.is_finite() or abs(number.adjusted()) > MAX_DECIMAL_EXPONENT:
-                errors.setdefault(key, []).append("must be a number")
+                errors.setdefault(key, []).append(_("Must be a number."))
             else:
                 data[name] = number
         elif kind == "money":

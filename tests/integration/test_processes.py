@@ -66,3 +66,35 @@ def test_risk_approval_rejected_by_the_first_reviewer(client, auth, own_processe
     assert final["status"] == "completed"
     events = client.get(f"{API}/process-instances/{inst['id']}/events", headers=auth).json["items"]
     assert events[-1]["element_id"] == "end_rejected"
+
+
+def test_the_review_task_speaks_the_readers_language(app, client, auth, own_processes):
+    from tests.integration.test_identity import set_password, sign_in
+
+    inst = client.post(f"{API}/process-instances", headers=auth, json={
+        "process_id": "risk_approval", "business_key": "APP-ZH", "data": {"requested_amount": "500000"}}).json
+    [first] = ready(client, auth, inst["id"])
+    assert first["title"] == "First review"  # the API speaks the diagram's own names
+    set_password(app, "admin")
+    assert sign_in(client, "admin").status_code == 302
+    zh = client.get(f"/tasks/{first['id']}", headers={"Accept-Language": "zh-CN"}).text
+    for text in ("初审", "审批意见", "同意", "拒绝", "请申请人补充材料", "建议额度（元）", "审批说明与理由"):
+        assert text in zh, text
+    for text in ("First review", "Decision", "Recommended limit", ">approve<", ">need_more_information<"):
+        assert text not in zh, text
+    en = client.get(f"/tasks/{first['id']}", headers={"Accept-Language": "en"}).text
+    for text in ("First review", "Decision", ">Approve<", "Ask the applicant for more information"):
+        assert text in en, text
+    assert ">need_more_information<" not in en
+    inbox_zh = client.get("/", query_string={"view": "group"}, headers={"Accept-Language": "zh-CN"}).text
+    assert "初审" in inbox_zh and ">First review<" not in inbox_zh
+
+
+def test_validate_names_what_has_no_label_in_both_languages(app, runner):
+    from tests.conftest import FIXTURES
+
+    app.config["FORMS_DIR"] = str(ROOT / "forms")
+    shipped = runner.invoke(args=["processes", "validate", str(ROOT / "processes")])
+    assert shipped.exit_code == 0 and "0 warning(s)" in shipped.output, shipped.output
+    unlabelled = runner.invoke(args=["processes", "validate", str(FIXTURES / "bpmn" / "terms_check.bpmn")])
+    assert "has no name in English and zh" in unlabelled.output + (unlabelled.stderr or "")

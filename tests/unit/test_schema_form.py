@@ -27,10 +27,10 @@ def test_what_decimal_reads_but_no_form_means_is_not_a_number(raw: str) -> None:
     made int() of the value run for minutes."""
     with pytest.raises(FormParseError) as caught:
         _parse(rate=raw)
-    assert caught.value.fields == {"rate": ["must be a number"]}
+    assert caught.value.fields == {"rate": ["Must be a number."]}
 
 
 def test_an_integer_field_takes_whole_numbers_only() -> None:
     with pytest.raises(FormParseError) as caught:
         _parse(count="1.5")
-    assert caught.value.fields == {"count": ["must be a whole number"]}
+    assert caught.value.fields == {"count": ["Must be a whole number."]}

@@ -20,10 +20,12 @@ from sqlalchemy import func, select
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.lint import lint_bundle
 from app.engine.parser import (  # DiagramFile: the entry points' input
+    FORM_PROPERTY,
     Bundle,
     DiagramFile,
     ParsedProcess,
     parse_diagrams,
+    user_tasks,
 )
 from app.extensions import db
 from app.models import Deployment, FormVersion, ProcessInstance, ProcessVersion
@@ -32,6 +34,7 @@ from app.services.clock import now
 from app.services.errors import Invalid
 from app.services.identity import policy
 from app.services.identity.directory import Principal
+from app.services.workflow import labels
 from app.services.workflow.runtime import runtime
 
 DIAGRAM_SUFFIXES = (".bpmn", ".dmn")
@@ -173,8 +176,23 @@ def _check(files: list[DiagramFile]) -> _Checked:
                   for pid, process in bundle.processes.items()}
     used = sorted({name for p in bundle.processes.values() for name in p.forms} & set(available))
     forms, unreadable = _load_forms(used)
-    problems = [*bundle.warnings, *(p for found in by_process.values() for p in found), *unreadable]
+    problems = [*bundle.warnings, *(p for found in by_process.values() for p in found), *unreadable,
+                *_label_warnings(bundle, forms)]
     return _Checked(bundle, forms, problems, by_process)
+
+
+def _label_warnings(bundle: Bundle, forms: dict[str, dict]) -> list[DiagramProblem]:
+    """Each user task, form, field and choice that lacks a label in some language (`labels`)."""
+    found: list[DiagramProblem] = []
+    for process in bundle.processes.values():
+        for element_id, name, props in user_tasks(process):
+            reasons = labels.task_label_problems(name, props)
+            form = props.get(FORM_PROPERTY)
+            if form in forms:
+                reasons += [f"form {form}: {reason}" for reason in labels.form_label_problems(forms[form])]
+            found += [DiagramProblem(process.file.filename, element_id, reason, severity="warning")
+                      for reason in reasons]
+    return found
 
 
 def check_diagrams(files: list[DiagramFile]) -> list[DiagramProblem]:

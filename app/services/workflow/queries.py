@@ -12,6 +12,7 @@ from app.models.task import OPEN_TASK_STATES
 from app.services.errors import NotFound
 from app.services.identity.access import instance_visible, task_visible
 from app.services.identity.directory import Principal
+from app.services.workflow import labels
 from app.services.workflow.step_store import TASKS, core
 from app.services.workflow.tasks import task_form
 
@@ -73,12 +74,15 @@ def list_tasks(principal: Principal, page: int, per_page: int, instance_id: int 
     return {"items": [_task_dict(r) for r in rows], "total": total, "page": page, "per_page": per_page}
 
 
-def task_detail(principal: Principal, task_id: int) -> dict[str, Any]:
+def task_detail(principal: Principal, task_id: int, language: str = "en") -> dict[str, Any]:
+    """One task as `principal` may see it; its name in `language` (the API's is the diagram's own)."""
     row = core(_task_detail_query(principal), {"task_id": task_id}).first()
     if row is None:
         raise NotFound("task not found")
     form, ui_form = task_form(row)
-    return {**_task_dict(row), "form": form, "ui_form": ui_form, "data": row.data, "properties": row.properties}
+    task = {**_task_dict(row), "form": form, "ui_form": ui_form, "data": row.data, "properties": row.properties}
+    task["title"] = labels.task_title(task["title"], row.properties, language)
+    return task
 
 
 def _instance_dict(instance: ProcessInstance) -> dict[str, Any]:

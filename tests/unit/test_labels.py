@@ -1,0 +1,56 @@
+"""Business content in every language from the file that defines it (app.services.workflow.labels)."""
+from __future__ import annotations
+
+import json
+
+from app.services.workflow import labels
+from tests.conftest import ROOT
+
+DECISION = {"type": "string", "title": "Decision", "title@zh": "审批意见", "enum": ["approve", "reject"],
+            "enumNames": ["Approve", "Reject"], "enumNames@zh": ["同意", "拒绝"]}
+
+
+def test_a_keyword_in_the_readers_language_else_in_english():
+    assert labels.localized(DECISION, "title", "zh") == "审批意见"
+    assert labels.localized(DECISION, "title", "en") == "Decision"
+    assert labels.localized({"title": "Decision"}, "title", "zh") == "Decision"
+    assert labels.localized({}, "title", "zh") is None
+
+
+def test_choice_labels_follow_the_language_and_never_misalign():
+    assert labels.choice_labels(DECISION, "zh") == ["同意", "拒绝"]
+    assert labels.choice_labels(DECISION, "en") == ["Approve", "Reject"]
+    short = {**DECISION, "enumNames@zh": ["同意"]}  # one label for two choices: English, not a shifted list
+    assert labels.choice_labels(short, "zh") == ["Approve", "Reject"]
+    assert labels.choice_labels({"enum": ["a", "b"]}, "zh") is None
+
+
+def test_a_form_without_labels_in_both_languages_is_named_field_by_field():
+    schema = {"title": "Review", "properties": {
+        "decision": {"type": "string", "title": "Decision", "enum": ["approve", "reject"]},
+        "notes": {"type": "string", "title": "Notes", "title@zh": "说明", "description": "Why"},
+        "items": {"type": "array", "items": {"type": "object", "properties": {"amount": {"type": "string"}}}},
+    }}
+    problems = labels.form_label_problems(schema)
+    assert any("no title" in p for p in problems)
+    assert any("'decision' has no label" in p for p in problems)
+    assert any("choices of field 'decision'" in p for p in problems)
+    assert any("'notes' has a description but none in zh" in p for p in problems)
+    assert any("'items[].amount' has no label" in p for p in problems)
+    assert not any("'notes' has no label" in p for p in problems)
+    assert labels.form_label_problems({"title": "Review", "title@zh": "审核",
+                                       "properties": {"decision": DECISION}}) == []
+
+
+def test_the_shipped_forms_are_labelled_in_both_languages():
+    for path in sorted((ROOT / "forms").glob("*.json")):
+        assert labels.form_label_problems(json.loads(path.read_text(encoding="utf-8"))) == [], path.name
+
+
+def test_a_user_task_is_named_in_the_readers_language():
+    assert labels.task_title("First review", {"name@zh": "初审"}, "zh") == "初审"
+    assert labels.task_title("First review", {"name@zh": "初审"}, "en") == "First review"
+    assert labels.task_title("First review", {}, "zh") == "First review"
+    assert labels.task_label_problems("First review", {}) != []
+    assert labels.task_label_problems("First review", {"name@zh": "初审"}) == []
+    assert labels.task_label_problems(None, {"name@zh": "初审"}) != []
