@@ -17,7 +17,7 @@ from app.services.identity import directory as identity
 from app.services.ledger import loans, repayments
 from app.services.workflow.instances import latest_version, start_instance
 
-DEMO_PASSWORD = "Loanflow-demo-2026"
+DEMO_PASSWORD = "Harbour-demo-2026"
 
 ORGS = [
     ("PLATFORM", ["platform"], "Loanflow 平台运营"),

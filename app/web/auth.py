@@ -62,9 +62,22 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+def _password_problem(problem: str) -> str:
+    """A reason the password policy gave, in the reader's language (never the service's English)."""
+    messages = {
+        accounts.PASSWORD_TOO_SHORT: _("The password needs at least %(n)s characters.", n=accounts.MIN_PASSWORD_LENGTH),
+        accounts.PASSWORD_TOO_LONG: _("The password may have at most %(n)s characters.", n=accounts.MAX_PASSWORD_LENGTH),
+        accounts.PASSWORD_HAS_NAME: _("The password must not contain your user name, your name, your organisation's "
+                                      "name or your e-mail."),
+        accounts.PASSWORD_GUESSABLE: _("The password is too easy to guess: use several uncommon words, or a longer mix "
+                                       "of letters, digits and symbols."),
+    }
+    return messages.get(problem, _("The password is too weak."))
+
+
 def _set_password(token: str, purpose: str, template: str):
     try:
-        accounts.check_link_token(token, purpose)
+        account = accounts.link_account(token, purpose)
     except NotFound:
         return render_template("link_invalid.html"), 404
     errors: list[str] = []
@@ -76,14 +89,15 @@ def _set_password(token: str, purpose: str, template: str):
             try:
                 principal = accounts.set_password_with_token(token, purpose, password, request.remote_addr)
             except Invalid as exc:
-                errors += [_("Password: %(problem)s", problem=p) for p in exc.fields.get("password", [])]
+                errors += [_password_problem(p) for p in exc.fields.get("password", [])]
             except NotFound:
                 return render_template("link_invalid.html"), 404
             else:
                 sign_in(principal)
                 flash(_("Your password is set."))
                 return redirect(url_for("inbox.index"))
-    return render_template(template, errors=errors), (422 if errors else 200)
+    return render_template(template, errors=errors, account=account,
+                           min_length=accounts.MIN_PASSWORD_LENGTH), (422 if errors else 200)
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])

@@ -3,6 +3,7 @@ and address, the audit log."""
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -11,6 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from zxcvbn import zxcvbn
 
 from app.extensions import db
 from app.models import SignInThrottle, User, UserToken
@@ -28,6 +30,15 @@ FORGET_AFTER = timedelta(days=1)  # a (name, address) pair with no failure for t
 INVITE_VALID = timedelta(days=7)
 RESET_VALID = timedelta(hours=2)
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 128  # a passphrase fits; a megabyte posted as a password does no work
+MIN_PASSWORD_SCORE = 3  # zxcvbn's 0-4: 3 is "safely unguessable" (about 10^8 guesses or more)
+ZXCVBN_MAX_LENGTH = 72  # zxcvbn reads this much (its cost grows with the length); the rest only adds
+NAME_PART_MIN = 3  # a name's parts this long or longer may not appear in its password
+# Why a password is refused (Invalid.fields["password"]); the pages say each in the reader's language.
+PASSWORD_TOO_SHORT = f"at least {MIN_PASSWORD_LENGTH} characters"
+PASSWORD_TOO_LONG = f"at most {MAX_PASSWORD_LENGTH} characters"
+PASSWORD_HAS_NAME = "must not contain the account's own name, its organisation's or its e-mail"
+PASSWORD_GUESSABLE = "too easy to guess: use several uncommon words, or a longer mix of letters, digits and symbols"
 SIGN_IN_FAILED = "wrong username or password, or too many failed attempts: wait a moment and try again"
 
 
@@ -81,16 +92,48 @@ def check_link_token(token: str, purpose: str) -> UserToken:
     return row
 
 
-def check_password_strength(password: str, username: str) -> None:
+def _account_words(user: User) -> list[str]:
+    """What names the account: its user name, display name, e-mail and organisation (each whole and
+    word by word), given to the strength checker as guessable."""
+    org = user.organisation
+    names = [user.username, user.display_name or "", user.email or "", org.code, org.name]
+    words = {n.lower() for n in names if n}
+    words |= {w.lower() for n in names for w in re.split(r"[\W_]+", n or "") if len(w) >= NAME_PART_MIN}
+    return sorted(words)
+
+
+def password_problems(password: str, user: User) -> list[str]:
+    """Why a password is refused for this account (PASSWORD_* reasons), none if it may be set.
+
+    The strength is zxcvbn's estimate (dictionaries, keyboard patterns, dates, repeats), with the
+    account's own names as words an attacker tries first; a score below MIN_PASSWORD_SCORE is too
+    easy to guess."""
     problems = []
     if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(f"at least {MIN_PASSWORD_LENGTH} characters")
-    if username.lower() in password.lower():
-        problems.append("must not contain the username")
-    if password.isdigit() or password.isalpha():
-        problems.append("mix letters with digits or symbols")
+        problems.append(PASSWORD_TOO_SHORT)
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return [*problems, PASSWORD_TOO_LONG]
+    words = _account_words(user)
+    lowered = password.lower()
+    if any(len(w) >= NAME_PART_MIN and w in lowered for w in words):
+        problems.append(PASSWORD_HAS_NAME)
+    result = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=words, max_length=ZXCVBN_MAX_LENGTH)
+    if result["score"] < MIN_PASSWORD_SCORE:
+        problems.append(PASSWORD_GUESSABLE)
+    return problems
+
+
+def check_password_strength(password: str, user: User) -> None:
+    problems = password_problems(password, user)
     if problems:
-        raise Invalid("the password is too weak", fields={"password": problems})
+        raise Invalid("the password is too weak", fields={"password": problems}, code="weak_password")
+
+
+def link_account(token: str, purpose: str) -> dict[str, str | None]:
+    """Whose account a valid invitation or reset link sets the password of, for its page."""
+    user = db.session.get(User, check_link_token(token, purpose).user_id)
+    assert user is not None
+    return {"username": user.username, "display_name": user.display_name, "org": user.organisation.name}
 
 
 def set_password_with_token(token: str, purpose: str, password: str, ip: str | None = None) -> Principal:
@@ -98,7 +141,7 @@ def set_password_with_token(token: str, purpose: str, password: str, ip: str | N
     row = check_link_token(token, purpose)
     user = db.session.get(User, row.user_id)
     assert user is not None
-    check_password_strength(password, user.username)
+    check_password_strength(password, user)
     spent = db.session.execute(update(UserToken).where(UserToken.id == row.id, UserToken.used_at.is_(None))
                                .values(used_at=now())).rowcount  # type: ignore[attr-defined]
     if spent != 1:
