@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Flask, Request, current_app, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin, login_user, logout_user
 
 from app.extensions import login_manager
@@ -70,6 +71,9 @@ def install_session(app: Flask) -> None:
     app.session_interface = CookieSessionInterface()
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
+    # Flask-Login flashes this when a page needs a signed-in user; `str` reads it in the request's language
+    login_manager.login_message = _l("Please sign in to open this page.")  # type: ignore[assignment]
+    login_manager.localize_callback = str
     # The server-side row binds the session to its browser (User-Agent); Flask-Login's own check
     # only marks permanent sessions stale, so it is off rather than a false promise.
     login_manager.session_protection = None

@@ -29,7 +29,7 @@ def test_two_funders_reviewers_see_only_their_own_tasks(world, new_page):
         # Another funder's task is not there at all: 404, the same as an id that never existed.
         response = page.goto(f"/tasks/{other['task_id']}")
         assert response is not None and response.status == 404
-        expect(page.locator("main h1")).to_have_text("404")
+        expect(page.locator("main h1")).to_contain_text("(404)")
         expect(page.locator("#task-form")).to_have_count(0)
         expect(page.locator("main")).not_to_contain_text(other["business_key"])
         response = page.goto(f"/tasks/{own['task_id']}")
