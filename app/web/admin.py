@@ -28,6 +28,13 @@ def administration_link() -> dict[str, bool]:
     return {"may_administer": bool(current_user.is_authenticated and grants.is_administrator(current_user.principal))}
 
 
+_SELF_EXPLAINED = {  # refusals whose translated message says all, field included: no English detail after it
+    "bad_org_code": lambda: _("Organisation code: 2 to 32 characters, capital letters A-Z, digits, '-' or '_', "
+                              "starting with a letter (for example BANK1)."),
+    "bad_org_name": lambda: _("Organisation name: 1 to %(n)s characters.", n=identity.ORG_NAME_LENGTH),
+}
+
+
 def _refusal(exc: ServiceError) -> str:
     """The reason for a refusal in the reader's language (the service's English for the rest)."""
     messages = {
@@ -43,6 +50,8 @@ def _refusal(exc: ServiceError) -> str:
         "active_admin": _("An active platform admin who has a password gets no reset link: deactivate the account "
                           "first."),
     }
+    if exc.code in _SELF_EXPLAINED:
+        return _SELF_EXPLAINED[exc.code]()
     details = [f"{name}: {m}" for name, ms in exc.fields.items() for m in ms]
     return " ".join([messages.get(exc.code, exc.message), *details])
 

@@ -167,7 +167,7 @@ class World:
 
 @pytest.fixture
 def world(live_server) -> World:
-    return World(live_server, f"t{next(_serial)}")
+    return World(live_server, f"T{next(_serial)}")  # organisation codes are capitals
 
 
 def sign_in(page, username: str, password: str = PASSWORD, next_path: str = "/") -> None:

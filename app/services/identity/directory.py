@@ -6,6 +6,7 @@ through `create_user`, and every principal is read with the roles that count (`e
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,17 +30,34 @@ from app.services.identity import grants
 from app.services.identity.audit import audit
 
 LAST_USED_PRECISION = timedelta(minutes=5)  # a token's last_used_at is written at most this often
+ORG_CODE = re.compile(r"[A-Z][A-Z0-9_-]{1,31}")  # BANK1, TRADER-SH: what processes' parties and reports name
+ORG_CODE_RULE = "2 to 32 characters: capital letters A-Z, digits, '-' or '_', starting with a letter"
+ORG_NAME_LENGTH = 200  # organisations.name
 
 
 def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def check_org_code_and_name(code: str, name: str) -> None:
+    """An organisation's code matches ORG_CODE (422, field `code`, error code `bad_org_code`); its
+    name is 1 to ORG_NAME_LENGTH characters after trimming (field `name`, `bad_org_name`)."""
+    if not ORG_CODE.fullmatch(code):
+        raise Invalid(f"organisation code {code[:40]!r} is not valid: {ORG_CODE_RULE}",
+                      fields={"code": [ORG_CODE_RULE]}, code="bad_org_code")
+    if not name.strip() or len(name) > ORG_NAME_LENGTH:
+        rule = f"1 to {ORG_NAME_LENGTH} characters"
+        raise Invalid(f"organisation name: {rule}", fields={"name": [rule]}, code="bad_org_name")
+
+
 def create_org(code: str, kinds: list[str], name: str, actor: Principal | None = None) -> Organisation:
+    """A new organisation of `kinds`; every path (CLI, administration page, seeds) comes here, so
+    the code and name are checked once (`check_org_code_and_name`)."""
     unknown = sorted(set(kinds) - set(ORG_KINDS))
     if unknown or not kinds:
         raise Invalid(f"unknown organisation kind(s): {', '.join(unknown) or '(none given)'}; "
                       f"choose from {', '.join(ORG_KINDS)}", fields={"kind": ["unknown kind"]})
+    check_org_code_and_name(code, name)
     grants.check_may_create_org(actor, kinds)
     if db.session.scalar(select(Organisation).where(Organisation.code == code)):
         raise Conflict(f"organisation {code!r} already exists")
