@@ -11,9 +11,7 @@ from flask_login import current_user, login_required
 from app.api.errors import status_of
 from app.schemas.common import MAX_PAGE
 from app.services.errors import ErrorKind, ServiceError
-from app.services.workflow import documents, inbox, queries, tasks
-from app.services.workflow.forms import display_kinds
-from app.services.workflow.runtime import runtime
+from app.services.workflow import documents, inbox, queries, task_view, tasks
 from app.services.workflow.tasks import PENDING_DOCUMENT, Upload
 from app.web.auth import safe_next
 from app.web.schema_form import FormParseError, fields_of, parse_submission
@@ -94,21 +92,12 @@ def task_page(task_id: int):
         else:
             flash(_("Task completed."))
             return redirect(url_for("inbox.index"))
-    instance = queries.instance_detail(principal, detail["instance_id"])
-    history = queries.list_events(principal, detail["instance_id"], 1, 200)["items"]
-    earlier = [e for e in history if e["kind"] == "task_completed"]
-    return render_template("task.html", task=detail, instance=instance, history=history, earlier=earlier,
-                           fields=fields_of(schema, ui, _nested(values), language=_language()), errors=errors,
-                           kinds=_display_kinds(instance["process_version_id"]),
+    page = task_view.task_page(principal, task_id, _language())
+    return render_template("task.html", view=page, task=page["task"], fields=fields_of(
+                               schema, ui, _nested(values), language=_language()), errors=errors,
                            assignees=tasks.assignable_users(task_id, principal),
                            can_work=tasks.may_work(task_id, principal),
                            docs=documents.instance_documents(principal, detail["instance_id"])), status
-
-
-def _display_kinds(version_id: int) -> dict[str, str]:
-    """Which of the instance's data fields are money or dates, from its version's forms."""
-    form_ids = list(runtime().specs.forms(version_id).values())
-    return display_kinds(list(tasks.forms_by_id(form_ids).values()))
 
 
 def _nested(values: dict) -> dict:

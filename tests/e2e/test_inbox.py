@@ -124,7 +124,7 @@ def test_the_second_reviewer_sees_the_first_reviewers_decision_and_notes(world, 
     assert sorted(task_ids(page)) == sorted([second_review["id"], legal_check["id"]])
     page.locator(f"tr[data-task-id='{second_review['id']}'] a").click()
     earlier = page.locator("#earlier-tasks")
-    expect(earlier).to_contain_text("first_review")
+    expect(earlier).to_contain_text("First review")  # the task by its name, not its element id
     expect(earlier).to_contain_text(first)
     expect(earlier).to_contain_text("approve")
     expect(earlier).to_contain_text("300000")

@@ -1,0 +1,149 @@
+"""What a task page shows, for the person looking: their part of the deal, in their words.
+
+A deal is shared by several organisations, and much of what one writes is internal to it (a
+funder's recommended limit, its reviewers' names and notes). So a party's view is built from who
+did what, not from a list of secrets:
+
+- **Key data**: the fields the user task declares (`keyData`, names separated by spaces or
+  commas), labelled from the task's own `label:<field>` / `label:<field>@zh` properties or else a
+  form of the process version that has the field, formatted as `format:<field>` says (`money`,
+  `date`) or else by the form's widget. A task that declares none shows none to the parties;
+  platform staff see every field.
+- **History**: platform staff see every event. A party sees the events of the tasks worked in its
+  own lanes (lanes whose role belongs to a party the instance binds the user's organisation as)
+  and the instance's own milestones; the funder, whom the other parties' submissions are for, also
+  sees theirs. Who did it is named only to their own organisation, the funder and the platform:
+  a borrower never learns a reviewer's name, and never sees a funder's answers.
+- **Parties**: organisation names, not codes.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import HumanTask, InstanceEvent, InstanceParty, Organisation, User
+from app.services.identity.access import lane_party
+from app.services.identity.directory import Principal
+from app.services.workflow import labels
+from app.services.workflow.forms import display_kinds
+from app.services.workflow.queries import get_instance, task_detail
+from app.services.workflow.runtime import runtime
+from app.services.workflow.tasks import forms_by_id
+
+# Events about the instance as a whole, which every party to it may read.
+MILESTONES = frozenset({"started", "completed", "cancelled"})
+# The party the others' submissions are addressed to: it reads every party's tasks.
+READS_EVERY_PARTY = frozenset({"funder"})
+KEY_DATA = "keyData"
+
+
+def _declared(properties: dict[str, Any]) -> list[str]:
+    return [name for name in re.split(r"[\s,]+", str(properties.get(KEY_DATA) or "")) if name]
+
+
+def _field_labels(forms: list[dict[str, Any]], language: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for form in forms:
+        for name, prop in (form.get("properties") or {}).items():
+            label = labels.localized(prop, "title", language) if isinstance(prop, dict) else None
+            if label and name not in found:
+                found[name] = str(label)
+    return found
+
+
+def _label(name: str, properties: dict[str, Any], from_forms: dict[str, str], language: str) -> str:
+    own = labels.localized({"t": properties.get(f"label:{name}"), "t@" + language: properties.get(
+        f"label:{name}@{language}")}, "t", language)
+    return str(own or from_forms.get(name) or name)
+
+
+def key_data(principal: Principal, task: dict[str, Any], instance: dict[str, Any], language: str) -> list[dict]:
+    """[{name, label, value, kind}] of the fields this viewer is shown, in the declared order."""
+    data: dict[str, Any] = instance["data"] or {}
+    properties = task.get("properties") or {}
+    names = _declared(properties)
+    if principal.is_platform and not names:
+        names = list(data)
+    form_ids = list(runtime().specs.forms(instance["process_version_id"]).values())
+    forms = list(forms_by_id(form_ids).values())
+    kinds, from_forms = display_kinds(forms), _field_labels(forms, language)
+    return [{"name": n, "label": _label(n, properties, from_forms, language), "value": data[n],
+             "kind": properties.get(f"format:{n}") or kinds.get(n)} for n in names if n in data]
+
+
+def _my_sides(principal: Principal, instance_id: int) -> set[str]:
+    return set(db.session.scalars(select(InstanceParty.party).where(
+        InstanceParty.instance_id == instance_id, InstanceParty.org_id == principal.org_id)))
+
+
+def history(principal: Principal, instance_id: int, language: str) -> list[dict[str, Any]]:
+    """The instance's events this viewer may read, oldest first: kind, element, title, actor, at, data."""
+    lanes: dict[str, tuple[str | None, str, dict, int | None]] = {
+        element: (lane, title, props or {}, form_id) for element, lane, title, props, form_id in db.session.execute(
+            select(HumanTask.element_id, HumanTask.lane, HumanTask.title, HumanTask.properties, HumanTask.form_id)
+            .where(HumanTask.instance_id == instance_id))}
+    forms = forms_by_id(sorted({f for *_rest, f in lanes.values() if f}))
+    rows = db.session.execute(
+        select(InstanceEvent, User.username, User.display_name, User.org_id)
+        .outerjoin(User, User.id == InstanceEvent.actor_id)
+        .where(InstanceEvent.instance_id == instance_id).order_by(InstanceEvent.id)).all()
+    sides = set() if principal.is_platform else _my_sides(principal, instance_id)
+    reads_all = principal.is_platform or bool(sides & READS_EVERY_PARTY)
+    shown = []
+    for event, username, display_name, actor_org in rows:
+        lane, title, props, form_id = lanes.get(event.element_id or "", (None, None, {}, None))
+        party = lane_party(lane) if lane is not None else None
+        if not principal.is_platform and event.kind not in MILESTONES:
+            own_lane = party is not None and party in sides
+            others_submission = reads_all and lane is not None and party is not None
+            if not (own_lane or others_submission):
+                continue
+        named = reads_all or actor_org == principal.org_id
+        shown.append({
+            "kind": event.kind, "element_id": event.element_id, "at": event.at,
+            "title": labels.task_title(title, props, language) if title else None,
+            "actor": (display_name or username) if named and username else None,
+            "fields": _answers((event.details or {}).get("data"), forms.get(form_id or 0), language)
+            if event.kind == "task_completed" else [],
+        })
+    return shown
+
+
+def _answers(data: Any, form: dict[str, Any] | None, language: str) -> list[dict[str, Any]]:
+    """A completed task's answers as the form asked them: [{name, label, value, kind}], choices by label."""
+    if not isinstance(data, dict):
+        return []
+    props = (form or {}).get("properties") or {}
+    kinds = display_kinds([form]) if form else {}
+    shown = []
+    for name, value in data.items():
+        found = props.get(name)
+        prop: dict[str, Any] = found if isinstance(found, dict) else {}
+        label = labels.localized(prop, "title", language) or name
+        choices = labels.choice_labels(prop, language) if "enum" in prop else None
+        if choices and value in prop["enum"]:
+            value = choices[prop["enum"].index(value)]
+        shown.append({"name": name, "label": str(label), "value": value, "kind": kinds.get(name)})
+    return shown
+
+
+def parties(instance_id: int) -> list[tuple[str, str]]:
+    """(party, organisation name) of the instance, in party order."""
+    return [(party, name) for party, name in db.session.execute(
+        select(InstanceParty.party, Organisation.name).join(Organisation, Organisation.id == InstanceParty.org_id)
+        .where(InstanceParty.instance_id == instance_id).order_by(InstanceParty.party))]
+
+
+def task_page(principal: Principal, task_id: int, language: str) -> dict[str, Any]:
+    """Everything the task page shows this viewer (404 for a task they may not see)."""
+    task = task_detail(principal, task_id, language)
+    instance = get_instance(principal, task["instance_id"])
+    as_dict = {"data": instance.data, "process_version_id": instance.process_version_id}
+    events = history(principal, instance.id, language)
+    return {"task": task, "business_key": instance.business_key, "key_data": key_data(principal, task, as_dict,
+                                                                                       language),
+            "parties": parties(instance.id), "history": events,
+            "earlier": [e for e in events if e["kind"] == "task_completed" and e["fields"]]}

@@ -1,0 +1,41 @@
+"""The platform's own words for the codes it stores: task states, history events, parties.
+
+Pages never print a stored code; they print its label here, in the reader's language (lazy
+strings, translated in `app/translations/`). A code without a label is shown as a neutral word,
+never as the code (`tests/integration/test_task_page.py` checks the Chinese page for raw codes).
+"""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+TASK_STATES = {"ready": _l("waiting to be picked up"), "claimed": _l("in progress"),
+               "completed": _l("done"), "cancelled": _l("withdrawn")}
+EVENTS = {
+    "started": _l("Deal started"), "completed": _l("Stage finished"), "cancelled": _l("Withdrawn"),
+    "task_ready": _l("Task opened"), "task_claimed": _l("Task picked up"), "task_unclaimed": _l("Task released"),
+    "task_assigned": _l("Task assigned"), "task_completed": _l("Task done"), "task_cancelled": _l("Task withdrawn"),
+    "message_received": _l("Message received"), "timer_fired": _l("Deadline reached"),
+    "service_failed": _l("Automatic step failed"), "service_retried": _l("Automatic step retried"),
+    "business_error": _l("Automatic step refused"), "parties_changed": _l("Parties changed"),
+    "task_property_failed": _l("Task setting could not be read"),
+}
+PARTIES = {"platform": _l("Platform"), "funder": _l("Funder"), "borrower": _l("Borrower"),
+           "core_enterprise": _l("Core enterprise"), "warehouse": _l("Warehouse"),
+           "collection_agency": _l("Collection agency")}
+OTHER = _l("Other")
+
+
+def state_label(code: str | None) -> str:
+    return str(TASK_STATES.get(code or "", OTHER))
+
+
+def event_label(code: str | None) -> str:
+    return str(EVENTS.get(code or "", OTHER))
+
+
+def party_label(code: str | None) -> str:
+    return str(PARTIES.get(code or "", OTHER))
+
+
+def install(jinja_filters: dict) -> None:
+    jinja_filters.update(state_label=state_label, event_label=event_label, party_label=party_label)

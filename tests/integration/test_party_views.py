@@ -1,0 +1,103 @@
+"""The same deal seen by each party: the funder's internal work never reaches the borrower.
+
+The shipped risk approval, bound to a funder and a borrower: the first reviewer asks for more
+information with an internal recommended limit and notes; the borrower's applicant then sees
+only the amount applied for, their own task and the deal's milestones — no limit, no notes, no
+reviewer's name, no funder task — and the reviewer sees the applicant's answer. Both languages.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.extensions import db
+from app.services.identity import directory as identity
+from tests.conftest import ROOT
+from tests.integration.test_identity import set_password, sign_in
+
+API = "/api/v1"
+INTERNAL_NOTE = "Margin thin; internal watch list"
+
+
+@pytest.fixture
+def deal(app, client, auth, runner):
+    app.config["FORMS_DIR"] = str(ROOT / "forms")
+    assert runner.invoke(args=["processes", "deploy", str(ROOT / "processes")]).exit_code == 0
+    with app.app_context():
+        identity.create_org("BANK1", ["funder"], "Pearl River Bank")
+        identity.create_org("BORR1", ["borrower"], "Lotus Trading")
+        identity.create_user("rev1", "BANK1", ["first_reviewer"], display_name="Reviewer Wang")
+        identity.create_user("app1", "BORR1", ["applicant"], display_name="Applicant Li")
+        tokens = {u: {"Authorization": f"Bearer {identity.issue_token(u)}"} for u in ("rev1", "app1")}
+        db.session.commit()
+        db.session.remove()
+    for user in ("rev1", "app1"):
+        set_password(app, user)
+    inst = client.post(f"{API}/process-instances", headers=auth, json={
+        "process_id": "risk_approval", "business_key": "APP-P1", "parties": {"funder": "BANK1", "borrower": "BORR1"},
+        "data": {"requested_amount": "500000"}}).json
+    first = _ready(client, tokens["rev1"], inst["id"])
+    assert client.post(f"{API}/tasks/{first['id']}/complete", headers=tokens["rev1"], json={"data": {
+        "first_decision": "need_more_information", "first_limit": "450000", "first_notes": INTERNAL_NOTE}}
+    ).status_code == 200
+    supplement = _ready(client, tokens["app1"], inst["id"])
+    return {"instance": inst, "supplement": supplement, "tokens": tokens}
+
+
+def _ready(client, headers, instance_id):
+    [task] = client.get(f"{API}/tasks", headers=headers,
+                        query_string={"instance_id": instance_id, "state": "ready"}).json["items"]
+    return task
+
+
+def _visible(html: str) -> str:
+    """The text a person reads: tags (and the codes in their attributes) removed."""
+    return re.sub(r"<[^>]*>", " ", html)
+
+
+def _section(page: str, section_id: str) -> str:
+    found = re.search(rf'id="{section_id}".*?</(?:dl|ol|section)>', page, re.S)
+    return found.group(0) if found else ""
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_the_borrower_sees_only_its_part(client, deal, language):
+    sign_in(client, "app1")
+    page = client.get(f"/tasks/{deal['supplement']['id']}", headers={"Accept-Language": language}).text
+    for secret in ("450000", "450,000", INTERNAL_NOTE, "Reviewer Wang", "rev1", "first_limit", "first_notes",
+                   "初审", "First review", "建议额度", "Recommended limit"):
+        assert secret not in page, secret
+    key = _section(page, "key-data")
+    assert ("申请金额" if language == "zh-CN" else "Requested amount") in key
+    assert "500,000.00" in key
+    parties = _section(page, "parties")
+    assert "Pearl River Bank" in parties and "Lotus Trading" in parties and "BANK1" not in parties
+    history = _section(page, "history")
+    assert ("补充材料" if language == "zh-CN" else "Provide more information") in history
+    assert not re.search(r"·\s*(task_ready|task_completed|started)\b", _visible(history))  # kinds by name
+    assert ("业务已发起" if language == "zh-CN" else "Deal started") in history
+
+
+def test_the_funder_sees_the_borrowers_answer_and_its_own_decision(client, deal):
+    sign_in(client, "app1")
+    page = client.get(f"/tasks/{deal['supplement']['id']}").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    done = client.post(f"/tasks/{deal['supplement']['id']}", data={"csrf_token": csrf,
+                                                                    "supplement_note": "Invoice 42 attached"})
+    assert done.status_code == 302
+    client.post("/logout", data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"',
+                                                         client.get("/").text).group(1)})
+    sign_in(client, "rev1")
+    again = _ready(client, deal["tokens"]["rev1"], deal["instance"]["id"])
+    page = client.get(f"/tasks/{again['id']}", headers={"Accept-Language": "zh-CN"}).text
+    earlier = _section(page, "earlier-tasks")
+    assert "Invoice 42 attached" in page and "Applicant Li" in page  # the submission is for the funder
+    assert INTERNAL_NOTE in page and "请申请人补充材料" in earlier  # its own decision, the choice by its label
+    assert "need_more_information" not in _visible(page)
+
+
+def test_the_api_task_of_the_borrower_carries_no_funder_data(client, deal):
+    detail = client.get(f"{API}/tasks/{deal['supplement']['id']}", headers=deal["tokens"]["app1"]).json
+    assert detail["lane"] == "applicant"
+    assert INTERNAL_NOTE not in str(detail.get("data"))
