@@ -101,3 +101,23 @@ def test_the_api_task_of_the_borrower_carries_no_funder_data(client, deal):
     detail = client.get(f"{API}/tasks/{deal['supplement']['id']}", headers=deal["tokens"]["app1"]).json
     assert detail["lane"] == "applicant"
     assert INTERNAL_NOTE not in str(detail.get("data"))
+
+
+def test_the_api_gives_the_borrower_the_same_part_and_the_funder_all(client, deal):
+    instance_id = deal["instance"]["id"]
+    borrower, funder = deal["tokens"]["app1"], deal["tokens"]["rev1"]
+    seen = client.get(f"{API}/process-instances/{instance_id}", headers=borrower).json
+    assert seen["data"]["requested_amount"] == "500000.00"
+    assert not {"first_decision", "first_limit", "first_notes"} & set(seen["data"])
+    listed = client.get(f"{API}/process-instances", headers=borrower).json["items"]
+    assert [i["data"] for i in listed if i["id"] == instance_id] == [seen["data"]]
+    events = client.get(f"{API}/process-instances/{instance_id}/events", headers=borrower).json
+    assert "first_review" not in {e["element_id"] for e in events["items"]}
+    assert INTERNAL_NOTE not in str(events) and "rev1" not in str(events)
+    assert events["total"] == len(events["items"])  # the total counts what the reader gets
+    assert {"started", "task_ready"} <= {e["kind"] for e in events["items"]}
+    full = client.get(f"{API}/process-instances/{instance_id}", headers=funder).json
+    assert full["data"]["first_limit"] == "450000" and full["data"]["first_notes"] == INTERNAL_NOTE
+    funder_events = client.get(f"{API}/process-instances/{instance_id}/events", headers=funder).json["items"]
+    assert "first_review" in {e["element_id"] for e in funder_events}
+    assert "rev1" in {e["actor"] for e in funder_events}

@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, func, select
+from sqlalchemy import Select, Table, bindparam, func, or_, select
 
 from app.extensions import db
 from app.models import InstanceEvent, InstanceParty, Organisation, ProcessInstance, User
@@ -13,6 +13,7 @@ from app.services.errors import NotFound
 from app.services.identity.access import instance_visible, task_visible
 from app.services.identity.directory import Principal
 from app.services.workflow import labels
+from app.services.workflow.party_scope import EVERYTHING, MILESTONES, PartyScope, scope_of
 from app.services.workflow.step_store import TASKS, core
 from app.services.workflow.tasks import task_form
 
@@ -85,11 +86,11 @@ def task_detail(principal: Principal, task_id: int, language: str = "en") -> dic
     return task
 
 
-def _instance_dict(instance: ProcessInstance) -> dict[str, Any]:
+def _instance_dict(instance: ProcessInstance, scope: PartyScope = EVERYTHING) -> dict[str, Any]:
     return {
         "id": instance.id, "process_id": instance.process_id, "version": instance.version,
         "process_version_id": instance.process_version_id,
-        "status": instance.status, "business_key": instance.business_key, "data": instance.data,
+        "status": instance.status, "business_key": instance.business_key, "data": scope.data(instance.data),
         "error": instance.error, "created_at": instance.created_at, "updated_at": instance.updated_at,
         "ended_at": instance.ended_at,
     }
@@ -104,7 +105,8 @@ def list_instances(principal: Principal, page: int, per_page: int, process_id: s
         query = query.where(ProcessInstance.status == status)
     if business_key:
         query = query.where(ProcessInstance.business_key == business_key)
-    return _page(query.order_by(ProcessInstance.id.desc()), page, per_page, lambda r: _instance_dict(r[0]))
+    return _page(query.order_by(ProcessInstance.id.desc()), page, per_page,
+                 lambda r: _instance_dict(r[0], scope_of(principal, r[0].id)))
 
 
 def get_instance(principal: Principal, instance_id: int) -> ProcessInstance:
@@ -123,13 +125,20 @@ def instance_detail(principal: Principal, instance_id: int) -> dict[str, Any]:
         .where(InstanceParty.instance_id == instance.id)).all())
     tasks = core(_TASK_ROW.where(TASKS.c.instance_id == instance.id, TASKS.c.state.in_(OPEN_TASK_STATES),
                                  task_visible(principal)).order_by(TASKS.c.id)).all()
-    return {**_instance_dict(instance), "parties": parties, "tasks": [_task_dict(t) for t in tasks]}
+    return {**_instance_dict(instance, scope_of(principal, instance.id)), "parties": parties,
+            "tasks": [_task_dict(t) for t in tasks]}
 
 
 def list_events(principal: Principal, instance_id: int, page: int, per_page: int) -> dict[str, Any]:
+    """The instance's history as `principal` may read it (`party_scope`): other parties' tasks left
+    out, the names of people outside the reader's reach left blank."""
     get_instance(principal, instance_id)
-    query = (select(InstanceEvent, User.username).outerjoin(User, User.id == InstanceEvent.actor_id)
+    scope = scope_of(principal, instance_id)
+    query = (select(InstanceEvent, User.username, User.org_id).outerjoin(User, User.id == InstanceEvent.actor_id)
              .where(InstanceEvent.instance_id == instance_id).order_by(InstanceEvent.id))
+    if scope.hidden_elements:
+        query = query.where(or_(InstanceEvent.kind.in_(MILESTONES), InstanceEvent.element_id.is_(None),
+                                InstanceEvent.element_id.not_in(scope.hidden_elements)))
     return _page(query, page, per_page, lambda r: {
-        "id": r[0].id, "kind": r[0].kind, "element_id": r[0].element_id, "at": r[0].at, "actor": r[1],
-        "details": r[0].details})
+        "id": r[0].id, "kind": r[0].kind, "element_id": r[0].element_id, "at": r[0].at,
+        "actor": r[1] if scope.names_actor(r[2]) else None, "details": r[0].details})

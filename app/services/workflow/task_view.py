@@ -9,11 +9,8 @@ did what, not from a list of secrets:
   form of the process version that has the field, formatted as `format:<field>` says (`money`,
   `date`) or else by the form's widget. A task that declares none shows none to the parties;
   platform staff see every field.
-- **History**: platform staff see every event. A party sees the events of the tasks worked in its
-  own lanes (lanes whose role belongs to a party the instance binds the user's organisation as)
-  and the instance's own milestones; the funder, whom the other parties' submissions are for, also
-  sees theirs. Who did it is named only to their own organisation, the funder and the platform:
-  a borrower never learns a reviewer's name, and never sees a funder's answers.
+- **History and data**: what the viewer's party may read (`party_scope`, the same rule the API
+  follows): other parties' tasks and answers left out, people outside its reach unnamed.
 - **Parties**: organisation names, not codes.
 """
 from __future__ import annotations
@@ -25,18 +22,14 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import HumanTask, InstanceEvent, InstanceParty, Organisation, User
-from app.services.identity.access import lane_party
 from app.services.identity.directory import Principal
 from app.services.workflow import labels
 from app.services.workflow.forms import display_kinds
+from app.services.workflow.party_scope import scope_of
 from app.services.workflow.queries import get_instance, task_detail
 from app.services.workflow.runtime import runtime
 from app.services.workflow.tasks import forms_by_id
 
-# Events about the instance as a whole, which every party to it may read.
-MILESTONES = frozenset({"started", "completed", "cancelled"})
-# The party the others' submissions are addressed to: it reads every party's tasks.
-READS_EVERY_PARTY = frozenset({"funder"})
 KEY_DATA = "keyData"
 
 
@@ -74,11 +67,6 @@ def key_data(principal: Principal, task: dict[str, Any], instance: dict[str, Any
              "kind": properties.get(f"format:{n}") or kinds.get(n)} for n in names if n in data]
 
 
-def _my_sides(principal: Principal, instance_id: int) -> set[str]:
-    return set(db.session.scalars(select(InstanceParty.party).where(
-        InstanceParty.instance_id == instance_id, InstanceParty.org_id == principal.org_id)))
-
-
 def history(principal: Principal, instance_id: int, language: str) -> list[dict[str, Any]]:
     """The instance's events this viewer may read, oldest first: kind, element, title, actor, at, data."""
     lanes: dict[str, tuple[str | None, str, dict, int | None]] = {
@@ -90,18 +78,13 @@ def history(principal: Principal, instance_id: int, language: str) -> list[dict[
         select(InstanceEvent, User.username, User.display_name, User.org_id)
         .outerjoin(User, User.id == InstanceEvent.actor_id)
         .where(InstanceEvent.instance_id == instance_id).order_by(InstanceEvent.id)).all()
-    sides = set() if principal.is_platform else _my_sides(principal, instance_id)
-    reads_all = principal.is_platform or bool(sides & READS_EVERY_PARTY)
+    scope = scope_of(principal, instance_id)
     shown = []
     for event, username, display_name, actor_org in rows:
-        lane, title, props, form_id = lanes.get(event.element_id or "", (None, None, {}, None))
-        party = lane_party(lane) if lane is not None else None
-        if not principal.is_platform and event.kind not in MILESTONES:
-            own_lane = party is not None and party in sides
-            others_submission = reads_all and lane is not None and party is not None
-            if not (own_lane or others_submission):
-                continue
-        named = reads_all or actor_org == principal.org_id
+        _lane, title, props, form_id = lanes.get(event.element_id or "", (None, None, {}, None))
+        if not scope.shows_event(event.kind, event.element_id):
+            continue
+        named = scope.names_actor(actor_org)
         shown.append({
             "kind": event.kind, "element_id": event.element_id, "at": event.at,
             "title": labels.task_title(title, props, language) if title else None,
@@ -141,7 +124,8 @@ def task_page(principal: Principal, task_id: int, language: str) -> dict[str, An
     """Everything the task page shows this viewer (404 for a task they may not see)."""
     task = task_detail(principal, task_id, language)
     instance = get_instance(principal, task["instance_id"])
-    as_dict = {"data": instance.data, "process_version_id": instance.process_version_id}
+    as_dict = {"data": scope_of(principal, instance.id).data(instance.data),
+               "process_version_id": instance.process_version_id}
     events = history(principal, instance.id, language)
     return {"task": task, "business_key": instance.business_key, "key_data": key_data(principal, task, as_dict,
                                                                                        language),
