@@ -6,7 +6,10 @@ never as the code (`tests/integration/test_task_page.py` checks the Chinese page
 """
 from __future__ import annotations
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+
+from app.services.identity.grants import ROLE_NAMES
 
 TASK_STATES = {"ready": _l("waiting to be picked up"), "claimed": _l("in progress"),
                "completed": _l("done"), "cancelled": _l("withdrawn")}
@@ -37,5 +40,11 @@ def party_label(code: str | None) -> str:
     return str(PARTIES.get(code or "", OTHER))
 
 
+def role_label(code: str | None) -> str:
+    name = ROLE_NAMES.get(code or "")
+    return gettext(name) if name else str(OTHER)
+
+
 def install(jinja_filters: dict) -> None:
-    jinja_filters.update(state_label=state_label, event_label=event_label, party_label=party_label)
+    jinja_filters.update(state_label=state_label, event_label=event_label, party_label=party_label,
+                         role_label=role_label)

@@ -69,7 +69,7 @@ def test_a_team_lead_assigns_from_the_task_page(client, app, task_id):
     sign_in(client, "lead1")
     page = client.get(f"/tasks/{task_id}", headers={"Accept-Language": "en"}).text
     assert 'id="task-form"' not in page  # a lead follows the task; the reviewers work it
-    assert "waits for someone with the role first_reviewer" in page
+    assert "waits for someone with the role First reviewer" in page  # the role by its name
     form = re.search(r'<form[^>]*id="assign-form".*?</form>', page, re.S).group(0)
     options = re.findall(r'<option value="([^"]+)"', form)
     assert options == ["rev1", "rev1b"]  # holders of the lane's role at the deal's funder only

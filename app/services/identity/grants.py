@@ -57,6 +57,21 @@ ROLE_ORG_KINDS: dict[str, frozenset[str]] = {
     "collections_agent": frozenset({PLATFORM, "collection_agency"}),
     "team_lead": frozenset(ORG_KINDS) - {PLATFORM},
 }
+
+
+def N_(text: str) -> str:
+    """Marks a message for the catalogue (`make translations`); it is translated where it is shown."""
+    return text
+
+
+# What each role is called on a page (the reader's language: `app.web.vocabulary.role_label`).
+ROLE_NAMES: dict[str, str] = {
+    "platform_admin": N_("Platform administrator"), "operator": N_("Platform operator"),
+    "analyst": N_("Business analyst"), "auditor": N_("Auditor"), "first_reviewer": N_("First reviewer"),
+    "second_reviewer": N_("Second reviewer"), "finance": N_("Funder finance"), "applicant": N_("Applicant"),
+    "core_signer": N_("Core enterprise signer"), "warehouse_supervisor": N_("Warehouse supervisor"),
+    "collections_agent": N_("Collections agent"), "team_lead": N_("Team lead"),
+}
 RANKS: dict[str, int] = {
     PLATFORM_ADMIN: 4, **dict.fromkeys(("operator", "analyst", "auditor"), 3), "team_lead": 2,
     **dict.fromkeys(ROLE_PARTY, 1),
