@@ -1,0 +1,235 @@
+"""Every page, as every demo user and signed out, in Chinese and English: axe-core finds no serious or
+critical accessibility violation, and at 390 × 844 (a phone) nothing scrolls sideways, no button is
+cut and no table cell is squeezed to a character's width. Keyboards: a skip link first, and arrow
+keys on the language switch do not switch the language.
+
+The demo server is `make run`'s: the shipped processes and forms, `seed demo`. axe-core is vendored
+in app/static/vendor/axe-core/ (its README says the version) and loaded from the page's own origin,
+so the Content-Security-Policy stays as served. Screenshots of each page at 390 px go to
+$LOANFLOW_E2E_SCREENSHOTS, else tmp/e2e-artifacts/ (not committed).
+"""
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, ViewportSize, expect
+
+from tests.e2e.conftest import TIMEOUT_MS, LiveServer
+
+ROOT = Path(__file__).resolve().parents[2]
+AXE = "/static/vendor/axe-core/axe.min.js"
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+TASK_PAGES_PER_TAB = 1  # one task page from each inbox tab: the pages of one kind share a template
+LANGUAGES = [("zh", "zh-CN"), ("en", "en")]
+
+RUN_AXE = """async () => {
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  return result.violations.filter(v => v.impact === "serious" || v.impact === "critical")
+    .map(v => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", ")}`);
+}"""
+# What a phone shows wrongly: a page wider than the screen, a button cut at its edge or its own text
+# clipped, a table cell with more than three characters squeezed narrower than three (Chinese text
+# would stand one character a line).
+PHONE_PROBLEMS = """() => {
+  const problems = [];
+  const width = window.innerWidth;
+  if (document.documentElement.scrollWidth > width)
+    problems.push(`page is ${document.documentElement.scrollWidth}px wide on a ${width}px screen`);
+  const visible = el => el.offsetParent !== null && el.getClientRects().length > 0;
+  for (const b of document.querySelectorAll("button, input[type=submit], a.skip-link")) {
+    if (!visible(b) || b.closest("table")) continue;
+    const box = b.getBoundingClientRect();
+    if (box.top >= 0 && (box.right > width + 0.5 || b.scrollWidth > b.clientWidth + 1))
+      problems.push(`button cut: ${b.textContent.trim()}`);
+  }
+  for (const cell of document.querySelectorAll("th, td")) {
+    if (visible(cell) && cell.textContent.trim().length > 3 && cell.getBoundingClientRect().width < 40)
+      problems.push(`cell ${cell.getBoundingClientRect().width}px wide: ${cell.textContent.trim().slice(0, 20)}`);
+  }
+  return problems;
+}"""
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory) -> Iterator[LiveServer]:
+    """`make run`'s data served over HTTP: processes/ and forms/ deployed, `seed demo`, one invitation."""
+    from flask_migrate import upgrade
+    from werkzeug.serving import make_server
+
+    from app import create_app
+    from app.demo import seed_demo
+    from app.extensions import db
+    from app.services.identity import accounts
+    from app.services.identity import directory as identity
+    from app.services.identity.directory import ensure_platform_admin
+    from app.services.workflow import deployment
+
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path_factory.mktemp('a11y-db') / 'demo.db'}",
+        "SECRET_KEY": "a11y-secret",
+        "RATELIMIT_ENABLED": False,
+        "PASSWORD_HASH_FAST": True,
+    })
+    with app.app_context():
+        upgrade()
+        token = ensure_platform_admin()
+        deployment.deploy_and_commit(deployment.read_diagram_files([Path(app.config["PROCESSES_DIR"])]))
+        seed_demo()
+        identity.create_user("a11y_invited", "BANK1", ["first_reviewer"])
+        app.config["A11Y_INVITATION"] = accounts.invite("a11y_invited")
+        db.session.remove()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="a11y-server", daemon=True)
+    thread.start()
+    yield LiveServer(app, f"http://127.0.0.1:{server.server_port}", token)
+    server.shutdown()
+    thread.join(timeout=5)
+    server.server_close()
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def demo_page(browser, demo_server) -> Iterator[Page]:
+    context = browser.new_context(base_url=demo_server.url, locale="zh-CN", viewport=DESKTOP)
+    context.set_default_timeout(TIMEOUT_MS)
+    yield context.new_page()
+    context.close()
+
+
+def _screenshots() -> Path:
+    folder = Path(os.environ.get("LOANFLOW_E2E_SCREENSHOTS") or ROOT / "tmp" / "e2e-artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def check_page(page: Page, name: str) -> list[str]:
+    """axe-core's serious and critical findings on the page as it is, then its phone problems."""
+    page.set_viewport_size(DESKTOP)
+    if not page.evaluate("() => typeof axe !== 'undefined'"):
+        page.add_script_tag(url=AXE)
+    problems = [f"{name}: {v}" for v in page.evaluate(RUN_AXE)]
+    page.set_viewport_size(PHONE)
+    problems += [f"{name} at 390px: {p}" for p in page.evaluate(PHONE_PROBLEMS)]
+    page.screenshot(path=str(_screenshots() / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"), full_page=True)
+    page.set_viewport_size(DESKTOP)
+    return problems
+
+
+def _visit(page: Page, path: str, name: str, status: int = 200) -> list[str]:
+    response = page.goto(path)
+    assert response is not None and response.status == status, (name, path, response and response.status)
+    return check_page(page, name)
+
+
+def _choose_language(page: Page, code: str, tag: str) -> None:
+    if page.locator(f"#language-form button[value={code}][aria-current]").count() == 0:
+        with page.expect_navigation():
+            page.locator(f"#language-form button[value={code}]").click()
+    expect(page.locator("html")).to_have_attribute("lang", tag)
+
+
+def _task_links(page: Page, view: str) -> list[str]:
+    page.goto(f"/?view={view}")
+    return page.locator("table.tasks a[href^='/tasks/']").evaluate_all(
+        "links => links.map(a => a.getAttribute('href'))")[:TASK_PAGES_PER_TAB]
+
+
+def _demo_users() -> list[str]:
+    from app.demo import USERS
+
+    return [username for username, _org, _roles in USERS]
+
+
+@pytest.mark.parametrize("username", _demo_users())
+def test_every_page_a_demo_user_reaches_is_accessible_and_fits_a_phone(demo_page, username):
+    from app.demo import DEMO_PASSWORD
+
+    page = demo_page
+    page.goto("/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    expect(page.locator(".who")).to_have_text(username)
+    problems: list[str] = []
+    for code, tag in LANGUAGES:
+        _choose_language(page, code, tag)
+        problems += _visit(page, "/", f"{username}-{code}-mine")
+        problems += _visit(page, "/?view=group", f"{username}-{code}-group")
+        for n, link in enumerate(_task_links(page, "mine") + _task_links(page, "group")):
+            problems += _visit(page, link, f"{username}-{code}-task{n}")
+        may_administer = page.locator("header nav a[href='/admin/']").count() > 0
+        problems += _visit(page, "/admin/", f"{username}-{code}-admin", 200 if may_administer else 403)
+        problems += _visit(page, "/tasks/999999", f"{username}-{code}-404", 404)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(("code", "tag"), LANGUAGES)
+def test_pages_before_signing_in_are_accessible_and_fit_a_phone(demo_page, demo_server, code, tag):
+    page = demo_page
+    page.goto("/login")
+    _choose_language(page, code, tag)
+    invitation = demo_server.app.config["A11Y_INVITATION"]
+    problems = _visit(page, "/login", f"anonymous-{code}-login")
+    problems += _visit(page, "/reset", f"anonymous-{code}-reset")
+    problems += _visit(page, f"/invite/{invitation}", f"anonymous-{code}-invitation")
+    problems += _visit(page, "/invite/not-a-token", f"anonymous-{code}-link-invalid", 404)
+    page.goto("/")  # signed out: the sign-in page with the reminder
+    expect(page.locator(".flash")).to_be_visible()
+    problems += check_page(page, f"anonymous-{code}-reminder")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_skip_link_comes_first_and_arrow_keys_do_not_switch_the_language(demo_page):
+    page = demo_page
+    page.goto("/reset")  # the sign-in page puts the focus in its first field
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    page.keyboard.press("Tab")
+    skip = page.locator("a.skip-link")
+    expect(skip).to_be_focused()
+    assert skip.bounding_box()["y"] >= 0  # shown when focused
+    page.keyboard.press("Enter")
+    expect(page.locator("#content")).to_be_focused()
+
+    zh = page.locator("#language-form button[value=zh]")
+    zh.focus()
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    for key in ("ArrowDown", "ArrowRight", "ArrowUp", "ArrowLeft", "End", "Home"):
+        page.keyboard.press(key)
+    page.wait_for_timeout(300)  # a submit would have started a request by now
+    assert requests == [] and page.url.endswith("/reset#content")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    with page.expect_navigation():
+        page.locator("#language-form button[value=en]").press("Enter")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+
+
+def test_the_checks_see_a_violation_and_a_page_too_wide_where_there_is_one(demo_page):
+    """The sweep above would notice: axe runs and reports, the phone check measures."""
+    page = demo_page
+    page.goto("/reset")
+    page.evaluate("""() => {
+      const img = document.createElement("img"); img.src = "/static/favicon.svg"; document.body.append(img);
+      const wide = document.createElement("div"); wide.style.width = "800px"; wide.textContent = "x";
+      document.querySelector("main").append(wide);
+    }""")
+    problems = check_page(page, "planted")
+    assert any("image-alt" in p for p in problems), problems
+    assert any("page is" in p and "on a 390px screen" in p for p in problems), problems
+
+
+def test_the_page_offers_its_favicon(demo_page):
+    page = demo_page
+    page.goto("/login")
+    href = page.locator("link[rel=icon]").get_attribute("href")
+    response = page.request.get(href)
+    assert response.ok and response.headers["content-type"].startswith("image/svg+xml")
