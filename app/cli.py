@@ -184,6 +184,19 @@ def _set_active(username: str, active: bool) -> None:
     click.echo(f"user {username} {'activated' if active else 'deactivated'}")
 
 
+@users.command("unlock")
+@click.argument("username")
+def unlock_command(username: str) -> None:
+    """Lift a user's sign-in lock (after too many failed sign-ins) before it runs out."""
+    from app.services.identity import user_admin
+
+    try:
+        was_locked = user_admin.unlock(user_admin.user_by_name(username), None)
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"user {username} unlocked" if was_locked else f"user {username} was not locked; nothing to lift")
+
+
 @users.command("invite")
 @click.argument("username")
 @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)

@@ -118,10 +118,10 @@ class UserSession(Model):
 
 
 class SignInThrottle(Model):
-    """Failed sign-ins per (user name, client address) key, with an exponential backoff.
-
-    Keyed by a hash of the pair, so a stranger's failures from their address never lock the
-    owner out from theirs, and a name that does not exist is throttled exactly like one that does.
+    """Failed sign-ins per key, each a hash: of a (user name, client address) pair (an exponential
+    backoff), of a user name alone (the account lock) or of an address alone (the address limit);
+    see `app.services.identity.accounts.authenticate`. A name that does not exist is throttled and
+    locked exactly like one that does.
     """
 
     __tablename__ = "sign_in_throttles"

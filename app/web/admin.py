@@ -117,6 +117,15 @@ def reset_link(user_id: int):
                  link=url_for("auth.reset_password", token=token, _external=True))
 
 
+@bp.route("/users/<int:user_id>/unlock", methods=["POST"])
+def unlock(user_id: int):
+    try:
+        user_admin.unlock(user_admin.user_by_id(user_id), current_user.principal)
+    except ServiceError as exc:
+        return _failed(exc)
+    return _page(message=_("User unlocked: they can sign in again at once."))
+
+
 @bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
 def deactivate(user_id: int):
     try:

@@ -1,6 +1,7 @@
 """Sign-in, sign-out, invitations, password resets and the language switch."""
 from __future__ import annotations
 
+import math
 import re
 from urllib.parse import unquote, urlsplit
 
@@ -9,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.extensions import limiter
+from app.services.clock import now
 from app.services.errors import Invalid, NotFound, Unauthorized
 from app.services.identity import accounts
 from app.web.session import sign_in, sign_out
@@ -39,6 +41,16 @@ def safe_next(target: str | None) -> str:
     return path
 
 
+def _locked_message(exc: accounts.SignInLocked) -> str:
+    minutes = max(1, math.ceil((exc.until - now()).total_seconds() / 60))
+    until = exc.until.strftime("%H:%M")
+    if exc.scope == "account":
+        return _("Too many failed sign-ins for this account: it is locked for %(minutes)s more minute(s), until "
+                 "%(until)s UTC. An administrator can unlock it sooner.", minutes=minutes, until=until)
+    return _("Too many failed sign-ins from your network address: wait %(minutes)s minute(s), until %(until)s UTC, "
+             "and try again.", minutes=minutes, until=until)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])
 def login():
@@ -47,6 +59,8 @@ def login():
         try:
             principal = accounts.authenticate(request.form.get("username", "").strip(),
                                               request.form.get("password", ""), request.remote_addr)
+        except accounts.SignInLocked as exc:  # said alike for a name that exists and one that does not
+            error = _locked_message(exc)
         except Unauthorized:  # one answer for every failure: it tells nothing about the account
             error = _("Wrong username or password, or too many failed attempts: wait a moment and try again.")
         else:

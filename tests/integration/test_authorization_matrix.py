@@ -248,6 +248,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("admin.reset_link", "POST"): Rule("user", {"platform_admin"}, action="users.administer"),  # grants.py: ranks
     ("admin.deactivate", "POST"): guarded("user", "users.administer"),
     ("admin.activate", "POST"): guarded("user", "users.administer"),
+    ("admin.unlock", "POST"): guarded("user", "users.administer"),
     ("admin.revoke_token", "POST"): guarded("token", "users.administer"),
     # API
     ("process_definitions.list_definitions", "GET"): guarded(None, "definitions.read"),

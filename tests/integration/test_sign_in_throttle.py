@@ -1,5 +1,6 @@
-"""Failed sign-ins slow down one (user name, address) pair, never the account: a stranger cannot
-lock anyone out, and no answer (sign-in or task assignment) tells whether a user name exists."""
+"""Failed sign-ins slow down one (user name, address) pair: a stranger at one address cannot lock
+anyone out (the lock per name: test_sign_in_lock.py), and no answer (sign-in or task assignment)
+tells whether a user name exists."""
 from __future__ import annotations
 
 import http.client
@@ -69,8 +70,9 @@ def test_five_failures_then_each_further_attempt_waits_longer(app, people, clock
     assert _attempt(home, "rev1", PASSWORD).status_code == 401
     clock.advance(seconds=2)
     assert _attempt(home, "rev1", PASSWORD).status_code == 302
-    with app.app_context():
-        assert db.session.scalars(select(SignInThrottle)).all() == []  # a success starts the pair afresh
+    with app.app_context():  # a success starts the pair (and the name) afresh
+        assert db.session.scalar(select(SignInThrottle).where(
+            SignInThrottle.key_hash == accounts._throttle_key("rev1", HOME))) is None
         db.session.remove()
 
 
@@ -145,7 +147,7 @@ def test_unknown_inactive_wrong_and_waiting_answer_alike_after_the_same_work(app
     for _ in range(accounts.FREE_ATTEMPTS):
         _attempt(unknown, "nobody2", "Wrong-password-1")
     with app.app_context():
-        waits = sorted(row.blocked_until is not None for row in db.session.scalars(select(SignInThrottle)))
+        waits = sorted(row.blocked_until is not None for row in db.session.scalars(select(SignInThrottle)))  # pairs
         db.session.remove()
     assert waits.count(True) == 2  # ('rev1', stranger) and ('nobody2', home)
 
@@ -182,7 +184,8 @@ def test_racing_failures_each_count(app, people, served):
         thread.join(timeout=120)
     assert statuses == [401] * len(sessions)
     with app.app_context():
-        [row] = db.session.scalars(select(SignInThrottle)).all()
+        row = db.session.scalar(select(SignInThrottle).where(
+            SignInThrottle.key_hash == accounts._throttle_key("rev1", "127.0.0.1")))
         actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("login%"))).all()
         db.session.remove()
     assert row.failures == actions.count("login_failed") >= accounts.FREE_ATTEMPTS

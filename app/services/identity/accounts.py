@@ -1,21 +1,22 @@
-"""Accounts: invitations and password resets by single-use links, sign-in throttled per user name
-and address, the audit log."""
+"""Accounts: invitations and password resets by single-use links, the password policy, sign-in
+throttled per (user name, address) pair, locked per user name, limited per address, the unlock."""
 from __future__ import annotations
 
 import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from zxcvbn import zxcvbn
 
 from app.extensions import db
-from app.models import SignInThrottle, User, UserToken
+from app.models import AuditEntry, SignInThrottle, User, UserToken
 from app.services import context
 from app.services.clock import now
 from app.services.errors import Invalid, NotFound, Unauthorized
@@ -27,6 +28,11 @@ FREE_ATTEMPTS = 5  # failed sign-ins of one user name from one address before ea
 FIRST_WAIT = timedelta(seconds=30)  # after the FREE_ATTEMPTS-th failure; doubled after each further one
 MAX_WAIT = timedelta(minutes=15)
 FORGET_AFTER = timedelta(days=1)  # a (name, address) pair with no failure for this long starts afresh
+ACCOUNT_LOCK_AFTER = 10  # counted failures of one user name from any addresses: the name is locked ...
+ACCOUNT_LOCK = timedelta(minutes=15)  # ... this long (again after each further ACCOUNT_LOCK_AFTER)
+ADDRESS_LIMIT = 50  # counted failures from one address within ADDRESS_WINDOW, whatever the names: ...
+ADDRESS_WINDOW = timedelta(hours=1)
+ADDRESS_WAIT = timedelta(minutes=5)  # ... the address waits this long (loose: one office shares an address)
 INVITE_VALID = timedelta(days=7)
 RESET_VALID = timedelta(hours=2)
 MIN_PASSWORD_LENGTH = 10
@@ -40,6 +46,20 @@ PASSWORD_TOO_LONG = f"at most {MAX_PASSWORD_LENGTH} characters"
 PASSWORD_HAS_NAME = "must not contain the account's own name, its organisation's or its e-mail"
 PASSWORD_GUESSABLE = "too easy to guess: use several uncommon words, or a longer mix of letters, digits and symbols"
 SIGN_IN_FAILED = "wrong username or password, or too many failed attempts: wait a moment and try again"
+
+
+class SignInLocked(Unauthorized):
+    """A sign-in refused, without checking the password, because the user name is locked
+    (`scope` "account") or the address has failed too often (`scope` "address") until `until`.
+    Said the same for a name that exists and one that does not."""
+
+    code = "sign_in_locked"
+
+    def __init__(self, scope: str, until: datetime) -> None:
+        super().__init__(f"too many failed sign-ins {'for this account' if scope == 'account' else 'from this address'}"
+                         f": locked until {until.isoformat(timespec='minutes')}")
+        self.scope = scope
+        self.until = until
 
 
 def _hasher() -> PasswordHasher:
@@ -158,40 +178,53 @@ def set_password_with_token(token: str, purpose: str, password: str, ip: str | N
 
 
 def authenticate(username: str, password: str, ip: str | None = None) -> Principal:
-    """Check a sign-in. Failures are counted per (user name, address) pair, and past FREE_ATTEMPTS
-    each further attempt from that pair waits longer (30 s, 60 s, ... up to 15 minutes).
+    """Check a sign-in. Failures are counted three ways (`sign_in_throttles`):
 
-    Unknown name, inactive account, wrong password and a pair that must still wait all answer the
-    same (Unauthorized, SIGN_IN_FAILED) after the same work (one password hash), so neither the
-    answer nor its time tells whether an account exists; a stranger's failures from their address
-    never stop the owner signing in from theirs. Every attempt is audited.
+    - per (user name, address) pair: past FREE_ATTEMPTS each further attempt from that pair waits
+      longer (30 s, 60 s, ... up to 15 minutes), answered like any failure (SIGN_IN_FAILED);
+    - per user name, from any address: every ACCOUNT_LOCK_AFTER-th counted failure locks the name
+      for ACCOUNT_LOCK (SignInLocked "account", with the time; an administrator can unlock it);
+    - per address, whatever the names: ADDRESS_LIMIT failures within ADDRESS_WINDOW make the address
+      wait ADDRESS_WAIT (SignInLocked "address"): loose, so one person's typos behind an office's
+      one address never stop their colleagues.
+
+    An attempt refused for a wait or a lock is not counted. Unknown name, inactive account and wrong
+    password answer the same after the same work (one password hash), and a name that does not
+    exist is locked exactly like one that does, so no answer tells whether an account exists. Every
+    attempt is audited.
     """
     at = now()
-    key = _throttle_key(username, ip)
-    blocked_until = db.session.scalar(select(SignInThrottle.blocked_until).where(SignInThrottle.key_hash == key))
+    keys = (_throttle_key(username, ip), _account_key(username), _address_key(ip))
+    blocked: dict[str, datetime] = {key: until for key, until in db.session.execute(
+        select(SignInThrottle.key_hash, SignInThrottle.blocked_until)
+        .where(SignInThrottle.key_hash.in_(keys), SignInThrottle.blocked_until > at)) if until is not None}
     user = db.session.scalar(select(User).where(User.username == username))
     target = f"user:{user.id}" if user is not None else f"username:{username[:64]}"
-    if blocked_until is not None and blocked_until > at:
-        _hasher().hash(password)  # the work of a real check, and the password is not checked
-        audit("login_throttled", user.id if user else None, target, ip, until=blocked_until.isoformat())
-        db.session.commit()
-        raise Unauthorized(SIGN_IN_FAILED)
+    for key, scope in ((keys[1], "account"), (keys[2], "address"), (keys[0], "pair")):
+        if key in blocked:
+            _hasher().hash(password)  # the work of a real check, and the password is not checked
+            audit("login_throttled", user.id if user else None, target, ip, until=blocked[key].isoformat(),
+                  scope=scope)
+            db.session.commit()
+            if scope == "pair":
+                raise Unauthorized(SIGN_IN_FAILED)
+            raise SignInLocked(scope, blocked[key])
     if user is None or not user.active or user.password_hash is None:
         _hasher().hash(password)
-        _count_failure(key, at)
+        _count_failure(keys, at)
         audit("login_failed", user.id if user else None, target, ip, reason="unknown or inactive")
         db.session.commit()
         raise Unauthorized(SIGN_IN_FAILED)
     try:
         _hasher().verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
-        _count_failure(key, at)
+        _count_failure(keys, at)
         audit("login_failed", user.id, target, ip, reason="wrong password")
         db.session.commit()
         raise Unauthorized(SIGN_IN_FAILED) from None
     if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = _hasher().hash(password)
-    db.session.execute(delete(SignInThrottle).where(SignInThrottle.key_hash == key))
+    db.session.execute(delete(SignInThrottle).where(SignInThrottle.key_hash.in_(keys[:2])))  # not the address's
     user.last_login_at = at
     audit("login", user.id, target, ip)
     db.session.commit()
@@ -205,6 +238,16 @@ def _throttle_key(username: str, ip: str | None) -> str:
     return hashlib.sha256(f"{username.lower()}\x00{ip or ''}".encode()).hexdigest()
 
 
+def _account_key(username: str) -> str:
+    """The throttle's row of a user name, from any address."""
+    return hashlib.sha256(f"\x00account\x00{username.lower()}".encode()).hexdigest()
+
+
+def _address_key(ip: str | None) -> str:
+    """The throttle's row of an address, whatever the names."""
+    return hashlib.sha256(f"\x00address\x00{ip or ''}".encode()).hexdigest()
+
+
 def wait_after(failures: int) -> timedelta | None:
     """How long a pair waits after its `failures`-th failure in a row; None while attempts are free."""
     if failures < FREE_ATTEMPTS:
@@ -212,20 +255,67 @@ def wait_after(failures: int) -> timedelta | None:
     return min(FIRST_WAIT * 2 ** min(failures - FREE_ATTEMPTS, 16), MAX_WAIT)
 
 
-def _count_failure(key: str, at: datetime) -> None:
-    """One more failure of the pair (atomic, so racing attempts each count); pairs quiet for
-    FORGET_AFTER are forgotten, theirs included."""
-    stale = at - FORGET_AFTER
-    db.session.execute(delete(SignInThrottle).where(SignInThrottle.updated_at < stale))
+def _account_lock_after(failures: int) -> timedelta | None:
+    return ACCOUNT_LOCK if failures % ACCOUNT_LOCK_AFTER == 0 else None
+
+
+def _address_wait_after(failures: int) -> timedelta | None:
+    return ADDRESS_WAIT if failures >= ADDRESS_LIMIT else None
+
+
+def _count_failure(keys: tuple[str, str, str], at: datetime) -> None:
+    """One more failure of the pair, the name and the address (atomic, so racing attempts each
+    count; always in this order, so two writers never wait on each other in a circle); rows quiet
+    for FORGET_AFTER are forgotten, and an address's count starts afresh after ADDRESS_WINDOW."""
+    db.session.execute(delete(SignInThrottle).where(SignInThrottle.updated_at < at - FORGET_AFTER))
+    pair, account, address = keys
+    for key, window, wait_for in ((pair, FORGET_AFTER, wait_after), (account, FORGET_AFTER, _account_lock_after),
+                                  (address, ADDRESS_WINDOW, _address_wait_after)):
+        failures = _count(key, at, window)
+        wait = wait_for(failures)
+        if wait is not None:
+            db.session.execute(update(SignInThrottle).where(SignInThrottle.key_hash == key)
+                               .values(blocked_until=at + wait))
+
+
+def _count(key: str, at: datetime, window: timedelta) -> int:
     insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     statement = insert(SignInThrottle).values(key_hash=key, failures=1, updated_at=at)
-    failures = db.session.execute(statement.on_conflict_do_update(
+    fresh = case((SignInThrottle.updated_at < at - window, 1), else_=SignInThrottle.failures + 1)
+    return db.session.execute(statement.on_conflict_do_update(
         index_elements=[SignInThrottle.key_hash],
-        set_={"failures": SignInThrottle.failures + 1, "updated_at": at}).returning(SignInThrottle.failures)).scalar_one()
-    wait = wait_after(failures)
-    if wait is not None:
-        db.session.execute(update(SignInThrottle).where(SignInThrottle.key_hash == key)
-                           .values(blocked_until=at + wait))
+        set_={"failures": fresh, "updated_at": at}).returning(SignInThrottle.failures)).scalar_one()
+
+
+def unlock(user: User, actor_id: int | None) -> bool:
+    """Lift a user's sign-in lock and the waits of the addresses they failed from this past day
+    (read from the audit log); whether anything was locked or waiting."""
+    since = now() - FORGET_AFTER
+    addresses = set(db.session.scalars(select(AuditEntry.ip).where(
+        AuditEntry.target == f"user:{user.id}", AuditEntry.action.in_(("login_failed", "login_throttled")),
+        AuditEntry.at >= since)))
+    keys = [_account_key(user.username), *(_throttle_key(user.username, ip) for ip in addresses)]
+    lifted = db.session.execute(delete(SignInThrottle).where(SignInThrottle.key_hash.in_(keys))).rowcount  # type: ignore[attr-defined]
+    audit("user_unlocked", actor_id, f"user:{user.id}", username=user.username)
+    db.session.commit()
+    return bool(lifted)
+
+
+def outstanding_links() -> dict[int, dict[str, Any]]:
+    """Each user's unused, unexpired invitation or reset link (the newest): purpose, issued, expires."""
+    at = now()
+    rows = db.session.scalars(select(UserToken).where(UserToken.used_at.is_(None), UserToken.expires_at > at)
+                              .order_by(UserToken.created_at, UserToken.id))
+    return {row.user_id: {"purpose": row.purpose, "created_at": row.created_at, "expires_at": row.expires_at}
+            for row in rows}
+
+
+def locked_until(usernames: list[str]) -> dict[str, datetime]:
+    """Which of these user names are locked now, and until when."""
+    keys = {_account_key(name): name for name in usernames}
+    rows = db.session.execute(select(SignInThrottle.key_hash, SignInThrottle.blocked_until).where(
+        SignInThrottle.key_hash.in_(keys), SignInThrottle.blocked_until > now())).all()
+    return {keys[key]: until for key, until in rows if until is not None}
 
 
 def set_locale(user_id: int, locale: str) -> None:

@@ -67,6 +67,15 @@ def reset_link(user: User, actor: Principal | None) -> str:
     return accounts.issue_link_token(user.id, "reset", actor.id if actor else None)
 
 
+# -- the sign-in lock -------------------------------------------------------------------------
+
+def unlock(user: User, actor: Principal | None) -> bool:
+    """Lift a user's sign-in lock (after too many failed sign-ins) before it runs out, for those who
+    administer them; audited. Whether the account was locked or waiting."""
+    grants.raise_if(grants.administer_refusal(actor, user))
+    return accounts.unlock(user, actor.id if actor else None)
+
+
 # -- deactivation -----------------------------------------------------------------------------
 
 def set_active(user: User, active: bool, actor: Principal | None) -> User:
@@ -170,6 +179,8 @@ class UserRow:
     may_reset: bool
     may_set_active: bool
     may_revoke: bool
+    locked_until: datetime | None  # locked after too many failed sign-ins, until then
+    link: dict[str, Any] | None  # the outstanding invitation or reset link: its purpose, when issued, when it expires
 
 
 def overview(actor: Principal) -> tuple[list[Organisation], list[UserRow]]:
@@ -182,7 +193,10 @@ def overview(actor: Principal) -> tuple[list[Organisation], list[UserRow]]:
     for row in db.session.scalars(select(ApiToken).where(ApiToken.revoked_at.is_(None)).order_by(ApiToken.id)):
         if identity.token_state(row, at) == "active":
             live.setdefault(row.user_id, []).append(token_summary(row, at))
+    locks = accounts.locked_until([u.username for u in users])
+    links = accounts.outstanding_links()
     rows = [UserRow(u, live.get(u.id, []), grants.invite_refusal(actor, u) is None,
                     grants.reset_refusal(actor, u) is None, grants.set_active_refusal(actor, u) is None,
-                    actor.id == u.id or grants.administer_refusal(actor, u) is None) for u in users]
+                    actor.id == u.id or grants.administer_refusal(actor, u) is None,
+                    locks.get(u.username), links.get(u.id)) for u in users]
     return orgs, rows
