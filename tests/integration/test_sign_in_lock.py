@@ -129,3 +129,16 @@ def test_the_administration_page_shows_an_outstanding_link_until_it_is_used(app,
         db.session.remove()
     row = re.search(r"<td>newbie</td>.*?</tr>", client.get("/admin/").text, re.S).group(0)
     assert "outstanding" not in row
+
+
+def test_resending_an_invitation_from_the_page_stops_the_old_link(app, people):
+    with app.app_context():
+        user = identity.create_user("newbie", "BANK1", ["first_reviewer"])
+        old = accounts.invite("newbie")
+        user_id = user.id
+        db.session.remove()
+    resent = admin_post(app, "admin", f"/users/{user_id}/invite")
+    new = re.search(r'<code id="admin-link">[^<]*/invite/([\w-]+)</code>', resent.text).group(1)
+    client = _client(app, OFFICE)
+    assert client.get(f"/invite/{old}").status_code == 404
+    assert client.get(f"/invite/{new}").status_code == 200
