@@ -25,6 +25,8 @@ EVENTS = {
 PARTIES = {"platform": _l("Platform"), "funder": _l("Funder"), "borrower": _l("Borrower"),
            "core_enterprise": _l("Core enterprise"), "warehouse": _l("Warehouse"),
            "collection_agency": _l("Collection agency")}
+# Task priorities, 1 (most urgent) to 5 (docs/engine.md); a task without one shows nothing.
+PRIORITIES = {1: _l("Urgent"), 2: _l("High"), 3: _l("Normal"), 4: _l("Not urgent"), 5: _l("Low")}
 OTHER = _l("Other")
 
 
@@ -45,6 +47,10 @@ def role_label(code: str | None) -> str:
     return gettext(name) if name else str(OTHER)
 
 
+def priority_label(priority: int | None) -> str:
+    return "" if priority is None else str(PRIORITIES.get(priority, OTHER))
+
+
 def install(jinja_filters: dict) -> None:
     jinja_filters.update(state_label=state_label, event_label=event_label, party_label=party_label,
-                         role_label=role_label)
+                         role_label=role_label, priority_label=priority_label)

@@ -14,9 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, union_all
+from sqlalchemy.orm import aliased
 
 from app.extensions import db
-from app.models import HumanTask, InstanceParty, Organisation, ProcessInstance, ProcessVersion
+from app.models import HumanTask, InstanceParty, Organisation, ProcessInstance, ProcessVersion, User
 from app.services.clock import now
 from app.services.identity.access import offered_branches, offered_everything
 from app.services.identity.directory import Principal
@@ -158,10 +159,13 @@ def inbox(principal: Principal, filters: InboxFilters) -> dict[str, Any]:
         every = _found(branches, sort, cap + 1)
         page = (select(*every.c, func.count().over().label("found")).order_by(*SORTS[sort](every.c))
                 .offset(offset).limit(filters.per_page).subquery())
+        assignee = aliased(User)
         rows = db.session.execute(
-            select(HumanTask, ProcessInstance.business_key, ProcessInstance.process_id, page.c.found)
+            select(HumanTask, ProcessInstance.business_key, ProcessInstance.process_id, page.c.found,
+                   assignee.username, assignee.display_name, assignee.org_id)
             .join(page, page.c.id == HumanTask.id)
             .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+            .outerjoin(assignee, assignee.id == HumanTask.claimed_by_id)
             .order_by(*SORTS[sort](page.c))).all()
         found = rows[0].found if rows else 0
         if not rows and offset:  # past the last page: count on its own
@@ -171,9 +175,17 @@ def inbox(principal: Principal, filters: InboxFilters) -> dict[str, Any]:
         "id": t.id, "instance_id": t.instance_id, "title": labels.task_title(t.title, t.properties, filters.language), "element_id": t.element_id, "lane": t.lane,
         "state": t.state, "priority": t.priority, "due_at": t.due_at, "created_at": t.created_at,
         "business_key": business_key, "process_id": process_id, "overdue": bool(t.due_at and t.due_at < at),
-    } for t, business_key, process_id, _found_rows in rows]
+        "assignee": _name_for(principal, username, display_name, org_id),
+    } for t, business_key, process_id, _found_rows, username, display_name, org_id in rows]
     return {"items": items, "total": min(found, cap), "total_capped": found > cap, "page": filters.page,
             "per_page": filters.per_page}
+
+
+def _name_for(principal: Principal, username: str | None, display_name: str | None, org_id: int | None) -> str | None:
+    """Who holds a task, named only to their own organisation and the platform (as on the task page)."""
+    if username is None or not (principal.is_platform or org_id == principal.org_id):
+        return None
+    return display_name or username
 
 
 def counts(principal: Principal) -> dict[str, Any]:

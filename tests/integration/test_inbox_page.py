@@ -1,0 +1,99 @@
+"""The inbox page tells people what to do: priorities in words, who holds a task, where work waits,
+release from the task page, four-eyes before a claim, the done and team views."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import HumanTask
+from app.services.identity import directory as identity
+from tests.integration.test_identity import set_password, sign_in
+
+API = "/api/v1"
+EN, ZH = {"Accept-Language": "en"}, {"Accept-Language": "zh-CN"}
+
+
+@pytest.fixture
+def deal(app, client, auth, deploy):
+    """A review_with_form deal at BANK1 for TRADER: first review (priority 2) ready; its second
+    review is `separateFrom: first_review`. `both` holds both reviewer roles."""
+    deploy("review_with_form.bpmn")
+    with app.app_context():
+        identity.create_org("BANK1", ["funder"], "Bank One")
+        identity.create_org("TRADER", ["borrower"], "Trader Co")
+        for user, roles, name in (("both", ["first_reviewer", "second_reviewer"], "Bo Th"),
+                                  ("sec", ["second_reviewer"], None), ("lead", ["team_lead"], None),
+                                  ("fin", ["finance"], None)):
+            identity.create_user(user, "BANK1", roles, display_name=name)
+        db.session.remove()
+    for user in ("both", "sec", "lead", "fin"):
+        set_password(app, user)
+    started = client.post(f"{API}/process-instances", headers=auth, json={
+        "process_id": "review_with_form", "business_key": "K-REVIEW",
+        "parties": {"funder": "BANK1", "borrower": "TRADER"}, "data": {"requested_amount": "2500000"}})
+    assert started.status_code == 201, started.json
+    return started.json["id"]
+
+
+def _task(app, instance_id: int, element_id: str) -> int:
+    with app.app_context():
+        found = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance_id,
+                                                             HumanTask.element_id == element_id))
+        db.session.remove()
+    return found
+
+
+def _csrf(client) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").text).group(1)
+
+
+def _rows(page: str) -> dict[str, str]:
+    """The inbox's rows: task id -> the row's text."""
+    return {m.group(1): re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", m.group(2))).strip()
+            for m in re.finditer(r'<tr class="[^"]*" data-task-id="(\d+)">(.*?)</tr>', page, re.S)}
+
+
+def test_priority_in_words_and_who_holds_the_task(client, app, deal):
+    task = _task(app, deal, "first_review")
+    sign_in(client, "both")
+    assert client.post(f"/tasks/{task}/claim", data={"csrf_token": _csrf(client)}).status_code == 302
+    row = _rows(client.get("/", headers=EN).text)[str(task)]
+    assert "High" in row and "Bo Th" in row
+    zh = client.get("/", headers=ZH).text
+    assert re.search(r'class="priority priority-2">高</td>', zh)
+    assert not re.search(r'class="priority[^"]*">\s*2\s*</td>', zh)  # never the bare number
+
+
+def test_an_empty_my_tasks_says_what_waits_in_the_group_and_links_there(client, app, deal):
+    sign_in(client, "both")
+    en = client.get("/", headers=EN).text
+    waiting = re.search(r'<p class="empty" id="waiting-elsewhere">(.*?)</p>', en, re.S).group(1)
+    assert "1 task(s) wait in your group" in waiting and 'href="/?view=group"' in waiting
+    assert "Nothing here." not in en
+    assert "您所在组有 1 个任务待领取" in client.get("/", headers=ZH).text
+    client.post("/logout", data={"csrf_token": _csrf(client)})
+    sign_in(client, "fin")  # nothing offered to finance: nothing waits
+    page = client.get("/", headers=EN).text
+    assert "Nothing here." in page and "waiting-elsewhere" not in page
+
+
+def test_the_claimer_releases_a_task_from_its_page(client, app, deal):
+    task = _task(app, deal, "first_review")
+    sign_in(client, "both")
+    assert 'id="release-form"' not in client.get(f"/tasks/{task}").text  # not claimed yet
+    client.post(f"/tasks/{task}/claim", data={"csrf_token": _csrf(client)})
+    page = client.get(f"/tasks/{task}", headers=EN).text
+    form = re.search(r'<form[^>]*id="release-form".*?</form>', page, re.S).group(0)
+    assert f'action="/tasks/{task}/unclaim"' in form
+    assert client.post(f"/tasks/{task}/unclaim", data={"csrf_token": _csrf(client)}).status_code == 302
+    with app.app_context():
+        assert (db.session.get(HumanTask, task).state, db.session.get(HumanTask, task).claimed_by_id) == ("ready",
+                                                                                                          None)
+        db.session.remove()
+    client.post(f"/tasks/{task}/claim", data={"csrf_token": _csrf(client)})
+    client.post("/logout", data={"csrf_token": _csrf(client)})
+    sign_in(client, "lead")  # sees the task, is not its claimer: no release button
+    assert 'id="release-form"' not in client.get(f"/tasks/{task}").text
