@@ -121,3 +121,29 @@ def test_the_api_gives_the_borrower_the_same_part_and_the_funder_all(client, dea
     funder_events = client.get(f"{API}/process-instances/{instance_id}/events", headers=funder).json["items"]
     assert "first_review" in {e["element_id"] for e in funder_events}
     assert "rev1" in {e["actor"] for e in funder_events}
+
+
+def test_a_funder_tasks_upload_is_not_the_borrowers_to_read(app, client, deal):
+    from sqlalchemy import select
+
+    from app.models import HumanTask
+    from app.services.workflow.documents import store_document
+
+    instance_id = deal["instance"]["id"]
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    with app.app_context():
+        first_task = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance_id,
+                                                                  HumanTask.element_id == "first_review"))
+        internal = store_document(instance_id, first_task, "memo", "credit-memo.pdf", pdf, None)
+        shared = store_document(instance_id, None, None, "application.pdf", pdf, None)
+        db.session.commit()
+        db.session.remove()
+    borrower, funder = deal["tokens"]["app1"], deal["tokens"]["rev1"]
+    listed = client.get(f"{API}/process-instances/{instance_id}/documents", headers=borrower).json
+    assert [d["id"] for d in listed] == [shared]
+    assert client.get(f"{API}/process-instances/{instance_id}/documents/{internal}/content",
+                      headers=borrower).status_code == 404
+    assert client.get(f"{API}/process-instances/{instance_id}/documents/{internal}/content",
+                      headers=funder).status_code == 200
+    assert {d["id"] for d in client.get(f"{API}/process-instances/{instance_id}/documents",
+                                        headers=funder).json} == {internal, shared}

@@ -7,12 +7,13 @@ import filetype
 from sqlalchemy import insert, select
 
 from app.extensions import db
-from app.models import Document, ProcessInstance
+from app.models import Document, HumanTask, ProcessInstance
 from app.services import context
 from app.services.clock import now
 from app.services.errors import NotFound, TooLarge
 from app.services.identity.access import instance_visible
 from app.services.identity.directory import Principal
+from app.services.workflow.party_scope import PartyScope, scope_of
 from app.services.workflow.step_store import core
 
 # Sniffed MIME type -> document kind. Anything else is refused, whatever its name claims.
@@ -66,16 +67,33 @@ def store_document(instance_id: int, task_id: int | None, field: str | None, fil
         content=content, uploaded_by_id=actor_id, created_at=now())).scalar_one())
 
 
+def _readable(principal: Principal, documents: list[Document]) -> list[Document]:
+    """The documents this reader's party may read (`party_scope`): another party's task's uploads are not."""
+    if principal.is_platform or not documents:
+        return documents
+    task_ids = {d.task_id for d in documents if d.task_id is not None}
+    elements: dict[int, str] = {row.id: row.element_id for row in db.session.execute(
+        select(HumanTask.id, HumanTask.element_id).where(HumanTask.id.in_(task_ids)))} if task_ids else {}
+    scopes: dict[int, PartyScope] = {}
+    readable = []
+    for document in documents:
+        scope = scopes.get(document.instance_id) or scopes.setdefault(
+            document.instance_id, scope_of(principal, document.instance_id))
+        if document.task_id is None or elements.get(document.task_id) not in scope.hidden_elements:
+            readable.append(document)
+    return readable
+
+
 def get_document(principal: Principal, document_id: int) -> Document:
-    """A document of an instance the user may see; 404 otherwise."""
+    """A document of an instance the user may see, uploaded by their side or shared; 404 otherwise."""
     document = db.session.scalar(select(Document).join(ProcessInstance, ProcessInstance.id == Document.instance_id)
                                  .where(Document.id == document_id, instance_visible(principal)))
-    if document is None:
+    if document is None or not _readable(principal, [document]):
         raise NotFound("document not found")
     return document
 
 
 def instance_documents(principal: Principal, instance_id: int) -> list[Document]:
-    return list(db.session.scalars(select(Document).join(ProcessInstance, ProcessInstance.id == Document.instance_id)
-                                   .where(Document.instance_id == instance_id, instance_visible(principal))
-                                   .order_by(Document.id)))
+    return _readable(principal, list(db.session.scalars(
+        select(Document).join(ProcessInstance, ProcessInstance.id == Document.instance_id)
+        .where(Document.instance_id == instance_id, instance_visible(principal)).order_by(Document.id))))

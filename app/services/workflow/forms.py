@@ -5,10 +5,14 @@ from typing import Any
 
 from jsonschema import validators
 from jsonschema.exceptions import SchemaError, ValidationError
+from sqlalchemy import select
 
 from app.engine.limits import MAX_DECIMAL_EXPONENT as _SCRIPT_DECIMAL_EXPONENT
+from app.extensions import db
+from app.models import FormVersion
 from app.services.context import gettext
 from app.services.errors import Invalid
+from app.services.workflow.runtime import runtime
 
 # The largest decimal exponent a submitted number may have: the scripts' own limit, so a number a
 # form accepts never makes a diagram script's arithmetic on it slow.
@@ -94,3 +98,14 @@ def display_kinds(forms: list[dict[str, Any]]) -> dict[str, str]:
     for form in forms:
         walk(form)
     return kinds
+
+
+def forms_by_id(ids: list[int]) -> dict[int, dict]:
+    """Form contents by form_versions id, cached: a stored form version never changes."""
+    cache = runtime().form_contents
+    missing = [i for i in ids if i not in cache]
+    if missing:
+        for form_id, content in db.session.execute(
+                select(FormVersion.id, FormVersion.content).where(FormVersion.id.in_(missing))):
+            cache[form_id] = content
+    return {i: cache[i] for i in ids if i in cache}

@@ -18,7 +18,7 @@ from app.extensions import db
 from app.models import HumanTask, InstanceParty
 from app.services.identity.access import lane_party
 from app.services.identity.directory import Principal
-from app.services.workflow.tasks import forms_by_id
+from app.services.workflow.forms import forms_by_id
 
 # The party the others' submissions are addressed to: it reads every party's tasks.
 READS_EVERY_PARTY = frozenset({"funder"})

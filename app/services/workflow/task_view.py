@@ -24,11 +24,10 @@ from app.extensions import db
 from app.models import HumanTask, InstanceEvent, InstanceParty, Organisation, User
 from app.services.identity.directory import Principal
 from app.services.workflow import labels
-from app.services.workflow.forms import display_kinds
+from app.services.workflow.forms import display_kinds, forms_by_id
 from app.services.workflow.party_scope import scope_of
 from app.services.workflow.queries import get_instance, task_detail
 from app.services.workflow.runtime import runtime
-from app.services.workflow.tasks import forms_by_id
 
 KEY_DATA = "keyData"
 

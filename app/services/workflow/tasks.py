@@ -10,7 +10,7 @@ from sqlalchemy import Executable, Select, bindparam, select, update
 
 from app.engine.runner import TaskNotReady, jsonable
 from app.extensions import db
-from app.models import FormVersion, HumanTask, User, UserRole
+from app.models import HumanTask, User, UserRole
 from app.models.task import OPEN_TASK_STATES
 from app.services.clock import now
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -18,7 +18,7 @@ from app.services.identity import policy
 from app.services.identity.access import task_offered, task_visible
 from app.services.identity.directory import Actor, Principal, principal_for
 from app.services.workflow.documents import store_document
-from app.services.workflow.forms import validate_submission
+from app.services.workflow.forms import forms_by_id, validate_submission
 from app.services.workflow.runtime import runtime
 from app.services.workflow.step_runner import atomic_step, run_step
 from app.services.workflow.step_store import INSTANCES, TASKS, InstanceRow, core, record
@@ -58,24 +58,19 @@ def task_for_action(task_id: int, actor: Principal):  # noqa: ANN201
 def may_work(task_id: int, actor: Principal) -> bool:
     """Whether the actor may fill in and complete this task now (offered, open, not someone else's)."""
     row = core(_action_query(actor), {"task_id": task_id}).first()
-    if row is None or not row.offered:
+    if row is None or not row.offered or _separated_from(row, actor):
         return False
     return row.state == "ready" or (row.state == "claimed" and row.claimed_by_id == actor.id)
 
 
+def four_eyes_refused(task_id: int, actor: Principal) -> bool:
+    """Whether four-eyes keeps the actor from this task: they completed the task it is `separateFrom`."""
+    row = core(_action_query(actor), {"task_id": task_id}).first()
+    return row is not None and row.state in OPEN_TASK_STATES and _separated_from(row, actor) is not None
+
+
 def instance_of(task) -> InstanceRow:  # noqa: ANN001 - a row of task_for_action
     return InstanceRow(task.instance_id, *(getattr(task, f"instance_{c.name}") for c in _INSTANCE_OF_TASK))
-
-
-def forms_by_id(ids: list[int]) -> dict[int, dict]:
-    """Form contents by form_versions id, cached: a stored form version never changes."""
-    cache = runtime().form_contents
-    missing = [i for i in ids if i not in cache]
-    if missing:
-        for form_id, content in db.session.execute(
-                select(FormVersion.id, FormVersion.content).where(FormVersion.id.in_(missing))):
-            cache[form_id] = content
-    return {i: cache[i] for i in ids if i in cache}
 
 
 def task_form(task) -> tuple[dict | None, dict | None]:  # noqa: ANN001 - a HumanTask or a task row
@@ -97,15 +92,22 @@ def _rowcount(statement: Executable) -> int:
     return core(statement).rowcount
 
 
-def _refuse_same_person(task, actor: Actor) -> None:  # noqa: ANN001
-    """Four-eyes: a task marked `separateFrom` another may not be done by whoever did that one."""
+def _separated_from(task, actor: Actor) -> str | None:  # noqa: ANN001
+    """The task this one is `separateFrom` if the actor completed it in the same instance, else None."""
     other = (task.properties or {}).get("separateFrom")
     if not other:
-        return
+        return None
     done_by_actor = db.session.scalar(select(HumanTask.id).where(
         HumanTask.instance_id == task.instance_id, HumanTask.element_id == other,
         HumanTask.state == "completed", HumanTask.completed_by_id == actor.id).limit(1))
-    if done_by_actor is not None:
+    return other if done_by_actor is not None else None
+
+
+def _refuse_same_person(task, actor: Actor) -> None:  # noqa: ANN001
+    """Four-eyes: a task marked `separateFrom` another may not be done (nor claimed) by whoever did that one.
+    The inbox does not offer it to them (`inbox._group`)."""
+    other = _separated_from(task, actor)
+    if other is not None:
         raise Forbidden(f"you completed '{other}' of this instance; '{task.element_id}' needs someone else",
                         code="four_eyes")
 
@@ -115,6 +117,7 @@ def claim_task(task_id: int, actor: Actor) -> None:
     _refuse_if_closed(task, actor)
     if task.state == "claimed":
         return
+    _refuse_same_person(task, actor)
     at = now()
     changed = _rowcount(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state == "ready")
                          .values(state="claimed", claimed_by_id=actor.id))
