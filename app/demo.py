@@ -35,6 +35,12 @@ USERS = [
     ("reviewer_b2", "BANK2", ["first_reviewer"]), ("applicant1", "TRADER1", ["applicant"]),
     ("signer1", "CORE1", ["core_signer"]), ("warehouse1", "WH1", ["warehouse_supervisor"]),
 ]
+# The names people read in histories and lists (a user name is a sign-in, not a name).
+DISPLAY_NAMES = {
+    "admin": "周立平", "operator": "吴运营", "analyst": "郑分析", "auditor": "孙审计", "reviewer1": "王审",
+    "reviewer2": "李复核", "finance1": "赵财务", "lead1": "钱主管", "reviewer_b2": "陈审", "applicant1": "刘申请",
+    "signer1": "黄签署", "warehouse1": "何监管",
+}
 PRODUCT: dict[str, str | int] = {
     "code": "DEMO-CREDIT", "name": "流动资金贷款 (demo)", "annual_rate": "12", "min_amount": "10000",
     "max_amount": "5000000", "min_term": 3, "max_term": 36, "overdue_grace_days": 3,
@@ -52,7 +58,7 @@ def seed_demo() -> list[tuple[str, str, str]]:
             identity.create_org(code, kinds, name)
     for username, org, roles in USERS:
         if db.session.scalar(select(User.id).where(User.username == username)) is None:
-            identity.create_user(username, org, roles)
+            identity.create_user(username, org, roles, display_name=DISPLAY_NAMES.get(username))
         user = db.session.scalar(select(User).where(User.username == username))
         if user is not None and user.password_hash is None:
             accounts.set_password_with_token(accounts.invite(username), "invite", DEMO_PASSWORD)
