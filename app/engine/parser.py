@@ -52,6 +52,7 @@ class ParsedProcess:
     forms: list[str]
     operators: list[str]
     embedded: dict[str, object] = field(default_factory=dict)  # embedded subprocess specs by id
+    names: dict[str, str] = field(default_factory=dict)  # by language: `name`, and `name@<lang>` properties
 
 
 @dataclass
@@ -128,6 +129,17 @@ def _embedded(parser: SpiffBpmnParser, spec, found: dict) -> dict:  # noqa: ANN0
             found[task_spec.spec] = parser.get_spec(task_spec.spec)
             _embedded(parser, found[task_spec.spec], found)
     return found
+
+
+def _names(node, name: str | None) -> dict[str, str]:  # noqa: ANN001 - an lxml element
+    """The process's name by language: its `name` attribute (English) and `name@<lang>` properties."""
+    names = {"en": name} if name else {}
+    for prop in node.xpath("./*[local-name()='extensionElements']/*[local-name()='properties']"
+                           "/*[local-name()='property']"):
+        key, value = prop.get("name") or "", prop.get("value") or ""
+        if key.startswith("name@") and value.strip():
+            names[key[len("name@"):]] = value.strip()
+    return names
 
 
 def user_tasks(process: ParsedProcess) -> list[tuple[str, str | None, dict[str, str]]]:
@@ -235,7 +247,8 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
                 install_fan_out_limits(each)
             calls, decisions, forms, operators = _describe([spec, *embedded.values()])
             name = parser.process_parsers[pid].get_name()
-            bundle.processes[pid] = ParsedProcess(pid, name, f, spec, calls, decisions, forms, operators, embedded)
+            bundle.processes[pid] = ParsedProcess(pid, name, f, spec, calls, decisions, forms, operators, embedded,
+                                                  _names(parser.process_parsers[pid].node, name))
     if problems:
         raise DiagramRejected(problems)
     return bundle

@@ -57,6 +57,8 @@ class ProcessVersion(Model):
     spec: Mapped[str] = mapped_column(Text, deferred=True)  # serialized spec JSON, restored once, cached
     calls: Mapped[list[str]] = mapped_column(JsonType, default=list)  # called process ids
     forms: Mapped[dict[str, int]] = mapped_column(JsonType, default=dict)  # filename -> form_versions.id
+    # The process's name by language ({"en": name, "zh": its name@zh property}); {} for decisions
+    names: Mapped[dict[str, str]] = mapped_column(JsonType, default=dict, server_default="{}")
     warnings: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deployment: Mapped[Deployment] = relationship(lazy="raise")

@@ -78,7 +78,8 @@ def test_the_review_task_speaks_the_readers_language(app, client, auth, own_proc
     set_password(app, "admin")
     assert sign_in(client, "admin").status_code == 302
     zh = client.get(f"/tasks/{first['id']}", headers={"Accept-Language": "zh-CN"}).text
-    for text in ("初审", "审批意见", "同意", "拒绝", "请申请人补充材料", "建议额度（元）", "审批说明与理由"):
+    for text in ("初审", "审批意见", "同意", "拒绝", "请申请人补充材料", "建议额度（元）", "审批说明与理由",
+                 "风险审批（初审与复审）"):
         assert text in zh, text
     for text in ("First review", "Decision", "Recommended limit", ">approve<", ">need_more_information<"):
         assert text not in zh, text
@@ -97,4 +98,6 @@ def test_validate_names_what_has_no_label_in_both_languages(app, runner):
     shipped = runner.invoke(args=["processes", "validate", str(ROOT / "processes")])
     assert shipped.exit_code == 0 and "0 warning(s)" in shipped.output, shipped.output
     unlabelled = runner.invoke(args=["processes", "validate", str(FIXTURES / "bpmn" / "terms_check.bpmn")])
-    assert "has no name in English and zh" in unlabelled.output + (unlabelled.stderr or "")
+    said = unlabelled.output + (unlabelled.stderr or "")
+    assert "the user task has no name in English and zh" in said
+    assert "the process has no name in English and zh" in said

@@ -54,3 +54,12 @@ def test_a_user_task_is_named_in_the_readers_language():
     assert labels.task_label_problems("First review", {}) != []
     assert labels.task_label_problems("First review", {"name@zh": "初审"}) == []
     assert labels.task_label_problems(None, {"name@zh": "初审"}) != []
+
+
+def test_a_process_is_named_in_the_readers_language_else_english_else_its_id():
+    names = {"en": "Risk approval", "zh": "风险审批"}
+    assert labels.process_title(names, "risk_approval", "zh") == "风险审批"
+    assert labels.process_title({"en": "Risk approval"}, "risk_approval", "zh") == "Risk approval"
+    assert labels.process_title({}, "risk_approval", "zh") == "risk_approval"
+    assert labels.process_label_problems(names) == []
+    assert labels.process_label_problems({"en": "Risk approval"}) != []

@@ -185,6 +185,8 @@ def _label_warnings(bundle: Bundle, forms: dict[str, dict]) -> list[DiagramProbl
     """Each user task, form, field and choice that lacks a label in some language (`labels`)."""
     found: list[DiagramProblem] = []
     for process in bundle.processes.values():
+        found += [DiagramProblem(process.file.filename, process.process_id, reason, severity="warning")
+                  for reason in labels.process_label_problems(process.names)]
         for element_id, name, props in user_tasks(process):
             reasons = labels.task_label_problems(name, props)
             form = props.get(FORM_PROPERTY)
@@ -271,7 +273,7 @@ def _write_versions(checked: _Checked, actor_id: int | None, dependents: list[_D
             "process", process.process_id, process.name, _process_hash(process, decision_hashes, forms),
             process.file, latest, lambda p=process: deployment_for(p.file, "bpmn"),
             spec_text=None, at=at, spec_factory=lambda p=process: serializer.dump_spec(p.spec, p.embedded),
-            calls=process.calls, forms=form_ids,
+            calls=process.calls, forms=form_ids, names=process.names,
             warnings=[w.to_dict() for w in bundle.warnings
                       if w.file == process.file.filename and w.element_id in (None, process.process_id)]
             + [w.to_dict() for w in checked.by_process[process.process_id] if w.severity == "warning"])
@@ -285,7 +287,7 @@ def _write_versions(checked: _Checked, actor_id: int | None, dependents: list[_D
             "process", process.process_id, process.name, _process_hash(process, decision_hashes, kept_forms),
             process.file, latest, lambda p=process: deployment_for(p.file, "bpmn"),
             spec_text=None, at=at, spec_factory=lambda p=process: serializer.dump_spec(p.spec, p.embedded),
-            calls=process.calls, forms=dependent.forms)
+            calls=process.calls, forms=dependent.forms, names=process.names)
         if result.status == "new":
             results.append(result)
     db.session.flush()
@@ -294,7 +296,7 @@ def _write_versions(checked: _Checked, actor_id: int | None, dependents: list[_D
 
 def _version_row(kind: str, process_id: str, name: str | None, content_hash: str, file: DiagramFile,
                  latest: dict[str, ProcessVersion], deployment, spec_text: str | None, at,  # noqa: ANN001
-                 spec_factory=None, calls=None, forms=None, warnings=None) -> DeployedVersion:  # noqa: ANN001
+                 spec_factory=None, calls=None, forms=None, warnings=None, names=None) -> DeployedVersion:  # noqa: ANN001
     current = latest.get(process_id)
     if current is not None and current.content_hash == content_hash:
         return DeployedVersion(process_id, kind, current.version, "unchanged", file.filename)
@@ -302,7 +304,7 @@ def _version_row(kind: str, process_id: str, name: str | None, content_hash: str
         kind=kind, process_id=process_id, version=(current.version + 1) if current else 1, name=name,
         deployment=deployment(), content_hash=content_hash,
         spec=spec_text if spec_text is not None else spec_factory(),
-        calls=calls or [], forms=forms or {}, warnings=warnings or [], created_at=at)
+        calls=calls or [], forms=forms or {}, warnings=warnings or [], names=names or {}, created_at=at)
     db.session.add(row)
     return DeployedVersion(process_id, kind, row.version, "new", file.filename, warnings or [])
 

@@ -10,7 +10,8 @@ side by side, so one edit in one place adds a field in Chinese and English:
   `ui:help` likewise (`ui:help@zh`). JSON Schema ignores unknown keywords, so validation is
   unchanged.
 - a BPMN user task: its `name` in English, and a `name@zh` property
-  (`<spiffworkflow:property name="name@zh" value="初审"/>`).
+  (`<spiffworkflow:property name="name@zh" value="初审"/>`); a process likewise, with the
+  property in the process's own `extensionElements`.
 
 `localized` picks the reader's language and falls back to English, then to the app's message
 catalogue (the platform's own words), never to a code. What has no label in every language is a
@@ -87,6 +88,18 @@ def task_label_problems(name: str | None, properties: dict[str, Any]) -> list[st
     """What a user task lacks to be named in every language."""
     return [f"the user task has no name in English and {language} (name, property name@{language})"
             for language in OTHER_LANGUAGES if not name or not properties.get(_key("name", language))]
+
+
+def process_label_problems(names: dict[str, str]) -> list[str]:
+    """What a process lacks to be named in every language."""
+    return [f"the process has no name in English and {language} (name, property name@{language} on the process)"
+            for language in OTHER_LANGUAGES if not names.get(BASE_LANGUAGE) or not names.get(language)]
+
+
+def process_title(names: dict[str, str] | None, process_id: str, language: str) -> str:
+    """A process's name in `language`, else in English, else its id (which validate warns about)."""
+    names = names or {}
+    return names.get(language) or names.get(BASE_LANGUAGE) or process_id
 
 
 def task_title(title: str, properties: dict[str, Any] | None, language: str) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Select, Table, bindparam, func, or_, select
 
 from app.extensions import db
-from app.models import InstanceEvent, InstanceParty, Organisation, ProcessInstance, User
+from app.models import InstanceEvent, InstanceParty, Organisation, ProcessInstance, ProcessVersion, User
 from app.models.task import OPEN_TASK_STATES
 from app.services.errors import NotFound
 from app.services.identity.access import instance_visible, task_visible
@@ -142,3 +142,12 @@ def list_events(principal: Principal, instance_id: int, page: int, per_page: int
     return _page(query, page, per_page, lambda r: {
         "id": r[0].id, "kind": r[0].kind, "element_id": r[0].element_id, "at": r[0].at,
         "actor": r[1] if scope.names_actor(r[2]) else None, "details": r[0].details})
+
+
+def process_titles(version_ids: list[int], language: str) -> dict[int, str]:
+    """Each process version's name in `language` (`labels.process_title`), by version id."""
+    if not version_ids:
+        return {}
+    rows = db.session.execute(select(ProcessVersion.id, ProcessVersion.process_id, ProcessVersion.names)
+                              .where(ProcessVersion.id.in_(sorted(set(version_ids))))).all()
+    return {row.id: labels.process_title(row.names, row.process_id, language) for row in rows}

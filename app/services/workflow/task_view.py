@@ -26,7 +26,7 @@ from app.services.identity.directory import Principal
 from app.services.workflow import labels
 from app.services.workflow.forms import display_kinds, forms_by_id
 from app.services.workflow.party_scope import scope_of
-from app.services.workflow.queries import get_instance, task_detail
+from app.services.workflow.queries import get_instance, process_titles, task_detail
 from app.services.workflow.runtime import runtime
 
 KEY_DATA = "keyData"
@@ -126,7 +126,8 @@ def task_page(principal: Principal, task_id: int, language: str) -> dict[str, An
     as_dict = {"data": scope_of(principal, instance.id).data(instance.data),
                "process_version_id": instance.process_version_id}
     events = history(principal, instance.id, language)
-    return {"task": task, "business_key": instance.business_key, "key_data": key_data(principal, task, as_dict,
+    process = process_titles([instance.process_version_id], language).get(instance.process_version_id)
+    return {"task": task, "business_key": instance.business_key, "process": process, "key_data": key_data(principal, task, as_dict,
                                                                                        language),
             "parties": parties(instance.id), "history": events,
             "earlier": [e for e in events if e["kind"] == "task_completed" and e["fields"]]}
