@@ -97,3 +97,32 @@ def test_the_claimer_releases_a_task_from_its_page(client, app, deal):
     client.post("/logout", data={"csrf_token": _csrf(client)})
     sign_in(client, "lead")  # sees the task, is not its claimer: no release button
     assert 'id="release-form"' not in client.get(f"/tasks/{task}").text
+
+
+def _first_review_done_by_both(client, app, deal) -> None:
+    task = _task(app, deal, "first_review")
+    sign_in(client, "both")
+    csrf = _csrf(client)
+    client.post(f"/tasks/{task}/claim", data={"csrf_token": csrf})
+    done = client.post(f"/tasks/{task}", data={"csrf_token": csrf, "decision": "approve", "limit": "100"})
+    assert done.status_code == 302, done.text
+
+
+def test_four_eyes_keeps_a_task_from_whoever_did_the_step_before_it(client, app, deal):
+    _first_review_done_by_both(client, app, deal)
+    second, legal = _task(app, deal, "second_review"), _task(app, deal, "legal_check")
+    page = client.get("/", query_string={"view": "group"}, headers=EN).text
+    assert set(_rows(page)) == {str(legal)}  # second review is not offered to the first reviewer
+    assert re.search(r'id="count-group">1<', page)
+    task_page = client.get(f"/tasks/{second}", headers=ZH).text
+    assert 'id="four-eyes"' in task_page and 'id="task-form"' not in task_page
+    assert "此任务须由其他人处理" in task_page
+    refused = client.post(f"/tasks/{second}/claim", data={"csrf_token": _csrf(client)}, headers=ZH)
+    assert refused.status_code == 403 and "此任务须由其他人处理" in refused.text
+    with app.app_context():
+        assert db.session.get(HumanTask, second).state == "ready"
+        db.session.remove()
+    client.post("/logout", data={"csrf_token": _csrf(client)})
+    sign_in(client, "sec")  # someone else: both are offered, and the claim goes through
+    assert set(_rows(client.get("/", query_string={"view": "group"}).text)) == {str(second), str(legal)}
+    assert client.post(f"/tasks/{second}/claim", data={"csrf_token": _csrf(client)}).status_code == 302

@@ -61,7 +61,22 @@ def _group(principal: Principal) -> list[ColumnElement[bool]]:
         branches = [HumanTask.lane == lane for lane in _ready_lanes()] + [HumanTask.lane.is_(None)]
     else:
         branches = offered_branches(principal, unlaned=_started_any(principal))
-    return [branch & (HumanTask.state == "ready") for branch in branches]
+    kept_from = _four_eyes(principal)
+    keep_out = [HumanTask.id.not_in(kept_from)] if kept_from else []
+    return [and_(branch, HumanTask.state == "ready", *keep_out) for branch in branches]
+
+
+def _four_eyes(principal: Principal) -> list[int]:
+    """The ready tasks four-eyes keeps from this user: `separateFrom` a task they completed in the same
+    instance (`tasks._refuse_same_person`). Read from the user's completed tasks (the claimer is the
+    completer: `ix_human_tasks_claimed_by_state`) and their instances' ready tasks, so each branch
+    only leaves out a few ids and stays an index-only scan."""
+    done, other = aliased(HumanTask), aliased(HumanTask)
+    return list(db.session.scalars(
+        select(other.id).select_from(done)
+        .join(other, (other.instance_id == done.instance_id) & (other.state == "ready"))
+        .where(done.claimed_by_id == principal.id, done.state == "completed", done.completed_by_id == principal.id,
+               other.properties["separateFrom"].as_string() == done.element_id)).all())
 
 
 def _ready_lanes() -> list[str]:
