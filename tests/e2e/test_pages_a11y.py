@@ -4,7 +4,7 @@ cut and no table cell is squeezed to a character's width. Keyboards: a skip link
 keys on the language switch do not switch the language.
 
 The demo server is `make run`'s: the shipped processes and forms, `seed demo`. axe-core is vendored
-beside this file in vendor/axe-core/ (its README says the version; the site does not serve it) and
+with the front-end assets in app/static/vendor/axe-core/ (its README says the version) and
 run through the DevTools protocol, so the pages' Content-Security-Policy stays as served. Screenshots of each page at 390 px go to
 $LOANFLOW_E2E_SCREENSHOTS, else tmp/e2e-artifacts/ (not committed).
 """
@@ -23,7 +23,7 @@ from playwright.sync_api import Page, ViewportSize, expect
 from tests.e2e.conftest import TIMEOUT_MS, LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
-AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+AXE = Path(__file__).resolve().parents[2] / "app" / "static" / "vendor" / "axe-core" / "axe.min.js"
 PHONE: ViewportSize = {"width": 390, "height": 844}
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 TASK_PAGES_PER_TAB = 1  # one task page from each inbox tab: the pages of one kind share a template
