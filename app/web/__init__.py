@@ -17,6 +17,7 @@ def _wants_json() -> bool:
 def register_web(app: Flask) -> None:
     from app.web import admin, auth, inbox, vocabulary
     from app.web.i18n import local_date, money
+    from app.web.money_input import money_format_hint
 
     for blueprint in (auth.bp, inbox.bp, admin.bp):
         app.register_blueprint(blueprint)
@@ -24,6 +25,7 @@ def register_web(app: Flask) -> None:
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["local_date"] = local_date
     vocabulary.install(app.jinja_env.filters)
+    app.jinja_env.globals["money_format_hint"] = money_format_hint
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):

@@ -16,6 +16,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 
 from app.services.workflow.forms import MAX_DECIMAL_EXPONENT
 from app.services.workflow.labels import choice_labels, localized
+from app.web.money_input import parse_money
 
 EMPTY_ROWS = 2
 
@@ -150,7 +151,10 @@ def _parse_object(schema, ui, form, files, store_file, prefix, errors) -> dict[s
             else:
                 data[name] = number
         elif kind == "money":
-            data[name] = raw.replace(",", "")
+            try:
+                data[name] = str(parse_money(raw))  # 1,000,000.00, ¥ and full-width digits read as typed
+            except ValueError as exc:
+                errors.setdefault(key, []).append(str(exc))
         else:
             data[name] = raw
     return data

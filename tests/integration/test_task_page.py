@@ -112,3 +112,11 @@ def test_an_inbox_page_past_the_end_is_an_empty_page_not_an_overflow(client, tas
     sign_in(client, "rev1")
     for page in ("2", str(10 ** 20), "-3", "x"):
         assert client.get("/", query_string={"page": page}).status_code == 200
+
+
+def test_a_money_input_says_which_format_it_wants(client, task_id):
+    sign_in(client, "rev1")
+    zh = client.get(f"/tasks/{task_id}", headers={"Accept-Language": "zh-CN"}).text
+    hint = re.search(r'<small id="f-([^"]+)-format" class="format">([^<]+)</small>', zh)
+    assert hint is not None and "1,000,000.00" in hint.group(2)
+    assert f'aria-describedby="f-{hint.group(1)}-format"' in zh

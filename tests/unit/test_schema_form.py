@@ -34,3 +34,19 @@ def test_an_integer_field_takes_whole_numbers_only() -> None:
     with pytest.raises(FormParseError) as caught:
         _parse(count="1.5")
     assert caught.value.fields == {"count": ["Must be a whole number."]}
+
+
+MONEY = ({"type": "object", "properties": {"limit": {"type": "string"}}}, {"limit": {"ui:widget": "money"}})
+
+
+@pytest.mark.parametrize(("raw", "stored"), [("1,000,000.00", "1000000.00"), ("1000000", "1000000"),
+                                             ("¥1,000.5", "1000.5")])
+def test_a_money_field_takes_amounts_as_people_type_them(raw: str, stored: str) -> None:
+    assert parse_submission(*MONEY, MultiDict({"limit": raw}), MultiDict(), store_file=None) == {"limit": stored}
+
+
+@pytest.mark.parametrize("raw", ["1,00", "12.345", "1e6", "NaN"])
+def test_a_money_field_refuses_what_is_not_an_amount_and_says_the_format(raw: str) -> None:
+    with pytest.raises(FormParseError) as caught:
+        parse_submission(*MONEY, MultiDict({"limit": raw}), MultiDict(), store_file=None)
+    assert "1,000,000.00" in caught.value.fields["limit"][0]
