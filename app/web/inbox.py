@@ -68,7 +68,7 @@ def _filters() -> inbox.InboxFilters:
     except ValueError:
         page = 1
     return inbox.InboxFilters(
-        view="group" if args.get("view") == "group" else "mine", process_id=args.get("process") or None,
+        view=str(args.get("view")) if args.get("view") in inbox.VIEWS else "mine", process_id=args.get("process") or None,
         element_id=args.get("task") or None, business_key=args.get("key") or None,
         party=args.get("party") or None, due_before=due_before, q=args.get("q") or None,
         sort=str(args.get("sort")) if args.get("sort") in inbox.SORTS else "due", page=page, per_page=PER_PAGE,
@@ -81,8 +81,10 @@ def index():
     filters = _filters()
     result = inbox.inbox(_principal(), filters)
     pages = max(1, -(-result["total"] // PER_PAGE))
+    assignees = (tasks.assignable_by_lane(_principal(), [t["lane"] for t in result["items"]])
+                 if filters.view == "team" else {})
     return render_template("inbox.html", result=result, filters=filters, counts=inbox.counts(_principal()),
-                           pages=pages)
+                           pages=pages, assignees=assignees)
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
@@ -170,6 +172,8 @@ def assign(task_id: int):
         flash(exc.message, "error")
     else:
         flash(_("Task assigned to %(user)s.", user=username))
+    if request.form.get("next"):  # assigned from a list: back to it
+        return redirect(safe_next(request.form.get("next")))
     return redirect(url_for("inbox.task_page", task_id=task_id))
 
 

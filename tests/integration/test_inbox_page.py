@@ -126,3 +126,45 @@ def test_four_eyes_keeps_a_task_from_whoever_did_the_step_before_it(client, app,
     sign_in(client, "sec")  # someone else: both are offered, and the claim goes through
     assert set(_rows(client.get("/", query_string={"view": "group"}).text)) == {str(second), str(legal)}
     assert client.post(f"/tasks/{second}/claim", data={"csrf_token": _csrf(client)}).status_code == 302
+
+
+def test_done_by_me_lists_what_the_user_completed_newest_first(client, app, deal):
+    _first_review_done_by_both(client, app, deal)
+    first = _task(app, deal, "first_review")
+    legal = _task(app, deal, "legal_check")
+    csrf = _csrf(client)
+    client.post(f"/tasks/{legal}/claim", data={"csrf_token": csrf})
+    assert client.post(f"/tasks/{legal}", data={"csrf_token": csrf}).status_code == 302
+    page = client.get("/", query_string={"view": "done"}, headers=EN).text
+    assert list(_rows(page)) == [str(legal), str(first)]  # newest first
+    assert re.search(r'id="count-done">2<', page) and "Done " in _rows(page)[str(first)]
+    assert 'id="count-team"' not in page  # no team view for a reviewer
+    client.post("/logout", data={"csrf_token": _csrf(client)})
+    sign_in(client, "sec")
+    assert _rows(client.get("/", query_string={"view": "done"}).text) == {}  # only one's own
+
+
+def test_a_team_lead_sees_the_teams_open_tasks_and_assigns_from_the_list(client, app, deal):
+    _first_review_done_by_both(client, app, deal)
+    second, legal = _task(app, deal, "second_review"), _task(app, deal, "legal_check")
+    client.post(f"/tasks/{legal}/claim", data={"csrf_token": _csrf(client)})
+    client.post("/logout", data={"csrf_token": _csrf(client)})
+    sign_in(client, "lead")
+    page = client.get("/", query_string={"view": "team"}, headers=EN).text
+    rows = _rows(page)
+    assert set(rows) == {str(second), str(legal)} and "Bo Th" in rows[str(legal)]
+    assert re.search(r'id="count-team">2<', page)
+    form = re.search(rf'<form[^>]*action="/tasks/{second}/assign".*?</form>', page, re.S).group(0)
+    assert re.findall(r'<option value="([^"]+)"', form) == ["both", "sec"]  # the lane's role holders
+    assert 'name="next" value="/?view=team"' in form
+    done = client.post(f"/tasks/{second}/assign", data={"csrf_token": _csrf(client), "username": "sec",
+                                                         "next": "/?view=team"})
+    assert done.status_code == 302 and done.headers["Location"].endswith("/?view=team")
+    with app.app_context():
+        task = db.session.get(HumanTask, second)
+        assert task.state == "claimed"
+        db.session.remove()
+    client.post("/logout", data={"csrf_token": _csrf(client)})
+    sign_in(client, "sec")  # no team view for a reviewer: the tab is absent and the view empty
+    page = client.get("/", query_string={"view": "team"}).text
+    assert 'id="count-team"' not in page and _rows(page) == {}

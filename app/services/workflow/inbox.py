@@ -18,7 +18,9 @@ from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models import HumanTask, InstanceParty, Organisation, ProcessInstance, ProcessVersion, User
+from app.models.task import OPEN_TASK_STATES
 from app.services.clock import now
+from app.services.identity import policy
 from app.services.identity.access import offered_branches, offered_everything
 from app.services.identity.directory import Principal
 from app.services.workflow import labels
@@ -33,12 +35,16 @@ SORTS: dict[str, Callable[[Any], tuple[Any, ...]]] = {
     "priority": lambda c: (c.priority.asc().nulls_last(), c.due_at.asc().nulls_last(), c.id.asc()),
     "newest": lambda c: (c.created_at.desc(), c.id.desc()),
 }
-_SORT_COLUMNS = {"due": ("due_at",), "priority": ("priority", "due_at"), "newest": ("created_at",)}
+# The "done by me" view's own order, newest first (not a sort one picks: SORTS is the API's choice).
+_ORDERS = {**SORTS, "done": lambda c: (c.completed_at.desc(), c.id.desc())}
+_SORT_COLUMNS = {"due": ("due_at",), "priority": ("priority", "due_at"), "newest": ("created_at",),
+                 "done": ("completed_at",)}
+VIEWS = ("mine", "group", "done", "team")
 
 
 @dataclass
 class InboxFilters:
-    view: str = "mine"  # mine | group
+    view: str = "mine"  # mine | group | done (completed by me) | team (my organisation's open tasks, for who assigns them)
     process_id: str | None = None
     element_id: str | None = None
     business_key: str | None = None
@@ -58,7 +64,7 @@ def _mine(principal: Principal) -> ColumnElement[bool]:
 def _group(principal: Principal) -> list[ColumnElement[bool]]:
     if offered_everything(principal):
         # offered every task (access.offered_branches): read lane by lane, each in its index's order
-        branches = [HumanTask.lane == lane for lane in _ready_lanes()] + [HumanTask.lane.is_(None)]
+        branches = [HumanTask.lane == lane for lane in _lanes(HumanTask.state == "ready")] + [HumanTask.lane.is_(None)]
     else:
         branches = offered_branches(principal, unlaned=_started_any(principal))
     kept_from = _four_eyes(principal)
@@ -79,16 +85,39 @@ def _four_eyes(principal: Principal) -> list[int]:
                other.properties["separateFrom"].as_string() == done.element_id)).all())
 
 
-def _ready_lanes() -> list[str]:
-    """The lanes ready tasks are in: one index probe per lane (a recursive "next lane after")."""
-    lanes = select(func.min(HumanTask.lane).label("lane")).where(HumanTask.state == "ready").cte(
-        "lanes", recursive=True)
-    following = select(func.min(HumanTask.lane)).where(HumanTask.state == "ready", HumanTask.lane > lanes.c.lane)
+def _lanes(*conditions: ColumnElement[bool]) -> list[str]:
+    """The lanes of the tasks matching `conditions`: one index probe per lane (a recursive "next lane after")."""
+    lanes = select(func.min(HumanTask.lane).label("lane")).where(*conditions).cte("lanes", recursive=True)
+    following = select(func.min(HumanTask.lane)).where(*conditions, HumanTask.lane > lanes.c.lane)
     lanes = lanes.union_all(select(following.scalar_subquery().label("lane")).where(lanes.c.lane.is_not(None)))
     return list(db.session.scalars(select(lanes.c.lane).where(lanes.c.lane.is_not(None))).all())
 
 
+def _done(principal: Principal) -> ColumnElement[bool]:
+    """Completed by the user (who completes a task holds it: `ix_human_tasks_claimed_by_state` serves it)."""
+    return ((HumanTask.claimed_by_id == principal.id) & (HumanTask.state == "completed")
+            & (HumanTask.completed_by_id == principal.id))
+
+
+def team_view(principal: Principal) -> bool:
+    """Whether the user has a "my team" view: they assign their organisation's tasks (a team lead)."""
+    return policy.allowed(principal, "tasks.assign", org_id=principal.org_id)
+
+
+def _team(principal: Principal) -> list[ColumnElement[bool]]:
+    """The organisation's open tasks, lane by lane and state by state (each an index's equality, in due order)."""
+    if not team_view(principal):
+        return []
+    ours = HumanTask.org_id == principal.org_id
+    return [ours & (HumanTask.lane == lane) & (HumanTask.state == state)
+            for lane in _lanes(ours, HumanTask.state.in_(OPEN_TASK_STATES)) for state in OPEN_TASK_STATES]
+
+
 def _branches(principal: Principal, view: str) -> list[ColumnElement[bool]]:
+    if view == "done":
+        return [_done(principal)]
+    if view == "team":
+        return _team(principal)
     return [_mine(principal)] if view == "mine" else _group(principal)
 
 
@@ -138,7 +167,7 @@ def _found(branches: Sequence[ColumnElement[bool]], sort: str, limit: int) -> An
     planner would plan each branch for its first rows only, and probe a filter row by row where
     one hash of the filter's few thousand instances costs a tenth."""
     columns = [HumanTask.id, *(getattr(HumanTask, name) for name in _SORT_COLUMNS[sort])]
-    parts = [select(*columns).where(branch).order_by(*SORTS[sort](HumanTask)).limit(limit) for branch in branches]
+    parts = [select(*columns).where(branch).order_by(*_ORDERS[sort](HumanTask)).limit(limit) for branch in branches]
     return _union(parts).cte("found").prefix_with("MATERIALIZED", dialect="postgresql")
 
 
@@ -163,7 +192,7 @@ def inbox(principal: Principal, filters: InboxFilters) -> dict[str, Any]:
     One statement: each branch's first `cap + 1` tasks in the page's order (an index scan that stops
     there, or one pass over a branch a filter thins out), counted, merged and cut to the page; the
     page's rows are then joined to their tasks and instances."""
-    sort = filters.sort if filters.sort in SORTS else "due"
+    sort = "done" if filters.view == "done" else filters.sort if filters.sort in SORTS else "due"
     conditions = _filters(filters)
     branches = [and_(branch, *conditions) for branch in _branches(principal, filters.view)]
     offset = (filters.page - 1) * filters.per_page
@@ -172,7 +201,7 @@ def inbox(principal: Principal, filters: InboxFilters) -> dict[str, Any]:
     found = 0
     if branches:
         every = _found(branches, sort, cap + 1)
-        page = (select(*every.c, func.count().over().label("found")).order_by(*SORTS[sort](every.c))
+        page = (select(*every.c, func.count().over().label("found")).order_by(*_ORDERS[sort](every.c))
                 .offset(offset).limit(filters.per_page).subquery())
         assignee = aliased(User)
         rows = db.session.execute(
@@ -181,7 +210,7 @@ def inbox(principal: Principal, filters: InboxFilters) -> dict[str, Any]:
             .join(page, page.c.id == HumanTask.id)
             .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
             .outerjoin(assignee, assignee.id == HumanTask.claimed_by_id)
-            .order_by(*SORTS[sort](page.c))).all()
+            .order_by(*_ORDERS[sort](page.c))).all()
         found = rows[0].found if rows else 0
         if not rows and offset:  # past the last page: count on its own
             found = db.session.scalar(select(_counted(branches, cap))) or 0
@@ -189,6 +218,7 @@ def inbox(principal: Principal, filters: InboxFilters) -> dict[str, Any]:
     items = [{
         "id": t.id, "instance_id": t.instance_id, "title": labels.task_title(t.title, t.properties, filters.language), "element_id": t.element_id, "lane": t.lane,
         "state": t.state, "priority": t.priority, "due_at": t.due_at, "created_at": t.created_at,
+        "completed_at": t.completed_at,
         "business_key": business_key, "process_id": process_id, "overdue": bool(t.due_at and t.due_at < at),
         "assignee": _name_for(principal, username, display_name, org_id),
     } for t, business_key, process_id, _found_rows, username, display_name, org_id in rows]
@@ -209,9 +239,12 @@ def counts(principal: Principal) -> dict[str, Any]:
     at = now()
     mine, group = [_mine(principal)], _group(principal)
     overdue = [branch & (HumanTask.due_at < at) for branch in mine + group]
+    team = _team(principal)
+    names = ("mine", "group", "overdue", "done", *(("team",) if team else ()))
     found = db.session.execute(select(_counted(mine, COUNT_CAP), _counted(group, COUNT_CAP),
-                                      _counted(overdue, COUNT_CAP))).one()
-    result: dict[str, Any] = {name: min(n, COUNT_CAP) for name, n in zip(("mine", "group", "overdue"), found,
-                                                                          strict=True)}
-    result["capped"] = [name for name, n in zip(("mine", "group", "overdue"), found, strict=True) if n > COUNT_CAP]
+                                      _counted(overdue, COUNT_CAP), _counted([_done(principal)], COUNT_CAP),
+                                      *((_counted(team, COUNT_CAP),) if team else ()))).one()
+    result: dict[str, Any] = {name: min(n, COUNT_CAP) for name, n in zip(names, found, strict=True)}
+    result["capped"] = [name for name, n in zip(names, found, strict=True) if n > COUNT_CAP]
+    result["team_view"] = bool(team) or team_view(principal)
     return result
