@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models import Loan, Organisation, ProcessInstance, Product, User
 from app.services.identity import accounts
 from app.services.identity import directory as identity
+from app.services.identity.directory import PLATFORM_ADMIN_NAME
 from app.services.ledger import loans, repayments
 from app.services.workflow.instances import latest_version, start_instance
 
@@ -60,6 +61,8 @@ def seed_demo() -> list[tuple[str, str, str]]:
         if db.session.scalar(select(User.id).where(User.username == username)) is None:
             identity.create_user(username, org, roles, display_name=DISPLAY_NAMES.get(username))
         user = db.session.scalar(select(User).where(User.username == username))
+        if user is not None and user.display_name in (None, "", PLATFORM_ADMIN_NAME):
+            user.display_name = DISPLAY_NAMES.get(username) or user.display_name
         if user is not None and user.password_hash is None:
             accounts.set_password_with_token(accounts.invite(username), "invite", DEMO_PASSWORD)
     if latest_version("risk_approval") is not None and not db.session.scalar(

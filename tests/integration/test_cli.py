@@ -105,7 +105,9 @@ def test_deploy_reports_the_checks_warnings_and_deploys(runner):
     validated = invoke(runner, "processes", "validate", str(FIXTURES / "bpmn" / "gateway_loop.bpmn"))
     assert validated.exit_code == 0 and validated.output.splitlines() == [
         "warning: gateway_loop.bpmn: again: loop through again, merge, step has no user task or catch event: it may "
-        "run without bound", "ok: 1 file(s), 1 warning(s)"]
+        "run without bound",
+        "warning: gateway_loop.bpmn: gateway_loop: the process has no name in English and zh (name, property "
+        "name@zh on the process)", "ok: 1 file(s), 2 warning(s)"]
 
 
 VALIDATE_LINE = re.compile(r"(error|warning): ([^:]+?)(?::(\d+))?: ([^:]+): (.*)")

@@ -293,10 +293,13 @@ def _stamp_last_used(token_id: int, at: datetime) -> None:
 _STAMP = update(ApiToken).where(ApiToken.id == bindparam("token_id")).values(last_used_at=bindparam("at"))
 
 
+PLATFORM_ADMIN_NAME = "Platform administrator"  # the first admin's display name until someone names them
+
+
 def ensure_platform_admin(username: str = "admin", org_code: str = "PLATFORM") -> str:
     """Idempotent seed: the platform organisation and its admin; returns a new token for the admin."""
     if db.session.scalar(select(Organisation).where(Organisation.code == org_code)) is None:
-        create_org(org_code, [grants.PLATFORM], "Loanflow platform")
+        create_org(org_code, [grants.PLATFORM], "Loanflow")  # a name in no one language
     if db.session.scalar(select(User).where(User.username == username)) is None:
-        create_user(username, org_code, [grants.PLATFORM_ADMIN], "Platform administrator")
+        create_user(username, org_code, [grants.PLATFORM_ADMIN], PLATFORM_ADMIN_NAME)
     return issue_token(username)

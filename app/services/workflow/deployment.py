@@ -176,15 +176,17 @@ def _check(files: list[DiagramFile]) -> _Checked:
                   for pid, process in bundle.processes.items()}
     used = sorted({name for p in bundle.processes.values() for name in p.forms} & set(available))
     forms, unreadable = _load_forms(used)
-    problems = [*bundle.warnings, *(p for found in by_process.values() for p in found), *unreadable,
-                *_label_warnings(bundle, forms)]
+    # labels missing in a language: said by `processes validate`, not attached to deployed versions
+    labelled = [p for found in _label_warnings(bundle, forms).values() for p in found]
+    problems = [*bundle.warnings, *(p for found in by_process.values() for p in found), *unreadable, *labelled]
     return _Checked(bundle, forms, problems, by_process)
 
 
-def _label_warnings(bundle: Bundle, forms: dict[str, dict]) -> list[DiagramProblem]:
-    """Each user task, form, field and choice that lacks a label in some language (`labels`)."""
-    found: list[DiagramProblem] = []
+def _label_warnings(bundle: Bundle, forms: dict[str, dict]) -> dict[str, list[DiagramProblem]]:
+    """By process: each process, user task, form, field and choice that lacks a label in some language."""
+    by_process: dict[str, list[DiagramProblem]] = {}
     for process in bundle.processes.values():
+        found = by_process.setdefault(process.process_id, [])
         found += [DiagramProblem(process.file.filename, process.process_id, reason, severity="warning")
                   for reason in labels.process_label_problems(process.names)]
         for element_id, name, props in user_tasks(process):
@@ -194,7 +196,7 @@ def _label_warnings(bundle: Bundle, forms: dict[str, dict]) -> list[DiagramProbl
                 reasons += [f"form {form}: {reason}" for reason in labels.form_label_problems(forms[form])]
             found += [DiagramProblem(process.file.filename, element_id, reason, severity="warning")
                       for reason in reasons]
-    return found
+    return by_process
 
 
 def check_diagrams(files: list[DiagramFile]) -> list[DiagramProblem]:

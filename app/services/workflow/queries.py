@@ -151,3 +151,16 @@ def process_titles(version_ids: list[int], language: str) -> dict[int, str]:
     rows = db.session.execute(select(ProcessVersion.id, ProcessVersion.process_id, ProcessVersion.names)
                               .where(ProcessVersion.id.in_(sorted(set(version_ids))))).all()
     return {row.id: labels.process_title(row.names, row.process_id, language) for row in rows}
+
+
+def process_names(process_ids: list[str], language: str) -> dict[str, str]:
+    """Each process's name in `language`, as its latest version gives it, by process id."""
+    if not process_ids:
+        return {}
+    newest = (select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v"))
+              .where(ProcessVersion.kind == "process", ProcessVersion.process_id.in_(sorted(set(process_ids))))
+              .group_by(ProcessVersion.process_id).subquery())
+    rows = db.session.execute(select(ProcessVersion.process_id, ProcessVersion.names).join(
+        newest, (ProcessVersion.process_id == newest.c.process_id) & (ProcessVersion.version == newest.c.v)
+        & (ProcessVersion.kind == "process"))).all()
+    return {row.process_id: labels.process_title(row.names, row.process_id, language) for row in rows}
