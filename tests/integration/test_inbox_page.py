@@ -3,13 +3,17 @@ release from the task page, four-eyes before a claim, the done and team views.""
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import HumanTask
+from app.models import HumanTask, ProcessInstance
 from app.services.identity import directory as identity
+from app.services.ledger import loans
+from app.services.workflow import inbox
+from tests.integration.ledger_support import PRODUCT
 from tests.integration.test_identity import set_password, sign_in
 
 API = "/api/v1"
@@ -168,3 +172,29 @@ def test_a_team_lead_sees_the_teams_open_tasks_and_assigns_from_the_list(client,
     sign_in(client, "sec")  # no team view for a reviewer: the tab is absent and the view empty
     page = client.get("/", query_string={"view": "team"}).text
     assert 'id="count-team"' not in page and _rows(page) == {}
+
+
+def test_rows_show_the_borrower_product_and_amount(client, app, deal):
+    with app.app_context():
+        loans.create_product({**PRODUCT, "name": "Trade finance", "application_process": "review_with_form"})
+        db.session.commit()
+        db.session.remove()
+    task = _task(app, deal, "first_review")
+    sign_in(client, "both")
+    row = _rows(client.get("/", query_string={"view": "group"}, headers=EN).text)[str(task)]
+    assert "Trader Co" in row and "Trade finance" in row and "CN¥2,500,000.00" in row
+    assert "¥2,500,000.00" in _rows(client.get("/", query_string={"view": "group"}, headers=ZH).text)[str(task)]
+
+
+def test_the_amount_a_task_names_is_read_as_the_viewers_party_may(client, app, deal):
+    _first_review_done_by_both(client, app, deal)  # the funder's reviewer wrote `limit`
+    with app.app_context():
+        identity.create_user("applicant1", "TRADER", ["applicant"])
+        db.session.commit()
+        data = db.session.get(ProcessInstance, deal).data
+        task = SimpleNamespace(id=1, instance_id=deal, properties={"amountField": "limit"})
+        row = (task, "K-REVIEW", "review_with_form", 1, None, None, None, data)
+        assert str(inbox._deals(identity.principal_for("both"), [row])[1]["amount"]) == "100"
+        borrower = inbox._deals(identity.principal_for("applicant1"), [row])[1]
+        assert borrower == {"borrower": "Trader Co", "product": None, "amount": None}  # the funder's field: not shown
+        db.session.remove()

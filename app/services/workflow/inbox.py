@@ -17,13 +17,14 @@ from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, 
 from sqlalchemy.orm import aliased
 
 from app.extensions import db
-from app.models import HumanTask, InstanceParty, Organisation, ProcessInstance, ProcessVersion, User
+from app.models import HumanTask, InstanceParty, Organisation, ProcessInstance, ProcessVersion, Product, User
 from app.models.task import OPEN_TASK_STATES
 from app.services.clock import now
 from app.services.identity import policy
 from app.services.identity.access import offered_branches, offered_everything
 from app.services.identity.directory import Principal
 from app.services.workflow import labels
+from app.services.workflow.party_scope import EVERYTHING, PartyScope, scope_of
 
 # Counts stop here ("1,000+"): counting every one of 650,000 ready tasks costs ~40 ms however it
 # is indexed, and nobody pages that far. A page beyond the cap counts up to that page instead.
@@ -40,6 +41,8 @@ _ORDERS = {**SORTS, "done": lambda c: (c.completed_at.desc(), c.id.desc())}
 _SORT_COLUMNS = {"due": ("due_at",), "priority": ("priority", "due_at"), "newest": ("created_at",),
                  "done": ("completed_at",)}
 VIEWS = ("mine", "group", "done", "team")
+# The instance's data field a row shows as the deal's amount; a user task may name another (`amountField`).
+AMOUNT_FIELD = "requested_amount"
 
 
 @dataclass
@@ -206,7 +209,7 @@ def inbox(principal: Principal, filters: InboxFilters) -> dict[str, Any]:
         assignee = aliased(User)
         rows = db.session.execute(
             select(HumanTask, ProcessInstance.business_key, ProcessInstance.process_id, page.c.found,
-                   assignee.username, assignee.display_name, assignee.org_id)
+                   assignee.username, assignee.display_name, assignee.org_id, ProcessInstance.data)
             .join(page, page.c.id == HumanTask.id)
             .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
             .outerjoin(assignee, assignee.id == HumanTask.claimed_by_id)
@@ -215,15 +218,45 @@ def inbox(principal: Principal, filters: InboxFilters) -> dict[str, Any]:
         if not rows and offset:  # past the last page: count on its own
             found = db.session.scalar(select(_counted(branches, cap))) or 0
     at = now()
+    deals = _deals(principal, rows)
     items = [{
         "id": t.id, "instance_id": t.instance_id, "title": labels.task_title(t.title, t.properties, filters.language), "element_id": t.element_id, "lane": t.lane,
         "state": t.state, "priority": t.priority, "due_at": t.due_at, "created_at": t.created_at,
         "completed_at": t.completed_at,
         "business_key": business_key, "process_id": process_id, "overdue": bool(t.due_at and t.due_at < at),
-        "assignee": _name_for(principal, username, display_name, org_id),
-    } for t, business_key, process_id, _found_rows, username, display_name, org_id in rows]
+        "assignee": _name_for(principal, username, display_name, org_id), **deals[t.id],
+    } for t, business_key, process_id, _found_rows, username, display_name, org_id, _data in rows]
     return {"items": items, "total": min(found, cap), "total_capped": found > cap, "page": filters.page,
             "per_page": filters.per_page}
+
+
+def _deals(principal: Principal, rows: Sequence[Any]) -> dict[int, dict[str, Any]]:
+    """Each page row's deal in brief: the borrower (the organisation's name), the product offering its
+    process (`loan_products.application_process`) and the amount (the instance's `amountField` or
+    `requested_amount`), read as the user's party may (`party_scope`): a few queries for the page."""
+    instance_ids = sorted({row[0].instance_id for row in rows})
+    borrowers = dict(db.session.execute(
+        select(InstanceParty.instance_id, Organisation.name).join(Organisation, Organisation.id == InstanceParty.org_id)
+        .where(InstanceParty.instance_id.in_(instance_ids), InstanceParty.party == "borrower")).all())
+    products: dict[str | None, str] = {}
+    for process_id, name in db.session.execute(
+            select(Product.application_process, Product.name).where(
+                Product.active.is_(True), Product.application_process.in_(sorted({row[2] for row in rows})))
+            .order_by(Product.id.desc())):
+        products[process_id] = name  # the oldest product offering the process wins
+    scopes: dict[int, PartyScope] = {}
+    deals: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        task, data = row[0], row[-1] or {}
+        field = (task.properties or {}).get("amountField") or AMOUNT_FIELD
+        amount = None
+        if field in data:
+            if task.instance_id not in scopes:
+                scopes[task.instance_id] = EVERYTHING if principal.is_platform else scope_of(principal, task.instance_id)
+            amount = scopes[task.instance_id].data({field: data[field]}).get(field)
+        deals[task.id] = {"borrower": borrowers.get(task.instance_id), "product": products.get(row[2]),
+                          "amount": amount}
+    return deals
 
 
 def _name_for(principal: Principal, username: str | None, display_name: str | None, org_id: int | None) -> str | None:
