@@ -31,6 +31,8 @@ def N_(text: str) -> str:
 # A task's refusals in the reader's words, by the service error's code (the services speak English).
 REFUSALS = {
     "four_eyes": N_("You did an earlier step of this deal that needs a second person: someone else does this one."),
+    "four_eyes_assignee": N_("This person did an earlier step of this deal that needs a second person: choose "
+                             "someone else."),
     "task_claimed": N_("Someone else is working on this task."),
     "task_completed": N_("This task is already done."),
     "task_cancelled": N_("This task was withdrawn."),
@@ -169,7 +171,7 @@ def assign(task_id: int):
     except ServiceError as exc:
         if exc.kind in NOT_YOURS:
             abort(status_of(exc))
-        flash(exc.message, "error")
+        flash(_refusal(exc), "error")
     else:
         flash(_("Task assigned to %(user)s.", user=username))
     if request.form.get("next"):  # assigned from a list: back to it

@@ -198,3 +198,19 @@ def test_the_amount_a_task_names_is_read_as_the_viewers_party_may(client, app, d
         borrower = inbox._deals(identity.principal_for("applicant1"), [row])[1]
         assert borrower == {"borrower": "Trader Co", "product": None, "amount": None}  # the funder's field: not shown
         db.session.remove()
+
+
+def test_four_eyes_also_holds_when_a_lead_assigns(client, app, deal):
+    _first_review_done_by_both(client, app, deal)
+    second = _task(app, deal, "second_review")
+    client.post("/logout", data={"csrf_token": _csrf(client)})
+    sign_in(client, "lead")
+    page = client.get(f"/tasks/{second}").text
+    form = re.search(r'<form[^>]*id="assign-form".*?</form>', page, re.S).group(0)
+    assert re.findall(r'<option value="([^"]+)"', form) == ["sec"]  # not whoever did the first review
+    refused = client.post(f"/tasks/{second}/assign", data={"csrf_token": _csrf(client), "username": "both"},
+                          headers=ZH, follow_redirects=True)
+    assert "此人已完成本笔业务中需要双人复核的前一步骤" in refused.text
+    with app.app_context():
+        assert db.session.get(HumanTask, second).state == "ready"
+        db.session.remove()

@@ -156,6 +156,9 @@ def assignable_users(task_id: int, actor: Actor) -> list[tuple[str, str]]:
         query = query.where(User.org_id == task.org_id)
     elif not task.lane:
         query = query.where(User.org_id == actor.org_id)
+    barred = _did_the_step_before(task)
+    if barred:
+        query = query.where(User.id.not_in(barred))
     return [(name, display or name) for name, display in db.session.execute(query.limit(500))]
 
 
@@ -180,6 +183,8 @@ def assign_task(task_id: int, username: str, actor: Actor) -> None:
     if task.state not in OPEN_TASK_STATES:
         raise Conflict(f"task is already {task.state}", code=f"task_{task.state}")
     assignee = _assignee(username, task)
+    if assignee.id in _did_the_step_before(task):
+        raise Invalid(FOUR_EYES_ASSIGNEE, fields={"username": [FOUR_EYES_ASSIGNEE]}, code="four_eyes_assignee")
     changed = _rowcount(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state.in_(OPEN_TASK_STATES))
                         .values(state="claimed", claimed_by_id=assignee.id))
     if not changed:
@@ -191,6 +196,17 @@ def assign_task(task_id: int, username: str, actor: Actor) -> None:
 
 
 NOT_ASSIGNABLE = "no active user of that name may work this task"
+FOUR_EYES_ASSIGNEE = "this person completed the task this one is separateFrom: someone else must do it"
+
+
+def _did_the_step_before(task: Any) -> set[int]:  # a row with instance_id and properties
+    """Who completed the task this one is `separateFrom` in the same instance (four-eyes keeps them from it)."""
+    other = (task.properties or {}).get("separateFrom")
+    if not other:
+        return set()
+    return {user_id for user_id in db.session.scalars(select(HumanTask.completed_by_id).where(
+        HumanTask.instance_id == task.instance_id, HumanTask.element_id == other, HumanTask.state == "completed"))
+        if user_id is not None}
 
 
 def _assignee(username: str, task: Any) -> Principal:  # task: the row of `_task_to_assign`
