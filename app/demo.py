@@ -43,7 +43,7 @@ DISPLAY_NAMES = {
     "signer1": "黄签署", "warehouse1": "何监管",
 }
 PRODUCT: dict[str, str | int] = {
-    "code": "DEMO-CREDIT", "name": "流动资金贷款 (demo)", "annual_rate": "12", "min_amount": "10000",
+    "code": "DEMO-CREDIT", "name": "流动资金贷款（演示）", "annual_rate": "12", "min_amount": "10000",
     "max_amount": "5000000", "min_term": 3, "max_term": 36, "overdue_grace_days": 3,
     "early_repayment_fee_percent": "1",
     "application_process": "risk_approval",  # what TRADER1's applicant may start (the only diagram in processes/)

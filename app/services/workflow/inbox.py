@@ -25,6 +25,7 @@ from app.services.identity.access import offered_branches, offered_everything
 from app.services.identity.directory import Principal
 from app.services.workflow import labels
 from app.services.workflow.party_scope import EVERYTHING, PartyScope, scope_of
+from app.services.workflow.queries import process_titles
 
 # Counts stop here ("1,000+"): counting every one of 650,000 ready tasks costs ~40 ms however it
 # is indexed, and nobody pages that far. A page beyond the cap counts up to that page instead.
@@ -219,12 +220,14 @@ def inbox(principal: Principal, filters: InboxFilters) -> dict[str, Any]:
             found = db.session.scalar(select(_counted(branches, cap))) or 0
     at = now()
     deals = _deals(principal, rows)
+    processes = process_titles([row[0].process_version_id for row in rows], filters.language)
     items = [{
         "id": t.id, "instance_id": t.instance_id, "title": labels.task_title(t.title, t.properties, filters.language), "element_id": t.element_id, "lane": t.lane,
         "state": t.state, "priority": t.priority, "due_at": t.due_at, "created_at": t.created_at,
         "completed_at": t.completed_at,
         "business_key": business_key, "process_id": process_id, "overdue": bool(t.due_at and t.due_at < at),
         "assignee": _name_for(principal, username, display_name, org_id), **deals[t.id],
+        "process": processes.get(t.process_version_id, process_id),
     } for t, business_key, process_id, _found_rows, username, display_name, org_id, _data in rows]
     return {"items": items, "total": min(found, cap), "total_capped": found > cap, "page": filters.page,
             "per_page": filters.per_page}
