@@ -1,5 +1,6 @@
 """Every page, as every demo user and signed out, in Chinese and English: axe-core finds no serious or
-critical accessibility violation, and at 390 × 844 (a phone) nothing scrolls sideways, no button is
+critical accessibility violation, the Chinese pages show no Latin word but names and typed codes
+(no raw code, data key or untranslated English), and at 390 × 844 (a phone) nothing scrolls sideways, no button is
 cut and no table cell is squeezed to a character's width. Keyboards: a skip link first, and arrow
 keys on the language switch do not switch the language.
 
@@ -55,6 +56,22 @@ PHONE_PROBLEMS = """() => {
   }
   return problems;
 }"""
+
+
+# Latin words a Chinese page may show: the product's name, the language switch's "English",
+# user names (sign-in names are identifiers people chose), and codes people type (business keys,
+# organisation codes: capitals, digits and dashes). Anything else is a raw code, a data key or an
+# English word left untranslated.
+LATIN_WORDS = """(allowed) => {
+  const page = document.body.cloneNode(true);
+  page.querySelectorAll("script, style, [lang=en], [translate=no], .who").forEach(el => el.remove());
+  const walker = document.createTreeWalker(page, NodeFilter.SHOW_TEXT);
+  const texts = [];
+  while (walker.nextNode()) texts.push(walker.currentNode.nodeValue);
+  const words = texts.join(" ").match(/[A-Za-z_][A-Za-z0-9_]{2,}/g) || [];
+  return [...new Set(words.filter(w => !allowed.includes(w) && !/^[A-Z0-9_]+$/.test(w)))];
+}"""
+LATIN_ALLOWED = ["Loanflow", "English", "CNY", "PDF"]
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +140,9 @@ def check_page(page: Page, name: str) -> list[str]:
         # run through the DevTools protocol, as a page's script could not be: the CSP stays as served
         page.evaluate("() => {" + _axe_source() + "\n}")
     problems = [f"{name}: {v}" for v in page.evaluate(RUN_AXE)]
+    if page.locator("html").get_attribute("lang") == "zh-CN":
+        allowed = [*LATIN_ALLOWED, *_demo_users(), "a11y_invited", "admin"]
+        problems += [f"{name}: Latin text in the Chinese page: {w}" for w in page.evaluate(LATIN_WORDS, allowed)]
     page.set_viewport_size(PHONE)
     problems += [f"{name} at 390px: {p}" for p in page.evaluate(PHONE_PROBLEMS)]
     page.screenshot(path=str(_screenshots() / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"), full_page=True)
@@ -228,9 +248,13 @@ def test_the_checks_see_a_violation_and_a_page_too_wide_where_there_is_one(demo_
       const img = document.createElement("img"); img.src = "/static/favicon.svg"; document.body.append(img);
       const wide = document.createElement("div"); wide.style.width = "800px"; wide.textContent = "x";
       document.querySelector("main").append(wide);
+      const raw = document.createElement("p"); raw.textContent = "额度 first_limit · Approve · APP-2026-0001";
+      document.querySelector("main").append(raw);
     }""")
     problems = check_page(page, "planted")
     assert any("image-alt" in p for p in problems), problems
+    latin = sorted(p.rsplit(": ", 1)[1] for p in problems if "Latin text" in p)
+    assert latin == ["Approve", "first_limit"], problems  # a key and an English word; the business key may stay
     assert any("page is" in p and "on a 390px screen" in p for p in problems), problems
 
 
