@@ -11,11 +11,12 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Loan, Organisation, ProcessInstance, Product, User
+from app.models import HumanTask, Loan, Organisation, ProcessInstance, Product, User
 from app.services.identity import accounts
 from app.services.identity import directory as identity
 from app.services.identity.directory import PLATFORM_ADMIN_NAME
 from app.services.ledger import loans, repayments
+from app.services.workflow import tasks
 from app.services.workflow.instances import latest_version, start_instance
 
 DEMO_PASSWORD = "Harbour-demo-2026"
@@ -72,9 +73,31 @@ def seed_demo() -> list[tuple[str, str, str]]:
                                   ("APP-2026-0003", "BANK2", "80000")):
             start_instance("risk_approval", admin, key, {"requested_amount": amount},
                            {"funder": bank, "borrower": "TRADER1"})
+        _seed_reviews()
     _seed_product()
     _seed_loans()
     return [(u, o, ", ".join(r)) for u, o, r in USERS]
+
+
+# Deals further along: (business key, amount, the first reviewer's answer). Asking for more puts a
+# task in the borrower's inbox; approving one in the second reviewer's.
+REVIEWED = [
+    ("APP-2026-0004", "300000", {"first_decision": "need_more_information", "first_limit": "250000",
+                                 "first_notes": "请补充最近三个月的销售发票。"}),
+    ("APP-2026-0005", "800000", {"first_decision": "approve", "first_limit": "700000",
+                                 "first_notes": "核心企业已确认订单，建议按七成放款。"}),
+]
+
+
+def _seed_reviews() -> None:
+    reviewer = identity.principal_for("reviewer1")
+    for key, amount, answer in REVIEWED:
+        instance_id = start_instance("risk_approval", identity.principal_for("admin"), key,
+                                     {"requested_amount": amount}, {"funder": "BANK1", "borrower": "TRADER1"})
+        task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance_id,
+                                                               HumanTask.element_id == "first_review"))
+        if task_id is not None:
+            tasks.complete_task(task_id, answer, reviewer)
 
 
 def _seed_product() -> None:

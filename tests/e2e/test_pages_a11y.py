@@ -264,3 +264,45 @@ def test_the_page_offers_its_favicon(demo_page):
     href = page.locator("link[rel=icon]").get_attribute("href")
     response = page.request.get(href)
     assert response.ok and response.headers["content-type"].startswith("image/svg+xml")
+
+
+def _sign_in(page: Page, username: str) -> None:
+    from app.demo import DEMO_PASSWORD
+
+    page.goto("/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    _choose_language(page, "zh", "zh-CN")  # the sweep above may have left this user's choice on English
+
+
+def _open_deal(page: Page, business_key: str) -> None:
+    page.goto("/?view=group")
+    page.locator("table.tasks tr", has_text=business_key).locator("a[href^='/tasks/']").first.click()
+    page.wait_for_url(re.compile(r"/tasks/\d+$"))
+
+
+def test_each_party_sees_only_its_part_of_a_demo_deal(demo_page):
+    """The seeded deals further along: the borrower's applicant, asked for more, sees the amount it
+    applied for and its own task — not the funder's limit, notes or reviewer; the funder's second
+    reviewer sees the first reviewer's decision, notes and name."""
+    page = demo_page
+    _sign_in(page, "applicant1")
+    _open_deal(page, "APP-2026-0004")
+    main = page.locator("main")
+    expect(page.locator("#key-data")).to_contain_text("申请金额")
+    expect(page.locator("#key-data")).to_contain_text("300,000.00")
+    for internal in ("250,000", "250000", "销售发票", "王审", "建议额度"):
+        expect(main).not_to_contain_text(internal)
+    expect(page.locator("#earlier-tasks")).to_have_count(0)
+    expect(page.locator("#history")).not_to_contain_text("初审")  # the funder's task is not in its history
+
+    page.context.clear_cookies()
+    _sign_in(page, "reviewer2")
+    _open_deal(page, "APP-2026-0005")
+    earlier = page.locator("#earlier-tasks")
+    expect(earlier).to_contain_text("初审")
+    expect(earlier).to_contain_text("王审")
+    expect(earlier).to_contain_text("同意")
+    expect(earlier).to_contain_text("核心企业已确认订单")

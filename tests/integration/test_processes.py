@@ -94,10 +94,14 @@ def test_the_review_task_speaks_the_readers_language(app, client, auth, own_proc
 def test_validate_names_what_has_no_label_in_both_languages(app, runner):
     from tests.conftest import FIXTURES
 
+    forms_dir = app.config["FORMS_DIR"]
     app.config["FORMS_DIR"] = str(ROOT / "forms")
-    shipped = runner.invoke(args=["processes", "validate", str(ROOT / "processes")])
+    try:
+        shipped = runner.invoke(args=["processes", "validate", str(ROOT / "processes")])
+        unlabelled = runner.invoke(args=["processes", "validate", str(FIXTURES / "bpmn" / "terms_check.bpmn")])
+    finally:
+        app.config["FORMS_DIR"] = forms_dir
     assert shipped.exit_code == 0 and "0 warning(s)" in shipped.output, shipped.output
-    unlabelled = runner.invoke(args=["processes", "validate", str(FIXTURES / "bpmn" / "terms_check.bpmn")])
     said = unlabelled.output + (unlabelled.stderr or "")
     assert "the user task has no name in English and zh" in said
     assert "the process has no name in English and zh" in said
