@@ -60,7 +60,6 @@ class LiveServer:
 @pytest.fixture(scope="package")
 def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     from flask_migrate import upgrade
-    from werkzeug.serving import make_server
 
     from app import create_app
     from app.engine.parser import DiagramFile
@@ -84,15 +83,26 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
         name = "review_with_form.bpmn"
         deploy_and_commit([DiagramFile(name, (FIXTURES / "bpmn" / name).read_bytes())])
         db.session.remove()
+    yield from serve(app, token)
+
+
+def serve(app: Flask, token: str) -> Iterator[LiveServer]:
+    """The app over real HTTP from a thread until the generator is closed; its pool disposed after."""
+    from werkzeug.serving import make_server
+
+    from app.extensions import db
+
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
     thread.start()
-    yield LiveServer(app, f"http://127.0.0.1:{server.server_port}", token)
-    server.shutdown()
-    thread.join(timeout=5)
-    server.server_close()
-    with app.app_context():
-        db.engine.dispose()
+    try:
+        yield LiveServer(app, f"http://127.0.0.1:{server.server_port}", token)
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
+        with app.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture

@@ -14,14 +14,13 @@ from __future__ import annotations
 import functools
 import os
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
-from tests.e2e.conftest import TIMEOUT_MS, LiveServer
+from tests.e2e.conftest import TIMEOUT_MS, LiveServer, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = Path(__file__).resolve().parents[2] / "app" / "static" / "vendor" / "axe-core" / "axe.min.js"
@@ -78,7 +77,6 @@ LATIN_ALLOWED = ["Loanflow", "English", "CNY", "PDF"]
 def demo_server(tmp_path_factory) -> Iterator[LiveServer]:
     """`make run`'s data served over HTTP: processes/ and forms/ deployed, `seed demo`, one invitation."""
     from flask_migrate import upgrade
-    from werkzeug.serving import make_server
 
     from app import create_app
     from app.demo import seed_demo
@@ -103,15 +101,7 @@ def demo_server(tmp_path_factory) -> Iterator[LiveServer]:
         identity.create_user("a11y_invited", "BANK1", ["first_reviewer"])
         app.config["A11Y_INVITATION"] = accounts.invite("a11y_invited")
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="a11y-server", daemon=True)
-    thread.start()
-    yield LiveServer(app, f"http://127.0.0.1:{server.server_port}", token)
-    server.shutdown()
-    thread.join(timeout=5)
-    server.server_close()
-    with app.app_context():
-        db.engine.dispose()
+    yield from serve(app, token)
 
 
 @pytest.fixture

@@ -35,9 +35,11 @@ def people(app, admin_token) -> None:
         set_password(app, user)
 
 
-def _client(app, address: str):
+def _client(app, address: str, language: str | None = None):
     client = app.test_client()
     client.environ_base["REMOTE_ADDR"] = address
+    if language:
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
     return client
 
 
