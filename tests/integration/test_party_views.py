@@ -22,8 +22,11 @@ INTERNAL_NOTE = "Margin thin; internal watch list"
 
 @pytest.fixture
 def deal(app, client, auth, runner):
-    app.config["FORMS_DIR"] = str(ROOT / "forms")
-    assert runner.invoke(args=["processes", "deploy", str(ROOT / "processes")]).exit_code == 0
+    forms_dir, app.config["FORMS_DIR"] = app.config["FORMS_DIR"], str(ROOT / "forms")
+    try:
+        assert runner.invoke(args=["processes", "deploy", str(ROOT / "processes")]).exit_code == 0
+    finally:
+        app.config["FORMS_DIR"] = forms_dir  # the app outlives the test
     with app.app_context():
         identity.create_org("BANK1", ["funder"], "Pearl River Bank")
         identity.create_org("BORR1", ["borrower"], "Lotus Trading")
@@ -148,3 +151,34 @@ def test_a_funder_tasks_upload_is_not_the_borrowers_to_read(app, client, deal):
                       headers=funder).status_code == 200
     assert {d["id"] for d in client.get(f"{API}/process-instances/{instance_id}/documents",
                                         headers=funder).json} == {internal, shared}
+
+
+def test_a_borrowers_list_costs_the_same_queries_for_one_deal_or_many(app, client, auth, deal):
+    """The party rule is read for a page of deals at once (two queries), not once per deal."""
+    from sqlalchemy import event
+
+    borrower = deal["tokens"]["app1"]
+
+    def statements() -> int:
+        seen: list[str] = []
+
+        def count(*_args) -> None:
+            seen.append("x")
+
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert client.get(f"{API}/process-instances", headers=borrower).status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return len(seen)
+
+    one = statements()
+    for n in range(3):
+        assert client.post(f"{API}/process-instances", headers=auth, json={
+            "process_id": "risk_approval", "business_key": f"APP-N{n}", "parties": {"funder": "BANK1", "borrower": "BORR1"},
+            "data": {"requested_amount": "1000"}}).status_code == 201
+    listed = client.get(f"{API}/process-instances", headers=borrower).json["items"]
+    assert len(listed) == 4
+    assert statements() == one

@@ -13,7 +13,7 @@ from app.services.clock import now
 from app.services.errors import NotFound, TooLarge
 from app.services.identity.access import instance_visible
 from app.services.identity.directory import Principal
-from app.services.workflow.party_scope import PartyScope, scope_of
+from app.services.workflow.party_scope import scopes_of
 from app.services.workflow.step_store import core
 
 # Sniffed MIME type -> document kind. Anything else is refused, whatever its name claims.
@@ -74,14 +74,9 @@ def _readable(principal: Principal, documents: list[Document]) -> list[Document]
     task_ids = {d.task_id for d in documents if d.task_id is not None}
     elements: dict[int, str] = {row.id: row.element_id for row in db.session.execute(
         select(HumanTask.id, HumanTask.element_id).where(HumanTask.id.in_(task_ids)))} if task_ids else {}
-    scopes: dict[int, PartyScope] = {}
-    readable = []
-    for document in documents:
-        scope = scopes.get(document.instance_id) or scopes.setdefault(
-            document.instance_id, scope_of(principal, document.instance_id))
-        if document.task_id is None or elements.get(document.task_id) not in scope.hidden_elements:
-            readable.append(document)
-    return readable
+    scopes = scopes_of(principal, [d.instance_id for d in documents])
+    return [d for d in documents
+            if d.task_id is None or elements.get(d.task_id) not in scopes[d.instance_id].hidden_elements]
 
 
 def get_document(principal: Principal, document_id: int) -> Document:

@@ -24,7 +24,7 @@ from app.services.identity import policy
 from app.services.identity.access import offered_branches, offered_everything
 from app.services.identity.directory import Principal
 from app.services.workflow import labels
-from app.services.workflow.party_scope import EVERYTHING, PartyScope, scope_of
+from app.services.workflow.party_scope import scopes_of
 from app.services.workflow.queries import process_titles
 
 # Counts stop here ("1,000+"): counting every one of 650,000 ready tasks costs ~40 ms however it
@@ -247,16 +247,12 @@ def _deals(principal: Principal, rows: Sequence[Any]) -> dict[int, dict[str, Any
                 Product.active.is_(True), Product.application_process.in_(sorted({row[2] for row in rows})))
             .order_by(Product.id.desc())):
         products[process_id] = name  # the oldest product offering the process wins
-    scopes: dict[int, PartyScope] = {}
+    scopes = scopes_of(principal, [row[0].instance_id for row in rows])  # the page's deals, in two queries
     deals: dict[int, dict[str, Any]] = {}
     for row in rows:
         task, data = row[0], row[-1] or {}
         field = (task.properties or {}).get("amountField") or AMOUNT_FIELD
-        amount = None
-        if field in data:
-            if task.instance_id not in scopes:
-                scopes[task.instance_id] = EVERYTHING if principal.is_platform else scope_of(principal, task.instance_id)
-            amount = scopes[task.instance_id].data({field: data[field]}).get(field)
+        amount = scopes[task.instance_id].data({field: data[field]}).get(field) if field in data else None
         deals[task.id] = {"borrower": borrowers.get(task.instance_id), "product": products.get(row[2]),
                           "amount": amount}
     return deals

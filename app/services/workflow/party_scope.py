@@ -48,15 +48,29 @@ EVERYTHING = PartyScope(True, None, frozenset(), frozenset())
 
 def scope_of(principal: Principal, instance_id: int) -> PartyScope:
     """What `principal` (who may see the instance) reads of it."""
-    if principal.is_platform:
-        return EVERYTHING
-    sides = set(db.session.scalars(select(InstanceParty.party).where(
-        InstanceParty.instance_id == instance_id, InstanceParty.org_id == principal.org_id)))
-    if sides & READS_EVERY_PARTY:
-        return PartyScope(True, principal.org_id, frozenset(), frozenset())
-    others = [(element, form_id) for element, lane, form_id in db.session.execute(
-        select(HumanTask.element_id, HumanTask.lane, HumanTask.form_id).where(HumanTask.instance_id == instance_id))
-        if lane is not None and lane_party(lane) not in sides]
-    forms = forms_by_id(sorted({f for _e, f in others if f}))
-    fields = {name for _e, f in others if f in forms for name in (forms[f].get("properties") or {})}
-    return PartyScope(False, principal.org_id, frozenset(e for e, _f in others), frozenset(fields))
+    return scopes_of(principal, [instance_id])[instance_id]
+
+
+def scopes_of(principal: Principal, instance_ids: list[int]) -> dict[int, PartyScope]:
+    """`scope_of` for several instances (a page of a list) in two queries, not two per instance."""
+    ids = sorted(set(instance_ids))
+    if principal.is_platform or not ids:
+        return dict.fromkeys(ids, EVERYTHING)
+    sides: dict[int, set[str]] = {i: set() for i in ids}
+    for instance_id, party in db.session.execute(select(InstanceParty.instance_id, InstanceParty.party).where(
+            InstanceParty.instance_id.in_(ids), InstanceParty.org_id == principal.org_id)):
+        sides[instance_id].add(party)
+    scoped = [i for i in ids if not sides[i] & READS_EVERY_PARTY]
+    others: dict[int, list[tuple[str, int | None]]] = {i: [] for i in scoped}
+    if scoped:
+        for instance_id, element, lane, form_id in db.session.execute(
+                select(HumanTask.instance_id, HumanTask.element_id, HumanTask.lane, HumanTask.form_id)
+                .where(HumanTask.instance_id.in_(scoped))):
+            if lane is not None and lane_party(lane) not in sides[instance_id]:
+                others[instance_id].append((element, form_id))
+    forms = forms_by_id(sorted({f for found in others.values() for _e, f in found if f}))
+    scopes = {i: PartyScope(True, principal.org_id, frozenset(), frozenset()) for i in ids if i not in others}
+    for instance_id, found in others.items():
+        fields = {name for _e, f in found if f in forms for name in (forms[f].get("properties") or {})}
+        scopes[instance_id] = PartyScope(False, principal.org_id, frozenset(e for e, _f in found), frozenset(fields))
+    return scopes

@@ -13,7 +13,7 @@ from app.services.errors import NotFound
 from app.services.identity.access import instance_visible, task_visible
 from app.services.identity.directory import Principal
 from app.services.workflow import labels
-from app.services.workflow.party_scope import EVERYTHING, MILESTONES, PartyScope, scope_of
+from app.services.workflow.party_scope import EVERYTHING, MILESTONES, PartyScope, scope_of, scopes_of
 from app.services.workflow.step_store import TASKS, core
 from app.services.workflow.tasks import task_form
 
@@ -105,8 +105,10 @@ def list_instances(principal: Principal, page: int, per_page: int, process_id: s
         query = query.where(ProcessInstance.status == status)
     if business_key:
         query = query.where(ProcessInstance.business_key == business_key)
-    return _page(query.order_by(ProcessInstance.id.desc()), page, per_page,
-                 lambda r: _instance_dict(r[0], scope_of(principal, r[0].id)))
+    found = _page(query.order_by(ProcessInstance.id.desc()), page, per_page, lambda r: r[0])
+    scopes = scopes_of(principal, [instance.id for instance in found["items"]])
+    found["items"] = [_instance_dict(instance, scopes[instance.id]) for instance in found["items"]]
+    return found
 
 
 def get_instance(principal: Principal, instance_id: int) -> ProcessInstance:

@@ -25,7 +25,7 @@ from app.models import HumanTask, InstanceEvent, InstanceParty, Organisation, Us
 from app.services.identity.directory import Principal
 from app.services.workflow import labels
 from app.services.workflow.forms import display_kinds, forms_by_id
-from app.services.workflow.party_scope import scope_of
+from app.services.workflow.party_scope import PartyScope, scope_of
 from app.services.workflow.queries import get_instance, process_titles, task_detail
 from app.services.workflow.runtime import runtime
 
@@ -66,7 +66,8 @@ def key_data(principal: Principal, task: dict[str, Any], instance: dict[str, Any
              "kind": properties.get(f"format:{n}") or kinds.get(n)} for n in names if n in data]
 
 
-def history(principal: Principal, instance_id: int, language: str) -> list[dict[str, Any]]:
+def history(principal: Principal, instance_id: int, language: str,
+            scope: PartyScope | None = None) -> list[dict[str, Any]]:
     """The instance's events this viewer may read, oldest first: kind, element, title, actor, at, data."""
     lanes: dict[str, tuple[str | None, str, dict, int | None]] = {
         element: (lane, title, props or {}, form_id) for element, lane, title, props, form_id in db.session.execute(
@@ -77,7 +78,7 @@ def history(principal: Principal, instance_id: int, language: str) -> list[dict[
         select(InstanceEvent, User.username, User.display_name, User.org_id)
         .outerjoin(User, User.id == InstanceEvent.actor_id)
         .where(InstanceEvent.instance_id == instance_id).order_by(InstanceEvent.id)).all()
-    scope = scope_of(principal, instance_id)
+    scope = scope or scope_of(principal, instance_id)
     shown = []
     for event, username, display_name, actor_org in rows:
         _lane, title, props, form_id = lanes.get(event.element_id or "", (None, None, {}, None))
@@ -123,9 +124,9 @@ def task_page(principal: Principal, task_id: int, language: str) -> dict[str, An
     """Everything the task page shows this viewer (404 for a task they may not see)."""
     task = task_detail(principal, task_id, language)
     instance = get_instance(principal, task["instance_id"])
-    as_dict = {"data": scope_of(principal, instance.id).data(instance.data),
-               "process_version_id": instance.process_version_id}
-    events = history(principal, instance.id, language)
+    scope = scope_of(principal, instance.id)
+    as_dict = {"data": scope.data(instance.data), "process_version_id": instance.process_version_id}
+    events = history(principal, instance.id, language, scope)
     process = process_titles([instance.process_version_id], language).get(instance.process_version_id)
     return {"task": task, "business_key": instance.business_key, "process": process, "key_data": key_data(principal, task, as_dict,
                                                                                        language),
