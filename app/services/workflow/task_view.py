@@ -47,8 +47,7 @@ def _field_labels(forms: list[dict[str, Any]], language: str) -> dict[str, str]:
 
 
 def _label(name: str, properties: dict[str, Any], from_forms: dict[str, str], language: str) -> str:
-    own = labels.localized({"t": properties.get(f"label:{name}"), "t@" + language: properties.get(
-        f"label:{name}@{language}")}, "t", language)
+    own = labels.localized(properties, f"label:{name}", language)  # label:<field>@zh, else label:<field>
     return str(own or from_forms.get(name) or name)
 
 
