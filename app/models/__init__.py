@@ -12,6 +12,16 @@ from app.models.identity import (
     UserSession,
     UserToken,
 )
+from app.models.origination import (
+    Application,
+    ApplicationDocument,
+    ApplicationEvent,
+    BlacklistEntry,
+    Channel,
+    Lead,
+    Notification,
+    RiskReport,
+)
 from app.models.process import (
     Deployment,
     FormVersion,
@@ -25,6 +35,8 @@ from app.models.process import (
 from app.models.task import HumanTask
 
 __all__ = [
+    "Application", "ApplicationDocument", "ApplicationEvent", "BlacklistEntry", "Channel", "Lead", "Notification",
+    "RiskReport",
     "ApiToken", "AuditEntry", "Deployment", "Document", "FormVersion", "HumanTask", "InboxMessage", "Incident", "InstanceEvent",
     "InstanceParty", "MessageWait",
     "OrgKind", "Organisation", "ProcessInstance", "ProcessVersion", "SignInThrottle", "User", "UserRole", "UserSession", "UserToken",

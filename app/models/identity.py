@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Model
@@ -24,10 +24,15 @@ TOKEN_LABEL_LENGTH = 100  # api_tokens.label
 
 class Organisation(Model):
     __tablename__ = "organisations"
+    # An index, not a table constraint: SQLite adds it without rebuilding a table others point to.
+    __table_args__ = (Index("ix_organisations_credit_code", "credit_code", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The unified social credit code (统一社会信用代码) of a registered company: how leads and risk
+    # enquiries find it.
+    credit_code: Mapped[str | None] = mapped_column(String(18))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     kinds: Mapped[list[OrgKind]] = relationship(back_populates="organisation", cascade="all, delete-orphan")
 

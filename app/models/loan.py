@@ -64,6 +64,11 @@ class Product(Model):
     # The process a borrower's applicant starts to apply for this product (None: not offered to
     # applicants); an applicant starts nothing else.
     application_process: Mapped[str | None] = mapped_column(String(255))
+    # What origination needs (app/services/origination/products.py checks both): the kind of
+    # product (order_financing, pledge_financing, credit_loan; None: a ledger-only product) and its
+    # advance ratio, pledge loan-to-value lines and required documents.
+    kind: Mapped[str | None] = mapped_column(String(32))
+    origination: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict, server_default="{}")
 
 
 class Loan(Model):
