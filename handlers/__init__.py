@@ -5,4 +5,12 @@ Each adapter is a provider-neutral interface, a real client speaking the provide
 (its pages and JSON APIs under `/simulators/`). Adapters know no Flask, no tables and no domain:
 the domain that owns a service task (`app.services.<domain>.operators`) calls an adapter.
 The service-task registry itself is the workflow runtime's (`app.services.workflow.operators`).
+
+What lives here:
+- `errors`: `ProviderError` (the provider refused the request) and `ProviderUnavailable` (it stayed
+  down after the client's retries), raised by every adapter.
+- `transport`: JSON over HTTP for the real clients (standard library, timeout, bounded retries).
+- `identifiers`: checks and builds PRC resident ID numbers and unified social credit codes.
+- `risk`: `RiskProvider` (`assess(RiskRequest) -> RiskReport`), `HttpRiskClient`, `SimulatedRisk`.
+- `notify`: `Notifier` (`send(Notification) -> SendResult`), `HttpNotifyClient`, `SimulatedNotify`.
 """

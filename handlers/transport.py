@@ -1,0 +1,96 @@
+"""JSON over HTTP for the adapters' real clients: one POST with a timeout and bounded retries.
+
+Standard library only (`urllib.request`). A connection error, a timeout or a 5xx answer is retried
+`retries` times with a short doubling backoff; then `ProviderUnavailable` is raised. A 4xx answer
+is not retried: it raises `ProviderError` carrying the provider's own message (the platform's
+error shape `{"error": {"message"}}`, a top-level `message`, or the start of the body).
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from handlers.errors import ProviderError, ProviderUnavailable
+
+BACKOFF_SECONDS = 0.2  # before the first retry; doubled before each next one
+_BODY_EXCERPT = 200
+
+
+def endpoint(base_url: str, path: str) -> str:
+    """`base_url` joined with `path`; ValueError unless the base is an http(s) URL (checked when a client is built)."""
+    if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+        raise ValueError(f"a provider's URL starts with http:// or https://, not {base_url!r}")
+    return base_url.rstrip("/") + path
+
+
+def post_json(url: str, payload: Mapping[str, Any], *, api_key: str, provider: str, timeout: float = 5,
+              retries: int = 2, idempotency_key: str | None = None,
+              sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+    """POST `payload` as JSON to `url` with `Authorization: Bearer <api_key>`; the JSON object answered.
+
+    At most `retries + 1` attempts. `idempotency_key`, when given, is sent as `Idempotency-Key` so a
+    provider can recognise a retried request it already carried out. `sleep` is the backoff's wait
+    (tests pass one that does not wait).
+    """
+    if retries < 0:
+        raise ValueError("retries must be zero or more")
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"a provider's URL starts with http:// or https://, not {url!r}")
+    data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    headers = {"Content-Type": "application/json; charset=utf-8", "Accept": "application/json",
+               "Authorization": f"Bearer {api_key}"}
+    if idempotency_key:
+        headers["Idempotency-Key"] = idempotency_key
+    last = ""
+    for attempt in range(retries + 1):
+        if attempt:
+            sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+        request = urllib.request.Request(url, data=data, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                body = response.read()
+        except urllib.error.HTTPError as exc:
+            with exc:
+                text = exc.read().decode("utf-8", "replace")
+            if exc.code >= 500:
+                last = f"answered HTTP {exc.code}: {_message_of(text) or exc.reason}"
+                continue
+            raise ProviderError(_message_of(text) or str(exc.reason), provider=provider, status=exc.code) from exc
+        except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as exc:
+            reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+            last = f"unreachable: {str(reason) or type(reason).__name__}"
+            continue
+        return _json_object(body, provider)
+    raise ProviderUnavailable(f"{last} after {retries + 1} attempt(s)", provider=provider)
+
+
+def _json_object(body: bytes, provider: str) -> dict[str, Any]:
+    try:
+        answer = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProviderError("answered something that is not JSON", provider=provider) from exc
+    if not isinstance(answer, dict):
+        raise ProviderError("answered JSON that is not an object", provider=provider)
+    return answer
+
+
+def _message_of(text: str) -> str:
+    """The provider's message in an error body, whichever common shape it has."""
+    try:
+        answer = json.loads(text)
+    except json.JSONDecodeError:
+        return text.strip()[:_BODY_EXCERPT]
+    if isinstance(answer, dict):
+        error = answer.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return error["message"]
+        if isinstance(error, str):
+            return error
+        if isinstance(answer.get("message"), str):
+            return answer["message"]
+    return text.strip()[:_BODY_EXCERPT]
