@@ -76,6 +76,14 @@ def load_config(instance_path: Path) -> dict:
         "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
         "PROCESSES_DIR": os.environ.get("LOANFLOW_PROCESSES_DIR", str(ROOT / "processes")),
         "FORMS_DIR": os.environ.get("LOANFLOW_FORMS_DIR", str(ROOT / "forms")),
+        # Outside services (docs/origination.md): a provider's base URL and API key; unset, the
+        # platform calls its own simulator in process. The simulators' HTTP APIs accept SIMULATOR_API_KEY.
+        "RISK_URL": os.environ.get("LOANFLOW_RISK_URL", "").strip(),
+        "RISK_API_KEY": os.environ.get("LOANFLOW_RISK_API_KEY", ""),
+        "RISK_TIMEOUT": _int("LOANFLOW_RISK_TIMEOUT", 5),
+        "NOTIFY_URL": os.environ.get("LOANFLOW_NOTIFY_URL", "").strip(),
+        "NOTIFY_API_KEY": os.environ.get("LOANFLOW_NOTIFY_API_KEY", ""),
+        "SIMULATOR_API_KEY": os.environ.get("LOANFLOW_SIMULATOR_API_KEY", "simulator-sandbox-key"),
         # Diagrams and uploads larger than this are refused before parsing.
         "MAX_DIAGRAM_BYTES": _int("LOANFLOW_MAX_DIAGRAM_BYTES", 2 * 1024 * 1024),
         "MAX_CONTENT_LENGTH": _int("LOANFLOW_MAX_REQUEST_BYTES", 16 * 1024 * 1024),

@@ -13,7 +13,8 @@ from app.services.workflow.operators import HandlerRegistry, build_registry
 
 # Each module's `register(registry)` adds the operators of the domain that owns it.
 PRODUCT_OPERATORS = (
-    "app.services.origination.operators",  # platform.financing_limit
+    "app.services.origination.operators",  # origination.*, risk.assess, platform.financing_limit
+    "app.services.notices.operators",      # notify.send
     "app.services.ledger.operators",       # ledger.*
 )
 

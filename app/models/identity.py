@@ -57,6 +57,7 @@ class User(Model):
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     display_name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(255))
+    mobile: Mapped[str | None] = mapped_column(String(20))  # a mainland mobile number, for SMS notices
     active: Mapped[bool] = mapped_column(default=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))  # argon2; None until the invitation is used
     locale: Mapped[str | None] = mapped_column(String(8))  # zh | en; None: from the browser

@@ -89,6 +89,11 @@ POLICY: dict[str, tuple[Grant, ...]] = {
     "payments.record": (platform("platform_admin"), party("borrower", "applicant")),  # an offline repayment
     "payments.confirm": (platform("platform_admin"), party("funder", "finance")),  # confirm or reject it
     "ledger.trial_balance": (platform(*PLATFORM_STAFF), party("funder", "finance")),
+    # origination: products, the borrower's applications, leads, the risk simulator's blacklist
+    "products.administer": (platform(*PLATFORM_ACTORS),),
+    "applications.draft": (party("borrower", "applicant"),),  # draft, edit, attach, submit, withdraw, delete
+    "leads.manage": (platform(*PLATFORM_ACTORS),),  # enter, qualify or drop leads; register channels
+    "risk.blacklist": (platform(*PLATFORM_ACTORS),),
     # users and organisations; whom an administrator acts on, and which roles they grant, is grants.py's
     "users.administer": (platform(*PLATFORM_ACTORS),),
 }

@@ -1,9 +1,26 @@
-"""Origination's service-task operators: calculations a deal's diagrams ask the platform for."""
+"""Origination's service-task operators: what a deal's diagrams ask the platform to record or decide.
+
+| operator | params | result |
+|---|---|---|
+| `origination.stage` | `stage`, `status` (optional: in_review, returned), `reason` | the application as it now is: `amount`, `term_months`, `product_kind`, `details` |
+| `origination.cap` | `basis` (advance, ltv), `value` | `cap`, `capped_amount`, `cap_reason`, `cap_reason_zh` |
+| `origination.decide` | `outcome` (approved, rejected), `amount`, `reason`, `cap` | `approved_amount`, `lowered_because` |
+| `risk.assess` | — (the deal's borrower, or the person or company of a credit loan) | `score`, `grade`, `blacklisted`, `hits`, `report_id`, `bureau`, `provider` |
+| `platform.financing_limit` | `order_value`, `advance_ratio` | `limit` |
+
+A deal's operators find the application by the instance's business key (its number).
+"""
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Application
+from app.services.notices import sending
+from app.services.origination import decisions, risk
 from app.services.workflow.operators import HandlerContext, HandlerRegistry
 
 
@@ -19,5 +36,48 @@ def financing_limit(params: dict[str, Any], ctx: HandlerContext) -> dict[str, An
     return {"limit": str((value * ratio).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))}
 
 
+def _text(params: dict[str, Any], name: str) -> str | None:
+    value = params.get(name)
+    return None if value in (None, "") else str(value)
+
+
+def stage(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
+    result = decisions.set_stage(ctx.business_key, ctx.instance_id, str(params.get("stage")),
+                                 _text(params, "status"), _text(params, "reason"))
+    if params.get("status") == "returned":
+        _tell_borrower(ctx, "application_returned", reason=_text(params, "reason") or "")
+    return result
+
+
+def cap(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
+    return decisions.compute_cap(ctx.business_key, str(params.get("basis")), params.get("value")).as_result()
+
+
+def decide(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
+    outcome = str(params.get("outcome"))
+    result = decisions.decide(ctx.business_key, outcome, params.get("amount"), _text(params, "reason"),
+                              params.get("cap"))
+    if outcome == "approved":
+        _tell_borrower(ctx, "application_approved", amount=result["approved_amount"])
+    else:
+        _tell_borrower(ctx, "application_rejected", reason=_text(params, "reason") or "")
+    return result
+
+
+def _tell_borrower(ctx: HandlerContext, template: str, **params: str) -> None:
+    row = db.session.scalar(select(Application).where(Application.number == (ctx.business_key or "")))
+    if row is not None:
+        sending.send(template, {"number": row.number, **params}, org_id=row.borrower_org_id, roles=["applicant"],
+                     business_key=row.number, idempotency_key=f"{ctx.idempotency_key}:{template}")
+
+
+def assess(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
+    return risk.assess(ctx.business_key)
+
+
 def register(registry: HandlerRegistry) -> None:
     registry.register("platform.financing_limit")(financing_limit)
+    registry.register("origination.stage")(stage)
+    registry.register("origination.cap")(cap)
+    registry.register("origination.decide")(decide)
+    registry.register("risk.assess")(assess)

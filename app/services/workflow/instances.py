@@ -172,8 +172,16 @@ def _may_start(actor: Actor, process_id: str, parties: dict[str, str]) -> None:
 
 
 def cancel_instance(instance_id: int, actor: Actor) -> None:
-    rt, at = runtime(), now()
+    """The platform cancels an instance (`instances.cancel`)."""
     policy.require(actor, "instances.cancel")
+    end_instance(instance_id, actor.id)
+
+
+def end_instance(instance_id: int, actor_id: int | None) -> None:
+    """Cancel an instance for a domain that decided itself who may (a borrower withdrawing its
+    application): open tasks cancelled, the history kept with a `cancelled` event. Commits, with
+    whatever else the caller's transaction holds."""
+    rt, at = runtime(), now()
     with atomic_step():
         instance = load_instance(instance_id)
         if instance.status in FINISHED:
@@ -182,14 +190,14 @@ def cancel_instance(instance_id: int, actor: Actor) -> None:
         state = rt.engine.cancel(workflow)
         core(update(TASKS).where(TASKS.c.instance_id == instance.id, TASKS.c.state.in_(OPEN_TASK_STATES))
              .values(state="cancelled", completed_at=at))
-        step = Step(instance, at, actor.id)
-        step.event("cancelled", None, {}, actor.id)
+        step = Step(instance, at, actor_id)
+        step.event("cancelled", None, {}, actor_id)
         core(insert(EVENTS), step.events)
         update_instance(instance, {"state": state, "status": "cancelled", "updated_at": at, "ended_at": at})
 
 
 
-__all__ = ["InstanceFault", "atomic_step", "cancel_instance", "load_instance", "restore", "start_instance"]
+__all__ = ["InstanceFault", "atomic_step", "cancel_instance", "end_instance", "load_instance", "restore", "start_instance"]
 
 
 def set_parties(instance_id: int, parties: dict[str, str], actor: Actor) -> None:

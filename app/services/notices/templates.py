@@ -1,0 +1,53 @@
+"""The texts of notices, in both languages, filled from a template's parameters.
+
+A template is chosen by name from the diagrams (`notify.send template="..."`) and the services;
+its parameters are plain strings. Each recipient reads it in their own language (their account's
+locale, else Chinese: the platform's users are in China).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from string import Formatter
+
+
+@dataclass(frozen=True)
+class Template:
+    subject: dict[str, str]
+    body: dict[str, str]
+
+
+TEMPLATES: dict[str, Template] = {
+    "application_approved": Template(
+        {"en": "Application {number} approved", "zh": "申请 {number} 已获批"},
+        {"en": "Your application {number} was approved for ¥{amount}. The contract comes next.",
+         "zh": "您的申请 {number} 已获批，批准金额 ¥{amount}，接下来请签署合同。"}),
+    "application_rejected": Template(
+        {"en": "Application {number} declined", "zh": "申请 {number} 未获批准"},
+        {"en": "Your application {number} was declined: {reason}",
+         "zh": "您的申请 {number} 未获批准，原因：{reason}"}),
+    "application_returned": Template(
+        {"en": "Application {number}: more information needed", "zh": "申请 {number} 需要补充材料"},
+        {"en": "The funder asks for more on application {number}: {reason}. Edit it and resubmit.",
+         "zh": "资金方需要您就申请 {number} 补充：{reason}。请修改后重新提交。"}),
+    "lead_invitation": Template(
+        {"en": "Your Loanflow account", "zh": "您的 Loanflow 账户"},
+        {"en": "{company} is registered on Loanflow. Set your password for user {username}: {link}",
+         "zh": "{company} 已在 Loanflow 开户。请为用户 {username} 设置密码：{link}"}),
+}
+LANGUAGES = ("zh", "en")
+
+
+def fields_of(name: str) -> set[str]:
+    """The parameters a template needs."""
+    template = TEMPLATES[name]
+    texts = [*template.subject.values(), *template.body.values()]
+    return {field for text in texts for _, field, _, _ in Formatter().parse(text) if field}
+
+
+def render(name: str, params: Mapping[str, object], language: str) -> tuple[str, str]:
+    """(subject, body) of template `name` in `language`; KeyError for an unknown template."""
+    template = TEMPLATES[name]
+    language = language if language in LANGUAGES else "zh"
+    values = {field: str(params.get(field, "")) for field in fields_of(name)}
+    return template.subject[language].format(**values), template.body[language].format(**values)

@@ -1,0 +1,341 @@
+"""A borrower's applications: draft, edit, attach documents, submit, withdraw, delete, follow.
+
+The application row is the deal until it becomes a loan; its number is the business key of every
+process instance of the deal. Submitting starts the product's diagram (named after its kind);
+what the diagrams decide comes back through origination's operators (`deal_state`). The states
+and who may move them are in docs/origination.md.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.lending.errors import LendingError
+from app.lending.money import parse_money
+from app.models import (
+    Application,
+    ApplicationDocument,
+    ApplicationEvent,
+    HumanTask,
+    InstanceParty,
+    Organisation,
+)
+from app.models.origination import DOCUMENT_KINDS
+from app.services import clock
+from app.services.errors import Conflict, Invalid, NotFound, TooLarge
+from app.services.identity import policy
+from app.services.identity.access import oversees_organisation, party_kinds
+from app.services.identity.directory import Principal
+from app.services.ledger.journal import hold_sqlite_write_lock
+from app.services.ledger.loans import business_today
+from app.services.origination import details as deal_details
+from app.services.origination.products import offered_product, product_row, terms_of
+from app.services.workflow import instances, tasks
+from app.services.workflow.documents import sniff
+
+EDITABLE = ("draft", "returned", "withdrawn")
+SUBMITTABLE = ("draft", "withdrawn")
+WITHDRAWABLE = ("submitted", "in_review", "returned")
+MAX_PURPOSE = 500
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+NUMBER = re.compile(r"APP-(\d{4})-(\d{4,})")
+FIELDS = ("product", "amount", "term_months", "purpose", "funder", "details")
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+def application_visible(principal: Principal) -> ColumnElement[bool]:
+    """SQL condition on Application: the borrower sees its own (drafts too); the funder and the
+    other parties of the deal see it once submitted; the platform sees all."""
+    if principal.is_platform:
+        return true()
+    kinds = party_kinds(principal)
+    lead = oversees_organisation(principal)
+    own_borrower = Application.borrower_org_id == principal.org_id if (lead or "borrower" in kinds) else false()
+    submitted = Application.status != "draft"
+    funder = and_(submitted, Application.funder_org_id == principal.org_id) if (lead or "funder" in kinds) else false()
+    party = and_(submitted, exists().where(
+        InstanceParty.instance_id == Application.instance_id, InstanceParty.org_id == principal.org_id,
+        true() if lead else InstanceParty.party.in_(kinds or {""})))
+    return or_(own_borrower, funder, party)
+
+
+def _load(principal: Principal, application_id: int, lock: bool = False) -> Application:
+    query = select(Application).where(Application.id == application_id, application_visible(principal))
+    if lock:
+        query = query.with_for_update()
+    row = db.session.scalar(query)
+    if row is None:
+        raise NotFound("application not found")
+    return row
+
+
+def by_number(principal: Principal, number: str) -> Application | None:
+    """The application whose number is this business key, if the reader may see it."""
+    return db.session.scalar(select(Application).where(Application.number == number, application_visible(principal)))
+
+
+def list_applications(principal: Principal, page: int = 1, per_page: int = 20,
+                      status: str | None = None) -> tuple[list[Application], int]:
+    query = select(Application).where(application_visible(principal))
+    if status:
+        query = query.where(Application.status == status)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = list(db.session.scalars(query.order_by(Application.id.desc()).offset((page - 1) * per_page)
+                                   .limit(per_page)))
+    return rows, total
+
+
+def get_application(principal: Principal, application_id: int) -> Application:
+    return _load(principal, application_id)
+
+
+def documents_of(principal: Principal, application_id: int) -> list[ApplicationDocument]:
+    _load(principal, application_id)
+    return list(db.session.scalars(select(ApplicationDocument).where(
+        ApplicationDocument.application_id == application_id).order_by(ApplicationDocument.id)))
+
+
+def get_document(principal: Principal, application_id: int, document_id: int) -> ApplicationDocument:
+    _load(principal, application_id)
+    row = db.session.scalar(select(ApplicationDocument).where(
+        ApplicationDocument.id == document_id, ApplicationDocument.application_id == application_id))
+    if row is None:
+        raise NotFound("document not found")
+    return row
+
+
+def events_of(application_id: int) -> list[ApplicationEvent]:
+    return list(db.session.scalars(select(ApplicationEvent).where(
+        ApplicationEvent.application_id == application_id).order_by(ApplicationEvent.id)))
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+def record(row: Application, event: str, actor_id: int | None = None, **data: Any) -> None:
+    """A line of the application's timeline (in the caller's transaction)."""
+    row.updated_at = clock.now()
+    db.session.add(ApplicationEvent(application_id=row.id, kind=event, stage=row.stage, actor_id=actor_id,
+                                    data={k: v for k, v in data.items() if v is not None}, at=row.updated_at))
+
+
+def _org(code: object, field: str, kind: str) -> Organisation:
+    org = db.session.scalar(select(Organisation).where(Organisation.code == str(code))) \
+        if isinstance(code, str) else None
+    if org is None or kind not in org.kind_codes:
+        raise Invalid(f"{field} must name a {kind.replace('_', ' ')} organisation",
+                      {field: [f"not a {kind.replace('_', ' ')} organisation's code"]})
+    return org
+
+
+def _money(value: object, field: str) -> Decimal:
+    try:
+        amount = parse_money(value if isinstance(value, str | int) and not isinstance(value, bool) else "x", field)
+    except LendingError as exc:
+        raise Invalid(f"{field} {exc.message}", {field: [exc.message]}) from None
+    if amount <= 0:
+        raise Invalid(f"{field} must be above zero", {field: ["must be above zero"]})
+    return amount
+
+
+def _checked(data: Mapping[str, Any], current: Application | None) -> dict[str, Any]:
+    """The application's fields after applying `data` to `current` (None: a new draft), checked."""
+    unknown = sorted(set(data) - set(FIELDS))
+    if unknown:
+        raise Invalid("unknown fields: " + ", ".join(unknown), {k: ["unknown field"] for k in unknown})
+    errors: dict[str, list[str]] = {}
+    product = offered_product(data["product"]) if "product" in data or current is None \
+        else product_row(current.product_id)
+    terms = terms_of(product)
+    out: dict[str, Any] = {"product_id": product.id}
+    if "amount" in data or current is None:
+        out["amount"] = _money(data.get("amount"), "amount")
+    amount = out.get("amount", current.amount if current else None)
+    if amount is not None and not terms.min_amount <= amount <= terms.max_amount:
+        errors["amount"] = [f"between {terms.min_amount:,.2f} and {terms.max_amount:,.2f} for this product"]
+    term = data.get("term_months", current.term_months if current else None)
+    if isinstance(term, bool) or not isinstance(term, int) or not terms.min_term <= term <= terms.max_term:
+        errors["term_months"] = [f"a whole number of months from {terms.min_term} to {terms.max_term}"]
+    out["term_months"] = term
+    purpose = data.get("purpose", current.purpose if current else "")
+    if not isinstance(purpose, str) or len(purpose) > MAX_PURPOSE:
+        errors["purpose"] = [f"text of at most {MAX_PURPOSE} characters"]
+    out["purpose"] = purpose.strip() if isinstance(purpose, str) else ""
+    if "funder" in data or current is None:
+        try:
+            out["funder_org_id"] = _org(data.get("funder"), "funder", "funder").id
+        except Invalid as exc:
+            errors.update(exc.fields)
+    kind_changed = current is not None and product.id != current.product_id
+    raw = data.get("details", {} if current is None or kind_changed else current.details)
+    try:
+        out["details"] = deal_details.check(terms.kind, raw, business_today())
+    except Invalid as exc:
+        errors.update(exc.fields)
+    if errors:
+        raise Invalid("the application has errors: " + "; ".join(f"{k}: {v[0]}" for k, v in sorted(errors.items())),
+                      errors)
+    return out
+
+
+def _next_number(today: date) -> str:
+    prefix = f"APP-{today.year}-"
+    numbers = db.session.scalars(select(Application.number).where(Application.number.like(prefix + "%")))
+    top = max((int(m.group(2)) for n in numbers if (m := NUMBER.fullmatch(n))), default=0)
+    return f"{prefix}{top + 1:04d}"
+
+
+def create_application(principal: Principal, data: Mapping[str, Any]) -> Application:
+    """A draft of the principal's organisation (the borrower); 422 naming each wrong field."""
+    policy.require(principal, "applications.draft", parties={"borrower": principal.org_id},
+                   message="drafting an application needs the applicant role in a borrower")
+    fields = _checked(data, None)
+    at = clock.now()
+    for _ in range(5):  # two drafts at once may pick the same number: the unique index decides
+        row = Application(number=_next_number(business_today()), borrower_org_id=principal.org_id,
+                          created_by_id=principal.id, status="draft", created_at=at, updated_at=at, **fields)
+        try:
+            with db.session.begin_nested():
+                db.session.add(row)
+                db.session.flush()
+        except IntegrityError:
+            continue
+        record(row, "drafted", principal.id)
+        db.session.commit()
+        return row
+    raise Conflict("could not number the application; try again")
+
+
+def _own(principal: Principal, application_id: int, action: str, statuses: tuple[str, ...], verb: str) -> Application:
+    """The application, locked for this transaction (row lock; SQLite's write lock), if the
+    principal is its borrower's applicant and it is in one of `statuses` (409 otherwise)."""
+    hold_sqlite_write_lock()
+    row = _load(principal, application_id, lock=True)
+    policy.require(principal, action, parties={"borrower": row.borrower_org_id},
+                   message="only the borrower's applicant may act on its application")
+    if row.status not in statuses:
+        raise Conflict(f"the application is {row.status}: it can {verb} only when it is "
+                       + " or ".join(statuses), code=f"status_{row.status}")
+    return row
+
+
+def update_application(principal: Principal, application_id: int, data: Mapping[str, Any]) -> Application:
+    row = _own(principal, application_id, "applications.draft", EDITABLE, "be changed")
+    for name, value in _checked(data, row).items():
+        setattr(row, name, value)
+    record(row, "edited", principal.id, fields=sorted(data))
+    row.lock_version += 1
+    db.session.commit()
+    return row
+
+
+def delete_application(principal: Principal, application_id: int) -> None:
+    row = _own(principal, application_id, "applications.draft", ("draft",), "be deleted")
+    db.session.delete(row)
+    db.session.commit()
+
+
+def add_document(principal: Principal, application_id: int, kind: str, filename: str,
+                 content: bytes) -> ApplicationDocument:
+    row = _own(principal, application_id, "applications.draft", EDITABLE, "take documents")
+    if kind not in DOCUMENT_KINDS:
+        raise Invalid(f"kind must be one of {', '.join(DOCUMENT_KINDS)}", {"kind": [f"one of {', '.join(DOCUMENT_KINDS)}"]})
+    if not content:
+        raise Invalid("the file is empty", {"file": ["the file is empty"]})
+    if len(content) > MAX_DOCUMENT_BYTES:
+        raise TooLarge(f"a document may be at most {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB")
+    try:
+        content_type, _ = sniff(content, filename)
+    except ValueError as exc:
+        raise Invalid(str(exc), {"file": [str(exc)]}) from None
+    safe_name = filename.replace("\\", "/").rsplit("/", 1)[-1][:255] or "upload"
+    document = ApplicationDocument(application_id=row.id, kind=kind, filename=safe_name, content_type=content_type,
+                                   size=len(content), sha256=hashlib.sha256(content).hexdigest(), content=content,
+                                   uploaded_by_id=principal.id, created_at=clock.now())
+    db.session.add(document)
+    record(row, "document_added", principal.id, kind=kind, filename=safe_name)
+    db.session.commit()
+    return document
+
+
+def _parties(row: Application) -> dict[str, str]:
+    codes = dict(db.session.execute(select(Organisation.id, Organisation.code).where(
+        Organisation.id.in_([row.borrower_org_id, row.funder_org_id]))).tuples().all())
+    parties = {"borrower": codes[row.borrower_org_id], "funder": codes[row.funder_org_id]}
+    parties.update(deal_details.parties(row.details))
+    return parties
+
+
+def process_data(row: Application) -> dict[str, Any]:
+    """What the deal's diagram starts with (amounts as strings: exact in every engine)."""
+    product = terms_of(product_row(row.product_id))
+    return {"application_number": row.number, "product_code": product.code, "product_kind": product.kind,
+            "amount": f"{row.amount:.2f}", "term_months": row.term_months, "purpose": row.purpose,
+            "details": dict(row.details)}
+
+
+def submit(principal: Principal, application_id: int) -> Application:
+    """Start the deal: the product's diagram runs until it waits for someone.
+
+    From `returned`, resubmitting answers the funder's request: the borrower's open `supplement`
+    task is completed, and the review goes on with the application as it now is.
+    """
+    row = _own(principal, application_id, "applications.draft", (*SUBMITTABLE, "returned"), "be submitted")
+    if row.status == "returned":
+        return _resubmit(principal, row)
+    product = product_row(row.product_id)
+    if product is None or not product.active:
+        raise Conflict("the product is no longer offered", code="product_withdrawn")
+    missing = [k for k in terms_of(product).documents
+               if not db.session.scalar(select(ApplicationDocument.id).where(
+                   ApplicationDocument.application_id == row.id, ApplicationDocument.kind == k).limit(1))]
+    if missing:
+        raise Invalid("documents missing: " + ", ".join(missing), {"documents": [f"missing: {', '.join(missing)}"]})
+    row.status, row.stage, row.reason, row.submitted_at = "submitted", "intake", None, clock.now()
+    row.lock_version += 1
+    record(row, "resubmitted" if row.instance_id else "submitted", principal.id)
+    db.session.flush()
+    started = instances.start(str(product.application_process), None, row.number, process_data(row), _parties(row))
+    row.instance_id = started["id"]  # the diagram's first `origination.stage` has set it already
+    db.session.commit()
+    db.session.refresh(row)
+    return row
+
+
+def _open_supplement(row: Application) -> int | None:
+    return db.session.scalar(select(HumanTask.id).where(
+        HumanTask.instance_id == row.instance_id, HumanTask.element_id == "supplement",
+        HumanTask.state.in_(("ready", "claimed"))).limit(1))
+
+
+def _resubmit(principal: Principal, row: Application) -> Application:
+    task_id = _open_supplement(row)
+    if task_id is None:
+        raise Conflict("nothing waits for this application's answer", code="not_waiting")
+    record(row, "resubmitted", principal.id)
+    row.lock_version += 1
+    db.session.flush()
+    tasks.complete_task(task_id, {"response": "resubmitted"}, principal)
+    db.session.refresh(row)
+    return row
+
+
+def withdraw(principal: Principal, application_id: int) -> Application:
+    """Pull a submitted application back before it is decided: its open tasks cancelled, its
+    history kept; it can be edited and submitted again."""
+    row = _own(principal, application_id, "applications.draft", WITHDRAWABLE, "be withdrawn")
+    if row.instance_id is not None:
+        instances.end_instance(row.instance_id, principal.id)
+    row.status, row.stage = "withdrawn", None
+    row.lock_version += 1
+    record(row, "withdrawn", principal.id)
+    db.session.commit()
+    return row

@@ -1,0 +1,134 @@
+"""The product-specific part of an application (`details`), checked per kind.
+
+- order financing: `core_enterprise` (the core enterprise's organisation code), `order_number`,
+  `order_amount`, `order_due_date` (ISO date, not in the past);
+- pledge financing: `warehouse` (the supervising warehouse's code), `receipt_number`, `goods`,
+  `quantity`, `unit`, `unit_price`;
+- credit loan: `id_number` (a person's 18-character resident ID) or `credit_code` (a company's
+  unified social credit code), each with its check character verified.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.lending.errors import LendingError
+from app.lending.money import parse_money
+from app.models import Organisation
+from app.services.errors import Invalid
+from handlers.identifiers import valid_credit_code, valid_id_number
+
+KEYS = {
+    "order_financing": ("core_enterprise", "order_number", "order_amount", "order_due_date"),
+    "pledge_financing": ("warehouse", "receipt_number", "goods", "quantity", "unit", "unit_price"),
+    "credit_loan": ("id_number", "credit_code"),
+}
+# The party each kind binds to the deal, from the organisation code in its details.
+PARTY_FIELDS = {"core_enterprise": "core_enterprise", "warehouse": "warehouse"}
+
+
+def _text(raw: Mapping[str, Any], key: str, errors: dict[str, list[str]], limit: int = 100) -> str:
+    value = raw.get(key)
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        errors[f"details.{key}"] = [f"required text of at most {limit} characters"]
+        return ""
+    return value.strip()
+
+
+def _org(raw: Mapping[str, Any], key: str, errors: dict[str, list[str]]) -> str:
+    code = raw.get(key)
+    org = db.session.scalar(select(Organisation).where(Organisation.code == code)) if isinstance(code, str) else None
+    if org is None or key not in org.kind_codes:
+        errors[f"details.{key}"] = [f"the code of a {key.replace('_', ' ')} on the platform"]
+        return ""
+    return org.code
+
+
+def _amount(raw: Mapping[str, Any], key: str, errors: dict[str, list[str]]) -> str:
+    value = raw.get(key)
+    try:
+        amount = parse_money(value if isinstance(value, str | int) and not isinstance(value, bool) else "x", key)
+    except LendingError as exc:
+        errors[f"details.{key}"] = [exc.message]
+        return ""
+    if amount <= 0:
+        errors[f"details.{key}"] = ["must be above zero"]
+    return f"{amount:.2f}"
+
+
+def _quantity(raw: Mapping[str, Any], key: str, errors: dict[str, list[str]]) -> str:
+    value = raw.get(key)
+    try:
+        quantity = Decimal(str(value)) if isinstance(value, str | int) and not isinstance(value, bool) else None
+    except InvalidOperation:
+        quantity = None
+    if quantity is None or not quantity.is_finite() or quantity <= 0 or quantity >= Decimal(10) ** 12 \
+            or quantity != quantity.quantize(Decimal("0.0001")):
+        errors[f"details.{key}"] = ["a positive number with at most 4 decimals"]
+        return ""
+    return f"{quantity.normalize():f}"
+
+
+def check(kind: str, raw: object, today: date) -> dict[str, str]:
+    """The details of an application for a product of `kind`, normalised; 422 naming `details.<key>`."""
+    if not isinstance(raw, Mapping):
+        raise Invalid("details must be an object", {"details": ["an object"]})
+    errors: dict[str, list[str]] = {}
+    unknown = sorted(set(raw) - set(KEYS[kind]))
+    for key in unknown:
+        errors[f"details.{key}"] = ["not a detail of this product"]
+    out: dict[str, str] = {}
+    if kind == "order_financing":
+        out["core_enterprise"] = _org(raw, "core_enterprise", errors)
+        out["order_number"] = _text(raw, "order_number", errors, 64)
+        out["order_amount"] = _amount(raw, "order_amount", errors)
+        due = raw.get("order_due_date")
+        try:
+            due_date = date.fromisoformat(due) if isinstance(due, str) and len(due) == 10 else None
+        except ValueError:
+            due_date = None
+        if due_date is None or due_date < today:
+            errors["details.order_due_date"] = ["a date (YYYY-MM-DD), today or later"]
+        out["order_due_date"] = due_date.isoformat() if due_date else ""
+    elif kind == "pledge_financing":
+        out["warehouse"] = _org(raw, "warehouse", errors)
+        out["receipt_number"] = _text(raw, "receipt_number", errors, 64)
+        out["goods"] = _text(raw, "goods", errors, 200)
+        out["quantity"] = _quantity(raw, "quantity", errors)
+        out["unit"] = _text(raw, "unit", errors, 20)
+        out["unit_price"] = _amount(raw, "unit_price", errors)
+    else:
+        id_number, credit_code = raw.get("id_number"), raw.get("credit_code")
+        if (id_number is None) == (credit_code is None):
+            errors["details"] = ["either id_number (a person) or credit_code (a company), not both"]
+        elif id_number is not None:
+            if not isinstance(id_number, str) or not valid_id_number(id_number.upper()):
+                errors["details.id_number"] = ["an 18-character resident ID number with a valid check character"]
+            else:
+                out["id_number"] = id_number.upper()
+        elif not isinstance(credit_code, str) or not valid_credit_code(credit_code.upper()):
+            errors["details.credit_code"] = ["an 18-character unified social credit code with a valid check character"]
+        else:
+            out["credit_code"] = credit_code.upper()
+    if errors:
+        raise Invalid("details are incomplete or wrong", errors)
+    return out
+
+
+def parties(details: Mapping[str, Any]) -> dict[str, str]:
+    """The organisations the details bind to the deal, by party."""
+    return {party: str(details[key]) for key, party in PARTY_FIELDS.items() if details.get(key)}
+
+
+def collateral_value(kind: str, details: Mapping[str, Any]) -> Decimal | None:
+    """What the borrower declares the collateral is worth: the order's amount, or quantity × unit price."""
+    if kind == "order_financing":
+        return Decimal(details["order_amount"])
+    if kind == "pledge_financing":
+        return (Decimal(details["quantity"]) * Decimal(details["unit_price"])).quantize(Decimal("0.01"))
+    return None

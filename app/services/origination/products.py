@@ -1,0 +1,182 @@
+"""Products as origination sees them: the ledger's product plus its kind and origination terms.
+
+A product's `kind` names its application process (the diagram of the same name in `processes/`);
+`origination` holds the advance ratio (orders), the pledge's loan-to-value lines and the documents
+required before an application is submitted. Both are checked here on every write.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Product
+from app.models.origination import DOCUMENT_KINDS, PRODUCT_KINDS
+from app.services.errors import Invalid, NotFound
+from app.services.identity import policy
+from app.services.identity.directory import Principal
+from app.services.ledger import loans
+
+LTV_LINES = ("lend", "warning", "margin_call", "liquidation")  # in increasing order
+ORIGINATION_KEYS = frozenset({"kind", "advance_ratio", "ltv", "documents"})
+
+
+@dataclass(frozen=True)
+class ProductTerms:
+    """What origination reads of a product, checked."""
+
+    code: str
+    name: str
+    kind: str
+    min_amount: Decimal
+    max_amount: Decimal
+    min_term: int
+    max_term: int
+    annual_rate: Decimal
+    advance_ratio: Decimal | None
+    ltv: dict[str, Decimal]
+    documents: tuple[str, ...]
+
+
+def _ratio(value: object, field: str) -> Decimal:
+    try:
+        ratio = Decimal(str(value))
+    except InvalidOperation:
+        raise Invalid(f"{field} must be a decimal number", {field: ["a decimal number such as 0.80"]}) from None
+    if not ratio.is_finite() or not Decimal(0) < ratio <= Decimal(1) or ratio != ratio.quantize(Decimal("0.0001")):
+        raise Invalid(f"{field} must be above 0 and at most 1, with at most 4 decimals",
+                      {field: ["above 0 and at most 1, at most 4 decimals"]})
+    return ratio
+
+
+def check_origination(kind: object, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The origination terms of a product of `kind`, checked and normalised (422 naming the field)."""
+    if kind not in PRODUCT_KINDS:
+        raise Invalid(f"kind must be one of {', '.join(PRODUCT_KINDS)}", {"kind": [f"one of {', '.join(PRODUCT_KINDS)}"]})
+    out: dict[str, Any] = {}
+    documents = settings.get("documents", [])
+    if not isinstance(documents, list) or not all(d in DOCUMENT_KINDS for d in documents):
+        raise Invalid("documents must be a list of document kinds",
+                      {"documents": [f"each one of {', '.join(DOCUMENT_KINDS)}"]})
+    out["documents"] = sorted(set(documents), key=DOCUMENT_KINDS.index)
+    if kind == "order_financing":
+        if "advance_ratio" not in settings:
+            raise Invalid("an order-financing product needs an advance_ratio", {"advance_ratio": ["required"]})
+        out["advance_ratio"] = str(_ratio(settings["advance_ratio"], "advance_ratio"))
+    if kind == "pledge_financing":
+        ltv = settings.get("ltv")
+        if not isinstance(ltv, Mapping) or set(ltv) != set(LTV_LINES):
+            raise Invalid("a pledge product needs ltv lines lend, warning, margin_call and liquidation",
+                          {"ltv": [f"an object with {', '.join(LTV_LINES)}"]})
+        lines = [_ratio(ltv[name], f"ltv.{name}") for name in LTV_LINES]
+        if any(a >= b for a, b in zip(lines, lines[1:], strict=False)):
+            raise Invalid("ltv lines must increase: lend < warning < margin_call < liquidation",
+                          {"ltv": ["lend < warning < margin_call < liquidation"]})
+        out["ltv"] = {name: str(value) for name, value in zip(LTV_LINES, lines, strict=True)}
+    return out
+
+
+def create_product(actor: Principal | None, data: Mapping[str, Any]) -> Product:
+    """A product offered to borrowers: the ledger's terms, its kind and origination terms.
+
+    `actor` None: the platform's own seed. Its application process is the diagram named after its kind.
+    """
+    if actor is not None:
+        policy.require(actor, "products.administer")
+    settings = {k: v for k, v in data.items() if k not in ORIGINATION_KEYS}
+    origination = check_origination(data.get("kind"), data)
+    settings["application_process"] = data["kind"]
+    row = loans.create_product(settings)
+    row.kind = str(data["kind"])
+    row.origination = origination
+    db.session.flush()
+    return row
+
+
+def update_product(actor: Principal, code: str, data: Mapping[str, Any]) -> Product:
+    """Change a product's origination terms, name, or whether it is offered (pricing is the ledger's, fixed)."""
+    policy.require(actor, "products.administer")
+    row = _product(code)
+    unknown = set(data) - {"name", "active", "advance_ratio", "ltv", "documents"}
+    if unknown:
+        raise Invalid("only name, active, advance_ratio, ltv and documents can change",
+                      {k: ["cannot change"] for k in sorted(unknown)})
+    if "name" in data:
+        name = data["name"]
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            raise Invalid("name must be 1 to 200 characters", {"name": ["1 to 200 characters"]})
+        row.name = name.strip()
+    if "active" in data:
+        if not isinstance(data["active"], bool):
+            raise Invalid("active must be true or false", {"active": ["true or false"]})
+        row.active = data["active"]
+    merged = {**row.origination, **{k: v for k, v in data.items() if k in ORIGINATION_KEYS}}
+    row.origination = check_origination(row.kind, merged)
+    db.session.flush()
+    return row
+
+
+def _product(code: str) -> Product:
+    row = db.session.scalar(select(Product).where(Product.code == code, Product.kind.is_not(None)))
+    if row is None:
+        raise NotFound(f"no product {code!r}")
+    return row
+
+
+def product_row(product_id: int) -> Product:
+    row = db.session.get(Product, product_id)
+    if row is None:
+        raise NotFound(f"no product with id {product_id}")
+    return row
+
+
+def terms_of(row: Product) -> ProductTerms:
+    settings = row.origination or {}
+    return ProductTerms(
+        code=row.code, name=row.name, kind=str(row.kind), min_amount=row.min_amount, max_amount=row.max_amount,
+        min_term=row.min_term, max_term=row.max_term, annual_rate=row.annual_rate,
+        advance_ratio=Decimal(settings["advance_ratio"]) if "advance_ratio" in settings else None,
+        ltv={k: Decimal(v) for k, v in settings.get("ltv", {}).items()},
+        documents=tuple(settings.get("documents", ())))
+
+
+def offered_product(code: object) -> Product:
+    """An active product with a kind (one borrowers can apply for); 422 naming `product` otherwise."""
+    row = db.session.scalar(select(Product).where(Product.code == str(code), Product.active.is_(True),
+                                                  Product.kind.is_not(None))) if isinstance(code, str) else None
+    if row is None:
+        raise Invalid(f"no product {code!r} is offered", {"product": ["not an offered product"]})
+    return row
+
+
+def product_view(row: Product) -> dict[str, Any]:
+    settings = row.origination or {}
+    rules = loans.product_rules(row)
+    return {
+        "code": row.code, "name": row.name, "kind": row.kind, "currency": row.currency, "active": row.active,
+        "annual_rate": f"{row.annual_rate.normalize():f}", "min_amount": f"{row.min_amount:.2f}",
+        "max_amount": f"{row.max_amount:.2f}", "min_term": row.min_term, "max_term": row.max_term,
+        "amortization": str(rules.amortization), "interest_method": str(rules.interest_method),
+        "frequency": str(rules.frequency), "advance_ratio": settings.get("advance_ratio"),
+        "ltv": settings.get("ltv"), "documents": list(settings.get("documents", [])),
+        "application_process": row.application_process,
+    }
+
+
+def list_products(principal: Principal, include_inactive: bool = False) -> list[dict[str, Any]]:
+    """The products borrowers can apply for (the platform also sees those withdrawn from offer)."""
+    query = select(Product).where(Product.kind.is_not(None)).order_by(Product.code)
+    if not (include_inactive and principal.is_platform):
+        query = query.where(Product.active.is_(True))
+    return [product_view(row) for row in db.session.scalars(query)]
+
+
+def get_product(principal: Principal, code: str) -> dict[str, Any]:
+    row = _product(code)
+    if not row.active and not principal.is_platform:
+        raise NotFound(f"no product {code!r}")
+    return product_view(row)
