@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.extensions import db
+from app.lending.limits import approved_within, collateral_cap
 from app.models import Application
 from app.services import clock
 from app.services.origination import details as deal_details
@@ -102,7 +103,7 @@ def compute_cap(business_key: str | None, basis: str, value: object) -> Cap:
         ratio, en, zh = product.ltv["lend"], "the appraised value of the goods", "货物评估价值"
     else:
         raise DealError(f"basis must be advance or ltv, got {basis!r}")
-    cap = (worth * ratio).quantize(CENT, rounding=ROUND_DOWN)
+    cap = collateral_cap(worth, ratio)
     percent = f"{(ratio * 100).normalize():f}%"
     reason = f"{en} ¥{worth:,.2f} × {percent} = ¥{cap:,.2f}"
     reason_zh = f"{zh} ¥{worth:,.2f} × {percent} = ¥{cap:,.2f}"
@@ -133,10 +134,8 @@ def decide(business_key: str | None, outcome: str, amount: object = None, reason
               (product.max_amount, "the product's maximum", "产品最高额度")]
     if cap not in (None, ""):
         limits.append((_amount(cap, "cap"), "the collateral's cap", "押品可贷上限"))
-    approved, because, because_zh = wanted, None, None
-    for limit, en, zh in limits:
-        if limit < approved:
-            approved, because, because_zh = limit, en, zh
+    approved, because = approved_within(wanted, [(limit, en) for limit, en, _ in limits])
+    because_zh = next((zh for _, en, zh in limits if en == because), None)
     if approved <= 0:
         raise DealError("an approval needs an amount above zero")
     row.status, row.approved_amount, row.reason = "approved", approved, None
