@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from flask import current_app, has_request_context
+from flask_babel import LazyString
 from flask_babel import gettext as flask_gettext
 
 from app.config import business_timezone
@@ -37,5 +38,15 @@ def business_tz() -> ZoneInfo:
 
 
 def gettext(text: str, **variables: Any) -> str:
-    """`text` translated into the reader's language (the locale flask-babel selects)."""
+    """`text` translated into the reader's language (the locale flask-babel selects); outside a
+    request (the command line, the worker) there is no reader: the English text."""
+    if not has_request_context():
+        return text % variables if variables else text
     return flask_gettext(text, **variables)
+
+
+def lazy_gettext(text: str, **variables: Any) -> LazyString:
+    """`text` marked for the catalogue and translated when it is read (`str()`), as `gettext` then does:
+    for messages kept in constants and the messages of `app.services.errors`, which become the
+    reader's language when raised in a request."""
+    return LazyString(gettext, text, **variables)

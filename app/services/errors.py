@@ -2,10 +2,21 @@
 
 The API and the pages turn a kind into a response (`app.api.errors.STATUS_BY_KIND`); the command
 line and the worker read the message. `code` is the machine-readable reason a client sees.
+
+A message a person may read is given as `context.lazy_gettext("...")`: it is read in the reader's
+language where the error is raised (a page, the API), in English on the command line and in the worker.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
+from typing import Protocol
+
+
+class Text(Protocol):
+    """A message: a `str`, or a translation read with `str()` (`app.services.context.lazy_gettext`)."""
+
+    def __str__(self) -> str: ...
 
 
 class ErrorKind(StrEnum):
@@ -22,10 +33,13 @@ class ServiceError(Exception):
     kind = ErrorKind.BAD_REQUEST
     code = "bad_request"
 
-    def __init__(self, message: str, fields: dict[str, list[str]] | None = None, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.fields = fields or {}
+    def __init__(self, message: str | Text, fields: Mapping[str, Sequence[str | Text]] | None = None,
+                 code: str | None = None) -> None:
+        text = str(message)  # a translation is read now: in the language of the request that raised it
+        super().__init__(text)
+        self.message = text
+        self.translated = not isinstance(message, str)  # False: English, the catalogue may not have it
+        self.fields = {name: [str(m) for m in messages] for name, messages in (fields or {}).items()}
         if code:
             self.code = code
 

@@ -40,7 +40,7 @@ def _readable(detail: str | None) -> str | None:
     return None
 
 
-def _page(status: int, detail: str | None):
+def _page(status: int, detail: str | None, translated: bool = False):
     title, message = _PAGES.get(status, _OTHER)
     if status == 413:
         limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
@@ -48,13 +48,13 @@ def _page(status: int, detail: str | None):
         message = _l("The request is larger than this site accepts (at most %(size)s MiB at once). "
                      "Send smaller files.", size=f"{limit / 2 ** 20:g}")
         detail = None
-    readable = _readable(detail)
+    readable = detail if translated else _readable(detail)
     return render_template("error.html", status=status, title=title, message=message,
                            detail=readable if readable != str(message) else None), status
 
 
 def service_error_page(exc: ServiceError):
-    return _page(status_of(exc), exc.message)
+    return _page(status_of(exc), exc.message, exc.translated)  # translated: in the reader's language already
 
 
 def http_error_page(exc: HTTPException):

@@ -83,8 +83,7 @@ def index():
     filters = _filters()
     result = inbox.inbox(_principal(), filters)
     pages = max(1, -(-result["total"] // PER_PAGE))
-    assignees = (tasks.assignable_by_lane(_principal(), [t["lane"] for t in result["items"]])
-                 if filters.view == "team" else {})
+    assignees = tasks.assignable_for(_principal(), result["items"]) if filters.view == "team" else {}
     return render_template("inbox.html", result=result, filters=filters, counts=inbox.counts(_principal()),
                            pages=pages, assignees=assignees)
 

@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import HumanTask, ProcessInstance
+from app.services.errors import Conflict
 from app.services.identity import directory as identity
 from app.services.ledger import loans
-from app.services.workflow import inbox
+from app.services.workflow import inbox, tasks
 from tests.integration.ledger_support import PRODUCT
 from tests.integration.test_identity import set_password, sign_in
 
@@ -159,7 +160,9 @@ def test_a_team_lead_sees_the_teams_open_tasks_and_assigns_from_the_list(client,
     assert set(rows) == {str(second), str(legal)} and "Bo Th" in rows[str(legal)]
     assert re.search(r'id="count-team">2<', page)
     form = re.search(rf'<form[^>]*action="/tasks/{second}/assign".*?</form>', page, re.S).group(0)
-    assert re.findall(r'<option value="([^"]+)"', form) == ["both", "sec"]  # the lane's role holders
+    assert re.findall(r'<option value="([^"]+)"', form) == ["sec"]  # not "both", who did the first review
+    legal_form = re.search(rf'<form[^>]*action="/tasks/{legal}/assign".*?</form>', page, re.S).group(0)
+    assert re.findall(r'<option value="([^"]+)"', legal_form) == ["both", "sec"]  # the same lane, no four-eyes
     assert 'name="next" value="/?view=team"' in form
     done = client.post(f"/tasks/{second}/assign", data={"csrf_token": _csrf(client), "username": "sec",
                                                          "next": "/?view=team"})
@@ -215,3 +218,83 @@ def test_four_eyes_also_holds_when_a_lead_assigns(client, app, deal):
     with app.app_context():
         assert db.session.get(HumanTask, second).state == "ready"
         db.session.remove()
+
+
+def _bearer(app, username: str) -> dict[str, str]:
+    with app.app_context():
+        token = identity.issue_token(username)
+        db.session.remove()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_the_page_header_names_the_user_by_their_display_name(client, app, deal):
+    sign_in(client, "both")
+    assert re.findall(r'<span class="who">([^<]*)</span>', client.get("/").text) == ["Bo Th"]
+    client.post("/logout", data={"csrf_token": _csrf(client)})
+    sign_in(client, "sec")  # no display name: the user name
+    assert re.findall(r'<span class="who">([^<]*)</span>', client.get("/").text) == ["sec"]
+
+
+def test_four_eyes_holds_when_a_lead_assigns_from_the_team_view_or_the_api(client, app, deal):
+    _first_review_done_by_both(client, app, deal)
+    second = _task(app, deal, "second_review")
+    client.post("/logout", data={"csrf_token": _csrf(client)})
+    sign_in(client, "lead")
+    refused = client.post(f"/tasks/{second}/assign", headers=ZH, follow_redirects=True, data={
+        "csrf_token": _csrf(client), "username": "both", "next": "/?view=team"})
+    assert "此人已完成本笔业务中需要双人复核的前一步骤" in refused.text and 'id="count-team"' in refused.text
+    lead = _bearer(app, "lead")
+    for headers, said in ((ZH, "此人已完成本笔业务中需要双人复核的前一步骤：请选择其他人。"),
+                          (EN, "This person did an earlier step of this deal that needs a second person: "
+                               "choose someone else.")):
+        r = client.post(f"{API}/tasks/{second}/assign", json={"username": "both"}, headers={**lead, **headers})
+        assert r.status_code == 422 and r.json["error"]["code"] == "four_eyes_assignee"
+        assert r.json["error"]["message"] == said and r.json["error"]["fields"] == {"username": [said]}
+    with app.app_context():
+        assert db.session.get(HumanTask, second).state == "ready"
+        db.session.remove()
+
+
+def test_refusals_reach_a_chinese_reader_in_chinese(client, app, deal):
+    with app.app_context():
+        identity.create_user("rev", "BANK1", ["first_reviewer"])
+        db.session.remove()
+    first = _task(app, deal, "first_review")
+    both, rev = _bearer(app, "both"), _bearer(app, "rev")
+    assert client.post(f"{API}/tasks/{first}/claim", headers=both).status_code == 200
+    taken = client.post(f"{API}/tasks/{first}/claim", headers={**rev, **ZH})
+    assert taken.status_code == 409 and taken.json["error"] == {"code": "task_claimed",
+                                                                "message": "其他人正在处理此任务。"}
+    taken_en = client.post(f"{API}/tasks/{first}/claim", headers={**rev, **EN})
+    assert taken_en.json["error"]["message"] == "Someone else is working on this task."
+    wrong = client.post(f"{API}/tasks/{first}/complete", json={"data": {"decision": "maybe", "limit": 1}},
+                        headers={**both, **ZH})
+    assert wrong.status_code == 422 and wrong.json["error"]["code"] == "form_invalid"
+    assert wrong.json["error"]["message"] == "表单有误：请查看各字段。"
+    assert list(wrong.json["error"]["fields"]) == ["decision"]
+    assert not re.search(r"[A-Za-z]{3,}", wrong.json["error"]["fields"]["decision"][0].replace("approve", "")
+                         .replace("reject", ""))  # the rule in Chinese, the choices as the form names them
+    sign_in(client, "both")  # a Chinese session: the page says the same
+    page = client.post(f"/tasks/{first}", headers=ZH, data={"csrf_token": _csrf(client), "decision": "approve"})
+    assert page.status_code == 422 and "此项必填" in page.text
+    assert client.post(f"{API}/tasks/{first}/complete", headers=both,
+                       json={"data": {"decision": "approve", "limit": 100}}).status_code == 200
+    second = _task(app, deal, "second_review")
+    refused = client.post(f"{API}/tasks/{second}/claim", headers={**both, **ZH})
+    assert refused.status_code == 403 and refused.json["error"] == {
+        "code": "four_eyes", "message": "您已完成本笔业务中需要双人复核的前一步骤：此任务须由其他人处理。"}
+    missing = client.get("/tasks/999999", headers=ZH)  # a service's 404 on a page: its detail in Chinese too
+    assert missing.status_code == 404 and "没有此任务，或您无权查看。" in missing.text
+
+
+def test_outside_a_request_a_refusal_reads_in_english(app, deal):
+    """The command line and the worker have no reader: the services' messages stay English there."""
+    with app.app_context():
+        first = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == deal,
+                                                             HumanTask.element_id == "first_review"))
+        tasks.claim_task(first, identity.principal_for("both"))
+        identity.create_user("rev", "BANK1", ["first_reviewer"])
+        with pytest.raises(Conflict) as refused:
+            tasks.claim_task(first, identity.principal_for("rev"))
+        db.session.remove()
+    assert refused.value.message == "Someone else is working on this task." and refused.value.translated

@@ -89,8 +89,11 @@ def test_assigning_someone_not_eligible_is_refused_and_changes_nothing(client, a
     sign_in(client, "lead1")
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get(f"/tasks/{task_id}").text).group(1)
     refused = client.post(f"/tasks/{task_id}/assign", data={"csrf_token": csrf, "username": "sec1"},
-                          follow_redirects=True)
-    assert "no active user of that name may work this task" in refused.text
+                          follow_redirects=True, headers={"Accept-Language": "en"})
+    assert "No active user of that name may work this task." in refused.text
+    refused = client.post(f"/tasks/{task_id}/assign", data={"csrf_token": csrf, "username": "sec1"},
+                          follow_redirects=True, headers={"Accept-Language": "zh-CN"})
+    assert "没有该用户名的有效用户可以处理此任务。" in refused.text
     with app.app_context():
         assert db.session.get(HumanTask, task_id).state == "ready"
         db.session.remove()

@@ -182,9 +182,15 @@ class Principal:
     roles: frozenset[str]
     org_kinds: frozenset[str] = frozenset()
     locale: str | None = None
+    display_name: str | None = None
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
+
+    @property
+    def name(self) -> str:
+        """What a person is called on a page: their display name, else their user name."""
+        return self.display_name or self.username
 
     @property
     def is_platform(self) -> bool:
@@ -194,7 +200,8 @@ class Principal:
 
 Actor = Principal  # services act for a Principal; the name says what the parameter is for
 
-_PRINCIPAL = (select(User.id, User.username, User.org_id, User.active, User.locale, UserRole.role, OrgKind.kind)
+_PRINCIPAL = (select(User.id, User.username, User.org_id, User.active, User.locale, User.display_name, UserRole.role,
+                     OrgKind.kind)
               .select_from(User).outerjoin(UserRole, UserRole.user_id == User.id)
               .outerjoin(OrgKind, OrgKind.org_id == User.org_id))
 
@@ -207,7 +214,7 @@ def _principal(rows) -> Principal | None:  # noqa: ANN001
     first = rows[0]
     kinds = frozenset(r.kind for r in rows if r.kind)
     roles = grants.effective_roles((r.role for r in rows if r.role), kinds)
-    return Principal(first.id, first.username, first.org_id, roles, kinds, first.locale)
+    return Principal(first.id, first.username, first.org_id, roles, kinds, first.locale, first.display_name)
 
 
 _USER_PRINCIPAL = _PRINCIPAL.where(User.id == bindparam("user_id"))

@@ -11,6 +11,7 @@ from app.engine.limits import MAX_DECIMAL_EXPONENT as _SCRIPT_DECIMAL_EXPONENT
 from app.extensions import db
 from app.models import FormVersion
 from app.services.context import gettext
+from app.services.context import lazy_gettext as _l
 from app.services.errors import Invalid
 from app.services.workflow.runtime import runtime
 
@@ -54,14 +55,15 @@ def _message(error: ValidationError) -> str:
 def validate_submission(schema: dict[str, Any] | None, data: Any) -> None:
     """Raise `Invalid` with per-field messages unless `data` satisfies the form's JSON Schema."""
     if not isinstance(data, dict):
-        raise Invalid("form data must be a JSON object", fields={"data": ["must be an object"]})
+        raise Invalid(_l("The form's data must be a JSON object."), fields={"data": [_l("Must be an object.")]})
     if schema is None:
         return
     cls = validators.validator_for(schema)
     try:
         cls.check_schema(schema)
     except SchemaError as exc:
-        raise Invalid(f"the task's form is not a valid JSON Schema: {exc.message}", code="form_broken") from exc
+        raise Invalid(_l("The task's form is not a valid JSON Schema: %(problem)s", problem=exc.message),
+                      code="form_broken") from exc
     fields: dict[str, list[str]] = {}
     for error in sorted(cls(schema).iter_errors(data), key=lambda e: list(e.absolute_path)):
         path = list(error.absolute_path)
@@ -71,7 +73,7 @@ def validate_submission(schema: dict[str, Any] | None, data: Any) -> None:
             path = [*path, missing] if missing else path
         fields.setdefault(_field_name(path), []).append(_message(error))
     if fields:
-        raise Invalid("the form has errors", fields=fields, code="form_invalid")
+        raise Invalid(_l("The form has errors: see the fields."), fields=fields, code="form_invalid")
 
 
 def display_kinds(forms: list[dict[str, Any]]) -> dict[str, str]:

@@ -9,13 +9,14 @@ from sqlalchemy import Select, Table, bindparam, func, or_, select
 from app.extensions import db
 from app.models import InstanceEvent, InstanceParty, Organisation, ProcessInstance, ProcessVersion, User
 from app.models.task import OPEN_TASK_STATES
+from app.services.context import lazy_gettext as _l
 from app.services.errors import NotFound
 from app.services.identity.access import instance_visible, task_visible
 from app.services.identity.directory import Principal
 from app.services.workflow import labels
 from app.services.workflow.party_scope import EVERYTHING, MILESTONES, PartyScope, scope_of, scopes_of
 from app.services.workflow.step_store import TASKS, core
-from app.services.workflow.tasks import task_form
+from app.services.workflow.tasks import TASK_NOT_FOUND, task_form
 
 
 def _page(query, page: int, per_page: int, row_to_dict) -> dict[str, Any]:  # noqa: ANN001
@@ -79,7 +80,7 @@ def task_detail(principal: Principal, task_id: int, language: str = "en") -> dic
     """One task as `principal` may see it; its name in `language` (the API's is the diagram's own)."""
     row = core(_task_detail_query(principal), {"task_id": task_id}).first()
     if row is None:
-        raise NotFound("task not found")
+        raise NotFound(TASK_NOT_FOUND)
     form, ui_form = task_form(row)
     task = {**_task_dict(row), "form": form, "ui_form": ui_form, "data": row.data, "properties": row.properties}
     task["title"] = labels.task_title(task["title"], row.properties, language)
@@ -116,7 +117,7 @@ def get_instance(principal: Principal, instance_id: int) -> ProcessInstance:
     instance = db.session.scalar(select(ProcessInstance).where(
         ProcessInstance.id == instance_id, instance_visible(principal)))
     if instance is None:
-        raise NotFound("process instance not found")
+        raise NotFound(_l("There is no such process instance, or it is not one you may see."))
     return instance
 
 

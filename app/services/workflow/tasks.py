@@ -1,18 +1,20 @@
 """Claiming, unclaiming and completing human tasks."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Executable, Select, bindparam, select, update
+from sqlalchemy.orm import aliased
 
 from app.engine.runner import TaskNotReady, jsonable
 from app.extensions import db
 from app.models import HumanTask, User, UserRole
 from app.models.task import OPEN_TASK_STATES
 from app.services.clock import now
+from app.services.context import lazy_gettext as _l
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.identity import policy
 from app.services.identity.access import task_offered, task_visible
@@ -49,10 +51,13 @@ def task_for_action(task_id: int, actor: Principal):  # noqa: ANN201
     """
     row = core(_action_query(actor), {"task_id": task_id}).first()
     if row is None:
-        raise NotFound("task not found")
+        raise NotFound(TASK_NOT_FOUND)
     if not row.offered:
-        raise Forbidden("this task is not offered to you", code="not_offered")
+        raise Forbidden(_l("This task is not offered to you."), code="not_offered")
     return row
+
+
+TASK_NOT_FOUND = _l("There is no such task, or it is not one you may see.")
 
 
 def may_work(task_id: int, actor: Principal) -> bool:
@@ -80,11 +85,21 @@ def task_form(task) -> tuple[dict | None, dict | None]:  # noqa: ANN001 - a Huma
             forms.get(task.ui_form_id) if task.ui_form_id else None)
 
 
+_CLOSED = {"completed": _l("This task is already done."), "cancelled": _l("This task was withdrawn.")}
+CLAIMED_BY_SOMEONE_ELSE = _l("Someone else is working on this task.")
+CHANGED_MEANWHILE = _l("The task changed in the meantime. Reload the page and try again.")
+
+
+def _closed(state: str) -> Conflict:
+    """The refusal to act on a task that is done or withdrawn."""
+    return Conflict(_CLOSED[state], code=f"task_{state}")
+
+
 def _refuse_if_closed(task, actor: Actor) -> None:  # noqa: ANN001 - a HumanTask or a task row
-    if task.state in ("completed", "cancelled"):
-        raise Conflict(f"task is already {task.state}", code=f"task_{task.state}")
+    if task.state in _CLOSED:
+        raise _closed(task.state)
     if task.state == "claimed" and task.claimed_by_id != actor.id:
-        raise Conflict("task is claimed by someone else", code="task_claimed")
+        raise Conflict(CLAIMED_BY_SOMEONE_ELSE, code="task_claimed")
 
 
 def _rowcount(statement: Executable) -> int:
@@ -95,21 +110,15 @@ def _rowcount(statement: Executable) -> int:
 def _separated_from(task, actor: Actor) -> str | None:  # noqa: ANN001
     """The task this one is `separateFrom` if the actor completed it in the same instance, else None."""
     other = (task.properties or {}).get("separateFrom")
-    if not other:
-        return None
-    done_by_actor = db.session.scalar(select(HumanTask.id).where(
-        HumanTask.instance_id == task.instance_id, HumanTask.element_id == other,
-        HumanTask.state == "completed", HumanTask.completed_by_id == actor.id).limit(1))
-    return other if done_by_actor is not None else None
+    return other if other and actor.id in _did_the_step_before(task) else None
 
 
 def _refuse_same_person(task, actor: Actor) -> None:  # noqa: ANN001
     """Four-eyes: a task marked `separateFrom` another may not be done (nor claimed) by whoever did that one.
     The inbox does not offer it to them (`inbox._group`)."""
-    other = _separated_from(task, actor)
-    if other is not None:
-        raise Forbidden(f"you completed '{other}' of this instance; '{task.element_id}' needs someone else",
-                        code="four_eyes")
+    if _separated_from(task, actor) is not None:
+        raise Forbidden(_l("You did an earlier step of this deal that needs a second person: someone else does "
+                           "this one."), code="four_eyes")
 
 
 def claim_task(task_id: int, actor: Actor) -> None:
@@ -123,7 +132,7 @@ def claim_task(task_id: int, actor: Actor) -> None:
                          .values(state="claimed", claimed_by_id=actor.id))
     if not changed:
         db.session.rollback()
-        raise Conflict("task was claimed or completed by someone else", code="task_claimed")
+        raise Conflict(CLAIMED_BY_SOMEONE_ELSE, code="task_claimed")
     record(task.instance_id, "task_claimed", at, actor.id, task.element_id, {"task_id": task.id})
     db.session.commit()
 
@@ -133,9 +142,10 @@ def _task_to_assign(task_id: int, actor: Actor):  # noqa: ANN202
     task = core(_TASK_FOR_STEP.add_columns(TASKS.c.org_id).where(TASKS.c.id == task_id,
                                                                  task_visible(actor))).first()
     if task is None:
-        raise NotFound("task not found")
-    policy.require(actor, "tasks.assign", org_id=task.org_id, code="not_team_lead",
-                   message="assigning tasks needs the team_lead role in the task's organisation")
+        raise NotFound(TASK_NOT_FOUND)
+    if not policy.allowed(actor, "tasks.assign", org_id=task.org_id):
+        raise Forbidden(_l("Assigning tasks needs the team lead role in the task's organisation."),
+                        code="not_team_lead")
     return task
 
 
@@ -162,26 +172,29 @@ def assignable_users(task_id: int, actor: Actor) -> list[tuple[str, str]]:
     return [(name, display or name) for name, display in db.session.execute(query.limit(500))]
 
 
-def assignable_by_lane(actor: Actor, lanes: Iterable[str | None]) -> dict[str, list[tuple[str, str]]]:
-    """(username, name) of whom the actor may assign their organisation's tasks of each lane to: the
-    active holders of the lane's role there, as `assignable_users` says for one task (one query for a list)."""
-    wanted = sorted({lane for lane in lanes if lane})
-    if not wanted or not policy.allowed(actor, "tasks.assign", org_id=actor.org_id):
+def assignable_for(actor: Actor, tasks: Iterable[Mapping[str, Any]]) -> dict[int, list[tuple[str, str]]]:
+    """(username, name) of whom the actor may assign each of their organisation's tasks (a list's rows:
+    `id` and `lane`) to: the active holders of the lane's role there less whom four-eyes keeps from
+    the task, as `assignable_users` says for one task (two queries for a list)."""
+    lanes = {row["id"]: row["lane"] for row in tasks if row.get("lane")}
+    if not lanes or not policy.allowed(actor, "tasks.assign", org_id=actor.org_id):
         return {}
-    found: dict[str, list[tuple[str, str]]] = {lane: [] for lane in wanted}
-    for role, name, display in db.session.execute(
-            select(UserRole.role, User.username, User.display_name).join(User, User.id == UserRole.user_id)
-            .where(User.active.is_(True), User.org_id == actor.org_id, UserRole.role.in_(wanted))
+    by_lane: dict[str, list[tuple[int, str, str]]] = {lane: [] for lane in lanes.values()}
+    for user_id, role, name, display in db.session.execute(
+            select(User.id, UserRole.role, User.username, User.display_name).join(User, User.id == UserRole.user_id)
+            .where(User.active.is_(True), User.org_id == actor.org_id, UserRole.role.in_(sorted(by_lane)))
             .order_by(User.username).limit(2000)):
-        found[role].append((name, display or name))
-    return found
+        by_lane[role].append((user_id, name, display or name))
+    barred = _completers_of_earlier(lanes)
+    return {task_id: [(name, shown) for user_id, name, shown in by_lane[lane] if user_id not in barred[task_id]]
+            for task_id, lane in lanes.items()}
 
 
 def assign_task(task_id: int, username: str, actor: Actor) -> None:
     """A team lead gives an open task of their organisation to someone who holds its lane's role."""
     task = _task_to_assign(task_id, actor)
     if task.state not in OPEN_TASK_STATES:
-        raise Conflict(f"task is already {task.state}", code=f"task_{task.state}")
+        raise _closed(task.state)
     assignee = _assignee(username, task)
     if assignee.id in _did_the_step_before(task):
         raise Invalid(FOUR_EYES_ASSIGNEE, fields={"username": [FOUR_EYES_ASSIGNEE]}, code="four_eyes_assignee")
@@ -189,24 +202,37 @@ def assign_task(task_id: int, username: str, actor: Actor) -> None:
                         .values(state="claimed", claimed_by_id=assignee.id))
     if not changed:
         db.session.rollback()
-        raise Conflict("task changed at the same time; reload and retry", code="stale_version")
+        raise Conflict(CHANGED_MEANWHILE, code="stale_version")
     record(task.instance_id, "task_assigned", now(), actor.id, task.element_id,
            {"task_id": task.id, "assignee": username})
     db.session.commit()
 
 
-NOT_ASSIGNABLE = "no active user of that name may work this task"
-FOUR_EYES_ASSIGNEE = "this person completed the task this one is separateFrom: someone else must do it"
+NOT_ASSIGNABLE = _l("No active user of that name may work this task.")
+FOUR_EYES_ASSIGNEE = _l("This person did an earlier step of this deal that needs a second person: choose "
+                        "someone else.")
 
 
-def _did_the_step_before(task: Any) -> set[int]:  # a row with instance_id and properties
+def _did_the_step_before(task: Any) -> set[int]:  # a row with id and properties
     """Who completed the task this one is `separateFrom` in the same instance (four-eyes keeps them from it)."""
-    other = (task.properties or {}).get("separateFrom")
-    if not other:
-        return set()
-    return {user_id for user_id in db.session.scalars(select(HumanTask.completed_by_id).where(
-        HumanTask.instance_id == task.instance_id, HumanTask.element_id == other, HumanTask.state == "completed"))
-        if user_id is not None}
+    if not (task.properties or {}).get("separateFrom"):
+        return set()  # most tasks: no query
+    return _completers_of_earlier([task.id])[task.id]
+
+
+def _completers_of_earlier(task_ids: Iterable[int]) -> dict[int, set[int]]:
+    """Four-eyes, the one rule: for each task, who completed the task it is `separateFrom` in the same
+    instance; they may not claim, complete or be assigned it. One query for any number of tasks."""
+    found: dict[int, set[int]] = {task_id: set() for task_id in task_ids}
+    task, earlier = aliased(HumanTask), aliased(HumanTask)
+    for task_id, user_id in db.session.execute(
+            select(task.id, earlier.completed_by_id)
+            .join(earlier, (earlier.instance_id == task.instance_id) & (earlier.state == "completed")
+                  & (earlier.element_id == task.properties["separateFrom"].as_string()))
+            .where(task.id.in_(sorted(found)))):
+        if user_id is not None:  # a task completed before completed_by_id was kept names no one
+            found[task_id].add(user_id)
+    return found
 
 
 def _assignee(username: str, task: Any) -> Principal:  # task: the row of `_task_to_assign`
@@ -225,15 +251,15 @@ def _assignee(username: str, task: Any) -> Principal:  # task: the row of `_task
 def unclaim_task(task_id: int, actor: Actor) -> None:
     task = task_for_action(task_id, actor)
     if task.state != "claimed":
-        raise Conflict(f"task is {task.state}, not claimed", code="task_not_claimed")
+        raise Conflict(_l("Nobody is working on this task: there is nothing to release."), code="task_not_claimed")
     if task.claimed_by_id != actor.id and not policy.allowed(actor, "tasks.unclaim_others"):
-        raise Conflict("task is claimed by someone else", code="task_claimed")
+        raise Conflict(CLAIMED_BY_SOMEONE_ELSE, code="task_claimed")
     changed = _rowcount(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state == "claimed",
                                                          HumanTask.claimed_by_id == task.claimed_by_id)
                          .values(state="ready", claimed_by_id=None))
     if not changed:
         db.session.rollback()
-        raise Conflict("task changed at the same time; reload and retry", code="stale_version")
+        raise Conflict(CHANGED_MEANWHILE, code="stale_version")
     record(task.instance_id, "task_unclaimed", now(), actor.id, task.element_id, {"task_id": task.id})
     db.session.commit()
 
@@ -271,13 +297,14 @@ def complete_task(task_id: int, data: dict[str, Any], actor: Actor, uploads: Seq
         closed = core(_COMPLETE, {"_id": task.id, "state": "completed", "claimed_by_id": task.claimed_by_id or actor.id,
                                   "completed_by_id": actor.id, "completed_at": at, "data": jsonable(data)}).rowcount
         if not closed:
-            raise Conflict("task was completed by someone else at the same time", code="stale_version")
+            raise Conflict(CHANGED_MEANWHILE, code="stale_version")
 
         def act(workflow):  # noqa: ANN001, ANN202
             try:
                 return rt.engine.complete_user_task(workflow, task.engine_task_id, data)
-            except TaskNotReady as exc:
-                raise Conflict(str(exc), code="task_not_ready") from None
+            except TaskNotReady:
+                raise Conflict(_l("This task cannot be completed yet: the deal is not at this step."),
+                               code="task_not_ready") from None
 
         run_step(instance, act, on_commit, actor.id,
                  [("task_completed", task.element_id, {"task_id": task.id, "data": jsonable(data)})],
