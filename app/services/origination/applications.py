@@ -268,7 +268,7 @@ def add_document(principal: Principal, application_id: int, kind: str, filename:
 
 def _parties(row: Application) -> dict[str, str]:
     codes = dict(db.session.execute(select(Organisation.id, Organisation.code).where(
-        Organisation.id.in_([row.borrower_org_id, row.funder_org_id]))).tuples().all())
+        Organisation.id.in_([row.borrower_org_id, row.funder_org_id]))).all())
     parties = {"borrower": codes[row.borrower_org_id], "funder": codes[row.funder_org_id]}
     parties.update(deal_details.parties(row.details))
     return parties
