@@ -77,7 +77,7 @@ def run_step(instance: InstanceRow, act: Action, on_commit: list[Callable[[], No
     step = Step(instance, at, actor_id)
     for kind, element_id, details in events:
         step.event(kind, element_id, details, actor_id)
-    forms = rt.specs.forms(instance.process_version_id)
+    forms = forms_of(instance)
     with rt.step(instance.id, instance.business_key, instance.lock_version):
         outcome = act(workflow)
         step.write(outcome, forms, new)
@@ -90,6 +90,16 @@ def run_step(instance: InstanceRow, act: Action, on_commit: list[Callable[[], No
     version, open_tasks, parties = instance.lock_version, instance.open_tasks, instance.parties
     on_commit.append(lambda: rt.live.keep(instance.id, version, (workflow, open_tasks, parties)))
     return outcome
+
+
+def forms_of(instance: InstanceRow) -> dict[str, int]:
+    """Form file name -> form_versions.id for the tasks this instance may open: its version's forms and
+    those of the processes it calls (pinned at start), so a called process's user task gets its form."""
+    specs = runtime().specs
+    forms: dict[str, int] = {}
+    for version_id in (*(instance.pins or {}).values(), instance.process_version_id):  # its own last: they win
+        forms.update(specs.forms(version_id))
+    return forms
 
 
 def _claim_inbox_message(instance: InstanceRow, names: list[str], at):  # noqa: ANN001, ANN202
