@@ -53,6 +53,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.web import register_web
 
     register_web(app)
+    from app.simulators import register_simulators
+
+    register_simulators(app)
 
     from app.cli import register_cli
 

@@ -93,6 +93,7 @@ from app.services.ledger import loans, repayments
 from app.services.workflow import instances, tasks
 from app.services.workflow.deployment import deploy_and_commit
 from app.services.workflow.documents import store_document
+from handlers.identifiers import make_id_number
 from tests.conftest import FakeClock, _empty_tables, operators_registered
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
@@ -290,6 +291,19 @@ RULES: dict[tuple[str, str], Rule] = {
     ("loans.confirm_payment", "POST"): guarded("payment", "payments.confirm"),
     ("loans.reject_payment", "POST"): guarded("payment", "payments.confirm"),
     ("loans.trial_balance", "GET"): guarded(None, "ledger.trial_balance"),
+    # acquisition: the leads are the platform's admins' and operators' (a channel's key: test_acquisition.py)
+    ("leads.list_leads", "GET"): guarded(None, "leads.manage"),
+    ("lead_pages.index", "GET"): guarded(None, "leads.manage"),
+    # in-app notices: one's own (another's notice id is 404: tests/integration/test_notices.py)
+    ("notice_pages.index", "GET"): Rule(None, EVERYONE),
+    ("notice_pages.mark_all_read", "POST"): Rule(None, EVERYONE),
+    ("notices.list_notices", "GET"): Rule(None, EVERYONE),
+    # the simulators' pages: platform staff; the blacklist platform admins and operators
+    ("simulators.index", "GET"): guarded(None, "risk.simulate"),
+    ("simulators.risk_page", "GET"): guarded(None, "risk.simulate"),
+    ("simulators.risk_try", "POST"): guarded(None, "risk.simulate"),
+    ("simulators.add_to_blacklist", "POST"): guarded(None, "risk.blacklist"),
+    ("simulators.notify_page", "GET"): guarded(None, "notices.outbox"),
 }
 
 # Routes outside the matrix, each with its reason.
@@ -303,6 +317,15 @@ SKIPPED: dict[str, str] = {
     "auth.reset_password": "public page guarded by its single-use token (test_identity.py)",
     "auth.request_reset": "public page: answers the same whether the account exists or not",
     "auth.choose_language": "public: stores the interface language in the caller's own session",
+    "leads.create_lead": "a channel's key, or leads.manage; a lead starts the acquisition diagram (test_acquisition.py)",
+    "leads.get_lead": "a lead's id: a channel's own (another's is 404), or leads.manage (test_acquisition.py)",
+    "lead_pages.new": "leads.manage, as the list; a lead starts the acquisition diagram (test_acquisition.py)",
+    "lead_pages.show": "a lead's id, behind the same guard as the list (test_acquisition.py)",
+    "notice_pages.mark_read": "one's own notice only, another's is 404 for everyone (test_notices.py)",
+    "notices.mark_read": "one's own notice only, another's is 404 for everyone (test_notices.py)",
+    "simulators.risk_assess": "a machine API of the risk simulator: its key, not a user (test_simulators.py)",
+    "simulators.notify_messages": "a machine API of the notify simulator: its key, not a user (test_simulators.py)",
+    "simulators.remove_from_blacklist": "an entry's id; the same action as adding one (test_simulators.py)",
 }
 
 
@@ -793,6 +816,11 @@ def request_args(world: World, endpoint: str, t: Target) -> dict[str, Any]:
         "admin.create_user": lambda: {"data": {"username": f"newuser{n}", "org": "BANK1",
                                                "role": "first_reviewer"}},
         "me.create_token": lambda: {"json": {"label": f"matrix {n}", "days": 1}},
+        "simulators.risk_try": lambda: {"data": {"subject": make_id_number(f"11010519900101{n % 1000:03d}"),
+                                                 "subject_kind": "id_number", "amount": "1000.00",
+                                                 "product_kind": "credit_loan"}},
+        "simulators.add_to_blacklist": lambda: {"data": {"subject": make_id_number(f"11010519900101{n % 1000:03d}"),
+                                                         "reason": "matrix"}},
     }.get(endpoint, dict)()
 
 

@@ -94,6 +94,9 @@ POLICY: dict[str, tuple[Grant, ...]] = {
     "applications.draft": (party("borrower", "applicant"),),  # draft, edit, attach, submit, withdraw, delete
     "leads.manage": (platform(*PLATFORM_ACTORS),),  # enter, qualify or drop leads; register channels
     "risk.blacklist": (platform(*PLATFORM_ACTORS),),
+    "risk.simulate": (platform(*PLATFORM_STAFF),),  # the risk simulator's page: try an assessment
+    # notices: the notify simulator's outbox (SMS and e-mail it delivered)
+    "notices.outbox": (platform(*PLATFORM_STAFF),),
     # users and organisations; whom an administrator acts on, and which roles they grant, is grants.py's
     "users.administer": (platform(*PLATFORM_ACTORS),),
 }

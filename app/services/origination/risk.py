@@ -19,6 +19,7 @@ from app.services.identity import policy
 from app.services.identity.directory import Principal
 from handlers.identifiers import valid_credit_code, valid_id_number
 from handlers.risk import HttpRiskClient, RiskProvider, RiskRequest, SimulatedRisk
+from handlers.risk import RiskReport as RiskSimReport
 from handlers.risk.simulator import normalized_subject
 
 
@@ -116,3 +117,29 @@ def remove_from_blacklist(principal: Principal, entry_id: int) -> None:
         raise NotFound("no such blacklist entry")
     db.session.delete(entry)
     db.session.commit()
+
+
+# -- the simulator's page ----------------------------------------------------------------------
+
+def try_assessment(principal: Principal, data: dict[str, Any]) -> RiskSimReport:
+    """What the risk simulator answers for `data` (a risk request's fields), on the simulator's page.
+
+    Nothing is stored. 422 for a request that does not read; `handlers.errors.ProviderError` when
+    the simulator refuses the identifier, as it would over HTTP.
+    """
+    policy.require(principal, "risk.simulate")
+    try:
+        request = RiskRequest.from_dict(data)
+    except ValueError as exc:
+        raise Invalid(f"the request does not read: {exc}") from None
+    return simulator().assess(request)
+
+
+def may_try(principal: Principal) -> bool:
+    """Whether the simulators' pages offer the risk simulator (trying an assessment) to this user."""
+    return policy.allowed(principal, "risk.simulate")
+
+
+def may_edit_blacklist(principal: Principal) -> bool:
+    """Whether the risk simulator's page shows and edits the blacklist for this user."""
+    return policy.allowed(principal, "risk.blacklist")
