@@ -1,9 +1,10 @@
 """The same deal seen by each party: the funder's internal work never reaches the borrower.
 
-The shipped risk approval, bound to a funder and a borrower: the first reviewer asks for more
-information with an internal recommended limit and notes; the borrower's applicant then sees
-only the amount applied for, their own task and the deal's milestones — no limit, no notes, no
-reviewer's name, no funder task — and the reviewer sees the applicant's answer. Both languages.
+An order-financing application of a borrower to a funder: the core enterprise confirms the
+receivable, the first reviewer returns it for more information with an internal amount and notes;
+the borrower's applicant then sees only the amount applied for, their own task and the deal's
+milestones — no amount of the reviewer's, no notes, no reviewer's name, no funder task, not the core
+enterprise's answer — and the reviewer sees the applicant's answer. Both languages.
 """
 from __future__ import annotations
 
@@ -13,39 +14,43 @@ import pytest
 
 from app.extensions import db
 from app.services.identity import directory as identity
-from tests.conftest import ROOT
+from app.services.origination import applications
+from tests.integration.origination_support import deploy_shipped, order_application, seed_parties
 from tests.integration.test_identity import set_password, sign_in
 
 API = "/api/v1"
 INTERNAL_NOTE = "Margin thin; internal watch list"
+ACCOUNT = "6222 0210 0100 8888"
+
+
+def _submitted(number: str = "PO-1") -> int:
+    """An order application of BORR1 submitted: its instance id (waiting for the core enterprise)."""
+    applicant = identity.principal_for("app1")
+    row = applications.create_application(applicant, order_application("500000.00", "700000.00", number))
+    return applications.submit(applicant, row.id).instance_id
 
 
 @pytest.fixture
-def deal(app, client, auth, runner):
-    forms_dir, app.config["FORMS_DIR"] = app.config["FORMS_DIR"], str(ROOT / "forms")
-    try:
-        assert runner.invoke(args=["processes", "deploy", str(ROOT / "processes")]).exit_code == 0
-    finally:
-        app.config["FORMS_DIR"] = forms_dir  # the app outlives the test
+def deal(app, client, runner, admin_token):
+    deploy_shipped(app, runner)
     with app.app_context():
-        identity.create_org("BANK1", ["funder"], "Pearl River Bank")
-        identity.create_org("BORR1", ["borrower"], "Lotus Trading")
-        identity.create_user("rev1", "BANK1", ["first_reviewer"], display_name="Reviewer Wang")
-        identity.create_user("app1", "BORR1", ["applicant"], display_name="Applicant Li")
-        tokens = {u: {"Authorization": f"Bearer {identity.issue_token(u)}"} for u in ("rev1", "app1")}
+        seed_parties()
+        instance_id = _submitted()
+        tokens = {u: {"Authorization": f"Bearer {identity.issue_token(u)}"} for u in ("rev1", "app1", "signer1")}
         db.session.commit()
         db.session.remove()
     for user in ("rev1", "app1"):
         set_password(app, user)
-    inst = client.post(f"{API}/process-instances", headers=auth, json={
-        "process_id": "risk_approval", "business_key": "APP-P1", "parties": {"funder": "BANK1", "borrower": "BORR1"},
-        "data": {"requested_amount": "500000"}}).json
-    first = _ready(client, tokens["rev1"], inst["id"])
+    confirm = _ready(client, tokens["signer1"], instance_id)
+    assert client.post(f"{API}/tasks/{confirm['id']}/complete", headers=tokens["signer1"], json={"data": {
+        "decision": "confirm", "confirmed_amount": "700000.00", "due_date": "2027-03-31",
+        "collection_account": ACCOUNT}}).status_code == 200
+    first = _ready(client, tokens["rev1"], instance_id)
     assert client.post(f"{API}/tasks/{first['id']}/complete", headers=tokens["rev1"], json={"data": {
-        "first_decision": "need_more_information", "first_limit": "450000", "first_notes": INTERNAL_NOTE}}
+        "decision": "return", "approved_amount": "450000", "reason": "Attach invoice 42", "notes": INTERNAL_NOTE}}
     ).status_code == 200
-    supplement = _ready(client, tokens["app1"], inst["id"])
-    return {"instance": inst, "supplement": supplement, "tokens": tokens}
+    supplement = _ready(client, tokens["app1"], instance_id)
+    return {"instance": {"id": instance_id}, "supplement": supplement, "tokens": tokens}
 
 
 def _ready(client, headers, instance_id):
@@ -68,11 +73,11 @@ def _section(page: str, section_id: str) -> str:
 def test_the_borrower_sees_only_its_part(client, deal, language):
     sign_in(client, "app1")
     page = client.get(f"/tasks/{deal['supplement']['id']}", headers={"Accept-Language": language}).text
-    for secret in ("450000", "450,000", INTERNAL_NOTE, "Reviewer Wang", "rev1", "first_limit", "first_notes",
-                   "First review", "建议额度", "Recommended limit", "审批意见"):
+    for secret in ("450000", "450,000", INTERNAL_NOTE, "Reviewer Wang", "rev1", "approved_amount", ACCOUNT,
+                   "First review", "批准金额", "Approved amount", "审批意见", "内部审批说明"):
         assert secret not in page, secret
     key = _section(page, "key-data")
-    assert ("申请金额" if language == "zh-CN" else "Requested amount") in key
+    assert ("申请金额" if language == "zh-CN" else "Amount applied for") in key
     assert "500,000.00" in key
     parties = _section(page, "parties")
     assert "Pearl River Bank" in parties and "Lotus Trading" in parties and "BANK1" not in parties
@@ -88,17 +93,17 @@ def test_the_funder_sees_the_borrowers_answer_and_its_own_decision(client, deal)
     page = client.get(f"/tasks/{deal['supplement']['id']}").text
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     done = client.post(f"/tasks/{deal['supplement']['id']}", data={"csrf_token": csrf,
-                                                                    "supplement_note": "Invoice 42 attached"})
+                                                                    "response": "Invoice 42 attached"})
     assert done.status_code == 302
     client.post("/logout", data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"',
                                                          client.get("/").text).group(1)})
     sign_in(client, "rev1")
     again = _ready(client, deal["tokens"]["rev1"], deal["instance"]["id"])
     page = client.get(f"/tasks/{again['id']}", headers={"Accept-Language": "zh-CN"}).text
-    earlier = _section(page, "earlier-tasks")
+    earlier = page[page.index('id="earlier-tasks"'):].split("</section>")[0]  # every earlier task
     assert "Invoice 42 attached" in page and "Applicant Li" in page  # the submission is for the funder
-    assert INTERNAL_NOTE in page and "请申请人补充材料" in earlier  # its own decision, the choice by its label
-    assert "need_more_information" not in _visible(page)
+    assert INTERNAL_NOTE in page and "退回补充材料" in earlier  # its own decision, the choice by its label
+    assert ">return<" not in earlier and "return" not in _visible(earlier)
 
 
 def test_the_api_task_of_the_borrower_carries_no_funder_data(client, deal):
@@ -111,17 +116,17 @@ def test_the_api_gives_the_borrower_the_same_part_and_the_funder_all(client, dea
     instance_id = deal["instance"]["id"]
     borrower, funder = deal["tokens"]["app1"], deal["tokens"]["rev1"]
     seen = client.get(f"{API}/process-instances/{instance_id}", headers=borrower).json
-    assert seen["data"]["requested_amount"] == "500000.00"
-    assert not {"first_decision", "first_limit", "first_notes"} & set(seen["data"])
+    assert seen["data"]["amount"] == "500000.00"
+    assert not {"decision", "confirmed_amount", "collection_account"} & set(seen["data"])  # the core's answer
     listed = client.get(f"{API}/process-instances", headers=borrower).json["items"]
     assert [i["data"] for i in listed if i["id"] == instance_id] == [seen["data"]]
     events = client.get(f"{API}/process-instances/{instance_id}/events", headers=borrower).json
-    assert "first_review" not in {e["element_id"] for e in events["items"]}
+    assert not {"first_review", "confirm_receivable"} & {e["element_id"] for e in events["items"]}
     assert INTERNAL_NOTE not in str(events) and "rev1" not in str(events)
     assert events["total"] == len(events["items"])  # the total counts what the reader gets
     assert {"started", "task_ready"} <= {e["kind"] for e in events["items"]}
     full = client.get(f"{API}/process-instances/{instance_id}", headers=funder).json
-    assert full["data"]["first_limit"] == "450000" and full["data"]["first_notes"] == INTERNAL_NOTE
+    assert full["data"]["collection_account"] == ACCOUNT and full["data"]["decision"] == "confirm"
     funder_events = client.get(f"{API}/process-instances/{instance_id}/events", headers=funder).json["items"]
     assert "first_review" in {e["element_id"] for e in funder_events}
     assert "rev1" in {e["actor"] for e in funder_events}
@@ -153,7 +158,7 @@ def test_a_funder_tasks_upload_is_not_the_borrowers_to_read(app, client, deal):
                                         headers=funder).json} == {internal, shared}
 
 
-def test_a_borrowers_list_costs_the_same_queries_for_one_deal_or_many(app, client, auth, deal):
+def test_a_borrowers_list_costs_the_same_queries_for_one_deal_or_many(app, client, deal):
     """The party rule is read for a page of deals at once (two queries), not once per deal."""
     from sqlalchemy import event
 
@@ -175,10 +180,10 @@ def test_a_borrowers_list_costs_the_same_queries_for_one_deal_or_many(app, clien
         return len(seen)
 
     one = statements()
-    for n in range(3):
-        assert client.post(f"{API}/process-instances", headers=auth, json={
-            "process_id": "risk_approval", "business_key": f"APP-N{n}", "parties": {"funder": "BANK1", "borrower": "BORR1"},
-            "data": {"requested_amount": "1000"}}).status_code == 201
+    with app.app_context():
+        for n in range(3):
+            _submitted(f"PO-N{n}")
+        db.session.remove()
     listed = client.get(f"{API}/process-instances", headers=borrower).json["items"]
     assert len(listed) == 4
     assert statements() == one

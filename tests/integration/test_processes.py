@@ -1,21 +1,39 @@
-"""The project's own diagrams in processes/, run end to end through the API."""
+"""The project's own diagrams in processes/, run end to end through the API: a borrower's
+application (drafted and submitted through the services, as the application pages do) and the
+parties' tasks completed over HTTP."""
 from __future__ import annotations
+
+from decimal import Decimal
 
 import pytest
 
+from app.extensions import db
+from app.services.identity import directory as identity
+from app.services.origination import applications
 from tests.conftest import ROOT
+from tests.integration.origination_support import MANUAL_CODE, deploy_shipped, seed_parties
 
 API = "/api/v1"
 
 
 @pytest.fixture
-def own_processes(app, runner):
-    app.config["FORMS_DIR"] = str(ROOT / "forms")
-    try:
-        result = runner.invoke(args=["processes", "deploy", str(ROOT / "processes")])
-        assert result.exit_code == 0, result.output
-    finally:
-        app.config["FORMS_DIR"] = str(ROOT / "tests" / "fixtures" / "forms")
+def credit_deal(app, runner, admin_token):
+    """A credit loan of BORR1 submitted to BANK1 (graded for manual review); tokens of its people,
+    one of them a reviewer who may do both reviews (four-eyes keeps them apart)."""
+    deploy_shipped(app, runner)
+    with app.app_context():
+        seed_parties()
+        identity.create_user("rev12", "BANK1", ["first_reviewer", "second_reviewer"])
+        row = applications.create_application(identity.principal_for("app1"), {
+            "product": "CREDIT-LOAN", "amount": "300000.00", "term_months": 6, "purpose": "Working capital",
+            "funder": "BANK1", "details": {"credit_code": MANUAL_CODE}})
+        row = applications.submit(identity.principal_for("app1"), row.id)
+        deal = {"id": row.id, "number": row.number, "instance_id": row.instance_id,
+                "tokens": {u: {"Authorization": f"Bearer {identity.issue_token(u)}"}
+                           for u in ("app1", "rev1", "rev2", "rev12")}}
+        db.session.commit()
+        db.session.remove()
+    return deal
 
 
 def ready(client, auth, instance_id):
@@ -29,64 +47,82 @@ def complete(client, auth, task, data, status=200):
     return r
 
 
-def test_risk_approval_with_a_return_for_more_information(client, auth, second_auth, own_processes):
-    r = client.post(f"{API}/process-instances", headers=auth, json={
-        "process_id": "risk_approval", "business_key": "APP-7", "data": {"requested_amount": "500000"}})
-    inst = r.json
-    assert inst["data"]["requested_amount"] == "500000.00"
-    [first] = ready(client, auth, inst["id"])
-    complete(client, auth, first, {"first_decision": "need_more_information", "first_limit": "0",
-                                   "first_notes": "latest invoice missing"})
-    [supplement] = ready(client, auth, inst["id"])
-    assert supplement["lane"] == "applicant"
-    complete(client, auth, supplement, {"supplement_note": "invoice attached"})
-    [first_again] = ready(client, auth, inst["id"])
+def application(app, deal):
+    with app.app_context():
+        row = applications.get_application(identity.principal_for("app1"), deal["id"])
+        status = (row.status, row.stage, row.approved_amount, row.reason)
+        db.session.remove()
+    return status
+
+
+def consented(client, deal):
+    tokens = deal["tokens"]
+    [consent] = ready(client, tokens["app1"], deal["instance_id"])
+    assert consent["element_id"] == "credit_consent" and consent["lane"] == "applicant"
+    complete(client, tokens["app1"], consent, {"consent": False, "mobile": "13800138000"}, status=422)
+    complete(client, tokens["app1"], consent, {"consent": True, "mobile": "13800138000"})
+
+
+def test_risk_approval_with_a_return_for_more_information(app, client, credit_deal):
+    deal, tokens = credit_deal, credit_deal["tokens"]
+    consented(client, deal)
+    [first] = ready(client, tokens["rev12"], deal["instance_id"])
+    assert first["element_id"] == "first_review" and first["lane"] == "first_reviewer"
+    refused = complete(client, tokens["rev12"], first, {"decision": "return"}, status=422)
+    assert "reason" in refused.json["error"]["fields"]
+    complete(client, tokens["rev12"], first, {"decision": "return", "reason": "Latest invoice missing"})
+    assert application(app, deal)[0::3] == ("returned", "Latest invoice missing")
+    [supplement] = ready(client, tokens["app1"], deal["instance_id"])
+    assert supplement["lane"] == "applicant" and supplement["element_id"] == "supplement"
+    complete(client, tokens["app1"], supplement, {"response": "Invoice attached"})
+    assert application(app, deal)[:2] == ("in_review", "first_review")
+    [first_again] = ready(client, tokens["rev12"], deal["instance_id"])
     assert first_again["element_id"] == "first_review" and first_again["id"] != first["id"]
-    complete(client, auth, first_again, {"first_decision": "approve", "first_limit": "450000",
-                                         "first_notes": "order confirmed by the core enterprise"})
-    [second] = ready(client, auth, inst["id"])
-    refused = complete(client, auth, second, {"second_decision": "approve", "second_limit": "400000",
-                                              "second_notes": "ok"}, status=403)
+    complete(client, tokens["rev12"], first_again, {"decision": "approve", "approved_amount": "450000",
+                                                    "notes": "Bureau clean"})
+    [second] = ready(client, tokens["rev2"], deal["instance_id"])
+    refused = complete(client, tokens["rev12"], second, {"decision": "approve", "approved_amount": "250000"},
+                       status=403)
     assert refused.json["error"]["code"] == "four_eyes"
-    complete(client, second_auth, second, {"second_decision": "approve", "second_limit": "400000.5",
-                                            "second_notes": "limit lowered"})
-    final = client.get(f"{API}/process-instances/{inst['id']}", headers=auth).json
+    complete(client, tokens["rev2"], second, {"decision": "approve", "approved_amount": "250000.5",
+                                              "notes": "Lowered"})
+    assert application(app, deal)[:3] == ("approved", "decided", Decimal("250000.50"))
+    final = client.get(f"{API}/process-instances/{deal['instance_id']}", headers=tokens["rev2"]).json
     assert final["status"] == "completed"
-    assert final["data"]["approved_limit"] == "400000.50" and final["data"]["supplements"] == 1
-    events = client.get(f"{API}/process-instances/{inst['id']}/events", headers=auth).json["items"]
-    assert events[-1]["element_id"] == "end_approved"
+    events = client.get(f"{API}/process-instances/{deal['instance_id']}/events", headers=tokens["rev2"]).json["items"]
+    assert events[-1]["element_id"] == "end_decided"
+    assert (final["data"]["outcome"], final["data"]["decision_result"]["approved_amount"]) == ("approved", "250000.50")
 
 
-def test_risk_approval_rejected_by_the_first_reviewer(client, auth, own_processes):
-    inst = client.post(f"{API}/process-instances", headers=auth, json={
-        "process_id": "risk_approval", "data": {"requested_amount": 1000}}).json
-    [first] = ready(client, auth, inst["id"])
-    complete(client, auth, first, {"first_decision": "reject", "first_limit": "0", "first_notes": "blacklisted"})
-    final = client.get(f"{API}/process-instances/{inst['id']}", headers=auth).json
-    assert final["status"] == "completed"
-    events = client.get(f"{API}/process-instances/{inst['id']}/events", headers=auth).json["items"]
-    assert events[-1]["element_id"] == "end_rejected"
+def test_risk_approval_rejected_by_the_first_reviewer(app, client, credit_deal):
+    deal, tokens = credit_deal, credit_deal["tokens"]
+    consented(client, deal)
+    [first] = ready(client, tokens["rev1"], deal["instance_id"])
+    complete(client, tokens["rev1"], first, {"decision": "reject", "reason": "Too many enquiries"})
+    assert application(app, deal) == ("rejected", "decided", None, "Too many enquiries")
+    final = client.get(f"{API}/process-instances/{deal['instance_id']}", headers=tokens["rev1"]).json
+    assert final["status"] == "completed" and final["data"]["outcome"] == "rejected"
+    assert ready(client, tokens["rev2"], deal["instance_id"]) == []
 
 
-def test_the_review_task_speaks_the_readers_language(app, client, auth, own_processes):
+def test_the_review_task_speaks_the_readers_language(app, client, credit_deal):
     from tests.integration.test_identity import set_password, sign_in
 
-    inst = client.post(f"{API}/process-instances", headers=auth, json={
-        "process_id": "risk_approval", "business_key": "APP-ZH", "data": {"requested_amount": "500000"}}).json
-    [first] = ready(client, auth, inst["id"])
+    consented(client, credit_deal)
+    [first] = ready(client, credit_deal["tokens"]["rev1"], credit_deal["instance_id"])
     assert first["title"] == "First review"  # the API speaks the diagram's own names
-    set_password(app, "admin")
-    assert sign_in(client, "admin").status_code == 302
+    set_password(app, "rev1")
+    assert sign_in(client, "rev1").status_code == 302
     zh = client.get(f"/tasks/{first['id']}", headers={"Accept-Language": "zh-CN"}).text
-    for text in ("初审", "审批意见", "同意", "拒绝", "请申请人补充材料", "建议额度（元）", "审批说明与理由",
-                 "风险审批（初审与复审）"):
+    for text in ("初审", "审批意见", "同意", "拒绝", "退回补充材料", "批准金额（元）", "内部审批说明", "申请金额",
+                 "信用贷款申请"):
         assert text in zh, text
-    for text in ("First review", "Decision", "Recommended limit", ">approve<", ">need_more_information<"):
+    for text in ("First review", "Decision", "Approved amount", ">approve<", ">return<"):
         assert text not in zh, text
     en = client.get(f"/tasks/{first['id']}", headers={"Accept-Language": "en"}).text
-    for text in ("First review", "Decision", ">Approve<", "Ask the applicant for more information"):
+    for text in ("First review", "Decision", ">Approve<", "Return for more information", "Amount applied for"):
         assert text in en, text
-    assert ">need_more_information<" not in en
+    assert ">return<" not in en
     inbox_zh = client.get("/", query_string={"view": "group"}, headers={"Accept-Language": "zh-CN"}).text
     assert "初审" in inbox_zh and ">First review<" not in inbox_zh
 

@@ -1,0 +1,337 @@
+"""The deal's diagrams in processes/ (order financing, pledge financing, credit loan and the shared
+risk approval), driven through the services a page or the API calls: the borrower's applications,
+the parties' tasks, the risk adapter (the simulator, or a stand-in provider), incidents.
+
+Every outcome is read from the application row and its timeline, as the borrower reads it.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Application, HumanTask, Incident, ProcessInstance
+from app.services.errors import Invalid
+from app.services.identity import directory as identity
+from app.services.origination import applications, risk
+from app.services.workflow import incidents, queries, tasks, waking
+from handlers.errors import ProviderUnavailable
+from handlers.risk import SimulatedRisk
+from tests.integration.origination_support import (
+    FAST_CODE,
+    MANUAL_CODE,
+    OTHER_CODE,
+    deploy_shipped,
+    order_application,
+    seed_parties,
+)
+
+
+@pytest.fixture
+def deals(app, ctx, runner, admin_token):
+    deploy_shipped(app, runner)
+    seed_parties()
+    return app
+
+
+def who(username: str):
+    return identity.principal_for(username)
+
+
+def draft(kind: str, amount: str = "400000.00", applicant: str = "app1", **details: str) -> Application:
+    data: dict[str, object]
+    if kind == "order":
+        return applications.create_application(who(applicant), order_application(amount, **details))
+    if kind == "pledge":
+        data = {"product": "PLEDGE-FIN", "details": {"warehouse": "WH1", "receipt_number": "WR-1", "goods": "Steel coil",
+                                                     "quantity": "300", "unit": "t", "unit_price": "4200.00",
+                                                     **details}}
+    else:
+        data = {"product": "CREDIT-LOAN", "details": details or {"credit_code": MANUAL_CODE}}
+    return applications.create_application(who(applicant), {
+        **data, "amount": amount, "term_months": 6, "purpose": "Raw materials", "funder": "BANK1"})
+
+
+def submit(row: Application, applicant: str = "app1") -> Application:
+    return applications.submit(who(applicant), row.id)
+
+
+def fresh(row: Application) -> Application:
+    db.session.expire_all()
+    return db.session.get(Application, row.id)
+
+
+def open_tasks(row: Application) -> list[str]:
+    return list(db.session.scalars(select(HumanTask.element_id).where(
+        HumanTask.instance_id == fresh(row).instance_id, HumanTask.state.in_(("ready", "claimed")))
+        .order_by(HumanTask.id)))
+
+
+def do(row: Application, element: str, username: str, answer: dict) -> None:
+    db.session.expire_all()
+    task_id = db.session.scalar(select(HumanTask.id).where(
+        HumanTask.instance_id == fresh(row).instance_id, HumanTask.element_id == element,
+        HumanTask.state.in_(("ready", "claimed"))))
+    assert task_id is not None, (element, open_tasks(row))
+    tasks.complete_task(task_id, answer, who(username))
+
+
+def timeline(row: Application) -> list[tuple[str, str | None, dict]]:
+    return [(e.kind, e.stage, e.data) for e in applications.events_of(row.id)]
+
+
+def confirm_order(row: Application, amount: str = "600000.00") -> None:
+    do(row, "confirm_receivable", "signer1", {"decision": "confirm", "confirmed_amount": amount,
+                                               "due_date": "2027-03-31", "collection_account": "6222 0210 0100 8888"})
+
+
+def confirm_pledge(row: Application, appraised: str = "1260000.00") -> None:
+    do(row, "confirm_receipt", "wh1", {"decision": "confirm", "receipt_number": "WR-1", "goods": "Steel coil",
+                                        "quantity": "300", "location": "Bay 4", "goods_locked": True})
+    assert fresh(row).stage == "appraisal" and open_tasks(row) == ["appraise_goods"]
+    do(row, "appraise_goods", "op1", {"unit_value": "4200.00", "appraised_value": appraised})
+
+
+def consent(row: Application, applicant: str = "app1") -> None:
+    do(row, "credit_consent", applicant, {"consent": True, "mobile": "13800138000"})
+
+
+APPROVE = {"decision": "approve", "approved_amount": "400000.00", "notes": "Order confirmed"}
+
+
+def approve_both(row: Application, amount: str = "400000.00") -> None:
+    assert open_tasks(row) == ["first_review"]
+    do(row, "first_review", "rev1", {**APPROVE, "approved_amount": amount})
+    assert fresh(row).stage == "second_review" and open_tasks(row) == ["second_review"]
+    do(row, "second_review", "rev2", {**APPROVE, "approved_amount": amount})
+
+
+def assert_approved(row: Application, amount: str) -> None:
+    row = fresh(row)
+    assert (row.status, row.stage, row.approved_amount, row.reason) == ("approved", "decided", Decimal(amount), None)
+    assert open_tasks(row) == []
+    assert db.session.get(ProcessInstance, row.instance_id).status == "completed"
+
+
+def assert_rejected(row: Application, reason: str) -> None:
+    row = fresh(row)
+    assert (row.status, row.stage, row.approved_amount) == ("rejected", "decided", None)
+    assert reason in (row.reason or ""), row.reason
+    assert timeline(row)[-1][0] == "rejected"
+    assert open_tasks(row) == []
+
+
+# -- each product to approved -------------------------------------------------------------------
+
+def test_an_order_financing_deal_goes_from_submission_to_approved(deals):
+    row = submit(draft("order"))
+    assert (row.status, row.stage) == ("in_review", "core_confirmation")
+    assert open_tasks(row) == ["confirm_receivable"]
+    confirm_order(row)
+    assert fresh(row).stage == "first_review"
+    do(row, "first_review", "rev1", {**APPROVE, "notes": "Margin thin; internal watch list"})
+    borrower_sees = queries.instance_detail(who("app1"), fresh(row).instance_id)["data"]
+    funder_sees = queries.instance_detail(who("rev2"), fresh(row).instance_id)["data"]
+    assert funder_sees["collection_account"] == "6222 0210 0100 8888"  # the core enterprise's answer is for it
+    assert not {"notes", "decision", "approved_amount", "collection_account", "risk"} & set(borrower_sees)
+    assert "Margin thin" not in str(borrower_sees)
+    do(row, "second_review", "rev2", APPROVE)
+    assert_approved(row, "400000.00")
+    final = queries.instance_detail(who("rev2"), fresh(row).instance_id)["data"]
+    assert "risk" not in final and final["risk_report_id"].startswith("SIM-")  # the report is kept apart
+    assert (final["route"], final["outcome"], final["decision_result"]["approved_amount"]) == (
+        "manual", "approved", "400000.00")
+    assert "Margin thin" not in str(queries.instance_detail(who("app1"), fresh(row).instance_id)["data"])
+    kinds = [k for k, _s, _d in timeline(row)]
+    assert kinds[:2] == ["drafted", "submitted"] and kinds[-1] == "approved"
+    assert [s for k, s, _d in timeline(row) if k == "stage"] == [
+        "core_confirmation", "risk_check", "first_review", "second_review"]
+    assert "capped" not in kinds  # 600,000 x 80 % is above what was asked
+
+
+def test_a_pledge_financing_deal_goes_from_submission_to_approved(deals):
+    row = submit(draft("pledge"))
+    assert (fresh(row).stage, open_tasks(row)) == ("warehouse_confirmation", ["confirm_receipt"])
+    confirm_pledge(row)
+    approve_both(row)
+    assert_approved(row, "400000.00")
+
+
+def test_a_credit_loan_goes_from_submission_to_approved(deals):
+    row = submit(draft("credit", amount="200000.00"))
+    assert (fresh(row).stage, open_tasks(row)) == ("credit_consent", ["credit_consent"])
+    consent(row)
+    approve_both(row, "180000.00")
+    assert_approved(row, "180000.00")
+
+
+# -- the risk rules -----------------------------------------------------------------------------
+
+def test_a_blacklisted_subject_is_rejected_by_the_rules_without_a_review(deals):
+    risk.add_to_blacklist(who("admin"), OTHER_CODE, "fraud")
+    row = submit(draft("credit", amount="200000.00", credit_code=OTHER_CODE))
+    consent(row)
+    assert_rejected(row, "blacklist")
+    assert not db.session.scalar(select(func.count()).select_from(HumanTask).where(
+        HumanTask.instance_id == row.instance_id, HumanTask.element_id == "first_review"))
+    assert risk.latest_report(who("rev1"), row.number).blacklisted is True
+
+
+def test_grade_a_within_the_fast_track_limit_skips_the_second_review(deals):
+    row = submit(draft("credit", amount="200000.00", applicant="app2", credit_code=FAST_CODE), "app2")
+    consent(row, "app2")
+    do(row, "first_review", "rev1", {**APPROVE, "approved_amount": "200000"})
+    assert_approved(row, "200000.00")
+    assert not db.session.scalar(select(func.count()).select_from(HumanTask).where(
+        HumanTask.instance_id == row.instance_id, HumanTask.element_id == "second_review"))
+
+
+def test_grade_a_above_the_fast_track_limit_gets_a_second_review(deals):
+    row = submit(draft("order", applicant="app2"), "app2")
+    confirm_order(row)
+    do(row, "first_review", "rev1", APPROVE)
+    assert open_tasks(row) == ["second_review"]
+
+
+# -- rejections, returns, withdrawals -----------------------------------------------------------
+
+def test_the_first_reviewer_rejects_with_a_reason_the_borrower_reads(deals):
+    row = submit(draft("order"))
+    confirm_order(row)
+    with pytest.raises(Invalid) as refused:
+        do(row, "first_review", "rev1", {"decision": "reject"})
+    assert "reason" in str(refused.value.fields)
+    do(row, "first_review", "rev1", {"decision": "reject", "reason": "Repayment history too short",
+                                     "notes": "internal"})
+    assert_rejected(row, "Repayment history too short")
+
+
+def test_the_second_reviewer_rejects_with_a_reason(deals):
+    row = submit(draft("pledge"))
+    confirm_pledge(row)
+    do(row, "first_review", "rev1", APPROVE)
+    do(row, "second_review", "rev2", {"decision": "reject", "reason": "Steel prices too volatile"})
+    assert_rejected(row, "Steel prices too volatile")
+
+
+def test_a_returned_application_is_edited_resubmitted_and_reviewed_again(deals):
+    row = submit(draft("order"))
+    confirm_order(row)
+    do(row, "first_review", "rev1", {"decision": "return", "reason": "Attach the last three invoices"})
+    row = fresh(row)
+    assert (row.status, row.stage, row.reason) == ("returned", "supplement", "Attach the last three invoices")
+    assert open_tasks(row) == ["supplement"]
+    assert timeline(row)[-1][:2] == ("returned", "supplement")
+    applications.update_application(who("app1"), row.id, {"amount": "350000.00"})
+    applications.add_document(who("app1"), row.id, "invoice", "invoice.pdf", b"%PDF-1.4\n%%EOF\n")
+    row = submit(row)
+    row = fresh(row)
+    assert (row.status, row.stage, row.reason) == ("in_review", "first_review", None)
+    assert open_tasks(row) == ["first_review"]
+    assert [k for k, _s, _d in timeline(row)][-3:] == ["document_added", "resubmitted", "stage"]
+    approve_both(row, "350000.00")
+    assert_approved(row, "350000.00")
+
+
+def test_a_withdrawn_application_is_edited_and_submitted_again(deals):
+    row = submit(draft("order"))
+    first_instance = fresh(row).instance_id
+    applications.withdraw(who("app1"), row.id)
+    row = fresh(row)
+    assert (row.status, row.stage) == ("withdrawn", None)
+    assert db.session.get(ProcessInstance, first_instance).status == "cancelled"
+    assert db.session.scalar(select(HumanTask.state).where(HumanTask.instance_id == first_instance)) == "cancelled"
+    applications.update_application(who("app1"), row.id, {"amount": "300000.00"})
+    row = submit(row)
+    assert fresh(row).instance_id != first_instance
+    confirm_order(row)
+    approve_both(row, "300000.00")
+    assert_approved(row, "300000.00")
+    kinds = [k for k, _s, _d in timeline(row)]
+    assert kinds.index("withdrawn") < kinds.index("resubmitted")
+
+
+def test_the_core_enterprise_disputes_the_receivable(deals):
+    row = submit(draft("order"))
+    do(row, "confirm_receivable", "signer1", {"decision": "dispute", "reason": "Order PO-1 was cancelled"})
+    assert_rejected(row, "Order PO-1 was cancelled")
+
+
+def test_the_warehouse_refuses_the_receipt(deals):
+    row = submit(draft("pledge"))
+    do(row, "confirm_receipt", "wh1", {"decision": "dispute", "reason": "No such receipt in our books"})
+    assert_rejected(row, "No such receipt in our books")
+
+
+def test_a_receipt_cannot_be_confirmed_without_locking_the_goods(deals):
+    row = submit(draft("pledge"))
+    with pytest.raises(Invalid) as refused:
+        do(row, "confirm_receipt", "wh1", {"decision": "confirm", "receipt_number": "WR-1", "goods": "Steel coil",
+                                            "quantity": "300", "location": "Bay 4", "goods_locked": False})
+    assert "goods_locked" in str(refused.value.fields)
+    assert open_tasks(row) == ["confirm_receipt"]
+
+
+# -- caps ---------------------------------------------------------------------------------------
+
+def test_the_advance_ratio_caps_the_approved_amount(deals):
+    row = submit(draft("order", amount="500000.00"))
+    confirm_order(row, amount="450000.00")  # 450,000 x 80 % = 360,000
+    approve_both(row, "500000.00")
+    assert_approved(row, "360000.00")
+    events = timeline(row)
+    [capped] = [d for k, _s, d in events if k == "capped"]
+    assert capped["cap"] == "360000.00" and "80%" in capped["reason"] and "80%" in capped["reason_zh"]
+    approved = events[-1][2]
+    assert approved["lowered_because"] == "the collateral's cap" and approved["asked"] == "500000.00"
+
+
+def test_the_lending_ltv_caps_the_approved_amount(deals):
+    row = submit(draft("pledge", amount="500000.00"))
+    confirm_pledge(row, appraised="700000.00")  # 700,000 x 60 % = 420,000
+    approve_both(row, "500000.00")
+    assert_approved(row, "420000.00")
+    [capped] = [d for k, _s, d in timeline(row) if k == "capped"]
+    assert capped["cap"] == "420000.00" and "appraised" in capped["reason"]
+    assert timeline(row)[-1][2]["lowered_because"] == "the collateral's cap"
+
+
+# -- the risk provider down ---------------------------------------------------------------------
+
+class DownProvider:
+    calls = 0
+
+    def assess(self, request):
+        DownProvider.calls += 1
+        raise ProviderUnavailable("connection refused", provider="test")
+
+
+def test_the_risk_provider_down_becomes_an_incident_and_the_deal_goes_on_after_a_retry(deals, clock):
+    had = "risk_provider" in deals.extensions
+    before = deals.extensions.get("risk_provider")
+    deals.extensions["risk_provider"] = DownProvider()
+    DownProvider.calls = 0
+    try:
+        row = submit(draft("credit", amount="200000.00"))
+        consent(row)
+        assert DownProvider.calls == 1 and fresh(row).stage == "risk_check" and open_tasks(row) == []
+        for seconds in (10, 20):  # the service task's retries, 10 s then twice as long
+            clock.advance(seconds=seconds)
+            waking.wake_due()
+        assert DownProvider.calls == 3
+        instance = db.session.get(ProcessInstance, fresh(row).instance_id)
+        assert instance.status == "error"
+        [incident] = db.session.scalars(select(Incident).where(Incident.instance_id == instance.id))
+        assert incident.element_id == "assess" and "connection refused" in incident.message
+        deals.extensions["risk_provider"] = SimulatedRisk(())
+        incidents.retry_incident(incident.id, who("admin"))
+    finally:
+        if had:
+            deals.extensions["risk_provider"] = before
+        else:
+            deals.extensions.pop("risk_provider", None)
+    assert fresh(row).stage == "first_review" and open_tasks(row) == ["first_review"]
+    approve_both(row, "200000.00")
+    assert_approved(row, "200000.00")
