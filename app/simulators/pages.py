@@ -43,11 +43,22 @@ def _page_number() -> int:
         return 1
 
 
+def _offers() -> dict[str, bool]:
+    """Which simulators' pages the signed-in user may open."""
+    me = _principal()
+    return {"risk": risk.may_try(me), "notify": outbox.may_read_outbox(me)}
+
+
+@bp.app_context_processor
+def simulators_link() -> dict[str, bool]:
+    """Whether the page header links to the simulators (platform staff)."""
+    return {"may_open_simulators": bool(current_user.is_authenticated and any(_offers().values()))}
+
+
 @bp.route("/")
 @login_required
 def index() -> ResponseReturnValue:
-    me = _principal()
-    offers = {"risk": risk.may_try(me), "notify": outbox.may_read_outbox(me)}
+    offers = _offers()
     if not any(offers.values()):
         abort(403)
     return render_template("simulators/index.html", offers=offers)

@@ -281,6 +281,7 @@ def test_a_borrower_may_not_open_the_simulators(app, people):
     for path in SIMULATOR_PAGES:
         assert borrower.get(path, headers=EN).status_code == 403, path
     page = borrower.get("/", headers=EN).text
+    assert 'href="/simulators/"' not in page  # the header offers them to platform staff only
     refused = borrower.post("/simulators/risk/blacklist", headers=EN,
                             data={"csrf_token": csrf_of(page), "subject": COMPANY, "reason": "x"})
     assert refused.status_code == 403
@@ -302,6 +303,7 @@ def test_platform_staff_see_the_simulators_with_the_banner_in_both_languages(app
             assert english.status_code == chinese.status_code == 200, (user, path)
             assert BANNER_EN in english.text and BANNER_ZH not in english.text, (user, path)
             assert BANNER_ZH in chinese.text and BANNER_EN not in chinese.text, (user, path)
+            assert 'href="/simulators/"' in english.text  # the header links here
     # the analyst reads but does not edit the blacklist
     assert 'id="blacklist"' not in signed_in(app, "ana").get("/simulators/risk/", headers=EN).text
     analyst = signed_in(app, "ana")
