@@ -18,7 +18,7 @@ from app.services.identity import directory as identity
 from app.services.origination import applications, risk
 from app.services.workflow import incidents, queries, tasks, waking
 from handlers.errors import ProviderUnavailable
-from handlers.risk import SimulatedRisk
+from handlers.risk import RiskReport, RiskRequest, SimulatedRisk
 from tests.integration.origination_support import (
     FAST_CODE,
     MANUAL_CODE,
@@ -335,3 +335,42 @@ def test_the_risk_provider_down_becomes_an_incident_and_the_deal_goes_on_after_a
     assert fresh(row).stage == "first_review" and open_tasks(row) == ["first_review"]
     approve_both(row, "200000.00")
     assert_approved(row, "200000.00")
+
+
+# -- the routing table (processes/risk_route.dmn), row by row -----------------------------------
+
+class FixedRisk:
+    """A risk provider answering one score and grade for everyone."""
+
+    def __init__(self, score: int, grade: str) -> None:
+        self.score, self.grade = score, grade
+
+    def assess(self, request: RiskRequest) -> RiskReport:
+        return RiskReport(report_id="FIX-1", score=self.score, grade=self.grade, blacklisted=False, provider="test")
+
+
+@pytest.mark.parametrize(("score", "grade", "amount", "route"), [
+    (500, "D", "200000.00", "auto_reject"),  # a score below 520
+    (560, "E", "200000.00", "auto_reject"),  # grade E
+    (520, "D", "200000.00", "manual"),
+    (650, "C", "200000.00", "manual"),
+    (760, "A", "300000.00", "fast_track"),  # grade A up to 300,000
+    (760, "A", "300000.01", "manual"),
+])
+def test_the_routing_table_decides_by_score_grade_and_amount(deals, score, grade, amount, route):
+    had, before = "risk_provider" in deals.extensions, deals.extensions.get("risk_provider")
+    deals.extensions["risk_provider"] = FixedRisk(score, grade)
+    try:
+        row = submit(draft("credit", amount=amount))
+        consent(row)
+    finally:
+        if had:
+            deals.extensions["risk_provider"] = before
+        else:
+            deals.extensions.pop("risk_provider", None)
+    if route == "auto_reject":
+        assert_rejected(row, "520" if grade != "E" else "grade E")
+        return
+    do(row, "first_review", "rev1", {**APPROVE, "approved_amount": amount})
+    assert open_tasks(row) == ([] if route == "fast_track" else ["second_review"])
+    assert fresh(row).status == ("approved" if route == "fast_track" else "in_review")
