@@ -140,3 +140,21 @@ def test_redeploying_an_unchanged_process_alone_keeps_its_version(runner):
     assert deploy_cli(runner, BPMN / "credit_routing.bpmn") == ["credit_routing v1 unchanged"]
     assert sorted(deploy_cli(runner, BPMN / "credit_decision.dmn", BPMN / "credit_routing.bpmn")) == [
         "credit_decision v1 unchanged", "credit_routing v1 unchanged"]
+
+
+def test_a_user_task_of_a_called_process_gets_its_form(client, auth, runner, tmp_path):
+    """The form of a task in a called process is that process's (looked up through the pinned
+    version), so its answer is checked and its fields shown like any other task's."""
+    child = (BPMN / "call_child.bpmn").read_text(encoding="utf-8").replace(
+        '<bpmn:userTask id="countersign" name="Countersign">',
+        '<bpmn:userTask id="countersign" name="Countersign"><bpmn:extensionElements><spiffworkflow:properties>'
+        '<spiffworkflow:property name="formJsonSchemaFilename" value="review-schema.json"/>'
+        '</spiffworkflow:properties></bpmn:extensionElements>')
+    (tmp_path / "call_child.bpmn").write_text(child, encoding="utf-8")
+    deploy_cli(runner, BPMN / "call_parent.bpmn", tmp_path / "call_child.bpmn")
+    parent = start(client, auth, "call_parent", countersigned_by="signer")["id"]
+    task = open_tasks(client, auth, parent)["countersign"]
+    refused = client.post(f"{API}/tasks/{task['id']}/complete", json={"data": {"decision": "maybe"}}, headers=auth)
+    assert refused.status_code == 422 and {"decision", "limit"} <= set(refused.json["error"]["fields"])
+    complete(client, auth, task["id"], decision="approve", limit=1000)
+    assert instance(client, auth, parent)["status"] == "completed"
