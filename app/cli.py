@@ -9,6 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from app.cli_channels import channels
 from app.cli_eod import eod, ledger
 from app.cli_loans import loans
 from app.services.errors import ServiceError
@@ -287,3 +288,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(loans)
     app.cli.add_command(eod)
     app.cli.add_command(ledger)
+    app.cli.add_command(channels)

@@ -73,8 +73,9 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_link_token(user_id: int, purpose: str, actor_id: int | None = None) -> str:
-    """A single-use token for an invitation or a reset; earlier unused ones of that purpose lapse."""
+def issue_link_token(user_id: int, purpose: str, actor_id: int | None = None, commit: bool = True) -> str:
+    """A single-use token for an invitation or a reset; earlier unused ones of that purpose lapse.
+    `commit` False: in the caller's transaction (a service task's step)."""
     at = now()
     db.session.execute(update(UserToken).where(UserToken.user_id == user_id, UserToken.purpose == purpose,
                                                UserToken.used_at.is_(None)).values(used_at=at))
@@ -83,7 +84,10 @@ def issue_link_token(user_id: int, purpose: str, actor_id: int | None = None) ->
     db.session.add(UserToken(user_id=user_id, purpose=purpose, token_hash=_digest(token), created_at=at,
                              expires_at=at + valid))
     audit(f"{purpose}_issued", actor_id, f"user:{user_id}")
-    db.session.commit()
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()
     return token
 
 

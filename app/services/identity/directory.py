@@ -50,9 +50,11 @@ def check_org_code_and_name(code: str, name: str) -> None:
         raise Invalid(f"organisation name: {rule}", fields={"name": [rule]}, code="bad_org_name")
 
 
-def create_org(code: str, kinds: list[str], name: str, actor: Principal | None = None) -> Organisation:
+def create_org(code: str, kinds: list[str], name: str, actor: Principal | None = None,
+               commit: bool = True) -> Organisation:
     """A new organisation of `kinds`; every path (CLI, administration page, seeds) comes here, so
-    the code and name are checked once (`check_org_code_and_name`)."""
+    the code and name are checked once (`check_org_code_and_name`). `commit` False: in the caller's
+    transaction (a service task's step)."""
     unknown = sorted(set(kinds) - set(ORG_KINDS))
     if unknown or not kinds:
         raise Invalid(f"unknown organisation kind(s): {', '.join(unknown) or '(none given)'}; "
@@ -65,14 +67,19 @@ def create_org(code: str, kinds: list[str], name: str, actor: Principal | None =
     org.kinds = [OrgKind(kind=k) for k in sorted(set(kinds))]
     db.session.add(org)
     audit("org_created", actor.id if actor else None, f"org:{code}", kinds=sorted(set(kinds)), name=name)
-    db.session.commit()
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()
     return org
 
 
 def create_user(username: str, org_code: str, roles: list[str], display_name: str | None = None,
-                actor: Principal | None = None, email: str | None = None) -> User:
+                actor: Principal | None = None, email: str | None = None, mobile: str | None = None,
+                commit: bool = True) -> User:
     """A new user holding `roles` in the organisation: each role must belong in an organisation of
-    that kind (422, field `role`) and be the actor's to grant (403); `actor` None is the CLI."""
+    that kind (422, field `role`) and be the actor's to grant (403); `actor` None is the CLI.
+    `commit` False: in the caller's transaction (a service task's step)."""
     unknown = sorted(set(roles) - set(ROLES))
     if unknown or not roles:
         raise Invalid(f"unknown role(s): {', '.join(unknown) or '(none given)'}; choose from {', '.join(ROLES)}",
@@ -86,10 +93,13 @@ def create_user(username: str, org_code: str, roles: list[str], display_name: st
         raise Conflict(f"user {username!r} already exists")
     user = User(username=username, org_id=org.id, display_name=display_name, created_at=now())
     user.roles = [UserRole(role=r) for r in sorted(set(roles))]
-    user.email = email
+    user.email, user.mobile = email, mobile
     db.session.add(user)
     audit("user_created", actor.id if actor else None, f"user:{username}", org=org_code, roles=sorted(set(roles)))
-    db.session.commit()
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()
     return user
 
 

@@ -50,6 +50,8 @@ ROLE_PARTY = {
     "warehouse_supervisor": "warehouse",
     "collections_agent": "collection_agency",
 }
+# The roles of a borrower's first user, registered by the platform from a qualified lead.
+LEAD_USER_ROLES = ("applicant",)
 # The kinds of organisation a role may be held in (any one of the organisation's kinds will do).
 ROLE_ORG_KINDS: dict[str, frozenset[str]] = {
     **{role: frozenset({PLATFORM}) for role in PLATFORM_ROLES},

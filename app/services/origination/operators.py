@@ -7,8 +7,11 @@
 | `origination.decide` | `outcome` (approved, rejected), `amount`, `reason`, `cap` | `approved_amount`, `lowered_because` |
 | `risk.assess` | — (the deal's borrower, or the person or company of a credit loan) | `score`, `grade`, `blacklisted`, `hits`, `report_id`, `bureau`, `provider` |
 | `platform.financing_limit` | `order_value`, `advance_ratio` | `limit` |
+| `origination.lead_outcome` | `status` (qualified, dropped), `reason` (required to drop) | `status` |
+| `origination.register_lead` | — (the lead of the business key) | `org_code`, `username`, `notification_ids` |
 
-A deal's operators find the application by the instance's business key (its number).
+A deal's operators find the application by the instance's business key (its number); the
+acquisition's find the lead by theirs (`LEAD-…`, `app.services.origination.leads`).
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Application
 from app.services.notices import sending
-from app.services.origination import decisions, risk
+from app.services.origination import decisions, leads, risk
 from app.services.workflow.operators import HandlerContext, HandlerRegistry
 
 
@@ -75,9 +78,19 @@ def assess(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
     return risk.assess(ctx.business_key)
 
 
+def lead_outcome(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
+    return leads.record_outcome(ctx.business_key, str(params.get("status")), _text(params, "reason"))
+
+
+def register_lead(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
+    return leads.register(ctx.business_key, ctx.idempotency_key)
+
+
 def register(registry: HandlerRegistry) -> None:
     registry.register("platform.financing_limit")(financing_limit)
     registry.register("origination.stage")(stage)
     registry.register("origination.cap")(cap)
     registry.register("origination.decide")(decide)
     registry.register("risk.assess")(assess)
+    registry.register("origination.lead_outcome")(lead_outcome)
+    registry.register("origination.register_lead")(register_lead)
