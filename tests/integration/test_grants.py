@@ -302,3 +302,16 @@ def test_a_products_application_process_is_a_process_id(ctx, value):
     assert list(refused.value.fields) == ["application_process"]
     assert loans.create_product({**PRODUCT, "application_process": "risk_approval"}).application_process == (
         "risk_approval")
+
+
+def test_administration_refusals_reach_the_api_in_the_readers_language(app, client, people):
+    ids, tokens = people["ids"], people["tokens"]
+    for language, said in (("zh-CN", "用户 'admin' 的级别与您相同或更高：须由平台管理员处理"),
+                           ("en", "user 'admin' ranks as high as you or higher: a platform admin acts on them")):
+        r = client.post(f"{API}/users/{ids['admin']}/deactivate",
+                        headers={**tokens["op"], "Accept-Language": language})
+        assert r.status_code == 403 and r.json["error"] == {"code": "outranks_you", "message": said}
+    missing = client.get(f"{API}/users/999999", headers={**tokens["op"], "Accept-Language": "zh-CN"})
+    assert missing.status_code == 404 and missing.json["error"]["message"] == "没有此用户"
+    revoked = client.delete(f"{API}/users/{ids['rev1']}/tokens/999999", headers={**tokens["op"], "Accept-Language": "zh-CN"})
+    assert revoked.status_code == 404 and revoked.json["error"]["message"] == "没有此令牌"

@@ -19,6 +19,7 @@ from app.extensions import db
 from app.models import AuditEntry, SignInThrottle, User, UserToken
 from app.services import context
 from app.services.clock import now
+from app.services.context import lazy_gettext as _l
 from app.services.errors import Invalid, NotFound, Unauthorized
 from app.services.identity.audit import audit
 from app.services.identity.directory import Principal, principal_for_user
@@ -45,7 +46,9 @@ PASSWORD_TOO_SHORT = f"at least {MIN_PASSWORD_LENGTH} characters"
 PASSWORD_TOO_LONG = f"at most {MAX_PASSWORD_LENGTH} characters"
 PASSWORD_HAS_NAME = "must not contain the account's own name, its organisation's or its e-mail"
 PASSWORD_GUESSABLE = "too easy to guess: use several uncommon words, or a longer mix of letters, digits and symbols"
-SIGN_IN_FAILED = "wrong username or password, or too many failed attempts: wait a moment and try again"
+SIGN_IN_FAILED = _l("wrong username or password, or too many failed attempts: wait a moment and try again")
+
+LINK_INVALID = _l("this link is invalid, used or expired")
 
 
 class SignInLocked(Unauthorized):
@@ -56,8 +59,9 @@ class SignInLocked(Unauthorized):
     code = "sign_in_locked"
 
     def __init__(self, scope: str, until: datetime) -> None:
-        super().__init__(f"too many failed sign-ins {'for this account' if scope == 'account' else 'from this address'}"
-                         f": locked until {until.isoformat(timespec='minutes')}")
+        at = until.isoformat(timespec="minutes")
+        super().__init__(_l("too many failed sign-ins for this account: locked until %(at)s", at=at) if scope == "account"
+                         else _l("too many failed sign-ins from this address: locked until %(at)s", at=at))
         self.scope = scope
         self.until = until
 
@@ -94,7 +98,7 @@ def issue_link_token(user_id: int, purpose: str, actor_id: int | None = None, co
 def invite(username: str, actor_id: int | None = None) -> str:
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound(f"unknown user {username!r}")
+        raise NotFound(_l("unknown user %(name)s", name=repr(username)))
     return issue_link_token(user.id, "invite", actor_id)
 
 
@@ -112,7 +116,7 @@ def check_link_token(token: str, purpose: str) -> UserToken:
     row = db.session.scalar(select(UserToken).where(UserToken.token_hash == _digest(token),
                                                     UserToken.purpose == purpose))
     if row is None or row.used_at is not None or row.expires_at <= now():
-        raise NotFound("this link is invalid, used or expired")
+        raise NotFound(LINK_INVALID)
     return row
 
 
@@ -150,7 +154,7 @@ def password_problems(password: str, user: User) -> list[str]:
 def check_password_strength(password: str, user: User) -> None:
     problems = password_problems(password, user)
     if problems:
-        raise Invalid("the password is too weak", fields={"password": problems}, code="weak_password")
+        raise Invalid(_l("the password is too weak"), fields={"password": problems}, code="weak_password")
 
 
 def link_account(token: str, purpose: str) -> dict[str, str | None]:
@@ -170,14 +174,14 @@ def set_password_with_token(token: str, purpose: str, password: str, ip: str | N
                                .values(used_at=now())).rowcount  # type: ignore[attr-defined]
     if spent != 1:
         db.session.rollback()
-        raise NotFound("this link is invalid, used or expired")
+        raise NotFound(LINK_INVALID)
     user.password_hash = _hasher().hash(password)
     ended = end_user_sessions(user.id, "password")  # whoever held the old password is signed out
     audit(f"password_set_by_{purpose}", user.id, f"user:{user.id}", ip, sessions_ended=ended)
     db.session.commit()
     principal = principal_for_user(user.id)
     if principal is None:
-        raise Unauthorized("this account is not active")
+        raise Unauthorized(_l("this account is not active"))
     return principal
 
 

@@ -25,13 +25,14 @@ from app.models.identity import (
     TOKEN_LABEL_LENGTH,
 )
 from app.services.clock import now
+from app.services.context import lazy_gettext as _l
 from app.services.errors import Conflict, Invalid, Unauthorized
 from app.services.identity import grants
 from app.services.identity.audit import audit
 
 LAST_USED_PRECISION = timedelta(minutes=5)  # a token's last_used_at is written at most this often
 ORG_CODE = re.compile(r"[A-Z][A-Z0-9_-]{1,31}")  # BANK1, TRADER-SH: what processes' parties and reports name
-ORG_CODE_RULE = "2 to 32 characters: capital letters A-Z, digits, '-' or '_', starting with a letter"
+ORG_CODE_RULE = _l("2 to 32 characters: capital letters A-Z, digits, '-' or '_', starting with a letter")
 ORG_NAME_LENGTH = 200  # organisations.name
 
 
@@ -43,11 +44,11 @@ def check_org_code_and_name(code: str, name: str) -> None:
     """An organisation's code matches ORG_CODE (422, field `code`, error code `bad_org_code`); its
     name is 1 to ORG_NAME_LENGTH characters after trimming (field `name`, `bad_org_name`)."""
     if not ORG_CODE.fullmatch(code):
-        raise Invalid(f"organisation code {code[:40]!r} is not valid: {ORG_CODE_RULE}",
+        raise Invalid(_l("organisation code %(code)s is not valid: %(rule)s", code=repr(code[:40]), rule=ORG_CODE_RULE),
                       fields={"code": [ORG_CODE_RULE]}, code="bad_org_code")
     if not name.strip() or len(name) > ORG_NAME_LENGTH:
-        rule = f"1 to {ORG_NAME_LENGTH} characters"
-        raise Invalid(f"organisation name: {rule}", fields={"name": [rule]}, code="bad_org_name")
+        rule = _l("1 to %(n)s characters", n=ORG_NAME_LENGTH)
+        raise Invalid(_l("organisation name: %(rule)s", rule=rule), fields={"name": [rule]}, code="bad_org_name")
 
 
 def create_org(code: str, kinds: list[str], name: str, actor: Principal | None = None,
@@ -57,12 +58,13 @@ def create_org(code: str, kinds: list[str], name: str, actor: Principal | None =
     transaction (a service task's step)."""
     unknown = sorted(set(kinds) - set(ORG_KINDS))
     if unknown or not kinds:
-        raise Invalid(f"unknown organisation kind(s): {', '.join(unknown) or '(none given)'}; "
-                      f"choose from {', '.join(ORG_KINDS)}", fields={"kind": ["unknown kind"]})
+        raise Invalid(_l("unknown organisation kind(s): %(kinds)s; choose from %(choices)s",
+                         kinds=", ".join(unknown) or _l("(none given)"), choices=", ".join(ORG_KINDS)),
+                      fields={"kind": [_l("unknown kind")]})
     check_org_code_and_name(code, name)
     grants.check_may_create_org(actor, kinds)
     if db.session.scalar(select(Organisation).where(Organisation.code == code)):
-        raise Conflict(f"organisation {code!r} already exists")
+        raise Conflict(_l("organisation %(code)s already exists", code=repr(code)))
     org = Organisation(code=code, name=name, created_at=now())
     org.kinds = [OrgKind(kind=k) for k in sorted(set(kinds))]
     db.session.add(org)
@@ -82,15 +84,17 @@ def create_user(username: str, org_code: str, roles: list[str], display_name: st
     `commit` False: in the caller's transaction (a service task's step)."""
     unknown = sorted(set(roles) - set(ROLES))
     if unknown or not roles:
-        raise Invalid(f"unknown role(s): {', '.join(unknown) or '(none given)'}; choose from {', '.join(ROLES)}",
-                      fields={"role": ["unknown role"]})
+        raise Invalid(_l("unknown role(s): %(roles)s; choose from %(choices)s",
+                         roles=", ".join(unknown) or _l("(none given)"), choices=", ".join(ROLES)),
+                      fields={"role": [_l("unknown role")]})
     org = db.session.scalar(select(Organisation).where(Organisation.code == org_code))
     if org is None:
-        raise Invalid(f"unknown organisation {org_code!r}", fields={"org": ["unknown organisation"]})
+        raise Invalid(_l("unknown organisation %(code)s", code=repr(org_code)),
+                      fields={"org": [_l("unknown organisation")]})
     grants.check_roles_fit(roles, org.code, org.kind_codes)
     grants.check_may_grant(actor, roles)
     if db.session.scalar(select(User).where(User.username == username)):
-        raise Conflict(f"user {username!r} already exists")
+        raise Conflict(_l("user %(name)s already exists", name=repr(username)))
     user = User(username=username, org_id=org.id, display_name=display_name, created_at=now())
     user.roles = [UserRole(role=r) for r in sorted(set(roles))]
     user.email, user.mobile = email, mobile
@@ -128,10 +132,11 @@ def create_token(user_id: int, days: int = TOKEN_DAYS, label: str | None = None,
                  not_after: datetime | None = None) -> IssuedToken:
     """A new bearer token for the user, valid `days` (at most `not_after`); only its hash is kept."""
     if not 1 <= days <= MAX_TOKEN_DAYS:
-        raise Invalid(f"a token lives 1 to {MAX_TOKEN_DAYS} days", fields={"days": [f"1 to {MAX_TOKEN_DAYS}"]})
+        raise Invalid(_l("a token lives 1 to %(n)s days", n=MAX_TOKEN_DAYS),
+                      fields={"days": [_l("1 to %(n)s", n=MAX_TOKEN_DAYS)]})
     if label is not None and len(label) > TOKEN_LABEL_LENGTH:
-        raise Invalid(f"a label has at most {TOKEN_LABEL_LENGTH} characters",
-                      fields={"label": [f"at most {TOKEN_LABEL_LENGTH} characters"]})
+        raise Invalid(_l("a label has at most %(n)s characters", n=TOKEN_LABEL_LENGTH),
+                      fields={"label": [_l("at most %(n)s characters", n=TOKEN_LABEL_LENGTH)]})
     at = now()
     expires = at + timedelta(days=days)
     if not_after is not None:
@@ -151,7 +156,7 @@ def issue_token(username: str, days: int = TOKEN_DAYS, label: str | None = None)
     """A new bearer token for the user (by the machine's operator: the CLI, the seed); shown once."""
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise Invalid(f"unknown user {username!r}", fields={"username": ["unknown user"]})
+        raise Invalid(_l("unknown user %(name)s", name=repr(username)), fields={"username": [_l("unknown user")]})
     return create_token(user.id, days, label).token
 
 
@@ -242,7 +247,8 @@ def principal_for(username: str) -> Principal:
     user_id = db.session.scalar(select(User.id).where(User.username == username))
     principal = principal_for_user(user_id) if user_id is not None else None
     if principal is None:
-        raise Invalid(f"unknown or inactive user {username!r}", fields={"username": ["unknown user"]})
+        raise Invalid(_l("unknown or inactive user %(name)s", name=repr(username)),
+                      fields={"username": [_l("unknown user")]})
     return principal
 
 
@@ -265,16 +271,16 @@ def authenticate_token(token: str) -> TokenUse:
     token hash): a revoked or expired token, or a deactivated user's, is refused at once (401)."""
     rows = db.session.connection().execute(_TOKEN_PRINCIPAL, {"digest": _hash_token(token)}).all()  # as above
     if not rows:
-        raise Unauthorized("invalid token")
+        raise Unauthorized(_l("invalid token"))
     first, at = rows[0], now()
     if first.revoked_at is not None:
-        raise Unauthorized("this token has been revoked", code="token_revoked")
+        raise Unauthorized(_l("this token has been revoked"), code="token_revoked")
     expires = first.expires_at or first.token_created_at + timedelta(days=TOKEN_DAYS)
     if expires <= at:
-        raise Unauthorized("this token has expired", code="token_expired")
+        raise Unauthorized(_l("this token has expired"), code="token_expired")
     principal = _principal(rows)
     if principal is None:
-        raise Unauthorized("this account is deactivated", code="account_inactive")
+        raise Unauthorized(_l("this account is deactivated"), code="account_inactive")
     if first.last_used_at is None or first.last_used_at <= at - LAST_USED_PRECISION:
         _stamp_last_used(first.token_id, at)
     return TokenUse(principal, first.token_id, expires)

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from app.models import User
 from app.models.identity import ORG_KINDS, PLATFORM_ROLES
+from app.services.context import lazy_gettext as _l
 from app.services.errors import Conflict, Forbidden, Invalid, ServiceError
 from app.services.identity import policy
 
@@ -99,10 +100,11 @@ def check_roles_fit(roles: Iterable[str], org_code: str, org_kinds: Iterable[str
     kinds = frozenset(org_kinds)
     misfits = sorted(role for role in set(roles) if not role_fits(role, kinds))
     if misfits:
-        problems = [f"{role} is held only in an organisation of kind {' or '.join(sorted(ROLE_ORG_KINDS[role]))}"
-                    for role in misfits]
-        raise Invalid(f"role(s) {', '.join(misfits)} do not belong in organisation {org_code!r} "
-                      f"({', '.join(sorted(kinds)) or 'no kind'})", fields={"role": problems}, code="role_misfit")
+        problems = [_l("%(role)s is held only in an organisation of kind %(kinds)s", role=role,
+                       kinds=" / ".join(sorted(ROLE_ORG_KINDS[role]))) for role in misfits]
+        raise Invalid(_l("role(s) %(roles)s do not belong in organisation %(code)s (%(kinds)s)",
+                         roles=", ".join(misfits), code=repr(org_code), kinds=", ".join(sorted(kinds)) or _l("no kind")),
+                      fields={"role": problems}, code="role_misfit")
 
 
 def is_administrator(actor: Principal) -> bool:
@@ -116,8 +118,10 @@ def is_platform_admin(actor: Principal) -> bool:
 
 def require_administrator(actor: Principal) -> None:
     if not is_administrator(actor):
-        raise Forbidden("administering users needs the platform_admin or operator role in the platform",
-                        code="not_an_administrator")
+        raise Forbidden(NOT_AN_ADMINISTRATOR, code="not_an_administrator")
+
+
+NOT_AN_ADMINISTRATOR = _l("administering users needs the platform_admin or operator role in the platform")
 
 
 def grantable_roles(actor: Principal | None) -> list[str]:
@@ -134,15 +138,16 @@ def may_grant(actor: Principal | None, role: str) -> bool:
 def check_may_grant(actor: Principal | None, roles: Iterable[str]) -> None:
     refused = sorted(role for role in set(roles) if not may_grant(actor, role))
     if refused:
-        raise Forbidden(f"you may not grant the role(s) {', '.join(refused)}: only a platform admin grants "
-                        "platform roles, and nobody grants a role of their own rank or above",
-                        fields={"role": [f"{role}: not yours to grant" for role in refused]}, code="grant_refused")
+        raise Forbidden(_l("you may not grant the role(s) %(roles)s: only a platform admin grants platform roles, "
+                           "and nobody grants a role of their own rank or above", roles=", ".join(refused)),
+                        fields={"role": [_l("%(role)s: not yours to grant", role=role) for role in refused]},
+                        code="grant_refused")
 
 
 def check_may_create_org(actor: Principal | None, kinds: Iterable[str]) -> None:
     if actor is not None and PLATFORM in set(kinds) and not is_platform_admin(actor):
-        raise Forbidden("only a platform admin registers a platform organisation",
-                        fields={"kind": ["platform: not yours to register"]}, code="grant_refused")
+        raise Forbidden(_l("only a platform admin registers a platform organisation"),
+                        fields={"kind": [_l("platform: not yours to register")]}, code="grant_refused")
 
 
 def administer_refusal(actor: Principal | None, target: User) -> ServiceError | None:
@@ -150,17 +155,16 @@ def administer_refusal(actor: Principal | None, target: User) -> ServiceError | 
     if actor is None or is_platform_admin(actor):
         return None
     if not is_administrator(actor):
-        return Forbidden("administering users needs the platform_admin or operator role in the platform",
-                         code="not_an_administrator")
+        return Forbidden(NOT_AN_ADMINISTRATOR, code="not_an_administrator")
     if rank(target.role_codes) >= rank(actor.roles):
-        return Forbidden(f"user {target.username!r} ranks as high as you or higher: a platform admin acts on them",
-                         code="outranks_you")
+        return Forbidden(_l("user %(name)s ranks as high as you or higher: a platform admin acts on them",
+                            name=repr(target.username)), code="outranks_you")
     return None
 
 
 def set_active_refusal(actor: Principal | None, target: User) -> ServiceError | None:
     if actor is not None and actor.id == target.id:
-        return Forbidden("you cannot deactivate or reactivate yourself", code="own_account")
+        return Forbidden(_l("you cannot deactivate or reactivate yourself"), code="own_account")
     return administer_refusal(actor, target)
 
 
@@ -168,8 +172,8 @@ def invite_refusal(actor: Principal | None, target: User) -> ServiceError | None
     """Who may act first (403), then whether an invitation still makes sense (409)."""
     refusal = administer_refusal(actor, target)
     if refusal is None and target.password_hash is not None:
-        return Conflict(f"user {target.username!r} has set a password already: a platform admin issues a "
-                        "password reset link instead", code="has_password")
+        return Conflict(_l("user %(name)s has set a password already: a platform admin issues a password reset "
+                           "link instead", name=repr(target.username)), code="has_password")
     return refusal
 
 
@@ -177,13 +181,13 @@ def reset_refusal(actor: Principal | None, target: User) -> ServiceError | None:
     """Who may act first (403), then whether a reset makes sense (409)."""
     if actor is not None and actor.id != target.id:
         if not is_platform_admin(actor):
-            return Forbidden("only a platform admin issues a password reset link for someone else",
+            return Forbidden(_l("only a platform admin issues a password reset link for someone else"),
                              code="not_a_platform_admin")
         if target.active and target.password_hash is not None and rank(target.role_codes) >= rank(actor.roles):
-            return Forbidden(f"user {target.username!r} is an active platform admin with a password: deactivate "
-                             "the account first", code="active_admin")
+            return Forbidden(_l("user %(name)s is an active platform admin with a password: deactivate the account "
+                                "first", name=repr(target.username)), code="active_admin")
     if target.password_hash is None:
-        return Conflict(f"user {target.username!r} has no password yet: send an invitation link",
+        return Conflict(_l("user %(name)s has no password yet: send an invitation link", name=repr(target.username)),
                         code="no_password")
     return None
 

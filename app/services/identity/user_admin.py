@@ -15,6 +15,7 @@ from app.extensions import db
 from app.models import ApiToken, Organisation, User
 from app.models.identity import ORG_KINDS as _ORG_KINDS
 from app.services.clock import now
+from app.services.context import lazy_gettext as _l
 from app.services.errors import Conflict, NotFound
 from app.services.identity import accounts, grants
 from app.services.identity import directory as identity
@@ -30,14 +31,14 @@ MAX_ID = 2 ** 31 - 1  # users.id and api_tokens.id are 32-bit integers: a bigger
 def user_by_id(user_id: int) -> User:
     user = db.session.get(User, user_id) if 0 < user_id <= MAX_ID else None
     if user is None:
-        raise NotFound("no such user")
+        raise NotFound(_l("no such user"))
     return user
 
 
 def user_by_name(username: str) -> User:
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound(f"unknown user {username!r}", fields={"username": ["unknown user"]})
+        raise NotFound(_l("unknown user %(name)s", name=repr(username)), fields={"username": [_l("unknown user")]})
     return user
 
 
@@ -106,7 +107,7 @@ def issue_own_token(actor: Principal, days: int, label: str | None, not_after: d
     """A token for the caller, shown once; one minted with a token expires no later than that token."""
     live = identity.live_tokens(actor.id)
     if live >= MAX_LIVE_TOKENS:
-        raise Conflict(f"you have {live} live tokens, the most there may be: revoke some first",
+        raise Conflict(_l("you have %(n)s live tokens, the most there may be: revoke some first", n=live),
                        code="too_many_tokens")
     issued = identity.create_token(actor.id, days, label, actor.id, not_after)
     return {**token_summary(issued.row), "token": issued.token}
@@ -136,7 +137,7 @@ def revoke_token(token_id: int, actor: Principal | None, owner_id: int | None = 
     must be theirs: another's token is not found, so a token id tells nothing about others."""
     row = db.session.get(ApiToken, token_id) if 0 < token_id <= MAX_ID else None
     if row is None or (owner_id is not None and row.user_id != owner_id):
-        raise NotFound("no such token")
+        raise NotFound(_l("no such token"))
     if actor is None or actor.id != row.user_id:
         grants.raise_if(grants.administer_refusal(actor, user_by_id(row.user_id)))
     return token_summary(identity.revoke_token(row, actor.id if actor else None))
