@@ -11,23 +11,25 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import HumanTask, Loan, Organisation, ProcessInstance, Product, User
+from app.models import Application, HumanTask, Loan, Organisation, Product, User
 from app.services.identity import accounts
 from app.services.identity import directory as identity
 from app.services.identity.directory import PLATFORM_ADMIN_NAME
 from app.services.ledger import loans, repayments
+from app.services.origination import applications, products
 from app.services.workflow import tasks
-from app.services.workflow.instances import latest_version, start_instance
+from app.services.workflow.instances import latest_version
 
 DEMO_PASSWORD = "Harbour-demo-2026"
 
+# (code, kinds, name, unified social credit code: the risk simulator grades these B)
 ORGS = [
-    ("PLATFORM", ["platform"], "Loanflow 平台运营"),
-    ("BANK1", ["funder"], "华东商业银行"),
-    ("BANK2", ["funder"], "滨江小额贷款"),
-    ("TRADER1", ["borrower"], "申城贸易有限公司"),
-    ("CORE1", ["core_enterprise"], "长江制造集团"),
-    ("WH1", ["warehouse"], "港湾仓储监管"),
+    ("PLATFORM", ["platform"], "Loanflow 平台运营", None),
+    ("BANK1", ["funder"], "华东商业银行", None),
+    ("BANK2", ["funder"], "滨江小额贷款", None),
+    ("TRADER1", ["borrower"], "申城贸易有限公司", "91310000MA10000018"),
+    ("CORE1", ["core_enterprise"], "长江制造集团", "91320000MA1000013K"),
+    ("WH1", ["warehouse"], "港湾仓储监管", "91330000MA1000001G"),
 ]
 USERS = [
     ("admin", "PLATFORM", ["platform_admin"]), ("operator", "PLATFORM", ["operator"]),
@@ -47,17 +49,32 @@ PRODUCT: dict[str, str | int] = {
     "code": "DEMO-CREDIT", "name": "流动资金贷款（演示）", "annual_rate": "12", "min_amount": "10000",
     "max_amount": "5000000", "min_term": 3, "max_term": 36, "overdue_grace_days": 3,
     "early_repayment_fee_percent": "1",
-    "application_process": "risk_approval",  # what TRADER1's applicant may start (the only diagram in processes/)
 }
+# One product of each kind borrowers apply for (docs/origination.md).
+PRODUCTS: list[dict[str, object]] = [
+    {"code": "ORDER-FIN", "name": "订单融资（演示）", "kind": "order_financing", "annual_rate": "8.5",
+     "min_amount": "50000", "max_amount": "5000000", "min_term": 1, "max_term": 12, "amortization": "interest_only",
+     "advance_ratio": "0.80", "documents": ["order", "invoice"]},
+    {"code": "PLEDGE-FIN", "name": "仓单质押融资（演示）", "kind": "pledge_financing", "annual_rate": "9",
+     "min_amount": "50000", "max_amount": "8000000", "min_term": 1, "max_term": 12, "amortization": "interest_only",
+     "ltv": {"lend": "0.60", "warning": "0.70", "margin_call": "0.75", "liquidation": "0.85"},
+     "documents": ["warehouse_receipt"]},
+    {"code": "CREDIT-LOAN", "name": "信用贷（演示）", "kind": "credit_loan", "annual_rate": "14",
+     "min_amount": "10000", "max_amount": "500000", "min_term": 3, "max_term": 24, "documents": []},
+]
 # (business key, principal, months, disbursed this many days before today, instalments paid on time)
 LOANS = [("LOAN-2026-0001", "300000.00", 12, 95, 3), ("LOAN-2026-0002", "120000.00", 6, 70, 1)]
 
 
 def seed_demo() -> list[tuple[str, str, str]]:
     """Create what is missing; (username, organisation, roles) of every demo user."""
-    for code, kinds, name in ORGS:
-        if db.session.scalar(select(Organisation.id).where(Organisation.code == code)) is None:
-            identity.create_org(code, kinds, name)
+    for code, kinds, name, credit_code in ORGS:
+        organisation = db.session.scalar(select(Organisation).where(Organisation.code == code))
+        if organisation is None:
+            organisation = identity.create_org(code, kinds, name)
+        if credit_code and not organisation.credit_code:
+            organisation.credit_code = credit_code
+    db.session.commit()
     for username, org, roles in USERS:
         if db.session.scalar(select(User.id).where(User.username == username)) is None:
             identity.create_user(username, org, roles, display_name=DISPLAY_NAMES.get(username))
@@ -66,47 +83,115 @@ def seed_demo() -> list[tuple[str, str, str]]:
             user.display_name = DISPLAY_NAMES.get(username) or user.display_name
         if user is not None and user.password_hash is None:
             accounts.set_password_with_token(accounts.invite(username), "invite", DEMO_PASSWORD)
-    if latest_version("risk_approval") is not None and not db.session.scalar(
-            select(func.count()).select_from(ProcessInstance)):
-        admin = identity.principal_for("admin")
-        for key, bank, amount in (("APP-2026-0001", "BANK1", "500000"), ("APP-2026-0002", "BANK1", "1200000"),
-                                  ("APP-2026-0003", "BANK2", "80000")):
-            start_instance("risk_approval", admin, key, {"requested_amount": amount},
-                           {"funder": bank, "borrower": "TRADER1"})
-        _seed_reviews()
     _seed_product()
     _seed_loans()
+    if all(latest_version(kind) is not None for kind in ("order_financing", "pledge_financing", "credit_loan")) \
+            and not db.session.scalar(select(func.count()).select_from(Application)):
+        _seed_deals()
     return [(u, o, ", ".join(r)) for u, o, r in USERS]
 
 
-# Deals further along: (business key, amount, the first reviewer's answer). Asking for more puts a
-# task in the borrower's inbox; approving one in the second reviewer's.
-REVIEWED = [
-    ("APP-2026-0004", "300000", {"first_decision": "need_more_information", "first_limit": "250000",
-                                 "first_notes": "请补充最近三个月的销售发票。"}),
-    ("APP-2026-0005", "800000", {"first_decision": "approve", "first_limit": "700000",
-                                 "first_notes": "核心企业已确认订单，建议按七成放款。"}),
-]
+# Deals at every stage of origination, in this order (numbers APP-<year>-0001 ...): each is
+# (product, amount, funder, details, how far it goes). The steps are those of docs/origination.md.
+def _order(number: str, amount: str) -> dict[str, str]:
+    return {"core_enterprise": "CORE1", "order_number": number, "order_amount": amount,
+            "order_due_date": (loans.business_today() + timedelta(days=120)).isoformat()}
 
 
-def _seed_reviews() -> None:
-    reviewer = identity.principal_for("reviewer1")
-    for key, amount, answer in REVIEWED:
-        instance_id = start_instance("risk_approval", identity.principal_for("admin"), key,
-                                     {"requested_amount": amount}, {"funder": "BANK1", "borrower": "TRADER1"})
-        task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance_id,
-                                                               HumanTask.element_id == "first_review"))
-        if task_id is not None:
-            tasks.complete_task(task_id, answer, reviewer)
+def _pledge(receipt: str, quantity: str) -> dict[str, str]:
+    return {"warehouse": "WH1", "receipt_number": receipt, "goods": "热轧卷板 Q235", "quantity": quantity,
+            "unit": "吨", "unit_price": "4200.00"}
+
+
+def _deals() -> list[tuple[str, str, str, dict[str, str], str]]:
+    return [
+        ("ORDER-FIN", "400000.00", "BANK1", _order("PO-2026-1001", "600000.00"), "submitted"),      # core confirms
+        ("PLEDGE-FIN", "500000.00", "BANK1", _pledge("WR-2026-0301", "300"), "submitted"),         # warehouse confirms
+        ("ORDER-FIN", "600000.00", "BANK1", _order("PO-2026-1002", "900000.00"), "first_review"),  # reviewer1
+        ("ORDER-FIN", "300000.00", "BANK1", _order("PO-2026-1003", "500000.00"), "returned"),      # applicant1 supplies
+        ("ORDER-FIN", "800000.00", "BANK1", _order("PO-2026-1004", "1200000.00"), "second_review"),  # reviewer2
+        ("ORDER-FIN", "450000.00", "BANK1", _order("PO-2026-1005", "700000.00"), "approved"),
+        ("ORDER-FIN", "350000.00", "BANK1", _order("PO-2026-1006", "500000.00"), "rejected"),
+        ("CREDIT-LOAN", "200000.00", "BANK2", {"credit_code": "91310000MA10000018"}, "first_review"),  # reviewer_b2
+        ("ORDER-FIN", "250000.00", "BANK1", _order("PO-2026-1007", "400000.00"), "draft"),
+        ("PLEDGE-FIN", "600000.00", "BANK1", _pledge("WR-2026-0302", "250"), "appraisal"),        # operator appraises
+    ]
+
+
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n" \
+      b"trailer<</Root 1 0 R>>\n%%EOF\n"
+REVIEW_NOTES = {
+    "approve": "核心企业已确认订单，回款账户为监管账户，建议按申请金额放款。",
+    "return": "请补充最近三个月的销售发票。",
+    "reject": "订单对应的历史回款不稳定，暂不符合准入条件。",
+}
+
+
+def _task(instance_id: int | None, element: str) -> int | None:
+    return db.session.scalar(select(HumanTask.id).where(
+        HumanTask.instance_id == instance_id, HumanTask.element_id == element,
+        HumanTask.state.in_(("ready", "claimed"))).limit(1))
+
+
+def _do(instance_id: int | None, element: str, username: str, answer: dict[str, object]) -> None:
+    task_id = _task(instance_id, element)
+    if task_id is None:
+        raise RuntimeError(f"demo: no open {element} task in instance {instance_id}")
+    tasks.complete_task(task_id, answer, identity.principal_for(username))
+
+
+def _review(decision: str, amount: str) -> dict[str, object]:
+    answer: dict[str, object] = {"decision": decision, "notes": REVIEW_NOTES[decision]}
+    if decision == "approve":
+        answer["approved_amount"] = amount
+    else:
+        answer["reason"] = REVIEW_NOTES[decision]
+    return answer
+
+
+def _seed_deals() -> None:
+    applicant = identity.principal_for("applicant1")
+    for product, amount, funder, details, goal in _deals():
+        row = applications.create_application(applicant, {
+            "product": product, "amount": amount, "term_months": 6, "funder": funder, "details": details,
+            "purpose": "采购原材料" if product != "CREDIT-LOAN" else "日常经营周转"})
+        for kind in {"ORDER-FIN": ("order", "invoice"), "PLEDGE-FIN": ("warehouse_receipt",)}.get(product, ()):
+            applications.add_document(applicant, row.id, kind, f"{kind}.pdf", PDF)
+        if goal == "draft":
+            continue
+        row = applications.submit(applicant, row.id)
+        instance = row.instance_id
+        if goal == "submitted":
+            continue
+        if product == "CREDIT-LOAN":
+            _do(instance, "credit_consent", "applicant1", {"consent": True, "mobile": "13800138000"})
+        if product == "PLEDGE-FIN":
+            _do(instance, "confirm_receipt", "warehouse1", {
+                "decision": "confirm", "receipt_number": details["receipt_number"], "goods": details["goods"],
+                "quantity": details["quantity"], "location": "上海市宝山区港湾仓库 3 号库 B 区", "goods_locked": True})
+            if goal == "appraisal":
+                continue
+        if product == "ORDER-FIN":
+            _do(instance, "confirm_receivable", "signer1", {
+                "decision": "confirm", "confirmed_amount": details["order_amount"],
+                "due_date": details["order_due_date"], "collection_account": "6222 0210 0100 8888 001"})
+        reviewer = "reviewer1" if funder == "BANK1" else "reviewer_b2"
+        if goal == "first_review":
+            continue
+        first = {"returned": "return", "rejected": "reject"}.get(goal, "approve")
+        _do(instance, "first_review", reviewer, _review(first, amount))
+        if goal in ("returned", "rejected", "second_review"):
+            continue
+        _do(instance, "second_review", "reviewer2", _review("approve", amount))
 
 
 def _seed_product() -> None:
-    """The demo's product, offering its application process (also to a product seeded before it did)."""
-    product = db.session.scalar(select(Product).where(Product.code == PRODUCT["code"]))
-    if product is None:
+    """The ledger's demo product (its two loans) and one product of each kind borrowers apply for."""
+    if db.session.scalar(select(Product).where(Product.code == PRODUCT["code"])) is None:
         loans.create_product(PRODUCT)
-    elif product.application_process is None:
-        product.application_process = str(PRODUCT["application_process"])
+    for data in PRODUCTS:
+        if db.session.scalar(select(Product.id).where(Product.code == data["code"])) is None:
+            products.create_product(None, data)
     db.session.commit()
 
 

@@ -264,12 +264,41 @@ def test_seed_demo_is_idempotent_and_its_users_can_sign_in(runner, app, client):
     invoke(runner, "seed", "demo")
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(User)) == len(first.splitlines()) - 1
-        # the demo product offers the demo's application process to TRADER1's applicant
-        assert db.session.scalar(select(Product.application_process)) == "risk_approval"
+        # one product of each kind, each offering the diagram named after its kind to applicants
+        offered = dict(db.session.execute(select(Product.kind, Product.application_process)
+                                          .where(Product.kind.is_not(None))).all())
+        assert offered == {k: k for k in ("order_financing", "pledge_financing", "credit_loan")}
         db.session.remove()
     csrf = _re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
     r = client.post("/login", data={"csrf_token": csrf, "username": "reviewer1", "password": DEMO_PASSWORD})
     assert r.status_code == 302
+
+
+def test_seed_demo_puts_deals_at_every_stage_with_someone_to_act_on_each(runner, app):
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Application, HumanTask, User
+
+    from tests.integration.origination_support import deploy_shipped
+
+    deploy_shipped(app, runner)
+    invoke(runner, "seed", "demo")
+    invoke(runner, "seed", "demo")  # idempotent: no second set of deals
+    with app.app_context():
+        statuses = [row.status for row in db.session.scalars(select(Application).order_by(Application.id))]
+        assert len(statuses) == 10
+        assert {"draft", "in_review", "returned", "approved", "rejected"} <= set(statuses)
+        assert statuses[3] == "returned"  # APP-<year>-0004: the applicant is asked for more
+        waiting = {(task.element_id, task.lane) for task in db.session.scalars(
+            select(HumanTask).where(HumanTask.state == "ready"))}
+        assert {("confirm_receivable", "core_signer"), ("confirm_receipt", "warehouse_supervisor"),
+                ("appraise_goods", "operator"), ("first_review", "first_reviewer"),
+                ("supplement", "applicant"), ("second_review", "second_reviewer")} <= waiting
+        approved = db.session.scalar(select(Application).where(Application.status == "approved"))
+        assert approved.approved_amount is not None and approved.approved_amount <= approved.amount
+        assert db.session.scalar(select(User.id).where(User.username == "reviewer_b2")) is not None
+        db.session.remove()
 
 
 def test_seed_demo_books_two_loans_with_balanced_books(runner, app):

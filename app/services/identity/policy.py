@@ -149,10 +149,15 @@ def require(principal: Principal, action: str, parties: Mapping[str, int | None]
     return grant
 
 
+def party_roles(action: str, party_kind: str) -> frozenset[str]:
+    """The roles that may do the action as the deal's `party_kind` (whom to tell that it waits for them)."""
+    return frozenset(role for g in POLICY[action] if g.side is Side.PARTY and g.party == party_kind for role in g.roles)
+
+
 def may_ever(principal: Principal, action: str) -> bool:
     """Whether some object could allow it: a role of the action held on a side it can be on.
     For offering an action at all (a form, a link) before the object is known."""
     return any(_could(principal, grant) for grant in POLICY[action])
 
 
-__all__ = ["POLICY", "Grant", "Side", "allowed", "grant_for", "may_ever", "require"]
+__all__ = ["POLICY", "Grant", "Side", "allowed", "grant_for", "may_ever", "party_roles", "require"]

@@ -214,12 +214,12 @@ def create_application(principal: Principal, data: Mapping[str, Any]) -> Applica
     raise Conflict("could not number the application; try again")
 
 
-def _own(principal: Principal, application_id: int, action: str, statuses: tuple[str, ...], verb: str) -> Application:
+def _own(principal: Principal, application_id: int, statuses: tuple[str, ...], verb: str) -> Application:
     """The application, locked for this transaction (row lock; SQLite's write lock), if the
     principal is its borrower's applicant and it is in one of `statuses` (409 otherwise)."""
     hold_sqlite_write_lock()
     row = _load(principal, application_id, lock=True)
-    policy.require(principal, action, parties={"borrower": row.borrower_org_id},
+    policy.require(principal, "applications.draft", parties={"borrower": row.borrower_org_id},
                    message="only the borrower's applicant may act on its application")
     if row.status not in statuses:
         raise Conflict(f"the application is {row.status}: it can {verb} only when it is "
@@ -228,7 +228,7 @@ def _own(principal: Principal, application_id: int, action: str, statuses: tuple
 
 
 def update_application(principal: Principal, application_id: int, data: Mapping[str, Any]) -> Application:
-    row = _own(principal, application_id, "applications.draft", EDITABLE, "be changed")
+    row = _own(principal, application_id, EDITABLE, "be changed")
     for name, value in _checked(data, row).items():
         setattr(row, name, value)
     record(row, "edited", principal.id, fields=sorted(data))
@@ -238,14 +238,14 @@ def update_application(principal: Principal, application_id: int, data: Mapping[
 
 
 def delete_application(principal: Principal, application_id: int) -> None:
-    row = _own(principal, application_id, "applications.draft", ("draft",), "be deleted")
+    row = _own(principal, application_id, ("draft",), "be deleted")
     db.session.delete(row)
     db.session.commit()
 
 
 def add_document(principal: Principal, application_id: int, kind: str, filename: str,
                  content: bytes) -> ApplicationDocument:
-    row = _own(principal, application_id, "applications.draft", EDITABLE, "take documents")
+    row = _own(principal, application_id, EDITABLE, "take documents")
     if kind not in DOCUMENT_KINDS:
         raise Invalid(f"kind must be one of {', '.join(DOCUMENT_KINDS)}", {"kind": [f"one of {', '.join(DOCUMENT_KINDS)}"]})
     if not content:
@@ -288,7 +288,7 @@ def submit(principal: Principal, application_id: int) -> Application:
     From `returned`, resubmitting answers the funder's request: the borrower's open `supplement`
     task is completed, and the review goes on with the application as it now is.
     """
-    row = _own(principal, application_id, "applications.draft", (*SUBMITTABLE, "returned"), "be submitted")
+    row = _own(principal, application_id, (*SUBMITTABLE, "returned"), "be submitted")
     if row.status == "returned":
         return _resubmit(principal, row)
     product = product_row(row.product_id)
@@ -331,7 +331,7 @@ def _resubmit(principal: Principal, row: Application) -> Application:
 def withdraw(principal: Principal, application_id: int) -> Application:
     """Pull a submitted application back before it is decided: its open tasks cancelled, its
     history kept; it can be edited and submitted again."""
-    row = _own(principal, application_id, "applications.draft", WITHDRAWABLE, "be withdrawn")
+    row = _own(principal, application_id, WITHDRAWABLE, "be withdrawn")
     if row.instance_id is not None:
         instances.end_instance(row.instance_id, principal.id)
     row.status, row.stage = "withdrawn", None

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Application
+from app.services.identity import policy
 from app.services.notices import sending
 from app.services.origination import decisions, leads, risk
 from app.services.workflow.operators import HandlerContext, HandlerRegistry
@@ -70,7 +71,8 @@ def decide(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
 def _tell_borrower(ctx: HandlerContext, template: str, **params: str) -> None:
     row = db.session.scalar(select(Application).where(Application.number == (ctx.business_key or "")))
     if row is not None:
-        sending.send(template, {"number": row.number, **params}, org_id=row.borrower_org_id, roles=["applicant"],
+        sending.send(template, {"number": row.number, **params}, org_id=row.borrower_org_id,
+                     roles=sorted(policy.party_roles("applications.draft", "borrower")),
                      business_key=row.number, idempotency_key=f"{ctx.idempotency_key}:{template}")
 
 
