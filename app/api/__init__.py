@@ -9,13 +9,25 @@ from app.extensions import csrf
 
 
 def register_api(app: Flask, api: Api) -> None:
-    from app.api import definitions, events, health, instances, leads, loans, me, tasks, users
+    from app.api import (
+        applications,
+        definitions,
+        events,
+        health,
+        instances,
+        leads,
+        loans,
+        me,
+        products,
+        tasks,
+        users,
+    )
 
     install_error_handlers(app, api)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme("channelKey", {"type": "apiKey", "in": "header", "name": "X-Channel-Key"})
     for blp in (health.blp, definitions.blp, instances.blp, tasks.blp, events.blp, me.blp, loans.blp,
-                users.blp, leads.blp):
+                users.blp, leads.blp, products.blp, applications.blp):
         api.register_blueprint(blp, url_prefix="/api/v1" + (blp.url_prefix or ""))
         csrf.exempt(blp)  # bearer callers need none; session callers are checked in app/api/auth.py
 

@@ -2,7 +2,8 @@
 
 Every operation of `/api/v1/openapi.json` gets generated requests, valid and invalid, and valid
 ones aimed at rows that exist (a deployed diagram, a started instance with a task, an incident, a
-document, a loan with a pending payment, a colleague, a spare token), sent by a user holding one
+document, a loan with a pending payment, a colleague, a spare token, a product and a drafted
+application), sent by a user holding one
 role. Each answer must not be a 500, its status, content type and body must be what the document
 says, errors included (the one shape `{"error": {"code", "message", "fields"}}`), and invalid
 input must be refused.
@@ -41,6 +42,7 @@ from app.extensions import db
 from app.models import ApiToken, HumanTask, Incident, Organisation, User
 from app.services.identity import directory as identity
 from app.services.ledger import loans, repayments
+from app.services.origination import applications, products
 from app.services.workflow import documents, instances
 from tests.integration.ledger_support import business_day, product
 
@@ -72,7 +74,7 @@ def _png() -> bytes:
 class World:
     role: str
     token: str
-    ids: dict[str, int]  # path parameter name: the id of a row that exists
+    ids: dict[str, int | str]  # path parameter name: the id (or code) of a row that exists
     user_id: int  # the fuzzer's
 
 
@@ -104,7 +106,16 @@ def build_world(app, deploy, clock, role: str) -> World:
                                                  date(2026, 1, 10), funder_org_id=org["BANK1"]))
         db.session.commit()
         payment = repayments.record_offline_payment(admin, loan.id, Decimal("1066.19"), "voucher-1").payment
-        ids = {"instance_id": instance_id, "task_id": task_id, "incident_id": incident_id,
+        products.create_product(None, {
+            "code": "ORDER1", "name": "Order financing", "kind": "order_financing", "annual_rate": "12",
+            "min_amount": "10000", "max_amount": "5000000", "min_term": 1, "max_term": 12, "advance_ratio": "0.80"})
+        identity.create_user("drafter", "BORR1", ["applicant"])
+        application = applications.create_application(identity.principal_for("drafter"), {
+            "product": "ORDER1", "amount": "500000.00", "term_months": 6, "funder": "BANK1",
+            "details": {"core_enterprise": "CORE1", "order_number": "PO-1", "order_amount": "600000.00",
+                        "order_due_date": "2027-03-01"}})
+        ids = {"application_id": application.id, "code": "ORDER1",
+               "instance_id": instance_id, "task_id": task_id, "incident_id": incident_id,
                "document_id": document_id, "loan_id": loan.id, "payment_id": payment.id,
                "user_id": colleague.id, "token_id": spare_token.id}
         db.session.remove()

@@ -1,0 +1,169 @@
+"""An application's timeline in the reader's words: what happened to it, and what it waits for now.
+
+Each entry is `{"at", "kind", "stage", "by_party", "text"}`: the application's own events
+(`applications.events_of`: drafted, submitted, stage, returned, approved, ...) in order, then one
+`waiting` entry per open task of the deal (who is awaited, and for what). `text` is a sentence in
+the reader's language with no stored code in it: the stage and the party in words, the reason of a
+rejection or a return, the approved amount and, when it was lowered, why. `kind`, `stage` and
+`by_party` stay codes, for programs.
+
+The words are translated with `context.gettext`, in the locale of the request (a page's, or the
+one the API chose with `flask_babel.force_locale`); `language` picks the language of what the
+diagrams wrote in both (a cap's reason, why an approval was lowered) and must be that same locale.
+"""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Application, ApplicationEvent, HumanTask
+from app.models.task import OPEN_TASK_STATES
+from app.services import context
+from app.services.identity.directory import Principal
+from app.services.identity.grants import ROLE_PARTY
+from app.services.origination.applications import events_of
+
+
+def N_(text: str) -> str:
+    """Marks a message for the catalogue; it is translated where the timeline is read."""
+    return text
+
+
+# What each event says happened (the ones with data to show are worded in `_event_text`).
+EVENT_TEXTS = {
+    "drafted": N_("The application was drafted"),
+    "edited": N_("The application was changed"),
+    "submitted": N_("The application was submitted"),
+    "resubmitted": N_("The application was submitted again"),
+    "withdrawn": N_("The borrower withdrew the application"),
+}
+# What a `stage` event says: the deal reached this stage.
+STAGE_TEXTS = {
+    "intake": N_("The application was received"),
+    "core_confirmation": N_("The core enterprise was asked to confirm the order"),
+    "warehouse_confirmation": N_("The warehouse was asked to confirm the warehouse receipt"),
+    "appraisal": N_("The goods are being appraised"),
+    "credit_consent": N_("The borrower was asked to consent to a credit enquiry"),
+    "risk_check": N_("The risk check began"),
+    "first_review": N_("The funder's first review began"),
+    "supplement": N_("The funder asked the borrower for more information"),
+    "second_review": N_("The funder's second review began"),
+    "decided": N_("A decision was made"),
+}
+# What an open task waits for, by the task's id in the diagrams (docs/origination.md).
+TASK_TEXTS = {
+    "confirm_receivable": N_("Waiting for the core enterprise to confirm the order"),
+    "confirm_receipt": N_("Waiting for the warehouse to confirm the warehouse receipt"),
+    "appraise_goods": N_("Waiting for the platform to appraise the goods"),
+    "credit_consent": N_("Waiting for the borrower to consent to a credit enquiry"),
+    "first_review": N_("Waiting for the funder's first review"),
+    "supplement": N_("Waiting for the borrower to supply what the funder asked for"),
+    "second_review": N_("Waiting for the funder's second review"),
+}
+# A task the table above does not know: whom it waits for.
+WAITING_FOR_PARTY = {
+    "borrower": N_("Waiting for the borrower"),
+    "funder": N_("Waiting for the funder"),
+    "core_enterprise": N_("Waiting for the core enterprise"),
+    "warehouse": N_("Waiting for the warehouse"),
+    "platform": N_("Waiting for the platform"),
+}
+WAITING = N_("Waiting for the next step")
+DOCUMENT_NAMES = {
+    "order": N_("order"), "invoice": N_("invoice"), "warehouse_receipt": N_("warehouse receipt"),
+    "business_licence": N_("business licence"), "financial_statements": N_("financial statements"),
+    "id_card": N_("ID card"), "other": N_("other document"),
+}
+# Who acted in each event (the diagrams' stages are the platform's records).
+EVENT_PARTY = {"drafted": "borrower", "edited": "borrower", "submitted": "borrower", "resubmitted": "borrower",
+               "withdrawn": "borrower", "document_added": "borrower", "returned": "funder",
+               "approved": "funder", "rejected": "funder", "stage": "platform", "capped": "platform"}
+
+
+def _(text: str, **variables: Any) -> str:
+    return context.gettext(text, **variables)
+
+
+def _money(value: object) -> str:
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    return f"¥{amount:,.2f}" if amount.is_finite() else str(value)
+
+
+def _in_language(data: dict[str, Any], key: str, language: str) -> str:
+    """What the diagram wrote in both languages (`key`, `key_zh`), in the reader's."""
+    if language != "en" and data.get(f"{key}_{language}"):
+        return str(data[f"{key}_{language}"])
+    return str(data.get(key) or "")
+
+
+def _approved_text(data: dict[str, Any], language: str) -> str:
+    because = _in_language(data, "lowered_because", language)
+    if because and data.get("asked"):
+        return _("Approved for %(amount)s, less than the %(asked)s asked, limited by %(because)s",
+                 amount=_money(data.get("amount")), asked=_money(data["asked"]), because=because)
+    return _("Approved for %(amount)s", amount=_money(data.get("amount")))
+
+
+def _event_text(event: ApplicationEvent, language: str) -> str:
+    data = event.data or {}
+    if event.kind in EVENT_TEXTS:
+        return _(EVENT_TEXTS[event.kind])
+    if event.kind == "stage":
+        return _(STAGE_TEXTS[event.stage]) if event.stage in STAGE_TEXTS else _(WAITING)
+    if event.kind == "document_added":
+        kind = DOCUMENT_NAMES.get(str(data.get("kind")), DOCUMENT_NAMES["other"])
+        return _("A document was attached: %(kind)s", kind=_(kind))
+    if event.kind == "returned":
+        if data.get("reason"):
+            return _("The funder returned the application and asks for: %(reason)s", reason=data["reason"])
+        return _("The funder returned the application for more information")
+    if event.kind == "rejected":
+        if data.get("reason"):
+            return _("The application was rejected: %(reason)s", reason=data["reason"])
+        return _("The application was rejected")
+    if event.kind == "approved":
+        return _approved_text(data, language)
+    if event.kind == "capped":
+        return _("The amount is limited to %(amount)s: %(reason)s", amount=_money(data.get("amount")),
+                 reason=_in_language(data, "reason", language))
+    return _("The application was updated")
+
+
+def _waiting_text(task: HumanTask) -> tuple[str, str | None]:
+    party = ROLE_PARTY.get(task.lane or "") or ("platform" if task.lane else None)
+    if task.element_id in TASK_TEXTS:
+        return _(TASK_TEXTS[task.element_id]), party
+    return _(WAITING_FOR_PARTY.get(party or "", WAITING)), party
+
+
+def open_tasks_of(application: Application) -> list[HumanTask]:
+    if application.instance_id is None:
+        return []
+    return list(db.session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == application.instance_id, HumanTask.state.in_(OPEN_TASK_STATES))
+        .order_by(HumanTask.created_at, HumanTask.id)))
+
+
+def timeline(principal: Principal, application: Application, language: str) -> list[dict[str, Any]]:
+    """The application's timeline for `principal`, who may see the application (the caller loaded it
+    through `applications.get_application`), with texts in `language` (`en` or `zh`)."""
+    entries = [{"at": e.at, "kind": e.kind, "stage": e.stage, "by_party": EVENT_PARTY.get(e.kind),
+                "text": _event_text(e, language)}
+               for e in events_of(application.id) if e.kind != "edited" or _shows_edits(principal, application)]
+    if application.status in ("submitted", "in_review", "returned"):
+        for task in open_tasks_of(application):
+            text, party = _waiting_text(task)
+            entries.append({"at": task.created_at, "kind": "waiting", "stage": application.stage,
+                            "by_party": party, "text": text})
+    return entries
+
+
+def _shows_edits(principal: Principal, application: Application) -> bool:
+    """Edits of a draft are the borrower's own business; the other parties read what was submitted."""
+    return principal.is_platform or principal.org_id == application.borrower_org_id

@@ -1,0 +1,485 @@
+"""The applications API on every backend: draft, read, list, change, attach and download documents,
+submit, withdraw and resubmit, delete; who sees what (another organisation's application is 404,
+the funder's risk report never reaches the borrower); 422 naming each wrong field; the timeline in
+the reader's words and language; and submits and withdraws racing over real HTTP.
+
+Submitting starts the product's diagram; these tests deploy a stand-in for `order_financing`
+(tests/fixtures/bpmn/origination_order_stub.bpmn: the stage, the core enterprise's confirmation, the
+advance cap, the decision), so they do not depend on the shipped diagrams' details.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Application, ApplicationDocument, HumanTask, ProcessInstance, RiskReport
+from app.services import clock as service_clock
+from app.services.identity import directory as identity
+from app.services.origination import decisions, products
+from tests.integration.ledger_support import business_day
+from tests.integration.test_money_races import race_requests, statuses
+
+API = "/api/v1"
+USERS = {  # username: (organisation, role)
+    "applicant1": ("BORR1", "applicant"), "applicant2": ("BORR2", "applicant"),
+    "reviewer1": ("BANK1", "first_reviewer"), "reviewer2": ("BANK2", "first_reviewer"),
+    "signer1": ("CORE1", "core_signer"), "warehouse1": ("WH1", "warehouse_supervisor"),
+    "operator": ("PLATFORM", "operator"),
+}
+ORGS = {"BORR1": "borrower", "BORR2": "borrower", "BANK1": "funder", "BANK2": "funder",
+        "CORE1": "core_enterprise", "WH1": "warehouse"}
+ORDER_PRODUCT = {
+    "code": "ORDER1", "name": "Order financing", "kind": "order_financing", "annual_rate": "12",
+    "min_amount": "10000", "max_amount": "5000000", "min_term": 1, "max_term": 12,
+    "advance_ratio": "0.80", "documents": ["order"],
+}
+CREDIT_PRODUCT = {
+    "code": "CREDIT1", "name": "Credit loan", "kind": "credit_loan", "annual_rate": "12",
+    "min_amount": "1000", "max_amount": "200000", "min_term": 1, "max_term": 24,
+}
+ORDER = {"product": "ORDER1", "amount": "500000.00", "term_months": 6, "purpose": "Buy steel for an order",
+         "funder": "BANK1", "details": {"core_enterprise": "CORE1", "order_number": "PO-2026-118",
+                                        "order_amount": "600000.00", "order_due_date": "2027-03-01"}}
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 64
+
+
+class World:
+    def __init__(self, app, client, headers: dict[str, dict[str, str]]) -> None:
+        self.app, self.client, self.headers = app, client, headers
+
+    def call(self, who: str, method: str, path: str, body: Any = None, language: str | None = None, **kwargs: Any):
+        headers = dict(self.headers[who])
+        if language:
+            headers["Accept-Language"] = language
+        return self.client.open(f"{API}{path}", method=method, headers=headers, json=body, **kwargs)
+
+    def draft(self, who: str = "applicant1", **changes: Any) -> dict[str, Any]:
+        r = self.call(who, "POST", "/applications", {**ORDER, **changes})
+        assert r.status_code == 201, r.json
+        return r.json
+
+    def attach(self, application_id: int, content: bytes = PDF, kind: str = "order", filename: str = "order.pdf",
+               who: str = "applicant1"):
+        return self.client.post(f"{API}/applications/{application_id}/documents", headers=self.headers[who],
+                                data={"kind": kind, "file": (_stream(content), filename)},
+                                content_type="multipart/form-data")
+
+    def submitted(self) -> dict[str, Any]:
+        """A drafted order application with its order attached, submitted: waiting for the core enterprise."""
+        application = self.draft()
+        assert self.attach(application["id"]).status_code == 201
+        r = self.call("applicant1", "POST", f"/applications/{application['id']}/submit")
+        assert r.status_code == 200, r.json
+        return r.json
+
+    def open_task(self, application_id: int) -> HumanTask | None:
+        with self.app.app_context():
+            instance_id = db.session.get(Application, application_id).instance_id
+            task = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                             HumanTask.state.in_(("ready", "claimed"))))
+            db.session.expunge_all()
+            db.session.remove()
+        return task
+
+
+def _stream(content: bytes):
+    from io import BytesIO
+
+    return BytesIO(content)
+
+
+def error(response) -> dict[str, Any]:
+    assert set(response.json) == {"error"}, response.json
+    return response.json["error"]
+
+
+@pytest.fixture
+def world(app, client, clock, admin_token, deploy) -> World:
+    business_day(clock, date(2026, 11, 30))
+    deploy("origination_order_stub.bpmn")
+    with app.app_context():
+        for code, kind in ORGS.items():
+            identity.create_org(code, [kind], f"Organisation {code}")
+        headers = {"admin": {"Authorization": f"Bearer {admin_token}"}}
+        for name, (org_code, role) in USERS.items():
+            identity.create_user(name, org_code, [role])
+            headers[name] = {"Authorization": f"Bearer {identity.issue_token(name)}"}
+        products.create_product(None, ORDER_PRODUCT)
+        products.create_product(None, CREDIT_PRODUCT)
+        db.session.commit()
+        db.session.remove()
+    return World(app, client, headers)
+
+
+def count(app, model, *where) -> int:
+    with app.app_context():
+        n = db.session.scalar(select(func.count()).select_from(model).where(*where))
+        db.session.remove()
+    return int(n or 0)
+
+
+# -- drafting and reading -------------------------------------------------------------------------
+
+def test_a_borrower_drafts_an_application_and_reads_it_back(world):
+    created = world.draft()
+    assert re.fullmatch(r"APP-2026-\d{4}", created["number"])
+    assert {k: created[k] for k in ("status", "stage", "product", "product_kind", "amount", "term_months",
+                                    "purpose", "funder", "borrower", "approved_amount", "reason",
+                                    "submitted_at", "decided_at", "documents")} == {
+        "status": "draft", "stage": None, "product": "ORDER1", "product_kind": "order_financing",
+        "amount": "500000.00", "term_months": 6, "purpose": "Buy steel for an order", "funder": "BANK1",
+        "borrower": "BORR1", "approved_amount": None, "reason": None, "submitted_at": None, "decided_at": None,
+        "documents": []}
+    assert created["details"] == ORDER["details"]
+    assert [(e["kind"], e["text"]) for e in created["timeline"]] == [("drafted", "The application was drafted")]
+    assert "risk" not in created  # the borrower never reads the funder's risk report
+
+    read = world.call("applicant1", "GET", f"/applications/{created['id']}")
+    assert read.status_code == 200 and read.json == created
+    zh = world.call("applicant1", "GET", f"/applications/{created['id']}", language="zh-CN,zh;q=0.9")
+    assert [e["text"] for e in zh.json["timeline"]] == ["申请已创建（草稿）"]
+
+
+def test_the_list_pages_and_filters_by_status(world):
+    first, second = world.draft(), world.draft(amount="20000.00")
+    listed = world.call("applicant1", "GET", "/applications", query_string={"per_page": 1})
+    assert listed.status_code == 200
+    assert (listed.json["total"], listed.json["page"], listed.json["per_page"]) == (2, 1, 1)
+    assert [a["id"] for a in listed.json["items"]] == [second["id"]]  # newest first
+    assert listed.json["items"][0]["amount"] == "20000.00" and "timeline" not in listed.json["items"][0]
+    drafts = world.call("applicant1", "GET", "/applications", query_string={"status": "draft"}).json
+    assert {a["id"] for a in drafts["items"]} == {first["id"], second["id"]}
+    assert world.call("applicant1", "GET", "/applications", query_string={"status": "approved"}).json["total"] == 0
+    assert world.call("applicant1", "GET", "/applications", query_string={"status": "lost"}).status_code == 422
+    assert world.call("applicant2", "GET", "/applications").json["total"] == 0
+    assert world.call("reviewer1", "GET", "/applications").json["total"] == 0  # drafts are the borrower's
+    assert world.call("operator", "GET", "/applications").json["total"] == 2
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"amount": "5x"}, "amount"),
+    ({"amount": 500000}, "amount"),
+    ({"amount": "1.00"}, "amount"),  # below the product's minimum
+    ({"amount": "9000000.00"}, "amount"),  # above its maximum
+    ({"term_months": 13}, "term_months"),
+    ({"term_months": "6"}, "term_months"),
+    ({"term_months": 0}, "term_months"),
+    ({"details": "an order"}, "details"),
+    ({"details": {}}, "details.core_enterprise"),
+    ({"details": {**ORDER["details"], "order_due_date": "2026-01-01"}}, "details.order_due_date"),
+    ({"details": {**ORDER["details"], "core_enterprise": "WH1"}}, "details.core_enterprise"),
+    ({"details": {**ORDER["details"], "colour": "red"}}, "details.colour"),
+    ({"funder": "NOBODY"}, "funder"),
+    ({"funder": "BORR2"}, "funder"),  # an organisation, not a funder
+    ({"product": "NOPE"}, "product"),
+    ({"purpose": "x" * 501}, "purpose"),
+])
+def test_a_wrong_field_is_422_naming_it_and_nothing_is_drafted(world, app, change, field):
+    r = world.call("applicant1", "POST", "/applications", {**ORDER, **change})
+    assert r.status_code == 422, r.json
+    assert field in error(r)["fields"], r.json
+    assert count(app, Application) == 0
+
+
+@pytest.mark.parametrize("missing", ["product", "amount", "term_months", "funder", "details"])
+def test_a_missing_field_is_422_naming_it(world, missing):
+    r = world.call("applicant1", "POST", "/applications", {k: v for k, v in ORDER.items() if k != missing})
+    assert r.status_code == 422 and missing in error(r)["fields"], r.json
+
+
+def test_a_credit_loan_takes_an_id_number_or_a_credit_code(world):
+    body = {"product": "CREDIT1", "amount": "50000.00", "term_months": 12, "funder": "BANK1"}
+    ok = world.call("applicant1", "POST", "/applications", {**body, "details": {"id_number": "11010519491231002x"}})
+    assert ok.status_code == 201 and ok.json["details"] == {"id_number": "11010519491231002X"}, ok.json
+    bad = world.call("applicant1", "POST", "/applications", {**body, "details": {"id_number": "110105194912310021"}})
+    assert bad.status_code == 422 and "details.id_number" in error(bad)["fields"]
+
+
+@pytest.mark.parametrize("who", ["signer1", "reviewer1", "warehouse1", "operator"])
+def test_only_a_borrowers_applicant_drafts(world, app, who):
+    r = world.call(who, "POST", "/applications", ORDER)
+    assert r.status_code == 403 and error(r)["code"] == "forbidden", r.json
+    assert count(app, Application) == 0
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "/applications/{}"), ("PATCH", "/applications/{}"), ("DELETE", "/applications/{}"),
+    ("POST", "/applications/{}/submit"), ("POST", "/applications/{}/withdraw"),
+    ("GET", "/applications/{}/documents/{}"),
+])
+def test_another_organisations_application_is_404(world, app, method, path):
+    application = world.draft()
+    document = world.attach(application["id"]).json
+    for who in ("applicant2", "reviewer1", "reviewer2", "signer1"):  # a draft is its borrower's alone
+        r = world.call(who, method, path.format(application["id"], document["id"]),
+                       body={"purpose": "mine now"} if method == "PATCH" else None)
+        assert r.status_code == 404 and error(r)["code"] == "not_found", (who, r.json)
+    unknown = world.call("applicant1", method, path.format(application["id"] + 1000, document["id"]),
+                         body={"purpose": "x"} if method == "PATCH" else None)
+    assert unknown.status_code == 404
+    assert world.attach(application["id"], who="applicant2").status_code == 404
+    with app.app_context():
+        row = db.session.get(Application, application["id"])
+        assert (row.status, row.purpose) == ("draft", ORDER["purpose"])
+        db.session.remove()
+
+
+# -- changing and deleting -----------------------------------------------------------------------
+
+def test_patch_changes_the_fields_sent_and_refuses_wrong_ones(world):
+    application = world.draft()
+    r = world.call("applicant1", "PATCH", f"/applications/{application['id']}",
+                   {"amount": "450000.50", "term_months": 9})
+    assert r.status_code == 200, r.json
+    assert (r.json["amount"], r.json["term_months"], r.json["purpose"]) == ("450000.50", 9, ORDER["purpose"])
+    assert [e["kind"] for e in r.json["timeline"]] == ["drafted", "edited"]
+    wrong = world.call("applicant1", "PATCH", f"/applications/{application['id']}", {"term_months": 40})
+    assert wrong.status_code == 422 and "term_months" in error(wrong)["fields"]
+    unknown = world.call("applicant1", "PATCH", f"/applications/{application['id']}", {"status": "approved"})
+    assert unknown.status_code == 422 and "status" in error(unknown)["fields"]
+    assert world.call("applicant1", "GET", f"/applications/{application['id']}").json["term_months"] == 9
+    for empty in (None, {}):  # a change names at least one field
+        assert world.call("applicant1", "PATCH", f"/applications/{application['id']}", empty).status_code == 422
+
+
+def test_a_draft_is_deleted_and_a_submitted_application_is_409(world, app):
+    draft = world.draft()
+    r = world.call("applicant1", "DELETE", f"/applications/{draft['id']}")
+    assert r.status_code == 204 and r.data == b""
+    assert world.call("applicant1", "GET", f"/applications/{draft['id']}").status_code == 404
+
+    submitted = world.submitted()
+    r = world.call("applicant1", "DELETE", f"/applications/{submitted['id']}")
+    assert r.status_code == 409 and error(r)["code"] == "status_in_review", r.json
+    assert count(app, Application, Application.id == submitted["id"]) == 1
+    patched = world.call("applicant1", "PATCH", f"/applications/{submitted['id']}", {"purpose": "late"})
+    assert patched.status_code == 409
+
+
+# -- documents -----------------------------------------------------------------------------------
+
+def test_a_document_is_attached_listed_and_downloaded_as_an_attachment(world):
+    application = world.draft()
+    r = world.attach(application["id"], filename="orders/PO-118.pdf")
+    assert r.status_code == 201, r.json
+    assert {k: r.json[k] for k in ("kind", "filename", "content_type", "size")} == {
+        "kind": "order", "filename": "PO-118.pdf", "content_type": "application/pdf", "size": len(PDF)}
+    detail = world.call("applicant1", "GET", f"/applications/{application['id']}", language="zh").json
+    assert [d["id"] for d in detail["documents"]] == [r.json["id"]]
+    assert detail["timeline"][-1]["kind"] == "document_added" and detail["timeline"][-1]["text"] == "已添加材料：订单"
+
+    download = world.call("applicant1", "GET", f"/applications/{application['id']}/documents/{r.json['id']}")
+    assert download.status_code == 200 and download.data == PDF
+    assert download.headers["Content-Type"] == "application/pdf"
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    assert "PO-118.pdf" in download.headers["Content-Disposition"]
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize(("content", "kind", "filename", "field"), [
+    (EXE, "order", "order.pdf", "file"),  # an executable named like a PDF
+    (b"", "order", "order.pdf", "file"),
+    (PDF, "passport", "order.pdf", "kind"),
+    (PDF, "", "order.pdf", "kind"),
+])
+def test_a_wrong_document_is_422_naming_the_field(world, app, content, kind, filename, field):
+    application = world.draft()
+    r = world.attach(application["id"], content, kind, filename)
+    assert r.status_code == 422 and field in error(r)["fields"], r.json
+    assert count(app, ApplicationDocument) == 0
+
+
+def test_a_request_without_a_file_is_422(world):
+    application = world.draft()
+    r = world.client.post(f"{API}/applications/{application['id']}/documents", headers=world.headers["applicant1"],
+                          data={"kind": "order"}, content_type="multipart/form-data")
+    assert r.status_code == 422 and error(r)["fields"] == {"file": ["missing"]}
+
+
+@pytest.fixture
+def small_documents(app):
+    before = app.config["MAX_DOCUMENT_BYTES"]
+    app.config["MAX_DOCUMENT_BYTES"] = 1024
+    yield
+    app.config["MAX_DOCUMENT_BYTES"] = before
+
+
+def test_a_document_too_large_is_413(world, app, small_documents):
+    application = world.draft()
+    r = world.attach(application["id"], PDF + b"%" * 2048)
+    assert r.status_code == 413, r.json
+    assert error(r)["code"] == "document_too_large"
+    assert count(app, ApplicationDocument) == 0
+
+
+def test_only_the_borrower_attaches_and_only_while_editable(world):
+    submitted = world.submitted()
+    assert world.attach(submitted["id"]).status_code == 409  # in review: nothing more to attach
+    assert world.attach(submitted["id"], who="signer1").status_code == 403  # a party reads, never attaches
+
+
+# -- submitting, the deal's progress, withdrawing ------------------------------------------------
+
+def test_submit_needs_the_products_documents(world, app):
+    application = world.draft()
+    r = world.call("applicant1", "POST", f"/applications/{application['id']}/submit")
+    assert r.status_code == 422 and "documents" in error(r)["fields"], r.json
+    assert count(app, ProcessInstance) == 0
+    assert world.call("applicant1", "GET", f"/applications/{application['id']}").json["status"] == "draft"
+
+
+def test_submit_starts_the_deal_and_the_timeline_says_who_is_awaited(world, app):
+    submitted = world.submitted()
+    assert (submitted["status"], submitted["stage"]) == ("in_review", "core_confirmation")
+    assert submitted["submitted_at"] is not None
+    with app.app_context():
+        instance = db.session.get(ProcessInstance, db.session.get(Application, submitted["id"]).instance_id)
+        assert instance.business_key == submitted["number"]
+        db.session.remove()
+    kinds = [(e["kind"], e["stage"], e["by_party"]) for e in submitted["timeline"]]
+    assert kinds[-3:] == [("submitted", "intake", "borrower"), ("stage", "core_confirmation", "platform"),
+                          ("waiting", "core_confirmation", "core_enterprise")]
+    assert submitted["timeline"][-1]["text"] == "Waiting for the core enterprise to confirm the order"
+    zh = world.call("applicant1", "GET", f"/applications/{submitted['id']}", language="zh").json["timeline"]
+    assert [e["text"] for e in zh[-3:]] == ["申请已提交", "已请核心企业确认订单", "等待核心企业确认订单"]
+    assert not any(re.search(r"[A-Za-z]", e["text"]) for e in zh), zh  # no code, no English
+
+    # every party of the deal reads it now; the core enterprise without the funder's data
+    assert world.call("signer1", "GET", f"/applications/{submitted['id']}").status_code == 200
+    assert "risk" not in world.call("signer1", "GET", f"/applications/{submitted['id']}").json
+    assert world.call("reviewer1", "GET", f"/applications/{submitted['id']}").json["risk"] is None
+    assert world.call("reviewer2", "GET", f"/applications/{submitted['id']}").status_code == 404  # not its deal
+    assert world.call("applicant1", "POST", f"/applications/{submitted['id']}/submit").status_code == 409
+
+
+def test_the_funder_and_the_platform_read_the_risk_summary_and_the_borrower_never(world, app):
+    submitted = world.submitted()
+    with app.app_context():
+        db.session.add(RiskReport(business_key=submitted["number"], report_id="RPT-1", provider="simulator",
+                                  subject="91350100M000100Y43", score=712, grade="B", blacklisted=False,
+                                  report={"hits": []}, created_at=service_clock.now()))
+        db.session.commit()
+        db.session.remove()
+    summary = {"score": 712, "grade": "B", "blacklisted": False, "report_id": "RPT-1"}
+    assert world.call("reviewer1", "GET", f"/applications/{submitted['id']}").json["risk"] == summary
+    assert world.call("operator", "GET", f"/applications/{submitted['id']}").json["risk"] == summary
+    for who in ("applicant1", "signer1"):
+        body = world.call(who, "GET", f"/applications/{submitted['id']}").json
+        assert "risk" not in body and "RPT-1" not in str(body), who
+
+
+def test_a_confirmed_order_is_approved_within_the_advance_cap_and_the_timeline_says_why(world):
+    submitted = world.submitted()
+    task = world.open_task(submitted["id"])
+    r = world.call("signer1", "POST", f"/tasks/{task.id}/complete",
+                   {"data": {"decision": "confirm", "confirmed_amount": "550000.00"}})
+    assert r.status_code == 200, r.json
+    done = world.call("applicant1", "GET", f"/applications/{submitted['id']}").json
+    assert (done["status"], done["stage"], done["approved_amount"]) == ("approved", "decided", "440000.00")
+    assert done["decided_at"] is not None
+    texts = [e["text"] for e in done["timeline"]]
+    assert "The amount is limited to ¥440,000.00: the confirmed receivable ¥550,000.00 × 80% = ¥440,000.00" in texts
+    assert texts[-1] == ("Approved for ¥440,000.00, less than the ¥500,000.00 asked, limited by "
+                         "the collateral's cap")
+    assert not any(e["kind"] == "waiting" for e in done["timeline"])
+    zh = [e["text"] for e in world.call("applicant1", "GET", f"/applications/{submitted['id']}",
+                                        language="zh").json["timeline"]]
+    assert "金额上限为 ¥440,000.00：确认的应收账款 ¥550,000.00 × 80% = ¥440,000.00" in zh
+    assert zh[-1] == "已批准，金额 ¥440,000.00，低于申请的 ¥500,000.00，受限于押品可贷上限"
+    assert world.call("applicant1", "POST", f"/applications/{submitted['id']}/withdraw").status_code == 409
+
+
+def test_a_dispute_rejects_the_application_with_its_reason(world):
+    submitted = world.submitted()
+    task = world.open_task(submitted["id"])
+    r = world.call("signer1", "POST", f"/tasks/{task.id}/complete",
+                   {"data": {"decision": "dispute", "reason": "No such order"}})
+    assert r.status_code == 200, r.json
+    done = world.call("applicant1", "GET", f"/applications/{submitted['id']}").json
+    assert (done["status"], done["reason"], done["approved_amount"]) == ("rejected", "No such order", None)
+    assert done["timeline"][-1]["text"] == "The application was rejected: No such order"
+    zh = world.call("applicant1", "GET", f"/applications/{submitted['id']}", language="zh").json
+    assert zh["timeline"][-1]["text"] == "申请已被拒绝，原因：No such order"
+
+
+def test_a_returned_application_is_changed_and_the_timeline_says_what_is_asked(world, app):
+    submitted = world.submitted()
+    with app.app_context():
+        decisions.set_stage(submitted["number"], None, "supplement", "returned", "Send the invoice too")
+        db.session.commit()
+        db.session.remove()
+    returned = world.call("applicant1", "GET", f"/applications/{submitted['id']}").json
+    assert (returned["status"], returned["reason"]) == ("returned", "Send the invoice too")
+    assert returned["timeline"][-2]["text"] == "The funder returned the application and asks for: Send the invoice too"
+    assert returned["timeline"][-1]["kind"] == "waiting"  # the diagram's task is still open
+    patched = world.call("applicant1", "PATCH", f"/applications/{submitted['id']}", {"purpose": "Steel, invoiced"})
+    assert patched.status_code == 200 and patched.json["purpose"] == "Steel, invoiced"
+    assert world.attach(submitted["id"], kind="invoice").status_code == 201
+
+
+def test_withdraw_cancels_the_open_tasks_keeps_the_history_and_the_borrower_resubmits(world, app):
+    submitted = world.submitted()
+    first_instance = world.open_task(submitted["id"]).instance_id
+    r = world.call("applicant1", "POST", f"/applications/{submitted['id']}/withdraw")
+    assert r.status_code == 200, r.json
+    assert (r.json["status"], r.json["stage"]) == ("withdrawn", None)
+    assert r.json["timeline"][-1]["text"] == "The borrower withdrew the application"
+    assert count(app, HumanTask, HumanTask.instance_id == first_instance, HumanTask.state.in_(("ready", "claimed"))) == 0
+    again = world.call("applicant1", "POST", f"/applications/{submitted['id']}/withdraw")
+    assert again.status_code == 409 and error(again)["code"] == "status_withdrawn"
+    assert world.call("applicant1", "DELETE", f"/applications/{submitted['id']}").status_code == 409
+
+    assert world.call("applicant1", "PATCH", f"/applications/{submitted['id']}", {"amount": "300000.00"}).status_code == 200
+    resubmitted = world.call("applicant1", "POST", f"/applications/{submitted['id']}/submit")
+    assert resubmitted.status_code == 200, resubmitted.json
+    assert (resubmitted.json["status"], resubmitted.json["amount"]) == ("in_review", "300000.00")
+    kinds = [e["kind"] for e in resubmitted.json["timeline"]]
+    assert kinds.count("submitted") == 1 and kinds.count("resubmitted") == 1 and "withdrawn" in kinds
+    assert world.open_task(submitted["id"]).instance_id != first_instance
+    assert count(app, ProcessInstance, ProcessInstance.business_key == submitted["number"]) == 2
+
+
+def test_a_draft_cannot_be_withdrawn(world):
+    draft = world.draft()
+    r = world.call("applicant1", "POST", f"/applications/{draft['id']}/withdraw")
+    assert r.status_code == 409 and error(r)["code"] == "status_draft"
+
+
+# -- races over real HTTP ------------------------------------------------------------------------
+
+ROUNDS = 3
+
+
+def test_two_submits_at_once_start_one_deal(world, app, served):
+    token = world.headers["applicant1"]["Authorization"].split(" ", 1)[1]
+    for _ in range(ROUNDS):
+        application = world.draft()
+        assert world.attach(application["id"]).status_code == 201
+        path = f"{API}/applications/{application['id']}/submit"
+        answers = race_requests(served, [(path, token), (path, token)])
+        assert statuses(answers) == [200, 409], answers
+        (loser,) = [body for status, body in answers if status == 409]
+        assert loser["error"]["code"] == "status_in_review", answers
+        assert count(app, ProcessInstance, ProcessInstance.business_key == application["number"]) == 1
+        assert count(app, HumanTask, HumanTask.element_id == "confirm_receivable",
+                     HumanTask.instance_id.in_(select(ProcessInstance.id).where(
+                         ProcessInstance.business_key == application["number"]))) == 1
+
+
+def test_two_withdraws_at_once_withdraw_once(world, app, served):
+    token = world.headers["applicant1"]["Authorization"].split(" ", 1)[1]
+    for _ in range(ROUNDS):
+        submitted = world.submitted()
+        path = f"{API}/applications/{submitted['id']}/withdraw"
+        answers = race_requests(served, [(path, token), (path, token)])
+        assert statuses(answers) == [200, 409], answers
+        (winner,) = [body for status, body in answers if status == 200]
+        assert winner["status"] == "withdrawn"
+        body = world.call("applicant1", "GET", f"/applications/{submitted['id']}").json
+        assert [e["kind"] for e in body["timeline"]].count("withdrawn") == 1
