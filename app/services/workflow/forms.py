@@ -49,6 +49,8 @@ def _message(error: ValidationError) -> str:
         return gettext("Unexpected field(s): %(detail)s", detail=error.message.split("(")[-1].rstrip(")"))
     if rule == "format":
         return gettext("Must be a valid %(format)s.", format=limit)
+    if rule == "const":  # a box that must be ticked (a consent), or a value that must be given as it is
+        return gettext("Please confirm.") if limit is True else gettext("Must be %(value)s.", value=limit)
     return str(error.message)
 
 
