@@ -1,4 +1,5 @@
-"""Server-rendered pages: sign-in, the task inbox, task forms, administration."""
+"""Server-rendered pages: sign-in, the task inbox, task forms, applications and deals, products,
+administration."""
 from __future__ import annotations
 
 from flask import Flask, request
@@ -15,11 +16,11 @@ def _wants_json() -> bool:
 
 
 def register_web(app: Flask) -> None:
-    from app.web import admin, auth, inbox, leads, vocabulary
+    from app.web import admin, applications, auth, inbox, leads, notices, products, vocabulary
     from app.web.i18n import local_date, money
     from app.web.money_input import money_format_hint
 
-    for blueprint in (auth.bp, inbox.bp, admin.bp, leads.bp):
+    for blueprint in (auth.bp, inbox.bp, admin.bp, notices.bp, applications.bp, products.bp, leads.bp):
         app.register_blueprint(blueprint)
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.filters["money"] = money

@@ -1,4 +1,5 @@
-"""The platform's own words for the codes it stores: task states, history events, parties.
+"""The platform's own words for the codes it stores: task states, history events, parties, and a
+deal's application statuses, stages, document kinds and product kinds.
 
 Pages never print a stored code; they print its label here, in the reader's language (lazy
 strings, translated in `app/translations/`). A code without a label is shown as a neutral word,
@@ -27,6 +28,28 @@ PARTIES = {"platform": _l("Platform"), "funder": _l("Funder"), "borrower": _l("B
            "collection_agency": _l("Collection agency")}
 # Task priorities, 1 (most urgent) to 5 (docs/engine.md); a task without one shows nothing.
 PRIORITIES = {1: _l("Urgent"), 2: _l("High"), 3: _l("Normal"), 4: _l("Not urgent"), 5: _l("Low")}
+# A deal's application: its status, the stage it is at, its typed documents, the product's kind.
+APPLICATION_STATUSES = {
+    "draft": _l("Draft"), "submitted": _l("Submitted"), "in_review": _l("In review"),
+    "returned": _l("Returned for more information"), "approved": _l("Approved"), "rejected": _l("Rejected"),
+    "withdrawn": _l("Withdrawn by the applicant"), "signing": _l("Signing the contract"),
+    "disbursing": _l("Being disbursed"), "active": _l("Loan running"), "expired": _l("Expired"),
+    "closed": _l("Closed"),
+}
+STAGES = {
+    "intake": _l("Application received"), "core_confirmation": _l("Core enterprise confirming the order"),
+    "warehouse_confirmation": _l("Warehouse confirming the receipt"), "appraisal": _l("Goods being appraised"),
+    "credit_consent": _l("Consent to a credit enquiry"), "risk_check": _l("Risk check"),
+    "first_review": _l("First review"), "supplement": _l("Applicant supplying more information"),
+    "second_review": _l("Second review"), "decided": _l("Decided"),
+}
+DOCUMENT_KINDS = {
+    "order": _l("Purchase order"), "invoice": _l("Invoice"), "warehouse_receipt": _l("Warehouse receipt"),
+    "business_licence": _l("Business licence"), "financial_statements": _l("Financial statements"),
+    "id_card": _l("ID card"), "other": _l("Other document"),
+}
+PRODUCT_KINDS = {"order_financing": _l("Order financing"), "pledge_financing": _l("Pledge financing"),
+                 "credit_loan": _l("Credit loan")}
 OTHER = _l("Other")
 
 
@@ -51,6 +74,24 @@ def priority_label(priority: int | None) -> str:
     return "" if priority is None else str(PRIORITIES.get(priority, OTHER))
 
 
+def application_status_label(code: str | None) -> str:
+    return str(APPLICATION_STATUSES.get(code or "", OTHER))
+
+
+def stage_label(code: str | None) -> str:
+    return "" if code is None else str(STAGES.get(code, OTHER))
+
+
+def document_kind_label(code: str | None) -> str:
+    return str(DOCUMENT_KINDS.get(code or "", OTHER))
+
+
+def product_kind_label(code: str | None) -> str:
+    return str(PRODUCT_KINDS.get(code or "", OTHER))
+
+
 def install(jinja_filters: dict) -> None:
     jinja_filters.update(state_label=state_label, event_label=event_label, party_label=party_label,
-                         role_label=role_label, priority_label=priority_label)
+                         role_label=role_label, priority_label=priority_label,
+                         application_status_label=application_status_label, stage_label=stage_label,
+                         document_kind_label=document_kind_label, product_kind_label=product_kind_label)

@@ -159,6 +159,24 @@ def _task_links(page: Page, view: str) -> list[str]:
         "links => links.map(a => a.getAttribute('href'))")[:TASK_PAGES_PER_TAB]
 
 
+# The deal pages the header offers (the borrower's applications, the parties' deals, the platform's
+# products): each list, its first entry, and the pages that start something new.
+DEAL_PAGES = {"/applications/": ("/applications/new",), "/deals/": (), "/products/": ("/products/new",)}
+
+
+def _deal_pages(page: Page, name: str) -> list[str]:
+    problems: list[str] = []
+    page.goto("/")
+    offered = [path for path in DEAL_PAGES if page.locator(f"header nav a[href='{path}']").count() > 0]
+    for path in offered:
+        problems += _visit(page, path, f"{name}{path.replace('/', '-')}")
+        first = page.locator("main table a[href^='/applications/'], main table a[href^='/products/']").first
+        link = first.get_attribute("href") if first.count() else None
+        for extra in (*DEAL_PAGES[path], *([link] if link else [])):
+            problems += _visit(page, extra, f"{name}{extra.replace('/', '-')}")
+    return problems
+
+
 def _demo_users() -> list[str]:
     from app.demo import USERS
 
@@ -167,7 +185,7 @@ def _demo_users() -> list[str]:
 
 @pytest.mark.parametrize("username", _demo_users())
 def test_every_page_a_demo_user_reaches_is_accessible_and_fits_a_phone(demo_page, username):
-    from app.demo import DEMO_PASSWORD
+    from app.demo import DEMO_PASSWORD, DISPLAY_NAMES
 
     page = demo_page
     page.goto("/login")
@@ -175,7 +193,7 @@ def test_every_page_a_demo_user_reaches_is_accessible_and_fits_a_phone(demo_page
     page.fill("input[name=password]", DEMO_PASSWORD)
     with page.expect_navigation():
         page.click("button[type=submit]")
-    expect(page.locator(".who")).to_have_text(username)
+    expect(page.locator(".who")).to_have_text(DISPLAY_NAMES.get(username, username))  # the header names people
     problems: list[str] = []
     for code, tag in LANGUAGES:
         _choose_language(page, code, tag)
@@ -183,6 +201,7 @@ def test_every_page_a_demo_user_reaches_is_accessible_and_fits_a_phone(demo_page
         problems += _visit(page, "/?view=group", f"{username}-{code}-group")
         for n, link in enumerate(_task_links(page, "mine") + _task_links(page, "group")):
             problems += _visit(page, link, f"{username}-{code}-task{n}")
+        problems += _deal_pages(page, f"{username}-{code}")
         may_administer = page.locator("header nav a[href='/admin/']").count() > 0
         problems += _visit(page, "/admin/", f"{username}-{code}-admin", 200 if may_administer else 403)
         problems += _visit(page, "/tasks/999999", f"{username}-{code}-404", 404)

@@ -1,0 +1,131 @@
+"""What the deal pages show a reader: an application with its product, parties by name, documents,
+timeline and (for the funder and the platform) the latest risk report; which pages and buttons a
+principal is offered; the organisations an applicant chooses among by name.
+
+Reads only: the moves are `applications`' and `products`'; this module asks them and the policy,
+so the pages never test a role.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Application, Organisation, OrgKind
+from app.services.errors import NotFound
+from app.services.identity import policy
+from app.services.identity.directory import Principal
+from app.services.origination import applications, risk
+from app.services.origination.details import PARTY_FIELDS
+from app.services.origination.products import product_row, product_view, terms_of
+from app.services.origination.timeline import timeline
+
+DEAL_PARTY_KINDS = frozenset({"funder", "core_enterprise", "warehouse"})  # who follows deals they are party to
+
+
+def organisations_of_kind(kind: str) -> list[tuple[str, str]]:
+    """(code, name) of every organisation of this kind (funders, core enterprises, warehouses), by name."""
+    rows = db.session.execute(select(Organisation.code, Organisation.name).join(OrgKind, OrgKind.org_id == Organisation.id)
+                              .where(OrgKind.kind == kind).order_by(Organisation.name)).all()
+    return [(code, name) for code, name in rows]
+
+
+def _names_by_id(ids: Iterable[int]) -> dict[int, str]:
+    return dict(db.session.execute(select(Organisation.id, Organisation.name)
+                                   .where(Organisation.id.in_(set(ids)))).all())
+
+
+def _names_by_code(codes: Iterable[str]) -> dict[str, str]:
+    return dict(db.session.execute(select(Organisation.code, Organisation.name)
+                                   .where(Organisation.code.in_(set(codes)))).all())
+
+
+def pages_for(principal: Principal) -> dict[str, bool]:
+    """Which deal pages the header offers: the borrower's applications, the parties' deals, products."""
+    return {"applications": policy.may_ever(principal, "applications.draft"),
+            "deals": principal.is_platform or bool(principal.org_kinds & DEAL_PARTY_KINDS),
+            "products": policy.may_ever(principal, "products.administer")}
+
+
+def may_administer_products(principal: Principal) -> bool:
+    return policy.may_ever(principal, "products.administer")
+
+
+def list_rows(principal: Principal, page: int = 1, per_page: int = 20) -> tuple[list[dict[str, Any]], int]:
+    """A page of the applications the principal may see, with product and borrower names."""
+    rows, total = applications.list_applications(principal, page, per_page)
+    product_names = {p: product_row(p).name for p in {r.product_id for r in rows}}
+    orgs = _names_by_id(r.borrower_org_id for r in rows)
+    return [{"id": r.id, "number": r.number, "product": product_names[r.product_id],
+             "borrower": orgs.get(r.borrower_org_id, ""), "amount": r.amount, "status": r.status,
+             "stage": r.stage, "updated_at": r.updated_at} for r in rows], total
+
+
+def _report(principal: Principal, number: str) -> dict[str, Any] | None:
+    """The latest risk report's summary if the principal may read it (funder, platform), else None."""
+    try:
+        report = risk.latest_report(principal, number)
+    except NotFound:
+        return None
+    if report is None:
+        return {"report_id": None}
+    return {"report_id": report.report_id, "score": report.score, "grade": report.grade,
+            "blacklisted": report.blacklisted, "hits": list((report.report or {}).get("hits", [])),
+            "provider": report.provider, "at": report.created_at}
+
+
+def _actions(principal: Principal, row: Application) -> dict[str, bool]:
+    own = policy.allowed(principal, "applications.draft", parties={"borrower": row.borrower_org_id})
+    return {"edit": own and row.status in applications.EDITABLE,
+            "documents": own and row.status in applications.EDITABLE,
+            "submit": own and row.status in (*applications.SUBMITTABLE, "returned"),
+            "withdraw": own and row.status in applications.WITHDRAWABLE,
+            "delete": own and row.status == "draft"}
+
+
+def view(principal: Principal, row: Application, language: str) -> dict[str, Any]:
+    """Everything the application page (and the task page's deal panel) shows this reader."""
+    product = product_row(row.product_id)
+    terms = terms_of(product)
+    details = dict(row.details or {})
+    org_codes = [str(details[k]) for k in PARTY_FIELDS if details.get(k)]
+    by_code = _names_by_code(org_codes)
+    by_id = _names_by_id([row.borrower_org_id, row.funder_org_id])
+    return {
+        "id": row.id, "number": row.number, "status": row.status, "stage": row.stage, "amount": row.amount,
+        "term_months": row.term_months, "purpose": row.purpose, "approved_amount": row.approved_amount,
+        "reason": row.reason, "created_at": row.created_at, "updated_at": row.updated_at,
+        "submitted_at": row.submitted_at, "decided_at": row.decided_at,
+        "product": {"code": terms.code, "name": terms.name, "kind": terms.kind, "documents": list(terms.documents)},
+        "borrower": by_id.get(row.borrower_org_id, ""), "funder": by_id.get(row.funder_org_id, ""),
+        "details": details, "detail_names": {k: by_code.get(str(details.get(k)), "") for k in PARTY_FIELDS},
+        "documents": applications.documents_of(principal, row.id),
+        "timeline": timeline(principal, row, language), "risk": _report(principal, row.number),
+        "actions": _actions(principal, row),
+    }
+
+
+def application_page(principal: Principal, application_id: int, language: str) -> dict[str, Any]:
+    """The application page's content (404 for an application the principal may not see)."""
+    return view(principal, applications.get_application(principal, application_id), language)
+
+
+def deal_panel(principal: Principal, business_key: str | None, language: str) -> dict[str, Any] | None:
+    """The deal behind a task (its business key is an application number), if the reader may see it."""
+    row = applications.by_number(principal, business_key) if business_key else None
+    return view(principal, row, language) if row is not None else None
+
+
+def draft_values(principal: Principal, application_id: int) -> dict[str, Any]:
+    """An application's fields as its form shows them (product and funder by code), its product's terms."""
+    row = applications.get_application(principal, application_id)
+    codes = dict(db.session.execute(select(Organisation.id, Organisation.code)
+                                    .where(Organisation.id == row.funder_org_id)).all())
+    product = product_row(row.product_id)
+    return {"id": row.id, "number": row.number, "status": row.status, "product": product.code,
+            "terms": product_view(product),  # even when no longer offered: a draft of it is still edited
+            "amount": f"{row.amount:,.2f}", "term_months": row.term_months, "purpose": row.purpose,
+            "funder": codes.get(row.funder_org_id, ""), "details": dict(row.details or {}),
+            "editable": _actions(principal, row)["edit"]}

@@ -1,0 +1,124 @@
+"""The platform's product pages: the products offered, a new one with its kind's terms (advance
+ratio, loan-to-value lines, required documents), and changes to name, offer, ratios and documents."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from app.services.errors import ErrorKind, ServiceError
+from app.services.origination import deal_views, products, views
+from app.services.origination.products import DOCUMENT_KINDS, LTV_LINES, PRODUCT_KINDS
+from app.web.money_input import money_format_error, parse_money
+
+bp = Blueprint("product_pages", __name__, url_prefix="/products", template_folder="templates")
+LTV_LABELS = {"lend": _l("Lending line"), "warning": _l("Warning line"), "margin_call": _l("Margin call line"),
+              "liquidation": _l("Liquidation line")}
+MONEY_FIELDS = ("min_amount", "max_amount")
+
+
+@bp.before_request
+@login_required
+def only_the_platform():
+    if not deal_views.may_administer_products(current_user.principal):
+        abort(403)
+
+
+def _messages(fields: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The services' field errors as what each field wants, in the reader's language."""
+    ratio = _("A ratio above 0 and at most 1, with at most 4 decimals, like 0.80.")
+    sentences = {
+        "code": _("A code of capital letters, digits and dashes, not used by another product."),
+        "name": _("A name of 1 to 200 characters."), "kind": _("Choose the kind of product."),
+        "annual_rate": _("An annual rate in percent within the legal cap, like 12."),
+        "min_amount": _("Amounts above zero, the smallest not above the largest."),
+        "max_amount": _("Amounts above zero, the smallest not above the largest."),
+        "min_term": _("Whole months, the shortest not above the longest."),
+        "max_term": _("Whole months, the shortest not above the longest."),
+        "advance_ratio": ratio, "ltv": _("Each line a ratio above 0 and at most 1; lending < warning < margin call "
+                                         "< liquidation."),
+        "documents": _("Choose among the document kinds listed."),
+    }
+    return {name: [sentences.get(name.split(".")[0], ratio if name.startswith("ltv.") else _("Check this field."))]
+            for name in fields}
+
+
+def _origination_terms(form: Any, kind: str) -> dict[str, Any]:
+    data: dict[str, Any] = {"documents": [k for k in form.getlist("documents") if k]}
+    if kind == "order_financing":
+        data["advance_ratio"] = form.get("advance_ratio", "").strip()
+    if kind == "pledge_financing":
+        data["ltv"] = {line: form.get(f"ltv.{line}", "").strip() for line in LTV_LINES}
+    return data
+
+
+def _new_product(form: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    kind = form.get("kind", "")
+    data: dict[str, Any] = {"code": form.get("code", "").strip(), "name": form.get("name", "").strip(), "kind": kind,
+                            "annual_rate": form.get("annual_rate", "").strip(),
+                            "min_term": form.get("min_term", "").strip(), "max_term": form.get("max_term", "").strip()}
+    errors: dict[str, list[str]] = {}
+    for name in MONEY_FIELDS:
+        try:
+            data[name] = f"{parse_money(form.get(name, '')):.2f}"
+        except ValueError:
+            errors[name] = [money_format_error()]
+    for name in ("min_term", "max_term"):
+        if data[name].isdigit():
+            data[name] = int(data[name])
+    data.update(_origination_terms(form, kind))
+    return data, errors
+
+
+def _form_page(product: dict[str, Any] | None, values: Any, errors: dict[str, list[str]], status: int = 200):
+    return render_template("product_form.html", product=product, values=values, errors=errors,
+                           kinds=PRODUCT_KINDS, document_kinds=DOCUMENT_KINDS, ltv_lines=LTV_LINES,
+                           ltv_labels=LTV_LABELS), status
+
+
+def _refusal(exc: ServiceError) -> dict[str, list[str]]:
+    if exc.kind is ErrorKind.INVALID and exc.fields:
+        return _messages(exc.fields)
+    if exc.kind is ErrorKind.CONFLICT:
+        return {"code": [_("A product with this code exists already.")]}
+    raise exc
+
+
+@bp.route("/")
+def index():
+    return render_template("products.html", products=products.list_products(current_user.principal,
+                                                                             include_inactive=True))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    if request.method == "GET":
+        return _form_page(None, {}, {})
+    data, errors = _new_product(request.form)
+    if not errors:
+        try:
+            code = views.add_product(current_user.principal, data)["code"]
+        except ServiceError as exc:
+            errors = _refusal(exc)
+        else:
+            flash(_("Product %(code)s created.", code=code))
+            return redirect(url_for("product_pages.index"))
+    return _form_page(None, request.form, errors, 422)
+
+
+@bp.route("/<code>", methods=["GET", "POST"])
+def edit(code: str):
+    product = products.get_product(current_user.principal, code)
+    if request.method == "GET":
+        return _form_page(product, {}, {})
+    data: dict[str, Any] = {"name": request.form.get("name", "").strip(), "active": bool(request.form.get("active")),
+                            **_origination_terms(request.form, str(product["kind"]))}
+    try:
+        views.change_product(current_user.principal, code, data)
+    except ServiceError as exc:
+        return _form_page(product, request.form, _refusal(exc), 422)
+    flash(_("Product %(code)s saved.", code=code))
+    return redirect(url_for("product_pages.index"))

@@ -1,0 +1,361 @@
+"""The borrower's application pages and the parties' deal pages, in Chinese and English.
+
+An applicant drafts an order-financing application on the pages (amounts typed as 1,000,000.00,
+organisations chosen by name, errors next to their fields in the reader's language), attaches
+typed documents, is told which are missing, and submits (the shipped diagrams deployed); another
+borrower gets 404, the core enterprise does not see a draft, the funder's reviewer sees the risk
+report the borrower never sees, on the application page and in the task page's deal panel; the
+platform administers products. Chinese pages show no Latin word but codes and names.
+"""
+from __future__ import annotations
+
+import io
+import re
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Application, HumanTask, RiskReport
+from app.services.identity import directory as identity
+from app.services.origination import applications, products
+from tests.conftest import ROOT
+from tests.integration.test_identity import set_password, sign_in
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+ZH = {"Accept-Language": "zh-CN"}
+EN = {"Accept-Language": "en"}
+PRODUCT = {"code": "ORDER-A", "name": "订单融资", "kind": "order_financing", "annual_rate": "10",
+           "min_amount": "10000", "max_amount": "5000000", "min_term": 3, "max_term": 12,
+           "advance_ratio": "0.80", "documents": ["order", "invoice"]}
+DETAILS = {"core_enterprise": "CORE1", "order_number": "PO-2026-118", "order_amount": "1500000.00",
+           "order_due_date": "2027-02-01"}
+
+
+@pytest.fixture
+def world(app, admin_token):
+    with app.app_context():
+        for code, kinds, name in (("BANK1", ["funder"], "华东商业银行"), ("BANK2", ["funder"], "滨江小额贷款"),
+                                  ("BORR1", ["borrower"], "申城贸易有限公司"), ("BORR2", ["borrower"], "浦江商贸"),
+                                  ("CORE1", ["core_enterprise"], "长江制造集团"), ("WH1", ["warehouse"], "港湾仓储")):
+            identity.create_org(code, kinds, name)
+        for user, org, roles in (("app1", "BORR1", ["applicant"]), ("app2", "BORR2", ["applicant"]),
+                                 ("rev1", "BANK1", ["first_reviewer"]), ("signer1", "CORE1", ["core_signer"])):
+            identity.create_user(user, org, roles, display_name=f"用户{user[-1]}")
+        products.create_product(None, PRODUCT)
+        db.session.commit()
+        db.session.remove()
+    for user in ("app1", "app2", "rev1", "signer1", "admin"):
+        set_password(app, user)
+
+
+def _csrf(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def _field(page: str, name: str) -> str:
+    """The block of one form field (its input and its errors)."""
+    found = re.search(rf'<div class="field[^"]*" data-field="{re.escape(name)}">(.*?)</div>', page, re.S)
+    return found.group(1) if found else ""
+
+
+def _draft(app, user: str = "app1", **changes) -> int:
+    with app.app_context():
+        principal = identity.principal_for(user)
+        row = applications.create_application(principal, {
+            "product": "ORDER-A", "amount": "800000.00", "term_months": 6, "purpose": "备货",
+            "funder": "BANK1", "details": dict(DETAILS), **changes})
+        db.session.remove()
+        return row.id
+
+
+def _in_review_with_report(app, application_id: int) -> str:
+    """The deal as the funder reviews it: submitted, its latest risk report kept (arranged directly)."""
+    with app.app_context():
+        row = db.session.get(Application, application_id)
+        row.status, row.stage = "in_review", "first_review"
+        db.session.add(RiskReport(business_key=row.number, report_id="RPT-77001", provider="simulator",
+                                  subject="91310000MA1FL8XQ30", score=712, grade="B", blacklisted=False,
+                                  report={"hits": []}, created_at=datetime(2026, 11, 28, 9, tzinfo=UTC)))
+        db.session.commit()
+        number = row.number
+        db.session.remove()
+        return number
+
+
+def _visible(html: str) -> str:
+    """The text a person reads: no scripts or styles, nothing marked as another language or not to
+    translate, no user-name badge; tags (and the codes in their attributes) removed."""
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    html = re.sub(r'<(\w+)[^>]*(?:lang="en"|translate="no"|class="who")[^>]*>.*?</\1>', " ", html, flags=re.S)
+    return re.sub(r"<[^>]*>", " ", html)
+
+
+def _latin_words(html: str) -> set[str]:
+    """Latin words a Chinese page shows that are neither typed codes (capitals, digits) nor allowed."""
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]{2,}", _visible(html)))
+    return {w for w in words if not re.fullmatch(r"[A-Z0-9_]+", w)} - {"Loanflow", "English", "CNY", "PDF"}
+
+
+@pytest.mark.parametrize(("headers", "words"), [
+    (ZH, {"new": "新建申请", "draft": "草稿", "amount": "¥1,000,000.00", "missing": "发票", "submitted": "已提交"}),
+    (EN, {"new": "New application", "draft": "Draft", "amount": "CN¥1,000,000.00", "missing": "Invoice",
+          "submitted": "Submitted"}),
+])
+def test_an_applicant_drafts_attaches_and_submits_on_the_pages(client, app, world, runner, headers, words):
+    sign_in(client, "app1")
+    listing = client.get("/applications/", headers=headers)
+    assert listing.status_code == 200 and words["new"] in listing.text
+    choose = client.get("/applications/new", headers=headers).text
+    assert "订单融资" in choose and "/applications/new?product=ORDER-A" in choose
+    form = client.get("/applications/new?product=ORDER-A", headers=headers).text
+    assert "长江制造集团" in form and 'value="CORE1"' in form and "华东商业银行" in form  # chosen by name
+    refused = client.post("/applications/new", headers=headers, data={
+        "csrf_token": _csrf(form), "product": "ORDER-A", "amount": "1,00", "term_months": "6", "funder": "BANK1",
+        "details.core_enterprise": "CORE1", "details.order_number": "PO-1", "details.order_amount": "1,500,000.00",
+        "details.order_due_date": ""})
+    assert refused.status_code == 422
+    assert "1,000,000.00" in _field(refused.text, "amount") and 'role="alert"' in _field(refused.text, "amount")
+    typed = client.post("/applications/new", headers=headers, data={
+        "csrf_token": _csrf(form), "product": "ORDER-A", "amount": "1,000,000.00", "term_months": "6",
+        "funder": "BANK1", "details.core_enterprise": "CORE1", "details.order_number": "PO-1",
+        "details.order_amount": "1,500,000.00", "details.order_due_date": "2026-01-01"})  # a date past
+    assert typed.status_code == 422
+    due = _field(typed.text, "details.order_due_date")
+    assert ("今天或以后" if headers is ZH else "today or later") in due  # the service's key, in the reader's words
+    assert 'value="1,000,000.00"' in typed.text  # what was typed stays
+    saved = client.post("/applications/new", headers=headers, data={
+        "csrf_token": _csrf(form), "product": "ORDER-A", "amount": "1,000,000.00", "term_months": "6",
+        "purpose": "备货", "funder": "BANK1", "details.core_enterprise": "CORE1", "details.order_number": "PO-1",
+        "details.order_amount": "1,500,000.00", "details.order_due_date": "2027-02-01"})
+    assert saved.status_code == 302, saved.text
+    page_url = saved.headers["Location"]
+    page = client.get(page_url, headers=headers).text
+    assert words["amount"] in page and words["draft"] in page and "长江制造集团" in page
+    assert 'id="delete-link"' in page and 'id="submit-form"' in page and 'id="withdraw-link"' not in page
+    attached = client.post(f"{page_url}/documents", headers=headers, data={
+        "csrf_token": _csrf(page), "kind": "order", "file": (io.BytesIO(PDF), "订单.pdf")})
+    assert attached.status_code == 302
+    page = client.get(page_url, headers=headers).text
+    assert "订单.pdf" in page
+    missing = client.post(f"{page_url}/submit", headers=headers, data={"csrf_token": _csrf(page)})
+    assert missing.status_code == 422 and words["missing"] in missing.text  # the missing kind, in words
+    client.post(f"{page_url}/documents", headers=headers, data={
+        "csrf_token": _csrf(page), "kind": "invoice", "file": (io.BytesIO(PDF), "发票.pdf")})
+    doc_id = re.search(r'data-document-id="(\d+)"', client.get(page_url).text).group(1)
+    download = client.get(f"{page_url}/documents/{doc_id}")
+    assert download.status_code == 200 and download.data == PDF
+    _deploy_shipped(app, runner)
+    submitted = client.post(f"{page_url}/submit", headers=headers, data={"csrf_token": _csrf(page)})
+    assert submitted.status_code == 302, submitted.text
+    page = client.get(page_url, headers=headers).text
+    status = re.search(r'data-field="status" data-status="([^"]+)"', page).group(1)
+    assert status in ("submitted", "in_review")
+    assert 'id="withdraw-link"' in page and 'id="delete-link"' not in page and 'id="submit-form"' not in page
+    assert 'id="risk-report"' not in page  # never the borrower's
+    _the_core_enterprise_follows_it(app, page_url, headers)
+    confirm = client.get(f"{page_url}/withdraw", headers=headers)
+    assert confirm.status_code == 200 and 'id="confirm-form"' in confirm.text
+    withdrawn = client.post(f"{page_url}/withdraw", headers=headers, data={"csrf_token": _csrf(confirm.text)})
+    assert withdrawn.status_code == 302
+    page = client.get(page_url, headers=headers).text
+    assert 'data-status="withdrawn"' in page and 'href="' + page_url + '/edit"' in page
+    edit = client.get(f"{page_url}/edit", headers=headers).text
+    assert 'value="1,000,000.00"' in edit and 'value="CORE1" selected' in edit  # the form as it was saved
+    changed = client.post(f"{page_url}/edit", headers=headers, data={
+        "csrf_token": _csrf(edit), "amount": "900,000.00", "term_months": "6", "purpose": "备货",
+        "funder": "BANK1", "details.core_enterprise": "CORE1", "details.order_number": "PO-1",
+        "details.order_amount": "1,500,000.00", "details.order_due_date": "2027-02-01"})
+    assert changed.status_code == 302, changed.text
+    assert words["amount"].replace("1,000,000", "900,000") in client.get(page_url, headers=headers).text
+
+
+def _the_core_enterprise_follows_it(app, page_url: str, headers: dict[str, str]) -> None:
+    """Once submitted, the core enterprise reads the deal (never its risk report) and its task shows it."""
+    signer = app.test_client()
+    sign_in(signer, "signer1")
+    assert f'href="{page_url}"' in signer.get("/deals/", headers=headers).text
+    theirs = signer.get(page_url, headers=headers).text
+    assert "PO-1" in theirs and 'id="risk-report"' not in theirs
+    assert not re.search(r'id="(withdraw-link|submit-form|upload-form|delete-link)"', theirs)  # the borrower's
+    with app.app_context():
+        task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.element_id == "confirm_receivable"))
+        db.session.remove()
+    task_page = signer.get(f"/tasks/{task_id}", headers=headers).text
+    assert 'id="deal-panel"' in task_page and 'id="risk-report"' not in task_page and "PO-1" in task_page
+
+
+def _deploy_shipped(app, runner) -> None:
+    """processes/ and forms/ as shipped (the FORMS_DIR is put back: the app outlives the test)."""
+    forms_dir, app.config["FORMS_DIR"] = app.config["FORMS_DIR"], str(ROOT / "forms")
+    try:
+        result = runner.invoke(args=["processes", "deploy", str(ROOT / "processes")])
+    finally:
+        app.config["FORMS_DIR"] = forms_dir
+    assert result.exit_code == 0, result.output
+
+
+def test_the_chinese_pages_show_no_raw_code(client, app, world):
+    application_id = _draft(app)
+    sign_in(client, "app1")
+    for url in ("/applications/", "/applications/new", "/applications/new?product=ORDER-A",
+                f"/applications/{application_id}", f"/applications/{application_id}/edit",
+                f"/applications/{application_id}/delete"):
+        page = client.get(url, headers=ZH)
+        assert page.status_code == 200, url
+        assert not _latin_words(page.text), (url, _latin_words(page.text))
+
+
+def test_a_draft_of_a_product_no_longer_offered_can_still_be_changed(client, app, world):
+    application_id = _draft(app)
+    with app.app_context():
+        products.update_product(identity.principal_for("admin"), "ORDER-A", {"active": False})
+        db.session.commit()
+        db.session.remove()
+    sign_in(client, "app1")
+    assert client.get(f"/applications/{application_id}/edit").status_code == 200
+    assert "订单融资" not in client.get("/applications/new", headers=ZH).text  # no longer offered to new drafts
+
+
+def test_the_latin_word_check_sees_a_raw_code():
+    assert _latin_words("<p>状态：in_review</p>") == {"in_review"}
+    assert _latin_words('<p>申请 APP-2026-0001 <span translate="no">x.pdf</span> ¥1 CNY</p>') == set()
+
+
+def test_another_borrower_gets_404_everywhere(client, app, world):
+    application_id = _draft(app)
+    with app.app_context():
+        doc = applications.add_document(identity.principal_for("app1"), application_id, "order", "o.pdf", PDF)
+        doc_id = doc.id
+        db.session.remove()
+    sign_in(client, "app2")
+    csrf = _csrf(client.get("/applications/").text)
+    for url in (f"/applications/{application_id}", f"/applications/{application_id}/edit",
+                f"/applications/{application_id}/documents/{doc_id}", f"/applications/{application_id}/withdraw"):
+        assert client.get(url).status_code == 404, url
+    for url in (f"/applications/{application_id}/submit", f"/applications/{application_id}/delete"):
+        assert client.post(url, data={"csrf_token": csrf}).status_code == 404, url
+    assert f"/applications/{application_id}\"" not in client.get("/applications/").text
+
+
+def test_the_core_enterprise_does_not_see_a_draft(client, app, world):
+    application_id = _draft(app)
+    sign_in(client, "signer1")
+    assert client.get(f"/applications/{application_id}").status_code == 404
+    deals = client.get("/deals/", headers=EN)
+    assert deals.status_code == 200 and f"/applications/{application_id}\"" not in deals.text
+
+
+@pytest.mark.parametrize("headers", [ZH, EN])
+def test_the_risk_report_is_the_funders_not_the_borrowers(client, app, world, headers):
+    application_id = _draft(app)
+    _in_review_with_report(app, application_id)
+    sign_in(client, "app1")
+    mine = client.get(f"/applications/{application_id}", headers=headers).text
+    assert 'id="risk-report"' not in mine and "RPT-77001" not in mine and "712" not in mine
+    assert 'id="withdraw-link"' in mine  # in review: the borrower may pull it back
+    client.post("/logout", data={"csrf_token": _csrf(mine)})
+    sign_in(client, "rev1")
+    deals = client.get("/deals/", headers=headers).text
+    assert f"/applications/{application_id}\"" in deals and "申城贸易有限公司" in deals
+    theirs = client.get(f"/applications/{application_id}", headers=headers).text
+    report = re.search(r'<section id="risk-report".*?</section>', theirs, re.S).group(0)
+    assert "712" in report and "RPT-77001" in report and ("未命中" if headers is ZH else "Not listed") in report
+    for button in ('id="withdraw-link"', 'id="submit-form"', 'id="upload-form"', 'id="delete-link"'):
+        assert button not in theirs  # the borrower's buttons only
+    if headers is ZH:
+        assert not _latin_words(theirs), _latin_words(theirs)
+
+
+def test_the_task_page_shows_the_deal_panel_with_the_report_for_the_funder(client, app, auth, world, deploy):
+    application_id = _draft(app)
+    with app.app_context():
+        applications.add_document(identity.principal_for("app1"), application_id, "invoice", "发票.pdf", PDF)
+        db.session.remove()
+    number = _in_review_with_report(app, application_id)
+    deploy("terms_check.bpmn")  # a reviewer's task on the deal: its business key is the application's number
+    started = client.post("/api/v1/process-instances", headers=auth, json={
+        "process_id": "terms_check", "business_key": number, "parties": {"funder": "BANK1", "borrower": "BORR1"},
+        "data": {"agreed_amount": "800000", "first_due": "2026-12-10", "purpose": "备货", "items": []}})
+    assert started.status_code == 201, started.json
+    with app.app_context():
+        task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == started.json["id"]))
+        db.session.remove()
+    sign_in(client, "rev1")
+    page = client.get(f"/tasks/{task_id}", headers=ZH).text
+    panel = re.search(r'<section class="card" id="deal-panel">.*?打开申请</a></p>\s*</section>', page, re.S).group(0)
+    assert number in panel and "¥800,000.00" in panel and "发票.pdf" in panel
+    assert f"/applications/{application_id}/documents/" in panel and 'id="risk-report"' in panel and "712" in panel
+    assert not _latin_words(panel), _latin_words(panel)  # the fixture diagram itself is English only
+
+
+def test_a_task_on_something_else_has_no_deal_panel(client, app, auth, world, deploy):
+    deploy("terms_check.bpmn")
+    started = client.post("/api/v1/process-instances", headers=auth, json={
+        "process_id": "terms_check", "business_key": "K-OTHER", "parties": {"funder": "BANK1", "borrower": "BORR1"},
+        "data": {"agreed_amount": "1", "first_due": "2026-12-10", "purpose": "x", "items": []}})
+    with app.app_context():
+        task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == started.json["id"]))
+        db.session.remove()
+    sign_in(client, "rev1")
+    page = client.get(f"/tasks/{task_id}").text
+    assert page.count('id="key-data"') == 1 and 'id="deal-panel"' not in page
+
+
+def test_the_header_offers_each_user_their_deal_pages(client, world):
+    expected = {"app1": ("/applications/", "/deals/"), "rev1": ("/deals/", "/applications/"),
+                "admin": ("/products/", "/applications/")}
+    for user, (offered, not_offered) in expected.items():
+        sign_in(client, user)
+        nav = re.search(r"<nav>.*?</nav>", client.get("/").text, re.S).group(0)
+        assert f'href="{offered}"' in nav and f'href="{not_offered}"' not in nav, (user, nav)
+        client.post("/logout", data={"csrf_token": _csrf(client.get("/").text)})
+
+
+@pytest.mark.parametrize("headers", [ZH, EN])
+def test_the_platform_creates_and_changes_a_pledge_product(client, app, world, headers):
+    sign_in(client, "admin")
+    form = client.get("/products/new", headers=headers).text
+    base = {"csrf_token": _csrf(form), "code": "PLEDGE-A", "name": "仓单质押", "kind": "pledge_financing",
+            "annual_rate": "9", "min_amount": "100,000.00", "max_amount": "3,000,000.00", "min_term": "3",
+            "max_term": "12", "documents": ["warehouse_receipt"]}
+    lines = {"ltv.lend": "0.60", "ltv.warning": "0.70", "ltv.margin_call": "0.75", "ltv.liquidation": "0.85"}
+    wrong = client.post("/products/new", headers=headers, data={**base, **lines, "ltv.warning": "0.50"})
+    assert wrong.status_code == 422 and ("平仓线" if headers is ZH else "liquidation") in wrong.text
+    created = client.post("/products/new", headers=headers, data={**base, **lines})
+    assert created.status_code == 302, created.text
+    listing = client.get("/products/", headers=headers).text
+    assert "仓单质押" in listing and ("仓单" if headers is ZH else "Warehouse receipt") in listing
+    edit = client.get("/products/PLEDGE-A", headers=headers).text
+    saved = client.post("/products/PLEDGE-A", headers=headers, data={
+        "csrf_token": _csrf(edit), "name": "仓单质押二期", **lines, "documents": ["warehouse_receipt", "invoice"]})
+    assert saved.status_code == 302
+    with app.app_context():
+        view = products.get_product(identity.principal_for("admin"), "PLEDGE-A")
+        db.session.remove()
+    assert (view["name"], view["active"], view["documents"]) == ("仓单质押二期", False, ["invoice", "warehouse_receipt"])
+
+
+def test_a_borrower_may_not_open_the_product_pages(client, world):
+    sign_in(client, "app1")
+    assert client.get("/products/").status_code == 403
+    assert client.get("/products/new").status_code == 403
+
+
+@pytest.mark.parametrize(("status", "zh_heading", "en_heading"), [
+    ("returned", "资金方要求补充的内容", "What the funder asks for"), ("rejected", "拒绝原因", "Why it was rejected")])
+def test_the_borrower_reads_why_it_was_returned_or_rejected(client, app, world, status, zh_heading, en_heading):
+    application_id = _draft(app)
+    with app.app_context():
+        row = db.session.get(Application, application_id)
+        row.status, row.stage, row.reason = status, "first_review", "请补充近三个月的银行流水"
+        db.session.commit()
+        db.session.remove()
+    sign_in(client, "app1")
+    for headers, heading in ((ZH, zh_heading), (EN, en_heading)):
+        page = client.get(f"/applications/{application_id}", headers=headers).text
+        reason = re.search(r'<div class="reason-box[^"]*" id="reason".*?</div>', page, re.S).group(0)
+        assert heading in reason and "请补充近三个月的银行流水" in reason
+    assert ('id="submit-form"' in page) is (status == "returned")  # a returned application is answered
+    assert (f'/applications/{application_id}/edit"' in page) is (status == "returned")
