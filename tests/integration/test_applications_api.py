@@ -498,3 +498,47 @@ def test_every_timeline_sentence_reads_in_chinese_without_a_latin_word(app):
         untranslated = [s for s in sentences if re.search(r"[A-Za-z]", timeline._(s))]
     assert untranslated == []
     assert set(timeline.STAGE_TEXTS) == set(decisions.STAGES)  # a stage the diagrams record has words
+
+
+# -- the shipped diagrams ------------------------------------------------------------------------
+
+def test_the_timeline_follows_a_deal_through_the_shipped_diagrams(app, client, runner, admin_token, clock):
+    """processes/ as shipped: the order's confirmation, the risk check, the first review's return; the
+    timeline names who is awaited at each step, and only the funder reads the risk report."""
+    from tests.integration.origination_support import deploy_shipped, order_application, seed_parties
+
+    business_day(clock, date(2026, 11, 30))
+    deploy_shipped(app, runner)
+    with app.app_context():
+        seed_parties()
+        headers = {name: {"Authorization": f"Bearer {identity.issue_token(name)}"}
+                   for name in ("app1", "signer1", "rev1")}
+        db.session.commit()
+        db.session.remove()
+    shipped = World(app, client, headers)
+
+    application = shipped.call("app1", "POST", "/applications", order_application()).json
+    submitted = shipped.call("app1", "POST", f"/applications/{application['id']}/submit")
+    assert submitted.status_code == 200, submitted.json
+    assert submitted.json["timeline"][-1]["text"] == "Waiting for the core enterprise to confirm the order"
+
+    task = shipped.open_task(application["id"])
+    assert task.element_id == "confirm_receivable"
+    shipped.call("signer1", "POST", f"/tasks/{task.id}/complete", {"data": {
+        "decision": "confirm", "confirmed_amount": "600000.00", "due_date": "2027-03-31",
+        "collection_account": "6222 0210 0100 8888"}})
+    in_review = shipped.call("app1", "GET", f"/applications/{application['id']}").json
+    assert in_review["stage"] == "first_review" and "risk" not in in_review
+    assert in_review["timeline"][-1]["text"] == "Waiting for the funder's first review"
+    risk = shipped.call("rev1", "GET", f"/applications/{application['id']}").json["risk"]
+    assert set(risk) == {"score", "grade", "blacklisted", "report_id"} and risk["blacklisted"] is False
+
+    task = shipped.open_task(application["id"])
+    r = shipped.call("rev1", "POST", f"/tasks/{task.id}/complete",
+                     {"data": {"decision": "return", "reason": "Attach the last three invoices"}})
+    assert r.status_code == 200, r.json
+    returned = shipped.call("app1", "GET", f"/applications/{application['id']}", language="zh").json
+    assert returned["status"] == "returned"
+    texts = [e["text"] for e in returned["timeline"]]
+    assert texts[-2:] == ["资金方已退回申请，要求补充：Attach the last three invoices", "等待借款人按资金方要求补充资料"]
+    assert not any(re.search(r"[A-Za-z]", t) for t in texts[:-2]), texts
