@@ -30,6 +30,7 @@ from app.models import (
 )
 from app.models.origination import DOCUMENT_KINDS
 from app.services import clock
+from app.services.context import lazy_gettext as _l
 from app.services.errors import Conflict, Invalid, NotFound, TooLarge
 from app.services.identity import policy
 from app.services.identity.access import oversees_organisation, party_kinds
@@ -37,6 +38,7 @@ from app.services.identity.directory import Principal
 from app.services.ledger.journal import hold_sqlite_write_lock
 from app.services.ledger.loans import business_today
 from app.services.origination import details as deal_details
+from app.services.origination.details import MONEY_FORMAT
 from app.services.origination.products import offered_product, product_row, terms_of
 from app.services.workflow import instances, tasks
 from app.services.workflow.documents import sniff
@@ -48,6 +50,13 @@ MAX_PURPOSE = 500
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 NUMBER = re.compile(r"APP-(\d{4})-(\d{4,})")
 FIELDS = ("product", "amount", "term_months", "purpose", "funder", "details")
+# The words of statuses and document kinds in errors (the pages have their own in app/web/vocabulary.py).
+STATUS_WORDS = {"draft": _l("a draft"), "submitted": _l("submitted"), "in_review": _l("in review"),
+                "returned": _l("returned for more information"), "approved": _l("approved"),
+                "rejected": _l("rejected"), "withdrawn": _l("withdrawn")}
+DOCUMENT_WORDS = {"order": _l("purchase order"), "invoice": _l("invoice"), "warehouse_receipt": _l("warehouse receipt"),
+                  "business_licence": _l("business licence"), "financial_statements": _l("financial statements"),
+                  "id_card": _l("ID card"), "other": _l("other document")}
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -74,7 +83,7 @@ def _load(principal: Principal, application_id: int, lock: bool = False) -> Appl
         query = query.with_for_update()
     row = db.session.scalar(query)
     if row is None:
-        raise NotFound("application not found")
+        raise NotFound(_l("Application not found."))
     return row
 
 
@@ -109,7 +118,7 @@ def get_document(principal: Principal, application_id: int, document_id: int) ->
     row = db.session.scalar(select(ApplicationDocument).where(
         ApplicationDocument.id == document_id, ApplicationDocument.application_id == application_id))
     if row is None:
-        raise NotFound("document not found")
+        raise NotFound(_l("Document not found."))
     return row
 
 
@@ -131,18 +140,18 @@ def _org(code: object, field: str, kind: str) -> Organisation:
     org = db.session.scalar(select(Organisation).where(Organisation.code == str(code))) \
         if isinstance(code, str) else None
     if org is None or kind not in org.kind_codes:
-        raise Invalid(f"{field} must name a {kind.replace('_', ' ')} organisation",
-                      {field: [f"not a {kind.replace('_', ' ')} organisation's code"]})
+        message = _l("Choose a funder registered on the platform.")
+        raise Invalid(message, {field: [message]})
     return org
 
 
 def _money(value: object, field: str) -> Decimal:
     try:
         amount = parse_money(value if isinstance(value, str | int) and not isinstance(value, bool) else "x", field)
-    except LendingError as exc:
-        raise Invalid(f"{field} {exc.message}", {field: [exc.message]}) from None
+    except LendingError:
+        raise Invalid(MONEY_FORMAT, {field: [MONEY_FORMAT]}) from None
     if amount <= 0:
-        raise Invalid(f"{field} must be above zero", {field: ["must be above zero"]})
+        raise Invalid(MONEY_FORMAT, {field: [MONEY_FORMAT]})
     return amount
 
 
@@ -150,7 +159,7 @@ def _checked(data: Mapping[str, Any], current: Application | None) -> dict[str, 
     """The application's fields after applying `data` to `current` (None: a new draft), checked."""
     unknown = sorted(set(data) - set(FIELDS))
     if unknown:
-        raise Invalid("unknown fields: " + ", ".join(unknown), {k: ["unknown field"] for k in unknown})
+        raise Invalid(_l("Unknown fields: %(fields)s", fields=", ".join(unknown)), {k: [_l("Unknown field.")] for k in unknown})
     errors: dict[str, list[str]] = {}
     product = offered_product(data["product"]) if "product" in data or current is None \
         else product_row(current.product_id)
@@ -160,14 +169,16 @@ def _checked(data: Mapping[str, Any], current: Application | None) -> dict[str, 
         out["amount"] = _money(data.get("amount"), "amount")
     amount = out.get("amount", current.amount if current else None)
     if amount is not None and not terms.min_amount <= amount <= terms.max_amount:
-        errors["amount"] = [f"between {terms.min_amount:,.2f} and {terms.max_amount:,.2f} for this product"]
+        errors["amount"] = [_l("Between ¥%(low)s and ¥%(high)s for this product.", low=f"{terms.min_amount:,.2f}",
+                                  high=f"{terms.max_amount:,.2f}")]
     term = data.get("term_months", current.term_months if current else None)
     if isinstance(term, bool) or not isinstance(term, int) or not terms.min_term <= term <= terms.max_term:
-        errors["term_months"] = [f"a whole number of months from {terms.min_term} to {terms.max_term}"]
+        errors["term_months"] = [_l("A whole number of months from %(low)s to %(high)s.", low=terms.min_term,
+                                       high=terms.max_term)]
     out["term_months"] = term
     purpose = data.get("purpose", current.purpose if current else "")
     if not isinstance(purpose, str) or len(purpose) > MAX_PURPOSE:
-        errors["purpose"] = [f"text of at most {MAX_PURPOSE} characters"]
+        errors["purpose"] = [_l("At most %(limit)s characters.", limit=MAX_PURPOSE)]
     out["purpose"] = purpose.strip() if isinstance(purpose, str) else ""
     if "funder" in data or current is None:
         try:
@@ -181,7 +192,7 @@ def _checked(data: Mapping[str, Any], current: Application | None) -> dict[str, 
     except Invalid as exc:
         errors.update(exc.fields)
     if errors:
-        raise Invalid("the application has errors: " + "; ".join(f"{k}: {v[0]}" for k, v in sorted(errors.items())),
+        raise Invalid(_l("Please correct the marked fields."),
                       errors)
     return out
 
@@ -196,7 +207,7 @@ def _next_number(today: date) -> str:
 def create_application(principal: Principal, data: Mapping[str, Any]) -> Application:
     """A draft of the principal's organisation (the borrower); 422 naming each wrong field."""
     policy.require(principal, "applications.draft", parties={"borrower": principal.org_id},
-                   message="drafting an application needs the applicant role in a borrower")
+                   message=_l("Drafting an application needs the applicant role in a borrower."))
     fields = _checked(data, None)
     at = clock.now()
     for _ in range(5):  # two drafts at once may pick the same number: the unique index decides
@@ -211,7 +222,7 @@ def create_application(principal: Principal, data: Mapping[str, Any]) -> Applica
         record(row, "drafted", principal.id)
         db.session.commit()
         return row
-    raise Conflict("could not number the application; try again")
+    raise Conflict(_l("Could not number the application; please try again."))
 
 
 def _own(principal: Principal, application_id: int, statuses: tuple[str, ...], verb: str) -> Application:
@@ -220,10 +231,10 @@ def _own(principal: Principal, application_id: int, statuses: tuple[str, ...], v
     hold_sqlite_write_lock()
     row = _load(principal, application_id, lock=True)
     policy.require(principal, "applications.draft", parties={"borrower": row.borrower_org_id},
-                   message="only the borrower's applicant may act on its application")
+                   message=_l("Only the borrower's applicant may do this with its application."))
     if row.status not in statuses:
-        raise Conflict(f"the application is {row.status}: it can {verb} only when it is "
-                       + " or ".join(statuses), code=f"status_{row.status}")
+        raise Conflict(_l("Not possible while the application is %(status)s.", status=STATUS_WORDS.get(row.status, row.status)),
+                       code=f"status_{row.status}")
     return row
 
 
@@ -247,15 +258,16 @@ def add_document(principal: Principal, application_id: int, kind: str, filename:
                  content: bytes) -> ApplicationDocument:
     row = _own(principal, application_id, EDITABLE, "take documents")
     if kind not in DOCUMENT_KINDS:
-        raise Invalid(f"kind must be one of {', '.join(DOCUMENT_KINDS)}", {"kind": [f"one of {', '.join(DOCUMENT_KINDS)}"]})
+        raise Invalid(_l("Choose the kind of document."), {"kind": [_l("Choose the kind of document.")]})
     if not content:
-        raise Invalid("the file is empty", {"file": ["the file is empty"]})
+        raise Invalid(_l("The file is empty."), {"file": [_l("The file is empty.")]})
     if len(content) > MAX_DOCUMENT_BYTES:
-        raise TooLarge(f"a document may be at most {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB")
+        raise TooLarge(_l("A document may be at most %(mb)s MB.", mb=MAX_DOCUMENT_BYTES // (1024 * 1024)))
     try:
         content_type, _ = sniff(content, filename)
-    except ValueError as exc:
-        raise Invalid(str(exc), {"file": [str(exc)]}) from None
+    except ValueError:
+        message = _l("Not an accepted document type: PDF, PNG, JPEG, XLSX, DOCX, ZIP or CSV.")
+        raise Invalid(message, {"file": [message]}) from None
     safe_name = filename.replace("\\", "/").rsplit("/", 1)[-1][:255] or "upload"
     document = ApplicationDocument(application_id=row.id, kind=kind, filename=safe_name, content_type=content_type,
                                    size=len(content), sha256=hashlib.sha256(content).hexdigest(), content=content,
@@ -293,12 +305,13 @@ def submit(principal: Principal, application_id: int) -> Application:
         return _resubmit(principal, row)
     product = product_row(row.product_id)
     if product is None or not product.active:
-        raise Conflict("the product is no longer offered", code="product_withdrawn")
+        raise Conflict(_l("The product is no longer offered."), code="product_withdrawn")
     missing = [k for k in terms_of(product).documents
                if not db.session.scalar(select(ApplicationDocument.id).where(
                    ApplicationDocument.application_id == row.id, ApplicationDocument.kind == k).limit(1))]
     if missing:
-        raise Invalid("documents missing: " + ", ".join(missing), {"documents": [f"missing: {', '.join(missing)}"]})
+        message = _l("Documents missing: %(kinds)s", kinds=", ".join(str(DOCUMENT_WORDS.get(k, k)) for k in missing))
+        raise Invalid(message, {"documents": [message]})
     row.status, row.stage, row.reason, row.submitted_at = "submitted", "intake", None, clock.now()
     row.lock_version += 1
     record(row, "resubmitted" if row.instance_id else "submitted", principal.id)
@@ -319,7 +332,7 @@ def _open_supplement(row: Application) -> int | None:
 def _resubmit(principal: Principal, row: Application) -> Application:
     task_id = _open_supplement(row)
     if task_id is None:
-        raise Conflict("nothing waits for this application's answer", code="not_waiting")
+        raise Conflict(_l("Nothing waits for this application's answer."), code="not_waiting")
     record(row, "resubmitted", principal.id)
     row.lock_version += 1
     db.session.flush()

@@ -20,6 +20,7 @@ from app.extensions import db
 from app.lending.errors import LendingError
 from app.lending.money import parse_money
 from app.models import Organisation
+from app.services.context import lazy_gettext as _l
 from app.services.errors import Invalid
 from handlers.identifiers import valid_credit_code, valid_id_number
 
@@ -30,12 +31,15 @@ KEYS = {
 }
 # The party each kind binds to the deal, from the organisation code in its details.
 PARTY_FIELDS = {"core_enterprise": "core_enterprise", "warehouse": "warehouse"}
+PARTY_MISSING = {"core_enterprise": _l("Choose a core enterprise registered on the platform."),
+                 "warehouse": _l("Choose a warehouse registered on the platform.")}
+MONEY_FORMAT = _l("An amount above zero with at most two decimals, such as 1,000,000.00.")
 
 
 def _text(raw: Mapping[str, Any], key: str, errors: dict[str, list[str]], limit: int = 100) -> str:
     value = raw.get(key)
     if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        errors[f"details.{key}"] = [f"required text of at most {limit} characters"]
+        errors[f"details.{key}"] = [_l("Required, at most %(limit)s characters.", limit=limit)]
         return ""
     return value.strip()
 
@@ -44,7 +48,7 @@ def _org(raw: Mapping[str, Any], key: str, errors: dict[str, list[str]]) -> str:
     code = raw.get(key)
     org = db.session.scalar(select(Organisation).where(Organisation.code == code)) if isinstance(code, str) else None
     if org is None or key not in org.kind_codes:
-        errors[f"details.{key}"] = [f"the code of a {key.replace('_', ' ')} on the platform"]
+        errors[f"details.{key}"] = [PARTY_MISSING[key]]
         return ""
     return org.code
 
@@ -53,11 +57,11 @@ def _amount(raw: Mapping[str, Any], key: str, errors: dict[str, list[str]]) -> s
     value = raw.get(key)
     try:
         amount = parse_money(value if isinstance(value, str | int) and not isinstance(value, bool) else "x", key)
-    except LendingError as exc:
-        errors[f"details.{key}"] = [exc.message]
+    except LendingError:
+        errors[f"details.{key}"] = [MONEY_FORMAT]
         return ""
     if amount <= 0:
-        errors[f"details.{key}"] = ["must be above zero"]
+        errors[f"details.{key}"] = [_l("Must be above zero.")]
     return f"{amount:.2f}"
 
 
@@ -69,7 +73,7 @@ def _quantity(raw: Mapping[str, Any], key: str, errors: dict[str, list[str]]) ->
         quantity = None
     if quantity is None or not quantity.is_finite() or quantity <= 0 or quantity >= Decimal(10) ** 12 \
             or quantity != quantity.quantize(Decimal("0.0001")):
-        errors[f"details.{key}"] = ["a positive number with at most 4 decimals"]
+        errors[f"details.{key}"] = [_l("A positive number with at most 4 decimals.")]
         return ""
     return f"{quantity.normalize():f}"
 
@@ -77,11 +81,11 @@ def _quantity(raw: Mapping[str, Any], key: str, errors: dict[str, list[str]]) ->
 def check(kind: str, raw: object, today: date) -> dict[str, str]:
     """The details of an application for a product of `kind`, normalised; 422 naming `details.<key>`."""
     if not isinstance(raw, Mapping):
-        raise Invalid("details must be an object", {"details": ["an object"]})
+        raise Invalid(_l("The details must be an object."), {"details": [_l("Must be an object.")]})
     errors: dict[str, list[str]] = {}
     unknown = sorted(set(raw) - set(KEYS[kind]))
     for key in unknown:
-        errors[f"details.{key}"] = ["not a detail of this product"]
+        errors[f"details.{key}"] = [_l("Not a detail of this product.")]
     out: dict[str, str] = {}
     if kind == "order_financing":
         out["core_enterprise"] = _org(raw, "core_enterprise", errors)
@@ -93,7 +97,7 @@ def check(kind: str, raw: object, today: date) -> dict[str, str]:
         except ValueError:
             due_date = None
         if due_date is None or due_date < today:
-            errors["details.order_due_date"] = ["a date (YYYY-MM-DD), today or later"]
+            errors["details.order_due_date"] = [_l("A date (YYYY-MM-DD), today or later.")]
         out["order_due_date"] = due_date.isoformat() if due_date else ""
     elif kind == "pledge_financing":
         out["warehouse"] = _org(raw, "warehouse", errors)
@@ -105,18 +109,18 @@ def check(kind: str, raw: object, today: date) -> dict[str, str]:
     else:
         id_number, credit_code = raw.get("id_number"), raw.get("credit_code")
         if (id_number is None) == (credit_code is None):
-            errors["details"] = ["either id_number (a person) or credit_code (a company), not both"]
+            errors["details"] = [_l("Give either an ID number (a person) or a unified social credit code (a company), not both.")]
         elif id_number is not None:
             if not isinstance(id_number, str) or not valid_id_number(id_number.upper()):
-                errors["details.id_number"] = ["an 18-character resident ID number with a valid check character"]
+                errors["details.id_number"] = [_l("An 18-character resident ID number with a valid check character.")]
             else:
                 out["id_number"] = id_number.upper()
         elif not isinstance(credit_code, str) or not valid_credit_code(credit_code.upper()):
-            errors["details.credit_code"] = ["an 18-character unified social credit code with a valid check character"]
+            errors["details.credit_code"] = [_l("An 18-character unified social credit code with a valid check character.")]
         else:
             out["credit_code"] = credit_code.upper()
     if errors:
-        raise Invalid("details are incomplete or wrong", errors)
+        raise Invalid(_l("Some details are missing or wrong."), errors)
     return out
 
 
