@@ -206,8 +206,10 @@ def test_gateway_takes_the_other_branch(client, auth, deploy):
 
 
 def test_unknown_process_and_bad_body_are_422(client, auth, deploy):
-    r = client.post(f"{API}/process-instances", json={"process_id": "nope"}, headers=auth)
+    r = client.post(f"{API}/process-instances", json={"process_id": "nope"}, headers={**auth, "Accept-Language": "en"})
     assert r.status_code == 422 and r.json["error"]["fields"] == {"process_id": ["not deployed"]}
+    r = client.post(f"{API}/process-instances", json={"process_id": "nope"}, headers={**auth, "Accept-Language": "zh"})
+    assert r.json["error"] == {"code": "invalid", "message": "流程 'nope' 尚未部署", "fields": {"process_id": ["尚未部署"]}}
     r = client.post(f"{API}/process-instances", json={"data": {}}, headers=auth)
     assert r.status_code == 422 and "process_id" in r.json["error"]["fields"]
     r = client.post(f"{API}/process-instances", data="{not json", content_type="application/json", headers=auth)

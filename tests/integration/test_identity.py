@@ -230,10 +230,11 @@ def test_upload_field_sniffs_content_and_keeps_the_hash(client, app, auth, deplo
     page = client.get(f"/tasks/{task_id}")
     assert 'type="file"' in page.text
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    bad = client.post(f"/tasks/{task_id}", data={"csrf_token": csrf, "voucher": (io.BytesIO(b"just text"),
-                                                                                 "voucher.png")},
-                      content_type="multipart/form-data")
-    assert bad.status_code == 422 and "not an accepted document type" in bad.text
+    for language, said in (("en", "not an accepted document type"), ("zh-CN", "不是可接受的文件类型")):
+        bad = client.post(f"/tasks/{task_id}", data={"csrf_token": csrf, "voucher": (io.BytesIO(b"just text"),
+                                                                                     "voucher.png")},
+                          content_type="multipart/form-data", headers={"Accept-Language": language})
+        assert bad.status_code == 422 and said in bad.text
     good = client.post(f"/tasks/{task_id}", data={"csrf_token": csrf, "voucher": (io.BytesIO(PNG), "v.png")},
                        content_type="multipart/form-data")
     assert good.status_code == 302

@@ -177,6 +177,8 @@ def test_a_file_over_the_document_limit_is_a_413_page_and_nothing_is_kept(app, c
     r = _post_form(client, task_id, csrf, (PNG + b"\x00" * (11 * 2 ** 20), "big.png"))
     assert r.status_code == 413
     assert "more than the limit of 10,485,760 bytes" in r.text and 'id="task-form"' in r.text
+    zh = _post_form(client, task_id, csrf, (PNG + b"\x00" * (11 * 2 ** 20), "big.png"), **{"Accept-Language": "zh-CN"})
+    assert zh.status_code == 413 and "超过每份文件 10,485,760 字节（10 MiB）的上限" in zh.text
     assert _documents(app) == 0
     assert _post_form(client, task_id, csrf, (PNG, "small.png")).status_code == 302
     assert _documents(app) == 1

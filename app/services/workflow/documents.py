@@ -10,6 +10,7 @@ from app.extensions import db
 from app.models import Document, HumanTask, ProcessInstance
 from app.services import context
 from app.services.clock import now
+from app.services.context import lazy_gettext as _l
 from app.services.errors import NotFound, TooLarge
 from app.services.identity.access import instance_visible
 from app.services.identity.directory import Principal
@@ -38,8 +39,9 @@ def sniff(content: bytes, filename: str) -> tuple[str, str]:
     for any type not allowed."""
     limit = context.config("MAX_DOCUMENT_BYTES")
     if len(content) > limit:
-        raise DocumentTooLarge(f"the file {filename[:100]!r} is {len(content):,} bytes, more than the "
-                               f"limit of {limit:,} bytes ({limit / 2 ** 20:g} MiB) per document")
+        raise DocumentTooLarge(_l("the file %(name)s is %(size)s bytes, more than the limit of %(limit)s bytes "
+                                  "(%(mib)s MiB) per document", name=repr(filename[:100]), size=f"{len(content):,}",
+                                  limit=f"{limit:,}", mib=f"{limit / 2 ** 20:g}"))
     guess = filetype.guess(content)
     if guess is not None and guess.mime in ALLOWED:
         return guess.mime, ALLOWED[guess.mime]
@@ -47,10 +49,13 @@ def sniff(content: bytes, filename: str) -> tuple[str, str]:
         try:
             content.decode("utf-8")
         except UnicodeDecodeError:
-            raise ValueError("text files must be UTF-8") from None
+            raise ValueError(str(_l("text files must be UTF-8"))) from None
         return "text/plain", "text"
-    found = guess.mime if guess else "unknown content"
-    raise ValueError(f"{found} is not an accepted document type (PDF, PNG, JPEG, XLSX, DOCX, ZIP, CSV)")
+    if guess is None:
+        raise ValueError(str(_l("unknown content is not an accepted document type (PDF, PNG, JPEG, XLSX, DOCX, ZIP, "
+                                "CSV)")))
+    raise ValueError(str(_l("%(type)s is not an accepted document type (PDF, PNG, JPEG, XLSX, DOCX, ZIP, CSV)",
+                            type=guess.mime)))
 
 
 def store_document(instance_id: int, task_id: int | None, field: str | None, filename: str, content: bytes,
@@ -58,7 +63,7 @@ def store_document(instance_id: int, task_id: int | None, field: str | None, fil
     """Keep an upload (in the caller's transaction) and return its id; DocumentTooLarge or
     ValueError when refused."""
     if not content:
-        raise ValueError("the file is empty")
+        raise ValueError(str(_l("the file is empty")))
     content_type, kind = sniff(content, filename)
     safe_name = filename.replace("\\", "/").rsplit("/", 1)[-1][:255] or "upload"
     return int(core(insert(Document).returning(Document.id).values(
@@ -84,7 +89,7 @@ def get_document(principal: Principal, document_id: int) -> Document:
     document = db.session.scalar(select(Document).join(ProcessInstance, ProcessInstance.id == Document.instance_id)
                                  .where(Document.id == document_id, instance_visible(principal)))
     if document is None or not _readable(principal, [document]):
-        raise NotFound("document not found")
+        raise NotFound(_l("document not found"))
     return document
 
 

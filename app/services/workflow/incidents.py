@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from app.engine.runner import TaskNotReady
 from app.extensions import db
 from app.models import Incident
+from app.services.context import lazy_gettext as _l
 from app.services.errors import Conflict, NotFound
 from app.services.identity import policy
 from app.services.identity.directory import Actor
@@ -45,7 +46,7 @@ def list_incidents(actor: Actor, page: int, per_page: int, state: str | None = N
 def get_incident(incident_id: int) -> Incident:
     incident = db.session.get(Incident, incident_id)
     if incident is None:
-        raise NotFound("incident not found")
+        raise NotFound(_l("incident not found"))
     return incident
 
 
@@ -72,10 +73,10 @@ def retry_incident(incident_id: int, actor: Actor) -> dict[str, Any]:
     with atomic_step() as on_commit:
         incident = get_incident(incident_id)
         if incident.resolved_at is not None:
-            raise Conflict("incident is already resolved", code="incident_resolved")
+            raise Conflict(_l("incident is already resolved"), code="incident_resolved")
         instance = load_instance(incident.instance_id)
         if instance.status != "error" or not incident.engine_task_id:
-            raise Conflict("this incident has no failed task to run again", code="not_retryable")
+            raise Conflict(_l("this incident has no failed task to run again"), code="not_retryable")
         task_id = incident.engine_task_id
 
         def act(workflow):  # noqa: ANN001, ANN202

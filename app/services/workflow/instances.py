@@ -18,6 +18,7 @@ from app.models import (
 from app.models.identity import OrgKind
 from app.models.task import OPEN_TASK_STATES
 from app.services.clock import now
+from app.services.context import lazy_gettext as _l
 from app.services.errors import Conflict, Forbidden, Invalid
 from app.services.identity import policy
 from app.services.identity.access import lane_party
@@ -82,8 +83,10 @@ def resolve_pins(version: LatestVersion) -> dict[str, int]:
             continue
         called = latest_version(process_id)
         if called is None:
-            raise Invalid(f"process {version.process_id!r} calls {process_id!r}, which is not deployed",
-                          fields={"process_id": [f"called process {process_id!r} is not deployed"]})
+            raise Invalid(_l("process %(process)s calls %(called)s, which is not deployed",
+                             process=repr(version.process_id), called=repr(process_id)),
+                          fields={"process_id": [_l("called process %(called)s is not deployed",
+                                                    called=repr(process_id))]})
         pins[process_id] = called.id
         pending.extend(called.calls)
     return pins
@@ -100,13 +103,14 @@ def _parties(parties: dict[str, str]) -> list[tuple[str, int]]:
     for party, code in parties.items():
         org = orgs.get(code)
         if org is None:
-            errors[f"parties.{party}"] = [f"unknown organisation {code!r}"]
+            errors[f"parties.{party}"] = [_l("unknown organisation %(code)s", code=repr(code))]
         elif (org.id, party) not in kinds:
-            errors[f"parties.{party}"] = [f"organisation {code!r} is not a {party}"]
+            errors[f"parties.{party}"] = [_l("organisation %(code)s is not a %(party)s", code=repr(code),
+                                              party=party)]
         else:
             bound.append((party, org.id))
     if errors:
-        raise Invalid("unknown or unsuitable parties", fields=errors)
+        raise Invalid(_l("unknown or unsuitable parties"), fields=errors)
     return bound
 
 
@@ -127,7 +131,8 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
         _may_start(actor, process_id, parties or {})
     version = latest_version(process_id)
     if version is None:
-        raise Invalid(f"process {process_id!r} is not deployed", fields={"process_id": ["not deployed"]})
+        raise Invalid(_l("process %(process)s is not deployed", process=repr(process_id)),
+                      fields={"process_id": [_l("not deployed")]})
     pins = resolve_pins(version)
     bound = _parties(parties or {})
     rt, at = runtime(), now()
@@ -157,14 +162,14 @@ def _may_start(actor: Actor, process_id: str, parties: dict[str, str]) -> None:
     """`instances.start`: the platform starts anything; a party (a borrower's applicant) only the
     process an active product offers for applying, with their own organisation as that party."""
     if not policy.may_ever(actor, "instances.start"):
-        raise Forbidden("starting instances needs the platform_admin or operator role", code="may_not_start")
+        raise Forbidden(_l("starting instances needs the platform_admin or operator role"), code="may_not_start")
     if policy.allowed(actor, "instances.start"):  # without a deal: the platform's grant
         return
     offered = db.session.scalar(select(Product.id).where(
         Product.active.is_(True), Product.application_process == process_id).limit(1))
     if offered is None:
-        raise Forbidden(f"no active product offers {process_id!r} to applicants: an applicant starts only "
-                        "the application process of a product", code="not_offered")
+        raise Forbidden(_l("no active product offers %(process)s to applicants: an applicant starts only the "
+                           "application process of a product", process=repr(process_id)), code="not_offered")
     own = db.session.scalar(select(Organisation.code).where(Organisation.id == actor.org_id))
     policy.require(actor, "instances.start", parties={p: actor.org_id for p, code in parties.items() if code == own},
                    message="an applicant starts applications with their own organisation as the borrower",

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from app.engine.runner import jsonable
 from app.extensions import db
 from app.services.clock import now
+from app.services.context import lazy_gettext as _l
 from app.services.errors import Conflict, NotFound
 from app.services.identity import policy
 from app.services.identity.directory import Actor
@@ -59,7 +60,8 @@ def deliver_message(name: str, correlation_key: str, payload: Any, actor_id: int
         if durable:
             delivery.stored = True
             return delivery
-        raise NotFound(f"no instance with business key {correlation_key!r} waits for message {name!r}")
+        raise NotFound(_l("no instance with business key %(key)s waits for message %(name)s",
+                          key=repr(correlation_key), name=repr(name)))
     rt = runtime()
     for instance_id in targets:
         try:
@@ -74,7 +76,8 @@ def deliver_message(name: str, correlation_key: str, payload: Any, actor_id: int
         except Conflict:
             continue  # another step changed it at the same moment; a later delivery of this name is the sender's
     if not delivery.delivered_to and not durable:
-        raise NotFound(f"no instance with business key {correlation_key!r} waits for message {name!r}")
+        raise NotFound(_l("no instance with business key %(key)s waits for message %(name)s",
+                          key=repr(correlation_key), name=repr(name)))
     delivery.stored = durable and not delivery.delivered_to
     return delivery
 
