@@ -18,6 +18,7 @@ def register_api(app: Flask, api: Api) -> None:
         leads,
         loans,
         me,
+        notices,
         products,
         tasks,
         users,
@@ -27,7 +28,7 @@ def register_api(app: Flask, api: Api) -> None:
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme("channelKey", {"type": "apiKey", "in": "header", "name": "X-Channel-Key"})
     for blp in (health.blp, definitions.blp, instances.blp, tasks.blp, events.blp, me.blp, loans.blp,
-                users.blp, leads.blp, products.blp, applications.blp):
+                users.blp, leads.blp, products.blp, applications.blp, notices.blp):
         api.register_blueprint(blp, url_prefix="/api/v1" + (blp.url_prefix or ""))
         csrf.exempt(blp)  # bearer callers need none; session callers are checked in app/api/auth.py
 
