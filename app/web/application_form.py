@@ -21,6 +21,7 @@ class Field:
     label: Any
     kind: str  # text, money, date, quantity, core_enterprise, warehouse (chosen by name), textarea
     limit: int | None = None
+    hint: Any = None  # a sentence under the input, e.g. examples of what to write
 
 
 CORE = (Field("amount", _l("Amount applied for"), "money"), Field("term_months", _l("Term (months)"), "integer"),
@@ -36,7 +37,7 @@ DETAILS = {
         Field("details.receipt_number", _l("Warehouse receipt number"), "text", 64),
         Field("details.goods", _l("Goods"), "text", 200),
         Field("details.quantity", _l("Quantity"), "quantity"),
-        Field("details.unit", _l("Unit (tonnes, pieces, ...)"), "text", 20),
+        Field("details.unit", _l("Unit"), "text", 20, _l("For example tonnes or pieces.")),
         Field("details.unit_price", _l("Unit price"), "money")),
     "credit_loan": (
         Field("details.id_number", _l("Resident ID number (a person)"), "text", 18),
