@@ -315,3 +315,8 @@ def test_administration_refusals_reach_the_api_in_the_readers_language(app, clie
     assert missing.status_code == 404 and missing.json["error"]["message"] == "没有此用户"
     revoked = client.delete(f"{API}/users/{ids['rev1']}/tokens/999999", headers={**tokens["op"], "Accept-Language": "zh-CN"})
     assert revoked.status_code == 404 and revoked.json["error"]["message"] == "没有此令牌"
+    # the access policy's own refusal (no message given by the use case): its frame in Chinese
+    denied = client.post(f"{API}/messages", json={"name": "m", "correlation_key": "k", "payload": {}},
+                         headers={**tokens["rev1"], "Accept-Language": "zh-CN"})
+    assert denied.status_code == 403
+    assert denied.json["error"]["message"] == "messages.deliver 需要以下角色：平台中的 operator or platform_admin"

@@ -25,7 +25,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from app.services.errors import Forbidden
+from app.services.context import gettext
+from app.services.context import lazy_gettext as _l
+from app.services.errors import Forbidden, Text
 
 if TYPE_CHECKING:
     from app.services.identity.directory import Principal
@@ -50,10 +52,10 @@ class Grant:
     def describe(self) -> str:
         roles = " or ".join(sorted(self.roles))
         if self.side is Side.PLATFORM:
-            return f"{roles} in the platform"
+            return gettext("%(roles)s in the platform", roles=roles)
         if self.side is Side.PARTY:
-            return f"{roles} of the deal's {self.party}"
-        return f"{roles} in the organisation it belongs to"
+            return gettext("%(roles)s of the deal's %(party)s", roles=roles, party=self.party)
+        return gettext("%(roles)s in the organisation it belongs to", roles=roles)
 
 
 def platform(*roles: str) -> Grant:
@@ -140,12 +142,12 @@ def allowed(principal: Principal, action: str, parties: Mapping[str, int | None]
 
 
 def require(principal: Principal, action: str, parties: Mapping[str, int | None] | None = None,
-            org_id: int | None = None, message: str | None = None, code: str | None = None) -> Grant:
+            org_id: int | None = None, message: str | Text | None = None, code: str | None = None) -> Grant:
     """The grant that allows it; 403 (`Forbidden`, with `message` and `code` if given) otherwise."""
     grant = grant_for(principal, action, parties, org_id)
     if grant is None:
         needs = "; or ".join(g.describe() for g in POLICY[action])
-        raise Forbidden(message or f"{action} needs the role {needs}", code=code)
+        raise Forbidden(message or _l("%(action)s needs the role %(roles)s", action=action, roles=needs), code=code)
     return grant
 
 
