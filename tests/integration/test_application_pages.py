@@ -359,3 +359,28 @@ def test_the_borrower_reads_why_it_was_returned_or_rejected(client, app, world, 
         assert heading in reason and "请补充近三个月的银行流水" in reason
     assert ('id="submit-form"' in page) is (status == "returned")  # a returned application is answered
     assert (f'/applications/{application_id}/edit"' in page) is (status == "returned")
+
+
+def test_a_credit_loan_asks_for_one_identifier_and_checks_it(client, app, world):
+    from handlers.identifiers import make_credit_code
+
+    with app.app_context():
+        products.create_product(None, {"code": "CREDIT-A", "name": "信用贷", "kind": "credit_loan", "annual_rate": "12",
+                                       "min_amount": "10000", "max_amount": "500000", "min_term": 3, "max_term": 12})
+        db.session.commit()
+        db.session.remove()
+    sign_in(client, "app1")
+    form = client.get("/applications/new?product=CREDIT-A", headers=ZH).text
+    assert "统一社会信用代码（企业）" in form and "居民身份证号码（个人）" in form
+    base = {"csrf_token": _csrf(form), "product": "CREDIT-A", "amount": "200,000", "term_months": "6",
+            "funder": "BANK1"}
+    neither = client.post("/applications/new", headers=ZH, data=base)
+    details = re.search(r'<fieldset id="details">.*?</fieldset>', neither.text, re.S).group(0)
+    assert neither.status_code == 422 and "二者只填其一" in details
+    code = make_credit_code("91310000MA1FL8XQ3")
+    miswritten = code[:-1] + ("0" if code[-1] != "0" else "1")
+    wrong = client.post("/applications/new", headers=ZH, data={**base, "details.credit_code": miswritten})
+    assert "校验位须正确" in _field(wrong.text, "details.credit_code")
+    saved = client.post("/applications/new", headers=ZH, data={**base, "details.credit_code": code.lower()})
+    assert saved.status_code == 302
+    assert code in client.get(saved.headers["Location"], headers=ZH).text  # kept as the code is written
