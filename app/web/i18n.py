@@ -1,11 +1,12 @@
-"""The interface language: the user's choice, else the browser's, else Simplified Chinese."""
+"""The interface language: the user's choice (this session's, else their account's, for a page or an
+API call with their token), else the browser's, else Simplified Chinese."""
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import current_app, request, session
+from flask import current_app, g, request, session
 from flask_babel import format_currency, format_date
 from flask_login import current_user
 
@@ -15,10 +16,11 @@ def select_locale() -> str:
     chosen = session.get("locale")
     if chosen in languages:
         return str(chosen)
-    if current_user and getattr(current_user, "is_authenticated", False):
-        locale = current_user.principal.locale
-        if locale in languages:
-            return str(locale)
+    principal = g.get("principal")  # an API call's caller (a bearer token), resolved by app.api.auth
+    if principal is None and current_user and getattr(current_user, "is_authenticated", False):
+        principal = current_user.principal
+    if principal is not None and principal.locale in languages:
+        return str(principal.locale)
     best = request.accept_languages.best_match(languages)
     return str(best or current_app.config["BABEL_DEFAULT_LOCALE"])
 

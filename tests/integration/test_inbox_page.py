@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import HumanTask, ProcessInstance
 from app.services.errors import Conflict
+from app.services.identity import accounts
 from app.services.identity import directory as identity
 from app.services.ledger import loans
 from app.services.workflow import inbox, tasks
@@ -250,6 +251,12 @@ def test_four_eyes_holds_when_a_lead_assigns_from_the_team_view_or_the_api(clien
         r = client.post(f"{API}/tasks/{second}/assign", json={"username": "both"}, headers={**lead, **headers})
         assert r.status_code == 422 and r.json["error"]["code"] == "four_eyes_assignee"
         assert r.json["error"]["message"] == said and r.json["error"]["fields"] == {"username": [said]}
+    with app.app_context():  # no Accept-Language: the token's account's language
+        accounts.set_locale(identity.principal_for("lead").id, "en")
+        db.session.commit()
+        db.session.remove()
+    r = client.post(f"{API}/tasks/{second}/assign", json={"username": "both"}, headers=lead)
+    assert r.json["error"]["message"].startswith("This person did an earlier step")
     with app.app_context():
         assert db.session.get(HumanTask, second).state == "ready"
         db.session.remove()
