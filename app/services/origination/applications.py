@@ -225,7 +225,7 @@ def create_application(principal: Principal, data: Mapping[str, Any]) -> Applica
     raise Conflict(_l("Could not number the application; please try again."))
 
 
-def _own(principal: Principal, application_id: int, statuses: tuple[str, ...], verb: str) -> Application:
+def _own(principal: Principal, application_id: int, statuses: tuple[str, ...]) -> Application:
     """The application, locked for this transaction (row lock; SQLite's write lock), if the
     principal is its borrower's applicant and it is in one of `statuses` (409 otherwise)."""
     hold_sqlite_write_lock()
@@ -239,7 +239,7 @@ def _own(principal: Principal, application_id: int, statuses: tuple[str, ...], v
 
 
 def update_application(principal: Principal, application_id: int, data: Mapping[str, Any]) -> Application:
-    row = _own(principal, application_id, EDITABLE, "be changed")
+    row = _own(principal, application_id, EDITABLE)
     for name, value in _checked(data, row).items():
         setattr(row, name, value)
     record(row, "edited", principal.id, fields=sorted(data))
@@ -249,14 +249,14 @@ def update_application(principal: Principal, application_id: int, data: Mapping[
 
 
 def delete_application(principal: Principal, application_id: int) -> None:
-    row = _own(principal, application_id, ("draft",), "be deleted")
+    row = _own(principal, application_id, ("draft",))
     db.session.delete(row)
     db.session.commit()
 
 
 def add_document(principal: Principal, application_id: int, kind: str, filename: str,
                  content: bytes) -> ApplicationDocument:
-    row = _own(principal, application_id, EDITABLE, "take documents")
+    row = _own(principal, application_id, EDITABLE)
     if kind not in DOCUMENT_KINDS:
         raise Invalid(_l("Choose the kind of document."), {"kind": [_l("Choose the kind of document.")]})
     if not content:
@@ -300,7 +300,7 @@ def submit(principal: Principal, application_id: int) -> Application:
     From `returned`, resubmitting answers the funder's request: the borrower's open `supplement`
     task is completed, and the review goes on with the application as it now is.
     """
-    row = _own(principal, application_id, (*SUBMITTABLE, "returned"), "be submitted")
+    row = _own(principal, application_id, (*SUBMITTABLE, "returned"))
     if row.status == "returned":
         return _resubmit(principal, row)
     product = product_row(row.product_id)
@@ -344,7 +344,7 @@ def _resubmit(principal: Principal, row: Application) -> Application:
 def withdraw(principal: Principal, application_id: int) -> Application:
     """Pull a submitted application back before it is decided: its open tasks cancelled, its
     history kept; it can be edited and submitted again."""
-    row = _own(principal, application_id, WITHDRAWABLE, "be withdrawn")
+    row = _own(principal, application_id, WITHDRAWABLE)
     if row.instance_id is not None:
         instances.end_instance(row.instance_id, principal.id)
     row.status, row.stage = "withdrawn", None
