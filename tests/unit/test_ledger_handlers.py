@@ -18,7 +18,9 @@ def test_the_ledger_registers_exactly_its_operators():
 
 def test_the_product_registry_holds_every_domains_operators():
     operators = set(product_registry().operators())
-    assert LEDGER_OPERATORS | {"platform.financing_limit"} == operators
+    origination = {"platform.financing_limit", "origination.stage", "origination.cap", "origination.decide",
+                   "origination.lead_outcome", "origination.register_lead", "risk.assess"}
+    assert LEDGER_OPERATORS | origination | {"notify.send"} == operators
     assert "app.services.ledger.operators" in PRODUCT_OPERATORS
 
 
