@@ -23,30 +23,6 @@ FORM_REFUSALS = frozenset({ErrorKind.FORBIDDEN, ErrorKind.CONFLICT, ErrorKind.TO
 NOT_YOURS = frozenset({ErrorKind.FORBIDDEN, ErrorKind.NOT_FOUND})  # answered as such, never a redirect
 
 
-def N_(text: str) -> str:
-    """Marks an English sentence for the catalogue; it is translated where it is shown."""
-    return text
-
-
-# A task's refusals in the reader's words, by the service error's code (the services speak English).
-REFUSALS = {
-    "four_eyes": N_("You did an earlier step of this deal that needs a second person: someone else does this one."),
-    "four_eyes_assignee": N_("This person did an earlier step of this deal that needs a second person: choose "
-                             "someone else."),
-    "task_claimed": N_("Someone else is working on this task."),
-    "task_completed": N_("This task is already done."),
-    "task_cancelled": N_("This task was withdrawn."),
-    "task_not_claimed": N_("Nobody is working on this task: there is nothing to release."),
-    "stale_version": N_("The task changed in the meantime. Reload the page and try again."),
-}
-
-
-def _refusal(exc: ServiceError) -> str:
-    """The refusal in the page's language where it has our words, else the service's message."""
-    said = REFUSALS.get(exc.code or "")
-    return _(said) if said else exc.message
-
-
 def _principal():
     return current_user.principal
 
@@ -112,7 +88,7 @@ def task_page(task_id: int):
         except FormParseError as exc:
             errors, values, status = exc.fields, request.form.to_dict(), 422
         except ServiceError as exc:
-            errors = exc.fields or {"_form": [_refusal(exc)]}
+            errors = exc.fields or {"_form": [exc.message]}  # the services' messages are in the reader's language
             values, status = request.form.to_dict(), status_of(exc) if exc.kind in FORM_REFUSALS else 422
         else:
             flash(_("Task completed."))
@@ -148,9 +124,9 @@ def _task_action(action, task_id: int) -> None:
     try:
         action(task_id, _principal())
     except ServiceError as exc:
-        if exc.kind in NOT_YOURS:  # not yours to see / to do: say so, never a redirect as if it worked
-            abort(status_of(exc), description=REFUSALS.get(exc.code or ""))  # the error page translates it
-        flash(_refusal(exc), "error")
+        if exc.kind in NOT_YOURS:  # not yours to see / to do: its error page says why, never a redirect as if it worked
+            raise
+        flash(exc.message, "error")
 
 
 @bp.route("/tasks/<int:task_id>/claim", methods=["POST"])
@@ -170,7 +146,7 @@ def assign(task_id: int):
     except ServiceError as exc:
         if exc.kind in NOT_YOURS:
             abort(status_of(exc))
-        flash(_refusal(exc), "error")
+        flash(exc.message, "error")
     else:
         flash(_("Task assigned to %(user)s.", user=username))
     if request.form.get("next"):  # assigned from a list: back to it
