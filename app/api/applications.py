@@ -3,12 +3,12 @@
 Who may do what is the service's (`app.services.origination.applications`): the borrower's applicant
 moves its own applications; every party of the deal reads it, the funder and the platform with the
 latest risk report; another organisation's application is 404. The timeline is worded in the
-reader's language: Accept-Language's best match, English when it names none we speak.
+reader's language: the session's or the account's choice, else Accept-Language, else English.
 """
 from io import BytesIO
 
-from flask import current_app, request, send_file
-from flask_babel import force_locale
+from flask import current_app, request, send_file, session
+from flask_babel import force_locale, get_locale
 
 from app.api.auth import current_user, require_user
 from app.api.json_body import Blueprint
@@ -31,8 +31,13 @@ blp.before_request(require_user)
 
 
 def reader_language() -> str:
-    """The API reader's language: the best of Accept-Language, else English (callers are programs)."""
-    return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "en"
+    """The API reader's language as the pages and the API's errors read it (`app.web.i18n.select_locale`:
+    the session's choice, the account's language, Accept-Language), but English when none says one:
+    API callers are programs first."""
+    languages = current_app.config["LANGUAGES"]
+    said = session.get("locale") in languages or current_user().locale in languages \
+        or request.accept_languages.best_match(languages)
+    return str(get_locale()) if said else "en"
 
 
 def detail(application_id: int) -> dict:

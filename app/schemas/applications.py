@@ -70,7 +70,8 @@ class TimelineEntrySchema(Schema):
                                                   "or waiting: what the deal waits for now"})
     stage = fields.String(allow_none=True)
     by_party = fields.String(allow_none=True, metadata={"description": "who acted, or who is awaited"})
-    text = fields.String(metadata={"description": "in the reader's language (Accept-Language; English if none)"})
+    text = fields.String(metadata={"description": (
+        "in the reader's language: their account's, else Accept-Language's, else English")})
 
 
 class RiskSummarySchema(Schema):

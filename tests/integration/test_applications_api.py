@@ -146,6 +146,19 @@ def test_a_borrower_drafts_an_application_and_reads_it_back(world):
     assert [e["text"] for e in zh.json["timeline"]] == ["申请已创建（草稿）"]
 
 
+def test_an_account_in_chinese_reads_the_timeline_in_chinese_and_accept_language_does_not_override_it(world, app):
+    from app.models import User
+
+    application = world.draft()
+    with app.app_context():
+        db.session.execute(User.__table__.update().where(User.username == "applicant1").values(locale="zh"))
+        db.session.commit()
+        db.session.remove()
+    for language in (None, "en"):
+        body = world.call("applicant1", "GET", f"/applications/{application['id']}", language=language).json
+        assert [e["text"] for e in body["timeline"]] == ["申请已创建（草稿）"], language
+
+
 def test_the_list_pages_and_filters_by_status(world):
     first, second = world.draft(), world.draft(amount="20000.00")
     listed = world.call("applicant1", "GET", "/applications", query_string={"per_page": 1})

@@ -76,6 +76,8 @@ from app.engine.parser import DiagramFile
 from app.extensions import db
 from app.models import (
     ApiToken,
+    Application,
+    ApplicationDocument,
     HumanTask,
     Incident,
     InstanceParty,
@@ -90,6 +92,7 @@ from app.services.identity import accounts, user_admin
 from app.services.identity import directory as identity
 from app.services.identity.policy import POLICY, Side
 from app.services.ledger import loans, repayments
+from app.services.origination import applications, products
 from app.services.workflow import instances, tasks
 from app.services.workflow.deployment import deploy_and_commit
 from app.services.workflow.documents import store_document
@@ -100,6 +103,8 @@ T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 LOAN_DISBURSED = date(2026, 11, 1)
 LOAN_PRODUCT = {"code": "AUTHZ", "name": "Matrix loan", "annual_rate": "12", "min_amount": "100",
                 "max_amount": "100000", "min_term": 1, "max_term": 36, "application_process": "authz_small"}
+ORDER_PRODUCT = {"code": "AUTHZ-ORDER", "name": "Matrix orders", "kind": "order_financing", "annual_rate": "12",
+                 "min_amount": "1000", "max_amount": "100000", "min_term": 1, "max_term": 12, "advance_ratio": "0.80"}
 PASSWORD = "Matrix-Passw0rd-2026"
 ANONYMOUS = "anonymous"
 
@@ -196,6 +201,10 @@ INSTANCE_ACCESS: dict[str, dict[str, str]] = {
     "warehouse_supervisor": _PARTY_DEALS,
     "no_relevant_role": _NO_DEALS, "operator_outside_platform": _NO_DEALS,
 }
+
+# Applications once submitted (a draft is its borrower's alone: tests/integration/test_applications_api.py):
+# as their deal's instance, but an order deal binds no warehouse.
+APPLICATION_ACCESS: dict[str, dict[str, str]] = {**INSTANCE_ACCESS, "warehouse_supervisor": _NO_DEALS}
 
 _LOAN_PARTY = {"own": SEE, "other": HIDDEN}
 # Loans, and what hangs off them: schedule versions, payments, pay-off quotes.
@@ -304,6 +313,21 @@ RULES: dict[tuple[str, str], Rule] = {
     ("simulators.risk_try", "POST"): guarded(None, "risk.simulate"),
     ("simulators.add_to_blacklist", "POST"): guarded(None, "risk.blacklist"),
     ("simulators.notify_page", "GET"): guarded(None, "notices.outbox"),
+    # origination: applications are their deal's parties' (moved by the borrower's applicant); products
+    # are read by everyone signed in and written by the platform's admins and operators
+    ("applications.create", "POST"): guarded(None, "applications.draft"),
+    ("applications.list_applications", "GET"): Rule("application", EVERYONE, lists="visible"),
+    ("applications.get_application", "GET"): Rule("application", EVERYONE),
+    ("applications.update", "PATCH"): guarded("application", "applications.draft"),
+    ("applications.delete", "DELETE"): guarded("application", "applications.draft"),
+    ("applications.submit", "POST"): guarded("application", "applications.draft"),
+    ("applications.withdraw", "POST"): guarded("application", "applications.draft"),
+    ("applications.add_document", "POST"): guarded("application", "applications.draft"),
+    ("applications.download_document", "GET"): Rule("application_document", EVERYONE),
+    ("products.list_products", "GET"): Rule(None, EVERYONE),
+    ("products.get_product", "GET"): Rule("product", EVERYONE),
+    ("products.create_product", "POST"): guarded(None, "products.administer"),
+    ("products.update_product", "PATCH"): guarded("product", "products.administer"),
 }
 
 # Routes outside the matrix, each with its reason.
@@ -336,6 +360,8 @@ def access_level(obj: str | None, actor: str, scope: str) -> str:
         return INSTANCE_ACCESS[actor][scope]
     if obj in ("loan", "payment"):
         return LOAN_ACCESS[actor][scope]
+    if obj in ("application", "application_document"):
+        return APPLICATION_ACCESS[actor][scope]
     if obj == "my_token":
         return SEE if scope == "own" else HIDDEN
     return SEE  # no object, a new deal's parties, administration's users and their tokens
@@ -364,7 +390,8 @@ def expected(rule: Rule, actor: str, scope: str) -> str:
 # --------------------------------------------------------------------------------------------
 # The access policy's table, evaluated here from its rows and the world's own facts.
 # --------------------------------------------------------------------------------------------
-DEAL_OBJECTS = frozenset({"instance", "task", "document", "incident", "parties"})
+DEAL_OBJECTS = frozenset({"instance", "task", "document", "incident", "parties", "application",
+                          "application_document"})
 LOAN_OBJECTS = frozenset({"loan", "payment"})  # a loan binds its borrower and its funder only
 
 
@@ -472,6 +499,21 @@ def _straight_bpmn(process_id: str) -> bytes:
 </bpmn:definitions>""".encode()
 
 
+def _waiting_bpmn(process_id: str) -> bytes:
+    """A process that waits at a task without a lane (a deal that can be withdrawn)."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="defs_{process_id}"
+                  targetNamespace="http://loanflow.local/bpmn">
+  <bpmn:process id="{process_id}" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="wait" name="Wait"><bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f1</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f1</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="wait"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="wait" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>""".encode()
+
+
 INCIDENT_BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
                   xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -532,7 +574,8 @@ class World:
             with operators_registered(self.app, "authz.no_such_operator"):  # removed after deploying
                 deploy_and_commit([DiagramFile("authz_matrix.bpmn", _matrix_bpmn()),
                                    DiagramFile("authz_small.bpmn", _straight_bpmn("authz_small")),
-                                   DiagramFile("authz_incident.bpmn", INCIDENT_BPMN)])
+                                   DiagramFile("authz_incident.bpmn", INCIDENT_BPMN),
+                                   DiagramFile("order_financing.bpmn", _waiting_bpmn("order_financing"))])
             admin = identity.principal_for(username("platform_admin"))
             for n in (1, 2):
                 instance_id = instances.start_instance("authz_matrix", admin, f"AUTHZ-{n}", {}, PARTIES[n])
@@ -544,6 +587,13 @@ class World:
                                  "document": document_id, "incident_instance": failing, "user": user_id,
                                  "token": identity.create_token(user_id, label=f"deal {n}").row.id}
             self._book_loans()
+            products.create_product(None, ORDER_PRODUCT)
+            db.session.commit()
+            for n in (1, 2):
+                application_id = self._application(n, submitted=True)
+                self.deals[n]["application"] = application_id
+                self.deals[n]["application_document"] = db.session.scalar(select(ApplicationDocument.id).where(
+                    ApplicationDocument.application_id == application_id))
             db.session.remove()
         for i, actor in enumerate(ALL_ACTORS):
             self._sign_in(actor, f"{self.ip_prefix}.{i + 1}")
@@ -584,6 +634,36 @@ class World:
         outcome = repayments.take_payment_and_commit(repayments.PaymentNotice(
             loan_id, f"authz-voucher-{next(self.seq)}", "100.00", channel="offline"))
         return outcome.payment.id
+
+    @staticmethod
+    def _application(n: int, submitted: bool) -> int:
+        """An order application of AUTHZ-n's borrower with a document: a draft, or submitted."""
+        applicant = identity.principal_for(username("applicant") if n == 1 else "w2_applicant")
+        row = applications.create_application(applicant, {
+            "product": ORDER_PRODUCT["code"], "amount": "50000.00", "term_months": 6, "purpose": f"Deal {n}",
+            "funder": PARTIES[n]["funder"], "details": {"core_enterprise": PARTIES[n]["core_enterprise"],
+                                                       "order_number": f"PO-{n}", "order_amount": "80000.00",
+                                                       "order_due_date": "2027-06-30"}})
+        applications.add_document(applicant, row.id, "order", "order.pdf", PDF)
+        if submitted:
+            applications.submit(applicant, row.id)
+        return row.id
+
+    def fresh_application(self, n: int, submitted: bool) -> int:
+        with self.app.app_context():
+            application_id = self._application(n, submitted)
+            db.session.remove()
+        return application_id
+
+    def application_row(self, application_id: int) -> tuple[Any, ...] | None:
+        """Status, purpose and version of the application, and how many documents it has (None: gone)."""
+        with self.app.app_context():
+            row = db.session.execute(select(Application.status, Application.purpose, Application.lock_version)
+                                     .where(Application.id == application_id)).one_or_none()
+            documents = db.session.scalar(select(func.count()).select_from(ApplicationDocument).where(
+                ApplicationDocument.application_id == application_id))
+            db.session.remove()
+        return None if row is None else (*row, documents)
 
     def fresh_payment(self, n: int) -> int:
         """A new pending offline payment on AUTHZ-n's loan (each used once)."""
@@ -785,6 +865,15 @@ def target(world: World, rule: Rule, endpoint: str, actor: str, scope: str, allo
     if rule.obj == "payment":
         payment_id = world.fresh_payment(n) if allowed_change else deal["payment"]
         return Target({"loan_id": deal["loan"], "payment_id": payment_id}, n, fresh=allowed_change)
+    if rule.obj == "application":
+        if allowed_change:  # a draft to change, delete, attach to or submit; a submitted one to withdraw
+            return Target({"application_id": world.fresh_application(n, submitted=endpoint.endswith(".withdraw"))},
+                          n, fresh=True)
+        return Target({"application_id": deal["application"]}, n)
+    if rule.obj == "application_document":
+        return Target({"application_id": deal["application"], "document_id": deal["application_document"]}, n)
+    if rule.obj == "product":
+        return Target({"code": ORDER_PRODUCT["code"]}, n)
     return Target({}, n)
 
 
@@ -819,6 +908,15 @@ def request_args(world: World, endpoint: str, t: Target) -> dict[str, Any]:
         "simulators.risk_try": lambda: {"data": {"subject": make_id_number(f"11010519900101{n % 1000:03d}"),
                                                  "subject_kind": "id_number", "amount": "1000.00",
                                                  "product_kind": "credit_loan"}},
+        "applications.create": lambda: {"json": {
+            "product": ORDER_PRODUCT["code"], "amount": "50000.00", "term_months": 6, "funder": "BANK1",
+            "details": {"core_enterprise": "CORE1", "order_number": f"PO-N{n}", "order_amount": "80000.00",
+                        "order_due_date": "2027-06-30"}}},
+        "applications.list_applications": lambda: {"query_string": {"per_page": 500}},
+        "applications.update": lambda: {"json": {"purpose": f"changed {n}"}},
+        "applications.add_document": lambda: {"data": {"kind": "invoice", "file": (io.BytesIO(PDF), "invoice.pdf")}},
+        "products.create_product": lambda: {"json": {**ORDER_PRODUCT, "code": f"AUTHZ-NEW{n}"}},
+        "products.update_product": lambda: {"json": {"name": f"Matrix orders {n}"}},
         "simulators.add_to_blacklist": lambda: {"data": {"subject": make_id_number(f"11010519900101{n % 1000:03d}"),
                                                          "reason": "matrix"}},
     }.get(endpoint, dict)()
@@ -885,6 +983,15 @@ def check_effect(world: World, endpoint: str, actor: str, t: Target) -> str | No
         return "token not revoked"
     if name == "cancel" and world.instance_row(t.values["instance_id"])[0] != "cancelled":
         return "instance not cancelled"
+    if endpoint.startswith("applications.") and "application_id" in t.values:
+        row = world.application_row(t.values["application_id"])
+        want_status = {"delete": None, "submit": "submitted", "withdraw": "withdrawn"}.get(name, "draft")
+        if (row[0] if row else None) != want_status:
+            return f"application is {row}, expected {want_status}"
+        if name == "update" and not row[1].startswith("changed"):
+            return f"purpose is {row[1]!r}"
+        if name == "add_document" and row[3] != 2:
+            return f"{row[3]} documents"
     if name in ("confirm_payment", "reject_payment"):
         want = "booked" if name == "confirm_payment" else "rejected"
         if world.payment_row(t.values["payment_id"]) != want:
@@ -907,6 +1014,8 @@ def snapshot(world: World, rule: Rule, t: Target) -> Any:
         return world.user_row(t.values["user_id"])
     if rule.obj in ("token", "my_token"):
         return world.token_revoked(t.values["token_id"])
+    if rule.obj == "application":
+        return world.application_row(t.values["application_id"])
     return None
 
 
@@ -1005,7 +1114,8 @@ def test_releasing_someone_elses_claim_is_the_policys(world):
 
 
 def test_the_expectation_table_covers_every_user_and_scope():
-    for table, scopes in ((TASK_ACCESS, TASK_SCOPES), (INSTANCE_ACCESS, DEAL_SCOPES), (LOAN_ACCESS, DEAL_SCOPES)):
+    for table, scopes in ((TASK_ACCESS, TASK_SCOPES), (INSTANCE_ACCESS, DEAL_SCOPES), (LOAN_ACCESS, DEAL_SCOPES),
+                          (APPLICATION_ACCESS, DEAL_SCOPES)):
         assert set(table) == set(ACTORS)
         for actor, levels in table.items():
             assert set(levels) == set(scopes) and set(levels.values()) <= {ACT, SEE, HIDDEN}, actor
