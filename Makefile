@@ -33,7 +33,10 @@ run: setup
 	@echo "== API token of the platform admin (user 'admin'), for 'Authorization: Bearer ...' =="
 	@$(FLASK) seed admin | tail -n 1
 	@echo "== serving http://$(HOST):$(PORT) with the background worker (timers, retries) =="
-	@$(FLASK) worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	@echo "== the risk platform is the simulator at http://$(HOST):$(PORT)/simulators/risk, called over HTTP =="
+	@export LOANFLOW_RISK_URL=$${LOANFLOW_RISK_URL:-http://$(HOST):$(PORT)/simulators/risk} \
+	        LOANFLOW_RISK_API_KEY=$${LOANFLOW_RISK_API_KEY:-simulator-sandbox-key}; \
+	  $(FLASK) worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(FLASK) run --host $(HOST) --port $(PORT)
 
 lint: setup-dev
