@@ -7,7 +7,7 @@ reader's language: the session's or the account's choice, else Accept-Language, 
 """
 from io import BytesIO
 
-from flask import current_app, request, send_file, session
+from flask import request, send_file
 from flask_babel import force_locale, get_locale
 
 from app.api.auth import current_user, require_user
@@ -31,13 +31,8 @@ blp.before_request(require_user)
 
 
 def reader_language() -> str:
-    """The API reader's language as the pages and the API's errors read it (`app.web.i18n.select_locale`:
-    the session's choice, the account's language, Accept-Language), but English when none says one:
-    API callers are programs first."""
-    languages = current_app.config["LANGUAGES"]
-    said = session.get("locale") in languages or current_user().locale in languages \
-        or request.accept_languages.best_match(languages)
-    return str(get_locale()) if said else "en"
+    """The API reader's language, as the API's errors read it (`app.web.i18n.select_locale`)."""
+    return str(get_locale())
 
 
 def detail(application_id: int) -> dict:

@@ -1,5 +1,6 @@
 """The interface language: the user's choice (this session's, else their account's, for a page or an
-API call with their token), else the browser's, else Simplified Chinese."""
+API call with their token), else the browser's, else Simplified Chinese for a page and English for
+the API."""
 from __future__ import annotations
 
 from datetime import date
@@ -9,6 +10,8 @@ from typing import Any
 from flask import current_app, g, request, session
 from flask_babel import format_currency, format_date
 from flask_login import current_user
+
+API_PREFIX = "/api/"
 
 
 def select_locale() -> str:
@@ -22,6 +25,8 @@ def select_locale() -> str:
     if principal is not None and principal.locale in languages:
         return str(principal.locale)
     best = request.accept_languages.best_match(languages)
+    if best is None and request.path.startswith(API_PREFIX):
+        return "en"  # API callers are programs first: English unless the caller or its account says otherwise
     return str(best or current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
