@@ -11,12 +11,12 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Application, HumanTask, Loan, Organisation, Product, User
+from app.models import Application, HumanTask, Lead, Loan, Organisation, Product, User
 from app.services.identity import accounts
 from app.services.identity import directory as identity
 from app.services.identity.directory import PLATFORM_ADMIN_NAME
 from app.services.ledger import loans, repayments
-from app.services.origination import applications, products
+from app.services.origination import applications, leads, products
 from app.services.workflow import tasks
 from app.services.workflow.instances import latest_version
 
@@ -88,7 +88,32 @@ def seed_demo() -> list[tuple[str, str, str]]:
     if all(latest_version(kind) is not None for kind in ("order_financing", "pledge_financing", "credit_loan")) \
             and not db.session.scalar(select(func.count()).select_from(Application)):
         _seed_deals()
+    if latest_version("acquisition") is not None and not db.session.scalar(select(func.count()).select_from(Lead)):
+        _seed_leads()
     return [(u, o, ", ".join(r)) for u, o, r in USERS]
+
+
+# Leads waiting for an operator: two from a loan marketplace (one of them a company already on the
+# platform: a duplicate to decide on), one entered from a telephone call.
+LEADS = [
+    ("channel", {"company_name": "鹏城电子科技有限公司", "credit_code": "91440300MA5F00012E", "contact_name": "陈经理",
+                 "mobile": "13912345678", "email": "chen@example.com", "product_code": "ORDER-FIN",
+                 "amount": "1500000.00", "external_ref": "MKT-20261201-001"}),
+    ("channel", {"company_name": "申城贸易有限公司", "credit_code": "91310000MA10000018", "contact_name": "刘申请",
+                 "mobile": "13700001111", "product_code": "PLEDGE-FIN", "amount": "800000.00",
+                 "external_ref": "MKT-20261202-007"}),
+    ("operator", {"company_name": "京西食品有限公司", "credit_code": "91110108MA01000238", "contact_name": "王总",
+                  "mobile": "13600002222", "product_code": "CREDIT-LOAN", "amount": "300000.00"}),
+]
+
+
+def _seed_leads() -> None:
+    channel, _ = leads.register_channel("MARKET1", "融信贷款超市（演示）")
+    for source, data in LEADS:
+        if source == "channel":
+            leads.submit_lead(channel, data)
+        else:
+            leads.enter_lead(identity.principal_for("operator"), data)
 
 
 # Deals at every stage of origination, in this order (numbers APP-<year>-0001 ...): each is

@@ -278,7 +278,7 @@ def test_seed_demo_puts_deals_at_every_stage_with_someone_to_act_on_each(runner,
     from sqlalchemy import select
 
     from app.extensions import db
-    from app.models import Application, HumanTask, User
+    from app.models import Application, HumanTask, Lead, User
 
     from tests.integration.origination_support import deploy_shipped
 
@@ -294,7 +294,9 @@ def test_seed_demo_puts_deals_at_every_stage_with_someone_to_act_on_each(runner,
             select(HumanTask).where(HumanTask.state == "ready"))}
         assert {("confirm_receivable", "core_signer"), ("confirm_receipt", "warehouse_supervisor"),
                 ("appraise_goods", "operator"), ("first_review", "first_reviewer"),
-                ("supplement", "applicant"), ("second_review", "second_reviewer")} <= waiting
+                ("supplement", "applicant"), ("second_review", "second_reviewer"),
+                ("qualify_lead", "operator")} <= waiting
+        assert [lead.status for lead in db.session.scalars(select(Lead))] == ["new", "new", "new"]
         approved = db.session.scalar(select(Application).where(Application.status == "approved"))
         assert approved.approved_amount is not None and approved.approved_amount <= approved.amount
         assert db.session.scalar(select(User.id).where(User.username == "reviewer_b2")) is not None
