@@ -25,6 +25,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 PASSWORD = "correct-horse-42"
 TIMEOUT_MS = 10_000
+DESKTOP = {"width": 1280, "height": 800}
 _serial = itertools.count(1)
 
 
@@ -112,7 +113,7 @@ def new_page(browser, live_server) -> Iterator[Callable]:
 
     def _new_page(locale: str = "en-US"):
         context = browser.new_context(base_url=live_server.url, locale=locale,
-                                      viewport={"width": 1280, "height": 800})
+                                      viewport=DESKTOP)
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         return context.new_page()
@@ -120,6 +121,47 @@ def new_page(browser, live_server) -> Iterator[Callable]:
     yield _new_page
     for context in contexts:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory) -> Iterator[LiveServer]:
+    """`make run`'s data served over HTTP, one server per test module: processes/ and forms/ deployed,
+    `seed demo` (its organisations, users, products and deals), one invitation for the page sweep."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.demo import seed_demo
+    from app.extensions import db
+    from app.services.identity import accounts
+    from app.services.identity import directory as identity
+    from app.services.identity.directory import ensure_platform_admin
+    from app.services.workflow import deployment
+
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path_factory.mktemp('demo-db') / 'demo.db'}",
+        "SECRET_KEY": "demo-secret",
+        "RATELIMIT_ENABLED": False,
+        "PASSWORD_HASH_FAST": True,
+    })
+    with app.app_context():
+        upgrade()
+        token = ensure_platform_admin()
+        deployment.deploy_and_commit(deployment.read_diagram_files([Path(app.config["PROCESSES_DIR"])]))
+        seed_demo()
+        identity.create_user("a11y_invited", "BANK1", ["first_reviewer"])
+        app.config["A11Y_INVITATION"] = accounts.invite("a11y_invited")
+        db.session.remove()
+    yield from serve(app, token)
+
+
+@pytest.fixture
+def demo_page(browser, demo_server):
+    """A page on the demo server in a fresh browser context whose language is Chinese."""
+    context = browser.new_context(base_url=demo_server.url, locale="zh-CN", viewport=DESKTOP)
+    context.set_default_timeout(TIMEOUT_MS)
+    yield context.new_page()
+    context.close()
 
 
 @dataclass

@@ -14,18 +14,16 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
-from tests.e2e.conftest import TIMEOUT_MS, LiveServer, serve
+from tests.e2e.conftest import DESKTOP
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = Path(__file__).resolve().parents[2] / "app" / "static" / "vendor" / "axe-core" / "axe.min.js"
 PHONE: ViewportSize = {"width": 390, "height": 844}
-DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 TASK_PAGES_PER_TAB = 1  # one task page from each inbox tab: the pages of one kind share a template
 LANGUAGES = [("zh", "zh-CN"), ("en", "en")]
 
@@ -71,45 +69,6 @@ LATIN_WORDS = """(allowed) => {
   return [...new Set(words.filter(w => !allowed.includes(w) && !/^[A-Z0-9_]+$/.test(w)))];
 }"""
 LATIN_ALLOWED = ["Loanflow", "English", "CNY", "PDF"]
-
-
-@pytest.fixture(scope="module")
-def demo_server(tmp_path_factory) -> Iterator[LiveServer]:
-    """`make run`'s data served over HTTP: processes/ and forms/ deployed, `seed demo`, one invitation."""
-    from flask_migrate import upgrade
-
-    from app import create_app
-    from app.demo import seed_demo
-    from app.extensions import db
-    from app.services.identity import accounts
-    from app.services.identity import directory as identity
-    from app.services.identity.directory import ensure_platform_admin
-    from app.services.workflow import deployment
-
-    app = create_app({
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path_factory.mktemp('a11y-db') / 'demo.db'}",
-        "SECRET_KEY": "a11y-secret",
-        "RATELIMIT_ENABLED": False,
-        "PASSWORD_HASH_FAST": True,
-    })
-    with app.app_context():
-        upgrade()
-        token = ensure_platform_admin()
-        deployment.deploy_and_commit(deployment.read_diagram_files([Path(app.config["PROCESSES_DIR"])]))
-        seed_demo()
-        identity.create_user("a11y_invited", "BANK1", ["first_reviewer"])
-        app.config["A11Y_INVITATION"] = accounts.invite("a11y_invited")
-        db.session.remove()
-    yield from serve(app, token)
-
-
-@pytest.fixture
-def demo_page(browser, demo_server) -> Iterator[Page]:
-    context = browser.new_context(base_url=demo_server.url, locale="zh-CN", viewport=DESKTOP)
-    context.set_default_timeout(TIMEOUT_MS)
-    yield context.new_page()
-    context.close()
 
 
 @functools.cache

@@ -336,7 +336,9 @@ def _resubmit(principal: Principal, row: Application) -> Application:
     record(row, "resubmitted", principal.id)
     row.lock_version += 1
     db.session.flush()
-    tasks.complete_task(task_id, {"response": "resubmitted"}, principal)
+    # the answer is the application as it now is: no words put in the borrower's mouth (a reviewer
+    # would read them as the borrower's answer, and in English on a Chinese page)
+    tasks.complete_task(task_id, {}, principal)
     db.session.refresh(row)
     return row
 
