@@ -4,7 +4,8 @@ One server (a temp-file SQLite database) and one browser per test session; each 
 browser contexts (no shared cookies) and seeds its own organisations, users and instances with
 unique names, so tests do not see each other's tasks. Without /usr/bin/chromium the tests skip,
 unless LOANFLOW_REQUIRE_SERVICES=1 (CI), where they fail. Set LOANFLOW_E2E_SCREENSHOTS=DIR to keep
-screenshots of the inbox and a task page for a look at the layout.
+screenshots of the inbox and a task page for a look at the layout. `demo_server`/`demo_page` serve
+`make run`'s data instead (the shipped processes and forms, `seed demo`), one server per test module.
 """
 from __future__ import annotations
 

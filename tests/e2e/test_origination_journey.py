@@ -188,6 +188,7 @@ def test_an_order_financing_application_goes_from_draft_through_a_return_to_appr
     # applicant1 reads what the funder asks for, changes the application, attaches an invoice, submits again
     journey.as_user("applicant1")
     journey.open_group_task(number, "补充材料")
+    expect(page.locator("#deal-panel #deal-reason")).to_contain_text(RETURN_REASON)  # the task says what is asked
     journey.seen("supplement-task")
     with page.expect_navigation():
         page.locator("#deal-panel").get_by_role("link", name="打开申请").click()
