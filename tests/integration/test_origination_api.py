@@ -241,8 +241,10 @@ def test_a_blacklisted_borrower_is_rejected_without_a_review(deals, kind):
     blacklist(deals, MANUAL_CODE)  # BORR1's credit code, and the credit loan's subject
     application = deals.submitted(kind)
     deals.intake(kind, application)
-    assert_rejected(deals, application, "blacklist")
-    assert deals.read(application, "rev1")["risk"]["blacklisted"] is True
+    assert_rejected(deals, application, "does not meet the funder's risk criteria")  # not which rule
+    assert "blacklist" not in str(deals.read(application)) and "命中" not in str(deals.read(application))
+    funder = deals.read(application, "rev1")
+    assert funder["risk"]["blacklisted"] is True and "blacklist" in funder["timeline"][-1]["text"]
     assert "first_review" not in [e["stage"] for e in deals.read(application)["timeline"]]
 
 

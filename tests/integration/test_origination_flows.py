@@ -115,6 +115,12 @@ def assert_approved(row: Application, amount: str) -> None:
     assert db.session.get(ProcessInstance, row.instance_id).status == "completed"
 
 
+def fresh_events(row: Application) -> list:
+    from app.services.origination.applications import events_of
+
+    return events_of(row.id)
+
+
 def assert_rejected(row: Application, reason: str) -> None:
     row = fresh(row)
     assert (row.status, row.stage, row.approved_amount) == ("rejected", "decided", None)
@@ -173,7 +179,8 @@ def test_a_blacklisted_subject_is_rejected_by_the_rules_without_a_review(deals):
     risk.add_to_blacklist(who("admin"), OTHER_CODE, "fraud")
     row = submit(draft("credit", amount="200000.00", credit_code=OTHER_CODE))
     consent(row)
-    assert_rejected(row, "blacklist")
+    assert_rejected(row, "does not meet the funder's risk criteria")  # the borrower is not told which rule
+    assert "blacklist" in fresh_events(row)[-1].data["internal_reason"]  # the funder is
     assert not db.session.scalar(select(func.count()).select_from(HumanTask).where(
         HumanTask.instance_id == row.instance_id, HumanTask.element_id == "first_review"))
     assert risk.latest_report(who("rev1"), row.number).blacklisted is True
@@ -369,7 +376,8 @@ def test_the_routing_table_decides_by_score_grade_and_amount(deals, score, grade
         else:
             deals.extensions.pop("risk_provider", None)
     if route == "auto_reject":
-        assert_rejected(row, "520" if grade != "E" else "grade E")
+        assert_rejected(row, "does not meet the funder's risk criteria")
+        assert ("520" if grade != "E" else "grade E") in fresh_events(row)[-1].data["internal_reason"]
         return
     do(row, "first_review", "rev1", {**APPROVE, "approved_amount": amount})
     assert open_tasks(row) == ([] if route == "fast_track" else ["second_review"])

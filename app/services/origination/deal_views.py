@@ -18,6 +18,7 @@ from app.services.errors import NotFound
 from app.services.identity import policy
 from app.services.identity.directory import Principal
 from app.services.origination import applications, risk
+from app.services.origination.decisions import reason_in
 from app.services.origination.details import PARTY_FIELDS
 from app.services.origination.products import product_row, product_view, terms_of
 from app.services.origination.timeline import timeline
@@ -96,7 +97,7 @@ def view(principal: Principal, row: Application, language: str) -> dict[str, Any
     return {
         "id": row.id, "number": row.number, "status": row.status, "stage": row.stage, "amount": row.amount,
         "term_months": row.term_months, "purpose": row.purpose, "approved_amount": row.approved_amount,
-        "reason": row.reason, "created_at": row.created_at, "updated_at": row.updated_at,
+        "reason": reason_in(row.reason, language), "created_at": row.created_at, "updated_at": row.updated_at,
         "submitted_at": row.submitted_at, "decided_at": row.decided_at,
         "product": {"code": terms.code, "name": terms.name, "kind": terms.kind, "documents": list(terms.documents)},
         "borrower": by_id.get(row.borrower_org_id, ""), "funder": by_id.get(row.funder_org_id, ""),

@@ -26,6 +26,9 @@ STAGES = ("intake", "core_confirmation", "warehouse_confirmation", "appraisal", 
 STAGE_STATUSES = ("in_review", "returned")
 OUTCOMES = ("approved", "rejected")
 CENT = Decimal("0.01")
+# What the borrower reads when the risk rules decline a deal: never which rule (a blacklist hit, a
+# grade, a score), which is the funder's to read (`internal_reason`).
+RISK_DECLINED = ("The application does not meet the funder's risk criteria.", "申请未通过资金方的风险评估。")
 
 
 class DealError(ValueError):
@@ -114,9 +117,10 @@ def compute_cap(business_key: str | None, basis: str, value: object) -> Cap:
 
 
 def decide(business_key: str | None, outcome: str, amount: object = None, reason: str | None = None,
-           cap: object = None) -> dict[str, Any]:
+           cap: object = None, by: str | None = None, internal_reason: str | None = None) -> dict[str, Any]:
     """The deal's outcome. An approval is at most what was asked, the cap and the product's maximum;
-    the result says what it was lowered to and why."""
+    the result says what it was lowered to and why. A rejection `by` the risk rules tells the
+    borrower only that the risk criteria are not met; the rule's own reason is kept for the funder."""
     if outcome not in OUTCOMES:
         raise DealError(f"outcome must be approved or rejected, got {outcome!r}")
     row = _deal(business_key)
@@ -125,8 +129,13 @@ def decide(business_key: str | None, outcome: str, amount: object = None, reason
     at = clock.now()
     row.stage, row.decided_at, row.lock_version = "decided", at, row.lock_version + 1
     if outcome == "rejected":
-        row.status, row.reason, row.approved_amount = "rejected", (reason or "").strip() or None, None
-        record(row, "rejected", reason=row.reason)
+        if by == "risk_rules":
+            row.status, row.reason, row.approved_amount = "rejected", RISK_DECLINED[0], None
+            record(row, "rejected", reason=RISK_DECLINED[0], reason_zh=RISK_DECLINED[1],
+                   internal_reason=(internal_reason or "").strip() or None, by=by)
+        else:
+            row.status, row.reason, row.approved_amount = "rejected", (reason or "").strip() or None, None
+            record(row, "rejected", reason=row.reason)
         return {"approved_amount": None, "lowered_because": None}
     product = terms_of(product_row(row.product_id))
     wanted = _amount(amount, "amount") if amount not in (None, "") else row.amount
@@ -150,3 +159,16 @@ def collateral_value(business_key: str | None) -> str | None:
     product = terms_of(product_row(row.product_id))
     value = deal_details.collateral_value(product.kind, row.details)
     return None if value is None else f"{value:.2f}"
+
+
+def reason_for_borrower(business_key: str | None) -> str:
+    """The reason of a rejection as the borrower is told it (the risk rules' is generic)."""
+    return _deal(business_key).reason or ""
+
+
+def reason_in(reason: str | None, language: str) -> str | None:
+    """A stored reason in the reader's language: the platform's own sentences have both, a
+    reviewer's words are as written."""
+    if reason == RISK_DECLINED[0] and language == "zh":
+        return RISK_DECLINED[1]
+    return reason

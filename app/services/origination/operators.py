@@ -4,7 +4,7 @@
 |---|---|---|
 | `origination.stage` | `stage`, `status` (optional: in_review, returned), `reason` | the application as it now is: `amount`, `term_months`, `product_kind`, `details` |
 | `origination.cap` | `basis` (advance, ltv), `value` | `cap`, `capped_amount`, `cap_reason`, `cap_reason_zh` |
-| `origination.decide` | `outcome` (approved, rejected), `amount`, `reason`, `cap` | `approved_amount`, `lowered_because` |
+| `origination.decide` | `outcome` (approved, rejected), `amount`, `reason`, `cap`, `by` (review, risk_rules), `internal_reason` (the funder's) | `approved_amount`, `lowered_because` |
 | `risk.assess` | — (the deal's borrower, or the person or company of a credit loan) | `score`, `grade`, `blacklisted`, `hits`, `report_id`, `bureau`, `provider` |
 | `platform.financing_limit` | `order_value`, `advance_ratio` | `limit` |
 | `origination.lead_outcome` | `status` (qualified, dropped), `reason` (required to drop) | `status` |
@@ -60,11 +60,11 @@ def cap(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
 def decide(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
     outcome = str(params.get("outcome"))
     result = decisions.decide(ctx.business_key, outcome, params.get("amount"), _text(params, "reason"),
-                              params.get("cap"))
+                              params.get("cap"), _text(params, "by"), _text(params, "internal_reason"))
     if outcome == "approved":
         _tell_borrower(ctx, "application_approved", amount=result["approved_amount"])
     else:
-        _tell_borrower(ctx, "application_rejected", reason=_text(params, "reason") or "")
+        _tell_borrower(ctx, "application_rejected", reason=decisions.reason_for_borrower(ctx.business_key))
     return result
 
 

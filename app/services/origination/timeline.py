@@ -125,7 +125,7 @@ def _event_text(event: ApplicationEvent, language: str) -> str:
         return _("The funder returned the application for more information")
     if event.kind == "rejected":
         if data.get("reason"):
-            return _("The application was rejected: %(reason)s", reason=data["reason"])
+            return _("The application was rejected: %(reason)s", reason=_in_language(data, "reason", language))
         return _("The application was rejected")
     if event.kind == "approved":
         return _approved_text(data, language)
@@ -153,8 +153,9 @@ def open_tasks_of(application: Application) -> list[HumanTask]:
 def timeline(principal: Principal, application: Application, language: str) -> list[dict[str, Any]]:
     """The application's timeline for `principal`, who may see the application (the caller loaded it
     through `applications.get_application`), with texts in `language` (`en` or `zh`)."""
+    funder_side = principal.is_platform or principal.org_id == application.funder_org_id
     entries = [{"at": e.at, "kind": e.kind, "stage": e.stage, "by_party": EVENT_PARTY.get(e.kind),
-                "text": _event_text(e, language)}
+                "text": _event_text(e, language) + _internal(e, funder_side)}
                for e in events_of(application.id) if e.kind != "edited" or _shows_edits(principal, application)]
     if application.status in ("submitted", "in_review", "returned"):
         for task in open_tasks_of(application):
@@ -162,6 +163,12 @@ def timeline(principal: Principal, application: Application, language: str) -> l
             entries.append({"at": task.created_at, "kind": "waiting", "stage": application.stage,
                             "by_party": party, "text": text})
     return entries
+
+
+def _internal(event: ApplicationEvent, funder_side: bool) -> str:
+    """The risk rules' own reason, which only the funder and the platform read."""
+    internal = (event.data or {}).get("internal_reason")
+    return _(" (risk rules: %(reason)s)", reason=internal) if internal and funder_side else ""
 
 
 def _shows_edits(principal: Principal, application: Application) -> bool:

@@ -16,6 +16,7 @@ from app.models import Application, Organisation, Product
 from app.services.errors import NotFound
 from app.services.identity.directory import Principal
 from app.services.origination import applications, products, risk
+from app.services.origination.decisions import reason_in
 from app.services.origination.timeline import timeline
 
 
@@ -72,6 +73,7 @@ def application_detail(principal: Principal, application_id: int, language: str)
     view["documents"] = [{"id": d.id, "kind": d.kind, "filename": d.filename, "content_type": d.content_type,
                           "size": d.size, "created_at": d.created_at}
                          for d in applications.documents_of(principal, row.id)]
+    view["reason"] = reason_in(row.reason, language)
     view["timeline"] = timeline(principal, row, language)
     try:
         view["risk"] = _risk(principal, row)
