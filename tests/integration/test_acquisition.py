@@ -231,6 +231,25 @@ def test_a_lead_with_a_wrong_field_is_refused_naming_it(app, client, acquisition
         db.session.remove()
 
 
+def test_a_wrong_lead_is_refused_in_the_callers_language(client, acquisition):
+    wrong = lead_data(mobile="12800138000", email="not-an-address")
+    english = client.post("/api/v1/leads", headers={**acquisition["MKT1"], "Accept-Language": "en"}, json=wrong)
+    assert english.status_code == 422, english.json
+    assert english.json["error"]["message"] == "Some of the lead's fields are missing or wrong."
+    assert english.json["error"]["fields"] == {
+        "mobile": ["Enter a mainland mobile number (11 digits starting with 1)."],
+        "email": ["Enter a valid e-mail address, or leave it empty."]}
+    chinese = client.post("/api/v1/leads", headers={**acquisition["MKT1"], "Accept-Language": "zh"}, json=wrong)
+    assert chinese.status_code == 422, chinese.json
+    assert chinese.json["error"]["message"] == "线索的部分信息缺失或有误。"
+    assert chinese.json["error"]["fields"]["mobile"] == ["请填写中国大陆手机号（以 1 开头的 11 位数字）。"]
+    missing = client.get("/api/v1/leads/999999", headers={**acquisition["op"], "Accept-Language": "zh"})
+    assert missing.status_code == 404 and missing.json["error"]["message"] == "未找到该线索。"
+    bad_key = client.get("/api/v1/leads/1", headers={"X-Channel-Key": "lfch_wrong", "Accept-Language": "en"})
+    assert bad_key.status_code == 401
+    assert bad_key.json["error"]["message"] == "The channel key is missing, wrong or disabled."
+
+
 def test_a_mobile_number_is_read_as_people_write_it(app, client, acquisition):
     r = client.post("/api/v1/leads", headers=acquisition["op"], json=lead_data(mobile="+86 138-0013-8000"))
     assert r.status_code == 201 and r.json["mobile"] == "13800138000" and r.json["external_ref"] is None

@@ -107,7 +107,9 @@ def test_the_api_lists_ones_own_notices_and_marks_them_read(client, app, world):
     assert [n["id"] for n in body["items"]] == list(reversed(world["ids"]["ann"]))
     assert body["total"] == 3 and body["unread"] == 3 and not any(n["read"] for n in body["items"])
     assert body["items"][0]["template"] == "application_returned"
-    assert body["items"][0]["subject"] == "申请 A-3 需要补充材料"  # the platform's language when none is asked for
+    assert body["items"][0]["subject"] == "Application A-3: more information needed"  # the API's, none asked for
+    chinese = client.get(f"{API}/notices", headers={**ann, **ZH}).json["items"][0]
+    assert chinese["subject"] == "申请 A-3 需要补充材料"
     english = client.get(f"{API}/notices", headers={**ann, **EN}).json["items"][0]
     assert english["subject"] == "Application A-3: more information needed" and "invoice" in english["body"]
 
@@ -119,7 +121,11 @@ def test_the_api_lists_ones_own_notices_and_marks_them_read(client, app, world):
     paged = client.get(f"{API}/notices", query_string={"per_page": 1, "page": 2}, headers=ann).json
     assert [n["id"] for n in paged["items"]] == [world["ids"]["ann"][1]] and paged["total"] == 3
 
-    assert client.post(f"{API}/notices/{first}/read", headers=bob).status_code == 404
+    refused = client.post(f"{API}/notices/{first}/read", headers={**bob, **EN})
+    assert refused.status_code == 404 and refused.json["error"]["message"] == "No such notice."
+    refused_zh = client.post(f"{API}/notices/{first}/read", headers={**bob, **ZH})
+    assert refused_zh.status_code == 404 and refused_zh.json["error"] == {"code": "notice_not_found",
+                                                                          "message": "未找到该通知。"}
     assert client.post(f"{API}/notices/{world['ids']['bob'][0]}/read", headers=ann).status_code == 404
     assert client.get(f"{API}/notices", headers=bob).json["unread"] == 1
     assert client.get(f"{API}/notices").status_code == 401

@@ -135,6 +135,26 @@ def test_an_order_product_without_an_advance_ratio_is_422(app, client, headers):
     assert product_count(app) == 1
 
 
+def test_a_refused_product_says_why_in_the_readers_language_with_the_lines_named_in_words(client, headers):
+    falling = {**PLEDGE, "code": "NEW1", "ltv": {"lend": "0.80", "warning": "0.70", "margin_call": "0.75",
+                                                 "liquidation": "0.85"}}
+    english = client.post(f"{API}/products", headers={**headers["admin"], "Accept-Language": "en"}, json=falling)
+    assert english.status_code == 422, english.json
+    said = "The loan-to-value lines must increase: lending < warning < margin call < liquidation."
+    assert english.json["error"]["message"] == said and english.json["error"]["fields"]["ltv"] == [said]
+    chinese = client.post(f"{API}/products", headers={**headers["admin"], "Accept-Language": "zh"}, json=falling)
+    said_zh = "质押率各条线须逐条递增：放款线 < 预警线 < 追加保证金线 < 平仓线。"
+    assert chinese.status_code == 422 and chinese.json["error"]["message"] == said_zh, chinese.json
+    assert chinese.json["error"]["fields"]["ltv"] == [said_zh]
+    ratio = client.patch(f"{API}/products/ORDER1", headers={**headers["admin"], "Accept-Language": "zh"},
+                         json={"advance_ratio": "0"})
+    assert ratio.status_code == 422, ratio.json
+    assert ratio.json["error"]["message"] == "融资比例必须大于 0 且不超过 1，最多 4 位小数。"
+    assert ratio.json["error"]["fields"]["advance_ratio"] == ["比例须大于 0 且不超过 1，最多 4 位小数，如 0.80。"]
+    missing = client.get(f"{API}/products/NOPE", headers={**headers["admin"], "Accept-Language": "en"})
+    assert missing.status_code == 404 and missing.json["error"]["message"] == "There is no product NOPE."
+
+
 def test_the_platform_changes_terms_and_withdraws_a_product_from_offer(client, headers):
     r = call(client, headers, "operator", "PATCH", "/products/ORDER1",
              {"name": "Order financing 2027", "advance_ratio": "0.70", "documents": ["order"]})

@@ -14,8 +14,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Notification as NotificationRow
 from app.models import RiskReport as RiskReportRow
+from app.services.errors import Conflict, Invalid
 from app.services.identity import directory as identity
-from app.services.origination import applications, products
+from app.services.origination import applications, products, risk
 from handlers.errors import ProviderError
 from handlers.identifiers import make_credit_code, make_id_number
 from handlers.notify import HttpNotifyClient, Notification, SendResult
@@ -79,6 +80,26 @@ def people(app, admin_token):
         db.session.remove()
     for user in ("op", "ana", "appl"):
         set_password(app, user)
+
+
+def test_the_blacklists_refusals_read_in_the_readers_language(app, people):
+    with app.app_context():
+        risk.add_to_blacklist(identity.principal_for("op"), COMPANY, "fraud case 7")
+        db.session.remove()
+    for headers, duplicate, wrong in (
+            (EN, "This identifier is already on the blacklist.",
+             "Not a valid ID number or unified social credit code (18 characters, with its check character)."),
+            (ZH, "该证件号码已在黑名单上。", "不是有效的身份证号码或统一社会信用代码（18 位，含校验位）。")):
+        with app.test_request_context("/", headers=headers):  # a request of its own: its reader's language
+            operator = identity.principal_for("op")
+            with pytest.raises(Conflict) as again:
+                risk.add_to_blacklist(operator, COMPANY.lower(), "twice")
+            assert again.value.message == duplicate
+            with pytest.raises(Invalid) as bad:
+                risk.add_to_blacklist(operator, "91310000123456780", "")
+            assert bad.value.message == wrong and bad.value.fields == {"subject": [wrong]}
+            assert [entry.reason for entry in risk.blacklist(operator)] == ["fraud case 7"]
+            db.session.remove()
 
 
 def csrf_of(page: str) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Notification
 from app.services import clock
+from app.services.context import lazy_gettext as _l
 from app.services.errors import NotFound
 from app.services.identity.directory import Principal
 from app.services.notices.templates import TEMPLATES, render
@@ -75,7 +76,7 @@ def mark_read(principal: Principal, notice_id: int, language: str = "zh") -> Not
     """Mark one of the principal's notices read (again: no change); another's is not found."""
     row = db.session.scalar(select(Notification).where(Notification.id == notice_id, _mine(principal)))
     if row is None:
-        raise NotFound("no such notice", code="notice_not_found")
+        raise NotFound(_l("No such notice."), code="notice_not_found")
     if row.read_at is None:
         row.read_at = clock.now()
         row.status = READ

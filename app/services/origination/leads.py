@@ -31,7 +31,8 @@ from app.lending.money import parse_money
 from app.models import Channel, HumanTask, Lead, Organisation, ProcessInstance, Product, User
 from app.models.origination import LEAD_STATUSES
 from app.services import clock, context
-from app.services.errors import Conflict, Invalid, NotFound, Unauthorized
+from app.services.context import lazy_gettext as _l
+from app.services.errors import Conflict, Invalid, NotFound, Text, Unauthorized
 from app.services.identity import accounts, directory, grants, policy
 from app.services.identity.directory import Principal
 from app.services.ledger.loans import business_today
@@ -48,6 +49,10 @@ EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 KEY_PREFIX = "lfch_"  # says what a leaked key is, in a log or a repository
 OPEN_TASK_STATES = ("ready", "claimed")
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
+CODE_FORMAT = _l("A channel code is 2 to 64 letters, digits, dashes or underscores, beginning with a letter or a digit.")
+NAME_FORMAT = _l("A channel name is 1 to 200 characters.")
+NOT_FOUND = _l("No such lead.")
+OPERATORS_ONLY = _l("Leads are for the platform's operators.")
 
 
 def _digest(key: str) -> str:
@@ -63,11 +68,11 @@ def register_channel(code: str, name: str, actor: Principal | None = None) -> tu
         policy.require(actor, "leads.manage")
     code, name = (code or "").strip(), (name or "").strip()
     if not CHANNEL_CODE.fullmatch(code):
-        raise Invalid("channel code: 2 to 64 letters, digits, '-' or '_'", {"code": ["2 to 64 letters, digits, - or _"]})
+        raise Invalid(CODE_FORMAT, {"code": [CODE_FORMAT]})
     if not name or len(name) > 200:
-        raise Invalid("channel name: 1 to 200 characters", {"name": ["1 to 200 characters"]})
+        raise Invalid(NAME_FORMAT, {"name": [NAME_FORMAT]})
     if db.session.scalar(select(Channel.id).where(Channel.code == code)) is not None:
-        raise Conflict(f"channel {code!r} already exists")
+        raise Conflict(_l("A channel with the code %(code)s exists already.", code=code))
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     row = Channel(code=code, name=name, key_hash=_digest(key), active=True, created_at=clock.now())
     db.session.add(row)
@@ -79,25 +84,25 @@ def authenticate_channel(key: str | None) -> Channel:
     """The active channel whose API key this is; 401 otherwise."""
     row = db.session.scalar(select(Channel).where(Channel.key_hash == _digest(key))) if key else None
     if row is None or not row.active:
-        raise Unauthorized("the channel key is missing, wrong or disabled", code="bad_channel_key")
+        raise Unauthorized(_l("The channel key is missing, wrong or disabled."), code="bad_channel_key")
     return row
 
 
 # -- checking a lead --------------------------------------------------------------------------
 
-def _text(data: Mapping[str, Any], name: str, limit: int, errors: dict[str, list[str]],
+def _text(data: Mapping[str, Any], name: str, limit: int, errors: dict[str, list[Text]],
           required: bool = False) -> str | None:
     value = data.get(name)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            errors[name] = ["required"]
+            errors[name] = [_l("Required, at most %(limit)s characters.", limit=limit)]
         return None
     if not isinstance(value, str):
-        errors[name] = ["must be text"]
+        errors[name] = [_l("Must be text.")]
         return None
     value = value.strip()
     if len(value) > limit:
-        errors[name] = [f"at most {limit} characters"]
+        errors[name] = [_l("At most %(limit)s characters.", limit=limit)]
         return None
     return value
 
@@ -113,7 +118,7 @@ def normalized_mobile(value: str) -> str:
 
 def _checked(data: Mapping[str, Any], from_channel: bool) -> dict[str, Any]:
     """The lead's fields, or 422 naming each wrong one."""
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Text]] = {}
     out: dict[str, Any] = {
         "company_name": _text(data, "company_name", 200, errors, required=True),
         "contact_name": _text(data, "contact_name", 100, errors, required=True),
@@ -123,30 +128,30 @@ def _checked(data: Mapping[str, Any], from_channel: bool) -> dict[str, Any]:
     if credit_code is not None:
         credit_code = credit_code.upper()
         if not valid_credit_code(credit_code):
-            errors["credit_code"] = ["not a valid unified social credit code (18 characters, check digit)"]
+            errors["credit_code"] = [_l("An 18-character unified social credit code with a valid check character.")]
     if id_number is not None:
         id_number = id_number.upper()
         if not valid_id_number(id_number):
-            errors["id_number"] = ["not a valid resident ID number (18 characters, check digit)"]
+            errors["id_number"] = [_l("An 18-character resident ID number with a valid check character.")]
     if credit_code is None and id_number is None and "credit_code" not in errors and "id_number" not in errors:
-        errors["credit_code"] = ["give the unified social credit code or the ID number"]
+        errors["credit_code"] = [_l("Enter a valid unified social credit code (18 characters), or an ID number.")]
     out["credit_code"], out["id_number"] = credit_code, id_number
     mobile = _text(data, "mobile", 20, errors, required=True)
     if mobile is not None:
         mobile = normalized_mobile(mobile)
         if not MOBILE.fullmatch(mobile):
-            errors["mobile"] = ["not a mainland mobile number (11 digits starting with 1)"]
+            errors["mobile"] = [_l("Enter a mainland mobile number (11 digits starting with 1).")]
     out["mobile"] = mobile
     email = _text(data, "email", 254, errors)
     if email is not None and not EMAIL.fullmatch(email):
-        errors["email"] = ["not an e-mail address"]
+        errors["email"] = [_l("Enter a valid e-mail address, or leave it empty.")]
     out["email"] = email
     product_code = _text(data, "product_code", 64, errors)
     if product_code is not None:
         try:
             offered_product(product_code)
         except Invalid:
-            errors["product_code"] = ["not an offered product"]
+            errors["product_code"] = [_l("Choose a product that is offered, or none.")]
     out["product_code"] = product_code
     amount = data.get("amount")
     out["amount"] = None
@@ -154,13 +159,13 @@ def _checked(data: Mapping[str, Any], from_channel: bool) -> dict[str, Any]:
         try:
             out["amount"] = parse_money(amount if isinstance(amount, str | Decimal) else str(amount), "amount")
         except LendingError:
-            errors["amount"] = ["an amount such as 500000.00"]
+            errors["amount"] = [_l("Enter a positive amount such as 500000.00, or leave it empty.")]
         else:
             if out["amount"] <= 0:
-                errors["amount"] = ["must be positive"]
+                errors["amount"] = [_l("Enter a positive amount such as 500000.00, or leave it empty.")]
     out["external_ref"] = _text(data, "external_ref", 128, errors) if from_channel else None
     if errors:
-        raise Invalid("the lead has errors: see the fields", errors)
+        raise Invalid(_l("Some of the lead's fields are missing or wrong."), errors)
     return out
 
 
@@ -219,7 +224,7 @@ def _create(fields: dict[str, Any], channel_id: int | None, created_by_id: int |
         instances.start(PROCESS, None, row.number, _start_data(row))  # commits the lead with its instance
         db.session.refresh(row)
         return row
-    raise Conflict("could not number the lead; try again")
+    raise Conflict(_l("The lead could not be given a number; please try again."))
 
 
 @dataclass(frozen=True)
@@ -255,7 +260,7 @@ def products_offered() -> list[tuple[str, str]]:
 
 def enter_lead(principal: Principal, data: Mapping[str, Any]) -> Lead:
     """A lead an operator enters (from a telephone call, a visit)."""
-    policy.require(principal, "leads.manage", message="entering leads is for the platform's operators")
+    policy.require(principal, "leads.manage", message=_l("Entering leads is for the platform's operators."))
     return _create(_checked(data, from_channel=False), None, principal.id)
 
 
@@ -315,12 +320,12 @@ def lead_detail(row: Lead) -> dict[str, Any]:
 def _load(lead_id: int) -> Lead:
     row = db.session.get(Lead, lead_id) if 0 < lead_id < 2 ** 63 else None
     if row is None:
-        raise NotFound("no such lead")
+        raise NotFound(NOT_FOUND)
     return row
 
 
 def get_lead(principal: Principal, lead_id: int) -> dict[str, Any]:
-    policy.require(principal, "leads.manage", message="leads are the platform's operators'")
+    policy.require(principal, "leads.manage", message=OPERATORS_ONLY)
     return lead_detail(_load(lead_id))
 
 
@@ -328,17 +333,18 @@ def get_channel_lead(channel: Channel, lead_id: int) -> dict[str, Any]:
     """A channel's own lead; another channel's is 404, as one that does not exist."""
     row = _load(lead_id)
     if row.channel_id != channel.id:
-        raise NotFound("no such lead")
+        raise NotFound(NOT_FOUND)
     return lead_view(row)
 
 
 def list_leads(principal: Principal, page: int = 1, per_page: int = 50, status: str | None = None) -> dict[str, Any]:
     """The newest leads first, with the duplicate marker; `status` one of LEAD_STATUSES."""
-    policy.require(principal, "leads.manage", message="leads are the platform's operators'")
+    policy.require(principal, "leads.manage", message=OPERATORS_ONLY)
     query = select(Lead)
     if status is not None:
         if status not in LEAD_STATUSES:
-            raise Invalid(f"unknown lead status {status!r}", {"status": [f"one of {', '.join(LEAD_STATUSES)}"]})
+            message = _l("Choose a lead status: new, qualified, dropped or registered.")
+            raise Invalid(message, {"status": [message]})
         query = query.where(Lead.status == status)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = list(db.session.scalars(query.order_by(Lead.id.desc()).offset((page - 1) * per_page).limit(per_page)))

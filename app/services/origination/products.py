@@ -16,13 +16,24 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Product
 from app.models.origination import DOCUMENT_KINDS, PRODUCT_KINDS
-from app.services.errors import Invalid, NotFound
+from app.services.context import lazy_gettext as _l
+from app.services.errors import Invalid, NotFound, Text
 from app.services.identity import policy
 from app.services.identity.directory import Principal
 from app.services.ledger import loans
 
 LTV_LINES = ("lend", "warning", "margin_call", "liquidation")  # in increasing order
 ORIGINATION_KEYS = frozenset({"kind", "advance_ratio", "ltv", "documents"})
+RATIO_NAMES: dict[str, Text] = {
+    "advance_ratio": _l("The advance ratio"), "ltv.lend": _l("The lending loan-to-value line"),
+    "ltv.warning": _l("The warning loan-to-value line"), "ltv.margin_call": _l("The margin call loan-to-value line"),
+    "ltv.liquidation": _l("The liquidation loan-to-value line")}
+KINDS_IN_WORDS = _l("The kind of product must be order financing, pledge financing or a credit loan.")
+DOCUMENTS_IN_WORDS = _l("Each required document must be one of the kinds listed: an order, an invoice, a warehouse "
+                        "receipt, a business licence, financial statements, an ID card or another document.")
+LTV_IN_WORDS = _l("A pledge product needs four loan-to-value lines, each a ratio above 0 and at most 1: lending, "
+                  "warning, margin call and liquidation, each higher than the one before.")
+NAME_FORMAT = _l("A name of 1 to 200 characters.")
 
 
 @dataclass(frozen=True)
@@ -46,36 +57,36 @@ def _ratio(value: object, field: str) -> Decimal:
     try:
         ratio = Decimal(str(value))
     except InvalidOperation:
-        raise Invalid(f"{field} must be a decimal number", {field: ["a decimal number such as 0.80"]}) from None
+        raise Invalid(_l("%(ratio)s must be a number such as 0.80.", ratio=RATIO_NAMES[field]),
+                      {field: [_l("A number such as 0.80.")]}) from None
     if not ratio.is_finite() or not Decimal(0) < ratio <= Decimal(1) or ratio != ratio.quantize(Decimal("0.0001")):
-        raise Invalid(f"{field} must be above 0 and at most 1, with at most 4 decimals",
-                      {field: ["above 0 and at most 1, at most 4 decimals"]})
+        raise Invalid(_l("%(ratio)s must be above 0 and at most 1, with at most 4 decimals.", ratio=RATIO_NAMES[field]),
+                      {field: [_l("A ratio above 0 and at most 1, with at most 4 decimals, like 0.80.")]})
     return ratio
 
 
 def check_origination(kind: object, settings: Mapping[str, Any]) -> dict[str, Any]:
     """The origination terms of a product of `kind`, checked and normalised (422 naming the field)."""
     if kind not in PRODUCT_KINDS:
-        raise Invalid(f"kind must be one of {', '.join(PRODUCT_KINDS)}", {"kind": [f"one of {', '.join(PRODUCT_KINDS)}"]})
+        raise Invalid(KINDS_IN_WORDS, {"kind": [KINDS_IN_WORDS]})
     out: dict[str, Any] = {}
     documents = settings.get("documents", [])
     if not isinstance(documents, list) or not all(d in DOCUMENT_KINDS for d in documents):
-        raise Invalid("documents must be a list of document kinds",
-                      {"documents": [f"each one of {', '.join(DOCUMENT_KINDS)}"]})
+        raise Invalid(DOCUMENTS_IN_WORDS, {"documents": [DOCUMENTS_IN_WORDS]})
     out["documents"] = sorted(set(documents), key=DOCUMENT_KINDS.index)
     if kind == "order_financing":
         if "advance_ratio" not in settings:
-            raise Invalid("an order-financing product needs an advance_ratio", {"advance_ratio": ["required"]})
+            message = _l("An order-financing product needs an advance ratio, such as 0.80.")
+            raise Invalid(message, {"advance_ratio": [message]})
         out["advance_ratio"] = str(_ratio(settings["advance_ratio"], "advance_ratio"))
     if kind == "pledge_financing":
         ltv = settings.get("ltv")
         if not isinstance(ltv, Mapping) or set(ltv) != set(LTV_LINES):
-            raise Invalid("a pledge product needs ltv lines lend, warning, margin_call and liquidation",
-                          {"ltv": [f"an object with {', '.join(LTV_LINES)}"]})
+            raise Invalid(LTV_IN_WORDS, {"ltv": [LTV_IN_WORDS]})
         lines = [_ratio(ltv[name], f"ltv.{name}") for name in LTV_LINES]
         if any(a >= b for a, b in zip(lines, lines[1:], strict=False)):
-            raise Invalid("ltv lines must increase: lend < warning < margin_call < liquidation",
-                          {"ltv": ["lend < warning < margin_call < liquidation"]})
+            message = _l("The loan-to-value lines must increase: lending < warning < margin call < liquidation.")
+            raise Invalid(message, {"ltv": [message]})
         out["ltv"] = {name: str(value) for name, value in zip(LTV_LINES, lines, strict=True)}
     return out
 
@@ -103,16 +114,18 @@ def update_product(actor: Principal, code: str, data: Mapping[str, Any]) -> Prod
     row = _product(code)
     unknown = set(data) - {"name", "active", "advance_ratio", "ltv", "documents"}
     if unknown:
-        raise Invalid("only name, active, advance_ratio, ltv and documents can change",
-                      {k: ["cannot change"] for k in sorted(unknown)})
+        raise Invalid(_l("Only the name, whether the product is offered, the advance ratio, the loan-to-value lines "
+                         "and the required documents can change."),
+                      {k: [_l("This cannot change once the product exists.")] for k in sorted(unknown)})
     if "name" in data:
         name = data["name"]
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
-            raise Invalid("name must be 1 to 200 characters", {"name": ["1 to 200 characters"]})
+            raise Invalid(NAME_FORMAT, {"name": [NAME_FORMAT]})
         row.name = name.strip()
     if "active" in data:
         if not isinstance(data["active"], bool):
-            raise Invalid("active must be true or false", {"active": ["true or false"]})
+            message = _l("Whether the product is offered must be true or false.")
+            raise Invalid(message, {"active": [message]})
         row.active = data["active"]
     merged = {**row.origination, **{k: v for k, v in data.items() if k in ORIGINATION_KEYS}}
     row.origination = check_origination(row.kind, merged)
@@ -123,14 +136,14 @@ def update_product(actor: Principal, code: str, data: Mapping[str, Any]) -> Prod
 def _product(code: str) -> Product:
     row = db.session.scalar(select(Product).where(Product.code == code, Product.kind.is_not(None)))
     if row is None:
-        raise NotFound(f"no product {code!r}")
+        raise NotFound(_l("There is no product %(code)s.", code=code))
     return row
 
 
 def product_row(product_id: int) -> Product:
     row = db.session.get(Product, product_id)
     if row is None:
-        raise NotFound(f"no product with id {product_id}")
+        raise NotFound(_l("No such product."))
     return row
 
 
@@ -149,7 +162,8 @@ def offered_product(code: object) -> Product:
     row = db.session.scalar(select(Product).where(Product.code == str(code), Product.active.is_(True),
                                                   Product.kind.is_not(None))) if isinstance(code, str) else None
     if row is None:
-        raise Invalid(f"no product {code!r} is offered", {"product": ["not an offered product"]})
+        message = _l("Choose a product that is offered.")
+        raise Invalid(message, {"product": [message]})
     return row
 
 
@@ -178,5 +192,5 @@ def list_products(principal: Principal, include_inactive: bool = False) -> list[
 def get_product(principal: Principal, code: str) -> dict[str, Any]:
     row = _product(code)
     if not row.active and not principal.is_platform:
-        raise NotFound(f"no product {code!r}")
+        raise NotFound(_l("There is no product %(code)s.", code=code))
     return product_view(row)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Application, BlacklistEntry, Organisation, Product, RiskReport
 from app.services import clock, context
+from app.services.context import lazy_gettext as _l
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.identity import policy
 from app.services.identity.directory import Principal
@@ -81,9 +82,9 @@ def latest_report(principal: Principal, business_key: str) -> RiskReport | None:
     """The deal's latest risk report, for the funder and the platform only (404 for anyone else)."""
     row = db.session.scalar(select(Application).where(Application.number == business_key))
     if row is None:
-        raise NotFound("application not found")
+        raise NotFound(_l("Application not found."))
     if not (principal.is_platform or principal.org_id == row.funder_org_id and row.status != "draft"):
-        raise NotFound("no risk report for you here")
+        raise NotFound(_l("There is no risk report of this application for you to read."))
     return db.session.scalar(select(RiskReport).where(RiskReport.business_key == business_key)
                              .order_by(RiskReport.id.desc()).limit(1))
 
@@ -99,10 +100,10 @@ def add_to_blacklist(principal: Principal, subject: str, reason: str = "") -> Bl
     policy.require(principal, "risk.blacklist")
     subject = normalized_subject(subject or "")
     if not (valid_id_number(subject) or valid_credit_code(subject)):
-        raise Invalid("not a valid ID number or unified social credit code",
-                      {"subject": ["an 18-character ID number or unified social credit code"]})
+        message = _l("Not a valid ID number or unified social credit code (18 characters, with its check character).")
+        raise Invalid(message, {"subject": [message]})
     if blacklisted(subject):
-        raise Conflict("already on the blacklist")
+        raise Conflict(_l("This identifier is already on the blacklist."))
     entry = BlacklistEntry(subject=subject, reason=(reason or "").strip()[:500], added_by_id=principal.id,
                            created_at=clock.now())
     db.session.add(entry)
@@ -114,7 +115,7 @@ def remove_from_blacklist(principal: Principal, entry_id: int) -> None:
     policy.require(principal, "risk.blacklist")
     entry = db.session.get(BlacklistEntry, entry_id)
     if entry is None:
-        raise NotFound("no such blacklist entry")
+        raise NotFound(_l("This entry is no longer on the blacklist."))
     db.session.delete(entry)
     db.session.commit()
 
@@ -130,8 +131,8 @@ def try_assessment(principal: Principal, data: dict[str, Any]) -> RiskSimReport:
     policy.require(principal, "risk.simulate")
     try:
         request = RiskRequest.from_dict(data)
-    except ValueError as exc:
-        raise Invalid(f"the request does not read: {exc}") from None
+    except ValueError:
+        raise Invalid(_l("Fill in every field: an identifier, its kind and an amount such as 500000.00.")) from None
     return simulator().assess(request)
 
 
