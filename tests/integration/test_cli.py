@@ -64,6 +64,17 @@ def test_validate_passes_the_projects_own_processes(app):
     assert result.output.startswith("ok:")
 
 
+def test_validate_needs_no_migrated_database(tmp_path: Path):
+    """On a fresh checkout (no database yet) the strict check still runs: decisions come from the files given."""
+    from app import create_app
+
+    fresh = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'none.db'}",
+                        "SECRET_KEY": "test-secret", "FORMS_DIR": str(ROOT / "forms")})
+    files = sorted(str(p) for p in (ROOT / "processes").iterdir() if p.suffix in (".bpmn", ".dmn"))
+    result = fresh.test_cli_runner().invoke(args=["processes", "validate", *files])
+    assert result.exit_code == 0 and result.output.startswith("ok:"), result.output
+
+
 def test_validate_fails_with_reasons(runner, tmp_path: Path):
     source = (FIXTURES / "bpmn" / "review_with_form.bpmn").read_text()
     bad = source.replace("review-schema.json", "missing-form.json").replace(

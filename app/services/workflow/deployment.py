@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.lint import lint_bundle
@@ -75,7 +75,11 @@ def _latest_versions(kind: str, ids: list[str]) -> dict[str, ProcessVersion]:
 
 
 def _deployed_decision_files(exclude: set[str] | frozenset[str] = frozenset()) -> list[DiagramFile]:
-    """The source of the latest version of every deployed decision (but `exclude`), as context for parsing BPMN."""
+    """The source of the latest version of every deployed decision (but `exclude`), as context for parsing BPMN.
+
+    None on a database that has no tables yet (`processes validate` on a fresh checkout)."""
+    if not inspect(db.session.get_bind()).has_table(Deployment.__tablename__):
+        return []
     newest = (select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v"))
               .where(ProcessVersion.kind == "decision").group_by(ProcessVersion.process_id).subquery())
     rows = db.session.execute(
