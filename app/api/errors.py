@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify
+from flask_babel import gettext
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
@@ -62,7 +63,7 @@ def http_error_response(error: HTTPException):
     fields = _flatten_webargs(data["messages"]) if "messages" in data else data.get("errors")
     message = data.get("message") or error.description or error.name
     if error.code == 422 and fields:
-        message = "the request has invalid fields"
+        message = gettext("The request has invalid fields.")
     return error_response(error.code or 500, error.name.lower().replace(" ", "_"), message, fields)
 
 

@@ -6,6 +6,7 @@ wrong or disabled key is 401. The same `external_ref` from the same channel agai
 the lead made the first time.
 """
 from flask import g, request
+from flask_babel import gettext
 
 from app.api.auth import current_user, require_user
 from app.api.json_body import Blueprint
@@ -51,7 +52,7 @@ def create_lead(args):
 def list_leads(args):
     """Every lead, newest first, with the duplicate marker (the platform's operators)."""
     if g.channel is not None:
-        raise Forbidden("a channel reads its leads one by one: GET /leads/{id}")
+        raise Forbidden(gettext("A channel reads its leads one by one: GET /leads/{id}."))
     return leads.list_leads(current_user(), **args)
 
 
