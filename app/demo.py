@@ -145,8 +145,12 @@ def _deals() -> list[tuple[str, str, str, dict[str, str], str]]:
 
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n" \
       b"trailer<</Root 1 0 R>>\n%%EOF\n"
-REVIEW_NOTES = {
+REVIEW_NOTES = {  # the funder's internal notes
     "approve": "核心企业已确认订单，回款账户为监管账户，建议按申请金额放款。",
+    "return": "近三个月回款流水偏少，发票齐全后再核额度。",
+    "reject": "历史回款两次逾期，内部评级偏低。",
+}
+REASONS = {  # what the borrower reads
     "return": "请补充最近三个月的销售发票。",
     "reject": "订单对应的历史回款不稳定，暂不符合准入条件。",
 }
@@ -170,7 +174,7 @@ def _review(decision: str, amount: str) -> dict[str, object]:
     if decision == "approve":
         answer["approved_amount"] = amount
     else:
-        answer["reason"] = REVIEW_NOTES[decision]
+        answer["reason"] = REASONS[decision]
     return answer
 
 

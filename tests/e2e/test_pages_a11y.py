@@ -253,7 +253,7 @@ def _open_deal(page: Page, business_key: str) -> None:
 
 def test_each_party_sees_only_its_part_of_a_demo_deal(demo_page):
     """The seeded deals further along: the borrower's applicant, asked for more, sees the amount it
-    applied for and its own task — not the funder's limit, notes or reviewer; the funder's second
+    applied for, its own task and what is asked — not the funder's limit, notes or reviewer; the funder's second
     reviewer sees the first reviewer's decision, notes and name."""
     page = demo_page
     _sign_in(page, "applicant1")
@@ -261,8 +261,9 @@ def test_each_party_sees_only_its_part_of_a_demo_deal(demo_page):
     main = page.locator("main")
     expect(page.locator("#key-data")).to_contain_text("申请金额")
     expect(page.locator("#key-data")).to_contain_text("300,000.00")
-    for internal in ("250,000", "250000", "销售发票", "王审", "建议额度"):
+    for internal in ("250,000", "250000", "回款流水", "王审", "建议额度"):
         expect(main).not_to_contain_text(internal)
+    expect(page.locator("#deal-reason")).to_contain_text("请补充最近三个月的销售发票")  # the reason is the borrower's to read
     expect(page.locator("#earlier-tasks")).to_have_count(0)
     expect(page.locator("#history")).not_to_contain_text("初审")  # the funder's task is not in its history
 
