@@ -12,6 +12,7 @@ from app.api.errors import status_of
 from app.schemas.common import MAX_PAGE
 from app.services.errors import ErrorKind, ServiceError
 from app.services.workflow import documents, inbox, queries, task_view, tasks
+from app.services.workflow.labels import localized
 from app.services.workflow.tasks import PENDING_DOCUMENT, Upload
 from app.web.auth import safe_next
 from app.web.schema_form import FormParseError, fields_of, parse_submission
@@ -99,7 +100,8 @@ def task_page(task_id: int):
                                schema, ui, _nested(values), language=_language()), errors=errors,
                            assignees=tasks.assignable_users(task_id, principal), can_work=can_work,
                            four_eyes=not can_work and tasks.four_eyes_refused(task_id, principal),
-                           docs=documents.instance_documents(principal, detail["instance_id"])), status
+                           docs=documents.instance_documents(principal, detail["instance_id"]),
+                           form_help=localized(schema, "description", _language())), status
 
 
 def _nested(values: dict) -> dict:

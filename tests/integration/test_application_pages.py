@@ -288,6 +288,7 @@ def test_the_task_page_shows_the_deal_panel_with_the_report_for_the_funder(clien
     assert number in panel and "¥800,000.00" in panel and "发票.pdf" in panel
     assert f"/applications/{application_id}/documents/" in panel and 'id="risk-report"' in panel and "712" in panel
     assert not _latin_words(panel), _latin_words(panel)  # the fixture diagram itself is English only
+    assert '<p class="hint" id="form-help">请将约定条款与合同逐项核对。</p>' in page  # the form says what to do
 
 
 def test_a_task_on_something_else_has_no_deal_panel(client, app, auth, world, deploy):

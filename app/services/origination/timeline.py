@@ -73,7 +73,7 @@ WAITING_FOR_PARTY = {
 }
 WAITING = N_("Waiting for the next step")
 DOCUMENT_NAMES = {
-    "order": N_("order"), "invoice": N_("invoice"), "warehouse_receipt": N_("warehouse receipt"),
+    "order": N_("purchase order"), "invoice": N_("invoice"), "warehouse_receipt": N_("warehouse receipt"),
     "business_licence": N_("business licence"), "financial_statements": N_("financial statements"),
     "id_card": N_("ID card"), "other": N_("other document"),
 }
