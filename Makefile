@@ -33,9 +33,11 @@ run: setup
 	@echo "== API token of the platform admin (user 'admin'), for 'Authorization: Bearer ...' =="
 	@$(FLASK) seed admin | tail -n 1
 	@echo "== serving http://$(HOST):$(PORT) with the background worker (timers, retries) =="
-	@echo "== the risk platform is the simulator at http://$(HOST):$(PORT)/simulators/risk, called over HTTP =="
+	@echo "== the risk platform and the SMS/e-mail gateway are the simulators under http://$(HOST):$(PORT)/simulators/, called over HTTP =="
 	@export LOANFLOW_RISK_URL=$${LOANFLOW_RISK_URL:-http://$(HOST):$(PORT)/simulators/risk} \
-	        LOANFLOW_RISK_API_KEY=$${LOANFLOW_RISK_API_KEY:-simulator-sandbox-key}; \
+	        LOANFLOW_RISK_API_KEY=$${LOANFLOW_RISK_API_KEY:-simulator-sandbox-key} \
+	        LOANFLOW_NOTIFY_URL=$${LOANFLOW_NOTIFY_URL:-http://$(HOST):$(PORT)/simulators/notify} \
+	        LOANFLOW_NOTIFY_API_KEY=$${LOANFLOW_NOTIFY_API_KEY:-simulator-sandbox-key}; \
 	  $(FLASK) worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(FLASK) run --host $(HOST) --port $(PORT)
 

@@ -64,6 +64,20 @@ def deliver_outbox_job(app: Flask) -> int:
     return delivered
 
 
+def deliver_notices_job(app: Flask) -> int:
+    """Hand queued SMS and e-mails to the notify adapter; returns how many were handed over."""
+    from app.services.notices.sending import deliver_queued
+
+    with app.app_context():
+        try:
+            delivered = deliver_queued()
+        finally:
+            db.session.remove()
+    if delivered:
+        log.info("handed %d SMS/e-mail notice(s) to the notify provider", delivered)
+    return delivered
+
+
 def build_scheduler(app: Flask, interval_seconds: float = 1.0) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone="UTC")
     scheduler.add_job(wake_due_job, "interval", seconds=interval_seconds, args=[app], id="wake_due",
@@ -73,6 +87,8 @@ def build_scheduler(app: Flask, interval_seconds: float = 1.0) -> BlockingSchedu
                       id="end_of_day", max_instances=1, coalesce=True, misfire_grace_time=None)
     scheduler.add_job(end_of_day_job, "date", args=[app], id="end_of_day_catch_up")
     scheduler.add_job(deliver_outbox_job, "interval", seconds=5, args=[app], id="deliver_outbox",
+                      max_instances=1, coalesce=True, misfire_grace_time=None)
+    scheduler.add_job(deliver_notices_job, "interval", seconds=2, args=[app], id="deliver_notices",
                       max_instances=1, coalesce=True, misfire_grace_time=None)
     return scheduler
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -189,6 +190,8 @@ class Notification(Model):
         CheckConstraint(_one_of("channel", NOTIFICATION_CHANNELS), name="channel"),
         Index("ix_notifications_user", "user_id", "id"),
         Index("ix_notifications_org", "org_id", "id"),
+        Index("ix_notifications_queued", "next_attempt_at", postgresql_where=text("status = 'queued'"),
+              sqlite_where=text("status = 'queued'")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -203,7 +206,11 @@ class Notification(Model):
     business_key: Mapped[str | None] = mapped_column(String(128))
     provider: Mapped[str] = mapped_column(String(64), default="")
     provider_message_id: Mapped[str | None] = mapped_column(String(128))
-    status: Mapped[str] = mapped_column(String(16), default="sent")  # sent | failed | read
+    # queued (an SMS or e-mail waiting for the worker) | sent | failed; an in-app notice is sent at once
+    status: Mapped[str] = mapped_column(String(16), default="sent")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a queued one's next try
+    error: Mapped[str | None] = mapped_column(Text)  # why the provider refused it, or why it stayed down
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -93,6 +93,9 @@ def upgrade():
     sa.Column('provider', sa.String(length=64), nullable=False),
     sa.Column('provider_message_id', sa.String(length=128), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
     sa.Column('idempotency_key', sa.String(length=200), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('read_at', sa.DateTime(), nullable=True),
@@ -104,6 +107,8 @@ def upgrade():
     )
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.create_index('ix_notifications_org', ['org_id', 'id'], unique=False)
+        batch_op.create_index('ix_notifications_queued', ['next_attempt_at'], unique=False,
+                              postgresql_where=sa.text("status = 'queued'"), sqlite_where=sa.text("status = 'queued'"))
         batch_op.create_index('ix_notifications_user', ['user_id', 'id'], unique=False)
 
     op.create_table('risk_blacklist',
@@ -220,6 +225,8 @@ def downgrade():
     op.drop_table('risk_blacklist')
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_index('ix_notifications_user')
+        batch_op.drop_index('ix_notifications_queued', postgresql_where=sa.text("status = 'queued'"),
+                            sqlite_where=sa.text("status = 'queued'"))
         batch_op.drop_index('ix_notifications_org')
 
     op.drop_table('notifications')

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import HumanTask, Lead, Notification, Organisation, ProcessInstance, User
 from app.services.identity import directory as identity
+from app.services.notices import sending
 from app.services.origination import leads, products
 from handlers.identifiers import make_credit_code, make_id_number
 from tests.conftest import ROOT
@@ -92,11 +93,15 @@ def test_a_channels_lead_qualified_registers_the_borrower_who_sets_a_password_an
         assert user.password_hash is None
         principal = identity.principal_for(user.username)
         assert principal.roles == frozenset({"applicant"})
-        sent = {n.channel: n for n in db.session.scalars(select(Notification).where(
-            Notification.template == "lead_invitation", Notification.business_key == lead["number"]))}
-        assert set(sent) == {"sms", "email"}
+        def invitations() -> dict:
+            return {n.channel: n for n in db.session.scalars(select(Notification).where(
+                Notification.template == "lead_invitation", Notification.business_key == lead["number"]))}
+
+        assert {c: n.status for c, n in invitations().items()} == {"sms": "queued", "email": "queued"}
+        assert sending.deliver_queued() == 2  # the worker hands them to the provider after the step committed
+        sent = invitations()
         assert sent["sms"].recipient == "13800138000" and sent["email"].recipient == "wang.fang@lotus.example"
-        assert sent["sms"].status == "sent" and user.username in sent["sms"].body
+        assert sent["sms"].status == "sent" and sent["sms"].provider_message_id and user.username in sent["sms"].body
         link = sent["email"].params["link"]
         assert link in sent["email"].body
         username = user.username

@@ -213,12 +213,9 @@ def test_a_message_sent_over_http_is_recorded_once_per_idempotency_key(app, noti
 def test_the_platform_sends_through_the_simulator_over_http_into_the_outbox(app, served, key, people, monkeypatch):
     """NOTIFY_URL naming the app's own simulator: the platform's row and the simulator's, the outbox shows it once.
 
-    Not on SQLite: one writer at a time, and the send holds its transaction open across the call to
-    the simulator, which writes too (the in-process simulator, NOTIFY_URL unset, is SQLite's way)."""
+    The send queues the SMS in the step's transaction; the worker hands it over after the commit,
+    holding no transaction while the simulator writes (also on SQLite, one writer at a time)."""
     from app.services.notices import sending
-
-    if app.config["BACKEND"] == "sqlite":
-        pytest.skip("SQLite has one writer: a send cannot wait for its own simulator's write")
 
     monkeypatch.setitem(app.config, "NOTIFY_URL", f"{served}/simulators/notify")
     monkeypatch.setitem(app.config, "NOTIFY_API_KEY", key)
@@ -226,6 +223,8 @@ def test_the_platform_sends_through_the_simulator_over_http_into_the_outbox(app,
         ids = sending.send("lead_invitation", {"company": "Trader Co", "username": "appl", "link": "https://x/y"},
                            addresses=[("sms", "13900139000")], idempotency_key="invite-1")
         db.session.commit()
+        assert db.session.get(NotificationRow, ids[0]).status == "queued"
+        assert sending.deliver_queued() == 1 and sending.deliver_queued() == 0  # handed over once
         platform_row = db.session.get(NotificationRow, ids[0])
         assert platform_row.provider == f"{served}/simulators/notify" and platform_row.status == "sent"
         db.session.remove()

@@ -1,15 +1,19 @@
 """Sending notices: to the users of an organisation (in-app, and by e-mail or SMS where their
 account has an address) or to an address (a lead's mobile), through the notify adapter.
 
-The adapter is the configured provider (`LOANFLOW_NOTIFY_URL`, an HTTP client) or, unset, the
-simulator in process; a test puts its own in `app.extensions["notifier"]`. Every message is a
-row of `notifications`; a retried send with the same idempotency key sends nothing twice. A
-provider that refuses an address marks that message failed and the others go on; a provider that
-is down raises `ProviderUnavailable`, which a service task retries (and, in the end, an incident).
+`send` records every message in the caller's transaction (a service task's step): an in-app notice
+is there at once, an SMS or e-mail is `queued`. The worker (`deliver_queued`, every few seconds)
+hands queued ones to the adapter after that transaction committed, so a decision never waits on,
+nor is undone by, an SMS gateway: a provider that refuses an address marks the message failed with
+its reason; a provider that is down is tried again (10 s, then twice as long each time) up to
+`MAX_ATTEMPTS`, then the message is failed with the reason. The adapter is the configured provider
+(`LOANFLOW_NOTIFY_URL`, an HTTP client) or, unset, the simulator in process; a test puts its own in
+`app.extensions["notifier"]`. The same idempotency key twice sends nothing twice.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -41,18 +45,6 @@ def _seen(key: str | None) -> bool:
         select(Notification.id).where(Notification.idempotency_key == key)) is not None
 
 
-def _deliver(provider: Notifier, name: str, channel: str, to: str, subject: str, body: str,
-             key: str | None) -> tuple[str, str | None, str]:
-    """(status, provider's message id, error) of one SMS or e-mail."""
-    try:
-        result = provider.send(Message(channel=channel, to=to, subject=subject, body=body, ref=key or ""))  # type: ignore[arg-type]
-    except ProviderUnavailable:
-        raise
-    except ProviderError as exc:
-        return "failed", None, str(exc)
-    return "sent", result.provider_message_id, ""
-
-
 def send(template: str, params: Mapping[str, Any], *, org_id: int | None = None, roles: Iterable[str] = (),
          user_ids: Iterable[int] = (), addresses: Iterable[tuple[str, str]] = (), business_key: str | None = None,
          idempotency_key: str | None = None) -> list[int]:
@@ -60,7 +52,6 @@ def send(template: str, params: Mapping[str, Any], *, org_id: int | None = None,
     `user_ids`, and to `addresses` ((channel, address) pairs); the ids of the notifications."""
     if template not in TEMPLATES:
         raise ValueError(f"no notice template {template!r}; known: {', '.join(sorted(TEMPLATES))}")
-    provider, provider_name = notifier()
     query = select(User).where(User.active.is_(True))
     wanted_roles = list(roles)
     targets: list[User] = []
@@ -74,37 +65,75 @@ def send(template: str, params: Mapping[str, Any], *, org_id: int | None = None,
         targets += list(db.session.scalars(query.where(User.id.in_(ids)).order_by(User.id)))
     sent: list[int] = []
     at = clock.now()
-    with db.session.begin_nested():  # a provider down mid-way leaves no half-sent batch behind
-        for user in targets:
-            subject, body = render(template, params, user.locale or "zh")
-            channels = [("in_app", user.username)]
-            channels += [("email", user.email)] if user.email else []
-            channels += [("sms", user.mobile)] if user.mobile else []
-            for channel, to in channels:
-                sent += _one(provider, provider_name, template, params, channel, to, subject, body, business_key,
-                             f"{idempotency_key}:{channel}:{user.id}" if idempotency_key else None, at,
-                             user_id=user.id, org_id=user.org_id)
-        for channel, to in addresses:
-            subject, body = render(template, params, "zh")
-            sent += _one(provider, provider_name, template, params, channel, to, subject, body, business_key,
-                         f"{idempotency_key}:{channel}:{to}" if idempotency_key else None, at)
+    for user in targets:
+        subject, body = render(template, params, user.locale or "zh")
+        channels = [("in_app", user.username)]
+        channels += [("email", user.email)] if user.email else []
+        channels += [("sms", user.mobile)] if user.mobile else []
+        for channel, to in channels:
+            sent += _one(template, params, channel, to, subject, body, business_key,
+                         f"{idempotency_key}:{channel}:{user.id}" if idempotency_key else None, at,
+                         user_id=user.id, org_id=user.org_id)
+    for channel, to in addresses:
+        subject, body = render(template, params, "zh")
+        sent += _one(template, params, channel, to, subject, body, business_key,
+                     f"{idempotency_key}:{channel}:{to}" if idempotency_key else None, at)
     return sent
 
 
-def _one(provider: Notifier, provider_name: str, template: str, params: Mapping[str, Any], channel: str, to: str,
-         subject: str, body: str, business_key: str | None, key: str | None, at: Any, user_id: int | None = None,
+def _one(template: str, params: Mapping[str, Any], channel: str, to: str, subject: str, body: str,
+         business_key: str | None, key: str | None, at: datetime, user_id: int | None = None,
          org_id: int | None = None) -> list[int]:
     if _seen(key):
         return []
-    if channel == "in_app":
-        status, message_id, error, name = "sent", None, "", "platform"
-    else:
-        (status, message_id, error), name = _deliver(provider, provider_name, channel, to, subject, body, key), \
-            provider_name
+    in_app = channel == "in_app"
     row = Notification(channel=channel, recipient=to, user_id=user_id, org_id=org_id, template=template,
-                       params={k: str(v) for k, v in params.items()}, subject=subject,
-                       body=body if not error else f"{body}\n[{error}]", business_key=business_key, provider=name,
-                       provider_message_id=message_id, status=status, idempotency_key=key, created_at=at)
+                       params={k: str(v) for k, v in params.items()}, subject=subject, body=body,
+                       business_key=business_key, provider="platform" if in_app else "",
+                       status="sent" if in_app else "queued", next_attempt_at=None if in_app else at,
+                       idempotency_key=key, created_at=at)
     db.session.add(row)
     db.session.flush()
     return [row.id]
+
+
+MAX_ATTEMPTS = 8
+FIRST_RETRY = timedelta(seconds=10)
+
+
+def deliver_queued(limit: int = 100) -> int:
+    """Hand the queued SMS and e-mails that are due to the notify adapter, each in its own
+    transaction; how many were handed over (sent or refused). Several workers never send one twice
+    (PostgreSQL: SKIP LOCKED)."""
+    at = clock.now()
+    due = list(db.session.scalars(select(Notification.id).where(
+        Notification.status == "queued", Notification.next_attempt_at <= at)
+        .order_by(Notification.next_attempt_at, Notification.id).limit(limit)))
+    db.session.rollback()  # no transaction held while a provider answers
+    provider, name = notifier()
+    done = 0
+    for notification_id in due:
+        row = db.session.scalar(select(Notification).where(
+            Notification.id == notification_id, Notification.status == "queued").with_for_update(skip_locked=True))
+        if row is None:
+            db.session.rollback()
+            continue
+        message = Message(channel=row.channel, to=row.recipient, subject=row.subject, body=row.body,  # type: ignore[arg-type]
+                          ref=row.idempotency_key or f"notification-{row.id}")
+        row.provider, row.attempts = name, row.attempts + 1
+        try:
+            result = provider.send(message)
+        except ProviderUnavailable as exc:
+            if row.attempts >= MAX_ATTEMPTS:
+                row.status, row.error, row.next_attempt_at = "failed", str(exc), None
+            else:
+                row.next_attempt_at, row.error = clock.now() + FIRST_RETRY * 2 ** (row.attempts - 1), str(exc)
+        except ProviderError as exc:
+            row.status, row.error, row.next_attempt_at = "failed", str(exc), None
+            done += 1
+        else:
+            row.status, row.provider_message_id, row.error, row.next_attempt_at = \
+                "sent", result.provider_message_id, None, None
+            done += 1
+        db.session.commit()
+    return done
