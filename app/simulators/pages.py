@@ -16,11 +16,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app.api.errors import status_of
-from app.schemas.common import MAX_PAGE
 from app.services.errors import ErrorKind, ServiceError
 from app.services.notices import outbox
 from app.services.origination import risk
 from app.simulators import bp
+from app.web.paging import page_number
 from handlers.errors import ProviderError
 from handlers.risk import SUBJECT_KINDS
 
@@ -35,12 +35,6 @@ CHANNEL_NAMES = {"sms": _l("SMS"), "email": _l("E-mail")}
 def _principal():  # noqa: ANN202
     return current_user.principal
 
-
-def _page_number() -> int:
-    try:
-        return min(max(1, int(request.args.get("page", 1))), MAX_PAGE)
-    except ValueError:
-        return 1
 
 
 def _offers() -> dict[str, bool]:
@@ -144,7 +138,7 @@ def remove_from_blacklist(entry_id: int) -> ResponseReturnValue:
 def notify_page() -> ResponseReturnValue:
     """The outbox: every SMS and e-mail the notify simulator delivered, newest first."""
     channel = request.args.get("channel") if request.args.get("channel") in CHANNEL_NAMES else None
-    box = outbox.outbox(_principal(), _page_number(), PER_PAGE, channel)
+    box = outbox.outbox(_principal(), page_number(), PER_PAGE, channel)
     pages = max(1, -(-box["total"] // PER_PAGE))
     return render_template("simulators/notify.html", box=box, pages=pages, channel=channel,
                            channel_names=CHANNEL_NAMES)

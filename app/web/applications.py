@@ -10,11 +10,11 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.schemas.common import MAX_PAGE
 from app.services.errors import ErrorKind, ServiceError
 from app.services.origination import applications, deal_views, products
 from app.services.origination.products import DOCUMENT_KINDS
 from app.web import application_form
+from app.web.paging import page_number
 
 bp = Blueprint("application_pages", __name__, template_folder="templates")
 PER_PAGE = 20
@@ -55,15 +55,9 @@ def _principal():
     return current_user.principal
 
 
-def _page_number() -> int:
-    try:
-        return min(max(1, int(request.args.get("page", 1))), MAX_PAGE)
-    except ValueError:
-        return 1
-
 
 def _list(title: str, deals: bool):
-    page = _page_number()
+    page = page_number()
     rows, total = deal_views.list_rows(_principal(), page, PER_PAGE)
     return render_template("applications.html", rows=rows, total=total, page=page, title=title, deals=deals,
                            pages=max(1, -(-total // PER_PAGE)),
@@ -104,10 +98,10 @@ def _refused(exc: ServiceError, terms: dict[str, Any] | None) -> dict[str, list[
 @login_required
 def new():
     principal = _principal()
+    if not deal_views.pages_for(principal)["applications"]:
+        abort(403)  # the product's form as well: only a borrower's applicant drafts
     code = request.values.get("product")
     if not code:
-        if not deal_views.pages_for(principal)["applications"]:
-            abort(403)
         return render_template("application_products.html", products=products.list_products(principal))
     product = products.get_product(principal, code)
     if request.method == "GET":

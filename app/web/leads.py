@@ -9,10 +9,10 @@ from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from app.schemas.common import MAX_PAGE
 from app.services.errors import Invalid
 from app.services.origination import leads
 from app.web import money_input
+from app.web.paging import page_number
 
 bp = Blueprint("lead_pages", __name__, template_folder="templates")
 PER_PAGE = 25
@@ -54,7 +54,7 @@ def only_lead_managers():
 def index():
     status = request.args.get("status") or None
     status = status if status in leads.LEAD_STATUSES else None
-    page = min(max(1, request.args.get("page", 1, type=int) or 1), MAX_PAGE)
+    page = page_number()
     result = leads.list_leads(current_user.principal, page, PER_PAGE, status)
     pages = max(1, -(-result["total"] // PER_PAGE))
     return render_template("leads.html", result=result, pages=pages, status=status, statuses=leads.LEAD_STATUSES)

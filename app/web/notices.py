@@ -7,8 +7,8 @@ from flask_babel import get_locale
 from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.schemas.common import MAX_PAGE
 from app.services.notices import reading
+from app.web.paging import page_number
 
 bp = Blueprint("notice_pages", __name__, template_folder="templates")
 PER_PAGE = 20
@@ -33,10 +33,7 @@ def unread_notices() -> dict[str, int]:
 @bp.route("/notices")
 @login_required
 def index():
-    try:
-        page = min(max(1, int(request.args.get("page", 1))), MAX_PAGE)
-    except ValueError:
-        page = 1
+    page = page_number()
     result = reading.my_notices(current_user.principal, page, PER_PAGE, language=_language())
     pages = max(1, -(-result["total"] // PER_PAGE))
     return render_template("notices.html", result=result, pages=pages)

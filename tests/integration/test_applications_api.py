@@ -285,7 +285,7 @@ def test_a_document_is_attached_listed_and_downloaded_as_an_attachment(world):
         "kind": "order", "filename": "PO-118.pdf", "content_type": "application/pdf", "size": len(PDF)}
     detail = world.call("applicant1", "GET", f"/applications/{application['id']}", language="zh").json
     assert [d["id"] for d in detail["documents"]] == [r.json["id"]]
-    assert detail["timeline"][-1]["kind"] == "document_added" and detail["timeline"][-1]["text"] == "已添加材料：订单"
+    assert detail["timeline"][-1]["kind"] == "document_added" and detail["timeline"][-1]["text"] == "已添加材料：采购订单"
 
     download = world.call("applicant1", "GET", f"/applications/{application['id']}/documents/{r.json['id']}")
     assert download.status_code == 200 and download.data == PDF

@@ -8,14 +8,11 @@ and who may move them are in docs/origination.md.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
-from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.lending.errors import LendingError
@@ -39,6 +36,7 @@ from app.services.ledger.journal import hold_sqlite_write_lock
 from app.services.ledger.loans import business_today
 from app.services.origination import details as deal_details
 from app.services.origination.details import MONEY_FORMAT
+from app.services.origination.numbering import insert_numbered
 from app.services.origination.products import offered_product, product_row, terms_of
 from app.services.workflow import instances, tasks
 from app.services.workflow.documents import sniff
@@ -48,7 +46,6 @@ SUBMITTABLE = ("draft", "withdrawn")
 WITHDRAWABLE = ("submitted", "in_review", "returned")
 MAX_PURPOSE = 500
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
-NUMBER = re.compile(r"APP-(\d{4})-(\d{4,})")
 FIELDS = ("product", "amount", "term_months", "purpose", "funder", "details")
 # The words of statuses and document kinds in errors (the pages have their own in app/web/vocabulary.py).
 STATUS_WORDS = {"draft": _l("a draft"), "submitted": _l("submitted"), "in_review": _l("in review"),
@@ -197,32 +194,19 @@ def _checked(data: Mapping[str, Any], current: Application | None) -> dict[str, 
     return out
 
 
-def _next_number(today: date) -> str:
-    prefix = f"APP-{today.year}-"
-    numbers = db.session.scalars(select(Application.number).where(Application.number.like(prefix + "%")))
-    top = max((int(m.group(2)) for n in numbers if (m := NUMBER.fullmatch(n))), default=0)
-    return f"{prefix}{top + 1:04d}"
-
-
 def create_application(principal: Principal, data: Mapping[str, Any]) -> Application:
     """A draft of the principal's organisation (the borrower); 422 naming each wrong field."""
     policy.require(principal, "applications.draft", parties={"borrower": principal.org_id},
                    message=_l("Drafting an application needs the applicant role in a borrower."))
     fields = _checked(data, None)
     at = clock.now()
-    for _ in range(5):  # two drafts at once may pick the same number: the unique index decides
-        row = Application(number=_next_number(business_today()), borrower_org_id=principal.org_id,
-                          created_by_id=principal.id, status="draft", created_at=at, updated_at=at, **fields)
-        try:
-            with db.session.begin_nested():
-                db.session.add(row)
-                db.session.flush()
-        except IntegrityError:
-            continue
-        record(row, "drafted", principal.id)
-        db.session.commit()
-        return row
-    raise Conflict(_l("Could not number the application; please try again."))
+    row = insert_numbered(lambda number: Application(
+        number=number, borrower_org_id=principal.org_id, created_by_id=principal.id, status="draft",
+        created_at=at, updated_at=at, **fields), Application.number, "APP", business_today(),
+        _l("Could not number the application; please try again."))
+    record(row, "drafted", principal.id)
+    db.session.commit()
+    return row
 
 
 def _own(principal: Principal, application_id: int, statuses: tuple[str, ...]) -> Application:

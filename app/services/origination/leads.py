@@ -18,12 +18,10 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.lending.errors import LendingError
@@ -37,12 +35,12 @@ from app.services.identity import accounts, directory, grants, policy
 from app.services.identity.directory import Principal
 from app.services.ledger.loans import business_today
 from app.services.notices import sending
+from app.services.origination.numbering import insert_numbered
 from app.services.origination.products import offered_product
 from app.services.workflow import instances
 from handlers.identifiers import valid_credit_code, valid_id_number
 
 PROCESS = "acquisition"
-NUMBER = re.compile(r"LEAD-(\d{4})-(\d+)")
 CHANNEL_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{1,63}")
 MOBILE = re.compile(r"1[3-9]\d{9}")  # a mainland mobile number, without +86
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -171,13 +169,6 @@ def _checked(data: Mapping[str, Any], from_channel: bool) -> dict[str, Any]:
 
 # -- creating a lead --------------------------------------------------------------------------
 
-def _next_number(today: date) -> str:
-    prefix = f"LEAD-{today.year}-"
-    numbers = db.session.scalars(select(Lead.number).where(Lead.number.like(prefix + "%")))
-    top = max((int(m.group(2)) for n in numbers if (m := NUMBER.fullmatch(n))), default=0)
-    return f"{prefix}{top + 1:04d}"
-
-
 def _earlier_lead(credit_code: str | None, id_number: str | None) -> Lead | None:
     same = ([Lead.credit_code == credit_code] if credit_code else []) + \
         ([Lead.id_number == id_number] if id_number else [])
@@ -211,20 +202,13 @@ def _create(fields: dict[str, Any], channel_id: int | None, created_by_id: int |
     earlier = _earlier_lead(fields["credit_code"], fields["id_number"])
     org = _registered_org(fields["credit_code"])
     at = clock.now()
-    for _ in range(5):  # two leads at once may pick the same number: the unique index decides
-        row = Lead(number=_next_number(business_today()), channel_id=channel_id, created_by_id=created_by_id,
-                   status="new", duplicate_of_id=earlier.id if earlier else None, org_id=org.id if org else None,
-                   created_at=at, **fields)
-        try:
-            with db.session.begin_nested():
-                db.session.add(row)
-                db.session.flush()
-        except IntegrityError:
-            continue
-        instances.start(PROCESS, None, row.number, _start_data(row))  # commits the lead with its instance
-        db.session.refresh(row)
-        return row
-    raise Conflict(_l("The lead could not be given a number; please try again."))
+    row = insert_numbered(lambda number: Lead(
+        number=number, channel_id=channel_id, created_by_id=created_by_id, status="new",
+        duplicate_of_id=earlier.id if earlier else None, org_id=org.id if org else None, created_at=at, **fields),
+        Lead.number, "LEAD", business_today(), _l("The lead could not be given a number; please try again."))
+    instances.start(PROCESS, None, row.number, _start_data(row))  # commits the lead with its instance
+    db.session.refresh(row)
+    return row
 
 
 @dataclass(frozen=True)
