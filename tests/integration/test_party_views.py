@@ -104,6 +104,8 @@ def test_the_funder_sees_the_borrowers_answer_and_its_own_decision(client, deal)
     assert "Invoice 42 attached" in page and "Applicant Li" in page  # the submission is for the funder
     assert INTERNAL_NOTE in page and "退回补充材料" in earlier  # its own decision, the choice by its label
     assert ">return<" not in earlier and "return" not in _visible(earlier)
+    # amounts as money in the reader's format: the core enterprise's confirmation and the first review's
+    assert "¥700,000.00" in earlier and "¥450,000.00" in earlier and "700000.00" not in earlier
 
 
 def test_the_api_task_of_the_borrower_carries_no_funder_data(client, deal):

@@ -68,11 +68,11 @@ def key_data(principal: Principal, task: dict[str, Any], instance: dict[str, Any
 def history(principal: Principal, instance_id: int, language: str,
             scope: PartyScope | None = None) -> list[dict[str, Any]]:
     """The instance's events this viewer may read, oldest first: kind, element, title, actor, at, data."""
-    lanes: dict[str, tuple[str | None, str, dict, int | None]] = {
-        element: (lane, title, props or {}, form_id) for element, lane, title, props, form_id in db.session.execute(
-            select(HumanTask.element_id, HumanTask.lane, HumanTask.title, HumanTask.properties, HumanTask.form_id)
-            .where(HumanTask.instance_id == instance_id))}
-    forms = forms_by_id(sorted({f for *_rest, f in lanes.values() if f}))
+    lanes: dict[str, tuple[str | None, str, dict, int | None, int | None]] = {
+        element: (lane, title, props or {}, form_id, ui_id) for element, lane, title, props, form_id, ui_id in
+        db.session.execute(select(HumanTask.element_id, HumanTask.lane, HumanTask.title, HumanTask.properties,
+                                  HumanTask.form_id, HumanTask.ui_form_id).where(HumanTask.instance_id == instance_id))}
+    forms = forms_by_id(sorted({f for *_rest, form_id, ui_id in lanes.values() for f in (form_id, ui_id) if f}))
     rows = db.session.execute(
         select(InstanceEvent, User.username, User.display_name, User.org_id)
         .outerjoin(User, User.id == InstanceEvent.actor_id)
@@ -80,7 +80,7 @@ def history(principal: Principal, instance_id: int, language: str,
     scope = scope or scope_of(principal, instance_id)
     shown = []
     for event, username, display_name, actor_org in rows:
-        _lane, title, props, form_id = lanes.get(event.element_id or "", (None, None, {}, None))
+        _lane, title, props, form_id, ui_id = lanes.get(event.element_id or "", (None, None, {}, None, None))
         if not scope.shows_event(event.kind, event.element_id):
             continue
         named = scope.names_actor(actor_org)
@@ -88,18 +88,21 @@ def history(principal: Principal, instance_id: int, language: str,
             "kind": event.kind, "element_id": event.element_id, "at": event.at,
             "title": labels.task_title(title, props, language) if title else None,
             "actor": (display_name or username) if named and username else None,
-            "fields": _answers((event.details or {}).get("data"), forms.get(form_id or 0), language)
+            "fields": _answers((event.details or {}).get("data"), forms.get(form_id or 0), forms.get(ui_id or 0),
+                               language)
             if event.kind == "task_completed" else [],
         })
     return shown
 
 
-def _answers(data: Any, form: dict[str, Any] | None, language: str) -> list[dict[str, Any]]:
-    """A completed task's answers as the form asked them: [{name, label, value, kind}], choices by label."""
+def _answers(data: Any, form: dict[str, Any] | None, ui_form: dict[str, Any] | None,
+             language: str) -> list[dict[str, Any]]:
+    """A completed task's answers as the form asked them: [{name, label, value, kind}], choices by label,
+    money and dates marked as its form and UI schema show them."""
     if not isinstance(data, dict):
         return []
     props = (form or {}).get("properties") or {}
-    kinds = display_kinds([form]) if form else {}
+    kinds = display_kinds([f for f in (form, ui_form) if f])
     shown = []
     for name, value in data.items():
         found = props.get(name)
