@@ -25,7 +25,7 @@ def task_id(app, client, auth, deploy):
         for user, org, roles in (("lead1", "BANK1", ["team_lead"]), ("rev1", "BANK1", ["first_reviewer"]),
                                  ("rev1b", "BANK1", ["first_reviewer"]), ("sec1", "BANK1", ["second_reviewer"]),
                                  ("lead2", "BANK2", ["team_lead"]), ("rev2", "BANK2", ["first_reviewer"])):
-            identity.create_user(user, org, roles)
+            identity.create_user(user, org, roles, display_name="Reviewer Bo" if user == "rev1b" else None)
         db.session.remove()
     for user in ("lead1", "rev1", "lead2"):
         set_password(app, user)
@@ -82,7 +82,7 @@ def test_a_team_lead_assigns_from_the_task_page(client, app, task_id):
         assert (task.state, assignee) == ("claimed", "rev1b")
         db.session.remove()
     after = client.get(f"/tasks/{task_id}", headers={"Accept-Language": "en"}).text
-    assert 'value="rev1b" selected' in after and "rev1b is working on this task." in after
+    assert 'value="rev1b" selected' in after and "Reviewer Bo is working on this task." in after  # by name
 
 
 def test_assigning_someone_not_eligible_is_refused_and_changes_nothing(client, app, task_id):

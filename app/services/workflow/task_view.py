@@ -115,6 +115,13 @@ def _answers(data: Any, form: dict[str, Any] | None, ui_form: dict[str, Any] | N
     return shown
 
 
+def _name_of(username: str | None) -> str | None:
+    """The name people read for a user (their display name; the user name if they have none)."""
+    if not username:
+        return None
+    return db.session.scalar(select(User.display_name).where(User.username == username)) or username
+
+
 def parties(instance_id: int) -> list[tuple[str, str]]:
     """(party, organisation name) of the instance, in party order."""
     return [(party, name) for party, name in db.session.execute(
@@ -132,5 +139,5 @@ def task_page(principal: Principal, task_id: int, language: str) -> dict[str, An
     process = process_titles([instance.process_version_id], language).get(instance.process_version_id)
     return {"task": task, "business_key": instance.business_key, "process": process, "key_data": key_data(principal, task, as_dict,
                                                                                        language),
-            "parties": parties(instance.id), "history": events,
+            "parties": parties(instance.id), "history": events, "claimed_by_name": _name_of(task.get("claimed_by")),
             "earlier": [e for e in events if e["kind"] == "task_completed" and e["fields"]]}
