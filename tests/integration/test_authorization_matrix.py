@@ -83,6 +83,7 @@ from app.models import (
     InstanceParty,
     Payment,
     ProcessInstance,
+    Product,
     User,
     UserRole,
     UserToken,
@@ -328,7 +329,33 @@ RULES: dict[tuple[str, str], Rule] = {
     ("products.get_product", "GET"): Rule("product", EVERYONE),
     ("products.create_product", "POST"): guarded(None, "products.administer"),
     ("products.update_product", "PATCH"): guarded("product", "products.administer"),
+    # the same over the pages: lists of the deals one sees; drafting pages are the borrower's applicant's
+    # (403 to everyone else, as the form is), a deal's page and documents its parties'
+    ("application_pages.index", "GET"): Rule("application", EVERYONE, lists="visible"),
+    ("application_pages.deals", "GET"): Rule("application", EVERYONE, lists="visible"),
+    ("application_pages.show", "GET"): Rule("application", EVERYONE),
+    ("application_pages.document", "GET"): Rule("application_document", EVERYONE),
+    ("application_pages.new", "GET"): guarded(None, "applications.draft"),  # a product's form
+    ("application_pages.new", "POST"): guarded(None, "applications.draft"),
+    ("application_pages.edit", "GET"): guarded("application", "applications.draft"),
+    ("application_pages.edit", "POST"): guarded("application", "applications.draft"),
+    ("application_pages.upload", "POST"): guarded("application", "applications.draft"),
+    ("application_pages.submit", "POST"): guarded("application", "applications.draft"),
+    ("application_pages.withdraw", "GET"): guarded("application", "applications.draft"),  # the confirmation
+    ("application_pages.withdraw", "POST"): guarded("application", "applications.draft"),
+    ("application_pages.delete", "GET"): guarded("application", "applications.draft"),  # the confirmation
+    ("application_pages.delete", "POST"): guarded("application", "applications.draft"),
+    ("product_pages.index", "GET"): guarded(None, "products.administer"),
+    ("product_pages.new", "GET"): guarded(None, "products.administer"),
+    ("product_pages.new", "POST"): guarded(None, "products.administer"),
+    ("product_pages.edit", "GET"): guarded("product", "products.administer"),
+    ("product_pages.edit", "POST"): guarded("product", "products.administer"),
 }
+# Pages that need a draft (or a submitted application, to withdraw) for those who may use them, even to read.
+DRAFT_PAGES = frozenset({"application_pages.edit", "application_pages.delete", "application_pages.withdraw"})
+# Routes that make a new row: one more of it when allowed, none when refused.
+CREATES = {"applications.create": Application, "application_pages.new": Application,
+           "products.create_product": Product, "product_pages.new": Product}
 
 # Routes outside the matrix, each with its reason.
 SKIPPED: dict[str, str] = {
@@ -665,6 +692,20 @@ class World:
             db.session.remove()
         return None if row is None else (*row, documents)
 
+    def rows_of(self, model: Any) -> int:
+        with self.app.app_context():
+            count = db.session.scalar(select(func.count()).select_from(model))
+            db.session.remove()
+        return int(count or 0)
+
+    def product_row(self, code: str) -> tuple[Any, ...]:
+        """Name, whether offered, and the origination terms of a product."""
+        with self.app.app_context():
+            row = db.session.execute(select(Product.name, Product.active, Product.origination)
+                                     .where(Product.code == code)).one()
+            db.session.remove()
+        return tuple(row)
+
     def fresh_payment(self, n: int) -> int:
         """A new pending offline payment on AUTHZ-n's loan (each used once)."""
         with self.app.app_context():
@@ -867,6 +908,7 @@ def target(world: World, rule: Rule, endpoint: str, actor: str, scope: str, allo
         return Target({"loan_id": deal["loan"], "payment_id": payment_id}, n, fresh=allowed_change)
     if rule.obj == "application":
         if allowed_change:  # a draft to change, delete, attach to or submit; a submitted one to withdraw
+            # (for its form or confirmation page as well)
             return Target({"application_id": world.fresh_application(n, submitted=endpoint.endswith(".withdraw"))},
                           n, fresh=True)
         return Target({"application_id": deal["application"]}, n)
@@ -877,11 +919,15 @@ def target(world: World, rule: Rule, endpoint: str, actor: str, scope: str, allo
     return Target({}, n)
 
 
-def request_args(world: World, endpoint: str, t: Target) -> dict[str, Any]:
+def request_args(world: World, endpoint: str, method: str, t: Target) -> dict[str, Any]:
     """The body (or query) each route needs to get past validation to the access checks."""
     deal = world.deals[t.deal]
     task_element = f"task_{t.lane or 'unlaned'}"
     n = next(world.seq)
+    application_form = {  # as typed on the page
+        "amount": "50,000.00", "term_months": "6", "purpose": f"changed {n}", "funder": PARTIES[t.deal]["funder"],
+        "details.core_enterprise": PARTIES[t.deal]["core_enterprise"], "details.order_number": f"PO-P{n}",
+        "details.order_amount": "80,000.00", "details.order_due_date": "2027-06-30"}
     return {
         "process_definitions.upload_definition": lambda: {
             "data": {"file": (io.BytesIO(_straight_bpmn("authz_uploaded")), "authz_uploaded.bpmn")}},
@@ -919,6 +965,17 @@ def request_args(world: World, endpoint: str, t: Target) -> dict[str, Any]:
         "products.update_product": lambda: {"json": {"name": f"Matrix orders {n}"}},
         "simulators.add_to_blacklist": lambda: {"data": {"subject": make_id_number(f"11010519900101{n % 1000:03d}"),
                                                          "reason": "matrix"}},
+        "application_pages.new": lambda: {"query_string": {"product": ORDER_PRODUCT["code"]},
+                                          **({"data": application_form} if method == "POST" else {})},
+        "application_pages.edit": lambda: {"data": application_form} if method == "POST" else {},
+        "application_pages.upload": lambda: {"data": {"kind": "invoice", "file": (io.BytesIO(PDF), "invoice.pdf")}},
+        "product_pages.new": lambda: {"data": {
+            "code": f"AUTHZ-P{n}", "name": f"Matrix page {n}", "kind": "order_financing", "annual_rate": "12",
+            "min_amount": "1,000.00", "max_amount": "100,000.00", "min_term": "1", "max_term": "12",
+            "advance_ratio": "0.80"}} if method == "POST" else {},
+        "product_pages.edit": lambda: {"data": {"name": f"Matrix orders {n}", "active": "1",
+                                                "advance_ratio": ORDER_PRODUCT["advance_ratio"]}}
+        if method == "POST" else {},
     }.get(endpoint, dict)()
 
 
@@ -953,9 +1010,9 @@ def outcome(response, is_html: bool) -> str:
     return str(response.status_code)
 
 
-def listed_ids(response, is_html: bool) -> set[int]:
+def listed_ids(response, is_html: bool, obj: str) -> set[int]:
     if is_html:
-        return {int(i) for i in re.findall(r'data-task-id="(\d+)"', response.text)}
+        return {int(i) for i in re.findall(rf'data-{obj}-id="(\d+)"', response.text)}
     return {item["id"] for item in response.json["items"]}
 
 
@@ -983,7 +1040,8 @@ def check_effect(world: World, endpoint: str, actor: str, t: Target) -> str | No
         return "token not revoked"
     if name == "cancel" and world.instance_row(t.values["instance_id"])[0] != "cancelled":
         return "instance not cancelled"
-    if endpoint.startswith("applications.") and "application_id" in t.values:
+    if endpoint.startswith(("applications.", "application_pages.")) and "application_id" in t.values:
+        name = {"edit": "update", "upload": "add_document"}.get(name, name)
         row = world.application_row(t.values["application_id"])
         want_status = {"delete": None, "submit": "submitted", "withdraw": "withdrawn"}.get(name, "draft")
         if (row[0] if row else None) != want_status:
@@ -1016,6 +1074,8 @@ def snapshot(world: World, rule: Rule, t: Target) -> Any:
         return world.token_revoked(t.values["token_id"])
     if rule.obj == "application":
         return world.application_row(t.values["application_id"])
+    if rule.obj == "product":
+        return world.product_row(t.values["code"])
     return None
 
 
@@ -1025,14 +1085,15 @@ def run_case(world: World, endpoint: str, method: str, actor: str, scope: str) -
     is_html = not url_rule.rule.startswith("/api/")
     want = expected(rule, actor, scope)
     changes = method != "GET"
-    t = target(world, rule, endpoint, actor, scope, allowed_change=changes and want == "ok")
+    t = target(world, rule, endpoint, actor, scope, allowed_change=(changes or endpoint in DRAFT_PAGES) and want == "ok")
     adapter = world.app.url_map.bind("localhost")
     path = adapter.build(endpoint, {k: v for k, v in t.values.items() if k in url_rule.arguments}, method=method)
-    before = snapshot(world, rule, t) if changes and want != "ok" else None
+    before = snapshot(world, rule, t) if changes else None
+    rows_before = world.rows_of(CREATES[endpoint]) if changes and endpoint in CREATES else None
     label = f"{method} {path} as {actor} ({scope})"
 
     problems = []
-    response = send(world, actor, method, path, is_html, request_args(world, endpoint, t),
+    response = send(world, actor, method, path, is_html, request_args(world, endpoint, method, t),
                     world.tokens.get(actor))
     got = outcome(response, is_html)
     if got != want:
@@ -1041,7 +1102,7 @@ def run_case(world: World, endpoint: str, method: str, actor: str, scope: str) -
         level = access_level(rule.obj, actor, scope)
         should = level == ACT if rule.lists == "offered" else level != HIDDEN
         the_id = t.values[f"{rule.obj}_id"]
-        if (the_id in listed_ids(response, is_html)) != should:
+        if (the_id in listed_ids(response, is_html, rule.obj or "")) != should:
             problems.append(f"{label}: {rule.obj} {the_id} {'missing from' if should else 'leaks into'} the list")
     elif got == "ok" and changes:
         effect = check_effect(world, endpoint, actor, t)
@@ -1051,11 +1112,15 @@ def run_case(world: World, endpoint: str, method: str, actor: str, scope: str) -
         shown = 'href="/admin/"' in response.text
         if shown != policy_allows("users.administer", actor, scope, None):
             problems.append(f"{label}: the Administration link is {'shown' if shown else 'missing'}")
-    if before is not None and snapshot(world, rule, t) != before:
+    if got == want == "ok" and changes and rule.obj == "product" and snapshot(world, rule, t) == before:
+        problems.append(f"{label}: answered {response.status_code} but changed nothing: {before}")
+    if want != "ok" and before is not None and snapshot(world, rule, t) != before:
         problems.append(f"{label}: refused with {response.status_code} but changed {before} -> "
                         f"{snapshot(world, rule, t)}")
+    if rows_before is not None and world.rows_of(CREATES[endpoint]) != rows_before + (want == "ok"):
+        problems.append(f"{label}: {world.rows_of(CREATES[endpoint]) - rows_before} new row(s)")
     if actor == ANONYMOUS and not is_html:  # a token that is not one: 401 as well
-        bogus = send(world, actor, method, path, False, request_args(world, endpoint, t), "lf_not-a-token")
+        bogus = send(world, actor, method, path, False, request_args(world, endpoint, method, t), "lf_not-a-token")
         if bogus.status_code != 401:
             problems.append(f"{label} with a bogus bearer token: expected 401, got {bogus.status_code}")
     return problems
