@@ -13,4 +13,10 @@ What lives here:
 - `identifiers`: checks and builds PRC resident ID numbers and unified social credit codes.
 - `risk`: `RiskProvider` (`assess(RiskRequest) -> RiskReport`), `HttpRiskClient`, `SimulatedRisk`.
 - `notify`: `Notifier` (`send(Notification) -> SendResult`), `HttpNotifyClient`, `SimulatedNotify`.
+- `identity`: `IdentityVerifier` (`verify(VerificationRequest) -> VerificationResult`), `HttpIdentityClient`,
+  `SimulatedIdentity` (实名认证 of a signer).
+- `payments`: `PaymentGateway` (`create_order`, `query`), `HttpPaymentsClient`, `SimulatedGateway` over an
+  `OrderStore`; signed `Notification`s (`sign_notification` / `verify_notification`).
+- `callbacks`: `sign_callback` / `verify_callback` (HMAC-SHA256 over timestamp, nonce and body, 5 minutes,
+  single-use nonce) and `CallbackRejected`, for any provider that calls the platform back.
 """
