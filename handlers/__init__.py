@@ -9,7 +9,8 @@ The service-task registry itself is the workflow runtime's (`app.services.workfl
 What lives here:
 - `errors`: `ProviderError` (the provider refused the request) and `ProviderUnavailable` (it stayed
   down after the client's retries), raised by every adapter.
-- `transport`: JSON over HTTP for the real clients (standard library, timeout, bounded retries).
+- `transport`: JSON over HTTP for the real clients, and a GET of a document (standard library, timeout,
+  bounded retries).
 - `identifiers`: checks and builds PRC resident ID numbers and unified social credit codes.
 - `risk`: `RiskProvider` (`assess(RiskRequest) -> RiskReport`), `HttpRiskClient`, `SimulatedRisk`.
 - `notify`: `Notifier` (`send(Notification) -> SendResult`), `HttpNotifyClient`, `SimulatedNotify`.
@@ -19,4 +20,9 @@ What lives here:
   `OrderStore`; signed `Notification`s (`sign_notification` / `verify_notification`).
 - `callbacks`: `sign_callback` / `verify_callback` (HMAC-SHA256 over timestamp, nonce and body, 5 minutes,
   single-use nonce) and `CallbackRejected`, for any provider that calls the platform back.
+- `contracts`: `render_contract(ContractData) -> bytes`, a contract PDF with Chinese text and a blank
+  signature field per signer (reportlab; an embedded CJK TrueType font, else the CID font `STSong-Light`).
+- `esign`: `ESignProvider` (`create_flow`, `signed_document`, `parse_callback`), `HttpESignClient`, signed
+  callbacks (`X-Esign-*` headers over `callbacks`), and the simulator's core: `SandboxCA` and PAdES
+  signatures applied and verified with pyhanko (`sign_pdf`, `verify_pdf`).
 """

@@ -1,4 +1,4 @@
-"""JSON over HTTP for the adapters' real clients: one POST with a timeout and bounded retries.
+"""JSON over HTTP for the adapters' real clients: one POST (or a GET of a document) with a timeout and bounded retries.
 
 Standard library only (`urllib.request`). A connection error, a timeout or a 5xx answer is retried
 `retries` times with a short doubling backoff; then `ProviderUnavailable` is raised. A 4xx answer
@@ -46,14 +46,33 @@ def post_json(url: str, payload: Mapping[str, Any], *, api_key: str, provider: s
                "Authorization": f"Bearer {api_key}"}
     if idempotency_key:
         headers["Idempotency-Key"] = idempotency_key
+    return _json_object(_exchange(lambda: urllib.request.Request(url, data=data, headers=headers, method="POST"),
+                                  provider=provider, timeout=timeout, retries=retries, sleep=sleep), provider)
+
+
+def get_bytes(url: str, *, api_key: str, provider: str, timeout: float = 5, retries: int = 2,
+              sleep: Callable[[float], None] = time.sleep) -> bytes:
+    """GET `url` with `Authorization: Bearer <api_key>`; the body answered (a document), retried like `post_json`."""
+    if retries < 0:
+        raise ValueError("retries must be zero or more")
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"a provider's URL starts with http:// or https://, not {url!r}")
+    headers = {"Authorization": f"Bearer {api_key}"}
+    return _exchange(lambda: urllib.request.Request(url, headers=headers, method="GET"), provider=provider,
+                     timeout=timeout, retries=retries, sleep=sleep)
+
+
+def _exchange(make_request: Callable[[], urllib.request.Request], *, provider: str, timeout: float, retries: int,
+              sleep: Callable[[float], None]) -> bytes:
+    """The body of the first 2xx answer; 4xx raises ProviderError, and unreachable or 5xx after the retries
+    ProviderUnavailable."""
     last = ""
     for attempt in range(retries + 1):
         if attempt:
             sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
-        request = urllib.request.Request(url, data=data, headers=headers, method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                body = response.read()
+            with urllib.request.urlopen(make_request(), timeout=timeout) as response:
+                return bytes(response.read())
         except urllib.error.HTTPError as exc:
             with exc:
                 text = exc.read().decode("utf-8", "replace")
@@ -65,7 +84,6 @@ def post_json(url: str, payload: Mapping[str, Any], *, api_key: str, provider: s
             reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
             last = f"unreachable: {str(reason) or type(reason).__name__}"
             continue
-        return _json_object(body, provider)
     raise ProviderUnavailable(f"{last} after {retries + 1} attempt(s)", provider=provider)
 
 

@@ -1,6 +1,6 @@
 """A stand-in provider for the adapters' HTTP clients: a tiny HTTP server on 127.0.0.1, port 0.
 
-The test scripts its answers in order (`answer(status, body)` or `hang()` to never answer in time);
+It answers GET and POST alike. The test scripts its answers in order (`answer(status, body)` or `hang()` to never answer in time);
 the stub records every request it receives (path, headers, JSON body). `refused_url()` is a URL on
 which nothing listens.
 """
@@ -22,7 +22,8 @@ HANG = object()
 class Received:
     path: str
     headers: dict[str, str]
-    body: Any
+    body: Any  # b"" for a GET
+    method: str = "POST"
 
 
 @dataclass
@@ -49,13 +50,17 @@ class ProviderStub:
 
 def _handler(stub: ProviderStub) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.do_POST()
+
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             try:
                 body = json.loads(raw.decode("utf-8"))
             except ValueError:
                 body = raw
-            step = stub.next_step(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+            step = stub.next_step(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body,
+                                           self.command))
             if step is HANG:
                 stub.release.wait(10)
                 return

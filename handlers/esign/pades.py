@@ -1,0 +1,97 @@
+"""PAdES signatures on a PDF, applied and checked with pyhanko.
+
+`sign_pdf` fills one signature field as an incremental update: the bytes already signed are kept
+as they are, so earlier signatures stay intact and each signer's signature covers everything signed
+before it. `verify_pdf` reports every signature in the document: which field, who signed (the
+certificate's common name), whether the signed bytes are unchanged (`intact`) and whether the
+signature is `valid` (intact, cryptographically sound, made by a certificate that chains to one of
+the trust roots, and not followed by changes a later signature does not allow).
+"""
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko.sign.general import SigningError
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.stamp import TextStampStyle
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+STAMP = TextStampStyle(stamp_text="Digitally signed\n%(ts)s")  # ASCII: the stamp's font has no Chinese glyphs
+
+
+@dataclass(frozen=True)
+class SignatureReport:
+    """One signature found in a PDF (`signed_at` is the time the signer's software reported)."""
+
+    field: str
+    signer_name: str
+    intact: bool
+    valid: bool
+    signed_at: datetime | None
+
+
+def _asn1_cert(cert: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+def sign_pdf(pdf_bytes: bytes, field_name: str, signer_cert: x509.Certificate, signer_key: rsa.RSAPrivateKey,
+             ca_chain: Sequence[x509.Certificate]) -> bytes:
+    """`pdf_bytes` with the signature field `field_name` signed (PAdES baseline B, SHA-256), appended as an
+    incremental update. The certificates of `ca_chain` are embedded beside the signer's.
+
+    ValueError when `pdf_bytes` is not a PDF or the field is missing or already signed.
+    """
+    key_der = signer_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption())
+    signer = signers.SimpleSigner(
+        signing_cert=_asn1_cert(signer_cert), signing_key=asn1_keys.PrivateKeyInfo.load(key_der),
+        cert_registry=SimpleCertificateStore.from_certs([_asn1_cert(c) for c in ca_chain]))
+    meta = signers.PdfSignatureMetadata(field_name=field_name, md_algorithm="sha256",
+                                        subfilter=fields.SigSeedSubFilter.PADES)
+    try:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes), strict=False)
+        out = signers.PdfSigner(meta, signer=signer, stamp_style=STAMP).sign_pdf(writer, existing_fields_only=True)
+    except (PdfError, SigningError) as exc:
+        raise ValueError(f"cannot sign {field_name}: {exc}") from exc
+    return bytes(out.getvalue())
+
+
+def verify_pdf(pdf_bytes: bytes, trust_roots: Sequence[x509.Certificate],
+               at: datetime | None = None) -> list[SignatureReport]:
+    """A report per signature in `pdf_bytes`, in the order they were applied; trust is checked against
+    `trust_roots` only (no fetching of revocation information) at the moment `at` (now when None).
+
+    ValueError when `pdf_bytes` is not a PDF that can be read.
+    """
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf_bytes), strict=False)
+        embedded = list(reader.embedded_signatures)
+    except (PdfError, ValueError) as exc:
+        raise ValueError(f"not a PDF that can be read: {exc}") from exc
+    context = ValidationContext(trust_roots=[_asn1_cert(c) for c in trust_roots], allow_fetching=False,
+                                moment=at)
+    reports = []
+    for sig in embedded:
+        name = str(sig.signer_cert.subject.native.get("common_name", ""))
+        try:
+            status = validate_pdf_signature(sig, context)
+        except (SignatureValidationError, PdfError, ValueError):
+            reports.append(SignatureReport(sig.field_name, name, intact=False, valid=False, signed_at=None))
+            continue
+        reports.append(SignatureReport(sig.field_name, name, intact=status.intact, valid=status.bottom_line,
+                                       signed_at=status.signer_reported_dt))
+    return reports
