@@ -32,9 +32,18 @@ from app.models.process import (
     ProcessInstance,
     ProcessVersion,
 )
+from app.models.signing import (
+    CallbackNonce,
+    Disbursement,
+    EsignFlow,
+    EsignSigner,
+    PaymentOrder,
+    SimulatorState,
+)
 from app.models.task import HumanTask
 
 __all__ = [
+    "CallbackNonce", "Disbursement", "EsignFlow", "EsignSigner", "PaymentOrder", "SimulatorState",
     "Application", "ApplicationDocument", "ApplicationEvent", "BlacklistEntry", "Channel", "Lead", "Notification",
     "RiskReport",
     "ApiToken", "AuditEntry", "Deployment", "Document", "FormVersion", "HumanTask", "InboxMessage", "Incident", "InstanceEvent",

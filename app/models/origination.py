@@ -30,8 +30,11 @@ from app.models.types import BigId, JsonType, UTCDateTime, utcnow
 APPLICATION_STATUSES = ("draft", "submitted", "in_review", "returned", "approved", "rejected", "withdrawn",
                         "signing", "disbursing", "active", "expired", "closed")
 PRODUCT_KINDS = ("order_financing", "pledge_financing", "credit_loan")
+# What a borrower attaches; the platform adds the contract, the signed contract and the registration
+# certificate (issue 14) itself.
 DOCUMENT_KINDS = ("order", "invoice", "warehouse_receipt", "business_licence", "financial_statements", "id_card",
                   "other")
+PLATFORM_DOCUMENT_KINDS = ("contract", "signed_contract", "registration_certificate")
 LEAD_STATUSES = ("new", "qualified", "dropped", "registered")
 NOTIFICATION_CHANNELS = ("sms", "email", "in_app")
 
@@ -92,7 +95,7 @@ class ApplicationDocument(Model):
 
     __tablename__ = "application_documents"
     __table_args__ = (
-        CheckConstraint(_one_of("kind", DOCUMENT_KINDS), name="kind"),
+        CheckConstraint(_one_of("kind", DOCUMENT_KINDS + PLATFORM_DOCUMENT_KINDS), name="kind"),
         Index("ix_application_documents_app", "application_id", "id"),
     )
 
