@@ -290,7 +290,6 @@ def test_seed_demo_puts_deals_at_every_stage_with_someone_to_act_on_each(runner,
 
     from app.extensions import db
     from app.models import Application, HumanTask, Lead, User
-
     from tests.integration.origination_support import deploy_shipped
 
     deploy_shipped(app, runner)
