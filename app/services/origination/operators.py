@@ -62,7 +62,7 @@ def decide(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
     result = decisions.decide(ctx.business_key, outcome, params.get("amount"), _text(params, "reason"),
                               params.get("cap"), _text(params, "by"), _text(params, "internal_reason"))
     if outcome == "approved":
-        _tell_borrower(ctx, "application_approved", amount=result["approved_amount"])
+        _tell_borrower(ctx, "application_approved", amount=f"{Decimal(result['approved_amount']):,.2f}")
     else:
         _tell_borrower(ctx, "application_rejected", reason=decisions.reason_for_borrower(ctx.business_key))
     return result
