@@ -86,6 +86,11 @@ def load_config(instance_path: Path) -> dict:
         "PUBLIC_URL": os.environ.get("LOANFLOW_PUBLIC_URL", "").strip() or "http://127.0.0.1:5000",
         "NOTIFY_API_KEY": os.environ.get("LOANFLOW_NOTIFY_API_KEY", ""),
         "SIMULATOR_API_KEY": os.environ.get("LOANFLOW_SIMULATOR_API_KEY", "simulator-sandbox-key"),
+        # The secrets providers sign their callbacks with (HMAC-SHA256, handlers.callbacks); the
+        # defaults are the simulators' sandbox secrets, for development and tests only.
+        "ESIGN_CALLBACK_SECRET": os.environ.get("LOANFLOW_ESIGN_CALLBACK_SECRET", "esign-sandbox-callback-secret"),
+        "PAYMENTS_CALLBACK_SECRET": os.environ.get("LOANFLOW_PAYMENTS_CALLBACK_SECRET",
+                                                   "payments-sandbox-callback-secret"),
         # Diagrams and uploads larger than this are refused before parsing.
         "MAX_DIAGRAM_BYTES": _int("LOANFLOW_MAX_DIAGRAM_BYTES", 2 * 1024 * 1024),
         "MAX_CONTENT_LENGTH": _int("LOANFLOW_MAX_REQUEST_BYTES", 16 * 1024 * 1024),
