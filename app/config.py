@@ -86,6 +86,8 @@ def load_config(instance_path: Path) -> dict:
         "PUBLIC_URL": os.environ.get("LOANFLOW_PUBLIC_URL", "").strip() or "http://127.0.0.1:5000",
         "NOTIFY_API_KEY": os.environ.get("LOANFLOW_NOTIFY_API_KEY", ""),
         "SIMULATOR_API_KEY": os.environ.get("LOANFLOW_SIMULATOR_API_KEY", "simulator-sandbox-key"),
+        # Where simulators call the platform back (its callback endpoints); unset: where it is being served.
+        "BASE_URL": os.environ.get("LOANFLOW_BASE_URL", "").strip(),
         # The secrets providers sign their callbacks with (HMAC-SHA256, handlers.callbacks); the
         # defaults are the simulators' sandbox secrets, for development and tests only.
         "ESIGN_CALLBACK_SECRET": os.environ.get("LOANFLOW_ESIGN_CALLBACK_SECRET", "esign-sandbox-callback-secret"),

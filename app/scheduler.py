@@ -78,6 +78,23 @@ def deliver_notices_job(app: Flask) -> int:
     return delivered
 
 
+def deliver_simulator_callbacks_job(app: Flask) -> int:
+    """The e-signature simulator: expire flows past their expiry, then send its queued callbacks to the
+    platform; returns how many were delivered."""
+    from app.services.simulators.esign import expire_due
+    from app.services.simulators.esign_callbacks import deliver_callbacks
+
+    with app.app_context():
+        try:
+            expire_due()
+            delivered = deliver_callbacks()
+        finally:
+            db.session.remove()
+    if delivered:
+        log.info("the e-signature simulator delivered %d callback(s)", delivered)
+    return delivered
+
+
 def build_scheduler(app: Flask, interval_seconds: float = 1.0) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone="UTC")
     scheduler.add_job(wake_due_job, "interval", seconds=interval_seconds, args=[app], id="wake_due",
@@ -90,6 +107,8 @@ def build_scheduler(app: Flask, interval_seconds: float = 1.0) -> BlockingSchedu
                       max_instances=1, coalesce=True, misfire_grace_time=None)
     scheduler.add_job(deliver_notices_job, "interval", seconds=2, args=[app], id="deliver_notices",
                       max_instances=1, coalesce=True, misfire_grace_time=None)
+    scheduler.add_job(deliver_simulator_callbacks_job, "interval", seconds=3, args=[app],
+                      id="deliver_simulator_callbacks", max_instances=1, coalesce=True, misfire_grace_time=None)
     return scheduler
 
 
