@@ -26,7 +26,7 @@ HEADER_PREFIX = "X-Pay"  # X-Pay-Timestamp, X-Pay-Nonce, X-Pay-Signature
 @dataclass(frozen=True)
 class Notification:
     """An order settled: `succeeded` or `failed` (with `failure_reason`) at `settled_at`, for the order
-    placed under `idempotency_key`.
+    placed under `idempotency_key`; `business_key` is the order's, echoed (the platform correlates by it).
     """
 
     notification_id: str
@@ -38,6 +38,7 @@ class Notification:
     settled_at: datetime
     failure_reason: str = ""
     currency: str = CURRENCY
+    business_key: str = ""
 
     def __post_init__(self) -> None:
         for key in ("notification_id", "order_id", "idempotency_key"):
@@ -53,6 +54,8 @@ class Notification:
             raise ValueError("settled_at is a time with its time zone")
         if (self.status == "failed") != bool(self.failure_reason):
             raise ValueError("failure_reason is given exactly when the order failed")
+        if not isinstance(self.business_key, str):
+            raise ValueError("business_key is a string")
 
     def order_status(self) -> OrderStatus:
         """What a query of the order would answer now."""
@@ -63,7 +66,7 @@ class Notification:
         return {"notification_id": self.notification_id, "order_id": self.order_id,
                 "idempotency_key": self.idempotency_key, "kind": self.kind, "status": self.status,
                 "amount": self.amount, "currency": self.currency, "settled_at": self.settled_at.isoformat(),
-                "failure_reason": self.failure_reason}
+                "failure_reason": self.failure_reason, "business_key": self.business_key}
 
     @classmethod
     def from_dict(cls, data: Any) -> Notification:
@@ -79,7 +82,8 @@ class Notification:
         return cls(notification_id=data["notification_id"], order_id=data["order_id"],
                    idempotency_key=data["idempotency_key"], kind=cast(OrderKind, data["kind"]),
                    status=data["status"], amount=data["amount"], settled_at=settled_at,
-                   failure_reason=data.get("failure_reason") or "", currency=data.get("currency", CURRENCY))
+                   failure_reason=data.get("failure_reason") or "", currency=data.get("currency", CURRENCY),
+                   business_key=data.get("business_key", ""))
 
 
 @dataclass(frozen=True)

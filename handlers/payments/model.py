@@ -60,7 +60,8 @@ class Account:
 class PaymentOrder:
     """Move `amount` from `payer` to `payee`: a `disbursement` (the funder pays the borrower) or a
     `collection` (the borrower pays). `idempotency_key` is the platform's own key: the same key
-    places the same order once. The gateway reports the result to `notify_url`.
+    places the same order once. The gateway reports the result to `notify_url`, echoing `business_key`
+    (the platform's reference for the deal, such as the application's number) in its notification.
     """
 
     kind: OrderKind
@@ -71,6 +72,7 @@ class PaymentOrder:
     notify_url: str
     memo: str = ""
     currency: str = CURRENCY
+    business_key: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in ORDER_KINDS:
@@ -87,11 +89,13 @@ class PaymentOrder:
             raise ValueError("notify_url is an http(s) URL")
         if not isinstance(self.memo, str):
             raise ValueError("memo is a string")
+        if not isinstance(self.business_key, str):
+            raise ValueError("business_key is a string")
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "idempotency_key": self.idempotency_key, "amount": self.amount,
                 "currency": self.currency, "payer": self.payer.to_dict(), "payee": self.payee.to_dict(),
-                "memo": self.memo, "notify_url": self.notify_url}
+                "memo": self.memo, "notify_url": self.notify_url, "business_key": self.business_key}
 
     @classmethod
     def from_dict(cls, data: Any) -> PaymentOrder:
@@ -103,7 +107,8 @@ class PaymentOrder:
         return cls(kind=cast(OrderKind, data["kind"]), idempotency_key=data["idempotency_key"],
                    amount=data["amount"], payer=Account.from_dict(data["payer"]),
                    payee=Account.from_dict(data["payee"]), notify_url=data["notify_url"],
-                   memo=data.get("memo", ""), currency=data.get("currency", CURRENCY))
+                   memo=data.get("memo", ""), currency=data.get("currency", CURRENCY),
+                   business_key=data.get("business_key", ""))
 
 
 @dataclass(frozen=True)

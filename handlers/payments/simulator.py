@@ -75,7 +75,8 @@ class SimulatedGateway:
             notification = Notification(
                 notification_id="SIM-PN-" + stored.order_id.removeprefix("SIM-PO-"), order_id=stored.order_id,
                 idempotency_key=order.idempotency_key, kind=order.kind, status=stored.status, amount=order.amount,
-                settled_at=now, failure_reason=stored.failure_reason, currency=order.currency)
+                settled_at=now, failure_reason=stored.failure_reason, currency=order.currency,
+                business_key=order.business_key)
             notifications.extend([notification] * stored.copies)
         return notifications
 

@@ -374,6 +374,8 @@ SKIPPED: dict[str, str] = {
     "lead_pages.show": "a lead's id, behind the same guard as the list (test_acquisition.py)",
     "notice_pages.mark_read": "one's own notice only, another's is 404 for everyone (test_notices.py)",
     "notices.mark_read": "one's own notice only, another's is 404 for everyone (test_notices.py)",
+    "callbacks.esign": "a provider's callback: its signature, not a user (test_callbacks.py)",
+    "callbacks.payments": "a provider's callback: its signature, not a user (test_callbacks.py)",
     "simulators.risk_assess": "a machine API of the risk simulator: its key, not a user (test_simulators.py)",
     "simulators.notify_messages": "a machine API of the notify simulator: its key, not a user (test_simulators.py)",
     "simulators.remove_from_blacklist": "an entry's id; the same action as adding one (test_simulators.py)",

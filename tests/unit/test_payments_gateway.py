@@ -33,7 +33,7 @@ FUNDER = Account(name="链融保理有限公司", number="6222020200112233445", 
 BORROWER = Account(name="上海链融贸易有限公司", number="31050161393600001234", bank="中国建设银行上海分行")
 ORDER = PaymentOrder(kind="disbursement", idempotency_key="APP-2026-0001-disbursement", amount="500000.00",
                      payer=FUNDER, payee=BORROWER, memo="放款 APP-2026-0001",
-                     notify_url="http://127.0.0.1:5000/api/v1/callbacks/payments")
+                     notify_url="http://127.0.0.1:5000/api/v1/callbacks/payments", business_key="APP-2026-0001")
 SECRET = "callback-secret"
 TIMESTAMP_HEADER, NONCE_HEADER, SIGNATURE_HEADER = header_names("X-Pay")
 
@@ -69,8 +69,9 @@ def test_orders_receipts_statuses_and_notifications_travel_as_json_objects():
                    OrderStatus("O-1", "failed", T0, "account frozen")):
         assert OrderStatus.from_dict(status.to_dict()) == status
     note = Notification(notification_id="N-1", order_id="O-1", idempotency_key="K", kind="collection",
-                        status="succeeded", amount="0.01", settled_at=T0)
+                        status="succeeded", amount="0.01", settled_at=T0, business_key="APP-2026-0001")
     assert Notification.from_dict(note.to_dict()) == note
+    assert Notification.from_dict({k: v for k, v in note.to_dict().items() if k != "business_key"}).business_key == ""
 
 
 @pytest.mark.parametrize("changes, message", [
@@ -122,6 +123,7 @@ def test_an_order_is_accepted_pending_and_settles_when_due(gateway: SimulatedGat
                                                                                  settled, "")
     assert (note.idempotency_key, note.kind, note.amount, note.currency) == (ORDER.idempotency_key, "disbursement",
                                                                              "500000.00", "CNY")
+    assert note.business_key == "APP-2026-0001"  # the order's, echoed: the platform correlates by it
     assert gateway.query(receipt.order_id) == OrderStatus(receipt.order_id, "succeeded", settled)
     assert gateway.settle_due(settled + timedelta(hours=1)) == []  # settled once, notified once
 
