@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app.cli_channels import channels
+from app.cli_contracts import contracts
 from app.cli_eod import eod, ledger
 from app.cli_loans import loans
 from app.services.errors import ServiceError
@@ -289,3 +290,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(eod)
     app.cli.add_command(ledger)
     app.cli.add_command(channels)
+    app.cli.add_command(contracts)

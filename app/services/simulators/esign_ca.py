@@ -36,6 +36,12 @@ def sandbox_ca() -> SandboxCA:
     return SandboxCA.from_pem(_stored()["root"])
 
 
+def trust_root() -> Any:
+    """The sandbox CA's certificate if the simulator has made one (None: nothing was signed here yet)."""
+    value = state.get(NAME)
+    return None if value is None else SandboxCA.from_pem(value["root"]).certificate
+
+
 def party_key(party: str, name: str) -> str:
     return f"{party}:{name}"
 

@@ -1,0 +1,52 @@
+"""`flask --app wsgi contracts verify FILE.pdf`: each signature of a signed contract, its signer and
+whether it is intact and trusted (by the e-signature simulator's sandbox CA, or the CA certificates
+given with --trust)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from cryptography import x509
+from flask.cli import AppGroup
+
+from app.services.simulators.esign_ca import trust_root
+from handlers.esign.pades import verify_pdf
+
+contracts = AppGroup("contracts", help="Signed contracts.")
+
+
+def _trusted(paths: tuple[str, ...]) -> list[x509.Certificate]:
+    if paths:
+        try:
+            return [x509.load_pem_x509_certificate(Path(p).read_bytes()) for p in paths]
+        except (OSError, ValueError) as exc:
+            click.echo(f"error: --trust must name PEM certificates: {exc}", err=True)
+            sys.exit(2)
+    root = trust_root()
+    if root is None:
+        click.echo("error: the e-signature simulator has no sandbox CA yet; give the CA with --trust CA.pem", err=True)
+        sys.exit(2)
+    return [root]
+
+
+@contracts.command("verify")
+@click.argument("pdf", type=click.Path(exists=True, dir_okay=False))
+@click.option("--trust", "trust", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A CA certificate (PEM) to trust instead of the simulator's; repeatable.")
+def verify_command(pdf: str, trust: tuple[str, ...]) -> None:
+    """Print each signature (field, signer, intact, trusted, signed at); exit 1 unless every one is both."""
+    roots = _trusted(trust)
+    try:
+        reports = verify_pdf(Path(pdf).read_bytes(), roots)
+    except ValueError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    if not reports:
+        click.echo("no signatures")
+        sys.exit(1)
+    for n, report in enumerate(reports, 1):
+        at = report.signed_at.isoformat() if report.signed_at else "-"
+        click.echo(f"{n}. {report.field}: {report.signer_name} · intact: {'yes' if report.intact else 'NO'}"
+                   f" · trusted: {'yes' if report.valid else 'NO'} · signed at {at}")
+    sys.exit(0 if all(r.intact and r.valid for r in reports) else 1)
