@@ -1,0 +1,49 @@
+"""An approved deal's contract: its parties, the amount in figures and capitals, the product's rate and
+method, the ledger's schedule for the disbursement date, the collateral and the collection account,
+kept as the deal's contract document; text a person can extract (Chinese included)."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.lending.capital import in_capitals
+from app.models import Application, ApplicationDocument
+from app.services.signing import contract
+from tests.integration.origination_support import deploy_shipped
+from tests.unit.test_contracts_pdf import pdftotext
+
+
+def test_an_approved_order_deal_gets_its_contract(app, runner):
+    deploy_shipped(app, runner)
+    assert runner.invoke(args=["seed", "demo"]).exit_code == 0
+    with app.app_context():
+        approved = db.session.scalar(select(Application).where(Application.status == "approved"))
+        document = contract.generate(approved.number, date(2026, 12, 10), "6222 0210 0100 8888 001")
+        db.session.commit()
+        stored = db.session.scalar(select(ApplicationDocument).where(
+            ApplicationDocument.application_id == approved.id, ApplicationDocument.kind == "contract"))
+        assert stored.id == document.id and stored.content.startswith(b"%PDF")
+        amount = approved.approved_amount
+        db.session.remove()
+    text = pdftotext(stored.content)
+    flat = text.replace("\n", "").replace(" ", "")
+    for expected in ("申城贸易有限公司", "长江制造集团", "华东商业银行", f"¥{amount:,.2f}", in_capitals(amount),
+                     "8.5%", "先息后本", "PO-2026-1005", "6222021001008888001", "2027-06-10"):
+        assert expected.replace(" ", "") in flat, expected
+    assert Decimal(amount) <= Decimal("450000.00")
+
+
+def test_a_deal_not_yet_approved_has_no_contract(app, runner):
+    deploy_shipped(app, runner)
+    assert runner.invoke(args=["seed", "demo"]).exit_code == 0
+    with app.app_context():
+        draft = db.session.scalar(select(Application).where(Application.status == "draft"))
+        with pytest.raises(ValueError, match="not approved"):
+            contract.generate(draft.number, date(2026, 12, 10))
+        db.session.rollback()
+        assert not db.session.scalar(select(ApplicationDocument.id).where(ApplicationDocument.kind == "contract"))
+        db.session.remove()
