@@ -39,6 +39,7 @@ EVENT_TEXTS = {
     "submitted": N_("The application was submitted"),
     "resubmitted": N_("The application was submitted again"),
     "withdrawn": N_("The borrower withdrew the application"),
+    "contract_generated": N_("The contract was prepared for signing"),
 }
 # What a `stage` event says: the deal reached this stage.
 STAGE_TEXTS = {
