@@ -95,6 +95,22 @@ def deliver_simulator_callbacks_job(app: Flask) -> int:
     return delivered
 
 
+def payments_simulator_job(app: Flask) -> int:
+    """The payment gateway simulator: settle the orders due and POST their notifications (and the
+    ones not yet taken) to the platform; returns how many notifications the platform took."""
+    from app.services.simulators import payments
+
+    with app.app_context():
+        try:
+            settled = payments.settle_due()
+            delivered = payments.deliver_notifications()
+        finally:
+            db.session.remove()
+    if settled or delivered:
+        log.info("payments simulator: settled %d order(s), %d notification(s) taken", settled, delivered)
+    return delivered
+
+
 def build_scheduler(app: Flask, interval_seconds: float = 1.0) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone="UTC")
     scheduler.add_job(wake_due_job, "interval", seconds=interval_seconds, args=[app], id="wake_due",
@@ -109,6 +125,8 @@ def build_scheduler(app: Flask, interval_seconds: float = 1.0) -> BlockingSchedu
                       max_instances=1, coalesce=True, misfire_grace_time=None)
     scheduler.add_job(deliver_simulator_callbacks_job, "interval", seconds=3, args=[app],
                       id="deliver_simulator_callbacks", max_instances=1, coalesce=True, misfire_grace_time=None)
+    scheduler.add_job(payments_simulator_job, "interval", seconds=2, args=[app], id="payments_simulator",
+                      max_instances=1, coalesce=True, misfire_grace_time=None)
     return scheduler
 
 

@@ -14,8 +14,8 @@ bp = Blueprint("simulators", __name__, url_prefix="/simulators", template_folder
 
 def register_simulators(app: Flask) -> None:
     from app.extensions import csrf
-    from app.simulators import api, esign_api, esign_pages, pages  # noqa: F401 - their routes join the blueprint
+    from app.simulators import api, esign_api, esign_pages, pages, payments_api, payments_pages  # noqa: F401 - their routes join the blueprint
 
     app.register_blueprint(bp)
-    for view in (*api.VIEWS, *esign_api.VIEWS):
+    for view in (*api.VIEWS, *esign_api.VIEWS, *payments_api.VIEWS):
         csrf.exempt(view)  # machines authenticate with the key and send no cookie

@@ -19,6 +19,7 @@ from app.api.errors import status_of
 from app.services.errors import ErrorKind, ServiceError
 from app.services.notices import outbox
 from app.services.origination import risk
+from app.services.simulators import payments
 from app.simulators import bp
 from app.web.paging import page_number
 from handlers.errors import ProviderError
@@ -40,13 +41,15 @@ def _principal():  # noqa: ANN202
 def _offers() -> dict[str, bool]:
     """Which simulators' pages the signed-in user may open."""
     me = _principal()
-    return {"risk": risk.may_try(me), "notify": outbox.may_read_outbox(me)}
+    return {"risk": risk.may_try(me), "notify": outbox.may_read_outbox(me), "payments": payments.may_simulate(me)}
 
 
 @bp.app_context_processor
 def simulators_link() -> dict[str, bool]:
-    """Whether the page header links to the simulators (platform staff)."""
-    return {"may_open_simulators": bool(current_user.is_authenticated and any(_offers().values()))}
+    """Whether the page header links to the simulators (platform staff), and the simulators' tabs to
+    the payment gateway's page."""
+    offers = _offers() if current_user.is_authenticated else {}
+    return {"may_open_simulators": any(offers.values()), "may_open_payments_simulator": offers.get("payments", False)}
 
 
 @bp.route("/")

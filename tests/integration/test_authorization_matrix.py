@@ -314,6 +314,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("simulators.risk_try", "POST"): guarded(None, "risk.simulate"),
     ("simulators.add_to_blacklist", "POST"): guarded(None, "risk.blacklist"),
     ("simulators.notify_page", "GET"): guarded(None, "notices.outbox"),
+    ("simulators.payments_page", "GET"): guarded(None, "payments.simulate"),
+    ("simulators.payments_inject", "POST"): guarded(None, "payments.simulate"),
     # origination: applications are their deal's parties' (moved by the borrower's applicant); products
     # are read by everyone signed in and written by the platform's admins and operators
     ("applications.create", "POST"): guarded(None, "applications.draft"),
@@ -379,6 +381,8 @@ SKIPPED: dict[str, str] = {
     "simulators.risk_assess": "a machine API of the risk simulator: its key, not a user (test_simulators.py)",
     "simulators.notify_messages": "a machine API of the notify simulator: its key, not a user (test_simulators.py)",
     "simulators.remove_from_blacklist": "an entry's id; the same action as adding one (test_simulators.py)",
+    "simulators.payments_orders": "a machine API of the payment gateway simulator: its key (test_payments_simulator.py)",
+    "simulators.payments_query": "a machine API of the payment gateway simulator: its key (test_payments_simulator.py)",
 }
 
 
@@ -965,6 +969,8 @@ def request_args(world: World, endpoint: str, method: str, t: Target) -> dict[st
         "applications.add_document": lambda: {"data": {"kind": "invoice", "file": (io.BytesIO(PDF), "invoice.pdf")}},
         "products.create_product": lambda: {"json": {**ORDER_PRODUCT, "code": f"AUTHZ-NEW{n}"}},
         "products.update_product": lambda: {"json": {"name": f"Matrix orders {n}"}},
+        "simulators.payments_inject": lambda: {"data": {"fail_next": "0", "late_next": "0", "late_minutes": "10",
+                                                        "twice_next": "0"}},
         "simulators.add_to_blacklist": lambda: {"data": {"subject": make_id_number(f"11010519900101{n % 1000:03d}"),
                                                          "reason": "matrix"}},
         "application_pages.new": lambda: {"query_string": {"product": ORDER_PRODUCT["code"]},

@@ -99,6 +99,9 @@ POLICY: dict[str, tuple[Grant, ...]] = {
     "risk.simulate": (platform(*PLATFORM_STAFF),),  # the risk simulator's page: try an assessment
     # notices: the notify simulator's outbox (SMS and e-mail it delivered)
     "notices.outbox": (platform(*PLATFORM_STAFF),),
+    # the payment gateway simulator's page: its orders, and the failures, delays and duplicate
+    # notifications it inflicts on the next orders
+    "payments.simulate": (platform(*PLATFORM_ACTORS),),
     # users and organisations; whom an administrator acts on, and which roles they grant, is grants.py's
     "users.administer": (platform(*PLATFORM_ACTORS),),
 }

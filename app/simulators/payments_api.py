@@ -1,0 +1,69 @@
+"""The payment gateway simulator's machine API, as `handlers.payments.HttpPaymentsClient` speaks it:
+
+- `POST /simulators/payments/api/orders`: a payment order (JSON, its key also as `Idempotency-Key`)
+  → the receipt `{"order_id", "status": "accepted"}`; the same order under the same key again → the
+  same receipt; the key with another order → 409; an order that does not read → 422.
+- `POST /simulators/payments/api/orders/query`: `{"order_id"}` → the order's status; unknown → 404.
+
+`Authorization: Bearer <SIMULATOR_API_KEY>` or 401; a body that is not JSON is 400. Errors in the
+platform's shape `{"error": {"code", "message"}}`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request
+from flask.typing import ResponseReturnValue
+
+from app.api.errors import error_response
+from app.services.simulators import payments
+from app.simulators import bp
+from app.simulators.api import _authorised, _body, _Refused
+from handlers.errors import ProviderError
+from handlers.payments import IdempotencyConflict, PaymentOrder
+
+
+def _order(body: Any) -> PaymentOrder:
+    try:
+        order = PaymentOrder.from_dict(body)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise _Refused(422, "invalid", f"not a payment order: {exc}") from None
+    header = request.headers.get("Idempotency-Key", "").strip()
+    if header and header != order.idempotency_key:
+        raise _Refused(422, "invalid", "the Idempotency-Key header and the order's idempotency_key differ")
+    return order
+
+
+def _order_id(body: Any) -> str:
+    order_id = body.get("order_id") if isinstance(body, dict) else None
+    if not isinstance(order_id, str) or not order_id:
+        raise _Refused(422, "invalid", "order_id is required")
+    return order_id
+
+
+@bp.route("/payments/api/orders", methods=["POST"])
+def payments_orders() -> ResponseReturnValue:
+    """Take a payment order under its idempotency key; the gateway's receipt."""
+    try:
+        _authorised()
+        return jsonify(payments.create_order(_order(_body())).to_dict()), 200
+    except _Refused as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    except IdempotencyConflict as exc:
+        return error_response(409, "conflict", exc.message)
+
+
+@bp.route("/payments/api/orders/query", methods=["POST"])
+def payments_query() -> ResponseReturnValue:
+    """Where an order stands: pending, succeeded or failed (with the reason)."""
+    try:
+        _authorised()
+        return jsonify(payments.query(_order_id(_body())).to_dict()), 200
+    except _Refused as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    except ProviderError as exc:
+        return error_response(404 if exc.status == 404 else 422, "not_found" if exc.status == 404 else "refused",
+                              exc.message)
+
+
+VIEWS = (payments_orders, payments_query)

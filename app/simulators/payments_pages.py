@@ -1,0 +1,63 @@
+"""The payment gateway simulator's page, for the platform's admins and operators: the orders it took
+(newest first, paged) and what the next orders will suffer, with the form that sets it (fail the next
+N with a reason, settle the next N late by some minutes, notify the next N twice).
+
+Who may open it is the service's (`payments.may_simulate`, asking the access policy); others get 403.
+"""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from app.services.errors import ErrorKind, ServiceError
+from app.services.simulators import payments
+from app.simulators import bp
+from app.web.paging import page_number
+
+PER_PAGE = 20
+STATUS_NAMES = {"pending": _l("pending"), "succeeded": _l("succeeded"), "failed": _l("failed")}
+KIND_NAMES = {"disbursement": _l("Disbursement"), "collection": _l("Collection")}
+FIELDS = ("fail_next", "fail_reason", "late_next", "late_minutes", "twice_next")
+
+
+def _page(form: dict[str, str] | None = None, errors: list[str] | None = None, status: int = 200) -> ResponseReturnValue:
+    listed = payments.orders(current_user.principal, page_number(), PER_PAGE)
+    plan = listed["injection"]
+    shown = form or {"fail_next": str(plan.fail_next), "fail_reason": plan.fail_reason,
+                     "late_next": str(plan.late_next), "late_minutes": str(int(plan.late_by.total_seconds() // 60)),
+                     "twice_next": str(plan.twice_next)}
+    pages = max(1, -(-listed["total"] // PER_PAGE))
+    return render_template("simulators/payments.html", listed=listed, plan=plan, form=shown, errors=errors or [],
+                           pages=pages, status_names=STATUS_NAMES, kind_names=KIND_NAMES), status
+
+
+@bp.route("/payments/")
+@login_required
+def payments_page() -> ResponseReturnValue:
+    """The orders, newest first, and the injection form."""
+    return _page()
+
+
+@bp.route("/payments/injection", methods=["POST"])
+@login_required
+def payments_inject() -> ResponseReturnValue:
+    """Set what the next orders suffer."""
+    form = {name: request.form.get(name, "").strip() for name in FIELDS}
+    try:
+        counts = {name: int(form[name] or "0") for name in FIELDS if name != "fail_reason"}
+    except ValueError:
+        counts = None
+    try:
+        if counts is None:
+            raise ServiceError("not a number", code="invalid")
+        payments.inject(current_user.principal, fail_reason=form["fail_reason"], **counts)
+    except ServiceError as exc:
+        if exc.kind not in (ErrorKind.INVALID, ErrorKind.BAD_REQUEST):
+            raise
+        return _page(form, [_("Counts are whole numbers, zero or more; failing orders need a reason; a delay is at "
+                              "least one minute.")], 422)
+    flash(_("The next orders will suffer what you set."))
+    return redirect(url_for("simulators.payments_page"), 303)
