@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.models import InboxMessage
 from app.models import PaymentOrder as OrderRow
 from app.services.simulators import payments
 from handlers.errors import ProviderError
@@ -298,3 +299,16 @@ def test_a_notification_goes_to_the_orders_address_else_to_the_platforms_callbac
         assert payments.callback_url("") == "https://loanflow.example.com/api/v1/callbacks/payments"
         monkeypatch.setitem(app.config, "BASE_URL", "")
         assert payments.callback_url("") == app.config["PUBLIC_URL"].rstrip("/") + "/api/v1/callbacks/payments"
+
+
+def test_the_platforms_own_callback_takes_the_notification_and_its_second_copy(app, clock, served, gateway):
+    in_service(app, lambda: payments.notify_twice_next(1))
+    order = PaymentOrder(kind="disbursement", idempotency_key="DISB-AP-2026-0009", amount="360000.00", payer=FUNDER,
+                         payee=BORROWER, notify_url=f"{served}/api/v1/callbacks/payments", business_key="AP-2026-0009")
+    gateway.create_order(order)
+    assert worker(app, clock, seconds=3) == (1, 2)  # both copies answered 2xx: accepted, then a duplicate
+    with app.app_context():
+        [kept] = db.session.scalars(select(InboxMessage)).all()  # kept once, until the deal's instance waits
+        assert (kept.name, kept.correlation_key, kept.payload["status"]) == ("payment_settled", "AP-2026-0009",
+                                                                            "succeeded")
+        db.session.remove()
