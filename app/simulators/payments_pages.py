@@ -47,7 +47,8 @@ def payments_inject() -> ResponseReturnValue:
     """Set what the next orders suffer."""
     form = {name: request.form.get(name, "").strip() for name in FIELDS}
     try:
-        counts = {name: int(form[name] or "0") for name in FIELDS if name != "fail_reason"}
+        counts = {name: int(form[name] or ("10" if name == "late_minutes" else "0"))
+                  for name in FIELDS if name != "fail_reason"}
     except ValueError:
         counts = None
     try:
