@@ -383,6 +383,13 @@ SKIPPED: dict[str, str] = {
     "simulators.remove_from_blacklist": "an entry's id; the same action as adding one (test_simulators.py)",
     "simulators.payments_orders": "a machine API of the payment gateway simulator: its key (test_payments_simulator.py)",
     "simulators.payments_query": "a machine API of the payment gateway simulator: its key (test_payments_simulator.py)",
+    "simulators.esign_create_flow": "a machine API of the e-signature simulator: its key (test_esign_simulator.py)",
+    "simulators.esign_document": "a machine API of the e-signature simulator: its key (test_esign_simulator.py)",
+    "simulators.esign_flows": "a signer's own flows by token or session; others' are not listed (test_esign_simulator.py)",
+    "simulators.esign_sign": "only the flow's next signer, as themselves, with the sandbox code (test_esign_simulator.py)",
+    "simulators.esign_sign_page": "a signer's page of a flow: only its signers (test_esign_simulator.py)",
+    "simulators.esign_sign_submit": "the signing page's form: the same rule as esign_sign (test_esign_simulator.py)",
+    "simulators.esign_download": "the flow's current PDF for its signers (test_esign_simulator.py)",
 }
 
 
