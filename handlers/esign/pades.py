@@ -9,10 +9,14 @@ the trust roots, and not followed by changes a later signature does not allow).
 """
 from __future__ import annotations
 
+import asyncio
+import functools
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -44,6 +48,21 @@ class SignatureReport:
     signed_at: datetime | None
 
 
+T = TypeVar("T")
+
+
+def _off_loop(call: Callable[[], T]) -> T:
+    """`call()` here, or in a thread of its own when this thread runs an event loop: pyhanko's
+    synchronous API runs `asyncio.run`, which refuses to start inside a running loop (a server or
+    test harness with one) and leaves its coroutine never awaited."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return call()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
+
+
 def _asn1_cert(cert: x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
 
@@ -64,7 +83,8 @@ def sign_pdf(pdf_bytes: bytes, field_name: str, signer_cert: x509.Certificate, s
                                         subfilter=fields.SigSeedSubFilter.PADES)
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes), strict=False)
-        out = signers.PdfSigner(meta, signer=signer, stamp_style=STAMP).sign_pdf(writer, existing_fields_only=True)
+        pdf_signer = signers.PdfSigner(meta, signer=signer, stamp_style=STAMP)
+        out = _off_loop(lambda: pdf_signer.sign_pdf(writer, existing_fields_only=True))
     except (PdfError, SigningError) as exc:
         raise ValueError(f"cannot sign {field_name}: {exc}") from exc
     return bytes(out.getvalue())
@@ -88,7 +108,7 @@ def verify_pdf(pdf_bytes: bytes, trust_roots: Sequence[x509.Certificate],
     for sig in embedded:
         name = str(sig.signer_cert.subject.native.get("common_name", ""))
         try:
-            status = validate_pdf_signature(sig, context)
+            status = _off_loop(functools.partial(validate_pdf_signature, sig, context))
         except (SignatureValidationError, PdfError, ValueError):
             reports.append(SignatureReport(sig.field_name, name, intact=False, valid=False, signed_at=None))
             continue

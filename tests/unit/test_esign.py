@@ -262,3 +262,16 @@ def test_a_flow_request_is_a_pdf_signed_by_each_party_once(contract):
         FlowRequest("LA-1", "c.pdf", contract, (SIGNERS[0], SIGNERS[0]))
     with pytest.raises(ValueError, match="status"):
         FlowEvent.from_dict({"flow_id": "F", "business_key": "B", "status": "lost"})
+
+
+def test_signing_and_verifying_work_inside_a_running_event_loop(ca, credentials, contract):
+    """A caller with an event loop (a server, a browser-test harness) still signs and verifies."""
+    import asyncio
+
+    async def inside_a_loop() -> list:
+        cred = credentials["borrower"]
+        pdf = sign_pdf(contract, "sig_borrower", cred.certificate, cred.key, [ca.certificate])
+        return verify_pdf(pdf, [ca.certificate])
+
+    [report] = asyncio.run(inside_a_loop())
+    assert report.field == "sig_borrower" and report.intact and report.valid
