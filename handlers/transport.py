@@ -112,3 +112,36 @@ def _message_of(text: str) -> str:
         if isinstance(answer.get("message"), str):
             return answer["message"]
     return text.strip()[:_BODY_EXCERPT]
+
+
+Reader = Callable[[Any], Any]
+
+
+class JsonClient:
+    """The shape every adapter's real client shares: a provider's base URL and API key
+    (`Authorization: Bearer`), a timeout per attempt, `retries` after the first attempt on a connection
+    error, a timeout or a 5xx answer (then `ProviderUnavailable`), and answers read into the adapter's
+    records (an answer that does not read is a `ProviderError`). `provider` names it in errors."""
+
+    provider = ""
+
+    def __init__(self, base_url: str, api_key: str, timeout: float = 5, retries: int = 2, *,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        endpoint(base_url, "")  # refuse a base that is no http(s) URL when the client is built
+        self.base_url = base_url
+        self.api_key = api_key
+        self.timeout = timeout
+        self.retries = retries
+        self.sleep = sleep  # the backoff's wait; tests pass one that does not wait
+
+    def post(self, path: str, payload: Mapping[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
+        return post_json(endpoint(self.base_url, path), payload, api_key=self.api_key, provider=self.provider,
+                         timeout=self.timeout, retries=self.retries, idempotency_key=idempotency_key,
+                         sleep=self.sleep)
+
+    def read(self, answer: Any, reader: Reader, what: str) -> Any:
+        """`reader(answer)`, or a `ProviderError` saying the provider answered `what` that does not read."""
+        try:
+            return reader(answer)
+        except ValueError as exc:
+            raise ProviderError(f"answered {what} that does not read: {exc}", provider=self.provider) from exc

@@ -4,18 +4,15 @@ gateways take both as POSTs.
 """
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 from handlers.errors import ProviderError
-from handlers.transport import endpoint, post_json
+from handlers.transport import JsonClient
 
 from .model import IdempotencyConflict, OrderReceipt, OrderStatus, PaymentOrder
 
 PROVIDER = "payments"
 
 
-class HttpPaymentsClient:
+class HttpPaymentsClient(JsonClient):
     """A `PaymentGateway` over HTTP (`Authorization: Bearer <api_key>`).
 
     `timeout` is in seconds per attempt, `retries` the attempts after the first one on a connection
@@ -24,33 +21,19 @@ class HttpPaymentsClient:
     `IdempotencyConflict`; another 4xx answer, or an answer that does not read, `ProviderError`.
     """
 
-    def __init__(self, base_url: str, api_key: str, timeout: float = 5, retries: int = 2, *,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        self.orders_url = endpoint(base_url, "/api/orders")
-        self.query_url = endpoint(base_url, "/api/orders/query")
-        self.api_key = api_key
-        self.timeout = timeout
-        self.retries = retries
-        self.sleep = sleep  # the backoff's wait; tests pass one that does not wait
+    provider = PROVIDER
 
     def create_order(self, order: PaymentOrder) -> OrderReceipt:
         try:
-            answer = post_json(self.orders_url, order.to_dict(), api_key=self.api_key, provider=PROVIDER,
-                               timeout=self.timeout, retries=self.retries, idempotency_key=order.idempotency_key,
-                               sleep=self.sleep)
+            answer = self.post("/api/orders", order.to_dict(), idempotency_key=order.idempotency_key)
         except ProviderError as exc:
             if exc.status == 409:
                 raise IdempotencyConflict(exc.message, provider=PROVIDER, status=409) from exc
             raise
-        try:
-            return OrderReceipt.from_dict(answer)
-        except ValueError as exc:
-            raise ProviderError(f"answered a receipt that does not read: {exc}", provider=PROVIDER) from exc
+        receipt: OrderReceipt = self.read(answer, OrderReceipt.from_dict, "a receipt")
+        return receipt
 
     def query(self, order_id: str) -> OrderStatus:
-        answer = post_json(self.query_url, {"order_id": order_id}, api_key=self.api_key, provider=PROVIDER,
-                           timeout=self.timeout, retries=self.retries, sleep=self.sleep)
-        try:
-            return OrderStatus.from_dict(answer)
-        except ValueError as exc:
-            raise ProviderError(f"answered an order status that does not read: {exc}", provider=PROVIDER) from exc
+        status: OrderStatus = self.read(self.post("/api/orders/query", {"order_id": order_id}), OrderStatus.from_dict,
+                                        "an order status")
+        return status
