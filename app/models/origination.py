@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Model
-from app.models.loan import Money
+from app.models.loan import Money, _one_of
 from app.models.types import BigId, JsonType, UTCDateTime, utcnow
 
 # Every status an application can take; later stages of the loan's life use the ones after `withdrawn`.
@@ -37,10 +37,6 @@ DOCUMENT_KINDS = ("order", "invoice", "warehouse_receipt", "business_licence", "
 PLATFORM_DOCUMENT_KINDS = ("contract", "signed_contract", "registration_certificate")
 LEAD_STATUSES = ("new", "qualified", "dropped", "registered")
 NOTIFICATION_CHANNELS = ("sms", "email", "in_app")
-
-
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class Application(Model):

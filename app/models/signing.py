@@ -26,17 +26,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Model
-from app.models.loan import Money
+from app.models.loan import Money, _one_of
 from app.models.types import BigId, JsonType, UTCDateTime, utcnow
 
 FLOW_STATUSES = ("signing", "completed", "expired", "cancelled")
 SIGNER_STATUSES = ("waiting", "signed")
 ORDER_STATUSES = ("pending", "succeeded", "failed")
 DISBURSEMENT_STATUSES = ("requested", "succeeded", "failed")
-
-
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class SimulatorState(Model):

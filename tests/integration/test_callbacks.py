@@ -10,14 +10,11 @@ exactly one is accepted.
 """
 from __future__ import annotations
 
-import http.client
 import json
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
@@ -28,6 +25,7 @@ from handlers.callbacks import sign_callback
 from handlers.esign import FlowEvent
 from handlers.payments.callbacks import Notification
 from tests.integration.instance_api import history, instance, kinds, start
+from tests.integration.test_money_races import race_posts
 
 KEY = "APP-2026-0007"
 
@@ -227,29 +225,7 @@ ROUNDS = 4
 
 def race(base_url: str, path: str, requests: list[tuple[dict[str, str], bytes]]) -> list[tuple[int, dict]]:
     """POST each (headers, body) to `path` from a thread of its own, all released together."""
-    address = urlsplit(base_url)
-    barrier = threading.Barrier(len(requests), timeout=60)
-    answers: list[Any] = [None] * len(requests)
-
-    def post(i: int, headers: dict[str, str], body: bytes) -> None:
-        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
-        try:
-            connection.connect()
-            barrier.wait()
-            connection.request("POST", path, headers=headers, body=body)
-            response = connection.getresponse()
-            answers[i] = (response.status, json.loads(response.read() or b"{}"))
-        except Exception as exc:  # noqa: BLE001 - reported by the caller's assertions
-            answers[i] = (0, {"exception": repr(exc)})
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=post, args=(i, h, b)) for i, (h, b) in enumerate(requests)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(90)
-    return answers
+    return race_posts(base_url, [(path, headers, body) for headers, body in requests])
 
 
 def count_inbox(app) -> int:

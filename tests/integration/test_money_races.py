@@ -71,20 +71,19 @@ class Books:
             db.session.remove()
 
 
-def race_requests(base_url: str, calls: list[tuple[str, str]]) -> list[tuple[int, dict[str, Any]]]:
-    """POST every (path, token) from a thread of its own, released together by a barrier; each
+def race_posts(base_url: str, posts: list[tuple[str, dict[str, str], bytes]]) -> list[tuple[int, dict[str, Any]]]:
+    """POST every (path, headers, body) from a thread of its own, released together by a barrier; each
     thread has its connection open before the barrier, so the requests reach the server together."""
     address = urlsplit(base_url)
-    barrier = threading.Barrier(len(calls), timeout=60)
-    answers: list[Any] = [None] * len(calls)
+    barrier = threading.Barrier(len(posts), timeout=60)
+    answers: list[Any] = [None] * len(posts)
 
-    def post(i: int, path: str, token: str) -> None:
+    def post(i: int, path: str, headers: dict[str, str], body: bytes) -> None:
         connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
         try:
             connection.connect()
             barrier.wait()
-            connection.request("POST", path, headers={"Authorization": f"Bearer {token}",
-                                                      "Content-Type": "application/json"}, body="{}")
+            connection.request("POST", path, headers=headers, body=body)
             response = connection.getresponse()
             answers[i] = (response.status, json.loads(response.read() or b"{}"))
         except Exception as exc:  # noqa: BLE001 - reported by the caller's assertions
@@ -92,12 +91,18 @@ def race_requests(base_url: str, calls: list[tuple[str, str]]) -> list[tuple[int
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=post, args=(i, path, token)) for i, (path, token) in enumerate(calls)]
+    threads = [threading.Thread(target=post, args=(i, *call)) for i, call in enumerate(posts)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(90)
     return answers
+
+
+def race_requests(base_url: str, calls: list[tuple[str, str]]) -> list[tuple[int, dict[str, Any]]]:
+    """POST an empty JSON body to every (path, token) at once (`race_posts`)."""
+    return race_posts(base_url, [(path, {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+                                  b"{}") for path, token in calls])
 
 
 @pytest.fixture
