@@ -2,6 +2,9 @@
 
 - `POST /simulators/risk/api/assess`: a risk request (JSON) → the simulator's report, with the
   platform's blacklist.
+- `POST /simulators/identity/api/verify` (also `.../api/verifications`, the path the adapter's
+  client posts to): a verification request (JSON) → the verdict, the names known being the
+  platform's organisations (credit code → name).
 - `POST /simulators/notify/api/messages`: an SMS or e-mail (JSON, `Idempotency-Key`) → the receipt;
   the message is recorded in the outbox.
 
@@ -22,8 +25,10 @@ from flask.typing import ResponseReturnValue
 from app.api.errors import error_response
 from app.services.notices import outbox
 from app.services.origination import risk
+from app.services.simulators import identity
 from app.simulators import bp
 from handlers.errors import ProviderError
+from handlers.identity import VerificationRequest
 from handlers.notify import Notification
 from handlers.risk import RiskRequest
 
@@ -67,6 +72,18 @@ def risk_assess() -> ResponseReturnValue:
     return _answer(lambda body: risk.simulator().assess(RiskRequest.from_dict(body)).to_dict())
 
 
+@bp.route("/identity/api/verify", methods=["POST"])
+def identity_verify() -> ResponseReturnValue:
+    """The identity simulator's verdict on a claim (name, ID number or credit code, mobile, code)."""
+    return _answer(lambda body: identity.simulator().verify(VerificationRequest.from_dict(body)).to_dict())
+
+
+@bp.route("/identity/api/verifications", methods=["POST"])
+def identity_verifications() -> ResponseReturnValue:
+    """`identity_verify` at the path `handlers.identity.HttpIdentityClient` posts to."""
+    return identity_verify()
+
+
 @bp.route("/notify/api/messages", methods=["POST"])
 def notify_messages() -> ResponseReturnValue:
     """Deliver an SMS or e-mail as the notify simulator, recorded in the outbox; the receipt."""
@@ -74,4 +91,4 @@ def notify_messages() -> ResponseReturnValue:
     return _answer(lambda body: outbox.receive(Notification.from_dict(body), key).to_dict())
 
 
-VIEWS = (risk_assess, notify_messages)
+VIEWS = (risk_assess, identity_verify, identity_verifications, notify_messages)

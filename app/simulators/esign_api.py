@@ -60,7 +60,8 @@ def _flow_request(body: dict[str, Any]) -> FlowRequest:
         document = base64.b64decode(str(body.get("document", "")), validate=True)
         signers = tuple(Signer(party=str(s["party"]), name=str(s["name"]), identifier=str(s.get("identifier", "")),
                                username=str(s["username"]), mobile=str(s.get("mobile", "")),
-                               field=str(s.get("field", ""))) for s in body.get("signers") or [])
+                               field=str(s.get("field", "")), auto=s.get("auto") is True)
+                        for s in body.get("signers") or [])
         return FlowRequest(business_key=str(body.get("business_key", "")),
                            document_name=str(body.get("document_name", "")), document=document, signers=signers)
     except (binascii.Error, KeyError, TypeError, ValueError) as exc:

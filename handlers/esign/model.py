@@ -16,7 +16,8 @@ EVENT_STATUSES: tuple[str, ...] = ("completed", "expired", "refused")  # how a f
 class Signer:
     """One signer: `party` is the role code (`borrower`, `core_enterprise`, `funder`), `field` the PDF
     signature field the signature goes into (`sig_<party>` unless given), `username` the platform user
-    who signs for the party."""
+    who signs for the party; `auto`: the party signs with its organisation's seal, applied by the
+    provider itself as soon as the signers before it have signed (自动签署)."""
 
     party: str
     name: str
@@ -24,6 +25,7 @@ class Signer:
     username: str
     mobile: str = ""
     field: str = ""
+    auto: bool = False
 
     def __post_init__(self) -> None:
         if not self.party or not self.name or not self.username:
@@ -31,9 +33,9 @@ class Signer:
         if not self.field:
             object.__setattr__(self, "field", f"sig_{self.party}")
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, Any]:
         return {"party": self.party, "name": self.name, "identifier": self.identifier, "username": self.username,
-                "mobile": self.mobile, "field": self.field}
+                "mobile": self.mobile, "field": self.field, "auto": self.auto}
 
 
 @dataclass(frozen=True)

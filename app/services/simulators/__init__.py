@@ -7,6 +7,7 @@ here so the simulators served under `/simulators/` behave as providers do (docs/
   each signer with the sandbox code, each signature applied to the PDF with PAdES; expiry.
 - `esign_callbacks`: the completion (or expiry) callbacks, queued with the change that caused them
   and POSTed, signed, by the worker (`deliver_callbacks`).
+- `identity`: the identity-verification simulator, knowing the platform's organisations by credit code.
 
 Rank 1: it imports only `identity` (whose users sign). The platform reads this state only through
 the simulators' HTTP APIs, as it would a provider's.

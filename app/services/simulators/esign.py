@@ -5,7 +5,8 @@ signature field (`handlers.esign.sign_pdf`, incremental: earlier signatures stay
 A signer signs only in turn and only with the sandbox's verification code `SANDBOX_CODE`; anything
 else is refused with a reason (`ServiceError.code`: `not_a_signer`, `not_yourself`, `not_signing`,
 `not_your_turn`, `already_signed`, `wrong_code`). The last signature completes the flow; a flow
-unsigned `FLOW_DAYS` after it was created expires. Either way a callback to the platform is queued
+unsigned `FLOW_DAYS` after it was created expires. A signer marked `auto` (the funder's seal,
+自动签署) is signed by the simulator itself in the transaction that makes it its turn. Either way a callback to the platform is queued
 with the change (`esign_callbacks`) and sent later by the worker.
 """
 from __future__ import annotations
@@ -23,11 +24,12 @@ from app.services import clock
 from app.services.context import lazy_gettext as _l
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.identity.directory import Principal
-from app.services.simulators import esign_ca, esign_callbacks
+from app.services.simulators import esign_ca, esign_callbacks, state
 from handlers.esign import FlowRequest, sign_pdf
 
 SANDBOX_CODE = "123456"
 FLOW_DAYS = 7
+AUTO_PREFIX = "esign.auto."  # a flow's automatic signers (their parties), by flow id
 
 
 @dataclass(frozen=True)
@@ -78,9 +80,19 @@ def _row(flow_id: str, for_update: bool = False) -> EsignFlow:
 
 
 def create_flow(request: FlowRequest, callback_url: str = "") -> FlowView:
-    """A new flow for `request`'s document and signers (in the order given); the platform is called
-    back at `callback_url` (empty: `LOANFLOW_BASE_URL`'s callback endpoint, `esign_callbacks`). The
-    same document for the same business key while its flow is signing answers that flow."""
+    """A new flow for `request`'s document and signers (in the order given), committed (the
+    simulator's HTTP API); the platform is called back at `callback_url` (empty: `LOANFLOW_BASE_URL`'s
+    callback endpoint, `esign_callbacks`). The same document for the same business key while its
+    flow is signing answers that flow."""
+    view = open_flow(request, callback_url)
+    db.session.commit()
+    return view
+
+
+def open_flow(request: FlowRequest, callback_url: str = "") -> FlowView:
+    """`create_flow` in the caller's transaction (the platform's in-process provider calls it from a
+    step of a diagram, which commits or rolls back with everything else). A signer with `auto`
+    signs with its seal as soon as its turn comes (at once when it is first)."""
     digest = hashlib.sha256(request.document).hexdigest()
     same = db.session.scalar(select(EsignFlow).where(EsignFlow.business_key == request.business_key,
                                                      EsignFlow.original_sha256 == digest,
@@ -100,9 +112,41 @@ def create_flow(request: FlowRequest, callback_url: str = "") -> FlowView:
         db.session.add(EsignSigner(flow_id=flow.id, position=position, party=signer.party, username=signer.username,
                                    name=signer.name, field=signer.field, status="waiting"))
     db.session.flush()
-    view = _view(flow)
-    db.session.commit()
-    return view
+    autos = [s.party for s in request.signers if s.auto]
+    if autos:
+        state.put(AUTO_PREFIX + flow.flow_id, {"parties": autos})
+        _sign_automatically(flow, _signers(flow), now)
+    db.session.flush()
+    return _view(flow)
+
+
+def auto_parties(flow_id: str) -> list[str]:
+    """The parties of the flow that sign with their seal by themselves (`Signer.auto`)."""
+    value = state.get(AUTO_PREFIX + flow_id)
+    return list(value["parties"]) if value else []
+
+
+def _apply(flow: EsignFlow, signer: EsignSigner, now: datetime) -> None:
+    """`signer`'s signature into its field, with its certificate of the sandbox CA."""
+    ca = esign_ca.sandbox_ca()
+    credential = esign_ca.credential(signer.party, signer.name)
+    flow.document = sign_pdf(flow.document, signer.field, credential.certificate, credential.key, [ca.certificate])
+    signer.status, signer.signed_at = "signed", now
+
+
+def _sign_automatically(flow: EsignFlow, signers: list[EsignSigner], now: datetime) -> None:
+    """Apply the seal of each automatic signer whose turn it is now, then complete the flow when
+    nobody is left."""
+    autos = set(auto_parties(flow.flow_id))
+    for signer in signers:
+        if signer.status == "signed":
+            continue
+        if signer.party not in autos:
+            break
+        _apply(flow, signer, now)
+    if all(s.status == "signed" for s in signers):
+        flow.status, flow.completed_at = "completed", now
+        esign_callbacks.queue(flow.flow_id, flow.business_key, "completed", flow.callback_url)
 
 
 def flows_for(business_key: str, username: str | None = None) -> list[FlowView]:
@@ -111,6 +155,11 @@ def flows_for(business_key: str, username: str | None = None) -> list[FlowView]:
     if username is not None:
         query = query.where(EsignFlow.id.in_(select(EsignSigner.flow_id).where(EsignSigner.username == username)))
     return [_view(flow) for flow in db.session.scalars(query)]
+
+
+def flow(flow_id: str) -> FlowView:
+    """The flow as the simulator holds it (NotFound for an unknown id)."""
+    return _view(_row(flow_id))
 
 
 def flow_for_signer(flow_id: str, principal: Principal) -> FlowView:
@@ -151,13 +200,8 @@ def sign(flow_id: str, username: str, code: str, actor: Principal | None = None)
     if code.strip() != SANDBOX_CODE:
         message = _l("Wrong verification code (the sandbox code is 123456).")
         raise Invalid(message, fields={"code": [message]}, code="wrong_code")
-    ca = esign_ca.sandbox_ca()
-    credential = esign_ca.credential(me.party, me.name)
-    flow.document = sign_pdf(flow.document, me.field, credential.certificate, credential.key, [ca.certificate])
-    me.status, me.signed_at = "signed", now
-    if all(s.status == "signed" for s in signers):
-        flow.status, flow.completed_at = "completed", now
-        esign_callbacks.queue(flow.flow_id, flow.business_key, "completed", flow.callback_url)
+    _apply(flow, me, now)
+    _sign_automatically(flow, signers, now)
     db.session.flush()
     view = _view(flow)
     db.session.commit()

@@ -1,0 +1,60 @@
+"""The outside services signing calls: the e-signature provider and identity verification.
+
+Each is the configured provider (`LOANFLOW_ESIGN_URL`, `LOANFLOW_IDENTITY_URL`: the adapters' HTTP
+clients, authenticated with `LOANFLOW_ESIGN_API_KEY` / `LOANFLOW_IDENTITY_API_KEY`) or, unset, the
+simulator in process (`app.services.simulators`); a test puts its own in
+`app.extensions["esign_provider"]` / `["identity_provider"]`. `make run` points both at the app's
+own simulators over HTTP.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from app.services import context
+from app.services.simulators import esign as esign_simulator
+from app.services.simulators import identity as identity_simulator
+from handlers.esign import ESignProvider, FlowEvent, FlowRequest, HttpESignClient, verify_callback
+from handlers.identity import HttpIdentityClient, IdentityVerifier
+
+
+class SimulatedESign:
+    """An `ESignProvider` over the e-signature simulator in process: a flow is created in the
+    caller's transaction (the step of the diagram), the simulator calls the platform back from the
+    worker as it does for a flow created over HTTP."""
+
+    def create_flow(self, request: FlowRequest) -> str:
+        return esign_simulator.open_flow(request).flow_id
+
+    def signed_document(self, flow_id: str) -> bytes:
+        return esign_simulator.signed_document(flow_id)[1]
+
+    def parse_callback(self, headers: Mapping[str, str], body: bytes, now: datetime,
+                       seen_nonce: Callable[[str], bool]) -> FlowEvent:
+        verify_callback(str(context.config("ESIGN_CALLBACK_SECRET")), headers, body, now, seen_nonce)
+        return FlowEvent.from_dict(json.loads(body.decode("utf-8")))
+
+
+def esign() -> ESignProvider:
+    """The e-signature provider this application signs contracts with."""
+    configured = context.extension("esign_provider", None)
+    if configured is not None:
+        return configured  # type: ignore[no-any-return]
+    url = context.config("ESIGN_URL", "")
+    if url:
+        return HttpESignClient(url, context.config("ESIGN_API_KEY", ""), str(context.config("ESIGN_CALLBACK_SECRET")),
+                               timeout=float(context.config("ESIGN_TIMEOUT", 10)))
+    return SimulatedESign()
+
+
+def identity() -> IdentityVerifier:
+    """The identity-verification provider signers prove who they are to."""
+    configured = context.extension("identity_provider", None)
+    if configured is not None:
+        return configured  # type: ignore[no-any-return]
+    url = context.config("IDENTITY_URL", "")
+    if url:
+        return HttpIdentityClient(url, context.config("IDENTITY_API_KEY", ""),
+                                  timeout=float(context.config("IDENTITY_TIMEOUT", 5)))
+    return identity_simulator.simulator()

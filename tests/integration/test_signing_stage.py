@@ -1,0 +1,357 @@
+"""The signing stage (`processes/signing.bpmn`, `app/services/signing/flows.py`), started directly
+for an approved deal of each product with the application's number as its business key: the
+signers verify their identity (a wrong code fails with the reason shown, the third failure stops
+the signing), the contract's flow at the e-signature simulator (signers in order, the funder's seal
+applied by itself), signing through the simulator's contract API, the completion callback POSTed to
+the platform served over HTTP, the signed PDF validating against the sandbox CA, the registration
+with its certificate, the daily reminder and the 7-day expiry on the test clock. Also the identity
+simulator's HTTP API, over the adapter's real client."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import (
+    Application,
+    ApplicationDocument,
+    HumanTask,
+    Notification,
+    Organisation,
+    ProcessInstance,
+)
+from app.services.identity import directory as identity
+from app.services.origination import details as deal_details
+from app.services.origination import timeline as deal_timeline
+from app.services.origination.applications import events_of, process_data
+from app.services.signing import flows
+from app.services.simulators import esign, esign_ca, esign_callbacks
+from app.services.workflow import instances, tasks, waking
+from app.services.workflow.tasks import PENDING_DOCUMENT, Upload
+from handlers.contracts import render_contract
+from handlers.esign import verify_pdf
+from handlers.identifiers import make_credit_code
+from handlers.identity import HttpIdentityClient, VerificationRequest
+from tests.integration.origination_support import MANUAL_CODE, deploy_shipped, seed_parties
+from tests.integration.test_origination_flows import (
+    approve_both,
+    assert_approved,
+    confirm_order,
+    confirm_pledge,
+    consent,
+    draft,
+    fresh,
+    submit,
+    who,
+)
+from tests.unit.contract_sample import sample_contract
+
+CORE_CODE = make_credit_code("91420000MA0000001")
+BANK_CODE = make_credit_code("91440000MA0000002")
+MOBILE = "13800138000"
+BORROWER = {"name": "Lotus Trading", "id_number": MANUAL_CODE, "mobile": MOBILE, "code": "123456"}
+CORE = {"name": "Yangtze Manufacturing", "id_number": CORE_CODE, "mobile": "13900139000", "code": "123456"}
+
+
+@pytest.fixture
+def deals(app, ctx, runner, admin_token):
+    deploy_shipped(app, runner)
+    seed_parties()
+    for code, credit_code in (("CORE1", CORE_CODE), ("BANK1", BANK_CODE)):
+        db.session.scalar(select(Organisation).where(Organisation.code == code)).credit_code = credit_code
+    db.session.commit()
+    return app
+
+
+@pytest.fixture
+def base_url(app, served):
+    """The simulators call the platform back at the test's server (BASE_URL, restored after)."""
+    before = app.config.get("BASE_URL")
+    app.config["BASE_URL"] = served
+    try:
+        yield served
+    finally:
+        app.config["BASE_URL"] = before
+
+
+def approved(kind: str) -> Application:
+    """A deal of `kind` (order, pledge, credit) driven through its product's diagram to approved."""
+    row = submit(draft(kind, amount="200000.00" if kind == "credit" else "400000.00"))
+    if kind == "order":
+        confirm_order(row)
+        approve_both(row)
+        assert_approved(row, "400000.00")
+    elif kind == "pledge":
+        confirm_pledge(row)
+        approve_both(row)
+        assert_approved(row, "400000.00")
+    else:
+        consent(row)
+        approve_both(row, "180000.00")
+        assert_approved(row, "180000.00")
+    return fresh(row)
+
+
+def start_signing(row: Application) -> int:
+    """`signing` started for the deal, as a product's diagram's call activity will."""
+    parties = {"borrower": "BORR1", "funder": "BANK1", **deal_details.parties(row.details)}
+    started = instances.start("signing", None, row.number, process_data(row), parties)
+    db.session.commit()
+    assert started["status"] == "waiting", started
+    return int(started["id"])
+
+
+def tasks_of(instance_id: int) -> list[str]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(HumanTask.element_id).where(
+        HumanTask.instance_id == instance_id, HumanTask.state.in_(("ready", "claimed"))).order_by(HumanTask.id)))
+
+
+def do(instance_id: int, element: str, username: str, answer: dict, uploads: tuple[Upload, ...] = ()) -> None:
+    db.session.expire_all()
+    task_id = db.session.scalar(select(HumanTask.id).where(
+        HumanTask.instance_id == instance_id, HumanTask.element_id == element,
+        HumanTask.state.in_(("ready", "claimed"))))
+    assert task_id is not None, (element, tasks_of(instance_id))
+    tasks.complete_task(task_id, answer, who(username), uploads)
+
+
+def instance_of(instance_id: int) -> ProcessInstance:
+    db.session.expire_all()
+    return db.session.get(ProcessInstance, instance_id)
+
+
+def kinds(row: Application) -> list[str]:
+    return [e.kind for e in events_of(row.id)]
+
+
+def documents(row: Application, kind: str) -> list[ApplicationDocument]:
+    return list(db.session.scalars(select(ApplicationDocument).where(
+        ApplicationDocument.application_id == row.id, ApplicationDocument.kind == kind)))
+
+
+def notices(template: str, username: str) -> list[Notification]:
+    return list(db.session.scalars(select(Notification).where(
+        Notification.template == template, Notification.recipient == username, Notification.channel == "in_app")))
+
+
+def token(username: str) -> dict[str, str]:
+    header = {"Authorization": f"Bearer {identity.issue_token(username)}"}
+    db.session.commit()
+    return header
+
+
+def sign_through_the_api(client, number: str, username: str) -> dict:
+    """`username` lists their flows of the deal and signs the first with the sandbox code."""
+    auth = token(username)
+    listed = client.get(f"/simulators/esign/api/flows?business_key={number}", headers=auth)
+    assert listed.status_code == 200, listed.json
+    [flow] = listed.json["items"]
+    signed = client.post(f"/simulators/esign/api/flows/{flow['id']}/sign", json={"username": username, "code": "123456"},
+                         headers=auth)
+    assert signed.status_code == 200, signed.json
+    return signed.json
+
+
+def deliver_callbacks() -> int:
+    delivered = esign_callbacks.deliver_callbacks()
+    db.session.expire_all()
+    return delivered
+
+
+# -- every product, approved to signed -----------------------------------------------------------
+
+def test_an_order_financing_deal_is_verified_signed_by_three_parties_and_registered(deals, client, base_url):
+    row = approved("order")
+    instance_id = start_signing(row)
+    row = fresh(row)
+    assert (row.status, row.stage) == ("approved", "identity_verification")
+    assert tasks_of(instance_id) == ["verify_identity_borrower"]
+
+    # a wrong code fails with the reason shown on the task and the timeline; the borrower tries again
+    do(instance_id, "verify_identity_borrower", "app1", {**BORROWER, "code": "000000"})
+    assert tasks_of(instance_id) == ["verify_identity_borrower"]
+    data = instance_of(instance_id).data
+    assert data["verification_failure"] == "验证码错误 / The verification code is wrong"
+    assert "code" not in data  # the verification code is not kept
+    assert kinds(fresh(row))[-1] == "identity_failed"
+    do(instance_id, "verify_identity_borrower", "app1", BORROWER)
+    assert tasks_of(instance_id) == ["verify_identity_core"]
+    assert instance_of(instance_id).data["verification_failure"] == ""
+    do(instance_id, "verify_identity_core", "signer1", CORE)
+
+    # the contract's flow: borrower, core enterprise, then the funder's seal; the signers are told
+    row = fresh(row)
+    assert (row.status, row.stage) == ("signing", "contract_signing")
+    [flow] = esign.flows_for(row.number)
+    assert [(s.party, s.username, s.status) for s in flow.signers] == [
+        ("borrower", "app1", "waiting"), ("core_enterprise", "signer1", "waiting"), ("funder", "seal:BANK1", "waiting")]
+    assert esign.auto_parties(flow.flow_id) == ["funder"]
+    assert len(documents(row, "contract")) == 1
+    [told] = notices("contract_to_sign", "app1")
+    assert f"/flows/{flow.flow_id}/sign" in told.body
+    assert notices("contract_to_sign", "signer1")
+
+    # out of turn refused; in turn each signs; the seal follows the last human signature at once
+    refused = client.post(f"/simulators/esign/api/flows/{flow.flow_id}/sign",
+                          json={"username": "signer1", "code": "123456"}, headers=token("signer1"))
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "not_your_turn"
+    after_borrower = sign_through_the_api(client, row.number, "app1")
+    assert [s["status"] for s in after_borrower["signers"]] == ["signed", "waiting", "waiting"]
+    done = sign_through_the_api(client, row.number, "signer1")
+    assert done["status"] == "completed" and [s["status"] for s in done["signers"]] == ["signed"] * 3
+    assert {"party", "username", "status", "signing_url"} <= set(done["signers"][2])
+
+    # the completion callback reaches the platform over HTTP and the deal moves on
+    assert deliver_callbacks() == 1
+    row = fresh(row)
+    assert (row.status, row.stage) == ("signing", "registration")
+    [signed] = documents(row, "signed_contract")
+    reports = verify_pdf(bytes(signed.content), [esign_ca.trust_root()])
+    assert [r.field for r in reports] == ["sig_borrower", "sig_core_enterprise", "sig_funder"]
+    assert all(r.valid and r.intact for r in reports)
+    assert [r.signer_name for r in reports] == ["Lotus Trading", "Yangtze Manufacturing", "Pearl River Bank"]
+    tampered = bytearray(signed.content)
+    tampered[len(tampered) // 3] ^= 0x01
+    assert not all(r.intact for r in verify_pdf(bytes(tampered), [esign_ca.trust_root()]))
+
+    # registration by the platform's operator, with the certificate uploaded
+    assert tasks_of(instance_id) == ["register_collateral"]
+    certificate = render_contract(sample_contract())  # any PDF will do as the registry's certificate
+    do(instance_id, "register_collateral", "op1",
+       {"registry": "zhongdeng", "registration_number": "ZD-2026-0001", "registration_date": "2026-11-30",
+        "certificate": PENDING_DOCUMENT}, (Upload("certificate", "certificate.pdf", certificate),))
+    done_instance = instance_of(instance_id)
+    assert done_instance.status == "completed"
+    assert (done_instance.data["signing_outcome"], done_instance.data["signing_reason"]) == ("signed", None)
+    [kept] = documents(fresh(row), "registration_certificate")
+    assert bytes(kept.content) == certificate
+    assert kinds(fresh(row))[-1] == "collateral_registered"
+    texts = [e["text"] for e in deal_timeline.timeline(who("app1"), fresh(row), "en")]
+    assert any("ZD-2026-0001" in t for t in texts)
+
+
+def test_a_pledge_deal_has_two_signers_and_its_registration(deals, client, base_url):
+    row = approved("pledge")
+    instance_id = start_signing(row)
+    do(instance_id, "verify_identity_borrower", "app1", BORROWER)
+    [flow] = esign.flows_for(row.number)
+    assert [s.party for s in flow.signers] == ["borrower", "funder"]
+    sign_through_the_api(client, row.number, "app1")
+    assert deliver_callbacks() == 1
+    assert fresh(row).stage == "registration" and tasks_of(instance_id) == ["register_collateral"]
+
+
+def test_a_credit_loan_is_signed_without_registration(deals, client, base_url):
+    row = approved("credit")
+    instance_id = start_signing(row)
+    do(instance_id, "verify_identity_borrower", "app1", BORROWER)
+    [flow] = esign.flows_for(row.number)
+    assert [(s.party, s.username) for s in flow.signers] == [("borrower", "app1"), ("funder", "seal:BANK1")]
+    assert deliver_callbacks() == 0  # nothing ended yet
+    sign_through_the_api(client, row.number, "app1")
+    assert deliver_callbacks() == 1
+    done = instance_of(instance_id)
+    assert done.status == "completed" and done.data["signing_outcome"] == "signed"
+    row = fresh(row)
+    assert (row.status, row.stage) == ("signing", "contract_signing")
+    assert len(documents(row, "signed_contract")) == 1 and documents(row, "registration_certificate") == []
+
+
+# -- identity ---------------------------------------------------------------------------------------
+
+def test_three_failed_verifications_stop_the_signing_with_the_reason(deals):
+    row = approved("credit")
+    instance_id = start_signing(row)
+    failures = ({**BORROWER, "code": "111111"}, {**BORROWER, "name": "Someone Else"},
+                {**BORROWER, "id_number": CORE_CODE, "name": "Yangtze Manufacturing"})
+    for attempt, answer in enumerate(failures, start=1):
+        assert tasks_of(instance_id) == ["verify_identity_borrower"], attempt
+        do(instance_id, "verify_identity_borrower", "app1", answer)
+    reasons = [e.data["reason_zh"] for e in events_of(row.id) if e.kind == "identity_failed"]
+    assert reasons == ["验证码错误", "姓名或名称与证件号码不符", "证件号码与签署方不符"]
+    row = fresh(row)
+    assert row.status == "expired"
+    assert row.reason == "签署人身份验证连续三次失败 / A signer failed identity verification three times"
+    done = instance_of(instance_id)
+    assert done.status == "completed" and done.data["signing_outcome"] == "stopped"
+    assert "三次" in done.data["signing_reason"]
+    assert esign.flows_for(row.number) == []  # no contract was sent
+    for username in ("app1", "rev1"):  # every party is told why
+        [told] = notices("signing_stopped", username)
+        assert "three times" in told.body or "三次" in told.body
+    texts = [e["text"] for e in deal_timeline.timeline(who("app1"), row, "en")]
+    assert texts[-1] == "The signing stopped and the application expired: A signer failed identity verification three times"
+
+
+def test_the_identity_simulator_api_answers_the_adapters_client(deals, served, app):
+    client = HttpIdentityClient(f"{served}/simulators/identity", app.config["SIMULATOR_API_KEY"], retries=0)
+    good = client.verify(VerificationRequest(name="Lotus Trading", credit_code=MANUAL_CODE, mobile=MOBILE,
+                                             code="123456"))
+    assert good.verified and good.reference.startswith("SIM-IDV-")
+    wrong = client.verify(VerificationRequest(name="Lotus Trading Ltd", credit_code=MANUAL_CODE, mobile=MOBILE,
+                                              code="123456"))
+    assert (wrong.verified, wrong.reason_code) == (False, "name_mismatch")  # the platform's organisation's name
+
+
+def test_the_identity_simulator_api_needs_the_simulator_key(deals, client):
+    body = {"name": "Lotus Trading", "credit_code": MANUAL_CODE, "mobile": MOBILE, "code": "123456"}
+    assert client.post("/simulators/identity/api/verify", json=body).status_code == 401
+    answer = client.post("/simulators/identity/api/verify", json={**body, "code": "1"},
+                         headers={"Authorization": f"Bearer {deals.config['SIMULATOR_API_KEY']}"})
+    assert answer.status_code == 200 and answer.json["reason_code"] == "wrong_code"
+
+
+# -- reminders and expiry ----------------------------------------------------------------------------
+
+def test_an_unsigned_contract_is_reminded_daily_and_expires_after_7_days(deals, clock):
+    row = approved("credit")
+    instance_id = start_signing(row)
+    do(instance_id, "verify_identity_borrower", "app1", BORROWER)
+    assert fresh(row).status == "signing"
+    for day in range(1, 7):
+        clock.advance(days=1)
+        assert instance_id in waking.wake_due().woken, day
+        db.session.expire_all()
+        assert len(notices("contract_reminder", "app1")) == day
+    assert fresh(row).status == "signing"
+    clock.advance(days=1)
+    assert instance_id in waking.wake_due().woken
+    row = fresh(row)
+    assert row.status == "expired"
+    assert row.reason == "合同未在7日内签署完成 / The contract was not signed within 7 days"
+    done = instance_of(instance_id)
+    assert done.status == "completed" and done.data["signing_outcome"] == "stopped"
+    assert [e.kind for e in events_of(row.id)].count("signing_reminded") == 6
+
+
+def test_a_signed_signer_is_not_reminded(deals, clock, client):
+    row = approved("order")
+    instance_id = start_signing(row)
+    do(instance_id, "verify_identity_borrower", "app1", BORROWER)
+    do(instance_id, "verify_identity_core", "signer1", CORE)
+    sign_through_the_api(client, row.number, "app1")
+    clock.advance(days=1)
+    waking.wake_due()
+    db.session.expire_all()
+    assert notices("contract_reminder", "app1") == [] and len(notices("contract_reminder", "signer1")) == 1
+
+
+def test_a_flow_the_provider_expires_ends_the_signing_with_its_reason(deals, base_url, clock):
+    row = approved("credit")
+    instance_id = start_signing(row)
+    do(instance_id, "verify_identity_borrower", "app1", BORROWER)
+    clock.advance(days=6, hours=23)
+    waking.wake_due()
+    # the provider's own clock ran out first (its flows expire after 7 days, counted from creation)
+    [flow] = esign.flows_for(row.number)
+    assert esign.expire_due() == 0
+    db.session.expire_all()
+    clock.advance(hours=1)
+    assert esign.expire_due() == 1
+    assert deliver_callbacks() == 1
+    row = fresh(row)
+    assert row.status == "expired" and "not signed by every signer within 7 days" in (row.reason or "")
+    assert flows.PROVIDER_ENDED[1] in row.reason
+    assert instance_of(instance_id).data["signing_outcome"] == "stopped"
+    assert flow.flow_id
