@@ -9,6 +9,7 @@ simulator's HTTP API, over the adapter's real client."""
 from __future__ import annotations
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from app.extensions import db
@@ -282,6 +283,11 @@ def test_three_failed_verifications_stop_the_signing_with_the_reason(deals):
         assert "three times" in told.body or "三次" in told.body
     texts = [e["text"] for e in deal_timeline.timeline(who("app1"), row, "en")]
     assert texts[-1] == "The signing stopped and the application expired: A signer failed identity verification three times"
+    assert "The identity verification for the borrower failed (attempt 1): The verification code is wrong" in texts
+    with deals.test_request_context(), force_locale("zh"):
+        zh = [e["text"] for e in deal_timeline.timeline(who("app1"), row, "zh")]
+    assert zh[-1] == "签约已终止，申请已失效：签署人身份验证连续三次失败"
+    assert "借款人的身份验证未通过（第 1 次）：验证码错误" in zh
 
 
 def test_the_identity_simulator_api_answers_the_adapters_client(deals, served, app):
