@@ -37,7 +37,9 @@ run: setup
 	@export LOANFLOW_RISK_URL=$${LOANFLOW_RISK_URL:-http://$(HOST):$(PORT)/simulators/risk} \
 	        LOANFLOW_RISK_API_KEY=$${LOANFLOW_RISK_API_KEY:-simulator-sandbox-key} \
 	        LOANFLOW_NOTIFY_URL=$${LOANFLOW_NOTIFY_URL:-http://$(HOST):$(PORT)/simulators/notify} \
-	        LOANFLOW_NOTIFY_API_KEY=$${LOANFLOW_NOTIFY_API_KEY:-simulator-sandbox-key}; \
+	        LOANFLOW_NOTIFY_API_KEY=$${LOANFLOW_NOTIFY_API_KEY:-simulator-sandbox-key} \
+	        LOANFLOW_PAYMENTS_URL=$${LOANFLOW_PAYMENTS_URL:-http://$(HOST):$(PORT)/simulators/payments} \
+	        LOANFLOW_PAYMENTS_API_KEY=$${LOANFLOW_PAYMENTS_API_KEY:-simulator-sandbox-key}; \
 	  $(FLASK) worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(FLASK) run --host $(HOST) --port $(PORT)
 

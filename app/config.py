@@ -82,6 +82,10 @@ def load_config(instance_path: Path) -> dict:
         "RISK_API_KEY": os.environ.get("LOANFLOW_RISK_API_KEY", ""),
         "RISK_TIMEOUT": _int("LOANFLOW_RISK_TIMEOUT", 5),
         "NOTIFY_URL": os.environ.get("LOANFLOW_NOTIFY_URL", "").strip(),
+        # The payment gateway (docs/signing.md, disbursement): unset, the simulator in process.
+        "PAYMENTS_URL": os.environ.get("LOANFLOW_PAYMENTS_URL", "").strip(),
+        "PAYMENTS_API_KEY": os.environ.get("LOANFLOW_PAYMENTS_API_KEY", ""),
+        "PAYMENTS_TIMEOUT": _int("LOANFLOW_PAYMENTS_TIMEOUT", 10),
         # Where people reach the platform: the links sent by SMS and e-mail (an invitation) start with it.
         "PUBLIC_URL": os.environ.get("LOANFLOW_PUBLIC_URL", "").strip() or "http://127.0.0.1:5000",
         "NOTIFY_API_KEY": os.environ.get("LOANFLOW_NOTIFY_API_KEY", ""),

@@ -105,6 +105,8 @@ class ApplicationSchema(Schema):
 class ApplicationDetailSchema(ApplicationSchema):
     documents = fields.List(fields.Nested(ApplicationDocumentSchema))
     timeline = fields.List(fields.Nested(TimelineEntrySchema))
+    loan_id = fields.Integer(allow_none=True, metadata={
+        "description": "the loan booked when the funds were released (null until then)"})
     risk = fields.Nested(RiskSummarySchema, allow_none=True, metadata={
         "description": "the latest risk report (null before the risk check): for the funder and the platform only"})
 

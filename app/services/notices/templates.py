@@ -30,6 +30,11 @@ TEMPLATES: dict[str, Template] = {
         {"en": "Application {number}: more information needed", "zh": "申请 {number} 需要补充材料"},
         {"en": "The funder asks for more on application {number}: {reason}. Edit it and resubmit.",
          "zh": "资金方需要您就申请 {number} 补充：{reason}。请修改后重新提交。"}),
+    "loan_disbursed": Template(
+        {"en": "Loan {loan} disbursed", "zh": "贷款 {loan} 已放款"},
+        {"en": "¥{amount} of application {number} was paid to your account {account}. Loan {loan} is active; "
+               "its repayment schedule is on the application's page.",
+         "zh": "申请 {number} 的 ¥{amount} 已付至您的账户 {account}。贷款 {loan} 已生效，还款计划见申请页面。"}),
     "lead_invitation": Template(
         {"en": "Your Loanflow account", "zh": "您的 Loanflow 账户"},
         {"en": "{company} is registered on Loanflow. Set your password for user {username}: {link}",

@@ -41,6 +41,8 @@ EVENT_TEXTS = {
     "withdrawn": N_("The borrower withdrew the application"),
     "contract_generated": N_("The contract was prepared for signing"),
 }
+# Disbursement's events (`app/services/signing/disbursements.py`), worded in `_disbursement_text`.
+DISBURSEMENT_EVENTS = ("disbursement_ready", "disbursement_ordered", "disbursement_failed", "loan_booked")
 # What a `stage` event says: the deal reached this stage.
 STAGE_TEXTS = {
     "intake": N_("The application was received"),
@@ -81,7 +83,9 @@ DOCUMENT_NAMES = {
 # Who acted in each event (the diagrams' stages are the platform's records).
 EVENT_PARTY = {"drafted": "borrower", "edited": "borrower", "submitted": "borrower", "resubmitted": "borrower",
                "withdrawn": "borrower", "document_added": "borrower", "returned": "funder",
-               "approved": "funder", "rejected": "funder", "stage": "platform", "capped": "platform"}
+               "approved": "funder", "rejected": "funder", "stage": "platform", "capped": "platform",
+               "disbursement_ready": "platform", "disbursement_ordered": "funder", "disbursement_failed": "platform",
+               "loan_booked": "platform"}
 
 
 def _(text: str, **variables: Any) -> str:
@@ -130,10 +134,23 @@ def _event_text(event: ApplicationEvent, language: str) -> str:
         return _("The application was rejected")
     if event.kind == "approved":
         return _approved_text(data, language)
+    if event.kind in DISBURSEMENT_EVENTS:
+        return _disbursement_text(event.kind, data)
     if event.kind == "capped":
         return _("The amount is limited to %(amount)s: %(reason)s", amount=_money(data.get("amount")),
                  reason=_in_language(data, "reason", language))
     return _("The application was updated")
+
+
+def _disbursement_text(kind: str, data: dict[str, Any]) -> str:
+    if kind == "disbursement_ready":
+        return _("The funder's finance was asked to release %(amount)s", amount=_money(data.get("amount")))
+    if kind == "disbursement_ordered":
+        return _("The funder released %(amount)s to account %(account)s of %(payee)s; the payment is under way",
+                 amount=_money(data.get("amount")), account=data.get("account", ""), payee=data.get("payee", ""))
+    if kind == "disbursement_failed":
+        return _("The payment failed: %(reason)s", reason=data.get("reason", ""))
+    return _("The funds were paid and loan %(loan)s was booked", loan=data.get("loan", ""))
 
 
 def _waiting_text(task: HumanTask) -> tuple[str, str | None]:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Application, Organisation, Product
+from app.models import Application, Disbursement, Organisation, Product
 from app.services.errors import NotFound
 from app.services.identity.directory import Principal
 from app.services.origination import applications, products, risk
@@ -62,11 +62,18 @@ def _risk(principal: Principal, row: Application) -> dict[str, Any] | None:
             "report_id": report.report_id}
 
 
+def loan_of(application_id: int) -> int | None:
+    """The loan booked for the application (its succeeded disbursement's, `docs/signing.md`), or None."""
+    return db.session.scalar(select(Disbursement.loan_id).where(
+        Disbursement.application_id == application_id, Disbursement.status == "succeeded"))
+
+
 def application_detail(principal: Principal, application_id: int, language: str) -> dict[str, Any]:
     """One application as the principal may read it (404 otherwise), its timeline in `language`.
 
-    `risk` (the latest report's summary, null before the risk check) is there for the funder and
-    the platform only: the borrower and the other parties never read the funder's risk report.
+    `loan_id` is the loan booked once the funds were released (null before). `risk` (the latest
+    report's summary, null before the risk check) is there for the funder and the platform only:
+    the borrower and the other parties never read the funder's risk report.
     """
     row = applications.get_application(principal, application_id)
     view = _summary(row, _org_codes([row.borrower_org_id, row.funder_org_id]), _products([row.product_id]))
@@ -75,6 +82,7 @@ def application_detail(principal: Principal, application_id: int, language: str)
                          for d in applications.documents_of(principal, row.id)]
     view["reason"] = reason_in(row.reason, language)
     view["timeline"] = timeline(principal, row, language)
+    view["loan_id"] = loan_of(row.id)
     try:
         view["risk"] = _risk(principal, row)
     except NotFound:

@@ -1,0 +1,60 @@
+"""Disbursement's service-task operators (`processes/disbursement.bpmn`, docs/signing.md).
+
+| operator | params | result |
+|---|---|---|
+| `disbursement.prepare` | — | `number`, `amount`, `borrower`, `funder`, `payee` (`name`, `number`, `bank`: the default), `attempt`, `failure` (the last attempt's reason, or None) |
+| `disbursement.order` | `payee_name`, `payee_account`, `payee_bank` (what finance confirmed) | `order_id`, `idempotency_key` (`<number>:disbursement:<attempt>`), `attempt`, `amount` |
+| `disbursement.query` | `order_id`, `queries` (made so far) | the gateway's `OrderStatus` (`order_id`, `status`, `settled_at`, `failure_reason`) and `queries`; fails after 30 pending answers |
+| `disbursement.settle` | `answer` (a `payment_settled` notification or a query's answer) | `outcome` (succeeded, failed, pending, stale), `order_id`, `loan_id`, `failure` |
+
+Each finds the deal by the instance's business key (the application's number). Who released the
+funds is whoever completed the instance's `release_funds` task last.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import HumanTask
+from app.services.signing import disbursements
+from app.services.workflow.operators import HandlerContext, HandlerRegistry
+from handlers.payments import Account
+
+
+def prepare(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
+    return disbursements.prepare(ctx.business_key)
+
+
+def _released_by(ctx: HandlerContext) -> int | None:
+    if ctx.instance_id is None:
+        return None
+    return db.session.scalar(select(HumanTask.completed_by_id).where(
+        HumanTask.instance_id == ctx.instance_id, HumanTask.element_id == "release_funds",
+        HumanTask.state == "completed").order_by(HumanTask.completed_at.desc(), HumanTask.id.desc()).limit(1))
+
+
+def order(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
+    payee = Account(name=str(params.get("payee_name") or "").strip(),
+                    number=str(params.get("payee_account") or "").strip(),
+                    bank=str(params.get("payee_bank") or "").strip())
+    return disbursements.order(ctx.business_key, payee, _released_by(ctx))
+
+
+def query(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
+    return disbursements.query(ctx.business_key, str(params.get("order_id") or ""), int(params.get("queries") or 0))
+
+
+def settle(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
+    answer = params.get("answer")
+    if not isinstance(answer, dict):
+        raise ValueError("disbursement.settle needs `answer`: a payment notification or an order status")
+    return disbursements.settle(ctx.business_key, answer)
+
+
+def register(registry: HandlerRegistry) -> None:
+    registry.register("disbursement.prepare")(prepare)
+    registry.register("disbursement.order")(order)
+    registry.register("disbursement.query")(query)
+    registry.register("disbursement.settle")(settle)
