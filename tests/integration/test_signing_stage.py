@@ -178,7 +178,10 @@ def test_an_order_financing_deal_is_verified_signed_by_three_parties_and_registe
     assert kinds(fresh(row))[-1] == "identity_failed"
     do(instance_id, "verify_identity_borrower", "app1", BORROWER)
     assert tasks_of(instance_id) == ["verify_identity_core"]
-    assert instance_of(instance_id).data["verification_failure"] == ""
+    data = instance_of(instance_id).data
+    assert data["verification_failure"] == ""
+    assert not {"name", "id_number", "mobile", "code"} & set(data)  # kept only as the verified signer
+    assert data["signers"]["borrower"]["username"] == "app1"
     do(instance_id, "verify_identity_core", "signer1", CORE)
 
     # the contract's flow: borrower, core enterprise, then the funder's seal; the signers are told
