@@ -364,3 +364,40 @@ def test_a_flow_the_provider_expires_ends_the_signing_with_its_reason(deals, bas
     assert flows.PROVIDER_ENDED[1] in row.reason
     assert instance_of(instance_id).data["signing_outcome"] == "stopped"
     assert flow.flow_id
+
+
+# -- over HTTP, as `make run` has it ------------------------------------------------------------------
+
+@pytest.fixture
+def over_http(app, served):
+    """The identity and e-signature providers are the app's own simulators over HTTP, as `make run`
+    has them: the e-signature one only on PostgreSQL (on SQLite the step creating a flow holds the
+    write lock the simulator would wait for; it runs in process there). Config restored."""
+    keys = ("ESIGN_URL", "ESIGN_API_KEY", "IDENTITY_URL", "IDENTITY_API_KEY", "BASE_URL")
+    before = {k: app.config.get(k) for k in keys}
+    esign_url = "" if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") else f"{served}/simulators/esign"
+    app.config.update(ESIGN_URL=esign_url, ESIGN_API_KEY=app.config["SIMULATOR_API_KEY"],
+                      IDENTITY_URL=f"{served}/simulators/identity", IDENTITY_API_KEY=app.config["SIMULATOR_API_KEY"],
+                      BASE_URL=served)
+    try:
+        yield served
+    finally:
+        app.config.update(before)
+
+
+def test_the_providers_over_http_sign_a_credit_loan(deals, client, over_http):
+    row = approved("credit")
+    instance_id = start_signing(row)
+    do(instance_id, "verify_identity_borrower", "app1", {**BORROWER, "code": "999999"})
+    assert instance_of(instance_id).data["verification_failure"].endswith("The verification code is wrong")
+    do(instance_id, "verify_identity_borrower", "app1", BORROWER)
+    [flow] = esign.flows_for(row.number)
+    assert [(s.party, s.username) for s in flow.signers] == [("borrower", "app1"), ("funder", "seal:BANK1")]
+    [told] = notices("contract_to_sign", "app1")
+    assert told.body.endswith(f"/simulators/esign/flows/{flow.flow_id}/sign")
+    sign_through_the_api(client, row.number, "app1")
+    assert deliver_callbacks() == 1
+    done = instance_of(instance_id)
+    assert done.status == "completed" and done.data["signing_outcome"] == "signed"
+    [signed] = documents(fresh(row), "signed_contract")
+    assert all(r.valid for r in verify_pdf(bytes(signed.content), [esign_ca.trust_root()]))
