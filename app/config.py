@@ -86,6 +86,13 @@ def load_config(instance_path: Path) -> dict:
         "PAYMENTS_URL": os.environ.get("LOANFLOW_PAYMENTS_URL", "").strip(),
         "PAYMENTS_API_KEY": os.environ.get("LOANFLOW_PAYMENTS_API_KEY", ""),
         "PAYMENTS_TIMEOUT": _int("LOANFLOW_PAYMENTS_TIMEOUT", 10),
+        # The e-signature provider and identity verification (docs/signing.md, signing): unset, the simulators in process.
+        "ESIGN_URL": os.environ.get("LOANFLOW_ESIGN_URL", "").strip(),
+        "ESIGN_API_KEY": os.environ.get("LOANFLOW_ESIGN_API_KEY", ""),
+        "ESIGN_TIMEOUT": _int("LOANFLOW_ESIGN_TIMEOUT", 10),
+        "IDENTITY_URL": os.environ.get("LOANFLOW_IDENTITY_URL", "").strip(),
+        "IDENTITY_API_KEY": os.environ.get("LOANFLOW_IDENTITY_API_KEY", ""),
+        "IDENTITY_TIMEOUT": _int("LOANFLOW_IDENTITY_TIMEOUT", 5),
         # Where people reach the platform: the links sent by SMS and e-mail (an invitation) start with it.
         "PUBLIC_URL": os.environ.get("LOANFLOW_PUBLIC_URL", "").strip() or "http://127.0.0.1:5000",
         "NOTIFY_API_KEY": os.environ.get("LOANFLOW_NOTIFY_API_KEY", ""),

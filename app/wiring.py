@@ -16,6 +16,7 @@ PRODUCT_OPERATORS = (
     "app.services.origination.operators",  # origination.*, risk.assess, platform.financing_limit
     "app.services.notices.operators",      # notify.send
     "app.services.ledger.operators",       # ledger.*
+    "app.services.signing.operators",      # signing.*
     "app.services.signing.disbursement_operators",  # disbursement.*
 )
 

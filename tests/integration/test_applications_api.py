@@ -21,6 +21,7 @@ from app.models import Application, ApplicationDocument, HumanTask, ProcessInsta
 from app.services import clock as service_clock
 from app.services.identity import directory as identity
 from app.services.origination import decisions, products
+from app.services.signing import deals
 from tests.integration.ledger_support import business_day
 from tests.integration.test_money_races import race_requests, statuses
 
@@ -506,11 +507,14 @@ def test_every_timeline_sentence_reads_in_chinese_without_a_latin_word(app):
     from app.services.origination import timeline
 
     sentences = [*timeline.EVENT_TEXTS.values(), *timeline.STAGE_TEXTS.values(), *timeline.TASK_TEXTS.values(),
-                 *timeline.WAITING_FOR_PARTY.values(), timeline.WAITING, *timeline.DOCUMENT_NAMES.values()]
+                 *timeline.WAITING_FOR_PARTY.values(), timeline.WAITING, *timeline.DOCUMENT_NAMES.values(),
+                 *timeline.SIGNING_PARTIES.values()]
     with app.test_request_context(), force_locale("zh"):
         untranslated = [s for s in sentences if re.search(r"[A-Za-z]", timeline._(s))]
     assert untranslated == []
-    assert set(timeline.STAGE_TEXTS) == set(decisions.STAGES)  # a stage the diagrams record has words
+    # a stage the diagrams record has words (origination's, then signing's and disbursement's)
+    assert set(decisions.STAGES) <= set(timeline.STAGE_TEXTS) <= set(decisions.STAGES) | set(deals.STAGES)
+    assert {"identity_verification", "contract_signing", "registration"} <= set(timeline.STAGE_TEXTS)
 
 
 # -- the shipped diagrams ------------------------------------------------------------------------

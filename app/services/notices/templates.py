@@ -35,6 +35,18 @@ TEMPLATES: dict[str, Template] = {
         {"en": "¥{amount} of application {number} was paid to your account {account}. Loan {loan} is active; "
                "its repayment schedule is on the application's page.",
          "zh": "申请 {number} 的 ¥{amount} 已付至您的账户 {account}。贷款 {loan} 已生效，还款计划见申请页面。"}),
+    "contract_to_sign": Template(
+        {"en": "Application {number}: the contract is ready to sign", "zh": "申请 {number} 的合同待签署"},
+        {"en": "The contract of application {number} is ready for your signature (verification code by SMS): {link}",
+         "zh": "申请 {number} 的合同已生成，请签署（验证码见短信）：{link}"}),
+    "contract_reminder": Template(
+        {"en": "Application {number}: the contract awaits your signature", "zh": "申请 {number} 的合同仍待您签署"},
+        {"en": "Please sign the contract of application {number}; unsigned after 7 days it expires: {link}",
+         "zh": "请尽快签署申请 {number} 的合同，7日内未签署将失效：{link}"}),
+    "signing_stopped": Template(
+        {"en": "Application {number}: signing stopped", "zh": "申请 {number} 签署已终止"},
+        {"en": "The signing of application {number} stopped: {reason}",
+         "zh": "申请 {number} 的签署已终止：{reason}"}),
     "lead_invitation": Template(
         {"en": "Your Loanflow account", "zh": "您的 Loanflow 账户"},
         {"en": "{company} is registered on Loanflow. Set your password for user {username}: {link}",

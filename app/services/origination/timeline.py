@@ -40,6 +40,7 @@ EVENT_TEXTS = {
     "resubmitted": N_("The application was submitted again"),
     "withdrawn": N_("The borrower withdrew the application"),
     "contract_generated": N_("The contract was prepared for signing"),
+    "contract_signed": N_("Every party signed the contract; the signed contract is kept with the deal"),
 }
 # Disbursement's events (`app/services/signing/disbursements.py`), worded in `_disbursement_text`.
 DISBURSEMENT_EVENTS = ("disbursement_ready", "disbursement_ordered", "disbursement_failed", "loan_booked")
@@ -55,6 +56,9 @@ STAGE_TEXTS = {
     "supplement": N_("The funder asked the borrower for more information"),
     "second_review": N_("The funder's second review began"),
     "decided": N_("A decision was made"),
+    "identity_verification": N_("The signers were asked to verify their identity"),
+    "contract_signing": N_("The contract was sent to the parties for signing"),
+    "registration": N_("The pledge or receivable is being registered"),
 }
 # What an open task waits for, by the task's id in the diagrams (docs/origination.md).
 TASK_TEXTS = {
@@ -65,7 +69,13 @@ TASK_TEXTS = {
     "first_review": N_("Waiting for the funder's first review"),
     "supplement": N_("Waiting for the borrower to supply what the funder asked for"),
     "second_review": N_("Waiting for the funder's second review"),
+    "verify_identity_borrower": N_("Waiting for the borrower's signer to verify their identity"),
+    "verify_identity_core": N_("Waiting for the core enterprise's signer to verify their identity"),
+    "register_collateral": N_("Waiting for the platform to register the pledge or receivable"),
 }
+# Who a signing party is, in words.
+SIGNING_PARTIES = {"borrower": N_("the borrower"), "core_enterprise": N_("the core enterprise"),
+                   "funder": N_("the funder")}
 # A task the table above does not know: whom it waits for.
 WAITING_FOR_PARTY = {
     "borrower": N_("Waiting for the borrower"),
@@ -136,6 +146,9 @@ def _event_text(event: ApplicationEvent, language: str) -> str:
         return _approved_text(data, language)
     if event.kind in DISBURSEMENT_EVENTS:
         return _disbursement_text(event.kind, data)
+    if event.kind in ("identity_verified", "identity_failed", "signing_reminded", "collateral_registered",
+                      "expired"):
+        return _signing_text(event.kind, data, language)
     if event.kind == "capped":
         return _("The amount is limited to %(amount)s: %(reason)s", amount=_money(data.get("amount")),
                  reason=_in_language(data, "reason", language))
@@ -151,6 +164,24 @@ def _disbursement_text(kind: str, data: dict[str, Any]) -> str:
     if kind == "disbursement_failed":
         return _("The payment failed: %(reason)s", reason=data.get("reason", ""))
     return _("The funds were paid and loan %(loan)s was booked", loan=data.get("loan", ""))
+
+
+def _signing_text(kind: str, data: dict[str, Any], language: str) -> str:
+    party = _(SIGNING_PARTIES.get(str(data.get("party")), SIGNING_PARTIES["borrower"]))
+    if kind == "identity_verified":
+        return _("The signer for %(party)s verified their identity", party=party)
+    if kind == "identity_failed":
+        return _("The identity verification for %(party)s failed (attempt %(attempt)s): %(reason)s", party=party,
+                 attempt=data.get("attempt", ""), reason=_in_language(data, "reason", language))
+    if kind == "signing_reminded":
+        return _("The signers who have not signed were reminded")
+    if kind == "collateral_registered":
+        return _("The collateral was registered with %(registry)s, number %(number)s on %(date)s",
+                 registry=_in_language(data, "registry", language), number=data.get("registration_number", ""),
+                 date=data.get("registration_date", ""))
+    reason = _in_language(data, "reason", language) if language != "en" or not data.get("reason_en") \
+        else str(data["reason_en"])
+    return _("The signing stopped and the application expired: %(reason)s", reason=reason)
 
 
 def _waiting_text(task: HumanTask) -> tuple[str, str | None]:
@@ -175,7 +206,7 @@ def timeline(principal: Principal, application: Application, language: str) -> l
     entries = [{"at": e.at, "kind": e.kind, "stage": e.stage, "by_party": EVENT_PARTY.get(e.kind),
                 "text": _event_text(e, language) + _internal(e, funder_side)}
                for e in events_of(application.id) if e.kind != "edited" or _shows_edits(principal, application)]
-    if application.status in ("submitted", "in_review", "returned"):
+    if application.status in ("submitted", "in_review", "returned", "approved", "signing", "disbursing"):
         for task in open_tasks_of(application):
             text, party = _waiting_text(task)
             entries.append({"at": task.created_at, "kind": "waiting", "stage": application.stage,
