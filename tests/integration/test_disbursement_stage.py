@@ -42,6 +42,7 @@ from handlers.payments import Notification
 from tests.conftest import ROOT
 from tests.integration.ledger_support import assert_books_balance
 from tests.integration.origination_support import MANUAL_CODE, seed_parties
+from tests.integration.test_identity import set_password, sign_in
 from tests.integration.test_money_races import race_posts
 
 PAYEE = {"payee_name": "Lotus Trading", "payee_account": "6222 0210 0100 1234", "payee_bank": "ICBC Shanghai",
@@ -365,3 +366,49 @@ def test_settling_the_same_order_from_two_transactions_at_once_books_once(app, s
     assert disbursement_entries(loan.id) == 1
     assert_books_balance(loan.id)
     assert db.session.scalar(select(func.count()).select_from(Instalment).where(Instalment.loan_id == loan.id)) == 6
+
+
+def outside(work):
+    """`work()` in a thread of its own: a page request there has an app context of its own (this
+    test's would otherwise keep the first request's language and user for every later one)."""
+    import threading
+
+    done: list = []
+    thread = threading.Thread(target=lambda: done.append(work()))
+    thread.start()
+    thread.join(60)
+    return done[0]
+
+
+def reader(app, username: str):
+    """What `username` reads at a path in a language, signed in on a browser of their own."""
+    browser = outside(lambda: signed_in_client(app, username))
+    return lambda path, language: outside(lambda: browser.get(path, headers={"Accept-Language": language}).text)
+
+
+def signed_in_client(app, username: str):
+    browser = app.test_client()
+    sign_in(browser, username)
+    return browser
+
+
+def test_the_application_page_shows_the_loan_and_its_schedule_to_the_borrower_funder_and_platform(
+        app, stage, clock):
+    row = signed_deal()
+    instance_id = start_disbursement(row)
+    page_of = f"/applications/{row.id}"
+    for username in ("app1", "fin1", "op1"):
+        set_password(app, username)
+    assert 'id="schedule"' not in reader(app, "app1")(page_of, "en")  # nothing booked yet
+    do(instance_id, "release_funds", "fin1", PAYEE)
+    assert worker(app, clock, seconds=3) == (1, 1)
+    [loan] = loans_of(row)
+    for username in ("app1", "fin1", "op1"):
+        read = reader(app, username)
+        english = read(page_of, "en")
+        assert f'data-loan-id="{loan.id}"' in english and f"Loan LOAN-{row.number}" in english, username
+        assert english.count("<tr data-number=") == 6 and "Repayment schedule" in english
+        assert "200,000.00" in english
+        chinese = read(page_of, "zh-CN")
+        assert f"贷款 LOAN-{row.number}" in chinese and "还款计划" in chinese and "剩余本金" in chinese
+        assert chinese.count("<tr data-number=") == 6

@@ -13,10 +13,11 @@ from typing import Any
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Application, Organisation, OrgKind
+from app.models import Application, Disbursement, Organisation, OrgKind
 from app.services.errors import NotFound
 from app.services.identity import policy
 from app.services.identity.directory import Principal
+from app.services.ledger import loans
 from app.services.origination import applications, risk
 from app.services.origination.decisions import reason_in
 from app.services.origination.details import PARTY_FIELDS
@@ -86,6 +87,23 @@ def _actions(principal: Principal, row: Application) -> dict[str, bool]:
             "delete": own and row.status == "draft"}
 
 
+def _loan(principal: Principal, row: Application) -> dict[str, Any] | None:
+    """The loan booked when the deal's funds were released, with its current schedule: for the
+    borrower, the funder and the platform (None before it is booked, and for the other parties)."""
+    if not (principal.is_platform or principal.org_id in (row.borrower_org_id, row.funder_org_id)):
+        return None
+    loan_id = db.session.scalar(select(Disbursement.loan_id).where(
+        Disbursement.application_id == row.id, Disbursement.status == "succeeded"))
+    if loan_id is None:
+        return None
+    loan = loans.load_loan(loan_id)
+    return {"id": loan.id, "business_key": loan.business_key, "principal": loan.principal,
+            "annual_rate": loan.annual_rate, "disbursed_on": loan.disbursed_on, "status": loan.status,
+            "instalments": [{"number": i.number, "due_date": i.due_date, "principal": i.principal_due,
+                             "interest": i.interest_due, "total": i.principal_due + i.interest_due + i.fee_due,
+                             "balance": i.balance, "status": i.status} for i in loans.instalments(loan_id)]}
+
+
 def view(principal: Principal, row: Application, language: str) -> dict[str, Any]:
     """Everything the application page (and the task page's deal panel) shows this reader."""
     product = product_row(row.product_id)
@@ -104,7 +122,7 @@ def view(principal: Principal, row: Application, language: str) -> dict[str, Any
         "details": details, "detail_names": {k: by_code.get(str(details.get(k)), "") for k in PARTY_FIELDS},
         "documents": applications.documents_of(principal, row.id),
         "timeline": timeline(principal, row, language), "risk": _report(principal, row.number),
-        "actions": _actions(principal, row),
+        "actions": _actions(principal, row), "loan": _loan(principal, row),
     }
 
 
