@@ -33,10 +33,12 @@ run: setup
 	@echo "== API token of the platform admin (user 'admin'), for 'Authorization: Bearer ...' =="
 	@$(FLASK) seed admin | tail -n 1
 	@echo "== serving http://$(HOST):$(PORT) with the background worker (timers, retries) =="
-	@echo "== the risk platform, identity verification and the SMS/e-mail gateway are the simulators under http://$(HOST):$(PORT)/simulators/, called over HTTP (the e-signature one too on PostgreSQL) =="
-	@# The e-signature simulator over HTTP only on PostgreSQL: on SQLite the step that creates a flow
-	@# holds the database's write lock while it waits for the simulator, which must write too (in process there).
-	@esign_url=; case "$${DATABASE_URL:-}" in postgres*) esign_url=http://$(HOST):$(PORT)/simulators/esign;; esac; \
+	@echo "== the risk platform, identity verification and the SMS/e-mail gateway are the simulators under http://$(HOST):$(PORT)/simulators/, called over HTTP (the e-signature and payment ones too on PostgreSQL) =="
+	@# The e-signature and payment simulators over HTTP only on PostgreSQL: on SQLite the step that creates a
+	@# flow or places an order holds the database's write lock while it waits for the simulator, which must
+	@# write too (in process there).
+	@esign_url=; payments_url=; case "$${DATABASE_URL:-}" in postgres*) esign_url=http://$(HOST):$(PORT)/simulators/esign; \
+	  payments_url=http://$(HOST):$(PORT)/simulators/payments;; esac; \
 	export LOANFLOW_RISK_URL=$${LOANFLOW_RISK_URL:-http://$(HOST):$(PORT)/simulators/risk} \
 	        LOANFLOW_RISK_API_KEY=$${LOANFLOW_RISK_API_KEY:-simulator-sandbox-key} \
 	        LOANFLOW_NOTIFY_URL=$${LOANFLOW_NOTIFY_URL:-http://$(HOST):$(PORT)/simulators/notify} \
@@ -45,7 +47,7 @@ run: setup
 	        LOANFLOW_ESIGN_API_KEY=$${LOANFLOW_ESIGN_API_KEY:-simulator-sandbox-key} \
 	        LOANFLOW_IDENTITY_URL=$${LOANFLOW_IDENTITY_URL:-http://$(HOST):$(PORT)/simulators/identity} \
 	        LOANFLOW_IDENTITY_API_KEY=$${LOANFLOW_IDENTITY_API_KEY:-simulator-sandbox-key} \
-	        LOANFLOW_PAYMENTS_URL=$${LOANFLOW_PAYMENTS_URL:-http://$(HOST):$(PORT)/simulators/payments} \
+	        LOANFLOW_PAYMENTS_URL=$${LOANFLOW_PAYMENTS_URL:-$$payments_url} \
 	        LOANFLOW_PAYMENTS_API_KEY=$${LOANFLOW_PAYMENTS_API_KEY:-simulator-sandbox-key}; \
 	  $(FLASK) worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(FLASK) run --host $(HOST) --port $(PORT)

@@ -412,3 +412,25 @@ def test_the_application_page_shows_the_loan_and_its_schedule_to_the_borrower_fu
         chinese = read(page_of, "zh-CN")
         assert f"贷款 LOAN-{row.number}" in chinese and "还款计划" in chinese and "剩余本金" in chinese
         assert chinese.count("<tr data-number=") == 6
+
+
+def test_over_http_as_make_run_has_it_the_gateway_takes_the_order_and_the_loan_is_booked(app, stage, clock):
+    """The configured gateway (`LOANFLOW_PAYMENTS_URL`: the served simulator's API over HTTP). On
+    PostgreSQL only, as `make run` does: on SQLite the step that places the order holds the database's
+    write lock while the simulator, which must write too, answers."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        pytest.skip("over HTTP on PostgreSQL only (SQLite: one writer at a time)")
+    saved = {k: app.config[k] for k in ("PAYMENTS_URL", "PAYMENTS_API_KEY")}
+    app.config.update(PAYMENTS_URL=f"{stage}/simulators/payments", PAYMENTS_API_KEY=app.config["SIMULATOR_API_KEY"])
+    try:
+        row = signed_deal()
+        instance_id = start_disbursement(row)
+        do(instance_id, "release_funds", "fin1", PAYEE)
+        ordered = db.session.scalar(select(Disbursement))
+        assert ordered is not None and ordered.order_id.startswith("SIM-PO-")
+        order = db.session.scalar(select(OrderRow).where(OrderRow.order_id == ordered.order_id))
+        assert order.idempotency_key == f"{row.number}:disbursement:1"
+        assert worker(app, clock, seconds=3) == (1, 1)
+        assert_booked_once(app, row, instance_id)
+    finally:
+        app.config.update(saved)
