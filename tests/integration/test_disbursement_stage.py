@@ -180,7 +180,9 @@ def test_finance_releases_the_funds_the_notification_books_the_loan_with_the_pro
     row = signed_deal()
     instance_id = start_disbursement(row)
     assert instance_of(instance_id).data["amount"] == "200000.00"
-    assert client.get(f"/api/v1/applications/{row.id}", headers=bearer("app1")).get_json()["loan_id"] is None
+    before = client.get(f"/api/v1/applications/{row.id}", headers=bearer("app1")).get_json()
+    assert before["loan_id"] is None
+    assert before["timeline"][-1]["kind"] == "disbursement_ready" and "200,000.00" in before["timeline"][-1]["text"]
 
     do(instance_id, "release_funds", "fin1", PAYEE)
     [ordered] = db.session.scalars(select(Disbursement))

@@ -72,6 +72,7 @@ TASK_TEXTS = {
     "verify_identity_borrower": N_("Waiting for the borrower's signer to verify their identity"),
     "verify_identity_core": N_("Waiting for the core enterprise's signer to verify their identity"),
     "register_collateral": N_("Waiting for the platform to register the pledge or receivable"),
+    "release_funds": N_("Waiting for the funder's finance to release the funds"),
 }
 # Who a signing party is, in words.
 SIGNING_PARTIES = {"borrower": N_("the borrower"), "core_enterprise": N_("the core enterprise"),
