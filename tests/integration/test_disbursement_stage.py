@@ -436,3 +436,32 @@ def test_over_http_as_make_run_has_it_the_gateway_takes_the_order_and_the_loan_i
         assert_booked_once(app, row, instance_id)
     finally:
         app.config.update(saved)
+
+
+def test_a_late_notification_of_a_failed_attempt_does_not_touch_the_next_one(app, stage, clock):
+    row = signed_deal()
+    instance_id = start_disbursement(row)
+    payments.fail_next(1, "账户名不符 The account name does not match")
+    do(instance_id, "release_funds", "fin1", PAYEE)
+    clock.advance(seconds=3)
+    db.session.commit()
+    with app.app_context():
+        assert payments.settle_due() == 1  # settled as failed; its notification queued, not sent yet
+        db.session.remove()
+    assert wake(app, clock, minutes=2) == 1  # the query finds the failure: back to finance
+    assert open_tasks(instance_id) == ["release_funds"]
+    do(instance_id, "release_funds", "fin1", PAYEE)
+    second = db.session.scalar(select(Disbursement).where(Disbursement.status == "requested"))
+    assert second.idempotency_key == f"{row.number}:disbursement:2"
+
+    db.session.commit()
+    with app.app_context():
+        assert payments.deliver_notifications() == 1  # the first attempt's failure, late
+        db.session.remove()
+    db.session.expire_all()
+    assert db.session.get(Disbursement, second.id).status == "requested"  # not this order's: nothing changes
+    assert instance_of(instance_id).status == "waiting" and open_tasks(instance_id) == []
+    assert [e.kind for e in applications.events_of(row.id)].count("disbursement_failed") == 1
+
+    assert worker(app, clock, seconds=3) == (1, 1)
+    assert_booked_once(app, row, instance_id)
