@@ -109,10 +109,12 @@ def approve_both(row: Application, amount: str = "400000.00") -> None:
 
 
 def assert_approved(row: Application, amount: str) -> None:
+    """Approved, and on to signing (docs/signing.md): the borrower's signer verifies their identity first."""
     row = fresh(row)
-    assert (row.status, row.stage, row.approved_amount, row.reason) == ("approved", "decided", Decimal(amount), None)
-    assert open_tasks(row) == []
-    assert db.session.get(ProcessInstance, row.instance_id).status == "completed"
+    assert (row.status, row.stage, row.approved_amount, row.reason) == (
+        "approved", "identity_verification", Decimal(amount), None)
+    assert open_tasks(row) == ["verify_identity_borrower"]
+    assert db.session.get(ProcessInstance, row.instance_id).status == "waiting"
 
 
 def fresh_events(row: Application) -> list:
