@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from app import demo_signing
 from app.extensions import db
 from app.models import Application, HumanTask, Lead, Loan, Organisation, Product, User
 from app.services.identity import accounts
@@ -140,6 +141,12 @@ def _deals() -> list[tuple[str, str, str, dict[str, str], str]]:
         ("CREDIT-LOAN", "200000.00", "BANK2", {"credit_code": "91310000MA10000018"}, "first_review"),  # reviewer_b2
         ("ORDER-FIN", "250000.00", "BANK1", _order("PO-2026-1007", "400000.00"), "draft"),
         ("PLEDGE-FIN", "600000.00", "BANK1", _pledge("WR-2026-0302", "250"), "appraisal"),        # operator appraises
+        # after approval (app.demo_signing): the contract out for signing (applicant1 signs first), the
+        # pledge to register (operator), the funds to release (finance1), a loan booked
+        ("ORDER-FIN", "380000.00", "BANK1", _order("PO-2026-1008", "600000.00"), "signing"),
+        ("PLEDGE-FIN", "400000.00", "BANK1", _pledge("WR-2026-0303", "200"), "registration"),
+        ("ORDER-FIN", "500000.00", "BANK1", _order("PO-2026-1009", "800000.00"), "disbursing"),
+        ("CREDIT-LOAN", "150000.00", "BANK1", {"credit_code": "91310000MA10000018"}, "active"),
     ]
 
 
@@ -162,11 +169,12 @@ def _task(instance_id: int | None, element: str) -> int | None:
         HumanTask.state.in_(("ready", "claimed"))).limit(1))
 
 
-def _do(instance_id: int | None, element: str, username: str, answer: dict[str, object]) -> None:
+def _do(instance_id: int | None, element: str, username: str, answer: dict[str, object],
+        uploads: tuple[tasks.Upload, ...] = ()) -> None:
     task_id = _task(instance_id, element)
     if task_id is None:
         raise RuntimeError(f"demo: no open {element} task in instance {instance_id}")
-    tasks.complete_task(task_id, answer, identity.principal_for(username))
+    tasks.complete_task(task_id, answer, identity.principal_for(username), uploads)
 
 
 def _review(decision: str, amount: str) -> dict[str, object]:
@@ -200,6 +208,8 @@ def _seed_deals() -> None:
                 "quantity": details["quantity"], "location": "上海市宝山区港湾仓库 3 号库 B 区", "goods_locked": True})
             if goal == "appraisal":
                 continue
+            value = f"{Decimal(details['quantity']) * Decimal(details['unit_price']):.2f}"
+            _do(instance, "appraise_goods", "operator", {"unit_value": details["unit_price"], "appraised_value": value})
         if product == "ORDER-FIN":
             _do(instance, "confirm_receivable", "signer1", {
                 "decision": "confirm", "confirmed_amount": details["order_amount"],
@@ -212,6 +222,8 @@ def _seed_deals() -> None:
         if goal in ("returned", "rejected", "second_review"):
             continue
         _do(instance, "second_review", "reviewer2", _review("approve", amount))
+        if goal in demo_signing.GOALS:
+            demo_signing.advance(_do, instance, row.number, product, goal)
 
 
 def _seed_product() -> None:

@@ -20,7 +20,8 @@ APP = ROOT / "app"
 # The modules that may name roles: the table, the other halves of the policy (what a user sees and
 # is offered; where a role may be held and who grants it), the role vocabulary, and the demo's seed.
 ROLE_MODULES = {"app/services/identity/policy.py", "app/services/identity/access.py",
-                "app/services/identity/grants.py", "app/models/identity.py", "app/demo.py"}
+                "app/services/identity/grants.py", "app/models/identity.py", "app/demo.py",
+                "app/demo_signing.py"}
 QUOTED_ROLE = re.compile(rf"""['"]({'|'.join(ROLES)})['"]""")
 
 

@@ -16,6 +16,7 @@ import logging
 import secrets
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -162,9 +163,10 @@ def query(order_id: str) -> OrderStatus:
 
 # --- the worker ---------------------------------------------------------------------------------------
 
-def settle_due() -> int:
-    """Settle the orders due now and queue their notifications (committed); how many settled."""
-    now = clock.now()
+def settle_due(now: datetime | None = None) -> int:
+    """Settle the orders due by `now` (the services' clock unless given) and queue their
+    notifications (committed); how many settled."""
+    now = now or clock.now()
     notifications = gateway().settle_due(now)
     urls: dict[str, str] = {}
     for notification in notifications:
@@ -173,7 +175,7 @@ def settle_due() -> int:
             urls[notification.order_id] = callback_url((row or {}).get("notify_url", ""))
         state.put(QUEUE_PREFIX + secrets.token_urlsafe(16), {
             "notification": notification.to_dict(), "url": urls[notification.order_id], "attempts": 0,
-            "next_at": now.isoformat(), "last_error": ""})
+            "next_at": clock.now().isoformat(), "last_error": ""})  # sent from now on
     db.session.commit()
     return len(urls)
 
@@ -187,9 +189,11 @@ def callback_url(notify_url: str) -> str:
     return base.rstrip("/") + CALLBACK_PATH
 
 
-def deliver_notifications(limit: int = 100) -> int:
+def deliver_notifications(limit: int = 100, post: Callable[[str, bytes, dict[str, str]], str] | None = None) -> int:
     """POST the queued notifications that are due, each signed afresh; how many the platform took.
-    No transaction is held while the platform answers."""
+    No transaction is held while the platform answers. `post` (url, body, headers) → "" when taken,
+    else what went wrong: HTTP unless given (the demo's seed hands them to the platform in process)."""
+    post = post or _post
     now = clock.now()
     queued = [(name, value) for name, value in state.named(QUEUE_PREFIX, limit)
               if datetime.fromisoformat(value["next_at"]) <= now]
@@ -199,7 +203,7 @@ def deliver_notifications(limit: int = 100) -> int:
     for name, value in queued:
         notification = Notification.from_dict(value["notification"])
         signed = sign_notification(secret, notification, clock.now(), secrets.token_urlsafe(16))
-        error = _post(value["url"], signed.body, signed.headers)
+        error = post(value["url"], signed.body, signed.headers)
         if not error:
             state.delete(name)
             delivered += 1
