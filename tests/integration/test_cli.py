@@ -297,15 +297,28 @@ def test_seed_demo_puts_deals_at_every_stage_with_someone_to_act_on_each(runner,
     invoke(runner, "seed", "demo")  # idempotent: no second set of deals
     with app.app_context():
         statuses = [row.status for row in db.session.scalars(select(Application).order_by(Application.id))]
-        assert len(statuses) == 10
-        assert {"draft", "in_review", "returned", "approved", "rejected"} <= set(statuses)
+        assert len(statuses) == 14
+        assert {"draft", "in_review", "returned", "approved", "rejected", "signing", "disbursing",
+                "active"} <= set(statuses)
         assert statuses[3] == "returned"  # APP-<year>-0004: the applicant is asked for more
         waiting = {(task.element_id, task.lane) for task in db.session.scalars(
             select(HumanTask).where(HumanTask.state == "ready"))}
         assert {("confirm_receivable", "core_signer"), ("confirm_receipt", "warehouse_supervisor"),
                 ("appraise_goods", "operator"), ("first_review", "first_reviewer"),
                 ("supplement", "applicant"), ("second_review", "second_reviewer"),
-                ("qualify_lead", "operator")} <= waiting
+                ("qualify_lead", "operator"), ("verify_identity_borrower", "applicant"),
+                ("register_collateral", "operator"), ("release_funds", "finance")} <= waiting
+        # the contract out for signing waits for applicant1 at the e-signature simulator
+        from app.services.simulators.esign import flows_for
+        [flow] = flows_for(db.session.scalar(select(Application.number).where(Application.stage == "contract_signing")))
+        assert flow.next_signer is not None and flow.next_signer.username == "applicant1"
+        # the active deal's loan is booked from its disbursement
+        from app.models import Disbursement, Loan
+        active = db.session.scalar(select(Application).where(Application.status == "active"))
+        disbursement = db.session.scalar(select(Disbursement).where(Disbursement.application_id == active.id))
+        loan = db.session.get(Loan, disbursement.loan_id)
+        assert (disbursement.status, loan.business_key, loan.principal) == (
+            "succeeded", f"LOAN-{active.number}", active.approved_amount)
         assert [lead.status for lead in db.session.scalars(select(Lead))] == ["new", "new", "new"]
         approved = db.session.scalar(select(Application).where(Application.status == "approved"))
         assert approved.approved_amount is not None and approved.approved_amount <= approved.amount
