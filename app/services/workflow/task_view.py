@@ -61,8 +61,15 @@ def key_data(principal: Principal, task: dict[str, Any], instance: dict[str, Any
     form_ids = list(runtime().specs.forms(instance["process_version_id"]).values())
     forms = list(forms_by_id(form_ids).values())
     kinds, from_forms = display_kinds(forms), _field_labels(forms, language)
-    return [{"name": n, "label": _label(n, properties, from_forms, language), "value": data[n],
+    return [{"name": n, "label": _label(n, properties, from_forms, language), "value": in_language(data, n, language),
              "kind": properties.get(f"format:{n}") or kinds.get(n)} for n in names if n in data]
+
+
+def in_language(data: dict[str, Any], name: str, language: str) -> Any:
+    """A value a diagram keeps in both languages (`<name>_en`, `<name>_zh` beside `<name>`) in the
+    reader's; any other value as it is."""
+    twin = data.get(f"{name}_{language}")
+    return twin if isinstance(twin, str) and twin else data[name]
 
 
 def history(principal: Principal, instance_id: int, language: str,
