@@ -115,6 +115,13 @@ def assert_approved(row: Application, amount: str) -> None:
         "approved", "identity_verification", Decimal(amount), None)
     assert open_tasks(row) == ["verify_identity_borrower"]
     assert db.session.get(ProcessInstance, row.instance_id).status == "waiting"
+    assert [(k, s) for k, s, _d in timeline(row)[-2:]] == [("approved", "decided"), ("stage", "identity_verification")]
+
+
+def approval(row: Application) -> dict:
+    """What the timeline's (one) approval line says."""
+    [approved] = [d for k, _s, d in timeline(row) if k == "approved"]
+    return approved
 
 
 def fresh_events(row: Application) -> list:
@@ -153,9 +160,9 @@ def test_an_order_financing_deal_goes_from_submission_to_approved(deals):
         "manual", "approved", "400000.00")
     assert "Margin thin" not in str(queries.instance_detail(who("app1"), fresh(row).instance_id)["data"])
     kinds = [k for k, _s, _d in timeline(row)]
-    assert kinds[:2] == ["drafted", "submitted"] and kinds[-1] == "approved"
+    assert kinds[:2] == ["drafted", "submitted"] and kinds[-2:] == ["approved", "stage"]
     assert [s for k, s, _d in timeline(row) if k == "stage"] == [
-        "core_confirmation", "risk_check", "first_review", "second_review"]
+        "core_confirmation", "risk_check", "first_review", "second_review", "identity_verification"]
     assert "capped" not in kinds  # 600,000 x 80 % is above what was asked
 
 
@@ -293,7 +300,7 @@ def test_the_advance_ratio_caps_the_approved_amount(deals):
     events = timeline(row)
     [capped] = [d for k, _s, d in events if k == "capped"]
     assert capped["cap"] == "360000.00" and "80%" in capped["reason"] and "80%" in capped["reason_zh"]
-    approved = events[-1][2]
+    approved = approval(row)
     assert approved["lowered_because"] == "the collateral's cap" and approved["asked"] == "500000.00"
 
 
@@ -304,7 +311,7 @@ def test_the_lending_ltv_caps_the_approved_amount(deals):
     assert_approved(row, "420000.00")
     [capped] = [d for k, _s, d in timeline(row) if k == "capped"]
     assert capped["cap"] == "420000.00" and "appraised" in capped["reason"]
-    assert timeline(row)[-1][2]["lowered_because"] == "the collateral's cap"
+    assert approval(row)["lowered_because"] == "the collateral's cap"
 
 
 # -- the risk provider down ---------------------------------------------------------------------
@@ -382,5 +389,5 @@ def test_the_routing_table_decides_by_score_grade_and_amount(deals, score, grade
         assert ("520" if grade != "E" else "grade E") in fresh_events(row)[-1].data["internal_reason"]
         return
     do(row, "first_review", "rev1", {**APPROVE, "approved_amount": amount})
-    assert open_tasks(row) == ([] if route == "fast_track" else ["second_review"])
+    assert open_tasks(row) == (["verify_identity_borrower"] if route == "fast_track" else ["second_review"])
     assert fresh(row).status == ("approved" if route == "fast_track" else "in_review")

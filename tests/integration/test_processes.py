@@ -86,11 +86,13 @@ def test_risk_approval_with_a_return_for_more_information(app, client, credit_de
     assert refused.json["error"]["code"] == "four_eyes"
     complete(client, tokens["rev2"], second, {"decision": "approve", "approved_amount": "250000.5",
                                               "notes": "Lowered"})
-    assert application(app, deal)[:3] == ("approved", "decided", Decimal("250000.50"))
+    assert application(app, deal)[:3] == ("approved", "identity_verification", Decimal("250000.50"))
     final = client.get(f"{API}/process-instances/{deal['instance_id']}", headers=tokens["rev2"]).json
-    assert final["status"] == "completed"
     events = client.get(f"{API}/process-instances/{deal['instance_id']}/events", headers=tokens["rev2"]).json["items"]
-    assert events[-1]["element_id"] == "end_decided"
+    assert final["status"] == "waiting"  # approved, the deal goes on to signing: the borrower's signer verifies
+    assert (events[-1]["kind"], events[-1]["element_id"]) == ("task_ready", "verify_identity_borrower")
+    [verify] = ready(client, tokens["app1"], deal["instance_id"])
+    assert (verify["element_id"], verify["lane"]) == ("verify_identity_borrower", "applicant")
     assert (final["data"]["outcome"], final["data"]["decision_result"]["approved_amount"]) == ("approved", "250000.50")
 
 
