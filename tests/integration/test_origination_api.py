@@ -171,10 +171,14 @@ def texts(application: dict[str, Any], kind: str | None = None) -> list[str]:
 
 
 def assert_approved(deals: Deals, application: dict[str, Any], amount: str) -> dict[str, Any]:
+    """Approved, and on to signing (docs/signing.md): the borrower's signer verifies their identity first."""
     seen = deals.read(application)
     assert (seen["status"], seen["stage"], seen["approved_amount"], seen["reason"]) == (
-        "approved", "decided", amount, None)
-    assert seen["timeline"][-1]["kind"] == "approved"
+        "approved", "identity_verification", amount, None)
+    assert [(e["kind"], e["stage"]) for e in seen["timeline"][-3:]] == [
+        ("approved", "decided"), ("stage", "identity_verification"), ("waiting", "identity_verification")]
+    assert seen["timeline"][-1]["text"] == "Waiting for the borrower's signer to verify their identity"
+    assert deals.tasks_of("app1", application["number"]) == ["verify_identity_borrower"]
     notice = deals.last_notice(application)
     assert notice["template"] == "application_approved" and not notice["read"]
     assert notice["subject"] == f"Application {application['number']} approved"
@@ -219,7 +223,7 @@ def test_a_deal_goes_from_draft_to_approved_and_each_party_sees_its_part(deals, 
     party, _element = FIRST_TASK[kind]
     assert "risk" not in deals.read(application, party)  # nor the core enterprise's or warehouse's
     stages = [e["stage"] for e in borrower_sees["timeline"] if e["kind"] == "stage"]
-    assert stages[0] == FIRST_STAGE[kind] and stages[-2:] == ["first_review", "second_review"]
+    assert stages[0] == FIRST_STAGE[kind] and stages[-3:] == ["first_review", "second_review", "identity_verification"]
     assert "risk_check" in stages
 
 
