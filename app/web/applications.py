@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 from app.services.errors import ErrorKind, ServiceError
 from app.services.origination import applications, deal_views, products
 from app.services.origination.products import DOCUMENT_KINDS
+from app.services.signing import progress as signing_progress
 from app.web import application_form
 from app.web.paging import page_number
 
@@ -28,7 +29,14 @@ def deal_pages() -> dict[str, Any]:
         return {"deal_pages": {}}
     principal = current_user.principal
     return {"deal_pages": deal_views.pages_for(principal),
-            "deal_panel": lambda key: deal_views.deal_panel(principal, key, _language())}
+            "deal_panel": lambda key: _with_signing(principal, deal_views.deal_panel(principal, key, _language()))}
+
+
+def _with_signing(principal, deal: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The deal's view with its contract's signatures while they are awaited (`deal.signing`)."""
+    if deal is not None:
+        deal["signing"] = signing_progress.contract_signing(principal, deal["number"])
+    return deal
 
 
 @bp.app_template_filter("deal_details")
@@ -147,7 +155,8 @@ def edit(application_id: int):
 
 
 def _show(application_id: int, errors: dict[str, list[str]] | None = None, status: int = 200):
-    view = deal_views.application_page(_principal(), application_id, _language())
+    principal = _principal()
+    view = _with_signing(principal, deal_views.application_page(principal, application_id, _language()))
     return render_template("application.html", deal=view, errors=errors or {}, document_kinds=DOCUMENT_KINDS), status
 
 

@@ -42,11 +42,17 @@ STAGES = {
     "credit_consent": _l("Consent to a credit enquiry"), "risk_check": _l("Risk check"),
     "first_review": _l("First review"), "supplement": _l("Applicant supplying more information"),
     "second_review": _l("Second review"), "decided": _l("Decided"),
+    "identity_verification": _l("Signers verifying their identity"),
+    "contract_signing": _l("The contract is waiting for signatures"),
+    "registration": _l("Registering the pledge or receivable"), "disbursement": _l("Funds being released"),
+    "loan": _l("Loan booked"),
 }
 DOCUMENT_KINDS = {
     "order": _l("Purchase order"), "invoice": _l("Invoice"), "warehouse_receipt": _l("Warehouse receipt"),
     "business_licence": _l("Business licence"), "financial_statements": _l("Financial statements"),
     "id_card": _l("ID card"), "other": _l("Other document"),
+    "contract": _l("Contract (unsigned)"), "signed_contract": _l("Signed contract"),
+    "registration_certificate": _l("Registration certificate"),
 }
 PRODUCT_KINDS = {"order_financing": _l("Order financing"), "pledge_financing": _l("Pledge financing"),
                  "credit_loan": _l("Credit loan")}

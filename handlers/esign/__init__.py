@@ -1,7 +1,7 @@
 """The e-signature adapter (CFCA-style): signing flows for a contract and its signers in order.
 
-- `model`: `ESignProvider` (`create_flow`, `signed_document`, `parse_callback`), `FlowRequest`, `Signer`,
-  `FlowEvent`.
+- `model`: `ESignProvider` (`create_flow`, `signed_document`, `flows`, `parse_callback`), `FlowRequest`, `Signer`,
+  `FlowEvent`, `FlowState` and `SignerState` (a flow's signers as the provider holds them).
 - `client`: `HttpESignClient`, the real client for a configured provider.
 - `callbacks`: `sign_callback`/`verify_callback` with the `X-Esign-*` headers (`handlers.callbacks`:
   HMAC-SHA256 over timestamp, nonce and body, 5-minute window, single-use nonce; `CallbackRejected`).
@@ -15,9 +15,10 @@ from handlers.callbacks import CallbackRejected
 
 from .callbacks import sign_callback, verify_callback
 from .client import HttpESignClient
-from .model import ESignProvider, FlowEvent, FlowRequest, Signer
+from .model import ESignProvider, FlowEvent, FlowRequest, FlowState, Signer, SignerState
 from .pades import SignatureReport, sign_pdf, verify_pdf
 from .sandbox_ca import PartyCredential, SandboxCA
 
-__all__ = ["CallbackRejected", "ESignProvider", "FlowEvent", "FlowRequest", "HttpESignClient", "PartyCredential",
-           "SandboxCA", "SignatureReport", "Signer", "sign_callback", "sign_pdf", "verify_callback", "verify_pdf"]
+__all__ = ["CallbackRejected", "ESignProvider", "FlowEvent", "FlowRequest", "FlowState", "HttpESignClient",
+           "PartyCredential", "SandboxCA", "SignatureReport", "Signer", "SignerState", "sign_callback", "sign_pdf",
+           "verify_callback", "verify_pdf"]

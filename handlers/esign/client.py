@@ -1,7 +1,8 @@
 """The e-signature adapter's real client for a configured provider (CFCA-style HTTP API).
 
 `POST {base_url}/api/flows` with the `FlowRequest` as JSON (the PDF in base64) answers `{"id"}`;
-`GET {base_url}/api/flows/{id}/document` answers the signed PDF; completion callbacks are signed with
+`GET {base_url}/api/flows/{id}/document` answers the signed PDF; `GET {base_url}/api/flows?business_key=KEY`
+answers `{"items": [{"id", "status", "signers": [...]}]}`, who has signed; completion callbacks are signed with
 the shared `callback_secret` (`handlers.esign.callbacks`).
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ from handlers.errors import ProviderError
 from handlers.transport import endpoint, get_bytes, post_json
 
 from .callbacks import verify_callback
-from .model import FlowEvent, FlowRequest
+from .model import FlowEvent, FlowRequest, FlowState
 
 PROVIDER = "esign"
 
@@ -53,6 +54,19 @@ class HttpESignClient:
         if not document.startswith(b"%PDF-"):
             raise ProviderError("answered a signed document that is not a PDF", provider=PROVIDER)
         return document
+
+    def flows(self, business_key: str) -> list[FlowState]:
+        """The provider's flows of `business_key`, oldest first, with their signers."""
+        url = f"{self.flows_url}?{urllib.parse.urlencode({'business_key': business_key})}"
+        body = get_bytes(url, api_key=self.api_key, provider=PROVIDER, timeout=self.timeout, retries=self.retries,
+                         sleep=self.sleep)
+        try:
+            items = json.loads(body.decode("utf-8"))["items"]
+            if not isinstance(items, list):
+                raise ValueError("items is not a list")
+            return [FlowState.from_dict(item) for item in items]
+        except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+            raise ProviderError(f"answered flows that do not read: {exc}", provider=PROVIDER) from exc
 
     def parse_callback(self, headers: Mapping[str, str], body: bytes, now: datetime,
                        seen_nonce: Callable[[str], bool]) -> FlowEvent:

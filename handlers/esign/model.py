@@ -93,10 +93,46 @@ class FlowEvent:
         return cls(**values)
 
 
+@dataclass(frozen=True)
+class SignerState:
+    """One signer of a flow as the provider holds it: `status` is `waiting` or `signed`; `signing_url`
+    the provider's signing page for the signer ("" when the provider gives none)."""
+
+    party: str
+    username: str
+    name: str
+    status: str
+    signing_url: str = ""
+
+
+@dataclass(frozen=True)
+class FlowState:
+    """A flow as the provider holds it: its status (`signing`, `completed`, `expired`, ...) and its
+    signers in signing order."""
+
+    flow_id: str
+    status: str
+    signers: tuple[SignerState, ...]
+
+    @classmethod
+    def from_dict(cls, data: Any) -> FlowState:
+        """A flow of the provider's `GET /api/flows` answer (`{"id", "status", "signers": [...]}`)."""
+        if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not data["id"]:
+            raise ValueError("a flow is a JSON object with an id")
+        signers = data.get("signers")
+        if not isinstance(signers, list) or not all(isinstance(s, dict) for s in signers):
+            raise ValueError("a flow's signers are a list of objects")
+        return cls(flow_id=data["id"], status=str(data.get("status") or ""), signers=tuple(
+            SignerState(party=str(s.get("party") or ""), username=str(s.get("username") or ""),
+                        name=str(s.get("name") or ""), status=str(s.get("status") or ""),
+                        signing_url=str(s.get("signing_url") or "")) for s in signers))
+
+
 class ESignProvider(Protocol):
     """Anything that runs signing flows: `HttpESignClient`, the simulator, a test's fake.
 
-    `create_flow` and `signed_document` raise `handlers.errors.ProviderError` (refused) or
+    `flows` answers the flows of a business key, oldest first, with their signers (who has signed).
+    `create_flow`, `signed_document` and `flows` raise `handlers.errors.ProviderError` (refused) or
     `ProviderUnavailable` (down); `parse_callback` raises `handlers.esign.CallbackRejected` for a
     callback that is unsigned, tampered, stale or replayed, and ValueError for a body it cannot read.
     """
@@ -104,6 +140,8 @@ class ESignProvider(Protocol):
     def create_flow(self, request: FlowRequest) -> str: ...
 
     def signed_document(self, flow_id: str) -> bytes: ...
+
+    def flows(self, business_key: str) -> list[FlowState]: ...
 
     def parse_callback(self, headers: Mapping[str, str], body: bytes, now: datetime,
                        seen_nonce: Callable[[str], bool]) -> FlowEvent: ...

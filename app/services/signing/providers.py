@@ -15,7 +15,15 @@ from datetime import datetime
 from app.services import context
 from app.services.simulators import esign as esign_simulator
 from app.services.simulators import identity as identity_simulator
-from handlers.esign import ESignProvider, FlowEvent, FlowRequest, HttpESignClient, verify_callback
+from handlers.esign import (
+    ESignProvider,
+    FlowEvent,
+    FlowRequest,
+    FlowState,
+    HttpESignClient,
+    SignerState,
+    verify_callback,
+)
 from handlers.identity import HttpIdentityClient, IdentityVerifier
 
 
@@ -25,10 +33,17 @@ class SimulatedESign:
     worker as it does for a flow created over HTTP."""
 
     def create_flow(self, request: FlowRequest) -> str:
-        return esign_simulator.open_flow(request).flow_id
+        return esign_simulator.open_flow(request, context.served_url() + ESIGN_CALLBACK_PATH).flow_id
 
     def signed_document(self, flow_id: str) -> bytes:
         return esign_simulator.signed_document(flow_id)[1]
+
+    def flows(self, business_key: str) -> list[FlowState]:
+        """The simulator's flows of `business_key` (no signing URL: the platform links to its own
+        simulator's page, `flows.signing_link`)."""
+        return [FlowState(flow.flow_id, flow.status, tuple(SignerState(s.party, s.username, s.name, s.status)
+                                                             for s in flow.signers))
+                for flow in esign_simulator.flows_for(business_key)]
 
     def parse_callback(self, headers: Mapping[str, str], body: bytes, now: datetime,
                        seen_nonce: Callable[[str], bool]) -> FlowEvent:
