@@ -39,7 +39,9 @@ run: setup
 	@# write too (in process there).
 	@esign_url=; payments_url=; case "$${DATABASE_URL:-}" in postgres*) esign_url=http://$(HOST):$(PORT)/simulators/esign; \
 	  payments_url=http://$(HOST):$(PORT)/simulators/payments;; esac; \
-	export LOANFLOW_RISK_URL=$${LOANFLOW_RISK_URL:-http://$(HOST):$(PORT)/simulators/risk} \
+	export LOANFLOW_BASE_URL=$${LOANFLOW_BASE_URL:-http://$(HOST):$(PORT)} \
+	        LOANFLOW_PUBLIC_URL=$${LOANFLOW_PUBLIC_URL:-http://$(HOST):$(PORT)} \
+	        LOANFLOW_RISK_URL=$${LOANFLOW_RISK_URL:-http://$(HOST):$(PORT)/simulators/risk} \
 	        LOANFLOW_RISK_API_KEY=$${LOANFLOW_RISK_API_KEY:-simulator-sandbox-key} \
 	        LOANFLOW_NOTIFY_URL=$${LOANFLOW_NOTIFY_URL:-http://$(HOST):$(PORT)/simulators/notify} \
 	        LOANFLOW_NOTIFY_API_KEY=$${LOANFLOW_NOTIFY_API_KEY:-simulator-sandbox-key} \

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_request_context
+from flask import current_app, has_request_context, request
 from flask_babel import LazyString
 from flask_babel import gettext as flask_gettext
 
@@ -30,6 +30,16 @@ def extension(name: str, default: Any = _REQUIRED) -> Any:
     if default is _REQUIRED:
         return current_app.extensions[name]
     return current_app.extensions.get(name, default)
+
+
+def served_url() -> str:
+    """Where providers call the platform back: LOANFLOW_BASE_URL when set, else the address the
+    request being served came in on (so a server on any port works), else LOANFLOW_PUBLIC_URL (the
+    worker, the command line). Without a trailing slash."""
+    base = str(config("BASE_URL", "") or "")
+    if not base and has_request_context():
+        base = request.host_url
+    return (base or str(config("PUBLIC_URL", ""))).rstrip("/")
 
 
 def business_tz() -> ZoneInfo:

@@ -48,9 +48,8 @@ def loan_key(number: str) -> str:
 
 
 def notify_url() -> str:
-    """The platform's payments callback: at LOANFLOW_BASE_URL when set, else at LOANFLOW_PUBLIC_URL."""
-    base = context.config("BASE_URL", "") or context.config("PUBLIC_URL", "")
-    return str(base).rstrip("/") + CALLBACK_PATH
+    """The platform's payments callback where the platform is served (`context.served_url`)."""
+    return context.served_url() + CALLBACK_PATH
 
 
 def attempts(application_id: int) -> list[Disbursement]:

@@ -15,6 +15,7 @@ from datetime import datetime
 from app.services import context
 from app.services.simulators import esign as esign_simulator
 from app.services.simulators import identity as identity_simulator
+from app.services.simulators.esign_callbacks import CALLBACK_PATH as ESIGN_CALLBACK_PATH
 from handlers.esign import (
     ESignProvider,
     FlowEvent,
