@@ -3,9 +3,10 @@ deal's funds released by the funder's finance, paid through the payments simulat
 the test clock), its signed notification delivered to the served platform over real HTTP, and the
 loan booked once with the product's schedule.
 
-The deal is driven to `approved` through the shipped origination diagrams, then moved to `signing`
-(`signing.deals.move`, as the signing stage leaves it) and the `disbursement` process is started with
-the application's number as its business key.
+The deal is driven to `approved` through the shipped origination diagrams (the product's diagram then
+waits in its `signing` call activity for the borrower's identity verification: that instance is ended
+here, its signing stands apart), moved to `signing` (`signing.deals.move`, as the signing stage leaves
+it) and the `disbursement` process is started with the application's number as its business key.
 """
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ from tests.integration.test_money_races import race_posts
 PAYEE = {"payee_name": "Lotus Trading", "payee_account": "6222 0210 0100 1234", "payee_bank": "ICBC Shanghai",
          "confirmed": True}
 CALLBACK = "/api/v1/callbacks/payments"
-DIAGRAMS = ("credit_loan.bpmn", "risk_approval.bpmn", "risk_route.dmn", "disbursement.bpmn")
+DIAGRAMS = ("credit_loan.bpmn", "risk_approval.bpmn", "risk_route.dmn", "signing.bpmn", "disbursement.bpmn")
 
 
 @pytest.fixture
@@ -94,7 +95,8 @@ def do(instance_id: int, element: str, username: str, answer: dict) -> None:
 
 
 def signed_deal(amount: str = "200000.00") -> Application:
-    """A credit loan approved for `amount` through the shipped diagrams, then moved on to signed."""
+    """A credit loan approved for `amount` through the shipped diagrams, then moved on to signed (its
+    product's instance, waiting in `signing`, ended)."""
     row = applications.create_application(who("app1"), {
         "product": "CREDIT-LOAN", "amount": amount, "term_months": 6, "purpose": "Working capital",
         "funder": "BANK1", "details": {"credit_code": MANUAL_CODE}})
@@ -104,7 +106,10 @@ def signed_deal(amount: str = "200000.00") -> Application:
     do(row.instance_id, "first_review", "rev1", decision)
     do(row.instance_id, "second_review", "rev2", decision)
     row = fresh(row)
-    assert (row.status, row.approved_amount) == ("approved", Decimal(amount))
+    assert (row.status, row.stage, row.approved_amount) == ("approved", "identity_verification", Decimal(amount))
+    assert open_tasks(row.instance_id) == ["verify_identity_borrower"]  # the product's diagram, in `signing`
+    instances.end_instance(row.instance_id, None)  # this test's disbursement runs apart from it
+    row = fresh(row)
     deals.move(row, "signing", "contract_signing", "stage")
     db.session.commit()
     return row
