@@ -42,8 +42,11 @@ def test_a_deal_not_yet_approved_has_no_contract(app, runner):
     assert runner.invoke(args=["seed", "demo"]).exit_code == 0
     with app.app_context():
         draft = db.session.scalar(select(Application).where(Application.status == "draft"))
+        contracts = select(ApplicationDocument.id).where(ApplicationDocument.kind == "contract")
+        before = list(db.session.scalars(contracts))  # the demo's deals past approval have theirs
         with pytest.raises(ValueError, match="not approved"):
             contract.generate(draft.number, date(2026, 12, 10))
         db.session.rollback()
-        assert not db.session.scalar(select(ApplicationDocument.id).where(ApplicationDocument.kind == "contract"))
+        assert list(db.session.scalars(contracts)) == before
+        assert not db.session.scalar(contracts.where(ApplicationDocument.application_id == draft.id))
         db.session.remove()
