@@ -29,7 +29,8 @@ setup-dev: $(VENV)/.installed-dev
 run: setup
 	$(FLASK) db upgrade
 	$(FLASK) processes deploy
-	@$(FLASK) seed demo
+	@LOANFLOW_BASE_URL=$${LOANFLOW_BASE_URL:-http://$(HOST):$(PORT)} \
+	 LOANFLOW_PUBLIC_URL=$${LOANFLOW_PUBLIC_URL:-http://$(HOST):$(PORT)} $(FLASK) seed demo
 	@echo "== API token of the platform admin (user 'admin'), for 'Authorization: Bearer ...' =="
 	@$(FLASK) seed admin | tail -n 1
 	@echo "== serving http://$(HOST):$(PORT) with the background worker (timers, retries) =="
