@@ -240,18 +240,24 @@ def test_an_order_financing_application_goes_from_draft_through_a_return_to_appr
     journey.seen("second-review")
     journey.complete()
 
-    # applicant1 sees the application approved, with the approved amount
+    # applicant1 sees the application approved, with the approved amount, and on to signing: the
+    # borrower's signer verifies their identity first (docs/signing.md)
     journey.as_user("applicant1")
     with page.expect_navigation():
         page.get_by_role("link", name="组内待领任务").first.click()
-    expect(page.locator("table.tasks tbody tr", has_text=number)).to_have_count(0)  # nothing left to do on it
+    waiting = page.locator("table.tasks tbody tr", has_text=number)
+    expect(waiting).to_have_count(1)  # the one thing left to do on it
+    expect(waiting).to_contain_text("借款人身份验证")
     journey.open_application(number)
     expect(status).to_have_attribute("data-status", "approved")
     expect(status).to_have_text("已批准")
     expect(page.locator("#application [data-field=approved_amount]")).to_contain_text(APPROVED)
     expect(page.locator("#application [data-field=amount]")).to_contain_text(APPLIED)
     expect(page.locator("#actions a, #actions button")).to_have_count(0)  # an approved deal is not changed here
-    expect(page.locator("#timeline li").last).to_contain_text(APPROVED)
+    expect(page.locator("#timeline li[data-kind=approved]")).to_contain_text(APPROVED)
+    expect(page.locator("#timeline li[data-kind=stage]").last).to_contain_text("已请各签署方进行身份验证")
+    expect(page.locator("#timeline li").last).to_have_attribute("data-kind", "waiting")
+    expect(page.locator("#timeline li").last).to_contain_text("等待借款人签署人完成身份验证")
     listed = page.locator("table.applications tr", has_text=number)
     journey.seen("approved")
     with page.expect_navigation():
