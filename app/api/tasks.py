@@ -1,10 +1,18 @@
 """Human tasks: list, read (with the form), claim, unclaim, complete."""
+import base64
+import binascii
+from typing import Any
+from urllib.parse import unquote
+
+from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
 from app.api.auth import current_user, require_user
 from app.api.json_body import Blueprint
 from app.schemas.tasks import CompleteTaskSchema, TaskDetailSchema, TaskListArgs, TaskPage
-from app.services.workflow import queries, tasks
+from app.services.errors import Invalid
+from app.services.workflow import documents, queries, tasks
+from app.services.workflow.tasks import PENDING_DOCUMENT, Upload
 
 blp = Blueprint("tasks", __name__, url_prefix="/tasks", description="User tasks waiting for people")
 blp.before_request(require_user)
@@ -45,8 +53,38 @@ def unclaim(task_id):
 @blp.response(200, TaskDetailSchema)
 @blp.errors(403, 404, 409)
 def complete(args, task_id):
-    tasks.complete_task(task_id, args["data"], current_user())
+    """Complete the task with its form's `data`. A file field (`format: data-url`) takes the file as a
+    data URL (`data:application/pdf;name=certificate.pdf;base64,...`): it is kept as the task's upload."""
+    data = args["data"]
+    uploads = _uploads(queries.task_detail(current_user(), task_id).get("form") or {}, data)
+    tasks.complete_task(task_id, data, current_user(), uploads)
     return queries.task_detail(current_user(), task_id)
+
+
+BAD_DATA_URL = _l("Must be a file as a base64 data URL (data:<type>;name=<file name>;base64,<content>).")
+
+
+def _uploads(form: dict[str, Any], data: dict[str, Any]) -> list[Upload]:
+    """The form's top-level file fields given as data URLs, decoded (their values become pending documents)."""
+    uploads = []
+    for name, spec in (form.get("properties") or {}).items():
+        value = data.get(name)
+        if not (isinstance(spec, dict) and spec.get("format") == "data-url" and isinstance(value, str)):
+            continue
+        header, comma, encoded = value.partition(",")
+        parts = header.split(";")
+        if not (comma and parts[0].startswith("data:") and parts[-1] == "base64"):
+            raise Invalid(BAD_DATA_URL, fields={name: [BAD_DATA_URL]})
+        filename = next((unquote(p[5:]) for p in parts[1:-1] if p.startswith("name=")), "") or name
+        try:
+            content = base64.b64decode(encoded, validate=True)
+            documents.sniff(content, filename)
+        except (binascii.Error, ValueError) as exc:
+            problem = BAD_DATA_URL if isinstance(exc, binascii.Error) or not content else str(exc)
+            raise Invalid(problem, fields={name: [problem]}) from None
+        uploads.append(Upload(name, filename, content))
+        data[name] = PENDING_DOCUMENT
+    return uploads
 
 
 class AssignSchema(Schema):
