@@ -15,6 +15,7 @@ On both databases. The borrower is named in Chinese, which `pdftotext` must find
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import shutil
 import subprocess
@@ -32,6 +33,7 @@ from app.services.ledger import loans
 from app.services.simulators import esign, esign_ca, esign_callbacks
 from app.services.simulators import payments as payments_simulator
 from app.services.workflow import waking
+from handlers.contracts import render_contract
 from handlers.esign import sign_callback, verify_pdf
 from handlers.identifiers import make_credit_code
 from handlers.payments import Notification
@@ -64,9 +66,9 @@ TERM_MONTHS = 6
 class Journey(Deals):
     """The deals of test_origination_api, carried on after approval, and the worker's jobs."""
 
-    def __init__(self, app, client, tokens: dict[str, str], clock, base_url: str) -> None:
+    def __init__(self, app, client, tokens: dict[str, str], clock) -> None:
         super().__init__(app, client, tokens)
-        self.clock, self.base_url = clock, base_url
+        self.clock = clock
 
     def approved(self, kind: str) -> dict[str, Any]:
         application = self.submitted(kind)
@@ -98,10 +100,10 @@ class Journey(Deals):
 
     def register(self, number: str) -> None:
         """The platform's operator records the registration with the registry's certificate (a PDF)."""
-        certificate = base64.b64encode(CERTIFICATE).decode("ascii")
+        encoded = base64.b64encode(certificate()).decode("ascii")
         self.complete("op1", number, "register_collateral", {
             "registry": "zhongdeng", "registration_number": "ZD-2026-0042", "registration_date": "2026-11-30",
-            "certificate": f"data:application/pdf;name=certificate.pdf;base64,{certificate}"})
+            "certificate": f"data:application/pdf;name=certificate.pdf;base64,{encoded}"})
 
     def release(self, number: str, **payee: str) -> None:
         self.complete("fin1", number, "release_funds", {**PAYEE, **payee})
@@ -170,9 +172,6 @@ class Journey(Deals):
         return r.status_code, r.get_json()
 
 
-CERTIFICATE = b""  # set below: any PDF will do as the registry's certificate
-
-
 @pytest.fixture
 def journey(app, client, runner, admin_token, clock, served) -> Any:
     """The shipped diagrams, the parties (BORR1 named in Chinese; the core enterprise and the funder with
@@ -195,17 +194,15 @@ def journey(app, client, runner, admin_token, clock, served) -> Any:
     before = app.config.get("BASE_URL")
     app.config["BASE_URL"] = served
     try:
-        yield Journey(app, client, tokens, clock, served)
+        yield Journey(app, client, tokens, clock)
     finally:
         app.config["BASE_URL"] = before
 
 
-@pytest.fixture(scope="module", autouse=True)
-def certificate() -> None:
-    global CERTIFICATE
-    from handlers.contracts import render_contract
-
-    CERTIFICATE = render_contract(sample_contract())
+@functools.cache
+def certificate() -> bytes:
+    """The registry's certificate: any PDF will do (rendered once)."""
+    return render_contract(sample_contract())
 
 
 def pdf_text(pdf: bytes, tmp_path) -> str:
@@ -336,7 +333,7 @@ def test_each_product_goes_from_approved_to_active_with_its_schedule_and_a_signe
         bad.post(f"/tasks/{task_id}/unclaim")
         journey.register(number)
         kept = journey.document(application, "registration_certificate")
-        assert kept == CERTIFICATE
+        assert kept == certificate()
     seen = journey.read(application)
     assert (seen["status"], seen["stage"], seen["loan_id"]) == ("disbursing", "disbursement", None)
 
