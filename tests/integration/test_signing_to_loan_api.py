@@ -380,6 +380,8 @@ def test_a_signer_failing_identity_three_times_expires_the_application_with_the_
         if attempt < 3:
             assert journey.read(application)["status"] == "approved"
     assert_expired(journey, application, THREE_FAILURES)
+    failures = [e["text"] for e in journey.read(application)["timeline"] if e["kind"] == "identity_failed"]
+    assert len(failures) == 3 and "(attempt 1): The verification code is wrong" in failures[0], failures
     assert journey.flows(number, "app1") == []  # no contract was sent for signing
 
 
