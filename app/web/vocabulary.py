@@ -54,6 +54,9 @@ DOCUMENT_KINDS = {
     "contract": _l("Contract (unsigned)"), "signed_contract": _l("Signed contract"),
     "registration_certificate": _l("Registration certificate"),
 }
+# What an uploaded file is, as sniffed from its content (`workflow.documents.ALLOWED`).
+FILE_KINDS = {"pdf": _l("PDF"), "image": _l("Image"), "spreadsheet": _l("Spreadsheet"),
+              "document": _l("Word document"), "archive": _l("ZIP archive"), "text": _l("Text file")}
 PRODUCT_KINDS = {"order_financing": _l("Order financing"), "pledge_financing": _l("Pledge financing"),
                  "credit_loan": _l("Credit loan")}
 OTHER = _l("Other")
@@ -92,6 +95,10 @@ def document_kind_label(code: str | None) -> str:
     return str(DOCUMENT_KINDS.get(code or "", OTHER))
 
 
+def file_kind_label(code: str | None) -> str:
+    return str(FILE_KINDS.get(code or "", OTHER))
+
+
 def product_kind_label(code: str | None) -> str:
     return str(PRODUCT_KINDS.get(code or "", OTHER))
 
@@ -100,4 +107,5 @@ def install(jinja_filters: dict) -> None:
     jinja_filters.update(state_label=state_label, event_label=event_label, party_label=party_label,
                          role_label=role_label, priority_label=priority_label,
                          application_status_label=application_status_label, stage_label=stage_label,
-                         document_kind_label=document_kind_label, product_kind_label=product_kind_label)
+                         document_kind_label=document_kind_label, product_kind_label=product_kind_label,
+                         file_kind_label=file_kind_label)

@@ -61,8 +61,19 @@ def key_data(principal: Principal, task: dict[str, Any], instance: dict[str, Any
     form_ids = list(runtime().specs.forms(instance["process_version_id"]).values())
     forms = list(forms_by_id(form_ids).values())
     kinds, from_forms = display_kinds(forms), _field_labels(forms, language)
-    return [{"name": n, "label": _label(n, properties, from_forms, language), "value": in_language(data, n, language),
-             "kind": properties.get(f"format:{n}") or kinds.get(n)} for n in names if n in data]
+    return [_shown_as({"name": n, "label": _label(n, properties, from_forms, language),
+                       "value": in_language(data, n, language), "kind": properties.get(f"format:{n}") or kinds.get(n)})
+            for n in names if n in data]
+
+
+DOCUMENT_REFERENCE = re.compile(r"document:(\d+)")
+
+
+def _shown_as(item: dict[str, Any]) -> dict[str, Any]:
+    """An uploaded file's answer (`document:<id>`, what a form's file field keeps) as kind
+    `document` with the document's id: the page names the file, not the reference."""
+    found = DOCUMENT_REFERENCE.fullmatch(item["value"]) if isinstance(item["value"], str) else None
+    return {**item, "kind": "document", "value": int(found.group(1))} if found else item
 
 
 def in_language(data: dict[str, Any], name: str, language: str) -> Any:
@@ -118,7 +129,7 @@ def _answers(data: Any, form: dict[str, Any] | None, ui_form: dict[str, Any] | N
         choices = labels.choice_labels(prop, language) if "enum" in prop else None
         if choices and value in prop["enum"]:
             value = choices[prop["enum"].index(value)]
-        shown.append({"name": name, "label": str(label), "value": value, "kind": kinds.get(name)})
+        shown.append(_shown_as({"name": name, "label": str(label), "value": value, "kind": kinds.get(name)}))
     return shown
 
 
