@@ -7,6 +7,8 @@
   `GET flows?business_key=NUMBER` → `{"items": [{"id", "status", "signers": [{"party", "username",
   "status", "signing_url"}]}]}` (the signer's own flows; with the simulator's key, every flow);
   `POST flows/{id}/sign` `{"username", "code"}` signs as that user, who must be the caller.
+- for anyone who verifies a signed contract: `GET /simulators/esign/ca.pem`, the sandbox CA's
+  certificate (a provider publishes its root; `flask contracts verify FILE.pdf --trust ca.pem`).
 
 Errors in the platform's shape `{"error": {"code", "message"}}`: a refusal's code says why
 (`app.services.simulators.esign`).
@@ -26,7 +28,7 @@ from flask.typing import ResponseReturnValue
 from app.api.auth import current_user, require_user
 from app.api.errors import error_response, status_of
 from app.services.errors import ServiceError, Unauthorized
-from app.services.simulators import esign
+from app.services.simulators import esign, esign_ca
 from app.services.simulators.esign_callbacks import CALLBACK_PATH
 from app.simulators import bp
 from handlers.esign import FlowRequest, Signer
@@ -133,6 +135,13 @@ def esign_sign(flow_id: str) -> ResponseReturnValue:
     except ServiceError as exc:
         return _refused(exc)
     return jsonify(_flow_json(flow))
+
+
+@bp.route("/esign/ca.pem")
+def esign_ca_certificate() -> ResponseReturnValue:
+    """The sandbox CA's certificate, PEM: the trust root of every signature the simulator applies."""
+    return Response(esign_ca.certificate_pem(), mimetype="application/x-pem-file",
+                    headers={"Content-Disposition": "attachment; filename=loanflow-esign-sandbox-ca.pem"})
 
 
 VIEWS = (esign_create_flow, esign_document, esign_flows, esign_sign)

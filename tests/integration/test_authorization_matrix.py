@@ -392,6 +392,8 @@ SKIPPED: dict[str, str] = {
     "simulators.esign_sign_page": "a signer's page of a flow: only its signers (test_esign_simulator.py)",
     "simulators.esign_sign_submit": "the signing page's form: the same rule as esign_sign (test_esign_simulator.py)",
     "simulators.esign_download": "the flow's current PDF for its signers (test_esign_simulator.py)",
+    "simulators.esign_ca_certificate": "the sandbox CA's certificate: public, as a provider publishes its root "
+                                       "(test_esign_simulator.py)",
 }
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from cryptography import x509
 
 from app.extensions import db
 from app.services.errors import Conflict
@@ -157,8 +158,10 @@ def test_a_flow_is_created_signed_in_order_verified_and_called_back(app, served,
     assert (status, again["error"]["code"]) == (409, "not_signing")
 
     signed = client_of.signed_document(flow_id)
+    with urllib.request.urlopen(f"{served}/simulators/esign/ca.pem") as published:  # the provider's root, public
+        root = x509.load_pem_x509_certificate(published.read())
     with app.app_context():
-        root = esign_ca.sandbox_ca().certificate
+        assert root == esign_ca.sandbox_ca().certificate
         db.session.remove()
     reports = verify_pdf(signed, [root])
     assert [(r.field, r.signer_name, r.valid) for r in reports] == [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -40,6 +41,14 @@ def trust_root() -> Any:
     """The sandbox CA's certificate if the simulator has made one (None: nothing was signed here yet)."""
     value = state.get(NAME)
     return None if value is None else SandboxCA.from_pem(value["root"]).certificate
+
+
+def certificate_pem() -> bytes:
+    """The sandbox CA's certificate as PEM, what the simulator publishes for verifiers (the CA is
+    made and kept now if it was not yet)."""
+    pem = sandbox_ca().certificate.public_bytes(serialization.Encoding.PEM)
+    db.session.commit()
+    return pem
 
 
 def party_key(party: str, name: str) -> str:
