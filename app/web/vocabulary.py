@@ -51,7 +51,7 @@ DOCUMENT_KINDS = {
     "order": _l("Purchase order"), "invoice": _l("Invoice"), "warehouse_receipt": _l("Warehouse receipt"),
     "business_licence": _l("Business licence"), "financial_statements": _l("Financial statements"),
     "id_card": _l("ID card"), "other": _l("Other document"),
-    "contract": _l("Contract (unsigned)"), "signed_contract": _l("Signed contract"),
+    "contract": _l("Contract (before signing)"), "signed_contract": _l("Signed contract"),
     "registration_certificate": _l("Registration certificate"),
 }
 # What an uploaded file is, as sniffed from its content (`workflow.documents.ALLOWED`).
