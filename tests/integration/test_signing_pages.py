@@ -17,6 +17,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Application, HumanTask, Organisation
 from app.services.identity import directory as identity
+from app.services.signing import providers
 from app.services.simulators import esign, esign_callbacks
 from app.services.workflow import tasks
 from app.services.workflow.tasks import PENDING_DOCUMENT, Upload
@@ -210,7 +211,10 @@ def test_the_signers_are_read_from_a_provider_over_http_and_an_unreachable_one_i
         assert signers(text) == [("borrower", "yes"), ("core_enterprise", "no"), ("funder", "no")]
         assert sign_link(text) == f"{served}/simulators/esign/flows/{flow_id(app, row)}/sign 去签署"  # the provider's page
 
-        app.config.update(ESIGN_URL="http://127.0.0.1:9/esign", ESIGN_TIMEOUT=0.5)  # nothing listens there
+        app.config.update(ESIGN_URL="http://127.0.0.1:9/esign")  # nothing listens there
+        with app.app_context():  # a page asks once, briefly; a step of a diagram retries as configured
+            assert (providers.esign(for_page=True).retries, providers.esign(for_page=True).timeout) == (0, 3.0)
+            assert (providers.esign().retries, providers.esign().timeout) == (2, 10.0)
         text = page(reader(app, "signer1"), row)
         assert "合同待签署" in box(text) and "暂时无法连接电子签约服务商" in box(text)
         assert signers(text) == [] and sign_link(text) is None

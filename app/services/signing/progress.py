@@ -3,7 +3,8 @@ the parties in signing order, who has signed and who has not (asked of the e-sig
 `ESignProvider.flows`), and, for the reader who signs next, the provider's signing page.
 
 Reads only. The flow is the one the deal's last `contract_signing` line names (`flows.start_flow`);
-a provider that cannot be asked leaves the page saying the contract waits, without the signers.
+a provider that cannot be asked (one attempt, `providers.PAGE_TIMEOUT`) leaves the page saying the
+contract waits, without the signers.
 """
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def contract_signing(principal: Principal, business_key: str | None) -> dict[str
         return None
     flow_id = _flow_id(row)
     try:
-        flow = _current(providers.esign().flows(row.number), flow_id)
+        flow = _current(providers.esign(for_page=True).flows(row.number), flow_id)
     except ProviderError:
         return {"flow_id": flow_id, "known": False, "signers": [], "my_turn": False, "signing_url": None}
     if flow is None or flow.status != "signing":

@@ -52,15 +52,22 @@ class SimulatedESign:
         return FlowEvent.from_dict(json.loads(body.decode("utf-8")))
 
 
-def esign() -> ESignProvider:
-    """The e-signature provider this application signs contracts with."""
+PAGE_TIMEOUT = 3.0  # seconds a page waits for the provider, once
+
+
+def esign(for_page: bool = False) -> ESignProvider:
+    """The e-signature provider this application signs contracts with; `for_page`: asked while a
+    page is drawn, so over HTTP one attempt of at most `PAGE_TIMEOUT` seconds (no retries)."""
     configured = context.extension("esign_provider", None)
     if configured is not None:
         return configured  # type: ignore[no-any-return]
     url = context.config("ESIGN_URL", "")
     if url:
-        return HttpESignClient(url, context.config("ESIGN_API_KEY", ""), str(context.config("ESIGN_CALLBACK_SECRET")),
-                               timeout=float(context.config("ESIGN_TIMEOUT", 10)))
+        key, secret = context.config("ESIGN_API_KEY", ""), str(context.config("ESIGN_CALLBACK_SECRET"))
+        timeout = float(context.config("ESIGN_TIMEOUT", 10))
+        if for_page:
+            return HttpESignClient(url, key, secret, timeout=min(timeout, PAGE_TIMEOUT), retries=0)
+        return HttpESignClient(url, key, secret, timeout=timeout)
     return SimulatedESign()
 
 
