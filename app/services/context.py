@@ -6,6 +6,7 @@ the command line give one as they do for the session.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,21 @@ def extension(name: str, default: Any = _REQUIRED) -> Any:
     if default is _REQUIRED:
         return current_app.extensions[name]
     return current_app.extensions.get(name, default)
+
+
+def provider(name: str, http: Callable[[str, str, float], Any], in_process: Callable[[], Any],
+             default_timeout: float = 10) -> Any:
+    """An outside service's adapter, one rule for all (risk, identity, e-signature, payments): the
+    test's own in `app.extensions["<name>_provider"]`, else the HTTP client for `<NAME>_URL` made by
+    `http(url, api key, timeout)` (`<NAME>_API_KEY`, `<NAME>_TIMEOUT`), else the simulator in process."""
+    configured = extension(f"{name}_provider", None)
+    if configured is not None:
+        return configured
+    key = name.upper()
+    url = str(config(f"{key}_URL", "") or "")
+    if url:
+        return http(url, str(config(f"{key}_API_KEY", "")), float(config(f"{key}_TIMEOUT", default_timeout)))
+    return in_process()
 
 
 def served_url() -> str:

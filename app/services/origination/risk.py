@@ -35,13 +35,8 @@ def simulator() -> SimulatedRisk:
 
 
 def provider() -> RiskProvider:
-    configured = context.extension("risk_provider", None)
-    if configured is not None:
-        return configured
-    url = context.config("RISK_URL", "")
-    if url:
-        return HttpRiskClient(url, context.config("RISK_API_KEY", ""), timeout=float(context.config("RISK_TIMEOUT", 5)))
-    return simulator()
+    return context.provider("risk", lambda url, key, timeout: HttpRiskClient(url, key, timeout=timeout), simulator,
+                            default_timeout=5)
 
 
 def subject_of(row: Application) -> tuple[str, str, str]:

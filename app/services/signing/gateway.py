@@ -1,6 +1,6 @@
 """The payment gateway the platform pays through: the configured provider (`LOANFLOW_PAYMENTS_URL`,
 `LOANFLOW_PAYMENTS_API_KEY`, `LOANFLOW_PAYMENTS_TIMEOUT`: `handlers.payments.HttpPaymentsClient`) or,
-unset, the payments simulator in process; a test puts its own in `app.extensions["payments_gateway"]`.
+unset, the payments simulator in process; a test puts its own in `app.extensions["payments_provider"]`.
 
 The simulator in process takes its orders in the caller's transaction (the step of the diagram that
 placed them): an order and the platform's `Disbursement` row are kept or rolled back together, as a
@@ -25,11 +25,5 @@ class InProcessGateway:
 
 def gateway() -> PaymentGateway:
     """The payment gateway this platform is configured with."""
-    configured = context.extension("payments_gateway", None)
-    if configured is not None:
-        return configured  # type: ignore[no-any-return]
-    url = context.config("PAYMENTS_URL", "")
-    if url:
-        return HttpPaymentsClient(url, context.config("PAYMENTS_API_KEY", ""),
-                                  timeout=float(context.config("PAYMENTS_TIMEOUT", 10)))
-    return InProcessGateway()
+    return context.provider("payments", lambda url, key, timeout: HttpPaymentsClient(url, key, timeout=timeout),
+                            InProcessGateway)

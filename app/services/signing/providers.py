@@ -58,26 +58,16 @@ PAGE_TIMEOUT = 3.0  # seconds a page waits for the provider, once
 def esign(for_page: bool = False) -> ESignProvider:
     """The e-signature provider this application signs contracts with; `for_page`: asked while a
     page is drawn, so over HTTP one attempt of at most `PAGE_TIMEOUT` seconds (no retries)."""
-    configured = context.extension("esign_provider", None)
-    if configured is not None:
-        return configured  # type: ignore[no-any-return]
-    url = context.config("ESIGN_URL", "")
-    if url:
-        key, secret = context.config("ESIGN_API_KEY", ""), str(context.config("ESIGN_CALLBACK_SECRET"))
-        timeout = float(context.config("ESIGN_TIMEOUT", 10))
+    def http(url: str, key: str, timeout: float) -> ESignProvider:
+        secret = str(context.config("ESIGN_CALLBACK_SECRET"))
         if for_page:
             return HttpESignClient(url, key, secret, timeout=min(timeout, PAGE_TIMEOUT), retries=0)
         return HttpESignClient(url, key, secret, timeout=timeout)
-    return SimulatedESign()
+
+    return context.provider("esign", http, SimulatedESign)
 
 
 def identity() -> IdentityVerifier:
     """The identity-verification provider signers prove who they are to."""
-    configured = context.extension("identity_provider", None)
-    if configured is not None:
-        return configured  # type: ignore[no-any-return]
-    url = context.config("IDENTITY_URL", "")
-    if url:
-        return HttpIdentityClient(url, context.config("IDENTITY_API_KEY", ""),
-                                  timeout=float(context.config("IDENTITY_TIMEOUT", 5)))
-    return identity_simulator.simulator()
+    return context.provider("identity", lambda url, key, timeout: HttpIdentityClient(url, key, timeout=timeout),
+                            identity_simulator.simulator, default_timeout=5)
