@@ -6,6 +6,7 @@ Knows nothing of the database: the service layer hands in specs and state text a
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +51,9 @@ class ReadyTask:
     properties: dict[str, str]
     # The values of the task's TASK_EXPRESSIONS properties, evaluated on its data (None: failed)
     evaluated: dict[str, Any] = field(default_factory=dict)
+    # The values its `keyData` names (and their `_en`/`_zh` twins) have in the task's own data: a task
+    # inside a call activity reads its subprocess's variables, not the calling process's
+    shown: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -360,8 +364,10 @@ class ProcessEngine:
                     evaluated[key] = None
                     failure = {"property": key, "expression": properties[key], "error": f"{type(exc).__name__}: {exc}"}
                     self._note("task_property_failed", spec.bpmn_id, failure)
+        names = [n for n in re.split(r"[\s,]+", str(properties.get("keyData") or "")) if n]
+        shown = {key: jsonable(task.data[key]) for n in names for key in (n, f"{n}_en", f"{n}_zh") if key in task.data}
         return ReadyTask(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, spec.lane, properties,
-                         dict(evaluated))
+                         dict(evaluated), shown)
 
 
 def _timer_element(task, definition) -> str:  # noqa: ANN001

@@ -52,5 +52,7 @@ class HumanTask(Model):
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     data: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    # What the task shows while open (its key data's values in its own scope; None before 0013)
+    shown: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -34,7 +34,7 @@ _TASK_ROW = (select(TASKS.c.id, TASKS.c.instance_id, TASKS.c.engine_task_id, TAS
              .select_from(TASKS.outerjoin(_claimer, _claimer.c.id == TASKS.c.claimed_by_id)
                           .outerjoin(_completer, _completer.c.id == TASKS.c.completed_by_id)))
 _TASK_KEYS = tuple(str(c.key) for c in _TASK_ROW.selected_columns)
-_DETAIL_EXTRA = (TASKS.c.data, TASKS.c.properties, TASKS.c.form_id, TASKS.c.ui_form_id)
+_DETAIL_EXTRA = (TASKS.c.data, TASKS.c.shown, TASKS.c.properties, TASKS.c.form_id, TASKS.c.ui_form_id)
 
 
 def _task_dict(row) -> dict[str, Any]:  # noqa: ANN001
@@ -82,7 +82,8 @@ def task_detail(principal: Principal, task_id: int, language: str = "en") -> dic
     if row is None:
         raise NotFound(TASK_NOT_FOUND)
     form, ui_form = task_form(row)
-    task = {**_task_dict(row), "form": form, "ui_form": ui_form, "data": row.data, "properties": row.properties}
+    task = {**_task_dict(row), "form": form, "ui_form": ui_form, "data": row.data, "shown": row.shown,
+            "properties": row.properties}
     task["title"] = labels.task_title(task["title"], row.properties, language)
     return task
 

@@ -206,6 +206,7 @@ def _task_values(instance: InstanceRow, task: ReadyTask, at: datetime, form_ids:
         "ui_form_id": form_ids.get(props.get("formUiSchemaFilename", "")),
         "properties": props, "priority": priority, "due_at": due_at, "created_at": at,
         "claimed_by_id": None, "completed_by_id": None, "completed_at": None, "data": None,
+        "shown": task.shown or None,
     }
 
 

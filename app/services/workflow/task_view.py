@@ -52,7 +52,8 @@ def _label(name: str, properties: dict[str, Any], from_forms: dict[str, str], la
 
 
 def key_data(principal: Principal, task: dict[str, Any], instance: dict[str, Any], language: str) -> list[dict]:
-    """[{name, label, value, kind}] of the fields this viewer is shown, in the declared order."""
+    """[{name, label, value, kind}] of the fields this viewer is shown, in the declared order (a
+    field without a value is left out)."""
     data: dict[str, Any] = instance["data"] or {}
     properties = task.get("properties") or {}
     names = _declared(properties)
@@ -63,7 +64,7 @@ def key_data(principal: Principal, task: dict[str, Any], instance: dict[str, Any
     kinds, from_forms = display_kinds(forms), _field_labels(forms, language)
     return [_shown_as({"name": n, "label": _label(n, properties, from_forms, language),
                        "value": in_language(data, n, language), "kind": properties.get(f"format:{n}") or kinds.get(n)})
-            for n in names if n in data]
+            for n in names if data.get(n) not in (None, "")]  # nothing to show: no line
 
 
 DOCUMENT_REFERENCE = re.compile(r"document:(\d+)")
@@ -152,7 +153,9 @@ def task_page(principal: Principal, task_id: int, language: str) -> dict[str, An
     task = task_detail(principal, task_id, language)
     instance = get_instance(principal, task["instance_id"])
     scope = scope_of(principal, instance.id)
-    as_dict = {"data": scope.data(instance.data), "process_version_id": instance.process_version_id}
+    # what the task shows: its own scope's values (a task in a call activity), else the instance's
+    shown = task["shown"] if task.get("shown") is not None else instance.data
+    as_dict = {"data": scope.data(shown), "process_version_id": instance.process_version_id}
     events = history(principal, instance.id, language, scope)
     process = process_titles([instance.process_version_id], language).get(instance.process_version_id)
     return {"task": task, "business_key": instance.business_key, "process": process, "key_data": key_data(principal, task, as_dict,
