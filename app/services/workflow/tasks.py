@@ -294,8 +294,9 @@ def complete_task(task_id: int, data: dict[str, Any], actor: Actor, uploads: Seq
             document_id = store_document(instance.id, task.id, upload.field, upload.filename, upload.content,
                                          actor.id)
             _set_path(data, upload.field, f"document:{document_id}")
+        kept = jsonable(kept_answers(schema, data))
         closed = core(_COMPLETE, {"_id": task.id, "state": "completed", "claimed_by_id": task.claimed_by_id or actor.id,
-                                  "completed_by_id": actor.id, "completed_at": at, "data": jsonable(data)}).rowcount
+                                  "completed_by_id": actor.id, "completed_at": at, "data": kept}).rowcount
         if not closed:
             raise Conflict(CHANGED_MEANWHILE, code="stale_version")
 
@@ -307,9 +308,17 @@ def complete_task(task_id: int, data: dict[str, Any], actor: Actor, uploads: Seq
                                code="task_not_ready") from None
 
         run_step(instance, act, on_commit, actor.id,
-                 [("task_completed", task.element_id, {"task_id": task.id, "data": jsonable(data)})],
+                 [("task_completed", task.element_id, {"task_id": task.id, "data": kept})],
                  closed_task_id=task.id)
     return task_id
+
+
+def kept_answers(schema: dict[str, Any] | None, data: dict[str, Any]) -> dict[str, Any]:
+    """The answers kept with the task and its history: all but the form's `writeOnly` fields (a
+    verification code goes to the diagram and is never stored or shown again)."""
+    secret = {name for name, prop in ((schema or {}).get("properties") or {}).items()
+              if isinstance(prop, dict) and prop.get("writeOnly") is True}
+    return {k: v for k, v in data.items() if k not in secret}
 
 
 def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
