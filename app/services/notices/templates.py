@@ -46,7 +46,7 @@ TEMPLATES: dict[str, Template] = {
     "signing_stopped": Template(
         {"en": "Application {number}: signing stopped", "zh": "申请 {number} 签署已终止"},
         {"en": "The signing of application {number} stopped: {reason}",
-         "zh": "申请 {number} 的签署已终止：{reason}"}),
+         "zh": "申请 {number} 的签署已终止：{reason_zh}"}),
     "lead_invitation": Template(
         {"en": "Your Loanflow account", "zh": "您的 Loanflow 账户"},
         {"en": "{company} is registered on Loanflow. Set your password for user {username}: {link}",

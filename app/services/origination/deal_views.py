@@ -115,7 +115,7 @@ def view(principal: Principal, row: Application, language: str) -> dict[str, Any
     return {
         "id": row.id, "number": row.number, "status": row.status, "stage": row.stage, "amount": row.amount,
         "term_months": row.term_months, "purpose": row.purpose, "approved_amount": row.approved_amount,
-        "reason": reason_in(row.reason, language), "created_at": row.created_at, "updated_at": row.updated_at,
+        "reason": reason_in(row, language), "created_at": row.created_at, "updated_at": row.updated_at,
         "submitted_at": row.submitted_at, "decided_at": row.decided_at,
         "product": {"code": terms.code, "name": terms.name, "kind": terms.kind, "documents": list(terms.documents)},
         "borrower": by_id.get(row.borrower_org_id, ""), "funder": by_id.get(row.funder_org_id, ""),

@@ -18,7 +18,7 @@ from app.lending.limits import approved_within, collateral_cap
 from app.models import Application
 from app.services import clock
 from app.services.origination import details as deal_details
-from app.services.origination.applications import record
+from app.services.origination.applications import events_of, record
 from app.services.origination.products import product_row, terms_of
 
 STAGES = ("intake", "core_confirmation", "warehouse_confirmation", "appraisal", "credit_consent", "risk_check",
@@ -166,9 +166,14 @@ def reason_for_borrower(business_key: str | None) -> str:
     return _deal(business_key).reason or ""
 
 
-def reason_in(reason: str | None, language: str) -> str | None:
-    """A stored reason in the reader's language: the platform's own sentences have both, a
-    reviewer's words are as written."""
-    if reason == RISK_DECLINED[0] and language == "zh":
-        return RISK_DECLINED[1]
-    return reason
+def reason_in(row: Application, language: str) -> str | None:
+    """The application's reason in the reader's language: a sentence the platform or a diagram wrote
+    in both languages has its twin on the timeline (`reason_zh` beside `reason`, as the risk rules'
+    and a stopped signing's are); a reviewer's words are as written."""
+    if not row.reason or language == "en":
+        return row.reason
+    for event in reversed(events_of(row.id)):
+        data = event.data or {}
+        if data.get("reason") == row.reason and data.get(f"reason_{language}"):
+            return str(data[f"reason_{language}"])
+    return row.reason

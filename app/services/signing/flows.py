@@ -166,11 +166,10 @@ def stop(business_key: str | None, reason: str | None = None, reason_zh: str | N
     """The signing stops: the application is `expired` with the reason, which every party reads."""
     row = deals.deal(business_key, for_update=True)
     en, zh = (reason or IDENTITY_STOPPED[0]).strip(), (reason_zh or "").strip()
-    shown = f"{zh} / {en}" if zh else en
     deals.move(row, "expired", row.stage if row.stage in deals.STAGES else "identity_verification", "expired",
-               reason=shown, reason_en=en, reason_zh=zh or None)
-    _tell(row, "signing_stopped", {"reason": shown}, _parties_users(row))
-    return {"status": "expired", "reason": shown}
+               reason=en, reason_zh=zh or None)
+    _tell(row, "signing_stopped", {"reason": en, "reason_zh": zh or en}, _parties_users(row))
+    return {"status": "expired", "reason": en, "reason_zh": zh or en}
 
 
 def _parties_users(row: Application) -> list[int]:
