@@ -25,6 +25,7 @@ from app.services.identity import directory as identity
 from app.services.origination import details as deal_details
 from app.services.origination import timeline as deal_timeline
 from app.services.origination.applications import events_of, process_data
+from app.services.origination.decisions import reason_in
 from app.services.signing import flows
 from app.services.simulators import esign, esign_ca, esign_callbacks
 from app.services.workflow import instances, tasks, waking
@@ -276,10 +277,11 @@ def test_three_failed_verifications_stop_the_signing_with_the_reason(deals):
     assert reasons == ["验证码错误", "姓名或名称与证件号码不符", "证件号码与签署方不符"]
     row = fresh(row)
     assert row.status == "expired"
-    assert row.reason == "签署人身份验证连续三次失败 / A signer failed identity verification three times"
+    assert row.reason == "A signer failed identity verification three times"
+    assert reason_in(row, "zh") == "签署人身份验证连续三次失败"
     done = instance_of(instance_id)
     assert done.status == "completed" and done.data["signing_outcome"] == "stopped"
-    assert "三次" in done.data["signing_reason"]
+    assert "three times" in done.data["signing_reason"]
     assert esign.flows_for(row.number) == []  # no contract was sent
     for username in ("app1", "rev1"):  # every party is told why
         [told] = notices("signing_stopped", username)
@@ -328,7 +330,8 @@ def test_an_unsigned_contract_is_reminded_daily_and_expires_after_7_days(deals, 
     assert instance_id in waking.wake_due().woken
     row = fresh(row)
     assert row.status == "expired"
-    assert row.reason == "合同未在7日内签署完成 / The contract was not signed within 7 days"
+    assert row.reason == "The contract was not signed within 7 days"
+    assert reason_in(row, "zh") == "合同未在7日内签署完成"
     done = instance_of(instance_id)
     assert done.status == "completed" and done.data["signing_outcome"] == "stopped"
     assert [e.kind for e in events_of(row.id)].count("signing_reminded") == 6
@@ -361,7 +364,7 @@ def test_a_flow_the_provider_expires_ends_the_signing_with_its_reason(deals, bas
     assert deliver_callbacks() == 1
     row = fresh(row)
     assert row.status == "expired" and "not signed by every signer within 7 days" in (row.reason or "")
-    assert flows.PROVIDER_ENDED[1] in row.reason
+    assert flows.PROVIDER_ENDED[0] in row.reason and flows.PROVIDER_ENDED[1] in reason_in(row, "zh")
     assert instance_of(instance_id).data["signing_outcome"] == "stopped"
     assert flow.flow_id
 
@@ -401,3 +404,41 @@ def test_the_providers_over_http_sign_a_credit_loan(deals, client, over_http):
     assert done.status == "completed" and done.data["signing_outcome"] == "signed"
     [signed] = documents(fresh(row), "signed_contract")
     assert all(r.valid for r in verify_pdf(bytes(signed.content), [esign_ca.trust_root()]))
+
+
+# -- what the identity task shows and keeps -------------------------------------------------------
+
+def test_the_identity_task_shows_the_last_failure_in_the_readers_language_and_never_keeps_the_code(deals):
+    from app.models import InstanceEvent
+    from app.services.workflow.task_view import task_page
+
+    row = approved("credit")  # the product's own diagram waits in its call activity `signing`
+    instance_id = row.instance_id
+    assert tasks_of(instance_id) == ["verify_identity_borrower"]
+    first = open_task_id(instance_id)
+    assert shown_failure(task_page(who("app1"), first, "en")) is None  # nothing failed yet: no line
+    do(instance_id, "verify_identity_borrower", "app1", {**BORROWER, "code": "654321"})
+
+    again = open_task_id(instance_id)
+    assert again != first
+    # the task reads the subprocess's variables (the instance's own data does not hold them)
+    assert shown_failure(task_page(who("app1"), again, "en")) == "The verification code is wrong"
+    with deals.test_request_context(), force_locale("zh"):
+        assert shown_failure(task_page(who("app1"), again, "zh")) == "验证码错误"
+
+    # the code went to the identity check and is kept nowhere: not with the task, not in the history
+    done = db.session.get(HumanTask, first)
+    assert done.state == "completed" and "code" not in done.data and done.data["name"] == BORROWER["name"]
+    completed = [e.details for e in db.session.scalars(select(InstanceEvent).where(
+        InstanceEvent.instance_id == instance_id, InstanceEvent.kind == "task_completed"))]
+    assert completed and all("654321" not in str(data) for data in completed)
+
+
+def open_task_id(instance_id: int) -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(HumanTask.id).where(
+        HumanTask.instance_id == instance_id, HumanTask.state.in_(("ready", "claimed"))))
+
+
+def shown_failure(page: dict) -> str:
+    return next((item["value"] for item in page["key_data"] if item["name"] == "verification_failure"), None)

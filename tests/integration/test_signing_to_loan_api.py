@@ -349,17 +349,22 @@ def test_each_product_goes_from_approved_to_active_with_its_schedule_and_a_signe
 
 # -- signing stops ------------------------------------------------------------------------------------
 
-THREE_FAILURES = "签署人身份验证连续三次失败 / A signer failed identity verification three times"
-NOT_SIGNED = "合同未在7日内签署完成 / The contract was not signed within 7 days"
+THREE_FAILURES = ("A signer failed identity verification three times", "签署人身份验证连续三次失败")
+NOT_SIGNED = ("The contract was not signed within 7 days", "合同未在7日内签署完成")
 
 
-def assert_expired(journey: Journey, application: dict[str, Any], reason: str) -> None:
-    """`expired` with `reason` (both languages) shown to the borrower, on the timeline and in a notice;
-    no task left for anyone and no loan."""
+def assert_expired(journey: Journey, application: dict[str, Any], reason: tuple[str, str]) -> None:
+    """`expired` with `reason` (English, Chinese) shown to the borrower in their language, on the
+    timeline and in a notice; no task left for anyone and no loan."""
+    english, chinese = reason
     seen = journey.read(application)
-    assert (seen["status"], seen["reason"], seen["loan_id"]) == ("expired", reason, None)
-    english = reason.split(" / ")[1]
+    assert (seen["status"], seen["reason"], seen["loan_id"]) == ("expired", english, None)
     assert seen["timeline"][-1]["text"] == f"The signing stopped and the application expired: {english}"
+    caller = journey.as_user("app1")
+    caller.headers = {**caller.headers, "Accept-Language": "zh"}
+    in_chinese = caller.get(f"/applications/{application['id']}")
+    assert in_chinese["reason"] == chinese
+    assert in_chinese["timeline"][-1]["text"] == f"签约已终止，申请已失效：{chinese}"
     notice = journey.last_notice(application)
     assert notice["template"] == "signing_stopped" and english in notice["body"]
     for user in ("app1", "signer1", "op1", "fin1"):
@@ -396,7 +401,7 @@ def test_a_contract_not_signed_in_7_days_expires_the_application_with_the_reason
     journey.timers(days=1)
     assert_expired(journey, application, NOT_SIGNED)
     journey.esign_job()  # the provider's own expiry of the flow, if due, changes nothing
-    assert journey.read(application)["reason"] == NOT_SIGNED
+    assert journey.read(application)["reason"] == NOT_SIGNED[0]
 
 
 # -- callbacks: forged, replayed, duplicated -------------------------------------------------------
