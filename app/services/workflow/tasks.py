@@ -19,7 +19,7 @@ from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.identity import policy
 from app.services.identity.access import task_offered, task_visible
 from app.services.identity.directory import Actor, Principal, principal_for
-from app.services.workflow.documents import store_document
+from app.services.workflow.documents import sniff, store_document
 from app.services.workflow.forms import forms_by_id, validate_submission
 from app.services.workflow.runtime import runtime
 from app.services.workflow.step_runner import atomic_step, run_step
@@ -290,6 +290,7 @@ def complete_task(task_id: int, data: dict[str, Any], actor: Actor, uploads: Seq
         schema, _ui = task_form(task)
         validate_submission(schema, data)
         instance = instance_of(task)
+        _refuse_unaccepted_uploads(schema, uploads)
         for upload in uploads:
             document_id = store_document(instance.id, task.id, upload.field, upload.filename, upload.content,
                                          actor.id)
@@ -311,6 +312,41 @@ def complete_task(task_id: int, data: dict[str, Any], actor: Actor, uploads: Seq
                  [("task_completed", task.element_id, {"task_id": task.id, "data": kept})],
                  closed_task_id=task.id)
     return task_id
+
+
+FILE_TYPE_NAMES = {"application/pdf": "PDF", "image/png": "PNG", "image/jpeg": "JPEG", "text/plain": "CSV",
+                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "XLSX",
+                   "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "DOCX",
+                   "application/zip": "ZIP"}
+
+
+def _field_schema(schema: dict[str, Any] | None, dotted: str) -> dict[str, Any]:
+    """The form's property of a dotted field path (`items.0.invoice`), {} when there is none."""
+    prop: Any = schema or {}
+    for part in dotted.split("."):
+        if part.isdigit() and isinstance(prop, dict) and isinstance(prop.get("items"), dict):
+            prop = prop["items"]
+            continue
+        prop = ((prop or {}).get("properties") or {}).get(part) if isinstance(prop, dict) else None
+    return prop if isinstance(prop, dict) else {}
+
+
+def _refuse_unaccepted_uploads(schema: dict[str, Any] | None, uploads: Sequence[Upload]) -> None:
+    """A file field may name the types it takes (`"accept": [MIME types]`, judged from the bytes):
+    any other file is refused next to its field (422), before anything is kept."""
+    fields: dict[str, list[str]] = {}
+    for upload in uploads:
+        accept = _field_schema(schema, upload.field).get("accept")
+        if not isinstance(accept, list) or not accept:
+            continue
+        content_type, _kind = sniff(upload.content, upload.filename)
+        if content_type not in accept:
+            message = _l("%(type)s is not accepted here: the file must be %(allowed)s.",
+                         type=FILE_TYPE_NAMES.get(content_type, content_type),
+                         allowed=", ".join(FILE_TYPE_NAMES.get(str(a), str(a)) for a in accept))
+            fields.setdefault(upload.field, []).append(message)
+    if fields:
+        raise Invalid(_l("The form has errors: see the fields."), fields=fields, code="form_invalid")
 
 
 def kept_answers(schema: dict[str, Any] | None, data: dict[str, Any]) -> dict[str, Any]:

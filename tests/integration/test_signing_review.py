@@ -1,0 +1,68 @@
+# ruff: noqa: F811  (the `journey` fixture comes from test_signing_to_loan_api)
+"""Review of the signing and disbursement stage (issue 14): the registration certificate is a PDF or
+an image, nothing else; the funds go to the borrower whatever name the release form carries."""
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Disbursement
+from app.models import PaymentOrder as OrderRow
+from tests.integration.test_signing_to_loan_api import (  # noqa: F401 - journey is a fixture
+    BORROWER_NAME,
+    PAYEE,
+    Journey,
+    certificate,
+    journey,
+    to_disbursing,
+    to_signing,
+)
+
+
+def _registration(journey: Journey) -> dict[str, Any]:
+    application = to_signing(journey, "pledge_financing")
+    journey.sign(application["number"], "app1")
+    assert journey.esign_job() == 1
+    assert journey.read(application)["stage"] == "registration"
+    return application
+
+
+def _register(journey: Journey, task_id: int, data_url: str):
+    return journey.client.post(f"/api/v1/tasks/{task_id}/complete", json={"data": {
+        "registry": "zhongdeng", "registration_number": "ZD-2026-0042", "registration_date": "2026-11-30",
+        "certificate": data_url}}, headers={"Authorization": f"Bearer {journey.tokens['op1']}"})
+
+
+def test_a_registration_certificate_that_is_not_a_pdf_or_an_image_is_refused_and_changes_nothing(journey):
+    application = _registration(journey)
+    task_id = journey.task_of("op1", application["number"], "register_collateral")
+    journey.as_user("op1").post(f"/tasks/{task_id}/claim")
+    for name, content in (("certificate.csv", "登记编号,ZD-2026-0042\n".encode()),
+                          ("certificate.zip", b"PK\x03\x04" + b"\x00" * 60)):
+        encoded = base64.b64encode(content).decode("ascii")
+        refused = _register(journey, task_id, f"data:application/pdf;name={name};base64,{encoded}")
+        assert refused.status_code == 422, refused.get_data(as_text=True)
+        assert "certificate" in refused.get_json()["error"]["fields"]
+        seen = journey.read(application)
+        assert (seen["status"], seen["stage"]) == ("signing", "registration")
+        assert "registration_certificate" not in [d["kind"] for d in seen["documents"]]
+    encoded = base64.b64encode(certificate()).decode("ascii")
+    taken = _register(journey, task_id, f"data:application/pdf;name=certificate.pdf;base64,{encoded}")
+    assert taken.status_code == 200, taken.get_data(as_text=True)
+    assert journey.read(application)["stage"] == "disbursement"
+
+
+def test_the_funds_are_paid_to_the_borrower_whatever_name_the_release_form_carries(journey):
+    application = to_disbursing(journey, "credit_loan")
+    journey.release(application["number"], payee_name="Mallory Consulting Ltd")
+    with journey.app.app_context():
+        order_id = db.session.scalar(select(Disbursement.order_id).where(
+            Disbursement.application_id == application["id"]))
+        row = db.session.scalar(select(OrderRow).where(OrderRow.order_id == order_id))
+        assert row is not None
+        assert row.order["payee"]["name"] == BORROWER_NAME
+        assert row.order["payee"]["number"] == PAYEE["payee_account"]
+        db.session.remove()
