@@ -87,7 +87,9 @@ def prepare(business_key: str | None) -> dict[str, Any]:
 
 
 def order(business_key: str | None, payee: Account, actor_id: int | None = None) -> dict[str, Any]:
-    """Place the next attempt's payment order at the gateway and record it; its order id and key."""
+    """Place the next attempt's payment order at the gateway and record it; its order id and key.
+    The payee is the borrower (`default_payee`): `payee` (what finance confirmed) gives only the
+    account and bank the deal does not know."""
     row = deals.deal(business_key, for_update=True)
     if row.status != "disbursing" or row.approved_amount is None:
         raise deals.DealStateError(f"application {row.number} is {row.status}: its funds cannot be released")
@@ -98,6 +100,10 @@ def order(business_key: str | None, payee: Account, actor_id: int | None = None)
                                    f"{open_[0].status} already")
     attempt = len(earlier) + 1
     key = idempotency_key(row.number, attempt)
+    # The money goes to the borrower: the account holder is always the borrower, and an account the
+    # deal knows (its details) is the one paid; the form's answers fill only what the deal does not know.
+    known = default_payee(row)
+    payee = Account(name=known["name"], number=known["number"] or payee.number, bank=known["bank"] or payee.bank)
     funder = db.session.get(Organisation, row.funder_org_id)
     payer = Account(name=funder.name if funder else "funder", number=(funder.credit_code or funder.code) if funder
                     else "funder", bank=funder.name if funder else "funder")
