@@ -4,6 +4,7 @@ an image, nothing else; the funds go to the borrower whatever name the release f
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 from sqlalchemy import select
@@ -11,8 +12,10 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Disbursement
 from app.models import PaymentOrder as OrderRow
+from handlers.esign import sign_callback
 from tests.integration.test_signing_to_loan_api import (  # noqa: F401 - journey is a fixture
     BORROWER_NAME,
+    ESIGN_CALLBACK,
     PAYEE,
     Journey,
     certificate,
@@ -66,3 +69,26 @@ def test_the_funds_are_paid_to_the_borrower_whatever_name_the_release_form_carri
         assert row.order["payee"]["name"] == BORROWER_NAME
         assert row.order["payee"]["number"] == PAYEE["payee_account"]
         db.session.remove()
+
+
+def test_a_completion_callback_for_another_flow_of_the_deal_changes_nothing(journey):
+    application = to_signing(journey, "credit_loan")
+    number = application["number"]
+    before = journey.read(application)
+    for status in ("completed", "expired"):
+        event = json.dumps({"business_key": number, "flow_id": "FLOW-NOT-THE-DEALS", "reason": "", "status": status},
+                           sort_keys=True).encode("utf-8")
+        signed = sign_callback(journey.app.config["ESIGN_CALLBACK_SECRET"], event, journey.clock.current,
+                               f"another-flow-{status}")
+        status_code, _answer = journey.post_callback(ESIGN_CALLBACK, event,
+                                                     {"Content-Type": "application/json", **signed})
+        assert status_code == 200
+        seen = journey.read(application)
+        assert (seen["status"], seen["stage"]) == ("signing", "contract_signing")
+        assert "signed_contract" not in [d["kind"] for d in seen["documents"]]
+    # the deal's own flow still completes it
+    journey.sign(number, "app1")
+    assert journey.esign_job() == 1
+    after = journey.read(application)
+    assert (after["status"], after["stage"]) == ("disbursing", "disbursement")
+    assert before["status"] == "signing"

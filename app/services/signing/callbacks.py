@@ -36,6 +36,7 @@ from app.services.clock import now
 from app.services.context import lazy_gettext as _l
 from app.services.errors import Unauthorized
 from app.services.identity.audit import audit
+from app.services.signing import deals
 from app.services.workflow.messages import deliver_message
 from handlers.callbacks import CallbackRejected
 from handlers.esign import FlowEvent
@@ -125,11 +126,28 @@ def _receive(provider: str, read: Reader, headers: Mapping[str, str], body: byte
     if len(event.business_key) > 128 or len(event.event_id) > 255:  # the inbox's columns
         db.session.rollback()
         _refuse(provider, CallbackRejected("malformed", "the business key or event id is too long"), remote_addr)
+    if provider == ESIGN and _another_flow(event, remote_addr):
+        return Accepted(name, event.business_key, event.event_id, False)
     delivery = deliver_message(name, event.business_key, event.payload, durable=True, dedup_key=event.event_id)
     if delivery.duplicate:
         log.info("callback from %s: %s for %s is a duplicate of %s", provider, name, event.business_key,
                  event.event_id)
     return Accepted(name, event.business_key, event.event_id, delivery.duplicate)
+
+
+def _another_flow(event: _Event, remote_addr: str | None) -> bool:
+    """Whether the e-signature event is about a flow other than the one the deal's contract was sent
+    in (an earlier or orphaned flow of the same deal): taken (its nonce kept, so the provider stops
+    sending it), logged, and never delivered, so it neither completes nor ends the deal's signing."""
+    flow_id = str(event.payload.get("flow_id") or "")
+    current = deals.contract_flow(event.business_key)
+    if current is None or current == flow_id:
+        return False
+    log.warning("callback from esign: flow %s is not the flow %s of %s; nothing done", flow_id, current,
+                event.business_key)
+    audit("callback_ignored", None, event.business_key, remote_addr, provider=ESIGN, flow=flow_id, current_flow=current)
+    db.session.commit()
+    return True
 
 
 def _refuse(provider: str, exc: CallbackRejected, remote_addr: str | None) -> NoReturn:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Application
+from app.models import Application, ApplicationEvent
 from app.services.origination.applications import record
 
 # From which statuses a stage of signing or disbursement may move the deal on.
@@ -61,3 +61,15 @@ def move(row: Application, status: str, stage: str, event: str, actor_id: int | 
 def note(row: Application, event: str, actor_id: int | None = None, **data: Any) -> None:
     """A timeline line without a move (a verification attempt, a reminder, a failed payment)."""
     record(row, event, actor_id=actor_id, **data)
+
+
+def contract_flow(business_key: str) -> str | None:
+    """The e-signature flow the deal's contract was last sent for signing in (its last
+    `contract_signing` line), None for an unknown number or a contract not sent yet."""
+    application_id = db.session.scalar(select(Application.id).where(Application.number == business_key))
+    if application_id is None:
+        return None
+    data = db.session.scalar(select(ApplicationEvent.data).where(
+        ApplicationEvent.application_id == application_id, ApplicationEvent.kind == "stage",
+        ApplicationEvent.stage == "contract_signing").order_by(ApplicationEvent.id.desc()).limit(1))
+    return str((data or {}).get("flow") or "") or None
