@@ -12,7 +12,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Disbursement
 from app.models import PaymentOrder as OrderRow
+from app.services.identity import directory as identity
 from handlers.esign import sign_callback
+from tests.integration.origination_support import FAST_CODE
 from tests.integration.test_signing_to_loan_api import (  # noqa: F401 - journey is a fixture
     BORROWER_NAME,
     ESIGN_CALLBACK,
@@ -92,3 +94,37 @@ def test_a_completion_callback_for_another_flow_of_the_deal_changes_nothing(jour
     after = journey.read(application)
     assert (after["status"], after["stage"]) == ("disbursing", "disbursement")
     assert before["status"] == "signing"
+
+
+def test_another_organisations_people_cannot_read_or_do_the_deals_signing_and_disbursement_tasks(journey):
+    with journey.app.app_context():
+        identity.create_org("BANK2", ["funder"], "Jade River Bank")
+        identity.create_user("fin2", "BANK2", ["finance"])
+        journey.tokens["fin2"] = identity.issue_token("fin2")
+        db.session.commit()
+        db.session.remove()
+    application = journey.approved("credit_loan")
+    number = application["number"]
+    verify = journey.task_of("app1", number, "verify_identity_borrower")
+    app2 = {"Authorization": f"Bearer {journey.tokens['app2']}"}
+    assert journey.client.get(f"/api/v1/tasks/{verify}", headers=app2).status_code == 404
+    assert journey.client.post(f"/api/v1/tasks/{verify}/claim", headers=app2).status_code == 404
+    done = journey.client.post(f"/api/v1/tasks/{verify}/complete", headers=app2, json={"data": {
+        "name": "Jade Foods", "id_number": FAST_CODE, "mobile": "13800138000", "code": "123456"}})
+    assert done.status_code == 404
+    assert journey.read(application)["stage"] == "identity_verification"
+    assert journey.client.get("/simulators/esign/api/flows", query_string={"business_key": number},
+                              headers=app2).get_json() == {"items": []}
+
+    deal = to_disbursing(journey, "credit_loan")
+    release = journey.task_of("fin1", deal["number"], "release_funds")
+    fin2 = {"Authorization": f"Bearer {journey.tokens['fin2']}"}
+    assert journey.client.get(f"/api/v1/tasks/{release}", headers=fin2).status_code == 404
+    taken = journey.client.post(f"/api/v1/tasks/{release}/complete", headers=fin2, json={"data": PAYEE})
+    assert taken.status_code == 404
+    assert journey.client.get(f"/api/v1/applications/{deal['id']}", headers=fin2).status_code == 404
+    seen = journey.read(deal)
+    assert (seen["status"], seen["stage"], seen["loan_id"]) == ("disbursing", "disbursement", None)
+    with journey.app.app_context():
+        assert db.session.scalar(select(Disbursement.id).where(Disbursement.application_id == deal["id"])) is None
+        db.session.remove()
