@@ -7,7 +7,7 @@ import base64
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Disbursement
@@ -15,6 +15,7 @@ from app.models import PaymentOrder as OrderRow
 from app.services.identity import directory as identity
 from handlers.esign import sign_callback
 from tests.integration.origination_support import FAST_CODE
+from tests.integration.test_money_races import race_posts
 from tests.integration.test_signing_to_loan_api import (  # noqa: F401 - journey is a fixture
     BORROWER_NAME,
     ESIGN_CALLBACK,
@@ -128,3 +129,26 @@ def test_another_organisations_people_cannot_read_or_do_the_deals_signing_and_di
     with journey.app.app_context():
         assert db.session.scalar(select(Disbursement.id).where(Disbursement.application_id == deal["id"])) is None
         db.session.remove()
+
+
+def test_two_finance_users_releasing_at_once_and_a_double_submit_place_one_order(journey):
+    deal = to_disbursing(journey, "credit_loan")
+    with journey.app.app_context():
+        identity.create_user("fin1b", "BANK1", ["finance"])
+        journey.tokens["fin1b"] = identity.issue_token("fin1b")
+        db.session.commit()
+        db.session.remove()
+    release = journey.task_of("fin1", deal["number"], "release_funds")
+    body = json.dumps({"data": PAYEE}).encode("utf-8")
+    posts = [(f"/api/v1/tasks/{release}/complete",
+              {"Authorization": f"Bearer {journey.tokens[user]}", "Content-Type": "application/json"}, body)
+             for user in ("fin1", "fin1b", "fin1", "fin1b")]
+    answers = race_posts(journey.app.config["BASE_URL"], posts)
+    statuses = sorted(status for status, _ in answers)
+    assert statuses.count(200) == 1 and all(400 <= s < 500 for s in statuses if s != 200), answers
+    with journey.app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Disbursement).where(
+            Disbursement.application_id == deal["id"])) == 1
+        assert db.session.scalar(select(func.count()).select_from(OrderRow)) == 1
+        db.session.remove()
+    assert journey.read(deal)["status"] == "disbursing"
