@@ -152,3 +152,41 @@ def test_two_finance_users_releasing_at_once_and_a_double_submit_place_one_order
         assert db.session.scalar(select(func.count()).select_from(OrderRow)) == 1
         db.session.remove()
     assert journey.read(deal)["status"] == "disbursing"
+
+
+def _complete(journey: Journey, user: str, task_id: int, data: Any):
+    return journey.client.post(f"/api/v1/tasks/{task_id}/complete", json={"data": data},
+                               headers={"Authorization": f"Bearer {journey.tokens[user]}"})
+
+
+def test_wrong_form_data_on_the_signing_and_release_tasks_is_a_422_naming_the_fields_and_changes_nothing(journey):
+    application = _registration(journey)
+    number = application["number"]
+    register = journey.task_of("op1", number, "register_collateral")
+    encoded = base64.b64encode(certificate()).decode("ascii")
+    good = {"registry": "zhongdeng", "registration_number": "ZD-1", "registration_date": "2026-11-30",
+            "certificate": f"data:application/pdf;name=c.pdf;base64,{encoded}"}
+    for wrong, field in (({**good, "registration_date": "2026-13-45"}, "registration_date"),
+                         ({**good, "registry": "somewhere"}, "registry"),
+                         ({**good, "registration_number": ""}, "registration_number"),
+                         ({**good, "certificate": "document:1"}, "certificate"),
+                         ({**good, "certificate": "data:application/pdf;base64,!!!"}, "certificate")):
+        answer = _complete(journey, "op1", register, wrong)
+        assert answer.status_code == 422, (field, answer.get_data(as_text=True))
+        assert field in answer.get_json()["error"]["fields"], (field, answer.get_json())
+    assert journey.read(application)["stage"] == "registration"
+    assert _complete(journey, "op1", register, good).status_code == 200
+
+    deal = journey.read(application)
+    release = journey.task_of("fin1", number, "release_funds")
+    for wrong, field in (({**PAYEE, "amount": "1.00"}, ""), ({**PAYEE, "payee_account": "not-an-account"}, "payee_account"),
+                         ({**PAYEE, "confirmed": False}, "confirmed"), ({**PAYEE, "payee_name": ""}, "payee_name")):
+        answer = _complete(journey, "fin1", release, wrong)
+        assert answer.status_code == 422, (field, answer.get_data(as_text=True))
+        if field:
+            assert field in answer.get_json()["error"]["fields"], (field, answer.get_json())
+    seen = journey.read(deal)
+    assert (seen["status"], seen["stage"]) == ("disbursing", "disbursement")
+    with journey.app.app_context():
+        assert db.session.scalar(select(Disbursement.id).where(Disbursement.application_id == deal["id"])) is None
+        db.session.remove()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jsonschema import validators
+from jsonschema import FormatChecker, validators
 from jsonschema.exceptions import SchemaError, ValidationError
 from sqlalchemy import select
 
@@ -47,11 +47,18 @@ def _message(error: ValidationError) -> str:
         return gettext("Must be of type %(type)s.", type=limit)
     if rule == "additionalProperties":
         return gettext("Unexpected field(s): %(detail)s", detail=error.message.split("(")[-1].rstrip(")"))
+    if rule == "format" and limit == "date":
+        return gettext("Must be a date written as YYYY-MM-DD.")
     if rule == "format":
         return gettext("Must be a valid %(format)s.", format=limit)
     if rule == "const":  # a box that must be ticked (a consent), or a value that must be given as it is
         return gettext("Please confirm.") if limit is True else gettext("Must be %(value)s.", value=limit)
     return str(error.message)
+
+
+# Formats a submission is held to (JSON Schema only annotates them unless asked): a `format: date`
+# field is a real calendar date as YYYY-MM-DD (2026-13-45 was kept and shown as a registration date).
+CHECKED_FORMATS = FormatChecker(formats=("date",))
 
 
 def validate_submission(schema: dict[str, Any] | None, data: Any) -> None:
@@ -67,7 +74,8 @@ def validate_submission(schema: dict[str, Any] | None, data: Any) -> None:
         raise Invalid(_l("The task's form is not a valid JSON Schema: %(problem)s", problem=exc.message),
                       code="form_broken") from exc
     fields: dict[str, list[str]] = {}
-    for error in sorted(cls(schema).iter_errors(data), key=lambda e: list(e.absolute_path)):
+    for error in sorted(cls(schema, format_checker=CHECKED_FORMATS).iter_errors(data),
+                        key=lambda e: list(e.absolute_path)):
         path = list(error.absolute_path)
         if error.validator == "required":
             # jsonschema reports a missing property on its parent; name the property itself.
