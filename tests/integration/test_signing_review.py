@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
 from sqlalchemy import func, select
@@ -190,3 +191,19 @@ def test_wrong_form_data_on_the_signing_and_release_tasks_is_a_422_naming_the_fi
     with journey.app.app_context():
         assert db.session.scalar(select(Disbursement.id).where(Disbursement.application_id == deal["id"])) is None
         db.session.remove()
+
+
+def test_a_flow_the_provider_expires_gives_a_reason_in_chinese_without_a_code_or_english(journey):
+    application = to_signing(journey, "credit_loan")
+    journey.clock.advance(days=7, hours=1)  # the provider's clock runs out before the platform's timer is woken
+    assert journey.esign_job() == 1
+    answers = {}
+    for language in ("zh", "en"):
+        r = journey.client.get(f"/api/v1/applications/{application['id']}", headers={
+            "Authorization": f"Bearer {journey.tokens['app1']}", "Accept-Language": language})
+        assert r.status_code == 200
+        answers[language] = r.get_json()
+    assert answers["zh"]["status"] == "expired"
+    zh, en = answers["zh"]["reason"], answers["en"]["reason"]
+    assert zh.startswith("电子签约服务商终止了签署") and not re.search(r"[A-Za-z]", zh), zh
+    assert en.startswith("The e-signature provider ended the signing") and "expired" in en, en

@@ -53,6 +53,8 @@ REGISTRIES = {  # the registration form's choices, in both languages
     "other": ("another registry", "其他登记机构"),
 }
 PROVIDER_ENDED = ("The e-signature provider ended the signing", "电子签约服务商终止了签署")
+# How the provider ended a flow (`FlowEvent.status`), in both languages
+PROVIDER_STATUSES = {"expired": ("the flow expired", "签署已过期"), "refused": ("a signer refused to sign", "签署方拒绝签署")}
 
 
 def _org(org_id: int | None = None, code: str | None = None) -> Organisation | None:
@@ -249,9 +251,11 @@ def expire(business_key: str | None) -> dict[str, Any]:
 
 
 def provider_ended(business_key: str | None, status: str, reason: str = "") -> dict[str, Any]:
-    """The provider reports the flow `expired` or `refused`: the deal expires with its reason."""
-    en = f"{PROVIDER_ENDED[0]} ({status}{': ' + reason if reason else ''})"
-    zh = f"{PROVIDER_ENDED[1]}（{status}{'：' + reason if reason else ''}）"
+    """The provider reports the flow `expired` or `refused`: the deal expires with its reason (the
+    provider's status and words in the English reason, the status in words in the Chinese one)."""
+    status_en, status_zh = PROVIDER_STATUSES.get(status, (status, "签署未完成"))
+    en = f"{PROVIDER_ENDED[0]} ({status}: {status_en}{'; ' + reason if reason else ''})"
+    zh = f"{PROVIDER_ENDED[1]}（{status_zh}）"  # the provider's own words are English: in the English reason only
     return stop(business_key, en, zh)
 
 
