@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Disbursement
+from app.models import Disbursement, Loan, Notification
 from app.models import PaymentOrder as OrderRow
 from app.services.identity import directory as identity
+from app.services.signing import disbursements
 from handlers.esign import sign_callback
 from tests.integration.origination_support import FAST_CODE
 from tests.integration.test_money_races import race_posts
@@ -207,3 +208,34 @@ def test_a_flow_the_provider_expires_gives_a_reason_in_chinese_without_a_code_or
     zh, en = answers["zh"]["reason"], answers["en"]["reason"]
     assert zh.startswith("电子签约服务商终止了签署") and not re.search(r"[A-Za-z]", zh), zh
     assert en.startswith("The e-signature provider ended the signing") and "expired" in en, en
+
+
+def test_a_settlement_that_fails_half_way_leaves_nothing_and_its_retry_books_the_loan_and_tells_the_borrower(
+        journey, monkeypatch):
+    deal = to_disbursing(journey, "credit_loan")
+    told = disbursements._tell_borrower
+    failures = []
+
+    def tell_once_failing(row, loan):
+        if not failures:
+            failures.append(row.number)
+            raise RuntimeError("the notices' queue is down")
+        told(row, loan)
+
+    monkeypatch.setattr(disbursements, "_tell_borrower", tell_once_failing)
+    journey.release(deal["number"])
+    journey.payments_job(seconds=3)
+    assert failures == [deal["number"]]
+    seen = journey.read(deal)
+    assert (seen["status"], seen["loan_id"]) == ("disbursing", None)  # nothing half done while it waits
+    with journey.app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Loan)) == 0
+        db.session.remove()
+    journey.timers(minutes=1)  # the settlement's retry
+    seen = journey.read(deal)
+    assert seen["status"] == "active" and seen["loan_id"] is not None
+    with journey.app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Loan)) == 1
+        assert db.session.scalar(select(func.count()).select_from(Notification).where(
+            Notification.template == "loan_disbursed")) >= 1
+        db.session.remove()

@@ -12,6 +12,7 @@ funds is whoever completed the instance's `release_funds` task last.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -23,8 +24,16 @@ from app.services.workflow.operators import HandlerContext, HandlerRegistry
 from handlers.payments import Account
 
 
+def _atomic(call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """`call()` in a savepoint: an operator that fails half way (a settlement whose borrower notice
+    could not be queued after the loan was booked) leaves nothing behind when its task is parked for
+    a retry, and the retry does it all again (the loan was booked and the borrower never told)."""
+    with db.session.begin_nested():
+        return call()
+
+
 def prepare(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
-    return disbursements.prepare(ctx.business_key)
+    return _atomic(lambda: disbursements.prepare(ctx.business_key))
 
 
 def _released_by(ctx: HandlerContext) -> int | None:
@@ -39,18 +48,19 @@ def order(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
     payee = Account(name=str(params.get("payee_name") or "").strip(),
                     number=str(params.get("payee_account") or "").strip(),
                     bank=str(params.get("payee_bank") or "").strip())
-    return disbursements.order(ctx.business_key, payee, _released_by(ctx))
+    return _atomic(lambda: disbursements.order(ctx.business_key, payee, _released_by(ctx)))
 
 
 def query(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
-    return disbursements.query(ctx.business_key, str(params.get("order_id") or ""), int(params.get("queries") or 0))
+    return _atomic(lambda: disbursements.query(ctx.business_key, str(params.get("order_id") or ""),
+                                               int(params.get("queries") or 0)))
 
 
 def settle(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
     answer = params.get("answer")
     if not isinstance(answer, dict):
         raise ValueError("disbursement.settle needs `answer`: a payment notification or an order status")
-    return disbursements.settle(ctx.business_key, answer)
+    return _atomic(lambda: disbursements.settle(ctx.business_key, answer))
 
 
 def register(registry: HandlerRegistry) -> None:
