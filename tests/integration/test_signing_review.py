@@ -4,6 +4,7 @@ an image, nothing else; the funds go to the borrower whatever name the release f
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 from typing import Any
@@ -17,6 +18,7 @@ from app.services.identity import directory as identity
 from app.services.signing import disbursements
 from handlers.esign import sign_callback
 from tests.integration.origination_support import FAST_CODE
+from tests.integration.test_identity import sign_in
 from tests.integration.test_money_races import race_posts
 from tests.integration.test_signing_to_loan_api import (  # noqa: F401 - journey is a fixture
     BORROWER_NAME,
@@ -28,6 +30,7 @@ from tests.integration.test_signing_to_loan_api import (  # noqa: F401 - journey
     to_disbursing,
     to_signing,
 )
+from tests.integration.test_simulators import csrf_of
 
 
 def _registration(journey: Journey) -> dict[str, Any]:
@@ -239,3 +242,22 @@ def test_a_settlement_that_fails_half_way_leaves_nothing_and_its_retry_books_the
         assert db.session.scalar(select(func.count()).select_from(Notification).where(
             Notification.template == "loan_disbursed")) >= 1
         db.session.remove()
+
+
+def test_the_registration_page_refuses_a_certificate_that_is_not_a_pdf_or_an_image_next_to_its_field(journey):
+    application = _registration(journey)
+    task_id = journey.task_of("op1", application["number"], "register_collateral")
+    browser = journey.app.test_client()
+    assert sign_in(browser, "op1").status_code == 302
+    page = browser.get(f"/tasks/{task_id}", headers={"Accept-Language": "zh"})
+    assert page.status_code == 200
+    form = {"csrf_token": csrf_of(page.text), "registry": "zhongdeng", "registration_number": "ZD-1",
+            "registration_date": "2026-11-30",
+            "certificate": (io.BytesIO("登记编号,ZD-1\n".encode()), "certificate.csv")}
+    refused = browser.post(f"/tasks/{task_id}", data=form, content_type="multipart/form-data",
+                           headers={"Accept-Language": "zh"})
+    assert refused.status_code == 422
+    assert "此处不接受 CSV 文件：文件须为 PDF, PNG, JPEG。" in refused.get_data(as_text=True)
+    seen = journey.read(application)
+    assert (seen["stage"], "registration_certificate" in [d["kind"] for d in seen["documents"]]) == (
+        "registration", False)
