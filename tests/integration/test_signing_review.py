@@ -67,6 +67,8 @@ def test_a_registration_certificate_that_is_not_a_pdf_or_an_image_is_refused_and
 
 
 def test_the_funds_are_paid_to_the_borrower_whatever_name_the_release_form_carries(journey):
+    """The form shows the holder's name read-only (`readOnly`): a name submitted anyway is dropped,
+    and the order names the borrower."""
     application = to_disbursing(journey, "credit_loan")
     journey.release(application["number"], payee_name="Mallory Consulting Ltd")
     with journey.app.app_context():
@@ -185,7 +187,7 @@ def test_wrong_form_data_on_the_signing_and_release_tasks_is_a_422_naming_the_fi
     deal = journey.read(application)
     release = journey.task_of("fin1", number, "release_funds")
     for wrong, field in (({**PAYEE, "amount": "1.00"}, ""), ({**PAYEE, "payee_account": "not-an-account"}, "payee_account"),
-                         ({**PAYEE, "confirmed": False}, "confirmed"), ({**PAYEE, "payee_name": ""}, "payee_name")):
+                         ({**PAYEE, "confirmed": False}, "confirmed"), ({**PAYEE, "payee_bank": ""}, "payee_bank")):
         answer = _complete(journey, "fin1", release, wrong)
         assert answer.status_code == 422, (field, answer.get_data(as_text=True))
         if field:

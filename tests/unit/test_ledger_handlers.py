@@ -20,7 +20,10 @@ def test_the_product_registry_holds_every_domains_operators():
     operators = set(product_registry().operators())
     origination = {"platform.financing_limit", "origination.stage", "origination.cap", "origination.decide",
                    "origination.lead_outcome", "origination.register_lead", "risk.assess"}
-    assert LEDGER_OPERATORS | origination | {"notify.send"} == operators
+    signing = {"signing.prepare", "signing.verify_identity", "signing.stop", "signing.start_flow", "signing.remind",
+               "signing.expire", "signing.provider_ended", "signing.signed", "signing.record_registration"}
+    disbursement = {"disbursement.prepare", "disbursement.order", "disbursement.query", "disbursement.settle"}
+    assert LEDGER_OPERATORS | origination | signing | disbursement | {"notify.send"} == operators
     assert "app.services.ledger.operators" in PRODUCT_OPERATORS
 
 

@@ -288,6 +288,7 @@ def complete_task(task_id: int, data: dict[str, Any], actor: Actor, uploads: Seq
         _refuse_if_closed(task, actor)
         _refuse_same_person(task, actor)
         schema, _ui = task_form(task)
+        data = submitted_answers(schema, data)
         validate_submission(schema, data)
         instance = instance_of(task)
         _refuse_unaccepted_uploads(schema, uploads)
@@ -349,11 +350,22 @@ def _refuse_unaccepted_uploads(schema: dict[str, Any] | None, uploads: Sequence[
         raise Invalid(_l("The form has errors: see the fields."), fields=fields, code="form_invalid")
 
 
+def submitted_answers(schema: dict[str, Any] | None, data: dict[str, Any]) -> dict[str, Any]:
+    """What a submission may set: all but the form's `readOnly` fields, which the task shows from its
+    own data and the diagram keeps (the borrower's name as the payee: finance cannot change it)."""
+    fixed = _fields_marked(schema, "readOnly")
+    return {k: v for k, v in data.items() if k not in fixed}
+
+
+def _fields_marked(schema: dict[str, Any] | None, keyword: str) -> set[str]:
+    return {name for name, prop in ((schema or {}).get("properties") or {}).items()
+            if isinstance(prop, dict) and prop.get(keyword) is True}
+
+
 def kept_answers(schema: dict[str, Any] | None, data: dict[str, Any]) -> dict[str, Any]:
     """The answers kept with the task and its history: all but the form's `writeOnly` fields (a
     verification code goes to the diagram and is never stored or shown again)."""
-    secret = {name for name, prop in ((schema or {}).get("properties") or {}).items()
-              if isinstance(prop, dict) and prop.get("writeOnly") is True}
+    secret = _fields_marked(schema, "writeOnly")
     return {k: v for k, v in data.items() if k not in secret}
 
 
