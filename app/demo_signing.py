@@ -58,7 +58,7 @@ def advance(do: Do, instance_id: int | None, number: str, product: str, goal: st
     if goal == "disbursing":
         return
     do(instance_id, "release_funds", "finance1", {
-        "payee_name": "申城贸易有限公司", "payee_account": "6222 0210 0100 7777 001", "payee_bank": "招商银行上海分行",
+        "payee_account": "6222 0210 0100 7777 001", "payee_bank": "招商银行上海分行",
         "confirmed": True, "notes": "合同与登记齐全，按批准金额放款。"})
     payments_simulator.settle_due(clock.now() + timedelta(minutes=1))
     payments_simulator.deliver_notifications(post=_payment_in_process)

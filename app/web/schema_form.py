@@ -32,7 +32,6 @@ class Field:
     value: Any = None
     columns: list[Field] = field(default_factory=list)  # for tables: one row's fields
     rows: list[list[Field]] = field(default_factory=list)
-    readonly: bool = False  # `readOnly` in the schema: shown, never taken from the submission
 
 
 def _kind(schema: dict[str, Any], ui: dict[str, Any]) -> str:
@@ -75,7 +74,7 @@ def fields_of(schema: dict[str, Any], ui: dict[str, Any] | None = None, values: 
         kind = _kind(prop, prop_ui)
         f = Field(f"{prefix}{name}", kind, localized(prop, "title", language) or name, name in required,
                   localized(prop, "description", language) or localized(prop_ui, "ui:help", language),
-                  value=values.get(name), readonly=prop.get("readOnly") is True)
+                  value=values.get(name))
         if kind == "select":
             titles = choice_labels(prop, language) or prop["enum"]
             f.options = [(str(v), str(t)) for v, t in zip(prop["enum"], titles, strict=False)]

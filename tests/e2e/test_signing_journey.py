@@ -211,7 +211,6 @@ def test_an_approved_order_financing_deal_is_signed_registered_disbursed_and_run
     expect(earlier).to_contain_text("王审")  # reviewer1's first review
     expect(earlier).to_contain_text("李复核")  # reviewer2's second review
     expect(earlier).to_contain_text(REGISTRATION_NUMBER)  # the registration
-    task.get_by_label("收款户名").fill(BORROWER["name"])
     task.get_by_label("收款账号").fill(PAYEE_ACCOUNT)
     task.get_by_label("开户行").fill(PAYEE_BANK)
     task.get_by_label("我已核对收款账户并确认放款").check()

@@ -46,7 +46,7 @@ from tests.integration.origination_support import MANUAL_CODE, seed_parties
 from tests.integration.test_identity import set_password, sign_in
 from tests.integration.test_money_races import race_posts
 
-PAYEE = {"payee_name": "Lotus Trading", "payee_account": "6222 0210 0100 1234", "payee_bank": "ICBC Shanghai",
+PAYEE = {"payee_account": "6222 0210 0100 1234", "payee_bank": "ICBC Shanghai",
          "confirmed": True}
 CALLBACK = "/api/v1/callbacks/payments"
 DIAGRAMS = ("credit_loan.bpmn", "risk_approval.bpmn", "risk_route.dmn", "signing.bpmn", "disbursement.bpmn")

@@ -66,11 +66,14 @@ def test_a_registration_certificate_that_is_not_a_pdf_or_an_image_is_refused_and
     assert journey.read(application)["stage"] == "disbursement"
 
 
-def test_the_funds_are_paid_to_the_borrower_whatever_name_the_release_form_carries(journey):
-    """The form shows the holder's name read-only (`readOnly`): a name submitted anyway is dropped,
-    and the order names the borrower."""
+def test_the_funds_are_paid_to_the_borrower_and_no_other_holder_can_be_named(journey):
+    """The release form has no holder's name (the borrower's is in its key data): one sent anyway is
+    refused, and the order names the borrower."""
     application = to_disbursing(journey, "credit_loan")
-    journey.release(application["number"], payee_name="Mallory Consulting Ltd")
+    release = journey.task_of("fin1", application["number"], "release_funds")
+    refused = _complete(journey, "fin1", release, {**PAYEE, "payee_name": "Mallory Consulting Ltd"})
+    assert refused.status_code == 422, refused.get_data(as_text=True)
+    journey.release(application["number"])
     with journey.app.app_context():
         order_id = db.session.scalar(select(Disbursement.order_id).where(
             Disbursement.application_id == application["id"]))

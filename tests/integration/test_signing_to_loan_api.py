@@ -51,7 +51,7 @@ CORE_CODE = make_credit_code("91420000MA0000001")
 BANK_CODE = make_credit_code("91440000MA0000002")
 BORROWER = {"name": BORROWER_NAME, "id_number": MANUAL_CODE, "mobile": "13800138000", "code": "123456"}
 CORE = {"name": "Yangtze Manufacturing", "id_number": CORE_CODE, "mobile": "13900139000", "code": "123456"}
-PAYEE = {"payee_name": BORROWER_NAME, "payee_account": "6222 0210 0100 1234", "payee_bank": "ICBC Shanghai",
+PAYEE = {"payee_account": "6222 0210 0100 1234", "payee_bank": "ICBC Shanghai",
          "confirmed": True}
 ESIGN_CALLBACK = "/api/v1/callbacks/esign"
 PAYMENTS_CALLBACK = "/api/v1/callbacks/payments"

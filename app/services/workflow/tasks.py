@@ -288,7 +288,6 @@ def complete_task(task_id: int, data: dict[str, Any], actor: Actor, uploads: Seq
         _refuse_if_closed(task, actor)
         _refuse_same_person(task, actor)
         schema, _ui = task_form(task)
-        data = submitted_answers(schema, data)
         validate_submission(schema, data)
         instance = instance_of(task)
         _refuse_unaccepted_uploads(schema, uploads)
@@ -348,13 +347,6 @@ def _refuse_unaccepted_uploads(schema: dict[str, Any] | None, uploads: Sequence[
             fields.setdefault(upload.field, []).append(message)
     if fields:
         raise Invalid(_l("The form has errors: see the fields."), fields=fields, code="form_invalid")
-
-
-def submitted_answers(schema: dict[str, Any] | None, data: dict[str, Any]) -> dict[str, Any]:
-    """What a submission may set: all but the form's `readOnly` fields, which the task shows from its
-    own data and the diagram keeps (the borrower's name as the payee: finance cannot change it)."""
-    fixed = _fields_marked(schema, "readOnly")
-    return {k: v for k, v in data.items() if k not in fixed}
 
 
 def _fields_marked(schema: dict[str, Any] | None, keyword: str) -> set[str]:
