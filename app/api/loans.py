@@ -8,18 +8,23 @@ Money is a string with two decimals both ways ("1066.19"), never a JSON number.
 from app.api.auth import current_user, require_user
 from app.api.json_body import Blueprint
 from app.schemas.loans import (
+    EarlyRepaymentArgs,
+    EarlyRepaymentQuoteSchema,
     LoanDetailSchema,
     LoanListArgs,
     LoanPage,
     OfflinePaymentSchema,
+    OnlineRepaymentSchema,
     PaymentSchema,
     PayoffArgs,
     PayoffQuoteSchema,
+    RepaymentOrderSchema,
     ScheduleVersionSchema,
     TrialBalanceSchema,
 )
 from app.services.ledger import journal as ledger
 from app.services.ledger import loans, repayments
+from app.services.signing import online_repayments
 
 blp = Blueprint("loans", __name__, description="Booked loans, their bills, payments and the ledger")
 blp.before_request(require_user)
@@ -92,6 +97,37 @@ def reject_payment(loan_id, payment_id):
 def payoff_quote(args, loan_id):
     """What settles the loan on `date` (default today): dues, principal, interest to the date, the fee."""
     return repayments.quote_payoff_for(current_user(), loan_id, args["on"])
+
+
+@blp.route("/loans/<int:loan_id>/early-repayment-quote")
+@blp.arguments(EarlyRepaymentArgs(), location="query")
+@blp.response(200, EarlyRepaymentQuoteSchema)
+@blp.errors(404)
+def early_repayment_quote(args, loan_id):
+    """Paying early on `date` (default today): without `amount` the full pay-off (principal, interest to
+    the date, the product's early-repayment fee, total); with it, a partial prepayment and the schedule
+    after it in `mode` (shorten_term or reduce_instalment). Nothing is kept."""
+    return repayments.quote_early_repayment(current_user(), loan_id, args["on"], args["amount"], args["mode"])
+
+
+@blp.route("/loans/<int:loan_id>/repayments/online", methods=["POST"])
+@blp.arguments(OnlineRepaymentSchema())
+@blp.response(201, RepaymentOrderSchema)
+@blp.alt_response(200, schema=RepaymentOrderSchema, description="the same idempotency key again: the order placed first")
+@blp.errors(403, 404, 409)
+def pay_online(args, loan_id):
+    """The borrower pays online: a collection order at the payment gateway, paid at its `pay_url`; the
+    gateway's signed notification books the payment. Amount at most what settles the loan today."""
+    placed = online_repayments.order(current_user(), loan_id, args["amount"], args["idempotency_key"])
+    return placed, 200 if placed.duplicate else 201
+
+
+@blp.route("/loans/<int:loan_id>/repayments/online")
+@blp.response(200, RepaymentOrderSchema(many=True))
+@blp.errors(404)
+def online_repayments_of(loan_id):
+    """The loan's online repayments, newest first, with their status (a failed one with its reason)."""
+    return online_repayments.orders_of(current_user(), loan_id)
 
 
 @blp.route("/ledger/trial-balance")

@@ -33,6 +33,7 @@ FLOW_STATUSES = ("signing", "completed", "expired", "cancelled")
 SIGNER_STATUSES = ("waiting", "signed")
 ORDER_STATUSES = ("pending", "succeeded", "failed")
 DISBURSEMENT_STATUSES = ("requested", "succeeded", "failed")
+REPAYMENT_ORDER_STATUSES = ("pending", "succeeded", "failed")
 
 
 class SimulatorState(Model):
@@ -127,6 +128,26 @@ class Disbursement(Model):
     status: Mapped[str] = mapped_column(String(16), default="requested")
     failure_reason: Mapped[str | None] = mapped_column(Text)
     loan_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("loans.id"))
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RepaymentOrder(Model):
+    """A borrower's online repayment (issue 15): the collection order placed at the payment gateway
+    under the borrower's idempotency key, its outcome, and the payment booked when it succeeded."""
+
+    __tablename__ = "repayment_orders"
+    __table_args__ = (CheckConstraint(_one_of("status", REPAYMENT_ORDER_STATUSES), name="status"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    loan_id: Mapped[int] = mapped_column(BigId, ForeignKey("loans.id"), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)  # online:<loan id>:<the caller's key>
+    order_id: Mapped[str] = mapped_column(String(40), unique=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    payment_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("payments.id"))
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -170,3 +170,65 @@ class TrialBalanceSchema(Schema):
     scope = fields.String()
     balances = fields.Dict(keys=fields.String(), values=Money(metadata=SIGNED_AMOUNT))
     total = Money(metadata=SIGNED_AMOUNT)
+
+
+# -- issue 15: online repayment and the early-repayment quote ------------------------------------
+
+class OnlineRepaymentSchema(Schema):
+    amount = Money(required=True)
+    idempotency_key = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
+class RepaymentOrderSchema(Schema):
+    """An online repayment (`online_repayments.OrderView`): the collection order at the payment gateway."""
+
+    id = fields.Integer(attribute="row.id")
+    loan_id = fields.Integer(attribute="row.loan_id")
+    order_id = fields.String(attribute="row.order_id")
+    idempotency_key = fields.String()
+    status = fields.String(attribute="row.status", metadata={"enum": ["pending", "succeeded", "failed"]})
+    amount = Money(attribute="row.amount")
+    pay_url = fields.String(metadata={"description": "the payment gateway's page where the borrower pays"})
+    failure_reason = fields.String(attribute="row.failure_reason", allow_none=True)
+    payment_id = fields.Integer(attribute="row.payment_id", allow_none=True)
+    created_at = fields.DateTime(attribute="row.created_at")
+    settled_at = fields.DateTime(attribute="row.settled_at", allow_none=True)
+
+
+class EarlyRepaymentArgs(Schema):
+    on = fields.Date(data_key="date", load_default=None)
+    amount = Money(load_default=None)
+    mode = fields.String(load_default=Prepayment.SHORTEN_TERM.value,
+                         validate=validate.OneOf([m.value for m in Prepayment]))
+
+
+class QuotedInstalmentSchema(Schema):
+    number = fields.Integer()
+    due_date = fields.String()
+    principal = fields.String()
+    interest = fields.String()
+    fees = fields.String()
+    total = fields.String()
+    balance = fields.String()
+    owed = fields.String()
+
+
+class PrepaymentQuoteSchema(Schema):
+    amount = fields.String()
+    credit_used = fields.String()
+    settled = fields.Boolean()
+    bills_paid = fields.String()
+    prepaid_principal = fields.String()
+    fee = fields.String()
+    credit_left = fields.String()
+    level_payment = fields.String(allow_none=True)
+    instalments_left = fields.Integer()
+    schedule = fields.List(fields.Nested(QuotedInstalmentSchema))
+
+
+class EarlyRepaymentQuoteSchema(PayoffQuoteSchema):
+    """The full pay-off on the date (the pay-off quote's fields) and, with an amount, the partial prepayment."""
+
+    kind = fields.String(metadata={"enum": ["payoff", "partial"]})
+    mode = fields.String()
+    prepayment = fields.Nested(PrepaymentQuoteSchema, allow_none=True)

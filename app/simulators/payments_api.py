@@ -4,6 +4,10 @@
   → the receipt `{"order_id", "status": "accepted"}`; the same order under the same key again → the
   same receipt; the key with another order → 409; an order that does not read → 422.
 - `POST /simulators/payments/api/orders/query`: `{"order_id"}` → the order's status; unknown → 404.
+- `POST /simulators/payments/api/orders/{id}/pay`: the payer pays a pending collection order (a
+  user of the payer's organisation, by bearer token or session; or the simulator's key) → the order's
+  status; the notification follows from the worker. Another's order or a disbursement → 404, one
+  settled already → 409.
 
 `Authorization: Bearer <SIMULATOR_API_KEY>` or 401; a body that is not JSON is 400. Errors in the
 platform's shape `{"error": {"code", "message"}}`.
@@ -15,10 +19,13 @@ from typing import Any
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
-from app.api.errors import error_response
+from app.api.auth import current_user, require_user
+from app.api.errors import error_response, status_of
+from app.services.errors import ServiceError
 from app.services.simulators import payments
 from app.simulators import bp
 from app.simulators.api import _authorised, _body, _Refused
+from app.simulators.esign_api import _simulator_key
 from handlers.errors import ProviderError
 from handlers.payments import IdempotencyConflict, PaymentOrder
 
@@ -66,4 +73,18 @@ def payments_query() -> ResponseReturnValue:
                               exc.message)
 
 
-VIEWS = (payments_orders, payments_query)
+@bp.route("/payments/api/orders/<order_id>/pay", methods=["POST"])
+def payments_pay(order_id: str) -> ResponseReturnValue:
+    """Pay a pending collection order as its payer; its status (succeeded, or failed when told to fail)."""
+    try:
+        payer = None
+        if not _simulator_key():
+            require_user()
+            payer = current_user()
+        stored = payments.pay(payer, order_id)
+    except ServiceError as exc:
+        return error_response(status_of(exc), exc.code, exc.message)
+    return jsonify(stored.order_status().to_dict()), 200
+
+
+VIEWS = (payments_orders, payments_query, payments_pay)

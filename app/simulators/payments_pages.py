@@ -3,8 +3,13 @@
 N with a reason, settle the next N late by some minutes, notify the next N twice).
 
 Who may open it is the service's (`payments.may_simulate`, asking the access policy); others get 403.
+
+The payer's page of a collection order (`/simulators/payments/orders/{id}/pay`, the `pay_url` of an
+online repayment): a user of the payer's organisation sees the order and pays it; others get 404.
 """
 from __future__ import annotations
+
+from urllib.parse import urlencode
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -15,6 +20,7 @@ from flask_login import current_user, login_required
 from app.services.errors import ErrorKind, ServiceError
 from app.services.simulators import payments
 from app.simulators import bp
+from app.web.auth import safe_next
 from app.web.paging import page_number
 
 PER_PAGE = 20
@@ -62,3 +68,34 @@ def payments_inject() -> ResponseReturnValue:
                               "least one minute.")], 422)
     flash(_("The next orders will suffer what you set."))
     return redirect(url_for("simulators.payments_page"), 303)
+
+
+# --- the payer's page: a collection order paid as the borrower would (online repayment) ------------------
+
+def _pay_page(order_id: str, errors: list[str] | None = None, status: int = 200) -> ResponseReturnValue:
+    stored = payments.payer_order(current_user.principal, order_id)
+    back = safe_next(request.args.get("back")) if request.args.get("back") else ""
+    return render_template("simulators/payments_pay.html", stored=stored, order=stored.order, errors=errors or [],
+                           status_names=STATUS_NAMES, back=back), status
+
+
+@bp.route("/payments/orders/<order_id>/pay")
+@login_required
+def payments_pay_page(order_id: str) -> ResponseReturnValue:
+    """A collection order as its payer sees it: the amount, whom it pays, and the button that pays it."""
+    return _pay_page(order_id)
+
+
+@bp.route("/payments/orders/<order_id>/pay", methods=["POST"])
+@login_required
+def payments_pay_submit(order_id: str) -> ResponseReturnValue:
+    try:
+        payments.pay(current_user.principal, order_id)
+    except ServiceError as exc:
+        if exc.kind is not ErrorKind.CONFLICT:
+            raise
+        return _pay_page(order_id, [_("This payment order is settled already.")], 409)
+    flash(_("Paid. The simulator tells the platform in a moment."))
+    back = request.args.get("back")
+    page = url_for("simulators.payments_pay_page", order_id=order_id)
+    return redirect(f"{page}?{urlencode({'back': back})}" if back else page, 303)

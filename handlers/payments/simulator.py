@@ -7,6 +7,10 @@ orders told to fail, else it succeeds. `settle_due(now)` settles what is due and
 notifications to send, two copies for an order told to notify twice; sending them (signed, to each
 order's `notify_url`) is the caller's, and so is sending again when the platform does not answer.
 The simulator moves no money and knows no bank: any well-formed order succeeds unless told otherwise.
+
+A `collection` (the borrower pays) is different: it waits for its payer, who pays on the simulator's
+page (`pay(order_id, now)` settles it then, with the injected failure if it was told to fail); the
+timer never settles it on its own.
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from .store import DEFAULT_LATE_BY, Injection, InMemoryOrderStore, OrderStore, S
 
 PROVIDER = "simulator"
 SETTLE_AFTER = timedelta(seconds=2)
+AWAITS_PAYER = timedelta(days=36500)  # a collection's settle_at: never reached; the payer settles it (`pay`)
 
 
 def _utc_now() -> datetime:
@@ -48,8 +53,9 @@ class SimulatedGateway:
             return self._same_order(existing, order)
         now, plan = self.clock(), self.store.injection()
         late = plan.late_by if plan.late_next else timedelta(0)
+        wait = AWAITS_PAYER if order.kind == "collection" else self.settle_after + late
         stored = StoredOrder(order_id="SIM-PO-" + secrets.token_hex(10).upper(), order=order, created_at=now,
-                             settle_at=now + self.settle_after + late,
+                             settle_at=now + wait,
                              fail_reason=plan.fail_reason if plan.fail_next else "",
                              copies=2 if plan.twice_next else 1)
         kept = self.store.add(stored)
@@ -68,17 +74,34 @@ class SimulatedGateway:
         """Settle every pending order due at `now`; the notifications to send, in order."""
         notifications: list[Notification] = []
         for stored in self.store.due(now):
-            stored.status = "failed" if stored.fail_reason else "succeeded"
-            stored.settled_at, stored.failure_reason = now, stored.fail_reason
-            self.store.save(stored)
-            order = stored.order
-            notification = Notification(
-                notification_id="SIM-PN-" + stored.order_id.removeprefix("SIM-PO-"), order_id=stored.order_id,
-                idempotency_key=order.idempotency_key, kind=order.kind, status=stored.status, amount=order.amount,
-                settled_at=now, failure_reason=stored.failure_reason, currency=order.currency,
-                business_key=order.business_key)
-            notifications.extend([notification] * stored.copies)
+            notifications.extend(self._settle(stored, now))
         return notifications
+
+    def pay(self, order_id: str, now: datetime) -> list[Notification]:
+        """The payer pays a pending collection order now: it settles (succeeded, or failed with an
+        injected reason) and the notifications to send are returned. `ProviderError` 404 for an
+        unknown order, 409 for a disbursement or an order settled already."""
+        stored = self.store.get(order_id)
+        if stored is None:
+            raise ProviderError(f"no order {order_id}", provider=PROVIDER, status=404)
+        if stored.order.kind != "collection":
+            raise ProviderError(f"order {order_id} is not a collection: its payer does not pay it here",
+                                provider=PROVIDER, status=409)
+        if stored.status != "pending":
+            raise ProviderError(f"order {order_id} is {stored.status} already", provider=PROVIDER, status=409)
+        return self._settle(stored, now)
+
+    def _settle(self, stored: StoredOrder, now: datetime) -> list[Notification]:
+        stored.status = "failed" if stored.fail_reason else "succeeded"
+        stored.settled_at, stored.failure_reason = now, stored.fail_reason
+        self.store.save(stored)
+        order = stored.order
+        notification = Notification(
+            notification_id="SIM-PN-" + stored.order_id.removeprefix("SIM-PO-"), order_id=stored.order_id,
+            idempotency_key=order.idempotency_key, kind=order.kind, status=stored.status, amount=order.amount,
+            settled_at=now, failure_reason=stored.failure_reason, currency=order.currency,
+            business_key=order.business_key)
+        return [notification] * stored.copies
 
     # --- failure injection ----------------------------------------------------------------------------
 

@@ -90,6 +90,7 @@ POLICY: dict[str, tuple[Grant, ...]] = {
     # loans and the ledger
     "payments.record": (platform("platform_admin"), party("borrower", "applicant")),  # an offline repayment
     "payments.confirm": (platform("platform_admin"), party("funder", "finance")),  # confirm or reject it
+    "repayments.online": (party("borrower", "applicant"),),  # pay a loan online: the payer is the borrower
     "ledger.trial_balance": (platform(*PLATFORM_STAFF), party("funder", "finance")),
     # origination: products, the borrower's applications, leads, the risk simulator's blacklist
     "products.administer": (platform(*PLATFORM_ACTORS),),

@@ -323,3 +323,61 @@ def decide_payment(principal: Principal, loan_id: int, payment_id: int, confirm:
         db.session.rollback()
         raise
     return payment_view(decided)
+
+
+# -- early repayment: what paying off, or prepaying a part, would do on a date ------------------
+
+def quote_early_repayment(principal: Principal, loan_id: int, on: date | None = None, amount: Decimal | None = None,
+                          mode: str = Prepayment.SHORTEN_TERM.value) -> dict[str, Any]:
+    """For a loan the user may see (404 otherwise): without `amount`, the full pay-off on `on` (default
+    today: principal, interest to the date, the product's early-repayment fee, total; `quote_payoff`);
+    with `amount`, what a payment of it on `on` would do (`apply_payment` on the loan as stored,
+    nothing kept): what it pays of the bills, the principal it prepays, the fee, and the schedule
+    after it in `mode` (shorten_term or reduce_instalment). `Invalid` (422) for a date before the
+    disbursement or the last payment, an amount that is not positive, or an unknown mode."""
+    loan = visible_loan(principal, loan_id)
+    try:
+        prepayment = Prepayment(mode)
+    except ValueError:
+        raise Invalid("the quote is not valid", {"mode": ["must be shorten_term or reduce_instalment"]}) from None
+    try:
+        payoff = quote_payoff(loan.id, on)
+    except Invalid as exc:
+        raise _about_date(exc) from None
+    answer: dict[str, Any] = {**payoff, "kind": "payoff" if amount is None else "partial", "mode": prepayment.value,
+                              "prepayment": None}
+    if amount is None:
+        return answer
+    if amount <= 0:
+        raise Invalid("the quote is not valid", {"amount": ["must be positive"]})
+    state = load_state(loan.id)
+    credit = state.loan.credit_balance
+    try:
+        result = apply_payment(replace(state.account, credit=ZERO), date.fromisoformat(payoff["on"]), amount + credit,
+                               prepayment)
+    except LendingError as exc:
+        raise _about_date(invalid(exc)) from None
+    schedule, paid = result.account.schedule, result.account.paid
+    rows = [_quoted_row(row, paid.get(row.number)) for row in schedule.instalments]
+    answer["prepayment"] = {
+        "amount": f"{amount:.2f}", "credit_used": f"{credit:.2f}", "settled": result.settled,
+        "bills_paid": f"{sum((line.total for line in result.allocation.lines), ZERO):.2f}",
+        "prepaid_principal": f"{result.prepaid_principal:.2f}", "fee": f"{result.fee:.2f}",
+        "credit_left": f"{result.credit_added:.2f}",
+        "level_payment": None if schedule.level_payment is None else f"{schedule.level_payment:.2f}",
+        "instalments_left": sum(1 for row in rows if Decimal(row["owed"]) > 0), "schedule": rows,
+    }
+    return answer
+
+
+def _about_date(exc: Invalid) -> Invalid:
+    """The money code's refusal of a date (before the disbursement, before the last payment) names the field."""
+    return exc if exc.fields else Invalid(exc.message, {"date": [exc.message]})
+
+
+def _quoted_row(row: Any, paid: Any) -> dict[str, Any]:
+    total = row.principal + row.interest + row.fees
+    settled_amount = paid.total if paid is not None else ZERO
+    return {"number": row.number, "due_date": row.due_date.isoformat(), "principal": f"{row.principal:.2f}",
+            "interest": f"{row.interest:.2f}", "fees": f"{row.fees:.2f}", "total": f"{total:.2f}",
+            "balance": f"{row.balance:.2f}", "owed": f"{max(total - settled_amount, ZERO):.2f}"}

@@ -35,6 +35,14 @@ TEMPLATES: dict[str, Template] = {
         {"en": "¥{amount} of application {number} was paid to your account {account}. Loan {loan} is active; "
                "its repayment schedule is on the application's page.",
          "zh": "申请 {number} 的 ¥{amount} 已付至您的账户 {account}。贷款 {loan} 已生效，还款计划见申请页面。"}),
+    "repayment_received": Template(
+        {"en": "Loan {loan}: repayment received", "zh": "贷款 {loan} 还款已到账"},
+        {"en": "Your online repayment of ¥{amount} to loan {loan} was received and booked on {date}.",
+         "zh": "您对贷款 {loan} 的在线还款 ¥{amount} 已到账，入账日期 {date}。"}),
+    "repayment_failed": Template(
+        {"en": "Loan {loan}: online repayment failed", "zh": "贷款 {loan} 在线还款失败"},
+        {"en": "Your online repayment of ¥{amount} to loan {loan} failed: {reason}. Nothing was paid; please try again.",
+         "zh": "您对贷款 {loan} 的在线还款 ¥{amount} 失败：{reason}。未发生扣款，请重新支付。"}),
     "contract_to_sign": Template(
         {"en": "Application {number}: the contract is ready to sign", "zh": "申请 {number} 的合同待签署"},
         {"en": "The contract of application {number} is ready for your signature (verification code by SMS): {link}",

@@ -15,7 +15,8 @@ event sent again under a new nonce is a duplicate, answered without changing any
 - e-signature: a flow ended (`handlers.esign.FlowEvent`) → `esign_completed`, event id
   `<flow_id>:<status>` (a completed flow: `<flow_id>:completed`), payload the event.
 - payments: an order settled (`handlers.payments.callbacks.Notification`) → `payment_settled`,
-  event id the `notification_id`, payload the notification.
+  event id the `notification_id`, payload the notification. A `collection` order's (a borrower's
+  online repayment) is not a message: `online_repayments.settle` books it in the ledger once.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ from app.services.clock import now
 from app.services.context import lazy_gettext as _l
 from app.services.errors import Unauthorized
 from app.services.identity.audit import audit
-from app.services.signing import deals
+from app.services.signing import deals, online_repayments
 from app.services.workflow.messages import deliver_message
 from handlers.callbacks import CallbackRejected
 from handlers.esign import FlowEvent
@@ -47,6 +48,7 @@ log = logging.getLogger("loanflow.callbacks")
 
 ESIGN, PAYMENTS = "esign", "payments"
 MESSAGE_NAMES = {ESIGN: "esign_completed", PAYMENTS: "payment_settled"}
+REPAYMENT = "repayment_settled"  # what an accepted collection notification became (booked, not a message)
 SECRETS = {ESIGN: "ESIGN_CALLBACK_SECRET", PAYMENTS: "PAYMENTS_CALLBACK_SECRET"}
 
 
@@ -128,11 +130,27 @@ def _receive(provider: str, read: Reader, headers: Mapping[str, str], body: byte
         _refuse(provider, CallbackRejected("malformed", "the business key or event id is too long"), remote_addr)
     if provider == ESIGN and _another_flow(event, remote_addr):
         return Accepted(name, event.business_key, event.event_id, False)
+    if provider == PAYMENTS and event.payload.get("kind") == "collection":
+        return _collection(event)
     delivery = deliver_message(name, event.business_key, event.payload, durable=True, dedup_key=event.event_id)
     if delivery.duplicate:
         log.info("callback from %s: %s for %s is a duplicate of %s", provider, name, event.business_key,
                  event.event_id)
     return Accepted(name, event.business_key, event.event_id, delivery.duplicate)
+
+
+def _collection(event: _Event) -> Accepted:
+    """A borrower's online repayment settled: booked in the ledger once, in this transaction (with the nonce)."""
+    try:
+        outcome = online_repayments.settle(event.payload)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    duplicate = bool(outcome.get("duplicate"))
+    if duplicate:
+        log.info("callback from payments: collection %s for %s is a duplicate", event.event_id, event.business_key)
+    return Accepted(REPAYMENT, event.business_key, event.event_id, duplicate)
 
 
 def _another_flow(event: _Event, remote_addr: str | None) -> bool:

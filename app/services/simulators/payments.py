@@ -26,13 +26,15 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
+from app.models import Organisation
 from app.models import PaymentOrder as OrderRow
 from app.services import clock, context
 from app.services.context import lazy_gettext as _l
-from app.services.errors import Invalid
+from app.services.errors import Conflict, Invalid, NotFound
 from app.services.identity import policy
 from app.services.identity.directory import Principal
 from app.services.simulators import state
+from handlers.errors import ProviderError
 from handlers.payments import (
     Injection,
     Notification,
@@ -165,9 +167,16 @@ def query(order_id: str) -> OrderStatus:
 
 def settle_due(now: datetime | None = None) -> int:
     """Settle the orders due by `now` (the services' clock unless given) and queue their
-    notifications (committed); how many settled."""
+    notifications (committed); how many settled. A collection order waits for its payer (`pay`)."""
     now = now or clock.now()
     notifications = gateway().settle_due(now)
+    count = _queue(notifications)
+    db.session.commit()
+    return count
+
+
+def _queue(notifications: list[Notification]) -> int:
+    """Queue each notification copy for the worker (`deliver_notifications`); how many orders they settle."""
     urls: dict[str, str] = {}
     for notification in notifications:
         if notification.order_id not in urls:
@@ -176,8 +185,55 @@ def settle_due(now: datetime | None = None) -> int:
         state.put(QUEUE_PREFIX + secrets.token_urlsafe(16), {
             "notification": notification.to_dict(), "url": urls[notification.order_id], "attempts": 0,
             "next_at": clock.now().isoformat(), "last_error": ""})  # sent from now on
-    db.session.commit()
     return len(urls)
+
+
+# --- the payer's side: a collection order's payment page -----------------------------------------------
+
+PAY_PATH = "/simulators/payments/orders/{order_id}/pay"
+
+
+def pay_path(order_id: str) -> str:
+    """The simulator's page where the payer of a collection order pays it."""
+    return PAY_PATH.format(order_id=order_id)
+
+
+def payer_order(principal: Principal | None, order_id: str, *, for_update: bool = False) -> StoredOrder:
+    """A collection order as its payer sees it: the caller must belong to the payer's organisation (its
+    account number is the organisation's credit code, else its code); `principal` None is the
+    simulator's key, which sees every order. NotFound for anything else, as for an unknown order."""
+    if for_update:
+        _hold_sqlite_write_lock()
+    query = select(OrderRow).where(OrderRow.order_id == order_id)
+    row = db.session.scalar(query.with_for_update() if for_update else query)
+    if row is None:
+        raise NotFound(_l("No such payment order."))
+    stored = _stored(row)
+    if stored.order.kind != "collection" or (principal is not None and not _pays(principal, stored)):
+        raise NotFound(_l("No such payment order."))
+    return stored
+
+
+def _pays(principal: Principal, stored: StoredOrder) -> bool:
+    org = db.session.get(Organisation, principal.org_id)
+    return org is not None and stored.order.payer.number in {org.credit_code, org.code} - {None, ""}
+
+
+def pay(principal: Principal | None, order_id: str) -> StoredOrder:
+    """The payer pays a pending collection order (committed): it settles now (as an injected failure if
+    the simulator was told to fail the next orders when it was taken) and its notification is queued
+    for the worker, which sends it signed as for any order. Conflict for an order settled already."""
+    payer_order(principal, order_id, for_update=True)
+    try:
+        notifications = gateway().pay(order_id, clock.now())
+    except ProviderError as exc:
+        db.session.rollback()
+        if exc.status == 409:
+            raise Conflict(_l("This payment order is settled already.")) from None
+        raise NotFound(_l("No such payment order.")) from None
+    _queue(notifications)
+    db.session.commit()
+    return payer_order(principal, order_id)
 
 
 def callback_url(notify_url: str) -> str:

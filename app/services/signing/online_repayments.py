@@ -1,0 +1,190 @@
+"""Online repayment (issue 15, docs/post-loan.md): the borrower pays a loan through the payment gateway.
+
+`order` places a `collection` payment order at the gateway (`signing.gateway`: the configured one,
+else the simulator in process) for the borrower's user: payer the borrower, payee the funder's
+collection account, business key the loan's, notified to the platform's payments callback. The
+borrower's idempotency key is theirs per loan: the same key again answers the order placed first.
+The payer pays on the gateway's page (`pay_url`); the gateway's signed notification reaches
+`callbacks.receive_payment`, which hands a collection's to `settle`: a succeeded order books the
+payment in the ledger once (`ledger.repayments.take_payment`, the order id as the payment's key)
+and tells the borrower; a failed one books nothing and is kept with its reason.
+
+This lives with signing because it is the platform's side of the payments adapter, which signing
+owns (rank 4 may use the ledger below it).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import Loan, Organisation
+from app.models.signing import RepaymentOrder
+from app.services import context
+from app.services.context import lazy_gettext as _l
+from app.services.errors import Conflict, Invalid, NotFound, ServiceError
+from app.services.identity import policy
+from app.services.identity.directory import Principal
+from app.services.ledger import loans, repayments
+from app.services.ledger.journal import hold_sqlite_write_lock
+from app.services.notices import sending
+from app.services.signing.disbursements import notify_url
+from app.services.signing.gateway import gateway
+from app.services.simulators.payments import pay_path
+from handlers.payments import Account, IdempotencyConflict, PaymentOrder
+from handlers.payments.model import parse_time
+
+log = logging.getLogger("loanflow.repayments")
+
+KEY_PREFIX = "online:{loan_id}:"  # the borrower's keys, per loan
+MAX_KEY = 100
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """A repayment order as its borrower sees it: the row, their own key, where to pay it."""
+
+    row: RepaymentOrder
+    idempotency_key: str
+    pay_url: str
+    duplicate: bool = False
+
+
+def view(row: RepaymentOrder, duplicate: bool = False) -> OrderView:
+    prefix = KEY_PREFIX.format(loan_id=row.loan_id)
+    key = row.idempotency_key[len(prefix):] if row.idempotency_key.startswith(prefix) else row.idempotency_key
+    return OrderView(row, key, pay_url(row.order_id), duplicate)
+
+
+def pay_url(order_id: str) -> str:
+    """The gateway's page where the payer pays the order: under `PAYMENTS_URL` when a gateway is
+    configured (the simulator's base), else the simulator served by this platform."""
+    base = str(context.config("PAYMENTS_URL", "") or "").rstrip("/")
+    if base:
+        return f"{base}/orders/{order_id}/pay"
+    return context.served_url() + pay_path(order_id)
+
+
+def _account(org: Organisation | None, fallback: str) -> Account:
+    if org is None:
+        return Account(name=fallback, number=fallback, bank=fallback)
+    return Account(name=org.name, number=org.credit_code or org.code, bank=org.name)
+
+
+def order(principal: Principal, loan_id: int, amount: Decimal, idempotency_key: str) -> OrderView:
+    """A collection order for the borrower's user (their own loan: 404 otherwise; 403 for another
+    party who sees it), committed. The same key again answers the first order (`duplicate`); the key
+    with another amount is a conflict. The amount is at most what settles the loan today."""
+    loan = loans.visible_loan(principal, loan_id)
+    policy.require(principal, "repayments.online", parties={"borrower": loan.borrower_org_id,
+                                                            "funder": loan.funder_org_id})
+    if not idempotency_key or len(idempotency_key) > MAX_KEY:
+        raise Invalid(_l("The payment is not valid."), {"idempotency_key": [f"1 to {MAX_KEY} characters"]})
+    key = KEY_PREFIX.format(loan_id=loan.id) + idempotency_key
+    existing = _by_key(key)
+    if existing is not None:
+        return _same(existing, amount)
+    if loan.status != "active":
+        raise Conflict(_l("The loan is not active: nothing is left to pay."))
+    to_pay = Decimal(repayments.quote_payoff(loan.id)["to_pay"])
+    if amount > to_pay:
+        raise Invalid(_l("The payment is not valid."), {"amount": [f"at most {to_pay:.2f}, what settles the loan today"]})
+    payer = _account(db.session.get(Organisation, loan.borrower_org_id), "borrower")
+    funder = db.session.get(Organisation, loan.funder_org_id) if loan.funder_org_id is not None else None
+    payee = _account(funder, "LOANFLOW")
+    try:
+        receipt = gateway().create_order(PaymentOrder(
+            kind="collection", idempotency_key=key, amount=f"{amount:.2f}", payer=payer, payee=payee,
+            notify_url=notify_url(), memo=f"还款 Repayment {loan.business_key}", business_key=loan.business_key))
+        row = RepaymentOrder(loan_id=loan.id, idempotency_key=key, order_id=receipt.order_id, amount=amount,
+                             status="pending", requested_by_id=principal.id)
+        db.session.add(row)
+        db.session.commit()
+    except IdempotencyConflict:
+        db.session.rollback()
+        raise Conflict(_l("This idempotency key was used for another payment.")) from None
+    except IntegrityError:  # the same key from a request at the same moment
+        db.session.rollback()
+        existing = _by_key(key)
+        if existing is None:
+            raise
+        return _same(existing, amount)
+    except Exception:
+        db.session.rollback()
+        raise
+    return view(row)
+
+
+def _by_key(key: str) -> RepaymentOrder | None:
+    return db.session.scalar(select(RepaymentOrder).where(RepaymentOrder.idempotency_key == key)
+                             .execution_options(populate_existing=True))
+
+
+def _same(existing: RepaymentOrder, amount: Decimal) -> OrderView:
+    if existing.amount != amount:
+        raise Conflict(_l("This idempotency key was used for another payment."))
+    return view(existing, duplicate=True)
+
+
+def orders_of(principal: Principal, loan_id: int) -> list[OrderView]:
+    """The loan's online repayment orders, newest first, for whoever sees the loan (404 otherwise)."""
+    loan = loans.visible_loan(principal, loan_id)
+    rows = db.session.scalars(select(RepaymentOrder).where(RepaymentOrder.loan_id == loan.id)
+                              .order_by(RepaymentOrder.id.desc()).execution_options(populate_existing=True))
+    return [view(row) for row in rows]
+
+
+def settle(notification: dict[str, Any]) -> dict[str, Any]:
+    """A collection order's notification (as data), in the callback's transaction, which the caller
+    commits: succeeded → the payment booked once (its key `online-order:<order_id>`), the order
+    `succeeded`, the borrower told; failed → the order `failed` with the gateway's reason, nothing
+    booked. A notification of an order settled before (a copy, or one arriving after the query
+    answered) changes nothing: `duplicate`. An order the platform did not place is `unknown`."""
+    hold_sqlite_write_lock()
+    order_id = str(notification.get("order_id") or "")
+    row = db.session.scalar(select(RepaymentOrder).where(RepaymentOrder.order_id == order_id).with_for_update()
+                            .execution_options(populate_existing=True))
+    if row is None:
+        log.warning("collection notification for order %s, which the platform did not place; nothing done", order_id)
+        return {"outcome": "unknown", "duplicate": False}
+    if row.status != "pending":
+        return {"outcome": row.status, "duplicate": True}
+    settled_at = parse_time(notification.get("settled_at"))
+    row.settled_at = settled_at
+    loan = db.session.get(Loan, row.loan_id)
+    if loan is None:
+        raise NotFound("loan not found")
+    if notification.get("status") != "succeeded":
+        row.status = "failed"
+        row.failure_reason = str(notification.get("failure_reason") or "the gateway gave no reason")
+        _tell(loan, "repayment_failed", row, reason=row.failure_reason)
+        db.session.flush()
+        return {"outcome": "failed", "duplicate": False}
+    on = settled_at.astimezone(context.business_tz()).date() if settled_at else loans.business_today()
+    amount = Decimal(str(notification.get("amount") or row.amount))
+    row.status = "succeeded"
+    try:
+        with db.session.begin_nested():
+            taken = repayments.take_payment(repayments.PaymentNotice(
+                loan.id, f"online-order:{order_id}", amount, channel="online", received_on=on))
+    except ServiceError as exc:  # the money came but cannot be booked (the loan closed meanwhile): kept, logged
+        row.failure_reason = f"received but not booked: {exc.message}"
+        log.error("collection order %s of loan %s received but not booked: %s", order_id, loan.business_key,
+                  exc.message)
+        db.session.flush()
+        return {"outcome": "succeeded", "duplicate": False, "booked": False}
+    row.payment_id = taken.payment.id
+    _tell(loan, "repayment_received", row, date=on.isoformat())
+    db.session.flush()
+    return {"outcome": "succeeded", "duplicate": taken.duplicate, "booked": True, "payment_id": taken.payment.id}
+
+
+def _tell(loan: Loan, template: str, row: RepaymentOrder, **more: str) -> None:
+    sending.send(template, {"loan": loan.business_key, "amount": f"{row.amount:,.2f}", **more},
+                 org_id=loan.borrower_org_id, roles=sorted(policy.party_roles("repayments.online", "borrower")),
+                 business_key=loan.business_key, idempotency_key=f"{row.order_id}:{template}")

@@ -1,0 +1,282 @@
+"""Online repayment and the early-repayment quote (issue 15, docs/post-loan.md) on both databases.
+
+A borrower's applicant asks for a collection order (`POST /api/v1/loans/{id}/repayments/online`), pays
+it as the payer at the payments simulator (`POST /simulators/payments/api/orders/{id}/pay`), the
+simulator's worker jobs (run here explicitly) send its signed notification to the platform served
+over real HTTP, and the ledger books the payment once. The quote is `GET .../early-repayment-quote`.
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Instalment, Payment
+from app.models import PaymentOrder as OrderRow
+from app.models.signing import RepaymentOrder
+from app.services.identity import directory as identity
+from app.services.ledger import loans
+from app.services.simulators import payments
+from handlers.payments import Account, Notification, PaymentOrder, sign_notification
+from tests.integration.ledger_support import assert_books_balance, business_day, product
+
+START = date(2026, 1, 10)  # 12,000 at 12 % over 12 months, 1 % fee: bills of 1,066.19 on the 10th
+BILL = "1066.19"
+USERS = {"applicant1": ("BORR1", "applicant"), "applicant2": ("BORR2", "applicant"),
+         "finance1": ("BANK1", "finance")}
+ORGS = {"BORR1": "borrower", "BORR2": "borrower", "BANK1": "funder"}
+CALLBACK = "/api/v1/callbacks/payments"
+
+
+class World:
+    def __init__(self, app, client, served: str, headers: dict[str, dict[str, str]], loan1: int, loan2: int) -> None:
+        self.app, self.client, self.served, self.headers = app, client, served, headers
+        self.loan1, self.loan2 = loan1, loan2
+
+    def get(self, who: str, path: str, **kwargs: Any):
+        return self.client.get(path, headers=self.headers[who], **kwargs)
+
+    def post(self, who: str, path: str, body: Any = None):
+        return self.client.post(path, headers=self.headers[who], json=body)
+
+    def order(self, who: str = "applicant1", amount: Any = BILL, key: str = "pay-1", loan_id: int | None = None):
+        return self.post(who, f"/api/v1/loans/{loan_id or self.loan1}/repayments/online",
+                         {"amount": amount, "idempotency_key": key})
+
+    def pay(self, who: str, order_id: str):
+        return self.post(who, f"/simulators/payments/api/orders/{order_id}/pay")
+
+    def worker(self) -> int:
+        """The simulator's worker jobs, as `flask worker` runs them: settle what is due, send what is queued."""
+        with self.app.app_context():
+            payments.settle_due()
+            delivered = payments.deliver_notifications()
+            db.session.remove()
+        return delivered
+
+    def count(self, model: Any) -> int:
+        with self.app.app_context():
+            n = db.session.scalar(select(func.count()).select_from(model))
+            db.session.remove()
+        return int(n or 0)
+
+
+@pytest.fixture
+def world(app, client, clock, served) -> World:
+    business_day(clock, START)
+    with app.app_context():
+        org = {code: identity.create_org(code, [kind], f"Organisation {code}").id for code, kind in ORGS.items()}
+        headers = {}
+        for name, (org_code, role) in USERS.items():
+            identity.create_user(name, org_code, [role])
+            headers[name] = {"Authorization": f"Bearer {identity.issue_token(name)}"}
+        db.session.commit()
+        code = product()
+        ids = [loans.book_loan(loans.LoanRequest(code, f"LOAN-{n}", org[f"BORR{n}"], Decimal("12000.00"), 12, START,
+                                                 funder_org_id=org["BANK1"])).id for n in (1, 2)]
+        db.session.commit()
+        db.session.remove()
+    base_url = app.config.get("BASE_URL")
+    app.config["BASE_URL"] = served  # the simulator calls the served platform back
+    yield World(app, client, served, headers, *ids)
+    app.config["BASE_URL"] = base_url
+
+
+def instalments(app, loan_id: int) -> list[Instalment]:
+    with app.app_context():
+        rows = loans.instalments(loan_id)
+        db.session.expunge_all()
+        db.session.remove()
+    return rows
+
+
+# -- paying a bill online, end to end ----------------------------------------------------------------
+
+def test_a_bill_paid_online_is_booked_once_and_the_next_instalment_is_paid(world, clock):
+    business_day(clock, date(2026, 2, 8))  # bill 1 (due 10 Feb) was issued on 7 Feb
+    placed = world.order()
+    assert placed.status_code == 201, placed.json
+    body = placed.json
+    assert body["status"] == "pending" and body["amount"] == BILL and body["idempotency_key"] == "pay-1"
+    assert body["pay_url"] == f"{world.served}/simulators/payments/orders/{body['order_id']}/pay"
+    with world.app.app_context():
+        row = db.session.scalar(select(OrderRow).where(OrderRow.order_id == body["order_id"]))
+        assert row.order["kind"] == "collection" and row.order["business_key"] == "LOAN-1"
+        assert row.order["payer"]["number"] == "BORR1" and row.order["payee"]["number"] == "BANK1"
+        assert row.order["notify_url"] == f"{world.served}{CALLBACK}"
+        db.session.remove()
+
+    again = world.order()  # the same key: the same order, none placed
+    assert again.status_code == 200 and again.json["order_id"] == body["order_id"]
+    assert world.count(OrderRow) == 1 and world.count(RepaymentOrder) == 1
+
+    clock.advance(hours=2)  # the timer does not settle a collection: it waits for its payer
+    assert world.worker() == 0
+    assert world.get("applicant1", f"/api/v1/loans/{world.loan1}/repayments/online").json[0]["status"] == "pending"
+
+    page = world.get("applicant1", f"/simulators/payments/orders/{body['order_id']}/pay")
+    assert page.status_code == 401 or page.status_code == 302  # the page is for a signed-in browser
+    assert world.pay("applicant2", body["order_id"]).status_code == 404  # another borrower is not its payer
+    paid = world.pay("applicant1", body["order_id"])
+    assert paid.status_code == 200 and paid.json["status"] == "succeeded"
+    assert world.pay("applicant1", body["order_id"]).status_code == 409  # paid once
+
+    assert world.count(Payment) == 0  # nothing is booked before the notification arrives
+    assert world.worker() == 1  # over HTTP, signed, to the served platform's callback
+    listed = world.get("applicant1", f"/api/v1/loans/{world.loan1}/payments").json
+    assert [(p["channel"], p["amount"], p["status"], p["booked_on"]) for p in listed] == [
+        ("online", BILL, "booked", "2026-02-08")]
+    first = instalments(world.app, world.loan1)[0]
+    assert (first.number, first.status, first.paid_on) == (1, "paid", date(2026, 2, 8))
+    order = world.get("applicant1", f"/api/v1/loans/{world.loan1}/repayments/online").json[0]
+    assert order["status"] == "succeeded" and order["payment_id"] == listed[0]["id"]
+    with world.app.app_context():
+        assert_books_balance(world.loan1)
+        db.session.remove()
+
+
+def test_a_notification_delivered_twice_or_again_later_books_one_payment(world, clock, app):
+    business_day(clock, date(2026, 2, 8))
+    with app.app_context():
+        payments.notify_twice_next(1)
+        db.session.remove()
+    order_id = world.order().json["order_id"]
+    assert world.pay("applicant1", order_id).status_code == 200
+    assert world.worker() == 2  # both copies taken
+    assert world.count(Payment) == 1
+    with app.app_context():  # a third copy, late and under a fresh nonce
+        stored = payments.payer_order(None, order_id)
+        notification = Notification(
+            notification_id="SIM-PN-" + order_id.removeprefix("SIM-PO-"), order_id=order_id,
+            idempotency_key=stored.order.idempotency_key, kind="collection", status="succeeded", amount=BILL,
+            settled_at=stored.settled_at, business_key="LOAN-1")
+        signed = sign_notification(app.config["PAYMENTS_CALLBACK_SECRET"], notification, clock(), "late-copy-nonce-1")
+        db.session.remove()
+    answer = world.client.post(CALLBACK, data=signed.body, headers=signed.headers)
+    assert answer.status_code == 200 and answer.json == {"duplicate": True}
+    assert world.count(Payment) == 1
+    with app.app_context():
+        assert_books_balance(world.loan1)
+        db.session.remove()
+
+
+def test_a_failed_payment_books_nothing_and_shows_its_reason(world, clock, app):
+    business_day(clock, date(2026, 2, 8))
+    with app.app_context():
+        payments.fail_next(1, "insufficient funds")
+        db.session.remove()
+    order_id = world.order().json["order_id"]
+    paid = world.pay("applicant1", order_id)
+    assert paid.status_code == 200 and paid.json["status"] == "failed"
+    assert world.worker() == 1
+    assert world.count(Payment) == 0
+    [order] = world.get("applicant1", f"/api/v1/loans/{world.loan1}/repayments/online").json
+    assert (order["status"], order["failure_reason"], order["payment_id"]) == ("failed", "insufficient funds", None)
+    assert instalments(app, world.loan1)[0].status == "pending"
+    again = world.order(key="pay-2")  # a new order for the same bill
+    assert again.status_code == 201 and again.json["order_id"] != order_id
+
+
+def test_the_simulator_key_pays_and_a_disbursement_is_not_paid_by_hand(world, clock, app):
+    business_day(clock, date(2026, 2, 8))
+    order_id = world.order().json["order_id"]
+    key = {"Authorization": f"Bearer {app.config['SIMULATOR_API_KEY']}"}
+    assert world.client.post(f"/simulators/payments/api/orders/{order_id}/pay", headers=key).json["status"] == \
+        "succeeded"
+    assert world.client.post("/simulators/payments/api/orders/SIM-PO-NONE/pay", headers=key).status_code == 404
+    assert world.client.post(f"/simulators/payments/api/orders/{order_id}/pay").status_code == 401
+
+
+# -- who may pay, and what -------------------------------------------------------------------------
+
+def test_only_the_borrowers_user_pays_their_own_loan(world):
+    assert world.order("applicant2").status_code == 404  # another borrower's loan
+    assert world.order("finance1").status_code == 403  # the funder sees the loan but is not its payer
+    assert world.order("applicant1", loan_id=999999).status_code == 404
+    assert world.count(OrderRow) == 0
+
+
+@pytest.mark.parametrize(("amount", "field"), [
+    ("0", "amount"), ("0.00", "amount"), ("-5.00", "amount"), (100, "amount"), ("1.234", "amount"),
+    ("abc", "amount"), ("12500.00", "amount"), (None, "amount"),
+])
+def test_wrong_amounts_are_refused_and_place_nothing(world, amount, field):
+    answer = world.order(amount=amount)
+    assert answer.status_code == 422, answer.json
+    assert field in answer.json["error"]["fields"]
+    assert world.count(OrderRow) == 0 and world.count(RepaymentOrder) == 0
+
+
+def test_a_key_is_one_amount_and_a_key_is_required(world):
+    assert world.order(key="").status_code == 422
+    assert world.order().status_code == 201
+    assert world.order(amount="10.00").status_code == 409  # the key was used for another amount
+    assert world.count(OrderRow) == 1
+
+
+# -- the early-repayment quote ---------------------------------------------------------------------
+
+def quote(world: World, who: str = "applicant1", **query: str):
+    return world.get(who, f"/api/v1/loans/{world.loan1}/early-repayment-quote", query_string=query)
+
+
+def test_the_full_payoff_quote_is_principal_interest_to_date_and_fee(world):
+    answer = quote(world, date="2026-02-08")
+    assert answer.status_code == 200, answer.json
+    body = answer.json
+    assert (body["kind"], body["prepayment"]) == ("payoff", None)
+    assert (body["principal"], body["interest"], body["fee"], body["total"]) == (
+        "12000.00", "112.26", "110.54", "12222.80")  # docs/ledger.md's worked example
+
+
+def test_a_partial_prepayment_quote_shows_the_new_schedule_in_either_mode(world):
+    shorter = quote(world, date="2026-02-07", amount="4066.19", mode="shorten_term")
+    lower = quote(world, date="2026-02-07", amount="4066.19", mode="reduce_instalment")
+    assert shorter.status_code == 200 and lower.status_code == 200, (shorter.json, lower.json)
+    for body in (shorter.json, lower.json):
+        part = body["prepayment"]
+        assert body["kind"] == "partial" and not part["settled"]
+        assert (part["bills_paid"], part["prepaid_principal"], part["fee"]) == (BILL, "2970.30", "29.70")
+        assert part["schedule"][0]["owed"] == "0.00"  # bill 1 paid as scheduled
+    short_rows, low_rows = shorter.json["prepayment"]["schedule"], lower.json["prepayment"]["schedule"]
+    assert len(short_rows) == 9  # docs/ledger.md: 9 instalments instead of 12
+    assert len(low_rows) == 12 and Decimal(lower.json["prepayment"]["level_payment"]) < Decimal(BILL)
+    assert short_rows[1]["interest"] == "80.84"  # bill 2 charges interest on the lower balance
+    assert lower.json["mode"] == "reduce_instalment"
+    detail = world.get("applicant1", f"/api/v1/loans/{world.loan1}").json
+    assert detail["schedule_version"] == 1 and world.count(Payment) == 0  # a quote keeps nothing
+
+
+@pytest.mark.parametrize(("query", "field"), [
+    ({"date": "2026-13-45"}, "date"), ({"date": "2025-12-31"}, "date"), ({"amount": "-1"}, "amount"),
+    ({"amount": "0"}, "amount"), ({"amount": "1.001"}, "amount"), ({"mode": "skip_a_month"}, "mode"),
+])
+def test_a_bad_quote_request_is_422_naming_the_field(world, query, field):
+    answer = quote(world, **query)
+    assert answer.status_code == 422, answer.json
+    assert field in answer.json["error"].get("fields", {}), answer.json
+
+
+def test_another_borrowers_user_gets_no_quote(world):
+    assert quote(world, "applicant2").status_code == 404
+    assert quote(world, "finance1").status_code == 200  # the funder sees its loan
+
+
+def test_an_unpaid_collection_still_waits_a_week_later_while_a_disbursement_settles(world, clock, app):
+    order_id = world.order().json["order_id"]
+    with app.app_context():  # a disbursement placed at the same time settles by the timer as before
+        disbursement = payments.create_order(PaymentOrder(
+            kind="disbursement", idempotency_key="D-1", amount="10.00", payer=Account("Bank", "BANK1", "Bank"),
+            payee=Account("Borrower", "BORR1", "Bank"), notify_url="http://127.0.0.1:9/none", business_key="APP-1"))
+        db.session.remove()
+    clock.advance(days=7)
+    with app.app_context():
+        assert payments.settle_due() == 1
+        assert payments.query(disbursement.order_id).status == "succeeded"
+        assert payments.query(order_id).status == "pending"
+        db.session.remove()
+    assert world.count(Payment) == 0
