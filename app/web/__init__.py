@@ -22,6 +22,8 @@ def register_web(app: Flask) -> None:
 
     for blueprint in (auth.bp, inbox.bp, admin.bp, notices.bp, applications.bp, products.bp, leads.bp):
         app.register_blueprint(blueprint)
+    from app.web import loans as loan_pages  # issue 15: the loans pages
+    app.register_blueprint(loan_pages.bp)
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["local_date"] = local_date

@@ -339,6 +339,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("application_pages.index", "GET"): Rule("application", EVERYONE, lists="visible"),
     ("application_pages.deals", "GET"): Rule("application", EVERYONE, lists="visible"),
     ("application_pages.show", "GET"): Rule("application", EVERYONE),
+    ("loan_pages.index", "GET"): Rule("loan", EVERYONE, lists="visible"),
+    ("loan_pages.show", "GET"): Rule("loan", EVERYONE),
+    ("loan_pages.pay_online", "POST"): guarded("loan", "repayments.online"),
     ("application_pages.document", "GET"): Rule("application_document", EVERYONE),
     ("application_pages.new", "GET"): guarded(None, "applications.draft"),  # a product's form
     ("application_pages.new", "POST"): guarded(None, "applications.draft"),
@@ -971,6 +974,7 @@ def request_args(world: World, endpoint: str, method: str, t: Target) -> dict[st
         "loans.payoff_quote": lambda: {"query_string": {"date": "2026-11-28"}},
         "loans.early_repayment_quote": lambda: {"query_string": {"date": "2026-11-28", "amount": "100.00"}},
         "loans.pay_online": lambda: {"json": {"amount": "10.00", "idempotency_key": f"authz-online-{n}"}},
+        "loan_pages.pay_online": lambda: {"data": {"amount": "10.00", "key": f"authz-web-{n}"}},
         "inbox.claim": lambda: {"data": {"next": "/"}},
         "inbox.assign": lambda: {"data": {"username": assignee(t)}},
         "admin.create_org": lambda: {"data": {"code": f"NEWORG{n}", "kind": "funder", "name": f"New {n}"}},

@@ -7,9 +7,11 @@ over real HTTP, and the ledger books the payment once. The quote is `GET .../ear
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
@@ -23,6 +25,7 @@ from app.services.ledger import loans
 from app.services.simulators import payments
 from handlers.payments import Account, Notification, PaymentOrder, sign_notification
 from tests.integration.ledger_support import assert_books_balance, business_day, product
+from tests.integration.test_identity import set_password, sign_in
 
 START = date(2026, 1, 10)  # 12,000 at 12 % over 12 months, 1 % fee: bills of 1,066.19 on the 10th
 BILL = "1066.19"
@@ -280,3 +283,74 @@ def test_an_unpaid_collection_still_waits_a_week_later_while_a_disbursement_sett
         assert payments.query(order_id).status == "pending"
         db.session.remove()
     assert world.count(Payment) == 0
+
+
+# -- the loan page -----------------------------------------------------------------------------------
+
+ZH, EN = {"Accept-Language": "zh-CN"}, {"Accept-Language": "en"}
+
+
+def signed_in(app, username: str):
+    set_password(app, username)
+    browser = app.test_client()
+    assert sign_in(browser, username).status_code in (302, 303)
+    return browser
+
+
+def csrf_of(page) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+
+def test_the_borrower_pays_a_bill_from_the_loan_page_in_chinese(world, clock, app):
+    business_day(clock, date(2026, 2, 8))
+    web = signed_in(app, "applicant1")
+    listing = web.get("/loans", headers=ZH)
+    assert "LOAN-1" in listing.text and "LOAN-2" not in listing.text and "还款中" in listing.text
+    page = web.get(f"/loans/{world.loan1}", headers=ZH)
+    assert page.status_code == 200 and "在线还款" in page.text and "提前还款试算" in page.text
+    assert ">pending<" not in page.text and "暂无还款记录" in page.text
+    form = {"csrf_token": csrf_of(page), "key": re.search(r'name="key" value="([^"]+)"', page.text).group(1),
+            "amount": "1,066.19"}
+    sent = web.post(f"/loans/{world.loan1}/pay-online", data=form, headers=ZH)
+    assert sent.status_code == 303
+    where = urlsplit(sent.headers["Location"])
+    assert f"{where.scheme}://{where.netloc}" == world.served and where.path.startswith("/simulators/payments/orders/")
+    assert web.post(f"/loans/{world.loan1}/pay-online", data=form, headers=ZH).headers["Location"] == \
+        sent.headers["Location"]  # the form sent twice: one order
+    assert world.count(OrderRow) == 1
+    gateway_page = web.get(f"{where.path}?{where.query}", headers=ZH)
+    assert "模拟器" in gateway_page.text and "支付 ¥1066.19" in gateway_page.text
+    assert signed_in(app, "applicant2").get(where.path).status_code == 404  # not their order
+    paid = web.post(f"{where.path}?{where.query}", data={"csrf_token": csrf_of(gateway_page)}, headers=ZH)
+    assert paid.status_code == 303
+    assert "该订单已支付" in web.get(paid.headers["Location"], headers=ZH).text
+    assert world.worker() == 1
+    after = web.get(f"/loans/{world.loan1}", headers=ZH)
+    assert 'data-instalment="1" data-status="paid"' in after.text and "已入账" in after.text
+    english = web.get(f"/loans/{world.loan1}", headers=EN).text
+    assert "Pay online" in english and "Booked" in english
+
+
+def test_the_loan_page_quotes_and_refuses_bad_input_in_both_languages(world, app):
+    web = signed_in(app, "applicant1")
+    query = {"quote": "1", "date": "2026-02-07", "amount": "4066.19", "mode": "reduce_instalment"}
+    quoted = web.get(f"/loans/{world.loan1}", query_string=query, headers=ZH)
+    assert quoted.status_code == 200 and 'id="quote-prepaid">¥2,970.30<' in quoted.text and "减少月供" in quoted.text
+    full = web.get(f"/loans/{world.loan1}", query_string={"quote": "1", "date": "2026-02-08"}, headers=EN)
+    assert 'id="quote-total">CN¥12,222.80<' in full.text  # English writes the currency CN¥
+    bad = web.get(f"/loans/{world.loan1}", query_string={"quote": "1", "date": "2026-13-45", "amount": "x"},
+                  headers=ZH)
+    assert "请按 YYYY-MM-DD 格式填写日期" in bad.text and 'id="quote"' not in bad.text
+    early = web.get(f"/loans/{world.loan1}", query_string={"quote": "1", "date": "2025-01-01"}, headers=EN)
+    assert "before the loan began" in early.text
+    page = web.get(f"/loans/{world.loan1}")
+    too_much = web.post(f"/loans/{world.loan1}/pay-online", headers=ZH,
+                        data={"csrf_token": csrf_of(page), "key": "k", "amount": "99999.00"})
+    assert too_much.status_code == 422 and "金额超过今日结清贷款所需金额" in too_much.text
+    assert world.count(OrderRow) == 0
+
+
+def test_the_funder_sees_the_loan_page_without_the_pay_form_and_others_get_404(world, app):
+    finance = signed_in(app, "finance1").get(f"/loans/{world.loan1}")
+    assert finance.status_code == 200 and 'id="pay-online-form"' not in finance.text
+    assert signed_in(app, "applicant2").get(f"/loans/{world.loan1}").status_code == 404

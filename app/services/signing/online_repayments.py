@@ -29,6 +29,7 @@ from app.services import context
 from app.services.context import lazy_gettext as _l
 from app.services.errors import Conflict, Invalid, NotFound, ServiceError
 from app.services.identity import policy
+from app.services.identity.access import party_kinds
 from app.services.identity.directory import Principal
 from app.services.ledger import loans, repayments
 from app.services.ledger.journal import hold_sqlite_write_lock
@@ -188,3 +189,15 @@ def _tell(loan: Loan, template: str, row: RepaymentOrder, **more: str) -> None:
     sending.send(template, {"loan": loan.business_key, "amount": f"{row.amount:,.2f}", **more},
                  org_id=loan.borrower_org_id, roles=sorted(policy.party_roles("repayments.online", "borrower")),
                  business_key=loan.business_key, idempotency_key=f"{row.order_id}:{template}")
+
+
+def may_pay(principal: Principal, loan_id: int) -> bool:
+    """Whether the page offers this user the "Pay online" form for the loan (they see it: 404 otherwise)."""
+    loan = loans.visible_loan(principal, loan_id)
+    return loan.status == "active" and policy.allowed(principal, "repayments.online", parties={
+        "borrower": loan.borrower_org_id, "funder": loan.funder_org_id})
+
+
+def sees_loans(principal: Principal) -> bool:
+    """Whether the header offers the loans page: platform staff, and users of a borrower or a funder."""
+    return principal.is_platform or bool(party_kinds(principal) & {"borrower", "funder"})
