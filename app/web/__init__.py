@@ -16,11 +16,12 @@ def _wants_json() -> bool:
 
 
 def register_web(app: Flask) -> None:
-    from app.web import admin, applications, auth, inbox, leads, notices, products, vocabulary
+    from app.web import admin, applications, auth, collateral, inbox, leads, notices, products, vocabulary
     from app.web.i18n import local_date, money
     from app.web.money_input import money_format_hint
 
-    for blueprint in (auth.bp, inbox.bp, admin.bp, notices.bp, applications.bp, products.bp, leads.bp):
+    for blueprint in (auth.bp, inbox.bp, admin.bp, notices.bp, applications.bp, products.bp, leads.bp,
+                      collateral.bp):
         app.register_blueprint(blueprint)
     from app.web import loans as loan_pages  # issue 15: the loans pages
     app.register_blueprint(loan_pages.bp)

@@ -358,6 +358,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("product_pages.new", "POST"): guarded(None, "products.administer"),
     ("product_pages.edit", "GET"): guarded("product", "products.administer"),
     ("product_pages.edit", "POST"): guarded("product", "products.administer"),
+    # collateral: prices are the platform's admins' and operators' (API and page); pledges are read by
+    # platform staff, borrowers' applicants and funders' finance (which ones: test_pledge_prices.py)
+    ("collateral.record_prices", "POST"): guarded(None, "collateral.prices"),
+    ("collateral.list_pledges", "GET"): guarded(None, "collateral.read"),
+    ("collateral_pages.index", "GET"): guarded(None, "collateral.prices"),
+    ("collateral_pages.upload", "POST"): guarded(None, "collateral.prices"),
 }
 # Pages that need a draft (or a submitted application, to withdraw) for those who may use them, even to read.
 DRAFT_PAGES = frozenset({"application_pages.edit", "application_pages.delete", "application_pages.withdraw"})
@@ -993,6 +999,10 @@ def request_args(world: World, endpoint: str, method: str, t: Target) -> dict[st
         "applications.add_document": lambda: {"data": {"kind": "invoice", "file": (io.BytesIO(PDF), "invoice.pdf")}},
         "products.create_product": lambda: {"json": {**ORDER_PRODUCT, "code": f"AUTHZ-NEW{n}"}},
         "products.update_product": lambda: {"json": {"name": f"Matrix orders {n}"}},
+        "collateral.record_prices": lambda: {"json": {"prices": [
+            {"goods": "Matrix goods", "unit": "t", "price": "100.00", "as_of": "2026-11-27"}]}},
+        "collateral_pages.upload": lambda: {"data": {"file": (
+            io.BytesIO(b"goods,unit,price,as_of\nMatrix goods,t,100.00,2026-11-27\n"), "prices.csv")}},
         "simulators.payments_inject": lambda: {"data": {"fail_next": "0", "late_next": "0", "late_minutes": "10",
                                                         "twice_next": "0"}},
         "simulators.add_to_blacklist": lambda: {"data": {"subject": make_id_number(f"11010519900101{n % 1000:03d}"),

@@ -103,6 +103,10 @@ POLICY: dict[str, tuple[Grant, ...]] = {
     # the payment gateway simulator's page: its orders, and the failures, delays and duplicate
     # notifications it inflicts on the next orders
     "payments.simulate": (platform(*PLATFORM_ACTORS),),
+    # collateral: commodity prices of pledged goods (each revalues the pledges), and who reads a
+    # pledge's LTV; the party grants of `collateral.read` are also whom a zone crossing is told
+    "collateral.prices": (platform(*PLATFORM_ACTORS),),
+    "collateral.read": (platform(*PLATFORM_STAFF), party("borrower", "applicant"), party("funder", "finance")),
     # users and organisations; whom an administrator acts on, and which roles they grant, is grants.py's
     "users.administer": (platform(*PLATFORM_ACTORS),),
 }

@@ -35,6 +35,29 @@ TEMPLATES: dict[str, Template] = {
         {"en": "¥{amount} of application {number} was paid to your account {account}. Loan {loan} is active; "
                "its repayment schedule is on the application's page.",
          "zh": "申请 {number} 的 ¥{amount} 已付至您的账户 {account}。贷款 {loan} 已生效，还款计划见申请页面。"}),
+    # pledge monitoring (app/services/collateral): a pledge's LTV crossed a line of its product
+    "ltv_warning": Template(
+        {"en": "Loan {number}: the pledged goods' value fell (LTV {ltv})",
+         "zh": "贷款 {number}：质押货物价值下跌（质押率 {ltv}）"},
+        {"en": "At {goods} ¥{price} per {unit} ({as_of}) the pledge of application {number} is worth ¥{value}; "
+               "the loan's outstanding principal ¥{principal} is {ltv} of it, at or above the warning line {line}.",
+         "zh": "按 {goods} 每{unit} ¥{price}（{as_of}）计，申请 {number} 的质押物价值 ¥{value}，贷款未还本金 "
+               "¥{principal}，质押率 {ltv}，已达预警线 {line}。"}),
+    "ltv_margin_call": Template(
+        {"en": "Loan {number}: margin call (LTV {ltv})", "zh": "贷款 {number}：追加担保通知（质押率 {ltv}）"},
+        {"en": "At {goods} ¥{price} per {unit} ({as_of}) the pledge of application {number} is worth ¥{value}; "
+               "the loan's outstanding principal ¥{principal} is {ltv} of it, at or above the margin call line "
+               "{line}. Add goods to the pledge or repay part of the loan.",
+         "zh": "按 {goods} 每{unit} ¥{price}（{as_of}）计，申请 {number} 的质押物价值 ¥{value}，贷款未还本金 "
+               "¥{principal}，质押率 {ltv}，已达追加担保线 {line}。请补充质押货物或偿还部分贷款。"}),
+    "ltv_liquidation": Template(
+        {"en": "Loan {number}: the pledge reached the liquidation line (LTV {ltv})",
+         "zh": "贷款 {number}：质押率已达处置线（质押率 {ltv}）"},
+        {"en": "At {goods} ¥{price} per {unit} ({as_of}) the pledge of application {number} is worth ¥{value}; "
+               "the loan's outstanding principal ¥{principal} is {ltv} of it, at or above the liquidation line "
+               "{line}. The pledged goods may be disposed of.",
+         "zh": "按 {goods} 每{unit} ¥{price}（{as_of}）计，申请 {number} 的质押物价值 ¥{value}，贷款未还本金 "
+               "¥{principal}，质押率 {ltv}，已达处置线 {line}，质押货物可能被处置。"}),
     "repayment_received": Template(
         {"en": "Loan {loan}: repayment received", "zh": "贷款 {loan} 还款已到账"},
         {"en": "Your online repayment of ¥{amount} to loan {loan} was received and booked on {date}.",

@@ -1,0 +1,104 @@
+"""Collateral's tables: commodity prices, the pledges of active pledge-financing deals, each pledge's
+valuations (its LTV history) and the zone crossings it made (docs/collateral.md)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import Model
+from app.models.loan import Money, _one_of
+from app.models.types import BigId, UTCDateTime, utcnow
+
+ZONES = ("normal", "warning", "margin_call", "liquidation")
+CROSSINGS = ("warning", "margin_call", "liquidation")
+Quantity = Numeric(18, 4)
+Ratio = Numeric(12, 4)
+
+
+class CommodityPrice(Model):
+    """A price of a goods per unit on a day, as a price source reported it; the latest `as_of` counts."""
+
+    __tablename__ = "commodity_prices"
+    __table_args__ = (Index("ix_commodity_prices_goods", "goods_key", "unit_key", "as_of", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    goods: Mapped[str] = mapped_column(String(200))
+    goods_key: Mapped[str] = mapped_column(String(200))  # spaces collapsed, case folded: what pledges match on
+    unit: Mapped[str] = mapped_column(String(20))
+    unit_key: Mapped[str] = mapped_column(String(20))
+    price: Mapped[Decimal] = mapped_column(Money)
+    as_of: Mapped[date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(64))  # api | csv:<file name>
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Pledge(Model):
+    """The goods an active pledge-financing deal pledged, and where its LTV stands now."""
+
+    __tablename__ = "pledges"
+    __table_args__ = (
+        CheckConstraint(_one_of("zone", ZONES), name="zone"),
+        Index("ix_pledges_goods", "goods_key", "unit_key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    application_id: Mapped[int] = mapped_column(BigId, ForeignKey("applications.id"), unique=True)
+    loan_id: Mapped[int] = mapped_column(BigId, ForeignKey("loans.id"))
+    goods: Mapped[str] = mapped_column(String(200))
+    goods_key: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(20))
+    unit_key: Mapped[str] = mapped_column(String(20))
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+    principal: Mapped[Decimal | None] = mapped_column(Money)  # outstanding at the last valuation
+    price_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("commodity_prices.id"))
+    value: Mapped[Decimal | None] = mapped_column(Money)
+    ltv: Mapped[Decimal | None] = mapped_column(Ratio)
+    zone: Mapped[str | None] = mapped_column(String(16))  # None until first valued
+    valued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lock_version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PledgeValuation(Model):
+    """One point of a pledge's LTV history: the price, principal and LTV it was valued at."""
+
+    __tablename__ = "pledge_valuations"
+    __table_args__ = (
+        CheckConstraint(_one_of("zone", ZONES), name="zone"),
+        Index("ix_pledge_valuations_pledge", "pledge_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    pledge_id: Mapped[int] = mapped_column(BigId, ForeignKey("pledges.id", ondelete="CASCADE"))
+    price_id: Mapped[int] = mapped_column(BigId, ForeignKey("commodity_prices.id"))
+    price: Mapped[Decimal] = mapped_column(Money)
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+    principal: Mapped[Decimal] = mapped_column(Money)
+    value: Mapped[Decimal] = mapped_column(Money)
+    ltv: Mapped[Decimal] = mapped_column(Ratio)
+    zone: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PledgeEvent(Model):
+    """A pledge's LTV crossed into a worse zone: the borrower and the funder's finance were told;
+    a margin call or a liquidation is also signalled to the processes (`message`, once `signalled_at`)."""
+
+    __tablename__ = "pledge_events"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", CROSSINGS), name="kind"),
+        Index("ix_pledge_events_pledge", "pledge_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    pledge_id: Mapped[int] = mapped_column(BigId, ForeignKey("pledges.id", ondelete="CASCADE"))
+    valuation_id: Mapped[int] = mapped_column(BigId, ForeignKey("pledge_valuations.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # the zone entered
+    ltv: Mapped[Decimal] = mapped_column(Ratio)
+    message: Mapped[str | None] = mapped_column(String(64))  # ltv_margin_call | ltv_liquidation
+    signalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
