@@ -17,13 +17,14 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Instalment, Payment
+from app.models import Instalment, Notification, Payment
 from app.models import PaymentOrder as OrderRow
 from app.models.signing import RepaymentOrder
 from app.services.identity import directory as identity
 from app.services.ledger import loans
 from app.services.simulators import payments
-from handlers.payments import Account, Notification, PaymentOrder, sign_notification
+from handlers.payments import Account, PaymentOrder, sign_notification
+from handlers.payments import Notification as PaymentNotification
 from tests.integration.ledger_support import assert_books_balance, business_day, product
 from tests.integration.test_identity import set_password, sign_in
 
@@ -97,6 +98,15 @@ def instalments(app, loan_id: int) -> list[Instalment]:
     return rows
 
 
+def notices(app) -> list[tuple[str, str]]:
+    """The in-app notices sent: (user name, template)."""
+    with app.app_context():
+        rows = db.session.execute(select(Notification.recipient, Notification.template)
+                                  .where(Notification.channel == "in_app").order_by(Notification.id)).all()
+        db.session.remove()
+    return [tuple(row) for row in rows]
+
+
 # -- paying a bill online, end to end ----------------------------------------------------------------
 
 def test_a_bill_paid_online_is_booked_once_and_the_next_instalment_is_paid(world, clock):
@@ -121,8 +131,6 @@ def test_a_bill_paid_online_is_booked_once_and_the_next_instalment_is_paid(world
     assert world.worker() == 0
     assert world.get("applicant1", f"/api/v1/loans/{world.loan1}/repayments/online").json[0]["status"] == "pending"
 
-    page = world.get("applicant1", f"/simulators/payments/orders/{body['order_id']}/pay")
-    assert page.status_code == 401 or page.status_code == 302  # the page is for a signed-in browser
     assert world.pay("applicant2", body["order_id"]).status_code == 404  # another borrower is not its payer
     paid = world.pay("applicant1", body["order_id"])
     assert paid.status_code == 200 and paid.json["status"] == "succeeded"
@@ -137,6 +145,7 @@ def test_a_bill_paid_online_is_booked_once_and_the_next_instalment_is_paid(world
     assert (first.number, first.status, first.paid_on) == (1, "paid", date(2026, 2, 8))
     order = world.get("applicant1", f"/api/v1/loans/{world.loan1}/repayments/online").json[0]
     assert order["status"] == "succeeded" and order["payment_id"] == listed[0]["id"]
+    assert notices(world.app) == [("applicant1", "repayment_received")]  # the borrower is told, once
     with world.app.app_context():
         assert_books_balance(world.loan1)
         db.session.remove()
@@ -153,7 +162,7 @@ def test_a_notification_delivered_twice_or_again_later_books_one_payment(world, 
     assert world.count(Payment) == 1
     with app.app_context():  # a third copy, late and under a fresh nonce
         stored = payments.payer_order(None, order_id)
-        notification = Notification(
+        notification = PaymentNotification(
             notification_id="SIM-PN-" + order_id.removeprefix("SIM-PO-"), order_id=order_id,
             idempotency_key=stored.order.idempotency_key, kind="collection", status="succeeded", amount=BILL,
             settled_at=stored.settled_at, business_key="LOAN-1")
@@ -162,6 +171,7 @@ def test_a_notification_delivered_twice_or_again_later_books_one_payment(world, 
     answer = world.client.post(CALLBACK, data=signed.body, headers=signed.headers)
     assert answer.status_code == 200 and answer.json == {"duplicate": True}
     assert world.count(Payment) == 1
+    assert notices(app) == [("applicant1", "repayment_received")]
     with app.app_context():
         assert_books_balance(world.loan1)
         db.session.remove()
@@ -180,6 +190,7 @@ def test_a_failed_payment_books_nothing_and_shows_its_reason(world, clock, app):
     [order] = world.get("applicant1", f"/api/v1/loans/{world.loan1}/repayments/online").json
     assert (order["status"], order["failure_reason"], order["payment_id"]) == ("failed", "insufficient funds", None)
     assert instalments(app, world.loan1)[0].status == "pending"
+    assert notices(app) == [("applicant1", "repayment_failed")]
     again = world.order(key="pay-2")  # a new order for the same bill
     assert again.status_code == 201 and again.json["order_id"] != order_id
 
