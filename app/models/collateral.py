@@ -15,7 +15,9 @@ from app.models.types import BigId, UTCDateTime, utcnow
 ZONES = ("normal", "warning", "margin_call", "liquidation")
 CROSSINGS = ("warning", "margin_call", "liquidation")
 Quantity = Numeric(18, 4)
-Ratio = Numeric(12, 4)
+# wide enough for any quantity × price and principal / value the inputs allow (no overflow on PostgreSQL)
+Ratio = Numeric(28, 4)
+Value = Numeric(32, 2)
 
 
 class CommodityPrice(Model):
@@ -55,7 +57,7 @@ class Pledge(Model):
     quantity: Mapped[Decimal] = mapped_column(Quantity)
     principal: Mapped[Decimal | None] = mapped_column(Money)  # outstanding at the last valuation
     price_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("commodity_prices.id"))
-    value: Mapped[Decimal | None] = mapped_column(Money)
+    value: Mapped[Decimal | None] = mapped_column(Value)
     ltv: Mapped[Decimal | None] = mapped_column(Ratio)
     zone: Mapped[str | None] = mapped_column(String(16))  # None until first valued
     valued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -78,7 +80,7 @@ class PledgeValuation(Model):
     price: Mapped[Decimal] = mapped_column(Money)
     quantity: Mapped[Decimal] = mapped_column(Quantity)
     principal: Mapped[Decimal] = mapped_column(Money)
-    value: Mapped[Decimal] = mapped_column(Money)
+    value: Mapped[Decimal] = mapped_column(Value)
     ltv: Mapped[Decimal] = mapped_column(Ratio)
     zone: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -12,7 +12,8 @@ PRICE_ROW = {"type": "object", "required": ["goods", "unit", "price", "as_of"], 
     "goods": {"type": "string", "maxLength": 200, "example": "Steel coil",
               "description": "matched to pledges' goods with spaces collapsed and case ignored"},
     "unit": {"type": "string", "maxLength": 20, "example": "t", "description": "the unit the price is per"},
-    "price": {"type": "string", "pattern": r"^[0-9]{1,16}(\.[0-9]{1,2})?$", "example": "4200.00"},
+    "price": {"type": "string", "pattern": r"^[0-9]{1,10}(\.[0-9]{1,2})?$", "example": "4200.00",
+              "description": "above 0 and below 10,000,000,000, at most 2 decimals"},
     "as_of": {"type": "string", "format": "date", "description": "the price's date, today or earlier"}}}
 PRICES_BODY = {"required": True, "content": {
     "application/json": {"schema": {"type": "object", "required": ["prices"], "properties": {

@@ -18,7 +18,8 @@ depends_on = None
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 MONEY = sa.Numeric(precision=18, scale=2)
 QUANTITY = sa.Numeric(precision=18, scale=4)
-RATIO = sa.Numeric(precision=12, scale=4)
+RATIO = sa.Numeric(precision=28, scale=4)
+VALUE = sa.Numeric(precision=32, scale=2)
 ZONES = "('normal', 'warning', 'margin_call', 'liquidation')"
 
 
@@ -50,7 +51,7 @@ def upgrade():
     sa.Column('quantity', QUANTITY, nullable=False),
     sa.Column('principal', MONEY, nullable=True),
     sa.Column('price_id', BIG_ID, nullable=True),
-    sa.Column('value', MONEY, nullable=True),
+    sa.Column('value', VALUE, nullable=True),
     sa.Column('ltv', RATIO, nullable=True),
     sa.Column('zone', sa.String(length=16), nullable=True),
     sa.Column('valued_at', sa.DateTime(), nullable=True),
@@ -72,7 +73,7 @@ def upgrade():
     sa.Column('price', MONEY, nullable=False),
     sa.Column('quantity', QUANTITY, nullable=False),
     sa.Column('principal', MONEY, nullable=False),
-    sa.Column('value', MONEY, nullable=False),
+    sa.Column('value', VALUE, nullable=False),
     sa.Column('ltv', RATIO, nullable=False),
     sa.Column('zone', sa.String(length=16), nullable=False),
     sa.Column('at', sa.DateTime(), nullable=False),

@@ -203,8 +203,8 @@ def test_a_bad_json_row_is_422_naming_it_and_nothing_is_stored(app, client, plat
 def test_a_bad_csv_line_is_422_in_the_readers_language_and_nothing_is_stored(app, client, platform):
     text = "goods,unit,price,as_of\nSteel coil,t,2800.00,2026-11-30\nSteel coil,t,cheap,2026-11-30\n"
     answer = _csv(client, platform["op1"], text, expect=422)
-    assert answer["error"]["fields"]["line 3.price"] == ["Line 3: A price above zero with at most two decimals, "
-                                                         "such as 4200.00."]
+    assert answer["error"]["fields"]["line 3.price"] == ["Line 3: A price above zero and below 10,000,000,000 with "
+                                                         "at most two decimals, such as 4200.00."]
     chinese = _csv(client, platform["op1"], text, expect=422, language="zh")
     assert chinese["error"]["fields"]["line 3.price"][0].startswith("第 3 行")
     assert "价格" in chinese["error"]["message"] or "未保存" in chinese["error"]["message"]
@@ -276,3 +276,15 @@ def test_the_zone_is_the_highest_line_reached_and_only_a_worse_zone_is_entered(l
     crossed = entered(before, zone)
     assert crossed == (zone if ZONES.index(zone) > ZONES.index(before) else None)
     assert entered(zone, zone) is None
+
+
+def test_extreme_prices_are_stored_and_valued_exactly(app, client, platform):
+    """The largest price accepted and the smallest give a value and an LTV both databases keep."""
+    _price(client, platform["op1"], "9999999999.99")
+    pledge = _pledge(app)
+    assert (pledge.value, pledge.ltv, pledge.zone) == (Decimal("2999999999997.00"), Decimal("0.0001"), "normal")
+    _price(client, platform["op1"], "0.01")
+    pledge = _pledge(app)
+    assert (pledge.value, pledge.ltv, pledge.zone) == (Decimal("3.00"), Decimal("200000.0000"), "liquidation")
+    _post(client, platform["op1"], {"prices": [{"goods": "Steel coil", "unit": "t", "price": "10000000000",
+                                                 "as_of": "2026-11-30"}]}, expect=422)

@@ -17,10 +17,13 @@ FIELDS = ("goods", "unit", "price", "as_of")
 MAX_ROWS = 5000
 MAX_CSV_BYTES = 1024 * 1024
 CENT = Decimal("0.01")
+# Prices stay below ten billion a unit: their values and LTVs keep 15 significant digits, which SQLite's
+# numeric storage (a double) holds exactly, as PostgreSQL does.
+MAX_PRICE = Decimal(10) ** 10
 MESSAGES: dict[str, Text] = {
     "goods": _l("The goods' name: 1 to 200 characters."),
     "unit": _l("The unit the price is per, such as t or kg: 1 to 20 characters."),
-    "price": _l("A price above zero with at most two decimals, such as 4200.00."),
+    "price": _l("A price above zero and below 10,000,000,000 with at most two decimals, such as 4200.00."),
     "as_of": _l("The price's date (YYYY-MM-DD), today or earlier."),
     "unknown": _l("Not a field of a price: give goods, unit, price and as_of."),
 }
@@ -54,7 +57,7 @@ def _price(value: object) -> Decimal | None:
         price = Decimal(str(value).strip().replace(",", ""))
     except InvalidOperation:
         return None
-    if not price.is_finite() or price <= 0 or price >= Decimal(10) ** 16 or price != price.quantize(CENT):
+    if not price.is_finite() or price <= 0 or price >= MAX_PRICE or price != price.quantize(CENT):
         return None
     return price.quantize(CENT)
 
