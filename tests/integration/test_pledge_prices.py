@@ -6,6 +6,7 @@ margin call or liquidation is kept as a durable message for the processes. A bad
 whole upload (422 naming the row and field) and changes nothing. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 from io import BytesIO
@@ -288,3 +289,18 @@ def test_extreme_prices_are_stored_and_valued_exactly(app, client, platform):
     assert (pledge.value, pledge.ltv, pledge.zone) == (Decimal("3.00"), Decimal("200000.0000"), "liquidation")
     _post(client, platform["op1"], {"prices": [{"goods": "Steel coil", "unit": "t", "price": "10000000000",
                                                  "as_of": "2026-11-30"}]}, expect=422)
+
+
+def test_uploads_at_once_tell_a_crossing_once(app, client, served, platform):
+    """Four uploads of a warning price reach the server together: one crossing is recorded and told
+    (the pledges are locked while valued, so each upload sees the zone the one before left)."""
+    from tests.integration.test_money_races import race_posts
+
+    _price(client, platform["op1"], "4200.00")  # the pledge exists, below the warning line
+    body = json.dumps({"prices": [{"goods": "Steel coil", "unit": "t", "price": "2800.00",
+                                   "as_of": "2026-11-30"}]}).encode()
+    headers = {"Authorization": f"Bearer {platform['op1']}", "Content-Type": "application/json"}
+    answers = race_posts(served, [(f"{API}/prices", headers, body)] * 4)
+    assert [status for status, _ in answers].count(201) >= 1 and {s for s, _ in answers} <= {201, 409}, answers
+    assert (_count(app, Pledge), _count(app, PledgeEvent)) == (1, 1)
+    assert sorted(_ltv_notices(app)) == [("ltv_warning", "app1"), ("ltv_warning", "fin1")]

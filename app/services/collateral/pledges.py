@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.lending.ltv import entered, loan_to_value, zone_of
@@ -61,9 +62,12 @@ def sync_pledges() -> list[Pledge]:
         pledge = Pledge(application_id=application.id, loan_id=loan.id, goods=goods, goods_key=match_key(goods),
                         unit=unit, unit_key=match_key(unit), quantity=Decimal(str(details.get("quantity", "0"))),
                         created_at=clock.now(), lock_version=0)
-        db.session.add(pledge)
+        try:
+            with db.session.begin_nested():  # another upload made it at the same moment: theirs stands
+                db.session.add(pledge)
+        except IntegrityError:
+            continue
         made.append(pledge)
-    db.session.flush()
     return made
 
 
