@@ -7,6 +7,7 @@ over real HTTP, and the ledger books the payment once. The quote is `GET .../ear
 """
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from decimal import Decimal
@@ -27,6 +28,7 @@ from handlers.payments import Account, PaymentOrder, sign_notification
 from handlers.payments import Notification as PaymentNotification
 from tests.integration.ledger_support import assert_books_balance, business_day, product
 from tests.integration.test_identity import set_password, sign_in
+from tests.integration.test_money_races import race_posts
 
 START = date(2026, 1, 10)  # 12,000 at 12 % over 12 months, 1 % fee: bills of 1,066.19 on the 10th
 BILL = "1066.19"
@@ -149,6 +151,15 @@ def test_a_bill_paid_online_is_booked_once_and_the_next_instalment_is_paid(world
     with world.app.app_context():
         assert_books_balance(world.loan1)
         db.session.remove()
+
+
+def test_the_same_key_sent_four_times_at_once_places_one_order(world):
+    body = json.dumps({"amount": BILL, "idempotency_key": "race-1"}).encode()
+    headers = {**world.headers["applicant1"], "Content-Type": "application/json"}
+    answers = race_posts(world.served, [(f"/api/v1/loans/{world.loan1}/repayments/online", headers, body)] * 4)
+    assert sorted(status for status, _ in answers) == [200, 200, 200, 201], answers
+    assert len({answer["order_id"] for _, answer in answers}) == 1
+    assert world.count(OrderRow) == 1 and world.count(RepaymentOrder) == 1
 
 
 def test_a_notification_delivered_twice_or_again_later_books_one_payment(world, clock, app):

@@ -87,6 +87,7 @@ def order(principal: Principal, loan_id: int, amount: Decimal, idempotency_key: 
     if not idempotency_key or len(idempotency_key) > MAX_KEY:
         raise Invalid(_l("The payment is not valid."), {"idempotency_key": [f"1 to {MAX_KEY} characters"]})
     key = KEY_PREFIX.format(loan_id=loan.id) + idempotency_key
+    hold_sqlite_write_lock()  # SQLite: requests with one key take turns (PostgreSQL: the unique keys decide)
     existing = _by_key(key)
     if existing is not None:
         return _same(existing, amount)
