@@ -5,9 +5,14 @@ Who sees what is `app.services.ledger.loans.loan_visible`: platform staff every 
 applicants their own, a funder's staff their funder's; another organisation's loan is 404.
 Money is a string with two decimals both ways ("1066.19"), never a JSON number.
 """
+from io import BytesIO
+
+from flask import request, send_file
+
 from app.api.auth import current_user, require_user
 from app.api.json_body import Blueprint
 from app.schemas.loans import (
+    VOUCHER_UPLOAD,
     EarlyRepaymentArgs,
     EarlyRepaymentQuoteSchema,
     LoanDetailSchema,
@@ -18,13 +23,15 @@ from app.schemas.loans import (
     PaymentSchema,
     PayoffArgs,
     PayoffQuoteSchema,
+    RejectPaymentSchema,
     RepaymentOrderSchema,
     ScheduleVersionSchema,
     TrialBalanceSchema,
 )
+from app.services.errors import Invalid
 from app.services.ledger import journal as ledger
 from app.services.ledger import loans, repayments
-from app.services.signing import online_repayments
+from app.services.signing import offline_repayments, online_repayments
 
 blp = Blueprint("loans", __name__, description="Booked loans, their bills, payments and the ledger")
 blp.before_request(require_user)
@@ -65,8 +72,35 @@ def list_payments(loan_id):
 def record_payment(args, loan_id):
     """Record an offline repayment (a bank transfer with its voucher); it waits for the funder's finance."""
     outcome = repayments.record_offline_payment(current_user(), loan_id, args["amount"], args["idempotency_key"],
-                                                args["prepayment"], args["document_id"])
+                                                args["prepayment"], args["document_id"], args["received_on"],
+                                                args["reference"])
     return repayments.payment_view(outcome.payment), 200 if outcome.duplicate else 201
+
+
+@blp.route("/loans/<int:loan_id>/payments/<int:payment_id>/voucher", methods=["POST"])
+@blp.response(200, PaymentSchema)
+@blp.errors(403, 404, 409, 413, 422)
+@blp.doc(requestBody=VOUCHER_UPLOAD)
+def attach_voucher(loan_id, payment_id):
+    """The borrower attaches the transfer voucher (multipart `file`: PDF, PNG or JPEG, judged from the
+    content) to an offline payment awaiting confirmation; it replaces one attached before."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise Invalid("upload the voucher in the multipart field 'file'", fields={"file": ["missing"]})
+    content = upload.stream.read(repayments.voucher_limit() + 1)
+    return repayments.attach_voucher(current_user(), loan_id, payment_id, repayments.Voucher(upload.filename, content))
+
+
+@blp.route("/loans/<int:loan_id>/payments/<int:payment_id>/voucher")
+@blp.alt_response(200, schema={"type": "string", "format": "binary"}, description="the voucher's bytes", success=True)
+@blp.errors(404)
+def download_voucher(loan_id, payment_id):
+    """The voucher's bytes (whoever sees the loan; 404 when the payment has none)."""
+    payment = repayments.voucher_of(current_user(), loan_id, payment_id)
+    response = send_file(BytesIO(payment.voucher or b""), mimetype=payment.voucher_content_type,
+                         as_attachment=True, download_name=payment.voucher_filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @blp.route("/loans/<int:loan_id>/payments/<int:payment_id>/confirm", methods=["POST"])
@@ -82,12 +116,14 @@ def confirm_payment(loan_id, payment_id):
 
 
 @blp.route("/loans/<int:loan_id>/payments/<int:payment_id>/reject", methods=["POST"])
+@blp.arguments(RejectPaymentSchema())
 @blp.response(200, PaymentSchema)
 @blp.errors(403, 404, 409)
-def reject_payment(loan_id, payment_id):
-    """Finance found no money for the voucher: nothing is booked. Only a pending payment is rejected:
-    a booked or already rejected one is a 409."""
-    return repayments.decide_payment(current_user(), loan_id, payment_id, confirm=False)
+def reject_payment(args, loan_id, payment_id):
+    """Finance found no money for the voucher: nothing is booked; `reason` (required) is shown to the
+    borrower and sent them as a notice. Only a pending payment is rejected: a booked or already
+    rejected one is a 409."""
+    return offline_repayments.decide(current_user(), loan_id, payment_id, confirm=False, reason=args["reason"])
 
 
 @blp.route("/loans/<int:loan_id>/payoff-quote")

@@ -16,9 +16,11 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     SmallInteger,
     String,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -202,3 +204,9 @@ class Payment(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reference: Mapped[str | None] = mapped_column(String(100))  # the transfer's reference, as the borrower gave it
+    reject_reason: Mapped[str | None] = mapped_column(Text)  # finance's, shown to the borrower
+    voucher_filename: Mapped[str | None] = mapped_column(String(255))  # the offline voucher, kept with the payment
+    voucher_content_type: Mapped[str | None] = mapped_column(String(64))
+    voucher_sha256: Mapped[str | None] = mapped_column(String(64))
+    voucher: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)

@@ -137,6 +137,10 @@ class PaymentSchema(Schema):
     confirmed_by_id = fields.Integer(attribute="payment.confirmed_by_id", allow_none=True)
     created_at = fields.DateTime(attribute="payment.created_at")
     allocation = fields.Dict(attribute="payment.allocation")
+    reference = fields.String(attribute="payment.reference", allow_none=True)
+    reject_reason = fields.String(attribute="payment.reject_reason", allow_none=True)
+    voucher_filename = fields.String(attribute="payment.voucher_filename", allow_none=True)
+    voucher_content_type = fields.String(attribute="payment.voucher_content_type", allow_none=True)
 
 
 class OfflinePaymentSchema(Schema):
@@ -145,6 +149,17 @@ class OfflinePaymentSchema(Schema):
     prepayment = fields.String(load_default=Prepayment.SHORTEN_TERM.value,
                                validate=validate.OneOf([m.value for m in Prepayment]))
     document_id = RowId(load_default=None, allow_none=True)
+    received_on = fields.Date(load_default=None, allow_none=True)  # the transfer's date (default today)
+    reference = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+
+
+class RejectPaymentSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+
+
+VOUCHER_UPLOAD = {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary", "description": "the voucher: PDF, PNG or JPEG"}}}}}}
 
 
 class PayoffArgs(Schema):

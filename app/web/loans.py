@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import secrets
 from datetime import date
+from io import BytesIO
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,7 +19,7 @@ from flask_login import current_user, login_required
 
 from app.services.errors import ErrorKind, ServiceError
 from app.services.ledger import loans, repayments
-from app.services.signing import online_repayments
+from app.services.signing import offline_repayments, online_repayments
 from app.web.money_input import money_format_hint, parse_money
 from app.web.paging import page_number
 
@@ -48,11 +49,13 @@ def loan_pages() -> dict[str, Any]:
 def index() -> ResponseReturnValue:
     listed = loans.list_loans(current_user.principal, page_number(), PER_PAGE)
     pages = max(1, -(-int(str(listed["total"])) // PER_PAGE))
-    return render_template("loans.html", listed=listed, pages=pages, names=NAMES)
+    return render_template("loans.html", listed=listed, pages=pages, names=NAMES,
+                           may_monitor=repayments.may_monitor(current_user.principal))
 
 
 def _page(loan_id: int, pay_form: dict[str, str] | None = None, pay_errors: list[str] | None = None,
-          status: int = 200) -> ResponseReturnValue:
+          status: int = 200, offline_form: dict[str, str] | None = None,
+          offline_errors: list[str] | None = None, decide_errors: dict[int, str] | None = None) -> ResponseReturnValue:
     principal = current_user.principal
     detail = loans.loan_detail(principal, loan_id)
     quote_form = {name: request.args.get(name, "").strip() for name in ("date", "amount", "mode")}
@@ -67,7 +70,11 @@ def _page(loan_id: int, pay_form: dict[str, str] | None = None, pay_errors: list
         may_pay=online_repayments.may_pay(principal, loan_id),
         payoff=repayments.quote_payoff(detail.loan.id) if detail.loan.status == "active" else None,
         pay_form=pay_form or {"key": secrets.token_urlsafe(12)}, pay_errors=pay_errors or [], money_hint=money_format_hint(),
-        quote_form=quote_form, quote=quote, quote_errors=quote_errors), status
+        quote_form=quote_form, quote=quote, quote_errors=quote_errors,
+        may_record=repayments.may_record(principal, loan_id),
+        may_decide=repayments.may_decide(principal, loan_id),
+        offline_form=offline_form or {"key": secrets.token_urlsafe(12)}, offline_errors=offline_errors or [],
+        decide_errors=decide_errors or {}), status
 
 
 def _quote(loan_id: int, form: dict[str, str]) -> tuple[dict[str, Any] | None, dict[str, str]]:
@@ -126,3 +133,88 @@ def pay_online(loan_id: int) -> ResponseReturnValue:
         return _page(loan_id, form, [message], 422 if exc.kind is ErrorKind.INVALID else 409)
     back = url_for("loan_pages.show", loan_id=loan_id)
     return redirect(f"{placed.pay_url}?{urlencode({'back': back})}", 303)
+
+
+@bp.route("/loans/<int:loan_id>/pay-offline", methods=["POST"])
+@login_required
+def pay_offline(loan_id: int) -> ResponseReturnValue:
+    """The borrower reports a bank transfer with its voucher; it waits for the funder's finance."""
+    form = {name: request.form.get(name, "").strip() for name in ("amount", "date", "reference", "key")}
+    errors: list[str] = []
+    amount = received_on = None
+    try:
+        amount = parse_money(form["amount"])
+        if amount <= 0:
+            errors.append(_("The amount must be more than zero."))
+    except ValueError as exc:
+        errors.append(str(exc))
+    try:
+        received_on = date.fromisoformat(form["date"])
+    except ValueError:
+        errors.append(_("Write the date as YYYY-MM-DD."))
+    upload = request.files.get("voucher")
+    if upload is None or not upload.filename:
+        errors.append(_("Attach the transfer voucher (PDF, PNG or JPEG)."))
+    if len(form["reference"]) > 100:
+        errors.append(_("The reference is at most 100 characters."))
+    if errors or amount is None or upload is None:
+        return _page(loan_id, offline_form=form, offline_errors=errors, status=422)
+    voucher = repayments.Voucher(upload.filename or "", upload.stream.read(repayments.voucher_limit() + 1))
+    try:
+        repayments.record_offline_payment(current_user.principal, loan_id, amount, "web:" + form["key"],
+                                          received_on=received_on, reference=form["reference"] or None,
+                                          voucher=voucher)
+    except ServiceError as exc:
+        if exc.kind not in (ErrorKind.INVALID, ErrorKind.CONFLICT, ErrorKind.TOO_LARGE):
+            raise
+        fields = exc.fields or {}
+        message = (_("The voucher must be a PDF, PNG or JPEG file.") if "voucher" in fields
+                   else _("The transfer date must be between the disbursement and today.") if "received_on" in fields
+                   else _("The voucher file is too large.") if exc.kind is ErrorKind.TOO_LARGE
+                   else _("This payment could not be recorded: %(reason)s", reason=exc.message))
+        return _page(loan_id, offline_form=form, offline_errors=[message],
+                     status=413 if exc.kind is ErrorKind.TOO_LARGE else 422 if exc.kind is ErrorKind.INVALID else 409)
+    return redirect(url_for("loan_pages.show", loan_id=loan_id, _anchor="loan-payments"), 303)
+
+
+@bp.route("/loans/<int:loan_id>/payments/<int:payment_id>/<any(confirm, reject):decision>", methods=["POST"])
+@login_required
+def decide(loan_id: int, payment_id: int, decision: str) -> ResponseReturnValue:
+    """Finance confirms a transfer (booked today) or rejects it with the reason the borrower sees."""
+    reason = request.form.get("reason", "").strip()
+    try:
+        offline_repayments.decide(current_user.principal, loan_id, payment_id, confirm=decision == "confirm",
+                                  reason=reason or None)
+    except ServiceError as exc:
+        if exc.kind not in (ErrorKind.INVALID, ErrorKind.CONFLICT):
+            raise
+        message = (_("Give the reason for the rejection; the borrower sees it.") if exc.kind is ErrorKind.INVALID
+                   else _("This payment was decided already, or its loan is no longer active."))
+        return _page(loan_id, decide_errors={payment_id: message},
+                     status=422 if exc.kind is ErrorKind.INVALID else 409)
+    if request.form.get("back") == "monitor":
+        return redirect(url_for("loan_pages.monitor", _anchor="awaiting"), 303)
+    return redirect(url_for("loan_pages.show", loan_id=loan_id, _anchor="loan-payments"), 303)
+
+
+@bp.route("/loans/<int:loan_id>/payments/<int:payment_id>/voucher")
+@login_required
+def voucher(loan_id: int, payment_id: int) -> ResponseReturnValue:
+    """The transfer voucher, shown in the browser (whoever sees the loan)."""
+    payment = repayments.voucher_of(current_user.principal, loan_id, payment_id)
+    response = send_file(BytesIO(payment.voucher or b""), mimetype=payment.voucher_content_type,
+                         download_name=payment.voucher_filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+BUCKETS = {"1-30": _l("1 to 30 days past due"), "31-60": _l("31 to 60 days past due"),
+           "61-90": _l("61 to 90 days past due"), "91+": _l("More than 90 days past due")}
+
+
+@bp.route("/loans/monitor")
+@login_required
+def monitor() -> ResponseReturnValue:
+    """Finance's monitoring page: bills due this week, overdue loans by bucket, transfers awaiting confirmation."""
+    watched = repayments.monitor(current_user.principal)
+    return render_template("loans_monitor.html", watched=watched, buckets=BUCKETS, names=NAMES)

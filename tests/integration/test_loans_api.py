@@ -22,6 +22,7 @@ USERS = {  # username: (organisation, role)
     "finance2": ("BANK2", "finance"), "auditor": ("PLATFORM", "auditor"), "operator": ("PLATFORM", "operator"),
     "signer1": ("CORE1", "core_signer"),
 }
+REASON = {"reason": "no such transfer arrived"}  # a rejection names its reason
 ORGS = {"BORR1": "borrower", "BORR2": "borrower", "BANK1": "funder", "BANK2": "funder", "CORE1": "core_enterprise"}
 
 
@@ -155,7 +156,7 @@ def test_an_offline_payment_is_recorded_once_per_key_and_booked_once_by_finance(
                                           "principal": "946.19"}]
     again = world.post("finance1", confirm)  # a second click is a conflict and books nothing
     assert again.status_code == 409 and again.json["error"]["message"] == "the payment is booked"
-    assert world.post("finance1", f"/loans/{world.loan1}/payments/{payment['id']}/reject").status_code == 409
+    assert world.post("finance1", f"/loans/{world.loan1}/payments/{payment['id']}/reject", REASON).status_code == 409
     assert world.post("finance1", f"/loans/{world.loan2}/payments/{payment['id']}/confirm").status_code == 404
 
     bills = world.get("applicant1", f"/loans/{world.loan1}").json["schedule"]["instalments"]
@@ -168,7 +169,7 @@ def test_an_offline_payment_is_recorded_once_per_key_and_booked_once_by_finance(
 
 def test_finance_rejects_a_voucher_without_money_and_nothing_is_booked(app, world):
     payment = world.pay("applicant1", world.loan1, key="bounced").json
-    rejected = world.post("finance1", f"/loans/{world.loan1}/payments/{payment['id']}/reject")
+    rejected = world.post("finance1", f"/loans/{world.loan1}/payments/{payment['id']}/reject", REASON)
     assert rejected.status_code == 200 and rejected.json["status"] == "rejected"
     assert world.post("finance1", f"/loans/{world.loan1}/payments/{payment['id']}/confirm").status_code == 409
     assert world.post("admin", f"/loans/{world.loan1}/payments/999999/confirm").status_code == 404
@@ -180,8 +181,8 @@ def test_finance_rejects_a_voucher_without_money_and_nothing_is_booked(app, worl
 def test_a_decision_is_taken_once_and_a_voucher_of_a_loan_written_off_is_not_booked(app, world):
     payment = world.pay("applicant1", world.loan1, "100.00", key="twice").json
     reject = f"/loans/{world.loan1}/payments/{payment['id']}/reject"
-    assert world.post("finance1", reject).status_code == 200
-    again = world.post("finance1", reject)
+    assert world.post("finance1", reject, REASON).status_code == 200
+    again = world.post("finance1", reject, REASON)
     assert again.status_code == 409 and error(again)["message"] == "the payment is rejected"
 
     late = world.pay("applicant1", world.loan1, "100.00", key="late").json
@@ -192,7 +193,7 @@ def test_a_decision_is_taken_once_and_a_voucher_of_a_loan_written_off_is_not_boo
     refused = world.post("finance1", f"/loans/{world.loan1}/payments/{late['id']}/confirm")
     assert refused.status_code == 409 and error(refused)["message"] == "the loan is written_off"
     assert world.get("finance1", f"/loans/{world.loan1}/payments").json[1]["status"] == "pending"
-    assert world.post("finance1", f"/loans/{world.loan1}/payments/{late['id']}/reject").status_code == 200
+    assert world.post("finance1", f"/loans/{world.loan1}/payments/{late['id']}/reject", REASON).status_code == 200
     with app.app_context():
         assert db.session.scalar(select(func.count()).where(JournalEntry.kind == "payment")) == 0
         assert_books_balance(world.loan1)

@@ -8,8 +8,10 @@ These functions leave the commit to their caller (a request, a CLI command, an e
 """
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,10 +22,11 @@ from app.extensions import db
 from app.lending import Prepayment, apply_payment, payoff_quote
 from app.lending.errors import LendingError
 from app.lending.money import parse_money
-from app.models import Payment
+from app.models import Instalment, Loan, Payment
 from app.models.loan import PAYMENT_CHANNELS, ZERO
-from app.services import clock
-from app.services.errors import Conflict, Invalid, NotFound
+from app.services import clock, context
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.services.identity import policy
 from app.services.identity.directory import Principal
 from app.services.ledger.journal import lock_ledger
 from app.services.ledger.loans import (
@@ -31,12 +34,14 @@ from app.services.ledger.loans import (
     business_today,
     invalid,
     load_state,
+    loan_visible,
+    owed,
     require_on_loan,
     save_account,
     visible_loan,
 )
 from app.services.ledger.posting import loan_accounts, payment_amounts, post_event
-from app.services.workflow.documents import get_document
+from app.services.workflow.documents import get_document, sniff
 
 
 @dataclass(frozen=True)
@@ -119,11 +124,15 @@ def confirm_payment(payment_id: int, user_id: int | None = None) -> Payment:
     return payment
 
 
-def reject_payment(payment_id: int, user_id: int | None = None) -> Payment:
-    """Finance found no money for an offline voucher: nothing is booked. Only a pending payment is
-    rejected: a booked one, or one rejected already (a second click, a racing colleague), is a conflict."""
+def reject_payment(payment_id: int, user_id: int | None = None, reason: str | None = None) -> Payment:
+    """Finance found no money for an offline voucher: nothing is booked; `reason` is kept for the
+    borrower. Only a pending payment is rejected: a booked one, or one rejected already (a second
+    click, a racing colleague), is a conflict."""
     payment, _ = _decision(payment_id)
     _settle(payment, "rejected", user_id)
+    if reason is not None:
+        payment.reject_reason = reason
+        db.session.flush()
     return payment
 
 
@@ -288,16 +297,57 @@ def client_key(payment: Payment) -> str:
     return key[len(prefix):] if key.startswith(prefix) else key
 
 
+VOUCHER_TYPES = ("application/pdf", "image/png", "image/jpeg")  # what a transfer voucher may be, sniffed
+
+
+@dataclass(frozen=True)
+class Voucher:
+    """A transfer voucher as uploaded: its name and its bytes (the type is judged from the bytes)."""
+
+    filename: str
+    content: bytes
+
+
+def _checked_voucher(voucher: Voucher) -> tuple[str, str]:
+    """(safe file name, sniffed type); `Invalid` naming `voucher` for an empty file or one that is not a
+    PDF, PNG or JPEG, `DocumentTooLarge` (413) past the document size limit."""
+    if not voucher.content:
+        raise Invalid("the voucher is not valid", {"voucher": ["the file is empty"]})
+    try:
+        content_type, _kind = sniff(voucher.content, voucher.filename)
+    except ValueError:
+        content_type = ""
+    if content_type not in VOUCHER_TYPES:
+        raise Invalid("the voucher is not valid", {"voucher": ["must be a PDF, PNG or JPEG file"]})
+    name = voucher.filename.replace("\\", "/").rsplit("/", 1)[-1][:255] or "voucher"
+    return name, content_type
+
+
+def _keep_voucher(payment: Payment, voucher: Voucher) -> None:
+    name, content_type = _checked_voucher(voucher)
+    payment.voucher_filename, payment.voucher_content_type = name, content_type
+    payment.voucher_sha256 = hashlib.sha256(voucher.content).hexdigest()
+    payment.voucher = voucher.content
+
+
 def record_offline_payment(principal: Principal, loan_id: int, amount: Decimal, idempotency_key: str,
                            prepayment: str = Prepayment.SHORTEN_TERM.value,
-                           document_id: int | None = None) -> PaymentOutcome:
+                           document_id: int | None = None, received_on: date | None = None,
+                           reference: str | None = None, voucher: Voucher | None = None) -> PaymentOutcome:
     """The borrower (or the platform admin) records a transfer with its voucher; finance confirms it.
 
+    `received_on` is the transfer's date (default today; not in the future, not before the
+    disbursement), `reference` the bank's, `voucher` the file (PDF, PNG or JPEG, kept with the payment).
     The same key on the same loan again answers the payment recorded first (`duplicate`).
     Commits.
     """
     loan = visible_loan(principal, loan_id)
     require_on_loan(principal, loan, "payments.record")
+    if voucher is not None:
+        _checked_voucher(voucher)
+    if received_on is not None and not loan.disbursed_on <= received_on <= business_today():
+        raise Invalid("the payment is not valid",
+                      {"received_on": ["must be between the disbursement and today"]})
     if document_id is not None:
         try:
             get_document(principal, document_id)
@@ -305,19 +355,74 @@ def record_offline_payment(principal: Principal, loan_id: int, amount: Decimal, 
             raise Invalid("the voucher is not a document you can see",
                           {"document_id": ["no such document"]}) from None
     notice = PaymentNotice(loan.id, API_KEY_PREFIX.format(loan_id=loan.id) + idempotency_key, amount,
-                           channel="offline", prepayment=prepayment, document_id=document_id)
-    return take_payment_and_commit(notice)
+                           channel="offline", prepayment=prepayment, document_id=document_id,
+                           received_on=received_on)
+    outcome = take_payment_and_commit(notice)
+    if not outcome.duplicate and (voucher is not None or reference):
+        try:
+            outcome.payment.reference = reference or None
+            if voucher is not None:
+                _keep_voucher(outcome.payment, voucher)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+    return outcome
 
 
-def decide_payment(principal: Principal, loan_id: int, payment_id: int, confirm: bool) -> PaymentView:
-    """The loan's funder's finance (or the platform admin) confirms or rejects an offline payment. Commits."""
+def attach_voucher(principal: Principal, loan_id: int, payment_id: int, voucher: Voucher) -> PaymentView:
+    """The borrower attaches (or replaces) the voucher of an offline payment still awaiting finance;
+    a decided one is a conflict. Commits."""
+    loan = visible_loan(principal, loan_id)
+    require_on_loan(principal, loan, "payments.record")
+    payment = _of_loan(loan.id, payment_id)
+    if payment.channel != "offline":
+        raise Conflict("only an offline payment has a voucher")
+    if payment.status != "pending":
+        raise Conflict(f"the payment is {payment.status}")
+    try:
+        _keep_voucher(payment, voucher)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return payment_view(payment)
+
+
+def voucher_of(principal: Principal, loan_id: int, payment_id: int) -> Payment:
+    """The payment with its voucher, for whoever sees the loan; 404 when it has none."""
+    payment = _of_loan(visible_loan(principal, loan_id).id, payment_id)
+    if payment.voucher_filename is None:
+        raise NotFound("the payment has no voucher")
+    return payment
+
+
+def _of_loan(loan_id: int, payment_id: int) -> Payment:
+    payment = db.session.get(Payment, payment_id, populate_existing=True)
+    if payment is None or payment.loan_id != loan_id:
+        raise NotFound("payment not found")
+    return payment
+
+
+def decide_payment(principal: Principal, loan_id: int, payment_id: int, confirm: bool,
+                   reason: str | None = None,
+                   rejected: Callable[[Loan, Payment], None] | None = None) -> PaymentView:
+    """The loan's funder's finance (or the platform admin) confirms or rejects an offline payment; a
+    rejection needs its `reason`, which the borrower sees on the loan (`rejected` is called with the
+    loan and the payment in the same transaction: `signing.offline_repayments` tells the borrower). Commits."""
     loan = visible_loan(principal, loan_id)
     require_on_loan(principal, loan, "payments.confirm")
-    payment = db.session.get(Payment, payment_id, populate_existing=True)
-    if payment is None or payment.loan_id != loan.id:
-        raise NotFound("payment not found")
+    _of_loan(loan.id, payment_id)
+    reason = (reason or "").strip()
+    if not confirm and not reason:
+        raise Invalid("the rejection is not valid", {"reason": ["give the reason the borrower will see"]})
     try:
-        decided = (confirm_payment if confirm else reject_payment)(payment_id, principal.id)
+        if confirm:
+            decided = confirm_payment(payment_id, principal.id)
+        else:
+            decided = reject_payment(payment_id, principal.id, reason[:1000])
+            if rejected is not None:
+                rejected(loan, decided)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -381,3 +486,58 @@ def _quoted_row(row: Any, paid: Any) -> dict[str, Any]:
     return {"number": row.number, "due_date": row.due_date.isoformat(), "principal": f"{row.principal:.2f}",
             "interest": f"{row.interest:.2f}", "fees": f"{row.fees:.2f}", "total": f"{total:.2f}",
             "balance": f"{row.balance:.2f}", "owed": f"{max(total - settled_amount, ZERO):.2f}"}
+
+
+# -- finance's monitoring: what falls due this week, what is overdue, what awaits confirmation ----
+
+BUCKET_ORDER = ("1-30", "31-60", "61-90", "91+")
+
+
+def may_monitor(principal: Principal) -> bool:
+    """Platform staff, and the users who confirm a funder's payments (its finance)."""
+    return principal.is_platform or policy.may_ever(principal, "payments.confirm")
+
+
+def monitor(principal: Principal, today: date | None = None) -> dict[str, Any]:
+    """The loans the reader sees (platform staff every loan, a funder's finance their funder's): bills
+    of active loans due in the seven days from `today` and not paid, active loans overdue by the
+    batch's bucket (most days past due first), and offline payments awaiting confirmation. 403 for
+    anyone else."""
+    if not may_monitor(principal):
+        raise Forbidden("the monitoring page is finance's")
+    today = today or business_today()
+    visible = loan_visible(principal)
+    due = [(loan, row, owed(row)) for row, loan in db.session.execute(
+        select(Instalment, Loan).join(Loan, Loan.id == Instalment.loan_id)
+        .where(visible, Loan.status == "active", Instalment.is_current.is_(True),
+               Instalment.status.in_(("pending", "overdue")),
+               Instalment.due_date >= today, Instalment.due_date <= today + timedelta(days=6))
+        .order_by(Instalment.due_date, Loan.id)).all()]
+    overdue_loans = list(db.session.scalars(select(Loan).where(visible, Loan.status == "active", Loan.dpd > 0)
+                                            .order_by(Loan.dpd.desc(), Loan.id)))
+    overdue = [(bucket, [loan for loan in overdue_loans if loan.bucket == bucket]) for bucket in BUCKET_ORDER]
+    awaiting = [(loan, payment) for payment, loan in db.session.execute(
+        select(Payment, Loan).join(Loan, Loan.id == Payment.loan_id)
+        .where(visible, Payment.status == "pending", Payment.channel == "offline")
+        .order_by(Payment.created_at, Payment.id)).all()]
+    return {"today": today, "due": [entry for entry in due if entry[2] > 0], "overdue": overdue,
+            "awaiting": awaiting, "may_decide": policy.may_ever(principal, "payments.confirm")}
+
+
+def voucher_limit() -> int:
+    """The largest voucher accepted, in bytes (the documents' limit)."""
+    return int(context.config("MAX_DOCUMENT_BYTES"))
+
+
+def may_record(principal: Principal, loan_id: int) -> bool:
+    """Whether the loan page offers this user the bank-transfer form (an active loan they see; 404 otherwise)."""
+    loan = visible_loan(principal, loan_id)
+    return loan.status == "active" and policy.allowed(principal, "payments.record", parties={
+        "borrower": loan.borrower_org_id, "funder": loan.funder_org_id})
+
+
+def may_decide(principal: Principal, loan_id: int) -> bool:
+    """Whether the loan page offers this user to confirm or reject its transfers."""
+    loan = visible_loan(principal, loan_id)
+    return loan.status == "active" and policy.allowed(principal, "payments.confirm", parties={
+        "borrower": loan.borrower_org_id, "funder": loan.funder_org_id})

@@ -66,6 +66,11 @@ TEMPLATES: dict[str, Template] = {
         {"en": "Loan {loan}: online repayment failed", "zh": "贷款 {loan} 在线还款失败"},
         {"en": "Your online repayment of ¥{amount} to loan {loan} failed: {reason}. Nothing was paid; please try again.",
          "zh": "您对贷款 {loan} 的在线还款 ¥{amount} 失败：{reason}。未发生扣款，请重新支付。"}),
+    "repayment_rejected": Template(
+        {"en": "Loan {loan}: bank transfer not confirmed", "zh": "贷款 {loan} 的银行转账未被确认"},
+        {"en": "Your bank transfer of ¥{amount} on {date} to loan {loan} was not confirmed by the funder: {reason}. "
+               "Nothing was booked; see the loan's page.",
+         "zh": "您于 {date} 对贷款 {loan} 的银行转账 ¥{amount} 未被资金方确认，原因：{reason}。该笔款项未入账，请查看贷款页面。"}),
     "contract_to_sign": Template(
         {"en": "Application {number}: the contract is ready to sign", "zh": "申请 {number} 的合同待签署"},
         {"en": "The contract of application {number} is ready for your signature (verification code by SMS): {link}",

@@ -1,0 +1,234 @@
+"""Offline repayment with its voucher, finance's decision, and finance's monitoring page (issue 15,
+docs/post-loan.md) on both databases.
+
+The borrower reports a bank transfer (amount, date, reference, the voucher file) over the API or on
+the loan page; the funder's finance confirms it (booked once, the books balance) or rejects it with a
+reason the borrower sees on their page and in a notice. `/loans/monitor` lists, per reader, the bills
+due this week, the overdue loans by bucket and the transfers awaiting confirmation.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import JournalEntry, Notification, Payment
+from app.services.identity import directory as identity
+from app.services.ledger import loans
+from app.services.ledger.eod import run_eod
+from tests.integration.ledger_support import assert_books_balance, business_day, product
+from tests.integration.test_identity import set_password, sign_in
+
+START = date(2026, 1, 10)  # 12,000 at 12 % over 12 months, 1 % fee: bills of 1,066.19 on the 10th
+USERS = {"applicant1": ("BORR1", "applicant"), "applicant2": ("BORR2", "applicant"),
+         "finance1": ("BANK1", "finance"), "finance2": ("BANK2", "finance"), "operator": ("PLATFORM", "operator")}
+ORGS = {"BORR1": "borrower", "BORR2": "borrower", "BANK1": "funder", "BANK2": "funder"}
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
+ZH, EN = {"Accept-Language": "zh-CN"}, {"Accept-Language": "en"}
+
+
+class World:
+    def __init__(self, app, client, headers: dict[str, dict[str, str]], loan1: int, loan2: int) -> None:
+        self.app, self.client, self.headers, self.loan1, self.loan2 = app, client, headers, loan1, loan2
+
+    def get(self, who: str, path: str, **kwargs: Any):
+        return self.client.get(f"/api/v1{path}", headers=self.headers[who], **kwargs)
+
+    def post(self, who: str, path: str, body: Any = None):
+        return self.client.post(f"/api/v1{path}", headers=self.headers[who], json=body)
+
+    def record(self, amount: str = "1066.19", key: str = "transfer-1", **more: Any) -> dict[str, Any]:
+        made = self.post("applicant1", f"/loans/{self.loan1}/payments", {"amount": amount, "idempotency_key": key,
+                                                                         **more})
+        assert made.status_code == 201, made.json
+        return dict(made.json)
+
+    def upload(self, who: str, payment_id: int, content: bytes, name: str = "voucher.pdf", loan_id: int = 0):
+        return self.client.post(f"/api/v1/loans/{loan_id or self.loan1}/payments/{payment_id}/voucher",
+                                headers=self.headers[who], data={"file": (_stream(content), name)},
+                                content_type="multipart/form-data")
+
+    def scalar(self, query: Any) -> Any:
+        with self.app.app_context():
+            value = db.session.scalar(query)
+            db.session.remove()
+        return value
+
+    def notices(self) -> list[tuple[str, str]]:
+        with self.app.app_context():
+            rows = db.session.execute(select(Notification.recipient, Notification.template)
+                                      .where(Notification.channel == "in_app").order_by(Notification.id)).all()
+            db.session.remove()
+        return [tuple(row) for row in rows]
+
+
+def _stream(content: bytes):
+    from io import BytesIO
+    return BytesIO(content)
+
+
+@pytest.fixture
+def world(app, client, clock, admin_token) -> World:
+    business_day(clock, date(2026, 2, 5))
+    with app.app_context():
+        org = {code: identity.create_org(code, [kind], f"Organisation {code}").id for code, kind in ORGS.items()}
+        headers = {}
+        for name, (org_code, role) in USERS.items():
+            identity.create_user(name, org_code, [role])
+            headers[name] = {"Authorization": f"Bearer {identity.issue_token(name)}"}
+        db.session.commit()
+        code = product()
+        ids = [loans.book_loan(loans.LoanRequest(code, f"LOAN-{n}", org[f"BORR{n}"], Decimal("12000.00"), 12, START,
+                                                 funder_org_id=org[f"BANK{n}"])).id for n in (1, 2)]
+        db.session.commit()
+        db.session.remove()
+    return World(app, client, headers, *ids)
+
+
+def payment_entries(world: World) -> int:
+    return int(world.scalar(select(func.count()).where(JournalEntry.kind == "payment")) or 0)
+
+
+# -- over the API --------------------------------------------------------------------------------------
+
+def test_a_voucher_is_kept_with_the_payment_and_finance_confirms_it_once(world, app):
+    payment = world.record(received_on="2026-02-04", reference="BANK-REF-77")
+    assert (payment["status"], payment["received_on"], payment["reference"]) == ("pending", "2026-02-04", "BANK-REF-77")
+    assert payment["voucher_filename"] is None and payment["reject_reason"] is None
+    attached = world.upload("applicant1", payment["id"], PDF, "转账凭证.pdf")
+    assert attached.status_code == 200, attached.json
+    assert (attached.json["voucher_filename"], attached.json["voucher_content_type"]) == ("转账凭证.pdf", "application/pdf")
+    seen = world.get("finance1", f"/loans/{world.loan1}/payments/{payment['id']}/voucher")
+    assert seen.status_code == 200 and seen.data == PDF and seen.mimetype == "application/pdf"
+    for other in ("applicant2", "finance2"):  # another organisation's users: 404, nothing changes
+        assert world.get(other, f"/loans/{world.loan1}/payments/{payment['id']}/voucher").status_code == 404
+        assert world.upload(other, payment["id"], PNG).status_code == 404
+        assert world.post(other, f"/loans/{world.loan1}/payments/{payment['id']}/confirm").status_code == 404
+    assert world.post("applicant1", f"/loans/{world.loan1}/payments/{payment['id']}/confirm").status_code == 403
+    assert payment_entries(world) == 0
+
+    confirm = f"/loans/{world.loan1}/payments/{payment['id']}/confirm"
+    booked = world.post("finance1", confirm)
+    assert booked.status_code == 200 and booked.json["status"] == "booked"
+    assert world.post("finance1", confirm).status_code == 409  # a second click books nothing
+    assert world.upload("applicant1", payment["id"], PNG).status_code == 409  # decided: the voucher stays
+    assert payment_entries(world) == 1
+    with app.app_context():
+        assert_books_balance(world.loan1, world.loan2)
+        db.session.remove()
+
+
+def test_a_voucher_of_another_type_or_a_bad_date_is_refused_with_422(world):
+    payment = world.record()
+    text = world.upload("applicant1", payment["id"], b"just some text pretending\n", "voucher.pdf")
+    assert text.status_code == 422 and "voucher" in text.json["error"]["fields"]
+    zipped = world.upload("applicant1", payment["id"], b"PK\x03\x04" + b"\x00" * 40, "voucher.zip")
+    assert zipped.status_code == 422  # a document type allowed elsewhere is still no voucher
+    missing = world.client.post(f"/api/v1/loans/{world.loan1}/payments/{payment['id']}/voucher",
+                                headers=world.headers["applicant1"], data={}, content_type="multipart/form-data")
+    assert missing.status_code == 422
+    assert world.get("finance1", f"/loans/{world.loan1}/payments/{payment['id']}/voucher").status_code == 404
+    future = world.post("applicant1", f"/loans/{world.loan1}/payments",
+                        {"amount": "10.00", "idempotency_key": "future", "received_on": "2026-03-01"})
+    assert future.status_code == 422 and "received_on" in future.json["error"]["fields"]
+    assert world.scalar(select(func.count()).select_from(Payment)) == 1
+
+
+def test_a_rejection_needs_a_reason_which_the_borrower_is_told_and_books_nothing(world):
+    payment = world.record(key="bounced")
+    reject = f"/loans/{world.loan1}/payments/{payment['id']}/reject"
+    for body in (None, {}, {"reason": ""}, {"reason": "   "}):
+        refused = world.post("finance1", reject, body)
+        assert refused.status_code == 422, (body, refused.json)
+    assert world.get("finance1", f"/loans/{world.loan1}/payments").json[0]["status"] == "pending"
+    assert world.post("applicant1", reject, {"reason": "mine"}).status_code == 403
+    rejected = world.post("finance1", reject, {"reason": "no transfer of this amount arrived"})
+    assert rejected.status_code == 200
+    assert (rejected.json["status"], rejected.json["reject_reason"]) == ("rejected", "no transfer of this amount arrived")
+    assert world.get("applicant1", f"/loans/{world.loan1}/payments").json[0]["reject_reason"] == \
+        "no transfer of this amount arrived"
+    assert ("applicant1", "repayment_rejected") in world.notices()
+    assert payment_entries(world) == 0
+
+
+# -- the pages -----------------------------------------------------------------------------------------
+
+def signed_in(app, username: str):
+    set_password(app, username)
+    browser = app.test_client()
+    assert sign_in(browser, username).status_code in (302, 303)
+    return browser
+
+
+def csrf_of(page) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+
+def offline_form(page, content: bytes, name: str, **more: str) -> dict[str, Any]:
+    key = re.search(r'id="pay-offline-form".*?name="key" value="([^"]+)"', page.text, re.S).group(1)
+    return {"csrf_token": csrf_of(page), "key": key, "amount": "1,066.19", "date": "2026-02-04",
+            "reference": "REF-1", "voucher": (_stream(content), name), **more}
+
+
+def test_the_borrower_reports_a_transfer_on_the_page_and_sees_the_rejection_reason(world, app):
+    web = signed_in(app, "applicant1")
+    page = web.get(f"/loans/{world.loan1}", headers=ZH)
+    assert page.status_code == 200 and 'id="pay-offline-form"' in page.text and "报告银行转账" in page.text
+    wrong = web.post(f"/loans/{world.loan1}/pay-offline", data=offline_form(page, b"plain text\n", "v.png"),
+                     headers=ZH, content_type="multipart/form-data")
+    assert wrong.status_code == 422 and "凭证须为 PDF、PNG 或 JPEG 文件" in wrong.text
+    assert world.scalar(select(func.count()).select_from(Payment)) == 0
+    sent = web.post(f"/loans/{world.loan1}/pay-offline", data=offline_form(page, PNG, "voucher.png"),
+                    headers=ZH, content_type="multipart/form-data")
+    assert sent.status_code == 303
+    mine = web.get(f"/loans/{world.loan1}", headers=ZH)
+    assert "等待资金方确认" in mine.text and "REF-1" in mine.text and 'class="confirm-payment"' not in mine.text
+    payment_id = int(world.scalar(select(Payment.id)))
+    assert web.get(f"/loans/{world.loan1}/payments/{payment_id}/voucher").data == PNG
+
+    finance = signed_in(app, "finance1")
+    theirs = finance.get(f"/loans/{world.loan1}", headers=EN)
+    assert 'class="reject-payment"' in theirs.text and "View voucher" in theirs.text
+    no_reason = finance.post(f"/loans/{world.loan1}/payments/{payment_id}/reject", headers=ZH,
+                             data={"csrf_token": csrf_of(theirs), "reason": " "})
+    assert no_reason.status_code == 422 and "请填写拒绝原因" in no_reason.text
+    done = finance.post(f"/loans/{world.loan1}/payments/{payment_id}/reject", headers=EN,
+                        data={"csrf_token": csrf_of(theirs), "reason": "金额不符 amount differs"})
+    assert done.status_code == 303
+    assert "原因：金额不符 amount differs" in web.get(f"/loans/{world.loan1}", headers=ZH).text
+    english = web.get(f"/loans/{world.loan1}", headers=EN).text
+    assert "Reason: 金额不符 amount differs" in english and "Rejected" in english
+    assert signed_in(app, "applicant2").get(f"/loans/{world.loan1}/payments/{payment_id}/voucher").status_code == 404
+    assert payment_entries(world) == 0
+
+
+def test_the_monitor_lists_each_readers_loans(world, app, clock):
+    business_day(clock, date(2026, 3, 6))
+    with app.app_context():
+        run_eod(date(2026, 3, 6))  # bill 1 (10 Feb) unpaid on both loans: overdue; bill 2 falls due on 10 Mar
+        db.session.commit()
+        db.session.remove()
+    payment = world.record(amount="500.00", key="partial")
+    pages = {who: signed_in(app, who).get("/loans/monitor", headers=ZH) for who in ("finance1", "finance2", "operator")}
+    for who, listed in {"finance1": {world.loan1}, "finance2": {world.loan2},
+                        "operator": {world.loan1, world.loan2}}.items():
+        text = pages[who].text
+        assert pages[who].status_code == 200 and "还款监控" in text
+        due = text.split('id="due-this-week"')[1].split('id="overdue"')[0]
+        overdue = text.split('id="overdue"')[1].split('id="awaiting"')[0]
+        for loan_id in (world.loan1, world.loan2):
+            assert (f'data-loan-id="{loan_id}"' in due) == (loan_id in listed), who
+            assert (f'data-loan-id="{loan_id}"' in overdue) == (loan_id in listed), who
+        assert "逾期1至30天" in overdue and "1-30" not in overdue.replace('data-bucket="1-30"', "")
+        awaiting = text.split('id="awaiting"')[1]
+        assert (f'data-payment-id="{payment["id"]}"' in awaiting) == (world.loan1 in listed), who
+    assert 'class="confirm-payment"' in pages["finance1"].text.split('id="awaiting"')[1]
+    assert 'class="confirm-payment"' not in pages["operator"].text  # the operator sees, does not decide
+    assert "Overdue loans" in signed_in(app, "finance1").get("/loans/monitor", headers=EN).text
+    assert signed_in(app, "applicant1").get("/loans/monitor").status_code == 403
