@@ -140,6 +140,19 @@ def test_a_voucher_of_another_type_or_a_bad_date_is_refused_with_422(world):
     assert world.scalar(select(func.count()).select_from(Payment)) == 1
 
 
+def test_a_voucher_over_the_document_limit_is_413_and_not_kept(world, app):
+    payment = world.record()
+    limit = app.config["MAX_DOCUMENT_BYTES"]
+    app.config["MAX_DOCUMENT_BYTES"] = len(PDF) - 1
+    try:
+        too_big = world.upload("applicant1", payment["id"], PDF)
+    finally:
+        app.config["MAX_DOCUMENT_BYTES"] = limit
+    assert too_big.status_code == 413
+    assert world.get("applicant1", f"/loans/{world.loan1}/payments").json[0]["voucher_filename"] is None
+    assert world.upload("applicant1", payment["id"], PDF).status_code == 200
+
+
 def test_a_rejection_needs_a_reason_which_the_borrower_is_told_and_books_nothing(world):
     payment = world.record(key="bounced")
     reject = f"/loans/{world.loan1}/payments/{payment['id']}/reject"
