@@ -401,6 +401,17 @@ SKIPPED: dict[str, str] = {
                                "others' orders are 404 (test_online_repayment.py)",
     "simulators.payments_pay_page": "a collection order's page for its payer only (test_online_repayment.py)",
     "simulators.payments_pay_submit": "the payer's page's form: the same rule as payments_pay (test_online_repayment.py)",
+    "loans.attach_voucher": "a pending offline payment's voucher (multipart file): payments.record, others' loans 404, "
+                            "decided payments 409 (test_offline_repayment.py)",
+    "loans.download_voucher": "a payment's voucher, for whoever sees the loan; 404 without one (test_offline_repayment.py)",
+    "loan_pages.pay_offline": "the loan page's transfer form (multipart, with the voucher): payments.record, "
+                              "the same service as loans.record_payment (test_offline_repayment.py)",
+    "loan_pages.decide": "the loan page's confirm / reject forms: payments.confirm, the same service as "
+                         "loans.confirm_payment and loans.reject_payment (test_offline_repayment.py)",
+    "loan_pages.voucher": "the voucher shown in the browser: the same rule as loans.download_voucher "
+                          "(test_offline_repayment.py)",
+    "loan_pages.monitor": "finance's monitoring page: platform staff and funders' finance, each their own loans, "
+                          "403 for others (test_offline_repayment.py)",
     "simulators.esign_create_flow": "a machine API of the e-signature simulator: its key (test_esign_simulator.py)",
     "simulators.esign_document": "a machine API of the e-signature simulator: its key (test_esign_simulator.py)",
     "simulators.esign_flows": "a signer's own flows by token or session; others' are not listed (test_esign_simulator.py)",
@@ -980,6 +991,7 @@ def request_args(world: World, endpoint: str, method: str, t: Target) -> dict[st
         "loans.payoff_quote": lambda: {"query_string": {"date": "2026-11-28"}},
         "loans.early_repayment_quote": lambda: {"query_string": {"date": "2026-11-28", "amount": "100.00"}},
         "loans.pay_online": lambda: {"json": {"amount": "10.00", "idempotency_key": f"authz-online-{n}"}},
+        "loans.reject_payment": lambda: {"json": {"reason": "no money arrived"}},
         "loan_pages.pay_online": lambda: {"data": {"amount": "10.00", "key": f"authz-web-{n}"}},
         "inbox.claim": lambda: {"data": {"next": "/"}},
         "inbox.assign": lambda: {"data": {"username": assignee(t)}},
