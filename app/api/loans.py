@@ -91,8 +91,16 @@ def attach_voucher(loan_id, payment_id):
     return repayments.attach_voucher(current_user(), loan_id, payment_id, repayments.Voucher(upload.filename, content))
 
 
+def _voucher_content_types(func):
+    """The bytes of each content type a voucher can have (`repayments.VOUCHER_TYPES`)."""
+    for content_type in repayments.VOUCHER_TYPES:
+        func = blp.alt_response(200, schema={"type": "string", "format": "binary"}, content_type=content_type,
+                                description="the voucher's bytes, as uploaded", success=True)(func)
+    return func
+
+
 @blp.route("/loans/<int:loan_id>/payments/<int:payment_id>/voucher")
-@blp.alt_response(200, schema={"type": "string", "format": "binary"}, description="the voucher's bytes", success=True)
+@_voucher_content_types
 @blp.errors(404)
 def download_voucher(loan_id, payment_id):
     """The voucher's bytes (whoever sees the loan; 404 when the payment has none)."""
