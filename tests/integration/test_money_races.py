@@ -48,9 +48,11 @@ class Books:
         return payment_id
 
     def race(self, payment_id: int, decisions: list[str]) -> list[tuple[int, dict[str, Any]]]:
-        """POST each decision (`confirm` or `reject`) from its own thread, all released at once."""
-        return race_requests(self.base_url, [
-            (f"/api/v1/loans/{self.loan_id}/payments/{payment_id}/{decision}", self.tokens["finance1"])
+        """POST each decision (`confirm`, or `reject` with its reason) from its own thread, all released at once."""
+        headers = {"Authorization": f"Bearer {self.tokens['finance1']}", "Content-Type": "application/json"}
+        bodies = {"confirm": b"{}", "reject": json.dumps({"reason": "转账凭证金额与到账不符"}).encode("utf-8")}
+        return race_posts(self.base_url, [
+            (f"/api/v1/loans/{self.loan_id}/payments/{payment_id}/{decision}", headers, bodies[decision])
             for decision in decisions])
 
     def payment(self, payment_id: int) -> tuple[str, int, Decimal]:
