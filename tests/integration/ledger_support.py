@@ -58,3 +58,22 @@ def assert_books_balance(*loan_ids: int) -> None:
         balances = loan_balances(loan_id)
         assert {k: balances[k] for k in expected} == expected, (position, balances)
         assert all(v >= 0 for k, v in position.items() if k != posting.Role.OVERPAYMENT_LIABILITY), position
+
+
+def two_loans(orgs: dict[str, str], users: dict[str, tuple[str, str]], start: date,
+              funder: dict[int, str] | None = None) -> tuple[dict[str, dict[str, str]], list[int]]:
+    """Organisations (code: kind), users (name: (organisation, role)) each with an API token's
+    header, and two loans LOAN-1 of BORR1 and LOAN-2 of BORR2 (12,000.00 over 12 months from
+    `start`) funded by BANK1 and BANK2, or as `funder` says; in the caller's app context, committed."""
+    org = {code: identity.create_org(code, [kind], f"Organisation {code}").id for code, kind in orgs.items()}
+    headers = {}
+    for name, (org_code, role) in users.items():
+        identity.create_user(name, org_code, [role])
+        headers[name] = {"Authorization": f"Bearer {identity.issue_token(name)}"}
+    db.session.commit()
+    code = product()
+    funders = funder or {1: "BANK1", 2: "BANK2"}
+    ids = [loans.book_loan(loans.LoanRequest(code, f"LOAN-{n}", org[f"BORR{n}"], Decimal("12000.00"), 12, start,
+                                             funder_org_id=org[funders[n]])).id for n in (1, 2)]
+    db.session.commit()
+    return headers, ids

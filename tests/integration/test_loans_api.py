@@ -11,9 +11,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import JournalEntry, Payment
-from app.services.identity import directory as identity
-from app.services.ledger import adjustments, loans
-from tests.integration.ledger_support import assert_books_balance, business_day, product
+from app.services.ledger import adjustments
+from tests.integration.ledger_support import assert_books_balance, business_day, two_loans
 
 START = date(2026, 1, 10)  # 12,000 at 12 % over 12 months, 1 % fee: bills of 1,066.19 on the 10th
 USERS = {  # username: (organisation, role)
@@ -44,16 +43,8 @@ class World:
 def world(app, client, clock, admin_token) -> World:
     business_day(clock, START)
     with app.app_context():
-        org = {code: identity.create_org(code, [kind], f"Organisation {code}").id for code, kind in ORGS.items()}
-        headers = {"admin": {"Authorization": f"Bearer {admin_token}"}}
-        for name, (org_code, role) in USERS.items():
-            identity.create_user(name, org_code, [role])
-            headers[name] = {"Authorization": f"Bearer {identity.issue_token(name)}"}
-        db.session.commit()
-        code = product()
-        ids = [loans.book_loan(loans.LoanRequest(code, f"LOAN-{n}", org[f"BORR{n}"], Decimal("12000.00"), 12, START,
-                                                 funder_org_id=org[f"BANK{n}"])).id for n in (1, 2)]
-        db.session.commit()
+        headers, ids = two_loans(ORGS, USERS, START)
+        headers.update({"admin": {"Authorization": f"Bearer {admin_token}"}})
         db.session.remove()
     return World(client, headers, *ids)
 

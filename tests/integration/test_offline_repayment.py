@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -18,10 +17,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import JournalEntry, Notification, Payment
-from app.services.identity import directory as identity
-from app.services.ledger import loans
 from app.services.ledger.eod import run_eod
-from tests.integration.ledger_support import assert_books_balance, business_day, product
+from tests.integration.ledger_support import assert_books_balance, business_day, two_loans
 from tests.integration.test_identity import set_password, sign_in
 
 START = date(2026, 1, 10)  # 12,000 at 12 % over 12 months, 1 % fee: bills of 1,066.19 on the 10th
@@ -77,16 +74,7 @@ def _stream(content: bytes):
 def world(app, client, clock, admin_token) -> World:
     business_day(clock, date(2026, 2, 5))
     with app.app_context():
-        org = {code: identity.create_org(code, [kind], f"Organisation {code}").id for code, kind in ORGS.items()}
-        headers = {}
-        for name, (org_code, role) in USERS.items():
-            identity.create_user(name, org_code, [role])
-            headers[name] = {"Authorization": f"Bearer {identity.issue_token(name)}"}
-        db.session.commit()
-        code = product()
-        ids = [loans.book_loan(loans.LoanRequest(code, f"LOAN-{n}", org[f"BORR{n}"], Decimal("12000.00"), 12, START,
-                                                 funder_org_id=org[f"BANK{n}"])).id for n in (1, 2)]
-        db.session.commit()
+        headers, ids = two_loans(ORGS, USERS, START)
         db.session.remove()
     return World(app, client, headers, *ids)
 

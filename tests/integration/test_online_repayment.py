@@ -21,12 +21,11 @@ from app.extensions import db
 from app.models import Instalment, Notification, Payment
 from app.models import PaymentOrder as OrderRow
 from app.models.signing import RepaymentOrder
-from app.services.identity import directory as identity
 from app.services.ledger import loans
 from app.services.simulators import payments
 from handlers.payments import Account, PaymentOrder, sign_notification
 from handlers.payments import Notification as PaymentNotification
-from tests.integration.ledger_support import assert_books_balance, business_day, product
+from tests.integration.ledger_support import assert_books_balance, business_day, two_loans
 from tests.integration.test_identity import set_password, sign_in
 from tests.integration.test_money_races import race_posts
 
@@ -75,16 +74,7 @@ class World:
 def world(app, client, clock, served) -> World:
     business_day(clock, START)
     with app.app_context():
-        org = {code: identity.create_org(code, [kind], f"Organisation {code}").id for code, kind in ORGS.items()}
-        headers = {}
-        for name, (org_code, role) in USERS.items():
-            identity.create_user(name, org_code, [role])
-            headers[name] = {"Authorization": f"Bearer {identity.issue_token(name)}"}
-        db.session.commit()
-        code = product()
-        ids = [loans.book_loan(loans.LoanRequest(code, f"LOAN-{n}", org[f"BORR{n}"], Decimal("12000.00"), 12, START,
-                                                 funder_org_id=org["BANK1"])).id for n in (1, 2)]
-        db.session.commit()
+        headers, ids = two_loans(ORGS, USERS, START, funder={1: "BANK1", 2: "BANK1"})
         db.session.remove()
     base_url = app.config.get("BASE_URL")
     app.config["BASE_URL"] = served  # the simulator calls the served platform back
