@@ -130,3 +130,5 @@ class OutboxMessage(Model):
     business_date: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When set, the message starts this process for its correlation key (unless one is open already).
+    start_process: Mapped[str | None] = mapped_column(String(64))

@@ -145,6 +145,7 @@ class RepaymentOrder(Model):
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)  # online:<loan id>:<the caller's key>
     order_id: Mapped[str] = mapped_column(String(40), unique=True)
     amount: Mapped[Decimal] = mapped_column(Money)
+    prepayment: Mapped[str] = mapped_column(String(32), default="shorten_term", server_default="shorten_term")
     status: Mapped[str] = mapped_column(String(16), default="pending")
     failure_reason: Mapped[str | None] = mapped_column(Text)
     payment_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("payments.id"))

@@ -65,6 +65,9 @@ def test_overdue_and_buckets_move_across_several_runs(loan_id):
     assert overdue == [("2026-02-14", "2026-02-10"), ("2026-03-14", "2026-03-10"), ("2026-04-14", "2026-04-10")]
     notices = [(m["number"], m["due_date"]) for m in messages("bill_due_soon")]  # once each, 3 days ahead
     assert notices == [(1, "2026-02-10"), (2, "2026-03-10"), (3, "2026-04-10"), (4, "2026-05-10")]
+    due = [(m["number"], m["due_date"], m["amount_due"]) for m in messages("bill_due")]  # on the day, owing
+    assert [d[:2] for d in due] == [(1, "2026-02-10"), (2, "2026-03-10"), (3, "2026-04-10"), (4, "2026-05-10")]
+    assert all(Decimal(d[2]) > 0 for d in due)
     assert {m.correlation_key for m in db.session.scalars(select(OutboxMessage))} == {"LOAN-1"}
     assert_books_balance(loan_id)
 
@@ -149,12 +152,13 @@ def test_the_cli_runs_every_date_up_to_the_given_one_and_shows_a_summary(loan_id
 def test_the_worker_delivers_the_outbox_once(loan_id):
     run_eod(date(2026, 2, 14))
     pending = db.session.scalars(select(OutboxMessage.id).where(OutboxMessage.delivered_at.is_(None))).all()
-    assert len(pending) == 3  # bill_due_soon, overdue, bucket_changed
-    assert deliver_outbox() == 3
+    assert len(pending) == 4  # bill_due_soon, overdue, bucket_changed, bill_due
+    assert deliver_outbox() == 4
     assert deliver_outbox() == 0
     kept = db.session.execute(select(InboxMessage.name, InboxMessage.dedup_key).order_by(InboxMessage.id)).all()
-    assert [tuple(k) for k in kept] == [(name, f"outbox:{i}") for i, name in zip(
-        pending, ["bill_due_soon", "overdue", "bucket_changed"], strict=True)]
+    names = dict(db.session.execute(select(OutboxMessage.id, OutboxMessage.name)).all())
+    assert sorted(names.values()) == ["bill_due", "bill_due_soon", "bucket_changed", "overdue"]
+    assert [tuple(k) for k in kept] == [(names[i], f"outbox:{i}") for i in pending]
 
 
 @pytest.mark.parametrize("backend_app", ["postgresql"], indirect=True)  # SQLite serialises writers itself

@@ -15,7 +15,7 @@ from app.lending.money import parse_money
 from app.models.loan import ZERO
 from app.services.errors import Conflict, Invalid
 from app.services.ledger.journal import lock_ledger
-from app.services.ledger.loans import business_today, load_state, mark_settled
+from app.services.ledger.loans import business_today, ended, load_state, mark_settled
 from app.services.ledger.posting import loan_accounts, post_event
 
 WAIVABLE = {"penalty": ("penalty_due", "penalty_paid", "penalty_waived"),
@@ -74,6 +74,7 @@ def write_off(loan_id: int, on: date | None = None, memo: str | None = None) -> 
         if r.status in ("pending", "overdue"):
             r.status = "written_off"
     loan.status, loan.closed_on = "written_off", on
+    ended(loan, "loan_written_off", on)
     return total
 
 

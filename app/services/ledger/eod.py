@@ -78,7 +78,7 @@ class DateSummary:
 
 
 STEPS = ("settle empty bills", "bill interest", "mark overdue", "penalty charges", "penalty interest",
-         "days past due", "bill notices")
+         "days past due", "bill notices", "bills due")
 
 
 def run_eod(until: date, progress: Progress | None = None, notice_days: int = BILL_NOTICE_DAYS) -> list[DateSummary]:
@@ -212,7 +212,8 @@ class _Batch:
 
     def steps(self, notice_days: int) -> list[Callable[[], None]]:
         return [self.settle_empty, self.bill_interest, self.mark_overdue, self.charge_penalties,
-                self.accrue_penalty_interest, self.days_past_due, lambda: self.bill_notices(notice_days)]
+                self.accrue_penalty_interest, self.days_past_due, lambda: self.bill_notices(notice_days),
+                self.bills_due]
 
     def execute(self, statement: str, **extra: Any) -> int:
         params = {k: v for k, v in {**self.params, **extra}.items() if re.search(f":{k}\\b", statement)}
@@ -326,6 +327,18 @@ class _Batch:
             "bill_due_soon", key, payload, "FROM instalments i JOIN loans l ON l.id = i.loan_id",
             where=("i.is_current AND i.status = 'pending' AND i.due_date > :d AND i.due_date <= :notice"
                    " AND l.status = 'active'"), notice=self.day + timedelta(days=notice_days))
+
+    def bills_due(self) -> None:
+        """`bill_due` for each instalment of an active loan falling due on this date and still owing (once
+        each): the loan's `post_loan` tries the auto-debit the borrower authorised."""
+        sql = self.sql
+        payload = sql.json(loan_id="l.id", number="i.number", due_date=sql.date_text("i.due_date"),
+                           amount_due=sql.money_text(f"ROUND({OWED}, 2)"))
+        key = f"'bill_due:' || l.id || ':' || i.number || ':' || {sql.date_text('i.due_date')}"
+        self.counts["bills_due"] = self.outbox(
+            "bill_due", key, payload, "FROM instalments i JOIN loans l ON l.id = i.loan_id",
+            where=f"i.is_current AND i.status = 'pending' AND i.due_date = :d AND l.status = 'active'"
+                  f" AND ROUND({OWED}, 2) > 0")
 
     # -- writing ------------------------------------------------------------------------------
 

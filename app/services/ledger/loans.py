@@ -33,6 +33,7 @@ from app.services.identity import policy
 from app.services.identity.access import oversees_organisation, party_kinds
 from app.services.identity.directory import Principal
 from app.services.ledger.journal import hold_sqlite_write_lock
+from app.services.ledger.outbox import enqueue
 from app.services.ledger.posting import (
     AccountMap,
     Role,
@@ -283,7 +284,7 @@ def save_account(state: LoanState, account: LoanAccount, on: date, payment_id: i
 def mark_settled(loan: Loan, rows: dict[int, Instalment], on: date) -> None:
     """Instalments that owe nothing and are due, or are the current bill paid in advance, are paid.
 
-    A loan that owes nothing at all is closed.
+    A loan that owes nothing at all is closed, and says so to its instances (`loan_closed`).
     """
     closed = all(owed(r) == 0 for r in rows.values())
     for r in rows.values():
@@ -291,6 +292,13 @@ def mark_settled(loan: Loan, rows: dict[int, Instalment], on: date) -> None:
             r.status, r.paid_on = "paid", on
     if closed and loan.status == "active":
         loan.status, loan.closed_on = "closed", on
+        ended(loan, "loan_closed", on)
+
+
+def ended(loan: Loan, name: str, on: date) -> None:
+    """The message that a loan's life ended (`loan_closed`, `loan_written_off`), once per loan."""
+    enqueue(name, loan.business_key, {"loan_id": loan.id, "on": on.isoformat(), "status": loan.status},
+            f"{name}:{loan.id}", loan_id=loan.id, business_date=on)
 
 
 def bill_settled_interest(loan_id: int, rows: list[Instalment], on: date, accounts: AccountMap) -> Decimal:

@@ -262,7 +262,8 @@ def add_document(principal: Principal, application_id: int, kind: str, filename:
     return document
 
 
-def _parties(row: Application) -> dict[str, str]:
+def deal_parties(row: Application) -> dict[str, str]:
+    """The deal's organisations by party (borrower, funder, and core enterprise or warehouse): their codes."""
     codes = dict(db.session.execute(select(Organisation.id, Organisation.code).where(
         Organisation.id.in_([row.borrower_org_id, row.funder_org_id]))).all())
     parties = {"borrower": codes[row.borrower_org_id], "funder": codes[row.funder_org_id]}
@@ -300,7 +301,7 @@ def submit(principal: Principal, application_id: int) -> Application:
     row.lock_version += 1
     record(row, "resubmitted" if row.instance_id else "submitted", principal.id)
     db.session.flush()
-    started = instances.start(str(product.application_process), None, row.number, process_data(row), _parties(row))
+    started = instances.start(str(product.application_process), None, row.number, process_data(row), deal_parties(row))
     row.instance_id = started["id"]  # the diagram's first `origination.stage` has set it already
     db.session.commit()
     db.session.refresh(row)

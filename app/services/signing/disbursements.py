@@ -24,8 +24,9 @@ from app.services import context
 from app.services.identity import policy
 from app.services.ledger import loans
 from app.services.ledger.journal import hold_sqlite_write_lock
+from app.services.ledger.outbox import enqueue
 from app.services.notices import sending
-from app.services.origination.applications import events_of
+from app.services.origination.applications import deal_parties, events_of
 from app.services.signing import deals
 from app.services.signing.gateway import gateway
 from handlers.payments import Account, PaymentOrder
@@ -154,6 +155,7 @@ def settle(business_key: str | None, answer: dict[str, Any]) -> dict[str, Any]:
         deals.move(row, "active", "loan", "loan_booked", loan_id=loan.id, loan=loan.business_key,
                    amount=f"{loan.principal:.2f}", disbursed_on=loan.disbursed_on.isoformat(), order_id=order_id)
         _tell_borrower(row, loan)
+        _start_post_loan(row, loan)
         db.session.flush()
         return {"outcome": "succeeded", "order_id": order_id, "loan_id": loan.id, "failure": None}
     if status == "failed":
@@ -175,6 +177,16 @@ def _book(row: Application, disbursed_on: date) -> Any:
         product_code=product.code, business_key=loan_key(row.number), borrower_org_id=row.borrower_org_id,
         principal=Decimal(row.approved_amount), repayments=row.term_months, disbursed_on=disbursed_on,
         funder_org_id=row.funder_org_id))
+
+
+POST_LOAN = "post_loan"
+
+
+def _start_post_loan(row: Application, loan: Any) -> None:
+    """The loan's post-loan life starts when the outbox is next delivered (`docs/post-loan.md`)."""
+    enqueue("loan_booked", loan.business_key,
+            {"loan_id": loan.id, "application_number": row.number, "parties": deal_parties(row)},
+            f"loan_booked:{loan.id}", loan_id=loan.id, start_process=POST_LOAN, business_date=loan.disbursed_on)
 
 
 def _tell_borrower(row: Application, loan: Any) -> None:
