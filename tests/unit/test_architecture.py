@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # The services' domains and their ranks: a module may import a domain of a lower rank, never one
 # of the same or a higher rank (peers stay apart, so no cycle can form between them).
 DOMAIN_RANK = {"identity": 0, "workflow": 1, "simulators": 1, "ledger": 2, "notices": 2, "origination": 3, "collateral": 3, "collections": 3,
-               "signing": 4}
+               "signing": 4, "servicing": 5}
 SHARED_SERVICE_MODULES = {"app.services.errors", "app.services.clock", "app.services.context"}
 
 
