@@ -52,12 +52,20 @@ __all__ = [
 ]
 
 # The loan ledger (issue 5), and collateral's commodity prices and pledges (issue 15).
-from app.models.collateral import CommodityPrice, Pledge, PledgeEvent, PledgeValuation
+from app.models.collateral import (
+    CommodityPrice,
+    Disposal,
+    MarginCall,
+    Pledge,
+    PledgeEvent,
+    PledgeMovement,
+    PledgeValuation,
+)
 from app.models.ledger import EodRun, GlAccount, JournalEntry, JournalLine, OutboxMessage, ProductAccount
 from app.models.loan import Instalment, Loan, Payment, Product, ScheduleVersion
 
 __all__ += [
     "EodRun", "GlAccount", "Instalment", "JournalEntry", "JournalLine", "Loan", "OutboxMessage", "Payment", "Product",
     "ProductAccount", "ScheduleVersion",
-    "CommodityPrice", "Pledge", "PledgeEvent", "PledgeValuation",
+    "CommodityPrice", "Disposal", "MarginCall", "Pledge", "PledgeEvent", "PledgeMovement", "PledgeValuation",
 ]
