@@ -34,7 +34,8 @@ PRODUCT_KINDS = ("order_financing", "pledge_financing", "credit_loan")
 # certificate (issue 14) itself.
 DOCUMENT_KINDS = ("order", "invoice", "warehouse_receipt", "business_licence", "financial_statements", "id_card",
                   "other")
-PLATFORM_DOCUMENT_KINDS = ("contract", "signed_contract", "registration_certificate")
+PLATFORM_DOCUMENT_KINDS = ("contract", "signed_contract", "registration_certificate", "settlement_certificate",
+                           "demand_letter", "appraisal_report")
 LEAD_STATUSES = ("new", "qualified", "dropped", "registered")
 NOTIFICATION_CHANNELS = ("sms", "email", "in_app")
 

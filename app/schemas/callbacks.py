@@ -20,7 +20,7 @@ class PaymentNotificationSchema(Schema):
     idempotency_key = fields.String(required=True)
     business_key = fields.String(required=True, validate=validate.Length(min=1, max=128),
                                  metadata={"description": "the order's business key, echoed"})
-    kind = fields.String(required=True, validate=validate.OneOf(["disbursement", "collection"]))
+    kind = fields.String(required=True, validate=validate.OneOf(["disbursement", "collection", "debit"]))
     status = fields.String(required=True, validate=validate.OneOf(["succeeded", "failed"]))
     amount = fields.String(required=True, metadata={"example": "500000.00"})
     currency = fields.String(metadata={"example": "CNY"})

@@ -25,7 +25,7 @@ from app.web.paging import page_number
 
 PER_PAGE = 20
 STATUS_NAMES = {"pending": _l("pending"), "succeeded": _l("succeeded"), "failed": _l("failed")}
-KIND_NAMES = {"disbursement": _l("Disbursement"), "collection": _l("Collection")}
+KIND_NAMES = {"disbursement": _l("Disbursement"), "collection": _l("Collection"), "debit": _l("Auto-debit")}
 FIELDS = ("fail_next", "fail_reason", "late_next", "late_minutes", "twice_next")
 
 

@@ -53,6 +53,8 @@ DOCUMENT_KINDS = {
     "id_card": _l("ID card"), "other": _l("Other document"),
     "contract": _l("Contract (before signing)"), "signed_contract": _l("Signed contract"),
     "registration_certificate": _l("Registration certificate"),
+    "settlement_certificate": _l("Settlement certificate"), "demand_letter": _l("Demand letter"),
+    "appraisal_report": _l("Appraisal report"),
 }
 # What an uploaded file is, as sniffed from its content (`workflow.documents.ALLOWED`).
 FILE_KINDS = {"pdf": _l("PDF"), "image": _l("Image"), "spreadsheet": _l("Spreadsheet"),

@@ -16,8 +16,10 @@ from typing import Any, Literal, Protocol, cast
 
 from handlers.errors import ProviderError
 
-OrderKind = Literal["disbursement", "collection"]
-ORDER_KINDS: tuple[str, ...] = ("disbursement", "collection")  # funds to the borrower; funds from them
+OrderKind = Literal["disbursement", "collection", "debit"]
+# funds to the borrower; funds from them (they pay); funds taken from them under their signed authorisation
+ORDER_KINDS: tuple[str, ...] = ("disbursement", "collection", "debit")
+FROM_BORROWER: tuple[str, ...] = ("collection", "debit")  # the platform books these as repayments
 ORDER_STATUSES: tuple[str, ...] = ("pending", "succeeded", "failed")
 CURRENCY = "CNY"
 _AMOUNT = re.compile(r"(0|[1-9][0-9]{0,14})\.[0-9]{2}")

@@ -65,9 +65,10 @@ def test_overdue_and_buckets_move_across_several_runs(loan_id):
     assert overdue == [("2026-02-14", "2026-02-10"), ("2026-03-14", "2026-03-10"), ("2026-04-14", "2026-04-10")]
     notices = [(m["number"], m["due_date"]) for m in messages("bill_due_soon")]  # once each, 3 days ahead
     assert notices == [(1, "2026-02-10"), (2, "2026-03-10"), (3, "2026-04-10"), (4, "2026-05-10")]
-    due = [(m["number"], m["due_date"], m["amount_due"]) for m in messages("bill_due")]  # on the day, owing
+    due = [(m["number"], m["due_date"], m["amount_due"], m["business_date"]) for m in messages("bill_due")]
     assert [d[:2] for d in due] == [(1, "2026-02-10"), (2, "2026-03-10"), (3, "2026-04-10"), (4, "2026-05-10")]
-    assert all(Decimal(d[2]) > 0 for d in due)
+    assert all(Decimal(d[2]) > 0 for d in due)  # still owing, written by the batch of the day before
+    assert [d[3] for d in due] == ["2026-02-09", "2026-03-09", "2026-04-09", "2026-05-09"]
     assert {m.correlation_key for m in db.session.scalars(select(OutboxMessage))} == {"LOAN-1"}
     assert_books_balance(loan_id)
 

@@ -329,16 +329,18 @@ class _Batch:
                    " AND l.status = 'active'"), notice=self.day + timedelta(days=notice_days))
 
     def bills_due(self) -> None:
-        """`bill_due` for each instalment of an active loan falling due on this date and still owing (once
-        each): the loan's `post_loan` tries the auto-debit the borrower authorised."""
+        """`bill_due` for each instalment of an active loan falling due the next day and still owing (once
+        each): the batch of a date runs after it ends, so the loan's `post_loan` tries the auto-debit the
+        borrower authorised on the due date itself."""
         sql = self.sql
         payload = sql.json(loan_id="l.id", number="i.number", due_date=sql.date_text("i.due_date"),
+                           business_date="CAST(:dkey AS TEXT)",
                            amount_due=sql.money_text(f"ROUND({OWED}, 2)"))
         key = f"'bill_due:' || l.id || ':' || i.number || ':' || {sql.date_text('i.due_date')}"
         self.counts["bills_due"] = self.outbox(
             "bill_due", key, payload, "FROM instalments i JOIN loans l ON l.id = i.loan_id",
-            where=f"i.is_current AND i.status = 'pending' AND i.due_date = :d AND l.status = 'active'"
-                  f" AND ROUND({OWED}, 2) > 0")
+            where=f"i.is_current AND i.status = 'pending' AND i.due_date = :next AND l.status = 'active'"
+                  f" AND ROUND({OWED}, 2) > 0", next=self.day + timedelta(days=1))
 
     # -- writing ------------------------------------------------------------------------------
 

@@ -58,6 +58,21 @@ TEMPLATES: dict[str, Template] = {
                "{line}. The pledged goods may be disposed of.",
          "zh": "按 {goods} 每{unit} ¥{price}（{as_of}）计，申请 {number} 的质押物价值 ¥{value}，贷款未还本金 "
                "¥{principal}，质押率 {ltv}，已达处置线 {line}，质押货物可能被处置。"}),
+    # post-loan (app/services/servicing): bill notices, overdue alerts, the loan closed
+    "bill_due_soon": Template(
+        {"en": "Loan {loan}: instalment {number} falls due on {date}", "zh": "贷款 {loan} 第 {number} 期将于 {date} 到期"},
+        {"en": "¥{amount} of loan {loan} (instalment {number}) falls due on {date}. {how_en}",
+         "zh": "贷款 {loan} 第 {number} 期应还 ¥{amount}，还款日 {date}。{how_zh}"}),
+    "loan_overdue": Template(
+        {"en": "Loan {loan} is overdue", "zh": "贷款 {loan} 已逾期"},
+        {"en": "{borrower} did not pay ¥{amount} of loan {loan} (application {number}) due on {date}. A collections "
+               "case was opened; see the loans' monitoring page.",
+         "zh": "{borrower} 未按期偿还贷款 {loan}（申请 {number}）于 {date} 到期的 ¥{amount}，已发起催收，详见贷款监控页面。"}),
+    "loan_closed": Template(
+        {"en": "Loan {loan} is repaid in full", "zh": "贷款 {loan} 已全部结清"},
+        {"en": "Loan {loan} (application {number}) was repaid in full on {date}. Your settlement certificate is on the "
+               "application's page.",
+         "zh": "贷款 {loan}（申请 {number}）已于 {date} 全部结清，结清证明可在申请页面下载。"}),
     "repayment_received": Template(
         {"en": "Loan {loan}: repayment received", "zh": "贷款 {loan} 还款已到账"},
         {"en": "Your online repayment of ¥{amount} to loan {loan} was received and booked on {date}.",

@@ -16,7 +16,8 @@ event sent again under a new nonce is a duplicate, answered without changing any
   `<flow_id>:<status>` (a completed flow: `<flow_id>:completed`), payload the event.
 - payments: an order settled (`handlers.payments.callbacks.Notification`) → `payment_settled`,
   event id the `notification_id`, payload the notification. A `collection` order's (a borrower's
-  online repayment) is not a message: `online_repayments.settle` books it in the ledger once.
+  online repayment) or a `debit`'s (the auto-debit `post_loan` placed) is not a message:
+  `online_repayments.settle` books it in the ledger once.
 """
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ from handlers.callbacks import CallbackRejected
 from handlers.esign import FlowEvent
 from handlers.esign.callbacks import verify_callback as verify_esign
 from handlers.payments.callbacks import verify_notification
+from handlers.payments.model import FROM_BORROWER
 
 log = logging.getLogger("loanflow.callbacks")
 
@@ -130,7 +132,7 @@ def _receive(provider: str, read: Reader, headers: Mapping[str, str], body: byte
         _refuse(provider, CallbackRejected("malformed", "the business key or event id is too long"), remote_addr)
     if provider == ESIGN and _another_flow(event, remote_addr):
         return Accepted(name, event.business_key, event.event_id, False)
-    if provider == PAYMENTS and event.payload.get("kind") == "collection":
+    if provider == PAYMENTS and event.payload.get("kind") in FROM_BORROWER:
         return _collection(event)
     delivery = deliver_message(name, event.business_key, event.payload, durable=True, dedup_key=event.event_id)
     if delivery.duplicate:

@@ -37,6 +37,10 @@ METHODS = {
 CLAUSES = (
     "借款人应按本合同所附还款计划按期足额还款；还款日以实际放款日为准相应顺延。"
     " The borrower repays by the schedule attached; its dates follow the actual disbursement date.",
+    "代扣授权：借款人授权资金方于每期还款日通过支付机构从本合同项下放款的收款账户扣收当期应还款项；扣款失败不免除借款人的还款义务。"
+    " Auto-debit authorisation: the borrower authorises the funder to collect each instalment on its due date,"
+    " through the payment institution, from the account this loan is paid to; a failed debit does not release"
+    " the borrower from paying.",
     "本合同经各方通过第三方电子认证服务机构颁发的数字证书签署后生效，电子签名与手写签名具有同等法律效力。"
     " This contract takes effect when every party has signed it with a certificate issued by a third-party"
     " certification authority; an electronic signature has the force of a handwritten one.",

@@ -198,5 +198,12 @@ def _tell_borrower(row: Application, loan: Any) -> None:
 
 def _payee_account(row: Application) -> str:
     """The account the last order paid (from its timeline line)."""
+    return paid_to(row).number
+
+
+def paid_to(row: Application) -> Account:
+    """The borrower's account the deal's last disbursement order paid (from its timeline line): where
+    the auto-debit the contract authorises collects from."""
     ordered = [e for e in events_of(row.id) if e.kind == "disbursement_ordered"]
-    return str((ordered[-1].data or {}).get("account", "")) if ordered else ""
+    data = (ordered[-1].data or {}) if ordered else {}
+    return Account(name=str(data.get("payee", "")), number=str(data.get("account", "")), bank=str(data.get("bank", "")))

@@ -1,0 +1,195 @@
+"""`post_loan` (processes/post_loan.bpmn, docs/post-loan.md) on both databases: started when the loan is
+booked, it waits for the end-of-day batch's messages — the bill notice before each due date, the
+auto-debit the borrower authorised on the due date (a `debit` order at the payments simulator, its
+signed notification delivered over HTTP to the served platform), the overdue alert to finance that
+opens a collections case, and the deal closed with its settlement certificate when all is paid.
+
+The deal is disbursed through the disbursement stage as in `test_disbursement_stage`; the batch is
+`run_eod(date)` with the clock on that date, the worker's outbox pass `deliver_outbox()`.
+"""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import (
+    ApplicationDocument,
+    HumanTask,
+    Instalment,
+    Loan,
+    Notification,
+    OutboxMessage,
+    Payment,
+    ProcessInstance,
+)
+from app.models.signing import RepaymentOrder
+from app.services import clock as clocks
+from app.services.ledger import loans
+from app.services.ledger.eod import run_eod
+from app.services.ledger.outbox import deliver_outbox
+from app.services.ledger.repayments import PaymentNotice, take_payment
+from app.services.workflow import tasks
+from tests.conftest import ROOT
+from tests.integration.ledger_support import assert_books_balance
+from tests.integration.test_disbursement_stage import (  # noqa: F401  (fixtures)
+    PAYEE,
+    do,
+    fresh,
+    open_tasks,
+    signed_deal,
+    stage,
+    start_disbursement,
+    who,
+    worker,
+)
+
+SHANGHAI = timedelta(hours=8)
+
+
+@pytest.fixture
+def post_loan(app, runner, stage):  # noqa: F811  (the imported fixture)
+    forms_dir, app.config["FORMS_DIR"] = app.config["FORMS_DIR"], str(ROOT / "forms")
+    try:
+        deployed = runner.invoke(args=["processes", "deploy", str(ROOT / "processes" / "post_loan.bpmn")])
+        assert deployed.exit_code == 0, deployed.output
+    finally:
+        app.config["FORMS_DIR"] = forms_dir
+    return stage
+
+
+def disbursed(app, clock, authorised: bool = True) -> Loan:
+    """A 6-month credit loan of 60,000.00 booked, its `post_loan` started (the contract signed, with its
+    auto-debit clause, unless `authorised` is False)."""
+    row = signed_deal("60000.00")
+    if authorised:
+        db.session.add(ApplicationDocument(application_id=row.id, kind="signed_contract", filename="HT-signed.pdf",
+                                           content_type="application/pdf", size=4, sha256="0" * 64, content=b"%PDF",
+                                           created_at=clocks.now()))
+        db.session.commit()
+    instance_id = start_disbursement(row)
+    do(instance_id, "release_funds", "fin1", PAYEE)
+    worker(app, clock, minutes=3)
+    [loan] = db.session.scalars(select(Loan).where(Loan.business_key == f"LOAN-{row.number}"))
+    assert deliver_outbox() == 1  # loan_booked starts post_loan
+    [instance] = post_loan_instances(loan)
+    assert instance.status == "waiting"
+    assert set(instance.waiting_for) >= {"bill_due_soon", "bill_due", "overdue", "loan_closed"}
+    return loan
+
+
+def post_loan_instances(loan: Loan) -> list[ProcessInstance]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(ProcessInstance).where(
+        ProcessInstance.process_id == "post_loan", ProcessInstance.business_key == loan.business_key)))
+
+
+def on(clock, day: date, hour: int = 10) -> None:
+    """The clock at `hour` o'clock in Shanghai on `day`."""
+    clock.current = datetime(day.year, day.month, day.day, hour, tzinfo=UTC) - SHANGHAI
+
+
+def batch(clock, day: date) -> None:
+    """The batch of `day`, run as the worker runs it: just after midnight, when the day is over."""
+    on(clock, day + timedelta(days=1), hour=0)
+    clock.advance(minutes=30)
+    run_eod(day)
+    db.session.commit()
+    deliver_outbox()
+
+
+def notices(template: str) -> list[Notification]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(Notification).where(Notification.template == template)
+                                   .order_by(Notification.id)))
+
+
+def rows(loan: Loan) -> list[Instalment]:
+    db.session.expire_all()
+    return loans.instalments(loan.id)
+
+
+def test_an_on_time_payer_by_auto_debit_is_told_before_each_bill_and_gets_a_certificate_at_the_end(app, post_loan, clock):
+    loan = disbursed(app, clock)
+    schedule = rows(loan)
+    assert len(schedule) == 6
+    for row in schedule:
+        batch(clock, row.due_date - timedelta(days=3))  # the bill notice goes out
+        assert any(f"第 {row.number} 期" in n.body or f"instalment {row.number}" in n.body
+                   for n in notices("bill_due_soon")), row.number
+        batch(clock, row.due_date - timedelta(days=1))  # the auto-debit is placed on the due date ...
+        [order] = db.session.scalars(select(RepaymentOrder).where(
+            RepaymentOrder.idempotency_key == f"autodebit:{loan.id}:{row.number}:{row.due_date.isoformat()}"))
+        assert order.amount == row.principal_due + row.interest_due
+        worker(app, clock, minutes=3)  # ... settled by the gateway, its notification books it
+    db.session.expire_all()
+    done = db.session.get(Loan, loan.id)
+    assert done.status == "closed"
+    assert [r.status for r in rows(loan)] == ["paid"] * 6
+    payments = list(db.session.scalars(select(Payment).where(Payment.loan_id == loan.id, Payment.status == "booked")))
+    assert len(payments) == 6 and all(p.channel == "online" for p in payments)
+    assert deliver_outbox() == 1  # loan_closed
+    [instance] = post_loan_instances(loan)
+    assert instance.status == "completed"
+    application = fresh(signed_application(loan))
+    assert application.status == "closed"
+    [certificate] = db.session.scalars(select(ApplicationDocument).where(
+        ApplicationDocument.application_id == application.id, ApplicationDocument.kind == "settlement_certificate"))
+    assert certificate.content.startswith(b"%PDF") and certificate.filename == f"JQ-{application.number}.pdf"
+    assert [n.subject for n in notices("loan_closed")]
+    assert_books_balance(loan.id)
+
+
+def signed_application(loan: Loan):
+    from app.models import Application
+    return db.session.scalar(select(Application).where(Application.number == loan.business_key.removeprefix("LOAN-")))
+
+
+def test_without_the_signed_authorisation_nothing_is_debited_and_a_late_bill_alerts_finance(app, post_loan, clock):
+    loan = disbursed(app, clock, authorised=False)
+    first = rows(loan)[0]
+    batch(clock, first.due_date - timedelta(days=1))
+    assert db.session.scalars(select(RepaymentOrder).where(RepaymentOrder.loan_id == loan.id)).all() == []
+    instance = post_loan_instances(loan)[0]
+    assert instance.data["debit"]["reason"] == "not_authorised"
+    day = first.due_date
+    while True:  # past the product's grace days: overdue
+        day += timedelta(days=1)
+        batch(clock, day)
+        if rows(loan)[0].status == "overdue":
+            break
+    [case] = db.session.scalars(select(OutboxMessage).where(OutboxMessage.name == "collections_opened"))
+    assert (case.start_process, case.correlation_key, case.payload["loan_id"]) == ("collections", loan.business_key, loan.id)
+    assert case.payload["parties"] == {"borrower": "BORR1", "funder": "BANK1"}
+    [alert] = db.session.scalars(select(HumanTask).where(HumanTask.element_id == "review_overdue"))
+    assert alert.lane == "finance" and alert.state == "ready"
+    assert [n for n in notices("loan_overdue")]
+    tasks.complete_task(alert.id, {"decision": "follow_collections"}, who("fin1"))
+    db.session.commit()
+    [instance] = post_loan_instances(loan)
+    assert instance.status == "waiting" and "loan_closed" in instance.waiting_for  # still watching the loan
+    batch(clock, day + timedelta(days=1))  # a second overdue day: no second case asked for
+    assert len(db.session.scalars(select(OutboxMessage).where(OutboxMessage.name == "collections_opened")).all()) == 1
+    assert_books_balance(loan.id)
+
+
+def test_a_bill_paid_on_its_due_date_before_the_auto_debit_is_not_debited(app, post_loan, clock):
+    loan = disbursed(app, clock)
+    first = rows(loan)[0]
+    batch(clock, first.due_date - timedelta(days=3))
+    assert len(notices("bill_due_soon")) == 1
+    batch(clock, first.due_date - timedelta(days=2))
+    on(clock, first.due_date, hour=0)  # the borrower pays the bill on its due date, before the batch's auto-debit
+    take_payment(PaymentNotice(loan_id=loan.id, idempotency_key="on-the-day", amount=f"{loans.owed(first):.2f}",
+                               channel="online"))
+    db.session.commit()
+    assert rows(loan)[0].status == "paid"
+    batch(clock, first.due_date - timedelta(days=1))
+    assert db.session.scalars(select(RepaymentOrder).where(RepaymentOrder.loan_id == loan.id)).all() == []
+    [instance] = post_loan_instances(loan)
+    assert instance.status == "waiting"
+    assert Decimal(instance.data["post_loan"]["principal"]) == Decimal("60000.00")
+    assert_books_balance(loan.id)
