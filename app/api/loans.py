@@ -161,8 +161,11 @@ def early_repayment_quote(args, loan_id):
 @blp.errors(403, 404, 409)
 def pay_online(args, loan_id):
     """The borrower pays online: a collection order at the payment gateway, paid at its `pay_url`; the
-    gateway's signed notification books the payment. Amount at most what settles the loan today."""
-    placed = online_repayments.order(current_user(), loan_id, args["amount"], args["idempotency_key"])
+    gateway's signed notification books the payment. Amount at most what settles the loan today; what it
+    pays beyond the bills prepays principal as `prepayment` says (default shorten_term): an early
+    repayment confirmed and paid. The same key with another amount or mode is 409."""
+    placed = online_repayments.order(current_user(), loan_id, args["amount"], args["idempotency_key"],
+                                     args["prepayment"])
     return placed, 200 if placed.duplicate else 201
 
 

@@ -189,9 +189,16 @@ class TrialBalanceSchema(Schema):
 
 # -- issue 15: online repayment and the early-repayment quote ------------------------------------
 
+PREPAYMENT_MODES = [m.value for m in Prepayment]
+
+
 class OnlineRepaymentSchema(Schema):
     amount = Money(required=True)
     idempotency_key = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    prepayment = fields.String(load_default=Prepayment.SHORTEN_TERM.value, validate=validate.OneOf(PREPAYMENT_MODES),
+                               metadata={"description": "what the amount beyond the bills does to the schedule: "
+                                                        "shorten_term (fewer instalments, the same instalment) or "
+                                                        "reduce_instalment (the same count, a smaller instalment)"})
 
 
 class RepaymentOrderSchema(Schema):
@@ -203,6 +210,7 @@ class RepaymentOrderSchema(Schema):
     idempotency_key = fields.String()
     status = fields.String(attribute="row.status", metadata={"enum": ["pending", "succeeded", "failed"]})
     amount = Money(attribute="row.amount")
+    prepayment = fields.String(attribute="row.prepayment", metadata={"enum": PREPAYMENT_MODES})
     pay_url = fields.String(metadata={"description": "the payment gateway's page where the borrower pays"})
     failure_reason = fields.String(attribute="row.failure_reason", allow_none=True)
     payment_id = fields.Integer(attribute="row.payment_id", allow_none=True)

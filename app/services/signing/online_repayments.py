@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
+from app.lending import Prepayment
 from app.models import Loan, Organisation
 from app.models.signing import RepaymentOrder
 from app.services import context
@@ -44,6 +45,7 @@ log = logging.getLogger("loanflow.repayments")
 
 KEY_PREFIX = "online:{loan_id}:"  # the borrower's keys, per loan
 MAX_KEY = 100
+MODES = tuple(mode.value for mode in Prepayment)  # what a payment beyond the bills does to the schedule
 
 
 @dataclass(frozen=True)
@@ -77,20 +79,25 @@ def _account(org: Organisation | None, fallback: str) -> Account:
     return Account(name=org.name, number=org.credit_code or org.code, bank=org.name)
 
 
-def order(principal: Principal, loan_id: int, amount: Decimal, idempotency_key: str) -> OrderView:
+def order(principal: Principal, loan_id: int, amount: Decimal, idempotency_key: str,
+          prepayment: str = Prepayment.SHORTEN_TERM.value) -> OrderView:
     """A collection order for the borrower's user (their own loan: 404 otherwise; 403 for another
     party who sees it), committed. The same key again answers the first order (`duplicate`); the key
-    with another amount is a conflict. The amount is at most what settles the loan today."""
+    with another amount or another `prepayment` mode is a conflict. The amount is at most what settles
+    the loan today; what it pays beyond the bills prepays principal in `prepayment` (shorten_term or
+    reduce_instalment), which the order keeps until its notification books it."""
     loan = loans.visible_loan(principal, loan_id)
     policy.require(principal, "repayments.online", parties={"borrower": loan.borrower_org_id,
                                                             "funder": loan.funder_org_id})
     if not idempotency_key or len(idempotency_key) > MAX_KEY:
         raise Invalid(_l("The payment is not valid."), {"idempotency_key": [f"1 to {MAX_KEY} characters"]})
+    if prepayment not in MODES:
+        raise Invalid(_l("The payment is not valid."), {"prepayment": [f"must be {' or '.join(MODES)}"]})
     key = KEY_PREFIX.format(loan_id=loan.id) + idempotency_key
     hold_sqlite_write_lock()  # SQLite: requests with one key take turns (PostgreSQL: the unique keys decide)
     existing = _by_key(key)
     if existing is not None:
-        return _same(existing, amount)
+        return _same(existing, amount, prepayment)
     if loan.status != "active":
         raise Conflict(_l("The loan is not active: nothing is left to pay."))
     to_pay = Decimal(repayments.quote_payoff(loan.id)["to_pay"])
@@ -104,7 +111,7 @@ def order(principal: Principal, loan_id: int, amount: Decimal, idempotency_key: 
             kind="collection", idempotency_key=key, amount=f"{amount:.2f}", payer=payer, payee=payee,
             notify_url=notify_url(), memo=f"还款 Repayment {loan.business_key}", business_key=loan.business_key))
         row = RepaymentOrder(loan_id=loan.id, idempotency_key=key, order_id=receipt.order_id, amount=amount,
-                             status="pending", requested_by_id=principal.id)
+                             prepayment=prepayment, status="pending", requested_by_id=principal.id)
         db.session.add(row)
         db.session.commit()
     except IdempotencyConflict:
@@ -115,7 +122,7 @@ def order(principal: Principal, loan_id: int, amount: Decimal, idempotency_key: 
         existing = _by_key(key)
         if existing is None:
             raise
-        return _same(existing, amount)
+        return _same(existing, amount, prepayment)
     except Exception:
         db.session.rollback()
         raise
@@ -127,8 +134,8 @@ def _by_key(key: str) -> RepaymentOrder | None:
                              .execution_options(populate_existing=True))
 
 
-def _same(existing: RepaymentOrder, amount: Decimal) -> OrderView:
-    if existing.amount != amount:
+def _same(existing: RepaymentOrder, amount: Decimal, prepayment: str) -> OrderView:
+    if existing.amount != amount or existing.prepayment != prepayment:
         raise Conflict(_l("This idempotency key was used for another payment."))
     return view(existing, duplicate=True)
 
@@ -167,13 +174,14 @@ def settle(notification: dict[str, Any]) -> dict[str, Any]:
         _tell(loan, "repayment_failed", row, reason=row.failure_reason)
         db.session.flush()
         return {"outcome": "failed", "duplicate": False}
-    on = settled_at.astimezone(context.business_tz()).date() if settled_at else loans.business_today()
+    on = loans.business_date_of(settled_at) if settled_at else loans.business_today()
     amount = Decimal(str(notification.get("amount") or row.amount))
     row.status = "succeeded"
     try:
         with db.session.begin_nested():
             taken = repayments.take_payment(repayments.PaymentNotice(
-                loan.id, f"online-order:{order_id}", amount, channel="online", received_on=on))
+                loan.id, f"online-order:{order_id}", amount, channel="online", prepayment=row.prepayment,
+                received_on=on))
     except ServiceError as exc:  # the money came but cannot be booked (the loan closed meanwhile): kept, logged
         row.failure_reason = f"received but not booked: {exc.message}"
         log.error("collection order %s of loan %s received but not booked: %s", order_id, loan.business_key,
