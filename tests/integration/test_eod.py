@@ -11,6 +11,7 @@ from app.extensions import db
 from app.lending.codec import terms_from_mapping
 from app.lending.overdue import UnpaidInstalment, accrue_penalty_interest
 from app.models import EodRun, InboxMessage, Instalment, JournalEntry, JournalLine, Loan, OutboxMessage
+from app.services import clock
 from app.services.errors import Conflict
 from app.services.ledger import eod, loans
 from app.services.ledger.eod import run_eod
@@ -172,3 +173,14 @@ def test_only_one_batch_runs_at_a_time(loan_id):
         other.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": eod.EOD_LOCK})
         other.commit()
     assert [s.business_date for s in run_eod(date(2026, 1, 12))] == [date(2026, 1, 11), date(2026, 1, 12)]
+
+
+def test_a_batch_run_ahead_of_the_clock_moves_the_business_date_with_it(loan_id):
+    today = loans.business_today()
+    ahead = today + timedelta(days=40)
+    run_eod(ahead)
+    assert loans.business_today() == ahead + timedelta(days=1)  # nothing is booked on a date the batch closed
+    now = clock.now()
+    assert loans.business_date_of(now) == ahead + timedelta(days=1)
+    later = now + timedelta(days=60)  # after the closed dates: its own date
+    assert loans.business_date_of(later) == later.astimezone(loans.business_tz()).date()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
@@ -25,7 +25,7 @@ from app.lending.daycount import DaysInYear
 from app.lending.errors import LendingError
 from app.lending.product import LoanProduct
 from app.lending.schedule import Instalment as ScheduledInstalment
-from app.models import Instalment, Loan, Product, ScheduleVersion
+from app.models import EodRun, Instalment, Loan, Product, ScheduleVersion
 from app.models.loan import ZERO
 from app.services import clock, context
 from app.services.errors import Conflict, Invalid, NotFound
@@ -50,8 +50,18 @@ def business_tz() -> ZoneInfo:
 
 
 def business_today() -> date:
-    """Today's business date in the business time zone by the injected clock."""
-    return clock.now().astimezone(business_tz()).date()
+    """The platform's business date: today in the business time zone by the injected clock — or the day
+    after the last completed end-of-day run when that is later (a batch run ahead, `eod run --date D`,
+    moves the business date with it, as a core banking system's close of business does: nothing is
+    then booked on a date the batch has closed)."""
+    return business_date_of(clock.now())
+
+
+def business_date_of(moment: datetime) -> date:
+    """The business date something that happened at `moment` is booked on (see `business_today`)."""
+    day = moment.astimezone(business_tz()).date()
+    closed = db.session.scalar(select(func.max(EodRun.business_date)).where(EodRun.status == "completed"))
+    return max(day, closed + timedelta(days=1)) if closed is not None else day
 
 
 def invalid(exc: LendingError) -> Invalid:

@@ -150,7 +150,7 @@ def settle(business_key: str | None, answer: dict[str, Any]) -> dict[str, Any]:
         settled_at = parse_time(answer.get("settled_at"))
         if settled_at is None:
             raise ValueError(f"the settlement of order {order_id} has no settled_at")
-        loan = _book(row, settled_at.astimezone(context.business_tz()).date())
+        loan = _book(row, loans.business_date_of(settled_at))
         current.status, current.loan_id, current.settled_at = "succeeded", loan.id, settled_at
         deals.move(row, "active", "loan", "loan_booked", loan_id=loan.id, loan=loan.business_key,
                    amount=f"{loan.principal:.2f}", disbursed_on=loan.disbursed_on.isoformat(), order_id=order_id)
