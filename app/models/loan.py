@@ -35,7 +35,7 @@ ZERO = Decimal("0.00")
 
 LOAN_STATUSES = ("active", "closed", "written_off")
 INSTALMENT_STATUSES = ("pending", "overdue", "paid", "written_off")
-PAYMENT_CHANNELS = ("online", "offline", "auto_debit", "disposal")  # disposal: a pledge's sale proceeds
+PAYMENT_CHANNELS = ("online", "offline", "auto_debit", "disposal", "debt_sale")  # disposal: a pledge's sale proceeds; debt_sale: the price a collection agency paid for the debt
 PAYMENT_STATUSES = ("pending", "booked", "rejected")
 
 
