@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import date
+from decimal import Decimal
 from io import BytesIO
 from typing import Any
 from urllib.parse import urlencode
@@ -32,8 +33,9 @@ PAYMENT_STATUS = {"pending": _l("Awaiting confirmation"), "booked": _l("Booked")
 CHANNEL = {"online": _l("Online"), "offline": _l("Bank transfer"), "auto_debit": _l("Automatic debit")}
 ORDER_STATUS = {"pending": _l("Waiting for payment"), "succeeded": _l("Paid"), "failed": _l("Failed")}
 MODES = {"shorten_term": _l("Shorten the term"), "reduce_instalment": _l("Lower the instalment")}
+SCHEDULE_REASON = {**MODES, "payoff": _l("Paid off early")}  # why a schedule version replaced the one before
 NAMES = {"loan_status": LOAN_STATUS, "bill_status": BILL_STATUS, "payment_status": PAYMENT_STATUS,
-         "channel": CHANNEL, "order_status": ORDER_STATUS, "modes": MODES}
+         "channel": CHANNEL, "order_status": ORDER_STATUS, "modes": MODES, "schedule_reason": SCHEDULE_REASON}
 
 
 @bp.app_context_processor
@@ -55,7 +57,8 @@ def index() -> ResponseReturnValue:
 
 def _page(loan_id: int, pay_form: dict[str, str] | None = None, pay_errors: list[str] | None = None,
           status: int = 200, offline_form: dict[str, str] | None = None,
-          offline_errors: list[str] | None = None, decide_errors: dict[int, str] | None = None) -> ResponseReturnValue:
+          offline_errors: list[str] | None = None, decide_errors: dict[int, str] | None = None,
+          confirm_errors: list[str] | None = None) -> ResponseReturnValue:
     principal = current_user.principal
     detail = loans.loan_detail(principal, loan_id)
     quote_form = {name: request.args.get(name, "").strip() for name in ("date", "amount", "mode")}
@@ -74,7 +77,21 @@ def _page(loan_id: int, pay_form: dict[str, str] | None = None, pay_errors: list
         may_record=repayments.may_record(principal, loan_id),
         may_decide=repayments.may_decide(principal, loan_id),
         offline_form=offline_form or {"key": secrets.token_urlsafe(12)}, offline_errors=offline_errors or [],
-        decide_errors=decide_errors or {}), status
+        decide_errors=decide_errors or {}, confirm=_confirm(quote), confirm_errors=confirm_errors or [],
+        today=loans.business_today().isoformat()), status
+
+
+def _confirm(quote: dict[str, Any] | None) -> dict[str, str] | None:
+    """What the quote's "Confirm and pay" places: the pay-off's amount (also when the part asked for covers
+    it), else the part in the quoted mode; with a fresh key, so one click is one order."""
+    if quote is None:
+        return None
+    part = quote["prepayment"]
+    amount = quote["to_pay"] if part is None or part["settled"] else part["amount"]
+    if Decimal(amount) <= 0:
+        return None
+    return {"amount": f"{Decimal(amount):.2f}", "mode": quote["mode"], "key": secrets.token_urlsafe(12),
+            "payoff": "1" if part is None or part["settled"] else ""}
 
 
 def _quote(loan_id: int, form: dict[str, str]) -> tuple[dict[str, Any] | None, dict[str, str]]:
@@ -114,24 +131,36 @@ def show(loan_id: int) -> ResponseReturnValue:
 @bp.route("/loans/<int:loan_id>/pay-online", methods=["POST"])
 @login_required
 def pay_online(loan_id: int) -> ResponseReturnValue:
-    """Place the collection order and send the browser to the payment gateway's page."""
+    """Place the collection order and send the browser to the payment gateway's page. From the early
+    repayment quote ("Confirm and pay") the form also carries the prepayment mode the borrower chose."""
     form = {"amount": request.form.get("amount", "").strip(), "key": request.form.get("key", "").strip()}
+    mode = request.form.get("mode", "").strip() or "shorten_term"
+    errors_at = "confirm_errors" if request.form.get("from") == "quote" else "pay_errors"
+
+    def refused(message: str, status: int) -> ResponseReturnValue:
+        if errors_at == "confirm_errors":
+            return _page(loan_id, status=status, confirm_errors=[message])
+        return _page(loan_id, form, [message], status)
+
+    if mode not in MODES:
+        return refused(_("Choose how the prepayment changes the schedule."), 422)
     try:
         amount = parse_money(form["amount"])
     except ValueError as exc:
-        return _page(loan_id, form, [str(exc)], 422)
+        return refused(str(exc), 422)
     if amount <= 0:
-        return _page(loan_id, form, [_("The amount must be more than zero.")], 422)
+        return refused(_("The amount must be more than zero."), 422)
     try:
-        placed = online_repayments.order(current_user.principal, loan_id, amount, form["key"])
+        placed = online_repayments.order(current_user.principal, loan_id, amount, form["key"], mode)
     except ServiceError as exc:
         if exc.kind not in (ErrorKind.INVALID, ErrorKind.CONFLICT):
             raise
         message = (_("The amount is more than what settles the loan today.") if exc.kind is ErrorKind.INVALID
                    and "amount" in (exc.fields or {}) else _("This payment could not be placed: %(reason)s",
                                                             reason=exc.message))
-        return _page(loan_id, form, [message], 422 if exc.kind is ErrorKind.INVALID else 409)
-    back = url_for("loan_pages.show", loan_id=loan_id)
+        return refused(message, 422 if exc.kind is ErrorKind.INVALID else 409)
+    back = url_for("loan_pages.show", loan_id=loan_id,  # from the quote: back to the schedule it changed
+                   _anchor="loan-schedule" if errors_at == "confirm_errors" else None)
     return redirect(f"{placed.pay_url}?{urlencode({'back': back})}", 303)
 
 

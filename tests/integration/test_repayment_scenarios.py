@@ -9,6 +9,8 @@ scenario ends with the loan's status, its instalments and a zero trial balance.
 """
 from __future__ import annotations
 
+import html
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 from io import BytesIO
@@ -35,6 +37,7 @@ from app.services.identity import directory as identity
 from app.services.ledger.eod import run_eod
 from app.services.simulators import payments
 from tests.integration.ledger_support import assert_books_balance, business_day, two_loans
+from tests.integration.test_online_repayment import signed_in
 
 START = date(2026, 1, 10)  # 12,000 at 12 % over 12 months, 1 % early-repayment fee: bills of 1,066.19 on the 10th
 BILL = "1066.19"
@@ -379,4 +382,74 @@ def test_the_batch_run_twice_for_a_day_changes_nothing_the_second_time(world):
     after = world.get("finance1", f"/loans/{world.loan2}")
     assert after["dpd"] == 21 and world.loan()["dpd"] == 0
     assert world.count(EodRun, EodRun.business_date == day) == 1
+    world.books_balance()
+
+
+# -- the loan page: confirm and pay from the quote, then the new schedule --------------------------
+
+ZH, EN = {"Accept-Language": "zh-CN"}, {"Accept-Language": "en"}
+
+
+def confirm_form(page) -> tuple[str, dict[str, str]]:
+    form = re.search(r'<form method="post" action="([^"]+)" id="confirm-pay-form">(.*?)</form>', page.text, re.S)
+    assert form is not None, page.text
+    fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form.group(2)))
+    return html.unescape(form.group(1)), fields
+
+
+def test_the_borrower_confirms_a_partial_prepayment_on_the_page_and_sees_the_new_schedule(world, app):
+    world.today(due(1) - timedelta(days=3))
+    web = signed_in(app, "applicant1")
+    query = {"quote": "1", "amount": "4066.19", "mode": "reduce_instalment"}
+    quoted = web.get(f"/loans/{world.loan1}", query_string=query, headers=ZH)
+    assert "确认并支付" in quoted.text and "按“减少月供”调整还款计划" in quoted.text
+    assert "reduce_instalment<" not in quoted.text and 'id="schedule-changed"' not in quoted.text
+    action, fields = confirm_form(quoted)
+    assert (fields["amount"], fields["mode"], fields["from"]) == ("4066.19", "reduce_instalment", "quote")
+    sent = web.post(action, data=fields, headers=ZH)
+    assert sent.status_code == 303
+    where = urlsplit(sent.headers["Location"])
+    assert where.path.startswith("/simulators/payments/orders/") and "loan-schedule" in where.query
+    assert web.post(action, data=fields, headers=ZH).headers["Location"] == sent.headers["Location"]  # one order
+    [order] = world.get("applicant1", f"/loans/{world.loan1}/repayments/online")
+    assert (order["amount"], order["prepayment"]) == ("4066.19", "reduce_instalment")
+    world.pay(order["order_id"])
+    for notification in world.notifications():
+        world.deliver(notification)
+
+    after = web.get(f"/loans/{world.loan1}", headers=ZH)
+    level = world.loan()["schedule"]["level_payment"]
+    changed = re.search(r'<p id="schedule-changed"[^>]*>(.*?)</p>', after.text, re.S).group(1)
+    assert "提前还款：减少月供" in changed and "剩余 11 期" in changed and f"¥{Decimal(level):,.2f}" in changed
+    assert after.text.count("data-instalment=") == 12 and 'data-instalment="1" data-status="paid"' in after.text
+    assert "减少月供" in after.text.split('id="online-orders"')[1]  # the order's mode, in words
+    english = web.get(f"/loans/{world.loan1}", headers=EN).text
+    assert "after an early repayment (Lower the instalment)" in english and "11 instalments left" in english
+    world.books_balance()
+
+
+def test_the_borrower_pays_off_from_the_page_and_a_quote_for_another_day_offers_no_payment(world, app):
+    world.today(date(2026, 2, 25))
+    web = signed_in(app, "applicant1")
+    later = web.get(f"/loans/{world.loan1}", query_string={"quote": "1", "date": "2026-03-01"}, headers=EN)
+    assert 'id="confirm-pay-form"' not in later.text and "get the quote for today" in later.text
+    assert 'id="confirm-pay-form"' not in signed_in(app, "finance1").get(
+        f"/loans/{world.loan1}", query_string={"quote": "1"}).text  # the funder sees the quote, does not pay
+    quoted = web.get(f"/loans/{world.loan1}", query_string={"quote": "1"}, headers=EN)
+    payoff = world.get("applicant1", f"/loans/{world.loan1}/early-repayment-quote")
+    assert f"You pay CN¥{Decimal(payoff['to_pay']):,.2f} today and the loan is paid off" in quoted.text
+    action, fields = confirm_form(quoted)
+    assert fields["amount"] == payoff["to_pay"]
+    bad = web.post(action, data={**fields, "mode": "skip_a_month"}, headers=ZH)
+    assert bad.status_code == 422 and "请选择" in bad.text.split('id="early-repayment"')[1]
+    assert world.count(RepaymentOrder) == 0
+    assert web.post(action, data=fields, headers=EN).status_code == 303
+    [order] = world.get("applicant1", f"/loans/{world.loan1}/repayments/online")
+    world.pay(order["order_id"])
+    for notification in world.notifications():
+        world.deliver(notification)
+    closed = web.get(f"/loans/{world.loan1}", headers=ZH)
+    assert 'data-status="closed"' in closed.text and "提前结清" in closed.text
+    assert 'id="confirm-pay-form"' not in web.get(f"/loans/{world.loan1}", query_string={"quote": "1"}).text
+    assert world.loan()["status"] == "closed"
     world.books_balance()
