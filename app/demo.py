@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from app import demo_signing
+from app import demo_post_loan, demo_signing
 from app.extensions import db
 from app.models import Application, HumanTask, Lead, Loan, Organisation, Product, User
 from app.services.identity import accounts
@@ -187,43 +187,52 @@ def _review(decision: str, amount: str) -> dict[str, object]:
 
 
 def _seed_deals() -> None:
-    applicant = identity.principal_for("applicant1")
     for product, amount, funder, details, goal in _deals():
-        row = applications.create_application(applicant, {
-            "product": product, "amount": amount, "term_months": 6, "funder": funder, "details": details,
-            "purpose": "采购原材料" if product != "CREDIT-LOAN" else "日常经营周转"})
-        for kind in {"ORDER-FIN": ("order", "invoice"), "PLEDGE-FIN": ("warehouse_receipt",)}.get(product, ()):
-            applications.add_document(applicant, row.id, kind, f"{kind}.pdf", PDF)
-        if goal == "draft":
-            continue
-        row = applications.submit(applicant, row.id)
-        instance = row.instance_id
-        if goal == "submitted":
-            continue
-        if product == "CREDIT-LOAN":
-            _do(instance, "credit_consent", "applicant1", {"consent": True, "mobile": "13800138000"})
-        if product == "PLEDGE-FIN":
-            _do(instance, "confirm_receipt", "warehouse1", {
-                "decision": "confirm", "receipt_number": details["receipt_number"], "goods": details["goods"],
-                "quantity": details["quantity"], "location": "上海市宝山区港湾仓库 3 号库 B 区", "goods_locked": True})
-            if goal == "appraisal":
-                continue
-            value = f"{Decimal(details['quantity']) * Decimal(details['unit_price']):.2f}"
-            _do(instance, "appraise_goods", "operator", {"unit_value": details["unit_price"], "appraised_value": value})
-        if product == "ORDER-FIN":
-            _do(instance, "confirm_receivable", "signer1", {
-                "decision": "confirm", "confirmed_amount": details["order_amount"],
-                "due_date": details["order_due_date"], "collection_account": "6222 0210 0100 8888 001"})
-        reviewer = "reviewer1" if funder == "BANK1" else "reviewer_b2"
-        if goal == "first_review":
-            continue
-        first = {"returned": "return", "rejected": "reject"}.get(goal, "approve")
-        _do(instance, "first_review", reviewer, _review(first, amount))
-        if goal in ("returned", "rejected", "second_review"):
-            continue
-        _do(instance, "second_review", "reviewer2", _review("approve", amount))
-        if goal in demo_signing.GOALS:
-            demo_signing.advance(_do, instance, row.number, product, goal)
+        _deal(product, amount, funder, details, goal)
+    if latest_version("post_loan") is not None:
+        demo_post_loan.seed(lambda amount, months: _deal(
+            "CREDIT-LOAN", amount, "BANK1", {"credit_code": "91310000MA10000018"}, "active", months))
+
+
+def _deal(product: str, amount: str, funder: str, details: dict[str, str], goal: str, months: int = 6) -> str:
+    """A deal of applicant1 taken as far as `goal`, as each party would; its number."""
+    applicant = identity.principal_for("applicant1")
+    row = applications.create_application(applicant, {
+        "product": product, "amount": amount, "term_months": months, "funder": funder, "details": details,
+        "purpose": "采购原材料" if product != "CREDIT-LOAN" else "日常经营周转"})
+    for kind in {"ORDER-FIN": ("order", "invoice"), "PLEDGE-FIN": ("warehouse_receipt",)}.get(product, ()):
+        applications.add_document(applicant, row.id, kind, f"{kind}.pdf", PDF)
+    if goal == "draft":
+        return row.number
+    row = applications.submit(applicant, row.id)
+    instance = row.instance_id
+    if goal == "submitted":
+        return row.number
+    if product == "CREDIT-LOAN":
+        _do(instance, "credit_consent", "applicant1", {"consent": True, "mobile": "13800138000"})
+    if product == "PLEDGE-FIN":
+        _do(instance, "confirm_receipt", "warehouse1", {
+            "decision": "confirm", "receipt_number": details["receipt_number"], "goods": details["goods"],
+            "quantity": details["quantity"], "location": "上海市宝山区港湾仓库 3 号库 B 区", "goods_locked": True})
+        if goal == "appraisal":
+            return row.number
+        value = f"{Decimal(details['quantity']) * Decimal(details['unit_price']):.2f}"
+        _do(instance, "appraise_goods", "operator", {"unit_value": details["unit_price"], "appraised_value": value})
+    if product == "ORDER-FIN":
+        _do(instance, "confirm_receivable", "signer1", {
+            "decision": "confirm", "confirmed_amount": details["order_amount"],
+            "due_date": details["order_due_date"], "collection_account": "6222 0210 0100 8888 001"})
+    reviewer = "reviewer1" if funder == "BANK1" else "reviewer_b2"
+    if goal == "first_review":
+        return row.number
+    first = {"returned": "return", "rejected": "reject"}.get(goal, "approve")
+    _do(instance, "first_review", reviewer, _review(first, amount))
+    if goal in ("returned", "rejected", "second_review"):
+        return row.number
+    _do(instance, "second_review", "reviewer2", _review("approve", amount))
+    if goal in demo_signing.GOALS:
+        demo_signing.advance(_do, instance, row.number, product, goal)
+    return row.number
 
 
 def _seed_product() -> None:

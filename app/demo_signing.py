@@ -61,7 +61,7 @@ def advance(do: Do, instance_id: int | None, number: str, product: str, goal: st
         "payee_account": "6222 0210 0100 7777 001", "payee_bank": "招商银行上海分行",
         "confirmed": True, "notes": "合同与登记齐全，按批准金额放款。"})
     payments_simulator.settle_due(clock.now() + timedelta(minutes=1))
-    payments_simulator.deliver_notifications(post=_payment_in_process)
+    payments_simulator.deliver_notifications(post=payment_in_process)
 
 
 def _verify(do: Do, instance_id: int | None, element: str, username: str, org_code: str) -> None:
@@ -80,7 +80,7 @@ def _esign_in_process(url: str, body: bytes, headers: dict[str, str]) -> int:
     return 200
 
 
-def _payment_in_process(url: str, body: bytes, headers: dict[str, str]) -> str:
+def payment_in_process(url: str, body: bytes, headers: dict[str, str]) -> str:
     try:
         callbacks.receive_payment(headers, body, "demo seed")
     except ServiceError as exc:
