@@ -25,6 +25,7 @@ from sqlalchemy import select
 from app.demo_signing import payment_in_process
 from app.extensions import db
 from app.models import Loan, OutboxMessage
+from app.services import clock as clocks
 from app.services import context
 from app.services.identity import directory as identity
 from app.services.ledger import repayments
@@ -46,7 +47,7 @@ CreateDeal = Callable[[str, int], str]  # (amount, months) -> the application nu
 def _clock() -> Iterator[dict[str, datetime]]:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     previous = app.extensions.get("loanflow_clock")
-    holder = {"now": datetime.now(UTC)}
+    holder = {"now": clocks.now()}
     app.extensions["loanflow_clock"] = lambda: holder["now"]
     try:
         yield holder
@@ -63,7 +64,7 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
 
 def seed(create_deal: CreateDeal) -> None:
     """Create the deals above in the past and live every day since; the batch has then run up to yesterday."""
-    today = datetime.now(UTC).astimezone(context.business_tz()).date()
+    today = clocks.now().astimezone(context.business_tz()).date()
     first = today - timedelta(days=max(d[2] for d in POST_LOAN_DEALS))
     plans: dict[str, tuple[int, str]] = {}  # loan business key -> (disbursed days ago, plan)
     with _clock() as clock:

@@ -297,9 +297,9 @@ def test_seed_demo_puts_deals_at_every_stage_with_someone_to_act_on_each(runner,
     invoke(runner, "seed", "demo")  # idempotent: no second set of deals
     with app.app_context():
         statuses = [row.status for row in db.session.scalars(select(Application).order_by(Application.id))]
-        assert len(statuses) == 14
+        assert len(statuses) == 17  # 14 through origination and signing, 3 lived after disbursement
         assert {"draft", "in_review", "returned", "approved", "rejected", "signing", "disbursing",
-                "active"} <= set(statuses)
+                "active", "closed"} <= set(statuses)
         assert statuses[3] == "returned"  # APP-<year>-0004: the applicant is asked for more
         waiting = {(task.element_id, task.lane) for task in db.session.scalars(
             select(HumanTask).where(HumanTask.state == "ready"))}
@@ -314,7 +314,7 @@ def test_seed_demo_puts_deals_at_every_stage_with_someone_to_act_on_each(runner,
         assert flow.next_signer is not None and flow.next_signer.username == "applicant1"
         # the active deal's loan is booked from its disbursement
         from app.models import Disbursement, Loan
-        active = db.session.scalar(select(Application).where(Application.status == "active"))
+        active = db.session.scalar(select(Application).where(Application.status == "active").limit(1))
         disbursement = db.session.scalar(select(Disbursement).where(Disbursement.application_id == active.id))
         loan = db.session.get(Loan, disbursement.loan_id)
         assert (disbursement.status, loan.business_key, loan.principal) == (
@@ -323,6 +323,23 @@ def test_seed_demo_puts_deals_at_every_stage_with_someone_to_act_on_each(runner,
         approved = db.session.scalar(select(Application).where(Application.status == "approved"))
         assert approved.approved_amount is not None and approved.approved_amount <= approved.amount
         assert db.session.scalar(select(User.id).where(User.username == "reviewer_b2")) is not None
+        # after disbursement (app.demo_post_loan): one closed with its certificate, one overdue with
+        # finance alerted and a collections case asked for, one paying by auto-debit
+        from app.models import ApplicationDocument, OutboxMessage, Payment, ProcessInstance
+        closed = db.session.scalar(select(Application).where(Application.status == "closed"))
+        assert db.session.scalar(select(ApplicationDocument.kind).where(
+            ApplicationDocument.application_id == closed.id, ApplicationDocument.kind == "settlement_certificate"))
+        post_loan = {i.business_key: i.status for i in db.session.scalars(
+            select(ProcessInstance).where(ProcessInstance.process_id == "post_loan"))}
+        assert post_loan[f"LOAN-{closed.number}"] == "completed"
+        assert sorted(post_loan.values()) == ["completed", "waiting", "waiting", "waiting"]
+        overdue = db.session.scalar(select(Loan).where(Loan.dpd > 30, Loan.business_key.like("LOAN-APP-%")))
+        assert overdue is not None and overdue.bucket == "31-60"
+        assert ("review_overdue", "finance") in waiting
+        assert db.session.scalar(select(OutboxMessage.id).where(
+            OutboxMessage.name == "collections_opened", OutboxMessage.correlation_key == overdue.business_key))
+        debited = db.session.scalars(select(Payment).where(Payment.idempotency_key.like("online-order:%"))).all()
+        assert len(debited) >= 2  # the pay-off, and the on-time loan's first auto-debited bill
         db.session.remove()
 
 
