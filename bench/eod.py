@@ -8,7 +8,8 @@ Every loan has 12 monthly instalments and was disbursed 1–331 days before the 
 all are active with instalments paid, due and still to come. One loan in ten pays nothing: its
 past instalments are overdue (penalty interest accrued to yesterday, days past due set), so the
 run accrues penalties on them, moves their days past due and buckets, marks newly overdue
-instalments, bills the interest falling due and writes the bill notices and events to the outbox.
+instalments, bills the interest falling due and writes the bill notices, the next day's `bill_due`
+(auto-debit) and the overdue and bucket events for post-loan and collections to the outbox.
 The data is generated inside PostgreSQL (generate_series), without Python per row.
 Prints the load time, the run's time and counts, the process's peak RSS, and PASS/MISS for ≤ 60 s.
 """
