@@ -32,6 +32,7 @@ from app.services.ledger import loans
 from app.services.ledger.eod import run_eod
 from app.services.ledger.outbox import deliver_outbox
 from app.services.ledger.repayments import PaymentNotice, take_payment
+from app.services.simulators import payments
 from app.services.workflow import tasks
 from tests.conftest import ROOT
 from tests.integration.ledger_support import assert_books_balance
@@ -140,6 +141,7 @@ def test_an_on_time_payer_by_auto_debit_is_told_before_each_bill_and_gets_a_cert
         ApplicationDocument.application_id == application.id, ApplicationDocument.kind == "settlement_certificate"))
     assert certificate.content.startswith(b"%PDF") and certificate.filename == f"JQ-{application.number}.pdf"
     assert [n.subject for n in notices("loan_closed")]
+    assert len(notices("auto_debit_received")) == 6 and not notices("repayment_received")
     assert_books_balance(loan.id)
 
 
@@ -192,4 +194,23 @@ def test_a_bill_paid_on_its_due_date_before_the_auto_debit_is_not_debited(app, p
     [instance] = post_loan_instances(loan)
     assert instance.status == "waiting"
     assert Decimal(instance.data["post_loan"]["principal"]) == Decimal("60000.00")
+    assert_books_balance(loan.id)
+
+
+def test_a_failed_auto_debit_tells_the_borrower_why_and_books_nothing(app, post_loan, clock):
+    loan = disbursed(app, clock)
+    first = rows(loan)[0]
+    batch(clock, first.due_date - timedelta(days=2))
+    payments.fail_next(1, "账户余额不足 Insufficient balance")
+    db.session.commit()
+    batch(clock, first.due_date - timedelta(days=1))
+    worker(app, clock, minutes=3)
+    db.session.expire_all()
+    [order] = db.session.scalars(select(RepaymentOrder).where(RepaymentOrder.loan_id == loan.id))
+    assert (order.status, order.payment_id) == ("failed", None)
+    assert "Insufficient balance" in (order.failure_reason or "")
+    [told] = notices("auto_debit_failed")
+    assert "Insufficient balance" in told.body or "余额不足" in told.body
+    assert rows(loan)[0].status == "pending"
+    assert db.session.scalars(select(Payment).where(Payment.loan_id == loan.id)).all() == []
     assert_books_balance(loan.id)

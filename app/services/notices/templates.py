@@ -73,6 +73,15 @@ TEMPLATES: dict[str, Template] = {
         {"en": "Loan {loan} (application {number}) was repaid in full on {date}. Your settlement certificate is on the "
                "application's page.",
          "zh": "贷款 {loan}（申请 {number}）已于 {date} 全部结清，结清证明可在申请页面下载。"}),
+    "auto_debit_received": Template(
+        {"en": "Loan {loan}: instalment auto-debited", "zh": "贷款 {loan} 本期已自动扣款"},
+        {"en": "¥{amount} was debited from your account for loan {loan} as you authorised, and booked on {date}.",
+         "zh": "已按您的代扣授权从您的账户扣收贷款 {loan} 的 ¥{amount}，入账日期 {date}。"}),
+    "auto_debit_failed": Template(
+        {"en": "Loan {loan}: the auto-debit failed", "zh": "贷款 {loan} 自动扣款失败"},
+        {"en": "¥{amount} could not be debited from your account for loan {loan}: {reason}. Please pay on the "
+               "loan's page today, online or by bank transfer, to avoid penalty interest.",
+         "zh": "贷款 {loan} 的 ¥{amount} 未能从您的账户扣收：{reason}。请今日在贷款页面在线还款或银行转账，以免产生罚息。"}),
     "repayment_received": Template(
         {"en": "Loan {loan}: repayment received", "zh": "贷款 {loan} 还款已到账"},
         {"en": "Your online repayment of ¥{amount} to loan {loan} was received and booked on {date}.",

@@ -24,6 +24,7 @@ from app.services.ledger.loans import owed
 from app.services.servicing.loans import LoanDeal
 from app.services.signing.disbursements import notify_url, paid_to
 from app.services.signing.gateway import gateway
+from app.services.signing.online_repayments import AUTO_DEBIT_PREFIX
 from handlers.payments import Account, PaymentOrder
 
 
@@ -46,7 +47,7 @@ def debit(deal: LoanDeal, number: int, due_date: str) -> dict[str, Any]:
     amount = owed(row) if row is not None and row.status in ("pending", "overdue") else Decimal(0)
     if amount <= 0:
         return {"outcome": "skipped", "reason": "nothing_owed", "order_id": None, "amount": None}
-    key = f"autodebit:{loan.id}:{number}:{due_date}"
+    key = f"{AUTO_DEBIT_PREFIX}{loan.id}:{number}:{due_date}"
     existing = db.session.scalar(select(RepaymentOrder).where(RepaymentOrder.idempotency_key == key))
     if existing is not None:
         return {"outcome": "ordered", "reason": None, "order_id": existing.order_id, "amount": f"{existing.amount:.2f}"}

@@ -44,6 +44,7 @@ from handlers.payments.model import parse_time
 log = logging.getLogger("loanflow.repayments")
 
 KEY_PREFIX = "online:{loan_id}:"  # the borrower's keys, per loan
+AUTO_DEBIT_PREFIX = "autodebit:"  # the auto-debits' keys (`servicing.auto_debit`)
 MAX_KEY = 100
 MODES = tuple(mode.value for mode in Prepayment)  # what a payment beyond the bills does to the schedule
 
@@ -171,7 +172,7 @@ def settle(notification: dict[str, Any]) -> dict[str, Any]:
     if notification.get("status") != "succeeded":
         row.status = "failed"
         row.failure_reason = str(notification.get("failure_reason") or "the gateway gave no reason")
-        _tell(loan, "repayment_failed", row, reason=row.failure_reason)
+        _tell(loan, "auto_debit_failed" if _debit(row) else "repayment_failed", row, reason=row.failure_reason)
         db.session.flush()
         return {"outcome": "failed", "duplicate": False}
     on = loans.business_date_of(settled_at) if settled_at else loans.business_today()
@@ -189,9 +190,14 @@ def settle(notification: dict[str, Any]) -> dict[str, Any]:
         db.session.flush()
         return {"outcome": "succeeded", "duplicate": False, "booked": False}
     row.payment_id = taken.payment.id
-    _tell(loan, "repayment_received", row, date=on.isoformat())
+    _tell(loan, "auto_debit_received" if _debit(row) else "repayment_received", row, date=on.isoformat())
     db.session.flush()
     return {"outcome": "succeeded", "duplicate": taken.duplicate, "booked": True, "payment_id": taken.payment.id}
+
+
+def _debit(row: RepaymentOrder) -> bool:
+    """An auto-debit `post_loan` placed (`servicing.auto_debit`), not the borrower's own payment."""
+    return row.idempotency_key.startswith(AUTO_DEBIT_PREFIX)
 
 
 def _tell(loan: Loan, template: str, row: RepaymentOrder, **more: str) -> None:
