@@ -41,12 +41,14 @@ from tests.integration.test_disbursement_stage import (  # noqa: F401  (fixtures
     do,
     fresh,
     open_tasks,
+    reader,
     signed_deal,
     stage,
     start_disbursement,
     who,
     worker,
 )
+from tests.integration.test_identity import set_password
 
 SHANGHAI = timedelta(hours=8)
 
@@ -125,6 +127,12 @@ def test_an_on_time_payer_by_auto_debit_is_told_before_each_bill_and_gets_a_cert
         [order] = db.session.scalars(select(RepaymentOrder).where(
             RepaymentOrder.idempotency_key == f"autodebit:{loan.id}:{row.number}:{row.due_date.isoformat()}"))
         assert order.amount == row.principal_due + row.interest_due
+        if row.number == 1:  # the borrower's page shows it as an auto-debit, with nothing to pay by hand
+            db.session.commit()
+            set_password(app, "app1")
+            html = reader(app, "app1")(f"/loans/{loan.id}", "en")
+            assert f'data-order-id="{order.order_id}"' in html
+            assert "Auto-debit" in html and "Pay now" not in html
         worker(app, clock, minutes=3)  # ... settled by the gateway, its notification books it
     db.session.expire_all()
     done = db.session.get(Loan, loan.id)

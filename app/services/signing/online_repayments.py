@@ -58,6 +58,11 @@ class OrderView:
     pay_url: str
     duplicate: bool = False
 
+    @property
+    def auto_debit(self) -> bool:
+        """Placed by `post_loan` under the contract's authorisation: the gateway collects it, nobody pays it by hand."""
+        return _debit(self.row)
+
 
 def view(row: RepaymentOrder, duplicate: bool = False) -> OrderView:
     prefix = KEY_PREFIX.format(loan_id=row.loan_id)
