@@ -1,6 +1,7 @@
 """Collateral over the API: commodity prices of pledged goods (the platform's operators and admins),
-each revaluing the pledges of its goods; the pledges with their LTV and zone (the platform's staff
-all, a deal's borrower and funder's finance their own). docs/collateral.md."""
+each revaluing the pledges of its goods; the pledges with their LTV and zone, history, margin calls
+and disposals (the platform's staff all, a deal's borrower, funder's finance and warehouse their
+own); goods released in proportion to repayment (the deal's warehouse supervisor). docs/collateral.md."""
 import json
 
 from flask import request
@@ -9,8 +10,14 @@ from werkzeug.exceptions import BadRequest
 
 from app.api.auth import current_user, require_user
 from app.api.json_body import Blueprint, loads
-from app.schemas.collateral import PRICES_BODY, PledgeList, PricesRecordedSchema
-from app.services.collateral import pledges, prices
+from app.schemas.collateral import (
+    PRICES_BODY,
+    MovementSchema,
+    PledgeList,
+    PricesRecordedSchema,
+    ReleaseSchema,
+)
+from app.services.collateral import monitoring, prices
 from app.services.errors import Invalid
 
 blp = Blueprint("collateral", __name__, url_prefix="/collateral",
@@ -55,5 +62,18 @@ def record_prices():
 @blp.response(200, PledgeList)
 @blp.errors(403)
 def list_pledges():
-    """The pledges the caller may read, each with its latest price, LTV, zone and the product's lines."""
-    return {"items": pledges.pledge_views(current_user())}
+    """The pledges the caller may read, each with its latest price, LTV, zone and the product's lines,
+    its status, what was released and may be released now, its history (top-ups, releases, disposal),
+    margin calls (with their deadlines) and disposals."""
+    return {"items": monitoring.pledge_details(current_user())}
+
+
+@blp.route("/pledges/<int:pledge_id>/releases", methods=["POST"])
+@blp.arguments(ReleaseSchema())
+@blp.response(201, MovementSchema)
+@blp.errors(403, 404, 409, 422)
+def release_goods(args, pledge_id):
+    """The deal's warehouse supervisor releases goods in proportion to the principal repaid: at most
+    the releasable quantity (else 422 naming `quantity`); the borrower is told. A pledge being
+    disposed of is 409; one the caller cannot read 404."""
+    return monitoring.release(current_user(), pledge_id, args["quantity"], args.get("note"))

@@ -6,7 +6,7 @@ the shapes for the OpenAPI document.
 """
 from marshmallow import Schema, fields, validate
 
-from app.models.collateral import CROSSINGS, ZONES
+from app.models.collateral import CROSSINGS, MOVEMENTS, ZONES
 
 PRICE_ROW = {"type": "object", "required": ["goods", "unit", "price", "as_of"], "properties": {
     "goods": {"type": "string", "maxLength": 200, "example": "Steel coil",
@@ -65,5 +65,63 @@ class PledgeSchema(Schema):
     valued_at = fields.DateTime(allow_none=True)
 
 
+class MovementSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String(validate=validate.OneOf(MOVEMENTS),
+                         metadata={"description": "top_up (a margin call's), release (in proportion to repayment), "
+                                                  "disposed"})
+    quantity = fields.String()
+    quantity_after = fields.String(metadata={"description": "what stays pledged after it"})
+    unit = fields.String()
+    principal_repaid = fields.String(allow_none=True, metadata={"description": "a release's basis"})
+    note = fields.String(allow_none=True)
+    at = fields.DateTime()
+
+
+class MarginCallSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String(metadata={"description": "margin_call or liquidation"})
+    status = fields.String(metadata={"description": "open, answered, or disposal"})
+    ltv = fields.String()
+    deadline = fields.DateTime(allow_none=True)
+    opened_at = fields.DateTime()
+    resolved_at = fields.DateTime(allow_none=True)
+    resolved_ltv = fields.String(allow_none=True)
+
+
+class DisposalSchema(Schema):
+    id = fields.Integer()
+    reason = fields.String(metadata={"description": "margin_call_expired, liquidation, overdue, ..."})
+    status = fields.String(metadata={"description": "appraisal, sale, allocated, write_off, closed"})
+    channel = fields.String(allow_none=True, metadata={"description": "platform_sale, third_party or auction"})
+    buyer = fields.String(allow_none=True)
+    appraised_value = fields.String(allow_none=True)
+    price = fields.String(allow_none=True)
+    costs = fields.String(allow_none=True)
+    sold_on = fields.String(allow_none=True, metadata={"format": "date"})
+    shortfall = fields.String(allow_none=True, metadata={"description": "owed after the net proceeds"})
+    written_off = fields.String(allow_none=True)
+    surplus = fields.String(allow_none=True, metadata={"description": "returned to the borrower"})
+    opened_at = fields.DateTime()
+    closed_at = fields.DateTime(allow_none=True)
+
+
+class PledgeDetailSchema(PledgeSchema):
+    status = fields.String(metadata={"description": "active, disposing or disposed"})
+    released = fields.String(metadata={"description": "released so far"})
+    releasable = fields.String(metadata={"description": "may be released now: ever pledged × principal repaid / "
+                                                        "principal, less what was released"})
+    may_release = fields.Boolean(metadata={"description": "whether the caller may release goods of it"})
+    history = fields.List(fields.Nested(MovementSchema))
+    margin_calls = fields.List(fields.Nested(MarginCallSchema))
+    disposals = fields.List(fields.Nested(DisposalSchema))
+
+
+class ReleaseSchema(Schema):
+    quantity = fields.String(required=True, metadata={"description": "in the pledge's unit, above 0, at most 4 "
+                                                                     "decimals, at most the releasable quantity"})
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+
 class PledgeList(Schema):
-    items = fields.List(fields.Nested(PledgeSchema))
+    items = fields.List(fields.Nested(PledgeDetailSchema))

@@ -362,7 +362,7 @@ RULES: dict[tuple[str, str], Rule] = {
     # platform staff, borrowers' applicants and funders' finance (which ones: test_pledge_prices.py)
     ("collateral.record_prices", "POST"): guarded(None, "collateral.prices"),
     ("collateral.list_pledges", "GET"): guarded(None, "collateral.read"),
-    ("collateral_pages.index", "GET"): guarded(None, "collateral.prices"),
+    ("collateral_pages.index", "GET"): guarded(None, "collateral.read"),  # the upload on it: collateral.prices
     ("collateral_pages.upload", "POST"): guarded(None, "collateral.prices"),
 }
 # Pages that need a draft (or a submitted application, to withdraw) for those who may use them, even to read.
@@ -421,6 +421,11 @@ SKIPPED: dict[str, str] = {
     "simulators.esign_download": "the flow's current PDF for its signers (test_esign_simulator.py)",
     "simulators.esign_ca_certificate": "the sandbox CA's certificate: public, as a provider publishes its root "
                                        "(test_esign_simulator.py)",
+    "collateral.release_goods": "goods released from a pledge: the deal's warehouse supervisor (collateral.release), "
+                                "404 for who cannot read the pledge, 403 for other readers; the world has no pledge "
+                                "(test_margin_calls.py)",
+    "collateral_pages.release": "the /collateral page's release form: the same rule as collateral.release_goods "
+                                "(test_margin_calls.py)",
 }
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.lending.ltv import ZONES, entered, loan_to_value, zone_of
-from app.models import Application, InboxMessage, Notification, Organisation, Product
+from app.models import Application, Notification, Organisation, OutboxMessage, Product
 from app.models.collateral import CommodityPrice, Pledge, PledgeEvent, PledgeValuation
 from app.services.identity import directory as identity
 from app.services.ledger import loans
@@ -138,15 +138,17 @@ def test_prices_by_json_value_the_pledge_and_each_crossing_is_told_once(app, cli
     assert answer["crossings"][0]["zone"] == "liquidation"
     assert sorted(_ltv_notices(app)[4:]) == [("ltv_liquidation", "app1"), ("ltv_liquidation", "fin1")]
 
-    with app.app_context():
-        messages = db.session.execute(select(InboxMessage.name, InboxMessage.correlation_key, InboxMessage.payload)
-                                      .order_by(InboxMessage.id)).all()
+    with app.app_context():  # in the outbox under the loan's key, each starting its pledge_monitoring
+        messages = db.session.execute(select(OutboxMessage.name, OutboxMessage.correlation_key, OutboxMessage.payload)
+                                      .where(OutboxMessage.start_process == "pledge_monitoring")
+                                      .order_by(OutboxMessage.id)).all()
         events = db.session.execute(select(PledgeEvent.kind, PledgeEvent.signalled_at.is_not(None))
                                     .order_by(PledgeEvent.id)).all()
         history = list(db.session.scalars(select(PledgeValuation.ltv).order_by(PledgeValuation.id)))
         db.session.remove()
     assert [(m.name, m.correlation_key, m.payload["zone"]) for m in messages] == \
-           [("ltv_margin_call", NUMBER, "margin_call"), ("ltv_liquidation", NUMBER, "liquidation")]
+           [("ltv_margin_call", f"LOAN-{NUMBER}", "margin_call"), ("ltv_liquidation", f"LOAN-{NUMBER}", "liquidation")]
+    assert messages[0].payload["parties"] == {"borrower": "BORR1", "funder": "BANK1", "warehouse": "WH1"}
     assert [tuple(e) for e in events] == [("warning", False), ("margin_call", True), ("liquidation", True)]
     assert history == [Decimal(x) for x in ("0.4762", "0.7143", "0.7169", "0.7548", "0.7693", "0.8696")]
 
@@ -223,10 +225,10 @@ def test_only_platform_operators_record_prices(app, client, platform, user):
 
 def test_a_party_lists_only_its_own_pledges(app, client, platform):
     _price(client, platform["op1"], "4200.00")
-    for user, seen in (("app1", [NUMBER]), ("fin1", [NUMBER]), ("app2", []), ("op1", [NUMBER])):
+    for user, seen in (("app1", [NUMBER]), ("fin1", [NUMBER]), ("app2", []), ("op1", [NUMBER]), ("wh1", [NUMBER])):
         items = client.get(f"{API}/pledges", headers={"Authorization": f"Bearer {platform[user]}"}).get_json()["items"]
-        assert [p["application"] for p in items] == seen, user
-    for user in ("rev1", "wh1", "signer1"):
+        assert [p["application"] for p in items] == seen, user  # the warehouse holding the goods reads its pledges
+    for user in ("rev1", "signer1"):
         refused = client.get(f"{API}/pledges", headers={"Authorization": f"Bearer {platform[user]}",
                                                         "Accept-Language": "zh"})
         assert refused.status_code == 403 and "质押" in refused.get_json()["error"]["message"], user
@@ -249,8 +251,11 @@ def test_the_operators_page_uploads_a_csv_and_shows_zones_in_words(app, client, 
     chinese = browser.get("/collateral", headers={"Accept-Language": "zh"}).text
     assert "追加担保" in chinese and "75.00%" in chinese
     assert not [w for w in ("Margin call", "Loan-to-value", "Pledges", "Upload prices") if w in chinese]
-    set_password(app, "app1")
-    assert signed_in(app, "app1").get("/collateral").status_code == 403
+    set_password(app, "app1")  # the borrower reads its pledges there, without the upload or the prices
+    borrower = signed_in(app, "app1").get("/collateral", headers={"Accept-Language": "en"})
+    assert borrower.status_code == 200 and NUMBER in borrower.text and "Upload prices" not in borrower.text
+    set_password(app, "rev1")
+    assert signed_in(app, "rev1").get("/collateral").status_code == 403
 
 
 # -- the arithmetic, as a property ---------------------------------------------------------------

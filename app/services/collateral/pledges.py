@@ -1,8 +1,8 @@
 """Pledges of active pledge-financing deals and their loan-to-value: valued against the latest price
 of their goods, each valuation kept (the LTV history), each crossing into a worse zone recorded
 (`pledge_events`) and told to the borrower and the funder's finance; a margin call or a liquidation
-is also signalled to the processes as a durable message (`ltv_margin_call`, `ltv_liquidation`)
-correlated by the application's number, for the later pledge-monitoring diagram to catch.
+is also written to the outbox (`ltv_margin_call`, `ltv_liquidation`) under the loan's business key,
+starting the loan's `pledge_monitoring` instance (or delivered to the one open).
 
 A pledge is made the first time prices are recorded after its deal became `active` with its loan
 booked (`LOAN-<number>`), from the application's details (goods, quantity, unit). The LTV arithmetic
@@ -28,9 +28,9 @@ from app.services.errors import Forbidden
 from app.services.identity import policy
 from app.services.identity.directory import Principal
 from app.services.ledger.loans import loan_position
+from app.services.ledger.outbox import enqueue
 from app.services.ledger.posting import Role
 from app.services.notices.sending import send
-from app.services.workflow.messages import deliver_message
 
 PLEDGE_KIND = "pledge_financing"
 TEMPLATES = {"warning": "ltv_warning", "margin_call": "ltv_margin_call", "liquidation": "ltv_liquidation"}
@@ -109,13 +109,15 @@ def revalue(goods_key: str, unit_key: str) -> Revaluation:
     return outcome
 
 
-def _value(pledge: Pledge, price: CommodityPrice) -> tuple[bool, Crossing | None]:
+def _value(pledge: Pledge, price: CommodityPrice, force: bool = False) -> tuple[bool, Crossing | None]:
+    """Value the pledge at `price`; `force`: even when the price and principal are unchanged (its
+    quantity changed: a top-up or a release)."""
     loan = db.session.get(Loan, pledge.loan_id)
     application = db.session.get(Application, pledge.application_id)
-    if loan is None or application is None or loan.status != "active":
-        return False, None  # a closed loan's goods are being released: nothing to watch
+    if loan is None or application is None or loan.status != "active" or pledge.status != "active":
+        return False, None  # a closed loan's goods are being released, disposed goods are sold: nothing to watch
     principal = loan_position(loan.id)[Role.LOAN_PORTFOLIO]
-    if pledge.price_id == price.id and pledge.principal == principal:
+    if not force and pledge.price_id == price.id and pledge.principal == principal:
         return False, None  # nothing new: the same price and principal give the same LTV
     lines = _lines(application)
     ltv = loan_to_value(principal, pledge.quantity, price.price)
@@ -145,37 +147,84 @@ def _value(pledge: Pledge, price: CommodityPrice) -> tuple[bool, Crossing | None
     return True, Crossing(event.id, application.number, crossed, ltv)
 
 
+def revalue_one(pledge: Pledge) -> Crossing | None:
+    """Value one pledge again at its goods' latest price (its quantity or principal changed); the
+    crossing it made, if any. A pledge whose goods have no price yet stays unvalued."""
+    price = latest_price(pledge.goods_key, pledge.unit_key)
+    if price is None:
+        return None
+    return _value(pledge, price, force=True)[1]
+
+
+def deal_parties(application: Application) -> dict[str, str]:
+    """The deal's organisations by party, as codes (what an outbox message's `parties` binds):
+    the borrower, the funder and the warehouse of the goods (origination's `deal_parties`, read here
+    from the application's row: collateral may not import origination)."""
+    ids = [application.borrower_org_id, application.funder_org_id]
+    codes = dict(db.session.execute(select(Organisation.id, Organisation.code).where(Organisation.id.in_(ids))).all())
+    parties = {"borrower": codes[application.borrower_org_id]}
+    if application.funder_org_id in codes:
+        parties["funder"] = codes[application.funder_org_id]
+    warehouse = (application.details or {}).get("warehouse")
+    if warehouse:
+        parties["warehouse"] = str(warehouse)
+    return parties
+
+
 def signal_pending() -> int:
-    """Deliver the margin-call and liquidation messages of crossings not yet signalled (after the
-    crossing committed); each a durable message deduplicated by its event, so twice is once."""
+    """Write the margin-call and liquidation messages of crossings not yet signalled to the outbox,
+    each under the loan's business key, starting its `pledge_monitoring` (or going to the one open);
+    deduplicated by the event, so twice is once. The worker's `deliver_outbox` delivers them. Commits."""
+    return signal(commit=True)
+
+
+def signal(commit: bool) -> int:
+    """`signal_pending`, committing or not (an operator's step commits with the engine's)."""
     pending = list(db.session.execute(
-        select(PledgeEvent.id, PledgeEvent.message, PledgeEvent.kind, PledgeEvent.ltv, Pledge.id, Pledge.loan_id,
-               Application.number)
+        select(PledgeEvent, Pledge, Application, Loan)
         .join(Pledge, Pledge.id == PledgeEvent.pledge_id).join(Application, Application.id == Pledge.application_id)
+        .join(Loan, Loan.id == Pledge.loan_id)
         .where(PledgeEvent.message.is_not(None), PledgeEvent.signalled_at.is_(None)).order_by(PledgeEvent.id)))
-    db.session.commit()
-    for event_id, message, kind, ltv, pledge_id, loan_id, number in pending:
-        payload = {"event_id": event_id, "pledge_id": pledge_id, "loan_id": loan_id, "application": number,
-                   "zone": kind, "ltv": f"{ltv:.4f}"}
-        deliver_message(str(message), number, payload, durable=True, dedup_key=f"pledge-event:{event_id}")
-        row = db.session.get(PledgeEvent, event_id)
-        if row is not None:
-            row.signalled_at = clock.now()
+    for event, pledge, application, loan in pending:
+        payload = {"event_id": event.id, "pledge_id": pledge.id, "loan_id": loan.id, "application": application.number,
+                   "zone": event.kind, "ltv": f"{event.ltv:.4f}", "parties": deal_parties(application)}
+        enqueue(str(event.message), loan.business_key, payload, f"pledge-event:{event.id}", loan_id=loan.id,
+                start_process="pledge_monitoring")
+        event.signalled_at = clock.now()
+    if commit:
         db.session.commit()
+    else:
+        db.session.flush()
     return len(pending)
 
 
 # -- reading -------------------------------------------------------------------------------------
 
+def visible(principal: Principal, application: Application) -> bool:
+    """Whether the principal reads the deal's pledge (`collateral.read`)."""
+    return _visible(principal, application)
+
+
+def party_ids(application: Application) -> dict[str, int | None]:
+    """The deal's organisations by party, as ids: the borrower, the funder and the goods' warehouse."""
+    code = (application.details or {}).get("warehouse")
+    warehouse = db.session.scalar(select(Organisation.id).where(Organisation.code == str(code))) if code else None
+    return {"borrower": application.borrower_org_id, "funder": application.funder_org_id, "warehouse": warehouse}
+
+
 def _visible(principal: Principal, application: Application) -> bool:
-    return policy.allowed(principal, "collateral.read",
-                          parties={"borrower": application.borrower_org_id, "funder": application.funder_org_id})
+    return policy.allowed(principal, "collateral.read", parties=party_ids(application))
+
+
+def may_read(principal: Principal) -> bool:
+    """Whether the principal could read some pledge (the page's link and guard)."""
+    return policy.may_ever(principal, "collateral.read")
 
 
 def pledge_views(principal: Principal) -> list[dict[str, Any]]:
     """The pledges the principal may read (the platform's staff all; a deal's borrower and funder's
-    finance their own), each with its latest price, LTV, zone and the product's lines; 403 for those
-    who can read none (a reviewer, a core enterprise, a warehouse)."""
+    finance and warehouse supervisor their own), each with its latest price, LTV, zone and the
+    product's lines; 403 for those who can read none (a reviewer, a core enterprise)."""
     if not policy.may_ever(principal, "collateral.read"):
         raise Forbidden(READERS)
     rows = db.session.execute(

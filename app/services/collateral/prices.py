@@ -1,7 +1,8 @@
 """Recording commodity prices (platform operators and admins, `collateral.prices`): from the API's
 JSON or an uploaded CSV file, all rows checked first (one fault: 422, nothing stored), then stored,
-and every pledge of each priced goods revalued at its latest price, in one transaction. The
-margin-call and liquidation messages are delivered after it committed (`pledges.signal_pending`)."""
+and every pledge of each priced goods revalued at its latest price, in one transaction, with the
+margin-call and liquidation messages written to the outbox (`pledges.signal_pending`): the
+worker delivers them, starting the loan's `pledge_monitoring`."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -51,8 +52,7 @@ def _record(principal: Principal, rows: list[PriceRow], source: str) -> Recorded
         revaluation = pledges.revalue(goods_key, unit_key)
         outcome.revalued += revaluation.valued
         outcome.crossings += revaluation.crossings
-    db.session.commit()
-    pledges.signal_pending()
+    pledges.signal_pending()  # the crossings' messages in the outbox, then commit: together or not at all
     return outcome
 
 
