@@ -148,6 +148,9 @@ def test_an_on_time_payer_by_auto_debit_is_told_before_each_bill_and_gets_a_cert
     [certificate] = db.session.scalars(select(ApplicationDocument).where(
         ApplicationDocument.application_id == application.id, ApplicationDocument.kind == "settlement_certificate"))
     assert certificate.content.startswith(b"%PDF") and certificate.filename == f"JQ-{application.number}.pdf"
+    set_password(app, "app1")
+    page = reader(app, "app1")(f"/applications/{application.id}", "zh")
+    assert "贷款已全部结清，结清证明已随交易存档" in page and f"JQ-{application.number}.pdf" in page
     assert [n.subject for n in notices("loan_closed")]
     assert len(notices("auto_debit_received")) == 6 and not notices("repayment_received")
     assert_books_balance(loan.id)

@@ -41,6 +41,7 @@ EVENT_TEXTS = {
     "withdrawn": N_("The borrower withdrew the application"),
     "contract_generated": N_("The contract was prepared for signing"),
     "contract_signed": N_("Every party signed the contract; the signed contract is kept with the deal"),
+    "loan_closed": N_("The loan was repaid in full; the settlement certificate is kept with the deal"),
 }
 # Disbursement's events (`app/services/signing/disbursements.py`), worded in `_disbursement_text`.
 DISBURSEMENT_EVENTS = ("disbursement_ready", "disbursement_ordered", "disbursement_failed", "loan_booked")
@@ -96,7 +97,7 @@ EVENT_PARTY = {"drafted": "borrower", "edited": "borrower", "submitted": "borrow
                "withdrawn": "borrower", "document_added": "borrower", "returned": "funder",
                "approved": "funder", "rejected": "funder", "stage": "platform", "capped": "platform",
                "disbursement_ready": "platform", "disbursement_ordered": "funder", "disbursement_failed": "platform",
-               "loan_booked": "platform"}
+               "loan_booked": "platform", "loan_closed": "platform"}
 
 
 def _(text: str, **variables: Any) -> str:
