@@ -106,7 +106,10 @@ POLICY: dict[str, tuple[Grant, ...]] = {
     # collateral: commodity prices of pledged goods (each revalues the pledges), and who reads a
     # pledge's LTV; the party grants of `collateral.read` are also whom a zone crossing is told
     "collateral.prices": (platform(*PLATFORM_ACTORS),),
-    "collateral.read": (platform(*PLATFORM_STAFF), party("borrower", "applicant"), party("funder", "finance")),
+    "collateral.read": (platform(*PLATFORM_STAFF), party("borrower", "applicant"), party("funder", "finance"),
+                        party("warehouse", "warehouse_supervisor")),
+    # goods released from a pledge in proportion to the principal repaid: the warehouse holding them
+    "collateral.release": (platform("platform_admin"), party("warehouse", "warehouse_supervisor")),
     # users and organisations; whom an administrator acts on, and which roles they grant, is grants.py's
     "users.administer": (platform(*PLATFORM_ACTORS),),
 }

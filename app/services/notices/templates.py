@@ -58,6 +58,33 @@ TEMPLATES: dict[str, Template] = {
                "{line}. The pledged goods may be disposed of.",
          "zh": "按 {goods} 每{unit} ¥{price}（{as_of}）计，申请 {number} 的质押物价值 ¥{value}，贷款未还本金 "
                "¥{principal}，质押率 {ltv}，已达处置线 {line}，质押货物可能被处置。"}),
+    # pledge monitoring and disposal (app/services/collateral)
+    "margin_call_deadline": Template(
+        {"en": "Loan {number}: top up the pledge or repay by {deadline}",
+         "zh": "贷款 {number}：请于 {deadline} 前补充质押或还款"},
+        {"en": "The pledge of application {number} ({goods}) is at LTV {ltv}, at or above the margin call line. "
+               "Add goods to the pledge at the warehouse, or repay part of the loan, by {deadline} (China time); "
+               "otherwise the pledged goods will be disposed of.",
+         "zh": "申请 {number} 的质押物（{goods}）质押率为 {ltv}，已达追加担保线。请于 {deadline}（北京时间）前到仓库"
+               "补充质押货物或偿还部分贷款，否则质押货物将被处置。"}),
+    "pledge_released": Template(
+        {"en": "Loan {number}: {quantity} {unit} of {goods} released", "zh": "贷款 {number}：已解除质押 {goods} {quantity}{unit}"},
+        {"en": "In proportion to the principal you repaid, the warehouse released {quantity} {unit} of {goods} "
+               "from the pledge of application {number}; {left} {unit} stay pledged.",
+         "zh": "按您已偿还的本金比例，仓库已解除申请 {number} 质押物中的 {goods} {quantity}{unit}，"
+               "仍有 {left}{unit} 处于质押状态。"}),
+    "disposal_surplus_returned": Template(
+        {"en": "Loan {number}: ¥{amount} from the sale of the pledge returned to you",
+         "zh": "贷款 {number}：质押物处置余款 ¥{amount} 已退还"},
+        {"en": "The pledged goods of application {number} were sold for more than the loan owed: the surplus of "
+               "¥{amount} is paid back to your account.",
+         "zh": "申请 {number} 的质押货物处置所得超过贷款欠款，余款 ¥{amount} 已退还至您的账户。"}),
+    "collateral_disposed": Template(
+        {"en": "Loan {number}: the pledged goods were disposed of", "zh": "贷款 {number}：质押货物已处置"},
+        {"en": "The pledged goods of application {number} were sold for ¥{price} (costs ¥{costs}); the proceeds "
+               "went to the loan. Written off: ¥{written_off}; returned to you: ¥{surplus}.",
+         "zh": "申请 {number} 的质押货物以 ¥{price} 售出（处置费用 ¥{costs}），所得已用于偿还贷款。"
+               "核销金额：¥{written_off}；退还您的余款：¥{surplus}。"}),
     # post-loan (app/services/servicing): bill notices, overdue alerts, the loan closed
     "bill_due_soon": Template(
         {"en": "Loan {loan}: instalment {number} falls due on {date}", "zh": "贷款 {loan} 第 {number} 期将于 {date} 到期"},
