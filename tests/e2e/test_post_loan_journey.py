@@ -1,0 +1,222 @@
+"""After disbursement, through the pages each party uses (issue 15, "How it is checked"): applicant1
+opens their loans, pays the overdue bill of a loan online (the loan page's 在线还款 → the payment
+simulator's page → back on the loan page the bill reads 已还清), then reports a bank transfer for the
+next bill with its voucher (a small PDF) and reads 等待资金方确认; finance1 finds the transfer on the
+monitoring page (还款监控), opens the voucher and confirms it, and applicant1 reads it 已入账.
+
+On the demo server (`make run`'s processes, forms and `seed demo`, whose loans were lived day by day
+up to today, app/demo_post_loan.py). The loan paid is the demo's LOAN-2026-0002: the one loan of
+applicant1 with a bill due today that no collections case works (the post-loan deals' next bills are
+weeks away, and a payment before a bill is issued prepays principal instead, docs/ledger.md). The
+simulator's notification is sent by the worker's job (`app.scheduler`), run in the test against the
+served app and polled with a deadline, as in test_signing_journey. axe-core and the sweep's other
+checks run on the platform's pages; the loan page is read in English too (its language switch) and no
+raw code (`shorten_term`, `bill_due`, `31-60` ...) shows in either language.
+LOANFLOW_E2E_SCREENSHOTS=DIR keeps a screenshot of every step (post-loan-NN-name).
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from app.demo import LOANS
+from tests.e2e.conftest import LiveServer, screenshot
+from tests.e2e.test_origination_journey import Journey
+from tests.e2e.test_signing_journey import platform, until  # noqa: F401  (platform: the fixture, used below)
+
+PAID_LOAN = LOANS[1][0]  # LOAN-2026-0002: disbursed 70 days ago, its second bill about ten days overdue
+TRANSFER_REFERENCE = "CMB-20261204-0042"
+# What a page may never show, in either language: the codes behind the words (prepayment modes, the batch's
+# messages, overdue buckets, channels). Codes that are also English words (pending, booked) are caught on the
+# Chinese pages by the sweep's Latin-word check.
+RAW_CODES = ("shorten_term", "reduce_instalment", "payoff", "bill_due", "bill_due_soon", "loan_booked", "overdue_alert",
+             "1-30", "31-60", "61-90", "91+", "auto_debit", "debt_sale", "promise_to_pay", "field_visit")
+
+
+class PostLoanJourney(Journey):
+    def seen(self, name: str) -> None:
+        """A step reached: its screenshot (post-loan-NN-name) and the sweep's checks on the page."""
+        self.step += 1
+        screenshot(self.page, f"post-loan-{self.step:02d}-{name}")
+        from tests.e2e.test_pages_a11y import check_page
+
+        self.problems += check_page(self.page, f"post-loan-{name}")
+        self.no_raw_codes(name)
+
+    def shot(self, name: str) -> None:
+        """A screenshot of a simulator's page (kept when asked): not the platform's, so not swept."""
+        self.step += 1
+        screenshot(self.page, f"post-loan-{self.step:02d}-{name}")
+
+    def no_raw_codes(self, name: str) -> None:
+        text = self.page.locator("main").inner_text()
+        self.problems += [f"post-loan-{name}: raw code {code!r} shows" for code in RAW_CODES
+                          if re.search(rf"(?<![\w-]){re.escape(code)}(?![\w-])", text)]
+
+    def open_loan(self, business_key: str) -> int:
+        """From the header's 贷款 link to the loan's page; its id."""
+        page = self.page
+        with page.expect_navigation():
+            page.locator("header nav").get_by_role("link", name="贷款", exact=True).click()
+        expect(page.locator("main h1")).to_have_text("贷款")
+        row = page.locator("table.loans tbody tr", has_text=business_key)
+        expect(row).to_have_count(1)
+        with page.expect_navigation():
+            row.get_by_role("link", name=business_key).click()
+        expect(page.locator("main h1")).to_have_text(f"贷款 {business_key}")
+        return int(page.locator("#loan-summary").get_attribute("data-loan-id") or 0)
+
+    def choose_language(self, code: str, tag: str) -> None:
+        page = self.page
+        with page.expect_navigation():
+            page.locator(f"#language-form button[value={code}]").click()
+        expect(page.locator("html")).to_have_attribute("lang", tag)
+
+
+def business_today(server: LiveServer) -> str:
+    """Today where the business is (China): the day the borrower's bank sends a transfer."""
+    from app.services.ledger import loans
+
+    with server.app.app_context():
+        return loans.business_today().isoformat()
+
+
+def bill(page: Page, number: int):
+    return page.locator(f"#loan-schedule tr[data-instalment='{number}']")
+
+
+def owed(page: Page, number: int) -> str:
+    """What the schedule says the bill still owes, as the page shows it (e.g. 20,784.60)."""
+    return bill(page, number).locator("td.amount").nth(3).inner_text().strip().removeprefix("¥")
+
+
+@pytest.mark.usefixtures("platform")
+def test_a_bill_paid_online_and_a_transfer_for_the_next_confirmed_by_finance(demo_page, demo_server: LiveServer,
+                                                                             tmp_path):
+    page, server = demo_page, demo_server
+    journey = PostLoanJourney(page, tmp_path)
+
+    # applicant1 opens their loans and the one with a bill overdue
+    journey.as_user("applicant1")
+    with page.expect_navigation():
+        page.locator("header nav").get_by_role("link", name="贷款", exact=True).click()
+    expect(page.locator("table.loans tbody tr", has_text=PAID_LOAN).locator(".status")).to_have_text("还款中")
+    journey.seen("loans")
+    loan_id = journey.open_loan(PAID_LOAN)
+    overdue = page.locator("#loan-schedule tr[data-status=overdue]")
+    expect(overdue).to_have_count(1)
+    number = int(overdue.get_attribute("data-instalment") or 0)
+    expect(overdue).to_contain_text("已逾期")
+    amount = owed(page, number)
+    journey.seen("loan-bill-overdue")
+
+    # ... pays it online: the "Pay online" form, then the payment simulator's page
+    pay = page.locator("#pay-online-form")
+    pay.get_by_label("金额").fill(amount)
+    with page.expect_navigation():
+        pay.get_by_role("button", name="在线还款").click()
+    expect(page).to_have_url(re.compile(r"/simulators/payments/orders/[^/]+/pay\?back="))
+    expect(page.locator(".simulator-banner")).to_be_visible()
+    order = page.locator("#payment-order")
+    expect(order).to_have_attribute("data-status", "pending")
+    expect(order).to_contain_text(PAID_LOAN)
+    journey.shot("gateway-pay")
+    with page.expect_navigation():
+        page.locator("#payment-pay-form").get_by_role("button", name=f"支付 ¥{amount.replace(',', '')}").click()
+    expect(order).to_have_attribute("data-status", "succeeded")
+    expect(order).to_contain_text("该订单已支付。")
+    journey.shot("gateway-paid")
+
+    # the worker sends the simulator's signed notification; the platform books the payment
+    def booked_online() -> bool:
+        items = server.api("GET", f"/loans/{loan_id}/repayments/online")
+        return any(o["status"] == "succeeded" and o["payment_id"] for o in items)
+
+    until(server, "the online payment booked", booked_online)
+
+    # back on the loan page: the bill is paid, the order paid
+    with page.expect_navigation():
+        page.get_by_role("link", name="返回贷款页面").click()
+    expect(page.locator("main h1")).to_have_text(f"贷款 {PAID_LOAN}")
+    expect(bill(page, number)).to_have_attribute("data-status", "paid")
+    expect(bill(page, number)).to_contain_text("已还清")
+    expect(page.locator("#loan-schedule tr[data-status=overdue]")).to_have_count(0)
+    expect(page.locator("#online-orders tbody tr").first).to_have_attribute("data-status", "succeeded")
+    expect(page.locator("#online-orders tbody tr").first).to_contain_text("已还清")
+    journey.seen("bill-paid-online")
+
+    # applicant1 reports a bank transfer for the next bill, with its voucher
+    following = number + 1
+    expect(bill(page, following)).to_have_attribute("data-status", "pending")
+    next_amount = owed(page, following)
+    transfer = page.locator("#pay-offline-form")
+    transfer.get_by_label("金额").fill(next_amount)
+    transfer.get_by_label("转账日期").fill(business_today(server))  # sent today
+    transfer.get_by_label("银行流水号（选填）").fill(TRANSFER_REFERENCE)
+    voucher = journey.pdf(f"转账凭证-{TRANSFER_REFERENCE}.pdf", f"Bank transfer {TRANSFER_REFERENCE}")
+    transfer.get_by_label("转账凭证（PDF、PNG 或 JPEG）").set_input_files(voucher)
+    journey.seen("transfer-form")
+    with page.expect_navigation():
+        transfer.get_by_role("button", name="提交转账信息").click()
+    expect(page.locator(".error")).to_have_count(0)
+    reported = page.locator("#payments tbody tr", has_text=TRANSFER_REFERENCE)
+    expect(reported).to_have_count(1)
+    expect(reported).to_have_attribute("data-status", "pending")
+    expect(reported).to_contain_text("等待资金方确认")
+    expect(reported).to_contain_text("银行转账")
+    expect(reported.get_by_role("link", name="查看凭证")).to_be_visible()
+    expect(reported.locator("form")).to_have_count(0)  # the borrower does not decide
+    payment_id = reported.get_attribute("data-payment-id")
+    journey.seen("transfer-awaiting")
+
+    # ... and reads the same page in English: the words, not the codes
+    journey.choose_language("en", "en")
+    expect(page.locator("main h1")).to_have_text(f"Loan {PAID_LOAN}")
+    expect(bill(page, number)).to_contain_text("Paid")
+    expect(reported).to_contain_text("Awaiting the funder's confirmation")
+    expect(reported).to_contain_text("Bank transfer")
+    expect(page.locator("#pay-offline h2")).to_have_text("Report a bank transfer")
+    journey.seen("transfer-awaiting-en")
+    journey.choose_language("zh", "zh-CN")
+
+    # finance1 finds it on the monitoring page, reads the voucher and confirms
+    journey.as_user("finance1")
+    with page.expect_navigation():
+        page.locator("header nav").get_by_role("link", name="贷款", exact=True).click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="还款监控").click()
+    expect(page.locator("main h1")).to_have_text("还款监控")
+    overdue_heads = page.locator("#overdue h3")
+    expect(overdue_heads).to_have_count(4)
+    expect(overdue_heads.nth(1)).to_contain_text("逾期31至60天")  # the bucket in words
+    waiting = page.locator(f"#awaiting tr[data-payment-id='{payment_id}']")
+    expect(waiting).to_contain_text(PAID_LOAN)
+    expect(waiting).to_contain_text(TRANSFER_REFERENCE)
+    expect(waiting).to_contain_text(next_amount)
+    journey.seen("monitor-awaiting")
+    with page.context.expect_page() as opened:
+        waiting.get_by_role("link", name="查看凭证").click()
+    shown = opened.value
+    shown.wait_for_load_state()
+    response = page.request.get(waiting.get_by_role("link", name="查看凭证").get_attribute("href") or "")
+    assert response.ok and response.headers["content-type"] == "application/pdf"
+    assert response.body() == voucher.read_bytes()  # the very file the borrower sent
+    shown.close()
+    with page.expect_navigation():
+        waiting.get_by_role("button", name="确认：款项已到账").click()
+    expect(page).to_have_url(re.compile(r"/loans/monitor(#awaiting)?$"))
+    expect(page.locator(f"#awaiting tr[data-payment-id='{payment_id}']")).to_have_count(0)
+    journey.seen("monitor-confirmed")
+
+    # applicant1 reads the transfer booked
+    journey.as_user("applicant1")
+    journey.open_loan(PAID_LOAN)
+    booked = page.locator(f"#payments tr[data-payment-id='{payment_id}']")
+    expect(booked).to_have_attribute("data-status", "booked")
+    expect(booked).to_contain_text("已入账")
+    expect(booked).to_contain_text(TRANSFER_REFERENCE)
+    journey.seen("transfer-booked")
+
+    assert not journey.problems, "\n".join(journey.problems)
