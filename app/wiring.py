@@ -18,6 +18,7 @@ PRODUCT_OPERATORS = (
     "app.services.ledger.operators",       # ledger.*
     "app.services.signing.operators",      # signing.*
     "app.services.signing.disbursement_operators",  # disbursement.*
+    "app.services.collections.operators",  # collections.*
     "app.services.servicing.operators",    # servicing.* (post_loan)
     "app.services.collateral.operators",   # collateral.* (pledge_monitoring, collateral_disposal)
 )

@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, request
-from flask_babel import LazyString
+from flask_babel import LazyString, get_locale
 from flask_babel import gettext as flask_gettext
 
 from app.config import business_timezone
@@ -61,6 +61,14 @@ def served_url() -> str:
 def business_tz() -> ZoneInfo:
     """The business time zone: LOANFLOW_TIMEZONE, checked at start-up (`app.config.business_timezone`)."""
     return business_timezone(current_app.config)
+
+
+def language() -> str:
+    """The reader's language code (`zh`, `en`: the locale flask-babel selects); outside a request, English."""
+    if not has_request_context():
+        return "en"
+    locale = get_locale()
+    return locale.language if locale is not None else "en"
 
 
 def gettext(text: str, **variables: Any) -> str:

@@ -25,6 +25,8 @@ def register_web(app: Flask) -> None:
         app.register_blueprint(blueprint)
     from app.web import loans as loan_pages  # issue 15: the loans pages
     app.register_blueprint(loan_pages.bp)
+    from app.web import collections as collections_pages  # issue 15: the collections cases
+    app.register_blueprint(collections_pages.bp)
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["local_date"] = local_date

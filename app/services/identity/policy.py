@@ -110,6 +110,12 @@ POLICY: dict[str, tuple[Grant, ...]] = {
                         party("warehouse", "warehouse_supervisor")),
     # goods released from a pledge in proportion to the principal repaid: the warehouse holding them
     "collateral.release": (platform("platform_admin"), party("warehouse", "warehouse_supervisor")),
+    # collections: the overdue cases' list (the platform, the funder's finance, the agency a case is
+    # assigned to: the platform's own agents while no agency is) and assigning a case to a collection
+    # agency (the agency's agents then work it)
+    "collections.read": (platform(*PLATFORM_STAFF, "collections_agent"), party("funder", "finance"),
+                         party("collection_agency", "collections_agent")),
+    "collections.assign": (platform(*PLATFORM_ACTORS),),
     # users and organisations; whom an administrator acts on, and which roles they grant, is grants.py's
     "users.administer": (platform(*PLATFORM_ACTORS),),
 }

@@ -138,6 +138,17 @@ TEMPLATES: dict[str, Template] = {
         {"en": "Your Loanflow account", "zh": "您的 Loanflow 账户"},
         {"en": "{company} is registered on Loanflow. Set your password for user {username}: {link}",
          "zh": "{company} 已在 Loanflow 开户。请为用户 {username} 设置密码：{link}"}),
+    # collections (app/services/collections): the reminder SMS, litigation or disposal referred to the funder
+    "collections_reminder": Template(
+        {"en": "Loan {loan} is overdue: please pay", "zh": "贷款 {loan} 已逾期，请尽快还款"},
+        {"en": "Loan {loan} is {dpd} days past due: ¥{amount} is overdue. Please pay it as soon as possible on the "
+               "loan's page, or call us to agree a date.",
+         "zh": "您的贷款 {loan} 已逾期 {dpd} 天，逾期金额 ¥{amount}。请尽快在贷款页面还款，或致电我们约定还款日期。"}),
+    "collections_escalated": Template(
+        {"en": "Loan {loan}: collections moved to {action_en}", "zh": "贷款 {loan} 催收升级：{action_zh}"},
+        {"en": "Loan {loan} is {dpd} days past due with ¥{amount} overdue; the collections case now calls for "
+               "{action_en}. See the collections page.",
+         "zh": "贷款 {loan} 已逾期 {dpd} 天，逾期金额 ¥{amount}，催收案件升级为：{action_zh}。详见催收页面。"}),
 }
 LANGUAGES = ("zh", "en")
 

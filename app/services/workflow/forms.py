@@ -10,9 +10,10 @@ from sqlalchemy import select
 from app.engine.limits import MAX_DECIMAL_EXPONENT as _SCRIPT_DECIMAL_EXPONENT
 from app.extensions import db
 from app.models import FormVersion
-from app.services.context import gettext
+from app.services.context import gettext, language
 from app.services.context import lazy_gettext as _l
 from app.services.errors import Invalid
+from app.services.workflow import labels
 from app.services.workflow.runtime import runtime
 
 # The largest decimal exponent a submitted number may have: the scripts' own limit, so a number a
@@ -27,6 +28,9 @@ def _field_name(path: Any) -> str:
 def _message(error: ValidationError) -> str:
     """A message a person can act on, in their language; jsonschema's own text as the fallback."""
     rule, limit = error.validator, error.validator_value
+    own = labels.localized(error.schema, "errorMessage", language()) if isinstance(error.schema, dict) else None
+    if own and rule in ("pattern", "format", "minimum", "maximum"):  # the form's own words for its rule
+        return str(own)
     if rule == "required":
         return gettext("This field is required.")
     if rule == "enum":

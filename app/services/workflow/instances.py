@@ -147,8 +147,10 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
         if bound:
             core(_INSERT_PARTIES, [
                 {"instance_id": instance_id, "party": p, "org_id": o} for p, o in bound])
+        # parties read back when a task needs them: an operator of this first step may bind one
+        # (a collections case binds the platform as the agency that works it until one is assigned)
         instance = InstanceRow(instance_id, version.id, pins, business_key, "running", "", 1, [],
-                               open_tasks=[], parties=dict(bound))
+                               open_tasks=[], parties=None)
         workflow = rt.engine.new_workflow(spec, subprocess_specs, dict(data or {}))
         started = ("started", None, {"process_id": process_id, "version": version.version,
                                      "business_key": business_key, "data": data or {}})

@@ -1,0 +1,361 @@
+"""The collections case (`processes/collections.bpmn`) through the engine, with the batch moving the
+dates: escalation through every bucket to a debt sale, a write-off, a kept and a broken promise,
+the contact hours, the maker who may not approve their own proposal, and the agencies' isolation.
+Each ends with the loan's expected state and a zero trial balance, on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import (
+    AuditEntry,
+    Document,
+    HumanTask,
+    InstanceEvent,
+    Loan,
+    Notification,
+    Organisation,
+    Payment,
+    ProcessInstance,
+)
+from app.models import Product as LoanProduct
+from app.services.collections import views
+from app.services.errors import Forbidden, Invalid, NotFound
+from app.services.identity import directory as identity
+from app.services.ledger import loans
+from app.services.ledger.eod import run_eod
+from app.services.ledger.outbox import deliver_outbox, enqueue
+from app.services.ledger.repayments import PaymentNotice, take_payment
+from app.services.workflow import inbox, tasks, waking
+from tests.conftest import ROOT
+from tests.integration.ledger_support import assert_books_balance, business_day, product
+from tests.integration.test_identity import set_password, sign_in
+
+CHINA = ZoneInfo("Asia/Shanghai")
+START = date(2026, 1, 10)
+FIRST_OVERDUE = date(2026, 2, 14)  # instalment 1 falls due on 10 Feb; 3 days of grace
+USERS = {"agent1": ("PLATFORM", "collections_agent"), "op1": ("PLATFORM", "operator"),
+         "fin1": ("BANK1", "finance"), "fin2": ("BANK1", "finance"), "app1": ("BORR1", "applicant"),
+         "ag1": ("AG1", "collections_agent"), "ag2": ("AG2", "collections_agent")}
+
+
+@pytest.fixture
+def world(app, ctx, runner, admin_token):
+    """The shipped collections diagram and decision, the parties and their users, a product."""
+    forms_dir, app.config["FORMS_DIR"] = app.config["FORMS_DIR"], str(ROOT / "forms")
+    try:
+        deployed = runner.invoke(args=["processes", "deploy", str(ROOT / "processes" / "collections.bpmn"),
+                                       str(ROOT / "processes" / "collections_action.dmn")])
+        assert deployed.exit_code == 0, deployed.output
+    finally:
+        app.config["FORMS_DIR"] = forms_dir
+    identity.create_org("BORR1", ["borrower"], "Lotus Trading")
+    identity.create_org("BANK1", ["funder"], "Pearl River Bank")
+    identity.create_org("AG1", ["collection_agency"], "Swift Recovery")
+    identity.create_org("AG2", ["collection_agency"], "Steady Collections")
+    for name, (org, role) in USERS.items():
+        identity.create_user(name, org, [role], mobile="13800138000" if name == "app1" else None)
+    db.session.commit()
+    product()
+    return app
+
+
+def who(username: str):
+    return identity.principal_for(username)
+
+
+def book_loan(clock, pledged: bool = False) -> int:
+    """LOAN-1 of BORR1 funded by BANK1: 12,000.00 over 12 months from START (a pledge-financing product's, if asked)."""
+    business_day(clock, START)
+    if pledged:
+        db.session.scalar(select(LoanProduct).where(LoanProduct.code == "CREDIT12")).kind = "pledge_financing"
+    loan = loans.book_loan(loans.LoanRequest("CREDIT12", "LOAN-1", _org("BORR1"), Decimal("12000.00"), 12, START,
+                                             funder_org_id=_org("BANK1")))
+    db.session.commit()
+    run_eod(START)
+    return loan.id
+
+
+def _org(code: str) -> int:
+    return db.session.scalar(select(Organisation.id).where(Organisation.code == code))
+
+
+def batch(clock, day: date) -> None:
+    """The end-of-day batch for `day` (the clock at 10:00 China time that day), then the outbox; the
+    worker's timers first, as the worker wakes them on time."""
+    business_day(clock, day)
+    db.session.commit()
+    waking.wake_due()
+    run_eod(day)
+    db.session.commit()
+    deliver_outbox()
+
+
+def open_case(loan_id: int, day: date) -> int:
+    """What post_loan does when the batch says the loan is overdue: the collections_opened message."""
+    loan = db.session.get(Loan, loan_id, populate_existing=True)
+    enqueue("collections_opened", loan.business_key, {
+        "loan_id": loan.id, "application_number": "1", "business_date": day.isoformat(), "dpd": loan.dpd,
+        "amount_overdue": "0", "parties": {"borrower": "BORR1", "funder": "BANK1"}},
+        f"collections:{loan.id}:{day.isoformat()}", loan_id=loan.id, start_process="collections")
+    db.session.commit()
+    deliver_outbox()
+    instance_id = db.session.scalar(select(ProcessInstance.id).where(ProcessInstance.process_id == "collections"))
+    assert instance_id is not None
+    return instance_id
+
+
+def instance(instance_id: int) -> ProcessInstance:
+    db.session.expire_all()
+    return db.session.get(ProcessInstance, instance_id)
+
+
+def open_tasks(instance_id: int) -> list[str]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(HumanTask.element_id).where(
+        HumanTask.instance_id == instance_id, HumanTask.state.in_(("ready", "claimed"))).order_by(HumanTask.id)))
+
+
+def task_id(instance_id: int, element: str) -> int:
+    found = db.session.scalar(select(HumanTask.id).where(
+        HumanTask.instance_id == instance_id, HumanTask.element_id == element,
+        HumanTask.state.in_(("ready", "claimed"))))
+    assert found is not None, (element, open_tasks(instance_id))
+    return found
+
+
+def do(instance_id: int, element: str, username: str, answer: dict) -> None:
+    db.session.expire_all()
+    tasks.complete_task(task_id(instance_id, element), answer, who(username))
+
+
+def contact(instance_id: int, username: str = "agent1", day: date | None = None, at: str = "10:30",
+            **answer: str) -> None:
+    day = day or datetime.now(CHINA).date()
+    do(instance_id, "contact", username, {"contact_date": day.isoformat(), "contact_time": at, "channel": "phone",
+                                          "outcome": "reached", "next_step": "continue", "note": "called", **answer})
+
+
+def ended_at(instance_id: int) -> str | None:
+    row = instance(instance_id)
+    if row.status != "completed":
+        return None
+    return db.session.scalar(select(InstanceEvent.element_id).where(
+        InstanceEvent.instance_id == instance_id, InstanceEvent.kind == "completed"))
+
+
+def wake_at(clock, moment: datetime) -> int:
+    db.session.commit()
+    clock.current = moment.astimezone(UTC)
+    woken = len(waking.wake_due().woken)
+    db.session.expire_all()
+    return woken
+
+
+def data(instance_id: int) -> dict:
+    return instance(instance_id).data
+
+
+def audits(action_prefix: str) -> list[AuditEntry]:
+    return list(db.session.scalars(select(AuditEntry).where(AuditEntry.action.like(f"{action_prefix}%"))
+                                   .order_by(AuditEntry.id)))
+
+
+def test_a_case_escalates_through_every_bucket_to_a_debt_sale(world, clock):
+    loan_id = book_loan(clock)
+    batch(clock, FIRST_OVERDUE)
+    case = open_case(loan_id, FIRST_OVERDUE)
+    assert (data(case)["action"], data(case)["bucket"]) == ("sms_phone", "1-30")
+    sms = db.session.scalars(select(Notification).where(Notification.template == "collections_reminder",
+                                                        Notification.channel == "sms")).all()
+    assert [n.recipient for n in sms] == ["13800138000"]  # the borrower's applicant, inside the hours
+    contact(case, day=FIRST_OVERDUE)
+    assert open_tasks(case) == []  # waiting: the batch's earlier bucket_changed (to 1-30) was decided already
+
+    batch(clock, date(2026, 3, 13))  # 31 days: a field visit (over 1,000.00 overdue)
+    assert (data(case)["action"], data(case)["bucket"], open_tasks(case)) == ("field_visit", "31-60", ["contact"])
+    contact(case, day=date(2026, 3, 13), channel="field_visit")
+
+    batch(clock, date(2026, 4, 12))  # 61 days: the demand letter, kept with the case
+    assert (data(case)["action"], data(case)["may_sell"]) == ("demand_letter", True)
+    letter = db.session.scalar(select(Document).where(Document.instance_id == case, Document.field == "demand_letter"))
+    assert letter is not None and letter.content.startswith(b"%PDF") and data(case)["letter_document"] == \
+        f"document:{letter.id}"
+    contact(case, day=date(2026, 4, 12), channel="letter")
+
+    batch(clock, date(2026, 5, 12))  # 91 days, no pledge: litigation, finance told
+    assert (data(case)["action"], data(case)["action_name_zh"]) == ("litigation", "诉讼")
+    assert db.session.scalar(select(Notification.id).where(Notification.template == "collections_escalated"))
+    contact(case, day=date(2026, 5, 12), next_step="propose_debt_sale")
+    assert open_tasks(case) == ["propose_sale"]
+    do(case, "propose_sale", "op1", {"agency": "NOBODY", "discount_percent": 60, "reason": "No assets"})
+    assert open_tasks(case) == ["propose_sale"] and "NOBODY" in data(case)["sale_error_en"]  # back to the maker
+    do(case, "propose_sale", "op1", {"agency": "AG1", "discount_percent": 60, "reason": "No assets"})
+    assert open_tasks(case) == ["approve_sale"]
+    outstanding = Decimal(data(case)["sale_outstanding"])
+    price = Decimal(data(case)["sale_price"])
+    assert price == (outstanding * Decimal("0.4")).quantize(Decimal("0.01"))
+    do(case, "approve_sale", "fin1", {"decision": "approve", "decision_note": "Best offer"})
+
+    assert ended_at(case) == "end_sold"
+    loan = db.session.get(Loan, loan_id, populate_existing=True)
+    assert loan.status == "written_off"
+    sale = db.session.scalar(select(Payment).where(Payment.loan_id == loan_id, Payment.channel == "debt_sale"))
+    assert (sale.amount, sale.status) == (price, "booked")
+    actions = [a.action for a in audits("collections_debt_sale")]
+    assert actions[-1] == "collections_debt_sale_approved" and "collections_debt_sale_proposed" in actions
+    approved = audits("collections_debt_sale_approved")[0]
+    assert approved.actor_id == who("fin1").id and approved.details["proposed_by"] == who("op1").id
+    assert views.case(who("ag1"), case, "en")["agency"] == "Swift Recovery"  # the buyer sees the case now
+    assert_books_balance(loan_id)
+
+
+def test_a_case_ends_in_a_write_off_approved_by_a_second_person(world, clock):
+    loan_id = book_loan(clock, pledged=True)
+    batch(clock, date(2026, 5, 12))
+    case = open_case(loan_id, date(2026, 5, 12))
+    assert data(case)["action"] == "disposal"  # 91+ with pledged goods
+    contact(case, day=date(2026, 5, 12), next_step="propose_write_off")
+    do(case, "propose_write_off", "op1", {"reason": "The borrower is insolvent"})
+    assert open_tasks(case) == ["approve_write_off"]
+    do(case, "approve_write_off", "fin2", {"decision": "approve", "decision_note": "Agreed"})
+    assert ended_at(case) == "end_write_off"
+    assert db.session.get(Loan, loan_id, populate_existing=True).status == "written_off"
+    entry = audits("collections_write_off_approved")[0]
+    assert entry.actor_id == who("fin2").id and entry.details["proposed_by"] == who("op1").id
+    assert_books_balance(loan_id)
+
+
+def test_a_kept_promise_ends_the_case(world, clock):
+    loan_id = book_loan(clock)
+    batch(clock, FIRST_OVERDUE)
+    case = open_case(loan_id, FIRST_OVERDUE)
+    contact(case, day=FIRST_OVERDUE, outcome="promised", promise_date="2026-02-20", promise_amount="500.00")
+    assert data(case)["check_at"].startswith("2026-02-21T09:00")
+    business_day(clock, date(2026, 2, 18))
+    take_payment(PaymentNotice(loan_id=loan_id, idempotency_key="pay-500", amount="500.00"))
+    db.session.commit()
+    assert wake_at(clock, datetime(2026, 2, 21, 8, 59, tzinfo=CHINA)) == 0
+    assert wake_at(clock, datetime(2026, 2, 21, 9, 0, tzinfo=CHINA)) == 1
+    assert ended_at(case) == "end_kept"
+    loan = db.session.get(Loan, loan_id, populate_existing=True)
+    assert loan.status == "active"
+    promises = views.case(who("agent1"), case, "en")["promises"]
+    assert [(p["promise_date"], p["promise_amount"], p["outcome_label"]) for p in promises] == [
+        ("2026-02-20", "500.00", "Promised to pay")]
+    assert_books_balance(loan_id)
+
+
+def test_a_broken_promise_escalates(world, clock):
+    loan_id = book_loan(clock)
+    batch(clock, FIRST_OVERDUE)
+    case = open_case(loan_id, FIRST_OVERDUE)
+    contact(case, day=FIRST_OVERDUE, outcome="promised", promise_date="2026-02-20", promise_amount="500.00")
+    assert wake_at(clock, datetime(2026, 2, 21, 9, 0, tzinfo=CHINA)) == 1
+    assert ended_at(case) is None
+    assert (data(case)["broken_promises"], data(case)["action"], open_tasks(case)) == (1, "field_visit", ["contact"])
+    assert views.case(who("agent1"), case, "zh")["action"] == "上门催收"
+    loan = db.session.get(Loan, loan_id, populate_existing=True)
+    assert (loan.status, loan.bucket) == ("active", "1-30")  # the loan did not move; the case did
+    assert_books_balance(loan_id)
+
+
+def test_contacts_happen_only_between_eight_and_nine_china_time(world, clock, app):
+    loan_id = book_loan(clock)
+    batch(clock, FIRST_OVERDUE)
+    clock.current = datetime.combine(FIRST_OVERDUE, time(22, 0), tzinfo=CHINA).astimezone(UTC)
+    case = open_case(loan_id, FIRST_OVERDUE)
+    reminders = select(Notification.created_at).where(Notification.template == "collections_reminder")
+    assert db.session.scalars(reminders).all() == [] and open_tasks(case) == []  # waits for 08:00
+    assert wake_at(clock, datetime.combine(FIRST_OVERDUE + timedelta(days=1), time(7, 59), tzinfo=CHINA)) == 0
+    assert wake_at(clock, datetime.combine(FIRST_OVERDUE + timedelta(days=1), time(8, 0), tzinfo=CHINA)) == 1
+    sent = db.session.scalars(reminders).all()
+    assert sent and all(at.astimezone(CHINA).time() == time(8, 0) for at in sent)
+    assert open_tasks(case) == ["contact"]
+
+    for late in ("21:01", "22:30", "07:59"):
+        with pytest.raises(Invalid) as refused:
+            contact(case, at=late)
+        assert "between 08:00 and 21:00 China time" in str(refused.value.fields["contact_time"][0])
+    db.session.rollback()
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        with pytest.raises(Invalid) as refused:
+            contact(case, at="21:30")
+        assert "北京时间 08:00 至 21:00" in str(refused.value.fields["contact_time"][0])
+    db.session.rollback()
+    assert open_tasks(case) == ["contact"] and views.case(who("agent1"), case, "en")["contacts"] == []
+    contact(case, at="21:00")
+    assert [c["contact_time"] for c in views.case(who("agent1"), case, "en")["contacts"]] == ["21:00"]
+    assert_books_balance(loan_id)
+
+
+def test_the_maker_cannot_approve_their_own_proposal(world, clock):
+    loan_id = book_loan(clock)
+    batch(clock, date(2026, 4, 12))
+    case = open_case(loan_id, date(2026, 4, 12))
+    assert data(case)["action"] == "demand_letter"
+    contact(case, day=date(2026, 4, 12), next_step="propose_write_off")  # not before 91 days: keeps collecting
+    assert open_tasks(case) == []
+    assert wake_at(clock, datetime(2026, 5, 17, 8, 59, tzinfo=CHINA)) == 0
+    assert wake_at(clock, datetime(2026, 5, 17, 9, 0, tzinfo=CHINA)) == 1  # the follow-up 35 days on decides again
+    assert open_tasks(case) == ["contact"]
+    contact(case, day=date(2026, 5, 17), next_step="propose_debt_sale")
+    do(case, "propose_sale", "admin", {"agency": "AG1", "discount_percent": 50, "reason": "Slow payer"})
+    with pytest.raises(Forbidden) as refused:
+        do(case, "approve_sale", "admin", {"decision": "approve", "decision_note": "Mine"})
+    assert refused.value.code == "four_eyes"
+    db.session.rollback()
+    do(case, "approve_sale", "fin1", {"decision": "reject", "decision_note": "Too cheap"})
+    assert ended_at(case) is None and open_tasks(case) == []  # rejected: collecting goes on
+    rejected = audits("collections_debt_sale_rejected")[0]
+    assert rejected.actor_id == who("fin1").id and rejected.details["proposed_by"] == who("admin").id
+    loan = db.session.get(Loan, loan_id, populate_existing=True)
+    assert loan.status == "active"
+    assert db.session.scalar(select(Payment.id).where(Payment.channel == "debt_sale")) is None
+    assert_books_balance(loan_id)
+
+
+def offered(username: str) -> list[int]:
+    page = inbox.inbox(who(username), inbox.InboxFilters(view="group"))
+    return [item["instance_id"] for item in page["items"]]
+
+
+def test_agencies_see_only_the_cases_assigned_to_them(world, clock, client, app):
+    loan_id = book_loan(clock)
+    batch(clock, FIRST_OVERDUE)
+    case = open_case(loan_id, FIRST_OVERDUE)
+    assert case in offered("agent1") and offered("ag1") == [] and offered("ag2") == []
+    with pytest.raises(Forbidden):
+        views.assign(who("agent1"), case, "AG1")  # only platform operators assign
+    views.assign(who("op1"), case, "AG1")
+    assert offered("ag1") == [case] and offered("ag2") == []
+    assert [c["id"] for c in views.cases(who("ag1"), "en")] == [case]
+    assert views.cases(who("ag2"), "en") == []
+    with pytest.raises(NotFound):
+        views.case(who("ag2"), case, "en")
+    assert [c["id"] for c in views.cases(who("fin1"), "en")] == [case]  # the funder's finance
+    with pytest.raises(Forbidden):
+        views.cases(who("app1"), "en")  # the borrower has no collections list
+    db.session.commit()
+    for name in ("ag1", "ag2"):
+        set_password(app, name)
+    with app.app_context():  # each reader's requests in their own context (who is signed in is kept in `g`)
+        sign_in(client, "ag1")
+        page = client.get("/collections", headers={"Accept-Language": "en"})
+        assert client.get(f"/collections/{case}").status_code == 200
+    assert page.status_code == 200 and "LOAN-1" in page.text and "短信及电话催收" in page.text  # ag1 reads Chinese
+    assert "sms_phone" not in page.text and "1-30" not in page.text and "逾期1至30天" in page.text
+    with app.app_context():
+        other = app.test_client()
+        sign_in(other, "ag2")
+        assert other.get(f"/collections/{case}").status_code == 404
+        assert "LOAN-1" not in other.get("/collections").text
+    contact(case, username="ag1", day=FIRST_OVERDUE)
+    assert [c["channel_label"] for c in views.case(who("ag1"), case, "en")["contacts"]] == ["Phone call"]
+    assert db.session.get(Loan, loan_id, populate_existing=True).status == "active"
+    assert_books_balance(loan_id)
