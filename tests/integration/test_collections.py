@@ -30,7 +30,7 @@ from app.services.identity import directory as identity
 from app.services.ledger import loans
 from app.services.ledger.eod import run_eod
 from app.services.ledger.outbox import deliver_outbox, enqueue
-from app.services.ledger.repayments import PaymentNotice, take_payment
+from app.services.ledger.repayments import PaymentNotice, quote_payoff, take_payment
 from app.services.workflow import inbox, tasks, waking
 from tests.conftest import ROOT
 from tests.integration.ledger_support import assert_books_balance, business_day, product
@@ -358,4 +358,21 @@ def test_agencies_see_only_the_cases_assigned_to_them(world, clock, client, app)
     contact(case, username="ag1", day=FIRST_OVERDUE)
     assert [c["channel_label"] for c in views.case(who("ag1"), case, "en")["contacts"]] == ["Phone call"]
     assert db.session.get(Loan, loan_id, populate_existing=True).status == "active"
+    assert_books_balance(loan_id)
+
+
+def test_a_loan_repaid_in_full_ends_its_case_and_a_late_decision_finds_nothing_to_do(world, clock):
+    loan_id = book_loan(clock)
+    batch(clock, FIRST_OVERDUE)
+    case = open_case(loan_id, FIRST_OVERDUE)
+    business_day(clock, date(2026, 2, 16))
+    payoff = quote_payoff(loan_id)["to_pay"]
+    take_payment(PaymentNotice(loan_id=loan_id, idempotency_key="payoff", amount=payoff))
+    db.session.commit()
+    deliver_outbox()  # loan_closed waits for the case, which is at its contact task
+    assert ended_at(case) is None and open_tasks(case) == ["contact"]
+    contact(case, day=date(2026, 2, 16), outcome="reached", note="Paid off today")
+    assert ended_at(case) == "end_closed"
+    assert db.session.get(Loan, loan_id, populate_existing=True).status == "closed"
+    assert views.case(who("fin1"), case, "zh")["ended"] == "贷款已结清"
     assert_books_balance(loan_id)

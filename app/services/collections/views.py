@@ -30,7 +30,7 @@ ENDS: dict[str, tuple[str, str]] = {
     "end_cured": ("Cured: back to current", "已恢复正常"), "end_closed": ("Loan repaid", "贷款已结清"),
     "end_written_off": ("Loan written off", "贷款已核销"), "end_kept": ("Promise kept", "已履行还款承诺"),
     "end_sold": ("Debt sold", "债权已出售"), "end_write_off": ("Debt written off", "债权已核销"),
-    "end_none": ("Nothing overdue", "无逾期"),
+    "end_none": ("Nothing to collect", "无需催收"),
 }
 
 
