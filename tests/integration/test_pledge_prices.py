@@ -2,7 +2,8 @@
 CSV file (platform operators and admins only); every pledge of the goods is valued at its latest
 price (LTV = outstanding principal / (quantity × price), rounded up to 4 places); a crossing into
 warning, margin call or liquidation is told to the borrower and the funder's finance once, and a
-margin call or liquidation is kept as a durable message for the processes. A bad row refuses the
+margin call or liquidation is written to the outbox under the loan's key, to start its
+pledge_monitoring (test_margin_calls.py follows it). A bad row refuses the
 whole upload (422 naming the row and field) and changes nothing. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
