@@ -133,6 +133,9 @@ def test_a_margin_call_not_answered_by_its_deadline_asks_for_disposal(app, clien
     assert pledge(app).status == "disposing"
     price(client, op, "2000.00")  # goods being disposed of are no longer valued: no new crossing
     assert deliver(app) == 0
+    assert loan(app, world["loan_id"]).status == "active"  # until the sale
+    with app.app_context():
+        assert_books_balance(world["loan_id"])
 
 
 def test_a_repayment_answers_the_margin_call_at_the_deadline(app, client, clock, world):
@@ -222,3 +225,6 @@ def test_the_page_shows_margin_calls_and_releases_goods_in_both_languages(app, c
     assert sign_in(page, "wh1", "Quiet-river-stones-88").status_code == 302
     en = page.get("/collateral", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Handed to disposal" in en and "Being disposed of" in en and "Release goods" not in en
+    assert loan(app, world["loan_id"]).status == "active"
+    with app.app_context():
+        assert_books_balance(world["loan_id"])
