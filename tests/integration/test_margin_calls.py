@@ -228,3 +228,27 @@ def test_the_page_shows_margin_calls_and_releases_goods_in_both_languages(app, c
     assert loan(app, world["loan_id"]).status == "active"
     with app.app_context():
         assert_books_balance(world["loan_id"])
+
+
+def test_the_liquidation_line_crossed_during_a_margin_call_asks_for_disposal_at_once(app, client, clock, world):
+    op = world["tokens"]["op1"]
+    price(client, op, "2650.00")
+    deliver(app)
+    clock.advance(days=1)
+    price(client, op, "2300.00")  # 0.8696: the message goes to the open instance, not a second one
+    assert deliver(app) == 1
+    [inst] = instances(client, op, "pledge_monitoring")
+    assert inst["status"] == "completed"
+    assert "confirm_top_up" not in tasks(client, world["tokens"]["wh1"])
+    assert _calls(app) == [("liquidation", "disposal")]
+    with app.app_context():
+        reasons = [p["reason"] for p in db.session.scalars(
+            select(OutboxMessage.payload).where(OutboxMessage.name == "disposal_requested"))]
+        db.session.remove()
+    assert reasons == ["liquidation"]
+    deliver(app)
+    assert [i["status"] for i in instances(client, op, "collateral_disposal")] == ["waiting"]
+    clock.advance(days=3)
+    assert wake(app) == []  # the deadline's timer is gone with the task
+    with app.app_context():
+        assert_books_balance(world["loan_id"])
