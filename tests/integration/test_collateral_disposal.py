@@ -34,6 +34,8 @@ from tests.integration.pledge_support import (
     tasks,
     wake,
 )
+from tests.integration.test_identity import set_password
+from tests.integration.test_simulators import signed_in
 
 
 @pytest.fixture
@@ -140,6 +142,11 @@ def test_proceeds_short_of_the_debt_are_written_off_by_a_second_person(app, clie
     refused = _try_approve(client, fin1)
     assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "four_eyes", refused.get_json()
     assert loan(app, loan_id).status == "active"
+    set_password(app, "fin2")
+    page = signed_in(app, "fin2")
+    shown = page.get(f"/tasks/{tasks(client, fin2)['approve_write_off']['id']}", headers={"Accept-Language": "zh-CN"})
+    assert shown.status_code == 200
+    assert all(w in shown.text for w in ("审批核销", "处置后仍欠金额", "质押率达到处置线", "批准核销", "退回")), shown.text
     complete(client, fin2, "approve_write_off", decision="approve", decision_reason="no other recovery")
 
     [inst] = instances(client, op, "collateral_disposal")

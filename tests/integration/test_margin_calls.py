@@ -217,6 +217,9 @@ def test_the_page_shows_margin_calls_and_releases_goods_in_both_languages(app, c
                         data={"quantity": "5", "csrf_token": csrf_of(en)}, headers={"Accept-Language": "en"})
     assert refused.status_code == 422 and "At most 0 t can be released" in refused.get_data(as_text=True)
     assert page.post("/collateral/prices", data={"csrf_token": csrf_of(en)}).status_code == 403
+    task = tasks(client, world["tokens"]["wh1"])["confirm_top_up"]
+    form = page.get(f"/tasks/{task['id']}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "确认补充质押货物" in form and "补充数量" in form and "截止时间（北京时间）" in form and "2026-12-03 10:00" in form
     assert pledge(app).released == 0
     clock.advance(days=3)
     wake(app)
