@@ -376,3 +376,26 @@ def test_a_loan_repaid_in_full_ends_its_case_and_a_late_decision_finds_nothing_t
     assert db.session.get(Loan, loan_id, populate_existing=True).status == "closed"
     assert views.case(who("fin1"), case, "zh")["ended"] == "贷款已结清"
     assert_books_balance(loan_id)
+
+
+def test_penalty_interest_is_waived_only_as_approved(world, clock):
+    loan_id = book_loan(clock)
+    batch(clock, date(2026, 3, 13))
+    case = open_case(loan_id, date(2026, 3, 13))
+    penalty = sum((r.penalty_due for r in loans.instalments(loan_id)), Decimal(0))
+    assert penalty > 0
+    contact(case, day=date(2026, 3, 13), next_step="propose_waiver")
+    do(case, "propose_waiver", "op1", {"waive_amount": "99999.00", "reason": "Hardship"})
+    do(case, "approve_waiver", "fin1", {"decision": "approve", "decision_note": "Yes"})
+    assert audits("collections_waiver_refused")[0].details["amount"] == "99999.00"  # more than is owed: nothing
+    assert sum((r.penalty_waived for r in loans.instalments(loan_id)), Decimal(0)) == 0
+    assert wake_at(clock, datetime(2026, 4, 17, 9, 0, tzinfo=CHINA)) == 1  # the follow-up: decide, contact again
+    contact(case, day=date(2026, 4, 17), next_step="propose_waiver")
+    do(case, "propose_waiver", "op1", {"reason": "Pays the rest this week"})
+    do(case, "approve_waiver", "fin2", {"decision": "approve", "decision_note": "Agreed"})
+    waived = sum((r.penalty_waived for r in loans.instalments(loan_id)), Decimal(0))
+    entry = audits("collections_waiver_approved")[0]
+    assert waived == Decimal(entry.details["waived"]) == penalty and entry.details["proposed_by"] == who("op1").id
+    assert ended_at(case) is None and open_tasks(case) == []  # waiting again
+    assert db.session.get(Loan, loan_id, populate_existing=True).status == "active"
+    assert_books_balance(loan_id)

@@ -25,7 +25,7 @@ def test_the_product_registry_holds_every_domains_operators():
     disbursement = {"disbursement.prepare", "disbursement.order", "disbursement.query", "disbursement.settle"}
     collections = {f"collections.{name}" for name in (
         "open", "plan", "contact_window", "send_reminder", "demand_letter", "refer", "record_contact", "check_promise",
-        "check_sale", "decide_sale", "decide_write_off")}
+        "check_sale", "decide_sale", "decide_write_off", "decide_waiver")}
     others = {o for o in operators if o.split(".")[0] in ("servicing", "collateral")}  # their domains' own tests
     assert LEDGER_OPERATORS | origination | signing | disbursement | collections | others | {"notify.send"} == operators
     assert "app.services.ledger.operators" in PRODUCT_OPERATORS

@@ -1,10 +1,10 @@
 """The maker-checker decisions of a case: selling the debt to a collection agency, writing it off.
 
-A platform operator proposes (the diagram's `propose_sale` / `propose_write_off`), the funder's
+A platform operator proposes (the diagram's `propose_sale` / `propose_write_off` / `propose_waiver`), the funder's
 finance decides (`approve_sale` / `approve_write_off`, marked `separateFrom` the proposal: the
 workflow refuses the maker). Each proposal and decision is in the audit log. An approved sale books
 its price as a `debt_sale` payment, writes off what is left and binds the agency to the case (its
-agents then see it); an approved write-off writes everything off. Runs in the engine's step.
+agents then see it); an approved write-off writes everything off; an approved waiver forgives penalty interest. Runs in the engine's step.
 """
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ from app.models import HumanTask, Organisation
 from app.models.identity import OrgKind
 from app.models.loan import ZERO
 from app.services.collections.cases import AGENCY, bind_agency, loan_of
+from app.services.errors import ServiceError
 from app.services.identity.audit import audit
 from app.services.ledger import loans
-from app.services.ledger.adjustments import write_off
+from app.services.ledger.adjustments import waive, write_off
 from app.services.ledger.repayments import PaymentNotice, take_payment
 from app.services.workflow.operators import HandlerContext
 
@@ -115,3 +116,23 @@ def decide_write_off(ctx: HandlerContext, params: dict[str, Any]) -> dict[str, A
     total = write_off(loan.id, loans.business_today(), memo=f"written off by collections case {ctx.instance_id}")
     audit("collections_write_off_approved", checker, f"loan:{loan.id}", **details, written_off=str(total))
     return {"outcome": "written_off", "written_off": str(total)}
+
+
+def decide_waiver(ctx: HandlerContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Penalty interest forgiven (`adjustments.waive`; empty amount: all of it) once approved."""
+    loan = loan_of(ctx.business_key)
+    maker, checker = _who(ctx, "propose_waiver"), _who(ctx, "approve_waiver")
+    amount = params.get("amount") or None
+    details: dict[str, Any] = {"amount": amount, "reason": params.get("reason"), "note": params.get("note"),
+                               "proposed_by": maker}
+    if params.get("decision") != "approve" or loan.status != "active":
+        audit("collections_waiver_rejected", checker, f"loan:{loan.id}", **details)
+        return {"outcome": "rejected"}
+    try:
+        waived = waive(loan.id, "penalty", amount, loans.business_today(),
+                       memo=f"waived by collections case {ctx.instance_id}")
+    except ServiceError as exc:  # more than is owed: nothing waived, the reason kept with the decision
+        audit("collections_waiver_refused", checker, f"loan:{loan.id}", **details, refused=str(exc.message))
+        return {"outcome": "refused", "reason": str(exc.message)}
+    audit("collections_waiver_approved", checker, f"loan:{loan.id}", **details, waived=str(waived))
+    return {"outcome": "waived", "waived": str(waived)}

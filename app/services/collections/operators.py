@@ -13,6 +13,7 @@
 | `collections.check_sale` | agency, discount_percent | ok, price, outstanding, agency_name, error_en, error_zh |
 | `collections.decide_sale` | decision, agency, discount_percent, price, reason, note | outcome (sold, rejected), ... |
 | `collections.decide_write_off` | decision, reason, note | outcome (written_off, rejected), ... |
+| `collections.decide_waiver` | decision, amount (empty: all), reason, note | outcome (waived, rejected, refused), waived |
 
 The loan is the instance's business key. Each runs in a savepoint: one that fails half way leaves
 nothing behind when its task is retried.
@@ -59,6 +60,7 @@ OPERATORS: dict[str, Operator] = {
         lambda: decisions.price_sale(ctx, str(p.get("agency") or ""), p.get("discount_percent"))),
     "collections.decide_sale": lambda p, ctx: _atomic(lambda: decisions.decide_sale(ctx, p)),
     "collections.decide_write_off": lambda p, ctx: _atomic(lambda: decisions.decide_write_off(ctx, p)),
+    "collections.decide_waiver": lambda p, ctx: _atomic(lambda: decisions.decide_waiver(ctx, p)),
 }
 
 
