@@ -166,7 +166,7 @@ def audits(action_prefix: str) -> list[AuditEntry]:
                                    .order_by(AuditEntry.id)))
 
 
-def test_a_case_escalates_through_every_bucket_to_a_debt_sale(world, clock):
+def test_a_case_escalates_through_every_bucket_to_a_debt_sale(world, clock, client, app):
     loan_id = book_loan(clock)
     batch(clock, FIRST_OVERDUE)
     case = open_case(loan_id, FIRST_OVERDUE)
@@ -200,6 +200,12 @@ def test_a_case_escalates_through_every_bucket_to_a_debt_sale(world, clock):
     outstanding = Decimal(data(case)["sale_outstanding"])
     price = Decimal(data(case)["sale_price"])
     assert price == (outstanding * Decimal("0.4")).quantize(Decimal("0.01"))
+    db.session.commit()
+    set_password(app, "fin1")
+    with app.app_context():
+        sign_in(client, "fin1")
+        proposal = client.get(f"/tasks/{task_id(case, 'approve_sale')}", headers={"Accept-Language": "en"})
+    assert proposal.status_code == 200 and "Swift Recovery" in proposal.text and "受让方（催收机构）" in proposal.text
     do(case, "approve_sale", "fin1", {"decision": "approve", "decision_note": "Best offer"})
 
     assert ended_at(case) == "end_sold"
@@ -348,8 +354,11 @@ def test_agencies_see_only_the_cases_assigned_to_them(world, clock, client, app)
         sign_in(client, "ag1")
         page = client.get("/collections", headers={"Accept-Language": "en"})
         assert client.get(f"/collections/{case}").status_code == 200
+        task_page = client.get(f"/tasks/{task_id(case, 'contact')}")
     assert page.status_code == 200 and "LOAN-1" in page.text and "短信及电话催收" in page.text  # ag1 reads Chinese
     assert "sms_phone" not in page.text and "1-30" not in page.text and "逾期1至30天" in page.text
+    assert task_page.status_code == 200 and "短信及电话催收" in task_page.text and "sms_phone" not in task_page.text
+    assert "联系时间（北京时间，时:分）" in task_page.text  # the contact form, in the reader's language
     with app.app_context():
         other = app.test_client()
         sign_in(other, "ag2")
