@@ -99,8 +99,10 @@ def cases(principal: Principal, language: str, instance_id: int | None = None) -
     ids = [r.id for r in rows]
     contacts, parties = _contacts(ids, language), _parties(ids)
     names = _org_names({o for p in parties.values() for o in p.values()})
-    open_tasks = dict(db.session.execute(select(HumanTask.instance_id, HumanTask.title).where(
-        HumanTask.instance_id.in_(ids), HumanTask.state.in_(("ready", "claimed")))).all()) if ids else {}
+    open_tasks = {instance_id: labels.task_title(title, properties, language)  # named in the reader's language
+                  for instance_id, title, properties in db.session.execute(
+                      select(HumanTask.instance_id, HumanTask.title, HumanTask.properties).where(
+                          HumanTask.instance_id.in_(ids), HumanTask.state.in_(("ready", "claimed"))))} if ids else {}
     ends = dict(db.session.execute(select(InstanceEvent.instance_id, InstanceEvent.element_id).where(
         InstanceEvent.instance_id.in_(ids), InstanceEvent.kind == "completed")).all()) if ids else {}
     views = []
