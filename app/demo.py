@@ -39,12 +39,13 @@ USERS = [
     ("finance1", "BANK1", ["finance"]), ("lead1", "BANK1", ["team_lead"]),
     ("reviewer_b2", "BANK2", ["first_reviewer"]), ("applicant1", "TRADER1", ["applicant"]),
     ("signer1", "CORE1", ["core_signer"]), ("warehouse1", "WH1", ["warehouse_supervisor"]),
+    ("collector1", "PLATFORM", ["collections_agent"]),
 ]
 # The names people read in histories and lists (a user name is a sign-in, not a name).
 DISPLAY_NAMES = {
     "admin": "周立平", "operator": "吴运营", "analyst": "郑分析", "auditor": "孙审计", "reviewer1": "王审",
     "reviewer2": "李复核", "finance1": "赵财务", "lead1": "钱主管", "reviewer_b2": "陈审", "applicant1": "刘申请",
-    "signer1": "黄签署", "warehouse1": "何监管",
+    "signer1": "黄签署", "warehouse1": "何监管", "collector1": "冯催收",
 }
 PRODUCT: dict[str, str | int] = {
     "code": "DEMO-CREDIT", "name": "流动资金贷款（演示）", "annual_rate": "12", "min_amount": "10000",

@@ -79,6 +79,8 @@ def seed(create_deal: CreateDeal) -> None:
                 deliver_outbox()  # loan_booked: its post_loan starts
             clock["now"] = _at(day, 15)
             _borrower_acts(day, today, plans)
+            waking.wake_due()  # the worker wakes timers all day: a case's 08:00 reminder goes out in the hours
+            db.session.commit()
             clock["now"] = _at(day + timedelta(days=1), 0, 30)  # the night's batch for `day`
             run_eod(day)
             _fail_debits_of(plans)

@@ -338,6 +338,11 @@ def test_seed_demo_puts_deals_at_every_stage_with_someone_to_act_on_each(runner,
         assert ("review_overdue", "finance") in waiting
         assert db.session.scalar(select(OutboxMessage.id).where(
             OutboxMessage.name == "collections_opened", OutboxMessage.correlation_key == overdue.business_key))
+        # its case sent the reminder within the hours and waits for the collections agent's contact
+        [case] = db.session.scalars(select(ProcessInstance).where(ProcessInstance.process_id == "collections")).all()
+        assert (case.business_key, case.status) == (overdue.business_key, "waiting")
+        assert ("contact", "collections_agent") in waiting
+        assert db.session.scalar(select(User.id).where(User.username == "collector1")) is not None
         debited = db.session.scalars(select(Payment).where(Payment.idempotency_key.like("online-order:%"))).all()
         assert len(debited) >= 2  # the pay-off, and the on-time loan's first auto-debited bill
         db.session.remove()
