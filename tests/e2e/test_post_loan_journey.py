@@ -2,7 +2,10 @@
 opens their loans, pays the overdue bill of a loan online (the loan page's 在线还款 → the payment
 simulator's page → back on the loan page the bill reads 已还清), then reports a bank transfer for the
 next bill with its voucher (a small PDF) and reads 等待资金方确认; finance1 finds the transfer on the
-monitoring page (还款监控), opens the voucher and confirms it, and applicant1 reads it 已入账.
+monitoring page (还款监控), opens the voucher and confirms it, and applicant1 reads it 已入账. Then the
+demo's collections agent collector1 finds the overdue loan's contact task (联系借款人) in the group's
+inbox, is refused a call at 22:30 (borrowers are contacted only between 08:00 and 21:00 China time),
+records the phone call with a promise to pay and a date, and reads contact and promise on /collections.
 
 On the demo server (`make run`'s processes, forms and `seed demo`, whose loans were lived day by day
 up to today, app/demo_post_loan.py). The loan paid is the demo's LOAN-2026-0002: the one loan of
@@ -12,11 +15,18 @@ simulator's notification is sent by the worker's job (`app.scheduler`), run in t
 served app and polled with a deadline, as in test_signing_journey. axe-core and the sweep's other
 checks run on the platform's pages; the loan page is read in English too (its language switch) and no
 raw code (`shorten_term`, `bill_due`, `31-60` ...) shows in either language.
+
+The contact hours: the contact task's form checks the time the agent enters (the time of the call,
+HH:MM China time), not the clock, so the journey holds at any hour CI runs it — it records the call at
+the latest moment within the hours not after now (now itself, or 21:00 of today or of yesterday:
+`last_contact_moment`), after being refused an out-of-hours time. The case reached that task in the
+seed because the demo's worker wakes timers by day too (the 08:00 reminder goes out in the hours).
 LOANFLOW_E2E_SCREENSHOTS=DIR keeps a screenshot of every step (post-loan-NN-name).
 """
 from __future__ import annotations
 
 import re
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -28,6 +38,8 @@ from tests.e2e.test_signing_journey import platform, until  # noqa: F401  (platf
 
 PAID_LOAN = LOANS[1][0]  # LOAN-2026-0002: disbursed 70 days ago, its second bill about ten days overdue
 TRANSFER_REFERENCE = "CMB-20261204-0042"
+CASE_LOAN = "APP-2026-0016"  # the demo's loan 44 days overdue, its collections case open (app/demo_post_loan.py)
+WINDOW_OPENS, WINDOW_CLOSES = time(8, 0), time(21, 0)  # borrowers are contacted only in these hours (China time)
 # What a page may never show, in either language: the codes behind the words (prepayment modes, the batch's
 # messages, overdue buckets, channels). Codes that are also English words (pending, booked) are caught on the
 # Chinese pages by the sweep's Latin-word check.
@@ -191,6 +203,7 @@ def test_a_bill_paid_online_and_a_transfer_for_the_next_confirmed_by_finance(dem
     overdue_heads = page.locator("#overdue h3")
     expect(overdue_heads).to_have_count(4)
     expect(overdue_heads.nth(1)).to_contain_text("逾期31至60天")  # the bucket in words
+    expect(page.locator("#bucket-2")).to_contain_text(CASE_LOAN)  # the demo's loan 44 days late is there
     waiting = page.locator(f"#awaiting tr[data-payment-id='{payment_id}']")
     expect(waiting).to_contain_text(PAID_LOAN)
     expect(waiting).to_contain_text(TRANSFER_REFERENCE)
@@ -218,5 +231,87 @@ def test_a_bill_paid_online_and_a_transfer_for_the_next_confirmed_by_finance(dem
     expect(booked).to_contain_text("已入账")
     expect(booked).to_contain_text(TRANSFER_REFERENCE)
     journey.seen("transfer-booked")
+
+    assert not journey.problems, "\n".join(journey.problems)
+
+
+def last_contact_moment(now: datetime) -> tuple[date, str]:
+    """The call the agent records: the latest moment within the contact hours that is not after `now`
+    (China time) — now itself in the hours, else 21:00 of today (after them) or of yesterday (before
+    08:00). So the journey records a call that could have been made, whatever hour it runs at."""
+    if now.time() < WINDOW_OPENS:
+        return now.date() - timedelta(days=1), WINDOW_CLOSES.strftime("%H:%M")
+    return now.date(), min(now.time(), WINDOW_CLOSES).strftime("%H:%M")
+
+
+def china_now(server: LiveServer) -> datetime:
+    from app.services import clock, context
+
+    with server.app.app_context():
+        return clock.now().astimezone(context.business_tz())
+
+
+def test_a_collections_agent_records_a_promise_to_pay(demo_page, demo_server: LiveServer, tmp_path):
+    """collector1 (the platform's collections agent) finds the overdue loan's contact task in the group's
+    inbox, is refused a call outside 08:00-21:00 China time, records the phone call with a promise to pay,
+    and reads the contact and the promise on the case's page (/collections)."""
+    page, server = demo_page, demo_server
+    journey = PostLoanJourney(page, tmp_path)
+    journey.step = 20  # post-loan-21-...: after the repayment journey's screenshots
+
+    journey.as_user("collector1")
+    with page.expect_navigation():
+        page.locator("header nav").get_by_role("link", name="催收", exact=True).click()
+    case = page.locator("#cases tr", has_text=CASE_LOAN)
+    expect(case).to_have_count(1)
+    expect(case.locator(".contact")).to_have_count(0)  # none recorded yet
+    journey.seen("collections")
+    overdue = case.locator("td").nth(4).inner_text().strip().removeprefix("¥")
+
+    # the contact task in the group's inbox
+    with page.expect_navigation():
+        page.get_by_role("link", name="组内待领任务").first.click()
+    row = page.locator("table.tasks tbody tr", has_text=CASE_LOAN).filter(has_text="联系借款人")
+    expect(row).to_have_count(1)
+    with page.expect_navigation():
+        row.locator("a[href^='/tasks/']").first.click()
+    expect(page.locator("main h1")).to_have_text("联系借款人")
+    expect(page.locator("#key-data")).to_contain_text(CASE_LOAN)
+    journey.seen("contact-task")
+
+    # a call at 22:30 is refused: borrowers are contacted only between 08:00 and 21:00 China time
+    contacted_on, contacted_at = last_contact_moment(china_now(server))
+    promised_on = (china_now(server).date() + timedelta(days=7)).isoformat()
+    form = page.locator("#task-form")
+    form.get_by_label("联系日期").fill(contacted_on.isoformat())
+    form.get_by_label("联系时间（北京时间，时:分）").fill("22:30")
+    form.get_by_label("联系方式").select_option(label="电话")
+    form.get_by_label("联系结果").select_option(label="承诺还款")
+    form.get_by_label("承诺还款日期").fill(promised_on)
+    form.get_by_label("承诺还款金额（元）").fill(overdue.replace(",", ""))
+    form.get_by_label("备注").fill("借款人财务负责人接听，称下周一货款回笼后还清逾期款项。")
+    form.get_by_label("下一步").select_option(label="继续催收")
+    with page.expect_navigation():
+        form.get_by_role("button", name="提交完成").click()
+    expect(page.locator(".field-error, .error").first).to_contain_text("仅可在北京时间 08:00 至 21:00 之间联系借款人")
+    journey.seen("contact-outside-hours")
+
+    # ... the call as it was made, within the hours
+    form.get_by_label("联系时间（北京时间，时:分）").fill(contacted_at)
+    journey.seen("contact-promise")
+    journey.complete()
+
+    # the case's page: the contact and the promise to pay, in words
+    with page.expect_navigation():
+        page.locator("header nav").get_by_role("link", name="催收", exact=True).click()
+    with page.expect_navigation():
+        case.get_by_role("link", name=CASE_LOAN).click()
+    expect(case.locator(".contacts")).to_contain_text("电话 · 承诺还款")
+    expect(case.locator(".contacts")).to_contain_text(contacted_at)
+    expect(case.locator(".promises")).to_contain_text(overdue)
+    # the case takes the batch's news it was sent while the task was open: 44 days late, in words
+    expect(case.locator(".bucket")).to_have_text("逾期31至60天")
+    expect(case.locator(".status")).to_contain_text("联系借款人")  # the next contact, named in Chinese
+    journey.seen("case-promise")
 
     assert not journey.problems, "\n".join(journey.problems)
