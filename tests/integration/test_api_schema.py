@@ -118,7 +118,8 @@ def build_world(app, deploy, clock, role: str) -> World:
                "instance_id": instance_id, "task_id": task_id, "incident_id": incident_id,
                "document_id": document_id, "loan_id": loan.id, "payment_id": payment.id,
                "user_id": colleague.id, "token_id": spare_token.id,
-               "pledge_id": 1}  # no pledge in this world: its routes answer 404 (test_margin_calls.py has them)
+               "pledge_id": 1,  # no pledge in this world: its routes answer 404 (test_margin_calls.py has them)
+               "case_id": 1}  # no collections case either: 404 (test_collections.py has them)
         db.session.remove()
     return World(role, token, ids, fuzzer.id)
 

@@ -336,6 +336,7 @@ def test_agencies_see_only_the_cases_assigned_to_them(world, clock, client, app)
     batch(clock, FIRST_OVERDUE)
     case = open_case(loan_id, FIRST_OVERDUE)
     assert case in offered("agent1") and offered("ag1") == [] and offered("ag2") == []
+    assert views.case(who("agent1"), case, "en")["agency"] is None  # the platform's own agents work it
     with pytest.raises(Forbidden):
         views.assign(who("agent1"), case, "AG1")  # only platform operators assign
     views.assign(who("op1"), case, "AG1")
@@ -364,8 +365,23 @@ def test_agencies_see_only_the_cases_assigned_to_them(world, clock, client, app)
         sign_in(other, "ag2")
         assert other.get(f"/collections/{case}").status_code == 404
         assert "LOAN-1" not in other.get("/collections").text
+    token = {name: {"Authorization": f"Bearer {identity.issue_token(name)}"} for name in ("ag1", "ag2", "agent1", "op1")}
+    db.session.commit()
+    assert client.get(f"/api/v1/collections/{case}", headers=token["ag2"]).status_code == 404
+    assert client.get("/api/v1/collections", headers=token["ag2"]).get_json() == []
+    answer = client.get(f"/api/v1/collections/{case}", headers={**token["ag1"], "Accept-Language": "en"})
+    assert answer.status_code == 200
+    assert (answer.get_json()["agency"], answer.get_json()["action"]) == ("Swift Recovery", "SMS and phone call")
+    moved = client.put(f"/api/v1/collections/{case}/assignment", json={"agency": "AG2"}, headers=token["agent1"])
+    assert moved.status_code == 403
+    moved = client.put(f"/api/v1/collections/{case}/assignment", json={"agency": "BANK1"}, headers=token["op1"])
+    assert moved.status_code == 422  # not a collection agency
     contact(case, username="ag1", day=FIRST_OVERDUE)
     assert [c["channel_label"] for c in views.case(who("ag1"), case, "en")["contacts"]] == ["Phone call"]
+    moved = client.put(f"/api/v1/collections/{case}/assignment", json={"agency": "AG2"}, headers=token["op1"])
+    assert moved.status_code == 200 and moved.get_json()["agency"] == "Steady Collections"
+    assert offered("ag2") == [] and views.cases(who("ag1"), "en") == []  # nothing open; AG1 no longer sees it
+    assert [c["id"] for c in views.cases(who("ag2"), "en")] == [case]
     assert db.session.get(Loan, loan_id, populate_existing=True).status == "active"
     assert_books_balance(loan_id)
 

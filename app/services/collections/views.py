@@ -17,7 +17,7 @@ from app.models.identity import OrgKind
 from app.services.collections.cases import AGENCY
 from app.services.context import lazy_gettext as _l
 from app.services.errors import Forbidden, Invalid, NotFound
-from app.services.identity import policy
+from app.services.identity import grants, policy
 from app.services.identity.access import instance_visible
 from app.services.identity.directory import Principal
 from app.services.workflow import instances, labels
@@ -99,6 +99,7 @@ def cases(principal: Principal, language: str, instance_id: int | None = None) -
     ids = [r.id for r in rows]
     contacts, parties = _contacts(ids, language), _parties(ids)
     names = _org_names({o for p in parties.values() for o in p.values()})
+    in_house = set(db.session.scalars(select(OrgKind.org_id).where(OrgKind.kind == grants.PLATFORM)))
     open_tasks = {instance_id: labels.task_title(title, properties, language)  # named in the reader's language
                   for instance_id, title, properties in db.session.execute(
                       select(HumanTask.instance_id, HumanTask.title, HumanTask.properties).where(
@@ -114,7 +115,7 @@ def cases(principal: Principal, language: str, instance_id: int | None = None) -
             "borrower": data.get("borrower"), "dpd": data.get("dpd"), "bucket": data.get("bucket"),
             "amount_overdue": data.get("amount_overdue"), "action": _twin(data, "action_name", language),
             "status": row.status, "ended": ended[0 if language == "en" else 1] if ended else None,
-            "agency": names.get(parties[row.id].get(AGENCY, 0)),
+            "agency": None if parties[row.id].get(AGENCY) in in_house else names.get(parties[row.id].get(AGENCY, 0)),
             "contacts": contacts[row.id],
             "promises": [c for c in contacts[row.id] if c.get("outcome") == "promised"],
             "broken_promises": data.get("broken_promises") or 0,
