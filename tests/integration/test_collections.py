@@ -386,7 +386,7 @@ def test_agencies_see_only_the_cases_assigned_to_them(world, clock, client, app)
     assert_books_balance(loan_id)
 
 
-def test_a_loan_repaid_in_full_ends_its_case_and_a_late_decision_finds_nothing_to_do(world, clock):
+def test_a_loan_repaid_in_full_ends_its_case_and_withdraws_its_open_contact_task(world, clock):
     loan_id = book_loan(clock)
     batch(clock, FIRST_OVERDUE)
     case = open_case(loan_id, FIRST_OVERDUE)
@@ -394,10 +394,9 @@ def test_a_loan_repaid_in_full_ends_its_case_and_a_late_decision_finds_nothing_t
     payoff = quote_payoff(loan_id)["to_pay"]
     take_payment(PaymentNotice(loan_id=loan_id, idempotency_key="payoff", amount=payoff))
     db.session.commit()
-    deliver_outbox()  # loan_closed waits for the case, which is at its contact task
-    assert ended_at(case) is None and open_tasks(case) == ["contact"]
-    contact(case, day=date(2026, 2, 16), outcome="reached", note="Paid off today")
-    assert ended_at(case) == "end_closed"
+    assert open_tasks(case) == ["contact"]
+    deliver_outbox()  # loan_closed reaches the case at its contact task: nobody need call any more
+    assert ended_at(case) == "end_closed" and open_tasks(case) == []
     assert db.session.get(Loan, loan_id, populate_existing=True).status == "closed"
     assert views.case(who("fin1"), case, "zh")["ended"] == "贷款已结清"
     assert_books_balance(loan_id)
@@ -423,4 +422,21 @@ def test_penalty_interest_is_waived_only_as_approved(world, clock):
     assert waived == Decimal(entry.details["waived"]) == penalty and entry.details["proposed_by"] == who("op1").id
     assert ended_at(case) is None and open_tasks(case) == []  # waiting again
     assert db.session.get(Loan, loan_id, populate_existing=True).status == "active"
+    assert_books_balance(loan_id)
+
+
+def test_a_contact_task_left_open_gives_way_to_the_next_bucket_with_todays_figures(world, clock):
+    loan_id = book_loan(clock)
+    batch(clock, FIRST_OVERDUE)
+    case = open_case(loan_id, FIRST_OVERDUE)
+    [first] = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == case, HumanTask.element_id == "contact",
+                                                        HumanTask.state == "ready"))
+    assert first.shown["dpd"] < 31
+    batch(clock, date(2026, 3, 13))  # nobody called: 31 days past due, the bucket moves on
+    db.session.expire_all()
+    tasks_now = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == case,
+                                                          HumanTask.element_id == "contact").order_by(HumanTask.id)).all()
+    assert [t.state for t in tasks_now if t.id >= first.id] == ["cancelled", "ready"]
+    assert data(case)["action"] == "field_visit" and tasks_now[-1].shown["dpd"] >= 31
+    assert Decimal(tasks_now[-1].shown["amount_overdue"]) > Decimal(first.shown["amount_overdue"])
     assert_books_balance(loan_id)
