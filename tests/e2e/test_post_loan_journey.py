@@ -156,7 +156,8 @@ def test_a_bill_paid_online_and_a_transfer_for_the_next_confirmed_by_finance(dem
     expect(bill(page, number)).to_contain_text("已还清")
     expect(page.locator("#loan-schedule tr[data-status=overdue]")).to_have_count(0)
     expect(page.locator("#online-orders tbody tr").first).to_have_attribute("data-status", "succeeded")
-    expect(page.locator("#online-orders tbody tr").first).to_contain_text("已还清")
+    expect(page.locator("#online-orders tbody tr").first).to_contain_text("已付款")
+    expect(page.locator("#online-orders tbody tr").first).to_contain_text("—")  # it paid the bill: nothing prepaid
     journey.seen("bill-paid-online")
 
     # applicant1 reports a bank transfer for the next bill, with its voucher
@@ -309,9 +310,9 @@ def test_a_collections_agent_records_a_promise_to_pay(demo_page, demo_server: Li
     expect(case.locator(".contacts")).to_contain_text("电话 · 承诺还款")
     expect(case.locator(".contacts")).to_contain_text(contacted_at)
     expect(case.locator(".promises")).to_contain_text(overdue)
-    # the case takes the batch's news it was sent while the task was open: 44 days late, in words
+    # 44 days late, in words; with a promise given, the case waits for its date: no task open
     expect(case.locator(".bucket")).to_have_text("逾期31至60天")
-    expect(case.locator(".status")).to_contain_text("联系借款人")  # the next contact, named in Chinese
+    expect(case.locator(".status")).to_have_text("进行中")
     journey.seen("case-promise")
 
     assert not journey.problems, "\n".join(journey.problems)
