@@ -32,8 +32,9 @@ from app.services.ledger import loans
 from app.services.ledger.eod import run_eod
 from app.services.ledger.outbox import deliver_outbox
 from app.services.ledger.repayments import PaymentNotice, take_payment
+from app.services.signing import online_repayments
 from app.services.simulators import payments
-from app.services.workflow import tasks
+from app.services.workflow import tasks, waking
 from tests.conftest import ROOT
 from tests.integration.ledger_support import assert_books_balance
 from tests.integration.test_disbursement_stage import (  # noqa: F401  (fixtures)
@@ -57,7 +58,8 @@ SHANGHAI = timedelta(hours=8)
 def post_loan(app, runner, stage):  # noqa: F811  (the imported fixture)
     forms_dir, app.config["FORMS_DIR"] = app.config["FORMS_DIR"], str(ROOT / "forms")
     try:
-        deployed = runner.invoke(args=["processes", "deploy", str(ROOT / "processes" / "post_loan.bpmn")])
+        deployed = runner.invoke(args=["processes", "deploy", *(str(ROOT / "processes" / name) for name in
+                                                                ("post_loan.bpmn", "collections.bpmn", "collections_action.dmn"))])
         assert deployed.exit_code == 0, deployed.output
     finally:
         app.config["FORMS_DIR"] = forms_dir
@@ -101,6 +103,9 @@ def batch(clock, day: date) -> None:
     clock.advance(minutes=30)
     run_eod(day)
     db.session.commit()
+    deliver_outbox()
+    clock.advance(hours=8)  # the worker's day: timers due by 08:30 woken (a case's 08:00 reminder)
+    waking.wake_due()
     deliver_outbox()
 
 
@@ -224,4 +229,37 @@ def test_a_failed_auto_debit_tells_the_borrower_why_and_books_nothing(app, post_
     assert "Insufficient balance" in told.body or "余额不足" in told.body
     assert rows(loan)[0].status == "pending"
     assert db.session.scalars(select(Payment).where(Payment.loan_id == loan.id)).all() == []
+    assert_books_balance(loan.id)
+
+
+def test_a_late_payer_who_catches_up_is_current_again_and_the_case_ends_cured(app, post_loan, clock):
+    loan = disbursed(app, clock, authorised=False)  # nothing is debited: the bill goes unpaid
+    first = rows(loan)[0]
+    day = first.due_date
+    while rows(loan)[0].status != "overdue":
+        batch(clock, day)
+        day += timedelta(days=1)
+    deliver_outbox()  # the case starts from collections_opened
+    [case] = db.session.scalars(select(ProcessInstance).where(ProcessInstance.process_id == "collections",
+                                                              ProcessInstance.business_key == loan.business_key))
+    assert case.status == "waiting"
+    for _ in range(5):  # a few more days late: penalty interest accrues
+        batch(clock, day)
+        day += timedelta(days=1)
+    arrears = rows(loan)[0]
+    assert arrears.penalty_due > 0
+    on(clock, day, hour=11)  # the borrower pays everything overdue online
+    placed = online_repayments.order(who("app1"), loan.id, loans.owed(arrears), "catch-up")
+    payments.pay(who("app1"), placed.row.order_id)
+    worker(app, clock, seconds=5)
+    assert rows(loan)[0].status == "paid"
+    batch(clock, day)  # the night's batch: current again
+    deliver_outbox()
+    db.session.expire_all()
+    current = db.session.get(Loan, loan.id)
+    assert (current.status, current.dpd, current.bucket) == ("active", 0, "current")
+    assert [r.status for r in rows(loan)] == ["paid"] + ["pending"] * 5
+    ended = db.session.get(ProcessInstance, case.id)
+    assert ended.status == "completed"
+    assert [p.status for p in post_loan_instances(loan)] == ["waiting"]  # the loan goes on being watched
     assert_books_balance(loan.id)
