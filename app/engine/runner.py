@@ -221,6 +221,19 @@ class ProcessEngine:
     def catch_message(self, workflow: BpmnWorkflow, name: str, payload: Any) -> StepOutcome:
         """Deliver a message to the workflow's catch events of that name, then advance."""
         event = BpmnEvent(MessageEventDefinition(name), payload=payload)
+        now = self.now()
+        if any(due <= now and isinstance(task.task_spec, EventBasedGateway) and task.task_spec.catches(task, event)
+               for task, due, _element in self._timers(workflow)):
+            # An event-based gateway waiting for this message whose timer is due and not yet woken: the
+            # timers fire first, as they would have — caught together with the message, the gateway
+            # takes the timer's branch and the message is dropped (a timer on a boundary or a receive
+            # task is not affected: there the message is taken as before).
+            for _task, due, element_id in self._timers(workflow):
+                if due <= now:
+                    self._note("timer_fired", element_id, {"due_at": due.isoformat()})
+            error = self._settle(workflow, workflow.refresh_timers)
+            if error is not None:
+                return self._outcome(workflow, error)
         self._note("message_received", None, {"name": name, "payload": jsonable(payload)})
         return self._outcome(workflow, self._settle(workflow, lambda: workflow.catch(event)))
 

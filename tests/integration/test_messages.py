@@ -1,6 +1,8 @@
 """Messages on every backend: correlation by business key, messageVariable, 404s, the durable inbox."""
 from __future__ import annotations
 
+from datetime import timedelta, timezone
+
 from tests.integration.instance_api import API, complete, history, instance, kinds, open_tasks, start
 
 
@@ -52,7 +54,7 @@ def test_message_nobody_waits_for_is_404_and_changes_nothing(client, auth, deplo
     waiting = start(client, auth, "await_funds", business_key="LOAN-1")["id"]
     assert post_message(client, auth, "funds_arrived", "LOAN-2", {"amount": 1}).status_code == 404  # wrong key
     assert post_message(client, auth, "contract_signed", "LOAN-1", {"amount": 1}).status_code == 404  # wrong name
-    assert instance(client, auth, waiting)["status"] == "waiting"
+    assert instance(client, auth, waiting)["status"] == "waiting", instance(client, auth, waiting)
     assert kinds(history(client, auth, waiting), "message_received") == []
 
     prepared = start(client, auth, "prepare_then_await_funds", business_key="LOAN-3")["id"]
@@ -123,3 +125,21 @@ def test_durable_message_stored_before_the_instance_exists_is_delivered_when_it_
     other_key = start(client, auth, "await_funds", business_key="LOAN-12")
     assert other_key["status"] == "waiting"
     assert inbox_rows(app) == [("funds_arrived", "LOAN-11", "early-1", first["id"], True)]
+
+
+def test_a_message_that_finds_its_gateways_timer_overdue_but_not_yet_woken_is_not_lost(client, auth, deploy, clock):
+    """The worker wakes due timers every few seconds; a message arriving in between is taken after the
+    timer has fired (here the timer's branch waits at the gateway again), never dropped with it."""
+    deploy("news_or_timer.bpmn")
+    china = timezone(timedelta(hours=8))
+    wake_at = (clock() + timedelta(hours=1)).astimezone(china).isoformat()
+    later = (clock() + timedelta(days=30)).astimezone(china).isoformat()
+    waiting = start(client, auth, "news_or_timer", business_key="LOAN-9", wake_at=wake_at, later=later, woken=0)["id"]
+    assert instance(client, auth, waiting)["status"] == "waiting"
+    clock.advance(days=5)  # the timer is long due, nobody has woken it yet
+    r = post_message(client, auth, "news", "LOAN-9", {"a": 1})
+    assert r.status_code == 200 and r.json["delivered_to"] == [waiting]
+    body = instance(client, auth, waiting)
+    assert body["status"] == "completed", body
+    assert body["data"]["x"] == {"a": 1} and body["data"]["woken"] == 1  # the timer fired, then the news came
+    assert [e["element_id"] for e in kinds(history(client, auth, waiting), "timer_fired")] == ["timer"]
