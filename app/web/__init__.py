@@ -27,6 +27,8 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(loan_pages.bp)
     from app.web import collections as collections_pages  # issue 15: the collections cases
     app.register_blueprint(collections_pages.bp)
+    from app.web import catalogue  # issue 16: the process catalogue
+    app.register_blueprint(catalogue.bp)
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["local_date"] = local_date

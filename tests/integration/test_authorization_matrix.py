@@ -364,6 +364,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("collateral.list_pledges", "GET"): guarded(None, "collateral.read"),
     ("collateral_pages.index", "GET"): guarded(None, "collateral.read"),  # the upload on it: collateral.prices
     ("collateral_pages.upload", "POST"): guarded(None, "collateral.prices"),
+    # the process catalogue: the platform's staff, as the definitions API
+    ("catalogue_pages.index", "GET"): guarded(None, "definitions.read"),
 }
 # Pages that need a draft (or a submitted application, to withdraw) for those who may use them, even to read.
 DRAFT_PAGES = frozenset({"application_pages.edit", "application_pages.delete", "application_pages.withdraw"})
@@ -434,6 +436,10 @@ SKIPPED: dict[str, str] = {
     "collections.list_cases": "the collections cases over the API: the same service as collections_pages.index "
                               "(test_collections.py)",
     "collections.get_case": "one case over the API: 404 for an agency it is not assigned to (test_collections.py)",
+    "catalogue_pages.show": "one process's versions: definitions.read as catalogue_pages.index, an unknown id 404 "
+                            "(test_catalogue_pages.py)",
+    "catalogue_pages.download": "a version's file as deployed: definitions.read as catalogue_pages.index, an unknown "
+                                "version 404 (test_catalogue_pages.py)",
     "collections.assign_case": "a case assigned over the API: collections.assign, 403 for a collections agent, 422 "
                                "for an organisation that is not an agency (test_collections.py)",
 }

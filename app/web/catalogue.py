@@ -1,0 +1,51 @@
+"""The process catalogue for the platform's staff: every process and decision (`/processes`), one with
+its versions and the chosen version's diagram (`/processes/<id>?version=N`, drawn in the browser by the
+vendored bpmn-js viewer, `static/catalogue.js`), and any version's file as deployed. Who may read it is
+the service's (`workflow.catalogue`)."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import format_datetime, get_locale
+from flask_login import current_user, login_required
+
+from app.services.workflow import catalogue
+
+bp = Blueprint("catalogue_pages", __name__, template_folder="templates")
+MEDIA_TYPES = {".bpmn": "application/xml", ".dmn": "application/xml"}
+
+
+def _language() -> str:
+    locale = get_locale()
+    return locale.language if locale is not None else "en"
+
+
+@bp.app_context_processor
+def catalogue_link() -> dict[str, bool]:
+    return {"may_see_catalogue": bool(current_user.is_authenticated and catalogue.may_read(current_user.principal))}
+
+
+@bp.route("/processes")
+@login_required
+def index() -> ResponseReturnValue:
+    return render_template("catalogue.html", entries=catalogue.catalogue(current_user.principal, _language()))
+
+
+@bp.route("/processes/<process_id>")
+@login_required
+def show(process_id: str) -> ResponseReturnValue:
+    entry = catalogue.process_entry(current_user.principal, process_id, _language())
+    chosen = request.args.get("version", type=int) or entry.versions[0].version
+    if chosen not in {v.version for v in entry.versions}:
+        abort(404)
+    return render_template("catalogue_process.html", entry=entry, chosen=chosen, when=format_datetime)
+
+
+@bp.route("/processes/<process_id>/versions/<int:version>/download")
+@login_required
+def download(process_id: str, version: int) -> ResponseReturnValue:
+    filename, source = catalogue.version_source(current_user.principal, process_id, version)
+    suffix = filename[filename.rfind("."):].lower() if "." in filename else ""
+    response = Response(source, mimetype=MEDIA_TYPES.get(suffix, "application/octet-stream"))
+    response.headers.set("Content-Disposition", "attachment", filename=f"{process_id}-v{version}{suffix}")
+    return response
