@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 from app.cli_channels import channels
 from app.cli_contracts import contracts
 from app.cli_eod import eod, ledger
+from app.cli_history import history
 from app.cli_loans import loans
 from app.services.errors import ServiceError
 from app.services.identity import directory as identity
@@ -291,3 +292,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(ledger)
     app.cli.add_command(channels)
     app.cli.add_command(contracts)
+    app.cli.add_command(history)

@@ -22,3 +22,8 @@ class InstanceEvent(Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     details: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    # The tamper-evident chain (app/services/workflow/history_chain.py): SHA-256 of this event's
+    # content and `prev_hash`, the hash of the instance's event before it (NULL for the first, and
+    # both NULL for events written before the chain existed).
+    hash: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str | None] = mapped_column(String(64))

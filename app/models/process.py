@@ -100,6 +100,8 @@ class ProcessInstance(Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lock_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    # The hash of the instance's latest event: the head of its history's chain (history_chain.py).
+    last_event_hash: Mapped[str | None] = mapped_column(String(64))
 
     __mapper_args__ = {"version_id_col": lock_version}
 

@@ -68,5 +68,25 @@ class EventSchema(Schema):
     details = fields.Dict()
 
 
+class ChainBreakSchema(Schema):
+    event_id = fields.Integer(allow_none=True, metadata={"description": "the first event that breaks the chain "
+                                                                        "(null: the latest events are missing)"})
+    problem = fields.String(metadata={"description": "altered, out_of_place, unchained or head_missing"})
+    message = fields.String()
+
+
+class ChainSchema(Schema):
+    """Whether the instance's history is as it was written (its events' hash chain holds)."""
+
+    intact = fields.Boolean()
+    checked = fields.Integer(metadata={"description": "events with a hash, checked"})
+    unchained = fields.Integer(metadata={"description": "events written before the chain existed, not covered"})
+    broken = fields.Nested(ChainBreakSchema, allow_none=True)
+
+
 InstancePage = page_schema(InstanceSchema, "InstancePage")
-EventPage = page_schema(EventSchema, "EventPage")
+EventPage = Schema.from_dict({
+    **page_schema(EventSchema, "EventPageItems")._declared_fields,
+    "chain": fields.Nested(ChainSchema, allow_none=True,
+                           metadata={"description": "the history chain's verdict, for platform staff (else null)"}),
+}, name="EventPage")

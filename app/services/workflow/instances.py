@@ -27,7 +27,6 @@ from app.services.identity.directory import Actor
 from app.services.workflow.runtime import runtime
 from app.services.workflow.step_runner import atomic_step, restore, run_step
 from app.services.workflow.step_store import (
-    EVENTS,
     INSTANCES,
     TASKS,
     InstanceRow,
@@ -199,8 +198,9 @@ def end_instance(instance_id: int, actor_id: int | None) -> None:
              .values(state="cancelled", completed_at=at))
         step = Step(instance, at, actor_id)
         step.event("cancelled", None, {}, actor_id)
-        core(insert(EVENTS), step.events)
-        update_instance(instance, {"state": state, "status": "cancelled", "updated_at": at, "ended_at": at})
+        values = {"state": state, "status": "cancelled", "updated_at": at, "ended_at": at}
+        step.insert_events(values)
+        update_instance(instance, values)
 
 
 
@@ -226,7 +226,8 @@ def set_parties(instance_id: int, parties: dict[str, str], actor: Actor) -> None
                  .values(org_id=orgs.get(lane_party(lane) or "")))
         step = Step(instance, at, actor.id)
         step.event("parties_changed", None, {"parties": parties}, actor.id)
-        core(insert(EVENTS), step.events)
+        values: dict[str, Any] = {"updated_at": at}
+        step.insert_events(values)
         # a new version: a step that read the old parties fails (409), and no process keeps them
-        update_instance(instance, {"updated_at": at})
+        update_instance(instance, values)
         audit("instance_parties_changed", actor.id, f"instance:{instance.id}", parties=parties)

@@ -22,6 +22,7 @@ from app.models.task import OPEN_TASK_STATES
 from app.services import context
 from app.services.errors import Conflict, NotFound
 from app.services.identity.access import lane_party
+from app.services.workflow.history_chain import chain
 
 INSTANCES: Table = ProcessInstance.__table__  # type: ignore[assignment]
 TASKS: Table = HumanTask.__table__  # type: ignore[assignment]
@@ -30,7 +31,8 @@ WAITS: Table = MessageWait.__table__  # type: ignore[assignment]
 INCIDENTS: Table = Incident.__table__  # type: ignore[assignment]
 PARTIES: Table = InstanceParty.__table__  # type: ignore[assignment]
 _LOAD = select(INSTANCES.c.id, INSTANCES.c.process_version_id, INSTANCES.c.pins, INSTANCES.c.business_key,
-               INSTANCES.c.status, INSTANCES.c.state, INSTANCES.c.lock_version, INSTANCES.c.waiting_for)
+               INSTANCES.c.status, INSTANCES.c.state, INSTANCES.c.lock_version, INSTANCES.c.waiting_for,
+               INSTANCES.c.last_event_hash)
 _LOAD_BY_ID = _LOAD.where(INSTANCES.c.id == bindparam("instance_id"))
 _OPEN_TASKS = select(TASKS.c.id, TASKS.c.engine_task_id, TASKS.c.element_id).where(
     TASKS.c.instance_id == bindparam("instance_id"), TASKS.c.state.in_(OPEN_TASK_STATES))
@@ -45,8 +47,13 @@ _INSERT_INCIDENT = insert(INCIDENTS)
 _DELETE_WAITS = WAITS.delete().where(WAITS.c.instance_id == bindparam("instance_id"))
 _INSERT_WAITS = insert(WAITS)
 # The SET clause comes from the parameters' keys; the guard's names must not be column names.
+# The history's head is guarded too: an event recorded outside a step (a claim) moves it without
+# a new lock_version, and a step that read the old head must not fork the chain (history_chain).
 _UPDATE_INSTANCE = update(INSTANCES).where(INSTANCES.c.id == bindparam("_id"),
-                                           INSTANCES.c.lock_version == bindparam("_lock_version"))
+                                           INSTANCES.c.lock_version == bindparam("_lock_version"),
+                                           INSTANCES.c.last_event_hash.is_not_distinct_from(bindparam("_head")))
+_MOVE_HEAD = update(INSTANCES).where(INSTANCES.c.id == bindparam("_id"),
+                                     INSTANCES.c.last_event_hash.is_not_distinct_from(bindparam("_head")))
 
 
 class OpenTask(NamedTuple):
@@ -74,6 +81,7 @@ class InstanceRow:
     state: str
     lock_version: int
     waiting_for: list[str]
+    last_event_hash: str | None = None  # the head of its history's chain (history_chain)
     # Known from memory when this process wrote the instance's last step (see LiveWorkflows),
     # else None and read when needed: the open task rows, and the parties' organisations.
     open_tasks: list[OpenTask] | None = None
@@ -146,12 +154,18 @@ class Step:
                 "engine_task_id": error.get("engine_task_id"), "kind": error.get("kind", "error"),
                 "message": error.get("message", ""), "attempts": error.get("attempts"),
                 "last_attempt_at": at if error.get("attempts") else None, "details": error, "created_at": at}])
-        if self.events:
-            core(INSERT_EVENTS, self.events)
-            self.events = []
+        self.insert_events(values)
         version = update_instance(instance, values)
         instance.status = outcome.status
         return version
+
+    def insert_events(self, values: dict[str, Any]) -> None:
+        """Insert the step's events chained after the instance's head; the new head goes in `values`
+        (the instance row's UPDATE, which `update_instance` guards)."""
+        if self.events:
+            values["last_event_hash"] = chain(self.events, self.instance.last_event_hash)
+            core(INSERT_EVENTS, self.events)
+            self.events = []
 
     def _open_tasks(self) -> list[OpenTask]:
         if self.instance.open_tasks is None:
@@ -177,13 +191,16 @@ class Step:
 def update_instance(instance: InstanceRow, values: dict[str, Any]) -> int:
     """The one versioned UPDATE of a step: a concurrent step on the instance makes this a 409."""
     new_version = instance.lock_version + 1
-    changed = core(_UPDATE_INSTANCE, {**values, "lock_version": new_version,
-                                      "_id": instance.id, "_lock_version": instance.lock_version})
+    changed = core(_UPDATE_INSTANCE, {**values, "lock_version": new_version, "_id": instance.id,
+                                      "_lock_version": instance.lock_version, "_head": instance.last_event_hash})
     if changed.rowcount != 1:
-        raise Conflict("the instance was changed by someone else at the same time; reload and retry",
-                       code="stale_version")
+        raise Conflict(STALE, code="stale_version")
     instance.lock_version = new_version
+    instance.last_event_hash = values.get("last_event_hash", instance.last_event_hash)
     return new_version
+
+
+STALE = "the instance was changed by someone else at the same time; reload and retry"
 
 
 def _task_values(instance: InstanceRow, task: ReadyTask, at: datetime, form_ids: dict[str, int],
@@ -236,8 +253,15 @@ def _due_at(value: Any) -> datetime | None:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=local)).astimezone(UTC)
 
 
-def record(instance_id: int, kind: str, at: datetime, actor_id: int | None = None,
+def record(instance_id: int, head: str | None, kind: str, at: datetime, actor_id: int | None = None,
            element_id: str | None = None, details: dict[str, Any] | None = None) -> None:
-    """Append one event outside an engine step (claims, cancellation)."""
-    core(INSERT_EVENTS, [{"instance_id": instance_id, "kind": kind, "element_id": element_id,
-                           "at": at, "actor_id": actor_id, "details": details or {}}])
+    """Append one event outside an engine step (claims) after `head`, the instance's last event hash
+    as the caller read it, and move the head. If a step or another claim moved it meanwhile, the
+    transaction is rolled back and this is a Conflict: the chain never forks."""
+    event = {"instance_id": instance_id, "kind": kind, "element_id": element_id, "at": at,
+             "actor_id": actor_id, "details": details or {}}
+    new_head = chain([event], head)
+    core(INSERT_EVENTS, [event])
+    if core(_MOVE_HEAD, {"last_event_hash": new_head, "_id": instance_id, "_head": head}).rowcount != 1:
+        db.session.rollback()
+        raise Conflict(STALE, code="stale_version")

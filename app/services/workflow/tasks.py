@@ -30,7 +30,8 @@ _TASK_FOR_STEP = select(TASKS.c.id, TASKS.c.instance_id, TASKS.c.engine_task_id,
                         TASKS.c.properties)
 # What a completion's step needs of the instance, read with the task (see steps.InstanceRow).
 _INSTANCE_OF_TASK = [INSTANCES.c.process_version_id, INSTANCES.c.pins, INSTANCES.c.business_key,
-                     INSTANCES.c.status, INSTANCES.c.state, INSTANCES.c.lock_version, INSTANCES.c.waiting_for]
+                     INSTANCES.c.status, INSTANCES.c.state, INSTANCES.c.lock_version, INSTANCES.c.waiting_for,
+                     INSTANCES.c.last_event_hash]
 _COMPLETE = update(TASKS).where(TASKS.c.id == bindparam("_id"), TASKS.c.state.in_(OPEN_TASK_STATES))
 
 
@@ -133,14 +134,16 @@ def claim_task(task_id: int, actor: Actor) -> None:
     if not changed:
         db.session.rollback()
         raise Conflict(CLAIMED_BY_SOMEONE_ELSE, code="task_claimed")
-    record(task.instance_id, "task_claimed", at, actor.id, task.element_id, {"task_id": task.id})
+    record(task.instance_id, task.instance_last_event_hash, "task_claimed", at, actor.id, task.element_id,
+           {"task_id": task.id})
     db.session.commit()
 
 
 def _task_to_assign(task_id: int, actor: Actor):  # noqa: ANN202
     """The task row if the actor may assign it: 404 if they may not see it, 403 if not theirs to assign."""
-    task = core(_TASK_FOR_STEP.add_columns(TASKS.c.org_id).where(TASKS.c.id == task_id,
-                                                                 task_visible(actor))).first()
+    task = core(_TASK_FOR_STEP.add_columns(TASKS.c.org_id, INSTANCES.c.last_event_hash.label("instance_last_event_hash"))
+                .join_from(TASKS, INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
+                .where(TASKS.c.id == task_id, task_visible(actor))).first()
     if task is None:
         raise NotFound(TASK_NOT_FOUND)
     if not policy.allowed(actor, "tasks.assign", org_id=task.org_id):
@@ -203,7 +206,7 @@ def assign_task(task_id: int, username: str, actor: Actor) -> None:
     if not changed:
         db.session.rollback()
         raise Conflict(CHANGED_MEANWHILE, code="stale_version")
-    record(task.instance_id, "task_assigned", now(), actor.id, task.element_id,
+    record(task.instance_id, task.instance_last_event_hash, "task_assigned", now(), actor.id, task.element_id,
            {"task_id": task.id, "assignee": username})
     db.session.commit()
 
@@ -260,7 +263,8 @@ def unclaim_task(task_id: int, actor: Actor) -> None:
     if not changed:
         db.session.rollback()
         raise Conflict(CHANGED_MEANWHILE, code="stale_version")
-    record(task.instance_id, "task_unclaimed", now(), actor.id, task.element_id, {"task_id": task.id})
+    record(task.instance_id, task.instance_last_event_hash, "task_unclaimed", now(), actor.id, task.element_id,
+           {"task_id": task.id})
     db.session.commit()
 
 
