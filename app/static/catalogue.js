@@ -9,7 +9,13 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (!response.ok) throw new Error(String(response.status));
     const viewer = new BpmnJS({container});
     await viewer.importXML(await response.text());
-    viewer.get("canvas").zoom("fit-viewport");
+    const canvas = viewer.get("canvas");
+    canvas.zoom("fit-viewport");
+    // the diff page marks the elements added and changed: "id:added id:changed …"
+    for (const marker of (container.dataset.markers || "").split(" ").filter(Boolean)) {
+      const at = marker.lastIndexOf(":");
+      try { canvas.addMarker(marker.slice(0, at), "diff-" + marker.slice(at + 1)); } catch (e) { /* not drawn */ }
+    }
     container.dataset.drawn = "true";
   } catch (error) {
     const message = document.createElement("p");

@@ -9,9 +9,10 @@ from flask.typing import ResponseReturnValue
 from flask_babel import format_datetime, get_locale
 from flask_login import current_user, login_required
 
-from app.services.workflow import catalogue
+from app.services.workflow import catalogue, version_diff
 
 bp = Blueprint("catalogue_pages", __name__, template_folder="templates")
+EQUAL_VERSIONS = "Choose two different versions to compare."  # English: the error page shows its translation
 MEDIA_TYPES = {".bpmn": "application/xml", ".dmn": "application/xml"}
 
 
@@ -39,6 +40,21 @@ def show(process_id: str) -> ResponseReturnValue:
     if chosen not in {v.version for v in entry.versions}:
         abort(404)
     return render_template("catalogue_process.html", entry=entry, chosen=chosen, when=format_datetime)
+
+
+@bp.route("/processes/<process_id>/diff")
+@login_required
+def diff(process_id: str) -> ResponseReturnValue:
+    entry = catalogue.process_entry(current_user.principal, process_id, _language())
+    known = {v.version for v in entry.versions}
+    chosen = (request.args.get("from", type=int), request.args.get("to", type=int))
+    if chosen[0] is None or chosen[1] is None or chosen[0] == chosen[1]:
+        abort(400, EQUAL_VERSIONS)
+    if not set(chosen) <= known:
+        abort(404)
+    result = version_diff.diff(current_user.principal, process_id, chosen[0], chosen[1], _language())
+    marked = [f"{e.element_id}:added" for e in result.added] + [f"{e.element_id}:changed" for e in result.changed]
+    return render_template("catalogue_diff.html", entry=entry, diff=result, markers=" ".join(marked))
 
 
 @bp.route("/processes/<process_id>/versions/<int:version>/download")

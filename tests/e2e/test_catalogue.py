@@ -53,3 +53,32 @@ def test_a_borrower_is_not_offered_the_catalogue(demo_page):
     expect(page.locator("#catalogue-link")).to_have_count(0)
     response = page.goto("/processes")
     assert response is not None and response.status == 403
+
+
+def test_the_diff_page_marks_the_changed_elements_on_the_diagram(demo_page, demo_server):
+    """A second version of risk_approval with the first review renamed: its diff page draws version 2 with
+    the first review marked changed."""
+    from pathlib import Path
+
+    from app.extensions import db
+    from app.services.workflow.deployment import DiagramFile, deploy_and_commit
+
+    app = demo_server.app
+    source = (Path(app.config["PROCESSES_DIR"]) / "risk_approval.bpmn").read_text(encoding="utf-8")
+    start = source.index('id="first_review"')
+    name_at = source.index('name="', start) + len('name="')
+    with app.app_context():
+        deploy_and_commit([DiagramFile("risk_approval.bpmn",
+                                       (source[:name_at] + "Renamed: " + source[name_at:]).encode())])
+        db.session.remove()
+    page = demo_page
+    errors = _watch_console(page)
+    _sign_in(page, "analyst")
+    page.goto("/processes/risk_approval")
+    page.locator("#diff-form button[type=submit]").click()
+    page.wait_for_url("**/processes/risk_approval/diff?from=1&to=2")
+    expect(page.locator('#diff-changed li[data-element="first_review"]')).to_be_visible()
+    diagram = page.locator("#diagram[data-drawn=true]")
+    expect(diagram.locator('.diff-changed[data-element-id="first_review"]')).to_be_visible()
+    assert diagram.locator(".diff-changed").count() >= 1
+    assert not errors, errors
