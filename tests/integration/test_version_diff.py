@@ -97,7 +97,7 @@ def test_the_diff_names_what_was_added_removed_and_changed(app, versions):
     assert set(changed) == {"review", "f_yes", "end"}
     review = _changes(changed["review"])
     assert review == {("name", ""): ("Review the file", "Review the whole file"),
-                      ("name", "zh"): ("审查材料", "审查全部材料"), ("lane", ""): ("first_reviewer", "finance")}
+                      ("name", "zh"): ("审查材料", "审查全部材料"), ("lane", ""): ("First reviewer", "Funder finance")}  # the roles, in words
     assert changed["review"].name == "Review the whole file"
     assert _changes(changed["f_yes"]) == {("condition", ""): ("score >= 600", "score >= 650"),
                                           ("target", ""): ("end_early", "note")}

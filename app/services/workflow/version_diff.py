@@ -7,9 +7,11 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
+from app.services import context
 from app.services.context import lazy_gettext as _l
 from app.services.errors import Invalid, NotFound
 from app.services.identity.directory import Principal
+from app.services.identity.grants import ROLE_NAMES
 from app.services.workflow import catalogue
 
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
@@ -21,6 +23,7 @@ ASPECTS = {
     "message": _l("Message ref"), "incoming": _l("Incoming flows"), "outgoing": _l("Outgoing flows"),
     "lane": _l("Lane"), "source": _l("Flow source"), "target": _l("Flow target"), "type": _l("Element type"), "other": _l("Definition"),
 }
+SYSTEM_LANE = _l("The platform (automatic steps)")
 EQUAL_VERSIONS = _l("Choose two different versions to compare.")
 NO_DMN_DIFF = _l("Comparing versions of a decision table is not supported; download both files to compare them.")
 
@@ -60,6 +63,14 @@ def _short(text: str | None) -> str:
     return text if len(text) <= SHORT else text[:SHORT - 1] + "…"
 
 
+def _lane_name(name: str) -> str:
+    """A lane in the reader's words: the role it stands for (lanes are named by role), or the platform's own."""
+    role = ROLE_NAMES.get(name)
+    if role:
+        return context.gettext(role)
+    return str(SYSTEM_LANE) if name == "system" else name
+
+
 def _aspects(element: ET.Element, lanes: dict[str, str]) -> dict[tuple[str, str], str]:
     """What an element says, as (aspect, detail) → value."""
     found: dict[tuple[str, str], str] = {("name", ""): element.get("name", "")}
@@ -97,7 +108,7 @@ def _aspects(element: ET.Element, lanes: dict[str, str]) -> dict[tuple[str, str]
         if element.get(attribute):
             found[(attribute[:6], "")] = element.get(attribute, "")
     if element.get("id") in lanes:
-        found[("lane", "")] = lanes[element.get("id", "")]
+        found[("lane", "")] = _lane_name(lanes[element.get("id", "")])
     return found
 
 
