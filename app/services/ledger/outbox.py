@@ -36,9 +36,7 @@ def enqueue(name: str, correlation_key: str, payload: dict[str, Any], dedup_key:
             loan_id: int | None = None, start_process: str | None = None,
             business_date: date | None = None) -> bool:
     """Write a message in the caller's transaction (no commit); False when its dedup key was written before."""
-    if db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedup_key == dedup_key)) is not None:
-        return False
-    try:
+    try:  # the dedup key is unique: a message written before is refused by the database
         with db.session.begin_nested():
             db.session.execute(insert(OutboxMessage).values(
                 name=name, correlation_key=correlation_key, loan_id=loan_id, payload=payload,
