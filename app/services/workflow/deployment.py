@@ -142,11 +142,26 @@ def _form_names() -> list[str]:
     return sorted(p.name for p in folder.glob("*.json") if p.is_file()) if folder.is_dir() else []
 
 
-def _load_forms(names: list[str]) -> tuple[dict[str, dict], list[DiagramProblem]]:
-    """Read form files (that exist) from the forms folder; one that is not JSON is an error."""
+def _running_forms() -> dict[str, dict]:
+    """The form that runs under each file name: its newest deployed version (`form_versions`)."""
+    newest = select(func.max(FormVersion.id)).group_by(FormVersion.filename)
+    rows = db.session.execute(select(FormVersion.filename, FormVersion.content).where(FormVersion.id.in_(newest)))
+    return {name: content for name, content in rows}
+
+
+def _load_forms(names: list[str], forms_from: str = "folder") -> tuple[dict[str, dict], list[DiagramProblem]]:
+    """Read form files (that exist) from the forms folder; one that is not JSON is an error.
+
+    `forms_from="deployed"` (the console's deploys) takes a form as it runs — its newest deployed
+    version, which may have been saved in the console — and the folder's file only for a form never
+    deployed, so deploying a diagram from the browser never turns a form back to the folder's copy."""
     folder = Path(context.config("FORMS_DIR"))
+    running = _running_forms() if forms_from == "deployed" else {}
     forms, problems = {}, []
     for name in names:
+        if name in running:
+            forms[name] = running[name]
+            continue
         try:
             forms[name] = json.loads((folder / name).read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
@@ -169,17 +184,19 @@ class _Checked:
         return [p for p in self.problems if p.severity == "error"]
 
 
-def _check(files: list[DiagramFile]) -> _Checked:
+def _check(files: list[DiagramFile], forms_from: str = "folder") -> _Checked:
     try:
         bundle = parse_diagrams(files, context.config("MAX_DIAGRAM_BYTES"),
                                 context_dmn=_deployed_decision_files())
     except DiagramRejected as exc:
         return _Checked(None, {}, list(exc.problems))
     operators, available = runtime().handlers.operators(), _form_names()
+    if forms_from == "deployed":
+        available = sorted(set(available) | set(_running_forms()))
     by_process = {pid: lint_bundle(Bundle(processes={pid: process}), operators, available)
                   for pid, process in bundle.processes.items()}
     used = sorted({name for p in bundle.processes.values() for name in p.forms} & set(available))
-    forms, unreadable = _load_forms(used)
+    forms, unreadable = _load_forms(used, forms_from)
     # labels missing in a language: said by `processes validate`, not attached to deployed versions
     labelled = [p for found in _label_warnings(bundle, forms).values() for p in found]
     problems = [*bundle.warnings, *(p for found in by_process.values() for p in found), *unreadable, *labelled]
@@ -203,12 +220,13 @@ def _label_warnings(bundle: Bundle, forms: dict[str, dict]) -> dict[str, list[Di
     return by_process
 
 
-def check_diagrams(files: list[DiagramFile]) -> list[DiagramProblem]:
+def check_diagrams(files: list[DiagramFile], forms_from: str = "folder") -> list[DiagramProblem]:
     """The strict check every deploy runs, without deploying: errors and warnings (`processes validate`).
 
     Each problem has `file`, `element_id`, `reason`, `line` and `severity` ("error" or "warning").
+    `forms_from`: "folder" (files deployed from the repository) or "deployed" (the console: forms as they run).
     """
-    return _check(files).problems
+    return _check(files, forms_from).problems
 
 
 def _form_version(name: str, content: dict) -> FormVersion:
@@ -232,13 +250,13 @@ def _process_hash(process: ParsedProcess, decision_hashes: dict[str, str], forms
     return h.hexdigest()
 
 
-def deploy(files: list[DiagramFile], actor_id: int | None = None) -> list[DeployedVersion]:
+def deploy(files: list[DiagramFile], actor_id: int | None = None, forms_from: str = "folder") -> list[DeployedVersion]:
     """Deploy diagram files: each process or decision whose content changed gets a new version.
 
     Everything is checked (`check_diagrams`) before anything is written; one error in any file
     refuses the whole deploy (`Invalid`, code `diagram_invalid`, the errors by file in `fields`).
     """
-    checked = _check(files)
+    checked = _check(files, forms_from)
     if checked.errors or checked.bundle is None:
         raise Invalid("diagram refused", fields=_problem_fields(checked.errors), code="diagram_invalid")
     dependents = _decision_dependents(checked.bundle, files, context.config("MAX_DIAGRAM_BYTES"))
@@ -370,10 +388,11 @@ def upload_limit() -> int:
     return context.config("MAX_DIAGRAM_BYTES")
 
 
-def deploy_and_commit(files: list[DiagramFile], actor_id: int | None = None) -> list[DeployedVersion]:
+def deploy_and_commit(files: list[DiagramFile], actor_id: int | None = None,
+                      forms_from: str = "folder") -> list[DeployedVersion]:
     """Deploy in one transaction: all files' versions land together or none do."""
     try:
-        results = deploy(files, actor_id)
+        results = deploy(files, actor_id, forms_from)
         db.session.commit()
     except Exception:
         db.session.rollback()
