@@ -34,3 +34,7 @@ class InstanceFault(Exception):
         self.element_id = element_id
         self.kind = kind
         super().__init__(message)
+
+
+class CannotStart(Exception):
+    """The process's workflow cannot be built from its spec: the instance is refused, not started."""

@@ -27,6 +27,7 @@ def lint_bundle(bundle: Bundle, operators: Iterable[str], forms: Iterable[str]) 
     known_ops, known_forms = set(operators), set(forms)
     problems: list[DiagramProblem] = []
     for process in bundle.processes.values():
+        problems += process.problems
         for spec in (process.spec, *process.embedded.values()):
             problems += _lint_spec(process, spec, known_ops, known_forms)
     return problems

@@ -22,6 +22,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
+from app.engine import bpmn_import
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.fanout import install_fan_out_limits
 from app.engine.timers import install_clock
@@ -53,6 +54,7 @@ class ParsedProcess:
     operators: list[str]
     embedded: dict[str, object] = field(default_factory=dict)  # embedded subprocess specs by id
     names: dict[str, str] = field(default_factory=dict)  # by language: `name`, and `name@<lang>` properties
+    problems: list[DiagramProblem] = field(default_factory=list)  # the import layer's errors for the strict check
 
 
 @dataclass
@@ -219,6 +221,11 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
 
     bpmn = [(f, root) for f, kind, root in roots if kind == "bpmn"]
     for f, root in bpmn:
+        refusals, changes = bpmn_import.prepare(root, f.filename)
+        problems += refusals
+        bundle.warnings += changes
+        if refusals:
+            continue
         try:
             with _findings(bundle.warnings, f.filename):
                 parser.add_bpmn_xml(root, filename=f.filename)
@@ -247,8 +254,9 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
                 install_fan_out_limits(each)
             calls, decisions, forms, operators = _describe([spec, *embedded.values()])
             name = parser.process_parsers[pid].get_name()
+            node = parser.process_parsers[pid].node
             bundle.processes[pid] = ParsedProcess(pid, name, f, spec, calls, decisions, forms, operators, embedded,
-                                                  _names(parser.process_parsers[pid].node, name))
+                                                  _names(node, name), bpmn_import.process_problems(node, f.filename))
     if problems:
         raise DiagramRejected(problems)
     return bundle

@@ -26,7 +26,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition, MessageEventDefinition
 
 from app.engine import task_ids
-from app.engine.errors import InstanceFault
+from app.engine.errors import CannotStart, InstanceFault
 from app.engine.sandbox import SandboxEnvironment
 from app.engine.serializer import StateSerializer
 
@@ -67,6 +67,9 @@ class StepOutcome:
     due_at: datetime | None = None  # the next timer or service retry the instance waits for
     messages: list[str] = field(default_factory=list)  # names of the messages it waits for
     history: list[tuple[str, str | None, dict[str, Any]]] = field(default_factory=list)  # (kind, element, details)
+    # The elements where it waits: ready user tasks, waiting timers, message catches and receive
+    # tasks, an event-based gateway and its events, services parked for a retry (sorted, unique)
+    waits: list[str] = field(default_factory=list)
 
 
 class ServiceCallFailed(Exception):
@@ -164,7 +167,14 @@ class ProcessEngine:
 
     # -- building workflows -------------------------------------------------------------
     def new_workflow(self, spec, subprocess_specs: dict, data: dict[str, Any]) -> BpmnWorkflow:  # noqa: ANN001
-        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
+        """A workflow ready to advance; `CannotStart` with SpiffWorkflow's reason when the spec cannot be built."""
+        try:
+            workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
+        except Exception as exc:  # noqa: BLE001 - whatever SpiffWorkflow raises, the instance is refused
+            element = getattr(getattr(exc, "task_spec", None), "bpmn_id", None)
+            where = f" at {element}" if element else ""
+            raise CannotStart(f"the process cannot start{where}: {exc.args[0] if exc.args else type(exc).__name__}") \
+                from None
         start = workflow.get_next_task(state=TaskState.READY)
         start.data.update(data)
         return workflow
@@ -329,9 +339,10 @@ class ProcessEngine:
                     if t.workflow is workflow]
             return StepOutcome("completed", state, jsonable(workflow.data), end_events=ends, history=history)
         last = workflow.last_task
-        due_at, messages = self._waits(workflow)
+        due_at, messages, waits = self._waits(workflow)
+        waits.update(t.element_id for t in ready)
         return StepOutcome("waiting", state, jsonable(last.data if last else {}), ready=ready,
-                           due_at=due_at, messages=messages, history=history)
+                           due_at=due_at, messages=messages, history=history, waits=sorted(waits))
 
     @staticmethod
     def _timers(workflow: BpmnWorkflow) -> list[tuple[Any, datetime, str]]:
@@ -347,19 +358,28 @@ class ProcessEngine:
         return found
 
     @staticmethod
-    def _waits(workflow: BpmnWorkflow) -> tuple[datetime | None, list[str]]:
-        """When the instance next needs waking (timers, retries) and which messages it waits for."""
+    def _waits(workflow: BpmnWorkflow) -> tuple[datetime | None, list[str], set[str]]:
+        """When the instance next needs waking (timers, retries), which messages it waits for, and the
+        elements where it waits (catch events, receive tasks, event-based gateways with their events,
+        services parked for a retry; the caller adds the ready user tasks)."""
         due = [at for _task, at, _element in ProcessEngine._timers(workflow)]
         messages: set[str] = set()
+        elements: set[str] = set()
         for task in workflow.event_manager.tasks.values():  # every waiting catch event, subprocesses too
-            definition = task.task_spec.event_definition
+            spec = task.task_spec
+            elements.add(spec.bpmn_id)
+            if isinstance(spec, EventBasedGateway):
+                elements.update(output.bpmn_id for output in spec.outputs)
+            definition = spec.event_definition
             for each in [definition, *getattr(definition, "event_definitions", [])]:
                 if isinstance(each, MessageEventDefinition):
                     messages.add(each.name)
         for task in workflow.get_tasks(state=TaskState.ERROR):
             if task.internal_data.get("retry_at"):
                 due.append(datetime.fromisoformat(task.internal_data["retry_at"]))
-        return (min(due) if due else None), sorted(messages)
+                elements.add(task.task_spec.bpmn_id)
+        elements.discard(None)  # type: ignore[arg-type]
+        return (min(due) if due else None), sorted(messages), elements
 
     def _ready_task(self, task) -> ReadyTask:  # noqa: ANN001
         spec = task.task_spec

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
-from app.engine.errors import InstanceFault
+from app.engine.errors import CannotStart, InstanceFault
 from app.extensions import db
 from app.models import (
     InstanceParty,
@@ -31,6 +31,7 @@ from app.services.workflow.step_store import (
     TASKS,
     InstanceRow,
     Step,
+    clear_waits,
     core,
     load_instance,
     update_instance,
@@ -120,13 +121,15 @@ def start_instance(process_id: str, actor: Actor | None, business_key: str | Non
 
 
 def start(process_id: str, actor: Actor | None, business_key: str | None = None,
-          data: dict[str, Any] | None = None, parties: dict[str, str] | None = None) -> dict[str, Any]:
+          data: dict[str, Any] | None = None, parties: dict[str, str] | None = None, *,
+          access_checked: bool = False) -> dict[str, Any]:
     """Start an instance and run it until it waits; its summary, built from the step (no re-read).
 
     The platform's admins and operators start any instance; an applicant starts only the process an
     active product offers them, with their own organisation as its borrower (`_may_start`).
+    `access_checked`: the caller asked the policy itself (the modeler's test instance: `definitions.deploy`).
     """
-    if actor is not None:
+    if actor is not None and not access_checked:
         _may_start(actor, process_id, parties or {})
     version = latest_version(process_id)
     if version is None:
@@ -150,7 +153,11 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
         # (a collections case binds the platform as the agency that works it until one is assigned)
         instance = InstanceRow(instance_id, version.id, pins, business_key, "running", "", 1, [],
                                open_tasks=[], parties=None)
-        workflow = rt.engine.new_workflow(spec, subprocess_specs, dict(data or {}))
+        try:
+            workflow = rt.engine.new_workflow(spec, subprocess_specs, dict(data or {}))
+        except CannotStart as exc:
+            raise Invalid(_l("process %(process)s cannot start: %(reason)s", process=repr(process_id), reason=str(exc)),
+                          code="cannot_start") from None
         started = ("started", None, {"process_id": process_id, "version": version.version,
                                      "business_key": business_key, "data": data or {}})
         outcome = run_step(instance, rt.engine.advance, on_commit, actor_id, [started], workflow, new=True)
@@ -177,13 +184,13 @@ def _may_start(actor: Actor, process_id: str, parties: dict[str, str]) -> None:
                    code="not_own_borrower")
 
 
-def cancel_instance(instance_id: int, actor: Actor) -> None:
-    """The platform cancels an instance (`instances.cancel`)."""
+def cancel_instance(instance_id: int, actor: Actor, reason: str | None = None) -> None:
+    """The platform cancels an instance (`instances.cancel`); the reason, if given, goes to its history."""
     policy.require(actor, "instances.cancel")
-    end_instance(instance_id, actor.id)
+    end_instance(instance_id, actor.id, (reason or "").strip() or None)
 
 
-def end_instance(instance_id: int, actor_id: int | None) -> None:
+def end_instance(instance_id: int, actor_id: int | None, reason: str | None = None) -> None:
     """Cancel an instance for a domain that decided itself who may (a borrower withdrawing its
     application): open tasks cancelled, the history kept with a `cancelled` event. Commits, with
     whatever else the caller's transaction holds."""
@@ -196,8 +203,9 @@ def end_instance(instance_id: int, actor_id: int | None) -> None:
         state = rt.engine.cancel(workflow)
         core(update(TASKS).where(TASKS.c.instance_id == instance.id, TASKS.c.state.in_(OPEN_TASK_STATES))
              .values(state="cancelled", completed_at=at))
+        clear_waits(instance.id)
         step = Step(instance, at, actor_id)
-        step.event("cancelled", None, {}, actor_id)
+        step.event("cancelled", None, {"reason": reason} if reason else {}, actor_id)
         values = {"state": state, "status": "cancelled", "updated_at": at, "ended_at": at}
         step.insert_events(values)
         update_instance(instance, values)

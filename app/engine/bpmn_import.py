@@ -1,0 +1,111 @@
+"""The import layer: what a BPMN file drawn in another tool needs before SpiffWorkflow reads it.
+
+SpiffWorkflow indexes a process's elements by their `id` and silently skips any element without
+one, so a sequence flow without an id disappears and the cut graph ends early — a completion that
+never happened. This module looks at the XML tree first and either repairs what has one safe
+meaning (a flow without an id gets a generated one; a message event without a message, joined to
+another by a message flow, is given the message that flow carries) or says what will not run:
+
+- `prepare(root, filename)` changes the tree in place and returns `(refusals, changes)`; a refusal
+  stops the file, a change is a warning the analyst reads ("what the import layer changed").
+- `process_problems(node, filename)` are errors about one process that the strict check
+  (`lint_bundle`, run by `processes validate` and every deploy) reports element by element: scripts
+  in a language other than Python (never run as Python), message events nothing can send or catch.
+"""
+from __future__ import annotations
+
+from lxml import etree
+
+from app.engine.errors import DiagramProblem
+from app.engine.xml import BPMN_NS
+
+_B = f"{{{BPMN_NS}}}"
+PYTHON_SCRIPT_FORMATS = frozenset({"python", "text/x-python", "application/x-python", "py"})
+_MESSAGE_EVENTS = ("startEvent", "intermediateCatchEvent", "boundaryEvent", "intermediateThrowEvent", "endEvent")
+
+
+def _line(node: etree._Element) -> int | None:
+    return node.sourceline if isinstance(node.sourceline, int) else None
+
+
+def _unique(base: str, taken: set[str]) -> str:
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}_{n}", n + 1
+    taken.add(candidate)
+    return candidate
+
+
+def prepare(root: etree._Element, filename: str) -> tuple[list[DiagramProblem], list[DiagramProblem]]:
+    """Repair what has one meaning, refuse what cannot be deployed; see the module's docstring."""
+    refusals: list[DiagramProblem] = []
+    changes: list[DiagramProblem] = []
+    taken = {i for i in root.xpath("//@id")}
+    for process in root.iter(f"{_B}process"):
+        if not (process.get("id") or "").strip():
+            label = f" {process.get('name')!r}" if process.get("name") else ""
+            refusals.append(DiagramProblem(filename, None, f"the process{label} has no id: give it one to deploy it",
+                                           _line(process)))
+    for flow in root.iter(f"{_B}sequenceFlow"):
+        if flow.get("id"):
+            continue
+        source, target = flow.get("sourceRef") or "start", flow.get("targetRef") or "end"
+        flow_id = _unique(f"Flow_{source}_{target}", taken)
+        flow.set("id", flow_id)
+        changes.append(DiagramProblem(
+            filename, flow_id, f"sequence flow from {source} to {target} had no id; the import gave it id {flow_id}",
+            _line(flow), "warning"))
+    changes += _name_messages_by_their_flows(root, filename, taken)
+    return refusals, changes
+
+
+def _name_messages_by_their_flows(root: etree._Element, filename: str, taken: set[str]) -> list[DiagramProblem]:
+    """A message event without a message whose message flow joins it to another gets a message named
+    after that flow, on both ends: the flow is what the diagram's author meant them to exchange."""
+    changes: list[DiagramProblem] = []
+    by_id = {node.get("id"): node for node in root.iter() if isinstance(node.tag, str) and node.get("id")}
+    for flow in root.iter(f"{_B}messageFlow"):
+        ends = [by_id.get(flow.get("sourceRef")), by_id.get(flow.get("targetRef"))]
+        unnamed = [d for end in ends if end is not None for d in end.findall(f"{_B}messageEventDefinition")
+                   if not d.get("messageRef")]
+        if not unnamed:
+            continue
+        message_id = _unique(f"Message_{flow.get('id') or 'flow'}", taken)
+        message = etree.Element(f"{_B}message", id=message_id, name=flow.get("name") or flow.get("id") or message_id)
+        root.insert(0, message)
+        for definition in unnamed:
+            definition.set("messageRef", message_id)
+            owner = definition.getparent()
+            changes.append(DiagramProblem(
+                filename, owner.get("id") if owner is not None else None,
+                f"message event had no message; the import gave it {message.get('name')!r}, "
+                f"the message flow {flow.get('id')} carries", _line(definition), "warning"))
+    return changes
+
+
+def process_problems(process: etree._Element, filename: str) -> list[DiagramProblem]:
+    """Errors about one process (its embedded subprocesses included) for the strict check."""
+    problems: list[DiagramProblem] = []
+    for task in process.iter(f"{_B}scriptTask"):
+        language = (task.get("scriptFormat") or "").strip()
+        if language and language.lower() not in PYTHON_SCRIPT_FORMATS:
+            problems.append(DiagramProblem(
+                filename, task.get("id"), f"the script is written in {language}; Loanflow runs only Python "
+                "scripts and will not run this one as Python: rewrite it in Python", _line(task)))
+        elif not "".join(task.xpath("./*[local-name()='script']//text()")).strip():
+            outside = next((v for k, v in task.attrib.items() if k.endswith("}resource")), None)
+            reason = (f"the script is kept outside the diagram ({outside}), which is never read: write it in the task"
+                      if outside else "the script task has no script: write one, or make it a task that does nothing")
+            problems.append(DiagramProblem(filename, task.get("id"), reason, _line(task)))
+    for kind in _MESSAGE_EVENTS:
+        for event in process.iter(f"{_B}{kind}"):
+            if any(not d.get("messageRef") for d in event.findall(f"{_B}messageEventDefinition")):
+                problems.append(DiagramProblem(
+                    filename, event.get("id"), "the message event names no message: nothing can send it a "
+                    "message to catch, and a message it throws reaches no one; choose a message", _line(event)))
+    for task in process.iter(f"{_B}receiveTask"):
+        if not task.get("messageRef"):
+            problems.append(DiagramProblem(
+                filename, task.get("id"), "the receive task names no message: nothing can send it one; "
+                "choose the message it waits for", _line(task)))
+    return problems

@@ -1,0 +1,123 @@
+"""Issue 17, "honesty first": what a diagram drawn elsewhere would make the engine say that did not
+happen. Each test failed before its fix: the parser dropped flows without an id (and the cut graph
+then ended `completed`), a process without an id, a message without a name and scripts in other
+languages passed the check that every deploy runs."""
+from __future__ import annotations
+
+import pytest
+
+from app.engine.errors import CannotStart, DiagramRejected
+from app.engine.lint import lint_bundle
+from app.engine.parser import DiagramFile, parse_diagrams
+from app.engine.runner import ProcessEngine
+from tests.unit.test_runner import diagram, inline
+
+START_TASK_WAIT_END = """
+    <bpmn:startEvent id="start"/>
+    <bpmn:scriptTask id="prepare"><bpmn:script>x = 1</bpmn:script></bpmn:scriptTask>
+    <bpmn:userTask id="review" name="Review"/>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="prepare"/>
+    <bpmn:sequenceFlow sourceRef="prepare" targetRef="review"/>
+    <bpmn:sequenceFlow sourceRef="review" targetRef="end"/>"""
+
+
+def test_a_flow_without_an_id_is_kept_and_the_change_is_said():
+    bundle = inline(START_TASK_WAIT_END)
+    process = bundle.processes["inline"]
+    outputs = [t.name for t in process.spec.task_specs["prepare"].outputs]
+    assert outputs == ["review"]
+    changed = [w for w in bundle.warnings if w.element_id and w.element_id.startswith("Flow_prepare_review")]
+    assert changed and "had no id" in changed[0].reason
+
+
+def test_a_flow_without_an_id_does_not_end_the_instance_early():
+    process = inline(START_TASK_WAIT_END).processes["inline"]
+    engine = ProcessEngine()
+    workflow = engine.new_workflow(process.spec, process.embedded, {})
+    outcome = engine.advance(workflow)
+    assert outcome.status == "waiting"
+    assert [t.element_id for t in outcome.ready] == ["review"]
+
+
+def test_generated_flow_ids_do_not_collide_with_the_diagrams_own():
+    body = START_TASK_WAIT_END.replace('id="f1"', 'id="Flow_prepare_review"')
+    bundle = inline(body)
+    ids = {w.element_id for w in bundle.warnings if w.reason.startswith("sequence flow")}
+    assert "Flow_prepare_review" not in ids and len(ids) == 2
+
+
+def _lint_errors(content: bytes) -> list:
+    bundle = parse_diagrams([DiagramFile("d.bpmn", content)])
+    return [p for p in lint_bundle(bundle, [], []) if p.severity == "error"]
+
+
+def test_a_process_without_an_id_is_refused_naming_it():
+    content = diagram('<bpmn:startEvent id="s"/>').replace(b' id="inline"', b' name="No id here"')
+    with pytest.raises(DiagramRejected) as caught:
+        parse_diagrams([DiagramFile("d.bpmn", content)])
+    (problem,) = caught.value.problems
+    assert "has no id" in problem.reason and "No id here" in problem.reason
+
+
+def test_a_message_event_without_a_message_is_refused_at_validate():
+    body = """
+    <bpmn:startEvent id="start"/>
+    <bpmn:intermediateCatchEvent id="wait"><bpmn:messageEventDefinition/></bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="end"/>"""
+    errors = _lint_errors(diagram(body))
+    assert [(e.element_id, "no message" in e.reason) for e in errors] == [("wait", True)]
+
+
+@pytest.mark.parametrize("language", ["groovy", "javascript", "juel", "JavaScript"])
+def test_a_script_in_another_language_is_refused_at_validate(language):
+    body = f"""
+    <bpmn:startEvent id="start"/>
+    <bpmn:scriptTask id="calc" scriptFormat="{language}"><bpmn:script>x = 1</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="calc"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="calc" targetRef="end"/>"""
+    errors = _lint_errors(diagram(body))
+    assert [e.element_id for e in errors] == ["calc"]
+    assert language in errors[0].reason and "Python" in errors[0].reason
+
+
+@pytest.mark.parametrize("language", ["python", "Python", "text/x-python", None])
+def test_a_python_script_passes(language):
+    attribute = f' scriptFormat="{language}"' if language else ""
+    body = f"""
+    <bpmn:startEvent id="start"/>
+    <bpmn:scriptTask id="calc"{attribute}><bpmn:script>x = 1</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="calc"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="calc" targetRef="end"/>"""
+    assert _lint_errors(diagram(body)) == []
+
+
+def test_a_workflow_that_cannot_be_built_is_refused_with_the_engines_reason():
+    process = inline(START_TASK_WAIT_END).processes["inline"]
+    spec = process.spec
+    start_outputs = spec.start.outputs
+    spec.start.outputs = []  # what a start reached by no flow looks like to SpiffWorkflow
+    try:
+        with pytest.raises(CannotStart, match="cannot start.*No output task connected"):
+            ProcessEngine().new_workflow(spec, process.embedded, {})
+    finally:
+        spec.start.outputs = start_outputs
+
+
+@pytest.mark.parametrize(("attributes", "said"), [
+    (' xmlns:camunda="http://camunda.org/schema/1.0/bpmn" camunda:resource="deployment://calc.py"', "outside the diagram"),
+    ("", "has no script"),
+])
+def test_a_script_task_without_its_script_is_refused_at_validate(attributes, said):
+    body = f"""
+    <bpmn:startEvent id="start"/>
+    <bpmn:scriptTask id="calc" scriptFormat="python"{attributes}/>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="calc"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="calc" targetRef="end"/>"""
+    errors = _lint_errors(diagram(body))
+    assert [e.element_id for e in errors] == ["calc"] and said in errors[0].reason
