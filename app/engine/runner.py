@@ -42,6 +42,10 @@ class TaskNotReady(Exception):
     """The user task is not (or no longer) waiting for input."""
 
 
+class MessageNotCaught(Exception):
+    """No catch event of the instance takes this message (none waits for it, or its correlation differs)."""
+
+
 @dataclass(frozen=True)
 class ReadyTask:
     engine_task_id: str
@@ -229,8 +233,16 @@ class ProcessEngine:
         return self._outcome(workflow, self._settle(workflow))
 
     def catch_message(self, workflow: BpmnWorkflow, name: str, payload: Any) -> StepOutcome:
-        """Deliver a message to the workflow's catch events of that name, then advance."""
-        event = BpmnEvent(MessageEventDefinition(name), payload=payload)
+        """Deliver a message to the workflow's catch events of that name, then advance.
+
+        The message carries the correlations its payload gives under the catching events' correlation
+        properties; `MessageNotCaught` when no waiting catch event takes it, so nobody is told it was
+        delivered when it was not."""
+        event = BpmnEvent(MessageEventDefinition(name), payload=payload,
+                          correlations=self._correlations(workflow, name, payload))
+        if not any(task.task_spec.catches(task, event) for task in workflow.event_manager.tasks.values()):
+            raise MessageNotCaught(f"no catch event of this instance takes message {name!r}"
+                                   + (" with these correlation values" if workflow.correlations else ""))
         now = self.now()
         if any(due <= now and isinstance(task.task_spec, EventBasedGateway) and task.task_spec.catches(task, event)
                for task, due, _element in self._timers(workflow)):
@@ -246,6 +258,26 @@ class ProcessEngine:
                 return self._outcome(workflow, error)
         self._note("message_received", None, {"name": name, "payload": jsonable(payload)})
         return self._outcome(workflow, self._settle(workflow, lambda: workflow.catch(event)))
+
+    def _correlations(self, workflow: BpmnWorkflow, name: str, payload: Any) -> dict[str, dict[str, Any]]:
+        """What the payload says under the correlation properties of the catch events waiting for `name`;
+        a property the payload cannot give is left out (the event then does not match that key)."""
+        found: dict[str, dict[str, Any]] = {}
+        if not isinstance(payload, dict):
+            return found
+        for task in workflow.event_manager.tasks.values():
+            definition = task.task_spec.event_definition
+            for each in [definition, *getattr(definition, "event_definitions", [])]:
+                if not isinstance(each, MessageEventDefinition) or each.name != name:
+                    continue
+                for prop in each.correlation_properties:
+                    try:
+                        value = self.script_engine.environment.evaluate(prop.retrieval_expression, dict(payload))
+                    except Exception:  # noqa: BLE001 - the payload lacks the property: no correlation from it
+                        continue
+                    for key in prop.correlation_keys:
+                        found.setdefault(key, {})[prop.name] = value
+        return found
 
     def cancel(self, workflow: BpmnWorkflow) -> str:
         workflow.cancel()

@@ -143,3 +143,23 @@ def test_a_message_that_finds_its_gateways_timer_overdue_but_not_yet_woken_is_no
     assert body["status"] == "completed", body
     assert body["data"]["x"] == {"a": 1} and body["data"]["woken"] == 1  # the timer fired, then the news came
     assert [e["element_id"] for e in kinds(history(client, auth, waiting), "timer_fired")] == ["timer"]
+
+
+def test_a_message_is_delivered_only_when_a_catch_event_takes_it_by_its_correlation(app, client, auth, deploy):
+    deploy("correlated_receive.bpmn")
+    waiting = start(client, auth, "correlated_receive", business_key="ORDER-1", order_no="A-1")["id"]
+    assert instance(client, auth, waiting)["status"] == "waiting"
+
+    other_order = post_message(client, auth, "payment_confirmed", "ORDER-1", {"order_no": "B-2"})
+    assert other_order.status_code == 404  # it waits for the name, but not for this order: not delivered
+    assert instance(client, auth, waiting)["status"] == "waiting"
+    assert kinds(history(client, auth, waiting), "message_received") == []
+
+    stored = post_message(client, auth, "payment_confirmed", "ORDER-1", {"order_no": "B-2"}, durable=True)
+    assert stored.status_code == 200 and stored.json["delivered_to"] == [] and stored.json["stored"] is True
+    assert [row[4] for row in inbox_rows(app)] == [False]  # kept undelivered for an instance it correlates with
+
+    own_order = post_message(client, auth, "payment_confirmed", "ORDER-1", {"order_no": "A-1"})
+    assert own_order.status_code == 200 and own_order.json["delivered_to"] == [waiting]
+    body = instance(client, auth, waiting)
+    assert body["status"] == "completed" and body["data"]["payment"] == {"order_no": "A-1"}

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.engine.runner import jsonable
+from app.engine.runner import MessageNotCaught, jsonable
 from app.extensions import db
 from app.services.clock import now
 from app.services.context import lazy_gettext as _l
@@ -73,6 +73,8 @@ def deliver_message(name: str, correlation_key: str, payload: Any, actor_id: int
                     core(update(INBOX).where(INBOX.c.id == inbox_id).values(delivered_at=now(), instance_id=instance_id))
                 run_step(instance, lambda wf: rt.engine.catch_message(wf, name, payload), on_commit, actor_id)
             delivery.delivered_to.append(instance_id)
+        except MessageNotCaught:
+            continue  # it waits for the name, but none of its catch events takes this one (correlation): not delivered
         except Conflict:
             continue  # another step changed it at the same moment; a later delivery of this name is the sender's
     if not delivery.delivered_to and not durable:

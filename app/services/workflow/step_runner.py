@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.engine.runner import StepOutcome
+from app.engine.runner import MessageNotCaught, StepOutcome
 from app.extensions import db
 from app.models import InboxMessage
 from app.services.clock import now
@@ -85,7 +85,11 @@ def run_step(instance: InstanceRow, act: Action, on_commit: list[Callable[[], No
             message = _claim_inbox_message(instance, outcome.messages, at)
             if message is None:
                 break
-            outcome = rt.engine.catch_message(workflow, message.name, message.payload)
+            try:
+                outcome = rt.engine.catch_message(workflow, message.name, message.payload)
+            except MessageNotCaught:  # its correlation differs: the message stays in the inbox for another
+                core(update(INBOX).where(INBOX.c.id == message.id).values(delivered_at=None, instance_id=None))
+                break
             Step(instance, at, None).write(outcome, forms)
     version, open_tasks, parties = instance.lock_version, instance.open_tasks, instance.parties
     on_commit.append(lambda: rt.live.keep(instance.id, version, (workflow, open_tasks, parties)))
