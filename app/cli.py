@@ -40,7 +40,7 @@ def deploy_command(paths: tuple[Path, ...]) -> None:
     """Deploy diagrams (default: all of processes/); prints `<id> v<N> new|unchanged`."""
     files = deployment.read_diagram_files(list(paths) or [Path(current_app.config["PROCESSES_DIR"])])
     if not files:
-        click.echo("no .bpmn or .dmn files found", err=True)
+        click.echo("no diagram files (.bpmn, .dmn, .bpmn20.xml, .dmn11.xml) found", err=True)
         sys.exit(1)
     try:
         results = deployment.deploy_and_commit(files)

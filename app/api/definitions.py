@@ -32,8 +32,9 @@ def upload_definition():
     if upload is None or not upload.filename:
         raise Invalid("upload a diagram in the multipart field 'file'", fields={"file": ["missing"]})
     name = upload.filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
-    if not name.endswith(deployment.DIAGRAM_SUFFIXES):
-        raise Invalid("only .bpmn and .dmn files can be deployed", fields={"file": ["wrong file type"]})
+    if not deployment.is_diagram_name(name):
+        raise Invalid("only .bpmn and .dmn files (or .bpmn20.xml, .dmn11.xml) can be deployed",
+                      fields={"file": ["wrong file type"]})
     content = upload.stream.read(deployment.upload_limit() + 1)
     results = deployment.deploy_and_commit([deployment.DiagramFile(name, content)], current_user().id)
     return {"processes": results}

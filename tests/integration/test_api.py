@@ -159,6 +159,13 @@ def test_upload_of_wrong_type_or_missing_file_is_422(client, auth):
     assert r.status_code == 422
 
 
+def test_upload_of_a_camunda_named_diagram_deploys_it(client, auth):
+    source = (FIXTURES / "bpmn" / "twelve_steps.bpmn").read_bytes()
+    r = client.post(f"{API}/process-definitions", data={"file": (io.BytesIO(source), "twelve_steps.BPMN20.xml")},
+                    headers=auth)
+    assert r.status_code == 201 and [p["process_id"] for p in r.json["processes"]] == ["twelve_steps"]
+
+
 def test_upload_over_the_size_limit_is_refused(app, client, auth):
     app.config["MAX_DIAGRAM_BYTES"] = 1000
     try:

@@ -364,3 +364,10 @@ def test_seed_demo_books_two_loans_with_balanced_books(runner, app):
         books = trial_balance()
         assert books.total == 0 and books.balances["loan_principal"] > 0  # money lent and still owed
         db.session.remove()
+
+
+def test_a_folder_deploys_camunda_named_diagrams_too(runner, tmp_path):
+    source = (FIXTURES / "bpmn" / "twelve_steps.bpmn").read_bytes()
+    (tmp_path / "twelve_steps.bpmn20.xml").write_bytes(source)
+    (tmp_path / "notes.xml").write_text("<notes/>")  # not a diagram by its name: not read
+    assert invoke(runner, "processes", "deploy", str(tmp_path)).output.splitlines() == ["twelve_steps v1 new"]

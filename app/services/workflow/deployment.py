@@ -37,7 +37,12 @@ from app.services.identity.directory import Principal
 from app.services.workflow import labels
 from app.services.workflow.runtime import runtime
 
-DIAGRAM_SUFFIXES = (".bpmn", ".dmn")
+# Camunda's tools name files `.bpmn20.xml` and `.dmn11.xml`: they are diagrams too
+DIAGRAM_SUFFIXES = (".bpmn", ".dmn", ".bpmn20.xml", ".dmn11.xml")
+
+
+def is_diagram_name(name: str) -> bool:
+    return name.lower().endswith(DIAGRAM_SUFFIXES)
 
 
 @dataclass
@@ -51,12 +56,12 @@ class DeployedVersion:
 
 
 def read_diagram_files(paths: list[Path]) -> list[DiagramFile]:
-    """Diagram files named by paths; folders contribute every .bpmn and .dmn file inside them."""
+    """Diagram files named by paths; folders contribute every diagram file inside them (`is_diagram_name`)."""
     files: list[DiagramFile] = []
     for path in paths:
         if path.is_dir():
             files += [DiagramFile(p.name, p.read_bytes()) for p in sorted(path.rglob("*"))
-                      if p.suffix in DIAGRAM_SUFFIXES and p.is_file()]
+                      if is_diagram_name(p.name) and p.is_file()]
         else:
             files.append(DiagramFile(path.name, path.read_bytes()))
     return files
