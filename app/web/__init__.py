@@ -29,6 +29,17 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(collections_pages.bp)
     from app.web import catalogue  # issue 16: the process catalogue
     app.register_blueprint(catalogue.bp)
+    from app.web import instances as instance_pages  # issue 16: instance search and the instance page
+    app.register_blueprint(instance_pages.bp)
+    from app.web import repair  # issue 16: retry, cancel with a reason, move instances between versions
+    app.register_blueprint(repair.bp)
+    from app.web import decision_editor, form_editor  # issue 16: the decision and form editors
+    app.register_blueprint(decision_editor.bp)
+    app.register_blueprint(form_editor.bp)
+    from app.web import modeler  # issue 16: the analyst's modeler
+    app.register_blueprint(modeler.bp)
+    from app.web import insight  # issue 16: heatmap, task waiting times, portfolio dashboard
+    app.register_blueprint(insight.bp)
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["local_date"] = local_date

@@ -366,6 +366,15 @@ RULES: dict[tuple[str, str], Rule] = {
     ("collateral_pages.upload", "POST"): guarded(None, "collateral.prices"),
     # the process catalogue: the platform's staff, as the definitions API
     ("catalogue_pages.index", "GET"): guarded(None, "definitions.read"),
+    # the forms that run: the platform's staff, as the catalogue (editing them: definitions.deploy)
+    ("form_editor.index", "GET"): guarded(None, "definitions.read"),
+    # repair: an instance's repair page is the platform's staff's (its actions: test_instance_migration.py)
+    ("repair_pages.show", "GET"): guarded("instance", "incidents.read"),
+    ("migrations.preview", "POST"): guarded("instance", "instances.migrate"),  # to its own version: a 200 that says so
+    # insight: the tasks' waiting times are the platform's staff's; the portfolio dashboard also a
+    # funder's own staff's (their own organisation's loans: test_insight.py)
+    ("insight_pages.tasks", "GET"): guarded(None, "insight.read"),
+    ("insight_pages.dashboard", "GET"): guarded(None, "portfolio.read"),
 }
 # Pages that need a draft (or a submitted application, to withdraw) for those who may use them, even to read.
 DRAFT_PAGES = frozenset({"application_pages.edit", "application_pages.delete", "application_pages.withdraw"})
@@ -436,8 +445,30 @@ SKIPPED: dict[str, str] = {
     "collections.list_cases": "the collections cases over the API: the same service as collections_pages.index "
                               "(test_collections.py)",
     "collections.get_case": "one case over the API: 404 for an agency it is not assigned to (test_collections.py)",
+    "repair_pages.retry": "an incident retried from its instance's repair page: incidents.retry, the incident's "
+                          "instance 404 for who cannot see it (test_instance_migration.py, events.retry's rule)",
+    "repair_pages.cancel": "an instance cancelled with a reason from its repair page: instances.cancel, 404 before 403 "
+                           "(test_instance_migration.py)",
+    "repair_pages.migrate": "an instance moved to another version from its repair page: instances.migrate, 404 before "
+                            "403, refused when it cannot move (test_instance_migration.py)",
+    "repair_pages.bulk": "instances of a version moved by filter: definitions.read to see the page, instances.migrate "
+                         "to preview or move (test_instance_migration.py)",
+    "migrations.migrate": "an instance moved over the API: 404 for an instance one cannot see, then "
+                          "instances.migrate; needs a second version (test_instance_migration.py)",
+    "migrations.bulk": "instances of a version previewed or moved by filter over the API: instances.migrate "
+                       "(test_instance_migration.py)",
+    "decision_editor.edit": "a decision's newest table to edit: definitions.deploy, an unknown decision 404 "
+                            "(test_decision_and_form_editor.py)",
+    "decision_editor.check": "an edited table checked: as decision_editor.edit (test_decision_and_form_editor.py)",
+    "decision_editor.deploy": "an edited table deployed: as decision_editor.edit, an invalid one 422 and nothing "
+                              "changed (test_decision_and_form_editor.py)",
+    "form_editor.edit": "a form to edit and save: definitions.deploy, an unknown form 404, an invalid one 422 and "
+                        "nothing changed (test_decision_and_form_editor.py)",
+    "form_editor.preview": "a form's preview: definitions.deploy, an unknown form 404 (test_decision_and_form_editor.py)",
     "catalogue_pages.show": "one process's versions: definitions.read as catalogue_pages.index, an unknown id 404 "
                             "(test_catalogue_pages.py)",
+    "insight_pages.heatmap": "a process version's heatmap: definitions.read as catalogue_pages.index, an unknown "
+                             "version 404 (test_insight.py)",
     "catalogue_pages.download": "a version's file as deployed: definitions.read as catalogue_pages.index, an unknown "
                                 "version 404 (test_catalogue_pages.py)",
     "catalogue_pages.diff": "two versions compared: definitions.read as catalogue_pages.index, unknown versions 404, "
@@ -1000,6 +1031,7 @@ def request_args(world: World, endpoint: str, method: str, t: Target) -> dict[st
             "data": {"file": (io.BytesIO(_straight_bpmn("authz_uploaded")), "authz_uploaded.bpmn")}},
         "process_instances.start": lambda: {"json": {"process_id": "authz_small", "parties": PARTIES[t.deal]}},
         "process_instances.set_parties": lambda: {"json": {"parties": PARTIES[t.deal]}},
+        "migrations.preview": lambda: {"json": {"to_version": 1}},
         "process_instances.list_instances": lambda: {"query_string": {"business_key": deal["key"]}},
         "tasks.complete": lambda: {"json": {"data": {}}},
         "tasks.assign": lambda: {"json": {"username": assignee(t)}},

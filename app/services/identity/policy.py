@@ -81,7 +81,11 @@ POLICY: dict[str, tuple[Grant, ...]] = {
     "instances.start": (platform(*PLATFORM_ACTORS), party("borrower", "applicant")),
     "instances.cancel": (platform(*PLATFORM_ACTORS),),
     "instances.set_parties": (platform(*PLATFORM_ACTORS),),
+    "instances.migrate": (platform(*PLATFORM_ACTORS),),  # move waiting instances to another version
+    # the console's instance search, and an instance page's internals (data, scripts' errors, the chain)
+    "instances.inspect": (platform(*PLATFORM_STAFF),),
     "messages.deliver": (platform(*PLATFORM_ACTORS),),
+    "signals.send": (platform(*PLATFORM_ACTORS),),
     "incidents.read": (platform(*PLATFORM_STAFF),),
     "incidents.retry": (platform(*PLATFORM_ACTORS),),
     # tasks: who works one is its lane (access.task_offered); these are the powers over others' work
@@ -116,6 +120,11 @@ POLICY: dict[str, tuple[Grant, ...]] = {
     "collections.read": (platform(*PLATFORM_STAFF, "collections_agent"), party("funder", "finance"),
                          party("collection_agency", "collections_agent")),
     "collections.assign": (platform(*PLATFORM_ACTORS),),
+    # insight (issue 16): the heatmap and the tasks' waiting times are the platform's staff's; the
+    # portfolio dashboard also a funder's own staff's, over the loans their organisation funds
+    "insight.read": (platform(*PLATFORM_STAFF),),
+    "portfolio.read": (platform(*PLATFORM_STAFF),
+                       party("funder", "first_reviewer", "second_reviewer", "finance")),
     # users and organisations; whom an administrator acts on, and which roles they grant, is grants.py's
     "users.administer": (platform(*PLATFORM_ACTORS),),
 }

@@ -1,0 +1,225 @@
+"""Insight into the processes for the platform's staff: a version's heatmap (how many of its instances
+reached each element and how long its user tasks took) and the user tasks' waiting times and
+throughput per lane and organisation.
+
+What an instance passed is read from its history (`instance_events`): every event that names an
+element (a user task made ready, claimed, completed or withdrawn; a timer fired; a service call
+failed or retried; an error; the end event the instance finished on) counts the instance once for
+that element, and every instance counts for the process's start events. Automatic steps that went
+through without a trace (a gateway, a service call that succeeded the first time) are not in the
+history and are not counted. Time spent is a user task's, from `human_tasks`: created (made ready)
+to completed."""
+from __future__ import annotations
+
+import math
+import statistics
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Deployment, HumanTask, InstanceEvent, Organisation, ProcessInstance, ProcessVersion
+from app.models.task import OPEN_TASK_STATES
+from app.services.clock import now
+from app.services.context import lazy_gettext as _l
+from app.services.errors import NotFound
+from app.services.identity import policy
+from app.services.identity.directory import Principal
+from app.services.workflow import catalogue
+
+BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
+LEVELS = 4  # the heatmap's colours: 1 (few instances) .. LEVELS (the most); 0 none
+PERIODS = (7, 30, 90, 365)  # the task statistics' periods, in days up to now
+DEFAULT_PERIOD = 30
+CLAIMS = ("task_claimed", "task_assigned")  # a task taken by someone: by themselves or a lead's assignment
+NO_SUCH_VERSION = _l("There is no such version of this process.")
+
+
+@dataclass(frozen=True)
+class HeatElement:
+    """One element of the diagram: how many instances reached it and, for a user task, the time from
+    its being made ready to its completion over the tasks completed (seconds)."""
+
+    element_id: str
+    name: str
+    instances: int
+    completed: int  # user tasks completed there (the times' sample)
+    median_seconds: float | None
+    mean_seconds: float | None
+    level: int  # 0..LEVELS, the colour on the diagram
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    process_id: str
+    name: str
+    version: int
+    instances: int  # every instance of the version
+    elements: list[HeatElement]  # most instances first, then by name
+
+
+def _names(source: bytes, process_id: str, language: str) -> tuple[dict[str, str], list[str]]:
+    """Every element's name in `language` (else its English name, else its id) and the process's own
+    start events."""
+    root = ET.fromstring(source)  # the file passed the strict deployment check
+    process = next((p for p in root.iter(f"{BPMN}process") if p.get("id") == process_id), None)
+    if process is None:
+        return {}, []
+    names: dict[str, str] = {}
+    for element in process.iter():
+        element_id = element.get("id")
+        if not element_id or not element.tag.startswith(BPMN):
+            continue
+        translated = next((p.get("value") for p in element.iter(f"{SPIFF}property")
+                           if p.get("name") == f"name@{language}"), None) if language != "en" else None
+        names[element_id] = translated or element.get("name") or element_id
+    starts = [e.get("id", "") for e in process.findall(f"{BPMN}startEvent")]
+    return names, starts
+
+
+def _level(count: int, most: int) -> int:
+    return 0 if count <= 0 or most <= 0 else max(1, math.ceil(count * LEVELS / most))
+
+
+def heatmap(actor: Principal, process_id: str, version: int, language: str) -> Heatmap:
+    """The version's elements with the instances that reached each and the time its user tasks took."""
+    policy.require(actor, "definitions.read")
+    entry = catalogue.process_entry(actor, process_id, language)
+    row = db.session.execute(
+        select(ProcessVersion.id, Deployment.source).join(Deployment, Deployment.id == ProcessVersion.deployment_id)
+        .where(ProcessVersion.kind == "process", ProcessVersion.process_id == process_id,
+               ProcessVersion.version == version)).first()
+    if row is None or entry.kind != "process":
+        raise NotFound(NO_SUCH_VERSION)
+    names, starts = _names(bytes(row.source), process_id, language)
+    total = db.session.scalar(select(func.count()).where(ProcessInstance.process_version_id == row.id)) or 0
+    reached: dict[str, int] = dict(db.session.execute(
+        select(InstanceEvent.element_id, func.count(InstanceEvent.instance_id.distinct()))
+        .join(ProcessInstance, ProcessInstance.id == InstanceEvent.instance_id)
+        .where(ProcessInstance.process_version_id == row.id, InstanceEvent.element_id.is_not(None))
+        .group_by(InstanceEvent.element_id)).all())  # type: ignore[arg-type]
+    for start in starts:
+        reached[start] = total
+    spent: dict[str, list[float]] = defaultdict(list)
+    for element_id, created, completed in db.session.execute(
+            select(HumanTask.element_id, HumanTask.created_at, HumanTask.completed_at)
+            .where(HumanTask.process_version_id == row.id, HumanTask.state == "completed",
+                   HumanTask.completed_at.is_not(None))):
+        if completed is not None:  # the query asks for it; said again for the type checker
+            spent[element_id].append((completed - created).total_seconds())
+    most = max(reached.values(), default=0)
+    elements = [HeatElement(element_id, names.get(element_id, element_id), count, len(spent.get(element_id, [])),
+                            statistics.median(spent[element_id]) if spent.get(element_id) else None,
+                            statistics.fmean(spent[element_id]) if spent.get(element_id) else None,
+                            _level(count, most))
+                for element_id, count in reached.items() if count > 0]
+    elements.sort(key=lambda e: (-e.instances, e.name))
+    return Heatmap(process_id, entry.name, version, total, elements)
+
+
+# -- the user tasks' waiting times and throughput --------------------------------------------------
+
+@dataclass(frozen=True)
+class TaskFigures:
+    """One lane (the role it stands for) in one organisation (None: the platform's own lanes, or a
+    task without a lane) over the period."""
+
+    lane: str | None
+    org_id: int | None
+    organisation: str | None
+    opened: int  # made ready in the period
+    completed: int  # completed in the period
+    claim_median: float | None  # seconds from ready to claimed, tasks made ready in the period and claimed
+    claim_p90: float | None
+    done_median: float | None  # seconds from ready to completed, tasks completed in the period
+    done_p90: float | None
+    open_now: int
+    oldest_open: float | None  # seconds the oldest open task has waited, now
+
+
+@dataclass(frozen=True)
+class TaskStatistics:
+    days: int
+    since: datetime
+    until: datetime
+    rows: list[TaskFigures]
+
+
+def percentile(values: Iterable[float], share: float) -> float | None:
+    """The nearest-rank percentile: the smallest value at or above `share` of the values."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def task_statistics(actor: Principal, days: int = DEFAULT_PERIOD, at: datetime | None = None) -> TaskStatistics:
+    """Per lane and organisation: the tasks opened and completed in the `days` up to `at` (now), the
+    median and 90th percentile of their waits, the tasks open now and how long the oldest has waited."""
+    policy.require(actor, "insight.read")
+    until = at or now()
+    since = until - timedelta(days=days)
+    Key = tuple[str | None, int | None]
+    opened: dict[Key, int] = defaultdict(int)
+    completed: dict[Key, int] = defaultdict(int)
+    claim_waits: dict[Key, list[float]] = defaultdict(list)
+    done_waits: dict[Key, list[float]] = defaultdict(list)
+    recent = db.session.execute(
+        select(HumanTask.id, HumanTask.instance_id, HumanTask.lane, HumanTask.org_id, HumanTask.state,
+               HumanTask.created_at, HumanTask.completed_at)
+        .where((HumanTask.created_at >= since) | (HumanTask.completed_at >= since),
+               HumanTask.created_at <= until)).all()
+    claimed_at = _first_claims({t.instance_id for t in recent if t.created_at >= since})
+    for task in recent:
+        key = (task.lane, task.org_id)
+        if task.created_at >= since:
+            opened[key] += 1
+            if task.id in claimed_at:
+                claim_waits[key].append((claimed_at[task.id] - task.created_at).total_seconds())
+        if task.state == "completed" and task.completed_at is not None and since <= task.completed_at <= until:
+            completed[key] += 1
+            done_waits[key].append((task.completed_at - task.created_at).total_seconds())
+    open_now = {(lane, org): (int(count), oldest) for lane, org, count, oldest in db.session.execute(
+        select(HumanTask.lane, HumanTask.org_id, func.count(), func.min(HumanTask.created_at))
+        .where(HumanTask.state.in_(OPEN_TASK_STATES)).group_by(HumanTask.lane, HumanTask.org_id))}
+    keys = set(opened) | set(completed) | set(open_now)
+    orgs = dict(db.session.execute(select(Organisation.id, Organisation.name).where(
+        Organisation.id.in_({org for _, org in keys if org is not None}))).all())
+    rows = []
+    for key in keys:
+        count, oldest = open_now.get(key, (0, None))
+        rows.append(TaskFigures(
+            key[0], key[1], orgs.get(key[1]) if key[1] is not None else None, opened.get(key, 0),
+            completed.get(key, 0), _median(claim_waits[key]), percentile(claim_waits[key], 0.9),
+            _median(done_waits[key]), percentile(done_waits[key], 0.9), count,
+            (until - oldest).total_seconds() if oldest is not None else None))
+    rows.sort(key=lambda r: (r.lane or "~", r.organisation or "", r.org_id or 0))
+    return TaskStatistics(days, since, until, rows)
+
+
+def _first_claims(instance_ids: set[int]) -> dict[int, datetime]:
+    """When each task of these instances was first claimed (or assigned), by task id."""
+    first: dict[int, datetime] = {}
+    if not instance_ids:
+        return first
+    for at, details in db.session.execute(
+            select(InstanceEvent.at, InstanceEvent.details)
+            .where(InstanceEvent.instance_id.in_(instance_ids), InstanceEvent.kind.in_(CLAIMS))):
+        task_id = (details or {}).get("task_id")
+        if isinstance(task_id, int) and (task_id not in first or at < first[task_id]):
+            first[task_id] = at
+    return first
+
+
+def may_read(actor: Principal) -> bool:
+    """Whether the header offers the task statistics (and a process page its heatmap)."""
+    return policy.allowed(actor, "insight.read")
