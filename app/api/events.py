@@ -1,10 +1,19 @@
-"""Messages to waiting instances, and incidents of instances that cannot go on."""
+"""Messages to waiting instances, signals to all that wait for them, and incidents of instances that cannot go on."""
 from app.api.auth import current_user, require_user
 from app.api.json_body import Blueprint
-from app.schemas.events import DeliverySchema, IncidentListArgs, IncidentPage, IncidentSchema, MessageSchema
-from app.services.workflow import incidents, messages
+from app.schemas.events import (
+    DeliverySchema,
+    IncidentListArgs,
+    IncidentPage,
+    IncidentSchema,
+    MessageSchema,
+    SignalDeliverySchema,
+    SignalSchema,
+)
+from app.schemas.migrations import RetrySchema
+from app.services.workflow import incidents, messages, signals
 
-blp = Blueprint("events", __name__, description="Messages and incidents")
+blp = Blueprint("events", __name__, description="Messages, signals and incidents")
 blp.before_request(require_user)
 
 
@@ -16,6 +25,16 @@ def post_message(args):
     """Deliver a message to every instance with that business key waiting for it (404 if none waits)."""
     return messages.post_message(current_user(), args["name"], args["correlation_key"], args["payload"],
                                  durable=args["durable"], dedup_key=args["dedup_key"])
+
+
+@blp.route("/signals", methods=["POST"])
+@blp.arguments(SignalSchema())
+@blp.response(200, SignalDeliverySchema)
+@blp.errors(403, 404)
+def send_signal(args):
+    """Broadcast a signal to every instance waiting for it, whatever its business key (404 if none waits);
+    an object payload is merged into the catching task's data."""
+    return signals.send_signal(current_user(), args["name"], args["payload"])
 
 
 @blp.route("/incidents")
@@ -34,7 +53,9 @@ def get_incident(incident_id):
 
 
 @blp.route("/incidents/<int:incident_id>/retry", methods=["POST"])
+@blp.arguments(RetrySchema())
 @blp.response(200, IncidentSchema)
 @blp.errors(403, 404, 409)
-def retry(incident_id):
-    return incidents.retry_incident(incident_id, current_user())
+def retry(args, incident_id):
+    """Run the failed task again; an optional body {"note": ...} goes to the history."""
+    return incidents.retry_incident(incident_id, current_user(), args["note"])

@@ -7,6 +7,7 @@ from marshmallow import Schema, fields
 from app.api.auth import current_user, require_user
 from app.api.json_body import Blueprint
 from app.schemas.common import PageArgs
+from app.schemas.migrations import CancelSchema
 from app.schemas.processes import (
     EventPage,
     InstanceDetailSchema,
@@ -54,11 +55,13 @@ def events(args, instance_id):
 
 
 @blp.route("/<int:instance_id>/cancel", methods=["POST"])
+@blp.arguments(CancelSchema())
 @blp.response(200, InstanceSchema)
 @blp.errors(403, 404, 409)
-def cancel(instance_id):
+def cancel(args, instance_id):
+    """Cancel the instance; an optional body {"reason": ...} goes to its history."""
     queries.get_instance(current_user(), instance_id)  # 404 for deals the caller may not see, before any 403
-    instances.cancel_instance(instance_id, current_user())
+    instances.cancel_instance(instance_id, current_user(), args["reason"])
     return queries.instance_detail(current_user(), instance_id)
 
 

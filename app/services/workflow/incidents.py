@@ -64,9 +64,15 @@ def incident_for(actor: Actor, incident_id: int) -> dict[str, Any]:
     return incident_dict(incident)
 
 
-def retry_incident(incident_id: int, actor: Actor) -> dict[str, Any]:
+def note_of(note: str | None) -> dict[str, str]:
+    text = (note or "").strip()
+    return {"note": text} if text else {}
+
+
+def retry_incident(incident_id: int, actor: Actor, note: str | None = None) -> dict[str, Any]:
     """Run the failed task again; the incident is resolved when the instance gets past it.
-    404 unless the actor sees its instance, then 403 unless `incidents.retry`."""
+    404 unless the actor sees its instance, then 403 unless `incidents.retry`. The note (why, what was
+    fixed), if given, goes to the history with who retried."""
     visible_incident(actor, incident_id)
     policy.require(actor, "incidents.retry")
     rt = runtime()
@@ -86,6 +92,6 @@ def retry_incident(incident_id: int, actor: Actor) -> dict[str, Any]:
                 raise Conflict(str(exc), code="not_retryable") from None
 
         run_step(instance, act, on_commit, actor.id,
-                 [("incident_retried", incident.element_id, {"incident_id": incident.id})])
+                 [("incident_retried", incident.element_id, {"incident_id": incident.id, **note_of(note)})])
     db.session.expire_all()
     return incident_dict(get_incident(incident_id))
