@@ -8,6 +8,7 @@ refused and nothing changes; finished ones, the same version and a version that 
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -17,7 +18,18 @@ from app.models import HumanTask, InstanceEvent, ProcessInstance, ProcessVersion
 from app.services.errors import Conflict
 from app.services.identity import directory as identity
 from app.services.workflow import migration
-from tests.integration.instance_api import API, complete, history, instance, kinds, open_tasks, start
+from tests.conftest import FIXTURES
+from tests.integration.instance_api import (
+    API,
+    complete,
+    due_at,
+    history,
+    instance,
+    kinds,
+    open_tasks,
+    start,
+    wake,
+)
 from tests.integration.test_identity import set_password, sign_in
 
 EN, ZH = {"Accept-Language": "en"}, {"Accept-Language": "zh-CN"}
@@ -293,3 +305,76 @@ def test_the_repair_page_previews_and_moves_in_both_languages(app, client, two_v
     bulk = client.get("/processes/migrate_review/migrate?from=1&to=2", headers=headers)
     assert bulk.status_code == 200 and 'id="bulk-preview"' in bulk.text
     assert "<script>" not in page.text
+
+
+def _deploy_text(app, filename: str, text: str) -> None:
+    from app.services.workflow.deployment import DiagramFile, deploy_and_commit
+
+    with app.app_context():
+        deploy_and_commit([DiagramFile(filename, text.encode())])
+        db.session.remove()
+
+
+def test_a_waiting_timer_keeps_its_due_time_on_the_new_version(app, client, auth, deploy, clock):
+    deploy("timer_duration.bpmn")
+    instance_id = start(client, auth, "timer_duration")["id"]
+    assert due_at(app, instance_id) == datetime(2026, 11, 28, 11, 0, tzinfo=UTC)
+    clock.advance(hours=1)
+    v2 = (FIXTURES / "bpmn" / "timer_duration.bpmn").read_text().replace('name="Follow up"', 'name="Follow up (v2)"')
+    _deploy_text(app, "timer_duration.bpmn", v2)
+    preview = client.post(f"{API}/process-instances/{instance_id}/migration-preview", json={"to_version": 2},
+                          headers=auth).json
+    assert [(e["element_id"], e["state"], e["reason"]) for e in preview["elements"]] == [
+        ("cooling_off", "waiting", None)]
+    moved = client.post(f"{API}/process-instances/{instance_id}/migrate",
+                        json={"to_version": 2, "reason": "new title"}, headers=auth)
+    assert moved.status_code == 200, moved.json
+    assert due_at(app, instance_id) == datetime(2026, 11, 28, 11, 0, tzinfo=UTC)  # not restarted at 10:00
+    clock.advance(hours=1)
+    assert wake(app) == [instance_id]
+    assert open_tasks(client, auth, instance_id)["follow_up"]["title"] == "Follow up (v2)"
+
+
+def test_a_running_call_keeps_its_pinned_child_version(app, client, auth, deploy):
+    deploy("call_parent.bpmn", "call_child.bpmn")
+    instance_id = start(client, auth, "call_parent")["id"]
+    child = (FIXTURES / "bpmn" / "call_child.bpmn").read_text()
+    _deploy_text(app, "call_child.bpmn", child.replace('name="Countersign"', 'name="Countersign (v2)"'))
+    parent = (FIXTURES / "bpmn" / "call_parent.bpmn").read_text()
+    _deploy_text(app, "call_parent.bpmn", parent.replace('name="E-contract"', 'name="E-contract (v2)"'))
+    preview = client.post(f"{API}/process-instances/{instance_id}/migration-preview", json={"to_version": 2},
+                          headers=auth).json
+    assert preview["movable"] is True
+    assert {(e["element_id"], e["state"]) for e in preview["elements"]} == {
+        ("call_econtract", "started"), ("countersign", "ready")}
+    assert client.post(f"{API}/process-instances/{instance_id}/migrate", json={"to_version": 2, "reason": "v2"},
+                       headers=auth).status_code == 200
+    with app.app_context():
+        row = db.session.get(ProcessInstance, instance_id)
+        child_v1 = db.session.scalar(select(ProcessVersion.id).where(
+            ProcessVersion.process_id == "call_child", ProcessVersion.version == 1))
+        assert row.version == 2 and row.pins == {"call_child": child_v1}  # the running call stays on its version
+        db.session.remove()
+    task = open_tasks(client, auth, instance_id)["countersign"]
+    assert task["title"] == "Countersign"
+    complete(client, auth, task["id"], countersigned_by="funder")
+    assert instance(client, auth, instance_id)["status"] == "completed"
+
+
+def test_a_user_task_whose_lane_changed_or_that_became_another_kind_does_not_move(app, client, auth, deploy):
+    deploy("migrate_review_v1.bpmn")
+    instance_id = start(client, auth, "migrate_review")["id"]  # waits in prepare
+    v1 = (FIXTURES / "bpmn" / "migrate_review_v1.bpmn").read_text()
+    _deploy_text(app, "migrate_review.bpmn", v1.replace('name="first_reviewer"', 'name="finance"'))
+    as_script = v1.replace('<bpmn:userTask id="prepare"', '<bpmn:manualTask id="prepare"').replace(
+        '</bpmn:userTask>\n    <bpmn:userTask id="review"', '</bpmn:manualTask>\n    <bpmn:userTask id="review"')
+    _deploy_text(app, "migrate_review.bpmn", as_script)
+    lane = client.post(f"{API}/process-instances/{instance_id}/migration-preview", json={"to_version": 2},
+                       headers=auth).json
+    assert lane["reasons"] == ["Prepare the file belongs to another role in version 2"]
+    kind = client.post(f"{API}/process-instances/{instance_id}/migration-preview", json={"to_version": 3},
+                       headers=auth).json
+    assert kind["reasons"] == ["Prepare the file is another kind of step in version 3"]
+    assert client.post(f"{API}/process-instances/{instance_id}/migrate", json={"to_version": 3, "reason": "x"},
+                       headers=auth).status_code == 409
+    assert _row(app, instance_id)[0] == 1
