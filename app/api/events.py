@@ -30,10 +30,11 @@ def post_message(args):
 @blp.route("/signals", methods=["POST"])
 @blp.arguments(SignalSchema())
 @blp.response(200, SignalDeliverySchema)
-@blp.errors(403, 404)
+@blp.errors(403)
 def send_signal(args):
-    """Broadcast a signal to every instance waiting for it, whatever its business key (404 if none waits);
-    an object payload is merged into the catching task's data."""
+    """Broadcast a signal to every instance waiting for it, whatever its business key; `delivered_to` lists
+    the instances that took it (empty when none waits). An object payload goes into the catching task's data
+    (or the variable the catch event names)."""
     return signals.send_signal(current_user(), args["name"], args["payload"])
 
 

@@ -23,7 +23,11 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
-from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition, MessageEventDefinition
+from SpiffWorkflow.spiff.specs.event_definitions import (
+    ErrorEventDefinition,
+    MessageEventDefinition,
+    SignalEventDefinition,
+)
 
 from app.engine import task_ids
 from app.engine.errors import CannotStart, InstanceFault
@@ -40,6 +44,9 @@ def system_clock() -> datetime:
 
 class TaskNotReady(Exception):
     """The user task is not (or no longer) waiting for input."""
+
+
+SIGNAL_PREFIX = "signal:"  # a signal an instance waits for, among the names of what it waits for
 
 
 class MessageNotCaught(Exception):
@@ -259,6 +266,19 @@ class ProcessEngine:
         self._note("message_received", None, {"name": name, "payload": jsonable(payload)})
         return self._outcome(workflow, self._settle(workflow, lambda: workflow.catch(event)))
 
+    def catch_signal(self, workflow: BpmnWorkflow, name: str, payload: Any) -> StepOutcome:
+        """Broadcast a signal to the workflow's catch events of that name, then advance; its payload (an
+        object) is merged into the catching task's data. `MessageNotCaught` when none waits for it."""
+        event = BpmnEvent(SignalEventDefinition(name), payload=payload if isinstance(payload, dict) else None)
+        catching = [task for task in workflow.event_manager.tasks.values() if task.task_spec.catches(task, event)]
+        if not catching:
+            raise MessageNotCaught(f"no catch event of this instance waits for signal {name!r}")
+        for task in catching:  # an event naming a variable gets the payload there (SpiffWorkflow); else its data
+            if isinstance(event.payload, dict) and getattr(task.task_spec.event_definition, "variable", None) is None:
+                task.data.update(event.payload)
+        self._note("signal_received", None, {"name": name, "payload": jsonable(payload)})
+        return self._outcome(workflow, self._settle(workflow, lambda: workflow.catch(event)))
+
     def _correlations(self, workflow: BpmnWorkflow, name: str, payload: Any) -> dict[str, dict[str, Any]]:
         """What the payload says under the correlation properties of the catch events waiting for `name`;
         a property the payload cannot give is left out (the event then does not match that key)."""
@@ -406,6 +426,8 @@ class ProcessEngine:
             for each in [definition, *getattr(definition, "event_definitions", [])]:
                 if isinstance(each, MessageEventDefinition):
                     messages.add(each.name)
+                elif isinstance(each, SignalEventDefinition):
+                    messages.add(SIGNAL_PREFIX + each.name)
         for task in workflow.get_tasks(state=TaskState.ERROR):
             if task.internal_data.get("retry_at"):
                 due.append(datetime.fromisoformat(task.internal_data["retry_at"]))

@@ -18,6 +18,15 @@ class DeliverySchema(Schema):
     duplicate = fields.Boolean()
 
 
+class SignalSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=248))
+    payload = fields.Dict(load_default=None, allow_none=True)
+
+
+class SignalDeliverySchema(Schema):
+    delivered_to = fields.List(fields.Integer())
+
+
 class IncidentSchema(Schema):
     id = fields.Integer()
     instance_id = fields.Integer()

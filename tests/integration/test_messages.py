@@ -163,3 +163,42 @@ def test_a_message_is_delivered_only_when_a_catch_event_takes_it_by_its_correlat
     assert own_order.status_code == 200 and own_order.json["delivered_to"] == [waiting]
     body = instance(client, auth, waiting)
     assert body["status"] == "completed" and body["data"]["payment"] == {"order_no": "A-1"}
+
+
+def post_signal(client, auth, name: str, payload=None):
+    return client.post(f"{API}/signals", json={"name": name, "payload": payload}, headers=auth)
+
+
+def test_a_signal_reaches_every_instance_that_waits_for_it_whatever_its_key(client, auth, deploy):
+    assert post_signal(client, auth, "market_closed").json == {"delivered_to": []}  # nobody waits yet
+    deploy("signal_wait.bpmn")
+    keyed = start(client, auth, "signal_wait", business_key="PLEDGE-1")["id"]
+    unkeyed = start(client, auth, "signal_wait")["id"]
+    assert instance(client, auth, unkeyed)["status"] == "waiting"
+    assert post_signal(client, auth, "market_opened").json == {"delivered_to": []}  # another signal: nothing moves
+
+    r = post_signal(client, auth, "market_closed", {"closing_price": "412.50"})
+    assert r.status_code == 200 and r.json == {"delivered_to": [keyed, unkeyed]}
+    for done in (keyed, unkeyed):
+        body = instance(client, auth, done)
+        assert body["status"] == "completed" and body["data"]["closing_price"] == "412.50"
+        [received] = kinds(history(client, auth, done), "signal_received")
+        assert received["details"]["name"] == "market_closed"
+    assert post_signal(client, auth, "market_closed").json == {"delivered_to": []}  # taken once
+
+
+def test_a_signal_is_sent_by_the_platforms_staff_only(app, client, auth, deploy):
+    from app.extensions import db
+    from app.services.identity import directory as identity
+
+    deploy("signal_wait.bpmn")
+    waiting = start(client, auth, "signal_wait")["id"]
+    with app.app_context():
+        identity.create_org("BANK1", ["funder"], "Bank One")
+        identity.create_user("rev1", "BANK1", ["first_reviewer"])
+        reviewer = {"Authorization": f"Bearer {identity.issue_token('rev1')}"}
+        db.session.remove()
+    r = client.post(f"{API}/signals", json={"name": "market_closed"}, headers=reviewer)
+    assert r.status_code == 403
+    assert instance(client, auth, waiting)["status"] == "waiting"
+    assert client.post(f"{API}/signals", json={"payload": {}}, headers=auth).status_code == 422

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import CursorResult, Executable, Table, bindparam, insert, select, update
 
 from app.engine.durations import due_after
-from app.engine.runner import ReadyTask, StepOutcome
+from app.engine.runner import SIGNAL_PREFIX, ReadyTask, StepOutcome
 from app.extensions import db
 from app.models import HumanTask, Incident, InstanceEvent, InstanceParty, MessageWait, ProcessInstance
 from app.models.task import OPEN_TASK_STATES
@@ -182,9 +182,11 @@ class Step:
         """Mirror the messages the instance waits for into message_waits (found by business key)."""
         instance = self.instance
         core(_DELETE_WAITS, {"instance_id": instance.id})
-        if names and instance.business_key:
-            core(_INSERT_WAITS, [{"instance_id": instance.id, "name": n, "business_key": instance.business_key}
-                                 for n in names])
+        # a message finds its instance by business key; a signal reaches every instance that waits for it
+        mirrored = [n for n in names if instance.business_key or n.startswith(SIGNAL_PREFIX)]
+        if mirrored:
+            core(_INSERT_WAITS, [{"instance_id": instance.id, "name": n, "business_key": instance.business_key or ""}
+                                 for n in mirrored])
         instance.waiting_for = names
 
 
