@@ -32,7 +32,7 @@ from app.services.workflow.instances import latest_version
 from app.services.workflow.queries import get_instance
 from app.services.workflow.runtime import runtime
 from app.services.workflow.step_runner import atomic_step, restore, run_step
-from app.services.workflow.step_store import INSTANCES, TASKS, InstanceRow, core, load_instance
+from app.services.workflow.step_store import INSTANCES, STALE, TASKS, InstanceRow, core, load_instance
 
 MOVABLE_STATUSES = ("running", "waiting")
 BULK_LIMIT = 500  # instances previewed or moved by one bulk request
@@ -169,6 +169,7 @@ def migrate(actor: Actor, instance_id: int, to_version: int, reason: str, langua
     target = _target(instance.process_id, to_version)
     with atomic_step() as on_commit:
         row = load_instance(instance_id)
+        _claim(row)
         source_version_id = row.process_version_id
         workflow = restore(row) if row.status in MOVABLE_STATUSES else None
         found, pins = _preview(instance, row, target, language, workflow)
@@ -193,6 +194,15 @@ def migrate(actor: Actor, instance_id: int, to_version: int, reason: str, langua
         _follow_open_tasks(row, outcome)
     db.session.expire_all()
     return found
+
+
+def _claim(row: InstanceRow) -> None:
+    """Hold the instance's row for this transaction if it is still as read (a compare-and-set that changes
+    nothing): a concurrent step or migration waits for it, or fails now (409), before any other write."""
+    claimed = core(update(INSTANCES).where(INSTANCES.c.id == row.id, INSTANCES.c.lock_version == row.lock_version)
+                   .values(lock_version=row.lock_version)).rowcount
+    if claimed != 1:
+        raise Conflict(STALE, code="stale_version")
 
 
 def _follow_open_tasks(row: InstanceRow, outcome: Any) -> None:
