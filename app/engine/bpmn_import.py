@@ -10,7 +10,8 @@ another by a message flow, is given the message that flow carries) or says what 
   stops the file, a change is a warning the analyst reads ("what the import layer changed").
 - `process_problems(node, filename)` are errors about one process that the strict check
   (`lint_bundle`, run by `processes validate` and every deploy) reports element by element: scripts
-  in a language other than Python (never run as Python), message events nothing can send or catch.
+  in a language other than Python (never run as Python), message events nothing can send or catch, a wait
+  for a condition that nothing would check.
 """
 from __future__ import annotations
 
@@ -103,6 +104,12 @@ def process_problems(process: etree._Element, filename: str) -> list[DiagramProb
                 problems.append(DiagramProblem(
                     filename, event.get("id"), "the message event names no message: nothing can send it a "
                     "message to catch, and a message it throws reaches no one; choose a message", _line(event)))
+    for event in process.iter(f"{_B}intermediateCatchEvent"):
+        if event.find(f"{_B}conditionalEventDefinition") is not None:
+            problems.append(DiagramProblem(
+                filename, event.get("id"), "the instance would wait here for a condition, which is checked only when "
+                "something else moves the instance, and nothing else can while it waits here: wait for a message, "
+                "a signal or a timer instead", _line(event)))
     for task in process.iter(f"{_B}receiveTask"):
         if not task.get("messageRef"):
             problems.append(DiagramProblem(

@@ -121,3 +121,16 @@ def test_a_script_task_without_its_script_is_refused_at_validate(attributes, sai
     <bpmn:sequenceFlow id="f2" sourceRef="calc" targetRef="end"/>"""
     errors = _lint_errors(diagram(body))
     assert [e.element_id for e in errors] == ["calc"] and said in errors[0].reason
+
+
+def test_a_wait_for_a_condition_nothing_would_check_is_refused_at_validate():
+    body = """
+    <bpmn:startEvent id="start"/>
+    <bpmn:intermediateCatchEvent id="until_paid">
+      <bpmn:conditionalEventDefinition><bpmn:condition>paid</bpmn:condition></bpmn:conditionalEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="until_paid"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="until_paid" targetRef="end"/>"""
+    errors = _lint_errors(diagram(body))
+    assert [e.element_id for e in errors] == ["until_paid"] and "condition" in errors[0].reason
