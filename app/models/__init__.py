@@ -28,6 +28,7 @@ from app.models.process import (
     InboxMessage,
     Incident,
     InstanceParty,
+    InstanceWait,
     MessageWait,
     ProcessInstance,
     ProcessVersion,
@@ -47,7 +48,7 @@ __all__ = [
     "Application", "ApplicationDocument", "ApplicationEvent", "BlacklistEntry", "Channel", "Lead", "Notification",
     "RiskReport",
     "ApiToken", "AuditEntry", "Deployment", "Document", "FormVersion", "HumanTask", "InboxMessage", "Incident", "InstanceEvent",
-    "InstanceParty", "MessageWait",
+    "InstanceParty", "InstanceWait", "MessageWait",
     "OrgKind", "Organisation", "ProcessInstance", "ProcessVersion", "SignInThrottle", "User", "UserRole", "UserSession", "UserToken",
 ]
 

@@ -73,6 +73,10 @@ class ProcessInstance(Model):
         Index("ix_process_instances_business_key", "business_key"),
         Index("ix_process_instances_due_at", "due_at"),
         Index("ix_process_instances_started_by", "started_by_id"),  # the inbox: tasks of instances I started
+        # instance search (instance_search.py, 0021_instance_waits): by version, status, start date
+        Index("ix_process_instances_version_id", "process_version_id", "id"),
+        Index("ix_process_instances_status_id", "status", "id"),
+        Index("ix_process_instances_created_at", "created_at"),
         # the inbox's search (part of a business key): PostgreSQL with pg_trgm only (0006_inbox_scale);
         # `info` tells the migrations' comparison (migrations/env.py) where the index exists
         Index("ix_process_instances_business_key_trgm", "business_key", postgresql_using="gin",
@@ -132,6 +136,19 @@ class MessageWait(Model):
         BigId, ForeignKey("process_instances.id", ondelete="CASCADE"), primary_key=True)
     name: Mapped[str] = mapped_column(String(255), primary_key=True)
     business_key: Mapped[str] = mapped_column(String(128))
+
+
+class InstanceWait(Model):
+    """An element where an instance waits now (a ready user task, a timer, a message catch, a receive
+    task, an event-based gateway and its events, a failed or retrying element), written by each step
+    (`step_store`): instance search finds instances by it without loading their workflows."""
+
+    __tablename__ = "instance_waits"
+    __table_args__ = (Index("ix_instance_waits_element", "element_id", "instance_id"),)
+
+    instance_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("process_instances.id", ondelete="CASCADE"), primary_key=True)
+    element_id: Mapped[str] = mapped_column(String(255), primary_key=True)
 
 
 class InboxMessage(Model):

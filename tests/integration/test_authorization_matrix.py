@@ -367,6 +367,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("collateral_pages.upload", "POST"): guarded(None, "collateral.prices"),
     # the process catalogue: the platform's staff, as the definitions API
     ("catalogue_pages.index", "GET"): guarded(None, "definitions.read"),
+    # instance search: the platform's staff; an instance's page and diagram: whoever sees the instance
+    ("instance_pages.index", "GET"): guarded(None, "instances.inspect"),
+    ("instance_pages.show", "GET"): Rule("instance", EVERYONE),
+    ("instance_pages.diagram", "GET"): Rule("instance", EVERYONE),
+    # the modeler: those who may deploy (the new process's form; the routes with an id are skipped below)
+    ("modeler_pages.new", "GET"): guarded(None, "definitions.deploy"),
     # the forms that run: the platform's staff, as the catalogue (editing them: definitions.deploy)
     ("form_editor.index", "GET"): guarded(None, "definitions.read"),
     # repair: an instance's repair page is the platform's staff's (its actions: test_instance_migration.py)
@@ -474,6 +480,14 @@ SKIPPED: dict[str, str] = {
                                 "version 404 (test_catalogue_pages.py)",
     "catalogue_pages.diff": "two versions compared: definitions.read as catalogue_pages.index, unknown versions 404, "
                             "equal ones 400 (test_version_diff.py)",
+    "modeler_pages.edit": "a process's newest version in the modeler: definitions.deploy as modeler_pages.new, an "
+                          "unknown id 404 (test_modeler_pages.py)",
+    "modeler_pages.check": "the modeler's check of a drawing (XML body): definitions.deploy, 403 for an auditor and a "
+                           "borrower (test_modeler_pages.py)",
+    "modeler_pages.deploy": "the modeler's deploy (XML body): definitions.deploy, refused drawings change nothing "
+                            "(test_modeler_pages.py)",
+    "modeler_pages.start": "a test instance from the modeler: definitions.deploy, 403 for an auditor and a borrower, "
+                           "an undeployed id 404 (test_modeler_pages.py)",
     "collections.assign_case": "a case assigned over the API: collections.assign, 403 for a collections agent, 422 "
                                "for an organisation that is not an agency (test_collections.py)",
 }

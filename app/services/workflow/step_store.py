@@ -17,7 +17,15 @@ from sqlalchemy import CursorResult, Executable, Table, bindparam, insert, selec
 from app.engine.durations import due_after
 from app.engine.runner import SIGNAL_PREFIX, ReadyTask, StepOutcome
 from app.extensions import db
-from app.models import HumanTask, Incident, InstanceEvent, InstanceParty, MessageWait, ProcessInstance
+from app.models import (
+    HumanTask,
+    Incident,
+    InstanceEvent,
+    InstanceParty,
+    InstanceWait,
+    MessageWait,
+    ProcessInstance,
+)
 from app.models.task import OPEN_TASK_STATES
 from app.services import context
 from app.services.errors import Conflict, NotFound
@@ -30,6 +38,7 @@ EVENTS: Table = InstanceEvent.__table__  # type: ignore[assignment]
 WAITS: Table = MessageWait.__table__  # type: ignore[assignment]
 INCIDENTS: Table = Incident.__table__  # type: ignore[assignment]
 PARTIES: Table = InstanceParty.__table__  # type: ignore[assignment]
+ELEMENT_WAITS: Table = InstanceWait.__table__  # type: ignore[assignment]
 _LOAD = select(INSTANCES.c.id, INSTANCES.c.process_version_id, INSTANCES.c.pins, INSTANCES.c.business_key,
                INSTANCES.c.status, INSTANCES.c.state, INSTANCES.c.lock_version, INSTANCES.c.waiting_for,
                INSTANCES.c.last_event_hash)
@@ -46,6 +55,8 @@ _RESOLVE_INCIDENTS = update(INCIDENTS).where(
 _INSERT_INCIDENT = insert(INCIDENTS)
 _DELETE_WAITS = WAITS.delete().where(WAITS.c.instance_id == bindparam("instance_id"))
 _INSERT_WAITS = insert(WAITS)
+_DELETE_ELEMENT_WAITS = ELEMENT_WAITS.delete().where(ELEMENT_WAITS.c.instance_id == bindparam("instance_id"))
+_INSERT_ELEMENT_WAITS = insert(ELEMENT_WAITS)
 # The SET clause comes from the parameters' keys; the guard's names must not be column names.
 # The history's head is guarded too: an event recorded outside a step (a claim) moves it without
 # a new lock_version, and a step that read the old head must not fork the chain (history_chain).
@@ -139,6 +150,7 @@ class Step:
         if outcome.messages != instance.waiting_for:
             self._wait_for(outcome.messages)
             values["waiting_for"] = outcome.messages
+        self._wait_at(_waiting_elements(outcome), new)
         if instance.status == "error":  # a retry: its incident is over, whatever comes next
             core(_RESOLVE_INCIDENTS, {"_instance_id": instance.id, "resolved_at": at, "resolved_by_id": self.actor_id})
         if outcome.status == "completed":
@@ -178,6 +190,14 @@ class Step:
             self.instance.parties = dict(core(_PARTIES_OF, {"instance_id": self.instance.id}).all())
         return self.instance.parties
 
+    def _wait_at(self, elements: list[str], new: bool) -> None:
+        """Keep instance_waits to the elements where the instance waits after this step (a new
+        instance has none to remove)."""
+        if not new:
+            clear_waits(self.instance.id)
+        if elements:
+            core(_INSERT_ELEMENT_WAITS, [{"instance_id": self.instance.id, "element_id": e} for e in elements])
+
     def _wait_for(self, names: list[str]) -> None:
         """Mirror the messages the instance waits for into message_waits (found by business key)."""
         instance = self.instance
@@ -188,6 +208,19 @@ class Step:
             core(_INSERT_WAITS, [{"instance_id": instance.id, "name": n, "business_key": instance.business_key or ""}
                                  for n in mirrored])
         instance.waiting_for = names
+
+
+def _waiting_elements(outcome: StepOutcome) -> list[str]:
+    """Where the instance waits after a step: the engine's waits, or the element that failed."""
+    if outcome.status == "error":
+        failed = (outcome.error or {}).get("element_id")
+        return [failed] if failed else []
+    return outcome.waits if outcome.status == "waiting" else []
+
+
+def clear_waits(instance_id: int) -> None:
+    """Forget where an instance waits (before a step writes it again, or when it is cancelled)."""
+    core(_DELETE_ELEMENT_WAITS, {"instance_id": instance_id})
 
 
 def update_instance(instance: InstanceRow, values: dict[str, Any]) -> int:

@@ -1,0 +1,101 @@
+"""A deployed version's diagram as the instance pages read it: each element's kind and name in every
+language, and the file as a reader may be shown it — names in the reader's language, and for a party
+without the scripts' internals (scripts, conditions, properties, expressions, documentation).
+Read from the file as deployed (never changed), parsed once per version and kept in memory."""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Deployment, ProcessVersion
+
+BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
+NAMESPACES = {"bpmn": BPMN[1:-1], "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+              "dc": "http://www.omg.org/spec/DD/20100524/DC", "di": "http://www.omg.org/spec/DD/20100524/DI",
+              "spiffworkflow": SPIFF[1:-1]}
+for _prefix, _uri in NAMESPACES.items():
+    ET.register_namespace(_prefix, _uri)
+# Where an instance can wait: the "waits at" filter offers these (and any element can fail).
+WAITING_KINDS = frozenset({"userTask", "manualTask", "receiveTask", "intermediateCatchEvent", "boundaryEvent",
+                           "eventBasedGateway"})
+NOT_ELEMENTS = frozenset({"process", "laneSet", "lane", "incoming", "outgoing", "extensionElements",
+                          "sequenceFlow", "messageFlow", "association", "textAnnotation"})
+# What a party is not shown: the scripts' internals, kept for the platform's staff.
+INTERNALS = frozenset({"script", "conditionExpression", "extensionElements", "documentation", "timeDuration",
+                       "timeDate", "timeCycle", "ioSpecification", "dataInputAssociation", "dataOutputAssociation",
+                       "multiInstanceLoopCharacteristics", "standardLoopCharacteristics", "dataObject",
+                       "dataObjectReference", "dataStoreReference", "textAnnotation", "association"})
+KEPT_ATTRIBUTES = frozenset({"id", "name", "sourceRef", "targetRef", "attachedToRef", "cancelActivity",
+                             "isExecutable", "bpmnElement", "isHorizontal", "isExpanded", "isMarkerVisible",
+                             "x", "y", "width", "height", "processRef", "default", "messageRef",
+                             "parallelMultiple", "eventGatewayType", "instantiate", "triggeredByEvent",
+                             "calledElement", "gatewayDirection", "targetNamespace", "errorRef", "signalRef",
+                             "escalationRef"})
+
+
+@dataclass(frozen=True)
+class Element:
+    kind: str  # the BPMN tag: userTask, intermediateCatchEvent, …
+    names: dict[str, str]  # language -> name ("en": the name attribute, "zh": its name@zh property)
+    timer: bool = False  # it has a timer event definition
+    message: bool = False  # it catches a message
+
+    def name(self, language: str) -> str | None:
+        return self.names.get(language) or self.names.get("en")
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+@lru_cache(maxsize=256)
+def _source(version_id: int, content_hash: str) -> bytes:  # the hash keys the cache (a test's fresh database)
+    return bytes(db.session.execute(select(Deployment.source).join(
+        ProcessVersion, ProcessVersion.deployment_id == Deployment.id).where(
+        ProcessVersion.id == version_id)).scalar_one())
+
+
+@lru_cache(maxsize=256)
+def elements(version_id: int, content_hash: str) -> dict[str, Element]:
+    """Every flow element of a version's file by id (every process in the file, subprocesses too);
+    `content_hash`: the version's, which keys the cache."""
+    found: dict[str, Element] = {}
+    root = ET.fromstring(_source(version_id, content_hash))
+    for process in root.iter(f"{BPMN}process"):
+        for node in process.iter():
+            kind = _local(node.tag)
+            if not node.tag.startswith(BPMN) or kind in NOT_ELEMENTS or not node.get("id"):
+                continue
+            names: dict[str, str] = {"en": node.get("name", "")} if node.get("name") else {}
+            for prop in node.iter(f"{SPIFF}property"):
+                if (prop.get("name") or "").startswith("name@") and prop.get("value"):
+                    names[prop.get("name", "")[5:]] = prop.get("value", "")
+            found[node.get("id", "")] = Element(
+                kind, names, timer=node.find(f"{BPMN}timerEventDefinition") is not None,
+                message=node.find(f"{BPMN}messageEventDefinition") is not None or kind == "receiveTask")
+    return found
+
+
+@lru_cache(maxsize=512)
+def shown_source(version_id: int, content_hash: str, language: str, internals: bool) -> bytes:
+    """The version's file with each element's name in `language`; without the scripts' internals
+    unless `internals` (the platform's staff)."""
+    root = ET.fromstring(_source(version_id, content_hash))
+    known = elements(version_id, content_hash)
+    for node in list(root.iter()):
+        element = known.get(node.get("id") or "")
+        if element is not None and element.name(language):
+            node.set("name", element.name(language) or "")
+        if not internals:
+            for child in list(node):
+                if isinstance(child.tag, str) and _local(child.tag) in INTERNALS:
+                    node.remove(child)
+            for attribute in list(node.attrib):
+                if _local(attribute) not in KEPT_ATTRIBUTES:
+                    del node.attrib[attribute]
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)

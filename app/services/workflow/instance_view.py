@@ -1,0 +1,290 @@
+"""One instance as its page shows it (`/instances/<id>`): the diagram's elements marked completed, active and
+failed with the number of runs of those that ran more than once, the history as a timeline, the open tasks
+with who they are offered to and who holds them, timers with their due times, the messages awaited,
+incidents, and whether the history's hash chain holds.
+
+Who sees it is `access.instance_visible` (another organisation's instance does not exist for them: 404).
+The platform's staff (`instances.inspect`) read everything: the data each event carried, the messages'
+names, the incidents' errors, the chain's verdict. A party to the deal reads the same page read-only
+without the scripts' internals: no data keys or values, no errors' text, no message names, only the events
+and elements its scope allows (`party_scope`: other parties' tasks left out, people outside its reach not
+named). Runs come from the saved state (`engine.element_runs`: a loop leaves one completed task per pass),
+never by restoring the workflow."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from app.engine.element_runs import element_runs
+from app.extensions import db
+from app.models import (
+    HumanTask,
+    Incident,
+    InstanceEvent,
+    InstanceParty,
+    InstanceWait,
+    Organisation,
+    ProcessInstance,
+    ProcessVersion,
+    User,
+)
+from app.models.task import OPEN_TASK_STATES
+from app.services.context import lazy_gettext as _l
+from app.services.errors import NotFound
+from app.services.identity import policy
+from app.services.identity.access import instance_visible
+from app.services.identity.directory import Principal
+from app.services.workflow import diagram_elements, history_chain, labels
+from app.services.workflow.diagram_elements import Element
+from app.services.workflow.party_scope import scope_of
+
+NOT_FOUND = _l("There is no such process instance, or it is not one you may see.")
+# What a party reads of the history: the deal's milestones and its tasks (its scope filters them).
+PARTY_EVENTS = frozenset({"started", "completed", "cancelled", "task_ready", "task_claimed", "task_unclaimed",
+                          "task_assigned", "task_completed", "task_cancelled", "timer_fired", "message_received"})
+SHORT = 200  # a value in the timeline is cut to this many characters
+WAITING_STATUSES = ("running", "waiting", "error")
+
+
+@dataclass(frozen=True)
+class Change:
+    key: str  # a data key (a code: shown translate="no", to the platform's staff only)
+    value: str  # its value as JSON, cut to SHORT
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    id: int
+    at: datetime
+    kind: str  # a code; the page shows `event_label`
+    element_id: str | None  # links the row to the diagram (None: the instance as a whole)
+    element_name: str | None  # in the reader's language (None: no element, or it has no name)
+    who: str | None  # a person's name; None: the platform itself (no user)
+    hidden_who: bool = False  # someone the reader may not name (another organisation's)
+    changes: list[Change] = field(default_factory=list)  # the data the event carried (staff only)
+
+
+@dataclass(frozen=True)
+class OpenTask:
+    id: int
+    element_id: str
+    title: str
+    lane: str | None  # a role code; the page shows `role_label`
+    organisation: str | None  # the organisation offered the task
+    state: str
+    holder: str | None  # who claimed it (or was assigned it)
+    hidden_holder: bool
+    due_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Timer:
+    element_id: str
+    name: str | None
+    due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Wait:
+    element_id: str
+    name: str | None
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    id: int
+    element_id: str | None
+    element_name: str | None
+    kind: str | None  # staff only
+    message: str | None  # staff only: the error's text
+    attempts: int | None
+    created_at: datetime
+    resolved_at: datetime | None
+
+
+@dataclass
+class InstanceView:
+    id: int
+    process_id: str
+    process_name: str
+    version: int
+    version_id: int
+    status: str
+    business_key: str | None
+    started_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+    started_by: str | None
+    internals: bool  # the reader is platform staff: data, errors and the chain are shown
+    parties: list[tuple[str, str]]  # (party code, organisation name)
+    markers: dict[str, str]  # element id -> completed | active | failed
+    counts: dict[str, int]  # element id -> runs, for elements that ran more than once
+    timeline: list[TimelineRow]
+    tasks: list[OpenTask]
+    timers: list[Timer]
+    waits: list[Wait]  # where it waits now (messages, receive tasks, …)
+    messages: list[str]  # the names of the messages awaited (codes: staff only)
+    incidents: list[IncidentRow]
+    may_repair: bool
+    chain: history_chain.Verdict | None
+    data: dict[str, Any] | None  # the instance's data now (staff only)
+
+
+def _name(known: dict[str, Element], element_id: str | None, language: str) -> str | None:
+    element = known.get(element_id or "")
+    return element.name(language) if element else None
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str, sort_keys=True) if not isinstance(value, str) else value
+    return text if len(text) <= SHORT else text[:SHORT - 1] + "…"
+
+
+def _changes(kind: str, details: dict[str, Any]) -> list[Change]:
+    """The data an event carried, key by key (what a form submitted, what the instance started with, a
+    message's payload, a failure's text)."""
+    if kind in ("task_completed", "started"):
+        carried = details.get("data") or {}
+    elif kind == "message_received":
+        payload = details.get("payload")
+        carried = {"message": details.get("name"), **(payload if isinstance(payload, dict) else {"payload": payload})}
+    else:
+        carried = {k: v for k, v in details.items() if k not in ("task_id", "title", "lane")}
+    return [Change(str(k), _short(v)) for k, v in sorted(carried.items()) if v is not None] \
+        if isinstance(carried, dict) else [Change("data", _short(carried))]
+
+
+def _instance(principal: Principal, instance_id: int) -> ProcessInstance:
+    instance = db.session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id,
+                                                               instance_visible(principal)))
+    if instance is None:
+        raise NotFound(NOT_FOUND)
+    return instance
+
+
+def _people(ids: set[int | None]) -> dict[int, tuple[str, int]]:
+    known = sorted(i for i in ids if i is not None)
+    if not known:
+        return {}
+    return {r.id: (r.display_name or r.username, r.org_id) for r in db.session.execute(
+        select(User.id, User.display_name, User.username, User.org_id).where(User.id.in_(known)))}
+
+
+def view(principal: Principal, instance_id: int, language: str) -> InstanceView:
+    """The instance as `principal` may read it; 404 when they may not see it."""
+    instance = _instance(principal, instance_id)
+    internals = policy.allowed(principal, "instances.inspect")
+    scope = scope_of(principal, instance.id)
+    version = db.session.execute(select(ProcessVersion.names, ProcessVersion.content_hash).where(
+        ProcessVersion.id == instance.process_version_id)).one()
+    known = diagram_elements.elements(instance.process_version_id, version.content_hash)
+    shown = (lambda kind, element: True) if internals else scope.shows_event
+
+    events = db.session.execute(select(InstanceEvent.id, InstanceEvent.kind, InstanceEvent.element_id,
+                                       InstanceEvent.at, InstanceEvent.actor_id, InstanceEvent.details)
+                                .where(InstanceEvent.instance_id == instance.id).order_by(InstanceEvent.id)).all()
+    tasks = db.session.execute(select(HumanTask.id, HumanTask.element_id, HumanTask.title, HumanTask.properties,
+                                      HumanTask.lane, HumanTask.org_id, HumanTask.state, HumanTask.claimed_by_id,
+                                      HumanTask.due_at, HumanTask.created_at)
+                               .where(HumanTask.instance_id == instance.id, HumanTask.state.in_(OPEN_TASK_STATES))
+                               .order_by(HumanTask.id)).all()
+    people = _people({e.actor_id for e in events} | {t.claimed_by_id for t in tasks} | {instance.started_by_id})
+
+    def person(user_id: int | None) -> tuple[str | None, bool]:
+        if user_id is None or user_id not in people:
+            return None, False
+        name, org_id = people[user_id]
+        return (name, False) if scope.names_actor(org_id) else (None, True)
+
+    timeline = []
+    for e in events:
+        if not shown(e.kind, e.element_id) or (not internals and e.kind not in PARTY_EVENTS):
+            continue
+        who, hidden = person(e.actor_id)
+        timeline.append(TimelineRow(e.id, e.at, e.kind, e.element_id if e.element_id in known else None,
+                                    _name(known, e.element_id, language), who, hidden,
+                                    _changes(e.kind, e.details or {}) if internals else []))
+
+    bound = db.session.execute(select(InstanceParty.party, InstanceParty.org_id).where(
+        InstanceParty.instance_id == instance.id).order_by(InstanceParty.party)).all()
+    org_ids = sorted({t.org_id for t in tasks if t.org_id} | {org_id for _party, org_id in bound})
+    orgs: dict[int, str] = dict(db.session.execute(select(Organisation.id, Organisation.name).where(
+        Organisation.id.in_(org_ids))).all()) if org_ids else {}  # type: ignore[arg-type]
+    parties = [(party, orgs.get(org_id, "")) for party, org_id in bound]
+    open_tasks = []
+    for t in tasks:
+        if not internals and t.element_id in scope.hidden_elements:
+            continue
+        holder, hidden = person(t.claimed_by_id)
+        open_tasks.append(OpenTask(t.id, t.element_id, _name(known, t.element_id, language)
+                                   or labels.task_title(t.title, t.properties, language), t.lane,
+                                   orgs.get(t.org_id) if t.org_id else None, t.state, holder, hidden, t.due_at,
+                                   t.created_at))
+
+    runs = element_runs(_state(instance.id), frozenset((instance.pins or {}).keys()))
+    incidents = db.session.execute(select(Incident).where(Incident.instance_id == instance.id)
+                                   .order_by(Incident.id)).scalars().all()
+    open_failures = {i.element_id for i in incidents if i.resolved_at is None and i.element_id}
+    markers: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for element_id, run in runs.items():
+        if element_id not in known or (not internals and element_id in scope.hidden_elements):
+            continue
+        now = run.failed or run.active or element_id in open_failures
+        state = "failed" if run.failed or element_id in open_failures else "active" if run.active else "completed"
+        markers[element_id] = state
+        if run.completed + (1 if now else 0) > 1:
+            counts[element_id] = run.completed + (1 if now else 0)
+    for element_id in open_failures:
+        if element_id in known:
+            markers[element_id] = "failed"
+
+    waiting = [] if instance.status not in WAITING_STATUSES else list(db.session.scalars(
+        select(InstanceWait.element_id).where(InstanceWait.instance_id == instance.id).order_by(InstanceWait.element_id)))
+    waiting = [e for e in waiting if internals or e not in scope.hidden_elements]
+    timers = [Timer(e, _name(known, e, language), _due(runs[e].due if e in runs else None) or instance.due_at)
+              for e in waiting if e in known and known[e].timer]
+    waits = [Wait(e, _name(known, e, language)) for e in waiting if e in known and known[e].message]
+    return InstanceView(
+        instance.id, instance.process_id, labels.process_title(version.names, instance.process_id, language),
+        instance.version, instance.process_version_id, instance.status, instance.business_key,
+        instance.created_at, instance.updated_at, instance.ended_at, person(instance.started_by_id)[0], internals,
+        parties, markers, counts, timeline, open_tasks, timers, waits,
+        list(instance.waiting_for or []) if internals else [],
+        [IncidentRow(i.id, i.element_id, _name(known, i.element_id, language), i.kind if internals else None,
+                     i.message if internals else None, i.attempts, i.created_at, i.resolved_at) for i in incidents],
+        may_repair(principal), history_chain.verdict_of(instance.id) if internals else None,
+        scope.data(instance.data) if internals else None)
+
+
+def _state(instance_id: int) -> str:
+    return db.session.scalar(select(ProcessInstance.state).where(ProcessInstance.id == instance_id)) or ""
+
+
+def _due(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def may_repair(principal: Principal) -> bool:
+    """Whether the page links to the instance's repair page (retry an incident, cancel)."""
+    return policy.allowed(principal, "incidents.retry") or policy.allowed(principal, "instances.cancel")
+
+
+def diagram(principal: Principal, instance_id: int, language: str) -> bytes:
+    """The instance's version's file as the reader may see it: names in their language; for a party,
+    without the scripts' internals (`diagram_elements.shown_source`)."""
+    instance = _instance(principal, instance_id)
+    content_hash = db.session.scalar(select(ProcessVersion.content_hash).where(
+        ProcessVersion.id == instance.process_version_id)) or ""
+    return diagram_elements.shown_source(instance.process_version_id, content_hash, language,
+                                         policy.allowed(principal, "instances.inspect"))
+
+

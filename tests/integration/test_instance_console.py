@@ -1,0 +1,286 @@
+"""Instance search (`/instances`) and the instance page (`/instances/<id>`, issue 16).
+
+The search finds instances by each filter — process, version, status, business key (start or any part),
+party, start date, and the element where it waits (`instance_waits`, written by every step). The page
+marks the diagram's elements completed, active and failed, counts the runs of an element a loop passed
+more than once, lists the history in the reader's language with the data that changed, the open tasks,
+timers and messages awaited, incidents and the chain's verdict. A party to the deal reads its own deal
+without data keys, values or error texts; another organisation's instance is 404."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select, update
+
+from app.extensions import db
+from app.models import InstanceEvent, InstanceWait, Organisation
+from app.services.identity import directory as identity
+from app.services.workflow.deployment import DiagramFile, deploy_and_commit
+from tests.integration.instance_api import complete, open_tasks
+from tests.integration.test_identity import set_password, sign_in
+
+API = "/api/v1"
+EN, ZH = {"Accept-Language": "en"}, {"Accept-Language": "zh-CN"}
+
+
+def _diagram(review_name: str = "Review the loop") -> bytes:
+    """A loop run `limit` times by scripts, the funder's first review, a check that fails when the review
+    says so, then a message and a one-hour timer awaited side by side."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
+                  id="defs_console_loop" targetNamespace="http://loanflow.local/bpmn">
+  <bpmn:message id="msg_news" name="console_news"/>
+  <bpmn:process id="console_loop" name="Console loop" isExecutable="true">
+    <bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="name@zh" value="控制台循环"/></spiffworkflow:properties></bpmn:extensionElements>
+    <bpmn:laneSet id="lanes"><bpmn:lane id="lane_review" name="first_reviewer"><bpmn:flowNodeRef>review</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:scriptTask id="init" name="Init"><bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f1</bpmn:outgoing>
+      <bpmn:script>i = 0</bpmn:script></bpmn:scriptTask>
+    <bpmn:exclusiveGateway id="merge"><bpmn:incoming>f1</bpmn:incoming><bpmn:incoming>f_back</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:scriptTask id="step" name="Count a pass"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="name@zh" value="计数一次"/></spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:script>i += 1</bpmn:script></bpmn:scriptTask>
+    <bpmn:exclusiveGateway id="again" name="Again?" default="f_review"><bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f_back</bpmn:outgoing><bpmn:outgoing>f_review</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:userTask id="review" name="{review_name}">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="name@zh" value="审查循环"/></spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>f_review</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing></bpmn:userTask>
+    <bpmn:scriptTask id="check" name="Check the ratio"><bpmn:incoming>f4</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing>
+      <bpmn:script>ratio = 1 / (0 if fail else 1)</bpmn:script></bpmn:scriptTask>
+    <bpmn:parallelGateway id="fork"><bpmn:incoming>f5</bpmn:incoming><bpmn:outgoing>f6</bpmn:outgoing><bpmn:outgoing>f7</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:intermediateCatchEvent id="wait_news" name="News arrived">
+      <bpmn:incoming>f6</bpmn:incoming><bpmn:outgoing>f8</bpmn:outgoing>
+      <bpmn:messageEventDefinition id="med_news" messageRef="msg_news"/>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:intermediateCatchEvent id="cool" name="An hour passed">
+      <bpmn:incoming>f7</bpmn:incoming><bpmn:outgoing>f9</bpmn:outgoing>
+      <bpmn:timerEventDefinition id="ted_cool"><bpmn:timeDuration>"PT1H"</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:parallelGateway id="join"><bpmn:incoming>f8</bpmn:incoming><bpmn:incoming>f9</bpmn:incoming><bpmn:outgoing>f10</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:endEvent id="end"><bpmn:incoming>f10</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="init"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="init" targetRef="merge"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="merge" targetRef="step"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="step" targetRef="again"/>
+    <bpmn:sequenceFlow id="f_back" sourceRef="again" targetRef="merge">
+      <bpmn:conditionExpression>i &lt; limit</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f_review" sourceRef="again" targetRef="review"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="review" targetRef="check"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="check" targetRef="fork"/>
+    <bpmn:sequenceFlow id="f6" sourceRef="fork" targetRef="wait_news"/>
+    <bpmn:sequenceFlow id="f7" sourceRef="fork" targetRef="cool"/>
+    <bpmn:sequenceFlow id="f8" sourceRef="wait_news" targetRef="join"/>
+    <bpmn:sequenceFlow id="f9" sourceRef="cool" targetRef="join"/>
+    <bpmn:sequenceFlow id="f10" sourceRef="join" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+""".encode()
+
+
+@pytest.fixture
+def console(app, client, auth, clock):
+    """console_loop v1 and v2; deals: LOOP-1 (BORR1 / BANK1, three passes, waiting at the review),
+    LOOP-2 (BORR2 / BANK1 on v2, review done: waiting for news and the timer), LOOP-3 (BORR1, the check
+    failed), and OTHER-9 a day later on v2 (cancelled). Users with passwords: the analyst `ana`,
+    BORR1's applicant `appl1`, BORR2's `appl2`."""
+    with app.app_context():
+        for code, kinds in (("BORR1", ["borrower"]), ("BORR2", ["borrower"]), ("BANK1", ["funder"])):
+            identity.create_org(code, kinds, f"Organisation {code}")
+        identity.create_user("ana", "PLATFORM", ["analyst"], display_name="郑分析")
+        identity.create_user("appl1", "BORR1", ["applicant"])
+        identity.create_user("appl2", "BORR2", ["applicant"])
+        identity.create_user("rev1", "BANK1", ["first_reviewer"], display_name="Reviewer One")
+        deploy_and_commit([DiagramFile("console_loop.bpmn", _diagram())])
+        db.session.remove()
+    ids = {}
+
+    def begin(key: str, borrower: str, **data):
+        body = {"process_id": "console_loop", "business_key": key, "data": {"limit": 3, "fail": False, **data},
+                "parties": {"borrower": borrower, "funder": "BANK1"}}
+        r = client.post(f"{API}/process-instances", json=body, headers=auth)
+        assert r.status_code == 201, r.json
+        ids[key] = r.json["id"]
+        return ids[key]
+
+    begin("LOOP-1", "BORR1")
+    with app.app_context():
+        deploy_and_commit([DiagramFile("console_loop.bpmn", _diagram("Review the loop again"))])
+        db.session.remove()
+    complete(client, auth, open_tasks(client, auth, begin("LOOP-2", "BORR2", limit=1))["review"]["id"],
+             note="looks fine")
+    r = client.post(f"{API}/tasks/{open_tasks(client, auth, begin('LOOP-3', 'BORR1'))['review']['id']}/complete",
+                    json={"data": {"fail": True}}, headers=auth)
+    assert r.status_code == 200 and r.json["state"] == "completed", r.json  # the check then fails
+    clock.advance(days=1)
+    begin("OTHER-9", "BORR2")
+    assert client.post(f"{API}/process-instances/{ids['OTHER-9']}/cancel", headers=auth).status_code == 200
+    for user in ("ana", "appl1", "appl2"):
+        set_password(app, user)
+    return ids
+
+
+def _found(page: str) -> list[int]:
+    return [int(i) for i in re.findall(r'<tr data-instance="(\d+)"', page)]
+
+
+def _search(client, **query) -> list[int]:
+    r = client.get("/instances", query_string=query, headers=EN)
+    assert r.status_code == 200, r.text
+    return _found(r.text)
+
+
+def test_search_finds_instances_by_each_filter(client, console, app):
+    sign_in(client, "ana")
+    every = [console[k] for k in ("OTHER-9", "LOOP-3", "LOOP-2", "LOOP-1")]  # newest first
+    assert _search(client) == every
+    assert _search(client, process="console_loop", version=1) == [console["LOOP-1"]]
+    assert _search(client, process="console_loop", version=2) == every[:3]
+    assert _search(client, status="error") == [console["LOOP-3"]]
+    assert _search(client, status="cancelled") == [console["OTHER-9"]]
+    assert _search(client, key="LOOP") == every[1:]
+    assert _search(client, key="OOP-", match="contains") == every[1:]
+    assert _search(client, key="OOP-") == []  # a prefix: nothing starts with it
+    assert _search(client, key="100%") == []  # LIKE's wildcards are literal
+    with app.app_context():
+        borr2 = str(db.session.scalar(select(Organisation.id).where(Organisation.code == "BORR2")))
+    assert f'<option value="{borr2}">Organisation BORR2</option>' in client.get("/instances", headers=EN).text
+    assert _search(client, party=borr2) == [console["OTHER-9"], console["LOOP-2"]]
+    assert _search(client, **{"from": "2026-11-29"}) == [console["OTHER-9"]]
+    assert _search(client, to="2026-11-28") == every[1:]
+    assert _search(client, waits="review") == [console["LOOP-1"]]
+    assert _search(client, waits="wait_news") == [console["LOOP-2"]]
+    assert _search(client, waits="cool") == [console["LOOP-2"]]
+    assert _search(client, waits="check") == [console["LOOP-3"]]  # where it failed
+    # the cancelled instance waits nowhere any more
+    with app.app_context():
+        assert db.session.scalars(select(InstanceWait.element_id).where(
+            InstanceWait.instance_id == console["OTHER-9"])).all() == []
+
+
+def test_the_waits_filter_offers_the_chosen_process_elements_by_name(client, console):
+    sign_in(client, "ana")
+    page = client.get("/instances", query_string={"process": "console_loop"}, headers=ZH).text
+    waits = re.search(r'<select name="waits".*?</select>', page, re.S).group(0)
+    assert '<option value="review">审查循环</option>' in waits
+    assert 'value="step"' not in waits  # a script task does not wait
+    row = re.search(rf'<tr data-instance="{console["LOOP-1"]}">.*?</tr>', page, re.S).group(0)
+    assert "审查循环" in row and "控制台循环" in row
+
+
+def test_search_is_for_the_platforms_staff(client, console):
+    sign_in(client, "appl1")
+    assert client.get("/instances").status_code == 403
+
+
+def _marker_map(page: str) -> dict[str, str]:
+    markers = re.search(r'data-markers="([^"]*)"', page).group(1)
+    return dict(pair.rsplit(":", 1) for pair in markers.split())
+
+
+def _counts(page: str) -> dict[str, int]:
+    counts = re.search(r'data-counts="([^"]*)"', page).group(1)
+    return {k: int(v) for k, v in (pair.rsplit(":", 1) for pair in counts.split())}
+
+
+def test_the_page_marks_completed_active_and_failed_elements_and_counts_the_loops_runs(client, console):
+    sign_in(client, "ana")
+    page = client.get(f"/instances/{console['LOOP-1']}", headers=EN).text
+    markers = _marker_map(page)
+    assert markers["review"] == "active"
+    assert {markers[e] for e in ("start", "init", "merge", "step", "again")} == {"completed"}
+    assert "check" not in markers and "end" not in markers
+    assert _counts(page) == {"merge": 3, "step": 3, "again": 3}
+    failed = client.get(f"/instances/{console['LOOP-3']}", headers=EN).text
+    assert _marker_map(failed)["check"] == "failed"
+    assert _marker_map(failed)["review"] == "completed"
+    incidents = re.search(r'<section class="card" id="incidents">.*?</section>', failed, re.S).group(0)
+    assert "Check the ratio" in incidents and "division by zero" in incidents  # the staff read the error
+    assert f'href="/instances/{console["LOOP-3"]}/repair"' not in failed  # an analyst may not repair
+    waiting = client.get(f"/instances/{console['LOOP-2']}", headers=EN).text
+    assert {k: v for k, v in _marker_map(waiting).items() if v == "active"} == {"wait_news": "active", "cool": "active"}
+    assert _counts(waiting) == {}  # one pass only
+
+
+def test_the_admin_is_offered_the_repair_page_of_a_failed_instance(client, console, app):
+    with app.app_context():
+        identity.create_user("adm", "PLATFORM", ["platform_admin"])
+        db.session.remove()
+    set_password(app, "adm")
+    sign_in(client, "adm")
+    page = client.get(f"/instances/{console['LOOP-3']}", headers=EN).text
+    assert f'href="/instances/{console["LOOP-3"]}/repair"' in page
+
+
+def test_the_timeline_says_who_did_what_when_with_the_data_that_changed(client, console):
+    sign_in(client, "ana")
+    page = client.get(f"/instances/{console['LOOP-2']}", headers=EN).text
+    rows = re.findall(r'<li class="event[^"]*" data-event="\d+"(?: data-element="([^"]*)" tabindex="0")?>(.*?)</li>',
+                      page, re.S)
+    texts = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)).strip() for _element, body in rows]
+    assert [t.split(" PM ", 1)[1] for t in texts] == [
+        "Deal started Platform administrator fail false limit 1",  # who started it, and the data it began with
+        "Task opened: Review the loop again the platform",
+        "Task done: Review the loop again Platform administrator note looks fine",  # what the form submitted
+    ]
+    assert [element for element, _body in rows] == ["", "review", "review"]  # a task's rows point at it
+    assert texts[0].startswith("Nov 28, 2026, 5:00:00 PM")  # in the platform's time zone
+    assert 'id="waiting"' in page and "News arrived" in page and "An hour passed" in page
+    assert '<code translate="no" class="message-name">console_news</code>' in page
+    assert re.search(r"An hour passed · due ", page)
+
+
+def test_both_languages(client, console):
+    sign_in(client, "ana")
+    zh = client.get(f"/instances/{console['LOOP-1']}", headers=ZH).text
+    assert "控制台循环" in zh and "审查循环" in zh
+    assert "Deal started" not in zh and "Open tasks" not in zh and "Offered to" not in zh
+    en = client.get(f"/instances/{console['LOOP-1']}", headers=EN).text
+    assert "Console loop" in en and "Open tasks" in en
+
+
+def test_a_party_reads_its_own_deal_without_the_scripts_internals_and_another_is_404(client, console):
+    sign_in(client, "appl1")
+    page = client.get(f"/instances/{console['LOOP-3']}", headers=EN)
+    assert page.status_code == 200
+    text = page.text
+    timeline = re.search(r'<ol id="timeline">.*?</ol>', text, re.S).group(0)
+    assert "limit" not in text and 'class="changes"' not in text and 'id="instance-data"' not in text  # no data
+    assert "ZeroDivisionError" not in text and "division" not in text  # no error's text
+    assert "Deal started" in timeline and "Task opened" not in timeline and "Task done" not in timeline
+    assert "Review the loop" not in text  # the funder's review is not the borrower's to read
+    assert "review" not in _marker_map(text)
+    assert _marker_map(text)["check"] == "failed"
+    assert 'id="chain"' not in text and "/repair" not in text
+    diagram = client.get(f"/instances/{console['LOOP-3']}/diagram")
+    assert diagram.status_code == 200 and b"<bpmn:script>" not in diagram.data and b"1 / (0" not in diagram.data
+    assert b"conditionExpression" not in diagram.data and b'id="check"' in diagram.data
+    assert client.get(f"/instances/{console['LOOP-2']}").status_code == 404  # BORR2's deal
+    assert client.get(f"/instances/{console['LOOP-2']}/diagram").status_code == 404
+    sign_in(client, "appl2")
+    assert client.get(f"/instances/{console['LOOP-2']}").status_code == 200
+
+
+def test_the_staff_diagram_keeps_the_scripts_and_names_elements_in_the_readers_language(client, console):
+    sign_in(client, "ana")
+    zh = client.get(f"/instances/{console['LOOP-1']}/diagram", headers=ZH).data.decode()
+    assert 'name="计数一次"' in zh and "i += 1" in zh
+
+
+def test_the_chain_verdict_reports_an_altered_event(client, console, app):
+    sign_in(client, "ana")
+    page = client.get(f"/instances/{console['LOOP-1']}", headers=EN).text
+    assert 'id="chain" class="intact"' in page
+    with app.app_context():
+        first = db.session.scalar(select(InstanceEvent.id).where(InstanceEvent.instance_id == console["LOOP-1"])
+                                  .order_by(InstanceEvent.id).offset(1).limit(1))
+        db.session.execute(update(InstanceEvent).where(InstanceEvent.id == first).values(details={"forged": True}))
+        db.session.commit()
+    page = client.get(f"/instances/{console['LOOP-1']}", headers=EN).text
+    assert 'id="chain" class="broken"' in page
+    assert f'data-event="{first}"' in page and re.search(rf'class="event broken" data-event="{first}"', page)
+    zh = client.get(f"/instances/{console['LOOP-1']}", headers=ZH).text
+    assert 'id="chain" class="broken"' in zh and "历史记录被篡改过。" in zh
