@@ -78,13 +78,15 @@ def list_command() -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write the files into this folder (default: print them to stdout).")
 def export_command(out_dir: Path | None) -> None:
-    """The source of the latest version of every deployed diagram."""
-    for filename, source in deployment.export_sources():
+    """What runs: the source of the latest version of every deployed diagram, and every form as it runs
+    (its newest deployed version, maybe saved in the console) under forms/."""
+    files = [*deployment.export_sources(), *((f"forms/{name}", content) for name, content in deployment.export_forms())]
+    for filename, source in files:
         if out_dir is None:
             click.echo(f"==> {filename} <==")
             click.echo(source.decode("utf-8"))
         else:
-            out_dir.mkdir(parents=True, exist_ok=True)
+            (out_dir / filename).parent.mkdir(parents=True, exist_ok=True)
             (out_dir / filename).write_bytes(source)
             click.echo(str(out_dir / filename))
 

@@ -48,7 +48,11 @@ def test_export_writes_the_latest_sources(runner, deploy, tmp_path):
     deploy("twelve_steps.bpmn", "review_with_form.bpmn")
     out = invoke(runner, "processes", "export", "--out", str(tmp_path / "export"))
     assert out.exit_code == 0
-    assert sorted(p.name for p in (tmp_path / "export").iterdir()) == ["review_with_form.bpmn", "twelve_steps.bpmn"]
+    assert sorted(p.name for p in (tmp_path / "export").iterdir()) == ["forms", "review_with_form.bpmn",
+                                                                       "twelve_steps.bpmn"]
+    # and the forms as they run (their newest deployed versions)
+    assert sorted(p.name for p in (tmp_path / "export" / "forms").iterdir()) == ["review-schema.json",
+                                                                                 "review-uischema.json"]
     assert (tmp_path / "export" / "twelve_steps.bpmn").read_bytes() == (FIXTURES / "bpmn" / "twelve_steps.bpmn").read_bytes()
 
 

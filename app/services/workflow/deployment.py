@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import func, inspect, select
 
+from app.engine.dmn_lint import lint_decision_file
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.lint import lint_bundle
 from app.engine.parser import (  # DiagramFile: the entry points' input
@@ -204,7 +205,11 @@ def _check(files: list[DiagramFile], forms_from: str = "folder") -> _Checked:
     forms, unreadable = _load_forms(used, forms_from)
     # labels missing in a language: said by `processes validate`, not attached to deployed versions
     labelled = [p for found in _label_warnings(bundle, forms).values() for p in found]
-    problems = [*bundle.warnings, *(p for found in by_process.values() for p in found), *unreadable, *labelled]
+    # a decision table's inputs and input entries compile (SpiffWorkflow finds them only at run time)
+    tables = [p for f in {d.file.filename: d.file for d in bundle.decisions.values()}.values()
+              for p in lint_decision_file(f.filename, f.content)]
+    problems = [*bundle.warnings, *(p for found in by_process.values() for p in found), *unreadable, *labelled,
+                *tables]
     return _Checked(bundle, forms, problems, by_process)
 
 
@@ -387,6 +392,33 @@ def export_sources() -> list[tuple[str, bytes]]:
     for filename, source, _ in rows:
         files[filename] = source
     return sorted(files.items())
+
+
+def export_forms() -> list[tuple[str, bytes]]:
+    """Every form as it runs (its newest deployed version, `form_versions`), by file name, as JSON."""
+    return sorted((name, (json.dumps(content, ensure_ascii=False, indent=2) + "\n").encode())
+                  for name, content in _running_forms().items())
+
+
+def deploy_forms(forms: dict[str, dict], actor_id: int | None = None) -> list[DeployedVersion]:
+    """Deploy form files (name -> content, a form saved in the console): each becomes the form that runs,
+    and every process whose newest version uses one of them gets a new version with it, rebuilt from its
+    newest deployed file (`forms_from="deployed"`). Nothing is committed; an error changes nothing
+    the caller does not roll back."""
+    for name, content in forms.items():
+        _form_version(name, content)
+    newest = (select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v"))
+              .where(ProcessVersion.kind == "process").group_by(ProcessVersion.process_id).subquery())
+    rows = db.session.execute(
+        select(ProcessVersion.forms, Deployment.filename, Deployment.source)
+        .join(Deployment, ProcessVersion.deployment_id == Deployment.id)
+        .join(newest, (ProcessVersion.process_id == newest.c.process_id) & (ProcessVersion.version == newest.c.v))
+        .where(ProcessVersion.kind == "process")).all()
+    files = {filename: source for used, filename, source in rows if set(used or {}) & set(forms)}
+    if not files:
+        return []
+    return deploy([DiagramFile(name, bytes(source)) for name, source in sorted(files.items())], actor_id,
+                  forms_from="deployed")
 
 
 def upload_limit() -> int:

@@ -1,0 +1,62 @@
+"""What SpiffWorkflow's DMN reader leaves to run time: the table's input expressions and input entries.
+
+The reader compiles a rule's output entries when the table is parsed, but an input expression or an
+input entry that does not compile fails only when a process reaches the table. This check compiles
+them in the sandbox the way the DMN engine evaluates them (an entry is compared with `==` when it is
+an expression, else written after the input: `>= 600`, `not in ("A", "E")`; `?` stands for the
+input; `-` or nothing matches anything), so a table that could never run is refused at deploy.
+"""
+from __future__ import annotations
+
+import re
+
+from app.engine.errors import DiagramProblem
+from app.engine.scripting import SandboxViolation, compile_expression
+from app.engine.xml import read_xml
+
+DMN_NAMESPACE = "https://www.omg.org/spec/DMN/20191111/MODEL/"
+# `?` outside quotes: the input itself (the engine's "double-ended" entries: `4 < ? < 6`)
+_QUESTION = re.compile(r"(\?)(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)")
+
+
+def _compiles(text: str) -> str | None:
+    """None when the expression compiles in the sandbox, else why not."""
+    try:
+        compile_expression(text)
+    except (SandboxViolation, SyntaxError) as exc:
+        return str(exc)
+    return None
+
+
+def _entry_problem(entry: str) -> str | None:
+    if entry in ("", "-"):
+        return None
+    if _QUESTION.search(entry):
+        return _compiles(_QUESTION.sub("dmninputexpr", entry))
+    if _compiles(entry) is None:  # compared with ==
+        return None
+    return _compiles(f"dmninputexpr {entry}")  # an operator and its operand after the input
+
+
+def lint_decision_file(filename: str, content: bytes) -> list[DiagramProblem]:
+    """Each input expression and input entry of the file's decision tables that does not compile,
+    on its element (the input, or the rule's entry)."""
+    root = read_xml(content, filename)
+    problems: list[DiagramProblem] = []
+    for namespace in {DMN_NAMESPACE, root.nsmap.get(None) or "", root.nsmap.get("dmn") or ""} - {""}:
+        ns = f"{{{namespace}}}"
+        for table in root.iter(f"{ns}decisionTable"):
+            for expression in table.iter(f"{ns}inputExpression"):
+                text = (expression.findtext(f"{ns}text") or "").strip()
+                reason = _compiles(text) if text else "the input has no expression"
+                if reason:
+                    problems.append(DiagramProblem(filename, expression.get("id") or table.get("id"),
+                                                   f"input expression {text!r} does not compile: {reason}"))
+            for rule in table.iter(f"{ns}rule"):
+                for entry in rule.iter(f"{ns}inputEntry"):
+                    text = (entry.findtext(f"{ns}text") or "").strip()
+                    reason = _entry_problem(text)
+                    if reason:
+                        problems.append(DiagramProblem(filename, entry.get("id") or rule.get("id"),
+                                                       f"input entry {text!r} does not compile: {reason}"))
+    return problems
