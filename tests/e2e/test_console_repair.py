@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import FIXTURES
 from tests.e2e.conftest import screenshot, sign_in
+from tests.e2e.test_pages_a11y import check_page
 
 
 @pytest.fixture
@@ -86,6 +87,7 @@ def test_an_admin_retries_an_incident_and_moves_a_waiting_instance(new_page, liv
         page.locator("#preview-form button[type=submit]").click()
     expect(page.locator('#preview tr[data-element="review"]')).to_have_attribute("data-movable", "true")
     screenshot(page, "repair-migration-preview-en")
+    problems = check_page(page, "repair-migration-preview-en")
     page.fill("#migrate-form input[name=reason]", "approvals are now required")
     with page.expect_navigation():
         page.locator("#migrate-form button[type=submit]").click()
@@ -100,3 +102,8 @@ def test_an_admin_retries_an_incident_and_moves_a_waiting_instance(new_page, liv
     expect(zh.locator("h1")).to_contain_text("修复实例")
     expect(zh.locator("#repair-summary")).to_contain_text("版本 2")
     screenshot(zh, "repair-after-migration-zh")
+    problems += check_page(zh, "repair-after-migration-zh")
+    zh.goto("/processes/migrate_review/migrate?from=1&to=2")
+    expect(zh.locator("#bulk-preview")).to_be_visible()
+    problems += check_page(zh, "bulk-migration-preview-zh")
+    assert not problems, "\n".join(problems)
