@@ -129,6 +129,24 @@ def test_the_heatmap_counts_the_instances_that_reached_each_element_and_the_time
     assert client.get("/processes/heat_review/heatmap?version=2", headers=headers).status_code == 404
 
 
+def test_a_call_activity_counts_the_instances_that_reached_the_process_it_calls(client, app, auth, deploy):
+    """call_parent calls call_child (a countersign task) inside its own instance: two instances wait at the
+    countersign, a step of call_child and not an element of call_parent's diagram."""
+    from tests.integration.instance_api import open_tasks, start
+
+    deploy("call_child.bpmn", "call_parent.bpmn")
+    with app.app_context():
+        identity.create_user("ana", "PLATFORM", ["analyst"])
+        db.session.remove()
+    set_password(app, "ana")
+    ids = [start(client, auth, "call_parent")["id"] for _ in range(2)]
+    assert "countersign" in open_tasks(client, auth, ids[0])
+    sign_in(client, "ana")
+    page = client.get("/processes/call_parent/heatmap", headers=EN).text
+    counts = dict(re.findall(r'<tr data-element="([^"]+)" data-count="(\d+)"', page))
+    assert counts == {"start": "2", "call_econtract": "2"}  # countersign is call_child's, not drawn here
+
+
 def test_the_task_statistics_give_waits_and_throughput_per_lane_and_organisation(client, reviews, clock, app):
     _at(clock, 6)
     sign_in(client, "ana")

@@ -5,7 +5,8 @@ throughput per lane and organisation.
 What an instance passed is read from its history (`instance_events`): every event that names an
 element (a user task made ready, claimed, completed or withdrawn; a timer fired; a service call
 failed or retried; an error; the end event the instance finished on) counts the instance once for
-that element, and every instance counts for the process's start events. Automatic steps that went
+that element, every instance counts for the process's start events, and a call activity counts the
+instances that reached any element of the process it calls (which runs in its caller's instance). Automatic steps that went
 through without a trace (a gateway, a service call that succeeded the first time) are not in the
 history and are not counted. Time spent is a user task's, from `human_tasks`: created (made ready)
 to completed."""
@@ -47,6 +48,7 @@ class HeatElement:
 
     element_id: str
     name: str
+    name_language: str | None  # the language the name is written in; None: no name, the id stands for it
     instances: int
     completed: int  # user tasks completed there (the times' sample)
     median_seconds: float | None
@@ -63,23 +65,52 @@ class Heatmap:
     elements: list[HeatElement]  # most instances first, then by name
 
 
-def _names(source: bytes, process_id: str, language: str) -> tuple[dict[str, str], list[str]]:
-    """Every element's name in `language` (else its English name, else its id) and the process's own
-    start events."""
+@dataclass(frozen=True)
+class _Diagram:
+    """What the heatmap reads of a process's file."""
+
+    names: dict[str, tuple[str, str | None]]  # element id → (name, its language; None: the id)
+    starts: list[str]  # the process's own start events
+    calls: dict[str, str]  # call activity id → the process it calls
+
+
+def _diagram(source: bytes, process_id: str, language: str) -> _Diagram:
+    """Every element's name in `language` (else its English name, else its id), the start events and
+    the call activities of one process of a deployed file."""
     root = ET.fromstring(source)  # the file passed the strict deployment check
     process = next((p for p in root.iter(f"{BPMN}process") if p.get("id") == process_id), None)
     if process is None:
-        return {}, []
-    names: dict[str, str] = {}
+        return _Diagram({}, [], {})
+    names: dict[str, tuple[str, str | None]] = {}
+    calls: dict[str, str] = {}
     for element in process.iter():
         element_id = element.get("id")
         if not element_id or not element.tag.startswith(BPMN):
             continue
         translated = next((p.get("value") for p in element.iter(f"{SPIFF}property")
                            if p.get("name") == f"name@{language}"), None) if language != "en" else None
-        names[element_id] = translated or element.get("name") or element_id
-    starts = [e.get("id", "") for e in process.findall(f"{BPMN}startEvent")]
-    return names, starts
+        english = element.get("name")
+        names[element_id] = (translated, language) if translated else (english, "en") if english else (element_id, None)
+        if element.tag == f"{BPMN}callActivity" and element.get("calledElement"):
+            calls[element_id] = element.get("calledElement", "")
+    return _Diagram(names, [e.get("id", "") for e in process.findall(f"{BPMN}startEvent")], calls)
+
+
+def _called_elements(process_id: str, seen: set[str]) -> set[str]:
+    """The element ids of every deployed version of a called process and of the processes it calls in
+    turn: a called process runs inside its caller's instance, and its history is the caller's."""
+    if process_id in seen:
+        return set()
+    seen.add(process_id)
+    found: set[str] = set()
+    for (source,) in db.session.execute(
+            select(Deployment.source).join(ProcessVersion, ProcessVersion.deployment_id == Deployment.id)
+            .where(ProcessVersion.kind == "process", ProcessVersion.process_id == process_id)):
+        inner = _diagram(bytes(source), process_id, "en")
+        found |= set(inner.names)
+        for called in inner.calls.values():
+            found |= _called_elements(called, seen)
+    return found
 
 
 def _level(count: int, most: int) -> int:
@@ -87,7 +118,8 @@ def _level(count: int, most: int) -> int:
 
 
 def heatmap(actor: Principal, process_id: str, version: int, language: str) -> Heatmap:
-    """The version's elements with the instances that reached each and the time its user tasks took."""
+    """The version's elements with the instances that reached each and the time its user tasks took. A
+    call activity counts the instances that reached any element of the process it calls."""
     policy.require(actor, "definitions.read")
     entry = catalogue.process_entry(actor, process_id, language)
     row = db.session.execute(
@@ -96,15 +128,25 @@ def heatmap(actor: Principal, process_id: str, version: int, language: str) -> H
                ProcessVersion.version == version)).first()
     if row is None or entry.kind != "process":
         raise NotFound(NO_SUCH_VERSION)
-    names, starts = _names(bytes(row.source), process_id, language)
+    diagram = _diagram(bytes(row.source), process_id, language)
     total = db.session.scalar(select(func.count()).where(ProcessInstance.process_version_id == row.id)) or 0
-    reached: dict[str, int] = dict(db.session.execute(
+    of_version = (select(InstanceEvent.instance_id).join(ProcessInstance, ProcessInstance.id == InstanceEvent.instance_id)
+                  .where(ProcessInstance.process_version_id == row.id))
+    reached: dict[str, int] = {str(element_id): int(count) for element_id, count in db.session.execute(
         select(InstanceEvent.element_id, func.count(InstanceEvent.instance_id.distinct()))
         .join(ProcessInstance, ProcessInstance.id == InstanceEvent.instance_id)
-        .where(ProcessInstance.process_version_id == row.id, InstanceEvent.element_id.is_not(None))
-        .group_by(InstanceEvent.element_id)).all())  # type: ignore[arg-type]
-    for start in starts:
+        .where(ProcessInstance.process_version_id == row.id,
+               InstanceEvent.element_id.in_(list(diagram.names)))
+        .group_by(InstanceEvent.element_id))}
+    for start in diagram.starts:
         reached[start] = total
+    for call, called in diagram.calls.items():
+        inside = _called_elements(called, {process_id}) - set(diagram.names)
+        if inside:
+            reached[call] = db.session.scalar(
+                select(func.count(InstanceEvent.instance_id.distinct()))
+                .where(InstanceEvent.instance_id.in_(of_version.scalar_subquery()),
+                       InstanceEvent.element_id.in_(sorted(inside)))) or 0
     spent: dict[str, list[float]] = defaultdict(list)
     for element_id, created, completed in db.session.execute(
             select(HumanTask.element_id, HumanTask.created_at, HumanTask.completed_at)
@@ -113,7 +155,7 @@ def heatmap(actor: Principal, process_id: str, version: int, language: str) -> H
         if completed is not None:  # the query asks for it; said again for the type checker
             spent[element_id].append((completed - created).total_seconds())
     most = max(reached.values(), default=0)
-    elements = [HeatElement(element_id, names.get(element_id, element_id), count, len(spent.get(element_id, [])),
+    elements = [HeatElement(element_id, *diagram.names[element_id], count, len(spent.get(element_id, [])),
                             statistics.median(spent[element_id]) if spent.get(element_id) else None,
                             statistics.fmean(spent[element_id]) if spent.get(element_id) else None,
                             _level(count, most))
