@@ -6,7 +6,8 @@ grant naming the caller's organisation as the funder, as the funder's trial bala
 
 The figures, as of the business date:
 - outstanding principal: per active loan, the principal due on its current instalments less what was
-  paid of it (written-off instalments excluded), exact to the cent;
+  paid of it (written-off instalments excluded), summed in whole cents by the database (exact on
+  SQLite too: `ledger.journal.cents_sum`);
 - loans per days-past-due bucket (`app.lending.overdue.bucket_for` over the batch's `loans.dpd`) with
   their outstanding principal; PAR30, the share of the outstanding principal on loans more than 30
   days past due;
@@ -34,6 +35,7 @@ from app.models.loan import Instalment
 from app.services.errors import NotFound
 from app.services.identity import policy
 from app.services.identity.directory import Principal
+from app.services.ledger.journal import cents_sum, from_cents
 from app.services.ledger.loans import business_today
 
 MONTHS = 12
@@ -145,33 +147,34 @@ def _first_day(key: str) -> date:
 
 
 def positions(loan_condition: ColumnElement[bool]) -> list[LoanPosition]:
-    """Every active loan's days past due and outstanding principal (summed here, exactly, in Decimal)."""
-    outstanding: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    dpd: dict[int, int] = {}
-    for loan_id, days, due, paid in db.session.execute(
-            select(Loan.id, Loan.dpd, Instalment.principal_due, Instalment.principal_paid)
-            .join(Instalment, Instalment.loan_id == Loan.id)
-            .where(loan_condition, Loan.status == "active", Instalment.is_current.is_(True),
-                   Instalment.status != "written_off")):
-        outstanding[loan_id] += Decimal(due) - Decimal(paid)
-        dpd[loan_id] = int(days)
-    return [LoanPosition(dpd[i], outstanding[i]) for i in sorted(dpd)]
+    """Every active loan's days past due and outstanding principal (summed in whole cents: exact)."""
+    rows = db.session.execute(
+        select(Loan.id, Loan.dpd, cents_sum(Instalment.principal_due), cents_sum(Instalment.principal_paid))
+        .join(Instalment, Instalment.loan_id == Loan.id)
+        .where(loan_condition, Loan.status == "active", Instalment.is_current.is_(True),
+               Instalment.status != "written_off")
+        .group_by(Loan.id, Loan.dpd).order_by(Loan.id))
+    return [LoanPosition(int(dpd), from_cents(due) - from_cents(paid)) for _id, dpd, due, paid in rows]
 
 
 def _months(loan_condition: ColumnElement[bool], today: date) -> list[MonthFigures]:
+    """Disbursed and repaid per month, summed per day in the database (in cents) and per month here."""
     keys = _month_keys(today)
     start = _first_day(keys[0])
     disbursed: dict[str, Decimal] = defaultdict(lambda: ZERO)
     repaid: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for on, amount in db.session.execute(select(Loan.disbursed_on, Loan.principal).where(
-            loan_condition, Loan.disbursed_on >= start, Loan.disbursed_on <= today)):
-        disbursed[on.strftime("%Y-%m")] += Decimal(amount)
-    for booked_on, amount in db.session.execute(
-            select(Payment.booked_on, Payment.amount).join(Loan, Loan.id == Payment.loan_id)
+    for on, cents in db.session.execute(
+            select(Loan.disbursed_on, cents_sum(Loan.principal))
+            .where(loan_condition, Loan.disbursed_on >= start, Loan.disbursed_on <= today)
+            .group_by(Loan.disbursed_on)):
+        disbursed[on.strftime("%Y-%m")] += from_cents(cents)
+    for booked_on, cents in db.session.execute(
+            select(Payment.booked_on, cents_sum(Payment.amount)).join(Loan, Loan.id == Payment.loan_id)
             .where(loan_condition, Payment.status == "booked", Payment.booked_on >= start,
-                   Payment.booked_on <= today)):
+                   Payment.booked_on <= today)
+            .group_by(Payment.booked_on)):
         if booked_on is not None:  # a booked payment has its date
-            repaid[booked_on.strftime("%Y-%m")] += Decimal(amount)
+            repaid[booked_on.strftime("%Y-%m")] += from_cents(cents)
     return [MonthFigures(k, disbursed[k], repaid[k]) for k in keys]
 
 

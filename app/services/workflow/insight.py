@@ -220,7 +220,7 @@ def task_statistics(actor: Principal, days: int = DEFAULT_PERIOD, at: datetime |
                HumanTask.created_at, HumanTask.completed_at)
         .where((HumanTask.created_at >= since) | (HumanTask.completed_at >= since),
                HumanTask.created_at <= until)).all()
-    claimed_at = _first_claims({t.instance_id for t in recent if t.created_at >= since})
+    claimed_at = _first_claims(since, until)
     for task in recent:
         key = (task.lane, task.org_id)
         if task.created_at >= since:
@@ -248,14 +248,14 @@ def task_statistics(actor: Principal, days: int = DEFAULT_PERIOD, at: datetime |
     return TaskStatistics(days, since, until, rows)
 
 
-def _first_claims(instance_ids: set[int]) -> dict[int, datetime]:
-    """When each task of these instances was first claimed (or assigned), by task id."""
+def _first_claims(since: datetime, until: datetime) -> dict[int, datetime]:
+    """When each task made ready in the period was first claimed (or assigned), by task id: the claim
+    events of the instances that have such a task."""
     first: dict[int, datetime] = {}
-    if not instance_ids:
-        return first
+    instances = select(HumanTask.instance_id).where(HumanTask.created_at >= since, HumanTask.created_at <= until)
     for at, details in db.session.execute(
             select(InstanceEvent.at, InstanceEvent.details)
-            .where(InstanceEvent.instance_id.in_(instance_ids), InstanceEvent.kind.in_(CLAIMS))):
+            .where(InstanceEvent.instance_id.in_(instances.scalar_subquery()), InstanceEvent.kind.in_(CLAIMS))):
         task_id = (details or {}).get("task_id")
         if isinstance(task_id, int) and (task_id not in first or at < first[task_id]):
             first[task_id] = at
