@@ -32,6 +32,7 @@ from app.lending.money import ZERO
 from app.lending.overdue import Bucket, bucket_for
 from app.models import Application, Loan, Organisation, OrgKind, Payment, Product
 from app.models.loan import Instalment
+from app.services.context import lazy_gettext as _l
 from app.services.errors import NotFound
 from app.services.identity import policy
 from app.services.identity.directory import Principal
@@ -42,6 +43,7 @@ MONTHS = 12
 PAR_DAYS = 30  # PAR30: loans more than this many days past due
 BUCKETS = tuple(Bucket)  # current, 1-30, 31-60, 61-90, 91+
 HUNDREDTH = Decimal("0.01")
+NO_SUCH_FUNDER = _l("There is no such funder.")
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ def _scope(actor: Principal, funder_org_id: int | None) -> tuple[int | None, lis
         select(Organisation.id, Organisation.name).join(OrgKind, OrgKind.org_id == Organisation.id)
         .where(OrgKind.kind == "funder").order_by(Organisation.name, Organisation.id))]
     if funder_org_id is not None and funder_org_id not in {f.org_id for f in funders}:
-        raise NotFound("no such funder")
+        raise NotFound(NO_SUCH_FUNDER)
     return funder_org_id, funders
 
 
