@@ -16,6 +16,7 @@ from app.engine.xml import read_xml
 
 DMN_NAMESPACE = "https://www.omg.org/spec/DMN/20191111/MODEL/"
 # `?` outside quotes: the input itself (the engine's "double-ended" entries: `4 < ? < 6`)
+_INPUT = "dmninputexpr"  # the name the DMN engine gives the input in an entry; said as <input>
 _QUESTION = re.compile(r"(\?)(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)")
 
 
@@ -24,7 +25,7 @@ def _compiles(text: str) -> str | None:
     try:
         compile_expression(text)
     except (SandboxViolation, SyntaxError) as exc:
-        return str(exc)
+        return str(exc).replace(_INPUT, "<input>")
     return None
 
 
@@ -32,10 +33,10 @@ def _entry_problem(entry: str) -> str | None:
     if entry in ("", "-"):
         return None
     if _QUESTION.search(entry):
-        return _compiles(_QUESTION.sub("dmninputexpr", entry))
+        return _compiles(_QUESTION.sub(_INPUT, entry))
     if _compiles(entry) is None:  # compared with ==
         return None
-    return _compiles(f"dmninputexpr {entry}")  # an operator and its operand after the input
+    return _compiles(f"{_INPUT} {entry}")  # an operator and its operand after the input
 
 
 def lint_decision_file(filename: str, content: bytes) -> list[DiagramProblem]:

@@ -9,7 +9,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   const status = document.getElementById("editor-status");
   const list = document.getElementById("table-problems");
   const msg = box.dataset;
-  const modeler = new DmnJS({container: box});
+  const modeler = new DmnJS({container: box, ...window.dmnWords(box)});
 
   const openTable = async () => {
     const table = modeler.getViews().find((view) => view.type === "decisionTable");

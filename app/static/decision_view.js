@@ -7,7 +7,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   try {
     const response = await fetch(box.dataset.source, {credentials: "same-origin"});
     if (!response.ok) throw new Error(String(response.status));
-    const viewer = new DmnJS({container: box});
+    const viewer = new DmnJS({container: box, ...window.dmnWords(box)});
     await viewer.importXML(await response.text());
     const table = viewer.getViews().find((view) => view.type === "decisionTable");
     if (table && viewer.getActiveView() !== table) await viewer.open(table);

@@ -12,14 +12,17 @@ from flask_login import current_user, login_required
 from app.services.errors import Invalid
 from app.services.workflow import decision_editor
 from app.services.workflow.decision_editor import TableProblem
+from app.web import dmn_words
 
 bp = Blueprint("decision_editor", __name__, template_folder="templates")
 
 
 @bp.app_context_processor
-def decision_edit_link() -> dict[str, bool]:
+def decision_edit_link() -> dict[str, object]:
+    """Whether pages offer to edit decisions; and dmn-js's words in the reader's language (`_dmn.html`)."""
     return {"may_edit_decisions": bool(current_user.is_authenticated
-                                       and decision_editor.may_edit(current_user.principal))}
+                                       and decision_editor.may_edit(current_user.principal)),
+            "dmn_words": dmn_words.dictionary}
 
 
 def _where(p: TableProblem) -> str:

@@ -75,9 +75,26 @@ def test_the_analyst_opens_a_decision_table_in_dmn_js_and_checks_it(demo_page):
     editor = page.locator("#dmn-editor[data-drawn=true]")
     expect(editor.locator(".tjs-table")).to_be_visible()
     _watermark_in_its_corner(editor)  # the bpmn.io watermark the licence keeps
-    expect(editor.locator('[data-element-id="rule_low_score_score"]')).to_contain_text("< 520")
+    expect(editor.locator(".hit-policy")).to_contain_text("命中策略")  # dmn-js's own words, in Chinese too
+    cell = editor.locator('[data-element-id="rule_low_score_score"]')
+    expect(cell).to_contain_text("< 520")
 
+    cell.click()  # an entry that cannot compile: the check names its rule and marks its cell
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.type("<<< 520 +")
+    page.locator("#check-table").click()
+    expect(page.locator("#editor-status")).to_have_attribute("data-outcome", "refused")
+    problem = page.locator('#table-problems li[data-element-id="rule_low_score_score"]')
+    expect(problem).to_contain_text("规则 3，列 Risk score")
+    expect(editor.locator('[data-element-id="rule_low_score_score"].has-problem')).to_be_visible()
+    screenshot(page, "console-decision-editor-problem")
+
+    cell.click()
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.type("< 520")
     page.locator("#check-table").click()
     expect(page.locator("#editor-status")).to_have_attribute("data-outcome", "ok")
+    expect(page.locator("#table-problems li.error")).to_have_count(0)
+    expect(editor.locator(".has-problem")).to_have_count(0)
     screenshot(page, "console-decision-editor")
     assert not errors, errors

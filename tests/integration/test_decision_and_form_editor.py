@@ -4,6 +4,7 @@ Schema with a preview rendered by the task page's code, and saving it gives the 
 new versions with it; `processes export` writes the forms as they run."""
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -110,6 +111,7 @@ def test_an_invalid_table_is_refused_with_the_rule_it_concerns_and_changes_nothi
     problem = checked.json["problems"][0]
     assert problem["element_id"] == "rule_approve_in" and problem["rule_id"] == "rule_approve"
     assert problem["where"] == where and problem["severity"] == "error"
+    assert "<input> >>> 600 +" in problem["reason"]  # the entry as written after the input
 
     refused = client.post("/decisions/credit_decision/deploy", data=broken, headers=post)
     assert refused.status_code == 422 and refused.json["ok"] is False
@@ -129,6 +131,10 @@ def test_the_catalogue_shows_a_decision_table_with_the_viewer_and_offers_to_edit
     page = client.get("/processes/credit_decision", headers=EN)
     assert 'id="decision-table"' in page.text and "dmn-viewer.production.min.js" in page.text
     assert 'href="/decisions/credit_decision/edit"' in page.text
+    # dmn-js's own words come with the page, in the reader's language
+    words = json.loads(html.unescape(re.search(r'data-words="([^"]*)"', client.get(
+        "/decisions/credit_decision/edit", headers=ZH).text).group(1)))
+    assert words["Hit policy:"] == "命中策略：" and words["Add rule below"] == "在下方添加规则"
 
 
 # ---- forms ----
