@@ -1,0 +1,145 @@
+"""The analyst's modeler in the browser (issue 16): the demo's analyst opens `risk_approval` from the catalogue
+in the vendored bpmn-js modeler (the bpmn.io watermark visible, no CSP violation), renames the first review
+and breaks the first reviewer's approval condition in our properties panel, saves and sees the error marked
+on that sequence flow and listed; clicking the problem selects the flow, the fixed condition checks clean,
+the deploy makes version N+1 — with every spiffworkflow property, operator, parameter and script of the
+file kept — and a test instance starts on it.
+
+On the demo server (`make run`'s processes and `seed demo`). Screenshots through `screenshot`
+($LOANFLOW_E2E_SCREENSHOTS)."""
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import screenshot
+from tests.e2e.test_catalogue import _watch_console
+from tests.e2e.test_pages_a11y import _choose_language, _sign_in, check_page
+
+
+def _latest(app, process_id: str) -> tuple[int, str]:
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Deployment, ProcessVersion
+
+    with app.app_context():
+        row = db.session.execute(
+            select(ProcessVersion.version, Deployment.source)
+            .join(Deployment, Deployment.id == ProcessVersion.deployment_id)
+            .where(ProcessVersion.process_id == process_id).order_by(ProcessVersion.version.desc())).first()
+        db.session.remove()
+    return row.version, bytes(row.source).decode("utf-8")
+
+
+def _select(page: Page, element_id: str, click: str | None = None) -> None:
+    """Click an element on the canvas (a flow by its label: a straight line has no area to click), after a
+    click on the empty corner that closes the previous element's context pad."""
+    page.locator("#canvas").click(position={"x": 8, "y": 8})
+    page.locator(f'#canvas [data-element-id="{click or element_id}"]').first.click()
+    expect(page.locator("#properties-body")).to_contain_text(element_id)
+
+
+def _type(page: Page, key: str, value: str) -> None:
+    field = page.locator(f'#properties-body [data-key="{key}"]')
+    field.fill(value)
+    field.dispatch_event("change")
+
+
+def test_the_analyst_edits_checks_deploys_and_tries_risk_approval(demo_page, demo_server):
+    page = demo_page
+    errors = _watch_console(page)
+    before, source_before = _latest(demo_server.app, "risk_approval")
+    _sign_in(page, "analyst")  # in Chinese: the page sweep's checks (axe-core, no raw code, a phone's width)
+    page.goto("/processes/risk_approval/edit")
+    expect(page.locator("#canvas[data-drawn=true]")).to_be_visible()
+    _select(page, "first_review")
+    expect(page.locator("#properties-body")).to_contain_text("用户任务")
+    problems = check_page(page, "analyst-zh-modeler")
+    page.goto("/processes/new")
+    problems += check_page(page, "analyst-zh-new-process")
+    assert not problems, "\n".join(problems)
+    _choose_language(page, "en", "en")
+    page.goto("/processes/risk_approval")
+    page.locator("#edit-process").click()
+    page.wait_for_url("**/processes/risk_approval/edit")
+    canvas = page.locator("#canvas[data-drawn=true]")
+    expect(canvas.locator('[data-element-id="first_review"]')).to_be_visible()
+    expect(canvas.locator("a.bjs-powered-by")).to_be_visible()  # the bpmn.io watermark the licence keeps
+    expect(canvas.locator(".djs-palette")).to_be_visible()  # a modeler, not the viewer
+
+    # the label of a task, in both languages, through our panel
+    _select(page, "first_review")
+    expect(page.locator('#properties-body [data-key="form"]')).to_have_value("first-review.json")
+    expect(page.locator('#properties-body [data-key="four_eyes"]')).to_have_value("")
+    _type(page, "name", "First review of the deal")
+    _type(page, "name_zh", "初审（修改）")
+    expect(canvas.locator('[data-element-id="first_review"] text')).to_have_text(
+        re.compile(r"First review of\s*the deal"))  # wrapped over lines
+
+    # a gateway's condition with a syntax error: the check marks the flow and lists it
+    _select(page, "f_first_approve", click="f_first_approve_label")
+    expect(page.locator('#properties-body [data-key="condition"]')).to_have_value("decision == 'approve'")
+    _type(page, "condition", "decision == ")
+    page.locator("#check-button").click()
+    problem = page.locator('#problems li[data-element="f_first_approve"][data-severity="error"]')
+    expect(problem).to_be_visible()
+    expect(problem).to_contain_text("The condition does not compile")
+    expect(canvas.locator('g.djs-element.djs-connection.problem-error[data-element-id="f_first_approve"]')).to_have_count(1)
+    expect(page.locator("#deploy-button")).to_be_disabled()
+    screenshot(page, "modeler-risk_approval-condition-error")
+    # the server refuses too: a deploy now changes nothing
+    refused = page.evaluate("""async () => {
+        const c = document.getElementById('canvas');
+        const r = await fetch(c.dataset.deploy, {method: 'POST', body: '<x/>',
+          headers: {'Content-Type': 'application/xml', 'X-CSRFToken': c.dataset.csrf}});
+        return r.status; }""")
+    assert refused == 422 and _latest(demo_server.app, "risk_approval")[0] == before
+    errors[:] = [e for e in errors if "422" not in e]  # the browser logs that refusal; it is the one asked for
+
+    # clicking the problem selects its element; the fixed condition checks clean
+    page.locator('#problems li[data-element="f_first_approve"] button').click()
+    expect(page.locator('#properties-body [data-key="condition"]')).to_have_value("decision == ")
+    _type(page, "condition", "decision == 'approve' and amount > 0")
+    page.locator("#check-button").click()
+    expect(page.locator('#problems li[data-severity="error"]')).to_have_count(0)
+    expect(canvas.locator(".problem-error")).to_have_count(0)
+    expect(page.locator("#deploy-button")).to_be_enabled()
+
+    page.locator("#deploy-button").click()
+    result = page.locator("#deploy-result")
+    expect(result).to_be_visible()
+    expect(result).to_contain_text(f"Deployed as version {before + 1}.")
+    assert result.locator("a").get_attribute("href") == f"/processes/risk_approval?version={before + 1}"
+    version, source = _latest(demo_server.app, "risk_approval")
+    assert version == before + 1
+    assert 'name="First review of the deal"' in source and 'value="初审（修改）"' in source
+    assert "decision == 'approve' and amount &gt; 0" in source
+    # what the engine reads, kept through the modeler's round trip
+    for kept in ('name="formJsonSchemaFilename" value="first-review.json"', 'name="separateFrom" value="first_review"',
+                 'serviceTaskOperator id="origination.stage" resultVariable="application"',
+                 '<spiffworkflow:parameter id="stage" type="str" value="&#39;risk_check&#39;" />',
+                 "<spiffworkflow:postScript>amount = application['amount']</spiffworkflow:postScript>",
+                 "<spiffworkflow:calledDecisionId>risk_route</spiffworkflow:calledDecisionId>",
+                 'name="keyData" value="application_number amount term_months"', 'value="风险审批"'):
+        assert kept in source, kept
+    assert source.count("<spiffworkflow:property ") == source_before.count("<spiffworkflow:property ")
+
+    # a test instance on the new version, under a typed business key
+    page.fill("#business-key", "TRY-RISK-1")
+    page.locator("#start-button").click()
+    started = page.locator("#start-result[data-instance]")
+    expect(started).to_contain_text(f"started on version {before + 1}")
+    instance_id = int(started.get_attribute("data-instance"))
+    from app.extensions import db
+    from app.models import ProcessInstance
+
+    with demo_server.app.app_context():
+        row = db.session.get(ProcessInstance, instance_id)
+        assert (row.process_id, row.version, row.business_key) == ("risk_approval", before + 1, "TRY-RISK-1")
+        db.session.remove()
+    screenshot(page, "modeler-risk_approval-deployed")
+    page.locator("#deploy-result a").click()
+    page.wait_for_url(re.compile(rf".*/processes/risk_approval\?version={before + 1}$"))
+    assert not errors, errors  # a refused script, style or font would be reported here
