@@ -54,7 +54,7 @@ def get_incident(incident_id):
 
 
 @blp.route("/incidents/<int:incident_id>/retry", methods=["POST"])
-@blp.arguments(RetrySchema())
+@blp.arguments(RetrySchema(), required=False)  # no body: retry without a note
 @blp.response(200, IncidentSchema)
 @blp.errors(403, 404, 409)
 def retry(args, incident_id):

@@ -55,7 +55,7 @@ def events(args, instance_id):
 
 
 @blp.route("/<int:instance_id>/cancel", methods=["POST"])
-@blp.arguments(CancelSchema())
+@blp.arguments(CancelSchema(), required=False)  # no body: cancel without a reason (older callers)
 @blp.response(200, InstanceSchema)
 @blp.errors(403, 404, 409)
 def cancel(args, instance_id):
