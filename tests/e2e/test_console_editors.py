@@ -11,7 +11,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import screenshot
-from tests.e2e.test_pages_a11y import _sign_in
+from tests.e2e.test_pages_a11y import LANGUAGES, _choose_language, _sign_in, check_page
 
 # What dmn-js 17 itself reports and this page answers: it writes the style of its container and of its
 # watermark as HTML attributes, which the CSP drops (console_editors.css gives both the same rules:
@@ -97,4 +97,25 @@ def test_the_analyst_opens_a_decision_table_in_dmn_js_and_checks_it(demo_page):
     expect(page.locator("#table-problems li.error")).to_have_count(0)
     expect(editor.locator(".has-problem")).to_have_count(0)
     screenshot(page, "console-decision-editor")
+    assert not errors, errors
+
+
+def test_the_editors_pages_pass_the_page_sweeps_checks_in_both_languages(demo_page):
+    """axe-core, no unmarked Latin on the Chinese page, a 390 px phone: the forms list, a form's editor
+    with its preview, a decision's editor with its table drawn."""
+    page = demo_page
+    errors = _watch_console(page)
+    _sign_in(page, "analyst")
+    problems: list[str] = []
+    for code, tag in LANGUAGES:
+        _choose_language(page, code, tag)
+        page.goto("/forms")
+        problems += check_page(page, f"analyst-{code}-forms")
+        page.goto("/forms/first-review.json/edit")
+        expect(page.locator('#form-preview label[for="f-decision"]')).to_be_visible()
+        problems += check_page(page, f"analyst-{code}-form-editor")
+        page.goto("/decisions/risk_route/edit")
+        expect(page.locator("#dmn-editor[data-drawn=true] .tjs-table")).to_be_visible()
+        problems += check_page(page, f"analyst-{code}-decision-editor")
+    assert not problems, "\n".join(problems)
     assert not errors, errors
