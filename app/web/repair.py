@@ -99,7 +99,7 @@ def bulk(process_id: str) -> ResponseReturnValue:
     actor = current_user.principal
     entry = catalogue.process_entry(actor, process_id, _language())
     source, target, where = _bulk_form()
-    found, results, errors, status = None, None, [], 200
+    found, results, errors, status, places = None, None, [], 200, []
     reason = request.form.get("reason", "") if request.method == "POST" else ""
     try:
         if source is not None and target is not None:
@@ -109,7 +109,8 @@ def bulk(process_id: str) -> ResponseReturnValue:
                 found = migration.preview_bulk(actor, process_id, source, target, where, _language())
         else:
             migration.require_may_migrate(actor)
+        places = migration.waiting_places(actor, process_id, source or entry.versions[0].version, _language())
     except ServiceError as exc:
         errors, status = [exc.message], status_of(exc)
     return render_template("process_migrate.html", entry=entry, source=source, target=target, where=where,
-                           found=found, results=results, errors=errors, reason=reason), status
+                           found=found, results=results, errors=errors, reason=reason, places=places), status

@@ -299,11 +299,15 @@ def test_the_repair_page_previews_and_moves_in_both_languages(app, client, two_v
     assert moved.status_code == 302 and _row(app, instance_id)[0] == 2
     blocked = client.get(f"/instances/{two_versions['prepare']}/repair?to=2", headers=headers)
     assert 'id="not-movable"' in blocked.text and 'data-movable="false"' in blocked.text
+    bulk = client.get("/processes/migrate_review/migrate?from=1&to=2&element=prepare", headers=headers)
+    assert bulk.status_code == 200 and 'id="bulk-preview"' in bulk.text
+    prepare = "Prepare the file" if headers is EN else "准备材料"
+    assert f'<option value="prepare" selected>{prepare}</option>' in bulk.text  # named, not its id
+    assert f'data-instance="{two_versions["prepare"]}" data-movable="false"' in bulk.text
+    assert f'data-instance="{two_versions["review"]}"' not in bulk.text  # on version 2 now
     cancel = client.post(f"/instances/{two_versions['prepare']}/repair/cancel", headers=headers,
                          data={"csrf_token": _csrf(page.text), "reason": "duplicate"})
     assert cancel.status_code == 302
-    bulk = client.get("/processes/migrate_review/migrate?from=1&to=2", headers=headers)
-    assert bulk.status_code == 200 and 'id="bulk-preview"' in bulk.text
     assert "<script>" not in page.text
 
 

@@ -17,6 +17,7 @@ from app.engine.migration import (
     TYPE_CHANGED,
     MigrationPlan,
     MigrationRefused,
+    element_labels,
 )
 from app.engine.migration import migrate as migrate_workflow
 from app.engine.migration import plan as plan_migration
@@ -285,3 +286,14 @@ def migrate_bulk(actor: Actor, process_id: str, from_version: int, to_version: i
 def require_may_migrate(actor: Principal) -> None:
     """403 unless the actor may move instances (`instances.migrate`): the bulk page before any filter."""
     policy.require(actor, "instances.migrate")
+
+
+def waiting_places(actor: Principal, process_id: str, version: int, language: str = "en") -> list[tuple[str, str]]:
+    """The named elements of a version an instance may be in (element id, name in `language`), by name:
+    the bulk page's choice of where the instances wait."""
+    policy.require(actor, "instances.migrate")
+    found = _target(process_id, version)
+    spec, subprocess_specs = runtime().specs.workflow_specs(found.id, {})
+    named = [(element_id, labels.task_title(name, props, language))
+             for element_id, (name, props) in element_labels(spec, subprocess_specs).items() if name]
+    return sorted(named, key=lambda pair: pair[1])
