@@ -97,6 +97,17 @@ def test_the_analyst_opens_a_decision_table_in_dmn_js_and_checks_it(demo_page):
     expect(page.locator("#table-problems li.error")).to_have_count(0)
     expect(editor.locator(".has-problem")).to_have_count(0)
     screenshot(page, "console-decision-editor")
+
+    cell.click()  # a real change, deployed from dmn-js's own XML: the next version, and the process using it
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.type("< 530")
+    page.locator("#deploy-table").click()
+    expect(page.locator("#editor-status")).to_have_attribute("data-outcome", "ok")
+    expect(page.locator("#editor-status")).to_contain_text("risk_route 版本 2")
+    expect(page.locator("#editor-status")).to_contain_text("risk_approval 版本 2")
+    page.goto("/processes/risk_route?version=2")
+    expect(page.locator('#decision-table[data-drawn=true] [data-element-id="rule_low_score_score"]')).to_contain_text(
+        "< 530")
     assert not errors, errors
 
 
