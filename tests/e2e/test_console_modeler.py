@@ -143,3 +143,89 @@ def test_the_analyst_edits_checks_deploys_and_tries_risk_approval(demo_page, dem
     page.locator("#deploy-result a").click()
     page.wait_for_url(re.compile(rf".*/processes/risk_approval\?version={before + 1}$"))
     assert not errors, errors  # a refused script, style or font would be reported here
+
+
+def test_timers_service_parameters_messages_and_call_targets_are_edited_in_the_panel(demo_page, demo_server):
+    """`signing`: a boundary timer's value (a bad one is an error on the event), a service task's parameters
+    (changed, one added), the receive task's message (a new name makes a new message); deployed, the file
+    says so. `credit_loan`'s call activity offers the deployed processes by name."""
+    page = demo_page
+    errors = _watch_console(page)
+    before, _ = _latest(demo_server.app, "signing")
+    _sign_in(page, "analyst")
+    _choose_language(page, "en", "en")
+    page.goto("/processes/signing/edit")
+    expect(page.locator("#canvas[data-drawn=true]")).to_be_visible()
+
+    _select(page, "expire")
+    expect(page.locator('#properties-body [data-key="timer"]')).to_have_value("timeDuration")
+    expect(page.locator('#properties-body [data-key="timer_value"]')).to_have_value('"P7D"')
+    _type(page, "timer_value", '"P7X"')
+    page.locator("#check-button").click()
+    expect(page.locator('#problems li[data-element="expire"][data-severity="error"]')).to_contain_text(
+        "The timer value 'P7X' is not ISO 8601")
+    page.locator('#problems li[data-element="expire"] button').click()
+    _type(page, "timer_value", '"P10D"')
+
+    _select(page, "start_flow")
+    expect(page.locator('#properties-body [data-key="service_operator"]')).to_have_value("signing.start_flow")
+    expect(page.locator('#properties-body [data-key="param-1-value"]')).to_have_value("signing['collection_account']")
+    _type(page, "param-0-value", "signers or []")
+    page.locator('#properties-body [data-key="param-add"]').click()
+    _type(page, "param-2-id", "channel")
+    _type(page, "param-2-value", "'modeler'")
+
+    _select(page, "wait_signed")
+    expect(page.locator('#properties-body [data-key="message"]')).to_have_value("esign_completed")
+    expect(page.locator('#properties-body [data-key="message_variable"]')).to_have_value("esign_event")
+    _type(page, "message", "esign_completed_again")
+
+    page.locator("#check-button").click()
+    expect(page.locator("#deploy-button")).to_be_enabled()
+    page.locator("#deploy-button").click()
+    expect(page.locator("#deploy-result")).to_contain_text(f"version {before + 1}")
+    version, source = _latest(demo_server.app, "signing")
+    assert version == before + 1
+    assert re.search(r'<bpmn:timeDuration[^>]*>"P10D"</bpmn:timeDuration>', source)
+    assert '<spiffworkflow:parameter id="signers" type="str" value="signers or []" />' in source
+    assert '<spiffworkflow:parameter id="channel" type="str" value="&#39;modeler&#39;" />' in source
+    assert re.search(r'<bpmn:message id="(msg_esign_completed_again)" name="esign_completed_again" />', source)
+    assert 'messageRef="msg_esign_completed_again"' in source
+    assert "<spiffworkflow:messageVariable>esign_event</spiffworkflow:messageVariable>" in source
+
+    page.goto("/processes/credit_loan/edit")
+    expect(page.locator("#canvas[data-drawn=true]")).to_be_visible()
+    _select(page, "risk_approval")
+    called = page.locator('#properties-body [data-key="called_process"]')
+    expect(called).to_have_value("risk_approval")
+    expect(called.locator("option:checked")).to_have_text("Risk approval")
+    screenshot(page, "modeler-credit_loan-call-activity")
+    assert not errors, errors
+
+
+def test_a_new_process_is_drawn_checked_deployed_and_tried(demo_page, demo_server):
+    page = demo_page
+    errors = _watch_console(page)
+    _sign_in(page, "analyst")
+    _choose_language(page, "en", "en")
+    page.goto("/processes")
+    page.locator("#new-process").click()
+    page.fill("#f-process_id", "modeler_trial")
+    page.fill("#f-name_en", "Modeler trial")
+    page.fill("#f-name_zh", "建模试用")
+    page.locator("#new-process button").click()
+    expect(page.locator("#canvas[data-drawn=true]")).to_be_visible()
+    expect(page.locator("#test-instance")).to_be_hidden()
+    # nothing selected: the process's own names
+    expect(page.locator('#properties-body [data-key="name_zh"]')).to_have_value("建模试用")
+    _type(page, "name", "Modeler trial run")
+    page.locator("#check-button").click()
+    expect(page.locator("#modeler-status")).to_have_text("No problems: the diagram may be deployed.")
+    page.locator("#deploy-button").click()
+    expect(page.locator("#deploy-result")).to_contain_text("Deployed as version 1.")
+    version, source = _latest(demo_server.app, "modeler_trial")
+    assert version == 1 and 'name="Modeler trial run"' in source
+    page.fill("#business-key", "TRY-NEW-1")
+    page.locator("#start-button").click()
+    expect(page.locator("#start-result[data-instance]")).to_contain_text("started on version 1: completed.")
+    assert not errors, errors
