@@ -48,6 +48,39 @@ class Element:
     def name(self, language: str) -> str | None:
         return self.names.get(language) or self.names.get("en")
 
+    def named(self, element_id: str, language: str) -> Named:
+        if self.names.get(language):
+            return Named(element_id, self.names[language], None)
+        return Named(element_id, self.names["en"], "en") if self.names.get("en") else Named(element_id, element_id, "code")
+
+
+@dataclass(frozen=True)
+class Named:
+    """An element as a page names it: in the reader's language (lang None), in English ("en"), or by its id
+    when it has no name ("code": shown translate="no")."""
+
+    element_id: str
+    text: str
+    lang: str | None
+
+
+def named(known: dict[str, Element], element_id: str, language: str) -> Named:
+    element = known.get(element_id)
+    return element.named(element_id, language) if element else Named(element_id, element_id, "code")
+
+
+def elements_with_called(version_id: int, content_hash: str, pins: dict[str, int] | None) -> dict[str, Element]:
+    """A version's elements, and those of the processes it calls as pinned for one instance (a task of a
+    called process waits in its caller's instance); the version's own win."""
+    found: dict[str, Element] = {}
+    if pins:
+        hashes = dict(db.session.execute(select(ProcessVersion.id, ProcessVersion.content_hash).where(
+            ProcessVersion.id.in_(sorted(set(pins.values()))))).all())
+        for pinned, pinned_hash in hashes.items():
+            found.update(elements(pinned, pinned_hash))
+    found.update(elements(version_id, content_hash))
+    return found
+
 
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]

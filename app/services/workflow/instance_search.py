@@ -52,7 +52,7 @@ class Row:
     business_key: str | None
     started_at: datetime
     updated_at: datetime
-    waits: list[str]  # the names of the elements where it waits (in the reader's language, else the id)
+    waits: list[diagram_elements.Named]  # the elements where it waits
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ class Choice:
     value: str
     label: str
     code: bool = False  # the label is a code (an element without a name): shown translate="no"
+    lang: str | None = None  # the label's language when not the reader's (an element named in English only)
 
 
 @dataclass
@@ -87,8 +88,10 @@ def _query(filters: Filters, *columns):  # noqa: ANN002, ANN202 - a Select
     query = select(*(columns or (INSTANCES.c.id,)))
     if filters.process_id:
         query = query.where(INSTANCES.c.process_id == filters.process_id)
-        if filters.version:
-            query = query.where(INSTANCES.c.version == filters.version)
+        if filters.version:  # by the version's id: ix_process_instances_version_id hands them out newest first
+            query = query.where(INSTANCES.c.process_version_id == select(ProcessVersion.id).where(
+                ProcessVersion.kind == "process", ProcessVersion.process_id == filters.process_id,
+                ProcessVersion.version == filters.version).scalar_subquery())
     if filters.status:
         query = query.where(INSTANCES.c.status == filters.status)
     if filters.business_key:
@@ -115,9 +118,9 @@ def search(actor: Principal, filters: Filters, page: int, language: str, per_pag
     total = core(select(func.count()).select_from(_query(filters).limit(COUNT_CAP + 1).subquery())).scalar_one()
     found = core(_query(filters, INSTANCES.c.id, INSTANCES.c.process_id, INSTANCES.c.process_version_id,
                         INSTANCES.c.version, INSTANCES.c.status, INSTANCES.c.business_key, INSTANCES.c.created_at,
-                        INSTANCES.c.updated_at)
+                        INSTANCES.c.updated_at, INSTANCES.c.pins)
                  .order_by(INSTANCES.c.id.desc()).limit(per_page).offset((page - 1) * per_page)).all()
-    versions = _versions({r.process_version_id for r in found})
+    versions = _versions({r.process_version_id for r in found} | {v for r in found for v in (r.pins or {}).values()})
     waits: dict[int, list[str]] = {}
     if found:
         for instance_id, element_id in core(select(WAITS.c.instance_id, WAITS.c.element_id).where(
@@ -125,11 +128,15 @@ def search(actor: Principal, filters: Filters, page: int, language: str, per_pag
             waits.setdefault(instance_id, []).append(element_id)
     rows = []
     for r in found:
+        known: dict[str, diagram_elements.Element] = {}
+        for pinned in sorted(set((r.pins or {}).values())):  # a task of a called process waits in its caller
+            if pinned in versions:
+                known.update(diagram_elements.elements(pinned, versions[pinned][1]))
         names, content_hash = versions[r.process_version_id]
-        known = diagram_elements.elements(r.process_version_id, content_hash)
+        known.update(diagram_elements.elements(r.process_version_id, content_hash))
         rows.append(Row(r.id, r.process_id, labels.process_title(names, r.process_id, language), r.version,
                         r.status, r.business_key, r.created_at, r.updated_at,
-                        [_element_name(known, e, language) for e in waits.get(r.id, [])]))
+                        [diagram_elements.named(known, e, language) for e in waits.get(r.id, [])]))
     pages = max(1, -(-min(total, COUNT_CAP) // per_page))
     results = Results(rows, min(total, COUNT_CAP), total > COUNT_CAP, page, pages)
     _choices(results, filters, language)
@@ -142,11 +149,6 @@ def _versions(version_ids: set[int]) -> dict[int, tuple[dict[str, str], str]]:
     return {r.id: (r.names, r.content_hash) for r in db.session.execute(
         select(ProcessVersion.id, ProcessVersion.names, ProcessVersion.content_hash)
         .where(ProcessVersion.id.in_(sorted(version_ids))))}
-
-
-def _element_name(known: dict[str, diagram_elements.Element], element_id: str, language: str) -> str:
-    element = known.get(element_id)
-    return (element.name(language) if element else None) or element_id
 
 
 def _choices(results: Results, filters: Filters, language: str) -> None:
@@ -166,12 +168,16 @@ def _choices(results: Results, filters: Filters, language: str) -> None:
         for row in chosen:
             known = diagram_elements.elements(row.id, row.content_hash)
             results.elements = sorted(
-                (Choice(e, element.name(language) or e, not element.name(language))
-                 for e, element in known.items() if element.kind in diagram_elements.WAITING_KINDS),
+                (_element_choice(element.named(e, language)) for e, element in known.items()
+                 if element.kind in diagram_elements.WAITING_KINDS),
                 key=lambda c: c.label)
     results.parties = [Choice(str(i), name) for i, name in db.session.execute(
         select(Organisation.id, Organisation.name).where(
             exists().where(PARTIES.c.org_id == Organisation.id)).order_by(Organisation.name))]
+
+
+def _element_choice(named: diagram_elements.Named) -> Choice:
+    return Choice(named.element_id, named.text, named.lang == "code", "en" if named.lang == "en" else None)
 
 
 def process_links(actor: Principal) -> bool:

@@ -39,7 +39,7 @@ from app.services.identity import policy
 from app.services.identity.access import instance_visible
 from app.services.identity.directory import Principal
 from app.services.workflow import diagram_elements, history_chain, labels
-from app.services.workflow.diagram_elements import Element
+from app.services.workflow.diagram_elements import Element, Named
 from app.services.workflow.party_scope import scope_of
 
 NOT_FOUND = _l("There is no such process instance, or it is not one you may see.")
@@ -62,7 +62,7 @@ class TimelineRow:
     at: datetime
     kind: str  # a code; the page shows `event_label`
     element_id: str | None  # links the row to the diagram (None: the instance as a whole)
-    element_name: str | None  # in the reader's language (None: no element, or it has no name)
+    element_name: Named | None  # None: the instance as a whole
     who: str | None  # a person's name; None: the platform itself (no user)
     hidden_who: bool = False  # someone the reader may not name (another organisation's)
     changes: list[Change] = field(default_factory=list)  # the data the event carried (staff only)
@@ -72,7 +72,7 @@ class TimelineRow:
 class OpenTask:
     id: int
     element_id: str
-    title: str
+    title: Named
     lane: str | None  # a role code; the page shows `role_label`
     organisation: str | None  # the organisation offered the task
     state: str
@@ -85,21 +85,21 @@ class OpenTask:
 @dataclass(frozen=True)
 class Timer:
     element_id: str
-    name: str | None
+    name: Named
     due_at: datetime | None
 
 
 @dataclass(frozen=True)
 class Wait:
     element_id: str
-    name: str | None
+    name: Named
 
 
 @dataclass(frozen=True)
 class IncidentRow:
     id: int
     element_id: str | None
-    element_name: str | None
+    element_name: Named | None
     kind: str | None  # staff only
     message: str | None  # staff only: the error's text
     attempts: int | None
@@ -132,12 +132,11 @@ class InstanceView:
     incidents: list[IncidentRow]
     may_repair: bool
     chain: history_chain.Verdict | None
-    data: dict[str, Any] | None  # the instance's data now (staff only)
+    data: list[Change] | None  # the instance's data now, key by key (staff only)
 
 
-def _name(known: dict[str, Element], element_id: str | None, language: str) -> str | None:
-    element = known.get(element_id or "")
-    return element.name(language) if element else None
+def _name(known: dict[str, Element], element_id: str | None, language: str) -> Named | None:
+    return diagram_elements.named(known, element_id, language) if element_id else None
 
 
 def _short(value: Any) -> str:
@@ -182,7 +181,8 @@ def view(principal: Principal, instance_id: int, language: str) -> InstanceView:
     scope = scope_of(principal, instance.id)
     version = db.session.execute(select(ProcessVersion.names, ProcessVersion.content_hash).where(
         ProcessVersion.id == instance.process_version_id)).one()
-    known = diagram_elements.elements(instance.process_version_id, version.content_hash)
+    own = diagram_elements.elements(instance.process_version_id, version.content_hash)  # what the diagram draws
+    known = diagram_elements.elements_with_called(instance.process_version_id, version.content_hash, instance.pins)
     shown = (lambda kind, element: True) if internals else scope.shows_event
 
     events = db.session.execute(select(InstanceEvent.id, InstanceEvent.kind, InstanceEvent.element_id,
@@ -206,7 +206,7 @@ def view(principal: Principal, instance_id: int, language: str) -> InstanceView:
         if not shown(e.kind, e.element_id) or (not internals and e.kind not in PARTY_EVENTS):
             continue
         who, hidden = person(e.actor_id)
-        timeline.append(TimelineRow(e.id, e.at, e.kind, e.element_id if e.element_id in known else None,
+        timeline.append(TimelineRow(e.id, e.at, e.kind, e.element_id if e.element_id in own else None,
                                     _name(known, e.element_id, language), who, hidden,
                                     _changes(e.kind, e.details or {}) if internals else []))
 
@@ -221,8 +221,9 @@ def view(principal: Principal, instance_id: int, language: str) -> InstanceView:
         if not internals and t.element_id in scope.hidden_elements:
             continue
         holder, hidden = person(t.claimed_by_id)
-        open_tasks.append(OpenTask(t.id, t.element_id, _name(known, t.element_id, language)
-                                   or labels.task_title(t.title, t.properties, language), t.lane,
+        title = (diagram_elements.named(known, t.element_id, language) if t.element_id in known
+                 else Named(t.element_id, labels.task_title(t.title, t.properties, language), None))
+        open_tasks.append(OpenTask(t.id, t.element_id, title, t.lane,
                                    orgs.get(t.org_id) if t.org_id else None, t.state, holder, hidden, t.due_at,
                                    t.created_at))
 
@@ -233,7 +234,7 @@ def view(principal: Principal, instance_id: int, language: str) -> InstanceView:
     markers: dict[str, str] = {}
     counts: dict[str, int] = {}
     for element_id, run in runs.items():
-        if element_id not in known or (not internals and element_id in scope.hidden_elements):
+        if element_id not in own or (not internals and element_id in scope.hidden_elements):
             continue
         now = run.failed or run.active or element_id in open_failures
         state = "failed" if run.failed or element_id in open_failures else "active" if run.active else "completed"
@@ -241,15 +242,16 @@ def view(principal: Principal, instance_id: int, language: str) -> InstanceView:
         if run.completed + (1 if now else 0) > 1:
             counts[element_id] = run.completed + (1 if now else 0)
     for element_id in open_failures:
-        if element_id in known:
+        if element_id in own:
             markers[element_id] = "failed"
 
     waiting = [] if instance.status not in WAITING_STATUSES else list(db.session.scalars(
         select(InstanceWait.element_id).where(InstanceWait.instance_id == instance.id).order_by(InstanceWait.element_id)))
     waiting = [e for e in waiting if internals or e not in scope.hidden_elements]
-    timers = [Timer(e, _name(known, e, language), _due(runs[e].due if e in runs else None) or instance.due_at)
+    timers = [Timer(e, diagram_elements.named(known, e, language),
+                    _due(runs[e].due if e in runs else None) or instance.due_at)
               for e in waiting if e in known and known[e].timer]
-    waits = [Wait(e, _name(known, e, language)) for e in waiting if e in known and known[e].message]
+    waits = [Wait(e, diagram_elements.named(known, e, language)) for e in waiting if e in known and known[e].message]
     return InstanceView(
         instance.id, instance.process_id, labels.process_title(version.names, instance.process_id, language),
         instance.version, instance.process_version_id, instance.status, instance.business_key,
@@ -259,7 +261,7 @@ def view(principal: Principal, instance_id: int, language: str) -> InstanceView:
         [IncidentRow(i.id, i.element_id, _name(known, i.element_id, language), i.kind if internals else None,
                      i.message if internals else None, i.attempts, i.created_at, i.resolved_at) for i in incidents],
         may_repair(principal), history_chain.verdict_of(instance.id) if internals else None,
-        scope.data(instance.data) if internals else None)
+        [Change(str(k), _short(v)) for k, v in sorted((instance.data or {}).items())] if internals else None)
 
 
 def _state(instance_id: int) -> str:
