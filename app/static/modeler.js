@@ -512,7 +512,12 @@
       status.textContent = message;
     }
 
+    let undeployed = false;  // changes the browser holds alone: leaving the page asks first
+    window.addEventListener("beforeunload", (event) => {
+      if (undeployed) event.preventDefault();
+    });
     eventBus.on("commandStack.changed", () => {
+      undeployed = true;
       deployButton.disabled = true;
       setState("changed", text.changed);
     });
@@ -548,6 +553,7 @@
           setState("errors", answer.message || (answer.error && answer.error.message) || text.failed);
           return;
         }
+        undeployed = false;
         setState("deployed", answer.message);
         const result = document.getElementById("deploy-result");
         result.querySelector(".message").textContent = answer.message;

@@ -180,11 +180,24 @@ def test_timers_service_parameters_messages_and_call_targets_are_edited_in_the_p
     expect(page.locator('#properties-body [data-key="message_variable"]')).to_have_value("esign_event")
     _type(page, "message", "esign_completed_again")
 
+    # a user task's lane is read as its role; a lane's role is chosen by name
+    _select(page, "verify_identity_borrower")
+    expect(page.locator("#properties-body")).to_contain_text("Applicant")
+    page.locator("#canvas").click(position={"x": 8, "y": 8})
+    lane = page.locator('#canvas [data-element-id="lane_core_signer"]').first
+    box = lane.bounding_box()
+    assert box is not None
+    lane.click(position={"x": box["width"] - 60, "y": box["height"] / 2})
+    role = page.locator('#properties-body [data-key="lane_role"]')
+    expect(role.locator("option:checked")).to_have_text("Core enterprise signer")
+    role.select_option(label="Warehouse supervisor")
+
     page.locator("#check-button").click()
     expect(page.locator("#deploy-button")).to_be_enabled()
     page.locator("#deploy-button").click()
     expect(page.locator("#deploy-result")).to_contain_text(f"version {before + 1}")
     version, source = _latest(demo_server.app, "signing")
+    assert '<bpmn:lane id="lane_core_signer" name="warehouse_supervisor">' in source
     assert version == before + 1
     assert re.search(r'<bpmn:timeDuration[^>]*>"P10D"</bpmn:timeDuration>', source)
     assert '<spiffworkflow:parameter id="signers" type="str" value="signers or []" />' in source
