@@ -153,13 +153,15 @@ def test_deploy_refuses_what_the_check_refuses_and_changes_nothing(client, app, 
     sign_in(client, "ana")
     token = _csrf(client)
     before = _versions(app)
+    two = _diagram().replace(b"</bpmn:definitions>", b'<bpmn:process id="stowaway" isExecutable="true">'
+                             b'<bpmn:startEvent id="s2"/></bpmn:process></bpmn:definitions>')
     for body in (_diagram(condition="decision == "), _diagram(operator="nobody.here"), b"not xml",
-                 _diagram(process_id="someone_else")):
+                 _diagram(process_id="someone_else"), two):
         answer = _post(client, token, "deploy", body)
         assert answer.status_code == 422, body[:40]
         assert answer.json["deployed"] is False and any(p["severity"] == "error" for p in answer.json["problems"])
     assert _versions(app) == before
-    assert _versions(app, "someone_else") == []
+    assert _versions(app, "someone_else") == [] and _versions(app, "stowaway") == []
     mismatch = _post(client, token, "check", _diagram(process_id="someone_else"), headers=ZH).json["problems"][0]
     assert mismatch["element_id"] is None and "someone_else" in mismatch["reason"] and "mod_review" in mismatch["reason"]
 

@@ -110,7 +110,7 @@ def open_draft(actor: Principal, process_id: str, language: str) -> Draft:
         raise NotFound(catalogue.NO_SUCH_PROCESS)
     latest = entry.versions[0].version
     _filename, source = catalogue.version_source(actor, process_id, latest)
-    return Draft(process_id, entry.name, entry.name_language, latest, source.decode("utf-8"))
+    return Draft(process_id, entry.name, entry.name_language, latest, source.decode("utf-8", errors="replace"))
 
 
 def new_draft(actor: Principal, process_id: str, name_en: str, name_zh: str) -> Draft:
@@ -198,7 +198,7 @@ def _check(process_id: str, source: bytes) -> list[Problem]:
     found = deployment.check_diagrams([_file_for(process_id, source)], forms_from="deployed")
     flows, process_ids = _flows_and_processes(source)
     problems = [_problem(p, flows) for p in found]
-    if process_ids is not None and process_id not in process_ids:
+    if process_ids is not None and process_ids != {process_id}:  # one process, the page's: a deploy makes no other
         problems.insert(0, Problem(None, context.gettext(
             "The diagram's process is %(found)s, but this page deploys %(expected)s: give the process the id "
             "%(expected)s.", found=", ".join(sorted(process_ids)) or "-", expected=process_id), "error"))
@@ -206,19 +206,12 @@ def _check(process_id: str, source: bytes) -> list[Problem]:
 
 
 def _file_for(process_id: str, source: bytes) -> deployment.DiagramFile:
-    """The file a drawing is deployed as: the previous version's file name, else `<id>.bpmn`."""
-    previous = {e.process_id: e for e in deployment.list_processes() if e.kind == "process"}.get(process_id)
-    filename = f"{process_id}.bpmn"
-    if previous is not None:
-        filename = _filename_of(process_id, previous.version) or filename
-    return deployment.DiagramFile(filename, source)
-
-
-def _filename_of(process_id: str, version: int) -> str | None:
-    return db.session.scalar(
+    """The file a drawing is deployed as: the newest version's file name, else `<id>.bpmn`."""
+    previous = db.session.scalar(
         select(Deployment.filename).join(ProcessVersion, ProcessVersion.deployment_id == Deployment.id)
-        .where(ProcessVersion.kind == "process", ProcessVersion.process_id == process_id,
-               ProcessVersion.version == version))
+        .where(ProcessVersion.kind == "process", ProcessVersion.process_id == process_id)
+        .order_by(ProcessVersion.version.desc()).limit(1))
+    return deployment.DiagramFile(previous or f"{process_id}.bpmn", source)
 
 
 def _flows_and_processes(source: bytes) -> tuple[dict[tuple[str, str], str], set[str] | None]:
