@@ -512,7 +512,7 @@
       status.textContent = message;
     }
 
-    let undeployed = false;  // changes the browser holds alone: leaving the page asks first
+    let undeployed = container.dataset.new === "true";  // what the browser holds alone: leaving the page asks first
     window.addEventListener("beforeunload", (event) => {
       if (undeployed) event.preventDefault();
     });
