@@ -382,3 +382,45 @@ def test_a_user_task_whose_lane_changed_or_that_became_another_kind_does_not_mov
     assert client.post(f"{API}/process-instances/{instance_id}/migrate", json={"to_version": 3, "reason": "x"},
                        headers=auth).status_code == 409
     assert _row(app, instance_id)[0] == 1
+
+
+def test_a_user_task_with_boundary_timers_moves_with_its_timers(app, client, auth, deploy, clock):
+    deploy("sign_with_reminders.bpmn")
+    instance_id = start(client, auth, "sign_with_reminders")["id"]
+    task = open_tasks(client, auth, instance_id)["sign"]
+    assert due_at(app, instance_id) == datetime(2026, 11, 29, 9, 0, tzinfo=UTC)  # the first reminder
+    clock.advance(hours=3)
+    v2 = (FIXTURES / "bpmn" / "sign_with_reminders.bpmn").read_text().replace(
+        'name="Sign the contract"', 'name="Sign the contract (v2)"')
+    _deploy_text(app, "sign_with_reminders.bpmn", v2)
+    moved = client.post(f"{API}/process-instances/{instance_id}/migrate", json={"to_version": 2, "reason": "v2"},
+                        headers=auth)
+    assert moved.status_code == 200, moved.json
+    assert due_at(app, instance_id) == datetime(2026, 11, 29, 9, 0, tzinfo=UTC)  # not restarted at noon
+    after = open_tasks(client, auth, instance_id)["sign"]
+    assert (after["id"], after["title"]) == (task["id"], "Sign the contract (v2)")  # the same task, renamed
+    clock.advance(hours=21)
+    assert wake(app) == [instance_id]
+    assert [e["element_id"] for e in kinds(history(client, auth, instance_id), "timer_fired")] == ["remind"]
+    assert open_tasks(client, auth, instance_id)["sign"]["id"] == task["id"]
+    complete(client, auth, task["id"])
+    assert instance(client, auth, instance_id)["status"] == "completed"
+
+
+def test_an_instance_at_an_event_based_gateway_moves_and_still_takes_its_message(app, client, auth, deploy):
+    deploy("news_or_timer.bpmn")
+    instance_id = start(client, auth, "news_or_timer", "NEWS-1", wake_at="2026-11-30T09:00:00+00:00",
+                        later="2026-12-01T09:00:00+00:00", woken=0)["id"]
+    v2 = (FIXTURES / "bpmn" / "news_or_timer.bpmn").read_text().replace('<bpmn:endEvent id="end">',
+                                                                        '<bpmn:endEvent id="end" name="News read">')
+    _deploy_text(app, "news_or_timer.bpmn", v2)
+    preview = client.post(f"{API}/process-instances/{instance_id}/migration-preview", json={"to_version": 2},
+                          headers=auth).json
+    assert preview["movable"] is True and [e["element_id"] for e in preview["elements"]] == ["gw"]
+    assert client.post(f"{API}/process-instances/{instance_id}/migrate", json={"to_version": 2, "reason": "v2"},
+                       headers=auth).status_code == 200
+    assert due_at(app, instance_id) == datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    delivered = client.post(f"{API}/messages", json={"name": "news", "correlation_key": "NEWS-1", "payload": {}},
+                            headers=auth)
+    assert delivered.status_code == 200 and delivered.json["delivered_to"] == [instance_id]
+    assert instance(client, auth, instance_id)["status"] == "completed"
