@@ -418,6 +418,10 @@
           choice("called_process", text.called_process, bo.calledElement || "", options.processes,
             (v) => modeling.updateProperties(target, {calledElement: v || undefined}));
         }
+        if (is(target, "bpmn:BusinessRuleTask")) {
+          choice("called_decision", text.called_decision, getBody(bo, "spiffworkflow:CalledDecisionId"), options.decisions,
+            (v) => setBody(target, bo, "spiffworkflow:CalledDecisionId", v));
+        }
         if (is(target, "bpmn:ReceiveTask")) messages(target, bo, bo);
         if (is(target, "bpmn:Activity") && !is(target, "bpmn:SubProcess") && !is(target, "bpmn:CallActivity")) scripts(target, bo);
         if (is(target, "bpmn:SequenceFlow")) sequenceFlow(target, bo);

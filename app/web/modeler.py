@@ -43,7 +43,7 @@ PANEL_TEXT = {
     "correlation": _l("Correlation"),
     "correlation_text": _l("A message reaches the instances waiting for it whose business key equals the "
                            "message's correlation key."),
-    "called_process": _l("Process to call"),
+    "called_process": _l("Process to call"), "called_decision": _l("Decision table to evaluate"),
     "error": _l("Error"), "warning": _l("Warning"), "whole_diagram": _l("The whole diagram"),
     "checking": _l("Checking…"), "deploying": _l("Deploying…"), "starting": _l("Starting…"),
     "no_problems": _l("No problems: the diagram may be deployed."),

@@ -57,6 +57,9 @@ def test_the_analyst_edits_checks_deploys_and_tries_risk_approval(demo_page, dem
     _select(page, "first_review")
     expect(page.locator("#properties-body")).to_contain_text("用户任务")
     problems = check_page(page, "analyst-zh-modeler")
+    _select(page, "route_by_rules")  # the decision table's name is English only: marked so, not a raw word
+    expect(page.locator('#properties-body [data-key="called_decision"] option:checked')).to_have_attribute("lang", "en")
+    problems += check_page(page, "analyst-zh-modeler-decision")
     page.goto("/processes/new")
     problems += check_page(page, "analyst-zh-new-process")
     assert not problems, "\n".join(problems)
@@ -77,6 +80,9 @@ def test_the_analyst_edits_checks_deploys_and_tries_risk_approval(demo_page, dem
     _type(page, "name_zh", "初审（修改）")
     expect(canvas.locator('[data-element-id="first_review"] text')).to_have_text(
         re.compile(r"First review of\s*the deal"))  # wrapped over lines
+
+    _select(page, "route_by_rules")
+    expect(page.locator('#properties-body [data-key="called_decision"]')).to_have_value("risk_route")
 
     # a gateway's condition with a syntax error: the check marks the flow and lists it
     _select(page, "f_first_approve", click="f_first_approve_label")

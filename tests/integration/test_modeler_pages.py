@@ -118,7 +118,8 @@ def test_the_edit_page_opens_the_newest_version_in_the_readers_language(client, 
     assert options["text"]["four_eyes"] == panel  # the properties panel's labels, in the reader's language
     assert "review-schema.json" in options["options"]["forms"]
     assert options["options"]["ui_forms"] == ["review-uischema.json", "terms-uischema.json"]
-    assert {"value": "mod_review", "label": "Modeler review" if headers is EN else "建模审核"} in \
+    assert {"value": "mod_review", "label": "Modeler review" if headers is EN else "建模审核", "lang": None,
+            "code": False} in \
         options["options"]["processes"]  # a deployed process a call activity may choose, by its name
     assert "origination.stage" in options["options"]["operators"]
     assert 'src="/static/vendor/bpmn-js/bpmn-modeler.production.min.js"' in page.text

@@ -51,6 +51,8 @@ class Draft:
 class Choice:
     value: str
     label: str
+    lang: str | None = None  # the label's language when it is not the reader's (a name written only in English)
+    code: bool = False  # the label is the id itself (nothing names it)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class EditorOptions:
     ui_forms: list[str]  # their UI schemas
     operators: list[str]  # the service operators registered in the runtime
     processes: list[Choice]  # deployed processes, for a call activity
+    decisions: list[Choice]  # deployed decision tables, for a business rule task
     roles: list[Choice]  # what a lane may stand for
 
     def to_dict(self) -> dict[str, Any]:
@@ -177,13 +180,17 @@ def editor_options(actor: Principal, language: str) -> EditorOptions:
     folder = Path(context.config("FORMS_DIR"))
     names = {p.name for p in folder.glob("*.json") if p.is_file()} if folder.is_dir() else set()
     names |= set(db.session.scalars(select(FormVersion.filename).distinct()))
-    processes = [Choice(e.process_id, e.name) for e in catalogue.catalogue(actor, language) if e.kind == "process"]
+    entries = catalogue.catalogue(actor, language)
+    named = {kind: [Choice(e.process_id, e.name, e.name_language if e.name_language not in (None, language) else None,
+                           e.name_language is None) for e in entries if e.kind == kind]
+             for kind in ("process", "decision")}
+    processes, decisions = named["process"], named["decision"]
     roles = sorted((Choice(code, context.gettext(label)) for code, label in ROLE_NAMES.items()),
                    key=lambda c: c.label)
     return EditorOptions(
         forms=sorted(n for n in names if not n.endswith(UI_SCHEMA_SUFFIX)),
         ui_forms=sorted(n for n in names if n.endswith(UI_SCHEMA_SUFFIX)),
-        operators=runtime().handlers.operators(), processes=processes,
+        operators=runtime().handlers.operators(), processes=processes, decisions=decisions,
         roles=[Choice(SYSTEM_LANE_NAME, str(SYSTEM_LANE)), *roles])
 
 
