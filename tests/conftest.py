@@ -208,16 +208,26 @@ def operators_registered(app, *operators: str) -> Iterator[None]:
         runtime.handlers = before
 
 
+def fixture_diagram(name: str):
+    """A fixture diagram by file name in tests/fixtures/bpmn, or by a path under tests/fixtures for another
+    folder: bpmn_versions/ holds later versions of processes in bpmn/ (the same process id, so they cannot
+    sit beside them: `processes deploy` of that folder would find the id twice)."""
+    from app.services.workflow.deployment import DiagramFile
+
+    path = FIXTURES / name if "/" in name else FIXTURES / "bpmn" / name
+    return DiagramFile(path.name, path.read_bytes())
+
+
 @pytest.fixture
 def deploy(app):
     """Deploy fixture diagrams by file name (from tests/fixtures/bpmn) and return the results.
 
     `removed_operators`: operators registered only while deploying (see `operators_registered`)."""
-    from app.services.workflow.deployment import DiagramFile, deploy_and_commit
+    from app.services.workflow.deployment import deploy_and_commit
 
     def _deploy(*names: str, removed_operators: tuple[str, ...] = ()):
         with app.app_context(), operators_registered(app, *removed_operators):
-            files = [DiagramFile(n, (FIXTURES / "bpmn" / n).read_bytes()) for n in names]
+            files = [fixture_diagram(n) for n in names]
             results = deploy_and_commit(files)
             db.session.remove()
         return results

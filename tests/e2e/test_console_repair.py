@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import FIXTURES
+from tests.conftest import fixture_diagram
 from tests.e2e.conftest import screenshot, sign_in
 from tests.e2e.test_pages_a11y import check_page
 
@@ -42,10 +42,10 @@ def bureau(live_server) -> Iterator[dict[str, bool]]:
 
 def _deploy(live_server, *names: str) -> None:
     from app.extensions import db
-    from app.services.workflow.deployment import DiagramFile, deploy_and_commit
+    from app.services.workflow.deployment import deploy_and_commit
 
     with live_server.app.app_context():
-        deploy_and_commit([DiagramFile(n, (FIXTURES / "bpmn" / n).read_bytes()) for n in names])
+        deploy_and_commit([fixture_diagram(n) for n in names])
         db.session.remove()
 
 
@@ -59,7 +59,7 @@ def test_an_admin_retries_an_incident_and_moves_a_waiting_instance(new_page, liv
     waiting = live_server.api("POST", "/process-instances", json={"process_id": "migrate_review",
                                                                    "business_key": f"MOVE-{world.suffix}"})
     live_server.api("POST", f"/tasks/{world.open_task(waiting['id'], 'prepare')['id']}/complete", json={"data": {}})
-    _deploy(live_server, "migrate_review_v2.bpmn")
+    _deploy(live_server, "bpmn_versions/migrate_review_v2.bpmn")
 
     page = new_page("en-US")
     sign_in(page, admin)

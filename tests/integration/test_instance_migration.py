@@ -42,7 +42,7 @@ def two_versions(app, client, auth, deploy):
     waiting_in_review = start(client, auth, "migrate_review", "K-REVIEW")["id"]
     waiting_in_prepare = start(client, auth, "migrate_review", "K-PREPARE")["id"]
     complete(client, auth, open_tasks(client, auth, waiting_in_review)["prepare"]["id"])
-    deploy("migrate_review_v2.bpmn")
+    deploy("bpmn_versions/migrate_review_v2.bpmn")
     return {"review": waiting_in_review, "prepare": waiting_in_prepare}
 
 
