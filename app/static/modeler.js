@@ -503,6 +503,7 @@
         badge.setAttribute("aria-hidden", "true");
         overlays.add(target, "problem", {position: {top: -10, left: -10}, html: badge});
       }
+      if (!problems.length) empty.textContent = text.no_problems;
       empty.hidden = problems.length > 0;
     }
 
@@ -560,7 +561,6 @@
         undeployed = false;
         setState("deployed", answer.message);
         const result = document.getElementById("deploy-result");
-        result.querySelector(".message").textContent = answer.message;
         const link = result.querySelector("a");
         link.href = answer.url;
         link.textContent = answer.link;

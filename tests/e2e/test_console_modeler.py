@@ -116,7 +116,8 @@ def test_the_analyst_edits_checks_deploys_and_tries_risk_approval(demo_page, dem
     page.locator("#deploy-button").click()
     result = page.locator("#deploy-result")
     expect(result).to_be_visible()
-    expect(result).to_contain_text(f"Deployed as version {before + 1}.")
+    expect(page.locator("#modeler-status")).to_have_text(f"Deployed as version {before + 1}.")
+    expect(result).to_have_text(f"Open version {before + 1} in the catalogue")
     assert result.locator("a").get_attribute("href") == f"/processes/risk_approval?version={before + 1}"
     version, source = _latest(demo_server.app, "risk_approval")
     assert version == before + 1
@@ -201,7 +202,7 @@ def test_timers_service_parameters_messages_and_call_targets_are_edited_in_the_p
     page.locator("#check-button").click()
     expect(page.locator("#deploy-button")).to_be_enabled()
     page.locator("#deploy-button").click()
-    expect(page.locator("#deploy-result")).to_contain_text(f"version {before + 1}")
+    expect(page.locator("#deploy-result")).to_contain_text(f"version {before + 1}")  # the link to it
     version, source = _latest(demo_server.app, "signing")
     assert '<bpmn:lane id="lane_core_signer" name="warehouse_supervisor">' in source
     assert version == before + 1
@@ -241,7 +242,8 @@ def test_a_new_process_is_drawn_checked_deployed_and_tried(demo_page, demo_serve
     page.locator("#check-button").click()
     expect(page.locator("#modeler-status")).to_have_text("No problems: the diagram may be deployed.")
     page.locator("#deploy-button").click()
-    expect(page.locator("#deploy-result")).to_contain_text("Deployed as version 1.")
+    expect(page.locator("#modeler-status")).to_have_text("Deployed as version 1.")
+    expect(page.locator("#problems-empty")).to_have_text("No problems: the diagram may be deployed.")
     version, source = _latest(demo_server.app, "modeler_trial")
     assert version == 1 and 'name="Modeler trial run"' in source
     page.fill("#business-key", "TRY-NEW-1")
