@@ -14,10 +14,12 @@ import pytest
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import InstanceEvent, InstanceWait, Organisation
+from app.models import Application, InstanceEvent, InstanceWait, Organisation
 from app.services.identity import directory as identity
+from app.services.origination import applications
 from app.services.workflow.deployment import DiagramFile, deploy_and_commit
 from tests.integration.instance_api import complete, open_tasks
+from tests.integration.test_application_pages import PDF, _deploy_shipped, _draft, world  # noqa: F401 - a fixture
 from tests.integration.test_identity import set_password, sign_in
 
 API = "/api/v1"
@@ -284,3 +286,25 @@ def test_the_chain_verdict_reports_an_altered_event(client, console, app):
     assert f'data-event="{first}"' in page and re.search(rf'class="event broken" data-event="{first}"', page)
     zh = client.get(f"/instances/{console['LOOP-1']}", headers=ZH).text
     assert 'id="chain" class="broken"' in zh and "历史记录被篡改过。" in zh
+
+
+@pytest.mark.usefixtures("world")  # test_application_pages' organisations, users and order-financing product
+def test_the_deal_page_links_its_parties_to_the_deals_instance(client, app, runner):
+    """A borrower's application page links to its deal's instance page, which it may open; another
+    borrower gets neither (the shipped diagrams, an order-financing deal submitted)."""
+    _deploy_shipped(app, runner)
+    application_id = _draft(app)
+    with app.app_context():
+        principal = identity.principal_for("app1")
+        for kind in ("order", "invoice"):
+            applications.add_document(principal, application_id, kind, f"{kind}.pdf", PDF)
+        applications.submit(principal, application_id)
+        instance_id = db.session.get(Application, application_id).instance_id
+        db.session.remove()
+    assert instance_id is not None
+    sign_in(client, "app1")
+    page = client.get(f"/applications/{application_id}", headers=ZH).text
+    assert f'<a href="/instances/{instance_id}" id="deal-instance-link">在流程图上查看业务的每一步</a>' in page
+    assert client.get(f"/instances/{instance_id}", headers=ZH).status_code == 200
+    sign_in(client, "app2")
+    assert client.get(f"/instances/{instance_id}").status_code == 404

@@ -264,6 +264,12 @@ def view(principal: Principal, instance_id: int, language: str) -> InstanceView:
         [Change(str(k), _short(v)) for k, v in sorted((instance.data or {}).items())] if internals else None)
 
 
+def may_see(principal: Principal, instance_id: int) -> bool:
+    """Whether `principal` may open the instance's page (a deal's page links to it only then)."""
+    return db.session.scalar(select(ProcessInstance.id).where(ProcessInstance.id == instance_id,
+                                                              instance_visible(principal))) is not None
+
+
 def _state(instance_id: int) -> str:
     return db.session.scalar(select(ProcessInstance.state).where(ProcessInstance.id == instance_id)) or ""
 
