@@ -51,7 +51,9 @@ def test_the_admin_finds_a_waiting_instance_and_sees_its_elements_marked(demo_pa
         _choose_language(page, code, tag)
         page.locator("#instances-link").click()
         page.wait_for_url("**/instances")
-        page.select_option("#filter-process", process_id)
+        with page.expect_navigation():  # another process asks the page again for its versions and elements
+            page.select_option("#filter-process", process_id)
+        assert page.locator("#filter-version option").count() > 1
         page.select_option("#filter-status", "waiting")
         with page.expect_navigation():
             page.locator("#instance-filters button[type=submit]").click()
