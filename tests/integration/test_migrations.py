@@ -4,7 +4,8 @@
 The comparison covers types and server defaults. The one object it is told to leave out is the
 inbox's trigram index where migration 0006 does not build it (anywhere but PostgreSQL with
 pg_trgm); the second test shows it still sees a missing index, that one included where it exists.
-The last test checks a migration that rewrites data (0008's spelling of instalment) both ways.
+The last tests check migrations that write data: 0008's spelling of instalment both ways, 0021's waits
+of the instances that waited before it.
 """
 from __future__ import annotations
 
@@ -121,3 +122,39 @@ def test_0008_respells_stored_product_settings_and_loan_terms(fresh_app: Flask) 
     downgrade(revision="0007_hold_under_attack")
     assert stored("loan_products", "settings") == [OLD_SETTINGS]
     assert stored("loans", "terms") == [OLD_TERMS, OTHER_TERMS]
+
+
+def test_0021_gives_instances_waiting_before_it_their_open_tasks_and_failed_elements(fresh_app: Flask) -> None:
+    """Where an instance waits is written by each step from 0021 on; an instance that waited before it gets
+    its open user tasks' elements, and one stopped by an error its open incident's element."""
+    upgrade(revision="0020_event_chain")
+    now = "2026-12-01 09:00:00"
+    db.session.execute(sa.text("INSERT INTO deployments (id, filename, kind, content_hash, source, deployed_at) "
+                               "VALUES (1, 'p.bpmn', 'bpmn', 'h', :source, :now)"), {"source": b"<x/>", "now": now})
+    db.session.execute(sa.text("INSERT INTO process_versions (id, kind, process_id, version, deployment_id, "
+                               "content_hash, spec, calls, forms, names, warnings, created_at) VALUES "
+                               "(1, 'process', 'p', 1, 1, 'h', '{}', '[]', '{}', '{}', '[]', :now)"), {"now": now})
+    for instance_id, status in ((1, "waiting"), (2, "error"), (3, "completed")):
+        db.session.execute(sa.text(
+            "INSERT INTO process_instances (id, process_id, process_version_id, version, status, data, state, pins, "
+            "waiting_for, created_at, updated_at, lock_version) VALUES "
+            "(:id, 'p', 1, 1, :status, '{}', '', '{}', '[]', :now, :now, 1)"), {"id": instance_id, "status": status,
+                                                                                "now": now})
+    for instance_id, element, state in ((1, "review", "ready"), (1, "sign", "claimed"), (1, "intake", "completed"),
+                                        (3, "review", "cancelled")):
+        db.session.execute(sa.text(
+            "INSERT INTO human_tasks (instance_id, process_version_id, engine_task_id, element_id, title, state, "
+            "properties, created_at) VALUES (:id, 1, :element, :element, 'T', :state, '{}', :now)"),
+            {"id": instance_id, "element": element, "state": state, "now": now})
+    db.session.execute(sa.text("INSERT INTO incidents (instance_id, element_id, kind, message, details, created_at) "
+                               "VALUES (2, 'check', 'script', 'boom', '{}', :now)"), {"now": now})
+    db.session.commit()
+
+    upgrade()
+    rows = db.session.execute(sa.text("SELECT instance_id, element_id FROM instance_waits "
+                                      "ORDER BY instance_id, element_id")).all()
+    assert [tuple(r) for r in rows] == [(1, "review"), (1, "sign"), (2, "check")]
+
+    db.session.commit()
+    downgrade(revision="0020_event_chain")
+    assert "instance_waits" not in sa.inspect(db.engine).get_table_names()
