@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app.cli_channels import channels
+from app.cli_compat import compat_command
 from app.cli_contracts import contracts
 from app.cli_eod import eod, ledger
 from app.cli_history import history
@@ -24,6 +25,7 @@ orgs = AppGroup("orgs", help="Organisations.")
 users = AppGroup("users", help="Users and API tokens.")
 seed = AppGroup("seed", help="Seed data.")
 timers = AppGroup("timers", help="Timers and service retries.")
+processes.add_command(compat_command)
 
 
 def _fail(exc: ServiceError) -> None:

@@ -1,0 +1,77 @@
+"""`flask --app wsgi processes compat DIR`: a folder of diagrams driven through Loanflow on a throwaway database."""
+from __future__ import annotations
+
+import json
+import secrets
+import tempfile
+from pathlib import Path
+
+import click
+
+
+def _throwaway_app(folder: Path, tmp: Path):  # noqa: ANN202 - a Flask application
+    """Its own application on an empty SQLite database in `tmp`, with the schema the migrations make
+    (as the test suite makes its databases); the configured database is never opened."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'compat.db'}",
+        "SECRET_KEY": secrets.token_hex(16),
+        "SECRET_KEY_FILE": str(tmp / "secret_key"),
+        "FORMS_DIR": str(folder),
+        "PROCESSES_DIR": str(folder),
+        "RATELIMIT_ENABLED": False,
+        "PASSWORD_HASH_FAST": True,
+        "LOG_LEVEL": "WARNING",
+    })
+    with app.app_context():
+        upgrade()
+    return app
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+@click.command("compat")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the rows to this file as JSON.")
+def compat_command(folder: Path, json_out: Path | None) -> None:
+    """Parse, import, check, deploy and drive every diagram of FOLDER to an end event, on a throwaway
+    database; a table of what ran and why the others did not, and `ran N of M executable processes`."""
+    from app.extensions import db
+    from app.services.workflow.compat import CompatRun, Row, SettableClock
+
+    folder = folder.resolve()
+    header = ("file", "process", "parsed", "imported", "lint", "deployed", "ran", "reason")
+    click.echo("\t".join(header))
+
+    def show(row: Row) -> None:
+        reason = f"TRACEBACK {row.traceback}" if row.traceback else row.reason
+        ran = "n/a" if not row.executable else _yes(row.ran)
+        click.echo("\t".join((row.file, row.process_id, _yes(row.parsed), row.imported, _yes(row.lint_ok),
+                              _yes(row.deployed), ran, reason)))
+
+    with tempfile.TemporaryDirectory(prefix="loanflow-compat-") as tmp:
+        app = _throwaway_app(folder, Path(tmp))
+        clock = SettableClock()
+        app.extensions["loanflow_clock"] = clock
+
+        def use_forms(where: Path) -> None:
+            app.config["FORMS_DIR"] = str(where)
+
+        with app.app_context():
+            try:
+                report = CompatRun(folder, clock, use_forms).run(show)
+            finally:
+                db.session.remove()
+                db.engine.dispose()
+    click.echo(f"false completions: {report.false_completions}")
+    click.echo(f"tracebacks: {report.tracebacks}")
+    click.echo(report.summary())
+    if json_out is not None:
+        json_out.write_text(json.dumps({"summary": report.summary(), "rows": report.as_dicts()}, indent=1,
+                                       ensure_ascii=False), encoding="utf-8")

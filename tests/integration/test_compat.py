@@ -1,0 +1,121 @@
+"""`flask --app wsgi processes compat DIR` (issue 17): a folder of diagrams parsed, checked, deployed and
+driven to an end on a throwaway database, with a table, the summary line, false completions and tracebacks.
+
+The fixture folder (tests/fixtures/compat, copied to a temporary folder) holds one process that runs to
+its end through a user task with a form, a service task, a timer and a message; one whose script fails;
+one refused by the strict check (a Groovy script, in a `.bpmn20.xml` in a subfolder); one that stops
+without an end event. The corpus is not run here: docs/compatibility.md records its figures.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Deployment, ProcessInstance
+from app.services.workflow import compat, instances
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "compat"
+COLUMNS = ("file", "process", "parsed", "imported", "lint", "deployed", "ran", "reason")
+EXPLODES = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="compat_explodes" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:endEvent id="end"><bpmn:incoming>f0</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    target = tmp_path / "diagrams"
+    shutil.copytree(FIXTURES, target)
+    return target
+
+
+def _table(output: str) -> dict[str, dict[str, str]]:
+    lines = output.splitlines()
+    start = lines.index("\t".join(COLUMNS))
+    rows = {}
+    for line in lines[start + 1:]:
+        cells = line.split("\t")
+        if len(cells) != len(COLUMNS):
+            break
+        rows[cells[1]] = dict(zip(COLUMNS, cells, strict=True))
+    return rows
+
+
+def _count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_the_table_and_the_summary_say_what_ran_and_why_the_others_did_not(app, runner, folder, tmp_path):
+    result = runner.invoke(args=["processes", "compat", str(folder), "--json", str(tmp_path / "rows.json")])
+    assert result.exit_code == 0, result.output
+    rows = _table(result.output)
+    assert set(rows) == {"compat_runs", "compat_script_error", "compat_groovy", "compat_no_end"}
+
+    runs = rows["compat_runs"]  # a form, a service answered by the fake, a timer fast-forwarded, a message
+    assert runs["file"] == "runs_to_end.bpmn"
+    assert (runs["parsed"], runs["lint"], runs["deployed"], runs["ran"], runs["reason"]) == ("yes", "yes", "yes", "yes", "")
+
+    failed = rows["compat_script_error"]
+    assert (failed["deployed"], failed["ran"]) == ("yes", "no")
+    assert failed["reason"].startswith("incident at add: ") and "never_set" in failed["reason"]
+
+    refused = rows["compat_groovy"]  # found under a subfolder, as a .bpmn20.xml
+    assert refused["file"] == "more/groovy.bpmn20.xml"
+    assert (refused["parsed"], refused["lint"], refused["deployed"], refused["ran"]) == ("yes", "no", "no", "no")
+    assert refused["reason"].startswith("greet: the script is written in groovy")
+
+    stopped = rows["compat_no_end"]
+    assert stopped["ran"] == "no" and "FALSE COMPLETION" in stopped["reason"]
+
+    tail = result.output.splitlines()[-3:]
+    assert tail == ["false completions: 1", "tracebacks: 0", "ran 1 of 4 executable processes"]
+    written = json.loads((tmp_path / "rows.json").read_text())
+    assert written["summary"] == "ran 1 of 4 executable processes"
+    assert {r["process_id"]: r["ran"] for r in written["rows"]} == {
+        "compat_runs": True, "compat_script_error": False, "compat_groovy": False, "compat_no_end": False}
+    assert [r["process_id"] for r in written["rows"] if r["false_completion"]] == ["compat_no_end"]
+    # through the form's answers, the service, the timer and the message, not the gateway's default flow
+    assert [r["end_events"] for r in written["rows"] if r["process_id"] == "compat_runs"] == [["end_done"]]
+
+    with app.app_context():  # everything happened on the throwaway database
+        assert _count(Deployment) == 0
+        assert _count(ProcessInstance) == 0
+
+
+def test_a_form_with_a_condition_on_its_answers_gets_data_the_form_accepts():
+    """Without the form's data (the enum's first choice, the minimum amount) the gateway would take its
+    default flow to `end_declined`: the run's table cannot tell, so the data is checked here."""
+    schema = json.loads((FIXTURES / "compat-request.json").read_text())
+    data = compat.form_data(schema)
+    assert data == {"decision": "approve", "amount": 10, "note": "xxx"}
+    assert compat.form_data(None) == {}
+
+
+def test_an_unexpected_exception_is_counted_and_the_run_goes_on(app, runner, folder, monkeypatch):
+    (folder / "explodes.bpmn").write_text(EXPLODES, encoding="utf-8")
+    real_start = instances.start
+
+    def start(process_id, *args, **kwargs):
+        if process_id == "compat_explodes":
+            raise RuntimeError("the engine fell over")
+        return real_start(process_id, *args, **kwargs)
+
+    monkeypatch.setattr(instances, "start", start)
+    result = runner.invoke(args=["processes", "compat", str(folder)])
+    assert result.exit_code == 0, result.output
+    rows = _table(result.output)
+    assert rows["compat_explodes"]["ran"] == "no"
+    assert rows["compat_explodes"]["reason"] == "TRACEBACK RuntimeError in the run: the engine fell over"
+    assert rows["compat_runs"]["ran"] == "yes"  # the files after it still ran
+    assert result.output.splitlines()[-3:] == ["false completions: 1", "tracebacks: 1",
+                                               "ran 1 of 5 executable processes"]
