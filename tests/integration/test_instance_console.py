@@ -18,7 +18,8 @@ from app.models import Application, InstanceEvent, InstanceWait, Organisation
 from app.services.identity import directory as identity
 from app.services.origination import applications
 from app.services.workflow.deployment import DiagramFile, deploy_and_commit
-from tests.integration.instance_api import complete, open_tasks
+from tests.conftest import FIXTURES
+from tests.integration.instance_api import complete, open_tasks, start
 from tests.integration.test_application_pages import PDF, _deploy_shipped, _draft, world  # noqa: F401 - a fixture
 from tests.integration.test_identity import set_password, sign_in
 
@@ -308,3 +309,42 @@ def test_the_deal_page_links_its_parties_to_the_deals_instance(client, app, runn
     assert client.get(f"/instances/{instance_id}", headers=ZH).status_code == 200
     sign_in(client, "app2")
     assert client.get(f"/instances/{instance_id}").status_code == 404
+
+
+def _waits_of(app, instance_id: int) -> list[str]:
+    with app.app_context():
+        found = list(db.session.scalars(select(InstanceWait.element_id).where(InstanceWait.instance_id == instance_id)
+                                        .order_by(InstanceWait.element_id)))
+        db.session.remove()
+    return found
+
+
+def test_an_event_based_gateway_waits_at_itself_and_its_events_and_a_receive_task_at_itself(client, app, auth):
+    with app.app_context():
+        deploy_and_commit([DiagramFile(name, (FIXTURES / "bpmn" / name).read_bytes())
+                           for name in ("news_or_timer.bpmn", "correlated_receive.bpmn")])
+        db.session.remove()
+    gateway = start(client, auth, "news_or_timer", "NEWS-1", wake_at="2026-11-30T09:00:00+00:00",
+                    later="2026-12-01T09:00:00+00:00", woken=0)["id"]
+    assert _waits_of(app, gateway) == ["gw", "news", "timer"]
+    receive = start(client, auth, "correlated_receive", "ORDER-7", order_no="PO-7")["id"]
+    assert _waits_of(app, receive) == ["await_payment"]
+    with app.app_context():
+        identity.create_user("ana", "PLATFORM", ["analyst"])
+        db.session.remove()
+    set_password(app, "ana")
+    sign_in(client, "ana")
+    page = client.get(f"/instances/{gateway}", headers=EN).text
+    # the gateway's timer branch, due at its time (the platform's zone: 09:00 UTC is 17:00 in Shanghai)
+    assert re.search(r'Timer: <span class="code" translate="no">timer</span> · due Nov 30, 2026, 5:00:00\sPM', page)
+    assert "Message: <span class=\"code\" translate=\"no\">news</span>" in page
+
+
+def test_a_long_life_shows_its_latest_steps(client, console, monkeypatch):
+    from app.services.workflow import instance_view
+
+    monkeypatch.setattr(instance_view, "TIMELINE_ROWS", 2)
+    sign_in(client, "ana")
+    page = client.get(f"/instances/{console['LOOP-2']}", headers=EN).text
+    assert "The latest 2 of its 3 steps are shown." in page
+    assert len(re.findall(r'<li class="event', page)) == 2 and "Deal started" not in page  # the oldest left out

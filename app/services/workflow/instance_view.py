@@ -47,6 +47,7 @@ NOT_FOUND = _l("There is no such process instance, or it is not one you may see.
 PARTY_EVENTS = frozenset({"started", "completed", "cancelled", "task_ready", "task_claimed", "task_unclaimed",
                           "task_assigned", "task_completed", "task_cancelled", "timer_fired", "message_received"})
 SHORT = 200  # a value in the timeline is cut to this many characters
+TIMELINE_ROWS = 500  # the latest steps shown of a long life (a loan's months of daily timers)
 WAITING_STATUSES = ("running", "waiting", "error")
 
 
@@ -124,7 +125,8 @@ class InstanceView:
     parties: list[tuple[str, str]]  # (party code, organisation name)
     markers: dict[str, str]  # element id -> completed | active | failed
     counts: dict[str, int]  # element id -> runs, for elements that ran more than once
-    timeline: list[TimelineRow]
+    timeline: list[TimelineRow]  # the latest TIMELINE_ROWS
+    timeline_total: int  # the rows the reader may read, of which the latest are shown
     tasks: list[OpenTask]
     timers: list[Timer]
     waits: list[Wait]  # where it waits now (messages, receive tasks, …)
@@ -256,7 +258,7 @@ def view(principal: Principal, instance_id: int, language: str) -> InstanceView:
         instance.id, instance.process_id, labels.process_title(version.names, instance.process_id, language),
         instance.version, instance.process_version_id, instance.status, instance.business_key,
         instance.created_at, instance.updated_at, instance.ended_at, person(instance.started_by_id)[0], internals,
-        parties, markers, counts, timeline, open_tasks, timers, waits,
+        parties, markers, counts, timeline[-TIMELINE_ROWS:], len(timeline), open_tasks, timers, waits,
         list(instance.waiting_for or []) if internals else [],
         [IncidentRow(i.id, i.element_id, _name(known, i.element_id, language), i.kind if internals else None,
                      i.message if internals else None, i.attempts, i.created_at, i.resolved_at) for i in incidents],
