@@ -150,7 +150,6 @@ class Step:
         if outcome.messages != instance.waiting_for:
             self._wait_for(outcome.messages)
             values["waiting_for"] = outcome.messages
-        self._wait_at(_waiting_elements(outcome), new)
         if instance.status == "error":  # a retry: its incident is over, whatever comes next
             core(_RESOLVE_INCIDENTS, {"_instance_id": instance.id, "resolved_at": at, "resolved_by_id": self.actor_id})
         if outcome.status == "completed":
@@ -168,6 +167,9 @@ class Step:
                 "last_attempt_at": at if error.get("attempts") else None, "details": error, "created_at": at}])
         self.insert_events(values)
         version = update_instance(instance, values)
+        # after the guarded UPDATE: a concurrent step on the instance waits for its row and answers 409,
+        # never reaching these rows' unique key first
+        self._wait_at(_waiting_elements(outcome), new)
         instance.status = outcome.status
         return version
 
