@@ -104,6 +104,12 @@ def process_problems(process: etree._Element, filename: str) -> list[DiagramProb
                 problems.append(DiagramProblem(
                     filename, event.get("id"), "the message event names no message: nothing can send it a "
                     "message to catch, and a message it throws reaches no one; choose a message", _line(event)))
+    for kind in _MESSAGE_EVENTS:
+        for event in process.iter(f"{_B}{kind}"):
+            if any(not d.get("signalRef") for d in event.findall(f"{_B}signalEventDefinition")):
+                problems.append(DiagramProblem(
+                    filename, event.get("id"), "the signal event names no signal: nothing can send it a "
+                    "signal to catch, and a signal it throws reaches no one; choose a signal", _line(event)))
     for event in process.iter(f"{_B}intermediateCatchEvent"):
         if event.find(f"{_B}conditionalEventDefinition") is not None:
             problems.append(DiagramProblem(

@@ -71,6 +71,22 @@ def test_a_message_event_without_a_message_is_refused_at_validate():
     assert [(e.element_id, "no message" in e.reason) for e in errors] == [("wait", True)]
 
 
+def test_a_signal_event_without_a_signal_is_refused_at_validate():
+    """It passed the check, then `instances.start` failed with a TypeError while listing what the
+    instance waits for (the corpus's spiffworkflow/bpmn/data/boundary_event_split.bpmn)."""
+    body = """
+    <bpmn:startEvent id="start"/>
+    <bpmn:userTask id="work"/>
+    <bpmn:boundaryEvent id="stop" attachedToRef="work"><bpmn:signalEventDefinition/></bpmn:boundaryEvent>
+    <bpmn:endEvent id="end"/>
+    <bpmn:endEvent id="stopped"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="stop" targetRef="stopped"/>"""
+    errors = _lint_errors(diagram(body))
+    assert [(e.element_id, "no signal" in e.reason) for e in errors] == [("stop", True)]
+
+
 @pytest.mark.parametrize("language", ["groovy", "javascript", "juel", "JavaScript"])
 def test_a_script_in_another_language_is_refused_at_validate(language):
     body = f"""

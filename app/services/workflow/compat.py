@@ -476,8 +476,8 @@ class CompatRun:
                 row.reason = "FALSE COMPLETION: completed without reaching an end event"
         elif instance.status == "error":
             error = instance.error or {}
-            where = f"{error.get('element_id')}: " if error.get("element_id") else ""
-            row.reason = _short(f"incident at {where}{error.get('message', '')}")
+            where = f" at {error['element_id']}" if error.get("element_id") else ""
+            row.reason = _short(f"incident{where}: {error.get('message', '')}")
         else:
             row.reason = f"instance is {instance.status}"
 
