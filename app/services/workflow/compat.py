@@ -181,6 +181,15 @@ def executable_processes(content: bytes) -> list[tuple[str, bool]]:
     return found
 
 
+def processes_with_end_events(content: bytes) -> set[str]:
+    """The ids of the `<process>`es that hold an end event (their embedded subprocesses' count too)."""
+    try:
+        root = etree.fromstring(content, etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError:
+        return set()
+    return {node.get("id") or "-" for node in root.iter("{*}process") if next(node.iter("{*}endEvent"), None) is not None}
+
+
 def _sample(schema: Any, depth: int = 0) -> Any:
     """A value a JSON Schema accepts, as a person filling in the form with the first choices would give."""
     if not isinstance(schema, dict) or depth > 8:
@@ -380,9 +389,10 @@ class CompatRun:
             return
         for row in rows.values():
             row.deployed = True
+        ending = processes_with_end_events(content)
         for pid, row in rows.items():
             try:
-                self._drive(pid, row)
+                self._drive(pid, row, pid in ending)
             except Exception as exc:  # noqa: BLE001 - counted and reported, never fatal
                 _unexpected(row, "the run", exc)
 
@@ -436,7 +446,7 @@ class CompatRun:
         return by_process
 
     # -- one instance ------------------------------------------------------------------------------
-    def _drive(self, process_id: str, row: Row) -> None:
+    def _drive(self, process_id: str, row: Row, has_end_event: bool) -> None:
         admin = principal_for("admin")
         self._business_keys += 1
         key = f"compat-{self._business_keys}"
@@ -451,7 +461,7 @@ class CompatRun:
             instance = db.session.get(ProcessInstance, instance_id)
             assert instance is not None
             if instance.status != "waiting":
-                self._ended(instance, row)
+                self._ended(instance, row, has_end_event)
                 return
             try:
                 moved = self._act(instance, admin, row)
@@ -463,7 +473,7 @@ class CompatRun:
                 return
         row.reason = f"no end event after {MAX_STEPS} steps (a loop, or a timer cycle that never ends?)"
 
-    def _ended(self, instance: ProcessInstance, row: Row) -> None:
+    def _ended(self, instance: ProcessInstance, row: Row, has_end_event: bool) -> None:
         if instance.status == "completed":
             ends = db.session.scalars(select(InstanceEvent.details).where(
                 InstanceEvent.instance_id == instance.id, InstanceEvent.kind == "completed")).all()
@@ -473,7 +483,9 @@ class CompatRun:
                 row.reason = ""
             else:
                 row.false_completion = True
-                row.reason = "FALSE COMPLETION: completed without reaching an end event"
+                row.reason = "FALSE COMPLETION: completed without reaching an end event " + (
+                    "(the process has end events: none was reached)" if has_end_event
+                    else "(the process has none: it stops after its last element)")
         elif instance.status == "error":
             error = instance.error or {}
             where = f" at {error['element_id']}" if error.get("element_id") else ""
