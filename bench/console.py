@@ -31,14 +31,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import re
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -55,36 +51,13 @@ sys.path.insert(0, str(ROOT))
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.services.workflow.history_chain import chain  # noqa: E402
+from bench.postgres import Cluster  # noqa: E402
 
 SEARCH_TARGET_MS, PAGE_TARGET_MS = 100.0, 150.0
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 FIXTURES = ROOT / "tests" / "fixtures" / "bpmn"
 PREFIXES = ["LOAN", "APP", "ORD", "PLG", "COL"]
 PASSWORD = "Violet-meadow-river-88"
-
-
-class Cluster:
-    """A throwaway PostgreSQL cluster (.ci/start-postgres), or the URL given."""
-
-    def __init__(self, url: str | None) -> None:
-        self.url, self.dir = url, None
-
-    def __enter__(self) -> str:
-        if self.url is None:
-            self.dir = tempfile.mkdtemp(prefix="loanflow-bench-console-")
-            os.chmod(self.dir, 0o755)  # as root, the cluster runs as `postgres`, which must reach its folder
-            out = subprocess.run([str(ROOT / ".ci" / "start-postgres"), f"{self.dir}/pg"], check=True,
-                                 capture_output=True, text=True)
-            self.url = out.stdout.strip().splitlines()[-1]
-        url = self.url
-        if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url[len("postgresql://"):]
-        return url
-
-    def __exit__(self, *exc: object) -> None:
-        if self.dir:
-            subprocess.run([str(ROOT / ".ci" / "stop-postgres"), f"{self.dir}/pg"], check=False)
-            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -383,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20261203)
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
-    with Cluster(args.database) as url:
+    with Cluster(args.database, "console") as url:
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-not-secret", "TESTING": True,
                           "RATELIMIT_ENABLED": False, "PASSWORD_HASH_FAST": True, "WTF_CSRF_ENABLED": False})
         app.extensions["loanflow_clock"] = lambda: NOW

@@ -34,13 +34,9 @@ prints EXPLAIN ANALYZE of the slowest sampled call of each variant; --no-jit con
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -61,6 +57,7 @@ from app.config import engine_options  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.services.identity.directory import principal_for_user  # noqa: E402
 from app.services.workflow import inbox  # noqa: E402
+from bench.postgres import Cluster  # noqa: E402
 
 TARGET_MS = 20.0
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -102,30 +99,6 @@ SKEW = {"funder": 2.0, "borrower": 1.5, "core_enterprise": 2.0, "warehouse": 1.5
 # --------------------------------------------------------------------------------------------
 # The database.
 # --------------------------------------------------------------------------------------------
-class Cluster:
-    """A throwaway PostgreSQL cluster (.ci/start-postgres), or the URL given."""
-
-    def __init__(self, url: str | None) -> None:
-        self.url, self.dir = url, None
-
-    def __enter__(self) -> str:
-        if self.url is None:
-            self.dir = tempfile.mkdtemp(prefix="loanflow-bench-inbox-")
-            os.chmod(self.dir, 0o755)  # as root, the cluster runs as `postgres`, which must reach its folder
-            out = subprocess.run([str(ROOT / ".ci" / "start-postgres"), f"{self.dir}/pg"], check=True,
-                                 capture_output=True, text=True)
-            self.url = out.stdout.strip().splitlines()[-1]
-        url = self.url
-        if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url[len("postgresql://"):]
-        return url
-
-    def __exit__(self, *exc: object) -> None:
-        if self.dir:
-            subprocess.run([str(ROOT / ".ci" / "stop-postgres"), f"{self.dir}/pg"], check=False)
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-
 def plan_orgs(n_orgs: int) -> list[tuple[int, str, str]]:
     """(id, code, kind) of every organisation: one platform, then funders, borrowers, cores, warehouses."""
     n_funders, n_borrowers, n_cores = round(n_orgs * 0.30), round(n_orgs * 0.50), round(n_orgs * 0.12)
@@ -490,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
 
-    with Cluster(args.database) as url:
+    with Cluster(args.database, "inbox") as url:
         config: dict[str, Any] = {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-not-secret", "TESTING": True}
         if args.no_jit:
             options = engine_options(url)

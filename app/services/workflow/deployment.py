@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import Select, func, inspect, select
 
 from app.engine.dmn_lint import lint_decision_file
 from app.engine.errors import DiagramProblem, DiagramRejected
@@ -68,16 +68,24 @@ def read_diagram_files(paths: list[Path]) -> list[DiagramFile]:
     return files
 
 
+def newest_versions(kind: str, *columns: Any, ids: list[str] | None = None) -> Select:
+    """SELECT `columns` of the newest version of every `kind` ("process" or "decision") id — or of `ids`
+    only — with its deployment (the file as deployed) joined."""
+    newest = select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v")).where(
+        ProcessVersion.kind == kind)
+    if ids is not None:
+        newest = newest.where(ProcessVersion.process_id.in_(sorted(set(ids))))
+    latest = newest.group_by(ProcessVersion.process_id).subquery()
+    return (select(*columns).select_from(ProcessVersion)
+            .join(Deployment, ProcessVersion.deployment_id == Deployment.id)
+            .join(latest, (ProcessVersion.process_id == latest.c.process_id) & (ProcessVersion.version == latest.c.v))
+            .where(ProcessVersion.kind == kind))
+
+
 def _latest_versions(kind: str, ids: list[str]) -> dict[str, ProcessVersion]:
     if not ids:
         return {}
-    newest = (select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v"))
-              .where(ProcessVersion.kind == kind, ProcessVersion.process_id.in_(ids))
-              .group_by(ProcessVersion.process_id).subquery())
-    rows = db.session.scalars(select(ProcessVersion).join(
-        newest, (ProcessVersion.process_id == newest.c.process_id) & (ProcessVersion.version == newest.c.v))
-        .where(ProcessVersion.kind == kind))
-    return {row.process_id: row for row in rows}
+    return {row.process_id: row for row in db.session.scalars(newest_versions(kind, ProcessVersion, ids=ids))}
 
 
 def _deployed_decision_files(exclude: set[str] | frozenset[str] = frozenset()) -> list[DiagramFile]:
@@ -86,13 +94,8 @@ def _deployed_decision_files(exclude: set[str] | frozenset[str] = frozenset()) -
     None on a database that has no tables yet (`processes validate` on a fresh checkout)."""
     if not inspect(db.session.get_bind()).has_table(Deployment.__tablename__):
         return []
-    newest = (select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v"))
-              .where(ProcessVersion.kind == "decision").group_by(ProcessVersion.process_id).subquery())
-    rows = db.session.execute(
-        select(Deployment.filename, Deployment.source, ProcessVersion.process_id)
-        .join(ProcessVersion, ProcessVersion.deployment_id == Deployment.id)
-        .join(newest, (ProcessVersion.process_id == newest.c.process_id) & (ProcessVersion.version == newest.c.v))
-        .where(ProcessVersion.kind == "decision")).all()
+    rows = db.session.execute(newest_versions("decision", Deployment.filename, Deployment.source,
+                                              ProcessVersion.process_id)).all()
     unique = {filename: source for filename, source, decision_id in rows if decision_id not in exclude}
     return [DiagramFile(name, source) for name, source in unique.items()]
 
@@ -114,13 +117,8 @@ def _decision_dependents(bundle: Bundle, files: list[DiagramFile], limit: int) -
     if not bundle.decisions:
         return []
     supplied = {f.filename for f in files}
-    newest = (select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v"))
-              .where(ProcessVersion.kind == "process").group_by(ProcessVersion.process_id).subquery())
-    rows = db.session.execute(
-        select(ProcessVersion.process_id, ProcessVersion.forms, Deployment.filename, Deployment.source)
-        .join(Deployment, ProcessVersion.deployment_id == Deployment.id)
-        .join(newest, (ProcessVersion.process_id == newest.c.process_id) & (ProcessVersion.version == newest.c.v))
-        .where(ProcessVersion.kind == "process")).all()
+    rows = db.session.execute(newest_versions("process", ProcessVersion.process_id, ProcessVersion.forms,
+                                              Deployment.filename, Deployment.source)).all()
     mentions = [d.encode() for d in bundle.decisions]
     sources: dict[str, bytes] = {}
     forms: dict[str, dict[str, int]] = {}
@@ -407,13 +405,8 @@ def deploy_forms(forms: dict[str, dict], actor_id: int | None = None) -> list[De
     the caller does not roll back."""
     for name, content in forms.items():
         _form_version(name, content)
-    newest = (select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v"))
-              .where(ProcessVersion.kind == "process").group_by(ProcessVersion.process_id).subquery())
-    rows = db.session.execute(
-        select(ProcessVersion.forms, Deployment.filename, Deployment.source)
-        .join(Deployment, ProcessVersion.deployment_id == Deployment.id)
-        .join(newest, (ProcessVersion.process_id == newest.c.process_id) & (ProcessVersion.version == newest.c.v))
-        .where(ProcessVersion.kind == "process")).all()
+    rows = db.session.execute(newest_versions("process", ProcessVersion.forms, Deployment.filename,
+                                              Deployment.source)).all()
     files = {filename: source for used, filename, source in rows if set(used or {}) & set(forms)}
     if not files:
         return []

@@ -81,14 +81,9 @@ def _folder_names() -> list[str]:
 
 
 def _newest_processes():  # noqa: ANN202 - rows
-    newest = (select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v"))
-              .where(ProcessVersion.kind == "process").group_by(ProcessVersion.process_id).subquery())
-    return db.session.execute(
-        select(ProcessVersion.process_id, ProcessVersion.names, ProcessVersion.name, ProcessVersion.forms,
-               Deployment.filename, Deployment.source)
-        .join(Deployment, ProcessVersion.deployment_id == Deployment.id)
-        .join(newest, (ProcessVersion.process_id == newest.c.process_id) & (ProcessVersion.version == newest.c.v))
-        .where(ProcessVersion.kind == "process").order_by(ProcessVersion.process_id)).all()
+    return db.session.execute(deployment.newest_versions(
+        "process", ProcessVersion.process_id, ProcessVersion.names, ProcessVersion.name, ProcessVersion.forms,
+        Deployment.filename, Deployment.source).order_by(ProcessVersion.process_id)).all()
 
 
 def _pairs(sources: dict[str, bytes]) -> dict[str, str]:

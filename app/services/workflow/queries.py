@@ -15,6 +15,7 @@ from app.services.identity import policy
 from app.services.identity.access import instance_visible, task_visible
 from app.services.identity.directory import Principal
 from app.services.workflow import history_chain, labels
+from app.services.workflow.deployment import newest_versions
 from app.services.workflow.party_scope import EVERYTHING, MILESTONES, PartyScope, scope_of, scopes_of
 from app.services.workflow.step_store import TASKS, core
 from app.services.workflow.tasks import TASK_NOT_FOUND, task_form
@@ -167,10 +168,6 @@ def process_names(process_ids: list[str], language: str) -> dict[str, str]:
     """Each process's name in `language`, as its latest version gives it, by process id."""
     if not process_ids:
         return {}
-    newest = (select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v"))
-              .where(ProcessVersion.kind == "process", ProcessVersion.process_id.in_(sorted(set(process_ids))))
-              .group_by(ProcessVersion.process_id).subquery())
-    rows = db.session.execute(select(ProcessVersion.process_id, ProcessVersion.names).join(
-        newest, (ProcessVersion.process_id == newest.c.process_id) & (ProcessVersion.version == newest.c.v)
-        & (ProcessVersion.kind == "process"))).all()
+    rows = db.session.execute(newest_versions("process", ProcessVersion.process_id, ProcessVersion.names,
+                                              ids=process_ids)).all()
     return {row.process_id: labels.process_title(row.names, row.process_id, language) for row in rows}
