@@ -114,10 +114,11 @@ def test_the_heatmap_counts_the_instances_that_reached_each_element_and_the_time
     page = client.get("/processes/heat_review/heatmap?version=1", headers=headers)
     assert page.status_code == 200 and title in page.text
     counts = dict(re.findall(r'<tr data-element="([^"]+)" data-count="(\d+)"', page.text))
-    # the gateway leaves no trace in the history: not counted
-    assert counts == {"start": "3", "review": "3", "check": "2", "end_rejected": "1"}
+    # the gateway leaves no trace in the history: it is counted from the instances' saved states
+    assert counts == {"start": "3", "review": "3", "gw": "3", "check": "2", "end_rejected": "1"}
     levels = dict(re.findall(r'<tr data-element="([^"]+)" data-count="\d+" data-level="(\d)"', page.text))
-    assert levels == {"start": "4", "review": "4", "check": "3", "end_rejected": "2"}
+    assert levels == {"start": "4", "review": "4", "gw": "4", "check": "3", "end_rejected": "2"}
+    assert "counted from the newest" not in page.text and "只按最新的" not in page.text  # every state was read
     review = _row(page.text, "element", "review")
     assert review_name in review
     assert _cell(review, "completed") == "3"
@@ -127,6 +128,17 @@ def test_the_heatmap_counts_the_instances_that_reached_each_element_and_the_time
     assert _cell(_row(page.text, "element", "check"), "median", "data-seconds") == ""  # none completed
     assert 'data-source="/processes/heat_review/versions/1/download"' in page.text
     assert client.get("/processes/heat_review/heatmap?version=2", headers=headers).status_code == 404
+
+
+def test_with_more_instances_than_it_reads_the_heatmap_says_so(client, reviews, monkeypatch):
+    from app.services.workflow import insight
+
+    monkeypatch.setattr(insight, "STATE_SAMPLE", 2)
+    sign_in(client, "ana")
+    page = client.get("/processes/heat_review/heatmap?version=1", headers=EN)
+    assert "counted from the newest 2 instances only" in page.text
+    counts = dict(re.findall(r'<tr data-element="([^"]+)" data-count="(\d+)"', page.text))
+    assert counts["gw"] == "2" and counts["review"] == "3"  # the history's counts stay whole
 
 
 def test_a_call_activity_counts_the_instances_that_reached_the_process_it_calls(client, app, auth, deploy):

@@ -6,10 +6,12 @@ What an instance passed is read from its history (`instance_events`): every even
 element (a user task made ready, claimed, completed or withdrawn; a timer fired; a service call
 failed or retried; an error; the end event the instance finished on) counts the instance once for
 that element, every instance counts for the process's start events, and a call activity counts the
-instances that reached any element of the process it calls (which runs in its caller's instance). Automatic steps that went
-through without a trace (a gateway, a service call that succeeded the first time) are not in the
-history and are not counted. Time spent is a user task's, from `human_tasks`: created (made ready)
-to completed."""
+instances that reached any element of the process it calls (which runs in its caller's instance). Automatic
+steps that went through without a trace in the history (a gateway, a script, a service call that succeeded the
+first time) are counted from the instances' saved engine states (`engine.element_runs`: the elements whose tasks
+completed, wait or failed), read for the newest `STATE_SAMPLE` instances of the version — all of them when there
+are no more; the page says when it read fewer. Time spent is a user task's, from `human_tasks`: created (made
+ready) to completed."""
 from __future__ import annotations
 
 import math
@@ -22,6 +24,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
+from app.engine.element_runs import element_runs
 from app.extensions import db
 from app.models import Deployment, HumanTask, InstanceEvent, Organisation, ProcessInstance, ProcessVersion
 from app.models.task import OPEN_TASK_STATES
@@ -34,6 +37,7 @@ from app.services.workflow import catalogue
 
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
+STATE_SAMPLE = 1000  # instances whose saved states the heatmap reads for the steps the history does not name
 LEVELS = 4  # the heatmap's colours: 1 (few instances) .. LEVELS (the most); 0 none
 PERIODS = (7, 30, 90, 365)  # the task statistics' periods, in days up to now
 DEFAULT_PERIOD = 30
@@ -63,6 +67,7 @@ class Heatmap:
     version: int
     instances: int  # every instance of the version
     elements: list[HeatElement]  # most instances first, then by name
+    states_read: int = 0  # instances whose engine state was read (the newest ones; all when == instances)
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,16 @@ def heatmap(actor: Principal, process_id: str, version: int, language: str) -> H
         .where(ProcessInstance.process_version_id == row.id,
                InstanceEvent.element_id.in_(list(diagram.names)))
         .group_by(InstanceEvent.element_id))}
+    states = db.session.scalars(select(ProcessInstance.state).where(ProcessInstance.process_version_id == row.id)
+                                .order_by(ProcessInstance.id.desc()).limit(STATE_SAMPLE)).all()
+    called = frozenset(diagram.calls.values())
+    from_states: dict[str, int] = defaultdict(int)
+    for state in states:
+        for element_id, run in element_runs(state or "", called).items():
+            if element_id in diagram.names and (run.completed or run.active or run.failed):
+                from_states[element_id] += 1
+    for element_id, count in from_states.items():
+        reached[element_id] = max(reached.get(element_id, 0), count)
     for start in diagram.starts:
         reached[start] = total
     for call, called in diagram.calls.items():
@@ -161,7 +176,7 @@ def heatmap(actor: Principal, process_id: str, version: int, language: str) -> H
                             _level(count, most))
                 for element_id, count in reached.items() if count > 0]
     elements.sort(key=lambda e: (-e.instances, e.name))
-    return Heatmap(process_id, entry.name, version, total, elements)
+    return Heatmap(process_id, entry.name, version, total, elements, len(states))
 
 
 # -- the user tasks' waiting times and throughput --------------------------------------------------
