@@ -3,8 +3,8 @@ driven to an end on a throwaway database, with a table, the summary line, false 
 
 The fixture folder (tests/fixtures/compat, copied to a temporary folder) holds one process that runs to
 its end through a user task with a form, a service task, a timer and a message; one whose script fails;
-one refused by the strict check (a Groovy script, in a `.bpmn20.xml` in a subfolder); one that stops
-without an end event. The corpus is not run here: docs/compatibility.md records its figures.
+two refused by the strict check (a Groovy script, in a `.bpmn20.xml` in a subfolder; a form that is
+not a JSON Schema); one that stops without an end event. The corpus is not run here: docs/compatibility.md records its figures.
 """
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def test_the_table_and_the_summary_say_what_ran_and_why_the_others_did_not(app, 
     result = runner.invoke(args=["processes", "compat", str(folder), "--json", str(tmp_path / "rows.json")])
     assert result.exit_code == 0, result.output
     rows = _table(result.output)
-    assert set(rows) == {"compat_runs", "compat_script_error", "compat_groovy", "compat_no_end"}
+    assert set(rows) == {"compat_runs", "compat_script_error", "compat_groovy", "compat_no_end", "compat_dynamic_choices"}
 
     runs = rows["compat_runs"]  # a form, a service answered by the fake, a timer fast-forwarded, a message
     assert runs["file"] == "runs_to_end.bpmn"
@@ -74,17 +74,23 @@ def test_the_table_and_the_summary_say_what_ran_and_why_the_others_did_not(app, 
     assert (refused["parsed"], refused["lint"], refused["deployed"], refused["ran"]) == ("yes", "no", "no", "no")
     assert refused["reason"].startswith("greet: the script is written in groovy")
 
+    # a form that is JSON but no JSON Schema passed the check, then every submission was refused
+    broken = rows["compat_dynamic_choices"]
+    assert (broken["parsed"], broken["lint"], broken["deployed"], broken["ran"]) == ("yes", "no", "no", "no")
+    assert broken["reason"].startswith("pick: its form 'dynamic-choices.json' is not a valid JSON Schema")
+
     stopped = rows["compat_no_end"]
     assert stopped["ran"] == "no"
     assert stopped["reason"] == ("FALSE COMPLETION: completed without reaching an end event "
                                  "(the process has none: it stops after its last element)")
 
     tail = result.output.splitlines()[-3:]
-    assert tail == ["false completions: 1", "tracebacks: 0", "ran 1 of 4 executable processes"]
+    assert tail == ["false completions: 1", "tracebacks: 0", "ran 1 of 5 executable processes"]
     written = json.loads((tmp_path / "rows.json").read_text())
-    assert written["summary"] == "ran 1 of 4 executable processes"
+    assert written["summary"] == "ran 1 of 5 executable processes"
     assert {r["process_id"]: r["ran"] for r in written["rows"]} == {
-        "compat_runs": True, "compat_script_error": False, "compat_groovy": False, "compat_no_end": False}
+        "compat_runs": True, "compat_script_error": False, "compat_groovy": False, "compat_no_end": False,
+        "compat_dynamic_choices": False}
     assert [r["process_id"] for r in written["rows"] if r["false_completion"]] == ["compat_no_end"]
     # through the form's answers, the service, the timer and the message, not the gateway's default flow
     assert [r["end_events"] for r in written["rows"] if r["process_id"] == "compat_runs"] == [["end_done"]]
@@ -101,6 +107,8 @@ def test_a_form_with_a_condition_on_its_answers_gets_data_the_form_accepts():
     data = compat.form_data(schema)
     assert data == {"decision": "approve", "amount": 10, "note": "xxx"}
     assert compat.form_data(None) == {}
+    # a field required but described only in the UI schema still gets a value
+    assert compat.form_data({"type": "object", "required": ["firstName"], "properties": {}}) == {"firstName": "x"}
 
 
 def test_an_unexpected_exception_is_counted_and_the_run_goes_on(app, runner, folder, monkeypatch):
@@ -120,4 +128,4 @@ def test_an_unexpected_exception_is_counted_and_the_run_goes_on(app, runner, fol
     assert rows["compat_explodes"]["reason"] == "TRACEBACK RuntimeError in the run: the engine fell over"
     assert rows["compat_runs"]["ran"] == "yes"  # the files after it still ran
     assert result.output.splitlines()[-3:] == ["false completions: 1", "tracebacks: 1",
-                                               "ran 1 of 5 executable processes"]
+                                               "ran 1 of 6 executable processes"]

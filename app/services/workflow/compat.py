@@ -214,8 +214,12 @@ def _sample(schema: Any, depth: int = 0) -> Any:
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "null")
     if kind == "object" or "properties" in schema:
-        return {name: value for name, prop in (schema.get("properties") or {}).items()
-                if (value := _sample(prop, depth + 1)) is not None or name in schema.get("required", [])}
+        properties = schema.get("properties") or {}
+        found = {name: value for name, prop in properties.items()
+                 if (value := _sample(prop, depth + 1)) is not None or name in schema.get("required", [])}
+        # a field required but never described (its widget lives in the UI schema): any text
+        found.update({name: "x" for name in schema.get("required", []) if name not in properties})
+        return found
     if kind == "array":
         return [_sample(schema.get("items") or {}, depth + 1) for _ in range(int(schema.get("minItems") or 0))]
     if kind == "boolean":

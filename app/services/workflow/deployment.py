@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jsonschema import validators
+from jsonschema.exceptions import SchemaError
 from sqlalchemy import Select, func, inspect, select
 
 from app.engine.dmn_lint import lint_decision_file
@@ -201,6 +203,8 @@ def _check(files: list[DiagramFile], forms_from: str = "folder") -> _Checked:
                   for pid, process in bundle.processes.items()}
     used = sorted({name for p in bundle.processes.values() for name in p.forms} & set(available))
     forms, unreadable = _load_forms(used, forms_from)
+    for pid, process in bundle.processes.items():  # a form no one could submit (its task could never finish)
+        by_process[pid] += _broken_forms(process, forms)
     # labels missing in a language: said by `processes validate`, not attached to deployed versions
     labelled = [p for found in _label_warnings(bundle, forms).values() for p in found]
     # a decision table's inputs and input entries compile (SpiffWorkflow finds them only at run time)
@@ -209,6 +213,25 @@ def _check(files: list[DiagramFile], forms_from: str = "folder") -> _Checked:
     problems = [*bundle.warnings, *(p for found in by_process.values() for p in found), *unreadable, *labelled,
                 *tables]
     return _Checked(bundle, forms, problems, by_process)
+
+
+def _broken_forms(process: ParsedProcess, forms: dict[str, dict]) -> list[DiagramProblem]:
+    """Each user task whose form (`formJsonSchemaFilename`) is JSON but not a JSON Schema: a submission
+    to it is refused at every completion ("options_from_task_data_var:" choices, drawn for another engine)."""
+    found = []
+    for element_id, _name, props in user_tasks(process):
+        name = props.get(FORM_PROPERTY)
+        if name not in forms:
+            continue
+        schema = forms[name]
+        try:
+            if not isinstance(schema, dict):
+                raise SchemaError("it is not a JSON object")
+            validators.validator_for(schema).check_schema(schema)
+        except SchemaError as exc:
+            found.append(DiagramProblem(process.file.filename, element_id, f"its form {name!r} is not a valid "
+                                        f"JSON Schema ({exc.message}): no one could submit it"))
+    return found
 
 
 def _label_warnings(bundle: Bundle, forms: dict[str, dict]) -> dict[str, list[DiagramProblem]]:
