@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
 from app.engine import fanout
@@ -73,6 +74,9 @@ def _lint_spec(process: ParsedProcess, spec, operators: set[str], forms: set[str
         definition = getattr(ts, "event_definition", None)
         if isinstance(definition, TimerEventDefinition):
             _check_timer(definition.expression, element, error)
+        if isinstance(ts, CallActivity) and ts.spec == process.process_id:
+            error(element, f"the call activity calls its own process {process.process_id!r}: an instance never "
+                  "runs itself again (it would stop with 'called process not found'); call another process")
         too_wide = fanout.problems(ts, _literal)
         if too_wide:
             error(element, too_wide)

@@ -87,6 +87,19 @@ def test_a_signal_event_without_a_signal_is_refused_at_validate():
     assert [(e.element_id, "no signal" in e.reason) for e in errors] == [("stop", True)]
 
 
+def test_a_process_calling_itself_is_refused_at_validate():
+    """It deployed, and its instance stopped with "The called process 'Level3' was not found" (the corpus's
+    spiffworkflow/bpmn/data/call_activity_nested/call_activity_level_3.bpmn, found by processes compat)."""
+    body = """
+    <bpmn:startEvent id="start"/>
+    <bpmn:callActivity id="again" calledElement="inline"/>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="again"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="again" targetRef="end"/>"""
+    errors = _lint_errors(diagram(body))
+    assert [(e.element_id, "calls its own process" in e.reason) for e in errors] == [("again", True)]
+
+
 @pytest.mark.parametrize("language", ["groovy", "javascript", "juel", "JavaScript"])
 def test_a_script_in_another_language_is_refused_at_validate(language):
     body = f"""
