@@ -4,19 +4,27 @@ SpiffWorkflow indexes a process's elements by their `id` and silently skips any 
 one, so a sequence flow without an id disappears and the cut graph ends early — a completion that
 never happened. This module looks at the XML tree first and either repairs what has one safe
 meaning (a flow without an id gets a generated one; a message event without a message, joined to
-another by a message flow, is given the message that flow carries) or says what will not run:
+another by a message flow, is given the message that flow carries; a condition or timer written in
+JUEL, FEEL, bare ISO 8601 or cron becomes the Python expression it means, `translate`) or says what
+will not run:
 
 - `prepare(root, filename)` changes the tree in place and returns `(refusals, changes)`; a refusal
   stops the file, a change is a warning the analyst reads ("what the import layer changed").
 - `process_problems(node, filename)` are errors about one process that the strict check
-  (`lint_bundle`, run by `processes validate` and every deploy) reports element by element: scripts
-  in a language other than Python (never run as Python), message events nothing can send or catch, a wait
-  for a condition that nothing would check.
+  (`lint_bundle`, run by `processes validate` and every deploy) reports element by element:
+  conditions and timers in another language that `translate` refuses (those it translates were
+  rewritten by `prepare`, each change a warning), scripts in a language other than Python (never
+  run as Python), message events nothing can send or catch, a wait for a condition that nothing
+  would check.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from functools import partial
+
 from lxml import etree
 
+from app.engine import translate
 from app.engine.errors import DiagramProblem
 from app.engine.xml import BPMN_NS
 
@@ -57,7 +65,52 @@ def prepare(root: etree._Element, filename: str) -> tuple[list[DiagramProblem], 
             filename, flow_id, f"sequence flow from {source} to {target} had no id; the import gave it id {flow_id}",
             _line(flow), "warning"))
     changes += _name_messages_by_their_flows(root, filename, taken)
+    changes += _translate_expressions(root, filename)
     return refusals, changes
+
+
+_TIMER_KINDS = ("timeDuration", "timeDate", "timeCycle")
+
+
+def _expressions(scope: etree._Element) -> Iterator[tuple[etree._Element, str | None, str,
+                                                             Callable[[], translate.Translation | None]]]:
+    """The conditions and timer values under `scope`: (node, element id, what it is, its translation)."""
+    for flow in scope.iter(f"{_B}sequenceFlow"):
+        for node in flow.findall(f"{_B}conditionExpression"):
+            yield node, flow.get("id"), "condition", partial(translate.condition, node.text, node.get("language"))
+    for definition in scope.iter(f"{_B}conditionalEventDefinition"):
+        owner = definition.getparent()
+        for node in definition.findall(f"{_B}condition"):
+            yield (node, owner.get("id") if owner is not None else None, "condition",
+                   partial(translate.condition, node.text, node.get("language")))
+    for definition in scope.iter(f"{_B}timerEventDefinition"):
+        owner = definition.getparent()
+        for kind in _TIMER_KINDS:
+            for node in definition.findall(f"{_B}{kind}"):
+                yield (node, owner.get("id") if owner is not None else None, f"timer {kind}",
+                       partial(translate.timer, kind, node.text))
+
+
+def _translate_expressions(root: etree._Element, filename: str) -> list[DiagramProblem]:
+    """Conditions and timers written in JUEL, FEEL, bare ISO 8601 or cron, rewritten as the Python
+    expressions the sandbox runs (`translate`); each change is said. A refused one is left as it is
+    and reported by `process_problems`."""
+    changes: list[DiagramProblem] = []
+    for node, element_id, what, translation in _expressions(root):
+        try:
+            done = translation()
+        except translate.ExpressionRefused:
+            continue
+        if done is None:
+            continue
+        before = (node.text or "").strip()
+        node.text = done.python
+        node.attrib.pop("language", None)  # the text is Python now
+        note = f"; {done.note}" if done.note else ""
+        changes.append(DiagramProblem(
+            filename, element_id, f"the {what} {before!r} is {done.language}; the import runs it as "
+            f"{done.python!r}{note}", _line(node), "warning"))
+    return changes
 
 
 def _name_messages_by_their_flows(root: etree._Element, filename: str, taken: set[str]) -> list[DiagramProblem]:
@@ -116,6 +169,13 @@ def process_problems(process: etree._Element, filename: str) -> list[DiagramProb
                 filename, event.get("id"), "the instance would wait here for a condition, which is checked only when "
                 "something else moves the instance, and nothing else can while it waits here: wait for a message, "
                 "a signal or a timer instead", _line(event)))
+    for node, element_id, what, translation in _expressions(process):
+        try:
+            translation()
+        except translate.ExpressionRefused as exc:
+            problems.append(DiagramProblem(
+                filename, element_id, f"the {what} {(node.text or '').strip()!r} cannot run: {exc.reason}",
+                _line(node)))
     for task in process.iter(f"{_B}receiveTask"):
         if not task.get("messageRef"):
             problems.append(DiagramProblem(

@@ -14,6 +14,8 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from app.engine import cron
+
 MAX_YEARS = 100  # a duration, or a cycle's interval
 MAX_DAYS = 36_525  # MAX_YEARS of 365.25 days
 YEARS = (1970, 2199)  # the years a timer date may name
@@ -88,8 +90,18 @@ def parse_date(value: Any) -> datetime:
 
 def parse_cycle(value: Any, now: datetime) -> tuple[int, datetime, timedelta]:
     """`R[n]/start/duration`, `R[n]/duration/end` or `R[n]/duration` (first firing: now + duration):
-    (firings, -1 for unbounded; the first firing; the interval)."""
+    (firings, -1 for unbounded; the first firing; the interval). A Quartz cron of a fixed period is
+    read as `R/<its next firing after now>/<period>` (`cron`)."""
     text = _text(value, "a timer cycle")
+    if cron.looks_like_cron(text):
+        try:
+            cycle = cron.read(text)
+        except cron.CronRefused as exc:
+            raise TimerValueError(f"the cron cycle {text!r} is not a fixed period: {exc}") from None
+        if cycle.period < MIN_INTERVAL:
+            raise TimerValueError(f"the cron cycle {text!r} fires {cycle.meaning}: more often than every "
+                                  f"{MIN_INTERVAL.total_seconds():g} s")
+        text = cron.iso_cycle(text, now)
     parts = text.upper().replace("--", "/").split("/")
     if not parts[0].startswith("R") or len(parts) not in (2, 3):
         raise TimerValueError(f"a timer cycle must be R[n]/[start/]duration[/end], got {text!r}")
@@ -113,9 +125,9 @@ def parse_cycle(value: Any, now: datetime) -> tuple[int, datetime, timedelta]:
 
 
 def check_timer_value(value: Any, now: datetime) -> None:
-    """A literal timer value, by its form (lint): a cycle `R…`, a duration `P…`, or a date."""
+    """A literal timer value, by its form (lint): a cycle `R…` or a cron, a duration `P…`, or a date."""
     text = value.strip().upper() if isinstance(value, str) else ""
-    if text.startswith("R"):
+    if text.startswith("R") or cron.looks_like_cron(text):
         parse_cycle(value, now)
     elif text.startswith("P"):
         parse_duration(value)

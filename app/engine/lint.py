@@ -9,13 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
-from app.engine import fanout
+from app.engine import fanout, translate
 from app.engine.durations import check_timer_value, due_after
 from app.engine.errors import DiagramProblem
 from app.engine.parser import FORM_PROPERTY, UI_FORM_PROPERTY, Bundle, ParsedProcess
@@ -68,11 +72,12 @@ def _lint_spec(process: ParsedProcess, spec, operators: set[str], forms: set[str
         if isinstance(ts, MultiChoice):
             for condition, target in ts.cond_task_specs:
                 condition_source = getattr(condition, "args", [None])[0] if condition is not None else None
-                if isinstance(condition_source, str):
+                if isinstance(condition_source, str) and not translate.refused("condition", condition_source):
                     _check(lambda e=condition_source: compile_expression(e), f"{element}->{target}", "condition",
                            error)
         definition = getattr(ts, "event_definition", None)
-        if isinstance(definition, TimerEventDefinition):
+        if isinstance(definition, TimerEventDefinition) and not translate.refused(_timer_kind(definition),
+                                                                                  definition.expression):
             _check_timer(definition.expression, element, error)
         if isinstance(ts, CallActivity) and ts.spec == process.process_id:
             error(element, f"the call activity calls its own process {process.process_id!r}: an instance never "
@@ -82,6 +87,12 @@ def _lint_spec(process: ParsedProcess, spec, operators: set[str], forms: set[str
             error(element, too_wide)
     problems += _unbounded_cycles(file, spec)
     return problems
+
+
+def _timer_kind(definition: TimerEventDefinition) -> str:
+    if isinstance(definition, TimeDateEventDefinition):
+        return "timeDate"
+    return "timeCycle" if isinstance(definition, CycleTimerEventDefinition) else "timeDuration"
 
 
 def _service_parameters(ts) -> list[str]:  # noqa: ANN001

@@ -1,0 +1,679 @@
+"""JUEL and simple FEEL expressions, translated into the Python expressions the sandbox runs.
+
+Diagrams drawn for Camunda 7 write conditions and timers in JUEL (`${approved}`, `#{amount > 1000}`);
+Camunda 8 writes FEEL after a leading `=` (`= amount > 1000`). Loanflow evaluates Python expressions
+in its sandbox (`scripting.compile_expression`), so the import layer translates what has a safe
+meaning and refuses the rest, naming what it refused (`ExpressionRefused.reason`).
+
+This is a tokenizer and a recursive-descent parser per language that build one small tree, and one
+writer of Python from that tree: nothing is substituted by pattern, so a string literal that
+contains `&&` stays a string, and nothing the parser does not know gets through.
+
+What is translated, and how (JUEL; FEEL has its own spelling of the same):
+
+- names are variables of the task's data; `execution.getVariable('x')` is `x`;
+- `a.b` and `a['b']` read the key `b` of the dict `a` (`a["b"]` in Python): task data are JSON
+  values, never Java beans, so a property is a key, not an attribute;
+- literals: strings in '' or "" (FEEL: ""), integers, decimals, `true`, `false`, `null` (`None`);
+- comparisons `== != < > <= >=` and `eq ne lt gt le ge` (FEEL `= != < > <= >=`); a comparison with
+  `null` is `is None` / `is not None`;
+- `&& || !` and `and or not` (FEEL `and`, `or`, `not(x)`), `a ? b : c` (FEEL `if a then b else c`);
+- arithmetic `+ - * / div % mod` (`/` and `div` are true division as in JUEL, `%` and `mod` are
+  Python's remainder);
+- `empty x`: x is null, '' or an empty list or map;
+- methods with one safe meaning: `startsWith endsWith contains equals equalsIgnoreCase length size
+  isEmpty toUpperCase toLowerCase trim` (FEEL: `contains`, `starts with`, `ends with`,
+  `string length`, `upper case`, `lower case`, `count`).
+
+JUEL's type coercions are not reproduced: values compare and add as Python compares and adds them
+(JUEL turns `'5' == 5` true and `null < 1` into `0 < 1`; here the first is false and the second an
+error the instance reports). Everything else is refused: reflection (`getClass()`, `.class`,
+`forName`, `T(...)`), other method calls and bean references (`${myBean.doIt()}`), function calls,
+assignments, lambdas, semicolons, collection constructors, `instanceof`, FEEL's quantifiers, ranges
+and filters.
+"""
+from __future__ import annotations
+
+import keyword
+import math
+import re
+from dataclasses import dataclass
+
+MAX_TEXT = 4_000  # characters of one expression
+MAX_DEPTH = 40  # nesting of the parse (parentheses, unary operators)
+MAX_TREE = 120  # depth of the tree (a chain of 500 `+` is 500 deep)
+
+
+class ExpressionRefused(ValueError):
+    """An expression the import layer will not translate; `reason` says what was refused."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+# -- the tree ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Node:
+    kind: str  # name, const, key, unary, empty, binary, compare, ternary, call
+    value: object = None  # the name, the constant, the operator or the method
+    args: tuple[Node, ...] = ()
+    depth: int = 1
+
+
+def _node(kind: str, value: object = None, args: tuple[Node, ...] = ()) -> Node:
+    depth = 1 + max((a.depth for a in args), default=0)
+    if depth > MAX_TREE:
+        raise ExpressionRefused(f"the expression is nested more than {MAX_TREE} deep")
+    return Node(kind, value, args, depth)
+
+
+_NULL = _node("const", None)
+
+
+# -- tokens -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Token:
+    kind: str  # num, str, name, op, end
+    text: str
+    at: int
+
+
+_NUMBER = re.compile(r"(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?")
+_NAME = re.compile(r"[^\W\d]\w*")
+_JUEL_OPS = ("==", "!=", "<=", ">=", "&&", "||", "<", ">", "!", "+", "-", "*", "/", "%", "?", ":", ".", "[",
+             "]", "(", ")", ",", "}")
+_FEEL_OPS = ("!=", "<=", ">=", "=", "<", ">", "+", "-", "*", "/", ".", "[", "]", "(", ")", ",")
+# Spellings refused outright, with what they are.
+_JUEL_REFUSED_OPS = {"+=": "string concatenation by assignment (+=)", "->": "a lambda (->)", ";": "a semicolon",
+                     "=": "an assignment (=)", "{": "a set or map constructor ({...})", "#": "'#'",
+                     "$": "'$'", "&": "'&' (write && for and)", "|": "'|' (write || for or)",
+                     "\\": "a backslash", "@": "'@'", "`": "'`'", "~": "'~'", "^": "'^'"}
+_FEEL_REFUSED_OPS = {"**": "an exponent (**)", "..": "a range (..)", "{": "a context ({...})",
+                     "->": "a lambda (->)", ";": "a semicolon", "'": "a quote (FEEL strings are in \"\")"}
+
+
+def _tokens(text: str, start: int, feel: bool) -> tuple[list[Token], int]:
+    """The tokens of `text` from `start`; for JUEL up to and including the `}` that closes the
+    expression (its index after is returned), for FEEL to the end."""
+    tokens: list[Token] = []
+    i, n = start, len(text)
+    ops, refused = (_FEEL_OPS, _FEEL_REFUSED_OPS) if feel else (_JUEL_OPS, _JUEL_REFUSED_OPS)
+    while i < n:
+        char = text[i]
+        if char.isspace():
+            i += 1
+            continue
+        if char in "'\"" and not (feel and char == "'"):
+            value, i = _string(text, i, feel)
+            tokens.append(Token("str", value, i))
+            continue
+        number = _NUMBER.match(text, i)
+        if number and (char.isdigit() or (char == "." and not _after_value(tokens))):
+            tokens.append(Token("num", number.group(0), i))
+            i = number.end()
+            continue
+        name = _NAME.match(text, i)
+        if name:
+            tokens.append(Token("name", name.group(0), i))
+            i = name.end()
+            if i < n and text[i] == "$":
+                raise ExpressionRefused(f"the name {name.group(0)}$... contains '$'")
+            continue
+        for spelling, what in refused.items():
+            if text.startswith(spelling, i) and not any(text.startswith(op, i) and len(op) > len(spelling)
+                                                        for op in ops):
+                raise ExpressionRefused(f"{what} is not translated")
+        op = next((op for op in ops if text.startswith(op, i)), None)
+        if op is None:
+            raise ExpressionRefused(f"the character {char!r} is not part of the expression language")
+        tokens.append(Token("op", op, i))
+        i += len(op)
+        if op == "}" and not feel:
+            return tokens, i
+    tokens.append(Token("end", "", i))
+    return tokens, i
+
+
+def _after_value(tokens: list[Token]) -> bool:
+    """Whether a `.` here follows a value (`a.b`, `x[0].b`, `(a).b`) rather than starting a number."""
+    if not tokens:
+        return False
+    last = tokens[-1]
+    return last.kind in ("name", "num", "str") or last.text in (")", "]")
+
+
+_ESCAPES = {"'": "'", '"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r"}
+
+
+def _string(text: str, i: int, feel: bool) -> tuple[str, int]:
+    quote, i = text[i], i + 1
+    out: list[str] = []
+    while i < len(text):
+        char = text[i]
+        if char == quote:
+            return "".join(out), i + 1
+        if char == "\\" and i + 1 < len(text):
+            escaped = text[i + 1]
+            if escaped in "'\"\\" or (feel and escaped in _ESCAPES):
+                out.append(_ESCAPES[escaped])
+                i += 2
+                continue
+        out.append(char)
+        i += 1
+    raise ExpressionRefused("a string literal is not closed")
+
+
+# -- parsing ----------------------------------------------------------------------------------
+_REFLECTION = frozenset({"getClass", "class", "forName", "getDeclaredMethod", "getDeclaredMethods", "getMethod",
+                         "getMethods", "getDeclaredField", "getField", "newInstance", "invoke", "getClassLoader",
+                         "loadClass", "getRuntime", "exec", "getConstructor", "getDeclaredConstructor"})
+# Methods with one safe meaning: name -> (number of arguments, Python template; {0} the receiver).
+_METHODS = {
+    "startsWith": (1, "{0}.startswith({1})"), "endsWith": (1, "{0}.endswith({1})"), "contains": (1, "{1} in {0}"),
+    "equals": (1, "{0} == {1}"), "equalsIgnoreCase": (1, "{0}.lower() == {1}.lower()"), "length": (0, "len({0})"),
+    "size": (0, "len({0})"), "isEmpty": (0, "len({0}) == 0"), "toUpperCase": (0, "{0}.upper()"),
+    "toLowerCase": (0, "{0}.lower()"), "trim": (0, "{0}.strip()"),
+}
+_JUEL_WORD_OPS = {"eq": "==", "ne": "!=", "lt": "<", "gt": ">", "le": "<=", "ge": ">=", "div": "/", "mod": "%",
+                  "and": "&&", "or": "||"}
+_JUEL_RESERVED = frozenset({*_JUEL_WORD_OPS, "not", "empty", "true", "false", "null", "instanceof"})
+
+
+class _Parser:
+    def __init__(self, tokens: list[Token]) -> None:
+        self.tokens, self.i, self.depth = tokens, 0, 0
+
+    @property
+    def token(self) -> Token:
+        return self.tokens[self.i]
+
+    def take(self) -> Token:
+        token = self.tokens[self.i]
+        self.i += 1
+        return token
+
+    def at(self, *texts: str) -> bool:
+        return self.token.kind in ("op", "name") and self.token.text in texts
+
+    def expect(self, text: str) -> None:
+        if not self.at(text):
+            raise ExpressionRefused(f"expected {text!r} {self.where()}")
+        self.take()
+
+    def where(self) -> str:
+        return "at the end" if self.token.kind == "end" else f"before {self.token.text!r}"
+
+    def nested(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ExpressionRefused(f"the expression is nested more than {MAX_DEPTH} deep")
+
+
+class _Juel(_Parser):
+    """JUEL's grammar, from the lowest precedence: ?: || && ==/!= </>/<=/>= +/- *,/,% unary postfix."""
+
+    def word(self) -> str | None:
+        """The operator the current token spells, reading `eq` as `==` and so on."""
+        token = self.token
+        if token.kind == "name":
+            return _JUEL_WORD_OPS.get(token.text)
+        return token.text if token.kind == "op" else None
+
+    def expression(self) -> Node:
+        self.nested()
+        condition = self.binary(0)
+        if self.word() == "?":
+            self.take()
+            then = self.expression()
+            self.expect(":")
+            otherwise = self.expression()
+            condition = _node("ternary", None, (condition, then, otherwise))
+        self.depth -= 1
+        return condition
+
+    LEVELS = (("||",), ("&&",), ("==", "!="), ("<", ">", "<=", ">="), ("+", "-"), ("*", "/", "%"))
+
+    def binary(self, level: int) -> Node:
+        if level == len(self.LEVELS):
+            return self.unary()
+        left = self.binary(level + 1)
+        while self.word() in self.LEVELS[level]:
+            op = self.word()
+            self.take()
+            right = self.binary(level + 1)
+            left = _combine(op or "", left, right)
+        return left
+
+    def unary(self) -> Node:
+        self.nested()
+        token = self.token
+        if token.text in ("!", "not") and token.kind in ("op", "name"):
+            self.take()
+            node = _node("unary", "not", (self.unary(),))
+        elif token.text == "-" and token.kind == "op":
+            self.take()
+            node = _node("unary", "-", (self.unary(),))
+        elif token.text == "empty" and token.kind == "name":
+            self.take()
+            node = _node("empty", None, (self.unary(),))
+        else:
+            node = self.postfix()
+        self.depth -= 1
+        return node
+
+    def postfix(self) -> Node:
+        node, path = self.primary()
+        while self.at(".", "["):
+            if self.take().text == "[":
+                key = self.expression()
+                self.expect("]")
+                node, path = _node("key", None, (node, key)), None
+                continue
+            name = self.take()
+            if name.kind != "name":
+                raise ExpressionRefused(f"expected a property name after '.' {self.where()}")
+            if name.text == "class":
+                raise ExpressionRefused("class access (.class) is refused: a diagram reads data, not Java classes")
+            if name.text in _REFLECTION or name.text.startswith("__"):
+                raise ExpressionRefused(f"reflection ({name.text}) is refused: a diagram reads data, not Java classes")
+            if self.at("("):
+                node = self.method(node, name.text, path)
+                path = None
+            elif path == "execution":
+                raise ExpressionRefused(f"execution.{name.text} (the Camunda engine's own object) is refused")
+            else:
+                node = _node("key", None, (node, _node("const", name.text)))
+                path = f"{path}.{name.text}" if path else None
+        if self.token.kind == "name" and self.token.text == "instanceof":
+            raise ExpressionRefused("instanceof (a Java type test) is refused")
+        return node
+
+    def method(self, receiver: Node, name: str, path: str | None) -> Node:
+        variable = path == "execution" and name == "getVariable"
+        if not variable and path in ("execution", "task"):
+            raise ExpressionRefused(f"{path}.{name}() (the Camunda engine's own objects) is refused")
+        if not variable and name not in _METHODS:
+            what = f"{path}.{name}()" if path else f"{name}()"
+            raise ExpressionRefused(f"the method call {what} has no safe meaning in Loanflow (a bean or Java method); "
+                                    f"only {', '.join(_METHODS)} are translated")
+        self.take()  # (
+        args: list[Node] = []
+        while not self.at(")"):
+            args.append(self.expression())
+            if not self.at(")"):
+                self.expect(",")
+        self.take()
+        if variable:
+            if len(args) != 1 or args[0].kind != "const" or not isinstance(args[0].value, str):
+                raise ExpressionRefused("execution.getVariable() is translated only with one variable name in quotes")
+            return _node("name", _variable(args[0].value))
+        arity = _METHODS[name][0]
+        if len(args) != arity:
+            raise ExpressionRefused(f"{name}() takes {arity} argument{'s' if arity != 1 else ''}, got {len(args)}")
+        return _node("call", name, (receiver, *args))
+
+    def primary(self) -> tuple[Node, str | None]:
+        token = self.take()
+        if token.kind == "num":
+            return _number(token.text), None
+        if token.kind == "str":
+            return _node("const", token.text), None
+        if token.kind == "op" and token.text == "(":
+            node = self.expression()
+            self.expect(")")
+            return node, None
+        if token.kind == "name":
+            word = token.text
+            if word in ("true", "false", "null"):
+                return _node("const", {"true": True, "false": False, "null": None}[word]), None
+            if word in _JUEL_RESERVED:
+                raise ExpressionRefused(f"{word!r} cannot stand here {self.where()}")
+            if word == "new":
+                raise ExpressionRefused("object construction (new) is refused")
+            if self.at("("):
+                if word == "T":
+                    raise ExpressionRefused("a type reference T(...) (Java reflection) is refused")
+                raise ExpressionRefused(f"the function call {word}() is refused: only methods with a safe meaning "
+                                        "are translated")
+            if self.at(":") and self.tokens[self.i + 1].kind == "name" and self.i + 2 < len(self.tokens) \
+                    and self.tokens[self.i + 2].text == "(":
+                raise ExpressionRefused(f"the function {word}:{self.tokens[self.i + 1].text}() is refused")
+            if word == "execution" and not self.at("."):
+                raise ExpressionRefused("the Camunda execution object is refused")
+            if word == "execution":
+                return _node("name", word), word
+            return _node("name", _variable(word)), word
+        if token.kind == "end":
+            raise ExpressionRefused("the expression ends too early")
+        raise ExpressionRefused(f"unexpected {token.text!r}")
+
+
+_FEEL_REFUSED_WORDS = {"some": "a quantified expression (some ... satisfies)",
+                       "every": "a quantified expression (every ... satisfies)", "for": "a for loop (for ... return)",
+                       "in": "a membership test (in)", "between": "a range test (between)",
+                       "instance": "a type test (instance of)", "function": "a function definition"}
+# FEEL functions with a safe meaning: words of the name -> (arguments, Python template).
+_FEEL_FUNCTIONS = {("contains",): (2, "{1} in {0}"), ("starts", "with"): (2, "{0}.startswith({1})"),
+                   ("ends", "with"): (2, "{0}.endswith({1})"), ("string", "length"): (1, "len({0})"),
+                   ("upper", "case"): (1, "{0}.upper()"), ("lower", "case"): (1, "{0}.lower()"),
+                   ("count",): (1, "len({0})")}
+
+
+class _Feel(_Parser):
+    """A FEEL subset: if/then/else, or, and, one comparison, + -, * /, unary -, paths, calls."""
+
+    def expression(self) -> Node:
+        self.nested()
+        if self.at("if"):
+            self.take()
+            condition = self.expression()
+            self.expect("then")
+            then = self.expression()
+            self.expect("else")
+            node = _node("ternary", None, (condition, then, self.expression()))
+        else:
+            node = self.disjunction()
+        self.depth -= 1
+        return node
+
+    def disjunction(self) -> Node:
+        node = self.conjunction()
+        while self.at("or"):
+            self.take()
+            node = _combine("||", node, self.conjunction())
+        return node
+
+    def conjunction(self) -> Node:
+        node = self.comparison()
+        while self.at("and"):
+            self.take()
+            node = _combine("&&", node, self.comparison())
+        return node
+
+    def comparison(self) -> Node:
+        node = self.additive()
+        if self.token.kind == "op" and self.token.text in ("=", "!=", "<", ">", "<=", ">="):
+            op = self.take().text
+            node = _combine("==" if op == "=" else op, node, self.additive())
+        if self.token.kind == "name" and self.token.text in _FEEL_REFUSED_WORDS:
+            raise ExpressionRefused(f"{_FEEL_REFUSED_WORDS[self.token.text]} is not translated")
+        return node
+
+    def additive(self) -> Node:
+        node = self.multiplicative()
+        while self.token.kind == "op" and self.token.text in ("+", "-"):
+            op = self.take().text
+            node = _combine(op, node, self.multiplicative())
+        return node
+
+    def multiplicative(self) -> Node:
+        node = self.unary()
+        while self.token.kind == "op" and self.token.text in ("*", "/"):
+            op = self.take().text
+            node = _combine(op, node, self.unary())
+        return node
+
+    def unary(self) -> Node:
+        self.nested()
+        if self.token.kind == "op" and self.token.text == "-":
+            self.take()
+            node = _node("unary", "-", (self.unary(),))
+        else:
+            node = self.postfix()
+        self.depth -= 1
+        return node
+
+    def postfix(self) -> Node:
+        node = self.primary()
+        while self.at(".", "["):
+            if self.take().text == "[":
+                raise ExpressionRefused("a FEEL filter or index ([...]) is not translated")
+            name = self.take()
+            if name.kind != "name":
+                raise ExpressionRefused(f"expected a name after '.' {self.where()}")
+            if name.text in _REFLECTION or name.text.startswith("__"):
+                raise ExpressionRefused(f"reflection ({name.text}) is refused")
+            node = _node("key", None, (node, _node("const", name.text)))
+        return node
+
+    def primary(self) -> Node:
+        token = self.take()
+        if token.kind == "num":
+            return _number(token.text)
+        if token.kind == "str":
+            return _node("const", token.text)
+        if token.kind == "op" and token.text == "(":
+            node = self.expression()
+            self.expect(")")
+            return node
+        if token.kind == "name":
+            word = token.text
+            if word in ("true", "false", "null"):
+                return _node("const", {"true": True, "false": False, "null": None}[word])
+            if word in _FEEL_REFUSED_WORDS:
+                raise ExpressionRefused(f"{_FEEL_REFUSED_WORDS[word]} is not translated")
+            if word in ("and", "or", "then", "else", "if"):
+                raise ExpressionRefused(f"{word!r} cannot stand here")
+            words = [word]
+            while self.token.kind == "name" and not self.at("and", "or", "then", "else", *_FEEL_REFUSED_WORDS):
+                words.append(self.take().text)  # FEEL's names of several words: `starts with`
+            if self.at("("):
+                return self.call(tuple(words))
+            if len(words) > 1:
+                raise ExpressionRefused(f"the name {' '.join(words)!r} has spaces: FEEL allows it, the translation "
+                                        "does not (name the variable without spaces)")
+            return _node("name", _variable(word))
+        if token.kind == "end":
+            raise ExpressionRefused("the expression ends too early")
+        raise ExpressionRefused(f"unexpected {token.text!r}")
+
+    def call(self, words: tuple[str, ...]) -> Node:
+        self.take()  # (
+        args: list[Node] = []
+        while not self.at(")"):
+            args.append(self.expression())
+            if not self.at(")"):
+                self.expect(",")
+        self.take()
+        name = " ".join(words)
+        if words == ("not",):
+            if len(args) != 1:
+                raise ExpressionRefused(f"not() takes 1 argument, got {len(args)}")
+            return _node("unary", "not", (args[0],))
+        if words not in _FEEL_FUNCTIONS:
+            raise ExpressionRefused(f"the FEEL function {name}() is not translated; only not(), "
+                                    f"{', '.join(' '.join(w) + '()' for w in _FEEL_FUNCTIONS)} are")
+        arity = _FEEL_FUNCTIONS[words][0]
+        if len(args) != arity:
+            raise ExpressionRefused(f"{name}() takes {arity} argument{'s' if arity != 1 else ''}, got {len(args)}")
+        return _node("call", words, tuple(args))
+
+
+def _variable(name: str) -> str:
+    if not name.isidentifier():
+        raise ExpressionRefused(f"{name!r} is not a variable name")
+    if name.startswith("_"):
+        raise ExpressionRefused(f"the name {name!r} starts with '_', which the sandbox does not allow")
+    if keyword.iskeyword(name):
+        raise ExpressionRefused(f"the name {name!r} is a Python keyword: rename the variable")
+    return name
+
+
+def _number(text: str) -> Node:
+    if len(text) > 40:
+        raise ExpressionRefused(f"the number {text[:20]}... is too long")
+    if re.fullmatch(r"\d+", text):
+        return _node("const", int(text))
+    value = float(text)
+    if not math.isfinite(value):
+        raise ExpressionRefused(f"the number {text} is too large")
+    return _node("const", value)
+
+
+def _combine(op: str, left: Node, right: Node) -> Node:
+    if op in ("==", "!=", "<", ">", "<=", ">="):
+        return _node("compare", op, (left, right))
+    return _node("binary", {"&&": "and", "||": "or"}.get(op, op), (left, right))
+
+
+# -- writing Python ---------------------------------------------------------------------------
+# Python's precedence, from the lowest: a if c else b, or, and, not, comparisons, + -, * / %, unary -.
+_PRECEDENCE = {"ternary": 0, "or": 1, "and": 2, "not": 3, "compare": 4, "+": 5, "-": 5, "*": 6, "/": 6, "%": 6,
+               "neg": 7}
+_ATOM = 9
+
+
+def _precedence(node: Node) -> int:
+    if node.kind == "ternary":
+        return 0
+    if node.kind == "binary":
+        return _PRECEDENCE[str(node.value)]
+    if node.kind == "unary":
+        return 3 if node.value == "not" else 7
+    if node.kind in ("compare", "empty"):
+        return 4
+    if node.kind == "call":
+        template = _template(node)
+        return 4 if (" in " in template or " == " in template) else _ATOM
+    return _ATOM
+
+
+def _template(node: Node) -> str:
+    if isinstance(node.value, tuple):
+        return _FEEL_FUNCTIONS[node.value][1]
+    return _METHODS[str(node.value)][1]
+
+
+def _wrap(node: Node, above: int, strictly: bool = False) -> str:
+    """`node` as Python, in parentheses when its precedence is lower than `above` (or equal, if `strictly`)."""
+    text = python(node)
+    mine = _precedence(node)
+    return f"({text})" if mine < above or (strictly and mine == above) else text
+
+
+def _argument(template: str, n: int, node: Node) -> str:
+    """Argument `n` of a call's template: an atom before `.method()`, as it is inside `f(...)`, an
+    operand of `in` or `==` otherwise."""
+    if f"{{{n}}}." in template:
+        return _wrap(node, _ATOM)
+    if f"({{{n}}})" in template:
+        return python(node)
+    return _wrap(node, 4, strictly=True)
+
+
+def python(node: Node) -> str:
+    """The Python expression for a tree."""
+    kind, args = node.kind, node.args
+    if kind == "name":
+        return str(node.value)
+    if kind == "const":
+        return repr(node.value)
+    if kind == "key":
+        return f"{_wrap(args[0], _ATOM)}[{python(args[1])}]"
+    if kind == "unary":
+        if node.value == "not":
+            return f"not {_wrap(args[0], 3)}"
+        return f"-{_wrap(args[0], 7)}"
+    if kind == "empty":
+        return f"{_wrap(args[0], 4, strictly=True)} in (None, '', [], {{}})"
+    if kind == "ternary":
+        condition, then, otherwise = args
+        return f"{_wrap(then, 0, strictly=True)} if {_wrap(condition, 0, strictly=True)} else {_wrap(otherwise, 0)}"
+    if kind == "compare":
+        left, right = args
+        if node.value in ("==", "!=") and _NULL in (left, right):
+            other = right if left == _NULL else left
+            return f"{_wrap(other, 4, strictly=True)} {'is' if node.value == '==' else 'is not'} None"
+        return f"{_wrap(left, 4, strictly=True)} {node.value} {_wrap(right, 4, strictly=True)}"
+    if kind == "binary":
+        mine = _PRECEDENCE[str(node.value)]
+        return f"{_wrap(args[0], mine)} {node.value} {_wrap(args[1], mine, strictly=True)}"
+    if kind == "call":
+        template = _template(node)
+        return template.format(*(_argument(template, n, a) for n, a in enumerate(args)))
+    raise AssertionError(kind)  # pragma: no cover - every kind is written above
+
+
+# -- entry points -----------------------------------------------------------------------------
+def _checked(text: str) -> str:
+    if len(text) > MAX_TEXT:
+        raise ExpressionRefused(f"the expression of {len(text):,} characters is longer than {MAX_TEXT:,}")
+    return text
+
+
+def is_juel(text: str) -> bool:
+    """Whether `text` holds a JUEL expression (`${...}` or `#{...}` anywhere in it)."""
+    return "${" in text or "#{" in text
+
+
+def _juel_at(text: str, start: int) -> tuple[Node, int]:
+    """The JUEL expression that starts after `${` at `start`, and the index after its `}`."""
+    tokens, end = _tokens(text, start, feel=False)
+    if tokens[-1].text != "}":
+        raise ExpressionRefused("the expression has no closing '}'")
+    parser = _Juel(tokens)
+    node = parser.expression()
+    if not parser.at("}"):
+        raise ExpressionRefused(f"unexpected {parser.token.text!r} in the expression")
+    return node, end
+
+
+def juel(text: str) -> str:
+    """The Python for one whole JUEL expression, `${...}` or `#{...}` (surrounding blanks ignored)."""
+    source = _checked(text).strip()
+    if not source.startswith(("${", "#{")):
+        raise ExpressionRefused("a JUEL expression starts with ${ or #{")
+    node, end = _juel_at(source, 2)
+    if source[end:].strip():
+        raise ExpressionRefused("text around ${...} makes a text, not a condition")
+    return python(node)
+
+
+def juel_text(text: str) -> str:
+    """The Python for a JUEL text template (`PT${minutes}M`): its literal parts and expressions
+    joined as a string; one whole expression stays as it is."""
+    source = _checked(text).strip()
+    if source.startswith(("${", "#{")):
+        node, end = _juel_at(source, 2)
+        if not source[end:].strip():
+            return python(node)
+    parts: list[str] = []
+    literal: list[str] = []
+    i, marker = 0, None
+    while i < len(source):
+        if source.startswith("\\${", i) or source.startswith("\\#{", i):
+            literal.append(source[i + 1:i + 3])
+            i += 3
+            continue
+        if source.startswith(("${", "#{"), i):
+            if marker is not None and source[i] != marker:
+                raise ExpressionRefused("a text mixes ${...} and #{...}")
+            marker = source[i]
+            if literal:
+                parts.append(repr("".join(literal)))
+                literal = []
+            node, i = _juel_at(source, i + 2)
+            parts.append(f"str({python(node)})")
+            continue
+        literal.append(source[i])
+        i += 1
+    if literal:
+        parts.append(repr("".join(literal)))
+    return " + ".join(parts)
+
+
+def feel(text: str) -> str:
+    """The Python for a FEEL expression, with or without Camunda 8's leading `=`."""
+    source = _checked(text).strip()
+    if source.startswith("="):
+        source = source[1:]
+    tokens, _ = _tokens(source, 0, feel=True)
+    parser = _Feel(tokens)
+    node = parser.expression()
+    if parser.token.kind != "end":
+        raise ExpressionRefused(f"unexpected {parser.token.text!r} in the expression")
+    return python(node)
+
+
+__all__ = ["ExpressionRefused", "feel", "is_juel", "juel", "juel_text", "python"]

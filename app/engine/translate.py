@@ -1,0 +1,130 @@
+"""What the import layer rewrites in conditions and timers drawn for other engines.
+
+A condition or timer in a diagram is a Python expression evaluated in the sandbox. Diagrams from
+Camunda and other tools write them in other languages, told apart by their form:
+
+- conditions: the bare words `true` / `false` are booleans; `${...}` / `#{...}` is JUEL and a
+  leading `=` is FEEL (Camunda 8) whatever `language` the element names (tools write XPath there
+  by default); a `language` naming FEEL says so, one naming anything else (groovy, javascript,
+  XPath) is refused, as it would otherwise be run as Python; a text that parses as Python stays
+  as it is (Loanflow's own diagrams); one that does not but parses as the FEEL subset
+  (`status = "approved"`) is FEEL, and one that is neither is left to the strict check, which
+  says it does not compile.
+- timers: JUEL (`${duration}`, `PT${minutes}M`), FEEL after `=`, a bare ISO 8601 value (`PT2H`,
+  `2026-12-03T10:00:00Z`, `R3/PT10M`: quoted, so it is a text and not a name) and a Quartz cron
+  of a fixed period in a `timeCycle` (quoted; `durations.parse_cycle` reads it as `R/<next
+  firing>/<period>` when the timer starts, see `cron`). A bare value of the wrong kind (a cycle
+  in `timeDuration`) and a cron outside `timeCycle` or not of a fixed period are refused.
+
+`condition` and `timer` answer the Python to write instead (`Translation`), None when the text
+is to stay as it is, or raise `ExpressionRefused` with the reason.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+from app.engine import cron, durations
+from app.engine.juel import ExpressionRefused, feel, is_juel, juel, juel_text
+
+PYTHON_LANGUAGES = frozenset({"python", "text/x-python", "application/x-python", "py"})
+_NUMBER = r"\d+(?:\.\d+)?"
+_DURATION = (rf"P(?=\d|T\d)(?:{_NUMBER}Y)?(?:{_NUMBER}M)?(?:{_NUMBER}W)?(?:{_NUMBER}D)?"
+             rf"(?:T(?=\d)(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?")
+_DATE = r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?"
+_FORMS = {
+    "timeDuration": re.compile(_DURATION),
+    "timeDate": re.compile(_DATE),
+    "timeCycle": re.compile(rf"R\d*/(?:{_DURATION}|{_DATE})(?:/(?:{_DURATION}|{_DATE}))?"),
+}
+_FORM_NAMES = {"timeDuration": "an ISO 8601 duration", "timeDate": "an ISO 8601 date", "timeCycle": "an ISO 8601 cycle"}
+
+
+@dataclass(frozen=True)
+class Translation:
+    python: str  # the expression to write instead
+    language: str  # what the text was: JUEL, FEEL, ...
+    note: str = ""  # what the analyst should know beyond before -> after
+
+
+def _is_python(text: str) -> bool:
+    try:
+        ast.parse(text, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def condition(text: str | None, language: str | None = None) -> Translation | None:
+    """The Python for a condition drawn in another language, None for a Python one (or an empty one)."""
+    source = (text or "").strip()
+    if not source:
+        return None
+    if source in ("true", "false"):
+        return Translation(source.capitalize(), "a boolean literal")
+    if source.startswith(("${", "#{")):
+        return Translation(juel(source), "JUEL")
+    if source.startswith("="):
+        return Translation(feel(source), "FEEL")
+    named = (language or "").strip()
+    if named and named.lower() not in PYTHON_LANGUAGES:
+        if "feel" in named.lower():
+            return Translation(feel(source), "FEEL")
+        raise ExpressionRefused(f"the condition is written in {named}; Loanflow runs Python conditions and "
+                                "translates JUEL and FEEL, and will not run this one as Python: rewrite it")
+    if _is_python(source):
+        return None
+    if is_juel(source):
+        raise ExpressionRefused("the condition mixes text and ${...}: write it as one ${...} expression")
+    try:
+        return Translation(feel(source), "FEEL")
+    except ExpressionRefused:
+        return None  # neither: the strict check says it does not compile, as Python, with Python's reason
+
+
+def timer(kind: str, text: str | None) -> Translation | None:
+    """The Python for a timer value of `kind` (timeDuration, timeDate, timeCycle) written for another
+    engine, None for a Python expression (or an empty one)."""
+    source = (text or "").strip()
+    if not source:
+        return None
+    if source.startswith("="):
+        return Translation(feel(source), "FEEL")
+    if is_juel(source):
+        return Translation(juel_text(source), "JUEL")
+    form = next((k for k, pattern in _FORMS.items() if pattern.fullmatch(source)), None)
+    if form is not None:
+        if form != kind:
+            raise ExpressionRefused(f"the {kind} holds {_FORM_NAMES[form]} ({source}): "
+                                    f"a {kind} needs {_FORM_NAMES[kind]}")
+        return Translation(repr(source), _FORM_NAMES[form])
+    if cron.looks_like_cron(source):
+        if kind != "timeCycle":
+            raise ExpressionRefused(f"the {kind} holds a cron expression ({source}), which is a cycle: "
+                                    "put it in a timeCycle")
+        try:
+            cycle = cron.read(source)
+        except cron.CronRefused as exc:
+            raise ExpressionRefused(f"the cron cycle {source!r} is not a fixed period: {exc}") from None
+        if cycle.period < durations.MIN_INTERVAL:
+            raise ExpressionRefused(f"the cron cycle {source!r} fires {cycle.meaning}: more often than every "
+                                    f"{durations.MIN_INTERVAL.total_seconds():g} s")
+        return Translation(repr(source), "a Quartz cron cycle",
+                           f"it fires {cycle.meaning}: read as R/<its next firing>/{cycle.iso_period} "
+                           "when the timer starts")
+    return None
+
+
+def refused(kind: str, text: str | None) -> bool:
+    """Whether the import layer refuses this condition (`kind` "condition") or timer value (`kind`
+    timeDuration, timeDate, timeCycle): it reports that itself, naming why, so the strict check
+    does not report the same text again as Python that does not compile."""
+    try:
+        condition(text) if kind == "condition" else timer(kind, text)
+    except ExpressionRefused:
+        return True
+    return False
+
+
+__all__ = ["ExpressionRefused", "PYTHON_LANGUAGES", "Translation", "condition", "refused", "timer"]

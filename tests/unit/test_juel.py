@@ -1,0 +1,401 @@
+"""Issue 17: conditions and timers drawn for Camunda (JUEL, FEEL, bare ISO 8601, cron) are translated
+into the sandbox's Python by the import layer, or refused naming what was refused.
+
+The tables check meaning, not text: each translation is evaluated in the sandbox on sample data.
+Before the translation existed, `${approved}` did not compile as a condition and a bare `PT2H`
+timer failed its task with a NameError when the instance reached it."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from app.engine import cron, durations, translate
+from app.engine.juel import ExpressionRefused, feel, juel, juel_text
+from app.engine.lint import lint_bundle
+from app.engine.parser import Bundle, DiagramFile, parse_diagrams
+from app.engine.runner import ProcessEngine
+from app.engine.scripting import InProcessSandbox
+from tests.unit.test_runner import diagram, inline, timer_on_task
+
+DATA = {"approved": True, "rejected": False, "score": 7, "amount": 1500.0, "name": "  Alice  ", "status": "Open",
+        "nothing": None, "blank": "", "items": [1, 2, 3], "no_items": [], "customer": {"age": 30, "tier": "gold",
+        "address": {"city": "Wuhan"}}, "a": 1, "b": 2, "c": 3}
+
+
+def run(python: str, data: dict[str, Any] | None = None) -> Any:
+    return InProcessSandbox().evaluate(python, dict(DATA if data is None else data))
+
+
+JUEL_MEANINGS = [
+    ("${approved}", True),
+    ("#{approved}", True),
+    ("${!approved}", False),
+    ("${not approved}", False),
+    ("${score > 5}", True),
+    ("${score gt 5 and score lt 10}", True),
+    ("${score <= 5 || approved}", True),
+    ("${score le 5 or rejected}", False),
+    ("${score ge 7 && score eq 7 && score ne 8}", True),
+    ("${score == 7 and status != 'Closed'}", True),
+    ('${status == "Open"}', True),
+    ("${customer.age >= 21}", True),
+    ("${customer['tier'] == 'gold'}", True),
+    ("${customer.address.city}", "Wuhan"),
+    ("${items[1]}", 2),
+    ("${amount * 2 - 1000 / 4}", 2750.0),
+    ("${score div 2}", 3.5),
+    ("${score mod 4 + score % 5}", 5),
+    ("${-score + 10}", 3),
+    ("${a - (b - c)}", 2),
+    ("${a - b - c}", -4),
+    ("${(a + b) * c}", 9),
+    ("${a + b * c}", 7),
+    ("${nothing == null}", True),
+    ("${nothing != null}", False),
+    ("${customer != null}", True),
+    ("${null}", None),
+    ("${empty blank}", True),
+    ("${empty nothing}", True),
+    ("${empty no_items}", True),
+    ("${empty items}", False),
+    ("${not empty name}", True),
+    ("${!empty customer}", True),
+    ("${true && !false}", True),
+    ("${approved ? 'yes' : 'no'}", "yes"),
+    ("${rejected ? 'yes' : score > 5 ? 'big' : 'small'}", "big"),
+    ("${(rejected ? a : b) + 1}", 3),
+    ("${!approved == rejected}", True),
+    ("${a < b == true}", True),
+    ("${status.startsWith('Op')}", True),
+    ("${status.endsWith('en')}", True),
+    ("${status.contains('pe')}", True),
+    ("${items.contains(2)}", True),
+    ("${status.equals('Open')}", True),
+    ("${status.equalsIgnoreCase('OPEN')}", True),
+    ("${status.length() == 4}", True),
+    ("${items.size()}", 3),
+    ("${no_items.isEmpty() && !items.isEmpty()}", True),
+    ("${status.toUpperCase()}", "OPEN"),
+    ("${status.toLowerCase()}", "open"),
+    ("${name.trim()}", "Alice"),
+    ("${name.trim().length()}", 5),
+    ("${execution.getVariable('score') > 5}", True),
+    ('${execution.getVariable("status")}', "Open"),
+    ("${'a && b'}", "a && b"),
+    ("${'it\\'s'}", "it's"),
+    ("${1.5e3 + .5}", 1500.5),
+    ("  ${approved}  ", True),
+]
+
+
+@pytest.mark.parametrize(("expression", "meaning"), JUEL_MEANINGS)
+def test_a_juel_expression_means_in_python_what_it_meant_in_camunda(expression: str, meaning: Any) -> None:
+    assert run(juel(expression)) == meaning
+
+
+FEEL_MEANINGS = [
+    ("= approved", True),
+    ("=not(approved)", False),
+    ('= status = "Open" and score > 5', True),
+    ('= status != "Open" or score < 5', False),
+    ("= nothing = null", True),
+    ("= customer.address.city", "Wuhan"),
+    ('= if score > 5 then "big" else "small"', "big"),
+    ("= amount / 3 * 2 - 1", 999.0),
+    ('= starts with(status, "Op")', True),
+    ('= ends with(status, "x")', False),
+    ('= contains(status, "pe")', True),
+    ("= string length(status)", 4),
+    ("= upper case(status)", "OPEN"),
+    ("= lower case(status)", "open"),
+    ("= count(items)", 3),
+    ('status = "Open"', True),  # bare FEEL: not Python, so it cannot mean anything else
+]
+
+
+@pytest.mark.parametrize(("expression", "meaning"), FEEL_MEANINGS)
+def test_a_feel_expression_means_in_python_what_it_meant_in_camunda_8(expression: str, meaning: Any) -> None:
+    assert run(feel(expression)) == meaning
+
+
+HOSTILE = [
+    ("${''.getClass()}", "reflection (getClass)"),
+    ("${''.class.forName('java.lang.Runtime')}", "class access"),
+    ("${x.class}", "class access"),
+    ("${T(java.lang.Runtime).getRuntime().exec('rm')}", "type reference T(...)"),
+    ("${''.getClass().forName('java.lang.Runtime')}", "reflection (getClass)"),
+    ("${myBean.doIt()}", "myBean.doIt()"),
+    ("${loanService.approve(execution)}", "loanService.approve()"),
+    ("${status.replaceAll('a', 'b')}", "status.replaceAll()"),
+    ("${doIt()}", "function call doIt()"),
+    ("${fn:toUpperCase(name)}", "fn:toUpperCase()"),
+    ("${x = 5}", "assignment"),
+    ("${x += 'a'}", "+="),
+    ("${(x -> x + 1)(2)}", "lambda"),
+    ("${a; b}", "semicolon"),
+    ("${execution.setVariable('x', 1)}", "execution.setVariable()"),
+    ("${execution.processEngine}", "execution.processEngine"),
+    ("${execution}", "execution object"),
+    ("${task.complete()}", "task.complete()"),
+    ("${new java.io.File('/etc/passwd')}", "object construction (new)"),
+    ("${x instanceof y}", "instanceof"),
+    ("${{1, 2}}", "constructor"),
+    ("${__import__}", "starts with '_'"),
+    ("${a.__class__}", "reflection (__class__)"),
+    ("${class}", "Python keyword"),
+    ("${lambda}", "Python keyword"),
+    ("${a$b}", "'$'"),
+    ("${execution.getVariable(name)}", "one variable name in quotes"),
+    ("${execution.getVariable('a b')}", "not a variable name"),
+    ("${status.startsWith()}", "takes 1 argument"),
+    ("${approved", "no closing"),
+    ("${approved} or not", "text around"),
+    ("${" + "(" * 50 + "a" + ")" * 50 + "}", "nested more than"),
+    ("${" + "+".join(["a"] * 300) + "}", "nested more than"),
+    ("${1e999}", "too large"),
+]
+
+
+@pytest.mark.parametrize(("expression", "named"), HOSTILE)
+def test_what_has_no_safe_meaning_is_refused_naming_it(expression: str, named: str) -> None:
+    with pytest.raises(ExpressionRefused) as refused:
+        juel(expression)
+    assert named in refused.value.reason
+
+
+@pytest.mark.parametrize(("expression", "named"), [
+    ('= some risk in risks satisfies risk = "red"', "quantified expression"),
+    ("= x in [1, 2]", "membership test"),
+    ("= x ** 2", "exponent"),
+    ("= items[1]", "filter or index"),
+    ('= get value(customer, "age")', "get value()"),
+    ("= x = 'a'", "FEEL strings are in"),
+    ('= Vacation Approval = "Approved"', "has spaces"),
+])
+def test_feel_beyond_the_subset_is_refused_naming_it(expression: str, named: str) -> None:
+    with pytest.raises(ExpressionRefused) as refused:
+        feel(expression)
+    assert named in refused.value.reason
+
+
+# -- which conditions are foreign ----------------------------------------------------------------
+@pytest.mark.parametrize(("text", "language", "meaning"), [
+    ("${approved}", None, True),
+    ("${approved}", "http://www.w3.org/1999/XPath", True),  # the tool's default language, JUEL content
+    ("=approved", None, True),
+    ("approved", "https://www.omg.org/spec/DMN/20191111/FEEL/", True),
+    ('status = "Open"', None, True),
+    ("true", "http://www.w3.org/1999/XPath", True),
+    ("false", None, False),
+])
+def test_a_foreign_condition_is_translated(text: str, language: str | None, meaning: bool) -> None:
+    done = translate.condition(text, language)
+    assert done is not None and run(done.python) is meaning
+
+
+@pytest.mark.parametrize("text", ["approved", "amount > 1000 and status == 'Open'", "not(approved)",
+                                  "items[0] == 1", "", "   ", None, "'${literal}' == x"])
+def test_a_python_condition_stays_as_it_is(text: str | None) -> None:
+    assert translate.condition(text) is None
+
+
+@pytest.mark.parametrize("text", ["amount >", "bpmn:getDataObject('approved')", 'Vacation Approval = "Approved"'])
+def test_a_condition_that_is_neither_python_nor_feel_is_left_to_the_strict_check(text: str) -> None:
+    assert translate.condition(text) is None
+    assert not translate.refused("condition", text)
+
+
+@pytest.mark.parametrize(("text", "language", "named"), [
+    ("x > 1", "groovy", "written in groovy"),
+    ("bpmn:getDataObject('approved')", "http://www.w3.org/1999/XPath", "written in http://www.w3.org/1999/XPath"),
+    ('Vacation Approval = "Approved"', "https://www.omg.org/spec/DMN/20191111/FEEL/", "has spaces"),
+    ("approved == ${x}", None, "mixes text and ${...}"),
+])
+def test_a_condition_that_cannot_run_is_refused(text: str, language: str | None, named: str) -> None:
+    with pytest.raises(ExpressionRefused) as refused:
+        translate.condition(text, language)
+    assert named in refused.value.reason
+
+
+# -- timers ----------------------------------------------------------------------------------------
+NOW = datetime(2026, 12, 3, 23, 17, 42, tzinfo=UTC)  # a Thursday
+
+
+@pytest.mark.parametrize(("kind", "text", "data", "value"), [
+    ("timeDuration", "PT2H", {}, "PT2H"),
+    ("timeDuration", "P1D", {}, "P1D"),
+    ("timeDuration", "P1Y2M3DT4H5M6.5S", {}, "P1Y2M3DT4H5M6.5S"),
+    ("timeDate", "2026-12-03T10:00:00Z", {}, "2026-12-03T10:00:00Z"),
+    ("timeDate", "2026-12-03", {}, "2026-12-03"),
+    ("timeCycle", "R3/PT10M", {}, "R3/PT10M"),
+    ("timeCycle", "R/PT1H", {}, "R/PT1H"),
+    ("timeCycle", "R/2026-12-04T08:00:00Z/PT1H", {}, "R/2026-12-04T08:00:00Z/PT1H"),
+    ("timeDuration", "${duration}", {"duration": "PT5M"}, "PT5M"),
+    ("timeDuration", "#{reminder.after}", {"reminder": {"after": "P2D"}}, "P2D"),
+    ("timeDuration", "PT${minutes}M", {"minutes": 15}, "PT15M"),
+    ("timeCycle", "R${times}/PT${hours}H", {"times": 3, "hours": 2}, "R3/PT2H"),
+    ("timeDuration", "=wait", {"wait": "PT1M"}, "PT1M"),
+    ("timeCycle", "0 0/5 * * * ?", {}, "0 0/5 * * * ?"),
+])
+def test_a_foreign_timer_gives_the_value_our_timers_read(kind: str, text: str, data: dict, value: str) -> None:
+    done = translate.timer(kind, text)
+    assert done is not None
+    assert run(done.python, data) == value
+    durations.check_timer_value(value, NOW)  # what the clocked timers accept
+
+
+@pytest.mark.parametrize("text", ['"PT2H"', "sla_duration", "timedelta(seconds=30)", "'R3/PT1H'", "wait['after']"])
+def test_a_python_timer_stays_as_it_is(text: str) -> None:
+    assert translate.timer("timeDuration", text) is None
+
+
+@pytest.mark.parametrize(("text", "start", "period"), [
+    ("0 0/5 * * * ?", datetime(2026, 12, 3, 23, 20, tzinfo=UTC), timedelta(minutes=5)),
+    ("0 5/15 * * * ?", datetime(2026, 12, 3, 23, 20, tzinfo=UTC), timedelta(minutes=15)),
+    ("0 * * * * ?", datetime(2026, 12, 3, 23, 18, tzinfo=UTC), timedelta(minutes=1)),
+    ("0 0 * * * ?", datetime(2026, 12, 4, 0, 0, tzinfo=UTC), timedelta(hours=1)),
+    ("15 30 */2 * * ?", datetime(2026, 12, 4, 0, 30, 15, tzinfo=UTC), timedelta(hours=2)),
+    ("0 0 8 * * ?", datetime(2026, 12, 4, 8, 0, tzinfo=UTC), timedelta(days=1)),
+    ("0 0 23 * * ? *", datetime(2026, 12, 4, 23, 0, tzinfo=UTC), timedelta(days=1)),
+    ("0 30 23 * * ?", datetime(2026, 12, 3, 23, 30, tzinfo=UTC), timedelta(days=1)),
+    ("0 0 8 ? * MON", datetime(2026, 12, 7, 8, 0, tzinfo=UTC), timedelta(days=7)),
+    ("0 0 23 ? * 5", datetime(2026, 12, 10, 23, 0, tzinfo=UTC), timedelta(days=7)),  # Thursday, already passed
+    ("0 0 8 ? * SUN", datetime(2026, 12, 6, 8, 0, tzinfo=UTC), timedelta(days=7)),
+])
+def test_a_cron_of_a_fixed_period_starts_at_its_next_firing_after_the_clock(text: str, start: datetime,
+                                                                             period: timedelta) -> None:
+    assert durations.parse_cycle(text, NOW) == (-1, start, period)
+
+
+@pytest.mark.parametrize(("kind", "text", "named"), [
+    ("timeCycle", "0 0/7 * * * ?", "uneven gaps"),
+    ("timeCycle", "0 20/15 * * * ?", "uneven gaps"),
+    ("timeCycle", "0 0 8 1 * ?", "day-of-month"),
+    ("timeCycle", "0 0 8 ? * MON-FRI", "day-of-week"),
+    ("timeCycle", "0 0 8,12 * * ?", "hour"),
+    ("timeCycle", "0 0 8 L * ?", "day-of-month"),
+    ("timeCycle", "0 0 8 ? 1 *", "month"),
+    ("timeCycle", "0 0 12 * * ? 2027", "year"),
+    ("timeCycle", "0 0/5 8 * * ?", "minute field"),
+    ("timeCycle", "*/5 * * * *", "5 fields"),
+    ("timeCycle", "0/5 0/1 * 1/1 * ?", "every 5 s: more often than every 60 s"),
+    ("timeDuration", "0 0 8 * * ?", "put it in a timeCycle"),
+    ("timeDuration", "R3/PT10M", "a timeDuration needs an ISO 8601 duration"),
+    ("timeCycle", "PT1H", "a timeCycle needs an ISO 8601 cycle"),
+    ("timeDuration", "${bean.delay()}", "bean.delay()"),
+])
+def test_a_timer_that_cannot_run_is_refused_naming_why(kind: str, text: str, named: str) -> None:
+    with pytest.raises(ExpressionRefused) as refused:
+        translate.timer(kind, text)
+    assert named in refused.value.reason
+
+
+def test_a_cron_in_task_data_that_is_not_a_fixed_period_fails_the_timer_with_the_reason() -> None:
+    with pytest.raises(durations.TimerValueError, match="not a fixed period.*day-of-week"):
+        durations.parse_cycle("0 0 8 ? * MON-FRI", NOW)
+    with pytest.raises(cron.CronRefused):
+        cron.read("0 0 8 ? * MON#2")
+
+
+def test_a_juel_template_joins_text_and_values() -> None:
+    assert juel_text("PT${minutes}M") == "'PT' + str(minutes) + 'M'"
+    assert juel_text("${d}") == "d"
+    with pytest.raises(ExpressionRefused, match="mixes"):
+        juel_text("${a}#{b}")
+
+
+# -- through the import layer and the engine --------------------------------------------------------
+CAMUNDA = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:camunda="http://camunda.org/schema/1.0/bpmn"
+    id="defs" targetNamespace="http://bpmn.io/schema/bpmn" exporter="Camunda Modeler" exporterVersion="5.0.0">
+  <bpmn:process id="invoice" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:userTask id="review" name="Review invoice" camunda:assignee="demo"/>
+    <bpmn:exclusiveGateway id="approved_gw"/>
+    <bpmn:intermediateCatchEvent id="cool_off">
+      <bpmn:timerEventDefinition><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">PT2H</bpmn:timeDuration>
+      </bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="paid"/>
+    <bpmn:endEvent id="rejected"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="approved_gw"/>
+    <bpmn:sequenceFlow id="yes" sourceRef="approved_gw" targetRef="cool_off">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">${approved}</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="no" sourceRef="approved_gw" targetRef="rejected">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">#{!approved}</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f3" sourceRef="cool_off" targetRef="paid"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def camunda_bundle(content: str = CAMUNDA) -> Bundle:
+    return parse_diagrams([DiagramFile("invoice.bpmn", content.encode())])
+
+
+def test_a_camunda_diagram_parses_lints_clean_and_says_what_the_import_changed() -> None:
+    bundle = camunda_bundle()
+    assert [p for p in lint_bundle(bundle, [], []) if p.severity == "error"] == []
+    changed = {w.element_id: w.reason for w in bundle.warnings}
+    assert changed["yes"] == "the condition '${approved}' is JUEL; the import runs it as 'approved'"
+    assert changed["no"] == "the condition '#{!approved}' is JUEL; the import runs it as 'not approved'"
+    assert "'PT2H' is an ISO 8601 duration" in changed["cool_off"]
+
+
+@pytest.mark.parametrize(("approved", "end"), [(True, "paid"), (False, "rejected")])
+def test_a_camunda_diagram_runs_to_its_end(approved: bool, end: str) -> None:
+    now = [datetime(2026, 12, 3, 9, 0, tzinfo=UTC)]
+    engine = ProcessEngine(clock=lambda: now[0])
+    process = camunda_bundle().processes["invoice"]
+    workflow = engine.new_workflow(process.spec, process.embedded, {})
+    waiting = engine.advance(workflow)
+    (review,) = waiting.ready
+    outcome = engine.complete_user_task(workflow, review.engine_task_id, {"approved": approved})
+    if approved:
+        assert outcome.status == "waiting" and outcome.due_at == now[0] + timedelta(hours=2)
+        now[0] += timedelta(hours=2)
+        outcome = engine.wake(workflow)
+    assert outcome.status == "completed", outcome.error
+    assert outcome.end_events == [end]
+
+
+def test_a_refused_expression_is_a_lint_error_naming_its_element_not_a_parse_refusal() -> None:
+    content = CAMUNDA.replace("${approved}", "${invoiceService.isApproved(execution)}")
+    bundle = camunda_bundle(content)  # accepted: SpiffWorkflow can read it, the strict check refuses it
+    errors = [p for p in lint_bundle(bundle, [], []) if p.severity == "error"]
+    refused = [e for e in errors if e.element_id == "yes"]
+    assert refused and "invoiceService.isApproved()" in refused[0].reason
+    assert not any(w.element_id == "yes" for w in bundle.warnings)
+
+
+def test_a_cron_cycle_waits_for_its_next_firing_on_the_engines_clock() -> None:
+    now = [datetime(2026, 12, 3, 23, 17, 42, tzinfo=UTC)]
+    engine = ProcessEngine(clock=lambda: now[0])
+    bundle = inline(timer_on_task("timeCycle", "0 0 8 * * ?"))
+    assert [p for p in lint_bundle(bundle, [], []) if p.severity == "error"] == []
+    assert any("fires every day at 08:00:00 UTC" in w.reason for w in bundle.warnings)
+    process = bundle.processes["inline"]
+    workflow = engine.new_workflow(process.spec, process.embedded, {})
+    assert engine.advance(workflow).due_at == datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
+    now[0] = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
+    woken = engine.wake(workflow)
+    assert ("timer_fired", "remind") in [(kind, element) for kind, element, _ in woken.history]
+    assert woken.due_at == datetime(2026, 12, 5, 8, 0, tzinfo=UTC)
+
+
+def test_a_cron_that_fires_too_often_is_a_lint_error() -> None:
+    bundle = inline(timer_on_task("timeCycle", "0/5 0/1 * 1/1 * ?"))
+    errors = [p for p in lint_bundle(bundle, [], []) if p.severity == "error"]
+    assert [e.element_id for e in errors] == ["remind"]
+    assert "more often than every 60 s" in errors[0].reason
+
+
+def test_the_projects_own_python_conditions_and_timers_are_not_touched() -> None:
+    body = timer_on_task("timeDuration", '"PT48H"')
+    bundle = parse_diagrams([DiagramFile("own.bpmn", diagram(body))])
+    assert bundle.warnings == []
