@@ -350,7 +350,8 @@ def timer_wait(expression: str) -> str:
 
 @pytest.mark.parametrize("expression", ["PT48H", '"PT48H"', "sla_duration", "'R3/PT1H'"])
 def test_lint_accepts_timers_that_may_be_fine(expression: str) -> None:
-    """An unquoted PT48H is a NameError when linted: it depends on data, so it is left to run time."""
+    """An unquoted PT48H is the ISO text (the import layer quotes it); a name depends on data, so it is
+    left to run time."""
     assert problems_for(inline(timer_wait(expression))) == []
 
 
