@@ -190,7 +190,8 @@ class _Parser:
 
     def take(self) -> Token:
         token = self.tokens[self.i]
-        self.i += 1
+        if self.i < len(self.tokens) - 1:  # the last token (end, or JUEL's closing brace) is never passed
+            self.i += 1
         return token
 
     def at(self, *texts: str) -> bool:
@@ -658,7 +659,7 @@ def juel_text(text: str) -> str:
             continue
         literal.append(source[i])
         i += 1
-    if literal:
+    if literal or not parts:
         parts.append(repr("".join(literal)))
     return " + ".join(parts)
 

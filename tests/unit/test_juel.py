@@ -299,6 +299,21 @@ def test_a_cron_in_task_data_that_is_not_a_fixed_period_fails_the_timer_with_the
         cron.read("0 0 8 ? * MON#2")
 
 
+@pytest.mark.parametrize("text", ["a.", "elsex. ", "a[", "if a then", "starts with(", "not("])
+def test_an_expression_that_ends_too_early_is_refused_not_a_crash(text: str) -> None:
+    """The parser read past the last token (IndexError) on these before."""
+    with pytest.raises(ExpressionRefused):
+        feel(text)
+    with pytest.raises(ExpressionRefused):
+        juel("${" + text + "}")
+
+
+def test_python_that_only_warns_is_python_under_warnings_as_errors() -> None:
+    """`1and x` is Python with a SyntaxWarning; with warnings as errors (the test suite) it was read as
+    not Python, then translated as FEEL."""
+    assert translate.condition("1and x") is None
+
+
 def test_a_juel_template_joins_text_and_values() -> None:
     assert juel_text("PT${minutes}M") == "'PT' + str(minutes) + 'M'"
     assert juel_text("${d}") == "d"
