@@ -145,10 +145,10 @@ def heatmap(actor: Principal, process_id: str, version: int, language: str) -> H
         .group_by(InstanceEvent.element_id))}
     states = db.session.scalars(select(ProcessInstance.state).where(ProcessInstance.process_version_id == row.id)
                                 .order_by(ProcessInstance.id.desc()).limit(STATE_SAMPLE)).all()
-    called = frozenset(diagram.calls.values())
+    called_processes = frozenset(diagram.calls.values())
     from_states: dict[str, int] = defaultdict(int)
     for state in states:
-        for element_id, run in element_runs(state or "", called).items():
+        for element_id, run in element_runs(state or "", called_processes).items():
             if element_id in diagram.names and (run.completed or run.active or run.failed):
                 from_states[element_id] += 1
     for element_id, count in from_states.items():
