@@ -2,7 +2,7 @@
 // properties panel for what the engine reads (docs/engine.md: spiffworkflow properties, scripts, the
 // service operator and its parameters, conditions, timers, messages, call activities, name@zh), the
 // check that ties each problem to its element, the deploy and a test instance. Every text it shows
-// comes from the page (#modeler-options: the reader's language); the bpmn.io watermark stays visible.
+// comes from the page (#modeler-options' data-options: the reader's language); the bpmn.io watermark stays visible.
 "use strict";
 (() => {
   const PROPERTIES = "spiffworkflow:Properties";
@@ -12,7 +12,7 @@
   document.addEventListener("DOMContentLoaded", async () => {
     const container = document.getElementById("canvas");
     if (!container || typeof BpmnJS === "undefined") return;
-    const {options, text, types} = JSON.parse(document.getElementById("modeler-options").textContent);
+    const {options, text, types} = JSON.parse(document.getElementById("modeler-options").dataset.options);
     const status = document.getElementById("modeler-status");
     const panel = document.getElementById("properties-body");
     const checkButton = document.getElementById("check-button");

@@ -113,8 +113,8 @@ def test_the_edit_page_opens_the_newest_version_in_the_readers_language(client, 
         assert word in page.text, word
     source = html.unescape(re.search(r'<textarea id="diagram-source"[^>]*>(.*?)</textarea>', page.text, re.S).group(1))
     assert source.encode() == _diagram()  # the file as deployed
-    found = re.search(r'<script type="application/json" id="modeler-options">(.*?)</script>', page.text, re.S)
-    options = json.loads(found.group(1))
+    found = re.search(r'<div id="modeler-options" hidden data-options="([^"]*)">', page.text)
+    options = json.loads(html.unescape(found.group(1)))
     assert options["text"]["four_eyes"] == panel  # the properties panel's labels, in the reader's language
     assert "review-schema.json" in options["options"]["forms"]
     assert options["options"]["ui_forms"] == ["review-uischema.json", "terms-uischema.json"]
