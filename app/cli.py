@@ -15,6 +15,7 @@ from app.cli_contracts import contracts
 from app.cli_eod import eod, ledger
 from app.cli_history import history
 from app.cli_loans import loans
+from app.cli_operator_mappings import map_operator_command, mappings_command
 from app.services.errors import ServiceError
 from app.services.identity import directory as identity
 from app.services.workflow import deployment
@@ -26,6 +27,8 @@ users = AppGroup("users", help="Users and API tokens.")
 seed = AppGroup("seed", help="Seed data.")
 timers = AppGroup("timers", help="Timers and service retries.")
 processes.add_command(compat_command)
+processes.add_command(map_operator_command)
+processes.add_command(mappings_command)
 
 
 def _fail(exc: ServiceError) -> None:

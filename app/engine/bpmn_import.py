@@ -8,7 +8,7 @@ another by a message flow, is given the message that flow carries; a condition o
 JUEL, FEEL, bare ISO 8601 or cron becomes the Python expression it means, `translate`) or says what
 will not run:
 
-- `prepare(root, filename)` changes the tree in place and returns `(refusals, changes)`; a refusal
+- `prepare(root, filename, operators)` changes the tree in place and returns `(refusals, changes)`; a refusal
   stops the file, a change is a warning the analyst reads ("what the import layer changed").
 - `process_problems(node, filename)` are errors about one process that the strict check
   (`lint_bundle`, run by `processes validate` and every deploy) reports element by element:
@@ -24,7 +24,7 @@ from functools import partial
 
 from lxml import etree
 
-from app.engine import translate
+from app.engine import camunda_services, translate
 from app.engine.errors import DiagramProblem
 from app.engine.xml import BPMN_NS
 
@@ -45,7 +45,8 @@ def _unique(base: str, taken: set[str]) -> str:
     return candidate
 
 
-def prepare(root: etree._Element, filename: str) -> tuple[list[DiagramProblem], list[DiagramProblem]]:
+def prepare(root: etree._Element, filename: str, operators: camunda_services.OperatorMap | None = None,
+            ) -> tuple[list[DiagramProblem], list[DiagramProblem]]:
     """Repair what has one meaning, refuse what cannot be deployed; see the module's docstring."""
     refusals: list[DiagramProblem] = []
     changes: list[DiagramProblem] = []
@@ -66,6 +67,7 @@ def prepare(root: etree._Element, filename: str) -> tuple[list[DiagramProblem], 
             _line(flow), "warning"))
     changes += _name_messages_by_their_flows(root, filename, taken)
     changes += _translate_expressions(root, filename)
+    changes += camunda_services.rewrite(root, filename, operators)  # service implementations, inputOutput
     return refusals, changes
 
 
@@ -139,7 +141,7 @@ def _name_messages_by_their_flows(root: etree._Element, filename: str, taken: se
 
 def process_problems(process: etree._Element, filename: str) -> list[DiagramProblem]:
     """Errors about one process (its embedded subprocesses included) for the strict check."""
-    problems: list[DiagramProblem] = []
+    problems: list[DiagramProblem] = camunda_services.problems(process, filename)
     for task in process.iter(f"{_B}scriptTask"):
         language = (task.get("scriptFormat") or "").strip()
         if language and language.lower() not in PYTHON_SCRIPT_FORMATS:

@@ -23,6 +23,7 @@ from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
 from app.engine import bpmn_import
+from app.engine.camunda_services import OperatorMap
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.fanout import install_fan_out_limits
 from app.engine.timers import install_clock
@@ -176,8 +177,10 @@ def _describe(specs: list) -> tuple[list[str], list[str], list[str], list[str]]:
 
 
 def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
-                   context_dmn: Sequence[DiagramFile] = ()) -> Bundle:
-    """Parse `files` together; `context_dmn` are already-deployed decisions the BPMN may use.
+                   context_dmn: Sequence[DiagramFile] = (),
+                   operator_map: OperatorMap | None = None) -> Bundle:
+    """Parse `files` together; `context_dmn` are already-deployed decisions the BPMN may use;
+    `operator_map` maps Camunda service implementations to operators (the admin's mapping table).
 
     Raises `DiagramRejected` naming every file that cannot be used; returns the parsed bundle.
     """
@@ -221,7 +224,7 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
 
     bpmn = [(f, root) for f, kind, root in roots if kind == "bpmn"]
     for f, root in bpmn:
-        refusals, changes = bpmn_import.prepare(root, f.filename)
+        refusals, changes = bpmn_import.prepare(root, f.filename, operator_map)
         problems += refusals
         bundle.warnings += changes
         if refusals:

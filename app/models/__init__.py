@@ -12,6 +12,7 @@ from app.models.identity import (
     UserSession,
     UserToken,
 )
+from app.models.operator_mapping import OperatorMapping
 from app.models.origination import (
     Application,
     ApplicationDocument,
@@ -48,7 +49,7 @@ __all__ = [
     "Application", "ApplicationDocument", "ApplicationEvent", "BlacklistEntry", "Channel", "Lead", "Notification",
     "RiskReport",
     "ApiToken", "AuditEntry", "Deployment", "Document", "FormVersion", "HumanTask", "InboxMessage", "Incident", "InstanceEvent",
-    "InstanceParty", "InstanceWait", "MessageWait",
+    "InstanceParty", "InstanceWait", "MessageWait", "OperatorMapping",
     "OrgKind", "Organisation", "ProcessInstance", "ProcessVersion", "SignInThrottle", "User", "UserRole", "UserSession", "UserToken",
 ]
 

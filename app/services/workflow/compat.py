@@ -29,26 +29,32 @@ from typing import Any
 from lxml import etree
 from sqlalchemy import select
 
+from app.engine import camunda_services
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.parser import DiagramFile, parse_diagrams
 from app.engine.runner import SIGNAL_PREFIX
+from app.engine.xml import read_xml
 from app.extensions import db
 from app.models import HumanTask, InstanceEvent, InstanceWait, ProcessInstance
 from app.models.task import OPEN_TASK_STATES
 from app.services import context
 from app.services.errors import ServiceError
 from app.services.identity.directory import Principal, ensure_platform_admin, principal_for
-from app.services.workflow import deployment, instances, messages, signals, tasks, waking
+from app.services.workflow import deployment, instances, messages, operator_mappings, signals, tasks, waking
 from app.services.workflow.forms import forms_by_id
 from app.services.workflow.operators import HandlerContext, HandlerRegistry
 from app.services.workflow.runtime import runtime
 
 MAX_STEPS = 60  # actions on one instance before it is called a loop
 REASON_CHARS = 200
-# Kept between files: who acts (the platform admin) and the reference data of the empty database.
+# Kept between files: who acts (the platform admin), the reference data of the empty database and
+# the operator mappings the run made.
 KEPT_TABLES = frozenset({"organisations", "org_kinds", "users", "user_roles", "api_tokens", "user_tokens",
                          "user_sessions", "audit_log", "sign_in_throttles", "gl_accounts", "loan_products",
-                         "product_accounts", "channels"})
+                         "product_accounts", "channels", "operator_mappings"})
+# The operator every Camunda service implementation of the folder is mapped to in the throwaway run
+# (as an admin would map each to a real one): the measurement says what runs once they are mapped.
+CAMUNDA_STAND_IN = "compat.camunda_service"
 _DMN_NS = re.compile(rb"<([\w-]+:)?decision\b[^>]*\bid=\"([^\"]+)\"")
 
 
@@ -275,6 +281,7 @@ class CompatRun:
         report = Report()
         ensure_platform_admin()
         db.session.commit()
+        self._map_camunda_implementations()
         for path in self.bpmn:
             for row in self._bpmn_file(path):
                 report.rows.append(row)
@@ -286,6 +293,21 @@ class CompatRun:
             if progress:
                 progress(row)
         return report
+
+    def _map_camunda_implementations(self) -> None:
+        """Every Camunda service implementation the folder's diagrams name, mapped to the stand-in."""
+        found: dict[tuple[str, str], None] = {}
+        for path in self.bpmn:
+            try:
+                root = read_xml(path.read_bytes(), path.name, context.config("MAX_DIAGRAM_BYTES"))
+            except DiagramRejected:
+                continue  # the file's own row says why
+            found.update(dict.fromkeys(camunda_services.implementations(root)))
+        runtime().handlers = _FakeOperators({CAMUNDA_STAND_IN})
+        for kind, value in found:
+            if value and len(value) <= operator_mappings.MAX_VALUE:
+                operator_mappings.set_mapping(kind, value, CAMUNDA_STAND_IN)
+        db.session.commit()
 
     # -- one file ------------------------------------------------------------------------------
     def _name(self, path: Path, base: Path) -> str:
@@ -345,7 +367,7 @@ class CompatRun:
                        if any(i.encode() in content for i in ids)]
         # parse and import: the file alone, with the folder's decisions as context
         try:
-            bundle = parse_diagrams([own], limit, context_dmn=context_dmn)
+            bundle = parse_diagrams([own], limit, context_dmn=context_dmn, operator_map=operator_mappings.for_import())
         except DiagramRejected as exc:
             mine = [p for p in exc.problems if p.file == own.filename] or exc.problems
             if not rows:
@@ -417,7 +439,7 @@ class CompatRun:
                 continue
             chosen[where] = DiagramFile(where.name, where.read_bytes())
             try:
-                more = parse_diagrams([chosen[where]], limit)
+                more = parse_diagrams([chosen[where]], limit, operator_map=operator_mappings.for_import())
             except DiagramRejected:
                 continue  # the check of the whole set says what is wrong with it
             pending += [c for p in more.processes.values() for c in p.calls]
@@ -427,7 +449,8 @@ class CompatRun:
     def _operators(files: list[DiagramFile], context_dmn: list[DiagramFile], bundle: Any) -> set[str]:
         found = {op for p in bundle.processes.values() for op in p.operators}
         try:
-            whole = parse_diagrams(files, context.config("MAX_DIAGRAM_BYTES"), context_dmn=context_dmn)
+            whole = parse_diagrams(files, context.config("MAX_DIAGRAM_BYTES"), context_dmn=context_dmn,
+                                   operator_map=operator_mappings.for_import())
         except DiagramRejected:
             return found
         return found | {op for p in whole.processes.values() for op in p.operators}

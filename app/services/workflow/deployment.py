@@ -37,7 +37,7 @@ from app.services.clock import now
 from app.services.errors import Invalid
 from app.services.identity import policy
 from app.services.identity.directory import Principal
-from app.services.workflow import labels
+from app.services.workflow import labels, operator_mappings
 from app.services.workflow.runtime import runtime
 
 # Camunda's tools name files `.bpmn20.xml` and `.dmn11.xml`: they are diagrams too
@@ -134,7 +134,8 @@ def _decision_dependents(bundle: Bundle, files: list[DiagramFile], limit: int) -
     context = list({d.file.filename: d.file for d in bundle.decisions.values()}.values())
     context += _deployed_decision_files(exclude=set(bundle.decisions))
     try:
-        parsed = parse_diagrams([DiagramFile(n, s) for n, s in sources.items()], limit, context_dmn=context)
+        parsed = parse_diagrams([DiagramFile(n, s) for n, s in sources.items()], limit, context_dmn=context,
+                                operator_map=operator_mappings.for_import())
     except DiagramRejected as exc:
         raise Invalid("a deployed process that uses the changed decision does not parse with it",
                       fields=_problem_fields(exc.problems), code="diagram_invalid") from exc
@@ -193,7 +194,7 @@ class _Checked:
 def _check(files: list[DiagramFile], forms_from: str = "folder") -> _Checked:
     try:
         bundle = parse_diagrams(files, context.config("MAX_DIAGRAM_BYTES"),
-                                context_dmn=_deployed_decision_files())
+                                context_dmn=_deployed_decision_files(), operator_map=operator_mappings.for_import())
     except DiagramRejected as exc:
         return _Checked(None, {}, list(exc.problems))
     operators, available = runtime().handlers.operators(), _form_names()

@@ -1,0 +1,53 @@
+"""`flask --app wsgi processes map-operator KIND VALUE OPERATOR` and `processes mappings`: the operator
+mapping table (which registered operator runs a Camunda service task), from the command line."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask.cli import with_appcontext
+
+from app.extensions import db
+from app.services.errors import ServiceError
+from app.services.workflow import operator_mappings
+
+
+@click.command("map-operator")
+@click.argument("kind", type=click.Choice(["class", "delegateExpression", "expression", "topic"]))
+@click.argument("value")
+@click.argument("operator_name", metavar="OPERATOR")
+@click.option("--param", "params", multiple=True, metavar="NAME=EXPRESSION",
+              help="A parameter passed to the operator: a Python expression on the task's data (repeatable).")
+@with_appcontext
+def map_operator_command(kind: str, value: str, operator_name: str, params: tuple[str, ...]) -> None:
+    """Map a Camunda implementation (camunda:class, delegateExpression, expression, or an external
+    task's topic) to a registered OPERATOR; diagrams deployed from now on call it."""
+    parameters = {}
+    for param in params:
+        name, sep, expression = param.partition("=")
+        if not sep:
+            click.echo(f"error: --param {param!r} is not NAME=EXPRESSION", err=True)
+            sys.exit(2)
+        parameters[name.strip()] = expression.strip()
+    try:
+        mapping = operator_mappings.set_mapping(kind, value, operator_name, parameters)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        click.echo(f"error: {exc.message}", err=True)
+        for name, messages in exc.fields.items():
+            for message in messages:
+                click.echo(f"  {name}: {message}", err=True)
+        if "operator_name" in exc.fields:
+            click.echo(f"  registered operators: {', '.join(operator_mappings.operators())}", err=True)
+        sys.exit(1)
+    click.echo(f"{mapping.kind} {mapping.value} -> {mapping.operator}")
+
+
+@click.command("mappings")
+@with_appcontext
+def mappings_command() -> None:
+    """The operator mapping table: kind, value, operator, parameters (tab-separated)."""
+    for m in operator_mappings.mappings():
+        click.echo("\t".join((m.kind, m.value, m.operator, json.dumps(m.parameters, ensure_ascii=False))))

@@ -1,0 +1,132 @@
+"""The operator mapping table (issue 17): which registered operator runs a Camunda service task.
+
+A diagram drawn for Camunda 7 names the code behind a service task by `camunda:class`,
+`camunda:delegateExpression`, `camunda:expression` or an external task's `camunda:topic`. An
+admin maps each (kind, value) here to one of the operators registered in the runtime, with
+parameters (name -> Python expression on the task's data). Every deploy reads the table
+(`for_import`) and the import layer rewrites mapped service tasks; an unmapped one is refused by
+the strict check naming it. A mapping changed after a deploy counts at the next deploy: a deployed
+version keeps the operator it was deployed with.
+"""
+from __future__ import annotations
+
+import keyword
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from app.engine.camunda_services import KINDS, Operator
+from app.engine.scripting import SandboxViolation, compile_expression
+from app.extensions import db
+from app.models import OperatorMapping
+from app.services.context import lazy_gettext as _l
+from app.services.errors import Invalid, NotFound
+from app.services.identity import policy
+from app.services.identity.audit import audit
+from app.services.identity.directory import Principal
+from app.services.workflow.runtime import runtime
+
+MAX_VALUE = 500
+
+
+@dataclass(frozen=True)
+class Mapping:
+    id: int
+    kind: str
+    value: str
+    operator: str
+    parameters: dict[str, str]
+
+
+def _row(m: OperatorMapping) -> Mapping:
+    return Mapping(m.id, m.kind, m.value, m.operator, dict(m.parameters or {}))
+
+
+def for_import() -> dict[tuple[str, str], Operator]:
+    """The table as the import layer reads it (`parse_diagrams(..., operators=...)`)."""
+    rows = db.session.execute(select(OperatorMapping)).scalars()
+    return {(m.kind, m.value): Operator(m.operator, dict(m.parameters or {})) for m in rows}
+
+
+def mappings() -> list[Mapping]:
+    rows = db.session.execute(select(OperatorMapping).order_by(OperatorMapping.kind, OperatorMapping.value)).scalars()
+    return [_row(m) for m in rows]
+
+
+def list_mappings(actor: Principal) -> list[Mapping]:
+    policy.require(actor, "operator_mappings.manage")
+    return mappings()
+
+
+def operators() -> list[str]:
+    """The operators a mapping may name: those registered in the runtime."""
+    return runtime().handlers.operators()
+
+
+def _checked(kind: str, value: str, operator: str, parameters: dict[str, Any] | None) -> dict[str, str]:
+    fields: dict[str, list[Any]] = {}
+    if kind not in KINDS:
+        fields["kind"] = [_l("Choose one of: %(kinds)s.", kinds=", ".join(KINDS))]
+    if not value or len(value) > MAX_VALUE:
+        fields["value"] = [_l("A value of 1 to %(n)s characters, as the diagram writes it.", n=MAX_VALUE)]
+    if operator not in operators():
+        fields["operator_name"] = [_l("Choose a registered operator.")]
+    checked: dict[str, str] = {}
+    for name, expression in (parameters or {}).items():
+        if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+            fields.setdefault("parameters", []).append(_l("%(name)s is not a parameter name.", name=str(name)))
+            continue
+        try:
+            compile_expression(str(expression))
+        except (SyntaxError, SandboxViolation, ValueError) as exc:
+            fields.setdefault("parameters", []).append(
+                _l("%(name)s: the expression does not compile (%(why)s).", name=name, why=str(exc)))
+            continue
+        checked[name] = str(expression)
+    if fields:
+        raise Invalid(_l("The mapping is not valid."), fields=fields, code="mapping_invalid")
+    return checked
+
+
+def set_mapping(kind: str, value: str, operator: str, parameters: dict[str, Any] | None = None,
+                actor_id: int | None = None) -> Mapping:
+    """Map (kind, value) to the operator, replacing an earlier mapping of it; in the caller's transaction
+    (the command line's, which has no principal: whoever runs it administers the platform)."""
+    value = (value or "").strip()
+    checked = _checked(kind, value, operator, parameters)
+    row = db.session.execute(select(OperatorMapping).filter_by(kind=kind, value=value)).scalar_one_or_none()
+    if row is None:
+        row = OperatorMapping(kind=kind, value=value, created_by_id=actor_id)
+        db.session.add(row)
+    row.operator, row.parameters = operator, checked
+    db.session.flush()
+    audit("operator_mapping.set", actor_id, f"{kind} {value}"[:255], operator=operator, parameters=checked)
+    return _row(row)
+
+
+def map_operator(actor: Principal, kind: str, value: str, operator: str,
+                 parameters: dict[str, Any] | None = None) -> Mapping:
+    """An admin maps an implementation; committed."""
+    policy.require(actor, "operator_mappings.manage")
+    try:
+        mapping = set_mapping(kind, value, operator, parameters, actor.id)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return mapping
+
+
+def remove_mapping(actor: Principal, mapping_id: int) -> None:
+    policy.require(actor, "operator_mappings.manage")
+    row = db.session.get(OperatorMapping, mapping_id)
+    if row is None:
+        raise NotFound(_l("No such mapping."), code="mapping_not_found")
+    audit("operator_mapping.removed", actor.id, f"{row.kind} {row.value}"[:255], operator=row.operator)
+    db.session.delete(row)
+    db.session.commit()
+
+
+def may_manage(actor: Principal) -> bool:
+    return policy.allowed(actor, "operator_mappings.manage")

@@ -1,0 +1,65 @@
+"""Administration: the operator mapping table (issue 17) — which registered operator runs each
+Camunda service implementation (`camunda:class`, `delegateExpression`, `expression`, an external
+task's topic) that diagrams name; listed, added (or replaced) and removed."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.api.errors import status_of
+from app.services.errors import ServiceError
+from app.services.workflow import operator_mappings
+
+bp = Blueprint("operator_mapping_pages", __name__, url_prefix="/admin/operator-mappings",
+               template_folder="templates")
+KINDS = ("class", "delegateExpression", "expression", "topic")
+
+
+@bp.before_request
+@login_required
+def only_those_who_manage_them():
+    if not operator_mappings.may_manage(current_user.principal):
+        abort(403)
+
+
+def _parameters(text: str) -> dict[str, str]:
+    """One `name = expression` a line."""
+    found = {}
+    for line in text.splitlines():
+        if line.strip():
+            name, _sep, expression = line.partition("=")
+            found[name.strip()] = expression.strip()
+    return found
+
+
+def _page(message: str | None = None, errors: list[str] | None = None, status: int = 200):
+    return render_template("operator_mappings.html", mappings=operator_mappings.list_mappings(current_user.principal),
+                           operators=operator_mappings.operators(), kinds=KINDS, message=message,
+                           errors=errors or [], form=request.form), status
+
+
+@bp.route("/")
+def index():
+    return _page()
+
+
+@bp.route("/", methods=["POST"])
+def add():
+    form = request.form
+    try:
+        operator_mappings.map_operator(current_user.principal, form.get("kind", ""), form.get("value", ""),
+                                       form.get("operator_name", ""), _parameters(form.get("parameters", "")))
+    except ServiceError as exc:
+        details = [f"{name}: {m}" for name, ms in exc.fields.items() for m in ms]
+        return _page(errors=[exc.message, *details], status=status_of(exc))
+    return _page(message=_("Mapping saved. Diagrams deployed from now on call this operator."))
+
+
+@bp.route("/<int:mapping_id>/remove", methods=["POST"])
+def remove(mapping_id: int):
+    try:
+        operator_mappings.remove_mapping(current_user.principal, mapping_id)
+    except ServiceError as exc:
+        return _page(errors=[exc.message], status=status_of(exc))
+    return _page(message=_("Mapping removed. Deployed versions keep the operator they were deployed with."))
