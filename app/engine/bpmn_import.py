@@ -15,7 +15,8 @@ will not run:
   conditions and timers in another language that `translate` refuses (those it translates were
   rewritten by `prepare`, each change a warning), scripts in a language other than Python (never
   run as Python), message events nothing can send or catch, a wait for a condition that nothing
-  would check.
+  would check, a process without any end event (its instance would end `completed` having reached
+  no end).
 """
 from __future__ import annotations
 
@@ -183,4 +184,18 @@ def process_problems(process: etree._Element, filename: str) -> list[DiagramProb
             problems.append(DiagramProblem(
                 filename, task.get("id"), "the receive task names no message: nothing can send it one; "
                 "choose the message it waits for", _line(task)))
+    problems += _no_end_event(process, filename)
     return problems
+
+
+def _no_end_event(process: etree._Element, filename: str) -> list[DiagramProblem]:
+    """A process without any end event stops after its last element (BPMN's implicit end), and its
+    instance would be reported `completed` without reaching an end: refused, so that `completed`
+    always names the end event reached."""
+    if etree.QName(process).localname != "process" or process.find(f"{_B}endEvent") is not None:
+        return []
+    return [DiagramProblem(
+        filename, process.get("id"), "the process has no end event: an instance would stop after its last "
+        "element and be reported completed without reaching an end; draw an end event where it ends",
+        _line(process))]
+

@@ -22,7 +22,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
-from app.engine import bpmn_import
+from app.engine import bpmn_import, dmn_split
 from app.engine.camunda_services import OperatorMap
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.fanout import install_fan_out_limits
@@ -86,7 +86,8 @@ def _dmn_shape_problem(parser: SpiffBpmnParser, root, filename: str) -> DiagramP
     """What SpiffWorkflow's DMN reader cannot use, said plainly (it fails with IndexError or worse).
 
     It reads the decisions under the namespace it binds to the prefix `dmn` (the document's default
-    namespace, else a literal `dmn:` prefix) and supports exactly one decision per file.
+    namespace, else a literal `dmn:` prefix); several decisions in a file are split by the import
+    layer (`dmn_split`), one document per decision.
     """
     namespace = etree.QName(root).namespace
     bound = {**parser.namespaces, **{k: v for k, v in root.nsmap.items() if k is not None}}
@@ -98,10 +99,6 @@ def _dmn_shape_problem(parser: SpiffBpmnParser, root, filename: str) -> DiagramP
     decisions = root.findall(f"{{{namespace}}}decision")
     if not decisions:
         return DiagramProblem(filename, None, "DMN file holds no decision")
-    if len(decisions) > 1:
-        ids = ", ".join(d.get("id") or "?" for d in decisions)
-        return DiagramProblem(filename, None, f"DMN file holds {len(decisions)} decisions ({ids}); "
-                                              "only one decision per file is supported")
     return None
 
 
@@ -203,19 +200,25 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
     dmn_sources += [(f, root) for f, kind, root in roots if kind == "dmn"]
     for f, root in dmn_sources:  # decisions first: business-rule tasks look them up while parsing
         before = set(parser.dmn_parsers)
-        shape = _dmn_shape_problem(parser, root, f.filename) if f.filename in own_dmn else None
+        own = f.filename in own_dmn
+        shape = _dmn_shape_problem(parser, root, f.filename) if own else None
         if shape is not None:
             problems.append(shape)
             continue
+        documents, refused = dmn_split.split(root, f.filename)  # one document per decision
+        if own and refused:
+            problems += refused
+            continue
         try:
-            parser.add_dmn_xml(root, filename=f.filename)
-            if f.filename in own_dmn:  # SpiffWorkflow reads the table lazily: find its faults now
+            for _decision_id, document in documents:
+                parser.add_dmn_xml(document, filename=f.filename)
+            if own:  # SpiffWorkflow reads the table lazily: find its faults now
                 for decision_id in set(parser.dmn_parsers) - before:
                     parser.dmn_parsers[decision_id].parse()
         except Exception as exc:  # noqa: BLE001 - every parser failure becomes a reason
             problems.append(_problem(exc, f.filename))
             continue
-        if f.filename in own_dmn:
+        if own:
             for decision_id in set(parser.dmn_parsers) - before:
                 dp = parser.dmn_parsers[decision_id]
                 bundle.decisions[decision_id] = ParsedDecision(decision_id, dp.get_name(), f)

@@ -29,7 +29,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import (
     SignalEventDefinition,
 )
 
-from app.engine import task_ids
+from app.engine import reasons, task_ids
 from app.engine.errors import CannotStart, InstanceFault
 from app.engine.sandbox import SandboxEnvironment
 from app.engine.serializer import StateSerializer
@@ -264,7 +264,8 @@ class ProcessEngine:
             if error is not None:
                 return self._outcome(workflow, error)
         self._note("message_received", None, {"name": name, "payload": jsonable(payload)})
-        return self._outcome(workflow, self._settle(workflow, lambda: workflow.catch(event)))
+        error = self._settle(workflow, lambda: workflow.catch(event))
+        return self._outcome(workflow, reasons.of_message(error, name) if error is not None else None)
 
     def catch_signal(self, workflow: BpmnWorkflow, name: str, payload: Any) -> StepOutcome:
         """Broadcast a signal to the workflow's catch events of that name, then advance; its payload (an
@@ -323,16 +324,17 @@ class ProcessEngine:
             except ServiceBusinessError as raised:
                 error = self._throw_business_error(workflow, raised)
             except InstanceFault as fault:
-                return _fault_dict(fault, _failed_task_id(workflow))
+                return _with_reason(_fault_dict(fault, _failed_task_id(workflow)), fault, workflow)
             except SpiffWorkflowException as exc:
                 task = getattr(exc, "task", None)
-                return _fault_dict(InstanceFault(_describe_exception(exc), _element_of(exc)),
-                                   str(task.id) if task is not None else _failed_task_id(workflow))
+                return _with_reason(_fault_dict(InstanceFault(_describe_exception(exc), _element_of(exc)),
+                                                str(task.id) if task is not None else _failed_task_id(workflow)),
+                                    exc, workflow)
             except Exception as exc:  # noqa: BLE001 - a failing diagram must never crash a request
                 failed = [t for t in workflow.get_tasks(state=TaskState.ERROR) if not t.internal_data.get("retry_at")]
                 element = failed[0].task_spec.bpmn_id if failed else None
-                return _fault_dict(InstanceFault(f"{type(exc).__name__}: {exc}", element),
-                                   str(failed[0].id) if failed else None)
+                return _with_reason(_fault_dict(InstanceFault(f"{type(exc).__name__}: {exc}", element),
+                                                str(failed[0].id) if failed else None), exc, workflow)
             if error is not None:
                 return error
 
@@ -349,8 +351,11 @@ class ProcessEngine:
             self._note("service_failed", spec.bpmn_id, {"attempt": attempts, "of": tries, "error": str(failure),
                                                         "retry_at": task.internal_data["retry_at"]})
             return None
+        operator = getattr(spec, "operation_name", None) or "?"
+        technical = str(failure).removeprefix(f"{operator}: ")
         return {"element_id": spec.bpmn_id, "message": str(failure), "kind": "service",
-                "attempts": attempts, "last_attempt_at": now.isoformat(), "engine_task_id": str(task.id)}
+                "attempts": attempts, "last_attempt_at": now.isoformat(), "engine_task_id": str(task.id),
+                "reason": reasons.of_service(operator, spec.bpmn_id, attempts, technical)}
 
     def _throw_business_error(self, workflow: BpmnWorkflow, raised: ServiceBusinessError) -> dict[str, Any] | None:
         task = workflow.get_task_from_id(UUID(raised.engine_task_id))
@@ -473,6 +478,18 @@ def _timer_element(task, definition) -> str:  # noqa: ANN001
 def _fault_dict(fault: InstanceFault, engine_task_id: str | None = None) -> dict[str, Any]:
     return {"element_id": fault.element_id, "message": str(fault), "kind": fault.kind,
             "engine_task_id": engine_task_id}
+
+
+def _with_reason(fault: dict[str, Any], exc: BaseException, workflow: BpmnWorkflow) -> dict[str, Any]:
+    """The fault with a reason a person can act on (`reasons`), when its kind is known."""
+    task = getattr(exc, "task", None)
+    task_spec = task.task_spec if task is not None else getattr(exc, "task_spec", None)
+    if task_spec is None and fault.get("element_id"):
+        task_spec = workflow.spec.task_specs.get(fault["element_id"])
+    found = reasons.of_failure(exc, fault.get("element_id"), task_spec, workflow, fault.get("message") or "")
+    if found is not None:
+        fault["reason"] = found
+    return fault
 
 
 def _failed_task_id(workflow: BpmnWorkflow) -> str | None:

@@ -33,6 +33,8 @@ class IncidentSchema(Schema):
     element_id = fields.String(allow_none=True)
     kind = fields.String()
     message = fields.String()
+    reason = fields.String(allow_none=True, metadata={"description": "what failed and what to do, in the reader's "
+                                                      "language; the message is the technical text"})
     attempts = fields.Integer(allow_none=True)
     last_attempt_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()

@@ -3,8 +3,10 @@ driven to an end on a throwaway database, with a table, the summary line, false 
 
 The fixture folder (tests/fixtures/compat, copied to a temporary folder) holds one process that runs to
 its end through a user task with a form, a service task, a timer and a message; one whose script fails;
-two refused by the strict check (a Groovy script, in a `.bpmn20.xml` in a subfolder; a form that is
-not a JSON Schema); one that stops without an end event. The corpus is not run here: docs/compatibility.md records its figures.
+three refused by the strict check (a Groovy script, in a `.bpmn20.xml` in a subfolder; a form that is
+not a JSON Schema; a process without any end event, whose instance would end `completed` having
+reached none); one whose branch stops before its end event (a false completion). The corpus is not
+run here: docs/compatibility.md records its figures.
 """
 from __future__ import annotations
 
@@ -59,7 +61,8 @@ def test_the_table_and_the_summary_say_what_ran_and_why_the_others_did_not(app, 
     result = runner.invoke(args=["processes", "compat", str(folder), "--json", str(tmp_path / "rows.json")])
     assert result.exit_code == 0, result.output
     rows = _table(result.output)
-    assert set(rows) == {"compat_runs", "compat_script_error", "compat_groovy", "compat_no_end", "compat_dynamic_choices"}
+    assert set(rows) == {"compat_runs", "compat_script_error", "compat_groovy", "compat_no_end", "compat_dynamic_choices",
+                         "compat_dead_end"}
 
     runs = rows["compat_runs"]  # a form, a service answered by the fake, a timer fast-forwarded, a message
     assert runs["file"] == "runs_to_end.bpmn"
@@ -67,7 +70,8 @@ def test_the_table_and_the_summary_say_what_ran_and_why_the_others_did_not(app, 
 
     failed = rows["compat_script_error"]
     assert (failed["deployed"], failed["ran"]) == ("yes", "no")
-    assert failed["reason"].startswith("incident at add: ") and "never_set" in failed["reason"]
+    assert failed["reason"].startswith("incident at add: The script at add reads never_set, which this instance has "
+                                       "no value for")  # the incident's reason, not the exception's text
 
     refused = rows["compat_groovy"]  # found under a subfolder, as a .bpmn20.xml
     assert refused["file"] == "more/groovy.bpmn20.xml"
@@ -79,19 +83,24 @@ def test_the_table_and_the_summary_say_what_ran_and_why_the_others_did_not(app, 
     assert (broken["parsed"], broken["lint"], broken["deployed"], broken["ran"]) == ("yes", "no", "no", "no")
     assert broken["reason"].startswith("pick: its form 'dynamic-choices.json' is not a valid JSON Schema")
 
-    stopped = rows["compat_no_end"]
+    # a process without any end event ended `completed` having reached none; the strict check refuses it now
+    no_end = rows["compat_no_end"]
+    assert (no_end["parsed"], no_end["lint"], no_end["deployed"], no_end["ran"]) == ("yes", "no", "no", "no")
+    assert no_end["reason"].startswith("compat_no_end: the process has no end event")
+
+    stopped = rows["compat_dead_end"]
     assert stopped["ran"] == "no"
     assert stopped["reason"] == ("FALSE COMPLETION: completed without reaching an end event "
-                                 "(the process has none: it stops after its last element)")
+                                 "(the process has end events: none was reached)")
 
     tail = result.output.splitlines()[-3:]
-    assert tail == ["false completions: 1", "tracebacks: 0", "ran 1 of 5 executable processes"]
+    assert tail == ["false completions: 1", "tracebacks: 0", "ran 1 of 6 executable processes"]
     written = json.loads((tmp_path / "rows.json").read_text())
-    assert written["summary"] == "ran 1 of 5 executable processes"
+    assert written["summary"] == "ran 1 of 6 executable processes"
     assert {r["process_id"]: r["ran"] for r in written["rows"]} == {
         "compat_runs": True, "compat_script_error": False, "compat_groovy": False, "compat_no_end": False,
-        "compat_dynamic_choices": False}
-    assert [r["process_id"] for r in written["rows"] if r["false_completion"]] == ["compat_no_end"]
+        "compat_dynamic_choices": False, "compat_dead_end": False}
+    assert [r["process_id"] for r in written["rows"] if r["false_completion"]] == ["compat_dead_end"]
     # through the form's answers, the service, the timer and the message, not the gateway's default flow
     assert [r["end_events"] for r in written["rows"] if r["process_id"] == "compat_runs"] == [["end_done"]]
 
@@ -128,4 +137,4 @@ def test_an_unexpected_exception_is_counted_and_the_run_goes_on(app, runner, fol
     assert rows["compat_explodes"]["reason"] == "TRACEBACK RuntimeError in the run: the engine fell over"
     assert rows["compat_runs"]["ran"] == "yes"  # the files after it still ran
     assert result.output.splitlines()[-3:] == ["false completions: 1", "tracebacks: 1",
-                                               "ran 1 of 6 executable processes"]
+                                               "ran 1 of 7 executable processes"]

@@ -516,7 +516,8 @@ class CompatRun:
         elif instance.status == "error":
             error = instance.error or {}
             where = f" at {error['element_id']}" if error.get("element_id") else ""
-            row.reason = _short(f"incident{where}: {error.get('message', '')}")
+            said = (error.get("reason") or {}).get("text") or error.get("message", "")  # the actionable reason
+            row.reason = _short(f"incident{where}: {said}")
         else:
             row.reason = f"instance is {instance.status}"
 

@@ -12,6 +12,7 @@ from app.services.context import lazy_gettext as _l
 from app.services.errors import Conflict, NotFound
 from app.services.identity import policy
 from app.services.identity.directory import Actor
+from app.services.workflow import incident_reasons
 from app.services.workflow.queries import get_instance
 from app.services.workflow.runtime import runtime
 from app.services.workflow.step_runner import atomic_step, run_step
@@ -24,6 +25,8 @@ def incident_dict(incident: Incident) -> dict[str, Any]:
         "kind": incident.kind, "message": incident.message, "attempts": incident.attempts,
         "last_attempt_at": incident.last_attempt_at, "created_at": incident.created_at,
         "resolved_at": incident.resolved_at, "state": "resolved" if incident.resolved_at else "open",
+        # what failed and what to do, in the reader's language (None for a failure of an unknown kind)
+        "reason": incident_reasons.reason_text(incident.details),
     }
 
 

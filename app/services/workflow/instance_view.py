@@ -38,7 +38,7 @@ from app.services.errors import NotFound
 from app.services.identity import policy
 from app.services.identity.access import instance_visible
 from app.services.identity.directory import Principal
-from app.services.workflow import diagram_elements, history_chain, labels
+from app.services.workflow import diagram_elements, history_chain, incident_reasons, labels
 from app.services.workflow.diagram_elements import Element, Named
 from app.services.workflow.party_scope import scope_of
 
@@ -106,6 +106,7 @@ class IncidentRow:
     attempts: int | None
     created_at: datetime
     resolved_at: datetime | None
+    reason: str | None = None  # staff only: what failed and what to do, in the reader's language
 
 
 @dataclass
@@ -261,7 +262,8 @@ def view(principal: Principal, instance_id: int, language: str) -> InstanceView:
         parties, markers, counts, timeline[-TIMELINE_ROWS:], len(timeline), open_tasks, timers, waits,
         list(instance.waiting_for or []) if internals else [],
         [IncidentRow(i.id, i.element_id, _name(known, i.element_id, language), i.kind if internals else None,
-                     i.message if internals else None, i.attempts, i.created_at, i.resolved_at) for i in incidents],
+                     i.message if internals else None, i.attempts, i.created_at, i.resolved_at,
+                     incident_reasons.reason_text(i.details) if internals else None) for i in incidents],
         may_repair(principal), history_chain.verdict_of(instance.id) if internals else None,
         [Change(str(k), _short(v)) for k, v in sorted((instance.data or {}).items())] if internals else None)
 

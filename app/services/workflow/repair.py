@@ -14,7 +14,7 @@ from app.models import Incident, ProcessVersion
 from app.services.context import lazy_gettext as _l
 from app.services.identity import policy
 from app.services.identity.directory import Principal
-from app.services.workflow import labels
+from app.services.workflow import incident_reasons, labels
 from app.services.workflow.queries import get_instance
 from app.services.workflow.runtime import runtime
 
@@ -38,7 +38,7 @@ class IncidentView:
     id: int
     element_id: str | None
     element: str  # its name in the reader's language
-    what: str  # what failed, in words
+    what: str  # what failed, in words: the incident's reason (`incident_reasons`), else its kind
     message: str | None  # the exception's text: for the platform's staff only
     attempts: int | None
     created_at: datetime
@@ -85,7 +85,9 @@ def repair_view(actor: Principal, instance_id: int, language: str) -> RepairView
                                                          Incident.resolved_at.is_(None)).order_by(Incident.id)):
         name, props = named.get(row.element_id or "", (None, {}))
         element = labels.task_title(name or row.element_id, props, language) if row.element_id else str(NO_ELEMENT)
-        incidents.append(IncidentView(row.id, row.element_id, element, str(KINDS.get(row.kind, OTHER_KIND)),
+        what = incident_reasons.reason_text(row.details, element if row.element_id else None) \
+            or str(KINDS.get(row.kind, OTHER_KIND))
+        incidents.append(IncidentView(row.id, row.element_id, element, what,
                                       row.message if staff else None, row.attempts, row.created_at))
     versions = db.session.execute(select(ProcessVersion.version, ProcessVersion.names).where(
         ProcessVersion.kind == "process", ProcessVersion.process_id == instance.process_id)

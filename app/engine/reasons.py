@@ -1,0 +1,126 @@
+"""Why a step failed, said so that a person can act on it: a code, its parameters and the English text.
+
+An incident's `message` is the technical text (the exception, for the platform's staff); its
+`reason` says what the instance lacked or what failed and what to do, for anyone who repairs it.
+The engine knows no translations: the service layer renders the code and parameters in the reader's
+language (`app/services/workflow/incident_reasons.py` has the same codes, in English and Chinese),
+and the English `text` here is what the command line and the logs show.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
+from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
+
+# code -> English text, with %(name)s parameters; every code has its Chinese in the service layer
+TEXTS = {
+    "missing_variable": "The script at %(element)s reads %(name)s, which this instance has no value for: set it "
+                        "earlier in the process (a form field, a script or a service's answer), then retry.",
+    "missing_value": "%(element)s reads %(name)s, which this instance has no value for: set it earlier in the "
+                     "process, then retry.",
+    "message_payload": "The message %(message)s came without %(name)s, which the process reads from it (to match "
+                       "messages to their instance): send it again with %(name)s in its payload.",
+    "missing_decision_output": "%(element)s reads %(name)s, which the decision %(decision)s sets, but the decision "
+                               "matched no rule for this instance's data: add a rule for these values (or one that "
+                               "matches anything), then retry.",
+    "condition_missing_variable": "The condition %(expression)s at %(element)s reads %(name)s, which this instance "
+                                  "has no value for: set it before the gateway is reached, then retry.",
+    "condition_failed": "The condition %(expression)s at %(element)s could not be evaluated (%(error)s): correct "
+                        "the condition or the data it reads, then retry.",
+    "empty_value": "The script at %(element)s used an empty value (None) on line %(line)s as if it had one "
+                   "(%(error)s): set the value earlier in the process, then retry.",
+    "script_failed": "The script at %(element)s failed on line %(line)s (%(error)s): correct the script or the data "
+                     "it reads, then retry.",
+    "service_failed": "The service %(operator)s at %(element)s failed %(attempts)s times for a technical reason "
+                      "(%(error)s): when the service works again, retry.",
+    "no_operator": "The service task at %(element)s calls %(operator)s, which no handler serves here: register "
+                   "the operator (or map it to one), then retry.",
+    "called_process_missing": "The call activity at %(element)s calls the process %(called)s, which was not "
+                              "deployed with this version: deploy it, then start the instance again.",
+}
+
+_NAME_ERROR = re.compile(r"name '([^']+)' is not defined")
+_NO_HANDLER = re.compile(r"no service handlers are configured for '([^']+)'")
+_NOT_FOUND = re.compile(r"The called process '([^']+)' was not found")
+_EXPRESSION = re.compile(r"Error evaluating expression '(.*)'", re.S)
+
+
+def reason(code: str, **params: Any) -> dict[str, Any]:
+    """The reason as stored with an incident: its code, parameters and English text."""
+    texts = {k: str(v) for k, v in params.items()}
+    return {"code": code, "params": texts, "text": TEXTS[code] % texts}
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    found, seen = [], set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        found.append(current)
+        current = current.__cause__ or current.__context__
+    return found
+
+
+def _decision_setting(workflow: Any, name: str) -> str | None:
+    """The decision whose table outputs `name`, among the business rule tasks of the workflow's specs."""
+    specs = [workflow.spec, *getattr(workflow, "subprocess_specs", {}).values()]
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            engine = getattr(task_spec, "dmnEngine", None)
+            table = getattr(engine, "decision_table", None)
+            if table is not None and any(output.name == name for output in table.outputs):
+                return str((getattr(task_spec, "extensions", None) or {}).get("calledDecisionId") or table.id)
+    return None
+
+
+def of_failure(exc: BaseException, element_id: str | None, task_spec: Any, workflow: Any,
+               message: str) -> dict[str, Any] | None:
+    """The reason for a step's failure (`message` is its technical text), or None for an unknown kind."""
+    element = element_id or "?"
+    causes = _causes(exc)
+    text = " ".join([message, *(str(c) for c in causes)])
+    missing = _NAME_ERROR.search(text)
+    expression = _EXPRESSION.search(str(exc.args[0]) if exc.args else "")
+    if found := _NOT_FOUND.search(text):
+        return reason("called_process_missing", element=element, called=found.group(1))
+    if found := _NO_HANDLER.search(text):
+        return reason("no_operator", element=element, operator=found.group(1))
+    if getattr(exc, "kind", None) == "unknown_operator":
+        return reason("no_operator", element=element, operator=getattr(task_spec, "operation_name", None) or "?")
+    if missing:
+        name = missing.group(1)
+        decision = _decision_setting(workflow, name) if workflow is not None else None
+        if decision is not None:
+            return reason("missing_decision_output", element=element, name=name, decision=decision)
+        if expression or isinstance(task_spec, ExclusiveGateway | InclusiveGateway):
+            return reason("condition_missing_variable", element=element, name=name,
+                          expression=expression.group(1).strip() if expression else "?")
+        if isinstance(task_spec, ScriptTask):
+            return reason("missing_variable", element=element, name=name)
+        return reason("missing_value", element=element, name=name)
+    error = next((f"{type(c).__name__}: {c}" for c in causes[1:] if not hasattr(c, "task_trace")), None)
+    if expression:
+        return reason("condition_failed", element=element, expression=expression.group(1).strip(),
+                      error=error or getattr(exc, "error_type", None) or "?")
+    if isinstance(task_spec, ScriptTask):
+        line = getattr(exc, "line_number", None) or "?"
+        detail = error or message
+        code = "empty_value" if "NoneType" in detail else "script_failed"
+        return reason(code, element=element, line=line, error=detail)
+    return None
+
+
+def of_message(fault: dict[str, Any], message: str) -> dict[str, Any]:
+    """A message whose delivery failed because its payload lacks what the catching process reads from it."""
+    found = fault.get("reason") or {}
+    if found.get("code") == "missing_value":  # not a script's, nor a condition's: the message's correlation
+        fault["reason"] = reason("message_payload", message=message, name=found["params"]["name"])
+    return fault
+
+
+def of_service(operator: str, element_id: str, attempts: int, error: str) -> dict[str, Any]:
+    """A service call that failed for a technical reason after its retries."""
+    return reason("service_failed", element=element_id, operator=operator, attempts=attempts, error=error)

@@ -1,0 +1,65 @@
+"""An incident's reason in the reader's language: what the instance lacked or what failed, and what to do.
+
+The engine stores the reason with the incident's details as a code and its parameters
+(`app.engine.reasons`, with the English text); this module has every code's text in the catalogue
+(English and Chinese in `messages.po`), so the repair page, the instance page and the API say it in
+the reader's language. The technical text stays the incident's `message`, for the platform's staff.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from app.services.context import lazy_gettext as _l
+
+_TEXTS: dict[str, Callable[..., Any]] = {
+    "missing_variable": lambda **p: _l(
+        "The script at %(element)s reads %(name)s, which this instance has no value for: set it earlier in the "
+        "process (a form field, a script or a service's answer), then retry.", **p),
+    "missing_value": lambda **p: _l(
+        "%(element)s reads %(name)s, which this instance has no value for: set it earlier in the process, then "
+        "retry.", **p),
+    "message_payload": lambda **p: _l(
+        "The message %(message)s came without %(name)s, which the process reads from it (to match messages to "
+        "their instance): send it again with %(name)s in its payload.", **p),
+    "missing_decision_output": lambda **p: _l(
+        "%(element)s reads %(name)s, which the decision %(decision)s sets, but the decision matched no rule for "
+        "this instance's data: add a rule for these values (or one that matches anything), then retry.", **p),
+    "condition_missing_variable": lambda **p: _l(
+        "The condition %(expression)s at %(element)s reads %(name)s, which this instance has no value for: set it "
+        "before the gateway is reached, then retry.", **p),
+    "condition_failed": lambda **p: _l(
+        "The condition %(expression)s at %(element)s could not be evaluated (%(error)s): correct the condition "
+        "or the data it reads, then retry.", **p),
+    "empty_value": lambda **p: _l(
+        "The script at %(element)s used an empty value (None) on line %(line)s as if it had one (%(error)s): set "
+        "the value earlier in the process, then retry.", **p),
+    "script_failed": lambda **p: _l(
+        "The script at %(element)s failed on line %(line)s (%(error)s): correct the script or the data it reads, "
+        "then retry.", **p),
+    "service_failed": lambda **p: _l(
+        "The service %(operator)s at %(element)s failed %(attempts)s times for a technical reason (%(error)s): "
+        "when the service works again, retry.", **p),
+    "no_operator": lambda **p: _l(
+        "The service task at %(element)s calls %(operator)s, which no handler serves here: register the operator "
+        "(or map it to one), then retry.", **p),
+    "called_process_missing": lambda **p: _l(
+        "The call activity at %(element)s calls the process %(called)s, which was not deployed with this version: "
+        "deploy it, then start the instance again.", **p),
+}
+CODES = frozenset(_TEXTS)
+
+
+def reason_text(details: dict[str, Any] | None, element: str | None = None) -> Any:
+    """The reason of an incident (its `details`) in the reader's language, or None when it has none.
+    `element`, if given, replaces the element's id by its name in the reader's language."""
+    found = (details or {}).get("reason")
+    if not isinstance(found, dict) or found.get("code") not in _TEXTS:
+        return None
+    params = {k: str(v) for k, v in (found.get("params") or {}).items()}
+    if element:
+        params["element"] = element
+    try:
+        return str(_TEXTS[found["code"]](**params))
+    except (KeyError, TypeError, ValueError):  # a reason stored by another version, with other parameters
+        return found.get("text")

@@ -1,0 +1,270 @@
+"""Issue 17: every decision of a multi-decision DMN file is callable; a process without an end event is
+refused (its instance would end `completed` having reached no end); a failed step carries a reason a
+person can act on, beside the technical text. Each test failed before its change: the DMN file was
+refused ("only one decision per file"), a decision that is no table was accepted and failed at run
+time, the process without an end event passed the strict check, and an incident had only the
+exception's text."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from app.engine.errors import DiagramRejected
+from app.engine.lint import lint_bundle
+from app.engine.parser import DiagramFile, parse_diagrams
+from app.engine.runner import ProcessEngine, StepOutcome
+from tests.unit.test_runner import diagram, inline, script_chain
+
+DMN_NS = "https://www.omg.org/spec/DMN/20191111/MODEL/"
+
+
+def _table(decision_id: str, output: str, rules: list[tuple[str, str]], extra: str = "") -> str:
+    rows = "".join(f'<rule id="{decision_id}_r{n}"><inputEntry id="{decision_id}_i{n}"><text>{entry}</text></inputEntry>'
+                   f'<outputEntry id="{decision_id}_o{n}"><text>{value}</text></outputEntry></rule>'
+                   for n, (entry, value) in enumerate(rules))
+    return (f'<decision id="{decision_id}" name="{decision_id} table">{extra}'
+            f'<decisionTable id="{decision_id}_table"><input id="{decision_id}_in"><inputExpression id="{decision_id}_ie">'
+            f'<text>score</text></inputExpression></input><output id="{decision_id}_out" name="{output}"/>{rows}'
+            f'</decisionTable></decision>')
+
+
+def _dmn(*decisions: str) -> DiagramFile:
+    body = "".join(decisions)
+    return DiagramFile("rules.dmn", f'<?xml version="1.0" encoding="UTF-8"?><definitions xmlns="{DMN_NS}" '
+                                    f'id="defs_rules" name="Rules" namespace="http://loanflow.local/dmn">'
+                                    f'<inputData id="score_input" name="score"/>{body}</definitions>'.encode())
+
+
+GRADE = _table("grade", "grade", [("&gt;= 600", '"A"'), ("&lt; 600", '"B"')])
+LIMIT = _table("limit", "limit", [("&gt;= 700", "5000"), ("&gt;= 600", "1000")])
+
+
+def _calling(decision_id: str, then: str = "") -> bytes:
+    return diagram(f"""
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:businessRuleTask id="decide"><bpmn:extensionElements>
+      <spiffworkflow:calledDecisionId>{decision_id}</spiffworkflow:calledDecisionId></bpmn:extensionElements>
+      <bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f1</bpmn:outgoing></bpmn:businessRuleTask>
+    <bpmn:scriptTask id="use"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:script>{then or 'pass'}</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="decide"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="decide" targetRef="use"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="use" targetRef="end"/>""")
+
+
+def _run(content: bytes, data: dict[str, Any], dmn: DiagramFile | None = None, **engine: Any) -> StepOutcome:
+    bundle = parse_diagrams([DiagramFile("inline.bpmn", content)], context_dmn=[dmn] if dmn else [])
+    process = bundle.processes["inline"]
+    runner = ProcessEngine(**engine)
+    return runner.advance(runner.new_workflow(process.spec, process.embedded, data))
+
+
+# -- multi-decision DMN -------------------------------------------------------------------------
+
+def test_every_decision_of_a_multi_decision_file_is_a_decision_of_its_own():
+    bundle = parse_diagrams([_dmn(GRADE, LIMIT)])
+    assert sorted(bundle.decisions) == ["grade", "limit"]
+    assert {d.file.filename for d in bundle.decisions.values()} == {"rules.dmn"}
+    assert bundle.decisions["limit"].name == "limit table"
+    assert bundle.decisions["grade"].file.content == _dmn(GRADE, LIMIT).content  # the file itself is deployed
+
+
+@pytest.mark.parametrize(("decision_id", "score", "expected"), [
+    ("grade", 650, {"grade": "A"}), ("limit", 650, {"limit": 1000}), ("limit", 720, {"limit": 5000})])
+def test_a_business_rule_task_calls_any_decision_of_the_file(decision_id, score, expected):
+    outcome = _run(_calling(decision_id), {"score": score}, _dmn(GRADE, LIMIT))
+    assert outcome.status == "completed", outcome.error
+    assert {k: outcome.data[k] for k in expected} == expected
+    assert not {"grade", "limit"} - set(expected) & set(outcome.data)  # only the called decision ran
+
+
+def test_a_decision_that_requires_another_is_refused_naming_both():
+    requires = _table("limit", "limit", [("&gt;= 600", "1000")],
+                      extra='<informationRequirement id="ir1"><requiredDecision href="#grade"/></informationRequirement>'
+                            '<informationRequirement id="ir2"><requiredInput href="#score_input"/></informationRequirement>')
+    with pytest.raises(DiagramRejected) as caught:
+        parse_diagrams([_dmn(GRADE, requires)])
+    (problem,) = caught.value.problems
+    assert problem.element_id == "limit" and "requires the decision grade" in problem.reason
+
+
+def test_a_decision_that_is_no_table_is_refused_at_parse_not_at_run_time():
+    literal = '<decision id="fee" name="Fee"><literalExpression id="le"><text>score * 2</text></literalExpression></decision>'
+    with pytest.raises(DiagramRejected) as caught:
+        parse_diagrams([_dmn(literal)])
+    (problem,) = caught.value.problems
+    assert problem.element_id == "fee" and "a literalExpression, not a decision table" in problem.reason
+
+
+# -- a process without an end event ------------------------------------------------------------
+
+NO_END = """
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:scriptTask id="only"><bpmn:incoming>f0</bpmn:incoming><bpmn:script>x = 1</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="only"/>"""
+
+
+def test_a_process_without_an_end_event_is_refused_by_the_strict_check():
+    errors = [p for p in lint_bundle(inline(NO_END), [], []) if p.severity == "error"]
+    assert [(p.element_id, "has no end event" in p.reason) for p in errors] == [("inline", True)]
+
+
+def test_a_process_with_an_end_event_passes_and_an_end_inside_a_subprocess_does_not_count():
+    body = NO_END.replace('<bpmn:scriptTask id="only"><bpmn:incoming>f0</bpmn:incoming><bpmn:script>x = 1</bpmn:script>'
+                          '</bpmn:scriptTask>',
+                          '<bpmn:subProcess id="only"><bpmn:incoming>f0</bpmn:incoming>'
+                          '<bpmn:startEvent id="s2"><bpmn:outgoing>g0</bpmn:outgoing></bpmn:startEvent>'
+                          '<bpmn:endEvent id="e2"><bpmn:incoming>g0</bpmn:incoming></bpmn:endEvent>'
+                          '<bpmn:sequenceFlow id="g0" sourceRef="s2" targetRef="e2"/></bpmn:subProcess>')
+    assert 'id="e2"' in body
+    errors = [p for p in lint_bundle(inline(body), [], []) if p.severity == "error"]
+    assert [p.element_id for p in errors] == ["inline"]
+    assert not [p for p in lint_bundle(inline(script_chain(("s1", "x = 1"))), [], []) if p.severity == "error"]
+
+
+# -- reasons a person can act on -----------------------------------------------------------------
+
+def _reason(outcome: StepOutcome) -> dict[str, Any]:
+    assert outcome.status == "error", outcome
+    return outcome.error["reason"]
+
+
+def test_a_script_reading_a_variable_the_instance_lacks_names_it():
+    engine = ProcessEngine()
+    process = inline(script_chain(("s1", "fee = amount * rate"))).processes["inline"]
+    outcome = engine.advance(engine.new_workflow(process.spec, process.embedded, {"rate": 2}))
+    reason = _reason(outcome)
+    assert reason["code"] == "missing_variable" and reason["params"] == {"element": "s1", "name": "amount"}
+    assert reason["text"].startswith("The script at s1 reads amount, which this instance has no value for")
+    assert "NameError" in outcome.error["message"]  # the technical text stays, for staff
+
+
+def test_a_script_using_an_empty_value_says_so_with_its_line():
+    process = inline(script_chain(("s1", "a = 1\nfee = amount + 1"))).processes["inline"]
+    engine = ProcessEngine()
+    reason = _reason(engine.advance(engine.new_workflow(process.spec, process.embedded, {"amount": None})))
+    assert reason["code"] == "empty_value" and reason["params"]["line"] == "2"
+    assert "NoneType" in reason["params"]["error"]
+
+
+GATEWAY = """
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:exclusiveGateway id="gw" default="f2"><bpmn:incoming>f0</bpmn:incoming>
+      <bpmn:outgoing>f1</bpmn:outgoing><bpmn:outgoing>f2</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:endEvent id="big"><bpmn:incoming>f1</bpmn:incoming></bpmn:endEvent>
+    <bpmn:endEvent id="small"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="gw"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="gw" targetRef="big"><bpmn:conditionExpression>amount &gt; 5</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f2" sourceRef="gw" targetRef="small"/>"""
+
+
+@pytest.mark.parametrize(("data", "code", "said"), [
+    ({}, "condition_missing_variable", "reads amount, which this instance has no value for"),
+    ({"amount": None}, "condition_failed", "'>' not supported between instances of 'NoneType' and 'int'"),
+])
+def test_a_condition_that_raised_says_which_and_why(data, code, said):
+    process = inline(GATEWAY).processes["inline"]
+    engine = ProcessEngine()
+    reason = _reason(engine.advance(engine.new_workflow(process.spec, process.embedded, data)))
+    assert reason["code"] == code and reason["params"]["expression"] == "amount > 5"
+    assert reason["params"]["element"] == "gw" and said in reason["text"]
+
+
+def test_a_decision_that_matched_no_rule_is_named_where_its_output_is_read():
+    outcome = _run(_calling("limit", then="offer = limit * 2"), {"score": 100}, _dmn(GRADE, LIMIT))
+    reason = _reason(outcome)
+    assert reason["code"] == "missing_decision_output"
+    assert reason["params"] == {"element": "use", "name": "limit", "decision": "limit"}
+
+
+SERVICE = """
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:serviceTask id="svc"><bpmn:extensionElements><spiffworkflow:serviceTaskOperator id="risk/score"/>
+      </bpmn:extensionElements><bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f1</bpmn:outgoing></bpmn:serviceTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f1</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="svc"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="svc" targetRef="end"/>"""
+
+
+def test_a_service_without_handlers_names_the_operator():
+    process = inline(SERVICE).processes["inline"]
+    engine = ProcessEngine()
+    reason = _reason(engine.advance(engine.new_workflow(process.spec, process.embedded, {})))
+    assert reason["code"] == "no_operator" and reason["params"] == {"element": "svc", "operator": "risk/score"}
+
+
+def test_a_service_that_kept_failing_says_how_often_and_why():
+    def down(operator: str, params: dict, context: dict) -> dict:
+        raise ConnectionError("risk engine down")
+
+    now = [datetime(2026, 1, 1, tzinfo=UTC)]
+    process = inline(SERVICE).processes["inline"]
+    engine = ProcessEngine(call_service=down, clock=lambda: now[0])
+    workflow = engine.new_workflow(process.spec, process.embedded, {})
+    outcome = engine.advance(workflow)
+    while outcome.status == "waiting" and outcome.due_at is not None:
+        now[0] = outcome.due_at + timedelta(seconds=1)
+        outcome = engine.wake(workflow)
+    reason = _reason(outcome)
+    assert reason["code"] == "service_failed"
+    assert reason["params"] == {"element": "svc", "operator": "risk/score", "attempts": "3",
+                                "error": "ConnectionError: risk engine down"}
+
+
+def test_a_called_process_that_is_missing_is_named():
+    body = """
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:callActivity id="call" calledElement="elsewhere"><bpmn:incoming>f0</bpmn:incoming>
+      <bpmn:outgoing>f1</bpmn:outgoing></bpmn:callActivity>
+    <bpmn:endEvent id="end"><bpmn:incoming>f1</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="call"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="call" targetRef="end"/>"""
+    process = inline(body).processes["inline"]
+    engine = ProcessEngine()
+    reason = _reason(engine.advance(engine.new_workflow(process.spec, process.embedded, {})))
+    assert reason["code"] == "called_process_missing"
+    assert reason["params"] == {"element": "call", "called": "elsewhere"}
+
+
+CORRELATED = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
+                  id="defs_inline" targetNamespace="http://loanflow.local/bpmn">
+  <bpmn:collaboration id="c"><bpmn:participant id="p" processRef="inline"/>
+    <bpmn:correlationKey name="order"><bpmn:correlationPropertyRef>order_no</bpmn:correlationPropertyRef></bpmn:correlationKey>
+  </bpmn:collaboration>
+  <bpmn:correlationProperty id="order_no" name="Order">
+    <bpmn:correlationPropertyRetrievalExpression messageRef="reply"><bpmn:messagePath>order_no</bpmn:messagePath>
+    </bpmn:correlationPropertyRetrievalExpression></bpmn:correlationProperty>
+  <bpmn:message id="ask" name="ask"/>
+  <bpmn:message id="reply" name="reply"/>
+  <bpmn:process id="inline" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:intermediateCatchEvent id="wait"><bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f1</bpmn:outgoing>
+      <bpmn:messageEventDefinition id="m1" messageRef="ask"><bpmn:extensionElements>
+        <spiffworkflow:messageVariable>asked</spiffworkflow:messageVariable></bpmn:extensionElements>
+      </bpmn:messageEventDefinition></bpmn:intermediateCatchEvent>
+    <bpmn:sendTask id="answer" messageRef="reply"><bpmn:extensionElements>
+      <spiffworkflow:messagePayload>asked</spiffworkflow:messagePayload></bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:sendTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="wait"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="wait" targetRef="answer"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="answer" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_message_without_what_the_process_reads_from_it_says_what_to_send():
+    process = parse_diagrams([DiagramFile("inline.bpmn", CORRELATED)]).processes["inline"]
+    engine = ProcessEngine()
+    workflow = engine.new_workflow(process.spec, process.embedded, {})
+    assert engine.advance(workflow).messages == ["ask"]
+    reason = _reason(engine.catch_message(workflow, "ask", {}))
+    assert reason["code"] == "message_payload" and reason["params"] == {"message": "ask", "name": "order_no"}
+    again = engine.new_workflow(process.spec, process.embedded, {})
+    engine.advance(again)
+    assert engine.catch_message(again, "ask", {"order_no": 7}).status == "completed"
