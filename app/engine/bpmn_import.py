@@ -25,7 +25,7 @@ from functools import partial
 
 from lxml import etree
 
-from app.engine import camunda_services, translate
+from app.engine import camunda_services, camunda_user_tasks, translate
 from app.engine.errors import DiagramProblem
 from app.engine.xml import BPMN_NS
 
@@ -69,6 +69,7 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
     changes += _name_messages_by_their_flows(root, filename, taken)
     changes += _translate_expressions(root, filename)
     changes += camunda_services.rewrite(root, filename, operators)  # service implementations, inputOutput
+    changes += camunda_user_tasks.prepare(root, filename)  # assignment and forms
     return refusals, changes
 
 
@@ -185,6 +186,7 @@ def process_problems(process: etree._Element, filename: str) -> list[DiagramProb
                 filename, task.get("id"), "the receive task names no message: nothing can send it one; "
                 "choose the message it waits for", _line(task)))
     problems += _no_end_event(process, filename)
+    problems += camunda_user_tasks.problems(process, filename)
     return problems
 
 
@@ -198,4 +200,3 @@ def _no_end_event(process: etree._Element, filename: str) -> list[DiagramProblem
         filename, process.get("id"), "the process has no end event: an instance would stop after its last "
         "element and be reported completed without reaching an end; draw an end event where it ends",
         _line(process))]
-

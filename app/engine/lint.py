@@ -50,7 +50,8 @@ def _lint_spec(process: ParsedProcess, spec, operators: set[str], forms: set[str
         props = (getattr(ts, "extensions", None) or {}).get("properties", {})
         for key in (FORM_PROPERTY, UI_FORM_PROPERTY):
             if props.get(key) and props[key] not in forms:
-                error(element, f"form file {props[key]!r} does not exist in forms/")
+                key_said = f" (camunda:formKey {props['formKey']!r})" if props.get("formKey") else ""
+                error(element, f"form file {props[key]!r}{key_said} does not exist in forms/")
         op = getattr(ts, "operation_name", None)
         if op is not None and op not in operators:
             error(element, f"service operator {op!r} is not registered in handlers/")

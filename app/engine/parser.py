@@ -22,7 +22,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
-from app.engine import bpmn_import, dmn_split
+from app.engine import bpmn_import, camunda_user_tasks, dmn_split
 from app.engine.camunda_services import OperatorMap
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.fanout import install_fan_out_limits
@@ -70,6 +70,7 @@ class Bundle:
     processes: dict[str, ParsedProcess] = field(default_factory=dict)
     decisions: dict[str, ParsedDecision] = field(default_factory=dict)
     warnings: list[DiagramProblem] = field(default_factory=list)
+    forms: dict[str, dict] = field(default_factory=dict)  # forms the import generated (camunda:formData), by name
 
 
 def _problem(exc: Exception, filename: str, element_id: str | None = None) -> DiagramProblem:
@@ -230,6 +231,7 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
         refusals, changes = bpmn_import.prepare(root, f.filename, operator_map)
         problems += refusals
         bundle.warnings += changes
+        bundle.forms.update(camunda_user_tasks.generated_forms(root))
         if refusals:
             continue
         try:

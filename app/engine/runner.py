@@ -102,8 +102,9 @@ class ServiceBusinessError(Exception):
 
 
 # User-task properties that are expressions on the task's data, evaluated when it becomes ready:
-# its due time (a date, a datetime or an ISO text) and priority (1-5) from the instance's data.
-TASK_EXPRESSIONS = ("dueAtExpression", "priorityExpression")
+# its due time (a date, a datetime or an ISO text), priority (1-5) and assignee (a user name) from the
+# instance's data.
+TASK_EXPRESSIONS = ("dueAtExpression", "priorityExpression", "assigneeExpression")
 DEFAULT_TRIES = 3
 RETRY_DELAY_SECONDS = 10  # first retry after 10 s, then x backoff base (default 2) each time
 
@@ -458,7 +459,9 @@ class ProcessEngine:
                     self._note("task_property_failed", spec.bpmn_id, failure)
         names = [n for n in re.split(r"[\s,]+", str(properties.get("keyData") or "")) if n]
         shown = {key: jsonable(task.data[key]) for n in names for key in (n, f"{n}_en", f"{n}_zh") if key in task.data}
-        return ReadyTask(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, spec.lane, properties,
+        # a `lane` property (camunda:candidateGroups, by the import layer) names the role over a drawn lane
+        lane = properties.get("lane") or spec.lane
+        return ReadyTask(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, lane, properties,
                          dict(evaluated), shown)
 
 

@@ -31,12 +31,13 @@ from app.engine.parser import (  # DiagramFile: the entry points' input
     user_tasks,
 )
 from app.extensions import db
-from app.models import Deployment, FormVersion, ProcessInstance, ProcessVersion
+from app.models import Deployment, FormVersion, ProcessInstance, ProcessVersion, User
 from app.services import context
 from app.services.clock import now
 from app.services.errors import Invalid
 from app.services.identity import policy
 from app.services.identity.directory import Principal
+from app.services.identity.grants import ROLE_ORG_KINDS
 from app.services.workflow import labels, operator_mappings
 from app.services.workflow.runtime import runtime
 
@@ -200,12 +201,14 @@ def _check(files: list[DiagramFile], forms_from: str = "folder") -> _Checked:
     operators, available = runtime().handlers.operators(), _form_names()
     if forms_from == "deployed":
         available = sorted(set(available) | set(_running_forms()))
+    available = sorted(set(available) | set(bundle.forms))  # generated from camunda:formData
     by_process = {pid: lint_bundle(Bundle(processes={pid: process}), operators, available)
                   for pid, process in bundle.processes.items()}
     used = sorted({name for p in bundle.processes.values() for name in p.forms} & set(available))
-    forms, unreadable = _load_forms(used, forms_from)
+    forms, unreadable = _load_forms([n for n in used if n not in bundle.forms], forms_from)
+    forms.update({n: bundle.forms[n] for n in used if n in bundle.forms})  # the diagram's own, as generated
     for pid, process in bundle.processes.items():  # a form no one could submit (its task could never finish)
-        by_process[pid] += _broken_forms(process, forms)
+        by_process[pid] += _broken_forms(process, forms) + _who_works(process)
     # labels missing in a language: said by `processes validate`, not attached to deployed versions
     labelled = [p for found in _label_warnings(bundle, forms).values() for p in found]
     # a decision table's inputs and input entries compile (SpiffWorkflow finds them only at run time)
@@ -232,6 +235,28 @@ def _broken_forms(process: ParsedProcess, forms: dict[str, dict]) -> list[Diagra
         except SchemaError as exc:
             found.append(DiagramProblem(process.file.filename, element_id, f"its form {name!r} is not a valid "
                                         f"JSON Schema ({exc.message}): no one could submit it"))
+    return found
+
+
+def _who_works(process: ParsedProcess) -> list[DiagramProblem]:
+    """Each user task whose `lane` property (camunda:candidateGroups) is no role: offered to no one, it
+    must not deploy (an error); each whose `assignee` is no user here: a warning, it stays offered."""
+    found: list[DiagramProblem] = []
+    named: dict[str, list[str]] = {}
+    for element_id, _name, props in user_tasks(process):
+        lane = props.get("lane")
+        if lane and lane not in ROLE_ORG_KINDS:
+            found.append(DiagramProblem(process.file.filename, element_id, f"the task is offered to the group {lane!r} "
+                                        "(camunda:candidateGroups), which is no role here, so no one would see it: "
+                                        f"name one of {', '.join(sorted(ROLE_ORG_KINDS))}"))
+        if props.get("assignee"):
+            named.setdefault(props["assignee"], []).append(element_id)
+    if named and inspect(db.session.get_bind()).has_table(User.__tablename__):
+        known = set(db.session.scalars(select(User.username).where(User.username.in_(sorted(named)))))
+        found += [DiagramProblem(process.file.filename, element_id, f"the task is given to {name!r} (camunda:assignee), "
+                                 "who is no user here: until there is one it stays offered to its lane's role",
+                                 severity="warning")
+                  for name, elements in sorted(named.items()) if name not in known for element_id in elements]
     return found
 
 

@@ -25,6 +25,7 @@ from app.models import (
     InstanceWait,
     MessageWait,
     ProcessInstance,
+    User,
 )
 from app.models.task import OPEN_TASK_STATES
 from app.services import context
@@ -39,6 +40,7 @@ WAITS: Table = MessageWait.__table__  # type: ignore[assignment]
 INCIDENTS: Table = Incident.__table__  # type: ignore[assignment]
 PARTIES: Table = InstanceParty.__table__  # type: ignore[assignment]
 ELEMENT_WAITS: Table = InstanceWait.__table__  # type: ignore[assignment]
+USERS: Table = User.__table__  # type: ignore[assignment]
 _LOAD = select(INSTANCES.c.id, INSTANCES.c.process_version_id, INSTANCES.c.pins, INSTANCES.c.business_key,
                INSTANCES.c.status, INSTANCES.c.state, INSTANCES.c.lock_version, INSTANCES.c.waiting_for,
                INSTANCES.c.last_event_hash)
@@ -57,6 +59,8 @@ _DELETE_WAITS = WAITS.delete().where(WAITS.c.instance_id == bindparam("instance_
 _INSERT_WAITS = insert(WAITS)
 _DELETE_ELEMENT_WAITS = ELEMENT_WAITS.delete().where(ELEMENT_WAITS.c.instance_id == bindparam("instance_id"))
 _INSERT_ELEMENT_WAITS = insert(ELEMENT_WAITS)
+_ACTIVE_USERS_NAMED = select(USERS.c.username, USERS.c.id, USERS.c.org_id).where(
+    USERS.c.username.in_(bindparam("names", expanding=True)), USERS.c.active.is_(True))
 # The SET clause comes from the parameters' keys; the guard's names must not be column names.
 # The history's head is guarded too: an event recorded outside a step (a claim) moves it without
 # a new lock_version, and a step that read the old head must not fork the chain (history_chain).
@@ -135,12 +139,14 @@ class Step:
         parties = self._parties() if any(lane_party(t.lane) for t in fresh_ready) else {}
         fresh = [_task_values(instance, t, at, form_ids, parties.get(lane_party(t.lane) or ""))
                  for t in fresh_ready]
+        assigned = _give_to_assignees(fresh, fresh_ready)
         still_open = [row for row in open_rows if row.engine_task_id in ready]
         if fresh:
             ids = core(_INSERT_TASKS, fresh).scalars().all()
             for task_id, added in zip(ids, fresh, strict=True):
                 self.event("task_ready", added["element_id"],
-                           {"task_id": task_id, "title": added["title"], "lane": added["lane"]})
+                           {"task_id": task_id, "title": added["title"], "lane": added["lane"],
+                            **assigned.get(added["engine_task_id"], {})})
                 still_open.append(OpenTask(task_id, added["engine_task_id"], added["element_id"]))
         instance.open_tasks = still_open
         for kind, element_id, details in outcome.history:
@@ -262,6 +268,39 @@ def _task_values(instance: InstanceRow, task: ReadyTask, at: datetime, form_ids:
         "claimed_by_id": None, "completed_by_id": None, "completed_at": None, "data": None,
         "shown": task.shown or None,
     }
+
+
+def _assignee_of(task: ReadyTask) -> str | None:
+    """The user name a task is given to when it becomes ready: its `assigneeExpression`'s value on
+    the task's data, else its `assignee` property (camunda:assignee, by the import layer)."""
+    if task.properties.get("assigneeExpression"):
+        value = task.evaluated.get("assigneeExpression")
+        return value.strip() if isinstance(value, str) and value.strip() else None
+    value = task.properties.get("assignee")
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _give_to_assignees(fresh: list[dict[str, Any]], ready: list[ReadyTask]) -> dict[str, dict[str, str]]:
+    """Claim each new task that names an assignee for that active user (in the task's organisation,
+    when its lane binds one), one query for the step; a name no such user has leaves the task offered
+    as its lane says. What the task_ready events say, by engine task id."""
+    wanted = {t.engine_task_id: name for t in ready if (name := _assignee_of(t))}
+    if not wanted:
+        return {}
+    users = {name: (user_id, org_id) for name, user_id, org_id in core(
+        _ACTIVE_USERS_NAMED, {"names": sorted(set(wanted.values()))})}
+    said: dict[str, dict[str, str]] = {}
+    for values in fresh:
+        name = wanted.get(values["engine_task_id"])
+        if name is None:
+            continue
+        user = users.get(name)
+        if user is not None and values["org_id"] in (None, user[1]):
+            values.update(state="claimed", claimed_by_id=user[0])
+            said[values["engine_task_id"]] = {"assignee": name}
+        else:
+            said[values["engine_task_id"]] = {"assignee_not_found": name}
+    return said
 
 
 def _priority(raw: Any) -> int | None:

@@ -1,0 +1,320 @@
+"""Camunda user tasks in the import layer: who is offered the task, and the form it shows (issue 17).
+
+Camunda 7 (and Activiti, whose attributes Camunda kept) says on a `userTask` who works it and what
+it asks; Loanflow says the same with the task's lane and spiffworkflow properties. `prepare` writes
+the properties below onto each user task (each change a warning, "what the import layer changed");
+`problems` gives the strict check's errors for what has no meaning here, naming the element.
+
+Who works it:
+- `candidateGroups="first_reviewer"`: one group is a role code, the task's lane (`lane` property;
+  it wins over a drawn lane, which Camunda only draws). The deploy check refuses a group that is no
+  role (no one would be offered the task). Several groups, or an expression, are refused: a task is
+  offered to one role.
+- `assignee="anna"`: `assignee` property; when the task becomes ready it is claimed for that active
+  user (in the task's organisation, if it has one), else it stays offered as its lane says. An
+  expression (`${approver}`, JUEL) becomes `assigneeExpression`, the Python it means, evaluated on
+  the task's data when it becomes ready. `candidateUsers` naming one user is that user as
+  assignee; several users, or an expression, are refused (Loanflow offers to a role, or gives the
+  task to one person).
+
+What it asks:
+- `camunda:formData`: a JSON Schema generated from the fields (`generated_forms`), named
+  `<process id>.<task id>.generated.json`, deployed as a form version with the process (so
+  `processes export` gives back the form that runs) and named by `formJsonSchemaFilename`. Types:
+  string, long (integer), boolean, date (`format: date`, a default in dd/MM/yyyy rewritten as
+  YYYY-MM-DD), enum (its values' ids as `enum`, their
+  names as `enumNames`); `defaultValue` as `default`; constraints required, min/max (`minimum`/
+  `maximum`), minlength/maxlength, readonly (`readOnly`). Labels are kept as given: the deploy
+  check warns about each label missing in the other language. Another type is kept as text, and
+  another constraint is not checked: each said in a warning.
+- `camunda:formKey` (without formData): the form file named by the key's last part, its extension
+  replaced by `.json` (`embedded:app:forms/loan.html`, `camunda-forms:deployment:loan.form`,
+  `app:loan.jsf` and `loan` all name `loan.json`); the form check refuses a key whose file is not
+  in forms/, naming the key. A user task that already names its form keeps it.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from app.engine.errors import DiagramProblem
+from app.engine.juel import ExpressionRefused, is_juel, juel
+from app.engine.xml import BPMN_NS
+
+CAMUNDA_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn")
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+FORM_PROPERTY = "formJsonSchemaFilename"  # as app.engine.parser names it
+LANE_PROPERTY = "lane"
+ASSIGNEE_PROPERTY = "assignee"
+ASSIGNEE_EXPRESSION = "assigneeExpression"
+FORM_KEY_PROPERTY = "formKey"  # the key a form file was named from, for the form check's reason
+GENERATED_SUFFIX = ".generated.json"
+_B = f"{{{BPMN_NS}}}"
+_KEY_PREFIXES = ("embedded:app:", "embedded:deployment:", "camunda-forms:app:", "camunda-forms:deployment:",
+                 "app:", "deployment:", "embedded:")
+_TYPES: dict[str, dict[str, Any]] = {
+    "string": {"type": "string"}, "long": {"type": "integer"}, "boolean": {"type": "boolean"},
+    "date": {"type": "string", "format": "date"}, "enum": {"type": "string"},
+}
+
+
+@dataclass
+class _UserTask:
+    """What one Camunda user task becomes: properties to write, changes said, refusals."""
+
+    properties: dict[str, str] = field(default_factory=dict)
+    changes: list[str] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
+    form: tuple[str, dict[str, Any]] | None = None  # a generated form: its name and JSON Schema
+
+
+def _camunda(node: etree._Element, name: str) -> str | None:
+    for namespace in CAMUNDA_NAMESPACES:
+        value = node.get(f"{{{namespace}}}{name}")
+        if value is not None:
+            return value.strip()
+    return None
+
+
+def _children(node: etree._Element, name: str) -> list[etree._Element]:
+    return [c for c in node if isinstance(c.tag, str) and etree.QName(c).localname == name
+            and etree.QName(c).namespace in CAMUNDA_NAMESPACES]
+
+
+def _line(node: etree._Element) -> int | None:
+    return node.sourceline if isinstance(node.sourceline, int) else None
+
+
+def _existing_properties(task: etree._Element) -> dict[str, str]:
+    return {p.get("name") or "": p.get("value") or "" for p in task.iterfind(
+        f"{_B}extensionElements/{{{SPIFF_NS}}}properties/{{{SPIFF_NS}}}property")}
+
+
+def _process_id(task: etree._Element) -> str:
+    for ancestor in task.iterancestors(f"{_B}process"):
+        return ancestor.get("id") or "process"
+    return "process"
+
+
+def _names(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _who(task: etree._Element, found: _UserTask, existing: dict[str, str]) -> None:
+    groups = _camunda(task, "candidateGroups")
+    if groups:
+        if is_juel(groups):
+            found.refusals.append(f"camunda:candidateGroups {groups!r} is an expression; Loanflow offers a task "
+                                  "to one role (its lane): name the role")
+        elif len(_names(groups)) > 1:
+            found.refusals.append(f"camunda:candidateGroups names {len(_names(groups))} groups ({groups}); Loanflow "
+                                  "offers a task to one role (its lane): name one")
+        elif LANE_PROPERTY not in existing:
+            found.properties[LANE_PROPERTY] = _names(groups)[0]
+            found.changes.append(f"camunda:candidateGroups {groups!r}: the task is offered to the role "
+                                 f"{_names(groups)[0]!r} (its lane)")
+    assignee = _camunda(task, "assignee")
+    users = _camunda(task, "candidateUsers")
+    if users:
+        if is_juel(users) or len(_names(users)) > 1:
+            found.refusals.append(f"camunda:candidateUsers {users!r} offers the task to several people; Loanflow "
+                                  "offers a task to one role (camunda:candidateGroups) or gives it to one person "
+                                  "(camunda:assignee)")
+        elif not assignee:
+            assignee = _names(users)[0]
+            found.changes.append(f"camunda:candidateUsers names one user, {assignee!r}: the task is given to them")
+    if not assignee or ASSIGNEE_PROPERTY in existing or ASSIGNEE_EXPRESSION in existing:
+        return
+    if is_juel(assignee):
+        try:
+            python = juel(assignee)
+        except ExpressionRefused as exc:
+            found.refusals.append(f"camunda:assignee {assignee!r} cannot run: {exc.reason}")
+            return
+        found.properties[ASSIGNEE_EXPRESSION] = python
+        found.changes.append(f"camunda:assignee {assignee!r} is JUEL; the task is given to the user named by "
+                             f"{python!r} in its data when it becomes ready (else it stays offered)")
+    else:
+        found.properties[ASSIGNEE_PROPERTY] = assignee
+        found.changes.append(f"camunda:assignee {assignee!r}: the task is given to that user when it becomes ready")
+
+
+def _typed(value: str, kind: str) -> Any:
+    """A text from the diagram as a value of the field's JSON type; None when it is not one."""
+    if kind == "integer":
+        return int(value) if re.fullmatch(r"[+-]?\d+", value.strip()) else None
+    if kind == "number":
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    if kind == "boolean":
+        return {"true": True, "false": False}.get(value.strip().lower())
+    return value
+
+
+def _date(value: str) -> str | None:
+    """A date default as YYYY-MM-DD: written so, or as Camunda's default pattern dd/MM/yyyy."""
+    value = value.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return value
+    found = re.fullmatch(r"(\d{2})/(\d{2})/(\d{4})", value)
+    return f"{found[3]}-{found[2]}-{found[1]}" if found else None
+
+
+def _field(node: etree._Element, changes: list[str]) -> tuple[str, dict[str, Any], bool] | None:
+    """One formField as (id, its JSON Schema, required); None for a field without an id."""
+    field_id = (node.get("id") or "").strip()
+    if not field_id:
+        changes.append("a form field without an id was left out of the generated form")
+        return None
+    kind = (node.get("type") or "string").strip()
+    if kind not in _TYPES:
+        changes.append(f"form field {field_id!r} has type {kind!r}, which Loanflow does not know; the form asks "
+                       "for it as text")
+        kind = "string"
+    schema: dict[str, Any] = dict(_TYPES[kind])
+    if node.get("label"):
+        schema["title"] = node.get("label")
+    if kind == "enum":
+        values = _children(node, "value")
+        schema["enum"] = [v.get("id") or "" for v in values]
+        schema["enumNames"] = [v.get("name") or v.get("id") or "" for v in values]
+    default = node.get("defaultValue")
+    if default is not None and not is_juel(default):
+        typed = _date(default) if kind == "date" else _typed(default, schema["type"])
+        if typed is not None and (kind != "enum" or typed in schema["enum"]):
+            schema["default"] = typed
+        else:
+            changes.append(f"form field {field_id!r}: default {default!r} is not a {kind}; the form has none")
+    elif default is not None:
+        changes.append(f"form field {field_id!r}: the default {default!r} is an expression; the form has none")
+    required = False
+    for validation in _children(node, "validation"):
+        for constraint in _children(validation, "constraint"):
+            name, config = (constraint.get("name") or "").strip(), (constraint.get("config") or "").strip()
+            if name == "required":
+                required = config.lower() != "false"
+            elif name == "readonly":
+                schema["readOnly"] = config.lower() != "false"
+            elif name in ("min", "max", "minlength", "maxlength"):
+                key = {"min": "minimum", "max": "maximum", "minlength": "minLength", "maxlength": "maxLength"}[name]
+                if name in ("minlength", "maxlength") and schema["type"] != "string":
+                    changes.append(f"form field {field_id!r}: {name} applies to text; not checked")
+                    continue
+                if name in ("min", "max") and schema["type"] not in ("integer", "number"):
+                    changes.append(f"form field {field_id!r}: {name} applies to numbers; not checked")
+                    continue
+                limit = _typed(config, "integer") if key in ("minLength", "maxLength") else _typed(config, "number")
+                if limit is None:
+                    changes.append(f"form field {field_id!r}: {name} {config!r} is not a number; not checked")
+                    continue
+                schema[key] = int(limit) if isinstance(limit, float) and limit.is_integer() else limit
+            else:
+                changes.append(f"form field {field_id!r}: the constraint {name!r} is not checked by Loanflow")
+    return field_id, schema, required
+
+
+def form_schema(form_data: etree._Element, title: str | None) -> tuple[dict[str, Any], list[str]]:
+    """The JSON Schema of a `camunda:formData`, and what the translation could not keep."""
+    notes: list[str] = []
+    schema: dict[str, Any] = {"type": "object", "properties": {}}
+    if title:
+        schema["title"] = title
+    required: list[str] = []
+    for node in _children(form_data, "formField"):
+        made = _field(node, notes)
+        if made is None:
+            continue
+        field_id, prop, needed = made
+        schema["properties"][field_id] = prop
+        if needed:
+            required.append(field_id)
+    if required:
+        schema["required"] = required
+    return schema, notes
+
+
+def _form_file(key: str) -> str:
+    """The forms/ file a camunda:formKey names: its last part, the extension replaced by .json."""
+    rest = key
+    for prefix in _KEY_PREFIXES:
+        if rest.startswith(prefix):
+            rest = rest[len(prefix):]
+            break
+    stem = rest.rsplit("/", 1)[-1]
+    stem = re.sub(r"\.(html?|form|jsf|json|xhtml)$", "", stem)
+    return f"{stem}.json"
+
+
+def _what(task: etree._Element, existing: dict[str, str], found: _UserTask) -> None:
+    if FORM_PROPERTY in existing:
+        return
+    form_data = [d for ext in task.findall(f"{_B}extensionElements") for d in _children(ext, "formData")]
+    key = _camunda(task, "formKey")
+    if form_data:
+        name = f"{_process_id(task)}.{task.get('id')}{GENERATED_SUFFIX}"
+        schema, notes = form_schema(form_data[0], task.get("name"))
+        found.form = (name, schema)
+        found.properties[FORM_PROPERTY] = name
+        fields = ", ".join(schema["properties"]) or "no fields"
+        found.changes.append(f"camunda:formData: the task's form is {name}, generated from its fields ({fields})"
+                             + (f"; camunda:formKey {key!r} is not used" if key else ""))
+        found.changes += notes
+    elif key:
+        name = _form_file(key)
+        found.properties[FORM_PROPERTY] = name
+        found.properties[FORM_KEY_PROPERTY] = key
+        found.changes.append(f"camunda:formKey {key!r}: the task's form is the file {name} in forms/")
+
+
+def _translation(task: etree._Element) -> _UserTask:
+    found = _UserTask()
+    existing = _existing_properties(task)
+    _who(task, found, existing)
+    _what(task, existing, found)
+    return found
+
+
+def _set_properties(task: etree._Element, properties: dict[str, str]) -> None:
+    extensions = task.find(f"{_B}extensionElements")
+    if extensions is None:
+        extensions = etree.Element(f"{_B}extensionElements")
+        task.insert(0, extensions)
+    holder = extensions.find(f"{{{SPIFF_NS}}}properties")
+    if holder is None:
+        holder = etree.SubElement(extensions, f"{{{SPIFF_NS}}}properties")
+    for name, value in properties.items():
+        etree.SubElement(holder, f"{{{SPIFF_NS}}}property", name=name, value=value)
+
+
+def prepare(root: etree._Element, filename: str) -> list[DiagramProblem]:
+    """Write each Camunda user task's lane, assignee and form as properties; the changes as warnings."""
+    changes: list[DiagramProblem] = []
+    for task in root.iter(f"{_B}userTask"):
+        found = _translation(task)
+        if found.properties:
+            _set_properties(task, found.properties)
+        changes += [DiagramProblem(filename, task.get("id"), reason, _line(task), "warning") for reason in found.changes]
+    return changes
+
+
+def problems(scope: etree._Element, filename: str) -> list[DiagramProblem]:
+    """The strict check's errors: what a Camunda user task under `scope` says that cannot mean anything here."""
+    return [DiagramProblem(filename, task.get("id"), reason, _line(task))
+            for task in scope.iter(f"{_B}userTask") for reason in _translation(task).refusals]
+
+
+def generated_forms(root: etree._Element) -> dict[str, dict[str, Any]]:
+    """The forms generated from the `camunda:formData` of the user tasks under `root`, by file name."""
+    forms = {}
+    for task in root.iter(f"{_B}userTask"):
+        existing = _existing_properties(task)
+        name = existing.get(FORM_PROPERTY, "")
+        form_data = [d for ext in task.findall(f"{_B}extensionElements") for d in _children(ext, "formData")]
+        if name.endswith(GENERATED_SUFFIX) and form_data:
+            forms[name] = form_schema(form_data[0], task.get("name"))[0]
+    return forms

@@ -1,0 +1,135 @@
+"""A Camunda-style diagram (issue 17) deployed and worked through Loanflow's own layer: candidateGroups puts
+its task in that role's inbox, formData is the form it shows and checks (a generated form version, exported
+as it runs), an assignee gets the task claimed for them; a group that is no role is refused at deploy."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import HumanTask, InstanceEvent, ProcessInstance, ProcessVersion
+from app.services.errors import Invalid
+from app.services.identity import directory as identity
+from app.services.identity.directory import principal_for
+from app.services.workflow import deployment, inbox, instances, tasks
+from app.services.workflow.deployment import DiagramFile, check_diagrams, deploy_and_commit
+from app.services.workflow.inbox import InboxFilters
+
+FORM_DATA = """<bpmn:extensionElements><camunda:formData>
+  <camunda:formField id="amount" label="Amount" type="long">
+    <camunda:validation><camunda:constraint name="required"/><camunda:constraint name="min" config="1"/>
+    </camunda:validation></camunda:formField>
+  <camunda:formField id="decision" label="Decision" type="enum">
+    <camunda:value id="approve" name="Approve"/><camunda:value id="reject" name="Reject"/></camunda:formField>
+  <camunda:formField id="checked" label="Checked" type="boolean" defaultValue="false"/>
+</camunda:formData></bpmn:extensionElements>"""
+
+
+def camunda_file(attributes: str, process_id: str = "camunda_review") -> DiagramFile:
+    content = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs" targetNamespace="t">
+  <bpmn:process id="{process_id}" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:userTask id="review" name="Review the request" {attributes}>{FORM_DATA}</bpmn:userTask>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+    return DiagramFile(f"{process_id}.bpmn", content.encode())
+
+
+@pytest.fixture
+def people(ctx):
+    identity.ensure_platform_admin()
+    identity.create_org("BANK1", ["funder"], "Bank One")
+    identity.create_org("BANK2", ["funder"], "Bank Two")
+    identity.create_org("TRADER1", ["borrower"], "Trader One")
+    identity.create_user("rev", "BANK1", ["first_reviewer"])
+    identity.create_user("anna", "BANK1", ["first_reviewer"])
+    identity.create_user("other", "BANK2", ["first_reviewer"])
+    identity.create_user("fin", "BANK1", ["finance"])
+    db.session.commit()
+    return ctx
+
+
+def _start(process_id: str = "camunda_review", data: dict | None = None) -> int:
+    return instances.start_instance(process_id, principal_for("admin"), "LN-1", data,
+                                    {"funder": "BANK1", "borrower": "TRADER1"})
+
+
+def _group_rows(username: str) -> list[dict]:
+    return inbox.inbox(principal_for(username), InboxFilters(view="group"))["items"]
+
+
+def test_the_task_reaches_its_roles_inbox_with_the_generated_form_and_checks_submissions(people):
+    said = check_diagrams([camunda_file('camunda:candidateGroups="first_reviewer"')])
+    assert [p.severity for p in said if p.element_id == "review" and "candidateGroups" in p.reason] == ["warning"]
+    deploy_and_commit([camunda_file('camunda:candidateGroups="first_reviewer"')])
+    instance_id = _start()
+
+    rows = _group_rows("rev")
+    assert [(r["element_id"], r["lane"]) for r in rows] == [("review", "first_reviewer")]
+    assert _group_rows("fin") == [] and _group_rows("other") == []  # another role; another funder
+
+    task = db.session.get(HumanTask, rows[0]["id"])
+    form, _ui = tasks.task_form(task)
+    assert form["properties"]["amount"] == {"type": "integer", "title": "Amount", "minimum": 1}
+    assert form["properties"]["decision"]["enum"] == ["approve", "reject"]
+    assert form["required"] == ["amount"]
+
+    reviewer = principal_for("rev")
+    with pytest.raises(Invalid) as refused:
+        tasks.complete_task(task.id, {"amount": 0, "decision": "maybe"}, reviewer)
+    assert set(refused.value.fields) == {"amount", "decision"}
+    db.session.rollback()
+    tasks.complete_task(task.id, {"amount": 5, "decision": "approve", "checked": True}, reviewer)
+    assert db.session.get(ProcessInstance, instance_id).status == "completed"
+
+
+def test_the_generated_form_is_a_form_version_of_the_process_and_is_exported_as_it_runs(people):
+    deploy_and_commit([camunda_file('camunda:candidateGroups="first_reviewer"')])
+    version = db.session.scalar(select(ProcessVersion).where(ProcessVersion.process_id == "camunda_review"))
+    assert list(version.forms) == ["camunda_review.review.generated.json"]
+    exported = dict(deployment.export_forms())
+    assert b'"amount"' in exported["camunda_review.review.generated.json"]
+
+
+def test_an_assignee_gets_the_task_claimed_for_them(people):
+    deploy_and_commit([camunda_file('camunda:candidateGroups="first_reviewer" camunda:assignee="anna"')])
+    _start()
+    mine = inbox.inbox(principal_for("anna"), InboxFilters(view="mine"))["items"]
+    assert [r["element_id"] for r in mine] == ["review"]
+    assert _group_rows("rev") == []  # claimed: no longer offered
+
+
+def test_an_assignee_from_the_data_by_juel(people):
+    deploy_and_commit([camunda_file('camunda:candidateGroups="first_reviewer" camunda:assignee="${approver}"')])
+    _start(data={"approver": "anna"})
+    mine = inbox.inbox(principal_for("anna"), InboxFilters(view="mine"))["items"]
+    assert [r["element_id"] for r in mine] == ["review"]
+
+
+def test_an_assignee_of_another_organisation_or_unknown_leaves_the_task_offered_and_says_so(people):
+    results = deploy_and_commit([camunda_file('camunda:candidateGroups="first_reviewer" camunda:assignee="nobody"')])
+    assert any("'nobody'" in w["reason"] and "no user here" in w["reason"] for w in results[0].warnings)
+    instance_id = _start()
+    assert [r["element_id"] for r in _group_rows("rev")] == ["review"]
+    ready = db.session.scalar(select(InstanceEvent).where(InstanceEvent.instance_id == instance_id,
+                                                          InstanceEvent.kind == "task_ready"))
+    assert ready.details["assignee_not_found"] == "nobody"
+
+    deploy_and_commit([camunda_file('camunda:candidateGroups="first_reviewer" camunda:assignee="other"',
+                                    process_id="camunda_other")])
+    _start("camunda_other")
+    assert inbox.inbox(principal_for("other"), InboxFilters(view="mine"))["items"] == []
+
+
+def test_a_group_that_is_no_role_is_refused_at_deploy_naming_the_task(people):
+    found = [p for p in check_diagrams([camunda_file('camunda:candidateGroups="accounting"')])
+             if p.severity == "error"]
+    assert [(p.element_id, "'accounting'" in p.reason and "no role" in p.reason) for p in found] == [
+        ("review", True)]
+    with pytest.raises(Invalid):
+        deploy_and_commit([camunda_file('camunda:candidateGroups="accounting"')])
