@@ -489,7 +489,10 @@ def _with_reason(fault: dict[str, Any], exc: BaseException, workflow: BpmnWorkfl
     task_spec = task.task_spec if task is not None else getattr(exc, "task_spec", None)
     if task_spec is None and fault.get("element_id"):
         task_spec = workflow.spec.task_specs.get(fault["element_id"])
-    found = reasons.of_failure(exc, fault.get("element_id"), task_spec, workflow, fault.get("message") or "")
+    try:
+        found = reasons.of_failure(exc, fault.get("element_id"), task_spec, workflow, fault.get("message") or "")
+    except Exception:  # noqa: BLE001 - saying why must never be what fails the step: the technical text stays
+        found = None
     if found is not None:
         fault["reason"] = found
     return fault

@@ -268,3 +268,14 @@ def test_a_message_without_what_the_process_reads_from_it_says_what_to_send():
     again = engine.new_workflow(process.spec, process.embedded, {})
     engine.advance(again)
     assert engine.catch_message(again, "ask", {"order_no": 7}).status == "completed"
+
+
+def test_a_reason_that_cannot_be_said_never_fails_the_step(monkeypatch):
+    def broken(*args: Any) -> None:
+        raise RuntimeError("the classifier fell over")
+
+    monkeypatch.setattr("app.engine.reasons.of_failure", broken)
+    process = inline(script_chain(("s1", "fee = amount"))).processes["inline"]
+    engine = ProcessEngine()
+    outcome = engine.advance(engine.new_workflow(process.spec, process.embedded, {}))
+    assert outcome.status == "error" and "NameError" in outcome.error["message"] and "reason" not in outcome.error

@@ -217,8 +217,14 @@ def decision(decision_id: str, tag: str = "") -> str:
 
 
 DMN_REJECTS = [
-    ("dmn-two-decisions", dmn(decision("credit_grade") + decision("risk_band")),
-     r"holds 2 decisions \(credit_grade, risk_band\); only one decision per file"),
+    # two decisions are two callable decisions now (app/engine/dmn_split.py); one requiring the other is refused
+    ("dmn-decision-requiring-another", dmn(decision("credit_grade") + decision("risk_band").replace(
+        '<decisionTable', '<informationRequirement id="ir"><requiredDecision href="#credit_grade"/>'
+        '</informationRequirement><decisionTable', 1)),
+     r"the decision risk_band requires the decision credit_grade"),
+    ("dmn-decision-without-a-table", dmn('<decision id="fee" name="Fee"><literalExpression id="le"><text>1</text>'
+                                         '</literalExpression></decision>'),
+     r"the decision fee is a literalExpression, not a decision table"),
     ("dmn-no-decision", dmn('<inputData id="score" name="Score"/>'), r"holds no decision"),
     ("dmn-prefixed-elements", dmn(decision("credit_grade", tag="semantic"), prefix="semantic"),
      r"prefix 'semantic:'"),
