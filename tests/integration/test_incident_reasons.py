@@ -66,7 +66,8 @@ def test_the_repair_and_instance_pages_say_what_failed_by_the_elements_name(app,
     set_password(app, "adm")
     sign_in(client, "adm")
     repair = _text(client.get(f"/instances/{instance_id}/repair", headers=EN).text)
-    assert "The script at Charge the fee reads amount, which this instance has no value for" in repair
+    assert re.search(r'A step failed<br><span class="incident-reason">The script at Charge the fee reads amount, '
+                     r"which this instance has no value for", repair)  # the kind, then the reason by the element's name
     assert "NameError" in repair  # the technical text, for the platform's staff
     assert "收取费用 处的脚本读取 amount" in _text(client.get(f"/instances/{instance_id}/repair", headers=ZH).text)
     page = _text(client.get(f"/instances/{instance_id}", headers=EN).text)

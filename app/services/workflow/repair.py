@@ -38,10 +38,11 @@ class IncidentView:
     id: int
     element_id: str | None
     element: str  # its name in the reader's language
-    what: str  # what failed, in words: the incident's reason (`incident_reasons`), else its kind
+    what: str  # what kind of step failed, in words
     message: str | None  # the exception's text: for the platform's staff only
     attempts: int | None
     created_at: datetime
+    reason: str | None = None  # what failed and what to do (`incident_reasons`), when the engine said it
 
 
 @dataclass(frozen=True)
@@ -85,10 +86,9 @@ def repair_view(actor: Principal, instance_id: int, language: str) -> RepairView
                                                          Incident.resolved_at.is_(None)).order_by(Incident.id)):
         name, props = named.get(row.element_id or "", (None, {}))
         element = labels.task_title(name or row.element_id, props, language) if row.element_id else str(NO_ELEMENT)
-        what = incident_reasons.reason_text(row.details, element if row.element_id else None) \
-            or str(KINDS.get(row.kind, OTHER_KIND))
-        incidents.append(IncidentView(row.id, row.element_id, element, what,
-                                      row.message if staff else None, row.attempts, row.created_at))
+        reason = incident_reasons.reason_text(row.details, element if row.element_id else None)
+        incidents.append(IncidentView(row.id, row.element_id, element, str(KINDS.get(row.kind, OTHER_KIND)),
+                                      row.message if staff else None, row.attempts, row.created_at, reason))
     versions = db.session.execute(select(ProcessVersion.version, ProcessVersion.names).where(
         ProcessVersion.kind == "process", ProcessVersion.process_id == instance.process_id)
         .order_by(ProcessVersion.version.desc())).all()
