@@ -181,3 +181,36 @@ def test_a_platform_operator_may_not_open_or_post_the_page(app, client, admin_to
     assert response.status_code == 403
     with app.app_context():
         assert _count() == 0
+
+
+API = "/api/v1/operator-mappings"
+
+
+def test_the_api_lists_maps_and_removes(app, client, auth):
+    assert client.get(API, headers=auth).json == {"items": [], "operators": client.get(API, headers=auth).json[
+        "operators"]}
+    made = client.post(API, headers=auth, json={"kind": "topic", "value": "score", "operator": "risk.assess",
+                                                "parameters": {"amount": "amount"}})
+    assert made.status_code == 200, made.json
+    assert {k: made.json[k] for k in ("kind", "value", "operator", "parameters")} == {
+        "kind": "topic", "value": "score", "operator": "risk.assess", "parameters": {"amount": "amount"}}
+    listed = client.get(API, headers=auth).json
+    assert [m["value"] for m in listed["items"]] == ["score"] and "risk.assess" in listed["operators"]
+    refused = client.post(API, headers=auth, json={"kind": "class", "value": "X", "operator": "no.such"})
+    assert refused.status_code == 422 and "operator_name" in refused.json["error"]["fields"]
+    assert client.delete(f"{API}/{made.json['id']}", headers=auth).status_code == 204
+    assert client.delete(f"{API}/{made.json['id']}", headers=auth).status_code == 404
+    assert client.get(API, headers=auth).json["items"] == []
+
+
+def test_the_api_refuses_a_platform_operator(app, client, admin_token):
+    with app.app_context():
+        identity.create_user("op1", "PLATFORM", ["operator"])
+        token = identity.issue_token("op1")
+        db.session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get(API, headers=headers).status_code == 403
+    answer = client.post(API, headers=headers, json={"kind": "class", "value": "X", "operator": "risk.assess"})
+    assert answer.status_code == 403
+    with app.app_context():
+        assert _count() == 0

@@ -79,7 +79,7 @@ def _checked(kind: str, value: str, operator: str, parameters: dict[str, Any] | 
             continue
         try:
             compile_expression(str(expression))
-        except (SyntaxError, SandboxViolation, ValueError) as exc:
+        except (SyntaxError, SandboxViolation, ValueError, RecursionError, MemoryError) as exc:
             fields.setdefault("parameters", []).append(
                 _l("%(name)s: the expression does not compile (%(why)s).", name=name, why=str(exc)))
             continue
