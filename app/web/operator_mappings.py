@@ -23,6 +23,13 @@ def only_those_who_manage_them():
         abort(403)
 
 
+@bp.app_context_processor
+def operator_mappings_link() -> dict[str, bool]:
+    """Whether the administration page links here: the service says who manages them, not the template."""
+    return {"may_map_operators": bool(current_user.is_authenticated
+                                      and operator_mappings.may_manage(current_user.principal))}
+
+
 def _parameters(text: str) -> dict[str, str]:
     """One `name = expression` a line."""
     found = {}

@@ -145,6 +145,7 @@ def _csrf(page: str) -> str:
 def test_the_page_lists_adds_and_removes_in_both_languages(app, client, admin_token):
     set_password(app, "admin")
     sign_in(client, "admin")
+    assert 'id="operator-mappings-link"' in client.get("/admin/").text
     page = client.get("/admin/operator-mappings/")
     client.post("/language", data={"csrf_token": _csrf(page.text), "locale": "en"})
     page = client.get("/admin/operator-mappings/")
@@ -174,6 +175,7 @@ def test_a_platform_operator_may_not_open_or_post_the_page(app, client, admin_to
         db.session.commit()
     set_password(app, "op1")
     sign_in(client, "op1")
+    assert 'id="operator-mappings-link"' not in client.get("/admin/").text  # an operator administers users
     assert client.get("/admin/operator-mappings/").status_code == 403
     page = client.get("/inbox")
     response = client.post("/admin/operator-mappings/", data={"csrf_token": _csrf(page.text), "kind": "class",
