@@ -14,7 +14,7 @@ import keyword
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from app.engine.camunda_services import KINDS, Operator
 from app.engine.scripting import SandboxViolation, compile_expression
@@ -44,7 +44,10 @@ def _row(m: OperatorMapping) -> Mapping:
 
 
 def for_import() -> dict[tuple[str, str], Operator]:
-    """The table as the import layer reads it (`parse_diagrams(..., operators=...)`)."""
+    """The table as the import layer reads it (`parse_diagrams(..., operator_map=...)`); empty on a
+    database that has no tables yet (`processes validate` on a fresh checkout)."""
+    if not inspect(db.session.get_bind()).has_table(OperatorMapping.__tablename__):
+        return {}
     rows = db.session.execute(select(OperatorMapping)).scalars()
     return {(m.kind, m.value): Operator(m.operator, dict(m.parameters or {})) for m in rows}
 
