@@ -68,7 +68,7 @@ LATIN_WORDS = """(allowed) => {
   const words = texts.join(" ").match(/[A-Za-z_][A-Za-z0-9_]{2,}/g) || [];
   return [...new Set(words.filter(w => !allowed.includes(w) && !/^[A-Z0-9_]+$/.test(w)))];
 }"""
-LATIN_ALLOWED = ["Loanflow", "English", "CNY", "PDF"]
+LATIN_ALLOWED = ["Loanflow", "English", "CNY", "PDF", "Camunda", "Java"]  # names Chinese text writes in Latin letters
 
 
 @functools.cache

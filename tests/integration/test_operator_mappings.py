@@ -202,6 +202,7 @@ def test_the_api_lists_maps_and_removes(app, client, auth):
     assert refused.status_code == 422 and "operator_name" in refused.json["error"]["fields"]
     assert client.delete(f"{API}/{made.json['id']}", headers=auth).status_code == 204
     assert client.delete(f"{API}/{made.json['id']}", headers=auth).status_code == 404
+    assert client.delete(f"{API}/{2 ** 31}", headers=auth).status_code == 404  # past a 32-bit id: no row, no overflow
     assert client.get(API, headers=auth).json["items"] == []
 
 

@@ -25,6 +25,7 @@ from app.services.errors import Invalid, NotFound
 from app.services.identity import policy
 from app.services.identity.audit import audit
 from app.services.identity.directory import Principal
+from app.services.identity.user_admin import MAX_ID
 from app.services.workflow.runtime import runtime
 
 MAX_VALUE = 500
@@ -123,7 +124,8 @@ def map_operator(actor: Principal, kind: str, value: str, operator: str,
 
 def remove_mapping(actor: Principal, mapping_id: int) -> None:
     policy.require(actor, "operator_mappings.manage")
-    row = db.session.get(OperatorMapping, mapping_id)
+    # operator_mappings.id is a 32-bit integer: a bigger id is no row, not an overflow
+    row = db.session.get(OperatorMapping, mapping_id) if 0 < mapping_id <= MAX_ID else None
     if row is None:
         raise NotFound(_l("No such mapping."), code="mapping_not_found")
     audit("operator_mapping.removed", actor.id, f"{row.kind} {row.value}"[:255], operator=row.operator)
