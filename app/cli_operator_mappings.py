@@ -14,15 +14,16 @@ from app.services.workflow import operator_mappings
 
 
 @click.command("map-operator")
-@click.argument("kind", type=click.Choice(["class", "delegateExpression", "expression", "topic"]))
+@click.argument("kind", type=click.Choice(operator_mappings.KINDS))
 @click.argument("value")
 @click.argument("operator_name", metavar="OPERATOR")
 @click.option("--param", "params", multiple=True, metavar="NAME=EXPRESSION",
               help="A parameter passed to the operator: a Python expression on the task's data (repeatable).")
 @with_appcontext
 def map_operator_command(kind: str, value: str, operator_name: str, params: tuple[str, ...]) -> None:
-    """Map a Camunda implementation (camunda:class, delegateExpression, expression, or an external
-    task's topic) to a registered OPERATOR; diagrams deployed from now on call it."""
+    """Map an implementation (camunda:class, delegateExpression, expression, an external task's topic,
+    a camunda:connector's id, a Camunda 8 job type, or `task` and the name of a task that names no
+    implementation) to a registered OPERATOR; diagrams deployed from now on call it."""
     parameters = {}
     for param in params:
         name, sep, expression = param.partition("=")

@@ -1,47 +1,50 @@
-"""Camunda 7 service implementations and input/output mappings, for the import layer.
+"""Service implementations and Camunda input/output mappings, for the import layer.
 
-A Camunda diagram names the code behind a service task by a Java class (`camunda:class`), a bean
-(`camunda:delegateExpression`), an expression (`camunda:expression`) or an external task's topic
-(`camunda:type="external" camunda:topic="..."`); send tasks, business-rule tasks and message
-throw and end events (on their `messageEventDefinition`) may carry the same. None of that code
-exists here: an admin maps each implementation to one of Loanflow's registered operators (the
-mapping table, read by the deployment service and passed in as a plain mapping, since the engine
-reads no database):
+A diagram names the code behind a service task (`service_implementations` says how, by kind: a
+Camunda 7 class, bean, expression, external topic or connector, a Camunda 8 job type, or nothing at
+all, when the task is known by its name); send tasks, business-rule tasks and message throw and end
+events may carry the same. None of that code exists here: an admin maps each implementation to one
+of Loanflow's registered operators (the mapping table, read by the deployment service and passed in
+as a plain mapping, since the engine reads no database):
 
 - `rewrite(root, filename, mapping)`: a mapped implementation becomes our service task form
-  (`spiffworkflow:serviceTaskOperator` with the mapping's parameters, `camunda:resultVariable` kept
-  as the result variable); a message throw or end event carrying one becomes a service task (an end
-  event is followed by a plain end event of its own). Each change is a warning. An unmapped one is
-  left to `problems`: its element becomes a task that does nothing, so the file parses and the
-  strict check can name it (it is never deployed so).
-- `camunda:inputOutput` on a task: input parameters are assigned before the task runs (a pre-script),
-  output parameters after it (a post-script), each value translated (text, `${...}` JUEL, a text
-  with `${...}` in it, `camunda:list`, `camunda:map`); a variable set by an input stays in the
-  instance's data after the task (Camunda keeps it local to the task). What cannot be translated
-  (a `camunda:script`, a name that is no variable name, JUEL the translator refuses, a mapping on
-  an event) stays, and `problems` names the element and why.
+  (`spiffworkflow:serviceTaskOperator` with the mapping's parameters — for a connector, its input
+  parameters, the mapping's over them —, `camunda:resultVariable` kept as the result variable); a
+  message throw or end event carrying one becomes a service task (an end event is followed by a
+  plain end event of its own). Each change is a warning. An unmapped one is left to `problems`: its
+  element becomes a task that does nothing, so the file parses and the strict check can name it and
+  the command that maps it (it is never deployed so). A connector's output parameters (they read
+  the connector's response) and a job's `zeebe:ioMapping` (FEEL) are refused, never dropped.
+- `camunda:inputOutput` on a task: input parameters are assigned before the task runs (a pre-script;
+  on a script task, lines before its script, since SpiffWorkflow runs no pre-script there), output
+  parameters after it, each value translated (text, `${...}` JUEL, a text with `${...}` in it,
+  `camunda:list`, `camunda:map`); a dotted name (`Fact.type`) sets the key of a map, each map on the
+  way made if missing; a variable set by an input stays in the instance's data after the task
+  (Camunda keeps it local to the task). What cannot be translated (a `camunda:script`, a name that is
+  no variable name, JUEL the translator refuses, a mapping on an event) stays, and `problems` names
+  the element and why.
 """
 from __future__ import annotations
 
 import keyword
-from collections.abc import Iterator, Mapping
+import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from lxml import etree
 
+from app.engine import service_implementations
 from app.engine.errors import DiagramProblem
 from app.engine.juel import ExpressionRefused, is_juel, juel_text
+from app.engine.service_implementations import CAMUNDA_NS, KINDS
 from app.engine.xml import BPMN_NS
 
-CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
-ACTIVITI_NS = "http://activiti.org/bpmn"  # what Camunda 7 wrote before its own namespace (same attributes)
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _B, _C, _S = f"{{{BPMN_NS}}}", f"{{{CAMUNDA_NS}}}", f"{{{SPIFF_NS}}}"
-KINDS = ("class", "delegateExpression", "expression", "topic")
-_TASKS = ("serviceTask", "sendTask", "businessRuleTask")
-_EVENTS = ("intermediateThrowEvent", "endEvent")
 _UNMAPPED = f"{_C}unmappedImplementation"  # set on an unmapped element: "kind value", for `problems`
 _IO_REFUSED = f"{_C}inputOutputRefused"  # set on an element whose mappings stay: the reason
+_REFUSED = f"{_C}implementationRefused"  # set on an element whose implementation cannot run as drawn: the reason
+_ELEMENT = f"{_C}unmappedElement"  # what an unmapped element was drawn as (it is a task now)
 # elements whose pre- and post-scripts SpiffWorkflow runs (its task parsers read them)
 _SCRIPTED = frozenset({"task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
                        "businessRuleTask", "callActivity", "subProcess", "transaction"})
@@ -65,53 +68,6 @@ def _line(node: etree._Element) -> int | None:
 
 def _local(node: etree._Element) -> str:
     return etree.QName(node).localname if isinstance(node.tag, str) else ""
-
-
-def _attr(node: etree._Element, name: str) -> str | None:
-    value = node.get(f"{_C}{name}")
-    return node.get(f"{{{ACTIVITI_NS}}}{name}") if value is None else value
-
-
-def implementation(node: etree._Element) -> tuple[str, str] | None:
-    """The (kind, value) of the Camunda implementation `node` carries, None without one. An external
-    task without a topic is ("topic", "")."""
-    if _attr(node, "type") == "external":
-        return "topic", (_attr(node, "topic") or "").strip()
-    for kind in ("class", "delegateExpression", "expression"):
-        value = _attr(node, kind)
-        if value is not None:
-            return kind, value.strip()
-    return None
-
-
-def _carriers(root: etree._Element) -> Iterator[tuple[etree._Element, etree._Element]]:
-    """(element, the node holding the implementation's attributes) for each implementation under root."""
-    for kind in _TASKS:
-        for node in list(root.iter(f"{_B}{kind}")):
-            if implementation(node) is not None:
-                yield node, node
-    for kind in _EVENTS:
-        for node in list(root.iter(f"{_B}{kind}")):
-            for definition in node.findall(f"{_B}messageEventDefinition"):
-                if implementation(definition) is not None:
-                    yield node, definition
-                    break
-
-
-def implementations(root: etree._Element) -> list[tuple[str, str]]:
-    """Every Camunda implementation the diagram names, in order, each once."""
-    found: dict[tuple[str, str], None] = {}
-    for _element, carrier in _carriers(root):
-        key = implementation(carrier)
-        if key is not None:
-            found[key] = None
-    return list(found)
-
-
-def _strip(carrier: etree._Element) -> None:
-    for name in (*KINDS, "type", "resultVariable", "taskPriority"):
-        carrier.attrib.pop(f"{_C}{name}", None)
-        carrier.attrib.pop(f"{{{ACTIVITI_NS}}}{name}", None)
 
 
 def _extensions(element: etree._Element) -> etree._Element:
@@ -152,28 +108,58 @@ def _follow_with_end(element: etree._Element, taken: set[str]) -> str:
     return end_id
 
 
-def _describe(key: tuple[str, str]) -> str:
-    kind, value = key
-    return f"external task topic {value!r}" if kind == "topic" else f"camunda:{kind} {value!r}"
+def _connector_parameters(element: etree._Element, found: service_implementations.Found) -> dict[str, str]:
+    """A connector's input parameters, as the operator's parameters (name -> Python expression). Its
+    output parameters read the connector's own response, which no operator gives: refused."""
+    node = service_implementations.connector(element) if found.key[0] == "connector" else None
+    mapping = None if node is None else node.find(f"{_C}inputOutput")
+    if mapping is None:
+        return {}
+    outputs = [p.get("name") or "" for p in mapping.findall(f"{_C}outputParameter")]
+    try:
+        if outputs:
+            raise _Untranslatable(
+                f"the connector's outputParameter {outputs[0]!r} reads the connector's response, which no Loanflow "
+                "operator gives: remove the output parameters and let the mapped operator's result carry the answer")
+        parameters = _parameters(mapping, "inputParameter")
+        dotted = [name for name, _expression in parameters if "." in name]
+        if dotted:
+            raise _Untranslatable(f"the connector's inputParameter {dotted[0]!r} is not a parameter name an "
+                                  "operator takes")
+        return dict(parameters)
+    except _Untranslatable as exc:
+        element.set(_REFUSED, f"{service_implementations.describe(found.key)} cannot run: {exc}")
+        return {}
+
+
+def _zeebe_mappings(element: etree._Element, found: service_implementations.Found) -> None:
+    """Camunda 8's zeebe:ioMapping (FEEL) on a job is not read: refused rather than run without it."""
+    ext = element.find(f"{_B}extensionElements")
+    if found.key[0] == "job" and ext is not None and ext.find(f"{{{service_implementations.ZEEBE_NS}}}ioMapping") is not None:
+        element.set(_REFUSED, f"{service_implementations.describe(found.key)} has a zeebe:ioMapping, whose FEEL input and "
+                    "output mappings Loanflow does not read: remove it, and give the operator mapping the "
+                    "parameters the job needs")
 
 
 def rewrite(root: etree._Element, filename: str, mapping: OperatorMap | None) -> list[DiagramProblem]:
     """Service implementations and input/output mappings rewritten (see the module); the warnings."""
     changes: list[DiagramProblem] = []
     taken = set(root.xpath("//@id"))
-    for element, carrier in list(_carriers(root)):
-        key = implementation(carrier)
-        assert key is not None
+    for found in list(service_implementations.found(root)):
+        element, carrier, key = found.element, found.carrier, found.key
         chosen = (mapping or {}).get(key)
         what = _local(element)
+        parameters = _connector_parameters(element, found)
+        _zeebe_mappings(element, found)
         if chosen is None:
             element.set(_UNMAPPED, f"{key[0]} {key[1]}")
-            _strip(carrier)
-            _retag(element, "task" if what in _TASKS or what == "intermediateThrowEvent" else what)
+            element.set(_ELEMENT, what)
+            service_implementations.strip(found)
+            _retag(element, "task" if what in service_implementations.TASKS or what == "intermediateThrowEvent" else what)
             continue
-        result = _attr(carrier, "resultVariable") or _attr(element, "resultVariable")
-        _strip(carrier)
-        _strip(element)
+        result = (service_implementations.camunda_attribute(carrier, "resultVariable")
+                  or service_implementations.camunda_attribute(element, "resultVariable"))
+        service_implementations.strip(found)
         note = ""
         if what == "endEvent":
             note = f"; the end event is now a service task followed by the end event {_follow_with_end(element, taken)}"
@@ -184,14 +170,17 @@ def rewrite(root: etree._Element, filename: str, mapping: OperatorMap | None) ->
         operator = etree.SubElement(ext, f"{_S}serviceTaskOperator", id=chosen.operator)
         if result:
             operator.set("resultVariable", result)
-        if chosen.parameters:
+        parameters.update(chosen.parameters)  # the admin's parameters over the connector's
+        if parameters:
             holder = etree.SubElement(operator, f"{_S}parameters")
-            for name, value in chosen.parameters.items():
+            for name, value in parameters.items():
                 etree.SubElement(holder, f"{_S}parameter", id=name, type="any", value=value)
         was = "" if what == "serviceTask" else f" (the {what} is now a service task)"
+        given = f"; the connector's input parameters are its parameters: {', '.join(parameters)}" if (
+            key[0] == "connector" and parameters) else ""
         changes.append(DiagramProblem(
-            filename, element.get("id"), f"{_describe(key)} -> operator {chosen.operator!r}{was}{note}",
-            _line(element), "warning"))
+            filename, element.get("id"), f"{service_implementations.describe(key, what)} -> operator "
+            f"{chosen.operator!r}{was}{note}{given}", _line(element), "warning"))
     changes += _input_output(root, filename)
     return changes
 
@@ -233,17 +222,52 @@ def _value(node: etree._Element) -> str:
     raise _Untranslatable(f"its value is a {kind}, which the import does not read")
 
 
-def _assignments(mapping: etree._Element, kind: str) -> list[str]:
-    lines = []
+def _is_name(name: str) -> bool:
+    return name.isidentifier() and not keyword.iskeyword(name)
+
+
+def _parameters(mapping: etree._Element, kind: str) -> list[tuple[str, str]]:
+    """(name, Python expression) of each parameter; a name is a variable or a dotted path of keys."""
+    found = []
     for parameter in mapping.findall(f"{_C}{kind}"):
         name = (parameter.get("name") or "").strip()
-        if not name.isidentifier() or keyword.iskeyword(name):
+        if not all(_is_name(part) for part in name.split(".")):
             raise _Untranslatable(f"the {kind} {name!r} is not a variable name Loanflow can set")
         try:
-            lines.append(f"{name} = {_value(parameter)}")
+            found.append((name, _value(parameter)))
         except _Untranslatable as exc:
             raise _Untranslatable(f"the {kind} {name!r}: {exc}") from None
-    return lines
+    return found
+
+
+def _statement(name: str, value: str, kind: str) -> str:
+    """The script that sets `name`: a variable, or for a dotted name (`Fact.type`, what JUEL's
+    `${Fact.type}` reads) the key of a map, each map on the way made if missing; a value on the way
+    that is not a map stops the task with a reason rather than being overwritten."""
+    first, *keys = name.split(".")
+    if not keys:
+        return f"{name} = {value}"
+    path, checks = first, [f"not isinstance({first}, dict)"]
+    for key in keys[:-1]:
+        checks.append(f"not isinstance({path}.setdefault({key!r}, {{}}), dict)")
+        path += f"[{key!r}]"
+    why = (f"the {kind} {name!r} sets a key inside {first}, which holds something other than a map "
+           "(a dict) on the way: make it a map or rename the parameter")
+    return (f"try:\n    {first}\nexcept NameError:\n    {first} = {{}}\n"
+            f"if {' or '.join(checks)}:\n    raise TypeError({why!r})\n{path}[{keys[-1]!r}] = {value}")
+
+
+def _said(name: str, value: str) -> str:
+    first, *keys = name.split(".")
+    if not keys:
+        return f"{name} = {value}"
+    return f"{name} = {value} (the key {keys[-1]!r} of the map {name.rsplit('.', 1)[0]}, each map made if missing)"
+
+
+def _assignments(mapping: etree._Element, kind: str) -> tuple[list[str], list[str]]:
+    """The statements that set the parameters, and how the warning says them."""
+    found = _parameters(mapping, kind)
+    return [_statement(name, value, kind) for name, value in found], [_said(name, value) for name, value in found]
 
 
 def _add_script(ext: etree._Element, tag: str, lines: list[str], first: bool) -> None:
@@ -267,27 +291,50 @@ def _input_output(root: etree._Element, filename: str) -> list[DiagramProblem]:
             if _local(element) not in _SCRIPTED:
                 raise _Untranslatable(f"input/output mappings on a {_local(element)} are not supported; "
                                       "move them to a task")
-            inputs = _assignments(mapping, "inputParameter")
-            outputs = _assignments(mapping, "outputParameter")
+            inputs, said_inputs = _assignments(mapping, "inputParameter")
+            outputs, said_outputs = _assignments(mapping, "outputParameter")
         except _Untranslatable as exc:
             element.set(_IO_REFUSED, str(exc))
             continue
-        if inputs:
-            _add_script(ext, "preScript", inputs, first=True)
-        if outputs:
-            _add_script(ext, "postScript", outputs, first=False)
+        script = element.find(f"{_B}script") if _local(element) == "scriptTask" else None
+        if script is not None and (script.text or "").strip():
+            # SpiffWorkflow runs no pre- or post-script on a script task: the script itself sets them
+            script.text = "\n".join((*inputs, script.text or "", *outputs))
+        else:
+            if inputs:
+                _add_script(ext, "preScript", inputs, first=True)
+            if outputs:
+                _add_script(ext, "postScript", outputs, first=False)
         ext.remove(mapping)
         said = "; ".join(part for part in (
-            f"inputs set before it runs: {', '.join(inputs)}" if inputs else "",
-            f"outputs set after it: {', '.join(outputs)}" if outputs else "") if part)
+            f"inputs set before it runs: {', '.join(said_inputs)}" if inputs else "",
+            f"outputs set after it: {', '.join(said_outputs)}" if outputs else "") if part)
         changes.append(DiagramProblem(
             filename, element.get("id"), f"camunda:inputOutput -> {said or 'nothing to set'}"
             + ("; inputs stay in the instance's data after the task" if inputs else ""), _line(mapping), "warning"))
     return changes
 
 
+_NAMELESS = {"topic": "the external task names no topic", "connector": "the camunda:connector names no connectorId",
+             "job": "the zeebe:taskDefinition names no type"}
+
+
+def _shell(value: str) -> str:
+    return shlex.quote(value) if "'" in value else f"'{value}'"
+
+
+def _unmapped(kind: str, value: str, element: str) -> str:
+    if not value and kind in _NAMELESS:
+        return f"{_NAMELESS[kind]}: give it one, and an admin maps it to an operator"
+    whose = "its name" if kind == "task" else "it"
+    return (f"{service_implementations.describe((kind, value), element)} is mapped to no operator: an admin maps {whose} to a "
+            "registered operator (Administration > Operator mappings, or flask processes map-operator "
+            f"{kind} {_shell(value)} OPERATOR), then deploy again")
+
+
 def problems(process: etree._Element, filename: str) -> list[DiagramProblem]:
-    """The strict check's errors: implementations no admin has mapped, mappings not translated."""
+    """The strict check's errors: implementations no admin has mapped or that cannot run as drawn,
+    mappings not translated."""
     found: list[DiagramProblem] = []
     for node in process.iter():
         if not isinstance(node.tag, str):
@@ -295,19 +342,20 @@ def problems(process: etree._Element, filename: str) -> list[DiagramProblem]:
         unmapped = node.get(_UNMAPPED)
         if unmapped is not None:
             kind, _, value = unmapped.partition(" ")
-            if kind == "topic" and not value:
-                reason = "the external task names no topic: give it one, and an admin maps the topic to an operator"
-            else:
-                reason = (f"{_describe((kind, value))} is mapped to no operator: an admin maps it to a registered "
-                          "operator (Administration > Operator mappings, or flask processes map-operator "
-                          f"{kind} '{value}' OPERATOR), then deploy again")
-            found.append(DiagramProblem(filename, node.get("id"), reason, _line(node)))
+            found.append(DiagramProblem(filename, node.get("id"), _unmapped(kind, value, node.get(_ELEMENT) or ""),
+                                        _line(node)))
+        refused = node.get(_REFUSED)
+        if refused is not None:
+            found.append(DiagramProblem(filename, node.get("id"), refused, _line(node)))
         refused = node.get(_IO_REFUSED)
         if refused is not None:
             found.append(DiagramProblem(filename, node.get("id"), f"camunda:inputOutput cannot run: {refused}",
                                         _line(node)))
     return found
 
+
+implementation = service_implementations.attribute_implementation
+implementations = service_implementations.implementations
 
 __all__ = ["CAMUNDA_NS", "KINDS", "Operator", "OperatorMap", "implementation", "implementations", "problems",
            "rewrite"]

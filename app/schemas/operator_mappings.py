@@ -1,8 +1,9 @@
 """Schemas of the operator mapping table's API (issue 17): which registered operator runs a Camunda
-service implementation (`camunda:class`, `delegateExpression`, `expression`, an external task's topic)."""
+service implementation (`camunda:class`, `delegateExpression`, `expression`, an external task's topic,
+a `camunda:connector`'s id, a Camunda 8 job type, or the name of a task that names no implementation)."""
 from marshmallow import Schema, fields, validate
 
-KINDS = ("class", "delegateExpression", "expression", "topic")
+KINDS = ("class", "delegateExpression", "expression", "topic", "connector", "job", "task")
 MAX_VALUE = 500
 MAX_EXPRESSION = 2_000
 

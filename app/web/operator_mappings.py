@@ -1,6 +1,7 @@
 """Administration: the operator mapping table (issue 17) — which registered operator runs each
-Camunda service implementation (`camunda:class`, `delegateExpression`, `expression`, an external
-task's topic) that diagrams name; listed, added (or replaced) and removed."""
+service implementation diagrams name (`camunda:class`, `delegateExpression`, `expression`, an external
+task's topic, a connector, a Camunda 8 job type, a task that names none, by its name); listed, added
+(or replaced) and removed."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
@@ -13,7 +14,6 @@ from app.services.workflow import operator_mappings
 
 bp = Blueprint("operator_mapping_pages", __name__, url_prefix="/admin/operator-mappings",
                template_folder="templates")
-KINDS = ("class", "delegateExpression", "expression", "topic")
 
 
 @bp.before_request
@@ -42,7 +42,7 @@ def _parameters(text: str) -> dict[str, str]:
 
 def _page(message: str | None = None, errors: list[str] | None = None, status: int = 200):
     return render_template("operator_mappings.html", mappings=operator_mappings.list_mappings(current_user.principal),
-                           operators=operator_mappings.operators(), kinds=KINDS, message=message,
+                           operators=operator_mappings.operators(), kinds=operator_mappings.KIND_LABELS, message=message,
                            errors=errors or [], form=request.form), status
 
 

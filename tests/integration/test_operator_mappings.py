@@ -100,6 +100,35 @@ def test_an_unmapped_class_is_refused_at_deploy_then_deploys_once_mapped_and_run
     assert data["result"] == {"score": 700} and data["approved"] is True
 
 
+BIZAGI_DIAGRAM = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="defs" targetNamespace="http://e.com">
+  <bpmn:process id="onboarding" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:serviceTask id="score" name="Get credit score"/>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="score"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="score" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_service_task_that_names_no_implementation_is_mapped_by_its_name_from_the_command_line(
+        app, runner, ctx, scoring, admin_token):
+    files = [DiagramFile("onboarding.bpmn", BIZAGI_DIAGRAM)]
+    with pytest.raises(ServiceError) as refused:  # before: the parser's "A Service Task must have an operator"
+        deployment.deploy_and_commit(files)
+    reasons = [m for ms in refused.value.fields.values() for m in ms]
+    assert any("map-operator task 'Get credit score' OPERATOR" in r for r in reasons), reasons
+    result = runner.invoke(args=["processes", "map-operator", "task", "Get credit score", OPERATOR,
+                                 "--param", "amount=amount"])
+    assert result.exit_code == 0, result.output
+    (deployed,) = deployment.deploy_and_commit(files)
+    started = instances.start("onboarding", principal_for("admin"), business_key="B-1", data={"amount": 5})
+    assert db.session.get(ProcessInstance, started["id"]).status == "completed"
+    assert scoring == [{"amount": 5}]
+
+
 def test_a_mapping_names_a_registered_operator_and_a_parameter_that_compiles(ctx, admin_token):
     admin = principal_for("admin")
     with pytest.raises(Invalid) as caught:
@@ -151,6 +180,8 @@ def test_the_page_lists_adds_and_removes_in_both_languages(app, client, admin_to
     page = client.get("/admin/operator-mappings/")
     assert page.status_code == 200 and "No mappings yet." in page.text
     assert '<option value="risk.assess"' in page.text  # the registered operators to choose from
+    assert '<option value="task">Name of a task that names no implementation</option>' in page.text  # every kind
+    assert '<option value="job">Camunda 8 job type (zeebe:taskDefinition)</option>' in page.text
     added = client.post("/admin/operator-mappings/", data={
         "csrf_token": _csrf(page.text), "kind": "class", "value": "com.acme.ScoreDelegate",
         "operator_name": "risk.assess", "parameters": "amount = amount * 2\n"})
@@ -167,6 +198,7 @@ def test_the_page_lists_adds_and_removes_in_both_languages(app, client, admin_to
     client.post("/language", data={"csrf_token": _csrf(page.text), "locale": "zh"})
     zh = client.get("/admin/operator-mappings/")
     assert "操作符映射" in zh.text and "尚无映射。" in zh.text
+    assert "未指明实现的任务的名称" in zh.text and "Camunda 8 作业类型" in zh.text  # each kind said in Chinese
 
 
 def test_a_platform_operator_may_not_open_or_post_the_page(app, client, admin_token):

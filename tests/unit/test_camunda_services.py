@@ -21,6 +21,8 @@ CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 def camunda(body: str, process_id: str = "p") -> bytes:
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="{CAMUNDA}"
+                  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0"
+                  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
                   id="defs" targetNamespace="http://camunda.org/examples">
   <bpmn:process id="{process_id}" isExecutable="true">
     <bpmn:startEvent id="start"/>{body}
@@ -156,6 +158,15 @@ def test_input_and_output_parameters_are_set_before_and_after_the_task():
     assert got["decided"] is True
 
 
+def test_a_script_task_s_inputs_and_outputs_are_set_around_its_script():
+    body = _then_end("""<bpmn:scriptTask id="work"><bpmn:extensionElements><camunda:inputOutput>
+      <camunda:inputParameter name="base">${amount + 1}</camunda:inputParameter>
+      <camunda:outputParameter name="doubled">${total * 2}</camunda:outputParameter>
+      </camunda:inputOutput></bpmn:extensionElements><bpmn:script>total = base * 10</bpmn:script></bpmn:scriptTask>""")
+    outcome, _ = run(parse(camunda(body)), {"amount": 1})  # before: the mappings were never run (no pre-script there)
+    assert outcome.data["base"] == 2 and outcome.data["doubled"] == 40
+
+
 @pytest.mark.parametrize("parameter, says", [
     ('<camunda:inputParameter name="x"><camunda:script scriptFormat="groovy">1</camunda:script>'
      '</camunda:inputParameter>', "groovy script"),
@@ -195,3 +206,139 @@ def test_the_activiti_namespace_camunda_7_once_wrote_is_read_the_same():
     bundle = parse(content, {("class", "com.acme.ScoreDelegate"): Operator("risk.assess")})
     assert errors(bundle, ["risk.assess"]) == []
     assert run(bundle)[1] == [("risk.assess", {})]
+
+
+# -- connectors, Camunda 8 jobs, service tasks that name no implementation ---------------------
+CONNECTOR = _then_end("""<bpmn:serviceTask id="work" name="Check holiday"><bpmn:extensionElements>
+      <camunda:connector>
+        <camunda:inputOutput>
+          <camunda:inputParameter name="url">https://example.com/holidays?year=${year}</camunda:inputParameter>
+          <camunda:inputParameter name="method">GET</camunda:inputParameter>
+        </camunda:inputOutput>
+        <camunda:connectorId>http-connector</camunda:connectorId>
+      </camunda:connector></bpmn:extensionElements></bpmn:serviceTask>""")
+
+
+def test_a_mapped_connector_calls_its_operator_with_the_connector_s_inputs_as_parameters():
+    bundle = parse(camunda(CONNECTOR), {("connector", "http-connector"): Operator("risk.assess", {"method": "'POST'"})})
+    assert errors(bundle, ["risk.assess"]) == []
+    (warning,) = [w for w in bundle.warnings if w.element_id == "work"]
+    assert "camunda:connector 'http-connector' -> operator 'risk.assess'" in warning.reason
+    assert "url, method" in warning.reason
+    outcome, calls = run(bundle, {"year": 2014})
+    assert outcome.status == "completed"
+    # the connector's inputs, the admin's parameters over them
+    assert calls == [("risk.assess", {"url": "https://example.com/holidays?year=2014", "method": "POST"})]
+
+
+def test_an_unmapped_connector_is_an_error_naming_it_and_the_command_that_maps_it():
+    (problem,) = errors(parse(camunda(CONNECTOR)))  # before: DiagramRejected, "A Service Task must have an operator"
+    assert problem.element_id == "work"
+    assert "camunda:connector 'http-connector' is mapped to no operator" in problem.reason
+    assert "map-operator connector 'http-connector' OPERATOR" in problem.reason
+
+
+def test_a_connector_s_output_parameters_are_refused_naming_the_task():
+    body = CONNECTOR.replace("</camunda:inputOutput>",
+                             '<camunda:outputParameter name="isHoliday">${response}</camunda:outputParameter>'
+                             "</camunda:inputOutput>")
+    bundle = parse(camunda(body), {("connector", "http-connector"): Operator("risk.assess")})
+    (problem,) = errors(bundle, ["risk.assess"])
+    assert problem.element_id == "work" and "'isHoliday' reads the connector's response" in problem.reason
+
+
+JOB = _then_end("""<bpmn:serviceTask id="work" name="Get credit score"><bpmn:extensionElements>
+      <zeebe:taskDefinition type="credit-score" retries="3"/></bpmn:extensionElements></bpmn:serviceTask>""")
+
+
+def test_a_camunda_8_job_type_is_mapped_like_the_others():
+    (problem,) = errors(parse(camunda(JOB)))
+    assert problem.element_id == "work" and "zeebe:taskDefinition type 'credit-score'" in problem.reason
+    assert "map-operator job 'credit-score' OPERATOR" in problem.reason
+    bundle = parse(camunda(JOB), {("job", "credit-score"): Operator("risk.assess")})
+    assert errors(bundle, ["risk.assess"]) == []
+    outcome, calls = run(bundle)
+    assert outcome.status == "completed" and calls == [("risk.assess", {})]
+
+
+def test_a_job_s_zeebe_io_mapping_is_refused_not_ignored():
+    body = JOB.replace("</bpmn:extensionElements>", '<zeebe:ioMapping><zeebe:input source="=applicant.name" '
+                       'target="to.name"/></zeebe:ioMapping></bpmn:extensionElements>')
+    (problem,) = errors(parse(camunda(body), {("job", "credit-score"): Operator("risk.assess")}), ["risk.assess"])
+    assert problem.element_id == "work" and "zeebe:ioMapping" in problem.reason
+
+
+def test_a_message_end_event_with_a_job_type_calls_its_operator_then_ends():
+    body = """
+    <bpmn:scriptTask id="work"><bpmn:script>x = 1</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="done" name="Customer told"><bpmn:extensionElements>
+      <zeebe:taskDefinition type="inform-customer"/></bpmn:extensionElements>
+      <bpmn:messageEventDefinition/></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="done"/>"""
+    bundle = parse(camunda(body), {("job", "inform-customer"): Operator("notify.send")})
+    assert errors(bundle, ["notify.send"]) == []
+    outcome, calls = run(bundle)
+    assert calls == [("notify.send", {})] and outcome.end_events == ["done_end"]
+
+
+@pytest.mark.parametrize("element, value", [
+    ('<bpmn:serviceTask id="work" name="Get credit\n   score"/>', "Get credit score"),  # whitespace collapsed
+    ('<bpmn:serviceTask id="work"/>', "work"),  # unnamed: its id
+    ('<bpmn:sendTask id="work" name="Send offer"/>', "Send offer"),  # no message: it would send nothing
+    ('<bpmn:businessRuleTask id="work" name="Select platforms"/>', "Select platforms"),  # no decision
+])
+def test_a_task_that_names_no_implementation_is_mapped_by_its_name(element, value):
+    (problem,) = errors(parse(camunda(_then_end(element))))  # before: refused at parse, or run as doing nothing
+    assert problem.element_id == "work" and "which names no implementation" in problem.reason
+    assert f"map-operator task '{value}' OPERATOR" in problem.reason
+    bundle = parse(camunda(_then_end(element)), {("task", value): Operator("risk.score", {"who": "applicant"})})
+    assert errors(bundle, ["risk.score"]) == []
+    (warning,) = [w for w in bundle.warnings if w.element_id == "work"]
+    assert "-> operator 'risk.score'" in warning.reason
+    outcome, calls = run(bundle, {"applicant": "Li"})
+    assert outcome.status == "completed" and calls == [("risk.score", {"who": "Li"})]
+
+
+def test_a_name_with_a_quote_is_quoted_for_the_shell_in_the_command():
+    element = '<bpmn:serviceTask id="work" name="Check customer&apos;s score"/>'
+    (problem,) = errors(parse(camunda(_then_end(element))))
+    assert "map-operator task 'Check customer'\"'\"'s score' OPERATOR" in problem.reason
+
+
+@pytest.mark.parametrize("element", [
+    """<bpmn:serviceTask id="work"><bpmn:extensionElements>
+         <spiffworkflow:serviceTaskOperator id="risk.assess"/></bpmn:extensionElements></bpmn:serviceTask>""",
+    '<bpmn:sendTask id="work" messageRef="m"/>',
+])
+def test_what_already_names_its_work_is_not_an_implementation_to_map(element):
+    content = camunda(_then_end(element)).replace(b"<bpmn:process", b'<bpmn:message id="m" name="offer"/><bpmn:process')
+    bundle = parse(content)
+    assert bundle.warnings == [] and errors(bundle, ["risk.assess"]) == []
+
+
+# -- dotted inputOutput names -------------------------------------------------------------------
+def _dotted(parameter: str) -> bytes:
+    return camunda(_then_end(f"""<bpmn:scriptTask id="work"><bpmn:extensionElements><camunda:inputOutput>
+      {parameter}</camunda:inputOutput></bpmn:extensionElements><bpmn:script>seen = Fact</bpmn:script>
+      </bpmn:scriptTask>"""))
+
+
+def test_a_dotted_input_name_sets_the_key_of_a_map_and_says_so():
+    bundle = parse(_dotted('<camunda:inputParameter name="Fact.type">cat</camunda:inputParameter>'))
+    assert errors(bundle) == []  # before: "'Fact.type' is not a variable name Loanflow can set"
+    (warning,) = [w for w in bundle.warnings if w.element_id == "work"]
+    assert "the key 'type' of the map Fact" in warning.reason
+    assert run(bundle, {"Fact": {"source": "api"}})[0].data["seen"] == {"source": "api", "type": "cat"}
+    assert run(bundle)[0].data["seen"] == {"type": "cat"}  # the map made when missing
+
+
+def test_a_dotted_name_several_keys_deep_makes_each_map_on_the_way():
+    bundle = parse(_dotted('<camunda:inputParameter name="Fact.source.kind">${1 + 1}</camunda:inputParameter>'))
+    assert run(bundle, {"Fact": {"n": 1}})[0].data["seen"] == {"n": 1, "source": {"kind": 2}}
+
+
+def test_a_dotted_name_through_something_that_is_not_a_map_stops_the_task_with_a_reason():
+    bundle = parse(_dotted('<camunda:inputParameter name="Fact.type">cat</camunda:inputParameter>'))
+    outcome, _ = run(bundle, {"Fact": "a string"})
+    assert outcome.status == "error" and outcome.error is not None
+    assert "'Fact.type' sets a key inside Fact, which holds something other than a map" in str(outcome.error)

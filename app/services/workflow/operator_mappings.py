@@ -1,8 +1,10 @@
 """The operator mapping table (issue 17): which registered operator runs a Camunda service task.
 
 A diagram drawn for Camunda 7 names the code behind a service task by `camunda:class`,
-`camunda:delegateExpression`, `camunda:expression` or an external task's `camunda:topic`. An
-admin maps each (kind, value) here to one of the operators registered in the runtime, with
+`camunda:delegateExpression`, `camunda:expression`, an external task's `camunda:topic` or a
+`camunda:connector`'s id; one drawn for Camunda 8 by its job type (`zeebe:taskDefinition`); one drawn
+in a tool that says nothing of the code (Bizagi, Signavio, Bonita) only by the task's name (kind
+`task`: "Get credit score"). An admin maps each (kind, value) here to one of the operators registered in the runtime, with
 parameters (name -> Python expression on the task's data). Every deploy reads the table
 (`for_import`) and the import layer rewrites mapped service tasks; an unmapped one is refused by
 the strict check naming it. A mapping changed after a deploy counts at the next deploy: a deployed
@@ -29,6 +31,16 @@ from app.services.identity.user_admin import MAX_ID
 from app.services.workflow.runtime import runtime
 
 MAX_VALUE = 500
+# What each kind is, as the administration page says it
+KIND_LABELS = {
+    "class": _l("Java class (camunda:class)"),
+    "delegateExpression": _l("Delegate expression (camunda:delegateExpression)"),
+    "expression": _l("Expression (camunda:expression)"),
+    "topic": _l("External task topic (camunda:topic)"),
+    "connector": _l("Connector id (camunda:connector)"),
+    "job": _l("Camunda 8 job type (zeebe:taskDefinition)"),
+    "task": _l("Name of a task that names no implementation"),
+}
 
 
 @dataclass(frozen=True)
