@@ -4,12 +4,15 @@ Timers (`timers.py`), a user task's `dueIn` and `processes validate` read their 
 SpiffWorkflow turns a duration's months and years into days one month at a time, so
 `"P999999999Y"` looped for hours holding the database; here every value is checked first: a
 duration of at most MAX_YEARS in each part and in all, dates in YEARS, cycles of at most
-MAX_REPETITIONS firings at least MIN_INTERVAL apart, texts of at most MAX_TEXT characters. A
+MAX_REPETITIONS firings at least MIN_INTERVAL apart (at least MIN_QUICK_INTERVAL apart for a cycle
+of at most QUICK_REPETITIONS firings), texts of at most MAX_TEXT characters. A timer expression may
+also give a `timedelta` (a duration) or a `datetime` (a date), as SpiffArena's diagrams write
+`timedelta(seconds=30)`; they are held to the same bounds. A
 value outside them is a `TimerValueError` (a ValueError) that says which bound it broke.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -20,7 +23,12 @@ MAX_YEARS = 100  # a duration, or a cycle's interval
 MAX_DAYS = 36_525  # MAX_YEARS of 365.25 days
 YEARS = (1970, 2199)  # the years a timer date may name
 MAX_REPETITIONS = 10_000  # firings of a cycle `Rn/...` (`R/...` fires until its task ends)
-MIN_INTERVAL = timedelta(minutes=1)  # between two firings of a cycle
+MIN_INTERVAL = timedelta(minutes=1)  # between two firings of an unbounded cycle, or of a long one
+# A cycle of at most QUICK_REPETITIONS firings may fire as often as every MIN_QUICK_INTERVAL: its work
+# is bounded by its count (as that of as many durations in a row), so it cannot flood the worker;
+# what the 60 s floor guards against is a cycle that keeps firing fast for as long as its task waits.
+QUICK_REPETITIONS = 100
+MIN_QUICK_INTERVAL = timedelta(milliseconds=100)
 MAX_TEXT = 100  # characters of a timer value
 # Days each designator of a duration is worth (on average, for the bound).
 _DAYS_PER = {"years": 365.25, "months": 365.25 / 12, "weeks": 7, "days": 1, "hours": 1 / 24, "minutes": 1 / 1440,
@@ -119,13 +127,50 @@ def parse_cycle(value: Any, now: datetime) -> tuple[int, datetime, timedelta]:
     else:
         start = parse_date(parts[1])
         duration = duration_from(start, parse_duration(parts[2]))
-    if duration < MIN_INTERVAL:
-        raise TimerValueError(f"the timer cycle {text!r} fires more often than every {MIN_INTERVAL.total_seconds():g} s")
+    check_interval(text, cycles, duration)
     return cycles, start, duration
 
 
+def check_interval(text: str, cycles: int, interval: timedelta) -> None:
+    """A cycle fires at most every MIN_INTERVAL; one of at most QUICK_REPETITIONS firings (bounded work)
+    at most every MIN_QUICK_INTERVAL."""
+    bounded = 0 <= cycles <= QUICK_REPETITIONS
+    floor = MIN_QUICK_INTERVAL if bounded else MIN_INTERVAL
+    if interval < floor:
+        if bounded:
+            raise TimerValueError(f"the timer cycle {text!r} fires more often than every {floor.total_seconds():g} s")
+        raise TimerValueError(f"the timer cycle {text!r} fires more often than every {floor.total_seconds():g} s "
+                              f"(a cycle of at most {QUICK_REPETITIONS} firings, R{QUICK_REPETITIONS}/..., may fire "
+                              f"every {MIN_QUICK_INTERVAL.total_seconds():g} s)")
+
+
+def duration_value(value: Any, start: datetime) -> timedelta:
+    """A timer duration from `start`: an ISO 8601 text, or a `timedelta` of at most MAX_YEARS and not negative."""
+    if isinstance(value, timedelta):
+        if value < timedelta(0):
+            raise TimerValueError(f"the duration {value} is negative: a timer waits forward in time")
+        if value > timedelta(days=MAX_DAYS):
+            raise TimerValueError(f"the duration {value} is longer than {MAX_YEARS} years")
+        return value
+    return duration_from(start, parse_duration(value))
+
+
+def date_value(value: Any) -> datetime:
+    """A timer date: an ISO 8601 text, or a `datetime` or `date` (read as its ISO 8601 text, as if written so)."""
+    if isinstance(value, date):
+        value = value.isoformat()
+    return parse_date(value)
+
+
 def check_timer_value(value: Any, now: datetime) -> None:
-    """A literal timer value, by its form (lint): a cycle `R…` or a cron, a duration `P…`, or a date."""
+    """A literal timer value, by its form (lint): a cycle `R…` or a cron, a duration `P…` or a
+    `timedelta`, or a date (a text or a `datetime`)."""
+    if isinstance(value, timedelta):
+        duration_value(value, now)
+        return
+    if isinstance(value, date):
+        date_value(value)
+        return
     text = value.strip().upper() if isinstance(value, str) else ""
     if text.startswith("R") or cron.looks_like_cron(text):
         parse_cycle(value, now)
@@ -135,5 +180,5 @@ def check_timer_value(value: Any, now: datetime) -> None:
         parse_date(value)
 
 
-__all__ = ["TimerValueError", "check_timer_value", "due_after", "duration_from", "parse_cycle", "parse_date",
-           "parse_duration"]
+__all__ = ["TimerValueError", "check_interval", "check_timer_value", "date_value", "due_after", "duration_from",
+           "duration_value", "parse_cycle", "parse_date", "parse_duration"]

@@ -7,7 +7,7 @@ cycle with no user task or catch event on it — an unbounded loop — is warned
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
@@ -19,7 +19,7 @@ from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
-from app.engine import fanout, translate
+from app.engine import fanout, script_offers, translate
 from app.engine.durations import check_timer_value, due_after
 from app.engine.errors import DiagramProblem
 from app.engine.parser import FORM_PROPERTY, UI_FORM_PROPERTY, Bundle, ParsedProcess
@@ -60,11 +60,14 @@ def _lint_spec(process: ParsedProcess, spec, operators: set[str], forms: set[str
                               ("post-script", getattr(ts, "postscript", None))):
             if source:
                 _check(lambda s=source: compile_script(s), element, label, error)
+                _not_provided(source, "exec", element, label, error)
         for expression in _service_parameters(ts):
             _check(lambda e=expression: compile_expression(e), element, "parameter", error)
+            _not_provided(expression, "eval", element, "parameter", error)
         for key in TASK_EXPRESSIONS:
             if props.get(key):
                 _check(lambda e=props[key]: compile_expression(e), element, key, error)
+                _not_provided(props[key], "eval", element, key, error)
         if props.get("dueIn"):
             try:
                 due_after(props["dueIn"], datetime.now(UTC))
@@ -76,10 +79,11 @@ def _lint_spec(process: ParsedProcess, spec, operators: set[str], forms: set[str
                 if isinstance(condition_source, str) and not translate.refused("condition", condition_source):
                     _check(lambda e=condition_source: compile_expression(e), f"{element}->{target}", "condition",
                            error)
+                    _not_provided(condition_source, "eval", f"{element}->{target}", "condition", error)
         definition = getattr(ts, "event_definition", None)
         if isinstance(definition, TimerEventDefinition) and not translate.refused(_timer_kind(definition),
                                                                                   definition.expression):
-            _check_timer(definition.expression, element, error)
+            _check_timer(definition.expression, element, error, _timer_kind(definition))
         if isinstance(ts, CallActivity) and ts.spec == process.process_id:
             error(element, f"the call activity calls its own process {process.process_id!r}: an instance never "
                   "runs itself again (it would stop with 'called process not found'); call another process")
@@ -108,6 +112,13 @@ def _check(compile_it, element: str, label: str, error) -> None:  # noqa: ANN001
         error(element, f"{label} does not compile: {exc}")
 
 
+def _not_provided(source: str, mode: str, element: str, label: str, error) -> None:  # noqa: ANN001
+    """A call of a SpiffArena server function Loanflow does not have fails every time it runs:
+    refused before deploy, naming the function and what to do instead (`script_offers`)."""
+    for said in script_offers.calls_not_provided(source, mode):
+        error(element, f"the {label} calls {said}")
+
+
 def _literal(expression: str):  # noqa: ANN202
     """The value of an expression that needs no task data (in the sandbox), else None."""
     try:
@@ -116,7 +127,12 @@ def _literal(expression: str):  # noqa: ANN202
         return None
 
 
-def _check_timer(expression: str, element: str, error) -> None:  # noqa: ANN001
+# What a timer expression may give besides an ISO 8601 text, by the timer's kind (SpiffArena's
+# diagrams write `timedelta(seconds=30)`).
+_TIMER_VALUES = {"timeDuration": (timedelta, "a timedelta"), "timeDate": (date, "a datetime")}
+
+
+def _check_timer(expression: str, element: str, error, kind: str) -> None:  # noqa: ANN001
     try:
         compile_expression(expression)
     except (SandboxViolation, SyntaxError) as exc:
@@ -129,8 +145,10 @@ def _check_timer(expression: str, element: str, error) -> None:  # noqa: ANN001
     except Exception as exc:  # noqa: BLE001
         error(element, f"timer expression fails: {type(exc).__name__}: {exc}")
         return
-    if not isinstance(value, str):
-        error(element, f"timer expression gives {type(value).__name__}, not an ISO 8601 string "
+    other, other_name = _TIMER_VALUES.get(kind, (str, ""))
+    if not isinstance(value, str | other):
+        instead = f" or {other_name}" if other_name else ""
+        error(element, f"timer expression gives {type(value).__name__}, not an ISO 8601 string{instead} "
                        f"(write \"PT48H\" with quotes)")
         return
     try:

@@ -1,8 +1,8 @@
 """The sandbox for every script and expression in a diagram, on RestrictedPython.
 
 Scripts, gateway conditions, timer expressions, service parameters and DMN cells all run here.
-They see the task's data, a short allow-list of modules (datetime, decimal, math, json, re) and
-safe builtins; imports of anything else, dunder access, frame/code introspection and file or OS
+They see the task's data, a short allow-list of modules (datetime, decimal, math, json, re), the
+names scripts written for SpiffArena read (`timedelta`, `time`: `script_offers`) and safe builtins; imports of anything else, dunder access, frame/code introspection and file or OS
 access are refused with a clear error. Compiled code is cached by source text.
 
 Each run has a work budget: loops (`while` bodies, every iteration through `_getiter_`) count
@@ -20,7 +20,6 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
-import datetime
 import decimal
 import importlib
 import operator
@@ -48,11 +47,14 @@ from RestrictedPython.Guards import (
 from RestrictedPython.PrintCollector import PrintCollector
 from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment
 
-from app.engine import limits, task_data
+from app.engine import limits, script_offers, task_data
 from app.engine.limits import SandboxViolation
 
+# `datetime` is the module with the class's constructors added for scripts written for SpiffArena
+# (`datetime.utcnow()`; `script_offers`).
 ALLOWED_MODULES: dict[str, ModuleType] = {
-    "datetime": datetime, "decimal": limits.DECIMAL, "math": limits.MATH, "json": limits.JSON, "re": limits.RE,
+    "datetime": script_offers.DATETIME, "decimal": limits.DECIMAL, "math": limits.MATH, "json": limits.JSON,
+    "re": limits.RE,
 }
 # Attributes that lead from an ordinary object to frames, code or globals.
 FORBIDDEN_ATTRIBUTES = frozenset({
@@ -169,12 +171,15 @@ def _guarded_import(name: str, globals=None, locals=None, fromlist=(), level=0) 
     return module
 
 
+_REACHABLE_MODULES = (*ALLOWED_MODULES.values(), *script_offers.OFFERED_MODULES)
+
+
 def _guarded_getattr(obj: Any, name: str, default: Any = raise_, *args: Any) -> Any:
     """`obj.name` (a missing attribute raises, as in Python) and `getattr(obj, name[, default])`."""
     if not isinstance(name, str) or name.startswith("_") or name in FORBIDDEN_ATTRIBUTES:
         raise SandboxViolation(f"access to attribute '{name}' is not allowed in diagram scripts")
     value = limits.checked_method(obj, name, safer_getattr(obj, name, default, *args))
-    if isinstance(value, ModuleType) and value not in ALLOWED_MODULES.values():
+    if isinstance(value, ModuleType) and not any(value is m for m in _REACHABLE_MODULES):
         raise SandboxViolation(f"access to module '{value.__name__}' is not allowed in diagram scripts")
     if isinstance(value, FORBIDDEN_TYPES):
         raise SandboxViolation(f"access to '{name}' is not allowed in diagram scripts")
@@ -312,6 +317,7 @@ class InProcessSandbox(TaskDataEnvironment):
                  base: dict[str, Any] | None = None) -> Any:
         code = compile_expression(expression)
         my_globals = budgeted(copy.copy(base or self.globals))
+        my_globals.update(script_offers.offered(context))
         my_globals.update(external_context or {})
         my_globals.update(context)
         with limits.script_decimal_context(), _exits_refused():  # decimal context changes must not outlive it
@@ -336,6 +342,7 @@ class InProcessSandbox(TaskDataEnvironment):
         values left weigh goes into `weights`."""
         code = compile_script(script)
         my_globals = budgeted(copy.copy(base or self.globals))
+        my_globals.update(script_offers.offered(context))  # where the data does not hold the name
         my_globals.update(external_context or {})
         context.update(my_globals)
         try:

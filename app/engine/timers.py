@@ -4,7 +4,9 @@ SpiffWorkflow's timer definitions call `datetime.now(timezone.utc)` themselves. 
 ask `workflow.script_engine.now()`, so `timers run-due --now` and the tests can set the time.
 They also read every value through `durations` before any date arithmetic: a duration past 100
 years, a date outside 1970–2199, a cycle firing more than 10,000 times or more often than once a
-minute fails the timer's task with the reason (an incident) instead of looping in SpiffWorkflow.
+minute (a cycle of at most 100 firings: more often than every 0.1 s) fails the timer's task with the
+reason (an incident) instead of looping in SpiffWorkflow. A duration may be given as a `timedelta`
+and a date as a `datetime` (SpiffArena's diagrams write `timedelta(seconds=30)`).
 A cycle whose firings were missed (the worker was down) fires once and goes on from the next
 firing after now. `install_clock(spec)` swaps them into a parsed spec; the serializer knows them
 by name.
@@ -41,7 +43,7 @@ class ClockedTimeDate(TimeDateEventDefinition):
     def has_fired(self, my_task) -> bool:  # noqa: ANN001
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
-            due = _value(my_task, self.expression, durations.parse_date)  # refused when the timer starts
+            due = _value(my_task, self.expression, durations.date_value)  # refused when the timer starts
             event_value = due.isoformat()
             my_task._set_internal_data(event_value=event_value)
         if TimerEventDefinition.parse_time_or_duration(event_value) <= _now(my_task):
@@ -54,8 +56,7 @@ class ClockedDuration(DurationTimerEventDefinition):
         event_value = my_task._get_internal_data("event_value")
         now = _now(my_task)
         if event_value is None:
-            parsed = _value(my_task, self.expression, durations.parse_duration)
-            event_value = (now + durations.duration_from(now, parsed)).isoformat()
+            event_value = (now + _value(my_task, self.expression, lambda v: durations.duration_value(v, now))).isoformat()
             my_task._set_internal_data(event_value=event_value)
         if TimerEventDefinition.get_datetime(event_value) <= now:
             my_task._set_internal_data(event_fired=True)

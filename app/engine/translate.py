@@ -40,6 +40,11 @@ _FORMS = {
     "timeCycle": re.compile(rf"R\d*/(?:{_DURATION}|{_DATE})(?:/(?:{_DURATION}|{_DATE}))?"),
 }
 _FORM_NAMES = {"timeDuration": "an ISO 8601 duration", "timeDate": "an ISO 8601 date", "timeCycle": "an ISO 8601 cycle"}
+# The shape of an ISO 8601 duration or cycle that the forms above did not read (`P1H`, `R/P1H`,
+# `PT1,5H` with a wrong letter...): meant as a timer value, not as Python (where `R/P1H` divides
+# two names), so refused saying what is wrong.
+_ISO_LIKE = re.compile(r"(?:R\d*/)?(?:P[0-9.,YMWDTHS]*\d[0-9.,YMWDTHS]*)(?:/\S+)?", re.IGNORECASE)
+_TIME_BEFORE_T = re.compile(r"P(?:[^T]*?)\d(?:[.,]\d+)?[HS]", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,10 @@ def timer(kind: str, text: str | None) -> Translation | None:
             raise ExpressionRefused(f"the {kind} holds {_FORM_NAMES[form]} ({source}): "
                                     f"a {kind} needs {_FORM_NAMES[kind]}")
         return Translation(repr(source), _FORM_NAMES[form])
+    if _ISO_LIKE.fullmatch(source):
+        hint = (": hours, minutes and seconds come after a T (PT1H, PT30M, PT10S)"
+                if _TIME_BEFORE_T.search(source) else "")
+        raise ExpressionRefused(f"{source!r} is not {_FORM_NAMES[kind]}{hint}")
     if cron.looks_like_cron(source):
         if kind != "timeCycle":
             raise ExpressionRefused(f"the {kind} holds a cron expression ({source}), which is a cycle: "

@@ -1,0 +1,129 @@
+"""What scripts written for SpiffWorkflow or SpiffArena read besides their data, and what they may not.
+
+SpiffArena runs its diagrams' scripts with names bound beforehand: `timedelta`, `time`, and
+`datetime` naming the class `datetime.datetime` (`datetime.utcnow()`), plus helper functions of its
+own server (`get_current_user()`, `get_env()`, `get_secret(...)`...). Loanflow's sandbox binds
+`datetime` to the module (`datetime.date(...)`, `datetime.timedelta(...)`, as `import datetime`
+gives). What has one safe meaning here is offered:
+
+- `timedelta`: the class `datetime.timedelta`;
+- `time`: a stand-in for the module with `time()` and `time_ns()` (the seconds and nanoseconds
+  since 1970); `time.sleep` is refused (a process waits with a timer event, not in a script, which
+  holds a worker and its budget); `import time` stays refused (scripts read only what is offered);
+- `datetime`: the module, plus the constructors of the class that SpiffArena's scripts call on
+  it: `now`, `utcnow`, `today`, `fromisoformat`, `fromtimestamp`, `utcfromtimestamp`, `strptime`
+  and `combine` (the module has no such names, so they mean only that). `datetime.date` and
+  `datetime.time` stay the module's classes.
+
+`timedelta` and `time` are offered only where the task's data holds no value of that name (the
+data's value wins, and is never overwritten or dropped by a script's run); after a run they leave
+the data as the other globals do.
+
+SpiffArena's server functions that Loanflow does not have are named in `NOT_PROVIDED` with what
+to do instead; `calls_not_provided` finds them in a script or expression for the strict check,
+so a diagram that calls one is refused at validate naming the function, instead of failing when
+an instance reaches it with "reads get_env, which this instance has no value for".
+"""
+from __future__ import annotations
+
+import ast
+import datetime
+import time as _time
+from types import ModuleType
+from typing import Any
+
+from app.engine.limits import SandboxViolation
+
+CLASS_CONSTRUCTORS = ("now", "utcnow", "today", "fromisoformat", "fromtimestamp", "utcfromtimestamp", "strptime",
+                      "combine")
+
+
+def _sleep(*_args: Any, **_kwargs: Any) -> None:
+    raise SandboxViolation("time.sleep is not allowed in diagram scripts: a script that waits holds a worker; "
+                           "wait with a timer event instead")
+
+
+DATETIME = ModuleType("datetime", datetime.__doc__)
+for _name in dir(datetime):
+    if not _name.startswith("_"):
+        setattr(DATETIME, _name, getattr(datetime, _name))
+for _name in CLASS_CONSTRUCTORS:
+    setattr(DATETIME, _name, getattr(datetime.datetime, _name))
+TIME = ModuleType("time", "The seconds since 1970 (time(), time_ns()); sleeping is refused.")
+TIME.time, TIME.time_ns, TIME.sleep = _time.time, _time.time_ns, _sleep  # type: ignore[attr-defined]
+
+# Bound for a run only where the task's data holds no value of the name.
+OFFERED: dict[str, Any] = {"timedelta": datetime.timedelta, "time": TIME}
+OFFERED_MODULES = (TIME,)
+
+
+def offered(context: dict[str, Any]) -> dict[str, Any]:
+    """The offered names the data of `context` does not hide."""
+    return {name: value for name, value in OFFERED.items() if name not in context}
+
+
+_SERVER = "is a SpiffArena server function Loanflow does not provide"
+_NO_USER = ("Loanflow's scripts are not told who acts: give the user task a form field for the name, or route "
+            "the task with its lane")
+NOT_PROVIDED: dict[str, str] = {
+    "get_secret": "is SpiffArena's way to hand a script a secret, and scripts never see secrets in Loanflow: a "
+                  "service task's operator holds the credentials it needs; call the service through one",
+    "get_env": f"{_SERVER}: a script runs the same in every environment; keep what differs in an operator's "
+               "configuration or the process's data",
+    "get_current_user": f"{_SERVER}: {_NO_USER}",
+    "get_process_initiator_user": f"{_SERVER}: {_NO_USER}",
+    "get_last_user_completing_task": f"{_SERVER}: {_NO_USER}",
+    "get_group_members": f"{_SERVER}: a user task is offered to its lane's role, and the inbox knows its members",
+    "get_all_permissions": f"{_SERVER}: who may do what is Loanflow's access policy, not a script's data",
+    "get_frontend_url": f"{_SERVER}: a task's page is Loanflow's own; notices and the inbox link to it",
+    "get_url_for_task_with_bpmn_identifier": f"{_SERVER}: a task's page is Loanflow's own; notices and the inbox "
+                                             "link to it",
+    "get_current_task_info": f"{_SERVER}: a script sees the task's data only",
+    "get_current_task_data": f"{_SERVER}: a script sees the task's data only; read its names directly",
+    "get_toplevel_process_info": f"{_SERVER}: a script sees the task's data only",
+    "get_localtime": f"{_SERVER}: convert with datetime (datetime.timezone, datetime.timedelta) or keep times in "
+                     "UTC",
+    "get_data_store_keys": f"{_SERVER}: use a data store object of the process",
+    "get_encoded_file_data": f"{_SERVER}: a document is attached to the instance, not read by scripts",
+    "get_markdown_file_download_link": f"{_SERVER}: a document is attached to the instance, not read by scripts",
+    "markdown_file_download_link": f"{_SERVER}: a document is attached to the instance, not read by scripts",
+    "set_user_properties": f"{_SERVER}: users are managed in Loanflow's administration",
+    "refresh_permissions": f"{_SERVER}: who may do what is Loanflow's access policy, not a script's data",
+    "add_permission": f"{_SERVER}: who may do what is Loanflow's access policy, not a script's data",
+    "delete_process_instances_with_criteria": f"{_SERVER}: scripts act on their own instance's data only",
+}
+
+
+def _defined(tree: ast.AST) -> set[str]:
+    """Names the source itself binds (a function of its own called get_env is not SpiffArena's)."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+            names.add(node.id)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+    return names
+
+
+def calls_not_provided(source: str, mode: str) -> list[str]:
+    """The functions of `NOT_PROVIDED` that the source (`exec`: a script, `eval`: an expression) calls,
+    in the order they first appear, each with why it is not there: '<name>(), which is <reason>'."""
+    try:
+        tree = ast.parse(source.strip() if mode == "eval" else source, mode=mode)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []  # reported as not compiling
+    defined = _defined(tree)
+    calls = sorted((node.lineno, node.col_offset, node.func.id) for node in ast.walk(tree)
+                   if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                   and node.func.id in NOT_PROVIDED and node.func.id not in defined)
+    found: dict[str, str] = {}
+    for _line, _column, name in calls:
+        found.setdefault(name, f"{name}(), which {NOT_PROVIDED[name]}")
+    return list(found.values())
+
+
+__all__ = ["DATETIME", "NOT_PROVIDED", "OFFERED", "OFFERED_MODULES", "TIME", "calls_not_provided", "offered"]
