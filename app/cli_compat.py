@@ -71,7 +71,8 @@ def compat_command(folder: Path, json_out: Path | None) -> None:
                 db.engine.dispose()
     click.echo(f"false completions: {report.false_completions}")
     click.echo(f"tracebacks: {report.tracebacks}")
+    click.echo(f"disagreements: {report.disagreements}")
     click.echo(report.summary())
     if json_out is not None:
-        json_out.write_text(json.dumps({"summary": report.summary(), "rows": report.as_dicts()}, indent=1,
+        json_out.write_text(json.dumps({"summary": report.summary(), "disagreements": report.disagreements, "rows": report.as_dicts()}, indent=1,
                                        ensure_ascii=False), encoding="utf-8")

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Deployment, ProcessInstance
-from app.services.workflow import compat, instances
+from app.services.workflow import compat_answers, instances
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "compat"
 COLUMNS = ("file", "process", "parsed", "imported", "lint", "deployed", "ran", "reason")
@@ -93,10 +93,11 @@ def test_the_table_and_the_summary_say_what_ran_and_why_the_others_did_not(app, 
     assert stopped["reason"] == ("FALSE COMPLETION: completed without reaching an end event "
                                  "(the process has end events: none was reached)")
 
-    tail = result.output.splitlines()[-3:]
-    assert tail == ["false completions: 1", "tracebacks: 0", "ran 1 of 6 executable processes"]
+    tail = result.output.splitlines()[-4:]
+    assert tail == ["false completions: 1", "tracebacks: 0", "disagreements: 0", "ran 1 of 6 executable processes"]
     written = json.loads((tmp_path / "rows.json").read_text())
     assert written["summary"] == "ran 1 of 6 executable processes"
+    assert written["disagreements"] == 0
     assert {r["process_id"]: r["ran"] for r in written["rows"]} == {
         "compat_runs": True, "compat_script_error": False, "compat_groovy": False, "compat_no_end": False,
         "compat_dynamic_choices": False, "compat_dead_end": False}
@@ -113,11 +114,11 @@ def test_a_form_with_a_condition_on_its_answers_gets_data_the_form_accepts():
     """Without the form's data (the enum's first choice, the minimum amount) the gateway would take its
     default flow to `end_declined`: the run's table cannot tell, so the data is checked here."""
     schema = json.loads((FIXTURES / "compat-request.json").read_text())
-    data = compat.form_data(schema)
+    data = compat_answers.form_data(schema)
     assert data == {"decision": "approve", "amount": 10, "note": "xxx"}
-    assert compat.form_data(None) == {}
+    assert compat_answers.form_data(None) == {}
     # a field required but described only in the UI schema still gets a value
-    assert compat.form_data({"type": "object", "required": ["firstName"], "properties": {}}) == {"firstName": "x"}
+    assert compat_answers.form_data({"type": "object", "required": ["firstName"], "properties": {}}) == {"firstName": "x"}
 
 
 def test_an_unexpected_exception_is_counted_and_the_run_goes_on(app, runner, folder, monkeypatch):
@@ -136,5 +137,5 @@ def test_an_unexpected_exception_is_counted_and_the_run_goes_on(app, runner, fol
     assert rows["compat_explodes"]["ran"] == "no"
     assert rows["compat_explodes"]["reason"] == "TRACEBACK RuntimeError in the run: the engine fell over"
     assert rows["compat_runs"]["ran"] == "yes"  # the files after it still ran
-    assert result.output.splitlines()[-3:] == ["false completions: 1", "tracebacks: 1",
+    assert result.output.splitlines()[-4:] == ["false completions: 1", "tracebacks: 1", "disagreements: 0",
                                                "ran 1 of 7 executable processes"]

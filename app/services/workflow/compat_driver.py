@@ -1,0 +1,198 @@
+"""`processes compat`: one instance driven from its start to an end, as people and senders would.
+
+Each action moves a waiting instance: a ready user task completed with data from its form
+(`tasks.complete_task`), a signal sent, an awaited message delivered with the instance's business
+key and the correlation values a real sender would know (`correlation_values`), a due timer
+fast-forwarded (the clock moved to `due_at`, then `waking.wake_instance`). The action taken least
+often so far goes first (a new user task before a timer; a task the instance came back to after the
+timer, the message not yet delivered before the one delivered already), and a task answered before
+is answered differently (`compat_answers`), so that a loop meant to end on another answer or on a
+boundary event is given one. After `MAX_STEPS` actions the row says what kept coming back.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from sqlalchemy import select
+
+from app.engine.correlation_values import SenderPayload, sender_payload
+from app.engine.runner import SIGNAL_PREFIX
+from app.extensions import db
+from app.models import HumanTask, InstanceEvent, InstanceWait, ProcessInstance
+from app.models.task import OPEN_TASK_STATES
+from app.services.errors import ServiceError
+from app.services.identity.directory import Principal
+from app.services.workflow import instances, messages, signals, tasks, waking
+from app.services.workflow.compat_answers import form_data
+from app.services.workflow.compat_report import Row, short
+from app.services.workflow.forms import forms_by_id
+from app.services.workflow.runtime import runtime
+
+MAX_STEPS = 60  # actions on one instance before it is called a loop
+
+Action = tuple[str, str]  # (kind, what): ("task", element id), ("signal", name), ("message", name), ("timer", "")
+_ORDER = {"task": 0, "signal": 1, "message": 2, "timer": 3}
+
+
+class SettableClock:
+    """The throwaway application's clock: the run moves it forward to fire timers, never back."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def move_to(self, moment: datetime) -> None:
+        self.current = max(self.current, moment)
+
+
+def _conversation_payload(instance_id: int, name: str) -> SenderPayload:
+    """What a sender of `name` would put in the payload to meet the waiting catch event's correlation."""
+    instance = db.session.get(ProcessInstance, instance_id)
+    assert instance is not None
+    spec, subprocess_specs = runtime().specs.workflow_specs(instance.process_version_id, instance.pins)
+    return sender_payload(runtime().engine.restore(instance.state, spec, subprocess_specs), name)
+
+
+class InstanceDriver:
+    """Drives one instance of `process_id`; the outcome lands in `row`."""
+
+    def __init__(self, clock: SettableClock, admin: Principal, row: Row, hints: dict[str, list[str]] | None = None,
+                 ) -> None:
+        self.clock = clock
+        self.hints = hints or {}
+        self.admin = admin
+        self.row = row
+        self.taken: Counter[Action] = Counter()
+
+    def drive(self, process_id: str, business_key: str, has_end_event: bool) -> None:
+        row = self.row
+        try:
+            instance_id = instances.start(process_id, self.admin, business_key=business_key)["id"]
+        except ServiceError as exc:
+            db.session.rollback()
+            row.reason = short(f"did not start: {exc.message}")
+            return
+        for _ in range(MAX_STEPS):
+            db.session.remove()
+            instance = db.session.get(ProcessInstance, instance_id)
+            assert instance is not None
+            if instance.status != "waiting":
+                self._ended(instance, has_end_event)
+                return
+            try:
+                moved = self._act(instance)
+            except ServiceError as exc:
+                db.session.rollback()
+                row.reason = row.reason or short(exc.message)
+                return
+            if not moved:
+                return
+        row.reason = self._loop_reason()
+
+    def _loop_reason(self) -> str:
+        (kind, what), times = self.taken.most_common(1)[0]
+        said = {"task": f"user task {what} was completed {times} times",
+                "signal": f"signal {what!r} was sent {times} times",
+                "message": f"message {what!r} was delivered {times} times",
+                "timer": f"a timer fired {times} times"}[kind]
+        why = " with the answers its form offers" if kind == "task" else ""
+        return short(f"no end event after {MAX_STEPS} steps: it kept coming back; {said}{why} and no other "
+                     "action was left that led elsewhere")
+
+    def _ended(self, instance: ProcessInstance, has_end_event: bool) -> None:
+        row = self.row
+        if instance.status == "completed":
+            ends = db.session.scalars(select(InstanceEvent.details).where(
+                InstanceEvent.instance_id == instance.id, InstanceEvent.kind == "completed")).all()
+            row.end_events = [e for d in ends for e in (d or {}).get("end_events", [])]
+            if row.end_events:
+                row.ran = True
+                row.reason = ""
+            else:
+                row.false_completion = True
+                row.reason = "FALSE COMPLETION: completed without reaching an end event " + (
+                    "(the process has end events: none was reached)" if has_end_event
+                    else "(the process has none: it stops after its last element)")
+        elif instance.status == "error":
+            error = instance.error or {}
+            where = f" at {error['element_id']}" if error.get("element_id") else ""
+            said = (error.get("reason") or {}).get("text") or error.get("message", "")  # the actionable reason
+            row.reason = short(f"incident{where}: {said}")
+        else:
+            row.reason = f"instance is {instance.status}"
+
+    def _choices(self, instance: ProcessInstance) -> list[tuple[Action, Callable[[], bool]]]:
+        """Every action that could move the instance now, each with how to take it."""
+        found: list[tuple[Action, Callable[[], bool]]] = []
+        for task in db.session.scalars(select(HumanTask).where(
+                HumanTask.instance_id == instance.id, HumanTask.state.in_(OPEN_TASK_STATES)).order_by(HumanTask.id)):
+            found.append((("task", task.element_id), partial(self._complete, task.id, task.element_id, task.form_id)))
+        names = list(instance.waiting_for or [])
+        for name in names:
+            if name.startswith(SIGNAL_PREFIX):
+                signal = name[len(SIGNAL_PREFIX):]
+                found.append((("signal", signal), partial(self._signal, signal)))
+        for name in (n for n in names if not n.startswith(SIGNAL_PREFIX)):
+            found.append((("message", name), partial(self._message, instance.id, name, instance.business_key or "")))
+        if instance.due_at is not None:
+            found.append((("timer", ""), partial(self._timer, instance.id, instance.due_at)))
+        return found
+
+    def _act(self, instance: ProcessInstance) -> bool:
+        """One action that should move a waiting instance; False (with the reason) when none can."""
+        choices = self._choices(instance)
+        if not choices:
+            waits = db.session.scalars(select(InstanceWait.element_id).where(
+                InstanceWait.instance_id == instance.id)).all()
+            self.row.reason = short("waits with nothing that can move it" + (f" at {', '.join(waits)}" if waits else ""))
+            return False
+        action, take = min(choices, key=lambda c: (self.taken[c[0]], _ORDER[c[0][0]]))
+        self.taken[action] += 1
+        return take()
+
+    def _complete(self, task_id: int, element_id: str, form_id: int | None) -> bool:
+        schema = forms_by_id([form_id]).get(form_id) if form_id else None
+        db.session.rollback()
+        try:
+            tasks.complete_task(task_id, form_data(schema, self.taken[("task", element_id)] - 1, self.hints), self.admin)
+        except ServiceError as exc:
+            self.row.reason = short(f"user task {element_id}: {exc.message} "
+                                    + "; ".join(m for ms in exc.fields.values() for m in ms))
+            return False
+        return True
+
+    def _signal(self, signal: str) -> bool:
+        db.session.rollback()
+        if signals.send_signal(self.admin, signal, {}).delivered_to:
+            return True
+        self.row.reason = short(f"signal {signal!r} was sent and no catch event took it")
+        return False
+
+    def _message(self, instance_id: int, name: str, key: str) -> bool:
+        sender = _conversation_payload(instance_id, name)
+        db.session.rollback()
+        payload: dict[str, Any] = sender.payload
+        try:
+            messages.deliver_message(name, key, payload)
+        except ServiceError:
+            needs = (f" (its correlation reads {', '.join(sender.missing)} from the payload, and neither the "
+                     "conversation nor the waiting instance has a value a sender could give)") if sender.missing else (
+                " (with the correlation values of the conversation)" if payload else
+                " (a correlation the payload cannot meet?)")
+            self.row.reason = short(f"message {name!r} was not taken by the catch event waiting for it{needs}")
+            return False
+        return True
+
+    def _timer(self, instance_id: int, due_at: datetime) -> bool:
+        self.clock.move_to(due_at)
+        db.session.rollback()
+        if waking.wake_instance(instance_id):
+            return True
+        self.row.reason = short(f"a timer was due at {due_at.isoformat()} and the instance did not wake")
+        return False

@@ -1,0 +1,132 @@
+"""Where `processes compat` finds what a diagram needs around it: the processes it calls and the
+decisions it names, read once for the whole folder.
+
+SpiffArena resolves a called process (and a decision) by id across its whole repository of process
+models, not in the caller's folder only; a file's neighbours are looked at in that spirit, nearest
+first: its own folder (for decisions, its folder and below), then its source tree (the first folder
+under the measured folder), then the whole measured folder.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from lxml import etree
+
+_COMPARED = re.compile(r"""\b([A-Za-z_]\w*)\s*==\s*(['"])([^'"]*)\2|(['"])([^'"]*)\4\s*==\s*([A-Za-z_]\w*)\b""")
+_DMN_NS = re.compile(rb"<([\w-]+:)?decision\b[^>]*\bid=\"([^\"]+)\"")
+_XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+
+
+def _root(content: bytes) -> etree._Element | None:
+    try:
+        return etree.fromstring(content, _XML)
+    except etree.XMLSyntaxError:
+        return None
+
+
+def executable_processes(content: bytes) -> list[tuple[str, bool]]:
+    """(process id, executable) of each `<process>` of a BPMN document, read without SpiffWorkflow
+    (the rows of a file that does not parse); [] when it is not XML."""
+    root = _root(content)
+    if root is None:
+        return []
+    return [(node.get("id") or "-", node.get("isExecutable", "true") == "true") for node in root.iter("{*}process")]
+
+
+def processes_with_end_events(content: bytes) -> set[str]:
+    """The ids of the `<process>`es that hold an end event (their embedded subprocesses' count too)."""
+    root = _root(content)
+    if root is None:
+        return set()
+    return {node.get("id") or "-" for node in root.iter("{*}process") if next(node.iter("{*}endEvent"), None) is not None}
+
+
+def decision_refs(content: bytes) -> set[str]:
+    """The decision ids a BPMN document's business-rule tasks name, in the forms SpiffArena and Camunda
+    write them (`spiffworkflow:calledDecisionId`, `spiffworkflow:calledDecision decisionId=`,
+    `camunda:decisionRef`); an expression (`${...}`) names none."""
+    root = _root(content)
+    if root is None:
+        return set()
+    found: set[str] = set()
+    for task in root.iter("{*}businessRuleTask"):
+        found.update(v for k, v in task.attrib.items() if k.endswith("}decisionRef"))
+        for node in task.iter("{*}calledDecisionId"):
+            found.add((node.text or "").strip())
+        for node in task.iter("{*}calledDecision"):
+            found.add((node.get("decisionId") or "").strip())
+    return {ref for ref in found if ref and "{" not in ref}
+
+
+def compared_strings(contents: list[bytes]) -> dict[str, list[str]]:
+    """The string literals the documents' conditions compare a variable with (`answer == 'Yes'`), by
+    variable: the answers a person reading the diagram would know to give a free-text field."""
+    found: dict[str, list[str]] = {}
+    for content in contents:
+        root = _root(content)
+        if root is None:
+            continue
+        for node in root.iter("{*}conditionExpression", "{*}condition"):
+            for m in _COMPARED.finditer(node.text or ""):
+                name, value = (m.group(1), m.group(3)) if m.group(1) else (m.group(6), m.group(5))
+                if value not in found.setdefault(name, []):
+                    found[name].append(value)
+    return found
+
+
+class DiagramIndex:
+    """The diagrams under `root` by the processes and decisions they define."""
+
+    def __init__(self, root: Path, bpmn: list[Path], dmn: list[Path]) -> None:
+        self.root = root
+        self.bpmn = bpmn
+        self.dmn = dmn
+        self._decisions: dict[Path, tuple[str, ...]] = {}
+        self._defines: dict[str, list[Path]] | None = None
+
+    def decision_ids(self, path: Path) -> tuple[str, ...]:
+        if path not in self._decisions:
+            self._decisions[path] = tuple(m.group(2).decode("utf-8", "replace")
+                                          for m in _DMN_NS.finditer(path.read_bytes()))
+        return self._decisions[path]
+
+    def dmn_under(self, folder: Path) -> list[Path]:
+        return [p for p in self.dmn if folder in p.parents]
+
+    def tree(self, path: Path) -> Path:
+        """The file's source tree: the first folder under the measured folder (the folder itself for
+        a file directly in it)."""
+        parts = path.relative_to(self.root).parts
+        return self.root / parts[0] if len(parts) > 1 else self.root
+
+    def _nearest(self, candidates: list[Path], near: Path, own_folder_and_below: bool) -> Path | None:
+        if not candidates:
+            return None
+        folder, tree = near.parent, self.tree(near)
+        in_folder = [p for p in candidates if (folder in p.parents if own_folder_and_below else p.parent == folder)]
+        in_tree = [p for p in candidates if tree in p.parents]
+        return (in_folder or in_tree or candidates)[0]
+
+    def _process_index(self) -> dict[str, list[Path]]:
+        if self._defines is None:
+            self._defines = {}
+            for path in self.bpmn:
+                for pid, _executable in executable_processes(path.read_bytes()):
+                    self._defines.setdefault(pid, []).append(path)
+        return self._defines
+
+    def process_file(self, process_id: str, near: Path) -> Path | None:
+        """The BPMN file, other than `near`, that defines `process_id`: in `near`'s folder, its source
+        tree, else anywhere under the root; None when no file does."""
+        return self._nearest([p for p in self._process_index().get(process_id, []) if p != near], near, False)
+
+    def decision_file(self, decision_id: str, near: Path) -> Path | None:
+        """The DMN file that defines `decision_id`: under `near`'s folder, in its source tree, else
+        anywhere under the root; None when no file does."""
+        return self._nearest([p for p in self.dmn if decision_id in self.decision_ids(p)], near, True)
+
+    def named_decision_files(self, decision_id: str) -> list[Path]:
+        """DMN files whose `<definitions>` (not a decision) carry the id: a likely mix-up to name."""
+        needle = f'id="{decision_id}"'.encode()
+        return [p for p in self.dmn if needle in p.read_bytes().split(b"<decision", 1)[0]]
