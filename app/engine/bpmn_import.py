@@ -25,7 +25,7 @@ from functools import partial
 
 from lxml import etree
 
-from app.engine import camunda_services, camunda_user_tasks, translate
+from app.engine import camunda_services, camunda_user_tasks, data_stores, translate
 from app.engine.errors import DiagramProblem
 from app.engine.timer_import import timers_without_time
 from app.engine.xml import BPMN_NS
@@ -69,6 +69,9 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
             filename, flow_id, f"sequence flow from {source} to {target} had no id; the import gave it id {flow_id}",
             _line(flow), "warning"))
     changes += _name_messages_by_their_flows(root, filename, taken)
+    stores_refused, stores_changed = data_stores.prepare(root, filename)  # data stores and data associations
+    refusals += stores_refused
+    changes += stores_changed
     changes += _translate_expressions(root, filename)
     changes += camunda_services.rewrite(root, filename, operators)  # service implementations, inputOutput
     changes += camunda_user_tasks.prepare(root, filename)  # assignment and forms

@@ -22,12 +22,12 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
-from app.engine import bpmn_import, camunda_user_tasks, dmn_split
+from app.engine import bpmn_import, camunda_user_tasks, data_stores, dmn_split
 from app.engine.camunda_services import OperatorMap
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.fanout import install_fan_out_limits
 from app.engine.timers import install_clock
-from app.engine.xml import DEFAULT_MAX_BYTES, diagram_kind, read_xml
+from app.engine.xml import DEFAULT_MAX_BYTES, diagram_kind, drop_comments, read_xml
 
 FORM_PROPERTY = "formJsonSchemaFilename"
 UI_FORM_PROPERTY = "formUiSchemaFilename"
@@ -183,6 +183,7 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
     Raises `DiagramRejected` naming every file that cannot be used; returns the parsed bundle.
     """
     parser = SpiffBpmnParser()
+    data_stores.register(parser)  # every data store drawn without an implementation is Loanflow's
     problems: list[DiagramProblem] = []
     roots = []
     for f in files:
@@ -228,6 +229,7 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
 
     bpmn = [(f, root) for f, kind, root in roots if kind == "bpmn"]
     for f, root in bpmn:
+        drop_comments(root)  # no meaning; SpiffWorkflow's task parsers fail on a comment among a task's children
         refusals, changes = bpmn_import.prepare(root, f.filename, operator_map)
         problems += refusals
         bundle.warnings += changes

@@ -30,6 +30,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import (
 )
 
 from app.engine import reasons, task_ids
+from app.engine.data_stores import DataStoreAccess
 from app.engine.errors import CannotStart, InstanceFault
 from app.engine.sandbox import SandboxEnvironment
 from app.engine.serializer import StateSerializer
@@ -133,10 +134,12 @@ def _keep(value: Any) -> bool:
 class LoanflowScriptEngine(PythonScriptEngine):
     """The sandboxed script engine, with the engine's clock and service tasks sent to the handlers."""
 
-    def __init__(self, call_service: ServiceCaller | None = None, clock: Clock = system_clock) -> None:
+    def __init__(self, call_service: ServiceCaller | None = None, clock: Clock = system_clock,
+                 data_stores: DataStoreAccess | None = None) -> None:
         super().__init__(environment=SandboxEnvironment())
         self._call_service = call_service
         self.now = clock
+        self.data_stores = data_stores  # what BPMN data stores read and write (`data_stores`)
 
     def call_service(self, task, operation_name, operation_params):  # noqa: ANN001, ANN201
         if self._call_service is None:
@@ -166,10 +169,10 @@ class ProcessEngine:
     """Starts, restores and advances workflows for the service layer."""
 
     def __init__(self, max_tree_depth: int = 900, call_service: ServiceCaller | None = None,
-                 clock: Clock = system_clock) -> None:
+                 clock: Clock = system_clock, data_stores: DataStoreAccess | None = None) -> None:
         task_ids.install()
         self.serializer = StateSerializer()
-        self.script_engine = LoanflowScriptEngine(call_service, clock)
+        self.script_engine = LoanflowScriptEngine(call_service, clock, data_stores)
         self.max_tree_depth = max_tree_depth
         self._steps = threading.local()  # one engine serves many threads; each step notes its own history
 

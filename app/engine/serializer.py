@@ -25,6 +25,7 @@ from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG as SPIFF_CONFIG
 from SpiffWorkflow.task import Task, TaskState
 from SpiffWorkflow.util.deep_merge import DeepMerge
 
+from app.engine import data_stores
 from app.engine.fanout import BOUNDED, install_fan_out_limits
 from app.engine.timers import CLOCKED
 
@@ -235,6 +236,7 @@ class StateSerializer:
             config[clocked] = config[plain]
         for plain, bounded in BOUNDED.items():  # parallel splits with their limit
             config[bounded] = config[plain]
+        data_stores.register_serializer(config)  # data stores a spec's tasks read and write
         registry = BpmnWorkflowSerializer.configure(config)
         registry.register(Decimal, lambda d: {"value": str(d)}, lambda d: Decimal(d["value"]))
         # Scripts make dates and times with the allowed datetime module; unregistered, they crashed the dump.

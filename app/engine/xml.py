@@ -70,3 +70,19 @@ def diagram_kind(root: etree._Element, filename: str) -> str:
     if qname.localname == "definitions" and qname.namespace in DMN_NAMESPACES:
         return "dmn"
     raise _refuse(filename, f"not a BPMN or DMN document (root element {qname.text})")
+
+
+def drop_comments(root: etree._Element) -> None:
+    """Remove XML comments from `root` in place, keeping the text around them (a comment inside a
+    script splits its text; SpiffWorkflow's task parsers take a comment among a task's children for an
+    element and fail). A comment carries no meaning in BPMN or DMN."""
+    for comment in root.xpath("//comment()"):
+        parent, tail = comment.getparent(), comment.tail or ""
+        if parent is None:
+            continue
+        previous = comment.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+        parent.remove(comment)

@@ -1,4 +1,5 @@
 """The SQLAlchemy models, one module per aggregate."""
+from app.models.data_store import DataStoreValue
 from app.models.document import Document
 from app.models.event import InstanceEvent
 from app.models.identity import (
@@ -48,7 +49,7 @@ __all__ = [
     "CallbackNonce", "Disbursement", "EsignFlow", "EsignSigner", "PaymentOrder", "SimulatorState",
     "Application", "ApplicationDocument", "ApplicationEvent", "BlacklistEntry", "Channel", "Lead", "Notification",
     "RiskReport",
-    "ApiToken", "AuditEntry", "Deployment", "Document", "FormVersion", "HumanTask", "InboxMessage", "Incident", "InstanceEvent",
+    "ApiToken", "AuditEntry", "DataStoreValue", "Deployment", "Document", "FormVersion", "HumanTask", "InboxMessage", "Incident", "InstanceEvent",
     "InstanceParty", "InstanceWait", "MessageWait", "OperatorMapping",
     "OrgKind", "Organisation", "ProcessInstance", "ProcessVersion", "SignInThrottle", "User", "UserRole", "UserSession", "UserToken",
 ]

@@ -17,6 +17,7 @@ from app.engine.task_ids import deterministic_ids
 from app.extensions import db
 from app.models import ProcessVersion
 from app.services import clock, context
+from app.services.workflow import data_stores
 from app.services.workflow.operators import BusinessError, HandlerContext, HandlerRegistry, UnknownOperator
 
 
@@ -122,7 +123,8 @@ class LiveWorkflows:
 class Runtime:
     def __init__(self, max_tree_depth: int, handlers: HandlerRegistry) -> None:
         self.handlers = handlers
-        self.engine = ProcessEngine(max_tree_depth, call_service=self._call_service, clock=clock.now)
+        self.engine = ProcessEngine(max_tree_depth, call_service=self._call_service, clock=clock.now,
+                                    data_stores=data_stores.StoreAccess())
         self.specs = SpecCache(self.engine)
         self.live = LiveWorkflows()
         self.form_contents: dict[int, dict] = {}  # form_versions rows never change once written
@@ -153,7 +155,7 @@ class Runtime:
         repeatable: the same step redone from the same state gives the same ids, hence the same keys."""
         token = _step.set(StepContext(instance_id, business_key))
         try:
-            with deterministic_ids(f"{instance_id}:{lock_version}"):
+            with deterministic_ids(f"{instance_id}:{lock_version}"), data_stores.step_stores(instance_id):
                 yield
         finally:
             _step.reset(token)

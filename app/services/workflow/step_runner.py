@@ -18,6 +18,7 @@ from app.extensions import db
 from app.models import InboxMessage
 from app.services.clock import now
 from app.services.errors import Conflict
+from app.services.workflow import data_stores
 from app.services.workflow.runtime import runtime
 from app.services.workflow.step_store import InstanceRow, Step, core
 
@@ -91,6 +92,7 @@ def run_step(instance: InstanceRow, act: Action, on_commit: list[Callable[[], No
                 core(update(INBOX).where(INBOX.c.id == message.id).values(delivered_at=None, instance_id=None))
                 break
             Step(instance, at, None).write(outcome, forms)
+        data_stores.flush()  # the data stores the step wrote, over the versions it read (or a conflict)
     version, open_tasks, parties = instance.lock_version, instance.open_tasks, instance.parties
     on_commit.append(lambda: rt.live.keep(instance.id, version, (workflow, open_tasks, parties)))
     return outcome

@@ -1,0 +1,315 @@
+"""BPMN data stores and data associations: what the import layer does with them, and the store itself.
+
+A BPMN data store is data that outlives an instance and is shared by every instance that uses it (a
+customer database, a ledger). SpiffWorkflow reads a `<dataStore>` only when its parser has an
+implementation registered under the store's name (`DATA_STORE_CLASSES`) and refuses the file
+otherwise. Loanflow gives every store drawn without an implementation of its own one: a
+`LoanflowDataStore`, one JSON value kept by the application under the store's name (its key),
+shared by every instance that names that store. A task with a data input association from the
+store finds its value in its data under the store's id when it starts; a task with a data output
+association to it writes what its data holds under that id when it completes (and the variable
+leaves the task's data: the value lives in the store). The engine imports nothing of the
+application: it reads and writes through the `DataStoreAccess` its script engine was given
+(`ProcessEngine(data_stores=...)`), which the application backs with a table written in the step's
+own transaction.
+
+`prepare(root, filename)` repairs what has one meaning and refuses what has none, before
+SpiffWorkflow reads the tree (each repair a warning naming the element):
+
+- a store without a name is keyed by its id; a data store reference that names no store stands for
+  a store of its own, keyed by the reference's name (its id when it has none);
+- SpiffArena's JSON stores (`JSONDataStore`, `JSONFileDataStore`: the name is the implementation,
+  the key is the id) become Loanflow stores keyed by their id; its other stores, whose meaning is
+  not one JSON value (`KKVDataStore`, `TypeaheadDataStore`), are refused;
+- an association to a data object itself (not to a reference) gets a reference beside the object;
+- an association that names nothing, a data object outside the task's scope (or more than one
+  subprocess out, which SpiffWorkflow's parser would loop on for ever), or a process's or task's
+  own data input or output (a copy SpiffWorkflow does not make) is refused, naming the element and
+  the reference.
+"""
+from __future__ import annotations
+
+import json
+from copy import deepcopy
+from typing import Any, Protocol
+
+from lxml import etree
+from SpiffWorkflow.bpmn.serializer.helpers import BpmnDataSpecificationConverter
+from SpiffWorkflow.bpmn.specs.data_spec import BpmnDataStoreSpecification
+
+from app.engine.errors import DiagramProblem, InstanceFault
+from app.engine.xml import BPMN_NS
+
+_B = f"{{{BPMN_NS}}}"
+_SCOPES = frozenset({"process", "subProcess", "adHocSubProcess", "transaction"})
+# SpiffArena's stores keep one JSON value keyed by the store's id (the name is the implementation)
+SPIFFARENA_JSON_STORES = frozenset({"JSONDataStore", "JSONFileDataStore"})
+# SpiffArena's stores whose meaning is not one JSON value
+SPIFFARENA_OTHER_STORES = {
+    "KKVDataStore": "a two-level key-key-value table read through a lookup function",
+    "TypeaheadDataStore": "a search index filled from a list",
+}
+
+
+class DataStoreAccess(Protocol):
+    """What the engine asks of the application: a store's value by its key, and a new value for it."""
+
+    def read(self, key: str) -> Any: ...
+
+    def write(self, key: str, value: Any) -> None: ...
+
+
+class MemoryDataStores:
+    """Stores in a dict: for an engine without a database (tests, a single run)."""
+
+    def __init__(self, values: dict[str, Any] | None = None) -> None:
+        self.values: dict[str, Any] = dict(values or {})
+
+    def read(self, key: str) -> Any:
+        return deepcopy(self.values.get(key))
+
+    def write(self, key: str, value: Any) -> None:
+        self.values[key] = deepcopy(value)
+
+
+def _json_problem(value: Any, path: str = "") -> str | None:
+    """Why `value` is not a JSON value (None if it is)."""
+    if value is None or isinstance(value, bool | int | str):
+        return None
+    if isinstance(value, float):
+        return None if value == value and value not in (float("inf"), float("-inf")) else f"{path or 'it'} is {value}"
+    if isinstance(value, list | tuple):
+        return next((p for i, v in enumerate(value) if (p := _json_problem(v, f"{path}[{i}]"))), None)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                return f"{path or 'it'} has the key {k!r}, which is not text"
+            if (p := _json_problem(v, f"{path}[{k!r}]")) is not None:
+                return p
+        return None
+    return f"{path or 'it'} is a {type(value).__name__}"
+
+
+class LoanflowDataStore(BpmnDataStoreSpecification):
+    """A data store kept by the application: one JSON value under `key` (the store's name)."""
+
+    @property
+    def key(self) -> str:
+        return str(self.bpmn_name or self.bpmn_id)
+
+    def _access(self, my_task) -> DataStoreAccess:  # noqa: ANN001
+        access = getattr(my_task.workflow.script_engine, "data_stores", None)
+        if access is None:
+            raise InstanceFault(f"the data store {self.key!r} cannot be reached: this engine was given no data "
+                                "stores", my_task.task_spec.bpmn_id)
+        return access  # type: ignore[no-any-return]
+
+    def get(self, my_task) -> None:  # noqa: ANN001
+        """The store's value into the task's data under the store's id (None: never written)."""
+        my_task.data[self.bpmn_id] = self._access(my_task).read(self.key)
+
+    def set(self, my_task) -> None:  # noqa: ANN001
+        """What the task's data holds under the store's id becomes the store's value."""
+        element = my_task.task_spec.bpmn_id
+        if self.bpmn_id not in my_task.data:
+            raise InstanceFault(
+                f"{element} writes the data store {self.key!r} from its variable {self.bpmn_id!r}, which it did not "
+                f"set: set {self.bpmn_id} in the task, or remove the data output association", element)
+        value = my_task.data[self.bpmn_id]
+        problem = _json_problem(value)
+        if problem is not None:
+            raise InstanceFault(
+                f"{element} writes the data store {self.key!r} a value that is not JSON ({problem}): a data store "
+                "holds text, numbers, true/false, null, lists and objects", element)
+        self._access(my_task).write(self.key, json.loads(json.dumps(value)))
+        del my_task.data[self.bpmn_id]
+
+
+class _EveryNameIsAStore(dict):
+    """SpiffWorkflow's `DATA_STORE_CLASSES`: every store the import layer let through is Loanflow's."""
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str)
+
+    def __getitem__(self, name: str) -> type[LoanflowDataStore]:
+        return LoanflowDataStore
+
+
+STORE_CLASSES: dict[str, type] = _EveryNameIsAStore()
+
+
+def register(parser) -> None:  # noqa: ANN001 - a SpiffWorkflow BpmnParser
+    """Make `parser` read every data store as a Loanflow data store."""
+    parser.DATA_STORE_CLASSES = STORE_CLASSES
+
+
+def register_serializer(config: dict) -> None:
+    """The serializer's converter for the store (a spec names its key; the value is never in a state)."""
+    config[LoanflowDataStore] = BpmnDataSpecificationConverter
+
+
+# -- the import layer ---------------------------------------------------------------------------
+
+def _line(node: etree._Element) -> int | None:
+    return node.sourceline if isinstance(node.sourceline, int) else None
+
+
+def _local(node: etree._Element) -> str:
+    return etree.QName(node).localname
+
+
+def _scope(node: etree._Element) -> etree._Element | None:
+    """The process or subprocess `node` is drawn in."""
+    parent = node.getparent()
+    while parent is not None and _local(parent) not in _SCOPES:
+        parent = parent.getparent()
+    return parent
+
+
+def _unique(base: str, taken: set[str]) -> str:
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}_{n}", n + 1
+    taken.add(candidate)
+    return candidate
+
+
+def prepare(root: etree._Element, filename: str) -> tuple[list[DiagramProblem], list[DiagramProblem]]:
+    """Data stores and data associations: (refusals, changes); see the module's docstring."""
+    taken = {str(i) for i in root.xpath("//@id")}
+    refusals: list[DiagramProblem] = []
+    changes: list[DiagramProblem] = []
+    _stores(root, filename, taken, refusals, changes)
+    _references(root, filename, taken, refusals, changes)
+    _associations(root, filename, taken, refusals, changes)
+    return refusals, changes
+
+
+def _stores(root: etree._Element, filename: str, taken: set[str], refusals: list[DiagramProblem],
+            changes: list[DiagramProblem]) -> None:
+    for store in root.iter(f"{_B}dataStore"):
+        if not store.get("id"):
+            store.set("id", _unique("DataStore", taken))
+            changes.append(DiagramProblem(filename, store.get("id"), f"the data store {store.get('name')!r} had no "
+                                          f"id; the import gave it id {store.get('id')}", _line(store), "warning"))
+        store_id, name = store.get("id"), (store.get("name") or "").strip()
+        if name in SPIFFARENA_OTHER_STORES:
+            refusals.append(DiagramProblem(
+                filename, store_id, f"the data store {store_id} is SpiffArena's {name}, {SPIFFARENA_OTHER_STORES[name]}; "
+                "Loanflow's data stores hold one JSON value under their name: draw a data store of your own name "
+                "and read or write its value", _line(store)))
+        elif name in SPIFFARENA_JSON_STORES:
+            store.set("name", store_id)
+            changes.append(DiagramProblem(
+                filename, store_id, f"the data store {store_id} is SpiffArena's {name}, one JSON value kept under the "
+                f"store's id; the import keeps it as Loanflow's data store {store_id!r}, shared by every instance "
+                "that names it (in Loanflow's own table: SpiffArena's copy of the value is not read)",
+                _line(store), "warning"))
+        elif not name:
+            store.set("name", store_id)
+            changes.append(DiagramProblem(
+                filename, store_id, f"the data store {store_id} has no name; the import keys its value by its id: "
+                f"it is Loanflow's data store {store_id!r}, shared by every instance that names it",
+                _line(store), "warning"))
+
+
+def _references(root: etree._Element, filename: str, taken: set[str], refusals: list[DiagramProblem],
+                changes: list[DiagramProblem]) -> None:
+    stores = {s.get("id"): s for s in root.iter(f"{_B}dataStore")}
+    made: dict[str, str] = {}  # key -> id of the store the import drew for references naming no store
+    for reference in root.iter(f"{_B}dataStoreReference"):
+        ref_id, named = reference.get("id"), (reference.get("dataStoreRef") or "").strip()
+        if named:
+            if named not in stores:
+                refusals.append(DiagramProblem(
+                    filename, ref_id, f"the data store reference {ref_id} names the data store {named!r}, which the "
+                    "file does not define: draw the data store, or point the reference at one", _line(reference)))
+            continue
+        key = (reference.get("name") or "").strip() or str(ref_id)
+        if key not in made:
+            store = etree.Element(f"{_B}dataStore", id=_unique(f"DataStore_{ref_id}", taken), name=key)
+            root.insert(0, store)
+            stores[store.get("id")] = store
+            made[key] = str(store.get("id"))
+        reference.set("dataStoreRef", made[key])
+        said = "its name" if reference.get("name") else "its id (it has no name)"
+        changes.append(DiagramProblem(
+            filename, ref_id, f"the data store reference {ref_id} names no data store; the import makes it Loanflow's "
+            f"data store {key!r}, keyed by {said} and shared by every instance that names it", _line(reference),
+            "warning"))
+
+
+def _associations(root: etree._Element, filename: str, taken: set[str], refusals: list[DiagramProblem],
+                  changes: list[DiagramProblem]) -> None:
+    """What SpiffWorkflow's parser resolves, checked first: the source of each data input association
+    and the target of each data output association (the task's end of each is its own business)."""
+    by_id = {node.get("id"): node for node in root.iter() if isinstance(node.tag, str) and node.get("id")}
+    for kind, end in (("dataInputAssociation", "sourceRef"), ("dataOutputAssociation", "targetRef")):
+        for association in root.iter(f"{_B}{kind}"):
+            owner = association.getparent()
+            owner_id = owner.get("id") if owner is not None else None
+            what = "data input association" if kind == "dataInputAssociation" else "data output association"
+            for ref in association.findall(f"{_B}{end}"):
+                found = _resolve(ref, owner, by_id, taken, filename, what, changes)
+                if found is not None:
+                    refusals.append(DiagramProblem(filename, owner_id, found, _line(ref)))
+
+
+def _resolve(ref: etree._Element, owner: etree._Element, by_id: dict, taken: set[str], filename: str, what: str,
+             changes: list[DiagramProblem]) -> str | None:
+    """Why the association's end `ref` cannot be read (None if it can, repairing what has one meaning)."""
+    owner_id = owner.get("id")
+    name = (ref.text or "").strip()
+    target = by_id.get(name)
+    if target is None:
+        return f"the {what} of {owner_id} names {name!r}, which no element of the file has"
+    kind = _local(target)
+    if kind == "dataStoreReference":
+        return None  # its store was checked (or drawn) above
+    if kind == "dataObject":  # an association to the object itself: read through a reference beside it
+        reference = etree.Element(f"{_B}dataObjectReference", id=_unique(f"{name}_ref", taken), dataObjectRef=name)
+        target.addnext(reference)
+        by_id[reference.get("id")] = reference
+        ref.text = reference.get("id")
+        changes.append(DiagramProblem(
+            filename, owner_id, f"the {what} of {owner_id} names the data object {name} itself; the import reads it "
+            f"through a data object reference {reference.get('id')} beside it (the same object)", _line(ref),
+            "warning"))
+        target = reference
+        kind = "dataObjectReference"
+    if kind == "dataObjectReference":
+        return _object_in_scope(target, owner, by_id, what)
+    if kind in ("dataInput", "dataOutput"):
+        holder = _scope(target) if _local(target.getparent()) == "ioSpecification" else None
+        label = f" ({target.get('name')!r})" if target.get("name") else ""
+        whose = f"of the process {holder.get('id')}" if holder is not None and _local(holder) == "process" else (
+            f"of {holder.get('id')}" if holder is not None else "")
+        return (f"the {what} of {owner_id} {'reads' if what.startswith('data input') else 'writes'} {name}{label}, "
+                f"a data {'input' if kind == 'dataInput' else 'output'} {whose}; Loanflow does not copy values between "
+                "data inputs and outputs: the task and the process share their data, so read or write the variable "
+                "in the task and remove the association")
+    return f"the {what} of {owner_id} names {name}, a {kind}, which holds no data a task can read or write"
+
+
+def _object_in_scope(reference: etree._Element, owner: etree._Element, by_id: dict, what: str) -> str | None:
+    """A data object reference is read where its object is defined in the task's scope or the one
+    around it (SpiffWorkflow's parser looks no further, and loops for ever when asked to)."""
+    owner_id = owner.get("id")
+    object_id = reference.get("dataObjectRef")
+    data_object = by_id.get(object_id)
+    if data_object is None or _local(data_object) != "dataObject":
+        return f"the {what} of {owner_id} reads the data object reference {reference.get('id')}, whose data " \
+               f"object {object_id!r} the file does not define"
+    where = _scope(data_object)
+    scope, depth = _scope(owner), 0
+    while scope is not None and scope is not where:
+        scope, depth = _scope(scope), depth + 1
+    if scope is None:
+        return (f"the {what} of {owner_id} reads the data object {object_id} of "
+                f"{where.get('id') if where is not None else 'another scope'}, which is not around {owner_id}: a task "
+                "reads the data objects of its own process or subprocess and those around it")
+    if depth > 1 and where is not None:
+        return (f"the {what} of {owner_id} reads the data object {object_id} of {where.get('id')}, {depth} "
+                "subprocesses out; SpiffWorkflow reads data objects of the task's own subprocess and the one "
+                "around it only: define the data object there, or pass the value in the task's data")
+    return None
