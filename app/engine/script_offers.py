@@ -19,8 +19,8 @@ gives). What has one safe meaning here is offered:
 data's value wins, and is never overwritten or dropped by a script's run); after a run they leave
 the data as the other globals do.
 
-SpiffArena's server functions that Loanflow does not have are named in `NOT_PROVIDED` with what
-to do instead; `calls_not_provided` finds them in a script or expression for the strict check,
+SpiffArena's server functions that Loanflow does not have (and `time.sleep`) are named in
+`NOT_PROVIDED` with what to do instead; `calls_not_provided` finds them in a script or expression for the strict check,
 so a diagram that calls one is refused at validate naming the function, instead of failing when
 an instance reaches it with "reads get_env, which this instance has no value for".
 """
@@ -55,6 +55,8 @@ TIME.time, TIME.time_ns, TIME.sleep = _time.time, _time.time_ns, _sleep  # type:
 # Bound for a run only where the task's data holds no value of the name.
 OFFERED: dict[str, Any] = {"timedelta": datetime.timedelta, "time": TIME}
 OFFERED_MODULES = (TIME,)
+# What a refused import adds, where a name is offered without it.
+IMPORT_HINTS = {"time": ": without the import, `time.time()` and `time.time_ns()` are there"}
 
 
 def offered(context: dict[str, Any]) -> dict[str, Any]:
@@ -91,6 +93,7 @@ NOT_PROVIDED: dict[str, str] = {
     "refresh_permissions": f"{_SERVER}: who may do what is Loanflow's access policy, not a script's data",
     "add_permission": f"{_SERVER}: who may do what is Loanflow's access policy, not a script's data",
     "delete_process_instances_with_criteria": f"{_SERVER}: scripts act on their own instance's data only",
+    "time.sleep": "is refused in Loanflow's scripts: a script that waits holds a worker; wait with a timer event",
 }
 
 
@@ -117,13 +120,22 @@ def calls_not_provided(source: str, mode: str) -> list[str]:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []  # reported as not compiling
     defined = _defined(tree)
-    calls = sorted((node.lineno, node.col_offset, node.func.id) for node in ast.walk(tree)
-                   if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                   and node.func.id in NOT_PROVIDED and node.func.id not in defined)
+    calls = sorted((node.lineno, node.col_offset, _called(node)) for node in ast.walk(tree)
+                   if isinstance(node, ast.Call) and _called(node) in NOT_PROVIDED
+                   and _called(node).split(".")[0] not in defined)
     found: dict[str, str] = {}
     for _line, _column, name in calls:
         found.setdefault(name, f"{name}(), which {NOT_PROVIDED[name]}")
     return list(found.values())
+
+
+def _called(call: ast.Call) -> str:
+    """`name` for `name(...)`, `time.sleep` for `time.sleep(...)`, '' otherwise."""
+    if isinstance(call.func, ast.Name):
+        return call.func.id
+    if isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name):
+        return f"{call.func.value.id}.{call.func.attr}"
+    return ""
 
 
 __all__ = ["DATETIME", "NOT_PROVIDED", "OFFERED", "OFFERED_MODULES", "TIME", "calls_not_provided", "offered"]

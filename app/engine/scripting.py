@@ -158,8 +158,9 @@ def _guarded_import(name: str, globals=None, locals=None, fromlist=(), level=0) 
         return importlib.import_module(name)
     root = name.split(".")[0]
     if level != 0 or root not in ALLOWED_MODULES or name != root:
+        offered = script_offers.IMPORT_HINTS.get(name, "")
         raise SandboxViolation(f"import of module '{name}' is not allowed in diagram scripts "
-                               f"(allowed: {', '.join(sorted(ALLOWED_MODULES))})")
+                               f"(allowed: {', '.join(sorted(ALLOWED_MODULES))}){offered}")
     module = ALLOWED_MODULES[root]
     # `from m import x` reads m.x natively (IMPORT_FROM), not through _getattr_: check each name
     # here, or `from datetime import sys` hands the script the real sys module.
