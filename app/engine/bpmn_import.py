@@ -25,7 +25,7 @@ from functools import partial
 
 from lxml import etree
 
-from app.engine import camunda_services, camunda_user_tasks, data_stores, translate
+from app.engine import camunda_services, camunda_user_tasks, data_stores, implicit_flow, translate
 from app.engine.errors import DiagramProblem
 from app.engine.timer_import import timers_without_time
 from app.engine.xml import BPMN_NS
@@ -73,6 +73,7 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
     refusals += stores_refused
     changes += stores_changed
     changes += _translate_expressions(root, filename)
+    changes += implicit_flow.prepare(root, filename, taken)  # BPMN's implicit starts, ends and splits
     changes += camunda_services.rewrite(root, filename, operators)  # service implementations, inputOutput
     changes += camunda_user_tasks.prepare(root, filename)  # assignment and forms
     return refusals, changes
@@ -190,18 +191,7 @@ def process_problems(process: etree._Element, filename: str) -> list[DiagramProb
             problems.append(DiagramProblem(
                 filename, task.get("id"), "the receive task names no message: nothing can send it one; "
                 "choose the message it waits for", _line(task)))
-    problems += _no_end_event(process, filename)
+    problems += implicit_flow.dead_ends(process, filename)
     problems += camunda_user_tasks.problems(process, filename)
     return problems
 
-
-def _no_end_event(process: etree._Element, filename: str) -> list[DiagramProblem]:
-    """A process without any end event stops after its last element (BPMN's implicit end), and its
-    instance would be reported `completed` without reaching an end: refused, so that `completed`
-    always names the end event reached."""
-    if etree.QName(process).localname != "process" or process.find(f"{_B}endEvent") is not None:
-        return []
-    return [DiagramProblem(
-        filename, process.get("id"), "the process has no end event: an instance would stop after its last "
-        "element and be reported completed without reaching an end; draw an end event where it ends",
-        _line(process))]

@@ -22,7 +22,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
-from app.engine import bpmn_import, camunda_user_tasks, data_stores, dmn_split
+from app.engine import bpmn_import, camunda_user_tasks, data_stores, dmn_split, implicit_flow
 from app.engine.camunda_services import OperatorMap
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.fanout import install_fan_out_limits
@@ -262,6 +262,7 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
             for each in (spec, *embedded.values()):
                 install_clock(each)
                 install_fan_out_limits(each)
+                implicit_flow.keep_document_order(each, parser.process_parsers[each.name].node)
             calls, decisions, forms, operators = _describe([spec, *embedded.values()])
             name = parser.process_parsers[pid].get_name()
             node = parser.process_parsers[pid].node

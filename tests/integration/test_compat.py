@@ -3,9 +3,9 @@ driven to an end on a throwaway database, with a table, the summary line, false 
 
 The fixture folder (tests/fixtures/compat, copied to a temporary folder) holds one process that runs to
 its end through a user task with a form, a service task, a timer and a message; one whose script fails;
-three refused by the strict check (a Groovy script, in a `.bpmn20.xml` in a subfolder; a form that is
-not a JSON Schema; a process without any end event, whose instance would end `completed` having
-reached none); one whose branch stops before its end event (a false completion). The corpus is not
+two refused by the strict check (a Groovy script, in a `.bpmn20.xml` in a subfolder; a form that is
+not a JSON Schema); a process without any end event, which ends at the end event the import draws
+after its last element (BPMN's implicit end); one whose branch stops before its end event (a false completion). The corpus is not
 run here: docs/compatibility.md records its figures.
 """
 from __future__ import annotations
@@ -83,10 +83,11 @@ def test_the_table_and_the_summary_say_what_ran_and_why_the_others_did_not(app, 
     assert (broken["parsed"], broken["lint"], broken["deployed"], broken["ran"]) == ("yes", "no", "no", "no")
     assert broken["reason"].startswith("pick: its form 'dynamic-choices.json' is not a valid JSON Schema")
 
-    # a process without any end event ended `completed` having reached none; the strict check refuses it now
+    # a process without any end event ended `completed` having reached none; it ends now at the end event the
+    # import draws after its last element (BPMN's implicit end), and the import says so
     no_end = rows["compat_no_end"]
-    assert (no_end["parsed"], no_end["lint"], no_end["deployed"], no_end["ran"]) == ("yes", "no", "no", "no")
-    assert no_end["reason"].startswith("compat_no_end: the process has no end event")
+    assert (no_end["parsed"], no_end["lint"], no_end["deployed"], no_end["ran"]) == ("yes", "yes", "yes", "yes")
+    assert "ImplicitEnd_note" in no_end["imported"]
 
     stopped = rows["compat_dead_end"]
     assert stopped["ran"] == "no"
@@ -94,16 +95,17 @@ def test_the_table_and_the_summary_say_what_ran_and_why_the_others_did_not(app, 
                                  "(the process has end events: none was reached)")
 
     tail = result.output.splitlines()[-4:]
-    assert tail == ["false completions: 1", "tracebacks: 0", "disagreements: 0", "ran 1 of 6 executable processes"]
+    assert tail == ["false completions: 1", "tracebacks: 0", "disagreements: 0", "ran 2 of 6 executable processes"]
     written = json.loads((tmp_path / "rows.json").read_text())
-    assert written["summary"] == "ran 1 of 6 executable processes"
+    assert written["summary"] == "ran 2 of 6 executable processes"
     assert written["disagreements"] == 0
     assert {r["process_id"]: r["ran"] for r in written["rows"]} == {
-        "compat_runs": True, "compat_script_error": False, "compat_groovy": False, "compat_no_end": False,
+        "compat_runs": True, "compat_script_error": False, "compat_groovy": False, "compat_no_end": True,
         "compat_dynamic_choices": False, "compat_dead_end": False}
     assert [r["process_id"] for r in written["rows"] if r["false_completion"]] == ["compat_dead_end"]
     # through the form's answers, the service, the timer and the message, not the gateway's default flow
     assert [r["end_events"] for r in written["rows"] if r["process_id"] == "compat_runs"] == [["end_done"]]
+    assert [r["end_events"] for r in written["rows"] if r["process_id"] == "compat_no_end"] == [["ImplicitEnd_note"]]
 
     with app.app_context():  # everything happened on the throwaway database
         assert _count(Deployment) == 0
@@ -138,4 +140,4 @@ def test_an_unexpected_exception_is_counted_and_the_run_goes_on(app, runner, fol
     assert rows["compat_explodes"]["reason"] == "TRACEBACK RuntimeError in the run: the engine fell over"
     assert rows["compat_runs"]["ran"] == "yes"  # the files after it still ran
     assert result.output.splitlines()[-4:] == ["false completions: 1", "tracebacks: 1", "disagreements: 0",
-                                               "ran 1 of 7 executable processes"]
+                                               "ran 2 of 7 executable processes"]

@@ -1,5 +1,6 @@
-"""Issue 17: every decision of a multi-decision DMN file is callable; a process without an end event is
-refused (its instance would end `completed` having reached no end); a failed step carries a reason a
+"""Issue 17: every decision of a multi-decision DMN file is callable; a process without an end event
+ends at an end event the import draws after its last element (BPMN's implicit end; it was refused
+before, and ended `completed` having reached no end before that); a failed step carries a reason a
 person can act on, beside the technical text. Each test failed before its change: the DMN file was
 refused ("only one decision per file"), a decision that is no table was accepted and failed at run
 time, the process without an end event passed the strict check, and an incident had only the
@@ -107,12 +108,19 @@ NO_END = """
     <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="only"/>"""
 
 
-def test_a_process_without_an_end_event_is_refused_by_the_strict_check():
-    errors = [p for p in lint_bundle(inline(NO_END), [], []) if p.severity == "error"]
-    assert [(p.element_id, "has no end event" in p.reason) for p in errors] == [("inline", True)]
+def test_a_process_without_an_end_event_ends_at_a_generated_end_event_after_its_last_element():
+    """BPMN's implicit end (issue 17, implicit flow semantics): the strict check refused the process; the
+    import now draws an end event after its last element and says so, and `completed` names that end."""
+    bundle = inline(NO_END)
+    assert [p for p in lint_bundle(bundle, [], []) if p.severity == "error"] == []
+    assert any(w.element_id == "only" and "ImplicitEnd_only" in w.reason for w in bundle.warnings)
+    process = bundle.processes["inline"]
+    engine = ProcessEngine()
+    outcome = engine.advance(engine.new_workflow(process.spec, process.embedded, {}))
+    assert (outcome.status, outcome.end_events) == ("completed", ["ImplicitEnd_only"])
 
 
-def test_a_process_with_an_end_event_passes_and_an_end_inside_a_subprocess_does_not_count():
+def test_an_end_inside_a_subprocess_does_not_end_the_process_around_it():
     body = NO_END.replace('<bpmn:scriptTask id="only"><bpmn:incoming>f0</bpmn:incoming><bpmn:script>x = 1</bpmn:script>'
                           '</bpmn:scriptTask>',
                           '<bpmn:subProcess id="only"><bpmn:incoming>f0</bpmn:incoming>'
@@ -120,8 +128,12 @@ def test_a_process_with_an_end_event_passes_and_an_end_inside_a_subprocess_does_
                           '<bpmn:endEvent id="e2"><bpmn:incoming>g0</bpmn:incoming></bpmn:endEvent>'
                           '<bpmn:sequenceFlow id="g0" sourceRef="s2" targetRef="e2"/></bpmn:subProcess>')
     assert 'id="e2"' in body
-    errors = [p for p in lint_bundle(inline(body), [], []) if p.severity == "error"]
-    assert [p.element_id for p in errors] == ["inline"]
+    bundle = inline(body)
+    assert [w.element_id for w in bundle.warnings] == ["only"]  # the end after the subprocess, none inside it
+    process = bundle.processes["inline"]
+    engine = ProcessEngine()
+    outcome = engine.advance(engine.new_workflow(process.spec, process.embedded, {}))
+    assert (outcome.status, outcome.end_events) == ("completed", ["ImplicitEnd_only"])  # the process's own end
     assert not [p for p in lint_bundle(inline(script_chain(("s1", "x = 1"))), [], []) if p.severity == "error"]
 
 

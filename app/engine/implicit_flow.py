@@ -1,0 +1,315 @@
+"""BPMN 2.0's implicit flow semantics, written out for SpiffWorkflow (which refuses or misreads them).
+
+Diagrams from Bizagi, Bonita, Signavio, Activiti, Camunda and others rely on what BPMN says without
+drawing it; SpiffWorkflow 3.2 wants it drawn. `prepare` writes it into the XML tree before SpiffWorkflow
+reads it, each change a warning naming the element and the BPMN meaning kept:
+
+- no start event in a (sub)process: every flow node without an incoming flow starts with it (not
+  boundary events, compensation handlers, event sub-processes or link catch events): a generated none
+  start event, with a parallel split when several start; a process with no flow node at all (a pool
+  drawn empty) has nothing to run and is left out (`isExecutable="false"`);
+- no end event in a (sub)process: it ends when all its paths have ended: a generated end event after
+  each flow node without an outgoing flow;
+- an activity or event with several outgoing flows, or conditional ones (an uncontrolled split; one
+  conditional flow included, which SpiffWorkflow would take whatever its condition says): an inclusive
+  gateway after it when a flow has a condition or the activity a default flow (conditionless flows
+  always taken, the default only when no other is), else a parallel gateway;
+- a gateway's non-default flow without a condition: an inclusive gateway always takes it; Camunda 7
+  and Activiti take it from an exclusive gateway when it is reached in document order. It gets the
+  condition `True`, and the exclusive gateway evaluates its flows in document order
+  (`keep_document_order`, after SpiffWorkflow has sorted them by the diagram's y coordinates).
+
+`dead_ends` is the strict check's warning for a path that stops without an end event in a (sub)process
+that has end events elsewhere, and its error for a gateway without an outgoing flow there (SpiffWorkflow
+would stop the instance at it).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from lxml import etree
+
+from app.engine.errors import DiagramProblem
+from app.engine.xml import BPMN_NS
+
+_B = f"{{{BPMN_NS}}}"
+IMPORT_NS = "urn:loanflow:import"
+_DOCUMENT_ORDER = f"{{{IMPORT_NS}}}conditionOrder"
+
+_ACTIVITIES = frozenset({
+    "task", "userTask", "serviceTask", "scriptTask", "businessRuleTask", "sendTask", "receiveTask", "manualTask",
+    "callActivity", "subProcess", "transaction", "adHocSubProcess"})
+_EVENTS = frozenset({"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"})
+_GATEWAYS = frozenset({"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",
+                       "complexGateway"})
+_FLOW_NODES = _ACTIVITIES | _EVENTS | _GATEWAYS
+_SCOPES = frozenset({"process", "subProcess", "transaction"})  # what SpiffWorkflow reads as a workflow of its own
+
+
+def _name(node: etree._Element) -> str:
+    return etree.QName(node).localname
+
+
+def _line(node: etree._Element) -> int | None:
+    return node.sourceline if isinstance(node.sourceline, int) else None
+
+
+def _unique(base: str, taken: set[str]) -> str:
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}_{n}", n + 1
+    taken.add(candidate)
+    return candidate
+
+
+def _scopes(root: etree._Element) -> Iterator[etree._Element]:
+    """Executable processes and the sub-processes and transactions inside them."""
+    for process in root.iter(f"{_B}process"):
+        if process.get("isExecutable", "true") != "true":
+            continue
+        yield process
+        yield from (n for n in process.iter() if isinstance(n.tag, str) and n is not process
+                    and etree.QName(n).namespace == BPMN_NS and _name(n) in _SCOPES - {"process"})
+
+
+def _nodes(scope: etree._Element) -> list[etree._Element]:
+    return [n for n in scope if isinstance(n.tag, str) and etree.QName(n).namespace == BPMN_NS
+            and _name(n) in _FLOW_NODES]
+
+
+def _flows(scope: etree._Element) -> list[etree._Element]:
+    return scope.findall(f"{_B}sequenceFlow")
+
+
+def _has(node: etree._Element, definition: str) -> bool:
+    return node.find(f"{_B}{definition}") is not None
+
+
+def _is_event_subprocess(node: etree._Element) -> bool:
+    return _name(node) in ("subProcess", "transaction", "adHocSubProcess") and node.get("triggeredByEvent") == "true"
+
+
+def _kind(scope: etree._Element) -> str:
+    return {"process": "process", "subProcess": "sub-process", "transaction": "transaction"}[_name(scope)]
+
+
+def _condition(flow: etree._Element) -> etree._Element | None:
+    """The flow's condition, None when it has none (or an empty one)."""
+    node = flow.find(f"{_B}conditionExpression")
+    return node if node is not None and (node.text or "").strip() else None
+
+
+def _new(scope: etree._Element, tag: str, **attributes: str) -> etree._Element:
+    node = etree.SubElement(scope, f"{_B}{tag}")
+    for key, value in attributes.items():
+        node.set(key, value)
+    return node
+
+
+def _connect(scope: etree._Element, source: str, target: str, taken: set[str]) -> etree._Element:
+    return _new(scope, "sequenceFlow", id=_unique(f"ImplicitFlow_{source}_{target}", taken),
+                sourceRef=source, targetRef=target)
+
+
+def _set_true(flow: etree._Element) -> None:
+    for empty in flow.findall(f"{_B}conditionExpression"):
+        flow.remove(empty)
+    _new(flow, "conditionExpression").text = "True"
+
+
+def prepare(root: etree._Element, filename: str, taken: set[str]) -> list[DiagramProblem]:
+    """Write BPMN's implicit starts, ends, splits and gateway flows into the tree; the changes said."""
+    changes: list[DiagramProblem] = []
+    for scope in list(_scopes(root)):
+        if _name(scope) == "process" and not _nodes(scope):
+            scope.set("isExecutable", "false")
+            changes.append(DiagramProblem(
+                filename, scope.get("id"), "the process has no flow elements (a pool drawn empty): there is nothing "
+                "to run, and the import leaves it out as not executable", _line(scope), "warning"))
+            continue
+        changes += _implicit_start(scope, filename, taken)
+        changes += _implicit_ends(scope, filename, taken)
+        changes += _uncontrolled_splits(scope, filename, taken)
+        changes += _gateway_flows(scope, filename)
+    return changes
+
+
+def _starts_by_itself(node: etree._Element) -> bool:
+    """Whether a flow node without incoming flow starts when its (sub)process starts (BPMN 2.0, 10.5.2)."""
+    kind = _name(node)
+    if kind in ("boundaryEvent", "startEvent") or node.get("isForCompensation") == "true":
+        return False
+    if _is_event_subprocess(node):
+        return False
+    return not (kind == "intermediateCatchEvent" and _has(node, "linkEventDefinition"))
+
+
+def _implicit_start(scope: etree._Element, filename: str, taken: set[str]) -> list[DiagramProblem]:
+    if scope.find(f"{_B}startEvent") is not None or _is_event_subprocess(scope):
+        return []
+    scope_id = scope.get("id") or "process"
+    targets = {f.get("targetRef") for f in _flows(scope)}
+    starting = [n for n in _nodes(scope) if n.get("id") not in targets and _starts_by_itself(n)]
+    if not starting:
+        if _nodes(scope):
+            return []  # every node is reached by a flow: SpiffWorkflow's refusal names the (sub)process
+        start = _new(scope, "startEvent", id=_unique(f"ImplicitStart_{scope_id}", taken))
+        end = _new(scope, "endEvent", id=_unique(f"ImplicitEnd_{scope_id}", taken))
+        _connect(scope, start.get("id"), end.get("id"), taken)
+        return [DiagramProblem(
+            filename, scope_id, f"the {_kind(scope)} is empty: by BPMN it completes as soon as it starts; the import "
+            f"drew that as the start event {start.get('id')} joined to the end event {end.get('id')}", _line(scope),
+            "warning")]
+    start = _new(scope, "startEvent", id=_unique(f"ImplicitStart_{scope_id}", taken))
+    ids = [n.get("id") for n in starting]
+    if len(starting) == 1:
+        _connect(scope, start.get("id"), ids[0], taken)
+        added = f"the start event {start.get('id')} before it"
+    else:
+        split = _new(scope, "parallelGateway", id=_unique(f"ImplicitStartSplit_{scope_id}", taken))
+        _connect(scope, start.get("id"), split.get("id"), taken)
+        for node_id in ids:
+            _connect(scope, split.get("id"), node_id, taken)
+        added = f"the start event {start.get('id')} and the parallel gateway {split.get('id')} that starts them all"
+    return [DiagramProblem(
+        filename, scope_id, f"the {_kind(scope)} has no start event: by BPMN every element without an incoming flow "
+        f"({', '.join(ids)}) starts when the {_kind(scope)} starts; the import added {added}", _line(scope),
+        "warning")]
+
+
+def _path_ends_here(node: etree._Element) -> bool:
+    """Whether a flow node without outgoing flow is where a path ends (not a compensation handler, a
+    compensation boundary event, an event sub-process, a link throw event or an end event)."""
+    kind = _name(node)
+    if kind == "endEvent" or node.get("isForCompensation") == "true" or _is_event_subprocess(node):
+        return False
+    if kind == "boundaryEvent" and _has(node, "compensateEventDefinition"):
+        return False
+    return not (kind == "intermediateThrowEvent" and _has(node, "linkEventDefinition"))
+
+
+def _stopping(scope: etree._Element) -> list[etree._Element]:
+    sources = {f.get("sourceRef") for f in _flows(scope)}
+    return [n for n in _nodes(scope) if n.get("id") not in sources and _path_ends_here(n)]
+
+
+def _implicit_ends(scope: etree._Element, filename: str, taken: set[str]) -> list[DiagramProblem]:
+    if scope.find(f"{_B}endEvent") is not None:
+        return []
+    changes = []
+    for node in _stopping(scope):
+        node_id = node.get("id") or "node"
+        end = _new(scope, "endEvent", id=_unique(f"ImplicitEnd_{node_id}", taken))
+        _connect(scope, node_id, end.get("id"), taken)
+        changes.append(DiagramProblem(
+            filename, node_id, f"the path stops at {node_id} and its {_kind(scope)} has no end event: by BPMN the "
+            f"{_kind(scope)} ends when all its paths have ended; the import added the end event {end.get('id')} "
+            "after it", _line(node), "warning"))
+    return changes
+
+
+def _uncontrolled_splits(scope: etree._Element, filename: str, taken: set[str]) -> list[DiagramProblem]:
+    changes = []
+    by_source: dict[str, list[etree._Element]] = {}
+    for flow in _flows(scope):
+        by_source.setdefault(flow.get("sourceRef") or "", []).append(flow)
+    for node in _nodes(scope):
+        kind, node_id = _name(node), node.get("id") or ""
+        outgoing = by_source.get(node_id, [])
+        if kind in _GATEWAYS or not outgoing:
+            continue
+        conditional = [f for f in outgoing if _condition(f) is not None]
+        default = node.get("default")
+        if not conditional and (len(outgoing) == 1 or kind == "startEvent") and not default:
+            continue  # one flow, or a start event's unconditioned flows (SpiffWorkflow takes them all)
+        if not conditional and not (default and len(outgoing) > 1):
+            split = _new(scope, "parallelGateway", id=_unique(f"ImplicitSplit_{node_id}", taken))
+            meaning = "by BPMN each is taken (an uncontrolled split)"
+            what = "parallel"
+        else:
+            split = _new(scope, "inclusiveGateway", id=_unique(f"ImplicitSplit_{node_id}", taken))
+            taken_when = (f"the default flow {default} only when no other is"
+                          if default else "and when none is, the instance stops with an incident")
+            meaning = ("by BPMN each flow whose condition holds is taken, a flow without a condition always, "
+                       f"{taken_when}")
+            what = "inclusive"
+            for flow in outgoing:
+                if _condition(flow) is None and flow.get("id") != default:
+                    _set_true(flow)
+            if default:
+                split.set("default", default)
+                del node.attrib["default"]
+        for flow in outgoing:
+            flow.set("sourceRef", split.get("id"))
+        _connect(scope, node_id, split.get("id"), taken)
+        ids = ", ".join(f.get("id") or "?" for f in outgoing)
+        changes.append(DiagramProblem(
+            filename, node_id, f"{node_id} has {len(outgoing)} outgoing flow{'s' if len(outgoing) > 1 else ''} "
+            f"({ids}){' with conditions' if conditional else ''}: {meaning}; the import added the {what} gateway "
+            f"{split.get('id')} after it", _line(node), "warning"))
+    return changes
+
+
+def _gateway_flows(scope: etree._Element, filename: str) -> list[DiagramProblem]:
+    changes = []
+    by_source: dict[str, list[etree._Element]] = {}
+    for flow in _flows(scope):
+        by_source.setdefault(flow.get("sourceRef") or "", []).append(flow)
+    for gateway in _nodes(scope):
+        kind = _name(gateway)
+        outgoing = by_source.get(gateway.get("id") or "", [])
+        if kind not in ("exclusiveGateway", "inclusiveGateway") or len(outgoing) < 2:
+            continue  # a single flow without a condition is the gateway's default in SpiffWorkflow
+        for flow in outgoing:
+            if _condition(flow) is not None or flow.get("id") == gateway.get("default"):
+                continue
+            _set_true(flow)
+            if kind == "exclusiveGateway":
+                gateway.set(_DOCUMENT_ORDER, "document")
+                meaning = ("as in Camunda 7 and Activiti, it is taken when it is reached in document order (the "
+                           "first flow whose condition holds or that has none); the import gave it the condition "
+                           f"True, and {gateway.get('id')} evaluates its flows in document order")
+            else:
+                meaning = "by BPMN an inclusive gateway always takes it; the import gave it the condition True"
+            changes.append(DiagramProblem(
+                filename, flow.get("id"), f"the flow {flow.get('id')} leaving the {kind} {gateway.get('id')} has no "
+                f"condition and is not its default: {meaning}", _line(flow), "warning"))
+    return changes
+
+
+def keep_document_order(spec, node: etree._Element) -> None:  # noqa: ANN001 - a BpmnProcessSpec
+    """Exclusive gateways the import gave a `True` condition evaluate their flows in document order, as
+    Camunda does; SpiffWorkflow sorts them by the y coordinate of their targets on the canvas."""
+    for gateway in node.iter(f"{_B}exclusiveGateway"):
+        task_spec = spec.task_specs.get(gateway.get("id"))
+        if gateway.get(_DOCUMENT_ORDER) != "document" or task_spec is None:
+            continue
+        order: list[str] = []
+        for flow in gateway.getparent().findall(f"{_B}sequenceFlow"):
+            if flow.get("sourceRef") == gateway.get("id"):
+                target = flow.get("targetRef") or ""
+                order += [target, f"{target}.BoundaryEventSplit"]
+        rank = {name: n for n, name in reversed(list(enumerate(order)))}
+        task_spec.cond_task_specs.sort(key=lambda pair: rank.get(pair[1], len(order)))
+
+
+def dead_ends(process: etree._Element, filename: str) -> list[DiagramProblem]:
+    """Warnings for paths that stop without an end event in a (sub)process that has end events; an error
+    for a gateway there without an outgoing flow."""
+    warnings = []
+    scopes = [process, *(n for n in process.iter() if isinstance(n.tag, str) and n is not process
+                         and etree.QName(n).namespace == BPMN_NS and _name(n) in _SCOPES - {"process"})]
+    for scope in scopes:
+        if scope.find(f"{_B}endEvent") is None:
+            continue
+        for node in _stopping(scope):
+            if _name(node) in _GATEWAYS:
+                warnings.append(DiagramProblem(
+                    filename, node.get("id"), "the gateway has no outgoing flow: an instance that reaches it could go "
+                    "nowhere and would stop there with an incident; draw the flow it leads to", _line(node)))
+                continue
+            warnings.append(DiagramProblem(
+                filename, node.get("id"), f"this path stops here without an end event: an instance whose path "
+                f"reaches {node.get('id')} ends it there, though the {_kind(scope)} has end events elsewhere; draw "
+                "an end event after it", _line(node), "warning"))
+    return warnings

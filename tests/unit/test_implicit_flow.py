@@ -1,0 +1,285 @@
+"""BPMN 2.0's implicit flow semantics (issue 17): diagrams without a start or end event, activities with
+several or conditional outgoing flows, gateway flows without a condition. The import writes each out
+for SpiffWorkflow (which refused them), says so naming the element, and the instance runs as BPMN
+(or Camunda 7, for an exclusive gateway's conditionless flow) means."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from SpiffWorkflow import TaskState
+
+from app.engine.errors import DiagramProblem
+from app.engine.lint import lint_bundle
+from app.engine.parser import Bundle
+from app.engine.runner import ProcessEngine, StepOutcome
+from tests.unit.test_runner import inline
+
+
+def _run(bundle: Bundle, data: dict[str, Any] | None = None) -> tuple[Any, StepOutcome]:
+    process = bundle.processes["inline"]
+    engine = ProcessEngine()
+    workflow = engine.new_workflow(process.spec, process.embedded, data or {})
+    return workflow, engine.advance(workflow)
+
+
+def _ran(workflow) -> list[str]:
+    """The diagram's elements that ran, in the order they completed (generated ones included)."""
+    return [t.task_spec.bpmn_id for t in sorted(workflow.get_tasks(state=TaskState.COMPLETED),
+                                                   key=lambda t: t.last_state_change) if t.task_spec.bpmn_id]
+
+
+def _said(bundle: Bundle, element_id: str) -> list[str]:
+    return [w.reason for w in bundle.warnings if w.element_id == element_id and w.severity == "warning"]
+
+
+def _script(element_id: str, source: str | None = None) -> str:
+    return (f'<bpmn:scriptTask id="{element_id}"><bpmn:script>{source or f"{element_id} = True"}</bpmn:script>'
+            '</bpmn:scriptTask>')
+
+
+def _flow(flow_id: str, source: str, target: str, condition: str | None = None) -> str:
+    if condition is None:
+        return f'<bpmn:sequenceFlow id="{flow_id}" sourceRef="{source}" targetRef="{target}"/>'
+    return (f'<bpmn:sequenceFlow id="{flow_id}" sourceRef="{source}" targetRef="{target}">'
+            f'<bpmn:conditionExpression>{condition}</bpmn:conditionExpression></bpmn:sequenceFlow>')
+
+
+# -- no start event, no end event -----------------------------------------------------------------
+
+def test_a_process_without_start_and_end_events_runs_from_its_first_to_its_last_element():
+    bundle = inline(_script("a") + _script("b") + _flow("f1", "a", "b"))
+    workflow, outcome = _run(bundle)
+    assert outcome.status == "completed", outcome.error
+    assert outcome.end_events == ["ImplicitEnd_b"]
+    assert [e for e in _ran(workflow) if not e.startswith("Implicit")] == ["a", "b"]
+    (start,) = _said(bundle, "inline")
+    assert "no start event" in start and "(a)" in start and "ImplicitStart_inline" in start
+    (end,) = _said(bundle, "b")
+    assert "stops at b" in end and "ImplicitEnd_b" in end and "all its paths have ended" in end
+
+
+def test_several_elements_without_incoming_flow_all_start_and_the_process_ends_when_both_paths_end():
+    body = '<bpmn:userTask id="review"/>' + _script("note") + _script("after") + _flow("f1", "review", "after")
+    bundle = inline(body)
+    workflow, outcome = _run(bundle)
+    assert outcome.status == "waiting"
+    assert [t.element_id for t in outcome.ready] == ["review"]
+    assert "note" in _ran(workflow)  # started with the process, beside the user task
+    (task,) = outcome.ready
+    done = ProcessEngine().complete_user_task(workflow, task.engine_task_id, {})
+    assert done.status == "completed"
+    assert sorted(done.end_events) == ["ImplicitEnd_after", "ImplicitEnd_note"]
+    (start,) = _said(bundle, "inline")
+    assert "(review, note)" in start and "parallel gateway ImplicitStartSplit_inline" in start
+
+
+def test_boundary_events_compensation_handlers_and_event_subprocesses_do_not_start_by_themselves():
+    body = ('<bpmn:userTask id="work"/>'
+            '<bpmn:boundaryEvent id="late" attachedToRef="work"><bpmn:timerEventDefinition>'
+            '<bpmn:timeDuration>"PT1H"</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>'
+            + _script("undo").replace('id="undo"', 'id="undo" isForCompensation="true"')
+            + '<bpmn:subProcess id="on_error" triggeredByEvent="true"><bpmn:startEvent id="caught">'
+            '<bpmn:errorEventDefinition/></bpmn:startEvent><bpmn:endEvent id="handled"/>'
+            + _flow("g1", "caught", "handled") + '</bpmn:subProcess>'
+            + _script("timed_out") + _flow("f1", "late", "timed_out"))
+    bundle = inline(body)
+    (start,) = _said(bundle, "inline")
+    assert "(work)" in start
+    workflow, outcome = _run(bundle)
+    assert [t.element_id for t in outcome.ready] == ["work"]
+    assert not {"undo", "timed_out"} & set(_ran(workflow))
+    # an end after each path's last element, none after the compensation handler
+    assert {w.element_id for w in bundle.warnings if "ImplicitEnd" in w.reason} == {"work", "timed_out"}
+
+
+def test_a_subprocess_without_start_and_end_events_runs_its_content():
+    body = ('<bpmn:startEvent id="start"/><bpmn:subProcess id="inner">' + _script("a") + _script("b")
+            + _flow("g1", "a", "b") + '</bpmn:subProcess><bpmn:endEvent id="end"/>'
+            + _flow("f1", "start", "inner") + _flow("f2", "inner", "end"))
+    bundle = inline(body)
+    workflow, outcome = _run(bundle)
+    assert outcome.status == "completed", outcome.error
+    assert outcome.end_events == ["end"]
+    assert {"a", "b"} <= set(_ran(workflow))
+    assert any("sub-process has no start event" in r for r in _said(bundle, "inner"))
+    assert any("ImplicitEnd_b" in r for r in _said(bundle, "b"))
+
+
+def test_an_empty_subprocess_completes_at_once():
+    body = ('<bpmn:startEvent id="start"/><bpmn:subProcess id="inner"/><bpmn:endEvent id="end"/>'
+            + _flow("f1", "start", "inner") + _flow("f2", "inner", "end"))
+    bundle = inline(body)
+    _, outcome = _run(bundle)
+    assert (outcome.status, outcome.end_events) == ("completed", ["end"])
+    assert any("is empty" in r and "completes as soon as it starts" in r for r in _said(bundle, "inner"))
+
+
+def test_an_empty_pool_beside_a_process_is_left_out_and_does_not_refuse_the_file():
+    """Collaborations drawn in Bonita, Bizagi and Camunda's Eclipse plugin hold pools without content
+    (SpiffWorkflow refused the whole file: "No start event found")."""
+    from app.engine.parser import DiagramFile, parse_diagrams
+    from tests.unit.test_runner import diagram
+    content = diagram('<bpmn:startEvent id="start"/>' + _script("a") + _flow("f0", "start", "a")).replace(
+        b"</bpmn:definitions>", b'<bpmn:process id="black_box"/></bpmn:definitions>')
+    bundle = parse_diagrams([DiagramFile("inline.bpmn", content)])
+    assert set(bundle.processes) == {"inline"}
+    assert any("no flow elements" in r and "not executable" in r for r in _said(bundle, "black_box"))
+
+
+def test_a_process_without_an_end_event_passes_the_strict_check():
+    bundle = inline('<bpmn:startEvent id="start"/>' + _script("only") + _flow("f0", "start", "only"))
+    assert [p for p in lint_bundle(bundle, [], []) if p.severity == "error"] == []
+    _, outcome = _run(bundle)
+    assert (outcome.status, outcome.end_events) == ("completed", ["ImplicitEnd_only"])
+
+
+def test_a_path_that_stops_where_the_process_has_end_events_is_warned_about_by_the_strict_check():
+    body = ('<bpmn:startEvent id="start"/><bpmn:parallelGateway id="both"/>' + _script("note")
+            + '<bpmn:endEvent id="end"/>' + _flow("f0", "start", "both") + _flow("f1", "both", "end")
+            + _flow("f2", "both", "note"))
+    problems = lint_bundle(inline(body), [], [])
+    assert [(p.element_id, p.severity) for p in problems] == [("note", "warning")]
+    assert "this path stops here without an end event" in problems[0].reason
+
+
+def test_a_gateway_without_an_outgoing_flow_is_refused_by_the_strict_check():
+    """An export that lost the flow after a merging gateway (the corpus's IBM Process Designer A.2.0)
+    deployed, then stopped with SpiffWorkflow's "At least one output required"."""
+    body = ('<bpmn:startEvent id="start"/><bpmn:parallelGateway id="both"/><bpmn:exclusiveGateway id="merge"/>'
+            '<bpmn:endEvent id="end"/>' + _flow("f0", "start", "both") + _flow("f1", "both", "end")
+            + _flow("f2", "both", "merge"))
+    errors = [p for p in lint_bundle(inline(body), [], []) if p.severity == "error"]
+    assert [(p.element_id, "has no outgoing flow" in p.reason) for p in errors] == [("merge", True)]
+
+
+# -- several outgoing flows from an activity -------------------------------------------------------
+
+def test_an_activity_with_several_unconditioned_flows_takes_them_all():
+    body = ('<bpmn:startEvent id="start"/>' + _script("a") + _script("b") + _script("c")
+            + '<bpmn:endEvent id="end_b"/><bpmn:endEvent id="end_c"/>'
+            + _flow("f0", "start", "a") + _flow("f1", "a", "b") + _flow("f2", "a", "c")
+            + _flow("f3", "b", "end_b") + _flow("f4", "c", "end_c"))
+    bundle = inline(body)
+    workflow, outcome = _run(bundle)
+    assert outcome.status == "completed", outcome.error
+    assert sorted(outcome.end_events) == ["end_b", "end_c"]
+    (said,) = _said(bundle, "a")
+    assert "(f1, f2)" in said and "uncontrolled split" in said and "parallel gateway ImplicitSplit_a" in said
+
+
+def test_an_activity_reached_twice_runs_twice_an_uncontrolled_merge():
+    """SpiffWorkflow runs an activity once for each flow that reaches it, as BPMN means: no gateway needed."""
+    body = ('<bpmn:startEvent id="start"/>' + _script("a") + _script("b") + _script("c")
+            + _script("merge", "count = count + 1") + '<bpmn:endEvent id="end"/>'
+            + _flow("f0", "start", "a") + _flow("f1", "a", "b") + _flow("f2", "a", "c")
+            + _flow("f3", "b", "merge") + _flow("f4", "c", "merge") + _flow("f5", "merge", "end"))
+    workflow, outcome = _run(inline(body), {"count": 0})
+    assert outcome.status == "completed", outcome.error
+    assert outcome.end_events == ["end", "end"]
+    assert _ran(workflow).count("merge") == 2
+
+
+@pytest.mark.parametrize(("amount", "expected"), [(5, {"small", "always"}), (500, {"large", "always"})])
+def test_conditional_flows_out_of_an_activity_are_an_inclusive_split(amount, expected):
+    body = ('<bpmn:startEvent id="start"/>' + _script("a") + _script("small") + _script("large") + _script("always")
+            + _flow("f0", "start", "a") + _flow("f1", "a", "small", "amount &lt; 100")
+            + _flow("f2", "a", "large", "amount &gt;= 100") + _flow("f3", "a", "always"))
+    bundle = inline(body)
+    workflow, outcome = _run(bundle, {"amount": amount})
+    assert outcome.status == "completed", outcome.error
+    assert {"small", "large", "always"} & set(_ran(workflow)) == expected
+    (said,) = _said(bundle, "a")
+    assert "with conditions" in said and "inclusive gateway ImplicitSplit_a" in said
+
+
+@pytest.mark.parametrize(("amount", "expected"), [(5, "small"), (500, "other")])
+def test_an_activitys_default_flow_moves_to_the_gateway_and_is_taken_only_when_no_condition_holds(amount, expected):
+    body = ('<bpmn:startEvent id="start"/>' + _script("a").replace('id="a"', 'id="a" default="f2"')
+            + _script("small") + _script("other")
+            + _flow("f0", "start", "a") + _flow("f1", "a", "small", "amount &lt; 100") + _flow("f2", "a", "other"))
+    bundle = inline(body)
+    workflow, outcome = _run(bundle, {"amount": amount})
+    assert outcome.status == "completed", outcome.error
+    assert {"small", "other"} & set(_ran(workflow)) == {expected}
+    assert any("default flow f2 only when no other is" in r for r in _said(bundle, "a"))
+
+
+@pytest.mark.parametrize(("approved", "ran"), [(True, True), (False, False)])
+def test_a_single_conditional_flow_out_of_an_activity_is_taken_only_when_its_condition_holds(approved, ran):
+    """SpiffWorkflow took it whatever its condition said; when it does not hold, the instance stops with an
+    incident naming the split, as in Camunda ("no conditional sequence flow could be selected")."""
+    body = ('<bpmn:startEvent id="start"/>' + _script("a") + _script("next")
+            + _flow("f0", "start", "a") + _flow("f1", "a", "next", "approved"))
+    workflow, outcome = _run(inline(body), {"approved": approved})
+    assert ("next" in _ran(workflow)) is ran
+    assert outcome.status == ("completed" if ran else "error")
+    if not ran:
+        assert outcome.error["element_id"] == "ImplicitSplit_a"
+
+
+# -- gateways' flows without a condition ----------------------------------------------------------
+
+def _exclusive(first_condition: str) -> str:
+    """An exclusive gateway whose flows, in document order: f1 (a condition), f2 (none), f3 (`True`). The
+    targets are drawn so that SpiffWorkflow's own order (by y on the canvas) is the reverse."""
+    return ('<bpmn:startEvent id="start"/><bpmn:exclusiveGateway id="which"/>'
+            + _script("one") + _script("two") + _script("three")
+            + _flow("f0", "start", "which") + _flow("f1", "which", "one", first_condition)
+            + _flow("f2", "which", "two") + _flow("f3", "which", "three", "True"))
+
+
+def _with_shapes(body: str, heights: dict[str, int]) -> bytes:
+    from tests.unit.test_runner import diagram
+    shapes = "".join(f'<bpmndi:BPMNShape id="{e}_di" bpmnElement="{e}"><dc:Bounds x="0" y="{y}" width="10" '
+                     'height="10"/></bpmndi:BPMNShape>' for e, y in heights.items())
+    di = ('<bpmndi:BPMNDiagram id="d1" xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" '
+          'xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"><bpmndi:BPMNPlane id="p1" bpmnElement="inline">'
+          f'{shapes}</bpmndi:BPMNPlane></bpmndi:BPMNDiagram>')
+    return diagram(body).replace(b"</bpmn:definitions>", di.encode() + b"</bpmn:definitions>")
+
+
+@pytest.mark.parametrize(("first", "expected"), [("True", "one"), ("False", "two")])
+def test_an_exclusive_gateways_flow_without_condition_is_taken_in_document_order(first, expected):
+    from app.engine.parser import DiagramFile, parse_diagrams
+    content = _with_shapes(_exclusive(first), {"one": 300, "two": 200, "three": 100})
+    bundle = parse_diagrams([DiagramFile("inline.bpmn", content)])
+    workflow, outcome = _run(bundle)
+    assert outcome.status == "completed", outcome.error
+    assert {"one", "two", "three"} & set(_ran(workflow)) == {expected}
+    (said,) = _said(bundle, "f2")
+    assert "exclusiveGateway which" in said and "condition True" in said and "document order" in said
+
+
+def test_an_inclusive_gateways_flow_without_condition_is_always_taken():
+    body = ('<bpmn:startEvent id="start"/><bpmn:inclusiveGateway id="which"/>' + _script("one") + _script("two")
+            + _flow("f0", "start", "which") + _flow("f1", "which", "one", "False") + _flow("f2", "which", "two"))
+    bundle = inline(body)
+    workflow, outcome = _run(bundle)
+    assert outcome.status == "completed", outcome.error
+    assert {"one", "two"} & set(_ran(workflow)) == {"two"}
+    (said,) = _said(bundle, "f2")
+    assert "inclusive gateway always takes it" in said
+
+
+def test_a_gateways_default_flow_and_a_single_flow_are_left_as_they_are():
+    body = ('<bpmn:startEvent id="start"/><bpmn:exclusiveGateway id="which" default="f2"/>'
+            '<bpmn:exclusiveGateway id="on"/>' + _script("one") + _script("two")
+            + _flow("f0", "start", "which") + _flow("f1", "which", "one", "False") + _flow("f2", "which", "on")
+            + _flow("f3", "on", "two"))
+    bundle = inline(body)
+    assert not [w for w in bundle.warnings if w.element_id in ("f1", "f2", "f3", "which", "on")]
+    workflow, outcome = _run(bundle)
+    assert {"one", "two"} & set(_ran(workflow)) == {"two"}
+
+
+def test_a_diagram_with_everything_drawn_is_not_changed():
+    body = ('<bpmn:startEvent id="start"/>' + _script("a") + '<bpmn:endEvent id="end"/>'
+            + _flow("f0", "start", "a") + _flow("f1", "a", "end"))
+    assert inline(body).warnings == []
+
+
+def test_every_change_is_a_warning_naming_an_element():
+    bundle = inline(_script("a") + _script("b") + _script("c") + _flow("f1", "a", "b") + _flow("f2", "a", "c"))
+    assert bundle.warnings and all(isinstance(w, DiagramProblem) and w.severity == "warning" and w.element_id
+                                   for w in bundle.warnings)
