@@ -40,6 +40,19 @@ def _put(payload: dict[str, Any], path: list[str], value: Any) -> None:
     payload[path[-1]] = value
 
 
+def _expected(workflow: Any, task: Any, definition: Any, name: str) -> Any:
+    """The value the catch event expects for property `name`, from the instance's data (SpiffArena's
+    process variable correlation); nothing when it has none or the expression cannot be evaluated."""
+    for prop in getattr(definition, "process_correlations", None) or []:
+        if prop.name != name:
+            continue
+        try:
+            return workflow.script_engine.environment.evaluate(prop.retrieval_expression, dict(task.data))
+        except Exception:  # noqa: BLE001 - the instance lacks what the expression reads: no value from it
+            return _NOTHING
+    return _NOTHING
+
+
 def _waiting_definitions(workflow: Any, name: str) -> list[tuple[Any, MessageEventDefinition]]:
     found = []
     for task in workflow.event_manager.tasks.values():
@@ -65,6 +78,8 @@ def sender_payload(workflow: Any, name: str) -> SenderPayload:
             path = expression.split(".")
             value = next((conversation[key][prop.name] for key in prop.correlation_keys
                           if prop.name in conversation.get(key, {})), _NOTHING)
+            if value is _NOTHING:
+                value = _expected(workflow, task, definition, prop.name)
             if value is _NOTHING:
                 value = _lookup(task.data, path)
             if value is _NOTHING:

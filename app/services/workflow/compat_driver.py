@@ -15,7 +15,6 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
 
 from sqlalchemy import select
 
@@ -177,15 +176,17 @@ class InstanceDriver:
     def _message(self, instance_id: int, name: str, key: str) -> bool:
         sender = _conversation_payload(instance_id, name)
         db.session.rollback()
-        payload: dict[str, Any] = sender.payload
+        if sender.missing:  # a message without its correlation values is refused by the catch event: not sent
+            self.row.reason = short(
+                f"message {name!r} not sent: its catch event reads {', '.join(sender.missing)} from the payload to "
+                "match it to its conversation, and neither the conversation so far nor the waiting instance "
+                "holds a value for it; only the sender of the message knows it")
+            return False
         try:
-            messages.deliver_message(name, key, payload)
+            messages.deliver_message(name, key, sender.payload)
         except ServiceError:
-            needs = (f" (its correlation reads {', '.join(sender.missing)} from the payload, and neither the "
-                     "conversation nor the waiting instance has a value a sender could give)") if sender.missing else (
-                " (with the correlation values of the conversation)" if payload else
-                " (a correlation the payload cannot meet?)")
-            self.row.reason = short(f"message {name!r} was not taken by the catch event waiting for it{needs}")
+            said = " with the correlation values of the conversation" if sender.payload else ""
+            self.row.reason = short(f"message {name!r} was not taken by the catch event waiting for it{said}")
             return False
         return True
 
