@@ -5,8 +5,8 @@ one, so a sequence flow without an id disappears and the cut graph ends early â€
 never happened. This module looks at the XML tree first and either repairs what has one safe
 meaning (a flow without an id gets a generated one; a message event without a message, joined to
 another by a message flow, is given the message that flow carries; a condition or timer written in
-JUEL, FEEL, bare ISO 8601 or cron becomes the Python expression it means, `translate`) or says what
-will not run:
+JUEL, FEEL, bare ISO 8601 or cron becomes the Python expression it means, `translate`; BPMN's implicit
+starts, ends and splits are drawn, `implicit_flow`) or says what will not run:
 
 - `prepare(root, filename, operators)` changes the tree in place and returns `(refusals, changes)`; a refusal
   stops the file, a change is a warning the analyst reads ("what the import layer changed").
@@ -15,8 +15,8 @@ will not run:
   conditions and timers in another language that `translate` refuses (those it translates were
   rewritten by `prepare`, each change a warning), scripts in a language other than Python (never
   run as Python), message events nothing can send or catch, a wait for a condition that nothing
-  would check, a process without any end event (its instance would end `completed` having reached
-  no end).
+  would check, a gateway without an outgoing flow (and, as a warning, a path that stops without an
+  end event where its (sub)process has end events elsewhere, `implicit_flow.dead_ends`).
 """
 from __future__ import annotations
 
