@@ -90,6 +90,15 @@ def _json_problem(value: Any, path: str = "") -> str | None:
     return f"{path or 'it'} is a {type(value).__name__}"
 
 
+class DataStoreFault(InstanceFault):
+    """A task cannot write its data store; `reason_code` and `reason_params` are its reason (`reasons`)."""
+
+    def __init__(self, message: str, element_id: str, code: str, **params: str) -> None:
+        super().__init__(message, element_id)
+        self.reason_code = code
+        self.reason_params = params
+
+
 class LoanflowDataStore(BpmnDataStoreSpecification):
     """A data store kept by the application: one JSON value under `key` (the store's name)."""
 
@@ -112,15 +121,17 @@ class LoanflowDataStore(BpmnDataStoreSpecification):
         """What the task's data holds under the store's id becomes the store's value."""
         element = my_task.task_spec.bpmn_id
         if self.bpmn_id not in my_task.data:
-            raise InstanceFault(
+            raise DataStoreFault(
                 f"{element} writes the data store {self.key!r} from its variable {self.bpmn_id!r}, which it did not "
-                f"set: set {self.bpmn_id} in the task, or remove the data output association", element)
+                f"set: set {self.bpmn_id} in the task, or remove the data output association", element,
+                "data_store_unset", store=repr(self.key), name=self.bpmn_id)
         value = my_task.data[self.bpmn_id]
         problem = _json_problem(value)
         if problem is not None:
-            raise InstanceFault(
+            raise DataStoreFault(
                 f"{element} writes the data store {self.key!r} a value that is not JSON ({problem}): a data store "
-                "holds text, numbers, true/false, null, lists and objects", element)
+                "holds text, numbers, true/false, null, lists and objects", element,
+                "data_store_not_json", store=repr(self.key), problem=problem)
         self._access(my_task).write(self.key, json.loads(json.dumps(value)))
         del my_task.data[self.bpmn_id]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowDataException
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
@@ -40,6 +41,14 @@ TEXTS = {
                    "the operator (or map it to one), then retry.",
     "called_process_missing": "The call activity at %(element)s calls the process %(called)s, which was not "
                               "deployed with this version: deploy it, then start the instance again.",
+    "data_object_unset": "%(element)s writes the data object %(name)s, but the task did not set %(name)s: set it in "
+                         "the task (a form field, a script or a service's answer), or remove the data output "
+                         "association, then retry.",
+    "data_store_unset": "%(element)s writes the data store %(store)s from its variable %(name)s, which the task did "
+                        "not set: set it in the task, or remove the data output association, then retry.",
+    "data_store_not_json": "%(element)s writes the data store %(store)s a value that is not JSON (%(problem)s): a "
+                           "data store holds text, numbers, true/false, null, lists and objects; correct the task, "
+                           "then retry.",
 }
 
 _NAME_ERROR = re.compile(r"name '([^']+)' is not defined")
@@ -80,6 +89,10 @@ def of_failure(exc: BaseException, element_id: str | None, task_spec: Any, workf
                message: str) -> dict[str, Any] | None:
     """The reason for a step's failure (`message` is its technical text), or None for an unknown kind."""
     element = element_id or "?"
+    if getattr(exc, "reason_code", None) in TEXTS:  # a fault that knows its reason (data stores)
+        return reason(exc.reason_code, element=element, **getattr(exc, "reason_params", {}))  # type: ignore[attr-defined]
+    if isinstance(exc, WorkflowDataException) and exc.data_output is not None and "could not be set" in str(exc):
+        return reason("data_object_unset", element=element, name=exc.data_output.bpmn_id)
     causes = _causes(exc)
     text = " ".join([message, *(str(c) for c in causes)])
     missing = _NAME_ERROR.search(text)

@@ -120,7 +120,17 @@ def test_a_task_that_writes_a_store_without_setting_its_variable_stops_with_a_re
     outcome = _run(bundle, stores)
     assert outcome.status == "error" and outcome.error["element_id"] == "t1"
     assert "did not set" in outcome.error["message"] and "'Ledger'" in outcome.error["message"]
+    assert outcome.error["reason"]["code"] == "data_store_unset"
+    assert outcome.error["reason"]["params"] == {"element": "t1", "store": "'Ledger'", "name": "ledger"}
     assert stores.values == {}
+
+
+def test_a_task_that_writes_a_data_object_without_setting_it_has_a_reason():
+    objects = '<bpmn:dataObject id="amount"/><bpmn:dataObjectReference id="amount_ref" dataObjectRef="amount"/>'
+    bundle = parse_diagrams([_file(objects + _chain(_writes("t1", "amount_ref", "other = 1")))])
+    outcome = _run(bundle, MemoryDataStores())
+    assert outcome.status == "error" and outcome.error["reason"]["code"] == "data_object_unset"
+    assert outcome.error["reason"]["text"].startswith("t1 writes the data object amount, but the task did not set")
 
 
 def test_a_value_that_is_not_json_is_not_written():
@@ -128,6 +138,7 @@ def test_a_value_that_is_not_json_is_not_written():
     stores = MemoryDataStores()
     outcome = _run(bundle, stores)
     assert outcome.status == "error" and "not JSON" in outcome.error["message"]
+    assert outcome.error["reason"]["code"] == "data_store_not_json"
     assert stores.values == {}
 
 

@@ -46,6 +46,15 @@ _TEXTS: dict[str, Callable[..., Any]] = {
     "called_process_missing": lambda **p: _l(
         "The call activity at %(element)s calls the process %(called)s, which was not deployed with this version: "
         "deploy it, then start the instance again.", **p),
+    "data_object_unset": lambda **p: _l(
+        "%(element)s writes the data object %(name)s, but the task did not set %(name)s: set it in the task (a form "
+        "field, a script or a service's answer), or remove the data output association, then retry.", **p),
+    "data_store_unset": lambda **p: _l(
+        "%(element)s writes the data store %(store)s from its variable %(name)s, which the task did not set: set it "
+        "in the task, or remove the data output association, then retry.", **p),
+    "data_store_not_json": lambda **p: _l(
+        "%(element)s writes the data store %(store)s a value that is not JSON (%(problem)s): a data store holds "
+        "text, numbers, true/false, null, lists and objects; correct the task, then retry.", **p),
 }
 CODES = frozenset(_TEXTS)
 
