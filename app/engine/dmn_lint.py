@@ -4,12 +4,15 @@ The reader compiles a rule's output entries when the table is parsed, but an inp
 input entry that does not compile fails only when a process reaches the table. This check compiles
 them in the sandbox the way the DMN engine evaluates them (an entry is compared with `==` when it is
 an expression, else written after the input: `>= 600`, `not in ("A", "E")`; `?` stands for the
-input; `-` or nothing matches anything), so a table that could never run is refused at deploy.
+input; `-` or nothing matches anything), so a table that could never run is refused at deploy. An
+input expression that calls a SpiffArena server function Loanflow does not have (`get_env()`) is
+refused naming it (`script_offers`).
 """
 from __future__ import annotations
 
 import re
 
+from app.engine import script_offers
 from app.engine.errors import DiagramProblem
 from app.engine.scripting import SandboxViolation, compile_expression
 from app.engine.xml import read_xml
@@ -53,6 +56,9 @@ def lint_decision_file(filename: str, content: bytes) -> list[DiagramProblem]:
                 if reason:
                     problems.append(DiagramProblem(filename, expression.get("id") or table.get("id"),
                                                    f"input expression {text!r} does not compile: {reason}"))
+                for said in script_offers.calls_not_provided(text, "eval") if text and not reason else ():
+                    problems.append(DiagramProblem(filename, expression.get("id") or table.get("id"),
+                                                   f"input expression {text!r} calls {said}"))
             for rule in table.iter(f"{ns}rule"):
                 for entry in rule.iter(f"{ns}inputEntry"):
                     text = (entry.findtext(f"{ns}text") or "").strip()

@@ -19,7 +19,7 @@ gives). What has one safe meaning here is offered:
 data's value wins, and is never overwritten or dropped by a script's run); after a run they leave
 the data as the other globals do.
 
-SpiffArena's server functions that Loanflow does not have (and `time.sleep`) are named in
+SpiffArena's server functions that Loanflow does not have (and `time.sleep`, `open`) are named in
 `NOT_PROVIDED` with what to do instead; `calls_not_provided` finds them in a script or expression for the strict check,
 so a diagram that calls one is refused at validate naming the function, instead of failing when
 an instance reaches it with "reads get_env, which this instance has no value for".
@@ -94,6 +94,9 @@ NOT_PROVIDED: dict[str, str] = {
     "add_permission": f"{_SERVER}: who may do what is Loanflow's access policy, not a script's data",
     "delete_process_instances_with_criteria": f"{_SERVER}: scripts act on their own instance's data only",
     "time.sleep": "is refused in Loanflow's scripts: a script that waits holds a worker; wait with a timer event",
+    "open": "is refused in Loanflow's scripts: a script never reads or writes files; attach documents to the "
+            "instance",
+    "sanitize_for_md": f"{_SERVER}: escape the text in the script itself (str.replace)",
 }
 
 

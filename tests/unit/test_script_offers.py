@@ -11,6 +11,7 @@ from xml.sax.saxutils import escape
 import pytest
 
 from app.engine import script_offers
+from app.engine.dmn_lint import lint_decision_file
 from app.engine.lint import lint_bundle
 from app.engine.parser import DiagramFile, parse_diagrams
 from app.engine.runner import ProcessEngine
@@ -112,6 +113,8 @@ def test_a_spiffarena_script_runs_to_its_end() -> None:
     ("url = get_url_for_task_with_bpmn_identifier('t', public=False)", "get_url_for_task_with_bpmn_identifier()"),
     ("time.sleep(0.1)\na = 1", "time.sleep(), which is refused in Loanflow's scripts: a script that waits holds a "
                                "worker; wait with a timer event"),
+    ("text = open('/etc/passwd').read()", "open(), which is refused in Loanflow's scripts: a script never reads or "
+                                          "writes files"),
 ])
 def test_a_spiffarena_server_function_is_refused_at_the_strict_check(script: str, said: str) -> None:
     problems = lint_bundle(parse_diagrams([DiagramFile("s.bpmn", script_process(script))]), (), ())
@@ -130,3 +133,24 @@ def test_each_function_is_named_once_in_the_order_called() -> None:
     found = script_offers.calls_not_provided("a = get_env()\nb = get_secret('x')\nc = get_env()", "exec")
     assert [f.split("(")[0] for f in found] == ["get_env", "get_secret"]
     assert script_offers.calls_not_provided("x.get_env()", "eval") == []  # a method of the data's, not the function
+
+
+def test_a_decision_input_that_calls_a_spiffarena_function_is_refused_naming_it() -> None:
+    def table(expression: str) -> bytes:
+        return f"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="d" name="d" namespace="http://t">
+  <decision id="timeout" name="Timeout">
+    <decisionTable id="table">
+      <input id="env"><inputExpression id="env_expr" typeRef="string"><text>{expression}</text></inputExpression></input>
+      <output id="seconds" name="seconds" typeRef="integer"/>
+      <rule id="staging"><inputEntry id="is_staging"><text>"staging"</text></inputEntry>
+        <outputEntry id="sixty"><text>60</text></outputEntry></rule>
+    </decisionTable>
+  </decision>
+</definitions>""".encode()
+
+    problems = lint_decision_file("hot.dmn", table("get_env()"))
+    assert [p.element_id for p in problems] == ["env_expr"]
+    assert problems[0].reason.startswith("input expression 'get_env()' calls get_env(), which is a SpiffArena server "
+                                         "function Loanflow does not provide")
+    assert lint_decision_file("hot.dmn", table("environment")) == []
