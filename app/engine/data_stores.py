@@ -149,6 +149,15 @@ class _EveryNameIsAStore(dict):
 STORE_CLASSES: dict[str, type] = _EveryNameIsAStore()
 
 
+def keys(specs) -> list[str]:  # noqa: ANN001 - process specs
+    """The keys of the data stores the tasks of `specs` read or write, sorted."""
+    found = {each.key for spec in specs for task_spec in spec.task_specs.values()
+             for each in [*getattr(task_spec, "data_input_associations", []),
+                          *getattr(task_spec, "data_output_associations", [])]
+             if isinstance(each, LoanflowDataStore)}
+    return sorted(found)
+
+
 def register(parser) -> None:  # noqa: ANN001 - a SpiffWorkflow BpmnParser
     """Make `parser` read every data store as a Loanflow data store."""
     parser.DATA_STORE_CLASSES = STORE_CLASSES

@@ -42,7 +42,7 @@ def _counter(wait: str = "") -> DiagramFile:
 </bpmn:definitions>""".encode())
 
 
-def _value(app):  # noqa: ANN001, ANN202
+def _value(app):
     with app.app_context():
         row = db.session.get(DataStoreValue, "Counter")
         found = (row.value, row.version, row.updated_by_instance_id) if row is not None else None
@@ -100,7 +100,7 @@ def test_two_instances_adding_to_the_store_at_once_lose_no_write(app, admin_toke
     barrier = threading.Barrier(2, timeout=10)
     original = data_stores.StepStores._load
 
-    def overlapping(self, key):  # noqa: ANN001, ANN202 - both steps read before either writes
+    def overlapping(self, key):  # both steps read before either writes
         if locking:
             barrier.wait()
             return original(self, key)
@@ -139,3 +139,19 @@ def test_two_instances_adding_to_the_store_at_once_lose_no_write(app, admin_toke
         db.session.remove()
     assert statuses == ["completed", "completed"]
     assert _value(app)[0] == 2
+
+
+def test_the_instance_page_shows_the_stores_its_diagram_names_to_the_platforms_staff(app, client, admin_token):
+    from app.services.identity import directory as identity
+    from tests.integration.test_identity import set_password, sign_in
+
+    with app.app_context():
+        deploy_and_commit([_counter()])
+        instance_id = instances.start_instance("counter_process", principal_for("admin"))
+        identity.create_user("ana", "PLATFORM", ["analyst"])
+        db.session.remove()
+    set_password(app, "ana")
+    sign_in(client, "ana")
+    page = client.get(f"/instances/{instance_id}", headers={"Accept-Language": "zh"}).text
+    assert "数据存储" in page
+    assert '<dl class="changes" id="instance-stores"><dt translate="no">Counter</dt><dd translate="no">1</dd></dl>' in page

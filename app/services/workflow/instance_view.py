@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.engine.data_stores import keys as data_store_keys
 from app.engine.element_runs import element_runs
 from app.extensions import db
 from app.models import (
@@ -38,9 +39,10 @@ from app.services.errors import NotFound
 from app.services.identity import policy
 from app.services.identity.access import instance_visible
 from app.services.identity.directory import Principal
-from app.services.workflow import diagram_elements, history_chain, incident_reasons, labels
+from app.services.workflow import data_stores, diagram_elements, history_chain, incident_reasons, labels
 from app.services.workflow.diagram_elements import Element, Named
 from app.services.workflow.party_scope import scope_of
+from app.services.workflow.runtime import runtime
 
 NOT_FOUND = _l("There is no such process instance, or it is not one you may see.")
 # What a party reads of the history: the deal's milestones and its tasks (its scope filters them).
@@ -136,6 +138,7 @@ class InstanceView:
     may_repair: bool
     chain: history_chain.Verdict | None
     data: list[Change] | None  # the instance's data now, key by key (staff only)
+    stores: list[Change] | None = None  # the data stores its diagram names, their values now (staff only)
 
 
 def _name(known: dict[str, Element], element_id: str | None, language: str) -> Named | None:
@@ -265,7 +268,17 @@ def view(principal: Principal, instance_id: int, language: str) -> InstanceView:
                      i.message if internals else None, i.attempts, i.created_at, i.resolved_at,
                      incident_reasons.reason_text(i.details) if internals else None) for i in incidents],
         may_repair(principal), history_chain.verdict_of(instance.id) if internals else None,
-        [Change(str(k), _short(v)) for k, v in sorted((instance.data or {}).items())] if internals else None)
+        [Change(str(k), _short(v)) for k, v in sorted((instance.data or {}).items())] if internals else None,
+        _stores(instance.process_version_id, instance.pins or {}) if internals else None)
+
+
+def _stores(version_id: int, pins: dict[str, int]) -> list[Change]:
+    """The data stores the instance's diagram (and the processes it calls) read or write, with their values
+    now: shared by every instance that names them, so only the platform's staff read them here."""
+    spec, subprocess_specs = runtime().specs.workflow_specs(version_id, pins)
+    names = data_store_keys([spec, *subprocess_specs.values()])
+    found = data_stores.values(names)
+    return [Change(name, _short(found.get(name))) for name in names]
 
 
 def may_see(principal: Principal, instance_id: int) -> bool:
