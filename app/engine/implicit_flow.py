@@ -17,7 +17,9 @@ reads it, each change a warning naming the element and the BPMN meaning kept:
 - a gateway's non-default flow without a condition: an inclusive gateway always takes it; Camunda 7
   and Activiti take it from an exclusive gateway when it is reached in document order. It gets the
   condition `True`, and the exclusive gateway evaluates its flows in document order
-  (`keep_document_order`, after SpiffWorkflow has sorted them by the diagram's y coordinates).
+  (`install`, after SpiffWorkflow has sorted them by the diagram's y coordinates). The gateways the
+  import draws only split (`SplitOnly`, `InclusiveSplitOnly`): SpiffWorkflow's gateways also join, and
+  would make one token of the two an uncontrolled merge sends on.
 
 `dead_ends` is the strict check's warning for a path that stops without an end event in a (sub)process
 that has end events elsewhere, and its error for a gateway without an outgoing flow there (SpiffWorkflow
@@ -26,15 +28,20 @@ would stop the instance at it).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.bpmn_task_spec import BpmnTaskSpec
+from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway
+from SpiffWorkflow.util.task import TaskState
 
-from app.engine.errors import DiagramProblem
+from app.engine.errors import DiagramProblem, InstanceFault
 from app.engine.xml import BPMN_NS
 
 _B = f"{{{BPMN_NS}}}"
 IMPORT_NS = "urn:loanflow:import"
 _DOCUMENT_ORDER = f"{{{IMPORT_NS}}}conditionOrder"
+_SPLIT = f"{{{IMPORT_NS}}}split"  # a gateway the import drew to split the flow, never to join it
 
 _ACTIVITIES = frozenset({
     "task", "userTask", "serviceTask", "scriptTask", "businessRuleTask", "sendTask", "receiveTask", "manualTask",
@@ -167,6 +174,7 @@ def _implicit_start(scope: etree._Element, filename: str, taken: set[str]) -> li
         added = f"the start event {start.get('id')} before it"
     else:
         split = _new(scope, "parallelGateway", id=_unique(f"ImplicitStartSplit_{scope_id}", taken))
+        split.set(_SPLIT, "only")
         _connect(scope, start.get("id"), split.get("id"), taken)
         for node_id in ids:
             _connect(scope, split.get("id"), node_id, taken)
@@ -239,6 +247,7 @@ def _uncontrolled_splits(scope: etree._Element, filename: str, taken: set[str]) 
             if default:
                 split.set("default", default)
                 del node.attrib["default"]
+        split.set(_SPLIT, "only")
         for flow in outgoing:
             flow.set("sourceRef", split.get("id"))
         _connect(scope, node_id, split.get("id"), taken)
@@ -277,9 +286,53 @@ def _gateway_flows(scope: etree._Element, filename: str) -> list[DiagramProblem]
     return changes
 
 
-def keep_document_order(spec, node: etree._Element) -> None:  # noqa: ANN001 - a BpmnProcessSpec
-    """Exclusive gateways the import gave a `True` condition evaluate their flows in document order, as
-    Camunda does; SpiffWorkflow sorts them by the y coordinate of their targets on the canvas."""
+class SplitOnly(ParallelGateway):
+    """The parallel split the import draws: every token that reaches it goes on along each flow.
+    SpiffWorkflow's parallel gateway also joins, and would make one token of two that an uncontrolled
+    merge sent on (dropping what the first had started)."""
+
+    def _update_hook(self, my_task: Any) -> bool:
+        return BpmnTaskSpec._update_hook(self, my_task)  # ready at once, with its own token's data
+
+    def _run_hook(self, my_task: Any) -> bool:
+        return True
+
+
+class InclusiveSplitOnly(InclusiveGateway):
+    """The inclusive split the import draws after an activity with conditional flows: each token goes on
+    along every flow whose condition holds (the default when none does), without SpiffWorkflow's join."""
+
+    def _update_hook(self, my_task: Any) -> bool:
+        return BpmnTaskSpec._update_hook(self, my_task)
+
+    def _run_hook(self, my_task: Any) -> bool:
+        matches, defaults = self._get_matching_outputs(my_task)
+        if not matches + defaults:
+            source = my_task.parent
+            while source is not None and not getattr(source.task_spec, "bpmn_id", None):
+                source = source.parent
+            element = source.task_spec.bpmn_id if source is not None else self.bpmn_id
+            raise InstanceFault(f"none of the conditions on the flows leaving {element} holds, and it has no "
+                                "default flow: the instance cannot go on from there (as in Camunda 7); give it a "
+                                "default flow or a condition that holds", element)
+        my_task._sync_children(matches or defaults, TaskState.FUTURE)
+        for child in my_task.children:
+            child.task_spec._predict(child, mask=TaskState.FUTURE | TaskState.PREDICTED_MASK)
+        return True
+
+
+SPLITS: dict[type, type] = {ParallelGateway: SplitOnly, InclusiveGateway: InclusiveSplitOnly}
+
+
+def install(spec: Any, node: etree._Element) -> None:
+    """After SpiffWorkflow has parsed `node` into `spec`: the gateways the import drew only split (`SPLITS`),
+    and exclusive gateways it gave a `True` condition evaluate their flows in document order, as Camunda
+    does (SpiffWorkflow sorts them by the y coordinate of their targets on the canvas)."""
+    for gateway in node.iter(f"{_B}parallelGateway", f"{_B}inclusiveGateway"):
+        task_spec = spec.task_specs.get(gateway.get("id"))
+        if gateway.get(_SPLIT) == "only" and task_spec is not None:
+            plain = next(p for p in SPLITS if isinstance(task_spec, p))
+            task_spec.__class__ = SPLITS[plain]
     for gateway in node.iter(f"{_B}exclusiveGateway"):
         task_spec = spec.task_specs.get(gateway.get("id"))
         if gateway.get(_DOCUMENT_ORDER) != "document" or task_spec is None:

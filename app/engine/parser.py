@@ -262,7 +262,7 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
             for each in (spec, *embedded.values()):
                 install_clock(each)
                 install_fan_out_limits(each)
-                implicit_flow.keep_document_order(each, parser.process_parsers[each.name].node)
+                implicit_flow.install(each, parser.process_parsers[each.name].node)
             calls, decisions, forms, operators = _describe([spec, *embedded.values()])
             name = parser.process_parsers[pid].get_name()
             node = parser.process_parsers[pid].node

@@ -25,7 +25,7 @@ from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG as SPIFF_CONFIG
 from SpiffWorkflow.task import Task, TaskState
 from SpiffWorkflow.util.deep_merge import DeepMerge
 
-from app.engine import data_stores
+from app.engine import data_stores, implicit_flow
 from app.engine.fanout import BOUNDED, install_fan_out_limits
 from app.engine.timers import CLOCKED
 
@@ -236,6 +236,8 @@ class StateSerializer:
             config[clocked] = config[plain]
         for plain, bounded in BOUNDED.items():  # parallel splits with their limit
             config[bounded] = config[plain]
+        for plain, split in implicit_flow.SPLITS.items():  # the splits the import draws, which never join
+            config[split] = config[plain]
         data_stores.register_serializer(config)  # data stores a spec's tasks read and write
         registry = BpmnWorkflowSerializer.configure(config)
         registry.register(Decimal, lambda d: {"value": str(d)}, lambda d: Decimal(d["value"]))

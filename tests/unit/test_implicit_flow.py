@@ -215,7 +215,46 @@ def test_a_single_conditional_flow_out_of_an_activity_is_taken_only_when_its_con
     assert ("next" in _ran(workflow)) is ran
     assert outcome.status == ("completed" if ran else "error")
     if not ran:
-        assert outcome.error["element_id"] == "ImplicitSplit_a"
+        assert outcome.error["element_id"] == "a"
+        assert "none of the conditions on the flows leaving a holds" in str(outcome.error)
+
+
+def _merge_then_split(conditions: tuple[str | None, str | None]) -> str:
+    """a splits to b and c, which both reach n (an uncontrolled merge: n runs twice); n splits to x and y."""
+    return ('<bpmn:startEvent id="start"/>' + _script("a") + _script("b") + _script("c") + _script("n")
+            + _script("x", "xs = xs + 1") + _script("y", "ys = ys + 1") + '<bpmn:endEvent id="end"/>'
+            + _flow("f0", "start", "a") + _flow("f1", "a", "b") + _flow("f2", "a", "c") + _flow("f3", "b", "n")
+            + _flow("f4", "c", "n") + _flow("f5", "n", "x", conditions[0]) + _flow("f6", "n", "y", conditions[1])
+            + _flow("f7", "x", "end") + _flow("f8", "y", "end"))
+
+
+@pytest.mark.parametrize("conditions", [(None, None), ("True", "xs &gt;= 0")], ids=["parallel", "inclusive"])
+def test_each_token_of_an_uncontrolled_merge_goes_on_along_every_flow_of_the_split_after_it(conditions):
+    """SpiffWorkflow's gateways also join: its own parallel or inclusive gateway there made one token of
+    the two, and x and y ran once each."""
+    workflow, outcome = _run(inline(_merge_then_split(conditions)), {"xs": 0, "ys": 0})
+    assert outcome.status == "completed", outcome.error
+    ran = _ran(workflow)
+    assert (ran.count("n"), ran.count("x"), ran.count("y")) == (2, 2, 2)
+    assert outcome.end_events == ["end"] * 4
+
+
+def test_the_drawn_splits_survive_the_stored_spec_and_a_restored_state():
+    from app.engine.implicit_flow import SplitOnly
+    from app.engine.serializer import StateSerializer
+    process = inline(_merge_then_split((None, None)).replace(_script("b"), '<bpmn:userTask id="b"/>')).processes[
+        "inline"]
+    serializer = StateSerializer()
+    spec, embedded = serializer.load_spec(serializer.dump_spec(process.spec, process.embedded))
+    assert type(spec.task_specs["ImplicitSplit_n"]) is SplitOnly
+    engine = ProcessEngine()
+    waiting = engine.advance(engine.new_workflow(spec, embedded, {"xs": 0, "ys": 0}))
+    (task,) = waiting.ready
+    restored = engine.restore(waiting.state, spec, embedded)
+    done = engine.complete_user_task(restored, task.engine_task_id, {})
+    assert done.status == "completed", done.error
+    ran = _ran(restored)
+    assert (ran.count("x"), ran.count("y")) == (2, 2)
 
 
 # -- gateways' flows without a condition ----------------------------------------------------------
