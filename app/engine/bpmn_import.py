@@ -25,7 +25,14 @@ from functools import partial
 
 from lxml import etree
 
-from app.engine import camunda_services, camunda_user_tasks, data_stores, implicit_flow, translate
+from app.engine import (
+    camunda_multi_instance,
+    camunda_services,
+    camunda_user_tasks,
+    data_stores,
+    implicit_flow,
+    translate,
+)
 from app.engine.errors import DiagramProblem
 from app.engine.timer_import import timers_without_time
 from app.engine.xml import BPMN_NS
@@ -75,6 +82,7 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
     changes += _translate_expressions(root, filename)
     changes += implicit_flow.prepare(root, filename, taken)  # BPMN's implicit starts, ends and splits
     changes += camunda_services.rewrite(root, filename, operators)  # service implementations, inputOutput
+    changes += camunda_multi_instance.prepare(root, filename)  # after inputOutput: each instance drops its item last
     changes += camunda_user_tasks.prepare(root, filename)  # assignment and forms
     return refusals, changes
 
@@ -150,6 +158,7 @@ def _name_messages_by_their_flows(root: etree._Element, filename: str, taken: se
 def process_problems(process: etree._Element, filename: str) -> list[DiagramProblem]:
     """Errors about one process (its embedded subprocesses included) for the strict check."""
     problems: list[DiagramProblem] = camunda_services.problems(process, filename)
+    problems += camunda_multi_instance.problems(process, filename)
     for task in process.iter(f"{_B}scriptTask"):
         language = (task.get("scriptFormat") or "").strip()
         if language and language.lower() not in PYTHON_SCRIPT_FORMATS:

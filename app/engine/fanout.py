@@ -16,7 +16,7 @@ So:
 """
 from __future__ import annotations
 
-from collections.abc import Sized
+from collections.abc import Iterable, Sized
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway
@@ -53,7 +53,13 @@ class BoundedInclusiveGateway(InclusiveGateway):
 class BoundedParallelMultiInstance(ParallelMultiInstanceTask):
     def create_children(self, my_task):  # noqa: ANN001, ANN201
         if self.data_input is not None:
-            items = self.data_input.get(my_task) if self.data_input.exists(my_task) else None
+            # what the sequential multi-instance says; the parallel one iterated None or a number
+            # and failed with a bare TypeError naming no element
+            if not self.data_input.exists(my_task) or self.data_input.get(my_task) is None:
+                self.raise_data_exception("Missing data input for multiinstance task", my_task)
+            if not isinstance(self.data_input.get(my_task), Iterable):
+                self.raise_data_exception("Multiinstance data input must be iterable", my_task)
+            items = self.data_input.get(my_task)
             count = len(items) if isinstance(items, Sized) else None
         else:
             count = my_task.workflow.script_engine.evaluate(my_task, self.cardinality)

@@ -14,6 +14,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.exceptions import WorkflowDataException
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 
 # code -> English text, with %(name)s parameters; every code has its Chinese in the service layer
@@ -41,6 +42,13 @@ TEXTS = {
                    "the operator (or map it to one), then retry.",
     "called_process_missing": "The call activity at %(element)s calls the process %(called)s, which was not "
                               "deployed with this version: deploy it, then start the instance again.",
+    "multi_instance_input_missing": "%(element)s runs once for each item of %(name)s, which this instance has no "
+                                    "value for: set it (a list or a map) earlier in the process, then retry.",
+    "multi_instance_input_not_iterable": "%(element)s runs once for each item of %(name)s, which holds no list or "
+                                         "map: set it to one earlier in the process, then retry.",
+    "multi_instance_output_missing": "An instance of %(element)s ended without setting %(item)s, which is collected "
+                                     "into %(output)s: set %(item)s in each instance (a form field, a script or a "
+                                     "service's answer), then retry.",
     "data_object_unset": "%(element)s writes the data object %(name)s, but the task did not set %(name)s: set it in "
                          "the task (a form field, a script or a service's answer), or remove the data output "
                          "association, then retry.",
@@ -85,6 +93,34 @@ def _decision_setting(workflow: Any, name: str) -> str | None:
     return None
 
 
+_MULTI_INSTANCE = {  # what SpiffWorkflow's multi-instance says -> the code
+    "Missing data input for multiinstance task": "multi_instance_input_missing",
+    "Multiinstance data input must be iterable": "multi_instance_input_not_iterable",
+    "Expected an output item": "multi_instance_output_missing",
+}
+
+
+def _multi_instance(exc: BaseException, element: str) -> dict[str, Any] | None:
+    """A multi-instance's data fault (its collection missing or no collection, an instance's output
+    item not set), naming the variables; None for another fault."""
+    text = str(exc.args[0]) if exc.args else ""
+    code = next((c for prefix, c in _MULTI_INSTANCE.items() if text.startswith(prefix)), None)
+    task = getattr(exc, "task", None)
+    if code is None or task is None:
+        return None
+    spec = task.task_spec
+    if not isinstance(spec, MultiInstanceTask) and task.parent is not None:
+        spec = task.parent.task_spec  # the fault of one instance: the multi-instance is its parent
+    if not isinstance(spec, MultiInstanceTask):
+        return None
+    if code == "multi_instance_output_missing":
+        return reason(code, element=spec.bpmn_id, item=getattr(spec.output_item, "bpmn_id", "?"),
+                      output=getattr(spec.data_output, "bpmn_id", "?"))
+    if code == "multi_instance_input_not_iterable" and task.data.get(getattr(spec.data_input, "bpmn_id", "")) is None:
+        code = "multi_instance_input_missing"  # None is no value, not a value of the wrong kind
+    return reason(code, element=spec.bpmn_id or element, name=getattr(spec.data_input, "bpmn_id", "?"))
+
+
 def of_failure(exc: BaseException, element_id: str | None, task_spec: Any, workflow: Any,
                message: str) -> dict[str, Any] | None:
     """The reason for a step's failure (`message` is its technical text), or None for an unknown kind."""
@@ -114,6 +150,8 @@ def of_failure(exc: BaseException, element_id: str | None, task_spec: Any, workf
         if isinstance(task_spec, ScriptTask):
             return reason("missing_variable", element=element, name=name)
         return reason("missing_value", element=element, name=name)
+    if said := _multi_instance(exc, element):
+        return said
     error = next((f"{type(c).__name__}: {c}" for c in causes[1:] if not hasattr(c, "task_trace")), None)
     if expression:
         return reason("condition_failed", element=element, expression=expression.group(1).strip(),

@@ -77,7 +77,7 @@ def test_the_repair_and_instance_pages_say_what_failed_by_the_elements_name(app,
 def test_every_reason_the_engine_gives_has_its_text_in_both_languages(app):
     assert incident_reasons.CODES == set(reasons.TEXTS)
     params = {p: f"<{p}>" for p in ("element", "name", "decision", "expression", "error", "line", "operator",
-                                    "attempts", "called", "message", "store", "problem")}
+                                    "attempts", "called", "message", "store", "problem", "item", "output")}
     for code in sorted(reasons.TEXTS):
         stored = reasons.reason(code, **params)
         with app.test_request_context(headers=EN):

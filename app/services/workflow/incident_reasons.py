@@ -46,6 +46,15 @@ _TEXTS: dict[str, Callable[..., Any]] = {
     "called_process_missing": lambda **p: _l(
         "The call activity at %(element)s calls the process %(called)s, which was not deployed with this version: "
         "deploy it, then start the instance again.", **p),
+    "multi_instance_input_missing": lambda **p: _l(
+        "%(element)s runs once for each item of %(name)s, which this instance has no value for: set it (a list or "
+        "a map) earlier in the process, then retry.", **p),
+    "multi_instance_input_not_iterable": lambda **p: _l(
+        "%(element)s runs once for each item of %(name)s, which holds no list or map: set it to one earlier in the "
+        "process, then retry.", **p),
+    "multi_instance_output_missing": lambda **p: _l(
+        "An instance of %(element)s ended without setting %(item)s, which is collected into %(output)s: set "
+        "%(item)s in each instance (a form field, a script or a service's answer), then retry.", **p),
     "data_object_unset": lambda **p: _l(
         "%(element)s writes the data object %(name)s, but the task did not set %(name)s: set it in the task (a form "
         "field, a script or a service's answer), or remove the data output association, then retry.", **p),

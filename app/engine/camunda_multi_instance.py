@@ -1,0 +1,231 @@
+"""Multi-instance markers drawn for Camunda, in the form SpiffWorkflow runs, for the import layer.
+
+BPMN says over what a multi-instance activity runs with `loopDataInputRef` and `inputDataItem`;
+Camunda 7 says it with attributes on the marker, `camunda:collection` (a variable, or `${variable}`)
+and `camunda:elementVariable`, and Camunda 8 with `zeebe:loopCharacteristics` (`inputCollection`,
+`inputElement`, `outputCollection`, `outputElement`, FEEL after `=`). SpiffWorkflow reads only BPMN's
+form and refuses the others ("A multiinstance task must specify a cardinality or a loop input data
+reference"). `prepare(root, filename)` rewrites each marker and says so in a warning:
+
+- the collection becomes `loopDataInputRef`, the element variable `inputDataItem` (Camunda's output
+  collection and element, `loopDataOutputRef` and `outputDataItem`); one that is not a variable's
+  name (`${order.items}`) is refused: Loanflow runs a multi-instance over a variable;
+- Camunda keeps the element variable local to each instance: here each instance drops it as it ends
+  (a post-script on the instance), so it does not leak into the process's data, where the next
+  instance of a sequential loop would find it taken; the task's own pre- and post-scripts (its
+  `camunda:inputOutput`) run on each instance, as Camunda runs input/output mappings per instance;
+- `loopCardinality` and `completionCondition` written in JUEL or FEEL become Python; a completion
+  condition that reads Camunda's counters (`nrOfInstances`, `nrOfCompletedInstances`,
+  `nrOfActiveInstances`, `loopCounter`), which Loanflow does not keep, is refused;
+- a marker that says neither how many instances nor over what collection is refused naming the
+  element (its marker is taken off so the file parses and the strict check can say so).
+
+`problems(process, filename)` gives the strict check's errors for what was refused.
+"""
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from app.engine import translate
+from app.engine.errors import DiagramProblem
+from app.engine.juel import ExpressionRefused
+from app.engine.service_implementations import camunda_attribute
+from app.engine.xml import BPMN_NS
+
+ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+_B, _Z, _S = f"{{{BPMN_NS}}}", f"{{{ZEEBE_NS}}}", f"{{{SPIFF_NS}}}"
+_REFUSED = "{http://camunda.org/schema/1.0/bpmn}multiInstanceRefused"  # on the element: the reason
+_CAMUNDA_ATTRIBUTES = ("collection", "elementVariable")
+CAMUNDA_COUNTERS = ("nrOfInstances", "nrOfCompletedInstances", "nrOfActiveInstances", "loopCounter")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class _Refused(Exception):
+    pass
+
+
+def _line(node: etree._Element) -> int | None:
+    return node.sourceline if isinstance(node.sourceline, int) else None
+
+
+def _variable(text: str, what: str) -> str:
+    """The variable a collection or element names: `name`, `${name}` or FEEL's `=name`."""
+    source = text.strip()
+    python = source
+    try:
+        if source.startswith(("${", "#{", "=")):
+            done = translate.condition(source)
+            python = done.python if done is not None else source
+    except ExpressionRefused as exc:
+        raise _Refused(f"the {what} {source!r} cannot be read: {exc.reason}") from None
+    if not _NAME.fullmatch(python):
+        raise _Refused(f"the {what} {source!r} is an expression, not a variable: Loanflow runs a multi-instance "
+                       "over a variable; set one to the collection before the task and name it here")
+    return python
+
+
+def _child(marker: etree._Element, tag: str, text: str) -> None:
+    node = etree.SubElement(marker, f"{_B}{tag}")
+    node.text = text
+
+
+def _item(marker: etree._Element, tag: str, name: str) -> None:
+    etree.SubElement(marker, f"{_B}{tag}", id=name, name=name)
+
+
+def _expression(marker: etree._Element, tag: str) -> str | None:
+    """The marker's loopCardinality or completionCondition translated in place; what changed."""
+    node = marker.find(f"{_B}{tag}")
+    if node is None or not (node.text or "").strip():
+        return None
+    before = (node.text or "").strip()
+    try:
+        done = translate.condition(before, node.get("language"))
+    except ExpressionRefused as exc:
+        raise _Refused(f"the {tag} {before!r} cannot run: {exc.reason}") from None
+    python = done.python if done is not None else before
+    if tag == "completionCondition":
+        counters = [name for name in CAMUNDA_COUNTERS if re.search(rf"\b{name}\b", python)]
+        if counters:
+            raise _Refused(f"the completionCondition {before!r} reads {', '.join(counters)}, which Camunda counts "
+                           "and Loanflow does not: write the condition on the data the instances set")
+    if done is None:
+        return None
+    node.text = python
+    node.attrib.pop("language", None)
+    return f"the {tag} {before!r} is {done.language}: {python!r}"
+
+
+def _forms(marker: etree._Element) -> tuple[str | None, str | None, str | None, str | None, str]:
+    """(input collection, input element, output collection, output element, who wrote them)."""
+    zeebe = marker.find(f"{_B}extensionElements/{_Z}loopCharacteristics")
+    if zeebe is not None:
+        return (zeebe.get("inputCollection"), zeebe.get("inputElement"), zeebe.get("outputCollection"),
+                zeebe.get("outputElement"), "zeebe:loopCharacteristics")
+    return (camunda_attribute(marker, "collection"), camunda_attribute(marker, "elementVariable"), None, None,
+            "camunda:collection")
+
+
+def _drop_element_variable(element: etree._Element, marker: etree._Element, name: str) -> None:
+    """Each instance drops its element variable as it ends (Camunda keeps it local to the instance)."""
+    drop = f"try:\n    del {name}\nexcept NameError:\n    pass"
+    marker.set(f"{_S}scriptsOnInstances", "true")
+    script = element.find(f"{_B}script") if etree.QName(element).localname == "scriptTask" else None
+    if script is not None:  # SpiffWorkflow runs no post-script on a script task: its script drops it
+        script.text = f"{script.text or ''}\n{drop}"
+        return
+    ext = element.find(f"{_B}extensionElements")
+    if ext is None:
+        ext = etree.Element(f"{_B}extensionElements")
+        element.insert(0, ext)
+        for doc in element.findall(f"{_B}documentation"):
+            element.remove(doc)
+            element.insert(0, doc)
+    post = ext.find(f"{_S}postScript")
+    if post is None:
+        post = etree.SubElement(ext, f"{_S}postScript")
+    post.text = f"{post.text.strip()}\n{drop}" if (post.text or "").strip() else drop
+
+
+def _keep_item_local(element: etree._Element, marker: etree._Element, translated: bool) -> list[str]:
+    """The input data item dropped as each instance ends, where nothing collects the instances' output
+    (else SpiffWorkflow merges each instance's data into the process's, the item with it). A marker
+    drawn for SpiffWorkflow whose task runs its own pre- or post-script once, on the whole loop, is
+    left as it is: running them on each instance would change what they mean."""
+    item = marker.find(f"{_B}inputDataItem")
+    # SpiffWorkflow's variable is the item's id (its name is a label)
+    if item is None or marker.find(f"{_B}outputDataItem") is not None or not _NAME.fullmatch(item.get("id") or ""):
+        return []
+    on_instances = marker.get(f"{_S}scriptsOnInstances") == "true"
+    own = element.find(f"{_B}extensionElements/{_S}preScript") is not None or element.find(
+        f"{_B}extensionElements/{_S}postScript") is not None
+    if not translated and own and not on_instances:
+        return []
+    name = item.get("id") or ""
+    _drop_element_variable(element, marker, name)
+    return [f"each instance drops its item {name} as it ends (local to the instance, as in BPMN and Camunda: "
+            "left in the process's data, the next instance of a sequential loop would find it taken)"]
+
+
+def _rewrite(element: etree._Element, marker: etree._Element) -> list[str]:
+    said: list[str] = []
+    collection, item, output, output_item, who = _forms(marker)
+    for tag in ("loopCardinality", "completionCondition"):
+        change = _expression(marker, tag)
+        if change:
+            said.append(change)
+    has_input = marker.find(f"{_B}loopDataInputRef") is not None
+    has_cardinality = marker.find(f"{_B}loopCardinality") is not None
+    if collection is not None and has_cardinality:
+        raise _Refused(f"the marker gives both a loop cardinality and a collection ({who} {collection!r}): Camunda "
+                       "then counts the instances by the cardinality and takes each one's item from the collection "
+                       "by its index, which Loanflow does not do; keep one of them")
+    if collection is not None and has_input:
+        raise _Refused(f"the marker gives both a loopDataInputRef and a collection ({who} {collection!r}): keep one")
+    if collection is not None:
+        variable = _variable(collection, "collection")
+        _child(marker, "loopDataInputRef", variable)
+        change = f"{who} {collection!r} -> one instance per item of {variable} (loopDataInputRef)"
+        if item and marker.find(f"{_B}inputDataItem") is None:
+            name = _variable(item, "element variable")
+            _item(marker, "inputDataItem", name)
+            change += f", each holding its item as {name} (inputDataItem)"
+        said.append(change)
+        has_input = True
+    if output and output_item and marker.find(f"{_B}loopDataOutputRef") is None:
+        collected, name = _variable(output, "output collection"), _variable(output_item, "output element")
+        _child(marker, "loopDataOutputRef", collected)
+        _item(marker, "outputDataItem", name)
+        said.append(f"{who} output {output!r} -> each instance's {name} collected into {collected} "
+                    "(loopDataOutputRef, outputDataItem)")
+    if not has_input and not has_cardinality:
+        raise _Refused("the multi-instance marker says neither how many instances to run nor over which "
+                       "collection: give it a loop cardinality, or a collection and an element variable")
+    for name in _CAMUNDA_ATTRIBUTES:
+        for namespace in ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn"):
+            marker.attrib.pop(f"{{{namespace}}}{name}", None)
+    zeebe = marker.find(f"{_B}extensionElements")
+    if zeebe is not None and zeebe.find(f"{_Z}loopCharacteristics") is not None:
+        marker.remove(zeebe)
+    said += _keep_item_local(element, marker, translated=collection is not None or output is not None)
+    # BPMN's order inside the marker: loopCardinality, loopDataInputRef, loopDataOutputRef,
+    # inputDataItem, outputDataItem, complexBehaviorDefinition, completionCondition
+    order = ("loopCardinality", "loopDataInputRef", "loopDataOutputRef", "inputDataItem", "outputDataItem")
+    children = sorted((c for c in marker if isinstance(c.tag, str)),
+                      key=lambda c: order.index(etree.QName(c).localname) if etree.QName(c).localname in order
+                      else len(order))
+    for child in children:
+        marker.append(child)
+    return said
+
+
+def prepare(root: etree._Element, filename: str) -> list[DiagramProblem]:
+    """Every multi-instance marker in BPMN's form (see the module); the warnings."""
+    changes: list[DiagramProblem] = []
+    for marker in list(root.iter(f"{_B}multiInstanceLoopCharacteristics")):
+        element = marker.getparent()
+        if element is None:
+            continue
+        try:
+            said = _rewrite(element, marker)
+        except _Refused as exc:
+            element.set(_REFUSED, str(exc))
+            element.remove(marker)  # so the file parses; the strict check names the element
+            continue
+        if said:
+            changes.append(DiagramProblem(filename, element.get("id"), "multi-instance: " + "; ".join(said),
+                                          _line(marker), "warning"))
+    return changes
+
+
+def problems(process: etree._Element, filename: str) -> list[DiagramProblem]:
+    """The strict check's errors: multi-instance markers that cannot run as drawn."""
+    return [DiagramProblem(filename, node.get("id"), f"the multi-instance cannot run: {node.get(_REFUSED)}",
+                           _line(node))
+            for node in process.iter() if isinstance(node.tag, str) and node.get(_REFUSED) is not None]
+
+
+__all__ = ["CAMUNDA_COUNTERS", "prepare", "problems"]
