@@ -26,6 +26,7 @@ from functools import partial
 from lxml import etree
 
 from app.engine import (
+    camunda_decisions,
     camunda_multi_instance,
     camunda_services,
     camunda_user_tasks,
@@ -84,6 +85,9 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
     changes += camunda_services.rewrite(root, filename, operators)  # service implementations, inputOutput
     changes += camunda_multi_instance.prepare(root, filename)  # after inputOutput: each instance drops its item last
     changes += camunda_user_tasks.prepare(root, filename)  # assignment and forms
+    decision_refusals, decision_changes = camunda_decisions.prepare(root, filename)  # camunda:decisionRef
+    refusals += decision_refusals
+    changes += decision_changes
     return refusals, changes
 
 

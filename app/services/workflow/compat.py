@@ -191,16 +191,22 @@ class CompatRun:
                 found.append(where)
         return found, nowhere
 
-    def _nowhere(self, problem: DiagramProblem, refs: list[str]) -> str:
-        """A decision the diagram names and no file defines, said as such (the parser says only that
-        it is not available)."""
+    def _nowhere(self, problem: DiagramProblem, refs: list[str], found: list[Path]) -> str:
+        """A decision the diagram names that no file defines, or whose file does not load, said as such
+        (the parser says only that it is not available)."""
+        where = f"{problem.element_id}: " if problem.element_id else ""
         ref = next((r for r in refs if f'"{r}"' in problem.reason), None)
         if ref is None:
-            return problem_text(problem)
+            loaded = next(((r, p) for p in found for r in self.index.decision_ids(p)
+                           if f'No DMN Diagram available with id "{r}"' in problem.reason), None)
+            if loaded is None:
+                return problem_text(problem)
+            return short(f"{where}the business rule task calls decision {loaded[0]!r}, which "
+                         f"{loaded[1].relative_to(self.root).as_posix()} defines, but that file is refused "
+                         "(its own row says why)")
         named = self.index.named_decision_files(ref)
         hint = (f"; {named[0].relative_to(self.root).as_posix()} is named {ref!r}, but its decisions have other "
                 "ids: call one of them") if named else ""
-        where = f"{problem.element_id}: " if problem.element_id else ""
         return short(f"{where}the business rule task calls decision {ref!r}, which no file under "
                      f"{self.root.name}/ defines{hint}")
 
@@ -220,7 +226,7 @@ class CompatRun:
             if not rows:
                 rows["-"] = Row(self._name(path, self.root), "-")
             for row in rows.values():
-                row.reason = self._nowhere(mine[0], nowhere)
+                row.reason = self._nowhere(mine[0], nowhere, dmn_paths)
             return
         for pid in bundle.processes:  # SpiffWorkflow's view of which processes run wins over the XML's
             rows.setdefault(pid, Row(self._name(path, self.root), pid))
@@ -249,7 +255,7 @@ class CompatRun:
             errors = by_process.get(pid, []) + by_process.get("", [])
             row.lint_ok = not errors
             if errors:
-                row.reason = problem_text(errors[0])
+                row.reason = self._nowhere(errors[0], nowhere, dmn_paths)
         if not all(r.lint_ok for r in rows.values()):
             # the deploy refuses the file as a whole: the processes that passed say why they did not deploy
             first = next(r.reason for r in rows.values() if not r.lint_ok)
