@@ -354,8 +354,7 @@ def problems(process: etree._Element, filename: str) -> list[DiagramProblem]:
     return found
 
 
-implementation = service_implementations.attribute_implementation
 implementations = service_implementations.implementations
 
-__all__ = ["CAMUNDA_NS", "KINDS", "Operator", "OperatorMap", "implementation", "implementations", "problems",
+__all__ = ["CAMUNDA_NS", "KINDS", "Operator", "OperatorMap", "implementations", "problems",
            "rewrite"]
