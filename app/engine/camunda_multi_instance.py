@@ -159,6 +159,9 @@ def _rewrite(element: etree._Element, marker: etree._Element) -> list[str]:
             said.append(change)
     has_input = marker.find(f"{_B}loopDataInputRef") is not None
     has_cardinality = marker.find(f"{_B}loopCardinality") is not None
+    if has_input and has_cardinality:
+        raise _Refused("the marker gives both a loop cardinality and a loopDataInputRef: a multi-instance runs "
+                       "either a number of times or once per item of a collection; keep one of them")
     if collection is not None and has_cardinality:
         raise _Refused(f"the marker gives both a loop cardinality and a collection ({who} {collection!r}): Camunda "
                        "then counts the instances by the cardinality and takes each one's item from the collection "

@@ -94,6 +94,9 @@ def test_a_juel_cardinality_and_completion_condition_are_translated():
     ("""<bpmn:multiInstanceLoopCharacteristics camunda:collection="out" camunda:elementVariable="i">
       <bpmn:loopCardinality>3</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>""",
      "both a loop cardinality and a collection"),  # before: the collection silently dropped
+    ("""<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>3</bpmn:loopCardinality>
+      <bpmn:loopDataInputRef>items</bpmn:loopDataInputRef></bpmn:multiInstanceLoopCharacteristics>""",
+     "both a loop cardinality and a loopDataInputRef"),  # before: the parser's refusal of the whole file
     ("""<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>${bean.count()}</bpmn:loopCardinality>
       </bpmn:multiInstanceLoopCharacteristics>""", "the loopCardinality '${bean.count()}' cannot run"),
 ])
