@@ -22,10 +22,14 @@ SpiffWorkflow reads the tree (each repair a warning naming the element):
   the key is the id) become Loanflow stores keyed by their id; its other stores, whose meaning is
   not one JSON value (`KKVDataStore`, `TypeaheadDataStore`), are refused;
 - an association to a data object itself (not to a reference) gets a reference beside the object;
+- an association with a data input or output of the process (or subprocess) around the task, which
+  SpiffWorkflow does not resolve, is a copy between it and the task's own data input or output
+  (`DataCopy`, noted on the task and attached to its spec after parsing, `attach_copies`), or
+  nothing to copy when the task names none of its own: both live in the task's data by their ids;
 - an association that names nothing, a data object outside the task's scope (or more than one
-  subprocess out, which SpiffWorkflow's parser would loop on for ever), or a process's or task's
-  own data input or output (a copy SpiffWorkflow does not make) is refused, naming the element and
-  the reference.
+  subprocess out, which SpiffWorkflow's parser would loop on for ever), a data input or output of a
+  process not around the task, or one that transforms the value with an expression is refused,
+  naming the element and the reference.
 """
 from __future__ import annotations
 
@@ -35,7 +39,7 @@ from typing import Any, Protocol
 
 from lxml import etree
 from SpiffWorkflow.bpmn.serializer.helpers import BpmnDataSpecificationConverter
-from SpiffWorkflow.bpmn.specs.data_spec import BpmnDataStoreSpecification
+from SpiffWorkflow.bpmn.specs.data_spec import BpmnDataSpecification, BpmnDataStoreSpecification
 
 from app.engine.errors import DiagramProblem, InstanceFault
 from app.engine.xml import BPMN_NS
@@ -136,6 +140,63 @@ class LoanflowDataStore(BpmnDataStoreSpecification):
         del my_task.data[self.bpmn_id]
 
 
+class DataCopy(BpmnDataSpecification):
+    """A data association between item-aware elements that live in the task's data: a process's (or an
+    enclosing subprocess's) data input or output and the task's own. `direction` "input": when the task
+    starts, the value of `source` is copied to `bpmn_id` (the task's data input); "output": when it
+    completes, the value of `source` (the task's data output) is copied to `bpmn_id`."""
+
+    def __init__(self, bpmn_id: str, bpmn_name: str | None = None, source: str = "", direction: str = "input") -> None:
+        super().__init__(bpmn_id, bpmn_name)
+        self.source = source
+        self.direction = direction
+
+    def _copy(self, my_task) -> None:  # noqa: ANN001
+        element = my_task.task_spec.bpmn_id
+        if self.source not in my_task.data:
+            label = f" ({self.bpmn_name})" if self.bpmn_name else ""
+            raise DataStoreFault(f"{element} reads {self.source}{label}, which this instance has no value for",
+                                 element, "missing_value", name=f"{self.source}{label}")
+        my_task.data[self.bpmn_id] = deepcopy(my_task.data[self.source])
+
+    def get(self, my_task) -> None:  # noqa: ANN001
+        if self.direction == "input":
+            self._copy(my_task)
+
+    def set(self, my_task) -> None:  # noqa: ANN001
+        if self.direction == "output":
+            self._copy(my_task)
+
+
+class _DataCopyConverter(BpmnDataSpecificationConverter):
+    def to_dict(self, data_spec) -> dict:  # noqa: ANN001
+        return {**super().to_dict(data_spec), "source": data_spec.source, "direction": data_spec.direction}
+
+
+COPY_TAG = "{https://loanflow.local/bpmn/import}dataCopy"  # the import's note of a copy on its task
+
+
+def attach_copies(spec, root: etree._Element) -> None:  # noqa: ANN001 - a process spec
+    """The copies the import noted on the tasks of `root` (`prepare`), added to the task specs of `spec`:
+    inputs after the data objects and stores SpiffWorkflow resolved, outputs before them."""
+    noted: dict[str, list[etree._Element]] = {}
+    for note in root.iter(COPY_TAG):
+        owner = note.getparent()
+        if owner is not None and owner.get("id"):
+            noted.setdefault(str(owner.get("id")), []).append(note)
+    for task_spec in spec.task_specs.values():
+        for note in noted.get(getattr(task_spec, "bpmn_id", None) or "", []):
+            copy = DataCopy(str(note.get("target")), note.get("label"), str(note.get("source")),
+                            str(note.get("direction")))
+            have = task_spec.data_input_associations if copy.direction == "input" else task_spec.data_output_associations
+            if any(isinstance(d, DataCopy) and (d.source, d.bpmn_id) == (copy.source, copy.bpmn_id) for d in have):
+                continue
+            if copy.direction == "input":
+                have.append(copy)
+            else:
+                have.insert(0, copy)
+
+
 class _EveryNameIsAStore(dict):
     """SpiffWorkflow's `DATA_STORE_CLASSES`: every store the import layer let through is Loanflow's."""
 
@@ -166,6 +227,7 @@ def register(parser) -> None:  # noqa: ANN001 - a SpiffWorkflow BpmnParser
 def register_serializer(config: dict) -> None:
     """The serializer's converter for the store (a spec names its key; the value is never in a state)."""
     config[LoanflowDataStore] = BpmnDataSpecificationConverter
+    config[DataCopy] = _DataCopyConverter
 
 
 # -- the import layer ---------------------------------------------------------------------------
@@ -265,7 +327,7 @@ def _associations(root: etree._Element, filename: str, taken: set[str], refusals
     and the target of each data output association (the task's end of each is its own business)."""
     by_id = {node.get("id"): node for node in root.iter() if isinstance(node.tag, str) and node.get("id")}
     for kind, end in (("dataInputAssociation", "sourceRef"), ("dataOutputAssociation", "targetRef")):
-        for association in root.iter(f"{_B}{kind}"):
+        for association in list(root.iter(f"{_B}{kind}")):  # a copy's association leaves the tree
             owner = association.getparent()
             owner_id = owner.get("id") if owner is not None else None
             what = "data input association" if kind == "dataInputAssociation" else "data output association"
@@ -300,15 +362,61 @@ def _resolve(ref: etree._Element, owner: etree._Element, by_id: dict, taken: set
     if kind == "dataObjectReference":
         return _object_in_scope(target, owner, by_id, what)
     if kind in ("dataInput", "dataOutput"):
-        holder = _scope(target) if _local(target.getparent()) == "ioSpecification" else None
-        label = f" ({target.get('name')!r})" if target.get("name") else ""
-        whose = f"of the process {holder.get('id')}" if holder is not None and _local(holder) == "process" else (
-            f"of {holder.get('id')}" if holder is not None else "")
-        return (f"the {what} of {owner_id} {'reads' if what.startswith('data input') else 'writes'} {name}{label}, "
-                f"a data {'input' if kind == 'dataInput' else 'output'} {whose}; Loanflow does not copy values between "
-                "data inputs and outputs: the task and the process share their data, so read or write the variable "
-                "in the task and remove the association")
+        return _io_copy(ref, owner, target, filename, what, changes)
     return f"the {what} of {owner_id} names {name}, a {kind}, which holds no data a task can read or write"
+
+
+def _io_holder(node: etree._Element) -> etree._Element | None:
+    """The process, subprocess or task whose ioSpecification declares the data input or output `node`."""
+    parent = node.getparent()
+    return parent.getparent() if parent is not None and _local(parent) == "ioSpecification" else None
+
+
+def _io_copy(ref: etree._Element, owner: etree._Element, target: etree._Element, filename: str, what: str,
+             changes: list[DiagramProblem]) -> str | None:
+    """An association between a data input or output of a process (or subprocess) around the task and
+    the task: these live in the task's data under their ids, so it is a copy to or from the task's own
+    data input or output (or nothing to do when the task names none). Refused when the element is not
+    around the task, or the association transforms the value."""
+    association, owner_id, name = ref.getparent(), owner.get("id"), (ref.text or "").strip()
+    reading = what.startswith("data input")
+    holder = _io_holder(target)
+    label = target.get("name") or None
+    said = f"{name} ({label!r})" if label else name
+    kind = "data input" if _local(target) == "dataInput" else "data output"
+    scope = _scope(owner)
+    while scope is not None and scope is not holder:
+        scope = _scope(scope)
+    if holder is None or scope is None:
+        where = f"of {holder.get('id')}" if holder is not None else "outside any process"
+        return (f"the {what} of {owner_id} {'reads' if reading else 'writes'} {said}, a {kind} {where}, which is "
+                f"not around {owner_id}: a task reads and writes the data inputs and outputs of its own process")
+    expression = next((etree.QName(c).localname for c in association if isinstance(c.tag, str)
+                       and etree.QName(c).localname in ("transformation", "assignment")), None)
+    if expression is not None:
+        return (f"the {what} of {owner_id} changes the value of {said} with an expression (its {expression}), "
+                "which Loanflow does not evaluate: compute the value in a script task and remove the expression")
+    other_end = association.find(f"{_B}{'targetRef' if reading else 'sourceRef'}")
+    own = None
+    if other_end is not None:
+        own = next((n for n in owner.iter(f"{_B}dataInput" if reading else f"{_B}dataOutput")
+                    if n.get("id") == (other_end.text or "").strip() and _io_holder(n) is owner), None)
+    whose = f"the {'process' if _local(holder) == 'process' else 'subprocess'} {holder.get('id')}"
+    if own is None:
+        note = (f"its value is in the task's data as {name}: nothing is copied" if reading else
+                f"the task's data holds it as {name}: nothing is copied")
+    else:
+        source, copied_to = (name, own.get("id")) if reading else (own.get("id"), name)
+        etree.SubElement(owner, COPY_TAG, direction="input" if reading else "output", source=str(source),
+                         target=str(copied_to), **({"label": label} if label else {}))
+        note = (f"the import copies it into the task's data input {own.get('id')} when the task starts" if reading
+                else f"the import copies the task's data output {own.get('id')} into it when the task completes")
+    if association.getparent() is owner:  # an association with several sources leaves once
+        owner.remove(association)
+    changes.append(DiagramProblem(
+        filename, owner_id, f"the {what} of {owner_id} {'reads' if reading else 'writes'} {said}, a {kind} of "
+        f"{whose}; {note}", _line(ref), "warning"))
+    return None
 
 
 def _object_in_scope(reference: etree._Element, owner: etree._Element, by_id: dict, what: str) -> str | None:

@@ -260,6 +260,7 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
                 problems.append(_problem(exc, f.filename, pid))
                 continue
             for each in (spec, *embedded.values()):
+                data_stores.attach_copies(each, parser.process_parsers[pid].node)  # associations the import made copies
                 install_clock(each)
                 install_fan_out_limits(each)
                 implicit_flow.install(each, parser.process_parsers[each.name].node)

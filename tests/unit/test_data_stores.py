@@ -179,11 +179,57 @@ def test_an_association_to_nothing_is_refused_naming_the_task_and_the_reference(
     assert "data output association of t1" in reason and "'nowhere'" in reason
 
 
-def test_an_association_to_a_data_input_of_the_process_is_refused_naming_both():
-    io = ('<bpmn:ioSpecification><bpmn:dataInput id="request" name="Travel Request"/><bpmn:inputSet>'
-          '<bpmn:dataInputRefs>request</bpmn:dataInputRefs></bpmn:inputSet><bpmn:outputSet/></bpmn:ioSpecification>')
-    reason = _refusal(io + _chain(_reads("t1", "request", "x = 1")))
-    assert "of t1 reads request ('Travel Request'), a data input of the process stores" in reason
+PROCESS_IO = ('<bpmn:ioSpecification><bpmn:dataInput id="request" name="Travel Request"/>'
+              '<bpmn:dataOutput id="advert" name="Advertisement"/><bpmn:inputSet><bpmn:dataInputRefs>request'
+              '</bpmn:dataInputRefs></bpmn:inputSet><bpmn:outputSet><bpmn:dataOutputRefs>advert</bpmn:dataOutputRefs>'
+              '</bpmn:outputSet></bpmn:ioSpecification>')
+# a task with a data input and output of its own, joined to the process's by data associations
+OWN_IO = ('<bpmn:scriptTask id="t1"><bpmn:ioSpecification><bpmn:dataInput id="t1_in"/><bpmn:dataOutput id="t1_out"/>'
+          '<bpmn:inputSet><bpmn:dataInputRefs>t1_in</bpmn:dataInputRefs></bpmn:inputSet><bpmn:outputSet>'
+          '<bpmn:dataOutputRefs>t1_out</bpmn:dataOutputRefs></bpmn:outputSet></bpmn:ioSpecification>'
+          '<bpmn:dataInputAssociation id="a_in"><bpmn:sourceRef>request</bpmn:sourceRef><bpmn:targetRef>t1_in'
+          '</bpmn:targetRef></bpmn:dataInputAssociation><bpmn:dataOutputAssociation id="a_out"><bpmn:sourceRef>t1_out'
+          '</bpmn:sourceRef><bpmn:targetRef>advert</bpmn:targetRef>{extra}</bpmn:dataOutputAssociation>'
+          '<bpmn:script>t1_out = "seen " + t1_in</bpmn:script></bpmn:scriptTask>')
+
+
+def test_associations_with_the_process_inputs_and_outputs_copy_to_and_from_the_tasks_own():
+    bundle = parse_diagrams([_file(PROCESS_IO + _chain(OWN_IO.format(extra="")))])
+    said = sorted(w.reason for w in bundle.warnings if w.element_id == "t1")
+    assert said == [
+        "the data input association of t1 reads request ('Travel Request'), a data input of the process stores; "
+        "the import copies it into the task's data input t1_in when the task starts",
+        "the data output association of t1 writes advert ('Advertisement'), a data output of the process stores; "
+        "the import copies the task's data output t1_out into it when the task completes"]
+    engine = ProcessEngine(data_stores=MemoryDataStores())
+    process = bundle.processes["stores"]
+    spec, embedded = engine.serializer.load_spec(engine.serializer.dump_spec(process.spec, process.embedded))
+    outcome = engine.advance(engine.new_workflow(spec, embedded, {"request": "Rome"}))
+    assert outcome.status == "completed" and outcome.data["advert"] == "seen Rome"
+    missing = engine.advance(engine.new_workflow(spec, embedded, {}))
+    assert missing.status == "error" and missing.error["reason"]["code"] == "missing_value"
+    assert missing.error["reason"]["params"]["name"] == "request (Travel Request)"
+
+
+def test_an_association_with_a_process_input_and_no_input_of_the_tasks_own_copies_nothing():
+    bundle = parse_diagrams([_file(PROCESS_IO + _chain(_reads("t1", "request", "seen = request")))])
+    said = [w.reason for w in bundle.warnings if w.element_id == "t1"]
+    assert said and said[0].endswith("its value is in the task's data as request: nothing is copied")
+    outcome = _run(bundle, MemoryDataStores(), data={"request": 3})
+    assert outcome.status == "completed" and outcome.data["seen"] == 3
+
+
+def test_an_association_that_transforms_the_value_is_refused():
+    transform = '<bpmn:transformation>upper(t1_out)</bpmn:transformation>'
+    reason = _refusal(PROCESS_IO + _chain(OWN_IO.format(extra=transform)))
+    assert "of t1 changes the value of advert ('Advertisement') with an expression (its transformation)" in reason
+
+
+def test_a_data_input_of_another_process_is_refused():
+    other = ('<bpmn:process id="other" isExecutable="false"><bpmn:ioSpecification><bpmn:dataInput id="far"/>'
+             '<bpmn:inputSet/><bpmn:outputSet/></bpmn:ioSpecification></bpmn:process>')
+    reason = _refusal(_chain(_reads("t1", "far", "x = far")), other)
+    assert "reads far, a data input of other, which is not around t1" in reason
 
 
 def test_an_association_to_a_data_object_itself_reads_it_through_a_reference():
