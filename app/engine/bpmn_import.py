@@ -35,7 +35,6 @@ from app.engine import (
     translate,
 )
 from app.engine.errors import DiagramProblem
-from app.engine.timer_import import timers_without_time
 from app.engine.xml import BPMN_NS
 
 _B = f"{{{BPMN_NS}}}"
@@ -66,7 +65,6 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
             label = f" {process.get('name')!r}" if process.get("name") else ""
             refusals.append(DiagramProblem(filename, None, f"the process{label} has no id: give it one to deploy it",
                                            _line(process)))
-    refusals += timers_without_time(root, filename)  # a timer event with no date, duration or cycle
     for flow in root.iter(f"{_B}sequenceFlow"):
         if flow.get("id"):
             continue

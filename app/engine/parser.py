@@ -26,6 +26,7 @@ from app.engine import bpmn_import, camunda_user_tasks, data_stores, dmn_split, 
 from app.engine.camunda_services import OperatorMap
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.fanout import install_fan_out_limits
+from app.engine.timer_import import set_aside as set_timers_without_time_aside
 from app.engine.timers import install_clock
 from app.engine.xml import DEFAULT_MAX_BYTES, diagram_kind, drop_comments, read_xml
 
@@ -228,8 +229,10 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
                 problems.append(DiagramProblem(f.filename, None, "DMN file holds no decision"))
 
     bpmn = [(f, root) for f, kind, root in roots if kind == "bpmn"]
+    no_time: list[DiagramProblem] = []  # timers without a time: refused after what SpiffWorkflow finds
     for f, root in bpmn:
         drop_comments(root)  # no meaning; SpiffWorkflow's task parsers fail on a comment among a task's children
+        no_time += set_timers_without_time_aside(root, f.filename)
         refusals, changes = bpmn_import.prepare(root, f.filename, operator_map)
         problems += refusals
         bundle.warnings += changes
@@ -242,7 +245,7 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
         except Exception as exc:  # noqa: BLE001
             problems.append(_problem(exc, f.filename))
     if problems:
-        raise DiagramRejected(problems)
+        raise DiagramRejected(problems + no_time)
 
     for f, _root in bpmn:
         process_ids = [pid for pid, pp in parser.process_parsers.items()
@@ -269,6 +272,7 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
             node = parser.process_parsers[pid].node
             bundle.processes[pid] = ParsedProcess(pid, name, f, spec, calls, decisions, forms, operators, embedded,
                                                   _names(node, name), bpmn_import.process_problems(node, f.filename))
+    problems += no_time
     if problems:
         raise DiagramRejected(problems)
     return bundle

@@ -4,8 +4,9 @@ A `timerEventDefinition` holds a `timeDate`, a `timeDuration` or a `timeCycle`. 
 events before anyone fills them in (the MIWG reference diagrams, Bonita and Camunda Modeler exports
 have none), and such a timer has no meaning: it would never fire, or fire at once. Camunda refuses
 to deploy it; SpiffWorkflow fails while parsing with "Unknown Time Specification" (no element
-at all) or later on a value of None (an empty element). Here it is refused before SpiffWorkflow
-reads the file, naming the event, so that the analyst knows which timer to complete.
+at all) or later on a value of None (an empty element). Here it is refused naming the event, so
+that the analyst knows which timer to complete, along with whatever else SpiffWorkflow finds in
+the file (`set_aside`, called by `parser.parse_diagrams`).
 """
 from __future__ import annotations
 
@@ -29,16 +30,23 @@ def _has_time(definition: etree._Element) -> bool:
     return False
 
 
-def timers_without_time(root: etree._Element, filename: str) -> list[DiagramProblem]:
-    """A refusal for each timer event that has no date, duration or cycle (or an empty one)."""
+def set_aside(root: etree._Element, filename: str) -> list[DiagramProblem]:
+    """A refusal for each timer event of an executable process that has no date, duration or cycle
+    (or an empty one). A definition with no value element at all is given an empty `timeDuration`,
+    so that SpiffWorkflow reads the rest of the file and reports what else it finds (its "Unknown
+    Time Specification" would stop it there); the parser adds these refusals to the file's problems
+    after SpiffWorkflow's own, so the file is refused whatever else it holds."""
     refusals = []
     for definition in root.iter(f"{_B}timerEventDefinition"):
-        if _has_time(definition):
-            continue
+        process = next((a for a in definition.iterancestors(f"{_B}process")), None)
+        if _has_time(definition) or process is None or process.get("isExecutable", "true") != "true":
+            continue  # a process that is not executable never runs: its timers say nothing
+        if not any(definition.find(f".//{_B}{kind}") is not None for kind in TIMER_KINDS):
+            etree.SubElement(definition, f"{_B}timeDuration")
         owner = definition.getparent()
         line = definition.sourceline if isinstance(definition.sourceline, int) else None
         refusals.append(DiagramProblem(filename, owner.get("id") if owner is not None else None, NO_TIME, line))
     return refusals
 
 
-__all__ = ["NO_TIME", "TIMER_KINDS", "timers_without_time"]
+__all__ = ["NO_TIME", "TIMER_KINDS", "set_aside"]

@@ -80,6 +80,22 @@ def test_a_timer_start_event_with_no_time_is_refused_too() -> None:
     assert "give it a date, a duration or a cycle" in rejected.value.problems[0].reason
 
 
+def test_a_timer_in_a_process_that_is_not_executable_is_not_reported() -> None:
+    content = diagram(wait("")).replace(b'isExecutable="true"', b'isExecutable="false"')
+    with pytest.raises(DiagramRejected) as rejected:
+        parse_diagrams([DiagramFile("timed.bpmn", content)])
+    assert [p.reason for p in rejected.value.problems] == [
+        'no executable process in this file (no process, or isExecutable="false" on every one)']
+
+
+def test_every_timer_without_a_time_is_named_not_only_the_first() -> None:
+    """SpiffWorkflow stopped at the first 'Unknown Time Specification'; the file goes on being read."""
+    body = wait("").replace('<bpmn:endEvent id="end">', '<bpmn:endEvent id="end"><bpmn:timerEventDefinition/>')
+    with pytest.raises(DiagramRejected) as rejected:
+        parse(body)
+    assert [(p.element_id, p.reason) for p in rejected.value.problems] == [("wait", NO_TIME), ("end", NO_TIME)]
+
+
 def test_a_timer_with_a_time_is_not_refused() -> None:
     bundle = parse(wait("<bpmn:timeDuration>PT1H</bpmn:timeDuration>"))
     assert lint_bundle(bundle, (), ()) == []
