@@ -360,7 +360,10 @@ def _resolve(ref: etree._Element, owner: etree._Element, by_id: dict, taken: set
         target = reference
         kind = "dataObjectReference"
     if kind == "dataObjectReference":
-        return _object_in_scope(target, owner, by_id, what)
+        refused = _object_in_scope(target, owner, by_id, what)
+        if refused is None:
+            _object_to_own_io(ref, owner, str(target.get("dataObjectRef")), filename, what, changes)
+        return refused
     if kind in ("dataInput", "dataOutput"):
         return _io_copy(ref, owner, target, filename, what, changes)
     return f"the {what} of {owner_id} names {name}, a {kind}, which holds no data a task can read or write"
@@ -370,6 +373,39 @@ def _io_holder(node: etree._Element) -> etree._Element | None:
     """The process, subprocess or task whose ioSpecification declares the data input or output `node`."""
     parent = node.getparent()
     return parent.getparent() if parent is not None and _local(parent) == "ioSpecification" else None
+
+
+def _own_io(association: etree._Element, owner: etree._Element, reading: bool) -> etree._Element | None:
+    """The task's own data input (reading) or output the association's other end names, if it does."""
+    other_end = association.find(f"{_B}{'targetRef' if reading else 'sourceRef'}")
+    if other_end is None:
+        return None
+    wanted = (other_end.text or "").strip()
+    return next((n for n in owner.iter(f"{_B}dataInput" if reading else f"{_B}dataOutput")
+                 if n.get("id") == wanted and _io_holder(n) is owner), None)
+
+
+def _object_to_own_io(ref: etree._Element, owner: etree._Element, object_id: str, filename: str, what: str,
+                      changes: list[DiagramProblem]) -> None:
+    """SpiffWorkflow reads a data object into the task's data under the object's id (and writes it back
+    from there), while the task's own data input (or output) at the association's other end has an id
+    of its own: the import copies between the two, and says so."""
+    reading = what.startswith("data input")
+    own = _own_io(ref.getparent(), owner, reading)
+    if own is None:
+        return
+    source, target = (object_id, own.get("id")) if reading else (own.get("id"), object_id)
+    if any(n.get("source") == source and n.get("target") == target for n in owner.findall(COPY_TAG)):
+        return
+    etree.SubElement(owner, COPY_TAG, direction="input" if reading else "output", source=str(source),
+                     target=str(target), **({"label": own.get("name")} if own.get("name") else {}))
+    note = (f"the import copies the data object {object_id} into the task's data input {own.get('id')} when the "
+            "task starts" if reading else
+            f"the import copies the task's data output {own.get('id')} into the data object {object_id} when the "
+            "task completes")
+    changes.append(DiagramProblem(filename, owner.get("id"), f"the {what} of {owner.get('id')} joins the data object "
+                                  f"{object_id} to the task's own data {'input' if reading else 'output'} "
+                                  f"{own.get('id')}; {note}", _line(ref), "warning"))
 
 
 def _io_copy(ref: etree._Element, owner: etree._Element, target: etree._Element, filename: str, what: str,
@@ -396,11 +432,7 @@ def _io_copy(ref: etree._Element, owner: etree._Element, target: etree._Element,
     if expression is not None:
         return (f"the {what} of {owner_id} changes the value of {said} with an expression (its {expression}), "
                 "which Loanflow does not evaluate: compute the value in a script task and remove the expression")
-    other_end = association.find(f"{_B}{'targetRef' if reading else 'sourceRef'}")
-    own = None
-    if other_end is not None:
-        own = next((n for n in owner.iter(f"{_B}dataInput" if reading else f"{_B}dataOutput")
-                    if n.get("id") == (other_end.text or "").strip() and _io_holder(n) is owner), None)
+    own = _own_io(association, owner, reading)
     whose = f"the {'process' if _local(holder) == 'process' else 'subprocess'} {holder.get('id')}"
     if own is None:
         note = (f"its value is in the task's data as {name}: nothing is copied" if reading else

@@ -54,6 +54,8 @@ TEXTS = {
                          "association, then retry.",
     "data_store_unset": "%(element)s writes the data store %(store)s from its variable %(name)s, which the task did "
                         "not set: set it in the task, or remove the data output association, then retry.",
+    "data_output_missing": "%(element)s did not set its data output %(name)s: set it in the task (a form field, a "
+                           "script or a service's answer), then retry.",
     "data_store_not_json": "%(element)s writes the data store %(store)s a value that is not JSON (%(problem)s): a "
                            "data store holds text, numbers, true/false, null, lists and objects; correct the task, "
                            "then retry.",
@@ -129,6 +131,12 @@ def of_failure(exc: BaseException, element_id: str | None, task_spec: Any, workf
         return reason(exc.reason_code, element=element, **getattr(exc, "reason_params", {}))  # type: ignore[attr-defined]
     if isinstance(exc, WorkflowDataException) and exc.data_output is not None and "could not be set" in str(exc):
         return reason("data_object_unset", element=element, name=exc.data_output.bpmn_id)
+    if isinstance(exc, WorkflowDataException) and exc.args and exc.args[0] in ("Missing data input",
+                                                                              "Missing data ouput"):
+        if exc.data_input is not None:  # the task's own data input (its ioSpecification)
+            return reason("missing_value", element=element, name=exc.data_input.bpmn_id)
+        if exc.data_output is not None:
+            return reason("data_output_missing", element=element, name=exc.data_output.bpmn_id)
     causes = _causes(exc)
     text = " ".join([message, *(str(c) for c in causes)])
     missing = _NAME_ERROR.search(text)

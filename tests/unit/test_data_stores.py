@@ -285,3 +285,37 @@ def test_comments_are_dropped_and_the_text_around_them_kept():
     commented = _chain('<bpmn:scriptTask id="t1"><!-- <bpmn:dataOutputAssociation/> -->'
                        '<bpmn:script>x = 1</bpmn:script></bpmn:scriptTask>')
     assert _run(parse_diagrams([_file(commented)]), MemoryDataStores()).status == "completed"
+
+
+def test_a_data_object_joined_to_the_tasks_own_input_and_output_is_copied_to_and_from_them():
+    objects = ('<bpmn:dataObject id="amount"/><bpmn:dataObjectReference id="amount_ref" dataObjectRef="amount"/>'
+               '<bpmn:dataObject id="total"/><bpmn:dataObjectReference id="total_ref" dataObjectRef="total"/>')
+    task = ('<bpmn:scriptTask id="t2"><bpmn:ioSpecification><bpmn:dataInput id="t2_in"/><bpmn:dataOutput id="t2_out"/>'
+            '<bpmn:inputSet><bpmn:dataInputRefs>t2_in</bpmn:dataInputRefs></bpmn:inputSet><bpmn:outputSet>'
+            '<bpmn:dataOutputRefs>t2_out</bpmn:dataOutputRefs></bpmn:outputSet></bpmn:ioSpecification>'
+            '<bpmn:dataInputAssociation id="b_in"><bpmn:sourceRef>amount_ref</bpmn:sourceRef><bpmn:targetRef>t2_in'
+            '</bpmn:targetRef></bpmn:dataInputAssociation><bpmn:dataOutputAssociation id="b_out"><bpmn:sourceRef>'
+            't2_out</bpmn:sourceRef><bpmn:targetRef>total_ref</bpmn:targetRef></bpmn:dataOutputAssociation>'
+            '<bpmn:script>t2_out = t2_in * 2</bpmn:script></bpmn:scriptTask>')
+    bundle = parse_diagrams([_file(objects + _chain(_writes("t1", "amount_ref", "amount = 4"), task,
+                                                    _reads("t3", "total_ref", "seen = total")))])
+    said = sorted(w.reason for w in bundle.warnings if w.element_id == "t2")
+    assert [r.split("; ")[1] for r in said] == [
+        "the import copies the data object amount into the task's data input t2_in when the task starts",
+        "the import copies the task's data output t2_out into the data object total when the task completes"]
+    outcome = _run(bundle, MemoryDataStores())
+    assert outcome.status == "completed" and outcome.data["seen"] == 8
+
+
+def test_a_task_that_leaves_its_own_data_input_or_output_unset_has_a_reason():
+    task = ('<bpmn:scriptTask id="t1"><bpmn:ioSpecification><bpmn:dataInput id="t1_in"/><bpmn:dataOutput id="t1_out"/>'
+            '<bpmn:inputSet><bpmn:dataInputRefs>t1_in</bpmn:dataInputRefs></bpmn:inputSet><bpmn:outputSet>'
+            '<bpmn:dataOutputRefs>t1_out</bpmn:dataOutputRefs></bpmn:outputSet></bpmn:ioSpecification>'
+            '<bpmn:script>{script}</bpmn:script></bpmn:scriptTask>')
+    no_input = _run(parse_diagrams([_file(_chain(task.format(script="t1_out = 1")))]), MemoryDataStores())
+    assert no_input.error["reason"]["code"] == "missing_value" and no_input.error["reason"]["params"]["name"] == "t1_in"
+    no_output = _run(parse_diagrams([_file(_chain(task.format(script="x = t1_in")))]), MemoryDataStores(),
+                     data={"t1_in": 1})
+    assert no_output.error["reason"]["code"] == "data_output_missing"
+    assert no_output.error["reason"]["text"] == ("t1 did not set its data output t1_out: set it in the task (a form "
+                                                 "field, a script or a service's answer), then retry.")

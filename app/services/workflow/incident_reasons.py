@@ -61,6 +61,9 @@ _TEXTS: dict[str, Callable[..., Any]] = {
     "data_store_unset": lambda **p: _l(
         "%(element)s writes the data store %(store)s from its variable %(name)s, which the task did not set: set it "
         "in the task, or remove the data output association, then retry.", **p),
+    "data_output_missing": lambda **p: _l(
+        "%(element)s did not set its data output %(name)s: set it in the task (a form field, a script or a "
+        "service's answer), then retry.", **p),
     "data_store_not_json": lambda **p: _l(
         "%(element)s writes the data store %(store)s a value that is not JSON (%(problem)s): a data store holds "
         "text, numbers, true/false, null, lists and objects; correct the task, then retry.", **p),
