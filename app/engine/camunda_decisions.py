@@ -7,7 +7,8 @@ the parser reads it, and says so: the decision's outputs then become variables o
 their names (as SpiffWorkflow's own Camunda support runs them), where Camunda 7 saves a result only
 through `camunda:resultVariable` or a mapping. What has no such meaning is refused, the task named:
 a decision chosen by an expression at run time, a result kept in one variable
-(`camunda:resultVariable`, shaped by `camunda:mapDecisionResult`), a pinned decision version.
+(`camunda:resultVariable`, shaped by `camunda:mapDecisionResult`), a pinned decision version, and
+Camunda 8's `zeebe:calledDecision`, whose result always lands in one `resultVariable`.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from app.engine.xml import BPMN_NS
 _B = f"{{{BPMN_NS}}}"
 CAMUNDA_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn")
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 
 
 def _camunda(task: etree._Element, name: str) -> str | None:
@@ -55,6 +57,12 @@ def prepare(root: etree._Element, filename: str) -> tuple[list[DiagramProblem], 
     refusals: list[DiagramProblem] = []
     changes: list[DiagramProblem] = []
     for task in root.iter(f"{_B}businessRuleTask"):
+        for called in task.iter(f"{{{ZEEBE_NS}}}calledDecision"):
+            refusals.append(DiagramProblem(
+                filename, task.get("id"), f"the task calls decision {called.get('decisionId')!r} the Camunda 8 way "
+                f"(zeebe:calledDecision), its result kept in the variable {called.get('resultVariable')!r}; Loanflow "
+                "sets each output of the decision as a variable of its own name: name the decision with "
+                "spiffworkflow:calledDecisionId and read the outputs by their names", _line(task)))
         ref = _camunda(task, "decisionRef")
         if not ref:
             continue

@@ -144,7 +144,7 @@ def test_a_loop_no_answer_can_leave_says_what_kept_coming_back(runner, tmp_path)
     rows, _ = run(runner, root, tmp_path)
     assert not rows["forever"]["ran"]
     assert rows["forever"]["reason"].startswith("no end event after 60 steps: it kept coming back; user task again "
-                                                "was completed 60 times")
+                                                "was completed 60 times (it has no form: no answer could take another way)")
 
 
 CORRELATION = """<bpmn:collaboration id="collab"><bpmn:participant id="p" processRef="{pid}"/>
@@ -219,3 +219,20 @@ def test_the_strings_the_conditions_compare_are_read_from_the_diagram():
                                            b"<d><conditionExpression>'No' == answer or kind == \"loan\""
                                            b"</conditionExpression></d>"])
     assert found == {"answer": ["Yes", "No"], "kind": ["loan"]}
+
+
+def test_a_message_carries_the_correlation_value_its_catch_event_expects(runner, tmp_path):
+    """SpiffArena's processVariableCorrelation: the receive task says which value it waits for."""
+    inner = chain(
+        '<bpmn:receiveTask id="wait_paid" messageRef="msg_paid"><bpmn:extensionElements>'
+        '<spiffworkflow:processVariableCorrelation><spiffworkflow:propertyId>order</spiffworkflow:propertyId>'
+        "<spiffworkflow:expression>'A-' + str(1)</spiffworkflow:expression></spiffworkflow:processVariableCorrelation>"
+        '</bpmn:extensionElements></bpmn:receiveTask>').replace('id="start"', 'id="in_start"').replace(
+        'id="end"', 'id="in_end"').replace('"start"', '"in_start"').replace('"end"', '"in_end"').replace(
+        'id="f', 'id="in_f')
+    # inside a subprocess, as in spiff-arena/message/message-receive.bpmn: the conversation holds no value yet
+    expects = process("expects", chain(f'<bpmn:subProcess id="sub">{inner}</bpmn:subProcess>'),
+                      before=CORRELATION.format(pid="expects"))
+    root = write(tmp_path / "models", {"pay/expects.bpmn": expects})
+    rows, _ = run(runner, root, tmp_path)
+    assert rows["expects"]["ran"], rows["expects"]["reason"]

@@ -25,6 +25,7 @@ DMN = DiagramFile("size.dmn", b"""<?xml version="1.0" encoding="UTF-8"?>
 def _diagram(attributes: str, extensions: str = "") -> DiagramFile:
     return DiagramFile("boxes.bpmn", f"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn"
+    xmlns:zeebe="http://camunda.org/schema/zeebe/1.0"
     xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">
   <bpmn:process id="boxes" isExecutable="true">
     <bpmn:startEvent id="start"/>
@@ -61,6 +62,8 @@ def test_a_task_that_also_names_its_decision_for_spiffworkflow_keeps_that_one():
 
 
 @pytest.mark.parametrize(("attributes", "reason"), [
+    ("", "the task calls decision 'box_size' the Camunda 8 way (zeebe:calledDecision), its result kept in the "
+         "variable 'result'"),
     ('camunda:decisionRef="${which}"', "the decision is chosen at run time by the expression '${which}'"),
     ('camunda:decisionRef="box_size" camunda:resultVariable="result" camunda:mapDecisionResult="singleEntry"',
      "the decision's result is kept in the variable 'result' (camunda:resultVariable, shaped as singleEntry)"),
@@ -69,7 +72,9 @@ def test_a_task_that_also_names_its_decision_for_spiffworkflow_keeps_that_one():
 ])
 def test_what_has_no_meaning_here_is_refused_naming_the_task(attributes, reason):
     with pytest.raises(DiagramRejected) as refused:
-        parse_diagrams([_diagram(attributes)], context_dmn=[DMN])
+        zeebe = "" if attributes else ('<bpmn:extensionElements><zeebe:calledDecision decisionId="box_size" '
+                                       'resultVariable="result"/></bpmn:extensionElements>')
+        parse_diagrams([_diagram(attributes, zeebe)], context_dmn=[DMN])
     problem = refused.value.problems[0]
     assert problem.element_id == "decide"
     assert problem.reason.startswith(reason)

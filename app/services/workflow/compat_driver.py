@@ -65,6 +65,7 @@ class InstanceDriver:
                  ) -> None:
         self.clock = clock
         self.hints = hints or {}
+        self.formless: set[str] = set()  # user tasks completed without a form
         self.admin = admin
         self.row = row
         self.taken: Counter[Action] = Counter()
@@ -100,7 +101,8 @@ class InstanceDriver:
                 "signal": f"signal {what!r} was sent {times} times",
                 "message": f"message {what!r} was delivered {times} times",
                 "timer": f"a timer fired {times} times"}[kind]
-        why = " with the answers its form offers" if kind == "task" else ""
+        why = "" if kind != "task" else (" (it has no form: no answer could take another way)"
+                                         if what in self.formless else " with the answers its form offers")
         return short(f"no end event after {MAX_STEPS} steps: it kept coming back; {said}{why} and no other "
                      "action was left that led elsewhere")
 
@@ -157,6 +159,8 @@ class InstanceDriver:
 
     def _complete(self, task_id: int, element_id: str, form_id: int | None) -> bool:
         schema = forms_by_id([form_id]).get(form_id) if form_id else None
+        if schema is None:
+            self.formless.add(element_id)
         db.session.rollback()
         try:
             tasks.complete_task(task_id, form_data(schema, self.taken[("task", element_id)] - 1, self.hints), self.admin)
