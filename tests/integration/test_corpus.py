@@ -50,6 +50,15 @@ parses now, and the import layer's strict-check errors name the implementation, 
 to an operator (`app/engine/camunda_services.py`, the operator mapping table) --
 `check_unmapped_service` below. A service task without any implementation is still refused so.
 
+A third: BPMN's implicit flow (`app/engine/implicit_flow.py`). SpiffBpmnParser refused a process or
+sub-process without a start event ("No start event found", "Exactly one start event is required in a
+SubWorkflow Task; found 0"), an activity with several outgoing flows ("Multiple outgoing flows are not
+supported") and an exclusive gateway's flow without a condition ("Non-default exclusive outgoing
+sequence flow without condition"); the import layer draws what BPMN (or Camunda 7) means and says so,
+so such a file may be accepted -- `check_implicit_flow` below -- and a pool without any flow element
+(a black box in a collaboration) is left out as not executable, one warning each, so the file holds
+that many processes fewer than the manifest counts.
+
 SpiffWorkflow's own warnings while parsing (18 sample-process-models files keep the message
 payload on `bpmn:message`, deprecated in SpiffWorkflow 3) are warning findings in
 `Bundle.warnings`; they never refuse a file, even with warnings turned into errors as here.
@@ -88,6 +97,9 @@ BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 EMBEDDING = {"subProcess", "transaction", "adHocSubProcess"}
 DIAGRAM_SUFFIXES = (".bpmn", ".dmn")
 UNMAPPED_SERVICE = "A Service Task must have an operator"  # SpiffWorkflow's, for a Camunda service task
+IMPLICIT_FLOW = ("No start event found", "Exactly one start event is required in a SubWorkflow Task; found 0",
+                 "Multiple outgoing flows are not supported", "Non-default exclusive outgoing sequence flow without")
+EMPTY_POOL = "has no flow elements"  # the import's warning for a process it leaves out
 # A reason that is only the name of a Python exception says nothing to the person who drew it.
 GENERIC_REASON = re.compile(r"^(IndexError|AttributeError|KeyError|TypeError|ValueError|XPathEvalError)\b")
 
@@ -234,6 +246,9 @@ def test_corpus_file_is_imported_as_the_manifest_says(row):
         if expected == "reject" and (spiff_message(row) or "").startswith(UNMAPPED_SERVICE):
             check_unmapped_service(row, bundle)
             return
+        if expected == "reject" and any(m in row["first_error"] for m in IMPLICIT_FLOW):
+            check_implicit_flow(row, bundle)
+            return
         assert expected != "reject", (f"{path}: accepted ({sorted(bundle.processes) or sorted(bundle.decisions)}) "
                                       f"but the manifest says it fails: {row['first_error'] or row['kind']}")
         check_acceptance(row, bundle)
@@ -245,6 +260,19 @@ def check_unmapped_service(row: dict[str, str], bundle: Bundle) -> None:
     reasons = [p.reason for process in bundle.processes.values() for p in process.problems]
     assert any("mapped to no operator" in r or "names no topic" in r for r in reasons), \
         f"{row['local_path']}: accepted without naming its unmapped service implementation: {reasons!r}"
+
+
+def check_implicit_flow(row: dict[str, str], bundle: Bundle) -> None:
+    """A file SpiffBpmnParser refused for BPMN's implicit flow is accepted with the import's changes said,
+    its processes those the manifest counts less the empty pools left out (see the module docstring)."""
+    path = row["local_path"]
+    said = [w for w in bundle.warnings if w.file == path and w.severity == "warning"]
+    assert any(re.search(r"the import (added|drew|gave it the condition True)|" + EMPTY_POOL, w.reason) for w in said), \
+        f"{path}: accepted without saying what the import drew: {[w.reason for w in said]!r}"
+    left_out = sum(1 for w in said if EMPTY_POOL in w.reason)
+    executable = int(row["processes_exec_of_total"].split("/")[0])
+    assert len(bundle.processes) == executable - left_out >= 1, \
+        f"{path}: {sorted(bundle.processes)}, the manifest counts {row['processes_exec_of_total']}, {left_out} left out"
 
 
 def test_manifest_lists_every_diagram_in_the_corpus():
