@@ -269,7 +269,8 @@ def _gateway_flows(scope: etree._Element, filename: str) -> list[DiagramProblem]
         outgoing = by_source.get(gateway.get("id") or "", [])
         if kind not in ("exclusiveGateway", "inclusiveGateway") or len(outgoing) < 2:
             continue  # a single flow without a condition is the gateway's default in SpiffWorkflow
-        for flow in outgoing:
+        always: str | None = None  # an exclusive gateway's first flow without a condition: later ones never run
+        for n, flow in enumerate(outgoing):
             if _condition(flow) is not None or flow.get("id") == gateway.get("default"):
                 continue
             _set_true(flow)
@@ -278,6 +279,13 @@ def _gateway_flows(scope: etree._Element, filename: str) -> list[DiagramProblem]
                 meaning = ("as in Camunda 7 and Activiti, it is taken when it is reached in document order (the "
                            "first flow whose condition holds or that has none); the import gave it the condition "
                            f"True, and {gateway.get('id')} evaluates its flows in document order")
+                if always is not None:
+                    meaning += f"; it comes after {always}, which has no condition either, so it is never taken"
+                else:
+                    always = flow.get("id")
+                    later = [f.get("id") or "?" for f in outgoing[n + 1:] if f.get("id") != gateway.get("default")]
+                    if later:
+                        meaning += f"; the flows after it ({', '.join(later)}) are never taken"
             else:
                 meaning = "by BPMN an inclusive gateway always takes it; the import gave it the condition True"
             changes.append(DiagramProblem(

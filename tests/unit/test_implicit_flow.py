@@ -288,6 +288,17 @@ def test_an_exclusive_gateways_flow_without_condition_is_taken_in_document_order
     assert {"one", "two", "three"} & set(_ran(workflow)) == {expected}
     (said,) = _said(bundle, "f2")
     assert "exclusiveGateway which" in said and "condition True" in said and "document order" in said
+    assert "the flows after it (f3) are never taken" in said
+
+
+def test_a_second_flow_without_condition_out_of_an_exclusive_gateway_is_said_never_to_be_taken():
+    body = ('<bpmn:startEvent id="start"/><bpmn:exclusiveGateway id="which"/>' + _script("one") + _script("two")
+            + _flow("f0", "start", "which") + _flow("f1", "which", "one") + _flow("f2", "which", "two"))
+    bundle = inline(body)
+    workflow, outcome = _run(bundle)
+    assert {"one", "two"} & set(_ran(workflow)) == {"one"}
+    (second,) = _said(bundle, "f2")
+    assert "comes after f1, which has no condition either, so it is never taken" in second
 
 
 def test_an_inclusive_gateways_flow_without_condition_is_always_taken():
