@@ -193,7 +193,10 @@ def _rewrite(element: etree._Element, marker: etree._Element) -> list[str]:
     zeebe = marker.find(f"{_B}extensionElements")
     if zeebe is not None and zeebe.find(f"{_Z}loopCharacteristics") is not None:
         marker.remove(zeebe)
-    said += _keep_item_local(element, marker, translated=collection is not None or output is not None)
+    translated = collection is not None or output is not None
+    if translated:  # Camunda runs a task's input/output mappings on each instance
+        marker.set(f"{_S}scriptsOnInstances", "true")
+    said += _keep_item_local(element, marker, translated)
     # BPMN's order inside the marker: loopCardinality, loopDataInputRef, loopDataOutputRef,
     # inputDataItem, outputDataItem, complexBehaviorDefinition, completionCondition
     order = ("loopCardinality", "loopDataInputRef", "loopDataOutputRef", "inputDataItem", "outputDataItem")

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from app.engine.camunda_services import Operator
 from app.engine.lint import lint_bundle
 from app.engine.parser import DiagramFile, parse_diagrams
 from app.engine.runner import ProcessEngine
@@ -59,6 +60,22 @@ def test_a_camunda_collection_runs_one_instance_per_item_with_its_element_variab
     assert outcome.status == "completed"
     assert outcome.data["seen"] == {"1": 10, "2": 20, "3": 30}
     assert "item" not in outcome.data  # local to each instance, as in Camunda (a sequential loop needs it gone)
+
+
+def test_the_task_s_input_output_mappings_run_on_each_instance_and_read_its_item():
+    body = """<bpmn:serviceTask id="work" camunda:class="com.acme.Score">
+      <bpmn:extensionElements><camunda:inputOutput>
+        <camunda:inputParameter name="doubled">${item * 2}</camunda:inputParameter>
+      </camunda:inputOutput></bpmn:extensionElements>
+      <bpmn:multiInstanceLoopCharacteristics isSequential="true" camunda:collection="items"
+        camunda:elementVariable="item"/></bpmn:serviceTask>"""
+    bundle = parse_diagrams([DiagramFile("mi.bpmn", HEADER.format(body=body).encode())],
+                            operator_map={("class", "com.acme.Score"): Operator("risk.score", {"x": "doubled"})})
+    calls: list = []
+    engine = ProcessEngine(call_service=lambda op, params, ctx: calls.append(params) or {})
+    process = bundle.processes["p"]
+    outcome = engine.advance(engine.new_workflow(process.spec, process.embedded, {"items": [1, 2]}))
+    assert outcome.status == "completed" and calls == [{"x": 2}, {"x": 4}]  # per instance, as in Camunda
 
 
 def test_a_camunda_8_loop_collects_each_instance_s_output():
