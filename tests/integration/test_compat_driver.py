@@ -198,8 +198,10 @@ def test_validate_and_deploy_disagreeing_on_a_file_is_counted(runner, tmp_path, 
     assert not row["ran"]
     if verdict == "validate_passes":
         assert row["disagreement"].startswith("validate passed it; the deploy refused it: diagram refused")
+        assert not row["deployed"]
     else:
         assert row["disagreement"] == "validate refused it (noop: refused by this test); the deploy accepted it"
+        assert row["deployed"]  # what happened, though it is not driven: validate refused it
 
 
 def test_the_answers_change_from_one_visit_to_the_next():

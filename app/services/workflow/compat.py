@@ -263,10 +263,11 @@ class CompatRun:
                 if row.lint_ok:
                     row.reason = short(f"not deployed: another process of the file is refused ({first})")
         refused = [p for ps in by_process.values() for p in ps]
-        if not self._deploy(files, list(rows.values()), refused) or refused:
-            return
+        deployed = self._deploy(files, list(rows.values()), refused)
         for row in rows.values():
-            row.deployed = True
+            row.deployed = deployed
+        if not deployed or refused:
+            return  # refused by validate: not driven, even if the deploy (disagreeing) took it
         ending = processes_with_end_events(content)
         admin = principal_for("admin")
         hints = compared_strings([f.content for f in files])
