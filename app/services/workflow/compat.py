@@ -18,8 +18,6 @@ both are counted, and neither stops the run. The rows and the summary are `compa
 """
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,10 +35,10 @@ from app.services.workflow.compat_driver import InstanceDriver, SettableClock
 from app.services.workflow.compat_index import (
     DiagramIndex,
     compared_strings,
-    decision_refs,
     executable_processes,
     processes_with_end_events,
 )
+from app.services.workflow.compat_needs import Needs
 from app.services.workflow.compat_report import Report, Row, problem_text, short, unexpected
 from app.services.workflow.operators import HandlerContext, HandlerRegistry
 from app.services.workflow.runtime import runtime
@@ -90,7 +88,6 @@ class CompatRun:
         self.dmn = [p for p in paths if p.name.lower().endswith((".dmn", ".dmn11.xml"))]
         self.bpmn = [p for p in paths if p not in set(self.dmn)]
         self.index = DiagramIndex(root, self.bpmn, self.dmn)
-        self._merged = 0
         self._business_keys = 0
 
     def run(self, progress: Callable[[Row], None] | None = None) -> Report:
@@ -98,7 +95,7 @@ class CompatRun:
         ensure_platform_admin()
         db.session.commit()
         self._map_camunda_implementations()
-        self._scratch = Path(tempfile.mkdtemp(prefix="loanflow-compat-forms-"))  # merged forms folders
+        self.needs = Needs(self.index)
         try:
             for path in self.bpmn:
                 for row in self._bpmn_file(path):
@@ -111,7 +108,7 @@ class CompatRun:
                 if progress:
                     progress(row)
         finally:
-            shutil.rmtree(self._scratch, ignore_errors=True)
+            self.needs.close()
         return report
 
     def _map_camunda_implementations(self) -> None:
@@ -130,10 +127,6 @@ class CompatRun:
         db.session.commit()
 
     # -- one file ------------------------------------------------------------------------------
-    def _name(self, path: Path, folder: Path) -> str:
-        """A needed file's name in the bundle: relative to the diagram's folder, else to the root."""
-        return path.relative_to(folder if folder in path.parents else self.root).as_posix()
-
     def _dmn_file(self, path: Path) -> Row:
         row = Row(path.relative_to(self.root).as_posix(), "-", kind="decision")
         try:
@@ -174,62 +167,26 @@ class CompatRun:
             rows["-"] = Row(display, "-", reason="no executable process in this file")
         return list(rows.values())
 
-    def _decisions_for(self, path: Path, content: bytes) -> tuple[list[Path], list[str]]:
-        """The DMN files the diagram's decisions come from (its folder and below first, then its source
-        tree, then the root), and the decision ids it names that no file under the root defines."""
-        folder = path.parent
-        found = [p for p in self.index.dmn_under(folder)
-                 if any(i.encode() in content for i in self.index.decision_ids(p))]
-        nowhere = []
-        for ref in sorted(decision_refs(content)):
-            if any(ref in self.index.decision_ids(p) for p in found):
-                continue
-            where = self.index.decision_file(ref, path)
-            if where is None:
-                nowhere.append(ref)
-            elif where not in found:
-                found.append(where)
-        return found, nowhere
-
-    def _nowhere(self, problem: DiagramProblem, refs: list[str], found: list[Path]) -> str:
-        """A decision the diagram names that no file defines, or whose file does not load, said as such
-        (the parser says only that it is not available)."""
-        where = f"{problem.element_id}: " if problem.element_id else ""
-        ref = next((r for r in refs if f'"{r}"' in problem.reason), None)
-        if ref is None:
-            loaded = next(((r, p) for p in found for r in self.index.decision_ids(p)
-                           if f'No DMN Diagram available with id "{r}"' in problem.reason), None)
-            if loaded is None:
-                return problem_text(problem)
-            return short(f"{where}the business rule task calls decision {loaded[0]!r}, which "
-                         f"{loaded[1].relative_to(self.root).as_posix()} defines, but that file is refused "
-                         "(its own row says why)")
-        named = self.index.named_decision_files(ref)
-        hint = (f"; {named[0].relative_to(self.root).as_posix()} is named {ref!r}, but its decisions have other "
-                "ids: call one of them") if named else ""
-        return short(f"{where}the business rule task calls decision {ref!r}, which no file under "
-                     f"{self.root.name}/ defines{hint}")
-
     def _file_through(self, path: Path, content: bytes, rows: dict[str, Row]) -> None:
         folder = path.parent
         _reset_workflow_tables()
         self.use_forms(folder)
         limit = context.config("MAX_DIAGRAM_BYTES")
         own = DiagramFile(path.name, content)
-        dmn_paths, nowhere = self._decisions_for(path, content)
-        context_dmn = [DiagramFile(self._name(p, folder), p.read_bytes()) for p in dmn_paths]
+        dmn_paths, nowhere = self.needs.decisions_for(path, content)
+        context_dmn = [DiagramFile(self.needs.name(p, folder), p.read_bytes()) for p in dmn_paths]
         # parse and import: the file alone, with the decisions it names as context
         try:
             bundle = parse_diagrams([own], limit, context_dmn=context_dmn, operator_map=operator_mappings.for_import())
         except DiagramRejected as exc:
             mine = [p for p in exc.problems if p.file == own.filename] or exc.problems
             if not rows:
-                rows["-"] = Row(self._name(path, self.root), "-")
+                rows["-"] = Row(self.needs.name(path, self.root), "-")
             for row in rows.values():
-                row.reason = self._nowhere(mine[0], nowhere, dmn_paths)
+                row.reason = self.needs.decision_reason(mine[0], nowhere, dmn_paths)
             return
         for pid in bundle.processes:  # SpiffWorkflow's view of which processes run wins over the XML's
-            rows.setdefault(pid, Row(self._name(path, self.root), pid))
+            rows.setdefault(pid, Row(self.needs.name(path, self.root), pid))
         for pid in [p for p in rows if p not in bundle.processes]:
             del rows[pid]
         changes = [w for w in bundle.warnings if w.file == own.filename]
@@ -237,12 +194,12 @@ class CompatRun:
             row.parsed = True
             row.imported = f"{len(changes)}: {problem_text(changes[0])}" if changes else "0"
         # what it needs: the processes it calls, the decisions they name
-        called, missing = self._called_files(bundle, path)
+        called, missing = self.needs.called_files(bundle, path)
         files = [own, *called.values()]
-        self.use_forms(self._forms_folder(folder, [p.parent for p in called]))
+        self.use_forms(self.needs.forms_folder(folder, [p.parent for p in called]))
         for where, extra in called.items():
-            more = [p for p in self._decisions_for(where, extra.content)[0] if p not in dmn_paths]
-            context_dmn += [DiagramFile(self._name(p, folder), p.read_bytes()) for p in more]
+            more = [p for p in self.needs.decisions_for(where, extra.content)[0] if p not in dmn_paths]
+            context_dmn += [DiagramFile(self.needs.name(p, folder), p.read_bytes()) for p in more]
             dmn_paths += more
         runtime().handlers = _FakeOperators(self._operators(files, context_dmn, bundle))
         for dmn in context_dmn:  # deployed first: the process's check and deploy read them as deployed
@@ -255,7 +212,7 @@ class CompatRun:
             errors = by_process.get(pid, []) + by_process.get("", [])
             row.lint_ok = not errors
             if errors:
-                row.reason = self._nowhere(errors[0], nowhere, dmn_paths)
+                row.reason = self.needs.decision_reason(errors[0], nowhere, dmn_paths)
         if not all(r.lint_ok for r in rows.values()):
             # the deploy refuses the file as a whole: the processes that passed say why they did not deploy
             first = next(r.reason for r in rows.values() if not r.lint_ok)
@@ -282,21 +239,6 @@ class CompatRun:
             except Exception as exc:  # noqa: BLE001 - counted and reported, never fatal
                 unexpected(row, "the run", exc)
 
-    def _forms_folder(self, folder: Path, others: list[Path]) -> Path:
-        """The forms the diagram and the processes it calls read: the diagram's folder, or, when called
-        processes come from other folders, one folder holding each folder's JSON files (the diagram's
-        own folder's win a clash of names, as SpiffArena reads a form beside its process model)."""
-        others = [f for f in dict.fromkeys(others) if f != folder]
-        if not others:
-            return folder
-        self._merged += 1
-        merged = self._scratch / f"forms-{self._merged}"
-        merged.mkdir(parents=True)
-        for source in [*reversed(others), folder]:
-            for form in source.glob("*.json"):
-                shutil.copyfile(form, merged / form.name)
-        return merged
-
     def _deploy(self, files: list[DiagramFile], rows: list[Row], refused: list[DiagramProblem]) -> bool:
         """Deploy the files, whatever `processes validate` said of them (`refused`: its errors), and
         note on the rows when the deploy's verdict is not the validate's. True when deployed."""
@@ -314,37 +256,6 @@ class CompatRun:
             for row in rows:
                 row.disagreement = short(f"validate refused it ({problem_text(refused[0])}); the deploy accepted it")
         return True
-
-    def _called_files(self, bundle: Any, path: Path) -> tuple[dict[Path, DiagramFile], dict[str, str]]:
-        """The BPMN files that define the processes the file calls, transitively, nearest first
-        (`DiagramIndex.process_file`); and, by calling process, a called id no file defines."""
-        pending = [(pid, c) for pid, p in bundle.processes.items() for c in p.calls]
-        chosen: dict[Path, DiagramFile] = {}
-        seen: set[str] = set(bundle.processes)
-        missing: dict[str, str] = {}
-        limit = context.config("MAX_DIAGRAM_BYTES")
-        while pending:
-            caller, called = pending.pop()
-            if called in seen:
-                continue
-            seen.add(called)
-            where = self.index.process_file(called, path)
-            if where is None:
-                if caller in bundle.processes:
-                    missing.setdefault(caller, called)
-                continue
-            if where in chosen:
-                continue
-            chosen[where] = DiagramFile(self._name(where, path.parent), where.read_bytes())
-            dmn = [DiagramFile(self._name(p, path.parent), p.read_bytes())
-                   for p in self._decisions_for(where, chosen[where].content)[0]]
-            try:
-                more = parse_diagrams([chosen[where]], limit, context_dmn=dmn, operator_map=operator_mappings.for_import())
-            except DiagramRejected:
-                continue  # the check of the whole set says what is wrong with it
-            pending += [(caller if caller in bundle.processes else pid, c)
-                        for pid, p in more.processes.items() for c in p.calls]
-        return chosen, missing
 
     @staticmethod
     def _operators(files: list[DiagramFile], context_dmn: list[DiagramFile], bundle: Any) -> set[str]:
