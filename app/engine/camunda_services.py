@@ -13,9 +13,10 @@ as a plain mapping, since the engine reads no database):
   message throw or end event carrying one becomes a service task (an end event is followed by a
   plain end event of its own). Each change is a warning. An unmapped one is left to `problems`: its
   element becomes a task that does nothing, so the file parses and the strict check can name it and
-  the command that maps it (it is never deployed so). A connector's output parameters (they read
-  the connector's response) and a job's `zeebe:ioMapping` (FEEL) are refused, never dropped.
-- `camunda:inputOutput` on a task: input parameters are assigned before the task runs (a pre-script;
+  the command that maps it (it is never deployed so). A Camunda 8 job's `zeebe:ioMapping` inputs
+  are its operator's parameters (a dotted target builds a map). A connector's output parameters and
+  a job's outputs (they read the connector's or the job's own result) are refused, never dropped.
+- `camunda:inputOutput` (and Camunda 8's `zeebe:ioMapping`: FEEL after `=`, else a text) on a task: input parameters are assigned before the task runs (a pre-script;
   on a script task, lines before its script, since SpiffWorkflow runs no pre-script there), output
   parameters after it, each value translated (text, `${...}` JUEL, a text with `${...}` in it,
   `camunda:list`, `camunda:map`); a dotted name (`Fact.type`) sets the key of a map, each map on the
@@ -35,12 +36,13 @@ from lxml import etree
 
 from app.engine import service_implementations
 from app.engine.errors import DiagramProblem
-from app.engine.juel import ExpressionRefused, is_juel, juel_text
+from app.engine.juel import ExpressionRefused, feel, is_juel, juel_text
 from app.engine.service_implementations import CAMUNDA_NS, KINDS
 from app.engine.xml import BPMN_NS
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _B, _C, _S = f"{{{BPMN_NS}}}", f"{{{CAMUNDA_NS}}}", f"{{{SPIFF_NS}}}"
+_Z = f"{{{service_implementations.ZEEBE_NS}}}"
 _UNMAPPED = f"{_C}unmappedImplementation"  # set on an unmapped element: "kind value", for `problems`
 _IO_REFUSED = f"{_C}inputOutputRefused"  # set on an element whose mappings stay: the reason
 _REFUSED = f"{_C}implementationRefused"  # set on an element whose implementation cannot run as drawn: the reason
@@ -132,13 +134,42 @@ def _connector_parameters(element: etree._Element, found: service_implementation
         return {}
 
 
-def _zeebe_mappings(element: etree._Element, found: service_implementations.Found) -> None:
-    """Camunda 8's zeebe:ioMapping (FEEL) on a job is not read: refused rather than run without it."""
+def _job_parameters(element: etree._Element, found: service_implementations.Found) -> dict[str, str]:
+    """A Camunda 8 job's zeebe:ioMapping inputs, as the operator's parameters (a dotted target, `from.email`,
+    builds a map: parameter `from` = {"email": ...}). Its outputs read the job's own result variables,
+    which no operator gives: refused."""
     ext = element.find(f"{_B}extensionElements")
-    if found.key[0] == "job" and ext is not None and ext.find(f"{{{service_implementations.ZEEBE_NS}}}ioMapping") is not None:
-        element.set(_REFUSED, f"{service_implementations.describe(found.key)} has a zeebe:ioMapping, whose FEEL input and "
-                    "output mappings Loanflow does not read: remove it, and give the operator mapping the "
-                    "parameters the job needs")
+    mapping = None if found.key[0] != "job" or ext is None else ext.find(f"{_Z}ioMapping")
+    if mapping is None:
+        return {}
+    ext.remove(mapping)  # the operator's parameters now, not the task's data
+    try:
+        outputs = [node.get("target") or "" for node in mapping.findall(f"{_Z}output")]
+        if outputs:
+            raise _Untranslatable(f"the zeebe:output {outputs[0]!r} reads the job's result, which no Loanflow "
+                                  "operator gives: remove the output mappings and let the mapped operator's result "
+                                  "carry the answer")
+        tree: dict[str, object] = {}
+        for name, value in _zeebe_parameters(mapping, "input", keys=True):
+            *path, last = name.split(".")
+            node = tree
+            for key in path:
+                child = node.setdefault(key, {})
+                if not isinstance(child, dict):
+                    raise _Untranslatable(f"the zeebe:input {name!r} sets a key inside {key!r}, set as a value too")
+                node = child
+            node[last] = value
+        return {name: _literal(value) for name, value in tree.items()}
+    except _Untranslatable as exc:
+        element.set(_REFUSED, f"{service_implementations.describe(found.key)} cannot run: {exc}")
+        return {}
+
+
+def _literal(value: object) -> str:
+    """A parameter's Python expression: an expression, or a map of them."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key!r}: {_literal(v)}" for key, v in value.items()) + "}"
+    return str(value)
 
 
 def rewrite(root: etree._Element, filename: str, mapping: OperatorMap | None) -> list[DiagramProblem]:
@@ -149,8 +180,7 @@ def rewrite(root: etree._Element, filename: str, mapping: OperatorMap | None) ->
         element, carrier, key = found.element, found.carrier, found.key
         chosen = (mapping or {}).get(key)
         what = _local(element)
-        parameters = _connector_parameters(element, found)
-        _zeebe_mappings(element, found)
+        parameters = _connector_parameters(element, found) or _job_parameters(element, found)
         if chosen is None:
             element.set(_UNMAPPED, f"{key[0]} {key[1]}")
             element.set(_ELEMENT, what)
@@ -176,8 +206,8 @@ def rewrite(root: etree._Element, filename: str, mapping: OperatorMap | None) ->
             for name, value in parameters.items():
                 etree.SubElement(holder, f"{_S}parameter", id=name, type="any", value=value)
         was = "" if what == "serviceTask" else f" (the {what} is now a service task)"
-        given = f"; the connector's input parameters are its parameters: {', '.join(parameters)}" if (
-            key[0] == "connector" and parameters) else ""
+        source = {"connector": "the connector's input parameters", "job": "the zeebe:ioMapping inputs"}.get(key[0])
+        given = f"; {source} are its parameters: {', '.join(parameters)}" if source and parameters else ""
         changes.append(DiagramProblem(
             filename, element.get("id"), f"{service_implementations.describe(key, what)} -> operator "
             f"{chosen.operator!r}{was}{note}{given}", _line(element), "warning"))
@@ -264,9 +294,27 @@ def _said(name: str, value: str) -> str:
     return f"{name} = {value} (the key {keys[-1]!r} of the map {name.rsplit('.', 1)[0]}, each map made if missing)"
 
 
-def _assignments(mapping: etree._Element, kind: str) -> tuple[list[str], list[str]]:
+def _zeebe_parameters(mapping: etree._Element, kind: str, keys: bool = False) -> list[tuple[str, str]]:
+    """(target, Python expression) of each zeebe:input or zeebe:output: a source after `=` is FEEL, any
+    other a text (Camunda 8's static value). With `keys`, a target is a path of keys (`from.email`: a
+    job's parameter), not variables, so Python's keywords are names too."""
+    found = []
+    for node in mapping.findall(f"{_Z}{kind}"):
+        name, source = (node.get("target") or "").strip(), node.get("source") or ""
+        if not all(part.isidentifier() if keys else _is_name(part) for part in name.split(".")):
+            raise _Untranslatable(f"the zeebe:{kind} {name!r} is not a variable name Loanflow can set")
+        if not source.strip().startswith("="):
+            found.append((name, repr(source)))
+            continue
+        try:
+            found.append((name, feel(source)))
+        except ExpressionRefused as exc:
+            raise _Untranslatable(f"the zeebe:{kind} {name!r}: {source.strip()!r}: {exc.reason}") from None
+    return found
+
+
+def _assignments(found: list[tuple[str, str]], kind: str) -> tuple[list[str], list[str]]:
     """The statements that set the parameters, and how the warning says them."""
-    found = _parameters(mapping, kind)
     return [_statement(name, value, kind) for name, value in found], [_said(name, value) for name, value in found]
 
 
@@ -282,7 +330,9 @@ def _add_script(ext: etree._Element, tag: str, lines: list[str], first: bool) ->
 
 def _input_output(root: etree._Element, filename: str) -> list[DiagramProblem]:
     changes: list[DiagramProblem] = []
-    for mapping in list(root.iter(f"{_C}inputOutput")):
+    for mapping in [*root.iter(f"{_C}inputOutput"), *root.iter(f"{_Z}ioMapping")]:
+        zeebe = mapping.tag == f"{_Z}ioMapping"
+        label = "zeebe:ioMapping" if zeebe else "camunda:inputOutput"
         ext = mapping.getparent()
         element = ext.getparent() if ext is not None else None
         if ext is None or element is None or ext.tag != f"{_B}extensionElements":
@@ -291,10 +341,14 @@ def _input_output(root: etree._Element, filename: str) -> list[DiagramProblem]:
             if _local(element) not in _SCRIPTED:
                 raise _Untranslatable(f"input/output mappings on a {_local(element)} are not supported; "
                                       "move them to a task")
-            inputs, said_inputs = _assignments(mapping, "inputParameter")
-            outputs, said_outputs = _assignments(mapping, "outputParameter")
+            if zeebe:
+                inputs, said_inputs = _assignments(_zeebe_parameters(mapping, "input"), "zeebe:input")
+                outputs, said_outputs = _assignments(_zeebe_parameters(mapping, "output"), "zeebe:output")
+            else:
+                inputs, said_inputs = _assignments(_parameters(mapping, "inputParameter"), "inputParameter")
+                outputs, said_outputs = _assignments(_parameters(mapping, "outputParameter"), "outputParameter")
         except _Untranslatable as exc:
-            element.set(_IO_REFUSED, str(exc))
+            element.set(_IO_REFUSED, f"{label} cannot run: {exc}")
             continue
         script = element.find(f"{_B}script") if _local(element) == "scriptTask" else None
         if script is not None and (script.text or "").strip():
@@ -310,7 +364,7 @@ def _input_output(root: etree._Element, filename: str) -> list[DiagramProblem]:
             f"inputs set before it runs: {', '.join(said_inputs)}" if inputs else "",
             f"outputs set after it: {', '.join(said_outputs)}" if outputs else "") if part)
         changes.append(DiagramProblem(
-            filename, element.get("id"), f"camunda:inputOutput -> {said or 'nothing to set'}"
+            filename, element.get("id"), f"{label} -> {said or 'nothing to set'}"
             + ("; inputs stay in the instance's data after the task" if inputs else ""), _line(mapping), "warning"))
     return changes
 
@@ -349,8 +403,7 @@ def problems(process: etree._Element, filename: str) -> list[DiagramProblem]:
             found.append(DiagramProblem(filename, node.get("id"), refused, _line(node)))
         refused = node.get(_IO_REFUSED)
         if refused is not None:
-            found.append(DiagramProblem(filename, node.get("id"), f"camunda:inputOutput cannot run: {refused}",
-                                        _line(node)))
+            found.append(DiagramProblem(filename, node.get("id"), refused, _line(node)))
     return found
 
 

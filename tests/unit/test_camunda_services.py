@@ -261,11 +261,46 @@ def test_a_camunda_8_job_type_is_mapped_like_the_others():
     assert outcome.status == "completed" and calls == [("risk.assess", {})]
 
 
-def test_a_job_s_zeebe_io_mapping_is_refused_not_ignored():
-    body = JOB.replace("</bpmn:extensionElements>", '<zeebe:ioMapping><zeebe:input source="=applicant.name" '
-                       'target="to.name"/></zeebe:ioMapping></bpmn:extensionElements>')
+def test_a_job_s_zeebe_inputs_are_its_operator_s_parameters_nested_by_their_dots():
+    body = JOB.replace("</bpmn:extensionElements>", """<zeebe:ioMapping>
+      <zeebe:input source="demo@example.com" target="from.email"/>
+      <zeebe:input source="= applicant.name" target="to.name"/>
+      <zeebe:input source="= amount * 2" target="limit"/></zeebe:ioMapping></bpmn:extensionElements>""")
+    bundle = parse(camunda(body), {("job", "credit-score"): Operator("risk.assess")})
+    assert errors(bundle, ["risk.assess"]) == []
+    (warning,) = [w for w in bundle.warnings if w.element_id == "work"]
+    assert "the zeebe:ioMapping inputs are its parameters: from, to, limit" in warning.reason
+    outcome, calls = run(bundle, {"applicant": {"name": "Li"}, "amount": 4})
+    assert calls == [("risk.assess", {"from": {"email": "demo@example.com"}, "to": {"name": "Li"}, "limit": 8})]
+    assert "from" not in outcome.data  # the job's inputs are the operator's, not the instance's data
+
+
+def test_a_job_s_zeebe_outputs_are_refused_not_ignored():
+    body = JOB.replace("</bpmn:extensionElements>", '<zeebe:ioMapping><zeebe:output source="=body.score" '
+                       'target="score"/></zeebe:ioMapping></bpmn:extensionElements>')
     (problem,) = errors(parse(camunda(body), {("job", "credit-score"): Operator("risk.assess")}), ["risk.assess"])
-    assert problem.element_id == "work" and "zeebe:ioMapping" in problem.reason
+    assert problem.element_id == "work" and "the zeebe:output 'score' reads the job's result" in problem.reason
+
+
+def test_a_zeebe_io_mapping_on_a_user_task_sets_its_inputs_and_outputs():
+    body = _then_end("""<bpmn:scriptTask id="work"><bpmn:extensionElements><zeebe:ioMapping>
+      <zeebe:input source="= applicant.age + 1" target="age"/>
+      <zeebe:input source="static text" target="note.text"/>
+      <zeebe:output source="= age * 2" target="result.doubled"/></zeebe:ioMapping></bpmn:extensionElements>
+      <bpmn:script>seen = age</bpmn:script></bpmn:scriptTask>""")
+    bundle = parse(camunda(body))  # before: ignored, the task ran without its inputs and set no outputs
+    assert errors(bundle) == []
+    assert any(w.reason.startswith("zeebe:ioMapping -> inputs set before it runs") for w in bundle.warnings)
+    data = run(bundle, {"applicant": {"age": 40}})[0].data
+    assert data["seen"] == 41 and data["note"] == {"text": "static text"} and data["result"] == {"doubled": 82}
+
+
+def test_a_zeebe_io_mapping_that_cannot_be_translated_is_an_error_naming_the_element():
+    body = _then_end("""<bpmn:userTask id="work"><bpmn:extensionElements><zeebe:ioMapping>
+      <zeebe:input source='= string join(risks, ", ")' target="risksText"/></zeebe:ioMapping>
+      </bpmn:extensionElements></bpmn:userTask>""")
+    (problem,) = errors(parse(camunda(body)))
+    assert problem.element_id == "work" and problem.reason.startswith("zeebe:ioMapping cannot run: the zeebe:input")
 
 
 def test_a_message_end_event_with_a_job_type_calls_its_operator_then_ends():
