@@ -14,8 +14,9 @@ MAPPING_KINDS = ("class", "delegateExpression", "expression", "topic")
 
 
 class OperatorMapping(Model):
-    """`camunda:class`, `delegateExpression`, `expression` or an external task's `topic` (kind) with
-    its value, and the registered operator a diagram's service task naming it calls, with parameters
+    """`camunda:class`, `delegateExpression`, `expression`, an external task's `topic`, a `connector`'s id,
+    a Camunda 8 `job` type or the name of a `task` that names no implementation (kind) with its value,
+    and the registered operator a diagram's service task naming it calls, with parameters
     (name -> Python expression on the task's data). Read when a diagram is deployed."""
 
     __tablename__ = "operator_mappings"
