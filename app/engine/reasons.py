@@ -164,7 +164,9 @@ def of_failure(exc: BaseException, element_id: str | None, task_spec: Any, workf
     if expression:
         return reason("condition_failed", element=element, expression=expression.group(1).strip(),
                       error=error or getattr(exc, "error_type", None) or "?")
-    if isinstance(task_spec, ScriptTask):
+    # a task's pre- or post-script (SpiffWorkflow's, or a camunda:inputOutput the import wrote as one)
+    around = "Error occurred in the Pre-Script" in text or "Error occurred in the Post-Script" in text
+    if isinstance(task_spec, ScriptTask) or around:
         line = getattr(exc, "line_number", None) or "?"
         detail = error or message
         code = "empty_value" if "NoneType" in detail else "script_failed"

@@ -377,3 +377,12 @@ def test_a_dotted_name_through_something_that_is_not_a_map_stops_the_task_with_a
     outcome, _ = run(bundle, {"Fact": "a string"})
     assert outcome.status == "error" and outcome.error is not None
     assert "'Fact.type' sets a key inside Fact, which holds something other than a map" in str(outcome.error)
+
+
+def test_an_input_mapping_that_fails_at_run_time_is_an_incident_with_a_reason_naming_the_task():
+    body = _then_end("""<bpmn:userTask id="work"><bpmn:extensionElements><camunda:inputOutput>
+      <camunda:inputParameter name="limit">${amount * 2}</camunda:inputParameter>
+      </camunda:inputOutput></bpmn:extensionElements></bpmn:userTask>""")
+    outcome, _ = run(parse(camunda(body)), {"amount": None})  # before: only "TypeError: unsupported operand ..."
+    said = outcome.error["reason"]
+    assert said["code"] == "empty_value" and said["params"]["element"] == "work"
