@@ -71,12 +71,11 @@ def test_a_write_over_a_version_another_step_changed_is_refused_and_changes_noth
         db.session.remove()
     with app.app_context():
         stores = data_stores.StepStores(None)
-        assert stores.read("Counter") == 1
+        assert stores.read("Counter") == 1 and stores.versions == {"Counter": 1}
         stores.write("Counter", 10)
-        with app.app_context():  # another step writes meanwhile and commits
-            db.session.execute(update(DataStoreValue).where(DataStoreValue.key == "Counter").values(value=5, version=2))
-            db.session.commit()
-            db.session.remove()
+        db.session.rollback()  # (on PostgreSQL the read locked the row until here)
+        db.session.execute(update(DataStoreValue).where(DataStoreValue.key == "Counter").values(value=5, version=2))
+        db.session.commit()  # another step wrote version 2 since this one read version 1
         with pytest.raises(Conflict) as refused:
             stores.flush()
         assert refused.value.code == "stale_version"
