@@ -16,7 +16,8 @@ own transaction.
 `prepare(root, filename)` repairs what has one meaning and refuses what has none, before
 SpiffWorkflow reads the tree (each repair a warning naming the element):
 
-- a store without a name is keyed by its id; a data store reference that names no store stands for
+- a store is Loanflow's, keyed by its name (said for each store); one without a name is keyed by
+  its id; a data store reference that names no store stands for
   a store of its own, keyed by the reference's name (its id when it has none);
 - SpiffArena's JSON stores (`JSONDataStore`, `JSONFileDataStore`: the name is the implementation,
   the key is the id) become Loanflow stores keyed by their id; its other stores, whose meaning is
@@ -292,6 +293,11 @@ def _stores(root: etree._Element, filename: str, taken: set[str], refusals: list
             changes.append(DiagramProblem(
                 filename, store_id, f"the data store {store_id} has no name; the import keys its value by its id: "
                 f"it is Loanflow's data store {store_id!r}, shared by every instance that names it",
+                _line(store), "warning"))
+        else:
+            changes.append(DiagramProblem(
+                filename, store_id, f"the data store {store_id} names no implementation of its own; it is "
+                f"Loanflow's data store {name!r}, one JSON value shared by every instance that names it",
                 _line(store), "warning"))
 
 
