@@ -6,7 +6,8 @@ never happened. This module looks at the XML tree first and either repairs what 
 meaning (a flow without an id gets a generated one; a message event without a message, joined to
 another by a message flow, is given the message that flow carries; a condition or timer written in
 JUEL, FEEL, bare ISO 8601 or cron becomes the Python expression it means, `translate`; BPMN's implicit
-starts, ends and splits are drawn, `implicit_flow`) or says what will not run:
+starts, ends and splits are drawn, `implicit_flow`; a link event becomes the flow it stands for,
+`event_definitions`) or says what will not run:
 
 - `prepare(root, filename, operators)` changes the tree in place and returns `(refusals, changes)`; a refusal
   stops the file, a change is a warning the analyst reads ("what the import layer changed").
@@ -31,6 +32,7 @@ from app.engine import (
     camunda_services,
     camunda_user_tasks,
     data_stores,
+    event_definitions,
     implicit_flow,
     translate,
 )
@@ -79,6 +81,9 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
     refusals += stores_refused
     changes += stores_changed
     changes += _translate_expressions(root, filename)
+    event_refusals, event_changes = event_definitions.prepare(root, filename, taken)  # link and compensation events
+    refusals += event_refusals
+    changes += event_changes
     changes += implicit_flow.prepare(root, filename, taken)  # BPMN's implicit starts, ends and splits
     changes += camunda_services.rewrite(root, filename, operators)  # service implementations, inputOutput
     changes += camunda_multi_instance.prepare(root, filename)  # after inputOutput: each instance drops its item last

@@ -1,0 +1,134 @@
+"""Event definitions SpiffWorkflow 3.2 does not read, made to mean what BPMN says or refused.
+
+SpiffWorkflow's parser knows neither link nor compensation events. It reads a link or compensation
+*throw* event as a none event (the token passes on, or, with no outgoing flow, its path just stops),
+a link *catch* event as a none event nothing ever reaches, and refuses a compensation boundary event
+with a bare `NotImplementedError` holding the element's XML. A process drawn with links would then
+"complete" without running what lies after the link: a completion that never happened.
+
+- **Link events** are a drawing convenience: a link throw event jumps to the link catch event of the
+  same name in the same (sub)process (BPMN 2.0, 10.5.4; Camunda 7 matches the linkEventDefinition's
+  `name`, falling back to the event's). `prepare` draws the sequence flow each link stands for and
+  makes both events plain intermediate events (a none throw event passes the token on), each change a
+  warning. A throw event whose name no catch event of its (sub)process has, a catch event no throw
+  event jumps to, or two catch events of one name are refused naming the element.
+- **Compensation** (undoing completed activities when a compensation event is thrown) has no engine
+  underneath: every compensation event is refused, naming it, with what to draw instead.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from lxml import etree
+
+from app.engine.errors import DiagramProblem
+from app.engine.xml import BPMN_NS
+
+_B = f"{{{BPMN_NS}}}"
+_LINK = f"{_B}linkEventDefinition"
+_COMPENSATE = f"{_B}compensateEventDefinition"
+
+
+def _line(node: etree._Element) -> int | None:
+    return node.sourceline if isinstance(node.sourceline, int) else None
+
+
+def _kind(node: etree._Element) -> str:
+    return etree.QName(node).localname
+
+
+_WORDS = {"startEvent": "start event", "endEvent": "end event", "boundaryEvent": "boundary event",
+          "intermediateThrowEvent": "intermediate throw event", "intermediateCatchEvent": "intermediate catch event"}
+
+
+def _words(node: etree._Element) -> str:
+    return _WORDS.get(_kind(node), _kind(node))
+
+
+def _link_name(event: etree._Element, definition: etree._Element) -> str:
+    return (definition.get("name") or event.get("name") or "").strip()
+
+
+def _unique(base: str, taken: set[str]) -> str:
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}_{n}", n + 1
+    taken.add(candidate)
+    return candidate
+
+
+def prepare(root: etree._Element, filename: str, taken: set[str]) -> tuple[list[DiagramProblem], list[DiagramProblem]]:
+    """Rewrite link events as the flows they stand for, refuse compensation: `(refusals, changes)`."""
+    refusals = _compensation(root, filename)
+    link_refusals, changes = _links(root, filename, taken)
+    return refusals + link_refusals, changes
+
+
+def _compensation(root: etree._Element, filename: str) -> list[DiagramProblem]:
+    refusals = []
+    for definition in root.iter(_COMPENSATE):
+        event = definition.getparent()
+        refusals.append(DiagramProblem(
+            filename, event.get("id"), f"the {_words(event)} is a compensation event: Loanflow does not undo completed "
+            "activities by compensation; draw the undoing as tasks on the path that needs it (after an error "
+            "boundary event or an exclusive gateway, say)", _line(event)))
+    return refusals
+
+
+def _links(root: etree._Element, filename: str, taken: set[str]) -> tuple[list[DiagramProblem], list[DiagramProblem]]:
+    throws: dict[tuple[int, str], list[etree._Element]] = defaultdict(list)
+    catches: dict[tuple[int, str], list[etree._Element]] = defaultdict(list)
+    scopes: dict[int, etree._Element] = {}
+    refusals: list[DiagramProblem] = []
+    for definition in root.iter(_LINK):
+        event = definition.getparent()
+        scope = event.getparent()
+        kind = _kind(event)
+        name = _link_name(event, definition)
+        if kind not in ("intermediateThrowEvent", "intermediateCatchEvent"):
+            refusals.append(DiagramProblem(filename, event.get("id"), f"a {_words(event)} cannot be a link event: only an "
+                                           "intermediate throw event jumps to an intermediate catch event", _line(event)))
+            continue
+        if not name:
+            refusals.append(DiagramProblem(filename, event.get("id"), "the link event has no name: a link throw event "
+                                           "jumps to the link catch event of the same name; name both", _line(event)))
+            continue
+        scopes[id(scope)] = scope
+        (throws if kind == "intermediateThrowEvent" else catches)[(id(scope), name)].append(event)
+    for key, events in catches.items():
+        if len(events) > 1:
+            ids = ", ".join(e.get("id") or "?" for e in events)
+            refusals.append(DiagramProblem(filename, events[1].get("id"), f"the link catch events {ids} share the name "
+                                           f"{key[1]!r}: a link throw event would not know where to jump; rename one",
+                                           _line(events[1])))
+        elif key not in throws:
+            refusals.append(DiagramProblem(filename, events[0].get("id"), f"no link throw event of its (sub)process "
+                                           f"jumps to the link catch event {key[1]!r}: the path after it would never "
+                                           "run; draw the throw event, or remove the catch event", _line(events[0])))
+    for key, events in throws.items():
+        if key not in catches:
+            for event in events:
+                refusals.append(DiagramProblem(filename, event.get("id"), f"the link throw event jumps to {key[1]!r}, "
+                                               "and no link catch event of its (sub)process has that name: the path "
+                                               "would stop here; draw the catch event", _line(event)))
+    if refusals:
+        return refusals, []
+    changes = []
+    for (scope_key, name), events in throws.items():
+        catch = catches[(scope_key, name)][0]
+        for event in events:
+            flow = etree.SubElement(scopes[scope_key], f"{_B}sequenceFlow")
+            flow.set("id", _unique(f"LinkFlow_{event.get('id')}_{catch.get('id')}", taken))
+            flow.set("sourceRef", event.get("id") or "")
+            flow.set("targetRef", catch.get("id") or "")
+            changes.append(DiagramProblem(
+                filename, event.get("id"), f"the link throw event jumps to the link catch event {catch.get('id')} "
+                f"({name!r}); the import drew that as the sequence flow {flow.get('id')}", _line(event), "warning"))
+    for events in catches.values():
+        for event in events:
+            event.remove(event.find(_LINK))
+            event.tag = f"{_B}intermediateThrowEvent"  # a none catch event would wait; a none throw event passes on
+    for events in throws.values():
+        for event in events:
+            event.remove(event.find(_LINK))
+    return [], changes
