@@ -25,13 +25,24 @@ def _root(content: bytes) -> etree._Element | None:
         return None
 
 
+def _has_flow_node(process: etree._Element) -> bool:
+    return any(isinstance(n.tag, str) and (etree.QName(n).localname.endswith(("Task", "Event", "Gateway"))
+                                           or etree.QName(n).localname in _ACTIVITIES) for n in process)
+
+
+_ACTIVITIES = frozenset({"task", "subProcess", "callActivity", "transaction", "adHocSubProcess"})
+
+
 def executable_processes(content: bytes) -> list[tuple[str, bool]]:
     """(process id, executable) of each `<process>` of a BPMN document, read without SpiffWorkflow
-    (the rows of a file that does not parse); [] when it is not XML."""
+    (the rows of a file that does not parse); [] when it is not XML. A process not marked
+    `isExecutable="false"` with no flow node (a pool drawn empty) is not executable: there is nothing
+    to run, and the import leaves it out (`implicit_flow`)."""
     root = _root(content)
     if root is None:
         return []
-    return [(node.get("id") or "-", node.get("isExecutable", "true") == "true") for node in root.iter("{*}process")]
+    return [(node.get("id") or "-", node.get("isExecutable", "true") == "true" and _has_flow_node(node))
+            for node in root.iter("{*}process")]
 
 
 def processes_with_end_events(content: bytes) -> set[str]:
