@@ -38,22 +38,12 @@ from app.engine import (
 )
 from app.engine.errors import DiagramProblem
 from app.engine.xml import BPMN_NS
+from app.engine.xml import source_line as _line
+from app.engine.xml import unique_id as _unique
 
 _B = f"{{{BPMN_NS}}}"
 PYTHON_SCRIPT_FORMATS = frozenset({"python", "text/x-python", "application/x-python", "py"})
 _MESSAGE_EVENTS = ("startEvent", "intermediateCatchEvent", "boundaryEvent", "intermediateThrowEvent", "endEvent")
-
-
-def _line(node: etree._Element) -> int | None:
-    return node.sourceline if isinstance(node.sourceline, int) else None
-
-
-def _unique(base: str, taken: set[str]) -> str:
-    candidate, n = base, 2
-    while candidate in taken:
-        candidate, n = f"{base}_{n}", n + 1
-    taken.add(candidate)
-    return candidate
 
 
 def prepare(root: etree._Element, filename: str, operators: camunda_services.OperatorMap | None = None,

@@ -16,6 +16,7 @@ from lxml import etree
 
 from app.engine.errors import DiagramProblem
 from app.engine.xml import BPMN_NS
+from app.engine.xml import source_line as _line
 
 _B = f"{{{BPMN_NS}}}"
 CAMUNDA_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn")
@@ -29,10 +30,6 @@ def _camunda(task: etree._Element, name: str) -> str | None:
         if value is not None:
             return value.strip()
     return None
-
-
-def _line(node: etree._Element) -> int | None:
-    return node.sourceline if isinstance(node.sourceline, int) else None
 
 
 def _refusal(filename: str, task: etree._Element, ref: str) -> str | None:

@@ -33,6 +33,7 @@ from app.engine.errors import DiagramProblem
 from app.engine.juel import ExpressionRefused
 from app.engine.service_implementations import camunda_attribute
 from app.engine.xml import BPMN_NS
+from app.engine.xml import source_line as _line
 
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -45,10 +46,6 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 class _Refused(Exception):
     pass
-
-
-def _line(node: etree._Element) -> int | None:
-    return node.sourceline if isinstance(node.sourceline, int) else None
 
 
 def _variable(text: str, what: str) -> str:

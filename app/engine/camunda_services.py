@@ -39,6 +39,7 @@ from app.engine.errors import DiagramProblem
 from app.engine.juel import ExpressionRefused, feel, is_juel, juel_text
 from app.engine.service_implementations import CAMUNDA_NS, KINDS
 from app.engine.xml import BPMN_NS
+from app.engine.xml import source_line as _line
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _B, _C, _S = f"{{{BPMN_NS}}}", f"{{{CAMUNDA_NS}}}", f"{{{SPIFF_NS}}}"
@@ -62,10 +63,6 @@ class Operator:
 
 
 OperatorMap = Mapping[tuple[str, str], Operator]  # (kind, value) -> operator
-
-
-def _line(node: etree._Element) -> int | None:
-    return node.sourceline if isinstance(node.sourceline, int) else None
 
 
 def _local(node: etree._Element) -> str:

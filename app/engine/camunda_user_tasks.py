@@ -43,6 +43,7 @@ from lxml import etree
 from app.engine.errors import DiagramProblem
 from app.engine.juel import ExpressionRefused, is_juel, juel
 from app.engine.xml import BPMN_NS
+from app.engine.xml import source_line as _line
 
 CAMUNDA_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn")
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -82,10 +83,6 @@ def _camunda(node: etree._Element, name: str) -> str | None:
 def _children(node: etree._Element, name: str) -> list[etree._Element]:
     return [c for c in node if isinstance(c.tag, str) and etree.QName(c).localname == name
             and etree.QName(c).namespace in CAMUNDA_NAMESPACES]
-
-
-def _line(node: etree._Element) -> int | None:
-    return node.sourceline if isinstance(node.sourceline, int) else None
 
 
 def _existing_properties(task: etree._Element) -> dict[str, str]:

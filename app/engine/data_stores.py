@@ -44,6 +44,8 @@ from SpiffWorkflow.bpmn.specs.data_spec import BpmnDataSpecification, BpmnDataSt
 
 from app.engine.errors import DiagramProblem, InstanceFault
 from app.engine.xml import BPMN_NS
+from app.engine.xml import source_line as _line
+from app.engine.xml import unique_id as _unique
 
 _B = f"{{{BPMN_NS}}}"
 _SCOPES = frozenset({"process", "subProcess", "adHocSubProcess", "transaction"})
@@ -233,9 +235,6 @@ def register_serializer(config: dict) -> None:
 
 # -- the import layer ---------------------------------------------------------------------------
 
-def _line(node: etree._Element) -> int | None:
-    return node.sourceline if isinstance(node.sourceline, int) else None
-
 
 def _local(node: etree._Element) -> str:
     return etree.QName(node).localname
@@ -247,14 +246,6 @@ def _scope(node: etree._Element) -> etree._Element | None:
     while parent is not None and _local(parent) not in _SCOPES:
         parent = parent.getparent()
     return parent
-
-
-def _unique(base: str, taken: set[str]) -> str:
-    candidate, n = base, 2
-    while candidate in taken:
-        candidate, n = f"{base}_{n}", n + 1
-    taken.add(candidate)
-    return candidate
 
 
 def prepare(root: etree._Element, filename: str) -> tuple[list[DiagramProblem], list[DiagramProblem]]:

@@ -23,10 +23,7 @@ import copy
 from lxml import etree
 
 from app.engine.errors import DiagramProblem
-
-
-def _line(node: etree._Element) -> int | None:
-    return node.sourceline if isinstance(node.sourceline, int) else None
+from app.engine.xml import source_line as _line
 
 
 def _href_id(href: str) -> str:

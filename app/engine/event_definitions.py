@@ -23,14 +23,12 @@ from lxml import etree
 
 from app.engine.errors import DiagramProblem
 from app.engine.xml import BPMN_NS
+from app.engine.xml import source_line as _line
+from app.engine.xml import unique_id as _unique
 
 _B = f"{{{BPMN_NS}}}"
 _LINK = f"{_B}linkEventDefinition"
 _COMPENSATE = f"{_B}compensateEventDefinition"
-
-
-def _line(node: etree._Element) -> int | None:
-    return node.sourceline if isinstance(node.sourceline, int) else None
 
 
 def _kind(node: etree._Element) -> str:
@@ -47,14 +45,6 @@ def _words(node: etree._Element) -> str:
 
 def _link_name(event: etree._Element, definition: etree._Element) -> str:
     return (definition.get("name") or event.get("name") or "").strip()
-
-
-def _unique(base: str, taken: set[str]) -> str:
-    candidate, n = base, 2
-    while candidate in taken:
-        candidate, n = f"{base}_{n}", n + 1
-    taken.add(candidate)
-    return candidate
 
 
 def prepare(root: etree._Element, filename: str, taken: set[str]) -> tuple[list[DiagramProblem], list[DiagramProblem]]:

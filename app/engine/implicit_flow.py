@@ -37,6 +37,8 @@ from SpiffWorkflow.util.task import TaskState
 
 from app.engine.errors import DiagramProblem, InstanceFault
 from app.engine.xml import BPMN_NS
+from app.engine.xml import source_line as _line
+from app.engine.xml import unique_id as _unique
 
 _B = f"{{{BPMN_NS}}}"
 IMPORT_NS = "urn:loanflow:import"
@@ -55,18 +57,6 @@ _SCOPES = frozenset({"process", "subProcess", "transaction"})  # what SpiffWorkf
 
 def _name(node: etree._Element) -> str:
     return etree.QName(node).localname
-
-
-def _line(node: etree._Element) -> int | None:
-    return node.sourceline if isinstance(node.sourceline, int) else None
-
-
-def _unique(base: str, taken: set[str]) -> str:
-    candidate, n = base, 2
-    while candidate in taken:
-        candidate, n = f"{base}_{n}", n + 1
-    taken.add(candidate)
-    return candidate
 
 
 def _scopes(root: etree._Element) -> Iterator[etree._Element]:

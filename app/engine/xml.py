@@ -86,3 +86,17 @@ def drop_comments(root: etree._Element) -> None:
         else:
             parent.text = (parent.text or "") + tail
         parent.remove(comment)
+
+
+def source_line(node: etree._Element) -> int | None:
+    """The line of the file an element starts on (None for one the import layer added)."""
+    return node.sourceline if isinstance(node.sourceline, int) else None
+
+
+def unique_id(base: str, taken: set[str]) -> str:
+    """`base`, or `base_2`, `base_3`... : the first not in `taken` (the ids of the file), which it joins."""
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}_{n}", n + 1
+    taken.add(candidate)
+    return candidate
