@@ -358,7 +358,7 @@ _FEEL_REFUSED_WORDS = {"some": "a quantified expression (some ... satisfies)",
 _FEEL_FUNCTIONS = {("contains",): (2, "{1} in {0}"), ("starts", "with"): (2, "{0}.startswith({1})"),
                    ("ends", "with"): (2, "{0}.endswith({1})"), ("string", "length"): (1, "len({0})"),
                    ("upper", "case"): (1, "{0}.upper()"), ("lower", "case"): (1, "{0}.lower()"),
-                   ("count",): (1, "len({0})")}
+                   ("count",): (1, "len({0})"), ("string", "join"): (2, "{1}.join({0})")}
 
 
 class _Feel(_Parser):
