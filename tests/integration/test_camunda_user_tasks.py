@@ -3,7 +3,10 @@ its task in that role's inbox, formData is the form it shows and checks (a gener
 as it runs), an assignee gets the task claimed for them; a group that is no role is refused at deploy."""
 from __future__ import annotations
 
+import json
+
 import pytest
+from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
@@ -133,3 +136,71 @@ def test_a_group_that_is_no_role_is_refused_at_deploy_naming_the_task(people):
         ("review", True)]
     with pytest.raises(Invalid):
         deploy_and_commit([camunda_file('camunda:candidateGroups="accounting"')])
+
+
+INVOICE_FORM = {"components": [
+    {"type": "text", "text": "Check the invoice against the order."},
+    {"key": "amount", "label": "Amount", "type": "textfield", "validate": {"required": True, "pattern": "^[0-9]+$"}},
+    {"key": "decision", "label": "Decision", "type": "select",
+     "values": [{"label": "Approve", "value": "approve"}, {"label": "Reject", "value": "reject"}]},
+    {"type": "group", "components": [{"key": "checked", "label": "Checked", "type": "checkbox"}]},
+], "type": "default"}
+
+
+def camunda_forms_file(form_key: str) -> DiagramFile:
+    content = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs" targetNamespace="t">
+  <bpmn:process id="camunda_forms" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:userTask id="approve" name="Approve the invoice" camunda:candidateGroups="first_reviewer"
+                   camunda:formKey="{form_key}"/>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="approve"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="approve" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+    return DiagramFile("camunda_forms.bpmn", content.encode())
+
+
+@pytest.fixture
+def forms_folder(people, tmp_path, monkeypatch):
+    monkeypatch.setitem(current_app.config, "FORMS_DIR", str(tmp_path))
+    return tmp_path
+
+
+def test_a_camunda_forms_file_is_the_form_the_task_shows_and_checks(forms_folder):
+    (forms_folder / "invoice.form").write_text(json.dumps(INVOICE_FORM), encoding="utf-8")
+    said = check_diagrams([camunda_forms_file("camunda-forms:app:invoice.form")])
+    assert [(p.file, p.severity) for p in said if "the Camunda Forms file 'invoice.form' is the form invoice.json"
+            in p.reason] == [("invoice.form", "warning")]
+    deploy_and_commit([camunda_forms_file("camunda-forms:app:invoice.form")])
+    instance_id = _start("camunda_forms")
+    task = db.session.get(HumanTask, _group_rows("rev")[0]["id"])
+    form, _ui = tasks.task_form(task)
+    assert form["properties"]["amount"] == {"type": "string", "title": "Amount", "pattern": "^[0-9]+$"}
+    assert form["properties"]["decision"]["enumNames"] == ["Approve", "Reject"]
+    assert form["properties"]["checked"] == {"type": "boolean", "title": "Checked"}  # from inside its group
+    assert form["required"] == ["amount"]
+
+    reviewer = principal_for("rev")
+    with pytest.raises(Invalid) as refused:
+        tasks.complete_task(task.id, {"amount": "12a", "decision": "maybe"}, reviewer)
+    assert set(refused.value.fields) == {"amount", "decision"}
+    db.session.rollback()
+    tasks.complete_task(task.id, {"amount": "12", "decision": "approve", "checked": True}, reviewer)
+    assert db.session.get(ProcessInstance, instance_id).status == "completed"
+    assert b'"pattern"' in dict(deployment.export_forms())["invoice.json"]  # the form that ran
+
+
+def test_a_camunda_forms_file_that_cannot_be_shown_refuses_the_deploy_naming_it(forms_folder):
+    dynamic = {"components": [{"key": "warehouse", "label": "Warehouse", "type": "select", "valuesKey": "warehouses"},
+                              {"key": "items", "label": "Items", "type": "taglist", "values": []}]}
+    (forms_folder / "pick.form").write_text(json.dumps(dynamic), encoding="utf-8")
+    errors = [p for p in check_diagrams([camunda_forms_file("camunda-forms:deployment:pick.form")])
+              if p.severity == "error"]
+    assert [p.file for p in errors] == ["pick.form"]
+    assert "'warehouse'" in errors[0].reason and "warehouses" in errors[0].reason
+    assert "'items'" in errors[0].reason and "sets a list" in errors[0].reason
+    with pytest.raises(Invalid):
+        deploy_and_commit([camunda_forms_file("camunda-forms:deployment:pick.form")])

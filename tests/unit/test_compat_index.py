@@ -23,3 +23,24 @@ def test_a_process_with_flow_nodes_counts_an_empty_or_non_executable_one_does_no
 
 def test_a_file_that_is_not_xml_has_no_process():
     assert executable_processes(b"not <xml") == []
+
+
+def test_the_camunda_forms_of_a_diagrams_maven_module_are_found_farthest_first(tmp_path):
+    from app.services.workflow.compat_index import DiagramIndex
+    from app.services.workflow.compat_needs import Needs
+
+    module = tmp_path / "examples" / "invoice"
+    (module / "src" / "main" / "resources").mkdir(parents=True)
+    (module / "src" / "main" / "webapp" / "forms").mkdir(parents=True)
+    near = module / "src" / "main" / "webapp" / "task.form"
+    far = module / "src" / "main" / "webapp" / "forms" / "task.form"
+    for path in (near, far, tmp_path / "examples" / "other.form"):
+        path.write_text("{}", encoding="utf-8")
+    needs = Needs(DiagramIndex(tmp_path, [], []))
+    try:
+        assert needs.application_forms(module / "src" / "main" / "resources") == [far, near]
+        assert needs.application_forms(tmp_path / "examples") == []  # not in a module: nothing beyond its folder
+        merged = needs.forms_folder(module / "src" / "main" / "resources", [])
+        assert [p.name for p in merged.iterdir()] == ["task.form"]
+    finally:
+        needs.close()

@@ -8,12 +8,74 @@ changes is given a changed answer rather than the same one forever.
 """
 from __future__ import annotations
 
+import re
+import re._parser as _regex  # type: ignore[import-not-found]  # the stdlib's own regex parser (sre_parse)
 from datetime import UTC, date, datetime
 from typing import Any
+
+_CATEGORY_EXAMPLE = {"CATEGORY_DIGIT": "0", "CATEGORY_WORD": "a", "CATEGORY_SPACE": " ", "CATEGORY_NOT_DIGIT": "a",
+                     "CATEGORY_NOT_WORD": "-", "CATEGORY_NOT_SPACE": "a"}
 
 
 def _choice(options: list[Any], visit: int) -> Any:
     return options[visit % len(options)]
+
+
+def _example(items: Any, visit: int) -> str | None:
+    """A short string a parsed regular expression matches (None for constructs it does not read)."""
+    out = []
+    for op, arg in items:
+        name = str(op)
+        if name == "LITERAL":
+            out.append(chr(arg))
+        elif name == "NOT_LITERAL":
+            out.append("b" if chr(arg) == "a" else "a")
+        elif name == "ANY":
+            out.append("a")
+        elif name == "AT":
+            continue
+        elif name == "IN":
+            first = next(iter(arg), None)
+            if first is None or str(first[0]) == "NEGATE":
+                return None
+            part = _example([first], visit) if str(first[0]) != "RANGE" else chr(first[1][0])
+            if part is None:
+                return None
+            out.append(part)
+        elif name == "CATEGORY":
+            if str(arg) not in _CATEGORY_EXAMPLE:
+                return None
+            out.append(_CATEGORY_EXAMPLE[str(arg)])
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            low, _high, sub = arg
+            part = _example(sub, visit)
+            if part is None:
+                return None
+            out.append(part * low)
+        elif name in ("SUBPATTERN", "ATOMIC_GROUP"):
+            part = _example(arg[-1], visit)
+            if part is None:
+                return None
+            out.append(part)
+        elif name == "BRANCH":
+            part = _example(_choice(arg[1], visit), visit)
+            if part is None:
+                return None
+            out.append(part)
+        else:
+            return None
+    return "".join(out)
+
+
+def matching(pattern: str, visit: int = 0) -> str | None:
+    """A short string that JSON Schema's `pattern` (a search, not a full match) accepts: the `visit`-th
+    alternative of each `a|b`, the fewest repetitions, the first character of each class; None for a
+    pattern it cannot answer (a negated class, a look-around, a back-reference)."""
+    try:
+        example = _example(_regex.parse(pattern), visit)
+    except (re.error, RecursionError, ValueError):
+        return None
+    return example if example is not None and re.search(pattern, example) else None
 
 
 def _is_text(schema: Any) -> bool:
@@ -72,13 +134,19 @@ def _sample(schema: Any, visit: int, hints: dict[str, list[str]], depth: int = 0
             return datetime(2026, 1, 5, 9, 0, tzinfo=UTC).isoformat()
         if fmt == "email":
             return "someone@example.com"
+        if isinstance(schema.get("pattern"), str):
+            example = matching(schema["pattern"], visit)
+            if example is not None:
+                return example
         return "x" * max(1, int(schema.get("minLength") or 1))
     return None
 
 
 def _field(name: str, schema: Any, visit: int, hints: dict[str, list[str]], depth: int) -> Any:
     if visit and hints.get(name) and _is_text(schema):
-        return _choice(hints[name], visit - 1)
+        hint = _choice(hints[name], visit - 1)
+        if not isinstance(schema.get("pattern"), str) or re.search(schema["pattern"], hint):
+            return hint
     return _sample(schema, visit, hints, depth + 1)
 
 

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from app.engine import camunda_forms
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.parser import DiagramFile, parse_diagrams
 from app.services import context
@@ -71,17 +72,39 @@ class Needs:
     def forms_folder(self, folder: Path, others: list[Path]) -> Path:
         """The forms the diagram and the processes it calls read: the diagram's folder, or, when called
         processes come from other folders, one folder holding each folder's JSON files (the diagram's
-        own folder's win a clash of names, as SpiffArena reads a form beside its process model)."""
+        own folder's win a clash of names, as SpiffArena reads a form beside its process model), with
+        the Camunda Forms files of the application the diagram belongs to (`application_forms`)."""
         others = [f for f in dict.fromkeys(others) if f != folder]
-        if not others:
+        application = [p for p in self.application_forms(folder) if p.parent != folder]
+        if not others and not application:
             return folder
         self._merged += 1
         merged = self.scratch / f"forms-{self._merged}"
         merged.mkdir(parents=True)
+        for form in application:
+            shutil.copyfile(form, merged / form.name)
         for source in [*reversed(others), folder]:
-            for form in source.glob("*.json"):
+            for form in [*source.glob("*.json"), *source.glob(f"*{camunda_forms.FORM_SUFFIX}")]:
                 shutil.copyfile(form, merged / form.name)
         return merged
+
+    def application_forms(self, folder: Path) -> list[Path]:
+        """The Camunda Forms files (`*.form`) of the Maven module a diagram is in (the folder above its
+        `src/`): Camunda 7 finds `camunda-forms:app:task-form.form` among the process application's
+        resources, which keep forms in `src/main/webapp` and diagrams in `src/main/resources`. Farthest
+        folder first, so that copied in this order a clash of names keeps the form nearest the diagram."""
+        parts = folder.relative_to(self.root).parts
+        if "src" not in parts:
+            return []
+        module = self.root.joinpath(*parts[:parts.index("src")]) / "src"
+
+        def distance(path: Path) -> int:
+            shared = next((i for i, (a, b) in enumerate(zip(path.parent.parts, folder.parts, strict=False)) if a != b),
+                          min(len(path.parent.parts), len(folder.parts)))
+            return len(path.parent.parts) + len(folder.parts) - 2 * shared
+
+        found = [p for p in module.rglob(f"*{camunda_forms.FORM_SUFFIX}") if p.is_file()]
+        return sorted(found, key=lambda p: (-distance(p), p.as_posix()))
 
     def called_files(self, bundle: Any, path: Path) -> tuple[dict[Path, DiagramFile], dict[str, str]]:
         """The BPMN files that define the processes the file calls, transitively, nearest first

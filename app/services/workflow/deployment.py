@@ -19,6 +19,7 @@ from jsonschema import validators
 from jsonschema.exceptions import SchemaError
 from sqlalchemy import Select, func, inspect, select
 
+from app.engine import camunda_forms
 from app.engine.dmn_lint import lint_decision_file
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.lint import lint_bundle
@@ -145,9 +146,28 @@ def _decision_dependents(bundle: Bundle, files: list[DiagramFile], limit: int) -
 
 
 def _form_names() -> list[str]:
-    """The form files in the forms folder."""
+    """The form files in the forms folder: JSON Schemas, and Camunda Forms files (`loan.form`) under
+    the name of the JSON Schema they become when read (`loan.json`, `camunda_forms`)."""
     folder = Path(context.config("FORMS_DIR"))
-    return sorted(p.name for p in folder.glob("*.json") if p.is_file()) if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    names = {p.name for p in folder.glob("*.json") if p.is_file()}
+    return sorted(names | {f"{p.stem}.json" for p in folder.glob(f"*{camunda_forms.FORM_SUFFIX}") if p.is_file()})
+
+
+def _camunda_form(folder: Path, name: str) -> tuple[dict | None, list[DiagramProblem]]:
+    """The JSON Schema of the Camunda Forms file a form name stands for (None when there is none)."""
+    path = folder / f"{name.removesuffix('.json')}{camunda_forms.FORM_SUFFIX}"
+    if (folder / name).is_file() or not path.is_file():
+        return None, []
+    try:
+        schema, notes = camunda_forms.schema_of(camunda_forms.read(path.read_text(encoding="utf-8")))
+    except (camunda_forms.FormNotConverted, UnicodeDecodeError) as exc:
+        return None, [DiagramProblem(path.name, None, f"the Camunda Forms file {path.name!r} cannot become the "
+                                     f"form {name}: {exc}")]
+    said = f"the Camunda Forms file {path.name!r} is the form {name}"
+    return schema, [DiagramProblem(path.name, None, f"{said}: {note}", severity="warning") for note in notes] or [
+        DiagramProblem(path.name, None, said, severity="warning")]
 
 
 def _running_forms() -> dict[str, dict]:
@@ -169,6 +189,12 @@ def _load_forms(names: list[str], forms_from: str = "folder") -> tuple[dict[str,
     for name in names:
         if name in running:
             forms[name] = running[name]
+            continue
+        converted, said = _camunda_form(folder, name)
+        problems += said
+        if converted is not None or said:
+            if converted is not None:
+                forms[name] = converted
             continue
         try:
             forms[name] = json.loads((folder / name).read_text(encoding="utf-8"))

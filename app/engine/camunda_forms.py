@@ -1,0 +1,171 @@
+"""Camunda Forms (form-js) files as the JSON Schema forms Loanflow shows (issue 17).
+
+Camunda 7.15+ and Camunda 8 draw a user task's form in the Camunda Forms editor and save it as JSON
+(`task-form.form`, named by `camunda:formKey="camunda-forms:app:task-form.form"`, or embedded in a
+Camunda 8 diagram as `zeebe:userTaskForm`): a list of `components`, each with a `type`, a `key` (the
+variable it sets), a `label` and `validate` rules. `schema_of` turns it into the JSON Schema the inbox
+renders and every submission is checked against, saying what it could not keep:
+
+| component | becomes |
+|---|---|
+| `textfield`, `textarea` | a string; `validate.required`, `minLength`, `maxLength`, `pattern` kept |
+| `number` | a number (an integer with `decimalDigits: 0`); `validate.min`, `max` as `minimum`, `maximum` |
+| `checkbox` | a boolean |
+| `radio`, `select` with static `values` | a string with those values as `enum`, their labels as `enumNames` |
+| `datetime` with `subtype: date` | a string with `format: date` |
+| `group` | its components, in place |
+| `text`, `html`, `image`, `spacer`, `separator`, `button`, `iframe` | nothing: they set no variable |
+
+`label` becomes the field's `title`, `description` its `description`, `defaultValue` its
+`default`, `readonly` or `disabled` `readOnly`. A component whose choices come from a variable at run
+time (`valuesKey`, `valuesExpression`), one that sets a list (`checklist`, `taglist`,
+`dynamiclist`), a time or a date-time, or a type Loanflow does not know is an error naming the key and
+the type: the form would otherwise accept answers Camunda's would refuse, or lose them. A rule
+Loanflow does not check (`validationType: email`, a condition that hides a field) is said in a note.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+FORM_SUFFIX = ".form"
+_SILENT = frozenset({"text", "html", "image", "spacer", "separator", "button", "iframe", "table", "documentPreview"})
+_LISTS = frozenset({"checklist", "taglist", "dynamiclist", "filepicker"})
+
+
+class FormNotConverted(ValueError):
+    """The form-js document cannot become a JSON Schema form; the message says why."""
+
+
+def read(text: str) -> dict[str, Any]:
+    """A `.form` file's JSON; `FormNotConverted` when it is not a Camunda Forms document."""
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise FormNotConverted(f"it is not valid JSON: {exc}") from exc
+    if not isinstance(document, dict) or not isinstance(document.get("components"), list):
+        raise FormNotConverted("it is not a Camunda Forms document (no list of components)")
+    return document
+
+
+def schema_of(document: dict[str, Any], title: str | None = None) -> tuple[dict[str, Any], list[str]]:
+    """The JSON Schema of a Camunda Forms document and the notes on what it does not check.
+
+    Raises `FormNotConverted` naming every component that cannot become a field."""
+    schema: dict[str, Any] = {"type": "object", "properties": {}}
+    if title:
+        schema["title"] = title
+    required: list[str] = []
+    notes: list[str] = []
+    errors: list[str] = []
+    for component in _flattened(document.get("components") or [], errors):
+        made = _field(component, notes, errors)
+        if made is None:
+            continue
+        key, prop, needed = made
+        if key in schema["properties"]:
+            errors.append(f"two components set {key!r}")
+            continue
+        schema["properties"][key] = prop
+        if needed:
+            required.append(key)
+    if errors:
+        raise FormNotConverted("; ".join(errors))
+    if required:
+        schema["required"] = required
+    return schema, notes
+
+
+def _flattened(components: list[Any], errors: list[str]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for component in components:
+        if not isinstance(component, dict):
+            errors.append(f"a component is {type(component).__name__}, not an object")
+        elif component.get("type") == "group":
+            found += _flattened(component.get("components") or [], errors)
+        else:
+            found.append(component)
+    return found
+
+
+def _field(component: dict[str, Any], notes: list[str], errors: list[str]) -> tuple[str, dict[str, Any], bool] | None:
+    kind = str(component.get("type") or "")
+    key = component.get("key")
+    if kind in _SILENT:
+        return None
+    if not isinstance(key, str) or not key.strip():
+        errors.append(f"the {kind or 'untyped'} component has no key: it would set no variable")
+        return None
+    where = f"the {kind} {key!r}"
+    prop = _typed(component, kind, where, errors)
+    if prop is None:
+        return None
+    if component.get("label"):
+        prop["title"] = str(component["label"])
+    if component.get("description"):
+        prop["description"] = str(component["description"])
+    if component.get("readonly") is True or component.get("disabled") is True:
+        prop["readOnly"] = True
+    rules = component.get("validate")
+    validate: dict[str, Any] = rules if isinstance(rules, dict) else {}
+    _rules(prop, validate, where, notes)
+    if "defaultValue" in component:
+        _default(prop, component["defaultValue"], where, notes)
+    if component.get("conditional"):
+        notes.append(f"{where}: the condition that hides it is not applied; the field is always shown")
+    return key, prop, validate.get("required") is True
+
+
+def _typed(component: dict[str, Any], kind: str, where: str, errors: list[str]) -> dict[str, Any] | None:
+    if kind in ("textfield", "textarea"):
+        return {"type": "string"}
+    if kind == "number":
+        return {"type": "integer" if component.get("decimalDigits") == 0 else "number"}
+    if kind == "checkbox":
+        return {"type": "boolean"}
+    if kind in ("radio", "select"):
+        if component.get("valuesKey") or component.get("valuesExpression"):
+            errors.append(f"{where} takes its choices from the instance's data at run time "
+                          f"({component.get('valuesKey') or component.get('valuesExpression')}); Loanflow's "
+                          "forms list their choices: write them in the form")
+            return None
+        values = [v for v in component.get("values") or [] if isinstance(v, dict) and "value" in v]
+        if not values:
+            errors.append(f"{where} offers no choices")
+            return None
+        return {"type": "string", "enum": [str(v["value"]) for v in values],
+                "enumNames": [str(v.get("label") or v["value"]) for v in values]}
+    if kind == "datetime":
+        if component.get("subtype", "date") == "date":
+            return {"type": "string", "format": "date"}
+        errors.append(f"{where} asks for a {component.get('subtype')}; Loanflow's forms ask for a date")
+        return None
+    if kind in _LISTS:
+        errors.append(f"{where} sets a list; Loanflow's forms set one value per field (or a table of rows)")
+        return None
+    errors.append(f"{where}: the component type {kind!r} is not one Loanflow's forms show")
+    return None
+
+
+def _rules(prop: dict[str, Any], validate: dict[str, Any], where: str, notes: list[str]) -> None:
+    words = {"minLength": "minLength", "maxLength": "maxLength", "min": "minimum", "max": "maximum"}
+    for rule, value in validate.items():
+        if rule == "required":
+            continue
+        if rule == "pattern" and prop["type"] == "string" and isinstance(value, str):
+            prop["pattern"] = value
+        elif rule in ("minLength", "maxLength") and prop["type"] == "string" and isinstance(value, int):
+            prop[words[rule]] = value
+        elif rule in ("min", "max") and prop["type"] in ("integer", "number") and isinstance(value, int | float):
+            prop[words[rule]] = value
+        else:
+            notes.append(f"{where}: the rule {rule} {value!r} is not checked by Loanflow")
+
+
+def _default(prop: dict[str, Any], value: Any, where: str, notes: list[str]) -> None:
+    kinds = {"string": str, "boolean": bool, "integer": int, "number": int | float}
+    fits = isinstance(value, kinds[prop["type"]]) and not (prop["type"] != "boolean" and isinstance(value, bool))
+    if fits and ("enum" not in prop or value in prop["enum"]):
+        prop["default"] = value
+    else:
+        notes.append(f"{where}: the default {value!r} does not fit the field; the form has none")

@@ -1,0 +1,76 @@
+"""Camunda Forms (form-js) documents as JSON Schema forms (issue 17): what each component becomes, what
+is said in a note, and what refuses the form naming the component."""
+from __future__ import annotations
+
+import pytest
+
+from app.engine.camunda_forms import FormNotConverted, read, schema_of
+
+
+def _one(component: dict) -> dict:
+    schema, _notes = schema_of({"components": [component]})
+    (prop,) = schema["properties"].values()
+    return prop
+
+
+@pytest.mark.parametrize(("component", "expected"), [
+    ({"key": "name", "type": "textfield", "label": "Name", "validate": {"minLength": 2, "maxLength": 40}},
+     {"type": "string", "title": "Name", "minLength": 2, "maxLength": 40}),
+    ({"key": "note", "type": "textarea", "description": "Why"}, {"type": "string", "description": "Why"}),
+    ({"key": "amount", "type": "number", "validate": {"min": 1, "max": 500000}},
+     {"type": "number", "minimum": 1, "maximum": 500000}),
+    ({"key": "count", "type": "number", "decimalDigits": 0}, {"type": "integer"}),
+    ({"key": "ok", "type": "checkbox", "defaultValue": True}, {"type": "boolean", "default": True}),
+    ({"key": "grade", "type": "radio", "values": [{"label": "A", "value": "a"}, {"value": "b"}],
+      "defaultValue": "b"}, {"type": "string", "enum": ["a", "b"], "enumNames": ["A", "b"], "default": "b"}),
+    ({"key": "due", "type": "datetime", "subtype": "date", "readonly": True},
+     {"type": "string", "format": "date", "readOnly": True}),
+])
+def test_each_component_becomes_the_field_it_means(component, expected):
+    assert _one(component) == expected
+
+
+def test_required_fields_groups_and_components_that_set_nothing():
+    schema, notes = schema_of({"components": [
+        {"type": "text", "text": "# Invoice"}, {"type": "button", "action": "submit"},
+        {"key": "amount", "type": "textfield", "validate": {"required": True}},
+        {"type": "group", "components": [{"key": "approved", "type": "checkbox", "validate": {"required": True}}]},
+    ]}, title="Approve the invoice")
+    assert schema == {"type": "object", "title": "Approve the invoice", "required": ["amount", "approved"],
+                      "properties": {"amount": {"type": "string"}, "approved": {"type": "boolean"}}}
+    assert notes == []
+
+
+def test_what_loanflow_does_not_check_is_said():
+    _schema, notes = schema_of({"components": [
+        {"key": "mail", "type": "textfield", "validate": {"validationType": "email"}},
+        {"key": "extra", "type": "textfield", "conditional": {"hide": "=approved"}},
+        {"key": "size", "type": "number", "defaultValue": "big"},
+    ]})
+    assert any("'mail'" in n and "validationType" in n for n in notes)
+    assert any("'extra'" in n and "always shown" in n for n in notes)
+    assert any("'size'" in n and "default 'big'" in n for n in notes)
+
+
+@pytest.mark.parametrize(("component", "said"), [
+    ({"key": "w", "type": "select", "valuesKey": "warehouses"}, "warehouses"),
+    ({"key": "w", "type": "select", "valuesExpression": "=list"}, "=list"),
+    ({"key": "w", "type": "select", "values": []}, "offers no choices"),
+    ({"key": "w", "type": "checklist", "values": [{"value": "a"}]}, "sets a list"),
+    ({"key": "w", "type": "dynamiclist", "components": []}, "sets a list"),
+    ({"key": "w", "type": "datetime", "subtype": "datetime"}, "asks for a datetime"),
+    ({"key": "w", "type": "signature"}, "'signature' is not one"),
+    ({"type": "textfield", "label": "No key"}, "has no key"),
+])
+def test_a_component_that_cannot_become_a_field_refuses_the_form_naming_it(component, said):
+    with pytest.raises(FormNotConverted, match=said):
+        schema_of({"components": [component]})
+
+
+def test_two_components_of_one_key_and_documents_that_are_no_camunda_form():
+    with pytest.raises(FormNotConverted, match="two components set 'a'"):
+        schema_of({"components": [{"key": "a", "type": "textfield"}, {"key": "a", "type": "number"}]})
+    with pytest.raises(FormNotConverted, match="not valid JSON"):
+        read("{components")
+    with pytest.raises(FormNotConverted, match="no list of components"):
+        read('{"type": "object", "properties": {}}')

@@ -1,0 +1,36 @@
+"""What `processes compat` answers a text field that has a `pattern` with (a Camunda Forms `validate.pattern`,
+say): a string the pattern accepts, another alternative on the next visit, and nothing invented for a
+pattern it cannot read (the field then gets its plain answer, and the form's check says why it failed)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.services.workflow.compat_answers import form_data, matching
+
+
+@pytest.mark.parametrize("pattern", [
+    "^[0-9]+$", "^C-[0-9]+$", "(true|false)", r"[a-z]{3}-\d{2}", r"\w+@\w+\.com", "^(?:yes|no)$", "a*b?c+",
+    r"^\s\S$",
+])
+def test_the_answer_matches_the_pattern_on_every_visit(pattern):
+    for visit in range(3):
+        answer = matching(pattern, visit)
+        assert answer is not None and re.search(pattern, answer), (pattern, visit, answer)
+
+
+def test_alternatives_change_from_one_visit_to_the_next():
+    assert [matching("(true|false)", visit) for visit in range(3)] == ["true", "false", "true"]
+
+
+@pytest.mark.parametrize("pattern", ["^(?!x).*$", "[^a-z]+", r"(a)\1", "(unclosed"])
+def test_a_pattern_it_cannot_answer_gives_none(pattern):
+    assert matching(pattern) is None
+
+
+def test_a_form_field_with_a_pattern_gets_a_matching_answer_and_a_hint_only_when_it_matches():
+    schema = {"type": "object", "properties": {"invoice": {"type": "string", "pattern": "^C-[0-9]+$"}}}
+    assert form_data(schema) == {"invoice": "C-0"}
+    assert form_data(schema, 1, {"invoice": ["Yes"]}) == {"invoice": "C-0"}  # "Yes" does not match
+    assert form_data(schema, 1, {"invoice": ["C-42"]}) == {"invoice": "C-42"}
