@@ -31,6 +31,11 @@ What it asks:
   replaced by `.json` (`embedded:app:forms/loan.html`, `camunda-forms:deployment:loan.form`,
   `app:loan.jsf` and `loan` all name `loan.json`); the form check refuses a key whose file is not
   in forms/, naming the key. A user task that already names its form keeps it.
+- Camunda 8's `zeebe:formDefinition`: a form the diagram embeds (`formKey="camunda-forms:bpmn:ID"`,
+  the `zeebe:userTaskForm ID` of the process) is a generated form as formData's is, made by
+  `camunda_forms`; a linked form (`formId="X"`) is the forms/ file `X.json` (or the Camunda Forms file
+  `X.form` there); another key names a file as camunda:formKey does. An embedded form that is missing
+  or cannot be shown, or a definition naming no form, is refused naming the task.
 """
 from __future__ import annotations
 
@@ -40,6 +45,7 @@ from typing import Any
 
 from lxml import etree
 
+from app.engine import camunda_forms
 from app.engine.errors import DiagramProblem
 from app.engine.juel import ExpressionRefused, is_juel, juel
 from app.engine.xml import BPMN_NS
@@ -54,6 +60,8 @@ ASSIGNEE_EXPRESSION = "assigneeExpression"
 FORM_KEY_PROPERTY = "formKey"  # the key a form file was named from, for the form check's reason
 GENERATED_SUFFIX = ".generated.json"
 _B = f"{{{BPMN_NS}}}"
+_Z = "{http://camunda.org/schema/zeebe/1.0}"
+_EMBEDDED_KEY = "camunda-forms:bpmn:"
 _KEY_PREFIXES = ("embedded:app:", "embedded:deployment:", "camunda-forms:app:", "camunda-forms:deployment:",
                  "app:", "deployment:", "embedded:")
 _TYPES: dict[str, dict[str, Any]] = {
@@ -266,6 +274,65 @@ def _what(task: etree._Element, existing: dict[str, str], found: _UserTask) -> N
         found.properties[FORM_PROPERTY] = name
         found.properties[FORM_KEY_PROPERTY] = key
         found.changes.append(f"camunda:formKey {key!r}: the task's form is the file {name} in forms/")
+    else:
+        _zeebe_what(task, found)
+
+
+def _zeebe_form_definition(task: etree._Element) -> etree._Element | None:
+    return next((d for ext in task.findall(f"{_B}extensionElements") for d in ext.iter(f"{_Z}formDefinition")), None)
+
+
+def _embedded_form(task: etree._Element, form_id: str) -> etree._Element | None:
+    root = task.getroottree().getroot()
+    return next((f for f in root.iter(f"{_Z}userTaskForm") if f.get("id") == form_id), None)
+
+
+def zeebe_embedded_form(task: etree._Element) -> tuple[str, dict[str, Any], list[str]] | None:
+    """The form a Camunda 8 user task embeds (`zeebe:formDefinition formKey="camunda-forms:bpmn:ID"` naming
+    the diagram's `zeebe:userTaskForm ID`): its generated name, JSON Schema and notes; None when the task
+    embeds none. Raises `camunda_forms.FormNotConverted` when it cannot be shown."""
+    definition = _zeebe_form_definition(task)
+    key = (definition.get("formKey") or "").strip() if definition is not None else ""
+    if not key.startswith(_EMBEDDED_KEY):
+        return None
+    embedded = _embedded_form(task, key[len(_EMBEDDED_KEY):])
+    if embedded is None:
+        raise camunda_forms.FormNotConverted(f"the diagram holds no zeebe:userTaskForm {key[len(_EMBEDDED_KEY):]!r}")
+    schema, notes = camunda_forms.schema_of(camunda_forms.read(embedded.text or ""), task.get("name"))
+    return f"{_process_id(task)}.{task.get('id')}{GENERATED_SUFFIX}", schema, notes
+
+
+def _zeebe_what(task: etree._Element, found: _UserTask) -> None:
+    """A Camunda 8 user task's form: one the diagram embeds (a generated form, as for formData), a linked
+    form by its id (`formId`: the forms/ file of that name), or a custom key (as camunda:formKey)."""
+    definition = _zeebe_form_definition(task)
+    if definition is None:
+        return
+    key, form_id = (definition.get("formKey") or "").strip(), (definition.get("formId") or "").strip()
+    if key.startswith(_EMBEDDED_KEY):
+        try:
+            made = zeebe_embedded_form(task)
+        except camunda_forms.FormNotConverted as exc:
+            found.refusals.append(f"zeebe:formDefinition {key!r}: the embedded Camunda form cannot be shown: {exc}")
+            return
+        if made is not None:
+            name, schema, notes = made
+            found.form = (name, schema)
+            found.properties[FORM_PROPERTY] = name
+            fields = ", ".join(schema["properties"]) or "no fields"
+            found.changes.append(f"zeebe:formDefinition {key!r}: the task's form is {name}, made from the Camunda "
+                                 f"form the diagram embeds ({fields})")
+            found.changes += [f"zeebe:formDefinition {key!r}: {note}" for note in notes]
+    elif form_id or key:
+        name = f"{form_id}.json" if form_id else _form_file(key)
+        found.properties[FORM_PROPERTY] = name
+        found.properties[FORM_KEY_PROPERTY] = form_id or key
+        said = f"formId {form_id!r}" if form_id else f"formKey {key!r}"
+        found.changes.append(f"zeebe:formDefinition {said}: the task's form is the file {name} in forms/ "
+                             f"(a Camunda Forms file {name.removesuffix('.json')}.form there is read as one)")
+    else:
+        found.refusals.append("zeebe:formDefinition names no form (no formKey, no formId): Loanflow shows JSON Schema "
+                              "and Camunda Forms forms; name one, or remove the definition")
 
 
 def _translation(task: etree._Element) -> _UserTask:
@@ -306,7 +373,8 @@ def problems(scope: etree._Element, filename: str) -> list[DiagramProblem]:
 
 
 def generated_forms(root: etree._Element) -> dict[str, dict[str, Any]]:
-    """The forms generated from the `camunda:formData` of the user tasks under `root`, by file name."""
+    """The forms generated from the `camunda:formData` (or the embedded Camunda 8 form) of the user tasks
+    under `root`, by file name."""
     forms = {}
     for task in root.iter(f"{_B}userTask"):
         existing = _existing_properties(task)
@@ -314,4 +382,11 @@ def generated_forms(root: etree._Element) -> dict[str, dict[str, Any]]:
         form_data = [d for ext in task.findall(f"{_B}extensionElements") for d in _children(ext, "formData")]
         if name.endswith(GENERATED_SUFFIX) and form_data:
             forms[name] = form_schema(form_data[0], task.get("name"))[0]
+        elif name.endswith(GENERATED_SUFFIX):
+            try:
+                made = zeebe_embedded_form(task)
+            except camunda_forms.FormNotConverted:
+                continue  # refused by the strict check (`problems`), naming the task
+            if made is not None:
+                forms[name] = made[1]
     return forms

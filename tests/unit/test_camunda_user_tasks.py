@@ -219,3 +219,53 @@ def test_prepare_leaves_a_loanflow_task_alone():
     before = etree.tostring(root)
     assert camunda_user_tasks.prepare(root, "x.bpmn") == []
     assert etree.tostring(root) == before
+
+
+# Camunda 8 forms (zeebe:formDefinition)
+
+ZEEBE = "http://camunda.org/schema/zeebe/1.0"
+EMBEDDED = ('{"components": [{"key": "risk", "label": "Risk", "type": "select", "values": '
+            '[{"label": "Low", "value": "low"}, {"label": "High", "value": "high"}], "validate": {"required": true}}]}')
+
+
+def zeebe_parsed(definition: str, embedded: str = EMBEDDED) -> object:
+    content = camunda_diagram(f'<bpmn:userTask id="work" name="Decide"><bpmn:extensionElements>{definition}'
+                              "</bpmn:extensionElements></bpmn:userTask>").decode()
+    content = content.replace(f'xmlns:camunda="{CAMUNDA}"', f'xmlns:camunda="{CAMUNDA}" xmlns:zeebe="{ZEEBE}"')
+    content = content.replace('<bpmn:startEvent id="start"/>', '<bpmn:extensionElements><zeebe:userTaskForm '
+                              f'id="form_1">{embedded}</zeebe:userTaskForm></bpmn:extensionElements>'
+                              '<bpmn:startEvent id="start"/>')
+    return parse_diagrams([DiagramFile("camunda.bpmn", content.encode())])
+
+
+def test_a_camunda_8_embedded_form_is_the_tasks_generated_form():
+    bundle = zeebe_parsed('<zeebe:formDefinition formKey="camunda-forms:bpmn:form_1"/>')
+    (found,) = user_tasks(bundle.processes["camunda"])
+    assert found[2][camunda_user_tasks.FORM_PROPERTY] == "camunda.work.generated.json"
+    assert bundle.forms["camunda.work.generated.json"] == {
+        "type": "object", "title": "Decide", "required": ["risk"],
+        "properties": {"risk": {"type": "string", "title": "Risk", "enum": ["low", "high"],
+                                "enumNames": ["Low", "High"]}}}
+    assert any("made from the Camunda form the diagram embeds (risk)" in w.reason for w in bundle.warnings)
+    assert [p for p in lint_bundle(bundle, [], list(bundle.forms)) if p.severity == "error"] == []
+
+
+def test_a_camunda_8_form_that_is_missing_or_cannot_be_shown_is_refused_naming_the_task():
+    for definition, embedded, said in [
+        ('<zeebe:formDefinition formKey="camunda-forms:bpmn:form_2"/>', EMBEDDED, "no zeebe:userTaskForm 'form_2'"),
+        ('<zeebe:formDefinition formKey="camunda-forms:bpmn:form_1"/>',
+         '{"components": [{"key": "w", "type": "select", "valuesKey": "ws"}]}', "ws"),
+        ("<zeebe:formDefinition/>", EMBEDDED, "names no form"),
+    ]:
+        bundle = zeebe_parsed(definition, embedded)
+        found = [p for p in lint_bundle(bundle, [], list(bundle.forms)) if p.severity == "error"]
+        assert [p.element_id for p in found] == ["work"] and said in found[0].reason, said
+
+
+def test_a_camunda_8_linked_form_is_the_forms_file_of_its_id():
+    bundle = zeebe_parsed('<zeebe:formDefinition formId="invoice-approval"/>')
+    (found,) = user_tasks(bundle.processes["camunda"])
+    assert found[2][camunda_user_tasks.FORM_PROPERTY] == "invoice-approval.json"
+    (missing,) = [p for p in lint_bundle(bundle, [], []) if p.severity == "error"]
+    assert "invoice-approval" in missing.reason
+    assert [p for p in lint_bundle(bundle, [], ["invoice-approval.json"]) if p.severity == "error"] == []
