@@ -5,15 +5,16 @@ drawn in Camunda Modeler names it in the `camunda:decisionRef` attribute, which 
 the diagram was refused with "No DMN Diagram available with id None". `prepare` writes the id where
 the parser reads it, and says so: the decision's outputs then become variables of the instance by
 their names (as SpiffWorkflow's own Camunda support runs them), where Camunda 7 saves a result only
-through `camunda:resultVariable` or a mapping. What has no such meaning is refused, the task named:
-a decision chosen by an expression at run time, a result kept in one variable
-(`camunda:resultVariable`, shaped by `camunda:mapDecisionResult`), a pinned decision version, and
-Camunda 8's `zeebe:calledDecision`, whose result always lands in one `resultVariable`.
+through `camunda:resultVariable` or a mapping. A `camunda:resultVariable` keeps the result in that one
+variable, shaped by `camunda:mapDecisionResult`, and Camunda 8's `zeebe:calledDecision` in its
+`resultVariable` (`decision_results`). What has no such meaning is refused, the task named: a decision
+chosen by an expression at run time, an unknown shape, a pinned decision version.
 """
 from __future__ import annotations
 
 from lxml import etree
 
+from app.engine.decision_results import RESULT_SHAPE, RESULT_VARIABLE, SHAPES
 from app.engine.errors import DiagramProblem
 from app.engine.xml import BPMN_NS
 from app.engine.xml import source_line as _line
@@ -36,12 +37,13 @@ def _refusal(filename: str, task: etree._Element, ref: str) -> str | None:
     if "${" in ref or "#{" in ref:
         return (f"the decision is chosen at run time by the expression {ref!r} (camunda:decisionRef); Loanflow "
                 "calls one named decision: name it")
+    shape = _camunda(task, "mapDecisionResult")
+    if shape and shape not in SHAPES[:-1]:
+        return (f"camunda:mapDecisionResult {shape!r} is no shape Camunda 7 knows: use one of "
+                f"{', '.join(SHAPES[:-1])}")
     result = _camunda(task, "resultVariable")
-    if result:
-        shape = _camunda(task, "mapDecisionResult") or "resultList"
-        return (f"the decision's result is kept in the variable {result!r} (camunda:resultVariable, shaped as "
-                f"{shape}); Loanflow sets each output of the decision as a variable of its own name: remove "
-                "camunda:resultVariable and read the outputs by their names")
+    if result is not None and (not result.isidentifier() or result.startswith("_")):
+        return f"camunda:resultVariable {result!r} is no variable name: name the variable that keeps the result"
     binding = _camunda(task, "decisionRefBinding")
     if binding in ("version", "versionTag"):
         return (f"the task calls a fixed version of decision {ref!r} (camunda:decisionRefBinding={binding!r}); "
@@ -54,12 +56,12 @@ def prepare(root: etree._Element, filename: str) -> tuple[list[DiagramProblem], 
     refusals: list[DiagramProblem] = []
     changes: list[DiagramProblem] = []
     for task in root.iter(f"{_B}businessRuleTask"):
-        for called in task.iter(f"{{{ZEEBE_NS}}}calledDecision"):
-            refusals.append(DiagramProblem(
-                filename, task.get("id"), f"the task calls decision {called.get('decisionId')!r} the Camunda 8 way "
-                f"(zeebe:calledDecision), its result kept in the variable {called.get('resultVariable')!r}; Loanflow "
-                "sets each output of the decision as a variable of its own name: name the decision with "
-                "spiffworkflow:calledDecisionId and read the outputs by their names", _line(task)))
+        called = next(task.iter(f"{{{ZEEBE_NS}}}calledDecision"), None)
+        if called is not None:
+            zeebe_refusals, zeebe_changes = _zeebe(filename, task, called)
+            refusals += zeebe_refusals
+            changes += zeebe_changes
+            continue
         ref = _camunda(task, "decisionRef")
         if not ref:
             continue
@@ -75,12 +77,51 @@ def prepare(root: etree._Element, filename: str) -> tuple[list[DiagramProblem], 
         if refused is not None:
             refusals.append(DiagramProblem(filename, task.get("id"), refused, _line(task)))
             continue
-        if extensions is None:
-            extensions = etree.Element(f"{_B}extensionElements")
-            task.insert(0, extensions)
-        etree.SubElement(extensions, f"{{{SPIFF_NS}}}calledDecisionId").text = ref
-        changes.append(DiagramProblem(
-            filename, task.get("id"), f"the task calls decision {ref!r} (camunda:decisionRef); its outputs become "
-            "variables of the instance by their names, where Camunda 7 saves the result only through "
-            "camunda:resultVariable, which this task does not set", _line(task), "warning"))
+        result = _camunda(task, "resultVariable")
+        if result:
+            shape = _camunda(task, "mapDecisionResult") or "resultList"
+            _call(task, ref, result, shape)
+            said = (f"its result is kept in the variable {result!r} as {shape} (camunda:resultVariable, "
+                    "camunda:mapDecisionResult), as in Camunda 7")
+        else:
+            _call(task, ref)
+            said = ("its outputs become variables of the instance by their names, where Camunda 7 saves the result "
+                    "only through camunda:resultVariable, which this task does not set")
+        changes.append(DiagramProblem(filename, task.get("id"), f"the task calls decision {ref!r} "
+                                      f"(camunda:decisionRef); {said}", _line(task), "warning"))
     return refusals, changes
+
+
+def _call(task: etree._Element, decision_id: str, result: str | None = None, shape: str | None = None) -> None:
+    """Write where SpiffWorkflow reads the called decision, and where `decision_results` reads the result's variable."""
+    extensions = task.find(f"{_B}extensionElements")
+    if extensions is None:
+        extensions = etree.Element(f"{_B}extensionElements")
+        task.insert(0, extensions)
+    etree.SubElement(extensions, f"{{{SPIFF_NS}}}calledDecisionId").text = decision_id
+    if result is None:
+        return
+    holder = extensions.find(f"{{{SPIFF_NS}}}properties")
+    if holder is None:
+        holder = etree.SubElement(extensions, f"{{{SPIFF_NS}}}properties")
+    etree.SubElement(holder, f"{{{SPIFF_NS}}}property", name=RESULT_VARIABLE, value=result)
+    etree.SubElement(holder, f"{{{SPIFF_NS}}}property", name=RESULT_SHAPE, value=shape or "resultList")
+
+
+def _zeebe(filename: str, task: etree._Element, called: etree._Element,
+           ) -> tuple[list[DiagramProblem], list[DiagramProblem]]:
+    """Camunda 8's zeebe:calledDecision: the decision by its id, the result in its resultVariable."""
+    decision_id = (called.get("decisionId") or "").strip()
+    result = (called.get("resultVariable") or "").strip()
+    if not decision_id or decision_id.startswith("="):
+        why = "names no decision" if not decision_id else f"chooses the decision at run time ({decision_id!r})"
+        return [DiagramProblem(filename, task.get("id"), f"zeebe:calledDecision {why}; Loanflow calls one named "
+                               "decision: name it", _line(task))], []
+    if not result.isidentifier() or result.startswith("_"):
+        return [DiagramProblem(filename, task.get("id"), f"zeebe:calledDecision keeps the result in {result!r}, which "
+                               "is no variable name: name the resultVariable", _line(task))], []
+    _call(task, decision_id, result, "zeebe")
+    return [], [DiagramProblem(filename, task.get("id"), f"the task calls decision {decision_id!r} "
+                               f"(zeebe:calledDecision); its result is kept in the variable {result!r}, as in "
+                               "Camunda 8 (one output: its value; several: a map; a COLLECT table: a list)",
+                               _line(task), "warning")]

@@ -22,7 +22,14 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
-from app.engine import bpmn_import, camunda_user_tasks, data_stores, dmn_split, implicit_flow
+from app.engine import (
+    bpmn_import,
+    camunda_user_tasks,
+    data_stores,
+    decision_results,
+    dmn_split,
+    implicit_flow,
+)
 from app.engine.camunda_services import OperatorMap
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.fanout import install_fan_out_limits
@@ -266,6 +273,7 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
                 data_stores.attach_copies(each, parser.process_parsers[pid].node)  # associations the import made copies
                 install_clock(each)
                 install_fan_out_limits(each)
+                decision_results.install(each)  # a decision's result kept in one variable (Camunda 7 and 8)
                 implicit_flow.install(each, parser.process_parsers[each.name].node)
             calls, decisions, forms, operators = _describe([spec, *embedded.values()])
             name = parser.process_parsers[pid].get_name()

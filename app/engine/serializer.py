@@ -22,10 +22,11 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG as SPIFF_CONFIG
+from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask
 from SpiffWorkflow.task import Task, TaskState
 from SpiffWorkflow.util.deep_merge import DeepMerge
 
-from app.engine import data_stores, implicit_flow
+from app.engine import data_stores, decision_results, implicit_flow
 from app.engine.fanout import BOUNDED, install_fan_out_limits
 from app.engine.timers import CLOCKED
 
@@ -238,6 +239,7 @@ class StateSerializer:
             config[bounded] = config[plain]
         for plain, split in implicit_flow.SPLITS.items():  # the splits the import draws, which never join
             config[split] = config[plain]
+        config[decision_results.ResultInOneVariable] = config[BusinessRuleTask]  # the result in one variable
         data_stores.register_serializer(config)  # data stores a spec's tasks read and write
         registry = BpmnWorkflowSerializer.configure(config)
         registry.register(Decimal, lambda d: {"value": str(d)}, lambda d: Decimal(d["value"]))

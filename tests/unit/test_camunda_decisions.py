@@ -1,8 +1,9 @@
 """Issue 17: a business-rule task drawn in Camunda Modeler names its decision with `camunda:decisionRef`,
 which SpiffWorkflow's parser never reads; the diagram was refused with "No DMN Diagram available with
 id None" (spiffworkflow/camunda/data/DMNMultiInstance.bpmn). The import now calls the decision it
-names and says so; what has no such meaning (an id chosen by an expression, a result kept in one
-variable, a pinned version) is refused with the task named."""
+names and says so; a result kept in one variable (camunda:resultVariable, Camunda 8's
+zeebe:calledDecision) is kept there in the shape Camunda gives it; what has no such meaning (an id chosen
+by an expression, an unknown shape, a pinned version) is refused with the task named."""
 from __future__ import annotations
 
 import pytest
@@ -62,19 +63,99 @@ def test_a_task_that_also_names_its_decision_for_spiffworkflow_keeps_that_one():
 
 
 @pytest.mark.parametrize(("attributes", "reason"), [
-    ("", "the task calls decision 'box_size' the Camunda 8 way (zeebe:calledDecision), its result kept in the "
-         "variable 'result'"),
+    ("", "zeebe:calledDecision chooses the decision at run time ('=which')"),
     ('camunda:decisionRef="${which}"', "the decision is chosen at run time by the expression '${which}'"),
-    ('camunda:decisionRef="box_size" camunda:resultVariable="result" camunda:mapDecisionResult="singleEntry"',
-     "the decision's result is kept in the variable 'result' (camunda:resultVariable, shaped as singleEntry)"),
+    ('camunda:decisionRef="box_size" camunda:resultVariable="result" camunda:mapDecisionResult="firstEntry"',
+     "camunda:mapDecisionResult 'firstEntry' is no shape Camunda 7 knows"),
+    ('camunda:decisionRef="box_size" camunda:resultVariable="a b"', "camunda:resultVariable 'a b' is no variable name"),
     ('camunda:decisionRef="box_size" camunda:decisionRefBinding="version" camunda:decisionRefVersion="3"',
      "the task calls a fixed version of decision 'box_size' (camunda:decisionRefBinding='version')"),
 ])
 def test_what_has_no_meaning_here_is_refused_naming_the_task(attributes, reason):
     with pytest.raises(DiagramRejected) as refused:
-        zeebe = "" if attributes else ('<bpmn:extensionElements><zeebe:calledDecision decisionId="box_size" '
+        zeebe = "" if attributes else ('<bpmn:extensionElements><zeebe:calledDecision decisionId="=which" '
                                        'resultVariable="result"/></bpmn:extensionElements>')
         parse_diagrams([_diagram(attributes, zeebe)], context_dmn=[DMN])
     problem = refused.value.problems[0]
     assert problem.element_id == "decide"
     assert problem.reason.startswith(reason)
+
+
+FEES = DiagramFile("fees.dmn", b"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="defs_fees" name="Fees" namespace="http://x">
+  <decision id="fees" name="Fees"><decisionTable id="ft" hitPolicy="COLLECT">
+    <input id="fi"><inputExpression id="fie" typeRef="integer"><text>weight</text></inputExpression></input>
+    <output id="fo1" name="fee" typeRef="integer"/><output id="fo2" name="why" typeRef="string"/>
+    <rule id="f1"><inputEntry id="f1i"><text>-</text></inputEntry>
+      <outputEntry id="f1o"><text>1</text></outputEntry><outputEntry id="f1w"><text>"base"</text></outputEntry></rule>
+    <rule id="f2"><inputEntry id="f2i"><text>&gt; 10</text></inputEntry>
+      <outputEntry id="f2o"><text>20</text></outputEntry><outputEntry id="f2w"><text>"heavy"</text></outputEntry></rule>
+  </decisionTable></decision>
+</definitions>""")
+
+
+def _decided(attributes: str, extensions: str = "", weight: int = 12):
+    bundle = parse_diagrams([_diagram(attributes, extensions)], context_dmn=[DMN, FEES])
+    process = bundle.processes["boxes"]
+    engine = ProcessEngine()
+    workflow = engine.new_workflow(process.spec, process.embedded, {"weight": weight})
+    return bundle, engine.advance(workflow)
+
+
+def _zeebe(decision: str) -> str:
+    return (f'<bpmn:extensionElements><zeebe:calledDecision decisionId="{decision}" resultVariable="result"/>'
+            "</bpmn:extensionElements>")
+
+
+@pytest.mark.parametrize(("decision", "weight", "result"), [
+    ("box_size", 12, "large"),  # one output: its value
+    ("fees", 12, [{"fee": 1, "why": "base"}, {"fee": 20, "why": "heavy"}]),  # COLLECT, several outputs
+    ("fees", 3, [{"fee": 1, "why": "base"}]),
+])
+def test_camunda_8_keeps_the_decisions_result_in_its_result_variable(decision, weight, result):
+    bundle, outcome = _decided("", _zeebe(decision), weight)
+    assert outcome.status == "completed", outcome.error
+    assert outcome.data["result"] == result
+    assert not {"box", "fee", "why"} & set(outcome.data)  # not one variable per output
+    assert any("(zeebe:calledDecision); its result is kept in the variable 'result'" in w.reason
+               for w in bundle.warnings)
+
+
+@pytest.mark.parametrize(("decision", "shape", "result"), [
+    ("box_size", "resultList", [{"box": "large"}]),
+    ("box_size", "singleResult", {"box": "large"}),
+    ("box_size", "singleEntry", "large"),
+    ("box_size", "collectEntries", ["large"]),
+    ("fees", "resultList", [{"fee": 1, "why": "base"}, {"fee": 20, "why": "heavy"}]),
+])
+def test_camunda_7_keeps_the_result_in_its_result_variable_in_the_shape_it_asks(decision, shape, result):
+    attributes = f'camunda:decisionRef="{decision}" camunda:resultVariable="result" camunda:mapDecisionResult="{shape}"'
+    _bundle, outcome = _decided(attributes)
+    assert outcome.status == "completed", outcome.error
+    assert outcome.data["result"] == result
+
+
+@pytest.mark.parametrize(("shape", "said"), [
+    ("singleEntry", "takes one matching rule, and 2 rules matched"),
+    ("singleResult", "takes one matching rule, and 2 rules matched"),
+    ("collectEntries", "takes one output per rule, and a rule of the decision gives 2 (fee, why)"),
+])
+def test_a_result_that_does_not_fit_its_shape_is_an_incident_naming_the_task(shape, said):
+    attributes = f'camunda:decisionRef="fees" camunda:resultVariable="result" camunda:mapDecisionResult="{shape}"'
+    _bundle, outcome = _decided(attributes)
+    assert outcome.status == "error"
+    assert outcome.error["element_id"] == "decide" and said in str(outcome.error)
+
+
+def test_the_stored_spec_keeps_the_result_in_one_variable():
+    """A deployed version's spec is stored and read back (every step restores it): the task must still keep
+    its result in one variable after that round trip."""
+    from app.engine.serializer import StateSerializer
+
+    bundle = parse_diagrams([_diagram("", _zeebe("box_size"))], context_dmn=[DMN])
+    process = bundle.processes["boxes"]
+    serializer = StateSerializer()
+    spec, embedded = serializer.load_spec(serializer.dump_spec(process.spec, process.embedded))
+    engine = ProcessEngine()
+    outcome = engine.advance(engine.new_workflow(spec, embedded, {"weight": 3}))
+    assert outcome.data["result"] == "small" and "box" not in outcome.data
