@@ -4,7 +4,6 @@ be quick, an unbounded one may not; a value shaped like ISO 8601 that is not is 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from xml.sax.saxutils import escape
 
 import pytest
 
@@ -15,6 +14,7 @@ from app.engine.lint import lint_bundle
 from app.engine.parser import Bundle, DiagramFile, parse_diagrams
 from app.engine.runner import ProcessEngine
 from app.engine.timer_import import NO_TIME
+from tests.unit.test_runner import timer_on_task
 
 NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 
@@ -45,17 +45,7 @@ def wait(timer: str) -> str:
 
 def cycle_on_task(cycle: str) -> str:
     """start -> user task `sign` with a non-interrupting timer cycle `remind` -> end."""
-    return f"""
-    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:userTask id="sign"><bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f1</bpmn:outgoing></bpmn:userTask>
-    <bpmn:boundaryEvent id="remind" attachedToRef="sign" cancelActivity="false"><bpmn:outgoing>f2</bpmn:outgoing>
-      <bpmn:timerEventDefinition><bpmn:timeCycle>{escape(cycle)}</bpmn:timeCycle></bpmn:timerEventDefinition>
-    </bpmn:boundaryEvent>
-    <bpmn:endEvent id="end"><bpmn:incoming>f1</bpmn:incoming></bpmn:endEvent>
-    <bpmn:endEvent id="reminded"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="sign"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="sign" targetRef="end"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="remind" targetRef="reminded"/>"""
+    return timer_on_task("timeCycle", cycle)
 
 
 # -- a timer with no time -----------------------------------------------------------------------
