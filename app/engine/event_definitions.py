@@ -54,9 +54,16 @@ def prepare(root: etree._Element, filename: str, taken: set[str]) -> tuple[list[
     return refusals + link_refusals, changes
 
 
+def _executable(node: etree._Element) -> bool:
+    """Whether the element is in a process that may run (a process marked isExecutable="false" is a
+    drawing: nothing of it is read, and the file says 'no executable process' when none is left)."""
+    process = next(node.iterancestors(f"{_B}process"), None)
+    return process is None or process.get("isExecutable", "true") == "true"
+
+
 def _compensation(root: etree._Element, filename: str) -> list[DiagramProblem]:
     refusals = []
-    for definition in root.iter(_COMPENSATE):
+    for definition in (d for d in root.iter(_COMPENSATE) if _executable(d)):
         event = definition.getparent()
         refusals.append(DiagramProblem(
             filename, event.get("id"), f"the {_words(event)} is a compensation event: Loanflow does not undo completed "
@@ -70,7 +77,7 @@ def _links(root: etree._Element, filename: str, taken: set[str]) -> tuple[list[D
     catches: dict[tuple[int, str], list[etree._Element]] = defaultdict(list)
     scopes: dict[int, etree._Element] = {}
     refusals: list[DiagramProblem] = []
-    for definition in root.iter(_LINK):
+    for definition in (d for d in root.iter(_LINK) if _executable(d)):
         event = definition.getparent()
         scope = event.getparent()
         kind = _kind(event)

@@ -7,9 +7,10 @@ from __future__ import annotations
 import pytest
 
 from app.engine.errors import DiagramRejected
+from app.engine.parser import DiagramFile, parse_diagrams
 from app.engine.runner import ProcessEngine
 from tests.unit.test_implicit_flow import _flow, _ran, _run, _said, _script
-from tests.unit.test_runner import inline
+from tests.unit.test_runner import diagram, inline
 
 
 def _link(element_id: str, kind: str, name: str) -> str:
@@ -88,3 +89,16 @@ def test_a_compensation_event_is_refused_in_words_not_a_repr_of_its_xml(event):
     ((element, reason),) = _refusals(body)
     assert element == "undo_it"
     assert "compensation event" in reason and "NotImplementedError" not in reason and "<" not in reason
+
+
+def test_events_of_a_process_that_is_not_executable_are_left_alone():
+    """A pool drawn for the picture (isExecutable="false") is not read: the file says it has no executable
+    process, not that its compensation or links would not run."""
+    body = ('<bpmn:startEvent id="start"/><bpmn:userTask id="work"/><bpmn:endEvent id="end"/>'
+            '<bpmn:boundaryEvent id="undo_it" attachedToRef="work"><bpmn:compensateEventDefinition/></bpmn:boundaryEvent>'
+            + _link("go", "Throw", "nowhere") + _flow("f1", "start", "work") + _flow("f2", "work", "end"))
+    drawing = diagram(body).replace(b'isExecutable="true"', b'isExecutable="false"')
+    with pytest.raises(DiagramRejected) as rejected:
+        parse_diagrams([DiagramFile("drawing.bpmn", drawing)])
+    assert [p.reason for p in rejected.value.problems] == [
+        'no executable process in this file (no process, or isExecutable="false" on every one)']
