@@ -24,7 +24,7 @@ def test_alternatives_change_from_one_visit_to_the_next():
     assert [matching("(true|false)", visit) for visit in range(3)] == ["true", "false", "true"]
 
 
-@pytest.mark.parametrize("pattern", ["^(?!x).*$", "[^a-z]+", r"(a)\1", "(unclosed"])
+@pytest.mark.parametrize("pattern", ["^(?!x).*$", "[^a-z]+", r"(a)\1", "(unclosed", "a{1000000000}"])
 def test_a_pattern_it_cannot_answer_gives_none(pattern):
     assert matching(pattern) is None
 

@@ -13,6 +13,7 @@ import re._parser as _regex  # type: ignore[import-not-found]  # the stdlib's ow
 from datetime import UTC, date, datetime
 from typing import Any
 
+MAX_REPEAT = 256
 _CATEGORY_EXAMPLE = {"CATEGORY_DIGIT": "0", "CATEGORY_WORD": "a", "CATEGORY_SPACE": " ", "CATEGORY_NOT_DIGIT": "a",
                      "CATEGORY_NOT_WORD": "-", "CATEGORY_NOT_SPACE": "a"}
 
@@ -49,7 +50,7 @@ def _example(items: Any, visit: int) -> str | None:
         elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
             low, _high, sub = arg
             part = _example(sub, visit)
-            if part is None:
+            if part is None or low > MAX_REPEAT:  # `a{1000000000}`: no answer rather than a gigabyte
                 return None
             out.append(part * low)
         elif name in ("SUBPATTERN", "ATOMIC_GROUP"):
