@@ -43,6 +43,8 @@ def read(text: str) -> dict[str, Any]:
         document = json.loads(text)
     except ValueError as exc:
         raise FormNotConverted(f"it is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise FormNotConverted("it nests deeper than a form can") from exc
     if not isinstance(document, dict) or not isinstance(document.get("components"), list):
         raise FormNotConverted("it is not a Camunda Forms document (no list of components)")
     return document
@@ -58,7 +60,11 @@ def schema_of(document: dict[str, Any], title: str | None = None) -> tuple[dict[
     required: list[str] = []
     notes: list[str] = []
     errors: list[str] = []
-    for component in _flattened(document.get("components") or [], errors):
+    try:
+        components = _flattened(document.get("components") or [], errors)
+    except RecursionError as exc:
+        raise FormNotConverted("its groups nest deeper than a form can") from exc
+    for component in components:
         made = _field(component, notes, errors)
         if made is None:
             continue

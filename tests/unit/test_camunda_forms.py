@@ -74,3 +74,17 @@ def test_two_components_of_one_key_and_documents_that_are_no_camunda_form():
         read("{components")
     with pytest.raises(FormNotConverted, match="no list of components"):
         read('{"type": "object", "properties": {}}')
+
+
+def test_a_hostile_document_is_refused_not_a_traceback():
+    deep_json = '{"components": ' + "[" * 100000 + "]" * 100000 + "}"
+    with pytest.raises(FormNotConverted, match="nests deeper"):
+        read(deep_json)
+    group: dict = {"type": "group", "components": []}
+    document = {"components": [group]}
+    for _ in range(5000):
+        inner: dict = {"type": "group", "components": []}
+        group["components"].append(inner)
+        group = inner
+    with pytest.raises(FormNotConverted, match="nest deeper"):
+        schema_of(document)
