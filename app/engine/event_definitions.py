@@ -86,6 +86,10 @@ def _links(root: etree._Element, filename: str, taken: set[str]) -> tuple[list[D
             refusals.append(DiagramProblem(filename, event.get("id"), f"a {_words(event)} cannot be a link event: only an "
                                            "intermediate throw event jumps to an intermediate catch event", _line(event)))
             continue
+        if not event.get("id"):
+            refusals.append(DiagramProblem(filename, None, f"a link event ({name or 'unnamed'}) has no id: give it "
+                                           "one, so that the flow it stands for can name it", _line(event)))
+            continue
         if not name:
             refusals.append(DiagramProblem(filename, event.get("id"), "the link event has no name: a link throw event "
                                            "jumps to the link catch event of the same name; name both", _line(event)))

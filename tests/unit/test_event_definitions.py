@@ -102,3 +102,10 @@ def test_events_of_a_process_that_is_not_executable_are_left_alone():
         parse_diagrams([DiagramFile("drawing.bpmn", drawing)])
     assert [p.reason for p in rejected.value.problems] == [
         'no executable process in this file (no process, or isExecutable="false" on every one)']
+
+
+def test_a_link_event_without_an_id_is_refused_in_words():
+    body = ('<bpmn:startEvent id="start"/><bpmn:intermediateThrowEvent><bpmn:linkEventDefinition name="p"/>'
+            '</bpmn:intermediateThrowEvent>' + _link("arrive", "Catch", "p") + '<bpmn:endEvent id="end"/>'
+            + _flow("f1", "arrive", "end"))
+    assert any("has no id" in reason for _element, reason in _refusals(body))
