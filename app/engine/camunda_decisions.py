@@ -33,6 +33,11 @@ def _camunda(task: etree._Element, name: str) -> str | None:
     return None
 
 
+def _is_variable(name: str) -> bool:
+    """Whether the result can be kept under `name` (a name a script may read; the sandbox refuses `_x`)."""
+    return name.isidentifier() and not name.startswith("_")
+
+
 def _refusal(filename: str, task: etree._Element, ref: str) -> str | None:
     if "${" in ref or "#{" in ref:
         return (f"the decision is chosen at run time by the expression {ref!r} (camunda:decisionRef); Loanflow "
@@ -42,7 +47,7 @@ def _refusal(filename: str, task: etree._Element, ref: str) -> str | None:
         return (f"camunda:mapDecisionResult {shape!r} is no shape Camunda 7 knows: use one of "
                 f"{', '.join(SHAPES[:-1])}")
     result = _camunda(task, "resultVariable")
-    if result is not None and (not result.isidentifier() or result.startswith("_")):
+    if result is not None and not _is_variable(result):
         return f"camunda:resultVariable {result!r} is no variable name: name the variable that keeps the result"
     binding = _camunda(task, "decisionRefBinding")
     if binding in ("version", "versionTag"):
@@ -117,7 +122,7 @@ def _zeebe(filename: str, task: etree._Element, called: etree._Element,
         why = "names no decision" if not decision_id else f"chooses the decision at run time ({decision_id!r})"
         return [DiagramProblem(filename, task.get("id"), f"zeebe:calledDecision {why}; Loanflow calls one named "
                                "decision: name it", _line(task))], []
-    if not result.isidentifier() or result.startswith("_"):
+    if not _is_variable(result):
         return [DiagramProblem(filename, task.get("id"), f"zeebe:calledDecision keeps the result in {result!r}, which "
                                "is no variable name: name the resultVariable", _line(task))], []
     _call(task, decision_id, result, "zeebe")

@@ -315,14 +315,14 @@ def _zeebe_what(task: etree._Element, found: _UserTask) -> None:
         except camunda_forms.FormNotConverted as exc:
             found.refusals.append(f"zeebe:formDefinition {key!r}: the embedded Camunda form cannot be shown: {exc}")
             return
-        if made is not None:
-            name, schema, notes = made
-            found.form = (name, schema)
-            found.properties[FORM_PROPERTY] = name
-            fields = ", ".join(schema["properties"]) or "no fields"
-            found.changes.append(f"zeebe:formDefinition {key!r}: the task's form is {name}, made from the Camunda "
-                                 f"form the diagram embeds ({fields})")
-            found.changes += [f"zeebe:formDefinition {key!r}: {note}" for note in notes]
+        assert made is not None  # the key names an embedded form
+        name, schema, notes = made
+        found.form = (name, schema)
+        found.properties[FORM_PROPERTY] = name
+        fields = ", ".join(schema["properties"]) or "no fields"
+        found.changes.append(f"zeebe:formDefinition {key!r}: the task's form is {name}, made from the Camunda "
+                             f"form the diagram embeds ({fields})")
+        found.changes += [f"zeebe:formDefinition {key!r}: {note}" for note in notes]
     elif form_id or key:
         name = f"{form_id}.json" if form_id else _form_file(key)
         found.properties[FORM_PROPERTY] = name

@@ -51,7 +51,7 @@ _ACTIVITIES = frozenset({
 _EVENTS = frozenset({"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"})
 _GATEWAYS = frozenset({"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",
                        "complexGateway"})
-_FLOW_NODES = _ACTIVITIES | _EVENTS | _GATEWAYS
+FLOW_NODES = _ACTIVITIES | _EVENTS | _GATEWAYS  # the elements a token passes through
 _SCOPES = frozenset({"process", "subProcess", "transaction"})  # what SpiffWorkflow reads as a workflow of its own
 
 
@@ -71,7 +71,7 @@ def _scopes(root: etree._Element) -> Iterator[etree._Element]:
 
 def _nodes(scope: etree._Element) -> list[etree._Element]:
     return [n for n in scope if isinstance(n.tag, str) and etree.QName(n).namespace == BPMN_NS
-            and _name(n) in _FLOW_NODES]
+            and _name(n) in FLOW_NODES]
 
 
 def _flows(scope: etree._Element) -> list[etree._Element]:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from app.engine.implicit_flow import FLOW_NODES
+
 _COMPARED = re.compile(r"""\b([A-Za-z_]\w*)\s*==\s*(['"])([^'"]*)\2|(['"])([^'"]*)\4\s*==\s*([A-Za-z_]\w*)\b""")
 _DMN_NS = re.compile(rb"<([\w-]+:)?decision\b[^>]*\bid=\"([^\"]+)\"")
 _XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
@@ -26,11 +28,7 @@ def _root(content: bytes) -> etree._Element | None:
 
 
 def _has_flow_node(process: etree._Element) -> bool:
-    return any(isinstance(n.tag, str) and (etree.QName(n).localname.endswith(("Task", "Event", "Gateway"))
-                                           or etree.QName(n).localname in _ACTIVITIES) for n in process)
-
-
-_ACTIVITIES = frozenset({"task", "subProcess", "callActivity", "transaction", "adHocSubProcess"})
+    return any(isinstance(n.tag, str) and etree.QName(n).localname in FLOW_NODES for n in process)
 
 
 def executable_processes(content: bytes) -> list[tuple[str, bool]]:

@@ -3,6 +3,7 @@
 (transitively), one forms folder for them all; and what to say when an id is nowhere."""
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -97,14 +98,9 @@ class Needs:
         if "src" not in parts:
             return []
         module = self.root.joinpath(*parts[:parts.index("src")]) / "src"
-
-        def distance(path: Path) -> int:
-            shared = next((i for i, (a, b) in enumerate(zip(path.parent.parts, folder.parts, strict=False)) if a != b),
-                          min(len(path.parent.parts), len(folder.parts)))
-            return len(path.parent.parts) + len(folder.parts) - 2 * shared
-
         found = [p for p in module.rglob(f"*{camunda_forms.FORM_SUFFIX}") if p.is_file()]
-        return sorted(found, key=lambda p: (-distance(p), p.as_posix()))
+        # the distance between folders: the steps of the relative path from the diagram's folder to the form's
+        return sorted(found, key=lambda p: (-len(Path(os.path.relpath(p.parent, folder)).parts), p.as_posix()))
 
     def called_files(self, bundle: Any, path: Path) -> tuple[dict[Path, DiagramFile], dict[str, str]]:
         """The BPMN files that define the processes the file calls, transitively, nearest first

@@ -166,8 +166,8 @@ def _camunda_form(folder: Path, name: str) -> tuple[dict | None, list[DiagramPro
         return None, [DiagramProblem(path.name, None, f"the Camunda Forms file {path.name!r} cannot become the "
                                      f"form {name}: {exc}")]
     said = f"the Camunda Forms file {path.name!r} is the form {name}"
-    return schema, [DiagramProblem(path.name, None, f"{said}: {note}", severity="warning") for note in notes] or [
-        DiagramProblem(path.name, None, said, severity="warning")]
+    return schema, [DiagramProblem(path.name, None, f"{said}: {note}" if note else said, severity="warning")
+                    for note in notes or [""]]
 
 
 def _running_forms() -> dict[str, dict]:
@@ -191,8 +191,8 @@ def _load_forms(names: list[str], forms_from: str = "folder") -> tuple[dict[str,
             forms[name] = running[name]
             continue
         converted, said = _camunda_form(folder, name)
-        problems += said
-        if converted is not None or said:
+        if said:  # a Camunda Forms file stands for the name: converted, or refused saying why
+            problems += said
             if converted is not None:
                 forms[name] = converted
             continue
