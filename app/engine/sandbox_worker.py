@@ -121,8 +121,9 @@ def main() -> None:
     os.environ.clear()
     import _strptime  # noqa: F401 - datetime.strptime imports it from C: load it before the limits bite
 
-    from app.engine import isolation, scripting
+    from app.engine import isolation, script_offers, scripting
 
+    script_offers.zones()  # get_localtime's time zones, read before files are refused
     env = scripting.InProcessSandbox()
     sys.addaudithook(_refuse_os_access)
     isolation.write_frame(outgoing, isolation.dumps("ready"))

@@ -9,7 +9,11 @@ gives). What has one safe meaning here is offered:
 - `timedelta`: the class `datetime.timedelta`;
 - `time`: a stand-in for the module with `time()` and `time_ns()` (the seconds and nanoseconds
   since 1970); `time.sleep` is refused (a process waits with a timer event, not in a script, which
-  holds a worker and its budget); `import time` stays refused (scripts read only what is offered);
+  holds a worker and its budget); `import time` gives the same stand-in (`IMPORTABLE`);
+- `get_localtime(datetime, timezone="US/Eastern")`: the datetime in that time zone (an IANA name,
+  `Asia/Shanghai`), as SpiffArena's function gives it, US/Eastern default included. A naive datetime
+  is taken as UTC, the engine's clock, never as the server's own zone;
+- `sanitize_for_md(text)`: the text with each `|` escaped, so a value cannot break a Markdown table;
 - `datetime`: the module, plus the constructors of the class that SpiffArena's scripts call on
   it: `now`, `utcnow`, `today`, `fromisoformat`, `fromtimestamp`, `utcfromtimestamp`, `strptime`
   and `combine` (the module has no such names, so they mean only that). `datetime.date` and
@@ -29,6 +33,8 @@ from __future__ import annotations
 import ast
 import datetime
 import time as _time
+import zoneinfo
+from functools import lru_cache
 from types import ModuleType
 from typing import Any
 
@@ -52,11 +58,52 @@ for _name in CLASS_CONSTRUCTORS:
 TIME = ModuleType("time", "The seconds since 1970 (time(), time_ns()); sleeping is refused.")
 TIME.time, TIME.time_ns, TIME.sleep = _time.time, _time.time_ns, _sleep  # type: ignore[attr-defined]
 
+SPIFFARENA_ZONE = "US/Eastern"  # get_localtime's zone when the script names none, as in SpiffArena
+
+
+@lru_cache(maxsize=1)
+def zones() -> dict[str, zoneinfo.ZoneInfo]:
+    """Every IANA time zone, loaded once (62 ms): a sandbox process loads them before it is cut off from
+    files, so a script's `get_localtime` never opens one."""
+    return {name: zoneinfo.ZoneInfo(name) for name in zoneinfo.available_timezones()}
+
+
+def get_localtime(*args: Any, **kwargs: Any) -> datetime.datetime:
+    """SpiffArena's `get_localtime(datetime, timezone)`: the moment in that zone's local time, with
+    that moment's offset (a fixed offset, as task data stores it)."""
+    unknown = sorted(set(kwargs) - {"datetime", "timezone"})
+    if unknown or not (args or "datetime" in kwargs) or len(args) > 2:
+        raise TypeError("get_localtime takes the datetime to convert and a time zone name: "
+                        "get_localtime(datetime, 'Asia/Shanghai')"
+                        + (f"; it has no argument {', '.join(unknown)}" if unknown else ""))
+    moment = kwargs["datetime"] if "datetime" in kwargs else args[0]
+    zone = kwargs.get("timezone", args[1] if len(args) > 1 else SPIFFARENA_ZONE)
+    if not isinstance(moment, datetime.datetime):
+        raise TypeError(f"get_localtime converts a datetime, not {type(moment).__name__}: parse a text first "
+                        "(datetime.fromisoformat(text))")
+    if not isinstance(zone, str) or zone not in zones():
+        raise ValueError(f"get_localtime: {zone!r} is not a time zone name (an IANA name like 'Asia/Shanghai')")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    local = moment.astimezone(zones()[zone])
+    offset, name = local.utcoffset(), local.tzname()
+    assert offset is not None and name is not None  # an aware datetime's, in a zone of the database
+    return local.replace(tzinfo=datetime.timezone(offset, name))
+
+
+def sanitize_for_md(text: Any) -> str:
+    """SpiffArena's `sanitize_for_md`: the text with each `|` escaped for a Markdown table."""
+    if not isinstance(text, str):
+        raise TypeError(f"sanitize_for_md escapes a text, not {type(text).__name__}: convert it with str() first")
+    return text.replace("|", "\\|")
+
+
 # Bound for a run only where the task's data holds no value of the name.
-OFFERED: dict[str, Any] = {"timedelta": datetime.timedelta, "time": TIME}
+OFFERED: dict[str, Any] = {"timedelta": datetime.timedelta, "time": TIME, "get_localtime": get_localtime,
+                           "sanitize_for_md": sanitize_for_md}
 OFFERED_MODULES = (TIME,)
-# What a refused import adds, where a name is offered without it.
-IMPORT_HINTS = {"time": ": without the import, `time.time()` and `time.time_ns()` are there"}
+# What a script's `import` of a name gives instead of the module of that name.
+IMPORTABLE: dict[str, ModuleType] = {"time": TIME}
 
 
 def offered(context: dict[str, Any]) -> dict[str, Any]:
@@ -83,8 +130,6 @@ NOT_PROVIDED: dict[str, str] = {
     "get_current_task_info": f"{_SERVER}: a script sees the task's data only",
     "get_current_task_data": f"{_SERVER}: a script sees the task's data only; read its names directly",
     "get_toplevel_process_info": f"{_SERVER}: a script sees the task's data only",
-    "get_localtime": f"{_SERVER}: convert with datetime (datetime.timezone, datetime.timedelta) or keep times in "
-                     "UTC",
     "get_data_store_keys": f"{_SERVER}: use a data store object of the process",
     "get_encoded_file_data": f"{_SERVER}: a document is attached to the instance, not read by scripts",
     "get_markdown_file_download_link": f"{_SERVER}: a document is attached to the instance, not read by scripts",
@@ -96,7 +141,6 @@ NOT_PROVIDED: dict[str, str] = {
     "time.sleep": "is refused in Loanflow's scripts: a script that waits holds a worker; wait with a timer event",
     "open": "is refused in Loanflow's scripts: a script never reads or writes files; attach documents to the "
             "instance",
-    "sanitize_for_md": f"{_SERVER}: escape the text in the script itself (str.replace)",
 }
 
 
@@ -108,8 +152,8 @@ def _defined(tree: ast.AST) -> set[str]:
             names.add(node.name)
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
             names.add(node.id)
-        elif isinstance(node, ast.alias):
-            names.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.alias) and (node.asname or node.name not in IMPORTABLE):
+            names.add((node.asname or node.name).split(".")[0])  # `import time` is the offered stand-in
         elif isinstance(node, ast.arg):
             names.add(node.arg)
     return names
@@ -141,4 +185,5 @@ def _called(call: ast.Call) -> str:
     return ""
 
 
-__all__ = ["DATETIME", "NOT_PROVIDED", "OFFERED", "OFFERED_MODULES", "TIME", "calls_not_provided", "offered"]
+__all__ = ["DATETIME", "IMPORTABLE", "NOT_PROVIDED", "OFFERED", "OFFERED_MODULES", "TIME", "calls_not_provided",
+           "get_localtime", "offered", "sanitize_for_md", "zones"]

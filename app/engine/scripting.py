@@ -151,17 +151,17 @@ GUARDED_OPERATORS = {ast.Pow: "_pow_", ast.Mult: "_mul_", ast.Add: "_add_", ast.
 # `from x import y` a tuple, and a script cannot call __import__ itself: the module reaches the C
 # code only, never the script.
 INTERNAL_IMPORTS = frozenset({"time", "_strptime"})
+# What a script's `import` gives: the allowed modules, and `time` as the offered stand-in.
+IMPORTABLE: dict[str, ModuleType] = {**ALLOWED_MODULES, **script_offers.IMPORTABLE}
 
 
 def _guarded_import(name: str, globals=None, locals=None, fromlist=(), level=0) -> ModuleType:  # noqa: ANN001 - builtins.__import__'s signature
     if name in INTERNAL_IMPORTS and type(fromlist) is list and not fromlist and level == 0:
         return importlib.import_module(name)
-    root = name.split(".")[0]
-    if level != 0 or root not in ALLOWED_MODULES or name != root:
-        offered = script_offers.IMPORT_HINTS.get(name, "")
+    if level != 0 or name not in IMPORTABLE:
         raise SandboxViolation(f"import of module '{name}' is not allowed in diagram scripts "
-                               f"(allowed: {', '.join(sorted(ALLOWED_MODULES))}){offered}")
-    module = ALLOWED_MODULES[root]
+                               f"(allowed: {', '.join(sorted(IMPORTABLE))})")
+    module = IMPORTABLE[name]
     # `from m import x` reads m.x natively (IMPORT_FROM), not through _getattr_: check each name
     # here, or `from datetime import sys` hands the script the real sys module.
     for item in fromlist or ():

@@ -1,7 +1,7 @@
-"""Issue 17, scripts written for SpiffArena: `timedelta`, `time.time()` and `datetime.utcnow()` mean
-what they mean there, in every way the engine runs a script; `time.sleep` and `import time` stay
-refused; the data's own value of a name wins; SpiffArena's server functions are refused at the strict
-check naming the function and what to do instead."""
+"""Issue 17, scripts written for SpiffArena: `timedelta`, `time.time()` (also after `import time`),
+`datetime.utcnow()`, `get_localtime` and `sanitize_for_md` mean what they mean there, in every way the
+engine runs a script; `time.sleep` stays refused; the data's own value of a name wins; SpiffArena's
+server functions are refused at the strict check naming the function and what to do instead."""
 from __future__ import annotations
 
 import datetime
@@ -59,15 +59,97 @@ def test_the_datas_own_value_of_an_offered_name_wins_and_stays(mode: str) -> Non
 @pytest.mark.parametrize(("script", "message"), [
     ("time.sleep(3600)", r"time.sleep is not allowed in diagram scripts: .* wait with a timer event"),
     ("nap = getattr(time, 'sleep')\nnap(3600)", r"time.sleep is not allowed"),
-    ("import time\nstamp = time.time()", r"import of module 'time' is not allowed in diagram scripts \(allowed: "
-                                         r"datetime, decimal, json, math, re\): without the import, `time.time\(\)`"),
-    ("from time import time", r"import of module 'time' is not allowed"),
+    ("import time\ntime.sleep(1)", r"time.sleep is not allowed"),
+    ("from time import sleep\nsleep(1)", r"time.sleep is not allowed"),
+    ("import os", r"import of module 'os' is not allowed in diagram scripts \(allowed: datetime, decimal, json, "
+                  r"math, re, time\)"),
+    ("from time import monotonic", r"no attribute 'monotonic'"),
     ("modules = datetime.sys.modules", r"access to module 'sys' is not allowed"),
     ("clock = time.monotonic()", r"no attribute 'monotonic'"),
 ])
 def test_what_is_not_offered_stays_refused(mode: str, script: str, message: str) -> None:
     with pytest.raises((SandboxViolation, AttributeError), match=message):
         SandboxEnvironment(isolation=mode).execute(script, {})
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_import_time_gives_the_offered_stand_in(mode: str) -> None:
+    before = time.time()
+    context: dict = {}
+    SandboxEnvironment(isolation=mode).execute(
+        "import time\nstamp = time.time()\nfrom time import time_ns\nnanos = time_ns()\ndel time", context)
+    assert before <= context["stamp"] <= time.time()
+    assert context["nanos"] >= int(before * 1e9)
+    assert set(context) == {"stamp", "nanos"}
+
+
+CST = datetime.timezone(datetime.timedelta(hours=8), "CST")
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("call", "expected"), [
+    # A naive datetime is UTC, the engine's clock, whatever the server's zone.
+    ("get_localtime(when, 'Asia/Shanghai')", datetime.datetime(2026, 12, 4, 16, 0, tzinfo=CST)),
+    ("get_localtime(datetime=when, timezone='Asia/Shanghai')", datetime.datetime(2026, 12, 4, 16, 0, tzinfo=CST)),
+    # SpiffArena's default zone, with the offset of that day (winter: EST, UTC-5).
+    ("get_localtime(when)", datetime.datetime(2026, 12, 4, 3, 0, tzinfo=datetime.timezone(
+        datetime.timedelta(hours=-5), "EST"))),
+    # Summer in New York: the offset is the moment's, not the zone's first one.
+    ("get_localtime(datetime.datetime(2026, 7, 1, 12, 0), 'America/New_York')",
+     datetime.datetime(2026, 7, 1, 8, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=-4), "EDT"))),
+    ("get_localtime(datetime.datetime(2026, 12, 4, 9, 0, tzinfo=datetime.timezone.utc), 'Asia/Shanghai')"
+     ".strftime('%Y-%m-%d %H:%M %Z')", "2026-12-04 17:00 CST"),
+])
+def test_get_localtime_converts_as_spiffarena_does(mode: str, call: str, expected: object) -> None:
+    result = SandboxEnvironment(isolation=mode).evaluate(call, {"when": datetime.datetime(2026, 12, 4, 8, 0)})
+    assert result == expected
+    if isinstance(expected, datetime.datetime):
+        assert result.utcoffset() == expected.utcoffset() and result.tzname() == expected.tzname()
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("call", "message"), [
+    ("get_localtime(timestamp=when)", r"get_localtime takes the datetime to convert and a time zone name: .*; it "
+                                      r"has no argument timestamp"),
+    ("get_localtime()", r"get_localtime takes the datetime to convert"),
+    ("get_localtime('2026-12-04T08:00', 'Asia/Shanghai')", r"get_localtime converts a datetime, not str: parse a "
+                                                            r"text first"),
+    ("get_localtime(when, 'Mars/Olympus')", r"'Mars/Olympus' is not a time zone name"),
+    ("get_localtime(when, '../../../etc/passwd')", r"is not a time zone name"),
+    ("get_localtime(when, '/etc/localtime')", r"is not a time zone name"),
+    ("sanitize_for_md(3)", r"sanitize_for_md escapes a text, not int"),
+])
+def test_a_wrong_call_of_an_offered_function_says_what_is_wrong(mode: str, call: str, message: str) -> None:
+    with pytest.raises((TypeError, ValueError), match=message):
+        SandboxEnvironment(isolation=mode).evaluate(call, {"when": datetime.datetime(2026, 12, 4, 8, 0)})
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_sanitize_for_md_escapes_the_table_separator(mode: str) -> None:
+    context = {"name": "A | B || C"}
+    SandboxEnvironment(isolation=mode).execute("cell = sanitize_for_md(name)", context)
+    assert context["cell"] == "A \\| B \\|\\| C"
+    assert SandboxEnvironment(isolation=mode).evaluate("sanitize_for_md('无竖线')", {}) == "无竖线"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_datas_own_get_localtime_wins(mode: str) -> None:
+    assert SandboxEnvironment(isolation=mode).evaluate("get_localtime", {"get_localtime": "noon"}) == "noon"
+
+
+def test_a_converted_time_is_stored_and_read_back_with_its_offset() -> None:
+    bundle = parse_diagrams([DiagramFile("s.bpmn", script_process(
+        "local = get_localtime(datetime.datetime(2026, 12, 4, 8, 0), 'Asia/Shanghai')\n"
+        "label = local.strftime('%H:%M %Z')"))])
+    assert lint_bundle(bundle, (), ()) == []
+    process = bundle.processes["scripted"]
+    engine = ProcessEngine()
+    workflow = engine.new_workflow(process.spec, process.embedded, {})
+    outcome = engine.advance(workflow)
+    assert outcome.status == "completed", outcome.error
+    assert outcome.data["label"] == "16:00 CST"
+    restored = engine.restore(outcome.state, process.spec, process.embedded)
+    assert restored.data["local"] == datetime.datetime(2026, 12, 4, 16, 0, tzinfo=CST)
 
 
 def test_offered_names_do_not_reach_the_real_time_module() -> None:
