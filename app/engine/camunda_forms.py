@@ -12,13 +12,14 @@ renders and every submission is checked against, saying what it could not keep:
 | `number` | a number (an integer with `decimalDigits: 0`); `validate.min`, `max` as `minimum`, `maximum` |
 | `checkbox` | a boolean |
 | `radio`, `select` with static `values` | a string with those values as `enum`, their labels as `enumNames` |
+| `radio`, `select` with `valuesKey` | a choice from the list of `{label, value}` that variable holds when the task is ready (`CHOICES_FROM_DATA`, `app/services/workflow/form_choices.py`) |
 | `datetime` with `subtype: date` | a string with `format: date` |
 | `group` | its components, in place |
 | `text`, `html`, `image`, `spacer`, `separator`, `button`, `iframe` | nothing: they set no variable |
 
 `label` becomes the field's `title`, `description` its `description`, `defaultValue` its
-`default`, `readonly` or `disabled` `readOnly`. A component whose choices come from a variable at run
-time (`valuesKey`, `valuesExpression`), one that sets a list (`checklist`, `taglist`,
+`default`, `readonly` or `disabled` `readOnly`. A component whose choices come from an expression
+(`valuesExpression`), one that sets a list (`checklist`, `taglist`,
 `dynamiclist`), a time or a date-time, or a type Loanflow does not know is an error naming the key and
 the type: the form would otherwise accept answers Camunda's would refuse, or lose them. A rule
 Loanflow does not check (`validationType: email`, a condition that hides a field) is said in a note.
@@ -29,6 +30,9 @@ import json
 from typing import Any
 
 FORM_SUFFIX = ".form"
+# How a JSON Schema form says a field's choices are the list a task-data variable holds (SpiffArena's
+# way, and what a Camunda `valuesKey` becomes): `"anyOf": ["options_from_task_data_var:<variable>"]`.
+CHOICES_FROM_DATA = "options_from_task_data_var:"
 _SILENT = frozenset({"text", "html", "image", "spacer", "separator", "button", "iframe", "table", "documentPreview"})
 _LISTS = frozenset({"checklist", "taglist", "dynamiclist", "filepicker"})
 
@@ -130,10 +134,12 @@ def _typed(component: dict[str, Any], kind: str, where: str, errors: list[str]) 
     if kind == "checkbox":
         return {"type": "boolean"}
     if kind in ("radio", "select"):
-        if component.get("valuesKey") or component.get("valuesExpression"):
-            errors.append(f"{where} takes its choices from the instance's data at run time "
-                          f"({component.get('valuesKey') or component.get('valuesExpression')}); Loanflow's "
-                          "forms list their choices: write them in the form")
+        if isinstance(component.get("valuesKey"), str) and component["valuesKey"].strip():
+            return {"anyOf": [CHOICES_FROM_DATA + component["valuesKey"].strip()]}
+        if component.get("valuesExpression") or component.get("valuesKey"):
+            errors.append(f"{where} takes its choices from the expression "
+                          f"{component.get('valuesExpression') or component.get('valuesKey')!r}; Loanflow's forms "
+                          "take them from a variable (valuesKey) or list them: write them in the form")
             return None
         values = [v for v in component.get("values") or [] if isinstance(v, dict) and "value" in v]
         if not values:

@@ -39,6 +39,10 @@ ServiceCaller = Callable[[str, dict[str, Any], dict[str, Any]], dict[str, Any]]
 Clock = Callable[[], datetime]
 
 
+# The user task property naming the data lists its form's choices come from (set at deploy by
+# `app/services/workflow/form_choices.py`); captured with the task when it becomes ready.
+CHOICES_PROPERTY = "choicesFrom"
+
 def system_clock() -> datetime:
     return datetime.now(UTC)
 
@@ -462,6 +466,9 @@ class ProcessEngine:
                     self._note("task_property_failed", spec.bpmn_id, failure)
         names = [n for n in re.split(r"[\s,]+", str(properties.get("keyData") or "")) if n]
         shown = {key: jsonable(task.data[key]) for n in names for key in (n, f"{n}_en", f"{n}_zh") if key in task.data}
+        # the lists its form's choices come from (`form_choices`), as they are now
+        shown.update({n: jsonable(task.data[n]) for n in str(properties.get(CHOICES_PROPERTY) or "").split()
+                      if n in task.data})
         # a `lane` property (camunda:candidateGroups, by the import layer) names the role over a drawn lane
         lane = properties.get("lane") or spec.lane
         return ReadyTask(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, lane, properties,

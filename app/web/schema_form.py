@@ -14,7 +14,7 @@ from typing import Any
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage, MultiDict
 
-from app.services.workflow.forms import MAX_DECIMAL_EXPONENT
+from app.services.workflow.forms import MAX_DECIMAL_EXPONENT, NO_CHOICES
 from app.services.workflow.labels import choice_labels, localized
 from app.web.money_input import parse_money
 
@@ -78,6 +78,8 @@ def fields_of(schema: dict[str, Any], ui: dict[str, Any] | None = None, values: 
         if kind == "select":
             titles = choice_labels(prop, language) or prop["enum"]
             f.options = [(str(v), str(t)) for v, t in zip(prop["enum"], titles, strict=False)]
+            if not f.options:  # choices the process gives (form_choices), and gave none
+                f.help = str(NO_CHOICES)
         if kind == "table":
             item = prop["items"]
             f.columns = fields_of(item, prop_ui.get("items", {}), {}, f"{f.name}.#.", language)
@@ -155,6 +157,8 @@ def _parse_object(schema, ui, form, files, store_file, prefix, errors) -> dict[s
                 data[name] = str(parse_money(raw))  # 1,000,000.00, ¥ and full-width digits read as typed
             except ValueError as exc:
                 errors.setdefault(key, []).append(str(exc))
+        elif kind == "select":  # the choice itself, a number where the form's choices are numbers
+            data[name] = next((choice for choice in prop["enum"] if str(choice) == raw), raw)
         else:
             data[name] = raw
     return data

@@ -194,7 +194,8 @@ def test_a_camunda_forms_file_is_the_form_the_task_shows_and_checks(forms_folder
 
 
 def test_a_camunda_forms_file_that_cannot_be_shown_refuses_the_deploy_naming_it(forms_folder):
-    dynamic = {"components": [{"key": "warehouse", "label": "Warehouse", "type": "select", "valuesKey": "warehouses"},
+    dynamic = {"components": [{"key": "warehouse", "label": "Warehouse", "type": "select",
+                               "valuesExpression": "=warehouses"},
                               {"key": "items", "label": "Items", "type": "taglist", "values": []}]}
     (forms_folder / "pick.form").write_text(json.dumps(dynamic), encoding="utf-8")
     errors = [p for p in check_diagrams([camunda_forms_file("camunda-forms:deployment:pick.form")])

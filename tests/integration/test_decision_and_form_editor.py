@@ -201,6 +201,26 @@ def test_a_saved_form_gives_the_processes_using_it_new_versions_and_new_instance
     assert "collateral_seen" in client.get(f"{API}/tasks/{task['id']}", headers=auth).json["form"]["properties"]
 
 
+def test_a_form_whose_choices_come_from_the_data_is_saved_and_its_tasks_keep_them(client, app, auth, editors):
+    dynamic = json.loads(json.dumps(LABELLED))
+    decision = dynamic["properties"]["decision"]
+    for key in ("enum", "enumNames", "enumNames@zh"):
+        del decision[key]
+    decision["anyOf"] = ["options_from_task_data_var:limit_options"]
+    sign_in(client, "ana")
+    page = client.get("/forms/review-schema.json/edit", headers=EN)
+    saved = client.post("/forms/review-schema.json/edit", headers=EN, data={
+        "csrf_token": _csrf(page.text), "schema": json.dumps(dynamic), "ui": "{}"})
+    assert saved.status_code == 302 and _versions(app, "review_with_form") == 2
+
+    instance = start(client, auth, "review_with_form", limit_options=[{"value": "approve", "label": "Yes"}])
+    task = client.get(f"{API}/tasks/{open_tasks(client, auth, instance['id'])['first_review']['id']}",
+                      headers=auth).json
+    assert task["properties"]["choicesFrom"] == "limit_options"
+    assert (task["form"]["properties"]["decision"]["enum"], task["form"]["properties"]["decision"]["enumNames"]) == (
+        ["approve"], ["Yes"])
+
+
 @pytest.mark.parametrize(("schema", "said"), [
     ('{"type": "object", "properties": {', "Not valid JSON at line 1"),
     ('["a list"]', "A form is a JSON Schema of type object"),

@@ -53,8 +53,8 @@ def test_what_loanflow_does_not_check_is_said():
 
 
 @pytest.mark.parametrize(("component", "said"), [
-    ({"key": "w", "type": "select", "valuesKey": "warehouses"}, "warehouses"),
-    ({"key": "w", "type": "select", "valuesExpression": "=list"}, "=list"),
+    ({"key": "w", "type": "select", "valuesExpression": "=list"}, "takes its choices from the expression '=list'"),
+    ({"key": "w", "type": "select", "valuesKey": ["not", "a name"]}, "takes its choices from the expression"),
     ({"key": "w", "type": "select", "values": []}, "offers no choices"),
     ({"key": "w", "type": "checklist", "values": [{"value": "a"}]}, "sets a list"),
     ({"key": "w", "type": "dynamiclist", "components": []}, "sets a list"),
@@ -65,6 +65,15 @@ def test_what_loanflow_does_not_check_is_said():
 def test_a_component_that_cannot_become_a_field_refuses_the_form_naming_it(component, said):
     with pytest.raises(FormNotConverted, match=said):
         schema_of({"components": [component]})
+
+
+def test_choices_from_a_variable_are_the_list_it_holds_when_the_task_is_ready():
+    schema, _notes = schema_of({"components": [
+        {"key": "warehouse", "label": "Warehouse", "type": "select", "valuesKey": " warehouses ",
+         "validate": {"required": True}}]})
+    assert schema["properties"]["warehouse"] == {"anyOf": ["options_from_task_data_var:warehouses"],
+                                                 "title": "Warehouse"}
+    assert schema["required"] == ["warehouse"]
 
 
 def test_two_components_of_one_key_and_documents_that_are_no_camunda_form():

@@ -28,7 +28,6 @@ from app.services.identity.directory import Principal
 from app.services.workflow import instances, messages, signals, tasks, waking
 from app.services.workflow.compat_answers import form_data
 from app.services.workflow.compat_report import Row, short
-from app.services.workflow.forms import forms_by_id
 from app.services.workflow.runtime import runtime
 
 MAX_STEPS = 60  # actions on one instance before it is called a loop
@@ -133,7 +132,7 @@ class InstanceDriver:
         found: list[tuple[Action, Callable[[], bool]]] = []
         for task in db.session.scalars(select(HumanTask).where(
                 HumanTask.instance_id == instance.id, HumanTask.state.in_(OPEN_TASK_STATES)).order_by(HumanTask.id)):
-            found.append((("task", task.element_id), partial(self._complete, task.id, task.element_id, task.form_id)))
+            found.append((("task", task.element_id), partial(self._complete, task)))
         names = list(instance.waiting_for or [])
         for name in names:
             if name.startswith(SIGNAL_PREFIX):
@@ -157,8 +156,10 @@ class InstanceDriver:
         self.taken[action] += 1
         return take()
 
-    def _complete(self, task_id: int, element_id: str, form_id: int | None) -> bool:
-        schema = forms_by_id([form_id]).get(form_id) if form_id else None
+    def _complete(self, task: HumanTask) -> bool:
+        """Complete the task with answers from its form, as the task shows it (`tasks.task_form`)."""
+        task_id, element_id = task.id, task.element_id
+        schema = tasks.task_form(task)[0]
         if schema is None:
             self.formless.add(element_id)
         db.session.rollback()

@@ -39,7 +39,7 @@ from app.services.errors import Invalid
 from app.services.identity import policy
 from app.services.identity.directory import Principal
 from app.services.identity.grants import ROLE_ORG_KINDS
-from app.services.workflow import labels, operator_mappings
+from app.services.workflow import form_choices, labels, operator_mappings
 from app.services.workflow.runtime import runtime
 
 # Camunda's tools name files `.bpmn20.xml` and `.dmn11.xml`: they are diagrams too
@@ -247,13 +247,14 @@ def _check(files: list[DiagramFile], forms_from: str = "folder") -> _Checked:
 
 def _broken_forms(process: ParsedProcess, forms: dict[str, dict]) -> list[DiagramProblem]:
     """Each user task whose form (`formJsonSchemaFilename`) is JSON but not a JSON Schema: a submission
-    to it is refused at every completion ("options_from_task_data_var:" choices, drawn for another engine)."""
+    to it is refused at every completion. Choices taken from the task's data (`form_choices`) stand in
+    as one choice for the check."""
     found = []
     for element_id, _name, props in user_tasks(process):
         name = props.get(FORM_PROPERTY)
         if name not in forms:
             continue
-        schema = forms[name]
+        schema = form_choices.checkable(forms[name])
         try:
             if not isinstance(schema, dict):
                 raise SchemaError("it is not a JSON object")
@@ -379,7 +380,7 @@ def _write_versions(checked: _Checked, actor_id: int | None, dependents: list[_D
         result = _version_row(
             "process", process.process_id, process.name, _process_hash(process, decision_hashes, forms),
             process.file, latest, lambda p=process: deployment_for(p.file, "bpmn"),
-            spec_text=None, at=at, spec_factory=lambda p=process: serializer.dump_spec(p.spec, p.embedded),
+            spec_text=None, at=at, spec_factory=lambda p=process: _spec_text(serializer, p, forms),
             calls=process.calls, forms=form_ids, names=process.names,
             warnings=[w.to_dict() for w in bundle.warnings
                       if w.file == process.file.filename and w.element_id in (None, process.process_id)]
@@ -393,12 +394,19 @@ def _write_versions(checked: _Checked, actor_id: int | None, dependents: list[_D
         result = _version_row(
             "process", process.process_id, process.name, _process_hash(process, decision_hashes, kept_forms),
             process.file, latest, lambda p=process: deployment_for(p.file, "bpmn"),
-            spec_text=None, at=at, spec_factory=lambda p=process: serializer.dump_spec(p.spec, p.embedded),
+            spec_text=None, at=at, spec_factory=lambda p=process, f=kept_forms: _spec_text(serializer, p, f),
             calls=process.calls, forms=dependent.forms, names=process.names)
         if result.status == "new":
             results.append(result)
     db.session.flush()
     return results
+
+
+def _spec_text(serializer, process: ParsedProcess, forms: dict[str, dict]) -> str:  # noqa: ANN001
+    """The process's spec as its version keeps it, each user task naming the data lists its form's
+    choices come from (`form_choices`), for the version's own forms."""
+    form_choices.annotate(process, forms)
+    return serializer.dump_spec(process.spec, process.embedded)
 
 
 def _version_row(kind: str, process_id: str, name: str | None, content_hash: str, file: DiagramFile,

@@ -30,7 +30,7 @@ from app.services.context import lazy_gettext as _l
 from app.services.errors import Invalid, NotFound
 from app.services.identity import policy
 from app.services.identity.directory import Principal
-from app.services.workflow import deployment, labels
+from app.services.workflow import deployment, form_choices, labels
 from app.services.workflow.deployment import DeployedVersion
 from app.services.workflow.runtime import runtime
 
@@ -218,9 +218,11 @@ def _earlier(filename: str, content: dict[str, Any]) -> bool:
 
 def problems(schema: dict[str, Any]) -> list[str]:
     """What refuses a form that parses: not a valid JSON Schema, or a label missing in a language (the
-    words the deploy check warns with)."""
+    words the deploy check warns with). Choices taken from the task's data (`form_choices`) stand in as
+    one choice, as the deploy checks them."""
+    checkable = form_choices.checkable(schema)
     try:
-        validators.validator_for(schema).check_schema(schema)
+        validators.validator_for(checkable).check_schema(checkable)
     except SchemaError as exc:
         return [f"not a valid JSON Schema: {exc.message}"]
     return labels.form_label_problems(schema)

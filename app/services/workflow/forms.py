@@ -21,6 +21,10 @@ from app.services.workflow.runtime import runtime
 MAX_DECIMAL_EXPONENT: int = _SCRIPT_DECIMAL_EXPONENT
 
 
+# A choice field whose choices the process gives (`form_choices`), when it gave none.
+NO_CHOICES = _l("There is nothing to choose from: the process has not provided the choices for this field.")
+
+
 def _field_name(path: Any) -> str:
     return ".".join(str(p) for p in path) or "_form"
 
@@ -33,6 +37,8 @@ def _message(error: ValidationError) -> str:
         return str(own)
     if rule == "required":
         return gettext("This field is required.")
+    if rule == "enum" and not limit:  # choices from the task's data (form_choices) that it did not hold
+        return str(NO_CHOICES)
     if rule == "enum":
         return gettext("Choose one of: %(options)s.", options=", ".join(str(v) for v in limit))
     if rule == "minimum":

@@ -19,6 +19,7 @@ from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.identity import policy
 from app.services.identity.access import task_offered, task_visible
 from app.services.identity.directory import Actor, Principal, principal_for
+from app.services.workflow import form_choices
 from app.services.workflow.documents import sniff, store_document
 from app.services.workflow.forms import forms_by_id, validate_submission
 from app.services.workflow.runtime import runtime
@@ -27,7 +28,7 @@ from app.services.workflow.step_store import INSTANCES, TASKS, InstanceRow, core
 
 _TASK_FOR_STEP = select(TASKS.c.id, TASKS.c.instance_id, TASKS.c.engine_task_id, TASKS.c.element_id,
                         TASKS.c.state, TASKS.c.lane, TASKS.c.claimed_by_id, TASKS.c.form_id, TASKS.c.ui_form_id,
-                        TASKS.c.properties)
+                        TASKS.c.properties, TASKS.c.shown)
 # What a completion's step needs of the instance, read with the task (see steps.InstanceRow).
 _INSTANCE_OF_TASK = [INSTANCES.c.process_version_id, INSTANCES.c.pins, INSTANCES.c.business_key,
                      INSTANCES.c.status, INSTANCES.c.state, INSTANCES.c.lock_version, INSTANCES.c.waiting_for,
@@ -82,8 +83,8 @@ def instance_of(task) -> InstanceRow:  # noqa: ANN001 - a row of task_for_action
 def task_form(task) -> tuple[dict | None, dict | None]:  # noqa: ANN001 - a HumanTask or a task row
     ids = [i for i in (task.form_id, task.ui_form_id) if i]
     forms = forms_by_id(ids) if ids else {}
-    return (forms.get(task.form_id) if task.form_id else None,
-            forms.get(task.ui_form_id) if task.ui_form_id else None)
+    schema = forms.get(task.form_id) if task.form_id else None
+    return (form_choices.resolved(schema, task.shown), forms.get(task.ui_form_id) if task.ui_form_id else None)
 
 
 _CLOSED = {"completed": _l("This task is already done."), "cancelled": _l("This task was withdrawn.")}
