@@ -199,5 +199,32 @@ def process_problems(process: etree._Element, filename: str) -> list[DiagramProb
                 "choose the message it waits for", _line(task)))
     problems += implicit_flow.dead_ends(process, filename)
     problems += camunda_user_tasks.problems(process, filename)
+    problems += _unheard_messages(process, filename)
     return problems
+
+
+def _unheard_messages(process: etree._Element, filename: str) -> list[DiagramProblem]:
+    """A warning for each message the process sends that no event of its own catches: an instance is
+    one process (with the processes it calls), and Loanflow passes no message between instances, so
+    another pool's receive task never gets it. A process that calls others is left alone (they may
+    catch it)."""
+    if next(process.iter(f"{_B}callActivity"), None) is not None:
+        return []
+    sent: list[tuple[etree._Element, str]] = [(task, task.get("messageRef") or "")
+                                              for task in process.iter(f"{_B}sendTask")]
+    caught = {task.get("messageRef") for task in process.iter(f"{_B}receiveTask")}
+    for kind in _MESSAGE_EVENTS:
+        for event in process.iter(f"{_B}{kind}"):
+            refs = [d.get("messageRef") or "" for d in event.findall(f"{_B}messageEventDefinition")]
+            if kind in ("intermediateThrowEvent", "endEvent"):
+                sent += [(event, ref) for ref in refs]
+            else:
+                caught.update(refs)
+    names = {m.get("id"): m.get("name") or m.get("id") for m in process.getroottree().getroot().iter(f"{_B}message")}
+    return [DiagramProblem(filename, element.get("id"), f"the message {names.get(ref, ref)!r} it sends is caught by no "
+                           "event of this process, and Loanflow passes no message between instances (another pool's "
+                           "receiver included): no one will receive it, and the instance's history will say so. "
+                           "Deliver messages to other instances with POST /api/v1/messages or a service task",
+                           _line(element), "warning")
+            for element, ref in sent if ref and ref not in caught]
 

@@ -43,6 +43,7 @@ Clock = Callable[[], datetime]
 # `app/services/workflow/form_choices.py`); captured with the task when it becomes ready.
 CHOICES_PROPERTY = "choicesFrom"
 
+
 def system_clock() -> datetime:
     return datetime.now(UTC)
 
@@ -393,6 +394,7 @@ class ProcessEngine:
         # before the state is dumped and the history taken: evaluating a task's expressions
         # writes their values into the task and may add to the history
         ready = [self._ready_task(t) for t in workflow.get_tasks(state=TaskState.READY, manual=True)] if waiting else []
+        self._unheard(workflow)
         history = getattr(self._steps, "history", [])
         self._steps.history = []
         state = self.serializer.dump_state(workflow)
@@ -408,6 +410,17 @@ class ProcessEngine:
         waits.update(t.element_id for t in ready)
         return StepOutcome("waiting", state, jsonable(last.data if last else {}), ready=ready,
                            due_at=due_at, messages=messages, history=history, waits=sorted(waits))
+
+    def _unheard(self, workflow: BpmnWorkflow) -> None:
+        """Messages and signals the step threw that no event of the instance caught: Loanflow passes
+        neither to other instances (they come in through the API), so the history says each reached no
+        one, and the state does not keep them."""
+        for event in workflow.get_events():
+            definition = event.event_definition
+            if isinstance(definition, MessageEventDefinition):
+                self._note("message_unheard", None, {"message": definition.name})
+            elif isinstance(definition, SignalEventDefinition):
+                self._note("signal_unheard", None, {"signal": definition.name})
 
     @staticmethod
     def _timers(workflow: BpmnWorkflow) -> list[tuple[Any, datetime, str]]:
