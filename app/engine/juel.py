@@ -358,7 +358,8 @@ _FEEL_REFUSED_WORDS = {"some": "a quantified expression (some ... satisfies)",
 _FEEL_FUNCTIONS = {("contains",): (2, "{1} in {0}"), ("starts", "with"): (2, "{0}.startswith({1})"),
                    ("ends", "with"): (2, "{0}.endswith({1})"), ("string", "length"): (1, "len({0})"),
                    ("upper", "case"): (1, "{0}.upper()"), ("lower", "case"): (1, "{0}.lower()"),
-                   ("count",): (1, "len({0})"), ("string", "join"): (2, "{1}.join({0})")}
+                   ("count",): (1, "len({0})"), ("string", "join"): (2, "{1}.join([feel_item for feel_item in {0} if feel_item is not None])")}
+# (FEEL's `string join` leaves out null items; a list item that is no string stays an error, an incident)
 
 
 class _Feel(_Parser):

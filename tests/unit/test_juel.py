@@ -20,7 +20,7 @@ from app.engine.scripting import InProcessSandbox
 from tests.unit.test_runner import diagram, inline, timer_on_task
 
 DATA = {"approved": True, "rejected": False, "score": 7, "amount": 1500.0, "name": "  Alice  ", "status": "Open",
-        "nothing": None, "blank": "", "items": [1, 2, 3], "no_items": [], "risks": ["debt", "age"], "customer": {"age": 30, "tier": "gold",
+        "nothing": None, "blank": "", "items": [1, 2, 3], "no_items": [], "risks": ["debt", "age"], "gaps": [None, "debt", None, "age"], "customer": {"age": 30, "tier": "gold",
         "address": {"city": "Wuhan"}}, "a": 1, "b": 2, "c": 3}
 
 
@@ -112,6 +112,7 @@ FEEL_MEANINGS = [
     ("= lower case(status)", "open"),
     ("= count(items)", 3),
     ('= string join(risks, ", ")', "debt, age"),
+    ('= string join(gaps, "/")', "debt/age"),  # FEEL leaves the nulls out
     ('status = "Open"', True),  # bare FEEL: not Python, so it cannot mean anything else
 ]
 
