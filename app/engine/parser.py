@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -149,6 +149,22 @@ def _names(node, name: str | None) -> dict[str, str]:  # noqa: ANN001 - an lxml 
         if key.startswith("name@") and value.strip():
             names[key[len("name@"):]] = value.strip()
     return names
+
+
+def set_user_task_property(process: ParsedProcess, name: str,
+                           value_of: Callable[[dict[str, str]], str | None]) -> None:
+    """Write property `name` on each user task of the process (embedded subprocesses' included) as
+    `value_of(its properties)` gives it; None takes the property away."""
+    specs: list[Any] = [process.spec, *process.embedded.values()]
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            if isinstance(task_spec, UserTaskMixin):
+                properties = task_spec.extensions.setdefault("properties", {})
+                value = value_of(dict(properties))
+                if value is None:
+                    properties.pop(name, None)
+                else:
+                    properties[name] = value
 
 
 def user_tasks(process: ParsedProcess) -> list[tuple[str, str | None, dict[str, str]]]:

@@ -11,7 +11,7 @@ gives). What has one safe meaning here is offered:
   since 1970); `time.sleep` is refused (a process waits with a timer event, not in a script, which
   holds a worker and its budget); `import time` gives the same stand-in (`IMPORTABLE`);
 - `get_localtime(datetime, timezone="US/Eastern")`: the datetime in that time zone (an IANA name,
-  `Asia/Shanghai`), as SpiffArena's function gives it, US/Eastern default included. A naive datetime
+  `Europe/London`), as SpiffArena's function gives it, US/Eastern default included. A naive datetime
   is taken as UTC, the engine's clock, never as the server's own zone;
 - `sanitize_for_md(text)`: the text with each `|` escaped, so a value cannot break a Markdown table;
 - `datetime`: the module, plus the constructors of the class that SpiffArena's scripts call on
@@ -74,7 +74,7 @@ def get_localtime(*args: Any, **kwargs: Any) -> datetime.datetime:
     unknown = sorted(set(kwargs) - {"datetime", "timezone"})
     if unknown or not (args or "datetime" in kwargs) or len(args) > 2:
         raise TypeError("get_localtime takes the datetime to convert and a time zone name: "
-                        "get_localtime(datetime, 'Asia/Shanghai')"
+                        "get_localtime(datetime, 'Europe/London')"
                         + (f"; it has no argument {', '.join(unknown)}" if unknown else ""))
     moment = kwargs["datetime"] if "datetime" in kwargs else args[0]
     zone = kwargs.get("timezone", args[1] if len(args) > 1 else SPIFFARENA_ZONE)
@@ -82,7 +82,7 @@ def get_localtime(*args: Any, **kwargs: Any) -> datetime.datetime:
         raise TypeError(f"get_localtime converts a datetime, not {type(moment).__name__}: parse a text first "
                         "(datetime.fromisoformat(text))")
     if not isinstance(zone, str) or zone not in zones():
-        raise ValueError(f"get_localtime: {zone!r} is not a time zone name (an IANA name like 'Asia/Shanghai')")
+        raise ValueError(f"get_localtime: {zone!r} is not a time zone name (an IANA name like 'Europe/London')")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.UTC)
     local = moment.astimezone(zones()[zone])

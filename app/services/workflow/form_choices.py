@@ -23,9 +23,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
-
 from app.engine.camunda_forms import CHOICES_FROM_DATA as PREFIX
+from app.engine.parser import set_user_task_property
 from app.engine.runner import CHOICES_PROPERTY as PROPERTY
 
 MAX_REF_DEPTH = 8  # a $ref leading to a $ref... (a cycle is left as it is, for jsonschema to follow)
@@ -62,16 +61,10 @@ def sources(schema: Any) -> list[str]:
 def annotate(process: Any, forms: dict[str, dict]) -> None:
     """Name, on each user task of the process (embedded subprocesses' too) whose form takes choices
     from its data, the lists to capture when it becomes ready (`choicesFrom`)."""
-    for spec in (process.spec, *process.embedded.values()):
-        for task_spec in spec.task_specs.values():
-            if not isinstance(task_spec, UserTaskMixin):
-                continue
-            properties = task_spec.extensions.setdefault("properties", {})
-            names = sources(forms.get(properties.get("formJsonSchemaFilename", "")))
-            if names:
-                properties[PROPERTY] = " ".join(names)
-            else:
-                properties.pop(PROPERTY, None)
+    def named(properties: dict[str, str]) -> str | None:
+        return " ".join(sources(forms.get(properties.get("formJsonSchemaFilename", "")))) or None
+
+    set_user_task_property(process, PROPERTY, named)
 
 
 def _choices(listed: Any) -> tuple[list[Any], list[str]]:
