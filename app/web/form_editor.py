@@ -9,6 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app.services.errors import Invalid
@@ -47,6 +48,10 @@ def _details(exc: Invalid) -> list[str]:
     return [str(m) for messages in exc.fields.values() for m in messages if str(m) != said]
 
 
+# The preview's help for a choice whose options the process gives when the task opens (`form_choices`).
+CHOICES_FROM_DATA = _l("The process gives the choices when the task opens.")
+
+
 def _preview_parts(schema_text: str, ui_text: str | None) -> dict:
     """What the task page would render for these schemas, in the reader's language, or why it cannot."""
     try:
@@ -54,7 +59,7 @@ def _preview_parts(schema_text: str, ui_text: str | None) -> dict:
     except Invalid as exc:
         return {"error": exc.message, "details": _details(exc)}
     language = _language()
-    return {"fields": fields_of(schema, ui, {}, language=language),
+    return {"fields": fields_of(schema, ui, {}, language=language, no_choices=CHOICES_FROM_DATA),
             "help": localized(schema, "description", language), "title": localized(schema, "title", language)}
 
 

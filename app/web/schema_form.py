@@ -59,9 +59,10 @@ def _kind(schema: dict[str, Any], ui: dict[str, Any]) -> str:
 
 
 def fields_of(schema: dict[str, Any], ui: dict[str, Any] | None = None, values: dict[str, Any] | None = None,
-              prefix: str = "", language: str = "en") -> list[Field]:
+              prefix: str = "", language: str = "en", no_choices: Any = NO_CHOICES) -> list[Field]:
     """The fields to render for an object schema, in the UI schema's `ui:order` when it has one;
-    labels, help and choices in `language` where the form writes it (`labels`), else in English."""
+    labels, help and choices in `language` where the form writes it (`labels`), else in English.
+    `no_choices`: the help of a choice the process gave no options for (`form_choices`)."""
     ui = ui or {}
     values = values or {}
     properties: dict[str, Any] = schema.get("properties", {})
@@ -79,14 +80,14 @@ def fields_of(schema: dict[str, Any], ui: dict[str, Any] | None = None, values: 
             titles = choice_labels(prop, language) or prop["enum"]
             f.options = [(str(v), str(t)) for v, t in zip(prop["enum"], titles, strict=False)]
             if not f.options:  # choices the process gives (form_choices), and gave none
-                f.help = str(NO_CHOICES)
+                f.help = str(no_choices)
         if kind == "table":
             item = prop["items"]
-            f.columns = fields_of(item, prop_ui.get("items", {}), {}, f"{f.name}.#.", language)
+            f.columns = fields_of(item, prop_ui.get("items", {}), {}, f"{f.name}.#.", language, no_choices)
             existing = values.get(name) or []
             count = max(len(existing) + 1, prop.get("minItems", 0), EMPTY_ROWS)
             f.rows = [fields_of(item, prop_ui.get("items", {}), existing[i] if i < len(existing) else {},
-                                f"{f.name}.{i}.", language) for i in range(count)]
+                                f"{f.name}.{i}.", language, no_choices) for i in range(count)]
         out.append(f)
     return out
 

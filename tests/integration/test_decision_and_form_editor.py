@@ -220,6 +220,14 @@ def test_a_form_whose_choices_come_from_the_data_is_saved_and_its_tasks_keep_the
     assert (task["form"]["properties"]["decision"]["enum"], task["form"]["properties"]["decision"]["enumNames"]) == (
         ["approve"], ["Yes"])
 
+    for headers, said in ((EN, "The process gives the choices when the task opens."),
+                          (ZH, "选项由流程在任务打开时提供。")):  # the preview: a choice, its options to come
+        page = client.get("/forms/review-schema.json/edit", headers=headers)
+        preview = client.post("/forms/review-schema.json/preview", headers=headers, data={
+            "csrf_token": _csrf(page.text), "schema": json.dumps(dynamic), "ui": "{}"}).text
+        assert '<select id="f-decision" name="decision"' in preview and said in preview
+        assert "options_from_task_data_var" not in preview and "limit_options" not in preview
+
 
 @pytest.mark.parametrize(("schema", "said"), [
     ('{"type": "object", "properties": {', "Not valid JSON at line 1"),

@@ -229,9 +229,11 @@ def problems(schema: dict[str, Any]) -> list[str]:
 
 
 def preview(actor: Principal, schema_text: str, ui_text: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The schemas to render a preview from (`schemas`), for those who may edit forms."""
+    """The schemas to render a preview from (`schemas`), for those who may edit forms: a choice whose
+    options come from the task's data (`form_choices`) is a choice with none yet."""
     policy.require(actor, "definitions.deploy")
-    return schemas(schema_text, ui_text)
+    schema, ui = schemas(schema_text, ui_text)
+    return form_choices.resolved(schema, None) or schema, ui
 
 
 def save(actor: Principal, name: str, schema_text: str, ui_text: str | None) -> list[DeployedVersion]:
