@@ -34,8 +34,8 @@ def test_the_task_shows_the_list_its_data_held_as_an_ordinary_choice():
     original = copy.deepcopy(COLOR_FORM)
     form = form_choices.resolved(COLOR_FORM, {"awesome_color_options": COLORS})
     assert form["properties"]["selectedColor"] == {
-        "title": "Select color", "type": "string", "enum": ["blue", "green"], "enumNames": ["Blue", "Green"],
-        "choicesFrom": "awesome_color_options"}  # the $ref inlined, the property's own title winning
+        "title": "Select color", "type": "string", "enum": ["blue", "green"],
+        "enumNames": ["Blue", "Green"]}  # the $ref inlined, the property's own title winning
     assert COLOR_FORM == original  # the stored form, shared by every task, is left as it is
     check = validators.validator_for(form)(form)
     assert check.is_valid({"selectedColor": "green"})

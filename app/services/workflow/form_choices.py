@@ -21,7 +21,12 @@ SpiffArena's forms name a shared field, so the page renders it as the field it s
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
+
+from referencing import Registry
+from referencing.exceptions import Unresolvable
+from referencing.jsonschema import DRAFT202012
 
 from app.engine.camunda_forms import CHOICES_FROM_DATA as PREFIX
 from app.engine.parser import set_user_task_property
@@ -85,16 +90,18 @@ def _choices(listed: Any) -> tuple[list[Any], list[str]]:
 
 
 def _inline_refs(schema: dict[str, Any]) -> None:
-    """Replace each property's local `$ref` by what it names, the property's own keywords winning."""
-    root = schema
+    """Replace each property's local `$ref` by what it names, the property's own keywords winning (the
+    reference resolved by jsonschema's own `referencing`; one outside the form is left as it is)."""
+    resolver = Registry().resolver_with_root(DRAFT202012.create_resource(schema))
 
     def target(ref: Any) -> dict[str, Any] | None:
-        if not isinstance(ref, str) or not ref.startswith(("#/definitions/", "#/$defs/")):
+        if not isinstance(ref, str) or not ref.startswith("#"):
             return None
-        node: Any = root
-        for part in ref[2:].split("/"):
-            node = node.get(part.replace("~1", "/").replace("~0", "~")) if isinstance(node, dict) else None
-        return node if isinstance(node, dict) else None
+        try:
+            found = resolver.lookup(ref).contents
+        except Unresolvable:
+            return None
+        return found if isinstance(found, dict) else None
 
     def expand(prop: dict[str, Any], depth: int) -> dict[str, Any]:
         while "$ref" in prop and depth < MAX_REF_DEPTH:
@@ -103,9 +110,9 @@ def _inline_refs(schema: dict[str, Any]) -> None:
                 break
             prop = {**named, **{k: v for k, v in prop.items() if k != "$ref"}}
             depth += 1
-        for key in ("properties",):
-            if isinstance(prop.get(key), dict):
-                prop[key] = {n: expand(p, depth) if isinstance(p, dict) else p for n, p in prop[key].items()}
+        if isinstance(prop.get("properties"), dict):
+            prop["properties"] = {n: expand(p, depth) if isinstance(p, dict) else p
+                                  for n, p in prop["properties"].items()}
         if isinstance(prop.get("items"), dict):
             prop["items"] = expand(prop["items"], depth)
         return prop
@@ -113,6 +120,17 @@ def _inline_refs(schema: dict[str, Any]) -> None:
     if isinstance(schema.get("properties"), dict):
         schema["properties"] = {n: expand(p, 0) if isinstance(p, dict) else p
                                 for n, p in schema["properties"].items()}
+
+
+def _with_choices(schema: dict[str, Any], choices: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+    """A copy of the form with each choice list replaced by the keywords `choices(its data name)` gives."""
+    form = copy.deepcopy(schema)
+    for node in _walk(form):
+        name = _placeholder(node.get("anyOf"))
+        if name is not None:
+            del node["anyOf"]
+            node.update(choices(name))
+    return form
 
 
 def resolved(schema: dict[str, Any] | None, shown: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -123,15 +141,12 @@ def resolved(schema: dict[str, Any] | None, shown: dict[str, Any] | None) -> dic
     has_refs = any("$ref" in node for node in _walk(schema.get("properties")))
     if not (has_refs or sources(schema)):
         return schema
-    form = copy.deepcopy(schema)
-    for node in _walk(form):
-        name = _placeholder(node.get("anyOf"))
-        if name is None:
-            continue
-        del node["anyOf"]
+
+    def captured(name: str) -> dict[str, Any]:
         values, labels = _choices((shown or {}).get(name))
-        node["enum"], node["enumNames"] = values, labels
-        node[PROPERTY] = name  # where they came from: the page says so when the list is empty
+        return {"enum": values, "enumNames": labels}
+
+    form = _with_choices(schema, captured)
     _inline_refs(form)
     return form
 
@@ -140,13 +155,7 @@ def checkable(schema: Any) -> Any:
     """The form with each choice list standing in as one choice: what the deploy checks as a JSON Schema."""
     if not isinstance(schema, dict) or not sources(schema):
         return schema
-    form = copy.deepcopy(schema)
-    for node in _walk(form):
-        name = _placeholder(node.get("anyOf"))
-        if name is not None:
-            del node["anyOf"]
-            node["enum"] = [name]
-    return form
+    return _with_choices(schema, lambda name: {"enum": [name]})
 
 
 __all__ = ["PREFIX", "PROPERTY", "annotate", "checkable", "resolved", "sources"]
