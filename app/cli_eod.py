@@ -67,7 +67,7 @@ def runs_command(last: int) -> None:
 @click.option("--limit", default=500, show_default=True)
 def deliver_command(limit: int) -> None:
     """Deliver undelivered outbox messages to the loans' process instances."""
-    from app.services.ledger.outbox import deliver_outbox
+    from app.services.workflow.outbox_delivery import deliver_outbox
 
     click.echo(f"delivered {deliver_outbox(limit)} message(s)")
 

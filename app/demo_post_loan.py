@@ -30,10 +30,10 @@ from app.services import context
 from app.services.identity import directory as identity
 from app.services.ledger import repayments
 from app.services.ledger.eod import run_eod
-from app.services.ledger.outbox import deliver_outbox
 from app.services.signing import online_repayments
 from app.services.simulators import payments as payments_simulator
 from app.services.workflow import waking
+from app.services.workflow.outbox_delivery import deliver_outbox
 
 # (amount, term in months, disbursed this many days before today, what the borrower does)
 POST_LOAN_DEALS = (("120000.00", 6, 100, "pays_off"), ("80000.00", 6, 75, "defaults"), ("200000.00", 12, 40, "on_time"))

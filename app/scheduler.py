@@ -52,7 +52,7 @@ def end_of_day_job(app: Flask) -> int:
 
 def deliver_outbox_job(app: Flask) -> int:
     """Deliver what the end-of-day batch wrote to the outbox; returns how many were delivered."""
-    from app.services.ledger.outbox import deliver_outbox
+    from app.services.workflow.outbox_delivery import deliver_outbox
 
     with app.app_context():
         try:

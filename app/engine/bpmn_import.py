@@ -204,27 +204,26 @@ def process_problems(process: etree._Element, filename: str) -> list[DiagramProb
 
 
 def _unheard_messages(process: etree._Element, filename: str) -> list[DiagramProblem]:
-    """A warning for each message the process sends that no event of its own catches: an instance is
-    one process (with the processes it calls), and Loanflow passes no message between instances, so
-    another pool's receive task never gets it. A process that calls others is left alone (they may
-    catch it)."""
+    """A warning for each message the process sends that no event of its file catches (a receive task, a
+    catch or boundary event, a message start event of any of its pools): the message goes to the
+    instances of the same business key, and only a process deployed from another file can take it. A
+    process that calls others is left alone (they may catch it)."""
     if next(process.iter(f"{_B}callActivity"), None) is not None:
         return []
+    root = process.getroottree().getroot()
     sent: list[tuple[etree._Element, str]] = [(task, task.get("messageRef") or "")
                                               for task in process.iter(f"{_B}sendTask")]
-    caught = {task.get("messageRef") for task in process.iter(f"{_B}receiveTask")}
-    for kind in _MESSAGE_EVENTS:
+    for kind in ("intermediateThrowEvent", "endEvent"):
         for event in process.iter(f"{_B}{kind}"):
-            refs = [d.get("messageRef") or "" for d in event.findall(f"{_B}messageEventDefinition")]
-            if kind in ("intermediateThrowEvent", "endEvent"):
-                sent += [(event, ref) for ref in refs]
-            else:
-                caught.update(refs)
-    names = {m.get("id"): m.get("name") or m.get("id") for m in process.getroottree().getroot().iter(f"{_B}message")}
-    return [DiagramProblem(filename, element.get("id"), f"the message {names.get(ref, ref)!r} it sends is caught by no "
-                           "event of this process, and Loanflow passes no message between instances (another pool's "
-                           "receiver included): no one will receive it, and the instance's history will say so. "
-                           "Deliver messages to other instances with POST /api/v1/messages or a service task",
-                           _line(element), "warning")
+            sent += [(event, d.get("messageRef") or "") for d in event.findall(f"{_B}messageEventDefinition")]
+    caught = {task.get("messageRef") for task in root.iter(f"{_B}receiveTask")}
+    for kind in ("startEvent", "intermediateCatchEvent", "boundaryEvent"):
+        for event in root.iter(f"{_B}{kind}"):
+            caught.update(d.get("messageRef") for d in event.findall(f"{_B}messageEventDefinition"))
+    names = {m.get("id"): m.get("name") or m.get("id") for m in root.iter(f"{_B}message")}
+    return [DiagramProblem(filename, element.get("id"), f"the message {names.get(ref, ref)!r} it sends is caught by "
+                           "no event of this file: Loanflow passes it to the instances of the same business key, "
+                           "so a process deployed from another file must wait for it or start on it; until one "
+                           "does, it is kept in the message inbox", _line(element), "warning")
             for element, ref in sent if ref and ref not in caught]
 

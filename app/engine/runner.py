@@ -87,6 +87,9 @@ class StepOutcome:
     # The elements where it waits: ready user tasks, waiting timers, message catches and receive
     # tasks, an event-based gateway and its events, services parked for a retry (sorted, unique)
     waits: list[str] = field(default_factory=list)
+    # The messages the step threw that no event of the instance caught, (name, payload) in the order
+    # thrown: the platform passes them on to other instances (the outbox)
+    sent: list[tuple[str, Any]] = field(default_factory=list)
 
 
 class ServiceCallFailed(Exception):
@@ -204,6 +207,18 @@ class ProcessEngine:
         workflow.script_engine = self.script_engine
         return workflow
 
+    @staticmethod
+    def message_starts(spec) -> frozenset[str]:  # noqa: ANN001
+        """The names of the messages that start the process: those of its message start events (not an
+        event subprocess's, which start inside a running instance)."""
+        names = set()
+        for task_spec in spec.start.outputs:
+            definition = getattr(task_spec, "event_definition", None)
+            for each in [definition, *getattr(definition, "event_definitions", [])]:
+                if isinstance(each, MessageEventDefinition):
+                    names.add(each.name)
+        return frozenset(names)
+
     # -- inputs: each returns the outcome of the step ------------------------------------
     def advance(self, workflow: BpmnWorkflow) -> StepOutcome:
         """Run every engine task until only user tasks and waits are left; report the result."""
@@ -274,6 +289,7 @@ class ProcessEngine:
                 return self._outcome(workflow, error)
         self._note("message_received", None, {"name": name, "payload": jsonable(payload)})
         error = self._settle(workflow, lambda: workflow.catch(event))
+        self._not_taken(workflow, event)
         return self._outcome(workflow, reasons.of_message(error, name) if error is not None else None)
 
     def catch_signal(self, workflow: BpmnWorkflow, name: str, payload: Any) -> StepOutcome:
@@ -287,7 +303,9 @@ class ProcessEngine:
             if isinstance(event.payload, dict) and getattr(task.task_spec.event_definition, "variable", None) is None:
                 task.data.update(event.payload)
         self._note("signal_received", None, {"name": name, "payload": jsonable(payload)})
-        return self._outcome(workflow, self._settle(workflow, lambda: workflow.catch(event)))
+        error = self._settle(workflow, lambda: workflow.catch(event))
+        self._not_taken(workflow, event)
+        return self._outcome(workflow, error)
 
     def _correlations(self, workflow: BpmnWorkflow, name: str, payload: Any) -> dict[str, dict[str, Any]]:
         """What the payload says under the correlation properties of the catch events waiting for `name`;
@@ -394,33 +412,51 @@ class ProcessEngine:
         # before the state is dumped and the history taken: evaluating a task's expressions
         # writes their values into the task and may add to the history
         ready = [self._ready_task(t) for t in workflow.get_tasks(state=TaskState.READY, manual=True)] if waiting else []
-        self._unheard(workflow)
+        sent = self._thrown(workflow)
         history = getattr(self._steps, "history", [])
         self._steps.history = []
         state = self.serializer.dump_state(workflow)
         if error is not None:
             last = workflow.last_task
-            return StepOutcome("error", state, jsonable(last.data if last else {}), error=error, history=history)
+            return StepOutcome("error", state, jsonable(last.data if last else {}), error=error, history=history,
+                               sent=sent)
         if workflow.is_completed():
             ends = [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED, spec_class=EndEvent)
                     if t.workflow is workflow]
-            return StepOutcome("completed", state, jsonable(workflow.data), end_events=ends, history=history)
+            return StepOutcome("completed", state, jsonable(workflow.data), end_events=ends, history=history,
+                               sent=sent)
         last = workflow.last_task
         due_at, messages, waits = self._waits(workflow)
         waits.update(t.element_id for t in ready)
         return StepOutcome("waiting", state, jsonable(last.data if last else {}), ready=ready,
-                           due_at=due_at, messages=messages, history=history, waits=sorted(waits))
+                           due_at=due_at, messages=messages, history=history, waits=sorted(waits), sent=sent)
 
-    def _unheard(self, workflow: BpmnWorkflow) -> None:
-        """Messages and signals the step threw that no event of the instance caught: Loanflow passes
-        neither to other instances (they come in through the API), so the history says each reached no
-        one, and the state does not keep them."""
+    def _not_taken(self, workflow: BpmnWorkflow, delivered: BpmnEvent) -> None:
+        """A message or signal delivered from outside that no event took after all (an event-based gateway
+        whose due timer fired first) is not one the instance threw: SpiffWorkflow keeps it among the events
+        to pass on, and it must not go out as the instance's own. The history says no one received it."""
+        if all(event is not delivered for event in workflow.bpmn_events):
+            return
+        workflow.bpmn_events = [event for event in workflow.bpmn_events if event is not delivered]
+        definition = delivered.event_definition
+        if isinstance(definition, MessageEventDefinition):
+            self._note("message_unheard", None, {"message": definition.name})
+        else:
+            self._note("signal_unheard", None, {"signal": definition.name})
+
+    def _thrown(self, workflow: BpmnWorkflow) -> list[tuple[str, Any]]:
+        """Messages and signals the step threw that no event of the instance caught, taken out of the
+        state. Each message is returned, to be passed on to other instances (the history says it was
+        sent); a signal reaches no other instance (they come in through the API), and the history says so."""
+        sent = []
         for event in workflow.get_events():
             definition = event.event_definition
             if isinstance(definition, MessageEventDefinition):
-                self._note("message_unheard", None, {"message": definition.name})
+                self._note("message_sent", None, {"message": definition.name})
+                sent.append((definition.name, jsonable(event.payload)))
             elif isinstance(definition, SignalEventDefinition):
                 self._note("signal_unheard", None, {"signal": definition.name})
+        return sent
 
     @staticmethod
     def _timers(workflow: BpmnWorkflow) -> list[tuple[Any, datetime, str]]:

@@ -108,7 +108,7 @@ class EodRun(Model):
 
 
 class OutboxMessage(Model):
-    """A message the batch emitted in its transaction; the worker delivers it afterwards.
+    """A message written in a business transaction (the batch's, a step's, ...); the worker delivers it afterwards.
 
     `dedup_key` makes each emission unique (the same bill's notice is written once), and is the
     key the delivery hands to the message inbox, so a repeated delivery is taken once.
@@ -122,7 +122,7 @@ class OutboxMessage(Model):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    name: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))
     correlation_key: Mapped[str] = mapped_column(String(128))
     loan_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("loans.id", ondelete="CASCADE"))
     payload: Mapped[Any] = mapped_column(JsonType)
@@ -132,3 +132,6 @@ class OutboxMessage(Model):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When set, the message starts this process for its correlation key (unless one is open already).
     start_process: Mapped[str | None] = mapped_column(String(64))
+    # The instance whose process threw it (a BPMN message): a process it starts gets that instance's parties.
+    sender_instance_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("process_instances.id",
+                                                                              ondelete="SET NULL"))

@@ -22,7 +22,7 @@ EVENTS = {
     "service_failed": _l("Automatic step failed"), "service_retried": _l("Automatic step retried"),
     "business_error": _l("Automatic step refused"), "parties_changed": _l("Parties changed"),
     "task_property_failed": _l("Task setting could not be read"),
-    "message_unheard": _l("Message sent, received by no one"), "signal_unheard": _l("Signal sent, received by no one"),
+    "message_sent": _l("Message sent"), "message_unheard": _l("Message sent, received by no one"), "signal_unheard": _l("Signal sent, received by no one"),
     "instance_migrated": _l("Moved to another version"), "incident_retried": _l("Incident retried"),
 }
 PARTIES = {"platform": _l("Platform"), "funder": _l("Funder"), "borrower": _l("Borrower"),

@@ -15,7 +15,7 @@ from app.models import Application, Loan, Organisation, Product
 from app.models.collateral import Pledge
 from app.services.identity import directory as identity
 from app.services.ledger import loans
-from app.services.ledger.outbox import deliver_outbox
+from app.services.workflow.outbox_delivery import deliver_outbox
 from app.services.workflow.waking import wake_due
 from tests.conftest import ROOT
 from tests.integration.ledger_support import business_day

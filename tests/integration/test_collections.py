@@ -29,9 +29,10 @@ from app.services.errors import Forbidden, Invalid, NotFound
 from app.services.identity import directory as identity
 from app.services.ledger import loans
 from app.services.ledger.eod import run_eod
-from app.services.ledger.outbox import deliver_outbox, enqueue
 from app.services.ledger.repayments import PaymentNotice, quote_payoff, take_payment
 from app.services.workflow import inbox, tasks, waking
+from app.services.workflow.outbox import enqueue
+from app.services.workflow.outbox_delivery import deliver_outbox
 from tests.conftest import ROOT
 from tests.integration.ledger_support import assert_books_balance, business_day, product
 from tests.integration.test_identity import set_password, sign_in

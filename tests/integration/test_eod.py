@@ -15,7 +15,7 @@ from app.services import clock
 from app.services.errors import Conflict
 from app.services.ledger import eod, loans
 from app.services.ledger.eod import run_eod
-from app.services.ledger.outbox import deliver_outbox
+from app.services.workflow.outbox_delivery import deliver_outbox
 from tests.integration.ledger_support import assert_books_balance, book, borrower, business_day, product
 
 START = date(2026, 1, 10)

@@ -10,9 +10,9 @@ from app.engine.parser import DiagramFile
 from app.extensions import db
 from app.models import Payment
 from app.services.ledger.eod import run_eod
-from app.services.ledger.outbox import deliver_outbox
 from app.services.workflow.deployment import deploy_and_commit
 from app.services.workflow.operators import BusinessError, HandlerContext
+from app.services.workflow.outbox_delivery import deliver_outbox
 from app.services.workflow.runtime import runtime
 from tests.integration.instance_api import instance, start
 from tests.integration.ledger_support import assert_books_balance, borrower, business_day, product

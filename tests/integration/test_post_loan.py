@@ -30,11 +30,11 @@ from app.models.signing import RepaymentOrder
 from app.services import clock as clocks
 from app.services.ledger import loans
 from app.services.ledger.eod import run_eod
-from app.services.ledger.outbox import deliver_outbox
 from app.services.ledger.repayments import PaymentNotice, take_payment
 from app.services.signing import online_repayments
 from app.services.simulators import payments
 from app.services.workflow import tasks, waking
+from app.services.workflow.outbox_delivery import deliver_outbox
 from tests.conftest import ROOT
 from tests.integration.ledger_support import assert_books_balance
 from tests.integration.test_disbursement_stage import (  # noqa: F401  (fixtures)

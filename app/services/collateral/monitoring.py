@@ -29,9 +29,9 @@ from app.services.identity import policy
 from app.services.identity.audit import audit
 from app.services.identity.directory import Principal
 from app.services.ledger.loans import loan_position
-from app.services.ledger.outbox import enqueue
 from app.services.ledger.posting import Role
 from app.services.notices.sending import send
+from app.services.workflow.outbox import enqueue
 
 QUANTUM = Decimal("0.0001")  # quantities are kept to 4 places
 DEFAULT_DEADLINE_DAYS = 3

@@ -28,9 +28,9 @@ from app.services.errors import Forbidden
 from app.services.identity import policy
 from app.services.identity.directory import Principal
 from app.services.ledger.loans import loan_position
-from app.services.ledger.outbox import enqueue
 from app.services.ledger.posting import Role
 from app.services.notices.sending import send
+from app.services.workflow.outbox import enqueue
 
 PLEDGE_KIND = "pledge_financing"
 TEMPLATES = {"warning": "ltv_warning", "margin_call": "ltv_margin_call", "liquidation": "ltv_liquidation"}

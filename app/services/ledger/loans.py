@@ -33,7 +33,6 @@ from app.services.identity import policy
 from app.services.identity.access import oversees_organisation, party_kinds
 from app.services.identity.directory import Principal
 from app.services.ledger.journal import hold_sqlite_write_lock
-from app.services.ledger.outbox import enqueue
 from app.services.ledger.posting import (
     AccountMap,
     Role,
@@ -42,6 +41,7 @@ from app.services.ledger.posting import (
     product_accounts,
     write_product_accounts,
 )
+from app.services.workflow.outbox import enqueue
 
 
 def business_tz() -> ZoneInfo:

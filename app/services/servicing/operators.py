@@ -21,12 +21,12 @@ from app.extensions import db
 from app.models import Instalment
 from app.services.identity import policy
 from app.services.ledger.loans import owed
-from app.services.ledger.outbox import enqueue
 from app.services.notices import sending
 from app.services.origination.applications import deal_parties
 from app.services.servicing import auto_debit, closing
 from app.services.servicing.loans import loan_deal
 from app.services.workflow.operators import HandlerContext, HandlerRegistry
+from app.services.workflow.outbox import enqueue
 
 COLLECTIONS = "collections"
 HOW_AUTO = {"how_en": "It will be debited from the account the loan was paid to on the due date, as you authorised "

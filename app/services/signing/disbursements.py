@@ -24,11 +24,11 @@ from app.services import context
 from app.services.identity import policy
 from app.services.ledger import loans
 from app.services.ledger.journal import hold_sqlite_write_lock
-from app.services.ledger.outbox import enqueue
 from app.services.notices import sending
 from app.services.origination.applications import deal_parties, events_of
 from app.services.signing import deals
 from app.services.signing.gateway import gateway
+from app.services.workflow.outbox import enqueue
 from handlers.payments import Account, PaymentOrder
 from handlers.payments.model import parse_time
 

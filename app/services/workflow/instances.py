@@ -25,7 +25,7 @@ from app.services.identity.access import lane_party
 from app.services.identity.audit import audit
 from app.services.identity.directory import Actor
 from app.services.workflow.runtime import runtime
-from app.services.workflow.step_runner import atomic_step, restore, run_step
+from app.services.workflow.step_runner import atomic_step, claim_inbox_message, restore, run_step
 from app.services.workflow.step_store import (
     INSTANCES,
     TASKS,
@@ -122,12 +122,14 @@ def start_instance(process_id: str, actor: Actor | None, business_key: str | Non
 
 def start(process_id: str, actor: Actor | None, business_key: str | None = None,
           data: dict[str, Any] | None = None, parties: dict[str, str] | None = None, *,
-          access_checked: bool = False) -> dict[str, Any]:
+          access_checked: bool = False, message: Any = None) -> dict[str, Any]:
     """Start an instance and run it until it waits; its summary, built from the step (no re-read).
 
     The platform's admins and operators start any instance; an applicant starts only the process an
     active product offers them, with their own organisation as its borrower (`_may_start`).
     `access_checked`: the caller asked the policy itself (the modeler's test instance: `definitions.deploy`).
+    `message`: the message inbox row (`id`, `name`, `payload`) its message start event takes, claimed in
+    the start's transaction: however many deliverers race, one instance starts with it (the others: 409).
     """
     if actor is not None and not access_checked:
         _may_start(actor, process_id, parties or {})
@@ -153,6 +155,8 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
         # (a collections case binds the platform as the agency that works it until one is assigned)
         instance = InstanceRow(instance_id, version.id, pins, business_key, "running", "", 1, [],
                                open_tasks=[], parties=None)
+        if message is not None:
+            claim_inbox_message(message.id, instance_id, at)
         try:
             workflow = rt.engine.new_workflow(spec, subprocess_specs, dict(data or {}))
         except CannotStart as exc:
@@ -160,7 +164,8 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
                           code="cannot_start") from None
         started = ("started", None, {"process_id": process_id, "version": version.version,
                                      "business_key": business_key, "data": data or {}})
-        outcome = run_step(instance, rt.engine.advance, on_commit, actor_id, [started], workflow, new=True)
+        outcome = run_step(instance, rt.engine.advance, on_commit, actor_id, [started], workflow, new=True,
+                           claimed=message)
     return {"id": instance_id, "process_id": process_id, "version": version.version, "status": outcome.status,
             "business_key": business_key, "data": outcome.data, "error": outcome.error, "created_at": at,
             "updated_at": at, "ended_at": at if outcome.status == "completed" else None}

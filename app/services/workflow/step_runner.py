@@ -19,6 +19,7 @@ from app.models import InboxMessage
 from app.services.clock import now
 from app.services.errors import Conflict
 from app.services.workflow import data_stores
+from app.services.workflow.outbox import enqueue
 from app.services.workflow.runtime import runtime
 from app.services.workflow.step_store import InstanceRow, Step, core
 
@@ -66,10 +67,12 @@ def restore(instance: InstanceRow):  # noqa: ANN201
 
 def run_step(instance: InstanceRow, act: Action, on_commit: list[Callable[[], None]], actor_id: int | None,
              events: Sequence[tuple[str, str | None, dict[str, Any]]] = (), workflow: Any = None,
-             new: bool = False, closed_task_id: int | None = None) -> StepOutcome:
+             new: bool = False, closed_task_id: int | None = None, claimed: Any = None) -> StepOutcome:
     """Apply `act` to the instance's workflow and write the outcome (inside `atomic_step`).
 
-    `closed_task_id`: the task row this step's caller has just closed (a completion).
+    `closed_task_id`: the task row this step's caller has just closed (a completion). `claimed`: an inbox
+    message already marked delivered to the instance (`claim_inbox_message`), caught first if the instance
+    waits for it, else given back to the inbox.
     """
     rt, at = runtime(), now()
     workflow = workflow if workflow is not None else restore(instance)
@@ -81,21 +84,40 @@ def run_step(instance: InstanceRow, act: Action, on_commit: list[Callable[[], No
     forms = forms_of(instance)
     with rt.step(instance.id, instance.business_key, instance.lock_version):
         outcome = act(workflow)
+        _pass_on(instance, outcome)
         step.write(outcome, forms, new)
+        if claimed is not None and (outcome.status != "waiting" or claimed.name not in outcome.messages):
+            _give_back(claimed.id)
+            claimed = None
         while outcome.status == "waiting" and outcome.messages and instance.business_key:
-            message = _claim_inbox_message(instance, outcome.messages, at)
+            message = claimed or _claim_inbox_message(instance, outcome.messages, at)
+            claimed = None
             if message is None:
                 break
             try:
                 outcome = rt.engine.catch_message(workflow, message.name, message.payload)
             except MessageNotCaught:  # its correlation differs: the message stays in the inbox for another
-                core(update(INBOX).where(INBOX.c.id == message.id).values(delivered_at=None, instance_id=None))
+                _give_back(message.id)
                 break
+            _pass_on(instance, outcome)
             Step(instance, at, None).write(outcome, forms)
         data_stores.flush()  # the data stores the step wrote, over the versions it read (or a conflict)
     version, open_tasks, parties = instance.lock_version, instance.open_tasks, instance.parties
     on_commit.append(lambda: rt.live.keep(instance.id, version, (workflow, open_tasks, parties)))
     return outcome
+
+
+def _pass_on(instance: InstanceRow, outcome: StepOutcome) -> None:
+    """The messages the step threw that no event of the instance caught go to the outbox, in the step's
+    transaction, for the instances of its business key (`outbox_delivery`). Without a business key no
+    instance can be told: the history says the message reached no one."""
+    if not instance.business_key:
+        outcome.history = [("message_unheard", element, details) if kind == "message_sent" else (kind, element, details)
+                           for kind, element, details in outcome.history]
+        return
+    for index, (name, payload) in enumerate(outcome.sent):  # the version before this write: unique per step
+        enqueue(name, instance.business_key, payload, f"sent:{instance.id}:{instance.lock_version}:{index}",
+                sender_instance_id=instance.id)
 
 
 def forms_of(instance: InstanceRow) -> dict[str, int]:
@@ -115,8 +137,18 @@ def _claim_inbox_message(instance: InstanceRow, names: list[str], at):  # noqa: 
         INBOX.c.delivered_at.is_(None)).order_by(INBOX.c.id).limit(1)).first()
     if row is None:
         return None
-    claimed = core(update(INBOX).where(INBOX.c.id == row.id, INBOX.c.delivered_at.is_(None))
-                   .values(delivered_at=at, instance_id=instance.id)).rowcount
+    claim_inbox_message(row.id, instance.id, at)
+    return row
+
+
+def claim_inbox_message(inbox_id: int, instance_id: int, at) -> None:  # noqa: ANN001
+    """Mark an undelivered inbox message delivered to the instance, in the step's transaction; a 409 when
+    another step took it meanwhile (the guarded UPDATE waits for that step's row lock, then matches nothing)."""
+    claimed = core(update(INBOX).where(INBOX.c.id == inbox_id, INBOX.c.delivered_at.is_(None))
+                   .values(delivered_at=at, instance_id=instance_id)).rowcount
     if claimed != 1:
         raise Conflict("an inbox message was delivered by someone else at the same time", code="stale_version")
-    return row
+
+
+def _give_back(inbox_id: int) -> None:
+    core(update(INBOX).where(INBOX.c.id == inbox_id).values(delivered_at=None, instance_id=None))

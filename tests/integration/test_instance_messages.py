@@ -1,0 +1,194 @@
+"""Messages between instances (issue 17), on SQLite and PostgreSQL: a message a process throws that none
+of its own events catches goes to the outbox in the step's transaction; the worker's outbox pass hands
+it to the instances of the same business key that wait for it, or starts the process whose message
+start event takes it, with the sender's parties. Two passes racing start one instance."""
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import select
+
+from app.engine.parser import DiagramFile
+from app.extensions import db
+from app.models import InboxMessage, InstanceEvent, InstanceParty, OutboxMessage, ProcessInstance
+from app.services.errors import ServiceError
+from app.services.identity import directory
+from app.services.identity.directory import principal_for
+from app.services.workflow import instances, outbox_delivery
+from app.services.workflow.deployment import deploy_and_commit
+from app.services.workflow.outbox_delivery import deliver_outbox
+
+HEAD = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">
+  <bpmn:message id="ready" name="stage_ready"/><bpmn:message id="reply" name="stage_reply"/>"""
+
+# Sends stage_ready with the amount, then waits for stage_reply (the reply's amount lands in `answer`).
+SENDER = f"""{HEAD}
+  <bpmn:process id="sender" isExecutable="true">
+    <bpmn:startEvent id="s_start"/>
+    <bpmn:sendTask id="tell" messageRef="ready"><bpmn:extensionElements><spiffworkflow:messagePayload>
+      {{"amount": amount}}</spiffworkflow:messagePayload></bpmn:extensionElements></bpmn:sendTask>
+    <bpmn:intermediateCatchEvent id="hear"><bpmn:messageEventDefinition messageRef="reply"><bpmn:extensionElements>
+      <spiffworkflow:messageVariable>answer</spiffworkflow:messageVariable></bpmn:extensionElements>
+    </bpmn:messageEventDefinition></bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="s_end"/>
+    <bpmn:sequenceFlow id="s1" sourceRef="s_start" targetRef="tell"/>
+    <bpmn:sequenceFlow id="s2" sourceRef="tell" targetRef="hear"/>
+    <bpmn:sequenceFlow id="s3" sourceRef="hear" targetRef="s_end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+# Starts on stage_ready (its payload in `ready`), a funder's review, then replies with the approved amount.
+RECEIVER = f"""{HEAD}
+  <bpmn:process id="receiver" isExecutable="true">
+    <bpmn:laneSet id="lanes"><bpmn:lane id="funder" name="funder"><bpmn:flowNodeRef>review</bpmn:flowNodeRef>
+    </bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="r_start"><bpmn:messageEventDefinition messageRef="ready"><bpmn:extensionElements>
+      <spiffworkflow:messageVariable>ready</spiffworkflow:messageVariable></bpmn:extensionElements>
+    </bpmn:messageEventDefinition></bpmn:startEvent>
+    <bpmn:userTask id="review" name="Review"/>
+    <bpmn:endEvent id="r_end"><bpmn:messageEventDefinition messageRef="reply"><bpmn:extensionElements>
+      <spiffworkflow:messagePayload>{{"approved": ready["amount"]}}</spiffworkflow:messagePayload>
+    </bpmn:extensionElements></bpmn:messageEventDefinition></bpmn:endEvent>
+    <bpmn:sequenceFlow id="r1" sourceRef="r_start" targetRef="review"/>
+    <bpmn:sequenceFlow id="r2" sourceRef="review" targetRef="r_end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def deploy_pair() -> None:
+    deploy_and_commit([DiagramFile("sender.bpmn", SENDER.encode())])
+    deploy_and_commit([DiagramFile("receiver.bpmn", RECEIVER.encode())])
+
+
+def funder_and_borrower() -> dict[str, str]:
+    directory.create_org("FUND1", ["funder"], "Funder One")
+    directory.create_org("CORP1", ["borrower"], "Borrower One")
+    return {"funder": "FUND1", "borrower": "CORP1"}
+
+
+def events(instance_id: int, kind: str) -> list[dict]:
+    return [e.details for e in db.session.scalars(select(InstanceEvent).where(
+        InstanceEvent.instance_id == instance_id, InstanceEvent.kind == kind).order_by(InstanceEvent.id))]
+
+
+def of_process(process_id: str) -> list[ProcessInstance]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(ProcessInstance).where(ProcessInstance.process_id == process_id)
+                                   .order_by(ProcessInstance.id)))
+
+
+def complete_review(instance_id: int) -> None:
+    from app.models import HumanTask
+    from app.services.workflow import tasks
+
+    task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance_id,
+                                                           HumanTask.element_id == "review"))
+    tasks.complete_task(task_id, {}, principal_for("admin"))
+
+
+def test_a_thrown_message_starts_the_process_that_starts_on_it_with_the_senders_key_and_parties(ctx, admin_token):
+    deploy_pair()
+    parties = funder_and_borrower()
+    sender_id = instances.start_instance("sender", principal_for("admin"), "APP-7", {"amount": "5000.00"}, parties)
+    [row] = db.session.scalars(select(OutboxMessage))  # written with the step, not yet delivered
+    assert (row.name, row.correlation_key, row.payload, row.sender_instance_id, row.delivered_at) == (
+        "stage_ready", "APP-7", {"amount": "5000.00"}, sender_id, None)
+    assert events(sender_id, "message_sent") == [{"message": "stage_ready"}]
+    assert of_process("receiver") == []
+
+    assert deliver_outbox() == 1
+    [receiver] = of_process("receiver")
+    assert (receiver.business_key, receiver.status, receiver.started_by_id) == ("APP-7", "waiting", None)
+    assert receiver.data["ready"] == {"amount": "5000.00"}
+    assert [e["name"] for e in events(receiver.id, "message_received")] == ["stage_ready"]
+    bound = dict(db.session.execute(select(InstanceParty.party, InstanceParty.org_id)
+                                    .where(InstanceParty.instance_id == receiver.id)).all())
+    assert set(bound) == {"funder", "borrower"}  # the sender's deal, so the funder's lane sees the review
+    [inbox] = db.session.scalars(select(InboxMessage))
+    assert inbox.instance_id == receiver.id and inbox.delivered_at is not None
+    assert deliver_outbox() == 0  # delivered once
+
+    complete_review(receiver.id)  # the receiver's end event replies; the sender waits for the reply
+    assert deliver_outbox() == 1
+    [sender] = of_process("sender")
+    assert sender.status == "completed"
+    assert sender.data["answer"] == {"approved": "5000.00"}
+    assert [e["name"] for e in events(sender.id, "message_received")] == ["stage_reply"]
+
+
+def test_a_thrown_message_goes_to_the_instance_of_its_key_that_waits_for_it_and_no_other(ctx, admin_token):
+    deploy_pair()
+    admin = principal_for("admin")
+    waiting = instances.start_instance("sender", admin, "APP-1", {"amount": "1.00"})
+    other_key = instances.start_instance("sender", admin, "APP-2", {"amount": "2.00"})
+    assert deliver_outbox() == 2  # each starts its receiver
+    receivers = {r.business_key: r.id for r in of_process("receiver")}
+    complete_review(receivers["APP-1"])
+    assert deliver_outbox() == 1
+    db.session.expire_all()
+    assert db.session.get(ProcessInstance, waiting).status == "completed"
+    assert db.session.get(ProcessInstance, other_key).status == "waiting"
+    assert events(other_key, "message_received") == []
+
+
+def test_a_message_an_instance_without_a_business_key_throws_reaches_no_one_and_the_history_says_so(ctx, admin_token):
+    deploy_pair()
+    sender_id = instances.start_instance("sender", principal_for("admin"), None, {"amount": "1.00"})
+    assert db.session.scalars(select(OutboxMessage)).all() == []
+    assert events(sender_id, "message_unheard") == [{"message": "stage_ready"}]
+    assert events(sender_id, "message_sent") == []
+
+
+def test_a_thrown_message_nothing_waits_for_or_starts_on_is_kept_until_an_instance_waits(ctx, admin_token):
+    deploy_and_commit([DiagramFile("sender.bpmn", SENDER.encode())])  # no receiver deployed
+    instances.start_instance("sender", principal_for("admin"), "APP-3", {"amount": "3.00"})
+    assert deliver_outbox() == 1
+    [inbox] = db.session.scalars(select(InboxMessage))
+    assert (inbox.name, inbox.correlation_key, inbox.delivered_at) == ("stage_ready", "APP-3", None)
+    deploy_and_commit([DiagramFile("receiver.bpmn", RECEIVER.encode())])
+    started = instances.start_instance("receiver", principal_for("admin"), "APP-3")  # it takes the kept message
+    db.session.expire_all()
+    assert db.session.get(ProcessInstance, started).data["ready"] == {"amount": "3.00"}
+
+
+def test_two_outbox_passes_racing_start_one_instance_with_the_message(app, admin_token, monkeypatch):
+    with app.app_context():
+        deploy_pair()
+        instances.start_instance("sender", principal_for("admin"), "APP-9", {"amount": "9.00"})
+        db.session.remove()
+    barrier = threading.Barrier(2, timeout=20)
+    original = outbox_delivery.message_start_processes
+
+    def both_decide_first(name: str) -> list[str]:  # both passes decide to start before either has
+        found = original(name)
+        barrier.wait()
+        return found
+
+    monkeypatch.setattr(outbox_delivery, "message_start_processes", both_decide_first)
+    results: list[object] = [None, None]
+
+    def deliver(i: int) -> None:
+        with app.app_context():
+            try:
+                results[i] = deliver_outbox()
+            except (ServiceError, Exception) as exc:  # noqa: BLE001 - reported by the assertion below
+                results[i] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert all(isinstance(r, int) for r in results), results
+    with app.app_context():
+        [receiver] = of_process("receiver")
+        assert receiver.status == "waiting" and receiver.data["ready"] == {"amount": "9.00"}
+        assert [e["name"] for e in events(receiver.id, "message_received")] == ["stage_ready"]
+        [inbox] = db.session.scalars(select(InboxMessage))
+        assert inbox.instance_id == receiver.id
+        assert db.session.scalar(select(OutboxMessage.delivered_at)) is not None
+        db.session.remove()
