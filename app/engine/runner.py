@@ -20,6 +20,7 @@ from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
@@ -217,6 +218,19 @@ class ProcessEngine:
             for each in [definition, *getattr(definition, "event_definitions", [])]:
                 if isinstance(each, MessageEventDefinition):
                     names.add(each.name)
+        return frozenset(names)
+
+    @staticmethod
+    def message_throws(spec, subprocess_specs: dict) -> frozenset[str]:  # noqa: ANN001
+        """The names of the messages the process sends (its send tasks, message throw and end events, and
+        those of the processes it embeds or calls), as it will run: an import that made a throw event into
+        something else (a Camunda expression's service task) sends nothing."""
+        names = set()
+        for each_spec in [spec, *subprocess_specs.values()]:
+            for task_spec in each_spec.task_specs.values():
+                if isinstance(task_spec, ThrowingEvent) and isinstance(
+                        getattr(task_spec, "event_definition", None), MessageEventDefinition):
+                    names.add(task_spec.event_definition.name)
         return frozenset(names)
 
     # -- inputs: each returns the outcome of the step ------------------------------------

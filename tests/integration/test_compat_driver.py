@@ -238,3 +238,43 @@ def test_a_message_carries_the_correlation_value_its_catch_event_expects(runner,
     root = write(tmp_path / "models", {"pay/expects.bpmn": expects})
     rows, _ = run(runner, root, tmp_path)
     assert rows["expects"]["ran"], rows["expects"]["reason"]
+
+
+def test_a_message_only_its_sender_can_correlate_is_sent_by_the_sender_deployed_beside_it(runner, tmp_path):
+    """SpiffArena keeps a conversation's ends as sibling process models: the receiver waits for a payment
+    correlated by an order id only the buyer knows. The buyer, found beside it, is started with the same
+    business key and its message passed on (the outbox), so both run; alone, the receiver says why not."""
+    buyer = process("buyer", chain(
+        '<bpmn:scriptTask id="order"><bpmn:script>order_id = "B-7"</bpmn:script></bpmn:scriptTask>',
+        '<bpmn:sendTask id="pay" messageRef="msg_paid"><bpmn:extensionElements><spiffworkflow:messagePayload>'
+        '{"order_id": order_id, "amount": "12.50"}</spiffworkflow:messagePayload></bpmn:extensionElements>'
+        '</bpmn:sendTask>'), before=CORRELATION.format(pid="buyer"))
+    seller = correlated("seller", "note = 'waiting for a payment'")
+    root = write(tmp_path / "models", {"shop/buyer/buyer.bpmn": buyer, "shop/seller/seller.bpmn": seller})
+    rows, _ = run(runner, root, tmp_path)
+    assert rows["seller"]["ran"], rows["seller"]["reason"]
+    assert rows["buyer"]["ran"], rows["buyer"]["reason"]
+
+    alone = write(tmp_path / "alone", {"shop/seller/seller.bpmn": seller})
+    rows, _ = run(runner, alone, tmp_path)
+    assert rows["seller"]["reason"].startswith("message 'paid' not sent: its catch event reads order_id")
+
+
+def test_a_conversations_other_ends_are_the_files_beside_it_or_its_sibling_models(tmp_path):
+    sender = process("s", chain('<bpmn:sendTask id="t" messageRef="m"/>'), before='<bpmn:message id="m" name="go"/>')
+    receiver = process("r", chain('<bpmn:receiveTask id="w" messageRef="m"/>'), before='<bpmn:message id="m" name="go"/>')
+    root = write(tmp_path / "models", {
+        "group/sender/sender.bpmn": sender, "group/receiver/receiver.bpmn": receiver,  # sibling models
+        "group/other/receiver.bpmn": receiver, "group/other/another.bpmn": sender,  # a folder of several files
+        "elsewhere/receiver/receiver.bpmn": receiver,  # another group
+    })
+    paths = sorted(root.rglob("*.bpmn"))
+    index = compat_index.DiagramIndex(root, paths, [])
+    assert compat_index.message_ends(sender.encode()) == ({"go": {"s"}}, {})
+    assert compat_index.message_ends(receiver.encode()) == ({}, {"go": {"r"}})
+    near = root / "group/sender/sender.bpmn"
+    assert index.message_partners(near, {"go"}, set()) == [root / "group/other/receiver.bpmn",
+                                                           root / "group/receiver/receiver.bpmn"]
+    assert index.message_partners(near, set(), {"go"}) == [root / "group/other/another.bpmn"]  # it sends what one waits for
+    crowded = root / "group/other/another.bpmn"  # not a model of its own: only its folder
+    assert index.message_partners(crowded, {"go"}, set()) == [root / "group/other/receiver.bpmn"]

@@ -158,3 +158,15 @@ def test_a_message_a_due_timer_beat_at_an_event_based_gateway_is_received_by_no_
     assert kinds.index("timer_fired") < kinds.index("message_unheard")
     assert "message_sent" not in kinds
     assert json.loads(outcome.state)["bpmn_events"] == []
+
+
+@pytest.mark.parametrize("body", [SEND_TASK, THROW_MESSAGE, SEND_WITH_PAYLOAD])
+def test_the_messages_a_process_sends_are_those_of_its_throwing_events_as_imported(body):
+    bundle = parse_diagrams([DiagramFile("send.bpmn", sender(body, RECEIVER_POOL))])
+    engine = ProcessEngine
+    assert engine.message_throws(bundle.processes["sender"].spec, bundle.processes["sender"].embedded) == {"loan_ready"}
+    assert engine.message_throws(bundle.processes["receiver"].spec, bundle.processes["receiver"].embedded) == set()
+    nested = sender(f'<bpmn:subProcess id="tell"><bpmn:startEvent id="in"/>{THROW_MESSAGE.replace("tell", "inner")}'
+                    '<bpmn:sequenceFlow id="i1" sourceRef="in" targetRef="inner"/></bpmn:subProcess>')
+    inside = parse_diagrams([DiagramFile("send.bpmn", nested)]).processes["sender"]
+    assert engine.message_throws(inside.spec, inside.embedded) == {"loan_ready"}

@@ -3,11 +3,13 @@
 For each BPMN file of the folder (recursively; `deployment.is_diagram_name`) this parses and imports
 it (`parse_diagrams`, with the decisions it names as context), runs the strict check
 (`check_diagrams`: what `processes validate` says), deploys it with what it needs (the decisions it
-names and the processes it calls, looked up nearest first across the folder: `compat_index`), checks
-that the deploy's verdict is the validate's (`disagreements`), and drives each executable process
-(`compat_driver`): user tasks completed with data from their forms, timers fast-forwarded, messages
-delivered with their correlation values, signals sent — until the instance completes, fails, or
-makes no progress. Service tasks are answered by a fake operator that returns `{}`.
+names and the processes it calls, looked up nearest first across the folder, and the other ends of its
+conversations, the files beside it that wait for a message it sends or send one it waits for:
+`compat_index`), checks that the deploy's verdict is the validate's (`disagreements`), and drives each
+executable process (`compat_driver`): user tasks completed with data from their forms, timers
+fast-forwarded, messages sent by the processes that send them (passed on by the outbox) or else
+delivered with their correlation values, signals sent — until the instance completes, fails, or makes
+no progress. Service tasks are answered by a fake operator that returns `{}`.
 
 It must run on a throwaway database (the command line makes one): every BPMN file starts from empty
 workflow tables, so process and decision ids that repeat across the folder's files never meet.
@@ -36,6 +38,7 @@ from app.services.workflow.compat_index import (
     DiagramIndex,
     compared_strings,
     executable_processes,
+    message_ends,
     processes_with_end_events,
 )
 from app.services.workflow.compat_needs import Needs
@@ -193,20 +196,25 @@ class CompatRun:
         for row in rows.values():
             row.parsed = True
             row.imported = f"{len(changes)}: {problem_text(changes[0])}" if changes else "0"
-        # what it needs: the processes it calls, the decisions they name
+        # what it needs: the processes it calls, the decisions they name, the other ends of its conversations
         called, missing = self.needs.called_files(bundle, path)
         files = [own, *called.values()]
-        self.use_forms(self.needs.forms_folder(folder, [p.parent for p in called]))
+        sends, waits = message_ends(content)
+        partners = self.index.message_partners(path, set(sends), set(waits))
+        partner_files = [DiagramFile(self.needs.name(p, folder), p.read_bytes()) for p in partners]
+        self.use_forms(self.needs.forms_folder(folder, [p.parent for p in [*called, *partners]]))
         for where, extra in called.items():
             more = [p for p in self.needs.decisions_for(where, extra.content)[0] if p not in dmn_paths]
             context_dmn += [DiagramFile(self.needs.name(p, folder), p.read_bytes()) for p in more]
             dmn_paths += more
-        runtime().handlers = _FakeOperators(self._operators(files, context_dmn, bundle))
-        for dmn in context_dmn:  # deployed first: the process's check and deploy read them as deployed
+        runtime().handlers = _FakeOperators(self._operators(files, context_dmn, bundle)
+                                            | {op for f in partner_files for op in self._operators([f], context_dmn, None)})
+        for other in [*context_dmn, *partner_files]:  # deployed first: the process's check and deploy read them
             try:
-                deployment.deploy_and_commit([dmn])
+                deployment.deploy_and_commit([other])
             except ServiceError:
-                pass  # a decision that does not deploy: the process that uses it says so at its check
+                pass  # a decision that does not deploy: the process that uses it says so at its check; a
+                #       conversation partner that does not: its messages are not sent (its own row says why)
         by_process = self._check(files)
         for pid, row in rows.items():
             errors = by_process.get(pid, []) + by_process.get("", [])
@@ -228,6 +236,7 @@ class CompatRun:
         ending = processes_with_end_events(content)
         admin = principal_for("admin")
         hints = compared_strings([f.content for f in files])
+        senders = self._senders([files, *[[f] for f in partner_files]], context_dmn)
         for pid, row in rows.items():
             self._business_keys += 1
             try:
@@ -235,7 +244,8 @@ class CompatRun:
                     row.reason = short(f"did not start: process {pid!r} calls {missing[pid]!r}, which no file "
                                        f"under {self.root.name}/ defines")
                     continue
-                InstanceDriver(self.clock, admin, row, hints).drive(pid, f"compat-{self._business_keys}", pid in ending)
+                InstanceDriver(self.clock, admin, row, hints, senders).drive(
+                    pid, f"compat-{self._business_keys}", pid in ending)
             except Exception as exc:  # noqa: BLE001 - counted and reported, never fatal
                 unexpected(row, "the run", exc)
 
@@ -259,13 +269,31 @@ class CompatRun:
 
     @staticmethod
     def _operators(files: list[DiagramFile], context_dmn: list[DiagramFile], bundle: Any) -> set[str]:
-        found = {op for p in bundle.processes.values() for op in p.operators}
+        if not files:
+            return set()
+        found = {op for p in bundle.processes.values() for op in p.operators} if bundle is not None else set()
         try:
             whole = parse_diagrams(files, context.config("MAX_DIAGRAM_BYTES"), context_dmn=context_dmn,
                                    operator_map=operator_mappings.for_import())
         except DiagramRejected:
             return found
         return found | {op for p in whole.processes.values() for op in p.operators}
+
+    @staticmethod
+    def _senders(groups: list[list[DiagramFile]], context_dmn: list[DiagramFile]) -> dict[str, set[str]]:
+        """By message name, the processes deployed here that send it, as imported (`message_throws`)."""
+        senders: dict[str, set[str]] = {}
+        engine = runtime().engine
+        for files in groups:
+            try:
+                bundle = parse_diagrams(files, context.config("MAX_DIAGRAM_BYTES"), context_dmn=context_dmn,
+                                        operator_map=operator_mappings.for_import())
+            except DiagramRejected:
+                continue  # not deployed: it sends nothing
+            for pid, process in bundle.processes.items():
+                for name in engine.message_throws(process.spec, process.embedded):
+                    senders.setdefault(name, set()).add(pid)
+        return senders
 
     @staticmethod
     def _check(files: list[DiagramFile]) -> dict[str, list[DiagramProblem]]:

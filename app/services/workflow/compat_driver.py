@@ -8,6 +8,13 @@ often so far goes first (a new user task before a timer; a task the instance cam
 timer, the message not yet delivered before the one delivered already), and a task answered before
 is answered differently (`compat_answers`), so that a loop meant to end on another answer or on a
 boundary event is given one. After `MAX_STEPS` actions the row says what kept coming back.
+
+A message that a process deployed with the instance sends is first left to its sender. The
+messages instances throw are passed on after every action as the worker's outbox pass would
+(`outbox_delivery`), starting the processes that start on them; the other instances of the business
+key are acted on as the instance itself is; and when the instance waits for a message whose sender
+has no instance yet, the sender is started with the same key. Such a message is delivered as above
+only after every other action taken as often (a sender that loops without sending, say).
 """
 from __future__ import annotations
 
@@ -28,12 +35,13 @@ from app.services.identity.directory import Principal
 from app.services.workflow import instances, messages, signals, tasks, waking
 from app.services.workflow.compat_answers import form_data
 from app.services.workflow.compat_report import Row, short
+from app.services.workflow.outbox_delivery import deliver_outbox
 from app.services.workflow.runtime import runtime
 
 MAX_STEPS = 60  # actions on one instance before it is called a loop
 
 Action = tuple[str, str]  # (kind, what): ("task", element id), ("signal", name), ("message", name), ("timer", "")
-_ORDER = {"task": 0, "signal": 1, "message": 2, "timer": 3}
+_ORDER = {"task": 0, "signal": 1, "message": 2, "timer": 3, "start": 4, "made up": 5}
 
 
 class SettableClock:
@@ -61,9 +69,11 @@ class InstanceDriver:
     """Drives one instance of `process_id`; the outcome lands in `row`."""
 
     def __init__(self, clock: SettableClock, admin: Principal, row: Row, hints: dict[str, list[str]] | None = None,
-                 ) -> None:
+                 senders: dict[str, set[str]] | None = None) -> None:
         self.clock = clock
         self.hints = hints or {}
+        self.senders = senders or {}  # message name -> the processes deployed with the instance that send it
+        self.key = ""
         self.formless: set[str] = set()  # user tasks completed without a form
         self.admin = admin
         self.row = row
@@ -71,6 +81,7 @@ class InstanceDriver:
 
     def drive(self, process_id: str, business_key: str, has_end_event: bool) -> None:
         row = self.row
+        self.key = business_key
         try:
             instance_id = instances.start(process_id, self.admin, business_key=business_key)["id"]
         except ServiceError as exc:
@@ -78,6 +89,7 @@ class InstanceDriver:
             row.reason = short(f"did not start: {exc.message}")
             return
         for _ in range(MAX_STEPS):
+            self._pass_messages()
             db.session.remove()
             instance = db.session.get(ProcessInstance, instance_id)
             assert instance is not None
@@ -94,12 +106,21 @@ class InstanceDriver:
                 return
         row.reason = self._loop_reason()
 
+    def _pass_messages(self) -> None:
+        """The messages the instances threw, passed on as the worker's outbox pass would (a pass may
+        start instances that throw more)."""
+        for _ in range(MAX_STEPS):
+            if deliver_outbox() == 0:
+                return
+
     def _loop_reason(self) -> str:
         (kind, what), times = self.taken.most_common(1)[0]
         said = {"task": f"user task {what} was completed {times} times",
                 "signal": f"signal {what!r} was sent {times} times",
                 "message": f"message {what!r} was delivered {times} times",
-                "timer": f"a timer fired {times} times"}[kind]
+                "made up": f"message {what!r} was delivered {times} times",
+                "timer": f"a timer fired {times} times",
+                "start": f"process {what!r} was started {times} times"}[kind]
         why = "" if kind != "task" else (" (it has no form: no answer could take another way)"
                                          if what in self.formless else " with the answers its form offers")
         return short(f"no end event after {MAX_STEPS} steps: it kept coming back; {said}{why} and no other "
@@ -127,26 +148,49 @@ class InstanceDriver:
         else:
             row.reason = f"instance is {instance.status}"
 
-    def _choices(self, instance: ProcessInstance) -> list[tuple[Action, Callable[[], bool]]]:
-        """Every action that could move the instance now, each with how to take it."""
+    def _choices(self, instance: ProcessInstance, of: str = "") -> list[tuple[Action, Callable[[], bool]]]:
+        """Every action that could move the instance now, each with how to take it (`of`: the process
+        of another instance of the key, before what each action names)."""
         found: list[tuple[Action, Callable[[], bool]]] = []
         for task in db.session.scalars(select(HumanTask).where(
                 HumanTask.instance_id == instance.id, HumanTask.state.in_(OPEN_TASK_STATES)).order_by(HumanTask.id)):
-            found.append((("task", task.element_id), partial(self._complete, task)))
+            found.append((("task", of + task.element_id), partial(self._complete, task)))
         names = list(instance.waiting_for or [])
         for name in names:
             if name.startswith(SIGNAL_PREFIX):
                 signal = name[len(SIGNAL_PREFIX):]
                 found.append((("signal", signal), partial(self._signal, signal)))
         for name in (n for n in names if not n.startswith(SIGNAL_PREFIX)):
-            found.append((("message", name), partial(self._message, instance.id, name, instance.business_key or "")))
+            kind = "made up" if self.senders.get(name) else "message"  # a sender here sends it
+            found.append(((kind, of + name), partial(self._message, instance.id, name, instance.business_key or "")))
         if instance.due_at is not None:
-            found.append((("timer", ""), partial(self._timer, instance.id, instance.due_at)))
+            found.append((("timer", of), partial(self._timer, instance.id, instance.due_at)))
+        return found
+
+    def _others(self, instance: ProcessInstance) -> list[ProcessInstance]:
+        """The other waiting instances of the business key (started by a message, or as a sender), oldest first."""
+        return list(db.session.scalars(select(ProcessInstance).where(
+            ProcessInstance.business_key == instance.business_key, ProcessInstance.id != instance.id,
+            ProcessInstance.status == "waiting").order_by(ProcessInstance.id)))
+
+    def _starts(self, waiting: list[ProcessInstance]) -> list[tuple[Action, Callable[[], bool]]]:
+        """A sender to start for each message the instances wait for whose senders have no instance of the key."""
+        started = set(db.session.scalars(select(ProcessInstance.process_id).where(
+            ProcessInstance.business_key == self.key)))
+        found: list[tuple[Action, Callable[[], bool]]] = []
+        for instance in waiting:
+            for name in instance.waiting_for or []:
+                senders = sorted(self.senders.get(name, set()) - {instance.process_id})
+                if senders and not started & set(senders):
+                    found.append((("start", senders[0]), partial(self._start_sender, senders[0])))
         return found
 
     def _act(self, instance: ProcessInstance) -> bool:
-        """One action that should move a waiting instance; False (with the reason) when none can."""
-        choices = self._choices(instance)
+        """One action that should move a waiting instance or another of its key; False (with the reason)
+        when none can. A message a sender here sends is made up last among the actions taken as often."""
+        others = self._others(instance)
+        choices = self._choices(instance) + [c for other in others for c in self._choices(other, f"{other.process_id}/")]
+        choices += self._starts([instance, *others])
         if not choices:
             waits = db.session.scalars(select(InstanceWait.element_id).where(
                 InstanceWait.instance_id == instance.id)).all()
@@ -155,6 +199,16 @@ class InstanceDriver:
         action, take = min(choices, key=lambda c: (self.taken[c[0]], _ORDER[c[0][0]]))
         self.taken[action] += 1
         return take()
+
+    def _start_sender(self, process_id: str) -> bool:
+        db.session.rollback()
+        try:
+            instances.start(process_id, self.admin, business_key=self.key)
+        except ServiceError as exc:
+            db.session.rollback()
+            self.row.reason = short(f"the sender {process_id!r} of a message it waits for did not start: {exc.message}")
+            return False
+        return True
 
     def _complete(self, task: HumanTask) -> bool:
         """Complete the task with answers from its form, as the task shows it (`tasks.task_form`)."""

@@ -51,6 +51,30 @@ def processes_with_end_events(content: bytes) -> set[str]:
     return {node.get("id") or "-" for node in root.iter("{*}process") if next(node.iter("{*}endEvent"), None) is not None}
 
 
+def message_ends(content: bytes) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """By message name, the ids of the processes of a BPMN document that send it (a send task, a message
+    throw or end event) and of those that wait for it (a receive task, a message catch, boundary or start
+    event); a message without a name goes by its id, as the parser reads it."""
+    root = _root(content)
+    sends: dict[str, set[str]] = {}
+    waits: dict[str, set[str]] = {}
+    if root is None:
+        return sends, waits
+    names = {m.get("id"): m.get("name") or m.get("id") for m in root.iter("{*}message")}
+    for process in root.iter("{*}process"):
+        pid = process.get("id") or "-"
+        for node in process.iter("{*}sendTask", "{*}receiveTask"):
+            side = sends if etree.QName(node).localname == "sendTask" else waits
+            side.setdefault(names.get(node.get("messageRef"), node.get("messageRef") or ""), set()).add(pid)
+        for node in process.iter("{*}messageEventDefinition"):
+            kind = etree.QName(node.getparent()).localname
+            side = sends if kind in ("intermediateThrowEvent", "endEvent") else waits
+            side.setdefault(names.get(node.get("messageRef"), node.get("messageRef") or ""), set()).add(pid)
+    sends.pop("", None)
+    waits.pop("", None)
+    return sends, waits
+
+
 def decision_refs(content: bytes) -> set[str]:
     """The decision ids a BPMN document's business-rule tasks name, in the forms SpiffArena and Camunda
     write them (`spiffworkflow:calledDecisionId`, `spiffworkflow:calledDecision decisionId=`,
@@ -93,6 +117,7 @@ class DiagramIndex:
         self.dmn = dmn
         self._decisions: dict[Path, tuple[str, ...]] = {}
         self._defines: dict[str, list[Path]] | None = None
+        self._messages: dict[Path, tuple[dict[str, set[str]], dict[str, set[str]]]] = {}
 
     def decision_ids(self, path: Path) -> tuple[str, ...]:
         if path not in self._decisions:
@@ -129,6 +154,26 @@ class DiagramIndex:
         """The BPMN file, other than `near`, that defines `process_id`: in `near`'s folder, its source
         tree, else anywhere under the root; None when no file does."""
         return self._nearest([p for p in self._process_index().get(process_id, []) if p != near], near, False)
+
+    def message_partners(self, near: Path, sends: set[str], waits: set[str]) -> list[Path]:
+        """The other BPMN files of `near`'s conversation, those that wait for a message it sends or send one
+        it waits for: in its folder, and, when its folder is a process model of its own (its only BPMN file,
+        as SpiffArena keeps one model per folder), in the sibling models of its group. Nearest first."""
+        folder = near.parent
+        alone = [p for p in self.bpmn if p.parent == folder] == [near]
+        found = []
+        for path in self.bpmn:
+            if path == near or not (path.parent == folder or (alone and path.parent.parent == folder.parent)):
+                continue
+            their_sends, their_waits = self.message_ends(path)
+            if sends & set(their_waits) or waits & set(their_sends):
+                found.append(path)
+        return sorted(found, key=lambda p: (p.parent != folder, p.as_posix()))
+
+    def message_ends(self, path: Path) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+        if path not in self._messages:
+            self._messages[path] = message_ends(path.read_bytes())
+        return self._messages[path]
 
     def decision_file(self, decision_id: str, near: Path) -> Path | None:
         """The DMN file that defines `decision_id`: under `near`'s folder, in its source tree, else
