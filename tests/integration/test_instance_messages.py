@@ -192,3 +192,60 @@ def test_two_outbox_passes_racing_start_one_instance_with_the_message(app, admin
         assert inbox.instance_id == receiver.id
         assert db.session.scalar(select(OutboxMessage.delivered_at)) is not None
         db.session.remove()
+
+
+WATCH = f"""{HEAD}
+  <bpmn:process id="watch" isExecutable="true">
+    <bpmn:startEvent id="w_start"/><bpmn:userTask id="review" name="Review"/><bpmn:endEvent id="w_end"/>
+    <bpmn:sequenceFlow id="w1" sourceRef="w_start" targetRef="review"/>
+    <bpmn:sequenceFlow id="w2" sourceRef="review" targetRef="w_end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_two_outbox_passes_racing_on_a_message_that_starts_a_process_start_it_once(app, admin_token, monkeypatch):
+    """The ledger's messages that start a process (a booked loan's `post_loan`): two workers' passes that
+    both find no open instance start one, which has the message as its data."""
+    from app.services.workflow.outbox import enqueue
+
+    with app.app_context():
+        deploy_and_commit([DiagramFile("watch.bpmn", WATCH.encode())])
+        enqueue("loan_booked", "LOAN-1", {"amount": "100.00"}, "loan_booked:1", start_process="watch")
+        db.session.commit()
+        db.session.remove()
+    barrier = threading.Barrier(2, timeout=20)
+    original = outbox_delivery._open_instance
+
+    def both_find_none_open(process_id: str, key: str) -> bool:
+        found = original(process_id, key)
+        barrier.wait()
+        return found
+
+    monkeypatch.setattr(outbox_delivery, "_open_instance", both_find_none_open)
+    results: list[object] = [None, None]
+
+    def deliver(i: int) -> None:
+        with app.app_context():
+            try:
+                results[i] = deliver_outbox()
+            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+                results[i] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert all(isinstance(r, int) for r in results), results
+    monkeypatch.setattr(outbox_delivery, "_open_instance", original)
+    with app.app_context():
+        [watch] = of_process("watch")
+        assert (watch.business_key, watch.status, watch.data["loan_booked"]) == ("LOAN-1", "waiting", {"amount": "100.00"})
+        [inbox] = db.session.scalars(select(InboxMessage))
+        assert inbox.instance_id == watch.id  # taken by its start, never by another instance
+        assert db.session.scalar(select(OutboxMessage.delivered_at)) is not None
+        assert deliver_outbox() == 0
+        assert len(of_process("watch")) == 1
+        db.session.remove()

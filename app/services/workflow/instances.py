@@ -122,14 +122,15 @@ def start_instance(process_id: str, actor: Actor | None, business_key: str | Non
 
 def start(process_id: str, actor: Actor | None, business_key: str | None = None,
           data: dict[str, Any] | None = None, parties: dict[str, str] | None = None, *,
-          access_checked: bool = False, message: Any = None) -> dict[str, Any]:
+          access_checked: bool = False, message: Any = None, catch: bool = True) -> dict[str, Any]:
     """Start an instance and run it until it waits; its summary, built from the step (no re-read).
 
     The platform's admins and operators start any instance; an applicant starts only the process an
     active product offers them, with their own organisation as its borrower (`_may_start`).
     `access_checked`: the caller asked the policy itself (the modeler's test instance: `definitions.deploy`).
-    `message`: the message inbox row (`id`, `name`, `payload`) its message start event takes, claimed in
-    the start's transaction: however many deliverers race, one instance starts with it (the others: 409).
+    `message`: the message inbox row (`id`, `name`, `payload`) that starts it, claimed in the start's
+    transaction: however many deliverers race, one instance starts with it (the others: 409). With
+    `catch` its message start event takes it; without, the caller passed its payload in `data` already.
     """
     if actor is not None and not access_checked:
         _may_start(actor, process_id, parties or {})
@@ -165,7 +166,7 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
         started = ("started", None, {"process_id": process_id, "version": version.version,
                                      "business_key": business_key, "data": data or {}})
         outcome = run_step(instance, rt.engine.advance, on_commit, actor_id, [started], workflow, new=True,
-                           claimed=message)
+                           claimed=message if catch else None)
     return {"id": instance_id, "process_id": process_id, "version": version.version, "status": outcome.status,
             "business_key": business_key, "data": outcome.data, "error": outcome.error, "created_at": at,
             "updated_at": at, "ended_at": at if outcome.status == "completed" else None}

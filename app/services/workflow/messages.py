@@ -84,6 +84,12 @@ def deliver_message(name: str, correlation_key: str, payload: Any, actor_id: int
     return delivery
 
 
+def keep_message(name: str, correlation_key: str, payload: Any, dedup_key: str) -> int | None:
+    """Keep a message in the inbox without delivering it (a start claims it: `outbox_delivery`); None
+    when the same dedup key was kept before."""
+    return _store(name, correlation_key, jsonable(payload), dedup_key)
+
+
 def _store(name: str, correlation_key: str, payload: Any, dedup_key: str | None) -> int | None:
     """Keep the message in the inbox; None when the same dedup key was stored before."""
     try:

@@ -9,6 +9,8 @@ A message with `start_process` starts that process for its correlation key inste
 `post_loan` when it is booked, its `collections` case when it falls overdue — with the payload as
 the instance's data under the message's name and the payload's `parties` as the deal's
 organisations; when an instance of that process is open for the key already, the message goes to it.
+The message is kept in the inbox first and the start claims it there in its own transaction, so two
+passes racing (two workers) start one instance.
 
 A message a process threw (it has a sender instance) that no instance of its key waited for starts
 the process whose start event is a message start event of that name (the first by process id, the
@@ -27,7 +29,7 @@ from app.models import InstanceParty, Organisation, OutboxMessage, ProcessVersio
 from app.services import clock
 from app.services.errors import Conflict, ServiceError
 from app.services.workflow import instances
-from app.services.workflow.messages import deliver_message
+from app.services.workflow.messages import deliver_message, keep_message
 from app.services.workflow.runtime import runtime
 from app.services.workflow.step_runner import INBOX
 from app.services.workflow.step_store import INSTANCES, core
@@ -46,7 +48,7 @@ def deliver_outbox(limit: int = 500) -> int:
     for message_id, name, key, payload, start_process, sender in rows:
         try:
             if start_process and not _open_instance(start_process, key):
-                _start(start_process, name, key, payload)
+                _start(start_process, message_id, name, key, payload)
             else:
                 deliver_message(name, key, payload, durable=True, dedup_key=f"outbox:{message_id}")
                 if sender is not None:
@@ -80,9 +82,7 @@ def message_start_processes(name: str) -> list[str]:
 def _start_on_message(message_id: int, key: str, sender_instance_id: int) -> None:
     """The delivery kept the message in the inbox (no instance waited for it, now or at an earlier pass
     that stopped before marking it delivered): the process that starts on it starts with it."""
-    kept = db.session.execute(select(INBOX.c.id, INBOX.c.name, INBOX.c.payload).where(
-        INBOX.c.dedup_key == f"outbox:{message_id}", INBOX.c.delivered_at.is_(None))).first()
-    db.session.commit()
+    kept = _kept(message_id)
     starting = message_start_processes(kept.name) if kept is not None else []
     if not starting or _open_instance(starting[0], key):
         return  # nothing starts on it, or the open instance takes it when it waits for it
@@ -105,7 +105,25 @@ def _open_instance(process_id: str, key: str) -> bool:
     return found is not None
 
 
-def _start(process_id: str, name: str, key: str, payload: Any) -> None:
+def _start(process_id: str, message_id: int, name: str, key: str, payload: Any) -> None:
+    """Start the process the message names, with the message as its data. The message is kept in the
+    inbox first and the start claims it there, in its own transaction: two passes racing (two workers,
+    or one that died between starting and marking) start one instance."""
+    keep_message(name, key, payload, f"outbox:{message_id}")
+    kept = _kept(message_id)
+    if kept is None:
+        return  # started with it before
     data = dict(payload) if isinstance(payload, dict) else {"value": payload}
     parties = data.pop("parties", None) or {}
-    instances.start(process_id, None, key, {name: data}, parties)
+    try:
+        instances.start(process_id, None, key, {name: data}, parties, message=kept, catch=False)
+    except Conflict:  # another pass started it with this message at the same moment
+        db.session.rollback()
+
+
+def _kept(message_id: int) -> Any:
+    """The outbox message's copy in the inbox, while no instance has taken it."""
+    kept = db.session.execute(select(INBOX.c.id, INBOX.c.name, INBOX.c.payload).where(
+        INBOX.c.dedup_key == f"outbox:{message_id}", INBOX.c.delivered_at.is_(None))).first()
+    db.session.commit()
+    return kept
