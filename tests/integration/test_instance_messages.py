@@ -11,7 +11,6 @@ from sqlalchemy import select
 from app.engine.parser import DiagramFile
 from app.extensions import db
 from app.models import InboxMessage, InstanceEvent, InstanceParty, OutboxMessage, ProcessInstance
-from app.services.errors import ServiceError
 from app.services.identity import directory
 from app.services.identity.directory import principal_for
 from app.services.workflow import instances, outbox_delivery
@@ -153,27 +152,25 @@ def test_a_thrown_message_nothing_waits_for_or_starts_on_is_kept_until_an_instan
     assert db.session.get(ProcessInstance, started).data["ready"] == {"amount": "3.00"}
 
 
-def test_two_outbox_passes_racing_start_one_instance_with_the_message(app, admin_token, monkeypatch):
-    with app.app_context():
-        deploy_pair()
-        instances.start_instance("sender", principal_for("admin"), "APP-9", {"amount": "9.00"})
-        db.session.remove()
+def two_passes_after(app, monkeypatch, name: str) -> list[object]:
+    """Two outbox passes in threads, each held at `outbox_delivery.<name>` until both got there (both
+    decide before either acts); what each returned, or raised."""
     barrier = threading.Barrier(2, timeout=20)
-    original = outbox_delivery.message_start_processes
+    original = getattr(outbox_delivery, name)
 
-    def both_decide_first(name: str) -> list[str]:  # both passes decide to start before either has
-        found = original(name)
+    def both_decide_first(*args):
+        found = original(*args)
         barrier.wait()
         return found
 
-    monkeypatch.setattr(outbox_delivery, "message_start_processes", both_decide_first)
+    monkeypatch.setattr(outbox_delivery, name, both_decide_first)
     results: list[object] = [None, None]
 
     def deliver(i: int) -> None:
         with app.app_context():
             try:
                 results[i] = deliver_outbox()
-            except (ServiceError, Exception) as exc:  # noqa: BLE001 - reported by the assertion below
+            except Exception as exc:  # noqa: BLE001 - reported by the caller's assertion
                 results[i] = exc
             finally:
                 db.session.remove()
@@ -183,6 +180,16 @@ def test_two_outbox_passes_racing_start_one_instance_with_the_message(app, admin
         t.start()
     for t in threads:
         t.join(60)
+    monkeypatch.setattr(outbox_delivery, name, original)
+    return results
+
+
+def test_two_outbox_passes_racing_start_one_instance_with_the_message(app, admin_token, monkeypatch):
+    with app.app_context():
+        deploy_pair()
+        instances.start_instance("sender", principal_for("admin"), "APP-9", {"amount": "9.00"})
+        db.session.remove()
+    results = two_passes_after(app, monkeypatch, "message_start_processes")
     assert all(isinstance(r, int) for r in results), results
     with app.app_context():
         [receiver] = of_process("receiver")
@@ -213,33 +220,8 @@ def test_two_outbox_passes_racing_on_a_message_that_starts_a_process_start_it_on
         enqueue("loan_booked", "LOAN-1", {"amount": "100.00"}, "loan_booked:1", start_process="watch")
         db.session.commit()
         db.session.remove()
-    barrier = threading.Barrier(2, timeout=20)
-    original = outbox_delivery._open_instance
-
-    def both_find_none_open(process_id: str, key: str) -> bool:
-        found = original(process_id, key)
-        barrier.wait()
-        return found
-
-    monkeypatch.setattr(outbox_delivery, "_open_instance", both_find_none_open)
-    results: list[object] = [None, None]
-
-    def deliver(i: int) -> None:
-        with app.app_context():
-            try:
-                results[i] = deliver_outbox()
-            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
-                results[i] = exc
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    results = two_passes_after(app, monkeypatch, "_open_instance")
     assert all(isinstance(r, int) for r in results), results
-    monkeypatch.setattr(outbox_delivery, "_open_instance", original)
     with app.app_context():
         [watch] = of_process("watch")
         assert (watch.business_key, watch.status, watch.data["loan_booked"]) == ("LOAN-1", "waiting", {"amount": "100.00"})
