@@ -231,3 +231,18 @@ def test_two_outbox_passes_racing_on_a_message_that_starts_a_process_start_it_on
         assert deliver_outbox() == 0
         assert len(of_process("watch")) == 1
         db.session.remove()
+
+
+def test_a_deploy_that_makes_a_second_process_start_on_a_message_says_which_one_starts(ctx, admin_token):
+    from app.services.workflow.deployment import check_diagrams
+
+    deploy_pair()
+    for twin_id, fate in (("z_receiver", "this process never starts from it ('receiver' does)"),
+                          ("a_receiver", "the others never start from it")):
+        twin = RECEIVER.replace('id="receiver"', f'id="{twin_id}"')
+        [warning] = [p for p in check_diagrams([DiagramFile("twin.bpmn", twin.encode())]) if "as well" in p.reason]
+        assert (warning.element_id, warning.severity) == (twin_id, "warning")
+        assert warning.reason == ("the message 'stage_ready' starts 'receiver' as well: a message no instance waits "
+                                  f"for starts only the first of them by process id, so {fate}; give each process "
+                                  "its own message")
+    assert not [p for p in check_diagrams([DiagramFile("receiver.bpmn", RECEIVER.encode())]) if "as well" in p.reason]

@@ -40,6 +40,7 @@ from app.services.identity import policy
 from app.services.identity.directory import Principal
 from app.services.identity.grants import ROLE_ORG_KINDS
 from app.services.workflow import form_choices, labels, operator_mappings
+from app.services.workflow.message_starts import deployed_message_starts
 from app.services.workflow.runtime import runtime
 
 # Camunda's tools name files `.bpmn20.xml` and `.dmn11.xml`: they are diagrams too
@@ -235,6 +236,8 @@ def _check(files: list[DiagramFile], forms_from: str = "folder") -> _Checked:
     forms.update({n: bundle.forms[n] for n in used if n in bundle.forms})  # the diagram's own, as generated
     for pid, process in bundle.processes.items():  # a form no one could submit (its task could never finish)
         by_process[pid] += _broken_forms(process, forms) + _who_works(process)
+    for pid, found in _shared_message_starts(bundle).items():
+        by_process[pid] += found
     # labels missing in a language: said by `processes validate`, not attached to deployed versions
     labelled = [p for found in _label_warnings(bundle, forms).values() for p in found]
     # a decision table's inputs and input entries compile (SpiffWorkflow finds them only at run time)
@@ -262,6 +265,31 @@ def _broken_forms(process: ParsedProcess, forms: dict[str, dict]) -> list[Diagra
         except SchemaError as exc:
             found.append(DiagramProblem(process.file.filename, element_id, f"its form {name!r} is not a valid "
                                         f"JSON Schema ({exc.message}): no one could submit it"))
+    return found
+
+
+def _shared_message_starts(bundle: Bundle) -> dict[str, list[DiagramProblem]]:
+    """A warning on each process of the bundle that starts on a message another process (of the bundle,
+    or deployed) starts on too: a message no instance waits for starts only the first by process id."""
+    engine = runtime().engine
+    own = {pid: engine.message_starts(process.spec) for pid, process in bundle.processes.items()}
+    if not any(own.values()):
+        return {}
+    starts = {**{pid: names for pid, names in deployed_message_starts().items() if pid not in own}, **own}
+    found: dict[str, list[DiagramProblem]] = {}
+    for pid, names in own.items():
+        for name in sorted(names):
+            sharing = sorted(other for other, theirs in starts.items() if name in theirs)
+            if len(sharing) < 2:
+                continue
+            others = ", ".join(repr(other) for other in sharing if other != pid)
+            fate = ("the others never start from it" if sharing[0] == pid
+                    else f"this process never starts from it ({sharing[0]!r} does)")
+            found.setdefault(pid, []).append(DiagramProblem(
+                bundle.processes[pid].file.filename, pid,
+                f"the message {name!r} starts {others} as well: a message no instance waits for starts only "
+                f"the first of them by process id, so {fate}; give each process its own message",
+                None, "warning"))
     return found
 
 

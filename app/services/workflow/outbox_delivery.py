@@ -22,15 +22,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import InstanceParty, Organisation, OutboxMessage, ProcessVersion
+from app.models import InstanceParty, Organisation, OutboxMessage
 from app.services import clock
 from app.services.errors import Conflict, ServiceError
 from app.services.workflow import instances
+from app.services.workflow.message_starts import message_start_processes
 from app.services.workflow.messages import deliver_message, keep_message
-from app.services.workflow.runtime import runtime
 from app.services.workflow.step_runner import INBOX
 from app.services.workflow.step_store import INSTANCES, core
 
@@ -63,20 +63,6 @@ def deliver_outbox(limit: int = 500) -> int:
         db.session.commit()
         delivered += 1
     return delivered
-
-
-def message_start_processes(name: str) -> list[str]:
-    """The processes whose newest version starts on message `name`, by process id."""
-    newest = (select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("version"))
-              .where(ProcessVersion.kind == "process").group_by(ProcessVersion.process_id).subquery())
-    versions = db.session.execute(
-        select(ProcessVersion.id, ProcessVersion.process_id).join(newest, (
-            ProcessVersion.process_id == newest.c.process_id) & (ProcessVersion.version == newest.c.version))
-        .where(ProcessVersion.kind == "process").order_by(ProcessVersion.process_id)).all()
-    rt = runtime()
-    specs = rt.specs.get_many([version_id for version_id, _ in versions])
-    return [process_id for version_id, process_id in versions
-            if name in rt.engine.message_starts(specs[version_id][0])]
 
 
 def _start_on_message(message_id: int, key: str, sender_instance_id: int) -> None:
