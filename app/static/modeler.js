@@ -359,7 +359,7 @@
       return message;
     }
 
-    function messages(element, holder, variableHolder) {
+    function messages(element, holder, variableHolder, sends = false) {
       const names = definitions().get("rootElements").filter((r) => r.$instanceOf("bpmn:Message") && r.name).map((r) => r.name);
       let list = document.getElementById("message-names");
       if (!list) {
@@ -371,6 +371,12 @@
       input("message", text.message, holder.messageRef ? holder.messageRef.name : "", (v) =>
         modeling.updateModdleProperties(element, holder, {messageRef: v ? messageNamed(element, v.trim()) : undefined}),
       {code: true, list: "message-names"});
+      if (sends) {  // what it carries, and where it goes (docs/engine.md, "Waiting")
+        input("message_payload", text.message_payload, getBody(variableHolder, "spiffworkflow:MessagePayload"),
+          (v) => setBody(element, variableHolder, "spiffworkflow:MessagePayload", v), {code: true});
+        note(text.sending, text.sending_text);
+        return;
+      }
       input("message_variable", text.message_variable, getBody(variableHolder, "spiffworkflow:MessageVariable"),
         (v) => setBody(element, variableHolder, "spiffworkflow:MessageVariable", v), {code: true});
       note(text.correlation, text.correlation_text);
@@ -423,11 +429,14 @@
             (v) => setBody(target, bo, "spiffworkflow:CalledDecisionId", v));
         }
         if (is(target, "bpmn:ReceiveTask")) messages(target, bo, bo);
+        if (is(target, "bpmn:SendTask")) messages(target, bo, bo, true);
         if (is(target, "bpmn:Activity") && !is(target, "bpmn:SubProcess") && !is(target, "bpmn:CallActivity")) scripts(target, bo);
         if (is(target, "bpmn:SequenceFlow")) sequenceFlow(target, bo);
         for (const definition of bo.get("eventDefinitions") || []) {
           if (definition.$instanceOf("bpmn:TimerEventDefinition")) timer(target, definition);
-          if (definition.$instanceOf("bpmn:MessageEventDefinition")) messages(target, definition, definition);
+          if (definition.$instanceOf("bpmn:MessageEventDefinition")) {
+            messages(target, definition, definition, is(target, "bpmn:IntermediateThrowEvent") || is(target, "bpmn:EndEvent"));
+          }
         }
       }
       if (focused) {

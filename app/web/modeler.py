@@ -40,6 +40,10 @@ PANEL_TEXT = {
     "timer": _l("Timer"), "timeDate": _l("At a date and time"), "timeDuration": _l("After a duration"),
     "timeCycle": _l("Repeatedly (a cycle)"), "timer_value": _l('Timer value (an expression: "PT48H" in quotes)'),
     "message": _l("Message name"), "message_variable": _l("Variable that receives the message's payload"),
+    "message_payload": _l("Payload (an expression: what the message carries)"),
+    "sending": _l("Who receives it"),
+    "sending_text": _l("The instances of this deal (the same business key) that wait for the message; if none "
+                       "does, it starts the process whose message start event takes it."),
     "correlation": _l("Correlation"),
     "correlation_text": _l("A message reaches the instances waiting for it whose business key equals the "
                            "message's correlation key."),
@@ -57,6 +61,7 @@ PANEL_TEXT = {
 ELEMENT_TYPES = {
     "bpmn:UserTask": _l("User task"), "bpmn:ServiceTask": _l("Service task"), "bpmn:ScriptTask": _l("Script task"),
     "bpmn:BusinessRuleTask": _l("Business rule task"), "bpmn:ReceiveTask": _l("Receive task"),
+    "bpmn:SendTask": _l("Send task"),
     "bpmn:ManualTask": _l("Manual task"), "bpmn:Task": _l("Task"), "bpmn:CallActivity": _l("Call activity"),
     "bpmn:SubProcess": _l("Subprocess"), "bpmn:SequenceFlow": _l("Sequence flow"),
     "bpmn:ExclusiveGateway": _l("Exclusive gateway"), "bpmn:ParallelGateway": _l("Parallel gateway"),

@@ -250,3 +250,34 @@ def test_a_new_process_is_drawn_checked_deployed_and_tried(demo_page, demo_serve
     page.locator("#start-button").click()
     expect(page.locator("#start-result[data-instance]")).to_contain_text("started on version 1: completed.")
     assert not errors, errors
+
+
+def test_a_message_the_process_sends_is_given_its_payload_and_says_who_receives_it(demo_page, demo_server):
+    """`signing`'s stopped end becomes a message end event (bpmn-js's replace menu): the panel asks for the
+    message and its payload — not a variable to receive one — and says where it goes; deployed, the file
+    carries both (`docs/engine.md`, "Waiting": messages between instances)."""
+    page = demo_page
+    errors = _watch_console(page)
+    before, _ = _latest(demo_server.app, "signing")
+    _sign_in(page, "analyst")
+    _choose_language(page, "en", "en")
+    page.goto("/processes/signing/edit")
+    expect(page.locator("#canvas[data-drawn=true]")).to_be_visible()
+    _select(page, "end_stopped")
+    expect(page.locator('#properties-body [data-key="message_payload"]')).to_have_count(0)  # a none end event
+    page.locator('.djs-context-pad .entry[data-action="replace"]').click()
+    page.locator('.djs-popup [data-id="replace-with-message-end"]').click()
+    expect(page.locator('#properties-body [data-key="message_variable"]')).to_have_count(0)
+    expect(page.locator("#properties-body")).to_contain_text("Who receives it")
+    _type(page, "message", "signing_stopped")
+    _type(page, "message_payload", "stop_reason")
+    page.locator("#check-button").click()
+    expect(page.locator("#deploy-button")).to_be_enabled()
+    page.locator("#deploy-button").click()
+    expect(page.locator("#deploy-result")).to_contain_text(f"version {before + 1}")
+    _, source = _latest(demo_server.app, "signing")
+    assert re.search(r'<bpmn:message id="msg_signing_stopped" name="signing_stopped" />', source)
+    assert re.search(r'<bpmn:messageEventDefinition id="[^"]+" messageRef="msg_signing_stopped">\s*'
+                     r"<bpmn:extensionElements>\s*<spiffworkflow:messagePayload>stop_reason"
+                     r"</spiffworkflow:messagePayload>", source), source
+    assert not errors, errors
