@@ -246,3 +246,25 @@ def test_a_deploy_that_makes_a_second_process_start_on_a_message_says_which_one_
                                   f"for starts only the first of them by process id, so {fate}; give each process "
                                   "its own message")
     assert not [p for p in check_diagrams([DiagramFile("receiver.bpmn", RECEIVER.encode())]) if "as well" in p.reason]
+
+
+def test_the_instance_page_shows_the_platforms_staff_the_messages_kept_for_the_deal(app, client, admin_token):
+    from tests.integration.test_identity import set_password, sign_in
+
+    with app.app_context():
+        deploy_and_commit([DiagramFile("sender.bpmn", SENDER.encode())])  # nothing receives stage_ready
+        sender_id = instances.start_instance("sender", principal_for("admin"), "APP-5", {"amount": "5.00"})
+        deliver_outbox()
+        other = instances.start_instance("sender", principal_for("admin"), "APP-6", {"amount": "6.00"})
+        db.session.remove()
+    set_password(app, "admin")
+    sign_in(client, "admin")
+    page = client.get(f"/instances/{sender_id}", headers={"Accept-Language": "en"}).text
+    kept = page.split('id="kept-messages"', 1)[1].split("</section>", 1)[0]
+    assert "Messages kept for this deal" in page
+    assert '<code translate="no" class="message-name">stage_ready</code>' in kept
+    assert '<dt translate="no">amount</dt><dd translate="no">5.00</dd>' in kept
+    zh = client.get(f"/instances/{sender_id}", headers={"Accept-Language": "zh-CN"}).text
+    assert "本笔业务暂存的消息" in zh and "Messages kept" not in zh
+    # APP-6's message is still in the outbox, not the inbox, and another deal's is not shown
+    assert 'id="kept-messages"' not in client.get(f"/instances/{other}", headers={"Accept-Language": "en"}).text

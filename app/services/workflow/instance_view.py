@@ -24,6 +24,7 @@ from app.engine.element_runs import element_runs
 from app.extensions import db
 from app.models import (
     HumanTask,
+    InboxMessage,
     Incident,
     InstanceEvent,
     InstanceParty,
@@ -50,6 +51,7 @@ PARTY_EVENTS = frozenset({"started", "completed", "cancelled", "task_ready", "ta
                           "task_assigned", "task_completed", "task_cancelled", "timer_fired", "message_received"})
 SHORT = 200  # a value in the timeline is cut to this many characters
 TIMELINE_ROWS = 500  # the latest steps shown of a long life (a loan's months of daily timers)
+KEPT_ROWS = 50  # messages kept for the deal, oldest first
 WAITING_STATUSES = ("running", "waiting", "error")
 
 
@@ -111,6 +113,13 @@ class IncidentRow:
     reason: str | None = None  # staff only: what failed and what to do, in the reader's language
 
 
+@dataclass(frozen=True)
+class KeptMessage:
+    name: str  # a code: staff only
+    received_at: datetime
+    payload: list[Change]
+
+
 @dataclass
 class InstanceView:
     id: int
@@ -139,6 +148,8 @@ class InstanceView:
     chain: history_chain.Verdict | None
     data: list[Change] | None  # the instance's data now, key by key (staff only)
     stores: list[Change] | None = None  # the data stores its diagram names, their values now (staff only)
+    # messages for its business key that no instance has taken yet, kept in the inbox (staff only)
+    kept: list[KeptMessage] | None = None
 
 
 def _name(known: dict[str, Element], element_id: str | None, language: str) -> Named | None:
@@ -269,7 +280,8 @@ def view(principal: Principal, instance_id: int, language: str) -> InstanceView:
                      incident_reasons.reason_text(i.details) if internals else None) for i in incidents],
         may_repair(principal), history_chain.verdict_of(instance.id) if internals else None,
         [Change(str(k), _short(v)) for k, v in sorted((instance.data or {}).items())] if internals else None,
-        _stores(instance.process_version_id, instance.pins or {}) if internals else None)
+        _stores(instance.process_version_id, instance.pins or {}) if internals else None,
+        _kept(instance.business_key) if internals else None)
 
 
 def _stores(version_id: int, pins: dict[str, int]) -> list[Change]:
@@ -279,6 +291,17 @@ def _stores(version_id: int, pins: dict[str, int]) -> list[Change]:
     names = data_store_keys([spec, *subprocess_specs.values()])
     found = data_stores.values(names)
     return [Change(name, _short(found.get(name))) for name in names]
+
+
+def _kept(business_key: str | None) -> list[KeptMessage]:
+    """The messages of the deal's business key kept in the inbox because no instance waited for them
+    (a provider's early callback, a message another stage sent): taken as soon as one waits."""
+    if not business_key:
+        return []
+    rows = db.session.execute(select(InboxMessage.name, InboxMessage.received_at, InboxMessage.payload).where(
+        InboxMessage.correlation_key == business_key, InboxMessage.delivered_at.is_(None))
+        .order_by(InboxMessage.id).limit(KEPT_ROWS)).all()
+    return [KeptMessage(r.name, r.received_at, _changes("message_received", {"payload": r.payload})) for r in rows]
 
 
 def may_see(principal: Principal, instance_id: int) -> bool:
