@@ -47,6 +47,16 @@ def _type(page: Page, key: str, value: str) -> None:
     field.dispatch_event("change")
 
 
+def _edit_signing_in_english(page: Page, demo_server) -> int:
+    """The analyst opens `signing` in the modeler, in English; the version deployed before."""
+    before, _ = _latest(demo_server.app, "signing")
+    _sign_in(page, "analyst")
+    _choose_language(page, "en", "en")
+    page.goto("/processes/signing/edit")
+    expect(page.locator("#canvas[data-drawn=true]")).to_be_visible()
+    return before
+
+
 def test_the_analyst_edits_checks_deploys_and_tries_risk_approval(demo_page, demo_server):
     page = demo_page
     errors = _watch_console(page)
@@ -158,11 +168,7 @@ def test_timers_service_parameters_messages_and_call_targets_are_edited_in_the_p
     says so. `credit_loan`'s call activity offers the deployed processes by name."""
     page = demo_page
     errors = _watch_console(page)
-    before, _ = _latest(demo_server.app, "signing")
-    _sign_in(page, "analyst")
-    _choose_language(page, "en", "en")
-    page.goto("/processes/signing/edit")
-    expect(page.locator("#canvas[data-drawn=true]")).to_be_visible()
+    before = _edit_signing_in_english(page, demo_server)
 
     _select(page, "expire")
     expect(page.locator('#properties-body [data-key="timer"]')).to_have_value("timeDuration")
@@ -258,11 +264,7 @@ def test_a_message_the_process_sends_is_given_its_payload_and_says_who_receives_
     carries both (`docs/engine.md`, "Waiting": messages between instances)."""
     page = demo_page
     errors = _watch_console(page)
-    before, _ = _latest(demo_server.app, "signing")
-    _sign_in(page, "analyst")
-    _choose_language(page, "en", "en")
-    page.goto("/processes/signing/edit")
-    expect(page.locator("#canvas[data-drawn=true]")).to_be_visible()
+    before = _edit_signing_in_english(page, demo_server)
     _select(page, "end_stopped")
     expect(page.locator('#properties-body [data-key="message_payload"]')).to_have_count(0)  # a none end event
     page.locator('.djs-context-pad .entry[data-action="replace"]').click()

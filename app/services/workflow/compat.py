@@ -207,8 +207,8 @@ class CompatRun:
             more = [p for p in self.needs.decisions_for(where, extra.content)[0] if p not in dmn_paths]
             context_dmn += [DiagramFile(self.needs.name(p, folder), p.read_bytes()) for p in more]
             dmn_paths += more
-        runtime().handlers = _FakeOperators(self._operators(files, context_dmn, bundle)
-                                            | {op for f in partner_files for op in self._operators([f], context_dmn, None)})
+        operators, senders = self._what_runs([files, *[[f] for f in partner_files]], context_dmn)
+        runtime().handlers = _FakeOperators(operators | {op for p in bundle.processes.values() for op in p.operators})
         for other in [*context_dmn, *partner_files]:  # deployed first: the process's check and deploy read them
             try:
                 deployment.deploy_and_commit([other])
@@ -236,7 +236,6 @@ class CompatRun:
         ending = processes_with_end_events(content)
         admin = principal_for("admin")
         hints = compared_strings([f.content for f in files])
-        senders = self._senders([files, *[[f] for f in partner_files]], context_dmn)
         for pid, row in rows.items():
             self._business_keys += 1
             try:
@@ -268,20 +267,12 @@ class CompatRun:
         return True
 
     @staticmethod
-    def _operators(files: list[DiagramFile], context_dmn: list[DiagramFile], bundle: Any) -> set[str]:
-        if not files:
-            return set()
-        found = {op for p in bundle.processes.values() for op in p.operators} if bundle is not None else set()
-        try:
-            whole = parse_diagrams(files, context.config("MAX_DIAGRAM_BYTES"), context_dmn=context_dmn,
-                                   operator_map=operator_mappings.for_import())
-        except DiagramRejected:
-            return found
-        return found | {op for p in whole.processes.values() for op in p.operators}
-
-    @staticmethod
-    def _senders(groups: list[list[DiagramFile]], context_dmn: list[DiagramFile]) -> dict[str, set[str]]:
-        """By message name, the processes deployed here that send it, as imported (`message_throws`)."""
+    def _what_runs(groups: list[list[DiagramFile]], context_dmn: list[DiagramFile],
+                   ) -> tuple[set[str], dict[str, set[str]]]:
+        """As imported, one parse per group of files deployed together: the operators their processes
+        call, and by message name the processes that send it (`message_throws`). A group that does not
+        parse is not deployed: it calls and sends nothing."""
+        operators: set[str] = set()
         senders: dict[str, set[str]] = {}
         engine = runtime().engine
         for files in groups:
@@ -289,11 +280,12 @@ class CompatRun:
                 bundle = parse_diagrams(files, context.config("MAX_DIAGRAM_BYTES"), context_dmn=context_dmn,
                                         operator_map=operator_mappings.for_import())
             except DiagramRejected:
-                continue  # not deployed: it sends nothing
+                continue
             for pid, process in bundle.processes.items():
+                operators.update(process.operators)
                 for name in engine.message_throws(process.spec, process.embedded):
                     senders.setdefault(name, set()).add(pid)
-        return senders
+        return operators, senders
 
     @staticmethod
     def _check(files: list[DiagramFile]) -> dict[str, list[DiagramProblem]]:

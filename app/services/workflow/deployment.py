@@ -40,7 +40,6 @@ from app.services.identity import policy
 from app.services.identity.directory import Principal
 from app.services.identity.grants import ROLE_ORG_KINDS
 from app.services.workflow import form_choices, labels, operator_mappings
-from app.services.workflow.message_starts import deployed_message_starts
 from app.services.workflow.runtime import runtime
 
 # Camunda's tools name files `.bpmn20.xml` and `.dmn11.xml`: they are diagrams too
@@ -85,6 +84,22 @@ def newest_versions(kind: str, *columns: Any, ids: list[str] | None = None) -> S
             .join(Deployment, ProcessVersion.deployment_id == Deployment.id)
             .join(latest, (ProcessVersion.process_id == latest.c.process_id) & (ProcessVersion.version == latest.c.v))
             .where(ProcessVersion.kind == kind))
+
+
+def deployed_message_starts() -> dict[str, frozenset[str]]:
+    """By process id, the messages its newest version starts on (its message start events); processes
+    that start on none are left out."""
+    rt = runtime()
+    versions = db.session.execute(newest_versions("process", ProcessVersion.id, ProcessVersion.process_id)).all()
+    specs = rt.specs.get_many([version_id for version_id, _ in versions])
+    found = {process_id: rt.engine.message_starts(specs[version_id][0]) for version_id, process_id in versions}
+    return {process_id: names for process_id, names in found.items() if names}
+
+
+def message_start_processes(name: str) -> list[str]:
+    """The processes whose newest version starts on message `name`, by process id: a message no instance
+    waits for starts the first (`outbox_delivery`), and a deploy that adds another says so."""
+    return sorted(pid for pid, names in deployed_message_starts().items() if name in names)
 
 
 def _latest_versions(kind: str, ids: list[str]) -> dict[str, ProcessVersion]:

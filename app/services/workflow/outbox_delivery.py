@@ -29,7 +29,7 @@ from app.models import InstanceParty, Organisation, OutboxMessage
 from app.services import clock
 from app.services.errors import Conflict, ServiceError
 from app.services.workflow import instances
-from app.services.workflow.message_starts import message_start_processes
+from app.services.workflow.deployment import message_start_processes
 from app.services.workflow.messages import deliver_message, keep_message
 from app.services.workflow.step_runner import INBOX
 from app.services.workflow.step_store import INSTANCES, core
