@@ -22,6 +22,7 @@ from app.services.identity.access import instance_visible
 from app.services.identity.directory import Principal
 from app.services.workflow import instances, labels
 from app.services.workflow.forms import forms_by_id
+from app.services.workflow.queries import party_codes
 
 PROCESS = "collections"
 CHOICES = ("channel", "outcome")  # contact answers that are codes: shown by their form's labels
@@ -148,9 +149,7 @@ def assign(principal: Principal, instance_id: int, agency_code: str) -> None:
         raise NotFound(_l("no such collections case"))
     if row.status in instances.FINISHED:
         raise Invalid(_l("the case has ended"), fields={"agency": [_l("the case has ended")]})
-    codes = dict(db.session.execute(select(InstanceParty.party, Organisation.code).join(
-        Organisation, Organisation.id == InstanceParty.org_id).where(InstanceParty.instance_id == instance_id,
-                                                                     InstanceParty.party != AGENCY)).all())
+    codes = {party: code for party, code in party_codes(instance_id).items() if party != AGENCY}
     if agency_code not in {code for code, _name in agencies()}:
         raise Invalid(_l("choose a collection agency"), fields={"agency": [_l("choose a collection agency")]})
     instances.set_parties(instance_id, {**codes, AGENCY: agency_code}, principal)

@@ -25,12 +25,13 @@ from typing import Any
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import InstanceParty, Organisation, OutboxMessage
+from app.models import OutboxMessage
 from app.services import clock
 from app.services.errors import Conflict, ServiceError
 from app.services.workflow import instances
 from app.services.workflow.deployment import message_start_processes
 from app.services.workflow.messages import deliver_message, keep_message
+from app.services.workflow.queries import party_codes
 from app.services.workflow.step_runner import INBOX
 from app.services.workflow.step_store import INSTANCES, core
 
@@ -72,11 +73,8 @@ def _start_on_message(message_id: int, key: str, sender_instance_id: int) -> Non
     starting = message_start_processes(kept.name) if kept is not None else []
     if not starting or _open_instance(starting[0], key):
         return  # nothing starts on it, or the open instance takes it when it waits for it
-    parties = dict(db.session.execute(
-        select(InstanceParty.party, Organisation.code).join(Organisation, Organisation.id == InstanceParty.org_id)
-        .where(InstanceParty.instance_id == sender_instance_id)).all())
     try:
-        instances.start(starting[0], None, key, None, parties, message=kept)
+        instances.start(starting[0], None, key, None, party_codes(sender_instance_id), message=kept)
     except Conflict:  # another deliverer started it with this message at the same moment
         db.session.rollback()
 

@@ -124,11 +124,16 @@ def get_instance(principal: Principal, instance_id: int) -> ProcessInstance:
     return instance
 
 
+def party_codes(instance_id: int) -> dict[str, str]:
+    """The instance's parties: party -> organisation code (what `instances.start` and `set_parties` take)."""
+    return dict(db.session.execute(
+        select(InstanceParty.party, Organisation.code).join(Organisation, Organisation.id == InstanceParty.org_id)
+        .where(InstanceParty.instance_id == instance_id)).all())
+
+
 def instance_detail(principal: Principal, instance_id: int) -> dict[str, Any]:
     instance = get_instance(principal, instance_id)
-    parties = dict(db.session.execute(
-        select(InstanceParty.party, Organisation.code).join(Organisation, Organisation.id == InstanceParty.org_id)
-        .where(InstanceParty.instance_id == instance.id)).all())
+    parties = party_codes(instance.id)
     tasks = core(_TASK_ROW.where(TASKS.c.instance_id == instance.id, TASKS.c.state.in_(OPEN_TASK_STATES),
                                  task_visible(principal)).order_by(TASKS.c.id)).all()
     return {**_instance_dict(instance, scope_of(principal, instance.id)), "parties": parties,
