@@ -44,6 +44,7 @@ def compat_command(folder: Path, json_out: Path | None) -> None:
     database; a table of what ran and why the others did not, and `ran N of M executable processes`."""
     from app.extensions import db
     from app.services.workflow.compat import CompatRun, Row, SettableClock
+    from app.services.workflow.compat_report import shortened
 
     folder = folder.resolve()
     header = ("file", "process", "parsed", "imported", "lint", "deployed", "ran", "reason")
@@ -52,8 +53,8 @@ def compat_command(folder: Path, json_out: Path | None) -> None:
     def show(row: Row) -> None:
         reason = f"TRACEBACK {row.traceback}" if row.traceback else row.reason
         ran = "n/a" if not row.executable else _yes(row.ran)
-        click.echo("\t".join((row.file, row.process_id, _yes(row.parsed), row.imported, _yes(row.lint_ok),
-                              _yes(row.deployed), ran, reason)))
+        click.echo("\t".join((row.file, row.process_id, _yes(row.parsed), shortened(row.imported),
+                              _yes(row.lint_ok), _yes(row.deployed), ran, shortened(reason))))
 
     with tempfile.TemporaryDirectory(prefix="loanflow-compat-") as tmp:
         app = _throwaway_app(folder, Path(tmp))
@@ -72,7 +73,12 @@ def compat_command(folder: Path, json_out: Path | None) -> None:
     click.echo(f"false completions: {report.false_completions}")
     click.echo(f"tracebacks: {report.tracebacks}")
     click.echo(f"disagreements: {report.disagreements}")
+    ceiling = report.ceiling()
+    for line in ceiling.lines():
+        click.echo(line)
     click.echo(report.summary())
     if json_out is not None:
-        json_out.write_text(json.dumps({"summary": report.summary(), "disagreements": report.disagreements, "rows": report.as_dicts()}, indent=1,
-                                       ensure_ascii=False), encoding="utf-8")
+        json_out.write_text(json.dumps({"summary": report.summary(), "disagreements": report.disagreements,
+                                        "not_run": dict(ceiling.counts), "ceiling": ceiling.ceiling,
+                                        "runnable_here": ceiling.runnable_here, "rows": report.as_dicts()},
+                                       indent=1, ensure_ascii=False), encoding="utf-8")

@@ -94,11 +94,25 @@ def test_the_table_and_the_summary_say_what_ran_and_why_the_others_did_not(app, 
     assert stopped["reason"] == ("FALSE COMPLETION: completed without reaching an end event "
                                  "(the process has end events: none was reached)")
 
-    tail = result.output.splitlines()[-4:]
-    assert tail == ["false completions: 1", "tracebacks: 0", "disagreements: 0", "ran 2 of 6 executable processes"]
+    # why the four others did not run, by group, and the ceiling that leaves (`compat_why`)
+    tail = result.output.splitlines()[-10:]
+    assert tail == [
+        "false completions: 1", "tracebacks: 0", "disagreements: 0",
+        "not run, the diagram does not say what to run: 1",  # the form that is no JSON Schema
+        "not run, refused by rule (safety, or a language Loanflow does not run): 1",  # Groovy
+        "not run, needs what only the outside world gives (start data, a service's answer, a payload): 1",
+        "not run, Loanflow's own defect (an unexpected exception, a false completion): 1",
+        "cannot run as written: 2; ceiling 4 of 6 (66.7%)",
+        "runnable with what the folder holds: 3; ran 2 of them (66.7%)",  # the false completion counts against
+        "ran 2 of 6 executable processes"]
     written = json.loads((tmp_path / "rows.json").read_text())
     assert written["summary"] == "ran 2 of 6 executable processes"
     assert written["disagreements"] == 0
+    assert (written["ceiling"], written["runnable_here"]) == (4, 3)
+    assert written["not_run"] == {"unsaid": 1, "refused": 1, "outside": 1, "defect": 1}
+    assert {r["process_id"]: r["why"] for r in written["rows"]} == {
+        "compat_runs": "", "compat_script_error": "outside", "compat_groovy": "refused", "compat_no_end": "",
+        "compat_dynamic_choices": "unsaid", "compat_dead_end": "defect"}
     assert {r["process_id"]: r["ran"] for r in written["rows"]} == {
         "compat_runs": True, "compat_script_error": False, "compat_groovy": False, "compat_no_end": True,
         "compat_dynamic_choices": False, "compat_dead_end": False}
@@ -139,5 +153,10 @@ def test_an_unexpected_exception_is_counted_and_the_run_goes_on(app, runner, fol
     assert rows["compat_explodes"]["ran"] == "no"
     assert rows["compat_explodes"]["reason"] == "TRACEBACK RuntimeError in the run: the engine fell over"
     assert rows["compat_runs"]["ran"] == "yes"  # the files after it still ran
-    assert result.output.splitlines()[-4:] == ["false completions: 1", "tracebacks: 1", "disagreements: 0",
-                                               "ran 2 of 7 executable processes"]
+    lines = result.output.splitlines()
+    assert lines[-1] == "ran 2 of 7 executable processes"
+    assert lines[lines.index("tracebacks: 1") - 1:lines.index("tracebacks: 1") + 2] == [
+        "false completions: 1", "tracebacks: 1", "disagreements: 0"]
+    # the traceback and the false completion are Loanflow's own: they count against its figure
+    assert "not run, Loanflow's own defect (an unexpected exception, a false completion): 2" in lines
+    assert "runnable with what the folder holds: 4; ran 2 of them (50.0%)" in lines

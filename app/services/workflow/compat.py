@@ -42,7 +42,7 @@ from app.services.workflow.compat_index import (
     processes_with_end_events,
 )
 from app.services.workflow.compat_needs import Needs
-from app.services.workflow.compat_report import Report, Row, problem_text, short, unexpected
+from app.services.workflow.compat_report import Report, Row, one_line, problem_text, unexpected
 from app.services.workflow.operators import HandlerContext, HandlerRegistry
 from app.services.workflow.runtime import runtime
 
@@ -148,7 +148,7 @@ class CompatRun:
                 row.reason = problem_text(errors[0])
             row.deployed = self._deploy(files, [row], errors)
         except ServiceError as exc:
-            row.reason = short(exc.message)
+            row.reason = one_line(exc.message)
         except Exception as exc:  # noqa: BLE001 - counted and reported, never fatal
             unexpected(row, "the decision file", exc)
         return row
@@ -226,7 +226,7 @@ class CompatRun:
             first = next(r.reason for r in rows.values() if not r.lint_ok)
             for row in rows.values():
                 if row.lint_ok:
-                    row.reason = short(f"not deployed: another process of the file is refused ({first})")
+                    row.reason = one_line(f"not deployed: another process of the file is refused ({first})")
         refused = [p for ps in by_process.values() for p in ps]
         deployed = self._deploy(files, list(rows.values()), refused)
         for row in rows.values():
@@ -240,7 +240,7 @@ class CompatRun:
             self._business_keys += 1
             try:
                 if pid in missing:
-                    row.reason = short(f"did not start: process {pid!r} calls {missing[pid]!r}, which no file "
+                    row.reason = one_line(f"did not start: process {pid!r} calls {missing[pid]!r}, which no file "
                                        f"under {self.root.name}/ defines")
                     continue
                 InstanceDriver(self.clock, admin, row, hints, senders).drive(
@@ -256,14 +256,14 @@ class CompatRun:
         except ServiceError as exc:
             if not refused:
                 detail = next((m for ms in exc.fields.values() for m in ms), "")
-                said = short(f"{exc.message}: {detail}" if detail else exc.message)
+                said = one_line(f"{exc.message}: {detail}" if detail else exc.message)
                 for row in rows:
                     row.reason = said
-                    row.disagreement = short(f"validate passed it; the deploy refused it: {said}")
+                    row.disagreement = one_line(f"validate passed it; the deploy refused it: {said}")
             return False
         if refused:
             for row in rows:
-                row.disagreement = short(f"validate refused it ({problem_text(refused[0])}); the deploy accepted it")
+                row.disagreement = one_line(f"validate refused it ({problem_text(refused[0])}); the deploy accepted it")
         return True
 
     @staticmethod

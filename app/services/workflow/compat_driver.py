@@ -34,7 +34,7 @@ from app.services.errors import ServiceError
 from app.services.identity.directory import Principal
 from app.services.workflow import instances, messages, signals, tasks, waking
 from app.services.workflow.compat_answers import form_data
-from app.services.workflow.compat_report import Row, short
+from app.services.workflow.compat_report import Row, one_line
 from app.services.workflow.outbox_delivery import deliver_outbox
 from app.services.workflow.runtime import runtime
 
@@ -86,7 +86,7 @@ class InstanceDriver:
             instance_id = instances.start(process_id, self.admin, business_key=business_key)["id"]
         except ServiceError as exc:
             db.session.rollback()
-            row.reason = short(f"did not start: {exc.message}")
+            row.reason = one_line(f"did not start: {exc.message}")
             return
         for _ in range(MAX_STEPS):
             self._pass_messages()
@@ -100,7 +100,7 @@ class InstanceDriver:
                 moved = self._act(instance)
             except ServiceError as exc:
                 db.session.rollback()
-                row.reason = row.reason or short(exc.message)
+                row.reason = row.reason or one_line(exc.message)
                 return
             if not moved:
                 return
@@ -123,7 +123,7 @@ class InstanceDriver:
                 "start": f"process {what!r} was started {times} times"}[kind]
         why = "" if kind != "task" else (" (it has no form: no answer could take another way)"
                                          if what in self.formless else " with the answers its form offers")
-        return short(f"no end event after {MAX_STEPS} steps: it kept coming back; {said}{why} and no other "
+        return one_line(f"no end event after {MAX_STEPS} steps: it kept coming back; {said}{why} and no other "
                      "action was left that led elsewhere")
 
     def _ended(self, instance: ProcessInstance, has_end_event: bool) -> None:
@@ -144,7 +144,7 @@ class InstanceDriver:
             error = instance.error or {}
             where = f" at {error['element_id']}" if error.get("element_id") else ""
             said = (error.get("reason") or {}).get("text") or error.get("message", "")  # the actionable reason
-            row.reason = short(f"incident{where}: {said}")
+            row.reason = one_line(f"incident{where}: {said}")
         else:
             row.reason = f"instance is {instance.status}"
 
@@ -194,7 +194,7 @@ class InstanceDriver:
         if not choices:
             waits = db.session.scalars(select(InstanceWait.element_id).where(
                 InstanceWait.instance_id == instance.id)).all()
-            self.row.reason = short("waits with nothing that can move it" + (f" at {', '.join(waits)}" if waits else ""))
+            self.row.reason = one_line("waits with nothing that can move it" + (f" at {', '.join(waits)}" if waits else ""))
             return False
         action, take = min(choices, key=lambda c: (self.taken[c[0]], _ORDER[c[0][0]]))
         self.taken[action] += 1
@@ -206,7 +206,7 @@ class InstanceDriver:
             instances.start(process_id, self.admin, business_key=self.key)
         except ServiceError as exc:
             db.session.rollback()
-            self.row.reason = short(f"the sender {process_id!r} of a message it waits for did not start: {exc.message}")
+            self.row.reason = one_line(f"the sender {process_id!r} of a message it waits for did not start: {exc.message}")
             return False
         return True
 
@@ -220,7 +220,7 @@ class InstanceDriver:
         try:
             tasks.complete_task(task_id, form_data(schema, self.taken[("task", element_id)] - 1, self.hints), self.admin)
         except ServiceError as exc:
-            self.row.reason = short(f"user task {element_id}: {exc.message} "
+            self.row.reason = one_line(f"user task {element_id}: {exc.message} "
                                     + "; ".join(m for ms in exc.fields.values() for m in ms))
             return False
         return True
@@ -229,14 +229,14 @@ class InstanceDriver:
         db.session.rollback()
         if signals.send_signal(self.admin, signal, {}).delivered_to:
             return True
-        self.row.reason = short(f"signal {signal!r} was sent and no catch event took it")
+        self.row.reason = one_line(f"signal {signal!r} was sent and no catch event took it")
         return False
 
     def _message(self, instance_id: int, name: str, key: str) -> bool:
         sender = _conversation_payload(instance_id, name)
         db.session.rollback()
         if sender.missing:  # a message without its correlation values is refused by the catch event: not sent
-            self.row.reason = short(
+            self.row.reason = one_line(
                 f"message {name!r} not sent: its catch event reads {', '.join(sender.missing)} from the payload to "
                 "match it to its conversation, and neither the conversation so far nor the waiting instance "
                 "holds a value for it; only the sender of the message knows it")
@@ -245,7 +245,7 @@ class InstanceDriver:
             messages.deliver_message(name, key, sender.payload)
         except ServiceError:
             said = " with the correlation values of the conversation" if sender.payload else ""
-            self.row.reason = short(f"message {name!r} was not taken by the catch event waiting for it{said}")
+            self.row.reason = one_line(f"message {name!r} was not taken by the catch event waiting for it{said}")
             return False
         return True
 
@@ -254,5 +254,5 @@ class InstanceDriver:
         db.session.rollback()
         if waking.wake_instance(instance_id):
             return True
-        self.row.reason = short(f"a timer was due at {due_at.isoformat()} and the instance did not wake")
+        self.row.reason = one_line(f"a timer was due at {due_at.isoformat()} and the instance did not wake")
         return False

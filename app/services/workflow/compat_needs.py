@@ -15,7 +15,7 @@ from app.engine.parser import DiagramFile, parse_diagrams
 from app.services import context
 from app.services.workflow import operator_mappings
 from app.services.workflow.compat_index import DiagramIndex, decision_refs
-from app.services.workflow.compat_report import problem_text, short
+from app.services.workflow.compat_report import one_line, problem_text
 
 
 class Needs:
@@ -61,13 +61,13 @@ class Needs:
                            if f'No DMN Diagram available with id "{r}"' in problem.reason), None)
             if loaded is None:
                 return problem_text(problem)
-            return short(f"{where}the business rule task calls decision {loaded[0]!r}, which "
+            return one_line(f"{where}the business rule task calls decision {loaded[0]!r}, which "
                          f"{loaded[1].relative_to(self.root).as_posix()} defines, but that file is refused "
                          "(its own row says why)")
         named = self.index.named_decision_files(ref)
         hint = (f"; {named[0].relative_to(self.root).as_posix()} is named {ref!r}, but its decisions have other "
                 "ids: call one of them") if named else ""
-        return short(f"{where}the business rule task calls decision {ref!r}, which no file under "
+        return one_line(f"{where}the business rule task calls decision {ref!r}, which no file under "
                      f"{self.root.name}/ defines{hint}")
 
     def forms_folder(self, folder: Path, others: list[Path]) -> Path:

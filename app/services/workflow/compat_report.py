@@ -6,6 +6,7 @@ from typing import Any
 
 from app.engine.errors import DiagramProblem
 from app.extensions import db
+from app.services.workflow import compat_why
 
 REASON_CHARS = 200
 
@@ -30,6 +31,14 @@ class Row:
     @property
     def executable(self) -> bool:
         return self.kind == "process" and self.process_id != "-"
+
+    @property
+    def why(self) -> str:
+        """The group of the reason an executable process did not run (`compat_why`); "" otherwise."""
+        defect = bool(self.traceback) or self.false_completion
+        if not self.executable or (self.ran and not defect):
+            return ""
+        return compat_why.group_of(self.reason, defect)
 
 
 @dataclass
@@ -60,22 +69,32 @@ class Report:
     def summary(self) -> str:
         return f"ran {self.ran} of {len(self.executable)} executable processes"
 
+    def ceiling(self) -> compat_why.Ceiling:
+        """The rows that did not run, by group, and the ceiling they leave."""
+        return compat_why.ceiling(len(self.executable), self.ran, (r.why for r in self.executable if r.why))
+
     def as_dicts(self) -> list[dict[str, Any]]:
-        return [asdict(r) for r in self.rows]
+        return [{**asdict(r), "why": r.why} for r in self.rows]
 
 
-def short(text: str) -> str:
-    text = " ".join(str(text).split())
+def one_line(text: str) -> str:
+    """The text on one line; kept whole (the table shortens it for the screen: `shortened`, while the
+    groups of `compat_why` and the JSON read all of it)."""
+    return " ".join(str(text).split())
+
+
+def shortened(text: str) -> str:
+    """At most REASON_CHARS characters, for the table on the screen."""
     return text if len(text) <= REASON_CHARS else text[:REASON_CHARS - 1] + "…"
 
 
 def problem_text(problem: DiagramProblem) -> str:
     where = f"{problem.element_id}: " if problem.element_id else ""
-    return short(f"{where}{problem.reason}")
+    return one_line(f"{where}{problem.reason}")
 
 
 def unexpected(row: Row, stage: str, exc: Exception) -> None:
     """An exception other than the platform's refusals: counted as a traceback, the run goes on."""
     db.session.rollback()
-    row.traceback = short(f"{type(exc).__name__} in {stage}: {exc}")
+    row.traceback = one_line(f"{type(exc).__name__} in {stage}: {exc}")
     row.reason = row.reason or f"unexpected {type(exc).__name__} in {stage}"

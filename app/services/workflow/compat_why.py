@@ -1,0 +1,166 @@
+"""Why a process of `processes compat` did not run, in a few groups, so that one run shows its ceiling.
+
+Each row that did not run already says its first reason in words; this module sorts that reason into
+a group by what kind of reason it is (never by which file it came from):
+
+- the diagram **does not say what to run** (a timer without a time, a call activity naming no
+  process, a message event naming no message, an expression that does not compile, ...);
+- **refused by rule**: what Loanflow will not run (a script in another language, a call a script may
+  not make, a method with no safe meaning, a timer faster than the floor, SpiffArena's server
+  functions);
+- **written for an older SpiffWorkflow**: attribute access on dictionaries (`payload.field`), which the
+  dictionaries of SpiffWorkflow 1 allowed and SpiffWorkflow 3 refuses;
+- **fails as written**: its own script or condition errs on the data it has, or it loops with nothing
+  that could change its way;
+- **needs a file the folder lacks**: a form, a called process, a decision, a message's sender;
+- **needs what only the outside world gives**: the data a caller starts it with, a service's real
+  answer, a person's answer no form asks for, a payload only the sender knows;
+- **not yet in Loanflow**: what a future Loanflow could run (compensation, a transforming data
+  output, a wait on a condition, a form whose answers the driver did not find);
+- **Loanflow's own defect** (an unexpected exception, a false completion), and **unclassified**: a
+  reason no rule here knows, shown so that a new kind of reason is seen and given its group.
+
+The first four groups cannot run as written: whatever the folder held, these diagrams stop. What is
+left is the ceiling. Take from it the two groups that need what the folder lacks, and what is left is
+runnable with what the folder holds: of those, the share that ran is Loanflow's own figure (what is
+not yet in Loanflow, its defects and any unclassified reason count against it).
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+# (code, what the summary prints), in the order printed
+GROUPS: tuple[tuple[str, str], ...] = (
+    ("unsaid", "the diagram does not say what to run"),
+    ("refused", "refused by rule (safety, or a language Loanflow does not run)"),
+    ("older", "written for an older SpiffWorkflow (attribute access on dictionaries)"),
+    ("fails", "fails as written (its own script or condition errs, or it loops for ever)"),
+    ("folder", "needs a file the folder lacks (a form, a called process, a decision, a sender)"),
+    ("outside", "needs what only the outside world gives (start data, a service's answer, a payload)"),
+    ("not_yet", "not yet in Loanflow"),
+    ("defect", "Loanflow's own defect (an unexpected exception, a false completion)"),
+    ("unclassified", "a reason no group knows yet"),
+)
+LABELS = dict(GROUPS)
+# the groups whose diagrams stop whatever the folder holds
+AS_WRITTEN_STOPS = frozenset({"unsaid", "refused", "older", "fails"})
+
+# (group, pattern on the reason), first match wins; the order puts the specific before the general
+_RULES: tuple[tuple[str, str], ...] = (
+    # -- not yet in Loanflow ------------------------------------------------------------------
+    ("not_yet", r"is a compensation event"),
+    ("not_yet", r"the data output association of .* changes the value of"),
+    ("not_yet", r"would wait here for a condition"),
+    ("not_yet", r"kept coming back;.*\(it has a form"),
+    # -- refused by rule ----------------------------------------------------------------------
+    ("refused", r"is written in \S+; Loanflow runs only Python"),
+    ("refused", r"the condition is written in \S+; Loanflow runs Python"),
+    ("refused", r"its value is a \w+ script"),
+    ("refused", r"which is a SpiffArena server function"),
+    ("refused", r"SpiffArena's way to hand a script a secret"),
+    ("refused", r"is refused in Loanflow's scripts"),
+    ("refused", r"SandboxViolation"),
+    ("refused", r"has no safe meaning in Loanflow"),
+    ("refused", r"more often than every"),
+    ("refused", r"is SpiffArena's \w+DataStore"),
+    ("refused", r"\) is refused\b|is refused: a diagram reads data"),
+    ("refused", r"DOCTYPE|entity declarations"),
+    # -- written for an older SpiffWorkflow ---------------------------------------------------
+    ("older", r"'dict' object has no attribute"),
+    # -- needs a file the folder lacks --------------------------------------------------------
+    ("folder", r"form file .* does not exist"),
+    ("folder", r"which no file under \S+ defines"),
+    ("folder", r"defines, but that file is refused"),
+    ("folder", r"of a message it waits for did not start"),
+    ("folder", r"is not deployed"),
+    # -- needs what only the outside world gives ----------------------------------------------
+    ("outside", r"not sent: its catch event reads .* from the payload"),
+    ("outside", r"came without \S+, which the process reads from it"),
+    ("outside", r"the connector's outputParameter"),
+    ("outside", r"which this instance has no value for"),
+    ("outside", r"ended without setting"),
+    ("outside", r"did not set its data output|but the task did not set"),
+    ("outside", r"runs once for each item of \S+, which (this instance has no value for|holds no list)"),
+    ("outside", r"but the decision matched no rule"),
+    ("outside", r"\((KeyError|IndexError): "),
+    ("outside", r"used an empty value \(None\)"),
+    ("outside", r"could not be evaluated \((ValueError|KeyError)"),
+    # -- fails as written ---------------------------------------------------------------------
+    ("fails", r"kept coming back;.*\(it has no form"),
+    ("fails", r"failed on line \d+ \(\w+(Error|Exception)\b"),
+    ("fails", r"could not be evaluated \("),
+    ("fails", r"was not taken by the catch event waiting for it"),
+    # -- the diagram does not say what to run -------------------------------------------------
+    ("unsaid", r"the timer has no time"),
+    ("unsaid", r"attribute for Call Activity|calls its own process"),
+    ("unsaid", r"loopMaximum or loopCondition"),
+    ("unsaid", r"names no (message|signal)"),
+    ("unsaid", r"says neither how many"),
+    ("unsaid", r"both a loop cardinality and"),
+    ("unsaid", r"has no script"),
+    ("unsaid", r"does not compile"),
+    ("unsaid", r"has no outgoing flow"),
+    ("unsaid", r"no executable process in this file"),
+    ("unsaid", r"no link throw event"),
+    ("unsaid", r"missing correlation property"),
+    ("unsaid", r"is not an ISO 8601"),
+    ("unsaid", r"names '[^']*', which no element"),
+    ("unsaid", r"Cancel Events may only be used"),
+    ("unsaid", r"malformed XML|not well-formed"),
+    ("unsaid", r"is not valid JSON\b|is not a valid JSON Schema"),
+    ("unsaid", r"Exactly one start event"),
+)
+_COMPILED = tuple((group, re.compile(pattern, re.S)) for group, pattern in _RULES)
+
+
+def group_of(reason: str, defect: bool = False) -> str:
+    """The group of a row that did not run, from its reason (`defect`: a traceback or a false completion)."""
+    if defect:
+        return "defect"
+    for group, pattern in _COMPILED:
+        if pattern.search(reason):
+            return group
+    return "unclassified"
+
+
+@dataclass(frozen=True)
+class Ceiling:
+    """What a run's groups say together."""
+
+    executable: int
+    ran: int
+    counts: Counter[str]
+
+    @property
+    def stops_as_written(self) -> int:
+        return sum(self.counts[g] for g in AS_WRITTEN_STOPS)
+
+    @property
+    def ceiling(self) -> int:
+        """The processes that could run if the folder held all they need (and Loanflow all it lacks)."""
+        return self.executable - self.stops_as_written
+
+    @property
+    def runnable_here(self) -> int:
+        """The processes runnable with what the folder holds: all but those that stop as written and
+        those that need what the folder lacks."""
+        return self.ceiling - self.counts["folder"] - self.counts["outside"]
+
+    def lines(self) -> list[str]:
+        said = [f"not run, {LABELS[g]}: {self.counts[g]}" for g, _ in GROUPS if self.counts[g]]
+        return [*said,
+                f"cannot run as written: {self.stops_as_written}; ceiling {self.ceiling} of {self.executable} "
+                f"({_share(self.ceiling, self.executable)})",
+                f"runnable with what the folder holds: {self.runnable_here}; ran {self.ran} of them "
+                f"({_share(self.ran, self.runnable_here)})"]
+
+
+def ceiling(executable: int, ran: int, groups: Iterable[str]) -> Ceiling:
+    return Ceiling(executable, ran, Counter(groups))
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "n/a"

@@ -1,0 +1,138 @@
+"""Why a process of `processes compat` did not run, in groups (`compat_why`), and the ceiling they leave.
+
+The reasons are the platform's own texts, made here by the code that makes them (the incident reasons'
+table, the strict check on small diagrams), so that a reworded reason that leaves its group fails here
+rather than moving a figure in docs/compatibility.md unseen."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from app.engine import reasons
+from app.engine.durations import TimerValueError, parse_cycle
+from app.engine.errors import DiagramRejected
+from app.engine.lint import lint_bundle
+from app.engine.parser import DiagramFile, parse_diagrams
+from app.services.workflow.compat_report import Row, one_line, shortened
+from app.services.workflow.compat_why import AS_WRITTEN_STOPS, GROUPS, ceiling, group_of
+from tests.unit.test_runner import diagram
+
+
+def _incident(code: str, **params: str) -> str:
+    return f"incident at task_1: {reasons.reason(code, **params)['text']}"
+
+
+@pytest.mark.parametrize(("reason", "group"), [
+    (_incident("missing_variable", element="task_1", name="amount"), "outside"),
+    (_incident("missing_value", element="task_1", name="amount"), "outside"),
+    (_incident("condition_missing_variable", element="gw", name="approved",
+               expression="{" + ", ".join(f"'k{i}': v{i}" for i in range(40)) + "}"), "outside"),
+    (_incident("message_payload", message="init", name="task_num"), "outside"),
+    (_incident("missing_decision_output", element="t", name="rate", decision="pricing"), "outside"),
+    (_incident("multi_instance_input_missing", element="t", name="orders"), "outside"),
+    (_incident("multi_instance_output_missing", element="t", item="result", output="results"), "outside"),
+    (_incident("data_object_unset", element="t", name="obj"), "outside"),
+    (_incident("data_output_missing", element="t", name="out"), "outside"),
+    (_incident("empty_value", element="t", line="1", error="TypeError: 'NoneType' object is not subscriptable"),
+     "outside"),
+    (_incident("script_failed", element="t", line="2", error="KeyError: 'amount'"), "outside"),
+    (_incident("script_failed", element="t", line="2", error="TypeError: can only concatenate str"), "fails"),
+    (_incident("script_failed", element="t", line="1",
+               error="AttributeError: 'dict' object has no attribute 'topic'"), "older"),
+    (_incident("script_failed", element="t", line="1",
+               error="SandboxViolation: import of module 'os' is not allowed"), "refused"),
+    (_incident("condition_failed", element="gw", expression="int(n)", error="ValueError: invalid literal"),
+     "outside"),
+    (_incident("condition_failed", element="gw", expression="a / b", error="ZeroDivisionError: division by zero"),
+     "fails"),
+    ("no end event after 60 steps: it kept coming back; user task t was completed 60 times (it has no form: "
+     "no answer could take another way) and no other action was left that led elsewhere", "fails"),
+    ("no end event after 60 steps: it kept coming back; user task t was completed 30 times (it has a form: "
+     "its answers did not take another way) and no other action was left that led elsewhere", "not_yet"),
+    ("form file 'invoice.json' does not exist in forms/", "folder"),
+    ("did not start: process 'a' calls 'b', which no file under corpus/ defines", "folder"),
+    ("message 'reply' not sent: its catch event reads order_id from the payload to match it to its conversation, "
+     "and neither the conversation nor the event gives its value: only its sender knows it", "outside"),
+    ("a reason nobody wrote a rule for", "unclassified"),
+])
+def test_a_reason_falls_in_its_group(reason, group):
+    assert group_of(reason) == group
+
+
+def test_a_traceback_or_a_false_completion_is_loanflows_own_defect_whatever_its_reason():
+    assert group_of("the timer has no time", defect=True) == "defect"
+    row = Row("a.bpmn", "p", ran=True, false_completion=True, reason="FALSE COMPLETION: ...")
+    assert row.why == "defect"
+    assert Row("a.bpmn", "p", ran=True).why == ""  # ran: no group
+    assert Row("a.dmn", "-", kind="decision", reason="refused").why == ""  # not an executable process
+
+
+def _lint_reason(body: str) -> str:
+    """The first error the parser (which refuses some diagrams outright) or the strict check finds."""
+    try:
+        bundle = parse_diagrams([DiagramFile("d.bpmn", diagram(body))])
+    except DiagramRejected as refused:
+        errors = refused.problems
+    else:
+        errors = [p for p in lint_bundle(bundle, [], []) if p.severity == "error"]
+    assert errors, body
+    return f"{errors[0].element_id}: {errors[0].reason}"
+
+
+FLOWS = """<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    {element}
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="x"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="x" targetRef="end"/>"""
+
+
+@pytest.mark.parametrize(("element", "group"), [
+    ('<bpmn:scriptTask id="x" scriptFormat="groovy"><bpmn:script>println "hi"</bpmn:script></bpmn:scriptTask>',
+     "refused"),
+    ('<bpmn:scriptTask id="x"><bpmn:script>who = get_current_user()</bpmn:script></bpmn:scriptTask>', "refused"),
+    ('<bpmn:scriptTask id="x"><bpmn:script>open("/etc/passwd")</bpmn:script></bpmn:scriptTask>', "refused"),
+    ('<bpmn:scriptTask id="x"><bpmn:script>x = (</bpmn:script></bpmn:scriptTask>', "unsaid"),
+    ('<bpmn:scriptTask id="x"/>', "unsaid"),
+    ('<bpmn:intermediateCatchEvent id="x"><bpmn:timerEventDefinition/></bpmn:intermediateCatchEvent>', "unsaid"),
+    ('<bpmn:intermediateCatchEvent id="x"><bpmn:messageEventDefinition/></bpmn:intermediateCatchEvent>', "unsaid"),
+    ('<bpmn:intermediateThrowEvent id="x"><bpmn:compensateEventDefinition/></bpmn:intermediateThrowEvent>',
+     "not_yet"),
+])
+def test_the_strict_checks_reasons_fall_in_their_groups(element, group):
+    assert group_of(_lint_reason(FLOWS.format(element=element))) == group
+
+
+def test_a_timer_faster_than_the_floor_is_refused_by_rule():
+    with pytest.raises(TimerValueError) as caught:
+        parse_cycle("0/5 * * * * ?", datetime(2026, 1, 1, tzinfo=UTC))
+    assert group_of(f"StartEvent_1: the timer timeCycle cannot run: {caught.value}") == "refused"
+
+
+def test_the_ceiling_is_what_does_not_stop_as_written_and_loanflows_share_counts_its_own_failures():
+    groups = ["unsaid"] * 3 + ["refused", "older", "fails", "folder", "outside", "outside", "not_yet", "defect",
+                                "unclassified"]
+    said = ceiling(20, 8, groups)
+    assert said.stops_as_written == 6 and said.ceiling == 14
+    assert said.runnable_here == 11  # 14 less what needs what the folder lacks (3): 8 ran + 3 of Loanflow's own
+    assert said.lines() == [
+        "not run, the diagram does not say what to run: 3",
+        "not run, refused by rule (safety, or a language Loanflow does not run): 1",
+        "not run, written for an older SpiffWorkflow (attribute access on dictionaries): 1",
+        "not run, fails as written (its own script or condition errs, or it loops for ever): 1",
+        "not run, needs a file the folder lacks (a form, a called process, a decision, a sender): 1",
+        "not run, needs what only the outside world gives (start data, a service's answer, a payload): 2",
+        "not run, not yet in Loanflow: 1",
+        "not run, Loanflow's own defect (an unexpected exception, a false completion): 1",
+        "not run, a reason no group knows yet: 1",
+        "cannot run as written: 6; ceiling 14 of 20 (70.0%)",
+        "runnable with what the folder holds: 11; ran 8 of them (72.7%)"]
+    assert AS_WRITTEN_STOPS < {g for g, _ in GROUPS}
+    assert ceiling(0, 0, []).lines()[-1] == "runnable with what the folder holds: 0; ran 0 of them (n/a)"
+
+
+def test_the_row_keeps_its_whole_reason_and_the_table_shortens_it():
+    long = "The condition " + "x" * 300 + " at gw reads y, which this instance has no value for"
+    assert one_line(long + "\n  then retry") == long + " then retry"
+    assert len(shortened(long)) == 200 and shortened(long).endswith("…")
+    assert shortened("short") == "short"
