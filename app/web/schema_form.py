@@ -1,7 +1,8 @@
 """JSON Schema forms in HTML: fields to render from a schema (+ UI schema), posted fields back to JSON.
 
 Follows the SpiffArena / react-jsonschema-form conventions the forms in `forms/` use: `enum` is a
-select, `format: date` a date picker, `format: data-url` (or `ui:widget: file`) an upload,
+select, `format: date` a date picker, `format: date-time` (or `ui:widget: datetime`) a date-and-time
+picker (the browser posts `2026-01-05T09:00`, which `datetime.fromisoformat` reads), `format: data-url` (or `ui:widget: file`) an upload,
 `ui:widget: textarea`, `ui:widget: money`, booleans as checkboxes, arrays of objects as a table of
 rows. Parsing only converts types; validation is the jsonschema library's job.
 """
@@ -39,6 +40,8 @@ def _kind(schema: dict[str, Any], ui: dict[str, Any]) -> str:
     kind_of_type = schema.get("type")
     if widget in ("textarea", "money", "file", "date"):
         return str(widget)
+    if widget in ("datetime", "date-time"):  # SpiffArena's and RJSF's date-and-time picker
+        return "datetime"
     if "enum" in schema:
         return "select"
     if kind_of_type == "boolean":
@@ -51,6 +54,8 @@ def _kind(schema: dict[str, Any], ui: dict[str, Any]) -> str:
         return "table"
     if schema.get("format") == "date":
         return "date"
+    if schema.get("format") == "date-time":
+        return "datetime"
     if schema.get("format") == "data-url":
         return "file"
     if schema.get("maxLength", 0) > 200:

@@ -75,7 +75,8 @@ def run(runner, folder: Path, tmp_path: Path) -> tuple[dict[str, dict], list[str
     result = runner.invoke(args=["processes", "compat", str(folder), "--json", str(out)])
     assert result.exit_code == 0, result.output
     rows = {r["process_id"]: r for r in json.loads(out.read_text())["rows"]}
-    return rows, result.output.splitlines()[-4:]
+    lines = result.output.splitlines()
+    return rows, lines[next(i for i, line in enumerate(lines) if line.startswith("false completions: ")):]
 
 
 def test_a_called_process_and_its_form_are_found_in_another_folder_of_the_tree_nearest_first(runner, tmp_path):

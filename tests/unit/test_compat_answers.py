@@ -4,6 +4,7 @@ pattern it cannot read (the field then gets its plain answer, and the form's che
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 
 import pytest
 
@@ -34,3 +35,17 @@ def test_a_form_field_with_a_pattern_gets_a_matching_answer_and_a_hint_only_when
     assert form_data(schema) == {"invoice": "C-0"}
     assert form_data(schema, 1, {"invoice": ["Yes"]}) == {"invoice": "C-0"}  # "Yes" does not match
     assert form_data(schema, 1, {"invoice": ["C-42"]}) == {"invoice": "C-42"}
+
+
+def test_a_field_its_ui_schema_shows_as_a_date_or_date_time_picker_gets_what_the_picker_posts():
+    """hours.bpmn's form has text fields its UI schema shows as date-time pickers, and a script that
+    reads them with datetime.fromisoformat: a text answer ('x') made the script fail."""
+    schema = {"type": "object", "properties": {"start": {"type": "string"}, "day": {"type": "string"},
+                                               "note": {"type": "string"},
+                                               "line": {"type": "object", "properties": {"at": {"type": "string"}}}}}
+    ui = {"start": {"ui:widget": "datetime"}, "day": {"ui:widget": "date"}, "line": {"at": {"ui:widget": "date-time"}}}
+    data = form_data(schema, ui=ui)
+    assert datetime.fromisoformat(data["start"]) and datetime.fromisoformat(data["line"]["at"])
+    assert date.fromisoformat(data["day"])
+    assert data["note"] == "x"
+    assert form_data(schema) == {"start": "x", "day": "x", "note": "x", "line": {"at": "x"}}  # without the UI schema

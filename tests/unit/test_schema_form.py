@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from app.web.schema_form import FormParseError, parse_submission
+from app.web.schema_form import FormParseError, fields_of, parse_submission
 
 SCHEMA = {"type": "object", "properties": {"rate": {"type": "number"}, "count": {"type": "integer"}}}
 
@@ -50,3 +50,26 @@ def test_a_money_field_refuses_what_is_not_an_amount_and_says_the_format(raw: st
     with pytest.raises(FormParseError) as caught:
         parse_submission(*MONEY, MultiDict({"limit": raw}), MultiDict(), store_file=None)
     assert "1,000,000.00" in caught.value.fields["limit"][0]
+
+
+@pytest.mark.parametrize(("schema", "ui"), [
+    ({"type": "string", "format": "date-time"}, {}),
+    ({"type": "string"}, {"ui:widget": "datetime"}),  # SpiffArena's UI schemas (hours.bpmn's entry_ui.json)
+    ({"type": "string"}, {"ui:widget": "date-time"}),
+])
+def test_a_date_and_time_field_is_a_date_and_time_picker_and_keeps_what_it_posts(schema, ui) -> None:
+    form = {"type": "object", "properties": {"started": schema}}
+    (field,) = fields_of(form, {"started": ui}, {"started": "2026-01-05T09:00:00+08:00"})
+    assert field.kind == "datetime"
+    posted = parse_submission(form, {"started": ui}, MultiDict({"started": "2026-01-05T09:00"}), MultiDict(),
+                              store_file=None)
+    assert posted == {"started": "2026-01-05T09:00"}  # what a script's datetime.fromisoformat reads
+
+
+def test_the_date_and_time_picker_shows_the_value_to_the_minute(app) -> None:
+    form = {"type": "object", "properties": {"started": {"type": "string", "format": "date-time"}}}
+    (field,) = fields_of(form, {}, {"started": "2026-01-05T09:00:00+08:00"})
+    with app.test_request_context():
+        html = app.jinja_env.from_string('{% from "_fields.html" import field_input %}{{ field_input(f, {}) }}'
+                                         ).render(f=field)
+    assert '<input id="f-started" type="datetime-local" name="started" value="2026-01-05T09:00">' in html

@@ -151,9 +151,28 @@ def _field(name: str, schema: Any, visit: int, hints: dict[str, list[str]], dept
     return _sample(schema, visit, hints, depth + 1)
 
 
+# UI schema widgets that ask for a date or a date and time, as the JSON Schema format they stand for
+WIDGET_FORMATS = {"date": "date", "datetime": "date-time", "date-time": "date-time"}
+
+
+def _with_widgets(schema: Any, ui: Any) -> Any:
+    """The schema with each field's date or date-time widget (from its UI schema) as its `format`, so
+    that the answer is what the picker would post, not a text."""
+    if not isinstance(schema, dict) or not isinstance(ui, dict) or not isinstance(schema.get("properties"), dict):
+        return schema
+    properties = {}
+    for name, prop in schema["properties"].items():
+        widget = ui.get(name, {}).get("ui:widget") if isinstance(ui.get(name), dict) else None
+        prop = _with_widgets(prop, ui.get(name))
+        if isinstance(prop, dict) and widget in WIDGET_FORMATS and "format" not in prop:
+            prop = {**prop, "format": WIDGET_FORMATS[widget]}
+        properties[name] = prop
+    return {**schema, "properties": properties}
+
+
 def form_data(schema: dict[str, Any] | None, visit: int = 0, hints: dict[str, list[str]] | None = None,
-              ) -> dict[str, Any]:
-    """Data for a user task from its form's JSON Schema, the `visit`-th time it is asked (`hints`: the
-    strings the diagram compares each variable with); {} without a form."""
-    value = _sample(schema, visit, hints or {}) if schema else {}
+              ui: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Data for a user task from its form's JSON Schema (and UI schema: `ui`), the `visit`-th time it is
+    asked (`hints`: the strings the diagram compares each variable with); {} without a form."""
+    value = _sample(_with_widgets(schema, ui), visit, hints or {}) if schema else {}
     return value if isinstance(value, dict) else {}

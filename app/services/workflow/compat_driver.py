@@ -213,12 +213,13 @@ class InstanceDriver:
     def _complete(self, task: HumanTask) -> bool:
         """Complete the task with answers from its form, as the task shows it (`tasks.task_form`)."""
         task_id, element_id = task.id, task.element_id
-        schema = tasks.task_form(task)[0]
+        schema, ui = tasks.task_form(task)
         if schema is None:
             self.formless.add(element_id)
         db.session.rollback()
         try:
-            tasks.complete_task(task_id, form_data(schema, self.taken[("task", element_id)] - 1, self.hints), self.admin)
+            answers = form_data(schema, self.taken[("task", element_id)] - 1, self.hints, ui)
+            tasks.complete_task(task_id, answers, self.admin)
         except ServiceError as exc:
             self.row.reason = one_line(f"user task {element_id}: {exc.message} "
                                     + "; ".join(m for ms in exc.fields.values() for m in ms))

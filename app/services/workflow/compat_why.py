@@ -79,6 +79,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     # -- needs what only the outside world gives ----------------------------------------------
     ("outside", r"not sent: its catch event reads .* from the payload"),
     ("outside", r"came without \S+, which the process reads from it"),
+    ("outside", r"was not taken by the catch event waiting for it with the correlation values"),
     ("outside", r"the connector's outputParameter"),
     ("outside", r"which this instance has no value for"),
     ("outside", r"ended without setting"),
@@ -92,7 +93,6 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("fails", r"kept coming back;.*\(it has no form"),
     ("fails", r"failed on line \d+ \(\w+(Error|Exception)\b"),
     ("fails", r"could not be evaluated \("),
-    ("fails", r"was not taken by the catch event waiting for it"),
     # -- the diagram does not say what to run -------------------------------------------------
     ("unsaid", r"the timer has no time"),
     ("unsaid", r"attribute for Call Activity|calls its own process"),
