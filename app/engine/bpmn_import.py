@@ -34,6 +34,7 @@ from app.engine import (
     data_stores,
     event_definitions,
     implicit_flow,
+    references,
     translate,
 )
 from app.engine.errors import DiagramProblem
@@ -49,8 +50,11 @@ _MESSAGE_EVENTS = ("startEvent", "intermediateCatchEvent", "boundaryEvent", "int
 def prepare(root: etree._Element, filename: str, operators: camunda_services.OperatorMap | None = None,
             ) -> tuple[list[DiagramProblem], list[DiagramProblem]]:
     """Repair what has one meaning, refuse what cannot be deployed; see the module's docstring."""
-    refusals: list[DiagramProblem] = []
-    changes: list[DiagramProblem] = []
+    found = references.file_problems(root, filename)
+    refusals = [p for p in found if p.severity == "error"]
+    if refusals:  # what the file names and does not hold: nothing below can read it safely
+        return refusals, []
+    changes: list[DiagramProblem] = [p for p in found if p.severity != "error"]
     taken = {i for i in root.xpath("//@id")}
     for process in root.iter(f"{_B}process"):
         if not (process.get("id") or "").strip():

@@ -7,6 +7,7 @@ the file, element id and reason.
 from __future__ import annotations
 
 import hashlib
+import re
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -81,10 +82,32 @@ class Bundle:
     forms: dict[str, dict] = field(default_factory=dict)  # forms the import generated (camunda:formData), by name
 
 
+# SpiffWorkflow wraps what fails inside its task parsers as the exception's repr ("KeyError('type')")
+_WRAPPED = re.compile(r"^(?P<kind>\w+(?:Error|Exception))\((?P<args>.*)\)$", re.S)
+
+
+def _unwrapped(message: str) -> str:
+    """SpiffWorkflow's repr of an exception inside its parser, said as what the element lacks."""
+    found = _WRAPPED.match(message.strip())
+    if found is None:
+        return message
+    kind, args = found["kind"], found["args"].strip().strip("'\"")
+    if kind == "KeyError":
+        lacks = f"it (or an element inside it) lacks the attribute {args!r}, which SpiffWorkflow needs"
+    elif kind == "AssertionError" and args.startswith("Expected 1 result. Received 0"):
+        lacks = "an element SpiffWorkflow needs inside it is missing"
+    elif kind == "AssertionError" and args.startswith("Expected 1 result."):
+        lacks = "an element that may appear once inside it appears more than once"
+    else:
+        lacks = f"{kind}: {args}"
+    return f"SpiffWorkflow could not read the element: {lacks}; complete it in the modeler"
+
+
 def _problem(exc: Exception, filename: str, element_id: str | None = None) -> DiagramProblem:
     if isinstance(exc, ValidationException):
         line = exc.line_number if isinstance(exc.line_number, int) else None
-        return DiagramProblem(exc.file_name or filename, exc.id or element_id, str(exc.args[0]) if exc.args else str(exc), line)
+        message = str(exc.args[0]) if exc.args else str(exc)
+        return DiagramProblem(exc.file_name or filename, exc.id or element_id, _unwrapped(message), line)
     message = str(exc.args[0]) if exc.args else type(exc).__name__
     if isinstance(exc, SpiffWorkflowException):
         element_id = getattr(getattr(exc, "task_spec", None), "name", None) or element_id

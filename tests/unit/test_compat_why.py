@@ -136,3 +136,14 @@ def test_the_row_keeps_its_whole_reason_and_the_table_shortens_it():
     assert one_line(long + "\n  then retry") == long + " then retry"
     assert len(shortened(long)) == 200 and shortened(long).endswith("…")
     assert shortened("short") == "short"
+
+
+@pytest.mark.parametrize("broken", [
+    FLOWS.replace('sourceRef="x"', 'sourceRef="gone"'),  # a flow from an element the process lacks
+    FLOWS.replace(' targetRef="x"', ""),  # a flow without its target
+    FLOWS.replace('<bpmn:endEvent id="end">', '<bpmn:endEvent id="x">'),  # two elements with one id
+    FLOWS.replace('<bpmn:sequenceFlow id="f2" sourceRef="x" targetRef="end"/>', ""),  # an outgoing flow lost
+])
+def test_what_a_file_names_and_does_not_hold_is_a_diagram_that_does_not_say_what_to_run(broken):
+    element = '<bpmn:task id="x"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:task>'
+    assert group_of(_lint_reason(broken.format(element=element))) == "unsaid"

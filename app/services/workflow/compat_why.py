@@ -111,6 +111,14 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("unsaid", r"Cancel Events may only be used"),
     ("unsaid", r"malformed XML|not well-formed"),
     ("unsaid", r"is not valid JSON\b|is not a valid JSON Schema"),
+    # what the file names and does not hold (`references`), and what SpiffWorkflow could not read
+    ("unsaid", r"which its file (does not define|defines \d+ times)"),
+    ("unsaid", r"the sequence flow (comes from|goes to) '[^']*', which no element"),
+    ("unsaid", r"the sequence flow has no (sourceRef|targetRef)"),
+    ("unsaid", r"names the outgoing flow '[^']*', which the .* does not have, and no other flow leaves it"),
+    ("unsaid", r"elements of the file have the id"),
+    ("unsaid", r"which is not a number: the file is damaged"),
+    ("unsaid", r"SpiffWorkflow could not read the element"),
     ("unsaid", r"Exactly one start event"),
 )
 _COMPILED = tuple((group, re.compile(pattern, re.S)) for group, pattern in _RULES)

@@ -1,0 +1,178 @@
+"""What a diagram refers to and does not hold, found before SpiffWorkflow reads it (issue 17).
+
+SpiffWorkflow builds a process from each flow node's sequence flows, found by their `sourceRef`. What
+the file names and does not hold, it drops without a word, or trips over with an exception that names
+nothing a person could fix:
+
+- a sequence flow whose `sourceRef` names no element of its (sub)process is never seen: the path
+  before it ends there, and an instance completes having run half its diagram; one whose `targetRef`
+  names none failed with "perhaps a form has the same ID?";
+- a flow node's `<outgoing>` naming a flow its (sub)process does not have, where no flow leaves the
+  node: the flow was lost from the file (cut out by hand, or by a tool), and the path would end where
+  it was. A stale `<incoming>`, or a stale `<outgoing>` beside flows that do leave, is a warning:
+  SpiffWorkflow reads the flows, never these references (SpiffArena's own files carry some);
+- two flow elements of a file with the same id: SpiffWorkflow keeps one of them, whichever it met last;
+- a shape of the drawing whose position is not a number: SpiffWorkflow orders a node's outgoing flows
+  by their targets' height, and failed with `ValueError: could not convert string to float`;
+- an event or a task naming a message, signal, error or escalation its file does not define, or
+  defines twice: SpiffWorkflow's reader of SpiffArena's extensions (Loanflow's) looks each up in the
+  event's own file, and failed with a `TypeError` of its own.
+
+Each is an error naming the element and what to draw (`file_problems`, before the import layer
+changes the file; processes marked `isExecutable="false"` are not read).
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+from lxml import etree
+
+from app.engine.errors import DiagramProblem
+from app.engine.xml import BPMN_NS
+from app.engine.xml import source_line as _line
+
+_B = f"{{{BPMN_NS}}}"
+_DC = "{http://www.omg.org/spec/DD/20100524/DC}"
+_BPMNDI = "{http://www.omg.org/spec/BPMN/20100524/DI}"
+_SCOPES = ("process", "subProcess", "transaction", "adHocSubProcess")
+_FLOW_NODES = frozenset({
+    "task", "userTask", "serviceTask", "scriptTask", "businessRuleTask", "sendTask", "receiveTask", "manualTask",
+    "callActivity", "subProcess", "transaction", "adHocSubProcess", "startEvent", "endEvent", "intermediateCatchEvent",
+    "intermediateThrowEvent", "boundaryEvent", "exclusiveGateway", "inclusiveGateway", "parallelGateway",
+    "eventBasedGateway", "complexGateway"})
+# (event definition or task, the attribute naming the definition, the element defining it, what it is called)
+_USERS = (
+    ("messageEventDefinition", "messageRef", "message", "message"),
+    ("receiveTask", "messageRef", "message", "message"),
+    ("sendTask", "messageRef", "message", "message"),
+    ("signalEventDefinition", "signalRef", "signal", "signal"),
+    ("errorEventDefinition", "errorRef", "error", "error"),
+    ("escalationEventDefinition", "escalationRef", "escalation", "escalation"),
+)
+
+
+def _local(node: etree._Element) -> str:
+    return etree.QName(node).localname if isinstance(node.tag, str) else ""
+
+
+def _label(node: etree._Element) -> str:
+    """`userTask`, as a person reads it: 'user task'."""
+    name = _local(node)
+    return "".join(f" {c.lower()}" if c.isupper() else c for c in name)
+
+
+def file_problems(root: etree._Element, filename: str) -> list[DiagramProblem]:
+    """The errors of one BPMN file: ids used twice, flows naming what their (sub)process lacks, shapes
+    whose position is no number."""
+    problems = _same_ids(root, filename)
+    for scope in root.iter(*(f"{_B}{s}" for s in _SCOPES)):
+        if not _read(scope):
+            continue
+        problems += _flows(scope, filename)
+    problems += _positions(root, filename)
+    problems += _definitions(root, filename)
+    return problems
+
+
+def _read(scope: etree._Element) -> bool:
+    """Whether the (sub)process is in a process that runs (not one marked isExecutable="false")."""
+    process = next((a for a in scope.iterancestors(f"{_B}process")), scope)
+    return process.get("isExecutable") != "false"
+
+
+def _same_ids(root: etree._Element, filename: str) -> list[DiagramProblem]:
+    semantic = [n for n in root.iter() if isinstance(n.tag, str) and etree.QName(n).namespace == BPMN_NS
+                and n.get("id") and (_local(n) in _FLOW_NODES or _local(n) == "sequenceFlow")]
+    counts = Counter(n.get("id") for n in semantic)
+    problems, said = [], set()
+    for node in semantic:
+        element_id = node.get("id")
+        if counts[element_id] < 2 or element_id in said:
+            continue
+        said.add(element_id)
+        kinds = ", ".join(sorted({_label(n) for n in semantic if n.get("id") == element_id}))
+        problems.append(DiagramProblem(
+            filename, element_id, f"{counts[element_id]} elements of the file have the id {element_id!r} ({kinds}): "
+            "only one of them would be read; give each an id of its own", _line(node)))
+    return problems
+
+
+def _flows(scope: etree._Element, filename: str) -> list[DiagramProblem]:
+    kind = _label(scope).strip()
+    nodes = {c.get("id") for c in scope if _local(c) in _FLOW_NODES and c.get("id")}
+    flows = [c for c in scope if _local(c) == "sequenceFlow"]
+    flow_ids = {f.get("id") for f in flows if f.get("id")}
+    problems = []
+    for flow in flows:
+        flow_id = flow.get("id") or "sequence flow"
+        for end, says in (("sourceRef", "comes from"), ("targetRef", "goes to")):
+            ref = (flow.get(end) or "").strip()
+            if not ref:
+                problems.append(DiagramProblem(
+                    filename, flow_id, f"the sequence flow has no {end}: the file does not say where it "
+                    f"{'comes from' if end == 'sourceRef' else 'goes'}; draw it again between two elements",
+                    _line(flow)))
+            elif ref not in nodes:
+                problems.append(DiagramProblem(
+                    filename, flow_id, f"the sequence flow {says} {ref!r}, which no element of the {kind} "
+                    f"{scope.get('id') or ''} has: it would be lost, and the path it joins would stop; draw it "
+                    "again between two elements of the same (sub)process", _line(flow)))
+    leaving = {f.get("sourceRef") for f in flows}
+    for node in scope:
+        if _local(node) not in _FLOW_NODES:
+            continue
+        for child in node:
+            direction = _local(child)
+            ref = (child.text or "").strip()
+            if direction not in ("incoming", "outgoing") or not ref or ref in flow_ids:
+                continue
+            if direction == "outgoing" and node.get("id") not in leaving and _local(node) != "endEvent":
+                problems.append(DiagramProblem(
+                    filename, node.get("id"), f"the {_label(node).strip()} names the outgoing flow {ref!r}, which the "
+                    f"{kind} does not have, and no other flow leaves it: the flow was lost from the file, and the "
+                    "path would stop here; draw it again", _line(child)))
+            else:
+                problems.append(DiagramProblem(
+                    filename, node.get("id"), f"the {_label(node).strip()} names the {direction} flow {ref!r}, which "
+                    f"the {kind} does not have: a stale reference, which the import ignores (the flows drawn say "
+                    "where the path goes); remove it", _line(child), "warning"))
+    return problems
+
+
+def _positions(root: etree._Element, filename: str) -> list[DiagramProblem]:
+    problems = []
+    for shape in root.iter(f"{_BPMNDI}BPMNShape"):
+        bounds = shape.find(f".//{_DC}Bounds")
+        if bounds is None:
+            continue
+        for axis in ("x", "y"):
+            value = bounds.get(axis)
+            try:
+                float(value if value is not None else 0)
+            except ValueError:
+                problems.append(DiagramProblem(
+                    filename, shape.get("bpmnElement") or shape.get("id"), f"the drawing places the element at "
+                    f"{axis}={value!r}, which is not a number: the file is damaged; open it in the modeler and save "
+                    "it again", _line(bounds)))
+    return problems
+
+
+def _definitions(root: etree._Element, filename: str) -> list[DiagramProblem]:
+    """Messages, signals, errors and escalations named in the file and defined in it not exactly once."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for element in {element for _user, _attribute, element, _what in _USERS}:
+        counts.update((element, n.get("id")) for n in root.iter(f"{_B}{element}") if n.get("id"))
+    problems = []
+    for user, attribute, element, what in _USERS:
+        for node in root.iter(f"{_B}{user}"):
+            ref = (node.get(attribute) or "").strip()
+            found = counts[(element, ref)]
+            if not ref or found == 1:
+                continue
+            owner = node if user in ("receiveTask", "sendTask") else node.getparent()
+            said = "its file does not define" if not found else f"its file defines {found} times"
+            problems.append(DiagramProblem(
+                filename, owner.get("id") if owner is not None else None,
+                f"the {_label(owner).strip() if owner is not None else 'event'} names the {what} {ref!r}, which "
+                f"{said}: define it once in the file (a <{element}> element), or choose one that is", _line(node)))
+    return problems
