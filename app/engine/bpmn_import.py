@@ -62,7 +62,7 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
             refusals.append(DiagramProblem(filename, None, f"the process{label} has no id: give it one to deploy it",
                                            _line(process)))
     for flow in root.iter(f"{_B}sequenceFlow"):
-        if flow.get("id"):
+        if (flow.get("id") or "").strip():
             continue
         source, target = flow.get("sourceRef") or "start", flow.get("targetRef") or "end"
         flow_id = _unique(f"Flow_{source}_{target}", taken)
@@ -70,6 +70,15 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
         changes.append(DiagramProblem(
             filename, flow_id, f"sequence flow from {source} to {target} had no id; the import gave it id {flow_id}",
             _line(flow), "warning"))
+    for node in root.iter(*(f"{_B}{kind}" for kind in references.FLOW_NODES)):
+        if (node.get("id") or "").strip():
+            continue  # an element without an id, which SpiffWorkflow would skip; no flow can name it
+        kind = etree.QName(node).localname
+        node_id = _unique(f"{kind[0].upper()}{kind[1:]}_{_line(node) or 'noid'}", taken)
+        node.set("id", node_id)
+        changes.append(DiagramProblem(
+            filename, node_id, f"the {references.label(node)} had no id (no flow can reach it); the import gave it "
+            f"id {node_id}", _line(node), "warning"))
     changes += _name_messages_by_their_flows(root, filename, taken)
     stores_refused, stores_changed = data_stores.prepare(root, filename)  # data stores and data associations
     refusals += stores_refused

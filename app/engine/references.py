@@ -35,7 +35,7 @@ _B = f"{{{BPMN_NS}}}"
 _DC = "{http://www.omg.org/spec/DD/20100524/DC}"
 _BPMNDI = "{http://www.omg.org/spec/BPMN/20100524/DI}"
 _SCOPES = ("process", "subProcess", "transaction", "adHocSubProcess")
-_FLOW_NODES = frozenset({
+FLOW_NODES = frozenset({
     "task", "userTask", "serviceTask", "scriptTask", "businessRuleTask", "sendTask", "receiveTask", "manualTask",
     "callActivity", "subProcess", "transaction", "adHocSubProcess", "startEvent", "endEvent", "intermediateCatchEvent",
     "intermediateThrowEvent", "boundaryEvent", "exclusiveGateway", "inclusiveGateway", "parallelGateway",
@@ -55,7 +55,7 @@ def _local(node: etree._Element) -> str:
     return etree.QName(node).localname if isinstance(node.tag, str) else ""
 
 
-def _label(node: etree._Element) -> str:
+def label(node: etree._Element) -> str:
     """`userTask`, as a person reads it: 'user task'."""
     name = _local(node)
     return "".join(f" {c.lower()}" if c.isupper() else c for c in name)
@@ -82,7 +82,7 @@ def _read(scope: etree._Element) -> bool:
 
 def _same_ids(root: etree._Element, filename: str) -> list[DiagramProblem]:
     semantic = [n for n in root.iter() if isinstance(n.tag, str) and etree.QName(n).namespace == BPMN_NS
-                and n.get("id") and (_local(n) in _FLOW_NODES or _local(n) == "sequenceFlow")]
+                and n.get("id") and (_local(n) in FLOW_NODES or _local(n) == "sequenceFlow")]
     counts = Counter(n.get("id") for n in semantic)
     problems, said = [], set()
     for node in semantic:
@@ -90,7 +90,7 @@ def _same_ids(root: etree._Element, filename: str) -> list[DiagramProblem]:
         if counts[element_id] < 2 or element_id in said:
             continue
         said.add(element_id)
-        kinds = ", ".join(sorted({_label(n) for n in semantic if n.get("id") == element_id}))
+        kinds = ", ".join(sorted({label(n) for n in semantic if n.get("id") == element_id}))
         problems.append(DiagramProblem(
             filename, element_id, f"{counts[element_id]} elements of the file have the id {element_id!r} ({kinds}): "
             "only one of them would be read; give each an id of its own", _line(node)))
@@ -98,8 +98,8 @@ def _same_ids(root: etree._Element, filename: str) -> list[DiagramProblem]:
 
 
 def _flows(scope: etree._Element, filename: str) -> list[DiagramProblem]:
-    kind = _label(scope).strip()
-    nodes = {c.get("id") for c in scope if _local(c) in _FLOW_NODES and c.get("id")}
+    kind = label(scope).strip()
+    nodes = {c.get("id") for c in scope if _local(c) in FLOW_NODES and c.get("id")}
     flows = [c for c in scope if _local(c) == "sequenceFlow"]
     flow_ids = {f.get("id") for f in flows if f.get("id")}
     problems = []
@@ -119,7 +119,7 @@ def _flows(scope: etree._Element, filename: str) -> list[DiagramProblem]:
                     "again between two elements of the same (sub)process", _line(flow)))
     leaving = {f.get("sourceRef") for f in flows}
     for node in scope:
-        if _local(node) not in _FLOW_NODES:
+        if _local(node) not in FLOW_NODES:
             continue
         for child in node:
             direction = _local(child)
@@ -128,12 +128,12 @@ def _flows(scope: etree._Element, filename: str) -> list[DiagramProblem]:
                 continue
             if direction == "outgoing" and node.get("id") not in leaving and _local(node) != "endEvent":
                 problems.append(DiagramProblem(
-                    filename, node.get("id"), f"the {_label(node).strip()} names the outgoing flow {ref!r}, which the "
+                    filename, node.get("id"), f"the {label(node).strip()} names the outgoing flow {ref!r}, which the "
                     f"{kind} does not have, and no other flow leaves it: the flow was lost from the file, and the "
                     "path would stop here; draw it again", _line(child)))
             else:
                 problems.append(DiagramProblem(
-                    filename, node.get("id"), f"the {_label(node).strip()} names the {direction} flow {ref!r}, which "
+                    filename, node.get("id"), f"the {label(node).strip()} names the {direction} flow {ref!r}, which "
                     f"the {kind} does not have: a stale reference, which the import ignores (the flows drawn say "
                     "where the path goes); remove it", _line(child), "warning"))
     return problems
@@ -163,6 +163,13 @@ def _definitions(root: etree._Element, filename: str) -> list[DiagramProblem]:
     for element in {element for _user, _attribute, element, _what in _USERS}:
         counts.update((element, n.get("id")) for n in root.iter(f"{_B}{element}") if n.get("id"))
     problems = []
+    for element in ("message", "signal", "error", "escalation"):
+        for node in root.iter(f"{_B}{element}"):
+            if not (node.get("id") or "").strip():
+                named = f" {node.get('name')!r}" if node.get("name") else ""
+                problems.append(DiagramProblem(
+                    filename, None, f"the {element}{named} has no id: an event names its {element} by its id; give it "
+                    "one", _line(node)))
     for user, attribute, element, what in _USERS:
         for node in root.iter(f"{_B}{user}"):
             ref = (node.get(attribute) or "").strip()
@@ -173,6 +180,6 @@ def _definitions(root: etree._Element, filename: str) -> list[DiagramProblem]:
             said = "its file does not define" if not found else f"its file defines {found} times"
             problems.append(DiagramProblem(
                 filename, owner.get("id") if owner is not None else None,
-                f"the {_label(owner).strip() if owner is not None else 'event'} names the {what} {ref!r}, which "
+                f"the {label(owner).strip() if owner is not None else 'event'} names the {what} {ref!r}, which "
                 f"{said}: define it once in the file (a <{element}> element), or choose one that is", _line(node)))
     return problems

@@ -147,3 +147,18 @@ def test_the_row_keeps_its_whole_reason_and_the_table_shortens_it():
 def test_what_a_file_names_and_does_not_hold_is_a_diagram_that_does_not_say_what_to_run(broken):
     element = '<bpmn:task id="x"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:task>'
     assert group_of(_lint_reason(broken.format(element=element))) == "unsaid"
+
+
+def _timer(expression: str) -> str:
+    return (f'<bpmn:intermediateCatchEvent id="x"><bpmn:timerEventDefinition><bpmn:timeDuration>{expression}'
+            '</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>')
+
+
+@pytest.mark.parametrize(("element", "group"), [
+    (_timer("${x +}"), "unsaid"),  # JUEL that does not parse
+    (_timer("${''.getClass()}"), "refused"),  # reflection
+    (_timer("= for i in xs return i"), "not_yet"),  # FEEL the translation does not read yet
+    (_timer("R/PT1M"), "unsaid"),  # a cycle where a duration is asked for
+])
+def test_the_import_layers_refusals_of_expressions_fall_in_their_groups(element, group):
+    assert group_of(_lint_reason(FLOWS.format(element=element))) == group

@@ -54,6 +54,9 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("not_yet", r"is a compensation event"),
     ("not_yet", r"the data output association of .* changes the value of"),
     ("not_yet", r"would wait here for a condition"),
+    ("not_yet", r"is not translated"),  # FEEL that the translation does not read yet
+    ("not_yet", r"fires at uneven gaps|is not a fixed period"),  # cron schedules without one period
+    ("not_yet", r"which Camunda counts"),  # nrOfInstances and its kin
     ("not_yet", r"kept coming back;.*\(it has a form"),
     # -- refused by rule ----------------------------------------------------------------------
     ("refused", r"is written in \S+; Loanflow runs only Python"),
@@ -66,7 +69,10 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("refused", r"has no safe meaning in Loanflow"),
     ("refused", r"more often than every"),
     ("refused", r"is SpiffArena's \w+DataStore"),
-    ("refused", r"\) is refused\b|is refused: a diagram reads data"),
+    ("refused", r"(?<!that file )\bis refused\b"),  # a decision file that is refused: its own row's group
+    ("refused", r"which the sandbox does not allow"),
+    ("refused", r"is longer than|nested more than \d+ deep|is too (long|large)"),
+    ("refused", r"Loanflow offers (a|the) task|offers the task to several people"),
     ("refused", r"DOCTYPE|entity declarations"),
     # -- written for an older SpiffWorkflow ---------------------------------------------------
     ("older", r"'dict' object has no attribute"),
@@ -83,6 +89,8 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("outside", r"the connector's outputParameter"),
     ("outside", r"which this instance has no value for"),
     ("outside", r"ended without setting"),
+    ("outside", r"is mapped to no operator"),  # an admin maps it (the operator mapping table)
+    ("outside", r"writes the data store .* from its variable \S+, which the task did not set"),
     ("outside", r"did not set its data output|but the task did not set"),
     ("outside", r"runs once for each item of \S+, which (this instance has no value for|holds no list)"),
     ("outside", r"but the decision matched no rule"),
@@ -119,6 +127,16 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("unsaid", r"elements of the file have the id"),
     ("unsaid", r"which is not a number: the file is damaged"),
     ("unsaid", r"SpiffWorkflow could not read the element"),
+    # an expression or a timer that does not parse
+    ("unsaid", r"cannot (run|be read): .*(unexpected |expected |ends too early|has no closing|is not closed|cannot stand "
+               r"here|is not a variable name|is not part of the expression language|takes \d+ arguments?, got|has "
+               r"spaces|is a Python keyword|contains '\$'|mixes text|makes a text, not a condition|starts with \$\{)"),
+    ("unsaid", r"is out of range|a cron expression has 6 or 7 fields|\(Unix style\) is not read"),
+    ("unsaid", r"is an expression, not a variable"),
+    ("unsaid", r"names no form"),
+    ("unsaid", r"the time\w+ holds (a cron expression|an ISO 8601)"),
+    ("unsaid", r"has no id: |has no id\b.*give it one"),
+    ("unsaid", r"which the file does not define|the file does not define"),
     ("unsaid", r"Exactly one start event"),
 )
 _COMPILED = tuple((group, re.compile(pattern, re.S)) for group, pattern in _RULES)
