@@ -9,7 +9,9 @@ reads it, each change a warning naming the element and the BPMN meaning kept:
   start event, with a parallel split when several start; a process with no flow node at all (a pool
   drawn empty) has nothing to run and is left out (`isExecutable="false"`);
 - no end event in a (sub)process: it ends when all its paths have ended: a generated end event after
-  each flow node without an outgoing flow;
+  each flow node without an outgoing flow; where the (sub)process has end events and a path stops at
+  another element (not a gateway), the same, said as a dead end to draw to its end: the path ends there
+  (as in Camunda 7), and the instance's history names the generated end event;
 - an activity or event with several outgoing flows, or conditional ones (an uncontrolled split; one
   conditional flow included, which SpiffWorkflow would take whatever its condition says): an inclusive
   gateway after it when a flow has a condition or the activity a default flow (conditionless flows
@@ -21,9 +23,8 @@ reads it, each change a warning naming the element and the BPMN meaning kept:
   import draws only split (`SplitOnly`, `InclusiveSplitOnly`): SpiffWorkflow's gateways also join, and
   would make one token of the two an uncontrolled merge sends on.
 
-`dead_ends` is the strict check's warning for a path that stops without an end event in a (sub)process
-that has end events elsewhere, and its error for a gateway without an outgoing flow there (SpiffWorkflow
-would stop the instance at it).
+`dead_ends` is the strict check's error for a gateway without an outgoing flow in a (sub)process that
+has end events (SpiffWorkflow would stop the instance at it).
 """
 from __future__ import annotations
 
@@ -192,17 +193,25 @@ def _stopping(scope: etree._Element) -> list[etree._Element]:
 
 
 def _implicit_ends(scope: etree._Element, filename: str, taken: set[str]) -> list[DiagramProblem]:
-    if scope.find(f"{_B}endEvent") is not None:
-        return []
+    """An end event after each flow node where a path stops (not a gateway there, when the (sub)process
+    has end events: the strict check refuses that, `dead_ends`). Where the (sub)process has end events
+    elsewhere, the change is said as a dead end the analyst should draw to its end: an instance whose
+    path reaches it ends that path there (as Camunda 7 does), and its history names the end drawn."""
+    has_ends = scope.find(f"{_B}endEvent") is not None
     changes = []
     for node in _stopping(scope):
+        if has_ends and _name(node) in _GATEWAYS:
+            continue
         node_id = node.get("id") or "node"
         end = _new(scope, "endEvent", id=_unique(f"ImplicitEnd_{node_id}", taken))
         _connect(scope, node_id, end.get("id"), taken)
-        changes.append(DiagramProblem(
-            filename, node_id, f"the path stops at {node_id} and its {_kind(scope)} has no end event: by BPMN the "
-            f"{_kind(scope)} ends when all its paths have ended; the import added the end event {end.get('id')} "
-            "after it", _line(node), "warning"))
+        said = (f"this path stops here without an end event, though the {_kind(scope)} has end events elsewhere: "
+                f"an instance whose path reaches {node_id} ends it there (the import added the end event "
+                f"{end.get('id')} after it, which its history will name); draw an end event after it"
+                if has_ends else
+                f"the path stops at {node_id} and its {_kind(scope)} has no end event: by BPMN the {_kind(scope)} "
+                f"ends when all its paths have ended; the import added the end event {end.get('id')} after it")
+        changes.append(DiagramProblem(filename, node_id, said, _line(node), "warning"))
     return changes
 
 
@@ -345,9 +354,9 @@ def install(spec: Any, node: etree._Element) -> None:
 
 
 def dead_ends(process: etree._Element, filename: str) -> list[DiagramProblem]:
-    """Warnings for paths that stop without an end event in a (sub)process that has end events; an error
-    for a gateway there without an outgoing flow."""
-    warnings = []
+    """Errors for a gateway without an outgoing flow in a (sub)process that has end events (a path that
+    stops at another element there ends at the end event `prepare` drew after it, said as a warning)."""
+    errors = []
     scopes = [process, *(n for n in process.iter() if isinstance(n.tag, str) and n is not process
                          and etree.QName(n).namespace == BPMN_NS and _name(n) in _SCOPES - {"process"})]
     for scope in scopes:
@@ -355,12 +364,7 @@ def dead_ends(process: etree._Element, filename: str) -> list[DiagramProblem]:
             continue
         for node in _stopping(scope):
             if _name(node) in _GATEWAYS:
-                warnings.append(DiagramProblem(
+                errors.append(DiagramProblem(
                     filename, node.get("id"), "the gateway has no outgoing flow: an instance that reaches it could go "
                     "nowhere and would stop there with an incident; draw the flow it leads to", _line(node)))
-                continue
-            warnings.append(DiagramProblem(
-                filename, node.get("id"), f"this path stops here without an end event: an instance whose path "
-                f"reaches {node.get('id')} ends it there, though the {_kind(scope)} has end events elsewhere; draw "
-                "an end event after it", _line(node), "warning"))
-    return warnings
+    return errors

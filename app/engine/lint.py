@@ -15,8 +15,10 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
 from app.engine import fanout, script_offers, translate
@@ -35,7 +37,44 @@ def lint_bundle(bundle: Bundle, operators: Iterable[str], forms: Iterable[str]) 
         problems += process.problems
         for spec in (process.spec, *process.embedded.values()):
             problems += _lint_spec(process, spec, known_ops, known_forms)
+            problems += _laid_out(process, spec)
     return problems
+
+
+def _laid_out(process: ParsedProcess, spec) -> list[DiagramProblem]:  # noqa: ANN001
+    """SpiffWorkflow lays out the paths ahead of a (sub)process when it starts; a parallel split that
+    sends a path back to before itself, with no join on the way (each pass adds a path), makes it
+    recurse without end. Found here, by laying it out, rather than at the instance's start."""
+    try:
+        BpmnWorkflow(spec, process.embedded)
+    except RecursionError:
+        splits = sorted(getattr(ts, "bpmn_id", None) or ts.name for ts in spec.task_specs.values()
+                        if isinstance(ts, ParallelGateway) and len(ts.outputs) > 1 and _comes_back(ts))
+        named = [f"the flows leaving {s.removeprefix('ImplicitSplit_')} (all taken: a parallel split)"
+                 if s.startswith("ImplicitSplit_") else f"the parallel split {s}" for s in splits]
+        where = ", ".join(named) if named else "a parallel split"
+        return [DiagramProblem(
+            process.file.filename, splits[0].removeprefix("ImplicitSplit_") if splits else spec.name,
+            f"{where} sends a path back to before itself with no join on the way: each pass would add another "
+            "path without end, which SpiffWorkflow cannot lay out; join the paths before looping back, or loop "
+            "with an exclusive gateway")]
+    except Exception:  # noqa: BLE001 - what else fails to build is said at the instance's start
+        return []
+    return []
+
+
+def _comes_back(gateway) -> bool:  # noqa: ANN001
+    """Whether a path from the gateway returns to it without passing a parallel gateway that joins."""
+    seen, stack = set(), list(gateway.outputs)
+    while stack:
+        ts = stack.pop()
+        if ts is gateway:
+            return True
+        if id(ts) in seen or (isinstance(ts, ParallelGateway) and len(ts.inputs) > 1):
+            continue
+        seen.add(id(ts))
+        stack.extend(ts.outputs)
+    return False
 
 
 def _lint_spec(process: ParsedProcess, spec, operators: set[str], forms: set[str]) -> list[DiagramProblem]:  # noqa: ANN001

@@ -11,6 +11,14 @@ nothing a person could fix:
   node: the flow was lost from the file (cut out by hand, or by a tool), and the path would end where
   it was. A stale `<incoming>`, or a stale `<outgoing>` beside flows that do leave, is a warning:
   SpiffWorkflow reads the flows, never these references (SpiffArena's own files carry some);
+- a sequence flow into a start event, or out of an end event: SpiffWorkflow ran the start event again
+  as a task, or went on after the end;
+- a multi-instance or loop marker on a gateway or an event (only an activity repeats): SpiffWorkflow
+  built a multi-instance gateway, which no deploy could store (`TypeError: ... not JSON serializable`);
+- a boundary event attached to nothing, or to an element that is no activity (a start event): the
+  instance stopped with SpiffWorkflow's "Split at StartEvent_1.BoundaryEventSplit was not reached";
+- an event-based gateway leading to something else than a catch event or a receive task: the instance
+  waited there for nothing;
 - two flow elements of a file with the same id: SpiffWorkflow keeps one of them, whichever it met last;
 - a shape of the drawing whose position is not a number: SpiffWorkflow orders a node's outgoing flows
   by their targets' height, and failed with `ValueError: could not convert string to float`;
@@ -40,6 +48,8 @@ FLOW_NODES = frozenset({
     "callActivity", "subProcess", "transaction", "adHocSubProcess", "startEvent", "endEvent", "intermediateCatchEvent",
     "intermediateThrowEvent", "boundaryEvent", "exclusiveGateway", "inclusiveGateway", "parallelGateway",
     "eventBasedGateway", "complexGateway"})
+_ACTIVITIES = frozenset({"task", "userTask", "serviceTask", "scriptTask", "businessRuleTask", "sendTask", "receiveTask",
+                         "manualTask", "callActivity", "subProcess", "transaction", "adHocSubProcess"})
 # (event definition or task, the attribute naming the definition, the element defining it, what it is called)
 _USERS = (
     ("messageEventDefinition", "messageRef", "message", "message"),
@@ -57,7 +67,10 @@ def _local(node: etree._Element) -> str:
 
 def label(node: etree._Element) -> str:
     """`userTask`, as a person reads it: 'user task'."""
-    name = _local(node)
+    return label_of(_local(node))
+
+
+def label_of(name: str) -> str:
     return "".join(f" {c.lower()}" if c.isupper() else c for c in name)
 
 
@@ -69,6 +82,7 @@ def file_problems(root: etree._Element, filename: str) -> list[DiagramProblem]:
         if not _read(scope):
             continue
         problems += _flows(scope, filename)
+        problems += _loops_on_what_does_not_repeat(scope, filename)
     problems += _positions(root, filename)
     problems += _definitions(root, filename)
     return problems
@@ -99,7 +113,8 @@ def _same_ids(root: etree._Element, filename: str) -> list[DiagramProblem]:
 
 def _flows(scope: etree._Element, filename: str) -> list[DiagramProblem]:
     kind = label(scope).strip()
-    nodes = {c.get("id") for c in scope if _local(c) in FLOW_NODES and c.get("id")}
+    kinds = {c.get("id"): _local(c) for c in scope if _local(c) in FLOW_NODES and c.get("id")}
+    nodes = set(kinds)
     flows = [c for c in scope if _local(c) == "sequenceFlow"]
     flow_ids = {f.get("id") for f in flows if f.get("id")}
     problems = []
@@ -117,7 +132,27 @@ def _flows(scope: etree._Element, filename: str) -> list[DiagramProblem]:
                     filename, flow_id, f"the sequence flow {says} {ref!r}, which no element of the {kind} "
                     f"{scope.get('id') or ''} has: it would be lost, and the path it joins would stop; draw it "
                     "again between two elements of the same (sub)process", _line(flow)))
+            elif (end == "targetRef" and kinds.get(flow.get("sourceRef") or "") == "eventBasedGateway"
+                  and kinds[ref] not in ("intermediateCatchEvent", "receiveTask")):
+                problems.append(DiagramProblem(
+                    filename, flow_id, f"the sequence flow goes from the event-based gateway "
+                    f"{flow.get('sourceRef')!r} to the {label_of(kinds[ref])} {ref!r}: an event-based gateway waits "
+                    "for the first of the events after it (a message, a timer, a signal or a receive task); draw "
+                    "one of those there", _line(flow)))
+            elif kinds[ref] == ("startEvent" if end == "targetRef" else "endEvent"):
+                problems.append(DiagramProblem(
+                    filename, flow_id, f"the sequence flow {says} the {label_of(kinds[ref])} {ref!r}: "
+                    + ("a start event begins its (sub)process and takes no incoming flow; draw the flow to the "
+                       "element after it" if end == "targetRef" else
+                       "an end event ends its path and has no outgoing flow; draw the flow from the element "
+                       "before it, or make the end event an intermediate event"), _line(flow)))
     leaving = {f.get("sourceRef") for f in flows}
+    for gateway in scope.findall(f"{_B}eventBasedGateway"):
+        if gateway.get("id") not in leaving:
+            problems.append(DiagramProblem(
+                filename, gateway.get("id"), "the event-based gateway has no flow leaving it: it waits for the first "
+                "of the events after it (a message, a timer, a signal or a receive task), and none is drawn; draw "
+                "them", _line(gateway)))
     for node in scope:
         if _local(node) not in FLOW_NODES:
             continue
@@ -136,6 +171,38 @@ def _flows(scope: etree._Element, filename: str) -> list[DiagramProblem]:
                     filename, node.get("id"), f"the {label(node).strip()} names the {direction} flow {ref!r}, which "
                     f"the {kind} does not have: a stale reference, which the import ignores (the flows drawn say "
                     "where the path goes); remove it", _line(child), "warning"))
+    return problems
+
+
+def _loops_on_what_does_not_repeat(scope: etree._Element, filename: str) -> list[DiagramProblem]:
+    problems = []
+    for node in scope:
+        kind = _local(node)
+        if kind not in FLOW_NODES or kind in _ACTIVITIES:
+            continue
+        for marker in node:
+            if _local(marker) in ("multiInstanceLoopCharacteristics", "standardLoopCharacteristics"):
+                what = "multi-instance" if _local(marker).startswith("multi") else "loop"
+                problems.append(DiagramProblem(
+                    filename, node.get("id"), f"the {label(node)} carries a {what} marker: only an activity (a "
+                    "task, a sub-process, a call activity) runs several times; move the marker to one, or remove "
+                    "it", _line(marker)))
+    kinds = {c.get("id"): _local(c) for c in scope if c.get("id")}
+    for event in scope.findall(f"{_B}boundaryEvent"):
+        host = (event.get("attachedToRef") or "").strip()
+        if not host:
+            said = "is attached to nothing (it has no attachedToRef)"
+        elif host not in kinds:
+            said = f"is attached to {host!r}, which no element of its (sub)process is"
+        elif kinds[host] not in _ACTIVITIES:
+            said = f"is attached to the {label_of(kinds[host])} {host!r}"
+        elif scope.find(f"{_B}subProcess[@id='{host}'][@triggeredByEvent='true']") is not None:
+            said = f"is attached to the event sub-process {host!r}, which starts on its own event"
+        else:
+            continue
+        problems.append(DiagramProblem(
+            filename, event.get("id"), f"the boundary event {said}: a boundary event sits on an activity (a task, a "
+            "sub-process, a call activity) and fires while it runs; attach it to one", _line(event)))
     return problems
 
 

@@ -134,13 +134,20 @@ def test_a_process_without_an_end_event_passes_the_strict_check():
     assert (outcome.status, outcome.end_events) == ("completed", ["ImplicitEnd_only"])
 
 
-def test_a_path_that_stops_where_the_process_has_end_events_is_warned_about_by_the_strict_check():
+def test_a_path_that_stops_where_the_process_has_end_events_ends_at_an_end_event_the_import_names():
+    """The path ends there (BPMN's implicit end, as Camunda 7 runs it); before, nothing was drawn, and an
+    instance whose only path stopped there ended `completed` with no end event in its history."""
     body = ('<bpmn:startEvent id="start"/><bpmn:parallelGateway id="both"/>' + _script("note")
             + '<bpmn:endEvent id="end"/>' + _flow("f0", "start", "both") + _flow("f1", "both", "end")
             + _flow("f2", "both", "note"))
-    problems = lint_bundle(inline(body), [], [])
-    assert [(p.element_id, p.severity) for p in problems] == [("note", "warning")]
-    assert "this path stops here without an end event" in problems[0].reason
+    bundle = inline(body)
+    assert [p for p in lint_bundle(bundle, [], []) if p.severity == "error"] == []
+    (said,) = _said(bundle, "note")
+    assert said.startswith("this path stops here without an end event, though the process has end events "
+                           "elsewhere: an instance whose path reaches note ends it there (the import added the end "
+                           "event ImplicitEnd_note after it")
+    _, outcome = _run(bundle)
+    assert (outcome.status, sorted(outcome.end_events)) == ("completed", ["ImplicitEnd_note", "end"])
 
 
 def test_a_gateway_without_an_outgoing_flow_is_refused_by_the_strict_check():
@@ -333,3 +340,29 @@ def test_every_change_is_a_warning_naming_an_element():
     bundle = inline(_script("a") + _script("b") + _script("c") + _flow("f1", "a", "b") + _flow("f2", "a", "c"))
     assert bundle.warnings and all(isinstance(w, DiagramProblem) and w.severity == "warning" and w.element_id
                                    for w in bundle.warnings)
+
+
+def test_a_parallel_split_that_loops_back_without_a_join_is_refused_by_the_strict_check():
+    """Each pass adds a path: SpiffWorkflow's look-ahead recursed without end, and the instance could not
+    start ("maximum recursion depth exceeded"); a split whose paths join before looping back runs."""
+    body = ('<bpmn:startEvent id="start"/><bpmn:manualTask id="a"/><bpmn:parallelGateway id="split"/>'
+            '<bpmn:manualTask id="b"/><bpmn:endEvent id="end"/>' + _flow("f0", "start", "a") + _flow("f1", "a", "split")
+            + _flow("f2", "split", "b") + _flow("f3", "split", "a") + _flow("f4", "b", "end"))
+    errors = [p for p in lint_bundle(inline(body), [], []) if p.severity == "error"]
+    assert [(p.element_id, p.reason[:79]) for p in errors] == [
+        ("split", "the parallel split split sends a path back to before itself with no join on the")]
+    implicit = ('<bpmn:startEvent id="start"/><bpmn:manualTask id="a"/><bpmn:manualTask id="b"/>'
+                '<bpmn:endEvent id="end"/>' + _flow("f0", "start", "a") + _flow("f1", "a", "b") + _flow("f2", "a", "a2")
+                + '<bpmn:manualTask id="a2"/>' + _flow("f3", "a2", "a") + _flow("f4", "b", "end"))
+    errors = [p for p in lint_bundle(inline(implicit), [], []) if p.severity == "error"]
+    assert [(p.element_id, p.reason[:59]) for p in errors] == [
+        ("a", "the flows leaving a (all taken: a parallel split) sends a p")]
+    joined = ('<bpmn:startEvent id="start"/><bpmn:manualTask id="a"/><bpmn:parallelGateway id="split"/>'
+              '<bpmn:manualTask id="b1"/><bpmn:manualTask id="b2"/><bpmn:parallelGateway id="join"/>'
+              '<bpmn:exclusiveGateway id="again" default="f8"/><bpmn:endEvent id="end"/>'
+              + _flow("f0", "start", "a") + _flow("f1", "a", "split") + _flow("f2", "split", "b1")
+              + _flow("f3", "split", "b2") + _flow("f4", "b1", "join") + _flow("f5", "b2", "join")
+              + _flow("f6", "join", "again") + _flow("f8", "again", "end")
+              + '<bpmn:sequenceFlow id="f7" sourceRef="again" targetRef="a"><bpmn:conditionExpression>loop'
+                '</bpmn:conditionExpression></bpmn:sequenceFlow>')
+    assert [p for p in lint_bundle(inline(joined), [], []) if p.severity == "error"] == []

@@ -144,3 +144,64 @@ def test_what_spiffworkflow_could_not_read_inside_an_element_is_said_in_words():
     assert (problem.element_id, problem.reason) == (
         "review", "SpiffWorkflow could not read the element: it (or an element inside it) lacks the attribute "
                   "'type', which SpiffWorkflow needs; complete it in the modeler")
+
+
+def test_a_flow_into_a_start_event_or_out_of_an_end_event_is_refused():
+    """A flow swapped end for end (`review -> start`) left the start event without a way on: the instance
+    ended `completed` at once, its task never run."""
+    into_start = CHAIN.replace('<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review"/>',
+                               '<bpmn:sequenceFlow id="f1" sourceRef="review" targetRef="start"/>')
+    problems = _refused(_one(into_start))
+    assert ("f1", "the sequence flow goes to the start event 'start': a start event begins its (sub)process and "
+                  "takes no incoming flow; draw the flow to the element after it") in [
+        (p.element_id, p.reason) for p in problems]
+    out_of_end = CHAIN.replace("</bpmn:endEvent>", "</bpmn:endEvent>"
+                               '<bpmn:sequenceFlow id="f3" sourceRef="end" targetRef="review"/>')
+    (problem,) = _refused(_one(out_of_end))
+    assert problem.element_id == "f3" and problem.reason.startswith(
+        "the sequence flow comes from the end event 'end': an end event ends its path and has no outgoing flow")
+
+
+@pytest.mark.parametrize(("marker", "what"), [
+    ('<bpmn:multiInstanceLoopCharacteristics isSequential="true"><bpmn:loopCardinality>2</bpmn:loopCardinality>'
+     '</bpmn:multiInstanceLoopCharacteristics>', "multi-instance"),
+    ("<bpmn:standardLoopCharacteristics/>", "loop"),
+])
+def test_a_repeat_marker_on_a_gateway_is_refused(marker, what):
+    """A sequential multi-instance marker on a parallel gateway passed the check, then every deploy failed
+    with `TypeError: Object of type SequentialMultiInstanceTask is not JSON serializable`."""
+    body = CHAIN.replace('<bpmn:userTask id="review" name="Review">', '<bpmn:parallelGateway id="review">').replace(
+        "</bpmn:userTask>", marker + "</bpmn:parallelGateway>")
+    (problem,) = _refused(_one(body))
+    assert (problem.element_id, problem.reason) == (
+        "review", f"the parallel gateway carries a {what} marker: only an activity (a task, a sub-process, a call "
+                  "activity) runs several times; move the marker to one, or remove it")
+
+
+@pytest.mark.parametrize(("attached", "said"), [
+    ('attachedToRef="start"', "is attached to the start event 'start'"),
+    ('attachedToRef="nowhere"', "is attached to 'nowhere', which no element of its (sub)process is"),
+    ("", "is attached to nothing (it has no attachedToRef)"),
+])
+def test_a_boundary_event_on_what_is_no_activity_is_refused(attached, said):
+    """On a start event, the instance stopped with "Split at start.BoundaryEventSplit was not reached"."""
+    body = CHAIN + (f'<bpmn:boundaryEvent id="late" {attached}><bpmn:timerEventDefinition><bpmn:timeDuration>'
+                    '"PT1H"</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>')
+    (problem,) = _refused(_one(body))
+    assert (problem.element_id, problem.reason) == (
+        "late", f"the boundary event {said}: a boundary event sits on an activity (a task, a sub-process, a call "
+                "activity) and fires while it runs; attach it to one")
+
+
+def test_an_event_based_gateway_leads_only_to_what_it_can_wait_for():
+    """Followed by an end event (or by nothing), the instance waited at it for ever."""
+    body = CHAIN.replace('<bpmn:userTask id="review" name="Review">', '<bpmn:eventBasedGateway id="review">').replace(
+        "</bpmn:userTask>", "</bpmn:eventBasedGateway>")
+    (problem,) = _refused(_one(body))
+    assert (problem.element_id, problem.reason) == (
+        "f2", "the sequence flow goes from the event-based gateway 'review' to the end event 'end': an event-based "
+              "gateway waits for the first of the events after it (a message, a timer, a signal or a receive task); "
+              "draw one of those there")
+    alone = body.replace('<bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end"/>', "").replace(
+        "<bpmn:outgoing>f2</bpmn:outgoing>", "")
+    assert [p.element_id for p in _refused(_one(alone))] == ["review"]

@@ -221,13 +221,15 @@ class CompatRun:
             row.lint_ok = not errors
             if errors:
                 row.reason = self.needs.decision_reason(errors[0], nowhere, dmn_paths)
-        if not all(r.lint_ok for r in rows.values()):
-            # the deploy refuses the file as a whole: the processes that passed say why they did not deploy
-            first = next(r.reason for r in rows.values() if not r.lint_ok)
+        refused = [p for ps in by_process.values() for p in ps]
+        if refused:
+            # the deploy refuses the files as a whole: the processes that passed say why they did not deploy
+            # (another process of the file is refused, or one the import leaves out, or a file it calls)
+            first = next((r.reason for r in rows.values() if not r.lint_ok), None) or problem_text(refused[0])
             for row in rows.values():
                 if row.lint_ok:
-                    row.reason = one_line(f"not deployed: another process of the file is refused ({first})")
-        refused = [p for ps in by_process.values() for p in ps]
+                    row.reason = one_line(f"not deployed: another process of the file, or a file it needs, is "
+                                          f"refused ({first})")
         deployed = self._deploy(files, list(rows.values()), refused)
         for row in rows.values():
             row.deployed = deployed

@@ -101,6 +101,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("fails", r"kept coming back;.*\(it has no form"),
     ("fails", r"failed on line \d+ \(\w+(Error|Exception)\b"),
     ("fails", r"could not be evaluated \("),
+    ("fails", r"none of the conditions on the flows leaving \S+ holds"),
     # -- the diagram does not say what to run -------------------------------------------------
     ("unsaid", r"the timer has no time"),
     ("unsaid", r"attribute for Call Activity|calls its own process"),
@@ -123,6 +124,14 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("unsaid", r"which its file (does not define|defines \d+ times)"),
     ("unsaid", r"the sequence flow (comes from|goes to) '[^']*', which no element"),
     ("unsaid", r"the sequence flow has no (sourceRef|targetRef)"),
+    ("unsaid", r"the sequence flow (goes to the start|comes from the end) event"),
+    ("unsaid", r"No start event found"),
+    ("unsaid", r"Duplicate process ID"),
+    ("unsaid", r"carries a (multi-instance|loop) marker: only an activity"),
+    ("unsaid", r"the boundary event is attached to"),
+    ("unsaid", r"an event-based gateway waits for the first of the events after it|the event-based gateway has no "
+               r"flow leaving it"),
+    ("not_yet", r"sends a path back to before itself with no join on the way"),
     ("unsaid", r"names the outgoing flow '[^']*', which the .* does not have, and no other flow leaves it"),
     ("unsaid", r"elements of the file have the id"),
     ("unsaid", r"which is not a number: the file is damaged"),
