@@ -32,6 +32,9 @@ TEXTS = {
                                   "has no value for: set it before the gateway is reached, then retry.",
     "condition_failed": "The condition %(expression)s at %(element)s could not be evaluated (%(error)s): correct "
                         "the condition or the data it reads, then retry.",
+    "no_condition_holds": "None of the conditions on the flows leaving %(element)s holds for this instance's data, "
+                          "and the gateway has no default flow: the instance cannot go on from there; correct the "
+                          "data, or give the gateway a default flow, then retry.",
     "empty_value": "The script at %(element)s used an empty value (None) on line %(line)s as if it had one "
                    "(%(error)s): set the value earlier in the process, then retry.",
     "script_failed": "The script at %(element)s failed on line %(line)s (%(error)s): correct the script or the data "
@@ -160,6 +163,8 @@ def of_failure(exc: BaseException, element_id: str | None, task_spec: Any, workf
         return reason("missing_value", element=element, name=name)
     if said := _multi_instance(exc, element):
         return said
+    if "No conditions satisfied" in text:  # SpiffWorkflow's exclusive and inclusive gateways
+        return reason("no_condition_holds", element=element)
     error = next((f"{type(c).__name__}: {c}" for c in causes[1:] if not hasattr(c, "task_trace")), None)
     if expression:
         return reason("condition_failed", element=element, expression=expression.group(1).strip(),

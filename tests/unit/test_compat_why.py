@@ -48,8 +48,10 @@ def _incident(code: str, **params: str) -> str:
      "fails"),
     ("no end event after 60 steps: it kept coming back; user task t was completed 60 times (it has no form: "
      "no answer could take another way) and no other action was left that led elsewhere", "fails"),
-    ("no end event after 60 steps: it kept coming back; user task t was completed 30 times (it has a form: "
-     "its answers did not take another way) and no other action was left that led elsewhere", "not_yet"),
+    ("no end event after 60 steps: it kept coming back; user task t was completed 20 times with the answers its "
+     "form offers and no other action was left that led elsewhere", "outside"),
+    ("no end event after 60 steps: it kept coming back; a timer fired 60 times and no other action was left that "
+     "led elsewhere", "fails"),
     ("form file 'invoice.json' does not exist in forms/", "folder"),
     ("did not start: process 'a' calls 'b', which no file under corpus/ defines", "folder"),
     ("message 'reply' not sent: its catch event reads order_id from the payload to match it to its conversation, "

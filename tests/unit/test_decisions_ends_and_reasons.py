@@ -185,6 +185,19 @@ def test_a_condition_that_raised_says_which_and_why(data, code, said):
     assert reason["params"]["element"] == "gw" and said in reason["text"]
 
 
+@pytest.mark.parametrize("kind", ["exclusiveGateway", "inclusiveGateway"])
+def test_a_gateway_whose_conditions_all_fail_without_a_default_says_so_in_words(kind):
+    """SpiffWorkflow's "No conditions satisfied for gw." reached the incident as it was."""
+    body = (GATEWAY.replace(' default="f2"', "").replace("exclusiveGateway", kind)
+            .replace('targetRef="small"/>', 'targetRef="small"><bpmn:conditionExpression>amount &lt; 0'
+                                           '</bpmn:conditionExpression></bpmn:sequenceFlow>'))
+    process = inline(body).processes["inline"]
+    engine = ProcessEngine()
+    reason = _reason(engine.advance(engine.new_workflow(process.spec, process.embedded, {"amount": 3})))
+    assert reason["code"] == "no_condition_holds" and reason["params"] == {"element": "gw"}
+    assert reason["text"].startswith("None of the conditions on the flows leaving gw holds for this instance's data")
+
+
 def test_a_decision_that_matched_no_rule_is_named_where_its_output_is_read():
     outcome = _run(_calling("limit", then="offer = limit * 2"), {"score": 100}, _dmn(GRADE, LIMIT))
     reason = _reason(outcome)

@@ -16,7 +16,7 @@ a group by what kind of reason it is (never by which file it came from):
 - **needs what only the outside world gives**: the data a caller starts it with, a service's real
   answer, a person's answer no form asks for, a payload only the sender knows;
 - **not yet in Loanflow**: what a future Loanflow could run (compensation, a transforming data
-  output, a wait on a condition, a form whose answers the driver did not find);
+  output, a wait on a condition, FEEL the translation does not read, a parallel split looping back);
 - **Loanflow's own defect** (an unexpected exception, a false completion), and **unclassified**: a
   reason no rule here knows, shown so that a new kind of reason is seen and given its group.
 
@@ -57,7 +57,6 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("not_yet", r"is not translated"),  # FEEL that the translation does not read yet
     ("not_yet", r"fires at uneven gaps|is not a fixed period"),  # cron schedules without one period
     ("not_yet", r"which Camunda counts"),  # nrOfInstances and its kin
-    ("not_yet", r"kept coming back;.*\(it has a form"),
     # -- refused by rule ----------------------------------------------------------------------
     ("refused", r"is written in \S+; Loanflow runs only Python"),
     ("refused", r"the condition is written in \S+; Loanflow runs Python"),
@@ -95,13 +94,14 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("outside", r"runs once for each item of \S+, which (this instance has no value for|holds no list)"),
     ("outside", r"but the decision matched no rule"),
     ("outside", r"\((KeyError|IndexError): "),
+    ("outside", r"kept coming back;.*with the answers its form offers"),  # a person's answer it could not guess
     ("outside", r"used an empty value \(None\)"),
     ("outside", r"could not be evaluated \((ValueError|KeyError)"),
     # -- fails as written ---------------------------------------------------------------------
-    ("fails", r"kept coming back;.*\(it has no form"),
     ("fails", r"failed on line \d+ \(\w+(Error|Exception)\b"),
     ("fails", r"could not be evaluated \("),
-    ("fails", r"none of the conditions on the flows leaving \S+ holds"),
+    ("fails", r"(?i)none of the conditions on the flows leaving \S+ holds"),
+    ("fails", r"kept coming back;"),  # a loop on events, or a task without a form
     # -- the diagram does not say what to run -------------------------------------------------
     ("unsaid", r"the timer has no time"),
     ("unsaid", r"attribute for Call Activity|calls its own process"),
@@ -127,6 +127,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("unsaid", r"the sequence flow (goes to the start|comes from the end) event"),
     ("unsaid", r"No start event found"),
     ("unsaid", r"Duplicate process ID"),
+    ("unsaid", r"must specify exactly one of cardinality or loop input"),
     ("unsaid", r"carries a (multi-instance|loop) marker: only an activity"),
     ("unsaid", r"the boundary event is attached to"),
     ("unsaid", r"an event-based gateway waits for the first of the events after it|the event-based gateway has no "

@@ -25,6 +25,10 @@ _TEXTS: dict[str, Callable[..., Any]] = {
     "missing_decision_output": lambda **p: _l(
         "%(element)s reads %(name)s, which the decision %(decision)s sets, but the decision matched no rule for "
         "this instance's data: add a rule for these values (or one that matches anything), then retry.", **p),
+    "no_condition_holds": lambda **p: _l(
+        "None of the conditions on the flows leaving %(element)s holds for this instance's data, and the gateway "
+        "has no default flow: the instance cannot go on from there; correct the data, or give the gateway a "
+        "default flow, then retry.", **p),
     "condition_missing_variable": lambda **p: _l(
         "The condition %(expression)s at %(element)s reads %(name)s, which this instance has no value for: set it "
         "before the gateway is reached, then retry.", **p),
