@@ -1,4 +1,5 @@
-"""Parallel fan-outs bounded: at most MAX_BRANCHES branches of a parallel split, whatever its source.
+"""Fan-outs bounded: at most MAX_BRANCHES branches of a parallel split, and MAX_IN_TURN instances of a
+sequential multi-instance or rounds of a loop task, whatever their source.
 
 SpiffWorkflow's work for a parallel split grows with the square of its branches (the join checks
 every sibling as each arrives; every later step dumps a state that grows with them). Measured with
@@ -7,8 +8,10 @@ took 0.4 / 3.2 / 35 s in one step, a parallel multi-instance of as many items 0.
 So:
 
 - `processes validate` and deploys refuse a parallel or inclusive gateway with more than
-  MAX_BRANCHES outgoing (or incoming) flows and a parallel multi-instance whose cardinality is a
-  literal above it (`problems`);
+  MAX_BRANCHES outgoing (or incoming) flows, a parallel multi-instance whose cardinality is a
+  literal above it, a sequential one whose cardinality is a literal above MAX_IN_TURN, and a loop task
+  whose loopMaximum is above it (`problems`); a loop task whose condition never ends it stops with an
+  incident after MAX_IN_TURN rounds (it ran in one step for ever: a worker held);
 - at run time (a diagram uploaded without the strict checks, a cardinality or a collection taken
   from data), such a gateway or multi-instance fails its task with an incident before a branch
   starts: the parsed spec's classes are swapped for the bounded ones below (`install_fan_out_limits`,
@@ -20,11 +23,19 @@ from collections.abc import Iterable, Sized
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway
-from SpiffWorkflow.spiff.specs.defaults import ParallelMultiInstanceTask
+from SpiffWorkflow.spiff.specs.defaults import (
+    ParallelMultiInstanceTask,
+    SequentialMultiInstanceTask,
+    StandardLoopTask,
+)
 
 from app.engine.errors import InstanceFault
 
 MAX_BRANCHES = 100
+# A sequential multi-instance keeps every instance it ran as a task of the instance: the work of each
+# later step grows with their number (measured, one script task per instance, all run in one step:
+# 300 / 1,000 / 2,000 instances took 0.1 / 1.0 / 3.9 s; 100,000 would hold a worker for hours).
+MAX_IN_TURN = 1_000
 
 
 def _too_many(count: int, what: str) -> str:
@@ -68,10 +79,44 @@ class BoundedParallelMultiInstance(ParallelMultiInstanceTask):
         return super().create_children(my_task)
 
 
+def _too_many_in_turn(count: int) -> str:
+    return (f"a sequential multi-instance of {count:,} instances: more than the {MAX_IN_TURN:,} one instance runs "
+            "in turn (every later step grows with all of them); split the work into batches, each a call activity "
+            "or an instance of its own")
+
+
+class BoundedSequentialMultiInstance(SequentialMultiInstanceTask):
+    def add_next_child(self, my_task):  # noqa: ANN001, ANN201
+        """Before each instance (the first one right after the count is read from the task's data)."""
+        known = my_task.internal_data
+        count = known.get("cardinality")
+        if count is None and isinstance(known.get("remaining"), Sized):
+            count = len(known["remaining"]) + len(known.get("merged") or [])
+        if isinstance(count, int) and count > MAX_IN_TURN:
+            raise InstanceFault(_too_many_in_turn(count), self.bpmn_id)
+        return super().add_next_child(my_task)
+
+
+def _too_many_rounds() -> str:
+    return (f"a loop task ran {MAX_IN_TURN:,} rounds and its condition still asks for more: more than one "
+            "instance runs in turn (every later step grows with all of them); give the loop a condition that "
+            "ends it, or split the work into batches")
+
+
+class BoundedStandardLoop(StandardLoopTask):
+    def create_child(self, my_task):  # noqa: ANN001, ANN201
+        """Before each round: a loop whose condition never ends it ran in one step for ever."""
+        if len(my_task.internal_data.get("merged") or []) >= MAX_IN_TURN:
+            raise InstanceFault(_too_many_rounds(), self.bpmn_id)
+        return super().create_child(my_task)
+
+
 BOUNDED: dict[type, type] = {
     ParallelGateway: BoundedParallelGateway,
     InclusiveGateway: BoundedInclusiveGateway,
     ParallelMultiInstanceTask: BoundedParallelMultiInstance,
+    SequentialMultiInstanceTask: BoundedSequentialMultiInstance,
+    StandardLoopTask: BoundedStandardLoop,
 }
 
 
@@ -93,4 +138,11 @@ def problems(task_spec: Any, literal: Any) -> str | None:
         count = literal(task_spec.cardinality)
         if isinstance(count, int) and count > MAX_BRANCHES:
             return _too_many(count, "a multi-instance")
+    if isinstance(task_spec, StandardLoopTask) and isinstance(task_spec.maximum, int) and task_spec.maximum > MAX_IN_TURN:
+        return (f"a loop task of at most {task_spec.maximum:,} rounds: more than the {MAX_IN_TURN:,} one instance "
+                "runs in turn (every later step grows with all of them); split the work into batches")
+    if isinstance(task_spec, SequentialMultiInstanceTask) and task_spec.data_input is None and task_spec.cardinality:
+        count = literal(task_spec.cardinality)
+        if isinstance(count, int) and count > MAX_IN_TURN:
+            return _too_many_in_turn(count)
     return None

@@ -591,3 +591,56 @@ def test_a_stored_spec_gets_the_fan_out_limits_back(engine: ProcessEngine) -> No
     spec, embedded = engine.serializer.load_spec(text)
     outcome = engine.advance(engine.new_workflow(spec, embedded, {}))
     assert outcome.status == "error" and "101 parallel branches" in outcome.error["message"]
+
+
+# -- sequential multi-instances: at most fanout.MAX_IN_TURN instances ------------------------------
+def sequential_instances(loop: str) -> str:
+    return parallel_instances(loop).replace("<bpmn:multiInstanceLoopCharacteristics>",
+                                            '<bpmn:multiInstanceLoopCharacteristics isSequential="true">')
+
+
+def test_lint_refuses_a_sequential_multi_instance_of_a_literal_cardinality_over_1000() -> None:
+    """A cardinality of 100,000 (a mutated corpus diagram) held `processes compat`'s worker for hours: each
+    instance run keeps a task, and every later one walks them all."""
+    problems = problems_for(inline(sequential_instances("<bpmn:loopCardinality>1001</bpmn:loopCardinality>")))
+    assert [(p.element_id, p.severity) for p in problems] == [("each", "error")]
+    assert problems[0].reason.startswith("a sequential multi-instance of 1,001 instances: more than the 1,000")
+    assert problems_for(inline(sequential_instances("<bpmn:loopCardinality>1000</bpmn:loopCardinality>"))) == []
+
+
+@pytest.mark.parametrize(("loop", "data"), [
+    ("<bpmn:loopCardinality>count</bpmn:loopCardinality>", {"count": 1001}),
+    (FROM_DATA, {"items": list(range(1001))}),
+], ids=["cardinality", "list"])
+def test_a_sequential_multi_instance_of_more_than_1000_from_data_fails_before_an_instance_runs(
+        engine: ProcessEngine, loop: str, data: dict) -> None:
+    process = inline(sequential_instances(loop)).processes["inline"]
+    outcome = engine.advance(engine.new_workflow(process.spec, process.embedded, data))
+    assert outcome.status == "error" and outcome.error["element_id"] == "each"
+    assert "a sequential multi-instance of 1,001 instances" in outcome.error["message"]
+    assert "seen" not in outcome.data
+    fits = {"count": 3} if "count" in data else {"items": [1, 2, 3]}
+    assert engine.advance(engine.new_workflow(process.spec, process.embedded, fits)).status == "completed"
+
+
+def loop_task(attributes: str, condition: str) -> str:
+    return parallel_instances("").replace(
+        "<bpmn:multiInstanceLoopCharacteristics></bpmn:multiInstanceLoopCharacteristics>",
+        f"<bpmn:standardLoopCharacteristics {attributes}><bpmn:loopCondition>{condition}</bpmn:loopCondition>"
+        "</bpmn:standardLoopCharacteristics>")
+
+
+def test_a_loop_task_whose_condition_never_ends_it_stops_with_an_incident(engine: ProcessEngine) -> None:
+    """It ran in one step for ever (a worker held): every round of a script task completes at once."""
+    process = inline(loop_task("", "True")).processes["inline"]
+    outcome = engine.advance(engine.new_workflow(process.spec, process.embedded, {}))
+    assert outcome.status == "error" and outcome.error["element_id"] == "each"
+    assert outcome.error["message"].startswith("a loop task ran 1,000 rounds and its condition still asks for more")
+    ends = inline(loop_task('loopMaximum="3"', "True")).processes["inline"]
+    assert engine.advance(engine.new_workflow(ends.spec, ends.embedded, {})).status == "completed"
+
+
+def test_lint_refuses_a_loop_task_of_more_than_1000_rounds() -> None:
+    problems = problems_for(inline(loop_task('loopMaximum="1001"', "True")))
+    assert [(p.element_id, p.reason[:45]) for p in problems] == [("each", "a loop task of at most 1,001 rounds: more tha")]
+    assert problems_for(inline(loop_task('loopMaximum="1000"', "True"))) == []

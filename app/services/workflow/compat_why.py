@@ -71,6 +71,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("refused", r"(?<!that file )\bis refused\b"),  # a decision file that is refused: its own row's group
     ("refused", r"which the sandbox does not allow"),
     ("refused", r"is longer than|nested more than \d+ deep|is too (long|large)"),
+    ("refused", r"parallel branches: more than the|one instance runs in turn"),  # the fan-out limits
     ("refused", r"Loanflow offers (a|the) task|offers the task to several people"),
     ("refused", r"DOCTYPE|entity declarations"),
     # -- written for an older SpiffWorkflow ---------------------------------------------------
