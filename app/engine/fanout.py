@@ -76,6 +76,7 @@ class BoundedParallelMultiInstance(ParallelMultiInstanceTask):
             count = my_task.workflow.script_engine.evaluate(my_task, self.cardinality)
         if isinstance(count, int) and count > MAX_BRANCHES:
             raise InstanceFault(_too_many(count, "a multi-instance"), self.bpmn_id)
+        _check_not_negative(count, self.bpmn_id)
         return super().create_children(my_task)
 
 
@@ -83,6 +84,17 @@ def _too_many_in_turn(count: int) -> str:
     return (f"a sequential multi-instance of {count:,} instances: more than the {MAX_IN_TURN:,} one instance runs "
             "in turn (every later step grows with all of them); split the work into batches, each a call activity "
             "or an instance of its own")
+
+
+def _negative(count: int) -> str:
+    return (f"the multi-instance's cardinality is {count}: it says how many instances run, 0 or more; correct it "
+            "(or the data it reads)")
+
+
+def _check_not_negative(count: Any, element: str) -> None:
+    """A negative cardinality ran nothing and left the sequential multi-instance waiting for nothing."""
+    if isinstance(count, int) and count < 0:
+        raise InstanceFault(_negative(count), element)
 
 
 class BoundedSequentialMultiInstance(SequentialMultiInstanceTask):
@@ -94,6 +106,7 @@ class BoundedSequentialMultiInstance(SequentialMultiInstanceTask):
             count = len(known["remaining"]) + len(known.get("merged") or [])
         if isinstance(count, int) and count > MAX_IN_TURN:
             raise InstanceFault(_too_many_in_turn(count), self.bpmn_id)
+        _check_not_negative(count, self.bpmn_id)
         return super().add_next_child(my_task)
 
 
@@ -145,4 +158,9 @@ def problems(task_spec: Any, literal: Any) -> str | None:
         count = literal(task_spec.cardinality)
         if isinstance(count, int) and count > MAX_IN_TURN:
             return _too_many_in_turn(count)
+    if isinstance(task_spec, ParallelMultiInstanceTask | SequentialMultiInstanceTask) and task_spec.cardinality \
+            and task_spec.data_input is None:
+        count = literal(task_spec.cardinality)
+        if isinstance(count, int) and count < 0:
+            return _negative(count)
     return None

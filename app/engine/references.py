@@ -15,6 +15,7 @@ nothing a person could fix:
   as a task, or went on after the end;
 - a multi-instance or loop marker on a gateway or an event (only an activity repeats): SpiffWorkflow
   built a multi-instance gateway, which no deploy could store (`TypeError: ... not JSON serializable`);
+  two markers on one activity: the instance failed with `RecursionError`;
 - a boundary event attached to nothing, or to an element that is no activity (a start event): the
   instance stopped with SpiffWorkflow's "Split at StartEvent_1.BoundaryEventSplit was not reached";
 - an event-based gateway leading to something else than a catch event or a receive task: the instance
@@ -22,8 +23,8 @@ nothing a person could fix:
 - two flow elements of a file with the same id: SpiffWorkflow keeps one of them, whichever it met last;
 - a shape of the drawing whose position is not a number: SpiffWorkflow orders a node's outgoing flows
   by their targets' height, and failed with `ValueError: could not convert string to float`;
-- an event or a task naming a message, signal, error or escalation its file does not define, or
-  defines twice: SpiffWorkflow's reader of SpiffArena's extensions (Loanflow's) looks each up in the
+- a message or signal without a name (its waits were written with none: `IntegrityError`); an event or
+  a task naming a message, signal, error or escalation its file does not define, or defines twice: SpiffWorkflow's reader of SpiffArena's extensions (Loanflow's) looks each up in the
   event's own file, and failed with a `TypeError` of its own.
 
 Each is an error naming the element and what to draw (`file_problems`, before the import layer
@@ -178,6 +179,13 @@ def _loops_on_what_does_not_repeat(scope: etree._Element, filename: str) -> list
     problems = []
     for node in scope:
         kind = _local(node)
+        markers = [m for m in node if _local(m) in ("multiInstanceLoopCharacteristics", "standardLoopCharacteristics")]
+        if kind in _ACTIVITIES and len(markers) > 1:
+            names = " and ".join(f"a {'multi-instance' if _local(m).startswith('multi') else 'loop'} marker"
+                                 for m in markers)
+            problems.append(DiagramProblem(
+                filename, node.get("id"), f"the {label(node)} carries {len(markers)} repeat markers ({names}): an "
+                "activity repeats in one way; keep one of them", _line(markers[1])))
         if kind not in FLOW_NODES or kind in _ACTIVITIES:
             continue
         for marker in node:
@@ -237,6 +245,10 @@ def _definitions(root: etree._Element, filename: str) -> list[DiagramProblem]:
                 problems.append(DiagramProblem(
                     filename, None, f"the {element}{named} has no id: an event names its {element} by its id; give it "
                     "one", _line(node)))
+            elif element in ("message", "signal") and not (node.get("name") or "").strip():
+                problems.append(DiagramProblem(
+                    filename, node.get("id"), f"the {element} {node.get('id')!r} has no name: a {element} is sent and "
+                    f"caught by its name; give it one", _line(node)))
     for user, attribute, element, what in _USERS:
         for node in root.iter(f"{_B}{user}"):
             ref = (node.get(attribute) or "").strip()

@@ -205,3 +205,25 @@ def test_an_event_based_gateway_leads_only_to_what_it_can_wait_for():
     alone = body.replace('<bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end"/>', "").replace(
         "<bpmn:outgoing>f2</bpmn:outgoing>", "")
     assert [p.element_id for p in _refused(_one(alone))] == ["review"]
+
+
+def test_two_repeat_markers_on_one_task_are_refused():
+    """A multi-instance and a loop marker on one task: the instance failed with RecursionError."""
+    body = CHAIN.replace("</bpmn:userTask>", '<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>2'
+                         '</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>'
+                         "<bpmn:standardLoopCharacteristics/></bpmn:userTask>")
+    (problem,) = _refused(_one(body))
+    assert (problem.element_id, problem.reason) == (
+        "review", "the user task carries 2 repeat markers (a multi-instance marker and a loop marker): an activity "
+                  "repeats in one way; keep one of them")
+
+
+@pytest.mark.parametrize("element", ["message", "signal"])
+def test_a_message_or_signal_without_a_name_is_refused(element):
+    """Its waits were written with no name: `IntegrityError` on message_waits.name at the instance's start."""
+    definition = "messageEventDefinition messageRef" if element == "message" else "signalEventDefinition signalRef"
+    body = WAITS_FOR.replace('<bpmn:messageEventDefinition messageRef="{ref}"/>', f'<bpmn:{definition}="M"/>')
+    content = diagram(body).replace(b"</bpmn:definitions>", f'<bpmn:{element} id="M"/></bpmn:definitions>'.encode())
+    (problem,) = _refused(DiagramFile("d.bpmn", content))
+    assert (problem.element_id, problem.reason) == (
+        "M", f"the {element} 'M' has no name: a {element} is sent and caught by its name; give it one")

@@ -644,3 +644,15 @@ def test_lint_refuses_a_loop_task_of_more_than_1000_rounds() -> None:
     problems = problems_for(inline(loop_task('loopMaximum="1001"', "True")))
     assert [(p.element_id, p.reason[:45]) for p in problems] == [("each", "a loop task of at most 1,001 rounds: more tha")]
     assert problems_for(inline(loop_task('loopMaximum="1000"', "True"))) == []
+
+
+@pytest.mark.parametrize("sequential", [True, False])
+def test_a_negative_cardinality_is_refused_and_fails_from_data(engine: ProcessEngine, sequential: bool) -> None:
+    """-1 ran nothing and left a sequential multi-instance waiting for nothing."""
+    shape = sequential_instances if sequential else parallel_instances
+    problems = problems_for(inline(shape("<bpmn:loopCardinality>-1</bpmn:loopCardinality>")))
+    assert [(p.element_id, p.reason[:45]) for p in problems] == [("each", "the multi-instance's cardinality is -1: it sa")]
+    process = inline(shape("<bpmn:loopCardinality>count</bpmn:loopCardinality>")).processes["inline"]
+    outcome = engine.advance(engine.new_workflow(process.spec, process.embedded, {"count": -2}))
+    assert outcome.status == "error" and outcome.error["element_id"] == "each"
+    assert outcome.error["message"].startswith("the multi-instance's cardinality is -2")

@@ -82,6 +82,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("folder", r"defines, but that file is refused"),
     ("folder", r"of a message it waits for did not start"),
     ("folder", r"is not deployed"),
+    ("folder", r"No DMN Diagram available with id"),
     # -- needs what only the outside world gives ----------------------------------------------
     ("outside", r"not sent: its catch event reads .* from the payload"),
     ("outside", r"came without \S+, which the process reads from it"),
@@ -129,6 +130,8 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("unsaid", r"No start event found"),
     ("unsaid", r"Duplicate process ID"),
     ("unsaid", r"must specify exactly one of cardinality or loop input"),
+    ("unsaid", r"repeat markers .*: an activity repeats in one way|cardinality is -\d+: it says how many"),
+    ("unsaid", r"has no name: a (message|signal) is sent and caught by its name"),
     ("unsaid", r"carries a (multi-instance|loop) marker: only an activity"),
     ("unsaid", r"the boundary event is attached to"),
     ("unsaid", r"an event-based gateway waits for the first of the events after it|the event-based gateway has no "
