@@ -52,6 +52,8 @@ def _incident(code: str, **params: str) -> str:
      "form offers and no other action was left that led elsewhere", "outside"),
     ("no end event after 60 steps: it kept coming back; a timer fired 60 times and no other action was left that "
      "led elsewhere", "fails"),
+    ("incident at gw: the instance's task tree reached depth 900 (limit 900): an unbounded loop? Model long lives "
+     "as several instances", "fails"),
     ("form file 'invoice.json' does not exist in forms/", "folder"),
     ("did not start: process 'a' calls 'b', which no file under corpus/ defines", "folder"),
     ("message 'reply' not sent: its catch event reads order_id from the payload to match it to its conversation, "

@@ -104,6 +104,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("fails", r"could not be evaluated \("),
     ("fails", r"(?i)none of the conditions on the flows leaving \S+ holds"),
     ("fails", r"kept coming back;"),  # a loop on events, or a task without a form
+    ("fails", r"task tree reached depth \d+"),  # a loop of automatic tasks with nothing to leave it
     # -- the diagram does not say what to run -------------------------------------------------
     ("unsaid", r"the timer has no time"),
     ("unsaid", r"attribute for Call Activity|calls its own process"),
@@ -129,7 +130,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("unsaid", r"the sequence flow (goes to the start|comes from the end) event"),
     ("unsaid", r"No start event found"),
     ("unsaid", r"Duplicate process ID"),
-    ("unsaid", r"must specify exactly one of cardinality or loop input"),
+    ("unsaid", r"must specify exactly one of cardinality or loop input|data reference is missing from the IO"),
     ("unsaid", r"repeat markers .*: an activity repeats in one way|cardinality is -\d+: it says how many"),
     ("unsaid", r"has no name: a (message|signal) is sent and caught by its name"),
     ("unsaid", r"carries a (multi-instance|loop) marker: only an activity"),
