@@ -28,6 +28,7 @@ from lxml import etree
 
 from app.engine import (
     camunda_decisions,
+    camunda_listeners,
     camunda_multi_instance,
     camunda_services,
     camunda_user_tasks,
@@ -87,6 +88,9 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
     event_refusals, event_changes = event_definitions.prepare(root, filename, taken)  # link and compensation events
     refusals += event_refusals
     changes += event_changes
+    listener_refusals, listener_changes = camunda_listeners.prepare(root, filename, taken)  # listeners as steps
+    refusals += listener_refusals
+    changes += listener_changes
     changes += implicit_flow.prepare(root, filename, taken)  # BPMN's implicit starts, ends and splits
     changes += camunda_services.rewrite(root, filename, operators)  # service implementations, inputOutput
     changes += camunda_multi_instance.prepare(root, filename)  # after inputOutput: each instance drops its item last

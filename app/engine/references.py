@@ -23,7 +23,8 @@ nothing a person could fix:
 - two flow elements of a file with the same id: SpiffWorkflow keeps one of them, whichever it met last;
 - a shape of the drawing whose position is not a number: SpiffWorkflow orders a node's outgoing flows
   by their targets' height, and failed with `ValueError: could not convert string to float`;
-- a message or signal without a name (its waits were written with none: `IntegrityError`); an event or
+- a message or signal an event uses without a name (its waits were written with none:
+  `IntegrityError`); an event or
   a task naming a message, signal, error or escalation its file does not define, or defines twice: SpiffWorkflow's reader of SpiffArena's extensions (Loanflow's) looks each up in the
   event's own file, and failed with a `TypeError` of its own.
 
@@ -89,9 +90,9 @@ def file_problems(root: etree._Element, filename: str) -> list[DiagramProblem]:
     return problems
 
 
-def _read(scope: etree._Element) -> bool:
-    """Whether the (sub)process is in a process that runs (not one marked isExecutable="false")."""
-    process = next((a for a in scope.iterancestors(f"{_B}process")), scope)
+def _read(node: etree._Element) -> bool:
+    """Whether the element is in a process that runs (not one marked isExecutable="false")."""
+    process = node if _local(node) == "process" else next((a for a in node.iterancestors(f"{_B}process")), node)
     return process.get("isExecutable") != "false"
 
 
@@ -235,8 +236,12 @@ def _positions(root: etree._Element, filename: str) -> list[DiagramProblem]:
 def _definitions(root: etree._Element, filename: str) -> list[DiagramProblem]:
     """Messages, signals, errors and escalations named in the file and defined in it not exactly once."""
     counts: Counter[tuple[str, str]] = Counter()
+    defined: dict[tuple[str, str], etree._Element] = {}
     for element in {element for _user, _attribute, element, _what in _USERS}:
-        counts.update((element, n.get("id")) for n in root.iter(f"{_B}{element}") if n.get("id"))
+        for n in root.iter(f"{_B}{element}"):
+            if n.get("id"):
+                counts[(element, n.get("id") or "")] += 1
+                defined[(element, n.get("id") or "")] = n
     problems = []
     for element in ("message", "signal", "error", "escalation"):
         for node in root.iter(f"{_B}{element}"):
@@ -245,17 +250,22 @@ def _definitions(root: etree._Element, filename: str) -> list[DiagramProblem]:
                 problems.append(DiagramProblem(
                     filename, None, f"the {element}{named} has no id: an event names its {element} by its id; give it "
                     "one", _line(node)))
-            elif element in ("message", "signal") and not (node.get("name") or "").strip():
-                problems.append(DiagramProblem(
-                    filename, node.get("id"), f"the {element} {node.get('id')!r} has no name: a {element} is sent and "
-                    f"caught by its name; give it one", _line(node)))
+    unnamed_said: set[tuple[str, str]] = set()
     for user, attribute, element, what in _USERS:
         for node in root.iter(f"{_B}{user}"):
             ref = (node.get(attribute) or "").strip()
             found = counts[(element, ref)]
-            if not ref or found == 1:
+            if not ref or not _read(node):
                 continue
             owner = node if user in ("receiveTask", "sendTask") else node.getparent()
+            if found == 1:
+                if element in ("message", "signal") and (ref, element) not in unnamed_said and not (
+                        defined[(element, ref)].get("name") or "").strip():
+                    unnamed_said.add((ref, element))
+                    problems.append(DiagramProblem(
+                        filename, ref, f"the {element} {ref!r} has no name: a {element} is sent and caught by its "
+                        "name; give it one", _line(node)))
+                continue
             said = "its file does not define" if not found else f"its file defines {found} times"
             problems.append(DiagramProblem(
                 filename, owner.get("id") if owner is not None else None,

@@ -134,8 +134,10 @@ def found(root: etree._Element) -> Iterator[Found]:
 
 
 def implementations(root: etree._Element) -> list[tuple[str, str]]:
-    """Every implementation the diagram names, in order, each once."""
-    return list(dict.fromkeys(hit.key for hit in found(root)))
+    """Every implementation the diagram names, in order, each once (its listeners' too)."""
+    from app.engine.camunda_listeners import listener_implementations
+
+    return list(dict.fromkeys([*(hit.key for hit in found(root)), *listener_implementations(root)]))
 
 
 def describe(key: tuple[str, str], element: str = "service task") -> str:

@@ -82,6 +82,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("folder", r"defines, but that file is refused"),
     ("folder", r"of a message it waits for did not start"),
     ("folder", r"is not deployed"),
+    ("folder", r"kept outside the diagram|kept in a file \("),  # a script in a file the folder does not hold
     ("folder", r"No DMN Diagram available with id"),
     # -- needs what only the outside world gives ----------------------------------------------
     ("outside", r"not sent: its catch event reads .* from the payload"),

@@ -1,0 +1,251 @@
+"""Camunda listeners in the import layer: code Camunda runs when an element starts or ends, or a flow is taken.
+
+Camunda 7 runs an execution listener (`camunda:executionListener`, on a flow node, a sequence flow or
+the process) and a task listener (`camunda:taskListener`, on a user task) beside the element it is
+drawn on. Loanflow runs no code beside an element; left as it was, what the listener did (set a
+variable, send a notice, call a system) would silently not happen, and the instance would report a
+run that did not do what its diagram says. So `prepare` draws each listener as a step of the path, at
+the moment it fires, each change a warning naming it:
+
+| the listener | fires | the import draws |
+|---|---|---|
+| `start` on an activity or an intermediate event; a task listener `create` or `assignment` | before it | a step before it |
+| `end` on an activity or an intermediate event; a task listener `complete` | after it | a step after it |
+| `start` or `end` on a start or boundary event | when the event happens | a step after it |
+| `start` or `end` on an end event | when the path ends | a step before it |
+| `take` on a sequence flow | as the flow is taken | a step on the flow |
+| `start` on the process | when an instance starts | a step after each start event of the process |
+| `end` on the process | when the instance ends | a step before its end event (one end event, and no parallel split) |
+
+The step is a service task carrying the listener's implementation (`camunda:class`, `expression`,
+`delegateExpression`), which the operator mapping table maps to one of Loanflow's operators as it
+does a service task's (`camunda_services.rewrite`, after this); a listener's `camunda:script` in
+Python becomes a script task. What has no such meaning is refused, naming the element: a script in
+another language or kept in a file, a listener on a gateway (Loanflow runs no code at a gateway:
+draw the step before or after it), a task listener on `delete`, `update` or `timeout`, a process `end`
+listener where several paths may end, a listener that names no implementation. The listener's
+`camunda:field` values are not passed to the operator (the warning names them): the mapping's
+parameters give what the operator needs.
+"""
+from __future__ import annotations
+
+from lxml import etree
+
+from app.engine.errors import DiagramProblem
+from app.engine.service_implementations import ACTIVITI_NS, CAMUNDA_NS
+from app.engine.xml import BPMN_NS
+from app.engine.xml import source_line as _line
+from app.engine.xml import unique_id as _unique
+
+_B, _C = f"{{{BPMN_NS}}}", f"{{{CAMUNDA_NS}}}"
+_NAMESPACES = (CAMUNDA_NS, ACTIVITI_NS)
+_KINDS = ("class", "expression", "delegateExpression")
+PYTHON = frozenset({"python", "text/x-python", "application/x-python", "py"})
+_ACTIVITIES = frozenset({"task", "userTask", "serviceTask", "scriptTask", "businessRuleTask", "sendTask",
+                         "receiveTask", "manualTask", "callActivity", "subProcess", "transaction", "adHocSubProcess"})
+_GATEWAYS = frozenset({"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",
+                       "complexGateway"})
+_SCOPES = ("process", "subProcess", "transaction", "adHocSubProcess")
+
+
+class _Refused(Exception):
+    pass
+
+
+def _local(node: etree._Element) -> str:
+    return etree.QName(node).localname if isinstance(node.tag, str) else ""
+
+
+def _listeners(element: etree._Element) -> list[etree._Element]:
+    ext = element.find(f"{_B}extensionElements")
+    if ext is None:
+        return []
+    return [child for child in ext if isinstance(child.tag, str) and etree.QName(child).namespace in _NAMESPACES
+            and _local(child) in ("executionListener", "taskListener")]
+
+
+def listener_implementations(root: etree._Element) -> list[tuple[str, str]]:
+    """(kind, value) of every listener's implementation: keys of the operator mapping table."""
+    found = []
+    for listener in root.iter(*(f"{{{ns}}}{tag}" for ns in _NAMESPACES
+                                for tag in ("executionListener", "taskListener"))):
+        for kind in _KINDS:
+            if (listener.get(kind) or "").strip():
+                found.append((kind, (listener.get(kind) or "").strip()))
+    return found
+
+
+def _step(scope: etree._Element, listener: etree._Element, owner_id: str, event: str,
+          taken: set[str]) -> tuple[etree._Element, str]:
+    """The service (or script) task that runs the listener, and how the warning names the listener."""
+    step_id = _unique(f"Listener_{owner_id}_{event}", taken)
+    implementation = next(((k, (listener.get(k) or "").strip()) for k in _KINDS if (listener.get(k) or "").strip()),
+                          None)
+    script = next((c for c in listener if _local(c) == "script"), None)
+    what = f"camunda:{_local(listener)} ({event})"
+    if implementation is not None:
+        step = etree.SubElement(scope, f"{_B}serviceTask", id=step_id, name=f"{_local(listener)} {event}")
+        step.set(f"{_C}{implementation[0]}", implementation[1])
+        what += f" camunda:{implementation[0]} {implementation[1]!r}"
+    elif script is not None:
+        language = (script.get("scriptFormat") or "").strip()
+        if script.get("resource"):
+            raise _Refused(f"{what}: its script is kept in a file ({script.get('resource')}), which is never read: "
+                           "write it in the diagram, in Python, or map the step as a service task")
+        if language.lower() not in PYTHON:
+            raise _Refused(f"{what}: its script is written in {language or 'no language it names'}; Loanflow runs "
+                           "only Python scripts and will not run this one as Python: rewrite it in Python")
+        step = etree.SubElement(scope, f"{_B}scriptTask", id=step_id, name=f"{_local(listener)} {event}")
+        etree.SubElement(step, f"{_B}script").text = script.text or ""
+        what += " (a Python script)"
+    else:
+        raise _Refused(f"{what} names no implementation (no class, expression, delegateExpression or script): "
+                       "say what it runs, or remove it")
+    fields = [f.get("name") or "?" for f in listener if _local(f) == "field"]
+    if fields:
+        what += f"; its camunda:field values ({', '.join(fields)}) are not passed: give them as the mapping's " \
+                "parameters"
+    return step, what
+
+
+def _flow(scope: etree._Element, source: str, target: str, taken: set[str]) -> etree._Element:
+    return etree.SubElement(scope, f"{_B}sequenceFlow", id=_unique(f"Flow_{source}_{target}", taken),
+                            sourceRef=source, targetRef=target)
+
+
+def _flows(scope: etree._Element) -> list[etree._Element]:
+    return [c for c in scope if _local(c) == "sequenceFlow"]
+
+
+def _before(scope: etree._Element, node_id: str, step: etree._Element, taken: set[str]) -> None:
+    for flow in _flows(scope):
+        if flow.get("targetRef") == node_id:
+            flow.set("targetRef", step.get("id") or "")
+    _flow(scope, step.get("id") or "", node_id, taken)
+
+
+def _after(scope: etree._Element, node: etree._Element, step: etree._Element, taken: set[str]) -> None:
+    node_id, step_id = node.get("id") or "", step.get("id") or ""
+    for flow in _flows(scope):
+        if flow.get("sourceRef") == node_id:
+            flow.set("sourceRef", step_id)
+    if node.get("default"):  # the default flow leaves from the step now
+        step.set("default", node.attrib.pop("default"))
+    _flow(scope, node_id, step_id, taken)
+
+
+def _on_flow(scope: etree._Element, flow: etree._Element, step: etree._Element, taken: set[str]) -> None:
+    target = flow.get("targetRef") or ""
+    flow.set("targetRef", step.get("id") or "")  # its condition and id stay: a default that names it still does
+    _flow(scope, step.get("id") or "", target, taken)
+
+
+def _moment(kind: str, listener: etree._Element, event: str) -> str:
+    """"before", "after" or "on" (a flow), for a listener on an element of that kind; `_Refused` otherwise."""
+    task_listener = _local(listener) == "taskListener"
+    if kind == "sequenceFlow":
+        return "on"
+    if kind in _GATEWAYS:
+        raise _Refused(f"camunda:{_local(listener)} ({event}) on a gateway: Loanflow runs no code at a gateway; "
+                       "draw the step as a service task before or after it")
+    if task_listener:
+        if event in ("create", "assignment"):
+            return "before"
+        if event == "complete":
+            return "after"
+        raise _Refused(f"camunda:taskListener ({event}) has no moment on Loanflow's path (a task is not deleted, "
+                       "updated or timed out beside it): draw the work as a step of the process, or remove it")
+    if kind in ("startEvent", "boundaryEvent"):
+        return "after"
+    if kind == "endEvent":
+        return "before"
+    if event in ("start", "end"):
+        return "before" if event == "start" else "after"
+    raise _Refused(f"camunda:executionListener on event {event!r}: an element's listener fires on start or end")
+
+
+def _on_element(scope: etree._Element, element: etree._Element, filename: str,
+                taken: set[str]) -> tuple[list[DiagramProblem], list[DiagramProblem]]:
+    refusals: list[DiagramProblem] = []
+    changes: list[DiagramProblem] = []
+    listeners = _listeners(element)
+    if not listeners:
+        return refusals, changes
+    kind, owner = _local(element), element.get("id") or "element"
+    placed: list[tuple[str, etree._Element, str]] = []
+    for listener in listeners:
+        event = (listener.get("event") or ("take" if kind == "sequenceFlow" else "")).strip()
+        try:
+            moment = _moment(kind, listener, event)
+            step, what = _step(scope, listener, owner, event or "start", taken)
+        except _Refused as exc:
+            refusals.append(DiagramProblem(filename, owner, str(exc), _line(listener)))
+            continue
+        placed.append((moment, step, what))
+    for moment, step, _what in placed:
+        if moment == "on":
+            _on_flow(scope, element, step, taken)
+        elif moment == "before":
+            _before(scope, owner, step, taken)
+    for step in reversed([step for moment, step, _what in placed if moment == "after"]):
+        _after(scope, element, step, taken)
+    for moment, step, what in placed:
+        where = {"before": "before it", "after": "after it", "on": "on the flow"}[moment]
+        changes.append(DiagramProblem(
+            filename, owner, f"{what} runs as the step {step.get('id')} the import drew {where} (as Camunda runs it "
+            "beside the element)", _line(element), "warning"))
+    for listener in listeners:
+        listener.getparent().remove(listener)
+    return refusals, changes
+
+
+def _on_process(process: etree._Element, filename: str, taken: set[str]) -> tuple[list[DiagramProblem],
+                                                                                  list[DiagramProblem]]:
+    refusals: list[DiagramProblem] = []
+    changes: list[DiagramProblem] = []
+    pid = process.get("id") or "process"
+    starts = [n for n in process if _local(n) == "startEvent"]
+    ends = [n for n in process if _local(n) == "endEvent"]
+    parallel = process.find(f".//{_B}parallelGateway") is not None or process.find(f".//{_B}inclusiveGateway") is not None
+    for listener in _listeners(process):
+        event = (listener.get("event") or "").strip()
+        targets = starts if event == "start" else ends
+        try:
+            if event not in ("start", "end"):
+                raise _Refused(f"camunda:executionListener on event {event!r}: a process's listener fires on start "
+                               "or end")
+            if event == "end" and (len(ends) != 1 or parallel):
+                raise _Refused("camunda:executionListener (end) on the process: it fires once, when the last of its "
+                               "paths ends, which no single step of the diagram is here (several end events, or "
+                               "paths in parallel); draw the work as a step before the end of the path that ends it")
+            for target in (reversed(targets) if event == "start" else targets):
+                step, what = _step(process, listener, pid, event, taken)
+                if event == "start":
+                    _after(process, target, step, taken)
+                else:
+                    _before(process, target.get("id") or "", step, taken)
+                changes.append(DiagramProblem(
+                    filename, pid, f"{what} on the process runs as the step {step.get('id')} the import drew "
+                    f"{'after' if event == 'start' else 'before'} {target.get('id')}", _line(listener), "warning"))
+        except _Refused as exc:
+            refusals.append(DiagramProblem(filename, pid, str(exc), _line(listener)))
+        listener.getparent().remove(listener)
+    return refusals, changes
+
+
+def prepare(root: etree._Element, filename: str, taken: set[str]) -> tuple[list[DiagramProblem], list[DiagramProblem]]:
+    """Draw every listener as a step of the path (see the module); (refusals, changes)."""
+    refusals: list[DiagramProblem] = []
+    changes: list[DiagramProblem] = []
+    for scope in list(root.iter(*(f"{_B}{s}" for s in _SCOPES))):
+        for element in list(scope):
+            kind = _local(element)
+            if kind in _ACTIVITIES or kind in _GATEWAYS or kind == "sequenceFlow" or kind.endswith("Event"):
+                found = _on_element(scope, element, filename, taken)
+                refusals += found[0]
+                changes += found[1]
+    for process in root.iter(f"{_B}process"):
+        found = _on_process(process, filename, taken)
+        refusals += found[0]
+        changes += found[1]
+    return refusals, changes

@@ -1,0 +1,122 @@
+"""Camunda execution and task listeners in the import layer (`app/engine/camunda_listeners.py`).
+
+Before this, a listener was ignored: an instance of a Camunda 7 diagram ran to its end without the
+code its listeners run (a variable set, a notice sent), and reported a run that did not do what the
+diagram says. Now each listener is a step at the moment it fires, mapped to an operator as a service
+task is, or refused naming the element."""
+from __future__ import annotations
+
+import pytest
+
+from app.engine.camunda_services import Operator
+from app.engine.errors import DiagramRejected
+from app.engine.service_implementations import implementations
+from app.engine.xml import read_xml
+from tests.unit.test_camunda_services import camunda, errors, parse, run
+
+MAPPED = {("class", "com.acme.Audit"): Operator("audit/log", {"what": "'audit'"}),
+          ("expression", "${notifier.send(execution)}"): Operator("notice/send"),
+          ("delegateExpression", "${stamp}"): Operator("stamp/set")}
+
+
+def _work(listeners: str, kind: str = "userTask") -> str:
+    return f"""
+    <bpmn:{kind} id="work"><bpmn:extensionElements>{listeners}</bpmn:extensionElements></bpmn:{kind}>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>"""
+
+
+def _ran(outcome, calls) -> list[str]:
+    return [operator for operator, _params in calls]
+
+
+def test_a_start_listener_runs_before_its_task_and_an_end_listener_after_it():
+    body = _work('<camunda:executionListener event="end" class="com.acme.Audit"/>'
+                 '<camunda:executionListener event="start" expression="${notifier.send(execution)}"/>',
+                 kind="serviceTask camunda:delegateExpression=\"${stamp}\"").replace(
+        "</bpmn:serviceTask camunda:delegateExpression=\"${stamp}\">", "</bpmn:serviceTask>")
+    bundle = parse(camunda(body), MAPPED)
+    assert errors(bundle, ["audit/log", "notice/send", "stamp/set"]) == []
+    outcome, calls = run(bundle)
+    assert outcome.status == "completed"
+    assert _ran(outcome, calls) == ["notice/send", "stamp/set", "audit/log"]
+    assert ("audit/log", {"what": "audit"}) in calls  # the mapping's parameters
+    said = [w.reason for w in bundle.warnings if w.element_id == "work" and "Listener_" in w.reason]
+    assert said[0].startswith("camunda:executionListener (end) camunda:class 'com.acme.Audit' runs as the step "
+                              "Listener_work_end the import drew after it")
+
+
+def test_task_listeners_run_on_create_before_the_task_and_on_complete_after_it():
+    body = _work('<camunda:taskListener event="complete" class="com.acme.Audit"/>'
+                 '<camunda:taskListener event="create" delegateExpression="${stamp}"/>')
+    bundle = parse(camunda(body), MAPPED)
+    process = bundle.processes["p"]
+    ran_before = [t for t in process.spec.task_specs if t.startswith("Listener_work_create")]
+    assert ran_before
+    outcome, calls = run(bundle)
+    assert outcome.status == "waiting" and [t.element_id for t in outcome.ready] == ["work"]
+    assert _ran(outcome, calls) == ["stamp/set"]  # the complete listener waits for the task
+
+
+def test_a_take_listener_runs_on_its_flow_and_its_condition_stays():
+    body = """
+    <bpmn:exclusiveGateway id="work" default="f3"/>
+    <bpmn:endEvent id="big"/><bpmn:endEvent id="small"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="big">
+      <bpmn:extensionElements><camunda:executionListener event="take" class="com.acme.Audit"/></bpmn:extensionElements>
+      <bpmn:conditionExpression>${amount &gt; 5}</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f3" sourceRef="work" targetRef="small"/>"""
+    bundle = parse(camunda(body), MAPPED)
+    big, calls = run(bundle, {"amount": 9})
+    assert big.status == "completed" and big.end_events == ["big"] and _ran(big, calls) == ["audit/log"]
+    small, calls = run(bundle, {"amount": 1})
+    assert small.end_events == ["small"] and calls == []
+
+
+def test_a_python_script_listener_is_a_script_step_and_another_language_is_refused():
+    body = _work('<camunda:executionListener event="end"><camunda:script scriptFormat="python">seen = True'
+                 '</camunda:script></camunda:executionListener>', kind="intermediateThrowEvent")
+    outcome, _calls = run(parse(camunda(body)))
+    assert outcome.status == "completed" and outcome.data["seen"] is True
+    groovy = body.replace('scriptFormat="python"', 'scriptFormat="groovy"')
+    with pytest.raises(DiagramRejected) as refused:
+        parse(camunda(groovy))
+    assert [(p.element_id, p.reason[:74]) for p in refused.value.problems] == [
+        ("work", "camunda:executionListener (end): its script is written in groovy; Loanflow")]
+
+
+@pytest.mark.parametrize(("body", "said"), [
+    (_work('<camunda:executionListener event="start" class="com.acme.Audit"/>', kind="exclusiveGateway"),
+     "on a gateway: Loanflow runs no code at a gateway"),
+    (_work('<camunda:taskListener event="timeout" class="com.acme.Audit"/>'), "camunda:taskListener (timeout) has "
+                                                                                "no moment"),
+    (_work('<camunda:executionListener event="start"/>'), "names no implementation"),
+])
+def test_a_listener_with_no_place_on_the_path_is_refused_naming_its_element(body, said):
+    with pytest.raises(DiagramRejected) as refused:
+        parse(camunda(body))
+    assert [p.element_id for p in refused.value.problems] == ["work"]
+    assert said in refused.value.problems[0].reason
+
+
+def test_an_unmapped_listener_is_named_by_the_strict_check_with_where_to_map_it():
+    bundle = parse(camunda(_work('<camunda:executionListener event="end" class="com.acme.Unknown"/>')))
+    (problem,) = errors(bundle)
+    assert problem.element_id == "Listener_work_end"
+    assert "camunda:class 'com.acme.Unknown'" in problem.reason and "map-operator class" in problem.reason
+
+
+def test_process_listeners_run_when_the_instance_starts_and_ends():
+    body = _work("", kind="intermediateThrowEvent").replace("<bpmn:extensionElements></bpmn:extensionElements>", "")
+    content = camunda(body).replace(b'isExecutable="true">', b'isExecutable="true"><bpmn:extensionElements>'
+                                    b'<camunda:executionListener event="end" class="com.acme.Audit"/>'
+                                    b'<camunda:executionListener event="start" expression="${notifier.send(execution)}"/>'
+                                    b'</bpmn:extensionElements>')
+    outcome, calls = run(parse(content, MAPPED))
+    assert outcome.status == "completed" and _ran(outcome, calls) == ["notice/send", "audit/log"]
+
+
+def test_listener_implementations_are_keys_of_the_mapping_table():
+    root = read_xml(camunda(_work('<camunda:executionListener event="end" class="com.acme.Audit"/>'
+                                  '<camunda:taskListener event="create" delegateExpression="${stamp}"/>')), "c.bpmn")
+    assert implementations(root) == [("class", "com.acme.Audit"), ("delegateExpression", "${stamp}")]
