@@ -21,7 +21,10 @@ as a plain mapping, since the engine reads no database):
   parameters after it, each value translated (text, `${...}` JUEL, a text with `${...}` in it,
   `camunda:list`, `camunda:map`); a dotted name (`Fact.type`) sets the key of a map, each map on the
   way made if missing; a variable set by an input stays in the instance's data after the task
-  (Camunda keeps it local to the task). What cannot be translated (a `camunda:script`, a name that is
+  (Camunda keeps it local to the task). A call activity's `camunda:in` and `camunda:out` under another
+  name (`source`/`sourceExpression` to `target`) are set before and after the call; `variables="all"`,
+  the business key and a variable under its own name need nothing (the called process sees the
+  instance's data and gives its own back). What cannot be translated (a `camunda:script`, a name that is
   no variable name, JUEL the translator refuses, a mapping on an event) stays, and `problems` names
   the element and why.
 """
@@ -209,6 +212,7 @@ def rewrite(root: etree._Element, filename: str, mapping: OperatorMap | None) ->
             filename, element.get("id"), f"{service_implementations.describe(key, what)} -> operator "
             f"{chosen.operator!r}{was}{note}{given}", _line(element), "warning"))
     changes += _input_output(root, filename)
+    changes += _call_mappings(root, filename)
     return changes
 
 
@@ -363,6 +367,70 @@ def _input_output(root: etree._Element, filename: str) -> list[DiagramProblem]:
         changes.append(DiagramProblem(
             filename, element.get("id"), f"{label} -> {said or 'nothing to set'}"
             + ("; inputs stay in the instance's data after the task" if inputs else ""), _line(mapping), "warning"))
+    return changes
+
+
+def _call_mapping(node: etree._Element, direction: str) -> tuple[str | None, str]:
+    """The statement a camunda:in or camunda:out stands for (None when there is nothing to set: all the
+    variables, the business key, a variable passed under its own name) and how the warning says it."""
+    if (node.get("variables") or "").strip() == "all":
+        return None, "all variables (Loanflow passes them all)"
+    if node.get("businessKey") is not None:
+        return None, "the business key (the called process runs in the same instance, with its key)"
+    target = (node.get("target") or "").strip()
+    if not _is_name(target):
+        raise _Untranslatable(f"the camunda:{direction} target {target!r} is not a variable name Loanflow can set")
+    source, expression = (node.get("source") or "").strip(), node.get("sourceExpression")
+    if expression is not None:
+        try:
+            value = juel_text(expression.strip())
+        except ExpressionRefused as exc:
+            raise _Untranslatable(f"the camunda:{direction} sourceExpression {expression.strip()!r}: {exc.reason}") \
+                from None
+    elif _is_name(source):
+        if source == target:
+            return None, f"{target} (under its own name)"
+        value = source
+    else:
+        raise _Untranslatable(f"the camunda:{direction} source {source!r} is not a variable name")
+    return f"{target} = {value}", f"{target} = {value}"
+
+
+def _call_mappings(root: etree._Element, filename: str) -> list[DiagramProblem]:
+    """A call activity's camunda:in and camunda:out: what the called process gets under another name is
+    set before the call (a pre-script), what comes back under another name after it (a post-script).
+    Loanflow passes the calling instance's data to the called process and takes the called one's back,
+    so a variable passed under its own name, or all of them, needs nothing."""
+    changes: list[DiagramProblem] = []
+    for element in root.iter(f"{_B}callActivity"):
+        ext = element.find(f"{_B}extensionElements")
+        nodes = [] if ext is None else [n for n in ext if isinstance(n.tag, str)
+                                         and etree.QName(n).namespace in (CAMUNDA_NS, service_implementations.ACTIVITI_NS)
+                                         and _local(n) in ("in", "out")]
+        if not nodes:
+            continue
+        lines: dict[str, list[str]] = {"in": [], "out": []}
+        said: list[str] = []
+        try:
+            for node in nodes:
+                statement, told = _call_mapping(node, _local(node))
+                if statement is not None:
+                    lines[_local(node)].append(statement)
+                said.append(f"camunda:{_local(node)} {told}")
+        except _Untranslatable as exc:
+            element.set(_IO_REFUSED, f"the call activity's variable mapping cannot run: {exc}")
+            continue
+        assert ext is not None
+        if lines["in"]:
+            _add_script(ext, "preScript", lines["in"], first=True)
+        if lines["out"]:
+            _add_script(ext, "postScript", lines["out"], first=False)
+        for node in nodes:
+            ext.remove(node)
+        changes.append(DiagramProblem(
+            filename, element.get("id"), f"{'; '.join(said)}: set before the call (camunda:in) and after it "
+            "(camunda:out); the called process also sees the rest of the instance's data, which Camunda passes only "
+            "when mapped", _line(element), "warning"))
     return changes
 
 

@@ -1,0 +1,75 @@
+"""A Camunda call activity's camunda:in and camunda:out (`camunda_services._call_mappings`).
+
+Before, they were ignored: a called process that reads a variable under the name the mapping gives
+it failed with "reads loan_amount, which this instance has no value for", and what it returned under
+another name never reached the caller."""
+from __future__ import annotations
+
+import pytest
+
+from app.engine.parser import DiagramFile, parse_diagrams
+from app.engine.runner import ProcessEngine
+from tests.unit.test_camunda_services import CAMUNDA, errors
+
+
+def _file(mappings: str) -> bytes:
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="{CAMUNDA}"
+                  id="defs" targetNamespace="http://camunda.org/examples">
+  <bpmn:process id="caller" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:callActivity id="call" calledElement="callee"><bpmn:extensionElements>{mappings}</bpmn:extensionElements>
+    </bpmn:callActivity>
+    <bpmn:scriptTask id="after"><bpmn:script>shown = result</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="call"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="after"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="after" targetRef="end"/>
+  </bpmn:process>
+  <bpmn:process id="callee" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:scriptTask id="decide"><bpmn:script>decision = "yes" if loan_amount &gt; 10 else "no"</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="g1" sourceRef="s" targetRef="decide"/>
+    <bpmn:sequenceFlow id="g2" sourceRef="decide" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>""".encode()
+
+
+MAPPINGS = ('<camunda:in source="amount" target="loan_amount"/><camunda:in variables="all"/>'
+            '<camunda:out source="decision" target="result"/>')
+
+
+def _run(content: bytes, data: dict):
+    bundle = parse_diagrams([DiagramFile("c.bpmn", content)])
+    process, callee = bundle.processes["caller"], bundle.processes["callee"]
+    engine = ProcessEngine()
+    specs = {**process.embedded, "callee": callee.spec, **callee.embedded}  # as a deploy resolves the call
+    return bundle, engine.advance(engine.new_workflow(process.spec, specs, data))
+
+
+@pytest.mark.parametrize(("amount", "shown"), [(50, "yes"), (5, "no")])
+def test_what_goes_in_and_comes_out_under_another_name_is_set_around_the_call(amount, shown):
+    bundle, outcome = _run(_file(MAPPINGS), {"amount": amount})
+    assert errors(bundle) == []
+    assert outcome.status == "completed", outcome.error
+    assert outcome.data["shown"] == shown
+    (said,) = [w.reason for w in bundle.warnings if w.element_id == "call"]
+    assert said.startswith("camunda:in loan_amount = amount; camunda:in all variables (Loanflow passes them all); "
+                           "camunda:out result = decision: set before the call")
+
+
+def test_without_the_mappings_the_called_process_lacks_what_they_named():
+    _bundle, outcome = _run(_file(""), {"amount": 50})
+    assert outcome.status == "error" and "loan_amount" in outcome.error["message"]
+
+
+def test_a_source_expression_is_translated_and_a_target_that_is_no_name_is_refused():
+    _bundle, outcome = _run(_file('<camunda:in sourceExpression="${amount * 2}" target="loan_amount"/>'
+                                  '<camunda:out source="decision" target="result"/>'), {"amount": 6})
+    assert outcome.data["shown"] == "yes"
+    bundle = parse_diagrams([DiagramFile("c.bpmn", _file('<camunda:in source="amount" target="loan amount"/>'))])
+    assert [(p.element_id, p.reason) for p in errors(bundle)] == [
+        ("call", "the call activity's variable mapping cannot run: the camunda:in target 'loan amount' is not a "
+                 "variable name Loanflow can set")]
