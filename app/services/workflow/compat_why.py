@@ -57,8 +57,12 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("not_yet", r"is not translated"),  # FEEL that the translation does not read yet
     ("not_yet", r"fires at uneven gaps|is not a fixed period"),  # cron schedules without one period
     ("not_yet", r"which Camunda counts"),  # nrOfInstances and its kin
+    ("not_yet", r"input/output mappings on a (startEvent|endEvent|intermediate\w*Event|boundaryEvent) are not "
+                r"supported"),
+    ("not_yet", r"\(end\) on the process: it fires once, when the last"),
     # -- refused by rule ----------------------------------------------------------------------
-    ("refused", r"is written in \S+; Loanflow runs only Python"),
+    ("refused", r"is written in [^;]+; Loanflow runs only Python"),
+    ("refused", r"Loanflow runs no code at a gateway|camunda:taskListener \([^)]*\) has no moment"),
     ("refused", r"the condition is written in \S+; Loanflow runs Python"),
     ("refused", r"its value is a \w+ script"),
     ("refused", r"which is a SpiffArena server function"),
@@ -150,6 +154,8 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("unsaid", r"is out of range|a cron expression has 6 or 7 fields|\(Unix style\) is not read"),
     ("unsaid", r"is an expression, not a variable"),
     ("unsaid", r"names no form"),
+    ("unsaid", r"listener fires on start or end|names no implementation \(no class"),
+    ("unsaid", r"input/output mappings on a \w+ are not supported"),
     ("unsaid", r"the time\w+ holds (a cron expression|an ISO 8601)"),
     ("unsaid", r"has no id: |has no id\b.*give it one"),
     ("unsaid", r"which the file does not define|the file does not define"),
