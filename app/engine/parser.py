@@ -111,7 +111,9 @@ def _problem(exc: Exception, filename: str, element_id: str | None = None) -> Di
     message = str(exc.args[0]) if exc.args else type(exc).__name__
     if isinstance(exc, SpiffWorkflowException):
         element_id = getattr(getattr(exc, "task_spec", None), "name", None) or element_id
-    return DiagramProblem(filename, element_id, f"{type(exc).__name__}: {message}")
+        return DiagramProblem(filename, element_id, f"{type(exc).__name__}: {message}")
+    # not SpiffWorkflow's own refusal: its reader failed on something the diagram holds
+    return DiagramProblem(filename, element_id, _unwrapped(f"{type(exc).__name__}({message!r})"))
 
 
 def _dmn_shape_problem(parser: SpiffBpmnParser, root, filename: str) -> DiagramProblem | None:  # noqa: ANN001

@@ -187,15 +187,17 @@ def _loops_on_what_does_not_repeat(scope: etree._Element, filename: str) -> list
             problems.append(DiagramProblem(
                 filename, node.get("id"), f"the {label(node)} carries {len(markers)} repeat markers ({names}): an "
                 "activity repeats in one way; keep one of them", _line(markers[1])))
-        if kind not in FLOW_NODES or kind in _ACTIVITIES:
+        event_subprocess = kind == "subProcess" and node.get("triggeredByEvent") == "true"
+        if kind not in FLOW_NODES or (kind in _ACTIVITIES and not event_subprocess):
             continue
         for marker in node:
             if _local(marker) in ("multiInstanceLoopCharacteristics", "standardLoopCharacteristics"):
                 what = "multi-instance" if _local(marker).startswith("multi") else "loop"
+                holder = "event sub-process" if event_subprocess else label(node)
                 problems.append(DiagramProblem(
-                    filename, node.get("id"), f"the {label(node)} carries a {what} marker: only an activity (a "
-                    "task, a sub-process, a call activity) runs several times; move the marker to one, or remove "
-                    "it", _line(marker)))
+                    filename, node.get("id"), f"the {holder} carries a {what} marker: only an activity (a task, a "
+                    "sub-process, a call activity) runs several times, and an event sub-process runs when its event "
+                    "comes; move the marker to an activity, or remove it", _line(marker)))
     kinds = {c.get("id"): _local(c) for c in scope if c.get("id")}
     for event in scope.findall(f"{_B}boundaryEvent"):
         host = (event.get("attachedToRef") or "").strip()

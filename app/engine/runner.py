@@ -216,7 +216,7 @@ class ProcessEngine:
         for task_spec in spec.start.outputs:
             definition = getattr(task_spec, "event_definition", None)
             for each in [definition, *getattr(definition, "event_definitions", [])]:
-                if isinstance(each, MessageEventDefinition):
+                if isinstance(each, MessageEventDefinition) and each.name:  # a nameless one: refused by the check
                     names.add(each.name)
         return frozenset(names)
 
@@ -229,7 +229,8 @@ class ProcessEngine:
         for each_spec in [spec, *subprocess_specs.values()]:
             for task_spec in each_spec.task_specs.values():
                 if isinstance(task_spec, ThrowingEvent) and isinstance(
-                        getattr(task_spec, "event_definition", None), MessageEventDefinition):
+                        getattr(task_spec, "event_definition", None), MessageEventDefinition) \
+                        and task_spec.event_definition.name:
                     names.add(task_spec.event_definition.name)
         return frozenset(names)
 

@@ -175,7 +175,17 @@ def test_a_repeat_marker_on_a_gateway_is_refused(marker, what):
     (problem,) = _refused(_one(body))
     assert (problem.element_id, problem.reason) == (
         "review", f"the parallel gateway carries a {what} marker: only an activity (a task, a sub-process, a call "
-                  "activity) runs several times; move the marker to one, or remove it")
+                  "activity) runs several times, and an event sub-process runs when its event comes; move the marker "
+                  "to an activity, or remove it")
+
+
+def test_a_loop_marker_on_an_event_sub_process_is_refused():
+    """SpiffWorkflow failed with "AttributeError: 'StandardLoopTask' object has no attribute 'spec'"."""
+    body = CHAIN + ('<bpmn:subProcess id="on_error" triggeredByEvent="true"><bpmn:startEvent id="caught"/>'
+                    "<bpmn:standardLoopCharacteristics/></bpmn:subProcess>")
+    (problem,) = _refused(_one(body))
+    assert problem.element_id == "on_error"
+    assert problem.reason.startswith("the event sub-process carries a loop marker")
 
 
 @pytest.mark.parametrize(("attached", "said"), [

@@ -12,6 +12,7 @@ import pytest
 from app.engine.lint import lint_bundle
 from app.engine.parser import DiagramFile, parse_diagrams
 from app.engine.runner import ProcessEngine
+from tests.unit.test_runner import diagram
 
 HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -170,3 +171,14 @@ def test_the_messages_a_process_sends_are_those_of_its_throwing_events_as_import
                     '<bpmn:sequenceFlow id="i1" sourceRef="in" targetRef="inner"/></bpmn:subProcess>')
     inside = parse_diagrams([DiagramFile("send.bpmn", nested)]).processes["sender"]
     assert engine.message_throws(inside.spec, inside.embedded) == {"loan_ready"}
+
+
+def test_a_start_event_that_names_no_message_starts_on_none():
+    """`processes validate` and every deploy failed with `TypeError: '<' not supported between instances of
+    'NoneType' and 'str'` (the names a process starts on were sorted with None among them) before the strict
+    check could say the event names no message."""
+    body = ('<bpmn:startEvent id="start"><bpmn:messageEventDefinition/></bpmn:startEvent>'
+            '<bpmn:endEvent id="end"/><bpmn:sequenceFlow id="f" sourceRef="start" targetRef="end"/>')
+    bundle = parse_diagrams([DiagramFile("d.bpmn", diagram(body))])
+    assert ProcessEngine.message_starts(bundle.processes["inline"].spec) == frozenset()
+    assert any("names no message" in p.reason for p in lint_bundle(bundle, [], []) if p.severity == "error")

@@ -95,6 +95,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("outside", r"the connector's outputParameter"),
     ("outside", r"which this instance has no value for"),
     ("outside", r"ended without setting"),
+    ("outside", r"the process has not provided the choices for this field"),  # choices from data it lacks
     ("outside", r"is mapped to no operator"),  # an admin maps it (the operator mapping table)
     ("outside", r"writes the data store .* from its variable \S+, which the task did not set"),
     ("outside", r"did not set its data output|but the task did not set"),
@@ -154,6 +155,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("unsaid", r"is out of range|a cron expression has 6 or 7 fields|\(Unix style\) is not read"),
     ("unsaid", r"is an expression, not a variable"),
     ("unsaid", r"names no form"),
+    ("unsaid", r"names no (connectorId|topic|type): give it one"),
     ("unsaid", r"listener fires on start or end|names no implementation \(no class"),
     ("unsaid", r"input/output mappings on a \w+ are not supported"),
     ("unsaid", r"the time\w+ holds (a cron expression|an ISO 8601)"),
