@@ -123,7 +123,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("unsaid", r"has no outgoing flow"),
     ("unsaid", r"no executable process in this file"),
     ("unsaid", r"no link throw event"),
-    ("unsaid", r"missing correlation property"),
+    ("unsaid", r"missing correlation property|identifier is missing from correlation property"),
     ("unsaid", r"is not an ISO 8601"),
     ("unsaid", r"names '[^']*', which no element"),
     ("unsaid", r"Cancel Events may only be used"),
