@@ -84,7 +84,8 @@ def file_problems(root: etree._Element, filename: str) -> list[DiagramProblem]:
         if not _read(scope):
             continue
         problems += _flows(scope, filename)
-        problems += _loops_on_what_does_not_repeat(scope, filename)
+        problems += _repeat_markers(scope, filename)
+        problems += _boundaries(scope, filename)
     problems += _positions(root, filename)
     problems += _definitions(root, filename)
     return problems
@@ -176,7 +177,7 @@ def _flows(scope: etree._Element, filename: str) -> list[DiagramProblem]:
     return problems
 
 
-def _loops_on_what_does_not_repeat(scope: etree._Element, filename: str) -> list[DiagramProblem]:
+def _repeat_markers(scope: etree._Element, filename: str) -> list[DiagramProblem]:
     problems = []
     for node in scope:
         kind = _local(node)
@@ -198,16 +199,21 @@ def _loops_on_what_does_not_repeat(scope: etree._Element, filename: str) -> list
                     filename, node.get("id"), f"the {holder} carries a {what} marker: only an activity (a task, a "
                     "sub-process, a call activity) runs several times, and an event sub-process runs when its event "
                     "comes; move the marker to an activity, or remove it", _line(marker)))
-    kinds = {c.get("id"): _local(c) for c in scope if c.get("id")}
+    return problems
+
+
+def _boundaries(scope: etree._Element, filename: str) -> list[DiagramProblem]:
+    problems = []
+    elements = {c.get("id"): c for c in scope if c.get("id")}
     for event in scope.findall(f"{_B}boundaryEvent"):
         host = (event.get("attachedToRef") or "").strip()
         if not host:
             said = "is attached to nothing (it has no attachedToRef)"
-        elif host not in kinds:
+        elif host not in elements:
             said = f"is attached to {host!r}, which no element of its (sub)process is"
-        elif kinds[host] not in _ACTIVITIES:
-            said = f"is attached to the {label_of(kinds[host])} {host!r}"
-        elif scope.find(f"{_B}subProcess[@id='{host}'][@triggeredByEvent='true']") is not None:
+        elif _local(elements[host]) not in _ACTIVITIES:
+            said = f"is attached to the {label(elements[host])} {host!r}"
+        elif elements[host].get("triggeredByEvent") == "true":
             said = f"is attached to the event sub-process {host!r}, which starts on its own event"
         else:
             continue
