@@ -22,8 +22,10 @@ The step is a service task carrying the listener's implementation (`camunda:clas
 does a service task's (`camunda_services.rewrite`, after this); a listener's `camunda:script` in
 Python becomes a script task. What has no such meaning is refused, naming the element: a script in
 another language or kept in a file, a listener on a gateway (Loanflow runs no code at a gateway:
-draw the step before or after it), a task listener on `delete`, `update` or `timeout`, a process `end`
-listener where several paths may end, a listener that names no implementation. The listener's
+draw the step before or after it), a `start` listener on an event an event-based gateway waits for
+(the step would stand between them), a task listener on `delete`, `update` or `timeout`, a process
+`start` listener with no start event or `end` listener where several paths may end, a listener that
+names no implementation. The listener's
 `camunda:field` values are not passed to the operator (the warning names them): the mapping's
 parameters give what the operator needs.
 """
@@ -172,11 +174,18 @@ def _on_element(scope: etree._Element, element: etree._Element, filename: str,
     if not listeners:
         return refusals, changes
     kind, owner = _local(element), element.get("id") or "element"
+    kinds = {c.get("id"): _local(c) for c in scope if c.get("id")}
+    after_event_gateway = any(kinds.get(f.get("sourceRef")) == "eventBasedGateway" for f in _flows(scope)
+                              if f.get("targetRef") == owner)
     placed: list[tuple[str, etree._Element, str]] = []
     for listener in listeners:
         event = (listener.get("event") or ("take" if kind == "sequenceFlow" else "")).strip()
         try:
             moment = _moment(kind, listener, event)
+            if moment == "before" and after_event_gateway:
+                raise _Refused(f"camunda:{_local(listener)} ({event}) on an event an event-based gateway waits for: "
+                               "a step before it would stand between the gateway and its event; do the work after "
+                               "the event")
             step, what = _step(scope, listener, owner, event or "start", taken)
         except _Refused as exc:
             refusals.append(DiagramProblem(filename, owner, str(exc), _line(listener)))
@@ -214,6 +223,9 @@ def _on_process(process: etree._Element, filename: str, taken: set[str]) -> tupl
             if event not in ("start", "end"):
                 raise _Refused(f"camunda:executionListener on event {event!r}: a process's listener fires on start "
                                "or end")
+            if event == "start" and not starts:
+                raise _Refused("camunda:executionListener (start) on the process: the process draws no start event "
+                               "for the step to follow; draw one")
             if event == "end" and (len(ends) != 1 or parallel):
                 raise _Refused("camunda:executionListener (end) on the process: it fires once, when the last of its "
                                "paths ends, which no single step of the diagram is here (several end events, or "

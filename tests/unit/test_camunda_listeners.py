@@ -120,3 +120,31 @@ def test_listener_implementations_are_keys_of_the_mapping_table():
     root = read_xml(camunda(_work('<camunda:executionListener event="end" class="com.acme.Audit"/>'
                                   '<camunda:taskListener event="create" delegateExpression="${stamp}"/>')), "c.bpmn")
     assert implementations(root) == [("class", "com.acme.Audit"), ("delegateExpression", "${stamp}")]
+
+
+def test_a_process_start_listener_with_no_start_event_to_follow_is_refused_not_dropped():
+    content = camunda(_work("", kind="intermediateThrowEvent")).replace(
+        b'<bpmn:startEvent id="start"/>', b"").replace(b'<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work"/>',
+                                                      b"").replace(
+        b'isExecutable="true">', b'isExecutable="true"><bpmn:extensionElements>'
+                                 b'<camunda:executionListener event="start" class="com.acme.Audit"/></bpmn:extensionElements>')
+    with pytest.raises(DiagramRejected) as refused:
+        parse(content, MAPPED)
+    assert [p.reason[:73] for p in refused.value.problems] == [
+        "camunda:executionListener (start) on the process: the process draws no st"]
+
+
+def test_a_start_listener_on_an_event_an_event_based_gateway_waits_for_is_refused():
+    body = """
+    <bpmn:eventBasedGateway id="work"/>
+    <bpmn:intermediateCatchEvent id="paid"><bpmn:extensionElements>
+      <camunda:executionListener event="start" class="com.acme.Audit"/></bpmn:extensionElements>
+      <bpmn:messageEventDefinition messageRef="m"/></bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="paid"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="paid" targetRef="end"/>"""
+    content = camunda(body).replace(b"</bpmn:definitions>", b'<bpmn:message id="m" name="paid"/></bpmn:definitions>')
+    with pytest.raises(DiagramRejected) as refused:
+        parse(content, MAPPED)
+    assert [(p.element_id, p.reason[:78]) for p in refused.value.problems] == [
+        ("paid", "camunda:executionListener (start) on an event an event-based gateway waits for")]
