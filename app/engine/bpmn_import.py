@@ -88,9 +88,7 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
     event_refusals, event_changes = event_definitions.prepare(root, filename, taken)  # link and compensation events
     refusals += event_refusals
     changes += event_changes
-    listener_refusals, listener_changes = camunda_listeners.prepare(root, filename, taken)  # listeners as steps
-    refusals += listener_refusals
-    changes += listener_changes
+    changes += camunda_listeners.prepare(root, filename, taken)  # listeners as steps of the path
     changes += implicit_flow.prepare(root, filename, taken)  # BPMN's implicit starts, ends and splits
     changes += camunda_services.rewrite(root, filename, operators)  # service implementations, inputOutput
     changes += camunda_multi_instance.prepare(root, filename)  # after inputOutput: each instance drops its item last
@@ -216,6 +214,7 @@ def process_problems(process: etree._Element, filename: str) -> list[DiagramProb
                 "choose the message it waits for", _line(task)))
     problems += implicit_flow.dead_ends(process, filename)
     problems += camunda_user_tasks.problems(process, filename)
+    problems += camunda_listeners.problems(process, filename)
     problems += _unheard_messages(process, filename)
     return problems
 

@@ -20,7 +20,8 @@ the moment it fires, each change a warning naming it:
 The step is a service task carrying the listener's implementation (`camunda:class`, `expression`,
 `delegateExpression`), which the operator mapping table maps to one of Loanflow's operators as it
 does a service task's (`camunda_services.rewrite`, after this); a listener's `camunda:script` in
-Python becomes a script task. What has no such meaning is refused, naming the element: a script in
+Python becomes a script task. What has no such meaning is refused by the strict check (`problems`:
+the file parses, as SpiffWorkflow parses it, and is never deployed so), naming the element: a script in
 another language or kept in a file, a listener on a gateway (Loanflow runs no code at a gateway:
 draw the step before or after it), a `start` listener on an event an event-based gateway waits for
 (the step would stand between them), a task listener on `delete`, `update` or `timeout`, a process
@@ -40,6 +41,7 @@ from app.engine.xml import source_line as _line
 from app.engine.xml import unique_id as _unique
 
 _B, _C = f"{{{BPMN_NS}}}", f"{{{CAMUNDA_NS}}}"
+_REFUSED = f"{_C}listenerRefused"  # set on an element whose listener has no place on the path: the reasons
 _NAMESPACES = (CAMUNDA_NS, ACTIVITI_NS)
 _KINDS = ("class", "expression", "delegateExpression")
 PYTHON = frozenset({"python", "text/x-python", "application/x-python", "py"})
@@ -167,12 +169,11 @@ def _moment(kind: str, listener: etree._Element, event: str) -> str:
 
 
 def _on_element(scope: etree._Element, element: etree._Element, filename: str,
-                taken: set[str]) -> tuple[list[DiagramProblem], list[DiagramProblem]]:
-    refusals: list[DiagramProblem] = []
+                taken: set[str]) -> list[DiagramProblem]:
     changes: list[DiagramProblem] = []
     listeners = _listeners(element)
     if not listeners:
-        return refusals, changes
+        return changes
     kind, owner = _local(element), element.get("id") or "element"
     kinds = {c.get("id"): _local(c) for c in scope if c.get("id")}
     after_event_gateway = any(kinds.get(f.get("sourceRef")) == "eventBasedGateway" for f in _flows(scope)
@@ -188,7 +189,7 @@ def _on_element(scope: etree._Element, element: etree._Element, filename: str,
                                "the event")
             step, what = _step(scope, listener, owner, event or "start", taken)
         except _Refused as exc:
-            refusals.append(DiagramProblem(filename, owner, str(exc), _line(listener)))
+            _refuse(element, str(exc))
             continue
         placed.append((moment, step, what))
     for moment, step, _what in placed:
@@ -205,12 +206,10 @@ def _on_element(scope: etree._Element, element: etree._Element, filename: str,
             "beside the element)", _line(element), "warning"))
     for listener in listeners:
         listener.getparent().remove(listener)
-    return refusals, changes
+    return changes
 
 
-def _on_process(process: etree._Element, filename: str, taken: set[str]) -> tuple[list[DiagramProblem],
-                                                                                  list[DiagramProblem]]:
-    refusals: list[DiagramProblem] = []
+def _on_process(process: etree._Element, filename: str, taken: set[str]) -> list[DiagramProblem]:
     changes: list[DiagramProblem] = []
     pid = process.get("id") or "process"
     starts = [n for n in process if _local(n) == "startEvent"]
@@ -240,24 +239,34 @@ def _on_process(process: etree._Element, filename: str, taken: set[str]) -> tupl
                     filename, pid, f"{what} on the process runs as the step {step.get('id')} the import drew "
                     f"{'after' if event == 'start' else 'before'} {target.get('id')}", _line(listener), "warning"))
         except _Refused as exc:
-            refusals.append(DiagramProblem(filename, pid, str(exc), _line(listener)))
+            _refuse(process, str(exc))
         listener.getparent().remove(listener)
-    return refusals, changes
+    return changes
 
 
-def prepare(root: etree._Element, filename: str, taken: set[str]) -> tuple[list[DiagramProblem], list[DiagramProblem]]:
-    """Draw every listener as a step of the path (see the module); (refusals, changes)."""
-    refusals: list[DiagramProblem] = []
+def _refuse(element: etree._Element, reason: str) -> None:
+    """Note on the element why one of its listeners cannot run, for the strict check (`problems`): the
+    file still parses, as SpiffWorkflow parses it, and is never deployed so."""
+    said = element.get(_REFUSED)
+    element.set(_REFUSED, f"{said}\n{reason}" if said else reason)
+
+
+def prepare(root: etree._Element, filename: str, taken: set[str]) -> list[DiagramProblem]:
+    """Draw every listener as a step of the path (see the module); the changes, as warnings (what has no
+    place on the path is noted on its element for `problems`)."""
     changes: list[DiagramProblem] = []
     for scope in list(root.iter(*(f"{_B}{s}" for s in _SCOPES))):
         for element in list(scope):
             kind = _local(element)
             if kind in _ACTIVITIES or kind in _GATEWAYS or kind == "sequenceFlow" or kind.endswith("Event"):
-                found = _on_element(scope, element, filename, taken)
-                refusals += found[0]
-                changes += found[1]
+                changes += _on_element(scope, element, filename, taken)
     for process in root.iter(f"{_B}process"):
-        found = _on_process(process, filename, taken)
-        refusals += found[0]
-        changes += found[1]
-    return refusals, changes
+        changes += _on_process(process, filename, taken)
+    return changes
+
+
+def problems(process: etree._Element, filename: str) -> list[DiagramProblem]:
+    """The strict check's errors: each listener that has no place on the path, naming its element."""
+    return [DiagramProblem(filename, node.get("id"), reason, _line(node))
+            for node in process.iter() if isinstance(node.tag, str) and node.get(_REFUSED)
+            for reason in (node.get(_REFUSED) or "").split("\n")]
