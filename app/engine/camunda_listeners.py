@@ -35,6 +35,7 @@ from __future__ import annotations
 from lxml import etree
 
 from app.engine.errors import DiagramProblem
+from app.engine.implicit_flow import ACTIVITIES, GATEWAYS
 from app.engine.service_implementations import ACTIVITI_NS, CAMUNDA_NS
 from app.engine.xml import BPMN_NS
 from app.engine.xml import source_line as _line
@@ -45,10 +46,6 @@ _REFUSED = f"{_C}listenerRefused"  # set on an element whose listener has no pla
 _NAMESPACES = (CAMUNDA_NS, ACTIVITI_NS)
 _KINDS = ("class", "expression", "delegateExpression")
 PYTHON = frozenset({"python", "text/x-python", "application/x-python", "py"})
-_ACTIVITIES = frozenset({"task", "userTask", "serviceTask", "scriptTask", "businessRuleTask", "sendTask",
-                         "receiveTask", "manualTask", "callActivity", "subProcess", "transaction", "adHocSubProcess"})
-_GATEWAYS = frozenset({"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",
-                       "complexGateway"})
 _SCOPES = ("process", "subProcess", "transaction", "adHocSubProcess")
 
 
@@ -149,7 +146,7 @@ def _moment(kind: str, listener: etree._Element, event: str) -> str:
     task_listener = _local(listener) == "taskListener"
     if kind == "sequenceFlow":
         return "on"
-    if kind in _GATEWAYS:
+    if kind in GATEWAYS:
         raise _Refused(f"camunda:{_local(listener)} ({event}) on a gateway: Loanflow runs no code at a gateway; "
                        "draw the step as a service task before or after it")
     if task_listener:
@@ -258,7 +255,7 @@ def prepare(root: etree._Element, filename: str, taken: set[str]) -> list[Diagra
     for scope in list(root.iter(*(f"{_B}{s}" for s in _SCOPES))):
         for element in list(scope):
             kind = _local(element)
-            if kind in _ACTIVITIES or kind in _GATEWAYS or kind == "sequenceFlow" or kind.endswith("Event"):
+            if kind in ACTIVITIES or kind in GATEWAYS or kind == "sequenceFlow" or kind.endswith("Event"):
                 changes += _on_element(scope, element, filename, taken)
     for process in root.iter(f"{_B}process"):
         changes += _on_process(process, filename, taken)

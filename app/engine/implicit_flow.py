@@ -46,13 +46,13 @@ IMPORT_NS = "urn:loanflow:import"
 _DOCUMENT_ORDER = f"{{{IMPORT_NS}}}conditionOrder"
 _SPLIT = f"{{{IMPORT_NS}}}split"  # a gateway the import drew to split the flow, never to join it
 
-_ACTIVITIES = frozenset({
+ACTIVITIES = frozenset({
     "task", "userTask", "serviceTask", "scriptTask", "businessRuleTask", "sendTask", "receiveTask", "manualTask",
     "callActivity", "subProcess", "transaction", "adHocSubProcess"})
 _EVENTS = frozenset({"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"})
-_GATEWAYS = frozenset({"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",
+GATEWAYS = frozenset({"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",
                        "complexGateway"})
-FLOW_NODES = _ACTIVITIES | _EVENTS | _GATEWAYS  # the elements a token passes through
+FLOW_NODES = ACTIVITIES | _EVENTS | GATEWAYS  # the elements a token passes through
 _SCOPES = frozenset({"process", "subProcess", "transaction"})  # what SpiffWorkflow reads as a workflow of its own
 
 
@@ -200,7 +200,7 @@ def _implicit_ends(scope: etree._Element, filename: str, taken: set[str]) -> lis
     has_ends = scope.find(f"{_B}endEvent") is not None
     changes = []
     for node in _stopping(scope):
-        if has_ends and _name(node) in _GATEWAYS:
+        if has_ends and _name(node) in GATEWAYS:
             continue
         node_id = node.get("id") or "node"
         end = _new(scope, "endEvent", id=_unique(f"ImplicitEnd_{node_id}", taken))
@@ -223,7 +223,7 @@ def _uncontrolled_splits(scope: etree._Element, filename: str, taken: set[str]) 
     for node in _nodes(scope):
         kind, node_id = _name(node), node.get("id") or ""
         outgoing = by_source.get(node_id, [])
-        if kind in _GATEWAYS or not outgoing:
+        if kind in GATEWAYS or not outgoing:
             continue
         conditional = [f for f in outgoing if _condition(f) is not None]
         default = node.get("default")
@@ -363,7 +363,7 @@ def dead_ends(process: etree._Element, filename: str) -> list[DiagramProblem]:
         if scope.find(f"{_B}endEvent") is None:
             continue
         for node in _stopping(scope):
-            if _name(node) in _GATEWAYS:
+            if _name(node) in GATEWAYS:
                 errors.append(DiagramProblem(
                     filename, node.get("id"), "the gateway has no outgoing flow: an instance that reaches it could go "
                     "nowhere and would stop there with an incident; draw the flow it leads to", _line(node)))

@@ -38,6 +38,7 @@ from collections import Counter
 from lxml import etree
 
 from app.engine.errors import DiagramProblem
+from app.engine.implicit_flow import ACTIVITIES, FLOW_NODES
 from app.engine.xml import BPMN_NS
 from app.engine.xml import source_line as _line
 
@@ -45,13 +46,6 @@ _B = f"{{{BPMN_NS}}}"
 _DC = "{http://www.omg.org/spec/DD/20100524/DC}"
 _BPMNDI = "{http://www.omg.org/spec/BPMN/20100524/DI}"
 _SCOPES = ("process", "subProcess", "transaction", "adHocSubProcess")
-FLOW_NODES = frozenset({
-    "task", "userTask", "serviceTask", "scriptTask", "businessRuleTask", "sendTask", "receiveTask", "manualTask",
-    "callActivity", "subProcess", "transaction", "adHocSubProcess", "startEvent", "endEvent", "intermediateCatchEvent",
-    "intermediateThrowEvent", "boundaryEvent", "exclusiveGateway", "inclusiveGateway", "parallelGateway",
-    "eventBasedGateway", "complexGateway"})
-_ACTIVITIES = frozenset({"task", "userTask", "serviceTask", "scriptTask", "businessRuleTask", "sendTask", "receiveTask",
-                         "manualTask", "callActivity", "subProcess", "transaction", "adHocSubProcess"})
 # (event definition or task, the attribute naming the definition, the element defining it, what it is called)
 _USERS = (
     ("messageEventDefinition", "messageRef", "message", "message"),
@@ -182,14 +176,14 @@ def _repeat_markers(scope: etree._Element, filename: str) -> list[DiagramProblem
     for node in scope:
         kind = _local(node)
         markers = [m for m in node if _local(m) in ("multiInstanceLoopCharacteristics", "standardLoopCharacteristics")]
-        if kind in _ACTIVITIES and len(markers) > 1:
+        if kind in ACTIVITIES and len(markers) > 1:
             names = " and ".join(f"a {'multi-instance' if _local(m).startswith('multi') else 'loop'} marker"
                                  for m in markers)
             problems.append(DiagramProblem(
                 filename, node.get("id"), f"the {label(node)} carries {len(markers)} repeat markers ({names}): an "
                 "activity repeats in one way; keep one of them", _line(markers[1])))
         event_subprocess = kind == "subProcess" and node.get("triggeredByEvent") == "true"
-        if kind not in FLOW_NODES or (kind in _ACTIVITIES and not event_subprocess):
+        if kind not in FLOW_NODES or (kind in ACTIVITIES and not event_subprocess):
             continue
         for marker in node:
             if _local(marker) in ("multiInstanceLoopCharacteristics", "standardLoopCharacteristics"):
@@ -211,7 +205,7 @@ def _boundaries(scope: etree._Element, filename: str) -> list[DiagramProblem]:
             said = "is attached to nothing (it has no attachedToRef)"
         elif host not in elements:
             said = f"is attached to {host!r}, which no element of its (sub)process is"
-        elif _local(elements[host]) not in _ACTIVITIES:
+        elif _local(elements[host]) not in ACTIVITIES:
             said = f"is attached to the {label(elements[host])} {host!r}"
         elif elements[host].get("triggeredByEvent") == "true":
             said = f"is attached to the event sub-process {host!r}, which starts on its own event"
