@@ -39,6 +39,7 @@ from app.engine import (
     translate,
 )
 from app.engine.errors import DiagramProblem
+from app.engine.said import said
 from app.engine.xml import BPMN_NS
 from app.engine.xml import source_line as _line
 from app.engine.xml import unique_id as _unique
@@ -59,9 +60,9 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
     taken = {i for i in root.xpath("//@id")}
     for process in root.iter(f"{_B}process"):
         if not (process.get("id") or "").strip():
-            label = f" {process.get('name')!r}" if process.get("name") else ""
-            refusals.append(DiagramProblem(filename, None, f"the process{label} has no id: give it one to deploy it",
-                                           _line(process)))
+            refusal = (said("the process %(name)r has no id: give it one to deploy it", name=process.get("name"))
+                       if process.get("name") else said("the process has no id: give it one to deploy it"))
+            refusals.append(DiagramProblem(filename, None, refusal, _line(process)))
     for flow in root.iter(f"{_B}sequenceFlow"):
         if (flow.get("id") or "").strip():
             continue
@@ -69,7 +70,8 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
         flow_id = _unique(f"Flow_{source}_{target}", taken)
         flow.set("id", flow_id)
         changes.append(DiagramProblem(
-            filename, flow_id, f"sequence flow from {source} to {target} had no id; the import gave it id {flow_id}",
+            filename, flow_id, said("sequence flow from %(source)s to %(target)s had no id; the import gave it id "
+                                    "%(id)s", source=source, target=target, id=flow_id),
             _line(flow), "warning"))
     for node in root.iter(*(f"{_B}{kind}" for kind in references.FLOW_NODES)):
         if (node.get("id") or "").strip():
@@ -78,8 +80,8 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
         node_id = _unique(f"{kind[0].upper()}{kind[1:]}_{_line(node) or 'noid'}", taken)
         node.set("id", node_id)
         changes.append(DiagramProblem(
-            filename, node_id, f"the {references.label(node)} had no id (no flow can reach it); the import gave it "
-            f"id {node_id}", _line(node), "warning"))
+            filename, node_id, said("the %(kind)s had no id (no flow can reach it); the import gave it id %(id)s",
+                                    kind=references.label(node), id=node_id), _line(node), "warning"))
     changes += _name_messages_by_their_flows(root, filename, taken)
     stores_refused, stores_changed = data_stores.prepare(root, filename)  # data stores and data associations
     refusals += stores_refused
@@ -107,17 +109,17 @@ def _expressions(scope: etree._Element) -> Iterator[tuple[etree._Element, str | 
     """The conditions and timer values under `scope`: (node, element id, what it is, its translation)."""
     for flow in scope.iter(f"{_B}sequenceFlow"):
         for node in flow.findall(f"{_B}conditionExpression"):
-            yield node, flow.get("id"), "condition", partial(translate.condition, node.text, node.get("language"))
+            yield node, flow.get("id"), said("condition"), partial(translate.condition, node.text, node.get("language"))
     for definition in scope.iter(f"{_B}conditionalEventDefinition"):
         owner = definition.getparent()
         for node in definition.findall(f"{_B}condition"):
-            yield (node, owner.get("id") if owner is not None else None, "condition",
+            yield (node, owner.get("id") if owner is not None else None, said("condition"),
                    partial(translate.condition, node.text, node.get("language")))
     for definition in scope.iter(f"{_B}timerEventDefinition"):
         owner = definition.getparent()
         for kind in _TIMER_KINDS:
             for node in definition.findall(f"{_B}{kind}"):
-                yield (node, owner.get("id") if owner is not None else None, f"timer {kind}",
+                yield (node, owner.get("id") if owner is not None else None, said("timer %(kind)s", kind=kind),
                        partial(translate.timer, kind, node.text))
 
 
@@ -136,10 +138,12 @@ def _translate_expressions(root: etree._Element, filename: str) -> list[DiagramP
         before = (node.text or "").strip()
         node.text = done.python
         node.attrib.pop("language", None)  # the text is Python now
-        note = f"; {done.note}" if done.note else ""
-        changes.append(DiagramProblem(
-            filename, element_id, f"the {what} {before!r} is {done.language}; the import runs it as "
-            f"{done.python!r}{note}", _line(node), "warning"))
+        change = (said("the %(what)s %(before)r is %(language)s; the import runs it as %(python)r; %(note)s",
+                       what=what, before=before, language=done.language, python=done.python, note=done.note)
+                  if done.note else
+                  said("the %(what)s %(before)r is %(language)s; the import runs it as %(python)r",
+                       what=what, before=before, language=done.language, python=done.python))
+        changes.append(DiagramProblem(filename, element_id, change, _line(node), "warning"))
     return changes
 
 
@@ -162,8 +166,8 @@ def _name_messages_by_their_flows(root: etree._Element, filename: str, taken: se
             owner = definition.getparent()
             changes.append(DiagramProblem(
                 filename, owner.get("id") if owner is not None else None,
-                f"message event had no message; the import gave it {message.get('name')!r}, "
-                f"the message flow {flow.get('id')} carries", _line(definition), "warning"))
+                said("message event had no message; the import gave it %(message)r, the message flow %(flow)s "
+                     "carries", message=message.get("name"), flow=flow.get("id")), _line(definition), "warning"))
     return changes
 
 
@@ -175,43 +179,50 @@ def process_problems(process: etree._Element, filename: str) -> list[DiagramProb
         language = (task.get("scriptFormat") or "").strip()
         if language and language.lower() not in PYTHON_SCRIPT_FORMATS:
             problems.append(DiagramProblem(
-                filename, task.get("id"), f"the script is written in {language}; Loanflow runs only Python "
-                "scripts and will not run this one as Python: rewrite it in Python", _line(task)))
+                filename, task.get("id"), said("the script is written in %(language)s; Loanflow runs only Python "
+                                               "scripts and will not run this one as Python: rewrite it in Python",
+                                               language=language), _line(task)))
         elif not "".join(task.xpath("./*[local-name()='script']//text()")).strip():
             outside = next((v for k, v in task.attrib.items() if k.endswith("}resource")), None)
-            reason = (f"the script is kept outside the diagram ({outside}), which is never read: write it in the task"
-                      if outside else "the script task has no script: write one, or make it a task that does nothing")
+            reason = (said("the script is kept outside the diagram (%(resource)s), which is never read: write it in "
+                           "the task", resource=outside)
+                      if outside else said("the script task has no script: write one, or make it a task that does "
+                                           "nothing"))
             problems.append(DiagramProblem(filename, task.get("id"), reason, _line(task)))
     for kind in _MESSAGE_EVENTS:
         for event in process.iter(f"{_B}{kind}"):
             if any(not d.get("messageRef") for d in event.findall(f"{_B}messageEventDefinition")):
                 problems.append(DiagramProblem(
-                    filename, event.get("id"), "the message event names no message: nothing can send it a "
-                    "message to catch, and a message it throws reaches no one; choose a message", _line(event)))
+                    filename, event.get("id"), said("the message event names no message: nothing can send it a "
+                                                    "message to catch, and a message it throws reaches no one; choose "
+                                                    "a message"), _line(event)))
     for kind in _MESSAGE_EVENTS:
         for event in process.iter(f"{_B}{kind}"):
             if any(not d.get("signalRef") for d in event.findall(f"{_B}signalEventDefinition")):
                 problems.append(DiagramProblem(
-                    filename, event.get("id"), "the signal event names no signal: nothing can send it a "
-                    "signal to catch, and a signal it throws reaches no one; choose a signal", _line(event)))
+                    filename, event.get("id"), said("the signal event names no signal: nothing can send it a "
+                                                    "signal to catch, and a signal it throws reaches no one; choose "
+                                                    "a signal"), _line(event)))
     for event in process.iter(f"{_B}intermediateCatchEvent"):
         if event.find(f"{_B}conditionalEventDefinition") is not None:
             problems.append(DiagramProblem(
-                filename, event.get("id"), "the instance would wait here for a condition, which is checked only when "
-                "something else moves the instance, and nothing else can while it waits here: wait for a message, "
-                "a signal or a timer instead", _line(event)))
+                filename, event.get("id"), said("the instance would wait here for a condition, which is checked only "
+                                                "when something else moves the instance, and nothing else can while "
+                                                "it waits here: wait for a message, a signal or a timer instead"),
+                _line(event)))
     for node, element_id, what, translation in _expressions(process):
         try:
             translation()
         except translate.ExpressionRefused as exc:
             problems.append(DiagramProblem(
-                filename, element_id, f"the {what} {(node.text or '').strip()!r} cannot run: {exc.reason}",
+                filename, element_id, said("the %(what)s %(expression)r cannot run: %(why)s", what=what,
+                                           expression=(node.text or "").strip(), why=exc.reason),
                 _line(node)))
     for task in process.iter(f"{_B}receiveTask"):
         if not task.get("messageRef"):
             problems.append(DiagramProblem(
-                filename, task.get("id"), "the receive task names no message: nothing can send it one; "
-                "choose the message it waits for", _line(task)))
+                filename, task.get("id"), said("the receive task names no message: nothing can send it one; "
+                                               "choose the message it waits for"), _line(task)))
     problems += implicit_flow.dead_ends(process, filename)
     problems += camunda_user_tasks.problems(process, filename)
     problems += camunda_listeners.problems(process, filename)
@@ -237,9 +248,10 @@ def _unheard_messages(process: etree._Element, filename: str) -> list[DiagramPro
         for event in root.iter(f"{_B}{kind}"):
             caught.update(d.get("messageRef") for d in event.findall(f"{_B}messageEventDefinition"))
     names = {m.get("id"): m.get("name") or m.get("id") for m in root.iter(f"{_B}message")}
-    return [DiagramProblem(filename, element.get("id"), f"the message {names.get(ref, ref)!r} it sends is caught by "
-                           "no event of this file: Loanflow passes it to the instances of the same business key, "
-                           "so a process deployed from another file must wait for it or start on it; until one "
-                           "does, it is kept in the message inbox", _line(element), "warning")
+    return [DiagramProblem(filename, element.get("id"),
+                           said("the message %(message)r it sends is caught by no event of this file: Loanflow passes "
+                                "it to the instances of the same business key, so a process deployed from another "
+                                "file must wait for it or start on it; until one does, it is kept in the message "
+                                "inbox", message=names.get(ref, ref)), _line(element), "warning")
             for element, ref in sent if ref and ref not in caught]
 

@@ -16,6 +16,7 @@ from lxml import etree
 
 from app.engine.decision_results import RESULT_SHAPE, RESULT_VARIABLE, SHAPES
 from app.engine.errors import DiagramProblem
+from app.engine.said import said
 from app.engine.xml import BPMN_NS
 from app.engine.xml import source_line as _line
 
@@ -40,19 +41,20 @@ def _is_variable(name: str) -> bool:
 
 def _refusal(filename: str, task: etree._Element, ref: str) -> str | None:
     if "${" in ref or "#{" in ref:
-        return (f"the decision is chosen at run time by the expression {ref!r} (camunda:decisionRef); Loanflow "
-                "calls one named decision: name it")
+        return said("the decision is chosen at run time by the expression %(ref)r (camunda:decisionRef); Loanflow "
+                    "calls one named decision: name it", ref=ref)
     shape = _camunda(task, "mapDecisionResult")
     if shape and shape not in SHAPES[:-1]:
-        return (f"camunda:mapDecisionResult {shape!r} is no shape Camunda 7 knows: use one of "
-                f"{', '.join(SHAPES[:-1])}")
+        return said("camunda:mapDecisionResult %(shape)r is no shape Camunda 7 knows: use one of %(shapes)s",
+                    shape=shape, shapes=", ".join(SHAPES[:-1]))
     result = _camunda(task, "resultVariable")
     if result is not None and not _is_variable(result):
-        return f"camunda:resultVariable {result!r} is no variable name: name the variable that keeps the result"
+        return said("camunda:resultVariable %(result)r is no variable name: name the variable that keeps the result",
+                    result=result)
     binding = _camunda(task, "decisionRefBinding")
     if binding in ("version", "versionTag"):
-        return (f"the task calls a fixed version of decision {ref!r} (camunda:decisionRefBinding={binding!r}); "
-                "Loanflow calls the decision deployed with the process: remove the binding")
+        return said("the task calls a fixed version of decision %(ref)r (camunda:decisionRefBinding=%(binding)r); "
+                    "Loanflow calls the decision deployed with the process: remove the binding", ref=ref, binding=binding)
     return None
 
 
@@ -75,8 +77,9 @@ def prepare(root: etree._Element, filename: str) -> tuple[list[DiagramProblem], 
         if named is not None and (named.text or "").strip():
             if named.text.strip() != ref:
                 changes.append(DiagramProblem(
-                    filename, task.get("id"), f"the task names two decisions: it calls {named.text.strip()!r} "
-                    f"(spiffworkflow:calledDecisionId), not {ref!r} (camunda:decisionRef)", _line(task), "warning"))
+                    filename, task.get("id"), said("the task names two decisions: it calls %(called)r "
+                                                   "(spiffworkflow:calledDecisionId), not %(ref)r (camunda:decisionRef)",
+                                                   called=named.text.strip(), ref=ref), _line(task), "warning"))
             continue
         refused = _refusal(filename, task, ref)
         if refused is not None:
@@ -86,14 +89,14 @@ def prepare(root: etree._Element, filename: str) -> tuple[list[DiagramProblem], 
         if result:
             shape = _camunda(task, "mapDecisionResult") or "resultList"
             _call(task, ref, result, shape)
-            said = (f"its result is kept in the variable {result!r} as {shape} (camunda:resultVariable, "
-                    "camunda:mapDecisionResult), as in Camunda 7")
+            kept = said("its result is kept in the variable %(result)r as %(shape)s (camunda:resultVariable, "
+                        "camunda:mapDecisionResult), as in Camunda 7", result=result, shape=shape)
         else:
             _call(task, ref)
-            said = ("its outputs become variables of the instance by their names, where Camunda 7 saves the result "
-                    "only through camunda:resultVariable, which this task does not set")
-        changes.append(DiagramProblem(filename, task.get("id"), f"the task calls decision {ref!r} "
-                                      f"(camunda:decisionRef); {said}", _line(task), "warning"))
+            kept = said("its outputs become variables of the instance by their names, where Camunda 7 saves the "
+                        "result only through camunda:resultVariable, which this task does not set")
+        changes.append(DiagramProblem(filename, task.get("id"), said("the task calls decision %(ref)r "
+                                      "(camunda:decisionRef); %(kept)s", ref=ref, kept=kept), _line(task), "warning"))
     return refusals, changes
 
 
@@ -119,14 +122,15 @@ def _zeebe(filename: str, task: etree._Element, called: etree._Element,
     decision_id = (called.get("decisionId") or "").strip()
     result = (called.get("resultVariable") or "").strip()
     if not decision_id or decision_id.startswith("="):
-        why = "names no decision" if not decision_id else f"chooses the decision at run time ({decision_id!r})"
-        return [DiagramProblem(filename, task.get("id"), f"zeebe:calledDecision {why}; Loanflow calls one named "
-                               "decision: name it", _line(task))], []
+        why = (said("names no decision") if not decision_id
+               else said("chooses the decision at run time (%(decision)r)", decision=decision_id))
+        return [DiagramProblem(filename, task.get("id"), said("zeebe:calledDecision %(why)s; Loanflow calls one named "
+                               "decision: name it", why=why), _line(task))], []
     if not _is_variable(result):
-        return [DiagramProblem(filename, task.get("id"), f"zeebe:calledDecision keeps the result in {result!r}, which "
-                               "is no variable name: name the resultVariable", _line(task))], []
+        return [DiagramProblem(filename, task.get("id"), said("zeebe:calledDecision keeps the result in %(result)r, "
+                               "which is no variable name: name the resultVariable", result=result), _line(task))], []
     _call(task, decision_id, result, "zeebe")
-    return [], [DiagramProblem(filename, task.get("id"), f"the task calls decision {decision_id!r} "
-                               f"(zeebe:calledDecision); its result is kept in the variable {result!r}, as in "
+    return [], [DiagramProblem(filename, task.get("id"), said("the task calls decision %(decision)r "
+                               "(zeebe:calledDecision); its result is kept in the variable %(result)r, as in "
                                "Camunda 8 (one output: its value; several: a map; a COLLECT table: a list)",
-                               _line(task), "warning")]
+                               decision=decision_id, result=result), _line(task), "warning")]

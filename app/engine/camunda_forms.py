@@ -29,6 +29,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from app.engine.said import parts, said
+
 FORM_SUFFIX = ".form"
 # How a JSON Schema form says a field's choices are the list a task-data variable holds (SpiffArena's
 # way, and what a Camunda `valuesKey` becomes): `"anyOf": ["options_from_task_data_var:<variable>"]`.
@@ -46,11 +48,11 @@ def read(text: str) -> dict[str, Any]:
     try:
         document = json.loads(text)
     except ValueError as exc:
-        raise FormNotConverted(f"it is not valid JSON: {exc}") from exc
+        raise FormNotConverted(said("it is not valid JSON: %(error)s", error=str(exc))) from exc
     except RecursionError as exc:
-        raise FormNotConverted("it nests deeper than a form can") from exc
+        raise FormNotConverted(said("it nests deeper than a form can")) from exc
     if not isinstance(document, dict) or not isinstance(document.get("components"), list):
-        raise FormNotConverted("it is not a Camunda Forms document (no list of components)")
+        raise FormNotConverted(said("it is not a Camunda Forms document (no list of components)"))
     return document
 
 
@@ -67,20 +69,20 @@ def schema_of(document: dict[str, Any], title: str | None = None) -> tuple[dict[
     try:
         components = _flattened(document.get("components") or [], errors)
     except RecursionError as exc:
-        raise FormNotConverted("its groups nest deeper than a form can") from exc
+        raise FormNotConverted(said("its groups nest deeper than a form can")) from exc
     for component in components:
         made = _field(component, notes, errors)
         if made is None:
             continue
         key, prop, needed = made
         if key in schema["properties"]:
-            errors.append(f"two components set {key!r}")
+            errors.append(said("two components set %(key)r", key=key))
             continue
         schema["properties"][key] = prop
         if needed:
             required.append(key)
     if errors:
-        raise FormNotConverted("; ".join(errors))
+        raise FormNotConverted(parts(errors, "; "))
     if required:
         schema["required"] = required
     return schema, notes
@@ -90,7 +92,7 @@ def _flattened(components: list[Any], errors: list[str]) -> list[dict[str, Any]]
     found: list[dict[str, Any]] = []
     for component in components:
         if not isinstance(component, dict):
-            errors.append(f"a component is {type(component).__name__}, not an object")
+            errors.append(said("a component is %(kind)s, not an object", kind=type(component).__name__))
         elif component.get("type") == "group":
             found += _flattened(component.get("components") or [], errors)
         else:
@@ -104,9 +106,10 @@ def _field(component: dict[str, Any], notes: list[str], errors: list[str]) -> tu
     if kind in _SILENT:
         return None
     if not isinstance(key, str) or not key.strip():
-        errors.append(f"the {kind or 'untyped'} component has no key: it would set no variable")
+        errors.append(said("the %(kind)s component has no key: it would set no variable", kind=kind) if kind
+                      else said("the untyped component has no key: it would set no variable"))
         return None
-    where = f"the {kind} {key!r}"
+    where = said("the %(kind)s %(key)r", kind=kind, key=key)
     prop = _typed(component, kind, where, errors)
     if prop is None:
         return None
@@ -122,7 +125,7 @@ def _field(component: dict[str, Any], notes: list[str], errors: list[str]) -> tu
     if "defaultValue" in component:
         _default(prop, component["defaultValue"], where, notes)
     if component.get("conditional"):
-        notes.append(f"{where}: the condition that hides it is not applied; the field is always shown")
+        notes.append(said("%(where)s: the condition that hides it is not applied; the field is always shown", where=where))
     return key, prop, validate.get("required") is True
 
 
@@ -137,25 +140,27 @@ def _typed(component: dict[str, Any], kind: str, where: str, errors: list[str]) 
         if isinstance(component.get("valuesKey"), str) and component["valuesKey"].strip():
             return {"anyOf": [CHOICES_FROM_DATA + component["valuesKey"].strip()]}
         if component.get("valuesExpression") or component.get("valuesKey"):
-            errors.append(f"{where} takes its choices from the expression "
-                          f"{component.get('valuesExpression') or component.get('valuesKey')!r}; Loanflow's forms "
-                          "take them from a variable (valuesKey) or list them: write them in the form")
+            errors.append(said("%(where)s takes its choices from the expression %(expression)r; Loanflow's forms "
+                               "take them from a variable (valuesKey) or list them: write them in the form",
+                               where=where, expression=component.get("valuesExpression") or component.get("valuesKey")))
             return None
         values = [v for v in component.get("values") or [] if isinstance(v, dict) and "value" in v]
         if not values:
-            errors.append(f"{where} offers no choices")
+            errors.append(said("%(where)s offers no choices", where=where))
             return None
         return {"type": "string", "enum": [str(v["value"]) for v in values],
                 "enumNames": [str(v.get("label") or v["value"]) for v in values]}
     if kind == "datetime":
         if component.get("subtype", "date") == "date":
             return {"type": "string", "format": "date"}
-        errors.append(f"{where} asks for a {component.get('subtype')}; Loanflow's forms ask for a date")
+        errors.append(said("%(where)s asks for a %(subtype)s; Loanflow's forms ask for a date", where=where,
+                           subtype=component.get("subtype")))
         return None
     if kind in _LISTS:
-        errors.append(f"{where} sets a list; Loanflow's forms set one value per field (or a table of rows)")
+        errors.append(said("%(where)s sets a list; Loanflow's forms set one value per field (or a table of rows)",
+                           where=where))
         return None
-    errors.append(f"{where}: the component type {kind!r} is not one Loanflow's forms show")
+    errors.append(said("%(where)s: the component type %(kind)r is not one Loanflow's forms show", where=where, kind=kind))
     return None
 
 
@@ -171,7 +176,8 @@ def _rules(prop: dict[str, Any], validate: dict[str, Any], where: str, notes: li
         elif rule in ("min", "max") and prop["type"] in ("integer", "number") and isinstance(value, int | float):
             prop[words[rule]] = value
         else:
-            notes.append(f"{where}: the rule {rule} {value!r} is not checked by Loanflow")
+            notes.append(said("%(where)s: the rule %(rule)s %(value)r is not checked by Loanflow", where=where, rule=rule,
+                              value=value))
 
 
 def _default(prop: dict[str, Any], value: Any, where: str, notes: list[str]) -> None:
@@ -180,4 +186,5 @@ def _default(prop: dict[str, Any], value: Any, where: str, notes: list[str]) -> 
     if fits and ("enum" not in prop or value in prop["enum"]):
         prop["default"] = value
     else:
-        notes.append(f"{where}: the default {value!r} does not fit the field; the form has none")
+        notes.append(said("%(where)s: the default %(value)r does not fit the field; the form has none", where=where,
+                          value=value))

@@ -34,15 +34,17 @@ from __future__ import annotations
 
 from lxml import etree
 
+from app.engine.camunda_services import restored, stored
 from app.engine.errors import DiagramProblem
 from app.engine.implicit_flow import ACTIVITIES, GATEWAYS
+from app.engine.said import said
 from app.engine.service_implementations import ACTIVITI_NS, CAMUNDA_NS
 from app.engine.xml import BPMN_NS
 from app.engine.xml import source_line as _line
 from app.engine.xml import unique_id as _unique
 
 _B, _C = f"{{{BPMN_NS}}}", f"{{{CAMUNDA_NS}}}"
-_REFUSED = f"{_C}listenerRefused"  # set on an element whose listener has no place on the path: the reasons
+_REFUSED = f"{_C}listenerRefused"  # on an element whose listener has no place on the path: the reasons (`stored`)
 _NAMESPACES = (CAMUNDA_NS, ACTIVITI_NS)
 _KINDS = ("class", "expression", "delegateExpression")
 PYTHON = frozenset({"python", "text/x-python", "application/x-python", "py"})
@@ -83,29 +85,32 @@ def _step(scope: etree._Element, listener: etree._Element, owner_id: str, event:
     implementation = next(((k, (listener.get(k) or "").strip()) for k in _KINDS if (listener.get(k) or "").strip()),
                           None)
     script = next((c for c in listener if _local(c) == "script"), None)
-    what = f"camunda:{_local(listener)} ({event})"
+    named = f"camunda:{_local(listener)} ({event})"  # the listener and its event: data
+    what: str = named
     if implementation is not None:
         step = etree.SubElement(scope, f"{_B}serviceTask", id=step_id, name=f"{_local(listener)} {event}")
         step.set(f"{_C}{implementation[0]}", implementation[1])
-        what += f" camunda:{implementation[0]} {implementation[1]!r}"
+        what = f"{named} camunda:{implementation[0]} {implementation[1]!r}"
     elif script is not None:
         language = (script.get("scriptFormat") or "").strip()
         if script.get("resource"):
-            raise _Refused(f"{what}: its script is kept in a file ({script.get('resource')}), which is never read: "
-                           "write it in the diagram, in Python, or map the step as a service task")
+            raise _Refused(said("%(listener)s: its script is kept in a file (%(resource)s), which is never read: "
+                                "write it in the diagram, in Python, or map the step as a service task",
+                                listener=named, resource=script.get("resource")))
         if language.lower() not in PYTHON:
-            raise _Refused(f"{what}: its script is written in {language or 'no language it names'}; Loanflow runs "
-                           "only Python scripts and will not run this one as Python: rewrite it in Python")
+            raise _Refused(said("%(listener)s: its script is written in %(language)s; Loanflow runs only Python "
+                                "scripts and will not run this one as Python: rewrite it in Python", listener=named,
+                                language=language or said("no language it names")))
         step = etree.SubElement(scope, f"{_B}scriptTask", id=step_id, name=f"{_local(listener)} {event}")
         etree.SubElement(step, f"{_B}script").text = script.text or ""
-        what += " (a Python script)"
+        what = said("%(listener)s (a Python script)", listener=named)
     else:
-        raise _Refused(f"{what} names no implementation (no class, expression, delegateExpression or script): "
-                       "say what it runs, or remove it")
+        raise _Refused(said("%(listener)s names no implementation (no class, expression, delegateExpression or "
+                            "script): say what it runs, or remove it", listener=named))
     fields = [f.get("name") or "?" for f in listener if _local(f) == "field"]
     if fields:
-        what += f"; its camunda:field values ({', '.join(fields)}) are not passed: give them as the mapping's " \
-                "parameters"
+        what = said("%(listener)s; its camunda:field values (%(fields)s) are not passed: give them as the mapping's "
+                    "parameters", listener=what, fields=", ".join(fields))
     return step, what
 
 
@@ -147,22 +152,25 @@ def _moment(kind: str, listener: etree._Element, event: str) -> str:
     if kind == "sequenceFlow":
         return "on"
     if kind in GATEWAYS:
-        raise _Refused(f"camunda:{_local(listener)} ({event}) on a gateway: Loanflow runs no code at a gateway; "
-                       "draw the step as a service task before or after it")
+        raise _Refused(said("camunda:%(listener)s (%(event)s) on a gateway: Loanflow runs no code at a gateway; "
+                            "draw the step as a service task before or after it", listener=_local(listener),
+                            event=event))
     if task_listener:
         if event in ("create", "assignment"):
             return "before"
         if event == "complete":
             return "after"
-        raise _Refused(f"camunda:taskListener ({event}) has no moment on Loanflow's path (a task is not deleted, "
-                       "updated or timed out beside it): draw the work as a step of the process, or remove it")
+        raise _Refused(said("camunda:taskListener (%(event)s) has no moment on Loanflow's path (a task is not "
+                            "deleted, updated or timed out beside it): draw the work as a step of the process, or "
+                            "remove it", event=event))
     if kind in ("startEvent", "boundaryEvent"):
         return "after"
     if kind == "endEvent":
         return "before"
     if event in ("start", "end"):
         return "before" if event == "start" else "after"
-    raise _Refused(f"camunda:executionListener on event {event!r}: an element's listener fires on start or end")
+    raise _Refused(said("camunda:executionListener on event %(event)r: an element's listener fires on start or end",
+                        event=event))
 
 
 def _on_element(scope: etree._Element, element: etree._Element, filename: str,
@@ -181,12 +189,12 @@ def _on_element(scope: etree._Element, element: etree._Element, filename: str,
         try:
             moment = _moment(kind, listener, event)
             if moment == "before" and after_event_gateway:
-                raise _Refused(f"camunda:{_local(listener)} ({event}) on an event an event-based gateway waits for: "
-                               "a step before it would stand between the gateway and its event; do the work after "
-                               "the event")
+                raise _Refused(said("camunda:%(listener)s (%(event)s) on an event an event-based gateway waits for: "
+                                    "a step before it would stand between the gateway and its event; do the work "
+                                    "after the event", listener=_local(listener), event=event))
             step, what = _step(scope, listener, owner, event or "start", taken)
         except _Refused as exc:
-            _refuse(element, str(exc))
+            _refuse(element, exc.args[0])
             continue
         placed.append((moment, step, what))
     for moment, step, _what in placed:
@@ -197,13 +205,23 @@ def _on_element(scope: etree._Element, element: etree._Element, filename: str,
     for step in reversed([step for moment, step, _what in placed if moment == "after"]):
         _after(scope, element, step, taken)
     for moment, step, what in placed:
-        where = {"before": "before it", "after": "after it", "on": "on the flow"}[moment]
-        changes.append(DiagramProblem(
-            filename, owner, f"{what} runs as the step {step.get('id')} the import drew {where} (as Camunda runs it "
-            "beside the element)", _line(element), "warning"))
+        changes.append(DiagramProblem(filename, owner, _placed(moment, what, step.get("id")), _line(element),
+                                      "warning"))
     for listener in listeners:
         listener.getparent().remove(listener)
     return changes
+
+
+def _placed(moment: str, what: str, step: str | None) -> str:
+    """The warning for a listener drawn as a step at `moment` ("before", "after" or "on" its flow)."""
+    if moment == "before":
+        return said("%(listener)s runs as the step %(step)s the import drew before it (as Camunda runs it beside the "
+                    "element)", listener=what, step=step)
+    if moment == "after":
+        return said("%(listener)s runs as the step %(step)s the import drew after it (as Camunda runs it beside the "
+                    "element)", listener=what, step=step)
+    return said("%(listener)s runs as the step %(step)s the import drew on the flow (as Camunda runs it beside the "
+                "element)", listener=what, step=step)
 
 
 def _on_process(process: etree._Element, filename: str, taken: set[str]) -> list[DiagramProblem]:
@@ -217,26 +235,29 @@ def _on_process(process: etree._Element, filename: str, taken: set[str]) -> list
         targets = starts if event == "start" else ends
         try:
             if event not in ("start", "end"):
-                raise _Refused(f"camunda:executionListener on event {event!r}: a process's listener fires on start "
-                               "or end")
+                raise _Refused(said("camunda:executionListener on event %(event)r: a process's listener fires on "
+                                    "start or end", event=event))
             if event == "start" and not starts:
-                raise _Refused("camunda:executionListener (start) on the process: the process draws no start event "
-                               "for the step to follow; draw one")
+                raise _Refused(said("camunda:executionListener (start) on the process: the process draws no start "
+                                    "event for the step to follow; draw one"))
             if event == "end" and (len(ends) != 1 or parallel):
-                raise _Refused("camunda:executionListener (end) on the process: it fires once, when the last of its "
-                               "paths ends, which no single step of the diagram is here (several end events, or "
-                               "paths in parallel); draw the work as a step before the end of the path that ends it")
+                raise _Refused(said("camunda:executionListener (end) on the process: it fires once, when the last of "
+                                    "its paths ends, which no single step of the diagram is here (several end events, "
+                                    "or paths in parallel); draw the work as a step before the end of the path that "
+                                    "ends it"))
             for target in (reversed(targets) if event == "start" else targets):
                 step, what = _step(process, listener, pid, event, taken)
                 if event == "start":
                     _after(process, target, step, taken)
                 else:
                     _before(process, target.get("id") or "", step, taken)
-                changes.append(DiagramProblem(
-                    filename, pid, f"{what} on the process runs as the step {step.get('id')} the import drew "
-                    f"{'after' if event == 'start' else 'before'} {target.get('id')}", _line(listener), "warning"))
+                drawn = (said("%(listener)s on the process runs as the step %(step)s the import drew after %(target)s",
+                              listener=what, step=step.get("id"), target=target.get("id")) if event == "start"
+                         else said("%(listener)s on the process runs as the step %(step)s the import drew before "
+                                   "%(target)s", listener=what, step=step.get("id"), target=target.get("id")))
+                changes.append(DiagramProblem(filename, pid, drawn, _line(listener), "warning"))
         except _Refused as exc:
-            _refuse(process, str(exc))
+            _refuse(process, exc.args[0])
         listener.getparent().remove(listener)
     return changes
 
@@ -244,8 +265,8 @@ def _on_process(process: etree._Element, filename: str, taken: set[str]) -> list
 def _refuse(element: etree._Element, reason: str) -> None:
     """Note on the element why one of its listeners cannot run, for the strict check (`problems`): the
     file still parses, as SpiffWorkflow parses it, and is never deployed so."""
-    said = element.get(_REFUSED)
-    element.set(_REFUSED, f"{said}\n{reason}" if said else reason)
+    noted, kept = element.get(_REFUSED), stored(reason)  # one reason a line (`stored` writes no line break)
+    element.set(_REFUSED, f"{noted}\n{kept}" if noted else kept)
 
 
 def prepare(root: etree._Element, filename: str, taken: set[str]) -> list[DiagramProblem]:
@@ -266,4 +287,9 @@ def problems(process: etree._Element, filename: str) -> list[DiagramProblem]:
     """The strict check's errors: each listener that has no place on the path, naming its element."""
     return [DiagramProblem(filename, node.get("id"), reason, _line(node))
             for node in process.iter() if isinstance(node.tag, str) and node.get(_REFUSED)
-            for reason in (node.get(_REFUSED) or "").split("\n")]
+            for kept in (node.get(_REFUSED) or "").split("\n") for reason in _lines(restored(kept))]
+
+
+def _lines(reason: str) -> list[str]:
+    """A reason, one problem a line (a name with a line break in it breaks it, as it always did)."""
+    return str(reason).split("\n") if "\n" in reason else [reason]

@@ -29,8 +29,10 @@ import re
 from lxml import etree
 
 from app.engine import translate
+from app.engine.camunda_services import restored, stored
 from app.engine.errors import DiagramProblem
 from app.engine.juel import ExpressionRefused
+from app.engine.said import parts, said
 from app.engine.service_implementations import camunda_attribute
 from app.engine.xml import BPMN_NS
 from app.engine.xml import source_line as _line
@@ -38,10 +40,13 @@ from app.engine.xml import source_line as _line
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _B, _Z, _S = f"{{{BPMN_NS}}}", f"{{{ZEEBE_NS}}}", f"{{{SPIFF_NS}}}"
-_REFUSED = "{http://camunda.org/schema/1.0/bpmn}multiInstanceRefused"  # on the element: the reason
+_REFUSED = "{http://camunda.org/schema/1.0/bpmn}multiInstanceRefused"  # on the element: the reason (`stored`)
 _CAMUNDA_ATTRIBUTES = ("collection", "elementVariable")
 CAMUNDA_COUNTERS = ("nrOfInstances", "nrOfCompletedInstances", "nrOfActiveInstances", "loopCounter")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# what a name read from the marker is, as a reason says it
+_WHAT = {"collection": said("collection"), "element variable": said("element variable"),
+         "output collection": said("output collection"), "output element": said("output element")}
 
 
 class _Refused(Exception):
@@ -57,10 +62,12 @@ def _variable(text: str, what: str) -> str:
             done = translate.condition(source)
             python = done.python if done is not None else source
     except ExpressionRefused as exc:
-        raise _Refused(f"the {what} {source!r} cannot be read: {exc.reason}") from None
+        raise _Refused(said("the %(what)s %(source)r cannot be read: %(why)s", what=_WHAT[what], source=source,
+                            why=exc.reason)) from None
     if not _NAME.fullmatch(python):
-        raise _Refused(f"the {what} {source!r} is an expression, not a variable: Loanflow runs a multi-instance "
-                       "over a variable; set one to the collection before the task and name it here")
+        raise _Refused(said("the %(what)s %(source)r is an expression, not a variable: Loanflow runs a multi-instance "
+                            "over a variable; set one to the collection before the task and name it here",
+                            what=_WHAT[what], source=source))
     return python
 
 
@@ -82,18 +89,21 @@ def _expression(marker: etree._Element, tag: str) -> str | None:
     try:
         done = translate.condition(before, node.get("language"))
     except ExpressionRefused as exc:
-        raise _Refused(f"the {tag} {before!r} cannot run: {exc.reason}") from None
+        raise _Refused(said("the %(tag)s %(expression)r cannot run: %(why)s", tag=tag, expression=before,
+                            why=exc.reason)) from None
     python = done.python if done is not None else before
     if tag == "completionCondition":
         counters = [name for name in CAMUNDA_COUNTERS if re.search(rf"\b{name}\b", python)]
         if counters:
-            raise _Refused(f"the completionCondition {before!r} reads {', '.join(counters)}, which Camunda counts "
-                           "and Loanflow does not: write the condition on the data the instances set")
+            raise _Refused(said("the completionCondition %(expression)r reads %(counters)s, which Camunda counts "
+                                "and Loanflow does not: write the condition on the data the instances set",
+                                expression=before, counters=", ".join(counters)))
     if done is None:
         return None
     node.text = python
     node.attrib.pop("language", None)
-    return f"the {tag} {before!r} is {done.language}: {python!r}"
+    return said("the %(tag)s %(expression)r is %(language)s: %(python)r", tag=tag, expression=before,
+                language=done.language, python=python)
 
 
 def _forms(marker: etree._Element) -> tuple[str | None, str | None, str | None, str | None, str]:
@@ -143,47 +153,52 @@ def _keep_item_local(element: etree._Element, marker: etree._Element, translated
         return []
     name = item.get("id") or ""
     _drop_element_variable(element, marker, name)
-    return [f"each instance drops its item {name} as it ends (local to the instance, as in BPMN and Camunda: "
-            "left in the process's data, the next instance of a sequential loop would find it taken)"]
+    return [said("each instance drops its item %(name)s as it ends (local to the instance, as in BPMN and Camunda: "
+                 "left in the process's data, the next instance of a sequential loop would find it taken)", name=name)]
 
 
 def _rewrite(element: etree._Element, marker: etree._Element) -> list[str]:
-    said: list[str] = []
+    told: list[str] = []
     collection, item, output, output_item, who = _forms(marker)
     for tag in ("loopCardinality", "completionCondition"):
         change = _expression(marker, tag)
         if change:
-            said.append(change)
+            told.append(change)
     has_input = marker.find(f"{_B}loopDataInputRef") is not None
     has_cardinality = marker.find(f"{_B}loopCardinality") is not None
     if has_input and has_cardinality:
-        raise _Refused("the marker gives both a loop cardinality and a loopDataInputRef: a multi-instance runs "
-                       "either a number of times or once per item of a collection; keep one of them")
+        raise _Refused(said("the marker gives both a loop cardinality and a loopDataInputRef: a multi-instance runs "
+                            "either a number of times or once per item of a collection; keep one of them"))
     if collection is not None and has_cardinality:
-        raise _Refused(f"the marker gives both a loop cardinality and a collection ({who} {collection!r}): Camunda "
-                       "then counts the instances by the cardinality and takes each one's item from the collection "
-                       "by its index, which Loanflow does not do; keep one of them")
+        raise _Refused(said("the marker gives both a loop cardinality and a collection (%(who)s %(collection)r): "
+                            "Camunda then counts the instances by the cardinality and takes each one's item from the "
+                            "collection by its index, which Loanflow does not do; keep one of them", who=who,
+                            collection=collection))
     if collection is not None and has_input:
-        raise _Refused(f"the marker gives both a loopDataInputRef and a collection ({who} {collection!r}): keep one")
+        raise _Refused(said("the marker gives both a loopDataInputRef and a collection (%(who)s %(collection)r): keep "
+                            "one", who=who, collection=collection))
     if collection is not None:
         variable = _variable(collection, "collection")
         _child(marker, "loopDataInputRef", variable)
-        change = f"{who} {collection!r} -> one instance per item of {variable} (loopDataInputRef)"
+        change = said("%(who)s %(collection)r -> one instance per item of %(variable)s (loopDataInputRef)", who=who,
+                      collection=collection, variable=variable)
         if item and marker.find(f"{_B}inputDataItem") is None:
             name = _variable(item, "element variable")
             _item(marker, "inputDataItem", name)
-            change += f", each holding its item as {name} (inputDataItem)"
-        said.append(change)
+            change = said("%(who)s %(collection)r -> one instance per item of %(variable)s (loopDataInputRef), each "
+                          "holding its item as %(name)s (inputDataItem)", who=who, collection=collection,
+                          variable=variable, name=name)
+        told.append(change)
         has_input = True
     if output and output_item and marker.find(f"{_B}loopDataOutputRef") is None:
         collected, name = _variable(output, "output collection"), _variable(output_item, "output element")
         _child(marker, "loopDataOutputRef", collected)
         _item(marker, "outputDataItem", name)
-        said.append(f"{who} output {output!r} -> each instance's {name} collected into {collected} "
-                    "(loopDataOutputRef, outputDataItem)")
+        told.append(said("%(who)s output %(output)r -> each instance's %(name)s collected into %(collected)s "
+                         "(loopDataOutputRef, outputDataItem)", who=who, output=output, name=name, collected=collected))
     if not has_input and not has_cardinality:
-        raise _Refused("the multi-instance marker says neither how many instances to run nor over which "
-                       "collection: give it a loop cardinality, or a collection and an element variable")
+        raise _Refused(said("the multi-instance marker says neither how many instances to run nor over which "
+                            "collection: give it a loop cardinality, or a collection and an element variable"))
     for name in _CAMUNDA_ATTRIBUTES:
         for namespace in ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn"):
             marker.attrib.pop(f"{{{namespace}}}{name}", None)
@@ -193,7 +208,7 @@ def _rewrite(element: etree._Element, marker: etree._Element) -> list[str]:
     translated = collection is not None or output is not None
     if translated:  # Camunda runs a task's input/output mappings on each instance
         marker.set(f"{_S}scriptsOnInstances", "true")
-    said += _keep_item_local(element, marker, translated)
+    told += _keep_item_local(element, marker, translated)
     # BPMN's order inside the marker: loopCardinality, loopDataInputRef, loopDataOutputRef,
     # inputDataItem, outputDataItem, complexBehaviorDefinition, completionCondition
     order = ("loopCardinality", "loopDataInputRef", "loopDataOutputRef", "inputDataItem", "outputDataItem")
@@ -202,7 +217,7 @@ def _rewrite(element: etree._Element, marker: etree._Element) -> list[str]:
                       else len(order))
     for child in children:
         marker.append(child)
-    return said
+    return told
 
 
 def prepare(root: etree._Element, filename: str) -> list[DiagramProblem]:
@@ -213,20 +228,22 @@ def prepare(root: etree._Element, filename: str) -> list[DiagramProblem]:
         if element is None:
             continue
         try:
-            said = _rewrite(element, marker)
+            told = _rewrite(element, marker)
         except _Refused as exc:
-            element.set(_REFUSED, str(exc))
+            element.set(_REFUSED, stored(exc.args[0]))
             element.remove(marker)  # so the file parses; the strict check names the element
             continue
-        if said:
-            changes.append(DiagramProblem(filename, element.get("id"), "multi-instance: " + "; ".join(said),
+        if told:
+            changes.append(DiagramProblem(filename, element.get("id"),
+                                          said("multi-instance: %(changes)s", changes=parts(told, "; ")),
                                           _line(marker), "warning"))
     return changes
 
 
 def problems(process: etree._Element, filename: str) -> list[DiagramProblem]:
     """The strict check's errors: multi-instance markers that cannot run as drawn."""
-    return [DiagramProblem(filename, node.get("id"), f"the multi-instance cannot run: {node.get(_REFUSED)}",
+    return [DiagramProblem(filename, node.get("id"),
+                           said("the multi-instance cannot run: %(why)s", why=restored(node.get(_REFUSED) or "")),
                            _line(node))
             for node in process.iter() if isinstance(node.tag, str) and node.get(_REFUSED) is not None]
 

@@ -30,16 +30,19 @@ as a plain mapping, since the engine reads no database):
 """
 from __future__ import annotations
 
+import json
 import keyword
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from lxml import etree
 
 from app.engine import service_implementations
 from app.engine.errors import DiagramProblem
 from app.engine.juel import ExpressionRefused, feel, is_juel, juel_text
+from app.engine.said import Said, parts, said, was_said
 from app.engine.service_implementations import CAMUNDA_NS, KINDS
 from app.engine.xml import BPMN_NS
 from app.engine.xml import source_line as _line
@@ -48,8 +51,8 @@ SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _B, _C, _S = f"{{{BPMN_NS}}}", f"{{{CAMUNDA_NS}}}", f"{{{SPIFF_NS}}}"
 _Z = f"{{{service_implementations.ZEEBE_NS}}}"
 _UNMAPPED = f"{_C}unmappedImplementation"  # set on an unmapped element: "kind value", for `problems`
-_IO_REFUSED = f"{_C}inputOutputRefused"  # set on an element whose mappings stay: the reason
-_REFUSED = f"{_C}implementationRefused"  # set on an element whose implementation cannot run as drawn: the reason
+_IO_REFUSED = f"{_C}inputOutputRefused"  # set on an element whose mappings stay: the reason (`stored`)
+_REFUSED = f"{_C}implementationRefused"  # on an element whose implementation cannot run as drawn: the reason (`stored`)
 _ELEMENT = f"{_C}unmappedElement"  # what an unmapped element was drawn as (it is a task now)
 # elements whose pre- and post-scripts SpiffWorkflow runs (its task parsers read them)
 _SCRIPTED = frozenset({"task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
@@ -120,17 +123,19 @@ def _connector_parameters(element: etree._Element, found: service_implementation
     outputs = [p.get("name") or "" for p in mapping.findall(f"{_C}outputParameter")]
     try:
         if outputs:
-            raise _Untranslatable(
-                f"the connector's outputParameter {outputs[0]!r} reads the connector's response, which no Loanflow "
-                "operator gives: remove the output parameters and let the mapped operator's result carry the answer")
+            raise _Untranslatable(said(
+                "the connector's outputParameter %(name)r reads the connector's response, which no Loanflow "
+                "operator gives: remove the output parameters and let the mapped operator's result carry the answer",
+                name=outputs[0]))
         parameters = _parameters(mapping, "inputParameter")
         dotted = [name for name, _expression in parameters if "." in name]
         if dotted:
-            raise _Untranslatable(f"the connector's inputParameter {dotted[0]!r} is not a parameter name an "
-                                  "operator takes")
+            raise _Untranslatable(said("the connector's inputParameter %(name)r is not a parameter name an "
+                                       "operator takes", name=dotted[0]))
         return dict(parameters)
     except _Untranslatable as exc:
-        element.set(_REFUSED, f"{service_implementations.describe(found.key)} cannot run: {exc}")
+        element.set(_REFUSED, stored(said("%(implementation)s cannot run: %(why)s",
+                                          implementation=service_implementations.describe(found.key), why=_why(exc))))
         return {}
 
 
@@ -146,9 +151,9 @@ def _job_parameters(element: etree._Element, found: service_implementations.Foun
     try:
         outputs = [node.get("target") or "" for node in mapping.findall(f"{_Z}output")]
         if outputs:
-            raise _Untranslatable(f"the zeebe:output {outputs[0]!r} reads the job's result, which no Loanflow "
-                                  "operator gives: remove the output mappings and let the mapped operator's result "
-                                  "carry the answer")
+            raise _Untranslatable(said("the zeebe:output %(target)r reads the job's result, which no Loanflow "
+                                       "operator gives: remove the output mappings and let the mapped operator's "
+                                       "result carry the answer", target=outputs[0]))
         tree: dict[str, object] = {}
         for name, value in _zeebe_parameters(mapping, "input", keys=True):
             *path, last = name.split(".")
@@ -156,12 +161,14 @@ def _job_parameters(element: etree._Element, found: service_implementations.Foun
             for key in path:
                 child = node.setdefault(key, {})
                 if not isinstance(child, dict):
-                    raise _Untranslatable(f"the zeebe:input {name!r} sets a key inside {key!r}, set as a value too")
+                    raise _Untranslatable(said("the zeebe:input %(target)r sets a key inside %(key)r, set as a value "
+                                               "too", target=name, key=key))
                 node = child
             node[last] = value
         return {name: _literal(value) for name, value in tree.items()}
     except _Untranslatable as exc:
-        element.set(_REFUSED, f"{service_implementations.describe(found.key)} cannot run: {exc}")
+        element.set(_REFUSED, stored(said("%(implementation)s cannot run: %(why)s",
+                                          implementation=service_implementations.describe(found.key), why=_why(exc))))
         return {}
 
 
@@ -170,6 +177,10 @@ def _literal(value: object) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{key!r}: {_literal(v)}" for key, v in value.items()) + "}"
     return str(value)
+
+
+# where a mapped implementation's parameters came from, as the warning says it
+_SOURCES = {"connector": said("the connector's input parameters"), "job": said("the zeebe:ioMapping inputs")}
 
 
 def rewrite(root: etree._Element, filename: str, mapping: OperatorMap | None) -> list[DiagramProblem]:
@@ -190,9 +201,10 @@ def rewrite(root: etree._Element, filename: str, mapping: OperatorMap | None) ->
         result = (service_implementations.camunda_attribute(carrier, "resultVariable")
                   or service_implementations.camunda_attribute(element, "resultVariable"))
         service_implementations.strip(found)
-        note = ""
+        note: str = ""
         if what == "endEvent":
-            note = f"; the end event is now a service task followed by the end event {_follow_with_end(element, taken)}"
+            note = said("; the end event is now a service task followed by the end event %(end)s",
+                        end=_follow_with_end(element, taken))
         _retag(element, "serviceTask")
         ext = _extensions(element)
         for old in ext.findall(f"{_S}serviceTaskOperator"):
@@ -205,12 +217,15 @@ def rewrite(root: etree._Element, filename: str, mapping: OperatorMap | None) ->
             holder = etree.SubElement(operator, f"{_S}parameters")
             for name, value in parameters.items():
                 etree.SubElement(holder, f"{_S}parameter", id=name, type="any", value=value)
-        was = "" if what == "serviceTask" else f" (the {what} is now a service task)"
-        source = {"connector": "the connector's input parameters", "job": "the zeebe:ioMapping inputs"}.get(key[0])
-        given = f"; {source} are its parameters: {', '.join(parameters)}" if source and parameters else ""
+        was = "" if what == "serviceTask" else said(" (the %(element)s is now a service task)", element=what)
+        source = _SOURCES.get(key[0])
+        given = said("; %(source)s are its parameters: %(parameters)s", source=source,
+                     parameters=", ".join(parameters)) if source and parameters else ""
         changes.append(DiagramProblem(
-            filename, element.get("id"), f"{service_implementations.describe(key, what)} -> operator "
-            f"{chosen.operator!r}{was}{note}{given}", _line(element), "warning"))
+            filename, element.get("id"), said("%(implementation)s -> operator %(operator)r%(was)s%(note)s%(given)s",
+                                              implementation=service_implementations.describe(key, what),
+                                              operator=chosen.operator, was=was, note=note, given=given),
+            _line(element), "warning"))
     changes += _input_output(root, filename)
     changes += _call_mappings(root, filename)
     return changes
@@ -232,10 +247,10 @@ def _value(node: etree._Element) -> str:
             try:
                 return juel_text(text)
             except ExpressionRefused as exc:
-                raise _Untranslatable(f"{text!r}: {exc.reason}") from None
+                raise _Untranslatable(said("%(expression)r: %(why)s", expression=text, why=exc.reason)) from None
         return repr(text)
     if len(children) > 1:
-        raise _Untranslatable("it holds more than one value")
+        raise _Untranslatable(said("it holds more than one value"))
     child = children[0]
     kind = _local(child)
     if child.tag == f"{_C}list":
@@ -244,13 +259,14 @@ def _value(node: etree._Element) -> str:
         entries = []
         for entry in (e for e in child if isinstance(e.tag, str)):
             if entry.tag != f"{_C}entry" or entry.get("key") is None:
-                raise _Untranslatable("a camunda:map entry without a key")
+                raise _Untranslatable(said("a camunda:map entry without a key"))
             entries.append(f"{entry.get('key')!r}: {_value(entry)}")
         return "{" + ", ".join(entries) + "}"
     if child.tag == f"{_C}script":
-        language = child.get("scriptFormat") or "a script language"
-        raise _Untranslatable(f"its value is a {language} script, which Loanflow does not run")
-    raise _Untranslatable(f"its value is a {kind}, which the import does not read")
+        language = child.get("scriptFormat") or said("a script language")
+        raise _Untranslatable(said("its value is a %(language)s script, which Loanflow does not run",
+                                   language=language))
+    raise _Untranslatable(said("its value is a %(kind)s, which the import does not read", kind=kind))
 
 
 def _is_name(name: str) -> bool:
@@ -263,11 +279,12 @@ def _parameters(mapping: etree._Element, kind: str) -> list[tuple[str, str]]:
     for parameter in mapping.findall(f"{_C}{kind}"):
         name = (parameter.get("name") or "").strip()
         if not all(_is_name(part) for part in name.split(".")):
-            raise _Untranslatable(f"the {kind} {name!r} is not a variable name Loanflow can set")
+            raise _Untranslatable(said("the %(kind)s %(name)r is not a variable name Loanflow can set", kind=kind,
+                                       name=name))
         try:
             found.append((name, _value(parameter)))
         except _Untranslatable as exc:
-            raise _Untranslatable(f"the {kind} {name!r}: {exc}") from None
+            raise _Untranslatable(said("the %(kind)s %(name)r: %(why)s", kind=kind, name=name, why=_why(exc))) from None
     return found
 
 
@@ -292,7 +309,8 @@ def _said(name: str, value: str) -> str:
     first, *keys = name.split(".")
     if not keys:
         return f"{name} = {value}"
-    return f"{name} = {value} (the key {keys[-1]!r} of the map {name.rsplit('.', 1)[0]}, each map made if missing)"
+    return said("%(name)s = %(value)s (the key %(key)r of the map %(map)s, each map made if missing)", name=name,
+                value=value, key=keys[-1], map=name.rsplit(".", 1)[0])
 
 
 def _zeebe_parameters(mapping: etree._Element, kind: str, keys: bool = False) -> list[tuple[str, str]]:
@@ -303,14 +321,16 @@ def _zeebe_parameters(mapping: etree._Element, kind: str, keys: bool = False) ->
     for node in mapping.findall(f"{_Z}{kind}"):
         name, source = (node.get("target") or "").strip(), node.get("source") or ""
         if not all(part.isidentifier() if keys else _is_name(part) for part in name.split(".")):
-            raise _Untranslatable(f"the zeebe:{kind} {name!r} is not a variable name Loanflow can set")
+            raise _Untranslatable(said("the zeebe:%(kind)s %(name)r is not a variable name Loanflow can set",
+                                       kind=kind, name=name))
         if not source.strip().startswith("="):
             found.append((name, repr(source)))
             continue
         try:
             found.append((name, feel(source)))
         except ExpressionRefused as exc:
-            raise _Untranslatable(f"the zeebe:{kind} {name!r}: {source.strip()!r}: {exc.reason}") from None
+            raise _Untranslatable(said("the zeebe:%(kind)s %(name)r: %(source)r: %(why)s", kind=kind, name=name,
+                                       source=source.strip(), why=exc.reason)) from None
     return found
 
 
@@ -340,8 +360,8 @@ def _input_output(root: etree._Element, filename: str) -> list[DiagramProblem]:
             continue  # a connector's own parameters: not the task's data
         try:
             if _local(element) not in _SCRIPTED:
-                raise _Untranslatable(f"input/output mappings on a {_local(element)} are not supported; "
-                                      "move them to a task")
+                raise _Untranslatable(said("input/output mappings on a %(element)s are not supported; "
+                                           "move them to a task", element=_local(element)))
             if zeebe:
                 inputs, said_inputs = _assignments(_zeebe_parameters(mapping, "input"), "zeebe:input")
                 outputs, said_outputs = _assignments(_zeebe_parameters(mapping, "output"), "zeebe:output")
@@ -349,7 +369,7 @@ def _input_output(root: etree._Element, filename: str) -> list[DiagramProblem]:
                 inputs, said_inputs = _assignments(_parameters(mapping, "inputParameter"), "inputParameter")
                 outputs, said_outputs = _assignments(_parameters(mapping, "outputParameter"), "outputParameter")
         except _Untranslatable as exc:
-            element.set(_IO_REFUSED, f"{label} cannot run: {exc}")
+            element.set(_IO_REFUSED, stored(said("%(mapping)s cannot run: %(why)s", mapping=label, why=_why(exc))))
             continue
         script = element.find(f"{_B}script") if _local(element) == "scriptTask" else None
         if script is not None and (script.text or "").strip():
@@ -361,12 +381,14 @@ def _input_output(root: etree._Element, filename: str) -> list[DiagramProblem]:
             if outputs:
                 _add_script(ext, "postScript", outputs, first=False)
         ext.remove(mapping)
-        said = "; ".join(part for part in (
-            f"inputs set before it runs: {', '.join(said_inputs)}" if inputs else "",
-            f"outputs set after it: {', '.join(said_outputs)}" if outputs else "") if part)
+        told = parts([part for part in (
+            said("inputs set before it runs: %(inputs)s", inputs=parts(said_inputs)) if inputs else "",
+            said("outputs set after it: %(outputs)s", outputs=parts(said_outputs)) if outputs else "") if part], "; ")
         changes.append(DiagramProblem(
-            filename, element.get("id"), f"{label} -> {said or 'nothing to set'}"
-            + ("; inputs stay in the instance's data after the task" if inputs else ""), _line(mapping), "warning"))
+            filename, element.get("id"),
+            said("%(mapping)s -> %(told)s; inputs stay in the instance's data after the task", mapping=label, told=told)
+            if inputs else said("%(mapping)s -> %(told)s", mapping=label, told=told or said("nothing to set")),
+            _line(mapping), "warning"))
     return changes
 
 
@@ -374,25 +396,27 @@ def _call_mapping(node: etree._Element, direction: str) -> tuple[str | None, str
     """The statement a camunda:in or camunda:out stands for (None when there is nothing to set: all the
     variables, the business key, a variable passed under its own name) and how the warning says it."""
     if (node.get("variables") or "").strip() == "all":
-        return None, "all variables (Loanflow passes them all)"
+        return None, said("all variables (Loanflow passes them all)")
     if node.get("businessKey") is not None:
-        return None, "the business key (the called process runs in the same instance, with its key)"
+        return None, said("the business key (the called process runs in the same instance, with its key)")
     target = (node.get("target") or "").strip()
     if not _is_name(target):
-        raise _Untranslatable(f"the camunda:{direction} target {target!r} is not a variable name Loanflow can set")
+        raise _Untranslatable(said("the camunda:%(direction)s target %(target)r is not a variable name Loanflow can "
+                                   "set", direction=direction, target=target))
     source, expression = (node.get("source") or "").strip(), node.get("sourceExpression")
     if expression is not None:
         try:
             value = juel_text(expression.strip())
         except ExpressionRefused as exc:
-            raise _Untranslatable(f"the camunda:{direction} sourceExpression {expression.strip()!r}: {exc.reason}") \
-                from None
+            raise _Untranslatable(said("the camunda:%(direction)s sourceExpression %(expression)r: %(why)s",
+                                       direction=direction, expression=expression.strip(), why=exc.reason)) from None
     elif _is_name(source):
         if source == target:
-            return None, f"{target} (under its own name)"
+            return None, said("%(target)s (under its own name)", target=target)
         value = source
     else:
-        raise _Untranslatable(f"the camunda:{direction} source {source!r} is not a variable name")
+        raise _Untranslatable(said("the camunda:%(direction)s source %(source)r is not a variable name",
+                                   direction=direction, source=source))
     return f"{target} = {value}", f"{target} = {value}"
 
 
@@ -410,15 +434,16 @@ def _call_mappings(root: etree._Element, filename: str) -> list[DiagramProblem]:
         if not nodes:
             continue
         lines: dict[str, list[str]] = {"in": [], "out": []}
-        said: list[str] = []
+        mapped: list[str] = []
         try:
             for node in nodes:
                 statement, told = _call_mapping(node, _local(node))
                 if statement is not None:
                     lines[_local(node)].append(statement)
-                said.append(f"camunda:{_local(node)} {told}")
+                mapped.append(said("camunda:%(direction)s %(mapping)s", direction=_local(node), mapping=told))
         except _Untranslatable as exc:
-            element.set(_IO_REFUSED, f"the call activity's variable mapping cannot run: {exc}")
+            element.set(_IO_REFUSED, stored(said("the call activity's variable mapping cannot run: %(why)s",
+                                                 why=_why(exc))))
             continue
         assert ext is not None
         if lines["in"]:
@@ -428,14 +453,16 @@ def _call_mappings(root: etree._Element, filename: str) -> list[DiagramProblem]:
         for node in nodes:
             ext.remove(node)
         changes.append(DiagramProblem(
-            filename, element.get("id"), f"{'; '.join(said)}: set before the call (camunda:in) and after it "
-            "(camunda:out); the called process also sees the rest of the instance's data, which Camunda passes only "
-            "when mapped", _line(element), "warning"))
+            filename, element.get("id"), said("%(mappings)s: set before the call (camunda:in) and after it "
+                                              "(camunda:out); the called process also sees the rest of the instance's "
+                                              "data, which Camunda passes only when mapped", mappings=parts(mapped, "; ")),
+            _line(element), "warning"))
     return changes
 
 
-_NAMELESS = {"topic": "the external task names no topic", "connector": "the camunda:connector names no connectorId",
-             "job": "the zeebe:taskDefinition names no type"}
+_NAMELESS = {"topic": said("the external task names no topic"),
+             "connector": said("the camunda:connector names no connectorId"),
+             "job": said("the zeebe:taskDefinition names no type")}
 
 
 def _shell(value: str) -> str:
@@ -444,11 +471,15 @@ def _shell(value: str) -> str:
 
 def _unmapped(kind: str, value: str, element: str) -> str:
     if not value and kind in _NAMELESS:
-        return f"{_NAMELESS[kind]}: give it one, and an admin maps it to an operator"
-    whose = "its name" if kind == "task" else "it"
-    return (f"{service_implementations.describe((kind, value), element)} is mapped to no operator: an admin maps {whose} to a "
-            "registered operator (Administration > Operator mappings, or flask processes map-operator "
-            f"{kind} {_shell(value)} OPERATOR), then deploy again")
+        return said("%(nameless)s: give it one, and an admin maps it to an operator", nameless=_NAMELESS[kind])
+    implementation = service_implementations.describe((kind, value), element)
+    if kind == "task":
+        return said("%(implementation)s is mapped to no operator: an admin maps its name to a registered operator "
+                    "(Administration > Operator mappings, or flask processes map-operator %(kind)s %(value)s OPERATOR), "
+                    "then deploy again", implementation=implementation, kind=kind, value=_shell(value))
+    return said("%(implementation)s is mapped to no operator: an admin maps it to a registered operator "
+                "(Administration > Operator mappings, or flask processes map-operator %(kind)s %(value)s OPERATOR), "
+                "then deploy again", implementation=implementation, kind=kind, value=_shell(value))
 
 
 def problems(process: etree._Element, filename: str) -> list[DiagramProblem]:
@@ -465,14 +496,59 @@ def problems(process: etree._Element, filename: str) -> list[DiagramProblem]:
                                         _line(node)))
         refused = node.get(_REFUSED)
         if refused is not None:
-            found.append(DiagramProblem(filename, node.get("id"), refused, _line(node)))
+            found.append(DiagramProblem(filename, node.get("id"), restored(refused), _line(node)))
         refused = node.get(_IO_REFUSED)
         if refused is not None:
-            found.append(DiagramProblem(filename, node.get("id"), refused, _line(node)))
+            found.append(DiagramProblem(filename, node.get("id"), restored(refused), _line(node)))
     return found
+
+
+# -- reasons kept on an element ------------------------------------------------------------------
+def _why(exc: Exception) -> str:
+    """Why a mapping was refused: the exception's reason as it was said."""
+    first = exc.args[0] if len(exc.args) == 1 else None
+    return first if isinstance(first, str) else str(exc)
+
+
+class _Unkept(Exception):
+    pass
+
+
+def _encoded(value: object) -> object:
+    if isinstance(value, Said):
+        return {"said": value.template, "params": {name: _encoded(v) for name, v in value.params.items()}}
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    raise _Unkept  # a parameter JSON does not give back as it was: the reason is kept as its English text
+
+
+def stored(reason: str) -> str:
+    """A reason as the text of the attribute that keeps it on its element until the strict check reads it
+    (`restored`): an attribute holds only text, so a said reason is kept as its template and parameters."""
+    try:
+        return json.dumps(_encoded(reason))
+    except _Unkept:
+        return json.dumps(str(reason))
+
+
+def _decoded(value: Any) -> Any:
+    if isinstance(value, dict):
+        if not was_said(value["said"]):  # a file's own attribute pretending to be the import's: its text
+            raise ValueError("not a template Loanflow said")
+        return Said(value["said"], {name: _decoded(v) for name, v in value["params"].items()})
+    return value
+
+
+def restored(text: str) -> str:
+    """The reason `stored` kept (a text it did not write, as it is)."""
+    try:
+        reason = _decoded(json.loads(text))
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return text
+    return reason if isinstance(reason, str) else text
 
 
 implementations = service_implementations.implementations
 
 __all__ = ["CAMUNDA_NS", "KINDS", "Operator", "OperatorMap", "implementations", "problems",
-           "rewrite"]
+           "restored", "rewrite", "stored"]

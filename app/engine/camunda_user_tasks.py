@@ -48,6 +48,7 @@ from lxml import etree
 from app.engine import camunda_forms
 from app.engine.errors import DiagramProblem
 from app.engine.juel import ExpressionRefused, is_juel, juel
+from app.engine.said import Said, said
 from app.engine.xml import BPMN_NS
 from app.engine.xml import source_line as _line
 
@@ -112,39 +113,44 @@ def _who(task: etree._Element, found: _UserTask, existing: dict[str, str]) -> No
     groups = _camunda(task, "candidateGroups")
     if groups:
         if is_juel(groups):
-            found.refusals.append(f"camunda:candidateGroups {groups!r} is an expression; Loanflow offers a task "
-                                  "to one role (its lane): name the role")
+            found.refusals.append(said("camunda:candidateGroups %(groups)r is an expression; Loanflow offers a task "
+                                       "to one role (its lane): name the role", groups=groups))
         elif len(_names(groups)) > 1:
-            found.refusals.append(f"camunda:candidateGroups names {len(_names(groups))} groups ({groups}); Loanflow "
-                                  "offers a task to one role (its lane): name one")
+            found.refusals.append(said("camunda:candidateGroups names %(count)d groups (%(groups)s); Loanflow "
+                                       "offers a task to one role (its lane): name one", count=len(_names(groups)),
+                                       groups=groups))
         elif LANE_PROPERTY not in existing:
             found.properties[LANE_PROPERTY] = _names(groups)[0]
-            found.changes.append(f"camunda:candidateGroups {groups!r}: the task is offered to the role "
-                                 f"{_names(groups)[0]!r} (its lane)")
+            found.changes.append(said("camunda:candidateGroups %(groups)r: the task is offered to the role "
+                                      "%(role)r (its lane)", groups=groups, role=_names(groups)[0]))
     assignee = _camunda(task, "assignee")
     users = _camunda(task, "candidateUsers")
     if users:
         if is_juel(users) or len(_names(users)) > 1:
-            found.refusals.append(f"camunda:candidateUsers {users!r} offers the task to several people; Loanflow "
-                                  "offers a task to one role (camunda:candidateGroups) or gives it to one person "
-                                  "(camunda:assignee)")
+            found.refusals.append(said("camunda:candidateUsers %(users)r offers the task to several people; Loanflow "
+                                       "offers a task to one role (camunda:candidateGroups) or gives it to one person "
+                                       "(camunda:assignee)", users=users))
         elif not assignee:
             assignee = _names(users)[0]
-            found.changes.append(f"camunda:candidateUsers names one user, {assignee!r}: the task is given to them")
+            found.changes.append(said("camunda:candidateUsers names one user, %(user)r: the task is given to them",
+                                      user=assignee))
     if not assignee or ASSIGNEE_PROPERTY in existing or ASSIGNEE_EXPRESSION in existing:
         return
     if is_juel(assignee):
         try:
             python = juel(assignee)
         except ExpressionRefused as exc:
-            found.refusals.append(f"camunda:assignee {assignee!r} cannot run: {exc.reason}")
+            found.refusals.append(said("camunda:assignee %(assignee)r cannot run: %(why)s", assignee=assignee,
+                                       why=exc.reason))
             return
         found.properties[ASSIGNEE_EXPRESSION] = python
-        found.changes.append(f"camunda:assignee {assignee!r} is JUEL; the task is given to the user named by "
-                             f"{python!r} in its data when it becomes ready (else it stays offered)")
+        found.changes.append(said("camunda:assignee %(assignee)r is JUEL; the task is given to the user named by "
+                                  "%(python)r in its data when it becomes ready (else it stays offered)",
+                                  assignee=assignee, python=python))
     else:
         found.properties[ASSIGNEE_PROPERTY] = assignee
-        found.changes.append(f"camunda:assignee {assignee!r}: the task is given to that user when it becomes ready")
+        found.changes.append(said("camunda:assignee %(assignee)r: the task is given to that user when it becomes ready",
+                                  assignee=assignee))
 
 
 def _typed(value: str, kind: str) -> Any:
@@ -174,12 +180,12 @@ def _field(node: etree._Element, changes: list[str]) -> tuple[str, dict[str, Any
     """One formField as (id, its JSON Schema, required); None for a field without an id."""
     field_id = (node.get("id") or "").strip()
     if not field_id:
-        changes.append("a form field without an id was left out of the generated form")
+        changes.append(said("a form field without an id was left out of the generated form"))
         return None
     kind = (node.get("type") or "string").strip()
     if kind not in _TYPES:
-        changes.append(f"form field {field_id!r} has type {kind!r}, which Loanflow does not know; the form asks "
-                       "for it as text")
+        changes.append(said("form field %(field)r has type %(kind)r, which Loanflow does not know; the form asks "
+                            "for it as text", field=field_id, kind=kind))
         kind = "string"
     schema: dict[str, Any] = dict(_TYPES[kind])
     if node.get("label"):
@@ -194,9 +200,11 @@ def _field(node: etree._Element, changes: list[str]) -> tuple[str, dict[str, Any
         if typed is not None and (kind != "enum" or typed in schema["enum"]):
             schema["default"] = typed
         else:
-            changes.append(f"form field {field_id!r}: default {default!r} is not a {kind}; the form has none")
+            changes.append(said("form field %(field)r: default %(default)r is not a %(kind)s; the form has none",
+                                field=field_id, default=default, kind=kind))
     elif default is not None:
-        changes.append(f"form field {field_id!r}: the default {default!r} is an expression; the form has none")
+        changes.append(said("form field %(field)r: the default %(default)r is an expression; the form has none",
+                            field=field_id, default=default))
     required = False
     for validation in _children(node, "validation"):
         for constraint in _children(validation, "constraint"):
@@ -208,18 +216,22 @@ def _field(node: etree._Element, changes: list[str]) -> tuple[str, dict[str, Any
             elif name in ("min", "max", "minlength", "maxlength"):
                 key = {"min": "minimum", "max": "maximum", "minlength": "minLength", "maxlength": "maxLength"}[name]
                 if name in ("minlength", "maxlength") and schema["type"] != "string":
-                    changes.append(f"form field {field_id!r}: {name} applies to text; not checked")
+                    changes.append(said("form field %(field)r: %(constraint)s applies to text; not checked",
+                                        field=field_id, constraint=name))
                     continue
                 if name in ("min", "max") and schema["type"] not in ("integer", "number"):
-                    changes.append(f"form field {field_id!r}: {name} applies to numbers; not checked")
+                    changes.append(said("form field %(field)r: %(constraint)s applies to numbers; not checked",
+                                        field=field_id, constraint=name))
                     continue
                 limit = _typed(config, "integer") if key in ("minLength", "maxLength") else _typed(config, "number")
                 if limit is None:
-                    changes.append(f"form field {field_id!r}: {name} {config!r} is not a number; not checked")
+                    changes.append(said("form field %(field)r: %(constraint)s %(config)r is not a number; not checked",
+                                        field=field_id, constraint=name, config=config))
                     continue
                 schema[key] = int(limit) if isinstance(limit, float) and limit.is_integer() else limit
             else:
-                changes.append(f"form field {field_id!r}: the constraint {name!r} is not checked by Loanflow")
+                changes.append(said("form field %(field)r: the constraint %(constraint)r is not checked by Loanflow",
+                                    field=field_id, constraint=name))
     return field_id, schema, required
 
 
@@ -265,15 +277,19 @@ def _what(task: etree._Element, existing: dict[str, str], found: _UserTask) -> N
         schema, notes = form_schema(form_data[0], task.get("name"))
         found.form = (name, schema)
         found.properties[FORM_PROPERTY] = name
-        fields = ", ".join(schema["properties"]) or "no fields"
-        found.changes.append(f"camunda:formData: the task's form is {name}, generated from its fields ({fields})"
-                             + (f"; camunda:formKey {key!r} is not used" if key else ""))
+        fields = _fields(schema)
+        found.changes.append(
+            said("camunda:formData: the task's form is %(name)s, generated from its fields (%(fields)s); "
+                 "camunda:formKey %(key)r is not used", name=name, fields=fields, key=key) if key
+            else said("camunda:formData: the task's form is %(name)s, generated from its fields (%(fields)s)",
+                      name=name, fields=fields))
         found.changes += notes
     elif key:
         name = _form_file(key)
         found.properties[FORM_PROPERTY] = name
         found.properties[FORM_KEY_PROPERTY] = key
-        found.changes.append(f"camunda:formKey {key!r}: the task's form is the file {name} in forms/")
+        found.changes.append(said("camunda:formKey %(key)r: the task's form is the file %(name)s in forms/", key=key,
+                                  name=name))
     else:
         _zeebe_what(task, found)
 
@@ -297,7 +313,8 @@ def zeebe_embedded_form(task: etree._Element) -> tuple[str, dict[str, Any], list
         return None
     embedded = _embedded_form(task, key[len(_EMBEDDED_KEY):])
     if embedded is None:
-        raise camunda_forms.FormNotConverted(f"the diagram holds no zeebe:userTaskForm {key[len(_EMBEDDED_KEY):]!r}")
+        raise camunda_forms.FormNotConverted(said("the diagram holds no zeebe:userTaskForm %(form)r",
+                                                  form=key[len(_EMBEDDED_KEY):]))
     schema, notes = camunda_forms.schema_of(camunda_forms.read(embedded.text or ""), task.get("name"))
     return f"{_process_id(task)}.{task.get('id')}{GENERATED_SUFFIX}", schema, notes
 
@@ -313,26 +330,38 @@ def _zeebe_what(task: etree._Element, found: _UserTask) -> None:
         try:
             made = zeebe_embedded_form(task)
         except camunda_forms.FormNotConverted as exc:
-            found.refusals.append(f"zeebe:formDefinition {key!r}: the embedded Camunda form cannot be shown: {exc}")
+            found.refusals.append(said("zeebe:formDefinition %(key)r: the embedded Camunda form cannot be shown: "
+                                       "%(why)s", key=key, why=_reason(exc)))
             return
         assert made is not None  # the key names an embedded form
         name, schema, notes = made
         found.form = (name, schema)
         found.properties[FORM_PROPERTY] = name
-        fields = ", ".join(schema["properties"]) or "no fields"
-        found.changes.append(f"zeebe:formDefinition {key!r}: the task's form is {name}, made from the Camunda "
-                             f"form the diagram embeds ({fields})")
-        found.changes += [f"zeebe:formDefinition {key!r}: {note}" for note in notes]
+        found.changes.append(said("zeebe:formDefinition %(key)r: the task's form is %(name)s, made from the Camunda "
+                                  "form the diagram embeds (%(fields)s)", key=key, name=name, fields=_fields(schema)))
+        found.changes += [said("zeebe:formDefinition %(key)r: %(note)s", key=key, note=note) for note in notes]
     elif form_id or key:
         name = f"{form_id}.json" if form_id else _form_file(key)
         found.properties[FORM_PROPERTY] = name
         found.properties[FORM_KEY_PROPERTY] = form_id or key
-        said = f"formId {form_id!r}" if form_id else f"formKey {key!r}"
-        found.changes.append(f"zeebe:formDefinition {said}: the task's form is the file {name} in forms/ "
-                             f"(a Camunda Forms file {name.removesuffix('.json')}.form there is read as one)")
+        named = f"formId {form_id!r}" if form_id else f"formKey {key!r}"  # an attribute and its value: data
+        found.changes.append(said("zeebe:formDefinition %(named)s: the task's form is the file %(name)s in forms/ "
+                                  "(a Camunda Forms file %(stem)s.form there is read as one)", named=named, name=name,
+                                  stem=name.removesuffix(".json")))
     else:
-        found.refusals.append("zeebe:formDefinition names no form (no formKey, no formId): Loanflow shows JSON Schema "
-                              "and Camunda Forms forms; name one, or remove the definition")
+        found.refusals.append(said("zeebe:formDefinition names no form (no formKey, no formId): Loanflow shows JSON "
+                                   "Schema and Camunda Forms forms; name one, or remove the definition"))
+
+
+def _fields(schema: dict[str, Any]) -> str:
+    """The ids of a generated form's fields, as a change names them."""
+    return ", ".join(schema["properties"]) or said("no fields")
+
+
+def _reason(exc: Exception) -> str:
+    """Why a form cannot be shown: the exception's reason as it was said (a plain text when it was not)."""
+    first = exc.args[0] if len(exc.args) == 1 else None
+    return first if isinstance(first, Said) else str(exc)
 
 
 def _translation(task: etree._Element) -> _UserTask:

@@ -24,12 +24,15 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from app.engine.said import Said, said
+
 _FIELD = re.compile(r"[0-9A-Za-z*?/,\-#]+")
 _FIRST_FIELD = re.compile(r"[0-9*?/,\-]+")
 _DAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
 _MONTHS = {m: n for n, m in enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV",
                                        "DEC"), start=1)}
-_NAMES = ("second", "minute", "hour", "day-of-month", "month", "day-of-week", "year")
+_NAMES = (said("second"), said("minute"), said("hour"), said("day-of-month"), said("month"), said("day-of-week"),
+          said("year"))
 
 
 class CronRefused(ValueError):
@@ -56,15 +59,15 @@ def _field(text: str, index: int, low: int, high: int, names: dict[str, int] | N
     upper = text.upper()
     if upper in ("*", "?"):
         return _Field("any")
-    refused = CronRefused(f"the {name} field {text!r} fires at uneven gaps (lists, ranges, L, W and # are not a "
-                          "fixed period)")
+    refused = CronRefused(said("the %(name)s field %(text)r fires at uneven gaps (lists, ranges, L, W and # are not "
+                               "a fixed period)", name=name, text=text))
     if "/" in upper:
         first, _, step = upper.partition("/")
         if not step.isdigit() or not (first == "*" or first.isdigit()):
             raise refused
         start, every = (low if first == "*" else int(first)), int(step)
         if not low <= start <= high or every < 1:
-            raise CronRefused(f"the {name} field {text!r} is out of range")
+            raise CronRefused(said("the %(name)s field %(text)r is out of range", name=name, text=text))
         return _Field("any") if start == low and every == 1 else _Field("every", start, every)
     value = names.get(upper) if names else None
     if value is None:
@@ -72,7 +75,8 @@ def _field(text: str, index: int, low: int, high: int, names: dict[str, int] | N
             raise refused
         value = int(upper)
     if not low <= value <= high:
-        raise CronRefused(f"the {name} field {text!r} is out of range ({low}-{high})")
+        raise CronRefused(said("the %(name)s field %(text)r is out of range (%(low)d-%(high)d)", name=name, text=text,
+                               low=low, high=high))
     return _Field("at", value)
 
 
@@ -80,7 +84,7 @@ def _field(text: str, index: int, low: int, high: int, names: dict[str, int] | N
 class CronCycle:
     period: timedelta
     iso_period: str  # PT5M, P1D...
-    meaning: str  # every 5 minutes, every day at 08:00:00 UTC...
+    meaning: str  # every 5 minutes, every day at 08:00:00 UTC... (said)
     unit: str  # the span the first firing is placed in: minute, hour, day, week
     offset: timedelta  # of the first firing from the start of that span (week: from Monday 00:00)
 
@@ -89,57 +93,65 @@ def _steps(every: _Field, size: int, name: str, text: str) -> tuple[int, int]:
     """(first, step) of a field that fires every `step` from `first`, equal gaps across `size`."""
     first, step = (0, 1) if every.kind == "any" else (every.value, every.step)
     if size % step or first >= step:
-        raise CronRefused(f"the {name} field {text!r} fires at uneven gaps: the step must divide {size} and the "
-                          "first value be below the step")
+        raise CronRefused(said("the %(name)s field %(text)r fires at uneven gaps: the step must divide %(size)d and "
+                               "the first value be below the step", name=name, text=text, size=size))
     return first, step
 
 
-def _every(step: int, unit: str) -> str:
-    return f"every {step} {unit}" if step > 1 else {"s": "every second", "min": "every minute", "h": "every hour"}[unit]
+def _every(step: int, unit: str) -> Said:
+    if step == 1:
+        return {"s": said("every second"), "min": said("every minute"), "h": said("every hour")}[unit]
+    return {"s": said("every %(step)d s", step=step), "min": said("every %(step)d min", step=step),
+            "h": said("every %(step)d h", step=step)}[unit]
 
 
 def read(text: str) -> CronCycle:
     """The fixed period a cron expression fires at, or CronRefused naming what makes it uneven."""
     fields = text.split()
     if len(fields) == 5:
-        raise CronRefused("a cron of 5 fields (Unix style) is not read: write Quartz's 6 or 7 fields, seconds first")
+        raise CronRefused(said("a cron of 5 fields (Unix style) is not read: write Quartz's 6 or 7 fields, seconds "
+                               "first"))
     if not 6 <= len(fields) <= 7:
-        raise CronRefused(f"a cron expression has 6 or 7 fields, this one has {len(fields)}")
+        raise CronRefused(said("a cron expression has 6 or 7 fields, this one has %(count)d", count=len(fields)))
     second, minute, hour = (_field(fields[i], i, 0, high) for i, high in ((0, 59), (1, 59), (2, 23)))
     day, month = _field(fields[3], 3, 1, 31), _field(fields[4], 4, 1, 12, _MONTHS)
     weekday = _field(fields[5], 5, 1, 7, _DAYS)
     if len(fields) == 7 and _field(fields[6], 6, 1970, 2199).kind != "any":
-        raise CronRefused(f"the year field {fields[6]!r} is not a fixed period")
+        raise CronRefused(said("the year field %(text)r is not a fixed period", text=fields[6]))
     for field_, index in ((day, 3), (month, 4)):
         if field_.kind != "any":
-            raise CronRefused(f"the {_NAMES[index]} field {fields[index]!r} fires at uneven gaps")
+            raise CronRefused(said("the %(name)s field %(text)r fires at uneven gaps", name=_NAMES[index],
+                                   text=fields[index]))
     if weekday.kind == "every":
-        raise CronRefused(f"the day-of-week field {fields[5]!r} fires at uneven gaps")
+        raise CronRefused(said("the day-of-week field %(text)r fires at uneven gaps", text=fields[5]))
     at = [f.value for f in (second, minute, hour)]
     if weekday.kind == "at":
         if any(f.kind != "at" for f in (second, minute, hour)):
-            raise CronRefused("a cron on one day of the week fires at a fixed period only at one time of that day")
+            raise CronRefused(said("a cron on one day of the week fires at a fixed period only at one time of that "
+                                   "day"))
         name = next(n for n, v in _DAYS.items() if v == weekday.value)
         offset = timedelta(days=(weekday.value - 2) % 7, hours=at[2], minutes=at[1], seconds=at[0])
-        return CronCycle(timedelta(days=7), "P7D", f"every week on {name} at {at[2]:02}:{at[1]:02}:{at[0]:02} UTC",
-                         "week", offset)
+        return CronCycle(timedelta(days=7), "P7D", said("every week on %(day)s at %(time)s UTC", day=name,
+                                                        time=f"{at[2]:02}:{at[1]:02}:{at[0]:02}"), "week", offset)
     if second.kind != "at":
         if minute.kind != "any" or hour.kind != "any":
-            raise CronRefused(f"the second field {fields[0]!r} fires at uneven gaps when the minute or hour is fixed")
-        first, step = _steps(second, 60, "second", fields[0])
+            raise CronRefused(said("the second field %(text)r fires at uneven gaps when the minute or hour is fixed",
+                                   text=fields[0]))
+        first, step = _steps(second, 60, _NAMES[0], fields[0])
         return CronCycle(timedelta(seconds=step), f"PT{step}S", _every(step, "s"), "minute", timedelta(seconds=first))
     if minute.kind != "at":
         if hour.kind != "any":
-            raise CronRefused(f"the minute field {fields[1]!r} fires at uneven gaps when the hour is fixed")
-        first, step = _steps(minute, 60, "minute", fields[1])
+            raise CronRefused(said("the minute field %(text)r fires at uneven gaps when the hour is fixed",
+                                   text=fields[1]))
+        first, step = _steps(minute, 60, _NAMES[1], fields[1])
         return CronCycle(timedelta(minutes=step), f"PT{step}M", _every(step, "min"), "hour",
                          timedelta(minutes=first, seconds=at[0]))
     if hour.kind != "at":
-        first, step = _steps(hour, 24, "hour", fields[2])
+        first, step = _steps(hour, 24, _NAMES[2], fields[2])
         return CronCycle(timedelta(hours=step), f"PT{step}H", _every(step, "h"), "day",
                          timedelta(hours=first, minutes=at[1], seconds=at[0]))
-    return CronCycle(timedelta(days=1), "P1D", f"every day at {at[2]:02}:{at[1]:02}:{at[0]:02} UTC", "day",
-                     timedelta(hours=at[2], minutes=at[1], seconds=at[0]))
+    return CronCycle(timedelta(days=1), "P1D", said("every day at %(time)s UTC", time=f"{at[2]:02}:{at[1]:02}:{at[0]:02}"),
+                     "day", timedelta(hours=at[2], minutes=at[1], seconds=at[0]))
 
 
 def next_firing(cycle: CronCycle, now: datetime) -> datetime:

@@ -43,6 +43,7 @@ from SpiffWorkflow.bpmn.serializer.helpers import BpmnDataSpecificationConverter
 from SpiffWorkflow.bpmn.specs.data_spec import BpmnDataSpecification, BpmnDataStoreSpecification
 
 from app.engine.errors import DiagramProblem, InstanceFault
+from app.engine.said import said
 from app.engine.xml import BPMN_NS
 from app.engine.xml import source_line as _line
 from app.engine.xml import unique_id as _unique
@@ -53,8 +54,8 @@ _SCOPES = frozenset({"process", "subProcess", "adHocSubProcess", "transaction"})
 SPIFFARENA_JSON_STORES = frozenset({"JSONDataStore", "JSONFileDataStore"})
 # SpiffArena's stores whose meaning is not one JSON value
 SPIFFARENA_OTHER_STORES = {
-    "KKVDataStore": "a two-level key-key-value table read through a lookup function",
-    "TypeaheadDataStore": "a search index filled from a list",
+    "KKVDataStore": said("a two-level key-key-value table read through a lookup function"),
+    "TypeaheadDataStore": said("a search index filled from a list"),
 }
 
 
@@ -264,31 +265,38 @@ def _stores(root: etree._Element, filename: str, taken: set[str], refusals: list
     for store in root.iter(f"{_B}dataStore"):
         if not store.get("id"):
             store.set("id", _unique("DataStore", taken))
-            changes.append(DiagramProblem(filename, store.get("id"), f"the data store {store.get('name')!r} had no "
-                                          f"id; the import gave it id {store.get('id')}", _line(store), "warning"))
+            changes.append(DiagramProblem(filename, store.get("id"), said("the data store %(name)r had no id; the "
+                                                                          "import gave it id %(id)s",
+                                                                          name=store.get("name"), id=store.get("id")),
+                                          _line(store), "warning"))
         store_id, name = store.get("id"), (store.get("name") or "").strip()
         if name in SPIFFARENA_OTHER_STORES:
             refusals.append(DiagramProblem(
-                filename, store_id, f"the data store {store_id} is SpiffArena's {name}, {SPIFFARENA_OTHER_STORES[name]}; "
-                "Loanflow's data stores hold one JSON value under their name: draw a data store of your own name "
-                "and read or write its value", _line(store)))
+                filename, store_id, said("the data store %(store)s is SpiffArena's %(kind)s, %(meaning)s; Loanflow's "
+                                         "data stores hold one JSON value under their name: draw a data store of your "
+                                         "own name and read or write its value", store=store_id, kind=name,
+                                         meaning=SPIFFARENA_OTHER_STORES[name]), _line(store)))
         elif name in SPIFFARENA_JSON_STORES:
             store.set("name", store_id)
             changes.append(DiagramProblem(
-                filename, store_id, f"the data store {store_id} is SpiffArena's {name}, one JSON value kept under the "
-                f"store's id; the import keeps it as Loanflow's data store {store_id!r}, shared by every instance "
-                "that names it (in Loanflow's own table: SpiffArena's copy of the value is not read)",
+                filename, store_id, said("the data store %(store)s is SpiffArena's %(kind)s, one JSON value kept "
+                                         "under the store's id; the import keeps it as Loanflow's data store "
+                                         "%(quoted)r, shared by every instance that names it (in Loanflow's own table: "
+                                         "SpiffArena's copy of the value is not read)", store=store_id, kind=name,
+                                         quoted=store_id),
                 _line(store), "warning"))
         elif not name:
             store.set("name", store_id)
             changes.append(DiagramProblem(
-                filename, store_id, f"the data store {store_id} has no name; the import keys its value by its id: "
-                f"it is Loanflow's data store {store_id!r}, shared by every instance that names it",
+                filename, store_id, said("the data store %(store)s has no name; the import keys its value by its "
+                                         "id: it is Loanflow's data store %(quoted)r, shared by every instance that "
+                                         "names it", store=store_id, quoted=store_id),
                 _line(store), "warning"))
         else:
             changes.append(DiagramProblem(
-                filename, store_id, f"the data store {store_id} names no implementation of its own; it is "
-                f"Loanflow's data store {name!r}, one JSON value shared by every instance that names it",
+                filename, store_id, said("the data store %(store)s names no implementation of its own; it is "
+                                         "Loanflow's data store %(name)r, one JSON value shared by every instance "
+                                         "that names it", store=store_id, name=name),
                 _line(store), "warning"))
 
 
@@ -301,8 +309,9 @@ def _references(root: etree._Element, filename: str, taken: set[str], refusals: 
         if named:
             if named not in stores:
                 refusals.append(DiagramProblem(
-                    filename, ref_id, f"the data store reference {ref_id} names the data store {named!r}, which the "
-                    "file does not define: draw the data store, or point the reference at one", _line(reference)))
+                    filename, ref_id, said("the data store reference %(reference)s names the data store %(store)r, "
+                                           "which the file does not define: draw the data store, or point the "
+                                           "reference at one", reference=ref_id, store=named), _line(reference)))
             continue
         key = (reference.get("name") or "").strip() or str(ref_id)
         if key not in made:
@@ -311,11 +320,12 @@ def _references(root: etree._Element, filename: str, taken: set[str], refusals: 
             stores[store.get("id")] = store
             made[key] = str(store.get("id"))
         reference.set("dataStoreRef", made[key])
-        said = "its name" if reference.get("name") else "its id (it has no name)"
+        keyed_by = said("its name") if reference.get("name") else said("its id (it has no name)")
         changes.append(DiagramProblem(
-            filename, ref_id, f"the data store reference {ref_id} names no data store; the import makes it Loanflow's "
-            f"data store {key!r}, keyed by {said} and shared by every instance that names it", _line(reference),
-            "warning"))
+            filename, ref_id, said("the data store reference %(reference)s names no data store; the import makes it "
+                                   "Loanflow's data store %(store)r, keyed by %(keyed_by)s and shared by every "
+                                   "instance that names it", reference=ref_id, store=key, keyed_by=keyed_by),
+            _line(reference), "warning"))
 
 
 def _associations(root: etree._Element, filename: str, taken: set[str], refusals: list[DiagramProblem],
@@ -327,7 +337,8 @@ def _associations(root: etree._Element, filename: str, taken: set[str], refusals
         for association in list(root.iter(f"{_B}{kind}")):  # a copy's association leaves the tree
             owner = association.getparent()
             owner_id = owner.get("id") if owner is not None else None
-            what = "data input association" if kind == "dataInputAssociation" else "data output association"
+            what = (said("data input association") if kind == "dataInputAssociation"
+                    else said("data output association"))
             for ref in association.findall(f"{_B}{end}"):
                 found = _resolve(ref, owner, by_id, taken, filename, what, changes)
                 if found is not None:
@@ -341,7 +352,8 @@ def _resolve(ref: etree._Element, owner: etree._Element, by_id: dict, taken: set
     name = (ref.text or "").strip()
     target = by_id.get(name)
     if target is None:
-        return f"the {what} of {owner_id} names {name!r}, which no element of the file has"
+        return said("the %(what)s of %(owner)s names %(name)r, which no element of the file has", what=what,
+                    owner=owner_id, name=name)
     kind = _local(target)
     if kind == "dataStoreReference":
         return None  # its store was checked (or drawn) above
@@ -351,9 +363,10 @@ def _resolve(ref: etree._Element, owner: etree._Element, by_id: dict, taken: set
         by_id[reference.get("id")] = reference
         ref.text = reference.get("id")
         changes.append(DiagramProblem(
-            filename, owner_id, f"the {what} of {owner_id} names the data object {name} itself; the import reads it "
-            f"through a data object reference {reference.get('id')} beside it (the same object)", _line(ref),
-            "warning"))
+            filename, owner_id, said("the %(what)s of %(owner)s names the data object %(object)s itself; the import "
+                                     "reads it through a data object reference %(reference)s beside it (the same "
+                                     "object)", what=what, owner=owner_id, object=name, reference=reference.get("id")),
+            _line(ref), "warning"))
         target = reference
         kind = "dataObjectReference"
     if kind == "dataObjectReference":
@@ -363,7 +376,8 @@ def _resolve(ref: etree._Element, owner: etree._Element, by_id: dict, taken: set
         return refused
     if kind in ("dataInput", "dataOutput"):
         return _io_copy(ref, owner, target, filename, what, changes)
-    return f"the {what} of {owner_id} names {name}, a {kind}, which holds no data a task can read or write"
+    return said("the %(what)s of %(owner)s names %(name)s, a %(kind)s, which holds no data a task can read or write",
+                what=what, owner=owner_id, name=name, kind=kind)
 
 
 def _io_holder(node: etree._Element) -> etree._Element | None:
@@ -396,13 +410,14 @@ def _object_to_own_io(ref: etree._Element, owner: etree._Element, object_id: str
         return
     etree.SubElement(owner, COPY_TAG, direction="input" if reading else "output", source=str(source),
                      target=str(target), **({"label": own.get("name")} if own.get("name") else {}))
-    note = (f"the import copies the data object {object_id} into the task's data input {own.get('id')} when the "
-            "task starts" if reading else
-            f"the import copies the task's data output {own.get('id')} into the data object {object_id} when the "
-            "task completes")
-    changes.append(DiagramProblem(filename, owner.get("id"), f"the {what} of {owner.get('id')} joins the data object "
-                                  f"{object_id} to the task's own data {'input' if reading else 'output'} "
-                                  f"{own.get('id')}; {note}", _line(ref), "warning"))
+    change = (said("the %(what)s of %(owner)s joins the data object %(object)s to the task's own data input "
+                   "%(own)s; the import copies the data object %(object)s into the task's data input %(own)s when "
+                   "the task starts", what=what, owner=owner.get("id"), object=object_id, own=own.get("id"))
+              if reading else
+              said("the %(what)s of %(owner)s joins the data object %(object)s to the task's own data output "
+                   "%(own)s; the import copies the task's data output %(own)s into the data object %(object)s when "
+                   "the task completes", what=what, owner=owner.get("id"), object=object_id, own=own.get("id")))
+    changes.append(DiagramProblem(filename, owner.get("id"), change, _line(ref), "warning"))
 
 
 def _io_copy(ref: etree._Element, owner: etree._Element, target: etree._Element, filename: str, what: str,
@@ -415,36 +430,43 @@ def _io_copy(ref: etree._Element, owner: etree._Element, target: etree._Element,
     reading = what.startswith("data input")
     holder = _io_holder(target)
     label = target.get("name") or None
-    said = f"{name} ({label!r})" if label else name
-    kind = "data input" if _local(target) == "dataInput" else "data output"
+    named = f"{name} ({label!r})" if label else name  # the element's id and name: data, said as they are
+    kind = said("data input") if _local(target) == "dataInput" else said("data output")
+    verb = said("reads") if reading else said("writes")
     scope = _scope(owner)
     while scope is not None and scope is not holder:
         scope = _scope(scope)
     if holder is None or scope is None:
-        where = f"of {holder.get('id')}" if holder is not None else "outside any process"
-        return (f"the {what} of {owner_id} {'reads' if reading else 'writes'} {said}, a {kind} {where}, which is "
-                f"not around {owner_id}: a task reads and writes the data inputs and outputs of its own process")
+        where = said("of %(holder)s", holder=holder.get("id")) if holder is not None else said("outside any process")
+        return said("the %(what)s of %(owner)s %(verb)s %(name)s, a %(kind)s %(where)s, which is not around "
+                    "%(owner)s: a task reads and writes the data inputs and outputs of its own process", what=what,
+                    owner=owner_id, verb=verb, name=named, kind=kind, where=where)
     expression = next((etree.QName(c).localname for c in association if isinstance(c.tag, str)
                        and etree.QName(c).localname in ("transformation", "assignment")), None)
     if expression is not None:
-        return (f"the {what} of {owner_id} changes the value of {said} with an expression (its {expression}), "
-                "which Loanflow does not evaluate: compute the value in a script task and remove the expression")
+        return said("the %(what)s of %(owner)s changes the value of %(name)s with an expression (its "
+                    "%(expression)s), which Loanflow does not evaluate: compute the value in a script task and remove "
+                    "the expression", what=what, owner=owner_id, name=named, expression=expression)
     own = _own_io(association, owner, reading)
-    whose = f"the {'process' if _local(holder) == 'process' else 'subprocess'} {holder.get('id')}"
+    whose = (said("the process %(id)s", id=holder.get("id")) if _local(holder) == "process"
+             else said("the subprocess %(id)s", id=holder.get("id")))
     if own is None:
-        note = (f"its value is in the task's data as {name}: nothing is copied" if reading else
-                f"the task's data holds it as {name}: nothing is copied")
+        note = (said("its value is in the task's data as %(name)s: nothing is copied", name=name) if reading else
+                said("the task's data holds it as %(name)s: nothing is copied", name=name))
     else:
         source, copied_to = (name, own.get("id")) if reading else (own.get("id"), name)
         etree.SubElement(owner, COPY_TAG, direction="input" if reading else "output", source=str(source),
                          target=str(copied_to), **({"label": label} if label else {}))
-        note = (f"the import copies it into the task's data input {own.get('id')} when the task starts" if reading
-                else f"the import copies the task's data output {own.get('id')} into it when the task completes")
+        note = (said("the import copies it into the task's data input %(own)s when the task starts", own=own.get("id"))
+                if reading else
+                said("the import copies the task's data output %(own)s into it when the task completes",
+                     own=own.get("id")))
     if association.getparent() is owner:  # an association with several sources leaves once
         owner.remove(association)
     changes.append(DiagramProblem(
-        filename, owner_id, f"the {what} of {owner_id} {'reads' if reading else 'writes'} {said}, a {kind} of "
-        f"{whose}; {note}", _line(ref), "warning"))
+        filename, owner_id, said("the %(what)s of %(owner)s %(verb)s %(name)s, a %(kind)s of %(whose)s; %(note)s",
+                                 what=what, owner=owner_id, verb=verb, name=named, kind=kind, whose=whose, note=note),
+        _line(ref), "warning"))
     return None
 
 
@@ -455,18 +477,21 @@ def _object_in_scope(reference: etree._Element, owner: etree._Element, by_id: di
     object_id = reference.get("dataObjectRef")
     data_object = by_id.get(object_id)
     if data_object is None or _local(data_object) != "dataObject":
-        return f"the {what} of {owner_id} reads the data object reference {reference.get('id')}, whose data " \
-               f"object {object_id!r} the file does not define"
+        return said("the %(what)s of %(owner)s reads the data object reference %(reference)s, whose data object "
+                    "%(object)r the file does not define", what=what, owner=owner_id, reference=reference.get("id"),
+                    object=object_id)
     where = _scope(data_object)
     scope, depth = _scope(owner), 0
     while scope is not None and scope is not where:
         scope, depth = _scope(scope), depth + 1
     if scope is None:
-        return (f"the {what} of {owner_id} reads the data object {object_id} of "
-                f"{where.get('id') if where is not None else 'another scope'}, which is not around {owner_id}: a task "
-                "reads the data objects of its own process or subprocess and those around it")
+        return said("the %(what)s of %(owner)s reads the data object %(object)s of %(scope)s, which is not around "
+                    "%(owner)s: a task reads the data objects of its own process or subprocess and those around it",
+                    what=what, owner=owner_id, object=object_id,
+                    scope=where.get("id") if where is not None else said("another scope"))
     if depth > 1 and where is not None:
-        return (f"the {what} of {owner_id} reads the data object {object_id} of {where.get('id')}, {depth} "
-                "subprocesses out; SpiffWorkflow reads data objects of the task's own subprocess and the one "
-                "around it only: define the data object there, or pass the value in the task's data")
+        return said("the %(what)s of %(owner)s reads the data object %(object)s of %(scope)s, %(depth)d subprocesses "
+                    "out; SpiffWorkflow reads data objects of the task's own subprocess and the one around it only: "
+                    "define the data object there, or pass the value in the task's data", what=what, owner=owner_id,
+                    object=object_id, scope=where.get("id"), depth=depth)
     return None

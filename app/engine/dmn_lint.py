@@ -14,6 +14,7 @@ import re
 
 from app.engine import script_offers
 from app.engine.errors import DiagramProblem
+from app.engine.said import Said, said
 from app.engine.scripting import SandboxViolation, compile_expression
 from app.engine.xml import read_xml
 
@@ -28,8 +29,20 @@ def _compiles(text: str) -> str | None:
     try:
         compile_expression(text)
     except (SandboxViolation, SyntaxError) as exc:
+        first = exc.args[0] if len(exc.args) == 1 else None
+        if isinstance(first, Said) and str(first) == str(exc):  # said: kept so, the input named in its parameters
+            named = _named_input(first)
+            if named == str(exc).replace(_INPUT, "<input>"):
+                return named
         return str(exc).replace(_INPUT, "<input>")
     return None
+
+
+def _named_input(reason: Said) -> Said:
+    """`reason` with the engine's name of the input said as <input> in each of its parameters."""
+    return Said(reason.template, {name: _named_input(value) if isinstance(value, Said)
+                                  else value.replace(_INPUT, "<input>") if isinstance(value, str) else value
+                                  for name, value in reason.params.items()})
 
 
 def _entry_problem(entry: str) -> str | None:
@@ -52,18 +65,21 @@ def lint_decision_file(filename: str, content: bytes) -> list[DiagramProblem]:
         for table in root.iter(f"{ns}decisionTable"):
             for expression in table.iter(f"{ns}inputExpression"):
                 text = (expression.findtext(f"{ns}text") or "").strip()
-                reason = _compiles(text) if text else "the input has no expression"
+                reason = _compiles(text) if text else said("the input has no expression")
                 if reason:
                     problems.append(DiagramProblem(filename, expression.get("id") or table.get("id"),
-                                                   f"input expression {text!r} does not compile: {reason}"))
-                for said in script_offers.calls_not_provided(text, "eval") if text and not reason else ():
+                                                   said("input expression %(text)r does not compile: %(why)s",
+                                                        text=text, why=reason)))
+                for offered in script_offers.calls_not_provided(text, "eval") if text and not reason else ():
                     problems.append(DiagramProblem(filename, expression.get("id") or table.get("id"),
-                                                   f"input expression {text!r} calls {said}"))
+                                                   said("input expression %(text)r calls %(call)s",
+                                                        text=text, call=offered)))
             for rule in table.iter(f"{ns}rule"):
                 for entry in rule.iter(f"{ns}inputEntry"):
                     text = (entry.findtext(f"{ns}text") or "").strip()
                     reason = _entry_problem(text)
                     if reason:
                         problems.append(DiagramProblem(filename, entry.get("id") or rule.get("id"),
-                                                       f"input entry {text!r} does not compile: {reason}"))
+                                                       said("input entry %(text)r does not compile: %(why)s",
+                                                            text=text, why=reason)))
     return problems

@@ -23,6 +23,7 @@ import copy
 from lxml import etree
 
 from app.engine.errors import DiagramProblem
+from app.engine.said import said
 from app.engine.xml import source_line as _line
 
 
@@ -35,26 +36,28 @@ def decision_problems(decision: etree._Element, filename: str) -> list[DiagramPr
     ns = f"{{{etree.QName(decision).namespace}}}"
     decision_id = decision.get("id")
     problems = []
-    said: set[str] = set()
+    told: set[str] = set()
     for required in decision.findall(f"{ns}informationRequirement/{ns}requiredDecision"):
         needed = _href_id(required.get("href") or "")
-        if needed in said:
+        if needed in told:
             continue
-        said.add(needed)
+        told.add(needed)
         problems.append(DiagramProblem(
-            filename, decision_id, f"the decision {decision_id} requires the decision {needed} "
-            "(informationRequirement): Loanflow evaluates one decision table at a time and would not "
-            f"evaluate {needed} first; have the process call {needed} in a business rule task before "
-            "this one, and remove the requirement", _line(required)))
+            filename, decision_id, said("the decision %(decision)s requires the decision %(needed)s "
+                                        "(informationRequirement): Loanflow evaluates one decision table at a time "
+                                        "and would not evaluate %(needed)s first; have the process call %(needed)s in "
+                                        "a business rule task before this one, and remove the requirement",
+                                        decision=decision_id, needed=needed), _line(required)))
     if decision.find(f"{ns}decisionTable") is None:
         kinds = [etree.QName(c).localname for c in decision if isinstance(c.tag, str)
                  and etree.QName(c).localname not in ("description", "question", "allowedAnswers", "variable",
                                                       "extensionElements", "informationRequirement",
                                                       "knowledgeRequirement", "authorityRequirement")]
-        kind = f"a {kinds[0]}" if kinds else "empty"
         problems.append(DiagramProblem(
-            filename, decision_id, f"the decision {decision_id} is {kind}, not a decision table: Loanflow "
-            "evaluates decision tables only", _line(decision)))
+            filename, decision_id, said("the decision %(decision)s is a %(kind)s, not a decision table: Loanflow "
+                                        "evaluates decision tables only", decision=decision_id, kind=kinds[0])
+            if kinds else said("the decision %(decision)s is empty, not a decision table: Loanflow evaluates decision "
+                               "tables only", decision=decision_id), _line(decision)))
     return problems
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from app.engine import cron
+from app.engine.said import said
 
 MAX_YEARS = 100  # a duration, or a cycle's interval
 MAX_DAYS = 36_525  # MAX_YEARS of 365.25 days
@@ -33,6 +34,9 @@ MAX_TEXT = 100  # characters of a timer value
 # Days each designator of a duration is worth (on average, for the bound).
 _DAYS_PER = {"years": 365.25, "months": 365.25 / 12, "weeks": 7, "days": 1, "hours": 1 / 24, "minutes": 1 / 1440,
              "seconds": 1 / 86400}
+# The designators as a message names them.
+_PART_NAMES = {"years": said("years"), "months": said("months"), "weeks": said("weeks"), "days": said("days"),
+               "hours": said("hours"), "minutes": said("minutes"), "seconds": said("seconds")}
 
 
 class TimerValueError(ValueError):
@@ -41,29 +45,33 @@ class TimerValueError(ValueError):
 
 def _text(value: Any, what: str) -> str:
     if not isinstance(value, str):
-        raise TimerValueError(f"{what} must be an ISO 8601 text, got {type(value).__name__}")
+        raise TimerValueError(said("%(what)s must be an ISO 8601 text, got %(type)s", what=what,
+                                   type=type(value).__name__))
     if len(value) > MAX_TEXT:
-        raise TimerValueError(f"{what} of {len(value):,} characters is not a timer value (at most {MAX_TEXT})")
+        raise TimerValueError(said("%(what)s of %(length)s characters is not a timer value (at most %(most)d)",
+                                   what=what, length=f"{len(value):,}", most=MAX_TEXT))
     return value.strip()
 
 
 def parse_duration(value: Any) -> dict[str, float]:
     """The parts of an ISO 8601 duration (`P2D`, `PT48H`, `P1Y2M`), each and all within MAX_YEARS."""
-    text = _text(value, "a duration")
+    text = _text(value, said("a duration"))
     try:
         parsed = TimerEventDefinition.parse_iso_duration(text)
     except Exception as exc:  # the library raises several types for bad input
-        raise TimerValueError(f"not an ISO 8601 duration: {text!r}") from exc
+        raise TimerValueError(said("not an ISO 8601 duration: %(text)r", text=text)) from exc
     if not text.upper().startswith("P") or not parsed:
-        raise TimerValueError(f"not an ISO 8601 duration: {text!r}")
+        raise TimerValueError(said("not an ISO 8601 duration: %(text)r", text=text))
     days = 0.0
     for part, amount in parsed.items():
         worth = amount * _DAYS_PER[part]
         if worth > MAX_DAYS:
-            raise TimerValueError(f"the duration {text!r} has {amount:,} {part}: more than {MAX_YEARS} years")
+            raise TimerValueError(said("the duration %(text)r has %(amount)s %(part)s: more than %(most)d years",
+                                       text=text, amount=f"{amount:,}", part=_PART_NAMES.get(part, part),
+                                       most=MAX_YEARS))
         days += worth
     if days > MAX_DAYS:
-        raise TimerValueError(f"the duration {text!r} is longer than {MAX_YEARS} years")
+        raise TimerValueError(said("the duration %(text)r is longer than %(most)d years", text=text, most=MAX_YEARS))
     return parsed
 
 
@@ -84,15 +92,16 @@ def due_after(expression: str, start: datetime) -> datetime:
 
 def parse_date(value: Any) -> datetime:
     """An ISO 8601 date-time (or week date), in UTC, with its year in YEARS."""
-    text = _text(value, "a timer date")
+    text = _text(value, said("a timer date"))
     try:
         parsed = TimerEventDefinition.parse_time_or_duration(text)
     except Exception as exc:
-        raise TimerValueError(f"a timer date must be an ISO 8601 date-time, got {text!r}") from exc
+        raise TimerValueError(said("a timer date must be an ISO 8601 date-time, got %(text)r", text=text)) from exc
     if not isinstance(parsed, datetime):
-        raise TimerValueError(f"a timer date must be an ISO 8601 date-time, got {text!r}")
+        raise TimerValueError(said("a timer date must be an ISO 8601 date-time, got %(text)r", text=text))
     if not YEARS[0] <= parsed.year <= YEARS[1]:
-        raise TimerValueError(f"the timer date {text!r} is outside the years {YEARS[0]}–{YEARS[1]}")
+        raise TimerValueError(said("the timer date %(text)r is outside the years %(first)d–%(last)d", text=text,
+                                   first=YEARS[0], last=YEARS[1]))
     return parsed
 
 
@@ -100,22 +109,24 @@ def parse_cycle(value: Any, now: datetime) -> tuple[int, datetime, timedelta]:
     """`R[n]/start/duration`, `R[n]/duration/end` or `R[n]/duration` (first firing: now + duration):
     (firings, -1 for unbounded; the first firing; the interval). A Quartz cron of a fixed period is
     read as `R/<its next firing after now>/<period>` (`cron`)."""
-    text = _text(value, "a timer cycle")
+    text = _text(value, said("a timer cycle"))
     if cron.looks_like_cron(text):
         try:
             cycle = cron.read(text)
         except cron.CronRefused as exc:
-            raise TimerValueError(f"the cron cycle {text!r} is not a fixed period: {exc}") from None
+            raise TimerValueError(said("the cron cycle %(value)r is not a fixed period: %(why)s", value=text,
+                                       why=exc.args[0])) from None
         if cycle.period < MIN_INTERVAL:
-            raise TimerValueError(f"the cron cycle {text!r} fires {cycle.meaning}: more often than every "
-                                  f"{MIN_INTERVAL.total_seconds():g} s")
+            raise TimerValueError(said("the cron cycle %(value)r fires %(meaning)s: more often than every %(most)s s",
+                                       value=text, meaning=cycle.meaning, most=f"{MIN_INTERVAL.total_seconds():g}"))
         text = cron.iso_cycle(text, now)
     parts = text.upper().replace("--", "/").split("/")
     if not parts[0].startswith("R") or len(parts) not in (2, 3):
-        raise TimerValueError(f"a timer cycle must be R[n]/[start/]duration[/end], got {text!r}")
+        raise TimerValueError(said("a timer cycle must be R[n]/[start/]duration[/end], got %(text)r", text=text))
     count = parts[0][1:]
     if count and (not count.isdigit() or int(count) > MAX_REPETITIONS):
-        raise TimerValueError(f"the timer cycle {text!r} repeats more than {MAX_REPETITIONS:,} times")
+        raise TimerValueError(said("the timer cycle %(text)r repeats more than %(most)s times", text=text,
+                                   most=f"{MAX_REPETITIONS:,}"))
     cycles = int(count) if count else -1
     if len(parts) == 2:
         duration = duration_from(now, parse_duration(parts[1]))
@@ -138,19 +149,23 @@ def check_interval(text: str, cycles: int, interval: timedelta) -> None:
     floor = MIN_QUICK_INTERVAL if bounded else MIN_INTERVAL
     if interval < floor:
         if bounded:
-            raise TimerValueError(f"the timer cycle {text!r} fires more often than every {floor.total_seconds():g} s")
-        raise TimerValueError(f"the timer cycle {text!r} fires more often than every {floor.total_seconds():g} s "
-                              f"(a cycle of at most {QUICK_REPETITIONS} firings, R{QUICK_REPETITIONS}/..., may fire "
-                              f"every {MIN_QUICK_INTERVAL.total_seconds():g} s)")
+            raise TimerValueError(said("the timer cycle %(text)r fires more often than every %(most)s s", text=text,
+                                       most=f"{floor.total_seconds():g}"))
+        raise TimerValueError(said("the timer cycle %(text)r fires more often than every %(most)s s (a cycle of at "
+                                   "most %(quick)d firings, R%(quick)d/..., may fire every %(quickest)s s)", text=text,
+                                   most=f"{floor.total_seconds():g}", quick=QUICK_REPETITIONS,
+                                   quickest=f"{MIN_QUICK_INTERVAL.total_seconds():g}"))
 
 
 def duration_value(value: Any, start: datetime) -> timedelta:
     """A timer duration from `start`: an ISO 8601 text, or a `timedelta` of at most MAX_YEARS and not negative."""
     if isinstance(value, timedelta):
         if value < timedelta(0):
-            raise TimerValueError(f"the duration {value} is negative: a timer waits forward in time")
+            raise TimerValueError(said("the duration %(value)s is negative: a timer waits forward in time",
+                                       value=str(value)))
         if value > timedelta(days=MAX_DAYS):
-            raise TimerValueError(f"the duration {value} is longer than {MAX_YEARS} years")
+            raise TimerValueError(said("the duration %(value)s is longer than %(most)d years", value=str(value),
+                                       most=MAX_YEARS))
         return value
     return duration_from(start, parse_duration(value))
 

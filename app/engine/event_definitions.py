@@ -22,6 +22,7 @@ from collections import defaultdict
 from lxml import etree
 
 from app.engine.errors import DiagramProblem
+from app.engine.said import said
 from app.engine.xml import BPMN_NS
 from app.engine.xml import source_line as _line
 from app.engine.xml import unique_id as _unique
@@ -35,8 +36,9 @@ def _kind(node: etree._Element) -> str:
     return etree.QName(node).localname
 
 
-_WORDS = {"startEvent": "start event", "endEvent": "end event", "boundaryEvent": "boundary event",
-          "intermediateThrowEvent": "intermediate throw event", "intermediateCatchEvent": "intermediate catch event"}
+_WORDS = {"startEvent": said("start event"), "endEvent": said("end event"), "boundaryEvent": said("boundary event"),
+          "intermediateThrowEvent": said("intermediate throw event"),
+          "intermediateCatchEvent": said("intermediate catch event")}
 
 
 def _words(node: etree._Element) -> str:
@@ -66,9 +68,10 @@ def _compensation(root: etree._Element, filename: str) -> list[DiagramProblem]:
     for definition in (d for d in root.iter(_COMPENSATE) if _executable(d)):
         event = definition.getparent()
         refusals.append(DiagramProblem(
-            filename, event.get("id"), f"the {_words(event)} is a compensation event: Loanflow does not undo completed "
-            "activities by compensation; draw the undoing as tasks on the path that needs it (after an error "
-            "boundary event or an exclusive gateway, say)", _line(event)))
+            filename, event.get("id"), said("the %(kind)s is a compensation event: Loanflow does not undo completed "
+                                            "activities by compensation; draw the undoing as tasks on the path that "
+                                            "needs it (after an error boundary event or an exclusive gateway, say)",
+                                            kind=_words(event)), _line(event)))
     return refusals
 
 
@@ -83,35 +86,45 @@ def _links(root: etree._Element, filename: str, taken: set[str]) -> tuple[list[D
         kind = _kind(event)
         name = _link_name(event, definition)
         if kind not in ("intermediateThrowEvent", "intermediateCatchEvent"):
-            refusals.append(DiagramProblem(filename, event.get("id"), f"a {_words(event)} cannot be a link event: only an "
-                                           "intermediate throw event jumps to an intermediate catch event", _line(event)))
+            refusals.append(DiagramProblem(filename, event.get("id"), said("a %(kind)s cannot be a link event: only an "
+                                                                          "intermediate throw event jumps to an "
+                                                                          "intermediate catch event",
+                                                                          kind=_words(event)), _line(event)))
             continue
         if not event.get("id"):
-            refusals.append(DiagramProblem(filename, None, f"a link event ({name or 'unnamed'}) has no id: give it "
-                                           "one, so that the flow it stands for can name it", _line(event)))
+            refusals.append(DiagramProblem(filename, None, said("a link event (%(name)s) has no id: give it one, so "
+                                                                "that the flow it stands for can name it",
+                                                                name=name or said("unnamed")), _line(event)))
             continue
         if not name:
-            refusals.append(DiagramProblem(filename, event.get("id"), "the link event has no name: a link throw event "
-                                           "jumps to the link catch event of the same name; name both", _line(event)))
+            refusals.append(DiagramProblem(filename, event.get("id"), said("the link event has no name: a link throw "
+                                                                          "event jumps to the link catch event of the "
+                                                                          "same name; name both"), _line(event)))
             continue
         scopes[id(scope)] = scope
         (throws if kind == "intermediateThrowEvent" else catches)[(id(scope), name)].append(event)
     for key, events in catches.items():
         if len(events) > 1:
             ids = ", ".join(e.get("id") or "?" for e in events)
-            refusals.append(DiagramProblem(filename, events[1].get("id"), f"the link catch events {ids} share the name "
-                                           f"{key[1]!r}: a link throw event would not know where to jump; rename one",
+            refusals.append(DiagramProblem(filename, events[1].get("id"), said("the link catch events %(ids)s share "
+                                                                              "the name %(name)r: a link throw event "
+                                                                              "would not know where to jump; rename "
+                                                                              "one", ids=ids, name=key[1]),
                                            _line(events[1])))
         elif key not in throws:
-            refusals.append(DiagramProblem(filename, events[0].get("id"), f"no link throw event of its (sub)process "
-                                           f"jumps to the link catch event {key[1]!r}: the path after it would never "
-                                           "run; draw the throw event, or remove the catch event", _line(events[0])))
+            refusals.append(DiagramProblem(filename, events[0].get("id"), said("no link throw event of its (sub)process "
+                                                                              "jumps to the link catch event %(name)r: "
+                                                                              "the path after it would never run; draw "
+                                                                              "the throw event, or remove the catch "
+                                                                              "event", name=key[1]), _line(events[0])))
     for key, events in throws.items():
         if key not in catches:
             for event in events:
-                refusals.append(DiagramProblem(filename, event.get("id"), f"the link throw event jumps to {key[1]!r}, "
-                                               "and no link catch event of its (sub)process has that name: the path "
-                                               "would stop here; draw the catch event", _line(event)))
+                refusals.append(DiagramProblem(filename, event.get("id"), said("the link throw event jumps to %(name)r, "
+                                                                              "and no link catch event of its "
+                                                                              "(sub)process has that name: the path "
+                                                                              "would stop here; draw the catch event",
+                                                                              name=key[1]), _line(event)))
     if refusals:
         return refusals, []
     changes = []
@@ -123,8 +136,10 @@ def _links(root: etree._Element, filename: str, taken: set[str]) -> tuple[list[D
             flow.set("sourceRef", event.get("id") or "")
             flow.set("targetRef", catch.get("id") or "")
             changes.append(DiagramProblem(
-                filename, event.get("id"), f"the link throw event jumps to the link catch event {catch.get('id')} "
-                f"({name!r}); the import drew that as the sequence flow {flow.get('id')}", _line(event), "warning"))
+                filename, event.get("id"), said("the link throw event jumps to the link catch event %(catch)s "
+                                                "(%(name)r); the import drew that as the sequence flow %(flow)s",
+                                                catch=catch.get("id"), name=name, flow=flow.get("id")),
+                _line(event), "warning"))
     for events in catches.values():
         for event in events:
             event.remove(event.find(_LINK))

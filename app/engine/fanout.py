@@ -30,6 +30,7 @@ from SpiffWorkflow.spiff.specs.defaults import (
 )
 
 from app.engine.errors import InstanceFault
+from app.engine.said import Said, said
 
 MAX_BRANCHES = 100
 # A sequential multi-instance keeps every instance it ran as a task of the instance: the work of each
@@ -38,15 +39,20 @@ MAX_BRANCHES = 100
 MAX_IN_TURN = 1_000
 
 
-def _too_many(count: int, what: str) -> str:
-    return (f"{what} of {count:,} parallel branches: more than the {MAX_BRANCHES} the engine runs at once "
-            "(split the work into batches, or use a sequential multi-instance)")
+_GATEWAY = said("a gateway")
+_MULTI_INSTANCE = said("a multi-instance")
+
+
+def _too_many(count: int, what: Said) -> Said:
+    return said("%(what)s of %(count)s parallel branches: more than the %(limit)d the engine runs at once (split the "
+                "work into batches, or use a sequential multi-instance)", what=what, count=f"{count:,}",
+                limit=MAX_BRANCHES)
 
 
 def _check_gateway(spec: Any) -> None:
     count = max(len(spec.outputs), len(spec.inputs))
     if count > MAX_BRANCHES:
-        raise InstanceFault(_too_many(count, "a gateway"), spec.bpmn_id)
+        raise InstanceFault(_too_many(count, _GATEWAY), spec.bpmn_id)
 
 
 class BoundedParallelGateway(ParallelGateway):
@@ -67,28 +73,28 @@ class BoundedParallelMultiInstance(ParallelMultiInstanceTask):
             # what the sequential multi-instance says; the parallel one iterated None or a number
             # and failed with a bare TypeError naming no element
             if not self.data_input.exists(my_task) or self.data_input.get(my_task) is None:
-                self.raise_data_exception("Missing data input for multiinstance task", my_task)
+                self.raise_data_exception(said("Missing data input for multiinstance task"), my_task)
             if not isinstance(self.data_input.get(my_task), Iterable):
-                self.raise_data_exception("Multiinstance data input must be iterable", my_task)
+                self.raise_data_exception(said("Multiinstance data input must be iterable"), my_task)
             items = self.data_input.get(my_task)
             count = len(items) if isinstance(items, Sized) else None
         else:
             count = my_task.workflow.script_engine.evaluate(my_task, self.cardinality)
         if isinstance(count, int) and count > MAX_BRANCHES:
-            raise InstanceFault(_too_many(count, "a multi-instance"), self.bpmn_id)
+            raise InstanceFault(_too_many(count, _MULTI_INSTANCE), self.bpmn_id)
         _check_not_negative(count, self.bpmn_id)
         return super().create_children(my_task)
 
 
-def _too_many_in_turn(count: int) -> str:
-    return (f"a sequential multi-instance of {count:,} instances: more than the {MAX_IN_TURN:,} one instance runs "
-            "in turn (every later step grows with all of them); split the work into batches, each a call activity "
-            "or an instance of its own")
+def _too_many_in_turn(count: int) -> Said:
+    return said("a sequential multi-instance of %(count)s instances: more than the %(limit)s one instance runs in "
+                "turn (every later step grows with all of them); split the work into batches, each a call activity "
+                "or an instance of its own", count=f"{count:,}", limit=f"{MAX_IN_TURN:,}")
 
 
-def _negative(count: int) -> str:
-    return (f"the multi-instance's cardinality is {count}: it says how many instances run, 0 or more; correct it "
-            "(or the data it reads)")
+def _negative(count: int) -> Said:
+    return said("the multi-instance's cardinality is %(count)s: it says how many instances run, 0 or more; correct "
+                "it (or the data it reads)", count=f"{count}")
 
 
 def _check_not_negative(count: Any, element: str) -> None:
@@ -110,10 +116,10 @@ class BoundedSequentialMultiInstance(SequentialMultiInstanceTask):
         return super().add_next_child(my_task)
 
 
-def _too_many_rounds() -> str:
-    return (f"a loop task ran {MAX_IN_TURN:,} rounds and its condition still asks for more: more than one "
-            "instance runs in turn (every later step grows with all of them); give the loop a condition that "
-            "ends it, or split the work into batches")
+def _too_many_rounds() -> Said:
+    return said("a loop task ran %(limit)s rounds and its condition still asks for more: more than one instance "
+                "runs in turn (every later step grows with all of them); give the loop a condition that ends it, or "
+                "split the work into batches", limit=f"{MAX_IN_TURN:,}")
 
 
 class BoundedStandardLoop(StandardLoopTask):
@@ -146,14 +152,15 @@ def problems(task_spec: Any, literal: Any) -> str | None:
     evaluates an expression without task data (None when it needs data)."""
     if isinstance(task_spec, ParallelGateway | InclusiveGateway):
         count = max(len(task_spec.outputs), len(task_spec.inputs))
-        return _too_many(count, "a gateway") if count > MAX_BRANCHES else None
+        return _too_many(count, _GATEWAY) if count > MAX_BRANCHES else None
     if isinstance(task_spec, ParallelMultiInstanceTask) and task_spec.data_input is None and task_spec.cardinality:
         count = literal(task_spec.cardinality)
         if isinstance(count, int) and count > MAX_BRANCHES:
-            return _too_many(count, "a multi-instance")
+            return _too_many(count, _MULTI_INSTANCE)
     if isinstance(task_spec, StandardLoopTask) and isinstance(task_spec.maximum, int) and task_spec.maximum > MAX_IN_TURN:
-        return (f"a loop task of at most {task_spec.maximum:,} rounds: more than the {MAX_IN_TURN:,} one instance "
-                "runs in turn (every later step grows with all of them); split the work into batches")
+        return said("a loop task of at most %(count)s rounds: more than the %(limit)s one instance runs in turn "
+                    "(every later step grows with all of them); split the work into batches",
+                    count=f"{task_spec.maximum:,}", limit=f"{MAX_IN_TURN:,}")
     if isinstance(task_spec, SequentialMultiInstanceTask) and task_spec.data_input is None and task_spec.cardinality:
         count = literal(task_spec.cardinality)
         if isinstance(count, int) and count > MAX_IN_TURN:

@@ -37,6 +37,7 @@ from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway
 from SpiffWorkflow.util.task import TaskState
 
 from app.engine.errors import DiagramProblem, InstanceFault
+from app.engine.said import Said, said
 from app.engine.xml import BPMN_NS
 from app.engine.xml import source_line as _line
 from app.engine.xml import unique_id as _unique
@@ -87,8 +88,11 @@ def _is_event_subprocess(node: etree._Element) -> bool:
     return _name(node) in ("subProcess", "transaction", "adHocSubProcess") and node.get("triggeredByEvent") == "true"
 
 
-def _kind(scope: etree._Element) -> str:
-    return {"process": "process", "subProcess": "sub-process", "transaction": "transaction"}[_name(scope)]
+_KINDS = {"process": said("process"), "subProcess": said("sub-process"), "transaction": said("transaction")}
+
+
+def _kind(scope: etree._Element) -> Said:
+    return _KINDS[_name(scope)]
 
 
 def _condition(flow: etree._Element) -> etree._Element | None:
@@ -122,8 +126,9 @@ def prepare(root: etree._Element, filename: str, taken: set[str]) -> list[Diagra
         if _name(scope) == "process" and not _nodes(scope):
             scope.set("isExecutable", "false")
             changes.append(DiagramProblem(
-                filename, scope.get("id"), "the process has no flow elements (a pool drawn empty): there is nothing "
-                "to run, and the import leaves it out as not executable", _line(scope), "warning"))
+                filename, scope.get("id"), said("the process has no flow elements (a pool drawn empty): there is "
+                                                "nothing to run, and the import leaves it out as not executable"),
+                _line(scope), "warning"))
             continue
         changes += _implicit_start(scope, filename, taken)
         changes += _implicit_ends(scope, filename, taken)
@@ -155,24 +160,27 @@ def _implicit_start(scope: etree._Element, filename: str, taken: set[str]) -> li
         end = _new(scope, "endEvent", id=_unique(f"ImplicitEnd_{scope_id}", taken))
         _connect(scope, start.get("id"), end.get("id"), taken)
         return [DiagramProblem(
-            filename, scope_id, f"the {_kind(scope)} is empty: by BPMN it completes as soon as it starts; the import "
-            f"drew that as the start event {start.get('id')} joined to the end event {end.get('id')}", _line(scope),
+            filename, scope_id, said("the %(kind)s is empty: by BPMN it completes as soon as it starts; the import "
+                                     "drew that as the start event %(start)s joined to the end event %(end)s",
+                                     kind=_kind(scope), start=start.get("id"), end=end.get("id")), _line(scope),
             "warning")]
     start = _new(scope, "startEvent", id=_unique(f"ImplicitStart_{scope_id}", taken))
     ids = [n.get("id") for n in starting]
     if len(starting) == 1:
         _connect(scope, start.get("id"), ids[0], taken)
-        added = f"the start event {start.get('id')} before it"
+        added = said("the start event %(start)s before it", start=start.get("id"))
     else:
         split = _new(scope, "parallelGateway", id=_unique(f"ImplicitStartSplit_{scope_id}", taken))
         split.set(_SPLIT, "only")
         _connect(scope, start.get("id"), split.get("id"), taken)
         for node_id in ids:
             _connect(scope, split.get("id"), node_id, taken)
-        added = f"the start event {start.get('id')} and the parallel gateway {split.get('id')} that starts them all"
+        added = said("the start event %(start)s and the parallel gateway %(split)s that starts them all",
+                     start=start.get("id"), split=split.get("id"))
     return [DiagramProblem(
-        filename, scope_id, f"the {_kind(scope)} has no start event: by BPMN every element without an incoming flow "
-        f"({', '.join(ids)}) starts when the {_kind(scope)} starts; the import added {added}", _line(scope),
+        filename, scope_id, said("the %(kind)s has no start event: by BPMN every element without an incoming flow "
+                                 "(%(ids)s) starts when the %(kind)s starts; the import added %(added)s",
+                                 kind=_kind(scope), ids=", ".join(ids), added=added), _line(scope),
         "warning")]
 
 
@@ -205,13 +213,15 @@ def _implicit_ends(scope: etree._Element, filename: str, taken: set[str]) -> lis
         node_id = node.get("id") or "node"
         end = _new(scope, "endEvent", id=_unique(f"ImplicitEnd_{node_id}", taken))
         _connect(scope, node_id, end.get("id"), taken)
-        said = (f"this path stops here without an end event, though the {_kind(scope)} has end events elsewhere: "
-                f"an instance whose path reaches {node_id} ends it there (the import added the end event "
-                f"{end.get('id')} after it, which its history will name); draw an end event after it"
-                if has_ends else
-                f"the path stops at {node_id} and its {_kind(scope)} has no end event: by BPMN the {_kind(scope)} "
-                f"ends when all its paths have ended; the import added the end event {end.get('id')} after it")
-        changes.append(DiagramProblem(filename, node_id, said, _line(node), "warning"))
+        reason = (said("this path stops here without an end event, though the %(kind)s has end events elsewhere: "
+                       "an instance whose path reaches %(node)s ends it there (the import added the end event "
+                       "%(end)s after it, which its history will name); draw an end event after it",
+                       kind=_kind(scope), node=node_id, end=end.get("id"))
+                  if has_ends else
+                  said("the path stops at %(node)s and its %(kind)s has no end event: by BPMN the %(kind)s ends when "
+                       "all its paths have ended; the import added the end event %(end)s after it",
+                       node=node_id, kind=_kind(scope), end=end.get("id")))
+        changes.append(DiagramProblem(filename, node_id, reason, _line(node), "warning"))
     return changes
 
 
@@ -231,15 +241,15 @@ def _uncontrolled_splits(scope: etree._Element, filename: str, taken: set[str]) 
             continue  # one flow, or a start event's unconditioned flows (SpiffWorkflow takes them all)
         if not conditional and not (default and len(outgoing) > 1):
             split = _new(scope, "parallelGateway", id=_unique(f"ImplicitSplit_{node_id}", taken))
-            meaning = "by BPMN each is taken (an uncontrolled split)"
-            what = "parallel"
+            meaning = said("by BPMN each is taken (an uncontrolled split)")
+            what = said("parallel")
         else:
             split = _new(scope, "inclusiveGateway", id=_unique(f"ImplicitSplit_{node_id}", taken))
-            taken_when = (f"the default flow {default} only when no other is"
-                          if default else "and when none is, the instance stops with an incident")
-            meaning = ("by BPMN each flow whose condition holds is taken, a flow without a condition always, "
-                       f"{taken_when}")
-            what = "inclusive"
+            taken_when = (said("the default flow %(default)s only when no other is", default=default)
+                          if default else said("and when none is, the instance stops with an incident"))
+            meaning = said("by BPMN each flow whose condition holds is taken, a flow without a condition always, "
+                           "%(taken_when)s", taken_when=taken_when)
+            what = said("inclusive")
             for flow in outgoing:
                 if _condition(flow) is None and flow.get("id") != default:
                     _set_true(flow)
@@ -252,10 +262,19 @@ def _uncontrolled_splits(scope: etree._Element, filename: str, taken: set[str]) 
         _connect(scope, node_id, split.get("id"), taken)
         ids = ", ".join(f.get("id") or "?" for f in outgoing)
         changes.append(DiagramProblem(
-            filename, node_id, f"{node_id} has {len(outgoing)} outgoing flow{'s' if len(outgoing) > 1 else ''} "
-            f"({ids}){' with conditions' if conditional else ''}: {meaning}; the import added the {what} gateway "
-            f"{split.get('id')} after it", _line(node), "warning"))
+            filename, node_id, said("%(node)s has %(flows)s: %(meaning)s; the import added the %(what)s gateway "
+                                    "%(split)s after it", node=node_id, flows=_outgoing(len(outgoing), ids, conditional),
+                                    meaning=meaning, what=what, split=split.get("id")), _line(node), "warning"))
     return changes
+
+
+def _outgoing(count: int, ids: str, conditional: list[etree._Element]) -> Said:
+    """'3 outgoing flows (a, b, c) with conditions'."""
+    if count > 1:
+        return (said("%(count)d outgoing flows (%(ids)s) with conditions", count=count, ids=ids) if conditional
+                else said("%(count)d outgoing flows (%(ids)s)", count=count, ids=ids))
+    return (said("%(count)d outgoing flow (%(ids)s) with conditions", count=count, ids=ids) if conditional
+            else said("%(count)d outgoing flow (%(ids)s)", count=count, ids=ids))
 
 
 def _gateway_flows(scope: etree._Element, filename: str) -> list[DiagramProblem]:
@@ -275,21 +294,24 @@ def _gateway_flows(scope: etree._Element, filename: str) -> list[DiagramProblem]
             _set_true(flow)
             if kind == "exclusiveGateway":
                 gateway.set(_DOCUMENT_ORDER, "document")
-                meaning = ("as in Camunda 7 and Activiti, it is taken when it is reached in document order (the "
-                           "first flow whose condition holds or that has none); the import gave it the condition "
-                           f"True, and {gateway.get('id')} evaluates its flows in document order")
+                meaning = said("as in Camunda 7 and Activiti, it is taken when it is reached in document order (the "
+                               "first flow whose condition holds or that has none); the import gave it the condition "
+                               "True, and %(gateway)s evaluates its flows in document order", gateway=gateway.get("id"))
                 if always is not None:
-                    meaning += f"; it comes after {always}, which has no condition either, so it is never taken"
+                    meaning = said("%(meaning)s; it comes after %(flow)s, which has no condition either, so it is "
+                                   "never taken", meaning=meaning, flow=always)
                 else:
                     always = flow.get("id")
                     later = [f.get("id") or "?" for f in outgoing[n + 1:] if f.get("id") != gateway.get("default")]
                     if later:
-                        meaning += f"; the flows after it ({', '.join(later)}) are never taken"
+                        meaning = said("%(meaning)s; the flows after it (%(later)s) are never taken",
+                                       meaning=meaning, later=", ".join(later))
             else:
-                meaning = "by BPMN an inclusive gateway always takes it; the import gave it the condition True"
+                meaning = said("by BPMN an inclusive gateway always takes it; the import gave it the condition True")
             changes.append(DiagramProblem(
-                filename, flow.get("id"), f"the flow {flow.get('id')} leaving the {kind} {gateway.get('id')} has no "
-                f"condition and is not its default: {meaning}", _line(flow), "warning"))
+                filename, flow.get("id"), said("the flow %(flow)s leaving the %(kind)s %(gateway)s has no condition and "
+                                               "is not its default: %(meaning)s", flow=flow.get("id"), kind=kind,
+                                               gateway=gateway.get("id"), meaning=meaning), _line(flow), "warning"))
     return changes
 
 
@@ -319,9 +341,9 @@ class InclusiveSplitOnly(InclusiveGateway):
             while source is not None and not getattr(source.task_spec, "bpmn_id", None):
                 source = source.parent
             element = source.task_spec.bpmn_id if source is not None else self.bpmn_id
-            raise InstanceFault(f"none of the conditions on the flows leaving {element} holds, and it has no "
-                                "default flow: the instance cannot go on from there (as in Camunda 7); give it a "
-                                "default flow or a condition that holds", element)
+            raise InstanceFault(said("none of the conditions on the flows leaving %(element)s holds, and it has no "
+                                     "default flow: the instance cannot go on from there (as in Camunda 7); give it a "
+                                     "default flow or a condition that holds", element=element), element)
         my_task._sync_children(matches or defaults, TaskState.FUTURE)
         for child in my_task.children:
             child.task_spec._predict(child, mask=TaskState.FUTURE | TaskState.PREDICTED_MASK)
@@ -365,6 +387,7 @@ def dead_ends(process: etree._Element, filename: str) -> list[DiagramProblem]:
         for node in _stopping(scope):
             if _name(node) in GATEWAYS:
                 errors.append(DiagramProblem(
-                    filename, node.get("id"), "the gateway has no outgoing flow: an instance that reaches it could go "
-                    "nowhere and would stop there with an incident; draw the flow it leads to", _line(node)))
+                    filename, node.get("id"), said("the gateway has no outgoing flow: an instance that reaches it "
+                                                   "could go nowhere and would stop there with an incident; draw the "
+                                                   "flow it leads to"), _line(node)))
     return errors

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from app.engine.limits import SandboxViolation
+from app.engine.said import Said, said
 
 WORKER = Path(__file__).resolve().with_name("sandbox_worker.py")
 MAX_PROCESSES = 8  # sandbox processes per server process: one per thread running a script at once
@@ -96,7 +97,8 @@ ALLOWED_GLOBALS = _allowed_globals()
 class _SafeUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in ALLOWED_GLOBALS:
-            raise pickle.UnpicklingError(f"{module}.{name} is not something a script's result may hold")
+            raise pickle.UnpicklingError(said("%(module)s.%(name)s is not something a script's result may hold",
+                                              module=module, name=name))
         return super().find_class(module, name)
 
 
@@ -116,6 +118,9 @@ def write_frame(fd: int, payload: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
+_CLOSED_MIDWAY = said("the sandbox process closed its pipe in the middle of an answer")
+
+
 def read_frame(fd: int, deadline: float | None = None) -> bytes | None:
     """One frame from `fd`; None at end of file before a frame starts. With a deadline (time.monotonic),
     waits in poll() and raises SandboxTimeout past it."""
@@ -128,10 +133,10 @@ def read_frame(fd: int, deadline: float | None = None) -> bytes | None:
         return None
     (size,) = _HEADER.unpack(header)
     if size > MAX_FRAME_BYTES:  # more than any task data a state can hold: a broken or hostile child
-        raise SandboxDied(f"the sandbox process announced an answer of {size:,} bytes")
+        raise SandboxDied(said("the sandbox process announced an answer of %(size)s bytes", size=f"{size:,}"))
     body = _read_exactly(fd, size, deadline, poller)
     if body is None:
-        raise SandboxDied("the sandbox process closed its pipe in the middle of an answer")
+        raise SandboxDied(_CLOSED_MIDWAY)
     return body
 
 
@@ -149,7 +154,7 @@ def _read_exactly(fd: int, size: int, deadline: float | None, poller: Any) -> by
         if not chunk:
             if missing == size and not chunks:
                 return None
-            raise SandboxDied("the sandbox process closed its pipe in the middle of an answer")
+            raise SandboxDied(_CLOSED_MIDWAY)
         chunks.append(chunk)
         missing -= len(chunk)
     return b"".join(chunks)
@@ -173,7 +178,7 @@ class SandboxProcess:
             ready = None
         if ready is None or safe_loads(ready) != "ready":
             self.kill()
-            raise SandboxViolation("the script sandbox process did not start")
+            raise SandboxViolation(said("the script sandbox process did not start"))
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -183,7 +188,7 @@ class SandboxProcess:
         try:
             write_frame(self._to, request)
         except OSError as exc:
-            raise SandboxDied(f"the sandbox process is gone ({exc})") from None
+            raise SandboxDied(said("the sandbox process is gone (%(why)s)", why=f"{exc}")) from None
         answer = read_frame(self._from, time.monotonic() + seconds)
         if answer is None:
             raise SandboxDied(self.exit_reason())
@@ -193,10 +198,12 @@ class SandboxProcess:
         try:
             code = self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            return "the sandbox process stopped answering"
+            return said("the sandbox process stopped answering")
         if code == -24:  # SIGXCPU: its CPU-time backstop
-            return "the script used more CPU time than its budget"
-        return f"the sandbox process ended ({'signal ' + str(-code) if code < 0 else 'exit code ' + str(code)})"
+            return said("the script used more CPU time than its budget")
+        if code < 0:
+            return said("the sandbox process ended (signal %(signal)s)", signal=str(-code))
+        return said("the sandbox process ended (exit code %(code)s)", code=str(code))
 
     def kill(self) -> None:
         if self.process.poll() is None:
@@ -237,10 +244,11 @@ class SandboxPool:
             return answer
         except SandboxTimeout:
             child.kill()
-            raise SandboxViolation(f"the script ran longer than {seconds:g} s and was stopped") from None
+            raise SandboxViolation(said("the script ran longer than %(seconds)s s and was stopped",
+                                        seconds=f"{seconds:g}")) from None
         except SandboxDied as died:
             child.kill()
-            raise SandboxViolation(f"the script was stopped: {died}") from None
+            raise SandboxViolation(said("the script was stopped: %(why)s", why=_said_of(died))) from None
         finally:
             self._release(child, healthy)
 
@@ -283,6 +291,12 @@ class SandboxPool:
             self._count -= len(idle)
         for child in idle:
             child.close()
+
+
+def _said_of(exc: BaseException) -> str:
+    """What an exception says: its text, still said when it was."""
+    first = exc.args[0] if len(exc.args) == 1 else None
+    return first if isinstance(first, Said) and first == str(exc) else f"{exc}"
 
 
 _pool: SandboxPool | None = None

@@ -39,6 +39,8 @@ import math
 import re
 from dataclasses import dataclass
 
+from app.engine.said import Said, said
+
 MAX_TEXT = 4_000  # characters of one expression
 MAX_DEPTH = 40  # nesting of the parse (parentheses, unary operators)
 MAX_TREE = 120  # depth of the tree (a chain of 500 `+` is 500 deep)
@@ -64,7 +66,7 @@ class Node:
 def _node(kind: str, value: object = None, args: tuple[Node, ...] = ()) -> Node:
     depth = 1 + max((a.depth for a in args), default=0)
     if depth > MAX_TREE:
-        raise ExpressionRefused(f"the expression is nested more than {MAX_TREE} deep")
+        raise ExpressionRefused(said("the expression is nested more than %(most)d deep", most=MAX_TREE))
     return Node(kind, value, args, depth)
 
 
@@ -85,12 +87,14 @@ _JUEL_OPS = ("==", "!=", "<=", ">=", "&&", "||", "<", ">", "!", "+", "-", "*", "
              "]", "(", ")", ",", "}")
 _FEEL_OPS = ("!=", "<=", ">=", "=", "<", ">", "+", "-", "*", "/", ".", "[", "]", "(", ")", ",")
 # Spellings refused outright, with what they are.
-_JUEL_REFUSED_OPS = {"+=": "string concatenation by assignment (+=)", "->": "a lambda (->)", ";": "a semicolon",
-                     "=": "an assignment (=)", "{": "a set or map constructor ({...})", "#": "'#'",
-                     "$": "'$'", "&": "'&' (write && for and)", "|": "'|' (write || for or)",
-                     "\\": "a backslash", "@": "'@'", "`": "'`'", "~": "'~'", "^": "'^'"}
-_FEEL_REFUSED_OPS = {"**": "an exponent (**)", "..": "a range (..)", "{": "a context ({...})",
-                     "->": "a lambda (->)", ";": "a semicolon", "'": "a quote (FEEL strings are in \"\")"}
+_JUEL_REFUSED_OPS: dict[str, str] = {
+    "+=": said("string concatenation by assignment (+=)"), "->": said("a lambda (->)"), ";": said("a semicolon"),
+    "=": said("an assignment (=)"), "{": said("a set or map constructor ({...})"), "#": "'#'", "$": "'$'",
+    "&": said("'&' (write && for and)"), "|": said("'|' (write || for or)"), "\\": said("a backslash"), "@": "'@'",
+    "`": "'`'", "~": "'~'", "^": "'^'"}
+_FEEL_REFUSED_OPS: dict[str, str] = {
+    "**": said("an exponent (**)"), "..": said("a range (..)"), "{": said("a context ({...})"),
+    "->": said("a lambda (->)"), ";": said("a semicolon"), "'": said("a quote (FEEL strings are in \"\")")}
 
 
 def _tokens(text: str, start: int, feel: bool) -> tuple[list[Token], int]:
@@ -118,21 +122,32 @@ def _tokens(text: str, start: int, feel: bool) -> tuple[list[Token], int]:
             tokens.append(Token("name", name.group(0), i))
             i = name.end()
             if i < n and text[i] == "$":
-                raise ExpressionRefused(f"the name {name.group(0)}$... contains '$'")
+                raise ExpressionRefused(said("the name %(name)s$... contains '$'", name=name.group(0)))
             continue
         for spelling, what in refused.items():
             if text.startswith(spelling, i) and not any(text.startswith(op, i) and len(op) > len(spelling)
                                                         for op in ops):
-                raise ExpressionRefused(f"{what} is not translated")
+                raise ExpressionRefused(_not_translated(what))
         op = next((op for op in ops if text.startswith(op, i)), None)
         if op is None:
-            raise ExpressionRefused(f"the character {char!r} is not part of the expression language")
+            raise ExpressionRefused(said("the character %(char)r is not part of the expression language", char=char))
         tokens.append(Token("op", op, i))
         i += len(op)
         if op == "}" and not feel:
             return tokens, i
     tokens.append(Token("end", "", i))
     return tokens, i
+
+
+def _not_translated(what: str) -> Said:
+    return said("%(what)s is not translated", what=what)
+
+
+def _takes(name: str, arity: int, got: int) -> Said:
+    """`name() takes 1 argument, got 2`."""
+    if arity == 1:
+        return said("%(name)s() takes %(arity)d argument, got %(got)d", name=name, arity=arity, got=got)
+    return said("%(name)s() takes %(arity)d arguments, got %(got)d", name=name, arity=arity, got=got)
 
 
 def _after_value(tokens: list[Token]) -> bool:
@@ -161,7 +176,7 @@ def _string(text: str, i: int, feel: bool) -> tuple[str, int]:
                 continue
         out.append(char)
         i += 1
-    raise ExpressionRefused("a string literal is not closed")
+    raise ExpressionRefused(said("a string literal is not closed"))
 
 
 # -- parsing ----------------------------------------------------------------------------------
@@ -199,16 +214,16 @@ class _Parser:
 
     def expect(self, text: str) -> None:
         if not self.at(text):
-            raise ExpressionRefused(f"expected {text!r} {self.where()}")
+            raise ExpressionRefused(said("expected %(text)r %(where)s", text=text, where=self.where()))
         self.take()
 
-    def where(self) -> str:
-        return "at the end" if self.token.kind == "end" else f"before {self.token.text!r}"
+    def where(self) -> Said:
+        return said("at the end") if self.token.kind == "end" else said("before %(token)r", token=self.token.text)
 
     def nested(self) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise ExpressionRefused(f"the expression is nested more than {MAX_DEPTH} deep")
+            raise ExpressionRefused(said("the expression is nested more than %(most)d deep", most=MAX_DEPTH))
 
 
 class _Juel(_Parser):
@@ -273,31 +288,36 @@ class _Juel(_Parser):
                 continue
             name = self.take()
             if name.kind != "name":
-                raise ExpressionRefused(f"expected a property name after '.' {self.where()}")
+                raise ExpressionRefused(said("expected a property name after '.' %(where)s", where=self.where()))
             if name.text == "class":
-                raise ExpressionRefused("class access (.class) is refused: a diagram reads data, not Java classes")
+                raise ExpressionRefused(said("class access (.class) is refused: a diagram reads data, not Java "
+                                             "classes"))
             if name.text in _REFLECTION or name.text.startswith("__"):
-                raise ExpressionRefused(f"reflection ({name.text}) is refused: a diagram reads data, not Java classes")
+                raise ExpressionRefused(said("reflection (%(name)s) is refused: a diagram reads data, not Java classes",
+                                             name=name.text))
             if self.at("("):
                 node = self.method(node, name.text, path)
                 path = None
             elif path == "execution":
-                raise ExpressionRefused(f"execution.{name.text} (the Camunda engine's own object) is refused")
+                raise ExpressionRefused(said("execution.%(name)s (the Camunda engine's own object) is refused",
+                                             name=name.text))
             else:
                 node = _node("key", None, (node, _node("const", name.text)))
                 path = f"{path}.{name.text}" if path else None
         if self.token.kind == "name" and self.token.text == "instanceof":
-            raise ExpressionRefused("instanceof (a Java type test) is refused")
+            raise ExpressionRefused(said("instanceof (a Java type test) is refused"))
         return node
 
     def method(self, receiver: Node, name: str, path: str | None) -> Node:
         variable = path == "execution" and name == "getVariable"
         if not variable and path in ("execution", "task"):
-            raise ExpressionRefused(f"{path}.{name}() (the Camunda engine's own objects) is refused")
+            raise ExpressionRefused(said("%(path)s.%(name)s() (the Camunda engine's own objects) is refused",
+                                         path=path, name=name))
         if not variable and name not in _METHODS:
             what = f"{path}.{name}()" if path else f"{name}()"
-            raise ExpressionRefused(f"the method call {what} has no safe meaning in Loanflow (a bean or Java method); "
-                                    f"only {', '.join(_METHODS)} are translated")
+            raise ExpressionRefused(said("the method call %(call)s has no safe meaning in Loanflow (a bean or Java "
+                                         "method); only %(methods)s are translated", call=what,
+                                         methods=", ".join(_METHODS)))
         self.take()  # (
         args: list[Node] = []
         while not self.at(")"):
@@ -307,11 +327,12 @@ class _Juel(_Parser):
         self.take()
         if variable:
             if len(args) != 1 or args[0].kind != "const" or not isinstance(args[0].value, str):
-                raise ExpressionRefused("execution.getVariable() is translated only with one variable name in quotes")
+                raise ExpressionRefused(said("execution.getVariable() is translated only with one variable name in "
+                                             "quotes"))
             return _node("name", _variable(args[0].value))
         arity = _METHODS[name][0]
         if len(args) != arity:
-            raise ExpressionRefused(f"{name}() takes {arity} argument{'s' if arity != 1 else ''}, got {len(args)}")
+            raise ExpressionRefused(_takes(name, arity, len(args)))
         return _node("call", name, (receiver, *args))
 
     def primary(self) -> tuple[Node, str | None]:
@@ -329,31 +350,33 @@ class _Juel(_Parser):
             if word in ("true", "false", "null"):
                 return _node("const", {"true": True, "false": False, "null": None}[word]), None
             if word in _JUEL_RESERVED:
-                raise ExpressionRefused(f"{word!r} cannot stand here {self.where()}")
+                raise ExpressionRefused(said("%(word)r cannot stand here %(where)s", word=word, where=self.where()))
             if word == "new":
-                raise ExpressionRefused("object construction (new) is refused")
+                raise ExpressionRefused(said("object construction (new) is refused"))
             if self.at("("):
                 if word == "T":
-                    raise ExpressionRefused("a type reference T(...) (Java reflection) is refused")
-                raise ExpressionRefused(f"the function call {word}() is refused: only methods with a safe meaning "
-                                        "are translated")
+                    raise ExpressionRefused(said("a type reference T(...) (Java reflection) is refused"))
+                raise ExpressionRefused(said("the function call %(word)s() is refused: only methods with a safe "
+                                             "meaning are translated", word=word))
             if self.at(":") and self.tokens[self.i + 1].kind == "name" and self.i + 2 < len(self.tokens) \
                     and self.tokens[self.i + 2].text == "(":
-                raise ExpressionRefused(f"the function {word}:{self.tokens[self.i + 1].text}() is refused")
+                raise ExpressionRefused(said("the function %(prefix)s:%(name)s() is refused", prefix=word,
+                                             name=self.tokens[self.i + 1].text))
             if word == "execution" and not self.at("."):
-                raise ExpressionRefused("the Camunda execution object is refused")
+                raise ExpressionRefused(said("the Camunda execution object is refused"))
             if word == "execution":
                 return _node("name", word), word
             return _node("name", _variable(word)), word
         if token.kind == "end":
-            raise ExpressionRefused("the expression ends too early")
-        raise ExpressionRefused(f"unexpected {token.text!r}")
+            raise ExpressionRefused(said("the expression ends too early"))
+        raise ExpressionRefused(said("unexpected %(token)r", token=token.text))
 
 
-_FEEL_REFUSED_WORDS = {"some": "a quantified expression (some ... satisfies)",
-                       "every": "a quantified expression (every ... satisfies)", "for": "a for loop (for ... return)",
-                       "in": "a membership test (in)", "between": "a range test (between)",
-                       "instance": "a type test (instance of)", "function": "a function definition"}
+_FEEL_REFUSED_WORDS = {"some": said("a quantified expression (some ... satisfies)"),
+                       "every": said("a quantified expression (every ... satisfies)"),
+                       "for": said("a for loop (for ... return)"), "in": said("a membership test (in)"),
+                       "between": said("a range test (between)"), "instance": said("a type test (instance of)"),
+                       "function": said("a function definition")}
 # FEEL functions with a safe meaning: words of the name -> (arguments, Python template).
 _FEEL_FUNCTIONS = {("contains",): (2, "{1} in {0}"), ("starts", "with"): (2, "{0}.startswith({1})"),
                    ("ends", "with"): (2, "{0}.endswith({1})"), ("string", "length"): (1, "len({0})"),
@@ -399,7 +422,7 @@ class _Feel(_Parser):
             op = self.take().text
             node = _combine("==" if op == "=" else op, node, self.additive())
         if self.token.kind == "name" and self.token.text in _FEEL_REFUSED_WORDS:
-            raise ExpressionRefused(f"{_FEEL_REFUSED_WORDS[self.token.text]} is not translated")
+            raise ExpressionRefused(_not_translated(_FEEL_REFUSED_WORDS[self.token.text]))
         return node
 
     def additive(self) -> Node:
@@ -430,12 +453,12 @@ class _Feel(_Parser):
         node = self.primary()
         while self.at(".", "["):
             if self.take().text == "[":
-                raise ExpressionRefused("a FEEL filter or index ([...]) is not translated")
+                raise ExpressionRefused(said("a FEEL filter or index ([...]) is not translated"))
             name = self.take()
             if name.kind != "name":
-                raise ExpressionRefused(f"expected a name after '.' {self.where()}")
+                raise ExpressionRefused(said("expected a name after '.' %(where)s", where=self.where()))
             if name.text in _REFLECTION or name.text.startswith("__"):
-                raise ExpressionRefused(f"reflection ({name.text}) is refused")
+                raise ExpressionRefused(said("reflection (%(name)s) is refused", name=name.text))
             node = _node("key", None, (node, _node("const", name.text)))
         return node
 
@@ -454,21 +477,21 @@ class _Feel(_Parser):
             if word in ("true", "false", "null"):
                 return _node("const", {"true": True, "false": False, "null": None}[word])
             if word in _FEEL_REFUSED_WORDS:
-                raise ExpressionRefused(f"{_FEEL_REFUSED_WORDS[word]} is not translated")
+                raise ExpressionRefused(_not_translated(_FEEL_REFUSED_WORDS[word]))
             if word in ("and", "or", "then", "else", "if"):
-                raise ExpressionRefused(f"{word!r} cannot stand here")
+                raise ExpressionRefused(said("%(word)r cannot stand here", word=word))
             words = [word]
             while self.token.kind == "name" and not self.at("and", "or", "then", "else", *_FEEL_REFUSED_WORDS):
                 words.append(self.take().text)  # FEEL's names of several words: `starts with`
             if self.at("("):
                 return self.call(tuple(words))
             if len(words) > 1:
-                raise ExpressionRefused(f"the name {' '.join(words)!r} has spaces: FEEL allows it, the translation "
-                                        "does not (name the variable without spaces)")
+                raise ExpressionRefused(said("the name %(name)r has spaces: FEEL allows it, the translation does not "
+                                             "(name the variable without spaces)", name=" ".join(words)))
             return _node("name", _variable(word))
         if token.kind == "end":
-            raise ExpressionRefused("the expression ends too early")
-        raise ExpressionRefused(f"unexpected {token.text!r}")
+            raise ExpressionRefused(said("the expression ends too early"))
+        raise ExpressionRefused(said("unexpected %(token)r", token=token.text))
 
     def call(self, words: tuple[str, ...]) -> Node:
         self.take()  # (
@@ -481,35 +504,36 @@ class _Feel(_Parser):
         name = " ".join(words)
         if words == ("not",):
             if len(args) != 1:
-                raise ExpressionRefused(f"not() takes 1 argument, got {len(args)}")
+                raise ExpressionRefused(_takes("not", 1, len(args)))
             return _node("unary", "not", (args[0],))
         if words not in _FEEL_FUNCTIONS:
-            raise ExpressionRefused(f"the FEEL function {name}() is not translated; only not(), "
-                                    f"{', '.join(' '.join(w) + '()' for w in _FEEL_FUNCTIONS)} are")
+            raise ExpressionRefused(said("the FEEL function %(name)s() is not translated; only not(), %(functions)s "
+                                         "are", name=name,
+                                         functions=", ".join(" ".join(w) + "()" for w in _FEEL_FUNCTIONS)))
         arity = _FEEL_FUNCTIONS[words][0]
         if len(args) != arity:
-            raise ExpressionRefused(f"{name}() takes {arity} argument{'s' if arity != 1 else ''}, got {len(args)}")
+            raise ExpressionRefused(_takes(name, arity, len(args)))
         return _node("call", words, tuple(args))
 
 
 def _variable(name: str) -> str:
     if not name.isidentifier():
-        raise ExpressionRefused(f"{name!r} is not a variable name")
+        raise ExpressionRefused(said("%(name)r is not a variable name", name=name))
     if name.startswith("_"):
-        raise ExpressionRefused(f"the name {name!r} starts with '_', which the sandbox does not allow")
+        raise ExpressionRefused(said("the name %(name)r starts with '_', which the sandbox does not allow", name=name))
     if keyword.iskeyword(name):
-        raise ExpressionRefused(f"the name {name!r} is a Python keyword: rename the variable")
+        raise ExpressionRefused(said("the name %(name)r is a Python keyword: rename the variable", name=name))
     return name
 
 
 def _number(text: str) -> Node:
     if len(text) > 40:
-        raise ExpressionRefused(f"the number {text[:20]}... is too long")
+        raise ExpressionRefused(said("the number %(start)s... is too long", start=text[:20]))
     if re.fullmatch(r"\d+", text):
         return _node("const", int(text))
     value = float(text)
     if not math.isfinite(value):
-        raise ExpressionRefused(f"the number {text} is too large")
+        raise ExpressionRefused(said("the number %(number)s is too large", number=text))
     return _node("const", value)
 
 
@@ -600,7 +624,8 @@ def python(node: Node) -> str:
 # -- entry points -----------------------------------------------------------------------------
 def _checked(text: str) -> str:
     if len(text) > MAX_TEXT:
-        raise ExpressionRefused(f"the expression of {len(text):,} characters is longer than {MAX_TEXT:,}")
+        raise ExpressionRefused(said("the expression of %(length)s characters is longer than %(most)s",
+                                     length=f"{len(text):,}", most=f"{MAX_TEXT:,}"))
     return text
 
 
@@ -613,11 +638,11 @@ def _juel_at(text: str, start: int) -> tuple[Node, int]:
     """The JUEL expression that starts after `${` at `start`, and the index after its `}`."""
     tokens, end = _tokens(text, start, feel=False)
     if tokens[-1].text != "}":
-        raise ExpressionRefused("the expression has no closing '}'")
+        raise ExpressionRefused(said("the expression has no closing '}'"))
     parser = _Juel(tokens)
     node = parser.expression()
     if not parser.at("}"):
-        raise ExpressionRefused(f"unexpected {parser.token.text!r} in the expression")
+        raise ExpressionRefused(said("unexpected %(token)r in the expression", token=parser.token.text))
     return node, end
 
 
@@ -625,10 +650,10 @@ def juel(text: str) -> str:
     """The Python for one whole JUEL expression, `${...}` or `#{...}` (surrounding blanks ignored)."""
     source = _checked(text).strip()
     if not source.startswith(("${", "#{")):
-        raise ExpressionRefused("a JUEL expression starts with ${ or #{")
+        raise ExpressionRefused(said("a JUEL expression starts with ${ or #{"))
     node, end = _juel_at(source, 2)
     if source[end:].strip():
-        raise ExpressionRefused("text around ${...} makes a text, not a condition")
+        raise ExpressionRefused(said("text around ${...} makes a text, not a condition"))
     return python(node)
 
 
@@ -650,7 +675,7 @@ def juel_text(text: str) -> str:
             continue
         if source.startswith(("${", "#{"), i):
             if marker is not None and source[i] != marker:
-                raise ExpressionRefused("a text mixes ${...} and #{...}")
+                raise ExpressionRefused(said("a text mixes ${...} and #{...}"))
             marker = source[i]
             if literal:
                 parts.append(repr("".join(literal)))
@@ -674,7 +699,7 @@ def feel(text: str) -> str:
     parser = _Feel(tokens)
     node = parser.expression()
     if parser.token.kind != "end":
-        raise ExpressionRefused(f"unexpected {parser.token.text!r} in the expression")
+        raise ExpressionRefused(said("unexpected %(token)r in the expression", token=parser.token.text))
     return python(node)
 
 

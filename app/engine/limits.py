@@ -23,6 +23,7 @@ from typing import Any
 import regex
 
 from app.engine import task_data
+from app.engine.said import Said, said
 
 MAX_RESULT_BITS = 1_000_000  # an int from **, pow, << or math (about 300,000 digits)
 MAX_TEXT = 10_000_000  # characters of a text a script makes in one call
@@ -38,9 +39,16 @@ DEFAULT_MEMORY_LIMIT_MB = 4096  # address space of a worker process (cap_memory)
 class SandboxViolation(Exception):
     """A script reached for something the sandbox does not allow."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled (a sandbox process's answer) with its text as a plain `str`: what a sandbox process
+        sends may hold task-data types and exceptions only, and a said text is neither; it arrives in
+        English, still a SandboxViolation."""
+        args = tuple(str(arg) if isinstance(arg, Said) else arg for arg in self.args)
+        return (type(self), args, self.__dict__) if self.__dict__ else (type(self), args)
 
-def _too_big(what: str) -> SandboxViolation:
-    return SandboxViolation(f"{what} is too big for a diagram script")
+
+def _too_big(what: Said) -> SandboxViolation:
+    return SandboxViolation(said("%(what)s is too big for a diagram script", what=what))
 
 
 # -- operators ------------------------------------------------------------------------------
@@ -50,7 +58,8 @@ def guarded_pow(base: Any, exponent: Any, modulus: Any = None) -> Any:
         return pow(base, exponent, modulus)
     if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1:
         if exponent * abs(base).bit_length() > MAX_RESULT_BITS:
-            raise SandboxViolation(f"{base} ** {exponent} is too big a number for a diagram script")
+            raise SandboxViolation(said("%(base)s ** %(exponent)s is too big a number for a diagram script",
+                                        base=str(base), exponent=str(exponent)))
     return base ** exponent
 
 
@@ -58,7 +67,8 @@ def _check_sequence(sample: Any, size: int) -> None:
     """A text of `size` characters or a list/tuple of `size` items, made like `sample`."""
     limit = MAX_TEXT if isinstance(sample, str | bytes | bytearray) else MAX_ITEMS
     if size > limit:
-        raise SandboxViolation(f"a sequence of {size:,} items is too big for a diagram script (at most {limit:,})")
+        raise SandboxViolation(said("a sequence of %(size)s items is too big for a diagram script (at most %(most)s)",
+                                    size=f"{size:,}", most=f"{limit:,}"))
 
 
 def guarded_mul(left: Any, right: Any) -> Any:
@@ -66,8 +76,8 @@ def guarded_mul(left: Any, right: Any) -> Any:
         if isinstance(seq, str | bytes | bytearray | list | tuple) and isinstance(times, int):
             _check_sequence(seq, len(seq) * times)
     if isinstance(left, int) and isinstance(right, int) and left.bit_length() + right.bit_length() > MAX_RESULT_BITS:
-        raise SandboxViolation(f"a product of numbers with {left.bit_length() + right.bit_length():,} bits is too "
-                               "big a number for a diagram script")
+        raise SandboxViolation(said("a product of numbers with %(bits)s bits is too big a number for a diagram script",
+                                    bits=f"{left.bit_length() + right.bit_length():,}"))
     return left * right
 
 
@@ -80,7 +90,8 @@ def guarded_add(left: Any, right: Any) -> Any:
 
 def guarded_lshift(left: Any, right: Any) -> Any:
     if isinstance(left, int) and isinstance(right, int) and left and left.bit_length() + right > MAX_RESULT_BITS:
-        raise SandboxViolation(f"{left} << {right} is too big a number for a diagram script")
+        raise SandboxViolation(said("%(left)s << %(right)s is too big a number for a diagram script", left=str(left),
+                                    right=str(right)))
     return left << right
 
 
@@ -94,9 +105,9 @@ def guarded_mod(left: Any, right: Any) -> Any:
         for width, precision in _PRINTF.findall(left):
             for number in (width, precision):
                 if number == "*":
-                    raise SandboxViolation("'*' widths in %-formatting are not allowed in diagram scripts")
+                    raise SandboxViolation(said("'*' widths in %%-formatting are not allowed in diagram scripts"))
                 if number and int(number) > MAX_TEXT:
-                    raise _too_big(f"a %-format field of {int(number):,} characters")
+                    raise _too_big(said("a %%-format field of %(size)s characters", size=f"{int(number):,}"))
     return left % right
 
 
@@ -115,14 +126,15 @@ def guarded_format(value: Any, conversion: int, spec: str) -> str:
     found = _SPEC.fullmatch(spec)
     for number in (found.group("width"), found.group("precision")) if found else ():
         if number and int(number) > MAX_TEXT:
-            raise _too_big(f"a formatted field of {int(number):,} characters")
+            raise _too_big(said("a formatted field of %(size)s characters", size=f"{int(number):,}"))
     return format(value, spec)
 
 
 # -- text methods that make long results from short input -----------------------------------
 def _check_length(length: int, what: str) -> None:
     if length > MAX_TEXT:
-        raise SandboxViolation(f"{what} would make {length:,} characters, too many for a diagram script")
+        raise SandboxViolation(said("%(what)s would make %(length)s characters, too many for a diagram script",
+                                    what=what, length=f"{length:,}"))
 
 
 def _padded(text: Any, method: Callable[..., Any]) -> Callable[..., Any]:
@@ -237,8 +249,8 @@ def checked_method(obj: Any, name: str, value: Any) -> Any:
 def _check_shown(value: Any, what: str) -> None:
     """`str(rows)` writes every item: refused when the text would be past MAX_TEXT."""
     if isinstance(value, list | tuple | dict | set | frozenset) and task_data.measure(value, MAX_TEXT) > MAX_TEXT:
-        raise SandboxViolation(f"{what} of a value of more than {MAX_TEXT:,} characters and items is too big "
-                               "for a diagram script")
+        raise SandboxViolation(said("%(what)s of a value of more than %(most)s characters and items is too big for a "
+                                    "diagram script", what=what, most=f"{MAX_TEXT:,}"))
 
 
 class _StrType(type):
@@ -284,7 +296,8 @@ def _stand_in(module: ModuleType, **replaced: Any) -> ModuleType:
 def _bounded_int_function(function: Callable[..., int]) -> Callable[..., int]:
     def bounded(*args: Any) -> int:
         if any(isinstance(a, int) and abs(a) > MAX_MATH_ARGUMENT for a in args):
-            raise _too_big(f"math.{function.__name__} of {max(abs(a) for a in args if isinstance(a, int)):,}")
+            raise _too_big(said("math.%(function)s of %(value)s", function=function.__name__,
+                                value=f"{max(abs(a) for a in args if isinstance(a, int)):,}"))
         return function(*args)
     bounded.__name__ = function.__name__
     return bounded
@@ -296,7 +309,8 @@ def _bits_of_product(function: Callable[..., int]) -> Callable[..., int]:
         values = list(args[0]) if function is math.prod and args else list(args)
         bits = sum(abs(v).bit_length() for v in values if isinstance(v, int))
         if bits > MAX_RESULT_BITS:
-            raise _too_big(f"math.{function.__name__} of numbers with {bits:,} bits together")
+            raise _too_big(said("math.%(function)s of numbers with %(bits)s bits together", function=function.__name__,
+                                bits=f"{bits:,}"))
         return function(values, *args[1:], **kwargs) if function is math.prod else function(*values)
     bounded.__name__ = function.__name__
     return bounded
@@ -304,10 +318,10 @@ def _bits_of_product(function: Callable[..., int]) -> Callable[..., int]:
 
 def _check_context(prec: Any = None, emin: Any = None, emax: Any = None) -> None:
     if isinstance(prec, int) and prec > MAX_DECIMAL_PRECISION:
-        raise _too_big(f"a decimal precision of {prec:,} digits")
+        raise _too_big(said("a decimal precision of %(digits)s digits", digits=f"{prec:,}"))
     for limit in (emin, emax):
         if isinstance(limit, int) and abs(limit) > MAX_DECIMAL_EXPONENT:
-            raise _too_big(f"a decimal exponent limit of {limit:,}")
+            raise _too_big(said("a decimal exponent limit of %(limit)s", limit=f"{limit:,}"))
 
 
 _CONTEXT_ARGUMENTS = ("prec", "rounding", "Emin", "Emax")  # decimal.Context's first positional parameters
@@ -340,7 +354,7 @@ class _DecimalType(type):
     def __call__(cls, value: Any = "0", context: Any = None) -> decimal.Decimal:
         made = decimal.Decimal(value, context)
         if made.is_finite() and abs(made.adjusted()) > MAX_DECIMAL_EXPONENT:
-            raise _too_big(f"a decimal of exponent {made.adjusted():,}")
+            raise _too_big(said("a decimal of exponent %(exponent)s", exponent=f"{made.adjusted():,}"))
         return made
 
     def __getattr__(cls, name: str) -> Any:
@@ -361,9 +375,9 @@ def _dumps(obj: Any, *args: Any, **kwargs: Any) -> str:
     _check_shown(obj, "json.dumps()")
     indent, separators = kwargs.get("indent"), kwargs.get("separators") or ()
     if isinstance(indent, int) and indent > MAX_JSON_INDENT or isinstance(indent, str) and len(indent) > MAX_JSON_INDENT:
-        raise _too_big("a JSON indentation of that size")
+        raise _too_big(said("a JSON indentation of that size"))
     if any(isinstance(s, str) and len(s) > MAX_JSON_INDENT for s in separators):
-        raise _too_big("a JSON separator of that size")
+        raise _too_big(said("a JSON separator of that size"))
     return json.dumps(obj, *args, **kwargs)
 
 
@@ -378,8 +392,8 @@ class _TimedPattern:
 
 
 def _regex_too_slow() -> SandboxViolation:
-    return SandboxViolation(f"a regular expression ran longer than {REGEX_SECONDS:g} s: a pattern that "
-                            "backtracks on this text, like (a|aa)+$?")
+    return SandboxViolation(said("a regular expression ran longer than %(seconds)s s: a pattern that backtracks on "
+                                 "this text, like (a|aa)+$?", seconds=f"{REGEX_SECONDS:g}"))
 
 
 def _timed(function: Callable[..., Any]) -> Callable[..., Any]:

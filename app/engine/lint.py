@@ -23,11 +23,13 @@ from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
 from app.engine import fanout, script_offers, translate
 from app.engine.durations import check_timer_value, due_after
-from app.engine.errors import DiagramProblem
+from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.parser import FORM_PROPERTY, UI_FORM_PROPERTY, Bundle, ParsedProcess
 from app.engine.runner import TASK_EXPRESSIONS
+from app.engine.said import Said, parts, said
 from app.engine.sandbox import SandboxEnvironment
 from app.engine.scripting import SandboxViolation, compile_expression, compile_script
+from app.engine.xml import BPMN_NS, read_xml
 
 
 def lint_bundle(bundle: Bundle, operators: Iterable[str], forms: Iterable[str]) -> list[DiagramProblem]:
@@ -50,14 +52,16 @@ def _laid_out(process: ParsedProcess, spec) -> list[DiagramProblem]:  # noqa: AN
     except RecursionError:
         splits = sorted(getattr(ts, "bpmn_id", None) or ts.name for ts in spec.task_specs.values()
                         if isinstance(ts, ParallelGateway) and len(ts.outputs) > 1 and _comes_back(ts))
-        named = [f"the flows leaving {s.removeprefix('ImplicitSplit_')} (all taken: a parallel split)"
-                 if s.startswith("ImplicitSplit_") else f"the parallel split {s}" for s in splits]
-        where = ", ".join(named) if named else "a parallel split"
+        named = [said("the flows leaving %(element)s (all taken: a parallel split)",
+                      element=s.removeprefix("ImplicitSplit_"))
+                 if s.startswith("ImplicitSplit_") else said("the parallel split %(element)s", element=s)
+                 for s in splits]
         return [DiagramProblem(
             process.file.filename, splits[0].removeprefix("ImplicitSplit_") if splits else spec.name,
-            f"{where} sends a path back to before itself with no join on the way: each pass would add another "
-            "path without end, which SpiffWorkflow cannot lay out; join the paths before looping back, or loop "
-            "with an exclusive gateway")]
+            said("%(where)s sends a path back to before itself with no join on the way: each pass would add "
+                 "another path without end, which SpiffWorkflow cannot lay out; join the paths before looping "
+                 "back, or loop with an exclusive gateway",
+                 where=parts(named) if named else said("a parallel split")))]
     except Exception:  # noqa: BLE001 - what else fails to build is said at the instance's start
         return []
     return []
@@ -84,16 +88,20 @@ def _lint_spec(process: ParsedProcess, spec, operators: set[str], forms: set[str
     def error(element: str, reason: str) -> None:
         problems.append(DiagramProblem(file, element, reason))
 
+    flows = _flow_ids(process.file.content)
     for ts in spec.task_specs.values():
         element = getattr(ts, "bpmn_id", None) or ts.name
         props = (getattr(ts, "extensions", None) or {}).get("properties", {})
         for key in (FORM_PROPERTY, UI_FORM_PROPERTY):
             if props.get(key) and props[key] not in forms:
-                key_said = f" (camunda:formKey {props['formKey']!r})" if props.get("formKey") else ""
-                error(element, f"form file {props[key]!r}{key_said} does not exist in forms/")
+                if props.get("formKey"):
+                    error(element, said("form file %(form)r (camunda:formKey %(key)r) does not exist in forms/",
+                                        form=props[key], key=props["formKey"]))
+                else:
+                    error(element, said("form file %(form)r does not exist in forms/", form=props[key]))
         op = getattr(ts, "operation_name", None)
         if op is not None and op not in operators:
-            error(element, f"service operator {op!r} is not registered in handlers/")
+            error(element, said("service operator %(operator)r is not registered in handlers/", operator=op))
         for label, source in (("script", getattr(ts, "script", None) if isinstance(ts, ScriptEngineTask) else None),
                               ("pre-script", getattr(ts, "prescript", None)),
                               ("post-script", getattr(ts, "postscript", None))):
@@ -111,26 +119,47 @@ def _lint_spec(process: ParsedProcess, spec, operators: set[str], forms: set[str
             try:
                 due_after(props["dueIn"], datetime.now(UTC))
             except ValueError as exc:
-                error(element, f"dueIn: {exc}")
+                error(element, said("dueIn: %(why)s", why=_said_of(exc)))
         if isinstance(ts, MultiChoice):
             for condition, target in ts.cond_task_specs:
                 condition_source = getattr(condition, "args", [None])[0] if condition is not None else None
                 if isinstance(condition_source, str) and not translate.refused("condition", condition_source):
-                    _check(lambda e=condition_source: compile_expression(e), f"{element}->{target}", "condition",
-                           error)
-                    _not_provided(condition_source, "eval", f"{element}->{target}", "condition", error)
+                    flow = _flow(flows, element, spec.task_specs.get(target), target)
+                    _check(lambda e=condition_source: compile_expression(e), flow, "condition", error)
+                    _not_provided(condition_source, "eval", flow, "condition", error)
         definition = getattr(ts, "event_definition", None)
         if isinstance(definition, TimerEventDefinition) and not translate.refused(_timer_kind(definition),
                                                                                   definition.expression):
             _check_timer(definition.expression, element, error, _timer_kind(definition))
         if isinstance(ts, CallActivity) and ts.spec == process.process_id:
-            error(element, f"the call activity calls its own process {process.process_id!r}: an instance never "
-                  "runs itself again (it would stop with 'called process not found'); call another process")
+            error(element, said("the call activity calls its own process %(process)r: an instance never runs itself "
+                                "again (it would stop with 'called process not found'); call another process",
+                                process=process.process_id))
         too_wide = fanout.problems(ts, _literal)
         if too_wide:
             error(element, too_wide)
     problems += _unbounded_cycles(file, spec)
     return problems
+
+
+def _flow_ids(content: bytes) -> dict[tuple[str, str], str]:
+    """The file's sequence flows by (source, target), as drawn (before the import added its gateways)."""
+    try:
+        root = read_xml(content, "flows")
+    except DiagramRejected:
+        return {}
+    return {(f.get("sourceRef", ""), f.get("targetRef", "")): f.get("id", "")
+            for f in root.iter(f"{{{BPMN_NS}}}sequenceFlow") if f.get("id")}
+
+
+def _flow(flows: dict[tuple[str, str], str], source: str, target_spec, target: str) -> str:  # noqa: ANN001
+    """The sequence flow a condition is on, by its id, as the analyst drew it; else `source->target`.
+    The names SpiffWorkflow and the import give what they add (`ImplicitSplit_<node>` for a split the
+    import drew after a node, `<activity>.BoundaryEventSplit` before an activity with boundary events)
+    stand for the node drawn."""
+    drawn = source.removeprefix("ImplicitSplit_")
+    to = getattr(target_spec, "bpmn_id", None) or target.removesuffix(".BoundaryEventSplit")
+    return flows.get((drawn, to)) or flows.get((source, to)) or f"{drawn}->{to}"
 
 
 def _timer_kind(definition: TimerEventDefinition) -> str:
@@ -144,18 +173,31 @@ def _service_parameters(ts) -> list[str]:  # noqa: ANN001
     return [p["value"] for p in params.values() if isinstance(p, dict) and isinstance(p.get("value"), str)]
 
 
+# what a part of a task is called in the check's sentences
+_PART = {"script": said("script"), "pre-script": said("pre-script"), "post-script": said("post-script"),
+         "parameter": said("parameter"), "condition": said("condition"), "dueAtExpression": said("dueAtExpression"),
+         "priorityExpression": said("priorityExpression")}
+
+
+def _said_of(exc: BaseException) -> str:
+    """What an exception says: its first argument when that is said (so it is read in the reader's
+    language), else its text."""
+    first = exc.args[0] if len(exc.args) == 1 else None
+    return first if isinstance(first, Said) else str(exc)
+
+
 def _check(compile_it, element: str, label: str, error) -> None:  # noqa: ANN001
     try:
         compile_it()
     except (SandboxViolation, SyntaxError) as exc:
-        error(element, f"{label} does not compile: {exc}")
+        error(element, said("%(part)s does not compile: %(why)s", part=_PART.get(label, label), why=_said_of(exc)))
 
 
 def _not_provided(source: str, mode: str, element: str, label: str, error) -> None:  # noqa: ANN001
     """A call of a SpiffArena server function Loanflow does not have fails every time it runs:
     refused before deploy, naming the function and what to do instead (`script_offers`)."""
-    for said in script_offers.calls_not_provided(source, mode):
-        error(element, f"the {label} calls {said}")
+    for offered in script_offers.calls_not_provided(source, mode):
+        error(element, said("the %(part)s calls %(call)s", part=_PART.get(label, label), call=offered))
 
 
 def _literal(expression: str):  # noqa: ANN202
@@ -175,25 +217,29 @@ def _check_timer(expression: str, element: str, error, kind: str) -> None:  # no
     try:
         compile_expression(expression)
     except (SandboxViolation, SyntaxError) as exc:
-        error(element, f"timer expression does not compile: {exc}")
+        error(element, said("timer expression does not compile: %(why)s", why=_said_of(exc)))
         return
     try:  # in the sandbox, as at run time: a timer expression can loop like any other
         value = SandboxEnvironment().evaluate(expression, {})
     except NameError:
         return  # depends on task data: checked when it runs
     except Exception as exc:  # noqa: BLE001
-        error(element, f"timer expression fails: {type(exc).__name__}: {exc}")
+        error(element, said("timer expression fails: %(error)s: %(why)s", error=type(exc).__name__, why=_said_of(exc)))
         return
     other, other_name = _TIMER_VALUES.get(kind, (str, ""))
     if not isinstance(value, str | other):
-        instead = f" or {other_name}" if other_name else ""
-        error(element, f"timer expression gives {type(value).__name__}, not an ISO 8601 string{instead} "
-                       f"(write \"PT48H\" with quotes)")
+        if other_name:
+            error(element, said("timer expression gives %(kind)s, not an ISO 8601 string or %(other)s (write \"PT48H\" "
+                                "with quotes)", kind=type(value).__name__, other=other_name))
+        else:
+            error(element, said("timer expression gives %(kind)s, not an ISO 8601 string (write \"PT48H\" with "
+                                "quotes)", kind=type(value).__name__))
         return
     try:
         check_timer_value(value, datetime.now(UTC))
     except ValueError as exc:
-        error(element, f"timer value {value!r} is not ISO 8601 or out of range: {exc}")
+        error(element, said("timer value %(value)r is not ISO 8601 or out of range: %(why)s", value=value,
+                            why=_said_of(exc)))
 
 
 def _waits(ts) -> bool:  # noqa: ANN001
@@ -250,6 +296,6 @@ def _unbounded_cycles(file: str, spec) -> list[DiagramProblem]:  # noqa: ANN001
         if not any(_waits(spec.task_specs[n]) for n in component):
             ids = sorted(getattr(spec.task_specs[n], "bpmn_id", None) or n for n in component)
             warnings.append(DiagramProblem(
-                file, ids[0], f"loop through {', '.join(ids)} has no user task or catch event: "
-                              "it may run without bound", severity="warning"))
+                file, ids[0], said("loop through %(ids)s has no user task or catch event: it may run without bound",
+                                   ids=", ".join(ids)), severity="warning"))
     return warnings

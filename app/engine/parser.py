@@ -34,6 +34,7 @@ from app.engine import (
 from app.engine.camunda_services import OperatorMap
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.fanout import install_fan_out_limits
+from app.engine.said import Said, said
 from app.engine.timer_import import set_aside as set_timers_without_time_aside
 from app.engine.timers import install_clock
 from app.engine.xml import DEFAULT_MAX_BYTES, diagram_kind, drop_comments, read_xml
@@ -85,22 +86,111 @@ class Bundle:
 # SpiffWorkflow wraps what fails inside its task parsers as the exception's repr ("KeyError('type')")
 _WRAPPED = re.compile(r"^(?P<kind>\w+(?:Error|Exception))\((?P<args>.*)\)$", re.S)
 
+# SpiffWorkflow's own fixed sentences (its parsers' refusals and warnings), said in its very words so that
+# the reader reads them in their language; any other text it writes stays as it is
+_SPIFF_SENTENCES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Said]]] = [
+    (re.compile(r'No "calledElement" attribute for Call Activity\.'),
+     lambda m: said('No "calledElement" attribute for Call Activity.')),
+    (re.compile(r"A loopMaximum or loopCondition must be specified for Loop Tasks"),
+     lambda m: said("A loopMaximum or loopCondition must be specified for Loop Tasks")),
+    (re.compile(r'No DMN Diagram available with id "(?P<decision>.*)", Available DMN ids are: (?P<ids>.*)', re.S),
+     lambda m: said('No DMN Diagram available with id "%(decision)s", Available DMN ids are: %(ids)s',
+                    decision=m["decision"], ids=m["ids"])),
+    (re.compile(r"spiffworkflow:messagePayload and spiffworkflow:messageVariable have been moved to the "
+                r"bpmn:messageDefinition element"),
+     lambda m: said("spiffworkflow:messagePayload and spiffworkflow:messageVariable have been moved to the "
+                    "bpmn:messageDefinition element")),
+    (re.compile(r"Cancel Events may only be used with transactions"),
+     lambda m: said("Cancel Events may only be used with transactions")),
+    (re.compile(r"No start event found"), lambda m: said("No start event found")),
+    (re.compile(r"Correlation is missing correlation property retrieval expressions: (?P<correlation>.*)", re.S),
+     lambda m: said("Correlation is missing correlation property retrieval expressions: %(correlation)s",
+                    correlation=m["correlation"])),
+    (re.compile(r"Exactly one start event is required in a SubWorkflow Task; found (?P<count>\d+)\."),
+     lambda m: said("Exactly one start event is required in a SubWorkflow Task; found %(count)s.", count=m["count"])),
+    (re.compile(r"A SubWorkflow Must contain an End event"), lambda m: said("A SubWorkflow Must contain an End event")),
+    (re.compile(r"Duplicate process ID: (?P<process>.*)", re.S),
+     lambda m: said("Duplicate process ID: %(process)s", process=m["process"])),
+    (re.compile(r"Process (?P<process>.*) is not executable\.", re.S),
+     lambda m: said("Process %(process)s is not executable.", process=m["process"])),
+    (re.compile(r"The process '(?P<process>.*)' was not found\. Did you mean one of the following: (?P<ids>.*)\?",
+                re.S),
+     lambda m: said("The process '%(process)s' was not found. Did you mean one of the following: %(ids)s?",
+                    process=m["process"], ids=m["ids"])),
+    (re.compile(r"Non-default exclusive outgoing sequence flow without condition"),
+     lambda m: said("Non-default exclusive outgoing sequence flow without condition")),
+    (re.compile(r"Conditional event definition with missing condition"),
+     lambda m: said("Conditional event definition with missing condition")),
+    (re.compile(r"Unknown Time Specification"), lambda m: said("Unknown Time Specification")),
+    (re.compile(r"Time Specification Error\. (?P<why>.*)", re.S),
+     lambda m: said("Time Specification Error. %(why)s", why=m["why"])),
+    (re.compile(r"Invalid Script Task\.  No Script Provided\. (?P<why>.*)", re.S),
+     lambda m: said("Invalid Script Task.  No Script Provided. %(why)s", why=m["why"])),
+    (re.compile(r"Cannot resolve dataInputAssociation (?P<name>.*)", re.S),
+     lambda m: said("Cannot resolve dataInputAssociation %(name)s", name=m["name"])),
+    (re.compile(r"Cannot resolve dataOutputAssociation (?P<name>.*)", re.S),
+     lambda m: said("Cannot resolve dataOutputAssociation %(name)s", name=m["name"])),
+    (re.compile(r"A Service Task must have an operator"), lambda m: said("A Service Task must have an operator")),
+    (re.compile(r"There is no support implemented for this task type\."),
+     lambda m: said("There is no support implemented for this task type.")),
+    (re.compile(r"No decisions found"), lambda m: said("No decisions found")),
+    (re.compile(r"Multiple decision tables are not current supported\."),
+     lambda m: said("Multiple decision tables are not current supported.")),
+    (re.compile(r"Message identifier is missing from bpmn xml"),
+     lambda m: said("Message identifier is missing from bpmn xml")),
+    (re.compile(r"Signal identifier is missing from bpmn xml"),
+     lambda m: said("Signal identifier is missing from bpmn xml")),
+    (re.compile(r"Error identifier is missing from bpmn xml"),
+     lambda m: said("Error identifier is missing from bpmn xml")),
+    (re.compile(r"Escalation identifier is missing from bpmn xml"),
+     lambda m: said("Escalation identifier is missing from bpmn xml")),
+    (re.compile(r"Correlation identifier is missing from bpmn xml"),
+     lambda m: said("Correlation identifier is missing from bpmn xml")),
+    (re.compile(r"Message identifier is missing from correlation property: (?P<correlation>.*)", re.S),
+     lambda m: said("Message identifier is missing from correlation property: %(correlation)s",
+                    correlation=m["correlation"])),
+    (re.compile(r"Could not find messageRef from message event definition: (?P<definition>.*)", re.S),
+     lambda m: said("Could not find messageRef from message event definition: %(definition)s",
+                    definition=m["definition"])),
+    (re.compile(r"Expected a Message node"), lambda m: said("Expected a Message node")),
+    (re.compile(r"Expected a Signal node"), lambda m: said("Expected a Signal node")),
+    (re.compile(r"Expected an Error node"), lambda m: said("Expected an Error node")),
+    (re.compile(r"Expected an error node"), lambda m: said("Expected an error node")),
+    (re.compile(r"Expected an Escalation node"), lambda m: said("Expected an Escalation node")),
+    (re.compile(r"Sequential ordering for ad hoc subprocesses not supported"),
+     lambda m: said("Sequential ordering for ad hoc subprocesses not supported")),
+    (re.compile(r"Ad hoc subprocesses may not contain start or end events"),
+     lambda m: said("Ad hoc subprocesses may not contain start or end events")),
+]
+
+
+def _spiff_said(message: str) -> str:
+    """A sentence of SpiffWorkflow's own, said (its English kept to the byte); any other text as it is."""
+    for pattern, say in _SPIFF_SENTENCES:
+        found = pattern.fullmatch(message)
+        if found is not None:
+            sentence = say(found)
+            return sentence if sentence == message else message
+    return message
+
 
 def _unwrapped(message: str) -> str:
     """SpiffWorkflow's repr of an exception inside its parser, said as what the element lacks."""
     found = _WRAPPED.match(message.strip())
     if found is None:
-        return message
+        return _spiff_said(message)
     kind, args = found["kind"], found["args"].strip().strip("'\"")
+    lacks: str
     if kind == "KeyError":
-        lacks = f"it (or an element inside it) lacks the attribute {args!r}, which SpiffWorkflow needs"
+        lacks = said("it (or an element inside it) lacks the attribute %(attribute)r, which SpiffWorkflow needs",
+                     attribute=args)
     elif kind == "AssertionError" and args.startswith("Expected 1 result. Received 0"):
-        lacks = "an element SpiffWorkflow needs inside it is missing"
+        lacks = said("an element SpiffWorkflow needs inside it is missing")
     elif kind == "AssertionError" and args.startswith("Expected 1 result."):
-        lacks = "an element that may appear once inside it appears more than once"
+        lacks = said("an element that may appear once inside it appears more than once")
     else:
-        lacks = f"{kind}: {args}"
-    return f"SpiffWorkflow could not read the element: {lacks}; complete it in the modeler"
+        lacks = said("%(kind)s: %(detail)s", kind=kind, detail=args)
+    return said("SpiffWorkflow could not read the element: %(lacks)s; complete it in the modeler", lacks=lacks)
 
 
 def _problem(exc: Exception, filename: str, element_id: str | None = None) -> DiagramProblem:
@@ -111,7 +201,8 @@ def _problem(exc: Exception, filename: str, element_id: str | None = None) -> Di
     message = str(exc.args[0]) if exc.args else type(exc).__name__
     if isinstance(exc, SpiffWorkflowException):
         element_id = getattr(getattr(exc, "task_spec", None), "name", None) or element_id
-        return DiagramProblem(filename, element_id, f"{type(exc).__name__}: {message}")
+        return DiagramProblem(filename, element_id,
+                              said("%(kind)s: %(detail)s", kind=type(exc).__name__, detail=_spiff_said(message)))
     # not SpiffWorkflow's own refusal: its reader failed on something the diagram holds
     return DiagramProblem(filename, element_id, _unwrapped(f"{type(exc).__name__}({message!r})"))
 
@@ -128,11 +219,12 @@ def _dmn_shape_problem(parser: SpiffBpmnParser, root, filename: str) -> DiagramP
     bound_dmn = root.nsmap.get(None, bound.get("dmn"))
     if bound_dmn != namespace:
         prefix = root.prefix or ""
-        return DiagramProblem(filename, None, f"DMN elements use the prefix '{prefix}:'; SpiffWorkflow reads DMN "
-                                              "only in the default namespace or under the prefix 'dmn:'")
+        return DiagramProblem(filename, None, said("DMN elements use the prefix '%(prefix)s:'; SpiffWorkflow reads DMN "
+                                                   "only in the default namespace or under the prefix 'dmn:'",
+                                                   prefix=prefix))
     decisions = root.findall(f"{{{namespace}}}decision")
     if not decisions:
-        return DiagramProblem(filename, None, "DMN file holds no decision")
+        return DiagramProblem(filename, None, said("DMN file holds no decision"))
     return None
 
 
@@ -147,7 +239,8 @@ def _findings(into: list[DiagramProblem], filename: str, element_id: str | None 
         warnings.simplefilter("always")
         yield
     for w in caught:
-        finding = DiagramProblem(filename, element_id, f"{w.category.__name__}: {w.message}", None, "warning")
+        finding = DiagramProblem(filename, element_id, said("%(kind)s: %(detail)s", kind=w.category.__name__,
+                                                            detail=_spiff_said(str(w.message))), None, "warning")
         if finding not in into:
             into.append(finding)
 
@@ -274,7 +367,7 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
                 dp = parser.dmn_parsers[decision_id]
                 bundle.decisions[decision_id] = ParsedDecision(decision_id, dp.get_name(), f)
             if not set(parser.dmn_parsers) - before:
-                problems.append(DiagramProblem(f.filename, None, "DMN file holds no decision"))
+                problems.append(DiagramProblem(f.filename, None, said("DMN file holds no decision")))
 
     bpmn = [(f, root) for f, kind, root in roots if kind == "bpmn"]
     no_time: list[DiagramProblem] = []  # timers without a time: refused after what SpiffWorkflow finds
@@ -300,8 +393,8 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
                        if pp.filename == f.filename and pp.process_executable
                        and etree.QName(pp.node).localname == "process"]
         if not process_ids:
-            problems.append(DiagramProblem(f.filename, None, "no executable process in this file "
-                                           "(no process, or isExecutable=\"false\" on every one)"))
+            problems.append(DiagramProblem(f.filename, None, said("no executable process in this file "
+                                                                  "(no process, or isExecutable=\"false\" on every one)")))
         for pid in process_ids:
             try:
                 with _findings(bundle.warnings, f.filename, pid):

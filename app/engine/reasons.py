@@ -32,6 +32,10 @@ TEXTS = {
                                   "has no value for: set it before the gateway is reached, then retry.",
     "condition_failed": "The condition %(expression)s at %(element)s could not be evaluated (%(error)s): correct "
                         "the condition or the data it reads, then retry.",
+    "expression_missing_variable": "The expression %(expression)s at %(element)s reads %(name)s, which this "
+                                   "instance has no value for: set it before %(element)s is reached, then retry.",
+    "expression_failed": "The expression %(expression)s at %(element)s could not be evaluated (%(error)s): correct "
+                         "the expression or the data it reads, then retry.",
     "no_condition_holds": "None of the conditions on the flows leaving %(element)s holds for this instance's data, "
                           "and the gateway has no default flow: the instance cannot go on from there; correct the "
                           "data, or give the gateway a default flow, then retry.",
@@ -126,6 +130,12 @@ def _multi_instance(exc: BaseException, element: str) -> dict[str, Any] | None:
     return reason(code, element=spec.bpmn_id or element, name=getattr(spec.data_input, "bpmn_id", "?"))
 
 
+def _gateway(task_spec: Any) -> bool:
+    """Whether the failing expression is a condition a gateway tests (the import draws a task's conditional
+    flows as an inclusive gateway after it)."""
+    return isinstance(task_spec, ExclusiveGateway | InclusiveGateway)
+
+
 def of_failure(exc: BaseException, element_id: str | None, task_spec: Any, workflow: Any,
                message: str) -> dict[str, Any] | None:
     """The reason for a step's failure (`message` is its technical text), or None for an unknown kind."""
@@ -155,7 +165,10 @@ def of_failure(exc: BaseException, element_id: str | None, task_spec: Any, workf
         decision = _decision_setting(workflow, name) if workflow is not None else None
         if decision is not None:
             return reason("missing_decision_output", element=element, name=name, decision=decision)
-        if expression or isinstance(task_spec, ExclusiveGateway | InclusiveGateway):
+        if expression and not _gateway(task_spec):  # a message's payload, an operator's parameter, a loop's test
+            return reason("expression_missing_variable", element=element, name=name,
+                          expression=expression.group(1).strip())
+        if expression or _gateway(task_spec):
             return reason("condition_missing_variable", element=element, name=name,
                           expression=expression.group(1).strip() if expression else "?")
         if isinstance(task_spec, ScriptTask):
@@ -167,8 +180,8 @@ def of_failure(exc: BaseException, element_id: str | None, task_spec: Any, workf
         return reason("no_condition_holds", element=element)
     error = next((f"{type(c).__name__}: {c}" for c in causes[1:] if not hasattr(c, "task_trace")), None)
     if expression:
-        return reason("condition_failed", element=element, expression=expression.group(1).strip(),
-                      error=error or getattr(exc, "error_type", None) or "?")
+        return reason("condition_failed" if _gateway(task_spec) else "expression_failed", element=element,
+                      expression=expression.group(1).strip(), error=error or getattr(exc, "error_type", None) or "?")
     # a task's pre- or post-script (SpiffWorkflow's, or a camunda:inputOutput the import wrote as one)
     around = "Error occurred in the Pre-Script" in text or "Error occurred in the Post-Script" in text
     if isinstance(task_spec, ScriptTask) or around:

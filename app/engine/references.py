@@ -39,6 +39,7 @@ from lxml import etree
 
 from app.engine.errors import DiagramProblem
 from app.engine.implicit_flow import ACTIVITIES, FLOW_NODES
+from app.engine.said import Said, parts, said
 from app.engine.xml import BPMN_NS
 from app.engine.xml import source_line as _line
 
@@ -61,13 +62,44 @@ def _local(node: etree._Element) -> str:
     return etree.QName(node).localname if isinstance(node.tag, str) else ""
 
 
+# what the elements of a diagram are called, as a person reads them (`label_of` spells out any other)
+_LABELS: dict[str, Said] = {
+    "task": said("task"), "userTask": said("user task"), "serviceTask": said("service task"),
+    "scriptTask": said("script task"), "businessRuleTask": said("business rule task"), "sendTask": said("send task"),
+    "receiveTask": said("receive task"), "manualTask": said("manual task"), "callActivity": said("call activity"),
+    "subProcess": said("sub process"), "transaction": said("transaction"),
+    "adHocSubProcess": said("ad hoc sub process"), "process": said("process"), "startEvent": said("start event"),
+    "endEvent": said("end event"), "intermediateCatchEvent": said("intermediate catch event"),
+    "intermediateThrowEvent": said("intermediate throw event"), "boundaryEvent": said("boundary event"),
+    "exclusiveGateway": said("exclusive gateway"), "inclusiveGateway": said("inclusive gateway"),
+    "parallelGateway": said("parallel gateway"), "eventBasedGateway": said("event based gateway"),
+    "complexGateway": said("complex gateway"), "sequenceFlow": said("sequence flow"),
+    "dataObject": said("data object"), "dataObjectReference": said("data object reference"),
+    "dataStoreReference": said("data store reference"), "dataInput": said("data input"),
+    "dataOutput": said("data output"), "textAnnotation": said("text annotation"),
+    "association": said("association"), "dataInputAssociation": said("data input association"),
+    "dataOutputAssociation": said("data output association"), "laneSet": said("lane set"),
+    "definitions": said("definitions"),
+}
+# what an event names, and the event that names it when nothing else does
+_DEFINED = {"message": said("message"), "signal": said("signal"), "error": said("error"),
+            "escalation": said("escalation")}
+_EVENT = said("event")
+
+
 def label(node: etree._Element) -> str:
     """`userTask`, as a person reads it: 'user task'."""
     return label_of(_local(node))
 
 
 def label_of(name: str) -> str:
-    return "".join(f" {c.lower()}" if c.isupper() else c for c in name)
+    return _LABELS.get(name) or "".join(f" {c.lower()}" if c.isupper() else c for c in name)
+
+
+def _label(node: etree._Element) -> str:
+    """`label(node).strip()`, still said when there was nothing to strip."""
+    named = label(node)
+    return named if named == named.strip() else named.strip()
 
 
 def file_problems(root: etree._Element, filename: str) -> list[DiagramProblem]:
@@ -95,21 +127,22 @@ def _same_ids(root: etree._Element, filename: str) -> list[DiagramProblem]:
     semantic = [n for n in root.iter() if isinstance(n.tag, str) and etree.QName(n).namespace == BPMN_NS
                 and n.get("id") and (_local(n) in FLOW_NODES or _local(n) == "sequenceFlow")]
     counts = Counter(n.get("id") for n in semantic)
-    problems, said = [], set()
+    problems, told = [], set()
     for node in semantic:
         element_id = node.get("id")
-        if counts[element_id] < 2 or element_id in said:
+        if counts[element_id] < 2 or element_id in told:
             continue
-        said.add(element_id)
-        kinds = ", ".join(sorted({label(n) for n in semantic if n.get("id") == element_id}))
+        told.add(element_id)
+        kinds = parts(sorted({label(n) for n in semantic if n.get("id") == element_id}))
         problems.append(DiagramProblem(
-            filename, element_id, f"{counts[element_id]} elements of the file have the id {element_id!r} ({kinds}): "
-            "only one of them would be read; give each an id of its own", _line(node)))
+            filename, element_id, said("%(count)d elements of the file have the id %(id)r (%(kinds)s): only one of "
+                                       "them would be read; give each an id of its own",
+                                       count=counts[element_id], id=element_id, kinds=kinds), _line(node)))
     return problems
 
 
 def _flows(scope: etree._Element, filename: str) -> list[DiagramProblem]:
-    kind = label(scope).strip()
+    kind = _label(scope)
     kinds = {c.get("id"): _local(c) for c in scope if _local(c) in FLOW_NODES and c.get("id")}
     nodes = set(kinds)
     flows = [c for c in scope if _local(c) == "sequenceFlow"]
@@ -117,39 +150,46 @@ def _flows(scope: etree._Element, filename: str) -> list[DiagramProblem]:
     problems = []
     for flow in flows:
         flow_id = flow.get("id") or "sequence flow"
-        for end, says in (("sourceRef", "comes from"), ("targetRef", "goes to")):
+        for end in ("sourceRef", "targetRef"):
             ref = (flow.get(end) or "").strip()
             if not ref:
                 problems.append(DiagramProblem(
-                    filename, flow_id, f"the sequence flow has no {end}: the file does not say where it "
-                    f"{'comes from' if end == 'sourceRef' else 'goes'}; draw it again between two elements",
-                    _line(flow)))
+                    filename, flow_id, said("the sequence flow has no sourceRef: the file does not say where it comes "
+                                            "from; draw it again between two elements") if end == "sourceRef" else
+                    said("the sequence flow has no targetRef: the file does not say where it goes; draw it again "
+                         "between two elements"), _line(flow)))
             elif ref not in nodes:
                 problems.append(DiagramProblem(
-                    filename, flow_id, f"the sequence flow {says} {ref!r}, which no element of the {kind} "
-                    f"{scope.get('id') or ''} has: it would be lost, and the path it joins would stop; draw it "
-                    "again between two elements of the same (sub)process", _line(flow)))
+                    filename, flow_id, said("the sequence flow comes from %(ref)r, which no element of the %(kind)s "
+                                            "%(scope)s has: it would be lost, and the path it joins would stop; draw "
+                                            "it again between two elements of the same (sub)process",
+                                            ref=ref, kind=kind, scope=scope.get("id") or "") if end == "sourceRef" else
+                    said("the sequence flow goes to %(ref)r, which no element of the %(kind)s %(scope)s has: it would "
+                         "be lost, and the path it joins would stop; draw it again between two elements of the same "
+                         "(sub)process", ref=ref, kind=kind, scope=scope.get("id") or ""), _line(flow)))
             elif (end == "targetRef" and kinds.get(flow.get("sourceRef") or "") == "eventBasedGateway"
                   and kinds[ref] not in ("intermediateCatchEvent", "receiveTask")):
                 problems.append(DiagramProblem(
-                    filename, flow_id, f"the sequence flow goes from the event-based gateway "
-                    f"{flow.get('sourceRef')!r} to the {label_of(kinds[ref])} {ref!r}: an event-based gateway waits "
-                    "for the first of the events after it (a message, a timer, a signal or a receive task); draw "
-                    "one of those there", _line(flow)))
+                    filename, flow_id, said("the sequence flow goes from the event-based gateway %(gateway)r to the "
+                                            "%(kind)s %(ref)r: an event-based gateway waits for the first of the "
+                                            "events after it (a message, a timer, a signal or a receive task); draw "
+                                            "one of those there", gateway=flow.get("sourceRef"),
+                                            kind=label_of(kinds[ref]), ref=ref), _line(flow)))
             elif kinds[ref] == ("startEvent" if end == "targetRef" else "endEvent"):
                 problems.append(DiagramProblem(
-                    filename, flow_id, f"the sequence flow {says} the {label_of(kinds[ref])} {ref!r}: "
-                    + ("a start event begins its (sub)process and takes no incoming flow; draw the flow to the "
-                       "element after it" if end == "targetRef" else
-                       "an end event ends its path and has no outgoing flow; draw the flow from the element "
-                       "before it, or make the end event an intermediate event"), _line(flow)))
+                    filename, flow_id, said("the sequence flow goes to the start event %(ref)r: a start event begins "
+                                            "its (sub)process and takes no incoming flow; draw the flow to the "
+                                            "element after it", ref=ref) if end == "targetRef" else
+                    said("the sequence flow comes from the end event %(ref)r: an end event ends its path and has no "
+                         "outgoing flow; draw the flow from the element before it, or make the end event an "
+                         "intermediate event", ref=ref), _line(flow)))
     leaving = {f.get("sourceRef") for f in flows}
     for gateway in scope.findall(f"{_B}eventBasedGateway"):
         if gateway.get("id") not in leaving:
             problems.append(DiagramProblem(
-                filename, gateway.get("id"), "the event-based gateway has no flow leaving it: it waits for the first "
-                "of the events after it (a message, a timer, a signal or a receive task), and none is drawn; draw "
-                "them", _line(gateway)))
+                filename, gateway.get("id"), said("the event-based gateway has no flow leaving it: it waits for the "
+                                                  "first of the events after it (a message, a timer, a signal or a "
+                                                  "receive task), and none is drawn; draw them"), _line(gateway)))
     for node in scope:
         if _local(node) not in FLOW_NODES:
             continue
@@ -160,14 +200,19 @@ def _flows(scope: etree._Element, filename: str) -> list[DiagramProblem]:
                 continue
             if direction == "outgoing" and node.get("id") not in leaving and _local(node) != "endEvent":
                 problems.append(DiagramProblem(
-                    filename, node.get("id"), f"the {label(node).strip()} names the outgoing flow {ref!r}, which the "
-                    f"{kind} does not have, and no other flow leaves it: the flow was lost from the file, and the "
-                    "path would stop here; draw it again", _line(child)))
+                    filename, node.get("id"), said("the %(node)s names the outgoing flow %(ref)r, which the %(kind)s "
+                                                   "does not have, and no other flow leaves it: the flow was lost from "
+                                                   "the file, and the path would stop here; draw it again",
+                                                   node=_label(node), ref=ref, kind=kind), _line(child)))
             else:
                 problems.append(DiagramProblem(
-                    filename, node.get("id"), f"the {label(node).strip()} names the {direction} flow {ref!r}, which "
-                    f"the {kind} does not have: a stale reference, which the import ignores (the flows drawn say "
-                    "where the path goes); remove it", _line(child), "warning"))
+                    filename, node.get("id"), said("the %(node)s names the incoming flow %(ref)r, which the %(kind)s "
+                                                   "does not have: a stale reference, which the import ignores (the "
+                                                   "flows drawn say where the path goes); remove it",
+                                                   node=_label(node), ref=ref, kind=kind) if direction == "incoming"
+                    else said("the %(node)s names the outgoing flow %(ref)r, which the %(kind)s does not have: a stale "
+                              "reference, which the import ignores (the flows drawn say where the path goes); remove it",
+                              node=_label(node), ref=ref, kind=kind), _line(child), "warning"))
     return problems
 
 
@@ -177,22 +222,27 @@ def _repeat_markers(scope: etree._Element, filename: str) -> list[DiagramProblem
         kind = _local(node)
         markers = [m for m in node if _local(m) in ("multiInstanceLoopCharacteristics", "standardLoopCharacteristics")]
         if kind in ACTIVITIES and len(markers) > 1:
-            names = " and ".join(f"a {'multi-instance' if _local(m).startswith('multi') else 'loop'} marker"
-                                 for m in markers)
+            names: str = ""
+            for m in markers:
+                marker = said("a multi-instance marker") if _local(m).startswith("multi") else said("a loop marker")
+                names = said("%(first)s and %(second)s", first=names, second=marker) if names else marker
             problems.append(DiagramProblem(
-                filename, node.get("id"), f"the {label(node)} carries {len(markers)} repeat markers ({names}): an "
-                "activity repeats in one way; keep one of them", _line(markers[1])))
+                filename, node.get("id"), said("the %(node)s carries %(count)d repeat markers (%(names)s): an activity "
+                                               "repeats in one way; keep one of them",
+                                               node=label(node), count=len(markers), names=names), _line(markers[1])))
         event_subprocess = kind == "subProcess" and node.get("triggeredByEvent") == "true"
         if kind not in FLOW_NODES or (kind in ACTIVITIES and not event_subprocess):
             continue
         for marker in node:
             if _local(marker) in ("multiInstanceLoopCharacteristics", "standardLoopCharacteristics"):
-                what = "multi-instance" if _local(marker).startswith("multi") else "loop"
-                holder = "event sub-process" if event_subprocess else label(node)
+                what = said("multi-instance") if _local(marker).startswith("multi") else said("loop")
+                holder = said("event sub-process") if event_subprocess else label(node)
                 problems.append(DiagramProblem(
-                    filename, node.get("id"), f"the {holder} carries a {what} marker: only an activity (a task, a "
-                    "sub-process, a call activity) runs several times, and an event sub-process runs when its event "
-                    "comes; move the marker to an activity, or remove it", _line(marker)))
+                    filename, node.get("id"), said("the %(holder)s carries a %(what)s marker: only an activity (a "
+                                                   "task, a sub-process, a call activity) runs several times, and an "
+                                                   "event sub-process runs when its event comes; move the marker to "
+                                                   "an activity, or remove it", holder=holder, what=what),
+                    _line(marker)))
     return problems
 
 
@@ -202,18 +252,19 @@ def _boundaries(scope: etree._Element, filename: str) -> list[DiagramProblem]:
     for event in scope.findall(f"{_B}boundaryEvent"):
         host = (event.get("attachedToRef") or "").strip()
         if not host:
-            said = "is attached to nothing (it has no attachedToRef)"
+            where = said("is attached to nothing (it has no attachedToRef)")
         elif host not in elements:
-            said = f"is attached to {host!r}, which no element of its (sub)process is"
+            where = said("is attached to %(host)r, which no element of its (sub)process is", host=host)
         elif _local(elements[host]) not in ACTIVITIES:
-            said = f"is attached to the {label(elements[host])} {host!r}"
+            where = said("is attached to the %(kind)s %(host)r", kind=label(elements[host]), host=host)
         elif elements[host].get("triggeredByEvent") == "true":
-            said = f"is attached to the event sub-process {host!r}, which starts on its own event"
+            where = said("is attached to the event sub-process %(host)r, which starts on its own event", host=host)
         else:
             continue
         problems.append(DiagramProblem(
-            filename, event.get("id"), f"the boundary event {said}: a boundary event sits on an activity (a task, a "
-            "sub-process, a call activity) and fires while it runs; attach it to one", _line(event)))
+            filename, event.get("id"), said("the boundary event %(where)s: a boundary event sits on an activity (a "
+                                            "task, a sub-process, a call activity) and fires while it runs; attach it "
+                                            "to one", where=where), _line(event)))
     return problems
 
 
@@ -229,9 +280,9 @@ def _positions(root: etree._Element, filename: str) -> list[DiagramProblem]:
                 float(value if value is not None else 0)
             except ValueError:
                 problems.append(DiagramProblem(
-                    filename, shape.get("bpmnElement") or shape.get("id"), f"the drawing places the element at "
-                    f"{axis}={value!r}, which is not a number: the file is damaged; open it in the modeler and save "
-                    "it again", _line(bounds)))
+                    filename, shape.get("bpmnElement") or shape.get("id"),
+                    said("the drawing places the element at %(axis)s=%(value)r, which is not a number: the file is "
+                         "damaged; open it in the modeler and save it again", axis=axis, value=value), _line(bounds)))
     return problems
 
 
@@ -248,10 +299,12 @@ def _definitions(root: etree._Element, filename: str) -> list[DiagramProblem]:
     for element in ("message", "signal", "error", "escalation"):
         for node in root.iter(f"{_B}{element}"):
             if not (node.get("id") or "").strip():
-                named = f" {node.get('name')!r}" if node.get("name") else ""
                 problems.append(DiagramProblem(
-                    filename, None, f"the {element}{named} has no id: an event names its {element} by its id; give it "
-                    "one", _line(node)))
+                    filename, None, said("the %(kind)s %(name)r has no id: an event names its %(kind)s by its id; give "
+                                         "it one", kind=_DEFINED[element], name=node.get("name"))
+                    if node.get("name") else
+                    said("the %(kind)s has no id: an event names its %(kind)s by its id; give it one",
+                         kind=_DEFINED[element]), _line(node)))
     unnamed_said: set[tuple[str, str]] = set()
     for user, attribute, element, what in _USERS:
         for node in root.iter(f"{_B}{user}"):
@@ -265,12 +318,16 @@ def _definitions(root: etree._Element, filename: str) -> list[DiagramProblem]:
                         defined[(element, ref)].get("name") or "").strip():
                     unnamed_said.add((ref, element))
                     problems.append(DiagramProblem(
-                        filename, ref, f"the {element} {ref!r} has no name: a {element} is sent and caught by its "
-                        "name; give it one", _line(node)))
+                        filename, ref, said("the %(kind)s %(ref)r has no name: a %(kind)s is sent and caught by its "
+                                            "name; give it one", kind=_DEFINED[element], ref=ref), _line(node)))
                 continue
-            said = "its file does not define" if not found else f"its file defines {found} times"
+            who = _label(owner) if owner is not None else _EVENT
             problems.append(DiagramProblem(
                 filename, owner.get("id") if owner is not None else None,
-                f"the {label(owner).strip() if owner is not None else 'event'} names the {what} {ref!r}, which "
-                f"{said}: define it once in the file (a <{element}> element), or choose one that is", _line(node)))
+                said("the %(who)s names the %(what)s %(ref)r, which its file does not define: define it once in the "
+                     "file (a <%(element)s> element), or choose one that is",
+                     who=who, what=_DEFINED[what], ref=ref, element=element) if not found else
+                said("the %(who)s names the %(what)s %(ref)r, which its file defines %(count)d times: define it once "
+                     "in the file (a <%(element)s> element), or choose one that is",
+                     who=who, what=_DEFINED[what], ref=ref, count=found, element=element), _line(node)))
     return problems

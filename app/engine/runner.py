@@ -29,6 +29,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import (
     MessageEventDefinition,
     SignalEventDefinition,
 )
+from SpiffWorkflow.task import Task
 
 from app.engine import reasons, task_ids
 from app.engine.data_stores import DataStoreAccess
@@ -374,7 +375,9 @@ class ProcessEngine:
                                     exc, workflow)
             except Exception as exc:  # noqa: BLE001 - a failing diagram must never crash a request
                 failed = [t for t in workflow.get_tasks(state=TaskState.ERROR) if not t.internal_data.get("retry_at")]
-                element = failed[0].task_spec.bpmn_id if failed else None
+                # no task failed: the one SpiffWorkflow was moving is named, but there is no run to retry
+                task = failed[0] if failed else _task_in_traceback(exc)
+                element = task.task_spec.bpmn_id if task is not None else None
                 return _with_reason(_fault_dict(InstanceFault(f"{type(exc).__name__}: {exc}", element),
                                                 str(failed[0].id) if failed else None), exc, workflow)
             if error is not None:
@@ -570,6 +573,21 @@ def _with_reason(fault: dict[str, Any], exc: BaseException, workflow: BpmnWorkfl
     if found is not None:
         fault["reason"] = found
     return fault
+
+
+def _task_in_traceback(exc: BaseException) -> Task | None:
+    """The task SpiffWorkflow was working on when `exc` rose outside a task's own run, so no task is in
+    ERROR: an event's correlation expression evaluated as the event starts to wait, say. The innermost
+    frame that holds one (as `my_task` or `task`) names it."""
+    found = None
+    trace = exc.__traceback__
+    while trace is not None:
+        frame_locals = trace.tb_frame.f_locals
+        for name in ("my_task", "task"):
+            if isinstance(frame_locals.get(name), Task):
+                found = frame_locals[name]
+        trace = trace.tb_next
+    return found
 
 
 def _failed_task_id(workflow: BpmnWorkflow) -> str | None:

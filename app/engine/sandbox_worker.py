@@ -66,9 +66,13 @@ def _refuse_os_access(event: str, args: tuple) -> None:
         readonly = not set(mode) & set("wax+") if isinstance(mode, str) else not (flags or 0) & writes
         if readonly and isinstance(path, str) and path.endswith(CODE_FILES):
             return
-        raise PermissionError(f"a diagram script may not open files ({path!r})")
+        from app.engine.said import said  # loaded by `main` before this hook is added: no file is read here
+
+        raise PermissionError(said("a diagram script may not open files (%(path)r)", path=path))
     if event.startswith(REFUSED_EVENTS):
-        raise PermissionError(f"a diagram script may not reach the operating system ({event})")
+        from app.engine.said import said
+
+        raise PermissionError(said("a diagram script may not reach the operating system (%(event)s)", event=event))
 
 
 def _private_pipes() -> tuple[int, int]:
@@ -122,6 +126,7 @@ def main() -> None:
     import _strptime  # noqa: F401 - datetime.strptime imports it from C: load it before the limits bite
 
     from app.engine import isolation, script_offers, scripting
+    from app.engine.said import said  # noqa: F401 - loaded before the audit hook that says its refusals with it
 
     script_offers.zones()  # get_localtime's time zones, read before files are refused
     env = scripting.InProcessSandbox()

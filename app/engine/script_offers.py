@@ -39,14 +39,15 @@ from types import ModuleType
 from typing import Any
 
 from app.engine.limits import SandboxViolation
+from app.engine.said import Said, said
 
 CLASS_CONSTRUCTORS = ("now", "utcnow", "today", "fromisoformat", "fromtimestamp", "utcfromtimestamp", "strptime",
                       "combine")
 
 
 def _sleep(*_args: Any, **_kwargs: Any) -> None:
-    raise SandboxViolation("time.sleep is not allowed in diagram scripts: a script that waits holds a worker; "
-                           "wait with a timer event instead")
+    raise SandboxViolation(said("time.sleep is not allowed in diagram scripts: a script that waits holds a worker; "
+                                "wait with a timer event instead"))
 
 
 DATETIME = ModuleType("datetime", datetime.__doc__)
@@ -73,16 +74,20 @@ def get_localtime(*args: Any, **kwargs: Any) -> datetime.datetime:
     that moment's offset (a fixed offset, as task data stores it)."""
     unknown = sorted(set(kwargs) - {"datetime", "timezone"})
     if unknown or not (args or "datetime" in kwargs) or len(args) > 2:
-        raise TypeError("get_localtime takes the datetime to convert and a time zone name: "
-                        "get_localtime(datetime, 'Europe/London')"
-                        + (f"; it has no argument {', '.join(unknown)}" if unknown else ""))
+        if unknown:
+            raise TypeError(said("get_localtime takes the datetime to convert and a time zone name: "
+                                 "get_localtime(datetime, 'Europe/London'); it has no argument %(unknown)s",
+                                 unknown=", ".join(unknown)))
+        raise TypeError(said("get_localtime takes the datetime to convert and a time zone name: "
+                             "get_localtime(datetime, 'Europe/London')"))
     moment = kwargs["datetime"] if "datetime" in kwargs else args[0]
     zone = kwargs.get("timezone", args[1] if len(args) > 1 else SPIFFARENA_ZONE)
     if not isinstance(moment, datetime.datetime):
-        raise TypeError(f"get_localtime converts a datetime, not {type(moment).__name__}: parse a text first "
-                        "(datetime.fromisoformat(text))")
+        raise TypeError(said("get_localtime converts a datetime, not %(type)s: parse a text first "
+                             "(datetime.fromisoformat(text))", type=type(moment).__name__))
     if not isinstance(zone, str) or zone not in zones():
-        raise ValueError(f"get_localtime: {zone!r} is not a time zone name (an IANA name like 'Europe/London')")
+        raise ValueError(said("get_localtime: %(zone)s is not a time zone name (an IANA name like 'Europe/London')",
+                              zone=repr(zone)))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.UTC)
     local = moment.astimezone(zones()[zone])
@@ -94,7 +99,8 @@ def get_localtime(*args: Any, **kwargs: Any) -> datetime.datetime:
 def sanitize_for_md(text: Any) -> str:
     """SpiffArena's `sanitize_for_md`: the text with each `|` escaped for a Markdown table."""
     if not isinstance(text, str):
-        raise TypeError(f"sanitize_for_md escapes a text, not {type(text).__name__}: convert it with str() first")
+        raise TypeError(said("sanitize_for_md escapes a text, not %(type)s: convert it with str() first",
+                             type=type(text).__name__))
     return text.replace("|", "\\|")
 
 
@@ -111,36 +117,44 @@ def offered(context: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in OFFERED.items() if name not in context}
 
 
-_SERVER = "is a SpiffArena server function Loanflow does not provide"
-_NO_USER = ("Loanflow's scripts are not told who acts: give the user task a form field for the name, or route "
-            "the task with its lane")
+def _server(instead: Said) -> Said:
+    """A SpiffArena server function's reason: what to do instead."""
+    return said("is a SpiffArena server function Loanflow does not provide: %(instead)s", instead=instead)
+
+
+_NO_USER = said("Loanflow's scripts are not told who acts: give the user task a form field for the name, or route "
+                "the task with its lane")
+_POLICY = said("who may do what is Loanflow's access policy, not a script's data")
+_TASK_PAGE = said("a task's page is Loanflow's own; notices and the inbox link to it")
+_TASK_DATA = said("a script sees the task's data only")
+_DOCUMENT = said("a document is attached to the instance, not read by scripts")
 NOT_PROVIDED: dict[str, str] = {
-    "get_secret": "is SpiffArena's way to hand a script a secret, and scripts never see secrets in Loanflow: a "
-                  "service task's operator holds the credentials it needs; call the service through one",
-    "get_env": f"{_SERVER}: a script runs the same in every environment; keep what differs in an operator's "
-               "configuration or the process's data",
-    "get_current_user": f"{_SERVER}: {_NO_USER}",
-    "get_process_initiator_user": f"{_SERVER}: {_NO_USER}",
-    "get_last_user_completing_task": f"{_SERVER}: {_NO_USER}",
-    "get_group_members": f"{_SERVER}: a user task is offered to its lane's role, and the inbox knows its members",
-    "get_all_permissions": f"{_SERVER}: who may do what is Loanflow's access policy, not a script's data",
-    "get_frontend_url": f"{_SERVER}: a task's page is Loanflow's own; notices and the inbox link to it",
-    "get_url_for_task_with_bpmn_identifier": f"{_SERVER}: a task's page is Loanflow's own; notices and the inbox "
-                                             "link to it",
-    "get_current_task_info": f"{_SERVER}: a script sees the task's data only",
-    "get_current_task_data": f"{_SERVER}: a script sees the task's data only; read its names directly",
-    "get_toplevel_process_info": f"{_SERVER}: a script sees the task's data only",
-    "get_data_store_keys": f"{_SERVER}: use a data store object of the process",
-    "get_encoded_file_data": f"{_SERVER}: a document is attached to the instance, not read by scripts",
-    "get_markdown_file_download_link": f"{_SERVER}: a document is attached to the instance, not read by scripts",
-    "markdown_file_download_link": f"{_SERVER}: a document is attached to the instance, not read by scripts",
-    "set_user_properties": f"{_SERVER}: users are managed in Loanflow's administration",
-    "refresh_permissions": f"{_SERVER}: who may do what is Loanflow's access policy, not a script's data",
-    "add_permission": f"{_SERVER}: who may do what is Loanflow's access policy, not a script's data",
-    "delete_process_instances_with_criteria": f"{_SERVER}: scripts act on their own instance's data only",
-    "time.sleep": "is refused in Loanflow's scripts: a script that waits holds a worker; wait with a timer event",
-    "open": "is refused in Loanflow's scripts: a script never reads or writes files; attach documents to the "
-            "instance",
+    "get_secret": said("is SpiffArena's way to hand a script a secret, and scripts never see secrets in Loanflow: a "
+                       "service task's operator holds the credentials it needs; call the service through one"),
+    "get_env": _server(said("a script runs the same in every environment; keep what differs in an operator's "
+                            "configuration or the process's data")),
+    "get_current_user": _server(_NO_USER),
+    "get_process_initiator_user": _server(_NO_USER),
+    "get_last_user_completing_task": _server(_NO_USER),
+    "get_group_members": _server(said("a user task is offered to its lane's role, and the inbox knows its members")),
+    "get_all_permissions": _server(_POLICY),
+    "get_frontend_url": _server(_TASK_PAGE),
+    "get_url_for_task_with_bpmn_identifier": _server(_TASK_PAGE),
+    "get_current_task_info": _server(_TASK_DATA),
+    "get_current_task_data": _server(said("a script sees the task's data only; read its names directly")),
+    "get_toplevel_process_info": _server(_TASK_DATA),
+    "get_data_store_keys": _server(said("use a data store object of the process")),
+    "get_encoded_file_data": _server(_DOCUMENT),
+    "get_markdown_file_download_link": _server(_DOCUMENT),
+    "markdown_file_download_link": _server(_DOCUMENT),
+    "set_user_properties": _server(said("users are managed in Loanflow's administration")),
+    "refresh_permissions": _server(_POLICY),
+    "add_permission": _server(_POLICY),
+    "delete_process_instances_with_criteria": _server(said("scripts act on their own instance's data only")),
+    "time.sleep": said("is refused in Loanflow's scripts: a script that waits holds a worker; wait with a timer "
+                       "event"),
+    "open": said("is refused in Loanflow's scripts: a script never reads or writes files; attach documents to the "
+                 "instance"),
 }
 
 
@@ -159,7 +173,7 @@ def _defined(tree: ast.AST) -> set[str]:
     return names
 
 
-def calls_not_provided(source: str, mode: str) -> list[str]:
+def calls_not_provided(source: str, mode: str) -> list[Said]:
     """The functions of `NOT_PROVIDED` that the source (`exec`: a script, `eval`: an expression) calls,
     in the order they first appear, each with why it is not there: '<name>(), which is <reason>'."""
     try:
@@ -170,9 +184,10 @@ def calls_not_provided(source: str, mode: str) -> list[str]:
     calls = sorted((node.lineno, node.col_offset, _called(node)) for node in ast.walk(tree)
                    if isinstance(node, ast.Call) and _called(node) in NOT_PROVIDED
                    and _called(node).split(".")[0] not in defined)
-    found: dict[str, str] = {}
+    found: dict[str, Said] = {}
     for _line, _column, name in calls:
-        found.setdefault(name, f"{name}(), which {NOT_PROVIDED[name]}")
+        if name not in found:
+            found[name] = said("%(name)s(), which %(why)s", name=name, why=NOT_PROVIDED[name])
     return list(found.values())
 
 

@@ -49,6 +49,7 @@ from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment
 
 from app.engine import limits, script_offers, task_data
 from app.engine.limits import SandboxViolation
+from app.engine.said import said
 
 # `datetime` is the module with the class's constructors added for scripts written for SpiffArena
 # (`datetime.utcnow()`; `script_offers`).
@@ -88,9 +89,11 @@ class WorkBudget:
         self.steps += 1
         if self.steps % CHECK_EVERY == 0:
             if self.steps > self.max_steps:
-                raise SandboxViolation(f"the script looped more than {self.max_steps:,} times: an endless loop?")
+                raise SandboxViolation(said("the script looped more than %(most)s times: an endless loop?",
+                                            most=f"{self.max_steps:,}"))
             if time.monotonic() > self.deadline:
-                raise SandboxViolation(f"the script ran longer than {self.max_seconds:g} s: an endless loop?")
+                raise SandboxViolation(said("the script ran longer than %(seconds)s s: an endless loop?",
+                                            seconds=f"{self.max_seconds:g}"))
 
     def getiter(self, iterable: Iterable[Any]) -> Iterator[Any]:
         for item in default_guarded_getiter(iterable):
@@ -100,8 +103,8 @@ class WorkBudget:
     def range(self, *args: int) -> range:
         made = range(*args)
         if len(made) > self.max_steps:
-            raise SandboxViolation(f"range of {len(made):,} numbers is longer than scripts may loop "
-                                   f"({self.max_steps:,})")
+            raise SandboxViolation(said("range of %(length)s numbers is longer than scripts may loop (%(most)s)",
+                                        length=f"{len(made):,}", most=f"{self.max_steps:,}"))
         return made
 
 
@@ -159,8 +162,8 @@ def _guarded_import(name: str, globals=None, locals=None, fromlist=(), level=0) 
     if name in INTERNAL_IMPORTS and type(fromlist) is list and not fromlist and level == 0:
         return importlib.import_module(name)
     if level != 0 or name not in IMPORTABLE:
-        raise SandboxViolation(f"import of module '{name}' is not allowed in diagram scripts "
-                               f"(allowed: {', '.join(sorted(IMPORTABLE))})")
+        raise SandboxViolation(said("import of module '%(name)s' is not allowed in diagram scripts (allowed: "
+                                    "%(allowed)s)", name=name, allowed=", ".join(sorted(IMPORTABLE))))
     module = IMPORTABLE[name]
     # `from m import x` reads m.x natively (IMPORT_FROM), not through _getattr_: check each name
     # here, or `from datetime import sys` hands the script the real sys module.
@@ -168,7 +171,8 @@ def _guarded_import(name: str, globals=None, locals=None, fromlist=(), level=0) 
         try:
             _guarded_getattr(module, item)
         except SandboxViolation as exc:
-            raise SandboxViolation(f"'from {name} import {item}' is not allowed in diagram scripts: {exc}") from None
+            raise SandboxViolation(said("'from %(module)s import %(name)s' is not allowed in diagram scripts: %(why)s",
+                                        module=name, name=item, why=exc.args[0])) from None
     return module
 
 
@@ -178,15 +182,16 @@ _REACHABLE_MODULES = (*ALLOWED_MODULES.values(), *script_offers.OFFERED_MODULES)
 def _guarded_getattr(obj: Any, name: str, default: Any = raise_, *args: Any) -> Any:
     """`obj.name` (a missing attribute raises, as in Python) and `getattr(obj, name[, default])`."""
     if not isinstance(name, str) or name.startswith("_") or name in FORBIDDEN_ATTRIBUTES:
-        raise SandboxViolation(f"access to attribute '{name}' is not allowed in diagram scripts")
+        raise SandboxViolation(said("access to attribute '%(name)s' is not allowed in diagram scripts", name=name))
     value = limits.checked_method(obj, name, safer_getattr(obj, name, default, *args))
     if isinstance(value, ModuleType) and not any(value is m for m in _REACHABLE_MODULES):
-        raise SandboxViolation(f"access to module '{value.__name__}' is not allowed in diagram scripts")
+        raise SandboxViolation(said("access to module '%(module)s' is not allowed in diagram scripts",
+                                    module=value.__name__))
     if isinstance(value, FORBIDDEN_TYPES):
-        raise SandboxViolation(f"access to '{name}' is not allowed in diagram scripts")
+        raise SandboxViolation(said("access to '%(name)s' is not allowed in diagram scripts", name=name))
     if any(value is shared for shared in SHARED_DECIMAL_CONTEXTS):
-        raise SandboxViolation(f"access to the process-wide decimal context '{name}' is not allowed "
-                               "in diagram scripts (use decimal.localcontext())")
+        raise SandboxViolation(said("access to the process-wide decimal context '%(name)s' is not allowed in diagram "
+                                    "scripts (use decimal.localcontext())", name=name))
     return value
 
 
@@ -202,7 +207,7 @@ def _inplacevar(op: str, x: Any, y: Any) -> Any:
 
 
 def _refuse_class(*args: Any, **kwargs: Any) -> None:
-    raise SandboxViolation("class definitions are not allowed in diagram scripts")
+    raise SandboxViolation(said("class definitions are not allowed in diagram scripts"))
 
 
 # The helpers RestrictedPython's compiled code calls. They are builtins rather than globals: the
@@ -252,15 +257,16 @@ def _compiling() -> Iterator[None]:
     try:
         yield
     except (RecursionError, MemoryError, ValueError) as exc:
-        raise SandboxViolation(f"does not compile: {type(exc).__name__}: {exc or 'too deeply nested'}") from None
+        raise SandboxViolation(said("does not compile: %(error)s: %(why)s", error=type(exc).__name__,
+                                    why=str(exc) if exc else said("too deeply nested"))) from None
 
 
 @lru_cache(maxsize=4096)
 def compile_expression(source: str) -> CodeType:
     with _compiling():
         result = compile_restricted_eval(source.strip(), "<string>", policy=BudgetedTransformer)
-    if result.errors or result.code is None:
-        raise SandboxViolation("; ".join(result.errors) or "does not compile")
+    if result.errors or result.code is None:  # RestrictedPython's errors are its own English
+        raise SandboxViolation("; ".join(result.errors) or said("does not compile"))
     return result.code
 
 
@@ -269,15 +275,15 @@ def compile_script(source: str) -> CodeType:
     with _compiling():
         result = compile_restricted_exec(source, "<string>", policy=BudgetedTransformer)
     if result.errors or result.code is None:
-        raise SandboxViolation("; ".join(result.errors) or "does not compile")
+        raise SandboxViolation("; ".join(result.errors) or said("does not compile"))
     return result.code
 
 
 def refused_exit(exc: BaseException) -> SandboxViolation:
     """What a script that raised SystemExit, GeneratorExit or BaseException itself gets: a script
     error like any other, never the end of the process that ran it."""
-    refused = SandboxViolation(f"a diagram script may not raise {type(exc).__name__} ({exc!r}): "
-                               "raise an Exception to fail the task")
+    refused = SandboxViolation(said("a diagram script may not raise %(error)s (%(shown)s): raise an Exception to "
+                                    "fail the task", error=type(exc).__name__, shown=repr(exc)))
     refused.__traceback__ = exc.__traceback__
     return refused
 
@@ -377,8 +383,9 @@ def drop_heavy(context: dict[str, Any], weights: dict[str, int] | None = None) -
 
 def raise_for_leftovers(kept: list[str], heavy: list[str]) -> None:
     if kept:
-        raise SandboxViolation(f"the script left values task data cannot hold: {', '.join(kept)}; "
-                               "convert them (list(...), str(...)) or del them")
+        raise SandboxViolation(said("the script left values task data cannot hold: %(values)s; convert them "
+                                    "(list(...), str(...)) or del them", values=", ".join(kept)))
     if heavy:
-        raise SandboxViolation(f"the script left more data than a task may hold ({task_data.MAX_TASK_DATA:,} "
-                               f"characters and items): {', '.join(repr(k) for k in heavy)} dropped")
+        raise SandboxViolation(said("the script left more data than a task may hold (%(most)s characters and items): "
+                                    "%(names)s dropped", most=f"{task_data.MAX_TASK_DATA:,}",
+                                    names=", ".join(repr(k) for k in heavy)))

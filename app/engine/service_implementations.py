@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from app.engine.said import said
 from app.engine.xml import BPMN_NS
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -144,14 +145,14 @@ def describe(key: tuple[str, str], element: str = "service task") -> str:
     """How a reason names an implementation."""
     kind, value = key
     if kind == "topic":
-        return f"external task topic {value!r}"
+        return said("external task topic %(value)r", value=value)
     if kind == "connector":
-        return f"camunda:connector {value!r}"
+        return said("camunda:connector %(value)r", value=value)
     if kind == "job":
-        return f"zeebe:taskDefinition type {value!r}"
+        return said("zeebe:taskDefinition type %(value)r", value=value)
     if kind == "task":
-        return f"the {element} {value!r}, which names no implementation,"
-    return f"camunda:{kind} {value!r}"
+        return said("the %(element)s %(value)r, which names no implementation,", element=element, value=value)
+    return said("camunda:%(kind)s %(value)r", kind=kind, value=value)
 
 
 def strip(found: Found) -> None:

@@ -13,11 +13,12 @@ from __future__ import annotations
 from lxml import etree
 
 from app.engine.errors import DiagramProblem
+from app.engine.said import said
 from app.engine.xml import BPMN_NS
 
 _B = f"{{{BPMN_NS}}}"
 TIMER_KINDS = ("timeDate", "timeDuration", "timeCycle")
-NO_TIME = "the timer has no time: give it a date, a duration or a cycle"
+NO_TIME = said("the timer has no time: give it a date, a duration or a cycle")
 
 
 def _has_time(definition: etree._Element) -> bool:

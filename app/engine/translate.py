@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from app.engine import cron, durations
 from app.engine.juel import ExpressionRefused, feel, is_juel, juel, juel_text
+from app.engine.said import said
 
 PYTHON_LANGUAGES = frozenset({"python", "text/x-python", "application/x-python", "py"})
 _NUMBER = r"\d+(?:\.\d+)?"
@@ -39,7 +40,8 @@ _FORMS = {
     "timeDate": re.compile(_DATE),
     "timeCycle": re.compile(rf"R\d*/(?:{_DURATION}|{_DATE})(?:/(?:{_DURATION}|{_DATE}))?"),
 }
-_FORM_NAMES = {"timeDuration": "an ISO 8601 duration", "timeDate": "an ISO 8601 date", "timeCycle": "an ISO 8601 cycle"}
+_FORM_NAMES = {"timeDuration": said("an ISO 8601 duration"), "timeDate": said("an ISO 8601 date"),
+               "timeCycle": said("an ISO 8601 cycle")}
 # The shape of an ISO 8601 duration or cycle that the forms above did not read (`P1H`, `R/P1H`,
 # `PT1,5H` with a wrong letter...): meant as a timer value, not as Python (where `R/P1H` divides
 # two names), so refused saying what is wrong.
@@ -50,8 +52,8 @@ _TIME_BEFORE_T = re.compile(r"P(?:[^T]*?)\d(?:[.,]\d+)?[HS]", re.IGNORECASE)
 @dataclass(frozen=True)
 class Translation:
     python: str  # the expression to write instead
-    language: str  # what the text was: JUEL, FEEL, ...
-    note: str = ""  # what the analyst should know beyond before -> after
+    language: str  # what the text was: JUEL, FEEL, ... (said, where it is more than a name)
+    note: str = ""  # what the analyst should know beyond before -> after (said)
 
 
 def _is_python(text: str) -> bool:
@@ -70,7 +72,7 @@ def condition(text: str | None, language: str | None = None) -> Translation | No
     if not source:
         return None
     if source in ("true", "false"):
-        return Translation(source.capitalize(), "a boolean literal")
+        return Translation(source.capitalize(), said("a boolean literal"))
     if source.startswith(("${", "#{")):
         return Translation(juel(source), "JUEL")
     if source.startswith("="):
@@ -79,12 +81,13 @@ def condition(text: str | None, language: str | None = None) -> Translation | No
     if named and named.lower() not in PYTHON_LANGUAGES:
         if "feel" in named.lower():
             return Translation(feel(source), "FEEL")
-        raise ExpressionRefused(f"the condition is written in {named}; Loanflow runs Python conditions and "
-                                "translates JUEL and FEEL, and will not run this one as Python: rewrite it")
+        raise ExpressionRefused(said("the condition is written in %(language)s; Loanflow runs Python conditions and "
+                                     "translates JUEL and FEEL, and will not run this one as Python: rewrite it",
+                                     language=named))
     if _is_python(source):
         return None
     if is_juel(source):
-        raise ExpressionRefused("the condition mixes text and ${...}: write it as one ${...} expression")
+        raise ExpressionRefused(said("the condition mixes text and ${...}: write it as one ${...} expression"))
     try:
         return Translation(feel(source), "FEEL")
     except ExpressionRefused:
@@ -104,27 +107,30 @@ def timer(kind: str, text: str | None) -> Translation | None:
     form = next((k for k, pattern in _FORMS.items() if pattern.fullmatch(source)), None)
     if form is not None:
         if form != kind:
-            raise ExpressionRefused(f"the {kind} holds {_FORM_NAMES[form]} ({source}): "
-                                    f"a {kind} needs {_FORM_NAMES[kind]}")
+            raise ExpressionRefused(said("the %(kind)s holds %(form)s (%(value)s): a %(kind)s needs %(needed)s",
+                                         kind=kind, form=_FORM_NAMES[form], value=source, needed=_FORM_NAMES[kind]))
         return Translation(repr(source), _FORM_NAMES[form])
     if _ISO_LIKE.fullmatch(source):
-        hint = (": hours, minutes and seconds come after a T (PT1H, PT30M, PT10S)"
-                if _TIME_BEFORE_T.search(source) else "")
-        raise ExpressionRefused(f"{source!r} is not {_FORM_NAMES[kind]}{hint}")
+        if _TIME_BEFORE_T.search(source):
+            raise ExpressionRefused(said("%(value)r is not %(form)s: hours, minutes and seconds come after a T (PT1H, "
+                                         "PT30M, PT10S)", value=source, form=_FORM_NAMES[kind]))
+        raise ExpressionRefused(said("%(value)r is not %(form)s", value=source, form=_FORM_NAMES[kind]))
     if cron.looks_like_cron(source):
         if kind != "timeCycle":
-            raise ExpressionRefused(f"the {kind} holds a cron expression ({source}), which is a cycle: "
-                                    "put it in a timeCycle")
+            raise ExpressionRefused(said("the %(kind)s holds a cron expression (%(value)s), which is a cycle: put it "
+                                         "in a timeCycle", kind=kind, value=source))
         try:
             cycle = cron.read(source)
         except cron.CronRefused as exc:
-            raise ExpressionRefused(f"the cron cycle {source!r} is not a fixed period: {exc}") from None
+            raise ExpressionRefused(said("the cron cycle %(value)r is not a fixed period: %(why)s", value=source,
+                                         why=exc.args[0])) from None
         if cycle.period < durations.MIN_INTERVAL:
-            raise ExpressionRefused(f"the cron cycle {source!r} fires {cycle.meaning}: more often than every "
-                                    f"{durations.MIN_INTERVAL.total_seconds():g} s")
-        return Translation(repr(source), "a Quartz cron cycle",
-                           f"it fires {cycle.meaning}: read as R/<its next firing>/{cycle.iso_period} "
-                           "when the timer starts")
+            raise ExpressionRefused(said("the cron cycle %(value)r fires %(meaning)s: more often than every %(most)s s",
+                                         value=source, meaning=cycle.meaning,
+                                         most=f"{durations.MIN_INTERVAL.total_seconds():g}"))
+        return Translation(repr(source), said("a Quartz cron cycle"),
+                           said("it fires %(meaning)s: read as R/<its next firing>/%(period)s when the timer starts",
+                                meaning=cycle.meaning, period=cycle.iso_period))
     return None
 
 

@@ -6,6 +6,7 @@ from typing import Any
 from lxml import etree
 
 from app.engine.errors import DiagramProblem, DiagramRejected
+from app.engine.said import said
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 DMN_NAMESPACES = frozenset({
@@ -44,21 +45,22 @@ def read_xml(data: bytes, filename: str, max_bytes: int = DEFAULT_MAX_BYTES) -> 
     if not isinstance(data, bytes):
         raise TypeError("diagram content must be bytes")
     if len(data) > max_bytes:
-        raise _refuse(filename, f"file is {len(data)} bytes, larger than the limit of {max_bytes}")
+        raise _refuse(filename, said("file is %(size)d bytes, larger than the limit of %(limit)s",
+                                     size=len(data), limit=max_bytes))
     if not data.strip():
-        raise _refuse(filename, "file is empty")
+        raise _refuse(filename, said("file is empty"))
     lowered = data.lower()
     # Refuse before libxml2 sees a DTD at all: entity bombs and external entities live there.
     if b"<!doctype" in lowered or b"<!entity" in lowered:
-        raise _refuse(filename, "DOCTYPE and ENTITY declarations are not allowed in diagrams")
+        raise _refuse(filename, said("DOCTYPE and ENTITY declarations are not allowed in diagrams"))
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
-        raise _refuse(filename, f"malformed XML: {exc.msg}", exc.lineno) from None
+        raise _refuse(filename, said("malformed XML: %(why)s", why=exc.msg), exc.lineno) from None
     if root is None:
-        raise _refuse(filename, "malformed XML: no root element")
+        raise _refuse(filename, said("malformed XML: no root element"))
     if root.getroottree().docinfo.doctype:
-        raise _refuse(filename, "DOCTYPE declarations are not allowed in diagrams")
+        raise _refuse(filename, said("DOCTYPE declarations are not allowed in diagrams"))
     return root
 
 
@@ -69,7 +71,7 @@ def diagram_kind(root: etree._Element, filename: str) -> str:
         return "bpmn"
     if qname.localname == "definitions" and qname.namespace in DMN_NAMESPACES:
         return "dmn"
-    raise _refuse(filename, f"not a BPMN or DMN document (root element {qname.text})")
+    raise _refuse(filename, said("not a BPMN or DMN document (root element %(root)s)", root=qname.text))
 
 
 def drop_comments(root: etree._Element) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, request
-from flask_babel import LazyString, get_locale
+from flask_babel import LazyString, get_locale, get_translations
 from flask_babel import gettext as flask_gettext
 
 from app.config import business_timezone
@@ -77,6 +77,14 @@ def gettext(text: str, **variables: Any) -> str:
     if not has_request_context():
         return text % variables if variables else text
     return flask_gettext(text, **variables)
+
+
+def translated(text: str) -> str:
+    """`text`'s entry in the reader's catalogue, unformatted (its `%(name)s` left for the caller: a
+    template whose parameters are rendered one by one); outside a request, `text`."""
+    if not has_request_context():
+        return text
+    return get_translations().gettext(text)
 
 
 def lazy_gettext(text: str, **variables: Any) -> LazyString:

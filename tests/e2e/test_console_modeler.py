@@ -101,7 +101,7 @@ def test_the_analyst_edits_checks_deploys_and_tries_risk_approval(demo_page, dem
     page.locator("#check-button").click()
     problem = page.locator('#problems li[data-element="f_first_approve"][data-severity="error"]')
     expect(problem).to_be_visible()
-    expect(problem).to_contain_text("The condition does not compile")
+    expect(problem).to_contain_text("condition does not compile")
     expect(canvas.locator('g.djs-element.djs-connection.problem-error[data-element-id="f_first_approve"]')).to_have_count(1)
     expect(page.locator("#deploy-button")).to_be_disabled()
     screenshot(page, "modeler-risk_approval-condition-error")

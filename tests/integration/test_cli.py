@@ -89,7 +89,7 @@ def test_validate_fails_with_reasons(runner, tmp_path: Path):
     result = runner.invoke(args=["processes", "validate", str(path)])
     assert result.exit_code == 1
     assert "error: bad.bpmn: first_review: form file 'missing-form.json' does not exist in forms/" in result.output
-    assert "gw->fork: condition does not compile" in result.output
+    assert "f_ok: condition does not compile" in result.output
 
 
 def _missing_form_and_bad_condition(tmp_path: Path) -> Path:
@@ -105,7 +105,7 @@ def test_deploy_refuses_what_validate_refuses_and_changes_nothing(runner, tmp_pa
     assert result.exit_code == 1
     assert "error: diagram refused" in result.output
     assert "  bad.bpmn: first_review: form file 'missing-form.json' does not exist in forms/" in result.output
-    assert "  bad.bpmn: gw->fork: condition does not compile" in result.output
+    assert "  bad.bpmn: f_ok: condition does not compile" in result.output
     unknown = runner.invoke(args=["processes", "deploy", str(FIXTURES / "bpmn" / "service_unknown_operator.bpmn")])
     assert unknown.exit_code == 1
     assert "credit_report: service operator 'test.no_such_operator' is not registered in handlers/" in unknown.output
@@ -154,7 +154,7 @@ def test_validate_reports_a_condition_the_compiler_chokes_on(runner, tmp_path: P
     path.write_text(source.replace('decision == "approve"', " + ".join(["1"] * 200_000) + ' == 0'))
     result = runner.invoke(args=["processes", "validate", str(path)])
     assert result.exit_code == 1, result.output
-    assert "gw->fork: condition does not compile" in result.output and "RecursionError" in result.output
+    assert "f_ok: condition does not compile" in result.output and "RecursionError" in result.output
 
 
 def test_validate_refuses_hostile_xml(runner, tmp_path):

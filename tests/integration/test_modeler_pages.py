@@ -12,11 +12,12 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from app.engine.said import said
 from app.extensions import db
 from app.models import Deployment, ProcessInstance, ProcessVersion
 from app.services.identity import directory as identity
 from app.services.workflow.deployment import DiagramFile, deploy_and_commit
-from app.services.workflow.modeler import reason_in_language
+from app.services.workflow.diagram_reasons import in_language
 from tests.integration.test_identity import set_password, sign_in
 
 EN, ZH = {"Accept-Language": "en"}, {"Accept-Language": "zh-CN"}
@@ -136,13 +137,13 @@ def test_the_check_ties_each_problem_to_its_element_in_the_readers_language(clie
     problems = answer.json["problems"]
     by_element = {p["element_id"]: p for p in problems if p["severity"] == "error"}
     # the condition's problem marks its sequence flow (the check names it gateway->target)
-    assert by_element["f_yes"]["reason"].startswith("The condition does not compile: ")
-    assert by_element["call"]["reason"] == "No service operator 'nobody.here' is registered."
+    assert by_element["f_yes"]["reason"].startswith("condition does not compile: ")
+    assert by_element["call"]["reason"] == "service operator 'nobody.here' is not registered in handlers/"
     assert problems[0]["severity"] == "error"  # errors first
     zh = _post(client, token, "check", broken, headers=ZH).json["problems"]
     zh_by_element = {p["element_id"]: p["reason"] for p in zh if p["severity"] == "error"}
     assert zh_by_element["f_yes"].startswith("条件无法编译：")
-    assert zh_by_element["call"] == "没有注册名为 'nobody.here' 的服务操作。"
+    assert zh_by_element["call"] == "服务操作 'nobody.here' 未在 handlers/ 中注册"
     fine = _post(client, token, "check", _diagram()).json["problems"]
     assert fine and {p["severity"] for p in fine} == {"warning"}  # the fixture form lacks its labels in Chinese
     # the XML does not read: one problem for the whole diagram
@@ -257,5 +258,6 @@ def test_an_unknown_process_or_a_decision_has_no_modeler_page(client, modeler_wo
 
 def test_the_checks_own_sentences_are_read_in_the_readers_language(app):
     with app.test_request_context(headers=ZH):
-        assert reason_in_language("form file 'x.json' does not exist in forms/") == "表单 'x.json' 不存在。"
-        assert reason_in_language("something SpiffWorkflow said") == "something SpiffWorkflow said"
+        assert in_language(said("form file %(form)r does not exist in forms/", form="x.json")) == \
+            "表单文件 'x.json' 在 forms/ 中不存在"
+        assert in_language("something SpiffWorkflow said") == "something SpiffWorkflow said"

@@ -304,3 +304,64 @@ def test_a_reason_that_cannot_be_said_never_fails_the_step(monkeypatch):
     engine = ProcessEngine()
     outcome = engine.advance(engine.new_workflow(process.spec, process.embedded, {}))
     assert outcome.status == "error" and "NameError" in outcome.error["message"] and "reason" not in outcome.error
+
+
+SEND_ASKED = """
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sendTask id="tell" messageRef="m"><bpmn:extensionElements><spiffworkflow:messagePayload>
+      {"amount": amount}</spiffworkflow:messagePayload></bpmn:extensionElements>
+      <bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f1</bpmn:outgoing></bpmn:sendTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f1</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="tell"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="tell" targetRef="end"/>"""
+
+
+@pytest.mark.parametrize(("data", "code", "said"), [
+    ({}, "expression_missing_variable", "reads amount, which this instance has no value for: set it before tell is "
+                                        "reached"),
+    ({"amount": 1}, None, None),
+])
+def test_an_expression_that_is_no_gateways_condition_is_not_called_one(data, code, said):
+    """A message's payload (an operator's parameter, a loop's test) that reads what the instance lacks was
+    "the condition ... set it before the gateway is reached", at a send task with no gateway near."""
+    body = diagram(SEND_ASKED).replace(b"</bpmn:process>", b'</bpmn:process><bpmn:message id="m" name="m"/>')
+    process = parse_diagrams([DiagramFile("inline.bpmn", body)]).processes["inline"]
+    engine = ProcessEngine()
+    outcome = engine.advance(engine.new_workflow(process.spec, process.embedded, data))
+    if code is None:
+        assert outcome.status == "completed"
+        return
+    reason = _reason(outcome)
+    assert reason["code"] == code and reason["params"]["element"] == "tell"
+    assert said in reason["text"] and "condition" not in reason["text"] and "gateway" not in reason["text"]
+
+
+WAITS_ON_ITS_OWN_VALUES = """
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:intermediateCatchEvent id="wait"><bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f1</bpmn:outgoing>
+      <bpmn:messageEventDefinition id="md" messageRef="m"><bpmn:extensionElements>
+        <spiffworkflow:processVariableCorrelation><spiffworkflow:propertyId>p1</spiffworkflow:propertyId>
+          <spiffworkflow:expression>order_no</spiffworkflow:expression></spiffworkflow:processVariableCorrelation>
+      </bpmn:extensionElements></bpmn:messageEventDefinition></bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="end"><bpmn:incoming>f1</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="wait"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="wait" targetRef="end"/>"""
+
+
+def test_a_wait_whose_own_correlation_value_is_missing_names_the_event():
+    """SpiffWorkflow evaluates a catch event's process-variable correlation as the event starts to wait,
+    outside any task's run: no task is in ERROR, and the incident named no element ("? reads order_no")."""
+    body = diagram(WAITS_ON_ITS_OWN_VALUES).replace(
+        b"<bpmn:process ", b'<bpmn:collaboration id="c"><bpmn:participant id="p" processRef="inline"/>'
+                           b'<bpmn:correlationKey name="k"><bpmn:correlationPropertyRef>p1</bpmn:correlationPropertyRef>'
+                           b'</bpmn:correlationKey></bpmn:collaboration><bpmn:process ').replace(
+        b"</bpmn:process>", b'</bpmn:process><bpmn:message id="m" name="m"/>')
+    process = parse_diagrams([DiagramFile("inline.bpmn", body)]).processes["inline"]
+    engine = ProcessEngine()
+    outcome = engine.advance(engine.new_workflow(process.spec, process.embedded, {}))
+    reason = _reason(outcome)
+    assert outcome.error["element_id"] == "wait" and reason["params"] == {"element": "wait", "name": "order_no"}
+    assert reason["text"].startswith("wait reads order_no, which this instance has no value for")
+    assert outcome.error["engine_task_id"] is None  # nothing failed that a retry could run again
+    waiting = engine.advance(engine.new_workflow(process.spec, process.embedded, {"order_no": 7}))
+    assert waiting.status == "waiting"

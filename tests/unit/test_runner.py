@@ -331,7 +331,7 @@ def gateway_with_condition(condition: str) -> str:
 
 def test_lint_reports_a_condition_with_a_syntax_error() -> None:
     problems = problems_for(inline(gateway_with_condition("amount >")))
-    assert [(p.element_id, p.severity) for p in problems] == [("gate->end_a", "error")]
+    assert [(p.element_id, p.severity) for p in problems] == [("f1", "error")]  # the flow the condition is on
     assert "condition does not compile" in problems[0].reason
     assert "SyntaxError" in problems[0].reason
     assert problems_for(inline(gateway_with_condition("amount > 5"))) == []

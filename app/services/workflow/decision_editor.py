@@ -24,6 +24,7 @@ from app.services.identity import policy
 from app.services.identity.directory import Principal
 from app.services.workflow import deployment
 from app.services.workflow.deployment import DeployedVersion, DiagramFile
+from app.services.workflow.diagram_reasons import in_language
 
 NO_SUCH_DECISION = _l("There is no such decision.")
 
@@ -46,7 +47,7 @@ class TableProblem:
     rule: int | None
     rule_id: str | None
     column: str | None  # the input's or output's label
-    reason: str  # the checker's words (English)
+    reason: str  # the checker's words, in the reader's language
     severity: str  # error | warning
 
 
@@ -110,8 +111,8 @@ def check(actor: Principal, decision_id: str, content: bytes) -> list[TableProbl
     file = _file(decision_id, content)
     problems = deployment.check_diagrams([file], forms_from="deployed")
     places = _places(content, file.filename)
-    found = [TableProblem(p.element_id, *places.get(p.element_id or "", (None, None, None)), p.reason, p.severity)
-             for p in problems]
+    found = [TableProblem(p.element_id, *places.get(p.element_id or "", (None, None, None)), in_language(p.reason),
+                          p.severity) for p in problems]
     if not any(p.severity == "error" for p in found) and decision_id not in _decision_ids(file):
         found.append(TableProblem(None, None, None, None, str(_l(
             "The file must hold the decision %(decision)s; a table with another id is a new decision.",

@@ -31,6 +31,7 @@ from app.engine.parser import (  # DiagramFile: the entry points' input
     parse_diagrams,
     user_tasks,
 )
+from app.engine.said import Said, said
 from app.extensions import db
 from app.models import Deployment, FormVersion, ProcessInstance, ProcessVersion, User
 from app.services import context
@@ -40,6 +41,7 @@ from app.services.identity import policy
 from app.services.identity.directory import Principal
 from app.services.identity.grants import ROLE_ORG_KINDS
 from app.services.workflow import form_choices, labels, operator_mappings
+from app.services.workflow.diagram_reasons import in_language
 from app.services.workflow.runtime import runtime
 
 # Camunda's tools name files `.bpmn20.xml` and `.dmn11.xml`: they are diagrams too
@@ -179,11 +181,21 @@ def _camunda_form(folder: Path, name: str) -> tuple[dict | None, list[DiagramPro
     try:
         schema, notes = camunda_forms.schema_of(camunda_forms.read(path.read_text(encoding="utf-8")))
     except (camunda_forms.FormNotConverted, UnicodeDecodeError) as exc:
-        return None, [DiagramProblem(path.name, None, f"the Camunda Forms file {path.name!r} cannot become the "
-                                     f"form {name}: {exc}")]
-    said = f"the Camunda Forms file {path.name!r} is the form {name}"
-    return schema, [DiagramProblem(path.name, None, f"{said}: {note}" if note else said, severity="warning")
+        return None, [DiagramProblem(path.name, None, said("the Camunda Forms file %(file)r cannot become the form "
+                                                           "%(form)s: %(why)s", file=path.name, form=name,
+                                                           why=_said_of(exc)))]
+    return schema, [DiagramProblem(path.name, None,
+                                   said("the Camunda Forms file %(file)r is the form %(form)s: %(note)s",
+                                        file=path.name, form=name, note=note) if note else
+                                   said("the Camunda Forms file %(file)r is the form %(form)s", file=path.name,
+                                        form=name), severity="warning")
                     for note in notes or [""]]
+
+
+def _said_of(exc: BaseException) -> str:
+    """What an exception says: its one argument when that is said (read in the reader's language), else its text."""
+    first = exc.args[0] if len(exc.args) == 1 else None
+    return first if isinstance(first, Said) and first == str(exc) else str(exc)
 
 
 def _running_forms() -> dict[str, dict]:
@@ -206,16 +218,17 @@ def _load_forms(names: list[str], forms_from: str = "folder") -> tuple[dict[str,
         if name in running:
             forms[name] = running[name]
             continue
-        converted, said = _camunda_form(folder, name)
-        if said:  # a Camunda Forms file stands for the name: converted, or refused saying why
-            problems += said
+        converted, found = _camunda_form(folder, name)
+        if found:  # a Camunda Forms file stands for the name: converted, or refused saying why
+            problems += found
             if converted is not None:
                 forms[name] = converted
             continue
         try:
             forms[name] = json.loads((folder / name).read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
-            problems.append(DiagramProblem(name, None, f"form file {name!r} is not valid JSON: {exc}"))
+            problems.append(DiagramProblem(name, None, said("form file %(form)r is not valid JSON: %(why)s", form=name,
+                                                            why=str(exc))))
     return forms, problems
 
 
@@ -275,11 +288,12 @@ def _broken_forms(process: ParsedProcess, forms: dict[str, dict]) -> list[Diagra
         schema = form_choices.checkable(forms[name])
         try:
             if not isinstance(schema, dict):
-                raise SchemaError("it is not a JSON object")
+                raise SchemaError(said("it is not a JSON object"))
             validators.validator_for(schema).check_schema(schema)
         except SchemaError as exc:
-            found.append(DiagramProblem(process.file.filename, element_id, f"its form {name!r} is not a valid "
-                                        f"JSON Schema ({exc.message}): no one could submit it"))
+            found.append(DiagramProblem(process.file.filename, element_id, said(
+                "its form %(form)r is not a valid JSON Schema (%(why)s): no one could submit it", form=name,
+                why=exc.message)))
     return found
 
 
@@ -298,12 +312,13 @@ def _shared_message_starts(bundle: Bundle) -> dict[str, list[DiagramProblem]]:
             if len(sharing) < 2:
                 continue
             others = ", ".join(repr(other) for other in sharing if other != pid)
-            fate = ("the others never start from it" if sharing[0] == pid
-                    else f"this process never starts from it ({sharing[0]!r} does)")
+            fate = (said("the others never start from it") if sharing[0] == pid
+                    else said("this process never starts from it (%(first)r does)", first=sharing[0]))
             found.setdefault(pid, []).append(DiagramProblem(
                 bundle.processes[pid].file.filename, pid,
-                f"the message {name!r} starts {others} as well: a message no instance waits for starts only "
-                f"the first of them by process id, so {fate}; give each process its own message",
+                said("the message %(message)r starts %(others)s as well: a message no instance waits for starts only "
+                     "the first of them by process id, so %(fate)s; give each process its own message",
+                     message=name, others=others, fate=fate),
                 None, "warning"))
     return found
 
@@ -316,15 +331,16 @@ def _who_works(process: ParsedProcess) -> list[DiagramProblem]:
     for element_id, _name, props in user_tasks(process):
         lane = props.get("lane")
         if lane and lane not in ROLE_ORG_KINDS:
-            found.append(DiagramProblem(process.file.filename, element_id, f"the task is offered to the group {lane!r} "
-                                        "(camunda:candidateGroups), which is no role here, so no one would see it: "
-                                        f"name one of {', '.join(sorted(ROLE_ORG_KINDS))}"))
+            found.append(DiagramProblem(process.file.filename, element_id, said(
+                "the task is offered to the group %(group)r (camunda:candidateGroups), which is no role here, so no "
+                "one would see it: name one of %(roles)s", group=lane, roles=", ".join(sorted(ROLE_ORG_KINDS)))))
         if props.get("assignee"):
             named.setdefault(props["assignee"], []).append(element_id)
     if named and inspect(db.session.get_bind()).has_table(User.__tablename__):
         known = set(db.session.scalars(select(User.username).where(User.username.in_(sorted(named)))))
-        found += [DiagramProblem(process.file.filename, element_id, f"the task is given to {name!r} (camunda:assignee), "
-                                 "who is no user here: until there is one it stays offered to its lane's role",
+        found += [DiagramProblem(process.file.filename, element_id,
+                                 said("the task is given to %(user)r (camunda:assignee), who is no user here: until "
+                                      "there is one it stays offered to its lane's role", user=name),
                                  severity="warning")
                   for name, elements in sorted(named.items()) if name not in known for element_id in elements]
     return found
@@ -341,7 +357,8 @@ def _label_warnings(bundle: Bundle, forms: dict[str, dict]) -> dict[str, list[Di
             reasons = labels.task_label_problems(name, props)
             form = props.get(FORM_PROPERTY)
             if form in forms:
-                reasons += [f"form {form}: {reason}" for reason in labels.form_label_problems(forms[form])]
+                reasons += [said("form %(form)s: %(reason)s", form=form, reason=reason)
+                            for reason in labels.form_label_problems(forms[form])]
             found += [DiagramProblem(process.file.filename, element_id, reason, severity="warning")
                       for reason in reasons]
     return by_process
@@ -471,8 +488,8 @@ def _problem_fields(problems: list[DiagramProblem]) -> dict[str, list[str]]:
     fields: dict[str, list[str]] = {}
     for p in problems:
         where = p.element_id or "-"
-        line = f" (line {p.line})" if p.line else ""
-        fields.setdefault(p.file, []).append(f"{where}: {p.reason}{line}")
+        line = context.gettext(" (line %(line)s)", line=p.line) if p.line else ""
+        fields.setdefault(p.file, []).append(f"{where}: {in_language(p.reason)}{line}")  # read now, as the refusal
     return fields
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 
 from app.engine.errors import DiagramRejected
 from app.engine.parser import FORM_PROPERTY, UI_FORM_PROPERTY
+from app.engine.said import said
 from app.engine.xml import read_xml
 from app.extensions import db
 from app.models import Deployment, FormVersion, ProcessVersion
@@ -32,6 +33,7 @@ from app.services.identity import policy
 from app.services.identity.directory import Principal
 from app.services.workflow import deployment, form_choices, labels
 from app.services.workflow.deployment import DeployedVersion
+from app.services.workflow.diagram_reasons import in_language
 from app.services.workflow.runtime import runtime
 
 NO_SUCH_FORM = _l("There is no such form.")
@@ -175,15 +177,15 @@ def _shape_problems(schema: Any, path: str = "") -> list[str]:
     """What keeps the task page from rendering an object schema's fields (English, with the field's path)."""
     if not isinstance(schema, dict) or schema.get("type") != "object" or not isinstance(
             schema.get("properties", {}), dict):
-        return [f"{path or 'the form'}: not an object schema with properties"]
-    problems = []
+        return [said("%(where)s: not an object schema with properties", where=path or said("the form"))]
+    problems: list[str] = []
     for name, prop in schema.get("properties", {}).items():
         where = f"{path}{name}"
         if not isinstance(prop, dict):
-            problems.append(f"field {where!r} is not an object")
+            problems.append(said("field %(field)r is not an object", field=where))
             continue
         if "enum" in prop and not (isinstance(prop["enum"], list) and prop["enum"]):
-            problems.append(f"field {where!r}: enum is not a list of choices")
+            problems.append(said("field %(field)r: enum is not a list of choices", field=where))
         items = prop.get("items")
         if prop.get("type") == "array" and isinstance(items, dict) and items.get("type") == "object":
             problems += _shape_problems(items, f"{where}[].")
@@ -203,7 +205,8 @@ def schemas(schema_text: str, ui_text: str | None) -> tuple[dict[str, Any], dict
         raise Invalid(message, fields={"ui": [message]}, code="form_invalid")
     shape = _shape_problems(schema)
     if shape:
-        raise Invalid(NOT_AN_OBJECT_FORM, fields={"schema": shape}, code="form_invalid")
+        raise Invalid(NOT_AN_OBJECT_FORM, fields={"schema": [in_language(p) for p in shape]},
+                      code="form_invalid")
     return schema, ui
 
 
@@ -224,7 +227,7 @@ def problems(schema: dict[str, Any]) -> list[str]:
     try:
         validators.validator_for(checkable).check_schema(checkable)
     except SchemaError as exc:
-        return [f"not a valid JSON Schema: {exc.message}"]
+        return [said("not a valid JSON Schema: %(why)s", why=exc.message)]
     return labels.form_label_problems(schema)
 
 
@@ -243,7 +246,7 @@ def save(actor: Principal, name: str, schema_text: str, ui_text: str | None) -> 
     schema, ui = schemas(schema_text, ui_text if editable.entry.ui_filename else None)
     found = problems(schema)
     if found:
-        raise Invalid(_l("The form was not saved: fix what is listed."), fields={"schema": found},
+        raise Invalid(_l("The form was not saved: fix what is listed."), fields={"schema": [in_language(p) for p in found]},
                       code="form_invalid")
     contents = {name: schema}
     if editable.entry.ui_filename:

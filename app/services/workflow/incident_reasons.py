@@ -35,6 +35,12 @@ _TEXTS: dict[str, Callable[..., Any]] = {
     "condition_failed": lambda **p: _l(
         "The condition %(expression)s at %(element)s could not be evaluated (%(error)s): correct the condition "
         "or the data it reads, then retry.", **p),
+    "expression_missing_variable": lambda **p: _l(
+        "The expression %(expression)s at %(element)s reads %(name)s, which this instance has no value for: set it "
+        "before %(element)s is reached, then retry.", **p),
+    "expression_failed": lambda **p: _l(
+        "The expression %(expression)s at %(element)s could not be evaluated (%(error)s): correct the expression "
+        "or the data it reads, then retry.", **p),
     "empty_value": lambda **p: _l(
         "The script at %(element)s used an empty value (None) on line %(line)s as if it had one (%(error)s): set "
         "the value earlier in the process, then retry.", **p),

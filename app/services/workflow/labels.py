@@ -23,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from app.engine.said import said
+
 BASE_LANGUAGE = "en"
 OTHER_LANGUAGES = ("zh",)
 
@@ -62,37 +64,41 @@ def _fields(schema: dict[str, Any], path: str = "") -> Iterator[tuple[str, dict[
 
 def form_label_problems(schema: dict[str, Any]) -> list[str]:
     """What a form lacks to be read in every language: one sentence per missing label."""
-    problems = []
+    problems: list[str] = []
     for language in OTHER_LANGUAGES:
         if not schema.get("title") or not schema.get(_key("title", language)):
-            problems.append(f"the form has no title in English and {language} (title, title@{language})")
+            problems.append(said("the form has no title in English and %(language)s (title, title@%(language)s)",
+                                 language=language))
     for name, prop in _fields(schema):
         for language in OTHER_LANGUAGES:
             if not prop.get("title") or not prop.get(_key("title", language)):
-                problems.append(f"field {name!r} has no label in English and {language} "
-                                f"(title, title@{language})")
+                problems.append(said("field %(field)r has no label in English and %(language)s "
+                                     "(title, title@%(language)s)", field=name, language=language))
             if prop.get("description") and not prop.get(_key("description", language)):
-                problems.append(f"field {name!r} has a description but none in {language} "
-                                f"(description@{language})")
+                problems.append(said("field %(field)r has a description but none in %(language)s "
+                                     "(description@%(language)s)", field=name, language=language))
             if "enum" in prop:
                 english, other = prop.get("enumNames"), prop.get(_key("enumNames", language))
                 count = len(prop["enum"])
                 if not (isinstance(english, list) and len(english) == count
                         and isinstance(other, list) and len(other) == count):
-                    problems.append(f"the choices of field {name!r} have no labels in English and {language} "
-                                    f"(enumNames, enumNames@{language}: one per choice, {count})")
+                    problems.append(said("the choices of field %(field)r have no labels in English and %(language)s "
+                                         "(enumNames, enumNames@%(language)s: one per choice, %(count)d)",
+                                         field=name, language=language, count=count))
     return problems
 
 
 def task_label_problems(name: str | None, properties: dict[str, Any]) -> list[str]:
     """What a user task lacks to be named in every language."""
-    return [f"the user task has no name in English and {language} (name, property name@{language})"
+    return [said("the user task has no name in English and %(language)s (name, property name@%(language)s)",
+                 language=language)
             for language in OTHER_LANGUAGES if not name or not properties.get(_key("name", language))]
 
 
 def process_label_problems(names: dict[str, str]) -> list[str]:
     """What a process lacks to be named in every language."""
-    return [f"the process has no name in English and {language} (name, property name@{language} on the process)"
+    return [said("the process has no name in English and %(language)s (name, property name@%(language)s on the "
+                 "process)", language=language)
             for language in OTHER_LANGUAGES if not names.get(BASE_LANGUAGE) or not names.get(language)]
 
 

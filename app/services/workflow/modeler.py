@@ -6,7 +6,6 @@ Who may is `definitions.deploy` (the access policy); every deploy runs `deployme
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from app.services.identity import policy
 from app.services.identity.directory import Principal
 from app.services.identity.grants import ROLE_NAMES
 from app.services.workflow import catalogue, deployment, instances
+from app.services.workflow.diagram_reasons import in_language
 from app.services.workflow.runtime import runtime
 from app.services.workflow.version_diff import SYSTEM_LANE
 
@@ -238,50 +238,7 @@ def _problem(found: DiagramProblem, flows: dict[tuple[str, str], str]) -> Proble
     if element and "->" in element:  # a gateway's condition: "gateway->target", the flow between them
         gateway, _, target = element.partition("->")
         element = flows.get((gateway, target), gateway)
-    return Problem(element, reason_in_language(found.reason), found.severity, found.line)
-
-
-# The check's sentences (English, as `processes validate` prints them) that the reader gets in their own
-# language; any other reason (SpiffWorkflow's parser, a compiler's detail) stays as the check said it.
-_PART = {"script": _l("The script"), "pre-script": _l("The pre-script"), "post-script": _l("The post-script"),
-         "parameter": _l("A parameter"), "condition": _l("The condition"),
-         "dueAtExpression": _l("The due date expression"), "priorityExpression": _l("The priority expression"),
-         "timer expression": _l("The timer expression")}
-_REASONS: list[tuple[re.Pattern[str], Callable[[dict[str, str]], str]]] = [
-    (re.compile(r"form file (?P<form>'[^']*') does not exist in forms/"),
-     lambda g: context.gettext("The form %(form)s does not exist.", **g)),
-    (re.compile(r"service operator (?P<operator>'[^']*') is not registered in handlers/"),
-     lambda g: context.gettext("No service operator %(operator)s is registered.", **g)),
-    (re.compile(r"(?P<part>script|pre-script|post-script|parameter|condition|dueAtExpression|priorityExpression"
-                r"|timer expression) does not compile: (?P<detail>.*)", re.S),
-     lambda g: context.gettext("%(part)s does not compile: %(detail)s", part=str(_PART[g["part"]]),
-                               detail=g["detail"])),
-    (re.compile(r"timer expression fails: (?P<detail>.*)", re.S),
-     lambda g: context.gettext("The timer expression fails: %(detail)s", **g)),
-    (re.compile(r"timer expression gives (?P<kind>\w+), not an ISO 8601 string.*", re.S),
-     lambda g: context.gettext('The timer expression gives a %(kind)s, not an ISO 8601 text: write it in quotes, '
-                               'as "PT48H".', **g)),
-    (re.compile(r"timer value (?P<value>.*) is not ISO 8601 or out of range: (?P<detail>.*)", re.S),
-     lambda g: context.gettext("The timer value %(value)s is not ISO 8601 or out of range: %(detail)s", **g)),
-    (re.compile(r"dueIn: (?P<detail>.*)", re.S),
-     lambda g: context.gettext("The due time (dueIn) is not an ISO 8601 duration: %(detail)s", **g)),
-    (re.compile(r"loop through (?P<ids>.*) has no user task or catch event: it may run without bound"),
-     lambda g: context.gettext("The loop through %(ids)s has no user task or catch event: it may run without "
-                               "bound.", **g)),
-    (re.compile(r"the user task has no name in English and (?P<language>\w+) .*"),
-     lambda g: context.gettext("The user task has no name in English and Chinese (name, name@zh).")),
-    (re.compile(r"the process has no name in English and (?P<language>\w+) .*"),
-     lambda g: context.gettext("The process has no name in English and Chinese (name, name@zh).")),
-]
-
-
-def reason_in_language(reason: str) -> str:
-    """A check's reason in the reader's language when it is one of the check's own sentences."""
-    for pattern, say in _REASONS:
-        matched = pattern.fullmatch(reason)
-        if matched:
-            return say(matched.groupdict())
-    return reason
+    return Problem(element, in_language(found.reason), found.severity, found.line)
 
 
 def deploy(actor: Principal, process_id: str, source: bytes) -> DeployOutcome:
@@ -315,5 +272,5 @@ def start_test_instance(actor: Principal, process_id: str, business_key: str) ->
 
 
 __all__ = ["Choice", "DeployOutcome", "Draft", "EditorOptions", "Problem", "TestInstance", "check", "deploy",
-           "editor_options", "may_edit", "minimal_diagram", "new_draft", "open_draft", "reason_in_language",
+           "editor_options", "may_edit", "minimal_diagram", "new_draft", "open_draft",
            "start_test_instance"]

@@ -28,6 +28,7 @@ from app.services.identity import policy
 from app.services.identity.audit import audit
 from app.services.identity.directory import Principal
 from app.services.identity.user_admin import MAX_ID
+from app.services.workflow.diagram_reasons import in_language
 from app.services.workflow.runtime import runtime
 
 MAX_VALUE = 500
@@ -97,7 +98,8 @@ def _checked(kind: str, value: str, operator: str, parameters: dict[str, Any] | 
             compile_expression(str(expression))
         except (SyntaxError, SandboxViolation, ValueError, RecursionError, MemoryError) as exc:
             fields.setdefault("parameters", []).append(
-                _l("%(name)s: the expression does not compile (%(why)s).", name=name, why=str(exc)))
+                _l("%(name)s: the expression does not compile (%(why)s).", name=name,
+                   why=in_language(exc.args[0]) if len(exc.args) == 1 else str(exc)))
             continue
         checked[name] = str(expression)
     if fields:

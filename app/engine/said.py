@@ -1,0 +1,69 @@
+"""A sentence the engine says to a person, kept with its template so that the reader's language can say it.
+
+The engine knows no translations (it runs outside requests, in the worker and on the command line), yet
+what it finds in a diagram is read on the modeller's page by an analyst in their own language. So the
+check says each finding with `said(template, **params)`: the result *is* the English text (a `str`, so
+the command line, the logs, the tests and every comparison see what they always saw), and it keeps its
+template and parameters. The service layer renders it again in the reader's language
+(`app.services.workflow.diagram_reasons.in_language`): the template is looked up in the catalogue
+(`messages.po`, Chinese beside English) and the parameters put in; a parameter that is itself `said`
+(a part of the sentence, "the intermediate throw event") is rendered the same way, one that is not
+(an id, a name, an expression, a file) stays as it is.
+
+Rules for a template: `%(name)s` parameters only (never `{}` or positional `%s`), a literal `%` written
+`%%`, one sentence kind per template (no English pieces glued on with `+`: make the piece a parameter
+that is itself `said`). A string built from a `said` by slicing or concatenation is a plain `str`
+again and is shown in English: that is the fallback, never an error.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+class Said(str):
+    """The English text of a finding, with the template and parameters it was made from."""
+
+    template: str
+    params: dict[str, Any]
+    separator: str | None = None  # a list's (`parts`)
+
+    def __new__(cls, template: str, params: dict[str, Any]) -> Said:
+        made = super().__new__(cls, template % params)
+        made.template = template
+        made.params = params
+        return made
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled (the isolated parser's results) and deep-copied intact
+        return Said, (self.template, self.params)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Said:
+        return self  # immutable, as a str is
+
+
+_SAID: set[str] = set()  # the templates this process has said (the code's literals, and the lists' shapes)
+
+
+def said(template: str, **params: Any) -> Said:
+    """`template % params`, remembered: what a person reads, in English, and translatable."""
+    _SAID.add(template)
+    return Said(template, params)
+
+
+def was_said(template: str) -> bool:
+    """Whether this process said `template`: a said reason kept as text (an XML attribute the import reads
+    back) is made again only from a template the code wrote, never from one a file supplies (a width such as
+    `%(x)999999999s` would take the memory it names)."""
+    return template in _SAID
+
+
+def parts(items: list[Any], separator: str = ", ") -> Said:
+    """Several parts in one parameter ("a, b, c"), each rendered in the reader's language if it is `said`."""
+    joined: dict[str, Any] = {f"p{i}": item for i, item in enumerate(items)}
+    shape = separator.replace("%", "%%").join(f"%(p{i})s" for i in range(len(items)))
+    _SAID.add(shape)
+    made = Said(shape, joined)
+    made.separator = separator  # the reader's language may write it otherwise ("、" for ", " in Chinese)
+    return made
+
+
+__all__ = ["Said", "parts", "said", "was_said"]

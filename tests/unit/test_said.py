@@ -1,0 +1,125 @@
+"""What the diagram check says is read in the reader's language: `said` keeps the English text exact and
+its template, the service layer renders it from the catalogue, and every template the code says has its
+Chinese with the same parameters."""
+from __future__ import annotations
+
+import ast
+import copy
+import pickle
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+from flask import Flask
+from flask_babel import Babel
+
+from app.engine.errors import DiagramProblem
+from app.engine.said import Said, parts, said
+from app.services.workflow.diagram_reasons import in_language
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOGUE = ROOT / "app" / "translations" / "zh" / "LC_MESSAGES" / "messages.po"
+PLACEHOLDER = re.compile(r"%\((\w+)\)([srd])")
+
+
+def test_a_said_sentence_is_its_english_text():
+    found = said("the timer %(id)s has no time: give it %(what)s", id="t1", what=said("a date"))
+    assert found == "the timer t1 has no time: give it a date"
+    assert isinstance(found, str) and isinstance(found, Said)
+    assert found.template == "the timer %(id)s has no time: give it %(what)s"
+    assert said("100%% of %(n)d", n=3) == "100% of 3"
+    assert said("calls %(call)r", call="open") == "calls 'open'"
+
+
+def test_a_said_sentence_survives_pickling_and_copying_with_its_template():
+    found = said("a %(part)s b", part=said("c"))
+    problem = DiagramProblem("f.bpmn", "x", found)
+    for again in (pickle.loads(pickle.dumps(found)), copy.deepcopy(found), problem.to_dict()["reason"]):
+        assert again == "a c b" and isinstance(again, Said) and again.template == "a %(part)s b"
+        assert isinstance(again.params["part"], Said)
+
+
+def test_parts_join_their_items_and_keep_each():
+    joined = parts([said("one"), "two", said("three")], "; ")
+    assert joined == "one; two; three"
+    assert parts([]) == ""
+    assert parts(["50%"]) == "50%"
+
+
+@pytest.fixture()
+def zh_app(tmp_path):
+    """A request in Chinese over a catalogue of three templates (one translated with a lost parameter)."""
+    folder = tmp_path / "zh" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    po = folder / "messages.po"
+    po.write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+                  'msgid "the %(part)s at %(element)s does not compile"\nmsgstr "%(element)s 的%(part)s无法编译"\n\n'
+                  'msgid "condition"\nmsgstr "条件"\n\n'
+                  'msgid "lost %(name)s"\nmsgstr "丢了参数"\n', encoding="utf-8")
+    from babel.messages.mofile import write_mo
+    with po.open("rb") as source, (folder / "messages.mo").open("wb") as target:
+        write_mo(target, read_po(source))
+    app = Flask(__name__)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(tmp_path)
+    Babel(app, locale_selector=lambda: "zh")
+    return app
+
+
+def test_the_reader_reads_it_in_their_language_with_its_parts(zh_app):
+    with zh_app.test_request_context():
+        sentence = said("the %(part)s at %(element)s does not compile", part=said("condition"), element="gw")
+        assert in_language(sentence) == "gw 的条件无法编译"
+        assert in_language("a text SpiffWorkflow wrote") == "a text SpiffWorkflow wrote"
+        assert in_language(said("not in the catalogue %(x)s", x=1)) == "not in the catalogue 1"
+        assert in_language(said("lost %(name)s", name="n")) == "丢了参数"  # a dropped parameter is allowed
+        listed = said("the %(part)s at %(element)s does not compile", part=parts([said("condition"), "x"], "; "),
+                      element=parts(["a", "b"]))
+        assert in_language(listed) == "a、b 的条件；x无法编译"  # a list's separator as the language writes it
+    assert in_language(sentence) == "the condition at gw does not compile"  # no request: English
+
+
+def _said_calls() -> list[tuple[str, int, ast.Call]]:
+    found = []
+    for path in sorted([*(ROOT / "app" / "engine").glob("*.py"), *(ROOT / "app" / "services").rglob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "said":
+                found.append((str(path.relative_to(ROOT)), node.lineno, node))
+    return found
+
+
+def test_every_template_the_code_says_has_its_chinese_with_the_same_parameters():
+    with CATALOGUE.open("rb") as source:
+        catalogue = {m.id: m.string for m in read_po(source) if m.id and isinstance(m.id, str)}
+    calls = _said_calls()
+    assert len(calls) > 100  # the check's sentences are said (the walk finds them)
+    wrong = []
+    for path, line, call in calls:
+        template = call.args[0] if call.args else None
+        if not (isinstance(template, ast.Constant) and isinstance(template.value, str)):
+            wrong.append(f"{path}:{line}: the template is not a string literal")
+            continue
+        text = template.value
+        named = sorted(PLACEHOLDER.findall(text))
+        if not catalogue.get(text):
+            wrong.append(f"{path}:{line}: no Chinese for {text!r}")
+        elif sorted(PLACEHOLDER.findall(catalogue[text])) != named:
+            wrong.append(f"{path}:{line}: the Chinese of {text!r} has other parameters")
+        if len({name for name, _ in named}) != len(set(named)):  # the catalogue's compiler refuses `%(x)s ... %(x)r`
+            wrong.append(f"{path}:{line}: a parameter is formatted two ways in {text!r}")
+        if {k.arg for k in call.keywords} != {name for name, _ in named}:
+            wrong.append(f"{path}:{line}: the parameters given are not the template's")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_a_reason_kept_on_an_element_is_made_again_only_from_a_template_the_code_said():
+    """The import keeps a refusal in an attribute of its element until the check reads it; a file can carry
+    that attribute itself, and a template of its own would be formatted with the width it names."""
+    from app.engine.camunda_services import restored, stored
+
+    kept = stored(said("the %(part)s at %(element)s does not compile", part=said("condition"), element="gw"))
+    again = restored(kept)
+    assert again == "the condition at gw does not compile" and isinstance(again, Said)
+    forged = '{"said": "%(a)999999999s", "params": {"a": "x"}}'
+    assert restored(forged) == forged  # shown as the text it is, never expanded
+    assert restored("a refusal written by hand") == "a refusal written by hand"
