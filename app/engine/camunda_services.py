@@ -35,14 +35,13 @@ import keyword
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from lxml import etree
 
 from app.engine import service_implementations
 from app.engine.errors import DiagramProblem
 from app.engine.juel import ExpressionRefused, feel, is_juel, juel_text
-from app.engine.said import Said, parts, said, was_said
+from app.engine.said import as_json, from_json, parts, said
 from app.engine.service_implementations import CAMUNDA_NS, KINDS
 from app.engine.xml import BPMN_NS
 from app.engine.xml import source_line as _line
@@ -510,39 +509,16 @@ def _why(exc: Exception) -> str:
     return first if isinstance(first, str) else str(exc)
 
 
-class _Unkept(Exception):
-    pass
-
-
-def _encoded(value: object) -> object:
-    if isinstance(value, Said):
-        return {"said": value.template, "params": {name: _encoded(v) for name, v in value.params.items()}}
-    if value is None or type(value) in (str, int, float, bool):
-        return value
-    raise _Unkept  # a parameter JSON does not give back as it was: the reason is kept as its English text
-
-
 def stored(reason: str) -> str:
     """A reason as the text of the attribute that keeps it on its element until the strict check reads it
     (`restored`): an attribute holds only text, so a said reason is kept as its template and parameters."""
-    try:
-        return json.dumps(_encoded(reason))
-    except _Unkept:
-        return json.dumps(str(reason))
-
-
-def _decoded(value: Any) -> Any:
-    if isinstance(value, dict):
-        if not was_said(value["said"]):  # a file's own attribute pretending to be the import's: its text
-            raise ValueError("not a template Loanflow said")
-        return Said(value["said"], {name: _decoded(v) for name, v in value["params"].items()})
-    return value
+    return json.dumps(as_json(reason))
 
 
 def restored(text: str) -> str:
     """The reason `stored` kept (a text it did not write, as it is)."""
     try:
-        reason = _decoded(json.loads(text))
+        reason = from_json(json.loads(text))
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return text
     return reason if isinstance(reason, str) else text

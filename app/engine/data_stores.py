@@ -117,8 +117,8 @@ class LoanflowDataStore(BpmnDataStoreSpecification):
     def _access(self, my_task) -> DataStoreAccess:  # noqa: ANN001
         access = getattr(my_task.workflow.script_engine, "data_stores", None)
         if access is None:
-            raise InstanceFault(f"the data store {self.key!r} cannot be reached: this engine was given no data "
-                                "stores", my_task.task_spec.bpmn_id)
+            raise InstanceFault(said("the data store %(store)r cannot be reached: this engine was given no data stores",
+                                     store=self.key), my_task.task_spec.bpmn_id)
         return access  # type: ignore[no-any-return]
 
     def get(self, my_task) -> None:  # noqa: ANN001

@@ -24,6 +24,7 @@ from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask
 from SpiffWorkflow.spiff.specs.spiff_task import SpiffBpmnTask
 
 from app.engine.errors import InstanceFault
+from app.engine.said import parts, said
 
 RESULT_VARIABLE = "decisionResultVariable"
 RESULT_SHAPE = "decisionResultShape"
@@ -32,8 +33,9 @@ SHAPES = ("resultList", "singleResult", "singleEntry", "collectEntries", "zeebe"
 
 def _one(outputs: dict[str, Any], element: str, shape: str) -> Any:
     if len(outputs) != 1:
-        raise InstanceFault(f"the decision's result is kept as {shape}, which takes one output per rule, and a rule "
-                            f"of the decision gives {len(outputs)} ({', '.join(outputs)})", element)
+        raise InstanceFault(said("the decision's result is kept as %(shape)s, which takes one output per rule, and a "
+                                 "rule of the decision gives %(count)d (%(outputs)s)", shape=shape, count=len(outputs),
+                                 outputs=parts(list(outputs))), element)
     return next(iter(outputs.values()))
 
 
@@ -47,9 +49,9 @@ def shaped(matched: list[dict[str, Any]], shape: str, collect: bool, element: st
     if shape == "collectEntries":
         return [_one(outputs, element, shape) for outputs in matched]
     if len(matched) > 1:
-        raise InstanceFault(f"the decision's result is kept as {shape}, which takes one matching rule, and "
-                            f"{len(matched)} rules matched: make the rules exclusive, or keep the result as a list",
-                            element)
+        raise InstanceFault(said("the decision's result is kept as %(shape)s, which takes one matching rule, and "
+                                 "%(count)d rules matched: make the rules exclusive, or keep the result as a list",
+                                 shape=shape, count=len(matched)), element)
     if not matched:
         return None
     return matched[0] if shape == "singleResult" else _one(matched[0], element, shape)

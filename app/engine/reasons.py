@@ -17,6 +17,8 @@ from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 
+from app.engine.said import Said, as_json
+
 # code -> English text, with %(name)s parameters; every code has its Chinese in the service layer
 TEXTS = {
     "missing_variable": "The script at %(element)s reads %(name)s, which this instance has no value for: set it "
@@ -190,6 +192,13 @@ def of_failure(exc: BaseException, element_id: str | None, task_spec: Any, workf
         code = "empty_value" if "NoneType" in detail else "script_failed"
         return reason(code, element=element, line=line, error=detail)
     return None
+
+
+def of_said(sentence: Said) -> dict[str, Any]:
+    """A fault the engine said in words of its own (a fan-out over its limit, a split whose conditions all
+    fail): the reason is the sentence, kept as its template and parameters (`said.as_json`), so the
+    service layer says it in the reader's language (`incident_reasons`)."""
+    return {"code": "said", "said": as_json(sentence), "params": {}, "text": str(sentence)}
 
 
 def of_message(fault: dict[str, Any], message: str) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from SpiffWorkflow.task import Task
 from app.engine import reasons, task_ids
 from app.engine.data_stores import DataStoreAccess
 from app.engine.errors import CannotStart, InstanceFault
+from app.engine.said import Said, said
 from app.engine.sandbox import SandboxEnvironment
 from app.engine.serializer import StateSerializer
 
@@ -153,7 +154,7 @@ class LoanflowScriptEngine(PythonScriptEngine):
 
     def call_service(self, task, operation_name, operation_params):  # noqa: ANN001, ANN201
         if self._call_service is None:
-            raise InstanceFault(f"no service handlers are configured for '{operation_name}'",
+            raise InstanceFault(f"no service handlers are configured for '{operation_name}'",  # `no_operator`
                                 task.task_spec.bpmn_id)
         params = {name: spec["value"] for name, spec in operation_params.items()}
         context = {"engine_task_id": str(task.id), "element_id": task.task_spec.bpmn_id}
@@ -415,8 +416,8 @@ class ProcessEngine:
     def _check_depth(self, task) -> None:  # noqa: ANN001
         if task.depth >= self.max_tree_depth:
             raise InstanceFault(
-                f"the instance's task tree reached depth {task.depth} (limit {self.max_tree_depth}): "
-                "an unbounded loop? Model long lives as several instances", task.task_spec.bpmn_id,
+                said("the instance's task tree reached depth %(depth)d (limit %(limit)d): an unbounded loop? Model long "
+                     "lives as several instances", depth=task.depth, limit=self.max_tree_depth), task.task_spec.bpmn_id,
                 kind="depth_limit")
 
     # -- reporting ----------------------------------------------------------------------
@@ -562,6 +563,10 @@ def _fault_dict(fault: InstanceFault, engine_task_id: str | None = None) -> dict
 
 def _with_reason(fault: dict[str, Any], exc: BaseException, workflow: BpmnWorkflow) -> dict[str, Any]:
     """The fault with a reason a person can act on (`reasons`), when its kind is known."""
+    first = exc.args[0] if len(exc.args) == 1 else None
+    if isinstance(exc, InstanceFault) and isinstance(first, Said):  # the engine's own words: no guessing at them
+        fault["reason"] = reasons.of_said(first)
+        return fault
     task = getattr(exc, "task", None)
     task_spec = task.task_spec if task is not None else getattr(exc, "task_spec", None)
     if task_spec is None and fault.get("element_id"):

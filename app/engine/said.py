@@ -66,4 +66,25 @@ def parts(items: list[Any], separator: str = ", ") -> Said:
     return made
 
 
-__all__ = ["Said", "parts", "said", "was_said"]
+def as_json(value: Any) -> Any:
+    """`value` as JSON keeps it: a said sentence as its template, parameters and English text (each
+    parameter the same way); text, numbers, true/false and null as they are; anything else as its text."""
+    if isinstance(value, Said):
+        return {"said": value.template, "params": {name: as_json(v) for name, v in value.params.items()},
+                "text": str(value)}
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    return str(value)
+
+
+def from_json(value: Any) -> Any:
+    """What `as_json` kept, said again — only from a template this process said (`was_said`): anything else
+    is refused with ValueError, never formatted."""
+    if isinstance(value, dict):
+        if not was_said(value["said"]):
+            raise ValueError("not a template Loanflow said")
+        return Said(value["said"], {name: from_json(v) for name, v in value["params"].items()})
+    return value
+
+
+__all__ = ["Said", "as_json", "from_json", "parts", "said", "was_said"]

@@ -24,6 +24,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 
 from app.engine import durations
 from app.engine.errors import InstanceFault
+from app.engine.said import said
 
 
 def _now(my_task) -> datetime:  # noqa: ANN001
@@ -36,7 +37,8 @@ def _value(my_task, expression: str, read):  # noqa: ANN001, ANN202
     try:
         return read(value)
     except durations.TimerValueError as exc:
-        raise InstanceFault(f"timer: {exc}", my_task.task_spec.bpmn_id) from None
+        first = exc.args[0] if len(exc.args) == 1 else str(exc)
+        raise InstanceFault(said("timer: %(why)s", why=first), my_task.task_spec.bpmn_id) from None
 
 
 class ClockedTimeDate(TimeDateEventDefinition):

@@ -365,3 +365,28 @@ def test_a_wait_whose_own_correlation_value_is_missing_names_the_event():
     assert outcome.error["engine_task_id"] is None  # nothing failed that a retry could run again
     waiting = engine.advance(engine.new_workflow(process.spec, process.embedded, {"order_no": 7}))
     assert waiting.status == "waiting"
+
+
+SPLIT_AFTER_A_TASK = """
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:scriptTask id="work"><bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f1</bpmn:outgoing>
+      <bpmn:outgoing>f2</bpmn:outgoing><bpmn:script>pass</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="big"><bpmn:incoming>f1</bpmn:incoming></bpmn:endEvent>
+    <bpmn:endEvent id="small"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="work"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="work" targetRef="big"><bpmn:conditionExpression>amount &gt; 5</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="small"><bpmn:conditionExpression>amount &lt; 0</bpmn:conditionExpression></bpmn:sequenceFlow>"""
+
+
+def test_a_fault_the_engine_says_in_its_own_words_keeps_them_as_its_reason():
+    """No reason code knows "none of the conditions on the flows leaving work holds" (the import's split
+    after a task): the incident had only its technical text, English for every reader; now the sentence
+    is its reason, kept as its template and parameters for the reader's language."""
+    process = inline(SPLIT_AFTER_A_TASK).processes["inline"]
+    engine = ProcessEngine()
+    outcome = engine.advance(engine.new_workflow(process.spec, process.embedded, {"amount": 3}))
+    reason = _reason(outcome)
+    assert reason["code"] == "said" and reason["text"] == outcome.error["message"]
+    assert reason["text"].startswith("none of the conditions on the flows leaving work holds")
+    assert reason["said"]["said"].startswith("none of the conditions on the flows leaving %(element)s holds")
+    assert reason["said"]["params"] == {"element": "work"}

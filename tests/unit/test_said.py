@@ -124,3 +124,18 @@ def test_a_reason_kept_on_an_element_is_made_again_only_from_a_template_the_code
     forged = '{"said": "%(a)999999999s", "params": {"a": "x"}}'
     assert restored(forged) == forged  # shown as the text it is, never expanded
     assert restored("a refusal written by hand") == "a refusal written by hand"
+
+
+def test_an_incidents_reason_in_the_engines_own_words_is_read_in_the_readers_language(zh_app):
+    from app.engine.reasons import of_said
+    from app.services.workflow.incident_reasons import reason_text
+
+    sentence = said("the %(part)s at %(element)s does not compile", part=said("condition"), element="gw")
+    details = {"reason": of_said(sentence)}
+    forged = {"reason": {"code": "said", "said": {"said": "%(a)999999999s", "params": {"a": "x"}, "text": "kept"}}}
+    lost = {"reason": of_said(said("lost %(name)s", name="n"))}
+    with zh_app.test_request_context():
+        assert reason_text(details) == "gw 的条件无法编译"
+        assert reason_text(forged) == "kept"  # a template the catalogue lacks is never formatted: its stored text
+        assert reason_text(lost) == "丢了参数"
+    assert reason_text(details) == "the condition at gw does not compile"  # no request: the English as stored

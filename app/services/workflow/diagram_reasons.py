@@ -1,4 +1,4 @@
-"""What the check found in a diagram, in the reader's language.
+"""What the engine said (the check's findings, an incident's reason in its own words), in the reader's language.
 
 The engine says each finding with `app.engine.said.said` (the English text that keeps its template and
 parameters); here the template is looked up in the catalogue and its parameters put in, each parameter
@@ -31,4 +31,26 @@ def in_language(reason: Any) -> str:
         return str(reason)
 
 
-__all__ = ["in_language"]
+def kept_in_language(kept: Any) -> str:
+    """A sentence kept as JSON (`said.as_json`: an incident's reason, stored with the instance) in the reader's
+    language. Only the catalogue's translation of its template is formatted, never the stored template
+    itself; a template the catalogue does not have (and every sentence for an English reader) is its stored
+    English text."""
+    if not isinstance(kept, dict):
+        return str(kept)
+    text = str(kept.get("text", ""))
+    template = kept.get("said")
+    if not isinstance(template, str):
+        return text
+    translation = context.translated(template)
+    if translation == template:
+        return text
+    params = kept.get("params")
+    try:
+        return translation % {name: kept_in_language(value) if isinstance(value, dict) else value
+                              for name, value in (params if isinstance(params, dict) else {}).items()}
+    except (KeyError, TypeError, ValueError):
+        return text
+
+
+__all__ = ["in_language", "kept_in_language"]

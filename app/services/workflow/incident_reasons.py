@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app.services.context import lazy_gettext as _l
+from app.services.workflow.diagram_reasons import kept_in_language
 
 _TEXTS: dict[str, Callable[..., Any]] = {
     "missing_variable": lambda **p: _l(
@@ -85,6 +86,8 @@ def reason_text(details: dict[str, Any] | None, element: str | None = None) -> A
     """The reason of an incident (its `details`) in the reader's language, or None when it has none.
     `element`, if given, replaces the element's id by its name in the reader's language."""
     found = (details or {}).get("reason")
+    if isinstance(found, dict) and found.get("code") == "said":  # the engine's own words (`reasons.of_said`)
+        return kept_in_language(found.get("said"))
     if not isinstance(found, dict) or found.get("code") not in _TEXTS:
         return None
     params = {k: str(v) for k, v in (found.get("params") or {}).items()}
