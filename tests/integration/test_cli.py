@@ -145,6 +145,11 @@ def test_validate_and_the_api_give_the_same_problems(runner, client, auth, tmp_p
                     headers=auth)
     assert r.status_code == 422
     assert r.json["error"]["fields"] == errors
+    zh = client.post("/api/v1/process-definitions", data={"file": (io.BytesIO(path.read_bytes()), path.name)},
+                     headers={**auth, "Accept-Language": "zh-CN"})
+    said_zh = [line for lines in zh.json["error"]["fields"].values() for line in lines]
+    assert zh.status_code == 422 and len(said_zh) == sum(map(len, errors.values()))
+    assert all(re.search(r"[\u4e00-\u9fff]", line) for line in said_zh), said_zh  # the same refusal, in Chinese
 
 
 def test_validate_reports_a_condition_the_compiler_chokes_on(runner, tmp_path: Path):
