@@ -176,7 +176,7 @@ def test_timers_service_parameters_messages_and_call_targets_are_edited_in_the_p
     _type(page, "timer_value", '"P7X"')
     page.locator("#check-button").click()
     expect(page.locator('#problems li[data-element="expire"][data-severity="error"]')).to_contain_text(
-        "The timer value 'P7X' is not ISO 8601")
+        "timer value 'P7X' is not ISO 8601")
     page.locator('#problems li[data-element="expire"] button').click()
     _type(page, "timer_value", '"P10D"')
 
