@@ -17,6 +17,7 @@ again and is shown in English: that is the fallback, never an error.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -56,6 +57,15 @@ def was_said(template: str) -> bool:
     return template in _SAID
 
 
+_PLAIN = re.compile(r"(?:[^%]|%%|%\(\w+\)[srd])*")
+
+
+def is_plain(template: str) -> bool:
+    """Whether `template` formats without a width, a precision or a flag (only `%(name)s`, `%(name)r`,
+    `%(name)d` and `%%`): safe to format whoever wrote it, its text no longer than what it is given."""
+    return _PLAIN.fullmatch(template) is not None
+
+
 def parts(items: list[Any], separator: str = ", ") -> Said:
     """Several parts in one parameter ("a, b, c"), each rendered in the reader's language if it is `said`."""
     joined: dict[str, Any] = {f"p{i}": item for i, item in enumerate(items)}
@@ -70,8 +80,9 @@ def as_json(value: Any) -> Any:
     """`value` as JSON keeps it: a said sentence as its template, parameters and English text (each
     parameter the same way); text, numbers, true/false and null as they are; anything else as its text."""
     if isinstance(value, Said):
-        return {"said": value.template, "params": {name: as_json(v) for name, v in value.params.items()},
+        kept = {"said": value.template, "params": {name: as_json(v) for name, v in value.params.items()},
                 "text": str(value)}
+        return {**kept, "separator": value.separator} if value.separator is not None else kept
     if value is None or type(value) in (str, int, float, bool):
         return value
     return str(value)
@@ -87,4 +98,4 @@ def from_json(value: Any) -> Any:
     return value
 
 
-__all__ = ["Said", "as_json", "from_json", "parts", "said", "was_said"]
+__all__ = ["Said", "as_json", "from_json", "is_plain", "parts", "said", "was_said"]

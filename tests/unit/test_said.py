@@ -138,4 +138,7 @@ def test_an_incidents_reason_in_the_engines_own_words_is_read_in_the_readers_lan
         assert reason_text(details) == "gw 的条件无法编译"
         assert reason_text(forged) == "kept"  # a template the catalogue lacks is never formatted: its stored text
         assert reason_text(lost) == "丢了参数"
+        listed = {"reason": of_said(said("the %(part)s at %(element)s does not compile", element="gw",
+                                         part=parts([said("condition"), "x"], "; ")))}
+        assert reason_text(listed) == "gw 的条件；x无法编译"  # a list's said item, and its separator
     assert reason_text(details) == "the condition at gw does not compile"  # no request: the English as stored
