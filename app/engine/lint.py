@@ -37,8 +37,9 @@ def lint_bundle(bundle: Bundle, operators: Iterable[str], forms: Iterable[str]) 
     problems: list[DiagramProblem] = []
     for process in bundle.processes.values():
         problems += process.problems
+        flows = _flow_ids(process.file.content)  # once a file: its (sub)processes share it
         for spec in (process.spec, *process.embedded.values()):
-            problems += _lint_spec(process, spec, known_ops, known_forms)
+            problems += _lint_spec(process, spec, known_ops, known_forms, flows)
             problems += _laid_out(process, spec)
     return problems
 
@@ -81,14 +82,14 @@ def _comes_back(gateway) -> bool:  # noqa: ANN001
     return False
 
 
-def _lint_spec(process: ParsedProcess, spec, operators: set[str], forms: set[str]) -> list[DiagramProblem]:  # noqa: ANN001
+def _lint_spec(process: ParsedProcess, spec, operators: set[str], forms: set[str],  # noqa: ANN001
+               flows: dict[tuple[str, str], str]) -> list[DiagramProblem]:
     file = process.file.filename
     problems: list[DiagramProblem] = []
 
     def error(element: str, reason: str) -> None:
         problems.append(DiagramProblem(file, element, reason))
 
-    flows = _flow_ids(process.file.content)
     for ts in spec.task_specs.values():
         element = getattr(ts, "bpmn_id", None) or ts.name
         props = (getattr(ts, "extensions", None) or {}).get("properties", {})

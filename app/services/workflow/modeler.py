@@ -203,8 +203,8 @@ def check(actor: Principal, process_id: str, source: bytes) -> list[Problem]:
 
 def _check(process_id: str, source: bytes) -> list[Problem]:
     found = deployment.check_diagrams([_file_for(process_id, source)], forms_from="deployed")
-    flows, process_ids = _flows_and_processes(source)
-    problems = [_problem(p, flows) for p in found]
+    process_ids = _processes(source)
+    problems = [_problem(p) for p in found]
     if process_ids is not None and process_ids != {process_id}:  # one process, the page's: a deploy makes no other
         problems.insert(0, Problem(None, context.gettext(
             "The diagram's process is %(found)s, but this page deploys %(expected)s: give the process the id "
@@ -221,24 +221,18 @@ def _file_for(process_id: str, source: bytes) -> deployment.DiagramFile:
     return deployment.DiagramFile(previous or f"{process_id}.bpmn", source)
 
 
-def _flows_and_processes(source: bytes) -> tuple[dict[tuple[str, str], str], set[str] | None]:
-    """The sequence flows by (source, target) — a condition's problem names its gateway and target — and
-    the ids of the file's processes (None: the file does not read; the check says why)."""
+def _processes(source: bytes) -> set[str] | None:
+    """The ids of the file's processes (None: the file does not read; the check says why)."""
     try:
         root = read_xml(source, "drawing", context.config("MAX_DIAGRAM_BYTES"))
     except DiagramRejected:
-        return {}, None
-    flows = {(f.get("sourceRef", ""), f.get("targetRef", "")): f.get("id", "")
-             for f in root.iter(f"{{{BPMN_NS}}}sequenceFlow")}
-    return flows, {p.get("id", "") for p in root.iter(f"{{{BPMN_NS}}}process")}
+        return None
+    return {p.get("id", "") for p in root.iter(f"{{{BPMN_NS}}}process")}
 
 
-def _problem(found: DiagramProblem, flows: dict[tuple[str, str], str]) -> Problem:
-    element = found.element_id
-    if element and "->" in element:  # a gateway's condition: "gateway->target", the flow between them
-        gateway, _, target = element.partition("->")
-        element = flows.get((gateway, target), gateway)
-    return Problem(element, in_language(found.reason), found.severity, found.line)
+def _problem(found: DiagramProblem) -> Problem:
+    """A problem of the check for the page: a condition's names the sequence flow it is on (`lint`)."""
+    return Problem(found.element_id, in_language(found.reason), found.severity, found.line)
 
 
 def deploy(actor: Principal, process_id: str, source: bytes) -> DeployOutcome:
