@@ -38,6 +38,7 @@ from app.engine import (
     references,
     translate,
 )
+from app.engine.element_kinds import label
 from app.engine.errors import DiagramProblem
 from app.engine.said import said
 from app.engine.xml import BPMN_NS
@@ -81,7 +82,7 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
         node.set("id", node_id)
         changes.append(DiagramProblem(
             filename, node_id, said("the %(kind)s had no id (no flow can reach it); the import gave it id %(id)s",
-                                    kind=references.label(node), id=node_id), _line(node), "warning"))
+                                    kind=label(node), id=node_id), _line(node), "warning"))
     changes += _name_messages_by_their_flows(root, filename, taken)
     stores_refused, stores_changed = data_stores.prepare(root, filename)  # data stores and data associations
     refusals += stores_refused

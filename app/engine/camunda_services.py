@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from app.engine import service_implementations
+from app.engine.element_kinds import label_of
 from app.engine.errors import DiagramProblem
 from app.engine.juel import ExpressionRefused, feel, is_juel, juel_text
 from app.engine.said import as_json, from_json, parts, said
@@ -216,7 +217,8 @@ def rewrite(root: etree._Element, filename: str, mapping: OperatorMap | None) ->
             holder = etree.SubElement(operator, f"{_S}parameters")
             for name, value in parameters.items():
                 etree.SubElement(holder, f"{_S}parameter", id=name, type="any", value=value)
-        was = "" if what == "serviceTask" else said(" (the %(element)s is now a service task)", element=what)
+        was = "" if what == "serviceTask" else said(" (the %(element)s is now a service task)",
+                                                          element=label_of(what))
         source = _SOURCES.get(key[0])
         given = said("; %(source)s are its parameters: %(parameters)s", source=source,
                      parameters=", ".join(parameters)) if source and parameters else ""
@@ -360,7 +362,7 @@ def _input_output(root: etree._Element, filename: str) -> list[DiagramProblem]:
         try:
             if _local(element) not in _SCRIPTED:
                 raise _Untranslatable(said("input/output mappings on a %(element)s are not supported; "
-                                           "move them to a task", element=_local(element)))
+                                           "move them to a task", element=label_of(_local(element))))
             if zeebe:
                 inputs, said_inputs = _assignments(_zeebe_parameters(mapping, "input"), "zeebe:input")
                 outputs, said_outputs = _assignments(_zeebe_parameters(mapping, "output"), "zeebe:output")

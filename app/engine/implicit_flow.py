@@ -36,6 +36,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_task_spec import BpmnTaskSpec
 from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway
 from SpiffWorkflow.util.task import TaskState
 
+from app.engine.element_kinds import label_of
 from app.engine.errors import DiagramProblem, InstanceFault
 from app.engine.said import Said, said
 from app.engine.xml import BPMN_NS
@@ -310,7 +311,7 @@ def _gateway_flows(scope: etree._Element, filename: str) -> list[DiagramProblem]
                 meaning = said("by BPMN an inclusive gateway always takes it; the import gave it the condition True")
             changes.append(DiagramProblem(
                 filename, flow.get("id"), said("the flow %(flow)s leaving the %(kind)s %(gateway)s has no condition and "
-                                               "is not its default: %(meaning)s", flow=flow.get("id"), kind=kind,
+                                               "is not its default: %(meaning)s", flow=flow.get("id"), kind=label_of(kind),
                                                gateway=gateway.get("id"), meaning=meaning), _line(flow), "warning"))
     return changes
 

@@ -34,7 +34,7 @@ from app.engine import (
 from app.engine.camunda_services import OperatorMap
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.fanout import install_fan_out_limits
-from app.engine.said import Said, said
+from app.engine.said import foreign, in_its_words, said
 from app.engine.timer_import import set_aside as set_timers_without_time_aside
 from app.engine.timers import install_clock
 from app.engine.xml import DEFAULT_MAX_BYTES, diagram_kind, drop_comments, read_xml
@@ -88,62 +88,50 @@ _WRAPPED = re.compile(r"^(?P<kind>\w+(?:Error|Exception))\((?P<args>.*)\)$", re.
 
 # SpiffWorkflow's own fixed sentences (its parsers' refusals and warnings), said in its very words so that
 # the reader reads them in their language; any other text it writes stays as it is
-def spiff_sentence(template: str) -> tuple[re.Pattern[str], str]:
-    """One of SpiffWorkflow's sentences: the pattern that finds it in a text (each `%(name)s` any text) and
-    its template (`tests/unit/test_said.py` requires its Chinese, as for `said`)."""
-    pattern = re.sub(r"%\\\((\w+)\\\)s", r"(?P<\1>.*)", re.escape(template))
-    return re.compile(pattern, re.S), template
-
-
 _SPIFF_SENTENCES = [
-    spiff_sentence('No "calledElement" attribute for Call Activity.'),
-    spiff_sentence("A loopMaximum or loopCondition must be specified for Loop Tasks"),
-    spiff_sentence('No DMN Diagram available with id "%(decision)s", Available DMN ids are: %(ids)s'),
-    spiff_sentence("spiffworkflow:messagePayload and spiffworkflow:messageVariable have been moved to the bpmn:messageDefinition element"),
-    spiff_sentence("Cancel Events may only be used with transactions"),
-    spiff_sentence("No start event found"),
-    spiff_sentence("Correlation is missing correlation property retrieval expressions: %(correlation)s"),
-    spiff_sentence("Exactly one start event is required in a SubWorkflow Task; found %(count)s."),
-    spiff_sentence("A SubWorkflow Must contain an End event"),
-    spiff_sentence("Duplicate process ID: %(process)s"),
-    spiff_sentence("Process %(process)s is not executable."),
-    spiff_sentence("The process '%(process)s' was not found. Did you mean one of the following: %(ids)s?"),
-    spiff_sentence("Non-default exclusive outgoing sequence flow without condition"),
-    spiff_sentence("Conditional event definition with missing condition"),
-    spiff_sentence("Unknown Time Specification"),
-    spiff_sentence("Time Specification Error. %(why)s"),
-    spiff_sentence("Invalid Script Task.  No Script Provided. %(why)s"),
-    spiff_sentence("Cannot resolve dataInputAssociation %(name)s"),
-    spiff_sentence("Cannot resolve dataOutputAssociation %(name)s"),
-    spiff_sentence("A Service Task must have an operator"),
-    spiff_sentence("There is no support implemented for this task type."),
-    spiff_sentence("No decisions found"),
-    spiff_sentence("Multiple decision tables are not current supported."),
-    spiff_sentence("Message identifier is missing from bpmn xml"),
-    spiff_sentence("Signal identifier is missing from bpmn xml"),
-    spiff_sentence("Error identifier is missing from bpmn xml"),
-    spiff_sentence("Escalation identifier is missing from bpmn xml"),
-    spiff_sentence("Correlation identifier is missing from bpmn xml"),
-    spiff_sentence("Message identifier is missing from correlation property: %(correlation)s"),
-    spiff_sentence("Could not find messageRef from message event definition: %(definition)s"),
-    spiff_sentence("Expected a Message node"),
-    spiff_sentence("Expected a Signal node"),
-    spiff_sentence("Expected an Error node"),
-    spiff_sentence("Expected an error node"),
-    spiff_sentence("Expected an Escalation node"),
-    spiff_sentence("Sequential ordering for ad hoc subprocesses not supported"),
-    spiff_sentence("Ad hoc subprocesses may not contain start or end events"),
+    foreign('No "calledElement" attribute for Call Activity.'),
+    foreign("A loopMaximum or loopCondition must be specified for Loop Tasks"),
+    foreign('No DMN Diagram available with id "%(decision)s", Available DMN ids are: %(ids)s'),
+    foreign("spiffworkflow:messagePayload and spiffworkflow:messageVariable have been moved to the bpmn:messageDefinition element"),
+    foreign("Cancel Events may only be used with transactions"),
+    foreign("No start event found"),
+    foreign("Correlation is missing correlation property retrieval expressions: %(correlation)s"),
+    foreign("Exactly one start event is required in a SubWorkflow Task; found %(count)s."),
+    foreign("A SubWorkflow Must contain an End event"),
+    foreign("Duplicate process ID: %(process)s"),
+    foreign("Process %(process)s is not executable."),
+    foreign("The process '%(process)s' was not found. Did you mean one of the following: %(ids)s?"),
+    foreign("Non-default exclusive outgoing sequence flow without condition"),
+    foreign("Conditional event definition with missing condition"),
+    foreign("Unknown Time Specification"),
+    foreign("Time Specification Error. %(why)s"),
+    foreign("Invalid Script Task.  No Script Provided. %(why)s"),
+    foreign("Cannot resolve dataInputAssociation %(name)s"),
+    foreign("Cannot resolve dataOutputAssociation %(name)s"),
+    foreign("A Service Task must have an operator"),
+    foreign("There is no support implemented for this task type."),
+    foreign("No decisions found"),
+    foreign("Multiple decision tables are not current supported."),
+    foreign("Message identifier is missing from bpmn xml"),
+    foreign("Signal identifier is missing from bpmn xml"),
+    foreign("Error identifier is missing from bpmn xml"),
+    foreign("Escalation identifier is missing from bpmn xml"),
+    foreign("Correlation identifier is missing from bpmn xml"),
+    foreign("Message identifier is missing from correlation property: %(correlation)s"),
+    foreign("Could not find messageRef from message event definition: %(definition)s"),
+    foreign("Expected a Message node"),
+    foreign("Expected a Signal node"),
+    foreign("Expected an Error node"),
+    foreign("Expected an error node"),
+    foreign("Expected an Escalation node"),
+    foreign("Sequential ordering for ad hoc subprocesses not supported"),
+    foreign("Ad hoc subprocesses may not contain start or end events"),
 ]
 
 
 def _spiff_said(message: str) -> str:
     """A sentence of SpiffWorkflow's own, said (its English kept to the byte); any other text as it is."""
-    for pattern, template in _SPIFF_SENTENCES:
-        found = pattern.fullmatch(message)
-        if found is not None:
-            sentence = Said(template, found.groupdict())  # the template is the table's
-            return sentence if sentence == message else message
-    return message
+    return in_its_words(message, _SPIFF_SENTENCES)
 
 
 def _unwrapped(message: str) -> str:

@@ -37,9 +37,10 @@ from collections import Counter
 
 from lxml import etree
 
+from app.engine.element_kinds import label, label_of
 from app.engine.errors import DiagramProblem
 from app.engine.implicit_flow import ACTIVITIES, FLOW_NODES
-from app.engine.said import Said, parts, said
+from app.engine.said import parts, said
 from app.engine.xml import BPMN_NS
 from app.engine.xml import source_line as _line
 
@@ -62,38 +63,10 @@ def _local(node: etree._Element) -> str:
     return etree.QName(node).localname if isinstance(node.tag, str) else ""
 
 
-# what the elements of a diagram are called, as a person reads them (`label_of` spells out any other)
-_LABELS: dict[str, Said] = {
-    "task": said("task"), "userTask": said("user task"), "serviceTask": said("service task"),
-    "scriptTask": said("script task"), "businessRuleTask": said("business rule task"), "sendTask": said("send task"),
-    "receiveTask": said("receive task"), "manualTask": said("manual task"), "callActivity": said("call activity"),
-    "subProcess": said("sub process"), "transaction": said("transaction"),
-    "adHocSubProcess": said("ad hoc sub process"), "process": said("process"), "startEvent": said("start event"),
-    "endEvent": said("end event"), "intermediateCatchEvent": said("intermediate catch event"),
-    "intermediateThrowEvent": said("intermediate throw event"), "boundaryEvent": said("boundary event"),
-    "exclusiveGateway": said("exclusive gateway"), "inclusiveGateway": said("inclusive gateway"),
-    "parallelGateway": said("parallel gateway"), "eventBasedGateway": said("event based gateway"),
-    "complexGateway": said("complex gateway"), "sequenceFlow": said("sequence flow"),
-    "dataObject": said("data object"), "dataObjectReference": said("data object reference"),
-    "dataStoreReference": said("data store reference"), "dataInput": said("data input"),
-    "dataOutput": said("data output"), "textAnnotation": said("text annotation"),
-    "association": said("association"), "dataInputAssociation": said("data input association"),
-    "dataOutputAssociation": said("data output association"), "laneSet": said("lane set"),
-    "definitions": said("definitions"),
-}
 # what an event names, and the event that names it when nothing else does
 _DEFINED = {"message": said("message"), "signal": said("signal"), "error": said("error"),
             "escalation": said("escalation")}
 _EVENT = said("event")
-
-
-def label(node: etree._Element) -> str:
-    """`userTask`, as a person reads it: 'user task'."""
-    return label_of(_local(node))
-
-
-def label_of(name: str) -> str:
-    return _LABELS.get(name) or "".join(f" {c.lower()}" if c.isupper() else c for c in name)
 
 
 def _label(node: etree._Element) -> str:

@@ -76,6 +76,25 @@ def parts(items: list[Any], separator: str = ", ") -> Said:
     return made
 
 
+def foreign(template: str) -> tuple[re.Pattern[str], str]:
+    """A fixed sentence another program writes (SpiffWorkflow's parser, Python's compiler) as a template: the
+    pattern that finds it in a text (each `%(name)s` any text, the first pattern to match wins) and the
+    template, said when found (`in_its_words`). `tests/unit/test_said.py` requires its Chinese, as for `said`."""
+    _SAID.add(template)
+    pattern = re.sub(r"%\\\((\w+)\\\)s", r"(?P<\1>.*)", re.escape(template))
+    return re.compile(pattern, re.S), template
+
+
+def in_its_words(text: str, sentences: list[tuple[re.Pattern[str], str]]) -> str:
+    """`text` said with the first of `sentences` it is (its English kept to the byte), else `text` as it is."""
+    for pattern, template in sentences:
+        found = pattern.fullmatch(text)
+        if found is not None:
+            sentence = Said(template, found.groupdict())
+            return sentence if sentence == text else text
+    return text
+
+
 def as_json(value: Any) -> Any:
     """`value` as JSON keeps it: a said sentence as its template, parameters and English text (each
     parameter the same way); text, numbers, true/false and null as they are; anything else as its text."""
@@ -98,4 +117,4 @@ def from_json(value: Any) -> Any:
     return value
 
 
-__all__ = ["Said", "as_json", "from_json", "is_plain", "parts", "said", "was_said"]
+__all__ = ["Said", "as_json", "foreign", "from_json", "in_its_words", "is_plain", "parts", "said", "was_said"]

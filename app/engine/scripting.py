@@ -47,7 +47,7 @@ from RestrictedPython.Guards import (
 from RestrictedPython.PrintCollector import PrintCollector
 from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment
 
-from app.engine import limits, script_offers, task_data
+from app.engine import compile_errors, limits, script_offers, task_data
 from app.engine.limits import SandboxViolation
 from app.engine.said import said
 
@@ -256,6 +256,8 @@ def _compiling() -> Iterator[None]:
     not compile is refused the same way whatever the reason."""
     try:
         yield
+    except SyntaxError as exc:  # the compiler's own, past RestrictedPython's ('return' outside function)
+        raise SandboxViolation(compile_errors.raised(exc)) from None
     except (RecursionError, MemoryError, ValueError) as exc:
         raise SandboxViolation(said("does not compile: %(error)s: %(why)s", error=type(exc).__name__,
                                     why=str(exc) if exc else said("too deeply nested"))) from None
@@ -266,7 +268,7 @@ def compile_expression(source: str) -> CodeType:
     with _compiling():
         result = compile_restricted_eval(source.strip(), "<string>", policy=BudgetedTransformer)
     if result.errors or result.code is None:  # RestrictedPython's errors are its own English
-        raise SandboxViolation("; ".join(result.errors) or said("does not compile"))
+        raise SandboxViolation(compile_errors.restricted(result.errors) if result.errors else said("does not compile"))
     return result.code
 
 
@@ -275,7 +277,7 @@ def compile_script(source: str) -> CodeType:
     with _compiling():
         result = compile_restricted_exec(source, "<string>", policy=BudgetedTransformer)
     if result.errors or result.code is None:
-        raise SandboxViolation("; ".join(result.errors) or said("does not compile"))
+        raise SandboxViolation(compile_errors.restricted(result.errors) if result.errors else said("does not compile"))
     return result.code
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from app.engine.element_kinds import label_of
 from app.engine.said import said
 from app.engine.xml import BPMN_NS
 
@@ -141,7 +142,7 @@ def implementations(root: etree._Element) -> list[tuple[str, str]]:
     return list(dict.fromkeys([*(hit.key for hit in found(root)), *listener_implementations(root)]))
 
 
-def describe(key: tuple[str, str], element: str = "service task") -> str:
+def describe(key: tuple[str, str], element: str = "serviceTask") -> str:
     """How a reason names an implementation."""
     kind, value = key
     if kind == "topic":
@@ -151,7 +152,8 @@ def describe(key: tuple[str, str], element: str = "service task") -> str:
     if kind == "job":
         return said("zeebe:taskDefinition type %(value)r", value=value)
     if kind == "task":
-        return said("the %(element)s %(value)r, which names no implementation,", element=element, value=value)
+        return said("the %(element)s %(value)r, which names no implementation,", element=label_of(element),
+                    value=value)
     return said("camunda:%(kind)s %(value)r", kind=kind, value=value)
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from lxml import etree
 
+from app.engine import xml_errors
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.said import said
 
@@ -56,7 +57,7 @@ def read_xml(data: bytes, filename: str, max_bytes: int = DEFAULT_MAX_BYTES) -> 
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
-        raise _refuse(filename, said("malformed XML: %(why)s", why=exc.msg), exc.lineno) from None
+        raise _refuse(filename, said("malformed XML: %(why)s", why=xml_errors.said_of(exc.msg)), exc.lineno) from None
     if root is None:
         raise _refuse(filename, said("malformed XML: no root element"))
     if root.getroottree().docinfo.doctype:

@@ -294,7 +294,7 @@ def test_an_exclusive_gateways_flow_without_condition_is_taken_in_document_order
     assert outcome.status == "completed", outcome.error
     assert {"one", "two", "three"} & set(_ran(workflow)) == {expected}
     (said,) = _said(bundle, "f2")
-    assert "exclusiveGateway which" in said and "condition True" in said and "document order" in said
+    assert "the exclusive gateway which" in said and "condition True" in said and "document order" in said
     assert "the flows after it (f3) are never taken" in said
 
 

@@ -21,7 +21,7 @@ from app.services.workflow.diagram_reasons import in_language
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "app" / "translations" / "zh" / "LC_MESSAGES" / "messages.po"
 PLACEHOLDER = re.compile(r"%\((\w+)\)([srd])")
-TEMPLATES = {"said", "spiff_sentence"}  # what takes a template (SpiffWorkflow's sentences: the parser's table)
+TEMPLATES = {"said", "foreign"}  # what takes a template (`foreign`: another program's fixed sentences)
 
 
 def test_a_said_sentence_is_its_english_text():
