@@ -78,10 +78,11 @@ def parts(items: list[Any], separator: str = ", ") -> Said:
 
 def foreign(template: str) -> tuple[re.Pattern[str], str]:
     """A fixed sentence another program writes (SpiffWorkflow's parser, Python's compiler) as a template: the
-    pattern that finds it in a text (each `%(name)s` any text, the first pattern to match wins) and the
-    template, said when found (`in_its_words`). `tests/unit/test_said.py` requires its Chinese, as for `said`."""
+    pattern that finds it in a text and the template, said when found (`in_its_words`). Each `%(name)s` is
+    any text, as short as the whole allows ("%(kind)s: %(detail)s" splits at the first ": "); the first
+    pattern to match wins. `tests/unit/test_said.py` requires its Chinese, as for `said`."""
     _SAID.add(template)
-    pattern = re.sub(r"%\\\((\w+)\\\)s", r"(?P<\1>.*)", re.escape(template))
+    pattern = re.sub(r"%\\\((\w+)\\\)s", r"(?P<\1>.*?)", re.escape(template))
     return re.compile(pattern, re.S), template
 
 

@@ -3,15 +3,18 @@
 The engine stores the reason with the incident's details as a code and its parameters
 (`app.engine.reasons`, with the English text); this module has every code's text in the catalogue
 (English and Chinese in `messages.po`), so the repair page, the instance page and the API say it in
-the reader's language. The technical text stays the incident's `message`, for the platform's staff.
+the reader's language; Python's own words inside a reason (a script's "TypeError: ...") are read in it too
+where `app.engine.runtime_errors` knows them. The technical text stays the incident's `message`, for the
+platform's staff.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from app.engine import runtime_errors
 from app.services.context import lazy_gettext as _l
-from app.services.workflow.diagram_reasons import kept_in_language
+from app.services.workflow.diagram_reasons import in_language, kept_in_language
 
 _TEXTS: dict[str, Callable[..., Any]] = {
     "missing_variable": lambda **p: _l(
@@ -91,6 +94,8 @@ def reason_text(details: dict[str, Any] | None, element: str | None = None) -> A
     if not isinstance(found, dict) or found.get("code") not in _TEXTS:
         return None
     params = {k: str(v) for k, v in (found.get("params") or {}).items()}
+    if "error" in params:  # Python's words, where the table knows them
+        params["error"] = in_language(runtime_errors.said_of(params["error"]))
     if element:
         params["element"] = element
     try:
