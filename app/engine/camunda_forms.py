@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from app.engine import json_errors
 from app.engine.said import parts, said
 
 FORM_SUFFIX = ".form"
@@ -48,7 +49,7 @@ def read(text: str) -> dict[str, Any]:
     try:
         document = json.loads(text)
     except ValueError as exc:
-        raise FormNotConverted(said("it is not valid JSON: %(error)s", error=str(exc))) from exc
+        raise FormNotConverted(said("it is not valid JSON: %(error)s", error=json_errors.said_of(str(exc)))) from exc
     except RecursionError as exc:
         raise FormNotConverted(said("it nests deeper than a form can")) from exc
     if not isinstance(document, dict) or not isinstance(document.get("components"), list):

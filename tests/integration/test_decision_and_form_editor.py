@@ -153,7 +153,7 @@ def test_the_forms_list_shows_each_form_that_runs_and_its_processes(client, edit
 
 @pytest.mark.parametrize(("headers", "labels", "not_json"), [
     (EN, ("Decision", "Approve", "Collateral inspected"), "Not valid JSON at line 1, column 19"),
-    (ZH, ("审批意见", "同意", "已查看抵押物"), "JSON 无效（第 1 行第 19 列）")])
+    (ZH, ("审批意见", "同意", "已查看抵押物"), "JSON 无效（第 1 行第 19 列）：此处应是用双引号括起的属性名")])
 def test_the_preview_is_the_task_pages_rendering_in_the_readers_language(client, editors, headers, labels,
                                                                          not_json):
     sign_in(client, "ana")

@@ -1,7 +1,9 @@
 """A file that is not well-formed XML is refused in libxml2's words, said: the English exactly as lxml
-gives it, and read in Chinese through the catalogue (`app/engine/xml_errors.py`)."""
+gives it, and read in Chinese through the catalogue (`app/engine/xml_errors.py`); a text that is not
+JSON the same way, in the JSON reader's words (`app/engine/json_errors.py`)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,7 @@ from flask import Flask
 from flask_babel import Babel
 from lxml import etree
 
-from app.engine import xml_errors
+from app.engine import json_errors, xml_errors
 from app.engine.errors import DiagramRejected
 from app.engine.said import Said
 from app.engine.xml import read_xml
@@ -69,3 +71,19 @@ def test_a_sentence_the_table_does_not_know_stays_as_libxml2_wrote_it(chinese):
     assert xml_errors.said_of(newer) == newer
     assert in_language(xml_errors.said_of(newer)) == "A sentence of a newer libxml2（第 3 行第 1 列）"
     assert xml_errors.said_of("no place at all") == "no place at all"
+
+
+@pytest.mark.parametrize(("text", "chinese_says"), [
+    ('{"type": "object",', "此处应是用双引号括起的属性名（第 1 行第 19 列，第 18 个字符）"),
+    ('{"a" 1}', "缺少冒号 ':'"),
+    ('{"a": 1 "b": 2}', "缺少逗号 ','"),
+    ('{} x', "JSON 值结束后还有多余的内容"),
+])
+def test_a_text_that_is_not_json_is_said_in_the_json_readers_words(text, chinese_says, chinese):
+    with pytest.raises(json.JSONDecodeError) as failed:
+        json.loads(text)
+    said_text = json_errors.said_of(str(failed.value))
+    assert said_text == str(failed.value) and isinstance(said_text, Said)
+    assert chinese_says in in_language(said_text)
+    assert json_errors.said_of(failed.value.msg) == failed.value.msg  # the bare sentence too
+    assert json_errors.said_of("a newer sentence: line 1 column 1 (char 0)") == "a newer sentence: line 1 column 1 (char 0)"

@@ -19,7 +19,7 @@ from jsonschema import validators
 from jsonschema.exceptions import SchemaError
 from sqlalchemy import Select, func, inspect, select
 
-from app.engine import camunda_forms
+from app.engine import camunda_forms, json_errors
 from app.engine.dmn_lint import lint_decision_file
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.lint import lint_bundle
@@ -228,7 +228,7 @@ def _load_forms(names: list[str], forms_from: str = "folder") -> tuple[dict[str,
             forms[name] = json.loads((folder / name).read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
             problems.append(DiagramProblem(name, None, said("form file %(form)r is not valid JSON: %(why)s", form=name,
-                                                            why=str(exc))))
+                                                            why=json_errors.said_of(str(exc)))))
     return forms, problems
 
 

@@ -20,6 +20,7 @@ from jsonschema.exceptions import SchemaError
 from lxml import etree
 from sqlalchemy import func, select
 
+from app.engine import json_errors
 from app.engine.errors import DiagramRejected
 from app.engine.parser import FORM_PROPERTY, UI_FORM_PROPERTY
 from app.engine.said import said
@@ -169,7 +170,7 @@ def parse_json(text: str, which: str) -> Any:
     except ValueError as exc:
         line, column = getattr(exc, "lineno", None), getattr(exc, "colno", None)
         message = _l("Not valid JSON at line %(line)s, column %(column)s: %(problem)s",
-                     line=line, column=column, problem=getattr(exc, "msg", str(exc)))
+                     line=line, column=column, problem=in_language(json_errors.said_of(getattr(exc, "msg", str(exc)))))
         raise Invalid(message, fields={which: [message]}, code="form_invalid") from exc
 
 

@@ -1,0 +1,32 @@
+"""What Python's JSON reader says of a text that is not JSON, said in its words.
+
+A form that does not read ("it is not valid JSON: Expecting ',' delimiter: line 3 column 5 (char 41)")
+carries the reader's English. Its sentences are fixed, so each is a `foreign` template here: the text
+keeps its English to the byte, and an analyst reads it in Chinese ("缺少逗号 ','（第 3 行第 5 列）").
+"""
+from __future__ import annotations
+
+from app.engine.said import Said, foreign, in_its_words
+
+_WHERE = [foreign("%(sentence)s: line %(line)s column %(column)s (char %(position)s)")]
+_SENTENCES = [
+    foreign("Expecting value"),
+    foreign("Expecting property name enclosed in double quotes"),
+    foreign("Expecting ',' delimiter"),
+    foreign("Expecting ':' delimiter"),
+    foreign("Unterminated string starting at"),
+    foreign("Invalid control character at"),
+    foreign("Invalid \\escape"),
+    foreign("Invalid \\uXXXX escape"),
+    foreign("Extra data"),
+]
+
+
+def said_of(text: str) -> str:
+    """The JSON reader's message, with or without where ("...: line L column C (char P)"), said; any other
+    text as it is."""
+    where = in_its_words(text, _WHERE)
+    if not isinstance(where, Said):
+        return in_its_words(text, _SENTENCES)
+    again = Said(where.template, {**where.params, "sentence": in_its_words(where.params["sentence"], _SENTENCES)})
+    return again if again == text else text
