@@ -5,7 +5,7 @@ Camunda 7 keeps the result in `camunda:resultVariable`, shaped by `camunda:mapDe
 Camunda 8 always keeps it in `zeebe:calledDecision`'s `resultVariable`. The import (`camunda_decisions`)
 writes the variable and the shape as properties of the task (`RESULT_VARIABLE`, `RESULT_SHAPE`);
 `install` makes such a task a `ResultInOneVariable`, which sets that one variable instead. The shapes,
-over the rules that matched (their outputs by name):
+over the rules the table's hit policy keeps (their outputs by name; `decision_logic`):
 
 | shape | the variable holds | refused (an incident naming the task) |
 |---|---|---|
@@ -13,13 +13,12 @@ over the rules that matched (their outputs by name):
 | `singleResult` | the one rule's map, or None when none matched | more than one rule matched |
 | `singleEntry` | the one rule's one output, or None | more than one rule, or more than one output |
 | `collectEntries` | a list of each rule's one output | a rule with more than one output |
-| `zeebe` (Camunda 8) | one output: its value (None without a match); several: a map; for a COLLECT table a list of those | |
+| `zeebe` (Camunda 8) | one output: its value (None without a match); several: a map; for a table that keeps a list (COLLECT, RULE ORDER) a list of those | |
 """
 from __future__ import annotations
 
 from typing import Any
 
-from SpiffWorkflow.dmn.specs.model import HitPolicy
 from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask
 from SpiffWorkflow.spiff.specs.spiff_task import SpiffBpmnTask
 
@@ -63,11 +62,10 @@ class ResultInOneVariable(BusinessRuleTask):
 
     def _run_hook(self, my_task: Any) -> bool:
         properties = (self.extensions or {}).get("properties", {})
-        engine = self.dmnEngine
-        matched = [dict(rule.output_as_dict(my_task)) for rule in engine.decide(my_task)]
-        collect = engine.decision_table.hit_policy == HitPolicy.COLLECT.value
+        engine = self.dmnEngine  # a DecisionTableEngine: the hit policy applied, the requirements evaluated
+        matched = engine.outputs(my_task)
         my_task.data[properties[RESULT_VARIABLE]] = shaped(matched, properties.get(RESULT_SHAPE, "resultList"),
-                                                           collect, self.bpmn_id)
+                                                           engine.keeps_list, self.bpmn_id)
         return SpiffBpmnTask._run_hook(self, my_task)
 
 

@@ -4,7 +4,8 @@ The reader compiles a rule's output entries when the table is parsed, but an inp
 input entry that does not compile fails only when a process reaches the table. This check compiles
 them in the sandbox the way the DMN engine evaluates them (an entry is compared with `==` when it is
 an expression, else written after the input: `>= 600`, `not in ("A", "E")`; `?` stands for the
-input; `-` or nothing matches anything), so a table that could never run is refused at deploy. An
+input; `-` or nothing matches anything; a FEEL range, list or `not(...)` as the import translates it,
+`feel_tests`), so a table that could never run is refused at deploy. An
 input expression that calls a SpiffArena server function Loanflow does not have (`get_env()`) is
 refused naming it (`script_offers`).
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from app.engine import script_offers
+from app.engine import feel_tests, script_offers
 from app.engine.errors import DiagramProblem
 from app.engine.said import Said, said
 from app.engine.scripting import SandboxViolation, compile_expression
@@ -77,7 +78,7 @@ def lint_decision_file(filename: str, content: bytes) -> list[DiagramProblem]:
             for rule in table.iter(f"{ns}rule"):
                 for entry in rule.iter(f"{ns}inputEntry"):
                     text = (entry.findtext(f"{ns}text") or "").strip()
-                    reason = _entry_problem(text)
+                    reason = _entry_problem(feel_tests.translate(text) or text)  # as the import runs it
                     if reason:
                         problems.append(DiagramProblem(filename, entry.get("id") or rule.get("id"),
                                                        said("input entry %(text)r does not compile: %(why)s",

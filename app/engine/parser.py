@@ -27,6 +27,7 @@ from app.engine import (
     bpmn_import,
     camunda_user_tasks,
     data_stores,
+    decision_logic,
     decision_results,
     dmn_split,
     implicit_flow,
@@ -167,6 +168,13 @@ def _problem(exc: Exception, filename: str, element_id: str | None = None) -> Di
     return DiagramProblem(filename, element_id, _unwrapped(f"{type(exc).__name__}({message!r})"))
 
 
+class _Parser(SpiffBpmnParser):
+    """SpiffWorkflow's parser, whose business-rule tasks run Camunda 7's decision logic (`decision_logic`)."""
+
+    def get_engine(self, decision_ref: str, node) -> decision_logic.DecisionTableEngine:  # noqa: ANN001 - an lxml element
+        return decision_logic.engine_for(self, decision_ref, node)
+
+
 def _dmn_shape_problem(parser: SpiffBpmnParser, root, filename: str) -> DiagramProblem | None:  # noqa: ANN001
     """What SpiffWorkflow's DMN reader cannot use, said plainly (it fails with IndexError or worse).
 
@@ -284,7 +292,7 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
 
     Raises `DiagramRejected` naming every file that cannot be used; returns the parsed bundle.
     """
-    parser = SpiffBpmnParser()
+    parser = _Parser()
     data_stores.register(parser)  # every data store drawn without an implementation is Loanflow's
     problems: list[DiagramProblem] = []
     roots = []
@@ -309,6 +317,8 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
         if shape is not None:
             problems.append(shape)
             continue
+        prepared = dmn_split.prepare(root, f.filename)  # ids where the file has none; what the import reads
+        bundle.warnings += prepared if own else []
         documents, refused = dmn_split.split(root, f.filename)  # one document per decision
         if own and refused:
             problems += refused

@@ -26,7 +26,7 @@ from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask
 from SpiffWorkflow.task import Task, TaskState
 from SpiffWorkflow.util.deep_merge import DeepMerge
 
-from app.engine import data_stores, decision_results, implicit_flow
+from app.engine import data_stores, decision_logic, decision_results, implicit_flow
 from app.engine.fanout import BOUNDED, install_fan_out_limits
 from app.engine.timers import CLOCKED
 
@@ -239,6 +239,7 @@ class StateSerializer:
             config[bounded] = config[plain]
         for plain, split in implicit_flow.SPLITS.items():  # the splits the import draws, which never join
             config[split] = config[plain]
+        config[BusinessRuleTask] = decision_logic.DecisionTaskConverter  # Camunda 7's hit policies, requirements
         config[decision_results.ResultInOneVariable] = config[BusinessRuleTask]  # the result in one variable
         data_stores.register_serializer(config)  # data stores a spec's tasks read and write
         registry = BpmnWorkflowSerializer.configure(config)

@@ -196,11 +196,13 @@ def decision(decision_id: str, tag: str = "") -> str:
 
 
 DMN_REJECTS = [
-    # two decisions are two callable decisions now (app/engine/dmn_split.py); one requiring the other is refused
+    # two decisions are two callable decisions now (app/engine/dmn_split.py), one requiring another of its file
+    # is evaluated after it (app/engine/decision_logic.py); one requiring a decision the file lacks is refused
     ("dmn-decision-requiring-another", dmn(decision("credit_grade") + decision("risk_band").replace(
-        '<decisionTable', '<informationRequirement id="ir"><requiredDecision href="#credit_grade"/>'
+        '<decisionTable', '<informationRequirement id="ir"><requiredDecision href="#elsewhere"/>'
         '</informationRequirement><decisionTable', 1)),
-     r"the decision risk_band requires the decision credit_grade"),
+     r"the decision risk_band requires the decision elsewhere \(informationRequirement\), which this file does not "
+     r"hold"),
     ("dmn-decision-without-a-table", dmn('<decision id="fee" name="Fee"><literalExpression id="le"><text>1</text>'
                                          '</literalExpression></decision>'),
      r"the decision fee is a literalExpression, not a decision table"),

@@ -33,7 +33,8 @@ def kept_in_language(kept: Any) -> str:
     """A sentence kept as JSON (`said.as_json`: an incident's reason, stored with the instance) in the reader's
     language. The catalogue's translation of its template is formatted; a template the catalogue does not
     have is its stored English text — unless it is plain (no width, no precision: `said.is_plain`) and a
-    part of it is said, as a list's (`parts`) may be: then it is put together from its parts."""
+    part of it is said, or it is a list (`parts`), whose separators the language writes its own way: then
+    it is put together from its parts."""
     if not isinstance(kept, dict):
         return str(kept)
     text = str(kept.get("text", ""))
@@ -41,7 +42,7 @@ def kept_in_language(kept: Any) -> str:
     if not isinstance(template, str):
         return text
     translation = context.translated(template)
-    if translation == template and not (is_plain(template) and _translates_a_part(kept)):
+    if translation == template and not (is_plain(template) and (_translates_a_part(kept) or kept.get("separator"))):
         return text  # nothing of it in the reader's language: its English, as stored
     translation = _separated(translation, kept.get("separator"))
     params = kept.get("params")

@@ -1,0 +1,244 @@
+"""Decision tables evaluated as Camunda 7 evaluates them: every hit policy it has, and a decision's
+requirements (issue 17).
+
+SpiffWorkflow's DMN engine knows two hit policies. Under UNIQUE it takes the first rule that matches
+and never looks further, so a table whose rules overlap gives the first answer where Camunda 7 (and
+the DMN standard) say the table is wrong; every other policy but COLLECT is taken as "the first match",
+a COLLECT with an aggregator (SUM, MIN, MAX, COUNT) gives the list it should add up, and a decision that
+requires another (a decision requirements graph, Camunda's "dinner decisions") reads a value nobody
+computed. `DecisionTableEngine` is the engine every business-rule task runs instead (the parser's
+`get_engine`, and the serializer for a stored spec):
+
+| hit policy | the result | refused when a process reaches it (an incident naming the task) |
+|---|---|---|
+| UNIQUE | the one rule that matches | more than one matches |
+| ANY | the first rule that matches | rules that match give different outputs |
+| FIRST | the first rule that matches, in rule order | |
+| RULE ORDER, COLLECT | every rule that matches, in rule order (each output a list of values) | |
+| COLLECT with SUM, MIN, MAX | each matching rule's one output, added up (or the least, the greatest); none: no result | a rule with more than one output, a value that is no number |
+| COLLECT with COUNT | how many rules matched (0 too) | a rule with more than one output |
+
+PRIORITY and OUTPUT ORDER are refused at validate, as Camunda 7 refuses them (`dmn_split`). A UNIQUE
+table whose rules go from the specific to the general (a later rule matches whatever an earlier one
+matches, "otherwise" last: SpiffWorkflow took the first match, and SpiffArena's tables are written so)
+is read as FIRST by the import, which says so (`dmn_split.prepare`).
+
+A decision's requirements (`informationRequirement/requiredDecision`, in the same file) are evaluated
+first, each once, deepest first, and their results put where the requiring decision's expressions read
+them, by output name, as Camunda 7 does: one result of a table that keeps one rule, each output's value;
+several results, or a table that keeps a list, each output's list of values; none, nothing. Those
+values are the evaluation's own: they never become variables of the instance.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
+from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.serializer.task_spec import BusinessRuleTaskConverter
+
+from app.engine.errors import InstanceFault
+from app.engine.said import parts, said
+
+HIT_POLICIES = ("UNIQUE", "FIRST", "ANY", "RULE ORDER", "COLLECT")
+AGGREGATIONS = ("SUM", "MIN", "MAX", "COUNT")
+_ONE = ("UNIQUE", "FIRST", "ANY")  # policies that keep one rule
+
+
+class DecisionFault(InstanceFault, SpiffWorkflowException):
+    """A decision that cannot give its result for this instance's data; SpiffWorkflow's business-rule task
+    passes it on as it is (a SpiffWorkflowException), so the incident keeps its said reason."""
+
+
+class _Context:
+    """The task as a decision's expressions see it: its data, with the required decisions' results."""
+
+    def __init__(self, task: Any, data: dict[str, Any]) -> None:
+        self._task = task
+        self.data = data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._task, name)
+
+
+class DecisionTableEngine(DMNEngine):
+    """One decision table under its hit policy and aggregator, after the decisions it requires."""
+
+    def __init__(self, decision_table: Any, aggregation: str | None = None,
+                 required: Sequence[DecisionTableEngine] = (), decision_id: str | None = None) -> None:
+        super().__init__(decision_table)
+        self.aggregation = aggregation
+        self.required = list(required)  # deepest first, each once; each one's own requirements come before it
+        self.decision_id = decision_id or str(decision_table.id)  # the decision's id, as the file names it
+
+    @property
+    def keeps_list(self) -> bool:
+        """Whether the result is a list of the matching rules (RULE ORDER, COLLECT without an aggregator)."""
+        return self.decision_table.hit_policy in ("RULE ORDER", "COLLECT") and not self.aggregation
+
+    def decide(self, task: Any) -> list[Any]:
+        """Every rule that matches, in rule order (before the hit policy: `outputs` applies it)."""
+        context = self._with_required(task)
+        return [rule for rule in self.decision_table.rules if self._DMNEngine__check_rule(rule, context)]
+
+    def outputs(self, task: Any) -> list[dict[str, Any]]:
+        """The decision's result: the outputs of each rule the hit policy keeps (aggregated: one map)."""
+        context = self._with_required(task)
+        rules = [rule for rule in self.decision_table.rules if self._DMNEngine__check_rule(rule, context)]
+        policy = self.decision_table.hit_policy
+        found = [dict(rule.output_as_dict(context)) for rule in rules]
+        if policy == "UNIQUE" and len(rules) > 1:
+            raise DecisionFault(said(
+                "the decision %(decision)s has the hit policy UNIQUE, and %(count)d of its rules match this "
+                "instance's data (rules %(rules)s): make its rules exclusive, or choose the hit policy FIRST or "
+                "COLLECT", decision=self.decision_id, count=len(rules), rules=_rows(rules)), _element(task))
+        if policy == "ANY" and any(outputs != found[0] for outputs in found[1:]):
+            raise DecisionFault(said(
+                "the decision %(decision)s has the hit policy ANY, and the rules that match this instance's data "
+                "(rules %(rules)s) give different outputs: make them give the same, or choose the hit policy FIRST",
+                decision=self.decision_id, rules=_rows(rules)), _element(task))
+        if policy in _ONE:
+            return found[:1]
+        if self.aggregation:
+            return self._aggregated(found, task)
+        return found
+
+    def result(self, task: Any) -> dict[str, Any]:
+        """What a business-rule task without a result variable merges into the task's data: the kept rule's
+        outputs; for a list, each output's values (SpiffWorkflow's shape for COLLECT)."""
+        found = self.outputs(task)
+        if self.keeps_list:
+            names = dict.fromkeys(name for outputs in found for name in outputs)
+            return {name: [outputs.get(name) for outputs in found] for name in names}
+        return found[0] if found else {}
+
+    def _aggregated(self, found: list[dict[str, Any]], task: Any) -> list[dict[str, Any]]:
+        values = []
+        for outputs in found:
+            if len(outputs) > 1:
+                raise DecisionFault(said(
+                    "the decision %(decision)s adds up its rules' outputs (COLLECT %(aggregation)s), and a rule that "
+                    "matches gives %(count)d outputs (%(outputs)s): an aggregator takes one output per rule",
+                    decision=self.decision_id, aggregation=self.aggregation, count=len(outputs),
+                    outputs=parts(list(outputs))), _element(task))
+            values += list(outputs.values())
+        outputs_of_table = self.decision_table.outputs
+        name = (outputs_of_table[0].name or outputs_of_table[0].label) if outputs_of_table else "result"
+        if self.aggregation == "COUNT":
+            return [{name: len(values)}]
+        if not values:
+            return []
+        if not all(isinstance(v, int | float | Decimal) and not isinstance(v, bool) for v in values):
+            raise DecisionFault(said(
+                "the decision %(decision)s adds up its rules' outputs (COLLECT %(aggregation)s), and one of them is "
+                "no number (%(values)s)", decision=self.decision_id, aggregation=self.aggregation,
+                values=parts([repr(v) for v in values])), _element(task))
+        try:
+            total = sum(values) if self.aggregation == "SUM" else (min if self.aggregation == "MIN" else max)(values)
+        except TypeError:  # a Decimal beside a float
+            raise DecisionFault(said(
+                "the decision %(decision)s adds up its rules' outputs (COLLECT %(aggregation)s), and they are numbers "
+                "of kinds that do not mix (%(values)s): give every output as a decimal, or every one as a float",
+                decision=self.decision_id, aggregation=self.aggregation,
+                values=parts([repr(v) for v in values])), _element(task)) from None
+        return [{name: total}]
+
+    def _with_required(self, task: Any) -> Any:
+        """The task as the table's expressions see it: the required decisions' results put in, as Camunda 7
+        puts them (see the module)."""
+        if not self.required:
+            return task
+        data = dict(task.data)
+        for required in self.required:
+            found = required.outputs(_Context(task, data))
+            if len(found) == 1 and not required.keeps_list:
+                data.update(found[0])
+            elif found:
+                for name in dict.fromkeys(n for outputs in found for n in outputs):
+                    data[name] = [outputs.get(name) for outputs in found]
+        return _Context(task, data)
+
+
+def _rows(rules: list[Any]) -> str:
+    return parts([str(rule.row_number) for rule in rules])
+
+
+def _element(task: Any) -> str | None:
+    spec = getattr(task, "task_spec", None)
+    return getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
+
+
+# -- reading a decision's aggregator and requirements from its DMN document --------------------------
+def _decision_node(parser: BpmnDmnParser, decision_id: str) -> Any:
+    return parser.dmn_parsers[decision_id].xpath("dmn:decision[1]")[0]
+
+
+def aggregation_of(decision: Any) -> str | None:
+    """The aggregator of a decision element's table (`aggregation="SUM"`), upper case, or None."""
+    table = next((c for c in decision if isinstance(c.tag, str) and c.tag.endswith("}decisionTable")), None)
+    found = table.get("aggregation") if table is not None else None
+    return found.strip().upper() if found and found.strip() else None
+
+
+def required_of(decision: Any) -> list[str]:
+    """The ids of the decisions a decision element requires, in document order, each once."""
+    found = []
+    for requirement in decision:
+        if not (isinstance(requirement.tag, str) and requirement.tag.endswith("}informationRequirement")):
+            continue
+        for required in requirement:
+            if isinstance(required.tag, str) and required.tag.endswith("}requiredDecision"):
+                found.append((required.get("href") or "").rsplit("#", 1)[-1])
+    return list(dict.fromkeys(found))
+
+
+def _order(parser: BpmnDmnParser, decision_id: str, visiting: tuple[str, ...], done: list[str]) -> None:
+    """`done` gets each decision `decision_id` requires, deepest first, each once (cycles are refused at
+    validate, `dmn_split`; here they only stop the walk)."""
+    for needed in required_of(_decision_node(parser, decision_id)):
+        if needed in visiting or needed in done:
+            continue
+        if needed not in parser.dmn_parsers:  # refused at validate; never evaluate a decision without it
+            BpmnDmnParser.get_engine(parser, needed, None)  # SpiffWorkflow's refusal, naming what exists
+        _order(parser, needed, (*visiting, needed), done)
+        done.append(needed)
+
+
+def engine_for(parser: BpmnDmnParser, decision_ref: str, node: Any) -> DecisionTableEngine:
+    """The engine a business-rule task calling `decision_ref` runs (the parser's `get_engine`)."""
+    table = BpmnDmnParser.get_engine(parser, decision_ref, node).decision_table  # refuses an unknown id
+    required: list[str] = []
+    _order(parser, decision_ref, (decision_ref,), required)
+    engines = [DecisionTableEngine(BpmnDmnParser.get_engine(parser, r, node).decision_table,
+                                   aggregation_of(_decision_node(parser, r)), decision_id=r) for r in required]
+    return DecisionTableEngine(table, aggregation_of(_decision_node(parser, decision_ref)), engines, decision_ref)
+
+
+# -- a stored spec keeps the aggregator and the required decisions' tables ----------------------------
+class DecisionTaskConverter(BusinessRuleTaskConverter):
+    """SpiffWorkflow's business-rule task converter, keeping what `DecisionTableEngine` adds. A spec stored
+    before (no "decision_logic") loads as its one table, without an aggregator or requirements, under the
+    hit policy its table names."""
+
+    def to_dict(self, spec: Any) -> dict[str, Any]:
+        dct = super().to_dict(spec)
+        engine = spec.dmnEngine
+        if isinstance(engine, DecisionTableEngine):
+            dct["decision_logic"] = {
+                "decision": engine.decision_id, "aggregation": engine.aggregation,
+                "required": [{"decision": r.decision_id, "table": self.decision_table_to_dict(r.decision_table),
+                              "aggregation": r.aggregation} for r in engine.required]}
+        return dct
+
+    def from_dict(self, dct: dict[str, Any]) -> Any:
+        logic = dct.pop("decision_logic", None) or {}
+        spec = super().from_dict(dct)
+        required = [DecisionTableEngine(self.decision_table_from_dict(r["table"]), r.get("aggregation"),
+                                        decision_id=r.get("decision")) for r in logic.get("required", [])]
+        called = (getattr(spec, "extensions", None) or {}).get("calledDecisionId")
+        spec.dmnEngine = DecisionTableEngine(spec.dmnEngine.decision_table, logic.get("aggregation"), required,
+                                             logic.get("decision") or called)
+        return spec
