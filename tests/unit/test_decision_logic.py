@@ -6,11 +6,14 @@ FIRST/ANY/RULE ORDER were all "the first match", COLLECT SUM gave the list it sh
 decision that requires another was refused."""
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask_babel import Babel
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.engine.errors import DiagramRejected
 from app.engine.parser import DiagramFile, parse_diagrams
@@ -290,3 +293,16 @@ def test_feels_constants_as_output_entries_are_values_not_variables():
     assert [run("approved", {"score": s}, approve).data["approved"] for s in (700, 500)] == [True, False]
     said = {w.element_id: w.reason for w in parse_diagrams([dmn(approve)]).warnings}
     assert said["approved_o0"] == "the output entry 'true' is FEEL; the import runs it as 'True'"
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.decimals(min_value="-1000000", max_value="1000000", places=2), min_size=1, max_size=6),
+       st.sampled_from(["SUM", "MIN", "MAX", "COUNT"]))
+def test_an_aggregate_of_amounts_is_exact_whatever_they_are(amounts, aggregation):
+    """Every rule matches; each gives one amount: the aggregate is the exact Decimal one, to the cent."""
+    rules = [("-", f'Decimal("{amount}")') for amount in amounts]
+    outcome = run("total", {"score": 1}, table("total", rules, "COLLECT", aggregation))
+    expected = {"SUM": sum(amounts, Decimal(0)), "MIN": min(amounts), "MAX": max(amounts), "COUNT": len(amounts)}
+    assert outcome.status == "completed", outcome.error
+    kept = outcome.data["total"]
+    assert (kept if aggregation == "COUNT" else Decimal(kept)) == expected[aggregation]
