@@ -27,9 +27,11 @@ from functools import partial
 from lxml import etree
 
 from app.engine import (
+    camunda_dates,
     camunda_decisions,
     camunda_listeners,
     camunda_multi_instance,
+    camunda_process,
     camunda_services,
     camunda_user_tasks,
     data_stores,
@@ -87,6 +89,7 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
     stores_refused, stores_changed = data_stores.prepare(root, filename)  # data stores and data associations
     refusals += stores_refused
     changes += stores_changed
+    changes += _relative_timer_dates(root, filename)
     changes += _translate_expressions(root, filename)
     event_refusals, event_changes = event_definitions.prepare(root, filename, taken)  # link and compensation events
     refusals += event_refusals
@@ -96,6 +99,7 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
     changes += camunda_services.rewrite(root, filename, operators)  # service implementations, inputOutput
     changes += camunda_multi_instance.prepare(root, filename)  # after inputOutput: each instance drops its item last
     changes += camunda_user_tasks.prepare(root, filename)  # assignment and forms
+    changes += camunda_process.prepare(root, filename)  # the initiator; every camunda: attribute nothing reads
     decision_refusals, decision_changes = camunda_decisions.prepare(root, filename)  # camunda:decisionRef
     refusals += decision_refusals
     changes += decision_changes
@@ -122,6 +126,26 @@ def _expressions(scope: etree._Element) -> Iterator[tuple[etree._Element, str | 
             for node in definition.findall(f"{_B}{kind}"):
                 yield (node, owner.get("id") if owner is not None else None, said("timer %(kind)s", kind=kind),
                        partial(translate.timer, kind, node.text))
+
+
+def _relative_timer_dates(root: etree._Element, filename: str) -> list[DiagramProblem]:
+    """A timer's date written as Camunda's `${dateTime().plusDays(1).toDate()}` is that long after the timer
+    starts: the import writes it as the timeDuration it means (`camunda_dates`), and says so."""
+    changes = []
+    for node in root.iter(f"{_B}timeDate"):
+        duration = camunda_dates.offset(node.text)
+        if duration is None:
+            continue
+        owner = node.getparent().getparent() if node.getparent() is not None else None
+        before = (node.text or "").strip()
+        node.tag = f"{_B}timeDuration"
+        node.text = repr(duration)
+        node.attrib.pop("language", None)
+        changes.append(DiagramProblem(filename, owner.get("id") if owner is not None else None, said(
+            "the timer timeDate %(before)r is a moment %(duration)s after the timer starts (Camunda's dateTime()); the "
+            "import runs it as the timeDuration '%(duration)s'", before=before, duration=duration), _line(node),
+            "warning"))
+    return changes
 
 
 def _translate_expressions(root: etree._Element, filename: str) -> list[DiagramProblem]:

@@ -17,6 +17,15 @@ Who works it:
   assignee; several users, or an expression, are refused (Loanflow offers to a role, or gives the
   task to one person).
 
+When it is due, and how urgent it is (the inbox's due time and priority):
+- `dueDate`: an ISO 8601 duration (`P2D`), or Camunda's `${dateTime().plusDays(2).toDate()}`
+  (`camunda_dates`), is `dueIn`, from when the task becomes ready; a date or a
+  date and time is `dueAtExpression` (without an offset, the business time zone); JUEL
+  (`${deadline}`) is `dueAtExpression`, the Python it means, whose value may be any of the three.
+- `priority`: Camunda's number (50 normal, higher more urgent) banded into Loanflow's 1 (urgent) to 5
+  (low): 80 and up 1, 60 and up 2, 40 and up 3, 20 and up 4, else 5; JUEL is `priorityExpression`,
+  banded the same way. Anything else is refused naming the task.
+
 What it asks:
 - `camunda:formData`: a JSON Schema generated from the fields (`generated_forms`), named
   `<process id>.<task id>.generated.json`, deployed as a form version with the process (so
@@ -41,11 +50,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from lxml import etree
 
-from app.engine import camunda_forms
+from app.engine import camunda_dates, camunda_forms
 from app.engine.errors import DiagramProblem
 from app.engine.juel import ExpressionRefused, is_juel, juel
 from app.engine.said import Said, said
@@ -151,6 +161,85 @@ def _who(task: etree._Element, found: _UserTask, existing: dict[str, str]) -> No
         found.properties[ASSIGNEE_PROPERTY] = assignee
         found.changes.append(said("camunda:assignee %(assignee)r: the task is given to that user when it becomes ready",
                                   assignee=assignee))
+
+
+# Camunda's priority: any integer, 50 normal, higher more urgent; Loanflow's: 1 urgent to 5 low, 3 normal
+_PRIORITY_BANDS = ((80, 1), (60, 2), (40, 3), (20, 4))
+
+
+def camunda_priority(value: int) -> int:
+    """Loanflow's priority (1 urgent ... 5 low) for Camunda's (50 normal, higher more urgent): 80 and up 1,
+    60-79 2, 40-59 3, 20-39 4, below 20 5."""
+    return next((mine for floor, mine in _PRIORITY_BANDS if value >= floor), 5)
+
+
+def _priority_expression(python: str) -> str:
+    """The Python that bands a Camunda priority computed by `python` as `camunda_priority` does."""
+    bands = " else ".join(f"{mine} if ({python}) >= {floor}" for floor, mine in _PRIORITY_BANDS)
+    return f"{bands} else 5"
+
+
+def _when(task: etree._Element, found: _UserTask, existing: dict[str, str]) -> None:
+    """camunda:dueDate and camunda:priority: the task's due time and priority in the inbox."""
+    due = _camunda(task, "dueDate")
+    if due and not {"dueIn", "dueAtExpression"} & set(existing):
+        relative = camunda_dates.offset(due)
+        if relative is not None:
+            found.properties["dueIn"] = relative
+            found.changes.append(said("camunda:dueDate %(due)r is a moment %(duration)s after the task becomes ready "
+                                      "(Camunda's dateTime()): the task is due that long after it becomes ready",
+                                      due=due, duration=relative))
+        elif is_juel(due):
+            try:
+                python = juel(due)
+            except ExpressionRefused as exc:
+                found.refusals.append(said("camunda:dueDate %(due)r cannot run: %(why)s", due=due, why=exc.reason))
+            else:
+                found.properties["dueAtExpression"] = python
+                found.changes.append(said("camunda:dueDate %(due)r is JUEL; the task is due when %(python)r says, "
+                                          "in its data when it becomes ready (a date, a date and time, or a duration "
+                                          "from then)", due=due, python=python))
+        elif re.fullmatch(r"P[0-9YMWDTHS.,]+", due):
+            found.properties["dueIn"] = due
+            found.changes.append(said("camunda:dueDate %(due)r: the task is due that long after it becomes ready",
+                                      due=due))
+        elif _iso_moment(due):
+            found.properties["dueAtExpression"] = repr(due)
+            found.changes.append(said("camunda:dueDate %(due)r: the task is due then (without an offset: Loanflow's "
+                                      "business time zone)", due=due))
+        else:
+            found.refusals.append(said("camunda:dueDate %(due)r is neither an ISO 8601 date, date and time, nor "
+                                       "duration, nor an expression", due=due))
+    priority = _camunda(task, "priority")
+    if priority and not {"priority", "priorityExpression"} & set(existing):
+        if is_juel(priority):
+            try:
+                python = juel(priority)
+            except ExpressionRefused as exc:
+                found.refusals.append(said("camunda:priority %(priority)r cannot run: %(why)s", priority=priority,
+                                           why=exc.reason))
+            else:
+                found.properties["priorityExpression"] = _priority_expression(python)
+                found.changes.append(said("camunda:priority %(priority)r is JUEL; the task's priority is %(python)r "
+                                          "in its data when it becomes ready, banded into Loanflow's 1 (urgent) to 5 "
+                                          "(low) as a number is", priority=priority, python=python))
+        elif re.fullmatch(r"[+-]?\d+", priority):
+            mine = camunda_priority(int(priority))
+            found.properties["priority"] = str(mine)
+            found.changes.append(said("camunda:priority %(priority)s: the task's priority is %(mine)d of Loanflow's 1 "
+                                      "(urgent) to 5 (low) (Camunda's 50 is normal, higher is more urgent: 80 and up "
+                                      "1, 60 and up 2, 40 and up 3, 20 and up 4)", priority=priority, mine=mine))
+        else:
+            found.refusals.append(said("camunda:priority %(priority)r is no whole number, nor an expression",
+                                       priority=priority))
+
+
+def _iso_moment(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _typed(value: str, kind: str) -> Any:
@@ -368,11 +457,13 @@ def _translation(task: etree._Element) -> _UserTask:
     found = _UserTask()
     existing = _existing_properties(task)
     _who(task, found, existing)
+    _when(task, found, existing)
     _what(task, existing, found)
     return found
 
 
-def _set_properties(task: etree._Element, properties: dict[str, str]) -> None:
+def set_properties(task: etree._Element, properties: dict[str, str]) -> None:
+    """Add spiffworkflow properties to an element (where SpiffWorkflow's parser reads them)."""
     extensions = task.find(f"{_B}extensionElements")
     if extensions is None:
         extensions = etree.Element(f"{_B}extensionElements")
@@ -390,7 +481,7 @@ def prepare(root: etree._Element, filename: str) -> list[DiagramProblem]:
     for task in root.iter(f"{_B}userTask"):
         found = _translation(task)
         if found.properties:
-            _set_properties(task, found.properties)
+            set_properties(task, found.properties)
         changes += [DiagramProblem(filename, task.get("id"), reason, _line(task), "warning") for reason in found.changes]
     return changes
 

@@ -4,6 +4,7 @@ as it runs), an assignee gets the task claimed for them; a group that is no role
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import current_app
@@ -205,3 +206,39 @@ def test_a_camunda_forms_file_that_cannot_be_shown_refuses_the_deploy_naming_it(
     assert "'items'" in errors[0].reason and "sets a list" in errors[0].reason
     with pytest.raises(Invalid):
         deploy_and_commit([camunda_forms_file("camunda-forms:deployment:pick.form")])
+
+
+@pytest.mark.parametrize(("attributes", "data", "due_in", "priority"), [
+    ('camunda:dueDate="${dateTime().plusDays(2).toDate()}" camunda:priority="80"', {}, timedelta(days=2), 1),
+    ('camunda:dueDate="PT4H" camunda:priority="50"', {}, timedelta(hours=4), 3),
+    ('camunda:dueDate="${deadline}" camunda:priority="${urgency}"', {"deadline": "P1D", "urgency": 65},
+     timedelta(days=1), 2),
+])
+def test_a_camunda_due_date_and_priority_reach_the_inbox(people, attributes, data, due_in, priority):
+    """camunda:dueDate and camunda:priority were dropped in silence: the task had no due time and the
+    inbox's default priority. Camunda's priority (50 normal, higher more urgent) is banded into 1-5."""
+    deploy_and_commit([camunda_file(f'camunda:candidateGroups="first_reviewer" {attributes}')])
+    _start(data=data)
+    (row,) = _group_rows("rev")
+    task = db.session.get(HumanTask, row["id"])
+    assert task.priority == priority
+    assert task.due_at is not None and abs(_aware(task.due_at) - (_aware(task.created_at) + due_in)) < timedelta(seconds=1)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def test_the_initiator_is_who_started_the_instance_never_what_the_caller_says(people):
+    """camunda:initiator on the start event: the instance's data names who started it (the engine's to say)."""
+    file = camunda_file('camunda:candidateGroups="first_reviewer"')
+    file = DiagramFile(file.filename, file.content.replace(b'<bpmn:startEvent id="start"/>',
+                                                           b'<bpmn:startEvent id="start" camunda:initiator="starter"/>'))
+    said = check_diagrams([file])
+    assert any(p.element_id == "start" and p.reason.startswith("camunda:initiator 'starter'") for p in said)
+    deploy_and_commit([file])
+    instance_id = _start(data={"starter": "someone else"})
+    assert db.session.get(ProcessInstance, instance_id).data["starter"] == "admin"
+    unattended = instances.start_instance("camunda_review", None, "LN-2", {"starter": "forged"},
+                                          {"funder": "BANK1", "borrower": "TRADER1"})
+    assert db.session.get(ProcessInstance, unattended).data["starter"] is None

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
+from app.engine import camunda_process
 from app.engine.errors import CannotStart, InstanceFault
 from app.extensions import db
 from app.models import (
@@ -120,6 +121,16 @@ def start_instance(process_id: str, actor: Actor | None, business_key: str | Non
     return start(process_id, actor, business_key, data, parties)["id"]
 
 
+def _with_initiator(spec: Any, actor: Actor | None, data: dict[str, Any] | None) -> dict[str, Any]:
+    """The start data, with who started the instance where the process names a variable for it
+    (`camunda:initiator`): the engine's to say, never the caller's (None when no user starts it)."""
+    started = dict(data or {})
+    variable = camunda_process.initiator_variable(spec)
+    if variable:
+        started[variable] = actor.username if actor is not None else None
+    return started
+
+
 def start(process_id: str, actor: Actor | None, business_key: str | None = None,
           data: dict[str, Any] | None = None, parties: dict[str, str] | None = None, *,
           access_checked: bool = False, message: Any = None, catch: bool = True) -> dict[str, Any]:
@@ -159,7 +170,7 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
         if message is not None:
             claim_inbox_message(message.id, instance_id, at)
         try:
-            workflow = rt.engine.new_workflow(spec, subprocess_specs, dict(data or {}))
+            workflow = rt.engine.new_workflow(spec, subprocess_specs, _with_initiator(spec, actor, data))
         except CannotStart as exc:
             raise Invalid(_l("process %(process)s cannot start: %(reason)s", process=repr(process_id), reason=str(exc)),
                           code="cannot_start") from None

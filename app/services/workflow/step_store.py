@@ -249,10 +249,13 @@ STALE = "the instance was changed by someone else at the same time; reload and r
 def _task_values(instance: InstanceRow, task: ReadyTask, at: datetime, form_ids: dict[str, int],
                  org_id: int | None) -> dict[str, Any]:
     props = task.properties
-    due_at = _due_at(task.evaluated.get("dueAtExpression"))
-    if due_at is None and props.get("dueIn"):
+    evaluated = task.evaluated.get("dueAtExpression")
+    due_at = _due_at(evaluated)
+    # else a duration from now: the expression's (a Camunda dueDate may give 'P2D'), or the dueIn property
+    duration = evaluated if isinstance(evaluated, str) and evaluated.startswith("P") else props.get("dueIn")
+    if due_at is None and duration:
         try:
-            due_at = due_after(props["dueIn"], at)
+            due_at = due_after(duration, at)
         except ValueError:
             due_at = None
     priority = _priority(task.evaluated.get("priorityExpression"))

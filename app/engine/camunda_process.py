@@ -1,0 +1,116 @@
+"""The rest of Camunda 7's attributes: the initiator variable, and every attribute nothing reads, named.
+
+Camunda's `camunda:` attributes are read by the import's modules, each for its element (assignment and
+forms `camunda_user_tasks`, services `camunda_services`, decisions `camunda_decisions`, multi-instance
+`camunda_multi_instance`...). Of the others:
+
+- `camunda:initiator="starter"` on a start event: the instance's data holds the user name of who started
+  it under that name (`INITIATOR`; `instances.start` puts it in). An instance started by a message, a
+  timer or the platform itself has no such user, and no such value (Camunda's is null).
+- an attribute that means something Loanflow does not do (`followUpDate`, `candidateStarterGroups`,
+  `errorCodeVariable`...) is said in a warning naming the element and what Loanflow does instead:
+  never dropped in silence;
+- an attribute about Camunda's own machinery (`historyTimeToLive`, `versionTag`, `asyncBefore`,
+  `exclusive`, a job's priority...) changes nothing a process does here: Loanflow keeps every instance's
+  history, versions every deploy and persists every step (`NO_MEANING_HERE`).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from lxml import etree
+
+from app.engine.camunda_user_tasks import set_properties
+from app.engine.element_kinds import label
+from app.engine.errors import DiagramProblem
+from app.engine.said import Said, said
+from app.engine.xml import source_line as _line
+
+CAMUNDA_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn")
+INITIATOR = "initiator"  # the start event's property naming the variable
+
+# read by the import's modules, each for its element
+READ = frozenset({
+    "assignee", "candidateGroups", "candidateUsers", "dueDate", "priority", "formKey",  # camunda_user_tasks
+    "class", "delegateExpression", "expression", "resultVariable", "topic", "type",  # camunda_services
+    "decisionRef", "decisionRefBinding", "mapDecisionResult",  # camunda_decisions
+    "collection", "elementVariable",  # camunda_multi_instance
+    # what the import keeps on an element until the strict check reads it
+    "implementationRefused", "inputOutputRefused", "listenerRefused", "multiInstanceRefused", "unmappedElement",
+    "unmappedImplementation",
+})
+NO_MEANING_HERE = frozenset({
+    "historyTimeToLive", "versionTag", "asyncBefore", "asyncAfter", "async", "exclusive", "jobPriority",
+    "taskPriority", "diagramRelationId", "isStartableInTasklist", "modelerTemplate", "modelerTemplateVersion",
+    "calledElementTenantId", "decisionRefTenantId", "caseTenantId", "failedJobRetryTimeCycle", "formHandlerClass",
+    "formRefBinding", "formRefVersion",
+})
+_LATEST = said("a call activity calls the latest version of the called process when its instance starts (Camunda's "
+               "binding 'latest'), kept for that instance's life")
+_INSTEAD: dict[str, Said] = {
+    "followUpDate": said("Loanflow's tasks have a due time, not a follow-up date"),
+    "candidateStarterGroups": said("who may start a process is Loanflow's access policy (the roles and the products "
+                                   "that offer it), not the diagram's"),
+    "candidateStarterUsers": said("who may start a process is Loanflow's access policy (the roles and the products "
+                                  "that offer it), not the diagram's"),
+    "errorCodeVariable": said("a caught error's code is not kept in a variable: draw a boundary event per error "
+                              "code instead"),
+    "errorMessageVariable": said("a caught error's message is not kept in a variable"),
+    "errorMessage": said("an error is known by its code here; its message is not kept"),
+    "resource": said("a script is the diagram's own text here, never a file's"),
+    "escalationCodeVariable": said("a caught escalation's code is not kept in a variable: draw a boundary event per "
+                                   "escalation code instead"),
+    "calledElementBinding": _LATEST,
+    "calledElementVersion": _LATEST,
+    "calledElementVersionTag": _LATEST,
+    "variableMappingClass": said("Java classes do not run here: map the variables with camunda:in and camunda:out"),
+    "variableMappingDelegateExpression": said("Java beans do not run here: map the variables with camunda:in and "
+                                              "camunda:out"),
+}
+
+
+def _camunda_attributes(node: etree._Element) -> list[tuple[str, str]]:
+    return [(etree.QName(name).localname, value) for name, value in node.attrib.items()
+            if etree.QName(name).namespace in CAMUNDA_NAMESPACES]
+
+
+def _id(node: etree._Element) -> str | None:
+    """The element's id, else its nearest ancestor's (an event definition's event)."""
+    for each in (node, *node.iterancestors()):
+        if each.get("id"):
+            return each.get("id")
+    return None
+
+
+def prepare(root: etree._Element, filename: str) -> list[DiagramProblem]:
+    """Write each start event's `camunda:initiator` as its property; say every attribute nothing reads."""
+    changes = []
+    for node in root.iter():
+        if not isinstance(node.tag, str):
+            continue
+        for name, value in _camunda_attributes(node):
+            if name == "initiator" and etree.QName(node).localname == "startEvent" and value.isidentifier():
+                set_properties(node, {INITIATOR: value})
+                changes.append(DiagramProblem(filename, node.get("id"), said(
+                    "camunda:initiator '%(variable)s': the instance's data holds the user name of who started it as "
+                    "%(variable)s (none when a message, a timer or the platform starts it)", variable=value),
+                    _line(node), "warning"))
+            elif name in READ or name in NO_MEANING_HERE or (name == "calledElementBinding" and value == "latest"):
+                continue  # read; or no meaning here; or what Loanflow does anyway
+            else:
+                instead = _INSTEAD.get(name)
+                changes.append(DiagramProblem(filename, _id(node), said(
+                    "camunda:%(attribute)s %(value)r on the %(kind)s is not read: %(instead)s", attribute=name,
+                    value=value, kind=label(node), instead=instead) if instead is not None else said(
+                    "camunda:%(attribute)s %(value)r on the %(kind)s is not read: Loanflow does not know it",
+                    attribute=name, value=value, kind=label(node)), _line(node), "warning"))
+    return changes
+
+
+def initiator_variable(spec: Any) -> str | None:
+    """The variable a process's start event names for who started it (`camunda:initiator`), if any."""
+    for task_spec in spec.task_specs.values():
+        found = ((getattr(task_spec, "extensions", None) or {}).get("properties") or {}).get(INITIATOR)
+        if found:
+            return str(found)
+    return None
