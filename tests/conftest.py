@@ -252,3 +252,16 @@ def served(app):
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
+
+
+@pytest.fixture
+def chinese() -> Iterator[None]:
+    """A request in Chinese over the real catalogue, without the application: for what the engine says."""
+    from flask import Flask
+    from flask_babel import Babel
+
+    app = Flask(__name__)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(ROOT / "app" / "translations")
+    Babel(app, locale_selector=lambda: "zh")
+    with app.test_request_context():
+        yield

@@ -119,6 +119,16 @@ def _names(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
+def _juel(found: _UserTask, attribute: str, value: str) -> str | None:
+    """The Python a JUEL attribute means; None, the refusal noted, when it has no safe meaning."""
+    try:
+        return juel(value)
+    except ExpressionRefused as exc:
+        found.refusals.append(said("camunda:%(attribute)s %(value)r cannot run: %(why)s", attribute=attribute,
+                                   value=value, why=exc.reason))
+        return None
+
+
 def _who(task: etree._Element, found: _UserTask, existing: dict[str, str]) -> None:
     groups = _camunda(task, "candidateGroups")
     if groups:
@@ -147,11 +157,8 @@ def _who(task: etree._Element, found: _UserTask, existing: dict[str, str]) -> No
     if not assignee or ASSIGNEE_PROPERTY in existing or ASSIGNEE_EXPRESSION in existing:
         return
     if is_juel(assignee):
-        try:
-            python = juel(assignee)
-        except ExpressionRefused as exc:
-            found.refusals.append(said("camunda:assignee %(assignee)r cannot run: %(why)s", assignee=assignee,
-                                       why=exc.reason))
+        python = _juel(found, "assignee", assignee)
+        if python is None:
             return
         found.properties[ASSIGNEE_EXPRESSION] = python
         found.changes.append(said("camunda:assignee %(assignee)r is JUEL; the task is given to the user named by "
@@ -190,11 +197,8 @@ def _when(task: etree._Element, found: _UserTask, existing: dict[str, str]) -> N
                                       "(Camunda's dateTime()): the task is due that long after it becomes ready",
                                       due=due, duration=relative))
         elif is_juel(due):
-            try:
-                python = juel(due)
-            except ExpressionRefused as exc:
-                found.refusals.append(said("camunda:dueDate %(due)r cannot run: %(why)s", due=due, why=exc.reason))
-            else:
+            python = _juel(found, "dueDate", due)
+            if python is not None:
                 found.properties["dueAtExpression"] = python
                 found.changes.append(said("camunda:dueDate %(due)r is JUEL; the task is due when %(python)r says, "
                                           "in its data when it becomes ready (a date, a date and time, or a duration "
@@ -213,12 +217,8 @@ def _when(task: etree._Element, found: _UserTask, existing: dict[str, str]) -> N
     priority = _camunda(task, "priority")
     if priority and not {"priority", "priorityExpression"} & set(existing):
         if is_juel(priority):
-            try:
-                python = juel(priority)
-            except ExpressionRefused as exc:
-                found.refusals.append(said("camunda:priority %(priority)r cannot run: %(why)s", priority=priority,
-                                           why=exc.reason))
-            else:
+            python = _juel(found, "priority", priority)
+            if python is not None:
                 found.properties["priorityExpression"] = _priority_expression(python)
                 found.changes.append(said("camunda:priority %(priority)r is JUEL; the task's priority is %(python)r "
                                           "in its data when it becomes ready, banded into Loanflow's 1 (urgent) to 5 "

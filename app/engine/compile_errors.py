@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.engine.said import Said, foreign, in_its_words, parts, said
+from app.engine.said import foreign, in_its_words, in_its_words_within, parts, said
 
 # RestrictedPython's two shapes: Python's SyntaxError with its statement, and its own policy's refusals
 _WHERE = [foreign("Line %(line)s: %(error)s: %(detail)s at statement: %(statement)s"),
@@ -81,15 +81,8 @@ _DETAILS = [
 
 def _one(text: str) -> str:
     """One of RestrictedPython's errors, said: where it is, and the compiler's sentence."""
-    where = in_its_words(text, _WHERE)
-    if not isinstance(where, Said):
-        return text
-    params = dict(where.params)
-    params["detail"] = in_its_words(params["detail"], _DETAILS)
-    if "error" in params:
-        params["error"] = _ERRORS.get(params["error"], params["error"])
-    again = Said(where.template, params)
-    return again if again == text else text
+    return in_its_words_within(text, _WHERE, {"detail": lambda detail: in_its_words(detail, _DETAILS),
+                                              "error": lambda error: _ERRORS.get(error, error)})
 
 
 def restricted(errors: Sequence[str]) -> str:

@@ -6,7 +6,7 @@ keeps its English to the byte, and an analyst reads it in Chinese ("缺少逗号
 """
 from __future__ import annotations
 
-from app.engine.said import Said, foreign, in_its_words
+from app.engine.said import Said, foreign, in_its_words, in_its_words_within
 
 _WHERE = [foreign("%(sentence)s: line %(line)s column %(column)s (char %(position)s)")]
 _SENTENCES = [
@@ -25,8 +25,5 @@ _SENTENCES = [
 def said_of(text: str) -> str:
     """The JSON reader's message, with or without where ("...: line L column C (char P)"), said; any other
     text as it is."""
-    where = in_its_words(text, _WHERE)
-    if not isinstance(where, Said):
-        return in_its_words(text, _SENTENCES)
-    again = Said(where.template, {**where.params, "sentence": in_its_words(where.params["sentence"], _SENTENCES)})
-    return again if again == text else text
+    found = in_its_words_within(text, _WHERE, {"sentence": lambda sentence: in_its_words(sentence, _SENTENCES)})
+    return found if isinstance(found, Said) else in_its_words(text, _SENTENCES)

@@ -9,7 +9,7 @@ kept by an older version reads the same way), so this is applied when the reason
 """
 from __future__ import annotations
 
-from app.engine.said import Said, foreign, in_its_words, said
+from app.engine.said import foreign, in_its_words, in_its_words_within, said
 
 _WHERE = [foreign("%(kind)s: %(detail)s")]
 _KINDS = {"TypeError": said("TypeError"), "ValueError": said("ValueError"), "KeyError": said("KeyError"),
@@ -56,11 +56,8 @@ _SENTENCES = [
 
 def said_of(text: str) -> str:
     """Python's "Kind: message" said: the kind when the table knows it, the message when it has its sentence
-    too (a KeyError's message is the key itself); any other text as it is."""
-    where = in_its_words(text, _WHERE)
-    if not isinstance(where, Said) or where.params["kind"] not in _KINDS:
+    too (a KeyError's message is the key itself, which no sentence is); any other text as it is."""
+    if text.split(":", 1)[0] not in _KINDS:
         return text
-    kind, detail = where.params["kind"], where.params["detail"]
-    sentence = detail if kind == "KeyError" else in_its_words(detail, _SENTENCES)
-    again = Said(where.template, {"kind": _KINDS[kind], "detail": sentence})
-    return again if again == text else text
+    return in_its_words_within(text, _WHERE, {"kind": _KINDS.__getitem__,
+                                              "detail": lambda detail: in_its_words(detail, _SENTENCES)})

@@ -18,6 +18,7 @@ again and is shown in English: that is the fallback, never an error.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 
@@ -96,6 +97,18 @@ def in_its_words(text: str, sentences: list[tuple[re.Pattern[str], str]]) -> str
     return text
 
 
+def in_its_words_within(text: str, sentences: list[tuple[re.Pattern[str], str]],
+                        inner: dict[str, Callable[[str], str]]) -> str:
+    """`text` said with the first of `sentences` it is, each parameter named in `inner` said again by its
+    function (a compiler's "Line 1: %(error)s: %(detail)s" and the detail's own sentence); else `text`."""
+    where = in_its_words(text, sentences)
+    if not isinstance(where, Said):
+        return text
+    again = Said(where.template, {name: inner[name](value) if name in inner else value
+                                  for name, value in where.params.items()})
+    return again if again == text else text
+
+
 def as_json(value: Any) -> Any:
     """`value` as JSON keeps it: a said sentence as its template, parameters and English text (each
     parameter the same way); text, numbers, true/false and null as they are; anything else as its text."""
@@ -118,4 +131,5 @@ def from_json(value: Any) -> Any:
     return value
 
 
-__all__ = ["Said", "as_json", "foreign", "from_json", "in_its_words", "is_plain", "parts", "said", "was_said"]
+__all__ = ["Said", "as_json", "foreign", "from_json", "in_its_words", "in_its_words_within", "is_plain", "parts", "said",
+           "was_said"]

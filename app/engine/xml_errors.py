@@ -8,7 +8,7 @@ wrote it.
 """
 from __future__ import annotations
 
-from app.engine.said import Said, foreign, in_its_words
+from app.engine.said import Said, foreign, in_its_words, in_its_words_within
 
 _WHERE = [foreign("%(sentence)s, line %(line)s, column %(column)s")]
 _SENTENCES = [
@@ -46,8 +46,5 @@ _SENTENCES = [
 
 def said_of(message: str) -> str:
     """libxml2's message ("<sentence>, line L, column C"), said; any other text as it is."""
-    where = in_its_words(message, _WHERE)
-    if not isinstance(where, Said):
-        return in_its_words(message, _SENTENCES)
-    again = Said(where.template, {**where.params, "sentence": in_its_words(where.params["sentence"], _SENTENCES)})
-    return again if again == message else message
+    found = in_its_words_within(message, _WHERE, {"sentence": lambda sentence: in_its_words(sentence, _SENTENCES)})
+    return found if isinstance(found, Said) else in_its_words(message, _SENTENCES)

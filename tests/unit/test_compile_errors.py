@@ -3,11 +3,8 @@ RestrictedPython writes it, and read in Chinese through the catalogue (`app/engi
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-from flask import Flask
-from flask_babel import Babel
 from RestrictedPython import compile_restricted_exec
 
 from app.engine import compile_errors
@@ -15,7 +12,6 @@ from app.engine.said import Said
 from app.engine.scripting import SandboxViolation, compile_expression, compile_script
 from app.services.workflow.diagram_reasons import in_language
 
-TRANSLATIONS = Path(__file__).resolve().parents[2] / "app" / "translations"
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 # (source, what its Chinese says of it)
@@ -44,14 +40,6 @@ SOURCES = [
     ("async def f(): pass", "不允许 AsyncFunctionDef 语句"),
 ]
 
-
-@pytest.fixture()
-def chinese():
-    app = Flask(__name__)
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
-    Babel(app, locale_selector=lambda: "zh")
-    with app.test_request_context():
-        yield
 
 
 def _refusal(source: str) -> str:

@@ -3,19 +3,14 @@ script meets most in Chinese (`app/engine/runtime_errors.py`), the English kept 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
-from flask import Flask
-from flask_babel import Babel
 
 from app.engine import runtime_errors
 from app.engine.reasons import reason
 from app.engine.said import Said
 from app.services.workflow.diagram_reasons import in_language
 from app.services.workflow.incident_reasons import reason_text
-
-TRANSLATIONS = Path(__file__).resolve().parents[2] / "app" / "translations"
 
 # (what fails, what its Chinese says of it)
 FAILURES = [
@@ -36,14 +31,6 @@ FAILURES = [
     ("undefined_name", "名称未定义：名称 'undefined_name' 没有定义"),
 ]
 
-
-@pytest.fixture()
-def chinese():
-    app = Flask(__name__)
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
-    Babel(app, locale_selector=lambda: "zh")
-    with app.test_request_context():
-        yield
 
 
 def _python_says(source: str) -> str:

@@ -4,11 +4,8 @@ JSON the same way, in the JSON reader's words (`app/engine/json_errors.py`)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from flask import Flask
-from flask_babel import Babel
 from lxml import etree
 
 from app.engine import json_errors, xml_errors
@@ -16,8 +13,6 @@ from app.engine.errors import DiagramRejected
 from app.engine.said import Said
 from app.engine.xml import read_xml
 from app.services.workflow.diagram_reasons import in_language
-
-TRANSLATIONS = Path(__file__).resolve().parents[2] / "app" / "translations"
 
 # (bytes, what its Chinese says of it)
 DOCUMENTS = [
@@ -38,14 +33,6 @@ DOCUMENTS = [
     (b"<a>" + b"<b>" * 300, "文档的嵌套超过 256 层"),
 ]
 
-
-@pytest.fixture()
-def chinese():
-    app = Flask(__name__)
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
-    Babel(app, locale_selector=lambda: "zh")
-    with app.test_request_context():
-        yield
 
 
 def _lxml_says(data: bytes) -> str:
