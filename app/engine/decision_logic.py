@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
@@ -80,21 +81,15 @@ class DecisionTableEngine(DMNEngine):
         return self.decision_table.hit_policy in ("RULE ORDER", "COLLECT") and not self.aggregation
 
     def decide(self, task: Any) -> list[Any]:
-        """Every rule that matches, in rule order (before the hit policy: `outputs` applies it)."""
-        context = self._with_required(task)
-        return [rule for rule in self.decision_table.rules if self._DMNEngine__check_rule(rule, context)]
+        """The rules the hit policy keeps, in rule order (its requirements evaluated first)."""
+        return self._kept(self._with_required(task), task)
 
     def outputs(self, task: Any) -> list[dict[str, Any]]:
         """The decision's result: the outputs of each rule the hit policy keeps (aggregated: one map)."""
         context = self._with_required(task)
-        rules = [rule for rule in self.decision_table.rules if self._DMNEngine__check_rule(rule, context)]
-        policy = self.decision_table.hit_policy
+        rules = self._kept(context, task)
         found = [dict(rule.output_as_dict(context)) for rule in rules]
-        if policy == "UNIQUE" and len(rules) > 1:
-            raise DecisionFault(said(
-                "the decision %(decision)s has the hit policy UNIQUE, and %(count)d of its rules match this "
-                "instance's data (rules %(rules)s): make its rules exclusive, or choose the hit policy FIRST or "
-                "COLLECT", decision=self.decision_id, count=len(rules), rules=_rows(rules)), _element(task))
+        policy = self.decision_table.hit_policy
         if policy == "ANY" and any(outputs != found[0] for outputs in found[1:]):
             raise DecisionFault(said(
                 "the decision %(decision)s has the hit policy ANY, and the rules that match this instance's data "
@@ -105,6 +100,20 @@ class DecisionTableEngine(DMNEngine):
         if self.aggregation:
             return self._aggregated(found, task)
         return found
+
+    def _kept(self, context: Any, task: Any) -> list[Any]:
+        """The rules that match, as far as the hit policy looks: FIRST stops at the first; UNIQUE refuses a
+        second (before any output is evaluated)."""
+        matching = (rule for rule in self.decision_table.rules if self._DMNEngine__check_rule(rule, context))
+        if self.decision_table.hit_policy == "FIRST":
+            return list(islice(matching, 1))
+        rules = list(matching)
+        if self.decision_table.hit_policy == "UNIQUE" and len(rules) > 1:
+            raise DecisionFault(said(
+                "the decision %(decision)s has the hit policy UNIQUE, and %(count)d of its rules match this "
+                "instance's data (rules %(rules)s): make its rules exclusive, or choose the hit policy FIRST or "
+                "COLLECT", decision=self.decision_id, count=len(rules), rules=_rows(rules)), _element(task))
+        return rules
 
     def result(self, task: Any) -> dict[str, Any]:
         """What a business-rule task without a result variable merges into the task's data: the kept rule's
