@@ -7,9 +7,9 @@ forms `camunda_user_tasks`, services `camunda_services`, decisions `camunda_deci
 - `camunda:initiator="starter"` on a start event: the instance's data holds the user name of who started
   it under that name (`INITIATOR`; `instances.start` puts it in). An instance started by a message, a
   timer or the platform itself has no such user, and no such value (Camunda's is null).
-- an attribute that means something Loanflow does not do (`followUpDate`, `candidateStarterGroups`,
-  `errorCodeVariable`...) is said in a warning naming the element and what Loanflow does instead:
-  never dropped in silence;
+- an attribute, or an extension element, that means something Loanflow does not do (`followUpDate`,
+  `candidateStarterGroups`, `errorCodeVariable`, `failedJobRetryTimeCycle`...) is said in a warning
+  naming the element and what Loanflow does instead: never dropped in silence;
 - an attribute about Camunda's own machinery (`historyTimeToLive`, `versionTag`, `asyncBefore`,
   `exclusive`, a job's priority...) changes nothing a process does here: Loanflow keeps every instance's
   history, versions every deploy and persists every step (`NO_MEANING_HERE`).
@@ -42,9 +42,22 @@ READ = frozenset({
 NO_MEANING_HERE = frozenset({
     "historyTimeToLive", "versionTag", "asyncBefore", "asyncAfter", "async", "exclusive", "jobPriority",
     "taskPriority", "diagramRelationId", "isStartableInTasklist", "modelerTemplate", "modelerTemplateVersion",
-    "calledElementTenantId", "decisionRefTenantId", "caseTenantId", "failedJobRetryTimeCycle", "formHandlerClass",
+    "calledElementTenantId", "decisionRefTenantId", "caseTenantId", "formHandlerClass",
     "formRefBinding", "formRefVersion",
 })
+# extension elements the import's modules read (with what they hold), or that mean nothing to an engine
+# (`camunda:properties`: metadata an application reads)
+READ_ELEMENTS = frozenset({
+    "formData", "formField", "value", "validation", "constraint", "properties", "property",  # camunda_user_tasks
+    "inputOutput", "inputParameter", "outputParameter", "list", "map", "entry", "script",  # camunda_services
+    "connector", "connectorId", "field", "string", "expression",
+    "in", "out", "executionListener", "taskListener",  # camunda_listeners, call activities' variables
+})
+_UNKNOWN = said("Loanflow does not know it")
+_ELEMENT_INSTEAD: dict[str, Said] = {
+    "failedJobRetryTimeCycle": said("a failing service is tried as Loanflow's retry policy says (three tries, 10 s "
+                                    "then 20 s apart, then an incident)"),
+}
 _LATEST = said("a call activity calls the latest version of the called process when its instance starts (Camunda's "
                "binding 'latest'), kept for that instance's life")
 _INSTEAD: dict[str, Said] = {
@@ -88,6 +101,12 @@ def prepare(root: etree._Element, filename: str) -> list[DiagramProblem]:
     for node in root.iter():
         if not isinstance(node.tag, str):
             continue
+        if etree.QName(node).namespace in CAMUNDA_NAMESPACES and etree.QName(node).localname not in READ_ELEMENTS:
+            name = etree.QName(node).localname
+            changes.append(DiagramProblem(filename, _id(node), said(
+                "the extension camunda:%(element)s is not read: %(instead)s", element=name,
+                instead=_ELEMENT_INSTEAD.get(name, _UNKNOWN)), _line(node), "warning"))
+            continue
         for name, value in _camunda_attributes(node):
             if name == "initiator" and etree.QName(node).localname == "startEvent" and value.isidentifier():
                 set_properties(node, {INITIATOR: value})
@@ -98,12 +117,9 @@ def prepare(root: etree._Element, filename: str) -> list[DiagramProblem]:
             elif name in READ or name in NO_MEANING_HERE or (name == "calledElementBinding" and value == "latest"):
                 continue  # read; or no meaning here; or what Loanflow does anyway
             else:
-                instead = _INSTEAD.get(name)
                 changes.append(DiagramProblem(filename, _id(node), said(
                     "camunda:%(attribute)s %(value)r on the %(kind)s is not read: %(instead)s", attribute=name,
-                    value=value, kind=label(node), instead=instead) if instead is not None else said(
-                    "camunda:%(attribute)s %(value)r on the %(kind)s is not read: Loanflow does not know it",
-                    attribute=name, value=value, kind=label(node)), _line(node), "warning"))
+                    value=value, kind=label(node), instead=_INSTEAD.get(name, _UNKNOWN)), _line(node), "warning"))
     return changes
 
 

@@ -89,3 +89,15 @@ def test_a_timers_relative_date_is_a_duration_from_when_it_starts():
                                                   (20, 4), (19, 5), (0, 5), (-5, 5)])
 def test_camundas_priority_is_banded_into_loanflows_one_to_five(camunda, loanflow):
     assert camunda_priority(camunda) == loanflow
+
+
+def test_an_extension_element_nothing_reads_is_said_too():
+    retry = ('><bpmn:extensionElements><camunda:failedJobRetryTimeCycle>R5/PT5M</camunda:failedJobRetryTimeCycle>'
+             '<camunda:properties><camunda:property name="owner" value="ops"/></camunda:properties>'
+             '</bpmn:extensionElements></bpmn:manualTask')
+    file = diagram(task="x=''")
+    file = DiagramFile(file.filename, file.content.replace(b"x=''/", retry.encode()))
+    warnings = said(file)["work"]
+    assert warnings == ["the extension camunda:failedJobRetryTimeCycle is not read: a failing service is tried as "
+                        "Loanflow's retry policy says (three tries, 10 s then 20 s apart, then an incident)"]
+    # camunda:properties are an application's metadata: nothing to say
