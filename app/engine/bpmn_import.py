@@ -32,10 +32,13 @@ from app.engine import (
     camunda_listeners,
     camunda_multi_instance,
     camunda_process,
+    camunda_retries,
     camunda_services,
     camunda_user_tasks,
+    caught_errors,
     data_stores,
     event_definitions,
+    event_subprocesses,
     implicit_flow,
     references,
     translate,
@@ -97,8 +100,10 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
     changes += camunda_listeners.prepare(root, filename, taken)  # listeners as steps of the path
     changes += implicit_flow.prepare(root, filename, taken)  # BPMN's implicit starts, ends and splits
     changes += camunda_services.rewrite(root, filename, operators)  # service implementations, inputOutput
+    changes += camunda_retries.prepare(root, filename)  # after the services: a service's retry cycle
     changes += camunda_multi_instance.prepare(root, filename)  # after inputOutput: each instance drops its item last
     changes += camunda_user_tasks.prepare(root, filename)  # assignment and forms
+    changes += caught_errors.prepare(root, filename)  # where a caught error's code and message go
     changes += camunda_process.prepare(root, filename)  # the initiator; every camunda: attribute nothing reads
     decision_refusals, decision_changes = camunda_decisions.prepare(root, filename)  # camunda:decisionRef
     refusals += decision_refusals
@@ -252,6 +257,7 @@ def process_problems(process: etree._Element, filename: str) -> list[DiagramProb
     problems += camunda_user_tasks.problems(process, filename)
     problems += camunda_listeners.problems(process, filename)
     problems += _unheard_messages(process, filename)
+    problems += event_subprocesses.problems(process, filename)  # parsed, and never run, by SpiffWorkflow 3.2
     return problems
 
 

@@ -8,7 +8,8 @@ forms `camunda_user_tasks`, services `camunda_services`, decisions `camunda_deci
   it under that name (`INITIATOR`; `instances.start` puts it in). An instance started by a message, a
   timer or the platform itself has no such user, and no such value (Camunda's is null).
 - an attribute, or an extension element, that means something Loanflow does not do (`followUpDate`,
-  `candidateStarterGroups`, `errorCodeVariable`, `failedJobRetryTimeCycle`...) is said in a warning
+  `candidateStarterGroups`, a `failedJobRetryTimeCycle` that is not a service task's (`camunda_retries`), an
+  `errorCodeVariable` that is not a caught error's (`caught_errors`)...) is said in a warning
   naming the element and what Loanflow does instead: never dropped in silence;
 - an attribute about Camunda's own machinery (`historyTimeToLive`, `versionTag`, `asyncBefore`,
   `exclusive`, a job's priority...) changes nothing a process does here: Loanflow keeps every instance's
@@ -20,6 +21,7 @@ from typing import Any
 
 from lxml import etree
 
+from app.engine import camunda_retries
 from app.engine.camunda_user_tasks import set_properties
 from app.engine.element_kinds import label
 from app.engine.errors import DiagramProblem
@@ -37,7 +39,7 @@ READ = frozenset({
     "collection", "elementVariable",  # camunda_multi_instance
     # what the import keeps on an element until the strict check reads it
     "implementationRefused", "inputOutputRefused", "listenerRefused", "multiInstanceRefused", "unmappedElement",
-    "unmappedImplementation",
+    "unmappedImplementation", "retryCycleNotRead",
 })
 NO_MEANING_HERE = frozenset({
     "historyTimeToLive", "versionTag", "asyncBefore", "asyncAfter", "async", "exclusive", "jobPriority",
@@ -55,8 +57,8 @@ READ_ELEMENTS = frozenset({
 })
 _UNKNOWN = said("Loanflow does not know it")
 _ELEMENT_INSTEAD: dict[str, Said] = {
-    "failedJobRetryTimeCycle": said("a failing service is tried as Loanflow's retry policy says (three tries, 10 s "
-                                    "then 20 s apart, then an incident)"),
+    "failedJobRetryTimeCycle": said("only a service task's call is tried again here; when this "
+                                    "element fails, that is an incident at once"),
 }
 _LATEST = said("a call activity calls the latest version of the called process when its instance starts (Camunda's "
                "binding 'latest'), kept for that instance's life")
@@ -66,9 +68,10 @@ _INSTEAD: dict[str, Said] = {
                                    "that offer it), not the diagram's"),
     "candidateStarterUsers": said("who may start a process is Loanflow's access policy (the roles and the products "
                                   "that offer it), not the diagram's"),
-    "errorCodeVariable": said("a caught error's code is not kept in a variable: draw a boundary event per error "
-                              "code instead"),
-    "errorMessageVariable": said("a caught error's message is not kept in a variable"),
+    "errorCodeVariable": said("a caught error's code is kept only by an error boundary event, in a variable named "
+                              "as Python names one"),
+    "errorMessageVariable": said("a caught error's message is kept only by an error boundary event, in a variable "
+                                 "named as Python names one"),
     "errorMessage": said("an error is known by its code here; its message is not kept"),
     "resource": said("a script is the diagram's own text here, never a file's"),
     "escalationCodeVariable": said("a caught escalation's code is not kept in a variable: draw a boundary event per "
@@ -103,9 +106,13 @@ def prepare(root: etree._Element, filename: str) -> list[DiagramProblem]:
             continue
         if etree.QName(node).namespace in CAMUNDA_NAMESPACES and etree.QName(node).localname not in READ_ELEMENTS:
             name = etree.QName(node).localname
+            instead = _ELEMENT_INSTEAD.get(name, _UNKNOWN)
+            if node.get(camunda_retries.NOT_READ):
+                instead = said("its cycle cannot be read (%(why)s), so Loanflow's retry policy applies (two retries, "
+                               "10 s and 20 s after the failure)", why=node.get(camunda_retries.NOT_READ))
             changes.append(DiagramProblem(filename, _id(node), said(
-                "the extension camunda:%(element)s is not read: %(instead)s", element=name,
-                instead=_ELEMENT_INSTEAD.get(name, _UNKNOWN)), _line(node), "warning"))
+                "the extension camunda:%(element)s is not read: %(instead)s", element=name, instead=instead),
+                _line(node), "warning"))
             continue
         for name, value in _camunda_attributes(node):
             if name == "initiator" and etree.QName(node).localname == "startEvent" and value.isidentifier():

@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
-from app.engine import fanout, script_offers, translate
+from app.engine import fanout, retry_policy, script_offers, translate
 from app.engine.durations import check_timer_value, due_after
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.parser import FORM_PROPERTY, UI_FORM_PROPERTY, Bundle, ParsedProcess
@@ -103,6 +103,9 @@ def _lint_spec(process: ParsedProcess, spec, operators: set[str], forms: set[str
         op = getattr(ts, "operation_name", None)
         if op is not None and op not in operators:
             error(element, said("service operator %(operator)r is not registered in handlers/", operator=op))
+        if op is not None:
+            for why in retry_policy.problems(ts):
+                error(element, said("retry: %(why)s", why=why))
         for label, source in (("script", getattr(ts, "script", None) if isinstance(ts, ScriptEngineTask) else None),
                               ("pre-script", getattr(ts, "prescript", None)),
                               ("post-script", getattr(ts, "postscript", None))):

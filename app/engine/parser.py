@@ -26,6 +26,7 @@ from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 from app.engine import (
     bpmn_import,
     camunda_user_tasks,
+    caught_errors,
     data_stores,
     decision_logic,
     decision_results,
@@ -376,6 +377,7 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
             for each in (spec, *embedded.values()):
                 data_stores.attach_copies(each, parser.process_parsers[pid].node)  # associations the import made copies
                 install_clock(each)
+                caught_errors.install(each)  # error events that keep the caught code and message
                 install_fan_out_limits(each)
                 decision_results.install(each)  # a decision's result kept in one variable (Camunda 7 and 8)
                 implicit_flow.install(each, parser.process_parsers[each.name].node)

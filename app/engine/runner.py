@@ -10,7 +10,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -31,7 +31,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import (
 )
 from SpiffWorkflow.task import Task
 
-from app.engine import reasons, task_ids
+from app.engine import reasons, retry_policy, task_ids
 from app.engine.data_stores import DataStoreAccess
 from app.engine.errors import CannotStart, InstanceFault
 from app.engine.said import Said, said
@@ -117,8 +117,6 @@ class ServiceBusinessError(Exception):
 # its due time (a date, a datetime or an ISO text), priority (1-5) and assignee (a user name) from the
 # instance's data.
 TASK_EXPRESSIONS = ("dueAtExpression", "priorityExpression", "assigneeExpression")
-DEFAULT_TRIES = 3
-RETRY_DELAY_SECONDS = 10  # first retry after 10 s, then x backoff base (default 2) each time
 
 
 def jsonable(value: Any) -> Any:
@@ -387,13 +385,11 @@ class ProcessEngine:
     def _park_for_retry(self, workflow: BpmnWorkflow, failure: ServiceCallFailed) -> dict[str, Any] | None:
         task = workflow.get_task_from_id(UUID(failure.engine_task_id))
         spec, now = task.task_spec, self.now()
-        tries = 1 + spec.retries if getattr(spec, "retries", None) is not None else DEFAULT_TRIES
+        tries = 1 + retry_policy.retries(spec)
         attempts = int(task.internal_data.get("attempts", 0)) + 1
         task.internal_data.update(attempts=attempts, last_error=str(failure), last_attempt_at=now.isoformat())
         if attempts < tries:
-            base = getattr(spec, "retry_backoff_base", None) or 2
-            delay = RETRY_DELAY_SECONDS * base ** (attempts - 1)
-            task.internal_data["retry_at"] = (now + timedelta(seconds=delay)).isoformat()
+            task.internal_data["retry_at"] = (now + retry_policy.delay_before(spec, attempts, now)).isoformat()
             self._note("service_failed", spec.bpmn_id, {"attempt": attempts, "of": tries, "error": str(failure),
                                                         "retry_at": task.internal_data["retry_at"]})
             return None
@@ -405,7 +401,9 @@ class ProcessEngine:
 
     def _throw_business_error(self, workflow: BpmnWorkflow, raised: ServiceBusinessError) -> dict[str, Any] | None:
         task = workflow.get_task_from_id(UUID(raised.engine_task_id))
-        event = BpmnEvent(ErrorEventDefinition(raised.code, code=raised.code), payload=raised.payload)
+        thrown = ErrorEventDefinition(raised.code, code=raised.code)
+        thrown.message = str(raised)  # for an event that keeps the caught error's message (`caught_errors`)
+        event = BpmnEvent(thrown, payload=raised.payload)
         self._note("business_error", task.task_spec.bpmn_id, {"code": raised.code, "message": str(raised)})
         if not workflow.event_manager.catch(event, internal=False):  # no boundary event for this code
             return {"element_id": task.task_spec.bpmn_id, "kind": "business_error", "code": raised.code,

@@ -177,6 +177,25 @@ def test_retry_setting_in_the_diagram_overrides_tries_and_backoff(app, client, a
     assert incident["element_id"] == "once_credit_report" and incident["attempts"] == 3
 
 
+def test_retry_intervals_in_the_diagram_are_the_delays_before_each_retry(app, client, auth, deploy, clock, handlers):
+    deploy("service_retry.bpmn")
+    handlers.FAILURES["A-6"] = -1
+    inst = start(client, auth, "service_retry_intervals", applicant="A-6")  # PT1M,PT5M: two retries
+    assert due_at(app, inst["id"]) == T0 + timedelta(minutes=1)
+    clock.advance(seconds=59)
+    assert wake(app) == []
+    clock.advance(seconds=1)
+    assert wake(app) == [inst["id"]]
+    assert due_at(app, inst["id"]) == T0 + timedelta(minutes=1 + 5)
+    [_, second] = kinds(history(client, auth, inst["id"]), "service_failed")
+    assert second["details"]["attempt"] == 2 and second["details"]["of"] == 3
+    clock.advance(minutes=5)
+    assert wake(app) == [inst["id"]]
+    [incident] = incidents(client, auth, state="open")
+    assert incident["element_id"] == "late_credit_report" and incident["attempts"] == 3
+    assert len(handlers.CALLS) == 3
+
+
 def test_unknown_and_missing_incidents(client, auth):
     assert client.get(f"{API}/incidents/4040", headers=auth).status_code == 404
     r = retry(client, auth, 4040)
@@ -219,6 +238,34 @@ def test_business_error_is_caught_by_the_error_boundary_with_its_payload(client,
     data = instance(client, auth, clear["id"])["data"]
     assert data["check_result"] == {"hit": False} and "blacklist_hit" not in data
     assert incidents(client, auth) == []
+
+
+def test_a_catch_all_error_boundary_keeps_the_code_and_message_where_camunda_says(client, auth, deploy, handlers):
+    # Before, camunda:errorCodeVariable was said and not read: the gateway on ${code} could not route
+    deploy("camunda_error_codes.bpmn")
+    hit = start(client, auth, "error_code_routed", applicant="black-1")
+    assert ended_at(client, auth, hit["id"]) == ["end_blacklisted"]
+    data = instance(client, auth, hit["id"])["data"]
+    assert data["code"] == "BLACKLISTED" and data["why"] == "black-1 is on a sanctions list"
+    frozen = start(client, auth, "error_code_routed", applicant="frozen-1")  # any other code: the default flow
+    assert ended_at(client, auth, frozen["id"]) == ["end_other"]
+    assert instance(client, auth, frozen["id"])["data"]["code"] == "ACCOUNT_FROZEN"
+    clear = start(client, auth, "error_code_routed", applicant="alice")
+    assert ended_at(client, auth, clear["id"]) == ["end_clear"]
+    assert "code" not in instance(client, auth, clear["id"])["data"]
+    assert incidents(client, auth) == []
+
+
+def test_an_error_a_sub_process_throws_is_caught_with_its_code_after_a_wait(app, client, auth, deploy, clock,
+                                                                           handlers):
+    deploy("camunda_error_codes.bpmn")
+    inst = start(client, auth, "error_code_of_a_subprocess")
+    assert inst["status"] == "waiting"
+    clock.advance(hours=1)
+    assert wake(app) == [inst["id"]]  # the state and the spec stored, then read back
+    assert ended_at(client, auth, inst["id"]) == ["s_end_failed"]
+    data = instance(client, auth, inst["id"])["data"]
+    assert data["code"] == "NO_STOCK" and data["why"] is None
 
 
 def test_business_error_the_diagram_does_not_catch_is_an_incident(app, client, auth, deploy, clock, handlers):

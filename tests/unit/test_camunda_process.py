@@ -1,7 +1,7 @@
 """Camunda 7 attributes nothing else reads (`app/engine/camunda_process.py`) are said, never dropped in silence;
 Camunda's relative dates (`dateTime().plusDays(2)`, `app/engine/camunda_dates.py`) are the durations they mean.
 
-Before, `camunda:followUpDate`, `candidateStarterGroups`, `errorCodeVariable`, `dueDate`, `priority` and
+Before, `camunda:followUpDate`, `candidateStarterGroups`, `dueDate`, `priority` and
 `initiator` were ignored without a word, and a timer's `${dateTime().plusDays(1).toDate()}` was refused."""
 from __future__ import annotations
 
@@ -48,16 +48,17 @@ def said(file: DiagramFile) -> dict[str, list[str]]:
 
 def test_an_attribute_with_a_meaning_loanflow_does_not_carry_is_said_naming_its_element():
     warnings = said(diagram(process='camunda:candidateStarterGroups="sales"', task='camunda:followUpDate="P1D" '
-                            'camunda:fooBar="x"', boundary='camunda:errorCodeVariable="code"'))
+                            'camunda:fooBar="x"', boundary='camunda:errorCodeVariable="the code"'))
     assert warnings["p"] == ["camunda:candidateStarterGroups 'sales' on the process is not read: who may start a "
                              "process is Loanflow's access policy (the roles and the products that offer it), not the "
                              "diagram's"]
     assert "camunda:followUpDate 'P1D' on the manual task is not read: Loanflow's tasks have a due time, not a " \
            "follow-up date" in warnings["work"]
     assert "camunda:fooBar 'x' on the manual task is not read: Loanflow does not know it" in warnings["work"]
-    assert warnings["failed"] == ["camunda:errorCodeVariable 'code' on the error event definition is not read: a "
-                                  "caught error's code is not kept in a variable: draw a boundary event per error code "
-                                  "instead"]  # named by its event: the definition has no id
+    assert warnings["failed"] == ["camunda:errorCodeVariable 'the code' on the error event definition is not read: a "
+                                  "caught error's code is kept only by an error boundary event, in a variable named as "
+                                  "Python names one"]
+    # named by its event: the definition has no id (a variable name is read: tests/unit/test_caught_errors.py)
 
 
 def test_camundas_own_machinery_and_what_loanflow_does_anyway_say_nothing():
@@ -98,6 +99,6 @@ def test_an_extension_element_nothing_reads_is_said_too():
     file = diagram(task="x=''")
     file = DiagramFile(file.filename, file.content.replace(b"x=''/", retry.encode()))
     warnings = said(file)["work"]
-    assert warnings == ["the extension camunda:failedJobRetryTimeCycle is not read: a failing service is tried as "
-                        "Loanflow's retry policy says (three tries, 10 s then 20 s apart, then an incident)"]
+    assert warnings == ["the extension camunda:failedJobRetryTimeCycle is not read: only a service task's call is "
+                        "tried again here; when this element fails, that is an incident at once"]
     # camunda:properties are an application's metadata: nothing to say

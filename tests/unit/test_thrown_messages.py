@@ -81,13 +81,14 @@ def test_a_message_its_own_event_catches_is_no_unheard_message():
     caught = f"""{HEAD}
   <bpmn:process id="sender" isExecutable="true">
     <bpmn:startEvent id="start"/>
-    <bpmn:subProcess id="listener" triggeredByEvent="true">
-      <bpmn:startEvent id="heard" isInterrupting="false"><bpmn:messageEventDefinition messageRef="m"/></bpmn:startEvent>
-      <bpmn:endEvent id="heard_end"/><bpmn:sequenceFlow id="h1" sourceRef="heard" targetRef="heard_end"/>
-    </bpmn:subProcess>
+    <bpmn:parallelGateway id="both"/>
+    <bpmn:intermediateCatchEvent id="heard"><bpmn:messageEventDefinition messageRef="m"/></bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="heard_end"/><bpmn:sequenceFlow id="h1" sourceRef="heard" targetRef="heard_end"/>
     {SEND_TASK}
     <bpmn:endEvent id="end"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="tell"/>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="both"/>
+    <bpmn:sequenceFlow id="h0" sourceRef="both" targetRef="heard"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="both" targetRef="tell"/>
     <bpmn:sequenceFlow id="f2" sourceRef="tell" targetRef="end"/>
   </bpmn:process>
 </bpmn:definitions>""".encode()
