@@ -99,6 +99,7 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
     changes += event_changes
     changes += camunda_listeners.prepare(root, filename, taken)  # listeners as steps of the path
     changes += implicit_flow.prepare(root, filename, taken)  # BPMN's implicit starts, ends and splits
+    changes += event_subprocesses.prepare(root, filename, taken)  # as boundary events on the rest of their scope
     changes += camunda_services.rewrite(root, filename, operators)  # service implementations, inputOutput
     changes += camunda_retries.prepare(root, filename)  # after the services: a service's retry cycle
     changes += camunda_multi_instance.prepare(root, filename)  # after inputOutput: each instance drops its item last
@@ -257,7 +258,7 @@ def process_problems(process: etree._Element, filename: str) -> list[DiagramProb
     problems += camunda_user_tasks.problems(process, filename)
     problems += camunda_listeners.problems(process, filename)
     problems += _unheard_messages(process, filename)
-    problems += event_subprocesses.problems(process, filename)  # parsed, and never run, by SpiffWorkflow 3.2
+    problems += event_subprocesses.problems(process, filename)  # those the import could not draw
     return problems
 
 

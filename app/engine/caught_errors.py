@@ -12,7 +12,8 @@ routes on which error it was.
 `install(spec)` gives such events this definition after parsing (as the clocked timers are installed,
 `timers.install_clock`); it catches what SpiffWorkflow's error definition catches — an error of its code,
 or any error when it names none — and is serialized as it is, under its own type name. (An event
-sub-process's error start event would say the same; event sub-processes are refused, `event_subprocesses`.)
+sub-process's error start event says the same: the import draws it as a boundary event,
+`event_subprocesses`.)
 """
 from __future__ import annotations
 

@@ -26,7 +26,14 @@ from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask
 from SpiffWorkflow.task import Task, TaskState
 from SpiffWorkflow.util.deep_merge import DeepMerge
 
-from app.engine import caught_errors, data_stores, decision_logic, decision_results, implicit_flow
+from app.engine import (
+    boundary_data,
+    caught_errors,
+    data_stores,
+    decision_logic,
+    decision_results,
+    implicit_flow,
+)
 from app.engine.fanout import BOUNDED, install_fan_out_limits
 from app.engine.timers import CLOCKED
 
@@ -242,6 +249,7 @@ class StateSerializer:
         config[BusinessRuleTask] = decision_logic.DecisionTaskConverter  # Camunda 7's hit policies, requirements
         config[decision_results.ResultInOneVariable] = config[BusinessRuleTask]  # the result in one variable
         config[caught_errors.ErrorKeptInData] = config[caught_errors.ErrorEventDefinition]  # keeps the caught code
+        config[boundary_data.SeesItsSubProcess] = config[boundary_data.BoundaryEvent]  # sees its sub-process's data
         data_stores.register_serializer(config)  # data stores a spec's tasks read and write
         registry = BpmnWorkflowSerializer.configure(config)
         registry.register(Decimal, lambda d: {"value": str(d)}, lambda d: Decimal(d["value"]))

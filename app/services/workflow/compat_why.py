@@ -15,8 +15,8 @@ a group by what kind of reason it is (never by which file it came from):
 - **needs a file the folder lacks**: a form, a called process, a decision, a message's sender;
 - **needs what only the outside world gives**: the data a caller starts it with, a service's real
   answer, a person's answer no form asks for, a payload only the sender knows;
-- **not yet in Loanflow**: what a future Loanflow could run (compensation, an event sub-process, a
-  transforming data output, a wait on a condition, FEEL the translation does not read, a parallel split looping back);
+- **not yet in Loanflow**: what a future Loanflow could run (compensation, an event sub-process the import
+  cannot draw, a transforming data output, a wait on a condition, FEEL the translation does not read, a parallel split looping back);
 - **Loanflow's own defect** (an unexpected exception, a false completion), and **unclassified**: a
   reason no rule here knows, shown so that a new kind of reason is seen and given its group.
 
@@ -52,7 +52,7 @@ AS_WRITTEN_STOPS = frozenset({"unsaid", "refused", "older", "fails"})
 _RULES: tuple[tuple[str, str], ...] = (
     # -- not yet in Loanflow ------------------------------------------------------------------
     ("not_yet", r"is a compensation event"),
-    ("not_yet", r"Loanflow does not run event sub-processes yet"),
+    ("not_yet", r"the event sub-process would never start"),
     ("not_yet", r"the data output association of .* changes the value of"),
     ("not_yet", r"would wait here for a condition"),
     ("not_yet", r"is not translated"),  # FEEL that the translation does not read yet
