@@ -7,8 +7,8 @@ Camunda 7 keeps variables by scope: the path after the event sees every variable
 So does Loanflow, for an embedded sub-process (a call activity's process keeps its own data, as in
 Camunda, where only its `out` mappings come back):
 
-- when such a boundary event catches its event, the sub-process's current data is kept in the event's
-  task: the data of its live tasks (ready, waiting, running, failed — in its own sub-processes too),
+- when such a boundary event catches its event (or, for a timer or a condition, which fire without
+  a catch, when its task becomes ready), the sub-process's current data is kept in the event's task: the data of its live tasks (ready, waiting, running, failed — in its own sub-processes too),
   merged in the order they last changed, so that what was set last wins;
 - when the event's task runs, that data is laid over what it inherited, then the event's own payload
   (an error's `variableName`, a message's variable) over both.
@@ -33,18 +33,27 @@ _LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERRO
 class SeesItsSubProcess(BoundaryEvent):
     """SpiffWorkflow's boundary event, whose path starts with its sub-process's current data."""
 
-    def catch(self, my_task: Any, event: Any) -> None:
-        main = next((t for t in my_task.parent.children if not isinstance(t.task_spec, BoundaryEvent)), None)
-        top = my_task.workflow.top_workflow
-        if main is not None and top.get_subprocess(main) is not None:
-            my_task.internal_data[_KEPT] = current_data(top, top.get_subprocess(main))
+    def catch(self, my_task: Any, event: Any) -> None:  # an error, a message, a signal, an escalation
+        _keep(my_task)
         super().catch(my_task, event)
+
+    def _on_ready_hook(self, my_task: Any) -> None:  # a timer or a condition, which fire without a catch
+        if _KEPT not in my_task.internal_data:
+            _keep(my_task)
+        super()._on_ready_hook(my_task)
 
     def _run_hook(self, my_task: Any) -> bool:
         kept = my_task.internal_data.pop(_KEPT, None)
         if kept:
             my_task.data.update(kept)
         return super()._run_hook(my_task)
+
+
+def _keep(my_task: Any) -> None:
+    main = next((t for t in my_task.parent.children if not isinstance(t.task_spec, BoundaryEvent)), None)
+    top = my_task.workflow.top_workflow
+    if main is not None and top.get_subprocess(main) is not None:
+        my_task.internal_data[_KEPT] = current_data(top, top.get_subprocess(main))
 
 
 def current_data(top: Any, subprocess: Any) -> dict[str, Any]:

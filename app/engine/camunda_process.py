@@ -74,8 +74,8 @@ _INSTEAD: dict[str, Said] = {
                                  "named as Python names one"),
     "errorMessage": said("an error is known by its code here; its message is not kept"),
     "resource": said("a script is the diagram's own text here, never a file's"),
-    "escalationCodeVariable": said("a caught escalation's code is not kept in a variable: draw a boundary event per "
-                                   "escalation code instead"),
+    "escalationCodeVariable": said("a caught escalation's code is kept only by an escalation boundary event, in a "
+                                   "variable named as Python names one"),
     "calledElementBinding": _LATEST,
     "calledElementVersion": _LATEST,
     "calledElementVersionTag": _LATEST,

@@ -1,6 +1,7 @@
-"""An error event that keeps the code (and message) of the error it caught in the instance's data.
+"""An error or escalation event that keeps the code (and message) of what it caught in the instance's data.
 
-A boundary event that catches errors may say where the caught error's code and message go — Camunda 7's `camunda:errorCodeVariable` and `errorMessageVariable`, which
+A boundary event that catches errors may say where the caught error's code and message go — Camunda 7's
+`camunda:errorCodeVariable` and `errorMessageVariable` (`escalationCodeVariable` for an escalation), which
 the import writes as Loanflow's own `spiffworkflow:errorCodeVariable` / `errorMessageVariable` extension
 elements on the event (`prepare`). With a catch-all error event (no `errorRef`) this is how a diagram
 routes on which error it was.
@@ -20,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from lxml import etree
-from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
+from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition, EscalationEventDefinition
 
 from app.engine.errors import DiagramProblem
 from app.engine.said import said
@@ -30,74 +31,105 @@ from app.engine.xml import source_line as _line
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 CAMUNDA_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn")
 CODE, MESSAGE = "errorCodeVariable", "errorMessageVariable"  # the extension elements, and the Camunda attributes
+ESCALATION_CODE = "escalationCodeVariable"
 _CAUGHT = "caught_error"  # the catching task's internal data: the caught error's code and message
 _B, _S = f"{{{BPMN_NS}}}", f"{{{SPIFF_NS}}}"
 
 
-class ErrorKeptInData(ErrorEventDefinition):
-    """SpiffWorkflow's error event definition, which also puts the caught error's code and message in the
-    data under the names its task's extensions give."""
+class _KeptInData:
+    """What an error or escalation definition that keeps the caught code adds to SpiffWorkflow's: catch what
+    a plain one would catch (SpiffWorkflow's definitions match by exact class), remember the code (and a
+    service's message), and put them in the data under the names its task's extensions give."""
+
+    plain: type
+    keys: tuple[tuple[str, str], ...]  # (extension element, what it holds)
 
     def __eq__(self, other: object) -> bool:
-        # SpiffWorkflow's definitions match by exact class: this one catches what a plain one would
-        return isinstance(other, ErrorEventDefinition) and self.code in (None, other.code)
+        return isinstance(other, self.plain) and self.code in (None, other.code)  # type: ignore[attr-defined]
 
-    __hash__ = ErrorEventDefinition.__hash__
+    __hash__ = None  # type: ignore[assignment]  # as SpiffWorkflow's definitions: compared, never hashed
 
     def catch(self, my_task: Any, event: Any = None) -> None:
         thrown = event.event_definition
         my_task.internal_data[_CAUGHT] = {"code": getattr(thrown, "code", None),
                                           "message": getattr(thrown, "message", None)}
-        super().catch(my_task, event)
+        super().catch(my_task, event)  # type: ignore[misc]
 
     def update_task_data(self, my_task: Any) -> None:
-        super().update_task_data(my_task)
+        super().update_task_data(my_task)  # type: ignore[misc]
         caught = my_task.internal_data.pop(_CAUGHT, None) or {}
         extensions = getattr(my_task.task_spec, "extensions", None) or {}
-        for key, variable in ((CODE, "code"), (MESSAGE, "message")):
+        for key, held in self.keys:
             if extensions.get(key):
-                my_task.data[extensions[key].strip()] = caught.get(variable)
+                my_task.data[extensions[key].strip()] = caught.get(held)
 
     def reset(self, my_task: Any) -> None:
         my_task.internal_data.pop(_CAUGHT, None)
-        super().reset(my_task)
+        super().reset(my_task)  # type: ignore[misc]
+
+
+class ErrorKeptInData(_KeptInData, ErrorEventDefinition):
+    """SpiffWorkflow's error event definition, keeping the caught error's code and message."""
+
+    plain = ErrorEventDefinition
+    keys = ((CODE, "code"), (MESSAGE, "message"))
+
+
+class EscalationKeptInData(_KeptInData, EscalationEventDefinition):
+    """SpiffWorkflow's escalation event definition, keeping the caught escalation's code."""
+
+    plain = EscalationEventDefinition
+    keys = ((ESCALATION_CODE, "code"),)
 
 
 def install(spec: Any) -> None:
-    """Give each error event that names a variable for the caught code or message this definition."""
+    """Give each error or escalation event that names a variable for what it catches this definition."""
     for task_spec in spec.task_specs.values():
         definition = getattr(task_spec, "event_definition", None)
         extensions = getattr(task_spec, "extensions", None) or {}
-        if type(definition) is ErrorEventDefinition and (extensions.get(CODE) or extensions.get(MESSAGE)):
-            definition.__class__ = ErrorKeptInData
+        for kept in (ErrorKeptInData, EscalationKeptInData):
+            if type(definition) is kept.plain and any(extensions.get(key) for key, _ in kept.keys):
+                definition.__class__ = kept
 
 
 def prepare(root: etree._Element, filename: str) -> list[DiagramProblem]:
-    """Camunda's `errorCodeVariable` / `errorMessageVariable` on an error event definition written as the
-    event's extension elements; each change a warning. A name that is not a variable name stays, and is
-    said as not read (`camunda_process`)."""
+    """Camunda's `errorCodeVariable` / `errorMessageVariable` on a boundary event's error event definition, and
+    `escalationCodeVariable` on its escalation event definition, written as the event's extension
+    elements; each change a warning. A name that is not a variable name stays, and is said as not read
+    (`camunda_process`)."""
     changes = []
-    for definition in root.iter(f"{_B}errorEventDefinition"):
-        event = definition.getparent()
-        if event is None or etree.QName(event).localname != "boundaryEvent":
-            continue
-        for namespace in CAMUNDA_NAMESPACES:
-            for key in (CODE, MESSAGE):
-                name = definition.get(f"{{{namespace}}}{key}")
-                if name is None or not name.strip().isidentifier():
-                    continue
-                del definition.attrib[f"{{{namespace}}}{key}"]
-                holder = event.find(f"{_B}extensionElements")
-                if holder is None:
-                    holder = etree.Element(f"{_B}extensionElements")
-                    event.insert(0, holder)
-                for old in holder.findall(f"{_S}{key}"):
-                    holder.remove(old)
-                etree.SubElement(holder, f"{_S}{key}").text = name.strip()
-                reason = (said("camunda:errorCodeVariable: the caught error's code is kept in the variable %(name)s",
-                               name=name.strip()) if key == CODE else
-                          said("camunda:errorMessageVariable: the caught error's message is kept in the variable "
-                               "%(name)s (None when the diagram threw the error: only a service's error has one)",
-                               name=name.strip()))
-                changes.append(DiagramProblem(filename, event.get("id"), reason, _line(event), "warning"))
+    for kind, keys in (("errorEventDefinition", (CODE, MESSAGE)), ("escalationEventDefinition", (ESCALATION_CODE,))):
+        for definition in root.iter(f"{_B}{kind}"):
+            event = definition.getparent()
+            if event is None or etree.QName(event).localname != "boundaryEvent":
+                continue
+            for namespace in CAMUNDA_NAMESPACES:
+                for key in keys:
+                    name = definition.get(f"{{{namespace}}}{key}")
+                    if name is None or not name.strip().isidentifier():
+                        continue
+                    del definition.attrib[f"{{{namespace}}}{key}"]
+                    _keep(event, key, name.strip())
+                    changes.append(DiagramProblem(filename, event.get("id"), _said(key, name.strip()), _line(event),
+                                                  "warning"))
     return changes
+
+
+def _keep(event: etree._Element, key: str, name: str) -> None:
+    holder = event.find(f"{_B}extensionElements")
+    if holder is None:
+        holder = etree.Element(f"{_B}extensionElements")
+        event.insert(0, holder)
+    for old in holder.findall(f"{_S}{key}"):
+        holder.remove(old)
+    etree.SubElement(holder, f"{_S}{key}").text = name
+
+
+def _said(key: str, name: str) -> str:
+    if key == CODE:
+        return said("camunda:errorCodeVariable: the caught error's code is kept in the variable %(name)s", name=name)
+    if key == MESSAGE:
+        return said("camunda:errorMessageVariable: the caught error's message is kept in the variable %(name)s (None "
+                    "when the diagram threw the error: only a service's error has one)", name=name)
+    return said("camunda:escalationCodeVariable: the caught escalation's code is kept in the variable %(name)s",
+                name=name)

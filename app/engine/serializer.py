@@ -249,6 +249,7 @@ class StateSerializer:
         config[BusinessRuleTask] = decision_logic.DecisionTaskConverter  # Camunda 7's hit policies, requirements
         config[decision_results.ResultInOneVariable] = config[BusinessRuleTask]  # the result in one variable
         config[caught_errors.ErrorKeptInData] = config[caught_errors.ErrorEventDefinition]  # keeps the caught code
+        config[caught_errors.EscalationKeptInData] = config[caught_errors.EscalationEventDefinition]
         config[boundary_data.SeesItsSubProcess] = config[boundary_data.BoundaryEvent]  # sees its sub-process's data
         data_stores.register_serializer(config)  # data stores a spec's tasks read and write
         registry = BpmnWorkflowSerializer.configure(config)

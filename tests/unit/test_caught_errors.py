@@ -20,6 +20,7 @@ def bundle(body: str):
                   xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="defs" targetNamespace="t">
   <bpmn:error id="late" errorCode="LATE"/>
   <bpmn:error id="lost" errorCode="LOST"/>
+  <bpmn:escalation id="up" escalationCode="MANAGER"/>
   <bpmn:process id="p" isExecutable="true">{body}</bpmn:process>
 </bpmn:definitions>"""
     return parse_diagrams([DiagramFile("p.bpmn", content.encode())])
@@ -94,3 +95,23 @@ def test_a_name_that_is_no_variable_name_is_said_not_read():
     [warning] = [w.reason for w in found.warnings if w.element_id == "h_start"]
     assert warning.startswith("camunda:errorCodeVariable '1st code' on the error event definition is not read")
     assert "failure" not in run(found)
+
+
+def test_an_escalation_boundary_event_keeps_the_caught_escalation_code():
+    body = """
+    <bpmn:startEvent id="start"/>
+    <bpmn:subProcess id="work">
+      <bpmn:startEvent id="w_start"/>
+      <bpmn:endEvent id="w_up"><bpmn:escalationEventDefinition escalationRef="up"/></bpmn:endEvent>
+      <bpmn:sequenceFlow id="w1" sourceRef="w_start" targetRef="w_up"/>
+    </bpmn:subProcess>
+    <bpmn:boundaryEvent id="raised" attachedToRef="work">
+      <bpmn:escalationEventDefinition camunda:escalationCodeVariable="level"/></bpmn:boundaryEvent>
+    <bpmn:endEvent id="end"/><bpmn:endEvent id="raised_end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="raised" targetRef="raised_end"/>"""
+    found = bundle(body)
+    assert run(found)["level"] == "MANAGER"
+    [warning] = [w.reason for w in found.warnings if w.element_id == "raised"]
+    assert warning == "camunda:escalationCodeVariable: the caught escalation's code is kept in the variable level"

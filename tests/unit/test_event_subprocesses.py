@@ -111,12 +111,13 @@ def test_an_interrupting_timer_event_sub_process_ends_the_rest_when_it_fires():
     now = [T0]
     eng = engine(now)
     file = diagram(MAIN + handler('<bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration>'
-                                  '</bpmn:timerEventDefinition>'))
+                                  '</bpmn:timerEventDefinition>', script="handled = x"))
     _, workflow, outcome = started(file, eng)
     assert outcome.due_at == T0 + timedelta(hours=1)
     now[0] = T0 + timedelta(hours=1)
     fired = eng.wake(workflow)
-    assert fired.status == "completed" and fired.end_events == ["on_event_end"] and fired.data["handled"] is True
+    assert fired.status == "completed" and fired.end_events == ["on_event_end"]
+    assert fired.data["handled"] == 1  # what the process set before the timer fired
     assert fired.ready == []  # the review was cancelled with the rest
 
 
@@ -190,3 +191,31 @@ def test_the_tasks_moved_into_the_watched_part_keep_their_lanes():
     process = parse_diagrams([diagram(lanes + MAIN + handler("<bpmn:errorEventDefinition/>"))]).processes["p"]
     [watched] = [s for s in process.embedded.values() if "review" in s.task_specs]
     assert watched.task_specs["review"].lane == "first_reviewer"
+
+
+def test_a_service_business_error_anywhere_in_the_process_reaches_the_error_event_sub_process():
+    from app.engine.runner import ServiceBusinessError
+
+    body = """
+    <bpmn:startEvent id="start"/>
+    <bpmn:scriptTask id="set"><bpmn:script>x = 1</bpmn:script></bpmn:scriptTask>
+    <bpmn:serviceTask id="check"><bpmn:extensionElements>
+      <spiffworkflow:serviceTaskOperator id="risk.blacklist" resultVariable="r"/></bpmn:extensionElements>
+    </bpmn:serviceTask>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="set"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="set" targetRef="check"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="check" targetRef="end"/>""" + handler(
+        '<bpmn:errorEventDefinition camunda:errorCodeVariable="code" camunda:errorMessageVariable="why"/>',
+        script="seen = (code, why, x)")
+    file = diagram(body)
+    file = DiagramFile(file.filename, file.content.replace(
+        b'<bpmn:definitions ', b'<bpmn:definitions xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" '))
+
+    def services(operator, params, context):
+        raise ServiceBusinessError("BLACKLISTED", "on a sanctions list", {"list": "OFAC"}, context["engine_task_id"])
+
+    eng = ProcessEngine(call_service=services)
+    _, _workflow, done = started(file, eng)
+    assert done.status == "completed" and done.end_events == ["on_event_end"]
+    assert done.data["seen"] == ["BLACKLISTED", "on a sanctions list", 1]
