@@ -14,11 +14,14 @@ from app.cli_compat import compat_command
 from app.cli_contracts import contracts
 from app.cli_eod import eod, ledger
 from app.cli_history import history
+from app.cli_language import spoken
 from app.cli_loans import loans
 from app.cli_operator_mappings import map_operator_command, mappings_command
+from app.services.context import gettext
 from app.services.errors import ServiceError
 from app.services.identity import directory as identity
 from app.services.workflow import deployment
+from app.services.workflow.diagram_reasons import in_language
 from app.services.workflow.waking import cap_worker_memory, wake_due
 
 processes = AppGroup("processes", help="Deploy, validate, list and export BPMN/DMN diagrams.")
@@ -31,8 +34,12 @@ processes.add_command(map_operator_command)
 processes.add_command(mappings_command)
 
 
+# a deploy's outcome for each process, as the line says it
+_STATUSES = {"new": lambda: gettext("new"), "unchanged": lambda: gettext("unchanged")}
+
+
 def _fail(exc: ServiceError) -> None:
-    click.echo(f"error: {exc.message}", err=True)
+    click.echo(f"{gettext('error')}: {exc.message}", err=True)
     for name, messages in exc.fields.items():
         for message in messages:
             click.echo(f"  {name}: {message}", err=True)
@@ -43,32 +50,36 @@ def _fail(exc: ServiceError) -> None:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 def deploy_command(paths: tuple[Path, ...]) -> None:
     """Deploy diagrams (default: all of processes/); prints `<id> v<N> new|unchanged`."""
-    files = deployment.read_diagram_files(list(paths) or [Path(current_app.config["PROCESSES_DIR"])])
-    if not files:
-        click.echo("no diagram files (.bpmn, .dmn, .bpmn20.xml, .dmn11.xml) found", err=True)
-        sys.exit(1)
-    try:
-        results = deployment.deploy_and_commit(files)
-    except ServiceError as exc:
-        _fail(exc)
-    for r in results:
-        click.echo(f"{r.process_id} v{r.version} {r.status}")
-        for w in r.warnings:
-            click.echo(f"  warning: {w['file']}: {w['reason']}", err=True)
+    with spoken():
+        files = deployment.read_diagram_files(list(paths) or [Path(current_app.config["PROCESSES_DIR"])])
+        if not files:
+            click.echo(gettext("no diagram files (.bpmn, .dmn, .bpmn20.xml, .dmn11.xml) found"), err=True)
+            sys.exit(1)
+        try:
+            results = deployment.deploy_and_commit(files)
+        except ServiceError as exc:
+            _fail(exc)
+        for r in results:
+            click.echo(f"{r.process_id} v{r.version} {_STATUSES[r.status]() if r.status in _STATUSES else r.status}")
+            for w in r.warnings:
+                click.echo(f"  {gettext('warning')}: {w['file']}: {in_language(w['reason'])}", err=True)
 
 
 @processes.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 def validate_command(files: tuple[Path, ...]) -> None:
     """Strictly check diagrams, as every deploy does; exit 1 with the reasons if any has an error."""
-    diagrams = deployment.read_diagram_files(list(files))
-    problems = deployment.check_diagrams(diagrams)
-    for p in problems:
-        line = f":{p.line}" if p.line else ""
-        click.echo(f"{p.severity}: {p.file}{line}: {p.element_id or '-'}: {p.reason}")
-    if any(p.severity == "error" for p in problems):
-        sys.exit(1)
-    click.echo(f"ok: {len(diagrams)} file(s), {len(problems)} warning(s)")
+    with spoken():
+        diagrams = deployment.read_diagram_files(list(files))
+        problems = deployment.check_diagrams(diagrams)
+        for p in problems:
+            line = f":{p.line}" if p.line else ""
+            severity = gettext("error") if p.severity == "error" else gettext("warning")
+            click.echo(f"{severity}: {p.file}{line}: {p.element_id or '-'}: {in_language(p.reason)}")
+        if any(p.severity == "error" for p in problems):
+            sys.exit(1)
+        click.echo(gettext("ok: %(files)d file(s), %(warnings)d warning(s)", files=len(diagrams),
+                           warnings=len(problems)))
 
 
 @processes.command("list")

@@ -17,7 +17,7 @@ from lxml import etree
 from app.engine.decision_results import RESULT_SHAPE, RESULT_VARIABLE, SHAPES
 from app.engine.errors import DiagramProblem
 from app.engine.said import said
-from app.engine.xml import BPMN_NS
+from app.engine.xml import BPMN_NS, extension_elements
 from app.engine.xml import source_line as _line
 
 _B = f"{{{BPMN_NS}}}"
@@ -102,10 +102,7 @@ def prepare(root: etree._Element, filename: str) -> tuple[list[DiagramProblem], 
 
 def _call(task: etree._Element, decision_id: str, result: str | None = None, shape: str | None = None) -> None:
     """Write where SpiffWorkflow reads the called decision, and where `decision_results` reads the result's variable."""
-    extensions = task.find(f"{_B}extensionElements")
-    if extensions is None:
-        extensions = etree.Element(f"{_B}extensionElements")
-        task.insert(0, extensions)
+    extensions = extension_elements(task)
     etree.SubElement(extensions, f"{{{SPIFF_NS}}}calledDecisionId").text = decision_id
     if result is None:
         return

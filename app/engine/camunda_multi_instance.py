@@ -34,7 +34,7 @@ from app.engine.errors import DiagramProblem
 from app.engine.juel import ExpressionRefused
 from app.engine.said import parts, said
 from app.engine.service_implementations import camunda_attribute
-from app.engine.xml import BPMN_NS
+from app.engine.xml import BPMN_NS, extension_elements
 from app.engine.xml import source_line as _line
 
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
@@ -124,13 +124,7 @@ def _drop_element_variable(element: etree._Element, marker: etree._Element, name
     if script is not None:  # SpiffWorkflow runs no post-script on a script task: its script drops it
         script.text = f"{script.text or ''}\n{drop}"
         return
-    ext = element.find(f"{_B}extensionElements")
-    if ext is None:
-        ext = etree.Element(f"{_B}extensionElements")
-        element.insert(0, ext)
-        for doc in element.findall(f"{_B}documentation"):
-            element.remove(doc)
-            element.insert(0, doc)
+    ext = extension_elements(element)
     post = ext.find(f"{_S}postScript")
     if post is None:
         post = etree.SubElement(ext, f"{_S}postScript")

@@ -44,7 +44,7 @@ from app.engine.errors import DiagramProblem
 from app.engine.juel import ExpressionRefused, feel, is_juel, juel_text
 from app.engine.said import as_json, from_json, parts, said
 from app.engine.service_implementations import CAMUNDA_NS, KINDS
-from app.engine.xml import BPMN_NS
+from app.engine.xml import BPMN_NS, extension_elements
 from app.engine.xml import source_line as _line
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -73,17 +73,6 @@ OperatorMap = Mapping[tuple[str, str], Operator]  # (kind, value) -> operator
 
 def _local(node: etree._Element) -> str:
     return etree.QName(node).localname if isinstance(node.tag, str) else ""
-
-
-def _extensions(element: etree._Element) -> etree._Element:
-    ext = element.find(f"{_B}extensionElements")
-    if ext is None:
-        ext = etree.Element(f"{_B}extensionElements")
-        element.insert(0, ext)
-        for doc in element.findall(f"{_B}documentation"):  # documentation comes first in BPMN's order
-            element.remove(doc)
-            element.insert(0, doc)
-    return ext
 
 
 def _retag(element: etree._Element, localname: str) -> None:
@@ -206,7 +195,7 @@ def rewrite(root: etree._Element, filename: str, mapping: OperatorMap | None) ->
             note = said("; the end event is now a service task followed by the end event %(end)s",
                         end=_follow_with_end(element, taken))
         _retag(element, "serviceTask")
-        ext = _extensions(element)
+        ext = extension_elements(element)
         for old in ext.findall(f"{_S}serviceTaskOperator"):
             ext.remove(old)
         operator = etree.SubElement(ext, f"{_S}serviceTaskOperator", id=chosen.operator)

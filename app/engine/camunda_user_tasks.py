@@ -59,7 +59,7 @@ from app.engine import camunda_dates, camunda_forms
 from app.engine.errors import DiagramProblem
 from app.engine.juel import ExpressionRefused, is_juel, juel
 from app.engine.said import Said, said
-from app.engine.xml import BPMN_NS
+from app.engine.xml import BPMN_NS, extension_elements
 from app.engine.xml import source_line as _line
 
 CAMUNDA_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn")
@@ -464,10 +464,7 @@ def _translation(task: etree._Element) -> _UserTask:
 
 def set_properties(task: etree._Element, properties: dict[str, str]) -> None:
     """Add spiffworkflow properties to an element (where SpiffWorkflow's parser reads them)."""
-    extensions = task.find(f"{_B}extensionElements")
-    if extensions is None:
-        extensions = etree.Element(f"{_B}extensionElements")
-        task.insert(0, extensions)
+    extensions = extension_elements(task)
     holder = extensions.find(f"{{{SPIFF_NS}}}properties")
     if holder is None:
         holder = etree.SubElement(extensions, f"{{{SPIFF_NS}}}properties")

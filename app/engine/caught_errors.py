@@ -25,7 +25,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition, Es
 
 from app.engine.errors import DiagramProblem
 from app.engine.said import said
-from app.engine.xml import BPMN_NS
+from app.engine.xml import BPMN_NS, extension_elements
 from app.engine.xml import source_line as _line
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -116,10 +116,7 @@ def prepare(root: etree._Element, filename: str) -> list[DiagramProblem]:
 
 
 def _keep(event: etree._Element, key: str, name: str) -> None:
-    holder = event.find(f"{_B}extensionElements")
-    if holder is None:
-        holder = etree.Element(f"{_B}extensionElements")
-        event.insert(0, holder)
+    holder = extension_elements(event)
     for old in holder.findall(f"{_S}{key}"):
         holder.remove(old)
     etree.SubElement(holder, f"{_S}{key}").text = name

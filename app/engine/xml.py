@@ -103,3 +103,15 @@ def unique_id(base: str, taken: set[str]) -> str:
         candidate, n = f"{base}_{n}", n + 1
     taken.add(candidate)
     return candidate
+
+
+def extension_elements(element: etree._Element) -> etree._Element:
+    """The element's `bpmn:extensionElements`, made if it has none (after its documentation, as BPMN orders
+    them): where the import writes what SpiffWorkflow's parser reads (properties, operators, scripts...)."""
+    found = element.find(f"{{{BPMN_NS}}}extensionElements")
+    if found is not None:
+        return found
+    made = etree.Element(f"{{{BPMN_NS}}}extensionElements")
+    docs = element.findall(f"{{{BPMN_NS}}}documentation")
+    element.insert(element.index(docs[-1]) + 1 if docs else 0, made)
+    return made

@@ -92,6 +92,24 @@ def test_validate_fails_with_reasons(runner, tmp_path: Path):
     assert "f_ok: condition does not compile" in result.output
 
 
+def test_validate_and_deploy_speak_chinese_when_asked(runner, tmp_path: Path, monkeypatch):
+    """Before, the command line printed every finding in English whatever the analyst read."""
+    source = (FIXTURES / "bpmn" / "review_with_form.bpmn").read_text()
+    path = tmp_path / "bad.bpmn"
+    path.write_text(source.replace("review-schema.json", "missing-form.json"))
+    monkeypatch.setenv("LOANFLOW_LANG", "zh_CN")
+    result = runner.invoke(args=["processes", "validate", str(path)])
+    assert result.exit_code == 1
+    assert "错误: bad.bpmn: first_review: 表单文件 'missing-form.json' 在 forms/ 中不存在" in result.output, result.output
+    good = tmp_path / "twelve_steps.bpmn"
+    good.write_text((FIXTURES / "bpmn" / "twelve_steps.bpmn").read_text())
+    checked = runner.invoke(args=["processes", "validate", str(good)])
+    assert checked.exit_code == 0 and checked.output.splitlines()[-1].startswith("通过：1 个文件，")
+    assert invoke(runner, "processes", "deploy", str(good)).output.splitlines() == ["twelve_steps v1 新版本"]
+    monkeypatch.setenv("LOANFLOW_LANG", "en")
+    assert invoke(runner, "processes", "deploy", str(good)).output.splitlines() == ["twelve_steps v1 unchanged"]
+
+
 def _missing_form_and_bad_condition(tmp_path: Path) -> Path:
     source = (FIXTURES / "bpmn" / "review_with_form.bpmn").read_text()
     path = tmp_path / "bad.bpmn"
