@@ -33,6 +33,7 @@ from app.engine import (
     decision_results,
     dmn_split,
     implicit_flow,
+    runtime_errors,
 )
 from app.engine.camunda_services import OperatorMap
 from app.engine.errors import DiagramProblem, DiagramRejected
@@ -142,7 +143,9 @@ def _unwrapped(message: str) -> str:
     found = _WRAPPED.match(message.strip())
     if found is None:
         return _spiff_said(message)
-    kind, args = found["kind"], found["args"].strip().strip("'\"")
+    kind, raw = found["kind"], found["args"].strip()
+    # the repr's one pair of quotes (a quote inside the message, `... base 10: 'many'`, is the message's)
+    args = raw[1:-1] if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"" else raw
     lacks: str
     if kind == "KeyError":
         lacks = said("it (or an element inside it) lacks the attribute %(attribute)r, which SpiffWorkflow needs",
@@ -152,7 +155,7 @@ def _unwrapped(message: str) -> str:
     elif kind == "AssertionError" and args.startswith("Expected 1 result."):
         lacks = said("an element that may appear once inside it appears more than once")
     else:
-        lacks = said("%(kind)s: %(detail)s", kind=kind, detail=args)
+        lacks = runtime_errors.said_of(f"{kind}: {args}")  # Python's sentence, in the reader's words if it is known
     return said("SpiffWorkflow could not read the element: %(lacks)s; complete it in the modeler", lacks=lacks)
 
 

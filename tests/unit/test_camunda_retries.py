@@ -147,3 +147,18 @@ def test_the_strict_check_refuses_a_retry_setting_out_of_bounds(retry, intervals
 def test_the_strict_check_accepts_a_retry_setting_in_bounds():
     _, _, bundle = parsed(native('<spiffworkflow:retry retries="3"/>', "PT1M,PT5M"))
     assert [p for p in lint_bundle(bundle, {"test.score"}, ()) if p.severity == "error"] == []
+
+
+def test_a_retry_count_that_is_no_number_is_refused_in_words_the_reader_reads(chinese):
+    """Before, the refusal lost the value's closing quote (`'many; complete it…`) and kept Python's English."""
+    from app.engine.errors import DiagramRejected
+    from app.services.workflow.diagram_reasons import in_language
+
+    with pytest.raises(DiagramRejected) as refused:
+        parse_diagrams([native('<spiffworkflow:retry retries="many"/>')])
+    [problem] = refused.value.problems
+    assert problem.element_id == "work"
+    assert problem.reason == ("SpiffWorkflow could not read the element: ValueError: invalid literal for int() with "
+                              "base 10: 'many'; complete it in the modeler")
+    read = in_language(problem.reason)
+    assert "'many'" in read and "invalid literal" not in read and "ValueError" not in read, read
