@@ -36,6 +36,7 @@ from app.engine import (
     camunda_services,
     camunda_user_tasks,
     caught_errors,
+    compensation,
     data_stores,
     event_definitions,
     event_subprocesses,
@@ -94,9 +95,12 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
     changes += stores_changed
     changes += _relative_timer_dates(root, filename)
     changes += _translate_expressions(root, filename)
-    event_refusals, event_changes = event_definitions.prepare(root, filename, taken)  # link and compensation events
+    event_refusals, event_changes = event_definitions.prepare(root, filename, taken)  # link events
     refusals += event_refusals
     changes += event_changes
+    compensation_refusals, compensation_changes = compensation.prepare(root, filename, taken)  # undoing
+    refusals += compensation_refusals
+    changes += compensation_changes
     changes += camunda_listeners.prepare(root, filename, taken)  # listeners as steps of the path
     changes += implicit_flow.prepare(root, filename, taken)  # BPMN's implicit starts, ends and splits
     changes += event_subprocesses.prepare(root, filename, taken)  # as boundary events on the rest of their scope

@@ -1,10 +1,9 @@
-"""Event definitions SpiffWorkflow 3.2 does not read, made to mean what BPMN says or refused.
+"""Link events, which SpiffWorkflow 3.2 does not read, made to mean what BPMN says or refused.
 
-SpiffWorkflow's parser knows neither link nor compensation events. It reads a link or compensation
-*throw* event as a none event (the token passes on, or, with no outgoing flow, its path just stops),
-a link *catch* event as a none event nothing ever reaches, and refuses a compensation boundary event
-with a bare `NotImplementedError` holding the element's XML. A process drawn with links would then
-"complete" without running what lies after the link: a completion that never happened.
+SpiffWorkflow's parser knows neither link nor compensation events. It reads a link *throw* event as a
+none event (the token passes on, or, with no outgoing flow, its path just stops) and a link *catch*
+event as a none event nothing ever reaches. A process drawn with links would then "complete" without
+running what lies after the link: a completion that never happened. (Compensation events: `compensation`.)
 
 - **Link events** are a drawing convenience: a link throw event jumps to the link catch event of the
   same name in the same (sub)process (BPMN 2.0, 10.5.4; Camunda 7 matches the linkEventDefinition's
@@ -12,8 +11,6 @@ with a bare `NotImplementedError` holding the element's XML. A process drawn wit
   makes both events plain intermediate events (a none throw event passes the token on), each change a
   warning. A throw event whose name no catch event of its (sub)process has, a catch event no throw
   event jumps to, or two catch events of one name are refused naming the element.
-- **Compensation** (undoing completed activities when a compensation event is thrown) has no engine
-  underneath: every compensation event is refused, naming it, with what to draw instead.
 """
 from __future__ import annotations
 
@@ -29,7 +26,6 @@ from app.engine.xml import unique_id as _unique
 
 _B = f"{{{BPMN_NS}}}"
 _LINK = f"{_B}linkEventDefinition"
-_COMPENSATE = f"{_B}compensateEventDefinition"
 
 
 def _kind(node: etree._Element) -> str:
@@ -50,10 +46,8 @@ def _link_name(event: etree._Element, definition: etree._Element) -> str:
 
 
 def prepare(root: etree._Element, filename: str, taken: set[str]) -> tuple[list[DiagramProblem], list[DiagramProblem]]:
-    """Rewrite link events as the flows they stand for, refuse compensation: `(refusals, changes)`."""
-    refusals = _compensation(root, filename)
-    link_refusals, changes = _links(root, filename, taken)
-    return refusals + link_refusals, changes
+    """Rewrite link events as the flows they stand for: `(refusals, changes)`."""
+    return _links(root, filename, taken)
 
 
 def _executable(node: etree._Element) -> bool:
@@ -62,17 +56,6 @@ def _executable(node: etree._Element) -> bool:
     process = next(node.iterancestors(f"{_B}process"), None)
     return process is None or process.get("isExecutable", "true") == "true"
 
-
-def _compensation(root: etree._Element, filename: str) -> list[DiagramProblem]:
-    refusals = []
-    for definition in (d for d in root.iter(_COMPENSATE) if _executable(d)):
-        event = definition.getparent()
-        refusals.append(DiagramProblem(
-            filename, event.get("id"), said("the %(kind)s is a compensation event: Loanflow does not undo completed "
-                                            "activities by compensation; draw the undoing as tasks on the path that "
-                                            "needs it (after an error boundary event or an exclusive gateway, say)",
-                                            kind=_words(event)), _line(event)))
-    return refusals
 
 
 def _links(root: etree._Element, filename: str, taken: set[str]) -> tuple[list[DiagramProblem], list[DiagramProblem]]:

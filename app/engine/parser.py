@@ -28,6 +28,7 @@ from app.engine import (
     bpmn_import,
     camunda_user_tasks,
     caught_errors,
+    compensation,
     data_stores,
     decision_logic,
     decision_results,
@@ -386,6 +387,7 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
                 install_fan_out_limits(each)
                 decision_results.install(each)  # a decision's result kept in one variable (Camunda 7 and 8)
                 implicit_flow.install(each, parser.process_parsers[each.name].node)
+                compensation.install(each, parser.process_parsers[each.name].node)  # the import's questions
             calls, decisions, forms, operators = _describe([spec, *embedded.values()])
             name = parser.process_parsers[pid].get_name()
             node = parser.process_parsers[pid].node

@@ -29,6 +29,7 @@ from SpiffWorkflow.util.deep_merge import DeepMerge
 from app.engine import (
     boundary_data,
     caught_errors,
+    compensation,
     data_stores,
     decision_logic,
     decision_results,
@@ -251,6 +252,7 @@ class StateSerializer:
         config[caught_errors.ErrorKeptInData] = config[caught_errors.ErrorEventDefinition]  # keeps the caught code
         config[caught_errors.EscalationKeptInData] = config[caught_errors.EscalationEventDefinition]
         config[boundary_data.SeesItsSubProcess] = config[boundary_data.BoundaryEvent]  # sees its sub-process's data
+        config[compensation.CompensationChoice] = config[compensation.ExclusiveGateway]  # asks what to compensate
         data_stores.register_serializer(config)  # data stores a spec's tasks read and write
         registry = BpmnWorkflowSerializer.configure(config)
         registry.register(Decimal, lambda d: {"value": str(d)}, lambda d: Decimal(d["value"]))

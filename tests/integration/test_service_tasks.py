@@ -277,3 +277,25 @@ def test_business_error_the_diagram_does_not_catch_is_an_incident(app, client, a
     assert "ACCOUNT_FROZEN" in incident["message"]
     clock.advance(hours=1)
     assert wake(app) == [] and len(handlers.calls_of("risk.blacklist")) == 1
+
+
+def test_a_refused_applicant_s_reserved_credit_line_is_released_by_compensation(app, client, auth, deploy, clock,
+                                                                                 handlers):
+    """Compensation through the platform: the reservation completes, the instance is stored and read back
+    at a timer, the blacklist refuses, and the compensation event runs the release the analyst joined to
+    the reservation — once, with the reservation's own data. A clear applicant's reservation is kept."""
+    deploy("credit_line_saga.bpmn")
+    refused = start(client, auth, "credit_line_saga", applicant="black-1")
+    clear = start(client, auth, "credit_line_saga", applicant="alice")
+    assert refused["status"] == clear["status"] == "waiting"
+    clock.advance(hours=1)
+    assert sorted(wake(app)) == sorted([refused["id"], clear["id"]])
+    assert ended_at(client, auth, refused["id"]) == ["end_refused"]
+    assert ended_at(client, auth, clear["id"]) == ["end_granted"]
+    [release] = handlers.calls_of("test.release_limit")
+    assert release.instance_id == refused["id"] and release.params == {"reservation": "R-black-1"}
+    assert release.element_id == "release"
+    assert instance(client, auth, refused["id"])["data"]["released"] == {"released": "R-black-1"}
+    completed = [e["element_id"] for e in kinds(history(client, auth, refused["id"]), "task_completed")]
+    assert completed.index("reserve") < completed.index("release") < completed.index("undo")
+    assert incidents(client, auth) == []

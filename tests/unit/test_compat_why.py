@@ -100,8 +100,11 @@ FLOWS = """<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:s
     ('<bpmn:scriptTask id="x"/>', "unsaid"),
     ('<bpmn:intermediateCatchEvent id="x"><bpmn:timerEventDefinition/></bpmn:intermediateCatchEvent>', "unsaid"),
     ('<bpmn:intermediateCatchEvent id="x"><bpmn:messageEventDefinition/></bpmn:intermediateCatchEvent>', "unsaid"),
-    ('<bpmn:intermediateThrowEvent id="x"><bpmn:compensateEventDefinition/></bpmn:intermediateThrowEvent>',
-     "not_yet"),
+    ('<bpmn:task id="x"/><bpmn:boundaryEvent id="y" attachedToRef="x"><bpmn:compensateEventDefinition/>'
+     '</bpmn:boundaryEvent>', "unsaid"),  # a compensation boundary event joined to no handler
+    ('<bpmn:intermediateCatchEvent id="x"><bpmn:compensateEventDefinition/></bpmn:intermediateCatchEvent>', "unsaid"),
+    ('<bpmn:task id="x"/><bpmn:subProcess id="y" triggeredByEvent="true"><bpmn:startEvent id="y0">'
+     '<bpmn:compensateEventDefinition/></bpmn:startEvent></bpmn:subProcess>', "unsaid"),  # in a process: never runs
     ('<bpmn:task id="x"/><bpmn:subProcess id="y" triggeredByEvent="true"><bpmn:startEvent id="y0"/></bpmn:subProcess>',
      "not_yet"),  # an event sub-process whose start event names no event: the import cannot draw it
 ])

@@ -15,8 +15,9 @@ a group by what kind of reason it is (never by which file it came from):
 - **needs a file the folder lacks**: a form, a called process, a decision, a message's sender;
 - **needs what only the outside world gives**: the data a caller starts it with, a service's real
   answer, a person's answer no form asks for, a payload only the sender knows;
-- **not yet in Loanflow**: what a future Loanflow could run (compensation, an event sub-process the import
-  cannot draw, a transforming data output, a wait on a condition, FEEL the translation does not read, a parallel split looping back);
+- **not yet in Loanflow**: what a future Loanflow could run (compensation deep in a compensation event
+  sub-process, an event sub-process the import cannot draw, a transforming data output, a wait on a
+  condition, FEEL the translation does not read, a parallel split looping back);
 - **Loanflow's own defect** (an unexpected exception, a false completion), and **unclassified**: a
   reason no rule here knows, shown so that a new kind of reason is seen and given its group.
 
@@ -51,7 +52,7 @@ AS_WRITTEN_STOPS = frozenset({"unsaid", "refused", "older", "fails"})
 # (group, pattern on the reason), first match wins; the order puts the specific before the general
 _RULES: tuple[tuple[str, str], ...] = (
     # -- not yet in Loanflow ------------------------------------------------------------------
-    ("not_yet", r"is a compensation event"),
+    ("not_yet", r"Loanflow does not draw a .* deeper in it"),  # compensation inside a compensation event sub-process
     ("not_yet", r"the event sub-process would never start"),
     ("not_yet", r"the data output association of .* changes the value of"),
     ("not_yet", r"would wait here for a condition"),
@@ -114,6 +115,10 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("fails", r"task tree reached depth \d+"),  # a loop of automatic tasks with nothing to leave it
     # -- the diagram does not say what to run -------------------------------------------------
     ("unsaid", r"the timer has no time"),
+    ("unsaid", r"the compensation boundary event (names no handler|is joined to)|a compensation boundary event has "
+               r"no outgoing|the compensation handler \S+ is on a sequence flow|cannot be a compensation event|is a "
+               r"compensation event only in an event sub-process|the compensation event sub-process would never run|"
+               r"a compensation event sub-process has one start|the compensation event names \S+, which is not"),
     ("unsaid", r"attribute for Call Activity|calls its own process"),
     ("unsaid", r"loopMaximum or loopCondition"),
     ("unsaid", r"names no (message|signal)"),
