@@ -37,6 +37,7 @@ from app.engine import (
     camunda_user_tasks,
     caught_errors,
     compensation,
+    conditional_waits,
     data_stores,
     event_definitions,
     event_subprocesses,
@@ -238,13 +239,7 @@ def process_problems(process: etree._Element, filename: str) -> list[DiagramProb
                     filename, event.get("id"), said("the signal event names no signal: nothing can send it a "
                                                     "signal to catch, and a signal it throws reaches no one; choose "
                                                     "a signal"), _line(event)))
-    for event in process.iter(f"{_B}intermediateCatchEvent"):
-        if event.find(f"{_B}conditionalEventDefinition") is not None:
-            problems.append(DiagramProblem(
-                filename, event.get("id"), said("the instance would wait here for a condition, which is checked only "
-                                                "when something else moves the instance, and nothing else can while "
-                                                "it waits here: wait for a message, a signal or a timer instead"),
-                _line(event)))
+    problems += conditional_waits.problems(process, filename)  # a wait on a condition nothing can make true
     for node, element_id, what, translation in _expressions(process):
         try:
             translation()

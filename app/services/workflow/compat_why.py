@@ -10,14 +10,14 @@ a group by what kind of reason it is (never by which file it came from):
   functions);
 - **written for an older SpiffWorkflow**: attribute access on dictionaries (`payload.field`), which the
   dictionaries of SpiffWorkflow 1 allowed and SpiffWorkflow 3 refuses;
-- **fails as written**: its own script or condition errs on the data it has, or it loops with nothing
-  that could change its way;
+- **fails as written**: its own script or condition errs on the data it has, or it loops (or waits for a
+  condition) with nothing that could change its way;
 - **needs a file the folder lacks**: a form, a called process, a decision, a message's sender;
 - **needs what only the outside world gives**: the data a caller starts it with, a service's real
   answer, a person's answer no form asks for, a payload only the sender knows;
 - **not yet in Loanflow**: what a future Loanflow could run (compensation deep in a compensation event
-  sub-process, an event sub-process the import cannot draw, a transforming data output, a wait on a
-  condition, FEEL the translation does not read, a parallel split looping back);
+  sub-process, an event sub-process the import cannot draw, a transforming data output, FEEL the
+  translation does not read, a parallel split looping back);
 - **Loanflow's own defect** (an unexpected exception, a false completion), and **unclassified**: a
   reason no rule here knows, shown so that a new kind of reason is seen and given its group.
 
@@ -55,7 +55,6 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("not_yet", r"Loanflow does not draw a .* deeper in it"),  # compensation inside a compensation event sub-process
     ("not_yet", r"the event sub-process would never start"),
     ("not_yet", r"the data output association of .* changes the value of"),
-    ("not_yet", r"would wait here for a condition"),
     ("not_yet", r"is not translated"),  # FEEL that the translation does not read yet
     ("not_yet", r"fires at uneven gaps|is not a fixed period"),  # cron schedules without one period
     ("not_yet", r"which Camunda counts"),  # nrOfInstances and its kin
@@ -111,6 +110,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("fails", r"failed on line \d+ \(\w+(Error|Exception)\b"),
     ("fails", r"could not be evaluated \("),
     ("fails", r"(?i)none of the conditions on the flows leaving \S+ holds"),
+    ("fails", r"would wait here for a condition that nothing can make true"),
     ("fails", r"kept coming back;"),  # a loop on events, or a task without a form
     ("fails", r"task tree reached depth \d+"),  # a loop of automatic tasks with nothing to leave it
     # -- the diagram does not say what to run -------------------------------------------------
