@@ -57,6 +57,13 @@ _SUBS = frozenset({"subProcess", "transaction", "adHocSubProcess"})
 _THROWS = frozenset({"intermediateThrowEvent", "endEvent"})
 _REF_TAGS = frozenset({f"{_B}incoming", f"{_B}outgoing", f"{_B}sourceRef", f"{_B}targetRef"})
 _REF_ATTRIBUTES = ("sourceRef", "targetRef", "attachedToRef", "default", "activityRef")
+# compensations one file may draw: each throw event copies what it runs, and a compensation event sub-process
+# whose throw events compensate sub-processes with their own would multiply them, level by level
+MAX_DRAWN = 2_000
+
+
+class _TooMuch(Exception):
+    """The drawing passed MAX_DRAWN (at the throw event `_Drawing.current`)."""
 
 
 def _name(node: Any) -> str:
@@ -140,6 +147,8 @@ class _Drawing:
         self.esps: list[etree._Element] = []
         self.throws: list[tuple[etree._Element, etree._Element, int]] = []  # (event, scope, up)
         self.copies: dict[str, int] = {}
+        self.drawn = 0
+        self.current: etree._Element | None = None  # the throw event being drawn
         self.used: set[int] = set()  # id() of the handlers and event sub-processes a throw event drew
         self._compensable: dict[int, list[tuple[etree._Element, str, etree._Element]]] = {}
         definitions = [d for d in root.iter(_COMPENSATE) if _executable(d)]
@@ -261,6 +270,7 @@ class _Drawing:
 
     def draw(self) -> None:
         for event, scope, up in self.throws:
+            self.current = event
             self._throw(event, scope, 0, up, [])
         for event in self.boundaries:
             event.getparent().remove(event)
@@ -302,6 +312,9 @@ class _Drawing:
         sub_id = sub.get("id")
         previous = _new(sub, "startEvent", id=_unique(f"{sub_id}_start", self.taken)).get("id")
         for activity, how, what in targets:
+            self.drawn += 1
+            if self.drawn > MAX_DRAWN:
+                raise _TooMuch
             activity_id = activity.get("id")
             ask = _new(sub, "exclusiveGateway", id=_unique(f"{sub_id}_{activity_id}", self.taken))
             ask.set(COMPENSATES, activity_id)
@@ -365,7 +378,15 @@ def prepare(root: etree._Element, filename: str, taken: set[str]) -> tuple[list[
     drawing = _Drawing(root, filename, taken)
     if drawing.refusals:
         return drawing.refusals, []
-    drawing.draw()
+    try:
+        drawing.draw()
+    except _TooMuch:
+        event = drawing.current
+        assert event is not None
+        return [DiagramProblem(filename, event.get("id"), said(
+            "the compensation events of this file would run more than %(limit)d compensations (each throw event "
+            "draws what it compensates, and a compensation event sub-process what it compensates in turn): draw "
+            "fewer compensation events, or compensate less deeply", limit=MAX_DRAWN), _line(event))], []
     return [], drawing.changes
 
 

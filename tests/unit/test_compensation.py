@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.engine.compensation import MAX_DRAWN
 from app.engine.errors import DiagramRejected
 from app.engine.runner import ProcessEngine
 from app.engine.serializer import StateSerializer
@@ -188,3 +189,22 @@ def test_a_compensation_drawn_wrong_is_refused_naming_the_element(extra, element
     ((refused, reason),) = _refusals(_WORK + extra)
     assert refused == element
     assert words in reason and "<" not in reason and "Error" not in reason
+
+
+def test_compensations_multiplied_level_by_level_are_refused_before_they_are_drawn():
+    """Hostile BPMN: each level's compensation event sub-process throws twice, and each throw compensates the
+    level below, whose own event sub-process throws twice again — 2**levels copies. The drawing stops at
+    MAX_DRAWN and the file is refused naming the outer throw event, instead of growing without end."""
+    def level(n: int) -> str:
+        if n == 0:
+            return _logged("leaf") + _undone_by("leaf")
+        inner = (f'<bpmn:subProcess id="s{n}">{level(n - 1)}</bpmn:subProcess>'
+                 f'<bpmn:subProcess id="e{n}" triggeredByEvent="true"><bpmn:startEvent id="e{n}_start">'
+                 '<bpmn:compensateEventDefinition/></bpmn:startEvent>'
+                 + "".join(_throw(f"e{n}_t{k}") + _flow(f"e{n}_f{k}", f"e{n}_start", f"e{n}_t{k}") for k in range(4))
+                 + '</bpmn:subProcess>')
+        return inner
+    body = ('<bpmn:startEvent id="start"/><bpmn:subProcess id="top">' + level(8) + '</bpmn:subProcess>'
+            + _throw("undo") + '<bpmn:endEvent id="end"/>' + _chain("start", "top", "undo", "end"))
+    ((element, reason),) = _refusals(body)
+    assert element == "undo" and f"more than {MAX_DRAWN} compensations" in reason
