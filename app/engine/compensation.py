@@ -51,6 +51,7 @@ _IMPORT = "{urn:loanflow:import}"
 COMPENSATES, CLIMB, UP, PATH = (f"{_IMPORT}compensates", f"{_IMPORT}compensationClimb", f"{_IMPORT}compensationUp",
                                 f"{_IMPORT}compensationPath")
 UNDONE = "compensated"  # a completed task's internal data, once a compensation has undone it
+COMPENSATING = "compensating"  # the question's internal data when it found runs to undo (for the history)
 _ACTIVITIES = frozenset({"task", "userTask", "serviceTask", "scriptTask", "businessRuleTask", "sendTask",
                          "receiveTask", "manualTask", "callActivity", "subProcess", "transaction", "adHocSubProcess"})
 _SUBS = frozenset({"subProcess", "transaction", "adHocSubProcess"})
@@ -400,11 +401,20 @@ class CompensationChoice(ExclusiveGateway):
         found = completed_runs(my_task, self.extensions)
         for task in found:
             task.internal_data[UNDONE] = True
+        if found:
+            my_task.internal_data[COMPENSATING] = {"activity": self.extensions["compensates"], "runs": len(found)}
         name = self.cond_task_specs[0][1] if found else self.default_task_spec
         my_task._sync_children([my_task.workflow.spec.get_task_spec_from_name(name)], TaskState.FUTURE)
         for child in my_task.children:
             child.task_spec._predict(child, mask=TaskState.FUTURE | TaskState.PREDICTED_MASK)
         return True
+
+
+def undoing(task: Any) -> dict[str, Any] | None:
+    """What a question that has just run found to compensate (the activity, how many of its runs), once."""
+    if not isinstance(task.task_spec, CompensationChoice):
+        return None
+    return task.internal_data.pop(COMPENSATING, None)
 
 
 def completed_runs(my_task: Any, how: dict[str, Any]) -> list[Any]:

@@ -31,7 +31,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import (
 )
 from SpiffWorkflow.task import Task
 
-from app.engine import reasons, retry_policy, task_ids
+from app.engine import compensation, reasons, retry_policy, task_ids
 from app.engine.data_stores import DataStoreAccess
 from app.engine.errors import CannotStart, InstanceFault
 from app.engine.said import Said, said
@@ -359,7 +359,7 @@ class ProcessEngine:
                 if action is not None:
                     action()
                     action = None
-                workflow.do_engine_steps(did_complete_task=self._check_depth)
+                workflow.do_engine_steps(did_complete_task=self._completed)
                 return None
             except ServiceCallFailed as failure:
                 error = self._park_for_retry(workflow, failure)
@@ -410,6 +410,13 @@ class ProcessEngine:
                     "message": f"business error {raised.code!r} not caught by the diagram: {raised}",
                     "engine_task_id": str(task.id)}
         return None
+
+    def _completed(self, task) -> None:  # noqa: ANN001
+        """After each task the engine completes: the depth guard, and a compensation said in the history."""
+        self._check_depth(task)
+        undone = compensation.undoing(task)
+        if undone is not None:
+            self._note("compensated", undone["activity"], {"runs": undone["runs"]})
 
     def _check_depth(self, task) -> None:  # noqa: ANN001
         if task.depth >= self.max_tree_depth:

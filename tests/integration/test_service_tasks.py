@@ -298,4 +298,7 @@ def test_a_refused_applicant_s_reserved_credit_line_is_released_by_compensation(
     assert instance(client, auth, refused["id"])["data"]["released"] == {"released": "R-black-1"}
     assert [c.operator for c in handlers.CALLS if c.instance_id == refused["id"]] == [
         "test.reserve_limit", "risk.blacklist", "test.release_limit"]
+    [undone] = kinds(history(client, auth, refused["id"]), "compensated")  # the admin reads what was undone
+    assert undone["element_id"] == "reserve" and undone["details"] == {"runs": 1}
+    assert kinds(history(client, auth, clear["id"]), "compensated") == []
     assert incidents(client, auth) == []
