@@ -72,7 +72,7 @@ _INSTEAD: dict[str, Said] = {
                               "as Python names one"),
     "errorMessageVariable": said("a caught error's message is kept only by an error boundary event, in a variable "
                                  "named as Python names one"),
-    "errorMessage": said("an error is known by its code here; its message is not kept"),
+    "errorMessage": said("an error's message is kept only as plain text: an expression in it is not evaluated"),
     "resource": said("a script is the diagram's own text here, never a file's"),
     "escalationCodeVariable": said("a caught escalation's code is kept only by an escalation boundary event, in a "
                                    "variable named as Python names one"),

@@ -8,7 +8,9 @@ routes on which error it was.
 
 - the code is the thrown error's code: the `errorCode` of a BPMN error end event's error, or the code a
   service's operator raised (`BusinessError(code, message, payload)`);
-- the message is the operator's message; an error thrown by the diagram has none (None).
+- the message is the operator's message, or, for an error end event, the message its `bpmn:error` gives
+  (Camunda 7's `camunda:errorMessage`, plain text: the import keeps it, `prepare`, and `install` gives
+  the end event's definition `ErrorWithMessage`); an error thrown without one has none (None).
 
 `install(spec)` gives such events this definition after parsing (as the clocked timers are installed,
 `timers.install_clock`); it catches what SpiffWorkflow's error definition catches — an error of its code,
@@ -21,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.spiff.serializer.event_definition import ErrorEscalationEventDefinitionConverter
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition, EscalationEventDefinition
 
 from app.engine.errors import DiagramProblem
@@ -34,6 +37,7 @@ CODE, MESSAGE = "errorCodeVariable", "errorMessageVariable"  # the extension ele
 ESCALATION_CODE = "escalationCodeVariable"
 _CAUGHT = "caught_error"  # the catching task's internal data: the caught error's code and message
 _B, _S = f"{{{BPMN_NS}}}", f"{{{SPIFF_NS}}}"
+ERROR_MESSAGE = "{urn:loanflow:import}errorMessage"  # on a bpmn:error: the message its end events throw
 
 
 class _KeptInData:
@@ -82,8 +86,38 @@ class EscalationKeptInData(_KeptInData, EscalationEventDefinition):
     keys = ((ESCALATION_CODE, "code"),)
 
 
-def install(spec: Any) -> None:
-    """Give each error or escalation event that names a variable for what it catches this definition."""
+class ErrorWithMessage(ErrorEventDefinition):
+    """SpiffWorkflow's error event definition, thrown with a message (an error end event whose bpmn:error
+    gives one). Caught as a plain error is: compared with a catching definition of the plain class, its own
+    comparison is the one Python uses (a subclass's reflected ``==``), matching on the code as the plain
+    one does."""
+
+    def __init__(self, name: str, message: str | None = None, **kwargs: Any) -> None:
+        super().__init__(name, **kwargs)
+        self.message = message
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _KeptInData) or not isinstance(other, ErrorEventDefinition):
+            return NotImplemented
+        return getattr(other, "code", None) in (None, self.code)  # `other` catches: its code, or any error
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class ErrorWithMessageConverter(ErrorEscalationEventDefinitionConverter):
+    """SpiffWorkflow's converter of error definitions, with the message."""
+
+    def to_dict(self, event_definition: Any) -> dict[str, Any]:
+        dct: dict[str, Any] = super().to_dict(event_definition)
+        dct["message"] = event_definition.message
+        return dct
+
+
+def install(spec: Any, node: etree._Element | None = None) -> None:
+    """Give each error or escalation event that names a variable for what it catches this definition, and
+    each error end event whose error gives a message (in `node`, the parsed process) `ErrorWithMessage`."""
+    if node is not None:
+        _install_messages(spec, node)
     for task_spec in spec.task_specs.values():
         definition = getattr(task_spec, "event_definition", None)
         extensions = getattr(task_spec, "extensions", None) or {}
@@ -92,12 +126,44 @@ def install(spec: Any) -> None:
                 definition.__class__ = kept
 
 
+def _install_messages(spec: Any, node: etree._Element) -> None:
+    errors = {e.get("id"): e.get(ERROR_MESSAGE) for e in node.getroottree().getroot().iter(f"{_B}error")
+              if e.get(ERROR_MESSAGE) is not None}
+    if not errors:
+        return
+    for end in node.iter(f"{_B}endEvent"):
+        task_spec = spec.task_specs.get(end.get("id"))
+        thrown = end.find(f"{_B}errorEventDefinition")
+        definition = getattr(task_spec, "event_definition", None)
+        if thrown is None or definition is None or type(definition) is not ErrorEventDefinition \
+                or thrown.get("errorRef") not in errors:
+            continue
+        definition.__class__ = ErrorWithMessage
+        definition.message = errors[thrown.get("errorRef")]
+
+
+def _camunda_error_messages(root: etree._Element, filename: str) -> list[DiagramProblem]:
+    """`camunda:errorMessage` on a bpmn:error, plain text, kept for the end events that throw it."""
+    changes = []
+    for error in root.iter(f"{_B}error"):
+        for namespace in CAMUNDA_NAMESPACES:
+            message = error.get(f"{{{namespace}}}errorMessage")
+            if message is None or "${" in message or "#{" in message:
+                continue  # an expression: said as not read (`camunda_process`)
+            del error.attrib[f"{{{namespace}}}errorMessage"]
+            error.set(ERROR_MESSAGE, message)
+            changes.append(DiagramProblem(filename, error.get("id"), said(
+                "camunda:errorMessage: an error end event that throws this error gives its message %(message)r, "
+                "which an error event's errorMessageVariable keeps", message=message), _line(error), "warning"))
+    return changes
+
+
 def prepare(root: etree._Element, filename: str) -> list[DiagramProblem]:
     """Camunda's `errorCodeVariable` / `errorMessageVariable` on a boundary event's error event definition, and
     `escalationCodeVariable` on its escalation event definition, written as the event's extension
     elements; each change a warning. A name that is not a variable name stays, and is said as not read
     (`camunda_process`)."""
-    changes = []
+    changes = _camunda_error_messages(root, filename)
     for kind, keys in (("errorEventDefinition", (CODE, MESSAGE)), ("escalationEventDefinition", (ESCALATION_CODE,))):
         for definition in root.iter(f"{_B}{kind}"):
             event = definition.getparent()

@@ -382,7 +382,7 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
             for each in (spec, *embedded.values()):
                 data_stores.attach_copies(each, parser.process_parsers[pid].node)  # associations the import made copies
                 install_clock(each)
-                caught_errors.install(each)  # error events that keep the caught code and message
+                caught_errors.install(each, parser.process_parsers[each.name].node)  # caught code and message
                 boundary_data.install(each)  # a sub-process's boundary events see its data
                 install_fan_out_limits(each)
                 decision_results.install(each)  # a decision's result kept in one variable (Camunda 7 and 8)

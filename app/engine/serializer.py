@@ -251,6 +251,7 @@ class StateSerializer:
         config[decision_results.ResultInOneVariable] = config[BusinessRuleTask]  # the result in one variable
         config[caught_errors.ErrorKeptInData] = config[caught_errors.ErrorEventDefinition]  # keeps the caught code
         config[caught_errors.EscalationKeptInData] = config[caught_errors.EscalationEventDefinition]
+        config[caught_errors.ErrorWithMessage] = caught_errors.ErrorWithMessageConverter  # thrown with a message
         config[boundary_data.SeesItsSubProcess] = config[boundary_data.BoundaryEvent]  # sees its sub-process's data
         config[compensation.CompensationChoice] = config[compensation.ExclusiveGateway]  # asks what to compensate
         data_stores.register_serializer(config)  # data stores a spec's tasks read and write

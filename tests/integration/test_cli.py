@@ -32,7 +32,7 @@ def test_deploy_prints_one_line_per_process_and_versions_by_content(runner, tmp_
 def test_deploy_default_is_the_processes_folder(runner, app):
     # the fixtures' service operators are the test handler modules' (and one nobody's)
     with operators_registered(app, "test.credit_bureau", "test.flaky_bureau", "risk.blacklist", "risk/score",
-                              "test.no_such_operator"):
+                              "test.no_such_operator", "test.reserve_limit", "test.release_limit"):
         out = invoke(runner, "processes", "deploy").stdout.splitlines()  # warnings go to stderr
     assert {"review_with_form v1 new", "twelve_steps v1 new"} <= set(out)
     assert all(re.fullmatch(r"[\w.-]+ v1 new", line) for line in out), out

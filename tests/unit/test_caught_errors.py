@@ -115,3 +115,45 @@ def test_an_escalation_boundary_event_keeps_the_caught_escalation_code():
     assert run(found)["level"] == "MANAGER"
     [warning] = [w.reason for w in found.warnings if w.element_id == "raised"]
     assert warning == "camunda:escalationCodeVariable: the caught escalation's code is kept in the variable level"
+
+
+def bundle_with_message(body: str, message: str = "Not enough stock"):
+    content = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="{CAMUNDA}" id="defs"
+                  targetNamespace="t">
+  <bpmn:error id="late" errorCode="LATE" camunda:errorMessage="{message}"/>
+  <bpmn:error id="lost" errorCode="LOST"/>
+  <bpmn:process id="p" isExecutable="true">{body}</bpmn:process>
+</bpmn:definitions>"""
+    return parse_diagrams([DiagramFile("p.bpmn", content.encode())])
+
+
+def test_camunda_error_message_of_an_error_end_event_is_the_message_a_boundary_event_keeps():
+    # Before, camunda:errorMessage was said and not read: errorMessageVariable held None for every error
+    # the diagram threw
+    found = bundle_with_message(thrower("late", '<bpmn:errorEventDefinition camunda:errorCodeVariable="code" '
+                                                'camunda:errorMessageVariable="why"/>'))
+    data = run(found)
+    assert (data["code"], data["why"]) == ("LATE", "Not enough stock")
+    [said] = [w.reason for w in found.warnings if w.element_id == "late"]
+    assert "'Not enough stock'" in said and "errorMessageVariable" in said
+
+
+def test_an_error_thrown_with_a_message_is_caught_as_any_error_of_its_code_after_a_save_and_load():
+    for catch, caught in (('<bpmn:errorEventDefinition errorRef="late"/>', True),
+                          ('<bpmn:errorEventDefinition/>', True), ('<bpmn:errorEventDefinition errorRef="lost"/>', False)):
+        found = bundle_with_message(thrower("late", catch))
+        process = found.processes["p"]
+        serializer = StateSerializer()
+        spec, embedded = serializer.load_spec(serializer.dump_spec(process.spec, process.embedded))
+        engine = ProcessEngine()
+        outcome = engine.advance(engine.new_workflow(spec, embedded, {}))
+        assert (outcome.status == "completed" and outcome.end_events == ["h_end"]) is caught, outcome
+
+
+def test_an_error_message_written_as_an_expression_is_said_not_read():
+    found = bundle_with_message(thrower("late", '<bpmn:errorEventDefinition camunda:errorMessageVariable="why"/>'),
+                                message="${reason}")
+    assert run(found)["why"] is None
+    [said] = [w.reason for w in found.warnings if w.element_id == "late"]
+    assert "not read" in said and "expression" in said
