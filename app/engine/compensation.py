@@ -42,6 +42,7 @@ from app.engine.element_kinds import label
 from app.engine.errors import DiagramProblem
 from app.engine.said import said
 from app.engine.xml import BPMN_NS
+from app.engine.xml import new_element as _new
 from app.engine.xml import source_line as _line
 from app.engine.xml import unique_id as _unique
 
@@ -88,14 +89,6 @@ def _is_compensation_esp(node: etree._Element) -> bool:
 def _flows(scope: etree._Element) -> list[etree._Element]:
     return scope.findall(f"{_B}sequenceFlow")
 
-
-def _new(parent: etree._Element, tag: str, index: int | None = None, **attributes: str | None) -> etree._Element:
-    node = etree.Element(f"{_B}{tag}", {k: v for k, v in attributes.items() if v is not None})
-    if index is None:
-        parent.append(node)
-    else:
-        parent.insert(index, node)
-    return node
 
 
 def _connect(scope: etree._Element, source: str, target: str, taken: set[str]) -> etree._Element:

@@ -33,6 +33,7 @@ from app.engine.errors import DiagramProblem
 from app.engine.implicit_flow import FLOW_NODES
 from app.engine.said import Said, said
 from app.engine.xml import BPMN_NS
+from app.engine.xml import new_element as _new
 from app.engine.xml import source_line as _line
 from app.engine.xml import unique_id as _unique
 
@@ -59,14 +60,6 @@ def _executable(node: etree._Element) -> bool:
     process = node if _name(node) == "process" else next(node.iterancestors(f"{_B}process"), None)
     return process is None or process.get("isExecutable", "true") == "true"
 
-
-def _new(parent: etree._Element, tag: str, index: int | None = None, **attributes: str) -> etree._Element:
-    node = etree.Element(f"{_B}{tag}", {k: v for k, v in attributes.items() if v is not None})
-    if index is None:
-        parent.append(node)
-    else:
-        parent.insert(index, node)
-    return node
 
 
 def _flow(scope: etree._Element, source: str, target: str, taken: set[str]) -> None:

@@ -96,6 +96,17 @@ def source_line(node: etree._Element) -> int | None:
     return node.sourceline if isinstance(node.sourceline, int) else None
 
 
+def new_element(parent: etree._Element, tag: str, index: int | None = None,
+                **attributes: str | None) -> etree._Element:
+    """A new BPMN element `tag` in `parent` (at `index`, else last), with the attributes that are not None."""
+    node = etree.Element(f"{{{BPMN_NS}}}{tag}", {k: v for k, v in attributes.items() if v is not None})
+    if index is None:
+        parent.append(node)
+    else:
+        parent.insert(index, node)
+    return node
+
+
 def unique_id(base: str, taken: set[str]) -> str:
     """`base`, or `base_2`, `base_3`... : the first not in `taken` (the ids of the file), which it joins."""
     candidate, n = base, 2
