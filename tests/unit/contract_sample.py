@@ -1,6 +1,8 @@
 """A tri-party receivable-finance contract with Chinese names, for the contract and e-signature tests."""
 from __future__ import annotations
 
+import re
+
 from handlers.contracts import ContractData, Party, ScheduleRow
 
 BORROWER = Party("borrower", "上海示例贸易有限公司", "91310115MA1H7B8CX7", "上海市浦东新区世纪大道100号")
@@ -23,3 +25,15 @@ def sample_contract(*parties: Party) -> ContractData:
         clauses=("本合同自各方签署之日起生效。This contract takes effect when all parties have signed it.",
                  "因本合同引起的争议，提交上海国际经济贸易仲裁委员会仲裁。"),
     )
+
+
+def tampered(pdf: bytes) -> bytes:
+    """`pdf` with one byte changed inside its first stream (the document's own content, which every
+    signature covers): the file still parses, and no signature is intact. (A byte flipped at a spot chosen
+    by the file's length could land in a hex string — an `F` made a `G` — and leave a file that cannot be
+    read at all: a test about intactness then failed one run in five.)"""
+    found = re.search(rb"stream\r?\n", pdf)
+    assert found is not None, "no stream in the PDF"
+    data = bytearray(pdf)
+    data[found.end() + 8] ^= 0x01
+    return bytes(data)
