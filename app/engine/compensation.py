@@ -255,8 +255,13 @@ class _Drawing:
             self._compensable[key] = found
         return self._compensable[key]
 
+    @staticmethod
+    def _ref(event: etree._Element) -> str:
+        definition = event.find(_COMPENSATE)
+        return (definition.get("activityRef") or "").strip() if definition is not None else ""
+
     def _targets(self, event: etree._Element, scope: etree._Element) -> list[tuple[etree._Element, str, Any]]:
-        ref = (event.find(_COMPENSATE).get("activityRef") or "").strip()
+        ref = self._ref(event)
         every = self.compensable(scope)
         return [t for t in every if t[0].get("id") == ref] if ref else list(reversed(every))
 
@@ -278,12 +283,13 @@ class _Drawing:
 
     def _throw(self, event: etree._Element, scope: etree._Element, climb: int, up: int, path: list[str]) -> None:
         container = event.getparent()
-        targets = self._targets(event, scope)
+        targets, ref = self._targets(event, scope), self._ref(event)
         event.remove(event.find(_COMPENSATE))
         if not targets:
-            self.said(event, said("nothing in the %(kind)s %(id)s can be compensated (no activity with a "
-                                  "compensation boundary event): the event passes on", kind=label(scope),
-                                  id=scope.get("id") or "?"))
+            self.said(event, said("%(ref)s cannot be compensated (it has no compensation boundary event, nor "
+                                  "anything inside to compensate): the event passes on", ref=ref) if ref else
+                      said("nothing in the %(kind)s %(id)s can be compensated (no activity with a compensation "
+                           "boundary event): the event passes on", kind=label(scope), id=scope.get("id") or "?"))
             return
         event_id = event.get("id") or "compensation"
         region = _new(container, "subProcess", index=container.index(event),

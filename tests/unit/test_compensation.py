@@ -208,3 +208,15 @@ def test_compensations_multiplied_level_by_level_are_refused_before_they_are_dra
             + _throw("undo") + '<bpmn:endEvent id="end"/>' + _chain("start", "top", "undo", "end"))
     ((element, reason),) = _refusals(body)
     assert element == "undo" and f"more than {MAX_DRAWN} compensations" in reason
+
+
+def test_a_compensation_event_with_nothing_to_compensate_passes_on_and_says_why():
+    body = ('<bpmn:startEvent id="start"/>' + _logged("work") + _throw("undo_all") + _throw("undo_work", "work")
+            + _logged("after") + '<bpmn:endEvent id="end"/>' + _chain("start", "work", "undo_all", "undo_work", "after",
+                                                                      "end"))
+    bundle = inline(body)
+    assert _log(body)[0] == ["work", "after"]
+    (nothing,) = _said(bundle, "undo_all")
+    assert "nothing in the process inline can be compensated" in nothing
+    (named,) = _said(bundle, "undo_work")
+    assert named.startswith("work cannot be compensated")
