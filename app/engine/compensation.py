@@ -6,7 +6,9 @@ to its *compensation handler* (an activity marked `isForCompensation`, on no seq
 (sub)process that completed runs, the last completed first; with an `activityRef`, only that activity's.
 A sub-process is compensated by its *compensation event sub-process* if it has one (whose own throw events
 compensate the sub-process's activities), else by compensating what it completed inside, in the same way.
-A throw event in an event sub-process (an error one, say) compensates the (sub)process around it.
+A throw event in an event sub-process (an error one, say) compensates the (sub)process around it. A
+*transaction* cancelled by a cancel end event compensates what it completed before the path after its
+cancel boundary event goes on.
 
 SpiffWorkflow 3.2 has none of this (its parser fails on a compensation boundary event). `prepare` draws it:
 
@@ -16,6 +18,8 @@ SpiffWorkflow 3.2 has none of this (its parser fails on a compensation boundary 
   if so, its handler runs (a copy of the handler task, under the handler's own id the first time), or,
   for a sub-process, a sub-process holding its compensation event sub-process's content or, by default,
   the same questions about what it completed inside; `T` itself then passes on (or ends) as a none event;
+- after a cancel boundary event on a transaction, a sub-process `B_compensation` asks the same questions
+  about what the transaction completed inside, before the path after it goes on;
 - the compensation boundary events, the handlers and the compensation event sub-processes as drawn are
   then removed: they run only where a compensation throw event draws them. One no event can reach is
   said as never running.
@@ -148,6 +152,9 @@ class _Drawing:
         definitions = [d for d in root.iter(_COMPENSATE) if _executable(d)]
         for definition in definitions:
             self._read(definition.getparent())
+        self.cancels = [(b, t) for b in root.iter(f"{_B}boundaryEvent") if definitions and _executable(b)
+                        and b.find(f"{_B}cancelEventDefinition") is not None
+                        for t in b.getparent() if t.get("id") == b.get("attachedToRef") and _name(t) == "transaction"]
 
     def refuse(self, node: etree._Element, reason: str) -> None:
         self.refusals.append(DiagramProblem(self.filename, node.get("id"), reason, _line(node)))
@@ -271,6 +278,9 @@ class _Drawing:
         for event, scope, up in self.throws:
             self.current = event
             self._throw(event, scope, 0, up, [])
+        for event, transaction in self.cancels:
+            self.current = event
+            self._after_cancel(event, transaction)
         for event in self.boundaries:
             event.getparent().remove(event)
         for association in self.associations:
@@ -305,6 +315,26 @@ class _Drawing:
                               "completed of %(ids)s: the import drew that as the sub-process %(region)s before it, "
                               "which runs each one's compensation if it completed",
                               kind=label(scope), scope=scope.get("id") or "?", region=region.get("id"),
+                              ids=", ".join(t[0].get("id") or "?" for t in targets)))
+
+    def _after_cancel(self, event: etree._Element, transaction: etree._Element) -> None:
+        """What the transaction completed, compensated after its cancel boundary event `event`."""
+        targets = list(reversed(self.compensable(transaction)))
+        if not targets:
+            return
+        container, event_id = event.getparent(), event.get("id") or "cancelled"
+        region = _new(container, "subProcess", index=container.index(event) + 1,
+                      id=_unique(f"{event_id}_compensation", self.taken), name=event.get("name"))
+        for flow in _flows(container):
+            if flow.get("sourceRef") == event_id:
+                flow.set("sourceRef", region.get("id"))
+        for old in event.findall(f"{_B}outgoing"):
+            event.remove(old)
+        _connect(container, event_id, region.get("id"), self.taken)
+        self._chain(region, targets, 1, 0, [transaction.get("id")])
+        self.said(event, said("the transaction %(id)s is cancelled here: what it completed of %(ids)s is compensated, the "
+                              "last completed first, before the path goes on; the import drew that as the sub-process "
+                              "%(region)s after the event", id=transaction.get("id"), region=region.get("id"),
                               ids=", ".join(t[0].get("id") or "?" for t in targets)))
 
     def _chain(self, sub: etree._Element, targets: list[tuple[etree._Element, str, Any]], climb: int, up: int,

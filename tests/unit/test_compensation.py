@@ -220,3 +220,23 @@ def test_a_compensation_event_with_nothing_to_compensate_passes_on_and_says_why(
     assert "nothing in the process inline can be compensated" in nothing
     (named,) = _said(bundle, "undo_work")
     assert named.startswith("work cannot be compensated")
+
+
+def test_a_cancelled_transaction_compensates_what_it_completed_before_its_cancel_path_goes_on():
+    """BPMN's transaction: a cancel end event cancels it, what it completed is compensated, then the path after
+    its cancel boundary event runs. Before, the cancel path ran and the reservation stayed (SpiffWorkflow's
+    cancel compensates nothing)."""
+    body = ('<bpmn:startEvent id="start"/><bpmn:transaction id="booking"><bpmn:startEvent id="t_start"/>'
+            + _logged("reserve") + _undone_by("reserve") + '<bpmn:exclusiveGateway id="ok" default="fine"/>'
+            '<bpmn:endEvent id="cancel_end"><bpmn:cancelEventDefinition/></bpmn:endEvent><bpmn:endEvent id="t_end"/>'
+            + _chain("t_start", "reserve", "ok") + _flow("fine", "ok", "t_end")
+            + _flow("too_much", "ok", "cancel_end", "amount > 100") + '</bpmn:transaction>'
+            '<bpmn:boundaryEvent id="cancelled" attachedToRef="booking"><bpmn:cancelEventDefinition/></bpmn:boundaryEvent>'
+            + _logged("after_cancel") + '<bpmn:endEvent id="end_cancelled"/><bpmn:endEvent id="end"/>'
+            + _chain("start", "booking", "end") + _chain("cancelled", "after_cancel", "end_cancelled"))
+    log, outcome = _log(body, {"amount": 500})
+    assert log == ["reserve", "undo_reserve", "after_cancel"] and outcome.end_events == ["end_cancelled"]
+    log, outcome = _log(body, {"amount": 5})
+    assert log == ["reserve"] and outcome.end_events == ["end"]
+    (said,) = _said(inline(body), "cancelled")
+    assert "transaction booking is cancelled" in said and "reserve" in said
