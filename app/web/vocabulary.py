@@ -24,7 +24,8 @@ EVENTS = {
     "task_property_failed": _l("Task setting could not be read"),
     "message_sent": _l("Message sent"), "message_unheard": _l("Message sent, received by no one"), "signal_unheard": _l("Signal sent, received by no one"),
     "instance_migrated": _l("Moved to another version"), "incident_retried": _l("Incident retried"),
-    "compensated": _l("Completed step undone"),
+    "compensated": _l("Completed step undone"), "signal_received": _l("Signal received"),
+    "error": _l("Stopped on an error"),
 }
 PARTIES = {"platform": _l("Platform"), "funder": _l("Funder"), "borrower": _l("Borrower"),
            "core_enterprise": _l("Core enterprise"), "warehouse": _l("Warehouse"),
