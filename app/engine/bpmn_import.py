@@ -240,6 +240,11 @@ def process_problems(process: etree._Element, filename: str) -> list[DiagramProb
                                                     "signal to catch, and a signal it throws reaches no one; choose "
                                                     "a signal"), _line(event)))
     problems += conditional_waits.problems(process, filename)  # a wait on a condition nothing can make true
+    for node in process.iter(f"{_B}adHocSubProcess"):  # SpiffWorkflow 3.2 failed on it with an AttributeError
+        problems.append(DiagramProblem(filename, node.get("id"), said(
+            "the ad-hoc sub-process cannot run: in it a person picks which activities to do, in any order, until it "
+            "is complete, and Loanflow has no page for that; draw its activities on sequence flows in a "
+            "sub-process (after a parallel or inclusive gateway for those done in any order)"), _line(node)))
     for node, element_id, what, translation in _expressions(process):
         try:
             translation()

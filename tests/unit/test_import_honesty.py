@@ -163,3 +163,16 @@ def test_a_wait_for_a_condition_nothing_would_check_is_refused_at_validate():
     <bpmn:sequenceFlow id="f2" sourceRef="until_paid" targetRef="end"/>"""
     errors = _lint_errors(diagram(body))
     assert [e.element_id for e in errors] == ["until_paid"] and "condition" in errors[0].reason
+
+
+def test_an_ad_hoc_sub_process_is_refused_at_validate_not_failed_at_run():
+    """SpiffWorkflow 3.2 parsed it, validate said ok, and the instance failed with "AttributeError: 'NoneType'
+    object has no attribute 'strip'"."""
+    body = """
+    <bpmn:startEvent id="start"/>
+    <bpmn:adHocSubProcess id="checks"><bpmn:task id="call"/><bpmn:task id="visit"/></bpmn:adHocSubProcess>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="checks"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="checks" targetRef="end"/>"""
+    errors = _lint_errors(diagram(body))
+    assert [e.element_id for e in errors] == ["checks"] and "ad-hoc sub-process cannot run" in errors[0].reason

@@ -52,7 +52,8 @@ AS_WRITTEN_STOPS = frozenset({"unsaid", "refused", "older", "fails"})
 # (group, pattern on the reason), first match wins; the order puts the specific before the general
 _RULES: tuple[tuple[str, str], ...] = (
     # -- not yet in Loanflow ------------------------------------------------------------------
-    ("not_yet", r"Loanflow does not draw a .* deeper in it"),  # compensation inside a compensation event sub-process
+    ("not_yet", r"Loanflow does not draw a .* deeper in it"),
+    ("not_yet", r"the ad-hoc sub-process cannot run"),  # compensation inside a compensation event sub-process
     ("not_yet", r"the event sub-process would never start"),
     ("not_yet", r"the data output association of .* changes the value of"),
     ("not_yet", r"is not translated"),  # FEEL that the translation does not read yet
