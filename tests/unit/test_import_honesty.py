@@ -176,3 +176,16 @@ def test_an_ad_hoc_sub_process_is_refused_at_validate_not_failed_at_run():
     <bpmn:sequenceFlow id="f2" sourceRef="checks" targetRef="end"/>"""
     errors = _lint_errors(diagram(body))
     assert [e.element_id for e in errors] == ["checks"] and "ad-hoc sub-process cannot run" in errors[0].reason
+
+
+def test_a_timer_start_event_is_said_for_what_it_does_here():
+    """Camunda 7 starts an instance each time a timer start event fires; Loanflow starts none by itself. The
+    import says so (a warning), so that an analyst does not wait for instances that never come."""
+    body = """
+    <bpmn:startEvent id="every_morning"><bpmn:timerEventDefinition><bpmn:timeCycle>R/PT24H</bpmn:timeCycle>
+    </bpmn:timerEventDefinition></bpmn:startEvent>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="every_morning" targetRef="end"/>"""
+    found = parse_diagrams([DiagramFile("d.bpmn", diagram(body))])
+    [said] = [w.reason for w in found.warnings if w.element_id == "every_morning" and "start instances" in w.reason]
+    assert "does not start instances on its schedule" in said
