@@ -71,6 +71,13 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
             refusal = (said("the process %(name)r has no id: give it one to deploy it", name=process.get("name"))
                        if process.get("name") else said("the process has no id: give it one to deploy it"))
             refusals.append(DiagramProblem(filename, None, refusal, _line(process)))
+    for gateway in root.iter(f"{_B}complexGateway"):  # SpiffWorkflow: "no support implemented for this task type"
+        process = next(gateway.iterancestors(f"{_B}process"), None)
+        if process is not None and process.get("isExecutable", "true") == "true":
+            refusals.append(DiagramProblem(filename, gateway.get("id"), said(
+                "a complex gateway cannot run: its activation rule has no meaning in Loanflow (nor in Camunda 7); "
+                "draw an inclusive gateway, whose conditions choose the ways taken, or a parallel one"),
+                _line(gateway)))
     for flow in root.iter(f"{_B}sequenceFlow"):
         if (flow.get("id") or "").strip():
             continue

@@ -104,6 +104,7 @@ FLOWS = """<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:s
      '</bpmn:boundaryEvent>', "unsaid"),  # a compensation boundary event joined to no handler
     ('<bpmn:intermediateCatchEvent id="x"><bpmn:compensateEventDefinition/></bpmn:intermediateCatchEvent>', "unsaid"),
     ('<bpmn:adHocSubProcess id="x"><bpmn:task id="y"/></bpmn:adHocSubProcess>', "not_yet"),
+    ('<bpmn:complexGateway id="x"/>', "refused"),
     ('<bpmn:task id="x"/><bpmn:subProcess id="y" triggeredByEvent="true"><bpmn:startEvent id="y0">'
      '<bpmn:compensateEventDefinition/></bpmn:startEvent></bpmn:subProcess>', "unsaid"),  # in a process: never runs
     ('<bpmn:task id="x"/><bpmn:subProcess id="y" triggeredByEvent="true"><bpmn:startEvent id="y0"/></bpmn:subProcess>',

@@ -189,3 +189,14 @@ def test_a_timer_start_event_is_said_for_what_it_does_here():
     found = parse_diagrams([DiagramFile("d.bpmn", diagram(body))])
     [said] = [w.reason for w in found.warnings if w.element_id == "every_morning" and "start instances" in w.reason]
     assert "does not start instances on its schedule" in said
+
+
+def test_a_complex_gateway_is_refused_naming_it_and_what_to_draw():
+    body = """
+    <bpmn:startEvent id="start"/><bpmn:complexGateway id="two_of_three"/><bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="two_of_three"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="two_of_three" targetRef="end"/>"""
+    with pytest.raises(DiagramRejected) as rejected:
+        inline(body)
+    [(element, reason)] = [(p.element_id, p.reason) for p in rejected.value.problems]
+    assert element == "two_of_three" and "complex gateway cannot run" in reason and "inclusive gateway" in reason
