@@ -292,7 +292,6 @@ class _Drawing:
             handler.getparent().remove(handler)
 
     def _throw(self, event: etree._Element, scope: etree._Element, climb: int, up: int, path: list[str]) -> None:
-        container = event.getparent()
         targets, ref = self._targets(event, scope), self._ref(event)
         event.remove(event.find(_COMPENSATE))
         if not targets:
@@ -301,15 +300,7 @@ class _Drawing:
                       said("nothing in the %(kind)s %(id)s can be compensated (no activity with a compensation "
                            "boundary event): the event passes on", kind=label(scope), id=scope.get("id") or "?"))
             return
-        event_id = event.get("id") or "compensation"
-        region = _new(container, "subProcess", index=container.index(event),
-                      id=_unique(f"{event_id}_compensation", self.taken), name=event.get("name"))
-        for flow in _flows(container):
-            if flow.get("targetRef") == event_id:
-                flow.set("targetRef", region.get("id"))
-        for old in event.findall(f"{_B}incoming"):
-            event.remove(old)
-        _connect(container, region.get("id"), event_id, self.taken)
+        region = self._region(event, before=True)
         self._chain(region, targets, climb + 1, up, path)
         self.said(event, said("the compensation event undoes, the last completed first, what the %(kind)s %(scope)s "
                               "completed of %(ids)s: the import drew that as the sub-process %(region)s before it, "
@@ -317,20 +308,29 @@ class _Drawing:
                               kind=label(scope), scope=scope.get("id") or "?", region=region.get("id"),
                               ids=", ".join(t[0].get("id") or "?" for t in targets)))
 
+    def _region(self, event: etree._Element, before: bool) -> etree._Element:
+        """A new sub-process `<event>_compensation` on the path just before (or after) `event`."""
+        container, event_id = event.getparent(), event.get("id") or "compensation"
+        region = _new(container, "subProcess", index=container.index(event) + (0 if before else 1),
+                      id=_unique(f"{event_id}_compensation", self.taken), name=event.get("name"))
+        moved, side = ("targetRef", "incoming") if before else ("sourceRef", "outgoing")
+        for flow in _flows(container):
+            if flow.get(moved) == event_id:
+                flow.set(moved, region.get("id"))
+        for old in event.findall(f"{_B}{side}"):
+            event.remove(old)
+        if before:
+            _connect(container, region.get("id"), event_id, self.taken)
+        else:
+            _connect(container, event_id, region.get("id"), self.taken)
+        return region
+
     def _after_cancel(self, event: etree._Element, transaction: etree._Element) -> None:
         """What the transaction completed, compensated after its cancel boundary event `event`."""
         targets = list(reversed(self.compensable(transaction)))
         if not targets:
             return
-        container, event_id = event.getparent(), event.get("id") or "cancelled"
-        region = _new(container, "subProcess", index=container.index(event) + 1,
-                      id=_unique(f"{event_id}_compensation", self.taken), name=event.get("name"))
-        for flow in _flows(container):
-            if flow.get("sourceRef") == event_id:
-                flow.set("sourceRef", region.get("id"))
-        for old in event.findall(f"{_B}outgoing"):
-            event.remove(old)
-        _connect(container, event_id, region.get("id"), self.taken)
+        region = self._region(event, before=False)
         self._chain(region, targets, 1, 0, [transaction.get("id")])
         self.said(event, said("the transaction %(id)s is cancelled here: what it completed of %(ids)s is compensated, the "
                               "last completed first, before the path goes on; the import drew that as the sub-process "

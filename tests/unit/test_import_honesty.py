@@ -152,29 +152,26 @@ def test_a_script_task_without_its_script_is_refused_at_validate(attributes, sai
     assert [e.element_id for e in errors] == ["calc"] and said in errors[0].reason
 
 
+def _start_then(element: str, element_id: str) -> bytes:
+    """A diagram: start -> `element` (whose id is `element_id`) -> end."""
+    return diagram(f"""
+    <bpmn:startEvent id="start"/>{element}<bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="{element_id}"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="{element_id}" targetRef="end"/>""")
+
+
 def test_a_wait_for_a_condition_nothing_would_check_is_refused_at_validate():
-    body = """
-    <bpmn:startEvent id="start"/>
-    <bpmn:intermediateCatchEvent id="until_paid">
-      <bpmn:conditionalEventDefinition><bpmn:condition>paid</bpmn:condition></bpmn:conditionalEventDefinition>
-    </bpmn:intermediateCatchEvent>
-    <bpmn:endEvent id="end"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="until_paid"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="until_paid" targetRef="end"/>"""
-    errors = _lint_errors(diagram(body))
+    errors = _lint_errors(_start_then('<bpmn:intermediateCatchEvent id="until_paid"><bpmn:conditionalEventDefinition>'
+                                      '<bpmn:condition>paid</bpmn:condition></bpmn:conditionalEventDefinition>'
+                                      '</bpmn:intermediateCatchEvent>', "until_paid"))
     assert [e.element_id for e in errors] == ["until_paid"] and "condition" in errors[0].reason
 
 
 def test_an_ad_hoc_sub_process_is_refused_at_validate_not_failed_at_run():
     """SpiffWorkflow 3.2 parsed it, validate said ok, and the instance failed with "AttributeError: 'NoneType'
     object has no attribute 'strip'"."""
-    body = """
-    <bpmn:startEvent id="start"/>
-    <bpmn:adHocSubProcess id="checks"><bpmn:task id="call"/><bpmn:task id="visit"/></bpmn:adHocSubProcess>
-    <bpmn:endEvent id="end"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="checks"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="checks" targetRef="end"/>"""
-    errors = _lint_errors(diagram(body))
+    errors = _lint_errors(_start_then('<bpmn:adHocSubProcess id="checks"><bpmn:task id="call"/><bpmn:task id="visit"/>'
+                                      '</bpmn:adHocSubProcess>', "checks"))
     assert [e.element_id for e in errors] == ["checks"] and "ad-hoc sub-process cannot run" in errors[0].reason
 
 
