@@ -240,3 +240,13 @@ def test_a_cancelled_transaction_compensates_what_it_completed_before_its_cancel
     assert log == ["reserve"] and outcome.end_events == ["end"]
     (said,) = _said(inline(body), "cancelled")
     assert "transaction booking is cancelled" in said and "reserve" in said
+
+
+def test_as_many_compensations_as_the_limit_allows_run_the_last_completed_first():
+    """At MAX_DRAWN compensations in one throw event the drawing still parses and runs (SpiffWorkflow's parser
+    recurses along a path: twice as many failed with a RecursionError before the limit was set there)."""
+    steps = [f"a{i}" for i in range(MAX_DRAWN)]
+    body = ('<bpmn:startEvent id="start"/>' + "".join(_logged(s) + _undone_by(s) for s in steps) + _throw("undo")
+            + '<bpmn:endEvent id="end"/>' + _chain("start", *steps, "undo", "end"))
+    log, _ = _log(body)
+    assert log == steps + [f"undo_{s}" for s in reversed(steps)]
