@@ -145,6 +145,9 @@ def _unwrapped(message: str) -> str:
     if found is None:
         return _spiff_said(message)
     kind, raw = found["kind"], found["args"].strip()
+    if kind == "RecursionError":  # its parser follows a path by recursion, an element deeper for each step
+        return said("the path through this element is too long for SpiffWorkflow's parser, which reads a path "
+                    "step by step (about 500 steps); split it into sub-processes or call activities")
     # the repr's one pair of quotes (a quote inside the message, `... base 10: 'many'`, is the message's)
     args = raw[1:-1] if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"" else raw
     lacks: str

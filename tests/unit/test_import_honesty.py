@@ -197,3 +197,16 @@ def test_a_complex_gateway_is_refused_naming_it_and_what_to_draw():
         inline(body)
     [(element, reason)] = [(p.element_id, p.reason) for p in rejected.value.problems]
     assert element == "two_of_three" and "complex gateway cannot run" in reason and "inclusive gateway" in reason
+
+
+def test_a_path_too_long_for_spiffworkflows_parser_is_said_so_not_as_a_recursion_error():
+    """SpiffWorkflow's parser follows a path by recursion: past about 500 steps it failed with "RecursionError:
+    maximum recursion depth exceeded", which Loanflow passed on with "complete it in the modeler"."""
+    steps = [f"s{i}" for i in range(600)]
+    body = ('<bpmn:startEvent id="start"/>' + "".join(f'<bpmn:task id="{s}"/>' for s in steps) + '<bpmn:endEvent id="end"/>'
+            + "".join(f'<bpmn:sequenceFlow id="f_{a}" sourceRef="{a}" targetRef="{b}"/>'
+                      for a, b in zip(["start", *steps], [*steps, "end"], strict=True)))
+    with pytest.raises(DiagramRejected) as rejected:
+        inline(body)
+    [reason] = {p.reason for p in rejected.value.problems}
+    assert "too long for SpiffWorkflow's parser" in reason and "Recursion" not in reason
