@@ -7,12 +7,19 @@ may write (a data output association to a data object reference). So a wait can 
 reads a data object that another element of the process writes (or, after an event-based gateway, by the
 gateway's other events). Any other is refused naming the event: nothing in Loanflow changes an instance's
 data from outside, and the instance would wait for ever.
+
+A process whose start events are all conditional starts when its condition holds (Camunda 7 starts it when
+its variables make the condition true). Its instance is given its data when it starts, and nothing changes
+that data afterwards: `why_not_started` says why a start is refused when no start condition holds for
+that data (or cannot be evaluated on it), so that no instance waits at its start for ever.
 """
 from __future__ import annotations
 
 import ast
+from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 
 from app.engine.errors import DiagramProblem
 from app.engine.said import said
@@ -71,3 +78,23 @@ def problems(process: etree._Element, filename: str) -> list[DiagramProblem]:
             "object another element writes; have another path write a data object the condition reads, or "
             "wait for a message, a signal or a timer instead"), _line(event)))
     return found
+
+
+def why_not_started(workflow: Any, start: Any) -> str | None:
+    """Why an instance of `workflow` (its start task `start` holding the data it starts with) is not started:
+    every start event is conditional and none of their conditions holds for the data; None otherwise."""
+    found = [getattr(s, "event_definition", None) for s in workflow.spec.start.outputs]
+    definitions = [d for d in found if isinstance(d, ConditionalEventDefinition)]
+    if not definitions or len(definitions) != len(found):
+        return None
+    failures = []
+    for definition in definitions:
+        try:
+            if workflow.script_engine.evaluate(start, definition.expression, external_context=workflow.data_objects):
+                return None
+            failures.append(said("its start condition %(condition)r does not hold for the data it is started with",
+                                 condition=definition.expression))
+        except Exception as exc:  # noqa: BLE001 - a condition that cannot be evaluated on the data: said why
+            failures.append(said("its start condition %(condition)r cannot be evaluated on the data it is started "
+                                 "with (%(why)s)", condition=definition.expression, why=str(exc).strip()))
+    return "; ".join(failures)

@@ -31,7 +31,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import (
 )
 from SpiffWorkflow.task import Task
 
-from app.engine import compensation, reasons, retry_policy, task_ids
+from app.engine import compensation, conditional_waits, reasons, retry_policy, task_ids
 from app.engine.data_stores import DataStoreAccess
 from app.engine.errors import CannotStart, InstanceFault
 from app.engine.said import Said, said
@@ -201,6 +201,9 @@ class ProcessEngine:
                 from None
         start = workflow.get_next_task(state=TaskState.READY)
         start.data.update(data)
+        why = conditional_waits.why_not_started(workflow, start)  # it would wait at its start for ever
+        if why is not None:
+            raise CannotStart(why)
         return workflow
 
     def restore(self, state: str, spec, subprocess_specs: dict) -> BpmnWorkflow:  # noqa: ANN001

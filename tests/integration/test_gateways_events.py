@@ -93,3 +93,20 @@ def test_escalation_is_caught_by_a_non_interrupting_boundary_and_the_subprocess_
     assert list(open_tasks(client, auth, within)) == ["finish_assessment"]
     complete(client, auth, open_tasks(client, auth, within)["finish_assessment"]["id"])
     assert ended_at(client, auth, within) == ["end"]
+
+
+def test_a_process_starts_when_its_start_condition_holds_and_is_refused_otherwise(client, auth, deploy):
+    """Before, an instance whose start condition did not hold for its data was created and waited at its
+    start for ever (nothing changes an instance's data from outside), and one without the data it reads
+    was created in error."""
+    deploy("conditional_start.bpmn")
+    started = start(client, auth, "large_limit_review", limit=2_000_000)
+    assert started["status"] == "completed" and ended_at(client, auth, started["id"]) == ["end"]
+    for data, words in (({"limit": 5}, "does not hold"), ({}, "cannot be evaluated")):
+        r = client.post("/api/v1/process-instances", json={"process_id": "large_limit_review", "data": data},
+                        headers=auth)
+        assert r.status_code == 422 and r.json["error"]["code"] == "cannot_start", r.json
+        assert "limit > 1000000" in r.json["error"]["message"] and words in r.json["error"]["message"]
+    listed = client.get("/api/v1/process-instances", query_string={"process_id": "large_limit_review"},
+                        headers=auth).json["items"]
+    assert [i["id"] for i in listed] == [started["id"]]  # the refused starts left nothing behind

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.engine.errors import DiagramRejected
+from app.engine.errors import CannotStart, DiagramRejected
 from app.engine.runner import ProcessEngine
 from tests.unit.test_implicit_flow import _flow, _ran, _run
 from tests.unit.test_runner import inline
@@ -58,3 +58,15 @@ def test_a_conditional_event_after_an_event_based_gateway_is_not_a_wait_nothing_
             + _flow("f1", "start", "which") + _flow("f2", "which", "wait") + _flow("f3", "which", "late")
             + _flow("f4", "wait", "end") + _flow("f5", "late", "end"))
     assert _refused(body) == []
+
+
+def test_a_start_condition_that_does_not_hold_refuses_the_start_instead_of_waiting_for_ever():
+    body = ('<bpmn:startEvent id="start"><bpmn:conditionalEventDefinition><bpmn:condition>amount &gt; 100'
+            '</bpmn:condition></bpmn:conditionalEventDefinition></bpmn:startEvent><bpmn:endEvent id="end"/>'
+            + _flow("f1", "start", "end"))
+    bundle = inline(body)
+    assert _run(bundle, {"amount": 500})[1].end_events == ["end"]
+    for data, words in (({"amount": 5}, "does not hold"), ({}, "cannot be evaluated")):
+        with pytest.raises(CannotStart) as refused:
+            _run(bundle, data)
+        assert "'amount > 100'" in str(refused.value) and words in str(refused.value)
