@@ -22,6 +22,7 @@ from app.services.errors import ServiceError
 from app.services.identity import directory as identity
 from app.services.workflow import deployment
 from app.services.workflow.diagram_reasons import in_language
+from app.services.workflow.timer_starts import start_due
 from app.services.workflow.waking import cap_worker_memory, wake_due
 
 processes = AppGroup("processes", help="Deploy, validate, list and export BPMN/DMN diagrams.")
@@ -283,12 +284,15 @@ def run_due_command(at: str | None) -> None:
         current_app.extensions["loanflow_clock"] = lambda: moment
     try:
         report = wake_due()
+        started = start_due()
     finally:
         if previous is None:
             current_app.extensions.pop("loanflow_clock", None)
         else:
             current_app.extensions["loanflow_clock"] = previous
-    click.echo(f"woke {len(report.woken)} instance(s)" + (f", {report.skipped} skipped" if report.skipped else ""))
+    click.echo(f"woke {len(report.woken)} instance(s)" + (f", {report.skipped} skipped" if report.skipped else "")
+               + (f"; started {len(started.started)} at timer start events" if started.started else "")
+               + (f" ({started.failed} firing(s) started none)" if started.failed else ""))
 
 
 @click.command("worker")

@@ -12,20 +12,25 @@ from flask import Flask
 
 from app.config import business_timezone
 from app.extensions import db
+from app.services.workflow.timer_starts import start_due
 from app.services.workflow.waking import wake_due
 
 log = logging.getLogger("loanflow.worker")
 
 
 def wake_due_job(app: Flask) -> int:
-    """One pass over the due instances; returns how many were woken."""
+    """One pass over the due instances and the due timer start events; returns how many were woken."""
     with app.app_context():
         try:
             report = wake_due()
+            started = start_due()
         finally:
             db.session.remove()
     if report.woken or report.failed:
         log.info("woke %d instance(s), %d skipped, %d failed", len(report.woken), report.skipped, len(report.failed))
+    if started.started or started.failed:
+        log.info("started %d instance(s) at timer start events, %d firing(s) started none", len(started.started),
+                 started.failed)
     return len(report.woken)
 
 

@@ -98,7 +98,6 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
             filename, node_id, said("the %(kind)s had no id (no flow can reach it); the import gave it id %(id)s",
                                     kind=label(node), id=node_id), _line(node), "warning"))
     changes += _name_messages_by_their_flows(root, filename, taken)
-    changes += _timer_starts(root, filename)
     stores_refused, stores_changed = data_stores.prepare(root, filename)  # data stores and data associations
     refusals += stores_refused
     changes += stores_changed
@@ -126,18 +125,6 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
 
 
 _TIMER_KINDS = ("timeDuration", "timeDate", "timeCycle")
-
-
-def _timer_starts(root: etree._Element, filename: str) -> list[DiagramProblem]:
-    """A process's timer start event, said for what it does here: Camunda 7 starts an instance each time the
-    timer fires; Loanflow starts none by itself — an instance started by a person, the API, a message or
-    another process waits at it for the timer."""
-    return [DiagramProblem(filename, start.get("id"), said(
-        "the timer start event does not start instances on its schedule: in Loanflow an instance is started by a "
-        "person, the API, a message or another process, and then waits here for the timer (Camunda 7 starts one "
-        "each time the timer fires); for daily work, use the end-of-day batch"), _line(start), "warning")
-        for process in root.iter(f"{_B}process") if process.get("isExecutable", "true") == "true"
-        for start in process.findall(f"{_B}startEvent") if start.find(f"{_B}timerEventDefinition") is not None]
 
 
 def _expressions(scope: etree._Element) -> Iterator[tuple[etree._Element, str | None, str,

@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
-from app.engine import fanout, retry_policy, script_offers, translate
+from app.engine import fanout, retry_policy, script_offers, timer_starts, translate
 from app.engine.durations import check_timer_value, due_after
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.parser import FORM_PROPERTY, UI_FORM_PROPERTY, Bundle, ParsedProcess
@@ -143,6 +143,7 @@ def _lint_spec(process: ParsedProcess, spec, operators: set[str], forms: set[str
         if too_wide:
             error(element, too_wide)
     problems += _unbounded_cycles(file, spec)
+    problems += timer_starts.problems(file, spec, datetime.now(UTC))
     return problems
 
 

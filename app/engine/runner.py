@@ -31,7 +31,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import (
 )
 from SpiffWorkflow.task import Task
 
-from app.engine import compensation, conditional_waits, reasons, retry_policy, task_ids
+from app.engine import compensation, conditional_waits, reasons, retry_policy, task_ids, timer_starts
 from app.engine.data_stores import DataStoreAccess
 from app.engine.errors import CannotStart, InstanceFault
 from app.engine.said import Said, said
@@ -241,6 +241,19 @@ class ProcessEngine:
     def advance(self, workflow: BpmnWorkflow) -> StepOutcome:
         """Run every engine task until only user tasks and waits are left; report the result."""
         return self._outcome(workflow, self._settle(workflow))
+
+    def start_on_timer(self, workflow: BpmnWorkflow, element_id: str) -> StepOutcome:
+        """Advance a new workflow from its timer start event `element_id`, fired now (the process's schedule
+        started it): the other start events are cancelled, and the instance runs that path once."""
+        now = self.now()
+        timer_starts.fire(workflow, element_id, now)
+        self._note("timer_fired", element_id, {"due_at": now.isoformat()})
+        error = self._settle(workflow)
+        if error is None and timer_starts.finish_cycle(workflow, element_id):
+            error = self._settle(workflow, workflow.refresh_timers)
+        if error is None and not workflow.is_completed():
+            timer_starts.keep_path_data(workflow)
+        return self._outcome(workflow, error)
 
     def complete_user_task(self, workflow: BpmnWorkflow, engine_task_id: str, data: dict[str, Any]) -> StepOutcome:
         """Complete a READY user task with the submitted data, then advance the workflow."""

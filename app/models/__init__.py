@@ -34,6 +34,7 @@ from app.models.process import (
     MessageWait,
     ProcessInstance,
     ProcessVersion,
+    TimerStart,
 )
 from app.models.signing import (
     CallbackNonce,
@@ -51,7 +52,7 @@ __all__ = [
     "RiskReport",
     "ApiToken", "AuditEntry", "DataStoreValue", "Deployment", "Document", "FormVersion", "HumanTask", "InboxMessage", "Incident", "InstanceEvent",
     "InstanceParty", "InstanceWait", "MessageWait", "OperatorMapping",
-    "OrgKind", "Organisation", "ProcessInstance", "ProcessVersion", "SignInThrottle", "User", "UserRole", "UserSession", "UserToken",
+    "OrgKind", "Organisation", "ProcessInstance", "ProcessVersion", "SignInThrottle", "TimerStart", "User", "UserRole", "UserSession", "UserToken",
 ]
 
 # The loan ledger (issue 5), and collateral's commodity prices and pledges (issue 15).

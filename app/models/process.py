@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Model
@@ -62,6 +62,30 @@ class ProcessVersion(Model):
     warnings: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deployment: Mapped[Deployment] = relationship(lazy="raise")
+
+
+class TimerStart(Model):
+    """When a timer start event of a process's newest version next starts an instance (Camunda 7's timer
+    start jobs): written at deploy (a new version replaces its process's rows), advanced by the worker in
+    the transaction of the instance it starts, so each firing starts one instance however many workers run."""
+
+    __tablename__ = "timer_starts"
+    __table_args__ = (UniqueConstraint("process_id", "element_id"), Index("ix_timer_starts_next_at", "next_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(255))
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    element_id: Mapped[str] = mapped_column(String(255))
+    next_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: it starts no more
+    remaining: Mapped[int] = mapped_column(Integer)  # starts left, counting the one at next_at; -1: no end
+    interval_seconds: Mapped[float | None] = mapped_column(Float)  # None: it starts one instance only
+    started: Mapped[int] = mapped_column(Integer, default=0)  # instances it has started
+    last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_instance_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("process_instances.id", ondelete="SET NULL"))
+    # Why the last firing started no instance (said in English; shown in the reader's language)
+    last_error: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ProcessInstance(Model):

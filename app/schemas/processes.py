@@ -19,6 +19,15 @@ class DeploymentResultSchema(Schema):
     processes = fields.List(fields.Nested(DeployedVersionSchema))
 
 
+class TimerStartSchema(Schema):
+    element_id = fields.String()
+    next_at = fields.DateTime(allow_none=True, metadata={"description": "null: it starts no more"})
+    remaining = fields.Integer(metadata={"description": "starts left counting the next; -1: no end"})
+    interval_seconds = fields.Float(allow_none=True, metadata={"description": "null: one start only"})
+    started = fields.Integer(metadata={"description": "instances it has started"})
+    last_instance_id = fields.Integer(allow_none=True)
+
+
 class ProcessDefinitionSchema(Schema):
     process_id = fields.String()
     kind = fields.String()
@@ -26,6 +35,8 @@ class ProcessDefinitionSchema(Schema):
     name = fields.String(allow_none=True)
     running = fields.Integer()
     deployed_at = fields.DateTime()
+    timer_starts = fields.List(fields.Nested(TimerStartSchema), metadata={
+        "description": "the newest version's timer start events: when each next starts an instance"})
 
 
 class StartInstanceSchema(Schema):

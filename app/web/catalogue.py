@@ -4,9 +4,11 @@ vendored bpmn-js viewer, `static/catalogue.js`), and any version's file as deplo
 the service's (`workflow.catalogue`)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_datetime, get_locale, ngettext
 from flask_login import current_user, login_required
 
 from app.services.workflow import catalogue, version_diff
@@ -39,7 +41,20 @@ def show(process_id: str) -> ResponseReturnValue:
     chosen = request.args.get("version", type=int) or entry.versions[0].version
     if chosen not in {v.version for v in entry.versions}:
         abort(404)
-    return render_template("catalogue_process.html", entry=entry, chosen=chosen, when=format_datetime)
+    return render_template("catalogue_process.html", entry=entry, chosen=chosen, when=format_datetime,
+                           every=_span)
+
+
+def _span(span: timedelta) -> str:
+    """The time between two timer starts in its largest whole unit ("90 minutes", not "2 hours")."""
+    seconds = int(span.total_seconds())
+    if seconds % 86400 == 0:
+        return ngettext("%(num)d day", "%(num)d days", seconds // 86400)
+    if seconds % 3600 == 0:
+        return ngettext("%(num)d hour", "%(num)d hours", seconds // 3600)
+    if seconds % 60 == 0:
+        return ngettext("%(num)d minute", "%(num)d minutes", seconds // 60)
+    return ngettext("%(num)d second", "%(num)d seconds", seconds)
 
 
 @bp.route("/processes/<process_id>/diff")

@@ -390,3 +390,43 @@ def test_a_redone_step_calls_its_services_with_the_same_keys():
     other = engine.wake(engine.restore(waiting.state, process.spec, process.embedded))  # outside a step scope
     # the first pass's task existed before the step; the two created during it get random ids outside a scope
     assert other.status == "completed" and len(set(keys) & set(redone[0])) == 1
+
+
+def _timer_start_diagram(process_id: str) -> bytes:
+    return (f'<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions '
+            f'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d_{process_id}" targetNamespace="t">'
+            f'<bpmn:process id="{process_id}" isExecutable="true"><bpmn:startEvent id="hourly">'
+            '<bpmn:timerEventDefinition><bpmn:timeCycle>R/PT1H</bpmn:timeCycle></bpmn:timerEventDefinition>'
+            '</bpmn:startEvent><bpmn:scriptTask id="count"><bpmn:script>counted = True</bpmn:script></bpmn:scriptTask>'
+            '<bpmn:endEvent id="end"/><bpmn:sequenceFlow id="f1" sourceRef="hourly" targetRef="count"/>'
+            '<bpmn:sequenceFlow id="f2" sourceRef="count" targetRef="end"/></bpmn:process></bpmn:definitions>').encode()
+
+
+def test_two_workers_start_one_instance_per_timer_start_firing(worker_app, spawn, tmp_path):
+    """Fifty processes whose timer start events fire every hour, deployed at 09:00; two `timers run-due`
+    processes let go together at 10:00 start one instance of each, not two."""
+    processes = [f"hourly_{n}" for n in range(50)]
+    deployed_at = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+    worker_app.extensions["loanflow_clock"] = lambda: deployed_at
+    try:
+        with worker_app.app_context():
+            deploy_and_commit([DiagramFile(f"{p}.bpmn", _timer_start_diagram(p)) for p in processes])
+            db.session.remove()
+    finally:
+        worker_app.extensions.pop("loanflow_clock", None)
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    at = (deployed_at + timedelta(hours=1)).isoformat()
+    workers = tuple(spawn("timers", "run-due", "--now", at, LOANFLOW_TEST_START_GATE=str(gate)) for _ in range(2))
+    wait_until(lambda: len(list(gate.glob("ready-*"))) == 2, "both workers at the start gate", workers)
+    (gate / "go").touch()
+    outputs = [finish(w) for w in workers]
+
+    said = [re.search(r"started (\d+) at timer start events", text) for text in outputs]
+    assert sum(int(found.group(1)) for found in said if found) == len(processes), outputs
+    started = rows(worker_app, "SELECT process_id, status, count(*) AS n FROM process_instances "
+                               "GROUP BY process_id, status ORDER BY process_id")
+    assert [(r.process_id, r.status, r.n) for r in started] == [(p, "completed", 1) for p in sorted(processes)]
+    schedule = rows(worker_app, "SELECT next_at, started, last_error FROM timer_starts")
+    assert {(r.next_at.replace(tzinfo=UTC), r.started, r.last_error) for r in schedule} == \
+        {(deployed_at + timedelta(hours=2), 1, None)}

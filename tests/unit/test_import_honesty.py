@@ -175,17 +175,24 @@ def test_an_ad_hoc_sub_process_is_refused_at_validate_not_failed_at_run():
     assert [e.element_id for e in errors] == ["checks"] and "ad-hoc sub-process cannot run" in errors[0].reason
 
 
-def test_a_timer_start_event_is_said_for_what_it_does_here():
-    """Camunda 7 starts an instance each time a timer start event fires; Loanflow starts none by itself. The
-    import says so (a warning), so that an analyst does not wait for instances that never come."""
-    body = """
-    <bpmn:startEvent id="every_morning"><bpmn:timerEventDefinition><bpmn:timeCycle>R/PT24H</bpmn:timeCycle>
-    </bpmn:timerEventDefinition></bpmn:startEvent>
-    <bpmn:endEvent id="end"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="every_morning" targetRef="end"/>"""
-    found = parse_diagrams([DiagramFile("d.bpmn", diagram(body))])
-    [said] = [w.reason for w in found.warnings if w.element_id == "every_morning" and "start instances" in w.reason]
-    assert "does not start instances on its schedule" in said
+def test_a_timer_start_event_whose_value_needs_data_is_said_to_start_nothing_on_a_schedule():
+    """Camunda 7 starts an instance each time a timer start event fires, and so does Loanflow now (the
+    schedule written at deploy, `tests/integration/test_timer_starts.py`); a value read from data
+    (`${reportCycle}`) has no schedule, since nothing gives data to an instance its timer starts: said before
+    deploy, so that an analyst does not wait for instances that never come. A literal cycle is not."""
+    def warnings(cycle: str) -> list[str]:
+        body = f"""
+        <bpmn:startEvent id="every_morning"><bpmn:timerEventDefinition><bpmn:timeCycle>{cycle}</bpmn:timeCycle>
+        </bpmn:timerEventDefinition></bpmn:startEvent>
+        <bpmn:endEvent id="end"/>
+        <bpmn:sequenceFlow id="f1" sourceRef="every_morning" targetRef="end"/>"""
+        bundle = parse_diagrams([DiagramFile("d.bpmn", diagram(body))])
+        return [p.reason for p in lint_bundle(bundle, [], []) if p.element_id == "every_morning"
+                and p.severity == "warning"]
+
+    [said] = warnings("${reportCycle}")
+    assert "will start no instance on a schedule" in said and "reads data" in said and "reportCycle" in said
+    assert warnings("R/PT24H") == []
 
 
 def test_a_complex_gateway_is_refused_naming_it_and_what_to_draw():

@@ -1,20 +1,21 @@
 """The process catalogue: every deployed process and decision id, its versions (who deployed each,
 when, from which file, its content hash), the instances running and finished on each version, and
-the file of any version as it was deployed. Read by the platform's staff (`definitions.read`)."""
+the file of any version as it was deployed, and when its timer start events next start an instance. Read by
+the platform's staff (`definitions.read`)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, select
 
 from app.extensions import db
-from app.models import Deployment, ProcessInstance, ProcessVersion, User
+from app.models import Deployment, ProcessInstance, ProcessVersion, TimerStart, User
 from app.services.context import lazy_gettext as _l
 from app.services.errors import NotFound
 from app.services.identity import policy
 from app.services.identity.directory import Principal
-from app.services.workflow import labels
+from app.services.workflow import diagram_elements, labels
 
 RUNNING = ("running", "waiting", "error")  # as `deployment.list_processes` counts them: not ended yet
 FINISHED = ("completed", "cancelled")
@@ -49,12 +50,27 @@ class VersionEntry:
 
 
 @dataclass(frozen=True)
+class TimerStartEntry:
+    """A timer start event of the newest version, and when it next starts an instance."""
+
+    element: diagram_elements.Named
+    next_at: datetime | None  # None: it starts no more
+    remaining: int  # starts left counting the next; -1: no end
+    interval: timedelta | None  # None: one start only
+    started: int
+    last_started_at: datetime | None
+    last_instance_id: int | None
+    last_error: dict[str, str] | None  # the last firing that started no instance: its due_at and why
+
+
+@dataclass(frozen=True)
 class ProcessEntry:
     process_id: str
     kind: str
     name: str
     name_language: str | None
     versions: list[VersionEntry]  # newest first
+    timer_starts: list[TimerStartEntry] = field(default_factory=list)
 
 
 def _title(kind: str, process_id: str, names: dict[str, str] | None, name: str | None,
@@ -117,7 +133,22 @@ def process_entry(actor: Principal, process_id: str, language: str) -> ProcessEn
         .order_by(ProcessVersion.version.desc())).all()
     versions = [VersionEntry(r.version, r.display_name or r.username, r.deployed_at, r.filename, r.content_hash,
                              int(r[8]), int(r[9])) for r in rows]
-    return ProcessEntry(process_id, kind, *_title(kind, process_id, rows[0].names, rows[0].name, language), versions)
+    return ProcessEntry(process_id, kind, *_title(kind, process_id, rows[0].names, rows[0].name, language), versions,
+                        _timer_starts(process_id, language) if kind == "process" else [])
+
+
+def _timer_starts(process_id: str, language: str) -> list[TimerStartEntry]:
+    rows = db.session.execute(
+        select(TimerStart, ProcessVersion.content_hash).join(ProcessVersion, ProcessVersion.id == TimerStart.process_version_id)
+        .where(TimerStart.process_id == process_id).order_by(TimerStart.element_id)).all()
+    entries = []
+    for row, content_hash in rows:
+        known = diagram_elements.elements(row.process_version_id, content_hash)
+        entries.append(TimerStartEntry(
+            diagram_elements.named(known, row.element_id, language), row.next_at, row.remaining,
+            timedelta(seconds=row.interval_seconds) if row.interval_seconds else None, row.started,
+            row.last_started_at, row.last_instance_id, row.last_error))
+    return entries
 
 
 def version_source(actor: Principal, process_id: str, version: int) -> tuple[str, bytes]:

@@ -40,7 +40,7 @@ from app.services.errors import Invalid
 from app.services.identity import policy
 from app.services.identity.directory import Principal
 from app.services.identity.grants import ROLE_ORG_KINDS
-from app.services.workflow import form_choices, labels, operator_mappings
+from app.services.workflow import form_choices, labels, operator_mappings, timer_starts
 from app.services.workflow.diagram_reasons import in_language
 from app.services.workflow.runtime import runtime
 
@@ -459,6 +459,9 @@ def _write_versions(checked: _Checked, actor_id: int | None, dependents: list[_D
         if result.status == "new":
             results.append(result)
     db.session.flush()
+    specs = {p.process_id: p.spec for p in users}
+    renewed = timer_starts.new_versions([r.process_id for r in results if r.kind == "process" and r.status == "new"])
+    timer_starts.reschedule({pid: (version_id, specs[pid]) for pid, version_id in renewed.items()}, at)
     return results
 
 
@@ -501,6 +504,7 @@ class ProcessSummary:
     name: str | None
     running: int
     deployed_at: Any
+    timer_starts: list[Any] = field(default_factory=list)  # rows of `timer_starts` (the newest version's)
 
 
 def list_processes() -> list[ProcessSummary]:
@@ -516,7 +520,11 @@ def list_processes() -> list[ProcessSummary]:
               & (ProcessVersion.version == newest.c.v))
         .outerjoin(running, (running.c.process_id == ProcessVersion.process_id) & (ProcessVersion.kind == "process"))
         .order_by(ProcessVersion.kind.desc(), ProcessVersion.process_id)).all()
-    return [ProcessSummary(v.process_id, v.kind, v.version, v.name, n, v.created_at) for v, n in rows]
+    schedules: dict[str, list[Any]] = {}
+    for row in timer_starts.schedules():
+        schedules.setdefault(row.process_id, []).append(row)
+    return [ProcessSummary(v.process_id, v.kind, v.version, v.name, n, v.created_at,
+                           schedules.get(v.process_id, []) if v.kind == "process" else []) for v, n in rows]
 
 
 def export_sources() -> list[tuple[str, bytes]]:

@@ -133,7 +133,7 @@ def _with_initiator(spec: Any, actor: Actor | None, data: dict[str, Any] | None)
 
 def start(process_id: str, actor: Actor | None, business_key: str | None = None,
           data: dict[str, Any] | None = None, parties: dict[str, str] | None = None, *,
-          access_checked: bool = False, message: Any = None, catch: bool = True) -> dict[str, Any]:
+          access_checked: bool = False, message: Any = None, catch: bool = True, timer: Any = None) -> dict[str, Any]:
     """Start an instance and run it until it waits; its summary, built from the step (no re-read).
 
     The platform's admins and operators start any instance; an applicant starts only the process an
@@ -142,6 +142,8 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
     `message`: the message inbox row (`id`, `name`, `payload`) that starts it, claimed in the start's
     transaction: however many deliverers race, one instance starts with it (the others: 409). With
     `catch` its message start event takes it; without, the caller passed its payload in `data` already.
+    `timer`: the firing of a timer start event of the process's newest version that starts it
+    (`timer_starts.TimerFiring`): claimed in the start's transaction, so it starts one instance.
     """
     if actor is not None and not access_checked:
         _may_start(actor, process_id, parties or {})
@@ -149,6 +151,8 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
     if version is None:
         raise Invalid(_l("process %(process)s is not deployed", process=repr(process_id)),
                       fields={"process_id": [_l("not deployed")]})
+    if timer is not None and timer.version_id != version.id:
+        raise Conflict("the process has a newer version; its own schedule starts it", code="timer_start_taken")
     pins = resolve_pins(version)
     bound = _parties(parties or {})
     rt, at = runtime(), now()
@@ -169,14 +173,18 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
                                open_tasks=[], parties=None)
         if message is not None:
             claim_inbox_message(message.id, instance_id, at)
+        if timer is not None:
+            timer.claim(instance_id)
         try:
             workflow = rt.engine.new_workflow(spec, subprocess_specs, _with_initiator(spec, actor, data))
         except CannotStart as exc:
             raise Invalid(_l("process %(process)s cannot start: %(reason)s", process=repr(process_id), reason=str(exc)),
                           code="cannot_start") from None
         started = ("started", None, {"process_id": process_id, "version": version.version,
-                                     "business_key": business_key, "data": data or {}})
-        outcome = run_step(instance, rt.engine.advance, on_commit, actor_id, [started], workflow, new=True,
+                                     "business_key": business_key, "data": data or {}}
+                   | ({"timer": timer.element_id} if timer is not None else {}))
+        act = rt.engine.advance if timer is None else lambda w: rt.engine.start_on_timer(w, timer.element_id)
+        outcome = run_step(instance, act, on_commit, actor_id, [started], workflow, new=True,
                            claimed=message if catch else None)
     return {"id": instance_id, "process_id": process_id, "version": version.version, "status": outcome.status,
             "business_key": business_key, "data": outcome.data, "error": outcome.error, "created_at": at,
