@@ -27,11 +27,12 @@ SpiffWorkflow 3.2 has none of this (its parser fails on a compensation boundary 
 Each gateway asking the question gets this module's `CompensationChoice` (`install`, after parsing). It
 looks in the instance's task tree for the activity's completed runs in the (sub)process the throw event
 compensates — reached by climbing out of the sub-processes the import drew, and down into the completed
-sub-processes whose compensation this is — marks them compensated (each completion is undone once, all
-runs of an activity completed several times by one handler run), and takes the handler's way only if it
-found one. The handlers run with the data the instance has at the throw event (a Camunda 7 handler sees
-its scope's variables); the throw event always waits for them (Camunda 7 ignores `waitForCompletion`
-too). The changes are said as warnings, each refusal names the element.
+sub-processes whose compensation this is — marks them compensated (each completion is undone once: an
+activity completed several times, in a loop, is undone by its handler once per run, the last first, the
+handler looping back to the question; a sub-process completed several times is compensated once for all
+its runs), and takes the handler's way only if it found one. The handlers run with the data the instance
+has at the throw event (a Camunda 7 handler sees its scope's variables); the throw event always waits for
+them (Camunda 7 ignores `waitForCompletion` too). The changes are said as warnings, each refusal names the element.
 """
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ _COMPENSATE = f"{_B}compensateEventDefinition"
 _IMPORT = "{urn:loanflow:import}"
 COMPENSATES, CLIMB, UP, PATH = (f"{_IMPORT}compensates", f"{_IMPORT}compensationClimb", f"{_IMPORT}compensationUp",
                                 f"{_IMPORT}compensationPath")
+EACH = f"{_IMPORT}compensationEachRun"  # the question undoes one run at a time, its handler looping back to it
 UNDONE = "compensated"  # a completed task's internal data, once a compensation has undone it
 COMPENSATING = "compensating"  # the question's internal data when it found runs to undo (for the history)
 _ACTIVITIES = frozenset({"task", "userTask", "serviceTask", "scriptTask", "businessRuleTask", "sendTask",
@@ -361,7 +363,11 @@ class _Drawing:
             yes = _connect(sub, ask.get("id"), undo.get("id"), self.taken)
             _new(yes, "conditionExpression").text = "True"  # the way taken is CompensationChoice's to choose
             ask.set("default", _connect(sub, ask.get("id"), join.get("id"), self.taken).get("id"))
-            _connect(sub, undo.get("id"), join.get("id"), self.taken)
+            if how == "handler":  # its handler runs once for each run it undoes, then asks again
+                ask.set(EACH, "true")
+                _connect(sub, undo.get("id"), ask.get("id"), self.taken)
+            else:
+                _connect(sub, undo.get("id"), join.get("id"), self.taken)
             previous = join.get("id")
         _connect(sub, previous, _new(sub, "endEvent", id=_unique(f"{sub_id}_end", self.taken)).get("id"), self.taken)
 
@@ -432,6 +438,8 @@ class CompensationChoice(ExclusiveGateway):
 
     def _run_hook(self, my_task: Any) -> bool:
         found = completed_runs(my_task, self.extensions)
+        if found and self.extensions.get("each"):  # the last completed run, its handler then asks again
+            found = [max(found, key=lambda t: (t.last_state_change, t.depth))]
         for task in found:
             task.internal_data[UNDONE] = True
         if found:
@@ -484,4 +492,5 @@ def install(spec: Any, node: etree._Element) -> None:
             continue
         task_spec.__class__ = CompensationChoice
         task_spec.extensions = {"compensates": gateway.get(COMPENSATES), "climb": int(gateway.get(CLIMB) or 0),
-                                "up": int(gateway.get(UP) or 0), "path": (gateway.get(PATH) or "").split()}
+                                "up": int(gateway.get(UP) or 0), "path": (gateway.get(PATH) or "").split(),
+                                "each": gateway.get(EACH) == "true"}

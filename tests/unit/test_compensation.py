@@ -250,3 +250,16 @@ def test_as_many_compensations_as_the_limit_allows_run_the_last_completed_first(
             + '<bpmn:endEvent id="end"/>' + _chain("start", *steps, "undo", "end"))
     log, _ = _log(body)
     assert log == steps + [f"undo_{s}" for s in reversed(steps)]
+
+
+def test_an_activity_completed_in_a_loop_is_undone_once_per_run_the_last_first():
+    """Camunda 7 (and BPMN) invoke the handler once for each completion; before, one handler run undid all."""
+    handler = _script("undo_reserve", "log = log + ['undo ' + str(n)]\nn = n - 1")
+    body = ('<bpmn:startEvent id="start"/>' + _script("reserve", "n = n + 1\nlog = log + ['reserve ' + str(n)]")
+            + _undone_by("reserve", handler_xml=handler) + '<bpmn:exclusiveGateway id="again" default="enough"/>'
+            + _throw("undo") + '<bpmn:endEvent id="end"/>' + _chain("start", "reserve", "again")
+            + _flow("more", "again", "reserve", "n &lt; 3") + _flow("enough", "again", "undo") + _chain("undo", "end"))
+    workflow, outcome = _run(inline(body), {"log": [], "n": 0})
+    assert outcome.status == "completed", outcome.error
+    assert workflow.last_task.data["log"] == ["reserve 1", "reserve 2", "reserve 3", "undo 3", "undo 2", "undo 1"]
+    assert [details for kind, _element, details in outcome.history if kind == "compensated"] == [{"runs": 1}] * 3
