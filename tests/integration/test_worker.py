@@ -174,6 +174,18 @@ def finish(proc: subprocess.Popen) -> str:
     return output(proc)
 
 
+def run_due_together(spawn, tmp_path: Path, at: datetime) -> tuple[tuple[subprocess.Popen, ...], list[str]]:
+    """Two `timers run-due --now AT` processes, held at a gate until both are up, then let go together; the
+    processes and their outputs."""
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    workers = tuple(spawn("timers", "run-due", "--now", at.isoformat(), LOANFLOW_TEST_START_GATE=str(gate))
+                    for _ in range(2))
+    wait_until(lambda: len(list(gate.glob("ready-*"))) == 2, "both workers at the start gate", workers)
+    (gate / "go").touch()
+    return workers, [finish(w) for w in workers]
+
+
 def start_instances(app, count: int, at: datetime) -> list[int]:
     app.extensions["loanflow_clock"] = lambda: at
     try:
@@ -223,14 +235,7 @@ def test_two_workers_fire_every_timer_once_and_call_every_handler_once(worker_ap
     assert [(r[0], r[2]) for r in due] == [("waiting", INSTANCES)]
     assert due[0][1].replace(tzinfo=UTC) == started_at + timedelta(minutes=1)
 
-    # Two processes, held at a gate until both are up, then let go together.
-    gate = tmp_path / "gate"
-    gate.mkdir()
-    at = (started_at + timedelta(minutes=5)).isoformat()
-    workers = tuple(spawn("timers", "run-due", "--now", at, LOANFLOW_TEST_START_GATE=str(gate)) for _ in range(2))
-    wait_until(lambda: len(list(gate.glob("ready-*"))) == 2, "both workers at the start gate", workers)
-    (gate / "go").touch()
-    outputs = [finish(w) for w in workers]
+    workers, outputs = run_due_together(spawn, tmp_path, started_at + timedelta(minutes=5))
 
     woke = []
     for text in outputs:
@@ -414,13 +419,7 @@ def test_two_workers_start_one_instance_per_timer_start_firing(worker_app, spawn
             db.session.remove()
     finally:
         worker_app.extensions.pop("loanflow_clock", None)
-    gate = tmp_path / "gate"
-    gate.mkdir()
-    at = (deployed_at + timedelta(hours=1)).isoformat()
-    workers = tuple(spawn("timers", "run-due", "--now", at, LOANFLOW_TEST_START_GATE=str(gate)) for _ in range(2))
-    wait_until(lambda: len(list(gate.glob("ready-*"))) == 2, "both workers at the start gate", workers)
-    (gate / "go").touch()
-    outputs = [finish(w) for w in workers]
+    _workers, outputs = run_due_together(spawn, tmp_path, deployed_at + timedelta(hours=1))
 
     said = [re.search(r"started (\d+) at timer start events", text) for text in outputs]
     assert sum(int(found.group(1)) for found in said if found) == len(processes), outputs
