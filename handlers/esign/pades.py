@@ -90,6 +90,13 @@ def sign_pdf(pdf_bytes: bytes, field_name: str, signer_cert: x509.Certificate, s
     return bytes(out.getvalue())
 
 
+# What pyhanko raises reading a damaged file, lazily, object by object: its own PdfError, and Python's errors
+# on a token it cannot read (a number token with a changed byte is `decimal.InvalidOperation`, an arithmetic
+# error; a damaged cross-reference a KeyError or an IndexError).
+_UNREADABLE = (PdfError, ValueError, ArithmeticError, KeyError, IndexError, TypeError)
+UNKNOWN_SIGNER = "?"  # a signature whose signer cannot be read from the damaged file
+
+
 def verify_pdf(pdf_bytes: bytes, trust_roots: Sequence[x509.Certificate],
                at: datetime | None = None) -> list[SignatureReport]:
     """A report per signature in `pdf_bytes`, in the order they were applied; trust is checked against
@@ -100,16 +107,17 @@ def verify_pdf(pdf_bytes: bytes, trust_roots: Sequence[x509.Certificate],
     try:
         reader = PdfFileReader(io.BytesIO(pdf_bytes), strict=False)
         embedded = list(reader.embedded_signatures)
-    except (PdfError, ValueError) as exc:
-        raise ValueError(f"not a PDF that can be read: {exc}") from exc
+    except _UNREADABLE as exc:
+        raise ValueError(f"not a PDF that can be read: {exc or type(exc).__name__}") from exc
     context = ValidationContext(trust_roots=[_asn1_cert(c) for c in trust_roots], allow_fetching=False,
                                 moment=at)
     reports = []
     for sig in embedded:
-        name = str(sig.signer_cert.subject.native.get("common_name", ""))
-        try:
+        name = UNKNOWN_SIGNER
+        try:  # a damaged signature may name no signer it can be matched to: not intact either
+            name = str(sig.signer_cert.subject.native.get("common_name", ""))
             status = _off_loop(functools.partial(validate_pdf_signature, sig, context))
-        except (SignatureValidationError, PdfError, ValueError):
+        except (SignatureValidationError, *_UNREADABLE):  # what it signed cannot be read as it was: not intact
             reports.append(SignatureReport(sig.field_name, name, intact=False, valid=False, signed_at=None))
             continue
         reports.append(SignatureReport(sig.field_name, name, intact=status.intact, valid=status.bottom_line,
