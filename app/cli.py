@@ -7,14 +7,13 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
 
 from app.cli_channels import channels
 from app.cli_compat import compat_command
 from app.cli_contracts import contracts
 from app.cli_eod import eod, ledger
 from app.cli_history import history
-from app.cli_language import spoken
+from app.cli_language import SpokenGroup
 from app.cli_loans import loans
 from app.cli_operator_mappings import map_operator_command, mappings_command
 from app.services.context import gettext
@@ -25,11 +24,11 @@ from app.services.workflow.diagram_reasons import in_language
 from app.services.workflow.timer_starts import start_due
 from app.services.workflow.waking import cap_worker_memory, wake_due
 
-processes = AppGroup("processes", help="Deploy, validate, list and export BPMN/DMN diagrams.")
-orgs = AppGroup("orgs", help="Organisations.")
-users = AppGroup("users", help="Users and API tokens.")
-seed = AppGroup("seed", help="Seed data.")
-timers = AppGroup("timers", help="Timers and service retries.")
+processes = SpokenGroup("processes", help="Deploy, validate, list and export BPMN/DMN diagrams.")
+orgs = SpokenGroup("orgs", help="Organisations.")
+users = SpokenGroup("users", help="Users and API tokens.")
+seed = SpokenGroup("seed", help="Seed data.")
+timers = SpokenGroup("timers", help="Timers and service retries and timer start events.")
 processes.add_command(compat_command)
 processes.add_command(map_operator_command)
 processes.add_command(mappings_command)
@@ -37,6 +36,9 @@ processes.add_command(mappings_command)
 
 # a deploy's outcome for each process, as the line says it
 _STATUSES = {"new": lambda: gettext("new"), "unchanged": lambda: gettext("unchanged")}
+# an API token's state, as `users tokens` says it
+_TOKEN_STATES = {"active": lambda: gettext("active"), "expired": lambda: gettext("expired"),
+                 "revoked": lambda: gettext("revoked")}
 
 
 def _fail(exc: ServiceError) -> None:
@@ -51,43 +53,41 @@ def _fail(exc: ServiceError) -> None:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 def deploy_command(paths: tuple[Path, ...]) -> None:
     """Deploy diagrams (default: all of processes/); prints `<id> v<N> new|unchanged`."""
-    with spoken():
-        files = deployment.read_diagram_files(list(paths) or [Path(current_app.config["PROCESSES_DIR"])])
-        if not files:
-            click.echo(gettext("no diagram files (.bpmn, .dmn, .bpmn20.xml, .dmn11.xml) found"), err=True)
-            sys.exit(1)
-        try:
-            results = deployment.deploy_and_commit(files)
-        except ServiceError as exc:
-            _fail(exc)
-        for r in results:
-            click.echo(f"{r.process_id} v{r.version} {_STATUSES[r.status]() if r.status in _STATUSES else r.status}")
-            for w in r.warnings:
-                click.echo(f"  {gettext('warning')}: {w['file']}: {in_language(w['reason'])}", err=True)
+    files = deployment.read_diagram_files(list(paths) or [Path(current_app.config["PROCESSES_DIR"])])
+    if not files:
+        click.echo(gettext("no diagram files (.bpmn, .dmn, .bpmn20.xml, .dmn11.xml) found"), err=True)
+        sys.exit(1)
+    try:
+        results = deployment.deploy_and_commit(files)
+    except ServiceError as exc:
+        _fail(exc)
+    for r in results:
+        click.echo(f"{r.process_id} v{r.version} {_STATUSES[r.status]() if r.status in _STATUSES else r.status}")
+        for w in r.warnings:
+            click.echo(f"  {gettext('warning')}: {w['file']}: {in_language(w['reason'])}", err=True)
 
 
 @processes.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 def validate_command(files: tuple[Path, ...]) -> None:
     """Strictly check diagrams, as every deploy does; exit 1 with the reasons if any has an error."""
-    with spoken():
-        diagrams = deployment.read_diagram_files(list(files))
-        problems = deployment.check_diagrams(diagrams)
-        for p in problems:
-            line = f":{p.line}" if p.line else ""
-            severity = gettext("error") if p.severity == "error" else gettext("warning")
-            click.echo(f"{severity}: {p.file}{line}: {p.element_id or '-'}: {in_language(p.reason)}")
-        if any(p.severity == "error" for p in problems):
-            sys.exit(1)
-        click.echo(gettext("ok: %(files)d file(s), %(warnings)d warning(s)", files=len(diagrams),
-                           warnings=len(problems)))
+    diagrams = deployment.read_diagram_files(list(files))
+    problems = deployment.check_diagrams(diagrams)
+    for p in problems:
+        line = f":{p.line}" if p.line else ""
+        severity = gettext("error") if p.severity == "error" else gettext("warning")
+        click.echo(f"{severity}: {p.file}{line}: {p.element_id or '-'}: {in_language(p.reason)}")
+    if any(p.severity == "error" for p in problems):
+        sys.exit(1)
+    click.echo(gettext("ok: %(files)d file(s), %(warnings)d warning(s)", files=len(diagrams),
+                       warnings=len(problems)))
 
 
 @processes.command("list")
 def list_command() -> None:
     """One line per process: id, latest version, running instances."""
     for p in deployment.list_processes():
-        label = "decision" if p.kind == "decision" else f"{p.running} running"
+        label = gettext("decision") if p.kind == "decision" else gettext("%(n)d running", n=p.running)
         click.echo(f"{p.process_id} v{p.version} {label}")
 
 
@@ -117,7 +117,7 @@ def create_org_command(code: str, kinds: tuple[str, ...], name: str) -> None:
         org = identity.create_org(code, list(kinds), name)
     except ServiceError as exc:
         _fail(exc)
-    click.echo(f"organisation {org.code} ({', '.join(org.kind_codes)}) created")
+    click.echo(gettext("organisation %(code)s (%(kinds)s) created", code=org.code, kinds=", ".join(org.kind_codes)))
 
 
 @users.command("create")
@@ -130,7 +130,8 @@ def create_user_command(username: str, org_code: str, roles: tuple[str, ...], di
         user = identity.create_user(username, org_code, list(roles), display_name)
     except ServiceError as exc:
         _fail(exc)
-    click.echo(f"user {user.username} created in {org_code} with {', '.join(sorted(user.role_codes))}")
+    click.echo(gettext("user %(user)s created in %(org)s with %(roles)s", user=user.username, org=org_code,
+                       roles=", ".join(sorted(user.role_codes))))
 
 
 @users.command("token")
@@ -144,7 +145,7 @@ def token_command(username: str, days: int, label: str | None) -> None:
         token = identity.issue_token(username, days, label)
     except ServiceError as exc:
         _fail(exc)
-    click.echo(f"API token for {username}, valid {days} day(s) (shown once):")
+    click.echo(gettext("API token for %(user)s, valid %(days)d day(s) (shown once):", user=username, days=days))
     click.echo(token)
 
 
@@ -162,9 +163,10 @@ def tokens_command(username: str) -> None:
         rows, _total = identity.tokens_of(user_admin.user_by_name(username).id)
     except ServiceError as exc:
         _fail(exc)
-    click.echo(f"{'id':>6}  {'state':<8} {'created':<17} {'expires':<17} {'last used':<17} {'revoked':<17} label")
+    click.echo(f"{gettext('id'):>6}  {gettext('state'):<8} {gettext('created'):<17} {gettext('expires'):<17} "
+               f"{gettext('last used'):<17} {gettext('revoked'):<17} {gettext('label')}")
     for row in rows:
-        click.echo(f"{row.id:>6}  {identity.token_state(row):<8} {_when(row.created_at):<17} "
+        click.echo(f"{row.id:>6}  {_TOKEN_STATES[identity.token_state(row)]():<8} {_when(row.created_at):<17} "
                    f"{_when(identity.token_expiry(row)):<17} {_when(row.last_used_at):<17} "
                    f"{_when(row.revoked_at):<17} {row.label or ''}")
 
@@ -179,7 +181,7 @@ def revoke_token_command(token_id: int) -> None:
         user_admin.revoke_token(token_id, None)
     except ServiceError as exc:
         _fail(exc)
-    click.echo(f"token {token_id} revoked")
+    click.echo(gettext("token %(id)d revoked", id=token_id))
 
 
 @users.command("deactivate")
@@ -203,7 +205,8 @@ def _set_active(username: str, active: bool) -> None:
         user_admin.set_active(user_admin.user_by_name(username), active, None)
     except ServiceError as exc:
         _fail(exc)
-    click.echo(f"user {username} {'activated' if active else 'deactivated'}")
+    click.echo(gettext("user %(user)s activated", user=username) if active
+               else gettext("user %(user)s deactivated", user=username))
 
 
 @users.command("unlock")
@@ -216,7 +219,8 @@ def unlock_command(username: str) -> None:
         was_locked = user_admin.unlock(user_admin.user_by_name(username), None)
     except ServiceError as exc:
         _fail(exc)
-    click.echo(f"user {username} unlocked" if was_locked else f"user {username} was not locked; nothing to lift")
+    click.echo(gettext("user %(user)s unlocked", user=username) if was_locked
+               else gettext("user %(user)s was not locked; nothing to lift", user=username))
 
 
 @users.command("invite")
@@ -230,7 +234,7 @@ def invite_command(username: str, base_url: str) -> None:
         token = user_admin.invitation_link(user_admin.user_by_name(username), None)
     except ServiceError as exc:
         _fail(exc)
-    click.echo(f"invitation for {username} (valid 7 days, single use):")
+    click.echo(gettext("invitation for %(user)s (valid 7 days, single use):", user=username))
     click.echo(f"{base_url.rstrip('/')}/invite/{token}")
 
 
@@ -245,7 +249,7 @@ def reset_link_command(username: str, base_url: str) -> None:
         token = user_admin.reset_link(user_admin.user_by_name(username), None)
     except ServiceError as exc:
         _fail(exc)
-    click.echo(f"password reset for {username} (valid 2 hours, single use):")
+    click.echo(gettext("password reset for %(user)s (valid 2 hours, single use):", user=username))
     click.echo(f"{base_url.rstrip('/')}/reset/{token}")
 
 
@@ -255,7 +259,7 @@ def seed_demo_command() -> None:
     from app.demo import DEMO_PASSWORD, seed_demo
 
     users = seed_demo()
-    click.echo(f"demo users (password for all: {DEMO_PASSWORD}):")
+    click.echo(gettext("demo users (password for all: %(password)s):", password=DEMO_PASSWORD))
     for username, org, roles in users:
         click.echo(f"  {username:<12} {org:<9} {roles}")
 
@@ -264,19 +268,20 @@ def seed_demo_command() -> None:
 def seed_admin_command() -> None:
     """Create the platform organisation and its admin if missing; print a fresh token for it."""
     token = identity.ensure_platform_admin()
-    click.echo("platform admin: admin (organisation PLATFORM)")
+    click.echo(gettext("platform admin: admin (organisation PLATFORM)"))
     click.echo(token)
 
 
 @timers.command("run-due")
 @click.option("--now", "at", default=None, help="ISO 8601 time to act at (default: the current time).")
 def run_due_command(at: str | None) -> None:
-    """Fire every timer and service retry due at `--now`."""
+    """Fire every timer and service retry due at `--now`, and start the instances timer start events start."""
     if at is not None:
         try:
             moment = datetime.fromisoformat(at)
         except ValueError:
-            click.echo(f"error: --now must be ISO 8601, got {at!r}", err=True)
+            click.echo(f"{gettext('error')}: " + gettext("--now must be ISO 8601, got %(value)s", value=repr(at)),
+                       err=True)
             sys.exit(2)
         moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     previous = current_app.extensions.get("loanflow_clock")
@@ -290,9 +295,10 @@ def run_due_command(at: str | None) -> None:
             current_app.extensions.pop("loanflow_clock", None)
         else:
             current_app.extensions["loanflow_clock"] = previous
-    click.echo(f"woke {len(report.woken)} instance(s)" + (f", {report.skipped} skipped" if report.skipped else "")
-               + (f"; started {len(started.started)} at timer start events" if started.started else "")
-               + (f" ({started.failed} firing(s) started none)" if started.failed else ""))
+    click.echo(gettext("woke %(n)d instance(s)", n=len(report.woken))
+               + (gettext(", %(n)d skipped", n=report.skipped) if report.skipped else "")
+               + (gettext("; started %(n)d at timer start events", n=len(started.started)) if started.started else "")
+               + (gettext(" (%(n)d firing(s) started none)", n=started.failed) if started.failed else ""))
 
 
 @click.command("worker")

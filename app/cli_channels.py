@@ -4,12 +4,13 @@ from __future__ import annotations
 import sys
 
 import click
-from flask.cli import AppGroup
 
+from app.cli_language import SpokenGroup
+from app.services.context import gettext
 from app.services.errors import ServiceError
 from app.services.origination import leads
 
-channels = AppGroup("channels", help="Channels that post leads with their API key.")
+channels = SpokenGroup("channels", help="Channels that post leads with their API key.")
 
 
 @channels.command("create")
@@ -20,10 +21,11 @@ def create_channel_command(code: str, name: str) -> None:
     try:
         row, key = leads.register_channel(code, name)
     except ServiceError as exc:
-        click.echo(f"error: {exc.message}", err=True)
+        click.echo(gettext("error: %(message)s", message=exc.message), err=True)
         for field, messages in exc.fields.items():
             for message in messages:
                 click.echo(f"  {field}: {message}", err=True)
         sys.exit(1)
-    click.echo(f"channel {row.code} ({row.name}) created; its key (shown once, send it as X-Channel-Key):")
+    click.echo(gettext("channel %(code)s (%(name)s) created; its key (shown once, send it as X-Channel-Key):",
+                       code=row.code, name=row.name))
     click.echo(key)

@@ -7,6 +7,11 @@ import tempfile
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
+from flask_babel import force_locale
+
+from app.cli_language import speaks
+from app.services.context import gettext, language
 
 
 def _throwaway_app(folder: Path, tmp: Path):  # noqa: ANN202 - a Flask application
@@ -31,14 +36,12 @@ def _throwaway_app(folder: Path, tmp: Path):  # noqa: ANN202 - a Flask applicati
     return app
 
 
-def _yes(flag: bool) -> str:
-    return "yes" if flag else "no"
-
-
 @click.command("compat")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the rows to this file as JSON.")
+@with_appcontext
+@speaks
 def compat_command(folder: Path, json_out: Path | None) -> None:
     """Parse, import, check, deploy and drive every diagram of FOLDER to an end event, on a throwaway
     database; a table of what ran and why the others did not, and `ran N of M executable processes`."""
@@ -47,14 +50,21 @@ def compat_command(folder: Path, json_out: Path | None) -> None:
     from app.services.workflow.compat_report import shortened
 
     folder = folder.resolve()
-    header = ("file", "process", "parsed", "imported", "lint", "deployed", "ran", "reason")
+    header = (gettext("file"), gettext("process"), gettext("parsed"), gettext("imported"), gettext("lint"),
+              gettext("deployed"), gettext("ran"), gettext("reason"))
     click.echo("\t".join(header))
+    chosen = language()
+
+    def yes_no(flag: bool) -> str:
+        return gettext("yes") if flag else gettext("no")
 
     def show(row: Row) -> None:
-        reason = f"TRACEBACK {row.traceback}" if row.traceback else row.reason
-        ran = "n/a" if not row.executable else _yes(row.ran)
-        click.echo("\t".join((row.file, row.process_id, _yes(row.parsed), shortened(row.imported),
-                              _yes(row.lint_ok), _yes(row.deployed), ran, shortened(reason))))
+        with force_locale(chosen):  # shown from inside the throwaway application, which runs in English
+            reason = (gettext("TRACEBACK %(traceback)s", traceback=row.traceback) if row.traceback
+                      else row.reason)
+            ran = gettext("n/a") if not row.executable else yes_no(row.ran)
+            click.echo("\t".join((row.file, row.process_id, yes_no(row.parsed), shortened(row.imported),
+                                  yes_no(row.lint_ok), yes_no(row.deployed), ran, shortened(reason))))
 
     with tempfile.TemporaryDirectory(prefix="loanflow-compat-") as tmp:
         app = _throwaway_app(folder, Path(tmp))
@@ -64,15 +74,17 @@ def compat_command(folder: Path, json_out: Path | None) -> None:
         def use_forms(where: Path) -> None:
             app.config["FORMS_DIR"] = str(where)
 
-        with app.app_context():
+        # the diagrams are checked, deployed and run in English whatever the command line speaks: the
+        # reasons are grouped by their English words (`compat_why`) and the JSON is read by programs
+        with app.app_context(), force_locale("en"):
             try:
                 report = CompatRun(folder, clock, use_forms).run(show)
             finally:
                 db.session.remove()
                 db.engine.dispose()
-    click.echo(f"false completions: {report.false_completions}")
-    click.echo(f"tracebacks: {report.tracebacks}")
-    click.echo(f"disagreements: {report.disagreements}")
+    click.echo(gettext("false completions: %(count)s", count=report.false_completions))
+    click.echo(gettext("tracebacks: %(count)s", count=report.tracebacks))
+    click.echo(gettext("disagreements: %(count)s", count=report.disagreements))
     ceiling = report.ceiling()
     for line in ceiling.lines():
         click.echo(line)

@@ -8,14 +8,38 @@ from datetime import date, datetime, timedelta
 from typing import NoReturn
 
 import click
-from flask.cli import AppGroup
+from rich.cells import cell_len
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from app.cli_language import SpokenGroup
+from app.services.context import gettext
+from app.services.context import lazy_gettext as _l
 from app.services.errors import ServiceError
 
-eod = AppGroup("eod", help="The end-of-day batch: overdue, penalty interest, buckets, messages.")
-ledger = AppGroup("ledger", help="The double-entry ledger.")
+eod = SpokenGroup("eod", help="The end-of-day batch: overdue, penalty interest, buckets, messages.")
+ledger = SpokenGroup("ledger", help="The double-entry ledger.")
+
+# the batch's steps (`app.services.ledger.eod.STEPS`) as the progress bar says them
+STEP_WORDS = {
+    "settle empty bills": _l("settle empty bills"),
+    "bill interest": _l("bill interest"),
+    "mark overdue": _l("mark overdue"),
+    "penalty charges": _l("penalty charges"),
+    "penalty interest": _l("penalty interest"),
+    "days past due": _l("days past due"),
+    "bill notices": _l("bill notices"),
+    "bills due": _l("bills due"),
+}
+
+
+def _step(name: str) -> str:
+    return str(STEP_WORDS.get(name, name))
+
+
+def _left(text: str, width: int) -> str:
+    """`text` padded to `width` columns of the screen (a Chinese character takes two)."""
+    return text + " " * max(0, width - cell_len(text))
 
 
 @eod.command("run")
@@ -32,23 +56,25 @@ def run_command(until: datetime | None, notice_days: int | None) -> None:
     dates = pending_dates(day)
     console = Console(stderr=True)
     if not dates:
-        click.echo(f"nothing to do: the batch has run up to {day}")
+        click.echo(gettext("nothing to do: the batch has run up to %(date)s", date=day))
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task(f"end of day {dates[0]}", total=len(dates) * len(STEPS))
+        task = progress.add_task(gettext("end of day %(date)s", date=dates[0]), total=len(dates) * len(STEPS))
 
         def advance(business_date: date, step: str) -> None:
-            progress.update(task, advance=1, description=f"end of day {business_date}: {step}")
+            progress.update(task, advance=1, description=gettext("end of day %(date)s: %(step)s",
+                                                                 date=business_date, step=_step(step)))
 
         try:
             summaries = run_eod(day, advance, BILL_NOTICE_DAYS if notice_days is None else notice_days)
         except ServiceError as exc:
-            click.echo(f"error: {exc.message}", err=True)
+            click.echo(gettext("error: %(message)s", message=exc.message), err=True)
             sys.exit(1)
     for summary in summaries:
         counts = ", ".join(f"{k} {v}" for k, v in summary.counts.items())
-        click.echo(f"{summary.business_date} completed in {summary.seconds:.2f}s: {counts}")
+        click.echo(gettext("%(date)s completed in %(seconds)s: %(counts)s", date=summary.business_date,
+                           seconds=f"{summary.seconds:.2f}s", counts=counts))
 
 
 @eod.command("runs")
@@ -60,7 +86,9 @@ def runs_command(last: int) -> None:
     for run in recent_runs(last):
         took = f"{(run.finished_at - run.started_at).total_seconds():.1f}s" if run.finished_at else "-"
         done = ", ".join(f"{k} {v}" for k, v in run.counts.items() if v not in (0, "0.00"))
-        click.echo(f"{run.business_date} {run.status:<9} attempt {run.attempts} {took:>7}  {done or run.error or ''}")
+        click.echo(gettext("%(date)s %(status)s attempt %(attempt)s %(took)s  %(done)s",
+                           date=run.business_date, status=f"{run.status:<9}", attempt=run.attempts,
+                           took=f"{took:>7}", done=done or run.error or ""))
 
 
 @eod.command("deliver")
@@ -69,7 +97,7 @@ def deliver_command(limit: int) -> None:
     """Deliver undelivered outbox messages to the loans' process instances."""
     from app.services.workflow.outbox_delivery import deliver_outbox
 
-    click.echo(f"delivered {deliver_outbox(limit)} message(s)")
+    click.echo(gettext("delivered %(count)s message(s)", count=deliver_outbox(limit)))
 
 
 @ledger.command("trial-balance")
@@ -80,10 +108,11 @@ def trial_balance_command() -> None:
     balance = trial_balance()
     for account, amount in balance.balances.items():
         click.echo(f"{account:<22}{amount:>20}")
-    click.echo(f"{'total':<22}{balance.total:>20}")
+    total = gettext("total")
+    click.echo(f"{_left(total, 22)}{balance.total:>20}")
     bad = unbalanced_entries()
     if bad or balance.total != 0:
-        click.echo(f"error: unbalanced entries {bad}", err=True)
+        click.echo(gettext("error: unbalanced entries %(entries)s", entries=bad), err=True)
         sys.exit(1)
 
 
@@ -114,7 +143,7 @@ def add_account_command(code: str, name: str, kind: str) -> None:
     from app.services.ledger.posting import add_account
 
     _committed(lambda: add_account(code, name, kind))
-    click.echo(f"added {code}")
+    click.echo(gettext("added %(code)s", code=code))
 
 
 @ledger.command("map-account")
@@ -126,7 +155,8 @@ def map_account_command(product: str, role: str, account: str) -> None:
     from app.services.ledger.posting import map_account
 
     _committed(lambda: map_account(product, role, account))
-    click.echo(f"{product}: {role} posts to {account}")
+    click.echo(gettext("%(product)s: %(role)s posts to %(account)s", product=product, role=role,
+                       account=account))
 
 
 def _committed(change: Callable[[], object]) -> None:
@@ -143,5 +173,9 @@ def _committed(change: Callable[[], object]) -> None:
 
 def _fail(exc: ServiceError) -> NoReturn:
     problems = "; ".join(f"{field}: {', '.join(messages)}" for field, messages in exc.fields.items())
-    click.echo(f"error: {exc.message}" + (f" ({problems})" if problems else ""), err=True)
+    if problems:
+        click.echo(gettext("error: %(message)s (%(problems)s)", message=exc.message, problems=problems),
+                   err=True)
+    else:
+        click.echo(gettext("error: %(message)s", message=exc.message), err=True)
     sys.exit(1)

@@ -4,11 +4,12 @@ from __future__ import annotations
 import sys
 
 import click
-from flask.cli import AppGroup
 
+from app.cli_language import SpokenGroup
+from app.services.context import gettext
 from app.services.workflow import history_chain
 
-history = AppGroup("history", help="Instance histories: their tamper-evident hash chains.")
+history = SpokenGroup("history", help="Instance histories: their tamper-evident hash chains.")
 
 
 @history.command("verify")
@@ -18,18 +19,28 @@ def verify_command(instance: int | None) -> None:
     when any chain is broken (naming its first broken event) or the instance does not exist."""
     verdicts = history_chain.verify(instance)
     if instance is not None and not verdicts:
-        click.echo(f"error: no process instance {instance}", err=True)
+        click.echo(gettext("error: no process instance %(id)s", id=instance), err=True)
         sys.exit(1)
     broken = 0
     for v in verdicts:
-        unchained = f", {v.unchained} written before the chain existed (not covered)" if v.unchained else ""
+        if v.intact and v.unchained:
+            click.echo(gettext("instance %(id)s: intact (%(checked)s events checked, %(unchained)s written "
+                               "before the chain existed (not covered))", id=v.instance_id, checked=v.checked,
+                               unchained=v.unchained))
+            continue
         if v.intact:
-            click.echo(f"instance {v.instance_id}: intact ({v.checked} events checked{unchained})")
+            click.echo(gettext("instance %(id)s: intact (%(checked)s events checked)", id=v.instance_id,
+                               checked=v.checked))
             continue
         broken += 1
-        where = f"event {v.event_id}" if v.event_id is not None else "its latest events"
-        click.echo(f"instance {v.instance_id}: BROKEN at {where} ({v.problem}): "
-                   f"{history_chain.PROBLEMS[v.problem or '']}")
-    click.echo(f"{len(verdicts)} instance(s) checked, {broken} broken")
+        reason = history_chain.PROBLEMS[v.problem or ""]
+        if v.event_id is not None:
+            click.echo(gettext("instance %(id)s: BROKEN at event %(event)s (%(problem)s): %(reason)s",
+                               id=v.instance_id, event=v.event_id, problem=v.problem, reason=reason))
+        else:
+            click.echo(gettext("instance %(id)s: BROKEN at its latest events (%(problem)s): %(reason)s",
+                               id=v.instance_id, problem=v.problem, reason=reason))
+    click.echo(gettext("%(count)s instance(s) checked, %(broken)s broken", count=len(verdicts),
+                       broken=broken))
     if broken:
         sys.exit(1)

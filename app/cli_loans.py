@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask.cli import AppGroup
+from rich.cells import cell_len
 
+from app.cli_language import SpokenGroup
 from app.lending.codec import OLD_VALUES, schedule_to_dict, terms_from_mapping
 from app.lending.daycount import DaysInMonth, DaysInYear, Frequency
 from app.lending.errors import LendingError
@@ -23,8 +24,9 @@ from app.lending.money import Rounding, parse_decimal
 from app.lending.schedule import Schedule, generate_schedule
 from app.lending.simulator import simulate_request
 from app.lending.terms import Amortization, InterestMethod, InterestPeriod
+from app.services.context import gettext
 
-loans = AppGroup("loans", help="Loan schedules and repayment simulations.")
+loans = SpokenGroup("loans", help="Loan schedules and repayment simulations.")
 
 
 class EnumChoice(click.Choice):
@@ -113,12 +115,13 @@ def simulate_command(file: Path) -> None:
     try:
         data = json.loads(file.read_text(encoding="utf-8"), parse_float=Decimal)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        _fail(f"{file} is not valid JSON: {exc}")
+        _fail(gettext("%(file)s is not valid JSON: %(problem)s", file=file, problem=exc))
     with _reported_errors(usage=False):
         with _holiday_warnings():
             simulation = simulate_request(data)
     if simulation.account.credit > 0:
-        click.echo(f"note: {simulation.account.credit} paid beyond the loan is kept as credit", err=True)
+        click.echo(gettext("note: %(credit)s paid beyond the loan is kept as credit",
+                           credit=simulation.account.credit), err=True)
     _print(simulation.schedule, as_json=True)
 
 
@@ -127,15 +130,28 @@ def _print(schedule: Schedule, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
-    click.echo(f"{'#':>3}  {'due date':<10}  {'principal':>14}  {'interest':>12}  {'total':>14}  {'balance':>14}")
+    due, principal, interest = gettext("due date"), gettext("principal"), gettext("interest")
+    total, balance = gettext("total"), gettext("balance")
+    click.echo(f"{'#':>3}  {_left(due, 10)}  {_right(principal, 14)}  {_right(interest, 12)}  {_right(total, 14)}"
+               f"  {_right(balance, 14)}")
     for row in data["instalments"]:
         click.echo(f"{row['number']:>3}  {row['due_date']:<10}  {row['principal']:>14}  {row['interest']:>12}"
                    f"  {row['total']:>14}  {row['balance']:>14}")
-    click.echo(f"total interest {data['total_interest']}, total repayment {data['total_repayment']}")
+    click.echo(gettext("total interest %(interest)s, total repayment %(repayment)s",
+                       interest=data["total_interest"], repayment=data["total_repayment"]))
+
+
+def _left(text: str, width: int) -> str:
+    """`text` padded to `width` columns of the screen (a Chinese character takes two)."""
+    return text + " " * max(0, width - cell_len(text))
+
+
+def _right(text: str, width: int) -> str:
+    return " " * max(0, width - cell_len(text)) + text
 
 
 def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
+    click.echo(gettext("error: %(message)s", message=message), err=True)
     sys.exit(1)
 
 
@@ -159,6 +175,6 @@ def _holiday_warnings() -> Iterator[None]:
         yield
     for w in caught:
         if issubclass(w.category, HolidayDataWarning):
-            click.echo(f"warning: {w.message}", err=True)
+            click.echo(gettext("warning: %(message)s", message=w.message), err=True)
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

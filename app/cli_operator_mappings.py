@@ -8,7 +8,9 @@ import sys
 import click
 from flask.cli import with_appcontext
 
+from app.cli_language import speaks
 from app.extensions import db
+from app.services.context import gettext
 from app.services.errors import ServiceError
 from app.services.workflow import operator_mappings
 
@@ -20,6 +22,7 @@ from app.services.workflow import operator_mappings
 @click.option("--param", "params", multiple=True, metavar="NAME=EXPRESSION",
               help="A parameter passed to the operator: a Python expression on the task's data (repeatable).")
 @with_appcontext
+@speaks
 def map_operator_command(kind: str, value: str, operator_name: str, params: tuple[str, ...]) -> None:
     """Map an implementation (camunda:class, delegateExpression, expression, an external task's topic,
     a camunda:connector's id, a Camunda 8 job type, or `task` and the name of a task that names no
@@ -28,7 +31,8 @@ def map_operator_command(kind: str, value: str, operator_name: str, params: tupl
     for param in params:
         name, sep, expression = param.partition("=")
         if not sep:
-            click.echo(f"error: --param {param!r} is not NAME=EXPRESSION", err=True)
+            click.echo(gettext("error: --param %(param)s is not NAME=EXPRESSION", param=repr(param)),
+                       err=True)
             sys.exit(2)
         parameters[name.strip()] = expression.strip()
     try:
@@ -36,18 +40,21 @@ def map_operator_command(kind: str, value: str, operator_name: str, params: tupl
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
-        click.echo(f"error: {exc.message}", err=True)
+        click.echo(gettext("error: %(message)s", message=exc.message), err=True)
         for name, messages in exc.fields.items():
             for message in messages:
                 click.echo(f"  {name}: {message}", err=True)
         if "operator_name" in exc.fields:
-            click.echo(f"  registered operators: {', '.join(operator_mappings.operators())}", err=True)
+            operators = gettext("registered operators: %(operators)s",
+                                operators=", ".join(operator_mappings.operators()))
+            click.echo(f"  {operators}", err=True)
         sys.exit(1)
     click.echo(f"{mapping.kind} {mapping.value} -> {mapping.operator}")
 
 
 @click.command("mappings")
 @with_appcontext
+@speaks
 def mappings_command() -> None:
     """The operator mapping table: kind, value, operator, parameters (tab-separated)."""
     for m in operator_mappings.mappings():
