@@ -42,7 +42,7 @@ _TOKEN_STATES = {"active": lambda: gettext("active"), "expired": lambda: gettext
 
 
 def _fail(exc: ServiceError) -> None:
-    click.echo(f"{gettext('error')}: {exc.message}", err=True)
+    click.echo(gettext("error: %(message)s", message=exc.message), err=True)
     for name, messages in exc.fields.items():
         for message in messages:
             click.echo(f"  {name}: {message}", err=True)
@@ -280,8 +280,8 @@ def run_due_command(at: str | None) -> None:
         try:
             moment = datetime.fromisoformat(at)
         except ValueError:
-            click.echo(f"{gettext('error')}: " + gettext("--now must be ISO 8601, got %(value)s", value=repr(at)),
-                       err=True)
+            click.echo(gettext("error: %(message)s", message=gettext("--now must be ISO 8601, got %(value)s",
+                                                                      value=repr(at))), err=True)
             sys.exit(2)
         moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     previous = current_app.extensions.get("loanflow_clock")

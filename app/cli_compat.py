@@ -12,6 +12,7 @@ from flask_babel import force_locale
 
 from app.cli_language import speaks
 from app.services.context import gettext, language
+from app.services.workflow.diagram_reasons import in_language
 
 
 def _throwaway_app(folder: Path, tmp: Path):  # noqa: ANN202 - a Flask application
@@ -87,8 +88,8 @@ def compat_command(folder: Path, json_out: Path | None) -> None:
     click.echo(gettext("disagreements: %(count)s", count=report.disagreements))
     ceiling = report.ceiling()
     for line in ceiling.lines():
-        click.echo(line)
-    click.echo(report.summary())
+        click.echo(in_language(line))
+    click.echo(in_language(report.summary()))
     if json_out is not None:
         json_out.write_text(json.dumps({"summary": report.summary(), "disagreements": report.disagreements,
                                         "not_run": dict(ceiling.counts), "ceiling": ceiling.ceiling,

@@ -82,6 +82,14 @@ def test_processes_compat(app, runner, zh, tmp_path):
     assert en_rows["compat_runs"][2:7] == ["yes", "0", "yes", "yes", "yes"]
     assert cn_rows["compat_runs"][2:7] == ["是", "0", "是", "是", "是"]
     assert en_rows["compat_groovy"][5:7] == ["no", "no"] and cn_rows["compat_groovy"][5:7] == ["否", "否"]
+    # the summary: its lines said in the reader's language, the figures the same
+    ran, total = re.fullmatch(r"ran (\d+) of (\d+) executable processes", en_lines[-1]).groups()
+    assert cn_lines[-1] == f"在 {total} 个可执行流程中运行了 {ran} 个"
+    assert en_lines[-2].startswith("runnable with what the folder holds: ")
+    assert cn_lines[-2].startswith("凭文件夹中已有内容可运行：") and cn_lines[-3].startswith("按原样无法运行：")
+    summary = cn_lines[cn_lines.index("检查与部署结论不一致：0") + 1:]
+    assert summary and all(line.startswith("未运行，") for line in summary[:-3]), summary
+    _no_english(" ".join(summary), "not", "run", "ran", "ceiling", "runnable", "executable", "processes")
     # the diagrams are checked and run in English either way: the same reasons, groups and JSON
     assert {k: (r[0], r[3], r[7]) for k, r in en_rows.items()} == {k: (r[0], r[3], r[7]) for k, r in cn_rows.items()}
     assert (json.loads((tmp_path / "en.json").read_text(encoding="utf-8"))
@@ -275,7 +283,7 @@ def test_timers_run_due_says_what_it_woke_and_started(app, runner, zh, deploy, c
     assert cn.exit_code == 0, cn.output
     assert cn.stdout == "唤醒了 0 个实例；定时开始事件启动了 1 个实例\n"
     bad = zh(runner.invoke, args=["timers", "run-due", "--now", "yesterday"])
-    assert bad.exit_code == 2 and bad.stderr == "错误: --now 必须是 ISO 8601 时间，收到的是 'yesterday'\n"
+    assert bad.exit_code == 2 and bad.stderr == "错误：--now 必须是 ISO 8601 时间，收到的是 'yesterday'\n"
 
 
 def test_users_and_organisations_commands(runner, zh, auth):

@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from app.engine.errors import DiagramProblem
+from app.engine.said import said
 from app.extensions import db
 from app.services.workflow import compat_why
 
@@ -67,7 +68,7 @@ class Report:
         return len({r.file for r in self.rows if r.disagreement})
 
     def summary(self) -> str:
-        return f"ran {self.ran} of {len(self.executable)} executable processes"
+        return said("ran %(ran)d of %(total)d executable processes", ran=self.ran, total=len(self.executable))
 
     def ceiling(self) -> compat_why.Ceiling:
         """The rows that did not run, by group, and the ceiling they leave."""

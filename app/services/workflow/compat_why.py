@@ -33,17 +33,19 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from app.engine.said import said
+
 # (code, what the summary prints), in the order printed
-GROUPS: tuple[tuple[str, str], ...] = (
-    ("unsaid", "the diagram does not say what to run"),
-    ("refused", "refused by rule (safety, or a language Loanflow does not run)"),
-    ("older", "written for an older SpiffWorkflow (attribute access on dictionaries)"),
-    ("fails", "fails as written (its own script or condition errs, or it loops for ever)"),
-    ("folder", "needs a file the folder lacks (a form, a called process, a decision, a sender)"),
-    ("outside", "needs what only the outside world gives (start data, a service's answer, a payload)"),
-    ("not_yet", "not yet in Loanflow"),
-    ("defect", "Loanflow's own defect (an unexpected exception, a false completion)"),
-    ("unclassified", "a reason no group knows yet"),
+GROUPS: tuple[tuple[str, str], ...] = (  # each label said: the summary is read in the command line's language
+    ("unsaid", said("the diagram does not say what to run")),
+    ("refused", said("refused by rule (safety, or a language Loanflow does not run)")),
+    ("older", said("written for an older SpiffWorkflow (attribute access on dictionaries)")),
+    ("fails", said("fails as written (its own script or condition errs, or it loops for ever)")),
+    ("folder", said("needs a file the folder lacks (a form, a called process, a decision, a sender)")),
+    ("outside", said("needs what only the outside world gives (start data, a service's answer, a payload)")),
+    ("not_yet", said("not yet in Loanflow")),
+    ("defect", said("Loanflow's own defect (an unexpected exception, a false completion)")),
+    ("unclassified", said("a reason no group knows yet")),
 )
 LABELS = dict(GROUPS)
 # the groups whose diagrams stop whatever the folder holds
@@ -208,12 +210,15 @@ class Ceiling:
         return self.ceiling - self.counts["folder"] - self.counts["outside"]
 
     def lines(self) -> list[str]:
-        said = [f"not run, {LABELS[g]}: {self.counts[g]}" for g, _ in GROUPS if self.counts[g]]
-        return [*said,
-                f"cannot run as written: {self.stops_as_written}; ceiling {self.ceiling} of {self.executable} "
-                f"({_share(self.ceiling, self.executable)})",
-                f"runnable with what the folder holds: {self.runnable_here}; ran {self.ran} of them "
-                f"({_share(self.ran, self.runnable_here)})"]
+        """The summary's lines, each said (English as it is; `in_language` reads it in another)."""
+        groups = [said("not run, %(group)s: %(count)d", group=LABELS[g], count=self.counts[g])
+                  for g, _ in GROUPS if self.counts[g]]
+        return [*groups,
+                said("cannot run as written: %(stops)d; ceiling %(ceiling)d of %(executable)d (%(share)s)",
+                     stops=self.stops_as_written, ceiling=self.ceiling, executable=self.executable,
+                     share=_share(self.ceiling, self.executable)),
+                said("runnable with what the folder holds: %(runnable)d; ran %(ran)d of them (%(share)s)",
+                     runnable=self.runnable_here, ran=self.ran, share=_share(self.ran, self.runnable_here))]
 
 
 def ceiling(executable: int, ran: int, groups: Iterable[str]) -> Ceiling:
