@@ -32,9 +32,10 @@ def post_message(args):
 @blp.response(200, SignalDeliverySchema)
 @blp.errors(403)
 def send_signal(args):
-    """Broadcast a signal to every instance waiting for it, whatever its business key; `delivered_to` lists
-    the instances that took it (empty when none waits). An object payload goes into the catching task's data
-    (or the variable the catch event names)."""
+    """Broadcast a signal to every instance waiting for it, whatever its business key, and start an instance
+    of every process whose newest version has a signal start event for it; `delivered_to` lists the waiting
+    instances that took it (empty when none waits), `started` the instances it started. An object payload
+    goes into the catching task's data (or the variable the catch event names)."""
     return signals.send_signal(current_user(), args["name"], args["payload"])
 
 

@@ -31,7 +31,15 @@ from SpiffWorkflow.spiff.specs.event_definitions import (
 )
 from SpiffWorkflow.task import Task
 
-from app.engine import compensation, conditional_waits, reasons, retry_policy, task_ids, timer_starts
+from app.engine import (
+    compensation,
+    conditional_waits,
+    reasons,
+    retry_policy,
+    start_events,
+    task_ids,
+    timer_starts,
+)
 from app.engine.data_stores import DataStoreAccess
 from app.engine.errors import CannotStart, InstanceFault
 from app.engine.said import Said, said
@@ -215,13 +223,7 @@ class ProcessEngine:
     def message_starts(spec) -> frozenset[str]:  # noqa: ANN001
         """The names of the messages that start the process: those of its message start events (not an
         event subprocess's, which start inside a running instance)."""
-        names = set()
-        for task_spec in spec.start.outputs:
-            definition = getattr(task_spec, "event_definition", None)
-            for each in [definition, *getattr(definition, "event_definitions", [])]:
-                if isinstance(each, MessageEventDefinition) and each.name:  # a nameless one: refused by the check
-                    names.add(each.name)
-        return frozenset(names)
+        return frozenset(start_events.message_starts(spec))
 
     @staticmethod
     def message_throws(spec, subprocess_specs: dict) -> frozenset[str]:  # noqa: ANN001
@@ -252,8 +254,23 @@ class ProcessEngine:
         if error is None and timer_starts.finish_cycle(workflow, element_id):
             error = self._settle(workflow, workflow.refresh_timers)
         if error is None and not workflow.is_completed():
-            timer_starts.keep_path_data(workflow)
+            start_events.keep_path_data(workflow)
         return self._outcome(workflow, error)
+
+    def start_at(self, workflow: BpmnWorkflow, element_id: str) -> StepOutcome:
+        """Advance a new workflow from its start event `element_id` only (a message start event the message
+        that starts the instance is then delivered to): the other start events are cancelled."""
+        start_events.only(workflow, element_id)
+        return self.advance(workflow)
+
+    def start_on_signal(self, workflow: BpmnWorkflow, element_id: str, name: str, payload: Any) -> StepOutcome:
+        """Advance a new workflow from its signal start event `element_id`, which takes the signal `name` sent
+        now (its payload, an object, into the start event's data): the other start events are cancelled."""
+        start_events.only(workflow, element_id)
+        error = self._settle(workflow)
+        if error is not None:
+            return self._outcome(workflow, error)
+        return self.catch_signal(workflow, name, payload, start_events.keep_path_data)
 
     def complete_user_task(self, workflow: BpmnWorkflow, engine_task_id: str, data: dict[str, Any]) -> StepOutcome:
         """Complete a READY user task with the submitted data, then advance the workflow."""
@@ -323,7 +340,8 @@ class ProcessEngine:
         self._not_taken(workflow, event)
         return self._outcome(workflow, reasons.of_message(error, name) if error is not None else None)
 
-    def catch_signal(self, workflow: BpmnWorkflow, name: str, payload: Any) -> StepOutcome:
+    def catch_signal(self, workflow: BpmnWorkflow, name: str, payload: Any,
+                     then: Callable[[BpmnWorkflow], None] | None = None) -> StepOutcome:
         """Broadcast a signal to the workflow's catch events of that name, then advance; its payload (an
         object) is merged into the catching task's data. `MessageNotCaught` when none waits for it."""
         event = BpmnEvent(SignalEventDefinition(name), payload=payload if isinstance(payload, dict) else None)
@@ -336,6 +354,8 @@ class ProcessEngine:
         self._note("signal_received", None, {"name": name, "payload": jsonable(payload)})
         error = self._settle(workflow, lambda: workflow.catch(event))
         self._not_taken(workflow, event)
+        if then is not None and error is None and not workflow.is_completed():
+            then(workflow)
         return self._outcome(workflow, error)
 
     def _correlations(self, workflow: BpmnWorkflow, name: str, payload: Any) -> dict[str, dict[str, Any]]:

@@ -24,7 +24,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 
-from app.engine import durations
+from app.engine import durations, start_events
 from app.engine.errors import DiagramProblem
 from app.engine.said import said
 from app.engine.sandbox import SandboxEnvironment
@@ -56,12 +56,8 @@ class NoSchedule(ValueError):
 
 def timer_start_events(spec) -> list[tuple[str, TimerEventDefinition]]:  # noqa: ANN001
     """The process's own timer start events (not an event sub-process's), by element id."""
-    found = []
-    for task_spec in spec.task_specs.values():
-        definition = getattr(task_spec, "event_definition", None)
-        if isinstance(task_spec, StartEvent) and isinstance(definition, TimerEventDefinition):
-            found.append((task_spec.bpmn_id, definition))
-    return sorted(found, key=lambda each: each[0])
+    return [(t.bpmn_id, t.event_definition) for t in start_events.of(spec)
+            if isinstance(t.event_definition, TimerEventDefinition)]
 
 
 def schedule_of(definition: TimerEventDefinition, now: datetime) -> Schedule:
@@ -109,14 +105,7 @@ def problems(file: str, spec, now: datetime) -> list[DiagramProblem]:  # noqa: A
 def fire(workflow, element_id: str, now: datetime) -> None:  # noqa: ANN001
     """Make a new workflow start at its timer start event `element_id`, the timer fired at `now`: the
     process's other start events are cancelled, and a cycle fires this once."""
-    starts = [t for t in workflow.get_tasks() if isinstance(t.task_spec, StartEvent) and t.workflow is workflow]
-    chosen = [t for t in starts if t.task_spec.bpmn_id == element_id]
-    if not chosen:
-        raise ValueError(f"the process has no start event {element_id!r}")
-    for task in starts:
-        if task not in chosen and not task.has_state(TaskState.FINISHED_MASK):
-            task.cancel()
-    for task in chosen:
+    for task in start_events.only(workflow, element_id):
         definition = task.task_spec.event_definition
         if isinstance(definition, CycleTimerEventDefinition):
             task._set_internal_data(event_value={"cycles": 1, "next": now.isoformat(), "duration": 60.0})
@@ -138,14 +127,4 @@ def finish_cycle(workflow, element_id: str) -> bool:  # noqa: ANN001
     return spent
 
 
-def keep_path_data(workflow) -> None:  # noqa: ANN001
-    """A cycle start event completes after the path it started (SpiffWorkflow joins its start events then),
-    so the workflow's last task would be that join, with no data: the instance's data while it waits is its
-    path's, the last diagram element it completed."""
-    done = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.workflow is workflow
-            and getattr(t.task_spec, "bpmn_id", None) and not isinstance(t.task_spec, StartEvent)]
-    if done:
-        workflow.last_task = max(done, key=lambda t: (t.last_state_change, t.depth))
-
-
-__all__ = ["NoSchedule", "Schedule", "finish_cycle", "fire", "keep_path_data", "problems", "schedule_of", "timer_start_events"]
+__all__ = ["NoSchedule", "Schedule", "finish_cycle", "fire", "problems", "schedule_of", "timer_start_events"]

@@ -24,7 +24,10 @@ class SignalSchema(Schema):
 
 
 class SignalDeliverySchema(Schema):
-    delivered_to = fields.List(fields.Integer())
+    delivered_to = fields.List(fields.Integer(), metadata={"description": "the waiting instances that took it"})
+    started = fields.List(fields.Integer(), metadata={
+        "description": "the instances it started: one per process whose newest version has a signal start event "
+                       "for it"})
 
 
 class IncidentSchema(Schema):

@@ -268,3 +268,29 @@ def test_the_instance_page_shows_the_platforms_staff_the_messages_kept_for_the_d
     assert "本笔业务暂存的消息" in zh and "Messages kept" not in zh
     # APP-6's message is still in the outbox, not the inbox, and another deal's is not shown
     assert 'id="kept-messages"' not in client.get(f"/instances/{other}", headers={"Accept-Language": "en"}).text
+
+
+def test_a_thrown_message_starts_the_receiver_at_its_message_start_event_beside_a_none_start_event(ctx, admin_token):
+    """A receiver a person may also start (a none start event beside its message start event): the message
+    starts it at the message start event. Before, the process was not found as one the message starts (its
+    start events sit behind SpiffWorkflow's split) and, started with the message, its none start event fired
+    at once, the message start event was cancelled and the message left unread."""
+    by_hand = RECEIVER.replace('<bpmn:startEvent id="r_start">', '<bpmn:startEvent id="r_hand"/>'
+                               '<bpmn:sequenceFlow id="r0" sourceRef="r_hand" targetRef="review"/>'
+                               '<bpmn:startEvent id="r_start">')
+    deploy_and_commit([DiagramFile("sender.bpmn", SENDER.encode())])
+    deploy_and_commit([DiagramFile("receiver.bpmn", by_hand.encode())])
+    from app.services.workflow.deployment import message_start_processes
+    assert message_start_processes("stage_ready") == ["receiver"]
+
+    instances.start_instance("sender", principal_for("admin"), "APP-9", {"amount": "9.00"})
+    assert deliver_outbox() == 1
+    [receiver] = of_process("receiver")
+    assert receiver.status == "waiting" and receiver.data["ready"] == {"amount": "9.00"}
+    assert [e["name"] for e in events(receiver.id, "message_received")] == ["stage_ready"]
+    assert events(receiver.id, "started")[0]["start_event"] == "r_start"
+    [inbox] = db.session.scalars(select(InboxMessage))
+    assert inbox.instance_id == receiver.id and inbox.delivered_at is not None
+
+    by_a_person = instances.start_instance("receiver", principal_for("admin"), "APP-10")  # at its none start event
+    assert events(by_a_person, "message_received") == [] and "start_event" not in events(by_a_person, "started")[0]

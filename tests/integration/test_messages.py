@@ -170,21 +170,45 @@ def post_signal(client, auth, name: str, payload=None):
 
 
 def test_a_signal_reaches_every_instance_that_waits_for_it_whatever_its_key(client, auth, deploy):
-    assert post_signal(client, auth, "market_closed").json == {"delivered_to": []}  # nobody waits yet
+    assert post_signal(client, auth, "market_closed").json == {"delivered_to": [], "started": []}  # nobody waits yet
     deploy("signal_wait.bpmn")
     keyed = start(client, auth, "signal_wait", business_key="PLEDGE-1")["id"]
     unkeyed = start(client, auth, "signal_wait")["id"]
     assert instance(client, auth, unkeyed)["status"] == "waiting"
-    assert post_signal(client, auth, "market_opened").json == {"delivered_to": []}  # another signal: nothing moves
+    assert post_signal(client, auth, "market_opened").json == {"delivered_to": [], "started": []}  # another: nothing
 
     r = post_signal(client, auth, "market_closed", {"closing_price": "412.50"})
-    assert r.status_code == 200 and r.json == {"delivered_to": [keyed, unkeyed]}
+    assert r.status_code == 200 and r.json == {"delivered_to": [keyed, unkeyed], "started": []}
     for done in (keyed, unkeyed):
         body = instance(client, auth, done)
         assert body["status"] == "completed" and body["data"]["closing_price"] == "412.50"
         [received] = kinds(history(client, auth, done), "signal_received")
         assert received["details"]["name"] == "market_closed"
-    assert post_signal(client, auth, "market_closed").json == {"delivered_to": []}  # taken once
+    assert post_signal(client, auth, "market_closed").json == {"delivered_to": [], "started": []}  # taken once
+
+
+def test_a_signal_starts_an_instance_of_each_process_with_a_signal_start_event_for_it(client, auth, deploy):
+    """Camunda 7 starts a new instance at a signal start event each time its signal is sent; Loanflow started
+    none (an instance started by hand at the none start event, and the signal went only to waiting ones)."""
+    deploy("signal_start_reprice.bpmn", "signal_wait.bpmn")
+    by_hand = start(client, auth, "signal_start_reprice")  # at its none start event: waits for no signal
+    assert by_hand["status"] == "waiting" and kinds(history(client, auth, by_hand["id"]), "signal_received") == []
+    waiting = start(client, auth, "signal_wait")["id"]
+    assert post_signal(client, auth, "market_closed").json["started"] == []  # no process starts on this one
+
+    r = post_signal(client, auth, "rate_changed", {"rate": "4.20"})
+    assert r.status_code == 200
+    [started] = r.json["started"]
+    assert r.json["delivered_to"] == [] and started not in (by_hand["id"], waiting)
+    body = instance(client, auth, started)
+    assert body["status"] == "waiting" and body["data"] == {"rate": "4.20", "repriced": True}
+    assert [t["element_id"] for t in body["tasks"]] == ["confirm"]
+    events = history(client, auth, started)
+    [begun] = kinds(events, "started")
+    assert begun["details"]["signal"] == "rate_changed" and begun["details"]["start_event"] == "rate_changed"
+    assert [e["details"]["name"] for e in kinds(events, "signal_received")] == ["rate_changed"]
+    # each signal starts another: a broadcast, not a correlation
+    assert len(post_signal(client, auth, "rate_changed").json["started"]) == 1
 
 
 def test_a_signal_is_sent_by_the_platforms_staff_only(app, client, auth, deploy):

@@ -19,7 +19,7 @@ from jsonschema import validators
 from jsonschema.exceptions import SchemaError
 from sqlalchemy import Select, func, inspect, select
 
-from app.engine import camunda_forms, json_errors
+from app.engine import camunda_forms, json_errors, start_events
 from app.engine.dmn_lint import lint_decision_file
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.lint import lint_bundle
@@ -102,6 +102,16 @@ def message_start_processes(name: str) -> list[str]:
     """The processes whose newest version starts on message `name`, by process id: a message no instance
     waits for starts the first (`outbox_delivery`), and a deploy that adds another says so."""
     return sorted(pid for pid, names in deployed_message_starts().items() if name in names)
+
+
+def signal_start_processes(name: str) -> list[tuple[str, str]]:
+    """The processes whose newest version has a signal start event for signal `name`: (process id, start
+    event id), each of which a signal sent from outside starts an instance at (`signals.send_signal`)."""
+    rt = runtime()
+    versions = db.session.execute(newest_versions("process", ProcessVersion.id, ProcessVersion.process_id)).all()
+    specs = rt.specs.get_many([version_id for version_id, _ in versions])
+    return sorted((process_id, element_id) for version_id, process_id in versions
+                  for element_id in start_events.signal_starts(specs[version_id][0]).get(name, []))
 
 
 def _latest_versions(kind: str, ids: list[str]) -> dict[str, ProcessVersion]:

@@ -1,14 +1,16 @@
 """Starting and cancelling process instances; each is one step, one transaction."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from time import monotonic
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
-from app.engine import camunda_process
+from app.engine import camunda_process, start_events
 from app.engine.errors import CannotStart, InstanceFault
+from app.engine.runner import ProcessEngine, StepOutcome
 from app.extensions import db
 from app.models import (
     InstanceParty,
@@ -52,6 +54,19 @@ class LatestVersion:
     version: int
     calls: tuple[str, ...]
     forms: dict[str, int]
+
+
+@dataclass(frozen=True)
+class StartAt:
+    """An event of the process's own that starts an instance at one of its start events (a timer start
+    event's firing, a signal start event's signal): the engine's step that starts it there, what the history's
+    `started` event adds, the version the event belongs to (None: the newest), and `claim`, called with the new
+    instance's id in its transaction (a `Conflict` there: another worker started this event's instance)."""
+
+    act: Callable[[ProcessEngine, Any], StepOutcome]
+    said: dict[str, Any]
+    version_id: int | None = None
+    claim: Callable[[int], None] | None = None
 
 
 LATEST_TTL_SECONDS = 2.0  # another process's deploy is seen within this; this process's at once
@@ -133,7 +148,8 @@ def _with_initiator(spec: Any, actor: Actor | None, data: dict[str, Any] | None)
 
 def start(process_id: str, actor: Actor | None, business_key: str | None = None,
           data: dict[str, Any] | None = None, parties: dict[str, str] | None = None, *,
-          access_checked: bool = False, message: Any = None, catch: bool = True, timer: Any = None) -> dict[str, Any]:
+          access_checked: bool = False, message: Any = None, catch: bool = True,
+          event: StartAt | None = None) -> dict[str, Any]:
     """Start an instance and run it until it waits; its summary, built from the step (no re-read).
 
     The platform's admins and operators start any instance; an applicant starts only the process an
@@ -142,8 +158,9 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
     `message`: the message inbox row (`id`, `name`, `payload`) that starts it, claimed in the start's
     transaction: however many deliverers race, one instance starts with it (the others: 409). With
     `catch` its message start event takes it; without, the caller passed its payload in `data` already.
-    `timer`: the firing of a timer start event of the process's newest version that starts it
-    (`timer_starts.TimerFiring`): claimed in the start's transaction, so it starts one instance.
+    `event`: an event of the process's own that starts it at one of its start events (`StartAt`: a timer start
+    event's firing, a signal start event's signal), claimed in the start's transaction where it must start
+    one instance only.
     """
     if actor is not None and not access_checked:
         _may_start(actor, process_id, parties or {})
@@ -151,8 +168,8 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
     if version is None:
         raise Invalid(_l("process %(process)s is not deployed", process=repr(process_id)),
                       fields={"process_id": [_l("not deployed")]})
-    if timer is not None and timer.version_id != version.id:
-        raise Conflict("the process has a newer version; its own schedule starts it", code="timer_start_taken")
+    if event is not None and event.version_id not in (None, version.id):
+        raise Conflict("the process has a newer version; its own events start it", code="start_event_taken")
     pins = resolve_pins(version)
     bound = _parties(parties or {})
     rt, at = runtime(), now()
@@ -173,22 +190,33 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
                                open_tasks=[], parties=None)
         if message is not None:
             claim_inbox_message(message.id, instance_id, at)
-        if timer is not None:
-            timer.claim(instance_id)
+        if event is not None and event.claim is not None:
+            event.claim(instance_id)
         try:
             workflow = rt.engine.new_workflow(spec, subprocess_specs, _with_initiator(spec, actor, data))
         except CannotStart as exc:
             raise Invalid(_l("process %(process)s cannot start: %(reason)s", process=repr(process_id), reason=str(exc)),
                           code="cannot_start") from None
+        if event is None and message is not None and catch:  # at the message start event that takes it
+            event = _at_message_start(spec, message.name)
         started = ("started", None, {"process_id": process_id, "version": version.version,
                                      "business_key": business_key, "data": data or {}}
-                   | ({"timer": timer.element_id} if timer is not None else {}))
-        act = rt.engine.advance if timer is None else lambda w: rt.engine.start_on_timer(w, timer.element_id)
+                   | (event.said if event is not None else {}))
+        act = rt.engine.advance if event is None else lambda w: event.act(rt.engine, w)
         outcome = run_step(instance, act, on_commit, actor_id, [started], workflow, new=True,
                            claimed=message if catch else None)
     return {"id": instance_id, "process_id": process_id, "version": version.version, "status": outcome.status,
             "business_key": business_key, "data": outcome.data, "error": outcome.error, "created_at": at,
             "updated_at": at, "ended_at": at if outcome.status == "completed" else None}
+
+
+def _at_message_start(spec: Any, name: str) -> StartAt | None:
+    """An instance a message starts begins at the message start event that takes it, not at a none start
+    event beside it (which would fire at once, its message start event cancelled and the message unread)."""
+    elements = start_events.message_starts(spec).get(name, [])
+    if len(elements) != 1:
+        return None  # none (the caller gave the message as data) or several: SpiffWorkflow's own choice
+    return StartAt(lambda engine, workflow: engine.start_at(workflow, elements[0]), {"start_event": elements[0]})
 
 
 def _may_start(actor: Actor, process_id: str, parties: dict[str, str]) -> None:

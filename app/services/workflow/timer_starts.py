@@ -29,17 +29,6 @@ BATCH = 100
 ROWS: Table = TimerStart.__table__  # type: ignore[assignment]
 
 
-@dataclass(frozen=True)
-class TimerFiring:
-    """A firing of a timer start event: the instance starts there, and `claim` (called with its id, in its
-    transaction) advances the schedule — a `Conflict` when another worker started this firing already."""
-
-    element_id: str
-    version_id: int
-    due_at: datetime
-    claim: Any  # Callable[[int], None]
-
-
 @dataclass
 class TimerStartReport:
     started: list[int] = field(default_factory=list)  # the instances started
@@ -99,7 +88,7 @@ def due_rows(limit: int = BATCH) -> list[Any]:
 
 def start_one(row: Any) -> int | None:
     """Start the instance of one due firing; its id, or None when another worker took the firing."""
-    from app.services.workflow.instances import start
+    from app.services.workflow.instances import StartAt, start
 
     at = now()
 
@@ -107,9 +96,10 @@ def start_one(row: Any) -> int | None:
         _advance(row, at, started=ROWS.c.started + 1, last_started_at=at, last_instance_id=instance_id,
                  last_error=None)
 
-    firing = TimerFiring(row.element_id, row.process_version_id, row.next_at, claim)
+    firing = StartAt(lambda engine, workflow: engine.start_on_timer(workflow, row.element_id),
+                     {"timer": row.element_id}, row.process_version_id, claim)
     try:
-        return int(start(row.process_id, None, timer=firing)["id"])
+        return int(start(row.process_id, None, event=firing)["id"])
     except Conflict:
         return None
     except ServiceError as exc:  # the process cannot start: said on the row, and the schedule goes on
@@ -164,4 +154,4 @@ def schedules(process_id: str | None = None) -> list[Any]:
     return list(db.session.execute(query).all())
 
 
-__all__ = ["TimerFiring", "TimerStartReport", "new_versions", "reschedule", "schedules", "start_due", "start_one"]
+__all__ = ["TimerStartReport", "new_versions", "reschedule", "schedules", "start_due", "start_one"]
