@@ -180,9 +180,13 @@ _REACHABLE_MODULES = (*ALLOWED_MODULES.values(), *script_offers.OFFERED_MODULES)
 
 
 def _guarded_getattr(obj: Any, name: str, default: Any = raise_, *args: Any) -> Any:
-    """`obj.name` (a missing attribute raises, as in Python) and `getattr(obj, name[, default])`."""
+    """`obj.name` (a missing attribute raises, as in Python) and `getattr(obj, name[, default])`. A dictionary's
+    key is read as an attribute too (`payload.amount`), as SpiffWorkflow before 2.0 read its task data
+    (diagrams written for it do): the dictionary's own methods win (`d.items` is the method)."""
     if not isinstance(name, str) or name.startswith("_") or name in FORBIDDEN_ATTRIBUTES:
         raise SandboxViolation(said("access to attribute '%(name)s' is not allowed in diagram scripts", name=name))
+    if isinstance(obj, dict) and name in obj and not hasattr(dict, name):
+        return obj[name]
     value = limits.checked_method(obj, name, safer_getattr(obj, name, default, *args))
     if isinstance(value, ModuleType) and not any(value is m for m in _REACHABLE_MODULES):
         raise SandboxViolation(said("access to module '%(module)s' is not allowed in diagram scripts",

@@ -454,6 +454,27 @@ def test_decimal_context_changes_stay_inside_the_script(mode: str) -> None:
 
 
 # -- what scripts may do ---------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["auto", "off", "always"])
+def test_a_dictionarys_key_reads_as_an_attribute_as_spiffworkflow_before_2_did(mode: str) -> None:
+    """Diagrams written for SpiffWorkflow before 2.0 read task data as `payload.amount` (its dictionaries
+    allowed it; 3.2's do not, and they stopped with "AttributeError: 'dict' object has no attribute"). The
+    dictionary's own methods win, a missing key is still an AttributeError, and nothing else opens."""
+    env = SandboxEnvironment(isolation=mode)  # as the engine runs it, in process, and in a sandbox process
+    data = {"payload": {"amount": 2, "items": "mine", "nested": {"rate": "4.20"}}}
+    assert env.evaluate("payload.amount + 1", data) == 3
+    assert env.evaluate("payload.nested.rate", data) == "4.20"
+    assert env.evaluate("payload['items']", data) == "mine" and env.evaluate("len(payload.items())", data) == 3
+    with pytest.raises(AttributeError):
+        env.evaluate("payload.missing", data)
+    with pytest.raises(SandboxViolation):
+        env.evaluate("payload.__class__", data)
+    with pytest.raises(SandboxViolation):
+        env.evaluate("getattr(payload, '__class__')", data)
+    context = {"invoice": {"contributor": "上海示例贸易"}}
+    env.execute("name = invoice.contributor", context)
+    assert context["name"] == "上海示例贸易"
+
+
 def test_allowed_modules_work() -> None:
     context: dict = {"opened": "2025-01-31"}
     SandboxEnvironment().execute("""
