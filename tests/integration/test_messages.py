@@ -205,7 +205,7 @@ def test_a_signal_starts_an_instance_of_each_process_with_a_signal_start_event_f
     assert [t["element_id"] for t in body["tasks"]] == ["confirm"]
     events = history(client, auth, started)
     [begun] = kinds(events, "started")
-    assert begun["details"]["signal"] == "rate_changed" and begun["details"]["start_event"] == "rate_changed"
+    assert begun["details"]["signal"] == "rate_changed" and begun["element_id"] == "rate_changed"
     assert [e["details"]["name"] for e in kinds(events, "signal_received")] == ["rate_changed"]
     # each signal starts another: a broadcast, not a correlation
     assert len(post_signal(client, auth, "rate_changed").json["started"]) == 1

@@ -69,7 +69,8 @@ def test_a_timer_cycle_starts_one_instance_per_firing_and_stops_after_its_count(
     assert started["status"] == "waiting" and started["data"]["counted"] is True
     assert list(open_tasks(client, auth, first)) == ["review"]
     events = history(client, auth, first)
-    assert kinds(events, "started")[0]["details"]["timer"] == "every_hour"
+    [begun] = kinds(events, "started")
+    assert begun["details"]["timer"] == "every_hour" and begun["element_id"] == "every_hour"
     assert [e["element_id"] for e in kinds(events, "timer_fired")] == ["every_hour"]
     assert _schedule(app) == [("every_hour", T0 + timedelta(hours=2), 2)]
 
@@ -92,7 +93,8 @@ def test_an_instance_started_by_hand_starts_at_the_none_start_event_and_waits_fo
     started = start(client, auth, PROCESS)
     assert started["status"] == "waiting" and list(open_tasks(client, auth, started["id"])) == ["review"]
     assert kinds(history(client, auth, started["id"]), "timer_fired") == []
-    assert "timer" not in kinds(history(client, auth, started["id"]), "started")[0]["details"]
+    [begun] = kinds(history(client, auth, started["id"]), "started")
+    assert "timer" not in begun["details"] and begun["element_id"] is None
 
 
 def test_a_new_version_replaces_the_schedule_and_one_without_timer_start_events_removes_it(app, clock):

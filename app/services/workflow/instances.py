@@ -59,11 +59,13 @@ class LatestVersion:
 @dataclass(frozen=True)
 class StartAt:
     """An event of the process's own that starts an instance at one of its start events (a timer start
-    event's firing, a signal start event's signal): the engine's step that starts it there, what the history's
-    `started` event adds, the version the event belongs to (None: the newest), and `claim`, called with the new
-    instance's id in its transaction (a `Conflict` there: another worker started this event's instance)."""
+    event's firing, a signal start event's signal, a message): the engine's step that starts it there, that
+    start event (the history's `started` event names it), what that event's details add, the version the
+    event belongs to (None: the newest), and `claim`, called with the new instance's id in its transaction (a
+    `Conflict` there: another worker started this event's instance)."""
 
     act: Callable[[ProcessEngine, Any], StepOutcome]
+    element_id: str
     said: dict[str, Any]
     version_id: int | None = None
     claim: Callable[[int], None] | None = None
@@ -199,9 +201,9 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
                           code="cannot_start") from None
         if event is None and message is not None and catch:  # at the message start event that takes it
             event = _at_message_start(spec, message.name)
-        started = ("started", None, {"process_id": process_id, "version": version.version,
-                                     "business_key": business_key, "data": data or {}}
-                   | (event.said if event is not None else {}))
+        started = ("started", event.element_id if event is not None else None,
+                   {"process_id": process_id, "version": version.version, "business_key": business_key,
+                    "data": data or {}} | (event.said if event is not None else {}))
         act = rt.engine.advance if event is None else lambda w: event.act(rt.engine, w)
         outcome = run_step(instance, act, on_commit, actor_id, [started], workflow, new=True,
                            claimed=message if catch else None)
@@ -216,7 +218,8 @@ def _at_message_start(spec: Any, name: str) -> StartAt | None:
     elements = start_events.message_starts(spec).get(name, [])
     if len(elements) != 1:
         return None  # none (the caller gave the message as data) or several: SpiffWorkflow's own choice
-    return StartAt(lambda engine, workflow: engine.start_at(workflow, elements[0]), {"start_event": elements[0]})
+    return StartAt(lambda engine, workflow: engine.start_at(workflow, elements[0]), elements[0],
+                   {"start_event": elements[0]})
 
 
 def _may_start(actor: Actor, process_id: str, parties: dict[str, str]) -> None:

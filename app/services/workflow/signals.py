@@ -55,7 +55,7 @@ def send_signal(actor: Actor, name: str, payload: Any = None) -> SignalDelivery:
         except (MessageNotCaught, Conflict):
             continue  # not taken after all, or another step changed it at the same moment
     for process_id, element_id in signal_start_processes(name):  # after the waiting ones: not sent to itself
-        event = StartAt(_starts_at(element_id, name, payload), {"signal": name, "start_event": element_id})
+        event = StartAt(_starts_at(element_id, name, payload), element_id, {"signal": name, "start_event": element_id})
         try:
             delivery.started.append(int(start(process_id, actor, event=event)["id"]))
         except ServiceError as exc:  # that process cannot start: the others still do, and it is not listed

@@ -96,7 +96,7 @@ def start_one(row: Any) -> int | None:
         _advance(row, at, started=ROWS.c.started + 1, last_started_at=at, last_instance_id=instance_id,
                  last_error=None)
 
-    firing = StartAt(lambda engine, workflow: engine.start_on_timer(workflow, row.element_id),
+    firing = StartAt(lambda engine, workflow: engine.start_on_timer(workflow, row.element_id), row.element_id,
                      {"timer": row.element_id}, row.process_version_id, claim)
     try:
         return int(start(row.process_id, None, event=firing)["id"])
