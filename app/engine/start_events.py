@@ -10,6 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from SpiffWorkflow import TaskState
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
 
@@ -30,6 +33,24 @@ def of(spec: Any) -> list[Any]:
     """The process's own start events (not an event sub-process's, whose spec is its own), by id. With
     several, they are not `spec.start`'s outputs: SpiffWorkflow puts a split between."""
     return sorted((t for t in spec.task_specs.values() if isinstance(t, StartEvent)), key=lambda t: t.bpmn_id)
+
+
+def kinds(spec: Any) -> list[tuple[str, str, str | None]]:
+    """Each of the process's own start events: (id, kind, the name of what it waits for). Kinds: `none` (a
+    person, the API or a calling process starts it), `message`, `signal`, `timer`, `conditional`, `other`."""
+    found: list[tuple[str, str, str | None]] = []
+    for task_spec in of(spec):
+        definition = getattr(task_spec, "event_definition", None)
+        if isinstance(definition, MessageEventDefinition | SignalEventDefinition):
+            kind = "message" if isinstance(definition, MessageEventDefinition) else "signal"
+            found.append((task_spec.bpmn_id, kind, definition.name))
+            continue
+        kind = next((k for k, each in _KINDS if isinstance(definition, each)), "other")
+        found.append((task_spec.bpmn_id, kind, None))
+    return found
+
+
+_KINDS = (("none", NoneEventDefinition), ("timer", TimerEventDefinition), ("conditional", ConditionalEventDefinition))
 
 
 def signal_starts(spec: Any) -> dict[str, list[str]]:
@@ -63,4 +84,4 @@ def keep_path_data(workflow: Any) -> None:
         workflow.last_task = max(done, key=lambda t: (t.last_state_change, t.depth))
 
 
-__all__ = ["keep_path_data", "message_starts", "of", "only", "signal_starts"]
+__all__ = ["keep_path_data", "kinds", "message_starts", "of", "only", "signal_starts"]

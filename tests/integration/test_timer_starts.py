@@ -215,3 +215,26 @@ def test_the_api_lists_each_processs_timer_starts(app, client, auth, deploy):
     assert timer == {"element_id": "every_hour", "next_at": (T0 + timedelta(hours=1)).isoformat(), "remaining": 3,
                      "interval_seconds": 3600.0, "started": 0, "last_instance_id": None}
     assert by_id["timer_duration"]["timer_starts"] == []
+
+
+@pytest.mark.parametrize(("language", "heading", "by_hand", "by_signal"), [
+    ("en", "How an instance starts", "started by a person, the API or a calling process",
+     "started each time the signal rate_changed is sent"),
+    ("zh-CN", "实例如何启动", "由人、API 或调用它的流程启动", "每次发送信号 rate_changed 时启动")])
+def test_the_process_page_says_how_each_start_event_starts_an_instance(app, client, auth, deploy, language, heading,
+                                                                      by_hand, by_signal):
+    from app.services.identity import directory as identity
+    from tests.integration.test_identity import set_password, sign_in
+
+    deploy("signal_start_reprice.bpmn")
+    with app.app_context():
+        identity.create_user("ana", "PLATFORM", ["analyst"])
+        db.session.remove()
+    set_password(app, "ana")
+    sign_in(client, "ana")
+    page = client.get("/processes/signal_start_reprice", headers={"Accept-Language": language}).text
+    assert heading in page
+    starts = page[page.index('<ul id="start-events">'):]
+    starts = starts[:starts.index("</ul>")]
+    assert by_hand in starts[starts.index('data-element="by_hand"'):starts.index('data-element="rate_changed"')]
+    assert by_signal in starts[starts.index('data-element="rate_changed"'):]

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, select
 
+from app.engine import start_events
 from app.extensions import db
 from app.models import Deployment, ProcessInstance, ProcessVersion, TimerStart, User
 from app.services.context import lazy_gettext as _l
@@ -16,6 +17,7 @@ from app.services.errors import NotFound
 from app.services.identity import policy
 from app.services.identity.directory import Principal
 from app.services.workflow import diagram_elements, labels
+from app.services.workflow.runtime import runtime
 
 RUNNING = ("running", "waiting", "error")  # as `deployment.list_processes` counts them: not ended yet
 FINISHED = ("completed", "cancelled")
@@ -64,6 +66,15 @@ class TimerStartEntry:
 
 
 @dataclass(frozen=True)
+class StartEntry:
+    """A start event of the newest version: what starts an instance there."""
+
+    element: diagram_elements.Named
+    kind: str  # none | message | signal | timer | conditional | other (`start_events.kinds`)
+    name: str | None  # the message's or signal's name
+
+
+@dataclass(frozen=True)
 class ProcessEntry:
     process_id: str
     kind: str
@@ -71,6 +82,7 @@ class ProcessEntry:
     name_language: str | None
     versions: list[VersionEntry]  # newest first
     timer_starts: list[TimerStartEntry] = field(default_factory=list)
+    starts: list[StartEntry] = field(default_factory=list)  # the newest version's start events
 
 
 def _title(kind: str, process_id: str, names: dict[str, str] | None, name: str | None,
@@ -134,7 +146,19 @@ def process_entry(actor: Principal, process_id: str, language: str) -> ProcessEn
     versions = [VersionEntry(r.version, r.display_name or r.username, r.deployed_at, r.filename, r.content_hash,
                              int(r[8]), int(r[9])) for r in rows]
     return ProcessEntry(process_id, kind, *_title(kind, process_id, rows[0].names, rows[0].name, language), versions,
-                        _timer_starts(process_id, language) if kind == "process" else [])
+                        _timer_starts(process_id, language) if kind == "process" else [],
+                        _starts(process_id, language) if kind == "process" else [])
+
+
+def _starts(process_id: str, language: str) -> list[StartEntry]:
+    version_id, content_hash = db.session.execute(
+        select(ProcessVersion.id, ProcessVersion.content_hash).where(
+            ProcessVersion.kind == "process", ProcessVersion.process_id == process_id)
+        .order_by(ProcessVersion.version.desc()).limit(1)).one()
+    spec = runtime().specs.get_many([version_id])[version_id][0]
+    known = diagram_elements.elements(version_id, content_hash)
+    return [StartEntry(diagram_elements.named(known, element_id, language), kind, name)
+            for element_id, kind, name in start_events.kinds(spec)]
 
 
 def _timer_starts(process_id: str, language: str) -> list[TimerStartEntry]:
