@@ -1,9 +1,9 @@
 """A process's own start events, and an instance that starts at one of them.
 
 When an event starts a new instance — a timer start event fires (`timer_starts`), a signal start event's
-signal is sent, a message that a message start event takes arrives — the instance starts at that start event only: the process's other start events are
-cancelled before it moves, as SpiffWorkflow cancels them when any start event fires first (a none start
-event would otherwise fire at once and run its own path too).
+signal is sent, a message that a message start event takes arrives — the instance starts at that start
+event only: the process's other start events are cancelled before it moves, as SpiffWorkflow cancels them
+when any start event fires first (a none start event would otherwise fire at once and run its own path).
 """
 from __future__ import annotations
 

@@ -76,7 +76,7 @@ def schedule_of(definition: TimerEventDefinition, now: datetime) -> Schedule:
             # the firings before now are past (one at now is not); the count goes on from there
             passed = (now - first) // interval + (1 if (now - first) % interval else 0) if first < now else 0
             left = cycles - passed if cycles > 0 else -1
-            if cycles == 0 or left <= 0 and cycles > 0:
+            if cycles == 0 or (cycles > 0 and left <= 0):
                 raise NoSchedule(said("its timer cycle %(value)r fires no more", value=value))
             return Schedule(first + passed * interval, left, interval)
         if isinstance(definition, DurationTimerEventDefinition):
