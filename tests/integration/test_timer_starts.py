@@ -238,3 +238,30 @@ def test_the_process_page_says_how_each_start_event_starts_an_instance(app, clie
     starts = starts[:starts.index("</ul>")]
     assert by_hand in starts[starts.index('data-element="by_hand"'):starts.index('data-element="rate_changed"')]
     assert by_signal in starts[starts.index('data-element="rate_changed"'):]
+
+
+def test_a_firing_that_can_start_no_instance_is_said_on_its_row_and_the_schedule_goes_on(app, clock, monkeypatch):
+    """The process cannot be built when its timer fires (here: the engine refuses it): no instance, the reason
+    kept on the row for the process page, and the schedule moves on — it is not tried again every second."""
+    from app.engine.errors import CannotStart
+
+    _deploy_text(app, "hourly.bpmn", _timer_start("<bpmn:timeCycle>R/PT1H</bpmn:timeCycle>"), "broken")
+    engine = app.extensions["loanflow_runtime"].engine
+
+    def refuse(*_args, **_kwargs):
+        raise CannotStart("the process cannot start at when: testing")
+
+    monkeypatch.setattr(engine, "new_workflow", refuse)
+    clock.current = T0 + timedelta(hours=1)
+    with app.app_context():
+        report = start_due()
+        again = start_due()
+        db.session.remove()
+    assert (report.started, report.failed) == ([], 1) and (again.started, again.failed) == ([], 0)
+    assert _instances(app, "broken") == []
+    with app.app_context():
+        row = db.session.scalar(select(TimerStart).where(TimerStart.process_id == "broken"))
+        assert row.next_at == T0 + timedelta(hours=2) and row.started == 0 and row.last_instance_id is None
+        assert row.last_error["due_at"] == (T0 + timedelta(hours=1)).isoformat()
+        assert "the process cannot start at when: testing" in row.last_error["why"]
+        db.session.remove()
