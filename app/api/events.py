@@ -20,9 +20,11 @@ blp.before_request(require_user)
 @blp.route("/messages", methods=["POST"])
 @blp.arguments(MessageSchema())
 @blp.response(200, DeliverySchema)
-@blp.errors(403, 404)
+@blp.errors(403, 404, 422)
 def post_message(args):
-    """Deliver a message to every instance with that business key waiting for it (404 if none waits)."""
+    """Deliver a message to every instance with that business key waiting for it; when none waits, start the
+    process whose message start event takes it, with that business key (`delivered_to`: the new instance);
+    404 if none waits and no process starts on it."""
     return messages.post_message(current_user(), args["name"], args["correlation_key"], args["payload"],
                                  durable=args["durable"], dedup_key=args["dedup_key"])
 

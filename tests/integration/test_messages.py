@@ -187,6 +187,41 @@ def test_a_signal_reaches_every_instance_that_waits_for_it_whatever_its_key(clie
     assert post_signal(client, auth, "market_closed").json == {"delivered_to": [], "started": []}  # taken once
 
 
+def test_a_message_nothing_waits_for_starts_the_process_whose_message_start_event_takes_it(app, client, auth):
+    """Camunda 7 correlates a message no execution waits for by starting the process with that message start
+    event; Loanflow answered 404. Now the process starts for the key at its message start event (beside a
+    none start event), which takes the message; a message no process starts on is still a 404."""
+    from sqlalchemy import select
+
+    from app.engine.parser import DiagramFile
+    from app.extensions import db
+    from app.models import InboxMessage
+    from app.services.workflow.deployment import deploy_and_commit
+    from tests.integration.test_instance_messages import RECEIVER
+
+    by_hand = RECEIVER.replace('<bpmn:startEvent id="r_start">', '<bpmn:startEvent id="r_hand"/>'
+                               '<bpmn:sequenceFlow id="r0" sourceRef="r_hand" targetRef="review"/>'
+                               '<bpmn:startEvent id="r_start">')
+    with app.app_context():
+        deploy_and_commit([DiagramFile("receiver.bpmn", by_hand.encode())])
+        db.session.remove()
+    r = post_message(client, auth, "stage_ready", "APP-3", {"amount": "3.00"})
+    assert r.status_code == 200, r.json
+    [started] = r.json["delivered_to"]
+    assert r.json["stored"] is False and r.json["duplicate"] is False
+    body = instance(client, auth, started)
+    assert body["status"] == "waiting" and body["business_key"] == "APP-3" and body["data"]["ready"] == {
+        "amount": "3.00"}
+    [begun] = kinds(history(client, auth, started), "started")
+    assert begun["element_id"] == "r_start"
+    assert [e["details"]["name"] for e in kinds(history(client, auth, started), "message_received")] == ["stage_ready"]
+    with app.app_context():
+        assert [(m.instance_id, m.delivered_at is not None) for m in db.session.scalars(select(InboxMessage))] == \
+            [(started, True)]
+        db.session.remove()
+    assert post_message(client, auth, "stage_unknown", "APP-3", {}).status_code == 404
+
+
 def test_a_signal_starts_an_instance_of_each_process_with_a_signal_start_event_for_it(client, auth, deploy):
     """Camunda 7 starts a new instance at a signal start event each time its signal is sent; Loanflow started
     none (an instance started by hand at the none start event, and the signal went only to waiting ones)."""

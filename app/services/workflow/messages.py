@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.engine.runner import MessageNotCaught, jsonable
@@ -36,16 +36,18 @@ def post_message(actor: Actor, name: str, correlation_key: str, payload: Any, du
                  dedup_key: str | None = None) -> Delivery:
     """`deliver_message` for a user (the API): the platform's admins and operators (`messages.deliver`)."""
     policy.require(actor, "messages.deliver")
-    return deliver_message(name, correlation_key, payload, actor.id, durable=durable, dedup_key=dedup_key)
+    return deliver_message(name, correlation_key, payload, actor.id, durable=durable, dedup_key=dedup_key,
+                           starter=actor)
 
 
 def deliver_message(name: str, correlation_key: str, payload: Any, actor_id: int | None = None,
-                    durable: bool = False, dedup_key: str | None = None) -> Delivery:
+                    durable: bool = False, dedup_key: str | None = None, starter: Actor | None = None) -> Delivery:
     """Deliver to every instance with this business key waiting for `name`.
 
-    Without `durable`, nothing waiting is a 404. With it (provider callbacks), the message is
-    stored first, so one that arrives before its instance waits is delivered when it does, and
-    the same provider message sent twice (same `dedup_key`) is taken once.
+    Without `durable`, a message nothing waits for starts, for the key, the process whose message start
+    event takes it (as Camunda 7 correlates a message; `starter` starts it), else it is a 404. With it
+    (provider callbacks), the message is stored first, so one that arrives before its instance waits is
+    delivered when it does, and the same provider message sent twice (same `dedup_key`) is taken once.
     """
     payload = jsonable(payload)
     delivery = Delivery()
@@ -59,6 +61,8 @@ def deliver_message(name: str, correlation_key: str, payload: Any, actor_id: int
     if not targets:
         if durable:
             delivery.stored = True
+            return delivery
+        if _start_on(name, correlation_key, payload, starter, delivery):
             return delivery
         raise NotFound(_l("no instance with business key %(key)s waits for message %(name)s",
                           key=repr(correlation_key), name=repr(name)))
@@ -82,6 +86,35 @@ def deliver_message(name: str, correlation_key: str, payload: Any, actor_id: int
                           key=repr(correlation_key), name=repr(name)))
     delivery.stored = durable and not delivery.delivered_to
     return delivery
+
+
+def _start_on(name: str, correlation_key: str, payload: Any, starter: Actor | None, delivery: Delivery) -> bool:
+    """Start the process whose message start event takes `name` (the first by process id, its newest
+    version) for the key, the message claimed from the inbox in the start's own transaction; whether one
+    started. Its start event took the message (`delivered_to`), or, when it did not after all (its
+    correlation differs), the message stays in the inbox for it (`stored`)."""
+    from app.services.workflow.deployment import message_start_processes
+    from app.services.workflow.instances import start
+
+    starting = message_start_processes(name)
+    if not starting:
+        return False
+    inbox_id = _store(name, correlation_key, payload, None)
+    kept = db.session.execute(select(INBOX.c.id, INBOX.c.name, INBOX.c.payload).where(INBOX.c.id == inbox_id)).one()
+    try:
+        instance_id = int(start(starting[0], starter, correlation_key, None, message=kept)["id"])
+    except BaseException:
+        db.session.rollback()
+        core(delete(INBOX).where(INBOX.c.id == inbox_id))  # a message from the API is not kept when it started nothing
+        db.session.commit()
+        raise
+    taken = db.session.scalar(select(INBOX.c.instance_id).where(INBOX.c.id == inbox_id))
+    db.session.commit()
+    if taken == instance_id:
+        delivery.delivered_to.append(instance_id)
+    else:
+        delivery.stored = True
+    return True
 
 
 def keep_message(name: str, correlation_key: str, payload: Any, dedup_key: str) -> int | None:
