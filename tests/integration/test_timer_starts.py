@@ -171,6 +171,18 @@ def test_racing_workers_start_each_firing_once(app, clock):
     assert _schedule(app, "race_b") == [("when", None, 0)]
 
 
+def _signed_in_analyst(app, client) -> None:
+    """The catalogue's reader: an analyst of the platform, signed in on `client`."""
+    from app.services.identity import directory as identity
+    from tests.integration.test_identity import set_password, sign_in
+
+    with app.app_context():
+        identity.create_user("ana", "PLATFORM", ["analyst"])
+        db.session.remove()
+    set_password(app, "ana")
+    sign_in(client, "ana")
+
+
 def _timer_row(page: str, element_id: str) -> str:
     row = page[page.index(f'<tr data-element="{element_id}">'):]
     return row[:row.index("</tr>")]
@@ -181,15 +193,8 @@ def _timer_row(page: str, element_id: str) -> str:
     ("zh-CN", "定时开始事件", "每 1 小时", "尚未启动", "实例 1")])
 def test_the_process_page_shows_when_each_timer_start_event_next_starts_an_instance(
         app, client, auth, deploy, clock, language, heading, every, not_yet, link):
-    from app.services.identity import directory as identity
-    from tests.integration.test_identity import set_password, sign_in
-
     deploy("timer_start_hourly.bpmn")
-    with app.app_context():
-        identity.create_user("ana", "PLATFORM", ["analyst"])
-        db.session.remove()
-    set_password(app, "ana")
-    sign_in(client, "ana")
+    _signed_in_analyst(app, client)
     headers = {"Accept-Language": language}
     before = client.get(f"/processes/{PROCESS}", headers=headers)
     assert before.status_code == 200 and heading in before.text
@@ -223,15 +228,8 @@ def test_the_api_lists_each_processs_timer_starts(app, client, auth, deploy):
     ("zh-CN", "实例如何启动", "由人、API 或调用它的流程启动", "每次发送信号 rate_changed 时启动")])
 def test_the_process_page_says_how_each_start_event_starts_an_instance(app, client, auth, deploy, language, heading,
                                                                       by_hand, by_signal):
-    from app.services.identity import directory as identity
-    from tests.integration.test_identity import set_password, sign_in
-
     deploy("signal_start_reprice.bpmn")
-    with app.app_context():
-        identity.create_user("ana", "PLATFORM", ["analyst"])
-        db.session.remove()
-    set_password(app, "ana")
-    sign_in(client, "ana")
+    _signed_in_analyst(app, client)
     page = client.get("/processes/signal_start_reprice", headers={"Accept-Language": language}).text
     assert heading in page
     starts = page[page.index('<ul id="start-events">'):]
