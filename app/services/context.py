@@ -6,7 +6,7 @@ the command line give one as they do for the session.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -92,3 +92,14 @@ def lazy_gettext(text: str, **variables: Any) -> LazyString:
     for messages kept in constants and the messages of `app.services.errors`, which become the
     reader's language when raised in a request."""
     return LazyString(gettext, text, **variables)
+
+
+def either(words: Sequence[str]) -> str | LazyString:
+    """`a or b or c` in the reader's language: the codes a refusal offers (`shorten_term or reduce_instalment`),
+    each left as it is, joined by the language's "or"."""
+    if not words:
+        return ""
+    joined: str | LazyString = words[0]
+    for word in words[1:]:
+        joined = lazy_gettext("%(first)s or %(second)s", first=joined, second=word)
+    return joined

@@ -13,34 +13,38 @@ from decimal import Decimal
 from app.lending.errors import LendingError
 from app.lending.money import parse_money
 from app.models.loan import ZERO
-from app.services.errors import Conflict, Invalid
+from app.services.context import lazy_gettext as _l
+from app.services.errors import Conflict, Invalid, Text
 from app.services.ledger.journal import lock_ledger
-from app.services.ledger.loans import business_today, ended, load_state, mark_settled
+from app.services.ledger.loans import business_today, ended, load_state, loan_is, mark_settled
 from app.services.ledger.posting import loan_accounts, post_event
 
 WAIVABLE = {"penalty": ("penalty_due", "penalty_paid", "penalty_waived"),
             "fee": ("fee_due", "fee_paid", "fee_waived"),
             "interest": ("interest_billed", "interest_paid", "interest_waived")}
 AMOUNT_PART = {"penalty": "penalties", "fee": "fees", "interest": "interest"}  # the waiver's part (`posting`)
+# A part as a refusal names it: its code in English, its word in Chinese.
+PART_WORDS: dict[str, Text] = {"penalty": _l("penalty"), "fee": _l("fee"), "interest": _l("interest")}
 
 
 def waive(loan_id: int, part: str, amount: Decimal | str | None = None, on: date | None = None,
           memo: str | None = None) -> Decimal:
     """Forgive `amount` (default: all) of the loan's billed `part`; returns what was waived."""
     if part not in WAIVABLE:
-        raise Invalid("cannot waive that", {"part": ["must be penalty, fee or interest"]})
+        raise Invalid(_l("cannot waive that"), {"part": [_l("must be penalty, fee or interest")]})
     on = on or business_today()
     lock_ledger()
     state = load_state(loan_id, lock=True)
     if state.loan.status != "active":
-        raise Conflict(f"the loan is {state.loan.status}")
+        raise Conflict(loan_is(state.loan.status))
     due_name, paid_name, waived_name = WAIVABLE[part]
     rows = sorted(state.rows.values(), key=lambda r: (r.due_date, r.number))
     open_amount = {r.number: getattr(r, due_name) - getattr(r, paid_name) - getattr(r, waived_name) for r in rows}
     available = sum(open_amount.values(), ZERO)
     wanted = available if amount is None else _amount(amount)
     if wanted > available:
-        raise Invalid(f"only {available} of {part} is owed", {"amount": [f"must be at most {available}"]})
+        raise Invalid(_l("only %(available)s of %(part)s is owed", available=str(available), part=PART_WORDS[part]),
+                      {"amount": [_l("must be at most %(available)s", available=str(available))]})
     left = wanted
     for r in rows:
         take = min(left, open_amount[r.number])
@@ -60,7 +64,7 @@ def write_off(loan_id: int, on: date | None = None, memo: str | None = None) -> 
     state = load_state(loan_id, lock=True)
     loan = state.loan
     if loan.status != "active":
-        raise Conflict(f"the loan is {loan.status}")
+        raise Conflict(loan_is(loan.status))
     rows = list(state.rows.values())
     amounts = {
         "principal": sum((r.principal_due - r.principal_paid for r in rows), ZERO),
@@ -84,5 +88,5 @@ def _amount(value: Decimal | str) -> Decimal:
     except LendingError as exc:
         raise Invalid(exc.message, {"amount": [exc.message]}) from None
     if amount <= 0:
-        raise Invalid("the amount must be positive", {"amount": ["must be positive"]})
+        raise Invalid(_l("the amount must be positive"), {"amount": [_l("must be positive")]})
     return amount

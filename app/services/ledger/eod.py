@@ -27,6 +27,7 @@ from app.lending.billing import BILL_ISSUE_DAYS
 from app.models import EodRun, JournalEntry
 from app.models.types import UTCDateTime
 from app.services import clock
+from app.services.context import lazy_gettext as _l
 from app.services.errors import Conflict
 from app.services.ledger.journal import CENTS_SUM_SQL, from_cents, hold_sqlite_write_lock, lock_ledger
 from app.services.ledger.posting import IncompleteMapping, Role, batch_movement
@@ -119,7 +120,7 @@ def run_date(day: date, progress: Progress | None = None, notice_days: int = BIL
     try:
         lock_ledger(exclusive=True)
         if db.session.scalar(select(EodRun.status).where(EodRun.id == run_id)) == "completed":
-            raise _CompletedMeanwhile(f"the end-of-day run of {day} is completed already")
+            raise _CompletedMeanwhile(_l("the end-of-day run of %(day)s is completed already", day=str(day)))
         _check_product_accounts()
         batch = _Batch(SqlDialect(db.session.get_bind().dialect.name), day, run_id, summary.counts)
         for step, name in zip(batch.steps(notice_days), STEPS, strict=True):
@@ -162,7 +163,7 @@ def _start_run(day: date) -> int:
         db.session.add(run)
     elif run.status == "completed":
         db.session.rollback()
-        raise Conflict(f"the end-of-day run of {day} is completed already")
+        raise Conflict(_l("the end-of-day run of %(day)s is completed already", day=str(day)))
     else:  # crashed or failed before: do it again
         run.status, run.attempts, run.started_at, run.finished_at = "running", run.attempts + 1, clock.now(), None
     db.session.commit()
@@ -195,7 +196,7 @@ class _batch_lock:
         if not self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": EOD_LOCK}).scalar():
             self._conn.close()
             self._conn = None
-            raise Conflict("another end-of-day run is in progress")
+            raise Conflict(_l("another end-of-day run is in progress"))
 
     def __exit__(self, *exc: object) -> None:
         if self._conn is not None:

@@ -28,7 +28,8 @@ from app.lending.schedule import Instalment as ScheduledInstalment
 from app.models import EodRun, Instalment, Loan, Product, ScheduleVersion
 from app.models.loan import ZERO
 from app.services import clock, context
-from app.services.errors import Conflict, Invalid, NotFound
+from app.services.context import lazy_gettext as _l
+from app.services.errors import Conflict, Invalid, NotFound, Text
 from app.services.identity import policy
 from app.services.identity.access import oversees_organisation, party_kinds
 from app.services.identity.directory import Principal
@@ -64,6 +65,16 @@ def business_date_of(moment: datetime) -> date:
     return max(day, closed + timedelta(days=1)) if closed is not None else day
 
 
+LOAN_IS: dict[str, Text] = {"active": _l("the loan is active"), "closed": _l("the loan is closed"),
+                            "written_off": _l("the loan is written_off")}
+
+
+def loan_is(status: str) -> Text:
+    """`the loan is <status>` (a conflict's message): the status's code in English, its word in Chinese."""
+    found = LOAN_IS.get(status)
+    return found if found is not None else _l("the loan is %(status)s", status=status)
+
+
 def invalid(exc: LendingError) -> Invalid:
     return Invalid(exc.message, {exc.field: [exc.message]} if exc.field else None)
 
@@ -81,14 +92,14 @@ def create_product(data: Mapping[str, object]) -> Product:
     application_process = _application_process(settings.pop("application_process", None))
     overrides = settings.pop("accounts", None)
     if overrides is not None and not isinstance(overrides, Mapping):
-        raise Invalid("accounts must map posting roles to account codes", {"accounts": ["must be an object"]})
+        raise Invalid(_l("accounts must map posting roles to account codes"), {"accounts": [_l("must be an object")]})
     accounts = new_product_accounts(overrides)
     try:
         product = product_from_mapping(settings)
     except LendingError as exc:
         raise invalid(exc) from None
     if db.session.scalar(select(Product.id).where(Product.code == product.code)) is not None:
-        raise Conflict(f"product {product.code!r} exists already")
+        raise Conflict(_l("product %(code)s exists already", code=repr(product.code)))
     row = Product(code=product.code, name=product.name, currency=product.currency, annual_rate=product.annual_rate,
                   min_amount=product.min_amount, max_amount=product.max_amount, min_term=product.min_term,
                   max_term=product.max_term, settings=product_to_mapping(product),
@@ -100,14 +111,15 @@ def create_product(data: Mapping[str, object]) -> Product:
 
 
 PROCESS_ID = re.compile(r"[A-Za-z_][\w.-]{0,254}", re.ASCII)  # an XML id, as BPMN process ids are
+PROCESS_ID_RULE = _l("a BPMN process id: a letter or _, then letters, digits, _ . or -, at most 255 in all")
 
 
 def _application_process(value: object) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not PROCESS_ID.fullmatch(value):
-        message = "a BPMN process id: a letter or _, then letters, digits, _ . or -, at most 255 in all"
-        raise Invalid(f"application_process must be {message}", {"application_process": [message]})
+        raise Invalid(_l("application_process must be %(rule)s", rule=PROCESS_ID_RULE),
+                      {"application_process": [PROCESS_ID_RULE]})
     return value
 
 
@@ -138,11 +150,11 @@ def book_loan(request: LoanRequest) -> Loan:
     existing = db.session.scalar(select(Loan).where(Loan.business_key == request.business_key))
     if existing is not None:
         if existing.principal != request.principal or existing.disbursed_on != request.disbursed_on:
-            raise Conflict(f"loan {request.business_key!r} is booked already with other terms")
+            raise Conflict(_l("loan %(key)s is booked already with other terms", key=repr(request.business_key)))
         return existing
     product = db.session.scalar(select(Product).where(Product.code == request.product_code, Product.active))
     if product is None:
-        raise NotFound(f"no active product {request.product_code!r}")
+        raise NotFound(_l("no active product %(code)s", code=repr(request.product_code)))
     try:
         terms = product_rules(product).terms_for(request.principal, request.repayments, request.disbursed_on,
                                                  request.maturity_date)
@@ -211,7 +223,7 @@ def load_loan(loan_id: int, lock: bool = False) -> Loan:
     query = select(Loan).where(Loan.id == loan_id).execution_options(populate_existing=True)
     loan = db.session.scalar(query.with_for_update() if lock else query)
     if loan is None:
-        raise NotFound("loan not found")
+        raise NotFound(_l("loan not found"))
     return loan
 
 
@@ -369,7 +381,7 @@ def visible_loan(principal: Principal, loan_id: int) -> Loan:
     loan = db.session.scalar(select(Loan).where(Loan.id == loan_id, loan_visible(principal))
                              .execution_options(populate_existing=True))
     if loan is None:
-        raise NotFound("loan not found")
+        raise NotFound(_l("loan not found"))
     return loan
 
 
@@ -430,7 +442,7 @@ def loan_detail(principal: Principal, loan_id: int) -> LoanView:
     code = db.session.scalar(select(Product.code).where(Product.id == loan.product_id)) or ""
     version = db.session.get(ScheduleVersion, (loan.id, loan.schedule_version))
     if version is None:
-        raise NotFound("the loan's schedule is missing")
+        raise NotFound(_l("the loan's schedule is missing"))
     schedule = ScheduleVersionView(version, instalment_views(instalments(loan.id)), True)
     return LoanView(loan, code, schedule, loan_position(loan.id))
 

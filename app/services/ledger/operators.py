@@ -29,6 +29,7 @@ from app.lending.codec import parse_date, parse_int
 from app.lending.errors import LendingError
 from app.lending.money import parse_money
 from app.models import Loan
+from app.services.context import lazy_gettext as _l
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.ledger.journal import loan_balances
 from app.services.ledger.loans import LoanRequest, book_loan, business_today, instalments
@@ -59,7 +60,7 @@ def book_loan_task(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any
     with _as_business_errors():
         key = params.get("business_key") or ctx.business_key
         if not key:
-            raise Invalid("a loan needs a business key", {"business_key": ["is required"]})
+            raise Invalid(_l("a loan needs a business key"), {"business_key": [_l("is required")]})
         disbursed_on: date = _optional(params, "disbursed_on", parse_date) or business_today()
         loan = book_loan(LoanRequest(
             product_code=str(params.get("product_code", "")), business_key=str(key),
@@ -101,7 +102,7 @@ def _loan(params: dict[str, Any], ctx: HandlerContext) -> Loan:
         query = select(Loan).where(Loan.business_key == str(params.get("business_key") or ctx.business_key))
     loan = db.session.scalar(query.execution_options(populate_existing=True))
     if loan is None:
-        raise NotFound("no loan for this instance")
+        raise NotFound(_l("no loan for this instance"))
     return loan
 
 

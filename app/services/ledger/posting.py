@@ -24,7 +24,9 @@ from app.extensions import db
 from app.models import GlAccount, Loan, Product, ProductAccount
 from app.models.ledger import ACCOUNT_KINDS
 from app.models.loan import ZERO
-from app.services.errors import Conflict, Invalid, NotFound
+from app.services.context import either
+from app.services.context import lazy_gettext as _l
+from app.services.errors import Conflict, Invalid, NotFound, Text
 from app.services.ledger.journal import Line, UnbalancedEntry, credit, debit, post_entry
 
 
@@ -191,17 +193,17 @@ def chart() -> list[GlAccount]:
 
 def add_account(code: str, name: str, kind: str) -> GlAccount:
     """A new account in the chart."""
-    fields: dict[str, list[str]] = {}
+    fields: dict[str, list[Text]] = {}
     if not code or len(code) > 32 or not code.isascii() or not code.replace("_", "").isalnum():
-        fields["code"] = ["letters, digits and _, at most 32"]
+        fields["code"] = [_l("letters, digits and _, at most 32")]
     if not name or len(name) > 200:
-        fields["name"] = ["is required (at most 200 characters)"]
+        fields["name"] = [_l("is required (at most 200 characters)")]
     if kind not in ACCOUNT_KINDS:
-        fields["kind"] = [f"must be one of {', '.join(ACCOUNT_KINDS)}"]
+        fields["kind"] = [_l("must be one of %(choices)s", choices=", ".join(ACCOUNT_KINDS))]
     if fields:
-        raise Invalid("the account is not valid", fields)
+        raise Invalid(_l("the account is not valid"), fields)
     if db.session.scalar(select(GlAccount.id).where(GlAccount.code == code)) is not None:
-        raise Conflict(f"account {code!r} exists already")
+        raise Conflict(_l("account %(code)s exists already", code=repr(code)))
     account = GlAccount(code=code, name=name, kind=kind)
     db.session.add(account)
     db.session.flush()
@@ -254,7 +256,8 @@ def map_account(product_code: str, role: str, account: str) -> None:
     [(checked_role, code)] = _checked({role: account}).items()
     if checked_role in LOAN_BALANCE_ROLES and db.session.scalar(
             select(func.count()).select_from(Loan).where(Loan.product_id == product_id)):
-        raise Conflict(f"the product has loans: their {checked_role.value} balances stay in their account")
+        raise Conflict(_l("the product has loans: their %(role)s balances stay in their account",
+                          role=checked_role.value))
     row = db.session.get(ProductAccount, (product_id, checked_role.value))
     if row is None:
         raise IncompleteMapping(f"product {product_code} maps no account for {checked_role.value}")
@@ -269,7 +272,7 @@ def accounts_of_product(product_code: str) -> dict[Role, str]:
 def _product_id(code: str) -> int:
     product_id = db.session.scalar(select(Product.id).where(Product.code == code))
     if product_id is None:
-        raise NotFound(f"no product {code!r}")
+        raise NotFound(_l("no product %(code)s", code=repr(code)))
     return product_id
 
 
@@ -277,17 +280,19 @@ def _checked(overrides: Mapping[str, object]) -> dict[Role, str]:
     """Roles that exist, mapped to accounts of the chart of a kind the role takes."""
     kinds = {code: kind for code, kind in db.session.execute(select(GlAccount.code, GlAccount.kind))}
     accounts: dict[Role, str] = {}
-    problems = []
+    problems: list[Text] = []
     for name, account in overrides.items():
         role = Role._value2member_map_.get(name)
         if not isinstance(role, Role):
-            problems.append(f"{name}: no such role (the roles: {', '.join(Role)})")
+            problems.append(_l("%(role)s: no such role (the roles: %(roles)s)", role=name, roles=", ".join(Role)))
         elif not isinstance(account, str) or account not in kinds:
-            problems.append(f"{name}: {account!r} is not an account of the chart")
+            problems.append(_l("%(role)s: %(account)s is not an account of the chart", role=name,
+                               account=repr(account)))
         elif kinds[account] not in ROLE_KINDS[role]:
-            problems.append(f"{name}: {account} is of kind {kinds[account]}, not {' or '.join(ROLE_KINDS[role])}")
+            problems.append(_l("%(role)s: %(account)s is of kind %(kind)s, not %(kinds)s", role=name, account=account,
+                               kind=kinds[account], kinds=either(ROLE_KINDS[role])))
         else:
             accounts[role] = account
     if problems:
-        raise Invalid("the product's accounts are not valid", {"accounts": problems})
+        raise Invalid(_l("the product's accounts are not valid"), {"accounts": problems})
     return accounts

@@ -25,7 +25,8 @@ from app.lending.money import parse_money
 from app.models import Instalment, Loan, Payment
 from app.models.loan import PAYMENT_CHANNELS, ZERO
 from app.services import clock, context
-from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.services.context import lazy_gettext as _l
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound, Text
 from app.services.identity import policy
 from app.services.identity.directory import Principal
 from app.services.ledger.journal import lock_ledger
@@ -34,6 +35,7 @@ from app.services.ledger.loans import (
     business_today,
     invalid,
     load_state,
+    loan_is,
     loan_visible,
     owed,
     require_on_loan,
@@ -63,6 +65,16 @@ class PaymentOutcome:
     duplicate: bool = False  # the same notification came before: nothing was booked this time
 
 
+PAYMENT_IS: dict[str, Text] = {"pending": _l("the payment is pending"), "booked": _l("the payment is booked"),
+                               "rejected": _l("the payment is rejected")}
+
+
+def payment_is(status: str) -> Text:
+    """`the payment is <status>` (a conflict's message): the status's code in English, its word in Chinese."""
+    found = PAYMENT_IS.get(status)
+    return found if found is not None else _l("the payment is %(status)s", status=status)
+
+
 def take_payment(notice: PaymentNotice) -> PaymentOutcome:
     """Record a payment; book it at once unless it is offline (then it waits for finance)."""
     amount, mode = _check(notice)
@@ -71,10 +83,10 @@ def take_payment(notice: PaymentNotice) -> PaymentOutcome:
     existing = find_payment(notice.idempotency_key)
     if existing is not None:
         if (existing.loan_id, existing.amount, existing.channel) != (notice.loan_id, amount, notice.channel):
-            raise Conflict("this idempotency key was used for another payment")
+            raise Conflict(_l("this idempotency key was used for another payment"))
         return PaymentOutcome(existing, duplicate=True)
     if state.loan.status != "active":
-        raise Conflict(f"the loan is {state.loan.status}")
+        raise Conflict(loan_is(state.loan.status))
     payment = Payment(loan_id=notice.loan_id, idempotency_key=notice.idempotency_key, channel=notice.channel,
                       amount=amount, prepayment=mode.value, status="pending",
                       received_on=notice.received_on or business_today(), document_id=notice.document_id,
@@ -116,9 +128,9 @@ def confirm_payment(payment_id: int, user_id: int | None = None) -> Payment:
     """
     payment, loan_status = _decision(payment_id)
     if payment.status != "pending":
-        raise Conflict(f"the payment is {payment.status}")
+        raise Conflict(payment_is(payment.status))
     if loan_status != "active":
-        raise Conflict(f"the loan is {loan_status}")
+        raise Conflict(loan_is(loan_status))
     _settle(payment, "booked", user_id)
     _book(payment, business_today())
     return payment
@@ -153,7 +165,7 @@ def _settle(payment: Payment, status: str, user_id: int | None) -> None:
         .values(status=status, confirmed_at=clock.now(), confirmed_by_id=user_id)
         .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
     if changed != 1:
-        raise Conflict(f"the payment is {_load(payment.id).status}")
+        raise Conflict(payment_is(_load(payment.id).status))
     db.session.refresh(payment)
 
 
@@ -180,7 +192,7 @@ def refund_credit(loan_id: int, on: date | None = None) -> Decimal:
     state = load_state(loan_id, lock=True)
     amount = state.loan.credit_balance
     if amount <= 0:
-        raise Conflict("the loan holds no credit")
+        raise Conflict(_l("the loan holds no credit"))
     post_event("credit_refund", on or business_today(), {"credit": amount}, loan_accounts(state.loan), loan_id=loan_id)
     state.loan.credit_balance = ZERO
     return amount
@@ -194,30 +206,30 @@ def find_payment(idempotency_key: str) -> Payment | None:
 def _load(payment_id: int) -> Payment:
     payment = db.session.get(Payment, payment_id, populate_existing=True)
     if payment is None:
-        raise NotFound("payment not found")
+        raise NotFound(_l("payment not found"))
     return payment
 
 
 def _check(notice: PaymentNotice) -> tuple[Decimal, Prepayment]:
-    fields: dict[str, list[str]] = {}
+    fields: dict[str, list[str | Text]] = {}
     amount = ZERO
     try:
         amount = parse_money(notice.amount, "amount")
         if amount <= 0:
-            fields["amount"] = ["must be positive"]
+            fields["amount"] = [_l("must be positive")]
     except LendingError as exc:
         fields["amount"] = [exc.message]
     if notice.channel not in PAYMENT_CHANNELS:
-        fields["channel"] = [f"must be one of {', '.join(PAYMENT_CHANNELS)}"]
+        fields["channel"] = [_l("must be one of %(choices)s", choices=", ".join(PAYMENT_CHANNELS))]
     if not notice.idempotency_key or len(notice.idempotency_key) > 255:
-        fields["idempotency_key"] = ["is required (at most 255 characters)"]
+        fields["idempotency_key"] = [_l("is required (at most 255 characters)")]
     try:
         mode = Prepayment(notice.prepayment)
     except ValueError:
-        fields["prepayment"] = ["must be shorten_term or reduce_instalment"]
+        fields["prepayment"] = [_l("must be shorten_term or reduce_instalment")]
         mode = Prepayment.SHORTEN_TERM
     if fields:
-        raise Invalid("the payment is not valid", fields)
+        raise Invalid(_l("the payment is not valid"), fields)
     return amount, mode
 
 
@@ -312,13 +324,13 @@ def _checked_voucher(voucher: Voucher) -> tuple[str, str]:
     """(safe file name, sniffed type); `Invalid` naming `voucher` for an empty file or one that is not a
     PDF, PNG or JPEG, `DocumentTooLarge` (413) past the document size limit."""
     if not voucher.content:
-        raise Invalid("the voucher is not valid", {"voucher": ["the file is empty"]})
+        raise Invalid(_l("the voucher is not valid"), {"voucher": [_l("the file is empty")]})
     try:
         content_type, _kind = sniff(voucher.content, voucher.filename)
     except ValueError:
         content_type = ""
     if content_type not in VOUCHER_TYPES:
-        raise Invalid("the voucher is not valid", {"voucher": ["must be a PDF, PNG or JPEG file"]})
+        raise Invalid(_l("the voucher is not valid"), {"voucher": [_l("must be a PDF, PNG or JPEG file")]})
     name = voucher.filename.replace("\\", "/").rsplit("/", 1)[-1][:255] or "voucher"
     return name, content_type
 
@@ -346,14 +358,14 @@ def record_offline_payment(principal: Principal, loan_id: int, amount: Decimal, 
     if voucher is not None:
         _checked_voucher(voucher)
     if received_on is not None and not loan.disbursed_on <= received_on <= business_today():
-        raise Invalid("the payment is not valid",
-                      {"received_on": ["must be between the disbursement and today"]})
+        raise Invalid(_l("the payment is not valid"),
+                      {"received_on": [_l("must be between the disbursement and today")]})
     if document_id is not None:
         try:
             get_document(principal, document_id)
         except NotFound:
-            raise Invalid("the voucher is not a document you can see",
-                          {"document_id": ["no such document"]}) from None
+            raise Invalid(_l("the voucher is not a document you can see"),
+                          {"document_id": [_l("no such document")]}) from None
     notice = PaymentNotice(loan.id, API_KEY_PREFIX.format(loan_id=loan.id) + idempotency_key, amount,
                            channel="offline", prepayment=prepayment, document_id=document_id,
                            received_on=received_on)
@@ -377,9 +389,9 @@ def attach_voucher(principal: Principal, loan_id: int, payment_id: int, voucher:
     require_on_loan(principal, loan, "payments.record")
     payment = _of_loan(loan.id, payment_id)
     if payment.channel != "offline":
-        raise Conflict("only an offline payment has a voucher")
+        raise Conflict(_l("only an offline payment has a voucher"))
     if payment.status != "pending":
-        raise Conflict(f"the payment is {payment.status}")
+        raise Conflict(payment_is(payment.status))
     try:
         _keep_voucher(payment, voucher)
         db.session.commit()
@@ -393,14 +405,14 @@ def voucher_of(principal: Principal, loan_id: int, payment_id: int) -> Payment:
     """The payment with its voucher, for whoever sees the loan; 404 when it has none."""
     payment = _of_loan(visible_loan(principal, loan_id).id, payment_id)
     if payment.voucher_filename is None:
-        raise NotFound("the payment has no voucher")
+        raise NotFound(_l("the payment has no voucher"))
     return payment
 
 
 def _of_loan(loan_id: int, payment_id: int) -> Payment:
     payment = db.session.get(Payment, payment_id, populate_existing=True)
     if payment is None or payment.loan_id != loan_id:
-        raise NotFound("payment not found")
+        raise NotFound(_l("payment not found"))
     return payment
 
 
@@ -415,7 +427,7 @@ def decide_payment(principal: Principal, loan_id: int, payment_id: int, confirm:
     _of_loan(loan.id, payment_id)
     reason = (reason or "").strip()
     if not confirm and not reason:
-        raise Invalid("the rejection is not valid", {"reason": ["give the reason the borrower will see"]})
+        raise Invalid(_l("the rejection is not valid"), {"reason": [_l("give the reason the borrower will see")]})
     try:
         if confirm:
             decided = confirm_payment(payment_id, principal.id)
@@ -444,7 +456,8 @@ def quote_early_repayment(principal: Principal, loan_id: int, on: date | None = 
     try:
         prepayment = Prepayment(mode)
     except ValueError:
-        raise Invalid("the quote is not valid", {"mode": ["must be shorten_term or reduce_instalment"]}) from None
+        raise Invalid(_l("the quote is not valid"),
+                      {"mode": [_l("must be shorten_term or reduce_instalment")]}) from None
     try:
         payoff = quote_payoff(loan.id, on)
     except Invalid as exc:
@@ -454,7 +467,7 @@ def quote_early_repayment(principal: Principal, loan_id: int, on: date | None = 
     if amount is None:
         return answer
     if amount <= 0:
-        raise Invalid("the quote is not valid", {"amount": ["must be positive"]})
+        raise Invalid(_l("the quote is not valid"), {"amount": [_l("must be positive")]})
     state = load_state(loan.id)
     credit = state.loan.credit_balance
     try:
@@ -504,7 +517,7 @@ def monitor(principal: Principal, today: date | None = None) -> dict[str, Any]:
     batch's bucket (most days past due first), and offline payments awaiting confirmation. 403 for
     anyone else."""
     if not may_monitor(principal):
-        raise Forbidden("the monitoring page is finance's")
+        raise Forbidden(_l("the monitoring page is finance's"))
     today = today or business_today()
     visible = loan_visible(principal)
     due = [(loan, row, owed(row)) for row, loan in db.session.execute(

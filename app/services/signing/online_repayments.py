@@ -27,6 +27,7 @@ from app.lending import Prepayment
 from app.models import Loan, Organisation
 from app.models.signing import RepaymentOrder
 from app.services import context
+from app.services.context import either
 from app.services.context import lazy_gettext as _l
 from app.services.errors import Conflict, Invalid, NotFound, ServiceError
 from app.services.identity import policy
@@ -96,9 +97,11 @@ def order(principal: Principal, loan_id: int, amount: Decimal, idempotency_key: 
     policy.require(principal, "repayments.online", parties={"borrower": loan.borrower_org_id,
                                                             "funder": loan.funder_org_id})
     if not idempotency_key or len(idempotency_key) > MAX_KEY:
-        raise Invalid(_l("The payment is not valid."), {"idempotency_key": [f"1 to {MAX_KEY} characters"]})
+        raise Invalid(_l("The payment is not valid."),
+                      {"idempotency_key": [_l("1 to %(most)s characters", most=MAX_KEY)]})
     if prepayment not in MODES:
-        raise Invalid(_l("The payment is not valid."), {"prepayment": [f"must be {' or '.join(MODES)}"]})
+        raise Invalid(_l("The payment is not valid."),
+                      {"prepayment": [_l("must be %(choices)s", choices=either(MODES))]})
     key = KEY_PREFIX.format(loan_id=loan.id) + idempotency_key
     hold_sqlite_write_lock()  # SQLite: requests with one key take turns (PostgreSQL: the unique keys decide)
     existing = _by_key(key)
@@ -108,7 +111,8 @@ def order(principal: Principal, loan_id: int, amount: Decimal, idempotency_key: 
         raise Conflict(_l("The loan is not active: nothing is left to pay."))
     to_pay = Decimal(repayments.quote_payoff(loan.id)["to_pay"])
     if amount > to_pay:
-        raise Invalid(_l("The payment is not valid."), {"amount": [f"at most {to_pay:.2f}, what settles the loan today"]})
+        raise Invalid(_l("The payment is not valid."),
+                      {"amount": [_l("at most %(amount)s, what settles the loan today", amount=f"{to_pay:.2f}")]})
     payer = _account(db.session.get(Organisation, loan.borrower_org_id), "borrower")
     funder = db.session.get(Organisation, loan.funder_org_id) if loan.funder_org_id is not None else None
     payee = _account(funder, "LOANFLOW")
@@ -173,7 +177,7 @@ def settle(notification: dict[str, Any]) -> dict[str, Any]:
     row.settled_at = settled_at
     loan = db.session.get(Loan, row.loan_id)
     if loan is None:
-        raise NotFound("loan not found")
+        raise NotFound(_l("loan not found"))
     if notification.get("status") != "succeeded":
         row.status = "failed"
         row.failure_reason = str(notification.get("failure_reason") or "the gateway gave no reason")

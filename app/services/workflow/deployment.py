@@ -36,6 +36,7 @@ from app.extensions import db
 from app.models import Deployment, FormVersion, ProcessInstance, ProcessVersion, User
 from app.services import context
 from app.services.clock import now
+from app.services.context import lazy_gettext as _l
 from app.services.errors import Invalid
 from app.services.identity import policy
 from app.services.identity.directory import Principal
@@ -167,7 +168,7 @@ def _decision_dependents(bundle: Bundle, files: list[DiagramFile], limit: int) -
         parsed = parse_diagrams([DiagramFile(n, s) for n, s in sources.items()], limit, context_dmn=context,
                                 operator_map=operator_mappings.for_import())
     except DiagramRejected as exc:
-        raise Invalid("a deployed process that uses the changed decision does not parse with it",
+        raise Invalid(_l("a deployed process that uses the changed decision does not parse with it"),
                       fields=_problem_fields(exc.problems), code="diagram_invalid") from exc
     return [_Dependent(p, forms[p.process_id]) for p in parsed.processes.values()
             if p.process_id in forms and set(p.decisions) & set(bundle.decisions)]
@@ -412,7 +413,7 @@ def deploy(files: list[DiagramFile], actor_id: int | None = None, forms_from: st
     """
     checked = _check(files, forms_from)
     if checked.errors or checked.bundle is None:
-        raise Invalid("diagram refused", fields=_problem_fields(checked.errors), code="diagram_invalid")
+        raise Invalid(_l("diagram refused"), fields=_problem_fields(checked.errors), code="diagram_invalid")
     dependents = _decision_dependents(checked.bundle, files, context.config("MAX_DIAGRAM_BYTES"))
     return _write_versions(checked, actor_id, dependents)
 

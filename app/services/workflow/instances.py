@@ -22,7 +22,7 @@ from app.models.identity import OrgKind
 from app.models.task import OPEN_TASK_STATES
 from app.services.clock import now
 from app.services.context import lazy_gettext as _l
-from app.services.errors import Conflict, Forbidden, Invalid
+from app.services.errors import Conflict, Forbidden, Invalid, Text
 from app.services.identity import policy
 from app.services.identity.access import lane_party
 from app.services.identity.audit import audit
@@ -41,6 +41,8 @@ from app.services.workflow.step_store import (
 )
 
 FINISHED = ("completed", "cancelled")
+ALREADY: dict[str, Text] = {"completed": _l("instance is already completed"),
+                            "cancelled": _l("instance is already cancelled")}
 _INSERT_INSTANCE = insert(INSTANCES).returning(INSTANCES.c.id)
 _INSERT_PARTIES = insert(InstanceParty)
 
@@ -171,7 +173,7 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
         raise Invalid(_l("process %(process)s is not deployed", process=repr(process_id)),
                       fields={"process_id": [_l("not deployed")]})
     if event is not None and event.version_id not in (None, version.id):
-        raise Conflict("the process has a newer version; its own events start it", code="start_event_taken")
+        raise Conflict(_l("the process has a newer version; its own events start it"), code="start_event_taken")
     pins = resolve_pins(version)
     bound = _parties(parties or {})
     rt, at = runtime(), now()
@@ -246,6 +248,12 @@ def cancel_instance(instance_id: int, actor: Actor, reason: str | None = None) -
     end_instance(instance_id, actor.id, (reason or "").strip() or None)
 
 
+def _already(status: str) -> Text:
+    """`instance is already <status>` (a conflict's message): the status's code in English, its word in Chinese."""
+    found = ALREADY.get(status)
+    return found if found is not None else _l("instance is already %(status)s", status=status)
+
+
 def end_instance(instance_id: int, actor_id: int | None, reason: str | None = None) -> None:
     """Cancel an instance for a domain that decided itself who may (a borrower withdrawing its
     application): open tasks cancelled, the history kept with a `cancelled` event. Commits, with
@@ -254,7 +262,7 @@ def end_instance(instance_id: int, actor_id: int | None, reason: str | None = No
     with atomic_step():
         instance = load_instance(instance_id)
         if instance.status in FINISHED:
-            raise Conflict(f"instance is already {instance.status}")
+            raise Conflict(_already(instance.status))
         workflow = restore(instance)
         state = rt.engine.cancel(workflow)
         core(update(TASKS).where(TASKS.c.instance_id == instance.id, TASKS.c.state.in_(OPEN_TASK_STATES))

@@ -17,11 +17,12 @@ from app.engine.runner import MessageNotCaught, StepOutcome
 from app.extensions import db
 from app.models import InboxMessage
 from app.services.clock import now
+from app.services.context import lazy_gettext as _l
 from app.services.errors import Conflict
 from app.services.workflow import data_stores
 from app.services.workflow.outbox import enqueue
 from app.services.workflow.runtime import runtime
-from app.services.workflow.step_store import InstanceRow, Step, core
+from app.services.workflow.step_store import STALE, InstanceRow, Step, core
 
 INBOX: Table = InboxMessage.__table__  # type: ignore[assignment]
 Action = Callable[[Any], StepOutcome]
@@ -40,8 +41,7 @@ def atomic_step() -> Iterator[list[Callable[[], None]]]:
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
-        raise Conflict("the instance was changed by someone else at the same time; reload and retry",
-                       code="stale_version") from None
+        raise Conflict(STALE, code="stale_version") from None
     except BaseException:
         db.session.rollback()
         raise
@@ -147,7 +147,7 @@ def claim_inbox_message(inbox_id: int, instance_id: int, at) -> None:  # noqa: A
     claimed = core(update(INBOX).where(INBOX.c.id == inbox_id, INBOX.c.delivered_at.is_(None))
                    .values(delivered_at=at, instance_id=instance_id)).rowcount
     if claimed != 1:
-        raise Conflict("an inbox message was delivered by someone else at the same time", code="stale_version")
+        raise Conflict(_l("an inbox message was delivered by someone else at the same time"), code="stale_version")
 
 
 def _give_back(inbox_id: int) -> None:

@@ -29,6 +29,7 @@ from app.models import (
 )
 from app.models.task import OPEN_TASK_STATES
 from app.services import context
+from app.services.context import lazy_gettext as _l
 from app.services.errors import Conflict, NotFound
 from app.services.identity.access import lane_party
 from app.services.workflow.history_chain import chain
@@ -106,7 +107,7 @@ class InstanceRow:
 def load_instance(instance_id: int) -> InstanceRow:
     row = core(_LOAD_BY_ID, {"instance_id": instance_id}).first()
     if row is None:
-        raise NotFound("process instance not found")
+        raise NotFound(_l("process instance not found"))
     return InstanceRow(*row)
 
 
@@ -243,7 +244,7 @@ def update_instance(instance: InstanceRow, values: dict[str, Any]) -> int:
     return new_version
 
 
-STALE = "the instance was changed by someone else at the same time; reload and retry"
+STALE = _l("the instance was changed by someone else at the same time; reload and retry")
 
 
 def _task_values(instance: InstanceRow, task: ReadyTask, at: datetime, form_ids: dict[str, int],
