@@ -3,11 +3,8 @@ its template, the service layer renders it from the catalogue, and every templat
 Chinese with the same parameters."""
 from __future__ import annotations
 
-import ast
 import copy
 import pickle
-import re
-from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
@@ -17,10 +14,8 @@ from flask_babel import Babel
 from app.engine.errors import DiagramProblem
 from app.engine.said import Said, parts, said
 from app.services.workflow.diagram_reasons import in_language
+from tests.unit.catalogue_calls import ROOT, calls, chinese, problems
 
-ROOT = Path(__file__).resolve().parents[2]
-CATALOGUE = ROOT / "app" / "translations" / "zh" / "LC_MESSAGES" / "messages.po"
-PLACEHOLDER = re.compile(r"%\((\w+)\)([srd])")
 TEMPLATES = {"said", "foreign"}  # what takes a template (`foreign`: another program's fixed sentences)
 
 
@@ -80,36 +75,11 @@ def test_the_reader_reads_it_in_their_language_with_its_parts(zh_app):
     assert in_language(sentence) == "the condition at gw does not compile"  # no request: English
 
 
-def _said_calls() -> list[tuple[str, int, ast.Call]]:
-    found = []
-    for path in sorted([*(ROOT / "app" / "engine").glob("*.py"), *(ROOT / "app" / "services").rglob("*.py")]):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in TEMPLATES:
-                found.append((str(path.relative_to(ROOT)), node.lineno, node))
-    return found
-
-
 def test_every_template_the_code_says_has_its_chinese_with_the_same_parameters():
-    with CATALOGUE.open("rb") as source:
-        catalogue = {m.id: m.string for m in read_po(source) if m.id and isinstance(m.id, str)}
-    calls = _said_calls()
-    assert len(calls) > 100  # the check's sentences are said (the walk finds them)
-    wrong = []
-    for path, line, call in calls:
-        template = call.args[0] if call.args else None
-        if not (isinstance(template, ast.Constant) and isinstance(template.value, str)):
-            wrong.append(f"{path}:{line}: the template is not a string literal")
-            continue
-        text = template.value
-        named = sorted(PLACEHOLDER.findall(text))
-        if not catalogue.get(text):
-            wrong.append(f"{path}:{line}: no Chinese for {text!r}")
-        elif set(PLACEHOLDER.findall(catalogue[text])) != set(named):  # each once or more, as the language writes it
-            wrong.append(f"{path}:{line}: the Chinese of {text!r} has other parameters")
-        if len({name for name, _ in named}) != len(set(named)):  # the catalogue's compiler refuses `%(x)s ... %(x)r`
-            wrong.append(f"{path}:{line}: a parameter is formatted two ways in {text!r}")
-        if call.func.id == "said" and {k.arg for k in call.keywords} != {name for name, _ in named}:
-            wrong.append(f"{path}:{line}: the parameters given are not the template's")
+    said_calls = calls([*(ROOT / "app" / "engine").glob("*.py"), *(ROOT / "app" / "services").rglob("*.py")],
+                       TEMPLATES)
+    assert len(said_calls) > 100  # the check's sentences are said (the walk finds them)
+    wrong = problems(said_calls, chinese(), exact_parameters=lambda call: call.func.id == "said")
     assert not wrong, "\n".join(wrong)
 
 
