@@ -24,7 +24,7 @@ from app.lending.money import Rounding, parse_decimal
 from app.lending.schedule import Schedule, generate_schedule
 from app.lending.simulator import simulate_request
 from app.lending.terms import Amortization, InterestMethod, InterestPeriod
-from app.services.context import gettext
+from app.services.context import gettext, readable
 
 loans = SpokenGroup("loans", help="Loan schedules and repayment simulations.")
 
@@ -161,10 +161,11 @@ def _reported_errors(usage: bool) -> Iterator[None]:
     try:
         yield
     except LendingError as exc:
+        said = str(readable(exc))
         if not usage:
-            _fail(str(exc))
+            _fail(f"{exc.field}: {said}" if exc.field else said)
         where = f"--{exc.field.replace('_', '-')}: " if exc.field else ""
-        raise click.UsageError(f"{where}{exc.message}") from None
+        raise click.UsageError(f"{where}{said}") from None
 
 
 @contextmanager

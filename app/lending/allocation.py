@@ -81,7 +81,7 @@ def allocate_payment(amount: Decimal, dues: Iterable[Due]) -> Allocation:
         for part in PARTS:
             owed = getattr(due, part)
             if owed < 0:
-                raise LoanStateError(f"instalment {due.number} owes a negative {part}")
+                raise LoanStateError("instalment %(number)s owes a negative %(part)s", number=due.number, part=part)
             take = min(owed, left)
             parts[part] = take
             left -= take

@@ -29,7 +29,7 @@ def parse_date(value: object, field: str) -> date:
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
-        raise TermsError(field, f"{value!r} is not a date YYYY-MM-DD") from None
+        raise TermsError(field, "%(value)s is not a date YYYY-MM-DD", value=repr(value)) from None
 
 
 def parse_int(value: object, field: str) -> int:
@@ -59,7 +59,7 @@ def current_spelling(data: Mapping[str, object]) -> dict[str, object]:
     for key, value in data.items():
         name = OLD_NAMES.get(key, key)
         if name != key and name in data:
-            raise TermsError(key, f"is the old name of {name}: give only one")
+            raise TermsError(key, "is the old name of %(name)s: give only one", name=name)
         renamed[name] = value
     return renamed
 
@@ -71,7 +71,7 @@ def _enum(kind: type[StrEnum]) -> Callable[[object, str], StrEnum]:
             return kind(OLD_VALUES.get(text, text))
         except ValueError:
             allowed = ", ".join(m.value for m in kind)
-            raise TermsError(field, f"{value!r} is not one of: {allowed}") from None
+            raise TermsError(field, "%(value)s is not one of: %(allowed)s", value=repr(value), allowed=allowed) from None
     return parse
 
 

@@ -98,7 +98,8 @@ def parse_decimal(value: object, field: str) -> Decimal:
         result = Decimal(value)
     elif isinstance(value, str):
         if len(value) > MAX_NUMBER_TEXT or not DECIMAL_TEXT.fullmatch(value):
-            raise TermsError(field, f"{value[:MAX_NUMBER_TEXT]!r} is not a number written with the digits 0-9")
+            raise TermsError(field, "%(value)s is not a number written with the digits 0-9",
+                             value=repr(value[:MAX_NUMBER_TEXT]))
         result = Decimal(value)
     else:
         raise TermsError(field, "must be a number")
@@ -117,7 +118,7 @@ def parse_money(value: object, field: str) -> Decimal:
                                 "such as 1066.19")
     amount = parse_decimal(value, field)
     if abs(amount) >= MAX_AMOUNT:
-        raise TermsError(field, f"is too large (at most {MAX_AMOUNT_TEXT})")
+        raise TermsError(field, "is too large (at most %(most)s)", most=MAX_AMOUNT_TEXT)
     if amount != amount.quantize(CENT, rounding=decimal.ROUND_DOWN):
         raise TermsError(field, "has more than two decimals")
     return amount.quantize(CENT) if amount else ZERO  # "-0" is 0.00, as a database gives it back

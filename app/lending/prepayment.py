@@ -52,7 +52,7 @@ def prepay(schedule: Schedule, on: date, amount: Decimal, mode: Prepayment, fee:
     row = old[k]
     before = row.opening_balance - row.prepaid_principal
     if amount <= 0 or amount > before:
-        raise LoanStateError(f"a prepayment must be between 0.01 and {before}")
+        raise LoanStateError("a prepayment must be between 0.01 and %(most)s", most=before)
     if on < terms.disbursed_on:
         raise LoanStateError("a prepayment cannot precede the disbursement")
     after = before - amount

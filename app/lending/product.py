@@ -40,7 +40,7 @@ class LoanProduct(LoanSettings):
         if not self.code.strip():
             raise TermsError("code", "must not be empty")
         if self.currency != CURRENCY:
-            raise TermsError("currency", f"only {CURRENCY} is supported")
+            raise TermsError("currency", "only %(currency)s is supported", currency=CURRENCY)
         if self.min_amount <= 0 or self.max_amount < self.min_amount:
             raise TermsError("max_amount", "amounts must satisfy 0 < min_amount ≤ max_amount")
         if self.min_term < 1 or self.max_term < self.min_term:
@@ -51,16 +51,24 @@ class LoanProduct(LoanSettings):
                   maturity_date: date | None = None) -> LoanTerms:
         """The terms of a loan under this product; amount and term must be within its limits."""
         if not self.min_amount <= principal <= self.max_amount:
-            raise TermsError("principal", f"must be between {self.min_amount} and {self.max_amount}")
+            raise TermsError("principal", "must be between %(least)s and %(most)s", least=self.min_amount,
+                             most=self.max_amount)
         settings = {f.name: getattr(self, f.name) for f in fields(LoanSettings)}
         terms = LoanTerms(principal=principal, annual_rate=self.annual_rate, repayments=repayments,
                           disbursed_on=disbursed_on, maturity_date=maturity_date, **settings)
         length = term_length(terms)
         if not self.min_term <= length <= self.max_term:
-            unit = "days" if terms.frequency is Frequency.WHOLE_TERM else terms.frequency.value
-            raise TermsError("repayments", f"the term of {length} {unit} is outside "
-                                           f"{self.min_term}–{self.max_term}")
+            raise _term_outside(terms.frequency, length=length, least=self.min_term, most=self.max_term)
         return terms
+
+
+def _term_outside(frequency: Frequency, **span: int) -> TermsError:
+    """A term outside the product's, said in the unit of its repayment frequency."""
+    if frequency is Frequency.MONTHS:
+        return TermsError("repayments", "the term of %(length)s months is outside %(least)s–%(most)s", **span)
+    if frequency is Frequency.WEEKS:
+        return TermsError("repayments", "the term of %(length)s weeks is outside %(least)s–%(most)s", **span)
+    return TermsError("repayments", "the term of %(length)s days is outside %(least)s–%(most)s", **span)
 
 
 def term_length(terms: LoanTerms) -> int:
@@ -78,4 +86,4 @@ def check_rate_cap(annual_rate: Decimal, cap: Decimal) -> None:
     if annual_rate < 0:
         raise TermsError("annual_rate", "must not be negative")
     if annual_rate > cap:
-        raise TermsError("annual_rate", f"{annual_rate}% a year is above the legal cap of {cap}%")
+        raise TermsError("annual_rate", "%(rate)s%% a year is above the legal cap of %(cap)s%%", rate=annual_rate, cap=cap)

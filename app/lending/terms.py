@@ -106,7 +106,7 @@ class LoanTerms(LoanSettings):
 
 def _check_amounts(t: LoanTerms) -> None:
     if t.currency != CURRENCY:
-        raise TermsError("currency", f"only {CURRENCY} is supported")
+        raise TermsError("currency", "only %(currency)s is supported", currency=CURRENCY)
     if t.principal <= 0:
         raise TermsError("principal", "must be positive")
     if t.principal >= MAX_AMOUNT:

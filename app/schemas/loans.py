@@ -2,6 +2,7 @@
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext
 from marshmallow import Schema, ValidationError, fields, validate
 
 from app.lending.errors import LendingError
@@ -33,7 +34,7 @@ class Money(fields.Field):
         try:
             amount = parse_money(value, attr or "amount")
         except LendingError as exc:
-            raise ValidationError(exc.message) from None
+            raise ValidationError(gettext(exc.template, **exc.params)) from None  # in the reader's language
         if amount <= 0:
             raise ValidationError("must be positive")
         return amount

@@ -15,6 +15,7 @@ from flask_babel import LazyString, get_locale, get_translations
 from flask_babel import gettext as flask_gettext
 
 from app.config import business_timezone
+from app.lending.errors import LendingError
 
 _REQUIRED = object()
 
@@ -92,6 +93,12 @@ def lazy_gettext(text: str, **variables: Any) -> LazyString:
     for messages kept in constants and the messages of `app.services.errors`, which become the
     reader's language when raised in a request."""
     return LazyString(gettext, text, **variables)
+
+
+def readable(error: LendingError) -> LazyString:
+    """A refusal of the lending domain (`app.lending.errors`) in the reader's language: its template from the
+    catalogue, with its parameters."""
+    return lazy_gettext(error.template, **error.params)
 
 
 def either(words: Sequence[str]) -> str | LazyString:

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import pytest
 
 from app.extensions import db
 from app.services.errors import ServiceError
-from app.services.ledger import adjustments, eod, posting
+from app.services.ledger import adjustments, eod, loans, posting
 from tests.integration.ledger_support import business_day, two_loans
 
 API = "/api/v1"
@@ -154,6 +155,35 @@ def test_an_api_caller_who_names_no_language_reads_english(world):
     assert said(response, 404)["message"] == "loan not found"
 
 
+# -- the lending domain's refusals (app.lending: the schedule, the allocation, the money codec) ------------
+
+def test_the_money_codes_refusals_reach_the_api_in_the_readers_language(world):
+    en, zh = world.both("get", "applicant1", f"/loans/{world.loan1}/payoff-quote", 422,
+                        query_string={"date": "2026-01-01"})
+    assert (en["message"], zh["message"]) == ("a pay-off quote cannot precede the disbursement",
+                                              "提前结清报价日不能早于放款日")
+    no_english(zh["message"], en["message"])
+
+    body = {"amount": "100.005", "idempotency_key": "three-decimals"}
+    en, zh = world.both("post", "applicant1", f"/loans/{world.loan1}/payments", 422, json=body)
+    assert en["fields"] == {"amount": ["has more than two decimals"]}
+    assert zh["fields"] == {"amount": ["小数超过两位"]}
+
+
+def test_terms_a_product_refuses_are_said_in_both_languages(app, world):
+    def book(principal: str, repayments: int) -> Callable[[], object]:
+        return lambda: loans.book_loan(loans.LoanRequest(
+            business_key=f"LOAN-{principal}-{repayments}", product_code="CREDIT12", principal=Decimal(principal),
+            repayments=repayments, disbursed_on=START, borrower_org_id=0))
+
+    en, zh = both(app, book("12000.00", 240))
+    assert (en.message, en.fields) == ("the term of 240 months is outside 1–36",
+                                       {"repayments": ["the term of 240 months is outside 1–36"]})
+    assert (zh.message, zh.fields) == ("240 个月的期限超出 1–36", {"repayments": ["240 个月的期限超出 1–36"]})
+    assert en.translated and zh.translated
+    no_english(zh.message, en.message, "240", "1", "36")
+
+
 # -- a workflow refusal, through the API ---------------------------------------------------------
 
 def test_an_instance_cancelled_twice_and_a_diagram_refused_are_said_in_both_languages(client, auth, deploy):
@@ -272,3 +302,15 @@ def test_the_command_line_says_a_refused_account_in_its_language(runner, monkeyp
     assert cn.exit_code == 1
     assert cn.stderr == ("错误：该科目无效（code: 字母、数字和 _，最多 32 个字符; "
                          "kind: 须为以下之一：asset, liability, equity, income, expense）\n")
+
+
+def test_the_command_line_says_the_lending_domains_refusal_in_its_language(runner, monkeypatch):
+    args = ["loans", "schedule", "--principal", "1000.005", "--annual-rate", "12", "--repayments", "12",
+            "--disbursed-on", "2026-01-10"]
+    en = runner.invoke(args=args)
+    assert en.exit_code == 2
+    assert "Error: --principal: has more than two decimals" in en.output
+    monkeypatch.setenv("LOANFLOW_LANG", "zh")
+    cn = runner.invoke(args=args)
+    assert cn.exit_code == 2
+    assert "Error: --principal: 小数超过两位" in cn.output

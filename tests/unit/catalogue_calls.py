@@ -13,6 +13,14 @@ from babel.messages.pofile import read_po
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "app" / "translations" / "zh" / "LC_MESSAGES" / "messages.po"
 PLACEHOLDER = re.compile(r"%\((\w+)\)([srd])")
+TEMPLATE_ARGUMENT = {"TermsError": 1}  # the functions that take their template after another argument (the field)
+
+
+def template_of(call: ast.Call) -> ast.expr | None:
+    """The template argument of a call (the first, or the one `TEMPLATE_ARGUMENT` names)."""
+    name = call.func.id if isinstance(call.func, ast.Name) else ""
+    position = TEMPLATE_ARGUMENT.get(name, 0)
+    return call.args[position] if len(call.args) > position else None
 
 
 def calls(paths: Iterable[Path], names: set[str]) -> list[tuple[str, int, ast.Call]]:
@@ -38,7 +46,7 @@ def problems(found: list[tuple[str, int, ast.Call]], catalogue: dict[str, str],
     when some are given and none is `**`: a template formatted later, or with the caller's parameters)."""
     wrong = []
     for path, line, call in found:
-        template = call.args[0] if call.args else None
+        template = template_of(call)
         if not (isinstance(template, ast.Constant) and isinstance(template.value, str)):
             wrong.append(f"{path}:{line}: the template is not a string literal")
             continue

@@ -14,6 +14,7 @@ from app.lending.errors import LendingError
 from app.lending.money import parse_money
 from app.models.loan import ZERO
 from app.services.context import lazy_gettext as _l
+from app.services.context import readable
 from app.services.errors import Conflict, Invalid, Text
 from app.services.ledger.journal import lock_ledger
 from app.services.ledger.loans import business_today, ended, load_state, loan_is, mark_settled
@@ -86,7 +87,7 @@ def _amount(value: Decimal | str) -> Decimal:
     try:
         amount = parse_money(value, "amount")
     except LendingError as exc:
-        raise Invalid(exc.message, {"amount": [exc.message]}) from None
+        raise Invalid(readable(exc), {"amount": [readable(exc)]}) from None
     if amount <= 0:
         raise Invalid(_l("the amount must be positive"), {"amount": [_l("must be positive")]})
     return amount

@@ -29,6 +29,7 @@ from app.models import EodRun, Instalment, Loan, Product, ScheduleVersion
 from app.models.loan import ZERO
 from app.services import clock, context
 from app.services.context import lazy_gettext as _l
+from app.services.context import readable
 from app.services.errors import Conflict, Invalid, NotFound, Text
 from app.services.identity import policy
 from app.services.identity.access import oversees_organisation, party_kinds
@@ -76,7 +77,8 @@ def loan_is(status: str) -> Text:
 
 
 def invalid(exc: LendingError) -> Invalid:
-    return Invalid(exc.message, {exc.field: [exc.message]} if exc.field else None)
+    """The lending domain's refusal, in the reader's language, on its field when it names one."""
+    return Invalid(readable(exc), {exc.field: [readable(exc)]} if exc.field else None)
 
 
 # -- products ---------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from app.models import Instalment, Loan, Payment
 from app.models.loan import PAYMENT_CHANNELS, ZERO
 from app.services import clock, context
 from app.services.context import lazy_gettext as _l
+from app.services.context import readable
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound, Text
 from app.services.identity import policy
 from app.services.identity.directory import Principal
@@ -218,7 +219,7 @@ def _check(notice: PaymentNotice) -> tuple[Decimal, Prepayment]:
         if amount <= 0:
             fields["amount"] = [_l("must be positive")]
     except LendingError as exc:
-        fields["amount"] = [exc.message]
+        fields["amount"] = [readable(exc)]
     if notice.channel not in PAYMENT_CHANNELS:
         fields["channel"] = [_l("must be one of %(choices)s", choices=", ".join(PAYMENT_CHANNELS))]
     if not notice.idempotency_key or len(notice.idempotency_key) > 255:
