@@ -8,6 +8,7 @@ from flask_babel import gettext
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
+from app.api.field_messages import said
 from app.services.errors import ErrorKind, ServiceError
 
 # What each kind of service error answers, for the API and the pages alike.
@@ -41,7 +42,8 @@ def service_error_response(exc: ServiceError):
 
 
 def _flatten_webargs(messages: dict[str, Any]) -> dict[str, list[str]]:
-    """webargs nests errors by location ('json', 'query'); the API reports them by field."""
+    """webargs nests errors by location ('json', 'query'); the API reports them by field, each message in the
+    reader's language (`field_messages`)."""
     flat: dict[str, list[str]] = {}
 
     def walk(prefix: str, value: Any) -> None:
@@ -49,9 +51,9 @@ def _flatten_webargs(messages: dict[str, Any]) -> dict[str, list[str]]:
             for key, sub in value.items():
                 walk(f"{prefix}.{key}" if prefix else str(key), sub)
         elif isinstance(value, list) and all(isinstance(v, str) for v in value):
-            flat.setdefault(prefix or "_request", []).extend(value)
+            flat.setdefault(prefix or "_request", []).extend(said(v) for v in value)
         else:
-            flat.setdefault(prefix or "_request", []).append(str(value))
+            flat.setdefault(prefix or "_request", []).append(said(str(value)))
 
     for _location, errors in messages.items():
         walk("", errors)

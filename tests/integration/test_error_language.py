@@ -184,6 +184,29 @@ def test_terms_a_product_refuses_are_said_in_both_languages(app, world):
     no_english(zh.message, en.message, "240", "1", "36")
 
 
+# -- the API's own checks of a request's shape (marshmallow's words, the schemas' own) ------------------------
+
+def test_a_request_of_the_wrong_shape_is_said_field_by_field_in_the_readers_language(world):
+    body = {"amount": 1066.19, "prepayment": "skip_a_month", "colour": "red"}  # a number, no key, no such choice
+    en, zh = world.both("post", "applicant1", f"/loans/{world.loan1}/payments", 422, json=body)
+    assert en["fields"]["amount"] == ['must be a string such as "1066.19", not a number']
+    assert zh["fields"]["amount"] == ['须为字符串（如 "1066.19"），而不是数字']
+    assert en["fields"]["idempotency_key"] == ["Missing data for required field."]
+    assert zh["fields"]["idempotency_key"] == ["缺少必填字段。"]
+    assert en["fields"]["prepayment"] == ["Must be one of: shorten_term, reduce_instalment."]
+    assert zh["fields"]["prepayment"] == ["须为以下之一：shorten_term, reduce_instalment。"]
+    assert (en["fields"]["colour"], zh["fields"]["colour"]) == (["Unknown field."], ["未知字段。"])
+    assert (en["message"], zh["message"]) == ("The request has invalid fields.", "请求中有字段不正确。")
+    choices = ("shorten_term", "reduce_instalment")
+    for name in ("amount", "idempotency_key", "prepayment", "colour"):
+        no_english(zh["fields"][name][0], en["fields"][name][0], *choices, "1066.19")
+
+    en, zh = world.both("get", "admin", "/loans", 422, query_string={"per_page": "0"})
+    assert (en["fields"], zh["fields"]) == ({"per_page": ["Must be greater than or equal to 1 and less than or "
+                                                          "equal to 500."]},
+                                            {"per_page": ["须大于或等于 1 且小于或等于 500。"]})
+
+
 # -- a workflow refusal, through the API ---------------------------------------------------------
 
 def test_an_instance_cancelled_twice_and_a_diagram_refused_are_said_in_both_languages(client, auth, deploy):
