@@ -9,6 +9,7 @@ from io import BytesIO
 
 from flask import request, send_file
 from flask_babel import force_locale, get_locale
+from flask_babel import lazy_gettext as _l
 
 from app.api.auth import current_user, require_user
 from app.api.json_body import Blueprint
@@ -114,7 +115,7 @@ def add_document(application_id):
     """Attach a typed document (multipart `file` and `kind`); the type is judged from the content."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        raise Invalid("upload the document in the multipart field 'file'", fields={"file": ["missing"]})
+        raise Invalid(_l("upload the document in the multipart field 'file'"), fields={"file": [_l("missing")]})
     kind = request.form.get("kind", "")
     content = upload.stream.read(applications.MAX_DOCUMENT_BYTES + 1)
     return applications.add_document(current_user(), application_id, kind, upload.filename, content)

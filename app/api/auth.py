@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import g, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user as session_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
@@ -18,7 +19,7 @@ def require_user() -> None:
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("send 'Authorization: Bearer <token>' or sign in")
+            raise Unauthorized(_l("send 'Authorization: Bearer <token>' or sign in"))
         g.token_use = authenticate_token(token.strip())
         g.principal = g.token_use.principal
         return
@@ -27,10 +28,10 @@ def require_user() -> None:
             try:
                 validate_csrf(request.headers.get("X-CSRFToken", ""))
             except (ValidationError, CSRFError) as exc:
-                raise Unauthorized(f"the CSRF token is missing or wrong: {exc}") from None
+                raise Unauthorized(_l("the CSRF token is missing or wrong: %(problem)s", problem=str(exc))) from None
         g.principal = session_user.principal
         return
-    raise Unauthorized("sign in or send 'Authorization: Bearer <token>'")
+    raise Unauthorized(_l("sign in or send 'Authorization: Bearer <token>'"))
 
 
 def current_user() -> Principal:

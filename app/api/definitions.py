@@ -1,5 +1,6 @@
 """Process definitions: list the deployed versions, upload a diagram."""
 from flask import request
+from flask_babel import lazy_gettext as _l
 
 from app.api.auth import current_user, require_user
 from app.api.json_body import Blueprint
@@ -30,11 +31,11 @@ def upload_definition():
     deployment.check_may_deploy(current_user())
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        raise Invalid("upload a diagram in the multipart field 'file'", fields={"file": ["missing"]})
+        raise Invalid(_l("upload a diagram in the multipart field 'file'"), fields={"file": [_l("missing")]})
     name = upload.filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
     if not deployment.is_diagram_name(name):
-        raise Invalid("only .bpmn and .dmn files (or .bpmn20.xml, .dmn11.xml) can be deployed",
-                      fields={"file": ["wrong file type"]})
+        raise Invalid(_l("only .bpmn and .dmn files (or .bpmn20.xml, .dmn11.xml) can be deployed"),
+                      fields={"file": [_l("wrong file type")]})
     content = upload.stream.read(deployment.upload_limit() + 1)
     results = deployment.deploy_and_commit([deployment.DiagramFile(name, content)], current_user().id)
     return {"processes": results}

@@ -2,6 +2,7 @@
 from io import BytesIO
 
 from flask import send_file
+from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields
 
 from app.api.auth import current_user, require_user
@@ -117,6 +118,6 @@ def document_content(instance_id, document_id):
     """The document's bytes, as uploaded (404 unless the instance is yours to see)."""
     document = documents.get_document(current_user(), document_id)
     if document.instance_id != instance_id:
-        raise NotFound("document not found")
+        raise NotFound(_l("document not found"))
     return send_file(BytesIO(document.content), mimetype=document.content_type, as_attachment=True,
                      download_name=document.filename)

@@ -14,9 +14,11 @@ from typing import Any, NoReturn
 
 import flask_smorest
 from flask import Request
+from flask_babel import gettext
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 
+from app.api.field_messages import said
 from app.api.openapi import DocumentedErrors
 from app.text_input import NUL, REFUSED_CHARACTER
 
@@ -72,7 +74,7 @@ class StrictJSONParser(FlaskParser):
 
     def _handle_invalid_json_error(self, error: Any, req: Request, *args: Any, **kwargs: Any) -> NoReturn:
         reason = getattr(error, "msg", None) or str(error)
-        abort(400, exc=error, messages={"json": [f"Invalid JSON body: {reason}."]})
+        abort(400, exc=error, messages={"json": [gettext("Invalid JSON body: %(reason)s.", reason=said(reason))]})
 
 
 class Blueprint(DocumentedErrors, flask_smorest.Blueprint):

@@ -8,6 +8,7 @@ Money is a string with two decimals both ways ("1066.19"), never a JSON number.
 from io import BytesIO
 
 from flask import request, send_file
+from flask_babel import lazy_gettext as _l
 
 from app.api.auth import current_user, require_user
 from app.api.json_body import Blueprint
@@ -86,7 +87,7 @@ def attach_voucher(loan_id, payment_id):
     content) to an offline payment awaiting confirmation; it replaces one attached before."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        raise Invalid("upload the voucher in the multipart field 'file'", fields={"file": ["missing"]})
+        raise Invalid(_l("upload the voucher in the multipart field 'file'"), fields={"file": [_l("missing")]})
     content = upload.stream.read(repayments.voucher_limit() + 1)
     return repayments.attach_voucher(current_user(), loan_id, payment_id, repayments.Voucher(upload.filename, content))
 

@@ -207,6 +207,32 @@ def test_a_request_of_the_wrong_shape_is_said_field_by_field_in_the_readers_lang
                                             {"per_page": ["须大于或等于 1 且小于或等于 500。"]})
 
 
+def test_the_apis_own_refusals_of_a_request_are_said_in_both_languages(client, auth):
+    def both(method: str, path: str, status: int, headers: dict[str, str], **kwargs: Any) -> tuple[dict, dict]:
+        """The request in English, then in Chinese (a value given as a function is made anew for each)."""
+        return tuple(said(getattr(client, method)(
+            f"{API}{path}", headers={**headers, "Accept-Language": language},
+            **{k: v() if callable(v) else v for k, v in kwargs.items()}), status) for language in ("en", "zh-CN"))
+
+    en, zh = both("get", "/process-instances", 401, {})
+    assert (en["message"], zh["message"]) == ("sign in or send 'Authorization: Bearer <token>'",
+                                              "请先登录，或发送 'Authorization: Bearer <token>'")
+    en, zh = both("get", "/process-instances", 401, {"Authorization": "Basic x"})
+    assert zh["message"] == "请发送 'Authorization: Bearer <token>'，或先登录"
+
+    en, zh = both("post", "/process-definitions", 422, auth, data={})
+    assert (en["message"], en["fields"]) == ("upload a diagram in the multipart field 'file'", {"file": ["missing"]})
+    assert (zh["message"], zh["fields"]) == ("请在 multipart 字段 'file' 中上传流程图", {"file": ["缺失"]})
+    en, zh = both("post", "/process-definitions", 422, auth, data=lambda: {"file": (io.BytesIO(b"x"), "notes.txt")})
+    assert (zh["message"], zh["fields"]) == ("只能部署 .bpmn 与 .dmn 文件（或 .bpmn20.xml、.dmn11.xml）",
+                                             {"file": ["文件类型不正确"]})
+
+    en, zh = both("post", "/process-instances", 400, auth, data="{", content_type="application/json")
+    assert en["fields"] == {"_request": ["Invalid JSON body: Expecting property name enclosed in double quotes."]}
+    assert zh["fields"]["_request"][0].startswith("请求体不是有效的 JSON：")
+    no_english(zh["fields"]["_request"][0], en["fields"]["_request"][0], "JSON")
+
+
 # -- a workflow refusal, through the API ---------------------------------------------------------
 
 def test_an_instance_cancelled_twice_and_a_diagram_refused_are_said_in_both_languages(client, auth, deploy):
