@@ -63,7 +63,7 @@ def _flatten_webargs(messages: dict[str, Any]) -> dict[str, list[str]]:
 def http_error_response(error: HTTPException):
     data = getattr(error, "data", None) or {}
     fields = _flatten_webargs(data["messages"]) if "messages" in data else data.get("errors")
-    message = data.get("message") or error.description or error.name
+    message = said(str(data.get("message") or error.description or error.name))  # werkzeug's words too
     if error.code == 422 and fields:
         message = gettext("The request has invalid fields.")
     return error_response(error.code or 500, error.name.lower().replace(" ", "_"), message, fields)

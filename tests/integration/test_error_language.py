@@ -220,6 +220,12 @@ def test_the_apis_own_refusals_of_a_request_are_said_in_both_languages(client, a
     en, zh = both("get", "/process-instances", 401, {"Authorization": "Basic x"})
     assert zh["message"] == "请发送 'Authorization: Bearer <token>'，或先登录"
 
+    en, zh = both("get", "/no-such-thing", 404, auth)
+    assert en["message"].startswith("The requested URL was not found on the server.")
+    assert zh["message"] == "服务器上没有所请求的网址。如为手动输入，请检查拼写后重试。"
+    en, zh = both("delete", "/process-instances", 405, auth)
+    assert (en["message"], zh["message"]) == ("The method is not allowed for the requested URL.", "所请求的网址不允许此请求方法。")
+
     en, zh = both("post", "/process-definitions", 422, auth, data={})
     assert (en["message"], en["fields"]) == ("upload a diagram in the multipart field 'file'", {"file": ["missing"]})
     assert (zh["message"], zh["fields"]) == ("请在 multipart 字段 'file' 中上传流程图", {"file": ["缺失"]})

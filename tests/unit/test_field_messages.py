@@ -1,8 +1,11 @@
 """The API's per-field messages are said in the reader's language: every sentence marshmallow can say, and
-every message the schemas write themselves, has its Chinese with the same values (`app.api.field_messages`)."""
+every message the schemas write themselves, has its Chinese with the same values (`app.api.field_messages`);
+so has werkzeug's description of every status, the message of a route not found or a method not allowed."""
 from __future__ import annotations
 
 import ast
+
+from werkzeug.exceptions import default_exceptions
 
 from app.api.field_messages import _template, marshmallow_sentences, said, templates
 from tests.unit.catalogue_calls import PLACEHOLDER, ROOT, chinese
@@ -50,3 +53,9 @@ def test_a_message_is_read_back_to_its_template_with_its_values(app):
         assert said("Missing data for required field.") == "缺少必填字段。"
         assert said("not in the catalogue") == "not in the catalogue"
     assert len(templates()) > 15
+
+
+def test_werkzeugs_description_of_every_status_has_its_chinese():
+    catalogue = chinese()
+    missing = [code for code, error in default_exceptions.items() if not catalogue.get(str(error.description))]
+    assert len(default_exceptions) > 25 and not missing
