@@ -209,6 +209,8 @@ def of_message(fault: dict[str, Any], message: str) -> dict[str, Any]:
     return fault
 
 
-def of_service(operator: str, element_id: str, attempts: int, error: str) -> dict[str, Any]:
-    """A service call that failed for a technical reason after its retries."""
-    return reason("service_failed", element=element_id, operator=operator, attempts=attempts, error=error)
+def of_service(operator: str, element_id: str, attempts: int, error: str, said: Said | None = None) -> dict[str, Any]:
+    """A service call that failed after its retries. Where the handler said why in its own words (`said`: a
+    deal that is not approved), the reason keeps them (`error_said`) to be read in the reader's language."""
+    found = reason("service_failed", element=element_id, operator=operator, attempts=attempts, error=error)
+    return {**found, "error_said": as_json(said)} if said is not None else found

@@ -106,9 +106,10 @@ class StepOutcome:
 class ServiceCallFailed(Exception):
     """A service handler failed for a technical reason: the call is retried later."""
 
-    def __init__(self, message: str, engine_task_id: str) -> None:
+    def __init__(self, message: str, engine_task_id: str, said: Said | None = None) -> None:
         super().__init__(message)
         self.engine_task_id = engine_task_id
+        self.said = said  # the handler's own words, when it said them (`said`): in the reader's language later
 
 
 class ServiceBusinessError(Exception):
@@ -169,7 +170,8 @@ class LoanflowScriptEngine(PythonScriptEngine):
         except (ServiceBusinessError, InstanceFault):
             raise
         except Exception as exc:  # any handler failure is retried
-            raise ServiceCallFailed(f"{operation_name}: {type(exc).__name__}: {exc}", str(task.id)) from exc
+            words = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], Said) else None
+            raise ServiceCallFailed(f"{operation_name}: {type(exc).__name__}: {exc}", str(task.id), words) from exc
         return json.dumps(jsonable(result))
 
     def get_error_line_number_and_content(self, script, err):  # noqa: ANN001, ANN201
@@ -433,7 +435,7 @@ class ProcessEngine:
         technical = str(failure).removeprefix(f"{operator}: ")
         return {"element_id": spec.bpmn_id, "message": str(failure), "kind": "service",
                 "attempts": attempts, "last_attempt_at": now.isoformat(), "engine_task_id": str(task.id),
-                "reason": reasons.of_service(operator, spec.bpmn_id, attempts, technical)}
+                "reason": reasons.of_service(operator, spec.bpmn_id, attempts, technical, failure.said)}
 
     def _throw_business_error(self, workflow: BpmnWorkflow, raised: ServiceBusinessError) -> dict[str, Any] | None:
         task = workflow.get_task_from_id(UUID(raised.engine_task_id))

@@ -266,6 +266,27 @@ def test_an_instance_cancelled_twice_and_a_diagram_refused_are_said_in_both_lang
     no_english(zh["message"], en["message"])
 
 
+def test_an_incident_says_the_services_own_words_in_the_readers_language(client, auth, deploy):
+    """A service task whose handler refuses in its own words (`said`: an organisation that is not there) fails;
+    the incident's reason says those words in the reader's language, not only the engine's frame around them."""
+    deploy("notify_unknown_org.bpmn")
+    started = client.post(f"{API}/process-instances", headers=auth,
+                          json={"process_id": "notify_unknown_org", "data": {"org": "NOPE"}})
+    assert started.status_code == 201, started.json
+
+    def reason(language: str) -> str:
+        listed = client.get(f"{API}/incidents", headers={**auth, "Accept-Language": language})
+        [incident] = listed.json["items"]
+        assert incident["element_id"] == "tell" and "ValueError: no organisation 'NOPE'" in incident["message"]
+        return incident["reason"]
+
+    en, zh = reason("en"), reason("zh-CN")
+    assert en == ("The service notify.send at tell failed 1 times for a technical reason (no organisation 'NOPE'): "
+                  "when the service works again, retry.")
+    assert "没有机构 'NOPE'" in zh and "notify.send" in zh
+    no_english(zh, en, "notify", "send", "tell", "NOPE")
+
+
 # -- what the API does not reach: raised in a request that chose its language the API's way ---------
 
 @contextmanager

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.engine.said import Said, said
 from app.extensions import db
 from app.lending.errors import LendingError
 from app.lending.money import parse_money
@@ -40,7 +41,7 @@ class DisposalError(RuntimeError):
 def _loan(business_key: str | None) -> Loan:
     loan = db.session.scalar(select(Loan).where(Loan.business_key == str(business_key or "")))
     if loan is None:
-        raise DisposalError(f"no loan {business_key!r}")
+        raise DisposalError(said("no loan %(key)s", key=repr(business_key)))
     return loan
 
 
@@ -49,7 +50,7 @@ def _current(business_key: str | None) -> tuple[Disposal, Loan]:
     disposal = db.session.scalar(select(Disposal).where(Disposal.loan_id == loan.id, Disposal.status != "closed")
                                  .order_by(Disposal.id.desc()).limit(1).with_for_update())
     if disposal is None:
-        raise DisposalError(f"loan {business_key} has no disposal under way")
+        raise DisposalError(said("loan %(key)s has no disposal under way", key=business_key))
     return disposal, loan
 
 
@@ -62,7 +63,7 @@ def _money(value: object, name: str) -> Decimal:
     try:
         return parse_money(str(value), name)
     except LendingError as exc:
-        raise DisposalError(f"{name}: {exc.message}") from None
+        raise DisposalError(said("%(field)s: %(problem)s", field=name, problem=Said(exc.template, dict(exc.params)))) from None
 
 
 def owed(loan_id: int) -> Decimal:
@@ -112,7 +113,7 @@ def record_appraisal(business_key: str | None, instance_id: int | None, appraise
     if reference.startswith("document:") and reference[len("document:"):].isdigit():
         upload = db.session.get(Document, int(reference[len("document:"):]))
         if upload is None or (instance_id is not None and upload.instance_id != instance_id):
-            raise DisposalError(f"no uploaded appraisal report {reference} in this disposal")
+            raise DisposalError(said("no uploaded appraisal report %(reference)s in this disposal", reference=reference))
         application = _application(loan)
         if application is not None:
             document = ApplicationDocument(application_id=application.id, kind="appraisal_report",
@@ -130,7 +131,7 @@ def record_appraisal(business_key: str | None, instance_id: int | None, appraise
 def choose_channel(business_key: str | None, channel: object, disposer: object, user_id: int | None) -> dict[str, Any]:
     disposal, loan = _current(business_key)
     if channel not in DISPOSAL_CHANNELS:
-        raise DisposalError(f"channel must be one of {', '.join(DISPOSAL_CHANNELS)}")
+        raise DisposalError(said("channel must be one of %(choices)s", choices=", ".join(DISPOSAL_CHANNELS)))
     disposal.channel = str(channel)
     disposal.disposer = (str(disposer or "").strip() or None) if disposer else None
     audit("collateral.disposal_channel", user_id, target=loan.business_key, disposal=disposal.id, channel=channel)
@@ -147,7 +148,7 @@ def record_sale(business_key: str | None, buyer: object, price: object, costs: o
     try:
         on = date.fromisoformat(str(sold_on))
     except ValueError:
-        raise DisposalError(f"sold_on: not a date: {sold_on!r}") from None
+        raise DisposalError(said("sold_on: not a date: %(given)s", given=repr(sold_on))) from None
     disposal.buyer, disposal.price, disposal.costs, disposal.sold_on = str(buyer or "")[:200], gross, cost, on
     net = gross - cost
     if net > 0 and loan.status == "active":
@@ -184,7 +185,7 @@ def decide_write_off(business_key: str | None, user_id: int | None, decision: ob
     ledger writes the rest off — or refuses, back to a maker (audit log either way)."""
     disposal, loan = _current(business_key)
     if user_id is not None and user_id == disposal.proposed_by_id:
-        raise DisposalError("the write-off's checker must not be its maker")
+        raise DisposalError(said("the write-off's checker must not be its maker"))
     approved = decision == "approve"
     audit("collateral.write_off_approved" if approved else "collateral.write_off_refused", user_id,
           target=loan.business_key, disposal=disposal.id, maker=disposal.proposed_by_id, reason=str(reason or ""))

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, insert, select
 
+from app.engine.said import said
 from app.extensions import db
 from app.models import Instalment, InstanceParty, Loan, Organisation, Payment, Product
 from app.models.identity import OrgKind
@@ -66,7 +67,7 @@ def loan_of(business_key: str | None) -> Loan:
     loan = db.session.scalar(select(Loan).where(Loan.business_key == str(business_key or ""))
                              .execution_options(populate_existing=True))
     if loan is None:
-        raise LookupError(f"no loan has the business key {business_key!r}")
+        raise LookupError(said("no loan has the business key %(key)s", key=repr(business_key)))
     return loan
 
 
@@ -116,7 +117,7 @@ def _borrower_roles() -> list[str]:
 def send_reminder(business_key: str | None, idempotency_key: str) -> dict[str, Any]:
     """The reminder SMS (and in-app notice) to the borrower's applicants; never outside the window."""
     if not in_window(clock.now()):
-        raise RuntimeError("a reminder is sent only between 08:00 and 21:00 China time")
+        raise RuntimeError(said("a reminder is sent only between 08:00 and 21:00 China time"))
     loan = loan_of(business_key)
     sent = sending.send("collections_reminder", {
         "loan": loan.business_key, "amount": f"{amount_overdue(loan.id):,.2f}", "dpd": loan.dpd},
@@ -147,7 +148,7 @@ def record_contact(answer: dict[str, Any]) -> dict[str, Any]:
     hour, minute = (int(p) for p in str(answer.get("contact_time") or "00:00").split(":"))
     at = datetime.combine(contacted_on, time(hour, minute), tzinfo=china())
     if not (WINDOW_OPENS <= at.time() <= WINDOW_CLOSES):  # the form refuses it first; a diagram's data cannot
-        raise ValueError("a contact is recorded only between 08:00 and 21:00 China time")
+        raise ValueError(said("a contact is recorded only between 08:00 and 21:00 China time"))
     promise_date = _day(answer.get("promise_date")) if answer.get("outcome") == "promised" else None
     now = clock.now().astimezone(china())
     if promise_date is not None:  # checked the morning after the promised date

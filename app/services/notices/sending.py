@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.engine.said import said
 from app.extensions import db
 from app.models import Notification, User, UserRole
 from app.services import clock, context
@@ -51,7 +52,8 @@ def send(template: str, params: Mapping[str, Any], *, org_id: int | None = None,
     """Send `template` to the active users of `org_id` (holding one of `roles`, if given), to
     `user_ids`, and to `addresses` ((channel, address) pairs); the ids of the notifications."""
     if template not in TEMPLATES:
-        raise ValueError(f"no notice template {template!r}; known: {', '.join(sorted(TEMPLATES))}")
+        raise ValueError(said("no notice template %(name)s; known: %(known)s", name=repr(template),
+                              known=", ".join(sorted(TEMPLATES))))
     query = select(User).where(User.active.is_(True))
     wanted_roles = list(roles)
     targets: list[User] = []

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
+from app.engine.said import said
 from app.extensions import db
 from app.lending.errors import LendingError
 from app.lending.money import parse_money
@@ -340,16 +341,16 @@ def list_leads(principal: Principal, page: int = 1, per_page: int = 50, status: 
 def _by_number(number: str | None) -> Lead:
     row = db.session.scalar(select(Lead).where(Lead.number == (number or "")).with_for_update())
     if row is None:
-        raise LookupError(f"no lead {number!r}")  # an incident: the diagram runs for a lead that is not there
+        raise LookupError(said("no lead %(number)s", number=repr(number)))  # an incident: the diagram runs for a lead that is not there
     return row
 
 
 def record_outcome(number: str | None, status: str, reason: str | None) -> dict[str, Any]:
     """`origination.lead_outcome`: the lead is qualified or dropped (with the reason the channel reads)."""
     if status not in ("qualified", "dropped"):
-        raise ValueError(f"a lead's outcome is qualified or dropped, not {status!r}")
+        raise ValueError(said("a lead's outcome is qualified or dropped, not %(given)s", given=repr(status)))
     if status == "dropped" and not (reason or "").strip():
-        raise ValueError("a dropped lead needs a reason")
+        raise ValueError(said("a dropped lead needs a reason"))
     row = _by_number(number)
     row.status, row.reason = status, (reason or "").strip() or None
     row.decided_at = clock.now()

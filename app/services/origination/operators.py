@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.engine.said import said
 from app.extensions import db
 from app.models import Application
 from app.services.identity import policy
@@ -34,9 +35,10 @@ def financing_limit(params: dict[str, Any], ctx: HandlerContext) -> dict[str, An
         value = Decimal(str(params["order_value"]))
         ratio = Decimal(str(params["advance_ratio"]))
     except (KeyError, InvalidOperation) as exc:
-        raise ValueError(f"order_value and advance_ratio must be decimal numbers: {exc}") from None
+        raise ValueError(said("order_value and advance_ratio must be decimal numbers: %(problem)s",
+                              problem=str(exc))) from None
     if value < 0 or not (Decimal(0) <= ratio <= Decimal(1)):
-        raise ValueError("order_value must be >= 0 and advance_ratio between 0 and 1")
+        raise ValueError(said("order_value must be >= 0 and advance_ratio between 0 and 1"))
     return {"limit": str((value * ratio).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))}
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.engine.said import said
 from app.extensions import db
 from app.models import Application, BlacklistEntry, Organisation, Product, RiskReport
 from app.services import clock, context
@@ -48,8 +49,8 @@ def subject_of(row: Application) -> tuple[str, str, str]:
         return str(details["credit_code"]), "credit_code", ""
     org = db.session.get(Organisation, row.borrower_org_id)
     if org is None or not org.credit_code:
-        raise ValueError(f"the borrower of {row.number} has no unified social credit code on file: the platform "
-                         "records it on the organisation before its deals can be assessed")
+        raise ValueError(said("the borrower of %(number)s has no unified social credit code on file: the platform "
+                              "records it on the organisation before its deals can be assessed", number=row.number))
     return org.credit_code, "credit_code", org.name
 
 
@@ -61,7 +62,7 @@ def assess(business_key: str | None) -> dict[str, Any]:
     """
     row = db.session.scalar(select(Application).where(Application.number == (business_key or "")))
     if row is None:
-        raise ValueError(f"no application has the number {business_key!r}")
+        raise ValueError(said("no application has the number %(key)s", key=repr(business_key)))
     subject, kind, name = subject_of(row)
     product = db.session.get(Product, row.product_id)
     report = provider().assess(RiskRequest(subject=subject, subject_kind=kind, name=name,  # type: ignore[arg-type]

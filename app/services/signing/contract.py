@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from app.engine.said import said
 from app.extensions import db
 from app.lending.capital import in_capitals
 from app.lending.schedule import generate_schedule
@@ -74,7 +75,8 @@ def _collateral(kind: str, details: dict[str, str], core: Party | None) -> tuple
 def contract_data(application: Application, disbursed_on: date, collection_account: str = "") -> ContractData:
     """What the contract of an approved application says, its schedule as of `disbursed_on`."""
     if application.approved_amount is None:
-        raise ValueError(f"application {application.number} is not approved: it has no contract amount")
+        raise ValueError(said("application %(number)s is not approved: it has no contract amount",
+                              number=application.number))
     product = product_row(application.product_id)
     amount = application.approved_amount
     terms = product_rules(product).terms_for(amount, application.term_months, disbursed_on)
@@ -104,7 +106,7 @@ def generate(business_key: str, disbursed_on: date, collection_account: str = ""
     (in the caller's transaction); rendering it again keeps a new version, the latest is the one signed."""
     application = db.session.scalar(select(Application).where(Application.number == business_key))
     if application is None:
-        raise ValueError(f"no application has the number {business_key!r}")
+        raise ValueError(said("no application has the number %(key)s", key=repr(business_key)))
     pdf = render_contract(contract_data(application, disbursed_on, collection_account))
     document = ApplicationDocument(application_id=application.id, kind="contract",
                                    filename=f"HT-{application.number}.pdf", content_type="application/pdf",

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.engine.said import said
 from app.extensions import db
 from app.models import Application, ApplicationEvent
 from app.services.origination.applications import record
@@ -38,8 +39,8 @@ def deal(business_key: str | None, for_update: bool = False) -> Application:
     query = select(Application).where(Application.number == (business_key or ""))
     row = db.session.scalar(query.with_for_update() if for_update else query)
     if row is None:
-        raise DealStateError(f"no application has the number {business_key!r}: signing and disbursement run "
-                             "with the application's number as their business key")
+        raise DealStateError(said("no application has the number %(key)s: signing and disbursement run with the "
+                                  "application's number as their business key", key=repr(business_key)))
     return row
 
 
@@ -48,9 +49,11 @@ def move(row: Application, status: str, stage: str, event: str, actor_id: int | 
     """Set `status` and `stage` and record `event` on the timeline (`reason`: why it stopped, shown
     to every party; `data`: what the event says). Refused once the deal is active or expired."""
     if row.status not in AFTER_APPROVAL:
-        raise DealStateError(f"application {row.number} is {row.status}: signing and disbursement cannot move it")
+        raise DealStateError(said("application %(number)s is %(status)s: signing and disbursement cannot move it",
+                                  number=row.number, status=row.status))
     if stage not in STAGES:
-        raise DealStateError(f"stage must be one of {', '.join(STAGES)}, got {stage!r}")
+        raise DealStateError(said("stage must be one of %(choices)s, got %(given)s", choices=", ".join(STAGES),
+                                  given=repr(stage)))
     row.status, row.stage, row.lock_version = status, stage, row.lock_version + 1
     if status == "expired":
         row.reason = reason

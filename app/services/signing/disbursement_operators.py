@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.engine.said import said
 from app.extensions import db
 from app.models import HumanTask
 from app.services.signing import disbursements
@@ -59,7 +60,7 @@ def query(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
 def settle(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
     answer = params.get("answer")
     if not isinstance(answer, dict):
-        raise ValueError("disbursement.settle needs `answer`: a payment notification or an order status")
+        raise ValueError(said("disbursement.settle needs `answer`: a payment notification or an order status"))
     return _atomic(lambda: disbursements.settle(ctx.business_key, answer))
 
 

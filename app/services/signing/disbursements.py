@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.engine.said import said
 from app.extensions import db
 from app.models import Application, Disbursement, Organisation, Product
 from app.services import context
@@ -149,7 +150,7 @@ def settle(business_key: str | None, answer: dict[str, Any]) -> dict[str, Any]:
     if status == "succeeded":
         settled_at = parse_time(answer.get("settled_at"))
         if settled_at is None:
-            raise ValueError(f"the settlement of order {order_id} has no settled_at")
+            raise ValueError(said("the settlement of order %(order)s has no settled_at", order=order_id))
         loan = _book(row, loans.business_date_of(settled_at))
         current.status, current.loan_id, current.settled_at = "succeeded", loan.id, settled_at
         deals.move(row, "active", "loan", "loan_booked", loan_id=loan.id, loan=loan.business_key,

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from app.engine.said import said
 from app.extensions import db
 from app.models import (
     Application,
@@ -80,7 +81,8 @@ def prepare(business_key: str | None) -> dict[str, Any]:
     registration follows."""
     row = deals.deal(business_key, for_update=True)
     if row.status != "approved":
-        raise DealStateError(f"application {row.number} is {row.status}: only an approved deal is signed")
+        raise DealStateError(said("application %(number)s is %(status)s: only an approved deal is signed",
+                                  number=row.number, status=row.status))
     kind = _kind(row)
     tri_party = kind in TRI_PARTY
     deals.move(row, "approved", "identity_verification", "stage")
@@ -142,7 +144,8 @@ def verify_identity(business_key: str | None, instance_id: int | None, party: st
     reason in both languages. `attempts` counts this signing's failures of the party."""
     row = deals.deal(business_key, for_update=True)
     if party not in PARTY_TASKS:
-        raise DealStateError(f"party must be one of {', '.join(PARTY_TASKS)}, got {party!r}")
+        raise DealStateError(said("party must be one of %(choices)s, got %(given)s", choices=", ".join(PARTY_TASKS),
+                                  given=repr(party)))
     signer = _completer(instance_id, party)
     claim = _claim(name.strip(), id_number, mobile.strip(), code.strip())
     verdict = providers.identity().verify(claim)
@@ -197,7 +200,8 @@ def start_flow(business_key: str | None, signers: dict[str, Any], collection_acc
     enterprise (tri-party), then the funder with its seal (automatic); each signer is told."""
     row = deals.deal(business_key, for_update=True)
     if row.status != "approved":
-        raise DealStateError(f"application {row.number} is {row.status}: its contract cannot be sent for signing")
+        raise DealStateError(said("application %(number)s is %(status)s: its contract cannot be sent for signing",
+                                  number=row.number, status=row.status))
     document = contract.generate(row.number, clock.now().date(), collection_account or "")
     people = []
     for party in ("borrower", "core_enterprise"):
@@ -209,10 +213,11 @@ def start_flow(business_key: str | None, signers: dict[str, Any], collection_acc
                              identifier=str(signer.get("identifier") or (org.credit_code if org else "")),
                              username=str(signer["username"]), mobile=str(signer.get("mobile") or "")))
     if not people or people[0].party != "borrower":
-        raise DealStateError(f"application {row.number}: the borrower's signer has not verified their identity")
+        raise DealStateError(said("application %(number)s: the borrower's signer has not verified their identity",
+                                  number=row.number))
     funder = _party_org(row, "funder")
     if funder is None:
-        raise DealStateError(f"application {row.number} has no funder")
+        raise DealStateError(said("application %(number)s has no funder", number=row.number))
     seal = Signer(party="funder", name=funder.name, identifier=funder.credit_code or "", username=f"seal:{funder.code}",
                   auto=True)
     flow_id = providers.esign().create_flow(FlowRequest(business_key=row.number, document_name=document.filename,
@@ -282,10 +287,11 @@ def record_registration(business_key: str | None, instance_id: int | None, regis
     row = deals.deal(business_key, for_update=True)
     reference = str(certificate or "")
     if not reference.startswith("document:") or not reference[len("document:"):].isdigit():
-        raise DealStateError(f"the registration certificate must be an upload (document:<id>), got {reference!r}")
+        raise DealStateError(said("the registration certificate must be an upload (document:<id>), got %(given)s",
+                                  given=repr(reference)))
     upload = db.session.get(Document, int(reference[len("document:"):]))
     if upload is None or (instance_id is not None and upload.instance_id != instance_id):
-        raise DealStateError(f"no uploaded certificate {reference} in this deal")
+        raise DealStateError(said("no uploaded certificate %(reference)s in this deal", reference=reference))
     document = ApplicationDocument(application_id=row.id, kind="registration_certificate", filename=upload.filename,
                                    content_type=upload.content_type, size=upload.size, sha256=upload.sha256,
                                    content=bytes(upload.content), uploaded_by_id=upload.uploaded_by_id,

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from app.engine.said import said
 from app.extensions import db
 from app.services.signing import flows
 from app.services.workflow.operators import HandlerContext, HandlerRegistry
@@ -53,7 +54,7 @@ def stop(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
 def start_flow(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
     signers = params.get("signers")
     if not isinstance(signers, dict):
-        raise ValueError("signers must map each party to its verified signer")
+        raise ValueError(said("signers must map each party to its verified signer"))
     return _atomic(lambda: flows.start_flow(ctx.business_key, signers, _text(params, "collection_account")))
 
 

@@ -94,7 +94,9 @@ def reason_text(details: dict[str, Any] | None, element: str | None = None) -> A
     if not isinstance(found, dict) or found.get("code") not in _TEXTS:
         return None
     params = {k: str(v) for k, v in (found.get("params") or {}).items()}
-    if "error" in params:  # Python's words, where the table knows them
+    if isinstance(found.get("error_said"), dict):  # a handler's own words (`reasons.of_service`)
+        params["error"] = kept_in_language(found["error_said"])
+    elif "error" in params:  # Python's words, where the table knows them
         params["error"] = in_language(runtime_errors.said_of(params["error"]))
     if element:
         params["element"] = element
