@@ -89,13 +89,18 @@ def newest_versions(kind: str, *columns: Any, ids: list[str] | None = None) -> S
             .where(ProcessVersion.kind == kind))
 
 
-def deployed_message_starts() -> dict[str, frozenset[str]]:
-    """By process id, the messages its newest version starts on (its message start events); processes
-    that start on none are left out."""
+def _newest_specs() -> list[tuple[str, Any]]:
+    """(process id, its newest version's spec) for every deployed process, the specs from the cache."""
     rt = runtime()
     versions = db.session.execute(newest_versions("process", ProcessVersion.id, ProcessVersion.process_id)).all()
     specs = rt.specs.get_many([version_id for version_id, _ in versions])
-    found = {process_id: rt.engine.message_starts(specs[version_id][0]) for version_id, process_id in versions}
+    return [(process_id, specs[version_id][0]) for version_id, process_id in versions]
+
+
+def deployed_message_starts() -> dict[str, frozenset[str]]:
+    """By process id, the messages its newest version starts on (its message start events); processes
+    that start on none are left out."""
+    found = {process_id: runtime().engine.message_starts(spec) for process_id, spec in _newest_specs()}
     return {process_id: names for process_id, names in found.items() if names}
 
 
@@ -108,11 +113,8 @@ def message_start_processes(name: str) -> list[str]:
 def signal_start_processes(name: str) -> list[tuple[str, str]]:
     """The processes whose newest version has a signal start event for signal `name`: (process id, start
     event id), each of which a signal sent from outside starts an instance at (`signals.send_signal`)."""
-    rt = runtime()
-    versions = db.session.execute(newest_versions("process", ProcessVersion.id, ProcessVersion.process_id)).all()
-    specs = rt.specs.get_many([version_id for version_id, _ in versions])
-    return sorted((process_id, element_id) for version_id, process_id in versions
-                  for element_id in start_events.signal_starts(specs[version_id][0]).get(name, []))
+    return sorted((process_id, element_id) for process_id, spec in _newest_specs()
+                  for element_id in start_events.signal_starts(spec).get(name, []))
 
 
 def _latest_versions(kind: str, ids: list[str]) -> dict[str, ProcessVersion]:
