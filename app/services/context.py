@@ -6,12 +6,13 @@ the command line give one as they do for the session.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, request
-from flask_babel import LazyString, get_locale, get_translations
+from flask_babel import LazyString, force_locale, get_locale, get_translations
 from flask_babel import gettext as flask_gettext
 
 from app.config import business_timezone
@@ -93,6 +94,15 @@ def lazy_gettext(text: str, **variables: Any) -> LazyString:
     for messages kept in constants and the messages of `app.services.errors`, which become the
     reader's language when raised in a request."""
     return LazyString(gettext, text, **variables)
+
+
+@contextmanager
+def in_english() -> Iterator[None]:
+    """What is read inside is English, whoever's request runs it: what a service task's handler raises or
+    returns is kept (an incident's message, a business error's message in the process's data), and kept
+    words are one language; the reader's language is put on them when they are read."""
+    with force_locale("en"):
+        yield
 
 
 def readable(error: LendingError) -> LazyString:

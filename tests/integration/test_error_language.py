@@ -287,6 +287,21 @@ def test_an_incident_says_the_services_own_words_in_the_readers_language(client,
     no_english(zh, en, "notify", "send", "tell", "NOPE")
 
 
+def test_what_a_service_task_raises_is_kept_in_one_language_whoever_started_it(client, auth, deploy):
+    """A ledger refusal inside a step run by a Chinese request (a loan that is not there: a business error no
+    boundary event catches) is kept in English, as when the worker runs it — not in the language of whoever
+    happened to move the instance."""
+    deploy("payoff_quote_unknown_loan.bpmn")
+    for language in ("zh-CN", "en"):
+        started = client.post(f"{API}/process-instances", headers={**auth, "Accept-Language": language},
+                              json={"process_id": "payoff_quote_unknown_loan", "business_key": "LOAN-NOPE"})
+        assert started.status_code == 201, started.json
+    listed = client.get(f"{API}/incidents", headers={**auth, "Accept-Language": "en"}).json["items"]
+    assert len(listed) == 2
+    assert {i["kind"] for i in listed} == {"business_error"}
+    assert {i["message"] for i in listed} == {listed[1]["message"]} and listed[0]["message"].endswith(": no loan for this instance")
+
+
 # -- what the API does not reach: raised in a request that chose its language the API's way ---------
 
 @contextmanager

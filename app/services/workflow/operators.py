@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from app.services import context
+
 
 @dataclass(frozen=True)
 class HandlerContext:
@@ -65,7 +67,8 @@ class HandlerRegistry:
             handler = self._handlers[operator]
         except KeyError:
             raise UnknownOperator(f"no handler is registered for operator {operator!r}") from None
-        result = handler(params, ctx)
+        with context.in_english():  # what it raises or returns is kept: in one language, whoever asked
+            result = handler(params, ctx)
         if not isinstance(result, dict):
             raise TypeError(f"handler {operator!r} returned {type(result).__name__}, not a dict")
         return result
