@@ -21,7 +21,8 @@ from app.extensions import db
 from app.models import Instalment, Notification, Payment
 from app.models import PaymentOrder as OrderRow
 from app.models.signing import RepaymentOrder
-from app.services.ledger import loans
+from app.services.ledger import adjustments, loans
+from app.services.notices import templates
 from app.services.simulators import payments
 from handlers.payments import Account, PaymentOrder, sign_notification
 from handlers.payments import Notification as PaymentNotification
@@ -311,6 +312,36 @@ def signed_in(app, username: str):
 
 def csrf_of(page) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+
+def test_money_received_for_a_loan_closed_meanwhile_is_kept_and_said_in_the_borrowers_language(world, clock, app):
+    """The order is paid after the loan was written off: nothing can be booked. The order stays `succeeded`
+    without a payment, its English note kept for the API and the staff; the borrower's page says it in their
+    language (received, not yet booked) and no English note reaches it."""
+    business_day(clock, date(2026, 2, 8))
+    order_id = world.order().json["order_id"]
+    with app.app_context():
+        adjustments.write_off(world.loan1)
+        db.session.commit()
+        db.session.remove()
+    assert world.pay("applicant1", order_id).status_code == 200
+    assert world.worker() == 1
+    assert world.count(Payment) == 0
+    [order] = world.get("applicant1", f"/api/v1/loans/{world.loan1}/repayments/online").json
+    assert (order["status"], order["payment_id"]) == ("succeeded", None)
+    assert order["failure_reason"] == "received but not booked: the loan is written_off"
+    web = signed_in(app, "applicant1")
+    zh, en = web.get(f"/loans/{world.loan1}", headers=ZH).text, web.get(f"/loans/{world.loan1}", headers=EN).text
+    assert "已收到款项，但尚未记入该贷款；平台将与您联系" in zh and "not booked" not in zh
+    assert "received, not yet booked on the loan; the platform will contact you" in en
+
+
+def test_a_gateway_that_gives_no_reason_is_said_so_in_the_readers_language():
+    for name in ("repayment_failed", "auto_debit_failed"):
+        params = {"loan": "LOAN-1", "amount": "1,066.19", "reason": ""}
+        assert "：对方未说明原因。" in templates.render(name, params, "zh")[1]
+        assert ": no reason was given." in templates.render(name, params, "en")[1]
+        assert "：余额不足。" in templates.render(name, {**params, "reason": "余额不足"}, "zh")[1]
 
 
 def test_the_borrower_pays_a_bill_from_the_loan_page_in_chinese(world, clock, app):

@@ -151,6 +151,8 @@ TEMPLATES: dict[str, Template] = {
          "zh": "贷款 {loan} 已逾期 {dpd} 天，逾期金额 ¥{amount}，催收案件升级为：{action_zh}。详见催收页面。"}),
 }
 LANGUAGES = ("zh", "en")
+# A reason an outside party did not give (a payment gateway's failure without words), in each language.
+NO_REASON = {"en": "no reason was given", "zh": "对方未说明原因"}
 
 
 def fields_of(name: str) -> set[str]:
@@ -165,4 +167,6 @@ def render(name: str, params: Mapping[str, object], language: str) -> tuple[str,
     template = TEMPLATES[name]
     language = language if language in LANGUAGES else "zh"
     values = {field: str(params.get(field, "")) for field in fields_of(name)}
+    if "reason" in values and not values["reason"].strip():  # an outside party that gave none (a gateway)
+        values["reason"] = NO_REASON[language]
     return template.subject[language].format(**values), template.body[language].format(**values)

@@ -164,6 +164,8 @@ def _disbursement_text(kind: str, data: dict[str, Any]) -> str:
         return _("The funder released %(amount)s to account %(account)s of %(payee)s; the payment is under way",
                  amount=_money(data.get("amount")), account=data.get("account", ""), payee=data.get("payee", ""))
     if kind == "disbursement_failed":
+        if not data.get("reason"):  # the gateway said no more than that it failed
+            return _("The payment failed; the payment gateway gave no reason")
         return _("The payment failed: %(reason)s", reason=data.get("reason", ""))
     return _("The funds were paid and loan %(loan)s was booked", loan=data.get("loan", ""))
 

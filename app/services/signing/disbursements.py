@@ -160,7 +160,7 @@ def settle(business_key: str | None, answer: dict[str, Any]) -> dict[str, Any]:
         db.session.flush()
         return {"outcome": "succeeded", "order_id": order_id, "loan_id": loan.id, "failure": None}
     if status == "failed":
-        reason = str(answer.get("failure_reason") or "the gateway gave no reason")
+        reason = str(answer.get("failure_reason") or "")  # the gateway's words; none is said in the reader's language
         current.status, current.failure_reason = "failed", reason
         current.settled_at = parse_time(answer.get("settled_at"))
         deals.note(row, "disbursement_failed", reason=reason, order_id=order_id,

@@ -180,8 +180,8 @@ def settle(notification: dict[str, Any]) -> dict[str, Any]:
         raise NotFound(_l("loan not found"))
     if notification.get("status") != "succeeded":
         row.status = "failed"
-        row.failure_reason = str(notification.get("failure_reason") or "the gateway gave no reason")
-        _tell(loan, "auto_debit_failed" if _debit(row) else "repayment_failed", row, reason=row.failure_reason)
+        row.failure_reason = str(notification.get("failure_reason") or "") or None  # the gateway's words, if any
+        _tell(loan, "auto_debit_failed" if _debit(row) else "repayment_failed", row, reason=row.failure_reason or "")
         db.session.flush()
         return {"outcome": "failed", "duplicate": False}
     on = loans.business_date_of(settled_at) if settled_at else loans.business_today()
