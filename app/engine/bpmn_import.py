@@ -43,6 +43,7 @@ from app.engine import (
     event_subprocesses,
     implicit_flow,
     references,
+    service_implementations,
     translate,
 )
 from app.engine.element_kinds import label
@@ -98,6 +99,7 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
             filename, node_id, said("the %(kind)s had no id (no flow can reach it); the import gave it id %(id)s",
                                     kind=label(node), id=node_id), _line(node), "warning"))
     changes += _name_messages_by_their_flows(root, filename, taken)
+    changes += _unnamed_messages_as_camunda_runs_them(root, filename, taken)
     stores_refused, stores_changed = data_stores.prepare(root, filename)  # data stores and data associations
     refusals += stores_refused
     changes += stores_changed
@@ -211,6 +213,36 @@ def _name_messages_by_their_flows(root: etree._Element, filename: str, taken: se
                 filename, owner.get("id") if owner is not None else None,
                 said("message event had no message; the import gave it %(message)r, the message flow %(flow)s "
                      "carries", message=message.get("name"), flow=flow.get("id")), _line(definition), "warning"))
+    return changes
+
+
+def _unnamed_messages_as_camunda_runs_them(root: etree._Element, filename: str, taken: set[str]) -> list[DiagramProblem]:
+    """What Camunda 7 runs of a message that names none (and no message flow names): a receive task waits until
+    its execution is triggered — here its message, named after the task, sent with the instance's business key
+    (`POST /api/v1/messages`); a throwing message event without an implementation passes on as a none event.
+    A catching message event without a message stays refused, as Camunda 7 refuses it."""
+    changes: list[DiagramProblem] = []
+    for task in root.iter(f"{_B}receiveTask"):
+        if task.get("messageRef") or not (task.get("id") or "").strip():
+            continue
+        message_id = _unique(f"Message_{task.get('id')}", taken)
+        root.insert(0, etree.Element(f"{_B}message", id=message_id, name=task.get("id")))
+        task.set("messageRef", message_id)
+        changes.append(DiagramProblem(filename, task.get("id"), said(
+            "the receive task names no message; as in Camunda 7 it waits until it is triggered: the import named its "
+            "message %(message)r after the task, which continues it when sent with the instance's business key",
+            message=task.get("id")), _line(task), "warning"))
+    for kind in ("intermediateThrowEvent", "endEvent"):
+        for event in root.iter(f"{_B}{kind}"):
+            unnamed = [d for d in event.findall(f"{_B}messageEventDefinition") if not d.get("messageRef")]
+            if not unnamed or service_implementations.attribute_implementation(unnamed[0]) is not None \
+                    or service_implementations.task_definition(event) is not None:
+                continue  # a message it throws, or one a service sends (`camunda_services`)
+            for definition in unnamed:
+                event.remove(definition)
+            changes.append(DiagramProblem(filename, event.get("id"), said(
+                "the message event throws no message (it names none and has no implementation); it passes on as a "
+                "none event, as Camunda 7 runs it"), _line(event), "warning"))
     return changes
 
 

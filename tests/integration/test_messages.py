@@ -261,3 +261,19 @@ def test_a_signal_is_sent_by_the_platforms_staff_only(app, client, auth, deploy)
     assert r.status_code == 403
     assert instance(client, auth, waiting)["status"] == "waiting"
     assert client.post(f"{API}/signals", json={"payload": {}}, headers=auth).status_code == 422
+
+
+def test_a_receive_task_drawn_without_a_message_is_triggered_by_the_message_named_after_it(client, auth, deploy):
+    """A Camunda 7 diagram's receive task without a message (its execution signalled by the application) and
+    a message end event without one (a none end in Camunda 7) deploy; the task's own message continues it."""
+    [result] = deploy("receive_without_message.bpmn")
+    assert result.process_id == "receive_without_message"
+    waiting = start(client, auth, "receive_without_message", business_key="ACCT-9")["id"]
+    assert instance(client, auth, waiting)["status"] == "waiting"
+    assert post_message(client, auth, "wait_for_postident", "ACCT-8").status_code == 404  # another key: nothing
+    r = post_message(client, auth, "wait_for_postident", "ACCT-9", {"verified": True})
+    assert r.status_code == 200 and r.json["delivered_to"] == [waiting]
+    done = instance(client, auth, waiting)
+    assert done["status"] == "completed"
+    [ended] = kinds(history(client, auth, waiting), "completed")
+    assert ended["details"]["end_events"] == ["end"]

@@ -217,3 +217,51 @@ def test_a_path_too_long_for_spiffworkflows_parser_is_said_so_not_as_a_recursion
         inline(body)
     [reason] = {p.reason for p in rejected.value.problems}
     assert "too long for SpiffWorkflow's parser" in reason and "Recursion" not in reason
+
+
+# -- a message that names none, as Camunda 7 runs it ----------------------------------------------------
+
+RECEIVE_WITHOUT_MESSAGE = """
+    <bpmn:startEvent id="start"/>
+    <bpmn:receiveTask id="wait_for_postident" name="Wait for the identity check"/>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait_for_postident"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="wait_for_postident" targetRef="end"/>"""
+
+
+def test_a_receive_task_without_a_message_waits_until_its_own_message_triggers_it():
+    """Camunda 7 runs a receive task without a message as a wait its execution's `signal` ends; the strict check
+    refused it. It now waits for a message named after the task, which the API sends with the business key."""
+    bundle = inline(RECEIVE_WITHOUT_MESSAGE)
+    assert not [p for p in lint_bundle(bundle, [], []) if p.severity == "error"]
+    [said] = [w for w in bundle.warnings if w.element_id == "wait_for_postident"]
+    assert "waits until it is triggered" in said.reason and "'wait_for_postident'" in said.reason
+    process = bundle.processes["inline"]
+    engine = ProcessEngine()
+    waiting = engine.advance(engine.new_workflow(process.spec, process.embedded, {}))
+    assert waiting.status == "waiting" and waiting.messages == ["wait_for_postident"]
+    done = engine.catch_message(engine.restore(waiting.state, process.spec, process.embedded), "wait_for_postident", {})
+    assert done.status == "completed"
+
+
+@pytest.mark.parametrize("kind", ["endEvent", "intermediateThrowEvent"])
+def test_a_throwing_message_event_without_a_message_passes_as_camunda_7_runs_it(kind):
+    event = (f'<bpmn:{kind} id="tell"><bpmn:messageEventDefinition id="md"/></bpmn:{kind}>'
+             + ('<bpmn:endEvent id="end"/><bpmn:sequenceFlow id="f2" sourceRef="tell" targetRef="end"/>'
+                if kind != "endEvent" else ""))
+    bundle = inline(f'<bpmn:startEvent id="start"/>{event}<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="tell"/>')
+    assert not [p for p in lint_bundle(bundle, [], []) if p.severity == "error"]
+    assert any(w.element_id == "tell" and "passes on as a none event" in w.reason for w in bundle.warnings)
+    process = bundle.processes["inline"]
+    engine = ProcessEngine()
+    outcome = engine.advance(engine.new_workflow(process.spec, process.embedded, {}))
+    assert outcome.status == "completed" and outcome.sent == []
+
+
+def test_a_catching_message_event_without_a_message_stays_refused_as_camunda_7_refuses_it():
+    body = ('<bpmn:startEvent id="start"/><bpmn:intermediateCatchEvent id="hear"><bpmn:messageEventDefinition/>'
+            '</bpmn:intermediateCatchEvent><bpmn:endEvent id="end"/>'
+            '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="hear"/>'
+            '<bpmn:sequenceFlow id="f2" sourceRef="hear" targetRef="end"/>')
+    errors = _lint_errors(diagram(body))
+    assert [e.element_id for e in errors] == ["hear"] and "names no message" in errors[0].reason
