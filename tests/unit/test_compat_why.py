@@ -55,6 +55,8 @@ def _incident(code: str, **params: str) -> str:
     ("incident at gw: the instance's task tree reached depth 900 (limit 900): an unbounded loop? Model long lives "
      "as several instances", "fails"),
     ("form file 'invoice.json' does not exist in forms/", "folder"),
+    ("UserTask_1: the task is offered to the group 'management' (camunda:candidateGroups), which is no role here, so "
+     "no one would see it: name one of analyst, applicant", "outside"),
     ("did not start: process 'a' calls 'b', which no file under corpus/ defines", "folder"),
     ("message 'reply' not sent: its catch event reads order_id from the payload to match it to its conversation, "
      "and neither the conversation nor the event gives its value: only its sender knows it", "outside"),
