@@ -292,11 +292,6 @@ def process_problems(process: etree._Element, filename: str) -> list[DiagramProb
                 filename, element_id, said("the %(what)s %(expression)r cannot run: %(why)s", what=what,
                                            expression=(node.text or "").strip(), why=exc.reason),
                 _line(node)))
-    for task in process.iter(f"{_B}receiveTask"):
-        if not task.get("messageRef"):
-            problems.append(DiagramProblem(
-                filename, task.get("id"), said("the receive task names no message: nothing can send it one; "
-                                               "choose the message it waits for"), _line(task)))
     problems += implicit_flow.dead_ends(process, filename)
     problems += camunda_user_tasks.problems(process, filename)
     problems += camunda_listeners.problems(process, filename)
