@@ -87,15 +87,17 @@ def test_a_signal_event_without_a_signal_is_refused_at_validate():
     assert [(e.element_id, "no signal" in e.reason) for e in errors] == [("stop", True)]
 
 
+def between_start_and_end(element: str, element_id: str) -> str:
+    """A process body: a start event, `element` (whose id is `element_id`), an end event, in a row."""
+    return (f'<bpmn:startEvent id="start"/>{element}<bpmn:endEvent id="end"/>'
+            f'<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="{element_id}"/>'
+            f'<bpmn:sequenceFlow id="f2" sourceRef="{element_id}" targetRef="end"/>')
+
+
 def test_a_process_calling_itself_is_refused_at_validate():
     """It deployed, and its instance stopped with "The called process 'Level3' was not found" (the corpus's
     spiffworkflow/bpmn/data/call_activity_nested/call_activity_level_3.bpmn, found by processes compat)."""
-    body = """
-    <bpmn:startEvent id="start"/>
-    <bpmn:callActivity id="again" calledElement="inline"/>
-    <bpmn:endEvent id="end"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="again"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="again" targetRef="end"/>"""
+    body = between_start_and_end('<bpmn:callActivity id="again" calledElement="inline"/>', "again")
     errors = _lint_errors(diagram(body))
     assert [(e.element_id, "calls its own process" in e.reason) for e in errors] == [("again", True)]
 
@@ -221,12 +223,8 @@ def test_a_path_too_long_for_spiffworkflows_parser_is_said_so_not_as_a_recursion
 
 # -- a message that names none, as Camunda 7 runs it ----------------------------------------------------
 
-RECEIVE_WITHOUT_MESSAGE = """
-    <bpmn:startEvent id="start"/>
-    <bpmn:receiveTask id="wait_for_postident" name="Wait for the identity check"/>
-    <bpmn:endEvent id="end"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait_for_postident"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="wait_for_postident" targetRef="end"/>"""
+RECEIVE_WITHOUT_MESSAGE = between_start_and_end(
+    '<bpmn:receiveTask id="wait_for_postident" name="Wait for the identity check"/>', "wait_for_postident")
 
 
 def test_a_receive_task_without_a_message_waits_until_its_own_message_triggers_it():
@@ -246,10 +244,9 @@ def test_a_receive_task_without_a_message_waits_until_its_own_message_triggers_i
 
 @pytest.mark.parametrize("kind", ["endEvent", "intermediateThrowEvent"])
 def test_a_throwing_message_event_without_a_message_passes_as_camunda_7_runs_it(kind):
-    event = (f'<bpmn:{kind} id="tell"><bpmn:messageEventDefinition id="md"/></bpmn:{kind}>'
-             + ('<bpmn:endEvent id="end"/><bpmn:sequenceFlow id="f2" sourceRef="tell" targetRef="end"/>'
-                if kind != "endEvent" else ""))
-    bundle = inline(f'<bpmn:startEvent id="start"/>{event}<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="tell"/>')
+    event = f'<bpmn:{kind} id="tell"><bpmn:messageEventDefinition id="md"/></bpmn:{kind}>'
+    bundle = inline(between_start_and_end(event, "tell") if kind != "endEvent" else
+                    f'<bpmn:startEvent id="start"/>{event}<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="tell"/>')
     assert not [p for p in lint_bundle(bundle, [], []) if p.severity == "error"]
     assert any(w.element_id == "tell" and "passes on as a none event" in w.reason for w in bundle.warnings)
     process = bundle.processes["inline"]
@@ -259,9 +256,7 @@ def test_a_throwing_message_event_without_a_message_passes_as_camunda_7_runs_it(
 
 
 def test_a_catching_message_event_without_a_message_stays_refused_as_camunda_7_refuses_it():
-    body = ('<bpmn:startEvent id="start"/><bpmn:intermediateCatchEvent id="hear"><bpmn:messageEventDefinition/>'
-            '</bpmn:intermediateCatchEvent><bpmn:endEvent id="end"/>'
-            '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="hear"/>'
-            '<bpmn:sequenceFlow id="f2" sourceRef="hear" targetRef="end"/>')
+    body = between_start_and_end(
+        '<bpmn:intermediateCatchEvent id="hear"><bpmn:messageEventDefinition/></bpmn:intermediateCatchEvent>', "hear")
     errors = _lint_errors(diagram(body))
     assert [e.element_id for e in errors] == ["hear"] and "names no message" in errors[0].reason
