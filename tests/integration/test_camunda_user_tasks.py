@@ -208,6 +208,51 @@ def test_a_camunda_forms_file_that_cannot_be_shown_refuses_the_deploy_naming_it(
         deploy_and_commit([camunda_forms_file("camunda-forms:deployment:pick.form")])
 
 
+INVOICE_HTML = """
+<form role="form">
+  <label for="amount">Amount</label>
+  <input id="amount" cam-variable-name="amount" cam-variable-type="String" pattern="^[0-9]+$" required>
+  <select cam-variable-name="decision" cam-variable-type="String">
+    <option value="approve">Approve</option><option value="reject">Reject</option>
+  </select>
+  <input type="checkbox" cam-variable-name="checked" cam-variable-type="Boolean">
+</form>"""
+
+
+def test_an_embedded_html_form_of_camunda_7_is_the_form_the_task_shows_and_checks(forms_folder):
+    """`camunda:formKey="embedded:app:forms/invoice.html"`: Tasklist's embedded form, whose inputs declare the
+    variables they set, is read into the JSON Schema form the inbox shows and every submission is checked
+    against (it was refused: "form file 'invoice.json' ... does not exist in forms/")."""
+    (forms_folder / "invoice.html").write_text(INVOICE_HTML, encoding="utf-8")
+    key = "embedded:app:forms/invoice.html"
+    said = check_diagrams([camunda_forms_file(key)])
+    assert not [p for p in said if p.severity == "error"]
+    assert [p.file for p in said if "is the form invoice.json" in p.reason] == ["invoice.html"]
+    deploy_and_commit([camunda_forms_file(key)])
+    instance_id = _start("camunda_forms")
+    task = db.session.get(HumanTask, _group_rows("rev")[0]["id"])
+    form, _ui = tasks.task_form(task)
+    assert form["properties"]["amount"] == {"type": "string", "title": "Amount", "pattern": "^[0-9]+$"}
+    assert form["properties"]["decision"]["enum"] == ["approve", "reject"]
+    assert form["properties"]["checked"] == {"type": "boolean", "title": "checked"}
+    assert form["required"] == ["amount"]
+    reviewer = principal_for("rev")
+    with pytest.raises(Invalid) as refused:
+        tasks.complete_task(task.id, {"amount": "12a", "decision": "maybe"}, reviewer)
+    assert set(refused.value.fields) == {"amount", "decision"}
+    db.session.rollback()
+    tasks.complete_task(task.id, {"amount": "12", "decision": "approve", "checked": True}, reviewer)
+    assert db.session.get(ProcessInstance, instance_id).status == "completed"
+
+
+def test_an_embedded_html_form_asking_for_what_the_inbox_cannot_refuses_the_deploy_naming_it(forms_folder):
+    (forms_folder / "due.html").write_text('<input cam-variable-name="due" cam-variable-type="Date">', encoding="utf-8")
+    errors = [p for p in check_diagrams([camunda_forms_file("embedded:app:due.html")]) if p.severity == "error"]
+    assert [p.file for p in errors] == ["due.html"] and "'due' sets a value of type Date" in errors[0].reason
+    with pytest.raises(Invalid):
+        deploy_and_commit([camunda_forms_file("embedded:app:due.html")])
+
+
 @pytest.mark.parametrize(("attributes", "data", "due_in", "priority"), [
     ('camunda:dueDate="${dateTime().plusDays(2).toDate()}" camunda:priority="80"', {}, timedelta(days=2), 1),
     ('camunda:dueDate="PT4H" camunda:priority="50"', {}, timedelta(hours=4), 3),

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from app.engine import camunda_forms
+from app.engine import camunda_forms, camunda_html_forms
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.parser import DiagramFile, parse_diagrams
 from app.services import context
@@ -85,20 +85,22 @@ class Needs:
         for form in application:
             shutil.copyfile(form, merged / form.name)
         for source in [*reversed(others), folder]:
-            for form in [*source.glob("*.json"), *source.glob(f"*{camunda_forms.FORM_SUFFIX}")]:
+            for form in [*source.glob("*.json"), *source.glob(f"*{camunda_forms.FORM_SUFFIX}"),
+                         *source.glob(f"*{camunda_html_forms.HTML_SUFFIX}")]:
                 shutil.copyfile(form, merged / form.name)
         return merged
 
     def application_forms(self, folder: Path) -> list[Path]:
-        """The Camunda Forms files (`*.form`) of the Maven module a diagram is in (the folder above its
-        `src/`): Camunda 7 finds `camunda-forms:app:task-form.form` among the process application's
+        """The Camunda Forms files (`*.form`) and embedded forms (`*.html`) of the Maven module a diagram is in (the
+        folder above its `src/`): Camunda 7 finds `camunda-forms:app:task-form.form` among the process application's
         resources, which keep forms in `src/main/webapp` and diagrams in `src/main/resources`. Farthest
         folder first, so that copied in this order a clash of names keeps the form nearest the diagram."""
         parts = folder.relative_to(self.root).parts
         if "src" not in parts:
             return []
         module = self.root.joinpath(*parts[:parts.index("src")]) / "src"
-        found = [p for p in module.rglob(f"*{camunda_forms.FORM_SUFFIX}") if p.is_file()]
+        found = [p for suffix in (camunda_forms.FORM_SUFFIX, camunda_html_forms.HTML_SUFFIX)
+                 for p in module.rglob(f"*{suffix}") if p.is_file()]
         # the distance between folders: the steps of the relative path from the diagram's folder to the form's
         return sorted(found, key=lambda p: (-len(Path(os.path.relpath(p.parent, folder)).parts), p.as_posix()))
 

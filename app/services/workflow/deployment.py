@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from jsonschema import validators
 from jsonschema.exceptions import SchemaError
 from sqlalchemy import Select, func, inspect, select
 
-from app.engine import camunda_forms, json_errors, start_events
+from app.engine import camunda_forms, camunda_html_forms, json_errors, start_events
 from app.engine.dmn_lint import lint_decision_file
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.lint import lint_bundle
@@ -176,23 +177,35 @@ def _decision_dependents(bundle: Bundle, files: list[DiagramFile], limit: int) -
             if p.process_id in forms and set(p.decisions) & set(bundle.decisions)]
 
 
+# The forms Camunda draws, each read into the JSON Schema of the same name (`loan.form`, `loan.html`: `loan.json`):
+# Camunda Forms files (`camunda_forms`), then Camunda 7's embedded HTML forms (`camunda_html_forms`).
+_CAMUNDA_FORMS: tuple[tuple[str, Callable[[str], tuple[dict, list[str]]]], ...] = (
+    (camunda_forms.FORM_SUFFIX, lambda text: camunda_forms.schema_of(camunda_forms.read(text))),
+    (camunda_html_forms.HTML_SUFFIX, camunda_html_forms.schema_of),
+)
+
+
 def _form_names() -> list[str]:
-    """The form files in the forms folder: JSON Schemas, and Camunda Forms files (`loan.form`) under
-    the name of the JSON Schema they become when read (`loan.json`, `camunda_forms`)."""
+    """The form files in the forms folder: JSON Schemas, and Camunda's forms (`loan.form`, `loan.html`) under
+    the name of the JSON Schema they become when read (`loan.json`)."""
     folder = Path(context.config("FORMS_DIR"))
     if not folder.is_dir():
         return []
     names = {p.name for p in folder.glob("*.json") if p.is_file()}
-    return sorted(names | {f"{p.stem}.json" for p in folder.glob(f"*{camunda_forms.FORM_SUFFIX}") if p.is_file()})
+    return sorted(names | {f"{p.stem}.json" for suffix, _ in _CAMUNDA_FORMS for p in folder.glob(f"*{suffix}")
+                           if p.is_file()})
 
 
 def _camunda_form(folder: Path, name: str) -> tuple[dict | None, list[DiagramProblem]]:
-    """The JSON Schema of the Camunda Forms file a form name stands for (None when there is none)."""
-    path = folder / f"{name.removesuffix('.json')}{camunda_forms.FORM_SUFFIX}"
-    if (folder / name).is_file() or not path.is_file():
+    """The JSON Schema of the Camunda form file a form name stands for (None when there is none)."""
+    if (folder / name).is_file():
+        return None, []
+    found = [(folder / f"{name.removesuffix('.json')}{suffix}", read) for suffix, read in _CAMUNDA_FORMS]
+    path, read = next(((p, r) for p, r in found if p.is_file()), (None, None))
+    if path is None or read is None:
         return None, []
     try:
-        schema, notes = camunda_forms.schema_of(camunda_forms.read(path.read_text(encoding="utf-8")))
+        schema, notes = read(path.read_text(encoding="utf-8"))
     except (camunda_forms.FormNotConverted, UnicodeDecodeError) as exc:
         return None, [DiagramProblem(path.name, None, said("the Camunda Forms file %(file)r cannot become the form "
                                                            "%(form)s: %(why)s", file=path.name, form=name,
