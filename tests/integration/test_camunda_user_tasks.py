@@ -173,7 +173,7 @@ def forms_folder(people, tmp_path, monkeypatch):
 def test_a_camunda_forms_file_is_the_form_the_task_shows_and_checks(forms_folder):
     (forms_folder / "invoice.form").write_text(json.dumps(INVOICE_FORM), encoding="utf-8")
     said = check_diagrams([camunda_forms_file("camunda-forms:app:invoice.form")])
-    assert [(p.file, p.severity) for p in said if "the Camunda Forms file 'invoice.form' is the form invoice.json"
+    assert [(p.file, p.severity) for p in said if "the Camunda form file 'invoice.form' is the form invoice.json"
             in p.reason] == [("invoice.form", "warning")]
     deploy_and_commit([camunda_forms_file("camunda-forms:app:invoice.form")])
     instance_id = _start("camunda_forms")

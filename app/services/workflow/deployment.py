@@ -207,13 +207,13 @@ def _camunda_form(folder: Path, name: str) -> tuple[dict | None, list[DiagramPro
     try:
         schema, notes = read(path.read_text(encoding="utf-8"))
     except (camunda_forms.FormNotConverted, UnicodeDecodeError) as exc:
-        return None, [DiagramProblem(path.name, None, said("the Camunda Forms file %(file)r cannot become the form "
+        return None, [DiagramProblem(path.name, None, said("the Camunda form file %(file)r cannot become the form "
                                                            "%(form)s: %(why)s", file=path.name, form=name,
                                                            why=_said_of(exc)))]
     return schema, [DiagramProblem(path.name, None,
-                                   said("the Camunda Forms file %(file)r is the form %(form)s: %(note)s",
+                                   said("the Camunda form file %(file)r is the form %(form)s: %(note)s",
                                         file=path.name, form=name, note=note) if note else
-                                   said("the Camunda Forms file %(file)r is the form %(form)s", file=path.name,
+                                   said("the Camunda form file %(file)r is the form %(form)s", file=path.name,
                                         form=name), severity="warning")
                     for note in notes or [""]]
 
@@ -245,7 +245,7 @@ def _load_forms(names: list[str], forms_from: str = "folder") -> tuple[dict[str,
             forms[name] = running[name]
             continue
         converted, found = _camunda_form(folder, name)
-        if found:  # a Camunda Forms file stands for the name: converted, or refused saying why
+        if found:  # a Camunda form file stands for the name: converted, or refused saying why
             problems += found
             if converted is not None:
                 forms[name] = converted
