@@ -16,6 +16,13 @@ DMN_NAMESPACES = frozenset({
     "http://www.omg.org/spec/DMN/20180521/MODEL/",
     "https://www.omg.org/spec/DMN/20230324/MODEL/",
 })
+# Namespaces Camunda 7 reads as another's (its DMN model's "alternative namespaces"): DMN 1.1 as Camunda 7.4.0
+# released it, which Camunda Modeler wrote for years, and DMN 1.3 as Camunda 7.13.0 released it. A file in one
+# is read in the other.
+ALTERNATIVE_NAMESPACES = {
+    b"http://www.omg.org/spec/DMN/20151101/dmn11.xsd": b"http://www.omg.org/spec/DMN/20151101/dmn.xsd",
+    b"https://www.omg.org/spec/DMN/20191111/DMN13.xsd": b"https://www.omg.org/spec/DMN/20191111/MODEL/",
+}
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
 
 
@@ -54,6 +61,9 @@ def read_xml(data: bytes, filename: str, max_bytes: int = DEFAULT_MAX_BYTES) -> 
     # Refuse before libxml2 sees a DTD at all: entity bombs and external entities live there.
     if b"<!doctype" in lowered or b"<!entity" in lowered:
         raise _refuse(filename, said("DOCTYPE and ENTITY declarations are not allowed in diagrams"))
+    for alternative, namespace in ALTERNATIVE_NAMESPACES.items():
+        if alternative in data:
+            data = data.replace(alternative, namespace)
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:

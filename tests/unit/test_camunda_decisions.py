@@ -159,3 +159,21 @@ def test_the_stored_spec_keeps_the_result_in_one_variable():
     engine = ProcessEngine()
     outcome = engine.advance(engine.new_workflow(spec, embedded, {"weight": 3}))
     assert outcome.data["result"] == "small" and "box" not in outcome.data
+
+
+@pytest.mark.parametrize("namespace", [
+    "http://www.omg.org/spec/DMN/20151101/dmn11.xsd",  # DMN 1.1 as Camunda 7.4.0 released it, Camunda Modeler's for years
+    "https://www.omg.org/spec/DMN/20191111/DMN13.xsd",  # DMN 1.3 as Camunda 7.13.0 released it
+])
+def test_a_decision_in_a_namespace_camunda_7_reads_as_another_is_read_and_decides(namespace):
+    """Such files were refused: "not a BPMN or DMN document (root element {...dmn11.xsd}definitions)" (28 of
+    the DMN files of Camunda's own examples)."""
+    canonical = b"https://www.omg.org/spec/DMN/20191111/MODEL/"
+    old = DiagramFile("size.dmn", DMN.content.replace(canonical, namespace.encode()))
+    assert namespace.encode() in old.content
+    bundle = parse_diagrams([old])
+    assert "box_size" in bundle.decisions
+    called = parse_diagrams([_diagram('camunda:decisionRef="box_size"')], context_dmn=[old]).processes["boxes"]
+    engine = ProcessEngine()
+    outcome = engine.advance(engine.new_workflow(called.spec, called.embedded, {"weight": 3}))
+    assert (outcome.status, outcome.data["box"]) == ("completed", "small")
