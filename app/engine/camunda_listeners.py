@@ -16,6 +16,7 @@ the moment it fires, each change a warning naming it:
 | `take` on a sequence flow | as the flow is taken | a step on the flow |
 | `start` on the process | when an instance starts | a step after each start event of the process |
 | `end` on the process | when the instance ends | a step before its end event (one end event, and no parallel split) |
+| `start` or `end` on an event sub-process | when it starts or ends | as on the process, inside it: after its start event, before its end event |
 
 The step is a service task carrying the listener's implementation (`camunda:class`, `expression`,
 `delegateExpression`), which the operator mapping table maps to one of Loanflow's operators as it
@@ -276,11 +277,19 @@ def prepare(root: etree._Element, filename: str, taken: set[str]) -> list[Diagra
     for scope in list(root.iter(*(f"{_B}{s}" for s in _SCOPES))):
         for element in list(scope):
             kind = _local(element)
+            if _is_event_subprocess(element):
+                continue  # on no path: its listeners fire as its own start and end (below, as a process's)
             if kind in ACTIVITIES or kind in GATEWAYS or kind == "sequenceFlow" or kind.endswith("Event"):
                 changes += _on_element(scope, element, filename, taken)
     for process in root.iter(f"{_B}process"):
         changes += _on_process(process, filename, taken)
+    for event_subprocess in [n for n in root.iter(f"{_B}subProcess") if _is_event_subprocess(n)]:
+        changes += _on_process(event_subprocess, filename, taken)
     return changes
+
+
+def _is_event_subprocess(element: etree._Element) -> bool:
+    return _local(element) == "subProcess" and element.get("triggeredByEvent") == "true"
 
 
 def problems(process: etree._Element, filename: str) -> list[DiagramProblem]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from app.engine.camunda_services import Operator
+from app.engine.runner import ProcessEngine
 from app.engine.service_implementations import implementations
 from app.engine.xml import read_xml
 from tests.unit.test_camunda_services import camunda, errors, parse, run
@@ -140,3 +141,35 @@ def test_a_start_listener_on_an_event_an_event_based_gateway_waits_for_is_refuse
     content = camunda(body).replace(b"</bpmn:definitions>", b'<bpmn:message id="m" name="paid"/></bpmn:definitions>')
     assert [(p.element_id, p.reason[:78]) for p in errors(parse(content, MAPPED))] == [
         ("paid", "camunda:executionListener (start) on an event an event-based gateway waits for")]
+
+
+def test_an_event_subprocess_listeners_run_when_it_starts_and_ends_inside_it():
+    """The listeners of an event sub-process (on no path) were drawn as steps before and after it, so the
+    sub-process got a flow out and SpiffWorkflow refused the file ("Multiple outgoing flows are not supported
+    for tasks of type"; Camunda's insurance application examples). They fire as its own start and end now."""
+    body = """
+    <bpmn:userTask id="work"/>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>
+    <bpmn:subProcess id="nudged" triggeredByEvent="true">
+      <bpmn:extensionElements>
+        <camunda:executionListener event="end" expression="${notifier.send(execution)}"/>
+        <camunda:executionListener event="start" class="com.acme.Audit"/>
+      </bpmn:extensionElements>
+      <bpmn:startEvent id="nudge" isInterrupting="false"><bpmn:messageEventDefinition messageRef="m_nudge"/></bpmn:startEvent>
+      <bpmn:scriptTask id="note"><bpmn:script>noted = True</bpmn:script></bpmn:scriptTask>
+      <bpmn:endEvent id="nudge_end"/>
+      <bpmn:sequenceFlow id="n1" sourceRef="nudge" targetRef="note"/>
+      <bpmn:sequenceFlow id="n2" sourceRef="note" targetRef="nudge_end"/>
+    </bpmn:subProcess>"""
+    content = camunda(body).replace(b"<bpmn:process", b'<bpmn:message id="m_nudge" name="nudge"/><bpmn:process')
+    bundle = parse(content, MAPPED)
+    assert errors(bundle, ["audit/log", "notice/send"]) == []
+    assert {w.element_id for w in bundle.warnings if "Listener_" in w.reason} >= {"nudged"}
+    calls: list = []
+    process = bundle.processes["p"]
+    engine = ProcessEngine(call_service=lambda operator, params, context: calls.append(operator) or {})
+    waiting = engine.advance(engine.new_workflow(process.spec, process.embedded, {}))
+    assert waiting.status == "waiting" and calls == []
+    nudged = engine.catch_message(engine.restore(waiting.state, process.spec, process.embedded), "nudge", {})
+    assert calls == ["audit/log", "notice/send"] and nudged.data["noted"] is True
