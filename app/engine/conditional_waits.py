@@ -5,7 +5,7 @@ condition whenever the instance moves, against the data the event's own path bro
 changes while that path waits — and the process's **data objects**, which any other path of the instance
 may write (a data output association to a data object reference). So a wait can end only if its condition
 reads a data object that another element of the process writes (or, after an event-based gateway, by the
-gateway's other events). Any other is refused naming the event: nothing in Loanflow changes an instance's
+gateway's other events: a message, a timer, a signal — a gateway waiting only on conditions is no way out). Any other is refused naming the event: nothing in Loanflow changes an instance's
 data from outside, and the instance would wait for ever.
 
 A process whose start events are all conditional starts when its condition holds (Camunda 7 starts it when
@@ -51,10 +51,15 @@ def written_data_objects(process: etree._Element) -> set[str]:
 
 
 def _after_event_gateway(event: etree._Element) -> bool:
+    """Whether an event-based gateway waits for `event` beside an event of another kind (a message, a timer, a
+    signal), which can end the wait; a gateway that waits only on conditions is no way out."""
     scope = event.getparent()
     gateways = {g.get("id") for g in scope.findall(f"{_B}eventBasedGateway")}
-    return any(f.get("targetRef") == event.get("id") and f.get("sourceRef") in gateways
-               for f in scope.findall(f"{_B}sequenceFlow"))
+    flows = scope.findall(f"{_B}sequenceFlow")
+    feeding = {f.get("sourceRef") for f in flows if f.get("targetRef") == event.get("id") and f.get("sourceRef") in gateways}
+    by_id = {n.get("id"): n for n in scope if isinstance(n.tag, str)}
+    beside = [by_id.get(f.get("targetRef")) for f in flows if f.get("sourceRef") in feeding]
+    return any(other is not None and other.find(f"{_B}conditionalEventDefinition") is None for other in beside)
 
 
 def problems(process: etree._Element, filename: str) -> list[DiagramProblem]:

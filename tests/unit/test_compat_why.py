@@ -57,6 +57,10 @@ def _incident(code: str, **params: str) -> str:
     ("form file 'invoice.json' does not exist in forms/", "folder"),
     ("UserTask_1: the task is offered to the group 'management' (camunda:candidateGroups), which is no role here, so "
      "no one would see it: name one of analyst, applicant", "outside"),
+    ("did not start: process 'P' cannot start: its start condition 'result is not None' cannot be evaluated on the "
+     "data it is started with (Error evaluating expression 'result is not None'.)", "outside"),
+    ("did not start: process 'P' cannot start: its start condition 'amount > 5' does not hold for the data it is "
+     "started with", "outside"),
     ("did not start: process 'a' calls 'b', which no file under corpus/ defines", "folder"),
     ("message 'reply' not sent: its catch event reads order_id from the payload to match it to its conversation, "
      "and neither the conversation nor the event gives its value: only its sender knows it", "outside"),

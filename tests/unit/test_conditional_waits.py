@@ -60,6 +60,18 @@ def test_a_conditional_event_after_an_event_based_gateway_is_not_a_wait_nothing_
     assert _refused(body) == []
 
 
+def test_an_event_based_gateway_waiting_only_on_conditions_nothing_writes_is_refused_naming_each():
+    """Such a gateway passed the check, and its instance waited with nothing that could move it (Camunda's
+    `async-message-without-race-condition` example, whose conditions read variables its test sets from outside)."""
+    second = _WAIT.format(condition="shipped").replace('id="wait"', 'id="wait2"')
+    body = ('<bpmn:startEvent id="start"/><bpmn:eventBasedGateway id="which"/>' + _WAIT.format(condition="paid")
+            + second + '<bpmn:endEvent id="end"/>'
+            + _flow("f1", "start", "which") + _flow("f2", "which", "wait") + _flow("f3", "which", "wait2")
+            + _flow("f4", "wait", "end") + _flow("f5", "wait2", "end"))
+    refused = _refused(body)
+    assert sorted(e for e, _ in refused) == ["wait", "wait2"] and all("nothing can make true" in r for _, r in refused)
+
+
 def test_a_start_condition_that_does_not_hold_refuses_the_start_instead_of_waiting_for_ever():
     body = ('<bpmn:startEvent id="start"><bpmn:conditionalEventDefinition><bpmn:condition>amount &gt; 100'
             '</bpmn:condition></bpmn:conditionalEventDefinition></bpmn:startEvent><bpmn:endEvent id="end"/>'

@@ -103,6 +103,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("outside", r"the process has not provided the choices for this field"),  # choices from data it lacks
     ("outside", r"is mapped to no operator"),  # an admin maps it (the operator mapping table)
     ("outside", r"\(camunda:candidateGroups\), which is no role here"),  # the organisation's groups, not the diagram's
+    ("outside", r"its start condition .* (cannot be evaluated on|does not hold for) the data it is started with"),
     ("outside", r"writes the data store .* from its variable \S+, which the task did not set"),
     ("outside", r"did not set its data output|but the task did not set"),
     ("outside", r"runs once for each item of \S+, which (this instance has no value for|holds no list)"),
