@@ -87,7 +87,14 @@ def translate(entry: str | None) -> str | None:
     return f"not ({tests})" if negated else tests
 
 
+_ONE_STRING = re.compile(r'"[^"\\]*"')  # one FEEL string, no escapes inside
+
+
 def translate_output(entry: str | None) -> str | None:
-    """The Python for an output entry that is one of FEEL's constants (`true`, `false`, `null`), else None:
-    SpiffWorkflow would read it as a variable."""
-    return _LITERALS.get((entry or "").strip())
+    """The Python for an output entry that is one of FEEL's constants (`true`, `false`, `null`) — SpiffWorkflow
+    would read it as a variable — or a FEEL string written over several lines, which a Python string literal
+    cannot be; else None."""
+    text = (entry or "").strip()
+    if "\n" in text and _ONE_STRING.fullmatch(text):
+        return repr(text[1:-1])
+    return _LITERALS.get(text)

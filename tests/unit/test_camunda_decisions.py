@@ -177,3 +177,13 @@ def test_a_decision_in_a_namespace_camunda_7_reads_as_another_is_read_and_decide
     engine = ProcessEngine()
     outcome = engine.advance(engine.new_workflow(called.spec, called.embedded, {"weight": 3}))
     assert (outcome.status, outcome.data["box"]) == ("completed", "small")
+
+
+def test_an_output_written_as_a_string_over_several_lines_is_that_string():
+    """FEEL lets a string run over lines; SpiffWorkflow read the entry as Python, where a string cannot, and refused
+    the file ("Malformed Output Expression"; Camunda's rugby-teams example)."""
+    long = DiagramFile("size.dmn", DMN.content.replace(b'<text>"large"</text>', b'<text>"large,\n  very large"</text>'))
+    called = parse_diagrams([_diagram('camunda:decisionRef="box_size"')], context_dmn=[long]).processes["boxes"]
+    engine = ProcessEngine()
+    outcome = engine.advance(engine.new_workflow(called.spec, called.embedded, {"weight": 30}))
+    assert (outcome.status, outcome.data["box"]) == ("completed", "large,\n  very large")
