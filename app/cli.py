@@ -15,7 +15,12 @@ from app.cli_eod import eod, ledger
 from app.cli_history import history
 from app.cli_language import SpokenGroup
 from app.cli_loans import loans
-from app.cli_operator_mappings import map_operator_command, mappings_command
+from app.cli_mappings import (
+    group_mappings_command,
+    map_group_command,
+    map_operator_command,
+    mappings_command,
+)
 from app.services.context import gettext
 from app.services.errors import ServiceError
 from app.services.identity import directory as identity
@@ -32,6 +37,8 @@ timers = SpokenGroup("timers", help="Timers and service retries and timer start 
 processes.add_command(compat_command)
 processes.add_command(map_operator_command)
 processes.add_command(mappings_command)
+processes.add_command(map_group_command)
+processes.add_command(group_mappings_command)
 
 
 # a deploy's outcome for each process, as the line says it

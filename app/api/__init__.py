@@ -16,6 +16,7 @@ def register_api(app: Flask, api: Api) -> None:
         collections,
         definitions,
         events,
+        group_mappings,
         health,
         instances,
         leads,
@@ -34,7 +35,7 @@ def register_api(app: Flask, api: Api) -> None:
     api.spec.components.security_scheme("channelKey", {"type": "apiKey", "in": "header", "name": "X-Channel-Key"})
     for blp in (health.blp, definitions.blp, instances.blp, tasks.blp, events.blp, me.blp, loans.blp,
                 users.blp, leads.blp, products.blp, applications.blp, notices.blp, callbacks.blp,
-                collateral.blp, collections.blp, migrations.blp, operator_mappings.blp):
+                collateral.blp, collections.blp, migrations.blp, operator_mappings.blp, group_mappings.blp):
         api.register_blueprint(blp, url_prefix="/api/v1" + (blp.url_prefix or ""))
         csrf.exempt(blp)  # bearer callers need none; session callers are checked in app/api/auth.py;
         # providers' callbacks are authenticated by their signature

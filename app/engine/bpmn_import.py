@@ -59,7 +59,7 @@ _MESSAGE_EVENTS = ("startEvent", "intermediateCatchEvent", "boundaryEvent", "int
 
 
 def prepare(root: etree._Element, filename: str, operators: camunda_services.OperatorMap | None = None,
-            ) -> tuple[list[DiagramProblem], list[DiagramProblem]]:
+            groups: camunda_user_tasks.GroupMap | None = None) -> tuple[list[DiagramProblem], list[DiagramProblem]]:
     """Repair what has one meaning, refuse what cannot be deployed; see the module's docstring."""
     found = references.file_problems(root, filename)
     refusals = [p for p in found if p.severity == "error"]
@@ -117,7 +117,7 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
     changes += camunda_services.rewrite(root, filename, operators)  # service implementations, inputOutput
     changes += camunda_retries.prepare(root, filename)  # after the services: a service's retry cycle
     changes += camunda_multi_instance.prepare(root, filename)  # after inputOutput: each instance drops its item last
-    changes += camunda_user_tasks.prepare(root, filename)  # assignment and forms
+    changes += camunda_user_tasks.prepare(root, filename, groups)  # assignment and forms
     changes += caught_errors.prepare(root, filename)  # where a caught error's code and message go
     changes += camunda_process.prepare(root, filename)  # the initiator; every camunda: attribute nothing reads
     decision_refusals, decision_changes = camunda_decisions.prepare(root, filename)  # camunda:decisionRef

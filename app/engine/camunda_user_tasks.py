@@ -7,9 +7,11 @@ the properties below onto each user task (each change a warning, "what the impor
 
 Who works it:
 - `candidateGroups="first_reviewer"`: one group is a role code, the task's lane (`lane` property;
-  it wins over a drawn lane, which Camunda only draws). The deploy check refuses a group that is no
-  role (no one would be offered the task). Several groups, or an expression, are refused: a task is
-  offered to one role.
+  it wins over a drawn lane, which Camunda only draws). A group the admin mapped to a role (the group
+  mapping table, `group_map`: `management` -> `second_reviewer`) is that role. The deploy check
+  refuses a group that is no role and not mapped (no one would be offered the task). Several groups
+  are one role when each is, or is mapped to, that same role; else they are refused, as an expression
+  is: a task is offered to one role. A lane the diagram already gives (`lane` property) wins.
 - `assignee="anna"`: `assignee` property; when the task becomes ready it is claimed for that active
   user (in the task's organisation, if it has one), else it stays offered as its lane says. An
   expression (`${approver}`, JUEL) becomes `assigneeExpression`, the Python it means, evaluated on
@@ -49,6 +51,7 @@ What it asks:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -66,6 +69,7 @@ CAMUNDA_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 FORM_PROPERTY = "formJsonSchemaFilename"  # as app.engine.parser names it
 LANE_PROPERTY = "lane"
+GroupMap = Mapping[str, str]  # a Camunda group (camunda:candidateGroups) -> a Loanflow role code
 ASSIGNEE_PROPERTY = "assignee"
 ASSIGNEE_EXPRESSION = "assigneeExpression"
 FORM_KEY_PROPERTY = "formKey"  # the key a form file was named from, for the form check's reason
@@ -129,20 +133,33 @@ def _juel(found: _UserTask, attribute: str, value: str) -> str | None:
         return None
 
 
-def _who(task: etree._Element, found: _UserTask, existing: dict[str, str]) -> None:
+def _offered_to(groups: str, found: _UserTask, group_map: GroupMap) -> None:
+    """The lane `camunda:candidateGroups` means: its group, or the role the admin mapped it to; groups that
+    all mean one role are that role."""
+    if is_juel(groups):
+        found.refusals.append(said("camunda:candidateGroups %(groups)r is an expression; Loanflow offers a task "
+                                   "to one role (its lane): name the role", groups=groups))
+        return
+    names = _names(groups)
+    roles = list(dict.fromkeys(group_map.get(name, name) for name in names))
+    if len(roles) > 1:
+        found.refusals.append(said("camunda:candidateGroups names %(count)d groups (%(groups)s) that are not one "
+                                   "role; Loanflow offers a task to one role (its lane): name one, or map them to "
+                                   "one role (the group mapping table)", count=len(names), groups=groups))
+    elif roles:
+        found.properties[LANE_PROPERTY] = roles[0]
+        mapped = [name for name in names if name in group_map]
+        found.changes.append(
+            said("camunda:candidateGroups %(groups)r: the group mapping offers the task to the role %(role)r (its "
+                 "lane)", groups=groups, role=roles[0]) if mapped
+            else said("camunda:candidateGroups %(groups)r: the task is offered to the role %(role)r (its lane)",
+                      groups=groups, role=roles[0]))
+
+
+def _who(task: etree._Element, found: _UserTask, existing: dict[str, str], group_map: GroupMap) -> None:
     groups = _camunda(task, "candidateGroups")
-    if groups:
-        if is_juel(groups):
-            found.refusals.append(said("camunda:candidateGroups %(groups)r is an expression; Loanflow offers a task "
-                                       "to one role (its lane): name the role", groups=groups))
-        elif len(_names(groups)) > 1:
-            found.refusals.append(said("camunda:candidateGroups names %(count)d groups (%(groups)s); Loanflow "
-                                       "offers a task to one role (its lane): name one", count=len(_names(groups)),
-                                       groups=groups))
-        elif LANE_PROPERTY not in existing:
-            found.properties[LANE_PROPERTY] = _names(groups)[0]
-            found.changes.append(said("camunda:candidateGroups %(groups)r: the task is offered to the role "
-                                      "%(role)r (its lane)", groups=groups, role=_names(groups)[0]))
+    if groups and LANE_PROPERTY not in existing:  # a lane the diagram (or the import) already gave wins
+        _offered_to(groups, found, group_map)
     assignee = _camunda(task, "assignee")
     users = _camunda(task, "candidateUsers")
     if users:
@@ -453,10 +470,10 @@ def _reason(exc: Exception) -> str:
     return first if isinstance(first, Said) else str(exc)
 
 
-def _translation(task: etree._Element) -> _UserTask:
+def _translation(task: etree._Element, group_map: GroupMap | None = None) -> _UserTask:
     found = _UserTask()
     existing = _existing_properties(task)
-    _who(task, found, existing)
+    _who(task, found, existing, group_map or {})
     _when(task, found, existing)
     _what(task, existing, found)
     return found
@@ -472,15 +489,22 @@ def set_properties(task: etree._Element, properties: dict[str, str]) -> None:
         etree.SubElement(holder, f"{{{SPIFF_NS}}}property", name=name, value=value)
 
 
-def prepare(root: etree._Element, filename: str) -> list[DiagramProblem]:
-    """Write each Camunda user task's lane, assignee and form as properties; the changes as warnings."""
+def prepare(root: etree._Element, filename: str, group_map: GroupMap | None = None) -> list[DiagramProblem]:
+    """Write each Camunda user task's lane, assignee and form as properties; the changes as warnings.
+    `group_map`: the admin's group mapping table (a Camunda group -> the role its tasks are offered to)."""
     changes: list[DiagramProblem] = []
     for task in root.iter(f"{_B}userTask"):
-        found = _translation(task)
+        found = _translation(task, group_map)
         if found.properties:
             set_properties(task, found.properties)
         changes += [DiagramProblem(filename, task.get("id"), reason, _line(task), "warning") for reason in found.changes]
     return changes
+
+
+def candidate_groups(root: etree._Element) -> set[str]:
+    """The groups the user tasks under `root` are offered to by name (`camunda:candidateGroups`)."""
+    return {name for task in root.iter(f"{_B}userTask") for groups in [_camunda(task, "candidateGroups")]
+            if groups and not is_juel(groups) for name in _names(groups)}
 
 
 def problems(scope: etree._Element, filename: str) -> list[DiagramProblem]:

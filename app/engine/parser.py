@@ -37,6 +37,7 @@ from app.engine import (
     runtime_errors,
 )
 from app.engine.camunda_services import OperatorMap
+from app.engine.camunda_user_tasks import GroupMap
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.fanout import install_fan_out_limits
 from app.engine.said import foreign, in_its_words, said
@@ -295,9 +296,10 @@ def _describe(specs: list) -> tuple[list[str], list[str], list[str], list[str]]:
 
 def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
                    context_dmn: Sequence[DiagramFile] = (),
-                   operator_map: OperatorMap | None = None) -> Bundle:
+                   operator_map: OperatorMap | None = None, group_map: GroupMap | None = None) -> Bundle:
     """Parse `files` together; `context_dmn` are already-deployed decisions the BPMN may use;
-    `operator_map` maps Camunda service implementations to operators (the admin's mapping table).
+    `operator_map` maps Camunda service implementations to operators, `group_map` Camunda groups to
+    roles (the admin's mapping tables).
 
     Raises `DiagramRejected` naming every file that cannot be used; returns the parsed bundle.
     """
@@ -353,7 +355,7 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
     for f, root in bpmn:
         drop_comments(root)  # no meaning; SpiffWorkflow's task parsers fail on a comment among a task's children
         no_time += set_timers_without_time_aside(root, f.filename)
-        refusals, changes = bpmn_import.prepare(root, f.filename, operator_map)
+        refusals, changes = bpmn_import.prepare(root, f.filename, operator_map, group_map)
         problems += refusals
         bundle.warnings += changes
         bundle.forms.update(camunda_user_tasks.generated_forms(root))

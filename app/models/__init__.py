@@ -2,6 +2,7 @@
 from app.models.data_store import DataStoreValue
 from app.models.document import Document
 from app.models.event import InstanceEvent
+from app.models.group_mapping import GroupMapping
 from app.models.identity import (
     ApiToken,
     AuditEntry,
@@ -50,7 +51,7 @@ __all__ = [
     "CallbackNonce", "Disbursement", "EsignFlow", "EsignSigner", "PaymentOrder", "SimulatorState",
     "Application", "ApplicationDocument", "ApplicationEvent", "BlacklistEntry", "Channel", "Lead", "Notification",
     "RiskReport",
-    "ApiToken", "AuditEntry", "DataStoreValue", "Deployment", "Document", "FormVersion", "HumanTask", "InboxMessage", "Incident", "InstanceEvent",
+    "ApiToken", "AuditEntry", "DataStoreValue", "Deployment", "Document", "FormVersion", "GroupMapping", "HumanTask", "InboxMessage", "Incident", "InstanceEvent",
     "InstanceParty", "InstanceWait", "MessageWait", "OperatorMapping",
     "OrgKind", "Organisation", "ProcessInstance", "ProcessVersion", "SignInThrottle", "TimerStart", "User", "UserRole", "UserSession", "UserToken",
 ]

@@ -385,6 +385,9 @@ RULES: dict[tuple[str, str], Rule] = {
     # the operator mapping table (issue 17): the platform admin's
     ("operator_mapping_pages.index", "GET"): guarded(None, "operator_mappings.manage"),
     ("operator_mappings.list_mappings", "GET"): guarded(None, "operator_mappings.manage"),
+    # the group mapping table (issue 17): the platform admin's
+    ("group_mapping_pages.index", "GET"): guarded(None, "group_mappings.manage"),
+    ("group_mappings.list_mappings", "GET"): guarded(None, "group_mappings.manage"),
 }
 # Pages that need a draft (or a submitted application, to withdraw) for those who may use them, even to read.
 DRAFT_PAGES = frozenset({"application_pages.edit", "application_pages.delete", "application_pages.withdraw"})
@@ -408,6 +411,12 @@ SKIPPED: dict[str, str] = {
     "operator_mappings.map_operator": "operator_mappings.manage, as the list; its body names a registered operator "
                                       "(test_operator_mappings.py: a platform operator gets 403 and maps nothing)",
     "operator_mappings.remove_mapping": "a mapping's id, behind the same guard as the list (test_operator_mappings.py)",
+    "group_mapping_pages.add": "group_mappings.manage, as the list; a mapping names a role "
+                               "(test_group_mappings.py: a platform operator gets 403 and adds nothing)",
+    "group_mapping_pages.remove": "a mapping's id, behind the same guard as the list (test_group_mappings.py)",
+    "group_mappings.map_group": "group_mappings.manage, as the list; its body names a role "
+                                "(test_group_mappings.py: a platform operator gets 403 and maps nothing)",
+    "group_mappings.remove_mapping": "a mapping's id, behind the same guard as the list (test_group_mappings.py)",
     "auth.choose_language": "public: stores the interface language in the caller's own session",
     "leads.create_lead": "a channel's key, or leads.manage; a lead starts the acquisition diagram (test_acquisition.py)",
     "leads.get_lead": "a lead's id: a channel's own (another's is 404), or leads.manage (test_acquisition.py)",

@@ -20,6 +20,7 @@ from app.services.identity.directory import principal_for
 from app.services.workflow import deployment, instances, operator_mappings
 from app.services.workflow.deployment import DiagramFile
 from app.services.workflow.operators import HandlerRegistry
+from tests.integration.test_group_mappings import two_admins_post
 from tests.integration.test_identity import set_password, sign_in
 
 CAMUNDA_DIAGRAM = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -249,3 +250,29 @@ def test_the_api_refuses_a_platform_operator(app, client, admin_token):
     assert answer.status_code == 403
     with app.app_context():
         assert _count() == 0
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_two_admins_mapping_one_new_implementation_at_once_over_http_leave_one_row(app, served, round_):
+    value = f"com.acme.Score{round_}"
+    statuses = two_admins_post(app, served, API, [{"kind": "class", "value": value, "operator": "risk.assess"},
+                                                  {"kind": "class", "value": value, "operator": "notify.send"}])
+    assert statuses == [200, 200]  # before: one of them a 500 (the unique key) on PostgreSQL
+    with app.app_context():
+        rows = db.session.scalars(select(OperatorMapping).where(OperatorMapping.value == value)).all()
+        assert len(rows) == 1 and rows[0].operator in ("risk.assess", "notify.send")
+        db.session.remove()
+
+
+def test_the_same_file_deployed_again_after_its_mapping_changed_is_a_new_version_calling_the_new_operator(
+        ctx, scoring, admin_token):
+    admin = principal_for("admin")
+    operator_mappings.map_operator(admin, "class", "com.acme.ScoreDelegate", "notify.send")
+    (first,) = deployment.deploy_and_commit(FILES)
+    (again,) = deployment.deploy_and_commit(FILES)
+    assert (first.status, again.status, again.version) == ("new", "unchanged", first.version)
+    operator_mappings.map_operator(admin, "class", "com.acme.ScoreDelegate", OPERATOR, {"amount": "doubled"})
+    (remapped,) = deployment.deploy_and_commit(FILES)  # before: "unchanged", still calling notify.send
+    assert (remapped.status, remapped.version) == ("new", first.version + 1)
+    instances.start("camunda_scoring", admin, business_key="C-2", data={"amount": 1})
+    assert scoring == [{"amount": 2}]

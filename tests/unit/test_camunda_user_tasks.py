@@ -80,6 +80,37 @@ def test_several_groups_or_an_expression_are_refused_naming_the_task(groups):
     assert [(e.element_id, "candidateGroups" in e.reason) for e in found] == [("work", True)]
 
 
+def test_a_mapped_group_is_the_role_the_admin_mapped_it_to_and_the_change_names_the_mapping():
+    task = '<bpmn:userTask id="work" camunda:candidateGroups="management"/>'
+    bundle = parse_diagrams([DiagramFile("camunda.bpmn", camunda_diagram(task))],
+                            group_map={"management": "second_reviewer"})
+    (found,) = user_tasks(bundle.processes["camunda"])
+    assert found[2]["lane"] == "second_reviewer"
+    assert any("group mapping" in w.reason and "'second_reviewer'" in w.reason for w in bundle.warnings)
+
+
+@pytest.mark.parametrize(("groups", "refused"), [
+    ("accounting, treasury", False),  # both mapped to finance
+    ("accounting, finance", False),  # a group mapped to finance, and finance itself
+    ("accounting, first_reviewer", True),
+    ("accounting, sales", True),  # sales is no role and not mapped: two different lanes
+])
+def test_several_groups_are_one_role_only_when_each_is_or_maps_to_it(groups, refused):
+    task = f'<bpmn:userTask id="work" camunda:candidateGroups="{groups}"/>'
+    bundle = parse_diagrams([DiagramFile("camunda.bpmn", camunda_diagram(task))],
+                            group_map={"accounting": "finance", "treasury": "finance"})
+    found = [p for p in lint_bundle(bundle, [], list(bundle.forms)) if p.severity == "error"]
+    assert [("not one role" in p.reason) for p in found] == ([True] if refused else [])
+    if not refused:
+        assert user_tasks(bundle.processes["camunda"])[0][2]["lane"] == "finance"
+
+
+def test_candidate_groups_that_name_no_group_are_none_not_a_traceback():
+    task = '<bpmn:userTask id="work" camunda:candidateGroups=" , "/>'
+    assert "lane" not in properties(task)  # before: an IndexError out of parse_diagrams
+    assert camunda_user_tasks.candidate_groups(etree.fromstring(camunda_diagram(task))) == set()
+
+
 def test_an_assignee_by_name_is_the_assignee_property():
     task = '<bpmn:userTask id="work" camunda:assignee="anna"/>'
     assert properties(task)["assignee"] == "anna"

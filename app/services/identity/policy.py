@@ -79,6 +79,8 @@ POLICY: dict[str, tuple[Grant, ...]] = {
     "definitions.deploy": (platform("platform_admin", "analyst"),),
     # which registered operator runs a Camunda service task (camunda:class, ..., an external topic)
     "operator_mappings.manage": (platform("platform_admin"),),
+    # which role is offered a Camunda group's user tasks (camunda:candidateGroups)
+    "group_mappings.manage": (platform("platform_admin"),),
     # process instances; an applicant starts only what an active product offers (instances._may_start)
     "instances.start": (platform(*PLATFORM_ACTORS), party("borrower", "applicant")),
     "instances.cancel": (platform(*PLATFORM_ACTORS),),

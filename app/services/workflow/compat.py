@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.engine import camunda_services
+from app.engine import camunda_services, camunda_user_tasks
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.parser import DiagramFile, parse_diagrams
 from app.engine.xml import read_xml
@@ -32,7 +32,8 @@ from app.extensions import db
 from app.services import context
 from app.services.errors import ServiceError
 from app.services.identity.directory import ensure_platform_admin, principal_for
-from app.services.workflow import deployment, operator_mappings
+from app.services.identity.grants import PLATFORM_ADMIN
+from app.services.workflow import deployment, group_mappings, import_tables, operator_mappings
 from app.services.workflow.compat_driver import InstanceDriver, SettableClock
 from app.services.workflow.compat_index import (
     DiagramIndex,
@@ -49,13 +50,16 @@ from app.services.workflow.runtime import runtime
 __all__ = ["CompatRun", "Report", "Row", "SettableClock"]
 
 # Kept between files: who acts (the platform admin), the reference data of the empty database and
-# the operator mappings the run made.
+# the operator and group mappings the run made.
 KEPT_TABLES = frozenset({"organisations", "org_kinds", "users", "user_roles", "api_tokens", "user_tokens",
                          "user_sessions", "audit_log", "sign_in_throttles", "gl_accounts", "loan_products",
-                         "product_accounts", "channels", "operator_mappings"})
+                         "product_accounts", "channels", "operator_mappings", "group_mappings"})
 # The operator every Camunda service implementation of the folder is mapped to in the throwaway run
 # (as an admin would map each to a real one): the measurement says what runs once they are mapped.
 CAMUNDA_STAND_IN = "compat.camunda_service"
+# The role every Camunda group of the folder that is no role is mapped to, likewise (as an admin would map
+# each of the organisation's groups to a role): the driven run works every user task as the platform admin.
+GROUP_STAND_IN = PLATFORM_ADMIN
 
 
 class _FakeOperators(HandlerRegistry):
@@ -115,18 +119,24 @@ class CompatRun:
         return report
 
     def _map_camunda_implementations(self) -> None:
-        """Every Camunda service implementation the folder's diagrams name, mapped to the stand-in."""
+        """Every Camunda service implementation the folder's diagrams name, mapped to the stand-in
+        operator; every group they offer tasks to that is no role, to the stand-in role."""
         found: dict[tuple[str, str], None] = {}
+        groups: set[str] = set()
         for path in self.bpmn:
             try:
                 root = read_xml(path.read_bytes(), path.name, context.config("MAX_DIAGRAM_BYTES"))
             except DiagramRejected:
                 continue  # the file's own row says why
             found.update(dict.fromkeys(camunda_services.implementations(root)))
+            groups.update(camunda_user_tasks.candidate_groups(root))
         runtime().handlers = _FakeOperators({CAMUNDA_STAND_IN})
         for kind, value in found:
             if value and len(value) <= operator_mappings.MAX_VALUE:
                 operator_mappings.set_mapping(kind, value, CAMUNDA_STAND_IN)
+        for group in sorted(groups - set(group_mappings.roles())):
+            if len(group) <= group_mappings.MAX_GROUP:
+                group_mappings.set_mapping(group, GROUP_STAND_IN)
         db.session.commit()
 
     # -- one file ------------------------------------------------------------------------------
@@ -180,7 +190,7 @@ class CompatRun:
         context_dmn = [DiagramFile(self.needs.name(p, folder), p.read_bytes()) for p in dmn_paths]
         # parse and import: the file alone, with the decisions it names as context
         try:
-            bundle = parse_diagrams([own], limit, context_dmn=context_dmn, operator_map=operator_mappings.for_import())
+            bundle = parse_diagrams([own], limit, context_dmn=context_dmn, **import_tables.for_import())
         except DiagramRejected as exc:
             mine = [p for p in exc.problems if p.file == own.filename] or exc.problems
             if not rows:
@@ -280,7 +290,7 @@ class CompatRun:
         for files in groups:
             try:
                 bundle = parse_diagrams(files, context.config("MAX_DIAGRAM_BYTES"), context_dmn=context_dmn,
-                                        operator_map=operator_mappings.for_import())
+                                        **import_tables.for_import())
             except DiagramRejected:
                 continue
             for pid, process in bundle.processes.items():

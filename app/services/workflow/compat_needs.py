@@ -13,7 +13,7 @@ from app.engine import camunda_forms, camunda_html_forms
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.parser import DiagramFile, parse_diagrams
 from app.services import context
-from app.services.workflow import operator_mappings
+from app.services.workflow import import_tables
 from app.services.workflow.compat_index import DiagramIndex, decision_refs
 from app.services.workflow.compat_report import one_line, problem_text
 
@@ -128,7 +128,7 @@ class Needs:
             dmn = [DiagramFile(self.name(p, path.parent), p.read_bytes())
                    for p in self.decisions_for(where, chosen[where].content)[0]]
             try:
-                more = parse_diagrams([chosen[where]], limit, context_dmn=dmn, operator_map=operator_mappings.for_import())
+                more = parse_diagrams([chosen[where]], limit, context_dmn=dmn, **import_tables.for_import())
             except DiagramRejected:
                 continue  # the check of the whole set says what is wrong with it
             pending += [(caller if caller in bundle.processes else pid, c)

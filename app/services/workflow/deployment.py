@@ -42,7 +42,7 @@ from app.services.errors import Invalid
 from app.services.identity import policy
 from app.services.identity.directory import Principal
 from app.services.identity.grants import ROLE_ORG_KINDS
-from app.services.workflow import form_choices, labels, operator_mappings, timer_starts
+from app.services.workflow import form_choices, import_tables, labels, timer_starts
 from app.services.workflow.diagram_reasons import in_language
 from app.services.workflow.runtime import runtime
 
@@ -169,7 +169,7 @@ def _decision_dependents(bundle: Bundle, files: list[DiagramFile], limit: int) -
     context += _deployed_decision_files(exclude=set(bundle.decisions))
     try:
         parsed = parse_diagrams([DiagramFile(n, s) for n, s in sources.items()], limit, context_dmn=context,
-                                operator_map=operator_mappings.for_import())
+                                **import_tables.for_import())
     except DiagramRejected as exc:
         raise Invalid(_l("a deployed process that uses the changed decision does not parse with it"),
                       fields=_problem_fields(exc.problems), code="diagram_invalid") from exc
@@ -276,7 +276,7 @@ class _Checked:
 def _check(files: list[DiagramFile], forms_from: str = "folder") -> _Checked:
     try:
         bundle = parse_diagrams(files, context.config("MAX_DIAGRAM_BYTES"),
-                                context_dmn=_deployed_decision_files(), operator_map=operator_mappings.for_import())
+                                context_dmn=_deployed_decision_files(), **import_tables.for_import())
     except DiagramRejected as exc:
         return _Checked(None, {}, list(exc.problems))
     operators, available = runtime().handlers.operators(), _form_names()
@@ -350,8 +350,8 @@ def _shared_message_starts(bundle: Bundle) -> dict[str, list[DiagramProblem]]:
 
 
 def _who_works(process: ParsedProcess) -> list[DiagramProblem]:
-    """Each user task whose `lane` property (camunda:candidateGroups) is no role: offered to no one, it
-    must not deploy (an error); each whose `assignee` is no user here: a warning, it stays offered."""
+    """Each user task whose `lane` property (camunda:candidateGroups, or the role the group mapping table
+    gave it) is no role: offered to no one, it must not deploy (an error); each whose `assignee` is no user here: a warning, it stays offered."""
     found: list[DiagramProblem] = []
     named: dict[str, list[str]] = {}
     for element_id, _name, props in user_tasks(process):
@@ -359,7 +359,9 @@ def _who_works(process: ParsedProcess) -> list[DiagramProblem]:
         if lane and lane not in ROLE_ORG_KINDS:
             found.append(DiagramProblem(process.file.filename, element_id, said(
                 "the task is offered to the group %(group)r (camunda:candidateGroups), which is no role here, so no "
-                "one would see it: name one of %(roles)s", group=lane, roles=", ".join(sorted(ROLE_ORG_KINDS)))))
+                "one would see it: map the group to a role (Administration > Group mappings, or flask processes "
+                "map-group %(group)r ROLE), or name one of %(roles)s", group=lane,
+                roles=", ".join(sorted(ROLE_ORG_KINDS)))))
         if props.get("assignee"):
             named.setdefault(props["assignee"], []).append(element_id)
     if named and inspect(db.session.get_bind()).has_table(User.__tablename__):
@@ -417,6 +419,9 @@ def _process_hash(process: ParsedProcess, decision_hashes: dict[str, str], forms
             h.update(decision_hashes[decision].encode())
     for name in process.forms:
         h.update(json.dumps(forms.get(name), sort_keys=True).encode())
+    mapped = import_tables.named_by(process.file.content)
+    if mapped:  # a mapping its file names changed since its last deploy: the same file is a new version
+        h.update(json.dumps(mapped).encode())
     return h.hexdigest()
 
 

@@ -29,6 +29,7 @@ from app.services.identity.audit import audit
 from app.services.identity.directory import Principal
 from app.services.identity.user_admin import MAX_ID
 from app.services.workflow.diagram_reasons import in_language
+from app.services.workflow.mapping_rows import upsert
 from app.services.workflow.runtime import runtime
 
 MAX_VALUE = 500
@@ -113,11 +114,8 @@ def set_mapping(kind: str, value: str, operator: str, parameters: dict[str, Any]
     (the command line's, which has no principal: whoever runs it administers the platform)."""
     value = (value or "").strip()
     checked = _checked(kind, value, operator, parameters)
-    row = db.session.execute(select(OperatorMapping).filter_by(kind=kind, value=value)).scalar_one_or_none()
-    if row is None:
-        row = OperatorMapping(kind=kind, value=value, created_by_id=actor_id)
-        db.session.add(row)
-    row.operator, row.parameters = operator, checked
+    row = upsert(OperatorMapping, {"kind": kind, "value": value}, dict(operator=operator, parameters=checked),
+                 actor_id)
     db.session.flush()
     audit("operator_mapping.set", actor_id, f"{kind} {value}"[:255], operator=operator, parameters=checked)
     return _row(row)

@@ -1,5 +1,7 @@
-"""`flask --app wsgi processes map-operator KIND VALUE OPERATOR` and `processes mappings`: the operator
-mapping table (which registered operator runs a Camunda service task), from the command line."""
+"""The import layer's mapping tables from the command line: `flask --app wsgi processes map-operator KIND
+VALUE OPERATOR` and `processes mappings` (which registered operator runs a Camunda service task);
+`processes map-group GROUP ROLE` and `processes group-mappings` (which role is offered a Camunda
+group's user tasks)."""
 from __future__ import annotations
 
 import json
@@ -12,7 +14,16 @@ from app.cli_language import speaks
 from app.extensions import db
 from app.services.context import gettext
 from app.services.errors import ServiceError
-from app.services.workflow import operator_mappings
+from app.services.workflow import group_mappings, operator_mappings
+
+
+def _refused(exc: ServiceError) -> None:
+    """A mapping refused: rolled back, and why said field by field on stderr."""
+    db.session.rollback()
+    click.echo(gettext("error: %(message)s", message=exc.message), err=True)
+    for name, messages in exc.fields.items():
+        for message in messages:
+            click.echo(f"  {name}: {message}", err=True)
 
 
 @click.command("map-operator")
@@ -39,11 +50,7 @@ def map_operator_command(kind: str, value: str, operator_name: str, params: tupl
         mapping = operator_mappings.set_mapping(kind, value, operator_name, parameters)
         db.session.commit()
     except ServiceError as exc:
-        db.session.rollback()
-        click.echo(gettext("error: %(message)s", message=exc.message), err=True)
-        for name, messages in exc.fields.items():
-            for message in messages:
-                click.echo(f"  {name}: {message}", err=True)
+        _refused(exc)
         if "operator_name" in exc.fields:
             operators = gettext("registered operators: %(operators)s",
                                 operators=", ".join(operator_mappings.operators()))
@@ -59,3 +66,29 @@ def mappings_command() -> None:
     """The operator mapping table: kind, value, operator, parameters (tab-separated)."""
     for m in operator_mappings.mappings():
         click.echo("\t".join((m.kind, m.value, m.operator, json.dumps(m.parameters, ensure_ascii=False))))
+
+
+@click.command("map-group")
+@click.argument("group")
+@click.argument("role")
+@with_appcontext
+@speaks
+def map_group_command(group: str, role: str) -> None:
+    """Map a Camunda GROUP (as camunda:candidateGroups names it) to a ROLE: diagrams deployed from now on
+    offer its user tasks to that role."""
+    try:
+        mapping = group_mappings.set_mapping(group, role)
+        db.session.commit()
+    except ServiceError as exc:
+        _refused(exc)
+        sys.exit(1)
+    click.echo(f"{mapping.group} -> {mapping.role}")
+
+
+@click.command("group-mappings")
+@with_appcontext
+@speaks
+def group_mappings_command() -> None:
+    """The group mapping table: group, role (tab-separated)."""
+    for m in group_mappings.mappings():
+        click.echo(f"{m.group}\t{m.role}")

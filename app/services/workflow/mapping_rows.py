@@ -1,0 +1,34 @@
+"""One row per key in the admin's mapping tables (`operator_mappings`, `group_mappings`), however many
+admins write it at once: mapping again replaces, and of two first mappings racing the later wins."""
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import Model, db
+from app.services.context import lazy_gettext as _l
+from app.services.errors import Conflict
+
+Row = TypeVar("Row", bound=Model)
+
+
+def upsert(model: type[Row], key: dict[str, Any], values: dict[str, Any], actor_id: int | None) -> Row:
+    """The row of `key`, with `values` set; made (by `actor_id`) when there is none. The insert that loses
+    a race with another transaction's finds the winner's row on its second look and replaces its values,
+    as one mapping after the other would; in the caller's transaction (a savepoint around the insert)."""
+    for _attempt in range(2):
+        row = db.session.execute(select(model).filter_by(**key)).scalar_one_or_none()
+        if row is not None:
+            for name, value in values.items():
+                setattr(row, name, value)
+            return row
+        row = model(**key, **values, created_by_id=actor_id)
+        try:
+            with db.session.begin_nested():
+                db.session.add(row)
+            return row
+        except IntegrityError:
+            continue
+    raise Conflict(_l("The mapping changed meanwhile; try again."), code="mapping_changed")
