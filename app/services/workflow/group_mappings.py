@@ -16,13 +16,12 @@ from sqlalchemy import inspect, select
 from app.extensions import db
 from app.models import GroupMapping
 from app.services.context import lazy_gettext as _l
-from app.services.errors import Invalid, NotFound
+from app.services.errors import Invalid
 from app.services.identity import policy
 from app.services.identity.audit import audit
 from app.services.identity.directory import Principal
 from app.services.identity.grants import ROLE_ORG_KINDS
-from app.services.identity.user_admin import MAX_ID
-from app.services.workflow.mapping_rows import upsert
+from app.services.workflow import mapping_rows
 
 MAX_GROUP = 255
 
@@ -80,7 +79,7 @@ def set_mapping(group: str, role: str, actor_id: int | None = None) -> Mapping:
     command line's, which has no principal: whoever runs it administers the platform)."""
     group = (group or "").strip()
     _checked(group, role)
-    row = upsert(GroupMapping, {"group_name": group}, {"role": role}, actor_id)
+    row = mapping_rows.upsert(GroupMapping, {"group_name": group}, {"role": role}, actor_id)
     db.session.flush()
     audit("group_mapping.set", actor_id, group, role=role)
     return _row(row)
@@ -89,23 +88,13 @@ def set_mapping(group: str, role: str, actor_id: int | None = None) -> Mapping:
 def map_group(actor: Principal, group: str, role: str) -> Mapping:
     """An admin maps a group; committed."""
     policy.require(actor, "group_mappings.manage")
-    try:
-        mapping = set_mapping(group, role, actor.id)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    return mapping
+    return mapping_rows.committed(lambda: set_mapping(group, role, actor.id))
 
 
 def remove_mapping(actor: Principal, mapping_id: int) -> None:
     policy.require(actor, "group_mappings.manage")
-    # group_mappings.id is a 32-bit integer: a bigger id is no row, not an overflow
-    row = db.session.get(GroupMapping, mapping_id) if 0 < mapping_id <= MAX_ID else None
-    if row is None:
-        raise NotFound(_l("No such mapping."), code="mapping_not_found")
+    row = mapping_rows.removed(GroupMapping, mapping_id)
     audit("group_mapping.removed", actor.id, row.group_name, role=row.role)
-    db.session.delete(row)
     db.session.commit()
 
 

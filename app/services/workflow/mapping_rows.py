@@ -1,7 +1,9 @@
-"""One row per key in the admin's mapping tables (`operator_mappings`, `group_mappings`), however many
-admins write it at once: mapping again replaces, and of two first mappings racing the later wins."""
+"""The rows of the admin's mapping tables (`operator_mappings`, `group_mappings`): one per key however many
+admins write it at once (mapping again replaces; of two first mappings racing, the later wins), removed by
+id, each change committed or rolled back whole."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -9,9 +11,11 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import Model, db
 from app.services.context import lazy_gettext as _l
-from app.services.errors import Conflict
+from app.services.errors import Conflict, NotFound
+from app.services.identity.user_admin import MAX_ID
 
 Row = TypeVar("Row", bound=Model)
+T = TypeVar("T")
 
 
 def upsert(model: type[Row], key: dict[str, Any], values: dict[str, Any], actor_id: int | None) -> Row:
@@ -32,3 +36,24 @@ def upsert(model: type[Row], key: dict[str, Any], values: dict[str, Any], actor_
         except IntegrityError:
             continue
     raise Conflict(_l("The mapping changed meanwhile; try again."), code="mapping_changed")
+
+
+def removed(model: type[Row], mapping_id: int) -> Row:
+    """The row of that id, deleted in the caller's transaction; NotFound when there is none (the ids are
+    32-bit integers: a bigger one is no row, not an overflow)."""
+    row = db.session.get(model, mapping_id) if 0 < mapping_id <= MAX_ID else None
+    if row is None:
+        raise NotFound(_l("No such mapping."), code="mapping_not_found")
+    db.session.delete(row)
+    return row
+
+
+def committed(change: Callable[[], T]) -> T:
+    """What `change` returns, its writes committed; nothing written when it raises."""
+    try:
+        result = change()
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return result

@@ -23,13 +23,12 @@ from app.engine.scripting import SandboxViolation, compile_expression
 from app.extensions import db
 from app.models import OperatorMapping
 from app.services.context import lazy_gettext as _l
-from app.services.errors import Invalid, NotFound
+from app.services.errors import Invalid
 from app.services.identity import policy
 from app.services.identity.audit import audit
 from app.services.identity.directory import Principal
-from app.services.identity.user_admin import MAX_ID
+from app.services.workflow import mapping_rows
 from app.services.workflow.diagram_reasons import in_language
-from app.services.workflow.mapping_rows import upsert
 from app.services.workflow.runtime import runtime
 
 MAX_VALUE = 500
@@ -114,7 +113,7 @@ def set_mapping(kind: str, value: str, operator: str, parameters: dict[str, Any]
     (the command line's, which has no principal: whoever runs it administers the platform)."""
     value = (value or "").strip()
     checked = _checked(kind, value, operator, parameters)
-    row = upsert(OperatorMapping, {"kind": kind, "value": value}, dict(operator=operator, parameters=checked),
+    row = mapping_rows.upsert(OperatorMapping, {"kind": kind, "value": value}, dict(operator=operator, parameters=checked),
                  actor_id)
     db.session.flush()
     audit("operator_mapping.set", actor_id, f"{kind} {value}"[:255], operator=operator, parameters=checked)
@@ -125,23 +124,13 @@ def map_operator(actor: Principal, kind: str, value: str, operator: str,
                  parameters: dict[str, Any] | None = None) -> Mapping:
     """An admin maps an implementation; committed."""
     policy.require(actor, "operator_mappings.manage")
-    try:
-        mapping = set_mapping(kind, value, operator, parameters, actor.id)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    return mapping
+    return mapping_rows.committed(lambda: set_mapping(kind, value, operator, parameters, actor.id))
 
 
 def remove_mapping(actor: Principal, mapping_id: int) -> None:
     policy.require(actor, "operator_mappings.manage")
-    # operator_mappings.id is a 32-bit integer: a bigger id is no row, not an overflow
-    row = db.session.get(OperatorMapping, mapping_id) if 0 < mapping_id <= MAX_ID else None
-    if row is None:
-        raise NotFound(_l("No such mapping."), code="mapping_not_found")
+    row = mapping_rows.removed(OperatorMapping, mapping_id)
     audit("operator_mapping.removed", actor.id, f"{row.kind} {row.value}"[:255], operator=row.operator)
-    db.session.delete(row)
     db.session.commit()
 
 
