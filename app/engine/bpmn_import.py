@@ -79,6 +79,7 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
                 "a complex gateway cannot run: its activation rule has no meaning in Loanflow (nor in Camunda 7); "
                 "draw an inclusive gateway, whose conditions choose the ways taken, or a parallel one"),
                 _line(gateway)))
+    refusals += _cmmn_cases(root, filename)
     for flow in root.iter(f"{_B}sequenceFlow"):
         if (flow.get("id") or "").strip():
             continue
@@ -124,6 +125,23 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
     refusals += decision_refusals
     changes += decision_changes
     return refusals, changes
+
+
+def _cmmn_cases(root: etree._Element, filename: str) -> list[DiagramProblem]:
+    """Each call activity of an executable process that starts a CMMN case (Camunda 7's `camunda:caseRef`)
+    instead of a process: before, SpiffWorkflow's "No calledElement attribute" said only what was missing."""
+    found = []
+    for call in root.iter(f"{_B}callActivity"):
+        case = service_implementations.camunda_attribute(call, "caseRef")
+        process = next(call.iterancestors(f"{_B}process"), None)
+        if (case is None or (call.get("calledElement") or "").strip() or process is None
+                or process.get("isExecutable", "true") != "true"):
+            continue
+        found.append(DiagramProblem(filename, call.get("id"), said(
+            "the call activity starts the CMMN case %(case)r (camunda:caseRef); Loanflow runs BPMN processes and DMN "
+            "decisions, not CMMN cases: draw the case as a BPMN process and call it by its id (calledElement)",
+            case=case), _line(call)))
+    return found
 
 
 _TIMER_KINDS = ("timeDuration", "timeDate", "timeCycle")

@@ -111,6 +111,8 @@ FLOWS = """<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:s
     ('<bpmn:intermediateCatchEvent id="x"><bpmn:compensateEventDefinition/></bpmn:intermediateCatchEvent>', "unsaid"),
     ('<bpmn:adHocSubProcess id="x"><bpmn:task id="y"/></bpmn:adHocSubProcess>', "not_yet"),
     ('<bpmn:complexGateway id="x"/>', "refused"),
+    ('<bpmn:callActivity id="x" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" camunda:caseRef="c"/>',
+     "refused"),  # a CMMN case: a language Loanflow does not run
     ('<bpmn:task id="x"/><bpmn:subProcess id="y" triggeredByEvent="true"><bpmn:startEvent id="y0">'
      '<bpmn:compensateEventDefinition/></bpmn:startEvent></bpmn:subProcess>', "unsaid"),  # in a process: never runs
     ('<bpmn:task id="x"/><bpmn:subProcess id="y" triggeredByEvent="true"><bpmn:startEvent id="y0"/></bpmn:subProcess>',

@@ -208,6 +208,22 @@ def test_a_complex_gateway_is_refused_naming_it_and_what_to_draw():
     assert element == "two_of_three" and "complex gateway cannot run" in reason and "inclusive gateway" in reason
 
 
+def test_a_call_activity_that_starts_a_cmmn_case_is_refused_naming_the_case():
+    """Camunda 7 starts a CMMN case from a call activity with `camunda:caseRef`; Loanflow runs no CMMN. Before,
+    the file was refused with SpiffWorkflow's 'No "calledElement" attribute for Call Activity.', which said only
+    what was missing (14 processes of Camunda 7's examples)."""
+    body = """
+    <bpmn:startEvent id="start"/>
+    <bpmn:callActivity id="check" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" camunda:caseRef="applicationCheck"/>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="end"/>"""
+    with pytest.raises(DiagramRejected) as rejected:
+        inline(body)
+    [(element, reason)] = [(p.element_id, p.reason) for p in rejected.value.problems]
+    assert element == "check" and "CMMN case 'applicationCheck'" in reason and "calledElement" in reason
+
+
 def test_a_path_too_long_for_spiffworkflows_parser_is_said_so_not_as_a_recursion_error():
     """SpiffWorkflow's parser follows a path by recursion: past about 500 steps it failed with "RecursionError:
     maximum recursion depth exceeded", which Loanflow passed on with "complete it in the modeler"."""

@@ -83,6 +83,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("refused", r"parallel branches: more than the|one instance runs in turn"),  # the fan-out limits
     ("refused", r"Loanflow offers (a|the) task|offers the task to several people"),
     ("refused", r"DOCTYPE|entity declarations"),
+    ("refused", r"not CMMN cases"),
     # -- written for an older SpiffWorkflow ---------------------------------------------------
     ("older", r"'dict' object has no attribute"),
     # -- needs a file the folder lacks --------------------------------------------------------
