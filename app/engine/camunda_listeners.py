@@ -226,8 +226,10 @@ def _placed(moment: str, what: str, step: str | None) -> str:
 
 
 def _on_process(process: etree._Element, filename: str, taken: set[str]) -> list[DiagramProblem]:
+    """The listeners of a process, or of an event sub-process (which fire as its own start and end)."""
     changes: list[DiagramProblem] = []
     pid = process.get("id") or "process"
+    scope = said("the event sub-process") if _is_event_subprocess(process) else said("the process")
     starts = [n for n in process if _local(n) == "startEvent"]
     ends = [n for n in process if _local(n) == "endEvent"]
     parallel = process.find(f".//{_B}parallelGateway") is not None or process.find(f".//{_B}inclusiveGateway") is not None
@@ -236,26 +238,28 @@ def _on_process(process: etree._Element, filename: str, taken: set[str]) -> list
         targets = starts if event == "start" else ends
         try:
             if event not in ("start", "end"):
-                raise _Refused(said("camunda:executionListener on event %(event)r: a process's listener fires on "
-                                    "start or end", event=event))
+                raise _Refused(said("camunda:executionListener on event %(event)r on %(scope)s: it fires on start "
+                                    "or end", event=event, scope=scope))
             if event == "start" and not starts:
-                raise _Refused(said("camunda:executionListener (start) on the process: the process draws no start "
-                                    "event for the step to follow; draw one"))
+                raise _Refused(said("camunda:executionListener (start) on %(scope)s: it draws no start event for "
+                                    "the step to follow; draw one", scope=scope))
             if event == "end" and (len(ends) != 1 or parallel):
-                raise _Refused(said("camunda:executionListener (end) on the process: it fires once, when the last of "
-                                    "its paths ends, which no single step of the diagram is here (several end events, "
-                                    "or paths in parallel); draw the work as a step before the end of the path that "
-                                    "ends it"))
+                raise _Refused(said("camunda:executionListener (end) on %(scope)s: it fires once, when the last "
+                                    "of its paths ends, which no single step of the diagram is here (several end "
+                                    "events, or paths in parallel); draw the work as a step before the end of the "
+                                    "path that ends it", scope=scope))
             for target in (reversed(targets) if event == "start" else targets):
                 step, what = _step(process, listener, pid, event, taken)
                 if event == "start":
                     _after(process, target, step, taken)
                 else:
                     _before(process, target.get("id") or "", step, taken)
-                drawn = (said("%(listener)s on the process runs as the step %(step)s the import drew after %(target)s",
-                              listener=what, step=step.get("id"), target=target.get("id")) if event == "start"
-                         else said("%(listener)s on the process runs as the step %(step)s the import drew before "
-                                   "%(target)s", listener=what, step=step.get("id"), target=target.get("id")))
+                drawn = (said("%(listener)s on %(scope)s runs as the step %(step)s the import drew after "
+                              "%(target)s", listener=what, scope=scope, step=step.get("id"), target=target.get("id"))
+                         if event == "start"
+                         else said("%(listener)s on %(scope)s runs as the step %(step)s the import drew before "
+                                   "%(target)s", listener=what, scope=scope, step=step.get("id"),
+                                   target=target.get("id")))
                 changes.append(DiagramProblem(filename, pid, drawn, _line(listener), "warning"))
         except _Refused as exc:
             _refuse(process, exc.args[0])

@@ -126,7 +126,7 @@ def test_a_process_start_listener_with_no_start_event_to_follow_is_refused_not_d
         b'isExecutable="true">', b'isExecutable="true"><bpmn:extensionElements>'
                                  b'<camunda:executionListener event="start" class="com.acme.Audit"/></bpmn:extensionElements>')
     assert [p.reason[:73] for p in errors(parse(content, MAPPED), ["audit/log"])] == [
-        "camunda:executionListener (start) on the process: the process draws no st"]
+        "camunda:executionListener (start) on the process: it draws no start event"]
 
 
 def test_a_start_listener_on_an_event_an_event_based_gateway_waits_for_is_refused():
@@ -166,6 +166,8 @@ def test_an_event_subprocess_listeners_run_when_it_starts_and_ends_inside_it():
     bundle = parse(content, MAPPED)
     assert errors(bundle, ["audit/log", "notice/send"]) == []
     assert {w.element_id for w in bundle.warnings if "Listener_" in w.reason} >= {"nudged"}
+    drawn = [w.reason for w in bundle.warnings if w.element_id == "nudged" and "Listener_" in w.reason]
+    assert drawn and all(" on the event sub-process runs as the step " in r for r in drawn), drawn  # not "process"
     calls: list = []
     process = bundle.processes["p"]
     engine = ProcessEngine(call_service=lambda operator, params, context: calls.append(operator) or {})

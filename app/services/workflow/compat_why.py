@@ -64,7 +64,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("not_yet", r"which Camunda counts"),  # nrOfInstances and its kin
     ("not_yet", r"input/output mappings on a (startEvent|endEvent|intermediate\w*Event|boundaryEvent) are not "
                 r"supported"),
-    ("not_yet", r"\(end\) on the process: it fires once, when the last"),
+    ("not_yet", r"\(end\) on the (process|event sub-process): it fires once, when the last"),
     # -- refused by rule ----------------------------------------------------------------------
     ("refused", r"is written in [^;]+; Loanflow runs only Python"),
     ("refused", r"Loanflow runs no code at a gateway|camunda:taskListener \([^)]*\) has no moment"),
