@@ -406,10 +406,10 @@ SKIPPED: dict[str, str] = {
     "auth.reset_password": "public page guarded by its single-use token (test_identity.py)",
     "auth.request_reset": "public page: answers the same whether the account exists or not",
     "operator_mapping_pages.add": "operator_mappings.manage, as the list; a mapping needs a registered operator "
-                                  "(test_operator_mappings.py: a platform operator gets 403 and adds nothing)",
+                                  "(test_group_mappings.py: a platform operator gets 403 and adds nothing)",
     "operator_mapping_pages.remove": "a mapping's id, behind the same guard as the list (test_operator_mappings.py)",
     "operator_mappings.map_operator": "operator_mappings.manage, as the list; its body names a registered operator "
-                                      "(test_operator_mappings.py: a platform operator gets 403 and maps nothing)",
+                                      "(test_group_mappings.py: a platform operator gets 403 and maps nothing)",
     "operator_mappings.remove_mapping": "a mapping's id, behind the same guard as the list (test_operator_mappings.py)",
     "group_mapping_pages.add": "group_mappings.manage, as the list; a mapping names a role "
                                "(test_group_mappings.py: a platform operator gets 403 and adds nothing)",
