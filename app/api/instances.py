@@ -28,8 +28,9 @@ blp.before_request(require_user)
 @blp.route("", methods=["POST"])
 @blp.arguments(StartInstanceSchema())
 @blp.response(201, InstanceSchema)
-@blp.errors(403)
+@blp.errors(403, 422)
 def start(args):
+    """Start an instance; 422 when the process is not deployed or the data does not fit its start form."""
     return instances.start(args["process_id"], current_user(), args["business_key"], args["data"], args["parties"])
 
 

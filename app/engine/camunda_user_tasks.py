@@ -498,6 +498,36 @@ def prepare(root: etree._Element, filename: str, group_map: GroupMap | None = No
         if found.properties:
             set_properties(task, found.properties)
         changes += [DiagramProblem(filename, task.get("id"), reason, _line(task), "warning") for reason in found.changes]
+    for event in root.iter(f"{_B}startEvent"):
+        changes += [DiagramProblem(filename, event.get("id"), reason, _line(event), "warning")
+                    for reason in _start_form(event)]
+    return changes
+
+
+def _start_form(event: etree._Element) -> list[str]:
+    """A Camunda start form: the fields of a none start event's `camunda:formData` are the check of the data an
+    instance is started with (property `formJsonSchemaFilename`, a generated form); a `camunda:formKey` names a
+    page of the Camunda application, and Loanflow has no start page: said, not read. What it says changed."""
+    form_data = [d for ext in event.findall(f"{_B}extensionElements") for d in _children(ext, "formData")]
+    key = _camunda(event, "formKey")
+    if not (form_data or key) or FORM_PROPERTY in _existing_properties(event):
+        return []
+    if any(isinstance(c.tag, str) and etree.QName(c).localname.endswith("EventDefinition") for c in event):
+        return [said("the start form (camunda:formData, camunda:formKey) of a start event that waits for an event "
+                     "is not read: an instance it starts has the event's data, which no form checks")]
+    changes: list[str] = []
+    if form_data:
+        name = f"{_process_id(event)}.{event.get('id')}{GENERATED_SUFFIX}"
+        schema, notes = form_schema(form_data[0], event.get("name"))
+        set_properties(event, {FORM_PROPERTY: name})
+        changes.append(said("camunda:formData on the start event: the data an instance is started with is checked "
+                            "against the form %(name)s, generated from its fields (%(fields)s); Loanflow shows no "
+                            "start page: its caller gives the data (POST /api/v1/process-instances)", name=name,
+                            fields=_fields(schema)))
+        changes += notes
+    if key:
+        changes.append(said("camunda:formKey %(key)r on the start event is not read: Loanflow shows no start page; "
+                            "an instance starts with the data its caller gives", key=key))
     return changes
 
 
@@ -515,9 +545,9 @@ def problems(scope: etree._Element, filename: str) -> list[DiagramProblem]:
 
 def generated_forms(root: etree._Element) -> dict[str, dict[str, Any]]:
     """The forms generated from the `camunda:formData` (or the embedded Camunda 8 form) of the user tasks
-    under `root`, by file name."""
+    and start events under `root`, by file name."""
     forms = {}
-    for task in root.iter(f"{_B}userTask"):
+    for task in root.iter(f"{_B}userTask", f"{_B}startEvent"):
         existing = _existing_properties(task)
         name = existing.get(FORM_PROPERTY, "")
         form_data = [d for ext in task.findall(f"{_B}extensionElements") for d in _children(ext, "formData")]

@@ -16,6 +16,7 @@ from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity as CallActivityMixin
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask as SubWorkflowTaskMixin
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
@@ -286,7 +287,7 @@ def _describe(specs: list) -> tuple[list[str], list[str], list[str], list[str]]:
             calls.add(task_spec.spec)
         if ext.get("calledDecisionId"):
             decisions.add(ext["calledDecisionId"])
-        if isinstance(task_spec, UserTaskMixin):
+        if isinstance(task_spec, UserTaskMixin | StartEvent):  # a start event's form checks the start data
             props = ext.get("properties", {})
             forms.update(v for k, v in props.items() if k in (FORM_PROPERTY, UI_FORM_PROPERTY) and v)
         if isinstance(task_spec, ServiceTask):

@@ -16,6 +16,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
 
+from app.engine.camunda_user_tasks import FORM_PROPERTY
+
 
 def only(workflow: Any, element_id: str) -> list[Any]:
     """Cancel the new workflow's start events other than `element_id`; that one's tasks (ValueError: none)."""
@@ -33,6 +35,17 @@ def of(spec: Any) -> list[Any]:
     """The process's own start events (not an event sub-process's, whose spec is its own), by id. With
     several, they are not `spec.start`'s outputs: SpiffWorkflow puts a split between."""
     return sorted((t for t in spec.task_specs.values() if isinstance(t, StartEvent)), key=lambda t: t.bpmn_id)
+
+
+def start_form(spec: Any) -> str | None:
+    """The form (its file name) the data of an instance started at the process's none start event is checked
+    against (a Camunda start form's fields, `camunda_user_tasks`), if it has one."""
+    for event in of(spec):
+        if isinstance(event.event_definition, NoneEventDefinition):
+            name = ((getattr(event, "extensions", None) or {}).get("properties") or {}).get(FORM_PROPERTY)
+            if name:
+                return str(name)
+    return None
 
 
 def kinds(spec: Any) -> list[tuple[str, str, str | None]]:

@@ -11,6 +11,7 @@ from app.engine import camunda_user_tasks
 from app.engine.lint import lint_bundle
 from app.engine.parser import DiagramFile, parse_diagrams, user_tasks
 from app.engine.runner import ProcessEngine
+from app.engine.start_events import start_form
 
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 
@@ -300,3 +301,28 @@ def test_a_camunda_8_linked_form_is_the_forms_file_of_its_id():
     (missing,) = [p for p in lint_bundle(bundle, [], []) if p.severity == "error"]
     assert "invoice-approval" in missing.reason
     assert [p for p in lint_bundle(bundle, [], ["invoice-approval.json"]) if p.severity == "error"] == []
+
+
+# a start form
+
+def test_a_message_start_events_form_is_said_not_read_and_makes_no_form():
+    content = camunda_diagram('<bpmn:userTask id="work"/>').replace(
+        b'<bpmn:startEvent id="start"/>',
+        b'<bpmn:startEvent id="start"><bpmn:extensionElements><camunda:formData><camunda:formField id="a" '
+        b'type="long"/></camunda:formData></bpmn:extensionElements><bpmn:messageEventDefinition messageRef="m"/>'
+        b'</bpmn:startEvent>').replace(b"<bpmn:process", b'<bpmn:message id="m" name="go"/><bpmn:process')
+    bundle = parse_diagrams([DiagramFile("c.bpmn", content)])
+    assert [w.reason[:61] for w in bundle.warnings if w.element_id == "start"] == [
+        "the start form (camunda:formData, camunda:formKey) of a start"]
+    assert bundle.forms == {} and bundle.processes["camunda"].forms == []
+
+
+def test_a_none_start_events_form_data_is_the_process_start_form():
+    content = camunda_diagram('<bpmn:userTask id="work"/>').replace(
+        b'<bpmn:startEvent id="start"/>',
+        b'<bpmn:startEvent id="start"><bpmn:extensionElements><camunda:formData><camunda:formField id="a" '
+        b'type="long"/></camunda:formData></bpmn:extensionElements></bpmn:startEvent>')
+    bundle = parse_diagrams([DiagramFile("c.bpmn", content)])
+    assert bundle.processes["camunda"].forms == ["camunda.start.generated.json"]
+    assert bundle.forms["camunda.start.generated.json"]["properties"] == {"a": {"type": "integer"}}
+    assert start_form(bundle.processes["camunda"].spec) == "camunda.start.generated.json"

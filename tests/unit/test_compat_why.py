@@ -10,13 +10,22 @@ from datetime import UTC, datetime
 import pytest
 
 from app.engine import reasons
-from app.engine.durations import TimerValueError, parse_cycle
+from app.engine.durations import TimerValueError, parse_cycle, parse_date
 from app.engine.errors import DiagramRejected
 from app.engine.lint import lint_bundle
 from app.engine.parser import DiagramFile, parse_diagrams
 from app.services.workflow.compat_report import Row, one_line, shortened
 from app.services.workflow.compat_why import AS_WRITTEN_STOPS, GROUPS, ceiling, group_of
 from tests.unit.test_runner import diagram
+
+
+def said_timer_date(text: str) -> str:
+    """What the engine says of a timer date read from data that is not one (`durations`)."""
+    try:
+        parse_date(text)
+    except TimerValueError as exc:
+        return str(exc.args[0])
+    raise AssertionError(f"{text!r} was read as a date")
 
 
 def _incident(code: str, **params: str) -> str:
@@ -55,6 +64,7 @@ def _incident(code: str, **params: str) -> str:
     ("incident at gw: the instance's task tree reached depth 900 (limit 900): an unbounded loop? Model long lives "
      "as several instances", "fails"),
     ("form file 'invoice.json' does not exist in forms/", "folder"),
+    (f"incident at wait: timer: {said_timer_date('x')}", "outside"),  # a start form's answer
     ("UserTask_1: the task is offered to the group 'management' (camunda:candidateGroups), which is no role here, so "
      "no one would see it: name one of analyst, applicant", "outside"),
     ("did not start: process 'P' cannot start: its start condition 'result is not None' cannot be evaluated on the "
@@ -111,6 +121,11 @@ FLOWS = """<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:s
     ('<bpmn:intermediateCatchEvent id="x"><bpmn:compensateEventDefinition/></bpmn:intermediateCatchEvent>', "unsaid"),
     ('<bpmn:adHocSubProcess id="x"><bpmn:task id="y"/></bpmn:adHocSubProcess>', "not_yet"),
     ('<bpmn:complexGateway id="x"/>', "refused"),
+    ('<bpmn:task id="x"/><bpmn:subProcess id="es" triggeredByEvent="true"><bpmn:extensionElements>'
+     '<camunda:executionListener event="take" class="A" xmlns:camunda="http://camunda.org/schema/1.0/bpmn"/>'
+     '</bpmn:extensionElements><bpmn:startEvent id="y" isInterrupting="false"><bpmn:timerEventDefinition>'
+     '<bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:startEvent><bpmn:endEvent id="z"/>'
+     '<bpmn:sequenceFlow id="q" sourceRef="y" targetRef="z"/></bpmn:subProcess>', "unsaid"),  # a listener on 'take'
     ('<bpmn:callActivity id="x" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" camunda:caseRef="c"/>',
      "refused"),  # a CMMN case: a language Loanflow does not run
     ('<bpmn:task id="x"/><bpmn:subProcess id="y" triggeredByEvent="true"><bpmn:startEvent id="y0">'

@@ -83,7 +83,7 @@ class InstanceDriver:
         row = self.row
         self.key = business_key
         try:
-            instance_id = instances.start(process_id, self.admin, business_key=business_key)["id"]
+            instance_id = self._start(process_id)
         except ServiceError as exc:
             db.session.rollback()
             row.reason = one_line(f"did not start: {exc.message}")
@@ -200,10 +200,17 @@ class InstanceDriver:
         self.taken[action] += 1
         return take()
 
+    def _start(self, process_id: str) -> int:
+        """Start an instance of the process with the business key, with data from its start form (as a
+        person fills a task's form), when its start event asks one."""
+        schema = instances.start_form(process_id)
+        data = form_data(schema, 0, self.hints) if schema is not None else None
+        return int(instances.start(process_id, self.admin, business_key=self.key, data=data)["id"])
+
     def _start_sender(self, process_id: str) -> bool:
         db.session.rollback()
         try:
-            instances.start(process_id, self.admin, business_key=self.key)
+            self._start(process_id)
         except ServiceError as exc:
             db.session.rollback()
             self.row.reason = one_line(f"the sender {process_id!r} of a message it waits for did not start: {exc.message}")

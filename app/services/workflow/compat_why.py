@@ -112,6 +112,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("outside", r"\((KeyError|IndexError): "),
     ("outside", r"kept coming back;.*with the answers its form offers"),  # a person's answer it could not guess
     ("outside", r"used an empty value \(None\)"),
+    ("outside", r"incident at \S+: timer: a timer date must be an ISO 8601 date-time, got"),  # data a person gives
     ("outside", r"could not be evaluated \((ValueError|KeyError)"),
     # -- fails as written ---------------------------------------------------------------------
     ("fails", r"failed on line \d+ \(\w+(Error|Exception)\b"),
@@ -169,7 +170,8 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("unsaid", r"is an expression, not a variable"),
     ("unsaid", r"names no form"),
     ("unsaid", r"names no (connectorId|topic|type): give it one"),
-    ("unsaid", r"listener fires on start or end|names no implementation \(no class"),
+    ("unsaid", r"listener fires on start or end|on the (process|event sub-process): it fires on start or end|names no "
+               r"implementation \(no class"),
     ("unsaid", r"input/output mappings on a \w+ are not supported"),
     ("unsaid", r"the time\w+ holds (a cron expression|an ISO 8601)"),
     ("unsaid", r"has no id: |has no id\b.*give it one"),

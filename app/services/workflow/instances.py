@@ -27,6 +27,7 @@ from app.services.identity import policy
 from app.services.identity.access import lane_party
 from app.services.identity.audit import audit
 from app.services.identity.directory import Actor
+from app.services.workflow import start_forms
 from app.services.workflow.runtime import runtime
 from app.services.workflow.step_runner import atomic_step, claim_inbox_message, restore, run_step
 from app.services.workflow.step_store import (
@@ -179,6 +180,8 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
     rt, at = runtime(), now()
     actor_id = actor.id if actor else None
     spec, subprocess_specs = rt.specs.workflow_specs(version.id, pins)
+    if message is None and event is None:  # at the none start event: its start form, if any, checks the data
+        start_forms.check(process_id, spec, version.forms, data)
     with atomic_step() as on_commit:
         # The row exists before the engine runs: its id scopes the handlers' idempotency keys.
         instance_id: int = core(_INSERT_INSTANCE, dict(
@@ -212,6 +215,15 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
     return {"id": instance_id, "process_id": process_id, "version": version.version, "status": outcome.status,
             "business_key": business_key, "data": outcome.data, "error": outcome.error, "created_at": at,
             "updated_at": at, "ended_at": at if outcome.status == "completed" else None}
+
+
+def start_form(process_id: str) -> dict[str, Any] | None:
+    """The JSON Schema the data of a new instance of the process's newest version must fit, if it has one."""
+    version = latest_version(process_id)
+    if version is None:
+        return None
+    spec, _subprocesses = runtime().specs.workflow_specs(version.id, resolve_pins(version))
+    return start_forms.schema(spec, version.forms)
 
 
 def _at_message_start(spec: Any, name: str) -> StartAt | None:

@@ -1,0 +1,35 @@
+"""The form a process's start event asks (a Camunda start form's fields, `camunda:formData`, issue 17): the
+data an instance is started with at its none start event is checked against it before anything is written,
+as a task's submission is checked against the task's form. Loanflow shows no start page: the caller (the
+API, the modeler's test instance) gives the data; a message, a signal or a timer starts with its own."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from app.engine import start_events
+from app.services.context import lazy_gettext as _l
+from app.services.errors import Invalid
+from app.services.workflow.forms import forms_by_id, validate_submission
+
+
+def schema(spec: Any, forms: Mapping[str, int]) -> dict[str, Any] | None:
+    """The JSON Schema of the start form of a version (its spec, its forms: file name -> form version id), if
+    its none start event has one."""
+    name = start_events.start_form(spec)
+    form_id = forms.get(name) if name else None
+    return forms_by_id([form_id]).get(form_id) if form_id else None
+
+
+def check(process_id: str, spec: Any, forms: Mapping[str, int], data: dict[str, Any] | None) -> None:
+    """Refuse (422, the fields said) data that does not fit the start form; nothing when there is none."""
+    form = schema(spec, forms)
+    if form is None:
+        return
+    try:
+        validate_submission(form, data if data is not None else {})
+    except Invalid as exc:
+        if exc.code != "form_invalid":
+            raise
+        raise Invalid(_l("The data to start %(process)s with does not fit its start form: see the fields.",
+                         process=repr(process_id)), fields=exc.fields, code="start_data_invalid") from None
