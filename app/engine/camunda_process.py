@@ -23,9 +23,9 @@ from lxml import etree
 
 from app.engine import camunda_retries
 from app.engine.camunda_user_tasks import set_properties
-from app.engine.element_kinds import label
+from app.engine.element_kinds import label, label_of
 from app.engine.errors import DiagramProblem
-from app.engine.said import Said, said
+from app.engine.said import Said, parts, said
 from app.engine.xml import source_line as _line
 
 CAMUNDA_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn")
@@ -41,6 +41,16 @@ READ = frozenset({
     "implementationRefused", "inputOutputRefused", "listenerRefused", "multiInstanceRefused", "unmappedElement",
     "unmappedImplementation", "retryCycleNotRead",
 })
+_IMPLEMENTED = frozenset({"serviceTask", "sendTask", "businessRuleTask", "messageEventDefinition"})
+# the elements on which Camunda 7 reads each of them (and the import with it); on another, Camunda ignores it —
+# a modeler's leftover from the element's former type (a service task that was a user task keeps its assignee)
+READ_ON: dict[str, frozenset[str]] = {
+    **dict.fromkeys(("assignee", "candidateGroups", "candidateUsers", "dueDate", "priority"), frozenset({"userTask"})),
+    "formKey": frozenset({"userTask", "startEvent"}),
+    **dict.fromkeys(("class", "delegateExpression", "expression", "resultVariable", "topic", "type"), _IMPLEMENTED),
+    **dict.fromkeys(("decisionRef", "decisionRefBinding", "mapDecisionResult"), frozenset({"businessRuleTask"})),
+    **dict.fromkeys(("collection", "elementVariable"), frozenset({"multiInstanceLoopCharacteristics"})),
+}
 NO_MEANING_HERE = frozenset({
     "historyTimeToLive", "versionTag", "asyncBefore", "asyncAfter", "async", "exclusive", "jobPriority",
     "taskPriority", "diagramRelationId", "isStartableInTasklist", "modelerTemplate", "modelerTemplateVersion",
@@ -121,6 +131,15 @@ def prepare(root: etree._Element, filename: str) -> list[DiagramProblem]:
                     "camunda:initiator '%(variable)s': the instance's data holds the user name of who started it as "
                     "%(variable)s (none when a message, a timer or the platform starts it)", variable=value),
                     _line(node), "warning"))
+            elif name == "resultVariable" and etree.QName(node).localname == "scriptTask":  # Camunda keeps its value
+                changes.append(DiagramProblem(filename, _id(node), said(
+                    "camunda:resultVariable %(value)r on the script task is not read: a Python script returns no "
+                    "value; assign the variable in the script itself", value=value), _line(node), "warning"))
+            elif name in READ and etree.QName(node).localname not in READ_ON.get(name, (etree.QName(node).localname,)):
+                changes.append(DiagramProblem(filename, _id(node), said(
+                    "camunda:%(attribute)s %(value)r on the %(kind)s is not read: it has a meaning only on a %(kinds)s, "
+                    "and Camunda 7 ignores it here too", attribute=name, value=value, kind=label(node),
+                    kinds=parts([label_of(k) for k in sorted(READ_ON[name])], " / ")), _line(node), "warning"))
             elif name in READ or name in NO_MEANING_HERE or (name == "calledElementBinding" and value == "latest"):
                 continue  # read; or no meaning here; or what Loanflow does anyway
             else:

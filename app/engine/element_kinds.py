@@ -26,7 +26,8 @@ _LABELS: dict[str, Said] = {
     "dataOutput": said("data output"), "textAnnotation": said("text annotation"),
     "association": said("association"), "dataInputAssociation": said("data input association"),
     "dataOutputAssociation": said("data output association"), "laneSet": said("lane set"),
-    "definitions": said("definitions"),
+    "definitions": said("definitions"), "messageEventDefinition": said("message event definition"),
+    "multiInstanceLoopCharacteristics": said("multi-instance marker"),
 }
 
 

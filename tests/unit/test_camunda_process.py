@@ -46,6 +46,25 @@ def said(file: DiagramFile) -> dict[str, list[str]]:
     return found
 
 
+def test_an_attribute_left_on_an_element_that_does_not_read_it_is_said_not_dropped():
+    """A modeler keeps a task's attributes when its type changes: a manual task that was a user task keeps its
+    assignee, which Camunda 7 ignores there; before, the import dropped it without a word (it reads an
+    assignee on user tasks only). A script task's resultVariable, which Camunda 7 does keep, has no meaning
+    for a Python script: said too."""
+    warnings = said(diagram(task='camunda:assignee="anna" camunda:class="com.acme.X"'))
+    assert "camunda:assignee 'anna' on the manual task is not read: it has a meaning only on a user task, and " \
+           "Camunda 7 ignores it here too" in warnings["work"]
+    assert any(w.startswith("camunda:class 'com.acme.X' on the manual task is not read: it has a meaning only on a "
+                            "business rule task / message event definition / send task / service task")
+               for w in warnings["work"])
+    script = DiagramFile("s.bpmn", diagram().content.replace(
+        b'<bpmn:manualTask id="work" />', b'<bpmn:scriptTask id="work" camunda:resultVariable="total">'
+        b'<bpmn:script>total = 1</bpmn:script></bpmn:scriptTask>'))
+    assert said(script)["work"] == ["camunda:resultVariable 'total' on the script task is not read: a Python script "
+                                    "returns no value; assign the variable in the script itself"]
+    assert "work" not in said(diagram(start='camunda:formKey="embedded:app:forms/start.html"'))  # read where it means
+
+
 def test_an_attribute_with_a_meaning_loanflow_does_not_carry_is_said_naming_its_element():
     warnings = said(diagram(process='camunda:candidateStarterGroups="sales"', task='camunda:followUpDate="P1D" '
                             'camunda:fooBar="x"', boundary='camunda:errorCodeVariable="the code"'))
