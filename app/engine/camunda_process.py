@@ -65,6 +65,11 @@ READ_ELEMENTS = frozenset({
     "connector", "connectorId", "field", "string", "expression",
     "in", "out", "executionListener", "taskListener",  # camunda_listeners, call activities' variables
 })
+# where each extension element a module reads has its meaning (elsewhere it is said, not dropped)
+ELEMENT_READ_ON: dict[str, frozenset[str]] = {
+    "formData": frozenset({"userTask", "startEvent"}), "taskListener": frozenset({"userTask"}),
+    "in": frozenset({"callActivity"}), "out": frozenset({"callActivity"}),
+}
 _UNKNOWN = said("Loanflow does not know it")
 _ELEMENT_INSTEAD: dict[str, Said] = {
     "failedJobRetryTimeCycle": said("only a service task's call is tried again here; when this "
@@ -108,11 +113,32 @@ def _id(node: etree._Element) -> str | None:
     return None
 
 
+def _misplaced(node: etree._Element) -> Said | None:
+    """Why an extension element the import reads means nothing where it stands (a signal's camunda:in, a
+    formData on a manual task); None where it is read."""
+    name = etree.QName(node).localname
+    holder = node.getparent()
+    owner = holder.getparent() if holder is not None and etree.QName(holder).localname == "extensionElements" else None
+    if name not in ELEMENT_READ_ON or owner is None or etree.QName(owner).localname in ELEMENT_READ_ON[name]:
+        return None
+    if etree.QName(owner).localname == "signalEventDefinition" and name in ("in", "out"):
+        return said("the extension camunda:%(element)s on the signal is not read: a signal a process throws carries "
+                    "no variables to the instances it reaches here; send what they need in a message's payload",
+                    element=name)
+    return said("the extension camunda:%(element)s on the %(kind)s is not read: it has a meaning only on a "
+                "%(kinds)s", element=name, kind=label(owner),
+                kinds=parts([label_of(k) for k in sorted(ELEMENT_READ_ON[name])], " / "))
+
+
 def prepare(root: etree._Element, filename: str) -> list[DiagramProblem]:
     """Write each start event's `camunda:initiator` as its property; say every attribute nothing reads."""
     changes = []
     for node in root.iter():
         if not isinstance(node.tag, str):
+            continue
+        misplaced = _misplaced(node) if etree.QName(node).namespace in CAMUNDA_NAMESPACES else None
+        if misplaced is not None:
+            changes.append(DiagramProblem(filename, _id(node), misplaced, _line(node), "warning"))
             continue
         if etree.QName(node).namespace in CAMUNDA_NAMESPACES and etree.QName(node).localname not in READ_ELEMENTS:
             name = etree.QName(node).localname

@@ -121,3 +121,24 @@ def test_an_extension_element_nothing_reads_is_said_too():
     assert warnings == ["the extension camunda:failedJobRetryTimeCycle is not read: only a service task's call is "
                         "tried again here; when this element fails, that is an incident at once"]
     # camunda:properties are an application's metadata: nothing to say
+
+
+def test_an_extension_element_where_it_means_nothing_is_said_not_dropped():
+    """A signal's camunda:in (Camunda 7 passes those variables to the instances the signal reaches) and a
+    formData on a manual task were dropped without a word (the import reads them on call activities, user
+    tasks and start events only)."""
+    form = ('<bpmn:extensionElements><camunda:formData><camunda:formField id="a" type="long"/></camunda:formData>'
+            '</bpmn:extensionElements>')
+    file = diagram()
+    content = file.content.replace(b'<bpmn:manualTask id="work" />', f'<bpmn:manualTask id="work">{form}'
+                                   f'</bpmn:manualTask>'.encode())
+    assert said(DiagramFile("p.bpmn", content))["work"] == [
+        "the extension camunda:formData on the manual task is not read: it has a meaning only on a start event / "
+        "user task"]
+    signal = content.replace(b'<bpmn:endEvent id="end"/>', b'<bpmn:endEvent id="end"><bpmn:signalEventDefinition '
+                             b'id="sent" signalRef="S"><bpmn:extensionElements><camunda:in source="a" target="a"/>'
+                             b'</bpmn:extensionElements></bpmn:signalEventDefinition></bpmn:endEvent>').replace(
+        b'<bpmn:error id="E"', b'<bpmn:signal id="S" name="done"/><bpmn:error id="E"')
+    assert said(DiagramFile("p.bpmn", signal))["sent"] == [
+        "the extension camunda:in on the signal is not read: a signal a process throws carries no variables to the "
+        "instances it reaches here; send what they need in a message's payload"]
