@@ -581,6 +581,10 @@
       }
     });
 
+    // a refusal and what it says of each field (start data its start form refuses: "amount: Required.")
+    const refusal = (error) => [error && error.message || text.failed,
+      ...Object.entries((error && error.fields) || {}).map(([name, said]) => `${name}: ${[].concat(said).join(" ")}`)
+    ].join(" ");
     const startForm = document.getElementById("start-form");
     startForm.addEventListener("submit", async (event) => {
       event.preventDefault();
@@ -592,7 +596,7 @@
         const key = document.getElementById("business-key").value;
         const response = await post(container.dataset.start, JSON.stringify({business_key: key}), "application/json");
         const answer = await response.json();
-        result.textContent = response.ok ? answer.message : (answer.error && answer.error.message) || text.failed;
+        result.textContent = response.ok ? answer.message : refusal(answer.error);
         if (response.ok) result.dataset.instance = String(answer.instance_id);
       } catch (error) {
         result.textContent = text.failed;

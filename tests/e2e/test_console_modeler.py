@@ -283,3 +283,32 @@ def test_a_message_the_process_sends_is_given_its_payload_and_says_who_receives_
                      r"<bpmn:extensionElements>\s*<spiffworkflow:messagePayload>stop_reason"
                      r"</spiffworkflow:messagePayload>", source), source
     assert not errors, errors
+
+
+def test_a_test_instance_its_start_form_refuses_says_each_field(demo_page, demo_server):
+    """A Camunda start form (camunda:formData on the start event) checks the data an instance starts with; the
+    modeler's test instance starts with none, and the page says which fields the form asks, not only "see the
+    fields" (the refusal's fields were not shown)."""
+    from app.extensions import db
+    from app.services.workflow.deployment import DiagramFile, deploy_and_commit
+    from tests.integration.test_start_forms import diagram
+
+    drawn = diagram("modeler_start_form").replace(b"</bpmn:definitions>", (  # a plane: the modeler draws it
+        b'<bpmndi:BPMNDiagram id="di" xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.'
+        b'omg.org/spec/DD/20100524/DC"><bpmndi:BPMNPlane id="plane" bpmnElement="modeler_start_form"><bpmndi:BPMNShape '
+        b'id="start_di" bpmnElement="start"><dc:Bounds x="100" y="100" width="36" height="36"/></bpmndi:BPMNShape>'
+        b"</bpmndi:BPMNPlane></bpmndi:BPMNDiagram></bpmn:definitions>"))
+    with demo_server.app.app_context():
+        deploy_and_commit([DiagramFile("modeler_start_form.bpmn", drawn)])
+        db.session.remove()
+    page = demo_page
+    _sign_in(page, "analyst")
+    _choose_language(page, "en", "en")
+    page.goto("/processes/modeler_start_form/edit")
+    expect(page.locator("#canvas[data-drawn=true]")).to_be_visible()
+    page.fill("#business-key", "TRY-FORM-1")
+    page.locator("#start-button").click()
+    result = page.locator("#start-result")
+    expect(result).to_contain_text("does not fit its start form")
+    expect(result).to_contain_text("amount: ")
+    assert result.get_attribute("data-instance") is None
