@@ -20,6 +20,8 @@ from app.cli_mappings import (
     map_group_command,
     map_operator_command,
     mappings_command,
+    unmap_group_command,
+    unmap_operator_command,
 )
 from app.services.context import gettext
 from app.services.errors import ServiceError
@@ -39,6 +41,8 @@ processes.add_command(map_operator_command)
 processes.add_command(mappings_command)
 processes.add_command(map_group_command)
 processes.add_command(group_mappings_command)
+processes.add_command(unmap_operator_command)
+processes.add_command(unmap_group_command)
 
 
 # a deploy's outcome for each process, as the line says it

@@ -1,11 +1,12 @@
 """The import layer's mapping tables from the command line: `flask --app wsgi processes map-operator KIND
-VALUE OPERATOR` and `processes mappings` (which registered operator runs a Camunda service task);
-`processes map-group GROUP ROLE` and `processes group-mappings` (which role is offered a Camunda
-group's user tasks)."""
+VALUE OPERATOR`, `processes unmap-operator KIND VALUE` and `processes mappings` (which registered operator
+runs a Camunda service task); `processes map-group GROUP ROLE`, `processes unmap-group GROUP` and
+`processes group-mappings` (which role is offered a Camunda group's user tasks)."""
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 
 import click
 from flask.cli import with_appcontext
@@ -92,3 +93,33 @@ def group_mappings_command() -> None:
     """The group mapping table: group, role (tab-separated)."""
     for m in group_mappings.mappings():
         click.echo(f"{m.group}\t{m.role}")
+
+
+def _unmapped(remove: Callable[[], None]) -> None:
+    """Remove a mapping and commit; exit 1 saying so when there is none."""
+    try:
+        remove()
+        db.session.commit()
+    except ServiceError as exc:
+        _refused(exc)
+        sys.exit(1)
+    click.echo(gettext("removed; diagrams deployed from now on do not use it"))
+
+
+@click.command("unmap-operator")
+@click.argument("kind", type=click.Choice(operator_mappings.KINDS))
+@click.argument("value")
+@with_appcontext
+@speaks
+def unmap_operator_command(kind: str, value: str) -> None:
+    """Remove the mapping of an implementation; deployed versions keep the operator they were deployed with."""
+    _unmapped(lambda: operator_mappings.unset_mapping(kind, value))
+
+
+@click.command("unmap-group")
+@click.argument("group")
+@with_appcontext
+@speaks
+def unmap_group_command(group: str) -> None:
+    """Remove the mapping of a GROUP; deployed versions keep the roles they were deployed with."""
+    _unmapped(lambda: group_mappings.unset_mapping(group))

@@ -127,6 +127,12 @@ def test_the_command_line_maps_lists_and_refuses_in_the_readers_language(app, ru
     assert chinese.exit_code == 1 and "本身就是角色" in chinese.output
     with app.app_context():
         assert [(m.group, m.role) for m in group_mappings.mappings()] == [("management", "second_reviewer")]
+    removed = runner.invoke(args=["processes", "unmap-group", "management"])
+    assert removed.exit_code == 0 and "removed" in removed.output
+    again = runner.invoke(args=["processes", "unmap-group", "management"], env={"LOANFLOW_LANG": "zh"})
+    assert again.exit_code == 1 and "没有这个映射" in again.output
+    with app.app_context():
+        assert group_mappings.mappings() == []
 
 
 def _csrf(page: str) -> str:

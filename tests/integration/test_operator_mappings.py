@@ -166,6 +166,10 @@ def test_the_command_line_maps_and_lists(app, runner, admin_token):
     assert listed.output.splitlines() == ['delegateExpression\t${scorer}\trisk.assess\t{"amount": "amount"}']
     refused = runner.invoke(args=["processes", "map-operator", "class", "X", "no.such"])
     assert refused.exit_code == 1 and "registered operators:" in refused.output
+    removed = runner.invoke(args=["processes", "unmap-operator", "delegateExpression", "${scorer}"])
+    assert removed.exit_code == 0 and "removed" in removed.output
+    assert runner.invoke(args=["processes", "mappings"]).output == ""
+    assert runner.invoke(args=["processes", "unmap-operator", "delegateExpression", "${scorer}"]).exit_code == 1
 
 
 def _csrf(page: str) -> str:

@@ -98,5 +98,11 @@ def remove_mapping(actor: Principal, mapping_id: int) -> None:
     db.session.commit()
 
 
+def unset_mapping(group: str) -> None:
+    """Remove the group's mapping, in the caller's transaction (the command line's); NotFound without one."""
+    row = mapping_rows.removed(GroupMapping, group_name=(group or "").strip())
+    audit("group_mapping.removed", None, row.group_name, role=row.role)
+
+
 def may_manage(actor: Principal) -> bool:
     return policy.allowed(actor, "group_mappings.manage")

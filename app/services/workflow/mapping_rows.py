@@ -38,10 +38,14 @@ def upsert(model: type[Row], key: dict[str, Any], values: dict[str, Any], actor_
     raise Conflict(_l("The mapping changed meanwhile; try again."), code="mapping_changed")
 
 
-def removed(model: type[Row], mapping_id: int) -> Row:
-    """The row of that id, deleted in the caller's transaction; NotFound when there is none (the ids are
-    32-bit integers: a bigger one is no row, not an overflow)."""
-    row = db.session.get(model, mapping_id) if 0 < mapping_id <= MAX_ID else None
+def removed(model: type[Row], mapping_id: int | None = None, **key: Any) -> Row:
+    """The row of that id (or of that key: the command line names what the diagram says), deleted in the
+    caller's transaction; NotFound when there is none (the ids are 32-bit integers: a bigger one is no row,
+    not an overflow)."""
+    if mapping_id is not None:
+        row = db.session.get(model, mapping_id) if 0 < mapping_id <= MAX_ID else None
+    else:
+        row = db.session.execute(select(model).filter_by(**key)).scalar_one_or_none()
     if row is None:
         raise NotFound(_l("No such mapping."), code="mapping_not_found")
     db.session.delete(row)

@@ -134,5 +134,12 @@ def remove_mapping(actor: Principal, mapping_id: int) -> None:
     db.session.commit()
 
 
+def unset_mapping(kind: str, value: str) -> None:
+    """Remove the mapping of (kind, value), in the caller's transaction (the command line's); NotFound
+    without one."""
+    row = mapping_rows.removed(OperatorMapping, kind=kind, value=(value or "").strip())
+    audit("operator_mapping.removed", None, f"{row.kind} {row.value}"[:255], operator=row.operator)
+
+
 def may_manage(actor: Principal) -> bool:
     return policy.allowed(actor, "operator_mappings.manage")
