@@ -139,13 +139,17 @@ def _csrf(page: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
-def test_the_page_lists_adds_and_removes_in_both_languages(app, client, admin_token):
+def admin_opens_in_english(app, client, path: str, link: str):
+    """The platform admin signs in, finds the page linked from the administration, and reads it in English."""
     set_password(app, "admin")
     sign_in(client, "admin")
-    assert 'id="group-mappings-link"' in client.get("/admin/").text
-    page = client.get("/admin/group-mappings/")
-    client.post("/language", data={"csrf_token": _csrf(page.text), "locale": "en"})
-    page = client.get("/admin/group-mappings/")
+    assert f'id="{link}"' in client.get("/admin/").text
+    client.post("/language", data={"csrf_token": _csrf(client.get(path).text), "locale": "en"})
+    return client.get(path)
+
+
+def test_the_page_lists_adds_and_removes_in_both_languages(app, client, admin_token):
+    page = admin_opens_in_english(app, client, "/admin/group-mappings/", "group-mappings-link")
     assert page.status_code == 200 and "No mappings yet." in page.text
     assert '<option value="second_reviewer">Second reviewer</option>' in page.text  # roles by their names
     added = client.post("/admin/group-mappings/", data={"csrf_token": _csrf(page.text), "group": " management ",

@@ -6,7 +6,6 @@ Before it, a Camunda service task (`camunda:class`, ...) was refused by the pars
 must have an operator") whatever anyone did."""
 from __future__ import annotations
 
-import re
 from contextlib import contextmanager
 
 import pytest
@@ -20,8 +19,7 @@ from app.services.identity.directory import principal_for
 from app.services.workflow import deployment, instances, operator_mappings
 from app.services.workflow.deployment import DiagramFile
 from app.services.workflow.operators import HandlerRegistry
-from tests.integration.test_group_mappings import two_admins_post
-from tests.integration.test_identity import set_password, sign_in
+from tests.integration.test_group_mappings import _csrf, admin_opens_in_english, two_admins_post
 
 CAMUNDA_DIAGRAM = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -172,17 +170,8 @@ def test_the_command_line_maps_and_lists(app, runner, admin_token):
     assert runner.invoke(args=["processes", "unmap-operator", "delegateExpression", "${scorer}"]).exit_code == 1
 
 
-def _csrf(page: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-
-
 def test_the_page_lists_adds_and_removes_in_both_languages(app, client, admin_token):
-    set_password(app, "admin")
-    sign_in(client, "admin")
-    assert 'id="operator-mappings-link"' in client.get("/admin/").text
-    page = client.get("/admin/operator-mappings/")
-    client.post("/language", data={"csrf_token": _csrf(page.text), "locale": "en"})
-    page = client.get("/admin/operator-mappings/")
+    page = admin_opens_in_english(app, client, "/admin/operator-mappings/", "operator-mappings-link")
     assert page.status_code == 200 and "No mappings yet." in page.text
     assert '<option value="risk.assess"' in page.text  # the registered operators to choose from
     assert '<option value="task">Name of a task that names no implementation</option>' in page.text  # every kind

@@ -351,7 +351,8 @@ def _shared_message_starts(bundle: Bundle) -> dict[str, list[DiagramProblem]]:
 
 def _who_works(process: ParsedProcess) -> list[DiagramProblem]:
     """Each user task whose `lane` property (camunda:candidateGroups, or the role the group mapping table
-    gave it) is no role: offered to no one, it must not deploy (an error); each whose `assignee` is no user here: a warning, it stays offered."""
+    gave it) is no role: offered to no one, it must not deploy (an error); each whose `assignee` is no user
+    here: a warning, it stays offered."""
     found: list[DiagramProblem] = []
     named: dict[str, list[str]] = {}
     for element_id, _name, props in user_tasks(process):
