@@ -152,7 +152,7 @@ def _offered_to(groups: str, found: _UserTask, group_map: GroupMap) -> None:
         found.changes.append(
             said("camunda:candidateGroups %(groups)r: the group mapping offers the task to the role %(role)r (its "
                  "lane)", groups=groups, role=roles[0]) if mapped
-            else said("camunda:candidateGroups %(groups)r: the task is offered to the role %(role)r (its lane)",
+            else said("camunda:candidateGroups %(groups)r: the task is offered to %(role)r (its lane)",
                       groups=groups, role=roles[0]))
 
 
