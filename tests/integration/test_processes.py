@@ -141,5 +141,7 @@ def test_validate_names_what_has_no_label_in_both_languages(app, runner):
         app.config["FORMS_DIR"] = forms_dir
     assert shipped.exit_code == 0 and "0 warning(s)" in shipped.output, shipped.output
     said = unlabelled.output + (unlabelled.stderr or "")
-    assert "the user task has no name in English and zh" in said
-    assert "the process has no name in English and zh" in said
+    # each says what is missing: the English names are there, the Chinese ones are not
+    assert "check: the user task 'Check the terms' has no name in zh (property name@zh)" in said
+    assert "terms_check: the process 'Check the terms' has no name in zh (property name@zh on the process)" in said
+    assert "in English and" not in said

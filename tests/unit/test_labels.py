@@ -53,9 +53,13 @@ def test_a_user_task_is_named_in_the_readers_language():
     assert labels.task_title("First review", {"name@zh": "初审"}, "zh") == "初审"
     assert labels.task_title("First review", {"name@zh": "初审"}, "en") == "First review"
     assert labels.task_title("First review", {}, "zh") == "First review"
-    assert labels.task_label_problems("First review", {}) != []
     assert labels.task_label_problems("First review", {"name@zh": "初审"}) == []
-    assert labels.task_label_problems(None, {"name@zh": "初审"}) != []
+    # each says which name is missing (it said "no name in English and zh" of a task named in English)
+    assert labels.task_label_problems("First review", {}) == [
+        "the user task 'First review' has no name in zh (property name@zh)"]
+    assert labels.task_label_problems(None, {"name@zh": "初审"}) == ["the user task has no name in English (name)"]
+    assert labels.task_label_problems(None, {}) == [
+        "the user task has no name in English and zh (name, property name@zh)"]
 
 
 def test_a_process_is_named_in_the_readers_language_else_english_else_its_id():
@@ -64,4 +68,8 @@ def test_a_process_is_named_in_the_readers_language_else_english_else_its_id():
     assert labels.process_title({"en": "Risk approval"}, "risk_approval", "zh") == "Risk approval"
     assert labels.process_title({}, "risk_approval", "zh") == "risk_approval"
     assert labels.process_label_problems(names) == []
-    assert labels.process_label_problems({"en": "Risk approval"}) != []
+    assert labels.process_label_problems({"en": "Risk approval"}) == [
+        "the process 'Risk approval' has no name in zh (property name@zh on the process)"]
+    assert labels.process_label_problems({"zh": "风险审批"}) == ["the process has no name in English (name)"]
+    assert labels.process_label_problems({}) == [
+        "the process has no name in English and zh (name, property name@zh on the process)"]

@@ -89,17 +89,34 @@ def form_label_problems(schema: dict[str, Any]) -> list[str]:
 
 
 def task_label_problems(name: str | None, properties: dict[str, Any]) -> list[str]:
-    """What a user task lacks to be named in every language."""
-    return [said("the user task has no name in English and %(language)s (name, property name@%(language)s)",
-                 language=language)
+    """What a user task lacks to be named in every language: its name, its name in another language, or both."""
+    return [_missing("user task", bool(name), bool(properties.get(_key("name", language))), language, name)
             for language in OTHER_LANGUAGES if not name or not properties.get(_key("name", language))]
 
 
 def process_label_problems(names: dict[str, str]) -> list[str]:
     """What a process lacks to be named in every language."""
-    return [said("the process has no name in English and %(language)s (name, property name@%(language)s on the "
-                 "process)", language=language)
+    return [_missing("process", bool(names.get(BASE_LANGUAGE)), bool(names.get(language)), language,
+                     names.get(BASE_LANGUAGE))
             for language in OTHER_LANGUAGES if not names.get(BASE_LANGUAGE) or not names.get(language)]
+
+
+def _missing(kind: str, english: bool, other: bool, language: str, name: str | None) -> str:
+    if kind == "process":
+        if english:
+            return said("the process %(name)r has no name in %(language)s (property name@%(language)s on the "
+                        "process)", name=name, language=language)
+        if other:
+            return said("the process has no name in English (name)")
+        return said("the process has no name in English and %(language)s (name, property name@%(language)s on the "
+                    "process)", language=language)
+    if english:
+        return said("the user task %(name)r has no name in %(language)s (property name@%(language)s)", name=name,
+                    language=language)
+    if other:
+        return said("the user task has no name in English (name)")
+    return said("the user task has no name in English and %(language)s (name, property name@%(language)s)",
+                language=language)
 
 
 def process_title(names: dict[str, str] | None, process_id: str, language: str) -> str:
