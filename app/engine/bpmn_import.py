@@ -32,6 +32,7 @@ from app.engine import (
     camunda_listeners,
     camunda_multi_instance,
     camunda_process,
+    camunda_refs,
     camunda_retries,
     camunda_services,
     camunda_user_tasks,
@@ -43,6 +44,7 @@ from app.engine import (
     event_subprocesses,
     implicit_flow,
     references,
+    reserved_ids,
     service_implementations,
     translate,
 )
@@ -61,7 +63,11 @@ _MESSAGE_EVENTS = ("startEvent", "intermediateCatchEvent", "boundaryEvent", "int
 def prepare(root: etree._Element, filename: str, operators: camunda_services.OperatorMap | None = None,
             groups: camunda_user_tasks.GroupMap | None = None) -> tuple[list[DiagramProblem], list[DiagramProblem]]:
     """Repair what has one meaning, refuse what cannot be deployed; see the module's docstring."""
-    found = references.file_problems(root, filename)
+    renames = [DiagramProblem(filename, new, said(
+        "the %(kind)s's id %(old)r is a name SpiffWorkflow keeps for itself; it runs as %(new)r", kind=label(node),
+        old=old, new=new), _line(node), "warning") for node, old, new in reserved_ids.renamed(root)]
+    renames += camunda_refs.prepare(root, filename)  # references as Camunda resolves them
+    found = renames + references.file_problems(root, filename)
     refusals = [p for p in found if p.severity == "error"]
     if refusals:  # what the file names and does not hold: nothing below can read it safely
         return refusals, []

@@ -78,6 +78,24 @@ def test_validate_needs_no_migrated_database(tmp_path: Path):
     files = sorted(str(p) for p in (ROOT / "processes").iterdir() if p.suffix in (".bpmn", ".dmn"))
     result = fresh.test_cli_runner().invoke(args=["processes", "validate", *files])
     assert result.exit_code == 0 and result.output.startswith("ok:"), result.output
+    # a message start event: the check of the messages deployed processes start on read a table there was not
+    (tmp_path / "invoice.bpmn").write_text(MESSAGE_START)
+    result = fresh.test_cli_runner().invoke(args=["processes", "validate", str(tmp_path / "invoice.bpmn")])
+    assert result.exit_code == 0 and result.output.splitlines()[-1] == "ok: 1 file(s), 0 warning(s)", result.output
+
+
+MESSAGE_START = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">
+  <message id="invoice" name="invoice_arrived"/>
+  <process id="invoice" name="Invoice" isExecutable="true">
+    <extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="name@zh" value="发票"/></spiffworkflow:properties></extensionElements>
+    <startEvent id="s"><messageEventDefinition messageRef="invoice"/></startEvent>
+    <endEvent id="e"/>
+    <sequenceFlow id="f" sourceRef="s" targetRef="e"/>
+  </process>
+</definitions>"""
 
 
 def test_validate_fails_with_reasons(runner, tmp_path: Path):
@@ -140,7 +158,7 @@ def test_deploy_reports_the_checks_warnings_and_deploys(runner):
     assert validated.exit_code == 0 and validated.output.splitlines() == [
         "warning: gateway_loop.bpmn: again: loop through again, merge, step has no user task or catch event: it may "
         "run without bound",
-        "warning: gateway_loop.bpmn: gateway_loop: the process has no name in English and zh (name, property "
+        "warning: gateway_loop.bpmn: gateway_loop: the process 'Gateway loop' has no name in zh (property "
         "name@zh on the process)", "ok: 1 file(s), 2 warning(s)"]
 
 

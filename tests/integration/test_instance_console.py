@@ -348,3 +348,39 @@ def test_a_long_life_shows_its_latest_steps(client, console, monkeypatch):
     page = client.get(f"/instances/{console['LOOP-2']}", headers=EN).text
     assert "The latest 2 of its 3 steps are shown." in page
     assert len(re.findall(r'<li class="event', page)) == 2 and "Deal started" not in page  # the oldest left out
+
+
+RESERVED_IDS = b"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" id="d" targetNamespace="t">
+  <process id="reserved_ids" name="Reserved ids" isExecutable="true">
+    <startEvent id="Start" name="Order received"/>
+    <userTask id="pack" name="Pack the order"/>
+    <endEvent id="End" name="Order shipped"/>
+    <sequenceFlow id="f1" sourceRef="Start" targetRef="pack"/>
+    <sequenceFlow id="f2" sourceRef="pack" targetRef="End"/>
+  </process>
+  <bpmndi:BPMNDiagram id="dia"><bpmndi:BPMNPlane id="plane" bpmnElement="reserved_ids">
+    <bpmndi:BPMNShape id="Start_di" bpmnElement="Start"/><bpmndi:BPMNShape id="End_di" bpmnElement="End"/>
+  </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
+</definitions>"""
+
+
+def test_elements_named_as_spiffworkflows_own_run_and_the_page_names_them(client, app, auth):
+    """A start event `Start` and an end event `End` (as Camunda's own tests draw them) took the place of
+    SpiffWorkflow's own: the instance could not start. They run under `Start_2` and `End_2`, and the page
+    marks and names them: the served diagram uses the ids the instance ran under."""
+    with app.app_context():
+        deploy_and_commit([DiagramFile("reserved_ids.bpmn", RESERVED_IDS)])
+        identity.create_user("ana", "PLATFORM", ["analyst"])
+        db.session.remove()
+    instance = start(client, auth, "reserved_ids", "ORDER-1")["id"]
+    complete(client, auth, open_tasks(client, auth, instance)["pack"]["id"])
+    set_password(app, "ana")
+    sign_in(client, "ana")
+    page = client.get(f"/instances/{instance}", headers=EN).text
+    assert _marker_map(page) == {"Start_2": "completed", "pack": "completed", "End_2": "completed"}
+    assert "Order shipped" in page
+    served = client.get(f"/instances/{instance}/diagram", headers=EN).data.decode()
+    assert 'id="Start_2"' in served and 'bpmnElement="Start_2"' in served and 'sourceRef="Start_2"' in served
+    assert 'id="Start"' not in served and 'bpmnElement="End"' not in served

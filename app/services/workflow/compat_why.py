@@ -136,7 +136,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("unsaid", r"does not compile"),
     ("unsaid", r"has no outgoing flow"),
     ("unsaid", r"no executable process in this file"),
-    ("unsaid", r"no link throw event"),
+    ("unsaid", r"no link throw event|the link catch events .* share the name"),
     ("unsaid", r"missing correlation property|identifier is missing from correlation property"),
     ("unsaid", r"is not an ISO 8601"),
     ("unsaid", r"names '[^']*', which no element"),

@@ -91,7 +91,10 @@ def newest_versions(kind: str, *columns: Any, ids: list[str] | None = None) -> S
 
 
 def _newest_specs() -> list[tuple[str, Any]]:
-    """(process id, its newest version's spec) for every deployed process, the specs from the cache."""
+    """(process id, its newest version's spec) for every deployed process, the specs from the cache; none
+    on a database that has no tables yet (`processes validate` on a fresh checkout)."""
+    if not inspect(db.session.get_bind()).has_table(ProcessVersion.__tablename__):
+        return []
     rt = runtime()
     versions = db.session.execute(newest_versions("process", ProcessVersion.id, ProcessVersion.process_id)).all()
     specs = rt.specs.get_many([version_id for version_id, _ in versions])

@@ -10,6 +10,7 @@ from functools import lru_cache
 
 from sqlalchemy import select
 
+from app.engine import reserved_ids
 from app.extensions import db
 from app.models import Deployment, ProcessVersion
 
@@ -93,12 +94,20 @@ def _source(version_id: int, content_hash: str) -> bytes:  # the hash keys the c
         ProcessVersion.id == version_id)).scalar_one())
 
 
+def _as_run(source: bytes) -> ET.Element:
+    """The file with the ids its instances ran under (an element named as SpiffWorkflow names its own
+    task specs runs under another, `reserved_ids`)."""
+    root = ET.fromstring(source)
+    reserved_ids.renamed(root)
+    return root
+
+
 @lru_cache(maxsize=256)
 def elements(version_id: int, content_hash: str) -> dict[str, Element]:
     """Every flow element of a version's file by id (every process in the file, subprocesses too);
     `content_hash`: the version's, which keys the cache."""
     found: dict[str, Element] = {}
-    root = ET.fromstring(_source(version_id, content_hash))
+    root = _as_run(_source(version_id, content_hash))
     for process in root.iter(f"{BPMN}process"):
         for node in process.iter():
             kind = _local(node.tag)
@@ -118,7 +127,7 @@ def elements(version_id: int, content_hash: str) -> dict[str, Element]:
 def shown_source(version_id: int, content_hash: str, language: str, internals: bool) -> bytes:
     """The version's file with each element's name in `language`; without the scripts' internals
     unless `internals` (the platform's staff)."""
-    root = ET.fromstring(_source(version_id, content_hash))
+    root = _as_run(_source(version_id, content_hash))
     known = elements(version_id, content_hash)
     for node in list(root.iter()):
         element = known.get(node.get("id") or "")
