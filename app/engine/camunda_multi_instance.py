@@ -15,8 +15,9 @@ reference"). `prepare(root, filename)` rewrites each marker and says so in a war
   instance of a sequential loop would find it taken; the task's own pre- and post-scripts (its
   `camunda:inputOutput`) run on each instance, as Camunda runs input/output mappings per instance;
 - `loopCardinality` and `completionCondition` written in JUEL or FEEL become Python; a completion
-  condition that reads Camunda's counters (`nrOfInstances`, `nrOfCompletedInstances`,
-  `nrOfActiveInstances`, `loopCounter`), which Loanflow does not keep, is refused;
+  condition may read Camunda's counters (`nrOfInstances`, `nrOfCompletedInstances`,
+  `nrOfActiveInstances`, `loopCounter`), which the engine gives it (`mi_counters`); a cardinality that
+  reads them, before any instance ran, is refused;
 - a marker that says neither how many instances nor over what collection is refused naming the
   element (its marker is taken off so the file parses and the strict check can say so).
 
@@ -32,6 +33,7 @@ from app.engine import translate
 from app.engine.camunda_services import restored, stored
 from app.engine.errors import DiagramProblem
 from app.engine.juel import ExpressionRefused
+from app.engine.mi_counters import COUNTERS
 from app.engine.said import parts, said
 from app.engine.service_implementations import camunda_attribute
 from app.engine.xml import BPMN_NS, extension_elements
@@ -42,7 +44,6 @@ SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _B, _Z, _S = f"{{{BPMN_NS}}}", f"{{{ZEEBE_NS}}}", f"{{{SPIFF_NS}}}"
 _REFUSED = "{http://camunda.org/schema/1.0/bpmn}multiInstanceRefused"  # on the element: the reason (`stored`)
 _CAMUNDA_ATTRIBUTES = ("collection", "elementVariable")
-CAMUNDA_COUNTERS = ("nrOfInstances", "nrOfCompletedInstances", "nrOfActiveInstances", "loopCounter")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # what a name read from the marker is, as a reason says it
 _WHAT = {"collection": said("collection"), "element variable": said("element variable"),
@@ -92,12 +93,12 @@ def _expression(marker: etree._Element, tag: str) -> str | None:
         raise _Refused(said("the %(tag)s %(expression)r cannot run: %(why)s", tag=tag, expression=before,
                             why=exc.reason)) from None
     python = done.python if done is not None else before
-    if tag == "completionCondition":
-        counters = [name for name in CAMUNDA_COUNTERS if re.search(rf"\b{name}\b", python)]
-        if counters:
-            raise _Refused(said("the completionCondition %(expression)r reads %(counters)s, which Camunda counts "
-                                "and Loanflow does not: write the condition on the data the instances set",
-                                expression=before, counters=", ".join(counters)))
+    if tag == "loopCardinality":
+        counters = [name for name in COUNTERS if re.search(rf"\b{name}\b", python)]
+        if counters:  # read before any instance runs: there is nothing to count yet
+            raise _Refused(said("the loopCardinality %(expression)r reads %(counters)s, which count the instances "
+                                "it decides: write it on the process's data", expression=before,
+                                counters=", ".join(counters)))
     if done is None:
         return None
     node.text = python
@@ -242,4 +243,4 @@ def problems(process: etree._Element, filename: str) -> list[DiagramProblem]:
             for node in process.iter() if isinstance(node.tag, str) and node.get(_REFUSED) is not None]
 
 
-__all__ = ["CAMUNDA_COUNTERS", "prepare", "problems"]
+__all__ = ["prepare", "problems"]

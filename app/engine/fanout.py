@@ -15,7 +15,8 @@ So:
 - at run time (a diagram uploaded without the strict checks, a cardinality or a collection taken
   from data), such a gateway or multi-instance fails its task with an incident before a branch
   starts: the parsed spec's classes are swapped for the bounded ones below (`install_fan_out_limits`,
-  as `timers.install_clock` does for timers; the serializer knows them by name).
+  as `timers.install_clock` does for timers; the serializer knows them by name). The multi-instances'
+  completion conditions see Camunda's counters there too (`mi_counters`).
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from SpiffWorkflow.spiff.specs.defaults import (
 )
 
 from app.engine.errors import InstanceFault
+from app.engine.mi_counters import CountedCompletion
 from app.engine.said import Said, said
 
 MAX_BRANCHES = 100
@@ -67,7 +69,7 @@ class BoundedInclusiveGateway(InclusiveGateway):
         return super()._run_hook(my_task)
 
 
-class BoundedParallelMultiInstance(ParallelMultiInstanceTask):
+class BoundedParallelMultiInstance(CountedCompletion, ParallelMultiInstanceTask):
     def create_children(self, my_task):  # noqa: ANN001, ANN201
         if self.data_input is not None:
             # what the sequential multi-instance says; the parallel one iterated None or a number
@@ -103,7 +105,7 @@ def _check_not_negative(count: Any, element: str) -> None:
         raise InstanceFault(_negative(count), element)
 
 
-class BoundedSequentialMultiInstance(SequentialMultiInstanceTask):
+class BoundedSequentialMultiInstance(CountedCompletion, SequentialMultiInstanceTask):
     def add_next_child(self, my_task):  # noqa: ANN001, ANN201
         """Before each instance (the first one right after the count is read from the task's data)."""
         known = my_task.internal_data

@@ -105,9 +105,8 @@ def test_a_juel_cardinality_and_completion_condition_are_translated():
     ("<bpmn:multiInstanceLoopCharacteristics/>", "says neither how many instances"),
     ('<bpmn:multiInstanceLoopCharacteristics camunda:collection="${order.items}" camunda:elementVariable="i"/>',
      "is an expression, not a variable"),
-    ("""<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>3</bpmn:loopCardinality>
-      <bpmn:completionCondition>${nrOfCompletedInstances/nrOfInstances >= 0.6}</bpmn:completionCondition>
-      </bpmn:multiInstanceLoopCharacteristics>""", "reads nrOfInstances, nrOfCompletedInstances"),
+    ("""<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>${nrOfInstances}</bpmn:loopCardinality>
+      </bpmn:multiInstanceLoopCharacteristics>""", "the loopCardinality '${nrOfInstances}' reads nrOfInstances"),
     ("""<bpmn:multiInstanceLoopCharacteristics camunda:collection="out" camunda:elementVariable="i">
       <bpmn:loopCardinality>3</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>""",
      "both a loop cardinality and a collection"),  # before: the collection silently dropped
@@ -121,6 +120,45 @@ def test_a_marker_that_cannot_run_is_an_error_naming_the_element(marker, says):
     (problem,) = errors(parse(diagram(marker)))  # before: the whole file refused by the parser, or run wrong
     assert problem.element_id == "work" and "the multi-instance cannot run" in problem.reason
     assert says in problem.reason
+
+
+def _approvers(condition: str) -> bytes:
+    return HEADER.format(body=f"""<bpmn:userTask id="work" name="Approve">
+      <bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>5</bpmn:loopCardinality>
+      <bpmn:completionCondition>{condition}</bpmn:completionCondition></bpmn:multiInstanceLoopCharacteristics>
+      </bpmn:userTask>""").encode()
+
+
+@pytest.mark.parametrize("condition, answers", [
+    ("${nrOfCompletedInstances/nrOfInstances >= 0.6}", 3),  # Camunda's own example: 60% of 5 approvers
+    ("${nrOfActiveInstances == 3}", 2),
+    ("${loopCounter == 3}", 4),  # the index of the instance that ended: answered here in order
+])
+def test_a_completion_condition_reads_camundas_counters(condition, answers):
+    """Refused before ("which Camunda counts and Loanflow does not"); the counters are given to the condition."""
+    bundle = parse(_approvers(condition))
+    assert errors(bundle) == []
+    process = bundle.processes["p"]
+    engine = ProcessEngine()
+    workflow = engine.new_workflow(process.spec, process.embedded, {})
+    outcome = engine.advance(workflow)
+    assert len(outcome.ready) == 5
+    for n in range(answers):
+        assert outcome.status == "waiting", n
+        outcome = engine.complete_user_task(workflow, outcome.ready[0].engine_task_id, {})
+    assert outcome.status == "completed" and outcome.ready == []  # the other approvals are cancelled
+    assert not set(outcome.data) & {"nrOfInstances", "nrOfCompletedInstances", "nrOfActiveInstances", "loopCounter"}
+
+
+def test_a_sequential_multi_instance_counts_its_collection():
+    marker = """<bpmn:multiInstanceLoopCharacteristics isSequential="true" camunda:collection="items"
+      camunda:elementVariable="item"><bpmn:completionCondition>${nrOfCompletedInstances == nrOfInstances - 1 and
+      nrOfActiveInstances == 1 and loopCounter == 2}</bpmn:completionCondition>
+      </bpmn:multiInstanceLoopCharacteristics>"""
+    bundle = parse(diagram(marker))
+    assert errors(bundle) == []
+    outcome = run(bundle, {"items": [1, 2, 3, 4], "seen": {}})
+    assert outcome.status == "completed" and outcome.data["seen"] == {"1": 10, "2": 20, "3": 30}
 
 
 def test_a_bpmn_marker_s_input_item_is_local_to_each_instance():
