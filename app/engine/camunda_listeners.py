@@ -10,6 +10,7 @@ the moment it fires, each change a warning naming it:
 | the listener | fires | the import draws |
 |---|---|---|
 | `start` on an activity or an intermediate event; a task listener `create` or `assignment` | before it | a step before it |
+| `start` on a gateway one path reaches, or on an exclusive gateway | as a path reaches it | a step before it |
 | `end` on an activity or an intermediate event; a task listener `complete` | after it | a step after it |
 | `start` or `end` on a start or boundary event | when the event happens | a step after it |
 | `start` or `end` on an end event | when the path ends | a step before it |
@@ -23,8 +24,9 @@ The step is a service task carrying the listener's implementation (`camunda:clas
 does a service task's (`camunda_services.rewrite`, after this); a listener's `camunda:script` in
 Python becomes a script task. What has no such meaning is refused by the strict check (`problems`:
 the file parses, as SpiffWorkflow parses it, and is never deployed so), naming the element: a script in
-another language or kept in a file, a listener on a gateway (Loanflow runs no code at a gateway:
-draw the step before or after it), a `start` listener on an event an event-based gateway waits for
+another language or kept in a file, a listener on a gateway but a `start` listener where one path reaches
+it or on an exclusive gateway (drawn before it; Loanflow runs no code at a gateway: a join's `start` and
+any `end`, which follows the gateway's choice, are refused), a `start` listener on an event an event-based gateway waits for
 (the step would stand between them), a task listener on `delete`, `update` or `timeout`, a process
 `start` listener with no start event or `end` listener where several paths may end, a listener that
 names no implementation. The listener's
@@ -147,12 +149,17 @@ def _on_flow(scope: etree._Element, flow: etree._Element, step: etree._Element, 
     _flow(scope, step.get("id") or "", target, taken)
 
 
-def _moment(kind: str, listener: etree._Element, event: str) -> str:
-    """"before", "after" or "on" (a flow), for a listener on an element of that kind; `_Refused` otherwise."""
+def _moment(kind: str, listener: etree._Element, event: str, incoming: int) -> str:
+    """"before", "after" or "on" (a flow), for a listener on an element of that kind (`incoming` flows reach
+    it); `_Refused` otherwise."""
     task_listener = _local(listener) == "taskListener"
     if kind == "sequenceFlow":
         return "on"
     if kind in GATEWAYS:
+        # a gateway starts as each path reaches it: a step before it, where one path does (or each path
+        # passes through it, an exclusive merge); a join waits for several, and its end follows its choice
+        if event == "start" and (incoming <= 1 or kind == "exclusiveGateway"):
+            return "before"
         raise _Refused(said("camunda:%(listener)s (%(event)s) on a gateway: Loanflow runs no code at a gateway; "
                             "draw the step as a service task before or after it", listener=_local(listener),
                             event=event))
@@ -182,13 +189,13 @@ def _on_element(scope: etree._Element, element: etree._Element, filename: str,
         return changes
     kind, owner = _local(element), element.get("id") or "element"
     kinds = {c.get("id"): _local(c) for c in scope if c.get("id")}
-    after_event_gateway = any(kinds.get(f.get("sourceRef")) == "eventBasedGateway" for f in _flows(scope)
-                              if f.get("targetRef") == owner)
+    incoming = [f for f in _flows(scope) if f.get("targetRef") == owner]
+    after_event_gateway = any(kinds.get(f.get("sourceRef")) == "eventBasedGateway" for f in incoming)
     placed: list[tuple[str, etree._Element, str]] = []
     for listener in listeners:
         event = (listener.get("event") or ("take" if kind == "sequenceFlow" else "")).strip()
         try:
-            moment = _moment(kind, listener, event)
+            moment = _moment(kind, listener, event, len(incoming))
             if moment == "before" and after_event_gateway:
                 raise _Refused(said("camunda:%(listener)s (%(event)s) on an event an event-based gateway waits for: "
                                     "a step before it would stand between the gateway and its event; do the work "

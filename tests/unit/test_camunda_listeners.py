@@ -84,8 +84,8 @@ def test_a_python_script_listener_is_a_script_step_and_another_language_is_refus
 
 
 @pytest.mark.parametrize(("body", "said"), [
-    (_work('<camunda:executionListener event="start" class="com.acme.Audit"/>', kind="exclusiveGateway"),
-     "on a gateway: Loanflow runs no code at a gateway"),
+    (_work('<camunda:executionListener event="end" class="com.acme.Audit"/>', kind="exclusiveGateway"),
+     "on a gateway: Loanflow runs no code at a gateway"),  # it follows the gateway's choice
     (_work('<camunda:taskListener event="timeout" class="com.acme.Audit"/>'), "camunda:taskListener (timeout) has "
                                                                                 "no moment"),
     (_work('<camunda:executionListener event="start"/>'), "names no implementation"),
@@ -94,6 +94,36 @@ def test_a_listener_with_no_place_on_the_path_is_refused_naming_its_element(body
     """By the strict check: the file parses, as SpiffWorkflow parses it (and is never deployed so)."""
     (problem,) = errors(parse(camunda(body)))
     assert problem.element_id == "work" and said in problem.reason
+
+
+@pytest.mark.parametrize("kind", ["exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway"])
+def test_a_start_listener_on_a_gateway_one_path_reaches_runs_before_it(kind):
+    """Refused before ("Loanflow runs no code at a gateway"): the gateway starts as the path reaches it."""
+    body = _work('<camunda:executionListener event="start" class="com.acme.Audit"/>', kind=kind)
+    if kind == "eventBasedGateway":  # it waits for an event
+        body = body.replace('<bpmn:endEvent id="end"/>', '<bpmn:intermediateCatchEvent id="end"><bpmn:timerEventDefinition>'
+                            '<bpmn:timeDuration>"PT1S"</bpmn:timeDuration></bpmn:timerEventDefinition>'
+                            '</bpmn:intermediateCatchEvent>')
+    bundle = parse(camunda(body), MAPPED)
+    assert errors(bundle, ["audit/log"]) == []
+    outcome, calls = run(bundle)
+    assert _ran(outcome, calls) == ["audit/log"]
+    assert outcome.status == ("waiting" if kind == "eventBasedGateway" else "completed")
+
+
+def test_a_start_listener_on_a_join_is_refused():
+    """A parallel join starts once all its paths arrived: no step before it stands for that moment."""
+    body = """
+    <bpmn:parallelGateway id="split"/><bpmn:task id="a"/><bpmn:task id="b"/>
+    <bpmn:parallelGateway id="join"><bpmn:extensionElements>
+      <camunda:executionListener event="start" class="com.acme.Audit"/></bpmn:extensionElements></bpmn:parallelGateway>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="split" targetRef="a"/><bpmn:sequenceFlow id="f3" sourceRef="split" targetRef="b"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="a" targetRef="join"/><bpmn:sequenceFlow id="f5" sourceRef="b" targetRef="join"/>
+    <bpmn:sequenceFlow id="f6" sourceRef="join" targetRef="end"/>"""
+    content = camunda(body).replace(b'targetRef="work"', b'targetRef="split"')
+    (problem,) = errors(parse(content, MAPPED), ["audit/log"])
+    assert problem.element_id == "join" and "on a gateway: Loanflow runs no code at a gateway" in problem.reason
 
 
 def test_an_unmapped_listener_is_named_by_the_strict_check_with_where_to_map_it():
