@@ -60,7 +60,7 @@ from lxml import etree
 
 from app.engine import camunda_dates, camunda_forms
 from app.engine.errors import DiagramProblem
-from app.engine.juel import ExpressionRefused, is_juel, juel
+from app.engine.juel import ExpressionRefused, is_juel, juel_text
 from app.engine.said import Said, said
 from app.engine.xml import BPMN_NS, extension_elements
 from app.engine.xml import source_line as _line
@@ -124,9 +124,10 @@ def _names(value: str) -> list[str]:
 
 
 def _juel(found: _UserTask, attribute: str, value: str) -> str | None:
-    """The Python a JUEL attribute means; None, the refusal noted, when it has no safe meaning."""
+    """The Python a JUEL attribute means (one expression, or a text around them: `clerk_${region}`); None,
+    the refusal noted, when it has no safe meaning."""
     try:
-        return juel(value)
+        return juel_text(value)
     except ExpressionRefused as exc:
         found.refusals.append(said("camunda:%(attribute)s %(value)r cannot run: %(why)s", attribute=attribute,
                                    value=value, why=exc.reason))

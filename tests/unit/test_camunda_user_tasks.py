@@ -128,6 +128,16 @@ def test_a_juel_assignee_is_an_expression_on_the_tasks_data_evaluated_when_it_is
     assert ready.evaluated["assigneeExpression"] == "anna"
 
 
+def test_an_assignee_written_as_a_text_around_an_expression_names_the_user():
+    """Refused before ("a JUEL expression starts with ${ or #{"): Camunda reads the attribute as a text."""
+    task = '<bpmn:userTask id="work" camunda:assignee="clerk_${region}"/>'
+    process = parsed(task).processes["camunda"]
+    engine = ProcessEngine()
+    outcome = engine.advance(engine.new_workflow(process.spec, process.embedded, {"region": "north"}))
+    (ready,) = outcome.ready
+    assert ready.evaluated["assigneeExpression"] == "clerk_north"
+
+
 def test_a_juel_assignee_that_cannot_run_is_refused_naming_the_task():
     found = errors("<bpmn:userTask id=\"work\" camunda:assignee=\"${''.getClass()}\"/>")
     assert [(e.element_id, "camunda:assignee" in e.reason) for e in found] == [("work", True)]
