@@ -17,7 +17,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from app.engine import cron
+from app.engine import cron, cron_schedule
 from app.engine.said import said
 
 MAX_YEARS = 100  # a duration, or a cycle's interval
@@ -105,6 +105,32 @@ def parse_date(value: Any) -> datetime:
     return parsed
 
 
+def irregular_cron(value: Any, now: datetime) -> cron_schedule.Quartz | None:
+    """The schedule of a Quartz cron that fires at uneven gaps (`cron_schedule`: midnight and noon, working
+    days, the last day of the month); None for any other value, a cron of a fixed period included (a
+    repeating interval, `parse_cycle`). TimerValueError when its fields cannot be read, or when two of its
+    next firings are closer than MIN_INTERVAL."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not cron.looks_like_cron(text) or len(text.split()) == 5:  # Unix style: `parse_cycle` says so
+        return None
+    try:
+        cron.read(text)
+        return None
+    except cron.CronRefused:
+        pass
+    try:
+        schedule = cron_schedule.parse(text)
+    except cron.CronRefused as exc:
+        raise TimerValueError(said("the cron cycle %(value)r cannot be read: %(why)s", value=text,
+                                   why=exc.args[0])) from None
+    gap = cron_schedule.shortest_gap(schedule, now)
+    if gap is not None and gap < MIN_INTERVAL:
+        raise TimerValueError(said("the cron cycle %(value)r fires %(gap)s s apart at its closest: more often than "
+                                   "every %(most)s s", value=text, gap=f"{gap.total_seconds():g}",
+                                   most=f"{MIN_INTERVAL.total_seconds():g}"))
+    return schedule
+
+
 def parse_cycle(value: Any, now: datetime) -> tuple[int, datetime, timedelta]:
     """`R[n]/start/duration`, `R[n]/duration/end` or `R[n]/duration` (first firing: now + duration):
     (firings, -1 for unbounded; the first firing; the interval). A Quartz cron of a fixed period is
@@ -188,7 +214,8 @@ def check_timer_value(value: Any, now: datetime) -> None:
         return
     text = value.strip().upper() if isinstance(value, str) else ""
     if text.startswith("R") or cron.looks_like_cron(text):
-        parse_cycle(value, now)
+        if irregular_cron(value, now) is None:
+            parse_cycle(value, now)
     elif text.startswith("P"):
         parse_duration(value)
     else:
@@ -196,4 +223,4 @@ def check_timer_value(value: Any, now: datetime) -> None:
 
 
 __all__ = ["TimerValueError", "check_interval", "check_timer_value", "date_value", "due_after", "duration_from",
-           "duration_value", "parse_cycle", "parse_date", "parse_duration"]
+           "duration_value", "irregular_cron", "parse_cycle", "parse_date", "parse_duration"]

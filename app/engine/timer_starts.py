@@ -24,7 +24,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 
-from app.engine import durations, start_events
+from app.engine import cron_schedule, durations, start_events
 from app.engine.errors import DiagramProblem
 from app.engine.said import said
 from app.engine.sandbox import SandboxEnvironment
@@ -38,10 +38,14 @@ class Schedule:
     at: datetime
     remaining: int
     interval: timedelta | None
+    cron: str | None = None  # a Quartz cron of uneven gaps (`cron_schedule`): each start the next match
 
     def following(self, now: datetime) -> Schedule | None:
         """The schedule after the start at `at` (made at `now`): None when that was the last. Starts missed
         while no worker ran are not made up: the next one is the first firing after `now`."""
+        if self.cron is not None:
+            after = cron_schedule.parse(self.cron).next_after(max(self.at, now))
+            return Schedule(after, -1, None, self.cron) if after is not None else None
         if self.interval is None or self.remaining == 1:
             return None
         after = self.at + self.interval
@@ -72,6 +76,12 @@ def schedule_of(definition: TimerEventDefinition, now: datetime) -> Schedule:
                               why=f"{type(exc).__name__}: {exc}")) from None
     try:
         if isinstance(definition, CycleTimerEventDefinition):
+            uneven = durations.irregular_cron(value, now)
+            if uneven is not None:
+                at = uneven.next_after(now)
+                if at is None:
+                    raise NoSchedule(said("its timer cycle %(value)r fires no more", value=value))
+                return Schedule(at, -1, None, uneven.text)
             cycles, first, interval = durations.parse_cycle(value, now)
             # the firings before now are past (one at now is not); the count goes on from there
             passed = (now - first) // interval + (1 if (now - first) % interval else 0) if first < now else 0

@@ -22,7 +22,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 
-from app.engine import durations
+from app.engine import cron_schedule, durations
 from app.engine.errors import InstanceFault
 from app.engine.said import said
 
@@ -70,16 +70,27 @@ class ClockedCycle(CycleTimerEventDefinition):
         event_value = my_task._get_internal_data("event_value")
         now = _now(my_task)
         if event_value is None:
-            cycles, start, duration = _value(my_task, self.expression, lambda v: durations.parse_cycle(v, now))
-            event_value = {"cycles": cycles, "next": start.isoformat(), "duration": duration.total_seconds()}
+            read = _value(my_task, self.expression,
+                          lambda v: durations.irregular_cron(v, now) or durations.parse_cycle(v, now))
+            if isinstance(read, cron_schedule.Quartz):  # a cron of uneven gaps: each firing the next match
+                first = read.next_after(now)
+                event_value = {"cycles": -1 if first else 0, "next": (first or now).isoformat(), "cron": read.text}
+            else:
+                cycles, start, duration = read
+                event_value = {"cycles": cycles, "next": start.isoformat(), "duration": duration.total_seconds()}
         ready = False
         if event_value["cycles"] != 0:
             next_event = datetime.fromisoformat(event_value["next"])
             if next_event <= now:
-                interval = timedelta(seconds=event_value["duration"])
-                missed = (now - next_event) // interval  # firings missed meanwhile: one firing for all
-                event_value["next"] = (next_event + (missed + 1) * interval).isoformat()
-                event_value["cycles"] -= 1
+                if "cron" in event_value:  # missed firings meanwhile: one firing for all, then the next after now
+                    following = cron_schedule.parse(event_value["cron"]).next_after(now)
+                    event_value["next"] = (following or now).isoformat()
+                    event_value["cycles"] = -1 if following else 0
+                else:
+                    interval = timedelta(seconds=event_value["duration"])
+                    missed = (now - next_event) // interval  # firings missed meanwhile: one firing for all
+                    event_value["next"] = (next_event + (missed + 1) * interval).isoformat()
+                    event_value["cycles"] -= 1
                 ready = True
         else:
             my_task.internal_data.pop("event_value", None)

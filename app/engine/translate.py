@@ -25,6 +25,7 @@ import ast
 import re
 import warnings
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from app.engine import cron, durations
 from app.engine.juel import ExpressionRefused, feel, is_juel, juel, juel_text
@@ -122,8 +123,15 @@ def timer(kind: str, text: str | None) -> Translation | None:
         try:
             cycle = cron.read(source)
         except cron.CronRefused as exc:
-            raise ExpressionRefused(said("the cron cycle %(value)r is not a fixed period: %(why)s", value=source,
-                                         why=exc.args[0])) from None
+            try:
+                uneven = durations.irregular_cron(source, datetime.now(UTC))
+            except durations.TimerValueError as unread:
+                raise ExpressionRefused(unread.args[0]) from None
+            if uneven is None:  # Unix style
+                raise ExpressionRefused(said("the cron cycle %(value)r is not a fixed period: %(why)s", value=source,
+                                             why=exc.args[0])) from None
+            return Translation(repr(source), said("a Quartz cron cycle"),
+                               said("it fires at uneven gaps, each time its fields next match (UTC)"))
         if cycle.period < durations.MIN_INTERVAL:
             raise ExpressionRefused(said("the cron cycle %(value)r fires %(meaning)s: more often than every %(most)s s",
                                          value=source, meaning=cycle.meaning,

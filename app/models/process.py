@@ -79,6 +79,7 @@ class TimerStart(Model):
     next_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: it starts no more
     remaining: Mapped[int] = mapped_column(Integer)  # starts left, counting the one at next_at; -1: no end
     interval_seconds: Mapped[float | None] = mapped_column(Float)  # None: it starts one instance only
+    cron: Mapped[str | None] = mapped_column(String(200))  # a Quartz cron of uneven gaps: each start its next match
     started: Mapped[int] = mapped_column(Integer, default=0)  # instances it has started
     last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_instance_id: Mapped[int | None] = mapped_column(

@@ -23,7 +23,9 @@ class TimerStartSchema(Schema):
     element_id = fields.String()
     next_at = fields.DateTime(allow_none=True, metadata={"description": "null: it starts no more"})
     remaining = fields.Integer(metadata={"description": "starts left counting the next; -1: no end"})
-    interval_seconds = fields.Float(allow_none=True, metadata={"description": "null: one start only"})
+    interval_seconds = fields.Float(allow_none=True, metadata={"description": "null: one start only, or a cron"})
+    cron = fields.String(allow_none=True, metadata={
+        "description": "a Quartz cron of uneven gaps (UTC): each start at its next match; null otherwise"})
     started = fields.Integer(metadata={"description": "instances it has started"})
     last_instance_id = fields.Integer(allow_none=True)
 

@@ -129,6 +129,45 @@ def test_a_date_a_duration_and_a_cron_each_start_at_their_time(app, clock, timer
         db.session.remove()
 
 
+@pytest.mark.parametrize(("language", "repeats"), [("en", "At each time of the cron"), ("zh-CN", "按 cron 的每个时刻")])
+def test_the_process_page_and_the_api_show_a_cron_of_uneven_gaps(app, client, auth, language, repeats):
+    _deploy_text(app, "twice.bpmn", _timer_start("<bpmn:timeCycle>0 0 0,12 ? * * *</bpmn:timeCycle>"), "twice")
+    _signed_in_analyst(app, client)
+    row = _timer_row(client.get("/processes/twice", headers={"Accept-Language": language}).text, "when")
+    assert f'{repeats} <code translate="no">0 0 0,12 ? * * *</code> (UTC)' in row  # not "Once"
+    [timer] = {p["process_id"]: p for p in client.get("/api/v1/process-definitions", headers=auth).json}[
+        "twice"]["timer_starts"]
+    assert timer["cron"] == "0 0 0,12 ? * * *" and timer["interval_seconds"] is None and timer["remaining"] == -1
+
+
+def test_a_cron_of_uneven_gaps_starts_an_instance_at_each_match(app, clock):
+    """A production scheduler's cron (midnight and noon) was refused as "not a fixed period"."""
+    _deploy_text(app, "twice.bpmn", _timer_start("<bpmn:timeCycle>0 0 0,12 ? * * *</bpmn:timeCycle>"), "twice")
+    assert _schedule(app, "twice") == [("when", T0.replace(hour=12), -1)]
+    for due, following in ((T0.replace(hour=12), T0.replace(day=29, hour=0)),
+                           (T0.replace(day=29, hour=0), T0.replace(day=29, hour=12))):
+        clock.current = due
+        with app.app_context():
+            report = start_due()
+            db.session.remove()
+        assert len(report.started) == 1 and report.failed == 0
+        assert _schedule(app, "twice") == [("when", following, -1)]
+    assert len(_instances(app, "twice")) == 2
+
+
+@pytest.mark.parametrize("timer", ["<bpmn:timeCycle>R/PT1H</bpmn:timeCycle>",
+                                   "<bpmn:timeCycle>0 0 0,12 ? * * *</bpmn:timeCycle>",
+                                   "<bpmn:timeDuration>PT2H</bpmn:timeDuration>"])
+def test_a_process_whose_one_start_event_is_a_timer_started_by_hand_runs_at_once(app, client, auth, timer):
+    """As Camunda starts it. Before, the instance waited at its timer, and a cycle ran its path again at every
+    firing without the instance ever ending (a production scheduler started from the API)."""
+    _deploy_text(app, "by_hand.bpmn", _timer_start(timer), "by_hand")
+    started = start(client, auth, "by_hand")
+    assert started["status"] == "completed"
+    [begun] = kinds(history(client, auth, started["id"]), "started")
+    assert begun["element_id"] == "when" and begun["details"]["start_event"] == "when"
+
+
 def test_a_timer_value_that_reads_data_gets_no_schedule_and_is_said_at_validate(app, runner):
     _deploy_text(app, "data.bpmn", _timer_start("<bpmn:timeCycle>${reportCycle}</bpmn:timeCycle>"), "needs_data")
     assert _schedule(app, "needs_data") == []
@@ -218,7 +257,7 @@ def test_the_api_lists_each_processs_timer_starts(app, client, auth, deploy):
     by_id = {p["process_id"]: p for p in listed.json}
     [timer] = by_id[PROCESS]["timer_starts"]
     assert timer == {"element_id": "every_hour", "next_at": (T0 + timedelta(hours=1)).isoformat(), "remaining": 3,
-                     "interval_seconds": 3600.0, "started": 0, "last_instance_id": None}
+                     "interval_seconds": 3600.0, "cron": None, "started": 0, "last_instance_id": None}
     assert by_id["timer_duration"]["timer_starts"] == []
 
 

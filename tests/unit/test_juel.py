@@ -272,17 +272,11 @@ def test_a_cron_of_a_fixed_period_starts_at_its_next_firing_after_the_clock(text
 
 
 @pytest.mark.parametrize(("kind", "text", "named"), [
-    ("timeCycle", "0 0/7 * * * ?", "uneven gaps"),
-    ("timeCycle", "0 20/15 * * * ?", "uneven gaps"),
-    ("timeCycle", "0 0 8 1 * ?", "day-of-month"),
-    ("timeCycle", "0 0 8 ? * MON-FRI", "day-of-week"),
-    ("timeCycle", "0 0 8,12 * * ?", "hour"),
-    ("timeCycle", "0 0 8 L * ?", "day-of-month"),
-    ("timeCycle", "0 0 8 ? 1 *", "month"),
-    ("timeCycle", "0 0 12 * * ? 2027", "year"),
-    ("timeCycle", "0 0/5 8 * * ?", "minute field"),
     ("timeCycle", "*/5 * * * *", "5 fields"),
     ("timeCycle", "0/5 0/1 * 1/1 * ?", "every 5 s: more often than every 60 s"),
+    ("timeCycle", "0,30 * * * * ?", "30 s apart at its closest: more often than every 60 s"),
+    ("timeCycle", "0 0 8 15 * MON", "both a day of the month and a day of the week"),
+    ("timeCycle", "0 0 8 ? * MON#9", "not a Quartz cron field"),
     ("timeDuration", "0 0 8 * * ?", "put it in a timeCycle"),
     ("timeDuration", "R3/PT10M", "a timeDuration needs an ISO 8601 duration"),
     ("timeCycle", "PT1H", "a timeCycle needs an ISO 8601 cycle"),
@@ -294,9 +288,19 @@ def test_a_timer_that_cannot_run_is_refused_naming_why(kind: str, text: str, nam
     assert named in refused.value.reason
 
 
-def test_a_cron_in_task_data_that_is_not_a_fixed_period_fails_the_timer_with_the_reason() -> None:
+@pytest.mark.parametrize("text", ["0 0/7 * * * ?", "0 20/15 * * * ?", "0 0 8 1 * ?", "0 0 8 ? * MON-FRI",
+                                  "0 0 8,12 * * ?", "0 0 8 L * ?", "0 0 8 ? 1 *", "0 0 12 * * ? 2027",
+                                  "0 0/5 8 * * ?"])
+def test_a_cron_of_uneven_gaps_runs_at_each_match(text: str) -> None:
+    """Refused before as "not a fixed period" (`cron_schedule` reads them now)."""
+    done = translate.timer("timeCycle", text)
+    assert done is not None and done.python == repr(text) and "uneven gaps" in str(done.note)
+
+
+def test_a_cron_of_uneven_gaps_is_no_repeating_interval_but_a_schedule() -> None:
     with pytest.raises(durations.TimerValueError, match="not a fixed period.*day-of-week"):
         durations.parse_cycle("0 0 8 ? * MON-FRI", NOW)
+    assert durations.irregular_cron("0 0 8 ? * MON-FRI", NOW) is not None
     with pytest.raises(cron.CronRefused):
         cron.read("0 0 8 ? * MON#2")
 

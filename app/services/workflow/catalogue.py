@@ -63,6 +63,7 @@ class TimerStartEntry:
     last_started_at: datetime | None
     last_instance_id: int | None
     last_error: dict[str, str] | None  # the last firing that started no instance: its due_at and why
+    cron: str | None = None  # a Quartz cron of uneven gaps: each start at its next match (interval None)
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,7 @@ def _timer_starts(process_id: str, language: str) -> list[TimerStartEntry]:
         entries.append(TimerStartEntry(
             diagram_elements.named(known, row.element_id, language), row.next_at, row.remaining,
             timedelta(seconds=row.interval_seconds) if row.interval_seconds else None, row.started,
-            row.last_started_at, row.last_instance_id, row.last_error))
+            row.last_started_at, row.last_instance_id, row.last_error, row.cron))
     return entries
 
 

@@ -182,6 +182,7 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
     spec, subprocess_specs = rt.specs.workflow_specs(version.id, pins)
     if message is None and event is None:  # at the none start event: its start form, if any, checks the data
         start_forms.check(process_id, spec, version.forms, data)
+        event = _at_only_timer_start(spec)
     with atomic_step() as on_commit:
         # The row exists before the engine runs: its id scopes the handlers' idempotency keys.
         instance_id: int = core(_INSERT_INSTANCE, dict(
@@ -224,6 +225,18 @@ def start_form(process_id: str) -> dict[str, Any] | None:
         return None
     spec, _subprocesses = runtime().specs.workflow_specs(version.id, resolve_pins(version))
     return start_forms.schema(spec, version.forms)
+
+
+def _at_only_timer_start(spec: Any) -> StartAt | None:
+    """A process started by hand (the API, the console, a test) whose one start event is a timer starts there
+    at once, as Camunda starts it: the timer is the schedule's (`timer_starts`), and a cycle waited for in
+    the instance ran its path again at every firing, the instance never ending."""
+    found = start_events.kinds(spec)
+    if len(found) != 1 or found[0][1] != "timer":
+        return None
+    element = found[0][0]
+    return StartAt(lambda engine, workflow: engine.start_on_timer(workflow, element), element,
+                   {"start_event": element})
 
 
 def _at_message_start(spec: Any, name: str) -> StartAt | None:

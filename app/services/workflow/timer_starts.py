@@ -51,7 +51,8 @@ def reschedule(specs: dict[str, tuple[int, Any]], at: datetime) -> None:
                 continue
             rows.append({"process_id": process_id, "process_version_id": version_id, "element_id": element_id,
                          "next_at": schedule.at, "remaining": schedule.remaining, "started": 0, "created_at": at,
-                         "interval_seconds": schedule.interval.total_seconds() if schedule.interval else None})
+                         "interval_seconds": schedule.interval.total_seconds() if schedule.interval else None,
+                         "cron": schedule.cron})
     if rows:
         core(insert(ROWS), rows)
 
@@ -68,7 +69,7 @@ def new_versions(process_ids: list[str]) -> dict[str, int]:
 
 def _schedule(row: Any) -> timer_starts.Schedule:
     interval = timedelta(seconds=row.interval_seconds) if row.interval_seconds else None
-    return timer_starts.Schedule(row.next_at, row.remaining, interval)
+    return timer_starts.Schedule(row.next_at, row.remaining, interval, row.cron)
 
 
 def _advance(row: Any, at: datetime, **values: Any) -> None:
