@@ -595,7 +595,10 @@ def python(node: Node) -> str:
         return str(node.value)
     if kind == "const":
         return repr(node.value)
-    if kind == "key":
+    if kind == "key":  # a property (`a.b`, `a['b']`) of a map, null when it has none or the map is null, as in
+        # EL and FEEL (KeyError was an incident where Camunda reads null); an index of a list stays an index
+        if args[1].kind == "const" and isinstance(args[1].value, str):
+            return f"({python(args[0])} or {{}}).get({python(args[1])})"
         return f"{_wrap(args[0], _ATOM)}[{python(args[1])}]"
     if kind == "unary":
         if node.value == "not":

@@ -74,6 +74,10 @@ def _incident(code: str, **params: str) -> str:
     ("did not start: process 'a' calls 'b', which no file under corpus/ defines", "folder"),
     ("message 'reply' not sent: its catch event reads order_id from the payload to match it to its conversation, "
      "and neither the conversation nor the event gives its value: only its sender knows it", "outside"),
+    ("BoundaryEvent_1: timer value '2219-10-18T16:39:22' is not ISO 8601 or out of range: the timer date "
+     "'2219-10-18T16:39:22' is outside the years 1970–2199", "refused"),  # a "never" past the engine's bounds
+    ("IntermediateCatchEvent_2: the link catch events IntermediateCatchEvent_1, IntermediateCatchEvent_2 share the "
+     "name 'LinkA': a link throw event would not know where to jump; rename one", "unsaid"),
     ("a reason nobody wrote a rule for", "unclassified"),
 ])
 def test_a_reason_falls_in_its_group(reason, group):

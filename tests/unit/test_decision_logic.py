@@ -231,7 +231,7 @@ def test_a_requirement_this_file_lacks_a_circle_and_a_refused_requirement_are_re
     ("[5..8]", "5 <= ? <= 8"), ("]5..8]", "5 < ? <= 8"), ("[5..8[", "5 <= ? < 8"), ("(1..10)", "1 < ? < 10"),
     ('"Fall","Winter"', "(? == 'Fall') or (? == 'Winter')"), ("< 5, > 10", "(? < 5) or (? > 10)"),
     ('not("Stew")', "not (? == 'Stew')"), ("true", "True"), ("null", "None"),
-    ("[x.low..x.high]", "x['low'] <= ? <= x['high']"),
+    ("[x.low..x.high]", "((x or {}).get('low')) <= ? <= ((x or {}).get('high'))"),
     # left as SpiffWorkflow reads them: a value, a comparison, Python, a `?` entry, nothing
     ('"Spring"', None), ("<= 8", None), ('not in ("A", "E")', None), ("1 <= ? <= 30", None), ("-", None), ("", None),
     ('"a, b"', None), ('[date("2020-01-01")..date("2021-01-01")]', None),  # a FEEL function not translated

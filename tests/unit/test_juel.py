@@ -43,6 +43,12 @@ JUEL_MEANINGS = [
     ("${customer.age >= 21}", True),
     ("${customer['tier'] == 'gold'}", True),
     ("${customer.address.city}", "Wuhan"),
+    # a property a map does not have, or of null, is null (EL and FEEL): it was a KeyError, an incident
+    ("${customer.phone == null}", True),
+    ("${empty customer.phone}", True),
+    ("${!empty customer.phone && customer.phone}", False),
+    ("${nothing.city == null}", True),
+    ("${customer['address'].city}", "Wuhan"),
     ("${items[1]}", 2),
     ("${amount * 2 - 1000 / 4}", 2750.0),
     ("${score div 2}", 3.5),
