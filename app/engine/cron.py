@@ -28,10 +28,10 @@ from app.engine.said import Said, said
 
 _FIELD = re.compile(r"[0-9A-Za-z*?/,\-#]+")
 _FIRST_FIELD = re.compile(r"[0-9*?/,\-]+")
-_DAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
-_MONTHS = {m: n for n, m in enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV",
+DAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
+MONTHS = {m: n for n, m in enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV",
                                        "DEC"), start=1)}
-_NAMES = (said("second"), said("minute"), said("hour"), said("day-of-month"), said("month"), said("day-of-week"),
+FIELD_NAMES = (said("second"), said("minute"), said("hour"), said("day-of-month"), said("month"), said("day-of-week"),
           said("year"))
 
 
@@ -55,7 +55,7 @@ class _Field:
 
 
 def _field(text: str, index: int, low: int, high: int, names: dict[str, int] | None = None) -> _Field:
-    name = _NAMES[index]
+    name = FIELD_NAMES[index]
     upper = text.upper()
     if upper in ("*", "?"):
         return _Field("any")
@@ -114,13 +114,13 @@ def read(text: str) -> CronCycle:
     if not 6 <= len(fields) <= 7:
         raise CronRefused(said("a cron expression has 6 or 7 fields, this one has %(count)d", count=len(fields)))
     second, minute, hour = (_field(fields[i], i, 0, high) for i, high in ((0, 59), (1, 59), (2, 23)))
-    day, month = _field(fields[3], 3, 1, 31), _field(fields[4], 4, 1, 12, _MONTHS)
-    weekday = _field(fields[5], 5, 1, 7, _DAYS)
+    day, month = _field(fields[3], 3, 1, 31), _field(fields[4], 4, 1, 12, MONTHS)
+    weekday = _field(fields[5], 5, 1, 7, DAYS)
     if len(fields) == 7 and _field(fields[6], 6, 1970, 2199).kind != "any":
         raise CronRefused(said("the year field %(text)r is not a fixed period", text=fields[6]))
     for field_, index in ((day, 3), (month, 4)):
         if field_.kind != "any":
-            raise CronRefused(said("the %(name)s field %(text)r fires at uneven gaps", name=_NAMES[index],
+            raise CronRefused(said("the %(name)s field %(text)r fires at uneven gaps", name=FIELD_NAMES[index],
                                    text=fields[index]))
     if weekday.kind == "every":
         raise CronRefused(said("the day-of-week field %(text)r fires at uneven gaps", text=fields[5]))
@@ -129,7 +129,7 @@ def read(text: str) -> CronCycle:
         if any(f.kind != "at" for f in (second, minute, hour)):
             raise CronRefused(said("a cron on one day of the week fires at a fixed period only at one time of that "
                                    "day"))
-        name = next(n for n, v in _DAYS.items() if v == weekday.value)
+        name = next(n for n, v in DAYS.items() if v == weekday.value)
         offset = timedelta(days=(weekday.value - 2) % 7, hours=at[2], minutes=at[1], seconds=at[0])
         return CronCycle(timedelta(days=7), "P7D", said("every week on %(day)s at %(time)s UTC", day=name,
                                                         time=f"{at[2]:02}:{at[1]:02}:{at[0]:02}"), "week", offset)
@@ -137,17 +137,17 @@ def read(text: str) -> CronCycle:
         if minute.kind != "any" or hour.kind != "any":
             raise CronRefused(said("the second field %(text)r fires at uneven gaps when the minute or hour is fixed",
                                    text=fields[0]))
-        first, step = _steps(second, 60, _NAMES[0], fields[0])
+        first, step = _steps(second, 60, FIELD_NAMES[0], fields[0])
         return CronCycle(timedelta(seconds=step), f"PT{step}S", _every(step, "s"), "minute", timedelta(seconds=first))
     if minute.kind != "at":
         if hour.kind != "any":
             raise CronRefused(said("the minute field %(text)r fires at uneven gaps when the hour is fixed",
                                    text=fields[1]))
-        first, step = _steps(minute, 60, _NAMES[1], fields[1])
+        first, step = _steps(minute, 60, FIELD_NAMES[1], fields[1])
         return CronCycle(timedelta(minutes=step), f"PT{step}M", _every(step, "min"), "hour",
                          timedelta(minutes=first, seconds=at[0]))
     if hour.kind != "at":
-        first, step = _steps(hour, 24, _NAMES[2], fields[2])
+        first, step = _steps(hour, 24, FIELD_NAMES[2], fields[2])
         return CronCycle(timedelta(hours=step), f"PT{step}H", _every(step, "h"), "day",
                          timedelta(hours=first, minutes=at[1], seconds=at[0]))
     return CronCycle(timedelta(days=1), "P1D", said("every day at %(time)s UTC", time=f"{at[2]:02}:{at[1]:02}:{at[0]:02}"),
@@ -179,4 +179,4 @@ def iso_cycle(text: str, now: datetime) -> str:
     return f"R/{start}/{cycle.iso_period}"
 
 
-__all__ = ["CronCycle", "CronRefused", "iso_cycle", "looks_like_cron", "next_firing", "read"]
+__all__ = ["DAYS", "FIELD_NAMES", "MONTHS", "CronCycle", "CronRefused", "iso_cycle", "looks_like_cron", "next_firing", "read"]

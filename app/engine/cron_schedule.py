@@ -22,14 +22,12 @@ import calendar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from app.engine.cron import DAYS as _DAYS
+from app.engine.cron import FIELD_NAMES as _NAMES
+from app.engine.cron import MONTHS as _MONTHS
 from app.engine.cron import CronRefused
 from app.engine.said import said
 
-_DAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
-_MONTHS = {m: n for n, m in enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV",
-                                       "DEC"), start=1)}
-_NAMES = (said("second"), said("minute"), said("hour"), said("day-of-month"), said("month"), said("day-of-week"),
-          said("year"))
 YEARS = (1970, 2199)
 _SEARCH_YEARS = 8  # a schedule with no firing in this many years from now is said to have none (Feb 30th...)
 
