@@ -178,6 +178,11 @@ def prepare(root: etree._Element, filename: str) -> list[DiagramProblem]:
             output = etree.QName(entry).localname == "outputEntry"
             written = text.text if text is not None else None
             python = feel_tests.translate_output(written) if output else feel_tests.translate(written)
+            why = feel_tests.output_refusal(written) if output and python is None else None
+            if why is not None:
+                found.append(DiagramProblem(filename, entry.get("id"), said(
+                    "the output entry %(entry)r cannot run: it is no Python, and no FEEL Loanflow translates: "
+                    "%(why)s", entry=(written or "").strip(), why=why), _line(entry)))
             if text is not None and python is not None:
                 found.append(DiagramProblem(filename, entry.get("id"), said(
                     "the %(entry_kind)s %(entry)r is FEEL; the import runs it as %(python)r",

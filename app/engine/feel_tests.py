@@ -97,4 +97,32 @@ def translate_output(entry: str | None) -> str | None:
     text = (entry or "").strip()
     if "\n" in text and _ONE_STRING.fullmatch(text):
         return repr(text[1:-1])
-    return _LITERALS.get(text)
+    if text in _LITERALS or not text or _compiles(text):
+        return _LITERALS.get(text)
+    try:  # not Python: FEEL (`if score > 700 then "A" else "B"`), as Camunda reads an output entry
+        return feel(text)
+    except (ExpressionRefused, RecursionError):
+        return None
+
+
+def output_refusal(entry: str | None) -> str | None:
+    """Why an output entry can run neither as Python nor as the FEEL `juel.feel` translates (the reason the
+    translator gives), else None. SpiffWorkflow refused it as "Malformed Output Expression", naming no cause."""
+    text = (entry or "").strip()
+    if not text or text in _LITERALS or _compiles(text) or ("\n" in text and _ONE_STRING.fullmatch(text)):
+        return None
+    try:
+        feel(text)
+    except ExpressionRefused as exc:
+        return exc.reason
+    except RecursionError:
+        return "too deeply nested"
+    return None
+
+
+def _compiles(text: str) -> bool:
+    try:
+        ast.parse(text, mode="eval")
+    except SyntaxError:
+        return False
+    return True

@@ -330,7 +330,10 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
             problems.append(shape)
             continue
         prepared = dmn_split.prepare(root, f.filename)  # ids where the file has none; what the import reads
-        bundle.warnings += prepared if own else []
+        bundle.warnings += [p for p in prepared if p.severity != "error"] if own else []
+        if own and any(p.severity == "error" for p in prepared):  # an entry that cannot run, said with its cause
+            problems += [p for p in prepared if p.severity == "error"]
+            continue
         documents, refused = dmn_split.split(root, f.filename)  # one document per decision
         if own and refused:
             problems += refused

@@ -187,3 +187,29 @@ def test_an_output_written_as_a_string_over_several_lines_is_that_string():
     engine = ProcessEngine()
     outcome = engine.advance(engine.new_workflow(called.spec, called.embedded, {"weight": 30}))
     assert (outcome.status, outcome.data["box"]) == ("completed", "large,\n  very large")
+
+
+def test_an_output_entry_in_feel_runs_as_feel():
+    """`if ... then ... else` is no Python: SpiffWorkflow refused the file ("Malformed Output Expression")."""
+    feel = DiagramFile("size.dmn", DMN.content.replace(
+        b'<text>"large"</text>', b'<text>if weight &gt; 50 then "huge" else "large"</text>'))
+    bundle = parse_diagrams([_diagram('camunda:decisionRef="box_size"')], context_dmn=[feel])
+    engine = ProcessEngine()
+    for weight, box in ((30, "large"), (80, "huge")):
+        called = bundle.processes["boxes"]
+        outcome = engine.advance(engine.new_workflow(called.spec, called.embedded, {"weight": weight}))
+        assert (outcome.status, outcome.data["box"]) == ("completed", box)
+    said = [w.reason for w in parse_diagrams([feel]).warnings]
+    assert any("is FEEL; the import runs it as" in r and "'huge' if weight > 50 else 'large'" in r for r in said)
+
+
+def test_an_output_entry_that_is_neither_python_nor_feel_loanflow_translates_is_refused_naming_why():
+    """It was SpiffWorkflow's "Malformed Output Expression ... invalid syntax", naming no cause (a court
+    service's table: `(date(due) - date(now)).days`)."""
+    odd = DiagramFile("size.dmn", DMN.content.replace(
+        b'<text>"large"</text>', b'<text>if due != null then (date(due) - date(now)).days else 0</text>'))
+    with pytest.raises(DiagramRejected) as caught:
+        parse_diagrams([odd])
+    (problem,) = caught.value.problems
+    assert "cannot run: it is no Python, and no FEEL Loanflow translates" in problem.reason
+    assert "the FEEL function date() is not translated" in problem.reason
