@@ -78,6 +78,10 @@ def _incident(code: str, **params: str) -> str:
      "'2219-10-18T16:39:22' is outside the years 1970–2199", "refused"),  # a "never" past the engine's bounds
     ("IntermediateCatchEvent_2: the link catch events IntermediateCatchEvent_1, IntermediateCatchEvent_2 share the "
      "name 'LinkA': a link throw event would not know where to jump; rename one", "unsaid"),
+    ("task: the decision is chosen at run time by the expression '${decision}' (camunda:decisionRef); Loanflow calls "
+     "one named decision: name it", "refused"),
+    ("task: the task calls a fixed version of decision 'd' (camunda:decisionRefBinding='version'); Loanflow calls the "
+     "decision deployed with the process: remove the binding", "refused"),
     ("a reason nobody wrote a rule for", "unclassified"),
 ])
 def test_a_reason_falls_in_its_group(reason, group):
