@@ -50,6 +50,7 @@ from app.engine import (
 )
 from app.engine.element_kinds import label
 from app.engine.errors import DiagramProblem
+from app.engine.juel import is_juel
 from app.engine.said import said
 from app.engine.xml import BPMN_NS
 from app.engine.xml import source_line as _line
@@ -135,13 +136,23 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
 
 def _cmmn_cases(root: etree._Element, filename: str) -> list[DiagramProblem]:
     """Each call activity of an executable process that starts a CMMN case (Camunda 7's `camunda:caseRef`)
-    instead of a process: before, SpiffWorkflow's "No calledElement attribute" said only what was missing."""
+    instead of a process: before, SpiffWorkflow's "No calledElement attribute" said only what was missing; and
+    each that chooses its process at run time (`calledElement="${name}"`): it passed the check, and a deploy
+    said no process of that name (the expression) was deployed."""
     found = []
     for call in root.iter(f"{_B}callActivity"):
-        case = service_implementations.camunda_attribute(call, "caseRef")
         process = next(call.iterancestors(f"{_B}process"), None)
-        if (case is None or (call.get("calledElement") or "").strip() or process is None
-                or process.get("isExecutable", "true") != "true"):
+        if process is None or process.get("isExecutable", "true") != "true":
+            continue
+        called = (call.get("calledElement") or "").strip()
+        if is_juel(called):
+            found.append(DiagramProblem(filename, call.get("id"), said(
+                "the call activity chooses the process it calls at run time by the expression %(called)r "
+                "(calledElement); Loanflow calls one named process, known at deploy: name it, or draw a gateway to "
+                "a call activity per process", called=called), _line(call)))
+            continue
+        case = service_implementations.camunda_attribute(call, "caseRef")
+        if case is None or called:
             continue
         found.append(DiagramProblem(filename, call.get("id"), said(
             "the call activity starts the CMMN case %(case)r (camunda:caseRef); Loanflow runs BPMN processes and DMN "

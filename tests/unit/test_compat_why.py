@@ -136,6 +136,7 @@ FLOWS = """<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:s
      '<bpmn:sequenceFlow id="q" sourceRef="y" targetRef="z"/></bpmn:subProcess>', "unsaid"),  # a listener on 'take'
     ('<bpmn:callActivity id="x" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" camunda:caseRef="c"/>',
      "refused"),  # a CMMN case: a language Loanflow does not run
+    ('<bpmn:callActivity id="x" calledElement="${which}"/>', "refused"),  # a process chosen at run time
     ('<bpmn:task id="x"/><bpmn:subProcess id="y" triggeredByEvent="true"><bpmn:startEvent id="y0">'
      '<bpmn:compensateEventDefinition/></bpmn:startEvent></bpmn:subProcess>', "unsaid"),  # in a process: never runs
     ('<bpmn:task id="x"/><bpmn:subProcess id="y" triggeredByEvent="true"><bpmn:startEvent id="y0"/></bpmn:subProcess>',

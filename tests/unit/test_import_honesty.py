@@ -224,6 +224,22 @@ def test_a_call_activity_that_starts_a_cmmn_case_is_refused_naming_the_case():
     assert element == "check" and "CMMN case 'applicationCheck'" in reason and "calledElement" in reason
 
 
+@pytest.mark.parametrize("called", ["${simpleSubProcessExpression}", "#{calledProcess}"])
+def test_a_call_activity_that_chooses_its_process_by_an_expression_is_refused_at_validate(called):
+    """It passed `validate`, and a deploy or a run said no process named '${simpleSubProcessExpression}' existed
+    (Camunda's own tests call processes so)."""
+    body = f"""
+    <bpmn:startEvent id="start"/>
+    <bpmn:callActivity id="call" calledElement="{called}"/>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="call"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="end"/>"""
+    with pytest.raises(DiagramRejected) as rejected:
+        inline(body)
+    [(element, reason)] = [(p.element_id, p.reason) for p in rejected.value.problems]
+    assert element == "call" and f"at run time by the expression {called!r}" in reason and "name it" in reason
+
+
 def test_a_path_too_long_for_spiffworkflows_parser_is_said_so_not_as_a_recursion_error():
     """SpiffWorkflow's parser follows a path by recursion: past about 500 steps it failed with "RecursionError:
     maximum recursion depth exceeded", which Loanflow passed on with "complete it in the modeler"."""
