@@ -29,7 +29,7 @@ from app.engine.cron import CronRefused
 from app.engine.said import said
 
 YEARS = (1970, 2199)
-_SEARCH_YEARS = 8  # a schedule with no firing in this many years from now is said to have none (Feb 30th...)
+_SEARCH_YEARS = 8  # a schedule with no firing in this many years (after its last year) has none (Feb 30th...)
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,8 @@ class Quartz:
         """The first firing strictly after `moment` (UTC), or None when there is none."""
         moment = moment.astimezone(UTC).replace(microsecond=0) + timedelta(seconds=1)
         day, first = moment.date(), moment.time()
-        end = date(min(moment.year + _SEARCH_YEARS, YEARS[1]), 12, 31)
+        last_year = max(self.years) if self.years else moment.year
+        end = date(min(max(moment.year, last_year) + _SEARCH_YEARS, YEARS[1]), 12, 31)
         while day <= end:
             if self.years is not None and day.year not in self.years:
                 later = [y for y in self.years if y > day.year]

@@ -60,6 +60,7 @@ def _firings(text: str, count: int = 4, start: datetime = NOW) -> list[str]:
                                "Mon 2027-01-25 10:15:00"]),
     ("0 0 0 1 1 ? 2027-2028", ["Fri 2027-01-01 00:00:00", "Sat 2028-01-01 00:00:00"]),  # and no more
     ("0 20,40 0 1 1/1 ? 2024", []),  # its year has passed
+    ("0 0 8 1 1 ? 2041", ["Tue 2041-01-01 08:00:00"]),  # a year further than the search's years from now
     ("0 0 0 30 2 ?", []),  # there is no 30th of February
 ])
 def test_each_firing_is_the_next_moment_the_fields_match(cron, expected):
