@@ -16,8 +16,9 @@ Who works it:
   user (in the task's organisation, if it has one), else it stays offered as its lane says. An
   expression (`${approver}`, JUEL) becomes `assigneeExpression`, the Python it means, evaluated on
   the task's data when it becomes ready. `candidateUsers` naming one user is that user as
-  assignee; several users, or an expression, are refused (Loanflow offers to a role, or gives the
-  task to one person).
+  assignee; several users (`candidateUsers`, comma-separated) or an expression giving them
+  (`candidateUsersExpression`) are the users the task is offered to when it becomes ready, each of whom may
+  claim it (`task_candidates`; beside `candidateGroups`, the role wins).
 
 When it is due, and how urgent it is (the inbox's due time and priority):
 - `dueDate`: an ISO 8601 duration (`P2D`), or Camunda's `${dateTime().plusDays(2).toDate()}`
@@ -72,6 +73,8 @@ LANE_PROPERTY = "lane"
 GroupMap = Mapping[str, str]  # a Camunda group (camunda:candidateGroups) -> a Loanflow role code
 ASSIGNEE_PROPERTY = "assignee"
 ASSIGNEE_EXPRESSION = "assigneeExpression"
+CANDIDATES_PROPERTY = "candidateUsers"  # the users a task is offered to, comma-separated
+CANDIDATES_EXPRESSION = "candidateUsersExpression"  # an expression giving them (a list, or a comma-separated text)
 FORM_KEY_PROPERTY = "formKey"  # the key a form file was named from, for the form check's reason
 GENERATED_SUFFIX = ".generated.json"
 _B = f"{{{BPMN_NS}}}"
@@ -165,9 +168,7 @@ def _who(task: etree._Element, found: _UserTask, existing: dict[str, str], group
     users = _camunda(task, "candidateUsers")
     if users:
         if is_juel(users) or len(_names(users)) > 1:
-            found.refusals.append(said("camunda:candidateUsers %(users)r offers the task to several people; Loanflow "
-                                       "offers a task to one role (camunda:candidateGroups) or gives it to one person "
-                                       "(camunda:assignee)", users=users))
+            _offered_to_users(users, found, existing)
         elif not assignee:
             assignee = _names(users)[0]
             found.changes.append(said("camunda:candidateUsers names one user, %(user)r: the task is given to them",
@@ -186,6 +187,26 @@ def _who(task: etree._Element, found: _UserTask, existing: dict[str, str], group
         found.properties[ASSIGNEE_PROPERTY] = assignee
         found.changes.append(said("camunda:assignee %(assignee)r: the task is given to that user when it becomes ready",
                                   assignee=assignee))
+
+
+def _offered_to_users(users: str, found: _UserTask, existing: dict[str, str]) -> None:
+    """`candidateUsers` naming several users (or an expression giving them): the task is offered to each of
+    them when it becomes ready (`task_candidates`); a lane (candidateGroups) beside it wins, as one role."""
+    if LANE_PROPERTY in found.properties or LANE_PROPERTY in existing:
+        found.changes.append(said("camunda:candidateUsers %(users)r beside a role: the task is offered to the role "
+                                  "(its lane), not to the users named", users=users))
+        return
+    if is_juel(users):
+        python = _juel(found, "candidateUsers", users)
+        if python is None:
+            return
+        found.properties[CANDIDATES_EXPRESSION] = python
+        found.changes.append(said("camunda:candidateUsers %(users)r is JUEL; the task is offered to the users named "
+                                  "by %(python)r in its data when it becomes ready", users=users, python=python))
+        return
+    found.properties[CANDIDATES_PROPERTY] = ", ".join(_names(users))
+    found.changes.append(said("camunda:candidateUsers %(users)r: the task is offered to each of these users",
+                              users=users))
 
 
 # Camunda's priority: any integer, 50 normal, higher more urgent; Loanflow's: 1 urgent to 5 low, 3 normal

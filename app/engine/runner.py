@@ -123,9 +123,9 @@ class ServiceBusinessError(Exception):
 
 
 # User-task properties that are expressions on the task's data, evaluated when it becomes ready:
-# its due time (a date, a datetime or an ISO text), priority (1-5) and assignee (a user name) from the
-# instance's data.
-TASK_EXPRESSIONS = ("dueAtExpression", "priorityExpression", "assigneeExpression")
+# its due time (a date, a datetime or an ISO text), priority (1-5), assignee (a user name) and candidate
+# users (a list of names, or a comma-separated text) from the instance's data.
+TASK_EXPRESSIONS = ("dueAtExpression", "priorityExpression", "assigneeExpression", "candidateUsersExpression")
 
 
 def jsonable(value: Any) -> Any:

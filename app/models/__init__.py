@@ -45,13 +45,13 @@ from app.models.signing import (
     PaymentOrder,
     SimulatorState,
 )
-from app.models.task import HumanTask
+from app.models.task import HumanTask, TaskCandidate
 
 __all__ = [
     "CallbackNonce", "Disbursement", "EsignFlow", "EsignSigner", "PaymentOrder", "SimulatorState",
     "Application", "ApplicationDocument", "ApplicationEvent", "BlacklistEntry", "Channel", "Lead", "Notification",
     "RiskReport",
-    "ApiToken", "AuditEntry", "DataStoreValue", "Deployment", "Document", "FormVersion", "GroupMapping", "HumanTask", "InboxMessage", "Incident", "InstanceEvent",
+    "ApiToken", "AuditEntry", "DataStoreValue", "Deployment", "Document", "FormVersion", "GroupMapping", "HumanTask", "InboxMessage", "Incident", "InstanceEvent", "TaskCandidate",
     "InstanceParty", "InstanceWait", "MessageWait", "OperatorMapping",
     "OrgKind", "Organisation", "ProcessInstance", "ProcessVersion", "SignInThrottle", "TimerStart", "User", "UserRole", "UserSession", "UserToken",
 ]

@@ -56,3 +56,14 @@ class HumanTask(Model):
     shown: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TaskCandidate(Model):
+    """A user a task is offered to by name (Camunda's `camunda:candidateUsers`, a list of users): the task's
+    lane is then `CANDIDATES_LANE` (`app/services/identity/grants.py`), and each of them may claim it."""
+
+    __tablename__ = "task_candidates"
+    __table_args__ = (Index("ix_task_candidates_user", "user_id", "task_id"),)
+
+    task_id: Mapped[int] = mapped_column(BigId, ForeignKey("human_tasks.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)

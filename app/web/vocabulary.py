@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
-from app.services.identity.grants import ROLE_NAMES
+from app.services.identity.grants import LANE_NAMES
 
 TASK_STATES = {"ready": _l("waiting to be picked up"), "claimed": _l("in progress"),
                "completed": _l("done"), "cancelled": _l("withdrawn")}
@@ -81,7 +81,8 @@ def party_label(code: str | None) -> str:
 
 
 def role_label(code: str | None) -> str:
-    name = ROLE_NAMES.get(code or "")
+    """A role's name, or a lane's (a task offered to the users it names)."""
+    name = LANE_NAMES.get(code or "")
     return gettext(name) if name else str(OTHER)
 
 

@@ -285,3 +285,44 @@ def test_the_initiator_is_who_started_the_instance_never_what_the_caller_says(pe
     unattended = instances.start_instance("camunda_review", None, "LN-2", {"starter": "forged"},
                                           {"funder": "BANK1", "borrower": "TRADER1"})
     assert db.session.get(ProcessInstance, unattended).data["starter"] is None
+
+
+def test_candidate_users_are_offered_the_task_and_no_one_else(people):
+    """`camunda:candidateUsers="anna, fin"` was refused ("offers the task to several people"); each named user
+    is offered it now, whatever their role, and no one else is (not anna's colleague of her role, not another
+    organisation, not the platform's operators)."""
+    from app.services.errors import Conflict, Forbidden, NotFound
+
+    identity.create_user("op", "PLATFORM", ["operator"])
+    db.session.commit()
+    deploy_and_commit([camunda_file('camunda:candidateUsers="anna, fin, ghost"')])
+    instance_id = _start()
+    for user in ("anna", "fin"):
+        assert [(r["element_id"], r["lane"]) for r in _group_rows(user)] == [("review", "candidate_users")], user
+    for user in ("rev", "other", "op"):
+        assert _group_rows(user) == [], user
+    [task_id] = [r["id"] for r in _group_rows("anna")]
+    with pytest.raises((Forbidden, NotFound)):
+        tasks.claim_task(task_id, principal_for("rev"))
+    tasks.claim_task(task_id, principal_for("fin"))
+    db.session.commit()
+    with pytest.raises(Conflict):
+        tasks.claim_task(task_id, principal_for("anna"))
+    assert _group_rows("anna") == []  # claimed: no longer offered
+    ready = db.session.scalar(select(InstanceEvent).where(InstanceEvent.instance_id == instance_id,
+                                                          InstanceEvent.kind == "task_ready"))
+    assert ready.details["candidates"] == ["anna", "fin"] and ready.details["candidates_not_found"] == ["ghost"]
+
+
+def test_candidate_users_from_the_data_and_none_of_them_a_user(people):
+    identity.create_user("op", "PLATFORM", ["operator"])
+    db.session.commit()
+    deploy_and_commit([camunda_file('camunda:candidateUsers="${reviewers}"')])
+    _start(data={"reviewers": "anna, rev"})
+    assert [r["lane"] for r in _group_rows("rev")] == ["candidate_users"] and _group_rows("fin") == []
+    # no name is a user here: the task is not offered to no one, but to the platform, as a task without a lane
+    other = _start(data={"reviewers": ["ghost"]})
+    assert [r["instance_id"] for r in _group_rows("op")] == [other]
+    ready = db.session.scalar(select(InstanceEvent).where(InstanceEvent.instance_id == other,
+                                                          InstanceEvent.kind == "task_ready"))
+    assert ready.details["candidates"] == [] and ready.details["candidates_not_found"] == ["ghost"]

@@ -143,10 +143,29 @@ def test_a_juel_assignee_that_cannot_run_is_refused_naming_the_task():
     assert [(e.element_id, "camunda:assignee" in e.reason) for e in found] == [("work", True)]
 
 
-def test_one_candidate_user_is_the_assignee_and_several_are_refused():
+def test_one_candidate_user_is_the_assignee_and_several_are_the_users_it_is_offered_to():
+    """Several were refused ("offers the task to several people"); Camunda offers the task to each of them."""
     assert properties('<bpmn:userTask id="work" camunda:candidateUsers="anna"/>')["assignee"] == "anna"
-    found = errors('<bpmn:userTask id="work" camunda:candidateUsers="anna, bo"/>')
-    assert [(e.element_id, "candidateUsers" in e.reason) for e in found] == [("work", True)]
+    task = '<bpmn:userTask id="work" camunda:candidateUsers="anna, bo ,"/>'
+    assert errors(task) == []
+    said = properties(task)
+    assert said["candidateUsers"] == "anna, bo" and "lane" not in said and "assignee" not in said
+
+
+def test_candidate_users_from_an_expression_are_read_when_the_task_is_ready():
+    task = '<bpmn:userTask id="work" camunda:candidateUsers="${reviewers}"/>'
+    assert properties(task)["candidateUsersExpression"] == "reviewers"
+    process = parsed(task).processes["camunda"]
+    engine = ProcessEngine()
+    outcome = engine.advance(engine.new_workflow(process.spec, process.embedded, {"reviewers": ["anna", "bo"]}))
+    (ready,) = outcome.ready
+    assert ready.evaluated["candidateUsersExpression"] == ["anna", "bo"]
+
+
+def test_candidate_users_beside_a_role_leave_the_task_to_the_role():
+    said = properties('<bpmn:userTask id="work" camunda:candidateGroups="first_reviewer" '
+                      'camunda:candidateUsers="anna, bo"/>')
+    assert said["lane"] == "first_reviewer" and "candidateUsers" not in said
 
 
 def test_the_activiti_namespace_means_the_same():

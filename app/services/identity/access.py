@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
-from app.models import HumanTask, InstanceParty, ProcessInstance
+from app.models import HumanTask, InstanceParty, ProcessInstance, TaskCandidate
 from app.services.identity.directory import Principal
-from app.services.identity.grants import ROLE_PARTY
+from app.services.identity.grants import CANDIDATES_LANE, ROLE_PARTY
 
 PLATFORM_LANES = frozenset({"platform_admin", "operator", "analyst", "auditor", "collections_agent"})
 
@@ -91,7 +91,9 @@ def offered_branches(principal: Principal, unlaned: bool = True) -> list[ColumnE
         others = [and_(HumanTask.lane.is_(None), HumanTask.instance_id.in_(
             select(ProcessInstance.id).where(ProcessInstance.started_by_id == principal.id)))]
     own_org = [and_(HumanTask.org_id == principal.org_id, HumanTask.lane == lane) for lane in party_lanes]
-    return own_org + others
+    named = and_(HumanTask.lane == CANDIDATES_LANE, HumanTask.id.in_(  # offered to the users it names
+        select(TaskCandidate.task_id).where(TaskCandidate.user_id == principal.id)))
+    return own_org + others + [named]
 
 
 def task_visible(principal: Principal) -> ColumnElement[bool]:

@@ -75,6 +75,10 @@ ROLE_NAMES: dict[str, str] = {
     "core_signer": N_("Core enterprise signer"), "warehouse_supervisor": N_("Warehouse supervisor"),
     "collections_agent": N_("Collections agent"), "team_lead": N_("Team lead"),
 }
+# The lane of a task offered to the users it names (`camunda:candidateUsers`): no role holds it, so the inbox
+# offers such a task to those users only (`task_candidates`, `access.offered_branches`).
+CANDIDATES_LANE = "candidate_users"
+LANE_NAMES: dict[str, str] = {**ROLE_NAMES, CANDIDATES_LANE: N_("The users it names")}
 RANKS: dict[str, int] = {
     PLATFORM_ADMIN: 4, **dict.fromkeys(("operator", "analyst", "auditor"), 3), "team_lead": 2,
     **dict.fromkeys(ROLE_PARTY, 1),

@@ -32,6 +32,7 @@ from app.services import context
 from app.services.context import lazy_gettext as _l
 from app.services.errors import Conflict, NotFound
 from app.services.identity.access import lane_party
+from app.services.workflow import task_candidates
 from app.services.workflow.history_chain import chain
 
 INSTANCES: Table = ProcessInstance.__table__  # type: ignore[assignment]
@@ -141,13 +142,16 @@ class Step:
         fresh = [_task_values(instance, t, at, form_ids, parties.get(lane_party(t.lane) or ""))
                  for t in fresh_ready]
         assigned = _give_to_assignees(fresh, fresh_ready)
+        offered = task_candidates.offer(fresh, fresh_ready)
         still_open = [row for row in open_rows if row.engine_task_id in ready]
         if fresh:
             ids = core(_INSERT_TASKS, fresh).scalars().all()
+            task_candidates.record(list(ids), fresh, offered)
             for task_id, added in zip(ids, fresh, strict=True):
                 self.event("task_ready", added["element_id"],
                            {"task_id": task_id, "title": added["title"], "lane": added["lane"],
-                            **assigned.get(added["engine_task_id"], {})})
+                            **assigned.get(added["engine_task_id"], {}),
+                            **offered.said.get(added["engine_task_id"], {})})
                 still_open.append(OpenTask(task_id, added["engine_task_id"], added["element_id"]))
         instance.open_tasks = still_open
         for kind, element_id, details in outcome.history:
