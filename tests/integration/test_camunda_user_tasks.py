@@ -326,3 +326,32 @@ def test_candidate_users_from_the_data_and_none_of_them_a_user(people):
     ready = db.session.scalar(select(InstanceEvent).where(InstanceEvent.instance_id == other,
                                                           InstanceEvent.kind == "task_ready"))
     assert ready.details["candidates"] == [] and ready.details["candidates_not_found"] == ["ghost"]
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_two_candidates_claiming_at_once_over_http_one_gets_the_task(app, served, round_):
+    """A task offered to anna and fin by name: both claim it at the same moment against the served app; one
+    has it, the other is told it is taken (409), and it is claimed once."""
+    from tests.integration.test_money_races import race_posts
+
+    with app.app_context():
+        identity.ensure_platform_admin()
+        identity.create_org("BANK1", ["funder"], "Bank One")
+        identity.create_org("TRADER1", ["borrower"], "Trader One")
+        identity.create_user("anna", "BANK1", ["first_reviewer"])
+        identity.create_user("fin", "BANK1", ["finance"])
+        db.session.commit()
+        deploy_and_commit([camunda_file('camunda:candidateUsers="anna, fin"')])
+        _start()
+        task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.element_id == "review"))
+        tokens = [identity.issue_token("anna"), identity.issue_token("fin")]
+        db.session.commit()
+        db.session.remove()
+    answers = race_posts(served, [(f"/api/v1/tasks/{task_id}/claim", {"Authorization": f"Bearer {token}"}, b"")
+                                  for token in tokens])
+    assert sorted(status for status, _body in answers) == [200, 409], answers
+    with app.app_context():
+        task = db.session.get(HumanTask, task_id)
+        winner = [name for (status, _b), name in zip(answers, ("anna", "fin"), strict=True) if status == 200]
+        assert task.state == "claimed" and task.claimed_by_id == principal_for(winner[0]).id
+        db.session.remove()
