@@ -1,4 +1,5 @@
-"""Camunda's multi-instance counters, for a completion condition that reads them (issue 17).
+"""Camunda's multi-instance counters, for a completion condition that reads them, and each instance's
+`loopCounter` (issue 17).
 
 Camunda 7 keeps four variables on a multi-instance activity, and its documentation's own example of a
 completion condition reads two of them (`${nrOfCompletedInstances/nrOfInstances >= 0.6}`: done when
@@ -13,6 +14,11 @@ that data (never written into it):
 - `nrOfActiveInstances`: how many are still running (a sequential one runs one at a time: 1, as Camunda
   says);
 - `loopCounter`: the index of the instance that just ended (0 for the first).
+
+Each instance also sees its own index as `loopCounter`, as Camunda keeps it local to the instance
+(`camunda:assignee="kermit_${loopCounter}"`, a script numbering its work): set in the instance's data when it
+is made, and dropped as it ends, so it never reaches the process's data (a variable of the process named so
+is left as it is, and not shadowed).
 
 The multi-instances of a parsed spec get it with the fan-out bounds (`fanout.BOUNDED`).
 """
@@ -42,10 +48,25 @@ def counters(spec: Any, my_task: Any, ended: Any) -> dict[str, int]:
             "loopCounter": instances.index(ended) if ended in instances else completed - 1}
 
 
+LOOP_COUNTER = "loopCounter"
+
+
 class CountedCompletion:
-    """A multi-instance whose completion condition sees Camunda's counters (a mixin before SpiffWorkflow's class)."""
+    """A multi-instance whose completion condition sees Camunda's counters, and whose instances each see their
+    `loopCounter` (a mixin before SpiffWorkflow's class)."""
 
     condition: Any
+
+    def create_child(self, my_task: Any, item: Any, key_or_index: Any = None) -> None:
+        super().create_child(my_task, item, key_or_index)  # type: ignore[misc]
+        instances = list(self._instances(my_task))  # type: ignore[attr-defined]
+        if instances and LOOP_COUNTER not in my_task.data:
+            instances[-1].data[LOOP_COUNTER] = len(instances) - 1
+
+    def merge_child(self, workflow: Any, child: Any) -> None:
+        if LOOP_COUNTER not in child.parent.data:
+            child.data.pop(LOOP_COUNTER, None)
+        super().merge_child(workflow, child)  # type: ignore[misc]
 
     def check_completion_condition(self, my_task: Any) -> Any:
         merged = my_task.internal_data.get("merged", [])

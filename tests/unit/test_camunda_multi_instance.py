@@ -209,3 +209,24 @@ def test_an_instance_that_does_not_set_its_output_item_is_an_incident_naming_it(
     assert said["code"] == "multi_instance_output_missing"
     assert said["params"] == {"element": "work", "item": "result", "output": "out"}
     assert "set result in each instance" in said["text"]
+
+
+@pytest.mark.parametrize("sequential", ["true", "false"])
+def test_each_instance_sees_its_loop_counter_and_the_process_does_not_keep_it(sequential):
+    """Camunda keeps `loopCounter` local to each instance; SpiffWorkflow had none (a NameError incident)."""
+    marker = (f'<bpmn:multiInstanceLoopCharacteristics isSequential="{sequential}"><bpmn:loopCardinality>3'
+              "</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>")
+    outcome = run(parse(diagram(marker, "seen[str(loopCounter)] = loopCounter * 10")), {"seen": {}})
+    assert outcome.status == "completed" and outcome.data == {"seen": {"0": 0, "1": 10, "2": 20}}
+
+
+def test_an_assignee_written_around_the_loop_counter_names_each_instances_user():
+    body = """<bpmn:userTask id="work" name="Approve" camunda:assignee="kermit_${loopCounter}">
+      <bpmn:multiInstanceLoopCharacteristics isSequential="false"><bpmn:loopCardinality>2</bpmn:loopCardinality>
+      </bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>"""
+    bundle = parse(HEADER.format(body=body).encode())
+    assert errors(bundle) == []
+    process = bundle.processes["p"]
+    engine = ProcessEngine()
+    outcome = engine.advance(engine.new_workflow(process.spec, process.embedded, {}))
+    assert sorted(t.evaluated["assigneeExpression"] for t in outcome.ready) == ["kermit_0", "kermit_1"]
