@@ -10,8 +10,10 @@ Who works it:
   it wins over a drawn lane, which Camunda only draws). A group the admin mapped to a role (the group
   mapping table, `group_map`: `management` -> `second_reviewer`) is that role. The deploy check
   refuses a group that is no role and not mapped (no one would be offered the task). Several groups
-  are one role when each is, or is mapped to, that same role; else they are refused, as an expression
-  is: a task is offered to one role. A lane the diagram already gives (`lane` property) wins.
+  are one role when each is, or is mapped to, that same role; else they are refused: a task is offered to
+  one role. An expression (`${approverGroup}`) becomes `candidateGroupsExpression`, the group (or groups)
+  read from the task's data when it becomes ready, mapped the same way (`task_lanes`; naming no role, the task
+  is the platform's, said in its history). A lane the diagram already gives (`lane` property) wins.
 - `assignee="anna"`: `assignee` property; when the task becomes ready it is claimed for that active
   user (in the task's organisation, if it has one), else it stays offered as its lane says. An
   expression (`${approver}`, JUEL) becomes `assigneeExpression`, the Python it means, evaluated on
@@ -75,6 +77,7 @@ ASSIGNEE_PROPERTY = "assignee"
 ASSIGNEE_EXPRESSION = "assigneeExpression"
 CANDIDATES_PROPERTY = "candidateUsers"  # the users a task is offered to, comma-separated
 CANDIDATES_EXPRESSION = "candidateUsersExpression"  # an expression giving them (a list, or a comma-separated text)
+GROUPS_EXPRESSION = "candidateGroupsExpression"  # an expression giving the task's group (its lane) from its data
 FORM_KEY_PROPERTY = "formKey"  # the key a form file was named from, for the form check's reason
 GENERATED_SUFFIX = ".generated.json"
 _B = f"{{{BPMN_NS}}}"
@@ -141,8 +144,12 @@ def _offered_to(groups: str, found: _UserTask, group_map: GroupMap) -> None:
     """The lane `camunda:candidateGroups` means: its group, or the role the admin mapped it to; groups that
     all mean one role are that role."""
     if is_juel(groups):
-        found.refusals.append(said("camunda:candidateGroups %(groups)r is an expression; Loanflow offers a task "
-                                   "to one role (its lane): name the role", groups=groups))
+        python = _juel(found, "candidateGroups", groups)
+        if python is not None:
+            found.properties[GROUPS_EXPRESSION] = python
+            found.changes.append(said("camunda:candidateGroups %(groups)r is JUEL; the task is offered to the role "
+                                      "%(python)r names in its data when it becomes ready (a group the mapping table "
+                                      "maps to a role too; else the platform's)", groups=groups, python=python))
         return
     names = _names(groups)
     roles = list(dict.fromkeys(group_map.get(name, name) for name in names))

@@ -123,9 +123,10 @@ class ServiceBusinessError(Exception):
 
 
 # User-task properties that are expressions on the task's data, evaluated when it becomes ready:
-# its due time (a date, a datetime or an ISO text), priority (1-5), assignee (a user name) and candidate
-# users (a list of names, or a comma-separated text) from the instance's data.
-TASK_EXPRESSIONS = ("dueAtExpression", "priorityExpression", "assigneeExpression", "candidateUsersExpression")
+# its due time (a date, a datetime or an ISO text), priority (1-5), assignee (a user name), candidate
+# users (a list of names, or a comma-separated text) and candidate groups (its lane) from the instance's data.
+TASK_EXPRESSIONS = ("dueAtExpression", "priorityExpression", "assigneeExpression", "candidateUsersExpression",
+                    "candidateGroupsExpression")
 
 
 def jsonable(value: Any) -> Any:

@@ -355,3 +355,24 @@ def test_two_candidates_claiming_at_once_over_http_one_gets_the_task(app, served
         winner = [name for (status, _b), name in zip(answers, ("anna", "fin"), strict=True) if status == 200]
         assert task.state == "claimed" and task.claimed_by_id == principal_for(winner[0]).id
         db.session.remove()
+
+
+def test_a_group_chosen_by_the_data_offers_the_task_to_that_role_or_to_the_platform(people):
+    """`camunda:candidateGroups="${approverGroup}"` was refused; the group is read when the task is ready: a role,
+    a group the mapping table maps to one, or else the platform's (said in the history), never no one's."""
+    from app.services.workflow import group_mappings
+
+    identity.create_user("op", "PLATFORM", ["operator"])
+    group_mappings.set_mapping("accounting", "finance", None)
+    db.session.commit()
+    deploy_and_commit([camunda_file('camunda:candidateGroups="${approverGroup}"')])
+    _start(data={"approverGroup": "first_reviewer"})
+    assert [r["lane"] for r in _group_rows("rev")] == ["first_reviewer"] and _group_rows("fin") == []
+    assert _group_rows("other") == []  # the role of the deal's funder only
+    mapped = _start(data={"approverGroup": "accounting"})
+    assert [r["instance_id"] for r in _group_rows("fin")] == [mapped]
+    nobody = _start(data={"approverGroup": "marketing"})
+    assert [r["instance_id"] for r in _group_rows("op")] == [nobody]
+    ready = db.session.scalar(select(InstanceEvent).where(InstanceEvent.instance_id == nobody,
+                                                          InstanceEvent.kind == "task_ready"))
+    assert ready.details["candidate_groups_no_role"] == ["marketing"] and ready.details["lane"] is None

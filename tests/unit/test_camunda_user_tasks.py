@@ -75,10 +75,22 @@ def test_the_candidate_group_is_the_lane_the_engine_reports_over_a_drawn_lane():
     assert [(t.element_id, t.lane) for t in outcome.ready] == [("work", "finance")]
 
 
-@pytest.mark.parametrize("groups", ["first_reviewer,finance", "${group}"])
-def test_several_groups_or_an_expression_are_refused_naming_the_task(groups):
+@pytest.mark.parametrize("groups", ["first_reviewer,finance", "${''.getClass()}"])
+def test_several_groups_or_an_expression_with_no_safe_meaning_are_refused_naming_the_task(groups):
     found = errors(f'<bpmn:userTask id="work" camunda:candidateGroups="{groups}"/>')
     assert [(e.element_id, "candidateGroups" in e.reason) for e in found] == [("work", True)]
+
+
+def test_a_group_from_the_data_is_read_when_the_task_is_ready():
+    """It was refused ("is an expression; Loanflow offers a task to one role"); `task_lanes` maps the value."""
+    task = '<bpmn:userTask id="work" camunda:candidateGroups="${approverGroup}"/>'
+    assert errors(task) == []
+    assert properties(task)["candidateGroupsExpression"] == "approverGroup" and "lane" not in properties(task)
+    process = parsed(task).processes["camunda"]
+    engine = ProcessEngine()
+    outcome = engine.advance(engine.new_workflow(process.spec, process.embedded, {"approverGroup": "finance"}))
+    (ready,) = outcome.ready
+    assert ready.evaluated["candidateGroupsExpression"] == "finance"
 
 
 def test_a_mapped_group_is_the_role_the_admin_mapped_it_to_and_the_change_names_the_mapping():

@@ -32,7 +32,7 @@ from app.services import context
 from app.services.context import lazy_gettext as _l
 from app.services.errors import Conflict, NotFound
 from app.services.identity.access import lane_party
-from app.services.workflow import task_candidates
+from app.services.workflow import task_candidates, task_lanes
 from app.services.workflow.history_chain import chain
 
 INSTANCES: Table = ProcessInstance.__table__  # type: ignore[assignment]
@@ -137,7 +137,7 @@ class Step:
             for row in gone:
                 self.event("task_cancelled", row.element_id, {"task_id": row.id})
         known = {row.engine_task_id for row in open_rows}
-        fresh_ready = [t for t in outcome.ready if t.engine_task_id not in known]
+        fresh_ready, lanes_said = task_lanes.chosen([t for t in outcome.ready if t.engine_task_id not in known])
         parties = self._parties() if any(lane_party(t.lane) for t in fresh_ready) else {}
         fresh = [_task_values(instance, t, at, form_ids, parties.get(lane_party(t.lane) or ""))
                  for t in fresh_ready]
@@ -151,7 +151,8 @@ class Step:
                 self.event("task_ready", added["element_id"],
                            {"task_id": task_id, "title": added["title"], "lane": added["lane"],
                             **assigned.get(added["engine_task_id"], {}),
-                            **offered.said.get(added["engine_task_id"], {})})
+                            **offered.said.get(added["engine_task_id"], {}),
+                            **lanes_said.get(added["engine_task_id"], {})})
                 still_open.append(OpenTask(task_id, added["engine_task_id"], added["element_id"]))
         instance.open_tasks = still_open
         for kind, element_id, details in outcome.history:
