@@ -22,6 +22,8 @@ from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
+from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway as InclusiveGatewayMixin
+from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway as ParallelGatewayMixin
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import (
@@ -221,6 +223,13 @@ class ProcessEngine:
         workflow = self.serializer.load_state(state, spec, subprocess_specs)
         workflow.script_engine = self.script_engine
         return workflow
+
+    @staticmethod
+    def waiting_joins(workflow: BpmnWorkflow) -> list[str]:
+        """The parallel and inclusive gateways where paths wait for others to arrive (sorted, unique)."""
+        return sorted({t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.WAITING)
+                       if isinstance(t.task_spec, ParallelGatewayMixin | InclusiveGatewayMixin)
+                       and len(t.task_spec.inputs) > 1})
 
     @staticmethod
     def message_starts(spec) -> frozenset[str]:  # noqa: ANN001

@@ -279,3 +279,22 @@ def test_a_conversations_other_ends_are_the_files_beside_it_or_its_sibling_model
     assert index.message_partners(near, set(), {"go"}) == [root / "group/other/another.bpmn"]  # it sends what one waits for
     crowded = root / "group/other/another.bpmn"  # not a model of its own: only its folder
     assert index.message_partners(crowded, {"go"}, set()) == [root / "group/other/receiver.bpmn"]
+
+
+def test_a_join_waiting_for_a_path_that_went_elsewhere_is_said_so(runner, tmp_path):
+    """It was "waits with nothing that can move it", a reason no group knew (two of Camunda's engine tests)."""
+    body = ('<bpmn:startEvent id="start"/><bpmn:parallelGateway id="split"/><bpmn:userTask id="a"/>'
+            '<bpmn:userTask id="b"/><bpmn:parallelGateway id="join"/><bpmn:endEvent id="end"/>'
+            '<bpmn:endEvent id="elsewhere"/>'
+            '<bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="split"/>'
+            '<bpmn:sequenceFlow id="f1" sourceRef="split" targetRef="a"/>'
+            '<bpmn:sequenceFlow id="f2" sourceRef="split" targetRef="b"/>'
+            '<bpmn:sequenceFlow id="f3" sourceRef="a" targetRef="join"/>'
+            '<bpmn:sequenceFlow id="f4" sourceRef="b" targetRef="elsewhere"/>'
+            '<bpmn:sequenceFlow id="f5" sourceRef="b" targetRef="join">'
+            '<bpmn:conditionExpression>False</bpmn:conditionExpression></bpmn:sequenceFlow>'
+            '<bpmn:sequenceFlow id="f6" sourceRef="join" targetRef="end"/>')
+    root = write(tmp_path / "models", {"stuck/join.bpmn": process("stuck", body)})
+    rows, _ = run(runner, root, tmp_path)
+    assert not rows["stuck"]["ran"] and rows["stuck"]["why"] == "fails"
+    assert rows["stuck"]["reason"].startswith("waits at the join join for a path that can no longer reach it")

@@ -82,6 +82,7 @@ def _incident(code: str, **params: str) -> str:
      "one named decision: name it", "refused"),
     ("task: the task calls a fixed version of decision 'd' (camunda:decisionRefBinding='version'); Loanflow calls the "
      "decision deployed with the process: remove the binding", "refused"),
+    ("waits at the join Join_1 for a path that can no longer reach it (it ended, or went another way)", "fails"),
     ("a reason nobody wrote a rule for", "unclassified"),
 ])
 def test_a_reason_falls_in_its_group(reason, group):

@@ -44,6 +44,13 @@ Action = tuple[str, str]  # (kind, what): ("task", element id), ("signal", name)
 _ORDER = {"task": 0, "signal": 1, "message": 2, "timer": 3, "start": 4, "made up": 5}
 
 
+def _waiting_joins(instance: ProcessInstance) -> list[str]:
+    """The joins where the instance's paths wait for others (from its state)."""
+    rt = runtime()
+    spec, subprocess_specs = rt.specs.workflow_specs(instance.process_version_id, instance.pins or {})
+    return rt.engine.waiting_joins(rt.engine.restore(instance.state, spec, subprocess_specs))
+
+
 class SettableClock:
     """The throwaway application's clock: the run moves it forward to fire timers, never back."""
 
@@ -194,7 +201,11 @@ class InstanceDriver:
         if not choices:
             waits = db.session.scalars(select(InstanceWait.element_id).where(
                 InstanceWait.instance_id == instance.id)).all()
-            self.row.reason = one_line("waits with nothing that can move it" + (f" at {', '.join(waits)}" if waits else ""))
+            joins = _waiting_joins(instance)
+            self.row.reason = one_line(
+                f"waits at the join {', '.join(joins)} for a path that can no longer reach it (it ended, or went "
+                "another way)" if joins and not waits
+                else "waits with nothing that can move it" + (f" at {', '.join(waits)}" if waits else ""))
             return False
         action, take = min(choices, key=lambda c: (self.taken[c[0]], _ORDER[c[0][0]]))
         self.taken[action] += 1

@@ -122,6 +122,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("fails", r"could not be evaluated \("),
     ("fails", r"(?i)none of the conditions on the flows leaving \S+ holds"),
     ("fails", r"would wait here for a condition that nothing can make true"),
+    ("fails", r"waits at the join .* for a path that can no longer reach it"),
     ("fails", r"kept coming back;"),  # a loop on events, or a task without a form
     ("fails", r"task tree reached depth \d+"),  # a loop of automatic tasks with nothing to leave it
     # -- the diagram does not say what to run -------------------------------------------------
