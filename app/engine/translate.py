@@ -47,6 +47,7 @@ _FORM_NAMES = {"timeDuration": said("an ISO 8601 duration"), "timeDate": said("a
 # `PT1,5H` with a wrong letter...): meant as a timer value, not as Python (where `R/P1H` divides
 # two names), so refused saying what is wrong.
 _ISO_LIKE = re.compile(r"(?:R\d*/)?(?:P[0-9.,YMWDTHS]*\d[0-9.,YMWDTHS]*)(?:/\S+)?", re.IGNORECASE)
+_WORDS = re.compile(r"[A-Za-z][A-Za-z0-9]*(?: +[A-Za-z0-9]+)+")  # a sentence, not an expression
 _TIME_BEFORE_T = re.compile(r"P(?:[^T]*?)\d(?:[.,]\d+)?[HS]", re.IGNORECASE)
 
 
@@ -139,6 +140,9 @@ def timer(kind: str, text: str | None) -> Translation | None:
         return Translation(repr(source), said("a Quartz cron cycle"),
                            said("it fires %(meaning)s: read as R/<its next firing>/%(period)s when the timer starts",
                                 meaning=cycle.meaning, period=cycle.iso_period))
+    if _WORDS.fullmatch(source):  # words, not a value: Python's "SyntaxError: invalid syntax" said nothing
+        raise ExpressionRefused(said("%(value)r is no timer value: the %(kind)s needs %(needed)s, or an expression "
+                                     "giving one", value=source, kind=kind, needed=_FORM_NAMES[kind]))
     return None
 
 
