@@ -350,7 +350,7 @@ def _input_output(root: etree._Element, filename: str) -> list[DiagramProblem]:
             continue  # a connector's own parameters: not the task's data
         try:
             if _local(element) not in _SCRIPTED:
-                raise _Untranslatable(said("input/output mappings on a %(element)s are not supported; "
+                raise _Untranslatable(said("input/output mappings on the %(element)s are not supported; "
                                            "move them to a task", element=label_of(_local(element))))
             if zeebe:
                 inputs, said_inputs = _assignments(_zeebe_parameters(mapping, "input"), "zeebe:input")

@@ -21,6 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimeDateEventDefinition,
     TimerEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent, IntermediateCatchEvent
 
 from app.engine import cron_schedule, durations
 from app.engine.errors import InstanceFault
@@ -65,6 +66,13 @@ class ClockedDuration(DurationTimerEventDefinition):
         return my_task._get_internal_data("event_fired", False)
 
 
+def _fires_once(my_task) -> bool:  # noqa: ANN001
+    """An intermediate catch event's cycle: the path waits for its first firing and goes on (Camunda 7 does so;
+    SpiffWorkflow started the path after it again at every firing, the instance never ending)."""
+    spec = my_task.task_spec
+    return isinstance(spec, IntermediateCatchEvent) and not isinstance(spec, BoundaryEvent)
+
+
 class ClockedCycle(CycleTimerEventDefinition):
     def cycle_complete(self, my_task) -> bool:  # noqa: ANN001
         event_value = my_task._get_internal_data("event_value")
@@ -92,6 +100,8 @@ class ClockedCycle(CycleTimerEventDefinition):
                     event_value["next"] = (next_event + (missed + 1) * interval).isoformat()
                     event_value["cycles"] -= 1
                 ready = True
+                if _fires_once(my_task):  # Camunda: a cycle on an intermediate catch event fires once
+                    event_value["cycles"] = 0
         else:
             my_task.internal_data.pop("event_value", None)
             my_task.internal_data["event_fired"] = True

@@ -83,6 +83,10 @@ def _incident(code: str, **params: str) -> str:
     ("task: the task calls a fixed version of decision 'd' (camunda:decisionRefBinding='version'); Loanflow calls the "
      "decision deployed with the process: remove the binding", "refused"),
     ("waits at the join Join_1 for a path that can no longer reach it (it ended, or went another way)", "fails"),
+    ("signalEvent: camunda:inputOutput cannot run: input/output mappings on the intermediate throw event are not "
+     "supported; move them to a task", "not_yet"),
+    ("BoundaryEvent_1: the timer timeDuration 'time is just a concept' cannot run: 'time is just a concept' is no "
+     "timer value: the timeDuration needs an ISO 8601 duration, or an expression giving one", "unsaid"),
     ("a reason nobody wrote a rule for", "unclassified"),
 ])
 def test_a_reason_falls_in_its_group(reason, group):

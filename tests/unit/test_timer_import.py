@@ -174,6 +174,33 @@ def test_a_quick_bounded_cycle_fires_its_count_and_no_more() -> None:
     assert woken.status == "waiting"  # the user task still waits; the cycle is spent
 
 
+@pytest.mark.parametrize("cycle", ['"R/PT1H"', "0 0/5 * * * ?", "0 0 0,12 ? * * *"])
+def test_a_cycle_on_an_intermediate_catch_event_fires_once_and_the_path_goes_on(cycle: str) -> None:
+    """As Camunda runs it (its IntermediateTimerEventTest.testTimeCycle). SpiffWorkflow started the path after the
+    event again at every firing: one more open task an hour, the instance never ending."""
+    body = f"""
+    <bpmn:startEvent id="start"/>
+    <bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition><bpmn:timeCycle>{cycle}</bpmn:timeCycle>
+    </bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+    <bpmn:userTask id="task"/>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="task"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="task" targetRef="end"/>"""
+    process = parse(body).processes["timed"]
+    now = [NOW]
+    engine = ProcessEngine(clock=lambda: now[0])
+    workflow = engine.new_workflow(process.spec, process.embedded, {})
+    outcome = engine.advance(workflow)
+    assert outcome.status == "waiting" and outcome.ready == []
+    for _ in range(3):
+        now[0] += timedelta(hours=13)
+        outcome = engine.wake(workflow)
+        assert [t.element_id for t in outcome.ready] == ["task"] and outcome.due_at is None
+    outcome = engine.complete_user_task(workflow, outcome.ready[0].engine_task_id, {})
+    assert outcome.status == "completed" and outcome.end_events == ["end"]
+
+
 # -- texts shaped like ISO 8601 that are not --------------------------------------------------
 @pytest.mark.parametrize(("kind", "text", "reason"), [
     ("timeCycle", "R/P1H", "'R/P1H' is not an ISO 8601 cycle: hours, minutes and seconds come after a T (PT1H, PT30M, PT10S)"),

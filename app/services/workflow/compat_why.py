@@ -65,8 +65,8 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("not_yet", r"is not translated"),  # FEEL that the translation does not read yet
     ("not_yet", r"fires at uneven gaps|is not a fixed period"),  # cron schedules without one period
     ("not_yet", r"which Camunda counts"),  # nrOfInstances and its kin
-    ("not_yet", r"input/output mappings on a (startEvent|endEvent|intermediate\w*Event|boundaryEvent) are not "
-                r"supported"),
+    ("not_yet", r"input/output mappings on (a|the) (startEvent|endEvent|intermediate\w*Event|boundaryEvent|start "
+                r"event|end event|intermediate \w+ event|boundary event) are not supported"),
     ("not_yet", r"\(end\) on the (process|event sub-process): it fires once, when the last"),
     # -- refused by rule ----------------------------------------------------------------------
     ("refused", r"is written in [^;]+; Loanflow runs only Python"),
@@ -176,7 +176,8 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("unsaid", r"names no (connectorId|topic|type): give it one"),
     ("unsaid", r"listener fires on start or end|on the (process|event sub-process): it fires on start or end|names no "
                r"implementation \(no class"),
-    ("unsaid", r"input/output mappings on a \w+ are not supported"),
+    ("unsaid", r"input/output mappings on (a|the) [\w -]+ are not supported"),
+    ("unsaid", r"is no timer value: the time\w+ needs"),
     ("unsaid", r"the time\w+ holds (a cron expression|an ISO 8601)"),
     ("unsaid", r"has no id: |has no id\b.*give it one"),
     ("unsaid", r"which the file does not define|the file does not define"),
