@@ -69,11 +69,12 @@ def task_offered(principal: Principal, unlaned: bool = True) -> ColumnElement[bo
     return branches[0] if len(branches) == 1 else or_(*branches)
 
 
-def offered_branches(principal: Principal, unlaned: bool = True) -> list[ColumnElement[bool]]:
+def offered_branches(principal: Principal, unlaned: bool = True, named: bool = True) -> list[ColumnElement[bool]]:
     """`task_offered` as disjoint conditions whose OR it is, each one lane (or no lane) at a time.
 
     One equality per branch lets an index hand out a branch's tasks already in order, so the
-    inbox reads a page (or a capped count) branch by branch and stops early in each.
+    inbox reads a page (or a capped count) branch by branch and stops early in each. `named=False` leaves
+    out the tasks offered to the user by name: callers that know no task ever was drop that branch.
     """
     if offered_everything(principal):
         return [true()]
@@ -91,9 +92,9 @@ def offered_branches(principal: Principal, unlaned: bool = True) -> list[ColumnE
         others = [and_(HumanTask.lane.is_(None), HumanTask.instance_id.in_(
             select(ProcessInstance.id).where(ProcessInstance.started_by_id == principal.id)))]
     own_org = [and_(HumanTask.org_id == principal.org_id, HumanTask.lane == lane) for lane in party_lanes]
-    named = and_(HumanTask.lane == CANDIDATES_LANE, HumanTask.id.in_(  # offered to the users it names
-        select(TaskCandidate.task_id).where(TaskCandidate.user_id == principal.id)))
-    return own_org + others + [named]
+    by_name = [and_(HumanTask.lane == CANDIDATES_LANE, HumanTask.id.in_(  # offered to the users it names
+        select(TaskCandidate.task_id).where(TaskCandidate.user_id == principal.id)))] if named else []
+    return own_org + others + by_name
 
 
 def task_visible(principal: Principal) -> ColumnElement[bool]:

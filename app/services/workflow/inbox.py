@@ -13,11 +13,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from app.extensions import db
-from app.models import HumanTask, InstanceParty, Organisation, ProcessInstance, ProcessVersion, Product, User
+from app.models import (
+    HumanTask,
+    InstanceParty,
+    Organisation,
+    ProcessInstance,
+    ProcessVersion,
+    Product,
+    TaskCandidate,
+    User,
+)
 from app.models.task import OPEN_TASK_STATES
 from app.services.clock import now
 from app.services.identity import policy
@@ -70,7 +79,8 @@ def _group(principal: Principal) -> list[ColumnElement[bool]]:
         # offered every task (access.offered_branches): read lane by lane, each in its index's order
         branches = [HumanTask.lane == lane for lane in _lanes(HumanTask.state == "ready")] + [HumanTask.lane.is_(None)]
     else:
-        branches = offered_branches(principal, unlaned=_started_any(principal))
+        started, named = _started_or_named(principal)
+        branches = offered_branches(principal, unlaned=started, named=named)
     kept_from = _four_eyes(principal)
     keep_out = [HumanTask.id.not_in(kept_from)] if kept_from else []
     return [and_(branch, HumanTask.state == "ready", *keep_out) for branch in branches]
@@ -125,12 +135,16 @@ def _branches(principal: Principal, view: str) -> list[ColumnElement[bool]]:
     return [_mine(principal)] if view == "mine" else _group(principal)
 
 
-def _started_any(principal: Principal) -> bool:
-    """Whether the user started any instance (only then can unlaned tasks be offered to them)."""
+def _started_or_named(principal: Principal) -> tuple[bool, bool]:
+    """Whether the user started any instance (only then can unlaned tasks be offered to them), and whether any
+    task was ever offered to them by name (only then is that branch read): one query, each an index probe,
+    where each branch's count and page were two queries for every user."""
+    started = exists().where(ProcessInstance.started_by_id == principal.id)
+    named = exists().where(TaskCandidate.user_id == principal.id)
     if principal.is_platform:
-        return True
-    return db.session.scalar(select(ProcessInstance.id).where(ProcessInstance.started_by_id == principal.id)
-                             .limit(1)) is not None
+        return True, bool(db.session.scalar(select(named)))
+    row = db.session.execute(select(started, named)).one()
+    return bool(row[0]), bool(row[1])
 
 
 def _instances(*conditions: ColumnElement[bool]) -> Select[int]:
