@@ -25,17 +25,20 @@ _ACTIVE_IDS = select(USERS.c.username, USERS.c.id).where(
     USERS.c.username.in_(bindparam("names", expanding=True)), USERS.c.active.is_(True))
 
 
-def names(task: ReadyTask) -> list[str]:
-    """The user names the task is offered to: its expression's value, else its `candidateUsers` property."""
-    if task.properties.get("candidateUsersExpression"):
-        value: Any = task.evaluated.get("candidateUsersExpression")
-    else:
-        value = task.properties.get("candidateUsers")
+def listed(value: Any) -> list[str]:
+    """The names a value gives: a list of them, or a comma-separated text (blanks and repeats left out)."""
     if isinstance(value, str):
         value = value.split(",")
     if not isinstance(value, list | tuple):
         return []
-    return list(dict.fromkeys(str(v).strip() for v in value if isinstance(v, str) and v.strip()))
+    return list(dict.fromkeys(v.strip() for v in value if isinstance(v, str) and v.strip()))
+
+
+def names(task: ReadyTask) -> list[str]:
+    """The user names the task is offered to: its expression's value, else its `candidateUsers` property."""
+    if task.properties.get("candidateUsersExpression"):
+        return listed(task.evaluated.get("candidateUsersExpression"))
+    return listed(task.properties.get("candidateUsers"))
 
 
 @dataclass

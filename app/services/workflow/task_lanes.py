@@ -11,21 +11,13 @@ the task is not offered to no one: it stays without a lane (the platform's opera
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 from app.engine.runner import ReadyTask
 from app.services.identity.grants import ROLE_ORG_KINDS
 from app.services.workflow import group_mappings
+from app.services.workflow.task_candidates import listed
 
 EXPRESSION = "candidateGroupsExpression"
-
-
-def _groups(value: Any) -> list[str]:
-    if isinstance(value, str):
-        value = value.split(",")
-    if not isinstance(value, list | tuple):
-        return []
-    return list(dict.fromkeys(str(v).strip() for v in value if isinstance(v, str) and v.strip()))
 
 
 def chosen(ready: list[ReadyTask]) -> tuple[list[ReadyTask], dict[str, dict[str, list[str]]]]:
@@ -39,7 +31,7 @@ def chosen(ready: list[ReadyTask]) -> tuple[list[ReadyTask], dict[str, dict[str,
         if not task.properties.get(EXPRESSION):
             found.append(task)
             continue
-        groups = _groups(task.evaluated.get(EXPRESSION))
+        groups = listed(task.evaluated.get(EXPRESSION))
         roles = {mapped.get(g, g) for g in groups}
         role = next(iter(roles)) if len(roles) == 1 else None
         if role in ROLE_ORG_KINDS:
