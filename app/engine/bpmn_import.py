@@ -47,6 +47,7 @@ from app.engine import (
     reserved_ids,
     service_implementations,
     translate,
+    vendor_namespaces,
 )
 from app.engine.element_kinds import label
 from app.engine.errors import DiagramProblem
@@ -64,6 +65,9 @@ _MESSAGE_EVENTS = ("startEvent", "intermediateCatchEvent", "boundaryEvent", "int
 def prepare(root: etree._Element, filename: str, operators: camunda_services.OperatorMap | None = None,
             groups: camunda_user_tasks.GroupMap | None = None) -> tuple[list[DiagramProblem], list[DiagramProblem]]:
     """Repair what has one meaning, refuse what cannot be deployed; see the module's docstring."""
+    vendors = [DiagramProblem(filename, None, said(
+        "the file's %(vendor)s extensions are read as Camunda 7's, which kept their names and meaning", vendor=vendor),
+        None, "warning") for vendor in vendor_namespaces.as_camunda(root)]
     renames = [DiagramProblem(filename, new, said(
         "the %(kind)s's id %(old)r is a name SpiffWorkflow keeps for itself; it runs as %(new)r", kind=label(node),
         old=old, new=new), _line(node), "warning") for node, old, new in reserved_ids.renamed(root)]
@@ -131,7 +135,7 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
     decision_refusals, decision_changes = camunda_decisions.prepare(root, filename)  # camunda:decisionRef
     refusals += decision_refusals
     changes += decision_changes
-    return refusals, changes
+    return refusals, changes + vendors  # said last: the changes above say what it meant, element by element
 
 
 def _cmmn_cases(root: etree._Element, filename: str) -> list[DiagramProblem]:

@@ -17,21 +17,17 @@ from lxml import etree
 from app.engine.decision_results import RESULT_SHAPE, RESULT_VARIABLE, SHAPES
 from app.engine.errors import DiagramProblem
 from app.engine.said import said
-from app.engine.xml import BPMN_NS, extension_elements
+from app.engine.xml import BPMN_NS, CAMUNDA_NS, extension_elements
 from app.engine.xml import source_line as _line
 
 _B = f"{{{BPMN_NS}}}"
-CAMUNDA_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn")
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 
 
 def _camunda(task: etree._Element, name: str) -> str | None:
-    for ns in CAMUNDA_NAMESPACES:
-        value = task.get(f"{{{ns}}}{name}")
-        if value is not None:
-            return value.strip()
-    return None
+    value = task.get(f"{{{CAMUNDA_NS}}}{name}")
+    return None if value is None else value.strip()
 
 
 def _is_variable(name: str) -> bool:

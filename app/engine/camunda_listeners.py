@@ -41,14 +41,13 @@ from app.engine.camunda_services import restored, stored
 from app.engine.errors import DiagramProblem
 from app.engine.implicit_flow import ACTIVITIES, GATEWAYS
 from app.engine.said import said
-from app.engine.service_implementations import ACTIVITI_NS, CAMUNDA_NS
+from app.engine.service_implementations import CAMUNDA_NS
 from app.engine.xml import BPMN_NS
 from app.engine.xml import source_line as _line
 from app.engine.xml import unique_id as _unique
 
 _B, _C = f"{{{BPMN_NS}}}", f"{{{CAMUNDA_NS}}}"
 _REFUSED = f"{_C}listenerRefused"  # on an element whose listener has no place on the path: the reasons (`stored`)
-_NAMESPACES = (CAMUNDA_NS, ACTIVITI_NS)
 _KINDS = ("class", "expression", "delegateExpression")
 PYTHON = frozenset({"python", "text/x-python", "application/x-python", "py"})
 _SCOPES = ("process", "subProcess", "transaction", "adHocSubProcess")
@@ -66,15 +65,14 @@ def _listeners(element: etree._Element) -> list[etree._Element]:
     ext = element.find(f"{_B}extensionElements")
     if ext is None:
         return []
-    return [child for child in ext if isinstance(child.tag, str) and etree.QName(child).namespace in _NAMESPACES
+    return [child for child in ext if isinstance(child.tag, str) and etree.QName(child).namespace == CAMUNDA_NS
             and _local(child) in ("executionListener", "taskListener")]
 
 
 def listener_implementations(root: etree._Element) -> list[tuple[str, str]]:
     """(kind, value) of every listener's implementation: keys of the operator mapping table."""
     found = []
-    for listener in root.iter(*(f"{{{ns}}}{tag}" for ns in _NAMESPACES
-                                for tag in ("executionListener", "taskListener"))):
+    for listener in root.iter(f"{_C}executionListener", f"{_C}taskListener"):
         for kind in _KINDS:
             if (listener.get(kind) or "").strip():
                 found.append((kind, (listener.get(kind) or "").strip()))

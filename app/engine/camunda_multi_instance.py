@@ -36,7 +36,7 @@ from app.engine.juel import ExpressionRefused
 from app.engine.mi_counters import COUNTERS
 from app.engine.said import parts, said
 from app.engine.service_implementations import camunda_attribute
-from app.engine.xml import BPMN_NS, extension_elements
+from app.engine.xml import BPMN_NS, CAMUNDA_NS, extension_elements
 from app.engine.xml import source_line as _line
 
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
@@ -195,8 +195,7 @@ def _rewrite(element: etree._Element, marker: etree._Element) -> list[str]:
         raise _Refused(said("the multi-instance marker says neither how many instances to run nor over which "
                             "collection: give it a loop cardinality, or a collection and an element variable"))
     for name in _CAMUNDA_ATTRIBUTES:
-        for namespace in ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn"):
-            marker.attrib.pop(f"{{{namespace}}}{name}", None)
+        marker.attrib.pop(f"{{{CAMUNDA_NS}}}{name}", None)
     zeebe = marker.find(f"{_B}extensionElements")
     if zeebe is not None and zeebe.find(f"{_Z}loopCharacteristics") is not None:
         marker.remove(zeebe)

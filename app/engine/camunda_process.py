@@ -26,9 +26,9 @@ from app.engine.camunda_user_tasks import set_properties
 from app.engine.element_kinds import label, label_of
 from app.engine.errors import DiagramProblem
 from app.engine.said import Said, parts, said
+from app.engine.xml import CAMUNDA_NS
 from app.engine.xml import source_line as _line
 
-CAMUNDA_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn")
 INITIATOR = "initiator"  # the start event's property naming the variable
 
 # read by the import's modules, each for its element
@@ -102,7 +102,7 @@ _INSTEAD: dict[str, Said] = {
 
 def _camunda_attributes(node: etree._Element) -> list[tuple[str, str]]:
     return [(etree.QName(name).localname, value) for name, value in node.attrib.items()
-            if etree.QName(name).namespace in CAMUNDA_NAMESPACES]
+            if etree.QName(name).namespace == CAMUNDA_NS]
 
 
 def _id(node: etree._Element) -> str | None:
@@ -136,11 +136,11 @@ def prepare(root: etree._Element, filename: str) -> list[DiagramProblem]:
     for node in root.iter():
         if not isinstance(node.tag, str):
             continue
-        misplaced = _misplaced(node) if etree.QName(node).namespace in CAMUNDA_NAMESPACES else None
+        misplaced = _misplaced(node) if etree.QName(node).namespace == CAMUNDA_NS else None
         if misplaced is not None:
             changes.append(DiagramProblem(filename, _id(node), misplaced, _line(node), "warning"))
             continue
-        if etree.QName(node).namespace in CAMUNDA_NAMESPACES and etree.QName(node).localname not in READ_ELEMENTS:
+        if etree.QName(node).namespace == CAMUNDA_NS and etree.QName(node).localname not in READ_ELEMENTS:
             name = etree.QName(node).localname
             instead = _ELEMENT_INSTEAD.get(name, _UNKNOWN)
             if node.get(camunda_retries.NOT_READ):

@@ -419,7 +419,7 @@ def _call_mappings(root: etree._Element, filename: str) -> list[DiagramProblem]:
     for element in root.iter(f"{_B}callActivity"):
         ext = element.find(f"{_B}extensionElements")
         nodes = [] if ext is None else [n for n in ext if isinstance(n.tag, str)
-                                         and etree.QName(n).namespace in (CAMUNDA_NS, service_implementations.ACTIVITI_NS)
+                                         and etree.QName(n).namespace == CAMUNDA_NS
                                          and _local(n) in ("in", "out")]
         if not nodes:
             continue

@@ -61,14 +61,13 @@ from typing import Any
 
 from lxml import etree
 
-from app.engine import camunda_dates, camunda_forms
+from app.engine import camunda_dates, camunda_forms, form_properties
 from app.engine.errors import DiagramProblem
 from app.engine.juel import ExpressionRefused, is_juel, juel_text
 from app.engine.said import Said, said
-from app.engine.xml import BPMN_NS, extension_elements
+from app.engine.xml import BPMN_NS, CAMUNDA_NS, extension_elements
 from app.engine.xml import source_line as _line
 
-CAMUNDA_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn")
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 FORM_PROPERTY = "formJsonSchemaFilename"  # as app.engine.parser names it
 LANE_PROPERTY = "lane"
@@ -88,6 +87,7 @@ _KEY_PREFIXES = ("embedded:app:", "embedded:deployment:", "camunda-forms:app:", 
 _TYPES: dict[str, dict[str, Any]] = {
     "string": {"type": "string"}, "long": {"type": "integer"}, "boolean": {"type": "boolean"},
     "date": {"type": "string", "format": "date"}, "enum": {"type": "string"},
+    "double": {"type": "number"},  # Flowable's form properties
 }
 
 
@@ -102,16 +102,13 @@ class _UserTask:
 
 
 def _camunda(node: etree._Element, name: str) -> str | None:
-    for namespace in CAMUNDA_NAMESPACES:
-        value = node.get(f"{{{namespace}}}{name}")
-        if value is not None:
-            return value.strip()
-    return None
+    value = node.get(f"{{{CAMUNDA_NS}}}{name}")
+    return None if value is None else value.strip()
 
 
 def _children(node: etree._Element, name: str) -> list[etree._Element]:
     return [c for c in node if isinstance(c.tag, str) and etree.QName(c).localname == name
-            and etree.QName(c).namespace in CAMUNDA_NAMESPACES]
+            and etree.QName(c).namespace == CAMUNDA_NS]
 
 
 def _existing_properties(task: etree._Element) -> dict[str, str]:
@@ -419,6 +416,10 @@ def _what(task: etree._Element, existing: dict[str, str], found: _UserTask) -> N
             else said("camunda:formData: the task's form is %(name)s, generated from its fields (%(fields)s)",
                       name=name, fields=fields))
         found.changes += notes
+    elif key and is_juel(key):
+        found.refusals.append(said(
+            "the task chooses its form at run time by the expression %(key)r (camunda:formKey); Loanflow shows the "
+            "form named when the process is deployed: name the form, or draw a gateway to a task per form", key=key))
     elif key:
         name = _form_file(key)
         found.properties[FORM_PROPERTY] = name
@@ -521,7 +522,9 @@ def set_properties(task: etree._Element, properties: dict[str, str]) -> None:
 def prepare(root: etree._Element, filename: str, group_map: GroupMap | None = None) -> list[DiagramProblem]:
     """Write each Camunda user task's lane, assignee and form as properties; the changes as warnings.
     `group_map`: the admin's group mapping table (a Camunda group -> the role its tasks are offered to)."""
-    changes: list[DiagramProblem] = []
+    changes: list[DiagramProblem] = [
+        DiagramProblem(filename, node.get("id"), reason, _line(node), "warning")
+        for node in root.iter(f"{_B}userTask", f"{_B}startEvent") for reason in form_properties.as_form_data(node)]
     for task in root.iter(f"{_B}userTask"):
         found = _translation(task, group_map)
         if found.properties:

@@ -28,11 +28,10 @@ from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition, Es
 
 from app.engine.errors import DiagramProblem
 from app.engine.said import said
-from app.engine.xml import BPMN_NS, extension_elements
+from app.engine.xml import BPMN_NS, CAMUNDA_NS, extension_elements
 from app.engine.xml import source_line as _line
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
-CAMUNDA_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn")
 CODE, MESSAGE = "errorCodeVariable", "errorMessageVariable"  # the extension elements, and the Camunda attributes
 ESCALATION_CODE = "escalationCodeVariable"
 _CAUGHT = "caught_error"  # the catching task's internal data: the caught error's code and message
@@ -146,15 +145,14 @@ def _camunda_error_messages(root: etree._Element, filename: str) -> list[Diagram
     """`camunda:errorMessage` on a bpmn:error, plain text, kept for the end events that throw it."""
     changes = []
     for error in root.iter(f"{_B}error"):
-        for namespace in CAMUNDA_NAMESPACES:
-            message = error.get(f"{{{namespace}}}errorMessage")
-            if message is None or "${" in message or "#{" in message:
-                continue  # an expression: said as not read (`camunda_process`)
-            del error.attrib[f"{{{namespace}}}errorMessage"]
-            error.set(ERROR_MESSAGE, message)
-            changes.append(DiagramProblem(filename, error.get("id"), said(
-                "camunda:errorMessage: an error end event that throws this error gives its message %(message)r, "
-                "which an error event's errorMessageVariable keeps", message=message), _line(error), "warning"))
+        message = error.get(f"{{{CAMUNDA_NS}}}errorMessage")
+        if message is None or "${" in message or "#{" in message:
+            continue  # an expression: said as not read (`camunda_process`)
+        del error.attrib[f"{{{CAMUNDA_NS}}}errorMessage"]
+        error.set(ERROR_MESSAGE, message)
+        changes.append(DiagramProblem(filename, error.get("id"), said(
+            "camunda:errorMessage: an error end event that throws this error gives its message %(message)r, "
+            "which an error event's errorMessageVariable keeps", message=message), _line(error), "warning"))
     return changes
 
 
@@ -169,15 +167,14 @@ def prepare(root: etree._Element, filename: str) -> list[DiagramProblem]:
             event = definition.getparent()
             if event is None or etree.QName(event).localname != "boundaryEvent":
                 continue
-            for namespace in CAMUNDA_NAMESPACES:
-                for key in keys:
-                    name = definition.get(f"{{{namespace}}}{key}")
-                    if name is None or not name.strip().isidentifier():
-                        continue
-                    del definition.attrib[f"{{{namespace}}}{key}"]
-                    _keep(event, key, name.strip())
-                    changes.append(DiagramProblem(filename, event.get("id"), _said(key, name.strip()), _line(event),
-                                                  "warning"))
+            for key in keys:
+                name = definition.get(f"{{{CAMUNDA_NS}}}{key}")
+                if name is None or not name.strip().isidentifier():
+                    continue
+                del definition.attrib[f"{{{CAMUNDA_NS}}}{key}"]
+                _keep(event, key, name.strip())
+                changes.append(DiagramProblem(filename, event.get("id"), _said(key, name.strip()), _line(event),
+                                              "warning"))
     return changes
 
 

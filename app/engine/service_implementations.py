@@ -4,8 +4,8 @@ A service task (and a send task, a business-rule task, a message throw or end ev
 work) runs code the diagram only names. The names an admin maps to one of Loanflow's operators
 (`camunda_services.rewrite` applies the mapping) are, by kind:
 
-- `class`, `delegateExpression`, `expression`: the Camunda 7 attributes (or Activiti's, which
-  Camunda 7 once wrote), on the element or on its `messageEventDefinition`;
+- `class`, `delegateExpression`, `expression`: the Camunda 7 attributes (or Activiti's and Flowable's, read
+  as Camunda's, `vendor_namespaces`), on the element or on its `messageEventDefinition`;
 - `topic`: a Camunda 7 external task's topic (`camunda:type="external"`);
 - `connector`: a Camunda 7 connector's `camunda:connectorId` (its `camunda:inputOutput` holds the
   connector's parameters);
@@ -27,10 +27,8 @@ from lxml import etree
 
 from app.engine.element_kinds import label_of
 from app.engine.said import said
-from app.engine.xml import BPMN_NS
+from app.engine.xml import BPMN_NS, CAMUNDA_NS
 
-CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
-ACTIVITI_NS = "http://activiti.org/bpmn"  # what Camunda 7 wrote before its own namespace (same attributes)
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _B, _C, _Z, _S = f"{{{BPMN_NS}}}", f"{{{CAMUNDA_NS}}}", f"{{{ZEEBE_NS}}}", f"{{{SPIFF_NS}}}"
@@ -51,8 +49,7 @@ class Found:
 
 
 def camunda_attribute(node: etree._Element, name: str) -> str | None:
-    value = node.get(f"{_C}{name}")
-    return node.get(f"{{{ACTIVITI_NS}}}{name}") if value is None else value
+    return node.get(f"{_C}{name}")
 
 
 def _extension(element: etree._Element, tag: str) -> etree._Element | None:
@@ -162,7 +159,6 @@ def strip(found: Found) -> None:
     for node in {found.carrier, found.element}:
         for name in (*_ATTRIBUTE_KINDS, "type", "topic", "resultVariable", "taskPriority"):
             node.attrib.pop(f"{_C}{name}", None)
-            node.attrib.pop(f"{{{ACTIVITI_NS}}}{name}", None)
     ext = found.element.find(f"{_B}extensionElements")
     if ext is not None:
         for node in (connector(found.element), task_definition(found.element)):

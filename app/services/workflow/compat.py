@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.engine import camunda_services, camunda_user_tasks
+from app.engine import camunda_services, camunda_user_tasks, vendor_namespaces
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.parser import DiagramFile, parse_diagrams
 from app.engine.xml import read_xml
@@ -128,6 +128,7 @@ class CompatRun:
                 root = read_xml(path.read_bytes(), path.name, context.config("MAX_DIAGRAM_BYTES"))
             except DiagramRejected:
                 continue  # the file's own row says why
+            vendor_namespaces.as_camunda(root)  # as the import reads it
             found.update(dict.fromkeys(camunda_services.implementations(root)))
             groups.update(camunda_user_tasks.candidate_groups(root))
         runtime().handlers = _FakeOperators({CAMUNDA_STAND_IN})

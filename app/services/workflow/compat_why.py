@@ -59,7 +59,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("refused", r"a complex gateway cannot run"),  # compensation inside a compensation event sub-process
     ("refused", r"is outside the years \d+–\d+"),
     ("refused", r"the decision is chosen at run time by the expression|calls a fixed version of decision|chooses the "
-                r"process it calls at run time"),  # the engine's bounds on a timer date (a "never" far ahead)
+                r"process it calls at run time|chooses its form at run time"),  # the engine's bounds on a timer date (a "never" far ahead)
     ("not_yet", r"the event sub-process would never start"),
     ("not_yet", r"the data output association of .* changes the value of"),
     ("not_yet", r"is not translated"),  # FEEL that the translation does not read yet
