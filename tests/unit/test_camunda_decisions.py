@@ -164,6 +164,7 @@ def test_the_stored_spec_keeps_the_result_in_one_variable():
 @pytest.mark.parametrize("namespace", [
     "http://www.omg.org/spec/DMN/20151101/dmn11.xsd",  # DMN 1.1 as Camunda 7.4.0 released it, Camunda Modeler's for years
     "https://www.omg.org/spec/DMN/20191111/DMN13.xsd",  # DMN 1.3 as Camunda 7.13.0 released it
+    "http://www.omg.org/spec/DMN/20151101",  # DMN 1.1 as Flowable writes it
 ])
 def test_a_decision_in_a_namespace_camunda_7_reads_as_another_is_read_and_decides(namespace):
     """Such files were refused: "not a BPMN or DMN document (root element {...dmn11.xsd}definitions)" (28 of
