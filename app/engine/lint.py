@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
-from app.engine import fanout, retry_policy, script_offers, timer_starts, translate
+from app.engine import fanout, retry_policy, script_offers, timer_starts, translate, unset_reads
 from app.engine.durations import check_timer_value, due_after
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.parser import FORM_PROPERTY, UI_FORM_PROPERTY, Bundle, ParsedProcess
@@ -41,6 +41,8 @@ def lint_bundle(bundle: Bundle, operators: Iterable[str], forms: Iterable[str]) 
         for spec in (process.spec, *process.embedded.values()):
             problems += _lint_spec(process, spec, known_ops, known_forms, flows)
             problems += _laid_out(process, spec)
+        problems += unset_reads.problems(process.file.filename, process.file.content, process.process_id,
+                                         [process.spec, *process.embedded.values()], bundle.forms)
     return problems
 
 

@@ -334,7 +334,9 @@ def test_lint_reports_a_condition_with_a_syntax_error() -> None:
     assert [(p.element_id, p.severity) for p in problems] == [("f1", "error")]  # the flow the condition is on
     assert "condition does not compile" in problems[0].reason
     assert "SyntaxError" in problems[0].reason
-    assert problems_for(inline(gateway_with_condition("amount > 5"))) == []
+    compiled = problems_for(inline(gateway_with_condition("amount > 5")))
+    assert [(p.element_id, p.severity) for p in compiled] == [("gate", "warning")]  # amount: only start data gives it
+    assert "read amount, which nothing in the process sets" in compiled[0].reason
 
 
 def timer_wait(expression: str) -> str:
