@@ -56,6 +56,7 @@ NO_MEANING_HERE = frozenset({
     "taskPriority", "diagramRelationId", "isStartableInTasklist", "modelerTemplate", "modelerTemplateVersion",
     "calledElementTenantId", "decisionRefTenantId", "caseTenantId", "formHandlerClass",
     "formRefBinding", "formRefVersion",
+    "formFieldValidation", "inheritBusinessKey",  # Flowable's: Loanflow checks every answer; a call shares the key
 })
 # extension elements the import's modules read (with what they hold), or that mean nothing to an engine
 # (`camunda:properties`: metadata an application reads)
@@ -71,6 +72,7 @@ ELEMENT_READ_ON: dict[str, frozenset[str]] = {
     "in": frozenset({"callActivity"}), "out": frozenset({"callActivity"}),
 }
 _UNKNOWN = said("Loanflow does not know it")
+_AS_HERE = {("calledElementBinding", "latest"), ("inheritVariables", "true")}  # what Loanflow does anyway
 _ELEMENT_INSTEAD: dict[str, Said] = {
     "failedJobRetryTimeCycle": said("only a service task's call is tried again here; when this "
                                     "element fails, that is an incident at once"),
@@ -94,6 +96,12 @@ _INSTEAD: dict[str, Said] = {
     "calledElementBinding": _LATEST,
     "calledElementVersion": _LATEST,
     "calledElementVersionTag": _LATEST,
+    "owner": said("a task here has an assignee, who works it, and no owner"),
+    "skipExpression": said("a task is never skipped by an expression here: draw an exclusive gateway that goes "
+                           "around it"),
+    "taskCompleterVariableName": said("who completed a task is kept in its history, not in the instance's data"),
+    "inheritVariables": said("a called process is given all of the calling instance's data here, and gives its own "
+                             "back"),
     "variableMappingClass": said("Java classes do not run here: map the variables with camunda:in and camunda:out"),
     "variableMappingDelegateExpression": said("Java beans do not run here: map the variables with camunda:in and "
                                               "camunda:out"),
@@ -166,7 +174,7 @@ def prepare(root: etree._Element, filename: str) -> list[DiagramProblem]:
                     "camunda:%(attribute)s %(value)r on the %(kind)s is not read: it has a meaning only on a %(kinds)s, "
                     "and Camunda 7 ignores it here too", attribute=name, value=value, kind=label(node),
                     kinds=parts([label_of(k) for k in sorted(READ_ON[name])], " / ")), _line(node), "warning"))
-            elif name in READ or name in NO_MEANING_HERE or (name == "calledElementBinding" and value == "latest"):
+            elif name in READ or name in NO_MEANING_HERE or (name, value) in _AS_HERE:
                 continue  # read; or no meaning here; or what Loanflow does anyway
             else:
                 changes.append(DiagramProblem(filename, _id(node), said(

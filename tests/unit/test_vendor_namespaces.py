@@ -101,9 +101,20 @@ def test_camunda_s_value_wins_when_a_file_writes_an_attribute_in_both():
 
 
 def test_an_attribute_camunda_does_not_have_is_said_not_dropped():
-    bundle = parse(diagram('<userTask id="work" flowable:skipExpression="${skip}"/>'))
-    (said,) = [w.reason for w in bundle.warnings if "skipExpression" in w.reason]
-    assert "Loanflow does not know it" in said
+    bundle = parse(diagram('<userTask id="work" flowable:skipExpression="${skip}" flowable:dataType="USERS"/>'))
+    said = [w.reason for w in bundle.warnings if w.element_id == "work"]
+    assert "camunda:skipExpression '${skip}' on the user task is not read: a task is never skipped by an expression " \
+           "here: draw an exclusive gateway that goes around it" in said
+    assert "camunda:dataType 'USERS' on the user task is not read: Loanflow does not know it" in said
+
+
+def test_a_call_that_inherits_the_variables_is_what_loanflow_does_anyway():
+    content = diagram('<callActivity id="work" calledElement="other" flowable:inheritVariables="true"/>')
+    assert not [w for w in parse(content).warnings if "inheritVariables" in w.reason]
+    said = [w.reason for w in parse(content.replace(b'Variables="true"', b'Variables="false"')).warnings
+            if "inheritVariables" in w.reason]
+    assert said == ["camunda:inheritVariables 'false' on the call activity is not read: a called process is given "
+                    "all of the calling instance's data here, and gives its own back"]
 
 
 FORM = """<userTask id="work" name="审批">
