@@ -74,8 +74,10 @@ def deploy_command(paths: tuple[Path, ...]) -> None:
         _fail(exc)
     for r in results:
         click.echo(f"{r.process_id} v{r.version} {_STATUSES[r.status]() if r.status in _STATUSES else r.status}")
-        for w in r.warnings:
-            click.echo(f"  {gettext('warning')}: {w['file']}: {in_language(w['reason'])}", err=True)
+        for w in r.warnings:  # as validate says it: where, then why
+            line = f":{w['line']}" if w.get("line") else ""
+            click.echo(f"  {gettext('warning')}: {w['file']}{line}: {w.get('element_id') or '-'}: "
+                       f"{in_language(w['reason'])}", err=True)
 
 
 @processes.command("validate")

@@ -9,9 +9,11 @@ would otherwise refuse two kinds of file Camunda runs:
 - an `errorRef` naming no `<error>` of the file: Camunda takes the reference itself as the error code
   (its parser: `error == null ? errorRef : error.getErrorCode()`, for error end, boundary and start
   events alike), so the end event that throws `myError` is caught by the boundary event that catches
-  `myError`. The import defines the error the file leaves out, with that code.
+  `myError`. The import defines the error the file leaves out, with that code;
+- an `escalationRef` naming no `<escalation>` of the file, likewise: Flowable (and Activiti) take the
+  reference as the escalation code, where Camunda 7 refuses the file.
 
-A message, signal or escalation a file does not define stays refused: Camunda refuses it too.
+A message or signal a file does not define stays refused: Camunda refuses it too.
 """
 from __future__ import annotations
 
@@ -28,9 +30,9 @@ _BEFORE_ROOT_ELEMENTS = frozenset({"documentation", "extensionElements", "import
 
 
 def prepare(root: etree._Element, filename: str) -> list[DiagramProblem]:
-    """Rewrite the file's own qualified references and define the errors it names and leaves out; the
-    changes, as warnings."""
-    return _own_namespace(root, filename) + _errors_as_codes(root, filename)
+    """Rewrite the file's own qualified references and define the errors and escalations it names and leaves
+    out; the changes, as warnings."""
+    return _own_namespace(root, filename) + _codes(root, filename, "error") + _codes(root, filename, "escalation")
 
 
 def _own_namespace(root: etree._Element, filename: str) -> list[DiagramProblem]:
@@ -52,18 +54,22 @@ def _own_namespace(root: etree._Element, filename: str) -> list[DiagramProblem]:
     return changes
 
 
-def _errors_as_codes(root: etree._Element, filename: str) -> list[DiagramProblem]:
-    defined = {(e.get("id") or "").strip() for e in root.iter(f"{_B}error")}
+def _codes(root: etree._Element, filename: str, kind: str) -> list[DiagramProblem]:
+    """Define each `kind` (error, escalation) the file's event definitions name and it leaves out, the
+    reference its code."""
+    defined = {(e.get("id") or "").strip() for e in root.iter(f"{_B}{kind}")}
     changes = []
-    for definition in root.iter(f"{_B}errorEventDefinition"):
-        ref = (definition.get("errorRef") or "").strip()
+    for definition in root.iter(f"{_B}{kind}EventDefinition"):
+        ref = (definition.get(f"{kind}Ref") or "").strip()
         if not ref or ref in defined:
             continue
         defined.add(ref)
         index = next((i for i, child in enumerate(root) if isinstance(child.tag, str)
                       and etree.QName(child).localname not in _BEFORE_ROOT_ELEMENTS), len(root))
-        new_element(root, "error", index, id=ref, name=ref, errorCode=ref)
+        new_element(root, kind, index, **{"id": ref, "name": ref, f"{kind}Code": ref})
         changes.append(DiagramProblem(filename, ref, said(
             "the error %(ref)r is not defined in the file; as Camunda 7 does, the import takes %(ref)r as its error "
-            "code", ref=ref), _line(definition), "warning"))
+            "code", ref=ref) if kind == "error" else said(
+            "the escalation %(ref)r is not defined in the file; as Flowable does, the import takes %(ref)r as its "
+            "escalation code", ref=ref), _line(definition), "warning"))
     return changes

@@ -22,10 +22,13 @@ def test_deploy_prints_one_line_per_process_and_versions_by_content(runner, tmp_
     source = (FIXTURES / "bpmn" / "twelve_steps.bpmn").read_text()
     path = tmp_path / "twelve_steps.bpmn"
     path.write_text(source)
-    assert invoke(runner, "processes", "deploy", str(path)).output.splitlines() == ["twelve_steps v1 new"]
-    assert invoke(runner, "processes", "deploy", str(path)).output.splitlines() == ["twelve_steps v1 unchanged"]
+    first = invoke(runner, "processes", "deploy", str(path))
+    assert first.stdout.splitlines() == ["twelve_steps v1 new"]
+    # its tests complete the task before the gateway over the API with `approved`: no form asks it (a warning)
+    assert "twelve_steps.bpmn: gw: the conditions of the flows leaving it read approved" in first.stderr
+    assert invoke(runner, "processes", "deploy", str(path)).stdout.splitlines() == ["twelve_steps v1 unchanged"]
     path.write_text(source.replace("Score 10", "Score ten"))
-    assert invoke(runner, "processes", "deploy", str(path)).output.splitlines() == ["twelve_steps v2 new"]
+    assert invoke(runner, "processes", "deploy", str(path)).stdout.splitlines() == ["twelve_steps v2 new"]
     assert invoke(runner, "processes", "list").output.splitlines() == ["twelve_steps v2 0 running"]
 
 
@@ -123,9 +126,11 @@ def test_validate_and_deploy_speak_chinese_when_asked(runner, tmp_path: Path, mo
     good.write_text((FIXTURES / "bpmn" / "twelve_steps.bpmn").read_text())
     checked = runner.invoke(args=["processes", "validate", str(good)])
     assert checked.exit_code == 0 and checked.output.splitlines()[-1].startswith("通过：1 个文件，")
-    assert invoke(runner, "processes", "deploy", str(good)).output.splitlines() == ["twelve_steps v1 新版本"]
+    deployed = invoke(runner, "processes", "deploy", str(good))
+    assert deployed.stdout.splitlines() == ["twelve_steps v1 新版本"]
+    assert "从这里出发的流的条件读取 approved" in deployed.stderr
     monkeypatch.setenv("LOANFLOW_LANG", "en")
-    assert invoke(runner, "processes", "deploy", str(good)).output.splitlines() == ["twelve_steps v1 unchanged"]
+    assert invoke(runner, "processes", "deploy", str(good)).stdout.splitlines() == ["twelve_steps v1 unchanged"]
 
 
 def _missing_form_and_bad_condition(tmp_path: Path) -> Path:
@@ -152,14 +157,25 @@ def test_deploy_reports_the_checks_warnings_and_deploys(runner):
     """A loop with nothing to wait on is a warning of the check: the deploy goes ahead and says so."""
     result = invoke(runner, "processes", "deploy", str(FIXTURES / "bpmn" / "gateway_loop.bpmn"))
     assert result.exit_code == 0 and result.stdout.splitlines() == ["gateway_loop v1 new"]
-    assert result.stderr.splitlines() == ["  warning: gateway_loop.bpmn: loop through again, merge, step has no user "
-                                          "task or catch event: it may run without bound"]
+    assert result.stderr.splitlines() == [
+        "  warning: gateway_loop.bpmn: again: loop through again, merge, step has no user task or catch event: it may "
+        "run without bound",
+        "  warning: gateway_loop.bpmn: again: the conditions of the flows leaving it read limit, which nothing in the "
+        "process sets (no form field, script or event of it): an instance stops here with an incident unless it is "
+        "started with the value, or a task without a form is completed with it over the API, as another engine's "
+        "application would; a person on a task's page gives only what its form asks: give a task before it a form "
+        "with the field"]
     validated = invoke(runner, "processes", "validate", str(FIXTURES / "bpmn" / "gateway_loop.bpmn"))
     assert validated.exit_code == 0 and validated.output.splitlines() == [
         "warning: gateway_loop.bpmn: again: loop through again, merge, step has no user task or catch event: it may "
         "run without bound",
+        "warning: gateway_loop.bpmn: again: the conditions of the flows leaving it read limit, which nothing in the "
+        "process sets (no form field, script or event of it): an instance stops here with an incident unless it is "
+        "started with the value, or a task without a form is completed with it over the API, as another engine's "
+        "application would; a person on a task's page gives only what its form asks: give a task before it a form "
+        "with the field",
         "warning: gateway_loop.bpmn: gateway_loop: the process 'Gateway loop' has no name in zh (property "
-        "name@zh on the process)", "ok: 1 file(s), 2 warning(s)"]
+        "name@zh on the process)", "ok: 1 file(s), 3 warning(s)"]
 
 
 VALIDATE_LINE = re.compile(r"(error|warning): ([^:]+?)(?::(\d+))?: ([^:]+): (.*)")
@@ -416,4 +432,4 @@ def test_a_folder_deploys_camunda_named_diagrams_too(runner, tmp_path):
     source = (FIXTURES / "bpmn" / "twelve_steps.bpmn").read_bytes()
     (tmp_path / "twelve_steps.bpmn20.xml").write_bytes(source)
     (tmp_path / "notes.xml").write_text("<notes/>")  # not a diagram by its name: not read
-    assert invoke(runner, "processes", "deploy", str(tmp_path)).output.splitlines() == ["twelve_steps v1 new"]
+    assert invoke(runner, "processes", "deploy", str(tmp_path)).stdout.splitlines() == ["twelve_steps v1 new"]

@@ -91,3 +91,17 @@ def test_a_defined_error_keeps_its_own_code():
     outcome = engine.advance(engine.new_workflow(process.spec, process.embedded, {}))
     assert outcome.status == "completed" and outcome.end_events == ["handled"]
     assert not any("'myError' is not defined" in w.reason for w in bundle.warnings)
+
+
+def test_an_escalation_the_file_does_not_define_is_its_own_code_as_in_flowable():
+    """Flowable's own tests throw `escalationRef="escalationTest"` with no <escalation>: it was refused as
+    "which its file does not define"; Flowable takes the reference as the code."""
+    body = (ERROR_CAUGHT.replace("errorEventDefinition errorRef=", "escalationEventDefinition escalationRef=")
+            .replace("myError", "escalationTest"))
+    bundle = parse_diagrams([DiagramFile("e.bpmn", _file(body))])
+    process = bundle.processes["p"]
+    engine = ProcessEngine()
+    outcome = engine.advance(engine.new_workflow(process.spec, process.embedded, {}))
+    assert outcome.status == "completed" and outcome.end_events == ["handled"]
+    assert "the escalation 'escalationTest' is not defined in the file; as Flowable does, the import takes " \
+           "'escalationTest' as its escalation code" in [w.reason for w in bundle.warnings]
