@@ -91,6 +91,12 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
                 "draw an inclusive gateway, whose conditions choose the ways taken, or a parallel one"),
                 _line(gateway)))
     refusals += _cmmn_cases(root, filename)
+    for event in root.iter(f"{_B}boundaryEvent"):  # SpiffWorkflow: "Unsupported Catch Event: " and the XML
+        if not any(isinstance(c.tag, str) and etree.QName(c).localname.endswith(("EventDefinition", "eventDefinitionRef"))
+                   for c in event):
+            refusals.append(DiagramProblem(filename, event.get("id"), said(
+                "the boundary event has no event definition: it waits for nothing on its activity; give it the "
+                "timer, message, signal, error, escalation or condition it catches, or remove it"), _line(event)))
     for flow in root.iter(f"{_B}sequenceFlow"):
         if (flow.get("id") or "").strip():
             continue

@@ -22,6 +22,7 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask as 
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import SpiffProcessParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
 from app.engine import (
@@ -44,7 +45,7 @@ from app.engine.fanout import install_fan_out_limits
 from app.engine.said import foreign, in_its_words, said
 from app.engine.timer_import import set_aside as set_timers_without_time_aside
 from app.engine.timers import install_clock
-from app.engine.xml import DEFAULT_MAX_BYTES, diagram_kind, drop_comments, read_xml
+from app.engine.xml import BPMN_NS, DEFAULT_MAX_BYTES, diagram_kind, drop_comments, read_xml
 
 FORM_PROPERTY = "formJsonSchemaFilename"
 UI_FORM_PROPERTY = "formUiSchemaFilename"
@@ -179,8 +180,22 @@ def _problem(exc: Exception, filename: str, element_id: str | None = None) -> Di
     return DiagramProblem(filename, element_id, _unwrapped(f"{type(exc).__name__}({message!r})"))
 
 
+class _ProcessParser(SpiffProcessParser):
+    """SpiffWorkflow's process parser, which looks up a flow node by its id in an index of every element that
+    has one — extension elements too: a form field or an enum value with a task's id (Activiti's designer
+    names a task's form property after the task) took the task's place, and the file was refused with
+    "There is no support implemented for this task type". Only BPMN's own elements are indexed by id here."""
+
+    def _index_process_nodes(self) -> None:
+        super()._index_process_nodes()
+        self.nodes_by_id = {node.get("id"): node for node in self.node.iterfind(".//*[@id]")
+                            if etree.QName(node).namespace == BPMN_NS}
+
+
 class _Parser(SpiffBpmnParser):
     """SpiffWorkflow's parser, whose business-rule tasks run Camunda 7's decision logic (`decision_logic`)."""
+
+    PROCESS_PARSER_CLASS = _ProcessParser
 
     def get_engine(self, decision_ref: str, node) -> decision_logic.DecisionTableEngine:  # noqa: ANN001 - an lxml element
         return decision_logic.engine_for(self, decision_ref, node)

@@ -19,12 +19,13 @@ DMN_NAMESPACES = frozenset({
 })
 # Namespaces Camunda 7 reads as another's (its DMN model's "alternative namespaces"): DMN 1.1 as Camunda 7.4.0
 # released it, which Camunda Modeler wrote for years, and DMN 1.3 as Camunda 7.13.0 released it. A file in one
-# is read in the other; so is DMN 1.1 as Flowable names it.
+# is read in the other; so is DMN 1.1 as Flowable and, before it, Activiti named it.
 ALTERNATIVE_NAMESPACES = {
     b"http://www.omg.org/spec/DMN/20151101/dmn11.xsd": b"http://www.omg.org/spec/DMN/20151101/dmn.xsd",
     b"https://www.omg.org/spec/DMN/20191111/DMN13.xsd": b"https://www.omg.org/spec/DMN/20191111/MODEL/",
     # DMN 1.1 as Flowable writes it, without the schema's file name (quoted: it begins the others)
     b'"http://www.omg.org/spec/DMN/20151101"': b'"http://www.omg.org/spec/DMN/20151101/dmn.xsd"',
+    b'"http://www.omg.org/spec/DMN/20151130"': b'"http://www.omg.org/spec/DMN/20151101/dmn.xsd"',  # Activiti's
 }
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
 

@@ -233,7 +233,7 @@ def test_a_form_whose_choices_come_from_the_data_is_saved_and_its_tasks_keep_the
     ('{"type": "object", "properties": {', "Not valid JSON at line 1"),
     ('["a list"]', "A form is a JSON Schema of type object"),
     ('{"type": "object", "properties": {"x": {"type": "string", "title": "X"}}, "title": "T", "title@zh": "T"}',
-     "has no label in English and zh"),
+     "has no label in zh (title@zh)"),
     ('{"type": "object", "properties": {"x": {"type": 5}}}', "not a valid JSON Schema"),
 ])
 def test_a_form_that_cannot_run_is_refused_with_why_and_changes_nothing(client, app, editors, schema, said):

@@ -42,6 +42,31 @@ def test_a_form_without_labels_in_both_languages_is_named_field_by_field():
                                        "properties": {"decision": DECISION}}) == []
 
 
+def test_what_is_missing_is_named_in_the_language_it_is_missing_in():
+    """A label written in one language only was said missing "in English and zh" — both — which it was not."""
+    assert labels.form_label_problems({"title": "Review", "title@zh": "审核", "properties": {
+        "a": {"type": "string", "title": "Amount"}, "b": {"type": "string", "title@zh": "金额"}}}) == [
+        "field 'a' has no label in zh (title@zh)", "field 'b' has no label in English (title)"]
+    assert labels.form_label_problems({"title@zh": "审核", "properties": {}}) == ["the form has no title in English "
+                                                                                "(title)"]
+
+
+def test_names_written_in_chinese_in_the_english_place_are_said_to_be_chinese():
+    """An Activiti or Flowable diagram drawn in China names its tasks and fields in Chinese, in `name`: validate
+    said they had "no name in zh" — the only language they had."""
+    assert labels.task_label_problems("主管审批", {}) == [
+        "the user task '主管审批' is named in Chinese only: write its English name as its name and this one as the "
+        "property name@zh"]
+    assert labels.process_label_problems({"en": "请假流程"}) == [
+        "the process '请假流程' is named in Chinese only: write its English name as its name and this one as the "
+        "property name@zh on the process"]
+    assert labels.form_label_problems({"title": "审批", "properties": {"ok": {"type": "boolean", "title": "同意"}}}) == [
+        "the form's title '审批' is in Chinese only: write the English title as title and this one as title@zh",
+        "field 'ok' is labelled in Chinese only ('同意'): write the English label as title and this one as title@zh"]
+    assert labels.task_label_problems("Review 华为 order", {"name@zh": "审核华为订单"}) == []  # a name in English
+    assert labels.task_label_problems("Review", {}) == ["the user task 'Review' has no name in zh (property name@zh)"]
+
+
 def test_the_shipped_forms_are_labelled_in_both_languages():
     for path in sorted((ROOT / "forms").glob("*.json")):
         if path.name.endswith("-uischema.json"):  # a UI schema (widgets, order) labels nothing

@@ -161,3 +161,22 @@ def test_a_form_chosen_by_an_expression_is_refused_naming_the_task():
     bundle = parse(diagram('<userTask id="work" flowable:formKey="${taskFormKey}"/>'))
     (problem,) = errors(bundle)  # before: "form file '${taskFormKey}.json' does not exist in forms/"
     assert problem.element_id == "work" and "chooses its form at run time" in problem.reason
+
+
+def test_a_form_property_named_as_its_task_is_a_field_not_the_task():
+    """Activiti's designer names a task's form property after the task (`tlApprove`): SpiffWorkflow indexed the
+    property by its id over the task and refused the file ("There is no support implemented for this task
+    type"). A Camunda enum value named as a task did the same."""
+    task = ('<userTask id="work" name="主管审批"><extensionElements>'
+            '<activiti:formProperty id="work" name="主管审批结果" type="enum">'
+            '<activiti:value id="end" name="结束"/></activiti:formProperty></extensionElements></userTask>')
+    bundle = parse(diagram(task, ACTIVITI, "activiti"))
+    assert list(bundle.forms["p.work.generated.json"]["properties"]) == ["work"]
+    process = bundle.processes["p"]
+    engine = ProcessEngine()
+    workflow = engine.new_workflow(process.spec, process.embedded, {})
+    outcome = engine.advance(workflow)
+    (ready,) = outcome.ready
+    assert (ready.element_id, ready.title) == ("work", "主管审批")
+    outcome = engine.complete_user_task(workflow, ready.engine_task_id, {"work": "end"})
+    assert outcome.status == "completed" and outcome.end_events == ["end"]

@@ -20,6 +20,7 @@ person sees a raw key.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +28,7 @@ from app.engine.said import said
 
 BASE_LANGUAGE = "en"
 OTHER_LANGUAGES = ("zh",)
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")  # Chinese characters
 
 
 def _key(keyword: str, language: str) -> str:
@@ -62,18 +64,53 @@ def _fields(schema: dict[str, Any], path: str = "") -> Iterator[tuple[str, dict[
             yield from _fields(items, f"{path}{name}[].")
 
 
+def _sides(base: Any, other: Any, language: str) -> tuple[bool, bool, bool]:
+    """(written in English, written in `language`, written in Chinese in the English place only): a diagram
+    drawn by a team in China (an Activiti or Flowable one, say) names its tasks in Chinese, in `name`."""
+    chinese_only = language == "zh" and isinstance(base, str) and not other and bool(_HAN.search(base))
+    return bool(base) and not chinese_only, bool(other) or chinese_only, chinese_only
+
+
+def _label_problem(kind: str, node: dict[str, Any], language: str, field: str | None = None) -> str | None:
+    """What the form's title (`kind` "form") or a field's label (`kind` "field") lacks in `language`, or None."""
+    base, other = node.get("title"), node.get(_key("title", language))
+    english, translated, chinese_only = _sides(base, other, language)
+    if english and translated:
+        return None
+    if kind == "form":
+        if chinese_only:
+            return said("the form's title %(title)r is in Chinese only: write the English title as title and this "
+                        "one as title@zh", title=base)
+        if english:
+            return said("the form has no title in %(language)s (title@%(language)s)", language=language)
+        if translated:
+            return said("the form has no title in English (title)")
+        return said("the form has no title in English and %(language)s (title, title@%(language)s)",
+                    language=language)
+    if chinese_only:
+        return said("field %(field)r is labelled in Chinese only (%(label)r): write the English label as title and "
+                    "this one as title@zh", field=field, label=base)
+    if english:
+        return said("field %(field)r has no label in %(language)s (title@%(language)s)", field=field,
+                    language=language)
+    if translated:
+        return said("field %(field)r has no label in English (title)", field=field)
+    return said("field %(field)r has no label in English and %(language)s (title, title@%(language)s)", field=field,
+                language=language)
+
+
 def form_label_problems(schema: dict[str, Any]) -> list[str]:
     """What a form lacks to be read in every language: one sentence per missing label."""
     problems: list[str] = []
     for language in OTHER_LANGUAGES:
-        if not schema.get("title") or not schema.get(_key("title", language)):
-            problems.append(said("the form has no title in English and %(language)s (title, title@%(language)s)",
-                                 language=language))
+        missing = _label_problem("form", schema, language)
+        if missing:
+            problems.append(missing)
     for name, prop in _fields(schema):
         for language in OTHER_LANGUAGES:
-            if not prop.get("title") or not prop.get(_key("title", language)):
-                problems.append(said("field %(field)r has no label in English and %(language)s "
-                                     "(title, title@%(language)s)", field=name, language=language))
+            missing = _label_problem("field", prop, language, name)
+            if missing:
+                problems.append(missing)
             if prop.get("description") and not prop.get(_key("description", language)):
                 problems.append(said("field %(field)r has a description but none in %(language)s "
                                      "(description@%(language)s)", field=name, language=language))
@@ -90,18 +127,25 @@ def form_label_problems(schema: dict[str, Any]) -> list[str]:
 
 def task_label_problems(name: str | None, properties: dict[str, Any]) -> list[str]:
     """What a user task lacks to be named in every language: its name, its name in another language, or both."""
-    return [_missing("user task", bool(name), bool(properties.get(_key("name", language))), language, name)
-            for language in OTHER_LANGUAGES if not name or not properties.get(_key("name", language))]
+    return [_missing("user task", name, properties.get(_key("name", language)), language)
+            for language in OTHER_LANGUAGES if not all(_sides(name, properties.get(_key("name", language)),
+                                                              language)[:2])]
 
 
 def process_label_problems(names: dict[str, str]) -> list[str]:
     """What a process lacks to be named in every language."""
-    return [_missing("process", bool(names.get(BASE_LANGUAGE)), bool(names.get(language)), language,
-                     names.get(BASE_LANGUAGE))
-            for language in OTHER_LANGUAGES if not names.get(BASE_LANGUAGE) or not names.get(language)]
+    return [_missing("process", names.get(BASE_LANGUAGE), names.get(language), language)
+            for language in OTHER_LANGUAGES if not all(_sides(names.get(BASE_LANGUAGE), names.get(language),
+                                                              language)[:2])]
 
 
-def _missing(kind: str, english: bool, other: bool, language: str, name: str | None) -> str:
+def _missing(kind: str, name: str | None, translated_name: str | None, language: str) -> str:
+    english, other, chinese_only = _sides(name, translated_name, language)
+    if chinese_only:
+        return said("the process %(name)r is named in Chinese only: write its English name as its name and this one "
+                    "as the property name@zh on the process", name=name) if kind == "process" else said(
+            "the user task %(name)r is named in Chinese only: write its English name as its name and this one as the "
+            "property name@zh", name=name)
     if kind == "process":
         if english:
             return said("the process %(name)r has no name in %(language)s (property name@%(language)s on the "
