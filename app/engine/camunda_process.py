@@ -57,6 +57,7 @@ NO_MEANING_HERE = frozenset({
     "calledElementTenantId", "decisionRefTenantId", "caseTenantId", "formHandlerClass",
     "formRefBinding", "formRefVersion",
     "formFieldValidation", "inheritBusinessKey",  # Flowable's: Loanflow checks every answer; a call shares the key
+    "asyncLeave", "asyncLeaveExclusive",  # Flowable's asyncAfter
 })
 # extension elements the import's modules read (with what they hold), or that mean nothing to an engine
 # (`camunda:properties`: metadata an application reads)
@@ -65,6 +66,7 @@ READ_ELEMENTS = frozenset({
     "inputOutput", "inputParameter", "outputParameter", "list", "map", "entry", "script",  # camunda_services
     "connector", "connectorId", "field", "string", "expression",
     "in", "out", "executionListener", "taskListener",  # camunda_listeners, call activities' variables
+    "jobCategory",  # Flowable's: which job executor runs an asynchronous step; every step is persisted here
 })
 # where each extension element a module reads has its meaning (elsewhere it is said, not dropped)
 ELEMENT_READ_ON: dict[str, frozenset[str]] = {
@@ -72,8 +74,10 @@ ELEMENT_READ_ON: dict[str, frozenset[str]] = {
     "in": frozenset({"callActivity"}), "out": frozenset({"callActivity"}),
 }
 _UNKNOWN = said("Loanflow does not know it")
-_AS_HERE = {("calledElementBinding", "latest"), ("inheritVariables", "true")}  # what Loanflow does anyway
+_AS_HERE = {("calledElementBinding", "latest"), ("inheritVariables", "true"), ("scope", "global")}  # as here
 _ELEMENT_INSTEAD: dict[str, Said] = {
+    "mapException": said("Java exceptions do not happen here: a service task's operator fails as an incident, or "
+                         "answers with a business error that an error boundary event catches by its code"),
     "failedJobRetryTimeCycle": said("only a service task's call is tried again here; when this "
                                     "element fails, that is an incident at once"),
 }
@@ -96,6 +100,9 @@ _INSTEAD: dict[str, Said] = {
     "calledElementBinding": _LATEST,
     "calledElementVersion": _LATEST,
     "calledElementVersionTag": _LATEST,
+    "triggerable": said("a service task here ends when its operator answers; to wait for the outside world after "
+                        "it, draw a receive task or a message catch event after it"),
+    "scope": said("a signal here reaches every instance waiting for it"),
     "owner": said("a task here has an assignee, who works it, and no owner"),
     "skipExpression": said("a task is never skipped by an expression here: draw an exclusive gateway that goes "
                            "around it"),

@@ -180,3 +180,24 @@ def test_a_form_property_named_as_its_task_is_a_field_not_the_task():
     assert (ready.element_id, ready.title) == ("work", "主管审批")
     outcome = engine.complete_user_task(workflow, ready.engine_task_id, {"work": "end"})
     assert outcome.status == "completed" and outcome.end_events == ["end"]
+
+
+@pytest.mark.parametrize("element, said_part", [
+    ('<serviceTask id="work" flowable:class="com.acme.Pay" flowable:triggerable="true"/>',
+     "camunda:triggerable 'true' on the service task is not read: a service task here ends when its operator answers"),
+    ('<serviceTask id="work" flowable:class="com.acme.Pay"><extensionElements><flowable:mapException errorCode="E1">'
+     "com.acme.PayFailed</flowable:mapException></extensionElements></serviceTask>",
+     "the extension camunda:mapException is not read: Java exceptions do not happen here"),
+])
+def test_what_flowable_means_and_loanflow_does_otherwise_is_said(element, said_part):
+    bundle = parse(diagram(element), {("class", "com.acme.Pay"): Operator("risk.assess")})
+    assert any(said_part in w.reason for w in bundle.warnings if w.element_id == "work"), bundle.warnings
+
+
+def test_a_global_signal_and_a_late_asynchronous_leave_are_what_loanflow_does_anyway():
+    content = diagram('<userTask id="work" flowable:asyncLeave="true"/>').replace(
+        b'<process id="p"', b'<signal id="s" name="s" flowable:scope="global"/><process id="p"')
+    assert not [w for w in parse(content).warnings if "scope" in w.reason or "asyncLeave" in w.reason]
+    local = content.replace(b'flowable:scope="global"', b'flowable:scope="processInstance"')
+    assert [w.reason for w in parse(local).warnings if "scope" in w.reason] == [
+        "camunda:scope 'processInstance' on the signal is not read: a signal here reaches every instance waiting for it"]
