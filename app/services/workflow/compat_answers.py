@@ -1,11 +1,10 @@
 """What `processes compat` answers a user task's form with, as a person filling it in would.
 
 The first visit of a task gets the first choices (the enum's first value, `true`, the minimum
-number, and for a free-text field without a default the first string the diagram's conditions compare
-it with, `hints`: what a person reading the diagram knows to type, `y` for `submitType == "y"`); a task
-the instance comes back to gets other ones (`visit` n takes the n-th choice of each enum, `oneOf` and
-hint, and flips booleans on odd visits), so that a loop that asks again until the answer changes is
-given a changed answer rather than the same one forever.
+number); a task the instance comes back to gets other ones (`visit` n takes the n-th choice of each
+enum and `oneOf`, flips booleans on odd visits, and gives a free-text field the strings the diagram's
+conditions compare it with, `hints`), so that a loop that asks again until the answer
+changes is given a changed answer rather than the same one forever.
 """
 from __future__ import annotations
 
@@ -145,8 +144,8 @@ def _sample(schema: Any, visit: int, hints: dict[str, list[str]], depth: int = 0
 
 
 def _field(name: str, schema: Any, visit: int, hints: dict[str, list[str]], depth: int) -> Any:
-    if hints.get(name) and _is_text(schema) and "default" not in schema:
-        hint = _choice(hints[name], visit)
+    if visit and hints.get(name) and _is_text(schema):
+        hint = _choice(hints[name], visit - 1)
         if not isinstance(schema.get("pattern"), str) or re.search(schema["pattern"], hint):
             return hint
     return _sample(schema, visit, hints, depth + 1)
