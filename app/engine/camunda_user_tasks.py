@@ -315,6 +315,10 @@ def _field(node: etree._Element, changes: list[str]) -> tuple[str, dict[str, Any
         changes.append(said("a form field without an id was left out of the generated form"))
         return None
     kind = (node.get("type") or "string").strip()
+    if kind == "enum" and not _children(node, "value"):
+        changes.append(said("form field %(field)r is a choice with no values to choose from (Activiti's designer "
+                            "leaves them to its page); the form asks for it as text", field=field_id))
+        kind = "string"
     if kind not in _TYPES:
         changes.append(said("form field %(field)r has type %(kind)r, which Loanflow does not know; the form asks "
                             "for it as text", field=field_id, kind=kind))

@@ -182,14 +182,19 @@ def _problem(exc: Exception, filename: str, element_id: str | None = None) -> Di
 
 class _ProcessParser(SpiffProcessParser):
     """SpiffWorkflow's process parser, which looks up a flow node by its id in an index of every element that
-    has one — extension elements too: a form field or an enum value with a task's id (Activiti's designer
-    names a task's form property after the task) took the task's place, and the file was refused with
-    "There is no support implemented for this task type". Only BPMN's own elements are indexed by id here."""
+    has one, the last of a name winning — extension elements and an element's own children too: a form field
+    or an enum value with a task's id (Activiti's designer names a task's form property after the task), or a
+    multi-instance's item named as its task (`elementVariable="employee"` on the task `employee`), took the
+    task's place, and the file was refused with "There is no support implemented for this task type". Here
+    only BPMN's own elements are indexed, and the first of a name wins (an element comes before what it
+    holds; two flow elements with one id are refused before, `references`)."""
 
     def _index_process_nodes(self) -> None:
         super()._index_process_nodes()
-        self.nodes_by_id = {node.get("id"): node for node in self.node.iterfind(".//*[@id]")
-                            if etree.QName(node).namespace == BPMN_NS}
+        self.nodes_by_id = {}
+        for node in self.node.iterfind(".//*[@id]"):
+            if etree.QName(node).namespace == BPMN_NS:
+                self.nodes_by_id.setdefault(node.get("id"), node)
 
 
 class _Parser(SpiffBpmnParser):

@@ -201,3 +201,25 @@ def test_a_global_signal_and_a_late_asynchronous_leave_are_what_loanflow_does_an
     local = content.replace(b'flowable:scope="global"', b'flowable:scope="processInstance"')
     assert [w.reason for w in parse(local).warnings if "scope" in w.reason] == [
         "camunda:scope 'processInstance' on the signal is not read: a signal here reaches every instance waiting for it"]
+
+
+def test_a_multi_instance_item_named_as_its_task_is_the_item_not_the_task():
+    """Flowable countersigning (会签): `elementVariable="employee"` on the task `employee` was refused with
+    "There is no support implemented for this task type"."""
+    task = ('<userTask id="employee" flowable:assignee="${employee}"><multiInstanceLoopCharacteristics '
+            'isSequential="false" flowable:collection="${employees}" flowable:elementVariable="employee"/></userTask>')
+    content = diagram(task).replace(b'targetRef="work"', b'targetRef="employee"').replace(
+        b'sourceRef="work"', b'sourceRef="employee"')
+    process = parse(content).processes["p"]
+    engine = ProcessEngine()
+    workflow = engine.new_workflow(process.spec, process.embedded, {"employees": ["anna", "bob"]})
+    outcome = engine.advance(workflow)
+    assert sorted(t.evaluated.get("assigneeExpression") for t in outcome.ready) == ["anna", "bob"]
+
+
+def test_a_choice_with_no_values_is_asked_as_text():
+    task = ('<userTask id="work"><extensionElements><activiti:formProperty id="ok" name="审批意见" type="enum" '
+            'required="true"/></extensionElements></userTask>')
+    bundle = parse(diagram(task, ACTIVITI, "activiti"))
+    assert bundle.forms["p.work.generated.json"]["properties"]["ok"] == {"type": "string", "title": "审批意见"}
+    assert any("is a choice with no values to choose from" in w.reason for w in bundle.warnings)
