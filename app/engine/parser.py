@@ -191,10 +191,11 @@ class _ProcessParser(SpiffProcessParser):
 
     def _index_process_nodes(self) -> None:
         super()._index_process_nodes()
-        self.nodes_by_id = {}
+        nodes: dict[str, Any] = {}
         for node in self.node.iterfind(".//*[@id]"):
             if etree.QName(node).namespace == BPMN_NS:
-                self.nodes_by_id.setdefault(node.get("id"), node)
+                nodes.setdefault(node.get("id"), node)
+        self.nodes_by_id = nodes
 
 
 class _Parser(SpiffBpmnParser):

@@ -11,8 +11,10 @@ validate, as a warning (the API, or the data an instance is started with, may st
   own: `len`, `datetime`...);
 - the names the process can set: its forms' fields (forms the import generated, whose fields are known),
   what its scripts assign (a script task's, a pre- or post-script's: a step the import made of a
-  listener or an input/output mapping included), its data objects, a multi-instance's items and
-  collections, the variable a caught signal is kept under, the start event's initiator;
+  listener or an input/output mapping included), its data objects and the inputs it declares, what a
+  data association (a data store's read included) or a task's declared inputs and outputs bring, a
+  multi-instance's items and collections, the variable a caught signal is kept under, the start event's
+  initiator;
 - a process with anything that can set names no diagram says is not judged at all (no warning rather than a
   false one): a service task, a business-rule task, a call activity, a receive task, a caught message, error
   or escalation, a listener that calls code, or a user task whose form is a file (its fields are the file's).
@@ -112,6 +114,10 @@ def _set_by(ts: Any, forms: dict[str, dict[str, Any]]) -> Iterator[str]:
     variable = getattr(getattr(ts, "event_definition", None), "variable", None)
     if variable:
         yield variable
+    io = getattr(ts, "io_specification", None)  # a task's (or a called process's) declared inputs and outputs
+    refs = [*getattr(ts, "data_input_associations", []), *getattr(ts, "data_output_associations", []),
+            *(getattr(io, "data_inputs", None) or []), *(getattr(io, "data_outputs", None) or [])]
+    yield from (ref.bpmn_id for ref in refs if getattr(ref, "bpmn_id", None))
 
 
 def _drawn_unjudged(content: bytes, process_id: str) -> bool:
@@ -139,6 +145,8 @@ def problems(filename: str, content: bytes, process_id: str, specs: list[Any],
     known = _sandbox_names()
     for spec in specs:
         known.update(getattr(spec, "data_objects", {}) or {})
+        io = getattr(spec, "io_specification", None)  # the process's declared inputs: its start data
+        known.update(ref.bpmn_id for ref in (getattr(io, "data_inputs", None) or []) if getattr(ref, "bpmn_id", None))
         for ts in spec.task_specs.values():
             known.update(_set_by(ts, forms))
     found = []

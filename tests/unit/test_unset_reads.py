@@ -84,3 +84,12 @@ def test_conditions_on_the_flows_leaving_a_task_are_said_on_the_task():
         b'<sequenceFlow id="f2" sourceRef="work" targetRef="decision"><conditionExpression>${days &gt; 3}'
         b"</conditionExpression></sequenceFlow>")
     assert [element for element, _ in said(content)] == ["work", "decision"]
+
+
+def test_what_the_process_declares_as_its_input_is_start_data_it_expects():
+    content = diagram('<userTask id="work"/>', "${amount > 10}").replace(
+        b'<process id="p" isExecutable="true">',
+        b'<process id="p" isExecutable="true"><ioSpecification><dataInput id="amount" name="amount"/>'
+        b'<inputSet><dataInputRefs>amount</dataInputRefs></inputSet><outputSet/></ioSpecification>')
+    assert said(content) == []
+    assert [e for e, _ in said(diagram('<userTask id="work"/>', "${amount > 10}"))] == ["decision"]
