@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from lxml import etree
 
+from app.engine import path_steps
 from app.engine.camunda_services import restored, stored
 from app.engine.errors import DiagramProblem
 from app.engine.implicit_flow import ACTIVITIES, GATEWAYS
@@ -115,38 +116,6 @@ def _step(scope: etree._Element, listener: etree._Element, owner_id: str, event:
     return step, what
 
 
-def _flow(scope: etree._Element, source: str, target: str, taken: set[str]) -> etree._Element:
-    return etree.SubElement(scope, f"{_B}sequenceFlow", id=_unique(f"Flow_{source}_{target}", taken),
-                            sourceRef=source, targetRef=target)
-
-
-def _flows(scope: etree._Element) -> list[etree._Element]:
-    return [c for c in scope if _local(c) == "sequenceFlow"]
-
-
-def _before(scope: etree._Element, node_id: str, step: etree._Element, taken: set[str]) -> None:
-    for flow in _flows(scope):
-        if flow.get("targetRef") == node_id:
-            flow.set("targetRef", step.get("id") or "")
-    _flow(scope, step.get("id") or "", node_id, taken)
-
-
-def _after(scope: etree._Element, node: etree._Element, step: etree._Element, taken: set[str]) -> None:
-    node_id, step_id = node.get("id") or "", step.get("id") or ""
-    for flow in _flows(scope):
-        if flow.get("sourceRef") == node_id:
-            flow.set("sourceRef", step_id)
-    if node.get("default"):  # the default flow leaves from the step now
-        step.set("default", node.attrib.pop("default"))
-    _flow(scope, node_id, step_id, taken)
-
-
-def _on_flow(scope: etree._Element, flow: etree._Element, step: etree._Element, taken: set[str]) -> None:
-    target = flow.get("targetRef") or ""
-    flow.set("targetRef", step.get("id") or "")  # its condition and id stay: a default that names it still does
-    _flow(scope, step.get("id") or "", target, taken)
-
-
 def _moment(kind: str, listener: etree._Element, event: str, incoming: int) -> str:
     """"before", "after" or "on" (a flow), for a listener on an element of that kind (`incoming` flows reach
     it); `_Refused` otherwise."""
@@ -187,7 +156,7 @@ def _on_element(scope: etree._Element, element: etree._Element, filename: str,
         return changes
     kind, owner = _local(element), element.get("id") or "element"
     kinds = {c.get("id"): _local(c) for c in scope if c.get("id")}
-    incoming = [f for f in _flows(scope) if f.get("targetRef") == owner]
+    incoming = [f for f in path_steps.flows(scope) if f.get("targetRef") == owner]
     after_event_gateway = any(kinds.get(f.get("sourceRef")) == "eventBasedGateway" for f in incoming)
     placed: list[tuple[str, etree._Element, str]] = []
     for listener in listeners:
@@ -205,11 +174,11 @@ def _on_element(scope: etree._Element, element: etree._Element, filename: str,
         placed.append((moment, step, what))
     for moment, step, _what in placed:
         if moment == "on":
-            _on_flow(scope, element, step, taken)
+            path_steps.on_flow(scope, element, step, taken)
         elif moment == "before":
-            _before(scope, owner, step, taken)
+            path_steps.before(scope, owner, step, taken)
     for step in reversed([step for moment, step, _what in placed if moment == "after"]):
-        _after(scope, element, step, taken)
+        path_steps.after(scope, element, step, taken)
     for moment, step, what in placed:
         changes.append(DiagramProblem(filename, owner, _placed(moment, what, step.get("id")), _line(element),
                                       "warning"))
@@ -256,9 +225,9 @@ def _on_process(process: etree._Element, filename: str, taken: set[str]) -> list
             for target in (reversed(targets) if event == "start" else targets):
                 step, what = _step(process, listener, pid, event, taken)
                 if event == "start":
-                    _after(process, target, step, taken)
+                    path_steps.after(process, target, step, taken)
                 else:
-                    _before(process, target.get("id") or "", step, taken)
+                    path_steps.before(process, target.get("id") or "", step, taken)
                 drawn = (said("%(listener)s on %(scope)s runs as the step %(step)s the import drew after "
                               "%(target)s", listener=what, scope=scope, step=step.get("id"), target=target.get("id"))
                          if event == "start"

@@ -24,8 +24,11 @@ as a plain mapping, since the engine reads no database):
   (Camunda keeps it local to the task). A call activity's `camunda:in` and `camunda:out` under another
   name (`source`/`sourceExpression` to `target`) are set before and after the call; `variables="all"`,
   the business key and a variable under its own name need nothing (the called process sees the
-  instance's data and gives its own back). What cannot be translated (a `camunda:script`, a name that is
-  no variable name, JUEL the translator refuses, a mapping on an event) stays, and `problems` names
+  instance's data and gives its own back). On an intermediate event, where SpiffWorkflow runs no script,
+  the inputs are a script task drawn before the event and the outputs one drawn after it (`path_steps`;
+  after a message arrives its payload is in the data, as in Camunda). What cannot be translated (a
+  `camunda:script`, a name that is no variable name, JUEL the translator refuses, a mapping on a start,
+  boundary or end event, inputs on an event an event-based gateway waits for) stays, and `problems` names
   the element and why.
 """
 from __future__ import annotations
@@ -38,7 +41,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from app.engine import service_implementations
+from app.engine import path_steps, service_implementations
 from app.engine.element_kinds import label_of
 from app.engine.errors import DiagramProblem
 from app.engine.juel import ExpressionRefused, feel, is_juel, juel_text
@@ -46,6 +49,7 @@ from app.engine.said import as_json, from_json, parts, said
 from app.engine.service_implementations import CAMUNDA_NS, KINDS
 from app.engine.xml import BPMN_NS, extension_elements
 from app.engine.xml import source_line as _line
+from app.engine.xml import unique_id as _unique
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _B, _C, _S = f"{{{BPMN_NS}}}", f"{{{CAMUNDA_NS}}}", f"{{{SPIFF_NS}}}"
@@ -57,6 +61,9 @@ _ELEMENT = f"{_C}unmappedElement"  # what an unmapped element was drawn as (it i
 # elements whose pre- and post-scripts SpiffWorkflow runs (its task parsers read them)
 _SCRIPTED = frozenset({"task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
                        "businessRuleTask", "callActivity", "subProcess", "transaction"})
+# events whose mapping the import draws as steps before and after them (`path_steps`): SpiffWorkflow runs no pre-
+# or post-script on an event
+_STEPPED = frozenset({"intermediateCatchEvent", "intermediateThrowEvent"})
 
 
 @dataclass(frozen=True)
@@ -339,8 +346,27 @@ def _add_script(ext: etree._Element, tag: str, lines: list[str], first: bool) ->
     existing.text = (f"{joined}\n{own}" if first else f"{own}\n{joined}").strip() if own else joined
 
 
+def _event_steps(element: etree._Element, inputs: list[str], outputs: list[str], taken: set[str]) -> None:
+    """An intermediate event's mapping as steps of its path: a script task setting the inputs before the event, one
+    setting the outputs after it (a message's payload is in the data by then, as in Camunda)."""
+    scope, event_id = element.getparent(), element.get("id") or ""
+    assert scope is not None
+    sources = {f.get("sourceRef") for f in path_steps.flows(scope) if f.get("targetRef") == event_id}
+    if inputs and any(_local(n) == "eventBasedGateway" for n in scope if n.get("id") in sources):
+        raise _Untranslatable(said("its input parameters would be a step between the event-based gateway and the "
+                                   "event it waits for; set them before the gateway"))
+    for lines, kind in ((inputs, "inputs"), (outputs, "outputs")):
+        if lines:
+            step = etree.SubElement(scope, f"{_B}scriptTask", id=_unique(f"{event_id}_{kind}", taken),
+                                    name=f"{element.get('name') or event_id} ({kind})", scriptFormat="python")
+            etree.SubElement(step, f"{_B}script").text = "\n".join(lines)
+            (path_steps.before(scope, event_id, step, taken) if kind == "inputs"
+             else path_steps.after(scope, element, step, taken))
+
+
 def _input_output(root: etree._Element, filename: str) -> list[DiagramProblem]:
     changes: list[DiagramProblem] = []
+    taken = {str(i) for i in root.xpath("//@id")}
     for mapping in [*root.iter(f"{_C}inputOutput"), *root.iter(f"{_Z}ioMapping")]:
         zeebe = mapping.tag == f"{_Z}ioMapping"
         label = "zeebe:ioMapping" if zeebe else "camunda:inputOutput"
@@ -349,7 +375,7 @@ def _input_output(root: etree._Element, filename: str) -> list[DiagramProblem]:
         if ext is None or element is None or ext.tag != f"{_B}extensionElements":
             continue  # a connector's own parameters: not the task's data
         try:
-            if _local(element) not in _SCRIPTED:
+            if _local(element) not in _SCRIPTED and _local(element) not in _STEPPED:
                 raise _Untranslatable(said("input/output mappings on the %(element)s are not supported; "
                                            "move them to a task", element=label_of(_local(element))))
             if zeebe:
@@ -360,6 +386,20 @@ def _input_output(root: etree._Element, filename: str) -> list[DiagramProblem]:
                 outputs, said_outputs = _assignments(_parameters(mapping, "outputParameter"), "outputParameter")
         except _Untranslatable as exc:
             element.set(_IO_REFUSED, stored(said("%(mapping)s cannot run: %(why)s", mapping=label, why=_why(exc))))
+            continue
+        if _local(element) in _STEPPED:
+            try:
+                _event_steps(element, inputs, outputs, taken)
+            except _Untranslatable as exc:
+                element.set(_IO_REFUSED, stored(said("%(mapping)s cannot run: %(why)s", mapping=label, why=_why(exc))))
+                continue
+            ext.remove(mapping)
+            changes.append(DiagramProblem(filename, element.get("id"), said(
+                "%(mapping)s -> steps of the path: %(told)s", mapping=label, told=parts(
+                    [part for part in (said("inputs set before it: %(inputs)s", inputs=parts(said_inputs)) if inputs
+                                       else "",
+                                       said("outputs set after it: %(outputs)s", outputs=parts(said_outputs))
+                                       if outputs else "") if part], "; ")), _line(mapping), "warning"))
             continue
         script = element.find(f"{_B}script") if _local(element) == "scriptTask" else None
         if script is not None and (script.text or "").strip():

@@ -386,3 +386,39 @@ def test_an_input_mapping_that_fails_at_run_time_is_an_incident_with_a_reason_na
     outcome, _ = run(parse(camunda(body)), {"amount": None})  # before: only "TypeError: unsupported operand ..."
     said = outcome.error["reason"]
     assert said["code"] == "empty_value" and said["params"]["element"] == "work"
+
+
+def test_an_intermediate_event_s_mapping_is_drawn_as_steps_before_and_after_it():
+    """Camunda runs an intermediate event's camunda:inputOutput around it; SpiffWorkflow runs no script on an event.
+    It was refused ("input/output mappings on the intermediate throw event are not supported"), or, in Camunda's
+    engine tests (which write Camunda's prefix on Activiti's namespace), silently dropped."""
+    body = _then_end("""
+    <bpmn:intermediateThrowEvent id="work" name="Noted"><bpmn:extensionElements><camunda:inputOutput>
+      <camunda:inputParameter name="greeting">Hello ${name}</camunda:inputParameter>
+      <camunda:outputParameter name="shout">${greeting.toUpperCase()}</camunda:outputParameter>
+    </camunda:inputOutput></bpmn:extensionElements></bpmn:intermediateThrowEvent>""")
+    bundle = parse(camunda(body))
+    assert errors(bundle) == []
+    (said,) = [w.reason for w in bundle.warnings if w.element_id == "work"]
+    assert said.startswith("camunda:inputOutput -> steps of the path: inputs set before it: greeting = ")
+    outcome, _ = run(bundle, {"name": "Anna"})
+    assert outcome.status == "completed" and outcome.data["shout"] == "HELLO ANNA"  # the output read the input
+    assert outcome.data["greeting"] == "Hello Anna"  # inputs stay in the data, as a task's do here
+
+
+def test_an_input_mapping_on_an_event_an_event_based_gateway_waits_for_is_refused():
+    body = """
+    <bpmn:eventBasedGateway id="work"/>
+    <bpmn:intermediateCatchEvent id="tick"><bpmn:extensionElements><camunda:inputOutput>
+      <camunda:inputParameter name="x">1</camunda:inputParameter></camunda:inputOutput></bpmn:extensionElements>
+      <bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:intermediateCatchEvent id="tock"><bpmn:timerEventDefinition><bpmn:timeDuration>PT2H</bpmn:timeDuration>
+    </bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="tick"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="work" targetRef="tock"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="tick" targetRef="end"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="tock" targetRef="end"/>"""
+    (problem,) = errors(parse(camunda(body)))
+    assert problem.element_id == "tick" and "between the event-based gateway and the event" in problem.reason
