@@ -127,6 +127,9 @@ def _tokens(text: str, start: int, feel: bool) -> tuple[list[Token], int]:
         for spelling, what in refused.items():
             if text.startswith(spelling, i) and not any(text.startswith(op, i) and len(op) > len(spelling)
                                                         for op in ops):
+                if spelling == "=" and not feel:  # JUEL (EL 2.2) has no assignment: Camunda refuses it as well
+                    raise ExpressionRefused(said("an assignment (=) is not an operator of JUEL: Camunda, Activiti "
+                                                 "and Flowable refuse it too; to compare, write =="))
                 raise ExpressionRefused(_not_translated(what))
         op = next((op for op in ops if text.startswith(op, i)), None)
         if op is None:

@@ -134,6 +134,9 @@ FLOWS = """<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:s
     ('<bpmn:intermediateCatchEvent id="x"><bpmn:compensateEventDefinition/></bpmn:intermediateCatchEvent>', "unsaid"),
     ('<bpmn:adHocSubProcess id="x"><bpmn:task id="y"/></bpmn:adHocSubProcess>', "not_yet"),
     ('<bpmn:complexGateway id="x"/>', "refused"),
+    ('<bpmn:task id="x"/><bpmn:exclusiveGateway id="g" default="d"/><bpmn:sequenceFlow id="c" sourceRef="g" '
+     'targetRef="x"><bpmn:conditionExpression>${exam=\'ok\'}</bpmn:conditionExpression></bpmn:sequenceFlow>'
+     '<bpmn:sequenceFlow id="d" sourceRef="g" targetRef="x"/>', "unsaid"),  # JUEL has no '=': it does not compile
     ('<bpmn:task id="x"/><bpmn:boundaryEvent id="y" attachedToRef="x"/>', "unsaid"),  # waits for nothing
     ('<bpmn:userTask id="x" camunda:formKey="${which}" xmlns:camunda="http://camunda.org/schema/1.0/bpmn"/>',
      "refused"),  # a form chosen at run time

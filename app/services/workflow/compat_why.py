@@ -127,7 +127,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("fails", r"task tree reached depth \d+"),  # a loop of automatic tasks with nothing to leave it
     # -- the diagram does not say what to run -------------------------------------------------
     ("unsaid", r"the timer has no time"),
-    ("unsaid", r"the boundary event has no event definition"),
+    ("unsaid", r"the boundary event has no event definition|an assignment \(=\) is not an operator of JUEL"),
     ("unsaid", r"the compensation boundary event (names no handler|is joined to)|a compensation boundary event has "
                r"no outgoing|the compensation handler \S+ is on a sequence flow|cannot be a compensation event|is a "
                r"compensation event only in an event sub-process|the compensation event sub-process would never run|"
