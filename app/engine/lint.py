@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
+from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     TimeDateEventDefinition,
@@ -37,11 +38,12 @@ def lint_bundle(bundle: Bundle, operators: Iterable[str], forms: Iterable[str]) 
     problems: list[DiagramProblem] = []
     for process in bundle.processes.values():
         problems += process.problems
-        flows = _flow_ids(process.file.content)  # once a file: its (sub)processes share it
+        drawn = _drawn(process.file.content)  # the file as drawn, before the import changed it
+        flows = _flow_ids(drawn)  # once a process: its sub-processes share it
         for spec in (process.spec, *process.embedded.values()):
             problems += _lint_spec(process, spec, known_ops, known_forms, flows)
             problems += _laid_out(process, spec)
-        problems += unset_reads.problems(process.file.filename, process.file.content, process.process_id,
+        problems += unset_reads.problems(process.file.filename, drawn, process.process_id,
                                          [process.spec, *process.embedded.values()], bundle.forms)
     return problems
 
@@ -149,11 +151,17 @@ def _lint_spec(process: ParsedProcess, spec, operators: set[str], forms: set[str
     return problems
 
 
-def _flow_ids(content: bytes) -> dict[tuple[str, str], str]:
-    """The file's sequence flows by (source, target), as drawn (before the import added its gateways)."""
+def _drawn(content: bytes) -> etree._Element | None:
+    """The file as drawn (the import changes its own copy), None if it cannot be read."""
     try:
-        root = read_xml(content, "flows")
+        return read_xml(content, "flows")
     except DiagramRejected:
+        return None
+
+
+def _flow_ids(root: etree._Element | None) -> dict[tuple[str, str], str]:
+    """The file's sequence flows by (source, target), as drawn (before the import added its gateways)."""
+    if root is None:
         return {}
     return {(f.get("sourceRef", ""), f.get("targetRef", "")): f.get("id", "")
             for f in root.iter(f"{{{BPMN_NS}}}sequenceFlow") if f.get("id")}

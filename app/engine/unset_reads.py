@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from lxml import etree
@@ -36,9 +37,9 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
 from app.engine import camunda_process, script_offers, scripting
-from app.engine.errors import DiagramProblem, DiagramRejected
+from app.engine.errors import DiagramProblem
 from app.engine.said import parts, said
-from app.engine.xml import BPMN_NS, read_xml
+from app.engine.xml import BPMN_NS
 
 _FORM = "formJsonSchemaFilename"  # as app.engine.parser names it
 _UNJUDGED_KINDS = ("ServiceTask", "BusinessRuleTask")  # set what their operator or decision answers
@@ -71,9 +72,11 @@ def _assigned(script: str) -> set[str]:
     return names
 
 
-def _sandbox_names() -> set[str]:
+@lru_cache(maxsize=1)
+def _sandbox_names() -> frozenset[str]:
+    """The names every expression has besides the data: the sandbox's builtins, offered names and modules."""
     builtins = scripting.sandbox_globals().get("__builtins__", {})
-    return set(builtins) | set(script_offers.OFFERED) | set(scripting.ALLOWED_MODULES) | {"True", "False", "None"}
+    return frozenset(builtins) | frozenset(script_offers.OFFERED) | frozenset(scripting.ALLOWED_MODULES)
 
 
 def _unjudged(ts: Any, forms: dict[str, dict[str, Any]]) -> bool:
@@ -120,11 +123,10 @@ def _set_by(ts: Any, forms: dict[str, dict[str, Any]]) -> Iterator[str]:
     yield from (ref.bpmn_id for ref in refs if getattr(ref, "bpmn_id", None))
 
 
-def _drawn_unjudged(content: bytes, process_id: str) -> bool:
-    """Whether the process as drawn in the file has an element that can set names no diagram says."""
-    try:
-        root = read_xml(content, "process")
-    except DiagramRejected:
+def _drawn_unjudged(root: etree._Element | None, process_id: str) -> bool:
+    """Whether the process as drawn in the file (`root`, None if unread) has an element that can set names no
+    diagram says."""
+    if root is None:
         return True
     for process in root.iter(f"{{{BPMN_NS}}}process"):
         if process.get("id") == process_id:
@@ -134,15 +136,15 @@ def _drawn_unjudged(content: bytes, process_id: str) -> bool:
     return True
 
 
-def problems(filename: str, content: bytes, process_id: str, specs: list[Any],
+def problems(filename: str, drawn: etree._Element | None, process_id: str, specs: list[Any],
              forms: dict[str, dict[str, Any]]) -> list[DiagramProblem]:
-    """Warnings for the gateways of a process (`specs`: it and its sub-processes, `content` the file as drawn)
+    """Warnings for the gateways of a process (`specs`: it and its sub-processes, `drawn` the file as drawn)
     whose conditions read names nothing in it sets, one a gateway; [] when anything in it may set names no
     diagram says. `forms`: the generated forms by file name."""
     task_specs = [ts for spec in specs for ts in spec.task_specs.values()]
-    if any(_unjudged(ts, forms) for ts in task_specs) or _drawn_unjudged(content, process_id):
+    if any(_unjudged(ts, forms) for ts in task_specs) or _drawn_unjudged(drawn, process_id):
         return []
-    known = _sandbox_names()
+    known = set(_sandbox_names())
     for spec in specs:
         known.update(getattr(spec, "data_objects", {}) or {})
         io = getattr(spec, "io_specification", None)  # the process's declared inputs: its start data
