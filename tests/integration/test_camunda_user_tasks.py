@@ -376,3 +376,56 @@ def test_a_group_chosen_by_the_data_offers_the_task_to_that_role_or_to_the_platf
     ready = db.session.scalar(select(InstanceEvent).where(InstanceEvent.instance_id == nobody,
                                                           InstanceEvent.kind == "task_ready"))
     assert ready.details["candidate_groups_no_role"] == ["marketing"] and ready.details["lane"] is None
+
+
+FLOWABLE_LEAVE = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:flowable="http://flowable.org/bpmn"
+             targetNamespace="http://www.flowable.org/processdef">
+  <process id="leave_flowable" name="请假审批" isExecutable="true">
+    <startEvent id="start" flowable:initiator="applicant"/>
+    <userTask id="deptApprove" name="部门审批" flowable:candidateGroups="first_reviewer">
+      <extensionElements>
+        <flowable:formProperty id="deptApprove" name="审批结果" type="enum" required="true">
+          <flowable:value id="pass" name="同意"/><flowable:value id="reject" name="驳回"/>
+        </flowable:formProperty>
+        <flowable:formProperty id="days" name="天数" type="long" required="true"/>
+      </extensionElements>
+    </userTask>
+    <exclusiveGateway id="decide"/>
+    <endEvent id="approved"/>
+    <endEvent id="rejected"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="deptApprove"/>
+    <sequenceFlow id="f2" sourceRef="deptApprove" targetRef="decide"/>
+    <sequenceFlow id="f3" sourceRef="decide" targetRef="approved">
+      <conditionExpression>${deptApprove == 'pass' &amp;&amp; days &lt;= 3}</conditionExpression></sequenceFlow>
+    <sequenceFlow id="f4" sourceRef="decide" targetRef="rejected">
+      <conditionExpression>${deptApprove != 'pass' || days &gt; 3}</conditionExpression></sequenceFlow>
+  </process>
+</definitions>"""
+
+
+def test_a_flowable_diagram_is_worked_as_drawn_its_group_s_inbox_its_form_properties_its_gateway(people):
+    """Deployed from a Flowable modeler's `.bpmn20.xml`: before, every `flowable:` attribute was read by nothing —
+    the task was the platform's, its form asked nothing, and the gateway stopped for want of `deptApprove`."""
+    diagram = DiagramFile("leave.bpmn20.xml", FLOWABLE_LEAVE.encode())
+    said = [p.reason for p in check_diagrams([diagram])]
+    assert "the file's Flowable extensions are read as Camunda 7's, which kept their names and meaning" in said
+    assert not [p for p in check_diagrams([diagram]) if p.severity == "error"]
+    deploy_and_commit([diagram])
+    instance_id = instances.start_instance("leave_flowable", principal_for("admin"), "LEAVE-1", None,
+                                           {"funder": "BANK1", "borrower": "TRADER1"})
+    (row,) = _group_rows("rev")
+    assert (row["element_id"], row["lane"]) == ("deptApprove", "first_reviewer") and _group_rows("fin") == []
+    task = db.session.get(HumanTask, row["id"])
+    form, _ui = tasks.task_form(task)
+    assert form["properties"]["deptApprove"]["enumNames"] == ["同意", "驳回"] and form["required"] == [
+        "deptApprove", "days"]
+    with pytest.raises(Invalid):
+        tasks.complete_task(task.id, {"deptApprove": "pass"}, principal_for("rev"))  # days is required
+    db.session.rollback()
+    tasks.complete_task(task.id, {"deptApprove": "pass", "days": 2}, principal_for("rev"))
+    instance = db.session.get(ProcessInstance, instance_id)
+    assert instance.status == "completed" and instance.data["applicant"] == "admin"  # flowable:initiator
+    ended = db.session.scalars(select(InstanceEvent).where(InstanceEvent.instance_id == instance_id,
+                                                           InstanceEvent.kind == "completed")).one()
+    assert "approved" in json.dumps(ended.details)
