@@ -66,7 +66,8 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
             groups: camunda_user_tasks.GroupMap | None = None) -> tuple[list[DiagramProblem], list[DiagramProblem]]:
     """Repair what has one meaning, refuse what cannot be deployed; see the module's docstring."""
     vendors = [DiagramProblem(filename, None, said(
-        "the file's %(vendor)s extensions are read as Camunda 7's, which kept their names and meaning", vendor=vendor),
+        "the file's %(vendor)s extensions are read as Camunda 7's, which kept their names and meaning; the warnings "
+        "name them as Camunda does (%(prefix)s:assignee is camunda:assignee)", vendor=vendor, prefix=vendor.lower()),
         None, "warning") for vendor in vendor_namespaces.as_camunda(root)]
     renames = [DiagramProblem(filename, new, said(
         "the %(kind)s's id %(old)r is a name SpiffWorkflow keeps for itself; it runs as %(new)r", kind=label(node),

@@ -409,7 +409,7 @@ def test_a_flowable_diagram_is_worked_as_drawn_its_group_s_inbox_its_form_proper
     the task was the platform's, its form asked nothing, and the gateway stopped for want of `deptApprove`."""
     diagram = DiagramFile("leave.bpmn20.xml", FLOWABLE_LEAVE.encode())
     said = [p.reason for p in check_diagrams([diagram])]
-    assert "the file's Flowable extensions are read as Camunda 7's, which kept their names and meaning" in said
+    assert any(s.startswith("the file's Flowable extensions are read as Camunda 7's") for s in said)
     assert not [p for p in check_diagrams([diagram]) if p.severity == "error"]
     deploy_and_commit([diagram])
     instance_id = instances.start_instance("leave_flowable", principal_for("admin"), "LEAVE-1", None,

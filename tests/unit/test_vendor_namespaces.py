@@ -61,7 +61,8 @@ def test_who_works_a_task_is_read_as_camunda_reads_it(namespace, prefix):
 def test_the_file_says_once_that_its_extensions_were_read_as_camunda_s():
     bundle = parse(diagram('<userTask id="work" flowable:candidateGroups="first_reviewer"/>'))
     said = [w.reason for w in bundle.warnings if "read as Camunda 7's" in w.reason]
-    assert said == ["the file's Flowable extensions are read as Camunda 7's, which kept their names and meaning"]
+    assert said == ["the file's Flowable extensions are read as Camunda 7's, which kept their names and meaning; the "
+                    "warnings name them as Camunda does (flowable:assignee is camunda:assignee)"]
     camunda_only = diagram('<userTask id="work" camunda:candidateGroups="first_reviewer"/>')
     assert not [w for w in parse(camunda_only).warnings if "read as Camunda 7's" in w.reason]
 
