@@ -50,8 +50,8 @@ def _field(prop: etree._Element, notes: list[str]) -> etree._Element | None:
     if prop.get("datePattern"):
         notes.append(said("form property %(field)r: the date is asked as year-month-day, not as %(pattern)r",
                           field=given, pattern=prop.get("datePattern")))
-    constraints = [c for c, on in (("required", prop.get("required")), ("readonly", _negated(prop.get("writable"))))
-                   if (on or "").strip().lower() == "true"]
+    constraints = [c for c, attribute, meaning in (("required", "required", "true"), ("readonly", "writable", "false"))
+                   if (prop.get(attribute) or "").strip().lower() == meaning]
     if constraints:
         validation = etree.SubElement(field, f"{_C}validation")
         for constraint in constraints:
@@ -59,10 +59,6 @@ def _field(prop: etree._Element, notes: list[str]) -> etree._Element | None:
     for value in prop.iterchildren(f"{_C}value"):
         etree.SubElement(field, f"{_C}value", {k: v for k, v in value.attrib.items() if k in ("id", "name")})
     return field
-
-
-def _negated(value: str | None) -> str | None:
-    return None if value is None else {"true": "false", "false": "true"}.get(value.strip().lower())
 
 
 def as_form_data(element: etree._Element) -> list[str]:

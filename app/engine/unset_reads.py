@@ -37,11 +37,11 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
 from app.engine import camunda_process, script_offers, scripting
+from app.engine.camunda_user_tasks import FORM_PROPERTY
 from app.engine.errors import DiagramProblem
 from app.engine.said import parts, said
 from app.engine.xml import BPMN_NS
 
-_FORM = "formJsonSchemaFilename"  # as app.engine.parser names it
 _UNJUDGED_KINDS = ("ServiceTask", "BusinessRuleTask")  # set what their operator or decision answers
 _UNJUDGED_DRAWN = frozenset({"serviceTask", "businessRuleTask", "callActivity", "receiveTask"})
 _LISTENERS = frozenset({"executionListener", "taskListener"})
@@ -84,7 +84,7 @@ def _unjudged(ts: Any, forms: dict[str, dict[str, Any]]) -> bool:
     if isinstance(ts, CallActivity) or type(ts).__name__ in _UNJUDGED_KINDS:
         return True
     if isinstance(ts, UserTask):
-        form = _properties(ts).get(_FORM)
+        form = _properties(ts).get(FORM_PROPERTY)
         return bool(form) and form not in forms
     definition = getattr(ts, "event_definition", None)
     kind = type(definition).__name__
@@ -98,7 +98,7 @@ def _properties(ts: Any) -> dict[str, str]:
 def _set_by(ts: Any, forms: dict[str, dict[str, Any]]) -> Iterator[str]:
     """The names `ts` can set."""
     properties = _properties(ts)
-    form = forms.get(properties.get(_FORM, ""))
+    form = forms.get(properties.get(FORM_PROPERTY, ""))
     if form:
         yield from (form.get("properties") or {})
     if properties.get(camunda_process.INITIATOR):
