@@ -48,6 +48,7 @@ from app.engine import (
     service_implementations,
     translate,
     vendor_namespaces,
+    zeebe_elements,
 )
 from app.engine.element_kinds import label
 from app.engine.errors import DiagramProblem
@@ -69,6 +70,7 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
         "the file's %(vendor)s extensions are read as Camunda 7's, which kept their names and meaning; the warnings "
         "name them as Camunda does (%(prefix)s:assignee is camunda:assignee)", vendor=vendor, prefix=vendor.lower()),
         None, "warning") for vendor in vendor_namespaces.as_camunda(root)]
+    zeebe_refusals, zeebe_changes = zeebe_elements.prepare(root, filename)  # Camunda 8's, as Camunda 7's attributes
     renames = [DiagramProblem(filename, new, said(
         "the %(kind)s's id %(old)r is a name SpiffWorkflow keeps for itself; it runs as %(new)r", kind=label(node),
         old=old, new=new), _line(node), "warning") for node, old, new in reserved_ids.renamed(root)]
@@ -77,7 +79,8 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
     refusals = [p for p in found if p.severity == "error"]
     if refusals:  # what the file names and does not hold: nothing below can read it safely
         return refusals, []
-    changes: list[DiagramProblem] = [p for p in found if p.severity != "error"]
+    changes: list[DiagramProblem] = [p for p in found if p.severity != "error"] + zeebe_changes
+    refusals += zeebe_refusals
     taken = {i for i in root.xpath("//@id")}
     for process in root.iter(f"{_B}process"):
         if not (process.get("id") or "").strip():
@@ -142,6 +145,7 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
     decision_refusals, decision_changes = camunda_decisions.prepare(root, filename)  # camunda:decisionRef
     refusals += decision_refusals
     changes += decision_changes
+    changes += zeebe_elements.unread(root, filename)  # after every module has read what it reads
     return refusals, changes + vendors  # said last: the changes above say what it meant, element by element
 
 

@@ -17,12 +17,11 @@ from lxml import etree
 from app.engine.decision_results import RESULT_SHAPE, RESULT_VARIABLE, SHAPES
 from app.engine.errors import DiagramProblem
 from app.engine.said import said
-from app.engine.xml import BPMN_NS, CAMUNDA_NS, extension_elements
+from app.engine.xml import BPMN_NS, CAMUNDA_NS, ZEEBE_NS, extension_elements
 from app.engine.xml import source_line as _line
 
 _B = f"{{{BPMN_NS}}}"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
-ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 
 
 def _camunda(task: etree._Element, name: str) -> str | None:

@@ -27,6 +27,7 @@ Loanflow does not check (`validationType: email`, a condition that hides a field
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from app.engine import json_errors
@@ -55,6 +56,21 @@ def read(text: str) -> dict[str, Any]:
     if not isinstance(document, dict) or not isinstance(document.get("components"), list):
         raise FormNotConverted(said("it is not a Camunda Forms document (no list of components)"))
     return document
+
+
+def by_id(folder: Path) -> dict[str, Path]:
+    """The Camunda Forms files of a folder by the `id` each holds: Camunda 8 links a user task to a form by that id
+    (`zeebe:formDefinition formId="loan-review"`), whatever the file is called (`review.form`). A file that is
+    not a form, or whose id another file of the folder holds first (by name), is left out."""
+    found: dict[str, Path] = {}
+    for path in sorted(folder.glob(f"*{FORM_SUFFIX}")):
+        try:
+            form_id = read(path.read_text(encoding="utf-8")).get("id")
+        except (FormNotConverted, UnicodeDecodeError, OSError):
+            continue
+        if isinstance(form_id, str) and form_id.strip():
+            found.setdefault(form_id.strip(), path)
+    return found
 
 
 def schema_of(document: dict[str, Any], title: str | None = None) -> tuple[dict[str, Any], list[str]]:

@@ -36,10 +36,9 @@ from app.engine.juel import ExpressionRefused
 from app.engine.mi_counters import COUNTERS
 from app.engine.said import parts, said
 from app.engine.service_implementations import camunda_attribute
-from app.engine.xml import BPMN_NS, CAMUNDA_NS, extension_elements
+from app.engine.xml import BPMN_NS, CAMUNDA_NS, ZEEBE_NS, extension_elements
 from app.engine.xml import source_line as _line
 
-ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _B, _Z, _S = f"{{{BPMN_NS}}}", f"{{{ZEEBE_NS}}}", f"{{{SPIFF_NS}}}"
 _REFUSED = "{http://camunda.org/schema/1.0/bpmn}multiInstanceRefused"  # on the element: the reason (`stored`)

@@ -14,8 +14,12 @@ as a plain mapping, since the engine reads no database):
   plain end event of its own). Each change is a warning. An unmapped one is left to `problems`: its
   element becomes a task that does nothing, so the file parses and the strict check can name it and
   the command that maps it (it is never deployed so). A Camunda 8 job's `zeebe:ioMapping` inputs
-  are its operator's parameters (a dotted target builds a map). A connector's output parameters and
-  a job's outputs (they read the connector's or the job's own result) are refused, never dropped.
+  are its operator's parameters (a dotted target builds a map), and so are its `zeebe:taskHeaders`
+  (fixed texts; an input of the same name wins). A job's outputs read its result: the operator's
+  result is kept in a variable of the task's own, each output is set from it (a name the result does not
+  hold is read from the instance's data, as Camunda 8 reads a job's variables over the instance's) and
+  the variable is dropped, so only the outputs' targets are kept, as in Camunda 8. A connector's output
+  parameters are refused, never dropped.
 - `camunda:inputOutput` (and Camunda 8's `zeebe:ioMapping`: FEEL after `=`, else a text) on a task: input parameters are assigned before the task runs (a pre-script;
   on a script task, lines before its script, since SpiffWorkflow runs no pre-script there), output
   parameters after it, each value translated (text, `${...}` JUEL, a text with `${...}` in it,
@@ -26,15 +30,20 @@ as a plain mapping, since the engine reads no database):
   the business key and a variable under its own name need nothing (the called process sees the
   instance's data and gives its own back). On an intermediate event, where SpiffWorkflow runs no script,
   the inputs are a script task drawn before the event and the outputs one drawn after it (`path_steps`;
-  after a message arrives its payload is in the data, as in Camunda). What cannot be translated (a
-  `camunda:script`, a name that is no variable name, JUEL the translator refuses, a mapping on a start,
-  boundary or end event, inputs on an event an event-based gateway waits for) stays, and `problems` names
-  the element and why.
+  after a message arrives its payload is in the data, as in Camunda). An end event's inputs and outputs are
+  a script task before it (its outputs are what its scope ends with); Camunda 8's outputs on a start event
+  (what the instance keeps of what started it) and on a boundary event (of what it caught) a script task
+  after it. What cannot be translated (a `camunda:script`, a name that is no variable name, JUEL the
+  translator refuses, a Camunda 7 mapping on a start or boundary event, which Camunda 7 refuses too,
+  inputs on a start or boundary event, inputs on an event an event-based gateway waits for) stays, and
+  `problems` names the element and why.
 """
 from __future__ import annotations
 
+import ast
 import json
 import keyword
+import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -47,23 +56,27 @@ from app.engine.errors import DiagramProblem
 from app.engine.juel import ExpressionRefused, feel, is_juel, juel_text
 from app.engine.said import as_json, from_json, parts, said
 from app.engine.service_implementations import CAMUNDA_NS, KINDS
-from app.engine.xml import BPMN_NS, extension_elements
+from app.engine.xml import BPMN_NS, ZEEBE_NS, extension_elements
 from app.engine.xml import source_line as _line
 from app.engine.xml import unique_id as _unique
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _B, _C, _S = f"{{{BPMN_NS}}}", f"{{{CAMUNDA_NS}}}", f"{{{SPIFF_NS}}}"
-_Z = f"{{{service_implementations.ZEEBE_NS}}}"
+_Z = f"{{{ZEEBE_NS}}}"
 _UNMAPPED = f"{_C}unmappedImplementation"  # set on an unmapped element: "kind value", for `problems`
 _IO_REFUSED = f"{_C}inputOutputRefused"  # set on an element whose mappings stay: the reason (`stored`)
 _REFUSED = f"{_C}implementationRefused"  # on an element whose implementation cannot run as drawn: the reason (`stored`)
 _ELEMENT = f"{_C}unmappedElement"  # what an unmapped element was drawn as (it is a task now)
+_JOB_OUTPUTS = f"{_C}jobOutputs"  # a mapped job's outputs, as its warning says them
 # elements whose pre- and post-scripts SpiffWorkflow runs (its task parsers read them)
 _SCRIPTED = frozenset({"task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
                        "businessRuleTask", "callActivity", "subProcess", "transaction"})
 # events whose mapping the import draws as steps before and after them (`path_steps`): SpiffWorkflow runs no pre-
 # or post-script on an event
-_STEPPED = frozenset({"intermediateCatchEvent", "intermediateThrowEvent"})
+_STEPPED = frozenset({"intermediateCatchEvent", "intermediateThrowEvent", "endEvent", "startEvent", "boundaryEvent"})
+# events whose mapping only Camunda 8 reads: a start event's outputs (what the instance keeps of its start or its
+# message), a boundary event's outputs (of what it caught); Camunda 7 refuses a mapping there, and so does the import
+_ZEEBE_ONLY = frozenset({"startEvent", "boundaryEvent"})
 
 
 @dataclass(frozen=True)
@@ -140,17 +153,21 @@ def _job_parameters(element: etree._Element, found: service_implementations.Foun
     builds a map: parameter `from` = {"email": ...}). Its outputs read the job's own result variables,
     which no operator gives: refused."""
     ext = element.find(f"{_B}extensionElements")
-    mapping = None if found.key[0] != "job" or ext is None else ext.find(f"{_Z}ioMapping")
-    if mapping is None:
+    if found.key[0] != "job" or ext is None:
         return {}
+    mapping, headers = ext.find(f"{_Z}ioMapping"), ext.find(f"{_Z}taskHeaders")
+    tree: dict[str, object] = {}
+    if headers is not None:  # fixed settings the job's worker reads: the operator's parameters, each a text
+        ext.remove(headers)
+        tree.update({h.get("key", "").strip(): repr(h.get("value") or "") for h in headers.findall(f"{_Z}header")
+                     if h.get("key", "").strip()})
+    if mapping is None:
+        return {name: _literal(value) for name, value in tree.items()}
     ext.remove(mapping)  # the operator's parameters now, not the task's data
     try:
-        outputs = [node.get("target") or "" for node in mapping.findall(f"{_Z}output")]
+        outputs = _zeebe_parameters(mapping, "output")
         if outputs:
-            raise _Untranslatable(said("the zeebe:output %(target)r reads the job's result, which no Loanflow "
-                                       "operator gives: remove the output mappings and let the mapped operator's "
-                                       "result carry the answer", target=outputs[0]))
-        tree: dict[str, object] = {}
+            _job_outputs(element, ext, outputs)
         for name, value in _zeebe_parameters(mapping, "input", keys=True):
             *path, last = name.split(".")
             node = tree
@@ -168,6 +185,40 @@ def _job_parameters(element: etree._Element, found: service_implementations.Foun
         return {}
 
 
+class _FromResult(ast.NodeTransformer):
+    """Each variable an output reads, read from the operator's result when it holds it, else from the data."""
+
+    def __init__(self, result: str) -> None:
+        self.result = result
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:  # a function's name is no variable
+        node.args = [self.visit(a) for a in node.args]
+        node.keywords = [self.visit(k) for k in node.keywords]
+        if not isinstance(node.func, ast.Name):
+            node.func = self.visit(node.func)
+        return node
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if not isinstance(node.ctx, ast.Load):
+            return node
+        got = ast.parse(f"({self.result}[{node.id!r}] if isinstance({self.result}, dict) and {node.id!r} in "
+                        f"{self.result} else {node.id})", mode="eval").body
+        return ast.copy_location(got, node)
+
+
+def _job_outputs(element: etree._Element, ext: etree._Element, outputs: list[tuple[str, str]]) -> None:
+    """A Camunda 8 job's zeebe:output mappings after its operator: the operator's result is kept in a variable
+    of the task's own (`resultVariable`), each output set from it (a variable it reads comes from the result when
+    the result holds it, else from the instance's data, as Camunda 8 reads a job's variables over the
+    instance's), then that variable is dropped: as in Camunda 8, only the outputs' targets are kept."""
+    result = "jobResult_" + re.sub(r"\W", "_", element.get("id") or "task")
+    element.set(f"{_C}resultVariable", result)
+    lines = [_statement(target, ast.unparse(_FromResult(result).visit(ast.parse(python, mode="eval"))), "zeebe:output")
+             for target, python in outputs]
+    _add_script(ext, "postScript", [*lines, f"del {result}"], first=True)
+    element.set(_JOB_OUTPUTS, parts([_said(target, python) for target, python in outputs]))
+
+
 def _literal(value: object) -> str:
     """A parameter's Python expression: an expression, or a map of them."""
     if isinstance(value, dict):
@@ -176,7 +227,8 @@ def _literal(value: object) -> str:
 
 
 # where a mapped implementation's parameters came from, as the warning says it
-_SOURCES = {"connector": said("the connector's input parameters"), "job": said("the zeebe:ioMapping inputs")}
+_SOURCES = {"connector": said("the connector's input parameters"),
+            "job": said("the zeebe:ioMapping inputs and zeebe:taskHeaders")}
 
 
 def rewrite(root: etree._Element, filename: str, mapping: OperatorMap | None) -> list[DiagramProblem]:
@@ -189,6 +241,7 @@ def rewrite(root: etree._Element, filename: str, mapping: OperatorMap | None) ->
         what = _local(element)
         parameters = _connector_parameters(element, found) or _job_parameters(element, found)
         if chosen is None:
+            element.attrib.pop(_JOB_OUTPUTS, None)
             element.set(_UNMAPPED, f"{key[0]} {key[1]}")
             element.set(_ELEMENT, what)
             service_implementations.strip(found)
@@ -218,6 +271,10 @@ def rewrite(root: etree._Element, filename: str, mapping: OperatorMap | None) ->
         source = _SOURCES.get(key[0])
         given = said("; %(source)s are its parameters: %(parameters)s", source=source,
                      parameters=", ".join(parameters)) if source and parameters else ""
+        outputs = element.attrib.pop(_JOB_OUTPUTS, None)
+        if outputs:
+            given += said("; its zeebe:output mappings are set from the operator's result (a variable the result "
+                          "does not hold is read from the instance's data): %(outputs)s", outputs=outputs)
         changes.append(DiagramProblem(
             filename, element.get("id"), said("%(implementation)s -> operator %(operator)r%(was)s%(note)s%(given)s",
                                               implementation=service_implementations.describe(key, what),
@@ -349,13 +406,18 @@ def _add_script(ext: etree._Element, tag: str, lines: list[str], first: bool) ->
 def _event_steps(element: etree._Element, inputs: list[str], outputs: list[str], taken: set[str]) -> None:
     """An intermediate event's mapping as steps of its path: a script task setting the inputs before the event, one
     setting the outputs after it (a message's payload is in the data by then, as in Camunda)."""
-    scope, event_id = element.getparent(), element.get("id") or ""
+    scope, event_id, kind_of = element.getparent(), element.get("id") or "", _local(element)
     assert scope is not None
     sources = {f.get("sourceRef") for f in path_steps.flows(scope) if f.get("targetRef") == event_id}
+    if inputs and kind_of in _ZEEBE_ONLY:
+        raise _Untranslatable(said("a %(element)s has no inputs: nothing runs before it; set them on the step after it",
+                                   element=label_of(kind_of)))
     if inputs and any(_local(n) == "eventBasedGateway" for n in scope if n.get("id") in sources):
         raise _Untranslatable(said("its input parameters would be a step between the event-based gateway and the "
                                    "event it waits for; set them before the gateway"))
-    for lines, kind in ((inputs, "inputs"), (outputs, "outputs")):
+    # an end event's outputs are what its scope ends with: set before it, after its inputs
+    steps = ((inputs + outputs, "inputs"),) if kind_of == "endEvent" else ((inputs, "inputs"), (outputs, "outputs"))
+    for lines, kind in steps:
         if lines:
             step = etree.SubElement(scope, f"{_B}scriptTask", id=_unique(f"{event_id}_{kind}", taken),
                                     name=f"{element.get('name') or event_id} ({kind})", scriptFormat="python")
@@ -375,7 +437,8 @@ def _input_output(root: etree._Element, filename: str) -> list[DiagramProblem]:
         if ext is None or element is None or ext.tag != f"{_B}extensionElements":
             continue  # a connector's own parameters: not the task's data
         try:
-            if _local(element) not in _SCRIPTED and _local(element) not in _STEPPED:
+            if _local(element) not in _SCRIPTED and (_local(element) not in _STEPPED
+                                                     or (_local(element) in _ZEEBE_ONLY and not zeebe)):
                 raise _Untranslatable(said("input/output mappings on the %(element)s are not supported; "
                                            "move them to a task", element=label_of(_local(element))))
             if zeebe:
@@ -398,7 +461,9 @@ def _input_output(root: etree._Element, filename: str) -> list[DiagramProblem]:
                 "%(mapping)s -> steps of the path: %(told)s", mapping=label, told=parts(
                     [part for part in (said("inputs set before it: %(inputs)s", inputs=parts(said_inputs)) if inputs
                                        else "",
-                                       said("outputs set after it: %(outputs)s", outputs=parts(said_outputs))
+                                       (said("outputs set before it, what its scope ends with: %(outputs)s",
+                                             outputs=parts(said_outputs)) if _local(element) == "endEvent" else
+                                        said("outputs set after it: %(outputs)s", outputs=parts(said_outputs)))
                                        if outputs else "") if part], "; ")), _line(mapping), "warning"))
             continue
         script = element.find(f"{_B}script") if _local(element) == "scriptTask" else None

@@ -63,9 +63,9 @@ from lxml import etree
 
 from app.engine import camunda_dates, camunda_forms, form_properties
 from app.engine.errors import DiagramProblem
-from app.engine.juel import ExpressionRefused, is_juel, juel_text
+from app.engine.juel import ExpressionRefused, feel, is_juel, juel_text
 from app.engine.said import Said, said
-from app.engine.xml import BPMN_NS, CAMUNDA_NS, extension_elements
+from app.engine.xml import BPMN_NS, CAMUNDA_NS, ZEEBE_NS, extension_elements
 from app.engine.xml import source_line as _line
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -78,9 +78,10 @@ CANDIDATES_PROPERTY = "candidateUsers"  # the users a task is offered to, comma-
 CANDIDATES_EXPRESSION = "candidateUsersExpression"  # an expression giving them (a list, or a comma-separated text)
 GROUPS_EXPRESSION = "candidateGroupsExpression"  # an expression giving the task's group (its lane) from its data
 FORM_KEY_PROPERTY = "formKey"  # the key a form file was named from, for the form check's reason
+FORM_KEY_ATTRIBUTE = "formKeyAttribute"  # the attribute that key was written in, where not camunda:formKey
 GENERATED_SUFFIX = ".generated.json"
 _B = f"{{{BPMN_NS}}}"
-_Z = "{http://camunda.org/schema/zeebe/1.0}"
+_Z = f"{{{ZEEBE_NS}}}"
 _EMBEDDED_KEY = "camunda-forms:bpmn:"
 _KEY_PREFIXES = ("embedded:app:", "embedded:deployment:", "camunda-forms:app:", "camunda-forms:deployment:",
                  "app:", "deployment:", "embedded:")
@@ -126,11 +127,20 @@ def _names(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
+def _is_expression(value: str) -> bool:
+    """Whether an attribute's value is an expression: JUEL (`${approver}`), or FEEL after Camunda 8's `=`."""
+    return is_juel(value) or value.startswith("=")
+
+
+def _language(value: str) -> str:
+    return "FEEL" if value.startswith("=") else "JUEL"
+
+
 def _juel(found: _UserTask, attribute: str, value: str) -> str | None:
-    """The Python a JUEL attribute means (one expression, or a text around them: `clerk_${region}`); None,
-    the refusal noted, when it has no safe meaning."""
+    """The Python an expression attribute means (JUEL: one expression, or a text around them:
+    `clerk_${region}`; FEEL after `=`); None, the refusal noted, when it has no safe meaning."""
     try:
-        return juel_text(value)
+        return feel(value) if value.startswith("=") else juel_text(value)
     except ExpressionRefused as exc:
         found.refusals.append(said("camunda:%(attribute)s %(value)r cannot run: %(why)s", attribute=attribute,
                                    value=value, why=exc.reason))
@@ -140,13 +150,13 @@ def _juel(found: _UserTask, attribute: str, value: str) -> str | None:
 def _offered_to(groups: str, found: _UserTask, group_map: GroupMap) -> None:
     """The lane `camunda:candidateGroups` means: its group, or the role the admin mapped it to; groups that
     all mean one role are that role."""
-    if is_juel(groups):
+    if _is_expression(groups):
         python = _juel(found, "candidateGroups", groups)
         if python is not None:
             found.properties[GROUPS_EXPRESSION] = python
-            found.changes.append(said("camunda:candidateGroups %(groups)r is JUEL; the task is offered to the role "
+            found.changes.append(said("camunda:candidateGroups %(groups)r is %(language)s; the task is offered to the role "
                                       "%(python)r names in its data when it becomes ready (a group the mapping table "
-                                      "maps to a role too; else the platform's)", groups=groups, python=python))
+                                      "maps to a role too; else the platform's)", groups=groups, python=python, language=_language(groups)))
         return
     names = _names(groups)
     roles = list(dict.fromkeys(group_map.get(name, name) for name in names))
@@ -171,7 +181,7 @@ def _who(task: etree._Element, found: _UserTask, existing: dict[str, str], group
     assignee = _camunda(task, "assignee")
     users = _camunda(task, "candidateUsers")
     if users:
-        if is_juel(users) or len(_names(users)) > 1:
+        if _is_expression(users) or len(_names(users)) > 1:
             _offered_to_users(users, found, existing)
         elif not assignee:
             assignee = _names(users)[0]
@@ -179,14 +189,14 @@ def _who(task: etree._Element, found: _UserTask, existing: dict[str, str], group
                                       user=assignee))
     if not assignee or ASSIGNEE_PROPERTY in existing or ASSIGNEE_EXPRESSION in existing:
         return
-    if is_juel(assignee):
+    if _is_expression(assignee):
         python = _juel(found, "assignee", assignee)
         if python is None:
             return
         found.properties[ASSIGNEE_EXPRESSION] = python
-        found.changes.append(said("camunda:assignee %(assignee)r is JUEL; the task is given to the user named by "
+        found.changes.append(said("camunda:assignee %(assignee)r is %(language)s; the task is given to the user named by "
                                   "%(python)r in its data when it becomes ready (else it stays offered)",
-                                  assignee=assignee, python=python))
+                                  assignee=assignee, python=python, language=_language(assignee)))
     else:
         found.properties[ASSIGNEE_PROPERTY] = assignee
         found.changes.append(said("camunda:assignee %(assignee)r: the task is given to that user when it becomes ready",
@@ -200,13 +210,13 @@ def _offered_to_users(users: str, found: _UserTask, existing: dict[str, str]) ->
         found.changes.append(said("camunda:candidateUsers %(users)r beside a role: the task is offered to the role "
                                   "(its lane), not to the users named", users=users))
         return
-    if is_juel(users):
+    if _is_expression(users):
         python = _juel(found, "candidateUsers", users)
         if python is None:
             return
         found.properties[CANDIDATES_EXPRESSION] = python
-        found.changes.append(said("camunda:candidateUsers %(users)r is JUEL; the task is offered to the users named "
-                                  "by %(python)r in its data when it becomes ready", users=users, python=python))
+        found.changes.append(said("camunda:candidateUsers %(users)r is %(language)s; the task is offered to the users named "
+                                  "by %(python)r in its data when it becomes ready", users=users, python=python, language=_language(users)))
         return
     found.properties[CANDIDATES_PROPERTY] = ", ".join(_names(users))
     found.changes.append(said("camunda:candidateUsers %(users)r: the task is offered to each of these users",
@@ -239,13 +249,13 @@ def _when(task: etree._Element, found: _UserTask, existing: dict[str, str]) -> N
             found.changes.append(said("camunda:dueDate %(due)r is a moment %(duration)s after the task becomes ready "
                                       "(Camunda's dateTime()): the task is due that long after it becomes ready",
                                       due=due, duration=relative))
-        elif is_juel(due):
+        elif _is_expression(due):
             python = _juel(found, "dueDate", due)
             if python is not None:
                 found.properties["dueAtExpression"] = python
-                found.changes.append(said("camunda:dueDate %(due)r is JUEL; the task is due when %(python)r says, "
+                found.changes.append(said("camunda:dueDate %(due)r is %(language)s; the task is due when %(python)r says, "
                                           "in its data when it becomes ready (a date, a date and time, or a duration "
-                                          "from then)", due=due, python=python))
+                                          "from then)", due=due, python=python, language=_language(due)))
         elif re.fullmatch(r"P[0-9YMWDTHS.,]+", due):
             found.properties["dueIn"] = due
             found.changes.append(said("camunda:dueDate %(due)r: the task is due that long after it becomes ready",
@@ -259,13 +269,14 @@ def _when(task: etree._Element, found: _UserTask, existing: dict[str, str]) -> N
                                        "duration, nor an expression", due=due))
     priority = _camunda(task, "priority")
     if priority and not {"priority", "priorityExpression"} & set(existing):
-        if is_juel(priority):
+        if _is_expression(priority):
             python = _juel(found, "priority", priority)
             if python is not None:
                 found.properties["priorityExpression"] = _priority_expression(python)
-                found.changes.append(said("camunda:priority %(priority)r is JUEL; the task's priority is %(python)r "
+                found.changes.append(said("camunda:priority %(priority)r is %(language)s; the task's priority is %(python)r "
                                           "in its data when it becomes ready, banded into Loanflow's 1 (urgent) to 5 "
-                                          "(low) as a number is", priority=priority, python=python))
+                                          "(low) as a number is", priority=priority, python=python,
+                                          language=_language(priority)))
         elif re.fullmatch(r"[+-]?\d+", priority):
             mine = camunda_priority(int(priority))
             found.properties["priority"] = str(mine)
@@ -466,6 +477,7 @@ def _zeebe_what(task: etree._Element, found: _UserTask) -> None:
     if definition is None:
         return
     key, form_id = (definition.get("formKey") or "").strip(), (definition.get("formId") or "").strip()
+    external = "" if key else (definition.get("externalReference") or "").strip()  # a custom form's key (Camunda 8.5+)
     if key.startswith(_EMBEDDED_KEY):
         try:
             made = zeebe_embedded_form(task)
@@ -480,17 +492,21 @@ def _zeebe_what(task: etree._Element, found: _UserTask) -> None:
         found.changes.append(said("zeebe:formDefinition %(key)r: the task's form is %(name)s, made from the Camunda "
                                   "form the diagram embeds (%(fields)s)", key=key, name=name, fields=_fields(schema)))
         found.changes += [said("zeebe:formDefinition %(key)r: %(note)s", key=key, note=note) for note in notes]
-    elif form_id or key:
-        name = f"{form_id}.json" if form_id else _form_file(key)
+    elif form_id or key or external:
+        name = f"{form_id}.json" if form_id else _form_file(key or external)
         found.properties[FORM_PROPERTY] = name
-        found.properties[FORM_KEY_PROPERTY] = form_id or key
-        named = f"formId {form_id!r}" if form_id else f"formKey {key!r}"  # an attribute and its value: data
+        found.properties[FORM_KEY_PROPERTY] = form_id or key or external
+        found.properties[FORM_KEY_ATTRIBUTE] = ("zeebe:formDefinition formId" if form_id else "zeebe:formDefinition formKey"
+                                                if key else "zeebe:formDefinition externalReference")
+        # an attribute and its value: data
+        named = (f"formId {form_id!r}" if form_id else f"formKey {key!r}" if key else f"externalReference {external!r}")
         found.changes.append(said("zeebe:formDefinition %(named)s: the task's form is the file %(name)s in forms/ "
-                                  "(a Camunda Forms file %(stem)s.form there is read as one)", named=named, name=name,
-                                  stem=name.removesuffix(".json")))
+                                  "(a Camunda Forms file %(stem)s.form there, or one whose id is %(stem)s, is read as "
+                                  "one)", named=named, name=name, stem=name.removesuffix(".json")))
     else:
-        found.refusals.append(said("zeebe:formDefinition names no form (no formKey, no formId): Loanflow shows JSON "
-                                   "Schema and Camunda Forms forms; name one, or remove the definition"))
+        found.refusals.append(said("zeebe:formDefinition names no form (no formKey, formId or externalReference): "
+                                   "Loanflow shows JSON Schema and Camunda Forms forms; name one, or remove the "
+                                   "definition"))
 
 
 def _fields(schema: dict[str, Any]) -> str:
@@ -570,7 +586,7 @@ def _start_form(event: etree._Element) -> list[str]:
 def candidate_groups(root: etree._Element) -> set[str]:
     """The groups the user tasks under `root` are offered to by name (`camunda:candidateGroups`)."""
     return {name for task in root.iter(f"{_B}userTask") for groups in [_camunda(task, "candidateGroups")]
-            if groups and not is_juel(groups) for name in _names(groups)}
+            if groups and not _is_expression(groups) for name in _names(groups)}
 
 
 def problems(scope: etree._Element, filename: str) -> list[DiagramProblem]:

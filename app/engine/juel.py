@@ -23,7 +23,9 @@ What is translated, and how (JUEL; FEEL has its own spelling of the same):
 - `empty x`: x is null, '' or an empty list or map;
 - methods with one safe meaning: `startsWith endsWith contains equals equalsIgnoreCase length size
   isEmpty toUpperCase toLowerCase trim` (FEEL: `contains`, `starts with`, `ends with`,
-  `string length`, `upper case`, `lower case`, `count`).
+  `string length`, `upper case`, `lower case`, `count`, `string`, `matches`, and `all any sum min max` of a
+  list, `abs`);
+- FEEL only: a list `[a, "b"]` is a Python list, a context `{amount: amount, "a key": 1}` a dict.
 
 JUEL's type coercions are not reproduced: values compare and add as Python compares and adds them
 (JUEL turns `'5' == 5` true and `null < 1` into `0 < 1`; here the first is false and the second an
@@ -57,7 +59,7 @@ class ExpressionRefused(ValueError):
 # -- the tree ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Node:
-    kind: str  # name, const, key, unary, empty, binary, compare, ternary, call
+    kind: str  # name, const, key, unary, empty, binary, compare, ternary, call, list, map
     value: object = None  # the name, the constant, the operator or the method
     args: tuple[Node, ...] = ()
     depth: int = 1
@@ -85,7 +87,7 @@ _NUMBER = re.compile(r"(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?")
 _NAME = re.compile(r"[^\W\d]\w*")
 _JUEL_OPS = ("==", "!=", "<=", ">=", "&&", "||", "<", ">", "!", "+", "-", "*", "/", "%", "?", ":", ".", "[",
              "]", "(", ")", ",", "}")
-_FEEL_OPS = ("!=", "<=", ">=", "=", "<", ">", "+", "-", "*", "/", ".", "[", "]", "(", ")", ",")
+_FEEL_OPS = ("!=", "<=", ">=", "=", "<", ">", "+", "-", "*", "/", ".", "[", "]", "(", ")", ",", "{", "}", ":")
 # Spellings refused outright, with what they are.
 _JUEL_REFUSED_OPS: dict[str, str] = {
     "+=": said("string concatenation by assignment (+=)"), "->": said("a lambda (->)"), ";": said("a semicolon"),
@@ -93,7 +95,7 @@ _JUEL_REFUSED_OPS: dict[str, str] = {
     "&": said("'&' (write && for and)"), "|": said("'|' (write || for or)"), "\\": said("a backslash"), "@": "'@'",
     "`": "'`'", "~": "'~'", "^": "'^'"}
 _FEEL_REFUSED_OPS: dict[str, str] = {
-    "**": said("an exponent (**)"), "..": said("a range (..)"), "{": said("a context ({...})"),
+    "**": said("an exponent (**)"), "..": said("a range (..)"),
     "->": said("a lambda (->)"), ";": said("a semicolon"), "'": said("a quote (FEEL strings are in \"\")")}
 
 
@@ -384,8 +386,15 @@ _FEEL_REFUSED_WORDS = {"some": said("a quantified expression (some ... satisfies
 _FEEL_FUNCTIONS = {("contains",): (2, "{1} in {0}"), ("starts", "with"): (2, "{0}.startswith({1})"),
                    ("ends", "with"): (2, "{0}.endswith({1})"), ("string", "length"): (1, "len({0})"),
                    ("upper", "case"): (1, "{0}.upper()"), ("lower", "case"): (1, "{0}.lower()"),
-                   ("count",): (1, "len({0})"), ("string", "join"): (2, "{1}.join([feel_item for feel_item in {0} if feel_item is not None])")}
-# (FEEL's `string join` leaves out null items; a list item that is no string stays an error, an incident)
+                   ("count",): (1, "len({0})"), ("string", "join"): (2, "{1}.join([feel_item for feel_item in {0} if feel_item is not None])"),
+                   ("all",): (1, "all({0})"), ("any",): (1, "any({0})"), ("sum",): (1, "sum({0})"),
+                   ("min",): (1, "min({0})"), ("max",): (1, "max({0})"), ("abs",): (1, "abs({0})"),
+                   ("string",): (1, "(None if ({0}) is None else str({0}).lower() if isinstance({0}, bool) else "
+                                    "str({0}))"),
+                   ("matches",): (2, "(re.search({1}, {0}) is not None)")}
+# (FEEL's `string join` leaves out null items; a list item that is no string stays an error, an incident. all(),
+# any(), sum(), min() and max() take one list, as Camunda 8's modeler writes them. string() of null is null, of a
+# boolean `true`/`false`; matches() finds the pattern anywhere in the text, as XPath's fn:matches)
 
 
 class _Feel(_Parser):
@@ -423,6 +432,8 @@ class _Feel(_Parser):
         node = self.additive()
         if self.token.kind == "op" and self.token.text in ("=", "!=", "<", ">", "<=", ">="):
             op = self.take().text
+            if op == "=" and self.at("="):
+                raise ExpressionRefused(said("FEEL compares with one =, not ==: write a = b"))
             node = _combine("==" if op == "=" else op, node, self.additive())
         if self.token.kind == "name" and self.token.text in _FEEL_REFUSED_WORDS:
             raise ExpressionRefused(_not_translated(_FEEL_REFUSED_WORDS[self.token.text]))
@@ -475,6 +486,10 @@ class _Feel(_Parser):
             node = self.expression()
             self.expect(")")
             return node
+        if token.kind == "op" and token.text == "[":
+            return _node("list", None, tuple(self.items("]")))
+        if token.kind == "op" and token.text == "{":
+            return self.context()
         if token.kind == "name":
             word = token.text
             if word in ("true", "false", "null"):
@@ -495,6 +510,33 @@ class _Feel(_Parser):
         if token.kind == "end":
             raise ExpressionRefused(said("the expression ends too early"))
         raise ExpressionRefused(said("unexpected %(token)r", token=token.text))
+
+    def items(self, closing: str) -> list[Node]:
+        """The comma-separated expressions up to `closing` (taken): a list's items."""
+        found: list[Node] = []
+        while not self.at(closing):
+            found.append(self.expression())
+            if not self.at(closing):
+                self.expect(",")
+        self.take()
+        return found
+
+    def context(self) -> Node:
+        """A FEEL context, `{name: value, "a key": value}`: a map."""
+        entries: list[Node] = []
+        while not self.at("}"):
+            key = self.take()
+            if key.kind not in ("name", "str"):
+                raise ExpressionRefused(said("a context's key is a name or a string %(where)s", where=self.where()))
+            self.expect(":")
+            entries += [_node("const", key.text), self.expression()]
+            if not self.at("}"):
+                self.expect(",")
+        self.take()
+        keys = [e.value for e in entries[::2]]
+        if len(set(keys)) < len(keys):
+            raise ExpressionRefused(said("a context names a key twice"))
+        return _node("map", None, tuple(entries))
 
     def call(self, words: tuple[str, ...]) -> Node:
         self.take()  # (
@@ -624,6 +666,10 @@ def python(node: Node) -> str:
     if kind == "call":
         template = _template(node)
         return template.format(*(_argument(template, n, a) for n, a in enumerate(args)))
+    if kind == "list":
+        return "[" + ", ".join(python(a) for a in args) + "]"
+    if kind == "map":
+        return "{" + ", ".join(f"{python(k)}: {python(v)}" for k, v in zip(args[::2], args[1::2], strict=True)) + "}"
     raise AssertionError(kind)  # pragma: no cover - every kind is written above
 
 

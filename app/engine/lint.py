@@ -23,6 +23,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
 from app.engine import fanout, retry_policy, script_offers, timer_starts, translate, unset_reads
+from app.engine.camunda_user_tasks import FORM_KEY_ATTRIBUTE
 from app.engine.durations import check_timer_value, due_after
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.parser import FORM_PROPERTY, UI_FORM_PROPERTY, Bundle, ParsedProcess
@@ -100,8 +101,9 @@ def _lint_spec(process: ParsedProcess, spec, operators: set[str], forms: set[str
         for key in (FORM_PROPERTY, UI_FORM_PROPERTY):
             if props.get(key) and props[key] not in forms:
                 if props.get("formKey"):
-                    error(element, said("form file %(form)r (camunda:formKey %(key)r) does not exist in forms/",
-                                        form=props[key], key=props["formKey"]))
+                    error(element, said("form file %(form)r (%(named)s %(key)r) does not exist in forms/",
+                                        form=props[key], named=props.get(FORM_KEY_ATTRIBUTE) or "camunda:formKey",
+                                        key=props["formKey"]))
                 else:
                     error(element, said("form file %(form)r does not exist in forms/", form=props[key]))
         op = getattr(ts, "operation_name", None)

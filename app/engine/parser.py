@@ -344,6 +344,7 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
     dmn_sources = [(c, read_xml(c.content, c.filename, max_bytes)) for c in context]
     dmn_sources += [(f, root) for f, kind, root in roots if kind == "dmn"]
     for f, root in dmn_sources:  # decisions first: business-rule tasks look them up while parsing
+        drop_comments(root)  # SpiffWorkflow's DMN parser reads a comment among a table's children as an element
         before = set(parser.dmn_parsers)
         own = f.filename in own_dmn
         shape = _dmn_shape_problem(parser, root, f.filename) if own else None

@@ -36,6 +36,7 @@ from SpiffWorkflow.task import Task
 from app.engine import (
     compensation,
     conditional_waits,
+    correlation_keys,
     reasons,
     retry_policy,
     start_events,
@@ -96,6 +97,9 @@ class StepOutcome:
     error: dict[str, Any] | None = None
     due_at: datetime | None = None  # the next timer or service retry the instance waits for
     messages: list[str] = field(default_factory=list)  # names of the messages it waits for
+    # the key a message of that name must carry to reach it, where its event says one (`correlation_keys`);
+    # for the others, the instance's business key
+    message_keys: dict[str, str] = field(default_factory=dict)
     history: list[tuple[str, str | None, dict[str, Any]]] = field(default_factory=list)  # (kind, element, details)
     # The elements where it waits: ready user tasks, waiting timers, message catches and receive
     # tasks, an event-based gateway and its events, services parked for a retry (sorted, unique)
@@ -331,7 +335,8 @@ class ProcessEngine:
         delivered when it was not."""
         event = BpmnEvent(MessageEventDefinition(name), payload=payload,
                           correlations=self._correlations(workflow, name, payload))
-        if not any(task.task_spec.catches(task, event) for task in workflow.event_manager.tasks.values()):
+        catching = [task for task in workflow.event_manager.tasks.values() if task.task_spec.catches(task, event)]
+        if not catching:
             raise MessageNotCaught(f"no catch event of this instance takes message {name!r}"
                                    + (" with these correlation values" if workflow.correlations else ""))
         now = self.now()
@@ -347,6 +352,10 @@ class ProcessEngine:
             error = self._settle(workflow, workflow.refresh_timers)
             if error is not None:
                 return self._outcome(workflow, error)
+        for task in catching:  # an event naming a variable gets the payload there (SpiffWorkflow); else, an object,
+            # its data, as Camunda 7 and 8 set a correlated message's variables on the instance
+            if isinstance(payload, dict) and _message_variable(task.task_spec) is None:
+                task.data.update(payload)
         self._note("message_received", None, {"name": name, "payload": jsonable(payload)})
         error = self._settle(workflow, lambda: workflow.catch(event))
         self._not_taken(workflow, event)
@@ -408,6 +417,7 @@ class ProcessEngine:
                     action()
                     action = None
                 workflow.do_engine_steps(did_complete_task=self._completed)
+                correlation_keys.subscribe(list(workflow.event_manager.tasks.values()), self.script_engine.evaluate)
                 return None
             except ServiceCallFailed as failure:
                 error = self._park_for_retry(workflow, failure)
@@ -501,7 +511,8 @@ class ProcessEngine:
         due_at, messages, waits = self._waits(workflow)
         waits.update(t.element_id for t in ready)
         return StepOutcome("waiting", state, jsonable(last.data if last else {}), ready=ready,
-                           due_at=due_at, messages=messages, history=history, waits=sorted(waits), sent=sent)
+                           due_at=due_at, messages=messages, history=history, waits=sorted(waits), sent=sent,
+                           message_keys=correlation_keys.keys(list(workflow.event_manager.tasks.values())))
 
     def _not_taken(self, workflow: BpmnWorkflow, delivered: BpmnEvent) -> None:
         """A message or signal delivered from outside that no event took after all (an event-based gateway
@@ -594,6 +605,14 @@ class ProcessEngine:
         lane = properties.get("lane") or spec.lane
         return ReadyTask(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, lane, properties,
                          dict(evaluated), shown)
+
+
+def _message_variable(spec) -> str | None:  # noqa: ANN001
+    """The variable a catching message event keeps its payload in (`spiffworkflow:messageVariable`), None without
+    one; an event-based gateway keeps it where the branch's event says."""
+    definition = spec.event_definition
+    found = [getattr(each, "message_var", None) for each in [definition, *getattr(definition, "event_definitions", [])]]
+    return next((name for name in found if name), None)
 
 
 def _timer_element(task, definition) -> str:  # noqa: ANN001

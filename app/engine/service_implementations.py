@@ -27,9 +27,8 @@ from lxml import etree
 
 from app.engine.element_kinds import label_of
 from app.engine.said import said
-from app.engine.xml import BPMN_NS, CAMUNDA_NS
+from app.engine.xml import BPMN_NS, CAMUNDA_NS, ZEEBE_NS
 
-ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _B, _C, _Z, _S = f"{{{BPMN_NS}}}", f"{{{CAMUNDA_NS}}}", f"{{{ZEEBE_NS}}}", f"{{{SPIFF_NS}}}"
 KINDS = ("class", "delegateExpression", "expression", "topic", "connector", "job", "task")

@@ -11,6 +11,7 @@ from app.engine.said import said
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"  # Camunda 7's extensions (and, read as them, Activiti's and Flowable's)
+ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"  # Camunda 8's
 DMN_NAMESPACES = frozenset({
     "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
     "https://www.omg.org/spec/DMN/20191111/MODEL/",

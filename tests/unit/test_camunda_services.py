@@ -269,17 +269,35 @@ def test_a_job_s_zeebe_inputs_are_its_operator_s_parameters_nested_by_their_dots
     bundle = parse(camunda(body), {("job", "credit-score"): Operator("risk.assess")})
     assert errors(bundle, ["risk.assess"]) == []
     (warning,) = [w for w in bundle.warnings if w.element_id == "work"]
-    assert "the zeebe:ioMapping inputs are its parameters: from, to, limit" in warning.reason
+    assert "the zeebe:ioMapping inputs and zeebe:taskHeaders are its parameters: from, to, limit" in warning.reason
     outcome, calls = run(bundle, {"applicant": {"name": "Li"}, "amount": 4})
     assert calls == [("risk.assess", {"from": {"email": "demo@example.com"}, "to": {"name": "Li"}, "limit": 8})]
     assert "from" not in outcome.data  # the job's inputs are the operator's, not the instance's data
 
 
-def test_a_job_s_zeebe_outputs_are_refused_not_ignored():
-    body = JOB.replace("</bpmn:extensionElements>", '<zeebe:ioMapping><zeebe:output source="=body.score" '
-                       'target="score"/></zeebe:ioMapping></bpmn:extensionElements>')
-    (problem,) = errors(parse(camunda(body), {("job", "credit-score"): Operator("risk.assess")}), ["risk.assess"])
-    assert problem.element_id == "work" and "the zeebe:output 'score' reads the job's result" in problem.reason
+def test_a_job_s_zeebe_outputs_are_set_from_its_operator_s_result_and_only_they_are_kept():
+    body = JOB.replace("</bpmn:extensionElements>", """<zeebe:ioMapping>
+      <zeebe:output source="=body.score" target="score"/>
+      <zeebe:output source="=grade + suffix" target="decision.grade"/></zeebe:ioMapping></bpmn:extensionElements>""")
+    # before: refused ("reads the job's result, which no Loanflow operator gives")
+    bundle = parse(camunda(body), {("job", "credit-score"): Operator("risk.assess")})
+    assert errors(bundle, ["risk.assess"]) == []
+    (warning,) = [w for w in bundle.warnings if w.element_id == "work"]
+    assert "its zeebe:output mappings are set from the operator's result" in warning.reason
+    outcome, _ = run(bundle, {"suffix": "+", "grade": "unused"}, answer={"body": {"score": 712}, "grade": "A",
+                                                                         "raw": "kept by no output"})
+    assert outcome.status == "completed"
+    # read from the result first (grade), from the instance's data when the result lacks it (suffix)
+    assert outcome.data["score"] == 712 and outcome.data["decision"] == {"grade": "A+"}
+    assert "raw" not in outcome.data and not any(k.startswith("jobResult") for k in outcome.data)
+
+
+def test_a_job_s_zeebe_output_reading_what_neither_holds_stops_the_instance_naming_it():
+    body = JOB.replace("</bpmn:extensionElements>", '<zeebe:ioMapping><zeebe:output source="=riskLevel" '
+                       'target="riskLevel"/></zeebe:ioMapping></bpmn:extensionElements>')
+    bundle = parse(camunda(body), {("job", "credit-score"): Operator("risk.assess")})
+    outcome, _ = run(bundle, answer={"other": 1})
+    assert outcome.status == "error" and "riskLevel" in str(outcome.error)
 
 
 def test_a_zeebe_io_mapping_on_a_user_task_sets_its_inputs_and_outputs():
@@ -297,7 +315,7 @@ def test_a_zeebe_io_mapping_on_a_user_task_sets_its_inputs_and_outputs():
 
 def test_a_zeebe_io_mapping_that_cannot_be_translated_is_an_error_naming_the_element():
     body = _then_end("""<bpmn:userTask id="work"><bpmn:extensionElements><zeebe:ioMapping>
-      <zeebe:input source='= sum(amounts)' target="total"/></zeebe:ioMapping>
+      <zeebe:input source='= now()' target="total"/></zeebe:ioMapping>
       </bpmn:extensionElements></bpmn:userTask>""")
     (problem,) = errors(parse(camunda(body)))
     assert problem.element_id == "work" and problem.reason.startswith("zeebe:ioMapping cannot run: the zeebe:input")

@@ -120,6 +120,21 @@ FEEL_MEANINGS = [
     ('= string join(risks, ", ")', "debt, age"),
     ('= string join(gaps, "/")', "debt/age"),  # FEEL leaves the nulls out
     ('status = "Open"', True),  # bare FEEL: not Python, so it cannot mean anything else
+    # Camunda 8's lists and contexts (a zeebe:input builds a connector's request with them), refused before
+    ('= ["in bed", status, score + 1]', ["in bed", "Open", 8]),
+    ('= {customerId: customer.tier, "the amount": amount, nested: {city: customer.address.city}}',
+     {"customerId": "gold", "the amount": 1500.0, "nested": {"city": "Wuhan"}}),
+    ("= []", []),
+    ("= {}", {}),
+    ("= count([1, 2, 3]) = 3", True),
+    ("= all([approved, score > 5])", True),
+    ("= any([rejected, nothing = null])", True),
+    ("= sum(items) + min(items) + max(items)", 10),
+    ("= abs(0 - score)", 7),
+    ('= "score " + string(score) + ", " + string(approved)', "score 7, true"),  # FEEL's spelling of a boolean
+    ("= string(nothing) = null", True),
+    ('= matches(status, "^Op")', True),
+    ('= if blank = null or matches(blank, "^\\s*$") then "none" else blank', "none"),
 ]
 
 
@@ -181,6 +196,12 @@ def test_what_has_no_safe_meaning_is_refused_naming_it(expression: str, named: s
     ('= get value(customer, "age")', "get value()"),
     ("= x = 'a'", "FEEL strings are in"),
     ('= Vacation Approval = "Approved"', "has spaces"),
+    ("=(approved == false)", "FEEL compares with one =, not =="),  # was "unexpected '='"
+    ("= {a: 1, a: 2}", "names a key twice"),
+    ("= {1: 2}", "a context's key is a name or a string"),
+    ('= {a: __import__("os")}', "the FEEL function __import__() is not translated"),
+    ('= {a: __builtins__}', "starts with '_'"),
+    ('= [x.__class__]', "reflection (__class__)"),
 ])
 def test_feel_beyond_the_subset_is_refused_naming_it(expression: str, named: str) -> None:
     with pytest.raises(ExpressionRefused) as refused:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.engine import camunda_services, camunda_user_tasks, vendor_namespaces
+from app.engine import camunda_services, camunda_user_tasks, vendor_namespaces, zeebe_elements
 from app.engine.errors import DiagramProblem, DiagramRejected
 from app.engine.parser import DiagramFile, parse_diagrams
 from app.engine.xml import read_xml
@@ -129,6 +129,7 @@ class CompatRun:
             except DiagramRejected:
                 continue  # the file's own row says why
             vendor_namespaces.as_camunda(root)  # as the import reads it
+            zeebe_elements.as_camunda(root)
             found.update(dict.fromkeys(camunda_services.implementations(root)))
             groups.update(camunda_user_tasks.candidate_groups(root))
         runtime().handlers = _FakeOperators({CAMUNDA_STAND_IN})

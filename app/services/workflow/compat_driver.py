@@ -169,7 +169,8 @@ class InstanceDriver:
                 found.append((("signal", signal), partial(self._signal, signal)))
         for name in (n for n in names if not n.startswith(SIGNAL_PREFIX)):
             kind = "made up" if self.senders.get(name) else "message"  # a sender here sends it
-            found.append(((kind, of + name), partial(self._message, instance.id, name, instance.business_key or "")))
+            key = messages.wait_key(instance.id, name) or instance.business_key or ""  # the key its event says, if any
+            found.append(((kind, of + name), partial(self._message, instance.id, name, key)))
         if instance.due_at is not None:
             found.append((("timer", of), partial(self._timer, instance.id, instance.due_at)))
         return found

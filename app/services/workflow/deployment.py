@@ -196,7 +196,7 @@ def _form_names() -> list[str]:
         return []
     names = {p.name for p in folder.glob("*.json") if p.is_file()}
     return sorted(names | {f"{p.stem}.json" for suffix, _ in _CAMUNDA_FORMS for p in folder.glob(f"*{suffix}")
-                           if p.is_file()})
+                           if p.is_file()} | {f"{form_id}.json" for form_id in camunda_forms.by_id(folder)})
 
 
 def _camunda_form(folder: Path, name: str) -> tuple[dict | None, list[DiagramProblem]]:
@@ -205,6 +205,8 @@ def _camunda_form(folder: Path, name: str) -> tuple[dict | None, list[DiagramPro
         return None, []
     found = [(folder / f"{name.removesuffix('.json')}{suffix}", read) for suffix, read in _CAMUNDA_FORMS]
     path, read = next(((p, r) for p, r in found if p.is_file()), (None, None))
+    if path is None:  # a Camunda 8 form linked by the id it holds (`formId`), in a file of another name
+        path, read = camunda_forms.by_id(folder).get(name.removesuffix(".json")), _CAMUNDA_FORMS[0][1]
     if path is None or read is None:
         return None, []
     try:

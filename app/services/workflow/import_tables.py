@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.engine import camunda_services, camunda_user_tasks, vendor_namespaces
+from app.engine import camunda_services, camunda_user_tasks, vendor_namespaces, zeebe_elements
 from app.engine.errors import DiagramRejected
 from app.engine.xml import read_xml
 from app.services import context
@@ -26,6 +26,7 @@ def named_by(content: bytes) -> list[list[Any]]:
     except DiagramRejected:
         return []
     vendor_namespaces.as_camunda(root)  # as the import reads it
+    zeebe_elements.as_camunda(root)
     tables = for_import()
     operators = tables["operator_map"]
     groups = tables["group_map"]

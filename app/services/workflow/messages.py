@@ -32,6 +32,13 @@ def waiting_instances(name: str, correlation_key: str) -> list[int]:
                             INSTANCES.c.status == "waiting").order_by(WAITS.c.instance_id)).scalars())
 
 
+def wait_key(instance_id: int, name: str) -> str | None:
+    """The key a message of `name` must carry to reach this waiting instance (its business key, or the one its
+    event gave it: `correlation_keys`); None when it waits for no such message under any key."""
+    return core(select(WAITS.c.business_key).where(WAITS.c.instance_id == instance_id, WAITS.c.name == name)
+                .limit(1)).scalar()
+
+
 def post_message(actor: Actor, name: str, correlation_key: str, payload: Any, durable: bool = False,
                  dedup_key: str | None = None) -> Delivery:
     """`deliver_message` for a user (the API): the platform's admins and operators (`messages.deliver`)."""

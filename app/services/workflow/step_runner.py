@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, and_, or_, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.engine.runner import MessageNotCaught, StepOutcome
@@ -89,8 +89,8 @@ def run_step(instance: InstanceRow, act: Action, on_commit: list[Callable[[], No
         if claimed is not None and (outcome.status != "waiting" or claimed.name not in outcome.messages):
             _give_back(claimed.id)
             claimed = None
-        while outcome.status == "waiting" and outcome.messages and instance.business_key:
-            message = claimed or _claim_inbox_message(instance, outcome.messages, at)
+        while outcome.status == "waiting" and outcome.messages and (instance.business_key or outcome.message_keys):
+            message = claimed or _claim_inbox_message(instance, outcome.messages, outcome.message_keys, at)
             claimed = None
             if message is None:
                 break
@@ -130,11 +130,18 @@ def forms_of(instance: InstanceRow) -> dict[str, int]:
     return forms
 
 
-def _claim_inbox_message(instance: InstanceRow, names: list[str], at):  # noqa: ANN001, ANN202
-    """The oldest undelivered inbox message this instance now waits for, marked delivered to it."""
+def _claim_inbox_message(instance: InstanceRow, names: list[str], keys: dict[str, str], at):  # noqa: ANN001, ANN202
+    """The oldest undelivered inbox message this instance now waits for, marked delivered to it: under the key
+    its event gave the message (`correlation_keys`), else under the instance's business key."""
+    by_key = [and_(INBOX.c.name == name, INBOX.c.correlation_key == key) for name, key in keys.items()
+              if name in names]
+    others = [n for n in names if n not in keys]
+    if instance.business_key and others:
+        by_key.append(and_(INBOX.c.name.in_(others), INBOX.c.correlation_key == instance.business_key))
+    if not by_key:
+        return None
     row = core(select(INBOX.c.id, INBOX.c.name, INBOX.c.payload).where(
-        INBOX.c.correlation_key == instance.business_key, INBOX.c.name.in_(names),
-        INBOX.c.delivered_at.is_(None)).order_by(INBOX.c.id).limit(1)).first()
+        or_(*by_key), INBOX.c.delivered_at.is_(None)).order_by(INBOX.c.id).limit(1)).first()
     if row is None:
         return None
     claim_inbox_message(row.id, instance.id, at)

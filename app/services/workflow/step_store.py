@@ -159,8 +159,8 @@ class Step:
             self.event(kind, element_id, details)
         values: dict[str, Any] = {"state": outcome.state, "data": outcome.data, "status": outcome.status,
                                   "updated_at": at, "error": outcome.error, "due_at": outcome.due_at}
-        if outcome.messages != instance.waiting_for:
-            self._wait_for(outcome.messages)
+        if outcome.messages != instance.waiting_for or outcome.message_keys:
+            self._wait_for(outcome.messages, outcome.message_keys)
             values["waiting_for"] = outcome.messages
         if instance.status == "error":  # a retry: its incident is over, whatever comes next
             core(_RESOLVE_INCIDENTS, {"_instance_id": instance.id, "resolved_at": at, "resolved_by_id": self.actor_id})
@@ -212,15 +212,16 @@ class Step:
         if elements:
             core(_INSERT_ELEMENT_WAITS, [{"instance_id": self.instance.id, "element_id": e} for e in elements])
 
-    def _wait_for(self, names: list[str]) -> None:
-        """Mirror the messages the instance waits for into message_waits (found by business key)."""
+    def _wait_for(self, names: list[str], keys: dict[str, str]) -> None:
+        """Mirror the messages the instance waits for into message_waits, each under the key it is found by:
+        the one its event gave it (`correlation_keys`), else the business key."""
         instance = self.instance
         core(_DELETE_WAITS, {"instance_id": instance.id})
-        # a message finds its instance by business key; a signal reaches every instance that waits for it
-        mirrored = [n for n in names if instance.business_key or n.startswith(SIGNAL_PREFIX)]
+        # a message finds its instance by key; a signal reaches every instance that waits for it
+        mirrored = [n for n in names if instance.business_key or n in keys or n.startswith(SIGNAL_PREFIX)]
         if mirrored:
-            core(_INSERT_WAITS, [{"instance_id": instance.id, "name": n, "business_key": instance.business_key or ""}
-                                 for n in mirrored])
+            core(_INSERT_WAITS, [{"instance_id": instance.id, "name": n,
+                                  "business_key": keys.get(n, instance.business_key or "")} for n in mirrored])
         instance.waiting_for = names
 
 

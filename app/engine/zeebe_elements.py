@@ -1,0 +1,217 @@
+"""Camunda 8's extension elements where Camunda 7 says the same with an attribute (issue 17).
+
+Camunda 8 (Zeebe) writes in `zeebe:` elements what Camunda 7 writes in `camunda:` attributes, and its
+values are FEEL after a leading `=` (else a fixed text). Before the import's modules read the tree,
+`prepare` writes each as the attribute those modules read, so that one module reads one meaning:
+
+| Camunda 8 | read as | by |
+|---|---|---|
+| `zeebe:calledElement processId="x"` on a call activity | `calledElement="x"` | SpiffWorkflow's call activity |
+| `zeebe:script expression="=a + b" resultVariable="c"` on a script task | the script `c = a + b` | the sandbox |
+| `zeebe:assignmentDefinition assignee candidateGroups candidateUsers` | `camunda:assignee`... | `camunda_user_tasks` |
+| `zeebe:taskSchedule dueDate followUpDate` | `camunda:dueDate`, `camunda:followUpDate` | `camunda_user_tasks`, `camunda_process` |
+| `zeebe:priorityDefinition priority` (0 to 100, 50 normal, as Camunda 7's) | `camunda:priority` | `camunda_user_tasks` |
+
+A FEEL value is kept with its `=` and the reading module translates it (`juel.feel`). A call activity's
+`propagateAllChildVariables="false"` (only the outputs come back in Camunda 8) is said: Loanflow gives the
+calling instance all of the called process's data. Camunda 8's marker of a task its own task list runs
+(`zeebe:userTask`), its version tag and its properties (an application's metadata) mean nothing to how a
+process runs here and are dropped. What else the file writes under `zeebe:` that no module of the import
+reads is said in a warning naming the element (`unread`), never dropped in silence.
+"""
+from __future__ import annotations
+
+from lxml import etree
+
+from app.engine import correlation_keys
+from app.engine.camunda_user_tasks import set_properties
+from app.engine.element_kinds import label
+from app.engine.errors import DiagramProblem
+from app.engine.juel import ExpressionRefused, feel
+from app.engine.said import said
+from app.engine.xml import BPMN_NS, CAMUNDA_NS, ZEEBE_NS
+from app.engine.xml import source_line as _line
+
+_B, _C, _Z = f"{{{BPMN_NS}}}", f"{{{CAMUNDA_NS}}}", f"{{{ZEEBE_NS}}}"
+# zeebe: elements -> the camunda: attribute each of their attributes is
+_AS_CAMUNDA = {
+    "assignmentDefinition": {"assignee": "assignee", "candidateGroups": "candidateGroups",
+                             "candidateUsers": "candidateUsers"},
+    "taskSchedule": {"dueDate": "dueDate", "followUpDate": "followUpDate"},
+    "priorityDefinition": {"priority": "priority"},
+}
+# what means nothing to how a process runs here: Camunda 8's own task list, versions, an application's metadata
+_DROPPED = frozenset({"userTask", "versionTag", "properties", "property"})
+# zeebe: elements the import's modules read, each where it has its meaning
+READ = frozenset({
+    "taskDefinition", "ioMapping", "input", "output",  # camunda_services
+    "formDefinition", "userTaskForm",  # camunda_user_tasks
+    "calledDecision",  # camunda_decisions
+    "loopCharacteristics",  # camunda_multi_instance
+    "taskHeaders", "header",  # camunda_services: a job's headers are its operator's parameters
+    "subscription",  # a message's key (`correlation_keys`)
+})
+
+
+def _text(node: etree._Element, name: str) -> str:
+    return (node.get(name) or "").strip()
+
+
+def prepare(root: etree._Element, filename: str) -> tuple[list[DiagramProblem], list[DiagramProblem]]:
+    """Write Camunda 8's elements as the attributes the import reads; the refusals and the changes said."""
+    refusals: list[DiagramProblem] = []
+    changes: list[DiagramProblem] = []
+    for called in list(root.iter(f"{_Z}calledElement")):
+        element = _owner(called)
+        refusal, change = _called_element(called)
+        (refusals if refusal else changes).append(DiagramProblem(
+            filename, element.get("id") if element is not None else None, refusal or change, _line(called),
+            "error" if refusal else "warning"))
+    for script in list(root.iter(f"{_Z}script")):
+        element = _owner(script)
+        refusal, change = _script(script)
+        (refusals if refusal else changes).append(DiagramProblem(
+            filename, element.get("id") if element is not None else None, refusal or change, _line(script),
+            "error" if refusal else "warning"))
+    for subscription in list(root.iter(f"{_Z}subscription")):
+        message = _owner(subscription)
+        refusal, change = _subscription(root, subscription)
+        if refusal or change:
+            (refusals if refusal else changes).append(DiagramProblem(
+                filename, message.get("id") if message is not None else None, refusal or change, _line(subscription),
+                "error" if refusal else "warning"))
+    as_camunda(root)
+    return refusals, changes
+
+
+def as_camunda(root: etree._Element) -> None:
+    """Write a user task's assignment, schedule and priority as Camunda 7's attributes (a value the task
+    already has in Camunda's words wins), and drop what means nothing here; in place."""
+    for kind, attributes in _AS_CAMUNDA.items():
+        for node in list(root.iter(f"{_Z}{kind}")):
+            element = _owner(node)
+            if element is None:
+                continue
+            for name, camunda in attributes.items():
+                value = _text(node, name)
+                if value and element.get(f"{_C}{camunda}") is None:
+                    element.set(f"{_C}{camunda}", value)
+            _remove(node)
+    for node in list(root.iter(*(f"{_Z}{k}" for k in _DROPPED))):
+        _remove(node)
+
+
+def _owner(node: etree._Element) -> etree._Element | None:
+    """The BPMN element whose extension elements hold `node`."""
+    return next((a for a in node.iterancestors() if a.tag != f"{_B}extensionElements"
+                 and etree.QName(a).namespace == BPMN_NS), None)
+
+
+def _remove(node: etree._Element) -> None:
+    parent = node.getparent()
+    if parent is not None:
+        parent.remove(node)
+
+
+def _called_element(node: etree._Element) -> tuple[str, str]:
+    """A call activity's zeebe:calledElement as its calledElement: (refusal, change), one of them empty."""
+    call = _owner(node)
+    process_id = _text(node, "processId")
+    if call is None or etree.QName(call).localname != "callActivity":
+        return "", said("zeebe:calledElement is read on a call activity only; here it has no meaning")
+    if not process_id:
+        return said("zeebe:calledElement names no processId: name the process the call activity calls"), ""
+    if process_id.startswith("="):
+        try:
+            literal = feel(process_id)
+        except ExpressionRefused:
+            literal = ""
+        if not (literal[:1] in "'\"" and literal[-1:] == literal[:1] and len(literal) > 1):
+            return said("the call activity chooses the process it calls at run time by the expression %(called)r "
+                        "(zeebe:calledElement processId); Loanflow calls one named process, known at deploy: name "
+                        "it, or draw a gateway to a call activity per process", called=process_id), ""
+        process_id = literal[1:-1]
+    if not (call.get("calledElement") or "").strip():
+        call.set("calledElement", process_id)
+    _remove(node)
+    if (node.get("propagateAllChildVariables") or "").strip() == "false":
+        return "", said("zeebe:calledElement calls the process %(process)r; propagateAllChildVariables=\"false\" is "
+                        "not followed: the calling instance gets all of the called process's data back, as Camunda 8 "
+                        "gives it by default (name the outputs you keep with distinct names)", process=process_id)
+    return "", said("zeebe:calledElement: the call activity calls the process %(process)r, the latest version "
+                    "deployed when the call starts", process=process_id)
+
+
+def _script(node: etree._Element) -> tuple[str, str]:
+    """A script task's zeebe:script (a FEEL expression and the variable that keeps its value) as a Python
+    script setting that variable: (refusal, change), one of them empty."""
+    task = _owner(node)
+    expression, result = _text(node, "expression"), _text(node, "resultVariable")
+    if task is None or etree.QName(task).localname != "scriptTask":
+        return "", said("zeebe:script is read on a script task only; here it has no meaning")
+    if not expression:
+        return said("zeebe:script has no expression: write the FEEL expression whose value the task keeps"), ""
+    if not (result.isidentifier() and not result.startswith("_")):
+        return said("zeebe:script keeps its value in %(result)r, which is no variable name: name the "
+                    "resultVariable", result=result), ""
+    try:
+        python = feel(expression)
+    except ExpressionRefused as exc:
+        return said("zeebe:script %(expression)r cannot run: %(why)s", expression=expression, why=exc.reason), ""
+    script = task.find(f"{_B}script")
+    if script is not None and (script.text or "").strip():
+        return said("the script task has both a script and a zeebe:script: keep one"), ""
+    if script is None:
+        script = etree.SubElement(task, f"{_B}script")
+    script.text = f"{result} = {python}"
+    task.set("scriptFormat", "python")
+    _remove(node)
+    return "", said("zeebe:script %(expression)r is FEEL; the task runs %(python)r", expression=expression,
+                    python=script.text)
+
+
+_CATCHING = frozenset({"intermediateCatchEvent", "boundaryEvent"})
+
+
+def _subscription(root: etree._Element, node: etree._Element) -> tuple[str, str]:
+    """A message's zeebe:subscription: the key each event and receive task that catches it is found by, written
+    on them as the `correlationKey` property (`correlation_keys`); (refusal, change), both empty when no such
+    element catches it (a message start event starts an instance under the key the message is sent with)."""
+    message = _owner(node)
+    key = _text(node, "correlationKey")
+    _remove(node)
+    if message is None or etree.QName(message).localname != "message" or not key:
+        return "", ""
+    try:
+        python = feel(key) if key.startswith("=") else repr(key)
+    except ExpressionRefused as exc:
+        return said("zeebe:subscription correlationKey %(key)r cannot run: %(why)s", key=key, why=exc.reason), ""
+    message_id = message.get("id")
+    catching = [d.getparent() for d in root.iter(f"{_B}messageEventDefinition")
+                if d.get("messageRef") == message_id and etree.QName(d.getparent()).localname in _CATCHING]
+    catching += [t for t in root.iter(f"{_B}receiveTask") if t.get("messageRef") == message_id]
+    for element in catching:
+        set_properties(element, {correlation_keys.PROPERTY: python})
+    if not catching:
+        return "", ""
+    return "", said("zeebe:subscription correlationKey %(key)r: an event waiting for the message %(name)r is found by "
+                    "the value of %(python)s when it starts to wait; send the message with that value as its "
+                    "correlation key", key=key, name=message.get("name") or message_id, python=python)
+
+
+def unread(root: etree._Element, filename: str) -> list[DiagramProblem]:
+    """A warning for each zeebe: element no module of the import read (they are read before this is asked)."""
+    found = []
+    for node in root.iter(f"{_Z}*"):
+        name = etree.QName(node).localname
+        if name in READ or name in _DROPPED:
+            continue
+        element = _owner(node)
+        found.append(DiagramProblem(filename, element.get("id") if element is not None else None, said(
+            "zeebe:%(name)s on the %(element)s is not read: Loanflow does not know it, and runs the %(element)s "
+            "without it", name=name, element=label(element) if element is not None else said("diagram")),
+            _line(node), "warning"))
+    return found
+
+
+__all__ = ["READ", "as_camunda", "prepare", "unread"]

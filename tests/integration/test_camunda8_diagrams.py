@@ -1,0 +1,146 @@
+"""A diagram drawn for Camunda 8 (Zeebe), deployed and worked through Loanflow's own layer (issue 17).
+
+Before, Camunda 8's `zeebe:` elements were read where Camunda 7 had an attribute of the same name only: a
+task's group (`zeebe:assignmentDefinition`) offered it to no one, a linked form (`formId`, the id inside a
+`.form` file) was looked for under a file name, a script task's FEEL (`zeebe:script`) made "a script task
+without a script", a call activity's process (`zeebe:calledElement`) made SpiffWorkflow's "No calledElement
+attribute", and a message's correlation key (`zeebe:subscription`) was dropped in silence, so a message
+reached its instance by business key, whatever key it was sent with."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from flask import current_app
+
+from app.extensions import db
+from app.models import HumanTask, ProcessInstance
+from app.services.errors import Invalid, NotFound
+from app.services.identity import directory as identity
+from app.services.identity.directory import principal_for
+from app.services.workflow import inbox, instances, messages, tasks
+from app.services.workflow.deployment import DiagramFile, check_diagrams, deploy_and_commit
+from app.services.workflow.inbox import InboxFilters
+
+LOAN_REVIEW_FORM = {"id": "loan-review", "type": "default", "components": [
+    {"type": "number", "key": "amount", "label": "Amount", "validate": {"required": True}},
+    {"type": "radio", "key": "decision", "label": "Decision",
+     "values": [{"label": "Approve", "value": "approve"}, {"label": "Reject", "value": "reject"}]}]}
+
+ZEEBE_LOAN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="defs" targetNamespace="t">
+  <bpmn:message id="Paid" name="payment-received">
+    <bpmn:extensionElements><zeebe:subscription correlationKey="=orderId"/></bpmn:extensionElements>
+  </bpmn:message>
+  <bpmn:process id="c8_loan" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:userTask id="review" name="Review the loan">
+      <bpmn:extensionElements>
+        <zeebe:userTask/>
+        <zeebe:assignmentDefinition candidateGroups="first_reviewer"/>
+        <zeebe:priorityDefinition priority="80"/>
+        <zeebe:formDefinition formId="loan-review"/>
+      </bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:scriptTask id="grade" name="Grade the risk">
+      <bpmn:extensionElements>
+        <zeebe:script expression="=if amount &gt; 1000 then &quot;high&quot; else &quot;low&quot;" resultVariable="risk"/>
+      </bpmn:extensionElements>
+    </bpmn:scriptTask>
+    <bpmn:callActivity id="note" name="Note the risk">
+      <bpmn:extensionElements><zeebe:calledElement processId="c8_note" propagateAllChildVariables="false"/>
+      </bpmn:extensionElements>
+    </bpmn:callActivity>
+    <bpmn:intermediateCatchEvent id="wait_paid" name="Payment received">
+      <bpmn:messageEventDefinition messageRef="Paid"/>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="grade"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="grade" targetRef="note"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="note" targetRef="wait_paid"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="wait_paid" targetRef="end"/>
+  </bpmn:process>
+  <bpmn:process id="c8_note" isExecutable="true">
+    <bpmn:startEvent id="note_start"/>
+    <bpmn:scriptTask id="noted" name="Noted">
+      <bpmn:extensionElements><zeebe:script expression="=risk + &quot;-noted&quot;" resultVariable="note"/>
+      </bpmn:extensionElements>
+    </bpmn:scriptTask>
+    <bpmn:endEvent id="note_end"/>
+    <bpmn:sequenceFlow id="n1" sourceRef="note_start" targetRef="noted"/>
+    <bpmn:sequenceFlow id="n2" sourceRef="noted" targetRef="note_end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+@pytest.fixture
+def people(ctx, tmp_path, monkeypatch):
+    monkeypatch.setitem(current_app.config, "FORMS_DIR", str(tmp_path))
+    # a linked Camunda 8 form is found by the id it holds, whatever its file is called
+    (tmp_path / "review.form").write_text(json.dumps(LOAN_REVIEW_FORM), encoding="utf-8")
+    identity.ensure_platform_admin()
+    identity.create_org("BANK1", ["funder"], "Bank One")
+    identity.create_org("TRADER1", ["borrower"], "Trader One")
+    identity.create_user("rev", "BANK1", ["first_reviewer"])
+    db.session.commit()
+    return ctx
+
+
+def test_a_camunda_8_loan_is_worked_as_drawn_its_message_found_by_its_correlation_key(people):
+    diagram = DiagramFile("c8_loan.bpmn", ZEEBE_LOAN.encode())
+    said = check_diagrams([diagram])
+    assert [p.reason for p in said if p.severity == "error"] == []
+    assert any("propagateAllChildVariables" in p.reason and p.element_id == "note" for p in said)
+    assert any(p.reason.startswith("zeebe:subscription correlationKey '=orderId'") for p in said)
+    deploy_and_commit([diagram])
+    instance_id = instances.start_instance("c8_loan", principal_for("admin"), "LOAN-1", {"orderId": 42},
+                                           {"funder": "BANK1", "borrower": "TRADER1"})
+    (row,) = inbox.inbox(principal_for("rev"), InboxFilters(view="group"))["items"]
+    assert (row["element_id"], row["lane"], row["priority"]) == ("review", "first_reviewer", 1)
+    task = db.session.get(HumanTask, row["id"])
+    form, _ui = tasks.task_form(task)
+    assert form["required"] == ["amount"] and form["properties"]["decision"]["enumNames"] == ["Approve", "Reject"]
+    with pytest.raises(Invalid):
+        tasks.complete_task(task.id, {"decision": "approve"}, principal_for("rev"))  # amount is required
+    db.session.rollback()
+    tasks.complete_task(task.id, {"amount": 500, "decision": "approve"}, principal_for("rev"))
+    instance = db.session.get(ProcessInstance, instance_id)
+    assert instance.status == "waiting" and (instance.data["risk"], instance.data["note"]) == ("low", "low-noted")
+    assert messages.wait_key(instance_id, "payment-received") == "42"
+    with pytest.raises(NotFound):  # its business key is not the key the diagram correlates by
+        messages.deliver_message("payment-received", "LOAN-1", {"paid": 500})
+    db.session.rollback()
+    assert messages.deliver_message("payment-received", "42", {"paid": 500}).delivered_to == [instance_id]
+    instance = db.session.get(ProcessInstance, instance_id)
+    assert instance.status == "completed" and instance.data["paid"] == 500
+
+
+def test_a_message_sent_before_its_instance_waits_is_kept_and_taken_under_the_correlation_key(people):
+    deploy_and_commit([DiagramFile("c8_loan.bpmn", ZEEBE_LOAN.encode())])
+    messages.deliver_message("payment-received", "7", {"paid": 1}, durable=True, dedup_key="pay-7")
+    db.session.commit()
+    instance_id = instances.start_instance("c8_loan", principal_for("admin"), "LOAN-7", {"orderId": "7"},
+                                           {"funder": "BANK1", "borrower": "TRADER1"})
+    (row,) = inbox.inbox(principal_for("rev"), InboxFilters(view="group"))["items"]
+    tasks.complete_task(row["id"], {"amount": 5000}, principal_for("rev"))
+    instance = db.session.get(ProcessInstance, instance_id)
+    assert instance.status == "completed" and instance.data["paid"] == 1 and instance.data["risk"] == "high"
+
+
+def test_a_correlation_key_nothing_set_stops_the_instance_at_its_event_naming_what_it_reads(people):
+    deploy_and_commit([DiagramFile("c8_loan.bpmn", ZEEBE_LOAN.encode())])
+    instance_id = instances.start_instance("c8_loan", principal_for("admin"), "LOAN-9", {},
+                                           {"funder": "BANK1", "borrower": "TRADER1"})
+    (row,) = inbox.inbox(principal_for("rev"), InboxFilters(view="group"))["items"]
+    tasks.complete_task(row["id"], {"amount": 10}, principal_for("rev"))
+    instance = db.session.get(ProcessInstance, instance_id)
+    assert instance.status == "error" and instance.error["element_id"] == "wait_paid"
+    assert instance.error["reason"]["params"]["name"] == "orderId"
+
+
+def test_a_camunda_8_call_choosing_its_process_at_run_time_is_refused_naming_it(people):
+    chosen = ZEEBE_LOAN.replace('processId="c8_note"', 'processId="=which"')
+    (problem,) = [p for p in check_diagrams([DiagramFile("c8_loan.bpmn", chosen.encode())]) if p.severity == "error"]
+    assert problem.element_id == "note" and "chooses the process it calls at run time" in problem.reason
