@@ -12,13 +12,13 @@ renders and every submission is checked against, saying what it could not keep:
 | `number` | a number (an integer with `decimalDigits: 0`); `validate.min`, `max` as `minimum`, `maximum` |
 | `checkbox` | a boolean |
 | `radio`, `select` with static `values` | a string with those values as `enum`, their labels as `enumNames` |
-| `radio`, `select` with `valuesKey` | a choice from the list of `{label, value}` that variable holds when the task is ready (`CHOICES_FROM_DATA`, `app/services/workflow/form_choices.py`) |
+| `radio`, `select` with `valuesKey` (or a `valuesExpression` that names one variable, `=employees`) | a choice from the list of `{label, value}` that variable holds when the task is ready (`CHOICES_FROM_DATA`, `app/services/workflow/form_choices.py`) |
 | `datetime` with `subtype: date` | a string with `format: date` |
 | `group` | its components, in place |
 | `text`, `html`, `image`, `spacer`, `separator`, `button`, `iframe` | nothing: they set no variable |
 
 `label` becomes the field's `title`, `description` its `description`, `defaultValue` its
-`default`, `readonly` or `disabled` `readOnly`. A component whose choices come from an expression
+`default`, `readonly` or `disabled` `readOnly`. A component whose choices come from any other expression
 (`valuesExpression`), one that sets a list (`checklist`, `taglist`,
 `dynamiclist`), a time or a date-time, or a type Loanflow does not know is an error naming the key and
 the type: the form would otherwise accept answers Camunda's would refuse, or lose them. A rule
@@ -56,6 +56,14 @@ def read(text: str) -> dict[str, Any]:
     if not isinstance(document, dict) or not isinstance(document.get("components"), list):
         raise FormNotConverted(said("it is not a Camunda Forms document (no list of components)"))
     return document
+
+
+def _variable_expression(value: Any) -> str | None:
+    """The variable a FEEL expression that only names one reads (`=employees`), None for any other."""
+    if not isinstance(value, str):
+        return None
+    name = value.strip().removeprefix("=").strip()
+    return name if name.isidentifier() and not name.startswith("_") else None
 
 
 def by_id(folder: Path) -> dict[str, Path]:
@@ -156,6 +164,9 @@ def _typed(component: dict[str, Any], kind: str, where: str, errors: list[str]) 
     if kind in ("radio", "select"):
         if isinstance(component.get("valuesKey"), str) and component["valuesKey"].strip():
             return {"anyOf": [CHOICES_FROM_DATA + component["valuesKey"].strip()]}
+        named = _variable_expression(component.get("valuesExpression"))
+        if named is not None:  # `=employees`: the list a variable holds, as valuesKey names it
+            return {"anyOf": [CHOICES_FROM_DATA + named]}
         if component.get("valuesExpression") or component.get("valuesKey"):
             errors.append(said("%(where)s takes its choices from the expression %(expression)r; Loanflow's forms "
                                "take them from a variable (valuesKey) or list them: write them in the form",

@@ -245,7 +245,7 @@ def rewrite(root: etree._Element, filename: str, mapping: OperatorMap | None) ->
             element.set(_UNMAPPED, f"{key[0]} {key[1]}")
             element.set(_ELEMENT, what)
             service_implementations.strip(found)
-            _retag(element, "task" if what in service_implementations.TASKS or what == "intermediateThrowEvent" else what)
+            _retag(element, "task" if what in (*service_implementations.TASKS, "scriptTask", "intermediateThrowEvent") else what)
             continue
         result = (service_implementations.camunda_attribute(carrier, "resultVariable")
                   or service_implementations.camunda_attribute(element, "resultVariable"))

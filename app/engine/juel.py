@@ -23,8 +23,8 @@ What is translated, and how (JUEL; FEEL has its own spelling of the same):
 - `empty x`: x is null, '' or an empty list or map;
 - methods with one safe meaning: `startsWith endsWith contains equals equalsIgnoreCase length size
   isEmpty toUpperCase toLowerCase trim` (FEEL: `contains`, `starts with`, `ends with`,
-  `string length`, `upper case`, `lower case`, `count`, `string`, `matches`, and `all any sum min max` of a
-  list, `abs`);
+  `string length`, `upper case`, `lower case`, `count`, `string`, `matches`, `is defined` of a variable,
+  and `all any sum min max` of a list, `abs`);
 - FEEL only: a list `[a, "b"]` is a Python list, a context `{amount: amount, "a key": 1}` a dict.
 
 JUEL's type coercions are not reproduced: values compare and add as Python compares and adds them
@@ -195,6 +195,15 @@ _METHODS = {
     "size": (0, "len({0})"), "isEmpty": (0, "len({0}) == 0"), "toUpperCase": (0, "{0}.upper()"),
     "toLowerCase": (0, "{0}.lower()"), "trim": (0, "{0}.strip()"),
 }
+# Flowable's functions on a variable that may not exist (`${variables:equals(status, 'open')}`): function -> the
+# comparison it makes ("!==": not equal, or not there); get, getOrDefault, exists, isEmpty, isNotEmpty besides
+_VARIABLE_PREFIXES = frozenset({"variables", "vars", "var"})
+_VARIABLE_FUNCTIONS = {
+    "get": "", "getOrDefault": "", "exists": "", "isEmpty": "", "isNotEmpty": "",
+    "equals": "==", "eq": "==", "notEquals": "!==", "ne": "!==", "lowerThan": "<", "lt": "<",
+    "lowerThanOrEquals": "<=", "lte": "<=", "le": "<=", "greaterThan": ">", "gt": ">", "greaterThanOrEquals": ">=",
+    "gte": ">=", "ge": ">=",
+}
 _JUEL_WORD_OPS = {"eq": "==", "ne": "!=", "lt": "<", "gt": ">", "le": "<=", "ge": ">=", "div": "/", "mod": "%",
                   "and": "&&", "or": "||"}
 _JUEL_RESERVED = frozenset({*_JUEL_WORD_OPS, "not", "empty", "true", "false", "null", "instanceof"})
@@ -340,6 +349,41 @@ class _Juel(_Parser):
             raise ExpressionRefused(_takes(name, arity, len(args)))
         return _node("call", name, (receiver, *args))
 
+    def variable_function(self, prefix: str) -> Node:
+        """Flowable's `variables:` functions (also `vars:`, `var:`), which read a variable that may not exist:
+        the first argument names it; `is_defined` says whether the data holds it."""
+        self.take()  # :
+        function = self.take().text
+        self.take()  # (
+        named = self.take()
+        if named.kind != "name":
+            raise ExpressionRefused(said("%(prefix)s:%(function)s() takes a variable's name first",
+                                         prefix=prefix, function=function))
+        variable = _node("name", _variable(named.text))
+        args: list[Node] = []
+        while not self.at(")"):
+            self.expect(",")
+            args.append(self.expression())
+        self.take()
+        arity = 1 if function in ("get", "exists", "isEmpty", "isNotEmpty") else 2
+        if 1 + len(args) != arity:
+            raise ExpressionRefused(_takes(f"{prefix}:{function}", arity, 1 + len(args)))
+        defined = _node("call", ("is", "defined"), (_node("const", named.text),))
+        empty = _node("binary", "or", (_node("unary", "not", (defined,)), _node("empty", None, (variable,))))
+        if function == "get":
+            return _node("ternary", None, (defined, variable, _NULL))
+        if function == "getOrDefault":
+            present = _node("binary", "and", (defined, _node("compare", "!=", (variable, _NULL))))
+            return _node("ternary", None, (present, variable, args[0]))
+        if function == "exists":
+            return defined
+        if function in ("isEmpty", "isNotEmpty"):
+            return empty if function == "isEmpty" else _node("unary", "not", (empty,))
+        op = _VARIABLE_FUNCTIONS[function]
+        if op == "!==":  # not there, or not equal
+            return _node("unary", "not", (_node("binary", "and", (defined, _node("compare", "==", (variable, args[0])))),))
+        return _node("binary", "and", (defined, _node("compare", op, (variable, args[0]))))
+
     def primary(self) -> tuple[Node, str | None]:
         token = self.take()
         if token.kind == "num":
@@ -365,6 +409,8 @@ class _Juel(_Parser):
                                              "meaning are translated", word=word))
             if self.at(":") and self.tokens[self.i + 1].kind == "name" and self.i + 2 < len(self.tokens) \
                     and self.tokens[self.i + 2].text == "(":
+                if word in _VARIABLE_PREFIXES and self.tokens[self.i + 1].text in _VARIABLE_FUNCTIONS:
+                    return self.variable_function(word), None
                 raise ExpressionRefused(said("the function %(prefix)s:%(name)s() is refused", prefix=word,
                                              name=self.tokens[self.i + 1].text))
             if word == "execution" and not self.at("."):
@@ -391,10 +437,11 @@ _FEEL_FUNCTIONS = {("contains",): (2, "{1} in {0}"), ("starts", "with"): (2, "{0
                    ("min",): (1, "min({0})"), ("max",): (1, "max({0})"), ("abs",): (1, "abs({0})"),
                    ("string",): (1, "(None if ({0}) is None else str({0}).lower() if isinstance({0}, bool) else "
                                     "str({0}))"),
-                   ("matches",): (2, "(re.search({1}, {0}) is not None)")}
+                   ("matches",): (2, "(re.search({1}, {0}) is not None)"), ("is", "defined"): (1, "is_defined({0})")}
 # (FEEL's `string join` leaves out null items; a list item that is no string stays an error, an incident. all(),
 # any(), sum(), min() and max() take one list, as Camunda 8's modeler writes them. string() of null is null, of a
-# boolean `true`/`false`; matches() finds the pattern anywhere in the text, as XPath's fn:matches)
+# boolean `true`/`false`; matches() finds the pattern anywhere in the text, as XPath's fn:matches; is defined(x) is
+# whether the data holds x at all, None too: the sandbox's is_defined("x"))
 
 
 class _Feel(_Parser):
@@ -551,6 +598,13 @@ class _Feel(_Parser):
             if len(args) != 1:
                 raise ExpressionRefused(_takes("not", 1, len(args)))
             return _node("unary", "not", (args[0],))
+        if words == ("is", "defined"):  # whether the data holds the variable: the sandbox's is_defined("x")
+            if len(args) != 1:
+                raise ExpressionRefused(_takes(name, 1, len(args)))
+            if args[0].kind != "name":
+                raise ExpressionRefused(said("is defined() is translated for a variable, not a path or a value: "
+                                             "test the variable, then its key"))
+            return _node("call", words, (_node("const", args[0].value),))
         if words not in _FEEL_FUNCTIONS:
             raise ExpressionRefused(said("the FEEL function %(name)s() is not translated; only not(), %(functions)s "
                                          "are", name=name,

@@ -14,6 +14,8 @@ gives). What has one safe meaning here is offered:
   `Europe/London`), as SpiffArena's function gives it, US/Eastern default included. A naive datetime
   is taken as UTC, the engine's clock, never as the server's own zone;
 - `sanitize_for_md(text)`: the text with each `|` escaped, so a value cannot break a Markdown table;
+- `is_defined("x")`: whether the data holds a value under that name (None too), what FEEL's `is defined(x)`
+  means (the import translates one to the other); bound to each run's own data;
 - `datetime`: the module, plus the constructors of the class that SpiffArena's scripts call on
   it: `now`, `utcnow`, `today`, `fromisoformat`, `fromtimestamp`, `utcfromtimestamp`, `strptime`
   and `combine` (the module has no such names, so they mean only that). `datetime.date` and
@@ -108,6 +110,9 @@ def sanitize_for_md(text: Any) -> str:
 OFFERED: dict[str, Any] = {"timedelta": datetime.timedelta, "time": TIME, "get_localtime": get_localtime,
                            "sanitize_for_md": sanitize_for_md}
 OFFERED_MODULES = (TIME,)
+# `is_defined("x")`: whether the task's data holds a value (None too) under the name — FEEL's `is defined(x)`,
+# which the import translates to it; bound per run to that run's data (`scripting`), so it is no value here
+IS_DEFINED = "is_defined"
 # What a script's `import` of a name gives instead of the module of that name.
 IMPORTABLE: dict[str, ModuleType] = {"time": TIME}
 

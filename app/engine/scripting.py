@@ -316,6 +316,8 @@ def global_names(source: str, mode: str) -> frozenset[str]:
         code = pending.pop()
         names.update(code.co_names)
         pending.extend(const for const in code.co_consts if isinstance(const, CodeType))
+        if script_offers.IS_DEFINED in code.co_names:  # is_defined('x') reads x by its name: x is sent too
+            names.update(c for c in code.co_consts if isinstance(c, str) and c.isidentifier())
     return frozenset(names)
 
 
@@ -332,6 +334,8 @@ class InProcessSandbox(TaskDataEnvironment):
         my_globals = budgeted(copy.copy(base or self.globals))
         my_globals.update(script_offers.offered(context))
         my_globals.update(external_context or {})
+        data = set(context)
+        my_globals.setdefault(script_offers.IS_DEFINED, lambda name: name in data)
         my_globals.update(context)
         with limits.script_decimal_context(), _exits_refused():  # decimal context changes must not outlive it
             return eval(code, my_globals)  # noqa: S307 - restricted code, sandbox globals
@@ -357,6 +361,9 @@ class InProcessSandbox(TaskDataEnvironment):
         my_globals = budgeted(copy.copy(base or self.globals))
         my_globals.update(script_offers.offered(context))  # where the data does not hold the name
         my_globals.update(external_context or {})
+        if script_offers.IS_DEFINED not in context:  # whether the data holds a value (None too) under a name
+            bound = set(my_globals) | {script_offers.IS_DEFINED}
+            my_globals[script_offers.IS_DEFINED] = lambda name: name in context and name not in bound
         context.update(my_globals)
         try:
             with limits.script_decimal_context(), _exits_refused():  # decimal context changes must not outlive it

@@ -9,7 +9,8 @@ work) runs code the diagram only names. The names an admin maps to one of Loanfl
 - `topic`: a Camunda 7 external task's topic (`camunda:type="external"`);
 - `connector`: a Camunda 7 connector's `camunda:connectorId` (its `camunda:inputOutput` holds the
   connector's parameters);
-- `job`: a Camunda 8 job type (`zeebe:taskDefinition type`);
+- `job`: a Camunda 8 job type (`zeebe:taskDefinition type`), also on a script task (Camunda 8 runs one by a
+  job worker when it has no `zeebe:script`);
 - `task`: none of these — a service task drawn in a tool that says nothing about its code (Bizagi,
   Signavio, Bonita, IBM, a bare bpmn.io task), a send task with no message, a business-rule task
   with no decision. It is keyed by its name, whitespace collapsed ("Get credit score"), its id when
@@ -124,6 +125,10 @@ def found(root: etree._Element) -> Iterator[Found]:
             hit = _of_task(element)
             if hit is not None:
                 yield hit
+    for element in list(root.iter(f"{_B}scriptTask")):  # Camunda 8 runs a script task by a job worker too
+        node = task_definition(element)
+        if node is not None and _extension(element, f"{_Z}script") is None:
+            yield Found(element, element, ("job", (node.get("type") or "").strip()))
     for kind in EVENTS:
         for element in list(root.iter(f"{_B}{kind}")):
             hit = _of_event(element)

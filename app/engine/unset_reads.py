@@ -56,6 +56,10 @@ def _read(expression: str) -> set[str]:
         return set()
     bound = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     bound |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.Lambda) for a in n.args.args}
+    # a name the expression asks about first (`is_defined('x')`, FEEL's `is defined(x)`) may be missing
+    bound |= {a.value for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+              and n.func.id == script_offers.IS_DEFINED for a in n.args
+              if isinstance(a, ast.Constant) and isinstance(a.value, str)}
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - bound
 
 
@@ -76,7 +80,7 @@ def _assigned(script: str) -> set[str]:
 def _sandbox_names() -> frozenset[str]:
     """The names every expression has besides the data: the sandbox's builtins, offered names and modules."""
     builtins = scripting.sandbox_globals().get("__builtins__", {})
-    return frozenset(builtins) | frozenset(script_offers.OFFERED) | frozenset(scripting.ALLOWED_MODULES)
+    return frozenset(builtins) | frozenset(script_offers.OFFERED) | {script_offers.IS_DEFINED} | frozenset(scripting.ALLOWED_MODULES)
 
 
 def _unjudged(ts: Any, forms: dict[str, dict[str, Any]]) -> bool:

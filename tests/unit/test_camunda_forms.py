@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.engine.camunda_forms import FormNotConverted, read, schema_of
+from app.engine.camunda_forms import FormNotConverted, by_id, read, schema_of
 
 
 def _one(component: dict) -> dict:
@@ -53,7 +53,9 @@ def test_what_loanflow_does_not_check_is_said():
 
 
 @pytest.mark.parametrize(("component", "said"), [
-    ({"key": "w", "type": "select", "valuesExpression": "=list"}, "takes its choices from the expression '=list'"),
+    ({"key": "w", "type": "select", "valuesExpression": "=lists.warehouses"},
+     "takes its choices from the expression '=lists.warehouses'"),
+    ({"key": "w", "type": "select", "valuesExpression": "=__class__"}, "takes its choices from the expression"),
     ({"key": "w", "type": "select", "valuesKey": ["not", "a name"]}, "takes its choices from the expression"),
     ({"key": "w", "type": "select", "values": []}, "offers no choices"),
     ({"key": "w", "type": "checklist", "values": [{"value": "a"}]}, "sets a list"),
@@ -74,6 +76,21 @@ def test_choices_from_a_variable_are_the_list_it_holds_when_the_task_is_ready():
     assert schema["properties"]["warehouse"] == {"anyOf": ["options_from_task_data_var:warehouses"],
                                                  "title": "Warehouse"}
     assert schema["required"] == ["warehouse"]
+
+
+def test_choices_from_an_expression_naming_one_variable_are_the_list_it_holds():
+    """Camunda 8's modeler writes a select's choices as `valuesExpression: "=employees"`: refused before."""
+    schema, _notes = schema_of({"components": [
+        {"key": "initiator", "label": "Initiator", "type": "select", "valuesExpression": "= employees"}]})
+    assert schema["properties"]["initiator"]["anyOf"] == ["options_from_task_data_var:employees"]
+
+
+def test_camunda_8_links_a_form_by_the_id_it_holds_whatever_its_file_is_called(tmp_path):
+    (tmp_path / "start.form").write_text('{"id": "StartForm", "components": []}', encoding="utf-8")
+    (tmp_path / "again.form").write_text('{"id": "StartForm", "components": []}', encoding="utf-8")  # second: left out
+    (tmp_path / "broken.form").write_text("{not json", encoding="utf-8")
+    (tmp_path / "no-id.form").write_text('{"components": []}', encoding="utf-8")
+    assert by_id(tmp_path) == {"StartForm": tmp_path / "again.form"}  # the first by name
 
 
 def test_two_components_of_one_key_and_documents_that_are_no_camunda_form():

@@ -16,6 +16,7 @@ from app.engine.juel import ExpressionRefused, feel, juel, juel_text
 from app.engine.lint import lint_bundle
 from app.engine.parser import Bundle, DiagramFile, parse_diagrams
 from app.engine.runner import ProcessEngine
+from app.engine.sandbox import SandboxEnvironment
 from app.engine.scripting import InProcessSandbox
 from tests.unit.test_runner import diagram, inline, timer_on_task
 
@@ -143,6 +144,37 @@ def test_a_feel_expression_means_in_python_what_it_meant_in_camunda_8(expression
     assert run(feel(expression)) == meaning
 
 
+# Flowable's functions on a variable that may not exist, and FEEL's `is defined`: refused before ("the function
+# variables:get() is refused", "the FEEL function is defined() is not translated"); run in the sandbox process too
+MAYBE_MISSING = [
+    ("${variables:get(limit)}", {}, None),
+    ("${variables:get(limit)}", {"limit": 3}, 3),
+    ("${vars:getOrDefault(limit, 5)}", {"limit": None}, 5),
+    ("${vars:getOrDefault(limit, 5)}", {"limit": 7}, 7),
+    ("${var:exists(limit)}", {"limit": None}, True),
+    ("${var:exists(limit)}", {}, False),
+    ("${variables:isEmpty(note)}", {}, True),
+    ("${variables:isEmpty(note)}", {"note": "x"}, False),
+    ("${variables:isNotEmpty(note)}", {"note": []}, False),
+    ("${variables:equals(status, 'open')}", {}, False),
+    ("${variables:equals(status, 'open')}", {"status": "open"}, True),
+    ("${variables:notEquals(status, 'open')}", {}, True),
+    ("${vars:gte(amount, 100) && vars:lt(amount, 200)}", {"amount": 150}, True),
+    ("${variables:greaterThan(amount, 100)}", {}, False),
+    ("= not(is defined(breakfast))", {}, True),
+    ("= is defined(breakfast)", {"breakfast": None}, True),  # defined, as null
+    ('= if is defined(inquiry) then inquiry else "an example"', {}, "an example"),
+    ('= if is defined(inquiry) then inquiry else "an example"', {"inquiry": "rates?"}, "rates?"),
+]
+
+
+@pytest.mark.parametrize(("expression", "data", "meaning"), MAYBE_MISSING)
+def test_a_variable_that_may_not_exist_is_asked_about_first(expression: str, data: dict, meaning: Any) -> None:
+    python = feel(expression) if expression.startswith("=") else juel(expression)
+    assert run(python, data) == meaning
+    assert SandboxEnvironment(isolation="always").evaluate(python, dict(data)) == meaning
+
+
 HOSTILE = [
     ("${''.getClass()}", "reflection (getClass)"),
     ("${''.class.forName('java.lang.Runtime')}", "class access"),
@@ -154,6 +186,8 @@ HOSTILE = [
     ("${status.replaceAll('a', 'b')}", "status.replaceAll()"),
     ("${doIt()}", "function call doIt()"),
     ("${fn:toUpperCase(name)}", "fn:toUpperCase()"),
+    ("${variables:getVariable(name)}", "variables:getVariable()"),
+    ("${variables:get('name')}", "takes a variable's name first"),
     ("${x = 5}", "assignment"),
     ("${x += 'a'}", "+="),
     ("${(x -> x + 1)(2)}", "lambda"),
@@ -202,6 +236,8 @@ def test_what_has_no_safe_meaning_is_refused_naming_it(expression: str, named: s
     ('= {a: __import__("os")}', "the FEEL function __import__() is not translated"),
     ('= {a: __builtins__}', "starts with '_'"),
     ('= [x.__class__]', "reflection (__class__)"),
+    ("= is defined(customer.age)", "a variable, not a path"),
+    ('= is defined("x")', "a variable, not a path"),
 ])
 def test_feel_beyond_the_subset_is_refused_naming_it(expression: str, named: str) -> None:
     with pytest.raises(ExpressionRefused) as refused:

@@ -175,3 +175,42 @@ def test_a_dmn_file_with_comments_among_its_table_parses():
 </definitions>"""
     bundle = parse_diagrams([DiagramFile("tier.dmn", dmn)])  # before: AttributeError on the comment's tag
     assert list(bundle.decisions) == ["tier"]
+
+
+def test_a_script_task_a_job_worker_runs_is_mapped_as_a_job():
+    body = _then_end("""<bpmn:scriptTask id="work" name="Generate the application id"><bpmn:extensionElements>
+      <zeebe:taskDefinition type="generate-application-id"/></bpmn:extensionElements></bpmn:scriptTask>""")
+    (problem,) = errors(parse(camunda(body)))  # before: "the script task has no script"
+    assert problem.element_id == "work" and "map-operator job 'generate-application-id' OPERATOR" in problem.reason
+    bundle = parse(camunda(body), {("job", "generate-application-id"): Operator("ids.next")})
+    assert errors(bundle, ["ids.next"]) == []
+    assert run(bundle)[1] == [("ids.next", {})]
+
+
+def test_a_message_s_payload_is_the_instance_s_data_where_its_event_names_no_variable():
+    body = _then_end("""<bpmn:intermediateCatchEvent id="work"><bpmn:messageEventDefinition messageRef="M"/>
+      </bpmn:intermediateCatchEvent>""")
+    content = camunda(body).replace(b'<bpmn:process id="p"', b'<bpmn:message id="M" name="paid"/><bpmn:process id="p"')
+    bundle = parse(content)
+    process = bundle.processes["p"]
+    engine = ProcessEngine()
+    workflow = engine.new_workflow(process.spec, process.embedded, {"loan": "L-1"})
+    assert engine.advance(workflow).messages == ["paid"]
+    outcome = engine.catch_message(workflow, "paid", {"amount": "500.00"})  # before: the payload was dropped
+    assert outcome.status == "completed" and outcome.data == {"loan": "L-1", "amount": "500.00"}
+
+
+def test_a_waiting_event_is_given_the_key_its_message_s_subscription_says():
+    body = _then_end("""<bpmn:receiveTask id="work" messageRef="M"/>""")
+    content = camunda(body).replace(b'<bpmn:process id="p"', b"""<bpmn:message id="M" name="paid">
+      <bpmn:extensionElements><zeebe:subscription correlationKey="=order.id"/></bpmn:extensionElements>
+      </bpmn:message><bpmn:process id="p\"""")
+    process = parse(content).processes["p"]
+    engine = ProcessEngine()
+    for order, key in ((42, "42"), ("A-7", "A-7")):
+        workflow = engine.new_workflow(process.spec, process.embedded, {"order": {"id": order}})
+        outcome = engine.advance(workflow)
+        assert outcome.message_keys == {"paid": key}
+    workflow = engine.new_workflow(process.spec, process.embedded, {"order": {"id": [1]}})
+    outcome = engine.advance(workflow)
+    assert outcome.status == "error" and "a key is a text or a whole number" in outcome.error["message"]

@@ -93,12 +93,13 @@ class Needs:
     def application_forms(self, folder: Path) -> list[Path]:
         """The Camunda Forms files (`*.form`) and embedded forms (`*.html`) of the Maven module a diagram is in (the
         folder above its `src/`): Camunda 7 finds `camunda-forms:app:task-form.form` among the process application's
-        resources, which keep forms in `src/main/webapp` and diagrams in `src/main/resources`. Farthest
-        folder first, so that copied in this order a clash of names keeps the form nearest the diagram."""
+        resources, which keep forms in `src/main/webapp` and diagrams in `src/main/resources`; outside a module, those
+        below the diagram's folder. Farthest folder first, so that copied in this order a clash of names keeps the
+        form nearest the diagram."""
         parts = folder.relative_to(self.root).parts
-        if "src" not in parts:
-            return []
-        module = self.root.joinpath(*parts[:parts.index("src")]) / "src"
+        # outside a Maven module, the forms kept below the diagram's folder (`Diagrams/Forms/`, as Camunda 8's
+        # projects keep the forms they deploy beside their diagrams)
+        module = self.root.joinpath(*parts[:parts.index("src")]) / "src" if "src" in parts else folder
         found = [p for suffix in (camunda_forms.FORM_SUFFIX, camunda_html_forms.HTML_SUFFIX)
                  for p in module.rglob(f"*{suffix}") if p.is_file()]
         # the distance between folders: the steps of the relative path from the diagram's folder to the form's
