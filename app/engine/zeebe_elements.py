@@ -21,6 +21,8 @@ reads is said in a warning naming the element (`unread`), never dropped in silen
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from lxml import etree
 
 from app.engine import correlation_keys
@@ -61,25 +63,17 @@ def prepare(root: etree._Element, filename: str) -> tuple[list[DiagramProblem], 
     """Write Camunda 8's elements as the attributes the import reads; the refusals and the changes said."""
     refusals: list[DiagramProblem] = []
     changes: list[DiagramProblem] = []
-    for called in list(root.iter(f"{_Z}calledElement")):
-        element = _owner(called)
-        refusal, change = _called_element(called)
-        (refusals if refusal else changes).append(DiagramProblem(
-            filename, element.get("id") if element is not None else None, refusal or change, _line(called),
-            "error" if refusal else "warning"))
-    for script in list(root.iter(f"{_Z}script")):
-        element = _owner(script)
-        refusal, change = _script(script)
-        (refusals if refusal else changes).append(DiagramProblem(
-            filename, element.get("id") if element is not None else None, refusal or change, _line(script),
-            "error" if refusal else "warning"))
-    for subscription in list(root.iter(f"{_Z}subscription")):
-        message = _owner(subscription)
-        refusal, change = _subscription(root, subscription)
-        if refusal or change:
-            (refusals if refusal else changes).append(DiagramProblem(
-                filename, message.get("id") if message is not None else None, refusal or change, _line(subscription),
-                "error" if refusal else "warning"))
+    readers: list[tuple[str, Callable[[etree._Element], tuple[str, str]]]] = [
+        ("calledElement", _called_element), ("script", _script),
+        ("subscription", lambda node: _subscription(root, node))]
+    for name, read in readers:
+        for node in list(root.iter(f"{_Z}{name}")):
+            element, line = _owner(node), _line(node)  # before the reader removes it
+            refusal, change = read(node)
+            if refusal or change:
+                (refusals if refusal else changes).append(DiagramProblem(
+                    filename, element.get("id") if element is not None else None, refusal or change, line,
+                    "error" if refusal else "warning"))
     as_camunda(root)
     return refusals, changes
 
@@ -120,6 +114,9 @@ def _called_element(node: etree._Element) -> tuple[str, str]:
     if call is None or etree.QName(call).localname != "callActivity":
         return "", said("zeebe:calledElement is read on a call activity only; here it has no meaning")
     if not process_id:
+        if (call.get("calledElement") or "").strip():  # the BPMN attribute says it: nothing to read here
+            _remove(node)
+            return "", ""
         return said("zeebe:calledElement names no processId: name the process the call activity calls"), ""
     if process_id.startswith("="):
         try:

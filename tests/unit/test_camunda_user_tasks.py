@@ -327,7 +327,7 @@ def test_a_camunda_8_form_that_is_missing_or_cannot_be_shown_is_refused_naming_t
     for definition, embedded, said in [
         ('<zeebe:formDefinition formKey="camunda-forms:bpmn:form_2"/>', EMBEDDED, "no zeebe:userTaskForm 'form_2'"),
         ('<zeebe:formDefinition formKey="camunda-forms:bpmn:form_1"/>',
-         '{"components": [{"key": "w", "type": "select", "valuesExpression": "=ws"}]}', "=ws"),
+         '{"components": [{"key": "w", "type": "select", "valuesExpression": "=ws.all"}]}', "=ws.all"),
         ("<zeebe:formDefinition/>", EMBEDDED, "names no form"),
     ]:
         bundle = zeebe_parsed(definition, embedded)

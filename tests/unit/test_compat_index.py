@@ -39,7 +39,8 @@ def test_the_camunda_forms_of_a_diagrams_maven_module_are_found_farthest_first(t
     needs = Needs(DiagramIndex(tmp_path, [], []))
     try:
         assert needs.application_forms(module / "src" / "main" / "resources") == [far, near]
-        assert needs.application_forms(tmp_path / "examples") == []  # not in a module: nothing beyond its folder
+        # not in a module: the forms below its folder (a Camunda 8 project's `Diagrams/Forms/`), farthest first
+        assert needs.application_forms(tmp_path / "examples") == [far, near, tmp_path / "examples" / "other.form"]
         merged = needs.forms_folder(module / "src" / "main" / "resources", [])
         assert [p.name for p in merged.iterdir()] == ["task.form"]
     finally:

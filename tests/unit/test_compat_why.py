@@ -87,6 +87,11 @@ def _incident(code: str, **params: str) -> str:
      "supported; move them to a task", "not_yet"),
     ("BoundaryEvent_1: the timer timeDuration 'time is just a concept' cannot run: 'time is just a concept' is no "
      "timer value: the timeDuration needs an ISO 8601 duration, or an expression giving one", "unsaid"),
+    ("SequenceFlowOrderAcceptedNo: the condition '=(automaticProcessing == false)' cannot run: FEEL compares with "
+     "one =, not ==: write a = b", "unsaid"),
+    ("in application_form.form: the Camunda form file 'application_form.form' cannot become the form "
+     "Application_Form.json: the filepicker 'NationalIdImage' sets a list; Loanflow's forms set one value per field "
+     "(or a table of rows)", "not_yet"),
     ("a reason nobody wrote a rule for", "unclassified"),
 ])
 def test_a_reason_falls_in_its_group(reason, group):

@@ -63,6 +63,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("not_yet", r"the event sub-process would never start"),
     ("not_yet", r"the data output association of .* changes the value of"),
     ("not_yet", r"is not translated"),  # FEEL that the translation does not read yet
+    ("not_yet", r"sets a list; Loanflow's forms set one value per field"),  # a Camunda form's file picker, checklist
     ("not_yet", r"fires at uneven gaps|is not a fixed period"),  # cron schedules without one period
     ("not_yet", r"which Camunda counts"),  # nrOfInstances and its kin
     ("not_yet", r"input/output mappings on (a|the) (startEvent|endEvent|intermediate\w*Event|boundaryEvent|start "
@@ -128,11 +129,12 @@ _RULES: tuple[tuple[str, str], ...] = (
     # -- the diagram does not say what to run -------------------------------------------------
     ("unsaid", r"the timer has no time"),
     ("unsaid", r"the boundary event has no event definition|an assignment \(=\) is not an operator of JUEL"),
+    ("unsaid", r"FEEL compares with one =, not =="),  # no FEEL: Camunda 8 refuses it too
     ("unsaid", r"the compensation boundary event (names no handler|is joined to)|a compensation boundary event has "
                r"no outgoing|the compensation handler \S+ is on a sequence flow|cannot be a compensation event|is a "
                r"compensation event only in an event sub-process|the compensation event sub-process would never run|"
                r"a compensation event sub-process has one start|the compensation event names \S+, which is not"),
-    ("unsaid", r"attribute for Call Activity|calls its own process"),
+    ("unsaid", r"attribute for Call Activity|calls its own process|zeebe:calledElement names no processId"),
     ("unsaid", r"loopMaximum or loopCondition"),
     ("unsaid", r"names no (message|signal)"),
     ("unsaid", r"says neither how many"),
