@@ -14,11 +14,15 @@ computed. `DecisionTableEngine` is the engine every business-rule task runs inst
 | UNIQUE | the one rule that matches | more than one matches |
 | ANY | the first rule that matches | rules that match give different outputs |
 | FIRST | the first rule that matches, in rule order | |
+| PRIORITY | the matching rule whose outputs come first in the values each output lists (`outputValues`: `"HIGH","MEDIUM","LOW"`), as Camunda 8 and the DMN standard rank them; rules of one rank in rule order | |
 | RULE ORDER, COLLECT | every rule that matches, in rule order (each output a list of values) | |
+| OUTPUT ORDER | every rule that matches, ranked as PRIORITY ranks them | |
 | COLLECT with SUM, MIN, MAX | each matching rule's one output, added up (or the least, the greatest); none: no result | a rule with more than one output, a value that is no number |
 | COLLECT with COUNT | how many rules matched (0 too) | a rule with more than one output |
 
-PRIORITY and OUTPUT ORDER are refused at validate, as Camunda 7 refuses them (`dmn_split`). A UNIQUE
+Camunda 7 refuses PRIORITY and OUTPUT ORDER; Camunda 8 evaluates them, and so does Loanflow. A table under one
+of them whose outputs list values that are no literals is refused at validate (`dmn_split`); one whose outputs list
+none ranks its rules alike, the first match first, as Camunda 8 does, said in a warning. A UNIQUE
 table whose rules go from the specific to the general (a later rule matches whatever an earlier one
 matches, "otherwise" last: SpiffWorkflow took the first match, and SpiffArena's tables are written so)
 is read as FIRST by the import, which says so (`dmn_split.prepare`).
@@ -31,6 +35,7 @@ values are the evaluation's own: they never become variables of the instance.
 """
 from __future__ import annotations
 
+import ast
 from collections.abc import Sequence
 from decimal import Decimal
 from itertools import islice
@@ -42,11 +47,13 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.serializer.task_spec import BusinessRuleTaskConverter
 
 from app.engine.errors import InstanceFault
+from app.engine.juel import ExpressionRefused, feel
 from app.engine.said import parts, said
 
-HIT_POLICIES = ("UNIQUE", "FIRST", "ANY", "RULE ORDER", "COLLECT")
+HIT_POLICIES = ("UNIQUE", "FIRST", "ANY", "PRIORITY", "RULE ORDER", "OUTPUT ORDER", "COLLECT")
+_BY_PRIORITY = ("PRIORITY", "OUTPUT ORDER")  # the matching rules in the order of their outputs' values
 AGGREGATIONS = ("SUM", "MIN", "MAX", "COUNT")
-_ONE = ("UNIQUE", "FIRST", "ANY")  # policies that keep one rule
+_ONE = ("UNIQUE", "FIRST", "ANY", "PRIORITY")  # policies that keep one rule
 
 
 class DecisionFault(InstanceFault, SpiffWorkflowException):
@@ -69,16 +76,18 @@ class DecisionTableEngine(DMNEngine):
     """One decision table under its hit policy and aggregator, after the decisions it requires."""
 
     def __init__(self, decision_table: Any, aggregation: str | None = None,
-                 required: Sequence[DecisionTableEngine] = (), decision_id: str | None = None) -> None:
+                 required: Sequence[DecisionTableEngine] = (), decision_id: str | None = None,
+                 priorities: Sequence[Sequence[Any] | None] = ()) -> None:
         super().__init__(decision_table)
         self.aggregation = aggregation
+        self.priorities = [list(p) if p is not None else None for p in priorities]  # each output's values, in order
         self.required = list(required)  # deepest first, each once; each one's own requirements come before it
         self.decision_id = decision_id or str(decision_table.id)  # the decision's id, as the file names it
 
     @property
     def keeps_list(self) -> bool:
         """Whether the result is a list of the matching rules (RULE ORDER, COLLECT without an aggregator)."""
-        return self.decision_table.hit_policy in ("RULE ORDER", "COLLECT") and not self.aggregation
+        return self.decision_table.hit_policy in ("RULE ORDER", "OUTPUT ORDER", "COLLECT") and not self.aggregation
 
     def decide(self, task: Any) -> list[Any]:
         """The rules the hit policy keeps, in rule order (its requirements evaluated first)."""
@@ -95,6 +104,8 @@ class DecisionTableEngine(DMNEngine):
                 "the decision %(decision)s has the hit policy ANY, and the rules that match this instance's data "
                 "(rules %(rules)s) give different outputs: make them give the same, or choose the hit policy FIRST",
                 decision=self.decision_id, rules=_rows(rules)), _element(task))
+        if policy in _BY_PRIORITY:
+            found.sort(key=self._priority)  # stable: rules of one priority stay in rule order
         if policy in _ONE:
             return found[:1]
         if self.aggregation:
@@ -114,6 +125,13 @@ class DecisionTableEngine(DMNEngine):
                 "instance's data (rules %(rules)s): make its rules exclusive, or choose the hit policy FIRST or "
                 "COLLECT", decision=self.decision_id, count=len(rules), rules=_rows(rules)), _element(task))
         return rules
+
+    def _priority(self, outputs: dict[str, Any]) -> tuple[int, ...]:
+        """A rule's rank under PRIORITY and OUTPUT ORDER: for each output that lists its values, the place of the
+        rule's value in that list (first is highest), as the DMN standard and Camunda 8 rank them."""
+        values = list(outputs.values())
+        return tuple(_place(ranked, values[i] if i < len(values) else None)
+                     for i, ranked in enumerate(self.priorities) if ranked is not None)
 
     def result(self, task: Any) -> dict[str, Any]:
         """What a business-rule task without a result variable merges into the task's data: the kept rule's
@@ -192,6 +210,49 @@ def aggregation_of(decision: Any) -> str | None:
     return found.strip().upper() if found and found.strip() else None
 
 
+def _place(ranked: list[Any], value: Any) -> int:
+    return next((i for i, each in enumerate(ranked) if each == value and type(each) is type(value)), len(ranked))
+
+
+def priorities_of(decision: Any) -> list[list[Any] | None]:
+    """Each output's values in the order its `outputValues` lists them (`"HIGH","MEDIUM","LOW"`), None for an output
+    that lists none; `OutputValuesUnread` when a list is no list of literals."""
+    table = next((c for c in decision if isinstance(c.tag, str) and c.tag.endswith("}decisionTable")), None)
+    outputs = [] if table is None else [c for c in table if isinstance(c.tag, str) and c.tag.endswith("}output")]
+    found: list[list[Any] | None] = []
+    for output in outputs:
+        values = next((c for c in output if isinstance(c.tag, str) and c.tag.endswith("}outputValues")), None)
+        text = "" if values is None else "".join(values.itertext()).strip()
+        found.append(_literals(text, output.get("name") or output.get("id") or "") if text else None)
+    return found
+
+
+class OutputValuesUnread(ValueError):
+    """An output's listed values that are no list of literals; the message says which."""
+
+
+def _literals(text: str, output: str) -> list[Any]:
+    """`"HIGH","MEDIUM", 3, true` as the Python values they are (FEEL literals, a comma between them)."""
+    items, current, quoted = [], "", False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        if char == "," and not quoted:
+            items.append(current)
+            current = ""
+            continue
+        current += char
+    items.append(current)
+    values = []
+    for item in items:
+        try:
+            values.append(ast.literal_eval(feel(item.strip())))
+        except (ExpressionRefused, ValueError, SyntaxError, MemoryError, RecursionError):
+            raise OutputValuesUnread(said("the output %(output)s lists its values as %(text)r, which is no list of "
+                                          "texts, numbers or booleans", output=output, text=text)) from None
+    return values
+
+
 def required_of(decision: Any) -> list[str]:
     """The ids of the decisions a decision element requires, in document order, each once."""
     found = []
@@ -222,8 +283,18 @@ def engine_for(parser: BpmnDmnParser, decision_ref: str, node: Any) -> DecisionT
     required: list[str] = []
     _order(parser, decision_ref, (decision_ref,), required)
     engines = [DecisionTableEngine(BpmnDmnParser.get_engine(parser, r, node).decision_table,
-                                   aggregation_of(_decision_node(parser, r)), decision_id=r) for r in required]
-    return DecisionTableEngine(table, aggregation_of(_decision_node(parser, decision_ref)), engines, decision_ref)
+                                   aggregation_of(_decision_node(parser, r)), decision_id=r,
+                                   priorities=_priorities(_decision_node(parser, r))) for r in required]
+    decision = _decision_node(parser, decision_ref)
+    return DecisionTableEngine(table, aggregation_of(decision), engines, decision_ref, _priorities(decision))
+
+
+def _priorities(decision: Any) -> list[list[Any] | None]:
+    """The outputs' ranked values of a table under PRIORITY or OUTPUT ORDER (refused at validate unread)."""
+    try:
+        return priorities_of(decision)
+    except OutputValuesUnread:
+        return []
 
 
 # -- a stored spec keeps the aggregator and the required decisions' tables ----------------------------
@@ -237,17 +308,18 @@ class DecisionTaskConverter(BusinessRuleTaskConverter):
         engine = spec.dmnEngine
         if isinstance(engine, DecisionTableEngine):
             dct["decision_logic"] = {
-                "decision": engine.decision_id, "aggregation": engine.aggregation,
+                "decision": engine.decision_id, "aggregation": engine.aggregation, "priorities": engine.priorities,
                 "required": [{"decision": r.decision_id, "table": self.decision_table_to_dict(r.decision_table),
-                              "aggregation": r.aggregation} for r in engine.required]}
+                              "aggregation": r.aggregation, "priorities": r.priorities} for r in engine.required]}
         return dct
 
     def from_dict(self, dct: dict[str, Any]) -> Any:
         logic = dct.pop("decision_logic", None) or {}
         spec = super().from_dict(dct)
         required = [DecisionTableEngine(self.decision_table_from_dict(r["table"]), r.get("aggregation"),
-                                        decision_id=r.get("decision")) for r in logic.get("required", [])]
+                                        decision_id=r.get("decision"), priorities=r.get("priorities") or ())
+                    for r in logic.get("required", [])]
         called = (getattr(spec, "extensions", None) or {}).get("calledDecisionId")
         spec.dmnEngine = DecisionTableEngine(spec.dmnEngine.decision_table, logic.get("aggregation"), required,
-                                             logic.get("decision") or called)
+                                             logic.get("decision") or called, logic.get("priorities") or ())
         return spec

@@ -15,7 +15,8 @@ What Loanflow cannot evaluate is refused, naming the decision:
 - a decision that is not a decision table (a literal expression, a context, an invocation):
   SpiffWorkflow's engine evaluates decision tables only, and fails on anything else when a process
   reaches it;
-- a hit policy Camunda 7 does not evaluate either (PRIORITY, OUTPUT ORDER), an aggregator on a
+- a hit policy of no meaning, PRIORITY or OUTPUT ORDER whose output values are no literals (without any, a
+  warning: the rules rank alike, as Camunda 8 takes them), an aggregator on a
   policy other than COLLECT, or on a table with more than one output.
 """
 from __future__ import annotations
@@ -67,8 +68,7 @@ def _policy_problems(table: etree._Element, decision_id: str | None, filename: s
     outputs = [c for c in table if isinstance(c.tag, str) and etree.QName(c).localname == "output"]
     why = None
     if policy not in decision_logic.HIT_POLICIES:
-        why = said("its hit policy %(policy)s is not one Loanflow evaluates (nor does Camunda 7): use %(policies)s "
-                   "(FIRST with the rules in order of priority, for PRIORITY)", policy=policy,
+        why = said("its hit policy %(policy)s is not one Loanflow evaluates: use %(policies)s", policy=policy,
                    policies=parts(list(decision_logic.HIT_POLICIES)))
     elif aggregation is not None and aggregation not in decision_logic.AGGREGATIONS:
         why = said("its aggregator %(aggregation)s is not one of %(aggregations)s", aggregation=aggregation,
@@ -79,6 +79,11 @@ def _policy_problems(table: etree._Element, decision_id: str | None, filename: s
     elif aggregation is not None and len(outputs) != 1:
         why = said("it adds up its rules' outputs (COLLECT %(aggregation)s) and has %(count)d outputs: an "
                    "aggregator takes a table of one output", aggregation=aggregation, count=len(outputs))
+    if why is None and policy in ("PRIORITY", "OUTPUT ORDER"):
+        try:
+            decision_logic.priorities_of(table.getparent())
+        except decision_logic.OutputValuesUnread as exc:
+            why = exc.args[0]
     if why is None:
         return []
     return [DiagramProblem(filename, decision_id, said("the decision %(decision)s cannot be evaluated: %(why)s",
@@ -154,6 +159,14 @@ def split(root: etree._Element, filename: str) -> tuple[list[tuple[str, etree._E
 _NEEDS_ID = ("decision", "decisionTable", "input", "output", "rule", "inputEntry", "outputEntry")
 
 
+def _ranked(decision: etree._Element) -> bool:
+    """Whether an output of the decision's table lists the values its rules are ranked by (unreadable: refused)."""
+    try:
+        return any(decision_logic.priorities_of(decision))
+    except decision_logic.OutputValuesUnread:
+        return True  # refused by `decision_problems`, which says why
+
+
 def prepare(root: etree._Element, filename: str) -> list[DiagramProblem]:
     """What the import changes or reads in a file's decisions beyond their letter, before they are split
     (warnings): an element of a table drawn without an id gets one (SpiffWorkflow's reader needs it,
@@ -190,7 +203,14 @@ def prepare(root: etree._Element, filename: str) -> list[DiagramProblem]:
                     python=python), _line(entry), "warning"))
                 text.text = python
         table = decision.find(f"{ns}decisionTable")
-        if table is None or (table.get("hitPolicy") or "UNIQUE").strip().upper() != "UNIQUE":
+        policy = (table.get("hitPolicy") or "UNIQUE").strip().upper() if table is not None else ""
+        if table is not None and policy in ("PRIORITY", "OUTPUT ORDER") and not _ranked(decision):
+            found.append(DiagramProblem(filename, decision.get("id"), said(
+                "the decision %(decision)s has the hit policy %(policy)s, which ranks the matching rules by the "
+                "values each output lists, and its outputs list none: all rank alike, so the first rule that "
+                "matches wins, as Camunda 8 takes it; list the values on an output (Output values), the one that "
+                "wins first", decision=decision.get("id"), policy=policy), _line(table), "warning"))
+        if table is None or policy != "UNIQUE":
             continue
         covering = _covering(table, ns)
         if covering is not None:

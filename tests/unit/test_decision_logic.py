@@ -168,19 +168,76 @@ def test_an_aggregated_result_kept_in_one_variable_is_camunda_7s_one_result(shap
 # -- refused at validate -------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("policy", "aggregation", "output", "said"), [
-    ("PRIORITY", "", "", "its hit policy PRIORITY is not one Loanflow evaluates (nor does Camunda 7)"),
-    ("OUTPUT ORDER", "", "", "its hit policy OUTPUT ORDER is not one Loanflow evaluates"),
+    ("BEST", "", "", "its hit policy BEST is not one Loanflow evaluates: use UNIQUE, FIRST, ANY, PRIORITY"),
+    ("PRIORITY", "", '<outputValues><text>"A", B</text></outputValues>',
+     "lists its values as '\"A\", B', which is no list of texts, numbers or booleans"),
     ("FIRST", "SUM", "", "it has the aggregator SUM with the hit policy FIRST"),
     ("COLLECT", "AVERAGE", "", "its aggregator AVERAGE is not one of SUM, MIN, MAX, COUNT"),
     ("COLLECT", "SUM", '<output id="second" name="second"/>', "has 2 outputs: an aggregator takes a table of one output"),
 ])
 def test_a_policy_loanflow_does_not_evaluate_is_refused_naming_the_decision(policy, aggregation, output, said):
+    if output.startswith("<outputValues>"):
+        decision = table("fee", AMOUNTS, policy, aggregation).replace('<output id="fee_out" name="fee"/>',
+                                                                     f'<output id="fee_out" name="fee">{output}</output>')
+        (problem,) = refusal(decision)
+        assert problem.startswith("fee: the decision fee cannot be evaluated: ") and said in problem
+        return
     decision = table("fee", AMOUNTS, policy, aggregation).replace("</decisionTable>", f"{output}</decisionTable>")
     if output:
         decision = decision.replace("</outputEntry></rule>", '</outputEntry><outputEntry id="x"><text>1</text>'
                                                               "</outputEntry></rule>", 1)
     (problem,) = refusal(decision)
     assert problem.startswith("fee: the decision fee cannot be evaluated: ") and said in problem
+
+
+# -- PRIORITY and OUTPUT ORDER, as Camunda 8 evaluates them (Camunda 7 refuses them) -----------------------
+
+RISK = [("&gt;= 0", '"low"'), ("&gt;= 5", '"high"'), ("&gt;= 3", '"medium"'), ("&gt;= 9", '"high"')]
+
+
+def ranked(policy: str, values: str = '"high","medium","low"') -> str:
+    listed = f"<outputValues><text>{values}</text></outputValues>" if values else ""
+    return table("risk", RISK, policy, reads="flags").replace('<output id="risk_out" name="risk"/>',
+                                                               f'<output id="risk_out" name="risk">{listed}</output>')
+
+
+@pytest.mark.parametrize("stored", [False, True])
+def test_priority_keeps_the_matching_rule_whose_output_ranks_first_in_its_values(stored):
+    """Before: refused at validate ("not one Loanflow evaluates (nor does Camunda 7)")."""
+    for flags, risk in ((0, "low"), (4, "medium"), (6, "high"), (10, "high")):
+        outcome = run("risk", {"flags": flags}, ranked("PRIORITY"), stored=stored)
+        assert outcome.status == "completed", outcome.error
+        assert outcome.data["risk"] == risk
+
+
+@pytest.mark.parametrize("stored", [False, True])
+def test_output_order_keeps_every_matching_rule_ranked_by_its_output(stored):
+    outcome = run("risk", {"flags": 10}, ranked("OUTPUT ORDER"), stored=stored)
+    assert outcome.status == "completed", outcome.error
+    assert outcome.data["risk"] == ["high", "high", "medium", "low"]  # rules of one rank stay in rule order
+
+
+def test_priority_without_values_to_rank_by_takes_the_first_match_and_says_so():
+    bundle = parse_diagrams([DiagramFile("inline.bpmn", calling("risk")), dmn(ranked("PRIORITY", values=""))])
+    assert any("its outputs list none: all rank alike, so the first rule that matches wins" in w.reason
+               for w in bundle.warnings)
+    assert run("risk", {"flags": 10}, ranked("PRIORITY", values="")).data["risk"] == "low"
+
+
+@given(st.lists(st.integers(min_value=0, max_value=12), min_size=1, max_size=6), st.integers(0, 12))
+@settings(max_examples=40, deadline=None)
+def test_priority_is_the_first_of_output_order(thresholds, flags):
+    rules = [(f"&gt;= {t}", f'"{["high", "medium", "low"][t % 3]}"') for t in thresholds]
+    listed = '<outputValues><text>"high","medium","low"</text></outputValues>'
+
+    def of(policy: str) -> str:
+        return table("risk", rules, policy, reads="flags").replace(
+            '<output id="risk_out" name="risk"/>', f'<output id="risk_out" name="risk">{listed}</output>')
+    ordered = run("risk", {"flags": flags}, of("OUTPUT ORDER")).data.get("risk") or []
+    matching = [value.strip('"') for entry, value in rules if flags >= int(entry.split()[-1])]
+    assert ordered == sorted(matching, key=["high", "medium", "low"].index)
+    first = run("risk", {"flags": flags}, of("PRIORITY")).data.get("risk")
+    assert first == (ordered[0] if ordered else None)
 
 
 # -- a decision's requirements -------------------------------------------------------------------
@@ -219,7 +276,7 @@ def test_a_requirement_this_file_lacks_a_circle_and_a_refused_requirement_are_re
     one = table("one", [("-", "1")], reads="two", requires=("two",))
     two = table("two", [("-", "2")], reads="one", requires=("one",))
     assert all("requires itself, through the decisions it requires" in p for p in refusal(one, two))
-    priority = table("grade", [("-", '"A"')], "PRIORITY")
+    priority = table("grade", [("-", '"A"')], "BEST")
     problems = refusal(priority, LIMIT)
     assert any(p.startswith("limit: the decision limit requires the decision grade, which Loanflow cannot evaluate")
                for p in problems)
