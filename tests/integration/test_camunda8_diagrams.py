@@ -144,3 +144,39 @@ def test_a_camunda_8_call_choosing_its_process_at_run_time_is_refused_naming_it(
     chosen = ZEEBE_LOAN.replace('processId="c8_note"', 'processId="=which"')
     (problem,) = [p for p in check_diagrams([DiagramFile("c8_loan.bpmn", chosen.encode())]) if p.severity == "error"]
     assert problem.element_id == "note" and "chooses the process it calls at run time" in problem.reason
+
+
+def test_two_messages_racing_under_one_correlation_key_one_is_taken_the_other_kept(app, served, tmp_path,
+                                                                                    monkeypatch):
+    """Two payment callbacks for order 42 at the same moment against the served app: the instance waiting under
+    that key takes one, once; the other is kept in the message inbox (durable), never delivered twice."""
+    from tests.integration.test_money_races import race_posts
+
+    monkeypatch.setitem(app.config, "FORMS_DIR", str(tmp_path))
+    with app.app_context():
+        (tmp_path / "review.form").write_text(json.dumps(LOAN_REVIEW_FORM), encoding="utf-8")
+        identity.ensure_platform_admin()
+        identity.create_org("BANK1", ["funder"], "Bank One")
+        identity.create_org("TRADER1", ["borrower"], "Trader One")
+        identity.create_user("rev", "BANK1", ["first_reviewer"])
+        db.session.commit()
+        deploy_and_commit([DiagramFile("c8_loan.bpmn", ZEEBE_LOAN.encode())])
+        instance_id = instances.start_instance("c8_loan", principal_for("admin"), "LOAN-42", {"orderId": 42},
+                                               {"funder": "BANK1", "borrower": "TRADER1"})
+        (row,) = inbox.inbox(principal_for("rev"), InboxFilters(view="group"))["items"]
+        tasks.complete_task(row["id"], {"amount": 500}, principal_for("rev"))
+        assert messages.wait_key(instance_id, "payment-received") == "42"
+        token = identity.issue_token("admin")
+        db.session.commit()
+        db.session.remove()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    answers = race_posts(served, [("/api/v1/messages", headers, json.dumps(
+        {"name": "payment-received", "correlation_key": "42", "payload": {"paid": paid}, "durable": True,
+         "dedup_key": f"pay-{paid}"}).encode()) for paid in (1, 2)])
+    assert sorted(status for status, _ in answers) == [200, 200], answers
+    assert sorted((a["delivered_to"], a["stored"]) for _, a in answers) == [([], True), ([instance_id], False)]
+    with app.app_context():
+        instance = db.session.get(ProcessInstance, instance_id)
+        winner = next(paid for (_, a), paid in zip(answers, (1, 2), strict=True) if a["delivered_to"])
+        assert instance.status == "completed" and instance.data["paid"] == winner
+        db.session.remove()
