@@ -24,7 +24,8 @@ What is translated, and how (JUEL; FEEL has its own spelling of the same):
 - methods with one safe meaning: `startsWith endsWith contains equals equalsIgnoreCase length size
   isEmpty toUpperCase toLowerCase trim` (FEEL: `contains`, `starts with`, `ends with`,
   `string length`, `upper case`, `lower case`, `count`, `string`, `matches`, `is defined` of a variable,
-  and `all any sum min max` of a list, `abs`);
+  `all any sum min max` of a list, `abs`, `now()` and `today()` (UTC), `duration("PT1H")` of a day-time
+  duration written in the diagram, a `timedelta`);
 - FEEL only: a list `[a, "b"]` is a Python list, a context `{amount: amount, "a key": 1}` a dict.
 
 JUEL's type coercions are not reproduced: values compare and add as Python compares and adds them
@@ -59,7 +60,7 @@ class ExpressionRefused(ValueError):
 # -- the tree ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Node:
-    kind: str  # name, const, key, unary, empty, binary, compare, ternary, call, list, map
+    kind: str  # name, const, key, unary, empty, binary, compare, ternary, call, list, map, raw
     value: object = None  # the name, the constant, the operator or the method
     args: tuple[Node, ...] = ()
     depth: int = 1
@@ -437,7 +438,12 @@ _FEEL_FUNCTIONS = {("contains",): (2, "{1} in {0}"), ("starts", "with"): (2, "{0
                    ("min",): (1, "min({0})"), ("max",): (1, "max({0})"), ("abs",): (1, "abs({0})"),
                    ("string",): (1, "(None if ({0}) is None else str({0}).lower() if isinstance({0}, bool) else "
                                     "str({0}))"),
-                   ("matches",): (2, "(re.search({1}, {0}) is not None)"), ("is", "defined"): (1, "is_defined({0})")}
+                   ("matches",): (2, "(re.search({1}, {0}) is not None)"), ("is", "defined"): (1, "is_defined({0})"),
+                   ("now",): (0, "datetime.datetime.now(datetime.timezone.utc)"),
+                   ("today",): (0, "datetime.datetime.now(datetime.timezone.utc).date()"),
+                   ("duration",): (1, "{0}")}
+# a day-time duration FEEL writes `duration("PT1H30M")`: its parts (a calendar period, P1M or P1Y, is no fixed length)
+_DAY_TIME = re.compile(r"(-)?P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?")
 # (FEEL's `string join` leaves out null items; a list item that is no string stays an error, an incident. all(),
 # any(), sum(), min() and max() take one list, as Camunda 8's modeler writes them. string() of null is null, of a
 # boolean `true`/`false`; matches() finds the pattern anywhere in the text, as XPath's fn:matches; is defined(x) is
@@ -605,6 +611,8 @@ class _Feel(_Parser):
                 raise ExpressionRefused(said("is defined() is translated for a variable, not a path or a value: "
                                              "test the variable, then its key"))
             return _node("call", words, (_node("const", args[0].value),))
+        if words == ("duration",) and len(args) == 1:
+            return _duration(args[0])
         if words not in _FEEL_FUNCTIONS:
             raise ExpressionRefused(said("the FEEL function %(name)s() is not translated; only not(), %(functions)s "
                                          "are", name=name,
@@ -613,6 +621,19 @@ class _Feel(_Parser):
         if len(args) != arity:
             raise ExpressionRefused(_takes(name, arity, len(args)))
         return _node("call", words, tuple(args))
+
+
+def _duration(argument: Node) -> Node:
+    """FEEL's `duration("PT1H")` of a text written in the diagram, as the `timedelta` it is."""
+    text = argument.value if argument.kind == "const" and isinstance(argument.value, str) else None
+    found = _DAY_TIME.fullmatch(text.strip()) if text is not None else None
+    if found is None or not any(found.groups()[1:]):
+        raise ExpressionRefused(said("duration() is translated for a day-time duration written in the diagram "
+                                     "(duration(\"PT1H\")); a calendar period (P1M, P1Y) or a computed one is not"))
+    sign, weeks, days, hours, minutes, seconds = found.groups()
+    total = (int(weeks or 0) * 7 + int(days or 0)) * 86400 + int(hours or 0) * 3600 + int(minutes or 0) * 60 \
+        + float(seconds or 0)
+    return _node("call", ("duration",), (_node("raw", f"timedelta(seconds={-total if sign else total!r})"),))
 
 
 def _variable(name: str) -> str:
@@ -690,7 +711,7 @@ def _argument(template: str, n: int, node: Node) -> str:
 def python(node: Node) -> str:
     """The Python expression for a tree."""
     kind, args = node.kind, node.args
-    if kind == "name":
+    if kind in ("name", "raw"):  # raw: Python the translation wrote itself (a duration's timedelta)
         return str(node.value)
     if kind == "const":
         return repr(node.value)

@@ -136,12 +136,24 @@ FEEL_MEANINGS = [
     ("= string(nothing) = null", True),
     ('= matches(status, "^Op")', True),
     ('= if blank = null or matches(blank, "^\\s*$") then "none" else blank', "none"),
+    ('= duration("PT1H30M")', timedelta(hours=1, minutes=30)),  # Camunda 8's timers and due dates
+    ('= duration("P1W2DT3S")', timedelta(days=9, seconds=3)),
+    ('= duration("-PT30S")', timedelta(seconds=-30)),
 ]
 
 
 @pytest.mark.parametrize(("expression", "meaning"), FEEL_MEANINGS)
 def test_a_feel_expression_means_in_python_what_it_meant_in_camunda_8(expression: str, meaning: Any) -> None:
     assert run(feel(expression)) == meaning
+
+
+def test_feel_s_now_and_today_are_the_moment_and_the_day_in_utc() -> None:
+    before = datetime.now(UTC)
+    moment = run(feel('= now() + duration("PT1M")'))
+    assert before + timedelta(minutes=1) <= moment <= datetime.now(UTC) + timedelta(minutes=1)
+    assert run(feel("= today()")) in (before.date(), datetime.now(UTC).date())
+    translated = translate.timer("timeDate", '=now() + duration("PT10M")')
+    assert translated is not None and isinstance(run(translated.python), datetime)
 
 
 # Flowable's functions on a variable that may not exist, and FEEL's `is defined`: refused before ("the function
@@ -232,6 +244,8 @@ def test_what_has_no_safe_meaning_is_refused_naming_it(expression: str, named: s
     ('= Vacation Approval = "Approved"', "has spaces"),
     ("=(approved == false)", "FEEL compares with one =, not =="),  # was "unexpected '='"
     ("= {a: 1, a: 2}", "names a key twice"),
+    ('= duration("P1M")', "a calendar period (P1M, P1Y) or a computed one is not"),
+    ("= duration(wait)", "a calendar period (P1M, P1Y) or a computed one is not"),
     ("= {1: 2}", "a context's key is a name or a string"),
     ('= {a: __import__("os")}', "the FEEL function __import__() is not translated"),
     ('= {a: __builtins__}', "starts with '_'"),
