@@ -21,6 +21,7 @@ reads is said in a warning naming the element (`unread`), never dropped in silen
 """
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 
 from lxml import etree
@@ -112,6 +113,7 @@ def _called_element(node: etree._Element) -> tuple[str, str]:
     call = _owner(node)
     process_id = _text(node, "processId")
     if call is None or etree.QName(call).localname != "callActivity":
+        _remove(node)
         return "", said("zeebe:calledElement is read on a call activity only; here it has no meaning")
     if not process_id:
         if (call.get("calledElement") or "").strip():  # the BPMN attribute says it: nothing to read here
@@ -120,14 +122,14 @@ def _called_element(node: etree._Element) -> tuple[str, str]:
         return said("zeebe:calledElement names no processId: name the process the call activity calls"), ""
     if process_id.startswith("="):
         try:
-            literal = feel(process_id)
-        except ExpressionRefused:
-            literal = ""
-        if not (literal[:1] in "'\"" and literal[-1:] == literal[:1] and len(literal) > 1):
+            literal = ast.literal_eval(feel(process_id))  # a FEEL string: the process it names
+        except (ExpressionRefused, ValueError, SyntaxError):
+            literal = None
+        if not (isinstance(literal, str) and literal.strip()):
             return said("the call activity chooses the process it calls at run time by the expression %(called)r "
                         "(zeebe:calledElement processId); Loanflow calls one named process, known at deploy: name "
                         "it, or draw a gateway to a call activity per process", called=process_id), ""
-        process_id = literal[1:-1]
+        process_id = literal.strip()
     if not (call.get("calledElement") or "").strip():
         call.set("calledElement", process_id)
     _remove(node)
@@ -145,6 +147,7 @@ def _script(node: etree._Element) -> tuple[str, str]:
     task = _owner(node)
     expression, result = _text(node, "expression"), _text(node, "resultVariable")
     if task is None or etree.QName(task).localname != "scriptTask":
+        _remove(node)
         return "", said("zeebe:script is read on a script task only; here it has no meaning")
     if not expression:
         return said("zeebe:script has no expression: write the FEEL expression whose value the task keeps"), ""

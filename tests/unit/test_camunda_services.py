@@ -315,7 +315,7 @@ def test_a_zeebe_io_mapping_on_a_user_task_sets_its_inputs_and_outputs():
 
 def test_a_zeebe_io_mapping_that_cannot_be_translated_is_an_error_naming_the_element():
     body = _then_end("""<bpmn:userTask id="work"><bpmn:extensionElements><zeebe:ioMapping>
-      <zeebe:input source='= now()' target="total"/></zeebe:ioMapping>
+      <zeebe:input source='= get value(m, &quot;k&quot;)' target="total"/></zeebe:ioMapping>
       </bpmn:extensionElements></bpmn:userTask>""")
     (problem,) = errors(parse(camunda(body)))
     assert problem.element_id == "work" and problem.reason.startswith("zeebe:ioMapping cannot run: the zeebe:input")
