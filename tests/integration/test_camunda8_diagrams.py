@@ -180,3 +180,29 @@ def test_two_messages_racing_under_one_correlation_key_one_is_taken_the_other_ke
         winner = next(paid for (_, a), paid in zip(answers, (1, 2), strict=True) if a["delivered_to"])
         assert instance.status == "completed" and instance.data["paid"] == winner
         db.session.remove()
+
+
+def test_the_instance_page_tells_the_platforms_staff_the_key_a_message_awaits(app, client, tmp_path, monkeypatch):
+    """The staff's page listed the names of the messages awaited; a sender then assumed the business key."""
+    from tests.integration.test_identity import set_password, sign_in
+
+    monkeypatch.setitem(app.config, "FORMS_DIR", str(tmp_path))
+    (tmp_path / "review.form").write_text(json.dumps(LOAN_REVIEW_FORM), encoding="utf-8")
+    with app.app_context():
+        identity.ensure_platform_admin()
+        identity.create_org("BANK1", ["funder"], "Bank One")
+        identity.create_org("TRADER1", ["borrower"], "Trader One")
+        identity.create_user("rev", "BANK1", ["first_reviewer"])
+        db.session.commit()
+        deploy_and_commit([DiagramFile("c8_loan.bpmn", ZEEBE_LOAN.encode())])
+        instance_id = instances.start_instance("c8_loan", principal_for("admin"), "LOAN-5", {"orderId": "ORD-5"},
+                                               {"funder": "BANK1", "borrower": "TRADER1"})
+        (row,) = inbox.inbox(principal_for("rev"), InboxFilters(view="group"))["items"]
+        tasks.complete_task(row["id"], {"amount": 5}, principal_for("rev"))
+        db.session.remove()
+    set_password(app, "admin")
+    sign_in(client, "admin")
+    for language, said_key in (("en", "correlation key"), ("zh", "关联键")):
+        page = client.get(f"/instances/{instance_id}", headers={"Accept-Language": language}).text
+        assert ('<code translate="no" class="message-name">payment-received</code> '
+                f'({said_key} <code translate="no" class="message-key">ORD-5</code>)') in page

@@ -29,6 +29,7 @@ from app.models import (
     InstanceEvent,
     InstanceParty,
     InstanceWait,
+    MessageWait,
     Organisation,
     ProcessInstance,
     ProcessVersion,
@@ -150,6 +151,8 @@ class InstanceView:
     stores: list[Change] | None = None  # the data stores its diagram names, their values now (staff only)
     # messages for its business key that no instance has taken yet, kept in the inbox (staff only)
     kept: list[KeptMessage] | None = None
+    # the key a message awaited must carry where its event gave it one, not the business key (staff only)
+    message_keys: dict[str, str] | None = None
 
 
 def _name(known: dict[str, Element], element_id: str | None, language: str) -> Named | None:
@@ -281,7 +284,15 @@ def view(principal: Principal, instance_id: int, language: str) -> InstanceView:
         may_repair(principal), history_chain.verdict_of(instance.id) if internals else None,
         [Change(str(k), _short(v)) for k, v in sorted((instance.data or {}).items())] if internals else None,
         _stores(instance.process_version_id, instance.pins or {}) if internals else None,
-        _kept(instance.business_key) if internals else None)
+        _kept(instance.business_key) if internals else None,
+        _message_keys(instance) if internals else None)
+
+
+def _message_keys(instance: ProcessInstance) -> dict[str, str]:
+    """The messages the instance waits for under a key of their own (`correlation_keys`), and that key."""
+    rows = db.session.execute(select(MessageWait.name, MessageWait.business_key).where(
+        MessageWait.instance_id == instance.id)).all()
+    return {r.name: r.business_key for r in rows if r.business_key != (instance.business_key or "")}
 
 
 def _stores(version_id: int, pins: dict[str, int]) -> list[Change]:
