@@ -48,7 +48,8 @@ What it asks:
 - Camunda 8's `zeebe:formDefinition`: a form the diagram embeds (`formKey="camunda-forms:bpmn:ID"`,
   the `zeebe:userTaskForm ID` of the process) is a generated form as formData's is, made by
   `camunda_forms`; a linked form (`formId="X"`) is the forms/ file `X.json` (or the Camunda Forms file
-  `X.form` there); another key names a file as camunda:formKey does. An embedded form that is missing
+  `X.form` there, or the one whose `id` is `X`: `camunda_forms.by_id`); another key, and a custom form's
+  `externalReference`, names a file as camunda:formKey does. An embedded form that is missing
   or cannot be shown, or a definition naming no form, is refused naming the task.
 """
 from __future__ import annotations
