@@ -8,11 +8,12 @@ catches the message, as the `correlationKey` property (`zeebe_elements`). When s
 wait, `subscribe` evaluates the expression once on its data, as Camunda 8 opens a subscription, and keeps
 the value with the task; `keys` gives the waits' keys, which the platform writes beside the message's name
 (`step_store`), so that the message is delivered with that value as its key. A key that cannot be read
-(an incident saying what the expression reads), or that is no text or whole number, stops the instance with an
-incident naming the event.
+(an incident saying what the expression reads), or that is no text or whole number, or longer than a business
+key may be, stops the instance with an incident naming the event.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -24,6 +25,7 @@ from app.engine.errors import InstanceFault
 from app.engine.said import said
 
 PROPERTY = "correlationKey"  # the Python expression of the key, on a catching event's spec
+MAX_LENGTH = 128  # as long as a business key (`message_waits.business_key`, the API's `correlation_key`)
 _KEPT = "correlation_keys"  # in a waiting task's internal data: message name -> the key it was given
 
 
@@ -46,10 +48,15 @@ def _catches(task: Any) -> list[tuple[str, Any]]:
 
 
 def _key(value: Any, name: str, expression: str, element: str) -> str:
+    if isinstance(value, int | Decimal | float) and not isinstance(value, bool) and math.isfinite(value) \
+            and value == int(value):
+        value = str(int(value))
     if isinstance(value, str) and value:
+        if len(value) > MAX_LENGTH:
+            raise InstanceFault(said("the correlation key of message %(name)r, %(expression)s, is %(length)d "
+                                     "characters long here: a key has at most %(most)d", name=name,
+                                     expression=expression, length=len(value), most=MAX_LENGTH), element)
         return value
-    if isinstance(value, int | Decimal | float) and not isinstance(value, bool) and value == int(value):
-        return str(int(value))
     raise InstanceFault(said("the correlation key of message %(name)r, %(expression)s, is %(value)r here: a key is a "
                              "text or a whole number; set it before the event waits", name=name, expression=expression,
                              value=value), element)

@@ -212,6 +212,8 @@ def test_a_waiting_event_is_given_the_key_its_message_s_subscription_says():
         workflow = engine.new_workflow(process.spec, process.embedded, {"order": {"id": order}})
         outcome = engine.advance(workflow)
         assert outcome.message_keys == {"paid": key}
-    workflow = engine.new_workflow(process.spec, process.embedded, {"order": {"id": [1]}})
-    outcome = engine.advance(workflow)
-    assert outcome.status == "error" and "a key is a text or a whole number" in outcome.error["message"]
+    for wrong, said in (([1], "a key is a text or a whole number"), (1.5, "a key is a text or a whole number"),
+                        ("k" * 129, "129 characters long here: a key has at most 128")):
+        workflow = engine.new_workflow(process.spec, process.embedded, {"order": {"id": wrong}})
+        outcome = engine.advance(workflow)
+        assert outcome.status == "error" and said in outcome.error["message"]
