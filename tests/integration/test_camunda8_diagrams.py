@@ -9,6 +9,7 @@ reached its instance by business key, whatever key it was sent with."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from flask import current_app
@@ -75,16 +76,30 @@ ZEEBE_LOAN = """<?xml version="1.0" encoding="UTF-8"?>
 </bpmn:definitions>"""
 
 
-@pytest.fixture
-def people(ctx, tmp_path, monkeypatch):
-    monkeypatch.setitem(current_app.config, "FORMS_DIR", str(tmp_path))
-    # a linked Camunda 8 form is found by the id it holds, whatever its file is called
-    (tmp_path / "review.form").write_text(json.dumps(LOAN_REVIEW_FORM), encoding="utf-8")
+def _world(forms: Path) -> None:
+    """The bank, the trader and a first reviewer; the review form in `forms` under a name of its own (a linked
+    Camunda 8 form is found by the id it holds, whatever its file is called). In an app context."""
+    (forms / "review.form").write_text(json.dumps(LOAN_REVIEW_FORM), encoding="utf-8")
     identity.ensure_platform_admin()
     identity.create_org("BANK1", ["funder"], "Bank One")
     identity.create_org("TRADER1", ["borrower"], "Trader One")
     identity.create_user("rev", "BANK1", ["first_reviewer"])
     db.session.commit()
+
+
+def _reviewed(business_key: str, data: dict, amount: int) -> int:
+    """A c8_loan instance started with `data` whose review is done (it waits for its payment message); its id."""
+    instance_id = instances.start_instance("c8_loan", principal_for("admin"), business_key, data,
+                                           {"funder": "BANK1", "borrower": "TRADER1"})
+    (row,) = inbox.inbox(principal_for("rev"), InboxFilters(view="group"))["items"]
+    tasks.complete_task(row["id"], {"amount": amount}, principal_for("rev"))
+    return instance_id
+
+
+@pytest.fixture
+def people(ctx, tmp_path, monkeypatch):
+    monkeypatch.setitem(current_app.config, "FORMS_DIR", str(tmp_path))
+    _world(tmp_path)
     return ctx
 
 
@@ -121,21 +136,13 @@ def test_a_message_sent_before_its_instance_waits_is_kept_and_taken_under_the_co
     deploy_and_commit([DiagramFile("c8_loan.bpmn", ZEEBE_LOAN.encode())])
     messages.deliver_message("payment-received", "7", {"paid": 1}, durable=True, dedup_key="pay-7")
     db.session.commit()
-    instance_id = instances.start_instance("c8_loan", principal_for("admin"), "LOAN-7", {"orderId": "7"},
-                                           {"funder": "BANK1", "borrower": "TRADER1"})
-    (row,) = inbox.inbox(principal_for("rev"), InboxFilters(view="group"))["items"]
-    tasks.complete_task(row["id"], {"amount": 5000}, principal_for("rev"))
-    instance = db.session.get(ProcessInstance, instance_id)
+    instance = db.session.get(ProcessInstance, _reviewed("LOAN-7", {"orderId": "7"}, 5000))
     assert instance.status == "completed" and instance.data["paid"] == 1 and instance.data["risk"] == "high"
 
 
 def test_a_correlation_key_nothing_set_stops_the_instance_at_its_event_naming_what_it_reads(people):
     deploy_and_commit([DiagramFile("c8_loan.bpmn", ZEEBE_LOAN.encode())])
-    instance_id = instances.start_instance("c8_loan", principal_for("admin"), "LOAN-9", {},
-                                           {"funder": "BANK1", "borrower": "TRADER1"})
-    (row,) = inbox.inbox(principal_for("rev"), InboxFilters(view="group"))["items"]
-    tasks.complete_task(row["id"], {"amount": 10}, principal_for("rev"))
-    instance = db.session.get(ProcessInstance, instance_id)
+    instance = db.session.get(ProcessInstance, _reviewed("LOAN-9", {}, 10))
     assert instance.status == "error" and instance.error["element_id"] == "wait_paid"
     assert instance.error["reason"]["params"]["name"] == "orderId"
 
@@ -154,17 +161,9 @@ def test_two_messages_racing_under_one_correlation_key_one_is_taken_the_other_ke
 
     monkeypatch.setitem(app.config, "FORMS_DIR", str(tmp_path))
     with app.app_context():
-        (tmp_path / "review.form").write_text(json.dumps(LOAN_REVIEW_FORM), encoding="utf-8")
-        identity.ensure_platform_admin()
-        identity.create_org("BANK1", ["funder"], "Bank One")
-        identity.create_org("TRADER1", ["borrower"], "Trader One")
-        identity.create_user("rev", "BANK1", ["first_reviewer"])
-        db.session.commit()
+        _world(tmp_path)
         deploy_and_commit([DiagramFile("c8_loan.bpmn", ZEEBE_LOAN.encode())])
-        instance_id = instances.start_instance("c8_loan", principal_for("admin"), "LOAN-42", {"orderId": 42},
-                                               {"funder": "BANK1", "borrower": "TRADER1"})
-        (row,) = inbox.inbox(principal_for("rev"), InboxFilters(view="group"))["items"]
-        tasks.complete_task(row["id"], {"amount": 500}, principal_for("rev"))
+        instance_id = _reviewed("LOAN-42", {"orderId": 42}, 500)
         assert messages.wait_key(instance_id, "payment-received") == "42"
         token = identity.issue_token("admin")
         db.session.commit()
@@ -187,18 +186,10 @@ def test_the_instance_page_tells_the_platforms_staff_the_key_a_message_awaits(ap
     from tests.integration.test_identity import set_password, sign_in
 
     monkeypatch.setitem(app.config, "FORMS_DIR", str(tmp_path))
-    (tmp_path / "review.form").write_text(json.dumps(LOAN_REVIEW_FORM), encoding="utf-8")
     with app.app_context():
-        identity.ensure_platform_admin()
-        identity.create_org("BANK1", ["funder"], "Bank One")
-        identity.create_org("TRADER1", ["borrower"], "Trader One")
-        identity.create_user("rev", "BANK1", ["first_reviewer"])
-        db.session.commit()
+        _world(tmp_path)
         deploy_and_commit([DiagramFile("c8_loan.bpmn", ZEEBE_LOAN.encode())])
-        instance_id = instances.start_instance("c8_loan", principal_for("admin"), "LOAN-5", {"orderId": "ORD-5"},
-                                               {"funder": "BANK1", "borrower": "TRADER1"})
-        (row,) = inbox.inbox(principal_for("rev"), InboxFilters(view="group"))["items"]
-        tasks.complete_task(row["id"], {"amount": 5}, principal_for("rev"))
+        instance_id = _reviewed("LOAN-5", {"orderId": "ORD-5"}, 5)
         db.session.remove()
     set_password(app, "admin")
     sign_in(client, "admin")
