@@ -335,8 +335,7 @@ class ProcessEngine:
         delivered when it was not."""
         event = BpmnEvent(MessageEventDefinition(name), payload=payload,
                           correlations=self._correlations(workflow, name, payload))
-        catching = [task for task in workflow.event_manager.tasks.values() if task.task_spec.catches(task, event)]
-        if not catching:
+        if not any(task.task_spec.catches(task, event) for task in workflow.event_manager.tasks.values()):
             raise MessageNotCaught(f"no catch event of this instance takes message {name!r}"
                                    + (" with these correlation values" if workflow.correlations else ""))
         now = self.now()
@@ -352,9 +351,11 @@ class ProcessEngine:
             error = self._settle(workflow, workflow.refresh_timers)
             if error is not None:
                 return self._outcome(workflow, error)
-        for task in catching:  # an event naming a variable gets the payload there (SpiffWorkflow); else, an object,
-            # its data, as Camunda 7 and 8 set a correlated message's variables on the instance
-            if isinstance(payload, dict) and _message_variable(task.task_spec) is None:
+        # an event naming a variable gets the payload there (SpiffWorkflow); else, an object, its data, as Camunda 7
+        # and 8 set a correlated message's variables on the instance — on the events that still wait for it
+        for task in workflow.event_manager.tasks.values():
+            if task.task_spec.catches(task, event) and isinstance(payload, dict) \
+                    and _message_variable(task.task_spec) is None:
                 task.data.update(payload)
         self._note("message_received", None, {"name": name, "payload": jsonable(payload)})
         error = self._settle(workflow, lambda: workflow.catch(event))
