@@ -54,7 +54,8 @@ def unclaim(task_id):
 @blp.errors(403, 404, 409)
 def complete(args, task_id):
     """Complete the task with its form's `data`. A file field (`format: data-url`) takes the file as a
-    data URL (`data:application/pdf;name=certificate.pdf;base64,...`): it is kept as the task's upload."""
+    data URL (`data:application/pdf;name=certificate.pdf;base64,...`), a field of several files a list of
+    them: each is kept as the task's upload."""
     data = args["data"]
     uploads = _uploads(queries.task_detail(current_user(), task_id).get("form") or {}, data)
     tasks.complete_task(task_id, data, current_user(), uploads)
@@ -65,26 +66,41 @@ BAD_DATA_URL = _l("Must be a file as a base64 data URL (data:<type>;name=<file n
 
 
 def _uploads(form: dict[str, Any], data: dict[str, Any]) -> list[Upload]:
-    """The form's top-level file fields given as data URLs, decoded (their values become pending documents)."""
+    """The form's top-level file fields given as data URLs, decoded (their values become pending documents):
+    one data URL for a file field, a list of them for a field of several files (`items.format: data-url`)."""
     uploads = []
     for name, spec in (form.get("properties") or {}).items():
         value = data.get(name)
-        if not (isinstance(spec, dict) and spec.get("format") == "data-url" and isinstance(value, str)):
+        if not isinstance(spec, dict):
             continue
-        header, comma, encoded = value.partition(",")
-        parts = header.split(";")
-        if not (comma and parts[0].startswith("data:") and parts[-1] == "base64"):
-            raise Invalid(BAD_DATA_URL, fields={name: [BAD_DATA_URL]})
-        filename = next((unquote(p[5:]) for p in parts[1:-1] if p.startswith("name=")), "") or name
-        try:
-            content = base64.b64decode(encoded, validate=True)
-            documents.sniff(content, filename)
-        except (binascii.Error, ValueError) as exc:
-            problem = BAD_DATA_URL if isinstance(exc, binascii.Error) or not content else str(exc)
-            raise Invalid(problem, fields={name: [problem]}) from None
-        uploads.append(Upload(name, filename, content))
-        data[name] = PENDING_DOCUMENT
+        found = spec.get("items")
+        items: dict[str, Any] = found if isinstance(found, dict) else {}
+        if spec.get("format") == "data-url" and isinstance(value, str):
+            uploads.append(_decoded(name, name, value))
+            data[name] = PENDING_DOCUMENT
+        elif spec.get("type") == "array" and items.get("format") == "data-url" and isinstance(value, list):
+            for index, each in enumerate(value):
+                if not isinstance(each, str):
+                    raise Invalid(BAD_DATA_URL, fields={name: [BAD_DATA_URL]})
+                uploads.append(_decoded(f"{name}.{index}", name, each))
+            data[name] = [PENDING_DOCUMENT] * len(value)
     return uploads
+
+
+def _decoded(field: str, name: str, value: str) -> Upload:
+    """The file a data URL carries, for the field `field` (its errors said on the form's field `name`)."""
+    header, comma, encoded = value.partition(",")
+    parts = header.split(";")
+    if not (comma and parts[0].startswith("data:") and parts[-1] == "base64"):
+        raise Invalid(BAD_DATA_URL, fields={name: [BAD_DATA_URL]})
+    filename = next((unquote(p[5:]) for p in parts[1:-1] if p.startswith("name=")), "") or name
+    try:
+        content = base64.b64decode(encoded, validate=True)
+        documents.sniff(content, filename)
+    except (binascii.Error, ValueError) as exc:
+        problem = BAD_DATA_URL if isinstance(exc, binascii.Error) or not content else str(exc)
+        raise Invalid(problem, fields={name: [problem]}) from None
+    return Upload(field, filename, content)
 
 
 class AssignSchema(Schema):

@@ -87,10 +87,10 @@ def task_page(task_id: int):
             data = parse_submission(schema, ui, request.form, request.files, keep_upload)
             tasks.complete_task(task_id, data, principal, uploads)
         except FormParseError as exc:
-            errors, values, status = exc.fields, request.form.to_dict(), 422
+            errors, values, status = exc.fields, _posted(), 422
         except ServiceError as exc:
             errors = exc.fields or {"_form": [exc.message]}  # the services' messages are in the reader's language
-            values, status = request.form.to_dict(), status_of(exc) if exc.kind in FORM_REFUSALS else 422
+            values, status = _posted(), status_of(exc) if exc.kind in FORM_REFUSALS else 422
         else:
             flash(_("Task completed."))
             return redirect(url_for("inbox.index"))
@@ -102,6 +102,12 @@ def task_page(task_id: int):
                            four_eyes=not can_work and tasks.four_eyes_refused(task_id, principal),
                            docs=documents.instance_documents(principal, detail["instance_id"]),
                            form_help=localized(schema, "description", _language())), status
+
+
+def _posted() -> dict:
+    """The posted fields to refill the form with: a name posted several times (the choices ticked in a group
+    of checkboxes) keeps all its values."""
+    return {name: values if len(values) > 1 else values[0] for name, values in request.form.lists()}
 
 
 def _nested(values: dict) -> dict:

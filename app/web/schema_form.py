@@ -4,7 +4,9 @@ Follows the SpiffArena / react-jsonschema-form conventions the forms in `forms/`
 select, `format: date` a date picker, `format: date-time` (or `ui:widget: datetime`) a date-and-time
 picker (the browser posts `2026-01-05T09:00`, which `datetime.fromisoformat` reads), `format: data-url` (or `ui:widget: file`) an upload,
 `ui:widget: textarea`, `ui:widget: money`, booleans as checkboxes, arrays of objects as a table of
-rows. Parsing only converts types; validation is the jsonschema library's job.
+rows, an array whose items are choices (`items.enum`) as a group of checkboxes (several choices), an
+array of files (`items.format: data-url`) as an upload of several files, `format: time` a time picker.
+Parsing only converts types; validation is the jsonschema library's job.
 """
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ EMPTY_ROWS = 2
 @dataclass
 class Field:
     name: str  # dotted path: "limit", "items.0.amount"
-    kind: str  # text | textarea | number | integer | money | date | select | checkbox | file | table
+    kind: str  # text | textarea | number | integer | money | date | datetime | time | select | choices | checkbox
+    #            | file | files | table
     label: str
     required: bool = False
     help: str | None = None
@@ -33,6 +36,7 @@ class Field:
     value: Any = None
     columns: list[Field] = field(default_factory=list)  # for tables: one row's fields
     rows: list[list[Field]] = field(default_factory=list)
+    multiple: bool = False  # for files: several may be chosen at once
 
 
 def _kind(schema: dict[str, Any], ui: dict[str, Any]) -> str:
@@ -50,12 +54,20 @@ def _kind(schema: dict[str, Any], ui: dict[str, Any]) -> str:
         return "integer"
     if kind_of_type == "number":
         return "number"
-    if kind_of_type == "array" and schema.get("items", {}).get("type") == "object":
+    found = schema.get("items")
+    items: dict[str, Any] = found if isinstance(found, dict) else {}
+    if kind_of_type == "array" and items.get("type") == "object":
         return "table"
+    if kind_of_type == "array" and "enum" in items:
+        return "choices"
+    if kind_of_type == "array" and (items.get("format") == "data-url" or ui.get("ui:widget") == "files"):
+        return "files"
     if schema.get("format") == "date":
         return "date"
     if schema.get("format") == "date-time":
         return "datetime"
+    if schema.get("format") == "time":
+        return "time"
     if schema.get("format") == "data-url":
         return "file"
     if schema.get("maxLength", 0) > 200:
@@ -81,11 +93,17 @@ def fields_of(schema: dict[str, Any], ui: dict[str, Any] | None = None, values: 
         f = Field(f"{prefix}{name}", kind, localized(prop, "title", language) or name, name in required,
                   localized(prop, "description", language) or localized(prop_ui, "ui:help", language),
                   value=values.get(name))
-        if kind == "select":
-            titles = choice_labels(prop, language) or prop["enum"]
-            f.options = [(str(v), str(t)) for v, t in zip(prop["enum"], titles, strict=False)]
+        if kind in ("select", "choices"):
+            offered = prop if kind == "select" else prop["items"]
+            titles = choice_labels(offered, language) or offered["enum"]
+            f.options = [(str(v), str(t)) for v, t in zip(offered["enum"], titles, strict=False)]
             if not f.options:  # choices the process gives (form_choices), and gave none
                 f.help = str(no_choices)
+            if kind == "choices":  # the values ticked, as texts (a page posted back gives one text for one tick)
+                chosen = f.value if isinstance(f.value, list) else [] if f.value in (None, "") else [f.value]
+                f.value = [str(v) for v in chosen]
+        if kind == "files":
+            f.multiple = prop.get("maxItems") != 1
         if kind == "table":
             item = prop["items"]
             f.columns = fields_of(item, prop_ui.get("items", {}), {}, f"{f.name}.#.", language, no_choices)
@@ -125,7 +143,7 @@ def _parse_object(schema, ui, form, files, store_file, prefix, errors) -> dict[s
             for i in indexes:
                 row = _parse_object(prop["items"], ui.get(name, {}).get("items", {}), form, files, store_file,
                                     f"{key}.{i}.", errors)
-                if any(v not in (None, "", False) for v in row.values()):
+                if any(v not in (None, "", False, []) for v in row.values()):
                     rows.append(row)
             data[name] = rows
             continue
@@ -137,8 +155,22 @@ def _parse_object(schema, ui, form, files, store_file, prefix, errors) -> dict[s
                 except ValueError as exc:
                     errors.setdefault(key, []).append(str(exc))
             continue
+        if kind == "files":
+            stored: list[Any] = []
+            for upload in files.getlist(key):
+                if upload is not None and upload.filename:
+                    try:
+                        stored.append(store_file(f"{key}.{len(stored)}", upload))
+                    except ValueError as exc:
+                        errors.setdefault(key, []).append(str(exc))
+            data[name] = stored
+            continue
         if kind == "checkbox":
             data[name] = form.get(key) in ("on", "true", "1")
+            continue
+        if kind == "choices":  # each ticked choice, as the form lists it (a number where its choices are numbers)
+            offered = prop["items"]["enum"]
+            data[name] = [next((choice for choice in offered if str(choice) == raw), raw) for raw in form.getlist(key)]
             continue
         raw = (form.get(key) or "").strip()
         if raw == "":

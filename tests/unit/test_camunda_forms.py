@@ -58,15 +58,83 @@ def test_what_loanflow_does_not_check_is_said():
     ({"key": "w", "type": "select", "valuesExpression": "=__class__"}, "takes its choices from the expression"),
     ({"key": "w", "type": "select", "valuesKey": ["not", "a name"]}, "takes its choices from the expression"),
     ({"key": "w", "type": "select", "values": []}, "offers no choices"),
-    ({"key": "w", "type": "checklist", "values": [{"value": "a"}]}, "sets a list"),
-    ({"key": "w", "type": "dynamiclist", "components": []}, "sets a list"),
-    ({"key": "w", "type": "datetime", "subtype": "datetime"}, "asks for a datetime"),
+    ({"key": "w", "type": "checklist", "valuesExpression": "=a.b"}, "takes its choices from the expression"),
+    ({"key": "w", "type": "taglist", "values": []}, "offers no choices"),
+    ({"path": "rows", "type": "dynamiclist", "components": [
+        {"path": "inner", "type": "dynamiclist", "components": []}]}, "list inside a list's rows"),
+    ({"path": "rows", "type": "dynamiclist", "components": [{"key": "scan", "type": "filepicker"}]},
+     "outside a table of rows"),
+    ({"type": "dynamiclist", "components": []}, "dynamiclist component has no path"),
+    ({"type": "group", "path": "address", "components": [{"key": "city", "type": "textfield"}]},
+     "inside the variable 'address'"),
+    ({"key": "w", "type": "datetime", "subtype": "week"}, "asks for a week"),
+    ({"key": "w", "type": "filepicker", "accept": ".doc,video/*"}, r"only files Loanflow does not keep \(.doc, video/\*\)"),
+    ({"key": "w", "type": "filepicker", "accept": "=types"}, "takes the files an expression names"),
+    ({"key": "w", "type": "filepicker", "multiple": "=many"}, "as an expression says"),
     ({"key": "w", "type": "signature"}, "'signature' is not one"),
     ({"type": "textfield", "label": "No key"}, "has no key"),
 ])
 def test_a_component_that_cannot_become_a_field_refuses_the_form_naming_it(component, said):
     with pytest.raises(FormNotConverted, match=said):
         schema_of({"components": [component]})
+
+
+def test_a_checklist_or_taglist_is_a_list_of_its_choices_each_once():
+    """Refused before ("sets a list"): Camunda sets the list of the values ticked."""
+    schema, notes = schema_of({"components": [
+        {"key": "checks", "label": "Checks", "type": "checklist", "validate": {"required": True},
+         "values": [{"label": "Invoice", "value": "invoice"}, {"label": "Contract", "value": "contract"}],
+         "defaultValue": ["invoice"]},
+        {"key": "tags", "type": "taglist", "valuesKey": "known_tags", "defaultValue": ["x"]}]})
+    assert schema["properties"]["checks"] == {
+        "type": "array", "uniqueItems": True, "minItems": 1, "title": "Checks", "default": ["invoice"],
+        "items": {"type": "string", "enum": ["invoice", "contract"], "enumNames": ["Invoice", "Contract"]}}
+    assert schema["required"] == ["checks"]
+    assert schema["properties"]["tags"] == {"type": "array", "uniqueItems": True,
+                                            "items": {"anyOf": ["options_from_task_data_var:known_tags"]}}
+    assert any("'tags'" in n and "default ['x']" in n for n in notes)  # its choices are known only when it runs
+
+
+def test_a_file_picker_is_a_list_of_files_kept_as_documents():
+    schema, notes = schema_of({"components": [
+        {"key": "scan", "label": "ID card", "type": "filepicker", "accept": ".pdf, image/*,.doc",
+         "validate": {"required": True}},
+        {"key": "invoices", "type": "filepicker", "multiple": True}]})
+    assert schema["properties"]["scan"] == {
+        "type": "array", "maxItems": 1, "minItems": 1, "title": "ID card",
+        "items": {"type": "string", "format": "data-url", "accept": ["application/pdf", "image/png", "image/jpeg"]}}
+    assert schema["properties"]["invoices"] == {"type": "array", "items": {"type": "string", "format": "data-url"}}
+    assert any("'scan'" in n and ".doc" in n for n in notes)  # the type Loanflow does not keep is said
+    assert sum("document:<id>" in n for n in notes) == 2
+
+
+def test_a_dynamic_list_is_a_table_of_rows_at_its_path():
+    schema, _notes = schema_of({"components": [
+        {"type": "dynamiclist", "path": "items", "label": "Goods", "isRepeating": True, "components": [
+            {"key": "name", "type": "textfield", "validate": {"required": True}},
+            {"type": "group", "components": [{"key": "qty", "type": "number", "decimalDigits": 0}]}]}]})
+    assert schema["properties"]["items"] == {
+        "type": "array", "title": "Goods",
+        "items": {"type": "object", "required": ["name"],
+                  "properties": {"name": {"type": "string"}, "qty": {"type": "integer"}}}}
+
+
+@pytest.mark.parametrize(("subtype", "serialized", "expected", "said"), [
+    ("time", "no_timezone", "time", False), ("datetime", None, "date-time", True), ("time", "utc_normalized", "time", True)])
+def test_a_time_or_a_date_and_time(subtype, serialized, expected, said):
+    component = {"key": "at", "type": "datetime", "subtype": subtype}
+    if serialized:
+        component["timeSerializingFormat"] = serialized
+    schema, notes = schema_of({"components": [component]})
+    assert schema["properties"]["at"] == {"type": "string", "format": expected}
+    assert any("offset" in n for n in notes) is said
+
+
+def test_rules_and_defaults_of_choices_from_a_variable_are_said_not_a_traceback():
+    """A select whose choices come from a variable has no `type`: its default or pattern raised KeyError."""
+    _schema, notes = schema_of({"components": [
+        {"key": "w", "type": "select", "valuesKey": "ws", "defaultValue": "a", "validate": {"pattern": "a"}}]})
+    assert any("default 'a'" in n for n in notes) and any("pattern" in n for n in notes)
 
 
 def test_choices_from_a_variable_are_the_list_it_holds_when_the_task_is_ready():
@@ -114,3 +182,12 @@ def test_a_hostile_document_is_refused_not_a_traceback():
         group = inner
     with pytest.raises(FormNotConverted, match="nest deeper"):
         schema_of(document)
+
+
+@pytest.mark.parametrize("component", [
+    {"key": "k", "type": "select", "values": True}, {"key": "k", "type": "checklist", "values": 1.5},
+    {"type": "dynamiclist", "path": "rows", "components": 1.5}, {"type": "group", "components": 7}])
+def test_a_component_whose_parts_are_of_the_wrong_kind_is_refused_not_a_traceback(component):
+    """Found by feeding schema_of random components: `values: true` raised TypeError out of validate."""
+    with pytest.raises(FormNotConverted):
+        schema_of({"components": [component]})

@@ -90,8 +90,10 @@ def _incident(code: str, **params: str) -> str:
     ("SequenceFlowOrderAcceptedNo: the condition '=(automaticProcessing == false)' cannot run: FEEL compares with "
      "one =, not ==: write a = b", "unsaid"),
     ("in application_form.form: the Camunda form file 'application_form.form' cannot become the form "
-     "Application_Form.json: the filepicker 'NationalIdImage' sets a list; Loanflow's forms set one value per field "
-     "(or a table of rows)", "not_yet"),
+     "Application_Form.json: the dynamiclist 'rows' is a list inside a list's rows; Loanflow's forms show one table of "
+     "rows", "not_yet"),
+    ("the filepicker 'scan' takes only files Loanflow does not keep (.doc); it keeps PDF, PNG, JPEG, XLSX, DOCX, ZIP "
+     "and CSV", "refused"),
     ("a reason nobody wrote a rule for", "unclassified"),
 ])
 def test_a_reason_falls_in_its_group(reason, group):

@@ -30,8 +30,11 @@ def test_a_form_without_labels_in_both_languages_is_named_field_by_field():
         "decision": {"type": "string", "title": "Decision", "enum": ["approve", "reject"]},
         "notes": {"type": "string", "title": "Notes", "title@zh": "说明", "description": "Why"},
         "items": {"type": "array", "items": {"type": "object", "properties": {"amount": {"type": "string"}}}},
+        "checks": {"type": "array", "title": "Checks", "title@zh": "核查项",
+                   "items": {"type": "string", "enum": ["invoice"], "enumNames": ["Invoice"]}},  # several choices
     }}
     problems = labels.form_label_problems(schema)
+    assert any("choices of field 'checks'" in p for p in problems)
     assert any("no title" in p for p in problems)
     assert any("'decision' has no label" in p for p in problems)
     assert any("choices of field 'decision'" in p for p in problems)

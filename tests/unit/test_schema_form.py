@@ -73,3 +73,66 @@ def test_the_date_and_time_picker_shows_the_value_to_the_minute(app) -> None:
         html = app.jinja_env.from_string('{% from "_fields.html" import field_input %}{{ field_input(f, {}) }}'
                                          ).render(f=field)
     assert '<input id="f-started" type="datetime-local" name="started" value="2026-01-05T09:00">' in html
+
+
+CHOICES = {"type": "object", "properties": {"checks": {
+    "type": "array", "uniqueItems": True, "title": "Checks", "title@zh": "核查项",
+    "items": {"type": "string", "enum": ["invoice", "contract", "7"], "enumNames": ["Invoice", "Contract", "Seven"],
+              "enumNames@zh": ["发票", "合同", "七"]}}}}
+
+
+def _render(app, field) -> str:
+    with app.test_request_context():
+        return app.jinja_env.from_string('{% from "_fields.html" import field_input %}{{ field_input(f, {}) }}'
+                                         ).render(f=field)
+
+
+def test_a_list_of_choices_is_a_group_of_checkboxes_in_the_readers_language(app) -> None:
+    (field,) = fields_of(CHOICES, {}, {"checks": ["contract"]}, language="zh")
+    assert (field.kind, field.label, field.options) == ("choices", "核查项",
+                                                         [("invoice", "发票"), ("contract", "合同"), ("7", "七")])
+    html = _render(app, field)
+    assert html.count('type="checkbox" name="checks"') == 3
+    assert '<input type="checkbox" name="checks" value="contract" checked> 合同' in html
+    assert '<input type="checkbox" name="checks" value="invoice" >' in html  # not ticked
+    (refilled,) = fields_of(CHOICES, {}, {"checks": "invoice"})  # a page posted back with one tick gives one text
+    assert refilled.value == ["invoice"]
+
+
+def test_every_choice_ticked_is_kept_in_the_forms_order_of_posting() -> None:
+    posted = MultiDict([("checks", "contract"), ("checks", "invoice")])
+    assert parse_submission(CHOICES, {}, posted, MultiDict(), store_file=None) == {"checks": ["contract", "invoice"]}
+    assert parse_submission(CHOICES, {}, MultiDict(), MultiDict(), store_file=None) == {"checks": []}  # none ticked
+
+
+FILES = {"type": "object", "properties": {
+    "scans": {"type": "array", "items": {"type": "string", "format": "data-url"}},
+    "one": {"type": "array", "maxItems": 1, "items": {"type": "string", "format": "data-url"}}}}
+
+
+def test_a_field_of_several_files_keeps_each_as_an_upload_of_its_own(app) -> None:
+    from io import BytesIO
+
+    from werkzeug.datastructures import FileStorage
+    kept = []
+
+    def store(name, upload):
+        kept.append((name, upload.filename))
+        return "document:pending"
+
+    files = MultiDict([("scans", FileStorage(BytesIO(b"a"), "a.pdf")), ("scans", FileStorage(BytesIO(b"b"), "b.pdf")),
+                       ("scans", FileStorage(BytesIO(b""), ""))])  # a file input left empty posts no name
+    assert parse_submission(FILES, {}, MultiDict(), files, store) == {
+        "scans": ["document:pending", "document:pending"], "one": []}
+    assert kept == [("scans.0", "a.pdf"), ("scans.1", "b.pdf")]
+    several, one = fields_of(FILES, {}, {})
+    assert (several.kind, several.multiple, one.kind, one.multiple) == ("files", True, "files", False)
+    assert 'type="file" name="scans" multiple>' in _render(app, several)
+    assert 'type="file" name="one">' in _render(app, one)
+
+
+def test_a_time_field_is_a_time_picker(app) -> None:
+    form = {"type": "object", "properties": {"at": {"type": "string", "format": "time"}}}
+    (field,) = fields_of(form, {}, {"at": "14:30"})
+    assert field.kind == "time" and 'type="time" name="at" value="14:30"' in _render(app, field)
+    assert parse_submission(form, {}, MultiDict({"at": "14:30"}), MultiDict(), store_file=None) == {"at": "14:30"}

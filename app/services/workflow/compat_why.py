@@ -63,7 +63,11 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("not_yet", r"the event sub-process would never start"),
     ("not_yet", r"the data output association of .* changes the value of"),
     ("not_yet", r"is not translated"),  # FEEL that the translation does not read yet
-    ("not_yet", r"sets a list; Loanflow's forms set one value per field"),  # a Camunda form's file picker, checklist
+    # a Camunda form's list inside a list's rows, file picker in a table, group with a path, choice made by an expression
+    ("not_yet", r"is a list inside a list's rows|Loanflow's forms take files outside a table of rows|sets its fields "
+                r"inside the variable|takes the files an expression names|takes several files or one as an expression|"
+                r"Loanflow's forms ask for a date, a time or both"),
+    ("refused", r"takes only files Loanflow does not keep"),
     ("not_yet", r"fires at uneven gaps|is not a fixed period"),  # cron schedules without one period
     ("not_yet", r"which Camunda counts"),  # nrOfInstances and its kin
     ("not_yet", r"input/output mappings on (a|the) (startEvent|endEvent|intermediate\w*Event|boundaryEvent|start "

@@ -51,6 +51,12 @@ def _message(error: ValidationError) -> str:
         return gettext("Needs at least %(limit)s character(s).", limit=limit)
     if rule == "maxLength":
         return gettext("At most %(limit)s characters.", limit=limit)
+    if rule == "minItems":
+        return gettext("Choose at least %(limit)s.", limit=limit)
+    if rule == "maxItems":
+        return gettext("Choose at most %(limit)s.", limit=limit)
+    if rule == "uniqueItems":
+        return gettext("Each may be chosen only once.")
     if rule == "pattern":
         return gettext("This is not in the expected format.")
     if rule == "type":
@@ -91,6 +97,8 @@ def validate_submission(schema: dict[str, Any] | None, data: Any) -> None:
             # jsonschema reports a missing property on its parent; name the property itself.
             missing = error.message.split("'")[1] if "'" in error.message else ""
             path = [*path, missing] if missing else path
+        elif path and isinstance(path[-1], int) and not isinstance(error.instance, dict):
+            path = path[:-1]  # one of a list's values (a choice ticked, a file): said at the list's field
         fields.setdefault(_field_name(path), []).append(_message(error))
     if fields:
         raise Invalid(_l("The form has errors: see the fields."), fields=fields, code="form_invalid")

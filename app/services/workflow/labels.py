@@ -114,9 +114,12 @@ def form_label_problems(schema: dict[str, Any]) -> list[str]:
             if prop.get("description") and not prop.get(_key("description", language)):
                 problems.append(said("field %(field)r has a description but none in %(language)s "
                                      "(description@%(language)s)", field=name, language=language))
-            if "enum" in prop:
-                english, other = prop.get("enumNames"), prop.get(_key("enumNames", language))
-                count = len(prop["enum"])
+            found = prop.get("items")
+            items: dict[str, Any] = found if isinstance(found, dict) else {}
+            offered = prop if "enum" in prop else items if prop.get("type") == "array" and "enum" in items else None
+            if offered is not None and isinstance(offered["enum"], list):  # one choice, or several (a list of them)
+                english, other = offered.get("enumNames"), offered.get(_key("enumNames", language))
+                count = len(offered["enum"])
                 if not (isinstance(english, list) and len(english) == count
                         and isinstance(other, list) and len(other) == count):
                     problems.append(said("the choices of field %(field)r have no labels in English and %(language)s "

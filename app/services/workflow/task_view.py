@@ -63,17 +63,27 @@ def key_data(principal: Principal, task: dict[str, Any], instance: dict[str, Any
     forms = list(forms_by_id(form_ids).values())
     kinds, from_forms = display_kinds(forms), _field_labels(forms, language)
     return [_shown_as({"name": n, "label": _label(n, properties, from_forms, language),
-                       "value": in_language(data, n, language), "kind": properties.get(f"format:{n}") or kinds.get(n)})
+                       "value": in_language(data, n, language), "kind": properties.get(f"format:{n}") or kinds.get(n)},
+                      language)
             for n in names if data.get(n) not in (None, "")]  # nothing to show: no line
 
 
 DOCUMENT_REFERENCE = re.compile(r"document:(\d+)")
 
 
-def _shown_as(item: dict[str, Any]) -> dict[str, Any]:
+LIST_SEPARATORS = {"zh": "、"}  # how a list of answers is written in a sentence; ", " in English
+
+
+def _shown_as(item: dict[str, Any], language: str) -> dict[str, Any]:
     """An uploaded file's answer (`document:<id>`, what a form's file field keeps) as kind
-    `document` with the document's id: the page names the file, not the reference."""
-    found = DOCUMENT_REFERENCE.fullmatch(item["value"]) if isinstance(item["value"], str) else None
+    `document` with the document's id: the page names the file, not the reference. A list of files
+    is kind `documents` with their ids; a list of other answers (the choices ticked) one text."""
+    value = item["value"]
+    if isinstance(value, list) and value and all(isinstance(v, str) and DOCUMENT_REFERENCE.fullmatch(v) for v in value):
+        return {**item, "kind": "documents", "value": [int(v.split(":")[1]) for v in value]}
+    if isinstance(value, list) and all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in value):
+        return {**item, "value": LIST_SEPARATORS.get(language, ", ").join(str(v) for v in value)}
+    found = DOCUMENT_REFERENCE.fullmatch(value) if isinstance(value, str) else None
     return {**item, "kind": "document", "value": int(found.group(1))} if found else item
 
 
@@ -127,11 +137,19 @@ def _answers(data: Any, form: dict[str, Any] | None, ui_form: dict[str, Any] | N
         found = props.get(name)
         prop: dict[str, Any] = found if isinstance(found, dict) else {}
         label = labels.localized(prop, "title", language) or name
-        choices = labels.choice_labels(prop, language) if "enum" in prop else None
-        if choices and value in prop["enum"]:
-            value = choices[prop["enum"].index(value)]
-        shown.append(_shown_as({"name": name, "label": str(label), "value": value, "kind": kinds.get(name)}))
+        value = _chosen(prop, value, language)
+        if isinstance(value, list) and isinstance(prop.get("items"), dict):
+            value = [_chosen(prop["items"], each, language) for each in value]  # the choices ticked
+        shown.append(_shown_as({"name": name, "label": str(label), "value": value, "kind": kinds.get(name)}, language))
     return shown
+
+
+def _chosen(prop: dict[str, Any], value: Any, language: str) -> Any:
+    """A choice's label in `language` where the form lists the value among its choices, else the value."""
+    choices = labels.choice_labels(prop, language) if isinstance(prop.get("enum"), list) else None
+    if choices and not isinstance(value, list | dict) and value in prop["enum"]:
+        return choices[prop["enum"].index(value)]
+    return value
 
 
 def _name_of(username: str | None) -> str | None:

@@ -336,6 +336,13 @@ def _field_schema(schema: dict[str, Any] | None, dotted: str) -> dict[str, Any]:
     return prop if isinstance(prop, dict) else {}
 
 
+def _field_of(dotted: str) -> str:
+    """The form field a file's path belongs to: `scans.1` (the second of a field's files) is said at `scans`;
+    `items.0.invoice` (a file in a row) at its own place."""
+    head, _dot, last = dotted.rpartition(".")
+    return head if head and last.isdigit() else dotted
+
+
 def _refuse_unaccepted_uploads(schema: dict[str, Any] | None, uploads: Sequence[Upload]) -> None:
     """A file field may name the types it takes (`"accept": [MIME types]`, judged from the bytes):
     any other file is refused next to its field (422), before anything is kept."""
@@ -349,7 +356,7 @@ def _refuse_unaccepted_uploads(schema: dict[str, Any] | None, uploads: Sequence[
             message = _l("%(type)s is not accepted here: the file must be %(allowed)s.",
                          type=FILE_TYPE_NAMES.get(content_type, content_type),
                          allowed=", ".join(FILE_TYPE_NAMES.get(str(a), str(a)) for a in accept))
-            fields.setdefault(upload.field, []).append(message)
+            fields.setdefault(_field_of(upload.field), []).append(message)
     if fields:
         raise Invalid(_l("The form has errors: see the fields."), fields=fields, code="form_invalid")
 
