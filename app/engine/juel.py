@@ -26,14 +26,17 @@ What is translated, and how (JUEL; FEEL has its own spelling of the same):
   `string length`, `upper case`, `lower case`, `count`, `string`, `matches`, `is defined` of a variable,
   `all any sum min max` of a list, `abs`, `now()` and `today()` (UTC), `duration("PT1H")` of a day-time
   duration written in the diagram, a `timedelta`);
-- FEEL only: a list `[a, "b"]` is a Python list, a context `{amount: amount, "a key": 1}` a dict.
+- FEEL only: a list `[a, "b"]` is a Python list, a context `{amount: amount, "a key": 1}` a dict; a list's
+  item by a position written in the diagram (`orders[1]`: FEEL counts from 1, `-1` is the last, past either
+  end null) and a list filtered by a condition (`orders[amount > limit]`: a name is the item's entry where the
+  item has it, else the variable; `item` is the item itself, `scores[item >= 60]`).
 
 JUEL's type coercions are not reproduced: values compare and add as Python compares and adds them
 (JUEL turns `'5' == 5` true and `null < 1` into `0 < 1`; here the first is false and the second an
 error the instance reports). Everything else is refused: reflection (`getClass()`, `.class`,
 `forName`, `T(...)`), other method calls and bean references (`${myBean.doIt()}`), function calls,
-assignments, lambdas, semicolons, collection constructors, `instanceof`, FEEL's quantifiers, ranges
-and filters.
+assignments, lambdas, semicolons, collection constructors, `instanceof`, FEEL's quantifiers, ranges,
+a position computed at run time and a filter inside a filter.
 """
 from __future__ import annotations
 
@@ -451,7 +454,10 @@ _DAY_TIME = re.compile(r"(-)?P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?
 
 
 class _Feel(_Parser):
-    """A FEEL subset: if/then/else, or, and, one comparison, + -, * /, unary -, paths, calls."""
+    """A FEEL subset: if/then/else, or, and, one comparison, + -, * /, unary -, paths, calls, a list's item
+    by its position and a list filtered by a condition."""
+
+    filtering = False  # inside `list[...]`: a name is the item's entry (`item` the item itself)
 
     def expression(self) -> Node:
         self.nested()
@@ -520,14 +526,38 @@ class _Feel(_Parser):
         node = self.primary()
         while self.at(".", "["):
             if self.take().text == "[":
-                raise ExpressionRefused(said("a FEEL filter or index ([...]) is not translated"))
+                node = self.bracket(node)
+                continue
             name = self.take()
             if name.kind != "name":
                 raise ExpressionRefused(said("expected a name after '.' %(where)s", where=self.where()))
             if name.text in _REFLECTION or name.text.startswith("__"):
                 raise ExpressionRefused(said("reflection (%(name)s) is refused", name=name.text))
+            if node.kind in ("filter", "pluck"):  # a path of a filtered list is the path of each item
+                node = _node("pluck", name.text, (node,))
+                continue
             node = _node("key", None, (node, _node("const", name.text)))
         return node
+
+    def bracket(self, listed: Node) -> Node:
+        """After `[`: a list's item by its position (`orders[1]`; FEEL counts from 1, -1 is the last) or the
+        items for which a condition holds (`orders[amount > 100]`, `scores[item >= 60]`)."""
+        if self.filtering:
+            raise ExpressionRefused(said("a FEEL filter inside a filter is not translated"))
+        self.filtering = True
+        try:
+            inner = self.expression()
+        finally:
+            self.filtering = False
+        self.expect("]")
+        position = _position(inner)
+        if position is not None:
+            return _node("index", position, (listed,))
+        if _is_condition(inner):
+            return _node("filter", None, (listed, inner))
+        raise ExpressionRefused(said("a FEEL list is read by a position written in the diagram (orders[1]) or "
+                                     "filtered by a condition (orders[amount > 100]); a position computed when it "
+                                     "runs is not translated"))
 
     def primary(self) -> Node:
         token = self.take()
@@ -559,6 +589,8 @@ class _Feel(_Parser):
             if len(words) > 1:
                 raise ExpressionRefused(said("the name %(name)r has spaces: FEEL allows it, the translation does not "
                                              "(name the variable without spaces)", name=" ".join(words)))
+            if self.filtering:  # in a filter: the item (`item`), or its entry, else the variable of that name
+                return _node("raw", FILTER_ITEM) if word == "item" else _node("entry", _variable(word))
             return _node("name", _variable(word))
         if token.kind == "end":
             raise ExpressionRefused(said("the expression ends too early"))
@@ -621,6 +653,34 @@ class _Feel(_Parser):
         if len(args) != arity:
             raise ExpressionRefused(_takes(name, arity, len(args)))
         return _node("call", words, tuple(args))
+
+
+FILTER_ITEM = "feel_item"  # the name a filter's comprehension gives each item (`unset_reads` knows it)
+
+
+def _position(node: Node) -> int | None:
+    """The position `[1]`, `[-1]` reads, when it is a whole number written in the diagram (not 0)."""
+    sign = 1
+    if node.kind == "unary" and node.value == "-":
+        node, sign = node.args[0], -1
+    if node.kind == "const" and isinstance(node.value, int) and not isinstance(node.value, bool) and node.value:
+        return sign * node.value
+    return None
+
+
+_CONDITION_CALLS = frozenset({("contains",), ("starts", "with"), ("ends", "with"), ("matches",), ("all",), ("any",),
+                              ("is", "defined")})
+
+
+def _is_condition(node: Node) -> bool:
+    """Whether the expression is true or false whatever it reads (a comparison, a test, their and/or/not)."""
+    if node.kind in ("compare", "empty") or (node.kind == "const" and isinstance(node.value, bool)):
+        return True
+    if node.kind == "binary" and node.value in ("and", "or"):
+        return all(_is_condition(a) for a in node.args)
+    if node.kind == "unary" and node.value == "not":
+        return True
+    return node.kind == "call" and node.value in _CONDITION_CALLS
 
 
 def _duration(argument: Node) -> Node:
@@ -720,6 +780,18 @@ def python(node: Node) -> str:
         if args[1].kind == "const" and isinstance(args[1].value, str):
             return f"({python(args[0])} or {{}}).get({python(args[1])})"
         return f"{_wrap(args[0], _ATOM)}[{python(args[1])}]"
+    if kind == "entry":  # a name in a filter: the item's entry of that name, else the variable
+        name = str(node.value)
+        return f"({FILTER_ITEM}[{name!r}] if isinstance({FILTER_ITEM}, dict) and {name!r} in {FILTER_ITEM} else {name})"
+    if kind == "index":  # FEEL counts from 1 and -1 is the last; past either end (or of null) is null
+        position = int(str(node.value))
+        start, stop = (position - 1, position) if position > 0 else (position, position + 1 or None)
+        return f"(({_wrap(args[0], 0, strictly=True)} or [])[{start}:{stop}] or [None])[0]"
+    if kind == "filter":
+        return (f"[{FILTER_ITEM} for {FILTER_ITEM} in ({_wrap(args[0], 0, strictly=True)} or []) "
+                f"if {_wrap(args[1], 0, strictly=True)}]")
+    if kind == "pluck":
+        return f"[({FILTER_ITEM} or {{}}).get({str(node.value)!r}) for {FILTER_ITEM} in {_wrap(args[0], _ATOM)}]"
     if kind == "unary":
         if node.value == "not":
             return f"not {_wrap(args[0], 3)}"

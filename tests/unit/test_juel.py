@@ -22,7 +22,8 @@ from tests.unit.test_runner import diagram, inline, timer_on_task
 
 DATA = {"approved": True, "rejected": False, "score": 7, "amount": 1500.0, "name": "  Alice  ", "status": "Open",
         "nothing": None, "blank": "", "items": [1, 2, 3], "no_items": [], "risks": ["debt", "age"], "gaps": [None, "debt", None, "age"], "customer": {"age": 30, "tier": "gold",
-        "address": {"city": "Wuhan"}}, "a": 1, "b": 2, "c": 3}
+        "address": {"city": "Wuhan"}}, "a": 1, "b": 2, "c": 3,
+        "orders": [{"id": 1, "amount": 50}, {"id": 2, "amount": 2000}, {"id": 3, "amount": 800, "score": 1}]}
 
 
 def run(python: str, data: dict[str, Any] | None = None) -> Any:
@@ -139,6 +140,19 @@ FEEL_MEANINGS = [
     ('= duration("PT1H30M")', timedelta(hours=1, minutes=30)),  # Camunda 8's timers and due dates
     ('= duration("P1W2DT3S")', timedelta(days=9, seconds=3)),
     ('= duration("-PT30S")', timedelta(seconds=-30)),
+    # a list's item by its position (FEEL counts from 1), and a list filtered: "is not translated" before
+    ("= items[1]", 1),
+    ("= items[-1]", 3),
+    ("= items[4] = null", True),  # past the end: null, as FEEL
+    ("= no_items[1] = null and nothing[1] = null", True),
+    ("= orders[-2].amount", 2000),
+    ("= items[item >= 2]", [2, 3]),
+    ("= count(orders[amount > score * 100])", 2),  # amount: each order's; score: the variable
+    ("= orders[amount > 100 and score = 1][1].id", 3),  # the item's own score wins over the variable
+    ("= orders[id = 2].amount", [2000]),  # a path of a filtered list: of each item, as FEEL reads it
+    ("= orders[amount < 1000].id[-1]", 3),
+    ("= orders[true] = orders", True),
+    ('= risks[starts with(item, "d")]', ["debt"]),
 ]
 
 
@@ -238,7 +252,9 @@ def test_what_has_no_safe_meaning_is_refused_naming_it(expression: str, named: s
     ('= some risk in risks satisfies risk = "red"', "quantified expression"),
     ("= x in [1, 2]", "membership test"),
     ("= x ** 2", "exponent"),
-    ("= items[1]", "filter or index"),
+    ("= items[score]", "a position computed when it runs is not translated"),
+    ("= items[0 + 1]", "a position computed when it runs is not translated"),
+    ("= orders[items[item > 1] = 2]", "a FEEL filter inside a filter"),
     ('= get value(customer, "age")', "get value()"),
     ("= x = 'a'", "FEEL strings are in"),
     ('= Vacation Approval = "Approved"', "has spaces"),
@@ -460,6 +476,27 @@ def test_a_camunda_diagram_runs_to_its_end(approved: bool, end: str) -> None:
         outcome = engine.wake(workflow)
     assert outcome.status == "completed", outcome.error
     assert outcome.end_events == [end]
+
+
+@pytest.mark.parametrize(("orders", "end"), [([{"amount": 50}, {"amount": 2000}], "paid"), ([{"amount": 50}], "rejected"),
+                                             ([], "rejected")])
+def test_a_feel_filter_decides_the_path_in_a_sandbox_process(orders: list, end: str) -> None:
+    """`=count(orders[amount > limit]) > 0`, refused before ("a FEEL filter or index is not translated"), run
+    by the engine's own script sandbox."""
+    content = CAMUNDA.replace("${approved}", "=count(orders[amount &gt; limit]) &gt; 0").replace(
+        "#{!approved}", "=count(orders[amount &gt; limit]) = 0")
+    bundle = camunda_bundle(content)
+    assert [p for p in lint_bundle(bundle, [], []) if p.severity == "error"] == []
+    now = [datetime(2026, 12, 3, 9, 0, tzinfo=UTC)]
+    engine = ProcessEngine(clock=lambda: now[0])
+    process = bundle.processes["invoice"]
+    workflow = engine.new_workflow(process.spec, process.embedded, {"limit": 1000})
+    (review,) = engine.advance(workflow).ready
+    outcome = engine.complete_user_task(workflow, review.engine_task_id, {"orders": orders})
+    if end == "paid":
+        now[0] += timedelta(hours=2)
+        outcome = engine.wake(workflow)
+    assert (outcome.status, outcome.end_events) == ("completed", [end]), outcome.error
 
 
 def test_a_refused_expression_is_a_lint_error_naming_its_element_not_a_parse_refusal() -> None:

@@ -78,6 +78,14 @@ def test_the_initiator_the_sandbox_s_own_names_and_a_comprehension_s_names_are_n
     assert "read limit," in reason
 
 
+def test_a_name_in_a_feel_filter_is_the_items_entry_first_not_said():
+    """`=count(orders[amount > 100]) > 0`: amount is each order's; only the list itself is data the process sets."""
+    script = '<scriptTask id="work" scriptFormat="python"><script>orders = [{"amount": 50}]</script></scriptTask>'
+    assert said(diagram(script, "=count(orders[amount &gt; 100]) &gt; 0")) == []
+    ((_element, reason),) = said(diagram(script, "=count(invoices[amount &gt; 100]) &gt; 0"))
+    assert "read invoices," in reason
+
+
 def test_conditions_on_the_flows_leaving_a_task_are_said_on_the_task():
     content = diagram('<userTask id="work"/>').replace(
         b'<sequenceFlow id="f2" sourceRef="work" targetRef="decision"/>',
