@@ -28,7 +28,8 @@ as a plain mapping, since the engine reads no database):
   (Camunda keeps it local to the task). A call activity's `camunda:in` and `camunda:out` under another
   name (`source`/`sourceExpression` to `target`) are set before and after the call; `variables="all"`,
   the business key and a variable under its own name need nothing (the called process sees the
-  instance's data and gives its own back). On an intermediate event, where SpiffWorkflow runs no script,
+  instance's data). Only what the outs set comes back, as in Camunda 7 (nothing when there is none),
+  unless an out takes all (`call_outputs`). On an intermediate event, where SpiffWorkflow runs no script,
   the inputs are a script task drawn before the event and the outputs one drawn after it (`path_steps`;
   after a message arrives its payload is in the data, as in Camunda). An end event's inputs and outputs are
   a script task before it (its outputs are what its scope ends with); Camunda 8's outputs on a start event
@@ -50,7 +51,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from app.engine import path_steps, service_implementations
+from app.engine import call_outputs, path_steps, service_implementations
+from app.engine.camunda_user_tasks import set_properties
 from app.engine.element_kinds import label_of
 from app.engine.errors import DiagramProblem
 from app.engine.juel import ExpressionRefused, feel, is_juel, juel_text
@@ -545,14 +547,27 @@ def _call_mappings(root: etree._Element, filename: str) -> list[DiagramProblem]:
             _add_script(ext, "preScript", lines["in"], first=True)
         if lines["out"]:
             _add_script(ext, "postScript", lines["out"], first=False)
+        returned = _returned(nodes)
         for node in nodes:
             ext.remove(node)
-        changes.append(DiagramProblem(
-            filename, element.get("id"), said("%(mappings)s: set before the call (camunda:in) and after it "
-                                              "(camunda:out); the called process also sees the rest of the instance's "
-                                              "data, which Camunda passes only when mapped", mappings=parts(mapped, "; ")),
-            _line(element), "warning"))
+        told = said("%(mappings)s: set before the call (camunda:in) and after it (camunda:out); the called process "
+                    "also sees the rest of the instance's data, which Camunda passes only when mapped",
+                    mappings=parts(mapped, "; "))
+        if returned is not None:  # as Camunda 7: only what the outs name comes back
+            set_properties(element, {call_outputs.OUTPUTS: json.dumps(returned)})
+            told = said("%(told)s; only what the camunda:out mappings set comes back (%(names)s), as in Camunda",
+                        told=told, names=", ".join(returned) or said("nothing"))
+        changes.append(DiagramProblem(filename, element.get("id"), told, _line(element), "warning"))
     return changes
+
+
+def _returned(nodes: list[etree._Element]) -> list[str] | None:
+    """The names a call with camunda:in or camunda:out mappings takes back: what its outs set (nothing without
+    one, as in Camunda 7); None when an out takes all."""
+    outs = [n for n in nodes if _local(n) == "out"]
+    if any((n.get("variables") or "").strip() == "all" for n in outs):
+        return None
+    return list(dict.fromkeys((n.get("target") or "").strip() for n in outs if (n.get("target") or "").strip()))
 
 
 _NAMELESS = {"topic": said("the external task names no topic"),

@@ -38,8 +38,8 @@ from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
 from app.engine import camunda_process, script_offers, scripting
 from app.engine.camunda_user_tasks import FORM_PROPERTY
-from app.engine.juel import FILTER_ITEM
 from app.engine.errors import DiagramProblem
+from app.engine.juel import FILTER_ITEM
 from app.engine.said import parts, said
 from app.engine.xml import BPMN_NS
 

@@ -13,8 +13,8 @@ values are FEEL after a leading `=` (else a fixed text). Before the import's mod
 | `zeebe:priorityDefinition priority` (0 to 100, 50 normal, as Camunda 7's) | `camunda:priority` | `camunda_user_tasks` |
 
 A FEEL value is kept with its `=` and the reading module translates it (`juel.feel`). A call activity's
-`propagateAllChildVariables="false"` (only the outputs come back in Camunda 8) is said: Loanflow gives the
-calling instance all of the called process's data. Camunda 8's marker of a task its own task list runs
+`propagateAllChildVariables="false"` (only the outputs come back in Camunda 8) is followed: the targets of its
+`zeebe:output`s are written as the call's `call_outputs.OUTPUTS`, the only names the calling instance takes back. Camunda 8's marker of a task its own task list runs
 (`zeebe:userTask`), its version tag and its properties (an application's metadata) mean nothing to how a
 process runs here and are dropped. What else the file writes under `zeebe:` that no module of the import
 reads is said in a warning naming the element (`unread`), never dropped in silence.
@@ -22,11 +22,12 @@ reads is said in a warning naming the element (`unread`), never dropped in silen
 from __future__ import annotations
 
 import ast
+import json
 from collections.abc import Callable
 
 from lxml import etree
 
-from app.engine import correlation_keys
+from app.engine import call_outputs, correlation_keys
 from app.engine.camunda_user_tasks import set_properties
 from app.engine.element_kinds import label
 from app.engine.errors import DiagramProblem
@@ -134,9 +135,15 @@ def _called_element(node: etree._Element) -> tuple[str, str]:
         call.set("calledElement", process_id)
     _remove(node)
     if (node.get("propagateAllChildVariables") or "").strip() == "false":
-        return "", said("zeebe:calledElement calls the process %(process)r; propagateAllChildVariables=\"false\" is "
-                        "not followed: the calling instance gets all of the called process's data back, as Camunda 8 "
-                        "gives it by default (name the outputs you keep with distinct names)", process=process_id)
+        targets = list(dict.fromkeys(
+            (output.get("target") or "").strip().split(".")[0] for output in call.iter(f"{_Z}output")
+            if etree.QName(output.getparent()).localname == "ioMapping" and (output.get("target") or "").strip()))
+        set_properties(call, {call_outputs.OUTPUTS: json.dumps(targets)})
+        if not targets:
+            return "", said("zeebe:calledElement calls the process %(process)r; propagateAllChildVariables=\"false\" "
+                            "and no output: nothing of the called process's data comes back", process=process_id)
+        return "", said("zeebe:calledElement calls the process %(process)r; propagateAllChildVariables=\"false\": "
+                        "only its outputs come back (%(outputs)s)", process=process_id, outputs=", ".join(targets))
     return "", said("zeebe:calledElement: the call activity calls the process %(process)r, the latest version "
                     "deployed when the call starts", process=process_id)
 

@@ -51,6 +51,7 @@ ZEEBE_LOAN = """<?xml version="1.0" encoding="UTF-8"?>
     </bpmn:scriptTask>
     <bpmn:callActivity id="note" name="Note the risk">
       <bpmn:extensionElements><zeebe:calledElement processId="c8_note" propagateAllChildVariables="false"/>
+        <zeebe:ioMapping><zeebe:output source="=note" target="riskNote"/></zeebe:ioMapping>
       </bpmn:extensionElements>
     </bpmn:callActivity>
     <bpmn:intermediateCatchEvent id="wait_paid" name="Payment received">
@@ -122,7 +123,8 @@ def test_a_camunda_8_loan_is_worked_as_drawn_its_message_found_by_its_correlatio
     db.session.rollback()
     tasks.complete_task(task.id, {"amount": 500, "decision": "approve"}, principal_for("rev"))
     instance = db.session.get(ProcessInstance, instance_id)
-    assert instance.status == "waiting" and (instance.data["risk"], instance.data["note"]) == ("low", "low-noted")
+    assert instance.status == "waiting" and (instance.data["risk"], instance.data["riskNote"]) == ("low", "low-noted")
+    assert "note" not in instance.data  # propagateAllChildVariables="false": only the call's outputs came back
     assert messages.wait_key(instance_id, "payment-received") == "42"
     with pytest.raises(NotFound):  # its business key is not the key the diagram correlates by
         messages.deliver_message("payment-received", "LOAN-1", {"paid": 500})

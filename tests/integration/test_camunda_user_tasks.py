@@ -201,13 +201,13 @@ def _refuses_a_wrong_answer_then_completes(task: HumanTask, instance_id: int) ->
 def test_a_camunda_forms_file_that_cannot_be_shown_refuses_the_deploy_naming_it(forms_folder):
     dynamic = {"components": [{"key": "warehouse", "label": "Warehouse", "type": "select",
                                "valuesExpression": "=depots.warehouses"},  # a path: no variable's list
-                              {"key": "items", "label": "Items", "type": "taglist", "values": []}]}
+                              {"key": "scan", "label": "Scan", "type": "filepicker", "accept": ".doc"}]}
     (forms_folder / "pick.form").write_text(json.dumps(dynamic), encoding="utf-8")
     errors = [p for p in check_diagrams([camunda_forms_file("camunda-forms:deployment:pick.form")])
               if p.severity == "error"]
     assert [p.file for p in errors] == ["pick.form"]
     assert "'warehouse'" in errors[0].reason and "depots.warehouses" in errors[0].reason
-    assert "'items'" in errors[0].reason and "sets a list" in errors[0].reason
+    assert "'scan'" in errors[0].reason and "takes only files Loanflow does not keep (.doc)" in errors[0].reason
     with pytest.raises(Invalid):
         deploy_and_commit([camunda_forms_file("camunda-forms:deployment:pick.form")])
 

@@ -52,9 +52,64 @@ def test_a_call_activity_calls_the_process_its_zeebe_called_element_names():
     assert outcome.status == "completed" and outcome.data["score"] == 8
 
 
-def test_a_called_element_that_keeps_only_outputs_is_said_not_followed():
+_WAITING_SCORING = """<bpmn:process id="scoring" isExecutable="true">
+    <bpmn:startEvent id="s_start"/>
+    <bpmn:scriptTask id="s_work"><bpmn:script>score = amount * 2
+amount = 99
+note = "inner"</bpmn:script></bpmn:scriptTask>
+    <bpmn:userTask id="s_check"/>
+    <bpmn:endEvent id="s_end"/>
+    <bpmn:sequenceFlow id="s1" sourceRef="s_start" targetRef="s_work"/>
+    <bpmn:sequenceFlow id="s2" sourceRef="s_work" targetRef="s_check"/>
+    <bpmn:sequenceFlow id="s3" sourceRef="s_check" targetRef="s_end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def _called_back(propagate: str, io: str) -> dict:
+    """What the calling instance holds after a call whose process sets score, changes amount and adds note,
+    waiting on a task of the called process in between (its state stored and read back, as between steps)."""
+    call = _CALL.replace('propagateAllChildVariables="true"', propagate).replace(
+        "</bpmn:extensionElements>", io + "</bpmn:extensionElements>")
+    if not propagate:  # drawn for Camunda 7: the process in the attribute, no zeebe: element
+        call = call.replace('<bpmn:callActivity id="work"', '<bpmn:callActivity id="work" calledElement="scoring"').replace(
+            '<zeebe:calledElement processId="scoring" />', "")
+    bundle = parse(camunda(call).replace(b"</bpmn:definitions>", _WAITING_SCORING.encode()))
+    assert errors(bundle) == []
+    process, engine = bundle.processes["p"], ProcessEngine()
+    subprocesses = {pid: p.spec for pid, p in bundle.processes.items() if pid != "p"}
+    workflow = engine.new_workflow(process.spec, {**process.embedded, **subprocesses}, {"amount": 4, "kept": 1})
+    (check,) = engine.advance(workflow).ready
+    workflow = engine.restore(engine.serializer.dump_state(workflow), process.spec,
+                              {**process.embedded, **subprocesses})
+    outcome = engine.complete_user_task(workflow, check.engine_task_id, {"checked": True})
+    assert outcome.status == "completed", outcome.error
+    return outcome.data
+
+
+def test_a_call_that_keeps_only_its_outputs_takes_back_only_them():
+    """`propagateAllChildVariables="false"`: said "not followed" before, and the called process's score, its
+    changed amount and its note all came back."""
+    output = '<zeebe:ioMapping><zeebe:output source="=score" target="result"/></zeebe:ioMapping>'
+    assert _called_back('propagateAllChildVariables="false"', output) == {"amount": 4, "kept": 1, "result": 8}
+    assert _called_back('propagateAllChildVariables="false"', "") == {"amount": 4, "kept": 1}  # nothing comes back
+    everything = _called_back('propagateAllChildVariables="true"', output)
+    assert everything["result"] == 8 and everything["amount"] == 99 and everything["note"] == "inner"
     bundle = parse(called(('propagateAllChildVariables="true"', 'propagateAllChildVariables="false"')))
-    assert any("propagateAllChildVariables=\"false\" is not followed" in w.reason for w in bundle.warnings)
+    assert any("only its outputs come back" in w.reason or "nothing of the called process" in w.reason
+               for w in bundle.warnings)
+
+
+def test_a_camunda_7_call_takes_back_what_its_outs_set_and_nothing_else():
+    """As Camunda 7 does: a call with mappings returns only its outs' targets (all of them with variables="all")."""
+    outs = ('<camunda:in source="amount" target="amount"/><camunda:out source="score" target="result"/>'
+            '<camunda:out source="note" target="note"/>')
+    assert _called_back("", outs) == {"amount": 4, "kept": 1, "result": 8,
+                                                                       "note": "inner"}
+    assert _called_back("", '<camunda:in variables="all"/>') == {
+        "amount": 4, "kept": 1}  # inputs only: nothing comes back
+    every = _called_back("", '<camunda:out variables="all"/>')
+    assert every["amount"] == 99 and every["score"] == 8
 
 
 def test_a_called_process_named_by_a_feel_string_is_that_process_and_one_chosen_at_run_time_is_refused():
