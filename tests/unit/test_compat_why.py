@@ -94,6 +94,12 @@ def _incident(code: str, **params: str) -> str:
      "rows", "not_yet"),
     ("the filepicker 'scan' takes only files Loanflow does not keep (.doc); it keeps PDF, PNG, JPEG, XLSX, DOCX, ZIP "
      "and CSV", "refused"),
+    ("Activity_1: zeebe:script has no expression: write the FEEL expression whose value the task keeps", "unsaid"),
+    ("Activity_1: zeebe:script keeps its value in '=x', which is no variable name: name the resultVariable", "unsaid"),
+    ("Activity_0yxfuoo: the script task has both a script and a zeebe:script: keep one", "unsaid"),
+    ("_XQl4k: camunda:priority 'PT1H' is no whole number, nor an expression", "unsaid"),
+    ("UserTask_1: camunda:dueDate 'true' is neither an ISO 8601 date, date and time, nor duration, nor an expression",
+     "unsaid"),
     ("a reason nobody wrote a rule for", "unclassified"),
 ])
 def test_a_reason_falls_in_its_group(reason, group):

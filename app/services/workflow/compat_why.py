@@ -139,6 +139,9 @@ _RULES: tuple[tuple[str, str], ...] = (
                r"compensation event only in an event sub-process|the compensation event sub-process would never run|"
                r"a compensation event sub-process has one start|the compensation event names \S+, which is not"),
     ("unsaid", r"attribute for Call Activity|calls its own process|zeebe:calledElement names no processId"),
+    ("unsaid", r"zeebe:script has no expression|zeebe:script keeps its value in .*, which is no variable name|"
+               r"has both a script and a zeebe:script|camunda:priority .* is no whole number, nor an expression|"
+               r"camunda:(dueDate|followUpDate) .* is neither an ISO 8601 date"),
     ("unsaid", r"loopMaximum or loopCondition"),
     ("unsaid", r"names no (message|signal)"),
     ("unsaid", r"says neither how many"),
