@@ -24,7 +24,8 @@ What is translated, and how (JUEL; FEEL has its own spelling of the same):
 - methods with one safe meaning: `startsWith endsWith contains equals equalsIgnoreCase length size
   isEmpty toUpperCase toLowerCase trim` (FEEL: `contains`, `starts with`, `ends with`,
   `string length`, `upper case`, `lower case`, `count`, `string`, `matches`, `is defined` of a variable,
-  `all any sum min max` of a list, `abs`, `now()` and `today()` (UTC), `duration("PT1H")` of a day-time
+  `all any sum min max` of a list, `abs`, `now()` and `today()` (UTC, on the engine's clock: the sandbox's
+  `engine_now`), `duration("PT1H")` of a day-time
   duration written in the diagram, a `timedelta`);
 - FEEL only: a list `[a, "b"]` is a Python list, a context `{amount: amount, "a key": 1}` a dict; a list's
   item by a position written in the diagram (`orders[1]`: FEEL counts from 1, `-1` is the last, past either
@@ -46,6 +47,7 @@ import re
 from dataclasses import dataclass
 
 from app.engine.said import Said, said
+from app.engine.script_offers import ENGINE_NOW
 
 MAX_TEXT = 4_000  # characters of one expression
 MAX_DEPTH = 40  # nesting of the parse (parentheses, unary operators)
@@ -442,8 +444,7 @@ _FEEL_FUNCTIONS = {("contains",): (2, "{1} in {0}"), ("starts", "with"): (2, "{0
                    ("string",): (1, "(None if ({0}) is None else str({0}).lower() if isinstance({0}, bool) else "
                                     "str({0}))"),
                    ("matches",): (2, "(re.search({1}, {0}) is not None)"), ("is", "defined"): (1, "is_defined({0})"),
-                   ("now",): (0, "datetime.datetime.now(datetime.timezone.utc)"),
-                   ("today",): (0, "datetime.datetime.now(datetime.timezone.utc).date()"),
+                   ("now",): (0, ENGINE_NOW), ("today",): (0, ENGINE_NOW + ".date()"),
                    ("duration",): (1, "{0}")}
 # a day-time duration FEEL writes `duration("PT1H30M")`: its parts (a calendar period, P1M or P1Y, is no fixed length)
 _DAY_TIME = re.compile(r"(-)?P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?")

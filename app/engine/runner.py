@@ -47,6 +47,7 @@ from app.engine.data_stores import DataStoreAccess
 from app.engine.errors import CannotStart, InstanceFault
 from app.engine.said import Said, said
 from app.engine.sandbox import SandboxEnvironment
+from app.engine.script_offers import ENGINE_NOW
 from app.engine.serializer import StateSerializer
 
 ServiceCaller = Callable[[str, dict[str, Any], dict[str, Any]], dict[str, Any]]
@@ -165,6 +166,18 @@ class LoanflowScriptEngine(PythonScriptEngine):
         self._call_service = call_service
         self.now = clock
         self.data_stores = data_stores  # what BPMN data stores read and write (`data_stores`)
+
+    def evaluate(self, task, expression, external_context=None):  # noqa: ANN001, ANN201
+        return super().evaluate(task, expression, self._clocked(expression, external_context))
+
+    def execute(self, task, script, external_context=None):  # noqa: ANN001, ANN201
+        return super().execute(task, script, self._clocked(script, external_context))
+
+    def _clocked(self, code: str, external_context: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The run's external names, with FEEL's now() (`engine_now`) on the engine's clock when the code reads it."""
+        if not isinstance(code, str) or ENGINE_NOW not in code:
+            return external_context
+        return {**(external_context or {}), ENGINE_NOW: self.now()}
 
     def call_service(self, task, operation_name, operation_params):  # noqa: ANN001, ANN201
         if self._call_service is None:

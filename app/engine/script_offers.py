@@ -113,6 +113,9 @@ OFFERED_MODULES = (TIME,)
 # `is_defined("x")`: whether the task's data holds a value (None too) under the name — FEEL's `is defined(x)`,
 # which the import translates to it; bound per run to that run's data (`scripting`), so it is no value here
 IS_DEFINED = "is_defined"
+# `engine_now`: the moment on the engine's clock — FEEL's `now()` and `today()`, which the import translates to it;
+# the script engine binds it to its clock for each run that reads it (`runner`), else it is the system's moment
+ENGINE_NOW = "engine_now"
 # What a script's `import` of a name gives instead of the module of that name.
 IMPORTABLE: dict[str, ModuleType] = {"time": TIME}
 

@@ -26,6 +26,7 @@ import operator
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import lru_cache
 from types import CodeType, FrameType, ModuleType, TracebackType
 from typing import Any
@@ -336,6 +337,8 @@ class InProcessSandbox(TaskDataEnvironment):
         my_globals.update(external_context or {})
         data = set(context)
         my_globals.setdefault(script_offers.IS_DEFINED, lambda name: name in data)
+        if script_offers.ENGINE_NOW in global_names(expression, "eval"):  # FEEL's now(), where no clock was given
+            my_globals.setdefault(script_offers.ENGINE_NOW, datetime.now(UTC))
         my_globals.update(context)
         with limits.script_decimal_context(), _exits_refused():  # decimal context changes must not outlive it
             return eval(code, my_globals)  # noqa: S307 - restricted code, sandbox globals
@@ -364,6 +367,8 @@ class InProcessSandbox(TaskDataEnvironment):
         if script_offers.IS_DEFINED not in context:  # whether the data holds a value (None too) under a name
             bound = set(my_globals) | {script_offers.IS_DEFINED}
             my_globals[script_offers.IS_DEFINED] = lambda name: name in context and name not in bound
+        if script_offers.ENGINE_NOW in global_names(script, "exec"):  # FEEL's now(), where no clock was given
+            my_globals.setdefault(script_offers.ENGINE_NOW, datetime.now(UTC))
         context.update(my_globals)
         try:
             with limits.script_decimal_context(), _exits_refused():  # decimal context changes must not outlive it

@@ -85,7 +85,7 @@ def _assigned(script: str) -> set[str]:
 def _sandbox_names() -> frozenset[str]:
     """The names every expression has besides the data: the sandbox's builtins, offered names and modules."""
     builtins = scripting.sandbox_globals().get("__builtins__", {})
-    return frozenset(builtins) | frozenset(script_offers.OFFERED) | {script_offers.IS_DEFINED} | frozenset(scripting.ALLOWED_MODULES)
+    return frozenset(builtins) | frozenset(script_offers.OFFERED) | {script_offers.IS_DEFINED, script_offers.ENGINE_NOW} | frozenset(scripting.ALLOWED_MODULES)
 
 
 def _unjudged(ts: Any, forms: dict[str, dict[str, Any]]) -> bool:

@@ -133,6 +133,25 @@ def test_a_zeebe_script_sets_its_result_variable_from_its_feel():
     assert run(bundle, {"amount": 5000})[0].data["risk"] == "high"
 
 
+def test_feel_now_and_today_read_the_engines_clock_as_its_timers_do():
+    """FEEL's now() was the sandbox's system clock: under a clock moved ahead (tests, `processes compat`) a
+    script computing a deadline and the timer waiting for it disagreed."""
+    from datetime import UTC, date, datetime, timedelta
+
+    body = _then_end("""<bpmn:scriptTask id="work"><bpmn:extensionElements>
+      <zeebe:script expression='={at: now(), day: today(), soon: now() + duration("PT1H"), late: [now()][1] &lt; now()}'
+                    resultVariable="clock"/>
+      </bpmn:extensionElements></bpmn:scriptTask>""")
+    bundle = parse(camunda(body))
+    assert errors(bundle) == []
+    moment = datetime(2031, 2, 3, 4, 5, tzinfo=UTC)
+    process = bundle.processes["p"]
+    engine = ProcessEngine(clock=lambda: moment)
+    outcome = engine.advance(engine.new_workflow(process.spec, process.embedded, {}))
+    assert outcome.data["clock"] == {"at": moment.isoformat(), "day": date(2031, 2, 3).isoformat(),
+                                     "soon": (moment + timedelta(hours=1)).isoformat(), "late": False}
+
+
 def test_a_zeebe_script_that_cannot_run_or_keeps_its_value_nowhere_is_refused_naming_the_task():
     for script, named in [("expression='=get value(m, \"k\")' resultVariable=\"at\"",
                            "zeebe:script '=get value(m, \"k\")' cannot run"),
