@@ -20,7 +20,7 @@ the moment it fires, each change a warning naming it:
 | `start` or `end` on an event sub-process | when it starts or ends | as on the process, inside it: after its start event, before its end event |
 
 The step is a service task carrying the listener's implementation (`camunda:class`, `expression`,
-`delegateExpression`), which the operator mapping table maps to one of Loanflow's operators as it
+`delegateExpression`, or a Camunda 8 listener's job type, which `zeebe_elements` writes as such a listener), which the operator mapping table maps to one of Loanflow's operators as it
 does a service task's (`camunda_services.rewrite`, after this); a listener's `camunda:script` in
 Python becomes a script task. What has no such meaning is refused by the strict check (`problems`:
 the file parses, as SpiffWorkflow parses it, and is never deployed so), naming the element: a script in
@@ -43,11 +43,11 @@ from app.engine.errors import DiagramProblem
 from app.engine.implicit_flow import ACTIVITIES, GATEWAYS
 from app.engine.said import said
 from app.engine.service_implementations import CAMUNDA_NS
-from app.engine.xml import BPMN_NS
+from app.engine.xml import BPMN_NS, ZEEBE_NS
 from app.engine.xml import source_line as _line
 from app.engine.xml import unique_id as _unique
 
-_B, _C = f"{{{BPMN_NS}}}", f"{{{CAMUNDA_NS}}}"
+_B, _C, _Z = f"{{{BPMN_NS}}}", f"{{{CAMUNDA_NS}}}", f"{{{ZEEBE_NS}}}"
 _REFUSED = f"{_C}listenerRefused"  # on an element whose listener has no place on the path: the reasons (`stored`)
 _KINDS = ("class", "expression", "delegateExpression")
 PYTHON = frozenset({"python", "text/x-python", "application/x-python", "py"})
@@ -77,6 +77,9 @@ def listener_implementations(root: etree._Element) -> list[tuple[str, str]]:
         for kind in _KINDS:
             if (listener.get(kind) or "").strip():
                 found.append((kind, (listener.get(kind) or "").strip()))
+    for listener in root.iter(f"{_Z}executionListener", f"{_Z}taskListener"):  # Camunda 8's: a job of a type
+        if (listener.get("type") or "").strip():
+            found.append(("job", (listener.get("type") or "").strip()))
     return found
 
 
@@ -87,9 +90,14 @@ def _step(scope: etree._Element, listener: etree._Element, owner_id: str, event:
     implementation = next(((k, (listener.get(k) or "").strip()) for k in _KINDS if (listener.get(k) or "").strip()),
                           None)
     script = next((c for c in listener if _local(c) == "script"), None)
-    named = f"camunda:{_local(listener)} ({event})"  # the listener and its event: data
+    job = next((c for c in listener if c.tag == f"{_Z}taskDefinition"), None)  # Camunda 8's (`zeebe_elements`)
+    named = f"{'zeebe' if job is not None else 'camunda'}:{_local(listener)} ({event})"  # the listener, its event
     what: str = named
-    if implementation is not None:
+    if job is not None:  # a job of a type: a service task the operator mapping table maps, as a job task's
+        step = etree.SubElement(scope, f"{_B}serviceTask", id=step_id, name=f"{_local(listener)} {event}")
+        etree.SubElement(step, f"{_B}extensionElements").append(job)
+        what = f"{named} job {job.get('type')!r}"
+    elif implementation is not None:
         step = etree.SubElement(scope, f"{_B}serviceTask", id=step_id, name=f"{_local(listener)} {event}")
         step.set(f"{_C}{implementation[0]}", implementation[1])
         what = f"{named} camunda:{implementation[0]} {implementation[1]!r}"
@@ -177,7 +185,10 @@ def _on_element(scope: etree._Element, element: etree._Element, filename: str,
             path_steps.on_flow(scope, element, step, taken)
         elif moment == "before":
             path_steps.before(scope, owner, step, taken)
-    for step in reversed([step for moment, step, _what in placed if moment == "after"]):
+    # after the element: a task listener's complete first, then the execution listeners' end (as Camunda fires them)
+    afters = sorted((step for moment, step, _what in placed if moment == "after"),
+                    key=lambda step: not (step.get("name") or "").startswith("taskListener"))
+    for step in reversed(afters):
         path_steps.after(scope, element, step, taken)
     for moment, step, what in placed:
         changes.append(DiagramProblem(filename, owner, _placed(moment, what, step.get("id")), _line(element),

@@ -14,7 +14,10 @@ values are FEEL after a leading `=` (else a fixed text). Before the import's mod
 
 A FEEL value is kept with its `=` and the reading module translates it (`juel.feel`). A call activity's
 `propagateAllChildVariables="false"` (only the outputs come back in Camunda 8) is followed: the targets of its
-`zeebe:output`s are written as the call's `call_outputs.OUTPUTS`, the only names the calling instance takes back. Camunda 8's marker of a task its own task list runs
+`zeebe:output`s are written as the call's `call_outputs.OUTPUTS`, the only names the calling instance takes back.
+An execution or task listener (a job of a type, as the element starts or ends, as a user task is created,
+assigned or completed) is written as Camunda 7's listener of that moment whose implementation is the job:
+`camunda_listeners` draws it as a step of the path, run by the operator the type is mapped to. Camunda 8's marker of a task its own task list runs
 (`zeebe:userTask`), its version tag and its properties (an application's metadata) mean nothing to how a
 process runs here and are dropped. What else the file writes under `zeebe:` that no module of the import
 reads is said in a warning naming the element (`unread`), never dropped in silence.
@@ -54,6 +57,7 @@ READ = frozenset({
     "loopCharacteristics",  # camunda_multi_instance
     "taskHeaders", "header",  # camunda_services: a job's headers are its operator's parameters
     "subscription",  # a message's key (`correlation_keys`)
+    "executionListeners", "executionListener", "taskListeners", "taskListener",  # steps of the path (`_listeners`)
 })
 
 
@@ -76,8 +80,39 @@ def prepare(root: etree._Element, filename: str) -> tuple[list[DiagramProblem], 
                 (refusals if refusal else changes).append(DiagramProblem(
                     filename, element.get("id") if element is not None else None, refusal or change, line,
                     "error" if refusal else "warning"))
+    _listeners(root)
     as_camunda(root)
     return refusals, changes
+
+
+# Camunda 8's listener events -> Camunda 7's (an execution listener's are the same)
+_LISTENER_EVENTS = {"executionListener": {}, "taskListener": {
+    "creating": "create", "assigning": "assignment", "completing": "complete", "updating": "update",
+    "canceling": "delete"}}
+
+
+def _listeners(root: etree._Element) -> None:
+    """Camunda 8's execution and task listeners — a job of a type, run as the element starts or ends — as Camunda
+    7's listeners whose implementation is that job (`zeebe:taskDefinition` inside the listener): `camunda_listeners`
+    draws each as a step of the path, run by the operator the job type is mapped to; in place."""
+    for container in list(root.iter(f"{_Z}executionListeners", f"{_Z}taskListeners")):
+        holder = container.getparent()
+        if holder is None:
+            continue
+        at = holder.index(container)
+        for node in [n for n in container if isinstance(n.tag, str)]:
+            kind = etree.QName(node).localname
+            if etree.QName(node).namespace != ZEEBE_NS or kind not in _LISTENER_EVENTS:
+                continue
+            event = _text(node, "eventType")
+            listener = etree.Element(f"{_C}{kind}", event=_LISTENER_EVENTS[kind].get(event, event))
+            listener.sourceline = node.sourceline
+            job = etree.SubElement(listener, f"{_Z}taskDefinition", type=_text(node, "type"))
+            if _text(node, "retries"):
+                job.set("retries", _text(node, "retries"))
+            holder.insert(at, listener)
+            at += 1
+        _remove(container)
 
 
 def as_camunda(root: etree._Element) -> None:

@@ -205,3 +205,42 @@ def test_an_event_subprocess_listeners_run_when_it_starts_and_ends_inside_it():
     assert waiting.status == "waiting" and calls == []
     nudged = engine.catch_message(engine.restore(waiting.state, process.spec, process.embedded), "nudge", {})
     assert calls == ["audit/log", "notice/send"] and nudged.data["noted"] is True
+
+
+ZEEBE_LISTENERS = """
+    <bpmn:userTask id="work"><bpmn:extensionElements>
+      <zeebe:executionListeners><zeebe:executionListener eventType="start" type="audit-start" retries="3"/>
+        <zeebe:executionListener eventType="end" type="audit-end"/></zeebe:executionListeners>
+      <zeebe:taskListeners><zeebe:taskListener eventType="completing" type="notify"/></zeebe:taskListeners>
+    </bpmn:extensionElements></bpmn:userTask>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>"""
+JOBS = {("job", "audit-start"): Operator("audit/start"), ("job", "audit-end"): Operator("audit/end"),
+        ("job", "notify"): Operator("notice/send")}
+
+
+def test_camunda_8_listeners_are_jobs_run_as_steps_at_their_moment():
+    """`zeebe:executionListener` and `zeebe:taskListener` were said "not read": the instance ran without the
+    jobs its listeners start. Each is now a step run by the operator its job type is mapped to."""
+    root = read_xml(camunda(ZEEBE_LISTENERS), "c.bpmn")
+    assert implementations(root) == [("job", "audit-start"), ("job", "audit-end"), ("job", "notify")]
+    bundle = parse(camunda(ZEEBE_LISTENERS), JOBS)
+    assert errors(bundle, ["audit/start", "audit/end", "notice/send"]) == []
+    said = [w.reason for w in bundle.warnings if w.element_id == "work"]
+    assert said[0].startswith("zeebe:executionListener (start) job 'audit-start' runs as the step Listener_work_start")
+    assert not any("is not read" in w.reason for w in bundle.warnings)
+    process = bundle.processes["p"]
+    engine = ProcessEngine(call_service=lambda operator, params, context: calls.append(operator) or {})
+    calls: list[str] = []
+    workflow = engine.new_workflow(process.spec, process.embedded, {})
+    (task,) = engine.advance(workflow).ready
+    assert calls == ["audit/start"]
+    outcome = engine.complete_user_task(workflow, task.engine_task_id, {})
+    assert outcome.status == "completed"
+    assert calls == ["audit/start", "notice/send", "audit/end"]  # the task's completing, then the element's end
+
+
+def test_an_unmapped_camunda_8_listener_is_named_by_the_strict_check():
+    problems = errors(parse(camunda(ZEEBE_LISTENERS)), ["audit/start"])
+    assert {p.element_id for p in problems} == {"Listener_work_start", "Listener_work_end", "Listener_work_complete"}
+    assert any("map-operator job 'audit-end' OPERATOR" in p.reason for p in problems)

@@ -186,10 +186,10 @@ def test_a_user_task_s_zeebe_assignment_schedule_and_priority_reach_its_properti
 
 def test_a_zeebe_element_no_module_reads_is_said_naming_it():
     body = _then_end("""<bpmn:userTask id="work"><bpmn:extensionElements>
-      <zeebe:taskListeners><zeebe:taskListener eventType="completing" type="audit"/></zeebe:taskListeners>
+      <zeebe:linkedResources><zeebe:linkedResource resourceId="guide" linkName="help"/></zeebe:linkedResources>
       </bpmn:extensionElements></bpmn:userTask>""")
     said = [w.reason for w in parse(camunda(body)).warnings if w.element_id == "work"]
-    assert "zeebe:taskListeners on the user task is not read: Loanflow does not know it, and runs the user task " \
+    assert "zeebe:linkedResources on the user task is not read: Loanflow does not know it, and runs the user task " \
            "without it" in said
 
 
