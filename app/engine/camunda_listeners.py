@@ -62,6 +62,12 @@ def _local(node: etree._Element) -> str:
     return etree.QName(node).localname if isinstance(node.tag, str) else ""
 
 
+def _named(listener: etree._Element) -> str:
+    """How a reason names the listener: as its diagram wrote it (Camunda 8's carries its job, `zeebe_elements`)."""
+    drawn_for = "zeebe" if listener.find(f"{_Z}taskDefinition") is not None else "camunda"
+    return f"{drawn_for}:{_local(listener)}"
+
+
 def _listeners(element: etree._Element) -> list[etree._Element]:
     ext = element.find(f"{_B}extensionElements")
     if ext is None:
@@ -91,7 +97,7 @@ def _step(scope: etree._Element, listener: etree._Element, owner_id: str, event:
                           None)
     script = next((c for c in listener if _local(c) == "script"), None)
     job = next((c for c in listener if c.tag == f"{_Z}taskDefinition"), None)  # Camunda 8's (`zeebe_elements`)
-    named = f"{'zeebe' if job is not None else 'camunda'}:{_local(listener)} ({event})"  # the listener, its event
+    named = f"{_named(listener)} ({event})"  # the listener and its event: data
     what: str = named
     if job is not None:  # a job of a type: a service task the operator mapping table maps, as a job task's
         step = etree.SubElement(scope, f"{_B}serviceTask", id=step_id, name=f"{_local(listener)} {event}")
@@ -135,8 +141,8 @@ def _moment(kind: str, listener: etree._Element, event: str, incoming: int) -> s
         # passes through it, an exclusive merge); a join waits for several, and its end follows its choice
         if event == "start" and (incoming <= 1 or kind == "exclusiveGateway"):
             return "before"
-        raise _Refused(said("camunda:%(listener)s (%(event)s) on a gateway: Loanflow runs no code at a gateway; "
-                            "draw the step as a service task before or after it", listener=_local(listener),
+        raise _Refused(said("%(listener)s (%(event)s) on a gateway: Loanflow runs no code at a gateway; "
+                            "draw the step as a service task before or after it", listener=_named(listener),
                             event=event))
     if task_listener:
         if event in ("create", "assignment"):
@@ -172,9 +178,9 @@ def _on_element(scope: etree._Element, element: etree._Element, filename: str,
         try:
             moment = _moment(kind, listener, event, len(incoming))
             if moment == "before" and after_event_gateway:
-                raise _Refused(said("camunda:%(listener)s (%(event)s) on an event an event-based gateway waits for: "
+                raise _Refused(said("%(listener)s (%(event)s) on an event an event-based gateway waits for: "
                                     "a step before it would stand between the gateway and its event; do the work "
-                                    "after the event", listener=_local(listener), event=event))
+                                    "after the event", listener=_named(listener), event=event))
             step, what = _step(scope, listener, owner, event or "start", taken)
         except _Refused as exc:
             _refuse(element, exc.args[0])

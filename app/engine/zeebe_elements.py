@@ -80,23 +80,24 @@ def prepare(root: etree._Element, filename: str) -> tuple[list[DiagramProblem], 
                 (refusals if refusal else changes).append(DiagramProblem(
                     filename, element.get("id") if element is not None else None, refusal or change, line,
                     "error" if refusal else "warning"))
-    _listeners(root)
+    refusals += [DiagramProblem(filename, element_id, reason, line) for element_id, reason, line in _listeners(root)]
     as_camunda(root)
     return refusals, changes
 
 
 # Camunda 8's listener events -> Camunda 7's (an execution listener's are the same)
 _LISTENER_EVENTS = {"executionListener": {}, "taskListener": {
-    "creating": "create", "assigning": "assignment", "completing": "complete", "updating": "update",
-    "canceling": "delete"}}
+    "creating": "create", "assigning": "assignment", "completing": "complete"}}
 
 
-def _listeners(root: etree._Element) -> None:
+def _listeners(root: etree._Element) -> list[tuple[str | None, str, int | None]]:
     """Camunda 8's execution and task listeners — a job of a type, run as the element starts or ends — as Camunda
     7's listeners whose implementation is that job (`zeebe:taskDefinition` inside the listener): `camunda_listeners`
-    draws each as a step of the path, run by the operator the job type is mapped to; in place."""
+    draws each as a step of the path, run by the operator the job type is mapped to; in place. The refusals:
+    (element id, reason, line) of a listener with no moment."""
+    refused: list[tuple[str | None, str, int | None]] = []
     for container in list(root.iter(f"{_Z}executionListeners", f"{_Z}taskListeners")):
-        holder = container.getparent()
+        holder, element = container.getparent(), _owner(container)
         if holder is None:
             continue
         at = holder.index(container)
@@ -105,6 +106,10 @@ def _listeners(root: etree._Element) -> None:
             if etree.QName(node).namespace != ZEEBE_NS or kind not in _LISTENER_EVENTS:
                 continue
             event = _text(node, "eventType")
+            why = _no_moment(kind, event, element)
+            if why:
+                refused.append((element.get("id") if element is not None else None, why, _line(node)))
+                continue
             listener = etree.Element(f"{_C}{kind}", event=_LISTENER_EVENTS[kind].get(event, event))
             listener.sourceline = node.sourceline
             job = etree.SubElement(listener, f"{_Z}taskDefinition", type=_text(node, "type"))
@@ -113,6 +118,21 @@ def _listeners(root: etree._Element) -> None:
             holder.insert(at, listener)
             at += 1
         _remove(container)
+    return refused
+
+
+def _no_moment(kind: str, event: str, element: etree._Element | None) -> str:
+    """Why a Camunda 8 listener has no moment on the path, or "" when it has one."""
+    if kind == "executionListener" and event not in ("start", "end"):
+        return said("zeebe:executionListener on event %(event)r: an element's listener fires on start or end",
+                    event=event)
+    if kind == "taskListener" and (element is None or etree.QName(element).localname != "userTask"):
+        return said("zeebe:taskListener on the %(element)s: a task listener belongs to a user task",
+                    element=label(element) if element is not None else said("diagram"))
+    if kind == "taskListener" and event not in ("creating", "assigning", "completing"):
+        return said("zeebe:taskListener (%(event)s) has no moment on Loanflow's path (a task is not updated or "
+                    "canceled beside it): draw the work as a step of the process, or remove it", event=event)
+    return ""
 
 
 def as_camunda(root: etree._Element) -> None:

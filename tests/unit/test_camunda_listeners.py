@@ -244,3 +244,38 @@ def test_an_unmapped_camunda_8_listener_is_named_by_the_strict_check():
     problems = errors(parse(camunda(ZEEBE_LISTENERS)), ["audit/start"])
     assert {p.element_id for p in problems} == {"Listener_work_start", "Listener_work_end", "Listener_work_complete"}
     assert any("map-operator job 'audit-end' OPERATOR" in p.reason for p in problems)
+
+
+@pytest.mark.parametrize(("listeners", "where", "said"), [
+    ('<zeebe:taskListeners><zeebe:taskListener eventType="updating" type="t"/></zeebe:taskListeners>', "work",
+     "zeebe:taskListener (updating) has no moment on Loanflow's path"),
+    ('<zeebe:executionListeners><zeebe:executionListener eventType="take" type="t"/></zeebe:executionListeners>',
+     "work", "zeebe:executionListener on event 'take'"),
+])
+def test_a_camunda_8_listener_with_no_moment_is_refused_in_its_own_words(listeners, where, said):
+    try:
+        bundle = parse(camunda(_work(listeners)))
+    except Exception as exc:  # noqa: BLE001 - DiagramRejected, checked by what it says
+        problems = exc.problems
+    else:
+        problems = errors(bundle)
+    assert [(p.element_id, said in p.reason) for p in problems] == [(where, True)]
+
+
+def test_a_camunda_8_task_listener_on_a_service_task_or_on_a_gateway_is_refused_naming_it():
+    task = _work('<zeebe:taskListeners><zeebe:taskListener eventType="completing" type="t"/></zeebe:taskListeners>',
+                 kind="serviceTask")
+    try:
+        parse(camunda(task))
+    except Exception as exc:  # noqa: BLE001 - DiagramRejected
+        assert any("a task listener belongs to a user task" in p.reason for p in exc.problems)
+    else:
+        raise AssertionError("accepted")
+    gateway = """
+    <bpmn:exclusiveGateway id="work"><bpmn:extensionElements><zeebe:executionListeners>
+      <zeebe:executionListener eventType="end" type="t"/></zeebe:executionListeners></bpmn:extensionElements>
+    </bpmn:exclusiveGateway>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>"""
+    problems = errors(parse(camunda(gateway)))
+    assert any(p.reason.startswith("zeebe:executionListener (end) on a gateway") for p in problems)

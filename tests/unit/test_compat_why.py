@@ -100,6 +100,13 @@ def _incident(code: str, **params: str) -> str:
     ("_XQl4k: camunda:priority 'PT1H' is no whole number, nor an expression", "unsaid"),
     ("UserTask_1: camunda:dueDate 'true' is neither an ISO 8601 date, date and time, nor duration, nor an expression",
      "unsaid"),
+    ("Activity_1: camunda:taskListener (=is defined(x)) has no moment on Loanflow's path (a task is not deleted, "
+     "updated or timed out beside it): draw the work as a step of the process, or remove it", "refused"),
+    ("work: zeebe:taskListener (updating) has no moment on Loanflow's path (a task is not updated or canceled beside "
+     "it): draw the work as a step of the process, or remove it", "refused"),
+    ("EndEvent_1: zeebe:taskListener on the end event: a task listener belongs to a user task", "unsaid"),
+    ("StartEvent_1: zeebe:ioMapping cannot run: a start event has no inputs: nothing runs before it; set them on the "
+     "step after it", "unsaid"),
     ("a reason nobody wrote a rule for", "unclassified"),
 ])
 def test_a_reason_falls_in_its_group(reason, group):

@@ -75,7 +75,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("not_yet", r"\(end\) on the (process|event sub-process): it fires once, when the last"),
     # -- refused by rule ----------------------------------------------------------------------
     ("refused", r"is written in [^;]+; Loanflow runs only Python"),
-    ("refused", r"Loanflow runs no code at a gateway|camunda:taskListener \([^)]*\) has no moment"),
+    ("refused", r"Loanflow runs no code at a gateway|(camunda|zeebe):taskListener \(.*\) has no moment"),
     ("refused", r"the condition is written in \S+; Loanflow runs Python"),
     ("refused", r"its value is a \w+ script"),
     ("refused", r"which is a SpiffArena server function"),
@@ -141,7 +141,9 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("unsaid", r"attribute for Call Activity|calls its own process|zeebe:calledElement names no processId"),
     ("unsaid", r"zeebe:script has no expression|zeebe:script keeps its value in .*, which is no variable name|"
                r"has both a script and a zeebe:script|camunda:priority .* is no whole number, nor an expression|"
-               r"camunda:(dueDate|followUpDate) .* is neither an ISO 8601 date"),
+               r"camunda:(dueDate|followUpDate) .* is neither an ISO 8601 date|a task listener belongs to a user task|"
+               r"zeebe:executionListener on event .*: an element's listener fires on start or end|"
+               r"a start event has no inputs: nothing runs before it"),
     ("unsaid", r"loopMaximum or loopCondition"),
     ("unsaid", r"names no (message|signal)"),
     ("unsaid", r"says neither how many"),
