@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.engine import cron, durations, translate
 from app.engine.juel import ExpressionRefused, feel, juel, juel_text
@@ -159,6 +161,28 @@ FEEL_MEANINGS = [
 @pytest.mark.parametrize(("expression", "meaning"), FEEL_MEANINGS)
 def test_a_feel_expression_means_in_python_what_it_meant_in_camunda_8(expression: str, meaning: Any) -> None:
     assert run(feel(expression)) == meaning
+
+
+def _feel_position(items: list | None, position: int):
+    """FEEL's `list[n]`: the n-th item counting from 1, from the end for a negative n; null past either end."""
+    if not items:
+        return None
+    if position > 0:
+        return items[position - 1] if position <= len(items) else None
+    return items[len(items) + position] if -position <= len(items) else None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.none(), st.lists(st.integers(), max_size=6)), st.integers(-8, 8).filter(bool))
+def test_a_feel_position_reads_the_item_feel_reads(items: list | None, position: int) -> None:
+    assert run(feel(f"= xs[{position}]"), {"xs": items}) == _feel_position(items, position)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.fixed_dictionaries({"amount": st.integers(-5, 5)}), max_size=6), st.integers(-5, 5))
+def test_a_feel_filter_keeps_the_items_whose_condition_holds_in_order(orders: list, limit: int) -> None:
+    kept = run(feel("= orders[amount > limit]"), {"orders": orders, "limit": limit})
+    assert kept == [order for order in orders if order["amount"] > limit]
 
 
 def test_feel_s_now_and_today_are_the_moment_and_the_day_in_utc() -> None:
