@@ -28,8 +28,9 @@ as a plain mapping, since the engine reads no database):
   (Camunda keeps it local to the task). A call activity's `camunda:in` and `camunda:out` under another
   name (`source`/`sourceExpression` to `target`) are set before and after the call; `variables="all"`,
   the business key and a variable under its own name need nothing (the called process sees the
-  instance's data). Only what the outs set comes back, as in Camunda 7 (nothing when there is none),
-  unless an out takes all (`call_outputs`). On an intermediate event, where SpiffWorkflow runs no script,
+  instance's data). As in Camunda 7, the called process starts with only what the ins set, and only
+  what the outs set comes back (nothing in a direction with no mapping), unless a mapping of that
+  direction passes all (`call_variables`). On an intermediate event, where SpiffWorkflow runs no script,
   the inputs are a script task drawn before the event and the outputs one drawn after it (`path_steps`;
   after a message arrives its payload is in the data, as in Camunda). An end event's inputs and outputs are
   a script task before it (its outputs are what its scope ends with); Camunda 8's outputs on a start event
@@ -51,7 +52,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from app.engine import call_outputs, path_steps, service_implementations
+from app.engine import call_variables, path_steps, service_implementations
 from app.engine.camunda_user_tasks import set_properties
 from app.engine.element_kinds import label_of
 from app.engine.errors import DiagramProblem
@@ -547,27 +548,35 @@ def _call_mappings(root: etree._Element, filename: str) -> list[DiagramProblem]:
             _add_script(ext, "preScript", lines["in"], first=True)
         if lines["out"]:
             _add_script(ext, "postScript", lines["out"], first=False)
-        returned = _returned(nodes)
+        passed = {direction: _passed(nodes, direction) for direction in ("in", "out")}
         for node in nodes:
             ext.remove(node)
-        told = said("%(mappings)s: set before the call (camunda:in) and after it (camunda:out); the called process "
-                    "also sees the rest of the instance's data, which Camunda passes only when mapped",
-                    mappings=parts(mapped, "; "))
-        if returned is not None:  # as Camunda 7: only what the outs name comes back
-            set_properties(element, {call_outputs.OUTPUTS: json.dumps(returned)})
-            told = said("%(told)s; only what the camunda:out mappings set comes back (%(names)s), as in Camunda",
-                        told=told, names=", ".join(returned) or said("nothing"))
+        properties = {prop: json.dumps(passed[direction]) for direction, prop in
+                      (("in", call_variables.INPUTS), ("out", call_variables.OUTPUTS)) if passed[direction] is not None}
+        if properties:
+            set_properties(element, properties)  # as Camunda 7: only what is mapped passes
+        told = said("%(mappings)s: set before the call (camunda:in) and after it (camunda:out); as in Camunda, "
+                    "the called process starts with %(inputs)s, and the call takes back %(outputs)s",
+                    mappings=parts(mapped, "; "),
+                    inputs=_said_names(passed["in"], said("all of the instance's data")),
+                    outputs=_said_names(passed["out"], said("all of the called process's data")))
         changes.append(DiagramProblem(filename, element.get("id"), told, _line(element), "warning"))
     return changes
 
 
-def _returned(nodes: list[etree._Element]) -> list[str] | None:
-    """The names a call with camunda:in or camunda:out mappings takes back: what its outs set (nothing without
-    one, as in Camunda 7); None when an out takes all."""
-    outs = [n for n in nodes if _local(n) == "out"]
-    if any((n.get("variables") or "").strip() == "all" for n in outs):
+def _passed(nodes: list[etree._Element], direction: str) -> list[str] | None:
+    """The names a call with camunda:in or camunda:out mappings passes in one direction: what its mappings of
+    that direction set (nothing without one, as in Camunda 7); None when one of them passes all."""
+    mappings = [n for n in nodes if _local(n) == direction]
+    if any((n.get("variables") or "").strip() == "all" for n in mappings):
         return None
-    return list(dict.fromkeys((n.get("target") or "").strip() for n in outs if (n.get("target") or "").strip()))
+    return list(dict.fromkeys((n.get("target") or "").strip() for n in mappings if (n.get("target") or "").strip()))
+
+
+def _said_names(names: list[str] | None, everything: str) -> str:
+    if names is None:
+        return everything
+    return said("only %(names)s", names=", ".join(names)) if names else said("nothing of it")
 
 
 _NAMELESS = {"topic": said("the external task names no topic"),

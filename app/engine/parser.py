@@ -28,7 +28,7 @@ from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 from app.engine import (
     boundary_data,
     bpmn_import,
-    call_outputs,
+    call_variables,
     camunda_user_tasks,
     caught_errors,
     compensation,
@@ -416,7 +416,7 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
                 install_clock(each)
                 caught_errors.install(each, parser.process_parsers[each.name].node)  # caught code and message
                 boundary_data.install(each)  # a sub-process's boundary events see its data
-                call_outputs.install(each)  # a call that takes back only its outputs (Camunda 7's out, Camunda 8's)
+                call_variables.install(each)  # a call passing only what Camunda passes, in and back
                 install_fan_out_limits(each)
                 decision_results.install(each)  # a decision's result kept in one variable (Camunda 7 and 8)
                 implicit_flow.install(each, parser.process_parsers[each.name].node)

@@ -307,18 +307,29 @@ def _exits_refused() -> Iterator[None]:
         raise refused_exit(exc) from None
 
 
+def _texts(constants: Iterable[Any]) -> Iterator[str]:
+    """The names among a code object's constants, those inside a tuple or frozenset of them too
+    (`for name in ("amount", "kept"): is_defined(name)`)."""
+    for constant in constants:
+        if isinstance(constant, str) and constant.isidentifier():
+            yield constant
+        elif isinstance(constant, tuple | frozenset):
+            yield from _texts(constant)
+
+
 @lru_cache(maxsize=4096)
 def global_names(source: str, mode: str) -> frozenset[str]:
     """Every global name the compiled source (and the functions and comprehensions in it) reads or
     writes: the only names of the task's data a run of it can see."""
     pending = [compile_expression(source) if mode == "eval" else compile_script(source)]
-    names: set[str] = set()
+    codes: list[CodeType] = []
     while pending:
         code = pending.pop()
-        names.update(code.co_names)
+        codes.append(code)
         pending.extend(const for const in code.co_consts if isinstance(const, CodeType))
-        if script_offers.IS_DEFINED in code.co_names:  # is_defined('x') reads x by its name: x is sent too
-            names.update(c for c in code.co_consts if isinstance(c, str) and c.isidentifier())
+    names = {name for code in codes for name in code.co_names}
+    if script_offers.IS_DEFINED in names:  # is_defined('x') reads x by its name: every name it may ask about is sent
+        names.update(text for code in codes for text in _texts(code.co_consts))
     return frozenset(names)
 
 

@@ -28,7 +28,7 @@ from SpiffWorkflow.util.deep_merge import DeepMerge
 
 from app.engine import (
     boundary_data,
-    call_outputs,
+    call_variables,
     caught_errors,
     compensation,
     data_stores,
@@ -254,7 +254,7 @@ class StateSerializer:
         config[caught_errors.EscalationKeptInData] = config[caught_errors.EscalationEventDefinition]
         config[caught_errors.ErrorWithMessage] = caught_errors.ErrorWithMessageConverter  # thrown with a message
         config[boundary_data.SeesItsSubProcess] = config[boundary_data.BoundaryEvent]  # sees its sub-process's data
-        config[call_outputs.KeepsOnlyItsOutputs] = config[call_outputs.CallActivity]  # takes back only its outputs
+        config[call_variables.PassesOnlyMapped] = config[call_variables.CallActivity]  # passes only what is mapped
         config[compensation.CompensationChoice] = config[compensation.ExclusiveGateway]  # asks what to compensate
         data_stores.register_serializer(config)  # data stores a spec's tasks read and write
         registry = BpmnWorkflowSerializer.configure(config)

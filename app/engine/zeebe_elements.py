@@ -13,8 +13,9 @@ values are FEEL after a leading `=` (else a fixed text). Before the import's mod
 | `zeebe:priorityDefinition priority` (0 to 100, 50 normal, as Camunda 7's) | `camunda:priority` | `camunda_user_tasks` |
 
 A FEEL value is kept with its `=` and the reading module translates it (`juel.feel`). A call activity's
-`propagateAllChildVariables="false"` (only the outputs come back in Camunda 8) is followed: the targets of its
-`zeebe:output`s are written as the call's `call_outputs.OUTPUTS`, the only names the calling instance takes back.
+`propagateAllParentVariables="false"` and `propagateAllChildVariables="false"` (only the inputs pass in, only
+the outputs come back, in Camunda 8) are followed: the targets of its `zeebe:input`s and `zeebe:output`s are
+written as the call's `call_variables.INPUTS` and `OUTPUTS`, the only names that pass.
 An execution or task listener (a job of a type, as the element starts or ends, as a user task is created,
 assigned or completed) is written as Camunda 7's listener of that moment whose implementation is the job:
 `camunda_listeners` draws it as a step of the path, run by the operator the type is mapped to. Camunda 8's marker of a task its own task list runs
@@ -30,12 +31,12 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from app.engine import call_outputs, correlation_keys
+from app.engine import call_variables, correlation_keys
 from app.engine.camunda_user_tasks import set_properties
 from app.engine.element_kinds import label
 from app.engine.errors import DiagramProblem
 from app.engine.juel import ExpressionRefused, feel
-from app.engine.said import said
+from app.engine.said import parts, said
 from app.engine.xml import BPMN_NS, CAMUNDA_NS, ZEEBE_NS
 from app.engine.xml import source_line as _line
 
@@ -189,18 +190,30 @@ def _called_element(node: etree._Element) -> tuple[str, str]:
     if not (call.get("calledElement") or "").strip():
         call.set("calledElement", process_id)
     _remove(node)
-    if (node.get("propagateAllChildVariables") or "").strip() == "false":
-        targets = list(dict.fromkeys(
-            (output.get("target") or "").strip().split(".")[0] for output in call.iter(f"{_Z}output")
-            if etree.QName(output.getparent()).localname == "ioMapping" and (output.get("target") or "").strip()))
-        set_properties(call, {call_outputs.OUTPUTS: json.dumps(targets)})
-        if not targets:
-            return "", said("zeebe:calledElement calls the process %(process)r; propagateAllChildVariables=\"false\" "
-                            "and no output: nothing of the called process's data comes back", process=process_id)
-        return "", said("zeebe:calledElement calls the process %(process)r; propagateAllChildVariables=\"false\": "
-                        "only its outputs come back (%(outputs)s)", process=process_id, outputs=", ".join(targets))
+    properties: dict[str, str] = {}
+    passes: list[str] = []
+    for attribute, mapping, prop in (("propagateAllParentVariables", "input", call_variables.INPUTS),
+                                     ("propagateAllChildVariables", "output", call_variables.OUTPUTS)):
+        if (node.get(attribute) or "").strip() != "false":
+            continue
+        names = _targets(call, mapping)
+        properties[prop] = json.dumps(names)
+        shown = ", ".join(names) or said("nothing")
+        passes.append(said("propagateAllParentVariables=\"false\": only its inputs pass in (%(names)s)", names=shown) if mapping == "input"
+                      else said("propagateAllChildVariables=\"false\": only its outputs come back (%(names)s)", names=shown))
+    if properties:
+        set_properties(call, properties)
+        return "", said("zeebe:calledElement: the call activity calls the process %(process)r, the latest version "
+                        "deployed when the call starts; %(passes)s", process=process_id, passes=parts(passes, "; "))
     return "", said("zeebe:calledElement: the call activity calls the process %(process)r, the latest version "
                     "deployed when the call starts", process=process_id)
+
+
+def _targets(call: etree._Element, mapping: str) -> list[str]:
+    """The variables a call's zeebe:input or zeebe:output mappings set (a path's first name), in order, each once."""
+    return list(dict.fromkeys(
+        (each.get("target") or "").strip().split(".")[0] for each in call.iter(f"{_Z}{mapping}")
+        if etree.QName(each.getparent()).localname == "ioMapping" and (each.get("target") or "").strip()))
 
 
 def _script(node: etree._Element) -> tuple[str, str]:

@@ -558,3 +558,13 @@ def test_the_projects_own_python_conditions_and_timers_are_not_touched() -> None
     body = timer_on_task("timeDuration", '"PT48H"')
     bundle = parse_diagrams([DiagramFile("own.bpmn", diagram(body))])
     assert bundle.warnings == []
+
+
+@pytest.mark.parametrize("isolation", ["always", "off"])
+def test_a_script_asking_about_names_it_holds_in_a_tuple_is_sent_them(isolation: str) -> None:
+    """`is_defined(name)` for each name of a tuple, in a comprehension: the names were not sent to the sandbox
+    process (only a lone string beside the call was), so a value the data held read as missing."""
+    data = {"amount": 4, "kept": None}
+    SandboxEnvironment(isolation=isolation).execute(
+        'saw = [name for name in ("amount", "kept", "absent") if is_defined(name)]', data)
+    assert data["saw"] == ["amount", "kept"]
