@@ -65,25 +65,30 @@ def complete(args, task_id):
 BAD_DATA_URL = _l("Must be a file as a base64 data URL (data:<type>;name=<file name>;base64,<content>).")
 
 
-def _uploads(form: dict[str, Any], data: dict[str, Any]) -> list[Upload]:
-    """The form's top-level file fields given as data URLs, decoded (their values become pending documents):
-    one data URL for a file field, a list of them for a field of several files (`items.format: data-url`)."""
+def _uploads(form: dict[str, Any], data: dict[str, Any], prefix: str = "") -> list[Upload]:
+    """The form's file fields given as data URLs, decoded (their values become pending documents): one data
+    URL for a file field, a list of them for a field of several files (`items.format: data-url`), in the rows
+    of a table too (`items.0.invoice`)."""
     uploads = []
     for name, spec in (form.get("properties") or {}).items():
-        value = data.get(name)
+        value, field = data.get(name), f"{prefix}{name}"
         if not isinstance(spec, dict):
             continue
         found = spec.get("items")
         items: dict[str, Any] = found if isinstance(found, dict) else {}
         if spec.get("format") == "data-url" and isinstance(value, str):
-            uploads.append(_decoded(name, name, value))
+            uploads.append(_decoded(field, field, value))
             data[name] = PENDING_DOCUMENT
         elif spec.get("type") == "array" and items.get("format") == "data-url" and isinstance(value, list):
             for index, each in enumerate(value):
                 if not isinstance(each, str):
-                    raise Invalid(BAD_DATA_URL, fields={name: [BAD_DATA_URL]})
-                uploads.append(_decoded(f"{name}.{index}", name, each))
+                    raise Invalid(BAD_DATA_URL, fields={field: [BAD_DATA_URL]})
+                uploads.append(_decoded(f"{field}.{index}", field, each))
             data[name] = [PENDING_DOCUMENT] * len(value)
+        elif isinstance(items.get("properties"), dict) and isinstance(value, list):  # a table's rows
+            for index, row in enumerate(value):
+                if isinstance(row, dict):
+                    uploads += _uploads(items, row, f"{field}.{index}.")
     return uploads
 
 

@@ -60,7 +60,7 @@ def _kind(schema: dict[str, Any], ui: dict[str, Any]) -> str:
         return "table"
     if kind_of_type == "array" and "enum" in items:
         return "choices"
-    if kind_of_type == "array" and (items.get("format") == "data-url" or ui.get("ui:widget") == "files"):
+    if kind_of_type == "array" and items.get("format") == "data-url":
         return "files"
     if schema.get("format") == "date":
         return "date"

@@ -117,3 +117,42 @@ def test_several_files_through_the_api_each_a_data_url_and_a_wrong_one_changes_n
     tasks.complete_task(task_id, data, reviewer, uploads)
     assert db.session.get(ProcessInstance, instance_id).status == "completed"
     assert len(documents.instance_documents(reviewer, instance_id)) == 2
+
+
+ROWS_FORM = {"type": "object", "title": "Invoices", "properties": {"invoices": {
+    "type": "array", "title": "Invoices", "items": {"type": "object", "properties": {
+        "number": {"type": "string", "title": "Number"},
+        "scan": {"type": "string", "format": "data-url", "title": "Scan", "accept": ["application/pdf"]}}}}}}
+
+
+def test_a_file_in_a_tables_row_through_the_api_is_kept_as_a_document_not_as_its_data_url(app, forms_folder):
+    """Before, only a top-level file field was decoded: a data URL in a row was kept as it was, in the data."""
+    from app.services.identity import directory as identity
+
+    (forms_folder / "rows.json").write_text(json.dumps(ROWS_FORM), encoding="utf-8")
+    deploy_and_commit([camunda_forms_file("rows")])
+    instance_id = _start("camunda_forms")
+    task_id = _group_rows("rev")[0]["id"]
+    headers = {"Authorization": f"Bearer {identity.issue_token('rev')}"}
+    db.session.commit()
+    pdf = "data:application/pdf;name=inv-1.pdf;base64," + base64.b64encode(PDF).decode()
+    png = "data:image/png;name=inv-2.png;base64," + base64.b64encode(PNG).decode()
+    client = app.test_client()
+
+    def complete(rows: list) -> tuple[int, dict]:
+        def posted() -> tuple[int, dict]:
+            response = client.post(f"/api/v1/tasks/{task_id}/complete", json={"data": {"invoices": rows}},
+                                    headers=headers)
+            return response.status_code, response.get_json()
+        return outside(posted)
+
+    status, body = complete([{"number": "1", "scan": pdf}, {"number": "2", "scan": png}])
+    assert status == 422 and "invoices.1.scan" in str(body), body  # not a PDF: refused at its cell, nothing kept
+    assert documents.instance_documents(principal_for("rev"), instance_id) == []
+    status, body = complete([{"number": "1", "scan": pdf}, {"number": "2"}])
+    assert status == 200, body
+    db.session.expire_all()
+    (kept,) = documents.instance_documents(principal_for("rev"), instance_id)
+    assert kept.filename == "inv-1.pdf" and kept.field == "invoices.0.scan"
+    assert db.session.get(ProcessInstance, instance_id).data["invoices"] == [
+        {"number": "1", "scan": f"document:{kept.id}"}, {"number": "2"}]
