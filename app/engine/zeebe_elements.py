@@ -18,9 +18,9 @@ the outputs come back, in Camunda 8) are followed: the targets of its `zeebe:inp
 written as the call's `call_variables.INPUTS` and `OUTPUTS`, the only names that pass.
 An execution or task listener (a job of a type, as the element starts or ends, as a user task is created,
 assigned or completed) is written as Camunda 7's listener of that moment whose implementation is the job:
-`camunda_listeners` draws it as a step of the path, run by the operator the type is mapped to. Camunda 8's marker of a task its own task list runs
-(`zeebe:userTask`), its version tag and its properties (an application's metadata) mean nothing to how a
-process runs here and are dropped. What else the file writes under `zeebe:` that no module of the import
+`camunda_listeners` draws it as a step of the path, run by the operator the type is mapped to. Camunda 8's
+marker of a task its own task list runs (`zeebe:userTask`), its version tag and its properties (an
+application's metadata) mean nothing to how a process runs here and are dropped. What else the file writes under `zeebe:` that no module of the import
 reads is said in a warning naming the element (`unread`), never dropped in silence.
 """
 from __future__ import annotations
@@ -199,8 +199,12 @@ def _called_element(node: etree._Element) -> tuple[str, str]:
         names = _targets(call, mapping)
         properties[prop] = json.dumps(names)
         shown = ", ".join(names) or said("nothing")
-        passes.append(said("propagateAllParentVariables=\"false\": only its inputs pass in (%(names)s)", names=shown) if mapping == "input"
-                      else said("propagateAllChildVariables=\"false\": only its outputs come back (%(names)s)", names=shown))
+        if mapping == "input":
+            passes.append(said("propagateAllParentVariables=\"false\": only its inputs pass in (%(names)s)",
+                               names=shown))
+        else:
+            passes.append(said("propagateAllChildVariables=\"false\": only its outputs come back (%(names)s)",
+                               names=shown))
     if properties:
         set_properties(call, properties)
         return "", said("zeebe:calledElement: the call activity calls the process %(process)r, the latest version "
