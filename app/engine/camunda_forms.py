@@ -202,8 +202,7 @@ def _rows(component: dict[str, Any], notes: list[str], errors: list[str]) -> tup
 
 
 def _typed(component: dict[str, Any], kind: str, where: str, errors: list[str],
-           notes: list[str] | None = None) -> dict[str, Any] | None:
-    notes = notes if notes is not None else []
+           notes: list[str]) -> dict[str, Any] | None:
     if kind in ("textfield", "textarea"):
         return {"type": "string"}
     if kind == "number":
