@@ -10,6 +10,7 @@ import pytest
 from app.engine.parser import DiagramFile, parse_diagrams
 from app.engine.runner import ProcessEngine
 from tests.unit.test_camunda_services import CAMUNDA, errors
+from tests.unit.test_zeebe_elements import _called_back
 
 
 def _file(mappings: str) -> bytes:
@@ -73,3 +74,14 @@ def test_a_source_expression_is_translated_and_a_target_that_is_no_name_is_refus
     assert [(p.element_id, p.reason) for p in errors(bundle)] == [
         ("call", "the call activity's variable mapping cannot run: the camunda:in target 'loan amount' is not a "
                  "variable name Loanflow can set")]
+
+
+def test_a_camunda_7_call_passes_in_and_back_only_what_its_mappings_set():
+    """As Camunda 7 does: a call with mappings starts the called process with only what its ins set and takes back
+    only what its outs set (all, in a direction with variables="all"); before, everything passed both ways."""
+    outs = ('<camunda:in source="amount" target="amount"/><camunda:out source="score" target="result"/>'
+            '<camunda:out source="saw" target="saw"/>')
+    assert _called_back("", outs) == {"amount": 4, "kept": 1, "result": 8, "saw": ["amount"]}  # kept stayed out
+    assert _called_back("", '<camunda:in variables="all"/>') == {"amount": 4, "kept": 1}  # ins only: nothing back
+    every = _called_back("", '<camunda:in variables="all"/><camunda:out variables="all"/>')
+    assert every["amount"] == 99 and every["score"] == 8 and every["saw"] == ["amount", "kept"]

@@ -101,17 +101,6 @@ def test_a_call_that_keeps_only_its_outputs_takes_back_only_them():
                for w in bundle.warnings)
 
 
-def test_a_camunda_7_call_passes_in_and_back_only_what_its_mappings_set():
-    """As Camunda 7 does: a call with mappings starts the called process with only what its ins set and takes back
-    only what its outs set (all, in a direction with variables="all"); before, everything passed both ways."""
-    outs = ('<camunda:in source="amount" target="amount"/><camunda:out source="score" target="result"/>'
-            '<camunda:out source="saw" target="saw"/>')
-    assert _called_back("", outs) == {"amount": 4, "kept": 1, "result": 8, "saw": ["amount"]}  # kept stayed out
-    assert _called_back("", '<camunda:in variables="all"/>') == {"amount": 4, "kept": 1}  # ins only: nothing back
-    every = _called_back("", '<camunda:in variables="all"/><camunda:out variables="all"/>')
-    assert every["amount"] == 99 and every["score"] == 8 and every["saw"] == ["amount", "kept"]
-
-
 def test_a_camunda_8_call_that_passes_only_its_inputs_starts_the_called_process_with_them():
     """`propagateAllParentVariables="false"` was dropped in silence: the called process saw all of the instance's data."""
     inputs = '<zeebe:ioMapping><zeebe:input source="=amount" target="amount"/></zeebe:ioMapping>'
