@@ -378,14 +378,19 @@ class InProcessSandbox(TaskDataEnvironment):
         if script_offers.IS_DEFINED not in context:  # whether the data holds a value (None too) under a name
             bound = set(my_globals) | {script_offers.IS_DEFINED}
             my_globals[script_offers.IS_DEFINED] = lambda name: name in context and name not in bound
-        if script_offers.ENGINE_NOW in global_names(script, "exec"):  # FEEL's now(), where no clock was given
-            my_globals.setdefault(script_offers.ENGINE_NOW, datetime.now(UTC))
+        # FEEL's now(), where no clock was given: bound for this run only, never kept in the data
+        clockless = (script_offers.ENGINE_NOW in global_names(script, "exec")
+                     and script_offers.ENGINE_NOW not in my_globals and script_offers.ENGINE_NOW not in context)
+        if clockless:
+            my_globals[script_offers.ENGINE_NOW] = datetime.now(UTC)
         context.update(my_globals)
         try:
             with limits.script_decimal_context(), _exits_refused():  # decimal context changes must not outlive it
                 exec(code, context)  # noqa: S102 - restricted code, sandbox globals
         finally:
             self._remove_globals_and_functions_from_context(context, external_context)
+            if clockless:
+                context.pop(script_offers.ENGINE_NOW, None)
             for name in [k for k, v in context.items() if isinstance(v, ModuleType)]:
                 del context[name]
             # Task data is stored as JSON: a left-over zip, dict view or match object made the

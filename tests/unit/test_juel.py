@@ -568,3 +568,12 @@ def test_a_script_asking_about_names_it_holds_in_a_tuple_is_sent_them(isolation:
     SandboxEnvironment(isolation=isolation).execute(
         'saw = [name for name in ("amount", "kept", "absent") if is_defined(name)]', data)
     assert data["saw"] == ["amount", "kept"]
+
+
+@pytest.mark.parametrize("isolation", ["always", "auto", "off"])
+def test_feel_s_clock_is_bound_for_the_run_and_never_kept_in_the_data(isolation: str) -> None:
+    """A script translated from FEEL's now() run where no engine gives a clock (the sandbox's moment): the
+    name it reads was left in the task's data, stored with the instance."""
+    data: dict[str, Any] = {"a": 1}
+    SandboxEnvironment(isolation=isolation).execute(f"at = {feel('= now()')}", data)
+    assert sorted(data) == ["a", "at"] and isinstance(data["at"], datetime)
