@@ -49,3 +49,12 @@ def test_a_field_its_ui_schema_shows_as_a_date_or_date_time_picker_gets_what_the
     assert date.fromisoformat(data["day"])
     assert data["note"] == "x"
     assert form_data(schema) == {"start": "x", "day": "x", "note": "x", "line": {"at": "x"}}  # without the UI schema
+
+
+def test_a_list_of_choices_a_time_and_files_get_what_their_fields_post():
+    """A Camunda form's checklist, time picker and file picker (lists since the twelfth session)."""
+    schema = {"type": "object", "required": ["checks"], "properties": {
+        "checks": {"type": "array", "uniqueItems": True, "minItems": 1, "items": {"type": "string", "enum": ["a", "b"]}},
+        "at": {"type": "string", "format": "time"},
+        "scans": {"type": "array", "items": {"type": "string", "format": "data-url"}}}}
+    assert form_data(schema) == {"checks": ["a"], "at": "09:00", "scans": []}

@@ -133,6 +133,8 @@ def _sample(schema: Any, visit: int, hints: dict[str, list[str]], depth: int = 0
             return date(2026, 1, 5).isoformat()
         if fmt == "date-time":
             return datetime(2026, 1, 5, 9, 0, tzinfo=UTC).isoformat()
+        if fmt == "time":
+            return "09:00"  # what a time picker posts
         if fmt == "email":
             return "someone@example.com"
         if isinstance(schema.get("pattern"), str):
