@@ -271,14 +271,19 @@ for _type in ("application/pdf", "image/png", "image/jpeg", _SPREADSHEET, _WORD,
     FILE_TYPES[_type] = (_type,)
 
 
+def accepted(accept: str) -> tuple[list[str], list[str]]:
+    """An HTML `accept` (`.pdf, image/*`) as the document types Loanflow keeps, and what it names that Loanflow
+    does not keep."""
+    asked = [a.strip().lower() for a in accept.split(",") if a.strip()]
+    return list(dict.fromkeys(t for a in asked for t in FILE_TYPES.get(a, ()))), [a for a in asked if a not in FILE_TYPES]
+
+
 def _files(component: dict[str, Any], where: str, errors: list[str], notes: list[str]) -> dict[str, Any] | None:
     """A file picker: Camunda 8 sets a list of files, one or several; each kept as a document of the instance."""
     item: dict[str, Any] = {"type": "string", "format": "data-url"}
     accept = component.get("accept")
     if isinstance(accept, str) and accept.strip() and not accept.strip().startswith("="):
-        asked = [a.strip().lower() for a in accept.split(",") if a.strip()]
-        types = list(dict.fromkeys(t for a in asked for t in FILE_TYPES.get(a, ())))
-        unkept = [a for a in asked if a not in FILE_TYPES]
+        types, unkept = accepted(accept)
         if not types:
             errors.append(said("%(where)s takes only files Loanflow does not keep (%(types)s); it keeps PDF, PNG, "
                                "JPEG, XLSX, DOCX, ZIP and CSV", where=where, types=", ".join(unkept)))

@@ -14,9 +14,11 @@ Schema its inbox renders and every submission is checked against (`schema_of`), 
 | `select` with `option`s | a string with the options' values as `enum`, their texts as `enumNames` |
 | `select` with `cam-choices="variable"` | a choice from the list that variable holds when the task is ready |
 | `input type="radio"`s of one variable | a string with their values as `enum` (their labels as `enumNames`) |
+| `Date` | a date-and-time picker (`format: date-time`); the value is the text it posts, not a Date (a note says so) |
+| `File` (`input type="file"`) | an upload kept as a document of the instance, its value `document:<id>`, not a FileValue (a note says so); `accept` as the document types Loanflow keeps |
 
 The field's title is the text of its `label for="..."`, else its placeholder, else the variable's name;
-`readonly` or `disabled` make it read-only. A `Date`, `Json`, `Object` or other type, and a field without a
+`readonly` or `disabled` make it read-only. A `Json`, `Object` or other type, and a field without a
 type Loanflow can read, is an error naming the variable: the form would accept answers Tasklist would
 refuse. A `<script cam-script>` is not run (a note says so). The HTML is read with scripts, comments and
 entities left unread, never fetched from anywhere.
@@ -27,7 +29,7 @@ from typing import Any
 
 from lxml import etree, html
 
-from app.engine.camunda_forms import CHOICES_FROM_DATA, FormNotConverted
+from app.engine.camunda_forms import CHOICES_FROM_DATA, FormNotConverted, accepted
 from app.engine.said import parts, said
 
 HTML_SUFFIX = ".html"
@@ -48,6 +50,7 @@ def schema_of(text: str, title: str | None = None) -> tuple[dict[str, Any], list
         schema["title"] = title
     required: list[str] = []
     errors: list[str] = []
+    notes: list[str] = []
     for node in root.iter("input", "textarea", "select"):
         name = (node.get("cam-variable-name") or "").strip()
         if not name:
@@ -63,7 +66,7 @@ def schema_of(text: str, title: str | None = None) -> tuple[dict[str, Any], list
                 required.append(name)
             continue
         try:
-            field = _field(node)
+            field = _field(node, notes)
         except FormNotConverted as exc:
             errors.append(exc.args[0])
             continue
@@ -77,13 +80,20 @@ def schema_of(text: str, title: str | None = None) -> tuple[dict[str, Any], list
         raise FormNotConverted(parts(errors, "; "))
     if required:
         schema["required"] = required
-    scripted = any(node.get("cam-script") is not None for node in root.iter("script"))
-    return schema, [said("its script (cam-script) is not run")] if scripted else []
+    if any(node.get("cam-script") is not None for node in root.iter("script")):
+        notes.append(said("its script (cam-script) is not run"))
+    return schema, notes
 
 
-def _field(node: html.HtmlElement) -> dict[str, Any]:
+def _field(node: html.HtmlElement, notes: list[str]) -> dict[str, Any]:
     name = node.get("cam-variable-name")
     kind = (node.get("cam-variable-type") or "").strip()
+    if kind.lower() == "file" or (node.tag == "input" and (node.get("type") or "").lower() == "file"):
+        return _file(node, name, notes)
+    if kind.lower() == "date":
+        notes.append(said("%(name)r is kept as the date and time its picker posts (2026-01-05T09:00), not as a Date",
+                          name=name))
+        return {"type": "string", "format": "date-time"}
     if node.tag == "input" and (node.get("type") or "").lower() == "checkbox":
         return {"type": "boolean"}
     if node.tag == "select":
@@ -114,6 +124,24 @@ def _field(node: html.HtmlElement) -> dict[str, Any]:
         return field
     raise FormNotConverted(said("%(name)r sets a value of type %(type)s, which Loanflow's forms do not ask for",
                                 name=name, type=kind))
+
+
+def _file(node: html.HtmlElement, name: str, notes: list[str]) -> dict[str, Any]:
+    """A file input: one upload, kept as a document of the instance; its `accept` as the types Loanflow keeps."""
+    field: dict[str, Any] = {"type": "string", "format": "data-url"}
+    accept = (node.get("accept") or "").strip()
+    if accept:
+        types, unkept = accepted(accept)
+        if not types:
+            raise FormNotConverted(said("%(name)r takes only files Loanflow does not keep (%(types)s); it keeps PDF, "
+                                        "PNG, JPEG, XLSX, DOCX, ZIP and CSV", name=name, types=", ".join(unkept)))
+        if unkept:
+            notes.append(said("%(name)r: Loanflow does not keep files of %(types)s; the field takes the others",
+                              name=name, types=", ".join(unkept)))
+        field["accept"] = types
+    notes.append(said("%(name)r: the file is kept as a document of the instance, its value 'document:<id>' (not "
+                      "Camunda's FileValue); the size limit is Loanflow's", name=name))
+    return field
 
 
 def _number(value: str, name: str, attribute: str) -> int | float:

@@ -156,3 +156,45 @@ def test_a_file_in_a_tables_row_through_the_api_is_kept_as_a_document_not_as_its
     assert kept.filename == "inv-1.pdf" and kept.field == "invoices.0.scan"
     assert db.session.get(ProcessInstance, instance_id).data["invoices"] == [
         {"number": "1", "scan": f"document:{kept.id}"}, {"number": "2"}]
+
+
+INVOICE_START_HTML = """
+<form role="form" name="invoiceForm">
+  <label for="creditor">Creditor</label>
+  <input id="creditor" cam-variable-name="creditor" cam-variable-type="String" required>
+  <label for="amount">Amount</label>
+  <input id="amount" cam-variable-name="amount" cam-variable-type="Double" min="0" required>
+  <label for="invoiceDocument">Invoice document</label>
+  <input id="invoiceDocument" type="file" cam-variable-name="invoiceDocument" cam-variable-type="File"
+         cam-max-filesize="10000000" accept=".pdf" required>
+  <label for="due">Due</label>
+  <input id="due" cam-variable-name="due" cam-variable-type="Date">
+</form>"""
+
+
+def test_camunda_7_s_invoice_form_with_its_file_and_date_is_the_form_the_task_asks(forms_folder):
+    """The embedded HTML form of Camunda's own invoice example (a file and a date) was refused at deploy."""
+    (forms_folder / "invoice.html").write_text(INVOICE_START_HTML, encoding="utf-8")
+    deploy_and_commit([camunda_forms_file("embedded:app:forms/invoice.html")])
+    instance_id = _start("camunda_forms")
+    task = db.session.get(HumanTask, _group_rows("rev")[0]["id"])
+    form, _ui = tasks.task_form(task)
+    assert form["properties"]["invoiceDocument"] == {"type": "string", "format": "data-url",
+                                                      "accept": ["application/pdf"], "title": "Invoice document"}
+    assert form["properties"]["due"]["format"] == "date-time"
+    reviewer = principal_for("rev")
+    answer = {"creditor": "Great Pizza", "amount": 30.5, "due": "2026-12-24T12:00"}
+    png = tasks.Upload("invoiceDocument", "scan.png", PNG)
+    try:
+        tasks.complete_task(task.id, dict(answer, invoiceDocument="document:pending"), reviewer, [png])
+    except Exception as exc:  # noqa: BLE001 - Invalid, checked by what it says
+        assert "invoiceDocument" in getattr(exc, "fields", {}), exc
+    else:
+        raise AssertionError("a PNG was kept where the form takes a PDF")
+    db.session.rollback()
+    pdf = tasks.Upload("invoiceDocument", "invoice.pdf", PDF)
+    tasks.complete_task(task.id, dict(answer, invoiceDocument="document:pending"), reviewer, [pdf])
+    data = db.session.get(ProcessInstance, instance_id).data
+    (kept,) = documents.instance_documents(reviewer, instance_id)
+    assert (data["invoiceDocument"], data["due"], kept.filename) == (f"document:{kept.id}", "2026-12-24T12:00",
+                                                                      "invoice.pdf")

@@ -244,9 +244,9 @@ def test_an_embedded_html_form_of_camunda_7_is_the_form_the_task_shows_and_check
 
 
 def test_an_embedded_html_form_asking_for_what_the_inbox_cannot_refuses_the_deploy_naming_it(forms_folder):
-    (forms_folder / "due.html").write_text('<input cam-variable-name="due" cam-variable-type="Date">', encoding="utf-8")
+    (forms_folder / "due.html").write_text('<input cam-variable-name="doc" cam-variable-type="Json">', encoding="utf-8")
     errors = [p for p in check_diagrams([camunda_forms_file("embedded:app:due.html")]) if p.severity == "error"]
-    assert [p.file for p in errors] == ["due.html"] and "'due' sets a value of type Date" in errors[0].reason
+    assert [p.file for p in errors] == ["due.html"] and "'doc' sets a value of type Json" in errors[0].reason
     with pytest.raises(Invalid):
         deploy_and_commit([camunda_forms_file("embedded:app:due.html")])
 

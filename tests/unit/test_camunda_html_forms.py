@@ -58,9 +58,10 @@ def test_a_form_without_scripts_has_no_notes_and_one_without_fields_asks_nothing
 
 
 @pytest.mark.parametrize(("html", "said"), [
-    ('<input cam-variable-name="due" cam-variable-type="Date">', "'due' sets a value of type Date"),
     ('<input cam-variable-name="doc" cam-variable-type="Json">', "'doc' sets a value of type Json"),
-    ('<input cam-variable-name="f" type="file">', "'f' is an input of type 'file'"),
+    ('<input cam-variable-name="f" type="file" cam-variable-type="File" accept=".doc">',
+     "'f' takes only files Loanflow does not keep (.doc)"),
+    ('<input cam-variable-name="pw" type="password">', "'pw' is an input of type 'password'"),
     ('<input cam-variable-name="n" cam-variable-type="Long" min="many">', "'n' has min='many', which is not a number"),
 ])
 def test_what_the_inbox_cannot_ask_for_refuses_the_form_naming_the_variable(html, said):
@@ -71,8 +72,25 @@ def test_what_the_inbox_cannot_ask_for_refuses_the_form_naming_the_variable(html
 
 def test_every_refusal_is_said_at_once():
     with pytest.raises(FormNotConverted) as refused:
-        schema_of('<input cam-variable-name="a" cam-variable-type="Date"><input cam-variable-name="b" type="file">')
-    assert "'a' sets a value of type Date" in str(refused.value) and "'b' is an input of type 'file'" in str(refused.value)
+        schema_of('<input cam-variable-name="a" cam-variable-type="Json"><input cam-variable-name="b" type="password">')
+    assert "'a' sets a value of type Json" in str(refused.value) and "'b' is an input of type 'password'" in str(refused.value)
+
+
+def test_a_file_and_a_date_are_an_upload_and_a_date_and_time_picker():
+    """Camunda's own invoice example starts with a file (`cam-variable-type="File"`) and a date: refused before."""
+    schema, notes = schema_of(
+        '<label for="doc">Invoice document</label>'
+        '<input id="doc" type="file" cam-variable-name="invoiceDocument" cam-variable-type="File" '
+        'cam-max-filesize="10000000" accept="application/pdf,.png,.doc" required>'
+        '<input cam-variable-name="due" cam-variable-type="Date">')
+    assert schema["properties"] == {
+        "invoiceDocument": {"type": "string", "format": "data-url", "accept": ["application/pdf", "image/png"],
+                            "title": "Invoice document"},
+        "due": {"type": "string", "format": "date-time", "title": "due"}}
+    assert schema["required"] == ["invoiceDocument"]
+    assert any("'invoiceDocument'" in n and ".doc" in n for n in notes)  # the type Loanflow does not keep
+    assert any("'invoiceDocument'" in n and "document:<id>" in n for n in notes)
+    assert any("'due'" in n and "not as a Date" in n for n in notes)
 
 
 def test_the_html_is_read_without_fetching_or_expanding_anything():
