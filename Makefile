@@ -59,8 +59,13 @@ lint: setup-dev
 	$(BIN)/ruff check app handlers tests bench wsgi.py
 	$(BIN)/mypy
 
+# The suite runs on every core up to four (pytest-xdist; each worker has its own SQLite file, PostgreSQL
+# database, served app and browser), work-stealing so one slow test does not hold a worker's queue.
+# `make test TEST_JOBS=0` runs it in one process.
+TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
+
 test: lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_JOBS) --dist worksteal $(PYTEST_ARGS)
 
 # After changing user-facing text: refresh the catalogue, translate the new zh entries, compile.
 translations: setup
