@@ -458,7 +458,7 @@ class _Feel(_Parser):
     """A FEEL subset: if/then/else, or, and, one comparison, + -, * /, unary -, paths, calls, a list's item
     by its position and a list filtered by a condition."""
 
-    filtering = False  # inside `list[...]`: a name is the item's entry (`item` the item itself)
+    filtering = 0  # how many `list[...]` are open: a name is the innermost item's entry (`item` the item itself)
 
     def expression(self) -> Node:
         self.nested()
@@ -541,25 +541,23 @@ class _Feel(_Parser):
         return node
 
     def bracket(self, listed: Node) -> Node:
-        """After `[`: a list's item by its position (`orders[1]`; FEEL counts from 1, -1 is the last) or the
-        items for which a condition holds (`orders[amount > 100]`, `scores[item >= 60]`)."""
-        if self.filtering:
-            raise ExpressionRefused(said("a FEEL filter inside a filter is not translated"))
-        self.filtering = True
+        """After `[`: a list's item by its position (`orders[1]`; FEEL counts from 1, -1 is the last), the items
+        for which a condition holds (`orders[amount > 100]`, `scores[item >= 60]`, a filter in a filter's condition
+        too), or, for anything else, what it gives when it runs: a number a position (`results[loopCounter]`)."""
+        if self.filtering >= MAX_FILTERS:
+            raise ExpressionRefused(said("filters nested more than %(most)d deep are not translated", most=MAX_FILTERS))
+        self.filtering += 1
         try:
             inner = self.expression()
         finally:
-            self.filtering = False
+            self.filtering -= 1
         self.expect("]")
         position = _position(inner)
         if position is not None:
             return _node("index", position, (listed,))
         if _is_condition(inner):
-            return _node("filter", None, (listed, inner))
-        raise ExpressionRefused(said("a FEEL list is read by a position written in the diagram (orders[1]) or "
-                                     "filtered by a condition (orders[amount > 100]); a position computed when it "
-                                     "runs is not translated"))
-
+            return _node("filter", self.filtering + 1, (listed, inner))
+        return _node("at", None, (listed, _outward(inner)))
     def primary(self) -> Node:
         token = self.take()
         if token.kind == "num":
@@ -591,7 +589,9 @@ class _Feel(_Parser):
                 raise ExpressionRefused(said("the name %(name)r has spaces: FEEL allows it, the translation does not "
                                              "(name the variable without spaces)", name=" ".join(words)))
             if self.filtering:  # in a filter: the item (`item`), or its entry, else the variable of that name
-                return _node("raw", FILTER_ITEM) if word == "item" else _node("entry", _variable(word))
+                if word == "item":
+                    return _node("raw", filter_item(self.filtering))
+                return _node("entry", (_variable(word), self.filtering))
             return _node("name", _variable(word))
         if token.kind == "end":
             raise ExpressionRefused(said("the expression ends too early"))
@@ -656,7 +656,32 @@ class _Feel(_Parser):
         return _node("call", words, tuple(args))
 
 
-FILTER_ITEM = "feel_item"  # the name a filter's comprehension gives each item (`unset_reads` knows it)
+FILTER_ITEM = "feel_item"  # the name a filter's comprehension gives each item
+MAX_FILTERS = 3  # filters in filters' conditions, as deep as a person writes them
+
+
+def filter_item(level: int) -> str:
+    """The name of the item of the filter `level` deep (1: the outermost): `feel_item`, `feel_item2`..."""
+    return FILTER_ITEM if level == 1 else f"{FILTER_ITEM}{level}"
+
+
+FILTER_ITEMS = {filter_item(level): level for level in range(1, MAX_FILTERS + 1)}  # `unset_reads` knows them
+
+
+def _outward(node: Node) -> Node:
+    """`node`, parsed inside one more filter than it is read in, as read there: a position computed when it
+    runs is read where the list is (`results[loopCounter]`: the variable, not each result's entry), as FEEL
+    reads it. Every level moves out by one: an entry, an item, a filter in it."""
+    if node.kind == "entry":
+        name, level = node.value  # type: ignore[misc]
+        return _node("entry", (name, level - 1)) if level > 1 else _node("name", name)
+    if node.kind == "raw" and node.value in FILTER_ITEMS:
+        level = FILTER_ITEMS[str(node.value)]
+        if level == 1:
+            raise ExpressionRefused(said("'item' names a filter's item; here it is a position (list[item])"))
+        return _node("raw", filter_item(level - 1))
+    value = int(str(node.value)) - 1 if node.kind == "filter" else node.value
+    return _node(node.kind, value, tuple(_outward(a) for a in node.args))
 
 
 def _position(node: Node) -> int | None:
@@ -781,16 +806,30 @@ def python(node: Node) -> str:
         if args[1].kind == "const" and isinstance(args[1].value, str):
             return f"({python(args[0])} or {{}}).get({python(args[1])})"
         return f"{_wrap(args[0], _ATOM)}[{python(args[1])}]"
-    if kind == "entry":  # a name in a filter: the item's entry of that name, else the variable
-        name = str(node.value)
-        return f"({FILTER_ITEM}[{name!r}] if isinstance({FILTER_ITEM}, dict) and {name!r} in {FILTER_ITEM} else {name})"
+    if kind == "entry":  # a name in a filter: the item's entry of that name, else an outer filter's item's, else
+        # the variable
+        name, level = node.value  # type: ignore[misc]
+        text = name
+        for outer in range(1, level + 1):
+            item = filter_item(outer)
+            text = f"({item}[{name!r}] if isinstance({item}, dict) and {name!r} in {item} else {text})"
+        return text
     if kind == "index":  # FEEL counts from 1 and -1 is the last; past either end (or of null) is null
         position = int(str(node.value))
         start, stop = (position - 1, position) if position > 0 else (position, position + 1 or None)
         return f"(({_wrap(args[0], 0, strictly=True)} or [])[{start}:{stop}] or [None])[0]"
     if kind == "filter":
-        return (f"[{FILTER_ITEM} for {FILTER_ITEM} in ({_wrap(args[0], 0, strictly=True)} or []) "
-                f"if {_wrap(args[1], 0, strictly=True)}]")
+        item = filter_item(int(str(node.value)))
+        return f"[{item} for {item} in ({_wrap(args[0], 0, strictly=True)} or []) if {_wrap(args[1], 0, strictly=True)}]"
+    if kind == "at":  # a position computed when it runs: a whole number reads that item (as `index`), true all of
+        # them, false none; anything else, or a list that is null, is null
+        at, items = "feel_at", "feel_list"
+        whole = f"(isinstance({at}, int) or isinstance({at}, float) and {at}.is_integer())"
+        pick = (f"{items}[int({at}) - 1] if 0 < {at} <= len({items}) else {items}[int({at})] "
+                f"if 0 < -{at} <= len({items}) else None")
+        return (f"[None if {items} is None else ({items} if {at} is True else [] if {at} is False else ({pick}) "
+                f"if {whole} else None) "
+                f"for {items} in [{python(args[0])}] for {at} in [{python(args[1])}]][0]")
     if kind == "pluck":
         return f"[({FILTER_ITEM} or {{}}).get({str(node.value)!r}) for {FILTER_ITEM} in {_wrap(args[0], _ATOM)}]"
     if kind == "unary":

@@ -39,7 +39,7 @@ from SpiffWorkflow.specs.MultiChoice import MultiChoice
 from app.engine import camunda_process, script_offers, scripting
 from app.engine.camunda_user_tasks import FORM_PROPERTY
 from app.engine.errors import DiagramProblem
-from app.engine.juel import FILTER_ITEM
+from app.engine.juel import FILTER_ITEMS
 from app.engine.said import parts, said
 from app.engine.xml import BPMN_NS
 
@@ -64,7 +64,7 @@ def _read(expression: str) -> set[str]:
     # a name in a FEEL filter is read from the data only when the item has no entry of that name (`juel`)
     bound |= {n.left.value for n in ast.walk(tree) if isinstance(n, ast.Compare) and isinstance(n.left, ast.Constant)
               and isinstance(n.left.value, str) and isinstance(n.ops[0], ast.In)
-              and isinstance(n.comparators[0], ast.Name) and n.comparators[0].id == FILTER_ITEM}
+              and isinstance(n.comparators[0], ast.Name) and n.comparators[0].id in FILTER_ITEMS}
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - bound
 
 

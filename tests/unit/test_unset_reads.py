@@ -86,6 +86,17 @@ def test_a_name_in_a_feel_filter_is_the_items_entry_first_not_said():
     assert "read invoices," in reason
 
 
+def test_a_name_in_a_filter_in_a_filter_is_either_items_entry_first_not_said():
+    """`=count(orders[count(lines[qty > pick]) > 0]) > 0`: qty a line's, lines and pick an order's; a position
+    computed when it runs (`lines[pick]`) is read where its list is; only the outer list is the process's data."""
+    script = ('<scriptTask id="work" scriptFormat="python"><script>orders = [{"lines": [{"qty": 5}], "pick": 1}]'
+              '</script></scriptTask>')
+    assert said(diagram(script, "=count(orders[count(lines[qty &gt; pick]) &gt; 0]) &gt; 0")) == []
+    assert said(diagram(script, "=count(orders[lines[pick].qty &gt; 1]) &gt; 0")) == []
+    ((_element, reason),) = said(diagram(script, "=count(bills[count(lines[qty &gt; pick]) &gt; 0]) &gt; 0"))
+    assert "read bills," in reason
+
+
 def test_conditions_on_the_flows_leaving_a_task_are_said_on_the_task():
     content = diagram('<userTask id="work"/>').replace(
         b'<sequenceFlow id="f2" sourceRef="work" targetRef="decision"/>',
