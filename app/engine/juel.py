@@ -435,7 +435,8 @@ _FEEL_REFUSED_WORDS = {"some": said("a quantified expression (some ... satisfies
                        "between": said("a range test (between)"), "instance": said("a type test (instance of)"),
                        "function": said("a function definition")}
 # FEEL functions with a safe meaning: words of the name -> (arguments, Python template).
-_FEEL_FUNCTIONS = {("contains",): (2, "{1} in {0}"), ("starts", "with"): (2, "{0}.startswith({1})"),
+_FEEL_FUNCTIONS = {("contains",): (2, "{1} in {0}"), ("list", "contains"): (2, "{1} in ({0} or [])"),
+                   ("starts", "with"): (2, "{0}.startswith({1})"),
                    ("ends", "with"): (2, "{0}.endswith({1})"), ("string", "length"): (1, "len({0})"),
                    ("upper", "case"): (1, "{0}.upper()"), ("lower", "case"): (1, "{0}.lower()"),
                    ("count",): (1, "len({0})"), ("string", "join"): (2, "{1}.join([feel_item for feel_item in {0} if feel_item is not None])"),
@@ -694,7 +695,7 @@ def _position(node: Node) -> int | None:
     return None
 
 
-_CONDITION_CALLS = frozenset({("contains",), ("starts", "with"), ("ends", "with"), ("matches",), ("all",), ("any",),
+_CONDITION_CALLS = frozenset({("contains",), ("list", "contains"), ("starts", "with"), ("ends", "with"), ("matches",), ("all",), ("any",),
                               ("is", "defined")})
 
 

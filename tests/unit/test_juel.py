@@ -172,7 +172,10 @@ FEEL_MEANINGS = [
     ("= orders[count(risks[item = \"debt\"]) = a].id", [1, 2, 3]),
     ("= orders[id = count(items[item > a])]", [{"id": 2, "amount": 2000}]),  # the inner item, then the variable
     ("= orders[count(lines[qty > id]) > 0].id", [2]),
-    ("= orders[lines[id].qty = 5].id", [2]),  # the position is the order's id: its list is the order's lines
+    ("= orders[lines[id].qty = 5].id", [2]),
+    ('= list contains(risks, "debt") and not(list contains(items, 4))', True),  # a Camunda 8 gateway's test
+    ("= list contains(nothing, 1)", False),  # of null: null, which a gateway reads as false
+    ('= orders[list contains([1, 3], id)].amount', [50, 800]),  # the position is the order's id: its list is the order's lines
 ]
 
 
