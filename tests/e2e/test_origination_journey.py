@@ -48,6 +48,8 @@ def small_pdf(text: str) -> bytes:
 class Journey:
     """One browser page going from person to person; the problems the sweep's checks find on the way."""
 
+    name = "journey"  # the screenshots' prefix: journey-NN-step
+
     def __init__(self, page: Page, folder: Path) -> None:
         self.page, self.folder, self.problems, self.step = page, folder, [], 0
 
@@ -65,8 +67,13 @@ class Journey:
     def seen(self, name: str) -> None:
         """A step reached: its screenshot (when kept) and the sweep's checks on the page."""
         self.step += 1
-        screenshot(self.page, f"journey-{self.step:02d}-{name}")
-        self.problems += check_page(self.page, f"journey-{name}")
+        screenshot(self.page, f"{self.name}-{self.step:02d}-{name}")
+        self.problems += check_page(self.page, f"{self.name}-{name}")
+
+    def shot(self, name: str) -> None:
+        """A screenshot of a simulator's page (kept when asked): not the platform's, so not swept."""
+        self.step += 1
+        screenshot(self.page, f"{self.name}-{self.step:02d}-{name}")
 
     def pdf(self, filename: str, text: str) -> Path:
         path = self.folder / filename

@@ -32,7 +32,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app.demo import LOANS
-from tests.e2e.conftest import LiveServer, screenshot
+from tests.e2e.conftest import LiveServer
 from tests.e2e.test_origination_journey import Journey
 from tests.e2e.test_signing_journey import platform, until  # noqa: F401  (platform: the fixture, used below)
 
@@ -48,19 +48,12 @@ RAW_CODES = ("shorten_term", "reduce_instalment", "payoff", "bill_due", "bill_du
 
 
 class PostLoanJourney(Journey):
+    name = "post-loan"
+
     def seen(self, name: str) -> None:
-        """A step reached: its screenshot (post-loan-NN-name) and the sweep's checks on the page."""
-        self.step += 1
-        screenshot(self.page, f"post-loan-{self.step:02d}-{name}")
-        from tests.e2e.test_pages_a11y import check_page
-
-        self.problems += check_page(self.page, f"post-loan-{name}")
+        """A step reached: its screenshot (post-loan-NN-name), the sweep's checks on the page, no raw code."""
+        super().seen(name)
         self.no_raw_codes(name)
-
-    def shot(self, name: str) -> None:
-        """A screenshot of a simulator's page (kept when asked): not the platform's, so not swept."""
-        self.step += 1
-        screenshot(self.page, f"post-loan-{self.step:02d}-{name}")
 
     def no_raw_codes(self, name: str) -> None:
         text = self.page.locator("main").inner_text()

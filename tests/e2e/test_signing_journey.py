@@ -25,7 +25,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.scheduler import deliver_simulator_callbacks_job, payments_simulator_job, wake_due_job
-from tests.e2e.conftest import LiveServer, screenshot
+from tests.e2e.conftest import LiveServer
 from tests.e2e.test_origination_journey import Journey, small_pdf
 
 APPLIED, APPROVED = "400,000.00", "380,000.00"
@@ -103,6 +103,8 @@ def until(server: LiveServer, what: str, reached: Callable[[], bool]) -> None:
 
 
 class SigningJourney(Journey):
+    name = "signing"  # signing-NN-step: its own numbering beside the origination journey's
+
     def verify_identity(self, number: str, title: str, who: dict[str, str], code: str) -> None:
         self.open_group_task(number, title)
         form = self.page.locator("#task-form")
@@ -133,11 +135,6 @@ class SigningJourney(Journey):
         expect(page.locator(".flash")).to_have_text("已签署。您的签名已加入合同。")
         expect(page.locator(f"#esign-signers tr[data-party={party}]")).to_have_attribute("data-status", "signed")
         self.shot(f"esign-{party}-signed")
-
-    def shot(self, name: str) -> None:
-        """A screenshot of a simulator's page (kept when asked): not the platform's, so not swept."""
-        self.step += 1
-        screenshot(self.page, f"journey-{self.step:02d}-{name}")
 
 
 def test_an_approved_order_financing_deal_is_signed_registered_disbursed_and_running(demo_page, platform, tmp_path):
