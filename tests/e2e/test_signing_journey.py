@@ -33,9 +33,6 @@ BORROWER = {"name": "申城贸易有限公司", "credit_code": "91310000MA100000
 CORE = {"name": "长江制造集团", "credit_code": "91320000MA1000013K", "mobile": "13900139000"}
 PAYEE_ACCOUNT, PAYEE_BANK = "6222 0210 0100 7777 001", "招商银行上海分行"
 REGISTRATION_NUMBER = "ZD-2026-00042"
-# The sweep's findings on pages this journey does not own, reported on issue 14 (remove each once fixed):
-# the register_collateral task's key data shows the product kind as its code, and the task pages list
-# an uploaded certificate's answer as `document:<id>` and an instance document's type as `pdf`.
 WORKER_JOBS = (wake_due_job, deliver_simulator_callbacks_job, payments_simulator_job)
 DEADLINE_SECONDS = 30
 
