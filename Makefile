@@ -67,6 +67,10 @@ TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; ec
 test: lint
 	$(BIN)/pytest -n $(TEST_JOBS) --dist worksteal $(PYTEST_ARGS)
 
+# tests/unit alone: a minute's check while working.
+unit: setup-dev
+	$(BIN)/pytest -n $(TEST_JOBS) --dist worksteal tests/unit $(PYTEST_ARGS)
+
 # After changing user-facing text: refresh the catalogue, translate the new zh entries, compile.
 translations: setup
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o app/translations/messages.pot .
