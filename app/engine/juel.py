@@ -669,18 +669,25 @@ def filter_item(level: int) -> str:
 FILTER_ITEMS = {filter_item(level): level for level in range(1, MAX_FILTERS + 1)}  # `unset_reads` knows them
 
 
+def _entry(node: Node) -> tuple[str, int]:
+    """An entry node's name and the depth of the filter it is read in."""
+    value = node.value
+    assert isinstance(value, tuple)  # the parser writes an entry's value as (name, depth)
+    return str(value[0]), int(value[1])
+
+
 def _outward(node: Node) -> Node:
     """`node`, parsed inside one more filter than it is read in, as read there: a position computed when it
     runs is read where the list is (`results[loopCounter]`: the variable, not each result's entry), as FEEL
     reads it. Every level moves out by one: an entry, an item, a filter in it."""
     if node.kind == "entry":
-        name, level = node.value  # type: ignore[misc]
+        name, level = _entry(node)
         return _node("entry", (name, level - 1)) if level > 1 else _node("name", name)
     if node.kind == "raw" and node.value in FILTER_ITEMS:
-        level = FILTER_ITEMS[str(node.value)]
-        if level == 1:
+        depth = FILTER_ITEMS[str(node.value)]
+        if depth == 1:
             raise ExpressionRefused(said("'item' names a filter's item; here it is a position (list[item])"))
-        return _node("raw", filter_item(level - 1))
+        return _node("raw", filter_item(depth - 1))
     value = int(str(node.value)) - 1 if node.kind == "filter" else node.value
     return _node(node.kind, value, tuple(_outward(a) for a in node.args))
 
@@ -809,7 +816,7 @@ def python(node: Node) -> str:
         return f"{_wrap(args[0], _ATOM)}[{python(args[1])}]"
     if kind == "entry":  # a name in a filter: the item's entry of that name, else an outer filter's item's, else
         # the variable
-        name, level = node.value  # type: ignore[misc]
+        name, level = _entry(node)
         text = name
         for outer in range(1, level + 1):
             item = filter_item(outer)
