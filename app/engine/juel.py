@@ -559,6 +559,7 @@ class _Feel(_Parser):
         if _is_condition(inner):
             return _node("filter", self.filtering + 1, (listed, inner))
         return _node("at", None, (listed, _outward(inner)))
+
     def primary(self) -> Node:
         token = self.take()
         if token.kind == "num":
@@ -702,8 +703,8 @@ def _position(node: Node) -> int | None:
     return None
 
 
-_CONDITION_CALLS = frozenset({("contains",), ("list", "contains"), ("starts", "with"), ("ends", "with"), ("matches",), ("all",), ("any",),
-                              ("is", "defined")})
+_CONDITION_CALLS = frozenset({("contains",), ("list", "contains"), ("starts", "with"), ("ends", "with"), ("matches",),
+                              ("all",), ("any",), ("is", "defined")})
 
 
 def _is_condition(node: Node) -> bool:

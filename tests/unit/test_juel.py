@@ -169,6 +169,7 @@ FEEL_MEANINGS = [
     ("= items[status]", None),  # neither a number nor a condition
     ("= items[amount / 1000]", None),  # 1.5 is no position
     ("= items[amount / 750]", 2),  # 2.0 is
+    ("= items[items[-a] - 1]", 2),  # a position read from the list itself
     ("= orders[count(risks[item = \"debt\"]) = a].id", [1, 2, 3]),
     ("= orders[id = count(items[item > a])]", [{"id": 2, "amount": 2000}]),  # the inner item, then the variable
     ("= orders[count(lines[qty > id]) > 0].id", [2]),
