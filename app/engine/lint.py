@@ -87,6 +87,13 @@ def _comes_back(gateway) -> bool:  # noqa: ANN001
     return False
 
 
+def _named_file(key: str, form: str) -> str:
+    """The file a form key names, when it names a kind of form file the forms folder reads (`task-form.form`
+    in `camunda-forms:app:task-form.form`), else the JSON Schema the key stands for."""
+    last = key.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+    return last if last.endswith((".form", ".html", ".json")) else form
+
+
 def _lint_spec(process: ParsedProcess, spec, operators: set[str], forms: set[str],  # noqa: ANN001
                flows: dict[tuple[str, str], str]) -> list[DiagramProblem]:
     file = process.file.filename
@@ -101,9 +108,11 @@ def _lint_spec(process: ParsedProcess, spec, operators: set[str], forms: set[str
         for key in (FORM_PROPERTY, UI_FORM_PROPERTY):
             if props.get(key) and props[key] not in forms:
                 if props.get("formKey"):
-                    error(element, said("form file %(form)r (%(named)s %(key)r) does not exist in forms/",
+                    error(element, said("form file %(form)r (%(named)s %(key)r) does not exist in forms/: put "
+                                        "%(file)s there (a Camunda Forms file .form, an embedded HTML form .html or a "
+                                        "JSON Schema .json of that name is read)",
                                         form=props[key], named=props.get(FORM_KEY_ATTRIBUTE) or "camunda:formKey",
-                                        key=props["formKey"]))
+                                        key=props["formKey"], file=_named_file(props["formKey"], props[key])))
                 else:
                     error(element, said("form file %(form)r does not exist in forms/", form=props[key]))
         op = getattr(ts, "operation_name", None)

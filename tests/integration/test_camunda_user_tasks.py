@@ -243,6 +243,21 @@ def test_an_embedded_html_form_of_camunda_7_is_the_form_the_task_shows_and_check
     _refuses_a_wrong_answer_then_completes(task, instance_id)
 
 
+@pytest.mark.parametrize(("key", "put"), [("camunda-forms:app:task-form.form", "task-form.form"),
+                                          ("embedded:app:forms/task-form.html", "task-form.html"),
+                                          ("app:task-form.jsf", "task-form.json")])
+def test_a_form_key_whose_file_is_missing_says_which_file_to_put_in_forms(forms_folder, key, put):
+    """Camunda's invoice example keeps task-form.form beside the diagram: the refusal named only task-form.json,
+    the JSON Schema, as if Loanflow read no Camunda form; it names the file the key names, which forms/ reads."""
+    (error,) = [p for p in check_diagrams([camunda_forms_file(key)]) if p.severity == "error"]
+    assert f"does not exist in forms/: put {put} there" in error.reason
+    (forms_folder / put).write_text(INVOICE_HTML if put.endswith(".html") else json.dumps(
+        {"type": "default", "components": [{"type": "textfield", "key": "amount", "label": "Amount"}]}
+        if put.endswith(".form") else {"type": "object", "properties": {"amount": {"type": "string"}}}),
+        encoding="utf-8")
+    assert not [p for p in check_diagrams([camunda_forms_file(key)]) if p.severity == "error"]
+
+
 def test_an_embedded_html_form_asking_for_what_the_inbox_cannot_refuses_the_deploy_naming_it(forms_folder):
     (forms_folder / "due.html").write_text('<input cam-variable-name="doc" cam-variable-type="Json">', encoding="utf-8")
     errors = [p for p in check_diagrams([camunda_forms_file("embedded:app:due.html")]) if p.severity == "error"]
