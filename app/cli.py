@@ -236,10 +236,16 @@ def unlock_command(username: str) -> None:
                else gettext("user %(user)s was not locked; nothing to lift", user=username))
 
 
+def _link_base(base_url: str | None) -> str:
+    """Where a link a person is given starts: --base-url, else where people reach the platform (PUBLIC_URL,
+    LOANFLOW_PUBLIC_URL), as the invitations sent by SMS and e-mail start."""
+    return (base_url or current_app.config["PUBLIC_URL"]).rstrip("/")
+
+
 @users.command("invite")
 @click.argument("username")
-@click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
-def invite_command(username: str, base_url: str) -> None:
+@click.option("--base-url", default=None, help="Where the link starts (default: LOANFLOW_PUBLIC_URL).")
+def invite_command(username: str, base_url: str | None) -> None:
     """A new single-use invitation link for a user without a password (the last line printed)."""
     from app.services.identity import user_admin
 
@@ -248,13 +254,13 @@ def invite_command(username: str, base_url: str) -> None:
     except ServiceError as exc:
         _fail(exc)
     click.echo(gettext("invitation for %(user)s (valid 7 days, single use):", user=username))
-    click.echo(f"{base_url.rstrip('/')}/invite/{token}")
+    click.echo(f"{_link_base(base_url)}/invite/{token}")
 
 
 @users.command("reset-link")
 @click.argument("username")
-@click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
-def reset_link_command(username: str, base_url: str) -> None:
+@click.option("--base-url", default=None, help="Where the link starts (default: LOANFLOW_PUBLIC_URL).")
+def reset_link_command(username: str, base_url: str | None) -> None:
     """A single-use password reset link for a user who has a password (the last line printed)."""
     from app.services.identity import user_admin
 
@@ -263,7 +269,7 @@ def reset_link_command(username: str, base_url: str) -> None:
     except ServiceError as exc:
         _fail(exc)
     click.echo(gettext("password reset for %(user)s (valid 2 hours, single use):", user=username))
-    click.echo(f"{base_url.rstrip('/')}/reset/{token}")
+    click.echo(f"{_link_base(base_url)}/reset/{token}")
 
 
 @seed.command("demo")

@@ -316,6 +316,16 @@ def test_invite_only_before_a_password_then_a_reset_link(runner, app):
     assert re.fullmatch(r"https://lf\.example/reset/[\w-]+", reset.strip().splitlines()[-1])
 
 
+def test_a_link_given_on_the_command_line_starts_where_people_reach_the_platform(runner, app, monkeypatch):
+    """`users invite` printed http://127.0.0.1:5000/... whatever LOANFLOW_PUBLIC_URL said, where the invitations
+    the platform sends by SMS and e-mail start."""
+    invoke(runner, "orgs", "create", "BANK1", "--kind", "funder", "--name", "Bank One")
+    invoke(runner, "users", "create", "rev", "--org", "BANK1", "--role", "first_reviewer")
+    monkeypatch.setitem(app.config, "PUBLIC_URL", "https://loans.example.cn/")
+    link = invoke(runner, "users", "invite", "rev").output.strip().splitlines()[-1]
+    assert re.fullmatch(r"https://loans\.example\.cn/invite/[\w-]+", link)
+
+
 def test_seed_admin_is_idempotent_and_prints_a_working_token(runner, client):
     first = invoke(runner, "seed", "admin").output.strip().splitlines()[-1]
     second = invoke(runner, "seed", "admin").output.strip().splitlines()[-1]
