@@ -31,7 +31,8 @@ When it is due, and how urgent it is (the inbox's due time and priority):
   (low): 80 and up 1, 60 and up 2, 40 and up 3, 20 and up 4, else 5; JUEL is `priorityExpression`,
   banded the same way. Anything else is refused naming the task.
 
-What it asks:
+What it asks (a form named or made here starts with the values the task's data holds under its fields' names,
+as Camunda's Tasklist fills it: `FORM_VALUES_PROPERTY`):
 - `camunda:formData`: a JSON Schema generated from the fields (`generated_forms`), named
   `<process id>.<task id>.generated.json`, deployed as a form version with the process (so
   `processes export` gives back the form that runs) and named by `formJsonSchemaFilename`. Types:
@@ -79,6 +80,9 @@ CANDIDATES_PROPERTY = "candidateUsers"  # the users a task is offered to, comma-
 CANDIDATES_EXPRESSION = "candidateUsersExpression"  # an expression giving them (a list, or a comma-separated text)
 GROUPS_EXPRESSION = "candidateGroupsExpression"  # an expression giving the task's group (its lane) from its data
 FORM_KEY_PROPERTY = "formKey"  # the key a form file was named from, for the form check's reason
+# A form whose fields start with the values the task's data holds under their names, as Camunda's Tasklist fills
+# a Camunda form, an embedded HTML form and a formData form (Loanflow's own forms ask afresh)
+FORM_VALUES_PROPERTY = "formValuesFromData"
 FORM_KEY_ATTRIBUTE = "formKeyAttribute"  # the attribute that key was written in, where not camunda:formKey
 GENERATED_SUFFIX = ".generated.json"
 _B = f"{{{BPMN_NS}}}"
@@ -527,6 +531,8 @@ def _translation(task: etree._Element, group_map: GroupMap | None = None) -> _Us
     _who(task, found, existing, group_map or {})
     _when(task, found, existing)
     _what(task, existing, found)
+    if FORM_PROPERTY in found.properties:  # Camunda's Tasklist fills a form's fields from the variables they name
+        found.properties[FORM_VALUES_PROPERTY] = "true"
     return found
 
 

@@ -43,6 +43,7 @@ from app.engine import (
     task_ids,
     timer_starts,
 )
+from app.engine.camunda_user_tasks import FORM_VALUES_PROPERTY
 from app.engine.data_stores import DataStoreAccess
 from app.engine.errors import CannotStart, InstanceFault
 from app.engine.said import Said, said
@@ -612,6 +613,8 @@ class ProcessEngine:
                     self._note("task_property_failed", spec.bpmn_id, failure)
         names = [n for n in re.split(r"[\s,]+", str(properties.get("keyData") or "")) if n]
         shown = {key: jsonable(task.data[key]) for n in names for key in (n, f"{n}_en", f"{n}_zh") if key in task.data}
+        if properties.get(FORM_VALUES_PROPERTY):  # a Camunda form starts with the task's data (its fields pick theirs)
+            shown.update({key: jsonable(value) for key, value in task.data.items()})
         # the lists its form's choices come from (`form_choices`), as they are now
         shown.update({n: jsonable(task.data[n]) for n in str(properties.get(CHOICES_PROPERTY) or "").split()
                       if n in task.data})

@@ -72,7 +72,7 @@ def task_page(task_id: int):
     detail = queries.task_detail(principal, task_id, _language())  # 404 for tasks this user may not see
     schema, ui = detail["form"] or {"type": "object", "properties": {}}, detail["ui_form"] or {}
     errors: dict[str, list[str]] = {}
-    values = detail["data"] or {}
+    values: dict | None = None  # posted back after an error; else what the task was done with, or starts with
     status = 200
     if request.method == "POST":
         uploads: list[Upload] = []
@@ -95,6 +95,8 @@ def task_page(task_id: int):
             flash(_("Task completed."))
             return redirect(url_for("inbox.index"))
     page = task_view.task_page(principal, task_id, _language())
+    if values is None:
+        values = detail["data"] or page["form_values"]
     can_work = tasks.may_work(task_id, principal)
     return render_template("task.html", view=page, task=page["task"], fields=fields_of(
                                schema, ui, _nested(values), language=_language()), errors=errors,

@@ -198,3 +198,36 @@ def test_camunda_7_s_invoice_form_with_its_file_and_date_is_the_form_the_task_as
     (kept,) = documents.instance_documents(reviewer, instance_id)
     assert (data["invoiceDocument"], data["due"], kept.filename) == (f"document:{kept.id}", "2026-12-24T12:00",
                                                                       "invoice.pdf")
+
+
+REVIEW_FORM = {"id": "review", "components": [
+    {"key": "creditor", "label": "Creditor", "type": "textfield"},
+    {"key": "amount", "label": "Amount", "type": "number"},
+    {"key": "approved", "label": "Approved", "type": "checkbox"},
+    {"key": "checks", "label": "Checks done", "type": "checklist",
+     "values": [{"label": "Invoice", "value": "invoice"}, {"label": "Contract", "value": "contract"}]},
+    {"key": "remark", "label": "Remark", "type": "textarea"},
+]}
+
+
+def test_a_camunda_form_starts_with_the_values_the_instance_holds_as_camundas_tasklist_fills_it(app, forms_folder):
+    """Camunda's invoice example: the start form sets creditor and amount, the approval task's form shows them for
+    review. The task page showed every field empty, so the approver typed the invoice again (and a slip
+    overwrote the data); a field starts with the value the task's data holds under its key, as Camunda fills it."""
+    (forms_folder / "review.form").write_text(json.dumps(REVIEW_FORM), encoding="utf-8")
+    deploy_and_commit([camunda_forms_file("camunda-forms:app:review.form")])
+    _start("camunda_forms", {"creditor": "长江制造集团", "amount": 30, "approved": True, "checks": ["contract"],
+                             "secret_note": "not on this form"})
+    task_id = _group_rows("rev")[0]["id"]
+    set_password(app, "rev")
+    browser = outside(lambda: signed_in_client(app, "rev"))
+    page = outside(lambda: browser.get(f"/tasks/{task_id}", headers={"Accept-Language": "zh"})).text
+    assert 'name="creditor" value="长江制造集团"' in page and 'name="amount" value="30"' in page
+    assert '<input type="checkbox" name="approved" checked>' in page
+    assert 'value="contract" checked' in page and 'value="invoice" checked' not in page
+    assert "not on this form" not in page  # only the form's own fields take values
+    answered = outside(lambda: browser.post(f"/tasks/{task_id}", data={"csrf_token": csrf_of(page), "creditor": "长江制造集团",
+                                                                       "amount": "30", "approved": "true"}))
+    assert answered.status_code == 302
+    task = db.session.get(HumanTask, task_id)
+    assert task.state == "completed" and db.session.get(ProcessInstance, task.instance_id).data["amount"] == 30

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.engine.camunda_user_tasks import FORM_VALUES_PROPERTY
 from app.extensions import db
 from app.models import HumanTask, InstanceEvent, InstanceParty, Organisation, User
 from app.services.identity.directory import Principal
@@ -166,6 +167,15 @@ def parties(instance_id: int) -> list[tuple[str, str]]:
         .where(InstanceParty.instance_id == instance_id).order_by(InstanceParty.party))]
 
 
+def _form_values(task: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """The values an open task's form starts with: for a form drawn for Camunda, what the task's data holds under
+    its fields' names, as Camunda's Tasklist fills it; nothing for Loanflow's own forms, which ask afresh."""
+    form = task.get("form") or {}
+    if not (task.get("properties") or {}).get(FORM_VALUES_PROPERTY) or task["state"] == "completed":
+        return {}
+    return {name: data[name] for name in form.get("properties") or {} if data.get(name) is not None}
+
+
 def task_page(principal: Principal, task_id: int, language: str) -> dict[str, Any]:
     """Everything the task page shows this viewer (404 for a task they may not see)."""
     task = task_detail(principal, task_id, language)
@@ -173,10 +183,12 @@ def task_page(principal: Principal, task_id: int, language: str) -> dict[str, An
     scope = scope_of(principal, instance.id)
     # what the task shows: its own scope's values (a task in a call activity), else the instance's
     shown = task["shown"] if task.get("shown") is not None else instance.data
-    as_dict = {"data": scope.data(shown), "process_version_id": instance.process_version_id}
+    data = scope.data(shown)
+    as_dict = {"data": data, "process_version_id": instance.process_version_id}
     events = history(principal, instance.id, language, scope)
     process = process_titles([instance.process_version_id], language).get(instance.process_version_id)
     return {"task": task, "business_key": instance.business_key, "process": process, "key_data": key_data(principal, task, as_dict,
                                                                                        language),
+            "form_values": _form_values(task, data),
             "parties": parties(instance.id), "history": events, "claimed_by_name": _name_of(task.get("claimed_by")),
             "earlier": [e for e in events if e["kind"] == "task_completed" and e["fields"]]}
