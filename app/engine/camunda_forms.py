@@ -21,7 +21,9 @@ renders and every submission is checked against, saying what it could not keep:
 | `text`, `html`, `image`, `spacer`, `separator`, `button`, `iframe` | nothing: they set no variable |
 
 `label` becomes the field's `title`, `description` its `description`, `defaultValue` its
-`default`, `readonly` or `disabled` `readOnly`. A component whose choices come from any other expression
+`default`, `readonly` or `disabled` `readOnly`; `label@zh`, `description@zh` and a value's `label@zh` (any
+language code after the `@`, written beside form-js's own keys, which Camunda's tools keep and ignore) its text
+in that language (`title@zh`, `description@zh`, `enumNames@zh`), as the inbox shows it to a Chinese reader. A component whose choices come from any other expression
 (`valuesExpression`), a file picker that takes only files Loanflow does not keep, a list inside a list's
 rows, or a type Loanflow does not know is an error naming the key and the type: the form would otherwise
 accept answers Camunda's would refuse, or lose them. A rule Loanflow does not check (`validationType:
@@ -162,6 +164,7 @@ def _field(component: dict[str, Any], notes: list[str], errors: list[str],
         prop["title"] = str(component["label"])
     if component.get("description"):
         prop["description"] = str(component["description"])
+    prop.update(_in_languages(component, "label", "title") | _in_languages(component, "description", "description"))
     if component.get("readonly") is True or component.get("disabled") is True:
         prop["readOnly"] = True
     rules = component.get("validate")
@@ -198,6 +201,7 @@ def _rows(component: dict[str, Any], notes: list[str], errors: list[str]) -> tup
     rows: dict[str, Any] = {"type": "array", "items": row}
     if component.get("label"):
         rows["title"] = str(component["label"])
+    rows.update(_in_languages(component, "label", "title"))
     return path.strip(), rows, False
 
 
@@ -240,7 +244,17 @@ def _choices(component: dict[str, Any], where: str, errors: list[str]) -> dict[s
         errors.append(said("%(where)s offers no choices", where=where))
         return None
     return {"type": "string", "enum": [str(v["value"]) for v in values],
-            "enumNames": [str(v.get("label") or v["value"]) for v in values]}
+            "enumNames": [str(v.get("label") or v["value"]) for v in values],
+            **{f"enumNames@{language}": [str(v.get(f"label@{language}") or v.get("label") or v["value"])
+                                         for v in values]
+               for language in sorted({k.split("@", 1)[1] for v in values for k in v if k.startswith("label@")})}}
+
+
+def _in_languages(component: dict[str, Any], name: str, target: str) -> dict[str, str]:
+    """A component's text in other languages (`"label@zh": "债权人"`, beside form-js's own `label`, which
+    Camunda's tools keep and ignore) as the inbox's forms hold them (`title@zh`)."""
+    return {f"{target}@{key.split('@', 1)[1]}": str(value) for key, value in component.items()
+            if key.startswith(f"{name}@") and isinstance(value, str) and value.strip()}
 
 
 def _moment(component: dict[str, Any], where: str, errors: list[str], notes: list[str]) -> dict[str, Any] | None:

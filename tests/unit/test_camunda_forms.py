@@ -191,3 +191,23 @@ def test_a_component_whose_parts_are_of_the_wrong_kind_is_refused_not_a_tracebac
     """Found by feeding schema_of random components: `values: true` raised TypeError out of validate."""
     with pytest.raises(FormNotConverted):
         schema_of({"components": [component]})
+
+
+def test_a_components_text_in_chinese_beside_form_js_own_is_the_fields_text_in_chinese():
+    """A Camunda form's labels are one language: the deploy check warned "field 'creditor' has no label in zh
+    (title@zh)" with nothing in a `.form` file to write it in. `label@zh` beside form-js's `label` (which Camunda's
+    tools keep and ignore) is that label, as the inbox's forms hold it; a value without one keeps its label."""
+    schema, _notes = schema_of({"components": [
+        {"key": "creditor", "type": "textfield", "label": "Creditor", "label@zh": "债权人",
+         "description": "Who is paid", "description@zh": "收款方"},
+        {"key": "decision", "type": "radio", "label": "Decision", "label@zh": "决定",
+         "values": [{"label": "Approve", "label@zh": "同意", "value": "yes"}, {"label": "Reject", "value": "no"}]},
+        {"key": "checks", "type": "checklist", "label": "Checks", "values": [{"label": "Invoice", "label@zh": "发票",
+                                                                               "value": "invoice"}]},
+        {"key": "amount", "type": "number", "label": "Amount", "label@zh": ""},
+    ]})
+    fields = schema["properties"]
+    assert (fields["creditor"]["title@zh"], fields["creditor"]["description@zh"]) == ("债权人", "收款方")
+    assert fields["decision"]["title@zh"] == "决定" and fields["decision"]["enumNames@zh"] == ["同意", "Reject"]
+    assert fields["checks"]["items"]["enumNames@zh"] == ["发票"] and "title@zh" not in fields["checks"]
+    assert "title@zh" not in fields["amount"]  # an empty text is no label
