@@ -312,3 +312,60 @@ def test_a_test_instance_its_start_form_refuses_says_each_field(demo_page, demo_
     expect(result).to_contain_text("does not fit its start form")
     expect(result).to_contain_text("amount: ")
     assert result.get_attribute("data-instance") is None
+
+
+CAMUNDA_FILE = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI"
+                  xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" xmlns:di="http://www.omg.org/spec/DD/20100524/DI"
+                  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs" targetNamespace="t"
+                  exporter="Camunda Modeler" exporterVersion="5.31.0">
+  <bpmn:process id="invoice_from_camunda" name="Invoice from Camunda" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="approve" name="Approve the invoice" camunda:assignee="analyst">
+      <bpmn:extensionElements><camunda:formData>
+        <camunda:formField id="approved" label="Approved?" type="boolean"/>
+      </camunda:formData></bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="approve"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="approve" targetRef="end"/>
+  </bpmn:process>
+  <bpmndi:BPMNDiagram id="d"><bpmndi:BPMNPlane id="p" bpmnElement="invoice_from_camunda">
+    <bpmndi:BPMNShape id="s_start" bpmnElement="start"><dc:Bounds x="100" y="100" width="36" height="36"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="s_approve" bpmnElement="approve"><dc:Bounds x="200" y="78" width="100" height="80"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="s_end" bpmnElement="end"><dc:Bounds x="360" y="100" width="36" height="36"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNEdge id="e1" bpmnElement="f1"><di:waypoint x="136" y="118"/><di:waypoint x="200" y="118"/></bpmndi:BPMNEdge>
+    <bpmndi:BPMNEdge id="e2" bpmnElement="f2"><di:waypoint x="300" y="118"/><di:waypoint x="360" y="118"/></bpmndi:BPMNEdge>
+  </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
+</bpmn:definitions>"""
+
+
+def test_a_diagram_file_drawn_in_camunda_modeler_is_opened_checked_and_deployed_in_the_browser(demo_page, demo_server,
+                                                                                                tmp_path):
+    """The catalogue's "Open a diagram file": the analyst's Camunda Modeler file opens in bpmn-js, the check marks
+    what the import read on its element (camunda:assignee, the form generated from camunda:formData), in Chinese,
+    and the deploy makes version 1 of the file's own process."""
+    page = demo_page
+    errors = _watch_console(page)
+    path = tmp_path / "invoice.bpmn"
+    path.write_text(CAMUNDA_FILE, encoding="utf-8")
+    _sign_in(page, "analyst")
+    page.goto("/processes")
+    page.locator("#open-process-file").click()
+    screenshot(page, "modeler-open-file-zh")
+    page.set_input_files("#f-file", str(path))
+    page.locator("#open-file button").click()
+    expect(page.locator("#canvas[data-drawn=true]")).to_be_visible()
+    expect(page.locator(".modeler-head")).to_contain_text("从文件打开：新流程，尚未部署。")
+    page.locator("#check-button").click()
+    expect(page.locator('#problems li[data-element="approve"][data-severity="warning"]').first).to_be_visible()
+    expect(page.locator('#problems li[data-severity="error"]')).to_have_count(0)
+    expect(page.locator("#problems")).to_contain_text("camunda:assignee 'analyst'")
+    screenshot(page, "modeler-open-file-checked-zh")
+    page.locator("#deploy-button").click()
+    expect(page.locator("#modeler-status")).to_have_text("已部署为版本 1。")
+    version, source = _latest(demo_server.app, "invoice_from_camunda")
+    assert version == 1 and 'camunda:assignee="analyst"' in source  # the file as drawn, read by the import
+    assert not errors, errors

@@ -6,6 +6,7 @@ starts a test instance on the newest version. For `definitions.deploy` (analyst,
 from __future__ import annotations
 
 import html
+import io
 import json
 import re
 
@@ -261,3 +262,78 @@ def test_the_checks_own_sentences_are_read_in_the_readers_language(app):
         assert in_language(said("form file %(form)r does not exist in forms/", form="x.json")) == \
             "表单文件 'x.json' 在 forms/ 中不存在"
         assert in_language("something SpiffWorkflow said") == "something SpiffWorkflow said"
+
+
+def _camunda_file(process_id: str = "invoice_quick", extra_process: str = "") -> bytes:
+    """A diagram as Camunda Modeler saves it: camunda:assignee and camunda:formData, no Loanflow property."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs" targetNamespace="t"
+                  exporter="Camunda Modeler" exporterVersion="5.31.0">
+  <bpmn:process id="{process_id}" name="Invoice approval" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:userTask id="approve" name="Approve the invoice" camunda:assignee="ana">
+      <bpmn:extensionElements><camunda:formData>
+        <camunda:formField id="approved" label="Approved?" type="boolean"/>
+      </camunda:formData></bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="approve"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="approve" targetRef="end"/>
+  </bpmn:process>{extra_process}
+</bpmn:definitions>""".encode()
+
+
+def _open(client, content: bytes, filename: str = "invoice.bpmn", headers=EN):
+    form = client.get("/processes/new", headers=headers)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    return client.post("/processes/open", data={"csrf_token": token, "file": (io.BytesIO(content), filename)},
+                       content_type="multipart/form-data", headers=headers)
+
+
+@pytest.mark.parametrize(("headers", "opened"), [(EN, "Opened from a file: a new process, not deployed yet."),
+                                                 (ZH, "从文件打开：新流程，尚未部署。")])
+def test_a_diagram_file_drawn_in_camunda_modeler_opens_in_the_modeler_is_checked_and_deploys(
+        client, app, modeler_world, headers, opened):
+    """An analyst had no way in the browser to bring a diagram drawn in Camunda Modeler: the modeler opened only
+    deployed versions and a new, empty process. The file opens as the process it holds, the check says what the
+    import reads, the deploy makes version 1 of it — and a file opened again becomes version 2."""
+    sign_in(client, "ana")
+    assert 'id="open-process-file"' in client.get("/processes", headers=headers).text
+    page = _open(client, _camunda_file(), headers=headers)
+    assert page.status_code == 200 and opened in page.text and ">invoice.bpmn</span>" in page.text
+    source = html.unescape(re.search(r'<textarea id="diagram-source"[^>]*>(.*?)</textarea>', page.text, re.S).group(1))
+    assert source.encode() == _camunda_file()  # as the analyst's tool saved it
+    token = re.search(r'data-csrf="([^"]+)"', page.text).group(1)
+    problems = _post(client, token, "check", source.encode(), headers, process_id="invoice_quick").json["problems"]
+    assert [p["severity"] for p in problems if p["element_id"] == "approve" and "camunda:assignee" in p["reason"]] \
+        == ["warning"] and not [p for p in problems if p["severity"] == "error"]
+    assert _post(client, token, "deploy", source.encode(), headers, process_id="invoice_quick").json["version"] == 1
+    again = _open(client, _camunda_file().replace(b"Approve the invoice", b"Approve it"), headers=headers)
+    assert again.status_code == 200 and ("deploying makes version 2" in again.text or "部署后成为版本 2" in again.text)
+
+
+@pytest.mark.parametrize(("content", "filename", "said"), [
+    (_camunda_file(extra_process='<bpmn:process id="other" isExecutable="true"/>'), "two.bpmn",
+     "The file holds 2 processes (invoice_quick, other)"),
+    (_camunda_file("invoice-quick"), "dashed.bpmn", "The process id &#39;invoice-quick&#39; is not one the console edits"),
+    (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x/>', "bomb.bpmn", "DOCTYPE and ENTITY declarations"),
+    (b"%PDF-1.4 not a diagram", "scan.pdf", "malformed XML: Start tag expected"),
+    (b'<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="d" name="d" namespace="n"/>', "d.dmn",
+     "The file holds no process"),
+])
+def test_a_file_the_modeler_cannot_open_is_refused_next_to_the_field_and_nothing_is_written(
+        client, app, modeler_world, content, filename, said):
+    sign_in(client, "ana")
+    answer = _open(client, content, filename)
+    assert answer.status_code == 422 and said in answer.text and 'id="f-file-error"' in answer.text
+    assert [v for v in _versions(app, "invoice_quick")] == [] and len(_versions(app)) == 1
+
+
+@pytest.mark.parametrize("user", ["audi", "appl"])
+def test_only_those_who_may_deploy_open_a_file(client, app, modeler_world, user):
+    sign_in(client, user)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").text).group(1)
+    answer = client.post("/processes/open", data={"csrf_token": token, "file": (io.BytesIO(_camunda_file()), "i.bpmn")},
+                         content_type="multipart/form-data")
+    assert answer.status_code == 403 and "diagram-source" not in answer.text

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
+from lxml import etree
 from sqlalchemy import select
 
 from app.engine.errors import DiagramProblem, DiagramRejected
@@ -23,7 +24,7 @@ from app.services.errors import Invalid, NotFound
 from app.services.identity import policy
 from app.services.identity.directory import Principal
 from app.services.identity.grants import ROLE_NAMES
-from app.services.workflow import catalogue, deployment, instances
+from app.services.workflow import catalogue, deployment, instances, labels
 from app.services.workflow.diagram_reasons import in_language
 from app.services.workflow.runtime import runtime
 from app.services.workflow.version_diff import SYSTEM_LANE
@@ -45,6 +46,7 @@ class Draft:
     name_language: str | None  # as the catalogue's: None when only the id names it
     latest: int | None
     source: str
+    opened_from: str | None = None  # the file it was opened from (drawn elsewhere), when not a deployed version
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,54 @@ def new_draft(actor: Principal, process_id: str, name_en: str, name_zh: str) -> 
     language = context.language()
     name = name_zh if language == "zh" else name_en
     return Draft(process_id, name, language, None, minimal_diagram(process_id, name_en, name_zh))
+
+
+def open_file(actor: Principal, filename: str, content: bytes, language: str) -> Draft:
+    """A diagram file drawn elsewhere (Camunda Modeler, another tool), opened in the modeler to be checked and
+    deployed as the process it holds: a new process, or the next version of the one of its id. Nothing is
+    written; a file that cannot be opened is `Invalid`, saying why on the field `file`."""
+    policy.require(actor, "definitions.deploy")
+
+    def refused(reason: Any) -> Invalid:
+        return Invalid(_l("The file cannot be opened in the modeler."), fields={"file": [reason]})
+
+    try:
+        root = read_xml(content, filename or "file", context.config("MAX_DIAGRAM_BYTES"))
+    except DiagramRejected as exc:
+        raise refused(in_language(exc.problems[0].reason)) from exc
+    found = list(root.iter(f"{{{BPMN_NS}}}process"))
+    if len(found) != 1:
+        raise refused(_l("The file holds no process: a decision file is deployed from the command line or the API, "
+                         "then edited in the decision editor.") if not found else
+                      _l("The file holds %(n)s processes (%(ids)s); the modeler edits one at a time: deploy the file "
+                         "from the command line (processes deploy) or the API.", n=len(found),
+                         ids=", ".join(p.get("id") or "-" for p in found)))
+    process = found[0]
+    process_id = process.get("id") or ""
+    if not PROCESS_ID.fullmatch(process_id):
+        raise refused(_l("The process id %(id)s is not one the console edits (letters, digits and _ only, starting "
+                         "with a letter or _, at most 64): rename the process in the file, or deploy it from the "
+                         "command line.", id=repr(process_id)))
+    deployed = {e.process_id: e for e in deployment.list_processes()}.get(process_id)
+    if deployed is not None and deployed.kind != "process":
+        raise refused(_l("A decision has the id %(id)s: rename the process in the file.", id=repr(process_id)))
+    names = {key: value for key, value in (("en", process.get("name")), ("zh", _property(process, "name@zh")))
+             if value}
+    name = labels.process_title(names, process_id, language)
+    try:
+        source = content.decode("utf-8-sig")
+    except UnicodeDecodeError:  # another encoding its declaration names: the tree as text, which the modeler reads
+        source = etree.tostring(root, encoding="unicode")
+    return Draft(process_id, name, language if names.get(language) == name else "en" if names.get("en") == name
+                 else None, deployed.version if deployed is not None else None, source,
+                 Path(filename or "file").name[:MAX_NAME])
+
+
+def _property(element: Any, name: str) -> str | None:
+    """A `spiffworkflow:property` of an element, by name."""
+    values = element.xpath("./*[local-name()='extensionElements']/*[local-name()='properties']"
+                           "/*[local-name()='property'][@name=$name]/@value", name=name)
+    return str(values[0]) if values else None
 
 
 def _used_ids() -> set[str]:
