@@ -98,7 +98,14 @@ def _init_limiter(app: Flask) -> None:
     registries: tuple[dict[Any, list[Any]], ...] = (app.before_request_funcs, app.after_request_funcs,
                                                      app.teardown_request_funcs)
     app_wide = [list(registry.get(None, ())) for registry in registries]
-    limiter.init_app(app)
+    # initialised as enabled whatever this app says, so an app made later without limits does not turn them off
+    # for the others of the process (the tests make several); each request asks its own app (`_limits_off`)
+    wanted = app.config.setdefault("RATELIMIT_ENABLED", True)
+    app.config["RATELIMIT_ENABLED"] = True
+    try:
+        limiter.init_app(app)
+    finally:
+        app.config["RATELIMIT_ENABLED"] = wanted
     for registry, before in zip(registries, app_wide, strict=True):
         added = [hook for hook in registry.get(None, ()) if hook not in before]
         if added:

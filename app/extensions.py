@@ -1,6 +1,7 @@
 """Flask extensions, created unbound here and bound to the app in `create_app`."""
 from typing import TYPE_CHECKING
 
+from flask import current_app
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -52,3 +53,11 @@ babel = Babel()
 # Sign-in attempts per client address; the per-account lockout lives in the accounts service.
 # Its request hooks run for the sign-in pages only (`app._init_limiter`).
 limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")
+
+
+@limiter.request_filter
+def _limits_off() -> bool:
+    """One Limiter serves every app of the process (its limits are declared on the views when they are imported),
+    and `init_app` makes the last app's RATELIMIT_ENABLED everyone's: whether sign-ins are limited is asked of the
+    app serving the request instead (`app._init_limiter`)."""
+    return not current_app.config.get("RATELIMIT_ENABLED", True)

@@ -289,6 +289,16 @@ def test_sign_in_attempts_are_rate_limited_per_address(tmp_path):
         db.engine.dispose()
 
 
+def test_an_app_that_limits_sign_ins_leaves_the_other_apps_of_the_process_as_they_are(app, client, world, tmp_path):
+    """The limiter is one object for the whole process: the app made last decided for every app whether sign-ins
+    were limited, and its count of failures from 127.0.0.1 refused the next sign-ins of the suite's own app (which
+    limits none) with 429 — ten tests failed when the parallel run put this module before them."""
+    set_password(app, "rev1")
+    test_sign_in_attempts_are_rate_limited_per_address(tmp_path)
+    signed = sign_in(client, "rev1")
+    assert signed.status_code == 302 and not signed.headers["Location"].startswith("/login")
+
+
 # -- API tokens: expiry, revocation, last use ------------------------------------------------------
 
 def test_my_tokens_are_listed_made_and_revoked_over_the_api(client, world, app):
