@@ -126,10 +126,8 @@ def open_file() -> ResponseReturnValue:
     """A diagram file drawn elsewhere (Camunda Modeler...), opened in the modeler: check it, then deploy."""
     upload = request.files.get("file")
     try:
-        if upload is None or not upload.filename:
-            raise Invalid(_l("The file cannot be opened in the modeler."),
-                          fields={"file": [_l("Choose a diagram file (.bpmn).")]})
-        draft = modeler.open_file(current_user.principal, upload.filename, upload.read(), _language())
+        draft = modeler.open_file(current_user.principal, upload.filename or "" if upload else "",
+                                  upload.read() if upload else b"", _language())
     except Invalid as exc:
         return render_template("modeler_new.html", typed={}, errors=exc.fields), 422
     return _render(draft)

@@ -500,6 +500,8 @@ SKIPPED: dict[str, str] = {
                             "equal ones 400 (test_version_diff.py)",
     "modeler_pages.edit": "a process's newest version in the modeler: definitions.deploy as modeler_pages.new, an "
                           "unknown id 404 (test_modeler_pages.py)",
+    "modeler_pages.open_file": "a diagram file opened in the modeler (multipart): definitions.deploy, 403 for an "
+                               "auditor and a borrower with or without a file (test_modeler_pages.py)",
     "modeler_pages.check": "the modeler's check of a drawing (XML body): definitions.deploy, 403 for an auditor and a "
                            "borrower (test_modeler_pages.py)",
     "modeler_pages.deploy": "the modeler's deploy (XML body): definitions.deploy, refused drawings change nothing "

@@ -337,3 +337,11 @@ def test_only_those_who_may_deploy_open_a_file(client, app, modeler_world, user)
     answer = client.post("/processes/open", data={"csrf_token": token, "file": (io.BytesIO(_camunda_file()), "i.bpmn")},
                          content_type="multipart/form-data")
     assert answer.status_code == 403 and "diagram-source" not in answer.text
+    assert client.post("/processes/open", data={"csrf_token": token}).status_code == 403  # asked before the file
+
+
+def test_no_file_chosen_is_said_next_to_the_field(client, modeler_world):
+    sign_in(client, "ana")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/processes/new").text).group(1)
+    answer = client.post("/processes/open", data={"csrf_token": token}, headers=ZH)
+    assert answer.status_code == 422 and "请选择流程图文件（.bpmn）。" in answer.text

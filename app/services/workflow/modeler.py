@@ -149,6 +149,8 @@ def open_file(actor: Principal, filename: str, content: bytes, language: str) ->
     def refused(reason: Any) -> Invalid:
         return Invalid(_l("The file cannot be opened in the modeler."), fields={"file": [reason]})
 
+    if not filename and not content:
+        raise refused(_l("Choose a diagram file (.bpmn)."))
     try:
         root = read_xml(content, filename or "file", context.config("MAX_DIAGRAM_BYTES"))
     except DiagramRejected as exc:
