@@ -259,7 +259,7 @@ def _embedded(parser: SpiffBpmnParser, spec, found: dict) -> dict:  # noqa: ANN0
     return found
 
 
-def _names(node, name: str | None) -> dict[str, str]:  # noqa: ANN001 - an lxml element
+def process_names(node, name: str | None) -> dict[str, str]:  # noqa: ANN001 - an lxml element
     """The process's name by language: its `name` attribute (English) and `name@<lang>` properties."""
     names = {"en": name} if name else {}
     for prop in node.xpath("./*[local-name()='extensionElements']/*[local-name()='properties']"
@@ -425,7 +425,7 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
             name = parser.process_parsers[pid].get_name()
             node = parser.process_parsers[pid].node
             bundle.processes[pid] = ParsedProcess(pid, name, f, spec, calls, decisions, forms, operators, embedded,
-                                                  _names(node, name), bpmn_import.process_problems(node, f.filename))
+                                                  process_names(node, name), bpmn_import.process_problems(node, f.filename))
     problems += no_time
     if problems:
         raise DiagramRejected(problems)

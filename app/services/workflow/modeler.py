@@ -15,6 +15,7 @@ from lxml import etree
 from sqlalchemy import select
 
 from app.engine.errors import DiagramProblem, DiagramRejected
+from app.engine.parser import process_names
 from app.engine.xml import read_xml
 from app.extensions import db
 from app.models import Deployment, FormVersion, ProcessVersion
@@ -171,8 +172,7 @@ def open_file(actor: Principal, filename: str, content: bytes, language: str) ->
     deployed = {e.process_id: e for e in deployment.list_processes()}.get(process_id)
     if deployed is not None and deployed.kind != "process":
         raise refused(_l("A decision has the id %(id)s: rename the process in the file.", id=repr(process_id)))
-    names = {key: value for key, value in (("en", process.get("name")), ("zh", _property(process, "name@zh")))
-             if value}
+    names = process_names(process, process.get("name"))
     name = labels.process_title(names, process_id, language)
     try:
         source = content.decode("utf-8-sig")
@@ -181,13 +181,6 @@ def open_file(actor: Principal, filename: str, content: bytes, language: str) ->
     return Draft(process_id, name, language if names.get(language) == name else "en" if names.get("en") == name
                  else None, deployed.version if deployed is not None else None, source,
                  Path(filename or "file").name[:MAX_NAME])
-
-
-def _property(element: Any, name: str) -> str | None:
-    """A `spiffworkflow:property` of an element, by name."""
-    values = element.xpath("./*[local-name()='extensionElements']/*[local-name()='properties']"
-                           "/*[local-name()='property'][@name=$name]/@value", name=name)
-    return str(values[0]) if values else None
 
 
 def _used_ids() -> set[str]:
