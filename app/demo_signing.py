@@ -20,7 +20,7 @@ from app.services.errors import ServiceError
 from app.services.signing import callbacks
 from app.services.simulators import esign, esign_callbacks
 from app.services.simulators import payments as payments_simulator
-from app.services.workflow.tasks import PENDING_DOCUMENT, Upload
+from app.services.workflow.uploads import PENDING_DOCUMENT, Upload
 
 # How far past approval a demo deal goes, in order.
 GOALS = ("identity", "signing", "registration", "disbursing", "active")

@@ -12,7 +12,7 @@ from app.api.json_body import Blueprint
 from app.schemas.tasks import CompleteTaskSchema, TaskDetailSchema, TaskListArgs, TaskPage
 from app.services.errors import Invalid
 from app.services.workflow import documents, queries, tasks
-from app.services.workflow.tasks import PENDING_DOCUMENT, Upload
+from app.services.workflow.uploads import PENDING_DOCUMENT, Upload
 
 blp = Blueprint("tasks", __name__, url_prefix="/tasks", description="User tasks waiting for people")
 blp.before_request(require_user)

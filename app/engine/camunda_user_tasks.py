@@ -564,30 +564,44 @@ def prepare(root: etree._Element, filename: str, group_map: GroupMap | None = No
 
 
 def _start_form(event: etree._Element) -> list[str]:
-    """A Camunda start form: the fields of a none start event's `camunda:formData` are the check of the data an
-    instance is started with (property `formJsonSchemaFilename`, a generated form); a `camunda:formKey` names a
-    page of the Camunda application, and Loanflow has no start page: said, not read. What it says changed."""
+    """A Camunda start form, the check of the data an instance is started at a none start event with (and the
+    form the console's start page shows, `app/web/start_page.py`): the fields of `camunda:formData` (a
+    generated form), the file a `camunda:formKey` names, or Camunda 8's `zeebe:formDefinition` (as a user
+    task's). A named file missing from forms/ is a warning, not an error (`lint`): the instance then starts
+    with the data its caller gives, unchecked. What it says changed."""
     form_data = [d for ext in event.findall(f"{_B}extensionElements") for d in _children(ext, "formData")]
     key = _camunda(event, "formKey")
-    if not (form_data or key) or FORM_PROPERTY in _existing_properties(event):
+    zeebe = _zeebe_form_definition(event)
+    if not (form_data or key or zeebe is not None) or FORM_PROPERTY in _existing_properties(event):
         return []
     if any(isinstance(c.tag, str) and etree.QName(c).localname.endswith("EventDefinition") for c in event):
         return [said("the start form (camunda:formData, camunda:formKey) of a start event that waits for an event "
                      "is not read: an instance it starts has the event's data, which no form checks")]
-    changes: list[str] = []
     if form_data:
         name = f"{_process_id(event)}.{event.get('id')}{GENERATED_SUFFIX}"
         schema, notes = form_schema(form_data[0], event.get("name"))
         set_properties(event, {FORM_PROPERTY: name})
-        changes.append(said("camunda:formData on the start event: the data an instance is started with is checked "
-                            "against the form %(name)s, generated from its fields (%(fields)s); Loanflow shows no "
-                            "start page: its caller gives the data (POST /api/v1/process-instances)", name=name,
-                            fields=_fields(schema)))
-        changes += notes
+        return [said("camunda:formData on the start event: the data an instance is started with is checked "
+                     "against the form %(name)s, generated from its fields (%(fields)s); a person starts it on the "
+                     "console's start page, a program with POST /api/v1/process-instances", name=name,
+                     fields=_fields(schema)), *notes,
+                *([said("camunda:formKey %(key)r on the start event is not used: its camunda:formData is the start "
+                        "form", key=key)] if key else [])]
+    found = _UserTask()
+    if key and is_juel(key):
+        return [said("camunda:formKey %(key)r on the start event is not read: an expression chooses no form before "
+                     "the instance exists; it starts with the data its caller gives", key=key)]
     if key:
-        changes.append(said("camunda:formKey %(key)r on the start event is not read: Loanflow shows no start page; "
-                            "an instance starts with the data its caller gives", key=key))
-    return changes
+        name = _form_file(key)
+        found.properties.update({FORM_PROPERTY: name, FORM_KEY_PROPERTY: key})
+        found.changes.append(said("camunda:formKey %(key)r on the start event: the data an instance is started "
+                                  "with is checked against the file %(name)s in forms/, the form the console's "
+                                  "start page shows", key=key, name=name))
+    else:
+        _zeebe_what(event, found)
+    if found.properties:
+        set_properties(event, found.properties)
+    return found.changes + found.refusals
 
 
 def candidate_groups(root: etree._Element) -> set[str]:

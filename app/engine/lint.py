@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
@@ -107,7 +108,14 @@ def _lint_spec(process: ParsedProcess, spec, operators: set[str], forms: set[str
         props = (getattr(ts, "extensions", None) or {}).get("properties", {})
         for key in (FORM_PROPERTY, UI_FORM_PROPERTY):
             if props.get(key) and props[key] not in forms:
-                if props.get("formKey"):
+                if props.get("formKey") and isinstance(ts, StartEvent):
+                    problems.append(DiagramProblem(file, element, said(
+                        "start form file %(form)r (%(named)s %(key)r) does not exist in forms/: an instance starts "
+                        "with the data its caller gives, unchecked, and the console offers no start page; put "
+                        "%(file)s there to check it", form=props[key],
+                        named=props.get(FORM_KEY_ATTRIBUTE) or "camunda:formKey", key=props["formKey"],
+                        file=_named_file(props["formKey"], props[key])), severity="warning"))
+                elif props.get("formKey"):
                     error(element, said("form file %(form)r (%(named)s %(key)r) does not exist in forms/: put "
                                         "%(file)s there (a Camunda Forms file .form, an embedded HTML form .html or a "
                                         "JSON Schema .json of that name is read)",

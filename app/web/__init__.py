@@ -44,6 +44,8 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(operator_mappings.bp)
     from app.web import group_mappings  # issue 17: which role is offered a Camunda group's user tasks
     app.register_blueprint(group_mappings.bp)
+    from app.web import start_page  # issue 17: a person starts an instance with its start form
+    app.register_blueprint(start_page.bp)
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["local_date"] = local_date

@@ -1,19 +1,21 @@
 """The task inbox, the task page with its form, and document downloads."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from werkzeug.datastructures import FileStorage
 
 from app.api.errors import status_of
 from app.schemas.common import MAX_PAGE
 from app.services.errors import ErrorKind, ServiceError
 from app.services.workflow import documents, inbox, queries, task_view, tasks
 from app.services.workflow.labels import localized
-from app.services.workflow.tasks import PENDING_DOCUMENT, Upload
+from app.services.workflow.uploads import PENDING_DOCUMENT, Upload
 from app.web.auth import safe_next
 from app.web.schema_form import FormParseError, fields_of, parse_submission
 
@@ -76,21 +78,14 @@ def task_page(task_id: int):
     status = 200
     if request.method == "POST":
         uploads: list[Upload] = []
-
-        def keep_upload(name, upload):
-            content = upload.read()
-            documents.sniff(content, upload.filename or "")  # refuse the wrong type now, next to its field
-            uploads.append(Upload(name, upload.filename or "upload", content))
-            return PENDING_DOCUMENT
-
         try:
-            data = parse_submission(schema, ui, request.form, request.files, keep_upload)
+            data = parse_submission(schema, ui, request.form, request.files, upload_keeper(uploads))
             tasks.complete_task(task_id, data, principal, uploads)
         except FormParseError as exc:
-            errors, values, status = exc.fields, _posted(), 422
+            errors, values, status = exc.fields, posted_values(), 422
         except ServiceError as exc:
             errors = exc.fields or {"_form": [exc.message]}  # the services' messages are in the reader's language
-            values, status = _posted(), status_of(exc) if exc.kind in FORM_REFUSALS else 422
+            values, status = posted_values(), status_of(exc) if exc.kind in FORM_REFUSALS else 422
         else:
             flash(_("Task completed."))
             return redirect(url_for("inbox.index"))
@@ -99,20 +94,31 @@ def task_page(task_id: int):
         values = detail["data"] or page["form_values"]
     can_work = tasks.may_work(task_id, principal)
     return render_template("task.html", view=page, task=page["task"], fields=fields_of(
-                               schema, ui, _nested(values), language=_language()), errors=errors,
+                               schema, ui, nested_values(values), language=_language()), errors=errors,
                            assignees=tasks.assignable_users(task_id, principal), can_work=can_work,
                            four_eyes=not can_work and tasks.four_eyes_refused(task_id, principal),
                            docs=documents.instance_documents(principal, detail["instance_id"]),
                            form_help=localized(schema, "description", _language())), status
 
 
-def _posted() -> dict:
+def upload_keeper(uploads: list[Upload]) -> Callable[[str, FileStorage], str]:
+    """`parse_submission`'s callback for a form's files: each checked now (the wrong type refused next to its
+    field) and added to `uploads`, its field's value a placeholder the service makes `document:<id>`."""
+    def keep(name: str, upload: FileStorage) -> str:
+        content = upload.read()
+        documents.sniff(content, upload.filename or "")
+        uploads.append(Upload(name, upload.filename or "upload", content))
+        return PENDING_DOCUMENT
+    return keep
+
+
+def posted_values() -> dict:
     """The posted fields to refill the form with: a name posted several times (the choices ticked in a group
     of checkboxes) keeps all its values."""
     return {name: values if len(values) > 1 else values[0] for name, values in request.form.lists()}
 
 
-def _nested(values: dict) -> dict:
+def nested_values(values: dict) -> dict:
     """Flat posted names (`items.0.amount`) back into nested values, to refill a form."""
     out: dict = {}
     for key, value in values.items():

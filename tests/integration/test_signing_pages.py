@@ -20,7 +20,7 @@ from app.services.identity import directory as identity
 from app.services.signing import providers
 from app.services.simulators import esign, esign_callbacks
 from app.services.workflow import tasks
-from app.services.workflow.tasks import PENDING_DOCUMENT, Upload
+from app.services.workflow.uploads import PENDING_DOCUMENT, Upload
 from handlers.identifiers import make_credit_code
 from tests.integration.origination_support import MANUAL_CODE, deploy_shipped, seed_parties
 from tests.integration.test_identity import set_password, sign_in

@@ -29,7 +29,7 @@ from app.services.origination.decisions import reason_in
 from app.services.signing import flows
 from app.services.simulators import esign, esign_ca, esign_callbacks
 from app.services.workflow import instances, tasks, waking
-from app.services.workflow.tasks import PENDING_DOCUMENT, Upload
+from app.services.workflow.uploads import PENDING_DOCUMENT, Upload
 from handlers.contracts import render_contract
 from handlers.esign import verify_pdf
 from handlers.identifiers import make_credit_code

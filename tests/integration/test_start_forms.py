@@ -67,7 +67,8 @@ def test_the_start_form_is_said_at_validate_with_the_form_key_it_does_not_read(c
     said = {p.reason for p in check_diagrams([DiagramFile("camunda_intake.bpmn", diagram())]) if p.element_id == "start"}
     assert any("checked against the form camunda_intake.start.generated.json" in r and "(amount, channel)" in r
                for r in said), said
-    assert any("camunda:formKey 'embedded:app:forms/start.html' on the start event is not read" in r for r in said)
+    assert any("camunda:formKey 'embedded:app:forms/start.html' on the start event is not used: its camunda:formData "
+               "is the start form" in r for r in said)
 
 
 def test_data_that_does_not_fit_the_start_form_starts_nothing_and_says_each_field(deployed):

@@ -367,3 +367,38 @@ def test_a_none_start_events_form_data_is_the_process_start_form():
     assert bundle.processes["camunda"].forms == ["camunda.start.generated.json"]
     assert bundle.forms["camunda.start.generated.json"]["properties"] == {"a": {"type": "integer"}}
     assert start_form(bundle.processes["camunda"].spec) == "camunda.start.generated.json"
+
+
+def _start_parsed(start: str) -> object:
+    content = camunda_diagram('<bpmn:userTask id="work"/>').decode()
+    content = content.replace(f'xmlns:camunda="{CAMUNDA}"', f'xmlns:camunda="{CAMUNDA}" xmlns:zeebe="{ZEEBE}"')
+    content = content.replace('<bpmn:startEvent id="start"/>', '<bpmn:extensionElements><zeebe:userTaskForm '
+                              f'id="form_1">{EMBEDDED}</zeebe:userTaskForm></bpmn:extensionElements>{start}')
+    return parse_diagrams([DiagramFile("c.bpmn", content.encode())])
+
+
+@pytest.mark.parametrize(("start", "form"), [
+    ('<bpmn:startEvent id="start" camunda:formKey="camunda-forms:app:start-form.form"/>', "start-form.json"),
+    ('<bpmn:startEvent id="start" camunda:formKey="embedded:app:forms/start.html"/>', "start.json"),
+    ('<bpmn:startEvent id="start"><bpmn:extensionElements><zeebe:formDefinition formId="intake"/>'
+     "</bpmn:extensionElements></bpmn:startEvent>", "intake.json"),
+])
+def test_a_start_events_form_key_names_the_start_form_and_a_missing_file_is_only_a_warning(start, form):
+    bundle = _start_parsed(start)
+    assert start_form(bundle.processes["camunda"].spec) == form and bundle.processes["camunda"].forms == [form]
+    missing = [p for p in lint_bundle(bundle, [], []) if p.element_id == "start"]
+    assert [p.severity for p in missing] == ["warning"] and "does not exist in forms/" in missing[0].reason
+    assert [p for p in lint_bundle(bundle, [], [form]) if p.element_id == "start"] == []
+
+
+def test_a_camunda_8_start_event_that_embeds_its_form_has_it_generated():
+    bundle = _start_parsed('<bpmn:startEvent id="start"><bpmn:extensionElements><zeebe:formDefinition '
+                           'formKey="camunda-forms:bpmn:form_1"/></bpmn:extensionElements></bpmn:startEvent>')
+    assert start_form(bundle.processes["camunda"].spec) == "camunda.start.generated.json"
+    assert bundle.forms["camunda.start.generated.json"]["required"] == ["risk"]
+
+
+def test_a_start_form_key_written_as_an_expression_is_said_not_read():
+    bundle = _start_parsed('<bpmn:startEvent id="start" camunda:formKey="${formName}"/>')
+    assert start_form(bundle.processes["camunda"].spec) is None
+    assert any("an expression chooses no form before the instance exists" in w.reason for w in bundle.warnings)

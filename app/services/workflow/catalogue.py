@@ -73,6 +73,7 @@ class StartEntry:
     element: diagram_elements.Named
     kind: str  # none | message | signal | timer | conditional | other (`start_events.kinds`)
     name: str | None  # the message's or signal's name
+    start_form: bool = False  # a none start event whose form a person fills on the start page (`start_page`)
 
 
 @dataclass(frozen=True)
@@ -152,13 +153,14 @@ def process_entry(actor: Principal, process_id: str, language: str) -> ProcessEn
 
 
 def _starts(process_id: str, language: str) -> list[StartEntry]:
-    version_id, content_hash = db.session.execute(
-        select(ProcessVersion.id, ProcessVersion.content_hash).where(
+    version_id, content_hash, forms = db.session.execute(
+        select(ProcessVersion.id, ProcessVersion.content_hash, ProcessVersion.forms).where(
             ProcessVersion.kind == "process", ProcessVersion.process_id == process_id)
         .order_by(ProcessVersion.version.desc()).limit(1)).one()
     spec = runtime().specs.get_many([version_id])[version_id][0]
     known = diagram_elements.elements(version_id, content_hash)
-    return [StartEntry(diagram_elements.named(known, element_id, language), kind, name)
+    with_form = start_events.start_form(spec) in (forms or {})
+    return [StartEntry(diagram_elements.named(known, element_id, language), kind, name, kind == "none" and with_form)
             for element_id, kind, name in start_events.kinds(spec)]
 
 

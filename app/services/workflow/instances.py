@@ -1,7 +1,7 @@
 """Starting and cancelling process instances; each is one step, one transaction."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from time import monotonic
 from typing import Any
@@ -28,6 +28,7 @@ from app.services.identity.access import lane_party
 from app.services.identity.audit import audit
 from app.services.identity.directory import Actor
 from app.services.workflow import start_forms
+from app.services.workflow import uploads as uploads_kept
 from app.services.workflow.runtime import runtime
 from app.services.workflow.step_runner import atomic_step, claim_inbox_message, restore, run_step
 from app.services.workflow.step_store import (
@@ -40,6 +41,7 @@ from app.services.workflow.step_store import (
     load_instance,
     update_instance,
 )
+from app.services.workflow.uploads import Upload
 
 FINISHED = ("completed", "cancelled")
 ALREADY: dict[str, Text] = {"completed": _l("instance is already completed"),
@@ -154,7 +156,7 @@ def _with_initiator(spec: Any, actor: Actor | None, data: dict[str, Any] | None)
 def start(process_id: str, actor: Actor | None, business_key: str | None = None,
           data: dict[str, Any] | None = None, parties: dict[str, str] | None = None, *,
           access_checked: bool = False, message: Any = None, catch: bool = True,
-          event: StartAt | None = None) -> dict[str, Any]:
+          event: StartAt | None = None, uploads: Sequence[Upload] = ()) -> dict[str, Any]:
     """Start an instance and run it until it waits; its summary, built from the step (no re-read).
 
     The platform's admins and operators start any instance; an applicant starts only the process an
@@ -166,6 +168,8 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
     `event`: an event of the process's own that starts it at one of its start events (`StartAt`: a timer start
     event's firing, a signal start event's signal), claimed in the start's transaction where it must start
     one instance only.
+    `uploads`: files posted in the start form's fields (the console's start page), kept as the new instance's
+    documents in the start's transaction; their fields' values in `data` become `document:<id>`.
     """
     if actor is not None and not access_checked:
         _may_start(actor, process_id, parties or {})
@@ -180,9 +184,12 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
     rt, at = runtime(), now()
     actor_id = actor.id if actor else None
     spec, subprocess_specs = rt.specs.workflow_specs(version.id, pins)
+    form = None
     if message is None and event is None:  # at the none start event: its start form, if any, checks the data
-        start_forms.check(process_id, spec, version.forms, data)
+        form = start_forms.check(process_id, spec, version.forms, data)
         event = _at_only_timer_start(spec)
+    elif uploads:
+        raise Invalid(_l("files are kept only with the data a person starts an instance with"), code="cannot_start")
     with atomic_step() as on_commit:
         # The row exists before the engine runs: its id scopes the handlers' idempotency keys.
         instance_id: int = core(_INSERT_INSTANCE, dict(
@@ -192,6 +199,9 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
         if bound:
             core(_INSERT_PARTIES, [
                 {"instance_id": instance_id, "party": p, "org_id": o} for p, o in bound])
+        if uploads:
+            data = dict(data or {})
+            uploads_kept.keep(instance_id, None, form, uploads, data, actor_id)
         # parties read back when a task needs them: an operator of this first step may bind one
         # (a collections case binds the platform as the agency that works it until one is assigned)
         instance = InstanceRow(instance_id, version.id, pins, business_key, "running", "", 1, [],

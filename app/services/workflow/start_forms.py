@@ -1,7 +1,7 @@
 """The form a process's start event asks (a Camunda start form's fields, `camunda:formData`, issue 17): the
 data an instance is started with at its none start event is checked against it before anything is written,
-as a task's submission is checked against the task's form. Loanflow shows no start page: the caller (the
-API, the modeler's test instance) gives the data; a message, a signal or a timer starts with its own."""
+as a task's submission is checked against the task's form. A person gives the data on the console's start
+page (`app/web/start_page.py`), a program over the API; a message, a signal or a timer starts with its own."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -21,11 +21,12 @@ def schema(spec: Any, forms: Mapping[str, int]) -> dict[str, Any] | None:
     return forms_by_id([form_id]).get(form_id) if form_id else None
 
 
-def check(process_id: str, spec: Any, forms: Mapping[str, int], data: dict[str, Any] | None) -> None:
-    """Refuse (422, the fields said) data that does not fit the start form; nothing when there is none."""
+def check(process_id: str, spec: Any, forms: Mapping[str, int],
+          data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Refuse (422, the fields said) data that does not fit the start form; the form (None when there is none)."""
     form = schema(spec, forms)
     if form is None:
-        return
+        return None
     try:
         validate_submission(form, data if data is not None else {})
     except Invalid as exc:
@@ -33,3 +34,4 @@ def check(process_id: str, spec: Any, forms: Mapping[str, int], data: dict[str, 
             raise
         raise Invalid(_l("The data to start %(process)s with does not fit its start form: see the fields.",
                          process=repr(process_id)), fields=exc.fields, code="start_data_invalid") from None
+    return form

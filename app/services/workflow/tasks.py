@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -20,11 +19,12 @@ from app.services.identity import policy
 from app.services.identity.access import task_offered, task_visible
 from app.services.identity.directory import Actor, Principal, principal_for
 from app.services.workflow import form_choices
-from app.services.workflow.documents import sniff, store_document
+from app.services.workflow import uploads as uploads_kept
 from app.services.workflow.forms import forms_by_id, validate_submission
 from app.services.workflow.runtime import runtime
 from app.services.workflow.step_runner import atomic_step, run_step
 from app.services.workflow.step_store import INSTANCES, TASKS, InstanceRow, core, record
+from app.services.workflow.uploads import Upload
 
 _TASK_FOR_STEP = select(TASKS.c.id, TASKS.c.instance_id, TASKS.c.engine_task_id, TASKS.c.element_id,
                         TASKS.c.state, TASKS.c.lane, TASKS.c.claimed_by_id, TASKS.c.form_id, TASKS.c.ui_form_id,
@@ -269,16 +269,6 @@ def unclaim_task(task_id: int, actor: Actor) -> None:
     db.session.commit()
 
 
-@dataclass(frozen=True)
-class Upload:
-    """A file posted in a form field (dotted path), already checked by `documents.sniff`."""
-
-    field: str
-    filename: str
-    content: bytes
-
-
-PENDING_DOCUMENT = "document:pending"
 
 
 def complete_task(task_id: int, data: dict[str, Any], actor: Actor, uploads: Sequence[Upload] = ()) -> int:
@@ -295,11 +285,7 @@ def complete_task(task_id: int, data: dict[str, Any], actor: Actor, uploads: Seq
         schema, _ui = task_form(task)
         validate_submission(schema, data)
         instance = instance_of(task)
-        _refuse_unaccepted_uploads(schema, uploads)
-        for upload in uploads:
-            document_id = store_document(instance.id, task.id, upload.field, upload.filename, upload.content,
-                                         actor.id)
-            _set_path(data, upload.field, f"document:{document_id}")
+        uploads_kept.keep(instance.id, task.id, schema, uploads, data, actor.id)
         kept = jsonable(kept_answers(schema, data))
         closed = core(_COMPLETE, {"_id": task.id, "state": "completed", "claimed_by_id": task.claimed_by_id or actor.id,
                                   "completed_by_id": actor.id, "completed_at": at, "data": kept}).rowcount
@@ -319,48 +305,6 @@ def complete_task(task_id: int, data: dict[str, Any], actor: Actor, uploads: Seq
     return task_id
 
 
-FILE_TYPE_NAMES = {"application/pdf": "PDF", "image/png": "PNG", "image/jpeg": "JPEG", "text/plain": "CSV",
-                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "XLSX",
-                   "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "DOCX",
-                   "application/zip": "ZIP"}
-
-
-def _field_schema(schema: dict[str, Any] | None, dotted: str) -> dict[str, Any]:
-    """The form's property of a dotted field path (`items.0.invoice`), {} when there is none."""
-    prop: Any = schema or {}
-    for part in dotted.split("."):
-        if part.isdigit() and isinstance(prop, dict) and isinstance(prop.get("items"), dict):
-            prop = prop["items"]
-            continue
-        prop = ((prop or {}).get("properties") or {}).get(part) if isinstance(prop, dict) else None
-    return prop if isinstance(prop, dict) else {}
-
-
-def _field_of(dotted: str) -> str:
-    """The form field a file's path belongs to: `scans.1` (the second of a field's files) is said at `scans`;
-    `items.0.invoice` (a file in a row) at its own place."""
-    head, _dot, last = dotted.rpartition(".")
-    return head if head and last.isdigit() else dotted
-
-
-def _refuse_unaccepted_uploads(schema: dict[str, Any] | None, uploads: Sequence[Upload]) -> None:
-    """A file field may name the types it takes (`"accept": [MIME types]`, judged from the bytes):
-    any other file is refused next to its field (422), before anything is kept."""
-    fields: dict[str, list[str]] = {}
-    for upload in uploads:
-        accept = _field_schema(schema, upload.field).get("accept")
-        if not isinstance(accept, list) or not accept:
-            continue
-        content_type, _kind = sniff(upload.content, upload.filename)
-        if content_type not in accept:
-            message = _l("%(type)s is not accepted here: the file must be %(allowed)s.",
-                         type=FILE_TYPE_NAMES.get(content_type, content_type),
-                         allowed=", ".join(FILE_TYPE_NAMES.get(str(a), str(a)) for a in accept))
-            fields.setdefault(_field_of(upload.field), []).append(message)
-    if fields:
-        raise Invalid(_l("The form has errors: see the fields."), fields=fields, code="form_invalid")
-
-
 def _fields_marked(schema: dict[str, Any] | None, keyword: str) -> set[str]:
     return {name for name, prop in ((schema or {}).get("properties") or {}).items()
             if isinstance(prop, dict) and prop.get(keyword) is True}
@@ -371,15 +315,3 @@ def kept_answers(schema: dict[str, Any] | None, data: dict[str, Any]) -> dict[st
     verification code goes to the diagram and is never stored or shown again)."""
     secret = _fields_marked(schema, "writeOnly")
     return {k: v for k, v in data.items() if k not in secret}
-
-
-def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set `items.0.invoice` style paths in submitted data."""
-    parts = dotted.split(".")
-    target: Any = data
-    for part in parts[:-1]:
-        target = target[int(part)] if isinstance(target, list) else target.setdefault(part, {})
-    if isinstance(target, list):
-        target[int(parts[-1])] = value
-    else:
-        target[parts[-1]] = value

@@ -1,0 +1,75 @@
+"""The start page: a person of the platform starts an instance of a process by filling the form its none start
+event asks (`/processes/<id>/new-instance`), as Camunda's Tasklist starts a process with its start form — a
+Camunda `camunda:formData` start form, a `.form` or embedded HTML form a `camunda:formKey` names, Camunda 8's
+`zeebe:formDefinition`. The form is checked as the API's start checks it (`instances.start`), files posted in
+it are kept as the new instance's documents, and the page goes on to the instance. Who may is the service's
+(`instances.start`: the platform's admins and operators); a process without a start form has no start page
+(the API, a calling process or the modeler's test instance starts it)."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from app.api.errors import status_of
+from app.services.errors import ServiceError
+from app.services.identity import policy
+from app.services.workflow import catalogue, instances
+from app.services.workflow.labels import localized
+from app.services.workflow.uploads import Upload
+from app.web.inbox import FORM_REFUSALS, nested_values, posted_values, upload_keeper
+from app.web.modeler import INSTANCE_STATUS
+from app.web.schema_form import FormParseError, fields_of, parse_submission
+
+bp = Blueprint("start_pages", __name__, template_folder="templates")
+MAX_BUSINESS_KEY = 128  # as the API's (`StartInstanceSchema`) and the instances' column
+MAY_NOT_START = _l("starting instances needs the platform_admin or operator role")  # as the service says it
+
+
+def _language() -> str:
+    locale = get_locale()
+    return locale.language if locale is not None else "en"
+
+
+@bp.app_context_processor
+def start_link() -> dict[str, bool]:
+    return {"may_start_instances": bool(current_user.is_authenticated
+                                        and policy.allowed(current_user.principal, "instances.start"))}
+
+
+@bp.route("/processes/<process_id>/new-instance", methods=["GET", "POST"])
+@login_required
+def new_instance(process_id: str) -> ResponseReturnValue:
+    principal = current_user.principal
+    policy.require(principal, "instances.start", message=MAY_NOT_START, code="may_not_start")
+    entry = catalogue.process_entry(principal, process_id, _language())  # 404: no such process
+    schema = instances.start_form(process_id) if entry.kind == "process" else None
+    if schema is None:
+        abort(404, _("This process has no start form: the API, a calling process or a test instance starts it."))
+    errors: dict[str, list[str]] = {}
+    values: dict = {}
+    business_key = ""
+    status = 200
+    if request.method == "POST":
+        business_key = request.form.get("business_key", "").strip()
+        uploads: list[Upload] = []
+        try:
+            if len(business_key) > MAX_BUSINESS_KEY:
+                raise FormParseError({"business_key": [_("At most %(n)d characters.", n=MAX_BUSINESS_KEY)]})
+            data = parse_submission(schema, {}, request.form, request.files, upload_keeper(uploads))
+            started = instances.start(process_id, principal, business_key or None, data, uploads=uploads)
+        except FormParseError as exc:
+            errors, values, status = exc.fields, posted_values(), 422
+        except ServiceError as exc:  # the services' messages are in the reader's language
+            errors = exc.fields or {"_form": [exc.message]}
+            values, status = posted_values(), status_of(exc) if exc.kind in FORM_REFUSALS else 422
+        else:
+            flash(_("Instance %(id)s started: %(status)s.", id=started["id"],
+                    status=INSTANCE_STATUS.get(started["status"], started["status"])))
+            return redirect(url_for("instance_pages.show", instance_id=started["id"]))
+    return render_template("instance_start.html", entry=entry, business_key=business_key, errors=errors,
+                           fields=fields_of(schema, {}, nested_values(values), language=_language()),
+                           form_help=localized(schema, "description", _language())), status
