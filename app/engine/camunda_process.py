@@ -74,7 +74,8 @@ ELEMENT_READ_ON: dict[str, frozenset[str]] = {
     "in": frozenset({"callActivity"}), "out": frozenset({"callActivity"}),
 }
 _UNKNOWN = said("Loanflow does not know it")
-_AS_HERE = {("calledElementBinding", "latest"), ("inheritVariables", "true"), ("scope", "global")}  # as here
+_AS_HERE = {("calledElementBinding", "latest"), ("inheritVariables", "true"), ("inheritVariables", "false"),
+            ("scope", "global")}  # as here (a call's variables: `camunda_services._call_mappings`)
 _ELEMENT_INSTEAD: dict[str, Said] = {
     "mapException": said("Java exceptions do not happen here: a service task's operator fails as an incident, or "
                          "answers with a business error that an error boundary event catches by its code"),
@@ -107,8 +108,8 @@ _INSTEAD: dict[str, Said] = {
     "skipExpression": said("a task is never skipped by an expression here: draw an exclusive gateway that goes "
                            "around it"),
     "taskCompleterVariableName": said("who completed a task is kept in its history, not in the instance's data"),
-    "inheritVariables": said("a called process is given all of the calling instance's data here, and gives its own "
-                             "back"),
+    "inheritVariables": said("only true (the called process starts with all of the calling instance's data) or "
+                             "false (with what camunda:in maps) is read"),
     "variableMappingClass": said("Java classes do not run here: map the variables with camunda:in and camunda:out"),
     "variableMappingDelegateExpression": said("Java beans do not run here: map the variables with camunda:in and "
                                               "camunda:out"),

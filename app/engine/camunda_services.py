@@ -30,7 +30,9 @@ as a plain mapping, since the engine reads no database):
   the business key and a variable under its own name need nothing (the called process sees the
   instance's data). As in Camunda 7, the called process starts with only what the ins set, and only
   what the outs set comes back (nothing in a direction with no mapping), unless a mapping of that
-  direction passes all (`call_variables`). On an intermediate event, where SpiffWorkflow runs no script,
+  direction passes all (`call_variables`); a call with no mapping at all, in a diagram drawn for Camunda 7,
+  Activiti or Flowable, passes nothing either way (all in with Flowable's `inheritVariables="true"`).
+  On an intermediate event, where SpiffWorkflow runs no script,
   the inputs are a script task drawn before the event and the outputs one drawn after it (`path_steps`;
   after a message arrives its payload is in the data, as in Camunda). An end event's inputs and outputs are
   a script task before it (its outputs are what its scope ends with); Camunda 8's outputs on a start event
@@ -52,7 +54,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from app.engine import call_variables, path_steps, service_implementations
+from app.engine import call_variables, path_steps, service_implementations, vendor_namespaces
 from app.engine.camunda_user_tasks import set_properties
 from app.engine.element_kinds import label_of
 from app.engine.errors import DiagramProblem
@@ -521,15 +523,19 @@ def _call_mapping(node: etree._Element, direction: str) -> tuple[str | None, str
 def _call_mappings(root: etree._Element, filename: str) -> list[DiagramProblem]:
     """A call activity's camunda:in and camunda:out: what the called process gets under another name is
     set before the call (a pre-script), what comes back under another name after it (a post-script).
-    Loanflow passes the calling instance's data to the called process and takes the called one's back,
-    so a variable passed under its own name, or all of them, needs nothing."""
+    A variable passed under its own name, or all of them, needs no statement: what passes at all is the call's
+    INPUTS and OUTPUTS (`call_variables`). A call with no mapping in a diagram drawn for Camunda 7 (or
+    Activiti, Flowable) passes nothing, as those engines run it; elsewhere everything, as SpiffWorkflow does."""
     changes: list[DiagramProblem] = []
+    drawn_for_camunda_7 = _drawn_for_camunda_7(root)
     for element in root.iter(f"{_B}callActivity"):
         ext = element.find(f"{_B}extensionElements")
         nodes = [] if ext is None else [n for n in ext if isinstance(n.tag, str)
                                          and etree.QName(n).namespace == CAMUNDA_NS
                                          and _local(n) in ("in", "out")]
         if not nodes:
+            if drawn_for_camunda_7:
+                changes.append(_passes_nothing(element, filename))
             continue
         lines: dict[str, list[str]] = {"in": [], "out": []}
         mapped: list[str] = []
@@ -549,6 +555,8 @@ def _call_mappings(root: etree._Element, filename: str) -> list[DiagramProblem]:
         if lines["out"]:
             _add_script(ext, "postScript", lines["out"], first=False)
         passed = {direction: _passed(nodes, direction) for direction in ("in", "out")}
+        if _inherits(element):
+            passed["in"] = None
         for node in nodes:
             ext.remove(node)
         properties = {prop: json.dumps(passed[direction]) for direction, prop in
@@ -562,6 +570,35 @@ def _call_mappings(root: etree._Element, filename: str) -> list[DiagramProblem]:
                     outputs=_said_names(passed["out"], said("all of the called process's data")))
         changes.append(DiagramProblem(filename, element.get("id"), told, _line(element), "warning"))
     return changes
+
+
+def _drawn_for_camunda_7(root: etree._Element) -> bool:
+    """Whether the file was drawn for Camunda 7, Activiti or Flowable (it declares one of their namespaces, and
+    not Camunda 8's): there a call activity passes only what it maps."""
+    declared = {ns for node in (root, *root.iterancestors()) for ns in node.nsmap.values()}
+    return bool(declared & {CAMUNDA_NS, *vendor_namespaces.VENDORS}) and ZEEBE_NS not in declared
+
+
+def _inherits(element: etree._Element) -> bool:
+    """Flowable's `inheritVariables="true"` (read as camunda:): the called process starts with all of the
+    calling instance's data."""
+    return (element.get(f"{{{CAMUNDA_NS}}}inheritVariables") or "").strip() == "true"
+
+
+def _passes_nothing(element: etree._Element, filename: str) -> DiagramProblem:
+    """A call activity with no camunda:in or camunda:out in a diagram drawn for Camunda 7: as Camunda 7 (and
+    Activiti, Flowable) run it, the called process starts with none of the instance's data (all of it with
+    Flowable's inheritVariables) and the call takes nothing back."""
+    inherits = _inherits(element)
+    set_properties(element, {call_variables.OUTPUTS: "[]"} if inherits
+                   else {call_variables.INPUTS: "[]", call_variables.OUTPUTS: "[]"})
+    told = (said("no camunda:out: as in Flowable, the called process starts with all of the instance's data "
+                 "(inheritVariables) and the call takes none of its data back; map what comes back with camunda:out "
+                 "(variables=\"all\" for everything)") if inherits
+            else said("no camunda:in or camunda:out: as in Camunda 7, the called process starts with none of the "
+                      "instance's data and the call takes none of its data back; map what it needs with camunda:in and "
+                      "what comes back with camunda:out (variables=\"all\" for everything)"))
+    return DiagramProblem(filename, element.get("id"), told, _line(element), "warning")
 
 
 def _passed(nodes: list[etree._Element], direction: str) -> list[str] | None:

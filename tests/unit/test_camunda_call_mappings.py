@@ -85,3 +85,45 @@ def test_a_camunda_7_call_passes_in_and_back_only_what_its_mappings_set():
     assert _called_back("", '<camunda:in variables="all"/>') == {"amount": 4, "kept": 1}  # ins only: nothing back
     every = _called_back("", '<camunda:in variables="all"/><camunda:out variables="all"/>')
     assert every["amount"] == 99 and every["score"] == 8 and every["saw"] == ["amount", "kept"]
+
+
+def _own_names(call_attributes: str, mappings: str, namespace: str = CAMUNDA) -> bytes:
+    """A caller whose called process reads `amount` and sets `decision` under their own names; `kept` the caller
+    also has, which the called process changes."""
+    return _file(mappings).replace(b"loan_amount", b"amount").replace(
+        b'<bpmn:callActivity id="call" calledElement="callee">',
+        f'<bpmn:callActivity id="call" calledElement="callee" {call_attributes}>'.encode()).replace(
+        b"shown = result", b"shown = decision if is_defined('decision') else 'nothing came back'").replace(
+        f'xmlns:camunda="{CAMUNDA}"'.encode(), f'xmlns:camunda="{namespace}"'.encode()).replace(
+        b"flowable:", b"camunda:" if namespace != CAMUNDA else b"flowable:")
+
+
+def test_a_camunda_7_call_without_mappings_passes_nothing_either_way_as_camunda_runs_it():
+    """Camunda 7 (and Activiti, Flowable) start a called process with none of the caller's variables unless a
+    camunda:in maps them, and take none back unless a camunda:out does. Before, everything passed both ways: a
+    diagram that fails in Camunda ran here, and the called process's variables overwrote the caller's."""
+    bundle, outcome = _run(_own_names("", ""), {"amount": 50})
+    (said,) = [w.reason for w in bundle.warnings if w.element_id == "call"]
+    assert said.startswith("no camunda:in or camunda:out: as in Camunda 7, the called process starts with none")
+    assert outcome.status == "error" and "amount" in outcome.error["message"]
+
+    _bundle, everything = _run(_own_names("", '<camunda:in variables="all"/><camunda:out variables="all"/>'),
+                               {"amount": 50})
+    assert everything.status == "completed" and everything.data["shown"] == "yes"
+
+
+def test_flowables_inherit_variables_passes_all_in_and_nothing_back_without_an_out():
+    bundle, outcome = _run(_own_names('flowable:inheritVariables="true"', "", "http://flowable.org/bpmn"),
+                           {"amount": 50})
+    assert any(w.reason.startswith("no camunda:out: as in Flowable, the called process starts with all")
+               for w in bundle.warnings if w.element_id == "call")
+    assert outcome.status == "completed", outcome.error
+    assert outcome.data["shown"] == "nothing came back" and "decision" not in outcome.data
+
+
+def test_a_diagram_not_drawn_for_camunda_passes_everything_as_spiffworkflow_does():
+    content = _own_names("", "").replace(f' xmlns:camunda="{CAMUNDA}"'.encode(), b"").replace(
+        b"<bpmn:extensionElements></bpmn:extensionElements>", b"")
+    bundle, outcome = _run(content, {"amount": 50})
+    assert [w for w in bundle.warnings if w.element_id == "call"] == []
+    assert outcome.status == "completed" and outcome.data["shown"] == "yes"

@@ -109,13 +109,18 @@ def test_an_attribute_camunda_does_not_have_is_said_not_dropped():
     assert "camunda:dataType 'USERS' on the user task is not read: Loanflow does not know it" in said
 
 
-def test_a_call_that_inherits_the_variables_is_what_loanflow_does_anyway():
+def test_a_calls_inherit_variables_is_read_as_flowable_means_it():
     content = diagram('<callActivity id="work" calledElement="other" flowable:inheritVariables="true"/>')
-    assert not [w for w in parse(content).warnings if "inheritVariables" in w.reason]
+    said = [w.reason for w in parse(content).warnings if w.element_id == "work"]
+    assert [r[:60] for r in said] == ["no camunda:out: as in Flowable, the called process starts wi"]
     said = [w.reason for w in parse(content.replace(b'Variables="true"', b'Variables="false"')).warnings
+            if w.element_id == "work"]
+    assert [r[:66] for r in said] == ["no camunda:in or camunda:out: as in Camunda 7, the called process "]
+    said = [w.reason for w in parse(content.replace(b'Variables="true"', b'Variables="${all}"')).warnings
             if "inheritVariables" in w.reason]
-    assert said == ["camunda:inheritVariables 'false' on the call activity is not read: a called process is given "
-                    "all of the calling instance's data here, and gives its own back"]
+    assert said == ["camunda:inheritVariables '${all}' on the call activity is not read: only true (the called "
+                    "process starts with all of the calling instance's data) or false (with what camunda:in maps) "
+                    "is read"]
 
 
 FORM = """<userTask id="work" name="审批">
