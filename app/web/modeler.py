@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 
 from app.api.errors import service_error_response
 from app.services.errors import Invalid, ServiceError
-from app.services.workflow import modeler
+from app.services.workflow import instances, modeler
 from app.web.error_pages import service_error_page
 
 bp = Blueprint("modeler_pages", __name__, template_folder="templates")
@@ -95,7 +95,8 @@ def modeler_link() -> dict[str, bool]:
 
 def _render(draft: modeler.Draft) -> ResponseReturnValue:
     options = modeler.editor_options(current_user.principal, _language()).to_dict()
-    return render_template("modeler.html", draft=draft, options=options,
+    start_form = bool(draft.latest) and instances.start_form(draft.process_id) is not None
+    return render_template("modeler.html", draft=draft, options=options, start_form=start_form,
                            text={key: str(value) for key, value in PANEL_TEXT.items()},
                            types={key: str(value) for key, value in ELEMENT_TYPES.items()})
 

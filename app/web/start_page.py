@@ -2,9 +2,10 @@
 event asks (`/processes/<id>/new-instance`), as Camunda's Tasklist starts a process with its start form — a
 Camunda `camunda:formData` start form, a `.form` or embedded HTML form a `camunda:formKey` names, Camunda 8's
 `zeebe:formDefinition`. The form is checked as the API's start checks it (`instances.start`), files posted in
-it are kept as the new instance's documents, and the page goes on to the instance. Who may is the service's
-(`instances.start`: the platform's admins and operators); a process without a start form has no start page
-(the API, a calling process or the modeler's test instance starts it)."""
+it are kept as the new instance's documents, and the page goes on to the instance. Who may: the platform's
+admins and operators (`instances.start`), and the analysts who may try a process they deploy (as the modeler's
+test instance, `definitions.deploy`); a process without a start form has no start page (the API, a calling
+process or the modeler's test instance starts it)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -15,8 +16,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app.api.errors import status_of
-from app.services.errors import ServiceError
+from app.services.errors import Forbidden, ServiceError
 from app.services.identity import policy
+from app.services.identity.directory import Principal
 from app.services.workflow import catalogue, instances
 from app.services.workflow.labels import localized
 from app.services.workflow.uploads import Upload
@@ -26,7 +28,7 @@ from app.web.schema_form import FormParseError, fields_of, parse_submission
 
 bp = Blueprint("start_pages", __name__, template_folder="templates")
 MAX_BUSINESS_KEY = 128  # as the API's (`StartInstanceSchema`) and the instances' column
-MAY_NOT_START = _l("starting instances needs the platform_admin or operator role")  # as the service says it
+MAY_NOT_START = _l("Starting an instance on its start page needs the platform_admin, operator or analyst role.")
 
 
 def _language() -> str:
@@ -36,15 +38,21 @@ def _language() -> str:
 
 @bp.app_context_processor
 def start_link() -> dict[str, bool]:
-    return {"may_start_instances": bool(current_user.is_authenticated
-                                        and policy.allowed(current_user.principal, "instances.start"))}
+    return {"may_start_instances": bool(current_user.is_authenticated and _may_start(current_user.principal))}
+
+
+def _may_start(principal: Principal) -> bool:
+    """The platform's grant to start instances (admins, operators), or to try a process it may deploy (analysts:
+    the modeler's test instance, `modeler.start_test_instance`)."""
+    return policy.allowed(principal, "instances.start") or policy.allowed(principal, "definitions.deploy")
 
 
 @bp.route("/processes/<process_id>/new-instance", methods=["GET", "POST"])
 @login_required
 def new_instance(process_id: str) -> ResponseReturnValue:
     principal = current_user.principal
-    policy.require(principal, "instances.start", message=MAY_NOT_START, code="may_not_start")
+    if not _may_start(principal):
+        raise Forbidden(MAY_NOT_START, code="may_not_start")
     entry = catalogue.process_entry(principal, process_id, _language())  # 404: no such process
     schema = instances.start_form(process_id) if entry.kind == "process" else None
     if schema is None:
@@ -60,7 +68,8 @@ def new_instance(process_id: str) -> ResponseReturnValue:
             if len(business_key) > MAX_BUSINESS_KEY:
                 raise FormParseError({"business_key": [_("At most %(n)d characters.", n=MAX_BUSINESS_KEY)]})
             data = parse_submission(schema, {}, request.form, request.files, upload_keeper(uploads))
-            started = instances.start(process_id, principal, business_key or None, data, uploads=uploads)
+            started = instances.start(process_id, principal, business_key or None, data, uploads=uploads,
+                                      access_checked=True)  # asked above: an analyst's start is a test
         except FormParseError as exc:
             errors, values, status = exc.fields, posted_values(), 422
         except ServiceError as exc:  # the services' messages are in the reader's language

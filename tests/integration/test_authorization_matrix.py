@@ -507,7 +507,8 @@ SKIPPED: dict[str, str] = {
     "modeler_pages.deploy": "the modeler's deploy (XML body): definitions.deploy, refused drawings change nothing "
                             "(test_modeler_pages.py)",
     "start_pages.new_instance": "a process's start page (GET, POST multipart): instances.start's platform grant "
-                                "before anything is read, 403 for an analyst, an auditor and a borrower's applicant; "
+                                "or definitions.deploy (an analyst's test) before anything is read, 403 for an "
+                                "auditor and a borrower's applicant; "
                                 "no start form or an unknown id 404; data its start form refuses 422, nothing "
                                 "started (test_start_page.py)",
     "modeler_pages.start": "a test instance from the modeler: definitions.deploy, 403 for an auditor and a borrower, "

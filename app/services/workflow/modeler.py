@@ -304,7 +304,13 @@ def start_test_instance(actor: Principal, process_id: str, business_key: str) ->
                       fields={"business_key": [_l("Type a business key for the test instance.")]})
     if process_id not in {e.process_id for e in deployment.list_processes() if e.kind == "process"}:
         raise NotFound(catalogue.NO_SUCH_PROCESS)
-    started = instances.start(process_id, actor, business_key, access_checked=True)
+    try:
+        started = instances.start(process_id, actor, business_key, access_checked=True)
+    except Invalid as exc:
+        if exc.code != "start_data_invalid":
+            raise
+        raise Invalid(_l("The process has a start form: start the test instance on its start page, which asks for "
+                         "its fields."), fields=exc.fields, code=exc.code) from None
     error = started.get("error")
     return TestInstance(started["id"], started["version"], started["status"],
                         str(error.get("message")) if isinstance(error, dict) else (str(error) if error else None))
