@@ -46,6 +46,8 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(group_mappings.bp)
     from app.web import start_page  # issue 17: a person starts an instance with its start form
     app.register_blueprint(start_page.bp)
+    from app.web import deploy_files  # issue 17: a project's diagrams and forms deployed from the browser
+    app.register_blueprint(deploy_files.bp)
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["local_date"] = local_date

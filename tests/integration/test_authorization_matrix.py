@@ -506,6 +506,9 @@ SKIPPED: dict[str, str] = {
                            "borrower (test_modeler_pages.py)",
     "modeler_pages.deploy": "the modeler's deploy (XML body): definitions.deploy, refused drawings change nothing "
                             "(test_modeler_pages.py)",
+    "deploy_files_pages.deploy_files": "a set of diagrams and forms checked or deployed (GET, POST multipart): "
+                                       "definitions.deploy before the upload is read, 403 for an auditor "
+                                       "(test_deploy_files.py)",
     "start_pages.new_instance": "a process's start page (GET, POST multipart): instances.start's platform grant "
                                 "or definitions.deploy (an analyst's test) before anything is read, 403 for an "
                                 "auditor and a borrower's applicant; "

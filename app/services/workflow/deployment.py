@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,7 +175,7 @@ def _decision_dependents(bundle: Bundle, files: list[DiagramFile], limit: int) -
                                 **import_tables.for_import())
     except DiagramRejected as exc:
         raise Invalid(_l("a deployed process that uses the changed decision does not parse with it"),
-                      fields=_problem_fields(exc.problems), code="diagram_invalid") from exc
+                      fields=problem_fields(exc.problems), code="diagram_invalid") from exc
     return [_Dependent(p, forms[p.process_id]) for p in parsed.processes.values()
             if p.process_id in forms and set(p.decisions) & set(bundle.decisions)]
 
@@ -210,17 +210,37 @@ def _camunda_form(folder: Path, name: str) -> tuple[dict | None, list[DiagramPro
     if path is None or read is None:
         return None, []
     try:
-        schema, notes = read(path.read_text(encoding="utf-8"))
-    except (camunda_forms.FormNotConverted, UnicodeDecodeError) as exc:
-        return None, [DiagramProblem(path.name, None, said("the Camunda form file %(file)r cannot become the form "
-                                                           "%(form)s: %(why)s", file=path.name, form=name,
-                                                           why=_said_of(exc)))]
-    return schema, [DiagramProblem(path.name, None,
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [_not_a_form(path.name, name, exc)]
+    return read_camunda_form(path.name, text, name)
+
+
+def camunda_form_reader(filename: str) -> Callable[[str], tuple[dict, list[str]]] | None:
+    """How a Camunda form file of that name is read into a JSON Schema (a `.form`, an embedded `.html`), if it is one."""
+    return next((read for suffix, read in _CAMUNDA_FORMS if filename.lower().endswith(suffix)), None)
+
+
+def read_camunda_form(filename: str, text: str, name: str) -> tuple[dict | None, list[DiagramProblem]]:
+    """A Camunda form file's text as the form `name` (its JSON Schema, None when it cannot be one) and what was
+    said of it: a warning for each note of the conversion, or the error saying why it cannot be shown."""
+    read = camunda_form_reader(filename)
+    assert read is not None, filename
+    try:
+        schema, notes = read(text)
+    except camunda_forms.FormNotConverted as exc:
+        return None, [_not_a_form(filename, name, exc)]
+    return schema, [DiagramProblem(filename, None,
                                    said("the Camunda form file %(file)r is the form %(form)s: %(note)s",
-                                        file=path.name, form=name, note=note) if note else
-                                   said("the Camunda form file %(file)r is the form %(form)s", file=path.name,
+                                        file=filename, form=name, note=note) if note else
+                                   said("the Camunda form file %(file)r is the form %(form)s", file=filename,
                                         form=name), severity="warning")
                     for note in notes or [""]]
+
+
+def _not_a_form(filename: str, name: str, exc: Exception) -> DiagramProblem:
+    return DiagramProblem(filename, None, said("the Camunda form file %(file)r cannot become the form %(form)s: "
+                                               "%(why)s", file=filename, form=name, why=_said_of(exc)))
 
 
 def _said_of(exc: BaseException) -> str:
@@ -278,7 +298,9 @@ class _Checked:
         return [p for p in self.problems if p.severity == "error"]
 
 
-def _check(files: list[DiagramFile], forms_from: str = "folder") -> _Checked:
+def _check(files: list[DiagramFile], forms_from: str = "folder", given: Mapping[str, dict] | None = None) -> _Checked:
+    """`given`: forms that come with the files (name -> JSON Schema, `file_sets`), used before any other."""
+    given = given or {}
     try:
         bundle = parse_diagrams(files, context.config("MAX_DIAGRAM_BYTES"),
                                 context_dmn=_deployed_decision_files(), **import_tables.for_import())
@@ -287,12 +309,13 @@ def _check(files: list[DiagramFile], forms_from: str = "folder") -> _Checked:
     operators, available = runtime().handlers.operators(), _form_names()
     if forms_from == "deployed":
         available = sorted(set(available) | set(_running_forms()))
-    available = sorted(set(available) | set(bundle.forms))  # generated from camunda:formData
+    available = sorted(set(available) | set(bundle.forms) | set(given))  # generated from camunda:formData
     by_process = {pid: lint_bundle(Bundle(processes={pid: process}), operators, available)
                   for pid, process in bundle.processes.items()}
     used = sorted({name for p in bundle.processes.values() for name in p.forms} & set(available))
-    forms, unreadable = _load_forms([n for n in used if n not in bundle.forms], forms_from)
+    forms, unreadable = _load_forms([n for n in used if n not in bundle.forms and n not in given], forms_from)
     forms.update({n: bundle.forms[n] for n in used if n in bundle.forms})  # the diagram's own, as generated
+    forms.update({n: given[n] for n in used if n in given and n not in bundle.forms})
     for pid, process in bundle.processes.items():  # a form no one could submit (its task could never finish)
         by_process[pid] += _broken_forms(process, forms) + _who_works(process)
     for pid, found in _shared_message_starts(bundle).items():
@@ -398,13 +421,15 @@ def _label_warnings(bundle: Bundle, forms: dict[str, dict]) -> dict[str, list[Di
     return by_process
 
 
-def check_diagrams(files: list[DiagramFile], forms_from: str = "folder") -> list[DiagramProblem]:
+def check_diagrams(files: list[DiagramFile], forms_from: str = "folder",
+                   given: Mapping[str, dict] | None = None) -> list[DiagramProblem]:
     """The strict check every deploy runs, without deploying: errors and warnings (`processes validate`).
 
     Each problem has `file`, `element_id`, `reason`, `line` and `severity` ("error" or "warning").
-    `forms_from`: "folder" (files deployed from the repository) or "deployed" (the console: forms as they run).
+    `forms_from`: "folder" (files deployed from the repository) or "deployed" (the console: forms as they run);
+    `given`: forms that come with the files, before either (name -> JSON Schema).
     """
-    return _check(files, forms_from).problems
+    return _check(files, forms_from, given).problems
 
 
 def _form_version(name: str, content: dict) -> FormVersion:
@@ -431,16 +456,20 @@ def _process_hash(process: ParsedProcess, decision_hashes: dict[str, str], forms
     return h.hexdigest()
 
 
-def deploy(files: list[DiagramFile], actor_id: int | None = None, forms_from: str = "folder") -> list[DeployedVersion]:
+def deploy(files: list[DiagramFile], actor_id: int | None = None, forms_from: str = "folder",
+           given: Mapping[str, dict] | None = None) -> list[DeployedVersion]:
     """Deploy diagram files: each process or decision whose content changed gets a new version.
 
     Everything is checked (`check_diagrams`) before anything is written; one error in any file
-    refuses the whole deploy (`Invalid`, code `diagram_invalid`, the errors by file in `fields`).
+    refuses the whole deploy (`Invalid`, code `diagram_invalid`, the errors by file in `fields`). Forms
+    `given` with the files become form versions (the forms that run), used by their diagrams or not.
     """
-    checked = _check(files, forms_from)
+    checked = _check(files, forms_from, given)
     if checked.errors or checked.bundle is None:
-        raise Invalid(_l("diagram refused"), fields=_problem_fields(checked.errors), code="diagram_invalid")
+        raise Invalid(_l("diagram refused"), fields=problem_fields(checked.errors), code="diagram_invalid")
     dependents = _decision_dependents(checked.bundle, files, context.config("MAX_DIAGRAM_BYTES"))
+    for name, content in sorted((given or {}).items()):
+        _form_version(name, content)
     return _write_versions(checked, actor_id, dependents)
 
 
@@ -524,7 +553,7 @@ def _version_row(kind: str, process_id: str, name: str | None, content_hash: str
     return DeployedVersion(process_id, kind, row.version, "new", file.filename, warnings or [])
 
 
-def _problem_fields(problems: list[DiagramProblem]) -> dict[str, list[str]]:
+def problem_fields(problems: list[DiagramProblem]) -> dict[str, list[str]]:
     fields: dict[str, list[str]] = {}
     for p in problems:
         where = p.element_id or "-"
@@ -607,10 +636,10 @@ def upload_limit() -> int:
 
 
 def deploy_and_commit(files: list[DiagramFile], actor_id: int | None = None,
-                      forms_from: str = "folder") -> list[DeployedVersion]:
+                      forms_from: str = "folder", given: Mapping[str, dict] | None = None) -> list[DeployedVersion]:
     """Deploy in one transaction: all files' versions land together or none do."""
     try:
-        results = deploy(files, actor_id, forms_from)
+        results = deploy(files, actor_id, forms_from, given)
         db.session.commit()
     except Exception:
         db.session.rollback()

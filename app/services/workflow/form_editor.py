@@ -257,8 +257,14 @@ def save(actor: Principal, name: str, schema_text: str, ui_text: str | None) -> 
             message = _l("%(file)s would be exactly as an earlier version of it; change something (a "
                          "description) to make it new.", file=filename)
             raise Invalid(message, fields={"schema": [message]}, code="form_invalid")
+    return deploy_and_commit(contents, actor.id)
+
+
+def deploy_and_commit(contents: dict[str, dict[str, Any]], actor_id: int | None) -> list[DeployedVersion]:
+    """Deploy forms (file name -> content) with the new versions of the processes that use them, in one
+    transaction."""
     try:
-        results = deployment.deploy_forms(contents, actor.id)
+        results = deployment.deploy_forms(contents, actor_id)
         db.session.commit()
     except Exception:
         db.session.rollback()

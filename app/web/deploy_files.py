@@ -1,0 +1,45 @@
+"""Deploy files (`/processes/deploy-files`): an analyst brings a set of files drawn elsewhere — a Camunda
+project's diagrams and the forms they name (`.form`, `.html`, `.json`) — checks them together and deploys them
+in one step, without the server's forms folder. The check and the deploy are the service's
+(`workflow.file_sets`: `definitions.deploy`); this page reads the upload and shows what was said, each finding
+in the reader's language, and the versions made."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+
+from app.services.errors import Invalid
+from app.services.workflow import deployment, file_sets
+from app.services.workflow.diagram_reasons import in_language
+
+bp = Blueprint("deploy_files_pages", __name__, template_folder="templates")
+
+
+@bp.route("/processes/deploy-files", methods=["GET", "POST"])
+@login_required
+def deploy_files() -> ResponseReturnValue:
+    principal = current_user.principal
+    deployment.check_may_deploy(principal)  # before the upload is read
+    if request.method == "GET":
+        return render_template("deploy_files.html", errors={}, findings=None, deployed=None)
+    limit = deployment.upload_limit() + 1
+    files = [(u.filename or "", u.stream.read(limit)) for u in request.files.getlist("files") if u.filename]
+    deploying = request.form.get("action") == "deploy"
+    findings, deployed, errors, status = None, None, {}, 200
+    try:
+        if deploying:
+            deployed = file_sets.deploy(principal, files)
+            findings = [w for v in deployed for w in v.warnings]
+        else:
+            findings = [p.to_dict() for p in file_sets.check(principal, files)]
+    except Invalid as exc:
+        status = 422
+        if exc.code == "diagram_invalid":  # the check's errors: shown as findings, by file
+            findings = [p.to_dict() for p in file_sets.check(principal, files)]
+        else:
+            errors = exc.fields
+    if findings is not None:
+        findings = [f | {"reason": in_language(f["reason"])} for f in findings]
+    return render_template("deploy_files.html", errors=errors, findings=findings, deployed=deployed,
+                           checked=not deploying), status
