@@ -51,6 +51,8 @@ def register_web(app: Flask) -> None:
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["local_date"] = local_date
+    from app.web.code_words import code_marked
+    app.jinja_env.filters["code_marked"] = code_marked
     vocabulary.install(app.jinja_env.filters)
     app.jinja_env.globals["money_format_hint"] = money_format_hint
 

@@ -65,3 +65,46 @@ def test_an_operator_starts_an_instance_with_its_start_form_in_chinese(world, ne
     expect(page.locator("body")).to_contain_text("已发起")
     expect(page.locator("body")).to_contain_text("上海某食品有限公司")
     screenshot(page, "start-page-started-zh")
+
+
+def test_an_analyst_brings_the_camunda_invoice_with_its_forms_and_tries_it_on_its_start_page(world, new_page):
+    """The whole of Camunda's invoice example in the browser: the diagram and its two Camunda Forms files chosen
+    together on Deploy files, checked, deployed, then an instance started with its start form."""
+    import json
+
+    from tests.integration.test_deploy_files import TASK_FORM, invoice
+    from tests.integration.test_start_page import START_FORM
+
+    files = [{"name": "invoiceApproval.bpmn", "mimeType": "application/xml", "buffer": invoice()},
+             {"name": "start-form.form", "mimeType": "application/json", "buffer": json.dumps(START_FORM).encode()},
+             {"name": "task-form.form", "mimeType": "application/json", "buffer": json.dumps(TASK_FORM).encode()}]
+    analyst = world.user("bringer", "PLATFORM", ["analyst"])
+    page = new_page(locale="zh-CN")
+    sign_in(page, analyst, next_path="/processes")
+    page.locator("#deploy-files").click()
+    page.wait_for_url("**/processes/deploy-files")
+    form = page.locator("form#deploy-files")
+    form.locator("input[type=file]").set_input_files(files)
+    with page.expect_navigation():
+        form.get_by_role("button", name="检查", exact=True).click()
+    expect(page.locator("#findings")).to_contain_text("没有错误")
+    expect(page.locator("#findings")).to_contain_text("start-form.form")
+    problems = [p for p in check_page(page, "deploy-files-checked-zh") if not p.endswith(": Platform")]
+    assert problems == [], problems
+
+    form.locator("input[type=file]").set_input_files(files)
+    with page.expect_navigation():
+        form.get_by_role("button", name="检查并部署").click()
+    deployed = page.locator("#deployed [data-process=invoiceApproval] a")
+    expect(deployed).to_be_visible()
+    screenshot(page, "deploy-files-deployed-zh")
+    deployed.click()
+    page.locator("#start-events a.start-instance").click()
+    start = page.locator("#start-form")
+    expect(start.locator("[data-field=creditor] label")).to_have_text("债权人 *")
+    start.locator("[data-field=creditor] input").fill("Great Pizza for Everyone Inc.")
+    start.locator("[data-field=amount] input").fill("30")
+    with page.expect_navigation():
+        start.get_by_role("button", name="发起").click()
+    assert "/instances/" in page.url
+    expect(page.locator("body")).to_contain_text("Great Pizza for Everyone Inc.")

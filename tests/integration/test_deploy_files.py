@@ -86,7 +86,8 @@ def test_an_analyst_checks_then_deploys_a_camunda_project_with_its_forms_in_chin
     assert 'id="deploy-files"' in outside(lambda: signed_in_client(app, "ana").get("/processes").text)
     status, checked = send(_project(), "check", "zh")
     assert status == 200, checked
-    assert "没有错误" in checked and "task-form.form" in checked and 'class="error"' not in checked
+    assert "没有错误" in checked and "task-form.form" in checked and 'data-severity="error"' not in checked
+    assert 'data-severity="warning"' in checked and '<span class="code" translate="no">camunda:formKey</span>' in checked
     assert _versions() == 0  # a check deploys nothing
 
     status, deployed = send(_project(), "deploy", "zh")
@@ -101,7 +102,7 @@ def test_an_analyst_checks_then_deploys_a_camunda_project_with_its_forms_in_chin
 def test_a_project_missing_a_form_or_holding_a_broken_one_deploys_nothing_and_says_which(app, people):
     _page, send = _browser(app, "ana")
     status, refused = send(_project(**{"task-form.form": b""}), "deploy")
-    assert status == 422 and "put task-form.form there" in refused, refused
+    assert status == 422 and "put task-form.form there" in refused and 'data-severity="error"' in refused, refused
     status, broken = send(_project(**{"task-form.form": b"{not json"}), "deploy")
     assert status == 422 and "task-form.form" in broken
     assert _versions() == 0 and db.session.scalar(select(func.count()).select_from(FormVersion)) == 0
