@@ -32,9 +32,10 @@ document.addEventListener("DOMContentLoaded", async () => {
       if (p.element_id) item.dataset.elementId = p.element_id;
       const where = document.createElement("strong");
       where.textContent = `${p.severity === "error" ? msg.msgError : msg.msgWarning} · ${p.where}: `;
-      const reason = document.createElement("span");
-      reason.lang = "en";  // the checker's own words
-      reason.textContent = p.reason;
+      const reason = document.createElement("span");  // in the reader's language, the table's own words as code
+      reason.append(...(p.reason_parts || [[p.reason, false]]).map(([piece, code]) => code
+        ? Object.assign(document.createElement("span"), {className: "code", textContent: piece, translate: false})
+        : piece));
       item.append(where, reason);
       list.append(item);
     }

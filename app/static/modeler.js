@@ -469,6 +469,11 @@
       list.replaceChildren();
     }
 
+    // a reason's pieces, the code in it (the diagram's own words in a Chinese page) marked translate="no"
+    const reasonPieces = (problem) => (problem.reason_parts || [[problem.reason, false]]).map(([piece, code]) => code
+      ? Object.assign(document.createElement("span"), {className: "code", textContent: piece, translate: false})
+      : piece);
+
     function showProblems(problems) {
       clearProblems();
       const counted = new Map();
@@ -501,7 +506,7 @@
         }
         const reason = document.createElement("span");
         reason.className = "reason";
-        reason.textContent = ` ${problem.reason}`;
+        reason.append(" ", ...reasonPieces(problem));
         item.append(kind, where, reason);
         list.append(item);
       }

@@ -13,17 +13,33 @@ from markupsafe import Markup, escape
 _RUN = re.compile(r"[A-Za-z0-9_$#@{}'\"][A-Za-z0-9_:./@#$\-{}'\"=!]*")
 
 
-def code_marked(text: object) -> Markup:
-    """`text`, escaped, with its Latin runs marked as code where the page is Chinese."""
+def parts(text: object) -> list[tuple[str, bool]]:
+    """`text` as its pieces, each with whether it is code: the Latin runs of a Chinese page's text; else the
+    whole text, not code. (A script that shows a finding builds its spans from these: `reason_parts`.)"""
     plain = str(text)
     locale = get_locale()
     if locale is None or locale.language != "zh":
-        return escape(plain)
-    out, at = [], 0
+        return [(plain, False)] if plain else []
+    found: list[tuple[str, bool]] = []
+    at = 0
     for run in _RUN.finditer(plain):
         if not re.search(r"[A-Za-z]", run.group()):
             continue
-        out += [escape(plain[at:run.start()]), Markup('<span class="code" translate="no">%s</span>') % run.group()]
+        if run.start() > at:
+            found.append((plain[at:run.start()], False))
+        found.append((run.group(), True))
         at = run.end()
-    out.append(escape(plain[at:]))
-    return Markup("").join(out)
+    if at < len(plain):
+        found.append((plain[at:], False))
+    return found
+
+
+def code_marked(text: object) -> Markup:
+    """`text`, escaped, with its Latin runs marked as code where the page is Chinese."""
+    return Markup("").join(Markup('<span class="code" translate="no">%s</span>') % piece if code else escape(piece)
+                           for piece, code in parts(text))
+
+
+def with_parts(problem: dict) -> dict:
+    """A finding for a page's script, with its reason's pieces (`parts`) beside the reason."""
+    return problem | {"reason_parts": parts(problem.get("reason", ""))}

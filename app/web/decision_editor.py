@@ -13,6 +13,7 @@ from app.services.errors import Invalid
 from app.services.workflow import decision_editor
 from app.services.workflow.decision_editor import TableProblem
 from app.web import dmn_words
+from app.web.code_words import with_parts
 
 bp = Blueprint("decision_editor", __name__, template_folder="templates")
 
@@ -37,8 +38,8 @@ def _where(p: TableProblem) -> str:
 
 
 def _problems(found: list[TableProblem]) -> list[dict]:
-    return [{"element_id": p.element_id, "rule_id": p.rule_id, "where": _where(p), "reason": p.reason,
-             "severity": p.severity} for p in found]
+    return [with_parts({"element_id": p.element_id, "rule_id": p.rule_id, "where": _where(p), "reason": p.reason,
+                        "severity": p.severity}) for p in found]
 
 
 @bp.route("/decisions/<decision_id>/edit")

@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 from app.api.errors import service_error_response
 from app.services.errors import Invalid, ServiceError
 from app.services.workflow import instances, modeler
+from app.web.code_words import with_parts
 from app.web.error_pages import service_error_page
 
 bp = Blueprint("modeler_pages", __name__, template_folder="templates")
@@ -138,14 +139,14 @@ def open_file() -> ResponseReturnValue:
 @login_required
 def check(process_id: str) -> ResponseReturnValue:
     problems = modeler.check(current_user.principal, process_id, request.get_data())
-    return jsonify(problems=[p.to_dict() for p in problems])
+    return jsonify(problems=[with_parts(p.to_dict()) for p in problems])
 
 
 @bp.route("/processes/<process_id>/deploy", methods=["POST"])
 @login_required
 def deploy(process_id: str) -> ResponseReturnValue:
     outcome = modeler.deploy(current_user.principal, process_id, request.get_data())
-    problems = [p.to_dict() for p in outcome.problems]
+    problems = [with_parts(p.to_dict()) for p in outcome.problems]
     if outcome.version is None:
         return jsonify(deployed=False, problems=problems,
                        message=_("Not deployed: the check found errors. Nothing was changed.")), 422
