@@ -288,7 +288,7 @@ def test_a_message_the_process_sends_is_given_its_payload_and_says_who_receives_
 def test_a_test_instance_its_start_form_refuses_says_each_field(demo_page, demo_server):
     """A Camunda start form (camunda:formData on the start event) checks the data an instance starts with; the
     modeler's test instance starts with none, and the page says which fields the form asks, not only "see the
-    fields" (the refusal's fields were not shown)."""
+    fields" (the refusal's fields were not shown), and where to give them: the start page, linked there."""
     from app.extensions import db
     from app.services.workflow.deployment import DiagramFile, deploy_and_commit
     from tests.integration.test_start_forms import diagram
@@ -309,9 +309,16 @@ def test_a_test_instance_its_start_form_refuses_says_each_field(demo_page, demo_
     page.fill("#business-key", "TRY-FORM-1")
     page.locator("#start-button").click()
     result = page.locator("#start-result")
-    expect(result).to_contain_text("does not fit its start form")
+    expect(result).to_contain_text("The process has a start form: start the test instance on its start page")
     expect(result).to_contain_text("amount: ")
     assert result.get_attribute("data-instance") is None
+    page.locator("#start-with-form a").click()  # the page that asks for them
+    page.wait_for_url("**/processes/modeler_start_form/new-instance")
+    form = page.locator("#start-form")
+    form.locator("[data-field=amount] input").fill("5000")
+    with page.expect_navigation():
+        form.get_by_role("button", name="Start").click()
+    assert "/instances/" in page.url
 
 
 CAMUNDA_FILE = """<?xml version="1.0" encoding="UTF-8"?>
