@@ -235,6 +235,14 @@ def deploy(app):
     return _deploy
 
 
+def quiet_request_log() -> None:
+    """A served app's requests are not logged line by line (werkzeug logs each at INFO, and its lines reached the
+    CI's output when a test ended while the browser still asked for something, such as the favicon)."""
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
 @pytest.fixture
 def served(app):
     """The test's app served over real HTTP from a thread (threaded werkzeug server): for races
@@ -243,6 +251,7 @@ def served(app):
 
     from werkzeug.serving import make_server
 
+    quiet_request_log()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="served-app", daemon=True)
     thread.start()

@@ -93,7 +93,9 @@ def serve(app: Flask, token: str) -> Iterator[LiveServer]:
     from werkzeug.serving import make_server
 
     from app.extensions import db
+    from tests.conftest import quiet_request_log
 
+    quiet_request_log()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
     thread.start()
