@@ -72,7 +72,7 @@ def read(files: list[tuple[str, bytes]], field_name: str = "files") -> FileSet:
                                   file=name)))
     if refused:
         raise Invalid(_l("Some of the files cannot be deployed: see the field."), fields={field_name: refused})
-    if not found.diagrams and not found.forms:
+    if not found.diagrams and not found.forms and not found.problems:
         raise Invalid(_l("Choose the files to deploy: diagrams and the forms they name."),
                       fields={field_name: [_l("Choose at least one file.")]})
     return found
@@ -104,12 +104,20 @@ def _read_form(filename: str, content: bytes, found: FileSet) -> None:
         found.problems.append(DiagramProblem(filename, None, said("form file %(form)r is not valid JSON: %(why)s",
                                                                   form=filename, why=json_errors.said_of(str(exc)))))
         return
+    except RecursionError:
+        found.problems.append(DiagramProblem(filename, None, said("form file %(form)r nests deeper than a form can",
+                                                                  form=filename)))
+        return
     if not isinstance(schema, dict):
         found.problems.append(DiagramProblem(filename, None, said("form file %(form)r is not a JSON Schema: it "
                                                                   "holds no object", form=filename)))
         return
     try:
         validators.validator_for(schema).check_schema(schema)
+    except RecursionError:
+        found.problems.append(DiagramProblem(filename, None, said("form file %(form)r nests deeper than a form can",
+                                                                  form=filename)))
+        return
     except SchemaError as exc:
         found.problems.append(DiagramProblem(filename, None, said("form file %(form)r is not a valid JSON Schema: "
                                                                   "%(why)s", form=filename, why=exc.message)))
