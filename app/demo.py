@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -18,7 +19,7 @@ from app.services.identity import directory as identity
 from app.services.identity.directory import PLATFORM_ADMIN_NAME
 from app.services.ledger import loans, repayments
 from app.services.origination import applications, leads, products
-from app.services.workflow import tasks
+from app.services.workflow import file_sets, instances, tasks
 from app.services.workflow.instances import latest_version
 
 DEMO_PASSWORD = "Harbour-demo-2026"
@@ -92,7 +93,24 @@ def seed_demo() -> list[tuple[str, str, str]]:
         _seed_deals()
     if latest_version("acquisition") is not None and not db.session.scalar(select(func.count()).select_from(Lead)):
         _seed_leads()
+    if latest_version(CAMUNDA_EXAMPLE_PROCESS) is None and CAMUNDA_EXAMPLE.is_dir():
+        _seed_camunda_example()
     return [(u, o, ", ".join(r)) for u, o, r in USERS]
+
+
+# A diagram drawn in Camunda Modeler with the Camunda Forms files it names, brought in as an analyst brings a
+# project (Deploy files), and one invoice waiting for an operator's review (docs/from-camunda.md).
+CAMUNDA_EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "camunda-invoice"
+CAMUNDA_EXAMPLE_PROCESS = "invoice_review"
+
+
+def _seed_camunda_example() -> None:
+    files = [(path.name, path.read_bytes()) for path in sorted(CAMUNDA_EXAMPLE.iterdir()) if path.is_file()]
+    file_sets.deploy(identity.principal_for("analyst"), files)
+    instances.start(CAMUNDA_EXAMPLE_PROCESS, identity.principal_for("operator"), "INV-4403110588", {
+        "supplier": "鹏城电子科技有限公司", "invoice_number": "4403110588", "amount": 128000.5,
+        "due_date": "2026-12-31"})
+    db.session.commit()
 
 
 # Leads waiting for an operator: two from a loan marketplace (one of them a company already on the

@@ -36,10 +36,13 @@ def upload_definition():
     if not uploads:
         raise Invalid(_l("upload a diagram in the multipart field 'file'"), fields={"file": [_l("missing")]})
     limit = deployment.upload_limit() + 1
-    if len(uploads) > 1 or not deployment.is_diagram_name(_name(uploads[0].filename)):
+    name = _name(uploads[0].filename)
+    if len(uploads) == 1 and not deployment.is_diagram_name(name) and not name.lower().endswith(file_sets.FORM_SUFFIXES):
+        raise Invalid(_l("only .bpmn and .dmn files (or .bpmn20.xml, .dmn11.xml) can be deployed"),
+                      fields={"file": [_l("wrong file type")]})
+    if len(uploads) > 1 or not deployment.is_diagram_name(name):
         return {"processes": file_sets.deploy(current_user(), [(u.filename or "", u.stream.read(limit))
                                                                for u in uploads], "file")}
-    name = _name(uploads[0].filename)
     results = deployment.deploy_and_commit([deployment.DiagramFile(name, uploads[0].stream.read(limit))],
                                            current_user().id)
     return {"processes": results}

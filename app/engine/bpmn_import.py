@@ -70,6 +70,7 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
         "the file's %(vendor)s extensions are read as Camunda 7's, which kept their names and meaning; the warnings "
         "name them as Camunda does (%(prefix)s:assignee is camunda:assignee)", vendor=vendor, prefix=vendor.lower()),
         None, "warning") for vendor in vendor_namespaces.as_camunda(root)]
+    camunda_7 = camunda_services.drawn_for_camunda_7(root)  # before any module reads (and removes) an extension
     zeebe_refusals, zeebe_changes = zeebe_elements.prepare(root, filename)  # Camunda 8's, as Camunda 7's attributes
     renames = [DiagramProblem(filename, new, said(
         "the %(kind)s's id %(old)r is a name SpiffWorkflow keeps for itself; it runs as %(new)r", kind=label(node),
@@ -136,7 +137,7 @@ def prepare(root: etree._Element, filename: str, operators: camunda_services.Ope
     changes += camunda_listeners.prepare(root, filename, taken)  # listeners as steps of the path
     changes += implicit_flow.prepare(root, filename, taken)  # BPMN's implicit starts, ends and splits
     changes += event_subprocesses.prepare(root, filename, taken)  # as boundary events on the rest of their scope
-    changes += camunda_services.rewrite(root, filename, operators)  # service implementations, inputOutput
+    changes += camunda_services.rewrite(root, filename, operators, camunda_7)  # services, inputOutput, calls
     changes += camunda_retries.prepare(root, filename)  # after the services: a service's retry cycle
     changes += camunda_multi_instance.prepare(root, filename)  # after inputOutput: each instance drops its item last
     changes += camunda_user_tasks.prepare(root, filename, groups)  # assignment and forms

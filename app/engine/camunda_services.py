@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from app.engine import call_variables, path_steps, service_implementations, vendor_namespaces
+from app.engine import call_variables, path_steps, service_implementations
 from app.engine.camunda_user_tasks import set_properties
 from app.engine.element_kinds import label_of
 from app.engine.errors import DiagramProblem
@@ -236,8 +236,11 @@ _SOURCES = {"connector": said("the connector's input parameters"),
             "job": said("the zeebe:ioMapping inputs and zeebe:taskHeaders")}
 
 
-def rewrite(root: etree._Element, filename: str, mapping: OperatorMap | None) -> list[DiagramProblem]:
-    """Service implementations and input/output mappings rewritten (see the module); the warnings."""
+def rewrite(root: etree._Element, filename: str, mapping: OperatorMap | None,
+            camunda_7: bool = False) -> list[DiagramProblem]:
+    """Service implementations and input/output mappings rewritten (see the module); the warnings. `camunda_7`:
+    the file was drawn for Camunda 7, Activiti or Flowable (`drawn_for_camunda_7`, asked before any module of the
+    import changed it): its calls pass only what they map."""
     changes: list[DiagramProblem] = []
     taken = set(root.xpath("//@id"))
     for found in list(service_implementations.found(root)):
@@ -286,7 +289,7 @@ def rewrite(root: etree._Element, filename: str, mapping: OperatorMap | None) ->
                                               operator=chosen.operator, was=was, note=note, given=given),
             _line(element), "warning"))
     changes += _input_output(root, filename)
-    changes += _call_mappings(root, filename)
+    changes += _call_mappings(root, filename, camunda_7)
     return changes
 
 
@@ -520,21 +523,20 @@ def _call_mapping(node: etree._Element, direction: str) -> tuple[str | None, str
     return f"{target} = {value}", f"{target} = {value}"
 
 
-def _call_mappings(root: etree._Element, filename: str) -> list[DiagramProblem]:
+def _call_mappings(root: etree._Element, filename: str, camunda_7: bool) -> list[DiagramProblem]:
     """A call activity's camunda:in and camunda:out: what the called process gets under another name is
     set before the call (a pre-script), what comes back under another name after it (a post-script).
     A variable passed under its own name, or all of them, needs no statement: what passes at all is the call's
     INPUTS and OUTPUTS (`call_variables`). A call with no mapping in a diagram drawn for Camunda 7 (or
     Activiti, Flowable) passes nothing, as those engines run it; elsewhere everything, as SpiffWorkflow does."""
     changes: list[DiagramProblem] = []
-    drawn_for_camunda_7 = _drawn_for_camunda_7(root)
     for element in root.iter(f"{_B}callActivity"):
         ext = element.find(f"{_B}extensionElements")
         nodes = [] if ext is None else [n for n in ext if isinstance(n.tag, str)
                                          and etree.QName(n).namespace == CAMUNDA_NS
                                          and _local(n) in ("in", "out")]
         if not nodes:
-            if drawn_for_camunda_7:
+            if camunda_7:
                 changes.append(_passes_nothing(element, filename))
             continue
         lines: dict[str, list[str]] = {"in": [], "out": []}
@@ -572,11 +574,19 @@ def _call_mappings(root: etree._Element, filename: str) -> list[DiagramProblem]:
     return changes
 
 
-def _drawn_for_camunda_7(root: etree._Element) -> bool:
-    """Whether the file was drawn for Camunda 7, Activiti or Flowable (it declares one of their namespaces, and
-    not Camunda 8's): there a call activity passes only what it maps."""
-    declared = {ns for node in (root, *root.iterancestors()) for ns in node.nsmap.values()}
-    return bool(declared & {CAMUNDA_NS, *vendor_namespaces.VENDORS}) and ZEEBE_NS not in declared
+def drawn_for_camunda_7(root: etree._Element) -> bool:
+    """Whether the file was drawn for Camunda 7, Activiti or Flowable: it uses one of their extensions (an element
+    or attribute of their namespaces, once read as Camunda's) or names Camunda Platform as its execution platform,
+    and is not drawn for Camunda 8. A file that only declares the namespace, as Camunda Modeler writes every file
+    (SpiffArena's tests are drawn there), is not. There a call activity passes only what it maps."""
+    declared = {ns for ns in root.nsmap.values()}
+    platform = next((v for k, v in root.attrib.items() if etree.QName(k).localname == "executionPlatform"), "")
+    if ZEEBE_NS in declared or platform == "Camunda Cloud":
+        return False
+    return platform == "Camunda Platform" or any(
+        isinstance(node.tag, str) and (etree.QName(node).namespace == CAMUNDA_NS
+                                       or any(key.startswith(f"{{{CAMUNDA_NS}}}") for key in node.attrib))
+        for node in root.iter())
 
 
 def _inherits(element: etree._Element) -> bool:

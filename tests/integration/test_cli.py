@@ -417,6 +417,12 @@ def test_seed_demo_puts_deals_at_every_stage_with_someone_to_act_on_each(runner,
         assert db.session.scalar(select(User.id).where(User.username == "collector1")) is not None
         debited = db.session.scalars(select(Payment).where(Payment.idempotency_key.like("online-order:%"))).all()
         assert len(debited) >= 2  # the pay-off, and the on-time loan's first auto-debited bill
+        # the diagram drawn in Camunda Modeler, brought in with its two Camunda Forms files: one invoice waits
+        [invoice] = db.session.scalars(select(ProcessInstance).where(ProcessInstance.process_id == "invoice_review"))
+        assert (invoice.business_key, invoice.status) == ("INV-4403110588", "waiting")
+        assert ("review_invoice", "operator") in waiting
+        from app.services.workflow import instances
+        assert instances.start_form("invoice_review")["required"] == ["supplier", "invoice_number", "amount"]
         db.session.remove()
 
 

@@ -102,8 +102,8 @@ def test_a_camunda_7_call_without_mappings_passes_nothing_either_way_as_camunda_
     """Camunda 7 (and Activiti, Flowable) start a called process with none of the caller's variables unless a
     camunda:in maps them, and take none back unless a camunda:out does. Before, everything passed both ways: a
     diagram that fails in Camunda ran here, and the called process's variables overwrote the caller's."""
-    bundle, outcome = _run(_own_names("", ""), {"amount": 50})
-    (said,) = [w.reason for w in bundle.warnings if w.element_id == "call"]
+    bundle, outcome = _run(_own_names('camunda:calledElementBinding="latest"', ""), {"amount": 50})
+    (said,) = [w.reason for w in bundle.warnings if w.element_id == "call" and "camunda:in" in w.reason]
     assert said.startswith("no camunda:in or camunda:out: as in Camunda 7, the called process starts with none")
     assert outcome.status == "error" and "amount" in outcome.error["message"]
 
@@ -121,9 +121,22 @@ def test_flowables_inherit_variables_passes_all_in_and_nothing_back_without_an_o
     assert outcome.data["shown"] == "nothing came back" and "decision" not in outcome.data
 
 
-def test_a_diagram_not_drawn_for_camunda_passes_everything_as_spiffworkflow_does():
-    content = _own_names("", "").replace(f' xmlns:camunda="{CAMUNDA}"'.encode(), b"").replace(
-        b"<bpmn:extensionElements></bpmn:extensionElements>", b"")
+@pytest.mark.parametrize("declares_camunda", [False, True])
+def test_a_diagram_not_drawn_for_camunda_passes_everything_as_spiffworkflow_does(declares_camunda):
+    """Drawn for SpiffWorkflow: no Camunda namespace, or only its declaration, as Camunda Modeler writes every file
+    (SpiffArena's own tests of nested calls are drawn there, and read what their calls send back)."""
+    content = _own_names("", "").replace(b"<bpmn:extensionElements></bpmn:extensionElements>", b"")
+    if not declares_camunda:
+        content = content.replace(f' xmlns:camunda="{CAMUNDA}"'.encode(), b"")
     bundle, outcome = _run(content, {"amount": 50})
     assert [w for w in bundle.warnings if w.element_id == "call"] == []
     assert outcome.status == "completed" and outcome.data["shown"] == "yes"
+
+
+def test_a_file_naming_camunda_platform_as_its_engine_is_drawn_for_camunda_7():
+    content = _own_names("", "").replace(b"<bpmn:extensionElements></bpmn:extensionElements>", b"").replace(
+        b'id="defs"', b'id="defs" xmlns:modeler="http://camunda.org/schema/modeler/1.0" '
+                      b'modeler:executionPlatform="Camunda Platform"')
+    bundle, outcome = _run(content, {"amount": 50})
+    assert any(w.reason.startswith("no camunda:in or camunda:out") for w in bundle.warnings if w.element_id == "call")
+    assert outcome.status == "error"
