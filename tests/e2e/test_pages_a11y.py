@@ -166,6 +166,13 @@ def test_every_page_a_demo_user_reaches_is_accessible_and_fits_a_phone(demo_page
         for link in page.locator("main a[id$='-mappings-link']").evaluate_all(  # the import layer's tables
                 "links => links.map(a => a.getAttribute('href'))"):
             problems += _visit(page, link, f"{username}-{code}{link.rstrip('/').replace('/', '-')}")
+        if page.locator("header nav #catalogue-link").count():  # the Camunda example: its start page, Deploy files
+            problems += _visit(page, "/processes/invoice_review", f"{username}-{code}-camunda-example")
+            links = page.locator("main a.start-instance").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+            page.goto("/processes")
+            links += page.locator("main a#deploy-files").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+            for link in links:
+                problems += _visit(page, link, f"{username}-{code}{link.rstrip('/').replace('/', '-')}")
         problems += _visit(page, "/tasks/999999", f"{username}-{code}-404", 404)
     assert not problems, "\n".join(problems)
 
