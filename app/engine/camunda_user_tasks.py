@@ -444,7 +444,8 @@ def _what(task: etree._Element, existing: dict[str, str], found: _UserTask) -> N
         name = _form_file(key)
         found.properties[FORM_PROPERTY] = name
         found.properties[FORM_KEY_PROPERTY] = key
-        found.changes.append(said("camunda:formKey %(key)r: the task's form is the file %(name)s in forms/", key=key,
+        found.changes.append(said("camunda:formKey %(key)r: the task's form is %(name)s, a file of forms/ or one deployed with the "
+                                  "diagram", key=key,
                                   name=name))
     else:
         _zeebe_what(task, found)
@@ -505,9 +506,9 @@ def _zeebe_what(task: etree._Element, found: _UserTask) -> None:
                                                 if key else "zeebe:formDefinition externalReference")
         # an attribute and its value: data
         named = (f"formId {form_id!r}" if form_id else f"formKey {key!r}" if key else f"externalReference {external!r}")
-        found.changes.append(said("zeebe:formDefinition %(named)s: the task's form is the file %(name)s in forms/ "
-                                  "(a Camunda Forms file %(stem)s.form there, or one whose id is %(stem)s, is read as "
-                                  "one)", named=named, name=name, stem=name.removesuffix(".json")))
+        found.changes.append(said("zeebe:formDefinition %(named)s: the task's form is %(name)s, a file of forms/ or one "
+                                  "deployed with the diagram (a Camunda Forms file %(stem)s.form, or one whose id is "
+                                  "%(stem)s, is read as one)", named=named, name=name, stem=name.removesuffix(".json")))
     else:
         found.refusals.append(said("zeebe:formDefinition names no form (no formKey, formId or externalReference): "
                                    "Loanflow shows JSON Schema and Camunda Forms forms; name one, or remove the "
@@ -595,8 +596,8 @@ def _start_form(event: etree._Element) -> list[str]:
         name = _form_file(key)
         found.properties.update({FORM_PROPERTY: name, FORM_KEY_PROPERTY: key})
         found.changes.append(said("camunda:formKey %(key)r on the start event: the data an instance is started "
-                                  "with is checked against the file %(name)s in forms/, the form the console's "
-                                  "start page shows", key=key, name=name))
+                                  "with is checked against %(name)s, a file of forms/ or one deployed with the "
+                                  "diagram, the form the console's start page shows", key=key, name=name))
     else:
         _zeebe_what(event, found)
     if found.properties:

@@ -93,7 +93,7 @@ def _instances() -> int:
 
 def test_a_start_form_key_is_read_as_the_form_the_start_data_is_checked_against(folder):
     said = [p for p in check_diagrams([invoice()]) if p.element_id == "StartEvent_1"]
-    assert [(p.severity, "checked against the file start-form.json in forms/" in p.reason) for p in said
+    assert [(p.severity, "checked against start-form.json, a file of forms/ or one deployed with the diagram" in p.reason) for p in said
             if "camunda:formKey" in p.reason] == [("warning", True)], said
     deploy_and_commit([invoice()])
     form = instances.start_form("invoiceApproval")
