@@ -72,6 +72,16 @@ def diff(process_id: str) -> ResponseReturnValue:
     return render_template("catalogue_diff.html", entry=entry, diff=result, markers=" ".join(marked))
 
 
+@bp.route("/processes/<process_id>/versions/<int:version>/diagram")
+@login_required
+def diagram(process_id: str, version: int) -> ResponseReturnValue:
+    """The version drawn in the reader's language (the viewer's source; Download gives the file as deployed)."""
+    response = Response(catalogue.version_diagram(current_user.principal, process_id, version, _language()),
+                        mimetype="application/xml")
+    response.headers["Cache-Control"] = "private, no-store"  # it follows the reader's language
+    return response
+
+
 @bp.route("/processes/<process_id>/versions/<int:version>/download")
 @login_required
 def download(process_id: str, version: int) -> ResponseReturnValue:

@@ -494,6 +494,8 @@ SKIPPED: dict[str, str] = {
                             "(test_catalogue_pages.py)",
     "insight_pages.heatmap": "a process version's heatmap: definitions.read as catalogue_pages.index, an unknown "
                              "version 404 (test_insight.py)",
+    "catalogue_pages.diagram": "a process version drawn in the reader's language: definitions.read as "
+                               "catalogue_pages.index, an unknown version or a decision 404 (test_catalogue_pages.py)",
     "catalogue_pages.download": "a version's file as deployed: definitions.read as catalogue_pages.index, an unknown "
                                 "version 404 (test_catalogue_pages.py)",
     "catalogue_pages.diff": "two versions compared: definitions.read as catalogue_pages.index, unknown versions 404, "

@@ -113,10 +113,10 @@ def test_the_version_page_lists_versions_newest_first_with_who_where_and_instanc
         hashes = [v.content_hash for v in process_entry(identity.principal_for("ana"), "catalogue_wait", "en").versions]
         db.session.remove()
     assert hashes[0] != hashes[1] and hashes[1][:12] in first
-    assert 'data-source="/processes/catalogue_wait/versions/2/download"' in page.text  # the latest is drawn
+    assert 'data-source="/processes/catalogue_wait/versions/2/diagram"' in page.text  # the latest is drawn
 
     chosen = client.get("/processes/catalogue_wait?version=1", headers=headers)
-    assert 'data-source="/processes/catalogue_wait/versions/1/download"' in chosen.text
+    assert 'data-source="/processes/catalogue_wait/versions/1/diagram"' in chosen.text
     assert client.get("/processes/catalogue_wait?version=7", headers=headers).status_code == 404
 
 
@@ -131,10 +131,30 @@ def test_a_download_is_the_file_as_deployed(client, catalogue):
     assert client.get("/processes/catalogue_wait/versions/3/download").status_code == 404
 
 
+def test_the_drawn_diagram_names_each_element_in_the_readers_language(client, app, catalogue):
+    """The viewer drew the file as deployed: English names in a Chinese page, where the file has Chinese ones."""
+    named = V1.replace(b'<bpmn:endEvent id="end">', b'<bpmn:endEvent id="end" name="Released"><bpmn:extensionElements>'
+                       b'<spiffworkflow:properties><spiffworkflow:property name="name@zh" value="\xe5\xb7\xb2\xe6\x94'
+                       b'\xbe\xe8\xa1\x8c"/></spiffworkflow:properties></bpmn:extensionElements>')
+    with app.app_context():
+        deploy_and_commit([DiagramFile("catalogue_wait.bpmn", named.replace(b"catalogue_wait", b"catalogue_named"))])
+        db.session.remove()
+    sign_in(client, "ana")
+    zh = client.get("/processes/catalogue_named/versions/1/diagram", headers={"Accept-Language": "zh"})
+    assert zh.status_code == 200 and zh.mimetype == "application/xml"
+    assert 'name="已放行"' in zh.text and 'name="Released"' not in zh.text
+    assert 'name="Go-ahead given"' in zh.text  # no Chinese name: as drawn
+    en = client.get("/processes/catalogue_named/versions/1/diagram", headers=EN)
+    assert 'name="Released"' in en.text
+    assert client.get("/processes/catalogue_wait/versions/3/diagram").status_code == 404
+    assert client.get("/processes/credit_decision/versions/1/diagram").status_code == 404  # a decision: its table
+
+
 def test_a_borrower_may_not_read_the_catalogue_and_an_unknown_process_is_not_found(client, app, catalogue):
     sign_in(client, "appl")
     assert 'id="catalogue-link"' not in client.get("/", headers=EN).text
-    for path in ("/processes", "/processes/catalogue_wait", "/processes/catalogue_wait/versions/1/download"):
+    for path in ("/processes", "/processes/catalogue_wait", "/processes/catalogue_wait/versions/1/download",
+                 "/processes/catalogue_wait/versions/1/diagram"):
         assert client.get(path, headers=EN).status_code == 403, path
     client = app.test_client()
     sign_in(client, "ana")

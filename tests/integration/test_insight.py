@@ -126,7 +126,7 @@ def test_the_heatmap_counts_the_instances_that_reached_each_element_and_the_time
     assert float(_cell(review, "median", "data-seconds")) == 2 * HOUR
     assert float(_cell(review, "mean", "data-seconds")) == 3 * HOUR
     assert _cell(_row(page.text, "element", "check"), "median", "data-seconds") == ""  # none completed
-    assert 'data-source="/processes/heat_review/versions/1/download"' in page.text
+    assert 'data-source="/processes/heat_review/versions/1/diagram"' in page.text
     assert client.get("/processes/heat_review/heatmap?version=2", headers=headers).status_code == 404
 
 

@@ -138,7 +138,7 @@ def test_the_diff_page_lists_the_changes_and_marks_them_on_the_diagram(client, v
     for word in words:
         assert word in page.text, word
     assert "<bpmn:" not in page.text and "<script>" not in page.text
-    assert 'data-source="/processes/diff_review/versions/2/download"' in page.text
+    assert 'data-source="/processes/diff_review/versions/2/diagram"' in page.text
     markers = set(re.search(r'data-markers="([^"]*)"', page.text).group(1).split())
     assert markers == {"note:added", "f_noted:added", "review:changed", "f_yes:changed", "end:changed"}
 

@@ -178,6 +178,18 @@ def _timer_starts(process_id: str, language: str) -> list[TimerStartEntry]:
     return entries
 
 
+def version_diagram(actor: Principal, process_id: str, version: int, language: str) -> bytes:
+    """A process version's file to draw: each element named in the reader's language (its `name@zh`, else its
+    name), as the instance page draws it; the file as deployed is `version_source`."""
+    policy.require(actor, "definitions.read")
+    row = db.session.execute(select(ProcessVersion.id, ProcessVersion.content_hash).where(
+        ProcessVersion.kind == "process", ProcessVersion.process_id == process_id,
+        ProcessVersion.version == version)).first()
+    if row is None:
+        raise NotFound(NO_SUCH_PROCESS)
+    return diagram_elements.shown_source(row.id, row.content_hash, language, internals=True)
+
+
 def version_source(actor: Principal, process_id: str, version: int) -> tuple[str, bytes]:
     """The file a version was deployed from, as deployed: its name and bytes."""
     policy.require(actor, "definitions.read")
