@@ -10,7 +10,7 @@ from sqlalchemy import delete, insert, select, update
 
 from app.engine import camunda_process, start_events
 from app.engine.errors import CannotStart, InstanceFault
-from app.engine.runner import ProcessEngine, StepOutcome
+from app.engine.runner import ProcessEngine, StepOutcome, jsonable
 from app.extensions import db
 from app.models import (
     InstanceParty,
@@ -219,7 +219,7 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
             event = _at_message_start(spec, message.name)
         started = ("started", event.element_id if event is not None else None,
                    {"process_id": process_id, "version": version.version, "business_key": business_key,
-                    "data": data or {}} | (event.said if event is not None else {}))
+                    "data": jsonable(data or {})} | (event.said if event is not None else {}))
         act = rt.engine.advance if event is None else lambda w: event.act(rt.engine, w)
         outcome = run_step(instance, act, on_commit, actor_id, [started], workflow, new=True,
                            claimed=message if catch else None)
