@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import FormVersion, ProcessVersion
 from app.services.identity import directory as identity
-from app.services.workflow import instances
+from app.services.workflow import file_sets, instances
 from tests.integration.test_disbursement_stage import outside, signed_in_client
 from tests.integration.test_identity import set_password
 from tests.integration.test_simulators import csrf_of
@@ -164,3 +164,19 @@ def test_who_may_not_deploy_gets_no_link_and_a_refusal(app, people, username):
         "csrf_token": csrf_of(catalogue), "action": "deploy",
         "files": [(io.BytesIO(invoice()), "invoiceApproval.bpmn")]}).status_code)
     assert refused == 403 and _versions() == 0
+
+
+def test_camundas_own_invoice_example_deploys_as_its_project_holds_it(people):
+    """From the corpus, as its repository holds it: the diagram and the two Camunda Forms files beside its webapp,
+    deployed in one step; its start form checks the data an instance starts with."""
+    from tests.integration.test_corpus import CORPUS, require_corpus
+
+    require_corpus()
+    base = CORPUS / "camunda-bpm-examples" / "usertask" / "task-camunda-forms" / "src" / "main"
+    files = [(path.name, path.read_bytes()) for path in (
+        base / "resources" / "invoiceApproval.bpmn", base / "webapp" / "start-form.form", base / "webapp" / "task-form.form")]
+    analyst = identity.principal_for("ana")
+    assert [p.reason for p in file_sets.check(analyst, files) if p.severity == "error"] == []
+    [deployed] = file_sets.deploy(analyst, files)
+    assert (deployed.process_id, deployed.version, deployed.status) == ("camundaFormsQuickstart", 1, "new")
+    assert instances.start_form("camundaFormsQuickstart")["required"] == ["creditor", "amount"]
