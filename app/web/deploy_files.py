@@ -5,6 +5,10 @@ in one step, without the server's forms folder. The check and the deploy are the
 in the reader's language, and the versions made."""
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
@@ -25,6 +29,7 @@ def deploy_files() -> ResponseReturnValue:
         return render_template("deploy_files.html", errors={}, findings=None, deployed=None)
     limit = deployment.upload_limit() + 1
     files = [(u.filename or "", u.stream.read(limit)) for u in request.files.getlist("files") if u.filename]
+    files = files or _kept(request.form.getlist("kept"))  # the files a clean check showed, deployed from there
     deploying = request.form.get("action") == "deploy"
     findings, deployed, errors, status = None, None, {}, 200
     try:
@@ -41,5 +46,24 @@ def deploy_files() -> ResponseReturnValue:
             errors = exc.fields
     if findings is not None:
         findings = [f | {"reason": in_language(f["reason"])} for f in findings]
+    clean = not deploying and findings is not None and not any(f["severity"] == "error" for f in findings)
     return render_template("deploy_files.html", errors=errors, findings=findings, deployed=deployed,
-                           checked=not deploying), status
+                           checked=not deploying, kept=_keep(files) if clean else None), status
+
+
+def _keep(files: list[tuple[str, bytes]]) -> list[str]:
+    """The checked files as the page carries them to the deploy: each its name and bytes, base64 (the browser
+    cannot be asked to choose them again without the person doing it)."""
+    return [json.dumps([name, base64.b64encode(content).decode("ascii")]) for name, content in files]
+
+
+def _kept(values: list[str]) -> list[tuple[str, bytes]]:
+    """What `_keep` wrote, read back; a value that is not is left out (the set is checked again as it comes)."""
+    found: list[tuple[str, bytes]] = []
+    for value in values:
+        try:
+            name, content = json.loads(value)
+            found.append((str(name), base64.b64decode(str(content), validate=True)))
+        except (ValueError, TypeError, binascii.Error):
+            continue
+    return found

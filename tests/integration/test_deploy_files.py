@@ -6,8 +6,10 @@ drawing it again in the form editor: the console opened one BPMN file, and the A
 `.dmn` and refused a `.form` ("only .bpmn and .dmn files ... can be deployed")."""
 from __future__ import annotations
 
+import html
 import io
 import json
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -73,6 +75,7 @@ def _browser(app, username: str):
                                     headers={"Accept-Language": language})
             return response.status_code, response.text
         return outside(posted)
+    send.browser = browser  # for a posting of another kind
     return page, send
 
 
@@ -90,7 +93,17 @@ def test_an_analyst_checks_then_deploys_a_camunda_project_with_its_forms_in_chin
     assert 'data-severity="warning"' in checked and '<span class="code" translate="no">camunda:formKey</span>' in checked
     assert _versions() == 0  # a check deploys nothing
 
-    status, deployed = send(_project(), "deploy", "zh")
+    kept = re.findall(r'name="kept" value="([^"]+)"', checked)  # the checked files, carried to the deploy
+    assert len(kept) == 3 and 'id="deploy-checked"' in checked
+
+    def deploy_kept(values: list[str]) -> tuple[int, str]:
+        response = send.browser.post("/processes/deploy-files", headers={"Accept-Language": "zh"}, data={
+            "csrf_token": csrf_of(checked), "action": "deploy", "kept": values})
+        return response.status_code, response.text
+    tampered = outside(lambda: deploy_kept(["not base64", '["a.bpmn", "%%%"]']))
+    assert tampered[0] == 422 and "请至少选择一个文件。" in tampered[1]  # nothing readable: nothing deployed
+    assert _versions() == 0
+    status, deployed = outside(lambda: deploy_kept([html.unescape(k) for k in kept]))
     assert status == 200, deployed
     assert 'data-process="invoiceApproval"' in deployed and "版本 1" in deployed
     assert _versions() == 1
