@@ -31,7 +31,8 @@ def catalogue_link() -> dict[str, bool]:
 @bp.route("/processes")
 @login_required
 def index() -> ResponseReturnValue:
-    return render_template("catalogue.html", entries=catalogue.catalogue(current_user.principal, _language()))
+    return render_template("catalogue.html", entries=catalogue.catalogue(current_user.principal, _language()),
+                           startable=catalogue.startable(current_user.principal))
 
 
 @bp.route("/processes/<process_id>")

@@ -17,9 +17,7 @@ from flask_login import current_user, login_required
 
 from app.api.errors import status_of
 from app.services.errors import Forbidden, ServiceError
-from app.services.identity import policy
-from app.services.identity.directory import Principal
-from app.services.workflow import catalogue, instances
+from app.services.workflow import catalogue, instances, start_forms
 from app.services.workflow.labels import localized
 from app.services.workflow.uploads import Upload
 from app.web.inbox import FORM_REFUSALS, nested_values, posted_values, upload_keeper
@@ -38,20 +36,15 @@ def _language() -> str:
 
 @bp.app_context_processor
 def start_link() -> dict[str, bool]:
-    return {"may_start_instances": bool(current_user.is_authenticated and _may_start(current_user.principal))}
-
-
-def _may_start(principal: Principal) -> bool:
-    """The platform's grant to start instances (admins, operators), or to try a process it may deploy (analysts:
-    the modeler's test instance, `modeler.start_test_instance`)."""
-    return policy.allowed(principal, "instances.start") or policy.allowed(principal, "definitions.deploy")
+    return {"may_start_instances": bool(current_user.is_authenticated
+                                        and start_forms.may_start_on_page(current_user.principal))}
 
 
 @bp.route("/processes/<process_id>/new-instance", methods=["GET", "POST"])
 @login_required
 def new_instance(process_id: str) -> ResponseReturnValue:
     principal = current_user.principal
-    if not _may_start(principal):
+    if not start_forms.may_start_on_page(principal):
         raise Forbidden(MAY_NOT_START, code="may_not_start")
     entry = catalogue.process_entry(principal, process_id, _language())  # 404: no such process
     schema = instances.start_form(process_id) if entry.kind == "process" else None

@@ -117,6 +117,9 @@ def test_an_operator_starts_the_invoice_on_its_start_page_in_chinese_and_wrong_d
     get, post = _browser(app, "op")
     catalogue = get("/processes/invoiceApproval", "zh").text
     assert 'href="/processes/invoiceApproval/new-instance"' in catalogue and "用启动表单发起实例" in catalogue
+    listed = get("/processes", "zh").text  # the list says which processes have a start page
+    assert listed.count('class="start-instance"') == 1
+    assert 'class="start-instance" href="/processes/invoiceApproval/new-instance">发起实例</a>' in listed
 
     page = get("/processes/invoiceApproval/new-instance", "zh").text
     assert "发起实例" in page and "债权人 *" in page and "金额 *" in page and "发票号，格式如 C-123。" in page
@@ -171,6 +174,7 @@ def test_who_may_not_start_instances_gets_no_link_and_a_refusal(app, folder, use
     get, post = _browser(app, username)
     catalogue = get("/processes/invoiceApproval").text
     assert 'class="start-instance"' not in catalogue
+    assert 'class="start-instance"' not in get("/processes").text
     assert get("/processes/invoiceApproval/new-instance").status_code == 403
     refused = post("/processes/invoiceApproval/new-instance", {"csrf_token": csrf_of(catalogue), "creditor": "X",
                                                                "amount": "1"})

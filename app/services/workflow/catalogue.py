@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import case, func, select
 
@@ -16,7 +17,8 @@ from app.services.context import lazy_gettext as _l
 from app.services.errors import NotFound
 from app.services.identity import policy
 from app.services.identity.directory import Principal
-from app.services.workflow import diagram_elements, labels
+from app.services.workflow import diagram_elements, labels, start_forms
+from app.services.workflow.deployment import newest_versions
 from app.services.workflow.runtime import runtime
 
 RUNNING = ("running", "waiting", "error")  # as `deployment.list_processes` counts them: not ended yet
@@ -150,6 +152,23 @@ def process_entry(actor: Principal, process_id: str, language: str) -> ProcessEn
     return ProcessEntry(process_id, kind, *_title(kind, process_id, rows[0].names, rows[0].name, language), versions,
                         _timer_starts(process_id, language) if kind == "process" else [],
                         _starts(process_id, language) if kind == "process" else [])
+
+
+def startable(actor: Principal) -> set[str]:
+    """The processes whose newest version a person may start on its start page, for one who may: those whose
+    none start event has a start form (`start_forms`). Each version is read once (versions do not change)."""
+    if not start_forms.may_start_on_page(actor):
+        return set()
+    rows = db.session.execute(newest_versions("process", ProcessVersion.id, ProcessVersion.process_id,
+                                              ProcessVersion.content_hash)).all()
+    return {row.process_id for row in rows if _has_start_form(row.id, row.content_hash)}
+
+
+@lru_cache(maxsize=4096)
+def _has_start_form(version_id: int, content_hash: str) -> bool:  # the hash keys the cache (a test's fresh database)
+    spec = runtime().specs.get_many([version_id])[version_id][0]
+    forms = db.session.scalar(select(ProcessVersion.forms).where(ProcessVersion.id == version_id)) or {}
+    return start_events.start_form(spec) in forms
 
 
 def _starts(process_id: str, language: str) -> list[StartEntry]:

@@ -10,7 +10,15 @@ from typing import Any
 from app.engine import start_events
 from app.services.context import lazy_gettext as _l
 from app.services.errors import Invalid
+from app.services.identity import policy
+from app.services.identity.directory import Principal
 from app.services.workflow.forms import forms_by_id, validate_submission
+
+
+def may_start_on_page(principal: Principal) -> bool:
+    """Who fills a start form on the console's start page: the platform's grant to start instances (admins,
+    operators), or to try a process one may deploy (analysts: as the modeler's test instance)."""
+    return policy.allowed(principal, "instances.start") or policy.allowed(principal, "definitions.deploy")
 
 
 def schema(spec: Any, forms: Mapping[str, int]) -> dict[str, Any] | None:
