@@ -22,6 +22,7 @@ from tests.integration.test_disbursement_stage import outside, signed_in_client
 from tests.integration.test_identity import set_password
 from tests.integration.test_simulators import csrf_of
 from tests.integration.test_start_page import START_FORM
+from tests.integration.test_start_page import _browser as signed_in
 
 TASK_FORM = {"id": "invoice-review", "type": "default", "components": [
     {"key": "approved", "label": "Approved?", "label@zh": "是否批准？", "type": "checkbox"},
@@ -61,21 +62,18 @@ def people(ctx, tmp_path, monkeypatch):
 
 
 def _browser(app, username: str):
-    set_password(app, username)
-    browser = outside(lambda: signed_in_client(app, username))
+    """The page's reader and a sender of a set of files, for `username` signed in (`test_start_page._browser`)."""
+    get, post = signed_in(app, username)
 
     def page(language: str = "en") -> str:
-        return outside(lambda: browser.get("/processes/deploy-files", headers={"Accept-Language": language}).text)
+        return get("/processes/deploy-files", language).text
 
     def send(files: dict[str, bytes], action: str, language: str = "en") -> tuple[int, str]:
-        def posted():
-            data = {"csrf_token": csrf_of(page(language)), "action": action,
-                    "files": [(io.BytesIO(content), name) for name, content in files.items()]}
-            response = browser.post("/processes/deploy-files", data=data, content_type="multipart/form-data",
-                                    headers={"Accept-Language": language})
-            return response.status_code, response.text
-        return outside(posted)
-    send.browser = browser  # for a posting of another kind
+        status, text, _where = post("/processes/deploy-files", {
+            "csrf_token": csrf_of(page(language)), "action": action,
+            "files": [(io.BytesIO(content), name) for name, content in files.items()]}, language)
+        return status, text
+    send.browser = post.browser  # for a posting of another kind
     return page, send
 
 
