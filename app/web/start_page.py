@@ -26,7 +26,8 @@ from app.web.schema_form import FormParseError, fields_of, parse_submission
 
 bp = Blueprint("start_pages", __name__, template_folder="templates")
 MAX_BUSINESS_KEY = 128  # as the API's (`StartInstanceSchema`) and the instances' column
-MAY_NOT_START = _l("Starting an instance on its start page needs the platform_admin, operator or analyst role.")
+MAY_NOT_START = _l("Starting an instance on its start page needs the role of a platform administrator, an operator or "
+                   "a business analyst.")
 
 
 def _language() -> str:
