@@ -18,6 +18,8 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, 
 
 from app.engine.camunda_user_tasks import FORM_PROPERTY
 
+UI_FORM_PROPERTY = "formUiSchemaFilename"  # as app.engine.parser names it
+
 
 def only(workflow: Any, element_id: str) -> list[Any]:
     """Cancel the new workflow's start events other than `element_id`; that one's tasks (ValueError: none)."""
@@ -40,11 +42,21 @@ def of(spec: Any) -> list[Any]:
 def start_form(spec: Any) -> str | None:
     """The form (its file name) the data of an instance started at the process's none start event is checked
     against (a Camunda start form's fields, `camunda_user_tasks`), if it has one."""
+    return _start_form_file(spec, FORM_PROPERTY)
+
+
+def start_ui_form(spec: Any) -> str | None:
+    """The UI schema (its file name) of that start form, if its start event names one (`formUiSchemaFilename`,
+    as a user task does): the widgets the start page shows its fields with."""
+    return _start_form_file(spec, UI_FORM_PROPERTY) if start_form(spec) else None
+
+
+def _start_form_file(spec: Any, prop: str) -> str | None:
     for event in of(spec):
         if isinstance(event.event_definition, NoneEventDefinition):
-            name = ((getattr(event, "extensions", None) or {}).get("properties") or {}).get(FORM_PROPERTY)
-            if name:
-                return str(name)
+            properties = (getattr(event, "extensions", None) or {}).get("properties") or {}
+            if properties.get(FORM_PROPERTY):
+                return str(properties[prop]) if properties.get(prop) else None
     return None
 
 

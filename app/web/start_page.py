@@ -48,9 +48,10 @@ def new_instance(process_id: str) -> ResponseReturnValue:
     if not start_forms.may_start_on_page(principal):
         raise Forbidden(MAY_NOT_START, code="may_not_start")
     entry = catalogue.process_entry(principal, process_id, _language())  # 404: no such process
-    schema = instances.start_form(process_id) if entry.kind == "process" else None
-    if schema is None:
+    found = instances.start_form_and_ui(process_id) if entry.kind == "process" else None
+    if found is None:
         abort(404, _("This process has no start form: the API, a calling process or a test instance starts it."))
+    schema, ui = found
     errors: dict[str, list[str]] = {}
     values: dict = {}
     business_key = ""
@@ -61,7 +62,7 @@ def new_instance(process_id: str) -> ResponseReturnValue:
         try:
             if len(business_key) > MAX_BUSINESS_KEY:
                 raise FormParseError({"business_key": [_("At most %(n)d characters.", n=MAX_BUSINESS_KEY)]})
-            data = parse_submission(schema, {}, request.form, request.files, upload_keeper(uploads))
+            data = parse_submission(schema, ui, request.form, request.files, upload_keeper(uploads))
             started = instances.start(process_id, principal, business_key or None, data, uploads=uploads,
                                       access_checked=True)  # asked above: an analyst's start is a test
         except FormParseError as exc:
@@ -74,5 +75,5 @@ def new_instance(process_id: str) -> ResponseReturnValue:
                     status=INSTANCE_STATUS.get(started["status"], started["status"])))
             return redirect(url_for("instance_pages.show", instance_id=started["id"]))
     return render_template("instance_start.html", entry=entry, business_key=business_key, errors=errors,
-                           fields=fields_of(schema, {}, nested_values(values), language=_language()),
+                           fields=fields_of(schema, ui, nested_values(values), language=_language()),
                            form_help=localized(schema, "description", _language())), status

@@ -203,3 +203,36 @@ def test_an_analyst_tries_the_process_on_its_start_page_from_the_modeler(app, fo
 def test_a_process_that_does_not_exist_has_no_start_page(app, folder):
     get, _post = _browser(app, "op")
     assert get("/processes/nothing_here/new-instance").status_code == 404
+
+
+NATIVE = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="defs" targetNamespace="t">
+  <bpmn:process id="terms_intake" name="Terms intake" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="formJsonSchemaFilename" value="terms-schema.json"/>
+      <spiffworkflow:property name="formUiSchemaFilename" value="terms-uischema.json"/>
+    </spiffworkflow:properties></bpmn:extensionElements></bpmn:startEvent>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_start_form_of_loanflows_own_shows_its_fields_with_the_widgets_its_ui_schema_names(app, folder):
+    """A start event names its form and UI schema as a user task does: the amount is a money field, read as
+    the amount the person typed (grouping and all), not as text."""
+    from tests.conftest import FIXTURES
+
+    for name in ("terms-schema.json", "terms-uischema.json"):
+        (folder / name).write_bytes((FIXTURES / "forms" / name).read_bytes())
+    deploy_and_commit([DiagramFile("terms_intake.bpmn", NATIVE.encode())])
+    get, post = _browser(app, "op")
+    page = get("/processes/terms_intake/new-instance").text
+    assert '<span class="ccy">CNY</span><input id="f-agreed_amount"' in page  # the UI schema's money widget
+    status, _body, where = post("/processes/terms_intake/new-instance", {
+        "csrf_token": csrf_of(page), "agreed_amount": "1,234,567.80"})
+    assert status == 302, _body
+    db.session.rollback()
+    (instance,) = db.session.scalars(select(ProcessInstance)).all()
+    assert instance.data["agreed_amount"] == "1234567.80"

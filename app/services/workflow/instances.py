@@ -230,11 +230,18 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
 
 def start_form(process_id: str) -> dict[str, Any] | None:
     """The JSON Schema the data of a new instance of the process's newest version must fit, if it has one."""
+    found = start_form_and_ui(process_id)
+    return found[0] if found else None
+
+
+def start_form_and_ui(process_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The start form of the process's newest version and its UI schema ({} without one), if it has a form."""
     version = latest_version(process_id)
     if version is None:
         return None
     spec, _subprocesses = runtime().specs.workflow_specs(version.id, resolve_pins(version))
-    return start_forms.schema(spec, version.forms)
+    schema = start_forms.schema(spec, version.forms)
+    return (schema, start_forms.ui_schema(spec, version.forms)) if schema is not None else None
 
 
 def _at_only_timer_start(spec: Any) -> StartAt | None:

@@ -29,6 +29,13 @@ def schema(spec: Any, forms: Mapping[str, int]) -> dict[str, Any] | None:
     return forms_by_id([form_id]).get(form_id) if form_id else None
 
 
+def ui_schema(spec: Any, forms: Mapping[str, int]) -> dict[str, Any]:
+    """The UI schema of the start form of a version, {} when its start event names none."""
+    name = start_events.start_ui_form(spec)
+    form_id = forms.get(name) if name else None
+    return (forms_by_id([form_id]).get(form_id) or {}) if form_id else {}
+
+
 def check(process_id: str, spec: Any, forms: Mapping[str, int],
           data: dict[str, Any] | None) -> dict[str, Any] | None:
     """Refuse (422, the fields said) data that does not fit the start form; the form (None when there is none)."""
