@@ -28,10 +28,15 @@ blp.before_request(require_user)
 @blp.route("", methods=["POST"])
 @blp.arguments(StartInstanceSchema())
 @blp.response(201, InstanceSchema)
-@blp.errors(403, 422)
+@blp.alt_response(200, schema=InstanceSchema, description="the same idempotency key again: the instance it started")
+@blp.errors(403, 409, 422)
 def start(args):
-    """Start an instance; 422 when the process is not deployed or the data does not fit its start form."""
-    return instances.start(args["process_id"], current_user(), args["business_key"], args["data"], args["parties"])
+    """Start an instance; 422 when the process is not deployed or the data does not fit its start form. With an
+    `idempotency_key`, the same key again from the same user answers the instance it started (200, with its
+    state now), however many such requests race; the key with another process or business key is 409."""
+    started = instances.start(args["process_id"], current_user(), args["business_key"], args["data"],
+                              args["parties"], start_key=args["idempotency_key"])
+    return started, 200 if started.get("duplicate") else 201
 
 
 @blp.route("")

@@ -102,6 +102,8 @@ class ProcessInstance(Model):
         Index("ix_process_instances_version_id", "process_version_id", "id"),
         Index("ix_process_instances_status_id", "status", "id"),
         Index("ix_process_instances_created_at", "created_at"),
+        # one start per key and user: a form sent twice starts one instance (start_keys.py, 0029)
+        Index("ux_process_instances_start_key", "started_by_id", "start_key", unique=True),
         # the inbox's search (part of a business key): PostgreSQL with pg_trgm only (0006_inbox_scale);
         # `info` tells the migrations' comparison (migrations/env.py) where the index exists
         Index("ix_process_instances_business_key_trgm", "business_key", postgresql_using="gin",
@@ -125,6 +127,8 @@ class ProcessInstance(Model):
     # Names of the messages the instance waits for (mirrored in message_waits for lookup).
     waiting_for: Mapped[list[str]] = mapped_column(JsonType, default=list, server_default="[]")
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The key the start came with (the start page's form, the API's idempotency_key): the same again answers this.
+    start_key: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

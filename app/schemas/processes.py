@@ -46,6 +46,8 @@ class StartInstanceSchema(Schema):
     business_key = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=128))
     data = fields.Dict(keys=fields.String(), load_default=dict)
     parties = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+    # the same key again (from the same user) answers the instance it started first (200), never a second one
+    idempotency_key = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
 
 
 class InstanceSchema(Schema):

@@ -2,11 +2,15 @@
 event asks (`/processes/<id>/new-instance`), as Camunda's Tasklist starts a process with its start form — a
 Camunda `camunda:formData` start form, a `.form` or embedded HTML form a `camunda:formKey` names, Camunda 8's
 `zeebe:formDefinition`. The form is checked as the API's start checks it (`instances.start`), files posted in
-it are kept as the new instance's documents, and the page goes on to the instance. Who may: the platform's
+it are kept as the new instance's documents, and the page goes on to the instance. The form carries a key
+made when the page was drawn: sent twice (a double click, a reload, a second tab), it starts one instance
+and the second sending goes to it (`start_keys`). Who may: the platform's
 admins and operators (`instances.start`), and the analysts who may try a process they deploy (as the modeler's
 test instance, `definitions.deploy`); a process without a start form has no start page (the API, a calling
 process or the modeler's test instance starts it)."""
 from __future__ import annotations
+
+import secrets
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -17,7 +21,7 @@ from flask_login import current_user, login_required
 
 from app.api.errors import status_of
 from app.services.errors import Forbidden, ServiceError
-from app.services.workflow import catalogue, instances, start_forms
+from app.services.workflow import catalogue, instances, start_forms, start_keys
 from app.services.workflow.labels import localized
 from app.services.workflow.uploads import Upload
 from app.web.inbox import FORM_REFUSALS, nested_values, posted_values, upload_keeper
@@ -55,25 +59,37 @@ def new_instance(process_id: str) -> ResponseReturnValue:
     errors: dict[str, list[str]] = {}
     values: dict = {}
     business_key = ""
+    start_key = secrets.token_urlsafe(16)  # this drawing of the form's: a refused sending keeps it
     status = 200
     if request.method == "POST":
         business_key = request.form.get("business_key", "").strip()
+        start_key = request.form.get("start_key", "").strip()[:start_keys.MAX_KEY] or start_key
         uploads: list[Upload] = []
         try:
             if len(business_key) > MAX_BUSINESS_KEY:
                 raise FormParseError({"business_key": [_("At most %(n)d characters.", n=MAX_BUSINESS_KEY)]})
             data = parse_submission(schema, ui, request.form, request.files, upload_keeper(uploads))
             started = instances.start(process_id, principal, business_key or None, data, uploads=uploads,
-                                      access_checked=True)  # asked above: an analyst's start is a test
+                                      access_checked=True,  # asked above: an analyst's start is a test
+                                      start_key=start_key)
         except FormParseError as exc:
             errors, values, status = exc.fields, posted_values(), 422
+        except start_keys.KeyUsed as exc:  # sent before with another business key (the browser's Back, then changed)
+            errors = {"_form": [_("This form was sent already and started instance %(id)s. The form below is a new "
+                                  "one: send it to start another instance.", id=exc.instance_id)]}
+            values, status, start_key = posted_values(), 409, secrets.token_urlsafe(16)
         except ServiceError as exc:  # the services' messages are in the reader's language
             errors = exc.fields or {"_form": [exc.message]}
             values, status = posted_values(), status_of(exc) if exc.kind in FORM_REFUSALS else 422
         else:
-            flash(_("Instance %(id)s started: %(status)s.", id=started["id"],
-                    status=INSTANCE_STATUS.get(started["status"], started["status"])))
+            now = INSTANCE_STATUS.get(started["status"], started["status"])
+            if started.get("duplicate"):  # the form sent again: where the first sending went
+                flash(_("This form was sent already: it started instance %(id)s, now %(status)s.", id=started["id"],
+                        status=now))
+            else:
+                flash(_("Instance %(id)s started: %(status)s.", id=started["id"], status=now))
             return redirect(url_for("instance_pages.show", instance_id=started["id"]))
-    return render_template("instance_start.html", entry=entry, business_key=business_key, errors=errors,
+    return render_template("instance_start.html", entry=entry, business_key=business_key, start_key=start_key,
+                           errors=errors,
                            fields=fields_of(schema, ui, nested_values(values), language=_language()),
                            form_help=localized(schema, "description", _language())), status

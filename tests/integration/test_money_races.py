@@ -73,9 +73,15 @@ class Books:
             db.session.remove()
 
 
-def race_posts(base_url: str, posts: list[tuple[str, dict[str, str], bytes]]) -> list[tuple[int, dict[str, Any]]]:
+def json_body(response: http.client.HTTPResponse) -> Any:
+    return json.loads(response.read() or b"{}")
+
+
+def race_posts(base_url: str, posts: list[tuple[str, dict[str, str], bytes]],
+               read: Callable[[http.client.HTTPResponse], Any] = json_body) -> list[tuple[int, Any]]:
     """POST every (path, headers, body) from a thread of its own, released together by a barrier; each
-    thread has its connection open before the barrier, so the requests reach the server together."""
+    thread has its connection open before the barrier, so the requests reach the server together. Each
+    answer: the status and what `read` takes of the response (its JSON body; a page's test: its Location)."""
     address = urlsplit(base_url)
     barrier = threading.Barrier(len(posts), timeout=60)
     answers: list[Any] = [None] * len(posts)
@@ -87,7 +93,7 @@ def race_posts(base_url: str, posts: list[tuple[str, dict[str, str], bytes]]) ->
             barrier.wait()
             connection.request("POST", path, headers=headers, body=body)
             response = connection.getresponse()
-            answers[i] = (response.status, json.loads(response.read() or b"{}"))
+            answers[i] = (response.status, read(response))
         except Exception as exc:  # noqa: BLE001 - reported by the caller's assertions
             answers[i] = (0, {"exception": repr(exc)})
         finally:

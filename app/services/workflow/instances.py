@@ -7,6 +7,7 @@ from time import monotonic
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from app.engine import camunda_process, start_events
 from app.engine.errors import CannotStart, InstanceFault
@@ -27,7 +28,7 @@ from app.services.identity import policy
 from app.services.identity.access import lane_party
 from app.services.identity.audit import audit
 from app.services.identity.directory import Actor
-from app.services.workflow import start_forms
+from app.services.workflow import start_forms, start_keys
 from app.services.workflow import uploads as uploads_kept
 from app.services.workflow.runtime import runtime
 from app.services.workflow.step_runner import atomic_step, claim_inbox_message, restore, run_step
@@ -156,7 +157,7 @@ def _with_initiator(spec: Any, actor: Actor | None, data: dict[str, Any] | None)
 def start(process_id: str, actor: Actor | None, business_key: str | None = None,
           data: dict[str, Any] | None = None, parties: dict[str, str] | None = None, *,
           access_checked: bool = False, message: Any = None, catch: bool = True,
-          event: StartAt | None = None, uploads: Sequence[Upload] = ()) -> dict[str, Any]:
+          event: StartAt | None = None, uploads: Sequence[Upload] = (), start_key: str | None = None) -> dict[str, Any]:
     """Start an instance and run it until it waits; its summary, built from the step (no re-read).
 
     The platform's admins and operators start any instance; an applicant starts only the process an
@@ -170,9 +171,18 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
     one instance only.
     `uploads`: files posted in the start form's fields (the console's start page), kept as the new instance's
     documents in the start's transaction; their fields' values in `data` become `document:<id>`.
+    `start_key`: the key the start came with (the start page's form, the API's `idempotency_key`): the same
+    user's same key again answers the instance it started, `duplicate` (`start_keys`), however many race.
     """
     if actor is not None and not access_checked:
         _may_start(actor, process_id, parties or {})
+    if start_key is not None:
+        if actor is None:
+            raise ValueError("a start key is a user's: a start without a user has none")
+        start_keys.check(start_key)
+        found = start_keys.earlier(actor.id, start_key)
+        if found is not None:
+            return start_keys.answer(found, process_id, business_key)
     version = latest_version(process_id)
     if version is None:
         raise Invalid(_l("process %(process)s is not deployed", process=repr(process_id)),
@@ -190,39 +200,45 @@ def start(process_id: str, actor: Actor | None, business_key: str | None = None,
         event = _at_only_timer_start(spec)
     elif uploads:
         raise Invalid(_l("files are kept only with the data a person starts an instance with"), code="cannot_start")
-    with atomic_step() as on_commit:
-        # The row exists before the engine runs: its id scopes the handlers' idempotency keys.
-        instance_id: int = core(_INSERT_INSTANCE, dict(
-            process_id=process_id, process_version_id=version.id, version=version.version, status="running",
-            business_key=business_key, data={}, state="", pins=pins, started_by_id=actor_id,
-            created_at=at, updated_at=at, lock_version=1, waiting_for=[])).scalar_one()
-        if bound:
-            core(_INSERT_PARTIES, [
-                {"instance_id": instance_id, "party": p, "org_id": o} for p, o in bound])
-        if uploads:
-            data = dict(data or {})
-            uploads_kept.keep(instance_id, None, form, uploads, data, actor_id)
-        # parties read back when a task needs them: an operator of this first step may bind one
-        # (a collections case binds the platform as the agency that works it until one is assigned)
-        instance = InstanceRow(instance_id, version.id, pins, business_key, "running", "", 1, [],
-                               open_tasks=[], parties=None)
-        if message is not None:
-            claim_inbox_message(message.id, instance_id, at)
-        if event is not None and event.claim is not None:
-            event.claim(instance_id)
-        try:
-            workflow = rt.engine.new_workflow(spec, subprocess_specs, _with_initiator(spec, actor, data))
-        except CannotStart as exc:
-            raise Invalid(_l("process %(process)s cannot start: %(reason)s", process=repr(process_id), reason=str(exc)),
-                          code="cannot_start") from None
-        if event is None and message is not None and catch:  # at the message start event that takes it
-            event = _at_message_start(spec, message.name)
-        started = ("started", event.element_id if event is not None else None,
-                   {"process_id": process_id, "version": version.version, "business_key": business_key,
-                    "data": jsonable(data or {})} | (event.said if event is not None else {}))
-        act = rt.engine.advance if event is None else lambda w: event.act(rt.engine, w)
-        outcome = run_step(instance, act, on_commit, actor_id, [started], workflow, new=True,
-                           claimed=message if catch else None)
+    try:
+        with atomic_step() as on_commit:
+            # The row exists before the engine runs: its id scopes the handlers' idempotency keys.
+            instance_id: int = core(_INSERT_INSTANCE, dict(
+                process_id=process_id, process_version_id=version.id, version=version.version, status="running",
+                business_key=business_key, data={}, state="", pins=pins, started_by_id=actor_id,
+                created_at=at, updated_at=at, lock_version=1, waiting_for=[], start_key=start_key)).scalar_one()
+            if bound:
+                core(_INSERT_PARTIES, [
+                    {"instance_id": instance_id, "party": p, "org_id": o} for p, o in bound])
+            if uploads:
+                data = dict(data or {})
+                uploads_kept.keep(instance_id, None, form, uploads, data, actor_id)
+            # parties read back when a task needs them: an operator of this first step may bind one
+            # (a collections case binds the platform as the agency that works it until one is assigned)
+            instance = InstanceRow(instance_id, version.id, pins, business_key, "running", "", 1, [],
+                                   open_tasks=[], parties=None)
+            if message is not None:
+                claim_inbox_message(message.id, instance_id, at)
+            if event is not None and event.claim is not None:
+                event.claim(instance_id)
+            try:
+                workflow = rt.engine.new_workflow(spec, subprocess_specs, _with_initiator(spec, actor, data))
+            except CannotStart as exc:
+                raise Invalid(_l("process %(process)s cannot start: %(reason)s", process=repr(process_id), reason=str(exc)),
+                              code="cannot_start") from None
+            if event is None and message is not None and catch:  # at the message start event that takes it
+                event = _at_message_start(spec, message.name)
+            started = ("started", event.element_id if event is not None else None,
+                       {"process_id": process_id, "version": version.version, "business_key": business_key,
+                        "data": jsonable(data or {})} | (event.said if event is not None else {}))
+            act = rt.engine.advance if event is None else lambda w: event.act(rt.engine, w)
+            outcome = run_step(instance, act, on_commit, actor_id, [started], workflow, new=True,
+                               claimed=message if catch else None)
+    except IntegrityError:  # the same user's same key from a request at the same moment: its instance
+        found = start_keys.earlier(actor_id, start_key) if start_key is not None and actor_id is not None else None
+        if found is None:
+            raise
+        return start_keys.answer(found, process_id, business_key)
     return {"id": instance_id, "process_id": process_id, "version": version.version, "status": outcome.status,
             "business_key": business_key, "data": outcome.data, "error": outcome.error, "created_at": at,
             "updated_at": at, "ended_at": at if outcome.status == "completed" else None}
