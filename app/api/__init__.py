@@ -12,6 +12,7 @@ def register_api(app: Flask, api: Api) -> None:
     from app.api import (
         applications,
         callbacks,
+        camunda_rest,
         collateral,
         collections,
         definitions,
@@ -39,4 +40,6 @@ def register_api(app: Flask, api: Api) -> None:
         api.register_blueprint(blp, url_prefix="/api/v1" + (blp.url_prefix or ""))
         csrf.exempt(blp)  # bearer callers need none; session callers are checked in app/api/auth.py;
         # providers' callbacks are authenticated by their signature
+    app.register_blueprint(camunda_rest.bp)  # Camunda Modeler's deploy and run: bearer tokens only, no session
+    csrf.exempt(camunda_rest.bp)
 

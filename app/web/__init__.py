@@ -48,6 +48,8 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(start_page.bp)
     from app.web import deploy_files  # issue 17: a project's diagrams and forms deployed from the browser
     app.register_blueprint(deploy_files.bp)
+    from app.web import tokens  # issue 17: one's own API tokens (Camunda Modeler's deploy signs in with one)
+    app.register_blueprint(tokens.bp)
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["local_date"] = local_date

@@ -163,6 +163,7 @@ def test_every_page_a_demo_user_reaches_is_accessible_and_fits_a_phone(demo_page
         problems += _deal_pages(page, f"{username}-{code}")
         may_administer = page.locator("header nav a[href='/admin/']").count() > 0
         problems += _visit(page, "/admin/", f"{username}-{code}-admin", 200 if may_administer else 403)
+        problems += _visit(page, "/account/tokens", f"{username}-{code}-tokens")  # the header's name leads there
         for link in page.locator("main a[id$='-mappings-link']").evaluate_all(  # the import layer's tables
                 "links => links.map(a => a.getAttribute('href'))"):
             problems += _visit(page, link, f"{username}-{code}{link.rstrip('/').replace('/', '-')}")

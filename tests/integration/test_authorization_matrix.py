@@ -516,6 +516,20 @@ SKIPPED: dict[str, str] = {
                                 "auditor and a borrower's applicant; "
                                 "no start form or an unknown id 404; data its start form refuses 422, nothing "
                                 "started (test_start_page.py)",
+    "token_pages.index": "one's own API tokens (GET, POST): any signed-in user, their own tokens only "
+                         "(test_camunda_rest.py)",
+    "token_pages.revoke": "one's own token revoked: another user's token id is 404 (test_camunda_rest.py)",
+    "camunda_rest.version": "Camunda Modeler's API level (/engine-rest): any good bearer token, never a session, 401 "
+                            "otherwise (test_camunda_rest.py)",
+    "camunda_rest.deployments": "Camunda Modeler's connection check: any good bearer token, 401 otherwise; no "
+                                "listing (test_camunda_rest.py)",
+    "camunda_rest.create_deployment": "a deploy from Camunda Modeler (multipart): a bearer token's "
+                                      "definitions.deploy, 403 for an auditor, refused files change nothing "
+                                      "(test_camunda_rest.py)",
+    "camunda_rest.start_by_id": "a start from Camunda Modeler: instances.start's platform grant or definitions.deploy "
+                                "(as the start page), 403 for an auditor, nothing started on a refusal "
+                                "(test_camunda_rest.py)",
+    "camunda_rest.start_by_key": "as camunda_rest.start_by_id, the process named by its id (test_camunda_rest.py)",
     "modeler_pages.start": "a test instance from the modeler: definitions.deploy, 403 for an auditor and a borrower, "
                            "an undeployed id 404 (test_modeler_pages.py)",
     "collections.assign_case": "a case assigned over the API: collections.assign, 403 for a collections agent, 422 "
