@@ -11,9 +11,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.api.errors import status_of
-from app.models.identity import MAX_TOKEN_DAYS, TOKEN_DAYS
 from app.services.errors import ServiceError
 from app.services.identity import user_admin
+from app.services.identity.directory import MAX_TOKEN_DAYS, TOKEN_DAYS
 
 bp = Blueprint("token_pages", __name__, url_prefix="/account/tokens", template_folder="templates")
 MAX_LABEL = 100

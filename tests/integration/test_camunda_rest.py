@@ -110,6 +110,17 @@ def test_an_analyst_deploys_a_diagram_and_its_form_from_camunda_modeler_and_runs
     assert by_key.status_code == 200 and by_key.json["businessKey"] is None, by_key.json
 
 
+def test_a_decision_deployed_from_camunda_modeler_is_named_as_camunda_names_one(client, tokens):
+    from tests.conftest import FIXTURES
+
+    dmn = ("credit_decision.dmn", (FIXTURES / "bpmn" / "credit_decision.dmn").read_bytes())
+    deployed = _deploy(client, tokens["ana"], dmn)
+    assert deployed.status_code == 200, deployed.json
+    assert deployed.json["deployedProcessDefinitions"] is None
+    (decision,) = deployed.json["deployedDecisionDefinitions"].values()
+    assert decision["version"] == 1 and decision["id"] == f"{decision['key']}:1" and decision["resource"] == dmn[0]
+
+
 def test_a_refused_deploy_says_each_finding_by_file_and_deploys_nothing(client, tokens):
     missing = _deploy(client, tokens["ana"], _diagram("modeler-task.form"), language="zh")  # no start form with it
     assert missing.status_code == 200  # a start form missing is a warning: deployed, started unchecked
