@@ -25,6 +25,8 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from app.api.errors import status_of
+from app.api.field_messages import said
+from app.api.json_body import loads
 from app.services.clock import now
 from app.services.errors import Forbidden, Invalid, NotFound, ServiceError, Unauthorized
 from app.services.identity.directory import authenticate_token
@@ -143,9 +145,7 @@ def _start(process_id: str, wanted: int | None) -> Response:
     if wanted is not None and wanted != newest.version:
         raise Invalid(_l("Loanflow starts the newest version of a process (%(newest)s), not version %(wanted)s.",
                          newest=newest.version, wanted=wanted))
-    body = request.get_json(silent=True)
-    if body is None:
-        body = {}
+    body = _json(request.get_data(cache=True)) if request.get_data(cache=True).strip() else {}
     if not isinstance(body, dict):
         raise Invalid(_l("The request's body is a JSON object: businessKey and variables."))
     business_key = body.get("businessKey")
@@ -158,6 +158,16 @@ def _start(process_id: str, wanted: int | None) -> Response:
                     "ended": started["status"] == "completed", "suspended": False,
                     "links": [{"method": "GET", "rel": "self",
                                "href": url_for("instance_pages.show", instance_id=started["id"], _external=True)}]})
+
+
+def _json(raw: bytes | str) -> Any:
+    """Standard JSON as the API reads it (`json_body.loads`: no NaN, no NUL, nested at most 64 deep); `Invalid`."""
+    try:
+        return loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+    except UnicodeDecodeError:
+        raise Invalid(gettext("Invalid JSON body: %(reason)s.", reason=gettext("not UTF-8"))) from None
+    except json.JSONDecodeError as exc:
+        raise Invalid(gettext("Invalid JSON body: %(reason)s.", reason=said(exc.msg))) from None
 
 
 def variables(given: Any) -> dict[str, Any]:
@@ -200,8 +210,8 @@ def _value(typed: Any) -> Any:
         return value
     if kind == "Json" and isinstance(value, str):
         try:
-            return json.loads(value)
-        except (ValueError, RecursionError):
+            return loads(value)
+        except json.JSONDecodeError:
             raise ValueError(gettext("The Json variable's value is not JSON.")) from None
     if kind in ("Object", "File", "Bytes", "Xml"):
         raise ValueError(gettext("Loanflow does not take %(type)s variables: send the value as JSON, String or a "

@@ -211,3 +211,22 @@ def test_an_analyst_makes_the_token_for_camunda_modeler_on_their_tokens_page_and
     revoked = post(f"/account/tokens/{token_id}/revoke", {"csrf_token": csrf_of(listed)})
     assert revoked[0] == 302
     assert client.get(f"{REST}/deployment?maxResults=0", headers=_bearer(token)).status_code == 401
+
+
+def test_hostile_requests_are_refused_with_a_reason_and_change_nothing(client, tokens):
+    ok = _deploy(client, tokens["ana"], _diagram(), ("modeler-start.form", json.dumps(START_FORM).encode()))
+    assert ok.status_code == 200
+    path = f"{REST}/process-definition/invoiceApproval:1/start"
+    headers = {**_bearer(tokens["ana"]), "Content-Type": "application/json"}
+    deep = '{"variables": {"creditor": {"type": "Json", "value": "' + "[" * 5000 + "]" * 5000 + '"}}}'
+    for raw, said in ((b"[" * 100000, "nested more than 64 levels"), (b'{"businessKey": NaN}', "NaN"),
+                      (b"\xff\xfe", "UTF-8"), (b'{"businessKey": "K\\u0000"}', "NUL"),
+                      (deep.encode(), "not JSON"), (b"{", "Invalid JSON body")):
+        refused = client.post(path, data=raw, headers=headers)
+        assert refused.status_code == 400 and said in refused.json["message"], (raw[:40], refused.json)
+    doctype = b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>' + _diagram()[1][38:]
+    for files in ([("evil.bpmn", doctype)], [("tool.exe", b"MZ\x90\x00")],
+                  [(f"f{i}.bpmn", _diagram()[1]) for i in range(101)]):
+        refused = _deploy(client, tokens["ana"], *files)
+        assert refused.status_code in (400, 413) and refused.json["message"], refused.json
+    assert _count(ProcessInstance) == 0 and _count(ProcessVersion) == 1
