@@ -34,6 +34,7 @@ INITIATOR = "initiator"  # the start event's property naming the variable
 # read by the import's modules, each for its element
 READ = frozenset({
     "assignee", "candidateGroups", "candidateUsers", "dueDate", "priority", "formKey",  # camunda_user_tasks
+    "formRef", "formRefBinding", "formRefVersion",
     "class", "delegateExpression", "expression", "resultVariable", "topic", "type",  # camunda_services
     "decisionRef", "decisionRefBinding", "mapDecisionResult",  # camunda_decisions
     "collection", "elementVariable",  # camunda_multi_instance
@@ -46,7 +47,7 @@ _IMPLEMENTED = frozenset({"serviceTask", "sendTask", "businessRuleTask", "messag
 # a modeler's leftover from the element's former type (a service task that was a user task keeps its assignee)
 READ_ON: dict[str, frozenset[str]] = {
     **dict.fromkeys(("assignee", "candidateGroups", "candidateUsers", "dueDate", "priority"), frozenset({"userTask"})),
-    "formKey": frozenset({"userTask", "startEvent"}),
+    **dict.fromkeys(("formKey", "formRef", "formRefBinding", "formRefVersion"), frozenset({"userTask", "startEvent"})),
     **dict.fromkeys(("class", "delegateExpression", "expression", "resultVariable", "topic", "type"), _IMPLEMENTED),
     **dict.fromkeys(("decisionRef", "decisionRefBinding", "mapDecisionResult"), frozenset({"businessRuleTask"})),
     **dict.fromkeys(("collection", "elementVariable"), frozenset({"multiInstanceLoopCharacteristics"})),
@@ -55,7 +56,6 @@ NO_MEANING_HERE = frozenset({
     "historyTimeToLive", "versionTag", "asyncBefore", "asyncAfter", "async", "exclusive", "jobPriority",
     "taskPriority", "diagramRelationId", "isStartableInTasklist", "modelerTemplate", "modelerTemplateVersion",
     "calledElementTenantId", "decisionRefTenantId", "caseTenantId", "formHandlerClass",
-    "formRefBinding", "formRefVersion",
     "formFieldValidation", "inheritBusinessKey",  # Flowable's: Loanflow checks every answer; a call shares the key
     "asyncLeave", "asyncLeaveExclusive",  # Flowable's asyncAfter
 })

@@ -46,6 +46,8 @@ as Camunda's Tasklist fills it: `FORM_VALUES_PROPERTY`):
   replaced by `.json` (`embedded:app:forms/loan.html`, `camunda-forms:deployment:loan.form`,
   `app:loan.jsf` and `loan` all name `loan.json`); the form check refuses a key whose file is not
   in forms/, naming the key. A user task that already names its form keeps it.
+- `camunda:formRef` (Camunda 7.20's linked Camunda form, by the `id` its `.form` file holds): as Camunda 8's
+  `formId` below; a fixed `formRefVersion` is said (the form deployed with the diagram is shown).
 - Camunda 8's `zeebe:formDefinition`: a form the diagram embeds (`formKey="camunda-forms:bpmn:ID"`,
   the `zeebe:userTaskForm ID` of the process) is a generated form as formData's is, made by
   `camunda_forms`; a linked form (`formId="X"`) is the forms/ file `X.json` (or the Camunda Forms file
@@ -447,8 +449,31 @@ def _what(task: etree._Element, existing: dict[str, str], found: _UserTask) -> N
         found.changes.append(said("camunda:formKey %(key)r: the task's form is %(name)s, a file of forms/ or one deployed with the "
                                   "diagram", key=key,
                                   name=name))
+    elif _camunda(task, "formRef"):
+        _form_ref(task, found)
     else:
         _zeebe_what(task, found)
+
+
+def _form_ref(node: etree._Element, found: _UserTask) -> None:
+    """Camunda 7.20's linked Camunda form (`camunda:formRef="invoice-review"`, the `id` a `.form` file holds), as
+    Camunda 8's `formId`: the forms/ file `<ref>.json`, or the Camunda Forms file whose id it is, deployed with the
+    diagram or before. `formRefBinding` latest and deployment are what Loanflow does (the forms deployed with a
+    version, or saved since); a fixed `formRefVersion` is said: the form as deployed is shown, not that version."""
+    ref = _camunda(node, "formRef") or ""
+    if is_juel(ref):
+        found.refusals.append(said("the form is chosen at run time by the expression %(ref)r (camunda:formRef); "
+                                   "Loanflow shows the form named when the process is deployed: name the form", ref=ref))
+        return
+    name = f"{ref}.json"
+    found.properties.update({FORM_PROPERTY: name, FORM_KEY_PROPERTY: ref, FORM_KEY_ATTRIBUTE: "camunda:formRef"})
+    found.changes.append(said("camunda:formRef %(ref)r: the form is %(name)s, a file of forms/ or one deployed with "
+                              "the diagram (a Camunda Forms file %(stem)s.form, or one whose id is %(stem)s, is read as "
+                              "one)", ref=ref, stem=ref, name=name))
+    if (_camunda(node, "formRefBinding") or "latest") == "version":
+        found.changes.append(said("camunda:formRefVersion %(version)r: Loanflow shows the form as it was deployed with "
+                                  "the diagram (or saved since), not a version chosen by number",
+                                  version=_camunda(node, "formRefVersion") or ""))
 
 
 def _zeebe_form_definition(task: etree._Element) -> etree._Element | None:
@@ -571,9 +596,9 @@ def _start_form(event: etree._Element) -> list[str]:
     task's). A named file missing from forms/ is a warning, not an error (`lint`): the instance then starts
     with the data its caller gives, unchecked. What it says changed."""
     form_data = [d for ext in event.findall(f"{_B}extensionElements") for d in _children(ext, "formData")]
-    key = _camunda(event, "formKey")
+    key, ref = _camunda(event, "formKey"), _camunda(event, "formRef")
     zeebe = _zeebe_form_definition(event)
-    if not (form_data or key or zeebe is not None) or FORM_PROPERTY in _existing_properties(event):
+    if not (form_data or key or ref or zeebe is not None) or FORM_PROPERTY in _existing_properties(event):
         return []
     if any(isinstance(c.tag, str) and etree.QName(c).localname.endswith("EventDefinition") for c in event):
         return [said("the start form (camunda:formData, camunda:formKey) of a start event that waits for an event "
@@ -598,6 +623,8 @@ def _start_form(event: etree._Element) -> list[str]:
         found.changes.append(said("camunda:formKey %(key)r on the start event: the data an instance is started "
                                   "with is checked against %(name)s, a file of forms/ or one deployed with the "
                                   "diagram, the form the console's start page shows", key=key, name=name))
+    elif ref:
+        _form_ref(event, found)
     else:
         _zeebe_what(event, found)
     if found.properties:

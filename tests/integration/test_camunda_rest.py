@@ -230,3 +230,51 @@ def test_hostile_requests_are_refused_with_a_reason_and_change_nothing(client, t
         refused = _deploy(client, tokens["ana"], *files)
         assert refused.status_code in (400, 413) and refused.json["message"], refused.json
     assert _count(ProcessInstance) == 0 and _count(ProcessVersion) == 1
+
+
+FORM_REF = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs" targetNamespace="t"
+                  exporter="Camunda Modeler" exporterVersion="5.31.0">
+  <bpmn:process id="linkedForms" name="Invoice with linked forms" isExecutable="true">
+    <bpmn:startEvent id="start" camunda:formRef="invoice-start" camunda:formRefBinding="latest"/>
+    <bpmn:userTask id="review" name="Review" camunda:candidateGroups="operator" camunda:formRef="invoice-review"
+                   camunda:formRefBinding="version" camunda:formRefVersion="3"/>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_camunda_7_linked_forms_are_the_forms_whose_ids_they_name(client, tokens):
+    """Camunda 7.20's `camunda:formRef` (Camunda Modeler's "Camunda Forms (linked)"): before, an unknown attribute,
+    said and dropped — the start took any data and the task showed no form."""
+    from app.services.workflow import queries
+    from tests.integration.test_deploy_files import TASK_FORM
+
+    start_form = {**START_FORM, "id": "invoice-start"}
+    deployed = _deploy(client, tokens["ana"], ("linked.bpmn", FORM_REF.encode()),
+                       ("start.form", json.dumps(start_form).encode()), ("review.form", json.dumps(TASK_FORM).encode()))
+    assert deployed.status_code == 200, deployed.json
+    path = f"{REST}/process-definition/key/linkedForms/start"
+    refused = client.post(path, headers=_bearer(tokens["op"]), json={"variables": {"creditor": {"value": "X"}}})
+    assert refused.status_code == 400 and "amount" in refused.json["message"], refused.json
+    started = client.post(path, headers=_bearer(tokens["op"]), json={"variables": {
+        "creditor": {"value": "Great Pizza"}, "amount": {"value": "30"}}})
+    assert started.status_code == 200, started.json
+    operator = identity.principal_for("op")
+    (task,) = queries.list_tasks(operator, 1, 10, instance_id=int(started.json["id"]))["items"]
+    form = queries.task_detail(operator, task["id"])["form"]
+    assert sorted(form["properties"]) == ["approved", "comment"], form
+
+    from app.services.workflow import file_sets
+    said = [(p.element_id, str(p.reason)) for p in file_sets.check(identity.principal_for("ana"), [
+        ("linked.bpmn", FORM_REF.encode()), ("start.form", json.dumps(start_form).encode()),
+        ("review.form", json.dumps(TASK_FORM).encode())])]
+    assert any(e == "review" and "camunda:formRefVersion '3'" in r for e, r in said), said
+    assert not [r for _e, r in said if "Loanflow does not know" in r], said
+
+    missing = _deploy(client, tokens["ana"], ("linked.bpmn", FORM_REF.replace("invoice-review", "nowhere").encode()),
+                      ("start.form", json.dumps(start_form).encode()))
+    assert missing.status_code == 400 and "camunda:formRef 'nowhere'" in missing.json["message"], missing.json
