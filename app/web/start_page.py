@@ -3,8 +3,8 @@ event asks (`/processes/<id>/new-instance`), as Camunda's Tasklist starts a proc
 Camunda `camunda:formData` start form, a `.form` or embedded HTML form a `camunda:formKey` names, Camunda 8's
 `zeebe:formDefinition`. The form is checked as the API's start checks it (`instances.start`), files posted in
 it are kept as the new instance's documents, and the page goes on to the instance. The form carries a key
-made when the page was drawn: sent twice (a double click, a reload, a second tab), it starts one instance
-and the second sending goes to it (`start_keys`). Who may: the platform's
+made when the page was drawn: sent twice (a double click, the answer reloaded, the browser's Back and the
+button again), it starts one instance and the second sending goes to it (`start_keys`). Who may: the platform's
 admins and operators (`instances.start`), and the analysts who may try a process they deploy (as the modeler's
 test instance, `definitions.deploy`); a process without a start form has no start page (the API, a calling
 process or the modeler's test instance starts it)."""
