@@ -194,6 +194,8 @@ def test_an_analyst_makes_the_token_for_camunda_modeler_on_their_tokens_page_and
     for days in ("0", "366", "ninety"):
         refused = post("/account/tokens", {"csrf_token": csrf_of(page), "label": "Camunda Modeler", "days": days}, "zh")
         assert refused[0] == 422 and "1 到 365 之间的整数天数" in refused[1]
+    too_long = post("/account/tokens", {"csrf_token": csrf_of(page), "label": "L" * 101, "days": "30"})
+    assert too_long[0] == 422 and "At most 100 characters." in too_long[1]
     assert _count(ApiToken) == before
 
     made = post("/account/tokens", {"csrf_token": csrf_of(page), "label": "Camunda Modeler", "days": "30"}, "zh")
