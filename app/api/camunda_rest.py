@@ -31,7 +31,8 @@ from app.services.clock import now
 from app.services.errors import Forbidden, Invalid, NotFound, ServiceError, Unauthorized
 from app.services.identity.directory import authenticate_token
 from app.services.workflow import deployment, file_sets, instances, start_forms
-from app.services.workflow.deployment import DeployedVersion
+from app.services.workflow.deployment import DeployedVersion, DiagramRefused
+from app.services.workflow.diagram_reasons import in_language
 
 bp = Blueprint("camunda_rest", __name__, url_prefix="/engine-rest")
 API_LEVEL = "7.21.0"
@@ -67,14 +68,22 @@ def any_origin(response: Response) -> Response:
 def camunda_error(exc: ServiceError) -> tuple[Response, int]:
     status = status_of(exc)
     body: dict[str, Any] = {"type": EXCEPTION_TYPE.get(status, "InvalidRequestException"), "message": exc.message}
-    if exc.code == "diagram_invalid" and exc.fields:  # by file, as Camunda's ParseException
-        body["type"] = "ParseException"
-        body["details"] = {name: {"errors": [{"message": str(m)} for m in said], "warnings": []}
-                           for name, said in exc.fields.items()}
-        body["message"] = "\n".join([exc.message] + [f"{name}: {m}" for name, said in exc.fields.items() for m in said])
-    elif exc.fields:
+    if isinstance(exc, DiagramRefused):  # by file and element, as Camunda's ParseException
+        body["type"], body["details"] = "ParseException", _details(exc.problems)
+    if exc.fields:
         body["message"] = "\n".join([exc.message] + [f"{name}: {m}" for name, said in exc.fields.items() for m in said])
     return jsonify(body), 400 if status in (409, 422) else status
+
+
+def _details(problems: list[Any]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Camunda's ParseException details: for each file, its errors and warnings, each with its element and line."""
+    details: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for p in problems:
+        found = details.setdefault(p.file, {"errors": [], "warnings": []})
+        found["errors" if p.severity == "error" else "warnings"].append({
+            "message": in_language(p.reason), "line": p.line, "column": None, "mainElementId": p.element_id,
+            "elementIds": [p.element_id] if p.element_id else []})
+    return details
 
 
 @bp.route("/version")

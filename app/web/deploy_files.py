@@ -38,12 +38,10 @@ def deploy_files() -> ResponseReturnValue:
             findings = [w for v in deployed for w in v.warnings]
         else:
             findings = [p.to_dict() for p in file_sets.check(principal, files)]
+    except deployment.DiagramRefused as exc:  # the check's findings, by file (checked once)
+        status, findings = 422, [p.to_dict() for p in exc.problems]
     except Invalid as exc:
-        status = 422
-        if exc.code == "diagram_invalid":  # the check's errors: shown as findings, by file
-            findings = [p.to_dict() for p in file_sets.check(principal, files)]
-        else:
-            errors = exc.fields
+        status, errors = 422, exc.fields
     if findings is not None:
         findings = [f | {"reason": in_language(f["reason"])} for f in findings]
     clean = not deploying and findings is not None and not any(f["severity"] == "error" for f in findings)

@@ -110,10 +110,16 @@ def test_an_analyst_checks_then_deploys_a_camunda_project_with_its_forms_in_chin
     assert instances.start_form("invoiceApproval")["required"] == ["creditor", "amount"]
 
 
-def test_a_project_missing_a_form_or_holding_a_broken_one_deploys_nothing_and_says_which(app, people):
+def test_a_project_missing_a_form_or_holding_a_broken_one_deploys_nothing_and_says_which(app, people, monkeypatch):
+    from app.services.workflow import deployment
+
+    checks = []
+    check = deployment._check
+    monkeypatch.setattr(deployment, "_check", lambda *args, **kwargs: checks.append(1) or check(*args, **kwargs))
     _page, send = _browser(app, "ana")
     status, refused = send(_project(**{"task-form.form": b""}), "deploy")
     assert status == 422 and "put task-form.form there" in refused and 'data-severity="error"' in refused, refused
+    assert len(checks) == 1  # the refused deploy's findings are its own check's: the set is not checked again
     status, broken = send(_project(**{"task-form.form": b"{not json"}), "deploy")
     assert status == 422 and "task-form.form" in broken
     assert _versions() == 0 and db.session.scalar(select(func.count()).select_from(FormVersion)) == 0

@@ -466,7 +466,7 @@ def deploy(files: list[DiagramFile], actor_id: int | None = None, forms_from: st
     """
     checked = _check(files, forms_from, given)
     if checked.errors or checked.bundle is None:
-        raise Invalid(_l("diagram refused"), fields=problem_fields(checked.errors), code="diagram_invalid")
+        raise DiagramRefused(checked.problems)
     dependents = _decision_dependents(checked.bundle, files, context.config("MAX_DIAGRAM_BYTES"))
     for name, content in sorted((given or {}).items()):
         _form_version(name, content)
@@ -551,6 +551,17 @@ def _version_row(kind: str, process_id: str, name: str | None, content_hash: str
         calls=calls or [], forms=forms or {}, warnings=warnings or [], names=names or {}, created_at=at)
     db.session.add(row)
     return DeployedVersion(process_id, kind, row.version, "new", file.filename, warnings or [])
+
+
+class DiagramRefused(Invalid):
+    """A deploy the strict check refused (code `diagram_invalid`, its errors by file in `fields`), with every
+    finding of that check in `problems` — errors and warnings, as `check_diagrams` gives them — for a page or a
+    tool that shows them (the Deploy files page, Camunda Modeler's error box) without checking again."""
+
+    def __init__(self, problems: list[DiagramProblem]) -> None:
+        super().__init__(_l("diagram refused"), fields=problem_fields([p for p in problems if p.severity == "error"]),
+                         code="diagram_invalid")
+        self.problems = list(problems)
 
 
 def problem_fields(problems: list[DiagramProblem]) -> dict[str, list[str]]:

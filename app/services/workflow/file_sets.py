@@ -146,13 +146,17 @@ def check(actor: Principal, files: list[tuple[str, bytes]], field_name: str = "f
 
 
 def deploy(actor: Principal, files: list[tuple[str, bytes]], field_name: str = "files") -> list[DeployedVersion]:
-    """Deploy the set in one transaction: its diagrams' new versions and its forms; `Invalid` (the problems
-    by file in `fields`) and nothing changed when reading or the check finds an error."""
+    """Deploy the set in one transaction: its diagrams' new versions and its forms; `DiagramRefused` (the errors
+    by file in `fields`, every finding in `problems`, as `check` gives them) and nothing changed when reading or
+    the check finds an error."""
     policy.require(actor, "definitions.deploy")
     found = read(files, field_name)
-    errors = [p for p in found.problems if p.severity == "error"]
-    if errors:
-        raise Invalid(_l("diagram refused"), fields=deployment.problem_fields(errors), code="diagram_invalid")
+    if any(p.severity == "error" for p in found.problems):  # what the check says of the rest too, as `check`
+        raise deployment.DiagramRefused(found.problems + (deployment.check_diagrams(
+            found.diagrams, forms_from="deployed", given=found.forms) if found.diagrams else []))
     if not found.diagrams:  # forms only: each runs, in the processes that use it too (as the form editor saves one)
         return form_editor.deploy_and_commit(found.forms, actor.id)
-    return deployment.deploy_and_commit(found.diagrams, actor.id, forms_from="deployed", given=found.forms)
+    try:
+        return deployment.deploy_and_commit(found.diagrams, actor.id, forms_from="deployed", given=found.forms)
+    except deployment.DiagramRefused as exc:  # with what reading the set said
+        raise deployment.DiagramRefused(found.problems + exc.problems) from None
