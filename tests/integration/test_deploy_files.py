@@ -90,6 +90,8 @@ def test_an_analyst_checks_then_deploys_a_camunda_project_with_its_forms_in_chin
     assert "没有错误" in checked and "task-form.form" in checked and 'data-severity="error"' not in checked
     assert 'data-severity="warning"' in checked and '<span class="code" translate="no">camunda:formKey</span>' in checked
     assert _versions() == 0  # a check deploys nothing
+    assert re.search(r'<p class="hint" id="from-modeler">在 <span translate="no">Camunda Modeler</span> 中绘图？.*'
+                     r'<a href="/account/tokens">API 令牌</a>', checked)  # Deploy from the Modeler itself
 
     kept = re.findall(r'name="kept" value="([^"]+)"', checked)  # the checked files, carried to the deploy
     assert len(kept) == 3 and 'id="deploy-checked"' in checked
