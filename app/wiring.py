@@ -13,6 +13,7 @@ from app.services.workflow.operators import HandlerRegistry, build_registry
 
 # Each module's `register(registry)` adds the operators of the domain that owns it.
 PRODUCT_OPERATORS = (
+    "app.services.workflow.external_tasks",  # camunda.external_task: done by Camunda's external task workers
     "app.services.origination.operators",  # origination.*, risk.assess, platform.financing_limit
     "app.services.notices.operators",      # notify.send
     "app.services.ledger.operators",       # ledger.*

@@ -30,7 +30,7 @@ from app.api.json_body import loads
 from app.services.clock import now
 from app.services.errors import Forbidden, Invalid, NotFound, ServiceError, Unauthorized
 from app.services.identity.directory import authenticate_token
-from app.services.workflow import deployment, file_sets, instances, start_forms
+from app.services.workflow import deployment, external_tasks, file_sets, instances, start_forms
 from app.services.workflow.deployment import DeployedVersion, DiagramRefused
 from app.services.workflow.diagram_reasons import in_language
 
@@ -226,3 +226,126 @@ def _value(typed: Any) -> Any:
         raise ValueError(gettext("Loanflow does not take %(type)s variables: send the value as JSON, String or a "
                                  "number.", type=kind))
     raise ValueError(gettext("The value does not fit the type %(type)s.", type=kind))
+
+
+# -- external tasks: Camunda's external task workers ------------------------------------------------------
+def _camunda_time(at: Any) -> str | None:
+    """A moment as Camunda's API writes one (its Java clients read `yyyy-MM-dd'T'HH:mm:ss.SSSZ`)."""
+    return None if at is None else at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}+0000"
+
+
+def _typed(value: Any) -> dict[str, Any]:
+    """A value as Camunda types a variable."""
+    if value is None:
+        kind = "Null"
+    elif isinstance(value, bool):
+        kind = "Boolean"
+    elif isinstance(value, int):
+        kind = "Integer" if -2**31 <= value < 2**31 else "Long"
+    elif isinstance(value, float):
+        kind = "Double"
+    elif isinstance(value, str):
+        kind = "String"
+    else:
+        return {"value": json.dumps(value, ensure_ascii=False), "type": "Json", "valueInfo": {}}
+    return {"value": value, "type": kind, "valueInfo": {}}
+
+
+def _body() -> dict[str, Any]:
+    raw = request.get_data(cache=True)
+    body = _json(raw) if raw.strip() else {}
+    if not isinstance(body, dict):
+        raise Invalid(_l("The request's body is a JSON object."))
+    return body
+
+
+def _text(body: dict[str, Any], name: str, required: bool = False, most: int = 255) -> str:
+    value = body.get(name)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value) or len(value) > most:
+        raise Invalid(_l("The request is not valid."), {name: [_l("1 to %(most)s characters", most=most)]})
+    return value
+
+
+def _task_id(text: str) -> int:
+    if not text.isdigit() or len(text) > 18:
+        raise NotFound(_l("There is no external task %(id)s.", id=repr(text)))
+    return int(text)
+
+
+@bp.route("/external-task/fetchAndLock", methods=["POST"])
+def fetch_and_lock() -> Response:
+    body = _body()
+    topics_given = body.get("topics") or []
+    if not isinstance(topics_given, list) or not all(isinstance(t, dict) for t in topics_given):
+        raise Invalid(_l("The fetch is not valid."), {"topics": [_l("A list of topics, each with its topicName.")]})
+    topics = []
+    for each in topics_given:
+        wanted = each.get("variables")
+        if wanted is not None and not (isinstance(wanted, list) and all(isinstance(v, str) for v in wanted)):
+            raise Invalid(_l("The fetch is not valid."), {"topics.variables": [_l("A list of variable names.")]})
+        topics.append(external_tasks.Topic(_text(each, "topicName", required=True),
+                                           external_tasks.lock_duration(each.get("lockDuration"), "lockDuration"),
+                                           wanted))
+    max_tasks = body.get("maxTasks", 1)
+    if isinstance(max_tasks, bool) or not isinstance(max_tasks, int):
+        raise Invalid(_l("The fetch is not valid."), {"maxTasks": [_l("0 to %(n)d", n=external_tasks.MAX_TASKS)]})
+    locked = external_tasks.fetch_and_lock(g.principal, _text(body, "workerId", required=True), max_tasks, topics)
+    return jsonify([{
+        "id": str(found["task"].id), "topicName": found["task"].topic, "workerId": found["task"].worker_id,
+        "lockExpirationTime": _camunda_time(found["task"].lock_expires_at),
+        "createTime": _camunda_time(found["task"].created_at),
+        "activityId": found["task"].element_id,
+        "activityInstanceId": f"{found['task'].element_id}:{found['task'].engine_task_id}",
+        "executionId": found["task"].engine_task_id,
+        "processInstanceId": str(found["instance"].id), "businessKey": found["instance"].business_key,
+        "processDefinitionId": f"{found['instance'].process_id}:{found['instance'].version}",
+        "processDefinitionKey": found["instance"].process_id, "processDefinitionVersionTag": None,
+        "retries": found["task"].retries, "errorMessage": found["task"].error_message, "errorDetails": None,
+        "suspended": False, "priority": 0, "tenantId": None, "extensionProperties": {},
+        "variables": {name: _typed(value) for name, value in found["variables"].items()},
+    } for found in locked])
+
+
+@bp.route("/external-task/<task_id>/complete", methods=["POST"])
+def complete_external(task_id: str) -> Response:
+    body = _body()
+    given = {**variables(body.get("variables")), **variables(body.get("localVariables"))}
+    external_tasks.complete(g.principal, _task_id(task_id), _text(body, "workerId", required=True), given)
+    return Response(status=204)
+
+
+@bp.route("/external-task/<task_id>/bpmnError", methods=["POST"])
+def bpmn_error(task_id: str) -> Response:
+    body = _body()
+    external_tasks.bpmn_error(g.principal, _task_id(task_id), _text(body, "workerId", required=True),
+                              _text(body, "errorCode", required=True), _text(body, "errorMessage", most=4000),
+                              variables(body.get("variables")))
+    return Response(status=204)
+
+
+@bp.route("/external-task/<task_id>/failure", methods=["POST"])
+def failure(task_id: str) -> Response:
+    body = _body()
+    retries = body.get("retries", 0)
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 1000:
+        raise Invalid(_l("The failure is not valid."), {"retries": [_l("0 to 1000")]})
+    external_tasks.failure(g.principal, _task_id(task_id), _text(body, "workerId", required=True),
+                           _text(body, "errorMessage", most=4000), _text(body, "errorDetails", most=100_000) or None,
+                           retries, external_tasks.lock_duration(body.get("retryTimeout", 0), "retryTimeout"))
+    return Response(status=204)
+
+
+@bp.route("/external-task/<task_id>/extendLock", methods=["POST"])
+def extend_lock(task_id: str) -> Response:
+    body = _body()
+    external_tasks.extend_lock(g.principal, _task_id(task_id), _text(body, "workerId", required=True),
+                               external_tasks.lock_duration(body.get("newDuration"), "newDuration"))
+    return Response(status=204)
+
+
+@bp.route("/external-task/<task_id>/unlock", methods=["POST"])
+def unlock(task_id: str) -> Response:
+    external_tasks.unlock(g.principal, _task_id(task_id))
+    return Response(status=204)

@@ -58,6 +58,7 @@ from app.engine import call_variables, path_steps, service_implementations
 from app.engine.camunda_user_tasks import set_properties
 from app.engine.element_kinds import label_of
 from app.engine.errors import DiagramProblem
+from app.engine.external_tasks import EXTERNAL_TASK_OPERATOR
 from app.engine.juel import ExpressionRefused, feel, is_juel, juel_text
 from app.engine.said import as_json, from_json, parts, said
 from app.engine.service_implementations import CAMUNDA_NS, KINDS
@@ -270,6 +271,8 @@ def rewrite(root: etree._Element, filename: str, mapping: OperatorMap | None,
         if result:
             operator.set("resultVariable", result)
         parameters.update(chosen.parameters)  # the admin's parameters over the connector's
+        if chosen.operator == EXTERNAL_TASK_OPERATOR:  # its workers fetch it by the topic (or what names it)
+            parameters.setdefault("topic", repr(key[1]))
         if parameters:
             holder = etree.SubElement(operator, f"{_S}parameters")
             for name, value in parameters.items():

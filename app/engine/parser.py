@@ -36,6 +36,7 @@ from app.engine import (
     decision_logic,
     decision_results,
     dmn_split,
+    external_tasks,
     implicit_flow,
     runtime_errors,
 )
@@ -419,6 +420,7 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
                 call_variables.install(each)  # a call passing only what Camunda passes, in and back
                 install_fan_out_limits(each)
                 decision_results.install(each)  # a decision's result kept in one variable (Camunda 7 and 8)
+                external_tasks.install(each)  # a task an external worker does: its variables are the process's
                 implicit_flow.install(each, parser.process_parsers[each.name].node)
                 compensation.install(each, parser.process_parsers[each.name].node)  # the import's questions
             calls, decisions, forms, operators = _describe([spec, *embedded.values()])

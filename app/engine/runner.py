@@ -18,6 +18,7 @@ from uuid import UUID
 from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
@@ -46,6 +47,7 @@ from app.engine import (
 from app.engine.camunda_user_tasks import FORM_VALUES_PROPERTY
 from app.engine.data_stores import DataStoreAccess
 from app.engine.errors import CannotStart, InstanceFault
+from app.engine.external_tasks import AWAITING, AwaitingWorker
 from app.engine.said import Said, said
 from app.engine.sandbox import SandboxEnvironment
 from app.engine.script_offers import ENGINE_NOW
@@ -109,6 +111,8 @@ class StepOutcome:
     # The messages the step threw that no event of the instance caught, (name, payload) in the order
     # thrown: the platform passes them on to other instances (the outbox)
     sent: list[tuple[str, Any]] = field(default_factory=list)
+    # The service tasks parked for an external worker, (engine task id, element id, topic) (`external_tasks`)
+    awaiting: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 class ServiceCallFailed(Exception):
@@ -188,6 +192,9 @@ class LoanflowScriptEngine(PythonScriptEngine):
         context = {"engine_task_id": str(task.id), "element_id": task.task_spec.bpmn_id}
         try:
             result = self._call_service(operation_name, params, context)
+        except AwaitingWorker as waiting:  # the task parks until its worker answers
+            waiting.engine_task_id = str(task.id)
+            raise
         except (ServiceBusinessError, InstanceFault):
             raise
         except Exception as exc:  # any handler failure is retried
@@ -341,6 +348,18 @@ class ProcessEngine:
         task._set_state(TaskState.READY)
         return self._outcome(workflow, self._settle(workflow))
 
+    def resume_worker(self, workflow: BpmnWorkflow, engine_task_id: str) -> StepOutcome:
+        """Run an external task again now that its worker answered (its operator gives the answer); then advance."""
+        try:
+            task = workflow.get_task_from_id(UUID(engine_task_id))
+        except (WorkflowException, ValueError) as exc:
+            raise TaskNotReady(f"task {engine_task_id} is not part of this instance") from exc
+        if task.state != TaskState.ERROR or not task.internal_data.get(AWAITING):
+            raise TaskNotReady(f"task {task.task_spec.bpmn_id} is not waiting for an external worker")
+        task.internal_data.pop(AWAITING)
+        task._set_state(TaskState.READY)
+        return self._outcome(workflow, self._settle(workflow))
+
     def catch_message(self, workflow: BpmnWorkflow, name: str, payload: Any) -> StepOutcome:
         """Deliver a message to the workflow's catch events of that name, then advance.
 
@@ -436,6 +455,9 @@ class ProcessEngine:
                 return None
             except ServiceCallFailed as failure:
                 error = self._park_for_retry(workflow, failure)
+            except AwaitingWorker as waiting:
+                self._await_worker(workflow, waiting)
+                error = None
             except ServiceBusinessError as raised:
                 error = self._throw_business_error(workflow, raised)
             except InstanceFault as fault:
@@ -446,7 +468,7 @@ class ProcessEngine:
                                                 str(task.id) if task is not None else _failed_task_id(workflow)),
                                     exc, workflow)
             except Exception as exc:  # noqa: BLE001 - a failing diagram must never crash a request
-                failed = [t for t in workflow.get_tasks(state=TaskState.ERROR) if not t.internal_data.get("retry_at")]
+                failed = [t for t in workflow.get_tasks(state=TaskState.ERROR) if not _parked(t)]
                 # no task failed: the one SpiffWorkflow was moving is named, but there is no run to retry
                 task = failed[0] if failed else _task_in_traceback(exc)
                 element = task.task_spec.bpmn_id if task is not None else None
@@ -454,6 +476,12 @@ class ProcessEngine:
                                                 str(failed[0].id) if failed else None), exc, workflow)
             if error is not None:
                 return error
+
+    def _await_worker(self, workflow: BpmnWorkflow, waiting: AwaitingWorker) -> None:
+        """Park an external task until its worker answers (`resume_worker`): no due time, not a failure."""
+        task = workflow.get_task_from_id(UUID(waiting.engine_task_id))
+        task.internal_data[AWAITING] = waiting.topic
+        self._note("external_task_offered", task.task_spec.bpmn_id, {"topic": waiting.topic})
 
     def _park_for_retry(self, workflow: BpmnWorkflow, failure: ServiceCallFailed) -> dict[str, Any] | None:
         task = workflow.get_task_from_id(UUID(failure.engine_task_id))
@@ -505,6 +533,7 @@ class ProcessEngine:
         self._steps.history.append((kind, element_id, details))
 
     def _outcome(self, workflow: BpmnWorkflow, error: dict[str, Any] | None) -> StepOutcome:
+        _withdraw_interrupted(workflow)
         waiting = error is None and not workflow.is_completed()
         # before the state is dumped and the history taken: evaluating a task's expressions
         # writes their values into the task and may add to the history
@@ -527,7 +556,8 @@ class ProcessEngine:
         waits.update(t.element_id for t in ready)
         return StepOutcome("waiting", state, jsonable(last.data if last else {}), ready=ready,
                            due_at=due_at, messages=messages, history=history, waits=sorted(waits), sent=sent,
-                           message_keys=correlation_keys.keys(list(workflow.event_manager.tasks.values())))
+                           message_keys=correlation_keys.keys(list(workflow.event_manager.tasks.values())),
+                           awaiting=_awaiting(workflow))
 
     def _not_taken(self, workflow: BpmnWorkflow, delivered: BpmnEvent) -> None:
         """A message or signal delivered from outside that no event took after all (an event-based gateway
@@ -591,6 +621,8 @@ class ProcessEngine:
         for task in workflow.get_tasks(state=TaskState.ERROR):
             if task.internal_data.get("retry_at"):
                 due.append(datetime.fromisoformat(task.internal_data["retry_at"]))
+                elements.add(task.task_spec.bpmn_id)
+            elif task.internal_data.get(AWAITING):
                 elements.add(task.task_spec.bpmn_id)
         elements.discard(None)  # type: ignore[arg-type]
         return (min(due) if due else None), sorted(messages), elements
@@ -684,10 +716,49 @@ def _task_in_traceback(exc: BaseException) -> Task | None:
     return found
 
 
+def _interrupted(task: Task) -> bool:
+    """Whether the activity a task belongs to was interrupted: an interrupting boundary event of the task, or of a
+    sub-process it runs in, fired (SpiffWorkflow leaves a task in ERROR as it is: ERROR counts as finished)."""
+    while task is not None:
+        split = task.parent
+        if split is not None and isinstance(split.task_spec, BoundaryEventSplit) and any(
+                getattr(c.task_spec, "cancel_activity", False) and c.has_state(TaskState.READY | TaskState.COMPLETED)
+                for c in split.children):
+            return True
+        caller = task.workflow.parent_task_id
+        if caller is None:
+            return False
+        task = task.workflow.top_workflow.get_task_from_id(caller)
+        if task.has_state(TaskState.CANCELLED):
+            return True
+    return False
+
+
+def _withdraw_interrupted(workflow: BpmnWorkflow) -> None:
+    """A task parked for a retry or a worker whose activity was interrupted is cancelled: no retry runs it again and
+    no worker is offered it."""
+    for task in workflow.get_tasks(state=TaskState.ERROR):
+        if _parked(task) and _interrupted(task):
+            for key in ("retry_at", AWAITING):
+                task.internal_data.pop(key, None)
+            task._set_state(TaskState.CANCELLED)
+
+
+def _awaiting(workflow: BpmnWorkflow) -> list[tuple[str, str, str]]:
+    """The external tasks parked for their workers: (engine task id, element id, topic)."""
+    return [(str(t.id), t.task_spec.bpmn_id, t.internal_data[AWAITING]) for t in workflow.get_tasks(state=TaskState.ERROR)
+            if t.internal_data.get(AWAITING)]
+
+
 def _failed_task_id(workflow: BpmnWorkflow) -> str | None:
     """The task that failed in this step (not one parked for a service retry)."""
-    failed = [t for t in workflow.get_tasks(state=TaskState.ERROR) if not t.internal_data.get("retry_at")]
+    failed = [t for t in workflow.get_tasks(state=TaskState.ERROR) if not _parked(t)]
     return str(failed[-1].id) if failed else None
+
+
+def _parked(task: Task) -> bool:
+    """A task in ERROR that did not fail: a service parked for a retry, or an external task awaiting its worker."""
+    return bool(task.internal_data.get("retry_at") or task.internal_data.get(AWAITING))
 
 
 def _element_of(exc: SpiffWorkflowException) -> str | None:

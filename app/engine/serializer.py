@@ -34,6 +34,7 @@ from app.engine import (
     data_stores,
     decision_logic,
     decision_results,
+    external_tasks,
     implicit_flow,
 )
 from app.engine.fanout import BOUNDED, install_fan_out_limits
@@ -250,6 +251,7 @@ class StateSerializer:
             config[split] = config[plain]
         config[BusinessRuleTask] = decision_logic.DecisionTaskConverter  # Camunda 7's hit policies, requirements
         config[decision_results.ResultInOneVariable] = config[BusinessRuleTask]  # the result in one variable
+        config[external_tasks.WorkedOutside] = config[external_tasks.ServiceTask]  # an external worker's variables
         config[caught_errors.ErrorKeptInData] = config[caught_errors.ErrorEventDefinition]  # keeps the caught code
         config[caught_errors.EscalationKeptInData] = config[caught_errors.EscalationEventDefinition]
         config[caught_errors.ErrorWithMessage] = caught_errors.ErrorWithMessageConverter  # thrown with a message

@@ -27,6 +27,7 @@ from app.models.origination import (
 )
 from app.models.process import (
     Deployment,
+    ExternalTask,
     FormVersion,
     InboxMessage,
     Incident,
@@ -51,7 +52,7 @@ __all__ = [
     "CallbackNonce", "Disbursement", "EsignFlow", "EsignSigner", "PaymentOrder", "SimulatorState",
     "Application", "ApplicationDocument", "ApplicationEvent", "BlacklistEntry", "Channel", "Lead", "Notification",
     "RiskReport",
-    "ApiToken", "AuditEntry", "DataStoreValue", "Deployment", "Document", "FormVersion", "GroupMapping", "HumanTask", "InboxMessage", "Incident", "InstanceEvent", "TaskCandidate",
+    "ApiToken", "AuditEntry", "DataStoreValue", "Deployment", "Document", "ExternalTask", "FormVersion", "GroupMapping", "HumanTask", "InboxMessage", "Incident", "InstanceEvent", "TaskCandidate",
     "InstanceParty", "InstanceWait", "MessageWait", "OperatorMapping",
     "OrgKind", "Organisation", "ProcessInstance", "ProcessVersion", "SignInThrottle", "TimerStart", "User", "UserRole", "UserSession", "UserToken",
 ]

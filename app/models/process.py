@@ -180,6 +180,33 @@ class InstanceWait(Model):
     element_id: Mapped[str] = mapped_column(String(255), primary_key=True)
 
 
+class ExternalTask(Model):
+    """A service task an external worker does (Camunda 7's external task pattern), while its instance waits for the
+    worker (`app/services/workflow/external_tasks.py`): which worker holds it and until when, what a failed try
+    said and when it may be fetched again, and — between a worker's answer and the step that takes it — the answer."""
+
+    __tablename__ = "external_tasks"
+    __table_args__ = (
+        UniqueConstraint("instance_id", "engine_task_id", name="uq_external_tasks_task"),
+        Index("ix_external_tasks_topic", "topic", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(BigId, ForeignKey("process_instances.id", ondelete="CASCADE"))
+    engine_task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(255))
+    topic: Mapped[str] = mapped_column(String(255))
+    worker_id: Mapped[str | None] = mapped_column(String(255))
+    lock_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retries: Mapped[int | None] = mapped_column(Integer)
+    available_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a failed try's retry timeout
+    error_message: Mapped[str | None] = mapped_column(Text)
+    error_details: Mapped[str | None] = mapped_column(Text)
+    answer: Mapped[str | None] = mapped_column(String(16))  # completed | bpmn_error | failed, until a step takes it
+    result: Mapped[Any] = mapped_column(JsonType, nullable=True)  # the variables, or the BPMN error's code and message
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class InboxMessage(Model):
     """A message kept until an instance waits for it (provider callbacks that arrive early)."""
 

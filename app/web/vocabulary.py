@@ -26,6 +26,10 @@ EVENTS = {
     "instance_migrated": _l("Moved to another version"), "incident_retried": _l("Incident retried"),
     "compensated": _l("Completed step undone"), "signal_received": _l("Signal received"),
     "error": _l("Stopped on an error"),
+    "external_task_offered": _l("Offered to external workers"),
+    "external_task_completed": _l("Done by an external worker"),
+    "external_task_error": _l("An external worker reported a business error"),
+    "external_task_failed": _l("An external worker failed"),
 }
 PARTIES = {"platform": _l("Platform"), "funder": _l("Funder"), "borrower": _l("Borrower"),
            "core_enterprise": _l("Core enterprise"), "warehouse": _l("Warehouse"),

@@ -529,6 +529,16 @@ SKIPPED: dict[str, str] = {
     "camunda_rest.start_by_id": "a start from Camunda Modeler: instances.start's platform grant or definitions.deploy "
                                 "(as the start page), 403 for an auditor, nothing started on a refusal "
                                 "(test_camunda_rest.py)",
+    "camunda_rest.fetch_and_lock": "Camunda's external task workers fetch and lock (/engine-rest): a bearer token's "
+                                   "external_tasks.work (admins, operators), 403 for an auditor "
+                                   "(test_external_tasks.py)",
+    "camunda_rest.complete_external": "a worker completes a task it holds: external_tasks.work, another worker's "
+                                      "task 400 (test_external_tasks.py)",
+    "camunda_rest.bpmn_error": "a worker's BPMN error: as camunda_rest.complete_external (test_external_tasks.py)",
+    "camunda_rest.failure": "a worker's failure: as camunda_rest.complete_external (test_external_tasks.py)",
+    "camunda_rest.extend_lock": "a worker extends its lock: as camunda_rest.complete_external "
+                                "(test_external_tasks.py)",
+    "camunda_rest.unlock": "a task unlocked: external_tasks.work (test_external_tasks.py)",
     "camunda_rest.start_by_key": "as camunda_rest.start_by_id, the process named by its id (test_camunda_rest.py)",
     "modeler_pages.start": "a test instance from the modeler: definitions.deploy, 403 for an auditor and a borrower, "
                            "an undeployed id 404 (test_modeler_pages.py)",
@@ -1322,6 +1332,7 @@ def test_every_action_of_the_access_policy_is_exercised():
     """Each row of the table guards a route here, or has its own test below."""
     exercised = {rule.action for rule in RULES.values() if rule.action} | {"tasks.unclaim_others"}
     exercised |= {"collections.read", "collections.assign"}  # the collections cases' own test (test_collections.py)
+    exercised |= {"external_tasks.work"}  # the workers' own test: an operator 200, an auditor 403 (test_external_tasks.py)
     exercised |= {"collateral.release"}  # releases' own test: the warehouse 201, the borrower 403, others 404 (test_margin_calls.py)
     assert exercised == set(POLICY), f"not exercised: {sorted(set(POLICY) - exercised)}"
 

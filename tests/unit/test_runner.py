@@ -658,3 +658,73 @@ def test_a_negative_cardinality_is_refused_and_fails_from_data(engine: ProcessEn
     outcome = engine.advance(engine.new_workflow(process.spec, process.embedded, {"count": -2}))
     assert outcome.status == "error" and outcome.error["element_id"] == "each"
     assert outcome.error["message"].startswith("the multi-instance's cardinality is -2")
+
+
+# -- a parked task whose activity an interrupting boundary event left -----------------------------------------
+TIMED_SERVICE = """
+    <bpmn:startEvent id="start"/>
+    <bpmn:serviceTask id="call">
+      <bpmn:extensionElements><spiffworkflow:serviceTaskOperator id="%s"/></bpmn:extensionElements>
+    </bpmn:serviceTask>
+    <bpmn:boundaryEvent id="too_late" attachedToRef="call">
+      <bpmn:timerEventDefinition><bpmn:timeDuration>"PT1H"</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:userTask id="after_call"/>
+    <bpmn:userTask id="after_timer"/>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="call"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="after_call"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="too_late" targetRef="after_timer"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="after_call" targetRef="end"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="after_timer" targetRef="end"/>"""
+
+
+def test_a_service_parked_for_a_retry_is_not_run_again_once_a_timer_interrupted_it() -> None:
+    """Before: SpiffWorkflow leaves a task in ERROR as it is when its boundary event interrupts it (ERROR counts as
+    finished), so the retry still came and ran the service, and the path after it, beside the timer's."""
+    services = RecordingServices(ConnectionError("down"))
+    now = [datetime(2026, 1, 1, tzinfo=UTC)]
+    engine = ProcessEngine(call_service=services, clock=lambda: now[0])
+    process = inline(TIMED_SERVICE.replace('"PT1H"', '"PT15S"') % "risk/score").processes["inline"]
+    workflow = engine.new_workflow(process.spec, process.embedded, {})
+    outcome = engine.advance(workflow)
+    assert outcome.status == "waiting" and "call" in outcome.waits and len(services.calls) == 1
+    now[0] += timedelta(seconds=10)  # the first retry: down again, the next one due 20 s later
+    outcome = engine.wake(workflow)
+    assert len(services.calls) == 2 and outcome.due_at == now[0] + timedelta(seconds=5)  # the timer comes first
+    now[0] += timedelta(seconds=5)  # the timer interrupts the call
+    outcome = engine.wake(workflow)
+    assert ready_ids(outcome) == ["after_timer"] and "call" not in outcome.waits, outcome
+    assert outcome.due_at is None and outcome.status == "waiting"
+    services.result = {"score": 1}
+    now[0] += timedelta(minutes=1)  # when the retry would have come
+    outcome = engine.wake(workflow)
+    assert ready_ids(outcome) == ["after_timer"] and len(services.calls) == 2
+
+
+def test_an_external_task_parks_for_its_worker_and_goes_on_with_what_it_answered() -> None:
+    from app.engine.external_tasks import AwaitingWorker
+
+    answers: list[dict] = []
+
+    def worker_side(operator: str, params: dict, context: dict) -> dict:
+        if not answers:
+            raise AwaitingWorker("payments")
+        return answers.pop()
+
+    engine = ProcessEngine(call_service=worker_side)
+    process = inline(TIMED_SERVICE % "camunda.external_task").processes["inline"]
+    workflow = engine.new_workflow(process.spec, process.embedded, {"amount": 5})
+    outcome = engine.advance(workflow)
+    assert outcome.status == "waiting" and outcome.error is None and outcome.due_at is not None  # the timer only
+    ((task_id, element, topic),) = outcome.awaiting
+    assert (element, topic) == ("call", "payments") and "call" in outcome.waits
+    assert [k for k, _e, _d in outcome.history] == ["external_task_offered"]
+    with pytest.raises(TaskNotReady):
+        engine.resume_worker(workflow, ready_task(outcome, "after_call") if outcome.ready else "not-a-task")
+    answers.append({"paid": True, "reference": "TX-1"})
+    outcome = engine.resume_worker(workflow, task_id)
+    assert ready_ids(outcome) == ["after_call"] and outcome.awaiting == []
+    assert outcome.data["reference"] == "TX-1" and not [k for k in outcome.data if k.startswith("spiff__")]
+    with pytest.raises(TaskNotReady):
+        engine.resume_worker(workflow, task_id)  # answered once

@@ -92,6 +92,8 @@ POLICY: dict[str, tuple[Grant, ...]] = {
     "signals.send": (platform(*PLATFORM_ACTORS),),
     "incidents.read": (platform(*PLATFORM_STAFF),),
     "incidents.retry": (platform(*PLATFORM_ACTORS),),
+    # Camunda's external task workers: fetch, lock and answer the tasks mapped to camunda.external_task
+    "external_tasks.work": (platform(*PLATFORM_ACTORS),),
     # tasks: who works one is its lane (access.task_offered); these are the powers over others' work
     "tasks.assign": (platform("platform_admin"), own_organisation("team_lead")),
     "tasks.unclaim_others": (platform("platform_admin"),),  # release a task someone else claimed

@@ -28,7 +28,7 @@ from app.services.identity import policy
 from app.services.identity.access import lane_party
 from app.services.identity.audit import audit
 from app.services.identity.directory import Actor
-from app.services.workflow import start_forms, start_keys
+from app.services.workflow import external_task_rows, start_forms, start_keys
 from app.services.workflow import uploads as uploads_kept
 from app.services.workflow.runtime import runtime
 from app.services.workflow.step_runner import atomic_step, claim_inbox_message, restore, run_step
@@ -326,6 +326,7 @@ def end_instance(instance_id: int, actor_id: int | None, reason: str | None = No
         core(update(TASKS).where(TASKS.c.instance_id == instance.id, TASKS.c.state.in_(OPEN_TASK_STATES))
              .values(state="cancelled", completed_at=at))
         clear_waits(instance.id)
+        external_task_rows.forget(instance.id)  # no worker is offered its tasks any more
         step = Step(instance, at, actor_id)
         step.event("cancelled", None, {"reason": reason} if reason else {}, actor_id)
         values = {"state": state, "status": "cancelled", "updated_at": at, "ended_at": at}

@@ -22,6 +22,7 @@ class HandlerContext:
     business_key: str | None
     element_id: str
     idempotency_key: str
+    engine_task_id: str = ""  # the engine's task: which run of the element this call is (an external task's row)
 
 
 Handler = Callable[[dict[str, Any], HandlerContext], dict[str, Any]]

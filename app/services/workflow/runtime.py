@@ -140,7 +140,7 @@ class Runtime:
     def _call_service(self, operator: str, params: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
         step = _step.get() or StepContext(None, None)
         ctx = HandlerContext(step.instance_id, step.business_key, context["element_id"],
-                             f"{step.instance_id}:{context['engine_task_id']}")
+                             f"{step.instance_id}:{context['engine_task_id']}", context["engine_task_id"])
         try:
             return self.handlers.call(operator, params, ctx)
         except UnknownOperator as exc:  # retrying cannot help: an incident at once

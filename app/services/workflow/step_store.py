@@ -32,7 +32,7 @@ from app.services import context
 from app.services.context import lazy_gettext as _l
 from app.services.errors import Conflict, NotFound
 from app.services.identity.access import lane_party
-from app.services.workflow import task_candidates, task_lanes
+from app.services.workflow import external_task_rows, task_candidates, task_lanes
 from app.services.workflow.history_chain import chain
 
 INSTANCES: Table = ProcessInstance.__table__  # type: ignore[assignment]
@@ -182,6 +182,10 @@ class Step:
         # after the guarded UPDATE: a concurrent step on the instance waits for its row and answers 409,
         # never reaching these rows' unique key first
         self._wait_at(_waiting_elements(outcome), new)
+        if outcome.awaiting:  # tasks parked for external workers: offered to them
+            external_task_rows.keep(instance.id, outcome.awaiting)
+        elif outcome.status == "completed" and not new:
+            external_task_rows.forget(instance.id)
         instance.status = outcome.status
         return version
 

@@ -1,0 +1,244 @@
+"""External tasks: service tasks that the external task workers a Camunda 7 user already runs do, fetched and
+answered over Camunda's REST API (`/engine-rest/external-task`, `app/api/camunda_rest.py`).
+
+An admin maps a topic (`camunda:type="external" camunda:topic="X"`) to the operator `camunda.external_task`
+(Administration > Operator mappings). An instance reaching such a task parks it (`app.engine.external_tasks`) and
+waits; the step writes the task here, offered to workers of its topic. A worker (any client of Camunda's external
+task API, with a bearer token of a user who may work them: `external_tasks.work`, the platform's admins and
+operators) then:
+
+- **fetches and locks** up to `maxTasks` tasks of its topics for `lockDuration` — each task to one worker only,
+  however many fetch at once (a guarded UPDATE decides) — with the instance's variables (all, or those named);
+- **completes** one it holds with variables: they become the process's variables and the instance goes on, in
+  the request (`ProcessEngine.resume_worker`, the task's operator giving the answer);
+- reports a **BPMN error** (`errorCode`): thrown at the task, caught by its error boundary event, else an incident;
+- reports a **failure**: with retries left the task is offered again after `retryTimeout`; with none, an incident
+  whose retry (the console's, or the API's) offers the task again;
+- **extends** its lock, or **unlocks** the task.
+
+A task whose instance moved on without it (a boundary event, a cancel) is not offered: workers see the tasks the
+instance waits at (`instance_waits`); one answered after that is 404 and forgotten.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, exists, or_, select, update
+
+from app.engine.errors import InstanceFault
+from app.engine.external_tasks import EXTERNAL_TASK_OPERATOR, AwaitingWorker
+from app.engine.runner import TaskNotReady
+from app.engine.said import said
+from app.extensions import db
+from app.models import ExternalTask, InstanceWait, ProcessInstance
+from app.services.clock import now
+from app.services.context import lazy_gettext as _l
+from app.services.errors import Conflict, Invalid, NotFound
+from app.services.identity import policy
+from app.services.identity.directory import Principal
+from app.services.workflow.operators import BusinessError, HandlerContext, HandlerRegistry
+from app.services.workflow.runtime import runtime
+from app.services.workflow.step_runner import atomic_step, run_step
+from app.services.workflow.step_store import core, load_instance
+
+MAX_TASKS = 100  # one fetch
+MAX_LOCK = timedelta(days=7)
+LIVE = ("running", "waiting", "error")  # an instance whose waits may still be worked
+FAILED_REPORTED = "failed_reported"  # the failure became an incident: its retry offers the task again
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One topic a worker fetches: its name, how long it holds what it fetches, the variables it wants (None: all)."""
+
+    name: str
+    lock: timedelta
+    variables: Sequence[str] | None = None
+
+
+# -- the operator and the step's side --------------------------------------------------------------------
+def register(registry: HandlerRegistry) -> None:
+    registry.register(EXTERNAL_TASK_OPERATOR)(_operator)
+
+
+def _row(instance_id: int | None, engine_task_id: str) -> ExternalTask | None:
+    return db.session.scalar(select(ExternalTask).where(
+        ExternalTask.instance_id == instance_id, ExternalTask.engine_task_id == engine_task_id)
+        .execution_options(populate_existing=True))
+
+
+def _operator(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
+    """The task's run: parked until a worker answers, then what the worker answered."""
+    topic = str(params.get("topic") or ctx.element_id)
+    row = _row(ctx.instance_id, ctx.engine_task_id)
+    if row is None or row.answer is None:
+        raise AwaitingWorker(topic)
+    result = dict(row.result or {})
+    if row.answer == "completed":
+        return dict(result.get("variables") or {})
+    if row.answer == "bpmn_error":
+        raise BusinessError(str(result.get("code")), str(result.get("message") or ""), result.get("variables"))
+    if row.answer == "failed":  # no retries left: an incident, whose retry offers the task again
+        row.answer = FAILED_REPORTED
+        raise InstanceFault(said("the external worker %(worker)r failed the task of topic %(topic)r and left it no "
+                                 "retries: %(message)s", worker=row.worker_id or "", topic=topic,
+                                 message=row.error_message or ""), ctx.element_id, kind="external_task_failed")
+    # the incident retried: offered again, afresh
+    row.answer, row.result, row.retries, row.worker_id, row.lock_expires_at = None, None, None, None, None
+    row.available_at, row.error_message, row.error_details = None, None, None
+    raise AwaitingWorker(topic)
+
+
+# -- the workers' side -------------------------------------------------------------------------------------
+def _may_work(principal: Principal) -> None:
+    policy.require(principal, "external_tasks.work",
+                   message=_l("working external tasks needs the platform_admin or operator role"))
+
+
+def fetch_and_lock(principal: Principal, worker_id: str, max_tasks: int, topics: Sequence[Topic]) -> list[dict]:
+    """Lock up to `max_tasks` offered tasks of the topics for `worker_id`; each with its instance, as locked."""
+    _may_work(principal)
+    _check_worker(worker_id)
+    if not 0 <= max_tasks <= MAX_TASKS:
+        raise Invalid(_l("The fetch is not valid."), {"maxTasks": [_l("0 to %(n)d", n=MAX_TASKS)]})
+    by_name = {t.name: t for t in topics}
+    if not by_name or max_tasks == 0:
+        return []
+    at = now()
+    candidates = db.session.execute(
+        select(ExternalTask.id, ExternalTask.topic).join(ProcessInstance, ProcessInstance.id == ExternalTask.instance_id)
+        .where(ExternalTask.topic.in_(list(by_name)), ExternalTask.answer.is_(None),
+               or_(ExternalTask.lock_expires_at.is_(None), ExternalTask.lock_expires_at < at),
+               or_(ExternalTask.available_at.is_(None), ExternalTask.available_at <= at),
+               ProcessInstance.status.in_(LIVE),
+               exists().where(InstanceWait.instance_id == ExternalTask.instance_id,
+                              InstanceWait.element_id == ExternalTask.element_id))
+        .order_by(ExternalTask.id).limit(max_tasks * 2)).all()
+    locked: list[int] = []
+    for task_id, topic in candidates:
+        taken = core(update(ExternalTask).where(
+            ExternalTask.id == task_id, ExternalTask.answer.is_(None),
+            or_(ExternalTask.lock_expires_at.is_(None), ExternalTask.lock_expires_at < at))
+            .values(worker_id=worker_id, lock_expires_at=at + by_name[topic].lock))
+        if taken.rowcount == 1:  # another worker's fetch at the same moment took none of these
+            locked.append(task_id)
+        if len(locked) == max_tasks:
+            break
+    db.session.commit()
+    if not locked:
+        return []
+    rows = db.session.execute(select(ExternalTask, ProcessInstance).join(
+        ProcessInstance, ProcessInstance.id == ExternalTask.instance_id).where(ExternalTask.id.in_(locked))
+        .order_by(ExternalTask.id)).all()
+    return [_locked(task, instance, by_name[task.topic].variables) for task, instance in rows]
+
+
+def _locked(task: ExternalTask, instance: ProcessInstance, wanted: Sequence[str] | None) -> dict[str, Any]:
+    data = dict(instance.data or {})
+    return {"task": task, "instance": instance,
+            "variables": data if wanted is None else {k: data[k] for k in wanted if k in data}}
+
+
+def _check_worker(worker_id: str) -> None:
+    if not worker_id or len(worker_id) > 255:
+        raise Invalid(_l("The request names no worker."), {"workerId": [_l("1 to %(most)s characters", most=255)]})
+
+
+def _held(task_id: int, worker_id: str) -> ExternalTask:
+    """The task, held by this worker and not answered yet; 404 without it, else a conflict that says why."""
+    _check_worker(worker_id)
+    row = db.session.get(ExternalTask, task_id, populate_existing=True) if 0 < task_id < 2**63 else None
+    if row is None:
+        raise NotFound(_l("There is no external task %(id)s.", id=task_id))
+    if row.answer is not None:
+        raise Conflict(_l("External task %(id)s was answered already.", id=task_id), code="external_task_answered")
+    if row.worker_id != worker_id:
+        raise Conflict(_l("External task %(id)s is not locked by worker %(worker)s.", id=task_id, worker=repr(worker_id)),
+                       code="external_task_not_held")
+    return row
+
+
+def _answer(principal: Principal, task_id: int, worker_id: str, answer: str, result: dict[str, Any],
+            kind: str, details: dict[str, Any]) -> None:
+    """Take the worker's answer and run the instance on with it, in one transaction: the answer is claimed (one
+    answer per task, however many race), the task run again (its operator gives the answer), the row gone."""
+    _may_work(principal)
+    rt = runtime()
+    try:
+        with atomic_step() as on_commit:
+            row = _held(task_id, worker_id)
+            claimed = core(update(ExternalTask).where(
+                ExternalTask.id == row.id, ExternalTask.answer.is_(None), ExternalTask.worker_id == worker_id)
+                .values(answer=answer, result=result))
+            if claimed.rowcount != 1:
+                raise Conflict(_l("External task %(id)s was answered already.", id=task_id),
+                               code="external_task_answered")
+            instance = load_instance(row.instance_id)
+            engine_task_id, element_id, topic = row.engine_task_id, row.element_id, row.topic
+            run_step(instance, lambda workflow: rt.engine.resume_worker(workflow, engine_task_id), on_commit,
+                     principal.id, [(kind, element_id, {"topic": topic, "worker": worker_id, **details})])
+            if answer != "failed":
+                db.session.execute(delete(ExternalTask).where(ExternalTask.id == task_id))
+    except TaskNotReady:  # its instance moved on without it (a boundary event, a cancel): forgotten
+        db.session.execute(delete(ExternalTask).where(ExternalTask.id == task_id))
+        db.session.commit()
+        raise NotFound(_l("There is no external task %(id)s: its instance no longer waits for it.", id=task_id)) from None
+
+
+def complete(principal: Principal, task_id: int, worker_id: str, variables: dict[str, Any]) -> None:
+    _answer(principal, task_id, worker_id, "completed", {"variables": variables}, "external_task_completed",
+            {"variables": sorted(variables)})
+
+
+def bpmn_error(principal: Principal, task_id: int, worker_id: str, code: str, message: str,
+               variables: dict[str, Any]) -> None:
+    if not code or len(code) > 255:
+        raise Invalid(_l("The BPMN error is not valid."), {"errorCode": [_l("1 to %(most)s characters", most=255)]})
+    _answer(principal, task_id, worker_id, "bpmn_error", {"code": code, "message": message, "variables": variables},
+            "external_task_error", {"code": code, "message": message})
+
+
+def failure(principal: Principal, task_id: int, worker_id: str, message: str, details: str | None,
+            retries: int, retry_timeout: timedelta) -> None:
+    """A failed try: with retries left the task is offered again after `retry_timeout`; with none, an incident."""
+    _may_work(principal)
+    if retries < 0:
+        raise Invalid(_l("The failure is not valid."), {"retries": [_l("0 or more")]})
+    if retries == 0:
+        row = _held(task_id, worker_id)
+        row.error_message, row.error_details = message, details
+        db.session.flush()
+        _answer(principal, task_id, worker_id, "failed", {}, "external_task_failed", {"message": message})
+        return
+    row = _held(task_id, worker_id)
+    row.worker_id, row.lock_expires_at, row.retries = None, None, retries
+    row.available_at = now() + retry_timeout
+    row.error_message, row.error_details = message, details
+    db.session.commit()
+
+
+def extend_lock(principal: Principal, task_id: int, worker_id: str, duration: timedelta) -> None:
+    _may_work(principal)
+    row = _held(task_id, worker_id)
+    row.lock_expires_at = now() + duration
+    db.session.commit()
+
+
+def unlock(principal: Principal, task_id: int) -> None:
+    _may_work(principal)
+    row = db.session.get(ExternalTask, task_id, populate_existing=True) if 0 < task_id < 2**63 else None
+    if row is None:
+        raise NotFound(_l("There is no external task %(id)s.", id=task_id))
+    row.worker_id, row.lock_expires_at = None, None
+    db.session.commit()
+
+
+def lock_duration(milliseconds: Any, field: str) -> timedelta:
+    """A lock or a retry timeout in milliseconds, as Camunda's API gives them: 0 to 7 days."""
+    if isinstance(milliseconds, bool) or not isinstance(milliseconds, int) or not 0 <= milliseconds <= MAX_LOCK / \
+            timedelta(milliseconds=1):
+        raise Invalid(_l("The request is not valid."), {field: [_l("milliseconds, 0 to 7 days")]})
+    return timedelta(milliseconds=milliseconds)

@@ -1,0 +1,256 @@
+"""Camunda 7's external task workers do Loanflow's service tasks (`/engine-rest/external-task`, issue 17): each
+request here is one Camunda's external task clients send (fetchAndLock with topics and lock durations, complete
+with typed variables, failure with retries and a retry timeout, bpmnError, extendLock, unlock).
+
+Before, a topic could only be mapped to an operator written in Python for Loanflow: the worker a Camunda user
+already runs (Java, JavaScript, Python) had nothing to fetch from."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import ExternalTask, Incident, ProcessInstance
+from app.services.identity import directory as identity
+from app.services.workflow import incidents, instances, operator_mappings
+from app.services.workflow.deployment import DiagramFile, check_diagrams, deploy_and_commit
+from tests.integration.test_money_races import race_posts
+
+REST = "/engine-rest/external-task"
+PAYMENT = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs" targetNamespace="t">
+  <bpmn:error id="no_funds" errorCode="NO_FUNDS"/>
+  <bpmn:process id="invoicePayment" name="Pay the invoice" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:serviceTask id="pay" name="Pay" camunda:type="external" camunda:topic="invoice-payment"/>
+    <bpmn:boundaryEvent id="refused" attachedToRef="pay">
+      <bpmn:errorEventDefinition errorRef="no_funds"/>
+    </bpmn:boundaryEvent>
+    <bpmn:exclusiveGateway id="paid_q" default="to_unpaid"/>
+    <bpmn:endEvent id="paid_end"/>
+    <bpmn:endEvent id="unpaid_end"/>
+    <bpmn:endEvent id="refused_end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="pay"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="pay" targetRef="paid_q"/>
+    <bpmn:sequenceFlow id="to_paid" sourceRef="paid_q" targetRef="paid_end">
+      <bpmn:conditionExpression>${transferred == true}</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="to_unpaid" sourceRef="paid_q" targetRef="unpaid_end"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="refused" targetRef="refused_end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+@pytest.fixture
+def tokens(ctx):
+    admin_token = identity.ensure_platform_admin()
+    identity.create_user("op", "PLATFORM", ["operator"])
+    identity.create_user("aud", "PLATFORM", ["auditor"])
+    admin = identity.principal_for("admin")
+    operator_mappings.map_operator(admin, "topic", "invoice-payment", "camunda.external_task")
+    db.session.commit()
+    deploy_and_commit([DiagramFile("payment.bpmn", PAYMENT.encode())])
+    found = {"admin": admin_token, "op": identity.issue_token("op"), "aud": identity.issue_token("aud")}
+    db.session.commit()
+    return found
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _start(amount: int = 120) -> int:
+    started = instances.start("invoicePayment", identity.principal_for("admin"), f"INV-{amount}",
+                              {"amount": amount, "creditor": "Great Pizza"})
+    db.session.commit()
+    return int(started["id"])
+
+
+def _fetch(client, token: str, worker: str = "payer-1", max_tasks: int = 5, lock: int = 60_000, **topic):
+    return client.post(f"{REST}/fetchAndLock", headers=_bearer(token), json={
+        "workerId": worker, "maxTasks": max_tasks, "usePriority": True,
+        "topics": [{"topicName": "invoice-payment", "lockDuration": lock, **topic}]})
+
+
+def _instance(instance_id: int) -> ProcessInstance:
+    db.session.rollback()
+    return db.session.get(ProcessInstance, instance_id, populate_existing=True)
+
+
+def test_a_mapped_topic_deploys_and_its_instance_waits_for_a_worker(client, tokens):
+    said = [str(p.reason) for p in check_diagrams([DiagramFile("payment.bpmn", PAYMENT.encode())]) if p.element_id == "pay"]
+    assert any("camunda.external_task" in r for r in said), said
+    instance_id = _start()
+    instance = _instance(instance_id)
+    assert instance.status == "waiting"
+    (row,) = db.session.scalars(select(ExternalTask)).all()
+    assert (row.instance_id, row.element_id, row.topic, row.worker_id) == (instance_id, "pay", "invoice-payment", None)
+
+
+def test_a_worker_fetches_completes_and_the_instance_goes_on_with_its_variables(client, tokens):
+    instance_id = _start()
+    assert _fetch(client, tokens["op"], max_tasks=0).json == []
+    fetched = _fetch(client, tokens["op"], variables=["amount"])
+    assert fetched.status_code == 200, fetched.json
+    (task,) = fetched.json
+    assert (task["topicName"], task["workerId"], task["activityId"], task["businessKey"]) == (
+        "invoice-payment", "payer-1", "pay", "INV-120")
+    assert task["processInstanceId"] == str(instance_id) and task["processDefinitionKey"] == "invoicePayment"
+    assert task["variables"] == {"amount": {"value": 120, "type": "Integer", "valueInfo": {}}}
+    assert task["lockExpirationTime"].endswith("+0000")
+    assert _fetch(client, tokens["op"], worker="payer-2").json == []  # locked: no one else gets it
+
+    wrong = client.post(f"{REST}/{task['id']}/complete", headers=_bearer(tokens["op"]), json={"workerId": "payer-2"})
+    assert wrong.status_code == 400 and "payer-2" in wrong.json["message"], wrong.json
+    done = client.post(f"{REST}/{task['id']}/complete", headers=_bearer(tokens["op"]), json={
+        "workerId": "payer-1", "variables": {"transferred": {"value": True, "type": "Boolean"},
+                                             "reference": {"value": "TX-88", "type": "String"}}})
+    assert done.status_code == 204, done.json
+    instance = _instance(instance_id)
+    assert instance.status == "completed" and instance.data["reference"] == "TX-88"
+    assert not [k for k in instance.data if k.startswith("spiff__")]  # the variables are the process's, no result
+    again = client.post(f"{REST}/{task['id']}/complete", headers=_bearer(tokens["op"]), json={"workerId": "payer-1"})
+    assert again.status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(ExternalTask)) == 0
+    kinds = [e["kind"] for e in instances_history(instance_id)]
+    assert "external_task_offered" in kinds and "external_task_completed" in kinds
+
+
+def instances_history(instance_id: int) -> list[dict]:
+    from app.services.workflow import queries
+    return queries.list_events(identity.principal_for("admin"), instance_id, 1, 100)["items"]
+
+
+def test_a_bpmn_error_is_caught_by_the_tasks_boundary_event(client, tokens):
+    instance_id = _start()
+    (task,) = _fetch(client, tokens["op"]).json
+    thrown = client.post(f"{REST}/{task['id']}/bpmnError", headers=_bearer(tokens["op"]), json={
+        "workerId": "payer-1", "errorCode": "NO_FUNDS", "errorMessage": "the account is empty"})
+    assert thrown.status_code == 204, thrown.json
+    instance = _instance(instance_id)
+    assert instance.status == "completed"
+    assert [e["element_id"] for e in instances_history(instance_id) if e["kind"] == "completed"] == ["refused_end"]
+
+
+def test_a_failure_with_retries_is_offered_again_after_its_timeout_and_without_an_incident(client, tokens, clock):
+    instance_id = _start()
+    (task,) = _fetch(client, tokens["op"]).json
+    failed = client.post(f"{REST}/{task['id']}/failure", headers=_bearer(tokens["op"]), json={
+        "workerId": "payer-1", "errorMessage": "bank timeout", "errorDetails": "java.net.SocketTimeoutException",
+        "retries": 2, "retryTimeout": 30_000})
+    assert failed.status_code == 204, failed.json
+    assert _fetch(client, tokens["op"]).json == []  # not before its retry timeout
+    clock.advance(seconds=31)
+    (again,) = _fetch(client, tokens["op"], worker="payer-2").json
+    assert (again["id"], again["retries"], again["errorMessage"]) == (task["id"], 2, "bank timeout")
+    assert _instance(instance_id).status == "waiting"
+
+
+def test_a_failure_with_no_retries_is_an_incident_whose_retry_offers_the_task_again(client, tokens):
+    instance_id = _start()
+    (task,) = _fetch(client, tokens["op"]).json
+    failed = client.post(f"{REST}/{task['id']}/failure", headers=_bearer(tokens["op"]), json={
+        "workerId": "payer-1", "errorMessage": "the creditor's account is closed", "retries": 0})
+    assert failed.status_code == 204, failed.json
+    assert _instance(instance_id).status == "error"
+    (incident,) = db.session.scalars(select(Incident)).all()
+    assert incident.element_id == "pay" and "the creditor's account is closed" in incident.message
+    assert _fetch(client, tokens["op"]).json == []  # an incident: no worker is offered it
+    incidents.retry_incident(incident.id, identity.principal_for("admin"), "account reopened")
+    db.session.commit()
+    assert _instance(instance_id).status == "waiting"
+    (again,) = _fetch(client, tokens["op"], worker="payer-2").json
+    assert again["id"] == task["id"] and again["retries"] is None
+    done = client.post(f"{REST}/{again['id']}/complete", headers=_bearer(tokens["op"]), json={
+        "workerId": "payer-2", "variables": {"transferred": {"value": True}}})
+    assert done.status_code == 204 and _instance(instance_id).status == "completed"
+
+
+def test_a_lock_expires_is_extended_and_unlocked(client, tokens, clock):
+    _start()
+    (task,) = _fetch(client, tokens["op"], lock=10_000).json
+    extended = client.post(f"{REST}/{task['id']}/extendLock", headers=_bearer(tokens["op"]),
+                           json={"workerId": "payer-1", "newDuration": 60_000})
+    assert extended.status_code == 204
+    clock.advance(seconds=30)
+    assert _fetch(client, tokens["op"], worker="payer-2").json == []  # still held: extended
+    clock.advance(seconds=31)
+    assert [t["workerId"] for t in _fetch(client, tokens["op"], worker="payer-2").json] == ["payer-2"]  # expired
+    assert client.post(f"{REST}/{task['id']}/unlock", headers=_bearer(tokens["op"])).status_code == 204
+    assert [t["workerId"] for t in _fetch(client, tokens["op"], worker="payer-3").json] == ["payer-3"]
+
+
+def test_a_cancelled_instance_offers_nothing_and_who_may_not_work_is_refused(client, tokens):
+    instance_id = _start()
+    instances.cancel_instance(instance_id, identity.principal_for("admin"), "paid by hand")
+    db.session.commit()
+    assert _fetch(client, tokens["op"]).json == []
+    assert db.session.scalar(select(func.count()).select_from(ExternalTask)) == 0
+    _start(130)
+    refused = _fetch(client, tokens["aud"])
+    assert refused.status_code == 403 and refused.json["type"] == "AuthorizationException"
+    for body, said in (({"workerId": "w", "topics": [{"topicName": "invoice-payment"}]}, "lockDuration"),
+                       ({"workerId": "", "topics": []}, "workerId"), ({"workerId": "w", "maxTasks": 1000}, "maxTasks"),
+                       ({"workerId": "w", "topics": "invoice-payment"}, "topics")):
+        bad = client.post(f"{REST}/fetchAndLock", headers=_bearer(tokens["op"]), json=body)
+        assert bad.status_code == 400 and said in bad.json["message"], (body, bad.json)
+    for path in ("999999/complete", "x/complete", "-1/unlock"):
+        assert client.post(f"{REST}/{path}", headers=_bearer(tokens["op"]), json={"workerId": "w"}).status_code == 404
+
+
+def test_workers_fetching_at_the_same_moment_each_get_other_tasks(app, served, tokens):
+    started = [_start(100 + n) for n in range(6)]
+    body = lambda worker: json.dumps({"workerId": worker, "maxTasks": 2, "topics": [  # noqa: E731
+        {"topicName": "invoice-payment", "lockDuration": 60_000}]}).encode()
+    headers = {**_bearer(tokens["op"]), "Content-Type": "application/json"}
+    answers = race_posts(served, [(f"{REST}/fetchAndLock", headers, body(f"w{n}")) for n in range(5)])
+    assert {status for status, _ in answers} == {200}, answers
+    ids = [task["id"] for _status, tasks in answers for task in tasks]
+    assert len(ids) == len(set(ids)) == len(started)  # each task to one worker, every task to some worker
+    owners = {task["id"]: task["workerId"] for _status, tasks in answers for task in tasks}
+    db.session.rollback()
+    assert {str(r.id): r.worker_id for r in db.session.scalars(select(ExternalTask))} == owners
+
+
+def test_completes_of_one_task_at_the_same_moment_run_it_once(app, served, tokens):
+    instance_id = _start()
+    with app.test_client() as client:
+        (task,) = _fetch(client, tokens["op"]).json
+    body = json.dumps({"workerId": "payer-1", "variables": {"transferred": {"value": True}}}).encode()
+    headers = {**_bearer(tokens["op"]), "Content-Type": "application/json"}
+    answers = race_posts(served, [(f"{REST}/{task['id']}/complete", headers, body)] * 4,
+                         read=lambda r: r.read())
+    assert sorted(status for status, _ in answers).count(204) == 1, answers
+    assert all(status in (204, 400, 404) for status, _ in answers), answers
+    assert _instance(instance_id).status == "completed"
+    assert [e["kind"] for e in instances_history(instance_id)].count("external_task_completed") == 1
+
+
+def test_a_task_its_instance_left_by_a_timer_is_not_offered_and_its_answer_is_404(client, tokens, clock):
+    from app.services.workflow import waking
+
+    timed = PAYMENT.replace('<bpmn:exclusiveGateway id="paid_q"', '''<bpmn:boundaryEvent id="too_late" attachedToRef="pay">
+      <bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:userTask id="call_creditor" name="Call the creditor"/>
+    <bpmn:endEvent id="late_end"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="too_late" targetRef="call_creditor"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="call_creditor" targetRef="late_end"/>
+    <bpmn:exclusiveGateway id="paid_q"''')
+    deploy_and_commit([DiagramFile("payment.bpmn", timed.encode())])
+    instance_id = _start()
+    (task,) = _fetch(client, tokens["op"], lock=7_200_000).json
+    clock.advance(hours=1, seconds=1)
+    assert waking.wake_instance(instance_id)
+    db.session.commit()
+    assert _instance(instance_id).status == "waiting"  # at the user task the timer's path leads to
+    assert _fetch(client, tokens["op"], worker="payer-2", lock=60_000).json == []  # the instance left it
+    clock.advance(hours=1)  # the first worker's lock is over too: still nothing to fetch
+    assert _fetch(client, tokens["op"], worker="payer-2").json == []
+    late = client.post(f"{REST}/{task['id']}/complete", headers=_bearer(tokens["op"]), json={"workerId": "payer-1"})
+    assert late.status_code == 404 and "已不再等待它" in late.json["message"], late.json  # no language asked: Chinese
+    assert db.session.scalar(select(func.count()).select_from(ExternalTask)) == 0
+    assert _instance(instance_id).status == "waiting"
