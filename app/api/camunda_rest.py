@@ -1,5 +1,6 @@
-"""The part of Camunda 7's REST API that Camunda Modeler speaks (`/engine-rest`): an analyst who draws in Camunda
-Modeler deploys to Loanflow and starts a test instance from its own Deploy and Run buttons, as to a Camunda engine.
+"""The part of Camunda 7's REST API that Camunda Modeler and Camunda's external task workers speak (`/engine-rest`):
+an analyst who draws in Camunda Modeler deploys to Loanflow and starts a test instance from its own Deploy and Run
+buttons, as to a Camunda engine, and the external task workers a Camunda user runs do Loanflow's service tasks.
 
 | Camunda Modeler asks | Loanflow answers |
 |---|---|
@@ -7,6 +8,7 @@ Modeler deploys to Loanflow and starts a test instance from its own Deploy and R
 | `GET /engine-rest/version` | `{"version": "7.21.0"}`: the level of Camunda's API these routes follow, not Loanflow's version |
 | `POST /engine-rest/deployment/create` (multipart: `deployment-name`, `deployment-source`, `enable-duplicate-filtering`, the diagram and its attachments, each in a field of its own name) | the files checked and deployed together as `file_sets` does (forms included; one error deploys nothing); Camunda's deployment answer with every process and decision of the set as `<id>:<version>` (unchanged ones too, so the Run button finds its process) |
 | `POST /engine-rest/process-definition/{id}/start`, `/process-definition/key/{key}/start` (`businessKey`, typed `variables`) | `instances.start` on the newest version, for whoever may start on the start page (an operator, an admin, an analyst trying what they deploy); Camunda's instance answer |
+| `POST /engine-rest/external-task/fetchAndLock`, `/external-task/{id}/complete`, `bpmnError`, `failure`, `extendLock`, `unlock` (Camunda's external task clients) | the tasks of topics mapped to `camunda.external_task`, worked by the workers a Camunda user already runs (`workflow.external_tasks`), for the platform's admins and operators (`external_tasks.work`) |
 
 Only a bearer token (an API token of the user's, Modeler's "Bearer token" authentication) opens these routes: no
 session cookie, so any origin may call them (Modeler calls from its own window) with no risk of a forged request.
