@@ -13,6 +13,8 @@ from typing import Any
 
 from SpiffWorkflow import TaskState
 
+from app.engine.external_tasks import AWAITING
+
 ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
 
@@ -46,7 +48,7 @@ def _count(tasks: dict[str, Any], runs: dict[str, ElementRun]) -> None:
         run = runs.setdefault(str(task.get("task_spec")), ElementRun())
         if state & TaskState.COMPLETED:
             run.completed += 1
-        elif state & ACTIVE:
+        elif state & ACTIVE or (task.get("internal_data") or {}).get(AWAITING):  # an external task: waiting
             run.active = True
             value = (task.get("internal_data") or {}).get("event_value")
             if isinstance(value, str):

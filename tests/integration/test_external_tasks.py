@@ -254,3 +254,19 @@ def test_a_task_its_instance_left_by_a_timer_is_not_offered_and_its_answer_is_40
     assert late.status_code == 404 and "已不再等待它" in late.json["message"], late.json  # no language asked: Chinese
     assert db.session.scalar(select(func.count()).select_from(ExternalTask)) == 0
     assert _instance(instance_id).status == "waiting"
+
+
+def test_the_instance_page_says_it_waits_for_a_worker_and_what_a_failed_worker_said(app, client, tokens):
+    from tests.integration.test_start_page import _browser
+
+    instance_id = _start()
+    get, _post = _browser(app, "op")
+    page = get(f"/instances/{instance_id}", "zh").text
+    assert "已交给外部工作者" in page and "external_task_offered" not in page
+    (task,) = _fetch(client, tokens["op"]).json
+    client.post(f"{REST}/{task['id']}/failure", headers=_bearer(tokens["op"]), json={
+        "workerId": "payer-1", "errorMessage": "the creditor's account is closed", "retries": 0})
+    page = get(f"/instances/{instance_id}", "zh").text
+    assert "外部工作者执行失败" in page and "外部工作者 &#39;payer-1&#39; 未能完成主题 &#39;invoice-payment&#39; 的任务" in page
+    repair = get(f"/instances/{instance_id}/repair", "zh")
+    assert repair.status_code == 200 and "外部工作者未能完成任务，且没有剩余重试次数" in repair.text

@@ -24,6 +24,7 @@ KINDS = {
     "business_error": _l("A business error that the diagram does not catch"),
     "unknown_operator": _l("The step calls a service operator that is not registered"),
     "depth_limit": _l("The instance ran too many steps in a loop"),
+    "external_task_failed": _l("An external worker failed the task and left it no retries"),
 }
 OTHER_KIND = _l("A step failed")
 STATUS_LABELS = {"running": _l("Running"), "waiting": _l("Waiting"), "error": _l("Failed"),
