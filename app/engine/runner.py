@@ -533,7 +533,7 @@ class ProcessEngine:
         self._steps.history.append((kind, element_id, details))
 
     def _outcome(self, workflow: BpmnWorkflow, error: dict[str, Any] | None) -> StepOutcome:
-        _withdraw_interrupted(workflow)
+        errored = _withdraw_interrupted(workflow)  # the tasks in ERROR, once a step
         waiting = error is None and not workflow.is_completed()
         # before the state is dumped and the history taken: evaluating a task's expressions
         # writes their values into the task and may add to the history
@@ -552,12 +552,12 @@ class ProcessEngine:
             return StepOutcome("completed", state, jsonable(workflow.data), end_events=ends, history=history,
                                sent=sent)
         last = workflow.last_task
-        due_at, messages, waits = self._waits(workflow)
+        due_at, messages, waits = self._waits(workflow, errored)
         waits.update(t.element_id for t in ready)
         return StepOutcome("waiting", state, jsonable(last.data if last else {}), ready=ready,
                            due_at=due_at, messages=messages, history=history, waits=sorted(waits), sent=sent,
                            message_keys=correlation_keys.keys(list(workflow.event_manager.tasks.values())),
-                           awaiting=_awaiting(workflow))
+                           awaiting=_awaiting(errored))
 
     def _not_taken(self, workflow: BpmnWorkflow, delivered: BpmnEvent) -> None:
         """A message or signal delivered from outside that no event took after all (an event-based gateway
@@ -600,10 +600,11 @@ class ProcessEngine:
         return found
 
     @staticmethod
-    def _waits(workflow: BpmnWorkflow) -> tuple[datetime | None, list[str], set[str]]:
+    def _waits(workflow: BpmnWorkflow, errored: list[Task]) -> tuple[datetime | None, list[str], set[str]]:
         """When the instance next needs waking (timers, retries), which messages it waits for, and the
         elements where it waits (catch events, receive tasks, event-based gateways with their events,
-        services parked for a retry; the caller adds the ready user tasks)."""
+        services parked for a retry or a worker; the caller adds the ready user tasks). `errored`: its tasks in
+        ERROR."""
         due = [at for _task, at, _element in ProcessEngine._timers(workflow)]
         messages: set[str] = set()
         elements: set[str] = set()
@@ -618,7 +619,7 @@ class ProcessEngine:
                     messages.add(each.name)
                 elif isinstance(each, SignalEventDefinition):
                     messages.add(SIGNAL_PREFIX + each.name)
-        for task in workflow.get_tasks(state=TaskState.ERROR):
+        for task in errored:
             if task.internal_data.get("retry_at"):
                 due.append(datetime.fromisoformat(task.internal_data["retry_at"]))
                 elements.add(task.task_spec.bpmn_id)
@@ -734,20 +735,23 @@ def _interrupted(task: Task) -> bool:
     return False
 
 
-def _withdraw_interrupted(workflow: BpmnWorkflow) -> None:
+def _withdraw_interrupted(workflow: BpmnWorkflow) -> list[Task]:
     """A task parked for a retry or a worker whose activity was interrupted is cancelled: no retry runs it again and
-    no worker is offered it."""
+    no worker is offered it. The tasks left in ERROR."""
+    errored = []
     for task in workflow.get_tasks(state=TaskState.ERROR):
         if _parked(task) and _interrupted(task):
             for key in ("retry_at", AWAITING):
                 task.internal_data.pop(key, None)
             task._set_state(TaskState.CANCELLED)
+        else:
+            errored.append(task)
+    return errored
 
 
-def _awaiting(workflow: BpmnWorkflow) -> list[tuple[str, str, str]]:
-    """The external tasks parked for their workers: (engine task id, element id, topic)."""
-    return [(str(t.id), t.task_spec.bpmn_id, t.internal_data[AWAITING]) for t in workflow.get_tasks(state=TaskState.ERROR)
-            if t.internal_data.get(AWAITING)]
+def _awaiting(errored: list[Task]) -> list[tuple[str, str, str]]:
+    """The external tasks parked for their workers, of the tasks in ERROR: (engine task id, element id, topic)."""
+    return [(str(t.id), t.task_spec.bpmn_id, t.internal_data[AWAITING]) for t in errored if t.internal_data.get(AWAITING)]
 
 
 def _failed_task_id(workflow: BpmnWorkflow) -> str | None:
