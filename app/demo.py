@@ -19,7 +19,7 @@ from app.services.identity import directory as identity
 from app.services.identity.directory import PLATFORM_ADMIN_NAME
 from app.services.ledger import loans, repayments
 from app.services.origination import applications, leads, products
-from app.services.workflow import file_sets, instances, tasks
+from app.services.workflow import external_tasks, file_sets, instances, operator_mappings, tasks
 from app.services.workflow.instances import latest_version
 
 DEMO_PASSWORD = "Harbour-demo-2026"
@@ -110,7 +110,23 @@ def _seed_camunda_example() -> None:
     instances.start(CAMUNDA_EXAMPLE_PROCESS, identity.principal_for("operator"), "INV-4403110588", {
         "supplier": "鹏城电子科技有限公司", "invoice_number": "4403110588", "amount": 128000.5,
         "due_date": "2026-12-31"})
+    _seed_external_task_example()
     db.session.commit()
+
+
+# A Camunda 7 diagram whose payment is an external task: the admin maps its topic to Camunda's external task
+# workers, the analyst deploys it, and one payment waits for a worker at /engine-rest (External tasks).
+EXTERNAL_TASK_EXAMPLE = CAMUNDA_EXAMPLE.parent / "camunda-external-task"
+EXTERNAL_TASK_PROCESS = "invoice_payment"
+
+
+def _seed_external_task_example() -> None:
+    operator_mappings.map_operator(identity.principal_for("admin"), "topic", "invoice-payment",
+                                   external_tasks.EXTERNAL_TASK_OPERATOR)
+    files = [(path.name, path.read_bytes()) for path in sorted(EXTERNAL_TASK_EXAMPLE.glob("*.bpmn"))]
+    file_sets.deploy(identity.principal_for("analyst"), files)
+    instances.start(EXTERNAL_TASK_PROCESS, identity.principal_for("operator"), "PAY-4403110571", {
+        "supplier": "鹏城电子科技有限公司", "invoice_number": "4403110571", "amount": "56000.00"})
 
 
 # Leads waiting for an operator: two from a loan marketplace (one of them a company already on the

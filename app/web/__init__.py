@@ -50,6 +50,8 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(deploy_files.bp)
     from app.web import tokens  # issue 17: one's own API tokens (Camunda Modeler's deploy signs in with one)
     app.register_blueprint(tokens.bp)
+    from app.web import external_tasks  # issue 17: the tasks that wait for Camunda's external task workers
+    app.register_blueprint(external_tasks.bp)
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["local_date"] = local_date

@@ -174,6 +174,8 @@ def test_every_page_a_demo_user_reaches_is_accessible_and_fits_a_phone(demo_page
             links += page.locator("main a#deploy-files").evaluate_all("links => links.map(a => a.getAttribute('href'))")
             for link in links:
                 problems += _visit(page, link, f"{username}-{code}{link.rstrip('/').replace('/', '-')}")
+        if page.locator("header nav #instances-link").count():  # the payment waiting for an external worker
+            problems += _visit(page, "/external-tasks", f"{username}-{code}-external-tasks")
         problems += _visit(page, "/tasks/999999", f"{username}-{code}-404", 404)
     assert not problems, "\n".join(problems)
 

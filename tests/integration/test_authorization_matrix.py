@@ -516,6 +516,8 @@ SKIPPED: dict[str, str] = {
                                 "auditor and a borrower's applicant; "
                                 "no start form or an unknown id 404; data its start form refuses 422, nothing "
                                 "started (test_start_page.py)",
+    "external_task_pages.index": "the tasks that wait for external workers: instances.inspect (the platform's staff), "
+                                 "403 otherwise (test_external_tasks.py)",
     "token_pages.index": "one's own API tokens (GET, POST): any signed-in user, their own tokens only "
                          "(test_camunda_rest.py)",
     "token_pages.revoke": "one's own token revoked: another user's token id is 404 (test_camunda_rest.py)",

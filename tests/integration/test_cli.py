@@ -423,6 +423,12 @@ def test_seed_demo_puts_deals_at_every_stage_with_someone_to_act_on_each(runner,
         assert ("review_invoice", "operator") in waiting
         from app.services.workflow import instances
         assert instances.start_form("invoice_review")["required"] == ["supplier", "invoice_number", "amount"]
+        # the payment drawn as a Camunda external task: its topic mapped, one payment waits for a worker
+        from app.models import ExternalTask
+        [payment] = db.session.scalars(select(ProcessInstance).where(ProcessInstance.process_id == "invoice_payment"))
+        assert (payment.business_key, payment.status) == ("PAY-4403110571", "waiting")
+        [offered] = db.session.scalars(select(ExternalTask)).all()
+        assert (offered.instance_id, offered.topic, offered.worker_id) == (payment.id, "invoice-payment", None)
         db.session.remove()
 
 

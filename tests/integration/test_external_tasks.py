@@ -7,6 +7,7 @@ already runs (Java, JavaScript, Python) had nothing to fetch from."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -270,3 +271,28 @@ def test_the_instance_page_says_it_waits_for_a_worker_and_what_a_failed_worker_s
     assert "外部工作者执行失败" in page and "外部工作者 &#39;payer-1&#39; 未能完成主题 &#39;invoice-payment&#39; 的任务" in page
     repair = get(f"/instances/{instance_id}/repair", "zh")
     assert repair.status_code == 200 and "外部工作者未能完成任务，且没有剩余重试次数" in repair.text
+
+
+def test_the_console_lists_what_waits_for_workers_in_chinese(app, client, tokens, clock):
+    from tests.integration.test_start_page import _browser
+
+    for amount in (120, 130, 140):
+        _start(amount)
+    (held,) = _fetch(client, tokens["op"], max_tasks=1, worker="payer-9").json
+    (retried,) = _fetch(client, tokens["op"], max_tasks=1, worker="payer-9").json
+    client.post(f"{REST}/{retried['id']}/failure", headers=_bearer(tokens["op"]), json={
+        "workerId": "payer-9", "errorMessage": "bank timeout", "retries": 3, "retryTimeout": 60_000})
+    get, _post = _browser(app, "op")
+    assert 'href="/external-tasks"' in get("/instances", "zh").text
+    page = get("/external-tasks", "zh").text
+    states = dict(re.findall(r'data-external-task="(\d+)" data-state="(\w+)"', page))
+    assert states == {held["id"]: "locked", retried["id"]: "retrying", str(int(retried["id"]) + 1): "offered"}, states
+    assert "共 3 个" in page and "工作者处理中" in page and "payer-9" in page and "bank timeout" in page
+    assert "external_task" not in page.replace("camunda.external_task", "")  # no raw code but the operator's name
+    get_auditor, _ = _browser(app, "aud")
+    assert get_auditor("/external-tasks").status_code == 200  # the platform's staff read it (instances.inspect)
+    identity.create_org("TRADER1", ["borrower"], "Trader One")
+    identity.create_user("buyer", "TRADER1", ["applicant"])
+    db.session.commit()
+    get_buyer, _ = _browser(app, "buyer")
+    assert get_buyer("/external-tasks").status_code == 403

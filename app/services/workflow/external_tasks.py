@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import delete, exists, func, or_, select, update
 
 from app.engine.errors import InstanceFault
 from app.engine.external_tasks import EXTERNAL_TASK_OPERATOR, AwaitingWorker
@@ -242,3 +242,55 @@ def lock_duration(milliseconds: Any, field: str) -> timedelta:
             timedelta(milliseconds=1):
         raise Invalid(_l("The request is not valid."), {field: [_l("milliseconds, 0 to 7 days")]})
     return timedelta(milliseconds=milliseconds)
+
+
+# -- the console: what waits for workers ------------------------------------------------------------------
+PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class Offered:
+    """A task waiting for its external worker, as the console lists it."""
+
+    id: int
+    topic: str
+    instance_id: int
+    process_id: str
+    business_key: str | None
+    element_id: str
+    state: str  # offered | locked | retrying | failed (an incident)
+    worker_id: str | None
+    until: Any  # locked until, or offered again at
+    retries: int | None
+    error_message: str | None
+    created_at: Any
+
+
+def _state(row: ExternalTask, at: Any) -> tuple[str, Any]:
+    if row.answer is not None:
+        return "failed", None
+    if row.lock_expires_at is not None and row.lock_expires_at > at:
+        return "locked", row.lock_expires_at
+    if row.available_at is not None and row.available_at > at:
+        return "retrying", row.available_at
+    return "offered", None
+
+
+def offered(principal: Principal, page: int = 1) -> tuple[list[Offered], int]:
+    """The tasks that wait for external workers, the longest waiting first, a page at a time; and how many wait.
+    The platform's staff only (`instances.inspect`), as the instance search."""
+    policy.require(principal, "instances.inspect")
+    live = (select(ExternalTask, ProcessInstance.process_id, ProcessInstance.business_key)
+            .join(ProcessInstance, ProcessInstance.id == ExternalTask.instance_id)
+            .where(ProcessInstance.status.in_(LIVE), exists().where(
+                InstanceWait.instance_id == ExternalTask.instance_id, InstanceWait.element_id == ExternalTask.element_id)))
+    total = db.session.scalar(select(func.count()).select_from(live.subquery())) or 0
+    at = now()
+    found = []
+    for row, process_id, business_key in db.session.execute(
+            live.order_by(ExternalTask.id).offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all():
+        state, until = _state(row, at)
+        found.append(Offered(row.id, row.topic, row.instance_id, process_id, business_key, row.element_id, state,
+                             row.worker_id if state == "locked" or state == "failed" else None, until, row.retries,
+                             row.error_message, row.created_at))
+    return found, total
