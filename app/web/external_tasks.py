@@ -22,8 +22,9 @@ STATES = {"offered": _l("waiting for a worker"), "locked": _l("a worker holds it
 @login_required
 def index() -> ResponseReturnValue:
     page = page_number()
-    found, total = external_tasks.offered(current_user.principal, page)
     locale = get_locale()
-    names = queries.process_names(sorted({t.process_id for t in found}), locale.language if locale else "en")
+    language = locale.language if locale else "en"
+    found, total = external_tasks.offered(current_user.principal, page, language)
+    names = queries.process_names(sorted({t.process_id for t in found}), language)
     return render_template("external_tasks.html", tasks=found, total=total, page=page,
                            per_page=external_tasks.PER_PAGE, states=STATES, names=names, when=format_datetime)

@@ -288,6 +288,7 @@ def test_the_console_lists_what_waits_for_workers_in_chinese(app, client, tokens
     states = dict(re.findall(r'data-external-task="(\d+)" data-state="(\w+)"', page))
     assert states == {held["id"]: "locked", retried["id"]: "retrying", str(int(retried["id"]) + 1): "offered"}, states
     assert "共 3 个" in page and "工作者处理中" in page and "payer-9" in page and "bank timeout" in page
+    assert page.count('<td title="pay"><span translate="no">Pay</span></td>') == 3  # the step by its name
     assert "external_task" not in page.replace("camunda.external_task", "")  # no raw code but the operator's name
     get_auditor, _ = _browser(app, "aud")
     assert get_auditor("/external-tasks").status_code == 200  # the platform's staff read it (instances.inspect)

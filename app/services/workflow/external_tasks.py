@@ -30,6 +30,7 @@ from sqlalchemy import delete, exists, func, or_, select, update
 
 from app.engine.errors import InstanceFault
 from app.engine.external_tasks import EXTERNAL_TASK_OPERATOR, AwaitingWorker
+from app.engine.migration import element_labels
 from app.engine.runner import TaskNotReady
 from app.engine.said import said
 from app.extensions import db
@@ -39,6 +40,7 @@ from app.services.context import lazy_gettext as _l
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.identity import policy
 from app.services.identity.directory import Principal
+from app.services.workflow import labels
 from app.services.workflow.operators import BusinessError, HandlerContext, HandlerRegistry
 from app.services.workflow.runtime import runtime
 from app.services.workflow.step_runner import atomic_step, run_step
@@ -258,6 +260,7 @@ class Offered:
     process_id: str
     business_key: str | None
     element_id: str
+    element: str  # the step's name in the reader's language
     state: str  # offered | locked | retrying | failed (an incident)
     worker_id: str | None
     until: Any  # locked until, or offered again at
@@ -276,21 +279,27 @@ def _state(row: ExternalTask, at: Any) -> tuple[str, Any]:
     return "offered", None
 
 
-def offered(principal: Principal, page: int = 1) -> tuple[list[Offered], int]:
+def offered(principal: Principal, page: int = 1, language: str = "en") -> tuple[list[Offered], int]:
     """The tasks that wait for external workers, the longest waiting first, a page at a time; and how many wait.
     The platform's staff only (`instances.inspect`), as the instance search."""
     policy.require(principal, "instances.inspect")
-    live = (select(ExternalTask, ProcessInstance.process_id, ProcessInstance.business_key)
+    live = (select(ExternalTask, ProcessInstance.process_id, ProcessInstance.business_key,
+                   ProcessInstance.process_version_id, ProcessInstance.pins)
             .join(ProcessInstance, ProcessInstance.id == ExternalTask.instance_id)
             .where(ProcessInstance.status.in_(LIVE), exists().where(
                 InstanceWait.instance_id == ExternalTask.instance_id, InstanceWait.element_id == ExternalTask.element_id)))
     total = db.session.scalar(select(func.count()).select_from(live.subquery())) or 0
     at = now()
     found = []
-    for row, process_id, business_key in db.session.execute(
+    named: dict[int, dict[str, tuple[str | None, dict[str, str]]]] = {}  # a version's steps: once a page
+    for row, process_id, business_key, version_id, pins in db.session.execute(
             live.order_by(ExternalTask.id).offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all():
+        if version_id not in named:
+            named[version_id] = element_labels(*runtime().specs.workflow_specs(version_id, pins or {}))
+        name, props = named[version_id].get(row.element_id, (None, {}))
         state, until = _state(row, at)
-        found.append(Offered(row.id, row.topic, row.instance_id, process_id, business_key, row.element_id, state,
+        found.append(Offered(row.id, row.topic, row.instance_id, process_id, business_key, row.element_id,
+                             labels.task_title(name or row.element_id, props, language), state,
                              row.worker_id if state == "locked" or state == "failed" else None, until, row.retries,
                              row.error_message, row.created_at))
     return found, total
