@@ -297,3 +297,37 @@ def test_the_console_lists_what_waits_for_workers_in_chinese(app, client, tokens
     db.session.commit()
     get_buyer, _ = _browser(app, "buyer")
     assert get_buyer("/external-tasks").status_code == 403
+
+
+def test_a_task_of_an_instance_stopped_on_an_incident_elsewhere_waits_for_its_retry(client, tokens, clock):
+    """As a message or a timer: nothing moves an instance that stopped on an incident until it is retried (a worker's
+    answer then would resolve the incident of another branch and leave its task failed)."""
+    from app.services.workflow import waking
+
+    both = PAYMENT.replace('<bpmn:startEvent id="start"/>', '''<bpmn:startEvent id="start"/>
+    <bpmn:parallelGateway id="fork"/>
+    <bpmn:intermediateCatchEvent id="later">
+      <bpmn:timerEventDefinition><bpmn:timeDuration>PT1M</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:scriptTask id="check" scriptFormat="python"><bpmn:script>ratio = amount / 0</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="checked"/>
+    <bpmn:sequenceFlow id="g1" sourceRef="fork" targetRef="later"/>
+    <bpmn:sequenceFlow id="g2" sourceRef="later" targetRef="check"/>
+    <bpmn:sequenceFlow id="g3" sourceRef="check" targetRef="checked"/>''').replace(
+        '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="pay"/>',
+        '<bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="fork"/>'
+        '<bpmn:sequenceFlow id="f1" sourceRef="fork" targetRef="pay"/>')
+    deploy_and_commit([DiagramFile("payment.bpmn", both.encode())])
+    instance_id = _start()
+    (task,) = _fetch(client, tokens["op"]).json
+    clock.advance(minutes=2)
+    waking.wake_instance(instance_id)
+    db.session.commit()
+    assert _instance(instance_id).status == "error"
+    refused = client.post(f"{REST}/{task['id']}/complete", headers=_bearer(tokens["op"]), json={
+        "workerId": "payer-1", "variables": {"transferred": {"value": True}}})
+    assert refused.status_code == 400 and "异常事件" in refused.json["message"], refused.json
+    assert _instance(instance_id).status == "error"
+    assert db.session.scalar(select(func.count()).select_from(Incident).where(Incident.resolved_at.is_(None))) == 1
+    clock.advance(minutes=5)  # the lock is over: still not offered while the instance is stopped
+    assert _fetch(client, tokens["op"], worker="payer-2").json == []

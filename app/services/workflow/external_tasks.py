@@ -48,7 +48,8 @@ from app.services.workflow.step_store import core, load_instance
 
 MAX_TASKS = 100  # one fetch
 MAX_LOCK = timedelta(days=7)
-LIVE = ("running", "waiting", "error")  # an instance whose waits may still be worked
+WORKED = ("running", "waiting")  # an instance whose waits workers may work (one stopped on an incident waits for it)
+LISTED = (*WORKED, "error")  # the console lists a stopped instance's tasks too
 FAILED_REPORTED = "failed_reported"  # the failure became an incident: its retry offers the task again
 
 
@@ -115,7 +116,7 @@ def fetch_and_lock(principal: Principal, worker_id: str, max_tasks: int, topics:
         .where(ExternalTask.topic.in_(list(by_name)), ExternalTask.answer.is_(None),
                or_(ExternalTask.lock_expires_at.is_(None), ExternalTask.lock_expires_at < at),
                or_(ExternalTask.available_at.is_(None), ExternalTask.available_at <= at),
-               ProcessInstance.status.in_(LIVE),
+               ProcessInstance.status.in_(WORKED),
                exists().where(InstanceWait.instance_id == ExternalTask.instance_id,
                               InstanceWait.element_id == ExternalTask.element_id))
         .order_by(ExternalTask.id).limit(max_tasks * 2)).all()
@@ -179,6 +180,9 @@ def _answer(principal: Principal, task_id: int, worker_id: str, answer: str, res
                 raise Conflict(_l("External task %(id)s was answered already.", id=task_id),
                                code="external_task_answered")
             instance = load_instance(row.instance_id)
+            if instance.status not in WORKED:  # as a message or a timer: nothing moves it until its incident is retried
+                raise Conflict(_l("The instance of external task %(id)s stopped on an incident: answer the task once "
+                                  "the incident is retried.", id=task_id), code="instance_stopped")
             engine_task_id, element_id, topic = row.engine_task_id, row.element_id, row.topic
             run_step(instance, lambda workflow: rt.engine.resume_worker(workflow, engine_task_id), on_commit,
                      principal.id, [(kind, element_id, {"topic": topic, "worker": worker_id, **details})])
@@ -286,7 +290,7 @@ def offered(principal: Principal, page: int = 1, language: str = "en") -> tuple[
     live = (select(ExternalTask, ProcessInstance.process_id, ProcessInstance.business_key,
                    ProcessInstance.process_version_id, ProcessInstance.pins)
             .join(ProcessInstance, ProcessInstance.id == ExternalTask.instance_id)
-            .where(ProcessInstance.status.in_(LIVE), exists().where(
+            .where(ProcessInstance.status.in_(LISTED), exists().where(
                 InstanceWait.instance_id == ExternalTask.instance_id, InstanceWait.element_id == ExternalTask.element_id)))
     total = db.session.scalar(select(func.count()).select_from(live.subquery())) or 0
     at = now()
