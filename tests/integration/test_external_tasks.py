@@ -331,3 +331,25 @@ def test_a_task_of_an_instance_stopped_on_an_incident_elsewhere_waits_for_its_re
     assert db.session.scalar(select(func.count()).select_from(Incident).where(Incident.resolved_at.is_(None))) == 1
     clock.advance(minutes=5)  # the lock is over: still not offered while the instance is stopped
     assert _fetch(client, tokens["op"], worker="payer-2").json == []
+
+
+def test_camundas_own_python_client_fetches_completes_fails_and_throws_over_http(app, served, tokens, clock):
+    """A real external task client (camunda-external-task-client-python3, as a Camunda user's Python worker runs it)
+    against the served app: its requests, its typed variables, its bearer token — not ours."""
+    from camunda.client.external_task_client import ExternalTaskClient
+
+    paid, refused, failed = _start(120), _start(130), _start(140)
+    worker = ExternalTaskClient("py-worker", engine_base_url=f"{served}/engine-rest",
+                                config={"auth_bearer": {"access_token": tokens["op"]}, "maxTasks": 3,
+                                        "lockDuration": 60_000})
+    fetched = worker.fetch_and_lock("invoice-payment", variables=["amount"])
+    by_instance = {int(t["processInstanceId"]): t for t in fetched}
+    assert set(by_instance) == {paid, refused, failed}, fetched
+    assert by_instance[paid]["variables"] == {"amount": {"value": 120, "type": "Integer", "valueInfo": {}}}
+    assert worker.complete(by_instance[paid]["id"], {"transferred": True, "reference": "TX-7"})
+    assert worker.bpmn_failure(by_instance[refused]["id"], "NO_FUNDS", "the account is empty")
+    assert worker.failure(by_instance[failed]["id"], "bank timeout", "SocketTimeout", 0, 1000)
+    assert worker.fetch_and_lock("invoice-payment") == []
+    assert (_instance(paid).status, _instance(paid).data["reference"]) == ("completed", "TX-7")
+    assert _instance(refused).status == "completed"
+    assert _instance(failed).status == "error"
