@@ -8,7 +8,7 @@ buttons, as to a Camunda engine, and the external task workers a Camunda user ru
 | `GET /engine-rest/version` | `{"version": "7.21.0"}`: the level of Camunda's API these routes follow, not Loanflow's version |
 | `POST /engine-rest/deployment/create` (multipart: `deployment-name`, `deployment-source`, `enable-duplicate-filtering`, the diagram and its attachments, each in a field of its own name) | the files checked and deployed together as `file_sets` does (forms included; one error deploys nothing); Camunda's deployment answer with every process and decision of the set as `<id>:<version>` (unchanged ones too, so the Run button finds its process) |
 | `POST /engine-rest/process-definition/{id}/start`, `/process-definition/key/{key}/start` (`businessKey`, typed `variables`) | `instances.start` on the newest version, for whoever may start on the start page (an operator, an admin, an analyst trying what they deploy); Camunda's instance answer |
-| `POST /engine-rest/external-task/fetchAndLock`, `/external-task/{id}/complete`, `bpmnError`, `failure`, `extendLock`, `unlock` (Camunda's external task clients) | the tasks of topics mapped to `camunda.external_task`, worked by the workers a Camunda user already runs (`workflow.external_tasks`), for the platform's admins and operators (`external_tasks.work`) |
+| `POST /engine-rest/external-task/fetchAndLock`, `/external-task/{id}/complete`, `bpmnError`, `failure`, `extendLock`, `unlock`, `GET .../errorDetails` (Camunda's external task clients) | the tasks of topics mapped to `camunda.external_task`, worked by the workers a Camunda user already runs (`workflow.external_tasks`), for the platform's admins and operators (`external_tasks.work`) |
 
 Only a bearer token (an API token of the user's, Modeler's "Bearer token" authentication) opens these routes: no
 session cookie, so any origin may call them (Modeler calls from its own window) with no risk of a forged request.
@@ -351,3 +351,9 @@ def extend_lock(task_id: str) -> Response:
 def unlock(task_id: str) -> Response:
     external_tasks.unlock(g.principal, _task_id(task_id))
     return Response(status=204)
+
+
+@bp.route("/external-task/<task_id>/errorDetails")
+def error_details(task_id: str) -> Response:
+    """What the last failed try sent as `errorDetails`, as Camunda answers it: plain text."""
+    return Response(external_tasks.error_details(g.principal, _task_id(task_id)), mimetype="text/plain")

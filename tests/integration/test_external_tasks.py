@@ -147,6 +147,10 @@ def test_a_failure_with_retries_is_offered_again_after_its_timeout_and_without_a
     clock.advance(seconds=31)
     (again,) = _fetch(client, tokens["op"], worker="payer-2").json
     assert (again["id"], again["retries"], again["errorMessage"]) == (task["id"], 2, "bank timeout")
+    details = client.get(f"{REST}/{again['id']}/errorDetails", headers=_bearer(tokens["op"]))  # a Java worker asks so
+    assert (details.status_code, details.mimetype, details.text) == (200, "text/plain", "java.net.SocketTimeoutException")
+    assert client.get(f"{REST}/999999/errorDetails", headers=_bearer(tokens["op"])).status_code == 404
+    assert client.get(f"{REST}/{again['id']}/errorDetails", headers=_bearer(tokens["aud"])).status_code == 403
     assert _instance(instance_id).status == "waiting"
 
 

@@ -307,3 +307,13 @@ def offered(principal: Principal, page: int = 1, language: str = "en") -> tuple[
                              row.worker_id if state == "locked" or state == "failed" else None, until, row.retries,
                              row.error_message, row.created_at))
     return found, total
+
+
+def error_details(principal: Principal, task_id: int) -> str:
+    """The details a worker's last failed try of the task sent (`errorDetails`), as Camunda keeps them for the next
+    worker (its Java client reads them lazily); empty when none."""
+    _may_work(principal)
+    row = db.session.get(ExternalTask, task_id, populate_existing=True) if 0 < task_id < 2**63 else None
+    if row is None:
+        raise NotFound(_l("There is no external task %(id)s.", id=task_id))
+    return row.error_details or ""
