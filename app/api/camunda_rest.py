@@ -156,9 +156,7 @@ def _start(process_id: str, wanted: int | None) -> Response:
     if wanted is not None and wanted != newest.version:
         raise Invalid(_l("Loanflow starts the newest version of a process (%(newest)s), not version %(wanted)s.",
                          newest=newest.version, wanted=wanted))
-    body = _json(request.get_data(cache=True)) if request.get_data(cache=True).strip() else {}
-    if not isinstance(body, dict):
-        raise Invalid(_l("The request's body is a JSON object: businessKey and variables."))
+    body = _body()
     business_key = body.get("businessKey")
     if business_key is not None and (not isinstance(business_key, str) or len(business_key) > 128):
         raise Invalid(_l("The start is not valid."), {"businessKey": [_l("At most 128 characters of text.")]})

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app.api.errors import status_of
@@ -17,7 +18,7 @@ from app.services.identity.directory import MAX_TOKEN_DAYS, TOKEN_DAYS
 
 bp = Blueprint("token_pages", __name__, url_prefix="/account/tokens", template_folder="templates")
 MAX_LABEL = 100
-STATES = {"active": lambda: _("active"), "expired": lambda: _("expired"), "revoked": lambda: _("revoked")}
+STATES = {"active": _l("active"), "expired": _l("expired"), "revoked": _l("revoked")}
 
 
 def _page(issued: dict | None = None, errors: dict | None = None, form: dict | None = None,

@@ -150,12 +150,18 @@ def _check_worker(worker_id: str) -> None:
         raise Invalid(_l("The request names no worker."), {"workerId": [_l("1 to %(most)s characters", most=255)]})
 
 
-def _held(task_id: int, worker_id: str) -> ExternalTask:
-    """The task, held by this worker and not answered yet; 404 without it, else a conflict that says why."""
-    _check_worker(worker_id)
+def _task(task_id: int) -> ExternalTask:
+    """The external task of that id, as committed now; 404 without it."""
     row = db.session.get(ExternalTask, task_id, populate_existing=True) if 0 < task_id < 2**63 else None
     if row is None:
         raise NotFound(_l("There is no external task %(id)s.", id=task_id))
+    return row
+
+
+def _held(task_id: int, worker_id: str) -> ExternalTask:
+    """The task, held by this worker and not answered yet; 404 without it, else a conflict that says why."""
+    _check_worker(worker_id)
+    row = _task(task_id)
     if row.answer is not None:
         raise Conflict(_l("External task %(id)s was answered already.", id=task_id), code="external_task_answered")
     if row.worker_id != worker_id:
@@ -235,9 +241,7 @@ def extend_lock(principal: Principal, task_id: int, worker_id: str, duration: ti
 
 def unlock(principal: Principal, task_id: int) -> None:
     _may_work(principal)
-    row = db.session.get(ExternalTask, task_id, populate_existing=True) if 0 < task_id < 2**63 else None
-    if row is None:
-        raise NotFound(_l("There is no external task %(id)s.", id=task_id))
+    row = _task(task_id)
     row.worker_id, row.lock_expires_at = None, None
     db.session.commit()
 
@@ -313,7 +317,5 @@ def error_details(principal: Principal, task_id: int) -> str:
     """The details a worker's last failed try of the task sent (`errorDetails`), as Camunda keeps them for the next
     worker (its Java client reads them lazily); empty when none."""
     _may_work(principal)
-    row = db.session.get(ExternalTask, task_id, populate_existing=True) if 0 < task_id < 2**63 else None
-    if row is None:
-        raise NotFound(_l("There is no external task %(id)s.", id=task_id))
+    row = _task(task_id)
     return row.error_details or ""
