@@ -543,6 +543,32 @@ SKIPPED: dict[str, str] = {
     "camunda_rest.unlock": "a task unlocked: external_tasks.work (test_external_tasks.py)",
     "camunda_rest.error_details": "a failed try's details: external_tasks.work, 403 for an auditor "
                                   "(test_external_tasks.py)",
+    "camunda_rest.correlate_message": "Camunda's message correlation: messages.deliver (platform admins and operators), "
+                                       "403 for an auditor (test_camunda_runtime_rest.py)",
+    "camunda_rest.throw_signal": "Camunda's signal: signals.send, 403 for an auditor (test_camunda_runtime_rest.py)",
+    "camunda_rest.list_process_instances": "the running instances the token's user may see (instance_visible) "
+                                           "(test_camunda_runtime_rest.py)",
+    "camunda_rest.count_process_instances": "as camunda_rest.list_process_instances (test_camunda_runtime_rest.py)",
+    "camunda_rest.get_process_instance": "a running instance the user may see, 404 otherwise (test_camunda_runtime_rest.py)",
+    "camunda_rest.process_instance_variables": "its data as the user's party scope reads it, 404 as "
+                                               "camunda_rest.get_process_instance (test_camunda_runtime_rest.py)",
+    "camunda_rest.process_instance_variable": "as camunda_rest.process_instance_variables (test_camunda_runtime_rest.py)",
+    "camunda_rest.delete_process_instance": "instances.cancel (platform admins and operators), an auditor refused "
+                                            "(test_camunda_runtime_rest.py)",
+    "camunda_rest.list_user_tasks": "the open tasks the user may see (task_visible) (test_camunda_runtime_rest.py)",
+    "camunda_rest.count_user_tasks": "as camunda_rest.list_user_tasks (test_camunda_runtime_rest.py)",
+    "camunda_rest.get_user_task": "an open task the user may see, 404 otherwise (test_camunda_runtime_rest.py)",
+    "camunda_rest.user_task_variables": "as camunda_rest.get_user_task, the data in the user's party scope "
+                                        "(test_camunda_runtime_rest.py)",
+    "camunda_rest.user_task_form_variables": "as camunda_rest.get_user_task (test_camunda_runtime_rest.py)",
+    "camunda_rest.claim_user_task": "tasks.claim_task's checks, for oneself only; an auditor refused "
+                                    "(test_camunda_runtime_rest.py)",
+    "camunda_rest.unclaim_user_task": "tasks.unclaim_task's checks: the holder, another operator refused "
+                                      "(test_camunda_runtime_rest.py)",
+    "camunda_rest.assign_user_task": "tasks.assign_task's checks: a team lead or platform admin, an operator 403 "
+                                     "(test_camunda_runtime_rest.py)",
+    "camunda_rest.complete_user_task": "tasks.complete_task's checks: the holder, with the form's checks; another "
+                                       "operator and an auditor refused (test_camunda_runtime_rest.py)",
     "camunda_rest.start_by_key": "as camunda_rest.start_by_id, the process named by its id (test_camunda_rest.py)",
     "modeler_pages.start": "a test instance from the modeler: definitions.deploy, 403 for an auditor and a borrower, "
                            "an undeployed id 404 (test_modeler_pages.py)",

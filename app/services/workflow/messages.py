@@ -48,13 +48,15 @@ def post_message(actor: Actor, name: str, correlation_key: str, payload: Any, du
 
 
 def deliver_message(name: str, correlation_key: str, payload: Any, actor_id: int | None = None,
-                    durable: bool = False, dedup_key: str | None = None, starter: Actor | None = None) -> Delivery:
+                    durable: bool = False, dedup_key: str | None = None, starter: Actor | None = None,
+                    targets: list[int] | None = None) -> Delivery:
     """Deliver to every instance with this business key waiting for `name`.
 
     Without `durable`, a message nothing waits for starts, for the key, the process whose message start
     event takes it (as Camunda 7 correlates a message; `starter` starts it), else it is a 404. With it
     (provider callbacks), the message is stored first, so one that arrives before its instance waits is
     delivered when it does, and the same provider message sent twice (same `dedup_key`) is taken once.
+    `targets`: the waiting instances chosen by the caller (`correlation`), in place of those of the key.
     """
     payload = jsonable(payload)
     delivery = Delivery()
@@ -64,7 +66,8 @@ def deliver_message(name: str, correlation_key: str, payload: Any, actor_id: int
         if inbox_id is None:
             delivery.duplicate = True
             return delivery
-    targets = waiting_instances(name, correlation_key)
+    if targets is None:
+        targets = waiting_instances(name, correlation_key)
     if not targets:
         if durable:
             delivery.stored = True

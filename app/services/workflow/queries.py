@@ -1,6 +1,7 @@
 """Read-side queries for the API: lists and details, straight from the tables, never the engine."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -17,6 +18,7 @@ from app.services.identity.directory import Principal
 from app.services.workflow import history_chain, labels
 from app.services.workflow.deployment import newest_versions
 from app.services.workflow.party_scope import EVERYTHING, MILESTONES, PartyScope, scope_of, scopes_of
+from app.services.workflow.step_store import INSTANCES as INSTANCE_TABLE
 from app.services.workflow.step_store import TASKS, core
 from app.services.workflow.tasks import TASK_NOT_FOUND, task_form
 
@@ -176,3 +178,87 @@ def process_names(process_ids: list[str], language: str) -> dict[str, str]:
     rows = db.session.execute(newest_versions("process", ProcessVersion.process_id, ProcessVersion.names,
                                               ids=process_ids)).all()
     return {row.process_id: labels.process_title(row.names, row.process_id, language) for row in rows}
+
+
+RUNNING = ("running", "waiting", "error")  # what Camunda's runtime API lists: not ended
+_CHUNK = 500
+
+
+def running_instances(principal: Principal, first: int, most: int, process_id: str | None = None,
+                      business_key: str | None = None, ids: list[int] | None = None,
+                      where: Callable[[dict[str, Any]], bool] | None = None) -> list[dict[str, Any]]:
+    """The instances not ended that this user may see, oldest first, from the `first`-th, at most `most`, as
+    `instance_detail` says them (their data as the user may read it); `where` on that data chooses among them
+    (Camunda's variable filters), read in chunks so that a filter never loads every instance at once."""
+    query = _running_query(principal, process_id, business_key, ids)
+    if where is None:
+        page = db.session.scalars(query.order_by(ProcessInstance.id).offset(first).limit(most)).all()
+        scopes = scopes_of(principal, [instance.id for instance in page])
+        return [_instance_dict(instance, scopes[instance.id]) for instance in page]
+    found: list[dict[str, Any]] = []
+    skipped, after = 0, 0
+    while len(found) < most:
+        chunk = db.session.scalars(query.where(ProcessInstance.id > after).order_by(ProcessInstance.id)
+                                   .limit(_CHUNK)).all()
+        if not chunk:
+            break
+        after = chunk[-1].id
+        scopes = scopes_of(principal, [instance.id for instance in chunk])
+        for instance in chunk:
+            shown = _instance_dict(instance, scopes[instance.id])
+            if not where(shown["data"] or {}):
+                continue
+            if skipped < first:
+                skipped += 1
+            elif len(found) < most:
+                found.append(shown)
+    return found
+
+
+def count_running(principal: Principal, process_id: str | None = None, business_key: str | None = None,
+                  where: Callable[[dict[str, Any]], bool] | None = None) -> int:
+    """How many instances `running_instances` would list."""
+    if where is None:
+        query = _running_query(principal, process_id, business_key, None)
+        return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return len(running_instances(principal, 0, 2**31, process_id, business_key, None, where))
+
+
+def _running_query(principal: Principal, process_id: str | None, business_key: str | None,
+                   ids: list[int] | None) -> Select:
+    query = select(ProcessInstance).where(instance_visible(principal), ProcessInstance.status.in_(RUNNING))
+    if process_id:
+        query = query.where(ProcessInstance.process_id == process_id)
+    if business_key:
+        query = query.where(ProcessInstance.business_key == business_key)
+    if ids is not None:
+        query = query.where(ProcessInstance.id.in_(ids))
+    return query
+
+
+def instance_data(principal: Principal, instance_id: int) -> dict[str, Any]:
+    """The instance's data as this user may read it (404 as `get_instance`)."""
+    instance = get_instance(principal, instance_id)
+    return scope_of(principal, instance.id).data(instance.data) or {}
+
+
+def open_tasks(principal: Principal, first: int, most: int, language: str = "en", instance_id: int | None = None,
+               process_id: str | None = None, element_id: str | None = None, claimed_by: str | None = None,
+               unclaimed: bool = False, lane: str | None = None, task_id: int | None = None) -> list[dict[str, Any]]:
+    """The open user tasks this user may see, oldest first, from the `first`-th, at most `most` (Camunda's task
+    query): each with its instance's process and version, its name in `language`."""
+    query = (_TASK_ROW.add_columns(TASKS.c.properties, TASKS.c.form_id, INSTANCE_TABLE.c.process_id,
+                                   INSTANCE_TABLE.c.version)
+             .join(INSTANCE_TABLE, INSTANCE_TABLE.c.id == TASKS.c.instance_id)
+             .where(task_visible(principal), TASKS.c.state.in_(OPEN_TASK_STATES)))
+    for column, wanted in ((TASKS.c.instance_id, instance_id), (INSTANCE_TABLE.c.process_id, process_id),
+                           (TASKS.c.element_id, element_id), (_claimer.c.username, claimed_by),
+                           (TASKS.c.lane, lane), (TASKS.c.id, task_id)):
+        if wanted is not None:
+            query = query.where(column == wanted)
+    if unclaimed:
+        query = query.where(TASKS.c.claimed_by_id.is_(None))
+    rows = core(query.order_by(TASKS.c.id).offset(first).limit(most)).all()
+    return [{**_task_dict(row), "title": labels.task_title(row.title, row.properties, language),
+             "process_id": row.process_id, "version": row.version, "has_form": row.form_id is not None}
+            for row in rows]

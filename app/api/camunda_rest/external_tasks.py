@@ -1,0 +1,99 @@
+"""Camunda 7's external task workers do Loanflow's service tasks (`/engine-rest/external-task`): the tasks of topics
+mapped to `camunda.external_task`, fetched, locked and answered by the clients a Camunda user already runs (Java,
+JavaScript, Python), for the platform's admins and operators (`external_tasks.work`)."""
+from __future__ import annotations
+
+from flask import Response, g, jsonify
+from flask_babel import lazy_gettext as _l
+
+from app.api.camunda_rest import bp
+from app.api.camunda_rest import values as v
+from app.services.errors import Invalid
+from app.services.workflow import external_tasks
+
+
+def _task_id(text: str) -> int:
+    return v.number_id(text, _l("There is no external task %(id)s.", id=repr(text)))
+
+
+@bp.route("/external-task/fetchAndLock", methods=["POST"])
+def fetch_and_lock() -> Response:
+    body = v.body()
+    topics_given = body.get("topics") or []
+    if not isinstance(topics_given, list) or not all(isinstance(t, dict) for t in topics_given):
+        raise Invalid(_l("The fetch is not valid."), {"topics": [_l("A list of topics, each with its topicName.")]})
+    topics = []
+    for each in topics_given:
+        wanted = each.get("variables")
+        if wanted is not None and not (isinstance(wanted, list) and all(isinstance(v, str) for v in wanted)):
+            raise Invalid(_l("The fetch is not valid."), {"topics.variables": [_l("A list of variable names.")]})
+        topics.append(external_tasks.Topic(v.text(each, "topicName", required=True),
+                                           external_tasks.lock_duration(each.get("lockDuration"), "lockDuration"),
+                                           wanted))
+    max_tasks = body.get("maxTasks", 1)
+    if isinstance(max_tasks, bool) or not isinstance(max_tasks, int):
+        raise Invalid(_l("The fetch is not valid."), {"maxTasks": [_l("0 to %(n)d", n=external_tasks.MAX_TASKS)]})
+    locked = external_tasks.fetch_and_lock(g.principal, v.text(body, "workerId", required=True), max_tasks, topics)
+    return jsonify([{
+        "id": str(found["task"].id), "topicName": found["task"].topic, "workerId": found["task"].worker_id,
+        "lockExpirationTime": v.camunda_time(found["task"].lock_expires_at),
+        "createTime": v.camunda_time(found["task"].created_at),
+        "activityId": found["task"].element_id,
+        "activityInstanceId": f"{found['task'].element_id}:{found['task'].engine_task_id}",
+        "executionId": found["task"].engine_task_id,
+        "processInstanceId": str(found["instance"].id), "businessKey": found["instance"].business_key,
+        "processDefinitionId": f"{found['instance'].process_id}:{found['instance'].version}",
+        "processDefinitionKey": found["instance"].process_id, "processDefinitionVersionTag": None,
+        "retries": found["task"].retries, "errorMessage": found["task"].error_message, "errorDetails": None,
+        "suspended": False, "priority": 0, "tenantId": None, "extensionProperties": {},
+        "variables": {name: v.typed(value) for name, value in found["variables"].items()},
+    } for found in locked])
+
+
+@bp.route("/external-task/<task_id>/complete", methods=["POST"])
+def complete_external(task_id: str) -> Response:
+    body = v.body()
+    given = {**v.variables(body.get("variables")), **v.variables(body.get("localVariables"), "localVariables")}
+    external_tasks.complete(g.principal, _task_id(task_id), v.text(body, "workerId", required=True), given)
+    return Response(status=204)
+
+
+@bp.route("/external-task/<task_id>/bpmnError", methods=["POST"])
+def bpmn_error(task_id: str) -> Response:
+    body = v.body()
+    external_tasks.bpmn_error(g.principal, _task_id(task_id), v.text(body, "workerId", required=True),
+                              v.text(body, "errorCode", required=True), v.text(body, "errorMessage", most=4000),
+                              v.variables(body.get("variables")))
+    return Response(status=204)
+
+
+@bp.route("/external-task/<task_id>/failure", methods=["POST"])
+def failure(task_id: str) -> Response:
+    body = v.body()
+    retries = body.get("retries", 0)
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 1000:
+        raise Invalid(_l("The failure is not valid."), {"retries": [_l("0 to 1000")]})
+    external_tasks.failure(g.principal, _task_id(task_id), v.text(body, "workerId", required=True),
+                           v.text(body, "errorMessage", most=4000), v.text(body, "errorDetails", most=100_000) or None,
+                           retries, external_tasks.lock_duration(body.get("retryTimeout", 0), "retryTimeout"))
+    return Response(status=204)
+
+
+@bp.route("/external-task/<task_id>/extendLock", methods=["POST"])
+def extend_lock(task_id: str) -> Response:
+    body = v.body()
+    external_tasks.extend_lock(g.principal, _task_id(task_id), v.text(body, "workerId", required=True),
+                               external_tasks.lock_duration(body.get("newDuration"), "newDuration"))
+    return Response(status=204)
+
+
+@bp.route("/external-task/<task_id>/unlock", methods=["POST"])
+def unlock(task_id: str) -> Response:
+    external_tasks.unlock(g.principal, _task_id(task_id))
+    return Response(status=204)
+
+
+@bp.route("/external-task/<task_id>/errorDetails")
+def error_details(task_id: str) -> Response:
+    """What the last failed try sent as `errorDetails`, as Camunda answers it: plain text."""
+    return Response(external_tasks.error_details(g.principal, _task_id(task_id)), mimetype="text/plain")

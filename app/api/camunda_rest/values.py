@@ -1,0 +1,146 @@
+"""What Camunda's REST API reads and writes, as Loanflow reads and writes it: JSON bodies, typed variables, moments,
+and the ids of its resources (`/engine-rest`)."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import request
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+
+from app.api.field_messages import said
+from app.api.json_body import loads
+from app.services.errors import Invalid, NotFound
+
+INTEGER_RANGE = {"Integer": 2**31, "Short": 2**15, "Long": 2**63}
+
+
+def read_json(raw: bytes | str) -> Any:
+    """Standard JSON as the API reads it (`json_body.loads`: no NaN, no NUL, nested at most 64 deep); `Invalid`."""
+    try:
+        return loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+    except UnicodeDecodeError:
+        raise Invalid(gettext("Invalid JSON body: %(reason)s.", reason=gettext("not UTF-8"))) from None
+    except json.JSONDecodeError as exc:
+        raise Invalid(gettext("Invalid JSON body: %(reason)s.", reason=said(exc.msg))) from None
+
+
+def body() -> dict[str, Any]:
+    """The request's JSON object (an empty body: `{}`)."""
+    raw = request.get_data(cache=True)
+    found = read_json(raw) if raw.strip() else {}
+    if not isinstance(found, dict):
+        raise Invalid(_l("The request's body is a JSON object."))
+    return found
+
+
+def text(given: dict[str, Any], name: str, required: bool = False, most: int = 255) -> str:
+    """A text field of the body ("" when absent and not required)."""
+    value = given.get(name)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value) or len(value) > most:
+        raise Invalid(_l("The request is not valid."), {name: [_l("1 to %(most)s characters", most=most)]})
+    return value
+
+
+def flag(given: dict[str, Any], name: str) -> bool:
+    value = given.get(name, False)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise Invalid(_l("The request is not valid."), {name: [_l("true or false")]})
+    return value
+
+
+def number_id(found: str, missing: Any) -> int:
+    """A resource's id in the path: Loanflow's ids are whole numbers; anything else is `missing` (NotFound)."""
+    if not found.isdigit() or len(found) > 18:
+        raise NotFound(missing)
+    return int(found)
+
+
+def whole(args: Any, name: str, default: int) -> int:
+    """A whole-number query parameter (`firstResult`, `maxResults`)."""
+    given = args.get(name)
+    if given is None or given == "":
+        return default
+    if not given.isdigit() or len(given) > 9:
+        raise Invalid(_l("The request is not valid."), {name: [_l("A whole number, 0 or more.")]})
+    return int(given)
+
+
+def variables(given: Any, field: str = "variables") -> dict[str, Any]:
+    """Camunda's typed variables (`{"name": {"value", "type"}}`) as the instance's data; `Invalid` by name."""
+    if given is None:
+        return {}
+    if not isinstance(given, dict):
+        raise Invalid(_l("The request is not valid."), {field: [_l("An object of variables by name.")]})
+    data: dict[str, Any] = {}
+    errors: dict[str, list[Any]] = {}
+    for name, each in given.items():
+        try:
+            data[name] = _value(each)
+        except ValueError as exc:
+            errors[f"{field}.{name}"] = [str(exc)]
+    if errors:
+        raise Invalid(_l("The request is not valid."), errors)
+    return data
+
+
+def _value(given: Any) -> Any:
+    if not isinstance(given, dict) or "value" not in given and given.get("type") != "Null":
+        raise ValueError(gettext("A variable is an object with its value and type."))
+    value, kind = given.get("value"), str(given.get("type") or "").capitalize()
+    if value is None or kind == "Null":
+        return None
+    if not kind:  # as Camunda: the JSON value's own type
+        return value
+    if kind == "String" and isinstance(value, str):
+        return value
+    if kind == "Boolean" and isinstance(value, bool):
+        return value
+    if kind in INTEGER_RANGE and isinstance(value, int) and not isinstance(value, bool):
+        if not -INTEGER_RANGE[kind] <= value < INTEGER_RANGE[kind]:
+            raise ValueError(gettext("%(value)s is out of range for %(type)s.", value=value, type=kind))
+        return value
+    if kind == "Double" and isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    if kind == "Date" and isinstance(value, str):
+        return value
+    if kind == "Json" and isinstance(value, str):
+        try:
+            return loads(value)
+        except json.JSONDecodeError:
+            raise ValueError(gettext("The Json variable's value is not JSON.")) from None
+    if kind in ("Object", "File", "Bytes", "Xml"):
+        raise ValueError(gettext("Loanflow does not take %(type)s variables: send the value as JSON, String or a "
+                                 "number.", type=kind))
+    raise ValueError(gettext("The value does not fit the type %(type)s.", type=kind))
+
+
+def camunda_time(at: Any) -> str | None:
+    """A moment as Camunda's API writes one (its Java clients read `yyyy-MM-dd'T'HH:mm:ss.SSSZ`)."""
+    return None if at is None else at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}+0000"
+
+
+def typed(value: Any) -> dict[str, Any]:
+    """A value as Camunda types a variable."""
+    if value is None:
+        kind = "Null"
+    elif isinstance(value, bool):
+        kind = "Boolean"
+    elif isinstance(value, int):
+        kind = "Integer" if -2**31 <= value < 2**31 else "Long"
+    elif isinstance(value, float):
+        kind = "Double"
+    elif isinstance(value, str):
+        kind = "String"
+    else:
+        return {"value": json.dumps(value, ensure_ascii=False), "type": "Json", "valueInfo": {}}
+    return {"value": value, "type": kind, "valueInfo": {}}
+
+
+def typed_all(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: typed(value) for name, value in data.items()}

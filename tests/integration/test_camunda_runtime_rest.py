@@ -1,0 +1,352 @@
+"""The applications a Camunda 7 user wrote against Camunda's REST API work here by changing the address they call
+(`/engine-rest`, issue 17): message correlation (`POST /message`: by business key, instance id, correlation keys,
+one or all, a message start), signals (`POST /signal`), the runtime's instances (`/process-instance`: listed,
+filtered by variables, read, cancelled) and user tasks (`/task`: listed, claimed, completed with the form's checks),
+with an API token as bearer or as Basic authentication's password.
+
+Before, `/engine-rest` spoke only to Camunda Modeler and external task workers: the shop that correlated
+`parcelDelivered` to its Camunda engine, or the task list written for Camunda, had nothing to call."""
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import HumanTask, InstanceEvent, ProcessInstance
+from app.services.identity import directory as identity
+from app.services.workflow.deployment import DiagramFile, deploy_and_commit
+from tests.integration.test_disbursement_stage import outside
+from tests.integration.test_money_races import race_posts
+
+REST = "/engine-rest"
+HEAD = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs" targetNamespace="t">"""
+SHIPPING = HEAD + """
+  <bpmn:message id="m_delivered" name="parcelDelivered"/>
+  <bpmn:process id="shipping" name="Ship the order" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:userTask id="pack" name="Pack the order" camunda:candidateGroups="operator">
+      <bpmn:extensionElements>
+        <camunda:formData><camunda:formField id="weight" label="Weight (g)" type="long"/></camunda:formData>
+      </bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:intermediateCatchEvent id="delivered"><bpmn:messageEventDefinition messageRef="m_delivered"/>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:exclusiveGateway id="signed_q" default="to_unsigned"/>
+    <bpmn:endEvent id="signed_end"/>
+    <bpmn:endEvent id="unsigned_end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="pack"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="pack" targetRef="delivered"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="delivered" targetRef="signed_q"/>
+    <bpmn:sequenceFlow id="to_signed" sourceRef="signed_q" targetRef="signed_end">
+      <bpmn:conditionExpression>${signedBy != null}</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="to_unsigned" sourceRef="signed_q" targetRef="unsigned_end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+RETURNS = HEAD + """
+  <bpmn:message id="m_return" name="returnReceived"/>
+  <bpmn:signal id="s_recall" name="productRecall"/>
+  <bpmn:process id="returns" name="Take a return" isExecutable="true">
+    <bpmn:startEvent id="returned"><bpmn:messageEventDefinition messageRef="m_return"/></bpmn:startEvent>
+    <bpmn:intermediateCatchEvent id="recalled"><bpmn:signalEventDefinition signalRef="s_recall"/>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="r1" sourceRef="returned" targetRef="recalled"/>
+    <bpmn:sequenceFlow id="r2" sourceRef="recalled" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+@pytest.fixture
+def tokens(ctx):
+    admin_token = identity.ensure_platform_admin()
+    identity.create_user("op", "PLATFORM", ["operator"])
+    identity.create_user("op2", "PLATFORM", ["operator"])
+    identity.create_user("aud", "PLATFORM", ["auditor"])
+    db.session.commit()
+    deploy_and_commit([DiagramFile("shipping.bpmn", SHIPPING.encode()), DiagramFile("returns.bpmn", RETURNS.encode())])
+    found = {"admin": admin_token, **{name: identity.issue_token(name) for name in ("op", "op2", "aud")}}
+    db.session.commit()
+    return found
+
+
+def _bearer(token: str, language: str = "en") -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Accept-Language": language}
+
+
+def _instance(instance_id: int | str) -> ProcessInstance:
+    db.session.rollback()
+    return db.session.get(ProcessInstance, int(instance_id), populate_existing=True)
+
+
+def _count(model, *where) -> int:
+    db.session.rollback()
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def _shipment(client, token: str, key: str, **data) -> str:
+    """A shipment started over Camunda's API and packed: it waits for `parcelDelivered`."""
+    started = client.post(f"{REST}/process-definition/key/shipping/start", headers=_bearer(token), json={
+        "businessKey": key, "variables": {name: {"value": value} for name, value in data.items()}})
+    assert started.status_code == 200, started.json
+    (task,) = client.get(f"{REST}/task?processInstanceId={started.json['id']}", headers=_bearer(token)).json
+    packed = client.post(f"{REST}/task/{task['id']}/complete", headers=_bearer(token),
+                         json={"variables": {"weight": {"value": 800, "type": "Long"}}})
+    assert packed.status_code == 204, packed.json
+    assert _instance(started.json["id"]).status == "waiting"
+    return started.json["id"]
+
+
+def test_a_message_correlates_by_business_key_and_its_variables_reach_the_instance(client, tokens):
+    first = _shipment(client, tokens["op"], "ORD-1")
+    correlated = client.post(f"{REST}/message", headers=_bearer(tokens["op"]), json={
+        "messageName": "parcelDelivered", "businessKey": "ORD-1", "resultEnabled": True,
+        "variablesInResultEnabled": True, "processVariables": {"signedBy": {"value": "Li Na", "type": "String"}}})
+    assert correlated.status_code == 200, correlated.json
+    (result,) = correlated.json
+    assert (result["resultType"], result["execution"]["processInstanceId"], result["processInstance"]) == (
+        "Execution", first, None)
+    assert result["variables"]["signedBy"] == {"value": "Li Na", "type": "String", "valueInfo": {}}
+    assert result["execution"]["ended"] is True
+    instance = _instance(first)
+    assert (instance.status, instance.data["signedBy"]) == ("completed", "Li Na")
+    assert _count(InstanceEvent, InstanceEvent.instance_id == int(first), InstanceEvent.element_id == "signed_end") == 1
+
+    again = client.post(f"{REST}/message", headers=_bearer(tokens["op"]), json={
+        "messageName": "parcelDelivered", "businessKey": "ORD-1"})
+    assert again.status_code == 400 and again.json["type"] == "MismatchingMessageCorrelationException", again.json
+
+
+SIGNED = {"signedBy": {"value": "Chen", "type": "String"}}
+
+
+def test_a_message_that_matches_several_instances_goes_to_none_unless_all_are_asked_for(client, tokens):
+    east = _shipment(client, tokens["op"], "ORD-2", region="east")
+    west = _shipment(client, tokens["op"], "ORD-3", region="west")
+    both = outside(lambda: client.post(f"{REST}/message", headers=_bearer(tokens["op"], "zh-CN"),
+                                       json={"messageName": "parcelDelivered"}))  # a request's language of its own
+    assert both.status_code == 400 and both.json["type"] == "MismatchingMessageCorrelationException", both.json
+    assert "2" in both.json["message"] and "实例" in both.json["message"], both.json
+    assert (_instance(east).status, _instance(west).status) == ("waiting", "waiting")  # nothing delivered
+
+    by_variable = client.post(f"{REST}/message", headers=_bearer(tokens["op"]), json={
+        "messageName": "parcelDelivered", "correlationKeys": {"region": {"value": "west", "type": "String"}},
+        "processVariables": SIGNED})
+    assert by_variable.status_code == 204, by_variable.json
+    assert (_instance(east).status, _instance(west).status) == ("waiting", "completed")
+
+    by_id = client.post(f"{REST}/message", headers=_bearer(tokens["op"]), json={
+        "messageName": "parcelDelivered", "processInstanceId": west, "resultEnabled": True})
+    assert by_id.status_code == 400, by_id.json  # it no longer waits
+    third = _shipment(client, tokens["op"], "ORD-4")
+    everyone = client.post(f"{REST}/message", headers=_bearer(tokens["op"]), json={
+        "messageName": "parcelDelivered", "all": True, "resultEnabled": True, "processVariables": SIGNED})
+    assert sorted(r["execution"]["processInstanceId"] for r in everyone.json) == sorted([east, third])
+
+
+def test_a_message_nothing_waits_for_starts_the_process_that_starts_on_it_or_nothing(client, tokens):
+    started = client.post(f"{REST}/message", headers=_bearer(tokens["op"]), json={
+        "messageName": "returnReceived", "businessKey": "RET-1", "resultEnabled": True,
+        "processVariables": {"reason": {"value": "damaged"}}})
+    assert started.status_code == 200, started.json
+    (result,) = started.json
+    assert result["resultType"] == "ProcessDefinition" and result["execution"] is None
+    assert (result["processInstance"]["definitionId"], result["processInstance"]["businessKey"]) == (
+        "returns:1", "RET-1")
+    assert _instance(result["processInstance"]["id"]).status == "waiting"
+
+    before = _count(ProcessInstance)
+    for body in ({"messageName": "nobodyListens", "businessKey": "X"},
+                 {"messageName": "returnReceived", "processInstanceId": "999999"},
+                 {"messageName": "returnReceived", "correlationKeys": {"reason": {"value": "lost"}}}):
+        refused = client.post(f"{REST}/message", headers=_bearer(tokens["op"]), json=body)
+        assert refused.status_code == 400 and refused.json["type"] == "MismatchingMessageCorrelationException", body
+    assert _count(ProcessInstance) == before
+
+
+def test_wrong_correlations_and_callers_are_refused_and_change_nothing(client, tokens):
+    waiting = _shipment(client, tokens["op"], "ORD-5")
+    for body in ({}, {"messageName": 7}, {"messageName": "parcelDelivered", "processInstanceId": "x1"},
+                 {"messageName": "parcelDelivered", "businessKey": "ORD-5", "all": "yes"},
+                 {"messageName": "parcelDelivered", "businessKey": "ORD-5", "tenantId": "t1"},
+                 {"messageName": "parcelDelivered", "businessKey": "ORD-5",
+                  "processVariables": {"file": {"value": "AAAA", "type": "Bytes"}}},
+                 {"messageName": "parcelDelivered", "businessKey": "ORD-5", "processVariables": [1]}):
+        refused = client.post(f"{REST}/message", headers=_bearer(tokens["op"]), json=body)
+        assert refused.status_code == 400 and refused.json["message"], (body, refused.json)
+    refused = client.post(f"{REST}/message", headers=_bearer(tokens["aud"]), json={
+        "messageName": "parcelDelivered", "businessKey": "ORD-5"})
+    assert refused.status_code == 403 and refused.json["type"] == "AuthorizationException", refused.json
+    assert _instance(waiting).status == "waiting"
+
+
+def test_a_signal_reaches_every_instance_waiting_for_it(client, tokens):
+    ids = [client.post(f"{REST}/message", headers=_bearer(tokens["op"]), json={
+        "messageName": "returnReceived", "businessKey": f"RET-{n}", "resultEnabled": True}).json[0]
+        ["processInstance"]["id"] for n in range(2)]
+    assert client.post(f"{REST}/signal", headers=_bearer(tokens["aud"]), json={"name": "productRecall"}).status_code == 403
+    assert client.post(f"{REST}/signal", headers=_bearer(tokens["op"]),
+                       json={"name": "productRecall", "executionId": "3"}).status_code == 400
+    assert [_instance(i).status for i in ids] == ["waiting", "waiting"]
+    sent = client.post(f"{REST}/signal", headers=_bearer(tokens["op"]),
+                       json={"name": "productRecall", "variables": {"batch": {"value": "B-7"}}})
+    assert sent.status_code == 204, sent.json
+    assert [(_instance(i).status, _instance(i).data.get("batch")) for i in ids] == [("completed", "B-7")] * 2
+
+
+def test_a_task_list_written_for_camunda_lists_claims_and_completes_with_the_forms_checks(client, tokens):
+    started = client.post(f"{REST}/process-definition/key/shipping/start", headers=_bearer(tokens["op"]),
+                          json={"businessKey": "ORD-9"}).json
+    listed = client.get(f"{REST}/task?processDefinitionKey=shipping&candidateGroup=operator",
+                        headers=_bearer(tokens["op"])).json
+    (task,) = listed
+    assert (task["name"], task["taskDefinitionKey"], task["processInstanceId"], task["assignee"],
+            task["processDefinitionId"]) == ("Pack the order", "pack", started["id"], None, "shipping:1")
+    assert client.get(f"{REST}/task/count?processInstanceId={started['id']}", headers=_bearer(tokens["op"])).json == {
+        "count": 1}
+    assert client.get(f"{REST}/task/{task['id']}/form-variables", headers=_bearer(tokens["op"])).json == {
+        "weight": {"value": None, "type": "Null", "valueInfo": {}}}
+    assert client.get(f"{REST}/task?assignee=op", headers=_bearer(tokens["op"])).json == []
+
+    other = client.post(f"{REST}/task/{task['id']}/claim", headers=_bearer(tokens["op"]), json={"userId": "op2"})
+    assert other.status_code == 400 and "assignee" in other.json["message"], other.json
+    assert client.post(f"{REST}/task/{task['id']}/claim", headers=_bearer(tokens["op"]),
+                       json={"userId": "op"}).status_code == 204
+    assert client.get(f"{REST}/task/{task['id']}", headers=_bearer(tokens["op"])).json["assignee"] == "op"
+    taken = client.post(f"{REST}/task/{task['id']}/complete", headers=_bearer(tokens["op2"]), json={
+        "variables": {"weight": {"value": 5, "type": "Long"}}})
+    assert taken.status_code == 400, taken.json  # op holds it
+    wrong = client.post(f"{REST}/task/{task['id']}/complete", headers=_bearer(tokens["op"]), json={
+        "variables": {"weight": {"value": "heavy", "type": "String"}}})
+    assert wrong.status_code == 400 and "weight" in wrong.json["message"], wrong.json
+    assert db.session.get(HumanTask, int(task["id"]), populate_existing=True).state == "claimed"
+    done = client.post(f"{REST}/task/{task['id']}/complete", headers=_bearer(tokens["op"]), json={
+        "variables": {"weight": {"value": 640, "type": "Long"}}, "withVariablesInReturn": True})
+    assert done.status_code == 200 and done.json["weight"] == {"value": 640, "type": "Integer", "valueInfo": {}}
+    assert client.get(f"{REST}/task/{task['id']}", headers=_bearer(tokens["op"])).status_code == 404
+    assert _instance(started["id"]).status == "waiting"
+
+
+def test_an_auditor_reads_but_never_works_a_task_or_ends_an_instance(client, tokens):
+    waiting = _shipment(client, tokens["op"], "ORD-10")
+    started = client.post(f"{REST}/process-definition/key/shipping/start", headers=_bearer(tokens["op"]),
+                          json={"businessKey": "ORD-11"}).json
+    (task,) = client.get(f"{REST}/task?processInstanceId={started['id']}", headers=_bearer(tokens["op"])).json
+    for path, body in ((f"/task/{task['id']}/claim", {"userId": "aud"}), (f"/task/{task['id']}/complete", {})):
+        refused = client.post(REST + path, headers=_bearer(tokens["aud"]), json=body)
+        assert refused.status_code in (403, 404), (path, refused.json)
+    assert client.delete(f"{REST}/process-instance/{waiting}", headers=_bearer(tokens["aud"])).status_code in (403, 404)
+    assert _instance(waiting).status == "waiting"
+    assert _count(HumanTask, HumanTask.id == int(task["id"]), HumanTask.state == "ready") == 1
+
+
+def test_running_instances_are_listed_filtered_by_variables_read_and_cancelled(client, tokens):
+    small = _shipment(client, tokens["op"], "ORD-20", region="east", value=90)
+    large = _shipment(client, tokens["op"], "ORD-21", region="east", value=1200)
+    _shipment(client, tokens["op"], "ORD-22", region="west", value=1500)
+
+    def ids(query: str) -> list[str]:
+        found = client.get(f"{REST}/process-instance?{query}", headers=_bearer(tokens["op"]))
+        assert found.status_code == 200, found.json
+        return [each["id"] for each in found.json]
+
+    assert ids("processDefinitionKey=shipping&variables=region_eq_east") == [small, large]
+    assert ids("variables=region_eq_east,value_gt_100") == [large]
+    assert ids("variables=region_like_e%25") == [small, large]
+    assert ids("businessKey=ORD-21") == [large]
+    assert ids("processDefinitionKey=shipping&firstResult=1&maxResults=1") == [large]
+    assert client.get(f"{REST}/process-instance/count?variables=value_gteq_1200",
+                      headers=_bearer(tokens["op"])).json == {"count": 2}
+    bad = client.get(f"{REST}/process-instance?variables=region_is_east", headers=_bearer(tokens["op"]))
+    assert bad.status_code == 400, bad.json
+
+    read = client.get(f"{REST}/process-instance/{large}", headers=_bearer(tokens["op"])).json
+    assert (read["businessKey"], read["definitionId"], read["ended"]) == ("ORD-21", "shipping:1", False)
+    variables = client.get(f"{REST}/process-instance/{large}/variables", headers=_bearer(tokens["op"])).json
+    assert variables["value"] == {"value": 1200, "type": "Integer", "valueInfo": {}}
+    assert client.get(f"{REST}/process-instance/{large}/variables/region", headers=_bearer(tokens["op"])).json[
+        "value"] == "east"
+    assert client.get(f"{REST}/process-instance/{large}/variables/nope", headers=_bearer(tokens["op"])).status_code == 404
+
+    assert client.delete(f"{REST}/process-instance/{large}?deleteReason=customer%20withdrew",
+                         headers=_bearer(tokens["op"])).status_code == 204
+    assert _instance(large).status == "cancelled"
+    assert client.get(f"{REST}/process-instance/{large}", headers=_bearer(tokens["op"])).status_code == 404
+    assert client.delete(f"{REST}/process-instance/{large}", headers=_bearer(tokens["op"])).status_code == 404
+    assert large not in ids("processDefinitionKey=shipping")
+
+
+def test_basic_authentication_takes_an_api_token_as_its_password_never_the_account_password(app, client, tokens):
+    from tests.integration.test_identity import set_password
+
+    set_password(app, "op")
+
+    def basic(user: str, password: str) -> dict[str, str]:
+        return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+    assert client.get(f"{REST}/version", headers=basic("op", tokens["op"])).status_code == 200
+    for headers in (basic("op2", tokens["op"]), basic("op", "correct horse battery staple"), basic("op", ""),
+                    {"Authorization": "Basic not-base64!"}, {"Authorization": "Basic " + base64.b64encode(
+                        b"\xff:\xfe").decode()}):
+        refused = client.get(f"{REST}/task", headers=headers)
+        assert refused.status_code == 401 and refused.json["type"] == "AuthenticationException", headers
+        assert "WWW-Authenticate" not in refused.headers  # a browser is never asked for, so never keeps, Basic's
+    # a form of another site posts as a browser would, with Basic credentials it kept: refused, nothing sent
+    posted = client.post(f"{REST}/signal", headers=basic("op", tokens["op"]), data="{\"name\": \"productRecall\"}",
+                         content_type="text/plain")
+    assert posted.status_code == 401, posted.json
+    sent = client.post(f"{REST}/signal", headers=basic("op", tokens["op"]), json={"name": "productRecall"})
+    assert sent.status_code == 204, sent.json
+
+
+def test_two_correlations_racing_for_one_waiting_instance_deliver_once(app, served, tokens):
+    with app.test_client() as local:
+        waiting = _shipment(local, tokens["op"], "ORD-30")
+    body = json.dumps({"messageName": "parcelDelivered", "businessKey": "ORD-30",
+                       "processVariables": {"signedBy": {"value": "Wang"}}}).encode()
+    headers = {**_bearer(tokens["op"]), "Content-Type": "application/json"}
+    answers = race_posts(served, [(f"{REST}/message", headers, body)] * 4, read=lambda r: r.read())
+    assert sorted(status for status, _ in answers) == [204, 400, 400, 400], answers
+    assert _instance(waiting).status == "completed"
+    assert _count(InstanceEvent, InstanceEvent.instance_id == int(waiting), InstanceEvent.element_id == "signed_end") == 1
+
+
+def test_camundas_own_python_engine_client_starts_correlates_and_reads_over_http(app, served, tokens):
+    """camunda-external-task-client-python3's EngineClient, as a Camunda user's Python application runs it, with
+    Basic authentication (the token as its password) against the served app."""
+    from camunda.client.engine_client import EngineClient
+
+    engine = EngineClient(f"{served}/engine-rest", config={"auth_basic": {"username": "op", "password": tokens["op"]}})
+    started = engine.start_process("shipping", {"region": "north"}, business_key="ORD-40")
+    assert started["businessKey"] == "ORD-40"
+    assert [each["id"] for each in engine.get_process_instance("shipping", ["region_eq_north"])] == [started["id"]]
+    with app.test_client() as local:
+        (task,) = local.get(f"{REST}/task?processInstanceId={started['id']}", headers=_bearer(tokens["op"])).json
+        assert local.post(f"{REST}/task/{task['id']}/complete", headers=_bearer(tokens["op"]), json={
+            "variables": {"weight": {"value": 10}}}).status_code == 204
+    (result,) = engine.correlate_message("parcelDelivered", business_key="ORD-40", process_variables={"signedBy": "Zhao"})
+    assert result["execution"]["processInstanceId"] == started["id"]
+    assert _instance(started["id"]).status == "completed"
+
+
+def test_a_task_is_released_by_its_holder_and_given_to_another_by_an_admin_only(client, tokens):
+    started = client.post(f"{REST}/process-definition/key/shipping/start", headers=_bearer(tokens["op"]),
+                          json={"businessKey": "ORD-50"}).json
+    (task,) = client.get(f"{REST}/task?processInstanceId={started['id']}", headers=_bearer(tokens["op"])).json
+    path = f"{REST}/task/{task['id']}"
+    assert client.post(f"{path}/claim", headers=_bearer(tokens["op"]), json={"userId": "op"}).status_code == 204
+    assert client.post(f"{path}/unclaim", headers=_bearer(tokens["op2"])).status_code == 400  # not op2's
+    assert client.post(f"{path}/unclaim", headers=_bearer(tokens["op"])).status_code == 204
+    assert client.get(f"{REST}/task?unassigned=true&processInstanceId={started['id']}",
+                      headers=_bearer(tokens["op"])).json[0]["id"] == task["id"]
+    refused = client.post(f"{path}/assignee", headers=_bearer(tokens["op"]), json={"userId": "op2"})
+    assert refused.status_code == 403, refused.json
+    given = client.post(f"{path}/assignee", headers=_bearer(tokens["admin"]), json={"userId": "op2"})
+    assert given.status_code == 204, given.json
+    assert client.get(path, headers=_bearer(tokens["op2"])).json["assignee"] == "op2"
+    assert client.get(f"{REST}/task?assignee=op2", headers=_bearer(tokens["op2"])).json[0]["id"] == task["id"]
