@@ -2,7 +2,7 @@
 
 A Camunda 7 service task `camunda:type="external" camunda:topic="X"` that an admin maps to the operator
 `EXTERNAL_TASK_OPERATOR` is done by a worker outside Loanflow — the worker a Camunda user already runs (Java,
-JavaScript, Python clients) — which fetches it over Camunda's REST API (`app/api/camunda_rest.py`). The operator
+JavaScript, Python clients) — which fetches it over Camunda's REST API (`app/api/camunda_rest/external_tasks.py`). The operator
 answers the first call by raising `AwaitingWorker`: the engine parks the task (it stays in ERROR with the topic
 under `AWAITING` in its internal data, like a service parked for a retry, but with no due time) and the other
 branches go on; the instance waits there (`StepOutcome.awaiting`, its elements among the waits). When the worker

@@ -1,5 +1,5 @@
 """External tasks: service tasks that the external task workers a Camunda 7 user already runs do, fetched and
-answered over Camunda's REST API (`/engine-rest/external-task`, `app/api/camunda_rest.py`).
+answered over Camunda's REST API (`/engine-rest/external-task`, `app/api/camunda_rest/external_tasks.py`).
 
 An admin maps a topic (`camunda:type="external" camunda:topic="X"`) to the operator `camunda.external_task`
 (Administration > Operator mappings). An instance reaching such a task parks it (`app.engine.external_tasks`) and
