@@ -14,7 +14,14 @@ from flask import Flask, abort, request
 from werkzeug.datastructures import FileStorage, MultiDict
 
 NUL = "\x00"
+ASCII_DIGITS = re.compile("[0-9]+")
 REFUSED_CHARACTER = re.compile("[\x00\ud800-\udfff]")  # NUL, and surrogates that pair with nothing
+
+
+def is_whole(text: str) -> bool:
+    """Whether `text` is a whole number as written with ASCII digits. `str.isdigit()` is no such test: it takes
+    '²' (which int() refuses: a 500 where a clear error was due) and '１２' or '١٢' (which int() reads as 12)."""
+    return ASCII_DIGITS.fullmatch(text) is not None
 
 
 def has_nul(fields: MultiDict) -> bool:

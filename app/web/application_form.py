@@ -10,6 +10,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app.text_input import is_whole
 from app.web.i18n import money
 from app.web.money_input import money_format_error, parse_money
 from app.web.vocabulary import document_kind_label
@@ -60,7 +61,7 @@ def parse(form: Mapping[str, str], kind: str, product: str | None) -> tuple[dict
     if amount is not None:
         data["amount"] = amount
     term = form.get("term_months", "").strip()
-    if term.isdigit():
+    if is_whole(term):
         data["term_months"] = int(term)
     else:
         errors["term_months"] = [_("A whole number of months.")]

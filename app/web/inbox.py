@@ -16,6 +16,7 @@ from app.services.errors import ErrorKind, ServiceError
 from app.services.workflow import documents, inbox, queries, task_view, tasks
 from app.services.workflow.labels import localized
 from app.services.workflow.uploads import PENDING_DOCUMENT, Upload
+from app.text_input import is_whole
 from app.web.auth import safe_next
 from app.web.schema_form import FormParseError, fields_of, parse_submission
 
@@ -130,7 +131,7 @@ def nested_values(values: dict) -> dict:
             target = target.setdefault(part, {})
         target[parts[-1]] = value
     for key, value in list(out.items()):
-        if isinstance(value, dict) and value and all(k.isdigit() for k in value):
+        if isinstance(value, dict) and value and all(is_whole(k) for k in value):
             out[key] = [value[k] for k in sorted(value, key=int)]
     return out
 

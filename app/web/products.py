@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from app.services.errors import ErrorKind, ServiceError
 from app.services.origination import deal_views, products, views
 from app.services.origination.products import DOCUMENT_KINDS, LTV_LINES, PRODUCT_KINDS
+from app.text_input import is_whole
 from app.web.money_input import money_format_error, parse_money
 
 bp = Blueprint("product_pages", __name__, url_prefix="/products", template_folder="templates")
@@ -67,7 +68,7 @@ def _new_product(form: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
         except ValueError:
             errors[name] = [money_format_error()]
     for name in ("min_term", "max_term"):
-        if data[name].isdigit():
+        if is_whole(data[name]):
             data[name] = int(data[name])
     data.update(_origination_terms(form, kind))
     return data, errors

@@ -19,6 +19,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 
 from app.services.workflow.forms import MAX_DECIMAL_EXPONENT, NO_CHOICES
 from app.services.workflow.labels import choice_labels, localized
+from app.text_input import is_whole
 from app.web.money_input import parse_money
 
 EMPTY_ROWS = 2
@@ -107,7 +108,8 @@ def fields_of(schema: dict[str, Any], ui: dict[str, Any] | None = None, values: 
         if kind == "table":
             item = prop["items"]
             f.columns = fields_of(item, prop_ui.get("items", {}), {}, f"{f.name}.#.", language, no_choices)
-            existing = values.get(name) or []
+            found = values.get(name)
+            existing = found if isinstance(found, list) else []  # rows posted under odd names are no rows
             count = max(len(existing) + 1, prop.get("minItems", 0), EMPTY_ROWS)
             f.rows = [fields_of(item, prop_ui.get("items", {}), existing[i] if i < len(existing) else {},
                                 f"{f.name}.{i}.", language, no_choices) for i in range(count)]
@@ -139,7 +141,7 @@ def _parse_object(schema, ui, form, files, store_file, prefix, errors) -> dict[s
         if kind == "table":
             rows = []
             indexes = sorted({int(k[len(key) + 1:].split(".")[0]) for k in form
-                              if k.startswith(key + ".") and k[len(key) + 1:].split(".")[0].isdigit()})
+                              if k.startswith(key + ".") and is_whole(k[len(key) + 1:].split(".")[0])})
             for i in indexes:
                 row = _parse_object(prop["items"], ui.get(name, {}).get("items", {}), form, files, store_file,
                                     f"{key}.{i}.", errors)

@@ -15,6 +15,7 @@ from app.api.errors import status_of
 from app.services.errors import ServiceError
 from app.services.identity import user_admin
 from app.services.identity.directory import MAX_TOKEN_DAYS, TOKEN_DAYS
+from app.text_input import is_whole
 
 bp = Blueprint("token_pages", __name__, url_prefix="/account/tokens", template_folder="templates")
 MAX_LABEL = 100
@@ -38,7 +39,7 @@ def index() -> ResponseReturnValue:
     errors: dict[str, str] = {}
     if len(form["label"]) > MAX_LABEL:
         errors["label"] = _("At most %(n)d characters.", n=MAX_LABEL)
-    if not form["days"].isdigit() or not 1 <= int(form["days"]) <= MAX_TOKEN_DAYS:
+    if not is_whole(form["days"]) or not 1 <= int(form["days"]) <= MAX_TOKEN_DAYS:
         errors["days"] = _("A whole number of days from 1 to %(n)d.", n=MAX_TOKEN_DAYS)
     if errors:
         return _page(errors=errors, form=form, status=422)

@@ -130,6 +130,12 @@ def test_an_applicant_drafts_attaches_and_submits_on_the_pages(client, app, worl
         "purpose": "备货", "funder": "BANK1", "details.core_enterprise": "CORE1", "details.order_number": "PO-1",
         "details.order_amount": "1,500,000.00", "details.order_due_date": "2027-02-01"})
     assert saved.status_code == 302, saved.text
+    for term in ("²", "６"):  # digits str.isdigit() takes: int() refuses "²" (was a 500) and reads "６" as 6
+        odd = client.post("/applications/new", headers=headers, data={
+            "csrf_token": _csrf(form), "product": "ORDER-A", "amount": "1,000,000.00", "term_months": term,
+            "funder": "BANK1", "details.core_enterprise": "CORE1", "details.order_number": "PO-2",
+            "details.order_amount": "1,500,000.00", "details.order_due_date": "2027-02-01"})
+        assert odd.status_code == 422 and 'role="alert"' in _field(odd.text, "term_months"), odd.text
     page_url = saved.headers["Location"]
     page = client.get(page_url, headers=headers).text
     assert words["amount"] in page and words["draft"] in page and "长江制造集团" in page
@@ -322,6 +328,8 @@ def test_the_platform_creates_and_changes_a_pledge_product(client, app, world, h
             "annual_rate": "9", "min_amount": "100,000.00", "max_amount": "3,000,000.00", "min_term": "3",
             "max_term": "12", "documents": ["warehouse_receipt"]}
     lines = {"ltv.lend": "0.60", "ltv.warning": "0.70", "ltv.margin_call": "0.75", "ltv.liquidation": "0.85"}
+    odd = client.post("/products/new", headers=headers, data={**base, **lines, "min_term": "²"})
+    assert odd.status_code == 422, odd.text  # a digit str.isdigit() takes and int() refuses: was a 500
     wrong = client.post("/products/new", headers=headers, data={**base, **lines, "ltv.warning": "0.50"})
     assert wrong.status_code == 422 and ("平仓线" if headers is ZH else "liquidation") in wrong.text
     created = client.post("/products/new", headers=headers, data={**base, **lines})

@@ -70,6 +70,9 @@ def test_a_checklist_files_and_rows_are_asked_on_the_page_and_kept_as_answered(a
 
     none_ticked = post({"csrf_token": csrf_of(page)})
     assert none_ticked[0] == 422 and "至少选择 1 项。" in none_ticked[1]
+    for row in ("²", "１"):  # digits str.isdigit() takes and int() refuses or reads: no row, no 500
+        odd_row = post({"csrf_token": csrf_of(page), f"goods.{row}.name": "Steel coil", f"goods.{row}.qty": "12"})
+        assert odd_row[0] == 422 and "至少选择 1 项。" in odd_row[1], odd_row
 
     wrong_file = {"csrf_token": csrf_of(page), "checks": ["invoice", "goods"],
                   "scans": [(io.BytesIO(PDF), "invoice.pdf"), (io.BytesIO(PNG), "photo.png")]}

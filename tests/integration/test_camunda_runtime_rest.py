@@ -350,3 +350,29 @@ def test_a_task_is_released_by_its_holder_and_given_to_another_by_an_admin_only(
     assert given.status_code == 204, given.json
     assert client.get(path, headers=_bearer(tokens["op2"])).json["assignee"] == "op2"
     assert client.get(f"{REST}/task?assignee=op2", headers=_bearer(tokens["op2"])).json[0]["id"] == task["id"]
+
+
+def test_hostile_ids_bodies_and_queries_are_refused_with_a_reason_and_change_nothing(client, tokens):
+    waiting = _shipment(client, tokens["op"], "ORD-60")
+    headers = _bearer(tokens["op"])
+    for path in ("/process-instance/²", "/process-instance/１", "/process-instance/1e3", "/process-instance/-1",
+                 "/process-instance/" + "9" * 30, "/task/²", "/task/../task", "/task/1%00",
+                 f"/process-instance/{waiting}/variables/%C3%28"):
+        found = client.get(REST + path, headers=headers)
+        assert found.status_code in (400, 404) and found.json["message"], (path, found.status_code, found.text[:80])
+    for query in ("firstResult=-1", "maxResults=²", "maxResults=99999999999", "variables=a_eq", "variables=_eq_1",
+                  "processInstanceIds=1,x"):
+        refused = client.get(f"{REST}/process-instance?{query}", headers=headers)
+        assert refused.status_code in (400, 404) and refused.json["message"], (query, refused.json)
+    assert len(client.get(f"{REST}/process-instance?maxResults=5000", headers=headers).json) == 1  # capped, no error
+    for raw in (b"[" * 5000 + b"]" * 5000, b'{"messageName": NaN}', b'{"messageName": "\\u0000"}', b"\xff\xfe",
+                b'{"messageName": "parcelDelivered", "businessKey": "ORD-60", "processInstanceId": "\xc2\xb2"}',
+                b'{"messageName": "parcelDelivered", "businessKey": "' + b"K" * 200 + b'"}'):
+        refused = client.post(f"{REST}/message", headers={**headers, "Content-Type": "application/json"}, data=raw)
+        assert refused.status_code == 400 and refused.json["message"], raw[:40]
+    for method, path in (("GET", "/history/process-instance"), ("PUT", "/process-instance/1/variables/x"),
+                         ("POST", "/job/1/retries"), ("DELETE", "/task/1")):
+        unknown = client.open(REST + path, method=method, headers=headers)
+        assert unknown.status_code == 404 and "docs/from-camunda.md" in unknown.json["message"], (method, path)
+    assert client.get(f"{REST}/task?processInstanceId={waiting}", headers=headers).json == []  # it waits for the message
+    assert _instance(waiting).status == "waiting"

@@ -31,7 +31,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 
 from app.api.errors import status_of
-from app.services.errors import ServiceError, Unauthorized
+from app.services.errors import NotFound, ServiceError, Unauthorized
 from app.services.identity.directory import authenticate_token
 from app.services.workflow.deployment import DiagramRefused
 from app.services.workflow.diagram_reasons import in_language
@@ -110,6 +110,14 @@ def _details(problems: list[Any]) -> dict[str, dict[str, list[dict[str, Any]]]]:
             "message": in_language(p.reason), "line": p.line, "column": None, "mainElementId": p.element_id,
             "elementIds": [p.element_id] if p.element_id else []})
     return details
+
+
+@bp.route("/<path:unknown>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
+def not_answered(unknown: str) -> Response:
+    """Any other part of Camunda's REST API: said in Camunda's shape, not as a page, so that the application that
+    called it learns what Loanflow does not answer (`docs/from-camunda.md` lists what it does)."""
+    raise NotFound(_l("Loanflow does not answer %(method)s /engine-rest/%(path)s: it answers the part of Camunda's "
+                      "REST API that docs/from-camunda.md lists.", method=request.method, path=unknown[:200]))
 
 
 from app.api.camunda_rest import deployments, events, external_tasks, process_instances, user_tasks  # noqa: E402,F401 - routes

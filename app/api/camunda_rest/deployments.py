@@ -14,6 +14,7 @@ from app.services.clock import now
 from app.services.errors import Forbidden, Invalid, NotFound
 from app.services.workflow import deployment, file_sets, instances, start_forms
 from app.services.workflow.deployment import DeployedVersion
+from app.text_input import is_whole
 
 NOT_FORM_FIELDS = frozenset({"deployment-name", "deployment-source", "enable-duplicate-filtering",
                              "deploy-changed-only", "tenant-id", "deployment-activation-time"})
@@ -69,7 +70,7 @@ def start_by_key(key: str) -> Response:
 @bp.route("/process-definition/<definition_id>/start", methods=["POST"])
 def start_by_id(definition_id: str) -> Response:
     key, _, number = definition_id.rpartition(":")
-    if not key or not number.isdigit():
+    if not key or not is_whole(number) or len(number) > 9:
         raise NotFound(_l("No process definition %(id)s: Loanflow names one <process id>:<version>.",
                           id=repr(definition_id)))
     return _start(key, int(number))

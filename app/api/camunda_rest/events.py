@@ -12,6 +12,7 @@ from app.api.camunda_rest import bp, process_instances
 from app.api.camunda_rest import values as v
 from app.services.errors import Invalid
 from app.services.workflow import correlation, signals
+from app.text_input import is_whole
 
 NOT_TAKEN = ("tenantId", "processVariablesLocal", "processVariablesToTriggeredScope", "localCorrelationKeys",
              "startMessagesOnly")
@@ -26,7 +27,7 @@ def correlate_message() -> Response:
     given = v.body()
     _refuse_unknown(given)
     instance_id = given.get("processInstanceId")
-    if instance_id is not None and not (isinstance(instance_id, str) and instance_id.isdigit()
+    if instance_id is not None and not (isinstance(instance_id, str) and is_whole(instance_id)
                                         and len(instance_id) <= 18):
         raise Invalid(_l("The request is not valid."), {"processInstanceId": [_l("An instance's id.")]})
     found = correlation.correlate(

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from app.api.field_messages import said
 from app.api.json_body import loads
 from app.services.errors import Invalid, NotFound
+from app.text_input import is_whole
 
 INTEGER_RANGE = {"Integer": 2**31, "Short": 2**15, "Long": 2**63}
 
@@ -56,7 +57,7 @@ def flag(given: dict[str, Any], name: str) -> bool:
 
 def number_id(found: str, missing: Any) -> int:
     """A resource's id in the path: Loanflow's ids are whole numbers; anything else is `missing` (NotFound)."""
-    if not found.isdigit() or len(found) > 18:
+    if not is_whole(found) or len(found) > 18:
         raise NotFound(missing)
     return int(found)
 
@@ -66,7 +67,7 @@ def whole(args: Any, name: str, default: int) -> int:
     given = args.get(name)
     if given is None or given == "":
         return default
-    if not given.isdigit() or len(given) > 9:
+    if not is_whole(given) or len(given) > 9:
         raise Invalid(_l("The request is not valid."), {name: [_l("A whole number, 0 or more.")]})
     return int(given)
 

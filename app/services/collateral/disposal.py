@@ -30,6 +30,7 @@ from app.services.ledger import adjustments, repayments
 from app.services.ledger.loans import business_today, loan_position
 from app.services.ledger.posting import Role
 from app.services.notices.sending import send
+from app.text_input import is_whole
 
 OWED_ROLES = (Role.LOAN_PORTFOLIO, Role.INTEREST_RECEIVABLE, Role.PENALTY_RECEIVABLE, Role.FEE_RECEIVABLE)
 
@@ -110,7 +111,7 @@ def record_appraisal(business_key: str | None, instance_id: int | None, appraise
     disposal, loan = _current(business_key)
     value = _money(appraised_value, "appraised_value")
     reference = str(report or "")
-    if reference.startswith("document:") and reference[len("document:"):].isdigit():
+    if reference.startswith("document:") and is_whole(reference[len("document:"):]):
         upload = db.session.get(Document, int(reference[len("document:"):]))
         if upload is None or (instance_id is not None and upload.instance_id != instance_id):
             raise DisposalError(said("no uploaded appraisal report %(reference)s in this disposal", reference=reference))

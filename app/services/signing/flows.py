@@ -31,6 +31,7 @@ from app.services.origination.products import product_row
 from app.services.signing import contract, deals, providers
 from app.services.signing.deals import DealStateError
 from app.services.simulators import esign as esign_simulator
+from app.text_input import is_whole
 from handlers.esign import FlowRequest, Signer
 from handlers.identifiers import valid_id_number
 from handlers.identity import VerificationRequest
@@ -286,7 +287,7 @@ def record_registration(business_key: str | None, instance_id: int | None, regis
     `document:<id>`) kept as the deal's `registration_certificate`."""
     row = deals.deal(business_key, for_update=True)
     reference = str(certificate or "")
-    if not reference.startswith("document:") or not reference[len("document:"):].isdigit():
+    if not reference.startswith("document:") or not is_whole(reference[len("document:"):]):
         raise DealStateError(said("the registration certificate must be an upload (document:<id>), got %(given)s",
                                   given=repr(reference)))
     upload = db.session.get(Document, int(reference[len("document:"):]))

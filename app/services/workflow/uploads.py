@@ -10,6 +10,7 @@ from typing import Any
 from app.services.context import lazy_gettext as _l
 from app.services.errors import Invalid
 from app.services.workflow.documents import sniff, store_document
+from app.text_input import is_whole
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def _field_schema(schema: dict[str, Any] | None, dotted: str) -> dict[str, Any]:
     """The form's property of a dotted field path (`items.0.invoice`), {} when there is none."""
     prop: Any = schema or {}
     for part in dotted.split("."):
-        if part.isdigit() and isinstance(prop, dict) and isinstance(prop.get("items"), dict):
+        if is_whole(part) and isinstance(prop, dict) and isinstance(prop.get("items"), dict):
             prop = prop["items"]
             continue
         prop = ((prop or {}).get("properties") or {}).get(part) if isinstance(prop, dict) else None
@@ -55,7 +56,7 @@ def _field_of(dotted: str) -> str:
     """The form field a file's path belongs to: `scans.1` (the second of a field's files) is said at `scans`;
     `items.0.invoice` (a file in a row) at its own place."""
     head, _dot, last = dotted.rpartition(".")
-    return head if head and last.isdigit() else dotted
+    return head if head and is_whole(last) else dotted
 
 
 def refuse_unaccepted(schema: dict[str, Any] | None, uploads: Sequence[Upload]) -> None:
