@@ -545,6 +545,16 @@ SKIPPED: dict[str, str] = {
                                   "(test_external_tasks.py)",
     "camunda_rest.not_answered": "any other path under /engine-rest: 404 in Camunda's shape for any good token, 401 "
                                  "otherwise; it does nothing (test_camunda_runtime_rest.py)",
+    "camunda_rest.list_process_definitions": "the newest versions: definitions.read (the platform's staff), 403 for a "
+                                              "borrower (test_camunda_runtime_rest.py)",
+    "camunda_rest.count_process_definitions": "as camunda_rest.list_process_definitions (test_camunda_runtime_rest.py)",
+    "camunda_rest.get_process_definition_by_key": "as camunda_rest.list_process_definitions "
+                                                  "(test_camunda_runtime_rest.py)",
+    "camunda_rest.get_process_definition": "as camunda_rest.list_process_definitions, an older version through "
+                                           "catalogue.version_source's check (test_camunda_runtime_rest.py)",
+    "camunda_rest.process_definition_xml_by_key": "catalogue.version_source: definitions.read, 403 for a borrower "
+                                                  "(test_camunda_runtime_rest.py)",
+    "camunda_rest.process_definition_xml": "as camunda_rest.process_definition_xml_by_key (test_camunda_runtime_rest.py)",
     "camunda_rest.correlate_message": "Camunda's message correlation: messages.deliver (platform admins and operators), "
                                        "403 for an auditor (test_camunda_runtime_rest.py)",
     "camunda_rest.throw_signal": "Camunda's signal: signals.send, 403 for an auditor (test_camunda_runtime_rest.py)",

@@ -376,3 +376,34 @@ def test_hostile_ids_bodies_and_queries_are_refused_with_a_reason_and_change_not
         assert unknown.status_code == 404 and "docs/from-camunda.md" in unknown.json["message"], (method, path)
     assert client.get(f"{REST}/task?processInstanceId={waiting}", headers=headers).json == []  # it waits for the message
     assert _instance(waiting).status == "waiting"
+
+
+def test_an_application_lists_the_processes_and_reads_a_diagram_as_camunda_names_them(client, tokens):
+    listed = client.get(f"{REST}/process-definition", headers=_bearer(tokens["op"])).json
+    assert sorted((d["id"], d["key"], d["name"]) for d in listed) == [
+        ("returns:1", "returns", "Take a return"), ("shipping:1", "shipping", "Ship the order")]
+    assert [d["id"] for d in client.get(f"{REST}/process-definition?key=shipping", headers=_bearer(tokens["op"])).json] \
+        == ["shipping:1"]
+    assert client.get(f"{REST}/process-definition/count", headers=_bearer(tokens["op"])).json == {"count": 2}
+    changed = SHIPPING.replace('name="Pack the order"', 'name="Pack and weigh the order"')
+    deploy_and_commit([DiagramFile("shipping.bpmn", changed.encode())])
+    newest = client.get(f"{REST}/process-definition/key/shipping", headers=_bearer(tokens["op"])).json
+    assert (newest["id"], newest["version"]) == ("shipping:2", 2)
+    first = client.get(f"{REST}/process-definition/shipping:1", headers=_bearer(tokens["op"])).json
+    assert (first["id"], first["resource"]) == ("shipping:1", "shipping.bpmn")
+    xml = client.get(f"{REST}/process-definition/shipping:1/xml", headers=_bearer(tokens["op"])).json
+    assert xml["id"] == "shipping:1" and 'name="Pack the order"' in xml["bpmn20Xml"]
+    assert "Pack and weigh" in client.get(f"{REST}/process-definition/key/shipping/xml",
+                                          headers=_bearer(tokens["op"])).json["bpmn20Xml"]
+    for path in ("/process-definition/shipping:3", "/process-definition/shipping:0", "/process-definition/shipping:²",
+                 "/process-definition/key/nope", "/process-definition/nope:1/xml", "/process-definition/shipping"):
+        missing = client.get(REST + path, headers=_bearer(tokens["op"]))
+        assert missing.status_code == 404 and missing.json["type"] == "RestException", path
+    identity.create_org("TRADER1", ["borrower"], "Trader One")
+    identity.create_user("buyer", "TRADER1", ["applicant"])
+    db.session.commit()
+    borrower = identity.issue_token("buyer")
+    db.session.commit()
+    for path in ("/process-definition", "/process-definition/key/shipping/xml"):
+        refused = client.get(REST + path, headers=_bearer(borrower))
+        assert refused.status_code == 403 and refused.json["type"] == "AuthorizationException", path

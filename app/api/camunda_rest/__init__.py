@@ -9,6 +9,7 @@ Camunda's API do so here by changing the address they call.
 | `GET /version`, `GET /deployment?maxResults=0` (Modeler's connection check), `POST /deployment/create`, `POST /process-definition/{id}/start`, `/process-definition/key/{key}/start` | the files checked and deployed together as `file_sets` does; `instances.start` on the newest version | `deployments` |
 | `POST /external-task/fetchAndLock`, `/external-task/{id}/complete`, `bpmnError`, `failure`, `extendLock`, `unlock`, `GET .../errorDetails` | the tasks of topics mapped to `camunda.external_task` (`workflow.external_tasks`) | `external_tasks` |
 | `POST /message`, `POST /signal` | `messages.deliver_message` (by business key, instance id, correlation keys), `signals.send_signal` | `events` |
+| `GET /process-definition`, `/process-definition/count`, `/key/{key}`, `/{id}`, `.../xml` | the newest version of each process (an older one by its id) and its diagram, for whoever reads the catalogue (`definitions.read`) | `process_definitions` |
 | `GET /process-instance`, `GET /process-instance/{id}`, `.../variables`, `.../variables/{name}`, `DELETE /process-instance/{id}` | the instances the caller may see (`queries`), cancelled as the console cancels | `process_instances` |
 | `GET /task`, `/task/count`, `/task/{id}`, `.../variables`, `.../form-variables`, `POST .../claim`, `unclaim`, `complete` | the caller's inbox (`queries.list_tasks`), worked as on the task page (`tasks`) | `user_tasks` |
 
@@ -120,4 +121,11 @@ def not_answered(unknown: str) -> Response:
                       "REST API that docs/from-camunda.md lists.", method=request.method, path=unknown[:200]))
 
 
-from app.api.camunda_rest import deployments, events, external_tasks, process_instances, user_tasks  # noqa: E402,F401 - routes
+from app.api.camunda_rest import (  # noqa: E402,F401 - the routes
+    deployments,
+    events,
+    external_tasks,
+    process_definitions,
+    process_instances,
+    user_tasks,
+)
