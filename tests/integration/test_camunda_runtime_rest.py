@@ -370,6 +370,9 @@ def test_hostile_ids_bodies_and_queries_are_refused_with_a_reason_and_change_not
                 b'{"messageName": "parcelDelivered", "businessKey": "' + b"K" * 200 + b'"}'):
         refused = client.post(f"{REST}/message", headers={**headers, "Content-Type": "application/json"}, data=raw)
         assert refused.status_code == 400 and refused.json["message"], raw[:40]
+    for path in ("/external-task/²/unlock", "/external-task/１/complete", "/task/²/claim"):  # int() refused "²": a 500
+        refused = client.post(REST + path, headers=headers, json={"workerId": "w", "userId": "op"})
+        assert refused.status_code == 404 and refused.json["type"] == "RestException", (path, refused.status_code)
     for method, path in (("GET", "/history/process-instance"), ("PUT", "/process-instance/1/variables/x"),
                          ("POST", "/job/1/retries"), ("DELETE", "/task/1")):
         unknown = client.open(REST + path, method=method, headers=headers)
