@@ -410,3 +410,50 @@ def test_an_application_lists_the_processes_and_reads_a_diagram_as_camunda_names
     for path in ("/process-definition", "/process-definition/key/shipping/xml"):
         refused = client.get(REST + path, headers=_bearer(borrower))
         assert refused.status_code == 403 and refused.json["type"] == "AuthorizationException", path
+
+
+RECEIPT_FORM = {"id": "receipt", "components": [
+    {"key": "receipt", "label": "Signed receipt", "type": "filepicker", "accept": ".pdf", "validate": {"required": True}}]}
+RECEIPT = HEAD + """
+  <bpmn:process id="receiptCheck" name="Check the receipt" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:userTask id="upload" name="Upload the receipt" camunda:candidateGroups="operator"
+                   camunda:formKey="camunda-forms:app:receipt.form"/>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="upload"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="upload" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def test_a_file_variable_answers_a_task_forms_file_field_and_is_kept_as_a_document(client, tokens, tmp_path,
+                                                                                     monkeypatch):
+    from flask import current_app
+
+    from app.models import Document
+
+    monkeypatch.setitem(current_app.config, "FORMS_DIR", str(tmp_path))
+    (tmp_path / "receipt.form").write_text(json.dumps(RECEIPT_FORM), encoding="utf-8")
+    deploy_and_commit([DiagramFile("receipt.bpmn", RECEIPT.encode())])
+    started = client.post(f"{REST}/process-definition/key/receiptCheck/start", headers=_bearer(tokens["op"]),
+                          json={"businessKey": "RCPT-1"}).json
+    (task,) = client.get(f"{REST}/task?processInstanceId={started['id']}", headers=_bearer(tokens["op"])).json
+    path = f"{REST}/task/{task['id']}/complete"
+
+    def file(content: bytes, name: str = "receipt.pdf") -> dict:
+        return {"variables": {"receipt": {"type": "File", "value": base64.b64encode(content).decode(),
+                                          "valueInfo": {"filename": name, "mimetype": "application/pdf"}}}}
+
+    for body in (file(b"MZ\x90\x00 a program", "receipt.pdf"), file(b"", "receipt.pdf"),
+                 {"variables": {"receipt": {"type": "File", "value": "not base64!"}}},
+                 {"variables": {"receipt": {"type": "String", "value": "document:1"}}}, {}):
+        refused = client.post(path, headers=_bearer(tokens["op"]), json=body)
+        assert refused.status_code == 400 and refused.json["message"], (body, refused.json)
+    assert _count(Document) == 0 and _instance(started["id"]).status == "waiting"
+    done = client.post(path, headers=_bearer(tokens["op"]), json=file(PDF))
+    assert done.status_code == 204, done.json
+    (kept,) = db.session.scalars(select(Document)).all()
+    assert (kept.filename, kept.instance_id) == ("receipt.pdf", int(started["id"]))
+    instance = _instance(started["id"])
+    assert (instance.status, instance.data["receipt"]) == ("completed", [f"document:{kept.id}"])  # a picker: a list

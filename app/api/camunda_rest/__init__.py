@@ -20,7 +20,8 @@ calls from its own window) with no risk of a forged request. No answer asks a br
 (no `WWW-Authenticate`), and a request authenticated by Basic sends JSON, which no form of another site can send. Errors answer in Camunda's shape, `{"type", "message"}`,
 in the reader's language; a refused deploy lists each finding by file (`details`, as Camunda's ParseException).
 Typed variables (`values`): String, Boolean, Integer, Short, Long, Double, Date (kept as the text sent), Json (read),
-Null; Object, File, Bytes and Xml values are refused.
+Null; File answers a task form's file field (a document of the instance); Object, Bytes and Xml values are
+refused.
 """
 from __future__ import annotations
 

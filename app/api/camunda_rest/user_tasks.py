@@ -13,7 +13,8 @@ from app.api.camunda_rest import bp
 from app.api.camunda_rest import values as v
 from app.api.camunda_rest.process_instances import MOST
 from app.services.errors import Invalid, NotFound
-from app.services.workflow import queries, tasks
+from app.services.workflow import documents, queries, tasks
+from app.services.workflow.uploads import PENDING_DOCUMENT, Upload
 
 
 def _language() -> str:
@@ -116,11 +117,24 @@ def assign_user_task(task_id: str) -> Response:
 
 @bp.route("/task/<task_id>/complete", methods=["POST"])
 def complete_user_task(task_id: str) -> Response:
-    """Complete with `variables` as the form's answers (checked by its form as the task page checks them); 204, or
-    the instance's variables after the step with `withVariablesInReturn`."""
+    """Complete with `variables` as the form's answers (checked by its form as the task page checks them), a File
+    variable answering a file field (kept as a document of the instance, as an upload on the page); 204, or the
+    instance's variables after the step with `withVariablesInReturn`."""
     given = v.body()
     found = _open(task_id)
-    tasks.complete_task(int(found["id"]), v.variables(given.get("variables")), g.principal)
+    sent, others = v.files(given.get("variables"))
+    data = v.variables(others)
+    fields = (queries.task_detail(g.principal, int(found["id"])).get("form") or {}).get("properties") or {}
+    uploads = []
+    for name, (filename, content) in sent.items():
+        try:
+            documents.sniff(content, filename)
+        except ValueError as exc:  # a type the platform keeps no document of
+            raise Invalid(str(exc), {f"variables.{name}": [str(exc)]}) from None
+        several = isinstance(fields.get(name), dict) and fields[name].get("type") == "array"  # a file picker's list
+        uploads.append(Upload(f"{name}.0" if several else name, filename, content))
+        data[name] = [PENDING_DOCUMENT] if several else PENDING_DOCUMENT
+    tasks.complete_task(int(found["id"]), data, g.principal, uploads)
     if not v.flag(given, "withVariablesInReturn"):
         return Response(status=204)
     return jsonify(v.typed_all(queries.instance_data(g.principal, found["instance_id"])))

@@ -2,6 +2,8 @@
 and the ids of its resources (`/engine-rest`)."""
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import Any
 
@@ -90,6 +92,32 @@ def variables(given: Any, field: str = "variables") -> dict[str, Any]:
     return data
 
 
+def files(given: Any, field: str = "variables") -> tuple[dict[str, tuple[str, bytes]], Any]:
+    """Camunda's File variables (`{"type": "File", "value": <base64>, "valueInfo": {"filename"}}`) taken out of
+    `given`: each by name as (file name, bytes); and the other variables, for `variables`."""
+    if not isinstance(given, dict):
+        return {}, given
+    found: dict[str, tuple[str, bytes]] = {}
+    rest: dict[str, Any] = {}
+    for name, each in given.items():
+        if not (isinstance(each, dict) and str(each.get("type") or "").capitalize() == "File"):
+            rest[name] = each
+            continue
+        info, encoded = each.get("valueInfo"), each.get("value")
+        filename = info.get("filename") if isinstance(info, dict) else None
+        try:
+            content = base64.b64decode(encoded, validate=True) if isinstance(encoded, str) else b""
+        except binascii.Error:
+            content = b""
+        if not isinstance(filename, str):
+            filename = ""
+        if not content:
+            raise Invalid(_l("The request is not valid."), {f"{field}.{name}": [_l(
+                "A File variable's value is the file in base64, its valueInfo.filename the file's name.")]})
+        found[name] = ((filename or name)[:255], content)
+    return found, rest
+
+
 def _value(given: Any) -> Any:
     if not isinstance(given, dict) or "value" not in given and given.get("type") != "Null":
         raise ValueError(gettext("A variable is an object with its value and type."))
@@ -115,7 +143,9 @@ def _value(given: Any) -> Any:
             return loads(value)
         except json.JSONDecodeError:
             raise ValueError(gettext("The Json variable's value is not JSON.")) from None
-    if kind in ("Object", "File", "Bytes", "Xml"):
+    if kind == "File":
+        raise ValueError(gettext("A File variable answers a file field of a task's form, and nothing else."))
+    if kind in ("Object", "Bytes", "Xml"):
         raise ValueError(gettext("Loanflow does not take %(type)s variables: send the value as JSON, String or a "
                                  "number.", type=kind))
     raise ValueError(gettext("The value does not fit the type %(type)s.", type=kind))
