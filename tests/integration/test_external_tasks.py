@@ -357,3 +357,32 @@ def test_camundas_own_python_client_fetches_completes_fails_and_throws_over_http
     assert (_instance(paid).status, _instance(paid).data["reference"]) == ("completed", "TX-7")
     assert _instance(refused).status == "completed"
     assert _instance(failed).status == "error"
+
+
+def test_what_waits_for_workers_is_listed_and_filtered_as_camundas_query_lists_it(client, tokens):
+    held, failed, offered = _start(110), _start(111), _start(112)
+    fetched = {int(t["processInstanceId"]): t for t in _fetch(client, tokens["op"], max_tasks=2).json}
+    assert set(fetched) == {held, failed}  # the oldest first
+    client.post(f"{REST}/{fetched[failed]['id']}/failure", headers=_bearer(tokens["op"]), json={
+        "workerId": "payer-1", "errorMessage": "bank down", "retries": 0})
+
+    def ids(query: str = "") -> list[int]:
+        found = client.get(f"{REST}?{query}", headers=_bearer(tokens["op"]))
+        assert found.status_code == 200, found.json
+        return [int(t["processInstanceId"]) for t in found.json]
+
+    assert ids() == [held, failed, offered] and ids("topicName=nothing") == []
+    assert ids("locked=true") == [held] and ids("notLocked=true") == [failed, offered]
+    assert ids("workerId=payer-1&locked=true") == [held]
+    assert ids("noRetriesLeft=true") == [failed] and ids("withRetriesLeft=true") == [held, offered]
+    assert ids(f"processInstanceId={offered}") == [offered] and ids("firstResult=1&maxResults=1") == [failed]
+    assert client.get(f"{REST}/count?noRetriesLeft=true", headers=_bearer(tokens["op"])).json == {"count": 1}
+    one = client.get(f"{REST}/{fetched[held]['id']}", headers=_bearer(tokens["op"])).json
+    assert (one["workerId"], one["topicName"], one["activityId"], one["businessKey"]) == (
+        "payer-1", "invoice-payment", "pay", "INV-110")
+    broken = client.get(f"{REST}/{fetched[failed]['id']}", headers=_bearer(tokens["op"])).json
+    assert (broken["retries"], broken["errorMessage"], broken["workerId"]) == (0, "bank down", None)
+    for query in ("locked=yes", "firstResult=-1", "processInstanceId=x"):
+        assert client.get(f"{REST}?{query}", headers=_bearer(tokens["op"])).status_code in (400, 404), query
+    assert client.get(REST, headers=_bearer(tokens["aud"])).status_code == 403
+    assert client.get(f"{REST}/999999", headers=_bearer(tokens["op"])).status_code == 404

@@ -3,12 +3,15 @@ mapped to `camunda.external_task`, fetched, locked and answered by the clients a
 JavaScript, Python), for the platform's admins and operators (`external_tasks.work`)."""
 from __future__ import annotations
 
-from flask import Response, g, jsonify
+from typing import Any
+
+from flask import Response, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 
 from app.api.camunda_rest import bp
 from app.api.camunda_rest import values as v
-from app.services.errors import Invalid
+from app.api.camunda_rest.process_instances import MOST
+from app.services.errors import Invalid, NotFound
 from app.services.workflow import external_tasks
 
 
@@ -97,3 +100,62 @@ def unlock(task_id: str) -> Response:
 def error_details(task_id: str) -> Response:
     """What the last failed try sent as `errorDetails`, as Camunda answers it: plain text."""
     return Response(external_tasks.error_details(g.principal, _task_id(task_id)), mimetype="text/plain")
+
+
+def _flag(name: str) -> bool | None:
+    given = request.args.get(name)
+    if given is None:
+        return None
+    if given not in ("true", "false"):
+        raise Invalid(_l("The request is not valid."), {name: [_l("true or false")]})
+    return given == "true"
+
+
+def _one_of(yes: str, no: str) -> bool | None:
+    """Camunda's pair of flags (`locked`/`notLocked`): true, false, or either when neither (or both) is given."""
+    found = {_flag(yes), None if _flag(no) is None else not _flag(no)} - {None}
+    return found.pop() if len(found) == 1 else None
+
+
+def _query() -> dict[str, Any]:
+    args = request.args
+    instance = args.get("processInstanceId")
+    return {"topic": args.get("topicName") or None, "worker_id": args.get("workerId") or None,
+            "locked": _one_of("locked", "notLocked"), "retries_left": _one_of("withRetriesLeft", "noRetriesLeft"),
+            "instance_id": v.number_id(instance, _l("There is no such process instance.")) if instance else None,
+            "element_id": args.get("activityId") or None}
+
+
+def _listed(found: external_tasks.Listed) -> dict[str, Any]:
+    task, locked = found.task, found.state == "locked"
+    return {"id": str(task.id), "topicName": task.topic, "workerId": task.worker_id if locked else None,
+            "lockExpirationTime": v.camunda_time(task.lock_expires_at) if locked else None,
+            "createTime": v.camunda_time(task.created_at), "activityId": task.element_id,
+            "activityInstanceId": f"{task.element_id}:{task.engine_task_id}", "executionId": task.engine_task_id,
+            "processInstanceId": str(task.instance_id), "businessKey": found.business_key,
+            "processDefinitionId": f"{found.process_id}:{found.version}", "processDefinitionKey": found.process_id,
+            "processDefinitionVersionTag": None, "retries": 0 if found.state == "failed" else task.retries,
+            "errorMessage": task.error_message,
+            "suspended": False, "priority": 0, "tenantId": None}
+
+
+@bp.route("/external-task")
+def list_external_tasks() -> Response:
+    """What waits for workers: `topicName`, `workerId`, `locked`/`notLocked`, `withRetriesLeft`/`noRetriesLeft`,
+    `processInstanceId`, `activityId`, `firstResult`, `maxResults`."""
+    found = external_tasks.listed(g.principal, v.whole(request.args, "firstResult", 0),
+                                  min(v.whole(request.args, "maxResults", MOST), MOST), **_query())
+    return jsonify([_listed(each) for each in found])
+
+
+@bp.route("/external-task/count")
+def count_external_tasks() -> Response:
+    return jsonify({"count": len(external_tasks.listed(g.principal, 0, 100_000, **_query()))})
+
+
+@bp.route("/external-task/<task_id>")
+def get_external_task(task_id: str) -> Response:
+    found = external_tasks.listed(g.principal, 0, 1, task_id=_task_id(task_id))
+    if not found:
+        raise NotFound(_l("There is no external task %(id)s.", id=repr(task_id)))
+    return jsonify(_listed(found[0]))

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 
 from app.engine.errors import InstanceFault
 from app.engine.external_tasks import EXTERNAL_TASK_OPERATOR, AwaitingWorker
@@ -111,25 +111,33 @@ def fetch_and_lock(principal: Principal, worker_id: str, max_tasks: int, topics:
     if not by_name or max_tasks == 0:
         return []
     at = now()
-    candidates = db.session.execute(
-        select(ExternalTask.id, ExternalTask.topic).join(ProcessInstance, ProcessInstance.id == ExternalTask.instance_id)
-        .where(ExternalTask.topic.in_(list(by_name)), ExternalTask.answer.is_(None),
-               or_(ExternalTask.lock_expires_at.is_(None), ExternalTask.lock_expires_at < at),
-               or_(ExternalTask.available_at.is_(None), ExternalTask.available_at <= at),
-               ProcessInstance.status.in_(WORKED),
-               exists().where(InstanceWait.instance_id == ExternalTask.instance_id,
-                              InstanceWait.element_id == ExternalTask.element_id))
-        .order_by(ExternalTask.id).limit(max_tasks * 2)).all()
+    offered = (select(ExternalTask.id, ExternalTask.topic).join(ProcessInstance, ProcessInstance.id == ExternalTask.instance_id)
+               .where(ExternalTask.topic.in_(list(by_name)), ExternalTask.answer.is_(None),
+                      or_(ExternalTask.lock_expires_at.is_(None), ExternalTask.lock_expires_at < at),
+                      or_(ExternalTask.available_at.is_(None), ExternalTask.available_at <= at),
+                      ProcessInstance.status.in_(WORKED),
+                      exists().where(InstanceWait.instance_id == ExternalTask.instance_id,
+                                     InstanceWait.element_id == ExternalTask.element_id))
+               .order_by(ExternalTask.id))
     locked: list[int] = []
-    for task_id, topic in candidates:
-        taken = core(update(ExternalTask).where(
-            ExternalTask.id == task_id, ExternalTask.answer.is_(None),
-            or_(ExternalTask.lock_expires_at.is_(None), ExternalTask.lock_expires_at < at))
-            .values(worker_id=worker_id, lock_expires_at=at + by_name[topic].lock))
-        if taken.rowcount == 1:  # another worker's fetch at the same moment took none of these
-            locked.append(task_id)
-        if len(locked) == max_tasks:
+    tried: list[int] = []
+    # Until full or nothing is offered: a task another fetch took at the same moment is not offered next time round,
+    # so workers fetching together leave no task behind while one of them has room for it
+    while len(locked) < max_tasks:
+        candidates = db.session.execute((offered.where(ExternalTask.id.notin_(tried)) if tried else offered)
+                                        .limit(2 * (max_tasks - len(locked)))).all()
+        if not candidates:
             break
+        for task_id, topic in candidates:
+            tried.append(task_id)
+            taken = core(update(ExternalTask).where(
+                ExternalTask.id == task_id, ExternalTask.answer.is_(None),
+                or_(ExternalTask.lock_expires_at.is_(None), ExternalTask.lock_expires_at < at))
+                .values(worker_id=worker_id, lock_expires_at=at + by_name[topic].lock))
+            if taken.rowcount == 1:  # another worker's fetch at the same moment did not take it
+                locked.append(task_id)
+            if len(locked) == max_tasks:
+                break
     db.session.commit()
     if not locked:
         return []
@@ -319,3 +327,42 @@ def error_details(principal: Principal, task_id: int) -> str:
     _may_work(principal)
     row = _task(task_id)
     return row.error_details or ""
+
+
+@dataclass(frozen=True)
+class Listed:
+    """An external task as Camunda's `GET /external-task` lists one."""
+
+    task: ExternalTask
+    process_id: str
+    version: int
+    business_key: str | None
+    state: str  # as `_state`: offered | locked | retrying | failed
+
+
+def listed(principal: Principal, first: int, most: int, topic: str | None = None, worker_id: str | None = None,
+           locked: bool | None = None, retries_left: bool | None = None, instance_id: int | None = None,
+           element_id: str | None = None, task_id: int | None = None) -> list[Listed]:
+    """The tasks that wait for external workers, oldest first, from the `first`-th, at most `most`, filtered as
+    Camunda's query filters them (`locked`: held by a worker now; `retries_left`: not failed for good); for those
+    who work them or watch them (`external_tasks.work`)."""
+    _may_work(principal)
+    at = now()
+    query = (select(ExternalTask, ProcessInstance.process_id, ProcessInstance.version, ProcessInstance.business_key)
+             .join(ProcessInstance, ProcessInstance.id == ExternalTask.instance_id)
+             .where(ProcessInstance.status.in_(LISTED), exists().where(
+                 InstanceWait.instance_id == ExternalTask.instance_id, InstanceWait.element_id == ExternalTask.element_id)))
+    for column, wanted in ((ExternalTask.topic, topic), (ExternalTask.worker_id, worker_id),
+                           (ExternalTask.instance_id, instance_id), (ExternalTask.element_id, element_id),
+                           (ExternalTask.id, task_id)):
+        if wanted is not None:
+            query = query.where(column == wanted)
+    held = and_(ExternalTask.lock_expires_at > at, ExternalTask.answer.is_(None))  # a failed task is no one's
+    if locked is not None:
+        query = query.where(held if locked else or_(ExternalTask.lock_expires_at.is_(None),
+                                                     ExternalTask.lock_expires_at <= at, ExternalTask.answer.isnot(None)))
+    if retries_left is not None:  # a failure without retries is an answer its step keeps (an incident)
+        query = query.where(ExternalTask.answer.is_(None) if retries_left else ExternalTask.answer.isnot(None))
+    rows = db.session.execute(query.order_by(ExternalTask.id).offset(first).limit(most)).all()
+    return [Listed(row, process_id, version, business_key, _state(row, at)[0])
+            for row, process_id, version, business_key in rows]
