@@ -559,6 +559,14 @@ SKIPPED: dict[str, str] = {
                                          "(test_external_tasks.py)",
     "camunda_rest.count_external_tasks": "as camunda_rest.list_external_tasks (test_external_tasks.py)",
     "camunda_rest.get_external_task": "as camunda_rest.list_external_tasks (test_external_tasks.py)",
+    "camunda_rest.list_historic_process_instances": "every instance the user may see, ended or not (instance_visible): "
+                                                     "a borrower sees none of another's (test_camunda_runtime_rest.py)",
+    "camunda_rest.count_historic_process_instances": "as camunda_rest.list_historic_process_instances "
+                                                     "(test_camunda_runtime_rest.py)",
+    "camunda_rest.get_historic_process_instance": "an instance the user may see, 404 otherwise "
+                                                  "(test_camunda_runtime_rest.py)",
+    "camunda_rest.list_historic_variables": "queries.instance_data: the user's party scope, 404 for an instance the "
+                                            "user may not see (test_camunda_runtime_rest.py)",
     "camunda_rest.correlate_message": "Camunda's message correlation: messages.deliver (platform admins and operators), "
                                        "403 for an auditor (test_camunda_runtime_rest.py)",
     "camunda_rest.throw_signal": "Camunda's signal: signals.send, 403 for an auditor (test_camunda_runtime_rest.py)",

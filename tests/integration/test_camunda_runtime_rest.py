@@ -457,3 +457,45 @@ def test_a_file_variable_answers_a_task_forms_file_field_and_is_kept_as_a_docume
     assert (kept.filename, kept.instance_id) == ("receipt.pdf", int(started["id"]))
     instance = _instance(started["id"])
     assert (instance.status, instance.data["receipt"]) == ("completed", [f"document:{kept.id}"])  # a picker: a list
+
+
+def test_the_history_says_whether_an_instance_completed_or_was_cancelled_and_what_it_ended_with(client, tokens):
+    done = _shipment(client, tokens["op"], "ORD-70", region="east")
+    client.post(f"{REST}/message", headers=_bearer(tokens["op"]), json={
+        "messageName": "parcelDelivered", "businessKey": "ORD-70", "processVariables": SIGNED})
+    cancelled = _shipment(client, tokens["op"], "ORD-71", region="east")
+    client.delete(f"{REST}/process-instance/{cancelled}", headers=_bearer(tokens["op"]))
+    active = _shipment(client, tokens["op"], "ORD-72", region="west")
+
+    def states(query: str = "") -> list[tuple[str, str]]:
+        found = client.get(f"{REST}/history/process-instance?{query}", headers=_bearer(tokens["op"], "zh-CN"))
+        assert found.status_code == 200, found.json
+        return [(each["id"], each["state"]) for each in found.json]
+
+    assert states() == [(done, "COMPLETED"), (cancelled, "EXTERNALLY_TERMINATED"), (active, "ACTIVE")]
+    assert states("finished=true") == [(done, "COMPLETED"), (cancelled, "EXTERNALLY_TERMINATED")]
+    assert states("unfinished=true") == [(active, "ACTIVE")] and states("completed=true") == [(done, "COMPLETED")]
+    assert states("processInstanceBusinessKey=ORD-71") == [(cancelled, "EXTERNALLY_TERMINATED")]
+    assert states("variables=region_eq_east&finished=true") == [(done, "COMPLETED"), (cancelled, "EXTERNALLY_TERMINATED")]
+    assert client.get(f"{REST}/history/process-instance/count?finished=true",
+                      headers=_bearer(tokens["op"])).json == {"count": 2}
+    one = client.get(f"{REST}/history/process-instance/{done}", headers=_bearer(tokens["op"])).json
+    assert (one["processDefinitionKey"], one["processDefinitionVersion"], one["businessKey"]) == ("shipping", 1, "ORD-70")
+    assert one["endTime"] and one["startTime"] and one["durationInMillis"] >= 0
+    assert client.get(f"{REST}/history/process-instance/{active}", headers=_bearer(tokens["op"])).json["endTime"] is None
+    ended_with = client.get(f"{REST}/history/variable-instance?processInstanceId={done}",
+                            headers=_bearer(tokens["op"])).json
+    assert {v["name"]: v["value"] for v in ended_with}["signedBy"] == "Chen"
+    assert [v["value"] for v in client.get(f"{REST}/history/variable-instance?processInstanceId={done}&variableName="
+                                           "region", headers=_bearer(tokens["op"])).json] == ["east"]
+    for path in ("/history/variable-instance", "/history/process-instance/²", "/history/process-instance?finished=1"):
+        assert client.get(REST + path, headers=_bearer(tokens["op"])).status_code in (400, 404), path
+    identity.create_org("TRADER2", ["borrower"], "Trader Two")
+    identity.create_user("buyer2", "TRADER2", ["applicant"])
+    db.session.commit()
+    outsider = identity.issue_token("buyer2")
+    db.session.commit()
+    assert client.get(f"{REST}/history/process-instance", headers=_bearer(outsider)).json == []
+    assert client.get(f"{REST}/history/process-instance/{done}", headers=_bearer(outsider)).status_code == 404
+    assert client.get(f"{REST}/history/variable-instance?processInstanceId={done}",
+                      headers=_bearer(outsider)).status_code == 404

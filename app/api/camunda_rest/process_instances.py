@@ -54,20 +54,20 @@ def list_process_instances() -> Response:
     (`name_operator_value`, comma-separated), `firstResult`, `maxResults`."""
     args = request.args
     ids = args.get("processInstanceIds")
-    found = queries.running_instances(
+    found = queries.find_instances(
         g.principal, v.whole(args, "firstResult", 0), min(v.whole(args, "maxResults", MOST), MOST),
         process_id=args.get("processDefinitionKey") or None, business_key=args.get("businessKey") or None,
         ids=[v.number_id(each, _l("There is no such process instance.")) for each in ids.split(",")] if ids else None,
-        where=_variable_filter(args.get("variables", "")))
+        where=variable_filter(args.get("variables", "")))
     return jsonify([_described(each) for each in found])
 
 
 @bp.route("/process-instance/count")
 def count_process_instances() -> Response:
     args = request.args
-    return jsonify({"count": queries.count_running(g.principal, args.get("processDefinitionKey") or None,
+    return jsonify({"count": queries.count_instances(g.principal, args.get("processDefinitionKey") or None,
                                                    args.get("businessKey") or None,
-                                                   _variable_filter(args.get("variables", "")))})
+                                                   variable_filter(args.get("variables", "")))})
 
 
 @bp.route("/process-instance/<instance_id>")
@@ -97,7 +97,7 @@ def delete_process_instance(instance_id: str) -> Response:
     return Response(status=204)
 
 
-def _variable_filter(given: str) -> Callable[[dict[str, Any]], bool] | None:
+def variable_filter(given: str) -> Callable[[dict[str, Any]], bool] | None:
     """Camunda's `variables` filter (`amount_gt_100,status_eq_open`): every condition holds on the data."""
     if not given:
         return None

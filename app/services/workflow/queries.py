@@ -1,7 +1,7 @@
 """Read-side queries for the API: lists and details, straight from the tables, never the engine."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -181,16 +181,19 @@ def process_names(process_ids: list[str], language: str) -> dict[str, str]:
 
 
 RUNNING = ("running", "waiting", "error")  # what Camunda's runtime API lists: not ended
+ENDED = ("completed", "cancelled")
 _CHUNK = 500
 
 
-def running_instances(principal: Principal, first: int, most: int, process_id: str | None = None,
-                      business_key: str | None = None, ids: list[int] | None = None,
-                      where: Callable[[dict[str, Any]], bool] | None = None) -> list[dict[str, Any]]:
-    """The instances not ended that this user may see, oldest first, from the `first`-th, at most `most`, as
-    `instance_detail` says them (their data as the user may read it); `where` on that data chooses among them
-    (Camunda's variable filters), read in chunks so that a filter never loads every instance at once."""
-    query = _running_query(principal, process_id, business_key, ids)
+def find_instances(principal: Principal, first: int, most: int, process_id: str | None = None,
+                   business_key: str | None = None, ids: list[int] | None = None,
+                   where: Callable[[dict[str, Any]], bool] | None = None,
+                   statuses: Sequence[str] = RUNNING) -> list[dict[str, Any]]:
+    """The instances of these statuses (not ended, by default) that this user may see, oldest first, from the
+    `first`-th, at most `most`, as `instance_detail` says them (their data as the user may read it); `where` on that
+    data chooses among them (Camunda's variable filters), read in chunks so that a filter never loads every instance
+    at once."""
+    query = _instances_query(principal, process_id, business_key, ids, statuses)
     if where is None:
         page = db.session.scalars(query.order_by(ProcessInstance.id).offset(first).limit(most)).all()
         scopes = scopes_of(principal, [instance.id for instance in page])
@@ -215,18 +218,18 @@ def running_instances(principal: Principal, first: int, most: int, process_id: s
     return found
 
 
-def count_running(principal: Principal, process_id: str | None = None, business_key: str | None = None,
-                  where: Callable[[dict[str, Any]], bool] | None = None) -> int:
-    """How many instances `running_instances` would list."""
+def count_instances(principal: Principal, process_id: str | None = None, business_key: str | None = None,
+                    where: Callable[[dict[str, Any]], bool] | None = None, statuses: Sequence[str] = RUNNING) -> int:
+    """How many instances `find_instances` would list."""
     if where is None:
-        query = _running_query(principal, process_id, business_key, None)
+        query = _instances_query(principal, process_id, business_key, None, statuses)
         return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    return len(running_instances(principal, 0, 2**31, process_id, business_key, None, where))
+    return len(find_instances(principal, 0, 2**31, process_id, business_key, None, where, statuses))
 
 
-def _running_query(principal: Principal, process_id: str | None, business_key: str | None,
-                   ids: list[int] | None) -> Select:
-    query = select(ProcessInstance).where(instance_visible(principal), ProcessInstance.status.in_(RUNNING))
+def _instances_query(principal: Principal, process_id: str | None, business_key: str | None,
+                     ids: list[int] | None, statuses: Sequence[str]) -> Select:
+    query = select(ProcessInstance).where(instance_visible(principal), ProcessInstance.status.in_(statuses))
     if process_id:
         query = query.where(ProcessInstance.process_id == process_id)
     if business_key:
