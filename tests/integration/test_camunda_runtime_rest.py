@@ -373,7 +373,7 @@ def test_hostile_ids_bodies_and_queries_are_refused_with_a_reason_and_change_not
     for path in ("/external-task/²/unlock", "/external-task/１/complete", "/task/²/claim"):  # int() refused "²": a 500
         refused = client.post(REST + path, headers=headers, json={"workerId": "w", "userId": "op"})
         assert refused.status_code == 404 and refused.json["type"] == "RestException", (path, refused.status_code)
-    for method, path in (("GET", "/history/process-instance"), ("PUT", "/process-instance/1/variables/x"),
+    for method, path in (("GET", "/history/activity-instance"), ("PUT", "/process-instance/1/variables/x"),
                          ("POST", "/job/1/retries"), ("DELETE", "/task/1")):
         unknown = client.open(REST + path, method=method, headers=headers)
         assert unknown.status_code == 404 and "docs/from-camunda.md" in unknown.json["message"], (method, path)
