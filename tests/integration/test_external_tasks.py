@@ -386,3 +386,24 @@ def test_what_waits_for_workers_is_listed_and_filtered_as_camundas_query_lists_i
         assert client.get(f"{REST}?{query}", headers=_bearer(tokens["op"])).status_code in (400, 404), query
     assert client.get(REST, headers=_bearer(tokens["aud"])).status_code == 403
     assert client.get(f"{REST}/999999", headers=_bearer(tokens["op"])).status_code == 404
+
+
+def test_retries_set_on_a_task_failed_for_good_offer_it_again_and_retry_its_incident(client, tokens):
+    instance_id = _start()
+    (task,) = _fetch(client, tokens["op"]).json
+    path = f"{REST}/{task['id']}/retries"
+    assert client.put(path, headers=_bearer(tokens["op"]), json={"retries": 0}).status_code == 400  # not failed
+    assert client.put(path, headers=_bearer(tokens["op"]), json={"retries": 3}).status_code == 204  # kept for later
+    client.post(f"{REST}/{task['id']}/failure", headers=_bearer(tokens["op"]), json={
+        "workerId": "payer-1", "errorMessage": "bank down", "retries": 0})
+    assert _instance(instance_id).status == "error" and _fetch(client, tokens["op"]).json == []
+    for body in ({"retries": -1}, {"retries": "2"}, {"retries": True}, {}):
+        assert client.put(path, headers=_bearer(tokens["op"]), json=body).status_code == 400, body
+    assert client.put(path, headers=_bearer(tokens["aud"]), json={"retries": 2}).status_code == 403
+    assert _instance(instance_id).status == "error"
+    assert client.put(path, headers=_bearer(tokens["op"]), json={"retries": 2}).status_code == 204
+    assert _instance(instance_id).status == "waiting"
+    assert db.session.scalar(select(func.count()).select_from(Incident).where(Incident.resolved_at.is_(None))) == 0
+    (again,) = _fetch(client, tokens["op"], worker="payer-2").json
+    assert (again["id"], again["retries"]) == (task["id"], 2)
+    assert client.put(f"{REST}/999999/retries", headers=_bearer(tokens["op"]), json={"retries": 1}).status_code == 404

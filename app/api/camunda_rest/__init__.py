@@ -7,7 +7,7 @@ Camunda's API do so here by changing the address they call.
 | Camunda's API | Loanflow answers | module |
 |---|---|---|
 | `GET /version`, `GET /deployment?maxResults=0` (Modeler's connection check), `POST /deployment/create`, `POST /process-definition/{id}/start`, `/process-definition/key/{key}/start` | the files checked and deployed together as `file_sets` does; `instances.start` on the newest version | `deployments` |
-| `POST /external-task/fetchAndLock`, `/external-task/{id}/complete`, `bpmnError`, `failure`, `extendLock`, `unlock`, `GET .../errorDetails`; `GET /external-task`, `/count`, `/{id}` | the tasks of topics mapped to `camunda.external_task` (`workflow.external_tasks`) | `external_tasks` |
+| `POST /external-task/fetchAndLock`, `/external-task/{id}/complete`, `bpmnError`, `failure`, `extendLock`, `unlock`, `GET .../errorDetails`; `GET /external-task`, `/count`, `/{id}`; `PUT .../retries` | the tasks of topics mapped to `camunda.external_task` (`workflow.external_tasks`) | `external_tasks` |
 | `POST /message`, `POST /signal` | `messages.deliver_message` (by business key, instance id, correlation keys), `signals.send_signal` | `events` |
 | `GET /process-definition`, `/process-definition/count`, `/key/{key}`, `/{id}`, `.../xml` | the newest version of each process (an older one by its id) and its diagram, for whoever reads the catalogue (`definitions.read`) | `process_definitions` |
 | `GET /process-instance`, `GET /process-instance/{id}`, `.../variables`, `.../variables/{name}`, `DELETE /process-instance/{id}` | the instances the caller may see (`queries`), cancelled as the console cancels | `process_instances` |

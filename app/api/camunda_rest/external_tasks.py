@@ -96,6 +96,16 @@ def unlock(task_id: str) -> Response:
     return Response(status=204)
 
 
+@bp.route("/external-task/<task_id>/retries", methods=["PUT"])
+def set_external_task_retries(task_id: str) -> Response:
+    """A task failed for good offered again with `retries` (its incident retried); one not failed keeps them."""
+    retries = v.body().get("retries")
+    if isinstance(retries, bool) or not isinstance(retries, int):
+        raise Invalid(_l("The request is not valid."), {"retries": [_l("0 to 1000")]})
+    external_tasks.set_retries(g.principal, _task_id(task_id), retries)
+    return Response(status=204)
+
+
 @bp.route("/external-task/<task_id>/errorDetails")
 def error_details(task_id: str) -> Response:
     """What the last failed try sent as `errorDetails`, as Camunda answers it: plain text."""

@@ -240,6 +240,40 @@ def failure(principal: Principal, task_id: int, worker_id: str, message: str, de
     db.session.commit()
 
 
+def set_retries(principal: Principal, task_id: int, retries: int) -> None:
+    """Camunda's `PUT /external-task/{id}/retries`: a task a worker failed for good (its incident open) is offered
+    again with these retries, its incident retried as on the repair page (`incidents.retry`, with a note in the
+    history); one still offered or held keeps these retries for its next failure. Setting 0 on a task that has not
+    failed is refused: an incident is a failure's, and no worker reported one."""
+    from app.models import Incident
+    from app.services.workflow import incidents
+
+    _may_work(principal)
+    if not 0 <= retries <= 1000:
+        raise Invalid(_l("The request is not valid."), {"retries": [_l("0 to 1000")]})
+    row = _task(task_id)
+    if row.answer is None:
+        if retries == 0:
+            raise Invalid(_l("External task %(id)s has not failed: an incident comes from a worker's failure, not from "
+                             "its retries set to 0.", id=task_id))
+        row.retries = retries
+        db.session.commit()
+        return
+    if retries == 0:
+        return  # failed for good already
+    incident_id = db.session.scalar(select(Incident.id).where(
+        Incident.instance_id == row.instance_id, Incident.engine_task_id == row.engine_task_id,
+        Incident.resolved_at.is_(None)).order_by(Incident.id.desc()).limit(1))
+    if incident_id is None:
+        raise Conflict(_l("External task %(id)s failed, but its incident is resolved already.", id=task_id),
+                       code="not_retryable")
+    incidents.retry_incident(incident_id, principal)
+    offered = db.session.get(ExternalTask, task_id, populate_existing=True)
+    if offered is not None and offered.answer is None:  # offered again (not ended by the retry)
+        offered.retries = retries
+        db.session.commit()
+
+
 def extend_lock(principal: Principal, task_id: int, worker_id: str, duration: timedelta) -> None:
     _may_work(principal)
     row = _held(task_id, worker_id)
