@@ -499,3 +499,19 @@ def test_the_history_says_whether_an_instance_completed_or_was_cancelled_and_wha
     assert client.get(f"{REST}/history/process-instance/{done}", headers=_bearer(outsider)).status_code == 404
     assert client.get(f"{REST}/history/variable-instance?processInstanceId={done}",
                       headers=_bearer(outsider)).status_code == 404
+
+
+def test_tasklists_submit_form_starts_and_completes_as_start_and_complete_do(client, tokens):
+    started = client.post(f"{REST}/process-definition/key/shipping/submit-form", headers=_bearer(tokens["op"]), json={
+        "businessKey": "ORD-80", "variables": {"region": {"value": "south"}}, "withVariablesInReturn": True})
+    assert started.status_code == 200, started.json
+    assert started.json["variables"]["region"] == {"value": "south", "type": "String", "valueInfo": {}}
+    (task,) = client.get(f"{REST}/task?processInstanceId={started.json['id']}", headers=_bearer(tokens["op"])).json
+    wrong = client.post(f"{REST}/task/{task['id']}/submit-form", headers=_bearer(tokens["op"]),
+                        json={"variables": {"weight": {"value": "light"}}})
+    assert wrong.status_code == 400 and "weight" in wrong.json["message"]
+    done = client.post(f"{REST}/task/{task['id']}/submit-form", headers=_bearer(tokens["op"]),
+                       json={"variables": {"weight": {"value": 300}}})
+    assert done.status_code == 204 and _instance(started.json["id"]).data["weight"] == 300
+    refused = client.post(f"{REST}/process-definition/shipping:1/submit-form", headers=_bearer(tokens["aud"]), json={})
+    assert refused.status_code == 403 and "Camunda" in refused.json["message"]

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Response, g, jsonify, request, url_for
 from flask_babel import lazy_gettext as _l
 
-from app.api.camunda_rest import API_LEVEL, bp
+from app.api.camunda_rest import API_LEVEL, bp, process_instances
 from app.api.camunda_rest import values as v
 from app.services.clock import now
 from app.services.errors import Forbidden, Invalid, NotFound
@@ -63,11 +63,13 @@ def _deployment(deployed: list[DeployedVersion], name: str | None, source: str |
 
 
 @bp.route("/process-definition/key/<key>/start", methods=["POST"])
+@bp.route("/process-definition/key/<key>/submit-form", methods=["POST"])  # Tasklist's start form: the same start
 def start_by_key(key: str) -> Response:
     return _start(key, None)
 
 
 @bp.route("/process-definition/<definition_id>/start", methods=["POST"])
+@bp.route("/process-definition/<definition_id>/submit-form", methods=["POST"])
 def start_by_id(definition_id: str) -> Response:
     key, _, number = definition_id.rpartition(":")
     if not key or not is_whole(number) or len(number) > 9:
@@ -79,7 +81,7 @@ def start_by_id(definition_id: str) -> Response:
 def _start(process_id: str, wanted: int | None) -> Response:
     principal = g.principal
     if not start_forms.may_start_on_page(principal):
-        raise Forbidden(_l("Starting an instance from Camunda Modeler needs the role of a platform administrator, an "
+        raise Forbidden(_l("Starting an instance over Camunda's API needs the role of a platform administrator, an "
                            "operator or a business analyst."), code="may_not_start")
     newest = instances.latest_version(process_id)
     if newest is None or (wanted is not None and wanted > newest.version):
@@ -94,7 +96,9 @@ def _start(process_id: str, wanted: int | None) -> Response:
         raise Invalid(_l("The start is not valid."), {"businessKey": [_l("At most 128 characters of text.")]})
     started = instances.start(process_id, principal, business_key or None, v.variables(body.get("variables")),
                               access_checked=True)  # asked above, as the start page asks
-    return jsonify({"id": str(started["id"]), "definitionId": f"{process_id}:{started['version']}",
+    returned = ({"variables": v.typed_all(process_instances.data_of(int(started["id"])))}
+                if v.flag(body, "withVariablesInReturn") else {})
+    return jsonify({**returned, "id": str(started["id"]), "definitionId": f"{process_id}:{started['version']}",
                     "businessKey": started["business_key"], "caseInstanceId": None, "tenantId": None,
                     "ended": started["status"] == "completed", "suspended": False,
                     "links": [{"method": "GET", "rel": "self",

@@ -116,6 +116,7 @@ def assign_user_task(task_id: str) -> Response:
 
 
 @bp.route("/task/<task_id>/complete", methods=["POST"])
+@bp.route("/task/<task_id>/submit-form", methods=["POST"])  # Tasklist's form: the same completion
 def complete_user_task(task_id: str) -> Response:
     """Complete with `variables` as the form's answers (checked by its form as the task page checks them), a File
     variable answering a file field (kept as a document of the instance, as an upload on the page); 204, or the
