@@ -8,8 +8,9 @@ from typing import Any
 from flask import Response, g, jsonify, request, url_for
 from flask_babel import lazy_gettext as _l
 
-from app.api.camunda_rest import API_LEVEL, bp, process_instances
-from app.api.camunda_rest import values as v
+import app.api.camunda_rest.process_instances as process_instances
+import app.api.camunda_rest.values as v
+from app.api.camunda_rest.base import API_LEVEL, bp
 from app.services.clock import now
 from app.services.errors import Forbidden, Invalid, NotFound
 from app.services.workflow import deployment, file_sets, instances, start_forms

@@ -8,8 +8,9 @@ from typing import Any
 from flask import Response, g, jsonify
 from flask_babel import lazy_gettext as _l
 
-from app.api.camunda_rest import bp, process_instances
-from app.api.camunda_rest import values as v
+import app.api.camunda_rest.process_instances as process_instances
+import app.api.camunda_rest.values as v
+from app.api.camunda_rest.base import bp
 from app.services.errors import Invalid
 from app.services.workflow import correlation, signals
 from app.text_input import is_whole

@@ -10,8 +10,8 @@ from flask import Response, g, jsonify, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from app.api.camunda_rest import bp
-from app.api.camunda_rest import values as v
+import app.api.camunda_rest.values as v
+from app.api.camunda_rest.base import bp
 from app.api.camunda_rest.process_instances import MOST, variable_filter
 from app.services.errors import Invalid, NotFound
 from app.services.workflow import queries

@@ -9,8 +9,8 @@ from typing import Any
 from flask import Response, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 
-from app.api.camunda_rest import bp
-from app.api.camunda_rest import values as v
+import app.api.camunda_rest.values as v
+from app.api.camunda_rest.base import bp
 from app.api.camunda_rest.process_instances import MOST
 from app.services.errors import NotFound
 from app.services.workflow import catalogue, deployment

@@ -11,8 +11,8 @@ from typing import Any
 from flask import Response, g, jsonify, request, url_for
 from flask_babel import lazy_gettext as _l
 
-from app.api.camunda_rest import bp
-from app.api.camunda_rest import values as v
+import app.api.camunda_rest.values as v
+from app.api.camunda_rest.base import bp
 from app.services.errors import Invalid, NotFound
 from app.services.workflow import instances, queries
 
