@@ -160,7 +160,7 @@ def list_external_tasks() -> Response:
 
 @bp.route("/external-task/count")
 def count_external_tasks() -> Response:
-    return jsonify({"count": len(external_tasks.listed(g.principal, 0, 100_000, **_query()))})
+    return jsonify({"count": external_tasks.count_listed(g.principal, **_query())})
 
 
 @bp.route("/external-task/<task_id>")

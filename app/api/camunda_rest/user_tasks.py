@@ -57,7 +57,7 @@ def list_user_tasks() -> Response:
 
 @bp.route("/task/count")
 def count_user_tasks() -> Response:
-    return jsonify({"count": len(queries.open_tasks(g.principal, 0, 100_000, _language(), **_query()))})
+    return jsonify({"count": queries.count_open_tasks(g.principal, **_query())})
 
 
 def _open(task_id: str) -> dict[str, Any]:

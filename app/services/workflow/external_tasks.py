@@ -374,14 +374,28 @@ class Listed:
     state: str  # as `_state`: offered | locked | retrying | failed
 
 
-def listed(principal: Principal, first: int, most: int, topic: str | None = None, worker_id: str | None = None,
-           locked: bool | None = None, retries_left: bool | None = None, instance_id: int | None = None,
-           element_id: str | None = None, task_id: int | None = None) -> list[Listed]:
+def listed(principal: Principal, first: int, most: int, **wanted: Any) -> list[Listed]:
     """The tasks that wait for external workers, oldest first, from the `first`-th, at most `most`, filtered as
-    Camunda's query filters them (`locked`: held by a worker now; `retries_left`: not failed for good); for those
-    who work them or watch them (`external_tasks.work`)."""
+    Camunda's query filters them (`wanted` as `_listed_query`); for those who work or watch them
+    (`external_tasks.work`)."""
     _may_work(principal)
     at = now()
+    query = _listed_query(at, **wanted)
+    rows = db.session.execute(query.order_by(ExternalTask.id).offset(first).limit(most)).all()
+    return [Listed(row, process_id, version, business_key, _state(row, at)[0])
+            for row, process_id, version, business_key in rows]
+
+
+def count_listed(principal: Principal, **wanted: Any) -> int:
+    """How many tasks `listed` would list."""
+    _may_work(principal)
+    return db.session.scalar(select(func.count()).select_from(_listed_query(now(), **wanted).subquery())) or 0
+
+
+def _listed_query(at: Any, topic: str | None = None, worker_id: str | None = None, locked: bool | None = None,
+                  retries_left: bool | None = None, instance_id: int | None = None, element_id: str | None = None,
+                  task_id: int | None = None) -> Any:
+    """`locked`: held by a worker now; `retries_left`: not failed for good."""
     query = (select(ExternalTask, ProcessInstance.process_id, ProcessInstance.version, ProcessInstance.business_key)
              .join(ProcessInstance, ProcessInstance.id == ExternalTask.instance_id)
              .where(ProcessInstance.status.in_(LISTED), exists().where(
@@ -397,6 +411,5 @@ def listed(principal: Principal, first: int, most: int, topic: str | None = None
                                                      ExternalTask.lock_expires_at <= at, ExternalTask.answer.isnot(None)))
     if retries_left is not None:  # a failure without retries is an answer its step keeps (an incident)
         query = query.where(ExternalTask.answer.is_(None) if retries_left else ExternalTask.answer.isnot(None))
-    rows = db.session.execute(query.order_by(ExternalTask.id).offset(first).limit(most)).all()
-    return [Listed(row, process_id, version, business_key, _state(row, at)[0])
-            for row, process_id, version, business_key in rows]
+    return query
+

@@ -245,11 +245,23 @@ def instance_data(principal: Principal, instance_id: int) -> dict[str, Any]:
     return scope_of(principal, instance.id).data(instance.data) or {}
 
 
-def open_tasks(principal: Principal, first: int, most: int, language: str = "en", instance_id: int | None = None,
-               process_id: str | None = None, element_id: str | None = None, claimed_by: str | None = None,
-               unclaimed: bool = False, lane: str | None = None, task_id: int | None = None) -> list[dict[str, Any]]:
+def open_tasks(principal: Principal, first: int, most: int, language: str = "en", **wanted: Any) -> list[dict[str, Any]]:
     """The open user tasks this user may see, oldest first, from the `first`-th, at most `most` (Camunda's task
-    query): each with its instance's process and version, its name in `language`."""
+    query; `wanted` as `_open_tasks_query`): each with its instance's process and version, its name in `language`."""
+    rows = core(_open_tasks_query(principal, **wanted).order_by(TASKS.c.id).offset(first).limit(most)).all()
+    return [{**_task_dict(row), "title": labels.task_title(row.title, row.properties, language),
+             "process_id": row.process_id, "version": row.version, "has_form": row.form_id is not None}
+            for row in rows]
+
+
+def count_open_tasks(principal: Principal, **wanted: Any) -> int:
+    """How many tasks `open_tasks` would list."""
+    return core(select(func.count()).select_from(_open_tasks_query(principal, **wanted).subquery())).scalar_one()
+
+
+def _open_tasks_query(principal: Principal, instance_id: int | None = None, process_id: str | None = None,
+                      element_id: str | None = None, claimed_by: str | None = None, unclaimed: bool = False,
+                      lane: str | None = None, task_id: int | None = None) -> Select:
     query = (_TASK_ROW.add_columns(TASKS.c.properties, TASKS.c.form_id, INSTANCE_TABLE.c.process_id,
                                    INSTANCE_TABLE.c.version)
              .join(INSTANCE_TABLE, INSTANCE_TABLE.c.id == TASKS.c.instance_id)
@@ -261,7 +273,4 @@ def open_tasks(principal: Principal, first: int, most: int, language: str = "en"
             query = query.where(column == wanted)
     if unclaimed:
         query = query.where(TASKS.c.claimed_by_id.is_(None))
-    rows = core(query.order_by(TASKS.c.id).offset(first).limit(most)).all()
-    return [{**_task_dict(row), "title": labels.task_title(row.title, row.properties, language),
-             "process_id": row.process_id, "version": row.version, "has_form": row.form_id is not None}
-            for row in rows]
+    return query
