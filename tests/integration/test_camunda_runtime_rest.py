@@ -365,6 +365,11 @@ def test_hostile_ids_bodies_and_queries_are_refused_with_a_reason_and_change_not
         refused = client.get(f"{REST}/process-instance?{query}", headers=headers)
         assert refused.status_code in (400, 404) and refused.json["message"], (query, refused.json)
     assert len(client.get(f"{REST}/process-instance?maxResults=5000", headers=headers).json) == 1  # capped, no error
+    for path in ("/task?processInstanceBusinessKey=ORD-1", "/process-instance?sortBy=id&sortOrder=desc",
+                 "/history/process-instance?startedBy=op", "/external-task?tenantIdIn=t1"):
+        ignored = client.get(REST + path, headers=headers)  # a filter ignored would answer more than was asked
+        assert ignored.status_code == 400 and path.split("?")[1].split("=")[0] in ignored.json["message"], path
+    assert client.get(f"{REST}/task?withoutTenantId=true", headers=headers).status_code == 200  # no tenants here
     for raw in (b"[" * 5000 + b"]" * 5000, b'{"messageName": NaN}', b'{"messageName": "\\u0000"}', b"\xff\xfe",
                 b'{"messageName": "parcelDelivered", "businessKey": "ORD-60", "processInstanceId": "\xc2\xb2"}',
                 b'{"messageName": "parcelDelivered", "businessKey": "' + b"K" * 200 + b'"}'):

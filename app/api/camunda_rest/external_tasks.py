@@ -14,6 +14,9 @@ from app.api.camunda_rest.process_instances import MOST
 from app.services.errors import Invalid, NotFound
 from app.services.workflow import external_tasks
 
+FILTERS = ("topicName", "workerId", "locked", "notLocked", "withRetriesLeft", "noRetriesLeft", "processInstanceId",
+           "activityId")
+
 
 def _task_id(text: str) -> int:
     return v.number_id(text, _l("There is no external task %(id)s.", id=repr(text)))
@@ -153,6 +156,7 @@ def _listed(found: external_tasks.Listed) -> dict[str, Any]:
 def list_external_tasks() -> Response:
     """What waits for workers: `topicName`, `workerId`, `locked`/`notLocked`, `withRetriesLeft`/`noRetriesLeft`,
     `processInstanceId`, `activityId`, `firstResult`, `maxResults`."""
+    v.only_filters(*FILTERS)
     found = external_tasks.listed(g.principal, v.whole(request.args, "firstResult", 0),
                                   min(v.whole(request.args, "maxResults", MOST), MOST), **_query())
     return jsonify([_listed(each) for each in found])
@@ -160,6 +164,7 @@ def list_external_tasks() -> Response:
 
 @bp.route("/external-task/count")
 def count_external_tasks() -> Response:
+    v.only_filters(*FILTERS)
     return jsonify({"count": external_tasks.count_listed(g.principal, **_query())})
 
 

@@ -18,6 +18,10 @@ from app.services.workflow import queries
 
 STATE = {"completed": "COMPLETED", "cancelled": "EXTERNALLY_TERMINATED"}  # every other status is still ACTIVE
 
+INSTANCE_FILTERS = ("processInstanceId", "processDefinitionKey", "processInstanceBusinessKey", "finished", "unfinished",
+                    "completed", "externallyTerminated", "variables")
+VARIABLE_FILTERS = ("processInstanceId", "variableName")
+
 
 def _flag(name: str) -> bool:
     given = request.args.get(name, "false")
@@ -69,6 +73,7 @@ def list_historic_process_instances() -> Response:
     """Every instance the caller may see, ended or not: `processInstanceId`, `processDefinitionKey`,
     `processInstanceBusinessKey`, `finished`, `unfinished`, `completed`, `externallyTerminated`, `variables`,
     `firstResult`, `maxResults`."""
+    v.only_filters(*INSTANCE_FILTERS)
     found = _found(v.whole(request.args, "firstResult", 0), min(v.whole(request.args, "maxResults", MOST), MOST))
     names = _names(found)
     return jsonify([_described(each, names) for each in found])
@@ -76,6 +81,7 @@ def list_historic_process_instances() -> Response:
 
 @bp.route("/history/process-instance/count")
 def count_historic_process_instances() -> Response:
+    v.only_filters(*INSTANCE_FILTERS)
     args = request.args
     return jsonify({"count": queries.count_instances(
         g.principal, args.get("processDefinitionKey") or None, args.get("processInstanceBusinessKey") or None,
@@ -96,6 +102,7 @@ def get_historic_process_instance(instance_id: str) -> Response:
 def list_historic_variables() -> Response:
     """The variables an instance holds (or ended with), as the caller may read them: `processInstanceId`
     (required: Loanflow reads an instance's variables one instance at a time), `variableName`."""
+    v.only_filters(*VARIABLE_FILTERS)
     instance = request.args.get("processInstanceId")
     if not instance:
         raise Invalid(_l("The request is not valid."), {"processInstanceId": [_l("An instance's id.")]})

@@ -16,6 +16,8 @@ from app.services.errors import NotFound
 from app.services.workflow import catalogue, deployment
 from app.text_input import is_whole
 
+FILTERS = ("key", "latestVersion")
+
 
 def _described(key: str, version: int, name: str | None, resource: str | None = None) -> dict[str, Any]:
     return {"id": f"{key}:{version}", "key": key, "category": None, "description": None, "name": name,
@@ -31,6 +33,7 @@ def _newest(key: str | None = None) -> list[dict[str, Any]]:
 @bp.route("/process-definition")
 def list_process_definitions() -> Response:
     """The newest version of each process (`key`, `firstResult`, `maxResults`)."""
+    v.only_filters(*FILTERS)
     found = _newest(request.args.get("key") or None)
     first = v.whole(request.args, "firstResult", 0)
     return jsonify(found[first:first + min(v.whole(request.args, "maxResults", MOST), MOST)])
@@ -38,6 +41,7 @@ def list_process_definitions() -> Response:
 
 @bp.route("/process-definition/count")
 def count_process_definitions() -> Response:
+    v.only_filters(*FILTERS)
     return jsonify({"count": len(_newest(request.args.get("key") or None))})
 
 

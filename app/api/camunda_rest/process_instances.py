@@ -19,6 +19,9 @@ from app.services.workflow import instances, queries
 MOST = 1000  # instances in one answer (Camunda's maxResults; Loanflow's own API pages)
 OPERATORS = ("eq", "neq", "gt", "gteq", "lt", "lteq", "like")
 
+LIST_FILTERS = ("processDefinitionKey", "businessKey", "processInstanceIds", "variables")
+COUNT_FILTERS = ("processDefinitionKey", "businessKey", "variables")
+
 
 def described(instance_id: int) -> dict[str, Any]:
     """An instance as Camunda describes one."""
@@ -52,6 +55,7 @@ def _running(instance_id: str) -> dict[str, Any]:
 def list_process_instances() -> Response:
     """`processDefinitionKey`, `businessKey`, `processInstanceIds` (comma-separated), `variables`
     (`name_operator_value`, comma-separated), `firstResult`, `maxResults`."""
+    v.only_filters(*LIST_FILTERS)
     args = request.args
     ids = args.get("processInstanceIds")
     found = queries.find_instances(
@@ -64,6 +68,7 @@ def list_process_instances() -> Response:
 
 @bp.route("/process-instance/count")
 def count_process_instances() -> Response:
+    v.only_filters(*COUNT_FILTERS)
     args = request.args
     return jsonify({"count": queries.count_instances(g.principal, args.get("processDefinitionKey") or None,
                                                    args.get("businessKey") or None,

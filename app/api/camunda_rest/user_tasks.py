@@ -16,6 +16,9 @@ from app.services.errors import Invalid, NotFound
 from app.services.workflow import documents, queries, tasks
 from app.services.workflow.uploads import PENDING_DOCUMENT, Upload
 
+FILTERS = ("processInstanceId", "processDefinitionKey", "taskDefinitionKey", "assignee", "unassigned",
+           "candidateGroup")
+
 
 def _language() -> str:
     return str(get_locale() or "en")
@@ -50,6 +53,7 @@ def _query() -> dict[str, Any]:
 def list_user_tasks() -> Response:
     """The caller's open tasks: `processInstanceId`, `processDefinitionKey`, `taskDefinitionKey`, `assignee`,
     `unassigned`, `candidateGroup` (a lane's role), `firstResult`, `maxResults`."""
+    v.only_filters(*FILTERS)
     found = queries.open_tasks(g.principal, v.whole(request.args, "firstResult", 0),
                                min(v.whole(request.args, "maxResults", MOST), MOST), _language(), **_query())
     return jsonify([_described(each) for each in found])
@@ -57,6 +61,7 @@ def list_user_tasks() -> Response:
 
 @bp.route("/task/count")
 def count_user_tasks() -> Response:
+    v.only_filters(*FILTERS)
     return jsonify({"count": queries.count_open_tasks(g.principal, **_query())})
 
 

@@ -57,6 +57,21 @@ def flag(given: dict[str, Any], name: str) -> bool:
     return value
 
 
+PAGING = ("firstResult", "maxResults")
+HARMLESS = ("withoutTenantId", "deserializeValues")  # Loanflow has no tenants; values are always JSON
+
+
+def only_filters(*names: str) -> None:
+    """Refuse a query parameter the route does not filter by (400 naming it): a filter ignored would answer more
+    than was asked, as if it had been applied."""
+    taken = {*names, *PAGING, *HARMLESS}
+    unknown = sorted(name for name in request.args if name not in taken)
+    if unknown:
+        raise Invalid(_l("Loanflow does not take %(names)s here: it filters by %(taken)s (and pages with firstResult, "
+                         "maxResults); in the order the items were made.", names=", ".join(unknown),
+                         taken=", ".join(names)), {name: [_l("not taken here")] for name in unknown})
+
+
 def number_id(found: str, missing: Any) -> int:
     """A resource's id in the path: Loanflow's ids are whole numbers; anything else is `missing` (NotFound)."""
     if not is_whole(found) or len(found) > 18:
