@@ -520,3 +520,52 @@ def test_tasklists_submit_form_starts_and_completes_as_start_and_complete_do(cli
     assert done.status_code == 204 and _instance(started.json["id"]).data["weight"] == 300
     refused = client.post(f"{REST}/process-definition/shipping:1/submit-form", headers=_bearer(tokens["aud"]), json={})
     assert refused.status_code == 403 and "Camunda" in refused.json["message"]
+
+
+def test_pycamunda_a_full_client_of_camundas_rest_api_drives_a_shipment_end_to_end(app, served, tokens):
+    """pycamunda (a dev dependency), as a Camunda user's application uses it, against the served app: it reads every
+    answer into its own data classes (each field Camunda answers, its moments in Camunda's format), so an answer
+    missing a field or shaped otherwise fails here."""
+    import requests
+    from pycamunda import message, processdef, processinst, signal, task
+
+    url = f"{served}/engine-rest"
+    session = requests.Session()
+    session.auth = ("op", tokens["op"])  # Basic, with the token as its password
+
+    def call(request, **kwargs):
+        request.session = session
+        return request(**kwargs)
+
+    start = processdef.StartInstance(url, key="shipping", business_key="ORD-90", with_variables_in_return=True)
+    start.add_variable("region", "north")
+    started = call(start)
+    assert (started.business_key, started.definition_id, started.variables["region"].value) == (
+        "ORD-90", "shipping:1", "north")
+    (pack,) = call(task.GetList(url, process_instance_id=started.id_))
+    assert (pack.name, pack.task_definition_key, pack.assignee, pack.created.tzinfo is not None) == (
+        "Pack the order", "pack", None, True)
+    call(task.Claim(url, id_=pack.id_, user_id="op"))
+    assert call(task.Get(url, id_=pack.id_)).assignee == "op"
+    complete = task.Complete(url, id_=pack.id_)
+    complete.add_variable("weight", 420, "Long")
+    call(complete)
+    listed = call(processinst.GetList(url, process_definition_key="shipping", variables="region_eq_north"))
+    assert [each.id_ for each in listed] == [started.id_]
+
+    correlate = message.CorrelateSingle(url, message_name="parcelDelivered", business_key="ORD-90",
+                                        result_enabled=True)
+    correlate.add_process_variable("signedBy", "Sun", "String")
+    (result,) = call(correlate)
+    assert result.result_type == message.ResultType.execution and result.execution.process_instance_id == started.id_
+    assert _instance(started.id_).status == "completed"
+
+    returned = message.CorrelateSingle(url, message_name="returnReceived", business_key="RET-90", result_enabled=True)
+    (opened,) = call(returned)
+    assert opened.result_type == message.ResultType.process_definition
+    call(signal.EventAll(url, name="productRecall"))
+    assert _instance(opened.process_instance.id_).status == "completed"
+
+    second = call(processdef.StartInstance(url, key="shipping", business_key="ORD-91"))
+    call(processinst.Delete(url, id_=second.id_))
+    assert _instance(second.id_).status == "cancelled"
