@@ -158,7 +158,8 @@ def test_a_message_nothing_waits_for_starts_the_process_that_starts_on_it_or_not
     assert result["resultType"] == "ProcessDefinition" and result["execution"] is None
     assert (result["processInstance"]["definitionId"], result["processInstance"]["businessKey"]) == (
         "returns:1", "RET-1")
-    assert _instance(result["processInstance"]["id"]).status == "waiting"
+    started_instance = _instance(result["processInstance"]["id"])
+    assert (started_instance.status, started_instance.data.get("reason")) == ("waiting", "damaged")
 
     before = _count(ProcessInstance)
     for body in ({"messageName": "nobodyListens", "businessKey": "X"},
