@@ -42,10 +42,12 @@ def correlate_message() -> Response:
     with_variables = v.flag(given, "variablesInResultEnabled")
     if found.started is not None:
         return jsonify([{"resultType": "ProcessDefinition", "execution": None,
-                         "processInstance": process_instances.described(found.started), **_variables(found.started, with_variables)}])
+                         "processInstance": process_instances.described(found.started),
+                         **_variables(found.started, with_variables)}])
     return jsonify([{"resultType": "Execution", "processInstance": None,
-                     "execution": {"id": str(each), "processInstanceId": str(each), "ended": process_instances.described(each)["ended"],
-                                   "tenantId": None}, **_variables(each, with_variables)}
+                     "execution": {"id": str(each), "processInstanceId": str(each), "tenantId": None,
+                                   "ended": process_instances.described(each)["ended"]},
+                     **_variables(each, with_variables)}
                     for each in found.delivered_to])
 
 
