@@ -570,3 +570,28 @@ def test_pycamunda_a_full_client_of_camundas_rest_api_drives_a_shipment_end_to_e
     second = call(processdef.StartInstance(url, key="shipping", business_key="ORD-91"))
     call(processinst.Delete(url, id_=second.id_))
     assert _instance(second.id_).status == "cancelled"
+
+
+def test_two_people_claiming_or_completing_one_task_at_the_same_moment_one_wins(app, served, tokens):
+    with app.test_client() as local:
+        started = local.post(f"{REST}/process-definition/key/shipping/start", headers=_bearer(tokens["op"]),
+                             json={"businessKey": "ORD-95"}).json
+        (task,) = local.get(f"{REST}/task?processInstanceId={started['id']}", headers=_bearer(tokens["op"])).json
+    path = f"{REST}/task/{task['id']}"
+    claims = [(f"{path}/claim", {**_bearer(tokens[user]), "Content-Type": "application/json"},
+               json.dumps({"userId": user}).encode()) for user in ("op", "op2") * 2]
+    answers = race_posts(served, claims, read=lambda r: r.read())
+    assert sorted(status for status, _ in answers).count(204) == 2, answers  # the winner twice: its second is a no-op
+    db.session.rollback()
+    holder = db.session.get(HumanTask, int(task["id"]), populate_existing=True)
+    winner = "op" if holder.claimed_by_id == identity.principal_for("op").id else "op2"
+    assert all(status == 204 for (status, _), (_p, headers, _b) in zip(answers, claims, strict=True)
+               if headers["Authorization"].endswith(tokens[winner]))
+    assert all(status == 400 for (status, _), (_p, headers, _b) in zip(answers, claims, strict=True)
+               if not headers["Authorization"].endswith(tokens[winner]))
+    body = json.dumps({"variables": {"weight": {"value": 5}}}).encode()
+    completes = [(f"{path}/complete", {**_bearer(tokens[winner]), "Content-Type": "application/json"}, body)] * 4
+    answers = race_posts(served, completes, read=lambda r: r.read())
+    assert sorted(status for status, _ in answers).count(204) == 1, answers
+    assert _count(InstanceEvent, InstanceEvent.instance_id == int(started["id"]), InstanceEvent.kind == "task_completed",
+                  InstanceEvent.element_id == "pack") == 1

@@ -134,6 +134,8 @@ def claim_task(task_id: int, actor: Actor) -> None:
                          .values(state="claimed", claimed_by_id=actor.id))
     if not changed:
         db.session.rollback()
+        if db.session.scalar(select(HumanTask.claimed_by_id).where(HumanTask.id == task.id)) == actor.id:
+            return  # the same person's other claim at the same moment (a double click) took it
         raise Conflict(CLAIMED_BY_SOMEONE_ELSE, code="task_claimed")
     record(task.instance_id, task.instance_last_event_hash, "task_claimed", at, actor.id, task.element_id,
            {"task_id": task.id})
