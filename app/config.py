@@ -108,6 +108,9 @@ def load_config(instance_path: Path) -> dict:
         "MAX_DIAGRAM_BYTES": _int("LOANFLOW_MAX_DIAGRAM_BYTES", 2 * 1024 * 1024),
         "MAX_CONTENT_LENGTH": _int("LOANFLOW_MAX_REQUEST_BYTES", 16 * 1024 * 1024),
         "MAX_DOCUMENT_BYTES": _int("LOANFLOW_MAX_DOCUMENT_BYTES", 10 * 1024 * 1024),
+        # Camunda's external task workers waiting in a fetch (`asyncResponseTimeout`) at once, per process: each
+        # holds a request thread while it waits; past this many, a fetch that finds nothing answers at once.
+        "EXTERNAL_TASK_LONG_POLLS": _int("LOANFLOW_EXTERNAL_TASK_LONG_POLLS", 1),
         # An instance whose task tree grows deeper than this gets an incident (SpiffWorkflow
         # silently stops iterating at depth 1000).
         "ENGINE_MAX_TREE_DEPTH": _int("LOANFLOW_ENGINE_MAX_TREE_DEPTH", 900),

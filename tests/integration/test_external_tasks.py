@@ -345,7 +345,7 @@ def test_camundas_own_python_client_fetches_completes_fails_and_throws_over_http
     paid, refused, failed = _start(120), _start(130), _start(140)
     worker = ExternalTaskClient("py-worker", engine_base_url=f"{served}/engine-rest",
                                 config={"auth_bearer": {"access_token": tokens["op"]}, "maxTasks": 3,
-                                        "lockDuration": 60_000})
+                                        "lockDuration": 60_000, "asyncResponseTimeout": 1000})  # a second's wait
     fetched = worker.fetch_and_lock("invoice-payment", variables=["amount"])
     by_instance = {int(t["processInstanceId"]): t for t in fetched}
     assert set(by_instance) == {paid, refused, failed}, fetched
@@ -407,3 +407,69 @@ def test_retries_set_on_a_task_failed_for_good_offer_it_again_and_retry_its_inci
     (again,) = _fetch(client, tokens["op"], worker="payer-2").json
     assert (again["id"], again["retries"]) == (task["id"], 2)
     assert client.put(f"{REST}/999999/retries", headers=_bearer(tokens["op"]), json={"retries": 1}).status_code == 404
+
+
+def test_a_fetch_that_finds_nothing_waits_for_a_task_offered_meanwhile(app, served, tokens):
+    """Camunda's long polling (`asyncResponseTimeout`, what Camunda's Python client sends by default): the fetch
+    waits in the served app; the test starts the instance only once the fetch is seen waiting, so the task can only
+    reach the worker through the wait."""
+    import http.client
+    import threading
+    import time
+    from urllib.parse import urlsplit
+
+    from app.services.workflow import external_tasks
+
+    address, answer = urlsplit(served), {}
+
+    def fetch() -> None:
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=120)
+        connection.request("POST", f"{REST}/fetchAndLock", headers={**_bearer(tokens["op"]),
+                           "Content-Type": "application/json"}, body=json.dumps({
+                               "workerId": "long-poller", "maxTasks": 1, "asyncResponseTimeout": 60_000,
+                               "topics": [{"topicName": "invoice-payment", "lockDuration": 60_000}]}))
+        response = connection.getresponse()
+        answer["status"], answer["tasks"] = response.status, json.loads(response.read())
+
+    waiting = threading.Thread(target=fetch)
+    waiting.start()
+    for _ in range(1200):  # until the served fetch waits (it found nothing: no instance yet)
+        if external_tasks.long_polls_waiting() == 1:
+            break
+        time.sleep(0.05)
+    assert external_tasks.long_polls_waiting() == 1
+    instance_id = _start()
+    waiting.join(120)
+    assert answer["status"] == 200, answer
+    (task,) = answer["tasks"]
+    assert (int(task["processInstanceId"]), task["workerId"]) == (instance_id, "long-poller")
+    assert external_tasks.long_polls_waiting() == 0
+
+
+def test_a_waiting_fetch_looks_again_until_its_timeout_at_most_a_minute_and_only_while_a_slot_is_free(
+        app, client, tokens, monkeypatch):
+    """The wait counted on a clock of the test's own (no real time passes): a fetch looks again every half second
+    until its timeout, never past a minute; with no slot free it answers at once."""
+    from app.services.workflow import external_tasks
+
+    passed, looks = [0.0], []
+    monkeypatch.setattr(external_tasks, "_monotonic", lambda: passed[0])
+    monkeypatch.setattr(external_tasks, "_sleep", lambda seconds: (passed.__setitem__(0, passed[0] + seconds),
+                                                                   looks.append(seconds)))
+    body = {"workerId": "w", "maxTasks": 1, "topics": [{"topicName": "invoice-payment", "lockDuration": 1000}]}
+    assert client.post(f"{REST}/fetchAndLock", headers=_bearer(tokens["op"]),
+                       json={**body, "asyncResponseTimeout": 3000}).json == []
+    assert passed[0] == 3.0 and len(looks) == 6
+    passed[0], looks[:] = 0.0, []
+    assert client.post(f"{REST}/fetchAndLock", headers=_bearer(tokens["op"]),
+                       json={**body, "asyncResponseTimeout": 1_800_000}).json == []
+    assert passed[0] == 60.0 and len(looks) == 120  # a minute at most, whatever the worker asks
+    monkeypatch.setitem(app.config, "EXTERNAL_TASK_LONG_POLLS", 0)
+    looks[:] = []
+    assert client.post(f"{REST}/fetchAndLock", headers=_bearer(tokens["op"]),
+                       json={**body, "asyncResponseTimeout": 30_000}).json == [] and looks == []
+    for wrong in (-1, "30000", 1_800_001, True):
+        refused = client.post(f"{REST}/fetchAndLock", headers=_bearer(tokens["op"]),
+                              json={**body, "asyncResponseTimeout": wrong})
+        assert refused.status_code == 400 and "asyncResponseTimeout" in refused.json["message"], wrong
+    assert external_tasks.long_polls_waiting() == 0

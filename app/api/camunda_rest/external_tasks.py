@@ -3,6 +3,7 @@ mapped to `camunda.external_task`, fetched, locked and answered by the clients a
 JavaScript, Python), for the platform's admins and operators (`external_tasks.work`)."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Response, g, jsonify, request
@@ -31,7 +32,7 @@ def fetch_and_lock() -> Response:
     topics = []
     for each in topics_given:
         wanted = each.get("variables")
-        if wanted is not None and not (isinstance(wanted, list) and all(isinstance(v, str) for v in wanted)):
+        if wanted is not None and not (isinstance(wanted, list) and all(isinstance(name, str) for name in wanted)):
             raise Invalid(_l("The fetch is not valid."), {"topics.variables": [_l("A list of variable names.")]})
         topics.append(external_tasks.Topic(v.text(each, "topicName", required=True),
                                            external_tasks.lock_duration(each.get("lockDuration"), "lockDuration"),
@@ -39,7 +40,11 @@ def fetch_and_lock() -> Response:
     max_tasks = body.get("maxTasks", 1)
     if isinstance(max_tasks, bool) or not isinstance(max_tasks, int):
         raise Invalid(_l("The fetch is not valid."), {"maxTasks": [_l("0 to %(n)d", n=external_tasks.MAX_TASKS)]})
-    locked = external_tasks.fetch_and_lock(g.principal, v.text(body, "workerId", required=True), max_tasks, topics)
+    wait = body.get("asyncResponseTimeout") or 0  # Camunda's long polling: up to 30 minutes (Loanflow waits 1 at most)
+    if isinstance(wait, bool) or not isinstance(wait, int) or not 0 <= wait <= 1_800_000:
+        raise Invalid(_l("The fetch is not valid."), {"asyncResponseTimeout": [_l("milliseconds, 0 to 30 minutes")]})
+    locked = external_tasks.fetch_and_lock(g.principal, v.text(body, "workerId", required=True), max_tasks, topics,
+                                           timedelta(milliseconds=wait))
     return jsonify([{
         "id": str(found["task"].id), "topicName": found["task"].topic, "workerId": found["task"].worker_id,
         "lockExpirationTime": v.camunda_time(found["task"].lock_expires_at),

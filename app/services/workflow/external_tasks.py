@@ -21,6 +21,8 @@ instance waits at (`instance_waits`); one answered after that is 404 and forgott
 """
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -35,6 +37,7 @@ from app.engine.runner import TaskNotReady
 from app.engine.said import said
 from app.extensions import db
 from app.models import ExternalTask, InstanceWait, ProcessInstance
+from app.services import context
 from app.services.clock import now
 from app.services.context import lazy_gettext as _l
 from app.services.errors import Conflict, Invalid, NotFound
@@ -48,6 +51,9 @@ from app.services.workflow.step_store import core, load_instance
 
 MAX_TASKS = 100  # one fetch
 MAX_LOCK = timedelta(days=7)
+LONG_POLL_MAX = timedelta(minutes=1)  # a fetch waits no longer than this for a task, whatever it asks
+POLL_EVERY = 0.5  # seconds between a waiting fetch's looks
+_monotonic, _sleep = time.monotonic, time.sleep  # a waiting fetch's clock (a test counts on one of its own)
 WORKED = ("running", "waiting")  # an instance whose waits workers may work (one stopped on an incident waits for it)
 LISTED = (*WORKED, "error")  # the console lists a stopped instance's tasks too
 FAILED_REPORTED = "failed_reported"  # the failure became an incident: its retry offers the task again
@@ -101,8 +107,40 @@ def _may_work(principal: Principal) -> None:
                    message=_l("working external tasks needs the platform_admin or operator role"))
 
 
-def fetch_and_lock(principal: Principal, worker_id: str, max_tasks: int, topics: Sequence[Topic]) -> list[dict]:
-    """Lock up to `max_tasks` offered tasks of the topics for `worker_id`; each with its instance, as locked."""
+class _LongPolls:
+    """How many fetches of this process wait for a task now (each holds a request thread): at most
+    `EXTERNAL_TASK_LONG_POLLS`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.waiting = 0
+
+    def enter(self, most: int) -> bool:
+        with self._lock:
+            if self.waiting >= most:
+                return False
+            self.waiting += 1
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self.waiting -= 1
+
+
+_long_polls = _LongPolls()
+
+
+def long_polls_waiting() -> int:
+    """The fetches of this process waiting for a task now."""
+    return _long_polls.waiting
+
+
+def fetch_and_lock(principal: Principal, worker_id: str, max_tasks: int, topics: Sequence[Topic],
+                   wait: timedelta = timedelta(0)) -> list[dict]:
+    """Lock up to `max_tasks` offered tasks of the topics for `worker_id`; each with its instance, as locked. A fetch
+    that finds none waits up to `wait` (Camunda's `asyncResponseTimeout`, at most LONG_POLL_MAX) for one to be
+    offered, looking again every POLL_EVERY with no transaction open meanwhile, if fewer than
+    `EXTERNAL_TASK_LONG_POLLS` fetches of this process wait already; otherwise it answers at once."""
     _may_work(principal)
     _check_worker(worker_id)
     if not 0 <= max_tasks <= MAX_TASKS:
@@ -110,6 +148,21 @@ def fetch_and_lock(principal: Principal, worker_id: str, max_tasks: int, topics:
     by_name = {t.name: t for t in topics}
     if not by_name or max_tasks == 0:
         return []
+    found = _fetch_once(worker_id, max_tasks, by_name)
+    if found or wait <= timedelta(0) or not _long_polls.enter(context.config("EXTERNAL_TASK_LONG_POLLS")):
+        return found
+    try:
+        deadline = _monotonic() + min(wait, LONG_POLL_MAX).total_seconds()
+        while not found and _monotonic() < deadline:
+            db.session.rollback()  # no transaction (nor SQLite's lock) held while it waits
+            _sleep(max(0.0, min(POLL_EVERY, deadline - _monotonic())))
+            found = _fetch_once(worker_id, max_tasks, by_name)
+    finally:
+        _long_polls.leave()
+    return found
+
+
+def _fetch_once(worker_id: str, max_tasks: int, by_name: dict[str, Topic]) -> list[dict]:
     at = now()
     offered = (select(ExternalTask.id, ExternalTask.topic).join(ProcessInstance, ProcessInstance.id == ExternalTask.instance_id)
                .where(ExternalTask.topic.in_(list(by_name)), ExternalTask.answer.is_(None),
