@@ -40,7 +40,7 @@ def fetch_and_lock() -> Response:
     max_tasks = body.get("maxTasks", 1)
     if isinstance(max_tasks, bool) or not isinstance(max_tasks, int):
         raise Invalid(_l("The fetch is not valid."), {"maxTasks": [_l("0 to %(n)d", n=external_tasks.MAX_TASKS)]})
-    wait = body.get("asyncResponseTimeout") or 0  # Camunda's long polling: up to 30 minutes (Loanflow waits 1 at most)
+    wait = body.get("asyncResponseTimeout") or 0  # Camunda's long polling: up to 30 minutes (Loanflow waits 30 s at most)
     if isinstance(wait, bool) or not isinstance(wait, int) or not 0 <= wait <= 1_800_000:
         raise Invalid(_l("The fetch is not valid."), {"asyncResponseTimeout": [_l("milliseconds, 0 to 30 minutes")]})
     locked = external_tasks.fetch_and_lock(g.principal, v.text(body, "workerId", required=True), max_tasks, topics,

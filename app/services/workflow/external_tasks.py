@@ -51,7 +51,7 @@ from app.services.workflow.step_store import core, load_instance
 
 MAX_TASKS = 100  # one fetch
 MAX_LOCK = timedelta(days=7)
-LONG_POLL_MAX = timedelta(minutes=1)  # a fetch waits no longer than this for a task, whatever it asks
+LONG_POLL_MAX = timedelta(seconds=30)  # a fetch waits no longer, whatever it asks: under a proxy's 60 s read timeout
 POLL_EVERY = 0.5  # seconds between a waiting fetch's looks
 _monotonic, _sleep = time.monotonic, time.sleep  # a waiting fetch's clock (a test counts on one of its own)
 WORKED = ("running", "waiting")  # an instance whose waits workers may work (one stopped on an incident waits for it)
