@@ -373,6 +373,7 @@ def test_what_waits_for_workers_is_listed_and_filtered_as_camundas_query_lists_i
 
     assert ids() == [held, failed, offered] and ids("topicName=nothing") == []
     assert ids("locked=true") == [held] and ids("notLocked=true") == [failed, offered]
+    assert ids("locked=false") == ids("locked=true&notLocked=true") == [held, failed, offered]  # false: no filter
     assert ids("workerId=payer-1&locked=true") == [held]
     assert ids("noRetriesLeft=true") == [failed] and ids("withRetriesLeft=true") == [held, offered]
     assert ids(f"processInstanceId={offered}") == [offered] and ids("firstResult=1&maxResults=1") == [failed]

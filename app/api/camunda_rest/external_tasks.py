@@ -120,18 +120,11 @@ def error_details(task_id: str) -> Response:
     return Response(external_tasks.error_details(g.principal, _task_id(task_id)), mimetype="text/plain")
 
 
-def _flag(name: str) -> bool | None:
-    given = request.args.get(name)
-    if given is None:
-        return None
-    if given not in ("true", "false"):
-        raise Invalid(_l("The request is not valid."), {name: [_l("true or false")]})
-    return given == "true"
-
-
 def _one_of(yes: str, no: str) -> bool | None:
-    """Camunda's pair of flags (`locked`/`notLocked`): true, false, or either when neither (or both) is given."""
-    found = {_flag(yes), None if _flag(no) is None else not _flag(no)} - {None}
+    """Camunda's pair of flags (`locked`/`notLocked`): only true filters (false is its default, no filter); true,
+    false, or None when neither (or both) is true."""
+    found = {True} if v.query_flag(yes) else set()
+    found |= {False} if v.query_flag(no) else set()
     return found.pop() if len(found) == 1 else None
 
 

@@ -24,10 +24,7 @@ VARIABLE_FILTERS = ("processInstanceId", "variableName")
 
 
 def _flag(name: str) -> bool:
-    given = request.args.get(name, "false")
-    if given not in ("true", "false"):
-        raise Invalid(_l("The request is not valid."), {name: [_l("true or false")]})
-    return given == "true"
+    return bool(v.query_flag(name))
 
 
 def _statuses() -> tuple[str, ...]:

@@ -40,13 +40,10 @@ def _described(found: dict[str, Any]) -> dict[str, Any]:
 def _query() -> dict[str, Any]:
     args = request.args
     instance = args.get("processInstanceId")
-    unassigned = args.get("unassigned", "false")
-    if unassigned not in ("true", "false"):
-        raise Invalid(_l("The request is not valid."), {"unassigned": [_l("true or false")]})
     return {"instance_id": v.number_id(instance, _l("There is no such process instance.")) if instance else None,
             "process_id": args.get("processDefinitionKey") or None,
             "element_id": args.get("taskDefinitionKey") or None, "claimed_by": args.get("assignee") or None,
-            "unclaimed": unassigned == "true", "lane": args.get("candidateGroup") or None}
+            "unclaimed": bool(v.query_flag("unassigned")), "lane": args.get("candidateGroup") or None}
 
 
 @bp.route("/task")

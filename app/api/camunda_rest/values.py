@@ -72,6 +72,16 @@ def only_filters(*names: str) -> None:
                          taken=", ".join(names)), {name: [_l("not taken here")] for name in unknown})
 
 
+def query_flag(name: str) -> bool | None:
+    """A true/false query parameter (`unassigned=true`); None when not given."""
+    given = request.args.get(name)
+    if given is None:
+        return None
+    if given not in ("true", "false"):
+        raise Invalid(_l("The request is not valid."), {name: [_l("true or false")]})
+    return given == "true"
+
+
 def number_id(found: str, missing: Any) -> int:
     """A resource's id in the path: Loanflow's ids are whole numbers; anything else is `missing` (NotFound)."""
     if not is_whole(found) or len(found) > 18:
