@@ -595,3 +595,14 @@ def test_two_people_claiming_or_completing_one_task_at_the_same_moment_one_wins(
     assert sorted(status for status, _ in answers).count(204) == 1, answers
     assert _count(InstanceEvent, InstanceEvent.instance_id == int(started["id"]), InstanceEvent.kind == "task_completed",
                   InstanceEvent.element_id == "pack") == 1
+
+
+def test_a_correlation_to_more_instances_than_it_reads_is_refused_not_delivered_to_some(client, tokens, monkeypatch):
+    from app.services.workflow import correlation
+
+    monkeypatch.setattr(correlation, "MOST_WAITING", 1)
+    first, second = _shipment(client, tokens["op"], "ORD-100"), _shipment(client, tokens["op"], "ORD-101")
+    refused = client.post(f"{REST}/message", headers=_bearer(tokens["op"]), json={
+        "messageName": "parcelDelivered", "all": True, "processVariables": SIGNED})
+    assert refused.status_code == 400 and "signal" in refused.json["message"], refused.json
+    assert (_instance(first).status, _instance(second).status) == ("waiting", "waiting")

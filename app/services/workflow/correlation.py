@@ -17,7 +17,7 @@ from app.services.identity.directory import Actor
 from app.services.workflow import messages
 from app.services.workflow.step_store import INSTANCES, WAITS, core
 
-MOST_WAITING = 10_000  # instances read for one correlation's variables (`all`); more is a batch's work
+MOST_WAITING = 10_000  # instances one correlation chooses among; more is a signal's work
 
 
 class CorrelationMismatch(Invalid):
@@ -58,15 +58,18 @@ def correlate(actor: Actor, name: str, payload: dict[str, Any], business_key: st
 
 def _waiting(name: str, business_key: str | None, instance_id: int | None, match: dict[str, Any]) -> list[int]:
     """The waiting instances that wait for `name` and match the keys given, by id."""
-    query = (select(WAITS.c.instance_id, INSTANCES.c.data)
-             .join(INSTANCES, INSTANCES.c.id == WAITS.c.instance_id)
+    columns = (WAITS.c.instance_id, INSTANCES.c.data) if match else (WAITS.c.instance_id,)  # the data to match it
+    query = (select(*columns).join(INSTANCES, INSTANCES.c.id == WAITS.c.instance_id)
              .where(WAITS.c.name == name, INSTANCES.c.status == "waiting"))
     if business_key:
         query = query.where(WAITS.c.business_key == business_key)
     if instance_id is not None:
         query = query.where(WAITS.c.instance_id == instance_id)
-    rows = core(query.order_by(WAITS.c.instance_id).limit(MOST_WAITING)).all()
-    found = {row.instance_id: row.data for row in rows}  # an instance may wait for the name at two events
+    rows = core(query.order_by(WAITS.c.instance_id).limit(MOST_WAITING + 1)).all()
+    if len(rows) > MOST_WAITING:  # never a part of them said as all
+        raise Invalid(_l("More than %(most)s instances wait for message %(name)s: correlate by business key or "
+                         "instance, or send a signal to all of them.", most=f"{MOST_WAITING:,}", name=repr(name)))
+    found = {row[0]: row[1] if match else None for row in rows}  # an instance may wait for it at two events
     return [found_id for found_id, data in found.items()
             if all(isinstance(data, dict) and key in data and _same(data[key], value) for key, value in match.items())]
 
