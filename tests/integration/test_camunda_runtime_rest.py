@@ -213,6 +213,13 @@ def test_a_task_list_written_for_camunda_lists_claims_and_completes_with_the_for
     assert client.get(f"{REST}/task/{task['id']}/form-variables", headers=_bearer(tokens["op"])).json == {
         "weight": {"value": None, "type": "Null", "valueInfo": {}}}
     assert client.get(f"{REST}/task?assignee=op", headers=_bearer(tokens["op"])).json == []
+    from app.services.workflow import group_mappings
+
+    group_mappings.set_mapping("shipping-clerks", "operator")  # Camunda's group name, mapped to the role
+    db.session.commit()
+    assert [t["id"] for t in client.get(f"{REST}/task?candidateGroup=shipping-clerks",
+                                        headers=_bearer(tokens["op"])).json] == [task["id"]]
+    assert client.get(f"{REST}/task?candidateGroup=auditor", headers=_bearer(tokens["op"])).json == []
 
     other = client.post(f"{REST}/task/{task['id']}/claim", headers=_bearer(tokens["op"]), json={"userId": "op2"})
     assert other.status_code == 400 and "assignee" in other.json["message"], other.json

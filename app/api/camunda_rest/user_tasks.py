@@ -13,7 +13,7 @@ import app.api.camunda_rest.values as v
 from app.api.camunda_rest.base import bp
 from app.api.camunda_rest.process_instances import MOST
 from app.services.errors import Invalid, NotFound
-from app.services.workflow import documents, queries, tasks
+from app.services.workflow import documents, group_mappings, queries, tasks
 from app.services.workflow.uploads import PENDING_DOCUMENT, Upload
 
 FILTERS = ("processInstanceId", "processDefinitionKey", "taskDefinitionKey", "assignee", "unassigned",
@@ -43,7 +43,13 @@ def _query() -> dict[str, Any]:
     return {"instance_id": v.number_id(instance, _l("There is no such process instance.")) if instance else None,
             "process_id": args.get("processDefinitionKey") or None,
             "element_id": args.get("taskDefinitionKey") or None, "claimed_by": args.get("assignee") or None,
-            "unclaimed": bool(v.query_flag("unassigned")), "lane": args.get("candidateGroup") or None}
+            "unclaimed": bool(v.query_flag("unassigned")), "lane": _lane(args.get("candidateGroup") or None)}
+
+
+def _lane(group: str | None) -> str | None:
+    """A Camunda group as the diagram names it (`management`), as the role its tasks are offered to: the group
+    mapping's (Group mappings), else the group's own name (a role code)."""
+    return None if group is None else group_mappings.for_import().get(group, group)
 
 
 @bp.route("/task")
