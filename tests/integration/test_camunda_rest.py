@@ -192,6 +192,7 @@ def test_an_analyst_makes_the_token_for_camunda_modeler_on_their_tokens_page_and
     assert 'id="account-link"' in page and 'href="/account/tokens"' in page  # the header's name leads there
     page = get("/account/tokens", "zh").text
     assert "API 令牌" in page and "/engine-rest</code>" in page and "Bearer token" in page
+    assert 'id="basic-hint"' in page and "<code translate=\"no\">ana</code>" in page and "密码为该令牌" in page
     before = _count(ApiToken)
     for days in ("0", "366", "ninety", "³", "３０"):  # digits str.isdigit() takes: int() refuses "³" (was a 500)
         refused = post("/account/tokens", {"csrf_token": csrf_of(page), "label": "Camunda Modeler", "days": days}, "zh")
