@@ -410,37 +410,35 @@ def test_retries_set_on_a_task_failed_for_good_offer_it_again_and_retry_its_inci
     assert client.put(f"{REST}/999999/retries", headers=_bearer(tokens["op"]), json={"retries": 1}).status_code == 404
 
 
-def test_a_fetch_that_finds_nothing_waits_for_a_task_offered_meanwhile(app, served, tokens):
+def test_a_fetch_that_finds_nothing_waits_for_a_task_offered_meanwhile(app, served, tokens, monkeypatch):
     """Camunda's long polling (`asyncResponseTimeout`, what Camunda's Python client sends by default): the fetch
-    waits in the served app; the test starts the instance only once the fetch is seen waiting, so the task can only
-    reach the worker through the wait."""
+    waits in the served app; the test starts the instance only once the fetch has begun to wait (its first pause
+    tells it), so the task can only reach the worker through the wait."""
     import http.client
     import threading
-    import time
     from urllib.parse import urlsplit
 
     from app.services.workflow import external_tasks
 
-    address, answer = urlsplit(served), {}
+    address, answer, waiting_now = urlsplit(served), {}, threading.Event()
+    pause = external_tasks._sleep
+    monkeypatch.setattr(external_tasks, "_sleep", lambda seconds: (waiting_now.set(), pause(seconds)))
 
     def fetch() -> None:
         connection = http.client.HTTPConnection(address.hostname, address.port, timeout=120)
         connection.request("POST", f"{REST}/fetchAndLock", headers={**_bearer(tokens["op"]),
                            "Content-Type": "application/json"}, body=json.dumps({
-                               "workerId": "long-poller", "maxTasks": 1, "asyncResponseTimeout": 60_000,
+                               "workerId": "long-poller", "maxTasks": 1, "asyncResponseTimeout": 30_000,
                                "topics": [{"topicName": "invoice-payment", "lockDuration": 60_000}]}))
         response = connection.getresponse()
         answer["status"], answer["tasks"] = response.status, json.loads(response.read())
 
-    waiting = threading.Thread(target=fetch)
-    waiting.start()
-    for _ in range(1200):  # until the served fetch waits (it found nothing: no instance yet)
-        if external_tasks.long_polls_waiting() == 1:
-            break
-        time.sleep(0.05)
+    fetching = threading.Thread(target=fetch)
+    fetching.start()
+    assert waiting_now.wait(60)  # it found nothing (no instance yet) and waits
     assert external_tasks.long_polls_waiting() == 1
     instance_id = _start()
-    waiting.join(120)
+    fetching.join(120)
     assert answer["status"] == 200, answer
     (task,) = answer["tasks"]
     assert (int(task["processInstanceId"]), task["workerId"]) == (instance_id, "long-poller")
