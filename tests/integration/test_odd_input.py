@@ -225,3 +225,38 @@ def test_a_lone_surrogate_in_a_json_body_is_a_400(app, client, auth, deploy, bod
     paired = '{"process_id": "twelve_steps", "data": {"note": "\\ud83d\\ude00"}}'  # a real character: kept
     r = client.post(f"{API}/process-instances", data=paired, content_type="application/json", headers=auth)
     assert r.status_code == 201 and r.json["data"]["note"] == "\U0001F600"
+
+
+CAMUNDA_QUERY_NAMES = ("processInstanceId", "processDefinitionKey", "businessKey", "variables", "firstResult",
+                       "maxResults", "topicName", "locked", "unassigned", "candidateGroup", "key", "finished",
+                       "variableName", "deleteReason", "processInstanceIds", "assignee")
+CAMUNDA_BODIES = (*BODIES, '{"messageName": "m", "processVariables": {"a": {"value": NaN}}}',
+                  '{"variables": {"a": {"type": "File", "value": "\\u0000"}}}', '{"retries": 1e999}',
+                  '{"workerId": "w", "topics": [{"topicName": "t", "lockDuration": 1e999}]}',
+                  '{"name": "s", "variables": {"x": {"type": "Json", "value": "[[[[[[[["}}}')
+
+
+def test_camundas_rest_routes_refuse_odd_ids_queries_and_bodies_without_a_500(app, live, auth):
+    """`/engine-rest` with an admin's token (the HTML sweep above reaches it with a session only: 401s)."""
+    answered = 0
+    camunda = [(path, odd) for path, odd in _paths(app, "GET", prefix_api=False) if path.startswith("/engine-rest")]
+    for path, odd_ids in camunda:
+        for odd in (*odd_ids, path.replace("/1", "/²"), path.replace("/1", "/%00")):
+            r = live.get(odd, headers=auth)
+            assert r.status_code < 500 and r.is_json, (odd, r.status_code)
+        for name in CAMUNDA_QUERY_NAMES:
+            for value in QUERY_VALUES:
+                r = live.get(path, query_string={name: value}, headers=auth)
+                assert r.status_code < 500, (path, name, value[:20], r.status_code)
+                answered += 1
+    for method in ("POST", "PUT", "DELETE"):
+        for path, odd_ids in _paths(app, method, prefix_api=False):
+            if not path.startswith("/engine-rest"):
+                continue
+            for target in (path, *odd_ids, path.replace("/1", "/²")):
+                for body in CAMUNDA_BODIES:
+                    r = live.open(target, method=method, data=body, content_type="application/json", headers=auth)
+                    assert r.status_code < 500 and (r.status_code == 204 or r.is_json), (method, target, body[:30],
+                                                                                        r.status_code)
+                    answered += 1
+    assert answered > 1000
