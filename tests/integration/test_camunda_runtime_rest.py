@@ -161,6 +161,9 @@ def test_a_message_nothing_waits_for_starts_the_process_that_starts_on_it_or_not
     started_instance = _instance(result["processInstance"]["id"])
     assert (started_instance.status, started_instance.data.get("reason")) == ("waiting", "damaged")
 
+    keyless = client.post(f"{REST}/message", headers=_bearer(tokens["op"]), json={
+        "messageName": "returnReceived", "resultEnabled": True}).json[0]["processInstance"]
+    assert keyless["businessKey"] is None and _instance(keyless["id"]).business_key is None  # not ""
     before = _count(ProcessInstance)
     for body in ({"messageName": "nobodyListens", "businessKey": "X"},
                  {"messageName": "returnReceived", "processInstanceId": "999999"},

@@ -112,7 +112,7 @@ def _start_on(name: str, correlation_key: str, payload: Any, starter: Actor | No
     inbox_id = _store(name, correlation_key, payload, None)
     kept = db.session.execute(select(INBOX.c.id, INBOX.c.name, INBOX.c.payload).where(INBOX.c.id == inbox_id)).one()
     try:
-        instance_id = int(start(starting[0], starter, correlation_key, None, message=kept)["id"])
+        instance_id = int(start(starting[0], starter, correlation_key or None, None, message=kept)["id"])  # "": none
     except BaseException:
         db.session.rollback()
         core(delete(INBOX).where(INBOX.c.id == inbox_id))  # a message from the API is not kept when it started nothing
