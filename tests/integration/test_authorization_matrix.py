@@ -569,6 +569,11 @@ SKIPPED: dict[str, str] = {
                                             "user may not see (test_camunda_runtime_rest.py)",
     "camunda_rest.set_external_task_retries": "external_tasks.work, then incidents.retry's checks for a failed task; "
                                                "403 for an auditor (test_external_tasks.py)",
+    "camunda_rest.list_incidents": "the open incidents: incidents.read (the platform's staff, an auditor too) "
+                                   "(test_external_tasks.py)",
+    "camunda_rest.count_incidents": "as camunda_rest.list_incidents (test_external_tasks.py)",
+    "camunda_rest.get_incident": "incidents.incident_for: incidents.read and the instance visible "
+                                 "(test_external_tasks.py)",
     "camunda_rest.correlate_message": "Camunda's message correlation: messages.deliver (platform admins and operators), "
                                        "403 for an auditor (test_camunda_runtime_rest.py)",
     "camunda_rest.throw_signal": "Camunda's signal: signals.send, 403 for an auditor (test_camunda_runtime_rest.py)",

@@ -472,3 +472,26 @@ def test_a_waiting_fetch_looks_again_until_its_timeout_at_most_a_minute_and_only
                               json={**body, "asyncResponseTimeout": wrong})
         assert refused.status_code == 400 and "asyncResponseTimeout" in refused.json["message"], wrong
     assert external_tasks.long_polls_waiting() == 0
+
+
+def test_a_monitoring_tool_for_camunda_counts_and_reads_the_open_incidents(client, tokens):
+    instance_id = _start()
+    (task,) = _fetch(client, tokens["op"]).json
+    assert client.get("/engine-rest/incident/count", headers=_bearer(tokens["aud"])).json == {"count": 0}
+    client.post(f"{REST}/{task['id']}/failure", headers=_bearer(tokens["op"]), json={
+        "workerId": "payer-1", "errorMessage": "bank down", "retries": 0})
+    listed = client.get("/engine-rest/incident", headers=_bearer(tokens["aud"]))  # an auditor reads incidents
+    assert listed.status_code == 200, listed.json
+    (incident,) = listed.json
+    assert (incident["processInstanceId"], incident["processDefinitionId"], incident["activityId"],
+            incident["incidentType"]) == (str(instance_id), "invoicePayment:1", "pay", "failedExternalTask")
+    assert "bank down" in incident["incidentMessage"] and incident["incidentTimestamp"].endswith("+0000")
+    assert client.get(f"/engine-rest/incident/{incident['id']}", headers=_bearer(tokens["op"])).json == incident
+    for query, count in (("incidentType=failedJob", 0), ("incidentType=failedExternalTask", 1),
+                         (f"processInstanceId={instance_id}", 1), ("activityId=other", 0)):
+        assert client.get(f"/engine-rest/incident/count?{query}", headers=_bearer(tokens["op"])).json == {
+            "count": count}, query
+    assert client.get("/engine-rest/incident?sortBy=incidentTimestamp", headers=_bearer(tokens["op"])).status_code == 400
+    client.put(f"{REST}/{task['id']}/retries", headers=_bearer(tokens["op"]), json={"retries": 1})
+    assert client.get("/engine-rest/incident", headers=_bearer(tokens["op"])).json == []  # retried: resolved
+    assert client.get(f"/engine-rest/incident/{incident['id']}", headers=_bearer(tokens["op"])).status_code == 404

@@ -12,6 +12,7 @@ Camunda's API do so here by changing the address they call.
 | `GET /process-definition`, `/process-definition/count`, `/key/{key}`, `/{id}`, `.../xml` | the newest version of each process (an older one by its id) and its diagram, for whoever reads the catalogue (`definitions.read`) | `process_definitions` |
 | `GET /process-instance`, `GET /process-instance/{id}`, `.../variables`, `.../variables/{name}`, `DELETE /process-instance/{id}` | the instances the caller may see (`queries`), cancelled as the console cancels | `process_instances` |
 | `GET /history/process-instance`, `/count`, `/{id}`, `GET /history/variable-instance?processInstanceId=` | every instance the caller may see, ended or not (`COMPLETED`, `EXTERNALLY_TERMINATED`, `ACTIVE`), and the variables it holds or ended with | `history` |
+| `GET /incident`, `/incident/count`, `/incident/{id}` | the open incidents, for the staff who read them (`incidents.read`) | `incidents` |
 | `GET /task`, `/task/count`, `/task/{id}`, `.../variables`, `.../form-variables`, `POST .../claim`, `unclaim`, `complete` | the caller's inbox (`queries.list_tasks`), worked as on the task page (`tasks`) | `user_tasks` |
 
 Only an API token opens these routes: as a bearer token (Modeler's "Bearer token" authentication), or as the password
@@ -31,11 +32,12 @@ from app.api.camunda_rest import (  # the routes, each module adding its own to 
     events,
     external_tasks,
     history,
+    incidents,
     process_definitions,
     process_instances,
     user_tasks,
 )
 from app.api.camunda_rest.base import bp
 
-__all__ = ["bp", "deployments", "events", "external_tasks", "history", "process_definitions", "process_instances",
-           "user_tasks"]
+__all__ = ["bp", "deployments", "events", "external_tasks", "history", "incidents", "process_definitions",
+           "process_instances", "user_tasks"]
