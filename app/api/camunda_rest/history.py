@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 import app.api.camunda_rest.values as v
 from app.api.camunda_rest.base import bp
 from app.api.camunda_rest.process_instances import MOST, variable_filter
-from app.services.errors import Invalid, NotFound
+from app.services.errors import Invalid
 from app.services.workflow import queries
 
 STATE = {"completed": "COMPLETED", "cancelled": "EXTERNALLY_TERMINATED"}  # every other status is still ACTIVE
@@ -87,11 +87,8 @@ def count_historic_process_instances() -> Response:
 
 @bp.route("/history/process-instance/<instance_id>")
 def get_historic_process_instance(instance_id: str) -> Response:
-    missing = _l("Historic process instance with id %(id)s does not exist", id=instance_id)
-    try:
-        found = queries.instance_detail(g.principal, v.number_id(instance_id, missing))
-    except NotFound:
-        raise NotFound(missing) from None
+    found = v.by_id(instance_id, _l("Historic process instance with id %(id)s does not exist", id=instance_id),
+                    lambda number: queries.instance_detail(g.principal, number))
     return jsonify(_described(found, _names([found])))
 
 

@@ -71,10 +71,7 @@ def count_incidents() -> Response:
 @bp.route("/incident/<incident_id>")
 def get_incident(incident_id: str) -> Response:
     missing = _l("Incident with id %(id)s does not exist", id=incident_id)
-    try:
-        found = incidents.incident_for(g.principal, v.number_id(incident_id, missing))
-    except NotFound:
-        raise NotFound(missing) from None
+    found = v.by_id(incident_id, missing, lambda number: incidents.incident_for(g.principal, number))
     if found["state"] != "open":
         raise NotFound(missing)  # Camunda's runtime keeps only the open ones
     return jsonify(_described(found, _definitions([found])))

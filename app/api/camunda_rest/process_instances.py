@@ -42,10 +42,7 @@ def _described(found: dict[str, Any]) -> dict[str, Any]:
 
 def _running(instance_id: str) -> dict[str, Any]:
     missing = _l("Process instance with id %(id)s does not exist", id=instance_id)
-    try:
-        found = queries.instance_detail(g.principal, v.number_id(instance_id, missing))
-    except NotFound:
-        raise NotFound(missing) from None
+    found = v.by_id(instance_id, missing, lambda number: queries.instance_detail(g.principal, number))
     if found["status"] not in queries.RUNNING:
         raise NotFound(missing)
     return found

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import request
 from flask_babel import gettext
@@ -16,6 +17,7 @@ from app.api.json_body import loads
 from app.services.errors import Invalid, NotFound
 from app.text_input import is_whole
 
+T = TypeVar("T")
 INTEGER_RANGE = {"Integer": 2**31, "Short": 2**15, "Long": 2**63}
 
 
@@ -97,6 +99,15 @@ def whole(args: Any, name: str, default: int) -> int:
     if not is_whole(given) or len(given) > 9:
         raise Invalid(_l("The request is not valid."), {name: [_l("A whole number, 0 or more.")]})
     return int(given)
+
+
+def by_id(text: str, missing: Any, read: Callable[[int], T]) -> T:
+    """The resource whose id the path gives, as `read` reads it; Camunda's 404 in `missing`'s words whether the id is
+    no number or `read` finds nothing the caller may see."""
+    try:
+        return read(number_id(text, missing))
+    except NotFound:
+        raise NotFound(missing) from None
 
 
 def variables(given: Any, field: str = "variables") -> dict[str, Any]:
