@@ -12,7 +12,7 @@ import app.api.camunda_rest.process_instances as process_instances
 import app.api.camunda_rest.values as v
 from app.api.camunda_rest.base import bp
 from app.services.errors import Invalid
-from app.services.workflow import correlation, signals
+from app.services.workflow import correlation, queries, signals
 from app.text_input import is_whole
 
 NOT_TAKEN = ("tenantId", "processVariablesLocal", "processVariablesToTriggeredScope", "localCorrelationKeys",
@@ -43,12 +43,14 @@ def correlate_message() -> Response:
     if found.started is not None:
         return jsonify([{"resultType": "ProcessDefinition", "execution": None,
                          "processInstance": process_instances.described(found.started),
-                         **_variables(found.started, with_variables)}])
+                         **_variables(process_instances.data_of(found.started), with_variables)}])
+    took = {each["id"]: each for each in queries.find_instances(  # one query, however many took it
+        g.principal, 0, len(found.delivered_to), ids=found.delivered_to, statuses=(*queries.RUNNING, *queries.ENDED))}
     return jsonify([{"resultType": "Execution", "processInstance": None,
                      "execution": {"id": str(each), "processInstanceId": str(each), "tenantId": None,
-                                   "ended": process_instances.described(each)["ended"]},
-                     **_variables(each, with_variables)}
-                    for each in found.delivered_to])
+                                   "ended": took[each]["status"] not in queries.RUNNING},
+                     **_variables(took[each]["data"] or {}, with_variables)}
+                    for each in found.delivered_to if each in took])
 
 
 @bp.route("/signal", methods=["POST"])
@@ -71,5 +73,5 @@ def _refuse_unknown(given: dict[str, Any]) -> None:
                              "instance id or correlation keys.", field=name))
 
 
-def _variables(instance_id: int, wanted: bool) -> dict[str, Any]:
-    return {"variables": v.typed_all(process_instances.data_of(instance_id))} if wanted else {}
+def _variables(data: dict[str, Any], wanted: bool) -> dict[str, Any]:
+    return {"variables": v.typed_all(data)} if wanted else {}
