@@ -376,7 +376,7 @@ def test_hostile_ids_bodies_and_queries_are_refused_with_a_reason_and_change_not
         refused = client.get(f"{REST}/process-instance?{query}", headers=headers)
         assert refused.status_code in (400, 404) and refused.json["message"], (query, refused.json)
     assert len(client.get(f"{REST}/process-instance?maxResults=5000", headers=headers).json) == 1  # capped, no error
-    for path in ("/task?processInstanceBusinessKey=ORD-1", "/process-instance?sortBy=id&sortOrder=desc",
+    for path in ("/task?processInstanceBusinessKey=ORD-1", "/process-instance?suspended=true",
                  "/history/process-instance?startedBy=op", "/external-task?tenantIdIn=t1"):
         ignored = client.get(REST + path, headers=headers)  # a filter ignored would answer more than was asked
         assert ignored.status_code == 400 and path.split("?")[1].split("=")[0] in ignored.json["message"], path
@@ -616,3 +616,52 @@ def test_a_correlation_to_more_instances_than_it_reads_is_refused_not_delivered_
         "messageName": "parcelDelivered", "all": True, "processVariables": SIGNED})
     assert refused.status_code == 400 and "signal" in refused.json["message"], refused.json
     assert (_instance(first).status, _instance(second).status) == ("waiting", "waiting")
+
+
+def test_lists_come_in_the_order_asked_and_counts_agree_with_them(client, tokens):
+    headers = _bearer(tokens["op"])
+    waiting = {key: _shipment(client, tokens["op"], key, region=region)
+               for key, region in (("ORD-B", "east"), ("ORD-A", "west"), ("ORD-C", "east"))}
+    packing = [client.post(f"{REST}/process-definition/key/shipping/start", headers=headers,
+                           json={"businessKey": key}).json["id"] for key in ("ORD-E", "ORD-D")]
+
+    def keys(path: str) -> list[str]:
+        found = client.get(REST + path, headers=headers)
+        assert found.status_code == 200, (path, found.json)
+        return [each["businessKey"] for each in found.json]
+
+    assert keys("/process-instance?sortBy=businessKey&sortOrder=asc") == ["ORD-A", "ORD-B", "ORD-C", "ORD-D", "ORD-E"]
+    assert keys("/process-instance?sortBy=businessKey&sortOrder=desc&firstResult=1&maxResults=2") == ["ORD-D", "ORD-C"]
+    assert keys("/process-instance?sortBy=instanceId&sortOrder=desc") == ["ORD-D", "ORD-E", "ORD-C", "ORD-A", "ORD-B"]
+    assert keys("/process-instance") == ["ORD-B", "ORD-A", "ORD-C", "ORD-E", "ORD-D"]  # oldest first when not asked
+    assert keys("/process-instance?variables=region_eq_east&sortBy=businessKey&sortOrder=desc") == ["ORD-C", "ORD-B"]
+    assert keys("/process-instance?variables=region_eq_east&sortBy=businessKey&sortOrder=desc&firstResult=1") == [
+        "ORD-B"]
+    assert keys("/history/process-instance?sortBy=businessKey&sortOrder=desc&maxResults=3") == ["ORD-E", "ORD-D",
+                                                                                                "ORD-C"]
+    assert keys("/history/process-instance?sortBy=startTime&sortOrder=asc") == ["ORD-B", "ORD-A", "ORD-C", "ORD-E",
+                                                                             "ORD-D"]  # the same moment: by id
+    ids = ",".join((waiting["ORD-A"], waiting["ORD-C"]))
+    assert client.get(f"{REST}/process-instance/count?processInstanceIds={ids}", headers=headers).json == {"count": 2}
+    assert client.get(f"{REST}/history/process-instance/count?processInstanceId={waiting['ORD-A']}",
+                      headers=headers).json == {"count": 1}  # the count read every instance: 5
+
+    claimed = client.get(f"{REST}/task?processInstanceId={packing[1]}", headers=headers).json[0]["id"]
+    assert client.post(f"{REST}/task/{claimed}/claim", headers=headers, json={"userId": "op"}).status_code == 204
+    tasks = client.get(f"{REST}/task?sortBy=instanceId&sortOrder=desc", headers=headers).json
+    assert [each["processInstanceId"] for each in tasks] == [packing[1], packing[0]]
+    by_assignee = client.get(f"{REST}/task?sortBy=assignee&sortOrder=asc", headers=headers).json
+    assert [each["assignee"] for each in by_assignee] == ["op", None]  # the unclaimed last, either way
+    by_assignee = client.get(f"{REST}/task?sortBy=assignee&sortOrder=desc", headers=headers).json
+    assert [each["assignee"] for each in by_assignee] == ["op", None]
+
+    for query, named in (("sortBy=businessKey", "sortOrder"), ("sortOrder=asc", "sortBy"),
+                         ("sortBy=definitionName&sortOrder=asc", "sortBy"), ("sortBy=businessKey&sortOrder=up",
+                                                                               "sortOrder")):
+        refused = client.get(f"{REST}/process-instance?{query}", headers=headers)
+        assert refused.status_code == 400 and named in refused.json["message"] + json.dumps(refused.json), query
+    said = outside(lambda: client.get(f"{REST}/process-instance?sortBy=definitionName&sortOrder=asc",
+                                      headers=_bearer(tokens["op"], "zh-CN")))
+    assert "排序" in said.json["message"] and "instanceId" in said.json["message"]
+    assert client.get(f"{REST}/process-instance/count?sortBy=businessKey&sortOrder=asc",
+                      headers=headers).status_code == 400  # a count has no order

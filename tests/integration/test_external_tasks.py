@@ -377,6 +377,10 @@ def test_what_waits_for_workers_is_listed_and_filtered_as_camundas_query_lists_i
     assert ids("workerId=payer-1&locked=true") == [held]
     assert ids("noRetriesLeft=true") == [failed] and ids("withRetriesLeft=true") == [held, offered]
     assert ids(f"processInstanceId={offered}") == [offered] and ids("firstResult=1&maxResults=1") == [failed]
+    assert ids("sortBy=processInstanceId&sortOrder=desc") == [offered, failed, held]
+    assert ids("sortBy=lockExpirationTime&sortOrder=asc") == [held, failed, offered]  # never held: last, then by id
+    assert ids("sortBy=id&sortOrder=desc&maxResults=1") == [offered]
+    assert client.get(f"{REST}?sortBy=priority&sortOrder=asc", headers=_bearer(tokens["op"])).status_code == 400
     assert client.get(f"{REST}/count?noRetriesLeft=true", headers=_bearer(tokens["op"])).json == {"count": 1}
     one = client.get(f"{REST}/{fetched[held]['id']}", headers=_bearer(tokens["op"])).json
     assert (one["workerId"], one["topicName"], one["activityId"], one["businessKey"]) == (
@@ -492,6 +496,17 @@ def test_a_monitoring_tool_for_camunda_counts_and_reads_the_open_incidents(clien
         assert client.get(f"/engine-rest/incident/count?{query}", headers=_bearer(tokens["op"])).json == {
             "count": count}, query
     assert client.get("/engine-rest/incident?sortBy=incidentTimestamp", headers=_bearer(tokens["op"])).status_code == 400
+    second = _start(121)
+    (other,) = _fetch(client, tokens["op"]).json
+    client.post(f"{REST}/{other['id']}/failure", headers=_bearer(tokens["op"]), json={
+        "workerId": "payer-1", "errorMessage": "card refused", "retries": 0})
+    for query, expected in (("", [second, instance_id]),  # newest first when not asked
+                            ("sortBy=processInstanceId&sortOrder=asc", [instance_id, second]),
+                            ("sortBy=incidentId&sortOrder=desc&maxResults=1", [second]),
+                            ("sortBy=incidentTimestamp&sortOrder=asc", [instance_id, second])):
+        found = client.get(f"/engine-rest/incident?{query}", headers=_bearer(tokens["op"]))
+        assert [int(each["processInstanceId"]) for each in found.json] == expected, query
+    client.put(f"{REST}/{other['id']}/retries", headers=_bearer(tokens["op"]), json={"retries": 1})
     client.put(f"{REST}/{task['id']}/retries", headers=_bearer(tokens["op"]), json={"retries": 1})
     assert client.get("/engine-rest/incident", headers=_bearer(tokens["op"])).json == []  # retried: resolved
     assert client.get(f"/engine-rest/incident/{incident['id']}", headers=_bearer(tokens["op"])).status_code == 404

@@ -19,6 +19,10 @@ FILTERS = ("topicName", "workerId", "locked", "notLocked", "withRetriesLeft", "n
            "activityId")
 
 
+SORT_KEYS = {"id": "id", "lockExpirationTime": "lock_expires", "processInstanceId": "instance_id",
+             "processDefinitionKey": "process_id"}
+
+
 def _task_id(text: str) -> int:
     return v.number_id(text, _l("There is no external task %(id)s.", id=repr(text)))
 
@@ -153,10 +157,12 @@ def _listed(found: external_tasks.Listed) -> dict[str, Any]:
 @bp.route("/external-task")
 def list_external_tasks() -> Response:
     """What waits for workers: `topicName`, `workerId`, `locked`/`notLocked`, `withRetriesLeft`/`noRetriesLeft`,
-    `processInstanceId`, `activityId`, `firstResult`, `maxResults`."""
-    v.only_filters(*FILTERS)
+    `processInstanceId`, `activityId`, `firstResult`, `maxResults`; `sortBy` (`id`, `lockExpirationTime`,
+    `processInstanceId`, `processDefinitionKey`) with `sortOrder`."""
+    v.only_filters(*FILTERS, *v.SORTING)
     found = external_tasks.listed(g.principal, v.whole(request.args, "firstResult", 0),
-                                  min(v.whole(request.args, "maxResults", MOST), MOST), **_query())
+                                  min(v.whole(request.args, "maxResults", MOST), MOST), v.sorting(SORT_KEYS),
+                                  **_query())
     return jsonify([_listed(each) for each in found])
 
 

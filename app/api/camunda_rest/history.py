@@ -21,6 +21,8 @@ STATE = {"completed": "COMPLETED", "cancelled": "EXTERNALLY_TERMINATED"}  # ever
 INSTANCE_FILTERS = ("processInstanceId", "processDefinitionKey", "processInstanceBusinessKey", "finished", "unfinished",
                     "completed", "externallyTerminated", "variables")
 VARIABLE_FILTERS = ("processInstanceId", "variableName")
+SORT_KEYS = {"instanceId": "id", "definitionKey": "process_id", "definitionVersion": "version",
+             "businessKey": "business_key", "startTime": "started", "endTime": "ended"}
 
 
 def _flag(name: str) -> bool:
@@ -38,14 +40,17 @@ def _statuses() -> tuple[str, ...]:
     return queries.ENDED if finished else queries.RUNNING if unfinished else (*queries.RUNNING, *queries.ENDED)
 
 
+def _ids() -> list[int] | None:
+    instance = request.args.get("processInstanceId")
+    return [v.number_id(instance, _l("There is no such process instance."))] if instance else None
+
+
 def _found(first: int, most: int) -> list[dict[str, Any]]:
     args = request.args
-    instance = args.get("processInstanceId")
     return queries.find_instances(
         g.principal, first, most, process_id=args.get("processDefinitionKey") or None,
-        business_key=args.get("processInstanceBusinessKey") or None,
-        ids=[v.number_id(instance, _l("There is no such process instance."))] if instance else None,
-        where=variable_filter(args.get("variables", "")), statuses=_statuses())
+        business_key=args.get("processInstanceBusinessKey") or None, ids=_ids(),
+        where=variable_filter(args.get("variables", "")), statuses=_statuses(), order=v.sorting(SORT_KEYS))
 
 
 def _described(found: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
@@ -69,8 +74,9 @@ def _names(found: list[dict[str, Any]]) -> dict[str, str]:
 def list_historic_process_instances() -> Response:
     """Every instance the caller may see, ended or not: `processInstanceId`, `processDefinitionKey`,
     `processInstanceBusinessKey`, `finished`, `unfinished`, `completed`, `externallyTerminated`, `variables`,
-    `firstResult`, `maxResults`."""
-    v.only_filters(*INSTANCE_FILTERS)
+    `firstResult`, `maxResults`; `sortBy` (`instanceId`, `definitionKey`, `definitionVersion`, `businessKey`,
+    `startTime`, `endTime`) with `sortOrder`."""
+    v.only_filters(*INSTANCE_FILTERS, *v.SORTING)
     found = _found(v.whole(request.args, "firstResult", 0), min(v.whole(request.args, "maxResults", MOST), MOST))
     names = _names(found)
     return jsonify([_described(each, names) for each in found])
@@ -82,7 +88,7 @@ def count_historic_process_instances() -> Response:
     args = request.args
     return jsonify({"count": queries.count_instances(
         g.principal, args.get("processDefinitionKey") or None, args.get("processInstanceBusinessKey") or None,
-        variable_filter(args.get("variables", "")), _statuses())})
+        variable_filter(args.get("variables", "")), _statuses(), _ids())})
 
 
 @bp.route("/history/process-instance/<instance_id>")

@@ -13,9 +13,11 @@ import app.api.camunda_rest.values as v
 from app.api.camunda_rest.base import bp
 from app.api.camunda_rest.process_instances import MOST
 from app.services.errors import NotFound
-from app.services.workflow import incidents, queries
+from app.services.workflow import incidents, ordering, queries
 
 FILTERS = ("processInstanceId", "activityId", "incidentType")
+SORT_KEYS = {"incidentId": "id", "incidentTimestamp": "created_at", "activityId": "element_id",
+             "processInstanceId": "instance_id"}
 TYPES = {"external_task_failed": "failedExternalTask"}  # every other failure is a step's: Camunda's failed job
 
 
@@ -44,8 +46,8 @@ def _open(instance: str | None) -> list[dict[str, Any]]:
     return incidents.list_incidents(g.principal, 1, MOST, state="open", instance_id=instance_id)["items"]
 
 
-def _chosen() -> list[dict[str, Any]]:
-    v.only_filters(*FILTERS)
+def _chosen(*sorting: str) -> list[dict[str, Any]]:
+    v.only_filters(*FILTERS, *sorting)
     args = request.args
     element, kind = args.get("activityId"), args.get("incidentType")
     return [each for each in _open(args.get("processInstanceId"))
@@ -56,9 +58,13 @@ def _chosen() -> list[dict[str, Any]]:
 @bp.route("/incident")
 def list_incidents() -> Response:
     """The open incidents: `processInstanceId`, `activityId`, `incidentType` (`failedJob`, `failedExternalTask`),
-    `firstResult`, `maxResults`."""
+    `firstResult`, `maxResults`; `sortBy` (`incidentId`, `incidentTimestamp`, `activityId`, `processInstanceId`)
+    with `sortOrder` (newest first when not asked)."""
     first = v.whole(request.args, "firstResult", 0)
-    found = _chosen()[first:first + min(v.whole(request.args, "maxResults", MOST), MOST)]
+    chosen = _chosen(*v.SORTING)
+    order = v.sorting(SORT_KEYS)
+    found = (ordering.sort_rows(chosen, order) if order else chosen)[
+        first:first + min(v.whole(request.args, "maxResults", MOST), MOST)]
     definitions = _definitions(found)
     return jsonify([_described(each, definitions) for each in found])
 

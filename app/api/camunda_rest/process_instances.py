@@ -19,8 +19,8 @@ from app.services.workflow import instances, queries
 MOST = 1000  # instances in one answer (Camunda's maxResults; Loanflow's own API pages)
 OPERATORS = ("eq", "neq", "gt", "gteq", "lt", "lteq", "like")
 
-LIST_FILTERS = ("processDefinitionKey", "businessKey", "processInstanceIds", "variables")
-COUNT_FILTERS = ("processDefinitionKey", "businessKey", "variables")
+FILTERS = ("processDefinitionKey", "businessKey", "processInstanceIds", "variables")
+SORT_KEYS = {"instanceId": "id", "definitionKey": "process_id", "businessKey": "business_key"}
 
 
 def described(instance_id: int) -> dict[str, Any]:
@@ -51,25 +51,30 @@ def _running(instance_id: str) -> dict[str, Any]:
 @bp.route("/process-instance")
 def list_process_instances() -> Response:
     """`processDefinitionKey`, `businessKey`, `processInstanceIds` (comma-separated), `variables`
-    (`name_operator_value`, comma-separated), `firstResult`, `maxResults`."""
-    v.only_filters(*LIST_FILTERS)
+    (`name_operator_value`, comma-separated), `firstResult`, `maxResults`; `sortBy` (`instanceId`, `definitionKey`,
+    `businessKey`) with `sortOrder`."""
+    v.only_filters(*FILTERS, *v.SORTING)
     args = request.args
-    ids = args.get("processInstanceIds")
     found = queries.find_instances(
         g.principal, v.whole(args, "firstResult", 0), min(v.whole(args, "maxResults", MOST), MOST),
         process_id=args.get("processDefinitionKey") or None, business_key=args.get("businessKey") or None,
-        ids=[v.number_id(each, _l("There is no such process instance.")) for each in ids.split(",")] if ids else None,
-        where=variable_filter(args.get("variables", "")))
+        ids=_ids(), where=variable_filter(args.get("variables", "")), order=v.sorting(SORT_KEYS))
     return jsonify([_described(each) for each in found])
 
 
 @bp.route("/process-instance/count")
 def count_process_instances() -> Response:
-    v.only_filters(*COUNT_FILTERS)
+    v.only_filters(*FILTERS)
     args = request.args
     return jsonify({"count": queries.count_instances(g.principal, args.get("processDefinitionKey") or None,
                                                    args.get("businessKey") or None,
-                                                   variable_filter(args.get("variables", "")))})
+                                                   variable_filter(args.get("variables", "")), ids=_ids())})
+
+
+def _ids() -> list[int] | None:
+    """`processInstanceIds`, comma-separated."""
+    ids = request.args.get("processInstanceIds")
+    return [v.number_id(each, _l("There is no such process instance.")) for each in ids.split(",")] if ids else None
 
 
 @bp.route("/process-instance/<instance_id>")

@@ -18,6 +18,8 @@ from app.services.workflow.uploads import PENDING_DOCUMENT, Upload
 
 FILTERS = ("processInstanceId", "processDefinitionKey", "taskDefinitionKey", "assignee", "unassigned",
            "candidateGroup")
+SORT_KEYS = {"id": "id", "created": "created", "dueDate": "due", "name": "name", "assignee": "assignee",
+             "priority": "priority", "instanceId": "instance_id"}
 
 
 def _language() -> str:
@@ -55,10 +57,12 @@ def _lane(group: str | None) -> str | None:
 @bp.route("/task")
 def list_user_tasks() -> Response:
     """The caller's open tasks: `processInstanceId`, `processDefinitionKey`, `taskDefinitionKey`, `assignee`,
-    `unassigned`, `candidateGroup` (a lane's role), `firstResult`, `maxResults`."""
-    v.only_filters(*FILTERS)
+    `unassigned`, `candidateGroup` (a lane's role), `firstResult`, `maxResults`; `sortBy` (`id`, `created`,
+    `dueDate`, `name`, `assignee`, `priority`, `instanceId`) with `sortOrder`."""
+    v.only_filters(*FILTERS, *v.SORTING)
     found = queries.open_tasks(g.principal, v.whole(request.args, "firstResult", 0),
-                               min(v.whole(request.args, "maxResults", MOST), MOST), _language(), **_query())
+                               min(v.whole(request.args, "maxResults", MOST), MOST), _language(),
+                               v.sorting(SORT_KEYS), **_query())
     return jsonify([_described(each) for each in found])
 
 

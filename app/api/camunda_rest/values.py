@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from flask import request
@@ -69,9 +69,29 @@ def only_filters(*names: str) -> None:
     taken = {*names, *PAGING, *HARMLESS}
     unknown = sorted(name for name in request.args if name not in taken)
     if unknown:
-        raise Invalid(_l("Loanflow does not take %(names)s here: it filters by %(taken)s (and pages with firstResult, "
-                         "maxResults); in the order the items were made.", names=", ".join(unknown),
-                         taken=", ".join(names)), {name: [_l("not taken here")] for name in unknown})
+        raise Invalid(_l("Loanflow does not take %(names)s here: it takes %(taken)s (and pages with firstResult, "
+                         "maxResults).", names=", ".join(unknown), taken=", ".join(names)),
+                      {name: [_l("not taken here")] for name in unknown})
+
+
+SORTING = ("sortBy", "sortOrder")
+
+
+def sorting(keys: Mapping[str, str]) -> list[tuple[str, bool]]:
+    """Camunda's `sortBy` and `sortOrder` (both or neither) as the list's order: `keys` maps each `sortBy` the route
+    sorts by to its list's key; [] when not asked (the list's own order)."""
+    by, order = request.args.get("sortBy"), request.args.get("sortOrder")
+    if by is None and order is None:
+        return []
+    if by is None or order is None:
+        raise Invalid(_l("Only a single sorting parameter specified. sortBy and sortOrder required"),
+                      {"sortOrder" if order is None else "sortBy": [_l("Required with the other.")]})
+    if by not in keys:
+        raise Invalid(_l("Loanflow does not sort by %(name)s here: it sorts by %(keys)s.", name=by,
+                         keys=", ".join(keys)), {"sortBy": [_l("One of %(keys)s.", keys=", ".join(keys))]})
+    if order not in ("asc", "desc"):
+        raise Invalid(_l("The request is not valid."), {"sortOrder": [_l("asc or desc")]})
+    return [(keys[by], order == "desc")]
 
 
 def query_flag(name: str) -> bool | None:

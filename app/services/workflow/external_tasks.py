@@ -43,8 +43,9 @@ from app.services.context import lazy_gettext as _l
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.identity import policy
 from app.services.identity.directory import Principal
-from app.services.workflow import labels
+from app.services.workflow import labels, ordering
 from app.services.workflow.operators import BusinessError, HandlerContext, HandlerRegistry
+from app.services.workflow.ordering import Order
 from app.services.workflow.runtime import runtime
 from app.services.workflow.step_runner import atomic_step, run_step
 from app.services.workflow.step_store import core, load_instance
@@ -427,14 +428,19 @@ class Listed:
     state: str  # as `_state`: offered | locked | retrying | failed
 
 
-def listed(principal: Principal, first: int, most: int, **wanted: Any) -> list[Listed]:
-    """The tasks that wait for external workers, oldest first, from the `first`-th, at most `most`, filtered as
-    Camunda's query filters them (`wanted` as `_listed_query`); for those who work or watch them
-    (`external_tasks.work`)."""
+LISTED_ORDER = {"id": ExternalTask.id, "lock_expires": ExternalTask.lock_expires_at,
+                "instance_id": ExternalTask.instance_id, "process_id": ProcessInstance.process_id,
+                "version": ProcessInstance.version}
+
+
+def listed(principal: Principal, first: int, most: int, order: Order = (), **wanted: Any) -> list[Listed]:
+    """The tasks that wait for external workers, in `order` (keys of `LISTED_ORDER`; oldest first when none), from
+    the `first`-th, at most `most`, filtered as Camunda's query filters them (`wanted` as `_listed_query`); for those
+    who work or watch them (`external_tasks.work`)."""
     _may_work(principal)
     at = now()
-    query = _listed_query(at, **wanted)
-    rows = db.session.execute(query.order_by(ExternalTask.id).offset(first).limit(most)).all()
+    query = ordering.ordered(_listed_query(at, **wanted), LISTED_ORDER, order, ExternalTask.id)
+    rows = db.session.execute(query.offset(first).limit(most)).all()
     return [Listed(row, process_id, version, business_key, _state(row, at)[0])
             for row, process_id, version, business_key in rows]
 

@@ -15,8 +15,9 @@ from app.services.errors import NotFound
 from app.services.identity import policy
 from app.services.identity.access import instance_visible, task_visible
 from app.services.identity.directory import Principal
-from app.services.workflow import history_chain, labels
+from app.services.workflow import history_chain, labels, ordering
 from app.services.workflow.deployment import newest_versions
+from app.services.workflow.ordering import Order
 from app.services.workflow.party_scope import EVERYTHING, MILESTONES, PartyScope, scope_of, scopes_of
 from app.services.workflow.step_store import INSTANCES as INSTANCE_TABLE
 from app.services.workflow.step_store import TASKS, core
@@ -185,27 +186,34 @@ ENDED = ("completed", "cancelled")
 _CHUNK = 500
 
 
+INSTANCE_ORDER = {"id": ProcessInstance.id, "process_id": ProcessInstance.process_id,
+                  "version": ProcessInstance.version, "business_key": ProcessInstance.business_key,
+                  "started": ProcessInstance.created_at, "ended": ProcessInstance.ended_at}
+
+
 def find_instances(principal: Principal, first: int, most: int, process_id: str | None = None,
                    business_key: str | None = None, ids: list[int] | None = None,
                    where: Callable[[dict[str, Any]], bool] | None = None,
-                   statuses: Sequence[str] = RUNNING) -> list[dict[str, Any]]:
-    """The instances of these statuses (not ended, by default) that this user may see, oldest first, from the
-    `first`-th, at most `most`, as `instance_detail` says them (their data as the user may read it); `where` on that
-    data chooses among them (Camunda's variable filters), read in chunks so that a filter never loads every instance
-    at once."""
-    query = _instances_query(principal, process_id, business_key, ids, statuses)
+                   statuses: Sequence[str] = RUNNING, order: Order = ()) -> list[dict[str, Any]]:
+    """The instances of these statuses (not ended, by default) that this user may see, in `order` (keys of
+    `INSTANCE_ORDER`; oldest first when none), from the `first`-th, at most `most`, as `instance_detail` says them
+    (their data as the user may read it); `where` on that data chooses among them (Camunda's variable filters), read
+    in chunks so that a filter never loads every instance at once."""
+    query = ordering.ordered(_instances_query(principal, process_id, business_key, ids, statuses), INSTANCE_ORDER,
+                             order, ProcessInstance.id)
     if where is None:
-        page = db.session.scalars(query.order_by(ProcessInstance.id).offset(first).limit(most)).all()
+        page = db.session.scalars(query.offset(first).limit(most)).all()
         scopes = scopes_of(principal, [instance.id for instance in page])
         return [_instance_dict(instance, scopes[instance.id]) for instance in page]
     found: list[dict[str, Any]] = []
-    skipped, after = 0, 0
+    skipped, after, read = 0, 0, 0
     while len(found) < most:
-        chunk = db.session.scalars(query.where(ProcessInstance.id > after).order_by(ProcessInstance.id)
+        # oldest first: after the last id read (no rows skipped again); in another order, by position
+        chunk = db.session.scalars((query.where(ProcessInstance.id > after) if not order else query.offset(read))
                                    .limit(_CHUNK)).all()
         if not chunk:
             break
-        after = chunk[-1].id
+        after, read = chunk[-1].id, read + len(chunk)
         scopes = scopes_of(principal, [instance.id for instance in chunk])
         for instance in chunk:
             shown = _instance_dict(instance, scopes[instance.id])
@@ -219,12 +227,13 @@ def find_instances(principal: Principal, first: int, most: int, process_id: str 
 
 
 def count_instances(principal: Principal, process_id: str | None = None, business_key: str | None = None,
-                    where: Callable[[dict[str, Any]], bool] | None = None, statuses: Sequence[str] = RUNNING) -> int:
+                    where: Callable[[dict[str, Any]], bool] | None = None, statuses: Sequence[str] = RUNNING,
+                    ids: list[int] | None = None) -> int:
     """How many instances `find_instances` would list."""
     if where is None:
-        query = _instances_query(principal, process_id, business_key, None, statuses)
+        query = _instances_query(principal, process_id, business_key, ids, statuses)
         return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    return len(find_instances(principal, 0, 2**31, process_id, business_key, None, where, statuses))
+    return len(find_instances(principal, 0, 2**31, process_id, business_key, ids, where, statuses))
 
 
 def _instances_query(principal: Principal, process_id: str | None, business_key: str | None,
@@ -245,10 +254,17 @@ def instance_data(principal: Principal, instance_id: int) -> dict[str, Any]:
     return scope_of(principal, instance.id).data(instance.data) or {}
 
 
-def open_tasks(principal: Principal, first: int, most: int, language: str = "en", **wanted: Any) -> list[dict[str, Any]]:
-    """The open user tasks this user may see, oldest first, from the `first`-th, at most `most` (Camunda's task
-    query; `wanted` as `_open_tasks_query`): each with its instance's process and version, its name in `language`."""
-    rows = core(_open_tasks_query(principal, **wanted).order_by(TASKS.c.id).offset(first).limit(most)).all()
+TASK_ORDER = {"id": TASKS.c.id, "created": TASKS.c.created_at, "due": TASKS.c.due_at, "name": TASKS.c.title,
+              "assignee": _claimer.c.username, "priority": TASKS.c.priority, "instance_id": TASKS.c.instance_id}
+
+
+def open_tasks(principal: Principal, first: int, most: int, language: str = "en", order: Order = (),
+               **wanted: Any) -> list[dict[str, Any]]:
+    """The open user tasks this user may see, in `order` (keys of `TASK_ORDER`; oldest first when none), from the
+    `first`-th, at most `most` (Camunda's task query; `wanted` as `_open_tasks_query`): each with its instance's
+    process and version, its name in `language`."""
+    query = ordering.ordered(_open_tasks_query(principal, **wanted), TASK_ORDER, order, TASKS.c.id)
+    rows = core(query.offset(first).limit(most)).all()
     return [{**_task_dict(row), "title": labels.task_title(row.title, row.properties, language),
              "process_id": row.process_id, "version": row.version, "has_form": row.form_id is not None}
             for row in rows]
