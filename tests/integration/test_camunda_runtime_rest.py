@@ -408,6 +408,16 @@ def test_an_application_lists_the_processes_and_reads_a_diagram_as_camunda_names
     deploy_and_commit([DiagramFile("shipping.bpmn", changed.encode())])
     newest = client.get(f"{REST}/process-definition/key/shipping", headers=_bearer(tokens["op"])).json
     assert (newest["id"], newest["version"]) == ("shipping:2", 2)
+
+    def ids(query: str) -> list[str]:
+        return [d["id"] for d in client.get(f"{REST}/process-definition?{query}", headers=_bearer(tokens["op"])).json]
+
+    assert ids("") == ["returns:1", "shipping:1", "shipping:2"]  # every version, as Camunda lists them (was newest)
+    assert ids("latestVersion=true") == ["returns:1", "shipping:2"] and ids("key=shipping&maxResults=1") == [
+        "shipping:1"]
+    for query, count in (("", 3), ("?latestVersion=true", 2), ("?key=shipping", 2)):
+        assert client.get(f"{REST}/process-definition/count{query}", headers=_bearer(tokens["op"])).json == {
+            "count": count}, query
     first = client.get(f"{REST}/process-definition/shipping:1", headers=_bearer(tokens["op"])).json
     assert (first["id"], first["resource"]) == ("shipping:1", "shipping.bpmn")
     xml = client.get(f"{REST}/process-definition/shipping:1/xml", headers=_bearer(tokens["op"])).json

@@ -1,7 +1,7 @@
 """Process definitions as Camunda's API reads them (`GET /engine-rest/process-definition`): what an application
 lists to offer its users the processes they may start, and the diagram's XML a viewer draws — for the platform's
-staff, who read the catalogue (`definitions.read`). Each process is listed by its newest version, named as Camunda
-names one, `<key>:<version>`; an older version is read by its id."""
+staff, who read the catalogue (`definitions.read`). Every version is listed (the newest of each process with
+`latestVersion=true`), named as Camunda names one, `<key>:<version>`."""
 from __future__ import annotations
 
 from typing import Any
@@ -30,19 +30,29 @@ def _newest(key: str | None = None) -> list[dict[str, Any]]:
             if p.kind == "process" and (key is None or p.process_id == key)]
 
 
+def _listed() -> list[dict[str, Any]]:
+    """Every version of each process, by key then version, as Camunda lists definitions; the newest of each with
+    `latestVersion=true`."""
+    v.only_filters(*FILTERS)
+    key = request.args.get("key") or None
+    if v.query_flag("latestVersion"):
+        return _newest(key)
+    return [_described(process_id, version, name)
+            for process_id, version, name in deployment.process_versions_for(g.principal, key)]
+
+
 @bp.route("/process-definition")
 def list_process_definitions() -> Response:
-    """The newest version of each process (`key`, `firstResult`, `maxResults`)."""
-    v.only_filters(*FILTERS)
-    found = _newest(request.args.get("key") or None)
+    """Every version of each process, or the newest of each with `latestVersion=true` (`key`, `firstResult`,
+    `maxResults`)."""
+    found = _listed()
     first = v.whole(request.args, "firstResult", 0)
     return jsonify(found[first:first + min(v.whole(request.args, "maxResults", MOST), MOST)])
 
 
 @bp.route("/process-definition/count")
 def count_process_definitions() -> Response:
-    v.only_filters(*FILTERS)
-    return jsonify({"count": len(_newest(request.args.get("key") or None))})
+    return jsonify({"count": len(_listed())})
 
 
 @bp.route("/process-definition/key/<key>")

@@ -665,6 +665,18 @@ def processes_for(actor: Principal) -> list[ProcessSummary]:
     return list_processes()
 
 
+def process_versions_for(actor: Principal, process_id: str | None = None) -> list[tuple[str, int, str | None]]:
+    """Every deployed version of every process (or of one), by process id then version: (id, version, name); for
+    the platform's staff (`definitions.read`)."""
+    policy.require(actor, "definitions.read")
+    query = select(ProcessVersion.process_id, ProcessVersion.version, ProcessVersion.name).where(
+        ProcessVersion.kind == "process")
+    if process_id is not None:
+        query = query.where(ProcessVersion.process_id == process_id)
+    return [(row.process_id, row.version, row.name)
+            for row in db.session.execute(query.order_by(ProcessVersion.process_id, ProcessVersion.version))]
+
+
 def check_may_deploy(actor: Principal) -> None:
     """403 unless the user may deploy diagrams (`definitions.deploy`): asked before the upload is read."""
     policy.require(actor, "definitions.deploy")
