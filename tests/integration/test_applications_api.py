@@ -399,13 +399,13 @@ def test_a_confirmed_order_is_approved_within_the_advance_cap_and_the_timeline_s
     assert done["decided_at"] is not None
     texts = [e["text"] for e in done["timeline"]]
     assert "The amount is limited to ¥440,000.00: the confirmed receivable ¥550,000.00 × 80% = ¥440,000.00" in texts
-    assert texts[-1] == ("Approved for ¥440,000.00, less than the ¥500,000.00 asked, limited by "
+    assert texts[-1] == ("Approved for ¥440,000.00, less than the ¥500,000.00 the reviewers proposed, limited by "
                          "the collateral's cap")
     assert not any(e["kind"] == "waiting" for e in done["timeline"])
     zh = [e["text"] for e in world.call("applicant1", "GET", f"/applications/{submitted['id']}",
                                         language="zh").json["timeline"]]
     assert "金额上限为 ¥440,000.00：确认的应收账款 ¥550,000.00 × 80% = ¥440,000.00" in zh
-    assert zh[-1] == "已批准，金额 ¥440,000.00，低于申请的 ¥500,000.00，受限于押品可贷上限"
+    assert zh[-1] == "已批准，金额 ¥440,000.00，低于审批人提议的 ¥500,000.00，受限于押品可贷上限"
     assert world.call("applicant1", "POST", f"/applications/{submitted['id']}/withdraw").status_code == 409
 
 

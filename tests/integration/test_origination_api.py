@@ -370,7 +370,7 @@ def test_the_collateral_caps_the_approved_amount_and_the_timeline_says_why(deals
     seen = assert_approved(deals, application, cap)
     assert seen["amount"] == "500000.00"
     assert texts(seen, "approved") == [
-        f"Approved for {shown}, less than the ¥500,000.00 asked, limited by the collateral's cap"]
+        f"Approved for {shown}, less than the ¥500,000.00 the reviewers proposed, limited by the collateral's cap"]
     assert f"approved for {shown}." in deals.last_notice(application)["body"]  # ¥360,000.00, as the timeline
 
 

@@ -166,6 +166,19 @@ def test_an_order_financing_deal_goes_from_submission_to_approved(deals):
     assert "capped" not in kinds  # 600,000 x 80 % is above what was asked
 
 
+def test_a_reviewer_cannot_approve_more_than_the_borrower_applied_for(deals):
+    row = submit(draft("order", amount="400000.00"))
+    confirm_order(row)
+    for task in ("first_review", "second_review"):
+        with pytest.raises(Invalid) as refused:  # the form said "never more than the amount applied for"; it took it
+            do(row, task, "rev1" if task == "first_review" else "rev2", {**APPROVE, "approved_amount": "400000.01"})
+        assert refused.value.fields == {"approved_amount": ["Must be at most 400,000.00."]}
+        assert open_tasks(row) == [task] and fresh(row).approved_amount is None  # nothing changed
+        do(row, task, "rev1" if task == "first_review" else "rev2", {**APPROVE, "approved_amount": "380000"})
+    assert_approved(row, "380000.00")
+    assert approval(row).get("asked") is None  # nothing lowered it
+
+
 def test_a_pledge_financing_deal_goes_from_submission_to_approved(deals):
     row = submit(draft("pledge"))
     assert (fresh(row).stage, open_tasks(row)) == ("warehouse_confirmation", ["confirm_receipt"])

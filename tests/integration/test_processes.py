@@ -78,7 +78,7 @@ def test_risk_approval_with_a_return_for_more_information(app, client, credit_de
     assert application(app, deal)[:2] == ("in_review", "first_review")
     [first_again] = ready(client, tokens["rev12"], deal["instance_id"])
     assert first_again["element_id"] == "first_review" and first_again["id"] != first["id"]
-    complete(client, tokens["rev12"], first_again, {"decision": "approve", "approved_amount": "450000",
+    complete(client, tokens["rev12"], first_again, {"decision": "approve", "approved_amount": "300000",
                                                     "notes": "Bureau clean"})
     [second] = ready(client, tokens["rev2"], deal["instance_id"])
     refused = complete(client, tokens["rev12"], second, {"decision": "approve", "approved_amount": "250000"},

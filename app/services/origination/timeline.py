@@ -122,7 +122,7 @@ def _in_language(data: dict[str, Any], key: str, language: str) -> str:
 def _approved_text(data: dict[str, Any], language: str) -> str:
     because = _in_language(data, "lowered_because", language)
     if because and data.get("asked"):
-        return _("Approved for %(amount)s, less than the %(asked)s asked, limited by %(because)s",
+        return _("Approved for %(amount)s, less than the %(asked)s the reviewers proposed, limited by %(because)s",
                  amount=_money(data.get("amount")), asked=_money(data["asked"]), because=because)
     return _("Approved for %(amount)s", amount=_money(data.get("amount")))
 

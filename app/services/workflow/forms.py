@@ -1,6 +1,7 @@
 """Validating task submissions against their JSON Schema forms."""
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from jsonschema import FormatChecker, validators
@@ -77,8 +78,34 @@ def _message(error: ValidationError) -> str:
 CHECKED_FORMATS = FormatChecker(formats=("date",))
 
 
-def validate_submission(schema: dict[str, Any] | None, data: Any) -> None:
-    """Raise `Invalid` with per-field messages unless `data` satisfies the form's JSON Schema."""
+def _decimal(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        return None
+    try:
+        found = Decimal(str(value).replace(",", "").strip())
+    except InvalidOperation:
+        return None
+    return found if found.is_finite() else None
+
+
+def _over_bounds(schema: dict[str, Any], data: dict[str, Any], shown: dict[str, Any]) -> dict[str, list[str]]:
+    """A field's `maximumFrom`: at most the value the task holds under that name (its key data, captured when the
+    task became ready; e.g. an approved amount at most the amount applied for). A bound the task does not hold
+    bounds nothing."""
+    fields: dict[str, list[str]] = {}
+    for name, spec in (schema.get("properties") or {}).items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("maximumFrom"), str):
+            continue
+        given, bound = _decimal(data.get(name)), _decimal(shown.get(spec["maximumFrom"]))
+        if given is not None and bound is not None and given > bound:
+            limit = f"{bound:,.2f}" if spec.get("type") == "string" else bound
+            fields[name] = [gettext("Must be at most %(limit)s.", limit=limit)]
+    return fields
+
+
+def validate_submission(schema: dict[str, Any] | None, data: Any, shown: dict[str, Any] | None = None) -> None:
+    """Raise `Invalid` with per-field messages unless `data` satisfies the form's JSON Schema, and each field's
+    `maximumFrom` bound the task's values (`shown`) give it."""
     if not isinstance(data, dict):
         raise Invalid(_l("The form's data must be a JSON object."), fields={"data": [_l("Must be an object.")]})
     if schema is None:
@@ -100,6 +127,8 @@ def validate_submission(schema: dict[str, Any] | None, data: Any) -> None:
         elif path and isinstance(path[-1], int) and not isinstance(error.instance, dict):
             path = path[:-1]  # one of a list's values (a choice ticked, a file): said at the list's field
         fields.setdefault(_field_name(path), []).append(_message(error))
+    for name, said in _over_bounds(schema, data, shown or {}).items():
+        fields.setdefault(name, []).extend(said)
     if fields:
         raise Invalid(_l("The form has errors: see the fields."), fields=fields, code="form_invalid")
 

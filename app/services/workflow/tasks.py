@@ -285,7 +285,7 @@ def complete_task(task_id: int, data: dict[str, Any], actor: Actor, uploads: Seq
         _refuse_if_closed(task, actor)
         _refuse_same_person(task, actor)
         schema, _ui = task_form(task)
-        validate_submission(schema, data)
+        validate_submission(schema, data, task.shown)
         instance = instance_of(task)
         uploads_kept.keep(instance.id, task.id, schema, uploads, data, actor.id)
         kept = jsonable(kept_answers(schema, data))
