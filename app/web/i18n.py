@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import current_app, g, request, session
-from flask_babel import format_currency, format_date
+from flask_babel import format_currency, format_date, format_datetime
 from flask_login import current_user
 
 API_PREFIX = "/api/"
@@ -48,3 +48,9 @@ def local_date(value: Any) -> str:
     except ValueError:
         return str(value)
     return format_date(parsed, "medium")
+
+
+def moment(value: Any) -> str:
+    """A moment (a datetime kept in UTC) as people read it: in the business time zone, by the page's locale
+    (2026/11/25 00:30); nothing for none."""
+    return "" if value is None else format_datetime(value, "short")

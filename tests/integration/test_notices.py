@@ -134,3 +134,18 @@ def test_the_api_lists_ones_own_notices_and_marks_them_read(client, app, world):
         sms = db.session.scalar(select(Notification.id).where(Notification.channel == "sms"))
         db.session.remove()
     assert client.post(f"{API}/notices/{sms}/read", headers=ann).status_code == 404  # not an in-app notice
+
+
+def test_a_notice_says_when_in_the_business_time_zone(app, world):
+    """A notice written at 16:30 UTC on 24 November was shown as "2026-11-24 16:30": in China it was past midnight,
+    the 25th, as every other page says."""
+    from datetime import UTC, datetime
+
+    with app.app_context():
+        db.session.get(Notification, world["ids"]["bob"][0]).created_at = datetime(2026, 11, 24, 16, 30, tzinfo=UTC)
+        db.session.commit()
+        db.session.remove()
+    bob = browser_of(app, "bob")
+    chinese = bob.get("/notices", headers=ZH).text
+    assert "2026/11/25 00:30" in chinese and "2026-11-24" not in chinese
+    assert "11/25/26, 12:30" in bob.get("/notices", headers=EN).text
