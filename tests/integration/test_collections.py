@@ -24,6 +24,7 @@ from app.models import (
     ProcessInstance,
 )
 from app.models import Product as LoanProduct
+from app.services import clock as service_clock
 from app.services.collections import views
 from app.services.errors import Forbidden, Invalid, NotFound
 from app.services.identity import directory as identity
@@ -137,7 +138,7 @@ def do(instance_id: int, element: str, username: str, answer: dict) -> None:
 
 def contact(instance_id: int, username: str = "agent1", day: date | None = None, at: str = "10:30",
             **answer: str) -> None:
-    day = day or datetime.now(CHINA).date()
+    day = day or service_clock.now().astimezone(CHINA).date()  # the day as the platform's clock has it
     do(instance_id, "contact", username, {"contact_date": day.isoformat(), "contact_time": at, "channel": "phone",
                                           "outcome": "reached", "next_step": "continue", "note": "called", **answer})
 
@@ -299,6 +300,23 @@ def test_contacts_happen_only_between_eight_and_nine_china_time(world, clock, ap
     contact(case, at="21:00")
     assert [c["contact_time"] for c in views.case(who("agent1"), case, "en")["contacts"]] == ["21:00"]
     assert_books_balance(loan_id)
+
+
+def test_a_contact_is_recorded_only_once_it_happened_and_a_promise_only_for_a_day_to_come(world, clock):
+    loan_id = book_loan(clock)
+    batch(clock, date(2026, 4, 12))
+    case = open_case(loan_id, date(2026, 4, 12))
+    clock.current = datetime(2026, 4, 12, 10, 0, tzinfo=CHINA).astimezone(UTC)
+    for answer, field, said in (({"day": date(2026, 5, 1)}, "contact_date", "Must be today (2026-04-12) or earlier."),
+                                ({"outcome": "promised", "promise_date": "2026-04-11", "promise_amount": "100"},
+                                 "promise_date", "Must be today (2026-04-12) or later.")):
+        with pytest.raises(Invalid) as refused:  # a contact dated next month was recorded as made
+            contact(case, **answer)
+        assert refused.value.fields[field] == [said]
+        db.session.rollback()
+    assert open_tasks(case) == ["contact"] and views.case(who("agent1"), case, "en")["contacts"] == []
+    contact(case, day=date(2026, 4, 11), outcome="promised", promise_date="2026-04-12", promise_amount="100")
+    assert [c["contact_date"] for c in views.case(who("agent1"), case, "en")["contacts"]] == ["2026-04-11"]
 
 
 def test_the_maker_cannot_approve_their_own_proposal(world, clock):

@@ -1,6 +1,7 @@
 """Validating task submissions against their JSON Schema forms."""
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -11,7 +12,8 @@ from sqlalchemy import select
 from app.engine.limits import MAX_DECIMAL_EXPONENT as _SCRIPT_DECIMAL_EXPONENT
 from app.extensions import db
 from app.models import FormVersion
-from app.services.context import gettext, language
+from app.services import clock
+from app.services.context import business_tz, gettext, language
 from app.services.context import lazy_gettext as _l
 from app.services.errors import Invalid
 from app.services.workflow import labels
@@ -88,18 +90,33 @@ def _decimal(value: Any) -> Decimal | None:
     return found if found.is_finite() else None
 
 
+def _day(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
+    except ValueError:
+        return None
+
+
 def _over_bounds(schema: dict[str, Any], data: dict[str, Any], shown: dict[str, Any]) -> dict[str, list[str]]:
-    """A field's `maximumFrom`: at most the value the task holds under that name (its key data, captured when the
-    task became ready; e.g. an approved amount at most the amount applied for). A bound the task does not hold
-    bounds nothing."""
+    """Bounds JSON Schema cannot say, on a form's fields: `maximumFrom` — at most the value the task holds under that
+    name (its key data, captured when the task became ready; e.g. an approved amount at most the amount applied
+    for; a bound the task does not hold bounds nothing); on a date, `notAfter: "today"` (a contact that happened)
+    or `notBefore: "today"` (a promise to pay), today in the business time zone."""
     fields: dict[str, list[str]] = {}
+    today = clock.now().astimezone(business_tz()).date()
     for name, spec in (schema.get("properties") or {}).items():
-        if not isinstance(spec, dict) or not isinstance(spec.get("maximumFrom"), str):
+        if not isinstance(spec, dict):
             continue
-        given, bound = _decimal(data.get(name)), _decimal(shown.get(spec["maximumFrom"]))
-        if given is not None and bound is not None and given > bound:
-            limit = f"{bound:,.2f}" if spec.get("type") == "string" else bound
-            fields[name] = [gettext("Must be at most %(limit)s.", limit=limit)]
+        if isinstance(spec.get("maximumFrom"), str):
+            given, bound = _decimal(data.get(name)), _decimal(shown.get(spec["maximumFrom"]))
+            if given is not None and bound is not None and given > bound:
+                limit = f"{bound:,.2f}" if spec.get("type") == "string" else bound
+                fields[name] = [gettext("Must be at most %(limit)s.", limit=limit)]
+        day = _day(data.get(name))
+        if day is not None and spec.get("notAfter") == "today" and day > today:
+            fields[name] = [gettext("Must be today (%(today)s) or earlier.", today=today.isoformat())]
+        if day is not None and spec.get("notBefore") == "today" and day < today:
+            fields[name] = [gettext("Must be today (%(today)s) or later.", today=today.isoformat())]
     return fields
 
 
