@@ -15,12 +15,19 @@ class ContactSchema(Schema):
     next_step = fields.String()
 
 
+class ReachSchema(Schema):
+    name = fields.String(metadata={"description": "a user of the borrower's organisation"})
+    mobile = fields.String(metadata={"example": "13800138000"})
+    email = fields.String()
+
+
 class CaseSchema(Schema):
     id = fields.Integer(metadata={"description": "the case's process instance"})
     loan = fields.String(metadata={"example": "LOAN-APP-2026-0001"})
     loan_id = fields.Integer(allow_none=True)
     borrower = fields.String(allow_none=True)
-    dpd = fields.Integer(allow_none=True, metadata={"description": "days past due as of the last end-of-day run"})
+    dpd = fields.Integer(allow_none=True, metadata={"description": "days past due as of the last end-of-day run (an "
+                                                     "ended case: when it ended)"})
     bucket = fields.String(allow_none=True, metadata={"description": "current, 1-30, 31-60, 61-90, 91+"})
     amount_overdue = fields.String(allow_none=True, metadata={"example": "1068.08"})
     action = fields.String(allow_none=True, metadata={"description": "the current action in the reader's language"})
@@ -31,6 +38,8 @@ class CaseSchema(Schema):
     contacts = fields.List(fields.Nested(ContactSchema))
     promises = fields.List(fields.Nested(ContactSchema))
     broken_promises = fields.Integer()
+    reach = fields.List(fields.Nested(ReachSchema), metadata={
+        "description": "how the borrower is reached (one case only; the list answers none)"})
     waiting_on = fields.String(allow_none=True, metadata={"description": "the open task, in the reader's language"})
 
 

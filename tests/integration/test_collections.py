@@ -25,6 +25,7 @@ from app.models import (
 )
 from app.models import Product as LoanProduct
 from app.services import clock as service_clock
+from app.services.collections import cases as cases_of
 from app.services.collections import views
 from app.services.errors import Forbidden, Invalid, NotFound
 from app.services.identity import directory as identity
@@ -317,6 +318,27 @@ def test_a_contact_is_recorded_only_once_it_happened_and_a_promise_only_for_a_da
     assert open_tasks(case) == ["contact"] and views.case(who("agent1"), case, "en")["contacts"] == []
     contact(case, day=date(2026, 4, 11), outcome="promised", promise_date="2026-04-12", promise_amount="100")
     assert [c["contact_date"] for c in views.case(who("agent1"), case, "en")["contacts"]] == ["2026-04-11"]
+
+
+def test_a_case_shows_the_loan_as_it_stands_and_how_to_reach_the_borrower(world, clock, app, client):
+    loan_id = book_loan(clock)
+    batch(clock, FIRST_OVERDUE)
+    case = open_case(loan_id, FIRST_OVERDUE)
+    opened = views.case(who("agent1"), case, "en")
+    assert (opened["dpd"], opened["amount_overdue"]) == (4, str(cases_of.amount_overdue(loan_id)))
+    assert opened["reach"] == [{"name": "app1", "mobile": "13800138000", "email": ""}]  # the borrower's user
+    batch(clock, date(2026, 3, 1))  # two weeks on, in the same bucket: the case is told nothing, penalties grew
+    later = views.case(who("agent1"), case, "en")
+    owed = cases_of.amount_overdue(loan_id)
+    assert (later["dpd"], later["amount_overdue"]) == (19, str(owed))  # was the figures of the day it opened
+    assert owed > Decimal(opened["amount_overdue"]) and instance(case).data["dpd"] == 4
+    assert [c["dpd"] for c in views.cases(who("agent1"), "en")] == [19]
+    assert views.cases(who("agent1"), "en")[0]["reach"] == []  # the list does not read contacts
+    set_password(app, "agent1")
+    with app.app_context():
+        sign_in(client, "agent1")
+        page = client.get(f"/collections/{case}", headers={"Accept-Language": "zh-CN"}).text
+    assert "借款人联系方式" in page and "13800138000" in page and ">19<" in page
 
 
 def test_the_maker_cannot_approve_their_own_proposal(world, clock):

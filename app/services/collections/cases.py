@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, insert, select
 
 from app.engine.said import said
 from app.extensions import db
-from app.models import Instalment, InstanceParty, Loan, Organisation, Payment, Product
+from app.models import Instalment, InstanceParty, Loan, Organisation, Payment, Product, User
 from app.models.identity import OrgKind
 from app.models.loan import ZERO
 from app.services import clock
@@ -73,12 +73,42 @@ def loan_of(business_key: str | None) -> Loan:
 
 def amount_overdue(loan_id: int) -> Decimal:
     """What the overdue instalments still owe: principal, billed interest, penalties and fees."""
-    rows = db.session.scalars(select(Instalment).where(Instalment.loan_id == loan_id, Instalment.is_current,
-                                                       Instalment.status == "overdue")
-                              .execution_options(populate_existing=True))
-    return sum(((r.principal_due - r.principal_paid) + (r.interest_billed - r.interest_paid - r.interest_waived)
-                + (r.penalty_due - r.penalty_paid - r.penalty_waived) + (r.fee_due - r.fee_paid - r.fee_waived)
-                for r in rows), ZERO)
+    return amounts_overdue([loan_id])[loan_id]
+
+
+def amounts_overdue(loan_ids: list[int]) -> dict[int, Decimal]:
+    """`amount_overdue` of each loan, in one query."""
+    found = dict.fromkeys(loan_ids, ZERO)
+    if not loan_ids:
+        return found
+    for r in db.session.scalars(select(Instalment).where(Instalment.loan_id.in_(loan_ids), Instalment.is_current,
+                                                         Instalment.status == "overdue")
+                                .execution_options(populate_existing=True)):
+        found[r.loan_id] += ((r.principal_due - r.principal_paid) + (r.interest_billed - r.interest_paid
+                                                                     - r.interest_waived)
+                             + (r.penalty_due - r.penalty_paid - r.penalty_waived) + (r.fee_due - r.fee_paid
+                                                                                      - r.fee_waived))
+    return found
+
+
+def standing(loan_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Each loan as it stands now (as of the last batch): dpd, bucket and what its overdue instalments owe."""
+    owed = amounts_overdue(loan_ids)
+    return {loan.id: {"dpd": loan.dpd, "bucket": loan.bucket, "amount_overdue": str(owed[loan.id])}
+            for loan in db.session.scalars(select(Loan).where(Loan.id.in_(loan_ids)))} if loan_ids else {}
+
+
+def reach(org_ids: list[int]) -> dict[int, list[dict[str, str]]]:
+    """How each borrower is reached: its active users' names, mobiles and e-mail addresses (those who have one)."""
+    found: dict[int, list[dict[str, str]]] = {org_id: [] for org_id in org_ids}
+    if not org_ids:
+        return found
+    for user in db.session.scalars(select(User).where(User.org_id.in_(org_ids), User.active,
+                                                      (User.mobile.isnot(None)) | (User.email.isnot(None)))
+                                   .order_by(User.id)):
+        found[user.org_id].append({"name": user.display_name or user.username, "mobile": user.mobile or "",
+                                   "email": user.email or ""})
+    return found
 
 
 def position(business_key: str | None) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import HumanTask, InstanceEvent, InstanceParty, Organisation, ProcessInstance
 from app.models.identity import OrgKind
+from app.services.collections import cases as cases_of
 from app.services.collections.cases import AGENCY
 from app.services.context import lazy_gettext as _l
 from app.services.errors import Forbidden, Invalid, NotFound
@@ -25,6 +26,8 @@ from app.services.workflow.forms import forms_by_id
 from app.services.workflow.queries import party_codes
 
 PROCESS = "collections"
+BORROWER = "borrower"  # the deal's party the case collects from
+ENDED = ("completed", "cancelled")
 CHOICES = ("channel", "outcome")  # contact answers that are codes: shown by their form's labels
 # How a case ended (its end event), in both languages.
 ENDS: dict[str, tuple[str, str]] = {
@@ -95,7 +98,9 @@ def _org_names(ids: set[int]) -> dict[int, str]:
 
 
 def cases(principal: Principal, language: str, instance_id: int | None = None) -> list[dict[str, Any]]:
-    """The cases this reader sees, newest first: loan, borrower, dpd, bucket, action, contacts, promises."""
+    """The cases this reader sees, newest first: loan, borrower, the loan's dpd, bucket and amount overdue as it
+    stands (an ended case's as they were), action, contacts, promises; one case also how the borrower is reached."""
+    one = instance_id is not None
     rows = _visible_cases(principal, instance_id)
     ids = [r.id for r in rows]
     contacts, parties = _contacts(ids, language), _parties(ids)
@@ -107,14 +112,19 @@ def cases(principal: Principal, language: str, instance_id: int | None = None) -
                           HumanTask.instance_id.in_(ids), HumanTask.state.in_(("ready", "claimed"))))} if ids else {}
     ends = dict(db.session.execute(select(InstanceEvent.instance_id, InstanceEvent.element_id).where(
         InstanceEvent.instance_id.in_(ids), InstanceEvent.kind == "completed")).all()) if ids else {}
+    now = cases_of.standing(sorted({int(r.data["loan_id"]) for r in rows
+                                    if r.status not in ENDED and isinstance((r.data or {}).get("loan_id"), int)}))
+    reached = cases_of.reach(sorted({p[BORROWER] for p in parties.values() if BORROWER in p})) if one else {}
     views = []
     for row in rows:
         data = row.data or {}
         ended = ENDS.get(ends.get(row.id) or "")
+        standing = {**{key: data.get(key) for key in ("dpd", "bucket", "amount_overdue")},
+                    **now.get(data.get("loan_id") or 0, {})}  # an open case: the loan as it stands; an ended one: then
         views.append({
             "id": row.id, "loan": data.get("loan") or row.business_key, "loan_id": data.get("loan_id"),
-            "borrower": data.get("borrower"), "dpd": data.get("dpd"), "bucket": data.get("bucket"),
-            "amount_overdue": data.get("amount_overdue"), "action": _twin(data, "action_name", language),
+            "borrower": data.get("borrower"), **standing, "reach": reached.get(parties[row.id].get(BORROWER, 0), []),
+            "action": _twin(data, "action_name", language),
             "status": row.status, "ended": ended[0 if language == "en" else 1] if ended else None,
             "agency": None if parties[row.id].get(AGENCY) in in_house else names.get(parties[row.id].get(AGENCY, 0)),
             "contacts": contacts[row.id],
