@@ -31,9 +31,9 @@ from app.models.types import BigId, JsonType, UTCDateTime, utcnow
 
 FLOW_STATUSES = ("signing", "completed", "expired", "cancelled")
 SIGNER_STATUSES = ("waiting", "signed")
-ORDER_STATUSES = ("pending", "succeeded", "failed")
+ORDER_STATUSES = ("pending", "succeeded", "failed", "closed")  # closed: a collection never paid
 DISBURSEMENT_STATUSES = ("requested", "succeeded", "failed")
-REPAYMENT_ORDER_STATUSES = ("pending", "succeeded", "failed")
+REPAYMENT_ORDER_STATUSES = ("pending", "succeeded", "failed", "closed")
 
 
 class SimulatorState(Model):

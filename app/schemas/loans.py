@@ -209,7 +209,7 @@ class RepaymentOrderSchema(Schema):
     loan_id = fields.Integer(attribute="row.loan_id")
     order_id = fields.String(attribute="row.order_id")
     idempotency_key = fields.String()
-    status = fields.String(attribute="row.status", metadata={"enum": ["pending", "succeeded", "failed"]})
+    status = fields.String(attribute="row.status", metadata={"enum": ["pending", "succeeded", "failed", "closed"]})
     amount = Money(attribute="row.amount")
     prepayment = fields.String(attribute="row.prepayment", metadata={"enum": PREPAYMENT_MODES})
     pay_url = fields.String(metadata={"description": "the payment gateway's page where the borrower pays"})

@@ -4,6 +4,9 @@
   → the receipt `{"order_id", "status": "accepted"}`; the same order under the same key again → the
   same receipt; the key with another order → 409; an order that does not read → 422.
 - `POST /simulators/payments/api/orders/query`: `{"order_id"}` → the order's status; unknown → 404.
+- `POST /simulators/payments/api/orders/close`: `{"order_id"}` → a collection its payer has not paid is closed
+  (it can no longer be paid); the order's status — `closed`, or how it settled if the payer paid first;
+  unknown → 404, not a collection → 409.
 - `POST /simulators/payments/api/orders/{id}/pay`: the payer pays a pending collection order (a
   user of the payer's organisation, by bearer token or session; or the simulator's key) → the order's
   status; the notification follows from the worker. Another's order or a disbursement → 404, one
@@ -73,6 +76,19 @@ def payments_query() -> ResponseReturnValue:
                               exc.message)
 
 
+@bp.route("/payments/api/orders/close", methods=["POST"])
+def payments_close() -> ResponseReturnValue:
+    """Close a collection its payer has not paid: its status (closed, or how it settled if paid first)."""
+    try:
+        _authorised()
+        return jsonify(payments.close(_order_id(_body())).to_dict()), 200
+    except _Refused as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    except ProviderError as exc:
+        return error_response(404 if exc.status == 404 else 409, "not_found" if exc.status == 404 else "conflict",
+                              exc.message)
+
+
 @bp.route("/payments/api/orders/<order_id>/pay", methods=["POST"])
 def payments_pay(order_id: str) -> ResponseReturnValue:
     """Pay a pending collection order as its payer; its status (succeeded, or failed when told to fail)."""
@@ -87,4 +103,4 @@ def payments_pay(order_id: str) -> ResponseReturnValue:
     return jsonify(stored.order_status().to_dict()), 200
 
 
-VIEWS = (payments_orders, payments_query, payments_pay)
+VIEWS = (payments_orders, payments_query, payments_close, payments_pay)

@@ -24,7 +24,7 @@ from app.web.auth import safe_next
 from app.web.paging import page_number
 
 PER_PAGE = 20
-STATUS_NAMES = {"pending": _l("pending"), "succeeded": _l("succeeded"), "failed": _l("failed")}
+STATUS_NAMES = {"pending": _l("pending"), "succeeded": _l("succeeded"), "failed": _l("failed"), "closed": _l("closed")}
 KIND_NAMES = {"disbursement": _l("Disbursement"), "collection": _l("Collection"), "debit": _l("Auto-debit")}
 FIELDS = ("fail_next", "fail_reason", "late_next", "late_minutes", "twice_next")
 

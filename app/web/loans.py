@@ -31,7 +31,8 @@ BILL_STATUS = {"pending": _l("Not yet due"), "overdue": _l("Overdue"), "paid": _
                "written_off": _l("Written off")}
 PAYMENT_STATUS = {"pending": _l("Awaiting confirmation"), "booked": _l("Booked"), "rejected": _l("Rejected")}
 CHANNEL = {"online": _l("Online"), "offline": _l("Bank transfer"), "auto_debit": _l("Automatic debit")}
-ORDER_STATUS = {"pending": _l("Waiting for payment"), "succeeded": _l("Payment received"), "failed": _l("Failed")}
+ORDER_STATUS = {"pending": _l("Waiting for payment"), "succeeded": _l("Payment received"), "failed": _l("Failed"),
+                "closed": _l("Closed, not paid: a later order replaced it")}
 MODES = {"shorten_term": _l("Shorten the term"), "reduce_instalment": _l("Lower the instalment")}
 SCHEDULE_REASON = {**MODES, "payoff": _l("Paid off early")}  # why a schedule version replaced the one before
 NAMES = {"loan_status": LOAN_STATUS, "bill_status": BILL_STATUS, "payment_status": PAYMENT_STATUS,

@@ -1,6 +1,6 @@
 """The payments adapter's real client: POST `{base_url}/api/orders` (the order, its idempotency key
-also as `Idempotency-Key`) and POST `{base_url}/api/orders/query` (`{"order_id"}`), as UnionPay-style
-gateways take both as POSTs.
+also as `Idempotency-Key`), POST `{base_url}/api/orders/query` and POST `{base_url}/api/orders/close`
+(`{"order_id"}`), as UnionPay-style gateways take them as POSTs.
 """
 from __future__ import annotations
 
@@ -32,6 +32,11 @@ class HttpPaymentsClient(JsonClient):
             raise
         receipt: OrderReceipt = self.read(answer, OrderReceipt.from_dict, "a receipt")
         return receipt
+
+    def close(self, order_id: str) -> OrderStatus:
+        status: OrderStatus = self.read(self.post("/api/orders/close", {"order_id": order_id}), OrderStatus.from_dict,
+                                        "an order status")
+        return status
 
     def query(self, order_id: str) -> OrderStatus:
         status: OrderStatus = self.read(self.post("/api/orders/query", {"order_id": order_id}), OrderStatus.from_dict,

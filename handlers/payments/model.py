@@ -20,7 +20,7 @@ OrderKind = Literal["disbursement", "collection", "debit"]
 # funds to the borrower; funds from them (they pay); funds taken from them under their signed authorisation
 ORDER_KINDS: tuple[str, ...] = ("disbursement", "collection", "debit")
 FROM_BORROWER: tuple[str, ...] = ("collection", "debit")  # the platform books these as repayments
-ORDER_STATUSES: tuple[str, ...] = ("pending", "succeeded", "failed")
+ORDER_STATUSES: tuple[str, ...] = ("pending", "succeeded", "failed", "closed")  # closed: never paid, now unpayable
 CURRENCY = "CNY"
 _AMOUNT = re.compile(r"(0|[1-9][0-9]{0,14})\.[0-9]{2}")
 
@@ -138,8 +138,9 @@ class OrderReceipt:
 
 @dataclass(frozen=True)
 class OrderStatus:
-    """Where an order stands: `pending`, `succeeded` (with `settled_at`) or `failed` (with
-    `settled_at` and the gateway's `failure_reason`).
+    """Where an order stands: `pending`, `succeeded` (with `settled_at`), `failed` (with `settled_at` and the
+    gateway's `failure_reason`) or `closed` (a collection its payer never paid, closed at `settled_at`: it can no
+    longer be paid).
     """
 
     order_id: str
@@ -188,10 +189,14 @@ class PaymentGateway(Protocol):
     """Anything that takes payment orders: `SimulatedGateway`, `HttpPaymentsClient`, a test's fake.
 
     `create_order` with a key already used returns that order's receipt when the order is the same and
-    raises `IdempotencyConflict` when it differs. `query` raises `ProviderError` for an order the
+    raises `IdempotencyConflict` when it differs. `close` closes a collection its payer has not paid (as
+    gateways' "close order"): it answers the order's status — `closed`, or how it settled when the payer paid
+    first (its notification follows as for any order). `query` raises `ProviderError` for an order the
     gateway does not know; both raise `ProviderUnavailable` when the gateway cannot be reached.
     """
 
     def create_order(self, order: PaymentOrder) -> OrderReceipt: ...
 
     def query(self, order_id: str) -> OrderStatus: ...
+
+    def close(self, order_id: str) -> OrderStatus: ...

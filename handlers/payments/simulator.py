@@ -70,6 +70,21 @@ class SimulatedGateway:
             raise ProviderError(f"no order {order_id}", provider=PROVIDER, status=404)
         return stored.order_status()
 
+    def close(self, order_id: str) -> OrderStatus:
+        """Close a collection its payer has not paid: it can no longer be paid (no notification: nothing moved).
+        An order settled already keeps its status, which is answered; `ProviderError` 404 for an unknown order,
+        409 for a disbursement or a debit (the gateway moves those on its own)."""
+        stored = self.store.get(order_id)
+        if stored is None:
+            raise ProviderError(f"no order {order_id}", provider=PROVIDER, status=404)
+        if stored.order.kind != "collection":
+            raise ProviderError(f"order {order_id} is not a collection: it is not closed", provider=PROVIDER,
+                                status=409)
+        if stored.status == "pending":
+            stored.status, stored.settled_at = "closed", self.clock()
+            self.store.save(stored)
+        return stored.order_status()
+
     def settle_due(self, now: datetime) -> list[Notification]:
         """Settle every pending order due at `now`; the notifications to send, in order."""
         notifications: list[Notification] = []

@@ -433,6 +433,7 @@ SKIPPED: dict[str, str] = {
     "simulators.remove_from_blacklist": "an entry's id; the same action as adding one (test_simulators.py)",
     "simulators.payments_orders": "a machine API of the payment gateway simulator: its key (test_payments_simulator.py)",
     "simulators.payments_query": "a machine API of the payment gateway simulator: its key (test_payments_simulator.py)",
+    "simulators.payments_close": "a machine API of the payment gateway simulator: its key (test_payments_simulator.py)",
     "simulators.payments_pay": "a collection order's payer (a user of its payer organisation) or the simulator's key; "
                                "others' orders are 404 (test_online_repayment.py)",
     "simulators.payments_pay_page": "a collection order's page for its payer only (test_online_repayment.py)",

@@ -144,6 +144,42 @@ def test_a_bill_paid_online_is_booked_once_and_the_next_instalment_is_paid(world
         db.session.remove()
 
 
+def test_an_order_left_unpaid_is_closed_when_another_is_placed_so_the_bill_is_not_paid_twice(world, clock):
+    business_day(clock, date(2026, 2, 8))
+    first = world.order(key="pay-1").json  # the borrower leaves the gateway's page without paying
+    second = world.order(key="pay-2").json  # and comes back for another order
+    orders = {o["order_id"]: o["status"] for o in world.get(
+        "applicant1", f"/api/v1/loans/{world.loan1}/repayments/online").json}
+    assert orders == {first["order_id"]: "closed", second["order_id"]: "pending"}
+    refused = world.pay("applicant1", first["order_id"])  # it stayed payable: paid after the second, twice
+    assert refused.status_code == 409 and ("closed" in refused.json["error"]["message"]
+                                           or "已关闭" in refused.json["error"]["message"])
+    page = signed_in(world.app, "applicant1").get(f"/simulators/payments/orders/{first['order_id']}/pay",
+                                                  headers={"Accept-Language": "zh-CN"})
+    assert "该订单已关闭" in page.text and 'id="payment-pay-form"' not in page.text
+    assert world.pay("applicant1", second["order_id"]).status_code == 200
+    assert world.worker() == 1
+    assert [p["amount"] for p in world.get("applicant1", f"/api/v1/loans/{world.loan1}/payments").json] == [BILL]
+    third = world.order(key="pay-3").json  # a paid order is not closed by the next one
+    listed = {o["order_id"]: o["status"] for o in world.get(
+        "applicant1", f"/api/v1/loans/{world.loan1}/repayments/online").json}
+    assert listed == {first["order_id"]: "closed", second["order_id"]: "succeeded", third["order_id"]: "pending"}
+
+
+def test_an_order_its_payer_paid_while_another_was_placed_stays_and_is_booked(world, clock):
+    business_day(clock, date(2026, 2, 8))
+    first = world.order(key="pay-1").json
+    with world.app.app_context():  # the payer pays at the gateway; its notification is not yet in
+        payments.pay(None, first["order_id"])
+        db.session.remove()
+    world.order(key="pay-2", amount="100.00")
+    listed = {o["order_id"]: o["status"] for o in world.get(
+        "applicant1", f"/api/v1/loans/{world.loan1}/repayments/online").json}
+    assert listed[first["order_id"]] == "pending"  # the gateway said it was paid: not closed
+    assert world.worker() == 1
+    assert [p["amount"] for p in world.get("applicant1", f"/api/v1/loans/{world.loan1}/payments").json] == [BILL]
+
+
 def test_the_same_key_sent_four_times_at_once_places_one_order(world):
     body = json.dumps({"amount": BILL, "idempotency_key": "race-1"}).encode()
     headers = {**world.headers["applicant1"], "Content-Type": "application/json"}

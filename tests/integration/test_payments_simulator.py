@@ -161,6 +161,29 @@ def test_a_bad_order_is_422_a_missing_key_401_and_an_unknown_order_404(served, k
     assert unknown.value.status == 404
 
 
+def test_a_collection_its_payer_has_not_paid_is_closed_over_http_and_can_no_longer_be_paid(app, clock, gateway,
+                                                                                           platform):
+    collection = PaymentOrder(kind="collection", idempotency_key="online:1:pay-1", amount="1066.19", payer=BORROWER,
+                              payee=FUNDER, notify_url=platform.url, memo="还款 LOAN-1")
+    order_id = gateway.create_order(collection).order_id
+    closed = gateway.close(order_id)
+    assert (closed.status, closed.settled_at is not None) == ("closed", True)
+    assert gateway.query(order_id).status == "closed" and gateway.close(order_id).status == "closed"  # again: so
+    with pytest.raises(ProviderError) as refused:
+        in_service(app, lambda: payments.gateway().pay(order_id, clock()))
+    assert refused.value.status == 409
+    assert worker(app, clock, days=400) == (0, 0)  # never settled, nothing notified: nothing moved
+    paid = gateway.create_order(PaymentOrder(**{**collection.__dict__, "idempotency_key": "online:1:pay-2"})).order_id
+    in_service(app, lambda: (payments.gateway().pay(paid, clock()), db.session.commit()))
+    assert gateway.close(paid).status == "succeeded"  # paid first: it stays paid
+    with pytest.raises(ProviderError) as not_a_collection:
+        gateway.close(gateway.create_order(order_for(platform)).order_id)
+    assert not_a_collection.value.status == 409
+    with pytest.raises(ProviderError) as unknown:
+        gateway.close("SIM-PO-NOSUCHORDER")
+    assert unknown.value.status == 404
+
+
 # -- settling and notifying -------------------------------------------------------------------------
 
 def test_an_order_settles_after_a_few_seconds_and_the_platform_gets_a_signed_notification(

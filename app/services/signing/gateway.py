@@ -22,6 +22,9 @@ class InProcessGateway:
     def query(self, order_id: str) -> OrderStatus:
         return simulator.gateway().query(order_id)
 
+    def close(self, order_id: str) -> OrderStatus:
+        return simulator.gateway().close(order_id)
+
 
 def gateway() -> PaymentGateway:
     """The payment gateway this platform is configured with."""

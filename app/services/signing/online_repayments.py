@@ -39,6 +39,7 @@ from app.services.notices import sending
 from app.services.signing.disbursements import notify_url
 from app.services.signing.gateway import gateway
 from app.services.simulators.payments import pay_path
+from handlers.errors import ProviderError
 from handlers.payments import Account, IdempotencyConflict, PaymentOrder
 from handlers.payments.model import parse_time
 
@@ -109,6 +110,7 @@ def order(principal: Principal, loan_id: int, amount: Decimal, idempotency_key: 
         return _same(existing, amount, prepayment)
     if loan.status != "active":
         raise Conflict(_l("The loan is not active: nothing is left to pay."))
+    _close_waiting(loan.id)
     to_pay = Decimal(repayments.quote_payoff(loan.id)["to_pay"])
     if amount > to_pay:
         raise Invalid(_l("The payment is not valid."),
@@ -137,6 +139,24 @@ def order(principal: Principal, loan_id: int, amount: Decimal, idempotency_key: 
         db.session.rollback()
         raise
     return view(row)
+
+
+def _close_waiting(loan_id: int) -> None:
+    """The borrower's own orders of the loan still waiting for their payer are closed at the gateway before
+    another is placed: an abandoned order stayed payable, and paying it after the new one paid twice (the second
+    as a prepayment). One its payer paid meanwhile stays pending (the gateway says so): its notification settles
+    it; one the gateway cannot close now stays pending too, as it was."""
+    waiting = db.session.scalars(select(RepaymentOrder).where(
+        RepaymentOrder.loan_id == loan_id, RepaymentOrder.status == "pending",
+        RepaymentOrder.idempotency_key.startswith(KEY_PREFIX.format(loan_id=loan_id))).with_for_update()).all()
+    for row in waiting:
+        try:
+            status = gateway().close(row.order_id)
+        except ProviderError as exc:
+            log.warning("order %s of loan %s not closed: %s", row.order_id, loan_id, exc)
+            continue
+        if status.status == "closed":
+            row.status, row.settled_at = "closed", status.settled_at
 
 
 def _by_key(key: str) -> RepaymentOrder | None:

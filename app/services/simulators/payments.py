@@ -163,6 +163,19 @@ def query(order_id: str) -> OrderStatus:
     return gateway().query(order_id)
 
 
+def close(order_id: str) -> OrderStatus:
+    """Close a collection its payer has not paid (committed); its status. `handlers.errors.ProviderError` 404 for
+    an order not taken here, 409 for one that is not a collection."""
+    _hold_sqlite_write_lock()
+    try:
+        status = gateway().close(order_id)
+    except Exception:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return status
+
+
 # --- the worker ---------------------------------------------------------------------------------------
 
 def settle_due(now: datetime | None = None) -> int:
@@ -223,7 +236,9 @@ def pay(principal: Principal | None, order_id: str) -> StoredOrder:
     """The payer pays a pending collection order (committed): it settles now (as an injected failure if
     the simulator was told to fail the next orders when it was taken) and its notification is queued
     for the worker, which sends it signed as for any order. Conflict for an order settled already."""
-    payer_order(principal, order_id, for_update=True)
+    if payer_order(principal, order_id, for_update=True).status == "closed":
+        db.session.rollback()
+        raise Conflict(_l("This payment order was closed: a later order for the loan replaced it."))
     try:
         notifications = gateway().pay(order_id, clock.now())
     except ProviderError as exc:
