@@ -54,7 +54,7 @@ def _disposal(app) -> Disposal:
 def _sell(client, op: str, price_: str, costs: str) -> None:
     complete(client, op, "appraise", appraised_value="790000.00", report=REPORT, notes="market value less 5%")
     complete(client, op, "choose_channel", channel="auction", disposer="Shanghai Auction House")
-    complete(client, op, "record_sale", buyer="Wuxi Steel Trading", price=price_, costs=costs, sold_on="2026-12-03")
+    complete(client, op, "record_sale", buyer="Wuxi Steel Trading", price=price_, costs=costs, sold_on="2026-11-30")
 
 
 def _try_approve(client, token: str):

@@ -225,7 +225,7 @@ def test_the_timeline_says_who_did_what_when_with_the_data_that_changed(client, 
                       page, re.S)
     texts = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)).strip() for _element, body in rows]
     assert [t.split(" PM ", 1)[1] for t in texts] == [
-        "Deal started Platform administrator fail false limit 1",  # who started it, and the data it began with
+        "Process started Platform administrator fail false limit 1",  # who started it, and the data it began with
         "Task opened: Review the loop again the platform",
         "Task done: Review the loop again Platform administrator note looks fine",  # what the form submitted
     ]
@@ -240,7 +240,7 @@ def test_both_languages(client, console):
     sign_in(client, "ana")
     zh = client.get(f"/instances/{console['LOOP-1']}", headers=ZH).text
     assert "控制台循环" in zh and "审查循环" in zh
-    assert "Deal started" not in zh and "Open tasks" not in zh and "Offered to" not in zh
+    assert "Process started" not in zh and "Open tasks" not in zh and "Offered to" not in zh
     en = client.get(f"/instances/{console['LOOP-1']}", headers=EN).text
     assert "Console loop" in en and "Open tasks" in en
 
@@ -253,7 +253,7 @@ def test_a_party_reads_its_own_deal_without_the_scripts_internals_and_another_is
     timeline = re.search(r'<ol id="timeline">.*?</ol>', text, re.S).group(0)
     assert "limit" not in text and 'class="changes"' not in text and 'id="instance-data"' not in text  # no data
     assert "ZeroDivisionError" not in text and "division" not in text  # no error's text
-    assert "Deal started" in timeline and "Task opened" not in timeline and "Task done" not in timeline
+    assert "Process started" in timeline and "Task opened" not in timeline and "Task done" not in timeline
     assert "Review the loop" not in text  # the funder's review is not the borrower's to read
     assert "review" not in _marker_map(text)
     assert _marker_map(text)["check"] == "failed"
@@ -337,7 +337,7 @@ def test_an_event_based_gateway_waits_at_itself_and_its_events_and_a_receive_tas
     page = client.get(f"/instances/{gateway}", headers=EN).text
     # the gateway's timer branch, due at its time (the platform's zone: 09:00 UTC is 17:00 in Shanghai)
     assert re.search(r'Timer: <span class="code" translate="no">timer</span> · due Nov 30, 2026, 5:00:00\sPM', page)
-    assert "Message: <span class=\"code\" translate=\"no\">news</span>" in page
+    assert "Waiting for the message: <span class=\"code\" translate=\"no\">news</span>" in page
 
 
 def test_a_long_life_shows_its_latest_steps(client, console, monkeypatch):
@@ -347,7 +347,7 @@ def test_a_long_life_shows_its_latest_steps(client, console, monkeypatch):
     sign_in(client, "ana")
     page = client.get(f"/instances/{console['LOOP-2']}", headers=EN).text
     assert "The latest 2 of its 3 steps are shown." in page
-    assert len(re.findall(r'<li class="event', page)) == 2 and "Deal started" not in page  # the oldest left out
+    assert len(re.findall(r'<li class="event', page)) == 2 and "Process started" not in page  # the oldest left out
 
 
 RESERVED_IDS = b"""<?xml version="1.0" encoding="UTF-8"?>

@@ -85,7 +85,7 @@ def test_the_borrower_sees_only_its_part(client, deal, language):
     assert "初审" not in history and "First review" not in history
     assert ("补充材料" if language == "zh-CN" else "Provide more information") in history
     assert not re.search(r"·\s*(task_ready|task_completed|started)\b", _visible(history))  # kinds by name
-    assert ("业务已发起" if language == "zh-CN" else "Deal started") in history
+    assert ("流程已发起" if language == "zh-CN" else "Process started") in history
 
 
 def test_the_funder_sees_the_borrowers_answer_and_its_own_decision(client, deal):

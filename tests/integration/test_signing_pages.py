@@ -188,7 +188,7 @@ def test_the_signed_contract_and_the_registration_certificate_are_documents_ever
 
     with app.app_context():
         do(row, "register_collateral", "op1", {"registry": "zhongdeng", "registration_number": "ZD-2026-0042",
-                                                "registration_date": "2026-12-01", "certificate": PENDING_DOCUMENT},
+                                                "registration_date": "2026-11-27", "certificate": PENDING_DOCUMENT},
            (Upload("certificate", "登记证明-ZD-2026-0042.pdf", CERTIFICATE),))
         db.session.remove()
     for username, client in clients.items():

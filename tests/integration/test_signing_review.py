@@ -43,7 +43,7 @@ def _registration(journey: Journey) -> dict[str, Any]:
 
 def _register(journey: Journey, task_id: int, data_url: str):
     return journey.client.post(f"/api/v1/tasks/{task_id}/complete", json={"data": {
-        "registry": "zhongdeng", "registration_number": "ZD-2026-0042", "registration_date": "2026-11-30",
+        "registry": "zhongdeng", "registration_number": "ZD-2026-0042", "registration_date": "2026-11-27",
         "certificate": data_url}}, headers={"Authorization": f"Bearer {journey.tokens['op1']}"})
 
 
@@ -174,9 +174,10 @@ def test_wrong_form_data_on_the_signing_and_release_tasks_is_a_422_naming_the_fi
     number = application["number"]
     register = journey.task_of("op1", number, "register_collateral")
     encoded = base64.b64encode(certificate()).decode("ascii")
-    good = {"registry": "zhongdeng", "registration_number": "ZD-1", "registration_date": "2026-11-30",
+    good = {"registry": "zhongdeng", "registration_number": "ZD-1", "registration_date": "2026-11-27",
             "certificate": f"data:application/pdf;name=c.pdf;base64,{encoded}"}
     for wrong, field in (({**good, "registration_date": "2026-13-45"}, "registration_date"),
+                         ({**good, "registration_date": "2030-01-01"}, "registration_date"),  # was taken
                          ({**good, "registry": "somewhere"}, "registry"),
                          ({**good, "registration_number": ""}, "registration_number"),
                          ({**good, "certificate": "document:1"}, "certificate"),
@@ -257,7 +258,7 @@ def test_the_registration_page_refuses_a_certificate_that_is_not_a_pdf_or_an_ima
     page = browser.get(f"/tasks/{task_id}", headers={"Accept-Language": "zh"})
     assert page.status_code == 200
     form = {"csrf_token": csrf_of(page.text), "registry": "zhongdeng", "registration_number": "ZD-1",
-            "registration_date": "2026-11-30",
+            "registration_date": "2026-11-27",
             "certificate": (io.BytesIO("登记编号,ZD-1\n".encode()), "certificate.csv")}
     refused = browser.post(f"/tasks/{task_id}", data=form, content_type="multipart/form-data",
                            headers={"Accept-Language": "zh"})

@@ -222,7 +222,7 @@ def test_an_order_financing_deal_is_verified_signed_by_three_parties_and_registe
     assert tasks_of(instance_id) == ["register_collateral"]
     certificate = render_contract(sample_contract())  # any PDF will do as the registry's certificate
     do(instance_id, "register_collateral", "op1",
-       {"registry": "zhongdeng", "registration_number": "ZD-2026-0001", "registration_date": "2026-11-30",
+       {"registry": "zhongdeng", "registration_number": "ZD-2026-0001", "registration_date": "2026-11-27",
         "certificate": PENDING_DOCUMENT}, (Upload("certificate", "certificate.pdf", certificate),))
     done_instance = instance_of(instance_id)
     assert done_instance.status == "completed"

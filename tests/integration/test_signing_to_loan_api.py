@@ -102,7 +102,7 @@ class Journey(Deals):
         """The platform's operator records the registration with the registry's certificate (a PDF)."""
         encoded = base64.b64encode(certificate()).decode("ascii")
         self.complete("op1", number, "register_collateral", {
-            "registry": "zhongdeng", "registration_number": "ZD-2026-0042", "registration_date": "2026-11-30",
+            "registry": "zhongdeng", "registration_number": "ZD-2026-0042", "registration_date": "2026-11-27",
             "certificate": f"data:application/pdf;name=certificate.pdf;base64,{encoded}"})
 
     def release(self, number: str, **payee: str) -> None:
@@ -324,7 +324,7 @@ def test_each_product_goes_from_approved_to_active_with_its_schedule_and_a_signe
         task_id = journey.task_of("op1", number, "register_collateral")
         bad.post(f"/tasks/{task_id}/claim")
         refused = bad.post(f"/tasks/{task_id}/complete", {"data": {
-            "registry": "zhongdeng", "registration_number": "ZD-2026-0042", "registration_date": "2026-11-30",
+            "registry": "zhongdeng", "registration_number": "ZD-2026-0042", "registration_date": "2026-11-27",
             "certificate": "data:application/pdf;base64,not base64!"}}, expect=422)
         assert "certificate" in refused["error"]["fields"], refused
         assert bad.get(f"/tasks/{task_id}")["state"] == "claimed"  # still op1's to do
