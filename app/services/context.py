@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, request
-from flask_babel import LazyString, force_locale, get_locale, get_translations
+from flask_babel import LazyString, force_locale, format_datetime, get_locale, get_translations
 from flask_babel import gettext as flask_gettext
 
 from app.config import business_timezone
@@ -71,6 +72,14 @@ def language() -> str:
         return "en"
     locale = get_locale()
     return locale.language if locale is not None else "en"
+
+
+def moment(at: datetime) -> str:
+    """A moment as the reader reads it: in the business time zone, by their locale; outside a request, ISO 8601
+    in that zone."""
+    if not has_request_context():
+        return at.astimezone(business_tz()).isoformat(timespec="seconds")
+    return str(format_datetime(at, "medium"))
 
 
 def gettext(text: str, **variables: Any) -> str:

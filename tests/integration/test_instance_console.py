@@ -203,6 +203,10 @@ def test_the_page_marks_completed_active_and_failed_elements_and_counts_the_loop
     incidents = re.search(r'<section class="card" id="incidents">.*?</section>', failed, re.S).group(0)
     assert "Check the ratio" in incidents and "division by zero" in incidents  # the staff read the error
     assert f'href="/instances/{console["LOOP-3"]}/repair"' not in failed  # an analyst may not repair
+    timeline = re.search(r'<ol id="timeline">.*?</ol>', failed, re.S).group(0)
+    assert "division by zero" in timeline  # the failure's reason, in words
+    for internal in ('"code"', "engine_task_id", "%(", "null"):  # it showed the stored structures
+        assert internal not in timeline, internal
     waiting = client.get(f"/instances/{console['LOOP-2']}", headers=EN).text
     assert {k: v for k, v in _marker_map(waiting).items() if v == "active"} == {"wait_news": "active", "cool": "active"}
     assert _counts(waiting) == {}  # one pass only

@@ -37,6 +37,7 @@ from app.models import (
 )
 from app.models.task import OPEN_TASK_STATES
 from app.services.context import lazy_gettext as _l
+from app.services.context import moment
 from app.services.errors import NotFound
 from app.services.identity import policy
 from app.services.identity.access import instance_visible
@@ -164,16 +165,33 @@ def _short(value: Any) -> str:
     return text if len(text) <= SHORT else text[:SHORT - 1] + "…"
 
 
+# What an event keeps for the engine, not for a reader: ids of its own records and the task's own settings.
+_INTERNAL = frozenset(("task_id", "title", "lane", "engine_task_id", "properties", "reason_key"))
+
+
+def _said(details: dict[str, Any], key: str, value: Any) -> Any:
+    """An event's value as a person reads it: a reason in the reader's language, a moment in the business time
+    zone; anything else as kept."""
+    if key == "reason" and isinstance(value, dict):
+        return incident_reasons.reason_text(details) or value.get("text") or _l("(no reason given)")
+    if isinstance(value, str) and len(value) >= 19 and value[4:5] == "-" and value[10:11] == "T":
+        try:
+            return moment(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    return value
+
+
 def _changes(kind: str, details: dict[str, Any]) -> list[Change]:
     """The data an event carried, key by key (what a form submitted, what the instance started with, a
-    message's payload, a failure's text)."""
+    message's payload, a failure's reason in the reader's language, its moments in the business time zone)."""
     if kind in ("task_completed", "started"):
         carried = details.get("data") or {}
     elif kind == "message_received":
         payload = details.get("payload")
         carried = {"message": details.get("name"), **(payload if isinstance(payload, dict) else {"payload": payload})}
     else:
-        carried = {k: v for k, v in details.items() if k not in ("task_id", "title", "lane")}
+        carried = {k: _said(details, k, v) for k, v in details.items() if k not in _INTERNAL}
     return [Change(str(k), _short(v)) for k, v in sorted(carried.items()) if v is not None] \
         if isinstance(carried, dict) else [Change("data", _short(carried))]
 
