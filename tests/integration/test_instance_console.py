@@ -388,3 +388,49 @@ def test_elements_named_as_spiffworkflows_own_run_and_the_page_names_them(client
     served = client.get(f"/instances/{instance}/diagram", headers=EN).data.decode()
     assert 'id="Start_2"' in served and 'bpmnElement="Start_2"' in served and 'sourceRef="Start_2"' in served
     assert 'id="Start"' not in served and 'bpmnElement="End"' not in served
+
+
+CALLER = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="renewal" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:parallelGateway id="split"/>
+    <bpmn:callActivity id="call_cooling" calledElement="cooling"/>
+    <bpmn:intermediateCatchEvent id="reminder"><bpmn:timerEventDefinition>
+      <bpmn:timeDuration>"P1D"</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+    <bpmn:parallelGateway id="join"/>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="split"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="split" targetRef="call_cooling"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="split" targetRef="reminder"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="call_cooling" targetRef="join"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="reminder" targetRef="join"/>
+    <bpmn:sequenceFlow id="f6" sourceRef="join" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+CALLED = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d2" targetNamespace="t">
+  <bpmn:process id="cooling" isExecutable="true">
+    <bpmn:startEvent id="c_start"/>
+    <bpmn:intermediateCatchEvent id="cooling_off"><bpmn:timerEventDefinition>
+      <bpmn:timeDuration>"P7D"</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="c_end"/>
+    <bpmn:sequenceFlow id="c1" sourceRef="c_start" targetRef="cooling_off"/>
+    <bpmn:sequenceFlow id="c2" sourceRef="cooling_off" targetRef="c_end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_timer_in_a_called_process_is_due_when_its_own_run_says(client, app, auth):
+    """Both timers showed the instance's next wake-up (the earliest, tomorrow's): the called process's seven days
+    were said to be due tomorrow."""
+    with app.app_context():
+        deploy_and_commit([DiagramFile("cooling.bpmn", CALLED.encode()), DiagramFile("renewal.bpmn", CALLER.encode())])
+        identity.create_user("ana", "PLATFORM", ["analyst"])
+        db.session.remove()
+    instance_id = start(client, auth, "renewal", "RENEW-1")["id"]
+    set_password(app, "ana")
+    sign_in(client, "ana")
+    page = client.get(f"/instances/{instance_id}", headers=EN).text
+    dues = dict(re.findall(r'<li class="timer" data-element="(\w+)">.*? · due ([^<]+)</li>', page))
+    assert dues == {"reminder": "Nov 29, 2026, 5:00:00\u202fPM", "cooling_off": "Dec 5, 2026, 5:00:00\u202fPM"}, dues

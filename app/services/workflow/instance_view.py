@@ -265,7 +265,8 @@ def view(principal: Principal, instance_id: int, language: str) -> InstanceView:
                                    orgs.get(t.org_id) if t.org_id else None, t.state, holder, hidden, t.due_at,
                                    t.created_at))
 
-    runs = element_runs(_state(instance.id), frozenset((instance.pins or {}).keys()))
+    engine_state = _state(instance.id)
+    runs = element_runs(engine_state, frozenset((instance.pins or {}).keys()))
     incidents = db.session.execute(select(Incident).where(Incident.instance_id == instance.id)
                                    .order_by(Incident.id)).scalars().all()
     open_failures = {i.element_id for i in incidents if i.resolved_at is None and i.element_id}
@@ -286,9 +287,12 @@ def view(principal: Principal, instance_id: int, language: str) -> InstanceView:
     waiting = [] if instance.status not in WAITING_STATUSES else list(db.session.scalars(
         select(InstanceWait.element_id).where(InstanceWait.instance_id == instance.id).order_by(InstanceWait.element_id)))
     waiting = [e for e in waiting if internals or e not in scope.hidden_elements]
+    waiting_timers = [e for e in waiting if e in known and known[e].timer]
+    # a timer in a called process is due when its own run says (not the instance's next wake-up, the earliest)
+    everywhere = element_runs(engine_state) if any(e not in runs for e in waiting_timers) else runs
     timers = [Timer(e, diagram_elements.named(known, e, language),
-                    _due(runs[e].due if e in runs else None) or instance.due_at)
-              for e in waiting if e in known and known[e].timer]
+                    _due(everywhere[e].due if e in everywhere else None) or instance.due_at)
+              for e in waiting_timers]
     waits = [Wait(e, diagram_elements.named(known, e, language)) for e in waiting if e in known and known[e].message]
     return InstanceView(
         instance.id, instance.process_id, labels.process_title(version.names, instance.process_id, language),
