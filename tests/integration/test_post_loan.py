@@ -28,6 +28,8 @@ from app.models import (
 )
 from app.models.signing import RepaymentOrder
 from app.services import clock as clocks
+from app.services.errors import Invalid
+from app.services.identity import directory as identity
 from app.services.ledger import loans
 from app.services.ledger.eod import run_eod
 from app.services.ledger.repayments import PaymentNotice, take_payment
@@ -192,6 +194,27 @@ def test_without_the_signed_authorisation_nothing_is_debited_and_a_late_bill_ale
     batch(clock, day + timedelta(days=1))  # a second overdue day: no second case asked for
     assert len(db.session.scalars(select(OutboxMessage).where(OutboxMessage.name == "collections_opened")).all()) == 1
     assert_books_balance(loan.id)
+
+
+def test_finance_escalating_an_overdue_loan_tells_the_funders_team_leads_with_its_note(app, post_loan, clock):
+    identity.create_user("boss1", "BANK1", ["team_lead"], mobile="13900000001")
+    db.session.commit()
+    loan = disbursed(app, clock, authorised=False)
+    day = rows(loan)[0].due_date
+    while rows(loan)[0].status != "overdue":
+        day += timedelta(days=1)
+        batch(clock, day)
+    [alert] = db.session.scalars(select(HumanTask).where(HumanTask.element_id == "review_overdue"))
+    for blank in ({"decision": "escalate"}, {"decision": "escalate", "notes": "   "}):
+        with pytest.raises(Invalid) as refused:  # "escalate" was taken with no word and told no one
+            tasks.complete_task(alert.id, blank, who("fin1"))
+        assert "notes" in refused.value.fields
+        db.session.rollback()
+    tasks.complete_task(alert.id, {"decision": "escalate", "notes": "Borrower's main buyer went bankrupt"}, who("fin1"))
+    db.session.commit()
+    [told] = [n for n in notices("overdue_escalated") if n.channel == "in_app"]
+    assert told.recipient == "boss1" and "main buyer went bankrupt" in told.body and loan.business_key in told.subject
+    assert post_loan_instances(loan)[0].status == "waiting"  # the loan is still watched
 
 
 def test_a_bill_paid_on_its_due_date_before_the_auto_debit_is_not_debited(app, post_loan, clock):

@@ -95,6 +95,12 @@ TEMPLATES: dict[str, Template] = {
         {"en": "{borrower} did not pay ¥{amount} of loan {loan} (application {number}) due on {date}. A collections "
                "case was opened; see the loans' monitoring page.",
          "zh": "{borrower} 未按期偿还贷款 {loan}（申请 {number}）于 {date} 到期的 ¥{amount}，已发起催收，详见贷款监控页面。"}),
+    "overdue_escalated": Template(
+        {"en": "Escalated: loan {loan} is overdue", "zh": "逾期上报：贷款 {loan}"},
+        {"en": "Finance escalated loan {loan} of {borrower} (application {number}): {dpd} days past due, ¥{amount} "
+               "overdue. Finance's note: {note}",
+         "zh": "资金方财务上报了 {borrower} 的贷款 {loan}（申请 {number}）：已逾期 {dpd} 天，逾期金额 ¥{amount}。"
+               "财务备注：{note}"}),
     "loan_closed": Template(
         {"en": "Loan {loan} is repaid in full", "zh": "贷款 {loan} 已全部结清"},
         {"en": "Loan {loan} (application {number}) was repaid in full on {date}. Your settlement certificate is on the "

@@ -7,12 +7,14 @@
 | `servicing.auto_debit` | bill (the `bill_due` message) | outcome (`ordered` / `skipped`), reason, order_id, amount |
 | `servicing.open_case` | overdue (the `overdue` message) | opened (a collections case was asked for), dpd, amount_overdue |
 | `servicing.close` | — | document_id, status |
+| `servicing.escalate` | note, amount_overdue, days_past_due | sent (the funder's team leads told) |
 
 Each works on the loan of the instance's business key (`LOAN-<number>`), in the step's transaction.
 A message that arrives late (its bill paid meanwhile, the loan closed) does nothing and says why.
 """
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -29,6 +31,7 @@ from app.services.workflow.operators import HandlerContext, HandlerRegistry
 from app.services.workflow.outbox import enqueue
 
 COLLECTIONS = "collections"
+ESCALATED_TO = "team_lead"  # the funder's management: who is told when finance escalates an overdue loan
 HOW_AUTO = {"how_en": "It will be debited from the account the loan was paid to on the due date, as you authorised "
                       "in the contract: please keep enough in it.",
             "how_zh": "还款日将按合同中的代扣授权从放款账户自动扣款，请确保账户余额充足。"}
@@ -94,6 +97,21 @@ def open_case(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
     return {"opened": opened, "dpd": loan.dpd, "amount_overdue": amount}
 
 
+def escalate(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
+    """Finance escalates an overdue loan: the funder's team leads are told, with finance's note."""
+    deal = loan_deal(ctx.business_key)
+    if deal.funder is None:
+        return {"sent": 0}
+    loan, application = deal.loan, deal.application
+    sent = sending.send("overdue_escalated", {
+        "loan": loan.business_key, "number": application.number, "borrower": deal.borrower.name,
+        "amount": f"{Decimal(str(params.get('amount_overdue') or '0')):,.2f}", "dpd": params.get("days_past_due") or loan.dpd,
+        "note": str(params.get("note") or "")}, org_id=deal.funder.id, roles=[ESCALATED_TO],
+        business_key=application.number, idempotency_key=f"{loan.business_key}:overdue_escalated:{ctx.instance_id}:"
+                                                         f"{params.get('days_past_due')}")
+    return {"sent": len(sent)}
+
+
 def close(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
     return closing.close(loan_deal(ctx.business_key, for_update=True))
 
@@ -104,6 +122,7 @@ OPERATORS = {
     "servicing.auto_debit": auto_debit_task,
     "servicing.open_case": open_case,
     "servicing.close": close,
+    "servicing.escalate": escalate,
 }
 
 
