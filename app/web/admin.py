@@ -52,7 +52,10 @@ def _refusal(exc: ServiceError) -> str:
     }
     if exc.code in _SELF_EXPLAINED:
         return _SELF_EXPLAINED[exc.code]()
-    details = [f"{name}: {m}" for name, ms in exc.fields.items() for m in ms]
+    fields = {"username": _("Username"), "org": _("Organisation"), "role": _("Roles"), "email": _("Email"),
+              "display_name": _("Display name"), "mobile": _("Mobile"), "code": _("Code"), "name": _("Name"),
+              "kind": _("Kinds")}
+    details = [f"{fields.get(name, name)}: {m}" for name, ms in exc.fields.items() for m in ms]
     return " ".join([messages.get(exc.code, exc.message), *details])
 
 

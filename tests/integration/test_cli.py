@@ -243,9 +243,9 @@ def test_platform_roles_are_refused_outside_a_platform_organisation(runner):
     refused = runner.invoke(args=["users", "create", "boss", "--org", "BANK1", "--role", "platform_admin",
                                   "--role", "first_reviewer"])
     assert refused.exit_code == 1
-    assert "role: platform_admin is held only in an organisation of kind platform" in refused.output
+    assert "role: Platform administrator is held only in an organisation of kind Platform" in refused.output
     wrong_party = runner.invoke(args=["users", "create", "x", "--org", "PLATFORM", "--role", "applicant"])
-    assert wrong_party.exit_code == 1 and "applicant is held only in an organisation of kind borrower" in (
+    assert wrong_party.exit_code == 1 and "Applicant is held only in an organisation of kind Borrower" in (
         wrong_party.output)
     assert invoke(runner, "users", "create", "boss", "--org", "PLATFORM", "--role", "platform_admin").exit_code == 0
 

@@ -13,6 +13,7 @@ from app.models import AuditEntry, Organisation, Product, User, UserRole, UserSe
 from app.services.errors import ErrorKind, Forbidden, Invalid
 from app.services.identity import accounts
 from app.services.identity import directory as identity
+from app.services.identity import grants as identity_grants
 from app.services.ledger import loans
 
 API = "/api/v1"
@@ -102,7 +103,8 @@ def test_an_operator_registers_no_platform_organisation(app, people):
                                            ("PLATFORM", "core_signer"), ("TRADER", "warehouse_supervisor")])
 def test_roles_belong_only_in_organisations_of_their_kind(app, people, org, role):
     page = admin_post(app, "admin", "/users", username="misfit", org=org, role=role)
-    assert page.status_code == 422 and f"role: {role} is held only in an organisation of kind" in page.text
+    named = identity_grants.ROLE_NAMES[role]  # the role by its name, as the form offers it (it said the code)
+    assert page.status_code == 422 and f"Roles: {named} is held only in an organisation of kind" in page.text
     with app.app_context():
         with pytest.raises(Invalid) as misfit:  # the CLI's and the seed's path
             identity.create_user("misfit", org, [role])
@@ -320,3 +322,22 @@ def test_administration_refusals_reach_the_api_in_the_readers_language(app, clie
                          headers={**tokens["rev1"], "Accept-Language": "zh-CN"})
     assert denied.status_code == 403
     assert denied.json["error"]["message"] == "messages.deliver 需要以下角色：平台中的 operator or platform_admin"
+
+
+def test_a_user_the_admin_page_cannot_create_says_every_wrong_field_at_once_in_the_readers_words(app, people):
+    """An empty user name was never reported, an e-mail 'x' was taken, and the role's refusal listed role codes;
+    each came one submission at a time."""
+    client, csrf = browser(app, "admin")
+    page = client.post("/admin/users", data={"csrf_token": csrf, "username": "", "org": "NOPE", "email": "x"},
+                       headers={"Accept-Language": "zh-CN"})
+    assert page.status_code == 422
+    errors = re.search(r'<[^>]*class="[^"]*error[^"]*"[^>]*>(.*?)</', page.text, re.S)
+    said = errors.group(1) if errors else page.text
+    for expected in ("用户名", "不含空格", "请至少选择一个角色", "请选择已登记的机构", "电子邮箱"):
+        assert expected in page.text, expected
+    assert "platform_admin" not in said and "role:" not in page.text and "unknown" not in page.text
+    assert not user_exists(app, "")
+    refused = admin_post(app, "admin", "/users", username="rev 2", org="BANK1", role="first_reviewer")
+    assert refused.status_code == 422 and not user_exists(app, "rev 2")
+    taken = admin_post(app, "admin", "/users", username="rev1", org="BANK1", role="first_reviewer")
+    assert taken.status_code == 409  # a name taken, alone, is the conflict it was

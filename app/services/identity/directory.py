@@ -10,6 +10,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import OperationalError
@@ -76,6 +77,22 @@ def create_org(code: str, kinds: list[str], name: str, actor: Principal | None =
     return org
 
 
+USERNAME_LENGTH = 80
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+
+
+def _user_errors(username: str, email: str | None, mobile: str | None) -> dict[str, list[Any]]:
+    errors: dict[str, list[Any]] = {}
+    if not username or len(username) > USERNAME_LENGTH or any(c.isspace() or not c.isprintable() for c in username):
+        errors["username"] = [_l("1 to %(n)s characters, without spaces.", n=USERNAME_LENGTH)]
+    if email and (len(email) > 254 or not _EMAIL.fullmatch(email)):
+        errors["email"] = [_l("An e-mail address such as name@example.com.")]
+    if mobile and not _MOBILE.fullmatch(mobile):
+        errors["mobile"] = [_l("A mainland mobile number: 11 digits starting with 1.")]
+    return errors
+
+
 def create_user(username: str, org_code: str, roles: list[str], display_name: str | None = None,
                 actor: Principal | None = None, email: str | None = None, mobile: str | None = None,
                 commit: bool = True) -> User:
@@ -83,14 +100,21 @@ def create_user(username: str, org_code: str, roles: list[str], display_name: st
     that kind (422, field `role`) and be the actor's to grant (403); `actor` None is the CLI.
     `commit` False: in the caller's transaction (a service task's step)."""
     unknown = sorted(set(roles) - set(ROLES))
-    if unknown or not roles:
+    if unknown:
         raise Invalid(_l("unknown role(s): %(roles)s; choose from %(choices)s",
-                         roles=", ".join(unknown) or _l("(none given)"), choices=", ".join(ROLES)),
+                         roles=", ".join(unknown), choices=", ".join(ROLES)),
                       fields={"role": [_l("unknown role")]})
     org = db.session.scalar(select(Organisation).where(Organisation.code == org_code))
+    errors = _user_errors(username, email, mobile)
+    if not roles:
+        errors["role"] = [_l("Choose at least one role.")]
     if org is None:
-        raise Invalid(_l("unknown organisation %(code)s", code=repr(org_code)),
-                      fields={"org": [_l("unknown organisation")]})
+        errors["org"] = [_l("Choose a registered organisation.")]
+    if errors:  # every field at once: one submission says all that is wrong (a name taken alone is a conflict)
+        if "username" not in errors and db.session.scalar(select(User.id).where(User.username == username)):
+            errors["username"] = [_l("This user name is taken.")]
+        raise Invalid(_l("The user cannot be created: see the fields."), fields=errors)
+    assert org is not None
     grants.check_roles_fit(roles, org.code, org.kind_codes)
     grants.check_may_grant(actor, roles)
     if db.session.scalar(select(User).where(User.username == username)):

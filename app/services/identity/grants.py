@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 from app.models import User
 from app.models.identity import ORG_KINDS, PLATFORM_ROLES
 from app.services.context import lazy_gettext as _l
+from app.services.context import translated
 from app.services.errors import Conflict, Forbidden, Invalid, ServiceError
 from app.services.identity import policy
 
@@ -75,6 +76,10 @@ ROLE_NAMES: dict[str, str] = {
     "core_signer": N_("Core enterprise signer"), "warehouse_supervisor": N_("Warehouse supervisor"),
     "collections_agent": N_("Collections agent"), "team_lead": N_("Team lead"),
 }
+# What each kind of organisation is called on a page.
+KIND_NAMES: dict[str, str] = {
+    PLATFORM: N_("Platform"), "funder": N_("Funder"), "borrower": N_("Borrower"), "core_enterprise": N_("Core enterprise"),
+    "warehouse": N_("Warehouse"), "collection_agency": N_("Collection agency")}
 # The lane of a task offered to the users it names (`camunda:candidateUsers`): no role holds it, so the inbox
 # offers such a task to those users only (`task_candidates`, `access.offered_branches`).
 CANDIDATES_LANE = "candidate_users"
@@ -104,8 +109,9 @@ def check_roles_fit(roles: Iterable[str], org_code: str, org_kinds: Iterable[str
     kinds = frozenset(org_kinds)
     misfits = sorted(role for role in set(roles) if not role_fits(role, kinds))
     if misfits:
-        problems = [_l("%(role)s is held only in an organisation of kind %(kinds)s", role=role,
-                       kinds=" / ".join(sorted(ROLE_ORG_KINDS[role]))) for role in misfits]
+        problems = [_l("%(role)s is held only in an organisation of kind %(kinds)s", role=translated(ROLE_NAMES[role]),
+                       kinds=" / ".join(translated(KIND_NAMES.get(k, k)) for k in sorted(ROLE_ORG_KINDS[role])))
+                    for role in misfits]
         raise Invalid(_l("role(s) %(roles)s do not belong in organisation %(code)s (%(kinds)s)",
                          roles=", ".join(misfits), code=repr(org_code), kinds=", ".join(sorted(kinds)) or _l("no kind")),
                       fields={"role": problems}, code="role_misfit")
