@@ -20,8 +20,9 @@ class Template:
 TEMPLATES: dict[str, Template] = {
     "application_approved": Template(
         {"en": "Application {number} approved", "zh": "申请 {number} 已获批"},
-        {"en": "Your application {number} was approved for ¥{amount}. The contract comes next.",
-         "zh": "您的申请 {number} 已获批，批准金额 ¥{amount}，接下来请签署合同。"}),
+        {"en": "Your application {number} was approved for ¥{amount}. Next, verify your identity on the application's "
+               "page, then sign the contract.",
+         "zh": "您的申请 {number} 已获批，批准金额 ¥{amount}。接下来请在申请页面完成身份验证，然后签署合同。"}),
     "application_rejected": Template(
         {"en": "Application {number} declined", "zh": "申请 {number} 未获批准"},
         {"en": "Your application {number} was declined: {reason}",
@@ -97,7 +98,7 @@ TEMPLATES: dict[str, Template] = {
          "zh": "{borrower} 未按期偿还贷款 {loan}（申请 {number}）于 {date} 到期的 ¥{amount}，已发起催收，详见贷款监控页面。"}),
     "overdue_escalated": Template(
         {"en": "Escalated: loan {loan} is overdue", "zh": "逾期上报：贷款 {loan}"},
-        {"en": "Finance escalated loan {loan} of {borrower} (application {number}): {dpd} days past due, ¥{amount} "
+        {"en": "Finance escalated loan {loan} of {borrower} (application {number}): days past due {dpd}, ¥{amount} "
                "overdue. Finance's note: {note}",
          "zh": "资金方财务上报了 {borrower} 的贷款 {loan}（申请 {number}）：已逾期 {dpd} 天，逾期金额 ¥{amount}。"
                "财务备注：{note}"}),
@@ -147,12 +148,12 @@ TEMPLATES: dict[str, Template] = {
     # collections (app/services/collections): the reminder SMS, litigation or disposal referred to the funder
     "collections_reminder": Template(
         {"en": "Loan {loan} is overdue: please pay", "zh": "贷款 {loan} 已逾期，请尽快还款"},
-        {"en": "Loan {loan} is {dpd} days past due: ¥{amount} is overdue. Please pay it as soon as possible on the "
-               "loan's page, or call us to agree a date.",
-         "zh": "您的贷款 {loan} 已逾期 {dpd} 天，逾期金额 ¥{amount}。请尽快在贷款页面还款，或致电我们约定还款日期。"}),
+        {"en": "Loan {loan} is past due (days past due: {dpd}): ¥{amount} is overdue. Please pay it as soon as "
+               "possible on the loan's page, or contact your funder to agree a date.",
+         "zh": "您的贷款 {loan} 已逾期 {dpd} 天，逾期金额 ¥{amount}。请尽快在贷款页面还款，或联系资金方约定还款日期。"}),
     "collections_escalated": Template(
         {"en": "Loan {loan}: collections moved to {action_en}", "zh": "贷款 {loan} 催收升级：{action_zh}"},
-        {"en": "Loan {loan} is {dpd} days past due with ¥{amount} overdue; the collections case now calls for "
+        {"en": "Loan {loan} is past due (days past due: {dpd}) with ¥{amount} overdue; the collections case now calls for "
                "{action_en}. See the collections page.",
          "zh": "贷款 {loan} 已逾期 {dpd} 天，逾期金额 ¥{amount}，催收案件升级为：{action_zh}。详见催收页面。"}),
 }
@@ -175,4 +176,6 @@ def render(name: str, params: Mapping[str, object], language: str) -> tuple[str,
     values = {field: str(params.get(field, "")) for field in fields_of(name)}
     if "reason" in values and not values["reason"].strip():  # an outside party that gave none (a gateway)
         values["reason"] = NO_REASON[language]
+    if "reason" in values:  # a reason ends where the template's sentence does: its own full stop would double it
+        values["reason"] = values["reason"].rstrip().rstrip("。.")
     return template.subject[language].format(**values), template.body[language].format(**values)
