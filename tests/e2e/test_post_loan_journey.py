@@ -129,7 +129,7 @@ def test_a_bill_paid_online_and_a_transfer_for_the_next_confirmed_by_finance(dem
     expect(order).to_contain_text(PAID_LOAN)
     journey.shot("gateway-pay")
     with page.expect_navigation():
-        page.locator("#payment-pay-form").get_by_role("button", name=f"支付 ¥{amount.replace(',', '')}").click()
+        page.locator("#payment-pay-form").get_by_role("button", name=f"支付 ¥{amount}").click()
     expect(order).to_have_attribute("data-status", "succeeded")
     expect(order).to_contain_text("该订单已支付。")
     journey.shot("gateway-paid")

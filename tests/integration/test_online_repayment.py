@@ -398,7 +398,7 @@ def test_the_borrower_pays_a_bill_from_the_loan_page_in_chinese(world, clock, ap
         sent.headers["Location"]  # the form sent twice: one order
     assert world.count(OrderRow) == 1
     gateway_page = web.get(f"{where.path}?{where.query}", headers=ZH)
-    assert "模拟器" in gateway_page.text and "支付 ¥1066.19" in gateway_page.text
+    assert "模拟器" in gateway_page.text and "支付 ¥1,066.19" in gateway_page.text
     assert signed_in(app, "applicant2").get(where.path).status_code == 404  # not their order
     paid = web.post(f"{where.path}?{where.query}", data={"csrf_token": csrf_of(gateway_page)}, headers=ZH)
     assert paid.status_code == 303
