@@ -7,6 +7,7 @@ refused and nothing changes; finished ones, the same version and a version that 
 """
 from __future__ import annotations
 
+import re
 import threading
 from datetime import UTC, datetime
 
@@ -305,6 +306,9 @@ def test_the_repair_page_previews_and_moves_in_both_languages(app, client, two_v
     assert f'<option value="prepare" selected>{prepare}</option>' in bulk.text  # named, not its id
     assert f'data-instance="{two_versions["prepare"]}" data-movable="false"' in bulk.text
     assert f'data-instance="{two_versions["review"]}"' not in bulk.text  # on version 2 now
+    first = client.get("/processes/migrate_review/migrate", headers=headers).text  # both chose the newest: 422
+    assert re.search(r'name="from">.*?<option value="1" selected>', first, re.S)
+    assert re.search(r'name="to"><option value="2" selected>', first)
     cancel = client.post(f"/instances/{two_versions['prepare']}/repair/cancel", headers=headers,
                          data={"csrf_token": _csrf(page.text), "reason": "duplicate"})
     assert cancel.status_code == 302

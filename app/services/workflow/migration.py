@@ -28,7 +28,7 @@ from app.services.context import lazy_gettext as _l
 from app.services.errors import Conflict, Invalid, NotFound, ServiceError
 from app.services.identity import policy
 from app.services.identity.directory import Actor, Principal
-from app.services.workflow import labels
+from app.services.workflow import diagram_elements, labels
 from app.services.workflow.instances import latest_version
 from app.services.workflow.queries import get_instance
 from app.services.workflow.runtime import runtime
@@ -294,6 +294,13 @@ def waiting_places(actor: Principal, process_id: str, version: int, language: st
     policy.require(actor, "instances.migrate")
     found = _target(process_id, version)
     spec, subprocess_specs = runtime().specs.workflow_specs(found.id, {})
-    named = [(element_id, labels.task_title(name, props, language))
+    content_hash = db.session.scalar(select(ProcessVersion.content_hash).where(ProcessVersion.id == found.id))
+    drawn = diagram_elements.elements(found.id, str(content_hash))  # names in both languages, gateways' too
+
+    def name_of(element_id: str, name: str, props: dict[str, str]) -> str:
+        element = drawn.get(element_id)
+        return (element.name(language) if element else None) or labels.task_title(name, props, language)
+
+    named = [(element_id, name_of(element_id, name, props))
              for element_id, (name, props) in element_labels(spec, subprocess_specs).items() if name]
     return sorted(named, key=lambda pair: pair[1])
