@@ -643,9 +643,10 @@ def _unmapped(kind: str, value: str, element: str) -> str:
         return said("%(nameless)s: give it one, and an admin maps it to an operator", nameless=_NAMELESS[kind])
     implementation = service_implementations.describe((kind, value), element)
     if kind == "task":
-        return said("%(implementation)s is mapped to no operator: an admin maps its name to a registered operator "
-                    "(Administration > Operator mappings, or flask processes map-operator %(kind)s %(value)s OPERATOR), "
-                    "then deploy again", implementation=implementation, kind=kind, value=_shell(value))
+        return said("%(implementation)s runs no operator: choose the operator it runs (the modeler's properties "
+                    "panel, Service operator), or an admin maps its name to a registered operator (Administration > Operator "
+                    "mappings, or flask processes map-operator %(kind)s %(value)s OPERATOR), then deploy again",
+                    implementation=implementation, kind=kind, value=_shell(value))
     return said("%(implementation)s is mapped to no operator: an admin maps it to a registered operator "
                 "(Administration > Operator mappings, or flask processes map-operator %(kind)s %(value)s OPERATOR), "
                 "then deploy again", implementation=implementation, kind=kind, value=_shell(value))

@@ -344,6 +344,7 @@ def test_a_task_that_names_no_implementation_is_mapped_by_its_name(element, valu
     (problem,) = errors(parse(camunda(_then_end(element))))  # before: refused at parse, or run as doing nothing
     assert problem.element_id == "work" and "which names no implementation" in problem.reason
     assert f"map-operator task '{value}' OPERATOR" in problem.reason
+    assert "properties panel, Service operator" in problem.reason  # the analyst's own fix first
     bundle = parse(camunda(_then_end(element)), {("task", value): Operator("risk.score", {"who": "applicant"})})
     assert errors(bundle, ["risk.score"]) == []
     (warning,) = [w for w in bundle.warnings if w.element_id == "work"]
