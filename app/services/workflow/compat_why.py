@@ -110,7 +110,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("outside", r"which this instance has no value for"),
     ("outside", r"ended without setting"),
     ("outside", r"the process has not provided the choices for this field"),  # choices from data it lacks
-    ("outside", r"is mapped to no operator"),  # an admin maps it (the operator mapping table)
+    ("outside", r"is mapped to no operator|runs no operator: choose"),  # an admin maps it (the operator mapping table)
     ("outside", r"\(camunda:candidateGroups\), which is no role here"),  # the organisation's groups, not the diagram's
     ("outside", r"its start condition .* (cannot be evaluated on|does not hold for) the data it is started with"),
     ("outside", r"writes the data store .* from its variable \S+, which the task did not set"),
