@@ -154,7 +154,7 @@ def test_a_failure_with_retries_is_offered_again_after_its_timeout_and_without_a
     assert _instance(instance_id).status == "waiting"
 
 
-def test_a_failure_with_no_retries_is_an_incident_whose_retry_offers_the_task_again(client, tokens):
+def test_a_failure_with_no_retries_is_an_incident_whose_retry_offers_the_task_again(app, client, tokens):
     instance_id = _start()
     (task,) = _fetch(client, tokens["op"]).json
     failed = client.post(f"{REST}/{task['id']}/failure", headers=_bearer(tokens["op"]), json={
@@ -164,7 +164,13 @@ def test_a_failure_with_no_retries_is_an_incident_whose_retry_offers_the_task_ag
     (incident,) = db.session.scalars(select(Incident)).all()
     assert incident.element_id == "pay" and "the creditor's account is closed" in incident.message
     assert _fetch(client, tokens["op"]).json == []  # an incident: no worker is offered it
-    incidents.retry_incident(incident.id, identity.principal_for("admin"), "account reopened")
+    from tests.integration.test_start_page import _browser
+
+    get, _post = _browser(app, "op")
+    shown = re.search(r'<section class="card" id="incidents">.*?</section>', get(f"/instances/{instance_id}", "zh").text,
+                      re.S).group(0)
+    assert "account is closed" in shown and "failed" not in shown  # said once, in Chinese (and again
+    incidents.retry_incident(incident.id, identity.principal_for("admin"), "account reopened")  # in English)
     db.session.commit()
     assert _instance(instance_id).status == "waiting"
     (again,) = _fetch(client, tokens["op"], worker="payer-2").json

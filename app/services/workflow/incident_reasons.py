@@ -85,6 +85,13 @@ _TEXTS: dict[str, Callable[..., Any]] = {
 CODES = frozenset(_TEXTS)
 
 
+def in_its_own_words(details: dict[str, Any] | None) -> bool:
+    """Whether the incident's reason is the engine's own sentence (`reasons.of_said`), whose English is its message:
+    said in the reader's language, the message would only repeat it."""
+    found = (details or {}).get("reason")
+    return isinstance(found, dict) and found.get("code") == "said"
+
+
 def reason_text(details: dict[str, Any] | None, element: str | None = None) -> Any:
     """The reason of an incident (its `details`) in the reader's language, or None when it has none.
     `element`, if given, replaces the element's id by its name in the reader's language."""
