@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -177,6 +178,30 @@ def test_a_reviewer_cannot_approve_more_than_the_borrower_applied_for(deals):
         do(row, task, "rev1" if task == "first_review" else "rev2", {**APPROVE, "approved_amount": "380000"})
     assert_approved(row, "380000.00")
     assert approval(row).get("asked") is None  # nothing lowered it
+
+
+def test_the_core_enterprise_confirms_at_most_the_order_amount_a_due_date_to_come_and_a_bank_account(deals):
+    row = submit(draft("order"))  # an order of 600,000.00; the test clock's today is 2026-11-28
+    good = {"decision": "confirm", "confirmed_amount": "600000.00", "due_date": "2026-11-28",
+            "collection_account": "6222 0210 0100 8888"}
+    for wrong, said in (({"confirmed_amount": "9000000.00"}, "Must be at most 600,000.00."),
+                        ({"due_date": "2020-01-01"}, "Must be today (2026-11-28) or later."),
+                        ({"collection_account": "abc"}, ACCOUNT_FORMAT),
+                        ({"collection_account": "6222 021"}, ACCOUNT_FORMAT)):
+        with pytest.raises(Invalid) as refused:  # each was taken
+            do(row, "confirm_receivable", "signer1", {**good, **wrong})
+        assert refused.value.fields == {next(iter(wrong)): [said]}
+        db.session.rollback()
+    with deals.test_request_context(), force_locale("zh"), pytest.raises(Invalid) as in_zh:
+        do(row, "confirm_receivable", "signer1", {**good, "collection_account": "abc"})
+    db.session.rollback()
+    assert in_zh.value.fields == {"collection_account": ["请填写银行账号：8 至 40 位数字，数字之间可有空格。"]}
+    assert (fresh(row).stage, open_tasks(row)) == ("core_confirmation", ["confirm_receivable"])  # nothing changed
+    do(row, "confirm_receivable", "signer1", good)
+    assert fresh(row).stage == "first_review"
+
+
+ACCOUNT_FORMAT = "Enter the bank account number: 8 to 40 digits, spaces allowed between them."
 
 
 def test_a_pledge_financing_deal_goes_from_submission_to_approved(deals):
