@@ -18,6 +18,7 @@ from app.services.errors import Invalid
 from app.services.identity import directory as identity
 from app.services.origination import applications, risk
 from app.services.workflow import incidents, queries, tasks, waking
+from app.services.workflow.task_view import task_page
 from handlers.errors import ProviderUnavailable
 from handlers.risk import RiskReport, RiskRequest, SimulatedRisk
 from tests.integration.origination_support import (
@@ -202,6 +203,22 @@ def test_the_core_enterprise_confirms_at_most_the_order_amount_a_due_date_to_com
 
 
 ACCOUNT_FORMAT = "Enter the bank account number: 8 to 40 digits, spaces allowed between them."
+
+
+def test_the_warehouse_confirms_at_most_the_declared_quantity(deals):
+    row = submit(draft("pledge"))  # 300 t declared
+    good = {"decision": "confirm", "receipt_number": "WR-1", "goods": "Steel coil", "quantity": "300",
+            "location": "Bay 4", "goods_locked": True}
+    with pytest.raises(Invalid) as refused:  # ten times the declared quantity was confirmed
+        do(row, "confirm_receipt", "wh1", {**good, "quantity": "3000"})
+    assert refused.value.fields == {"quantity": ["Must be at most 300."]}
+    db.session.rollback()
+    assert (fresh(row).stage, open_tasks(row)) == ("warehouse_confirmation", ["confirm_receipt"])
+    task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == fresh(row).instance_id))
+    shown = {i["name"]: i["label"] for i in task_page(who("wh1"), task_id, "en")["key_data"]}
+    assert shown["quantity"] == "Declared quantity"  # the bound, as the warehouse reads it
+    do(row, "confirm_receipt", "wh1", {**good, "quantity": "299.5"})
+    assert fresh(row).stage == "appraisal"
 
 
 def test_a_pledge_financing_deal_goes_from_submission_to_approved(deals):
