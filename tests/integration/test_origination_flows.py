@@ -306,6 +306,25 @@ def test_a_returned_application_is_edited_resubmitted_and_reviewed_again(deals):
     assert_approved(row, "350000.00")
 
 
+def test_the_borrowers_answer_to_a_request_for_more_information_is_not_blank(deals):
+    row = submit(draft("order"))
+    confirm_order(row)
+    do(row, "first_review", "rev1", {"decision": "return", "reason": "Attach the last three invoices"})
+    for blank in ({}, {"response": ""}, {"response": " \n\u3000 "}):  # a blank answer was taken
+        with pytest.raises(Invalid) as refused:
+            do(row, "supplement", "app1", blank)
+        assert refused.value.fields == {"response": [
+            "This field is required." if not blank else "Write your answer: it cannot be blank."]}, blank
+        db.session.rollback()
+    with deals.test_request_context(), force_locale("zh"), pytest.raises(Invalid) as in_zh:
+        do(row, "supplement", "app1", {"response": "   "})
+    db.session.rollback()
+    assert in_zh.value.fields == {"response": ["请填写补充说明，不能为空。"]}
+    assert (fresh(row).status, open_tasks(row)) == ("returned", ["supplement"])
+    do(row, "supplement", "app1", {"response": "The invoices are on the application's page"})
+    assert (fresh(row).status, open_tasks(row)) == ("in_review", ["first_review"])
+
+
 def test_a_withdrawn_application_is_edited_and_submitted_again(deals):
     row = submit(draft("order"))
     first_instance = fresh(row).instance_id

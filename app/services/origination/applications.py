@@ -322,8 +322,9 @@ def _resubmit(principal: Principal, row: Application) -> Application:
     row.lock_version += 1
     db.session.flush()
     # the answer is the application as it now is: no words put in the borrower's mouth (a reviewer
-    # would read them as the borrower's answer, and in English on a Chinese page)
-    tasks.complete_task(task_id, {}, principal)
+    # would read them as the borrower's answer, and in English on a Chinese page), so the form's
+    # written answer, required of a borrower answering on the task, is not asked here
+    tasks.complete_task(task_id, {}, principal, answered_elsewhere=True)
     db.session.refresh(row)
     return row
 
