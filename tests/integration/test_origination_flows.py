@@ -325,6 +325,54 @@ def test_the_borrowers_answer_to_a_request_for_more_information_is_not_blank(dea
     assert (fresh(row).status, open_tasks(row)) == ("in_review", ["first_review"])
 
 
+def test_an_application_is_submitted_only_with_a_purpose(deals):
+    row = applications.create_application(who("app1"), {**order_application(), "purpose": ""})  # a draft may lack it
+    for purpose in ("", "  \n "):  # it was submitted with an empty purpose
+        applications.update_application(who("app1"), row.id, {"purpose": purpose})
+        with pytest.raises(Invalid) as refused:
+            submit(row)
+        assert refused.value.fields == {"purpose": ["Say what the loan is for (1 to 500 characters)."]}
+        db.session.rollback()
+        assert (fresh(row).status, fresh(row).instance_id) == ("draft", None)
+    with deals.test_request_context(), force_locale("zh"), pytest.raises(Invalid) as in_zh:
+        submit(row)
+    db.session.rollback()
+    assert in_zh.value.fields == {"purpose": ["请填写借款用途（1 至 500 个字符）。"]}
+    applications.update_application(who("app1"), row.id, {"purpose": "Raw materials"})
+    assert submit(row).status == "in_review"
+    confirm_order(row)
+    do(row, "first_review", "rev1", {"decision": "return", "reason": "Attach the last three invoices"})
+    applications.update_application(who("app1"), row.id, {"purpose": " "})
+    with pytest.raises(Invalid) as again:  # nor resubmitted without one
+        submit(row)
+    assert list(again.value.fields) == ["purpose"]
+    db.session.rollback()
+    assert (fresh(row).status, open_tasks(row)) == ("returned", ["supplement"])
+
+
+def test_an_order_financing_application_asks_at_most_the_orders_amount(deals):
+    with pytest.raises(Invalid) as refused:  # ¥500,000 was applied for against an order of ¥100,000
+        applications.create_application(who("app1"), order_application("500000.00", "100000.00"))
+    assert refused.value.fields == {"amount": ["At most the order's amount, ¥100,000.00."]}
+    db.session.rollback()
+    with deals.test_request_context(), force_locale("zh"), pytest.raises(Invalid) as in_zh:
+        applications.create_application(who("app1"), order_application("500000.00", "100000.00"))
+    db.session.rollback()
+    assert in_zh.value.fields == {"amount": ["不能超过订单金额 ¥100,000.00。"]}
+    row = applications.create_application(who("app1"), order_application("100000.00", "100000.00"))
+    with pytest.raises(Invalid) as edited:
+        applications.update_application(who("app1"), row.id, {"amount": "100000.01"})
+    assert list(edited.value.fields) == ["amount"]
+    db.session.rollback()
+    fresh(row).amount = Decimal("500000.00")  # a draft saved before the rule
+    db.session.commit()
+    with pytest.raises(Invalid) as stale:
+        submit(row)
+    assert stale.value.fields == {"amount": ["At most the order's amount, ¥100,000.00."]}
+    db.session.rollback()
+    assert (fresh(row).status, fresh(row).instance_id) == ("draft", None)
+
+
 def test_a_withdrawn_application_is_edited_and_submitted_again(deals):
     row = submit(draft("order"))
     first_instance = fresh(row).instance_id
