@@ -93,11 +93,16 @@ def _required_text(field: Field) -> str:
     return _("Required, at most %(n)d characters.", n=field.limit or 0)
 
 
-def messages(fields: Mapping[str, list[str]], terms: Mapping[str, Any] | None) -> dict[str, list[str]]:
-    """The services' field errors (English) as what each field wants, in the reader's language."""
+# Fields the service says one of several things about (the product's range or the order's amount; a purpose too
+# long or missing): its own words, in the reader's language, rather than one sentence per field.
+SAID_BY_THE_SERVICE = ("amount", "purpose")
+
+
+def messages(fields: Mapping[str, list[Any]], terms: Mapping[str, Any] | None) -> dict[str, list[str]]:
+    """The services' field errors as what each field wants, in the reader's language."""
     out: dict[str, list[str]] = {}
-    for name in fields:
-        out[name] = [_message(name, terms or {})]
+    for name, said in fields.items():
+        out[name] = [str(s) for s in said] if name in SAID_BY_THE_SERVICE and said else [_message(name, terms or {})]
     return out
 
 

@@ -157,7 +157,8 @@ def edit(application_id: int):
 def _show(application_id: int, errors: dict[str, list[str]] | None = None, status: int = 200):
     principal = _principal()
     view = _with_signing(principal, deal_views.application_page(principal, application_id, _language()))
-    return render_template("application.html", deal=view, errors=errors or {}, document_kinds=DOCUMENT_KINDS), status
+    return render_template("application.html", deal=view, errors=errors or {}, submit_refused=errors or {},
+                           document_kinds=DOCUMENT_KINDS), status
 
 
 @bp.route("/applications/<int:application_id>")

@@ -177,6 +177,33 @@ def test_an_applicant_drafts_attaches_and_submits_on_the_pages(client, app, worl
     assert words["amount"].replace("1,000,000", "900,000") in client.get(page_url, headers=headers).text
 
 
+@pytest.mark.parametrize(("headers", "over", "purpose"), [
+    (ZH, "不能超过订单金额 ¥1,500,000.00", "请填写借款用途（1 至 500 个字符）"),
+    (EN, "At most the order&#39;s amount, ¥1,500,000.00", "Say what the loan is for (1 to 500 characters)"),
+])
+def test_the_pages_say_an_order_financing_asks_at_most_the_orders_amount_and_a_submission_needs_a_purpose(
+        client, app, world, headers, over, purpose):
+    sign_in(client, "app1")
+    form = client.get("/applications/new?product=ORDER-A", headers=headers).text
+    typed = {"csrf_token": _csrf(form), "product": "ORDER-A", "amount": "2,000,000.00", "term_months": "6",
+             "funder": "BANK1", "details.core_enterprise": "CORE1", "details.order_number": "PO-1",
+             "details.order_amount": "1,500,000.00", "details.order_due_date": "2027-02-01"}
+    refused = client.post("/applications/new", headers=headers, data=typed)
+    assert refused.status_code == 422 and over in _field(refused.text, "amount"), _field(refused.text, "amount")
+    saved = client.post("/applications/new", headers=headers, data={**typed, "amount": "1,500,000.00"})
+    assert saved.status_code == 302, saved.text  # a draft without a purpose is kept
+    page_url = saved.headers["Location"]
+    page = client.get(page_url, headers=headers).text
+    for kind, name in (("order", "订单.pdf"), ("invoice", "发票.pdf")):
+        client.post(f"{page_url}/documents", headers=headers, data={
+            "csrf_token": _csrf(page), "kind": kind, "file": (io.BytesIO(PDF), name)})
+    submitted = client.post(f"{page_url}/submit", headers=headers, data={"csrf_token": _csrf(page)})
+    assert submitted.status_code == 422  # it was submitted with an empty purpose
+    said = re.search(r'<dd data-field="purpose">(.*?)</dd>', submitted.text, re.S)
+    assert said and purpose in said.group(1) and 'role="alert"' in said.group(1), submitted.text
+    assert 'data-status="draft"' in submitted.text
+
+
 def _the_core_enterprise_follows_it(app, page_url: str, headers: dict[str, str]) -> None:
     """Once submitted, the core enterprise reads the deal (never its risk report) and its task shows it."""
     signer = app.test_client()

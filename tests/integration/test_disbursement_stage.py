@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -32,6 +33,7 @@ from app.models import (
     Product,
 )
 from app.models import PaymentOrder as OrderRow
+from app.services.errors import Invalid
 from app.services.identity import directory as identity
 from app.services.ledger import loans
 from app.services.origination import applications
@@ -223,6 +225,26 @@ def test_finance_releases_the_funds_the_notification_books_the_loan_with_the_pro
 
 def bearer(username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {identity.issue_token(username)}"}
+
+
+def test_finance_is_told_the_account_numbers_format_and_a_bank_name_of_one_character_is_refused(app, stage, clock):
+    row = signed_deal()
+    instance_id = start_disbursement(row)
+    format_en = "Enter the bank account number: 8 to 40 digits, spaces allowed between them."
+    for wrong, said in (({"payee_account": "6222-0210-0100"}, {"payee_account": [format_en]}),  # said "格式不正确。"
+                        ({"payee_account": "6222 021"}, {"payee_account": [format_en]}),
+                        ({"payee_bank": "X"}, {"payee_bank": ["Needs at least 2 character(s)."]})):
+        with pytest.raises(Invalid) as refused:
+            do(instance_id, "release_funds", "fin1", {**PAYEE, **wrong})
+        assert refused.value.fields == said
+        db.session.rollback()
+    with app.test_request_context(), force_locale("zh"), pytest.raises(Invalid) as in_zh:
+        do(instance_id, "release_funds", "fin1", {**PAYEE, "payee_account": "abc"})
+    db.session.rollback()
+    assert in_zh.value.fields == {"payee_account": ["请填写银行账号：8 至 40 位数字，数字之间可有空格。"]}
+    assert open_tasks(instance_id) == ["release_funds"] and db.session.scalar(select(func.count(Disbursement.id))) == 0
+    do(instance_id, "release_funds", "fin1", {**PAYEE, "payee_bank": "工行"})
+    assert open_tasks(instance_id) == []
 
 
 def test_a_failed_payment_goes_back_to_finance_with_its_reason_and_the_retry_books_the_loan(app, stage, clock, client):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -17,6 +18,7 @@ from app.services.errors import Invalid
 from app.services.identity import directory as identity
 from app.services.origination import applications, risk
 from app.services.workflow import incidents, queries, tasks, waking
+from app.services.workflow.task_view import task_page
 from handlers.errors import ProviderUnavailable
 from handlers.risk import RiskReport, RiskRequest, SimulatedRisk
 from tests.integration.origination_support import (
@@ -179,6 +181,46 @@ def test_a_reviewer_cannot_approve_more_than_the_borrower_applied_for(deals):
     assert approval(row).get("asked") is None  # nothing lowered it
 
 
+def test_the_core_enterprise_confirms_at_most_the_order_amount_a_due_date_to_come_and_a_bank_account(deals):
+    row = submit(draft("order"))  # an order of 600,000.00; the test clock's today is 2026-11-28
+    good = {"decision": "confirm", "confirmed_amount": "600000.00", "due_date": "2026-11-28",
+            "collection_account": "6222 0210 0100 8888"}
+    for wrong, said in (({"confirmed_amount": "9000000.00"}, "Must be at most 600,000.00."),
+                        ({"due_date": "2020-01-01"}, "Must be today (2026-11-28) or later."),
+                        ({"collection_account": "abc"}, ACCOUNT_FORMAT),
+                        ({"collection_account": "6222 021"}, ACCOUNT_FORMAT)):
+        with pytest.raises(Invalid) as refused:  # each was taken
+            do(row, "confirm_receivable", "signer1", {**good, **wrong})
+        assert refused.value.fields == {next(iter(wrong)): [said]}
+        db.session.rollback()
+    with deals.test_request_context(), force_locale("zh"), pytest.raises(Invalid) as in_zh:
+        do(row, "confirm_receivable", "signer1", {**good, "collection_account": "abc"})
+    db.session.rollback()
+    assert in_zh.value.fields == {"collection_account": ["请填写银行账号：8 至 40 位数字，数字之间可有空格。"]}
+    assert (fresh(row).stage, open_tasks(row)) == ("core_confirmation", ["confirm_receivable"])  # nothing changed
+    do(row, "confirm_receivable", "signer1", good)
+    assert fresh(row).stage == "first_review"
+
+
+ACCOUNT_FORMAT = "Enter the bank account number: 8 to 40 digits, spaces allowed between them."
+
+
+def test_the_warehouse_confirms_at_most_the_declared_quantity(deals):
+    row = submit(draft("pledge"))  # 300 t declared
+    good = {"decision": "confirm", "receipt_number": "WR-1", "goods": "Steel coil", "quantity": "300",
+            "location": "Bay 4", "goods_locked": True}
+    with pytest.raises(Invalid) as refused:  # ten times the declared quantity was confirmed
+        do(row, "confirm_receipt", "wh1", {**good, "quantity": "3000"})
+    assert refused.value.fields == {"quantity": ["Must be at most 300."]}
+    db.session.rollback()
+    assert (fresh(row).stage, open_tasks(row)) == ("warehouse_confirmation", ["confirm_receipt"])
+    task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == fresh(row).instance_id))
+    shown = {i["name"]: i["label"] for i in task_page(who("wh1"), task_id, "en")["key_data"]}
+    assert shown["quantity"] == "Declared quantity"  # the bound, as the warehouse reads it
+    do(row, "confirm_receipt", "wh1", {**good, "quantity": "299.5"})
+    assert fresh(row).stage == "appraisal"
+
+
 def test_a_pledge_financing_deal_goes_from_submission_to_approved(deals):
     row = submit(draft("pledge"))
     assert (fresh(row).stage, open_tasks(row)) == ("warehouse_confirmation", ["confirm_receipt"])
@@ -262,6 +304,73 @@ def test_a_returned_application_is_edited_resubmitted_and_reviewed_again(deals):
     assert [k for k, _s, _d in timeline(row)][-3:] == ["document_added", "resubmitted", "stage"]
     approve_both(row, "350000.00")
     assert_approved(row, "350000.00")
+
+
+def test_the_borrowers_answer_to_a_request_for_more_information_is_not_blank(deals):
+    row = submit(draft("order"))
+    confirm_order(row)
+    do(row, "first_review", "rev1", {"decision": "return", "reason": "Attach the last three invoices"})
+    for blank in ({}, {"response": ""}, {"response": " \n\u3000 "}):  # a blank answer was taken
+        with pytest.raises(Invalid) as refused:
+            do(row, "supplement", "app1", blank)
+        assert refused.value.fields == {"response": [
+            "This field is required." if not blank else "Write your answer: it cannot be blank."]}, blank
+        db.session.rollback()
+    with deals.test_request_context(), force_locale("zh"), pytest.raises(Invalid) as in_zh:
+        do(row, "supplement", "app1", {"response": "   "})
+    db.session.rollback()
+    assert in_zh.value.fields == {"response": ["请填写补充说明，不能为空。"]}
+    assert (fresh(row).status, open_tasks(row)) == ("returned", ["supplement"])
+    do(row, "supplement", "app1", {"response": "The invoices are on the application's page"})
+    assert (fresh(row).status, open_tasks(row)) == ("in_review", ["first_review"])
+
+
+def test_an_application_is_submitted_only_with_a_purpose(deals):
+    row = applications.create_application(who("app1"), {**order_application(), "purpose": ""})  # a draft may lack it
+    for purpose in ("", "  \n "):  # it was submitted with an empty purpose
+        applications.update_application(who("app1"), row.id, {"purpose": purpose})
+        with pytest.raises(Invalid) as refused:
+            submit(row)
+        assert refused.value.fields == {"purpose": ["Say what the loan is for (1 to 500 characters)."]}
+        db.session.rollback()
+        assert (fresh(row).status, fresh(row).instance_id) == ("draft", None)
+    with deals.test_request_context(), force_locale("zh"), pytest.raises(Invalid) as in_zh:
+        submit(row)
+    db.session.rollback()
+    assert in_zh.value.fields == {"purpose": ["请填写借款用途（1 至 500 个字符）。"]}
+    applications.update_application(who("app1"), row.id, {"purpose": "Raw materials"})
+    assert submit(row).status == "in_review"
+    confirm_order(row)
+    do(row, "first_review", "rev1", {"decision": "return", "reason": "Attach the last three invoices"})
+    applications.update_application(who("app1"), row.id, {"purpose": " "})
+    with pytest.raises(Invalid) as again:  # nor resubmitted without one
+        submit(row)
+    assert list(again.value.fields) == ["purpose"]
+    db.session.rollback()
+    assert (fresh(row).status, open_tasks(row)) == ("returned", ["supplement"])
+
+
+def test_an_order_financing_application_asks_at_most_the_orders_amount(deals):
+    with pytest.raises(Invalid) as refused:  # ¥500,000 was applied for against an order of ¥100,000
+        applications.create_application(who("app1"), order_application("500000.00", "100000.00"))
+    assert refused.value.fields == {"amount": ["At most the order's amount, ¥100,000.00."]}
+    db.session.rollback()
+    with deals.test_request_context(), force_locale("zh"), pytest.raises(Invalid) as in_zh:
+        applications.create_application(who("app1"), order_application("500000.00", "100000.00"))
+    db.session.rollback()
+    assert in_zh.value.fields == {"amount": ["不能超过订单金额 ¥100,000.00。"]}
+    row = applications.create_application(who("app1"), order_application("100000.00", "100000.00"))
+    with pytest.raises(Invalid) as edited:
+        applications.update_application(who("app1"), row.id, {"amount": "100000.01"})
+    assert list(edited.value.fields) == ["amount"]
+    db.session.rollback()
+    fresh(row).amount = Decimal("500000.00")  # a draft saved before the rule
+    db.session.commit()
+    with pytest.raises(Invalid) as stale:
+        submit(row)
+    assert stale.value.fields == {"amount": ["At most the order's amount, ¥100,000.00."]}
+    db.session.rollback()
+    assert (fresh(row).status, fresh(row).instance_id) == ("draft", None)
 
 
 def test_a_withdrawn_application_is_edited_and_submitted_again(deals):

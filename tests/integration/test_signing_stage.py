@@ -21,6 +21,7 @@ from app.models import (
     Organisation,
     ProcessInstance,
 )
+from app.services.errors import Invalid
 from app.services.identity import directory as identity
 from app.services.origination import details as deal_details
 from app.services.origination import timeline as deal_timeline
@@ -291,6 +292,33 @@ def test_three_failed_verifications_stop_the_signing_with_the_reason(deals):
         zh = [e["text"] for e in deal_timeline.timeline(who("app1"), row, "zh")]
     assert zh[-1] == "签约已终止，申请已失效：签署人身份验证连续三次失败"
     assert "借款人的身份验证未通过（第 1 次）：验证码错误" in zh
+
+
+def test_a_malformed_identity_answer_is_refused_by_the_form_and_uses_no_attempt(deals):
+    row = approved("credit")
+    instance_id = row.instance_id
+    first = open_task_id(instance_id)
+    typos = (("mobile", "123"), ("mobile", "12800138000"), ("id_number", "123"), ("id_number", "91310000MA1000001I"),
+             ("code", "abc"), ("code", "12345"))
+    for field, typo in typos:  # each closed the task, used up one of the three attempts and said "任务已完成"
+        with pytest.raises(Invalid) as refused:
+            do(instance_id, "verify_identity_borrower", "app1", {**BORROWER, field: typo})
+        assert list(refused.value.fields) == [field], (field, typo)
+        db.session.rollback()
+    with deals.test_request_context(), force_locale("zh"), pytest.raises(Invalid) as in_zh:
+        do(instance_id, "verify_identity_borrower", "app1", {**BORROWER, "mobile": "123", "id_number": "123",
+                                                             "code": "abc"})
+    db.session.rollback()
+    assert in_zh.value.fields == {"mobile": ["请填写 11 位中国大陆手机号码（以 13 至 19 开头）。"],
+                                  "id_number": ["请填写 18 位统一社会信用代码或 18 位身份证号（数字及字母，不含 I、O、S、V、Z）。"],
+                                  "code": ["请填写 6 位数字验证码。"]}
+    with pytest.raises(Invalid) as in_en:
+        do(instance_id, "verify_identity_borrower", "app1", {**BORROWER, "code": "abc"})
+    db.session.rollback()
+    assert in_en.value.fields == {"code": ["Enter the 6-digit verification code."]}
+    assert open_task_id(instance_id) == first and "identity_failed" not in kinds(row)  # no attempt was used
+    do(instance_id, "verify_identity_borrower", "app1", {**BORROWER, "code": "654321"})  # well formed, wrong: counted
+    assert kinds(row).count("identity_failed") == 1 and tasks_of(instance_id) == ["verify_identity_borrower"]
 
 
 def test_the_identity_simulator_api_answers_the_adapters_client(deals, served, app):

@@ -152,6 +152,30 @@ def _money(value: object, field: str) -> Decimal:
     return amount
 
 
+def _over_the_order(kind: str, amount: Decimal | None, details: Mapping[str, Any]) -> Any:
+    """Why an order financing's amount is too much (more than its order's amount), or None."""
+    order = details.get("order_amount") if kind == "order_financing" else None
+    if amount is None or not order or amount <= Decimal(str(order)):
+        return None
+    return _l("At most the order's amount, ¥%(order)s.", order=f"{Decimal(str(order)):,.2f}")
+
+
+PURPOSE_NEEDED = _l("Say what the loan is for (1 to %(limit)s characters).", limit=MAX_PURPOSE)
+
+
+def _refuse_unless_complete(row: Application) -> None:
+    """What a draft may leave out but a submission must hold: a purpose, and (for rows saved before the rule) an
+    amount within the order's."""
+    errors: dict[str, list[Any]] = {}
+    if not (row.purpose or "").strip():
+        errors["purpose"] = [PURPOSE_NEEDED]
+    over = _over_the_order(terms_of(product_row(row.product_id)).kind, row.amount, row.details or {})
+    if over is not None:
+        errors["amount"] = [over]
+    if errors:
+        raise Invalid(_l("Please correct the marked fields."), errors)
+
+
 def _checked(data: Mapping[str, Any], current: Application | None) -> dict[str, Any]:
     """The application's fields after applying `data` to `current` (None: a new draft), checked."""
     unknown = sorted(set(data) - set(FIELDS))
@@ -188,6 +212,9 @@ def _checked(data: Mapping[str, Any], current: Application | None) -> dict[str, 
         out["details"] = deal_details.check(terms.kind, raw, business_today())
     except Invalid as exc:
         errors.update(exc.fields)
+    over = _over_the_order(terms.kind, amount, out.get("details") or {})
+    if over is not None and "amount" not in errors:
+        errors["amount"] = [over]
     if errors:
         raise Invalid(_l("Please correct the marked fields."),
                       errors)
@@ -286,6 +313,7 @@ def submit(principal: Principal, application_id: int) -> Application:
     task is completed, and the review goes on with the application as it now is.
     """
     row = _own(principal, application_id, (*SUBMITTABLE, "returned"))
+    _refuse_unless_complete(row)
     if row.status == "returned":
         return _resubmit(principal, row)
     product = product_row(row.product_id)
@@ -322,8 +350,9 @@ def _resubmit(principal: Principal, row: Application) -> Application:
     row.lock_version += 1
     db.session.flush()
     # the answer is the application as it now is: no words put in the borrower's mouth (a reviewer
-    # would read them as the borrower's answer, and in English on a Chinese page)
-    tasks.complete_task(task_id, {}, principal)
+    # would read them as the borrower's answer, and in English on a Chinese page), so the form's
+    # written answer, required of a borrower answering on the task, is not asked here
+    tasks.complete_task(task_id, {}, principal, answered_elsewhere=True)
     db.session.refresh(row)
     return row
 

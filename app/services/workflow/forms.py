@@ -110,7 +110,7 @@ def _over_bounds(schema: dict[str, Any], data: dict[str, Any], shown: dict[str, 
         if isinstance(spec.get("maximumFrom"), str):
             given, bound = _decimal(data.get(name)), _decimal(shown.get(spec["maximumFrom"]))
             if given is not None and bound is not None and given > bound:
-                limit = f"{bound:,.2f}" if spec.get("type") == "string" else bound
+                limit = f"{bound:,}" if spec.get("type") == "string" else bound  # as the task holds it: 600,000.00, 300
                 fields[name] = [gettext("Must be at most %(limit)s.", limit=limit)]
         day = _day(data.get(name))
         if day is not None and spec.get("notAfter") == "today" and day > today:
@@ -120,13 +120,18 @@ def _over_bounds(schema: dict[str, Any], data: dict[str, Any], shown: dict[str, 
     return fields
 
 
-def validate_submission(schema: dict[str, Any] | None, data: Any, shown: dict[str, Any] | None = None) -> None:
+def validate_submission(schema: dict[str, Any] | None, data: Any, shown: dict[str, Any] | None = None,
+                        answered_elsewhere: bool = False) -> None:
     """Raise `Invalid` with per-field messages unless `data` satisfies the form's JSON Schema, and each field's
-    `maximumFrom` bound the task's values (`shown`) give it."""
+    `maximumFrom` bound the task's values (`shown`) give it. `answered_elsewhere`: the person answered by another
+    action a service stands for (a resubmitted application answers the funder's request), so the form's top-level
+    required fields are not asked; what is given is still checked."""
     if not isinstance(data, dict):
         raise Invalid(_l("The form's data must be a JSON object."), fields={"data": [_l("Must be an object.")]})
     if schema is None:
         return
+    if answered_elsewhere:
+        schema = {**schema, "required": []}
     cls = validators.validator_for(schema)
     try:
         cls.check_schema(schema)

@@ -273,11 +273,13 @@ def unclaim_task(task_id: int, actor: Actor) -> None:
 
 
 
-def complete_task(task_id: int, data: dict[str, Any], actor: Actor, uploads: Sequence[Upload] = ()) -> int:
+def complete_task(task_id: int, data: dict[str, Any], actor: Actor, uploads: Sequence[Upload] = (),
+                  answered_elsewhere: bool = False) -> int:
     """Validate the submission, complete the user task and run the instance on until idle.
 
     Uploads become documents of the instance in the same transaction; their fields' values
-    become `document:<id>`. Nothing is kept when anything fails.
+    become `document:<id>`. Nothing is kept when anything fails. `answered_elsewhere`: a service
+    completes the task for an action of the person that is their answer (`validate_submission`).
     """
     rt, at = runtime(), now()
     with atomic_step() as on_commit:
@@ -285,7 +287,7 @@ def complete_task(task_id: int, data: dict[str, Any], actor: Actor, uploads: Seq
         _refuse_if_closed(task, actor)
         _refuse_same_person(task, actor)
         schema, _ui = task_form(task)
-        validate_submission(schema, data, task.shown)
+        validate_submission(schema, data, task.shown, answered_elsewhere)
         instance = instance_of(task)
         uploads_kept.keep(instance.id, task.id, schema, uploads, data, actor.id)
         kept = jsonable(kept_answers(schema, data))
