@@ -27,8 +27,8 @@ DEMO_PASSWORD = "Harbour-demo-2026"
 # (code, kinds, name, unified social credit code: the risk simulator grades these B)
 ORGS = [
     ("PLATFORM", ["platform"], "Loanflow 平台运营", None),
-    ("BANK1", ["funder"], "华东商业银行", None),
-    ("BANK2", ["funder"], "滨江小额贷款", None),
+    ("BANK1", ["funder"], "华东商业银行", "91310000MA1BK0001P"),
+    ("BANK2", ["funder"], "滨江小额贷款", "91330100MA2BK0002E"),
     ("TRADER1", ["borrower"], "申城贸易有限公司", "91310000MA10000018"),
     ("CORE1", ["core_enterprise"], "长江制造集团", "91320000MA1000013K"),
     ("WH1", ["warehouse"], "港湾仓储监管", "91330000MA1000001G"),
@@ -154,14 +154,17 @@ def _seed_leads() -> None:
 
 # Deals at every stage of origination, in this order (numbers APP-<year>-0001 ...): each is
 # (product, amount, funder, details, how far it goes). The steps are those of docs/origination.md.
+PAYEE = {"payee_account": "6222 0210 0100 7777 001", "payee_bank": "招商银行上海分行"}  # TRADER1's receiving account
+
+
 def _order(number: str, amount: str) -> dict[str, str]:
     return {"core_enterprise": "CORE1", "order_number": number, "order_amount": amount,
-            "order_due_date": (loans.business_today() + timedelta(days=120)).isoformat()}
+            "order_due_date": (loans.business_today() + timedelta(days=120)).isoformat(), **PAYEE}
 
 
 def _pledge(receipt: str, quantity: str) -> dict[str, str]:
     return {"warehouse": "WH1", "receipt_number": receipt, "goods": "热轧卷板 Q235", "quantity": quantity,
-            "unit": "吨", "unit_price": "4200.00"}
+            "unit": "吨", "unit_price": "4200.00", **PAYEE}
 
 
 def _deals() -> list[tuple[str, str, str, dict[str, str], str]]:
@@ -173,7 +176,7 @@ def _deals() -> list[tuple[str, str, str, dict[str, str], str]]:
         ("ORDER-FIN", "800000.00", "BANK1", _order("PO-2026-1004", "1200000.00"), "second_review"),  # reviewer2
         ("ORDER-FIN", "450000.00", "BANK1", _order("PO-2026-1005", "700000.00"), "approved"),
         ("ORDER-FIN", "350000.00", "BANK1", _order("PO-2026-1006", "500000.00"), "rejected"),
-        ("CREDIT-LOAN", "200000.00", "BANK2", {"credit_code": "91310000MA10000018"}, "first_review"),  # reviewer_b2
+        ("CREDIT-LOAN", "200000.00", "BANK2", {"credit_code": "91310000MA10000018", **PAYEE}, "first_review"),  # reviewer_b2
         ("ORDER-FIN", "250000.00", "BANK1", _order("PO-2026-1007", "400000.00"), "draft"),
         ("PLEDGE-FIN", "600000.00", "BANK1", _pledge("WR-2026-0302", "250"), "appraisal"),        # operator appraises
         # after approval (app.demo_signing): the contract out for signing (applicant1 signs first), the
@@ -181,7 +184,7 @@ def _deals() -> list[tuple[str, str, str, dict[str, str], str]]:
         ("ORDER-FIN", "380000.00", "BANK1", _order("PO-2026-1008", "600000.00"), "signing"),
         ("PLEDGE-FIN", "400000.00", "BANK1", _pledge("WR-2026-0303", "200"), "registration"),
         ("ORDER-FIN", "500000.00", "BANK1", _order("PO-2026-1009", "800000.00"), "disbursing"),
-        ("CREDIT-LOAN", "150000.00", "BANK1", {"credit_code": "91310000MA10000018"}, "active"),
+        ("CREDIT-LOAN", "150000.00", "BANK1", {"credit_code": "91310000MA10000018", **PAYEE}, "active"),
     ]
 
 
@@ -226,7 +229,7 @@ def _seed_deals() -> None:
         _deal(product, amount, funder, details, goal)
     if latest_version("post_loan") is not None:
         demo_post_loan.seed(lambda amount, months: _deal(
-            "CREDIT-LOAN", amount, "BANK1", {"credit_code": "91310000MA10000018"}, "active", months))
+            "CREDIT-LOAN", amount, "BANK1", {"credit_code": "91310000MA10000018", **PAYEE}, "active", months))
 
 
 def _deal(product: str, amount: str, funder: str, details: dict[str, str], goal: str, months: int = 6) -> str:

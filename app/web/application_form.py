@@ -44,11 +44,15 @@ DETAILS = {
         Field("details.id_number", _l("Resident ID number (a person)"), "text", 18),
         Field("details.credit_code", _l("Unified social credit code (a company)"), "text", 18)),
 }
-DETAIL_LABELS = {f.name.removeprefix("details."): f for fields in DETAILS.values() for f in fields}
+# Every kind's: where the funds go (the borrower's own account; the funds are released to no other).
+PAYEE = (Field("details.payee_account", _l("Receiving account number"), "text", 49,
+               _l("Your company's account the loan is paid to; the contract names it and no other is paid.")),
+         Field("details.payee_bank", _l("Bank and branch of the receiving account"), "text", 100))
+DETAIL_LABELS = {f.name.removeprefix("details."): f for fields in (*DETAILS.values(), PAYEE) for f in fields}
 
 
 def fields_of(kind: str) -> tuple[Field, ...]:
-    return DETAILS.get(kind, ())
+    return (*DETAILS.get(kind, ()), *PAYEE) if kind in DETAILS else ()
 
 
 def parse(form: Mapping[str, str], kind: str, product: str | None) -> tuple[dict[str, Any], dict[str, list[str]]]:
@@ -72,7 +76,7 @@ def parse(form: Mapping[str, str], kind: str, product: str | None) -> tuple[dict
         if field.kind == "money":
             parsed = _money(value, field.name, errors)
             details[key] = parsed or value
-        elif kind == "credit_loan":
+        elif kind == "credit_loan" and field not in PAYEE:
             if value:
                 details[key] = value.upper()
         else:
@@ -126,6 +130,8 @@ def _message(name: str, terms: Mapping[str, Any]) -> str:
         "details.id_number": lambda: _("An 18-character resident ID number whose check character is right."),
         "details.credit_code": lambda: _("An 18-character unified social credit code whose check character is "
                                          "right."),
+        "details.payee_account": lambda: _("The account number: 8 to 40 digits, spaces allowed between them."),
+        "details.payee_bank": lambda: _("The bank and branch, 2 to 100 characters."),
         "documents": lambda: _("Attach these documents first: %(kinds)s.", kinds="、".join(
             document_kind_label(k) for k in terms.get("documents", []))),
         "kind": lambda: _("Choose what kind of document this is."),

@@ -145,6 +145,8 @@ def test_an_order_financing_application_goes_from_draft_through_a_return_to_appr
     form.get_by_label("订单号").fill("PO-2026-9001")
     form.get_by_label("订单金额").fill(ORDER_AMOUNT)
     form.get_by_label("订单到期日").fill((date.today() + timedelta(days=90)).isoformat())
+    form.get_by_label("收款账号").fill("6222 0210 0100 7777 001")
+    form.get_by_label("收款账户开户行（含支行）").fill("招商银行上海分行")
     journey.seen("new-application")
     with page.expect_navigation():
         form.get_by_role("button", name="保存草稿").click()

@@ -72,7 +72,7 @@ def approved_order(server: LiveServer) -> tuple[int, str]:
             "product": "ORDER-FIN", "amount": APPLIED.replace(",", ""), "term_months": 6, "funder": "BANK1",
             "purpose": "采购钢材，履行长江制造集团的订单",
             "details": {"core_enterprise": "CORE1", "order_number": "PO-2026-9101", "order_amount": "600000.00",
-                        "order_due_date": due}})
+                        "order_due_date": due, "payee_account": PAYEE_ACCOUNT, "payee_bank": PAYEE_BANK}})
         for kind in ("order", "invoice"):
             applications.add_document(applicant, row.id, kind, f"{kind}-PO-2026-9101.pdf", small_pdf(kind))
         row = applications.submit(applicant, row.id)

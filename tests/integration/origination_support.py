@@ -66,20 +66,24 @@ def seed_parties() -> None:
     db.session.commit()
 
 
+PAYEE = {"payee_account": "6222 0210 0100 7777", "payee_bank": "China Merchants Bank, Shanghai branch"}
+
+
 def order_application(amount: str = "400000.00", order_amount: str = "600000.00",
                       number: str = "PO-1") -> dict:
     return {"product": "ORDER-FIN", "amount": amount, "term_months": 6, "purpose": "Raw materials",
             "funder": "BANK1", "details": {"core_enterprise": "CORE1", "order_number": number,
-                                           "order_amount": order_amount, "order_due_date": "2027-03-31"}}
+                                           "order_amount": order_amount, "order_due_date": "2027-03-31", **PAYEE}}
 
 
 def pledge_application(amount: str = "400000.00", **details: str) -> dict:
     """A pledge of 300 t of steel coil at 4,200.00 (1,260,000.00) in WH1 to BANK1."""
     return {"product": "PLEDGE-FIN", "amount": amount, "term_months": 6, "purpose": "Raw materials",
             "funder": "BANK1", "details": {"warehouse": "WH1", "receipt_number": "WR-1", "goods": "Steel coil",
-                                           "quantity": "300", "unit": "t", "unit_price": "4200.00", **details}}
+                                           "quantity": "300", "unit": "t", "unit_price": "4200.00", **PAYEE,
+                                           **details}}
 
 
 def credit_application(amount: str = "200000.00", credit_code: str = MANUAL_CODE) -> dict:
     return {"product": "CREDIT-LOAN", "amount": amount, "term_months": 6, "purpose": "Working capital",
-            "funder": "BANK1", "details": {"credit_code": credit_code}}
+            "funder": "BANK1", "details": {"credit_code": credit_code, **PAYEE}}

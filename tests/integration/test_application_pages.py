@@ -30,7 +30,7 @@ PRODUCT = {"code": "ORDER-A", "name": "订单融资", "kind": "order_financing",
            "min_amount": "10000", "max_amount": "5000000", "min_term": 3, "max_term": 12,
            "advance_ratio": "0.80", "documents": ["order", "invoice"]}
 DETAILS = {"core_enterprise": "CORE1", "order_number": "PO-2026-118", "order_amount": "1500000.00",
-           "order_due_date": "2027-02-01"}
+           "order_due_date": "2027-02-01", "payee_account": "6222 0210 0100 7777", "payee_bank": "招商银行上海分行"}
 
 
 @pytest.fixture
@@ -128,7 +128,8 @@ def test_an_applicant_drafts_attaches_and_submits_on_the_pages(client, app, worl
     saved = client.post("/applications/new", headers=headers, data={
         "csrf_token": _csrf(form), "product": "ORDER-A", "amount": "1,000,000.00", "term_months": "6",
         "purpose": "备货", "funder": "BANK1", "details.core_enterprise": "CORE1", "details.order_number": "PO-1",
-        "details.order_amount": "1,500,000.00", "details.order_due_date": "2027-02-01"})
+        "details.order_amount": "1,500,000.00", "details.order_due_date": "2027-02-01",
+        "details.payee_account": "6222 0210 0100 7777", "details.payee_bank": "招商银行上海分行"})
     assert saved.status_code == 302, saved.text
     for term in ("²", "６"):  # digits str.isdigit() takes: int() refuses "²" (was a 500) and reads "６" as 6
         odd = client.post("/applications/new", headers=headers, data={

@@ -45,7 +45,8 @@ CREDIT_PRODUCT = {
 }
 ORDER = {"product": "ORDER1", "amount": "500000.00", "term_months": 6, "purpose": "Buy steel for an order",
          "funder": "BANK1", "details": {"core_enterprise": "CORE1", "order_number": "PO-2026-118",
-                                        "order_amount": "600000.00", "order_due_date": "2027-03-01"}}
+                                        "order_amount": "600000.00", "order_due_date": "2027-03-01",
+                                        "payee_account": "6222 0210 0100 7777", "payee_bank": "招商银行上海分行"}}
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 64
 
@@ -346,6 +347,33 @@ def test_submit_needs_the_products_documents(world, app):
     assert r.status_code == 422 and "documents" in error(r)["fields"], r.json
     assert count(app, ProcessInstance) == 0
     assert world.call("applicant1", "GET", f"/applications/{application['id']}").json["status"] == "draft"
+
+
+def test_an_application_names_the_account_the_funds_go_to_and_only_its_borrower_and_funder_read_it(world, app):
+    """Finance typed any account into the release form and the money went there: the borrower names it now."""
+    no_account = {k: v for k, v in ORDER["details"].items() if k not in ("payee_account", "payee_bank")}
+    application = world.draft(details=no_account)  # a draft may leave it for later
+    assert world.attach(application["id"]).status_code == 201
+    r = world.call("applicant1", "POST", f"/applications/{application['id']}/submit")
+    assert r.status_code == 422 and set(error(r)["fields"]) == {"details.payee_account", "details.payee_bank"}, r.json
+    assert count(app, ProcessInstance) == 0
+    bad = world.call("applicant1", "PATCH", f"/applications/{application['id']}", {
+        "details": {**no_account, "payee_account": "62-22", "payee_bank": "x"}})
+    assert bad.status_code == 422 and set(error(bad)["fields"]) == {"details.payee_account", "details.payee_bank"}
+    fixed = world.call("applicant1", "PATCH", f"/applications/{application['id']}", {
+        "details": {**no_account, "payee_account": "6222  0210 0100 7777 ", "payee_bank": "招商银行上海分行"}})
+    assert fixed.status_code == 200 and fixed.json["details"]["payee_account"] == "6222 0210 0100 7777"
+    r = world.call("applicant1", "POST", f"/applications/{application['id']}/submit")
+    assert r.status_code == 200, r.json
+    with app.app_context():
+        from app.services.origination import deal_views
+
+        row = db.session.get(Application, application["id"])
+        sees = {who: deal_views.view(identity.principal_for(who), row, "zh")["details"] for who in
+                ("applicant1", "reviewer1", "signer1")}
+        db.session.remove()
+    assert sees["applicant1"]["payee_account"] == sees["reviewer1"]["payee_account"] == "6222 0210 0100 7777"
+    assert "payee_account" not in sees["signer1"] and "payee_bank" not in sees["signer1"]  # not the core's
 
 
 def test_submit_starts_the_deal_and_the_timeline_says_who_is_awaited(world, app):

@@ -899,7 +899,9 @@ class World:
             "product": ORDER_PRODUCT["code"], "amount": "50000.00", "term_months": 6, "purpose": f"Deal {n}",
             "funder": PARTIES[n]["funder"], "details": {"core_enterprise": PARTIES[n]["core_enterprise"],
                                                        "order_number": f"PO-{n}", "order_amount": "80000.00",
-                                                       "order_due_date": "2027-06-30"}})
+                                                       "order_due_date": "2027-06-30",
+                                                       "payee_account": "6222 0210 0100 7777",
+                                                       "payee_bank": "招商银行上海分行"}})
         applications.add_document(applicant, row.id, "order", "order.pdf", PDF)
         if submitted:
             applications.submit(applicant, row.id)
@@ -1156,7 +1158,8 @@ def request_args(world: World, endpoint: str, method: str, t: Target) -> dict[st
     application_form = {  # as typed on the page
         "amount": "50,000.00", "term_months": "6", "purpose": f"changed {n}", "funder": PARTIES[t.deal]["funder"],
         "details.core_enterprise": PARTIES[t.deal]["core_enterprise"], "details.order_number": f"PO-P{n}",
-        "details.order_amount": "80,000.00", "details.order_due_date": "2027-06-30"}
+        "details.order_amount": "80,000.00", "details.order_due_date": "2027-06-30",
+        "details.payee_account": "6222 0210 0100 7777", "details.payee_bank": "招商银行上海分行"}
     return {
         "process_definitions.upload_definition": lambda: {
             "data": {"file": (io.BytesIO(_straight_bpmn("authz_uploaded")), "authz_uploaded.bpmn")}},

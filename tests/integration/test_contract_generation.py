@@ -32,7 +32,10 @@ def test_an_approved_order_deal_gets_its_contract(app, runner):
     text = pdftotext(stored.content)
     flat = text.replace("\n", "").replace(" ", "")
     for expected in ("申城贸易有限公司", "长江制造集团", "华东商业银行", f"¥{amount:,.2f}", in_capitals(amount),
-                     "8.5%", "先息后本", "PO-2026-1005", "6222021001008888001", "2027-06-10"):
+                     "8.5%", "先息后本", "PO-2026-1005", "6222021001008888001", "2027-06-10",
+                     # what the loan's terms bind the parties to (the borrower read none of it): the account paid,
+                     # penalty interest, the early repayment's fee, and the funder's credit code
+                     "放款账户", "6222021001007777001", "招商银行上海分行", "逾期罚息", "提前还款", "91310000MA1BK0001P"):
         assert expected.replace(" ", "") in flat, expected
     assert Decimal(amount) <= Decimal("450000.00")
 

@@ -290,7 +290,7 @@ def check_unmapped_service(row: dict[str, str], bundle: Bundle) -> None:
     """A Camunda service task SpiffWorkflow refused for want of an operator parses now, and the strict
     check refuses it instead, naming the implementation an admin can map (see the module docstring)."""
     reasons = [p.reason for process in bundle.processes.values() for p in process.problems]
-    assert any("mapped to no operator" in r or "names no topic" in r for r in reasons), \
+    assert any("mapped to no operator" in r or "runs no operator" in r or "names no topic" in r for r in reasons), \
         f"{row['local_path']}: accepted without naming its unmapped service implementation: {reasons!r}"
 
 
@@ -321,7 +321,7 @@ def said_by_the_service_or_multi_instance_import(row: dict[str, str], bundle: Bu
     Camunda may be accepted: the strict check still refuses it naming the element, or (a marker the
     manifest names as the failure) the import rewrote it, saying so (see the module docstring)."""
     errors = [p.reason for process in bundle.processes.values() for p in process.problems if p.severity == "error"]
-    if any("mapped to no operator" in r or "the multi-instance cannot run" in r for r in errors):
+    if any("mapped to no operator" in r or "runs no operator" in r or "the multi-instance cannot run" in r for r in errors):
         return True
     return "A multiinstance task must specify" in row["first_error"] and any(
         w.reason.startswith("multi-instance: ") for w in bundle.warnings)

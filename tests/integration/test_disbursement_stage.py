@@ -101,7 +101,8 @@ def signed_deal(amount: str = "200000.00") -> Application:
     product's instance, waiting in `signing`, ended)."""
     row = applications.create_application(who("app1"), {
         "product": "CREDIT-LOAN", "amount": amount, "term_months": 6, "purpose": "Working capital",
-        "funder": "BANK1", "details": {"credit_code": MANUAL_CODE}})
+        "funder": "BANK1", "details": {"credit_code": MANUAL_CODE, "payee_account": PAYEE["payee_account"],
+                                       "payee_bank": PAYEE["payee_bank"]}})
     row = applications.submit(who("app1"), row.id)
     do(row.instance_id, "credit_consent", "app1", {"consent": True, "mobile": "13800138000"})
     decision = {"decision": "approve", "approved_amount": amount, "notes": "ok"}
@@ -264,7 +265,11 @@ def test_a_failed_payment_goes_back_to_finance_with_its_reason_and_the_retry_boo
     texts = client.get(f"/api/v1/applications/{row.id}", headers=bearer("app1")).get_json()["timeline"]
     assert texts[-1]["kind"] == "disbursement_failed" and "frozen" in texts[-1]["text"]
 
-    do(instance_id, "release_funds", "fin1", {**PAYEE, "payee_account": "6222 0210 0100 5678"})
+    with pytest.raises(Invalid) as elsewhere:  # the funds go to the contract's account, to no other
+        do(instance_id, "release_funds", "fin1", {**PAYEE, "payee_account": "6222 0210 0100 5678"})
+    assert elsewhere.value.fields == {"payee_account": ["Must match 6222 0210 0100 1234, which the task shows."]}
+    db.session.rollback()
+    do(instance_id, "release_funds", "fin1", {**PAYEE, "payee_account": "6222021001001234"})  # spaces aside
     second = db.session.scalar(select(Disbursement).where(Disbursement.id != failed.id))
     assert second.idempotency_key == f"{row.number}:disbursement:2" and second.order_id != failed.order_id
     assert worker(app, clock, seconds=3) == (1, 1)

@@ -25,6 +25,7 @@ from tests.integration.origination_support import (
     FAST_CODE,
     MANUAL_CODE,
     OTHER_CODE,
+    PAYEE,
     deploy_shipped,
     order_application,
     seed_parties,
@@ -49,9 +50,9 @@ def draft(kind: str, amount: str = "400000.00", applicant: str = "app1", **detai
     if kind == "pledge":
         data = {"product": "PLEDGE-FIN", "details": {"warehouse": "WH1", "receipt_number": "WR-1", "goods": "Steel coil",
                                                      "quantity": "300", "unit": "t", "unit_price": "4200.00",
-                                                     **details}}
+                                                     **PAYEE, **details}}
     else:
-        data = {"product": "CREDIT-LOAN", "details": details or {"credit_code": MANUAL_CODE}}
+        data = {"product": "CREDIT-LOAN", "details": {**PAYEE, **(details or {"credit_code": MANUAL_CODE})}}
     return applications.create_application(who(applicant), {
         **data, "amount": amount, "term_months": 6, "purpose": "Raw materials", "funder": "BANK1"})
 

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.services.identity import directory as identity
 from app.services.origination import applications
 from tests.conftest import ROOT
-from tests.integration.origination_support import MANUAL_CODE, deploy_shipped, seed_parties
+from tests.integration.origination_support import MANUAL_CODE, PAYEE, deploy_shipped, seed_parties
 
 API = "/api/v1"
 
@@ -26,7 +26,7 @@ def credit_deal(app, runner, admin_token):
         identity.create_user("rev12", "BANK1", ["first_reviewer", "second_reviewer"])
         row = applications.create_application(identity.principal_for("app1"), {
             "product": "CREDIT-LOAN", "amount": "300000.00", "term_months": 6, "purpose": "Working capital",
-            "funder": "BANK1", "details": {"credit_code": MANUAL_CODE}})
+            "funder": "BANK1", "details": {"credit_code": MANUAL_CODE, **PAYEE}})
         row = applications.submit(identity.principal_for("app1"), row.id)
         deal = {"id": row.id, "number": row.number, "instance_id": row.instance_id,
                 "tokens": {u: {"Authorization": f"Bearer {identity.issue_token(u)}"}

@@ -51,7 +51,7 @@ CORE_CODE = make_credit_code("91420000MA0000001")
 BANK_CODE = make_credit_code("91440000MA0000002")
 BORROWER = {"name": BORROWER_NAME, "id_number": MANUAL_CODE, "mobile": "13800138000", "code": "123456"}
 CORE = {"name": "Yangtze Manufacturing", "id_number": CORE_CODE, "mobile": "13900139000", "code": "123456"}
-PAYEE = {"payee_account": "6222 0210 0100 1234", "payee_bank": "ICBC Shanghai",
+PAYEE = {"payee_account": "6222 0210 0100 7777", "payee_bank": "ICBC Shanghai",  # the application's (origination_support)
          "confirmed": True}
 ESIGN_CALLBACK = "/api/v1/callbacks/esign"
 PAYMENTS_CALLBACK = "/api/v1/callbacks/payments"
@@ -500,7 +500,7 @@ def test_a_failed_payment_goes_back_to_finance_and_the_retry_notified_twice_book
     assert journey.tasks_of("fin1", number) == ["release_funds"]  # back to finance, with the reason
 
     journey.inject(twice_next="1")
-    journey.release(number, payee_account="6222 0210 0100 5678")
+    journey.release(number, payee_account="6222021001007777")  # the same account, typed without spaces
     assert journey.payments_job(seconds=3) == (1, 2)  # two copies of one notification, both taken
     loan = assert_active_with_the_products_schedule(journey, application, "credit_loan")
     assert journey.as_user("app1").get("/loans", query_string={"business_key": f"LOAN-{number}"})["total"] == 1

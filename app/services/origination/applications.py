@@ -164,14 +164,15 @@ PURPOSE_NEEDED = _l("Say what the loan is for (1 to %(limit)s characters).", lim
 
 
 def _refuse_unless_complete(row: Application) -> None:
-    """What a draft may leave out but a submission must hold: a purpose, and (for rows saved before the rule) an
-    amount within the order's."""
+    """What a draft may leave out but a submission must hold: a purpose, the receiving account, and (for rows saved
+    before the rule) an amount within the order's."""
     errors: dict[str, list[Any]] = {}
     if not (row.purpose or "").strip():
         errors["purpose"] = [PURPOSE_NEEDED]
     over = _over_the_order(terms_of(product_row(row.product_id)).kind, row.amount, row.details or {})
     if over is not None:
         errors["amount"] = [over]
+    errors.update(deal_details.payee_missing(row.details or {}))
     if errors:
         raise Invalid(_l("Please correct the marked fields."), errors)
 

@@ -5,10 +5,14 @@
 - pledge financing: `warehouse` (the supervising warehouse's code), `receipt_number`, `goods`,
   `quantity`, `unit`, `unit_price`;
 - credit loan: `id_number` (a person's 18-character resident ID) or `credit_code` (a company's
-  unified social credit code), each with its check character verified.
+  unified social credit code), each with its check character verified;
+- every kind: the borrower's receiving account, `payee_account` (8 to 40 digits, spaces between them) and
+  `payee_bank` (the bank and branch): where the funds go. A draft may lack them; a submission may not
+  (`PAYEE_KEYS`), and the funds are released to no other account (`disbursements.order`, `release-funds.json`).
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -29,6 +33,9 @@ KEYS = {
     "pledge_financing": ("warehouse", "receipt_number", "goods", "quantity", "unit", "unit_price"),
     "credit_loan": ("id_number", "credit_code"),
 }
+PAYEE_KEYS = ("payee_account", "payee_bank")  # every kind's: where the funds go
+ACCOUNT = re.compile(r"[0-9](?: ?[0-9]){7,39}")  # 8 to 40 digits, single spaces between them (as the forms take it)
+ACCOUNT_FORMAT = _l("A bank account number: 8 to 40 digits, spaces allowed between them.")
 # The party each kind binds to the deal, from the organisation code in its details.
 PARTY_FIELDS = {"core_enterprise": "core_enterprise", "warehouse": "warehouse"}
 PARTY_MISSING = {"core_enterprise": _l("Choose a core enterprise registered on the platform."),
@@ -83,10 +90,10 @@ def check(kind: str, raw: object, today: date) -> dict[str, str]:
     if not isinstance(raw, Mapping):
         raise Invalid(_l("The details must be an object."), {"details": [_l("Must be an object.")]})
     errors: dict[str, list[str]] = {}
-    unknown = sorted(set(raw) - set(KEYS[kind]))
+    unknown = sorted(set(raw) - set(KEYS[kind]) - set(PAYEE_KEYS))
     for key in unknown:
         errors[f"details.{key}"] = [_l("Not a detail of this product.")]
-    out: dict[str, str] = {}
+    out: dict[str, str] = _payee(raw, errors)
     if kind == "order_financing":
         out["core_enterprise"] = _org(raw, "core_enterprise", errors)
         out["order_number"] = _text(raw, "order_number", errors, 64)
@@ -122,6 +129,28 @@ def check(kind: str, raw: object, today: date) -> dict[str, str]:
     if errors:
         raise Invalid(_l("Some details are missing or wrong."), errors)
     return out
+
+
+def _payee(raw: Mapping[str, Any], errors: dict[str, list[str]]) -> dict[str, str]:
+    """The receiving account, when given (a draft may leave it for later): its number's spaces kept single."""
+    out: dict[str, str] = {}
+    account, bank = raw.get("payee_account"), raw.get("payee_bank")
+    if account not in (None, ""):
+        number = " ".join(account.split()) if isinstance(account, str) else ""
+        if not ACCOUNT.fullmatch(number):
+            errors["details.payee_account"] = [ACCOUNT_FORMAT]
+        out["payee_account"] = number
+    if bank not in (None, ""):
+        if not isinstance(bank, str) or not 2 <= len(bank.strip()) <= 100:
+            errors["details.payee_bank"] = [_l("The bank and branch, 2 to 100 characters.")]
+        out["payee_bank"] = bank.strip() if isinstance(bank, str) else ""
+    return out
+
+
+def payee_missing(details: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """What a submission lacks of the receiving account, by field."""
+    return {f"details.{key}": [_l("Where the funds go: required to submit.")]
+            for key in PAYEE_KEYS if not str(details.get(key) or "").strip()}
 
 
 def parties(details: Mapping[str, Any]) -> dict[str, str]:

@@ -16,7 +16,7 @@ from app.engine.said import said
 from app.extensions import db
 from app.lending.capital import in_capitals
 from app.lending.schedule import generate_schedule
-from app.lending.terms import Amortization
+from app.lending.terms import Amortization, LoanTerms
 from app.models import Application, ApplicationDocument, Organisation
 from app.services import clock
 from app.services.ledger.loans import product_rules
@@ -97,8 +97,42 @@ def contract_data(application: Application, disbursed_on: date, collection_accou
                                    _money(i.principal + i.interest)) for i in schedule.instalments),
         collateral=_collateral(str(product.kind), details, core),
         collection_account=collection_account,
-        clauses=CLAUSES,
+        clauses=(*_terms_clauses(terms, parties[0].name if parties else "", details), *CLAUSES),
     )
+
+
+def _percent(value: Decimal) -> str:
+    return f"{value.normalize():f}%"
+
+
+def _terms_clauses(terms: LoanTerms, borrower: str, details: dict[str, str]) -> tuple[str, ...]:
+    """What the loan's own terms bind the parties to: the account it is paid to (the only one paid), penalty
+    interest on overdue amounts, and the fee for repaying early."""
+    found = []
+    if details.get("payee_account"):
+        found.append(f"放款账户：资金方仅向借款人以下账户放款——户名 {borrower}，账号 {details['payee_account']}，开户行 "
+                     f"{details.get('payee_bank', '')}。 Disbursement account: the funder pays the loan only to the "
+                     f"borrower's account {details['payee_account']} at {details.get('payee_bank', '')}, "
+                     f"held by {borrower}.")
+    penalty = (terms.annual_rate * terms.penalty_rate_multiplier).quantize(Decimal("0.0001"))
+    on = "逾期本金及利息" if terms.penalty_on_overdue_interest else "逾期本金"
+    on_en = "overdue principal and interest" if terms.penalty_on_overdue_interest else "overdue principal"
+    grace = (f"到期日后 {terms.overdue_grace_days} 日（宽限期）内还清的不计罚息；" if terms.overdue_grace_days else "")
+    grace_en = (f" Nothing is charged on what is repaid within {terms.overdue_grace_days} days (the grace period) "
+                f"after its due date." if terms.overdue_grace_days else "")
+    found.append(f"逾期罚息：{grace}{on}按合同年利率的 {terms.penalty_rate_multiplier.normalize():f} 倍"
+                 f"（年化 {_percent(penalty)}）按日计收罚息，直至还清。 Penalty interest: {on_en} bears "
+                 f"{terms.penalty_rate_multiplier.normalize():f} times the contract rate ({_percent(penalty)} a year), "
+                 f"accrued daily until repaid.{grace_en}")
+    if terms.early_repayment_fee_percent:
+        found.append(f"提前还款：借款人可提前偿还全部或部分本金，须支付提前偿还本金 "
+                     f"{_percent(terms.early_repayment_fee_percent)} 的提前还款手续费。 Early repayment: the borrower "
+                     f"may repay principal early, in whole or in part, paying a fee of "
+                     f"{_percent(terms.early_repayment_fee_percent)} of the principal repaid early.")
+    else:
+        found.append("提前还款：借款人可提前偿还全部或部分本金，不收取提前还款手续费。 Early repayment: the borrower "
+                     "may repay principal early, in whole or in part, without a fee.")
+    return tuple(found)
 
 
 def generate(business_key: str, disbursed_on: date, collection_account: str = "") -> ApplicationDocument:

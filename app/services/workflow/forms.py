@@ -98,9 +98,10 @@ def _day(value: Any) -> date | None:
 
 
 def _over_bounds(schema: dict[str, Any], data: dict[str, Any], shown: dict[str, Any]) -> dict[str, list[str]]:
-    """Bounds JSON Schema cannot say, on a form's fields: `maximumFrom` — at most the value the task holds under that
-    name (its key data, captured when the task became ready; e.g. an approved amount at most the amount applied
-    for; a bound the task does not hold bounds nothing); on a date, `notAfter: "today"` (a contact that happened)
+    """Bounds JSON Schema cannot say, on a form's fields, from the values the task holds (its key data, captured
+    when it became ready; a value the task does not hold bounds nothing): `equalsFrom` — that value, spaces aside
+    (an account number typed again as a check of the one the deal names); `maximumFrom` — at most that value (an
+    approved amount at most the amount applied for); on a date, `notAfter: "today"` (a contact that happened)
     or `notBefore: "today"` (a promise to pay), today in the business time zone."""
     fields: dict[str, list[str]] = {}
     today = clock.now().astimezone(business_tz()).date()
@@ -112,6 +113,11 @@ def _over_bounds(schema: dict[str, Any], data: dict[str, Any], shown: dict[str, 
             if given is not None and bound is not None and given > bound:
                 limit = f"{bound:,}" if spec.get("type") == "string" else bound  # as the task holds it: 600,000.00, 300
                 fields[name] = [gettext("Must be at most %(limit)s.", limit=limit)]
+        if isinstance(spec.get("equalsFrom"), str):
+            held, given_text = shown.get(spec["equalsFrom"]), data.get(name)
+            if held not in (None, "") and isinstance(given_text, str) and "".join(given_text.split()) != "".join(
+                    str(held).split()):
+                fields[name] = [gettext("Must match %(value)s, which the task shows.", value=held)]
         day = _day(data.get(name))
         if day is not None and spec.get("notAfter") == "today" and day > today:
             fields[name] = [gettext("Must be today (%(today)s) or earlier.", today=today.isoformat())]
@@ -150,7 +156,7 @@ def validate_submission(schema: dict[str, Any] | None, data: Any, shown: dict[st
             path = path[:-1]  # one of a list's values (a choice ticked, a file): said at the list's field
         fields.setdefault(_field_name(path), []).append(_message(error))
     for name, said in _over_bounds(schema, data, shown or {}).items():
-        fields.setdefault(name, []).extend(said)
+        fields.setdefault(name, said)  # a field its schema refused already says that first
     if fields:
         raise Invalid(_l("The form has errors: see the fields."), fields=fields, code="form_invalid")
 
