@@ -44,7 +44,7 @@ from app.services.ledger.loans import (
     visible_loan,
 )
 from app.services.ledger.posting import loan_accounts, payment_amounts, post_event
-from app.services.workflow.documents import get_document, sniff
+from app.services.workflow.documents import SCANS, get_document, sniffed_as
 
 
 @dataclass(frozen=True)
@@ -330,7 +330,7 @@ def client_key(payment: Payment) -> str:
     return key[len(prefix):] if key.startswith(prefix) else key
 
 
-VOUCHER_TYPES = ("application/pdf", "image/png", "image/jpeg")  # what a transfer voucher may be, sniffed
+VOUCHER_TYPES = SCANS  # what a transfer voucher may be, sniffed: a PDF, PNG or JPEG
 
 
 @dataclass(frozen=True)
@@ -346,11 +346,8 @@ def _checked_voucher(voucher: Voucher) -> tuple[str, str]:
     PDF, PNG or JPEG, `DocumentTooLarge` (413) past the document size limit."""
     if not voucher.content:
         raise Invalid(_l("the voucher is not valid"), {"voucher": [_l("the file is empty")]})
-    try:
-        content_type, _kind = sniff(voucher.content, voucher.filename)
-    except ValueError:
-        content_type = ""
-    if content_type not in VOUCHER_TYPES:
+    content_type = sniffed_as(voucher.content, voucher.filename, VOUCHER_TYPES)
+    if content_type is None:
         raise Invalid(_l("the voucher is not valid"), {"voucher": [_l("must be a PDF, PNG or JPEG file")]})
     name = voucher.filename.replace("\\", "/").rsplit("/", 1)[-1][:255] or "voucher"
     return name, content_type
