@@ -138,20 +138,22 @@ def reject_payment(args, loan_id, payment_id):
 @blp.route("/loans/<int:loan_id>/payoff-quote")
 @blp.arguments(PayoffArgs(), location="query")
 @blp.response(200, PayoffQuoteSchema)
-@blp.errors(404)
+@blp.errors(404, 409)
 def payoff_quote(args, loan_id):
-    """What settles the loan on `date` (default today): dues, principal, interest to the date, the fee."""
+    """What settles the loan on `date` (default today, at latest its last due date): dues, principal, interest to
+    the date, the fee. 409 for a loan that is not active."""
     return repayments.quote_payoff_for(current_user(), loan_id, args["on"])
 
 
 @blp.route("/loans/<int:loan_id>/early-repayment-quote")
 @blp.arguments(EarlyRepaymentArgs(), location="query")
 @blp.response(200, EarlyRepaymentQuoteSchema)
-@blp.errors(404)
+@blp.errors(404, 409)
 def early_repayment_quote(args, loan_id):
-    """Paying early on `date` (default today): without `amount` the full pay-off (principal, interest to
-    the date, the product's early-repayment fee, total); with it, a partial prepayment and the schedule
-    after it in `mode` (shorten_term or reduce_instalment). Nothing is kept."""
+    """Paying early on `date` (default today, at latest the loan's last due date): without `amount` the full
+    pay-off (principal, interest to the date, the product's early-repayment fee, total); with it (at most the
+    pay-off), a partial prepayment and the schedule after it in `mode` (shorten_term or reduce_instalment).
+    Nothing is kept. 409 for a loan that is not active."""
     return repayments.quote_early_repayment(current_user(), loan_id, args["on"], args["amount"], args["mode"])
 
 

@@ -135,7 +135,7 @@ def _message(name: str, terms: Mapping[str, Any]) -> str:
         "documents": lambda: _("Attach these documents first: %(kinds)s.", kinds="、".join(
             document_kind_label(k) for k in terms.get("documents", []))),
         "kind": lambda: _("Choose what kind of document this is."),
-        "file": lambda: _("Choose a file: PDF, PNG, JPEG, XLSX, DOCX, ZIP or CSV, not empty."),
+        "file": lambda: _("Choose a file: PDF, PNG, JPEG, XLSX or DOCX, not empty."),
     }
     if name in sentences:
         return sentences[name]()

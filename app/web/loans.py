@@ -65,14 +65,15 @@ def _page(loan_id: int, pay_form: dict[str, str] | None = None, pay_errors: list
     quote_form = {name: request.args.get(name, "").strip() for name in ("date", "amount", "mode")}
     quote: dict[str, Any] | None = None
     quote_errors: dict[str, str] = {}
-    if request.args.get("quote"):
+    may_quote = detail.loan.status == "active"  # a settled or written-off loan has nothing to repay early
+    if request.args.get("quote") and may_quote:
         quote, quote_errors = _quote(loan_id, quote_form)
     return render_template(
         "loan.html", loan=detail.loan, detail=detail, names=NAMES,
         payments=repayments.loan_payments(principal, loan_id),
         orders=online_repayments.orders_of(principal, loan_id),
         may_pay=online_repayments.may_pay(principal, loan_id),
-        payoff=repayments.quote_payoff(detail.loan.id) if detail.loan.status == "active" else None,
+        payoff=repayments.quote_payoff(detail.loan.id) if may_quote else None, may_quote=may_quote,
         pay_form=pay_form or {"key": secrets.token_urlsafe(12)}, pay_errors=pay_errors or [], money_hint=money_format_hint(),
         quote_form=quote_form, quote=quote, quote_errors=quote_errors,
         may_record=repayments.may_record(principal, loan_id),
@@ -118,7 +119,9 @@ def _quote(loan_id: int, form: dict[str, str]) -> tuple[dict[str, Any] | None, d
     except ServiceError as exc:
         if exc.kind is not ErrorKind.INVALID:
             raise
-        field = next(iter(exc.fields or {"date": []}))
+        field, said = next(iter((exc.fields or {"date": []}).items()))
+        if said:  # the service says what the field may be (a date up to the last due date, at most the pay-off)
+            return None, {field: str(said[0])}
         return None, {field: _("No quote for this date: it is before the loan began or its last payment.")
                       if field == "date" else _("This amount cannot be quoted.")}
 

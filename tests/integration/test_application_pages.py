@@ -205,6 +205,18 @@ def test_the_pages_say_an_order_financing_asks_at_most_the_orders_amount_and_a_s
     assert 'data-status="draft"' in submitted.text
 
 
+def test_the_application_page_refuses_a_text_file_as_a_document_next_to_the_file_field(client, app, world):
+    application_id = _draft(app)
+    sign_in(client, "app1")
+    page = client.get(f"/applications/{application_id}", headers=ZH).text
+    sent = client.post(f"/applications/{application_id}/documents", headers=ZH, data={
+        "csrf_token": _csrf(page), "kind": "invoice", "file": (io.BytesIO(b"Invoice 42: 100,000.00\n"), "invoice.txt")})
+    assert sent.status_code == 422  # it was accepted as an invoice
+    said = re.search(r'<input id="f-file"[^>]*>\s*<p class="field-error" role="alert">([^<]+)</p>', sent.text)
+    assert said and said.group(1) == "请选择文件：PDF、PNG、JPEG、XLSX 或 DOCX，且不能为空。", sent.text
+    assert "invoice.txt" not in client.get(f"/applications/{application_id}", headers=ZH).text
+
+
 def _the_core_enterprise_follows_it(app, page_url: str, headers: dict[str, str]) -> None:
     """Once submitted, the core enterprise reads the deal (never its risk report) and its task shows it."""
     signer = app.test_client()

@@ -310,6 +310,40 @@ def test_a_wrong_document_is_422_naming_the_field(world, app, content, kind, fil
     assert count(app, ApplicationDocument) == 0
 
 
+def _zipped(**parts: str) -> bytes:
+    from io import BytesIO
+    from zipfile import ZipFile
+
+    out = BytesIO()
+    with ZipFile(out, "w") as archive:
+        for name, text in parts.items():
+            archive.writestr(name.replace("__", "/"), text)
+    return out.getvalue()
+
+
+XLSX = _zipped(**{"[Content_Types].xml": "<Types/>", "xl__workbook.xml": "<workbook/>"})
+DOCX = _zipped(**{"[Content_Types].xml": "<Types/>", "word__document.xml": "<document/>"})
+ONLY = "Not an accepted document type: PDF, PNG, JPEG, XLSX or DOCX."
+
+
+def test_an_application_document_is_a_pdf_an_image_or_an_office_file_never_a_text_or_an_archive(world, app):
+    application = world.draft()
+    for content, name in ((b"Invoice 42: 100,000.00 yuan\n", "invoice.txt"), (b"no,amount\n1,100\n", "invoice.csv"),
+                          (_zipped(a="b"), "invoices.zip")):  # the text file was accepted as an invoice
+        r = world.attach(application["id"], content, "invoice", name)
+        assert r.status_code == 422 and error(r)["fields"] == {"file": [ONLY]}, (name, r.json)
+    zh = world.client.post(f"{API}/applications/{application['id']}/documents",
+                           headers={**world.headers["applicant1"], "Accept-Language": "zh"},
+                           data={"kind": "invoice", "file": (_stream(b"text"), "invoice.txt")},
+                           content_type="multipart/form-data")
+    assert error(zh)["fields"] == {"file": ["不支持的文件类型：仅接受 PDF、PNG、JPEG、XLSX 或 DOCX。"]}
+    assert count(app, ApplicationDocument) == 0
+    for content, name, kind in ((XLSX, "statements.xlsx", "financial_statements"), (DOCX, "licence.docx", "other"),
+                                (PDF, "invoice.pdf", "invoice")):
+        assert world.attach(application["id"], content, kind, name).status_code == 201, name
+    assert count(app, ApplicationDocument) == 3
+
+
 def test_a_request_without_a_file_is_422(world):
     application = world.draft()
     r = world.client.post(f"{API}/applications/{application['id']}/documents", headers=world.headers["applicant1"],

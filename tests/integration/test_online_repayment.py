@@ -313,6 +313,37 @@ def test_a_bad_quote_request_is_422_naming_the_field(world, query, field):
     assert field in answer.json["error"].get("fields", {}), answer.json
 
 
+def test_a_quote_is_for_a_date_up_to_the_last_due_date_and_an_amount_up_to_the_payoff(world):
+    last = "No later than 2027-01-10, the loan's last due date."  # 12 monthly bills from 2026-02-10
+    for day in ("2027-01-11", "2030-01-01", "2099-12-31"):  # each was quoted
+        answer = quote(world, date=day)
+        assert answer.status_code == 422 and answer.json["error"]["fields"] == {"date": [last]}, (day, answer.json)
+    assert quote(world, date="2027-01-10").status_code == 200
+    too_much = quote(world, date="2026-02-08", amount="9999999")  # was quoted as a prepayment leaving 0 instalments
+    assert too_much.status_code == 422
+    assert too_much.json["error"]["fields"] == {"amount": [
+        "At most ¥12,222.80, what pays off the whole loan on 2026-02-08."]}
+    exact = quote(world, date="2026-02-08", amount="12222.80")
+    assert exact.status_code == 200 and exact.json["prepayment"]["settled"] is True
+    zh = world.client.get(f"/api/v1/loans/{world.loan1}/early-repayment-quote", query_string={"date": "2099-12-31"},
+                          headers={**world.headers["applicant1"], **ZH})
+    assert zh.json["error"]["fields"] == {"date": ["不能晚于贷款的最后还款日 2027-01-10。"]}
+
+
+def test_a_loan_that_is_not_active_has_no_quote_on_the_page_or_the_api(world, app):
+    with app.app_context():
+        adjustments.write_off(world.loan1)
+        db.session.commit()
+        db.session.remove()
+    answer = quote(world)
+    assert answer.status_code == 409, answer.json
+    web = signed_in(app, "applicant1")
+    page = web.get(f"/loans/{world.loan1}", headers=ZH)
+    assert page.status_code == 200 and 'id="quote-form"' not in page.text and "提前还款试算" not in page.text
+    asked = web.get(f"/loans/{world.loan1}", query_string={"quote": "1", "date": "2026-02-08"}, headers=ZH)
+    assert asked.status_code == 200 and 'id="quote"' not in asked.text
+
+
 def test_another_borrowers_user_gets_no_quote(world):
     assert quote(world, "applicant2").status_code == 404
     assert quote(world, "finance1").status_code == 200  # the funder sees its loan
@@ -422,6 +453,12 @@ def test_the_loan_page_quotes_and_refuses_bad_input_in_both_languages(world, app
     assert "请按 YYYY-MM-DD 格式填写日期" in bad.text and 'id="quote"' not in bad.text
     early = web.get(f"/loans/{world.loan1}", query_string={"quote": "1", "date": "2025-01-01"}, headers=EN)
     assert "before the loan began" in early.text
+    late = web.get(f"/loans/{world.loan1}", query_string={"quote": "1", "date": "2099-01-01"}, headers=ZH)
+    assert "不能晚于贷款的最后还款日 2027-01-10。" in late.text and 'id="quote"' not in late.text
+    over = web.get(f"/loans/{world.loan1}", query_string={"quote": "1", "date": "2026-02-08", "amount": "9,999,999"},
+                   headers=EN)
+    assert "At most ¥12,222.80, what pays off the whole loan on 2026-02-08." in over.text
+    assert 'id="quote"' not in over.text
     page = web.get(f"/loans/{world.loan1}")
     too_much = web.post(f"/loans/{world.loan1}/pay-online", headers=ZH,
                         data={"csrf_token": csrf_of(page), "key": "k", "amount": "99999.00"})

@@ -44,7 +44,7 @@ from app.services.ledger.loans import (
     visible_loan,
 )
 from app.services.ledger.posting import loan_accounts, payment_amounts, post_event
-from app.services.workflow.documents import get_document, sniff
+from app.services.workflow.documents import SCANS, get_document, sniffed_as
 
 
 @dataclass(frozen=True)
@@ -299,8 +299,28 @@ def loan_payments(principal: Principal, loan_id: int) -> list[PaymentView]:
 
 
 def quote_payoff_for(principal: Principal, loan_id: int, on: date | None = None) -> dict[str, Any]:
-    """`quote_payoff` for a loan the user may see (404 otherwise)."""
-    return quote_payoff(visible_loan(principal, loan_id).id, on)
+    """`quote_payoff` for a loan the user may see (404 otherwise), active, on a date it may be quoted on
+    (`quotable_on`)."""
+    loan = visible_loan(principal, loan_id)
+    return quote_payoff(loan.id, quotable_on(loan, on))
+
+
+def quotable_on(loan: Loan, on: date | None) -> date:
+    """The date a quote of the loan is for (default today), if it may be quoted on it: the loan is active (409
+    otherwise: a settled or written-off loan has nothing to repay early) and the date is no later than its last
+    due date, or today once that has passed (after it nothing is early: what is left is due; a date decades
+    ahead was quoted). 422 on `date` otherwise; a date before the disbursement is the money code's to refuse."""
+    if loan.status != "active":
+        raise Conflict(loan_is(loan.status))
+    today = business_today()
+    last = max(row.due_date for row in load_state(loan.id).account.schedule.instalments)
+    on = on or today
+    if on > max(last, today):
+        message = (_l("No later than %(last)s, the loan's last due date.", last=last.isoformat()) if last >= today
+                   else _l("No later than today, %(today)s: the loan's last due date has passed.",
+                           today=today.isoformat()))
+        raise Invalid(_l("the quote is not valid"), {"date": [message]})
+    return on
 
 
 def client_key(payment: Payment) -> str:
@@ -310,7 +330,7 @@ def client_key(payment: Payment) -> str:
     return key[len(prefix):] if key.startswith(prefix) else key
 
 
-VOUCHER_TYPES = ("application/pdf", "image/png", "image/jpeg")  # what a transfer voucher may be, sniffed
+VOUCHER_TYPES = SCANS  # what a transfer voucher may be, sniffed: a PDF, PNG or JPEG
 
 
 @dataclass(frozen=True)
@@ -326,11 +346,8 @@ def _checked_voucher(voucher: Voucher) -> tuple[str, str]:
     PDF, PNG or JPEG, `DocumentTooLarge` (413) past the document size limit."""
     if not voucher.content:
         raise Invalid(_l("the voucher is not valid"), {"voucher": [_l("the file is empty")]})
-    try:
-        content_type, _kind = sniff(voucher.content, voucher.filename)
-    except ValueError:
-        content_type = ""
-    if content_type not in VOUCHER_TYPES:
+    content_type = sniffed_as(voucher.content, voucher.filename, VOUCHER_TYPES)
+    if content_type is None:
         raise Invalid(_l("the voucher is not valid"), {"voucher": [_l("must be a PDF, PNG or JPEG file")]})
     name = voucher.filename.replace("\\", "/").rsplit("/", 1)[-1][:255] or "voucher"
     return name, content_type
@@ -459,6 +476,7 @@ def quote_early_repayment(principal: Principal, loan_id: int, on: date | None = 
     except ValueError:
         raise Invalid(_l("the quote is not valid"),
                       {"mode": [_l("must be shorten_term or reduce_instalment")]}) from None
+    on = quotable_on(loan, on)
     try:
         payoff = quote_payoff(loan.id, on)
     except Invalid as exc:
@@ -469,6 +487,10 @@ def quote_early_repayment(principal: Principal, loan_id: int, on: date | None = 
         return answer
     if amount <= 0:
         raise Invalid(_l("the quote is not valid"), {"amount": [_l("must be positive")]})
+    if amount > Decimal(payoff["to_pay"]):  # more than settles the loan is no prepayment (it was quoted as one)
+        raise Invalid(_l("the quote is not valid"), {"amount": [_l(
+            "At most ¥%(payoff)s, what pays off the whole loan on %(on)s.", payoff=f"{Decimal(payoff['to_pay']):,.2f}",
+            on=payoff["on"])]})
     state = load_state(loan.id)
     credit = state.loan.credit_balance
     try:
@@ -490,8 +512,12 @@ def quote_early_repayment(principal: Principal, loan_id: int, on: date | None = 
 
 
 def _about_date(exc: Invalid) -> Invalid:
-    """The money code's refusal of a date (before the disbursement, before the last payment) names the field."""
-    return exc if exc.fields else Invalid(exc.message, {"date": [exc.message]})
+    """The money code's refusal of a date (before the disbursement, before the last payment) names the field, saying
+    what a quote's date may be."""
+    return exc if exc.fields else Invalid(exc.message, {"date": [QUOTE_TOO_EARLY]})
+
+
+QUOTE_TOO_EARLY = _l("No quote for this date: it is before the loan began or its last payment.")
 
 
 def _quoted_row(row: Any, paid: Any) -> dict[str, Any]:

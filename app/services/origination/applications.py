@@ -39,13 +39,15 @@ from app.services.origination.details import MONEY_FORMAT
 from app.services.origination.numbering import insert_numbered
 from app.services.origination.products import offered_product, product_row, terms_of
 from app.services.workflow import instances, tasks
-from app.services.workflow.documents import sniff
+from app.services.workflow.documents import OFFICE_FILES, SCANS, sniffed_as
 
 EDITABLE = ("draft", "returned", "withdrawn")
 SUBMITTABLE = ("draft", "withdrawn")
 WITHDRAWABLE = ("submitted", "in_review", "returned")
 MAX_PURPOSE = 500
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+DOCUMENT_TYPES = (*SCANS, *OFFICE_FILES)  # judged from the bytes, as a transfer voucher's: no text, no archive
+NOT_A_DOCUMENT = _l("Not an accepted document type: PDF, PNG, JPEG, XLSX or DOCX.")
 FIELDS = ("product", "amount", "term_months", "purpose", "funder", "details")
 # The words of statuses and document kinds in errors (the pages have their own in app/web/vocabulary.py).
 STATUS_WORDS = {"draft": _l("a draft"), "submitted": _l("submitted"), "in_review": _l("in review"),
@@ -275,11 +277,9 @@ def add_document(principal: Principal, application_id: int, kind: str, filename:
         raise Invalid(_l("The file is empty."), {"file": [_l("The file is empty.")]})
     if len(content) > MAX_DOCUMENT_BYTES:
         raise TooLarge(_l("A document may be at most %(mb)s MB.", mb=MAX_DOCUMENT_BYTES // (1024 * 1024)))
-    try:
-        content_type, _ = sniff(content, filename)
-    except ValueError:
-        message = _l("Not an accepted document type: PDF, PNG, JPEG, XLSX, DOCX, ZIP or CSV.")
-        raise Invalid(message, {"file": [message]}) from None
+    content_type = sniffed_as(content, filename, DOCUMENT_TYPES)
+    if content_type is None:
+        raise Invalid(NOT_A_DOCUMENT, {"file": [NOT_A_DOCUMENT]})
     safe_name = filename.replace("\\", "/").rsplit("/", 1)[-1][:255] or "upload"
     document = ApplicationDocument(application_id=row.id, kind=kind, filename=safe_name, content_type=content_type,
                                    size=len(content), sha256=hashlib.sha256(content).hexdigest(), content=content,

@@ -28,6 +28,13 @@ ALLOWED = {
 }
 
 
+# The papers of a deal, sniffed: a transfer voucher is a scan (PDF or an image); an application's document a scan or
+# an office file. Never a text or an archive (a text file was taken as an invoice): `sniffed_as`.
+SCANS = ("application/pdf", "image/png", "image/jpeg")
+OFFICE_FILES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+
+
 class DocumentTooLarge(TooLarge):
     """An upload over MAX_DOCUMENT_BYTES: the request is too large for what it asks (413)."""
 
@@ -56,6 +63,16 @@ def sniff(content: bytes, filename: str) -> tuple[str, str]:
                                 "CSV)")))
     raise ValueError(str(_l("%(type)s is not an accepted document type (PDF, PNG, JPEG, XLSX, DOCX, ZIP, CSV)",
                             type=guess.mime)))
+
+
+def sniffed_as(content: bytes, filename: str, types: tuple[str, ...]) -> str | None:
+    """The content type judged from the bytes if it is one of `types`, else None; DocumentTooLarge past the size
+    limit."""
+    try:
+        content_type, _kind = sniff(content, filename)
+    except ValueError:
+        return None
+    return content_type if content_type in types else None
 
 
 def store_document(instance_id: int, task_id: int | None, field: str | None, filename: str, content: bytes,
