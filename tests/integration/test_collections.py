@@ -341,6 +341,22 @@ def test_a_case_shows_the_loan_as_it_stands_and_how_to_reach_the_borrower(world,
     assert "借款人联系方式" in page and "13800138000" in page and ">19<" in page
 
 
+def test_the_inbox_shows_a_contact_tasks_amount_overdue(world, clock, app, client):
+    loan_id = book_loan(clock)
+    batch(clock, FIRST_OVERDUE)
+    case = open_case(loan_id, FIRST_OVERDUE)
+    owed = Decimal(data(case)["amount_overdue"])
+    assert owed > 0
+    row = inbox.inbox(who("agent1"), inbox.InboxFilters(view="group"))["items"][0]
+    assert (row["element_id"], Decimal(str(row["amount"]))) == ("contact", owed)  # the column was empty
+    db.session.commit()
+    set_password(app, "agent1")
+    with app.app_context():
+        sign_in(client, "agent1")
+        page = client.get("/", query_string={"view": "group"}, headers={"Accept-Language": "zh-CN"}).text
+    assert f'<td class="amount">¥{owed:,.2f}</td>' in page
+
+
 def test_the_maker_cannot_approve_their_own_proposal(world, clock):
     loan_id = book_loan(clock)
     batch(clock, date(2026, 4, 12))

@@ -39,7 +39,7 @@ def deal(app, client, auth, deploy):
         set_password(app, user)
     started = client.post(f"{API}/process-instances", headers=auth, json={
         "process_id": "review_with_form", "business_key": "K-REVIEW",
-        "parties": {"funder": "BANK1", "borrower": "TRADER"}, "data": {"requested_amount": "2500000"}})
+        "parties": {"funder": "BANK1", "borrower": "TRADER"}, "data": {"amount": "2500000"}})  # as the application processes hold it
     assert started.status_code == 201, started.json
     return started.json["id"]
 

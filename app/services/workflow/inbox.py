@@ -51,8 +51,10 @@ _ORDERS = {**SORTS, "done": lambda c: (c.completed_at.desc(), c.id.desc())}
 _SORT_COLUMNS = {"due": ("due_at",), "priority": ("priority", "due_at"), "newest": ("created_at",),
                  "done": ("completed_at",)}
 VIEWS = ("mine", "group", "done", "team")
-# The instance's data field a row shows as the deal's amount; a user task may name another (`amountField`).
-AMOUNT_FIELD = "requested_amount"
+# The instance's data field a row shows as the deal's amount: the amount applied for, as an application's
+# process holds it (`origination.applications`); a user task may name another (`amountField`: a collections
+# case's amount overdue).
+AMOUNT_FIELD = "amount"
 
 
 @dataclass
@@ -250,7 +252,7 @@ def inbox(principal: Principal, filters: InboxFilters) -> dict[str, Any]:
 def _deals(principal: Principal, rows: Sequence[Any]) -> dict[int, dict[str, Any]]:
     """Each page row's deal in brief: the borrower (the organisation's name), the product offering its
     process (`loan_products.application_process`) and the amount (the instance's `amountField` or
-    `requested_amount`), read as the user's party may (`party_scope`): a few queries for the page."""
+    `amount`), read as the user's party may (`party_scope`): a few queries for the page."""
     instance_ids = sorted({row[0].instance_id for row in rows})
     borrowers = dict(db.session.execute(
         select(InstanceParty.instance_id, Organisation.name).join(Organisation, Organisation.id == InstanceParty.org_id)
