@@ -241,7 +241,7 @@ def inbox(principal: Principal, filters: InboxFilters) -> dict[str, Any]:
         "id": t.id, "instance_id": t.instance_id, "title": labels.task_title(t.title, t.properties, filters.language), "element_id": t.element_id, "lane": t.lane,
         "state": t.state, "priority": t.priority, "due_at": t.due_at, "created_at": t.created_at,
         "completed_at": t.completed_at,
-        "business_key": business_key, "process_id": process_id, "overdue": bool(t.due_at and t.due_at < at),
+        "business_key": business_key, "process_id": process_id, "overdue": _overdue(t, at),
         "assignee": _name_for(principal, username, display_name, org_id), **deals[t.id],
         "process": processes.get(t.process_version_id, process_id),
     } for t, business_key, process_id, _found_rows, username, display_name, org_id, _data in rows]
@@ -272,6 +272,14 @@ def _deals(principal: Principal, rows: Sequence[Any]) -> dict[int, dict[str, Any
         deals[task.id] = {"borrower": borrowers.get(task.instance_id), "product": products.get(row[2]),
                           "amount": amount}
     return deals
+
+
+def _overdue(task: HumanTask, at: datetime) -> bool:
+    """Past its due time: an open task now, a done one when it was completed (done on time, it never was)."""
+    if task.due_at is None:
+        return False
+    ended = task.completed_at if task.state == "completed" and task.completed_at is not None else at
+    return task.due_at < ended
 
 
 def _name_for(principal: Principal, username: str | None, display_name: str | None, org_id: int | None) -> str | None:
