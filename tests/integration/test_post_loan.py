@@ -217,19 +217,27 @@ def test_a_failed_auto_debit_tells_the_borrower_why_and_books_nothing(app, post_
     loan = disbursed(app, clock)
     first = rows(loan)[0]
     batch(clock, first.due_date - timedelta(days=2))
-    payments.fail_next(1, "账户余额不足 Insufficient balance")
+    payments.fail_next(1, "insufficient_funds")  # the gateway's code; its own words say it in both languages
     db.session.commit()
     batch(clock, first.due_date - timedelta(days=1))
     worker(app, clock, minutes=3)
     db.session.expire_all()
     [order] = db.session.scalars(select(RepaymentOrder).where(RepaymentOrder.loan_id == loan.id))
     assert (order.status, order.payment_id) == ("failed", None)
-    assert "Insufficient balance" in (order.failure_reason or "")
     [told] = notices("auto_debit_failed")
-    assert "Insufficient balance" in told.body or "余额不足" in told.body
+    assert "余额不足" in told.body and "Insufficient" not in told.body  # the borrower reads Chinese
     assert rows(loan)[0].status == "pending"
     assert db.session.scalars(select(Payment).where(Payment.loan_id == loan.id)).all() == []
     assert_books_balance(loan.id)
+    db.session.commit()
+    set_password(app, "app1")
+    read = reader(app, "app1")
+    zh, en = read(f"/loans/{loan.id}", "zh-CN"), read(f"/loans/{loan.id}", "en")
+    assert "账户余额不足" in zh and "Insufficient" not in zh  # the reason in the reader's language only
+    assert "insufficient balance in the payer" in en and "余额不足" not in en
+    zh, en = read("/notices", "zh-CN"), read("/notices", "en")
+    assert "账户余额不足" in zh and "Insufficient" not in zh
+    assert "insufficient balance in the payer" in en and "余额不足" not in en
 
 
 def test_a_late_payer_who_catches_up_is_current_again_and_the_case_ends_cured(app, post_loan, clock):
