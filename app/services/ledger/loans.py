@@ -354,6 +354,21 @@ def loan_position(loan_id: int) -> dict[str, Decimal]:
     }
 
 
+def amounts_overdue(loan_ids: list[int]) -> dict[int, Decimal]:
+    """What each loan's overdue instalments still owe (principal, billed interest, penalties and fees), in one query."""
+    found = dict.fromkeys(loan_ids, ZERO)
+    if not loan_ids:
+        return found
+    for r in db.session.scalars(select(Instalment).where(Instalment.loan_id.in_(loan_ids), Instalment.is_current,
+                                                         Instalment.status == "overdue")
+                                .execution_options(populate_existing=True)):
+        found[r.loan_id] += ((r.principal_due - r.principal_paid) + (r.interest_billed - r.interest_paid
+                                                                     - r.interest_waived)
+                             + (r.penalty_due - r.penalty_paid - r.penalty_waived) + (r.fee_due - r.fee_paid
+                                                                                      - r.fee_waived))
+    return found
+
+
 def instalments(loan_id: int, version: int | None = None) -> list[Instalment]:
     """The instalments of the current schedule version, or of an earlier one."""
     query = select(Instalment).where(Instalment.loan_id == loan_id).order_by(Instalment.number)
@@ -416,12 +431,19 @@ class ScheduleVersionView:
 
 @dataclass(frozen=True)
 class LoanView:
-    """A loan as the API shows it: the row, its product, and for the detail its schedule and balances."""
+    """A loan as the API shows it: the row, its product, and for the detail its schedule and balances;
+    what its overdue instalments owe (`amounts_overdue`)."""
 
     loan: Loan
     product_code: str
     schedule: ScheduleVersionView | None = None
     balances: dict[str, Decimal] | None = None
+    amount_overdue: Decimal = ZERO
+
+    @property
+    def overdue(self) -> bool:
+        """Running with instalments past their grace days unpaid (`dpd` days late as of the last batch)."""
+        return self.loan.status == "active" and self.amount_overdue > 0
 
 
 def list_loans(principal: Principal, page: int, per_page: int, status: str | None = None,
@@ -434,8 +456,9 @@ def list_loans(principal: Principal, page: int, per_page: int, status: str | Non
         query = query.where(Loan.business_key == business_key)
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
-    return {"items": [LoanView(loan, code) for loan, code in rows], "total": total, "page": page,
-            "per_page": per_page}
+    overdue = amounts_overdue([loan.id for loan, _code in rows])
+    return {"items": [LoanView(loan, code, amount_overdue=overdue[loan.id]) for loan, code in rows],
+            "total": total, "page": page, "per_page": per_page}
 
 
 def loan_detail(principal: Principal, loan_id: int) -> LoanView:
@@ -446,7 +469,7 @@ def loan_detail(principal: Principal, loan_id: int) -> LoanView:
     if version is None:
         raise NotFound(_l("the loan's schedule is missing"))
     schedule = ScheduleVersionView(version, instalment_views(instalments(loan.id)), True)
-    return LoanView(loan, code, schedule, loan_position(loan.id))
+    return LoanView(loan, code, schedule, loan_position(loan.id), amounts_overdue([loan.id])[loan.id])
 
 
 def schedule_versions(principal: Principal, loan_id: int) -> list[ScheduleVersionView]:

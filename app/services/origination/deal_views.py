@@ -8,6 +8,7 @@ so the pages never test a role.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -98,8 +99,10 @@ def _loan(principal: Principal, row: Application) -> dict[str, Any] | None:
     if loan_id is None:
         return None
     loan = loans.load_loan(loan_id)
+    overdue = loans.amounts_overdue([loan.id])[loan.id] if loan.status == "active" else Decimal(0)
     return {"id": loan.id, "business_key": loan.business_key, "principal": loan.principal,
             "annual_rate": loan.annual_rate, "disbursed_on": loan.disbursed_on, "status": loan.status,
+            "dpd": loan.dpd if overdue > 0 else 0, "amount_overdue": overdue,
             "instalments": [{"number": i.number, "due_date": i.due_date, "principal": i.principal_due,
                              "interest": i.interest_due, "total": i.principal_due + i.interest_due + i.fee_due,
                              "balance": i.balance, "status": i.status} for i in loans.instalments(loan_id)]}
