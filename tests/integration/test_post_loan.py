@@ -9,6 +9,7 @@ The deal is disbursed through the disbursement stage as in `test_disbursement_st
 """
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -164,6 +165,24 @@ def test_an_on_time_payer_by_auto_debit_is_told_before_each_bill_and_gets_a_cert
 def signed_application(loan: Loan):
     from app.models import Application
     return db.session.scalar(select(Application).where(Application.number == loan.business_key.removeprefix("LOAN-")))
+
+
+def test_the_loan_pages_name_the_borrower_and_lead_to_the_application(app, post_loan, clock):
+    loan = disbursed(app, clock)
+    application = signed_application(loan)
+    db.session.commit()
+    for name in ("fin1", "app1"):
+        set_password(app, name)
+    for name in ("fin1", "app1"):
+        read = reader(app, name)
+        for language in ("zh-CN", "en"):
+            listed = re.search(rf'<tr data-loan-id="{loan.id}">(.*?)</tr>', read("/loans", language), re.S).group(1)
+            assert "Lotus Trading" in listed  # whose loan it is: finance and the platform read every borrower's
+            assert re.search(r'class="amount outstanding">[^<]*60,000\.00<', listed)
+            page = read(f"/loans/{loan.id}", language)
+            summary = re.search(r'<section class="card" id="loan-summary".*?</section>', page, re.S).group(0)
+            assert "Lotus Trading" in summary
+            assert f'href="/applications/{application.id}"' in summary  # the deal behind the loan
 
 
 def test_without_the_signed_authorisation_nothing_is_debited_and_a_late_bill_alerts_finance(app, post_loan, clock):

@@ -138,6 +138,16 @@ def application_page(principal: Principal, application_id: int, language: str) -
     return view(principal, applications.get_application(principal, application_id), language)
 
 
+def loan_application(principal: Principal, loan_id: int) -> dict[str, Any] | None:
+    """The application whose released funds booked the loan (`id`, `number`), when the reader may see it (the
+    loan page links it); None for a loan booked otherwise or an application hidden from the reader."""
+    found = db.session.execute(select(Application.id, Application.number)
+                               .join(Disbursement, Disbursement.application_id == Application.id)
+                               .where(Disbursement.loan_id == loan_id, Disbursement.status == "succeeded",
+                                      applications.application_visible(principal)).limit(1)).first()
+    return {"id": found.id, "number": found.number} if found is not None else None
+
+
 def deal_panel(principal: Principal, business_key: str | None, language: str) -> dict[str, Any] | None:
     """The deal behind a task (its business key is an application number), if the reader may see it."""
     row = applications.by_number(principal, business_key) if business_key else None
