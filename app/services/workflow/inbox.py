@@ -235,7 +235,7 @@ def inbox(principal: Principal, filters: InboxFilters) -> dict[str, Any]:
         if not rows and offset:  # past the last page: count on its own
             found = db.session.scalar(select(_counted(branches, cap))) or 0
     at = now()
-    deals = _deals(principal, rows)
+    deals = _deals(principal, rows, filters.language)
     processes = process_titles([row[0].process_version_id for row in rows], filters.language)
     items = [{
         "id": t.id, "instance_id": t.instance_id, "title": labels.task_title(t.title, t.properties, filters.language), "element_id": t.element_id, "lane": t.lane,
@@ -249,7 +249,7 @@ def inbox(principal: Principal, filters: InboxFilters) -> dict[str, Any]:
             "per_page": filters.per_page}
 
 
-def _deals(principal: Principal, rows: Sequence[Any]) -> dict[int, dict[str, Any]]:
+def _deals(principal: Principal, rows: Sequence[Any], language: str = "en") -> dict[int, dict[str, Any]]:
     """Each page row's deal in brief: the borrower (the organisation's name), the product offering its
     process (`loan_products.application_process`) and the amount (the instance's `amountField` or
     `amount`), read as the user's party may (`party_scope`): a few queries for the page."""
@@ -258,11 +258,11 @@ def _deals(principal: Principal, rows: Sequence[Any]) -> dict[int, dict[str, Any
         select(InstanceParty.instance_id, Organisation.name).join(Organisation, Organisation.id == InstanceParty.org_id)
         .where(InstanceParty.instance_id.in_(instance_ids), InstanceParty.party == "borrower")).all())
     products: dict[str | None, str] = {}
-    for process_id, name in db.session.execute(
-            select(Product.application_process, Product.name).where(
+    for product in db.session.scalars(
+            select(Product).where(
                 Product.active.is_(True), Product.application_process.in_(sorted({row[2] for row in rows})))
             .order_by(Product.id.desc())):
-        products[process_id] = name  # the oldest product offering the process wins
+        products[product.application_process] = product.name_in(language)  # the oldest product offering it wins
     scopes = scopes_of(principal, [row[0].instance_id for row in rows])  # the page's deals, in two queries
     deals: dict[int, dict[str, Any]] = {}
     for row in rows:
