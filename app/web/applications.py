@@ -14,6 +14,7 @@ from app.services.errors import ErrorKind, ServiceError
 from app.services.origination import applications, deal_views, products
 from app.services.origination.products import DOCUMENT_KINDS
 from app.services.signing import progress as signing_progress
+from app.services.workflow import tasks
 from app.web import application_form
 from app.web.paging import page_number
 
@@ -156,8 +157,10 @@ def edit(application_id: int):
 
 def _show(application_id: int, errors: dict[str, list[str]] | None = None, status: int = 200):
     principal = _principal()
-    view = _with_signing(principal, deal_views.application_page(principal, application_id, _language()))
-    return render_template("application.html", deal=view, errors=errors or {}, document_kinds=DOCUMENT_KINDS), status
+    deal = deal_views.application_page(principal, application_id, _language())
+    return render_template("application.html", deal=_with_signing(principal, deal), errors=errors or {},
+                           document_kinds=DOCUMENT_KINDS,
+                           my_task=tasks.waiting_on(principal, deal["number"], _language())), status
 
 
 @bp.route("/applications/<int:application_id>")
