@@ -55,14 +55,17 @@ PRODUCT: dict[str, str | int] = {
 }
 # One product of each kind borrowers apply for (docs/origination.md).
 PRODUCTS: list[dict[str, object]] = [
-    {"code": "ORDER-FIN", "name": "订单融资（演示）", "kind": "order_financing", "annual_rate": "8.5",
+    {"code": "ORDER-FIN", "name": "订单融资（演示）", "name_en": "Order financing (demo)", "kind": "order_financing",
+     "annual_rate": "8.5",
      "min_amount": "50000", "max_amount": "5000000", "min_term": 1, "max_term": 12, "amortization": "interest_only",
      "advance_ratio": "0.80", "documents": ["order", "invoice"]},
-    {"code": "PLEDGE-FIN", "name": "仓单质押融资（演示）", "kind": "pledge_financing", "annual_rate": "9",
+    {"code": "PLEDGE-FIN", "name": "仓单质押融资（演示）", "name_en": "Warehouse receipt pledge financing (demo)",
+     "kind": "pledge_financing", "annual_rate": "9",
      "min_amount": "50000", "max_amount": "8000000", "min_term": 1, "max_term": 12, "amortization": "interest_only",
      "ltv": {"lend": "0.60", "warning": "0.70", "margin_call": "0.75", "liquidation": "0.85"},
      "documents": ["warehouse_receipt"]},
-    {"code": "CREDIT-LOAN", "name": "信用贷（演示）", "kind": "credit_loan", "annual_rate": "14",
+    {"code": "CREDIT-LOAN", "name": "信用贷（演示）", "name_en": "Credit loan (demo)", "kind": "credit_loan",
+     "annual_rate": "14",
      "min_amount": "10000", "max_amount": "500000", "min_term": 3, "max_term": 24, "documents": []},
 ]
 # (business key, principal, months, disbursed this many days before today, instalments paid on time)

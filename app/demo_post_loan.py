@@ -38,7 +38,7 @@ from app.services.workflow.outbox_delivery import deliver_outbox
 # (amount, term in months, disbursed this many days before today, what the borrower does)
 POST_LOAN_DEALS = (("120000.00", 6, 100, "pays_off"), ("80000.00", 6, 75, "defaults"), ("200000.00", 12, 40, "on_time"))
 PAY_OFF_AFTER_DAYS = 10
-NO_FUNDS = "账户余额不足 Insufficient balance in the payer's account"
+NO_FUNDS = "insufficient_funds"  # the gateway's code: the borrower reads it in their language
 
 CreateDeal = Callable[[str, int], str]  # (amount, months) -> the application number, taken to an active loan
 

@@ -72,6 +72,12 @@ class Product(Model):
     kind: Mapped[str | None] = mapped_column(String(32))
     origination: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict, server_default="{}")
 
+    def name_in(self, language: str | None) -> str:
+        """The product's name as a page in `language` shows it: its English name (`origination["name_en"]`) on
+        English pages when it has one, else its name."""
+        english = (self.origination or {}).get("name_en") if language == "en" else None
+        return str(english) if english else self.name
+
 
 class Loan(Model):
     """One booked loan. Its process instances share `business_key`; `terms` is the full LoanTerms.

@@ -147,7 +147,8 @@ class RepaymentOrder(Model):
     amount: Mapped[Decimal] = mapped_column(Money)
     prepayment: Mapped[str] = mapped_column(String(32), default="shorten_term", server_default="shorten_term")
     status: Mapped[str] = mapped_column(String(16), default="pending")
-    failure_reason: Mapped[str | None] = mapped_column(Text)
+    failure_reason: Mapped[str | None] = mapped_column(Text)  # the gateway's words
+    failure_code: Mapped[str | None] = mapped_column(String(32))  # the cause it names (handlers.payments.FAILURE_CODES)
     payment_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("payments.id"))
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

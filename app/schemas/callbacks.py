@@ -3,6 +3,8 @@ the platform's answer. The bodies are documented for providers; the route checks
 the raw bytes before it reads them (`app.services.signing.callbacks`)."""
 from marshmallow import Schema, fields, validate
 
+from handlers.payments import FAILURE_CODES
+
 
 class EsignCallbackSchema(Schema):
     flow_id = fields.String(required=True, metadata={"description": "the provider's signing flow"})
@@ -25,7 +27,10 @@ class PaymentNotificationSchema(Schema):
     amount = fields.String(required=True, metadata={"example": "500000.00"})
     currency = fields.String(metadata={"example": "CNY"})
     settled_at = fields.DateTime(required=True)
-    failure_reason = fields.String()
+    failure_reason = fields.String(metadata={"description": "the gateway's words, when the order failed"})
+    failure_code = fields.String(validate=validate.OneOf(["", *FAILURE_CODES]), metadata={
+        "description": "the cause of a failure, when the gateway names one (the platform says it in the reader's "
+                       "language)"})
 
 
 class CallbackAnswerSchema(Schema):

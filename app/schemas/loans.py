@@ -213,7 +213,11 @@ class RepaymentOrderSchema(Schema):
     amount = Money(attribute="row.amount")
     prepayment = fields.String(attribute="row.prepayment", metadata={"enum": PREPAYMENT_MODES})
     pay_url = fields.String(metadata={"description": "the payment gateway's page where the borrower pays"})
-    failure_reason = fields.String(attribute="row.failure_reason", allow_none=True)
+    failure_reason = fields.String(attribute="failure_text", allow_none=True, metadata={
+        "description": "why it failed, in the reader's language: the cause the gateway named, else its own words"})
+    failure_code = fields.String(attribute="row.failure_code", allow_none=True, metadata={
+        "description": "the cause the gateway named (insufficient_funds, account_frozen, account_closed, "
+                       "limit_exceeded, declined), when it named one"})
     payment_id = fields.Integer(attribute="row.payment_id", allow_none=True)
     created_at = fields.DateTime(attribute="row.created_at")
     settled_at = fields.DateTime(attribute="row.settled_at", allow_none=True)

@@ -38,6 +38,7 @@ class LtvSchema(Schema):
 class ProductSchema(Schema):
     code = fields.String()
     name = fields.String()
+    name_en = fields.String(allow_none=True, metadata={"description": "the name English pages show (else `name`)"})
     kind = fields.String(metadata={"enum": list(PRODUCT_KINDS)})
     currency = fields.String()
     active = fields.Boolean()
@@ -62,6 +63,7 @@ _DOCUMENTS = fields.List(fields.String(validate=validate.OneOf(DOCUMENT_KINDS)),
 class NewProductSchema(Schema):
     code = fields.String(required=True, validate=validate.Length(min=1, max=64))
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name_en = fields.String(validate=validate.Length(min=1, max=200), metadata={"description": "its English name"})
     kind = fields.String(required=True, validate=validate.OneOf(PRODUCT_KINDS))
     annual_rate = fields.String(required=True, validate=validate.Regexp(RATE_PATTERN), metadata={"example": "12"})
     min_amount = fields.String(required=True, validate=validate.Regexp(AMOUNT_PATTERN))
@@ -77,6 +79,7 @@ class NewProductSchema(Schema):
 
 class ProductChangeSchema(Schema):
     name = fields.String(validate=validate.Length(min=1, max=200))
+    name_en = fields.String(validate=validate.Length(min=1, max=200))
     active = StrictBoolean()
     advance_ratio = _ratio()
     ltv = fields.Nested(LtvSchema)

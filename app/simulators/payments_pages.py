@@ -22,6 +22,7 @@ from app.services.simulators import payments
 from app.simulators import bp
 from app.web.auth import safe_next
 from app.web.paging import page_number
+from handlers.payments.store import SIMULATED_WORDS
 
 PER_PAGE = 20
 STATUS_NAMES = {"pending": _l("pending"), "succeeded": _l("succeeded"), "failed": _l("failed"), "closed": _l("closed")}
@@ -37,7 +38,8 @@ def _page(form: dict[str, str] | None = None, errors: list[str] | None = None, s
                      "twice_next": str(plan.twice_next)}
     pages = max(1, -(-listed["total"] // PER_PAGE))
     return render_template("simulators/payments.html", listed=listed, plan=plan, form=shown, errors=errors or [],
-                           pages=pages, status_names=STATUS_NAMES, kind_names=KIND_NAMES), status
+                           pages=pages, status_names=STATUS_NAMES, kind_names=KIND_NAMES,
+                           failure_codes=SIMULATED_WORDS), status
 
 
 @bp.route("/payments/")

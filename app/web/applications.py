@@ -14,6 +14,7 @@ from app.services.errors import ErrorKind, ServiceError
 from app.services.origination import applications, deal_views, products
 from app.services.origination.products import DOCUMENT_KINDS
 from app.services.signing import progress as signing_progress
+from app.services.workflow import tasks
 from app.web import application_form
 from app.web.paging import page_number
 
@@ -66,7 +67,7 @@ def _principal():
 
 def _list(title: str, deals: bool):
     page = page_number()
-    rows, total = deal_views.list_rows(_principal(), page, PER_PAGE)
+    rows, total = deal_views.list_rows(_principal(), page, PER_PAGE, _language())
     return render_template("applications.html", rows=rows, total=total, page=page, title=title, deals=deals,
                            pages=max(1, -(-total // PER_PAGE)),
                            may_apply=deal_views.pages_for(_principal())["applications"])
@@ -110,8 +111,8 @@ def new():
         abort(403)  # the product's form as well: only a borrower's applicant drafts
     code = request.values.get("product")
     if not code:
-        return render_template("application_products.html", products=products.list_products(principal))
-    product = products.get_product(principal, code)
+        return render_template("application_products.html", products=products.list_products(principal, language=_language()))
+    product = products.get_product(principal, code, _language())
     if request.method == "GET":
         return _form(product, {"details": {}}, {})
     data, errors = application_form.parse(request.form, product["kind"], code)
@@ -136,7 +137,7 @@ def _posted() -> dict[str, Any]:
 @login_required
 def edit(application_id: int):
     principal = _principal()
-    values = deal_views.draft_values(principal, application_id)
+    values = deal_views.draft_values(principal, application_id, _language())
     if not values["editable"]:
         abort(403)
     product = values["terms"]
@@ -156,9 +157,10 @@ def edit(application_id: int):
 
 def _show(application_id: int, errors: dict[str, list[str]] | None = None, status: int = 200):
     principal = _principal()
-    view = _with_signing(principal, deal_views.application_page(principal, application_id, _language()))
-    return render_template("application.html", deal=view, errors=errors or {}, submit_refused=errors or {},
-                           document_kinds=DOCUMENT_KINDS), status
+    deal = deal_views.application_page(principal, application_id, _language())
+    return render_template("application.html", deal=_with_signing(principal, deal), errors=errors or {},
+                           submit_refused=errors or {}, document_kinds=DOCUMENT_KINDS,
+                           my_task=tasks.waiting_on(principal, deal["number"], _language())), status
 
 
 @bp.route("/applications/<int:application_id>")

@@ -20,6 +20,7 @@ from flask_login import current_user, login_required
 
 from app.services.errors import ErrorKind, ServiceError
 from app.services.ledger import loans, repayments
+from app.services.origination.deal_views import loan_application
 from app.services.signing import offline_repayments, online_repayments
 from app.web.money_input import money_format_hint, parse_money
 from app.web.paging import page_number
@@ -70,6 +71,7 @@ def _page(loan_id: int, pay_form: dict[str, str] | None = None, pay_errors: list
         quote, quote_errors = _quote(loan_id, quote_form)
     return render_template(
         "loan.html", loan=detail.loan, detail=detail, names=NAMES,
+        application=loan_application(principal, loan_id),
         payments=repayments.loan_payments(principal, loan_id),
         orders=online_repayments.orders_of(principal, loan_id),
         may_pay=online_repayments.may_pay(principal, loan_id),

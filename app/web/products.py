@@ -33,7 +33,8 @@ def _messages(fields: dict[str, list[str]]) -> dict[str, list[str]]:
     ratio = _("A ratio above 0 and at most 1, with at most 4 decimals, like 0.80.")
     sentences = {
         "code": _("A code of capital letters, digits and dashes, not used by another product."),
-        "name": _("A name of 1 to 200 characters."), "kind": _("Choose the kind of product."),
+        "name": _("A name of 1 to 200 characters."), "name_en": _("A name of 1 to 200 characters."),
+        "kind": _("Choose the kind of product."),
         "annual_rate": _("An annual rate in percent within the legal cap, like 12."),
         "min_amount": _("Amounts above zero, the smallest not above the largest."),
         "max_amount": _("Amounts above zero, the smallest not above the largest."),
@@ -48,7 +49,8 @@ def _messages(fields: dict[str, list[str]]) -> dict[str, list[str]]:
 
 
 def _origination_terms(form: Any, kind: str) -> dict[str, Any]:
-    data: dict[str, Any] = {"documents": [k for k in form.getlist("documents") if k]}
+    data: dict[str, Any] = {"documents": [k for k in form.getlist("documents") if k],
+                            "name_en": form.get("name_en", "").strip() or None}  # none: English pages show the name
     if kind == "order_financing":
         data["advance_ratio"] = form.get("advance_ratio", "").strip()
     if kind == "pledge_financing":

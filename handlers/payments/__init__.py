@@ -16,6 +16,7 @@ from .callbacks import Notification, SignedNotification, sign_notification, veri
 from .client import HttpPaymentsClient
 from .model import (
     CURRENCY,
+    FAILURE_CODES,
     ORDER_KINDS,
     ORDER_STATUSES,
     Account,
@@ -28,7 +29,7 @@ from .model import (
 from .simulator import SimulatedGateway
 from .store import Injection, InMemoryOrderStore, OrderStore, StoredOrder
 
-__all__ = ["CURRENCY", "ORDER_KINDS", "ORDER_STATUSES", "Account", "CallbackRejected", "HttpPaymentsClient",
+__all__ = ["CURRENCY", "FAILURE_CODES", "ORDER_KINDS", "ORDER_STATUSES", "Account", "CallbackRejected", "HttpPaymentsClient",
            "IdempotencyConflict", "InMemoryOrderStore", "Injection", "Notification", "OrderReceipt", "OrderStatus",
            "OrderStore", "PaymentGateway", "PaymentOrder", "SignedNotification", "SimulatedGateway", "StoredOrder",
            "sign_notification", "verify_notification"]

@@ -17,7 +17,7 @@ from typing import Any, cast
 
 from handlers.callbacks import CallbackRejected, sign_callback, verify_callback
 
-from .model import CURRENCY, ORDER_KINDS, OrderKind, OrderStatus, parse_time, valid_amount
+from .model import CURRENCY, ORDER_KINDS, OrderKind, OrderStatus, check_failure, parse_time, valid_amount
 
 SETTLED_STATUSES: tuple[str, ...] = ("succeeded", "failed")
 HEADER_PREFIX = "X-Pay"  # X-Pay-Timestamp, X-Pay-Nonce, X-Pay-Signature
@@ -25,7 +25,8 @@ HEADER_PREFIX = "X-Pay"  # X-Pay-Timestamp, X-Pay-Nonce, X-Pay-Signature
 
 @dataclass(frozen=True)
 class Notification:
-    """An order settled: `succeeded` or `failed` (with `failure_reason`) at `settled_at`, for the order
+    """An order settled: `succeeded` or `failed` (with `failure_reason`, and `failure_code` when the gateway
+    names the cause: `model.FAILURE_CODES`) at `settled_at`, for the order
     placed under `idempotency_key`; `business_key` is the order's, echoed (the platform correlates by it).
     """
 
@@ -39,6 +40,7 @@ class Notification:
     failure_reason: str = ""
     currency: str = CURRENCY
     business_key: str = ""
+    failure_code: str = ""
 
     def __post_init__(self) -> None:
         for key in ("notification_id", "order_id", "idempotency_key"):
@@ -54,19 +56,21 @@ class Notification:
             raise ValueError("settled_at is a time with its time zone")
         if (self.status == "failed") != bool(self.failure_reason):
             raise ValueError("failure_reason is given exactly when the order failed")
+        check_failure(self.status, self.failure_reason, self.failure_code)
         if not isinstance(self.business_key, str):
             raise ValueError("business_key is a string")
 
     def order_status(self) -> OrderStatus:
         """What a query of the order would answer now."""
         return OrderStatus(order_id=self.order_id, status=self.status, settled_at=self.settled_at,
-                           failure_reason=self.failure_reason)
+                           failure_reason=self.failure_reason, failure_code=self.failure_code)
 
     def to_dict(self) -> dict[str, Any]:
         return {"notification_id": self.notification_id, "order_id": self.order_id,
                 "idempotency_key": self.idempotency_key, "kind": self.kind, "status": self.status,
                 "amount": self.amount, "currency": self.currency, "settled_at": self.settled_at.isoformat(),
-                "failure_reason": self.failure_reason, "business_key": self.business_key}
+                "failure_reason": self.failure_reason, "failure_code": self.failure_code,
+                "business_key": self.business_key}
 
     @classmethod
     def from_dict(cls, data: Any) -> Notification:
@@ -83,7 +87,7 @@ class Notification:
                    idempotency_key=data["idempotency_key"], kind=cast(OrderKind, data["kind"]),
                    status=data["status"], amount=data["amount"], settled_at=settled_at,
                    failure_reason=data.get("failure_reason") or "", currency=data.get("currency", CURRENCY),
-                   business_key=data.get("business_key", ""))
+                   business_key=data.get("business_key", ""), failure_code=data.get("failure_code") or "")
 
 
 @dataclass(frozen=True)

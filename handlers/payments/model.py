@@ -22,7 +22,19 @@ ORDER_KINDS: tuple[str, ...] = ("disbursement", "collection", "debit")
 FROM_BORROWER: tuple[str, ...] = ("collection", "debit")  # the platform books these as repayments
 ORDER_STATUSES: tuple[str, ...] = ("pending", "succeeded", "failed", "closed")  # closed: never paid, now unpayable
 CURRENCY = "CNY"
+# Why an order failed, in a word every platform reads (`failure_code`), beside the gateway's own words
+# (`failure_reason`, in whatever language the gateway speaks); "" when the gateway names no such cause.
+FAILURE_CODES: tuple[str, ...] = ("insufficient_funds", "account_frozen", "account_closed", "limit_exceeded",
+                                  "declined")
 _AMOUNT = re.compile(r"(0|[1-9][0-9]{0,14})\.[0-9]{2}")
+
+
+def check_failure(status: str, failure_reason: str, failure_code: str) -> None:
+    """A failed order says why: its words, and a code of FAILURE_CODES when it has one."""
+    if status == "failed" and not failure_reason:
+        raise ValueError("a failed order has a failure_reason")
+    if failure_code and (status != "failed" or failure_code not in FAILURE_CODES):
+        raise ValueError(f"failure_code is given only when the order failed, one of {', '.join(FAILURE_CODES)}")
 
 
 def valid_amount(value: str) -> bool:
@@ -138,15 +150,16 @@ class OrderReceipt:
 
 @dataclass(frozen=True)
 class OrderStatus:
-    """Where an order stands: `pending`, `succeeded` (with `settled_at`), `failed` (with `settled_at` and the
-    gateway's `failure_reason`) or `closed` (a collection its payer never paid, closed at `settled_at`: it can no
-    longer be paid).
+    """Where an order stands: `pending`, `succeeded` (with `settled_at`), `failed` (with `settled_at`, the
+    gateway's `failure_reason` and, when it names one, its `failure_code`) or `closed` (a collection its payer never
+    paid, closed at `settled_at`: it can no longer be paid).
     """
 
     order_id: str
     status: str
     settled_at: datetime | None = None
     failure_reason: str = ""
+    failure_code: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.order_id, str) or not self.order_id:
@@ -157,20 +170,20 @@ class OrderStatus:
             raise ValueError("settled_at is given exactly when the order is settled")
         if self.settled_at is not None and self.settled_at.tzinfo is None:
             raise ValueError("settled_at carries its time zone")
-        if self.status == "failed" and not self.failure_reason:
-            raise ValueError("a failed order has a failure_reason")
+        check_failure(self.status, self.failure_reason, self.failure_code)
 
     def to_dict(self) -> dict[str, Any]:
         return {"order_id": self.order_id, "status": self.status,
                 "settled_at": self.settled_at.isoformat() if self.settled_at else None,
-                "failure_reason": self.failure_reason}
+                "failure_reason": self.failure_reason, "failure_code": self.failure_code}
 
     @classmethod
     def from_dict(cls, data: Any) -> OrderStatus:
         if not isinstance(data, dict):
             raise ValueError("an order status is a JSON object")
         return cls(order_id=data.get("order_id", ""), status=data.get("status", ""),
-                   settled_at=parse_time(data.get("settled_at")), failure_reason=data.get("failure_reason") or "")
+                   settled_at=parse_time(data.get("settled_at")), failure_reason=data.get("failure_reason") or "",
+                   failure_code=data.get("failure_code") or "")
 
 
 def parse_time(value: Any) -> datetime | None:

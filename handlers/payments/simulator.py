@@ -23,7 +23,7 @@ from handlers.errors import ProviderError
 
 from .callbacks import Notification
 from .model import IdempotencyConflict, OrderReceipt, OrderStatus, PaymentOrder
-from .store import DEFAULT_LATE_BY, Injection, InMemoryOrderStore, OrderStore, StoredOrder
+from .store import DEFAULT_LATE_BY, SIMULATED_WORDS, Injection, InMemoryOrderStore, OrderStore, StoredOrder
 
 PROVIDER = "simulator"
 SETTLE_AFTER = timedelta(seconds=2)
@@ -108,14 +108,14 @@ class SimulatedGateway:
 
     def _settle(self, stored: StoredOrder, now: datetime) -> list[Notification]:
         stored.status = "failed" if stored.fail_reason else "succeeded"
-        stored.settled_at, stored.failure_reason = now, stored.fail_reason
+        stored.settled_at, stored.failure_reason = now, SIMULATED_WORDS.get(stored.fail_reason, stored.fail_reason)
         self.store.save(stored)
         order = stored.order
         notification = Notification(
             notification_id="SIM-PN-" + stored.order_id.removeprefix("SIM-PO-"), order_id=stored.order_id,
             idempotency_key=order.idempotency_key, kind=order.kind, status=stored.status, amount=order.amount,
             settled_at=now, failure_reason=stored.failure_reason, currency=order.currency,
-            business_key=order.business_key)
+            business_key=order.business_key, failure_code=stored.failure_code)
         return [notification] * stored.copies
 
     # --- failure injection ----------------------------------------------------------------------------
@@ -125,7 +125,8 @@ class SimulatedGateway:
         return self.store.injection()
 
     def fail_next(self, count: int, reason: str) -> Injection:
-        """The next `count` orders fail with `reason` (0 stops it)."""
+        """The next `count` orders fail with `reason` (0 stops it): a code of `FAILURE_CODES` (the order fails
+        with it, in the simulator's words) or words of one's own."""
         return self._inject(replace(self.store.injection(), fail_next=count, fail_reason=reason if count else ""))
 
     def delay_next(self, count: int, late_by: timedelta = DEFAULT_LATE_BY) -> Injection:

@@ -12,15 +12,25 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from .model import OrderStatus, PaymentOrder
+from .model import FAILURE_CODES, OrderStatus, PaymentOrder
 
 DEFAULT_LATE_BY = timedelta(minutes=10)
+# The simulator's words for a failure it is told to inject by its code (`FAILURE_CODES`): it speaks both
+# languages, as a gateway in China may; the platform says the code in its reader's language.
+SIMULATED_WORDS = {
+    "insufficient_funds": "账户余额不足 Insufficient balance in the payer's account",
+    "account_frozen": "账户已冻结 The payer's account is frozen",
+    "account_closed": "账户已销户 The payer's account is closed",
+    "limit_exceeded": "超出单笔或当日限额 Over the account's single or daily limit",
+    "declined": "银行拒绝交易 Declined by the payer's bank",
+}
 
 
 @dataclass
 class StoredOrder:
     """An order the simulator took: it settles at `settle_at` as a failure when `fail_reason` is set
     (else a success), notified `copies` times; `status`, `settled_at` and `failure_reason` are its state.
+    A `fail_reason` that is one of `FAILURE_CODES` fails it with that code and the simulator's words for it.
     """
 
     order_id: str
@@ -33,9 +43,14 @@ class StoredOrder:
     settled_at: datetime | None = None
     failure_reason: str = ""
 
+    @property
+    def failure_code(self) -> str:
+        """The code of the cause it failed with, when it was told one (else "": its words alone)."""
+        return self.fail_reason if self.status == "failed" and self.fail_reason in FAILURE_CODES else ""
+
     def order_status(self) -> OrderStatus:
         return OrderStatus(order_id=self.order_id, status=self.status, settled_at=self.settled_at,
-                           failure_reason=self.failure_reason)
+                           failure_reason=self.failure_reason, failure_code=self.failure_code)
 
 
 @dataclass(frozen=True)

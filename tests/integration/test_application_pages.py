@@ -18,15 +18,17 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Application, HumanTask, RiskReport
+from app.services.errors import Invalid
 from app.services.identity import directory as identity
 from app.services.origination import applications, products
 from tests.conftest import ROOT
+from tests.integration.test_disbursement_stage import reader
 from tests.integration.test_identity import set_password, sign_in
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 ZH = {"Accept-Language": "zh-CN"}
 EN = {"Accept-Language": "en"}
-PRODUCT = {"code": "ORDER-A", "name": "订单融资", "kind": "order_financing", "annual_rate": "10",
+PRODUCT = {"code": "ORDER-A", "name": "订单融资", "name_en": "Order financing", "kind": "order_financing", "annual_rate": "10",
            "min_amount": "10000", "max_amount": "5000000", "min_term": 3, "max_term": 12,
            "advance_ratio": "0.80", "documents": ["order", "invoice"]}
 DETAILS = {"core_enterprise": "CORE1", "order_number": "PO-2026-118", "order_amount": "1500000.00",
@@ -99,16 +101,17 @@ def _latin_words(html: str) -> set[str]:
 
 
 @pytest.mark.parametrize(("headers", "words"), [
-    (ZH, {"new": "新建申请", "draft": "草稿", "amount": "¥1,000,000.00", "missing": "发票", "submitted": "已提交"}),
+    (ZH, {"new": "新建申请", "draft": "草稿", "amount": "¥1,000,000.00", "missing": "发票", "submitted": "已提交",
+          "product": "订单融资"}),
     (EN, {"new": "New application", "draft": "Draft", "amount": "CN¥1,000,000.00", "missing": "Invoice",
-          "submitted": "Submitted"}),
+          "submitted": "Submitted", "product": "Order financing"}),
 ])
 def test_an_applicant_drafts_attaches_and_submits_on_the_pages(client, app, world, runner, headers, words):
     sign_in(client, "app1")
     listing = client.get("/applications/", headers=headers)
     assert listing.status_code == 200 and words["new"] in listing.text
     choose = client.get("/applications/new", headers=headers).text
-    assert "订单融资" in choose and "/applications/new?product=ORDER-A" in choose
+    assert words["product"] in choose and "/applications/new?product=ORDER-A" in choose
     form = client.get("/applications/new?product=ORDER-A", headers=headers).text
     assert "长江制造集团" in form and 'value="CORE1"' in form and "华东商业银行" in form  # chosen by name
     refused = client.post("/applications/new", headers=headers, data={
@@ -251,6 +254,24 @@ def test_the_chinese_pages_show_no_raw_code(client, app, world):
         page = client.get(url, headers=ZH)
         assert page.status_code == 200, url
         assert not _latin_words(page.text), (url, _latin_words(page.text))
+
+
+def test_a_product_is_named_in_the_pages_language(app, world):
+    application_id = _draft(app)
+    read = reader(app, "app1")
+    for url in ("/applications/", "/applications/new", "/applications/new?product=ORDER-A",
+                f"/applications/{application_id}"):
+        en, zh = read(url, "en"), read(url, "zh-CN")
+        assert "Order financing" in en and "订单融资" not in en, url  # it showed the Chinese name
+        assert "订单融资" in zh and "Order financing" not in zh, url
+    with app.app_context():
+        assert products.get_product(identity.principal_for("app1"), "ORDER-A")["name_en"] == "Order financing"
+        changed = products.update_product(identity.principal_for("admin"), "ORDER-A", {"name_en": "Order finance"})
+        assert changed.name_in("en") == "Order finance" and changed.name_in("zh") == "订单融资"
+        with pytest.raises(Invalid):
+            products.update_product(identity.principal_for("admin"), "ORDER-A", {"name_en": " "})
+        db.session.rollback()
+        db.session.remove()
 
 
 def test_a_draft_of_a_product_no_longer_offered_can_still_be_changed(client, app, world):

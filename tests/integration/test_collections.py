@@ -4,6 +4,7 @@ the contact hours, the maker who may not approve their own proposal, and the age
 Each ends with the loan's expected state and a zero trial balance, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -37,6 +38,7 @@ from app.services.workflow.outbox import enqueue
 from app.services.workflow.outbox_delivery import deliver_outbox
 from tests.conftest import ROOT
 from tests.integration.ledger_support import assert_books_balance, business_day, product
+from tests.integration.test_disbursement_stage import reader
 from tests.integration.test_identity import set_password, sign_in
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -339,6 +341,40 @@ def test_a_case_shows_the_loan_as_it_stands_and_how_to_reach_the_borrower(world,
         sign_in(client, "agent1")
         page = client.get(f"/collections/{case}", headers={"Accept-Language": "zh-CN"}).text
     assert "借款人联系方式" in page and "13800138000" in page and ">19<" in page
+
+
+def test_the_inbox_shows_a_contact_tasks_amount_overdue(world, clock, app, client):
+    loan_id = book_loan(clock)
+    batch(clock, FIRST_OVERDUE)
+    case = open_case(loan_id, FIRST_OVERDUE)
+    owed = Decimal(data(case)["amount_overdue"])
+    assert owed > 0
+    row = inbox.inbox(who("agent1"), inbox.InboxFilters(view="group"))["items"][0]
+    assert (row["element_id"], Decimal(str(row["amount"]))) == ("contact", owed)  # the column was empty
+    db.session.commit()
+    set_password(app, "agent1")
+    with app.app_context():
+        sign_in(client, "agent1")
+        page = client.get("/", query_string={"view": "group"}, headers={"Accept-Language": "zh-CN"}).text
+    assert f'<td class="amount">¥{owed:,.2f}</td>' in page
+
+
+def test_an_overdue_loan_shows_as_overdue_with_its_days_and_amount(world, clock, app):
+    loan_id = book_loan(clock)
+    batch(clock, date(2026, 3, 1))
+    loan = db.session.get(Loan, loan_id, populate_existing=True)
+    owed = cases_of.amount_overdue(loan_id)
+    assert (loan.status, loan.dpd) == ("active", 19) and owed > 0
+    db.session.commit()
+    set_password(app, "fin1")
+    read = reader(app, "fin1")
+    for language, overdue, running in (("zh-CN", "逾期 19 天", "还款中"), ("en", "Overdue, 19 days", "Active")):
+        listed = re.search(rf'<tr data-loan-id="{loan_id}">(.*?)</tr>', read("/loans", language), re.S).group(1)
+        assert overdue in listed and running not in listed  # it said "active" (还款中)
+        assert f"{owed:,.2f}" in listed
+        page = read(f"/loans/{loan_id}", language)
+        summary = re.search(r'<section class="card" id="loan-summary".*?</section>', page, re.S).group(0)
+        assert overdue in summary and f"{owed:,.2f}" in summary
 
 
 def test_the_maker_cannot_approve_their_own_proposal(world, clock):

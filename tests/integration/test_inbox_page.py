@@ -16,6 +16,7 @@ from app.services.identity import directory as identity
 from app.services.ledger import loans
 from app.services.workflow import inbox, tasks
 from tests.integration.ledger_support import PRODUCT
+from tests.integration.test_disbursement_stage import reader
 from tests.integration.test_identity import set_password, sign_in
 
 API = "/api/v1"
@@ -39,7 +40,7 @@ def deal(app, client, auth, deploy):
         set_password(app, user)
     started = client.post(f"{API}/process-instances", headers=auth, json={
         "process_id": "review_with_form", "business_key": "K-REVIEW",
-        "parties": {"funder": "BANK1", "borrower": "TRADER"}, "data": {"requested_amount": "2500000"}})
+        "parties": {"funder": "BANK1", "borrower": "TRADER"}, "data": {"amount": "2500000"}})  # as the application processes hold it
     assert started.status_code == 201, started.json
     return started.json["id"]
 
@@ -148,6 +149,32 @@ def test_done_by_me_lists_what_the_user_completed_newest_first(client, app, deal
     client.post("/logout", data={"csrf_token": _csrf(client)})
     sign_in(client, "sec")
     assert _rows(client.get("/", query_string={"view": "done"}).text) == {}  # only one's own
+
+
+def test_a_done_task_is_overdue_only_if_it_was_completed_after_its_due_time(client, app, auth, deal, clock):
+    def start(key: str) -> int:
+        started = client.post(f"{API}/process-instances", headers=auth, json={
+            "process_id": "review_with_form", "business_key": key, "parties": {"funder": "BANK1", "borrower": "TRADER"}})
+        assert started.status_code == 201, started.json
+        return started.json["id"]
+
+    on_time, late, still_open = deal, start("K-LATE"), start("K-OPEN")
+    _first_review_done_by_both(client, app, on_time)  # done at once; due in two days
+    clock.advance(days=3)
+    sign_in(client, "both")  # the session of three days ago has expired
+    csrf = _csrf(client)
+    task = _task(app, late, "first_review")
+    client.post(f"/tasks/{task}/claim", data={"csrf_token": csrf})
+    assert client.post(f"/tasks/{task}", data={"csrf_token": csrf, "decision": "approve", "limit": "1"}).status_code == 302
+    read = reader(app, "both")
+    for language, word in (("en", "overdue"), ("zh-CN", "已逾期")):
+        done = read("/?view=done", language)
+        rows = _rows(done)
+        assert word not in rows[str(_task(app, on_time, "first_review"))]  # completed before it was due
+        assert word in rows[str(task)]  # completed a day after it was due
+        assert re.search(rf'<tr class="overdue" data-task-id="{task}">', done)
+        assert not re.search(rf'<tr class="overdue" data-task-id="{_task(app, on_time, "first_review")}">', done)
+        assert word in _rows(read("/?view=group", language))[str(_task(app, still_open, "first_review"))]  # open, past due
 
 
 def test_a_team_lead_sees_the_teams_open_tasks_and_assigns_from_the_list(client, app, deal):

@@ -30,6 +30,8 @@ from tests.integration.origination_support import (
     order_application,
     seed_parties,
 )
+from tests.integration.test_disbursement_stage import reader
+from tests.integration.test_identity import set_password
 
 
 @pytest.fixture
@@ -236,6 +238,24 @@ def test_a_credit_loan_goes_from_submission_to_approved(deals):
     consent(row)
     approve_both(row, "180000.00")
     assert_approved(row, "180000.00")
+
+
+def test_the_borrowers_application_page_leads_to_the_task_the_deal_waits_for(deals, app):
+    row = submit(draft("credit", amount="200000.00"))
+    consent_task = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == row.instance_id,
+                                                               HumanTask.element_id == "credit_consent"))
+    db.session.commit()
+    for name in ("app1", "rev1"):
+        set_password(app, name)
+    link = f'href="/tasks/{consent_task}"'
+    borrower = reader(app, "app1")
+    zh, en = borrower(f"/applications/{row.id}", "zh-CN"), borrower(f"/applications/{row.id}", "en")
+    assert link in zh and "去处理" in zh and "征信查询授权" in zh  # it was in the group inbox only
+    assert link in en and "Go to the task" in en
+    assert link not in reader(app, "rev1")(f"/applications/{row.id}", "en")  # not the reviewer's to do
+    consent(row)
+    db.session.commit()
+    assert "Go to the task" not in borrower(f"/applications/{row.id}", "en")  # now the funder's reviewers'
 
 
 # -- the risk rules -----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ The deal is disbursed through the disbursement stage as in `test_disbursement_st
 """
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -168,6 +169,24 @@ def signed_application(loan: Loan):
     return db.session.scalar(select(Application).where(Application.number == loan.business_key.removeprefix("LOAN-")))
 
 
+def test_the_loan_pages_name_the_borrower_and_lead_to_the_application(app, post_loan, clock):
+    loan = disbursed(app, clock)
+    application = signed_application(loan)
+    db.session.commit()
+    for name in ("fin1", "app1"):
+        set_password(app, name)
+    for name in ("fin1", "app1"):
+        read = reader(app, name)
+        for language in ("zh-CN", "en"):
+            listed = re.search(rf'<tr data-loan-id="{loan.id}">(.*?)</tr>', read("/loans", language), re.S).group(1)
+            assert "Lotus Trading" in listed  # whose loan it is: finance and the platform read every borrower's
+            assert re.search(r'class="amount outstanding">[^<]*60,000\.00<', listed)
+            page = read(f"/loans/{loan.id}", language)
+            summary = re.search(r'<section class="card" id="loan-summary".*?</section>', page, re.S).group(0)
+            assert "Lotus Trading" in summary
+            assert f'href="/applications/{application.id}"' in summary  # the deal behind the loan
+
+
 def test_without_the_signed_authorisation_nothing_is_debited_and_a_late_bill_alerts_finance(app, post_loan, clock):
     loan = disbursed(app, clock, authorised=False)
     first = rows(loan)[0]
@@ -240,19 +259,27 @@ def test_a_failed_auto_debit_tells_the_borrower_why_and_books_nothing(app, post_
     loan = disbursed(app, clock)
     first = rows(loan)[0]
     batch(clock, first.due_date - timedelta(days=2))
-    payments.fail_next(1, "账户余额不足 Insufficient balance")
+    payments.fail_next(1, "insufficient_funds")  # the gateway's code; its own words say it in both languages
     db.session.commit()
     batch(clock, first.due_date - timedelta(days=1))
     worker(app, clock, minutes=3)
     db.session.expire_all()
     [order] = db.session.scalars(select(RepaymentOrder).where(RepaymentOrder.loan_id == loan.id))
     assert (order.status, order.payment_id) == ("failed", None)
-    assert "Insufficient balance" in (order.failure_reason or "")
     [told] = notices("auto_debit_failed")
-    assert "Insufficient balance" in told.body or "余额不足" in told.body
+    assert "余额不足" in told.body and "Insufficient" not in told.body  # the borrower reads Chinese
     assert rows(loan)[0].status == "pending"
     assert db.session.scalars(select(Payment).where(Payment.loan_id == loan.id)).all() == []
     assert_books_balance(loan.id)
+    db.session.commit()
+    set_password(app, "app1")
+    read = reader(app, "app1")
+    zh, en = read(f"/loans/{loan.id}", "zh-CN"), read(f"/loans/{loan.id}", "en")
+    assert "账户余额不足" in zh and "Insufficient" not in zh  # the reason in the reader's language only
+    assert "insufficient balance in the payer" in en and "余额不足" not in en
+    zh, en = read("/notices", "zh-CN"), read("/notices", "en")
+    assert "账户余额不足" in zh and "Insufficient" not in zh
+    assert "insufficient balance in the payer" in en and "余额不足" not in en
 
 
 def test_a_late_payer_who_catches_up_is_current_again_and_the_case_ends_cured(app, post_loan, clock):

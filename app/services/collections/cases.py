@@ -14,12 +14,13 @@ from sqlalchemy import delete, func, insert, select
 
 from app.engine.said import said
 from app.extensions import db
-from app.models import Instalment, InstanceParty, Loan, Organisation, Payment, Product, User
+from app.models import InstanceParty, Loan, Organisation, Payment, Product, User
 from app.models.identity import OrgKind
 from app.models.loan import ZERO
 from app.services import clock
 from app.services.context import business_tz
 from app.services.identity import grants, policy
+from app.services.ledger.loans import amounts_overdue
 from app.services.notices import sending
 
 WINDOW_OPENS, WINDOW_CLOSES = time(8, 0), time(21, 0)  # borrowers are contacted only in these hours
@@ -74,21 +75,6 @@ def loan_of(business_key: str | None) -> Loan:
 def amount_overdue(loan_id: int) -> Decimal:
     """What the overdue instalments still owe: principal, billed interest, penalties and fees."""
     return amounts_overdue([loan_id])[loan_id]
-
-
-def amounts_overdue(loan_ids: list[int]) -> dict[int, Decimal]:
-    """`amount_overdue` of each loan, in one query."""
-    found = dict.fromkeys(loan_ids, ZERO)
-    if not loan_ids:
-        return found
-    for r in db.session.scalars(select(Instalment).where(Instalment.loan_id.in_(loan_ids), Instalment.is_current,
-                                                         Instalment.status == "overdue")
-                                .execution_options(populate_existing=True)):
-        found[r.loan_id] += ((r.principal_due - r.principal_paid) + (r.interest_billed - r.interest_paid
-                                                                     - r.interest_waived)
-                             + (r.penalty_due - r.penalty_paid - r.penalty_waived) + (r.fee_due - r.fee_paid
-                                                                                      - r.fee_waived))
-    return found
 
 
 def standing(loan_ids: list[int]) -> dict[int, dict[str, Any]]:

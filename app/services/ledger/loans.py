@@ -25,7 +25,7 @@ from app.lending.daycount import DaysInYear
 from app.lending.errors import LendingError
 from app.lending.product import LoanProduct
 from app.lending.schedule import Instalment as ScheduledInstalment
-from app.models import EodRun, Instalment, Loan, Product, ScheduleVersion
+from app.models import EodRun, Instalment, Loan, Organisation, Product, ScheduleVersion
 from app.models.loan import ZERO
 from app.services import clock, context
 from app.services.context import lazy_gettext as _l
@@ -34,7 +34,7 @@ from app.services.errors import Conflict, Invalid, NotFound, Text
 from app.services.identity import policy
 from app.services.identity.access import oversees_organisation, party_kinds
 from app.services.identity.directory import Principal
-from app.services.ledger.journal import hold_sqlite_write_lock
+from app.services.ledger.journal import cents_sum, from_cents, hold_sqlite_write_lock
 from app.services.ledger.posting import (
     AccountMap,
     Role,
@@ -354,6 +354,33 @@ def loan_position(loan_id: int) -> dict[str, Decimal]:
     }
 
 
+def amounts_overdue(loan_ids: list[int]) -> dict[int, Decimal]:
+    """What each loan's overdue instalments still owe (principal, billed interest, penalties and fees), in one query."""
+    found = dict.fromkeys(loan_ids, ZERO)
+    if not loan_ids:
+        return found
+    for r in db.session.scalars(select(Instalment).where(Instalment.loan_id.in_(loan_ids), Instalment.is_current,
+                                                         Instalment.status == "overdue")
+                                .execution_options(populate_existing=True)):
+        found[r.loan_id] += ((r.principal_due - r.principal_paid) + (r.interest_billed - r.interest_paid
+                                                                     - r.interest_waived)
+                             + (r.penalty_due - r.penalty_paid - r.penalty_waived) + (r.fee_due - r.fee_paid
+                                                                                      - r.fee_waived))
+    return found
+
+
+def principals_outstanding(loan_ids: list[int]) -> dict[int, Decimal]:
+    """Each loan's principal not yet repaid (written-off instalments left out, as `loan_position` does), in one query."""
+    found = dict.fromkeys(loan_ids, ZERO)
+    if loan_ids:
+        for loan_id, due, paid in db.session.execute(
+                select(Instalment.loan_id, cents_sum(Instalment.principal_due), cents_sum(Instalment.principal_paid))
+                .where(Instalment.loan_id.in_(loan_ids), Instalment.is_current, Instalment.status != "written_off")
+                .group_by(Instalment.loan_id)):
+            found[loan_id] = from_cents(due) - from_cents(paid)  # exact in cents on both databases
+    return found
+
+
 def instalments(loan_id: int, version: int | None = None) -> list[Instalment]:
     """The instalments of the current schedule version, or of an earlier one."""
     query = select(Instalment).where(Instalment.loan_id == loan_id).order_by(Instalment.number)
@@ -416,17 +443,27 @@ class ScheduleVersionView:
 
 @dataclass(frozen=True)
 class LoanView:
-    """A loan as the API shows it: the row, its product, and for the detail its schedule and balances."""
+    """A loan as the API shows it: the row, its product, and for the detail its schedule and balances;
+    what its overdue instalments owe (`amounts_overdue`), its borrower's name and the principal outstanding."""
 
     loan: Loan
     product_code: str
     schedule: ScheduleVersionView | None = None
     balances: dict[str, Decimal] | None = None
+    amount_overdue: Decimal = ZERO
+    borrower: str = ""
+    outstanding: Decimal = ZERO
+
+    @property
+    def overdue(self) -> bool:
+        """Running with instalments past their grace days unpaid (`dpd` days late as of the last batch)."""
+        return self.loan.status == "active" and self.amount_overdue > 0
 
 
 def list_loans(principal: Principal, page: int, per_page: int, status: str | None = None,
                business_key: str | None = None) -> dict[str, object]:
-    query = (select(Loan, Product.code).join(Product, Product.id == Loan.product_id)
+    query = (select(Loan, Product.code, Organisation.name).join(Product, Product.id == Loan.product_id)
+             .join(Organisation, Organisation.id == Loan.borrower_org_id)
              .where(loan_visible(principal)).order_by(Loan.id.desc()))
     if status is not None:
         query = query.where(Loan.status == status)
@@ -434,8 +471,11 @@ def list_loans(principal: Principal, page: int, per_page: int, status: str | Non
         query = query.where(Loan.business_key == business_key)
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
-    return {"items": [LoanView(loan, code) for loan, code in rows], "total": total, "page": page,
-            "per_page": per_page}
+    ids = [loan.id for loan, _code, _name in rows]
+    overdue, outstanding = amounts_overdue(ids), principals_outstanding(ids)
+    return {"items": [LoanView(loan, code, amount_overdue=overdue[loan.id], borrower=name,
+                               outstanding=outstanding[loan.id]) for loan, code, name in rows],
+            "total": total, "page": page, "per_page": per_page}
 
 
 def loan_detail(principal: Principal, loan_id: int) -> LoanView:
@@ -446,7 +486,10 @@ def loan_detail(principal: Principal, loan_id: int) -> LoanView:
     if version is None:
         raise NotFound(_l("the loan's schedule is missing"))
     schedule = ScheduleVersionView(version, instalment_views(instalments(loan.id)), True)
-    return LoanView(loan, code, schedule, loan_position(loan.id))
+    position = loan_position(loan.id)
+    return LoanView(loan, code, schedule, position, amounts_overdue([loan.id])[loan.id],
+                    db.session.scalar(select(Organisation.name).where(Organisation.id == loan.borrower_org_id)) or "",
+                    position[Role.LOAN_PORTFOLIO])
 
 
 def schedule_versions(principal: Principal, loan_id: int) -> list[ScheduleVersionView]:

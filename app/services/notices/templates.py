@@ -160,6 +160,16 @@ TEMPLATES: dict[str, Template] = {
 LANGUAGES = ("zh", "en")
 # A reason an outside party did not give (a payment gateway's failure without words), in each language.
 NO_REASON = {"en": "no reason was given", "zh": "对方未说明原因"}
+# The causes an outside party names by a code (a payment gateway's `failure_code`: handlers.payments.FAILURE_CODES),
+# in each language: a notice (its `reason_code` parameter) and a page say them in their reader's language, where
+# the party's own words (`reason`) may be in another, or in two.
+REASONS: dict[str, dict[str, str]] = {
+    "insufficient_funds": {"en": "insufficient balance in the payer's account", "zh": "账户余额不足"},
+    "account_frozen": {"en": "the payer's account is frozen", "zh": "付款账户已冻结"},
+    "account_closed": {"en": "the payer's account is closed", "zh": "付款账户已销户"},
+    "limit_exceeded": {"en": "over the account's single or daily limit", "zh": "超出账户单笔或当日限额"},
+    "declined": {"en": "declined by the payer's bank", "zh": "付款银行拒绝交易"},
+}
 
 
 def fields_of(name: str) -> set[str]:
@@ -169,13 +179,21 @@ def fields_of(name: str) -> set[str]:
     return {field for text in texts for _, field, _, _ in Formatter().parse(text) if field}
 
 
+def reason_in(code: str | None, words: str | None, language: str) -> str:
+    """Why, in `language`: the cause `code` names (`REASONS`), else the outside party's own `words` as they
+    are, else that it gave none."""
+    language = language if language in LANGUAGES else "zh"
+    if code and code in REASONS:
+        return REASONS[code][language]
+    return words if words and words.strip() else NO_REASON[language]
+
+
 def render(name: str, params: Mapping[str, object], language: str) -> tuple[str, str]:
     """(subject, body) of template `name` in `language`; KeyError for an unknown template."""
     template = TEMPLATES[name]
     language = language if language in LANGUAGES else "zh"
     values = {field: str(params.get(field, "")) for field in fields_of(name)}
-    if "reason" in values and not values["reason"].strip():  # an outside party that gave none (a gateway)
-        values["reason"] = NO_REASON[language]
-    if "reason" in values:  # a reason ends where the template's sentence does: its own full stop would double it
-        values["reason"] = values["reason"].rstrip().rstrip("。.")
+    if "reason" in values:  # in the reader's language; ending where the template's sentence does (one full stop)
+        values["reason"] = reason_in(str(params.get("reason_code") or ""), values["reason"], language).rstrip()\
+            .rstrip("。.")
     return template.subject[language].format(**values), template.body[language].format(**values)

@@ -8,6 +8,7 @@ so the pages never test a role.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -56,10 +57,11 @@ def may_administer_products(principal: Principal) -> bool:
     return policy.may_ever(principal, "products.administer")
 
 
-def list_rows(principal: Principal, page: int = 1, per_page: int = 20) -> tuple[list[dict[str, Any]], int]:
-    """A page of the applications the principal may see, with product and borrower names."""
+def list_rows(principal: Principal, page: int = 1, per_page: int = 20,
+              language: str | None = None) -> tuple[list[dict[str, Any]], int]:
+    """A page of the applications the principal may see, with product (in `language`) and borrower names."""
     rows, total = applications.list_applications(principal, page, per_page)
-    product_names = {p: product_row(p).name for p in {r.product_id for r in rows}}
+    product_names = {p: product_row(p).name_in(language) for p in {r.product_id for r in rows}}
     orgs = _names_by_id(r.borrower_org_id for r in rows)
     return [{"id": r.id, "number": r.number, "product": product_names[r.product_id],
              "borrower": orgs.get(r.borrower_org_id, ""), "amount": r.amount, "status": r.status,
@@ -98,8 +100,10 @@ def _loan(principal: Principal, row: Application) -> dict[str, Any] | None:
     if loan_id is None:
         return None
     loan = loans.load_loan(loan_id)
+    overdue = loans.amounts_overdue([loan.id])[loan.id] if loan.status == "active" else Decimal(0)
     return {"id": loan.id, "business_key": loan.business_key, "principal": loan.principal,
             "annual_rate": loan.annual_rate, "disbursed_on": loan.disbursed_on, "status": loan.status,
+            "dpd": loan.dpd if overdue > 0 else 0, "amount_overdue": overdue,
             "instalments": [{"number": i.number, "due_date": i.due_date, "principal": i.principal_due,
                              "interest": i.interest_due, "total": i.principal_due + i.interest_due + i.fee_due,
                              "balance": i.balance, "status": i.status} for i in loans.instalments(loan_id)]}
@@ -120,7 +124,8 @@ def view(principal: Principal, row: Application, language: str) -> dict[str, Any
         "term_months": row.term_months, "purpose": row.purpose, "approved_amount": row.approved_amount,
         "reason": reason_in(row, language), "created_at": row.created_at, "updated_at": row.updated_at,
         "submitted_at": row.submitted_at, "decided_at": row.decided_at,
-        "product": {"code": terms.code, "name": terms.name, "kind": terms.kind, "documents": list(terms.documents)},
+        "product": {"code": terms.code, "name": product.name_in(language), "kind": terms.kind,
+                    "documents": list(terms.documents)},
         "borrower": by_id.get(row.borrower_org_id, ""), "funder": by_id.get(row.funder_org_id, ""),
         "details": details, "detail_names": {k: by_code.get(str(details.get(k)), "") for k in PARTY_FIELDS},
         "documents": applications.documents_of(principal, row.id),
@@ -137,20 +142,30 @@ def application_page(principal: Principal, application_id: int, language: str) -
     return view(principal, applications.get_application(principal, application_id), language)
 
 
+def loan_application(principal: Principal, loan_id: int) -> dict[str, Any] | None:
+    """The application whose released funds booked the loan (`id`, `number`), when the reader may see it (the
+    loan page links it); None for a loan booked otherwise or an application hidden from the reader."""
+    found = db.session.execute(select(Application.id, Application.number)
+                               .join(Disbursement, Disbursement.application_id == Application.id)
+                               .where(Disbursement.loan_id == loan_id, Disbursement.status == "succeeded",
+                                      applications.application_visible(principal)).limit(1)).first()
+    return {"id": found.id, "number": found.number} if found is not None else None
+
+
 def deal_panel(principal: Principal, business_key: str | None, language: str) -> dict[str, Any] | None:
     """The deal behind a task (its business key is an application number), if the reader may see it."""
     row = applications.by_number(principal, business_key) if business_key else None
     return view(principal, row, language) if row is not None else None
 
 
-def draft_values(principal: Principal, application_id: int) -> dict[str, Any]:
+def draft_values(principal: Principal, application_id: int, language: str | None = None) -> dict[str, Any]:
     """An application's fields as its form shows them (product and funder by code), its product's terms."""
     row = applications.get_application(principal, application_id)
     codes = dict(db.session.execute(select(Organisation.id, Organisation.code)
                                     .where(Organisation.id == row.funder_org_id)).all())
     product = product_row(row.product_id)
     return {"id": row.id, "number": row.number, "status": row.status, "product": product.code,
-            "terms": product_view(product),  # even when no longer offered: a draft of it is still edited
+            "terms": product_view(product, language),  # even when no longer offered: a draft of it is still edited
             "amount": f"{row.amount:,.2f}", "term_months": row.term_months, "purpose": row.purpose,
             "funder": codes.get(row.funder_org_id, ""), "details": dict(row.details or {}),
             "editable": _actions(principal, row)["edit"]}

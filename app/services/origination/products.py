@@ -1,8 +1,9 @@
 """Products as origination sees them: the ledger's product plus its kind and origination terms.
 
 A product's `kind` names its application process (the diagram of the same name in `processes/`);
-`origination` holds the advance ratio (orders), the pledge's loan-to-value lines and the documents
-required before an application is submitted. Both are checked here on every write.
+`origination` holds the product's English name (`name_en`: English pages show it, `Product.name_in`;
+`name` is the platform's, in Chinese), the advance ratio (orders), the pledge's loan-to-value lines and the
+documents required before an application is submitted. Both are checked here on every write.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from app.services.identity.directory import Principal
 from app.services.ledger import loans
 
 LTV_LINES = ("lend", "warning", "margin_call", "liquidation")  # in increasing order
-ORIGINATION_KEYS = frozenset({"kind", "advance_ratio", "ltv", "documents"})
+ORIGINATION_KEYS = frozenset({"kind", "name_en", "advance_ratio", "ltv", "documents"})
 RATIO_NAMES: dict[str, Text] = {
     "advance_ratio": _l("The advance ratio"), "ltv.lend": _l("The lending loan-to-value line"),
     "ltv.warning": _l("The warning loan-to-value line"), "ltv.margin_call": _l("The margin call loan-to-value line"),
@@ -34,6 +35,12 @@ DOCUMENTS_IN_WORDS = _l("Each required document must be one of the kinds listed:
 LTV_IN_WORDS = _l("A pledge product needs four loan-to-value lines, each a ratio above 0 and at most 1: lending, "
                   "warning, margin call and liquidation, each higher than the one before.")
 NAME_FORMAT = _l("A name of 1 to 200 characters.")
+
+
+def _name(value: object, field: str) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > 200:
+        raise Invalid(NAME_FORMAT, {field: [NAME_FORMAT]})
+    return value.strip()
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,8 @@ def check_origination(kind: object, settings: Mapping[str, Any]) -> dict[str, An
     if kind not in PRODUCT_KINDS:
         raise Invalid(KINDS_IN_WORDS, {"kind": [KINDS_IN_WORDS]})
     out: dict[str, Any] = {}
+    if settings.get("name_en") is not None:  # optional: without it English pages show the name
+        out["name_en"] = _name(settings["name_en"], "name_en")
     documents = settings.get("documents", [])
     if not isinstance(documents, list) or not all(d in DOCUMENT_KINDS for d in documents):
         raise Invalid(DOCUMENTS_IN_WORDS, {"documents": [DOCUMENTS_IN_WORDS]})
@@ -112,16 +121,13 @@ def update_product(actor: Principal, code: str, data: Mapping[str, Any]) -> Prod
     """Change a product's origination terms, name, or whether it is offered (pricing is the ledger's, fixed)."""
     policy.require(actor, "products.administer")
     row = _product(code)
-    unknown = set(data) - {"name", "active", "advance_ratio", "ltv", "documents"}
+    unknown = set(data) - {"name", "name_en", "active", "advance_ratio", "ltv", "documents"}
     if unknown:
         raise Invalid(_l("Only the name, whether the product is offered, the advance ratio, the loan-to-value lines "
                          "and the required documents can change."),
                       {k: [_l("This cannot change once the product exists.")] for k in sorted(unknown)})
     if "name" in data:
-        name = data["name"]
-        if not isinstance(name, str) or not name.strip() or len(name) > 200:
-            raise Invalid(NAME_FORMAT, {"name": [NAME_FORMAT]})
-        row.name = name.strip()
+        row.name = _name(data["name"], "name")
     if "active" in data:
         if not isinstance(data["active"], bool):
             message = _l("Whether the product is offered must be true or false.")
@@ -167,11 +173,14 @@ def offered_product(code: object) -> Product:
     return row
 
 
-def product_view(row: Product) -> dict[str, Any]:
+def product_view(row: Product, language: str | None = None) -> dict[str, Any]:
+    """The product as the API shows it (`name` and `name_en`); a page passes its `language`, and its `title` is
+    the name that page shows."""
     settings = row.origination or {}
     rules = loans.product_rules(row)
     return {
-        "code": row.code, "name": row.name, "kind": row.kind, "currency": row.currency, "active": row.active,
+        "code": row.code, "name": row.name, "name_en": settings.get("name_en"), "title": row.name_in(language),
+        "kind": row.kind, "currency": row.currency, "active": row.active,
         "annual_rate": f"{row.annual_rate.normalize():f}", "min_amount": f"{row.min_amount:.2f}",
         "max_amount": f"{row.max_amount:.2f}", "min_term": row.min_term, "max_term": row.max_term,
         "amortization": str(rules.amortization), "interest_method": str(rules.interest_method),
@@ -181,16 +190,17 @@ def product_view(row: Product) -> dict[str, Any]:
     }
 
 
-def list_products(principal: Principal, include_inactive: bool = False) -> list[dict[str, Any]]:
+def list_products(principal: Principal, include_inactive: bool = False,
+                  language: str | None = None) -> list[dict[str, Any]]:
     """The products borrowers can apply for (the platform also sees those withdrawn from offer)."""
     query = select(Product).where(Product.kind.is_not(None)).order_by(Product.code)
     if not (include_inactive and principal.is_platform):
         query = query.where(Product.active.is_(True))
-    return [product_view(row) for row in db.session.scalars(query)]
+    return [product_view(row, language) for row in db.session.scalars(query)]
 
 
-def get_product(principal: Principal, code: str) -> dict[str, Any]:
+def get_product(principal: Principal, code: str, language: str | None = None) -> dict[str, Any]:
     row = _product(code)
     if not row.active and not principal.is_platform:
         raise NotFound(_l("There is no product %(code)s.", code=code))
-    return product_view(row)
+    return product_view(row, language)

@@ -36,11 +36,12 @@ from app.services.identity.directory import Principal
 from app.services.ledger import loans, repayments
 from app.services.ledger.journal import hold_sqlite_write_lock
 from app.services.notices import sending
+from app.services.notices.templates import reason_in
 from app.services.signing.disbursements import notify_url
 from app.services.signing.gateway import gateway
 from app.services.simulators.payments import pay_path
 from handlers.errors import ProviderError
-from handlers.payments import Account, IdempotencyConflict, PaymentOrder
+from handlers.payments import FAILURE_CODES, Account, IdempotencyConflict, PaymentOrder
 from handlers.payments.model import parse_time
 
 log = logging.getLogger("loanflow.repayments")
@@ -59,6 +60,16 @@ class OrderView:
     idempotency_key: str
     pay_url: str
     duplicate: bool = False
+
+    @property
+    def failure(self) -> str:
+        """Why it failed, in the reader's language: the cause the gateway named, else its own words."""
+        return reason_in(self.row.failure_code, self.row.failure_reason, context.language())
+
+    @property
+    def failure_text(self) -> str | None:
+        """`failure` for a failed order; for another, what the platform noted (received but not booked), if anything."""
+        return self.failure if self.row.status == "failed" else self.row.failure_reason
 
     @property
     def auto_debit(self) -> bool:
@@ -201,7 +212,10 @@ def settle(notification: dict[str, Any]) -> dict[str, Any]:
     if notification.get("status") != "succeeded":
         row.status = "failed"
         row.failure_reason = str(notification.get("failure_reason") or "") or None  # the gateway's words, if any
-        _tell(loan, "auto_debit_failed" if _debit(row) else "repayment_failed", row, reason=row.failure_reason or "")
+        code = str(notification.get("failure_code") or "")
+        row.failure_code = code if code in FAILURE_CODES else None  # the cause, said in the reader's language
+        _tell(loan, "auto_debit_failed" if _debit(row) else "repayment_failed", row, reason=row.failure_reason or "",
+              reason_code=row.failure_code or "")
         db.session.flush()
         return {"outcome": "failed", "duplicate": False}
     on = loans.business_date_of(settled_at) if settled_at else loans.business_today()

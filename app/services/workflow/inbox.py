@@ -51,8 +51,10 @@ _ORDERS = {**SORTS, "done": lambda c: (c.completed_at.desc(), c.id.desc())}
 _SORT_COLUMNS = {"due": ("due_at",), "priority": ("priority", "due_at"), "newest": ("created_at",),
                  "done": ("completed_at",)}
 VIEWS = ("mine", "group", "done", "team")
-# The instance's data field a row shows as the deal's amount; a user task may name another (`amountField`).
-AMOUNT_FIELD = "requested_amount"
+# The instance's data field a row shows as the deal's amount: the amount applied for, as an application's
+# process holds it (`origination.applications`); a user task may name another (`amountField`: a collections
+# case's amount overdue).
+AMOUNT_FIELD = "amount"
 
 
 @dataclass
@@ -233,13 +235,13 @@ def inbox(principal: Principal, filters: InboxFilters) -> dict[str, Any]:
         if not rows and offset:  # past the last page: count on its own
             found = db.session.scalar(select(_counted(branches, cap))) or 0
     at = now()
-    deals = _deals(principal, rows)
+    deals = _deals(principal, rows, filters.language)
     processes = process_titles([row[0].process_version_id for row in rows], filters.language)
     items = [{
         "id": t.id, "instance_id": t.instance_id, "title": labels.task_title(t.title, t.properties, filters.language), "element_id": t.element_id, "lane": t.lane,
         "state": t.state, "priority": t.priority, "due_at": t.due_at, "created_at": t.created_at,
         "completed_at": t.completed_at,
-        "business_key": business_key, "process_id": process_id, "overdue": bool(t.due_at and t.due_at < at),
+        "business_key": business_key, "process_id": process_id, "overdue": _overdue(t, at),
         "assignee": _name_for(principal, username, display_name, org_id), **deals[t.id],
         "process": processes.get(t.process_version_id, process_id),
     } for t, business_key, process_id, _found_rows, username, display_name, org_id, _data in rows]
@@ -247,20 +249,20 @@ def inbox(principal: Principal, filters: InboxFilters) -> dict[str, Any]:
             "per_page": filters.per_page}
 
 
-def _deals(principal: Principal, rows: Sequence[Any]) -> dict[int, dict[str, Any]]:
+def _deals(principal: Principal, rows: Sequence[Any], language: str = "en") -> dict[int, dict[str, Any]]:
     """Each page row's deal in brief: the borrower (the organisation's name), the product offering its
     process (`loan_products.application_process`) and the amount (the instance's `amountField` or
-    `requested_amount`), read as the user's party may (`party_scope`): a few queries for the page."""
+    `amount`), read as the user's party may (`party_scope`): a few queries for the page."""
     instance_ids = sorted({row[0].instance_id for row in rows})
     borrowers = dict(db.session.execute(
         select(InstanceParty.instance_id, Organisation.name).join(Organisation, Organisation.id == InstanceParty.org_id)
         .where(InstanceParty.instance_id.in_(instance_ids), InstanceParty.party == "borrower")).all())
     products: dict[str | None, str] = {}
-    for process_id, name in db.session.execute(
-            select(Product.application_process, Product.name).where(
+    for product in db.session.scalars(
+            select(Product).where(
                 Product.active.is_(True), Product.application_process.in_(sorted({row[2] for row in rows})))
             .order_by(Product.id.desc())):
-        products[process_id] = name  # the oldest product offering the process wins
+        products[product.application_process] = product.name_in(language)  # the oldest product offering it wins
     scopes = scopes_of(principal, [row[0].instance_id for row in rows])  # the page's deals, in two queries
     deals: dict[int, dict[str, Any]] = {}
     for row in rows:
@@ -270,6 +272,14 @@ def _deals(principal: Principal, rows: Sequence[Any]) -> dict[int, dict[str, Any
         deals[task.id] = {"borrower": borrowers.get(task.instance_id), "product": products.get(row[2]),
                           "amount": amount}
     return deals
+
+
+def _overdue(task: HumanTask, at: datetime) -> bool:
+    """Past its due time: an open task now, a done one when it was completed (done on time, it never was)."""
+    if task.due_at is None:
+        return False
+    ended = task.completed_at if task.state == "completed" and task.completed_at is not None else at
+    return task.due_at < ended
 
 
 def _name_for(principal: Principal, username: str | None, display_name: str | None, org_id: int | None) -> str | None:

@@ -18,7 +18,7 @@ from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.identity import policy
 from app.services.identity.access import task_offered, task_visible
 from app.services.identity.directory import Actor, Principal, principal_for
-from app.services.workflow import form_choices
+from app.services.workflow import form_choices, labels
 from app.services.workflow import uploads as uploads_kept
 from app.services.workflow.forms import forms_by_id, validate_submission
 from app.services.workflow.runtime import runtime
@@ -68,6 +68,19 @@ def may_work(task_id: int, actor: Principal) -> bool:
     if row is None or not row.offered or _separated_from(row, actor):
         return False
     return row.state == "ready" or (row.state == "claimed" and row.claimed_by_id == actor.id)
+
+
+def waiting_on(actor: Principal, business_key: str, language: str) -> dict[str, Any] | None:
+    """The open task of the deal `business_key` the actor may do now (`may_work`), the oldest first: `id` and
+    `title` (in `language`), for the deal's page to lead them to it; None when the deal waits for no task of theirs."""
+    for task_id, title, properties in db.session.execute(
+            select(HumanTask.id, HumanTask.title, HumanTask.properties)
+            .join(INSTANCES, INSTANCES.c.id == HumanTask.instance_id)
+            .where(INSTANCES.c.business_key == business_key, HumanTask.state.in_(OPEN_TASK_STATES))
+            .order_by(HumanTask.id)):
+        if may_work(task_id, actor):
+            return {"id": task_id, "title": labels.task_title(title, properties, language)}
+    return None
 
 
 def four_eyes_refused(task_id: int, actor: Principal) -> bool:
