@@ -9,6 +9,7 @@ advance cap, the decision), so they do not depend on the shipped diagrams' detai
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import date
 from typing import Any
@@ -20,7 +21,7 @@ from app.extensions import db
 from app.models import Application, ApplicationDocument, HumanTask, ProcessInstance, RiskReport
 from app.services import clock as service_clock
 from app.services.identity import directory as identity
-from app.services.origination import decisions, products
+from app.services.origination import applications, decisions, products
 from app.services.signing import deals
 from tests.integration.ledger_support import business_day
 from tests.integration.test_money_races import race_requests, statuses
@@ -408,6 +409,40 @@ def test_an_application_names_the_account_the_funds_go_to_and_only_its_borrower_
         db.session.remove()
     assert sees["applicant1"]["payee_account"] == sees["reviewer1"]["payee_account"] == "6222 0210 0100 7777"
     assert "payee_account" not in sees["signer1"] and "payee_bank" not in sees["signer1"]  # not the core's
+
+
+def test_each_other_party_reads_its_part_of_the_deals_papers_not_the_loan_contract_or_the_funders_reasons(world, app):
+    """The warehouse downloaded the borrower-funder loan contract, and the core enterprise read why the funder
+    declined the borrower: each now reads its part (the core enterprise the order, the invoices and the contract it
+    signs), the borrower, the funder and the platform everything."""
+    submitted = world.submitted()
+    with app.app_context():
+        row = db.session.get(Application, submitted["id"])
+        row.details = {**row.details, "warehouse": "WH1"}  # a party by its details, as a pledge names its warehouse
+        row.reason = "Sales history too thin"
+        for kind in ("signed_contract", "warehouse_receipt", "financial_statements"):
+            db.session.add(ApplicationDocument(application_id=row.id, kind=kind, filename=f"{kind}.pdf",
+                                               content_type="application/pdf", size=len(PDF), content=PDF,
+                                               sha256=hashlib.sha256(PDF).hexdigest()))
+        db.session.commit()
+        ids = {d.kind: d.id for d in db.session.scalars(select(ApplicationDocument).where(
+            ApplicationDocument.application_id == row.id))}
+        db.session.remove()
+    kinds = {who: sorted(d["kind"] for d in world.call(who, "GET", f"/applications/{submitted['id']}").json["documents"])
+             for who in ("applicant1", "reviewer1", "signer1")}
+    assert kinds["applicant1"] == kinds["reviewer1"] == sorted(ids)
+    assert kinds["signer1"] == ["order", "signed_contract"]
+    assert world.call("signer1", "GET", f"/applications/{submitted['id']}/documents/{ids['financial_statements']}"
+                      ).status_code == 404
+    with app.app_context():  # a pledge's warehouse (bound at submission; here by its details)
+        row = db.session.get(Application, submitted["id"])
+        warehouse = identity.principal_for("warehouse1")
+        assert applications.readable_kinds(warehouse, row) == {"warehouse_receipt", "registration_certificate",
+                                                              "appraisal_report"}
+        db.session.remove()
+    read = {who: world.call(who, "GET", f"/applications/{submitted['id']}").json for who in ("signer1", "reviewer1")}
+    assert read["signer1"]["reason"] is None and "payee_account" not in read["signer1"]["details"]
+    assert read["reviewer1"]["reason"] == "Sales history too thin" and read["reviewer1"]["details"]["payee_account"]
 
 
 def test_submit_starts_the_deal_and_the_timeline_says_who_is_awaited(world, app):

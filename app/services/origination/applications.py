@@ -106,17 +106,53 @@ def get_application(principal: Principal, application_id: int) -> Application:
     return _load(principal, application_id)
 
 
+# What each other party to a deal reads of its documents: the core enterprise the order, its invoices, the
+# tri-party contract it signs and the registration of its receivable; the warehouse the receipt, the pledge's registration and its appraisal. The
+# borrower, the funder and the platform read them all (the loan contract is theirs, and so are the borrower's
+# statements, licence and identity papers, its settlement certificate and demand letters).
+PARTY_DOCUMENTS = {"core_enterprise": frozenset({"order", "invoice", "contract", "signed_contract",
+                                                  "registration_certificate"}),  # its receivable is registered
+                   "warehouse": frozenset({"warehouse_receipt", "registration_certificate", "appraisal_report"})}
+
+
+def own_deal(principal: Principal, row: Application) -> bool:
+    """Whether the reader is the deal's borrower, its funder or the platform: the others (a core enterprise, a
+    warehouse) read their part of it, not the borrower's account, its papers, or why the funder decided."""
+    return principal.is_platform or principal.org_id in (row.borrower_org_id, row.funder_org_id)
+
+
+def shown_details(principal: Principal, row: Application) -> dict[str, Any]:
+    """The deal's details as this reader reads them: without the borrower's receiving account unless it is theirs."""
+    details = dict(row.details or {})
+    return details if own_deal(principal, row) else {k: v for k, v in details.items()
+                                                     if k not in deal_details.PAYEE_KEYS}
+
+
+def readable_kinds(principal: Principal, row: Application) -> frozenset[str] | None:
+    """The kinds of the deal's documents this reader may open; None: every kind."""
+    if own_deal(principal, row):
+        return None
+    codes = deal_details.parties(row.details or {})
+    mine = db.session.scalar(select(Organisation.code).where(Organisation.id == principal.org_id))
+    return frozenset().union(*(PARTY_DOCUMENTS.get(party, frozenset()) for party, code in codes.items()
+                               if code == mine))
+
+
 def documents_of(principal: Principal, application_id: int) -> list[ApplicationDocument]:
-    _load(principal, application_id)
-    return list(db.session.scalars(select(ApplicationDocument).where(
-        ApplicationDocument.application_id == application_id).order_by(ApplicationDocument.id)))
+    row = _load(principal, application_id)
+    kinds = readable_kinds(principal, row)
+    query = select(ApplicationDocument).where(ApplicationDocument.application_id == application_id)
+    if kinds is not None:
+        query = query.where(ApplicationDocument.kind.in_(sorted(kinds)))
+    return list(db.session.scalars(query.order_by(ApplicationDocument.id)))
 
 
 def get_document(principal: Principal, application_id: int, document_id: int) -> ApplicationDocument:
-    _load(principal, application_id)
+    deal = _load(principal, application_id)
     row = db.session.scalar(select(ApplicationDocument).where(
         ApplicationDocument.id == document_id, ApplicationDocument.application_id == application_id))
-    if row is None:
+    kinds = readable_kinds(principal, deal)
+    if row is None or (kinds is not None and row.kind not in kinds):
         raise NotFound(_l("Document not found."))
     return row
 

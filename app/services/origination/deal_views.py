@@ -21,7 +21,7 @@ from app.services.identity.directory import Principal
 from app.services.ledger import loans
 from app.services.origination import applications, risk
 from app.services.origination.decisions import reason_in
-from app.services.origination.details import PARTY_FIELDS, PAYEE_KEYS
+from app.services.origination.details import PARTY_FIELDS
 from app.services.origination.products import product_row, product_view, terms_of
 from app.services.origination.timeline import timeline
 from app.services.workflow import instance_view
@@ -113,16 +113,15 @@ def view(principal: Principal, row: Application, language: str) -> dict[str, Any
     """Everything the application page (and the task page's deal panel) shows this reader."""
     product = product_row(row.product_id)
     terms = terms_of(product)
-    details = dict(row.details or {})
-    if not (principal.is_platform or principal.org_id in (row.borrower_org_id, row.funder_org_id)):
-        details = {k: v for k, v in details.items() if k not in PAYEE_KEYS}  # the borrower's account: its and the funder's
+    details = applications.shown_details(principal, row)
+    principals = applications.own_deal(principal, row)  # why the funder decided: theirs, not the other parties'
     org_codes = [str(details[k]) for k in PARTY_FIELDS if details.get(k)]
     by_code = _names_by_code(org_codes)
     by_id = _names_by_id([row.borrower_org_id, row.funder_org_id])
     return {
         "id": row.id, "number": row.number, "status": row.status, "stage": row.stage, "amount": row.amount,
         "term_months": row.term_months, "purpose": row.purpose, "approved_amount": row.approved_amount,
-        "reason": reason_in(row, language), "created_at": row.created_at, "updated_at": row.updated_at,
+        "reason": reason_in(row, language) if principals else None, "created_at": row.created_at, "updated_at": row.updated_at,
         "submitted_at": row.submitted_at, "decided_at": row.decided_at,
         "product": {"code": terms.code, "name": product.name_in(language), "kind": terms.kind,
                     "documents": list(terms.documents)},

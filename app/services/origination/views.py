@@ -80,7 +80,8 @@ def application_detail(principal: Principal, application_id: int, language: str)
     view["documents"] = [{"id": d.id, "kind": d.kind, "filename": d.filename, "content_type": d.content_type,
                           "size": d.size, "created_at": d.created_at}
                          for d in applications.documents_of(principal, row.id)]
-    view["reason"] = reason_in(row, language)
+    view["details"] = applications.shown_details(principal, row)
+    view["reason"] = reason_in(row, language) if applications.own_deal(principal, row) else None
     view["timeline"] = timeline(principal, row, language)
     view["loan_id"] = loan_of(row.id)
     try:
