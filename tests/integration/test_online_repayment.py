@@ -419,6 +419,9 @@ def test_the_borrower_pays_a_bill_from_the_loan_page_in_chinese(world, clock, ap
     page = web.get(f"/loans/{world.loan1}", headers=ZH)
     assert page.status_code == 200 and "在线还款" in page.text and "提前还款试算" in page.text
     assert ">pending<" not in page.text and "暂无还款记录" in page.text
+    first_bill = re.search(r'<tr data-instalment="1".*?</tr>', page.text, re.S).group(0)  # a phone shows no headings:
+    assert re.findall(r'data-label="([^"]+)"', first_bill) == ["期次", "截止日期", "本金", "利息", "费用及罚息", "待还",
+                                                              "状态"]  # each figure says what it is
     form = {"csrf_token": csrf_of(page), "key": re.search(r'name="key" value="([^"]+)"', page.text).group(1),
             "amount": "1,066.19"}
     sent = web.post(f"/loans/{world.loan1}/pay-online", data=form, headers=ZH)
