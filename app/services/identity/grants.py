@@ -76,6 +76,8 @@ ROLE_NAMES: dict[str, str] = {
     "core_signer": N_("Core enterprise signer"), "warehouse_supervisor": N_("Warehouse supervisor"),
     "collections_agent": N_("Collections agent"), "team_lead": N_("Team lead"),
 }
+# Who in a funder hears of what its finance escalates (an overdue loan): its management.
+MANAGEMENT_ROLES = ("team_lead",)
 # What each kind of organisation is called on a page.
 KIND_NAMES: dict[str, str] = {
     PLATFORM: N_("Platform"), "funder": N_("Funder"), "borrower": N_("Borrower"), "core_enterprise": N_("Core enterprise"),

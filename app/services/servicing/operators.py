@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Instalment
-from app.services.identity import policy
+from app.services.identity import grants, policy
 from app.services.ledger.loans import owed
 from app.services.notices import sending
 from app.services.origination.applications import deal_parties
@@ -31,7 +31,6 @@ from app.services.workflow.operators import HandlerContext, HandlerRegistry
 from app.services.workflow.outbox import enqueue
 
 COLLECTIONS = "collections"
-ESCALATED_TO = "team_lead"  # the funder's management: who is told when finance escalates an overdue loan
 HOW_AUTO = {"how_en": "It will be debited from the account the loan was paid to on the due date, as you authorised "
                       "in the contract: please keep enough in it.",
             "how_zh": "还款日将按合同中的代扣授权从放款账户自动扣款，请确保账户余额充足。"}
@@ -106,7 +105,7 @@ def escalate(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
     sent = sending.send("overdue_escalated", {
         "loan": loan.business_key, "number": application.number, "borrower": deal.borrower.name,
         "amount": f"{Decimal(str(params.get('amount_overdue') or '0')):,.2f}", "dpd": params.get("days_past_due") or loan.dpd,
-        "note": str(params.get("note") or "")}, org_id=deal.funder.id, roles=[ESCALATED_TO],
+        "note": str(params.get("note") or "")}, org_id=deal.funder.id, roles=list(grants.MANAGEMENT_ROLES),
         business_key=application.number, idempotency_key=f"{loan.business_key}:overdue_escalated:{ctx.instance_id}:"
                                                          f"{params.get('days_past_due')}")
     return {"sent": len(sent)}
