@@ -107,7 +107,8 @@ def test_a_bill_paid_online_and_a_transfer_for_the_next_confirmed_by_finance(dem
     journey.as_user("applicant1")
     with page.expect_navigation():
         page.locator("header nav").get_by_role("link", name="贷款", exact=True).click()
-    expect(page.locator("table.loans tbody tr", has_text=PAID_LOAN).locator(".status")).to_have_text("还款中")
+    expect(page.locator("table.loans tbody tr", has_text=PAID_LOAN).locator(".status")).to_have_text(
+        re.compile(r"逾期 \d+ 天"))  # said overdue (it said 还款中, repaying, of a loan a bill behind)
     journey.seen("loans")
     loan_id = journey.open_loan(PAID_LOAN)
     overdue = page.locator("#loan-schedule tr[data-status=overdue]")
