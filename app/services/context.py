@@ -98,6 +98,15 @@ def translated(text: str) -> str:
     return get_translations().gettext(text)
 
 
+def in_language(text: str, language: str) -> str:
+    """`text`'s entry in `language`'s catalogue (a label kept untranslated, `N_`), whatever the reader's; outside a
+    request, `text`."""
+    if not has_request_context():
+        return text
+    with force_locale(language):
+        return get_translations().gettext(text)
+
+
 def lazy_gettext(text: str, **variables: Any) -> LazyString:
     """`text` marked for the catalogue and translated when it is read (`str()`), as `gettext` then does:
     for messages kept in constants and the messages of `app.services.errors`, which become the

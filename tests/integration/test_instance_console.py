@@ -311,6 +311,10 @@ def test_the_deal_page_links_its_parties_to_the_deals_instance(client, app, runn
     page = client.get(f"/applications/{application_id}", headers=ZH).text
     assert f'<a href="/instances/{instance_id}" id="deal-instance-link">在流程图上查看业务的每一步</a>' in page
     assert client.get(f"/instances/{instance_id}", headers=ZH).status_code == 200
+    drawn = client.get(f"/instances/{instance_id}/diagram", headers=ZH).data.decode()
+    names = set(re.findall(r' name="([^"]*)"', drawn))  # lanes, flows and the pool said in English and as codes
+    assert {"核心企业签署人", "平台自动处理", "有异议", "确认"} <= names, names
+    assert not names & {"core_signer", "system", "Dispute", "Confirm", "Order financing application"}, names
     sign_in(client, "app2")
     assert client.get(f"/instances/{instance_id}").status_code == 404
 

@@ -13,6 +13,8 @@ from sqlalchemy import select
 from app.engine import reserved_ids
 from app.extensions import db
 from app.models import Deployment, ProcessVersion
+from app.services.context import in_language
+from app.services.identity.grants import LANE_NAMES, N_
 
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
@@ -21,6 +23,7 @@ NAMESPACES = {"bpmn": BPMN[1:-1], "bpmndi": "http://www.omg.org/spec/BPMN/201005
               "spiffworkflow": SPIFF[1:-1]}
 for _prefix, _uri in NAMESPACES.items():
     ET.register_namespace(_prefix, _uri)
+SYSTEM_LANE = N_("The platform's automatic steps")  # the lane named `system`: no person works it
 # Where an instance can wait: the "waits at" filter offers these (and any element can fail).
 WAITING_KINDS = frozenset({"userTask", "manualTask", "receiveTask", "intermediateCatchEvent", "boundaryEvent",
                            "eventBasedGateway"})
@@ -123,16 +126,42 @@ def elements(version_id: int, content_hash: str) -> dict[str, Element]:
     return found
 
 
+def _own_name(node: ET.Element, language: str) -> str | None:
+    """A node's own `name@<language>` property (a flow's label, a process's name), if it has one."""
+    own = node.find(f"{BPMN}extensionElements")
+    for prop in own.iter(f"{SPIFF}property") if own is not None else ():
+        if prop.get("name") == f"name@{language}" and prop.get("value"):
+            return prop.get("value")
+    return None
+
+
+def _lane_name(role: str, language: str) -> str | None:
+    """A lane as a reader calls it: the role it names (`first_reviewer`), or the platform's automatic steps."""
+    label = LANE_NAMES.get(role) or (SYSTEM_LANE if role == "system" else None)
+    return in_language(label, language) if label else None
+
+
 @lru_cache(maxsize=512)
 def shown_source(version_id: int, content_hash: str, language: str, internals: bool) -> bytes:
-    """The version's file with each element's name in `language`; without the scripts' internals
-    unless `internals` (the platform's staff)."""
+    """The version's file with each element's name in `language` — its flows' labels, its lanes (the roles they
+    name) and its pools (their processes' names) too; without the scripts' internals unless `internals` (the
+    platform's staff)."""
     root = _as_run(_source(version_id, content_hash))
     known = elements(version_id, content_hash)
+    processes = {node.get("id"): node for node in root.iter(f"{BPMN}process")}
     for node in list(root.iter()):
         element = known.get(node.get("id") or "")
+        kind = _local(node.tag) if isinstance(node.tag, str) else ""
         if element is not None and element.name(language):
             node.set("name", element.name(language) or "")
+        elif kind in ("sequenceFlow", "process") and _own_name(node, language):
+            node.set("name", _own_name(node, language) or "")
+        elif kind == "lane" and _lane_name(node.get("name") or "", language):
+            node.set("name", _lane_name(node.get("name") or "", language) or "")
+        elif kind == "participant" and node.get("processRef") in processes:
+            named = _own_name(processes[node.get("processRef")], language)
+            if named:
+                node.set("name", named)
         if not internals:
             for child in list(node):
                 if isinstance(child.tag, str) and _local(child.tag) in INTERNALS:
