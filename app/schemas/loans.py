@@ -236,9 +236,11 @@ class QuotedInstalmentSchema(Schema):
     principal = fields.String()
     interest = fields.String()
     fees = fields.String()
-    total = fields.String()
+    penalties = fields.String(metadata={"description": "penalty interest and charges booked on it"})
+    total = fields.String(metadata={"description": "principal + interest + fees + penalties"})
+    paid = fields.String(metadata={"description": "paid or waived of it, the quoted payment included"})
     balance = fields.String()
-    owed = fields.String()
+    owed = fields.String(metadata={"description": "total - paid"})
 
 
 class PrepaymentQuoteSchema(Schema):

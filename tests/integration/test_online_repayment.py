@@ -420,8 +420,8 @@ def test_the_borrower_pays_a_bill_from_the_loan_page_in_chinese(world, clock, ap
     assert page.status_code == 200 and "在线还款" in page.text and "提前还款试算" in page.text
     assert ">pending<" not in page.text and "暂无还款记录" in page.text
     first_bill = re.search(r'<tr data-instalment="1".*?</tr>', page.text, re.S).group(0)  # a phone shows no headings:
-    assert re.findall(r'data-label="([^"]+)"', first_bill) == ["期次", "截止日期", "本金", "利息", "费用及罚息", "待还",
-                                                              "状态"]  # each figure says what it is
+    assert re.findall(r'data-label="([^"]+)"', first_bill) == ["期次", "截止日期", "本金", "利息", "费用", "罚息",
+                                                              "已还（含减免）", "待还", "状态"]  # each figure says what it is
     form = {"csrf_token": csrf_of(page), "key": re.search(r'name="key" value="([^"]+)"', page.text).group(1),
             "amount": "1,066.19"}
     sent = web.post(f"/loans/{world.loan1}/pay-online", data=form, headers=ZH)
@@ -473,3 +473,55 @@ def test_the_funder_sees_the_loan_page_without_the_pay_form_and_others_get_404(w
     finance = signed_in(app, "finance1").get(f"/loans/{world.loan1}")
     assert finance.status_code == 200 and 'id="pay-online-form"' not in finance.text
     assert signed_in(app, "applicant2").get(f"/loans/{world.loan1}").status_code == 404
+
+
+def test_a_quote_on_an_overdue_loan_adds_up_row_by_row_and_says_when_nothing_is_prepaid(world, clock, app):
+    """Each row of the schedule after a quoted payment adds up (principal, interest, fees and penalties less what
+    is paid is what is still owed), penalties included; an amount that only pays overdue bills is said to prepay
+    nothing, not headed as a prepayment in the chosen mode (the preview dropped an overdue bill's penalty from what
+    it still owed and read "shorten term, ¥0.00 prepaid")."""
+    from app.services.ledger.eod import run_eod
+    business_day(clock, date(2026, 3, 20))  # bills 1 (02-10) and 2 (03-10) unpaid
+    with app.app_context():
+        run_eod(date(2026, 3, 20))
+        db.session.remove()
+    answer = quote(world, date="2026-03-20", amount="500.00", mode="shorten_term")
+    assert answer.status_code == 200, answer.json
+    part = answer.json["prepayment"]
+    assert (part["prepaid_principal"], part["bills_paid"]) == ("0.00", "500.00")
+    rows = part["schedule"]
+    assert Decimal(rows[0]["penalties"]) > 0  # bill 1 is 38 days late
+    for row in rows:
+        parts = sum(Decimal(row[k]) for k in ("principal", "interest", "fees", "penalties"))
+        assert parts - Decimal(row["paid"]) == Decimal(row["owed"]), row
+    assert Decimal(rows[0]["paid"]) == Decimal("500.00")
+    assert Decimal(rows[0]["owed"]) == Decimal(rows[0]["total"]) - Decimal("500.00")
+    web = signed_in(app, "applicant1")
+    query = {"quote": "1", "date": "2026-03-20", "amount": "500", "mode": "shorten_term"}
+    zh = web.get(f"/loans/{world.loan1}", query_string=query, headers=ZH).text
+    assert 'id="quote-no-prepayment"' in zh and "不会提前偿还本金" in zh and "缩短期限" not in zh.split('id="quote"')[1]
+    en = web.get(f"/loans/{world.loan1}", query_string=query, headers=EN).text
+    assert "prepays nothing: the schedule stays as it is" in en and "Penalty interest" in en
+    assert "Paying CN¥500.00 on Mar 20, 2026" in en  # the date by the reader's locale, not 2026-03-20
+
+
+def test_the_schedule_after_a_prepayment_adds_up_and_says_what_was_prepaid(world, clock, app):
+    """After a partial prepayment the bill that holds it reads principal (incl. the prepaid part), interest, fees,
+    penalty interest, paid and still owed, adding up; the page said principal 32,661.99, interest 1,633.33, still
+    owed 24,295.32 with nothing between."""
+    business_day(clock, date(2026, 2, 7))
+    placed = world.order(amount="4066.19", key="prepay-1")
+    assert placed.status_code == 201, placed.json
+    assert world.pay("applicant1", placed.json["order_id"]).status_code == 200
+    assert world.worker() == 1
+    rows = instalments(app, world.loan1)
+    held = next(r for r in rows if r.prepayments)
+    web = signed_in(app, "applicant1")
+    page = web.get(f"/loans/{world.loan1}", headers=ZH).text
+    row = page.split(f'data-instalment="{held.number}"')[1].split("</tr>")[0]
+    prepaid = sum(Decimal(a) for _on, a in held.prepayments)
+    assert f"含提前还本 ¥{prepaid:,.2f}" in row
+    cells = [Decimal(c.replace(",", "")) for c in re.findall(r'class="amount"[^>]*>¥([\d,]+\.\d\d)', row)]
+    principal, interest, fees, penalty, paid, owed = cells[0], cells[1], cells[2], cells[3], cells[4], cells[5]
+    assert principal + interest + fees + penalty - paid == owed, cells
+    assert principal == held.principal_due and paid >= prepaid

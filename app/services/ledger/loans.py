@@ -427,6 +427,17 @@ class InstalmentView:
     row: Instalment
     owed: Decimal
 
+    @property
+    def settled(self) -> Decimal:
+        """What no longer is owed of it, paid or waived: principal, interest, fees and penalties less this is
+        `owed`."""
+        return settled(self.row).total
+
+    @property
+    def prepaid(self) -> Decimal:
+        """The principal prepaid early within this instalment's period (part of its principal, and of `settled`)."""
+        return sum((Decimal(amount) for _on, amount in self.row.prepayments), ZERO)
+
 
 def instalment_views(rows: list[Instalment]) -> list[InstalmentView]:
     return [InstalmentView(r, owed(r)) for r in rows]

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.extensions import db
-from app.lending import Prepayment, apply_payment, payoff_quote
+from app.lending import LoanAccount, Prepayment, apply_payment, payoff_quote
 from app.lending.errors import LendingError
 from app.lending.money import parse_money
 from app.models import Instalment, Loan, Payment
@@ -498,8 +498,8 @@ def quote_early_repayment(principal: Principal, loan_id: int, on: date | None = 
                                prepayment)
     except LendingError as exc:
         raise _about_date(invalid(exc)) from None
-    schedule, paid = result.account.schedule, result.account.paid
-    rows = [_quoted_row(row, paid.get(row.number)) for row in schedule.instalments]
+    schedule = result.account.schedule
+    rows = [_quoted_row(row, result.account) for row in schedule.instalments]
     answer["prepayment"] = {
         "amount": f"{amount:.2f}", "credit_used": f"{credit:.2f}", "settled": result.settled,
         "bills_paid": f"{sum((line.total for line in result.allocation.lines), ZERO):.2f}",
@@ -520,12 +520,16 @@ def _about_date(exc: Invalid) -> Invalid:
 QUOTE_TOO_EARLY = _l("No quote for this date: it is before the loan began or its last payment.")
 
 
-def _quoted_row(row: Any, paid: Any) -> dict[str, Any]:
-    total = row.principal + row.interest + row.fees
-    settled_amount = paid.total if paid is not None else ZERO
+def _quoted_row(row: Any, account: LoanAccount) -> dict[str, Any]:
+    """One instalment of the schedule after the quoted payment, adding up: principal, interest, fees and penalties
+    less what is paid of them (this payment included) is what is still owed (`LoanAccount.owed_on`)."""
+    penalties = account.penalties.get(row.number, ZERO)
+    total = row.principal + row.interest + row.fees + penalties
+    owed = account.owed_on(row).total
     return {"number": row.number, "due_date": row.due_date.isoformat(), "principal": f"{row.principal:.2f}",
-            "interest": f"{row.interest:.2f}", "fees": f"{row.fees:.2f}", "total": f"{total:.2f}",
-            "balance": f"{row.balance:.2f}", "owed": f"{max(total - settled_amount, ZERO):.2f}"}
+            "interest": f"{row.interest:.2f}", "fees": f"{row.fees:.2f}", "penalties": f"{penalties:.2f}",
+            "total": f"{total:.2f}", "paid": f"{total - owed:.2f}", "balance": f"{row.balance:.2f}",
+            "owed": f"{owed:.2f}"}
 
 
 # -- finance's monitoring: what falls due this week, what is overdue, what awaits confirmation ----
