@@ -129,6 +129,10 @@ class Step:
     def write(self, outcome: StepOutcome, form_ids: dict[str, int], new: bool = False) -> int:
         """Sync tasks with the outcome, append the events, update the instance; the new lock_version."""
         instance, at = self.instance, self.at
+        # what the step did, cause first (the timer that fired, the message that came, the services that ran),
+        # then the tasks it withdrew and opened: the history reads in causal order
+        for kind, element_id, details in outcome.history:
+            self.event(kind, element_id, details)
         open_rows = [] if new else self._open_tasks()
         ready = {t.engine_task_id for t in outcome.ready}
         gone = [row for row in open_rows if row.engine_task_id not in ready]
@@ -155,8 +159,6 @@ class Step:
                             **lanes_said.get(added["engine_task_id"], {})})
                 still_open.append(OpenTask(task_id, added["engine_task_id"], added["element_id"]))
         instance.open_tasks = still_open
-        for kind, element_id, details in outcome.history:
-            self.event(kind, element_id, details)
         values: dict[str, Any] = {"state": outcome.state, "data": outcome.data, "status": outcome.status,
                                   "updated_at": at, "error": outcome.error, "due_at": outcome.due_at}
         if outcome.messages != instance.waiting_for or outcome.message_keys:
