@@ -48,6 +48,7 @@ class Element:
     names: dict[str, str]  # language -> name ("en": the name attribute, "zh": its name@zh property)
     timer: bool = False  # it has a timer event definition
     message: bool = False  # it catches a message
+    calls: str | None = None  # a call activity: the id of the process it calls
 
     def name(self, language: str) -> str | None:
         return self.names.get(language) or self.names.get("en")
@@ -122,7 +123,27 @@ def elements(version_id: int, content_hash: str) -> dict[str, Element]:
                     names[prop.get("name", "")[5:]] = prop.get("value", "")
             found[node.get("id", "")] = Element(
                 kind, names, timer=node.find(f"{BPMN}timerEventDefinition") is not None,
-                message=node.find(f"{BPMN}messageEventDefinition") is not None or kind == "receiveTask")
+                message=node.find(f"{BPMN}messageEventDefinition") is not None or kind == "receiveTask",
+                calls=(node.get("calledElement") or None) if kind == "callActivity" else None)
+    return found
+
+
+def with_called(version_id: int, content_hash: str, newest: dict[str, tuple[int, str]]) -> dict[str, Element]:
+    """A version's elements and those of every process it calls, directly or through the processes it calls, each in
+    its newest version (`newest`: process id -> (version id, content hash)): a task of a called process waits in its
+    caller's instance. The version's own elements win over a called one's of the same id."""
+    found = dict(elements(version_id, content_hash))
+    seen: set[str] = set()
+    calling = [e.calls for e in found.values() if e.calls]
+    while calling:
+        process_id = calling.pop()
+        if process_id in seen or process_id not in newest:
+            continue  # called twice, or an expression / a process not deployed
+        seen.add(process_id)
+        for element_id, element in elements(*newest[process_id]).items():
+            found.setdefault(element_id, element)
+            if element.calls:
+                calling.append(element.calls)
     return found
 
 

@@ -165,8 +165,9 @@ def _choices(results: Results, filters: Filters, language: str) -> None:
         mine = [r for r in rows if r.process_id == filters.process_id]
         results.versions = [r.version for r in reversed(mine)]
         chosen = [r for r in mine if r.version == filters.version] or mine[-1:]
-        for row in chosen:
-            known = diagram_elements.elements(row.id, row.content_hash)
+        called = {p: (r.id, r.content_hash) for p, r in newest.items()}
+        for row in chosen:  # its own steps and those of the processes it calls (their tasks wait in its instances)
+            known = diagram_elements.with_called(row.id, row.content_hash, called)
             results.elements = sorted(
                 (_element_choice(element.named(e, language)) for e, element in known.items()
                  if element.kind in diagram_elements.WAITING_KINDS),
