@@ -87,13 +87,14 @@ def fields_of(schema: dict[str, Any], ui: dict[str, Any] | None = None, values: 
     order = [n for n in ui.get("ui:order", []) if n in properties] + [
         n for n in properties if n not in ui.get("ui:order", [])]
     required = set(schema.get("required", []))
+    fresh = not values  # a form not yet answered starts at its fields' defaults (JSON Schema's `default`)
     out = []
     for name in order:
         prop, prop_ui = properties[name], ui.get(name, {})
         kind = _kind(prop, prop_ui)
         f = Field(f"{prefix}{name}", kind, localized(prop, "title", language) or name, name in required,
                   localized(prop, "description", language) or localized(prop_ui, "ui:help", language),
-                  value=values.get(name))
+                  value=prop.get("default") if fresh else values.get(name))
         if kind in ("select", "choices"):
             offered = prop if kind == "select" else prop["items"]
             titles = choice_labels(offered, language) or offered["enum"]

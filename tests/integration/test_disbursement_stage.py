@@ -11,6 +11,7 @@ it) and the `disbursement` process is started with the application's number as i
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -497,3 +498,33 @@ def test_a_late_notification_of_a_failed_attempt_does_not_touch_the_next_one(app
 
     assert worker(app, clock, seconds=3) == (1, 1)
     assert_booked_once(app, row, instance_id)
+
+
+def test_finance_stops_the_disbursement_from_the_task_page_in_chinese_and_a_stop_needs_a_reason(app, stage, clock):
+    """The release page offers to stop a disbursement that cannot be paid (an account frozen for good was retried
+    for ever); stopping asks no account and needs a reason, said next to its field in the reader's language."""
+    from tests.integration.test_simulators import csrf_of
+    row = signed_deal()
+    instance_id = start_disbursement(row)
+    task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance_id,
+                                                           HumanTask.element_id == "release_funds"))
+    db.session.commit()
+    set_password(app, "fin1")
+    browser = outside(lambda: signed_in_client(app, "fin1"))
+    page = outside(lambda: browser.get(f"/tasks/{task_id}", headers={"Accept-Language": "zh"}).text)
+    assert "终止放款" in page and "终止放款原因" in page and re.search(r'<option value="release"\s+selected', page)
+    form = {"csrf_token": csrf_of(page), "decision": "stop", "payee_account": "", "payee_bank": "", "stop_reason": ""}
+    refused = outside(lambda: browser.post(f"/tasks/{task_id}", data=form, headers={"Accept-Language": "zh"}))
+    assert refused.status_code == 422
+    said = re.findall(r'data-field="(\w+)"(?:(?!data-field=).)*?<p class="field-error"[^>]*>([^<]+)</p>',
+                      refused.text, re.S)
+    assert said == [("stop_reason", "此项必填。")], said  # the reason only: a stop asks no account, no confirmation
+    done = outside(lambda: browser.post(f"/tasks/{task_id}", data={**form, "stop_reason": "收款账户已被法院冻结"},
+                                        headers={"Accept-Language": "zh"}))
+    assert done.status_code == 302, done.text
+    row = fresh(row)
+    assert (row.status, row.stage, row.reason) == ("expired", "disbursement", "收款账户已被法院冻结")
+    assert instance_of(instance_id).status == "completed" and open_tasks(instance_id) == []
+    assert db.session.scalar(select(func.count(Disbursement.id))) == 0  # nothing was ordered
+    with pytest.raises(deals.DealStateError):  # an ended deal stops no more
+        disbursements.stop(row.number, "again")

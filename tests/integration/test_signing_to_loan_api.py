@@ -508,3 +508,40 @@ def test_a_failed_payment_goes_back_to_finance_and_the_retry_notified_twice_book
     assert kinds.count("loan_booked") == 1 and kinds.count("disbursement_failed") == 1
     assert journey.payments_job(minutes=5) == (0, 0)  # nothing left to send
     assert journey.loan(loan["id"]) == loan
+
+
+def test_finance_stops_a_disbursement_that_cannot_be_paid_and_the_deal_ends_for_every_party(journey):
+    """A payee account frozen for good left finance to retry the same account for ever: finance may now stop the
+    disbursement with a reason; the deal expires at disbursement, every party is told, the product's instance ends
+    at "Disbursement stopped" (not "Loan active") and no loan is booked."""
+    from app.models import InstanceEvent, ProcessInstance
+    application = to_disbursing(journey, "order_financing")
+    number = application["number"]
+    journey.inject(fail_next="1", fail_reason="收款账户已冻结 The payee account is frozen")
+    journey.release(number)
+    assert journey.payments_job(seconds=3) == (1, 1)
+    task_id = journey.task_of("fin1", number, "release_funds")
+    finance = journey.as_user("fin1")
+    finance.post(f"/tasks/{task_id}/claim")
+    blank = finance.post(f"/tasks/{task_id}/complete", {"data": {"decision": "stop", "stop_reason": "  "}}, expect=422)
+    assert set(blank["error"]["fields"]) == {"stop_reason"}, blank
+    assert finance.get(f"/tasks/{task_id}")["state"] == "claimed"  # refused: nothing changed
+    assert journey.read(application)["status"] == "disbursing"
+    finance.post(f"/tasks/{task_id}/complete", {"data": {"decision": "stop",
+                                                         "stop_reason": "The account is frozen by the court"}})
+    seen = journey.read(application)
+    assert (seen["status"], seen["stage"], seen["loan_id"]) == ("expired", "disbursement", None)
+    assert seen["reason"] == "The account is frozen by the court"
+    assert seen["timeline"][-1]["text"] == (
+        "The funder stopped the disbursement and the deal ended: The account is frozen by the court")
+    notice = journey.last_notice(application)
+    assert notice["template"] == "disbursement_stopped" and "frozen by the court" in notice["body"]
+    for user in ("app1", "signer1", "fin1"):
+        assert journey.tasks_of(user, number) == [], user
+    assert journey.as_user("app1").get("/loans", query_string={"business_key": f"LOAN-{number}"})["items"] == []
+    with journey.app.app_context():
+        product = db.session.query(ProcessInstance).filter_by(business_key=number, process_id="order_financing").one()
+        [done] = db.session.query(InstanceEvent).filter_by(instance_id=product.id, kind="completed").all()
+        assert (product.status, done.details["end_events"]) == ("completed", ["end_disbursement_stopped"])
+        assert [d.status for d in db.session.query(Disbursement)] == ["failed"]
+        db.session.remove()

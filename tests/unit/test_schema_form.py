@@ -136,3 +136,15 @@ def test_a_time_field_is_a_time_picker(app) -> None:
     (field,) = fields_of(form, {}, {"at": "14:30"})
     assert field.kind == "time" and 'type="time" name="at" value="14:30"' in _render(app, field)
     assert parse_submission(form, {}, MultiDict({"at": "14:30"}), MultiDict(), store_file=None) == {"at": "14:30"}
+
+
+def test_a_fresh_form_starts_at_its_fields_defaults_and_an_answered_one_keeps_the_answers() -> None:
+    """JSON Schema's `default` (a Camunda form field's defaultValue, the release form's "release") was not shown:
+    the form started blank."""
+    schema = {"type": "object", "properties": {
+        "decision": {"type": "string", "enum": ["release", "stop"], "default": "release"},
+        "copies": {"type": "integer", "default": 2}, "note": {"type": "string"}}}
+    fresh = {f.name: f.value for f in fields_of(schema)}
+    assert fresh == {"decision": "release", "copies": 2, "note": None}
+    answered = {f.name: f.value for f in fields_of(schema, values={"decision": "stop", "note": "x"})}
+    assert answered == {"decision": "stop", "copies": None, "note": "x"}

@@ -141,6 +141,11 @@ TEMPLATES: dict[str, Template] = {
         {"en": "Application {number}: signing stopped", "zh": "申请 {number} 签署已终止"},
         {"en": "The signing of application {number} stopped: {reason}",
          "zh": "申请 {number} 的签署已终止：{reason_zh}"}),
+    "disbursement_stopped": Template(
+        {"en": "Application {number}: the disbursement was stopped", "zh": "申请 {number} 放款已终止"},
+        {"en": "The funder stopped the disbursement of application {number}: {reason}. The deal has ended and no loan "
+               "was booked.",
+         "zh": "资金方已终止申请 {number} 的放款，原因：{reason}。本笔交易已终止，未生成贷款。"}),
     "lead_invitation": Template(
         {"en": "Your Loanflow account", "zh": "您的 Loanflow 账户"},
         {"en": "{company} is registered on Loanflow. Set your password for user {username}: {link}",

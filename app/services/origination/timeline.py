@@ -44,7 +44,8 @@ EVENT_TEXTS = {
     "loan_closed": N_("The loan was repaid in full; the settlement certificate is kept with the deal"),
 }
 # Disbursement's events (`app/services/signing/disbursements.py`), worded in `_disbursement_text`.
-DISBURSEMENT_EVENTS = ("disbursement_ready", "disbursement_ordered", "disbursement_failed", "loan_booked")
+DISBURSEMENT_EVENTS = ("disbursement_ready", "disbursement_ordered", "disbursement_failed", "disbursement_stopped",
+                       "loan_booked")
 # What a `stage` event says: the deal reached this stage.
 STAGE_TEXTS = {
     "intake": N_("The application was received"),
@@ -97,7 +98,7 @@ EVENT_PARTY = {"drafted": "borrower", "edited": "borrower", "submitted": "borrow
                "withdrawn": "borrower", "document_added": "borrower", "returned": "funder",
                "approved": "funder", "rejected": "funder", "stage": "platform", "capped": "platform",
                "disbursement_ready": "platform", "disbursement_ordered": "funder", "disbursement_failed": "platform",
-               "loan_booked": "platform", "loan_closed": "platform"}
+               "disbursement_stopped": "funder", "loan_booked": "platform", "loan_closed": "platform"}
 
 
 def _(text: str, **variables: Any) -> str:
@@ -167,6 +168,8 @@ def _disbursement_text(kind: str, data: dict[str, Any]) -> str:
         if not data.get("reason"):  # the gateway said no more than that it failed
             return _("The payment failed; the payment gateway gave no reason")
         return _("The payment failed: %(reason)s", reason=data.get("reason", ""))
+    if kind == "disbursement_stopped":
+        return _("The funder stopped the disbursement and the deal ended: %(reason)s", reason=data.get("reason", ""))
     return _("The funds were paid and loan %(loan)s was booked", loan=data.get("loan", ""))
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from app.engine.said import said
 from app.extensions import db
-from app.models import Application, ApplicationEvent
+from app.models import Application, ApplicationEvent, Organisation, User
 from app.services.origination.applications import record
 
 # From which statuses a stage of signing or disbursement may move the deal on.
@@ -76,3 +76,13 @@ def contract_flow(business_key: str) -> str | None:
         ApplicationEvent.application_id == application_id, ApplicationEvent.kind == "stage",
         ApplicationEvent.stage == "contract_signing").order_by(ApplicationEvent.id.desc()).limit(1))
     return str((data or {}).get("flow") or "") or None
+
+
+def parties_users(row: Application) -> list[int]:
+    """The active users of the deal's parties that sign it: the borrower, the core enterprise (order financing)
+    and the funder."""
+    orgs = [row.borrower_org_id, row.funder_org_id]
+    core = str((row.details or {}).get("core_enterprise") or "")
+    if core:
+        orgs += list(db.session.scalars(select(Organisation.id).where(Organisation.code == core)))
+    return list(db.session.scalars(select(User.id).where(User.org_id.in_(orgs), User.active.is_(True))))

@@ -5,6 +5,7 @@
 | `disbursement.prepare` | — | `number`, `amount`, `borrower`, `funder`, `payee` (`name`, `number`, `bank`: the default), `attempt`, `failure` (the last attempt's reason, or None) |
 | `disbursement.order` | `payee_name`, `payee_account`, `payee_bank` (what finance confirmed) | `order_id`, `idempotency_key` (`<number>:disbursement:<attempt>`), `attempt`, `amount` |
 | `disbursement.query` | `order_id`, `queries` (made so far) | the gateway's `OrderStatus` (`order_id`, `status`, `settled_at`, `failure_reason`) and `queries`; fails after 30 pending answers |
+| `disbursement.stop` | `reason` (finance's, required) | `status` (expired), `reason` |
 | `disbursement.settle` | `answer` (a `payment_settled` notification or a query's answer) | `outcome` (succeeded, failed, pending, stale), `order_id`, `loan_id`, `failure` |
 
 Each finds the deal by the instance's business key (the application's number). Who released the
@@ -64,8 +65,13 @@ def settle(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
     return _atomic(lambda: disbursements.settle(ctx.business_key, answer))
 
 
+def stop(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
+    return _atomic(lambda: disbursements.stop(ctx.business_key, str(params.get("reason") or ""), _released_by(ctx)))
+
+
 def register(registry: HandlerRegistry) -> None:
     registry.register("disbursement.prepare")(prepare)
     registry.register("disbursement.order")(order)
     registry.register("disbursement.query")(query)
     registry.register("disbursement.settle")(settle)
+    registry.register("disbursement.stop")(stop)

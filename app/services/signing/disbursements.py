@@ -170,6 +170,26 @@ def settle(business_key: str | None, answer: dict[str, Any]) -> dict[str, Any]:
     return {"outcome": "pending", "order_id": order_id, "loan_id": None, "failure": None}
 
 
+def stop(business_key: str | None, reason: str, actor_id: int | None = None) -> dict[str, Any]:
+    """Finance stops a disbursement that cannot or must not be paid (the account is closed or frozen, the deal
+    must not go on): the deal is `expired` at stage `disbursement` with the reason, which every party reads and is
+    told. Refused while an attempt's payment is under way or once one succeeded (the money may be paid)."""
+    row = deals.deal(business_key, for_update=True)
+    reason = " ".join(str(reason or "").split())
+    if not reason:
+        raise deals.DealStateError(said("a disbursement is stopped with a reason: every party reads it"))
+    under_way = [d for d in attempts(row.id) if d.status in ("requested", "succeeded")]
+    if under_way:
+        raise deals.DealStateError(said("application %(number)s has disbursement %(key)s %(status)s: it cannot be "
+                                        "stopped", number=row.number, key=under_way[0].idempotency_key,
+                                        status=under_way[0].status))
+    deals.move(row, "expired", "disbursement", "disbursement_stopped", actor_id=actor_id, reason=reason)
+    sending.send("disbursement_stopped", {"number": row.number, "reason": reason}, user_ids=deals.parties_users(row),
+                 business_key=row.number, idempotency_key=f"{row.number}:disbursement_stopped")
+    db.session.flush()
+    return {"status": "expired", "reason": reason}
+
+
 def _book(row: Application, disbursed_on: date) -> Any:
     product = db.session.get(Product, row.product_id)
     if product is None or row.approved_amount is None:

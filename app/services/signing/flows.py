@@ -174,13 +174,8 @@ def stop(business_key: str | None, reason: str | None = None, reason_zh: str | N
     en, zh = (reason or IDENTITY_STOPPED[0]).strip(), (reason_zh or "").strip()
     deals.move(row, "expired", row.stage if row.stage in deals.STAGES else "identity_verification", "expired",
                reason=en, reason_zh=zh or None)
-    _tell(row, "signing_stopped", {"reason": en, "reason_zh": zh or en}, _parties_users(row))
+    _tell(row, "signing_stopped", {"reason": en, "reason_zh": zh or en}, deals.parties_users(row))
     return {"status": "expired", "reason": en, "reason_zh": zh or en}
-
-
-def _parties_users(row: Application) -> list[int]:
-    orgs = [o.id for o in (_party_org(row, p) for p in ("borrower", "core_enterprise", "funder")) if o is not None]
-    return list(db.session.scalars(select(User.id).where(User.org_id.in_(orgs), User.active.is_(True))))
 
 
 def _tell(row: Application, template: str, params: dict[str, str], user_ids: list[int], key: str = "") -> None:
