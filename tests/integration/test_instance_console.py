@@ -425,16 +425,22 @@ CALLED = """<?xml version="1.0" encoding="UTF-8"?>
 </bpmn:definitions>"""
 
 
-def test_a_timer_in_a_called_process_is_due_when_its_own_run_says(client, app, auth):
-    """Both timers showed the instance's next wake-up (the earliest, tomorrow's): the called process's seven days
-    were said to be due tomorrow."""
+def _renewal_seen_by_an_analyst(client, app, auth, key: str) -> int:
+    """A `renewal` instance (calling `cooling`) started under `key`, and the analyst ana signed in; its id."""
     with app.app_context():
         deploy_and_commit([DiagramFile("cooling.bpmn", CALLED.encode()), DiagramFile("renewal.bpmn", CALLER.encode())])
         identity.create_user("ana", "PLATFORM", ["analyst"])
         db.session.remove()
-    instance_id = start(client, auth, "renewal", "RENEW-1")["id"]
+    instance_id = start(client, auth, "renewal", key)["id"]
     set_password(app, "ana")
     sign_in(client, "ana")
+    return instance_id
+
+
+def test_a_timer_in_a_called_process_is_due_when_its_own_run_says(client, app, auth):
+    """Both timers showed the instance's next wake-up (the earliest, tomorrow's): the called process's seven days
+    were said to be due tomorrow."""
+    instance_id = _renewal_seen_by_an_analyst(client, app, auth, "RENEW-1")
     page = client.get(f"/instances/{instance_id}", headers=EN).text
     dues = dict(re.findall(r'<li class="timer" data-element="(\w+)">.*? · due ([^<]+)</li>', page))
     assert dues == {"reminder": "Nov 29, 2026, 5:00:00\u202fPM", "cooling_off": "Dec 5, 2026, 5:00:00\u202fPM"}, dues
@@ -444,13 +450,7 @@ def test_the_waits_filter_offers_the_steps_of_the_processes_the_chosen_one_calls
     """A task or event of a called process waits in its caller's instance: the search by process offered only the
     caller's own steps, while its rows said they waited at the called process's (an order financing deal waits at
     the first review of risk approval)."""
-    with app.app_context():
-        deploy_and_commit([DiagramFile("cooling.bpmn", CALLED.encode()), DiagramFile("renewal.bpmn", CALLER.encode())])
-        identity.create_user("ana", "PLATFORM", ["analyst"])
-        db.session.remove()
-    instance_id = start(client, auth, "renewal", "RENEW-2")["id"]
-    set_password(app, "ana")
-    sign_in(client, "ana")
+    instance_id = _renewal_seen_by_an_analyst(client, app, auth, "RENEW-2")
     page = client.get("/instances", query_string={"process": "renewal"}, headers=EN).text
     waits = re.search(r'<select name="waits".*?</select>', page, re.S).group(0)
     offered = set(re.findall(r'<option value="(\w+)"', waits))

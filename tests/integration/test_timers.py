@@ -202,6 +202,10 @@ def test_event_gateway_timer_first_stops_waiting_for_the_message(app, client, au
 
 
 
+def _of_kinds(client, auth, instance_id: int, *wanted: str) -> list[tuple[str, str]]:
+    return [(e["kind"], e["element_id"]) for e in history(client, auth, instance_id) if e["kind"] in wanted]
+
+
 def test_the_history_says_the_timer_before_what_it_caused(app, client, auth, deploy, clock):
     """A timer's firing is written before the tasks it withdrew and opened in the same step (the history read
     "task opened" before "deadline reached", the timer that opened it)."""
@@ -209,14 +213,12 @@ def test_the_history_says_the_timer_before_what_it_caused(app, client, auth, dep
     inst = start(client, auth, "timer_duration")
     clock.advance(hours=2)
     assert wake(app) == [inst["id"]]
-    order = [(e["kind"], e["element_id"]) for e in history(client, auth, inst["id"])
-             if e["kind"] in ("timer_fired", "task_ready")]
-    assert order == [("timer_fired", "cooling_off"), ("task_ready", "follow_up")]
+    assert _of_kinds(client, auth, inst["id"], "timer_fired", "task_ready") == [
+        ("timer_fired", "cooling_off"), ("task_ready", "follow_up")]
 
     deploy("sign_with_reminders.bpmn")
     signing = start(client, auth, "sign_with_reminders")
     clock.advance(hours=72)
     assert wake(app) == [signing["id"]]
-    events = [(e["kind"], e["element_id"]) for e in history(client, auth, signing["id"])
-              if e["kind"] in ("timer_fired", "task_cancelled")]
+    events = _of_kinds(client, auth, signing["id"], "timer_fired", "task_cancelled")
     assert events.index(("timer_fired", "expire")) < events.index(("task_cancelled", "sign")), events
