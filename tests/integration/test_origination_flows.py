@@ -224,6 +224,34 @@ def test_the_warehouse_confirms_at_most_the_declared_quantity(deals):
     assert fresh(row).stage == "appraisal"
 
 
+def test_the_warehouse_starts_from_the_declared_receipt_and_cannot_confirm_another(deals):
+    """The form starts with the receipt, goods and quantity the borrower declared (it started empty); another
+    receipt number or other goods are refused next to the field: a receipt that is not the declared one is
+    disputed, not confirmed."""
+    row = submit(draft("pledge"))  # WR-1, Steel coil, 300 t declared
+    task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == fresh(row).instance_id))
+    assert task_page(who("wh1"), task_id, "en")["form_values"] == {"receipt_number": "WR-1", "goods": "Steel coil",
+                                                                   "quantity": "300"}
+    good = {"decision": "confirm", "receipt_number": "WR-1", "goods": "Steel coil", "quantity": "300",
+            "location": "Bay 4", "goods_locked": True}
+    for wrong, said in (({"receipt_number": "WR-10"}, "Must match WR-1, which the task shows."),
+                        ({"goods": "Bananas"}, "Must match Steel coil, which the task shows.")):
+        with pytest.raises(Invalid) as refused:
+            do(row, "confirm_receipt", "wh1", {**good, **wrong})
+        assert refused.value.fields == {next(iter(wrong)): [said]}
+        db.session.rollback()
+    do(row, "confirm_receipt", "wh1", {**good, "receipt_number": " WR-1 "})
+    assert fresh(row).stage == "appraisal"
+
+
+def test_the_core_enterprise_starts_from_the_orders_amount_and_due_date(deals):
+    row = submit(draft("order"))  # an order of 600,000.00
+    task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == fresh(row).instance_id))
+    values = task_page(who("signer1"), task_id, "en")["form_values"]
+    shown = task_page(who("signer1"), task_id, "en")["task"]
+    assert values == {"confirmed_amount": "600000.00", "due_date": fresh(row).details["order_due_date"]}, shown
+
+
 def test_a_pledge_financing_deal_goes_from_submission_to_approved(deals):
     row = submit(draft("pledge"))
     assert (fresh(row).stage, open_tasks(row)) == ("warehouse_confirmation", ["confirm_receipt"])

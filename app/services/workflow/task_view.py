@@ -169,11 +169,18 @@ def parties(instance_id: int) -> list[tuple[str, str]]:
 
 def _form_values(task: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     """The values an open task's form starts with: for a form drawn for Camunda, what the task's data holds under
-    its fields' names, as Camunda's Tasklist fills it; nothing for Loanflow's own forms, which ask afresh."""
+    its fields' names, as Camunda's Tasklist fills it; for Loanflow's own forms, only a field that says
+    `"defaultFrom": "<name>"` starts with the task's value `<name>` (the order's amount and due date the core
+    enterprise confirms, the receipt the warehouse confirms); the rest ask afresh."""
     form = task.get("form") or {}
-    if not (task.get("properties") or {}).get(FORM_VALUES_PROPERTY) or task["state"] == "completed":
+    if task["state"] == "completed":
         return {}
-    return {name: data[name] for name in form.get("properties") or {} if data.get(name) is not None}
+    fields = form.get("properties") or {}
+    if not (task.get("properties") or {}).get(FORM_VALUES_PROPERTY):
+        sources = {name: spec.get("defaultFrom") for name, spec in fields.items() if isinstance(spec, dict)}
+        return {name: data[source] for name, source in sources.items()
+                if isinstance(source, str) and data.get(source) not in (None, "")}
+    return {name: data[name] for name in fields if data.get(name) is not None}
 
 
 def task_page(principal: Principal, task_id: int, language: str) -> dict[str, Any]:
