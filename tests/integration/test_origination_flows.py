@@ -562,3 +562,26 @@ def test_the_routing_table_decides_by_score_grade_and_amount(deals, score, grade
     do(row, "first_review", "rev1", {**APPROVE, "approved_amount": amount})
     assert open_tasks(row) == (["verify_identity_borrower"] if route == "fast_track" else ["second_review"])
     assert fresh(row).status == ("approved" if route == "fast_track" else "in_review")
+
+
+def test_the_core_enterprise_reads_that_the_funder_returned_or_rejected_the_deal_but_not_why(deals):
+    """The funder's reasons are its words to the borrower: the core enterprise read them on the deal's page
+    ("订单对应的历史回款不稳定…", "请补充最近三个月的销售发票")."""
+    from app.services.origination import timeline as deal_timeline
+
+    returned = submit(draft("order"))
+    confirm_order(returned)
+    do(returned, "first_review", "rev1", {"decision": "return", "reason": "Attach the last three invoices"})
+    rejected = submit(draft("order"))
+    confirm_order(rejected)
+    do(rejected, "first_review", "rev1", {"decision": "reject", "reason": "Repayment history too short"})
+    with deals.test_request_context(), force_locale("en"):
+        def said(username: str, row: Application) -> str:
+            return " | ".join(e["text"] for e in deal_timeline.timeline(who(username), fresh(row), "en"))
+        for username in ("app1", "rev1", "op1"):
+            assert "asks for: Attach the last three invoices" in said(username, returned)
+            assert "rejected: Repayment history too short" in said(username, rejected)
+        core_returned, core_rejected = said("signer1", returned), said("signer1", rejected)
+        assert "The funder returned the application for more information" in core_returned
+        assert "invoices" not in core_returned
+        assert "The application was rejected" in core_rejected and "Repayment history" not in core_rejected

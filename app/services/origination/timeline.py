@@ -127,8 +127,11 @@ def _approved_text(data: dict[str, Any], language: str) -> str:
     return _("Approved for %(amount)s", amount=_money(data.get("amount")))
 
 
-def _event_text(event: ApplicationEvent, language: str) -> str:
-    data = event.data or {}
+def _event_text(event: ApplicationEvent, language: str, reasons: bool = True) -> str:
+    """What `event` says; without `reasons`, a return or a rejection says no reason (the funder's words to the
+    borrower, which a third party to the loan does not read)."""
+    data = event.data if reasons or event.kind not in ("returned", "rejected") else {}
+    data = data or {}
     if event.kind in EVENT_TEXTS:
         return _(EVENT_TEXTS[event.kind])
     if event.kind == "stage":
@@ -207,8 +210,10 @@ def timeline(principal: Principal, application: Application, language: str) -> l
     """The application's timeline for `principal`, who may see the application (the caller loaded it
     through `applications.get_application`), with texts in `language` (`en` or `zh`)."""
     funder_side = principal.is_platform or principal.org_id == application.funder_org_id
+    # the core enterprise and the warehouse read that the funder returned or rejected it, not why
+    lender_or_borrower = funder_side or principal.org_id == application.borrower_org_id
     entries = [{"at": e.at, "kind": e.kind, "stage": e.stage, "by_party": EVENT_PARTY.get(e.kind),
-                "text": _event_text(e, language) + _internal(e, funder_side)}
+                "text": _event_text(e, language, lender_or_borrower) + _internal(e, funder_side)}
                for e in events_of(application.id) if e.kind != "edited" or _shows_edits(principal, application)]
     if application.status in ("submitted", "in_review", "returned", "approved", "signing", "disbursing"):
         for task in open_tasks_of(application):
