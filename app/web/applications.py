@@ -116,7 +116,9 @@ def new():
     if request.method == "GET":
         return _form(product, {"details": {}}, {})
     data, errors = application_form.parse(request.form, product["kind"], code)
-    if not errors:
+    if errors:  # the fields it could read are checked too, and every problem said at once
+        errors = {**application_form.messages(applications.draft_problems(principal, data), product), **errors}
+    else:
         try:
             row = applications.create_application(principal, data)
         except ServiceError as exc:
@@ -144,7 +146,10 @@ def edit(application_id: int):
     if request.method == "GET":
         return _form(product, values, {}, application=values)
     data, errors = application_form.parse(request.form, product["kind"], None)
-    if not errors:
+    if errors:
+        errors = {**application_form.messages(applications.draft_problems(principal, data, application_id),
+                                              product), **errors}
+    else:
         try:
             applications.update_application(principal, application_id, data)
         except ServiceError as exc:

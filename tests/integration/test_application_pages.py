@@ -454,3 +454,28 @@ def test_a_credit_loan_asks_for_one_identifier_and_checks_it(client, app, world)
     saved = client.post("/applications/new", headers=ZH, data={**base, "details.credit_code": code.lower()})
     assert saved.status_code == 302
     assert code in client.get(saved.headers["Location"], headers=ZH).text  # kept as the code is written
+
+
+@pytest.mark.parametrize(("headers", "amount", "term", "funder", "core", "empty"), [
+    (ZH, "1,000,000.00", "之间", "请选择资金方", "请选择核心企业", "请填写金额。"),
+    (EN, "1,000,000.00", "from", "Choose the funder", "Choose the core enterprise", "Enter the amount."),
+])
+def test_the_new_application_form_says_every_problem_at_once(client, app, world, headers, amount, term, funder, core,
+                                                              empty):
+    """With the amount unreadable, only the amount was said; the term, the funder, the core enterprise and the
+    order's fields showed after sending the form again. An empty amount is asked for, not told how to write."""
+    sign_in(client, "app1")
+    form = client.get("/applications/new?product=ORDER-A", headers=headers).text
+    refused = client.post("/applications/new", headers=headers, data={
+        "csrf_token": _csrf(form), "product": "ORDER-A", "amount": "abc", "term_months": "0", "funder": "",
+        "details.core_enterprise": "", "details.order_number": "", "details.order_amount": "",
+        "details.order_due_date": ""})
+    assert refused.status_code == 422
+    said = {name: _field(refused.text, name) for name in (
+        "amount", "term_months", "funder", "details.core_enterprise", "details.order_number", "details.order_amount",
+        "details.order_due_date")}
+    assert all('role="alert"' in block for block in said.values()), {k for k, v in said.items() if "alert" not in v}
+    assert amount in said["amount"] and term in said["term_months"] and funder in said["funder"]
+    assert core in said["details.core_enterprise"] and empty in said["details.order_amount"]
+    with app.app_context():
+        assert db.session.scalar(select(Application.id)) is None  # nothing was saved

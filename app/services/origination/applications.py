@@ -226,7 +226,10 @@ def _checked(data: Mapping[str, Any], current: Application | None) -> dict[str, 
     terms = terms_of(product)
     out: dict[str, Any] = {"product_id": product.id}
     if "amount" in data or current is None:
-        out["amount"] = _money(data.get("amount"), "amount")
+        try:
+            out["amount"] = _money(data.get("amount"), "amount")
+        except Invalid as exc:  # said beside the other fields' errors, not alone
+            errors.update(exc.fields)
     amount = out.get("amount", current.amount if current else None)
     if amount is not None and not terms.min_amount <= amount <= terms.max_amount:
         errors["amount"] = [_l("Between ¥%(low)s and ¥%(high)s for this product.", low=f"{terms.min_amount:,.2f}",
@@ -258,6 +261,18 @@ def _checked(data: Mapping[str, Any], current: Application | None) -> dict[str, 
         raise Invalid(_l("Please correct the marked fields."),
                       errors)
     return out
+
+
+def draft_problems(principal: Principal, data: Mapping[str, Any], application_id: int | None = None) -> dict[str, list[Any]]:
+    """What `create_application` (or, with `application_id`, `update_application`) would say about each field of
+    `data`, without writing anything: a form that found some fields unreadable says the others' problems at the
+    same time, rather than one round at a time."""
+    current = _load(principal, application_id) if application_id is not None else None
+    try:
+        _checked(data, current)
+    except Invalid as exc:
+        return dict(exc.fields)
+    return {}
 
 
 def create_application(principal: Principal, data: Mapping[str, Any]) -> Application:
