@@ -69,6 +69,7 @@ def _page(loan_id: int, pay_form: dict[str, str] | None = None, pay_errors: list
     may_quote = detail.loan.status == "active"  # a settled or written-off loan has nothing to repay early
     if request.args.get("quote") and may_quote:
         quote, quote_errors = _quote(loan_id, quote_form)
+    due = f"{detail.amount_overdue:,.2f}" if detail.overdue else ""  # an overdue loan's forms start with what is late
     return render_template(
         "loan.html", loan=detail.loan, detail=detail, names=NAMES,
         application=loan_application(principal, loan_id),
@@ -76,11 +77,11 @@ def _page(loan_id: int, pay_form: dict[str, str] | None = None, pay_errors: list
         orders=online_repayments.orders_of(principal, loan_id),
         may_pay=online_repayments.may_pay(principal, loan_id),
         payoff=repayments.quote_payoff(detail.loan.id) if may_quote else None, may_quote=may_quote,
-        pay_form=pay_form or {"key": secrets.token_urlsafe(12)}, pay_errors=pay_errors or [], money_hint=money_format_hint(),
+        pay_form=pay_form or {"key": secrets.token_urlsafe(12), "amount": due}, pay_errors=pay_errors or [], money_hint=money_format_hint(),
         quote_form=quote_form, quote=quote, quote_errors=quote_errors,
         may_record=repayments.may_record(principal, loan_id),
         may_decide=repayments.may_decide(principal, loan_id),
-        offline_form=offline_form or {"key": secrets.token_urlsafe(12)}, offline_errors=offline_errors or [],
+        offline_form=offline_form or {"key": secrets.token_urlsafe(12), "amount": due}, offline_errors=offline_errors or [],
         decide_errors=decide_errors or {}, confirm=_confirm(quote), confirm_errors=confirm_errors or [],
         today=loans.business_today().isoformat()), status
 

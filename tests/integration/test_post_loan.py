@@ -304,6 +304,15 @@ def test_a_late_payer_who_catches_up_is_current_again_and_the_case_ends_cured(ap
         day += timedelta(days=1)
     arrears = rows(loan)[0]
     assert arrears.penalty_due > 0
+    # the borrower reads it late on the applications list (it said 贷款存续中), and the pay forms start with what is
+    db.session.commit()
+    set_password(app, "app1")
+    read = reader(app, "app1")
+    listed, en = read("/applications/", "zh-CN"), read(f"/loans/{loan.id}", "en")
+    late = db.session.get(Loan, loan.id).dpd
+    assert late > 0 and f"逾期 {late} 天" in listed and 'data-status="overdue"' in listed
+    owed = f"{loans.amounts_overdue([loan.id])[loan.id]:,.2f}"
+    assert re.search(rf'id="pay-online-form">.*?name="amount"[^>]*value="{re.escape(owed)}"', en, re.S), owed
     on(clock, day, hour=11)  # the borrower pays everything overdue online
     placed = online_repayments.order(who("app1"), loan.id, loans.owed(arrears), "catch-up")
     payments.pay(who("app1"), placed.row.order_id)

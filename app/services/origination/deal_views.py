@@ -63,9 +63,25 @@ def list_rows(principal: Principal, page: int = 1, per_page: int = 20,
     rows, total = applications.list_applications(principal, page, per_page)
     product_names = {p: product_row(p).name_in(language) for p in {r.product_id for r in rows}}
     orgs = _names_by_id(r.borrower_org_id for r in rows)
+    late = _days_overdue(principal, rows)
     return [{"id": r.id, "number": r.number, "product": product_names[r.product_id],
              "borrower": orgs.get(r.borrower_org_id, ""), "amount": r.amount, "status": r.status,
-             "stage": r.stage, "updated_at": r.updated_at} for r in rows], total
+             "stage": r.stage, "updated_at": r.updated_at, "days_overdue": late.get(r.id, 0)} for r in rows], total
+
+
+def _days_overdue(principal: Principal, rows: list[Application]) -> dict[int, int]:
+    """How many days late each listed deal's running loan is (as of the last batch; none when nothing is overdue),
+    for the readers of its loan: the borrower, the funder and the platform, as on the loan pages."""
+    readable = [r.id for r in rows if principal.is_platform or principal.org_id in (r.borrower_org_id, r.funder_org_id)]
+    if not readable:
+        return {}
+    booked = {app_id: loan_id for app_id, loan_id in db.session.execute(select(
+        Disbursement.application_id, Disbursement.loan_id).where(
+        Disbursement.application_id.in_(readable), Disbursement.status == "succeeded"))}
+    running = {loan_id for loan_id in booked.values() if loan_id is not None}
+    owed = loans.amounts_overdue(sorted(running))
+    days = {loan_id: loans.load_loan(loan_id).dpd for loan_id, amount in owed.items() if amount > 0}
+    return {app_id: days[loan_id] for app_id, loan_id in booked.items() if loan_id in days and days[loan_id]}
 
 
 def _report(principal: Principal, number: str) -> dict[str, Any] | None:
