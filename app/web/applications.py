@@ -188,6 +188,14 @@ def upload(application_id: int):
     return redirect(url_for("application_pages.show", application_id=application_id) + "#documents")
 
 
+@bp.route("/applications/<int:application_id>/documents/<int:document_id>/remove", methods=["POST"])
+@login_required
+def remove_document(application_id: int, document_id: int):
+    applications.remove_document(_principal(), application_id, document_id)
+    flash(_("Document removed."))
+    return redirect(url_for("application_pages.show", application_id=application_id) + "#documents")
+
+
 @bp.route("/applications/<int:application_id>/documents/<int:document_id>")
 @login_required
 def document(application_id: int, document_id: int):

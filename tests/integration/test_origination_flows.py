@@ -585,3 +585,30 @@ def test_the_core_enterprise_reads_that_the_funder_returned_or_rejected_the_deal
         assert "The funder returned the application for more information" in core_returned
         assert "invoices" not in core_returned
         assert "The application was rejected" in core_rejected and "Repayment history" not in core_rejected
+
+
+def test_while_the_funder_waits_for_more_the_borrower_removes_only_what_it_uploaded_since(deals, clock):
+    """Awaiting its supplement, the borrower removes a wrong file it just uploaded; what the funder reviewed stays,
+    and a submitted application's documents stay (409)."""
+    from app.models import ApplicationDocument
+    from app.services.errors import Conflict
+
+    row = draft("order")
+    reviewed = applications.add_document(who("app1"), row.id, "order", "order.pdf", b"%PDF-1.4\n%%EOF\n").id
+    clock.advance(minutes=5)
+    row = submit(row)
+    with pytest.raises(Conflict):  # in review: nothing is removed
+        applications.remove_document(who("app1"), row.id, reviewed)
+    db.session.rollback()
+    confirm_order(row)
+    do(row, "first_review", "rev1", {"decision": "return", "reason": "Attach the last three invoices"})
+    clock.advance(days=1)
+    wrong = applications.add_document(who("app1"), row.id, "invoice", "bad.pdf", b"%PDF-1.4\n%%EOF\n").id
+    assert applications.removable_documents(who("app1"), fresh(row)) == {wrong}
+    with pytest.raises(Conflict):
+        applications.remove_document(who("app1"), row.id, reviewed)
+    db.session.rollback()
+    applications.remove_document(who("app1"), row.id, wrong)
+    assert db.session.get(ApplicationDocument, wrong) is None
+    assert db.session.get(ApplicationDocument, reviewed) is not None
+    assert timeline(row)[-1][0] == "document_removed" and timeline(row)[-1][2]["filename"] == "bad.pdf"

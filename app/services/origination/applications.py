@@ -341,6 +341,44 @@ def add_document(principal: Principal, application_id: int, kind: str, filename:
     return document
 
 
+REMOVABLE = ("draft", "returned")  # a draft, and one awaiting the borrower's supplement
+
+
+def _since_submitted(row: Application) -> Any:
+    """When the application was last submitted (None for a draft never submitted)."""
+    return db.session.scalar(select(func.max(ApplicationEvent.at)).where(
+        ApplicationEvent.application_id == row.id, ApplicationEvent.kind.in_(("submitted", "resubmitted"))))
+
+
+def removable_documents(principal: Principal, row: Application) -> set[int]:
+    """The documents `principal` may remove from `row`: their own uploads while it is a draft, and while it awaits
+    their supplement, those uploaded since it was last submitted (the funder reviewed the others)."""
+    if row.status not in REMOVABLE or not policy.allowed(principal, "applications.draft",
+                                                         parties={"borrower": row.borrower_org_id}):
+        return set()
+    query = select(ApplicationDocument.id).where(ApplicationDocument.application_id == row.id,
+                                                 ApplicationDocument.uploaded_by_id == principal.id)
+    submitted = _since_submitted(row) if row.status == "returned" else None
+    if submitted is not None:
+        query = query.where(ApplicationDocument.created_at > submitted)
+    return set(db.session.scalars(query))
+
+
+def remove_document(principal: Principal, application_id: int, document_id: int) -> None:
+    """A document its uploader attached by mistake, removed (`removable_documents` says which) and the removal
+    written on the timeline; 404 for a document of another application, 409 for one that may not be removed."""
+    row = _own(principal, application_id, REMOVABLE)
+    document = db.session.get(ApplicationDocument, document_id)
+    if document is None or document.application_id != row.id:
+        raise NotFound(_l("Document not found."))
+    if document.id not in removable_documents(principal, row):
+        raise Conflict(_l("Only a document you uploaded, while the application is a draft or since the funder asked "
+                          "for more, can be removed."), code="document_kept")
+    record(row, "document_removed", principal.id, kind=document.kind, filename=document.filename)
+    db.session.delete(document)
+    db.session.commit()
+
+
 def deal_parties(row: Application) -> dict[str, str]:
     """The deal's organisations by party (borrower, funder, and core enterprise or warehouse): their codes."""
     codes = dict(db.session.execute(select(Organisation.id, Organisation.code).where(

@@ -144,6 +144,7 @@ def view(principal: Principal, row: Application, language: str) -> dict[str, Any
         "borrower": by_id.get(row.borrower_org_id, ""), "funder": by_id.get(row.funder_org_id, ""),
         "details": details, "detail_names": {k: by_code.get(str(details.get(k)), "") for k in PARTY_FIELDS},
         "documents": applications.documents_of(principal, row.id),
+        "removable_documents": applications.removable_documents(principal, row),
         "timeline": timeline(principal, row, language), "risk": _report(principal, row.number),
         "actions": _actions(principal, row), "loan": _loan(principal, row),
         # the deal's process on its instance page (issue 16), for a reader who may see it

@@ -94,7 +94,7 @@ DOCUMENT_NAMES = {
 }
 # Who acted in each event (the diagrams' stages are the platform's records).
 EVENT_PARTY = {"drafted": "borrower", "edited": "borrower", "submitted": "borrower", "resubmitted": "borrower",
-               "withdrawn": "borrower", "document_added": "borrower", "returned": "funder",
+               "withdrawn": "borrower", "document_added": "borrower", "document_removed": "borrower", "returned": "funder",
                "approved": "funder", "rejected": "funder", "stage": "platform", "capped": "platform",
                "disbursement_ready": "platform", "disbursement_ordered": "funder", "disbursement_failed": "platform",
                "loan_booked": "platform", "loan_closed": "platform"}
@@ -139,6 +139,10 @@ def _event_text(event: ApplicationEvent, language: str, reasons: bool = True) ->
     if event.kind == "document_added":
         kind = DOCUMENT_NAMES.get(str(data.get("kind")), DOCUMENT_NAMES["other"])
         return _("A document was attached: %(kind)s", kind=_(kind))
+    if event.kind == "document_removed":
+        kind = DOCUMENT_NAMES.get(str(data.get("kind")), DOCUMENT_NAMES["other"])
+        return _("The borrower removed a document it had attached: %(kind)s (%(filename)s)", kind=_(kind),
+                 filename=data.get("filename", ""))
     if event.kind == "returned":
         if data.get("reason"):
             return _("The funder returned the application and asks for: %(reason)s", reason=data["reason"])
