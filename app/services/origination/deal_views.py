@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Application, Disbursement, Organisation, OrgKind
+from app.models import Application, Disbursement, Loan, Organisation, OrgKind
 from app.services.errors import NotFound
 from app.services.identity import policy
 from app.services.identity.directory import Principal
@@ -185,3 +185,17 @@ def draft_values(principal: Principal, application_id: int, language: str | None
             "amount": f"{row.amount:,.2f}", "term_months": row.term_months, "purpose": row.purpose,
             "funder": codes.get(row.funder_org_id, ""), "details": dict(row.details or {}),
             "editable": _actions(principal, row)["edit"]}
+
+
+def pages_of_keys(principal: Principal, keys: Iterable[str | None]) -> dict[str, tuple[str, int]]:
+    """Which page each business key opens for `principal` (a notice's loan or application): `("loan", id)` for a
+    loan's key, `("application", id)` for an application's; keys the reader may not open are left out."""
+    wanted = sorted({k for k in keys if k})
+    if not wanted:
+        return {}
+    found: dict[str, tuple[str, int]] = {number: ("application", app_id) for app_id, number in db.session.execute(
+        select(Application.id, Application.number).where(Application.number.in_(wanted),
+                                                          applications.application_visible(principal)))}
+    found.update({key: ("loan", loan_id) for loan_id, key in db.session.execute(
+        select(Loan.id, Loan.business_key).where(Loan.business_key.in_(wanted), loans.loan_visible(principal)))})
+    return found
