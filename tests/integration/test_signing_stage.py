@@ -508,3 +508,4 @@ def test_a_failed_identity_answer_on_the_page_says_so_with_the_attempts_left_and
             "details and try again.") in said.text
     said = answer(third, "zh")
     assert said.request.path == "/" and "身份验证未通过：验证码错误。验证次数已用完，签约已终止。" in said.text
+

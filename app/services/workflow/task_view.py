@@ -23,6 +23,7 @@ from sqlalchemy import select
 from app.engine.camunda_user_tasks import FORM_VALUES_PROPERTY
 from app.extensions import db
 from app.models import HumanTask, InstanceEvent, InstanceParty, Organisation, User
+from app.services.identity import policy
 from app.services.identity.directory import Principal
 from app.services.workflow import labels
 from app.services.workflow.forms import display_kinds, forms_by_id
@@ -95,6 +96,9 @@ def in_language(data: dict[str, Any], name: str, language: str) -> Any:
     return twin if isinstance(twin, str) and twin else data[name]
 
 
+ENGINE_STEPS = frozenset({"message_received", "completed"})
+
+
 def history(principal: Principal, instance_id: int, language: str,
             scope: PartyScope | None = None) -> list[dict[str, Any]]:
     """The instance's events this viewer may read, oldest first: kind, element, title, actor, at, data."""
@@ -108,10 +112,13 @@ def history(principal: Principal, instance_id: int, language: str,
         .outerjoin(User, User.id == InstanceEvent.actor_id)
         .where(InstanceEvent.instance_id == instance_id).order_by(InstanceEvent.id)).all()
     scope = scope or scope_of(principal, instance_id)
+    # a message caught and a stage's sub-process ending are the engine's steps: the staff's to read ("收到消息",
+    # "本阶段结束" on a borrower's task said nothing to the borrower)
+    hidden = set() if policy.allowed(principal, "instances.inspect") else ENGINE_STEPS
     shown = []
     for event, username, display_name, actor_org in rows:
         _lane, title, props, form_id, ui_id = lanes.get(event.element_id or "", (None, None, {}, None, None))
-        if not scope.shows_event(event.kind, event.element_id):
+        if not scope.shows_event(event.kind, event.element_id) or (event.kind in hidden and not title):
             continue
         named = scope.names_actor(actor_org)
         shown.append({
