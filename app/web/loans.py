@@ -22,6 +22,7 @@ from app.services.errors import ErrorKind, ServiceError
 from app.services.ledger import loans, repayments
 from app.services.origination.deal_views import loan_application
 from app.services.signing import offline_repayments, online_repayments
+from app.web.i18n import money
 from app.web.money_input import money_format_hint, parse_money
 from app.web.paging import page_number
 
@@ -162,9 +163,10 @@ def pay_online(loan_id: int) -> ResponseReturnValue:
     except ServiceError as exc:
         if exc.kind not in (ErrorKind.INVALID, ErrorKind.CONFLICT):
             raise
-        message = (_("The amount is more than what settles the loan today.") if exc.kind is ErrorKind.INVALID
-                   and "amount" in (exc.fields or {}) else _("This payment could not be placed: %(reason)s",
-                                                            reason=exc.message))
+        message = (_("The amount is more than the %(amount)s that settles the loan today.",
+                     amount=money(repayments.quote_payoff(loan_id)["to_pay"]))
+                   if exc.kind is ErrorKind.INVALID and "amount" in (exc.fields or {})
+                   else _("This payment could not be placed: %(reason)s", reason=exc.message))
         return refused(message, 422 if exc.kind is ErrorKind.INVALID else 409)
     back = url_for("loan_pages.show", loan_id=loan_id,  # from the quote: back to the schedule it changed
                    _anchor="loan-schedule" if errors_at == "confirm_errors" else None)
@@ -186,8 +188,9 @@ def pay_offline(loan_id: int) -> ResponseReturnValue:
         errors.append(str(exc))
     try:
         received_on = date.fromisoformat(form["date"])
-    except ValueError:
-        errors.append(_("Write the date as YYYY-MM-DD."))
+    except ValueError:  # nothing chosen is asked for; something else is told its form
+        errors.append(_("Choose the date of the transfer.") if not form["date"].strip()
+                      else _("Write the date as YYYY-MM-DD."))
     upload = request.files.get("voucher")
     if upload is None or not upload.filename:
         errors.append(_("Attach the transfer voucher (PDF, PNG or JPEG)."))

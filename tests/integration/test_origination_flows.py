@@ -235,6 +235,7 @@ def test_the_warehouse_starts_from_the_declared_receipt_and_cannot_confirm_anoth
     good = {"decision": "confirm", "receipt_number": "WR-1", "goods": "Steel coil", "quantity": "300",
             "location": "Bay 4", "goods_locked": True}
     for wrong, said in (({"receipt_number": "WR-10"}, "Must match WR-1, which the task shows."),
+                        ({"quantity": "abc"}, "Enter a number, such as 300 or 299.5 (at most 4 decimals)."),
                         ({"goods": "Bananas"}, "Must match Steel coil, which the task shows.")):
         with pytest.raises(Invalid) as refused:
             do(row, "confirm_receipt", "wh1", {**good, **wrong})
