@@ -86,6 +86,9 @@ def parse(form: Mapping[str, str], kind: str, product: str | None) -> tuple[dict
 
 
 def _money(text: str, name: str, errors: dict[str, list[str]]) -> str | None:
+    if not text.strip():  # nothing written: say so, not how to write it
+        errors[name] = [_("Enter the amount.")]
+        return None
     try:
         return f"{parse_money(text):.2f}"
     except ValueError:

@@ -116,7 +116,9 @@ def new():
     if request.method == "GET":
         return _form(product, {"details": {}}, {})
     data, errors = application_form.parse(request.form, product["kind"], code)
-    if not errors:
+    if errors:  # the fields it could read are checked too, and every problem said at once
+        errors = {**application_form.messages(applications.draft_problems(principal, data), product), **errors}
+    else:
         try:
             row = applications.create_application(principal, data)
         except ServiceError as exc:
@@ -144,7 +146,10 @@ def edit(application_id: int):
     if request.method == "GET":
         return _form(product, values, {}, application=values)
     data, errors = application_form.parse(request.form, product["kind"], None)
-    if not errors:
+    if errors:
+        errors = {**application_form.messages(applications.draft_problems(principal, data, application_id),
+                                              product), **errors}
+    else:
         try:
             applications.update_application(principal, application_id, data)
         except ServiceError as exc:
@@ -180,6 +185,14 @@ def upload(application_id: int):
     except ServiceError as exc:
         return _show(application_id, _refused(exc, None), 422)
     flash(_("Document attached."))
+    return redirect(url_for("application_pages.show", application_id=application_id) + "#documents")
+
+
+@bp.route("/applications/<int:application_id>/documents/<int:document_id>/remove", methods=["POST"])
+@login_required
+def remove_document(application_id: int, document_id: int):
+    applications.remove_document(_principal(), application_id, document_id)
+    flash(_("Document removed."))
     return redirect(url_for("application_pages.show", application_id=application_id) + "#documents")
 
 

@@ -13,6 +13,7 @@ from werkzeug.datastructures import FileStorage
 from app.api.errors import status_of
 from app.schemas.common import MAX_PAGE
 from app.services.errors import ErrorKind, ServiceError
+from app.services.signing import progress as signing_progress
 from app.services.workflow import documents, inbox, queries, task_view, tasks
 from app.services.workflow.labels import localized
 from app.services.workflow.uploads import PENDING_DOCUMENT, Upload
@@ -88,8 +89,7 @@ def task_page(task_id: int):
             errors = exc.fields or {"_form": [exc.message]}  # the services' messages are in the reader's language
             values, status = posted_values(), status_of(exc) if exc.kind in FORM_REFUSALS else 422
         else:
-            flash(_("Task completed."))
-            return redirect(url_for("inbox.index"))
+            return _after_completion(principal, task_id)
     page = task_view.task_page(principal, task_id, _language())
     if values is None:
         values = detail["data"] or page["form_values"]
@@ -100,6 +100,22 @@ def task_page(task_id: int):
                            four_eyes=not can_work and tasks.four_eyes_refused(task_id, principal),
                            docs=documents.instance_documents(principal, detail["instance_id"]),
                            form_help=localized(schema, "description", _language())), status
+
+
+def _after_completion(principal, task_id: int):
+    """Where a completed task leads: a failed identity verification says so, with the attempts left, on the
+    task to try again in; anything else says the task is done."""
+    attempt = signing_progress.identity_attempt(principal, task_id)
+    if attempt is None or attempt["verified"]:
+        flash(_("Task completed."))
+        return redirect(url_for("inbox.index"))
+    if attempt["remaining"] and attempt["retry_task_id"]:
+        flash(_("Identity verification failed: %(reason)s. Attempts left: %(n)s. Please check your details and try "
+                "again.", reason=attempt["reason"], n=attempt["remaining"]), "error")
+        return redirect(url_for("inbox.task_page", task_id=attempt["retry_task_id"]))
+    flash(_("Identity verification failed: %(reason)s. No attempts are left: the signing has stopped.",
+            reason=attempt["reason"]), "error")
+    return redirect(url_for("inbox.index"))
 
 
 def upload_keeper(uploads: list[Upload]) -> Callable[[str, FileStorage], str]:

@@ -22,6 +22,7 @@ from app.services.errors import ErrorKind, ServiceError
 from app.services.ledger import loans, repayments
 from app.services.origination.deal_views import loan_application
 from app.services.signing import offline_repayments, online_repayments
+from app.web.i18n import money
 from app.web.money_input import money_format_hint, parse_money
 from app.web.paging import page_number
 
@@ -69,6 +70,7 @@ def _page(loan_id: int, pay_form: dict[str, str] | None = None, pay_errors: list
     may_quote = detail.loan.status == "active"  # a settled or written-off loan has nothing to repay early
     if request.args.get("quote") and may_quote:
         quote, quote_errors = _quote(loan_id, quote_form)
+    due = f"{detail.amount_overdue:,.2f}" if detail.overdue else ""  # an overdue loan's forms start with what is late
     return render_template(
         "loan.html", loan=detail.loan, detail=detail, names=NAMES,
         application=loan_application(principal, loan_id),
@@ -76,11 +78,11 @@ def _page(loan_id: int, pay_form: dict[str, str] | None = None, pay_errors: list
         orders=online_repayments.orders_of(principal, loan_id),
         may_pay=online_repayments.may_pay(principal, loan_id),
         payoff=repayments.quote_payoff(detail.loan.id) if may_quote else None, may_quote=may_quote,
-        pay_form=pay_form or {"key": secrets.token_urlsafe(12)}, pay_errors=pay_errors or [], money_hint=money_format_hint(),
+        pay_form=pay_form or {"key": secrets.token_urlsafe(12), "amount": due}, pay_errors=pay_errors or [], money_hint=money_format_hint(),
         quote_form=quote_form, quote=quote, quote_errors=quote_errors,
         may_record=repayments.may_record(principal, loan_id),
         may_decide=repayments.may_decide(principal, loan_id),
-        offline_form=offline_form or {"key": secrets.token_urlsafe(12)}, offline_errors=offline_errors or [],
+        offline_form=offline_form or {"key": secrets.token_urlsafe(12), "amount": due}, offline_errors=offline_errors or [],
         decide_errors=decide_errors or {}, confirm=_confirm(quote), confirm_errors=confirm_errors or [],
         today=loans.business_today().isoformat()), status
 
@@ -161,9 +163,10 @@ def pay_online(loan_id: int) -> ResponseReturnValue:
     except ServiceError as exc:
         if exc.kind not in (ErrorKind.INVALID, ErrorKind.CONFLICT):
             raise
-        message = (_("The amount is more than what settles the loan today.") if exc.kind is ErrorKind.INVALID
-                   and "amount" in (exc.fields or {}) else _("This payment could not be placed: %(reason)s",
-                                                            reason=exc.message))
+        message = (_("The amount is more than the %(amount)s that settles the loan today.",
+                     amount=money(repayments.quote_payoff(loan_id)["to_pay"]))
+                   if exc.kind is ErrorKind.INVALID and "amount" in (exc.fields or {})
+                   else _("This payment could not be placed: %(reason)s", reason=exc.message))
         return refused(message, 422 if exc.kind is ErrorKind.INVALID else 409)
     back = url_for("loan_pages.show", loan_id=loan_id,  # from the quote: back to the schedule it changed
                    _anchor="loan-schedule" if errors_at == "confirm_errors" else None)
@@ -185,8 +188,9 @@ def pay_offline(loan_id: int) -> ResponseReturnValue:
         errors.append(str(exc))
     try:
         received_on = date.fromisoformat(form["date"])
-    except ValueError:
-        errors.append(_("Write the date as YYYY-MM-DD."))
+    except ValueError:  # nothing chosen is asked for; something else is told its form
+        errors.append(_("Choose the date of the transfer.") if not form["date"].strip()
+                      else _("Write the date as YYYY-MM-DD."))
     upload = request.files.get("voucher")
     if upload is None or not upload.filename:
         errors.append(_("Attach the transfer voucher (PDF, PNG or JPEG)."))

@@ -26,9 +26,12 @@ def money_format_error() -> str:
 
 
 def parse_money(text: str) -> Decimal:
-    """The amount `text` means, or ValueError(money_format_error()) when it is not one."""
+    """The amount `text` means, or ValueError(money_format_error()) when it is not one (`Enter the amount.` when
+    nothing is written)."""
     # NFKC reads full-width digits, comma, point and yen sign (a Chinese input method's) as ASCII
     cleaned = unicodedata.normalize("NFKC", text).strip().removeprefix("¥").strip()
+    if not cleaned:  # nothing written: asked for, not told how to write it
+        raise ValueError(_("Enter the amount."))
     if not _AMOUNT.fullmatch(cleaned):
         raise ValueError(money_format_error())
     plain = cleaned.replace(",", "")

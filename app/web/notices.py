@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.services.notices import reading
+from app.services.origination import deal_views
 from app.web.paging import page_number
 
 bp = Blueprint("notice_pages", __name__, template_folder="templates")
@@ -36,7 +37,8 @@ def index():
     page = page_number()
     result = reading.my_notices(current_user.principal, page, PER_PAGE, language=_language())
     pages = max(1, -(-result["total"] // PER_PAGE))
-    return render_template("notices.html", result=result, pages=pages)
+    opens = deal_views.pages_of_keys(current_user.principal, (n.business_key for n in result["items"]))
+    return render_template("notices.html", result=result, pages=pages, opens=opens)
 
 
 @bp.route("/notices/<int:notice_id>/read", methods=["POST"])

@@ -15,8 +15,9 @@ import io
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -34,7 +35,17 @@ from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-STAMP = TextStampStyle(stamp_text="Digitally signed\n%(ts)s")  # ASCII: the stamp's font has no Chinese glyphs
+# ASCII: the stamp's font has no Chinese glyphs. The time is the signer's wall clock in China with its offset
+# (a contract signed at 17:15 in Shanghai said "09:15:48 UTC", eight hours off for every party who read it).
+STAMP = TextStampStyle(stamp_text="Digitally signed\n%(when)s")
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def stamp_time(at: datetime, zone: tzinfo = CHINA) -> str:
+    """How the visible stamp says when a signature was made: `2026-12-07 17:15:48 UTC+08:00` for China."""
+    local = at.astimezone(zone)
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M:%S} UTC{offset[:3]}:{offset[3:]}"
 
 
 @dataclass(frozen=True)
@@ -68,9 +79,10 @@ def _asn1_cert(cert: x509.Certificate) -> asn1_x509.Certificate:
 
 
 def sign_pdf(pdf_bytes: bytes, field_name: str, signer_cert: x509.Certificate, signer_key: rsa.RSAPrivateKey,
-             ca_chain: Sequence[x509.Certificate]) -> bytes:
+             ca_chain: Sequence[x509.Certificate], stamp_zone: tzinfo = CHINA) -> bytes:
     """`pdf_bytes` with the signature field `field_name` signed (PAdES baseline B, SHA-256), appended as an
-    incremental update. The certificates of `ca_chain` are embedded beside the signer's.
+    incremental update. The certificates of `ca_chain` are embedded beside the signer's; the visible stamp says
+    the time in `stamp_zone` with its offset.
 
     ValueError when `pdf_bytes` is not a PDF or the field is missing or already signed.
     """
@@ -84,7 +96,8 @@ def sign_pdf(pdf_bytes: bytes, field_name: str, signer_cert: x509.Certificate, s
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes), strict=False)
         pdf_signer = signers.PdfSigner(meta, signer=signer, stamp_style=STAMP)
-        out = _off_loop(lambda: pdf_signer.sign_pdf(writer, existing_fields_only=True))
+        when = {"when": stamp_time(datetime.now(UTC), stamp_zone)}
+        out = _off_loop(lambda: pdf_signer.sign_pdf(writer, existing_fields_only=True, appearance_text_params=when))
     except (PdfError, SigningError) as exc:
         raise ValueError(f"cannot sign {field_name}: {exc}") from exc
     return bytes(out.getvalue())

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Application, HumanTask, RiskReport
+from app.models import Application, ApplicationDocument, HumanTask, RiskReport
 from app.services.errors import Invalid
 from app.services.identity import directory as identity
 from app.services.origination import applications, products
@@ -454,3 +454,56 @@ def test_a_credit_loan_asks_for_one_identifier_and_checks_it(client, app, world)
     saved = client.post("/applications/new", headers=ZH, data={**base, "details.credit_code": code.lower()})
     assert saved.status_code == 302
     assert code in client.get(saved.headers["Location"], headers=ZH).text  # kept as the code is written
+
+
+@pytest.mark.parametrize(("headers", "amount", "term", "funder", "core", "empty"), [
+    (ZH, "1,000,000.00", "之间", "请选择资金方", "请选择核心企业", "请填写金额。"),
+    (EN, "1,000,000.00", "from", "Choose the funder", "Choose the core enterprise", "Enter the amount."),
+])
+def test_the_new_application_form_says_every_problem_at_once(client, app, world, headers, amount, term, funder, core,
+                                                              empty):
+    """With the amount unreadable, only the amount was said; the term, the funder, the core enterprise and the
+    order's fields showed after sending the form again. An empty amount is asked for, not told how to write."""
+    sign_in(client, "app1")
+    form = client.get("/applications/new?product=ORDER-A", headers=headers).text
+    refused = client.post("/applications/new", headers=headers, data={
+        "csrf_token": _csrf(form), "product": "ORDER-A", "amount": "abc", "term_months": "0", "funder": "",
+        "details.core_enterprise": "", "details.order_number": "", "details.order_amount": "",
+        "details.order_due_date": ""})
+    assert refused.status_code == 422
+    said = {name: _field(refused.text, name) for name in (
+        "amount", "term_months", "funder", "details.core_enterprise", "details.order_number", "details.order_amount",
+        "details.order_due_date")}
+    assert all('role="alert"' in block for block in said.values()), {k for k, v in said.items() if "alert" not in v}
+    assert amount in said["amount"] and term in said["term_months"] and funder in said["funder"]
+    assert core in said["details.core_enterprise"] and empty in said["details.order_amount"]
+    with app.app_context():
+        assert db.session.scalar(select(Application.id)) is None  # nothing was saved
+
+
+@pytest.mark.parametrize(("headers", "removed", "line"), [
+    (ZH, "材料已移除。", "借款人已移除其上传的材料：发票（wrong.pdf）"),
+    (EN, "Document removed.", "The borrower removed a document it had attached: invoice (wrong.pdf)"),
+])
+def test_the_borrower_removes_a_wrong_upload_from_its_draft_and_the_timeline_says_so(client, app, world, headers,
+                                                                                       removed, line):
+    """A wrong file could not be taken back: the funder and the core enterprise then saw it."""
+    application_id = _draft(app)
+    sign_in(client, "app1")
+    page_url = f"/applications/{application_id}"
+    page = client.get(page_url, headers=headers).text
+    client.post(f"{page_url}/documents", headers=headers, data={
+        "csrf_token": _csrf(page), "kind": "invoice", "file": (io.BytesIO(PDF), "wrong.pdf")})
+    page = client.get(page_url, headers=headers).text
+    [document_id] = re.findall(r'data-document-id="(\d+)"', page)
+    assert f"/documents/{document_id}/remove" in page
+    done = client.post(f"{page_url}/documents/{document_id}/remove", headers=headers,
+                       data={"csrf_token": _csrf(page)}, follow_redirects=True)
+    assert done.status_code == 200 and removed in done.text and line in done.text
+    assert 'data-document-id="' not in done.text
+    with app.app_context():
+        assert db.session.scalar(select(ApplicationDocument.id)) is None
+    other = app.test_client()  # another borrower's applicant: not their application
+    sign_in(other, "app2")
+    assert other.post(f"{page_url}/documents/{document_id}/remove", headers=headers,
+                      data={"csrf_token": _csrf(other.get("/", headers=headers).text)}).status_code == 404

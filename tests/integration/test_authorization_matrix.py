@@ -344,6 +344,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("loan_pages.show", "GET"): Rule("loan", EVERYONE),
     ("loan_pages.pay_online", "POST"): guarded("loan", "repayments.online"),
     ("application_pages.document", "GET"): Rule("application_document", EVERYONE),
+    ("application_pages.remove_document", "POST"): guarded("application_document", "applications.draft"),
     ("application_pages.new", "GET"): guarded(None, "applications.draft"),  # a product's form
     ("application_pages.new", "POST"): guarded(None, "applications.draft"),
     ("application_pages.edit", "GET"): guarded("application", "applications.draft"),
@@ -913,6 +914,13 @@ class World:
             db.session.remove()
         return application_id
 
+    def document_of(self, application_id: int) -> int:
+        with self.app.app_context():
+            document_id = db.session.scalar(select(ApplicationDocument.id).where(
+                ApplicationDocument.application_id == application_id))
+            db.session.remove()
+        return int(document_id)
+
     def application_row(self, application_id: int) -> tuple[Any, ...] | None:
         """Status, purpose and version of the application, and how many documents it has (None: gone)."""
         with self.app.app_context():
@@ -1144,6 +1152,10 @@ def target(world: World, rule: Rule, endpoint: str, actor: str, scope: str, allo
                           n, fresh=True)
         return Target({"application_id": deal["application"]}, n)
     if rule.obj == "application_document":
+        if allowed_change:  # a draft's own upload to remove
+            application_id = world.fresh_application(n, submitted=False)
+            return Target({"application_id": application_id, "document_id": world.document_of(application_id)}, n,
+                          fresh=True)
         return Target({"application_id": deal["application"], "document_id": deal["application_document"]}, n)
     if rule.obj == "product":
         return Target({"code": ORDER_PRODUCT["code"]}, n)
@@ -1294,6 +1306,8 @@ def check_effect(world: World, endpoint: str, actor: str, t: Target) -> str | No
             return f"purpose is {row[1]!r}"
         if name == "add_document" and row[3] != 2:
             return f"{row[3]} documents"
+        if name == "remove_document" and row[3] != 0:
+            return f"{row[3]} documents"
     if name in ("confirm_payment", "reject_payment"):
         want = "booked" if name == "confirm_payment" else "rejected"
         if world.payment_row(t.values["payment_id"]) != want:
@@ -1316,7 +1330,7 @@ def snapshot(world: World, rule: Rule, t: Target) -> Any:
         return world.user_row(t.values["user_id"])
     if rule.obj in ("token", "my_token"):
         return world.token_revoked(t.values["token_id"])
-    if rule.obj == "application":
+    if rule.obj in ("application", "application_document"):
         return world.application_row(t.values["application_id"])
     if rule.obj == "product":
         return world.product_row(t.values["code"])

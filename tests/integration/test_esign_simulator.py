@@ -280,8 +280,15 @@ def test_the_signing_page_signs_with_a_session(app, signers, contract):
     wrong = browsers["alice"].post(page_url, data={"csrf_token": csrf_of(page.text), "code": "000000"},
                                    headers={"Accept-Language": "en"})
     assert wrong.status_code == 422 and "Wrong verification code" in wrong.text
-    done = browsers["alice"].post(page_url, data={"csrf_token": csrf_of(page.text), "code": "123456"})
+    signers_table = re.search(r'<table id="esign-signers">(.*?)</table>', in_chinese, re.S).group(1)
+    assert "alice" not in signers_table and "carol" not in signers_table  # no account codes: who signs, in words
+    assert "由您凭验证码签署" in signers_table and "由其签署人凭验证码签署" in signers_table
+    done = browsers["alice"].post(page_url, data={"csrf_token": csrf_of(page.text), "code": "123456"},
+                                  headers={"Accept-Language": "zh-CN"})
     assert done.status_code == 303
+    after = browsers["alice"].get(done.headers["Location"], headers={"Accept-Language": "zh-CN"}).text
+    assert "已签署。您的签名已加入合同。" in after
+    assert 'href="/applications/" id="esign-back"' in after
     page = browsers["carol"].get(page_url)
     assert 'data-party="borrower" data-status="signed"' in page.text and 'id="esign-sign-form"' in page.text
     assert browsers["carol"].post(page_url, data={"csrf_token": csrf_of(page.text), "code": "123456"}).status_code == 303

@@ -262,6 +262,9 @@ def test_a_party_reads_its_own_deal_without_the_scripts_internals_and_another_is
     assert "review" not in _marker_map(text)
     assert _marker_map(text)["check"] == "failed"
     assert 'id="chain"' not in text and "/repair" not in text
+    # the deal's process by its name and business key: no instance id, no version (the staff's words)
+    heading = re.search(r"<h1>(.*?)</h1>", text, re.S).group(1)
+    assert "LOOP-3" in heading and "Instance" not in heading and "Version" not in text, heading
     diagram = client.get(f"/instances/{console['LOOP-3']}/diagram")
     assert diagram.status_code == 200 and b"<bpmn:script>" not in diagram.data and b"1 / (0" not in diagram.data
     assert b"conditionExpression" not in diagram.data and b'id="check"' in diagram.data

@@ -149,3 +149,36 @@ def test_a_notice_says_when_in_the_business_time_zone(app, world):
     chinese = bob.get("/notices", headers=ZH).text
     assert "2026/11/25 00:30" in chinese and "2026-11-24" not in chinese
     assert "11/25/26, 12:30" in bob.get("/notices", headers=EN).text
+
+
+def test_notices_are_in_time_order_open_their_deal_and_their_links_are_links(app, world, clock):
+    """Notices came in the order they were written, not when they happened (a notice of 12-07 after ones of
+    08-29); a notice named its application but did not open it, and the signing link was plain text."""
+    from app.services.origination import applications, products
+    from tests.integration.test_application_pages import DETAILS, PRODUCT
+
+    with app.app_context():
+        identity.create_org("BANK1", ["funder"], "华东商业银行")
+        identity.create_org("CORE1", ["core_enterprise"], "长江制造集团")
+        products.create_product(None, PRODUCT)
+        number = applications.create_application(identity.principal_for("ann"), {
+            "product": "ORDER-A", "amount": "800000.00", "term_months": 6, "purpose": "备货", "funder": "BANK1",
+            "details": dict(DETAILS)}).number
+        ann = identity.principal_for("ann").id
+        link = "http://127.0.0.1:5000/simulators/esign/flows/EF-1/sign"
+        [signing] = sending.send("contract_to_sign", {"number": number, "link": link}, user_ids=[ann],
+                                 business_key=number)
+        clock.advance(days=-100)  # written after, happened before: a demo's past
+        [older] = sending.send("application_approved", {"number": "A-0", "amount": "1.00"}, user_ids=[ann])
+        clock.advance(days=100)
+        db.session.commit()
+        application_id = applications.by_number(identity.principal_for("ann"), number).id
+        db.session.remove()
+    page = browser_of(app, "ann").get("/notices", headers=EN).text
+    ids = listed(page)
+    assert ids.index(signing) < ids.index(world["ids"]["ann"][0]) < ids.index(older)  # newest first, by when
+    row = re.search(rf'<tr data-notice-id="{signing}".*?</tr>', page, re.S).group(0)
+    assert f'href="/applications/{application_id}"' in row
+    assert f'<a href="{link}"' in row
+    other = browser_of(app, "bob").get("/notices", headers=EN).text
+    assert f'href="/applications/{application_id}"' not in other

@@ -184,6 +184,9 @@ def test_the_borrower_reports_a_transfer_on_the_page_and_sees_the_rejection_reas
     wrong = web.post(f"/loans/{world.loan1}/pay-offline", data=offline_form(page, b"plain text\n", "v.png"),
                      headers=ZH, content_type="multipart/form-data")
     assert wrong.status_code == 422 and "凭证须为 PDF、PNG 或 JPEG 文件" in wrong.text
+    undated = web.post(f"/loans/{world.loan1}/pay-offline", data={**offline_form(page, PNG, "v.png"), "date": ""},
+                       headers=ZH, content_type="multipart/form-data")  # the date picker left empty: asked for
+    assert undated.status_code == 422 and "请选择转账日期。" in undated.text and "YYYY-MM-DD" not in undated.text
     assert world.scalar(select(func.count()).select_from(Payment)) == 0
     sent = web.post(f"/loans/{world.loan1}/pay-offline", data=offline_form(page, PNG, "voucher.png"),
                     headers=ZH, content_type="multipart/form-data")

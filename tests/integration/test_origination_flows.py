@@ -224,6 +224,35 @@ def test_the_warehouse_confirms_at_most_the_declared_quantity(deals):
     assert fresh(row).stage == "appraisal"
 
 
+def test_the_warehouse_starts_from_the_declared_receipt_and_cannot_confirm_another(deals):
+    """The form starts with the receipt, goods and quantity the borrower declared (it started empty); another
+    receipt number or other goods are refused next to the field: a receipt that is not the declared one is
+    disputed, not confirmed."""
+    row = submit(draft("pledge"))  # WR-1, Steel coil, 300 t declared
+    task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == fresh(row).instance_id))
+    assert task_page(who("wh1"), task_id, "en")["form_values"] == {"receipt_number": "WR-1", "goods": "Steel coil",
+                                                                   "quantity": "300"}
+    good = {"decision": "confirm", "receipt_number": "WR-1", "goods": "Steel coil", "quantity": "300",
+            "location": "Bay 4", "goods_locked": True}
+    for wrong, said in (({"receipt_number": "WR-10"}, "Must match WR-1, which the task shows."),
+                        ({"quantity": "abc"}, "Enter a number, such as 300 or 299.5 (at most 4 decimals)."),
+                        ({"goods": "Bananas"}, "Must match Steel coil, which the task shows.")):
+        with pytest.raises(Invalid) as refused:
+            do(row, "confirm_receipt", "wh1", {**good, **wrong})
+        assert refused.value.fields == {next(iter(wrong)): [said]}
+        db.session.rollback()
+    do(row, "confirm_receipt", "wh1", {**good, "receipt_number": " WR-1 "})
+    assert fresh(row).stage == "appraisal"
+
+
+def test_the_core_enterprise_starts_from_the_orders_amount_and_due_date(deals):
+    row = submit(draft("order"))  # an order of 600,000.00
+    task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == fresh(row).instance_id))
+    values = task_page(who("signer1"), task_id, "en")["form_values"]
+    shown = task_page(who("signer1"), task_id, "en")["task"]
+    assert values == {"confirmed_amount": "600000.00", "due_date": fresh(row).details["order_due_date"]}, shown
+
+
 def test_a_pledge_financing_deal_goes_from_submission_to_approved(deals):
     row = submit(draft("pledge"))
     assert (fresh(row).stage, open_tasks(row)) == ("warehouse_confirmation", ["confirm_receipt"])
@@ -534,3 +563,53 @@ def test_the_routing_table_decides_by_score_grade_and_amount(deals, score, grade
     do(row, "first_review", "rev1", {**APPROVE, "approved_amount": amount})
     assert open_tasks(row) == (["verify_identity_borrower"] if route == "fast_track" else ["second_review"])
     assert fresh(row).status == ("approved" if route == "fast_track" else "in_review")
+
+
+def test_the_core_enterprise_reads_that_the_funder_returned_or_rejected_the_deal_but_not_why(deals):
+    """The funder's reasons are its words to the borrower: the core enterprise read them on the deal's page
+    ("订单对应的历史回款不稳定…", "请补充最近三个月的销售发票")."""
+    from app.services.origination import timeline as deal_timeline
+
+    returned = submit(draft("order"))
+    confirm_order(returned)
+    do(returned, "first_review", "rev1", {"decision": "return", "reason": "Attach the last three invoices"})
+    rejected = submit(draft("order"))
+    confirm_order(rejected)
+    do(rejected, "first_review", "rev1", {"decision": "reject", "reason": "Repayment history too short"})
+    with deals.test_request_context(), force_locale("en"):
+        def said(username: str, row: Application) -> str:
+            return " | ".join(e["text"] for e in deal_timeline.timeline(who(username), fresh(row), "en"))
+        for username in ("app1", "rev1", "op1"):
+            assert "asks for: Attach the last three invoices" in said(username, returned)
+            assert "rejected: Repayment history too short" in said(username, rejected)
+        core_returned, core_rejected = said("signer1", returned), said("signer1", rejected)
+        assert "The funder returned the application for more information" in core_returned
+        assert "invoices" not in core_returned
+        assert "The application was rejected" in core_rejected and "Repayment history" not in core_rejected
+
+
+def test_while_the_funder_waits_for_more_the_borrower_removes_only_what_it_uploaded_since(deals, clock):
+    """Awaiting its supplement, the borrower removes a wrong file it just uploaded; what the funder reviewed stays,
+    and a submitted application's documents stay (409)."""
+    from app.models import ApplicationDocument
+    from app.services.errors import Conflict
+
+    row = draft("order")
+    reviewed = applications.add_document(who("app1"), row.id, "order", "order.pdf", b"%PDF-1.4\n%%EOF\n").id
+    clock.advance(minutes=5)
+    row = submit(row)
+    with pytest.raises(Conflict):  # in review: nothing is removed
+        applications.remove_document(who("app1"), row.id, reviewed)
+    db.session.rollback()
+    confirm_order(row)
+    do(row, "first_review", "rev1", {"decision": "return", "reason": "Attach the last three invoices"})
+    clock.advance(days=1)
+    wrong = applications.add_document(who("app1"), row.id, "invoice", "bad.pdf", b"%PDF-1.4\n%%EOF\n").id
+    assert applications.removable_documents(who("app1"), fresh(row)) == {wrong}
+    with pytest.raises(Conflict):
+        applications.remove_document(who("app1"), row.id, reviewed)
+    db.session.rollback()
+    applications.remove_document(who("app1"), row.id, wrong)
+    assert db.session.get(ApplicationDocument, wrong) is None
+    assert db.session.get(ApplicationDocument, reviewed) is not None
+    assert timeline(row)[-1][0] == "document_removed" and timeline(row)[-1][2]["filename"] == "bad.pdf"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -266,6 +267,8 @@ def test_a_failed_auto_debit_tells_the_borrower_why_and_books_nothing(app, post_
     db.session.expire_all()
     [order] = db.session.scalars(select(RepaymentOrder).where(RepaymentOrder.loan_id == loan.id))
     assert (order.status, order.payment_id) == ("failed", None)
+    # placed on the batch's business day, by the clock (it said the day the server ran: after money it collected)
+    assert order.created_at.astimezone(ZoneInfo("Asia/Shanghai")).date() == first.due_date
     [told] = notices("auto_debit_failed")
     assert "余额不足" in told.body and "Insufficient" not in told.body  # the borrower reads Chinese
     assert rows(loan)[0].status == "pending"
@@ -277,6 +280,9 @@ def test_a_failed_auto_debit_tells_the_borrower_why_and_books_nothing(app, post_
     zh, en = read(f"/loans/{loan.id}", "zh-CN"), read(f"/loans/{loan.id}", "en")
     assert "账户余额不足" in zh and "Insufficient" not in zh  # the reason in the reader's language only
     assert "insufficient balance in the payer" in en and "余额不足" not in en
+    [cells] = re.findall(r'<tr data-order-id="[^"]+" data-status="failed">(.*?)</tr>', en, re.S)
+    beyond = re.findall(r"<td[^>]*>(.*?)</td>", cells, re.S)[2]
+    assert beyond.strip() == "—", beyond  # an auto-debit takes the bill: nothing beyond it ("Shorten the term")
     zh, en = read("/notices", "zh-CN"), read("/notices", "en")
     assert "账户余额不足" in zh and "Insufficient" not in zh
     assert "insufficient balance in the payer" in en and "余额不足" not in en
@@ -298,6 +304,15 @@ def test_a_late_payer_who_catches_up_is_current_again_and_the_case_ends_cured(ap
         day += timedelta(days=1)
     arrears = rows(loan)[0]
     assert arrears.penalty_due > 0
+    # the borrower reads it late on the applications list (it said 贷款存续中), and the pay forms start with what is
+    db.session.commit()
+    set_password(app, "app1")
+    read = reader(app, "app1")
+    listed, en = read("/applications/", "zh-CN"), read(f"/loans/{loan.id}", "en")
+    late = db.session.get(Loan, loan.id).dpd
+    assert late > 0 and f"逾期 {late} 天" in listed and 'data-status="overdue"' in listed
+    owed = f"{loans.amounts_overdue([loan.id])[loan.id]:,.2f}"
+    assert re.search(rf'id="pay-online-form">.*?name="amount"[^>]*value="{re.escape(owed)}"', en, re.S), owed
     on(clock, day, hour=11)  # the borrower pays everything overdue online
     placed = online_repayments.order(who("app1"), loan.id, loans.owed(arrears), "catch-up")
     payments.pay(who("app1"), placed.row.order_id)

@@ -220,3 +220,26 @@ def test_the_signers_are_read_from_a_provider_over_http_and_an_unreachable_one_i
         assert signers(text) == [] and sign_link(text) is None
     finally:
         app.config.update(before)
+
+
+def test_the_borrowers_task_page_leaves_the_engines_steps_to_the_staff(signing, app):
+    """Once signed, a borrower's task page said "收到消息" (the provider's completion caught) among its history:
+    an engine's step, which the platform's staff read; the borrower reads the tasks."""
+    from app.services.workflow.task_view import task_page
+
+    row = signing
+    sign(app, row, "app1")
+    sign(app, row, "signer1")
+    with app.app_context():
+        assert esign_callbacks.deliver_callbacks() == 1
+        task_id = db.session.scalar(select(HumanTask.id).where(
+            HumanTask.instance_id == row.instance_id, HumanTask.element_id == "verify_identity_borrower"))
+        with app.test_request_context():
+            staff = {e["kind"] for e in task_page(identity.principal_for("op1"), task_id, "en")["history"]}
+            borrower = {e["kind"] for e in task_page(identity.principal_for("app1"), task_id, "en")["history"]}
+        db.session.remove()
+    assert "message_received" in staff  # it happened
+    assert "message_received" not in borrower and "completed" not in borrower and "task_completed" in borrower
+    text = reader(app, "app1").get(f"/tasks/{task_id}", headers=EN).text  # its heading: no staff's labels
+    meta = re.search(r'<p class="meta">(.*?)</p>', text, re.S).group(1)
+    assert row.number in meta and "Business key" not in meta and "State" not in meta, meta

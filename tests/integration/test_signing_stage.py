@@ -468,3 +468,44 @@ def open_task_id(instance_id: int) -> int:
 
 def shown_failure(page: dict) -> str:
     return next((item["value"] for item in page["key_data"] if item["name"] == "verification_failure"), None)
+
+
+def test_a_failed_identity_answer_on_the_page_says_so_with_the_attempts_left_and_opens_the_retry(deals):
+    """The signer who answers well formed but wrong reads that the verification failed, why, and how many
+    attempts are left, on the task to try again in (it said "任务已完成" on the task list before); the
+    third failure says the signing stopped."""
+    import re
+
+    from tests.integration.test_disbursement_stage import outside
+    from tests.integration.test_identity import set_password, sign_in
+
+    row = approved("credit")
+    instance_id = row.instance_id
+    first = open_task_id(instance_id)
+    db.session.commit()
+    set_password(deals, "app1")
+    browser = deals.test_client()
+    outside(lambda: sign_in(browser, "app1"))
+
+    def answer(task_id: int, language: str):
+        def post():
+            headers = {"Accept-Language": language}
+            form = browser.get(f"/tasks/{task_id}", headers=headers)
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+            return browser.post(f"/tasks/{task_id}", headers=headers, follow_redirects=True,
+                                data={"csrf_token": csrf, **BORROWER, "code": "654321"})
+        return outside(post)
+
+    said = answer(first, "zh")
+    second = open_task_id(instance_id)
+    assert second != first and said.request.path == f"/tasks/{second}"
+    assert "身份验证未通过：验证码错误。还剩 2 次机会，请核对信息后重试。" in said.text
+    assert "任务已完成。" not in said.text
+    said = answer(second, "en")
+    third = open_task_id(instance_id)
+    assert said.request.path == f"/tasks/{third}"
+    assert ("Identity verification failed: The verification code is wrong. Attempts left: 1. Please check your "
+            "details and try again.") in said.text
+    said = answer(third, "zh")
+    assert said.request.path == "/" and "身份验证未通过：验证码错误。验证次数已用完，签约已终止。" in said.text
+

@@ -24,6 +24,7 @@ from handlers.esign import (
     verify_callback,
     verify_pdf,
 )
+from handlers.esign.pades import stamp_time
 from handlers.esign.sandbox_ca import ROOT_NAME
 from tests.unit.contract_sample import BORROWER, CORE, FUNDER, sample_contract
 from tests.unit.provider_stub import provider_stub
@@ -109,6 +110,15 @@ def test_each_signature_is_an_incremental_update_of_the_one_before(ca, credentia
 def test_the_signed_contract_still_reads_in_chinese(signed):
     require_cjk_font()
     assert BORROWER.name in pdftotext(signed)
+
+
+def test_the_visible_stamp_says_the_time_in_china_with_its_offset(signed):
+    """The stamp said "2026-12-07 07:05:24 UTC" for a signature made at 15:05 in Shanghai."""
+    import re
+    require_cjk_font()
+    stamps = re.findall(r"Digitally signed\s+(\S+ \S+ \S+)", pdftotext(signed))
+    assert len(stamps) == 3 and all(s.endswith(" UTC+08:00") for s in stamps), stamps
+    assert stamp_time(datetime(2026, 12, 7, 7, 5, 24, tzinfo=UTC)) == "2026-12-07 15:05:24 UTC+08:00"
 
 
 def test_a_copy_with_one_byte_changed_in_the_signed_range_fails(ca, contract, signed):

@@ -29,11 +29,18 @@ def test_amounts_written_the_usual_ways_are_read(text, amount):
 
 
 @pytest.mark.parametrize("text", [
-    "", "abc", "1,00", "1,0000", ",100", "100,", "1.234", "1.", ".5", "1 000", "1e6", "NaN", "Infinity",
+    "abc", "1,00", "1,0000", ",100", "100,", "1.234", "1.", ".5", "1 000", "1e6", "NaN", "Infinity",
     "--1", "1,000.00.00", "1000000000000000", "٣٠٠",  # Arabic-Indic digits are not an amount here
 ])
 def test_typos_and_other_numbers_are_refused_with_the_format(text):
     with pytest.raises(ValueError, match="1,000,000.00"):
+        parse_money(text)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\u3000"])
+def test_nothing_written_is_asked_for_not_told_its_format(text):
+    """An empty amount said "write the amount like 1,000,000.00": the reader had written nothing."""
+    with pytest.raises(ValueError, match="^Enter the amount.$"):
         parse_money(text)
 
 

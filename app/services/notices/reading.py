@@ -61,7 +61,7 @@ def my_notices(principal: Principal, page: int = 1, per_page: int = 20, unread_o
     if unread_only:
         condition = condition & Notification.read_at.is_(None)
     total = db.session.scalar(select(func.count()).select_from(Notification).where(condition)) or 0
-    rows = list(db.session.scalars(select(Notification).where(condition).order_by(Notification.id.desc())
+    rows = list(db.session.scalars(select(Notification).where(condition).order_by(Notification.created_at.desc(), Notification.id.desc())
                                    .offset((page - 1) * per_page).limit(per_page)))
     return {"items": [_view(row, language) for row in rows], "total": total, "page": page, "per_page": per_page, "unread": unread_count(principal)}
 

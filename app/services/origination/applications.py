@@ -226,7 +226,10 @@ def _checked(data: Mapping[str, Any], current: Application | None) -> dict[str, 
     terms = terms_of(product)
     out: dict[str, Any] = {"product_id": product.id}
     if "amount" in data or current is None:
-        out["amount"] = _money(data.get("amount"), "amount")
+        try:
+            out["amount"] = _money(data.get("amount"), "amount")
+        except Invalid as exc:  # said beside the other fields' errors, not alone
+            errors.update(exc.fields)
     amount = out.get("amount", current.amount if current else None)
     if amount is not None and not terms.min_amount <= amount <= terms.max_amount:
         errors["amount"] = [_l("Between ¥%(low)s and ¥%(high)s for this product.", low=f"{terms.min_amount:,.2f}",
@@ -258,6 +261,18 @@ def _checked(data: Mapping[str, Any], current: Application | None) -> dict[str, 
         raise Invalid(_l("Please correct the marked fields."),
                       errors)
     return out
+
+
+def draft_problems(principal: Principal, data: Mapping[str, Any], application_id: int | None = None) -> dict[str, list[Any]]:
+    """What `create_application` (or, with `application_id`, `update_application`) would say about each field of
+    `data`, without writing anything: a form that found some fields unreadable says the others' problems at the
+    same time, rather than one round at a time."""
+    current = _load(principal, application_id) if application_id is not None else None
+    try:
+        _checked(data, current)
+    except Invalid as exc:
+        return dict(exc.fields)
+    return {}
 
 
 def create_application(principal: Principal, data: Mapping[str, Any]) -> Application:
@@ -324,6 +339,44 @@ def add_document(principal: Principal, application_id: int, kind: str, filename:
     record(row, "document_added", principal.id, kind=kind, filename=safe_name)
     db.session.commit()
     return document
+
+
+REMOVABLE = ("draft", "returned")  # a draft, and one awaiting the borrower's supplement
+
+
+def _since_submitted(row: Application) -> Any:
+    """When the application was last submitted (None for a draft never submitted)."""
+    return db.session.scalar(select(func.max(ApplicationEvent.at)).where(
+        ApplicationEvent.application_id == row.id, ApplicationEvent.kind.in_(("submitted", "resubmitted"))))
+
+
+def removable_documents(principal: Principal, row: Application) -> set[int]:
+    """The documents `principal` may remove from `row`: their own uploads while it is a draft, and while it awaits
+    their supplement, those uploaded since it was last submitted (the funder reviewed the others)."""
+    if row.status not in REMOVABLE or not policy.allowed(principal, "applications.draft",
+                                                         parties={"borrower": row.borrower_org_id}):
+        return set()
+    query = select(ApplicationDocument.id).where(ApplicationDocument.application_id == row.id,
+                                                 ApplicationDocument.uploaded_by_id == principal.id)
+    submitted = _since_submitted(row) if row.status == "returned" else None
+    if submitted is not None:
+        query = query.where(ApplicationDocument.created_at > submitted)
+    return set(db.session.scalars(query))
+
+
+def remove_document(principal: Principal, application_id: int, document_id: int) -> None:
+    """A document its uploader attached by mistake, removed (`removable_documents` says which) and the removal
+    written on the timeline; 404 for a document of another application, 409 for one that may not be removed."""
+    row = _own(principal, application_id, REMOVABLE)
+    document = db.session.get(ApplicationDocument, document_id)
+    if document is None or document.application_id != row.id:
+        raise NotFound(_l("Document not found."))
+    if document.id not in removable_documents(principal, row):
+        raise Conflict(_l("Only a document you uploaded, while the application is a draft or since the funder asked "
+                          "for more, can be removed."), code="document_kept")
+    record(row, "document_removed", principal.id, kind=document.kind, filename=document.filename)
+    db.session.delete(document)
+    db.session.commit()
 
 
 def deal_parties(row: Application) -> dict[str, str]:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Application, Disbursement, Organisation, OrgKind
+from app.models import Application, Disbursement, Loan, Organisation, OrgKind
 from app.services.errors import NotFound
 from app.services.identity import policy
 from app.services.identity.directory import Principal
@@ -63,9 +63,25 @@ def list_rows(principal: Principal, page: int = 1, per_page: int = 20,
     rows, total = applications.list_applications(principal, page, per_page)
     product_names = {p: product_row(p).name_in(language) for p in {r.product_id for r in rows}}
     orgs = _names_by_id(r.borrower_org_id for r in rows)
+    late = _days_overdue(principal, rows)
     return [{"id": r.id, "number": r.number, "product": product_names[r.product_id],
              "borrower": orgs.get(r.borrower_org_id, ""), "amount": r.amount, "status": r.status,
-             "stage": r.stage, "updated_at": r.updated_at} for r in rows], total
+             "stage": r.stage, "updated_at": r.updated_at, "days_overdue": late.get(r.id, 0)} for r in rows], total
+
+
+def _days_overdue(principal: Principal, rows: list[Application]) -> dict[int, int]:
+    """How many days late each listed deal's running loan is (as of the last batch; none when nothing is overdue),
+    for the readers of its loan: the borrower, the funder and the platform, as on the loan pages."""
+    readable = [r.id for r in rows if principal.is_platform or principal.org_id in (r.borrower_org_id, r.funder_org_id)]
+    if not readable:
+        return {}
+    booked = {app_id: loan_id for app_id, loan_id in db.session.execute(select(
+        Disbursement.application_id, Disbursement.loan_id).where(
+        Disbursement.application_id.in_(readable), Disbursement.status == "succeeded"))}
+    running = {loan_id for loan_id in booked.values() if loan_id is not None}
+    owed = loans.amounts_overdue(sorted(running))
+    days = {loan_id: loans.load_loan(loan_id).dpd for loan_id, amount in owed.items() if amount > 0}
+    return {app_id: days[loan_id] for app_id, loan_id in booked.items() if loan_id in days and days[loan_id]}
 
 
 def _report(principal: Principal, number: str) -> dict[str, Any] | None:
@@ -128,6 +144,7 @@ def view(principal: Principal, row: Application, language: str) -> dict[str, Any
         "borrower": by_id.get(row.borrower_org_id, ""), "funder": by_id.get(row.funder_org_id, ""),
         "details": details, "detail_names": {k: by_code.get(str(details.get(k)), "") for k in PARTY_FIELDS},
         "documents": applications.documents_of(principal, row.id),
+        "removable_documents": applications.removable_documents(principal, row),
         "timeline": timeline(principal, row, language), "risk": _report(principal, row.number),
         "actions": _actions(principal, row), "loan": _loan(principal, row),
         # the deal's process on its instance page (issue 16), for a reader who may see it
@@ -168,3 +185,17 @@ def draft_values(principal: Principal, application_id: int, language: str | None
             "amount": f"{row.amount:,.2f}", "term_months": row.term_months, "purpose": row.purpose,
             "funder": codes.get(row.funder_org_id, ""), "details": dict(row.details or {}),
             "editable": _actions(principal, row)["edit"]}
+
+
+def pages_of_keys(principal: Principal, keys: Iterable[str | None]) -> dict[str, tuple[str, int]]:
+    """Which page each business key opens for `principal` (a notice's loan or application): `("loan", id)` for a
+    loan's key, `("application", id)` for an application's; keys the reader may not open are left out."""
+    wanted = sorted({k for k in keys if k})
+    if not wanted:
+        return {}
+    found: dict[str, tuple[str, int]] = {number: ("application", app_id) for app_id, number in db.session.execute(
+        select(Application.id, Application.number).where(Application.number.in_(wanted),
+                                                          applications.application_visible(principal)))}
+    found.update({key: ("loan", loan_id) for loan_id, key in db.session.execute(
+        select(Loan.id, Loan.business_key).where(Loan.business_key.in_(wanted), loans.loan_visible(principal)))})
+    return found

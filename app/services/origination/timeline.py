@@ -95,7 +95,7 @@ DOCUMENT_NAMES = {
 }
 # Who acted in each event (the diagrams' stages are the platform's records).
 EVENT_PARTY = {"drafted": "borrower", "edited": "borrower", "submitted": "borrower", "resubmitted": "borrower",
-               "withdrawn": "borrower", "document_added": "borrower", "returned": "funder",
+               "withdrawn": "borrower", "document_added": "borrower", "document_removed": "borrower", "returned": "funder",
                "approved": "funder", "rejected": "funder", "stage": "platform", "capped": "platform",
                "disbursement_ready": "platform", "disbursement_ordered": "funder", "disbursement_failed": "platform",
                "disbursement_stopped": "funder", "loan_booked": "platform", "loan_closed": "platform"}
@@ -128,8 +128,11 @@ def _approved_text(data: dict[str, Any], language: str) -> str:
     return _("Approved for %(amount)s", amount=_money(data.get("amount")))
 
 
-def _event_text(event: ApplicationEvent, language: str) -> str:
-    data = event.data or {}
+def _event_text(event: ApplicationEvent, language: str, reasons: bool = True) -> str:
+    """What `event` says; without `reasons`, a return or a rejection says no reason (the funder's words to the
+    borrower, which a third party to the loan does not read)."""
+    data = event.data if reasons or event.kind not in ("returned", "rejected") else {}
+    data = data or {}
     if event.kind in EVENT_TEXTS:
         return _(EVENT_TEXTS[event.kind])
     if event.kind == "stage":
@@ -137,6 +140,10 @@ def _event_text(event: ApplicationEvent, language: str) -> str:
     if event.kind == "document_added":
         kind = DOCUMENT_NAMES.get(str(data.get("kind")), DOCUMENT_NAMES["other"])
         return _("A document was attached: %(kind)s", kind=_(kind))
+    if event.kind == "document_removed":
+        kind = DOCUMENT_NAMES.get(str(data.get("kind")), DOCUMENT_NAMES["other"])
+        return _("The borrower removed a document it had attached: %(kind)s (%(filename)s)", kind=_(kind),
+                 filename=data.get("filename", ""))
     if event.kind == "returned":
         if data.get("reason"):
             return _("The funder returned the application and asks for: %(reason)s", reason=data["reason"])
@@ -210,8 +217,10 @@ def timeline(principal: Principal, application: Application, language: str) -> l
     """The application's timeline for `principal`, who may see the application (the caller loaded it
     through `applications.get_application`), with texts in `language` (`en` or `zh`)."""
     funder_side = principal.is_platform or principal.org_id == application.funder_org_id
+    # the core enterprise and the warehouse read that the funder returned or rejected it, not why
+    lender_or_borrower = funder_side or principal.org_id == application.borrower_org_id
     entries = [{"at": e.at, "kind": e.kind, "stage": e.stage, "by_party": EVENT_PARTY.get(e.kind),
-                "text": _event_text(e, language) + _internal(e, funder_side)}
+                "text": _event_text(e, language, lender_or_borrower) + _internal(e, funder_side)}
                for e in events_of(application.id) if e.kind != "edited" or _shows_edits(principal, application)]
     if application.status in ("submitted", "in_review", "returned", "approved", "signing", "disbursing"):
         for task in open_tasks_of(application):

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import ApplicationDocument, Instalment
 from app.models.signing import RepaymentOrder
+from app.services import clock
 from app.services.ledger.loans import owed
 from app.services.servicing.loans import LoanDeal
 from app.services.signing.disbursements import notify_url, paid_to
@@ -58,6 +59,6 @@ def debit(deal: LoanDeal, number: int, due_date: str) -> dict[str, Any]:
         kind="debit", idempotency_key=key, amount=f"{amount:.2f}", payer=paid_to(deal.application), payee=payee,
         notify_url=notify_url(), memo=f"代扣 Auto-debit {loan.business_key} #{number}", business_key=loan.business_key))
     db.session.add(RepaymentOrder(loan_id=loan.id, idempotency_key=key, order_id=receipt.order_id, amount=amount,
-                                  status="pending"))
+                                  status="pending", created_at=clock.now()))  # placed on the business day's clock
     db.session.flush()
     return {"outcome": "ordered", "reason": None, "order_id": receipt.order_id, "amount": f"{amount:.2f}"}

@@ -26,7 +26,7 @@ from app.extensions import db
 from app.lending import Prepayment
 from app.models import Loan, Organisation
 from app.models.signing import RepaymentOrder
-from app.services import context
+from app.services import clock, context
 from app.services.context import either
 from app.services.context import lazy_gettext as _l
 from app.services.errors import Conflict, Invalid, NotFound, ServiceError
@@ -134,7 +134,8 @@ def order(principal: Principal, loan_id: int, amount: Decimal, idempotency_key: 
             kind="collection", idempotency_key=key, amount=f"{amount:.2f}", payer=payer, payee=payee,
             notify_url=notify_url(), memo=f"还款 Repayment {loan.business_key}", business_key=loan.business_key))
         row = RepaymentOrder(loan_id=loan.id, idempotency_key=key, order_id=receipt.order_id, amount=amount,
-                             prepayment=prepayment, status="pending", requested_by_id=principal.id)
+                             prepayment=prepayment, status="pending", requested_by_id=principal.id,
+                             created_at=clock.now())  # the clock's: a payment is never received before it is placed
         db.session.add(row)
         db.session.commit()
     except IdempotencyConflict:

@@ -13,14 +13,16 @@ from typing import Any
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Application, ApplicationEvent
+from app.models import Application, ApplicationEvent, HumanTask, ProcessInstance
+from app.services import context
 from app.services.identity.directory import Principal
 from app.services.origination import applications
-from app.services.signing import providers
+from app.services.signing import flows, providers
 from app.services.signing.flows import signing_link
 from handlers.errors import ProviderError
 from handlers.esign import FlowState
 
+IDENTITY_ATTEMPTS = 3  # the diagram's `identity['attempts'] < 3`: the third failure stops the signing
 SEAL_PREFIX = "seal:"  # the funder's seal account (`flows.start_flow`): signed by the provider itself
 
 
@@ -58,3 +60,31 @@ def contract_signing(principal: Principal, business_key: str | None) -> dict[str
             "signers": [{"party": s.party, "name": s.name, "signed": s.status == "signed",
                          "seal": s.username.startswith(SEAL_PREFIX), "mine": s.username == principal.username}
                         for s in flow.signers]}
+
+
+def identity_attempt(principal: Principal, task_id: int) -> dict[str, Any] | None:
+    """What the identity verification `principal` just answered in task `task_id` came to:
+    `{"verified", "reason", "remaining", "retry_task_id"}` (the reason of a failure in the reader's
+    language; the task to try again in while attempts remain). None for any other task or reader."""
+    task = db.session.get(HumanTask, task_id)
+    party = next((p for p, element in flows.PARTY_TASKS.items() if task is not None and element == task.element_id),
+                 None)
+    if task is None or party is None or task.completed_by_id != principal.id:
+        return None
+    instance = db.session.get(ProcessInstance, task.instance_id)
+    row = applications.by_number(principal, instance.business_key) if instance and instance.business_key else None
+    if row is None:
+        return None
+    last = next((e for e in db.session.scalars(select(ApplicationEvent).where(
+        ApplicationEvent.application_id == row.id,
+        ApplicationEvent.kind.in_(("identity_verified", "identity_failed"))).order_by(ApplicationEvent.id.desc()))
+        if (e.data or {}).get("party") == party), None)
+    if last is None:
+        return None
+    data = last.data or {}
+    retry = db.session.scalar(select(HumanTask.id).where(
+        HumanTask.instance_id == task.instance_id, HumanTask.element_id == task.element_id,
+        HumanTask.state.in_(("ready", "claimed"))).order_by(HumanTask.id.desc()).limit(1))
+    reason = str(data.get("reason_zh") if context.language() == "zh" else data.get("reason") or "")
+    return {"verified": last.kind == "identity_verified", "reason": reason,
+            "remaining": max(0, IDENTITY_ATTEMPTS - int(data.get("attempt") or 0)), "retry_task_id": retry}

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from app.engine.camunda_user_tasks import FORM_VALUES_PROPERTY
 from app.extensions import db
 from app.models import HumanTask, InstanceEvent, InstanceParty, Organisation, User
+from app.services.identity import policy
 from app.services.identity.directory import Principal
 from app.services.workflow import labels
 from app.services.workflow.forms import display_kinds, forms_by_id
@@ -95,6 +96,9 @@ def in_language(data: dict[str, Any], name: str, language: str) -> Any:
     return twin if isinstance(twin, str) and twin else data[name]
 
 
+ENGINE_STEPS = frozenset({"message_received", "completed"})
+
+
 def history(principal: Principal, instance_id: int, language: str,
             scope: PartyScope | None = None) -> list[dict[str, Any]]:
     """The instance's events this viewer may read, oldest first: kind, element, title, actor, at, data."""
@@ -108,10 +112,13 @@ def history(principal: Principal, instance_id: int, language: str,
         .outerjoin(User, User.id == InstanceEvent.actor_id)
         .where(InstanceEvent.instance_id == instance_id).order_by(InstanceEvent.id)).all()
     scope = scope or scope_of(principal, instance_id)
+    # a message caught and a stage's sub-process ending are the engine's steps: the staff's to read ("收到消息",
+    # "本阶段结束" on a borrower's task said nothing to the borrower)
+    hidden = set() if policy.allowed(principal, "instances.inspect") else ENGINE_STEPS
     shown = []
     for event, username, display_name, actor_org in rows:
         _lane, title, props, form_id, ui_id = lanes.get(event.element_id or "", (None, None, {}, None, None))
-        if not scope.shows_event(event.kind, event.element_id):
+        if not scope.shows_event(event.kind, event.element_id) or (event.kind in hidden and not title):
             continue
         named = scope.names_actor(actor_org)
         shown.append({
@@ -169,11 +176,18 @@ def parties(instance_id: int) -> list[tuple[str, str]]:
 
 def _form_values(task: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     """The values an open task's form starts with: for a form drawn for Camunda, what the task's data holds under
-    its fields' names, as Camunda's Tasklist fills it; nothing for Loanflow's own forms, which ask afresh."""
+    its fields' names, as Camunda's Tasklist fills it; for Loanflow's own forms, only a field that says
+    `"defaultFrom": "<name>"` starts with the task's value `<name>` (the order's amount and due date the core
+    enterprise confirms, the receipt the warehouse confirms); the rest ask afresh."""
     form = task.get("form") or {}
-    if not (task.get("properties") or {}).get(FORM_VALUES_PROPERTY) or task["state"] == "completed":
+    if task["state"] == "completed":
         return {}
-    return {name: data[name] for name in form.get("properties") or {} if data.get(name) is not None}
+    fields = form.get("properties") or {}
+    if not (task.get("properties") or {}).get(FORM_VALUES_PROPERTY):
+        sources = {name: spec.get("defaultFrom") for name, spec in fields.items() if isinstance(spec, dict)}
+        return {name: data[source] for name, source in sources.items()
+                if isinstance(source, str) and data.get(source) not in (None, "")}
+    return {name: data[name] for name in fields if data.get(name) is not None}
 
 
 def task_page(principal: Principal, task_id: int, language: str) -> dict[str, Any]:
