@@ -27,7 +27,7 @@ from app.models import (
 from app.models import Product as LoanProduct
 from app.services import clock as service_clock
 from app.services.collections import cases as cases_of
-from app.services.collections import views
+from app.services.collections import contacts, views
 from app.services.errors import Forbidden, Invalid, NotFound
 from app.services.identity import directory as identity
 from app.services.ledger import loans
@@ -517,3 +517,114 @@ def test_a_contact_task_left_open_gives_way_to_the_next_bucket_with_todays_figur
     assert data(case)["action"] == "field_visit" and tasks_now[-1].shown["dpd"] >= 31
     assert Decimal(tasks_now[-1].shown["amount_overdue"]) > Decimal(first.shown["amount_overdue"])
     assert_books_balance(loan_id)
+
+
+def alone(app, call, path: str, **kwargs):
+    """One request in its own app context, in Chinese (the test's context would keep one request's CSRF token in `g`
+    for the next reader's)."""
+    with app.app_context():
+        return call(path, headers={"Accept-Language": "zh-CN"}, **kwargs)
+
+
+def browser_of(app, username: str):
+    set_password(app, username)
+    browser = app.test_client()
+    with app.app_context():
+        assert sign_in(browser, username).status_code in (302, 303)
+    return browser
+
+
+def csrf_of_text(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def log(case: int, username: str = "agent1", day: date | None = None, at: str = "09:30", **answer: str) -> int:
+    """A contact logged on the case's page (not its task)."""
+    day = day or service_clock.now().astimezone(CHINA).date()
+    return contacts.log_contact(who(username), case, {"contact_date": day.isoformat(), "contact_time": at,
+                                                      "channel": "phone", "outcome": "no_answer", **answer})
+
+
+def test_an_agent_logs_every_contact_on_the_case_page_between_its_contact_tasks(world, clock, app):
+    loan_id = book_loan(clock)
+    batch(clock, FIRST_OVERDUE)
+    case = open_case(loan_id, FIRST_OVERDUE)
+    contact(case, at="08:30", outcome="no_answer")  # keep collecting: the case waits, no task is left
+    assert open_tasks(case) == []
+    log(case, at="09:00")  # the next call, and the next: as many as happen, with nothing for the case to wake
+    log(case, at="09:45", channel="sms", outcome="promised", promise_date="2026-02-20", promise_amount="1,200.50",
+        note="will pay Friday")
+    seen = views.case(who("agent1"), case, "en")
+    assert [(c["contact_time"], c["outcome_label"], c["by"]) for c in seen["contacts"]] == [
+        ("08:30", "No answer", "agent1"), ("09:00", "No answer", "agent1"), ("09:45", "Promised to pay", "agent1")]
+    assert [(c["promise_date"], c["promise_amount"]) for c in seen["promises"]] == [("2026-02-20", "1200.50")]
+    assert seen["may_log"] and open_tasks(case) == [] and instance(case).status != "completed"
+    assert [a.details["outcome"] for a in audits("collections_contact_logged")] == ["no_answer", "promised"]
+    assert views.case(who("fin1"), case, "en")["contacts"][2]["note"] == "will pay Friday"  # finance reads them
+    assert not views.case(who("fin1"), case, "en")["may_log"]
+    db.session.commit()
+    agent = browser_of(app, "agent1")
+    page = alone(app, agent.get, f"/collections/{case}").text
+    logged = alone(app, agent.post, f"/collections/{case}/contacts", data={
+        "csrf_token": csrf_of_text(page), "contact_date": FIRST_OVERDUE.isoformat(), "contact_time": "09:50",
+        "channel": "field_visit", "outcome": "reached"})
+    again = alone(app, agent.get, f"/collections/{case}").text
+    assert "记录联系" in page and "上门拜访" in page  # the form, its choices in the reader's language
+    assert logged.status_code == 303 and logged.headers["Location"].endswith(f"/collections/{case}#contacts")
+    timeline = again.split('id="contact-timeline"')[1].split("</ol>")[0]
+    assert timeline.count("<li") == 4 and "09:50 · 上门拜访 · 已联系，未承诺" in timeline and "记录人" in timeline
+
+
+def test_a_logged_contact_is_checked_as_the_contact_form_checks_it(world, clock, app):
+    loan_id = book_loan(clock)
+    batch(clock, FIRST_OVERDUE)  # 10:00 China time
+    case = open_case(loan_id, FIRST_OVERDUE)
+    for answer, field, said in (
+            ({"day": FIRST_OVERDUE + timedelta(days=1)}, "contact_date", "Must be today (2026-02-14) or earlier."),
+            ({"at": "10:30"}, "contact_time", "A contact is logged once it has happened: 10:00 China time or earlier."),
+            ({"at": "07:59"}, "contact_time", "Borrowers are contacted only between 08:00 and 21:00 China time"),
+            ({"at": "25:99"}, "contact_time", "Borrowers are contacted only between 08:00 and 21:00 China time"),
+            ({"day": FIRST_OVERDUE - timedelta(days=1)}, "contact_date", "The case opened on 2026-02-14"),
+            ({"outcome": "promised", "promise_amount": "100"}, "promise_date", "This field is required."),
+            ({"outcome": "promised", "promise_date": "2026-02-13", "promise_amount": "100"}, "promise_date",
+             "Must be today (2026-02-14) or later."),
+            ({"channel": "pigeon"}, "channel", "Choose one of")):
+        with pytest.raises(Invalid) as refused:
+            log(case, **answer)
+        assert str(refused.value.fields[field][0]).startswith(said), (answer, refused.value.fields)
+        db.session.rollback()
+    assert views.case(who("agent1"), case, "en")["contacts"] == []
+    db.session.commit()
+    agent = browser_of(app, "agent1")
+    page = alone(app, agent.get, f"/collections/{case}").text
+    refused_page = alone(app, agent.post, f"/collections/{case}/contacts", data={
+        "csrf_token": csrf_of_text(page), "contact_date": FIRST_OVERDUE.isoformat(), "contact_time": "22:30",
+        "channel": "phone", "outcome": "no_answer"})
+    assert refused_page.status_code == 422 and "仅可在北京时间 08:00 至 21:00 之间联系借款人" in refused_page.text
+    assert 'value="22:30"' in refused_page.text  # what was typed stays to be corrected
+    assert views.case(who("agent1"), case, "en")["contacts"] == []
+
+
+def test_only_the_agents_working_the_case_log_its_contacts(world, clock, app):
+    loan_id = book_loan(clock)
+    batch(clock, FIRST_OVERDUE)
+    case = open_case(loan_id, FIRST_OVERDUE)
+    for name, refusal in (("ag1", NotFound), ("app1", NotFound), ("fin1", Forbidden), ("op1", Forbidden)):
+        with pytest.raises(refusal):  # another organisation does not see the case; a reader of it logs nothing
+            log(case, name)
+        db.session.rollback()
+    log(case, "agent1")  # the platform's own agents while no agency works the case
+    views.assign(who("op1"), case, "AG1")
+    for name in ("agent1", "ag2"):  # no longer the platform's: its agents no longer see it, nor does another agency
+        with pytest.raises(NotFound):
+            log(case, name, at="09:40")
+        db.session.rollback()
+    log(case, "ag1", at="09:40")
+    assert [c["by"] for c in views.case(who("ag1"), case, "en")["contacts"]] == ["agent1", "ag1"]
+    db.session.commit()
+    other = browser_of(app, "ag2")
+    page = alone(app, other.get, "/collections").text
+    answer = alone(app, other.post, f"/collections/{case}/contacts", data={
+        "csrf_token": csrf_of_text(page), "contact_date": FIRST_OVERDUE.isoformat(), "contact_time": "09:50",
+        "channel": "phone", "outcome": "no_answer"})
+    assert answer.status_code == 404 and len(views.case(who("ag1"), case, "en")["contacts"]) == 2
