@@ -313,3 +313,29 @@ def test_a_late_payer_who_catches_up_is_current_again_and_the_case_ends_cured(ap
     assert ended.status == "completed"
     assert [p.status for p in post_loan_instances(loan)] == ["waiting"]  # the loan goes on being watched
     assert_books_balance(loan.id)
+
+
+def test_each_overdue_alert_shows_the_whole_loan_as_of_its_day(app, post_loan, clock):
+    """A second instalment falling overdue alerts finance again; its task says the loan as it stands that day: every
+    overdue instalment's amount with penalties, overdue since the oldest one's due date, the days past due counted
+    from it and the day the figures are of (it said the new instalment's due date beside the loan's days past due,
+    and that instalment's amount alone)."""
+    loan = disbursed(app, clock, authorised=False)
+    first, second = rows(loan)[0], rows(loan)[1]
+    day = first.due_date
+    while rows(loan)[1].status != "overdue":
+        day += timedelta(days=1)
+        batch(clock, day)
+    alerts = list(db.session.scalars(select(HumanTask).where(HumanTask.element_id == "review_overdue")
+                                     .order_by(HumanTask.id)))
+    assert len(alerts) == 2
+    data = alerts[1].shown or {}
+    owed_now = loans.amounts_overdue([loan.id])[loan.id]
+    assert owed_now > loans.owed(first) + loans.owed(second) - Decimal("0.01") > 0
+    assert (data["first_due_date"], data["days_past_due"], Decimal(data["amount_overdue"]), data["as_of"]) == (
+        first.due_date.isoformat(), (day - first.due_date).days, owed_now, day.isoformat())
+    [told] = [n for n in notices("loan_overdue") if n.channel == "in_app" and second.due_date.isoformat() in n.body]
+    assert re.search(r"¥\d{1,3},\d{3}\.\d{2}", told.body), told.body  # the instalment's amount, said as money
+    set_password(app, "fin1")
+    page = reader(app, "fin1")(f"/tasks/{alerts[1].id}", "zh")
+    assert "数据截至（日终批处理日）" in page and f"{day.year}年{day.month}月{day.day}日" in page
