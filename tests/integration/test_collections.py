@@ -628,3 +628,17 @@ def test_only_the_agents_working_the_case_log_its_contacts(world, clock, app):
         "csrf_token": csrf_of_text(page), "contact_date": FIRST_OVERDUE.isoformat(), "contact_time": "09:50",
         "channel": "phone", "outcome": "no_answer"})
     assert answer.status_code == 404 and len(views.case(who("ag1"), case, "en")["contacts"]) == 2
+
+
+def test_the_contact_task_says_which_day_its_figures_are_of(world, clock, app):
+    loan_id = book_loan(clock)
+    batch(clock, FIRST_OVERDUE)
+    case = open_case(loan_id, FIRST_OVERDUE)
+    batch(clock, date(2026, 3, 1))  # two weeks on: the open task still holds the day it was made's figures
+    task = db.session.get(HumanTask, task_id(case, "contact"))
+    assert (task.shown or {})["as_of"] == FIRST_OVERDUE.isoformat() and task.shown["dpd"] == 4
+    assert views.case(who("agent1"), case, "en")["dpd"] == 19  # the case page: as it stands
+    db.session.commit()
+    page = alone(app, browser_of(app, "agent1").get, f"/tasks/{task.id}").text
+    assert "数据截至（最新数据见催收案件页面）" in page and "2026年2月14日" in page
+    assert "请在催收案件页面记录" in page  # where the next contacts go

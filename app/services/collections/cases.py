@@ -98,13 +98,15 @@ def reach(org_ids: list[int]) -> dict[int, list[dict[str, str]]]:
 
 
 def position(business_key: str | None) -> dict[str, Any]:
-    """The case's view of its loan (`collections.open`): dpd and bucket as of the last batch."""
+    """The case's view of its loan (`collections.open`): dpd and bucket as of the last batch; `as_of` the day it
+    was read (its tasks show these figures as of that day: the case page shows them as they stand)."""
     loan = loan_of(business_key)
     borrower = db.session.get(Organisation, loan.borrower_org_id)
     kind = db.session.scalar(select(Product.kind).where(Product.id == loan.product_id))
     return {"loan_id": loan.id, "loan": loan.business_key, "borrower": borrower.name if borrower else "",
             "status": loan.status, "dpd": loan.dpd, "bucket": loan.bucket,
-            "amount_overdue": str(amount_overdue(loan.id)), "pledged": kind == PLEDGE_KIND}
+            "amount_overdue": str(amount_overdue(loan.id)), "pledged": kind == PLEDGE_KIND,
+            "as_of": clock.now().astimezone(china()).date().isoformat()}  # the day these figures were read
 
 
 def action_names(action: str) -> dict[str, str]:
