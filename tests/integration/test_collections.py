@@ -414,6 +414,8 @@ def test_agencies_see_only_the_cases_assigned_to_them(world, clock, client, app)
     case = open_case(loan_id, FIRST_OVERDUE)
     assert case in offered("agent1") and offered("ag1") == [] and offered("ag2") == []
     assert views.case(who("agent1"), case, "en")["agency"] is None  # the platform's own agents work it
+    platform = db.session.scalar(select(Organisation.name).where(Organisation.code == "PLATFORM"))
+    assert views.case(who("agent1"), case, "en")["in_house"] == platform  # named as the task's parties name it
     with pytest.raises(Forbidden):
         views.assign(who("agent1"), case, "AG1")  # only platform operators assign
     views.assign(who("op1"), case, "AG1")
@@ -570,6 +572,7 @@ def test_an_agent_logs_every_contact_on_the_case_page_between_its_contact_tasks(
         "channel": "field_visit", "outcome": "reached"})
     again = alone(app, agent.get, f"/collections/{case}").text
     assert "记录联系" in page and "上门拜访" in page  # the form, its choices in the reader's language
+    assert re.search(r"平台自有催收人员（[^）]+）", page)  # the in-house agency named as the task's parties name it
     assert logged.status_code == 303 and logged.headers["Location"].endswith(f"/collections/{case}#contacts")
     timeline = again.split('id="contact-timeline"')[1].split("</ol>")[0]
     assert timeline.count("<li") == 4 and "09:50 · 上门拜访 · 已联系，未承诺" in timeline and "记录人" in timeline

@@ -135,6 +135,8 @@ def cases(principal: Principal, language: str, instance_id: int | None = None) -
             "action": _twin(data, "action_name", language),
             "status": row.status, "ended": ended[0 if language == "en" else 1] if ended else None,
             "agency": None if parties[row.id].get(AGENCY) in in_house else names.get(parties[row.id].get(AGENCY, 0)),
+            # the platform's organisation by the name its tasks' parties show (the list said only 'the platform's own')
+            "in_house": names.get(parties[row.id].get(AGENCY, 0)) if parties[row.id].get(AGENCY) in in_house else None,
             "contacts": contacts[row.id],
             "promises": [c for c in contacts[row.id] if c.get("outcome") == "promised"],
             "broken_promises": data.get("broken_promises") or 0,
