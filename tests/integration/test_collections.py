@@ -293,6 +293,12 @@ def test_contacts_happen_only_between_eight_and_nine_china_time(world, clock, ap
         with pytest.raises(Invalid) as refused:
             contact(case, at=late)
         assert "between 08:00 and 21:00 China time" in str(refused.value.fields["contact_time"][0])
+        assert len(refused.value.fields["contact_time"]) == 1
+        db.session.rollback()
+    for malformed in ("25:99", "abc", "9:30"):  # not a time: said so, not that it is outside the hours
+        with pytest.raises(Invalid) as refused:
+            contact(case, at=malformed)
+        assert refused.value.fields["contact_time"] == ["Write the time as HH:MM, for example 14:30."]
     db.session.rollback()
     with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
         with pytest.raises(Invalid) as refused:
@@ -586,7 +592,8 @@ def test_a_logged_contact_is_checked_as_the_contact_form_checks_it(world, clock,
             ({"day": FIRST_OVERDUE + timedelta(days=1)}, "contact_date", "Must be today (2026-02-14) or earlier."),
             ({"at": "10:30"}, "contact_time", "A contact is logged once it has happened: 10:00 China time or earlier."),
             ({"at": "07:59"}, "contact_time", "Borrowers are contacted only between 08:00 and 21:00 China time"),
-            ({"at": "25:99"}, "contact_time", "Borrowers are contacted only between 08:00 and 21:00 China time"),
+            ({"at": "25:99"}, "contact_time", "Write the time as HH:MM, for example 14:30."),
+            ({"at": "abc"}, "contact_time", "Write the time as HH:MM, for example 14:30."),
             ({"day": FIRST_OVERDUE - timedelta(days=1)}, "contact_date", "The case opened on 2026-02-14"),
             ({"outcome": "promised", "promise_amount": "100"}, "promise_date", "This field is required."),
             ({"outcome": "promised", "promise_date": "2026-02-13", "promise_amount": "100"}, "promise_date",
@@ -645,3 +652,4 @@ def test_the_contact_task_says_which_day_its_figures_are_of(world, clock, app):
     page = alone(app, browser_of(app, "agent1").get, f"/tasks/{task.id}").text
     assert "数据截至（最新数据见催收案件页面）" in page and "2026年2月14日" in page
     assert "请在催收案件页面记录" in page  # where the next contacts go
+    assert 'type="time" name="contact_time"' in page  # a time picker, not a free text box
