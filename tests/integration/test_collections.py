@@ -335,6 +335,7 @@ def test_a_case_shows_the_loan_as_it_stands_and_how_to_reach_the_borrower(world,
     opened = views.case(who("agent1"), case, "en")
     assert (opened["dpd"], opened["amount_overdue"]) == (4, str(cases_of.amount_overdue(loan_id)))
     assert opened["reach"] == [{"name": "app1", "mobile": "13800138000", "email": ""}]  # the borrower's user
+    assert [(b["number"], b["owed"]) for b in opened["bills"]] == [(1, cases_of.amount_overdue(loan_id))]  # bill by bill
     batch(clock, date(2026, 3, 1))  # two weeks on, in the same bucket: the case is told nothing, penalties grew
     later = views.case(who("agent1"), case, "en")
     owed = cases_of.amount_overdue(loan_id)
@@ -347,6 +348,7 @@ def test_a_case_shows_the_loan_as_it_stands_and_how_to_reach_the_borrower(world,
         sign_in(client, "agent1")
         page = client.get(f"/collections/{case}", headers={"Accept-Language": "zh-CN"}).text
     assert "借款人联系方式" in page and "13800138000" in page and ">19<" in page
+    assert "逾期账单" in page and "2026年2月10日" in page  # the bills the collector asks for (they have no loan page)
 
 
 def test_the_inbox_shows_a_contact_tasks_amount_overdue(world, clock, app, client):

@@ -142,6 +142,8 @@ def cases(principal: Principal, language: str, instance_id: int | None = None) -
             "broken_promises": data.get("broken_promises") or 0,
             "letter": data.get("letter_document"), "waiting_on": open_tasks.get(row.id),
             "may_log": row.status not in ENDED and logged_contacts.may_log(principal, parties[row.id]),
+            "bills": cases_of.overdue_bills(data["loan_id"]) if one and row.status not in ENDED
+            and isinstance(data.get("loan_id"), int) else [],
         })
     return views
 
