@@ -5,7 +5,7 @@
 | `servicing.prepare` | — | loan_id, loan, application_number, borrower, funder, principal, authorised |
 | `servicing.bill_notice` | bill (the `bill_due_soon` message) | sent, reason |
 | `servicing.auto_debit` | bill (the `bill_due` message) | outcome (`ordered` / `skipped`), reason, order_id, amount |
-| `servicing.open_case` | overdue (the `overdue` message) | opened (a collections case was asked for), and the loan as of the batch's day (`as_of`): dpd, amount_overdue (what all its overdue instalments owe, penalties included), overdue_since (its oldest overdue instalment's due date) |
+| `servicing.open_case` | overdue (the `overdue` message) | opened (a collections case was asked for), and the loan as of the batch's day (`as_of`): dpd, amount_overdue (what all its overdue instalments owe, penalties included), overdue_since (its oldest overdue instalment's due date); alert (finance has no open alert of the loan: a new task is due) |
 | `servicing.close` | — | document_id, status |
 | `servicing.escalate` | note, amount_overdue, days_past_due | sent (the funder's team leads told) |
 
@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Instalment
+from app.models import HumanTask, Instalment
 from app.services.identity import grants, policy
 from app.services.ledger.loans import amounts_overdue, owed
 from app.services.notices import sending
@@ -90,8 +90,14 @@ def open_case(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
     overdue: dict[str, Any] = given if isinstance(given, dict) else {}
     loan, application = deal.loan, deal.application
     as_of = overdue.get("business_date")
+    # one alert open at a time: a later instalment falling overdue while finance has not handled the last alert
+    # updates the loan's figures (escalating reads them) and gives no second task (the demo's loan had one per bill)
+    alert = db.session.scalar(select(HumanTask.id).where(
+        HumanTask.instance_id == ctx.instance_id, HumanTask.element_id == "review_overdue",
+        HumanTask.state.in_(("ready", "claimed"))).limit(1)) is None
     if loan.status != "active":
-        return {"opened": False, "dpd": loan.dpd, "amount_overdue": None, "overdue_since": None, "as_of": as_of}
+        return {"opened": False, "dpd": loan.dpd, "amount_overdue": None, "overdue_since": None, "as_of": as_of,
+                "alert": False}
     first_due = str(overdue.get("first_due_date") or "")
     amount = str(overdue.get("amount_overdue") or "0.00")
     payload = {"loan_id": loan.id, "application_number": application.number, "loan": loan.business_key,
@@ -107,7 +113,7 @@ def open_case(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
                      business_key=application.number,
                      idempotency_key=f"{loan.business_key}:loan_overdue:{overdue.get('business_date')}")
     return {"opened": opened, "dpd": loan.dpd, "amount_overdue": f"{amounts_overdue([loan.id])[loan.id]:.2f}",
-            "overdue_since": _overdue_since(loan.id) or first_due, "as_of": as_of}
+            "overdue_since": _overdue_since(loan.id) or first_due, "as_of": as_of, "alert": alert}
 
 
 def escalate(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
