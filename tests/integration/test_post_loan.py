@@ -185,6 +185,8 @@ def test_the_loan_pages_name_the_borrower_and_lead_to_the_application(app, post_
             summary = re.search(r'<section class="card" id="loan-summary".*?</section>', page, re.S).group(0)
             assert "Lotus Trading" in summary
             assert f'href="/applications/{application.id}"' in summary  # the deal behind the loan
+            deal = read(f"/applications/{application.id}", language)  # and the deal's page leads to its loan
+            assert f'href="/loans/{loan.id}" id="loan-link"' in deal
 
 
 def test_without_the_signed_authorisation_nothing_is_debited_and_a_late_bill_alerts_finance(app, post_loan, clock):
