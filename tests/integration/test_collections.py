@@ -655,3 +655,15 @@ def test_the_contact_task_says_which_day_its_figures_are_of(world, clock, app):
     assert "数据截至（最新数据见催收案件页面）" in page and "2026年2月14日" in page
     assert "请在催收案件页面记录" in page  # where the next contacts go
     assert 'type="time" name="contact_time"' in page  # a time picker, not a free text box
+
+
+def test_the_loan_page_leads_its_readers_to_the_loans_case(world, clock, app):
+    loan_id = book_loan(clock)
+    batch(clock, FIRST_OVERDUE)
+    case = open_case(loan_id, FIRST_OVERDUE)
+    assert views.case_of_loan(who("fin1"), "LOAN-1") == case and views.case_of_loan(who("app1"), "LOAN-1") is None
+    db.session.commit()
+    page = alone(app, browser_of(app, "fin1").get, f"/loans/{loan_id}").text
+    assert f'href="/collections/{case}" id="loan-case"' in page and "催收案件" in page
+    borrowers = alone(app, browser_of(app, "app1").get, f"/loans/{loan_id}").text
+    assert 'id="loan-case"' not in borrowers  # the borrower has no collections pages

@@ -148,6 +148,17 @@ def cases(principal: Principal, language: str, instance_id: int | None = None) -
     return views
 
 
+def case_of_loan(principal: Principal, business_key: str) -> int | None:
+    """The loan's newest collections case this reader sees (for a link from the loan's page), else None."""
+    if not may_read(principal):
+        return None
+    rows = db.session.scalars(select(ProcessInstance.id).where(
+        ProcessInstance.process_id == PROCESS, ProcessInstance.business_key == business_key,
+        instance_visible(principal)).order_by(ProcessInstance.id.desc())).all()
+    parties = _parties(list(rows))
+    return next((i for i in rows if policy.allowed(principal, "collections.read", parties[i])), None)
+
+
 def case(principal: Principal, instance_id: int, language: str) -> dict[str, Any]:
     found = cases(principal, language, instance_id)
     if not found:
