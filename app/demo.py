@@ -42,6 +42,8 @@ USERS = [
     ("signer1", "CORE1", ["core_signer"]), ("warehouse1", "WH1", ["warehouse_supervisor"]),
     ("collector1", "PLATFORM", ["collections_agent"]),
 ]
+# How the borrower's user is reached (a collector calls the number the case page gives; the demo had none).
+CONTACT_DETAILS = {"applicant1": ("13800138000", "liu.shenqing@example.com")}
 # The names people read in histories and lists (a user name is a sign-in, not a name).
 DISPLAY_NAMES = {
     "admin": "周立平", "operator": "吴运营", "analyst": "郑分析", "auditor": "孙审计", "reviewer1": "王审",
@@ -87,6 +89,8 @@ def seed_demo() -> list[tuple[str, str, str]]:
         user = db.session.scalar(select(User).where(User.username == username))
         if user is not None and user.display_name in (None, "", PLATFORM_ADMIN_NAME):
             user.display_name = DISPLAY_NAMES.get(username) or user.display_name
+        if user is not None and username in CONTACT_DETAILS and not (user.mobile or user.email):
+            user.mobile, user.email = CONTACT_DETAILS[username]
         if user is not None and user.password_hash is None:
             accounts.set_password_with_token(accounts.invite(username), "invite", DEMO_PASSWORD)
     _seed_product()

@@ -57,7 +57,7 @@ __all__ = [
     "OrgKind", "Organisation", "ProcessInstance", "ProcessVersion", "SignInThrottle", "TimerStart", "User", "UserRole", "UserSession", "UserToken",
 ]
 
-# The loan ledger (issue 5), and collateral's commodity prices and pledges (issue 15).
+# The loan ledger (issue 5), and collateral's commodity prices and pledges (issue 15); collections' contacts.
 from app.models.collateral import (
     CommodityPrice,
     Disposal,
@@ -67,11 +67,12 @@ from app.models.collateral import (
     PledgeMovement,
     PledgeValuation,
 )
+from app.models.collections import CollectionContact
 from app.models.ledger import EodRun, GlAccount, JournalEntry, JournalLine, OutboxMessage, ProductAccount
 from app.models.loan import Instalment, Loan, Payment, Product, ScheduleVersion
 
 __all__ += [
     "EodRun", "GlAccount", "Instalment", "JournalEntry", "JournalLine", "Loan", "OutboxMessage", "Payment", "Product",
     "ProductAccount", "ScheduleVersion",
-    "CommodityPrice", "Disposal", "MarginCall", "Pledge", "PledgeEvent", "PledgeMovement", "PledgeValuation",
+    "CollectionContact", "CommodityPrice", "Disposal", "MarginCall", "Pledge", "PledgeEvent", "PledgeMovement", "PledgeValuation",
 ]

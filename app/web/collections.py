@@ -9,7 +9,8 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from app.services.collections import views
+from app.services.collections import contacts, views
+from app.services.errors import ErrorKind, ServiceError
 
 bp = Blueprint("collections_pages", __name__, template_folder="templates")
 
@@ -38,13 +39,34 @@ def index() -> ResponseReturnValue:
                            agencies=views.agencies() if views.may_assign(principal) else [])
 
 
-@bp.route("/collections/<int:instance_id>")
-@login_required
-def case(instance_id: int) -> ResponseReturnValue:
+def _case_page(instance_id: int, contact_form: dict[str, str] | None = None,
+               contact_errors: dict[str, list[str]] | None = None, status: int = 200) -> ResponseReturnValue:
     principal = current_user.principal
     return render_template("collections.html", cases=[views.case(principal, instance_id, _language())],
                            buckets=BUCKETS, statuses=STATUSES, may_assign=views.may_assign(principal),
-                           agencies=views.agencies() if views.may_assign(principal) else [], one=True)
+                           agencies=views.agencies() if views.may_assign(principal) else [], one=True,
+                           contact_fields=contacts.fields(instance_id, _language()), contact_form=contact_form or {},
+                           contact_errors=contact_errors or {}), status
+
+
+@bp.route("/collections/<int:instance_id>")
+@login_required
+def case(instance_id: int) -> ResponseReturnValue:
+    return _case_page(instance_id)
+
+
+@bp.route("/collections/<int:instance_id>/contacts", methods=["POST"])
+@login_required
+def log_contact(instance_id: int) -> ResponseReturnValue:
+    """The agent working the case logs a contact (any number of them); errors are said next to their fields."""
+    form = {name: request.form.get(name, "") for name in contacts.FIELDS}
+    try:
+        contacts.log_contact(current_user.principal, instance_id, form)
+    except ServiceError as exc:
+        if exc.kind is not ErrorKind.INVALID:
+            raise
+        return _case_page(instance_id, form, exc.fields or {"contact_date": [exc.message]}, status=422)
+    return redirect(url_for("collections_pages.case", instance_id=instance_id, _anchor="contacts"), 303)
 
 
 @bp.route("/collections/<int:instance_id>/assign", methods=["POST"])

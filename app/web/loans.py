@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from app.services.collections import views as collection_views
 from app.services.errors import ErrorKind, ServiceError
 from app.services.ledger import loans, repayments
 from app.services.origination.deal_views import loan_application
@@ -74,6 +75,7 @@ def _page(loan_id: int, pay_form: dict[str, str] | None = None, pay_errors: list
     return render_template(
         "loan.html", loan=detail.loan, detail=detail, names=NAMES,
         application=loan_application(principal, loan_id),
+        collections_case=collection_views.case_of_loan(principal, detail.loan.business_key),
         payments=repayments.loan_payments(principal, loan_id),
         orders=online_repayments.orders_of(principal, loan_id),
         may_pay=online_repayments.may_pay(principal, loan_id),

@@ -469,6 +469,9 @@ SKIPPED: dict[str, str] = {
     "collections_pages.case": "one collections case: 404 for an agency it is not assigned to (test_collections.py)",
     "collections_pages.assign": "a case assigned to a collection agency: collections.assign, platform operators "
                                 "(test_collections.py)",
+    "collections_pages.log_contact": "a contact logged on a case: collections.contact, the agents of the organisation "
+                                     "working it; 404 for who cannot see the case, 403 for its other readers "
+                                     "(test_collections.py::test_only_the_agents_working_the_case_log_its_contacts)",
     "collections.list_cases": "the collections cases over the API: the same service as collections_pages.index "
                               "(test_collections.py)",
     "collections.get_case": "one case over the API: 404 for an agency it is not assigned to (test_collections.py)",
@@ -1410,7 +1413,7 @@ def test_route_answers_each_user_as_the_rules_say(world, endpoint, method):
 def test_every_action_of_the_access_policy_is_exercised():
     """Each row of the table guards a route here, or has its own test below."""
     exercised = {rule.action for rule in RULES.values() if rule.action} | {"tasks.unclaim_others"}
-    exercised |= {"collections.read", "collections.assign"}  # the collections cases' own test (test_collections.py)
+    exercised |= {"collections.read", "collections.assign", "collections.contact"}  # the cases' own test (test_collections.py)
     exercised |= {"external_tasks.work"}  # the workers' own test: an operator 200, an auditor 403 (test_external_tasks.py)
     exercised |= {"collateral.release"}  # releases' own test: the warehouse 201, the borrower 403, others 404 (test_margin_calls.py)
     assert exercised == set(POLICY), f"not exercised: {sorted(set(POLICY) - exercised)}"

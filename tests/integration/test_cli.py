@@ -415,6 +415,10 @@ def test_seed_demo_puts_deals_at_every_stage_with_someone_to_act_on_each(runner,
         assert (case.business_key, case.status) == (overdue.business_key, "waiting")
         assert ("contact", "collections_agent") in waiting
         assert db.session.scalar(select(User.id).where(User.username == "collector1")) is not None
+        from app.services.collections import views
+        from app.services.identity import directory
+        seen = views.case(directory.principal_for("collector1"), case.id, "zh")  # whom the collector calls
+        assert seen["reach"] and seen["reach"][0]["mobile"] and seen["bills"]  # and what is overdue, bill by bill
         debited = db.session.scalars(select(Payment).where(Payment.idempotency_key.like("online-order:%"))).all()
         assert len(debited) >= 2  # the pay-off, and the on-time loan's first auto-debited bill
         # the diagram drawn in Camunda Modeler, brought in with its two Camunda Forms files: one invoice waits

@@ -27,7 +27,7 @@ from app.models import (
 from app.models import Product as LoanProduct
 from app.services import clock as service_clock
 from app.services.collections import cases as cases_of
-from app.services.collections import views
+from app.services.collections import contacts, views
 from app.services.errors import Forbidden, Invalid, NotFound
 from app.services.identity import directory as identity
 from app.services.ledger import loans
@@ -293,6 +293,12 @@ def test_contacts_happen_only_between_eight_and_nine_china_time(world, clock, ap
         with pytest.raises(Invalid) as refused:
             contact(case, at=late)
         assert "between 08:00 and 21:00 China time" in str(refused.value.fields["contact_time"][0])
+        assert len(refused.value.fields["contact_time"]) == 1
+        db.session.rollback()
+    for malformed in ("25:99", "abc", "9:30"):  # not a time: said so, not that it is outside the hours
+        with pytest.raises(Invalid) as refused:
+            contact(case, at=malformed)
+        assert refused.value.fields["contact_time"] == ["Write the time as HH:MM, for example 14:30."]
     db.session.rollback()
     with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
         with pytest.raises(Invalid) as refused:
@@ -329,6 +335,7 @@ def test_a_case_shows_the_loan_as_it_stands_and_how_to_reach_the_borrower(world,
     opened = views.case(who("agent1"), case, "en")
     assert (opened["dpd"], opened["amount_overdue"]) == (4, str(cases_of.amount_overdue(loan_id)))
     assert opened["reach"] == [{"name": "app1", "mobile": "13800138000", "email": ""}]  # the borrower's user
+    assert [(b["number"], b["owed"]) for b in opened["bills"]] == [(1, cases_of.amount_overdue(loan_id))]  # bill by bill
     batch(clock, date(2026, 3, 1))  # two weeks on, in the same bucket: the case is told nothing, penalties grew
     later = views.case(who("agent1"), case, "en")
     owed = cases_of.amount_overdue(loan_id)
@@ -341,6 +348,7 @@ def test_a_case_shows_the_loan_as_it_stands_and_how_to_reach_the_borrower(world,
         sign_in(client, "agent1")
         page = client.get(f"/collections/{case}", headers={"Accept-Language": "zh-CN"}).text
     assert "借款人联系方式" in page and "13800138000" in page and ">19<" in page
+    assert "逾期账单" in page and "2026年2月10日" in page  # the bills the collector asks for (they have no loan page)
 
 
 def test_the_inbox_shows_a_contact_tasks_amount_overdue(world, clock, app, client):
@@ -414,6 +422,8 @@ def test_agencies_see_only_the_cases_assigned_to_them(world, clock, client, app)
     case = open_case(loan_id, FIRST_OVERDUE)
     assert case in offered("agent1") and offered("ag1") == [] and offered("ag2") == []
     assert views.case(who("agent1"), case, "en")["agency"] is None  # the platform's own agents work it
+    platform = db.session.scalar(select(Organisation.name).where(Organisation.code == "PLATFORM"))
+    assert views.case(who("agent1"), case, "en")["in_house"] == platform  # named as the task's parties name it
     with pytest.raises(Forbidden):
         views.assign(who("agent1"), case, "AG1")  # only platform operators assign
     views.assign(who("op1"), case, "AG1")
@@ -517,3 +527,143 @@ def test_a_contact_task_left_open_gives_way_to_the_next_bucket_with_todays_figur
     assert data(case)["action"] == "field_visit" and tasks_now[-1].shown["dpd"] >= 31
     assert Decimal(tasks_now[-1].shown["amount_overdue"]) > Decimal(first.shown["amount_overdue"])
     assert_books_balance(loan_id)
+
+
+def alone(app, call, path: str, **kwargs):
+    """One request in its own app context, in Chinese (the test's context would keep one request's CSRF token in `g`
+    for the next reader's)."""
+    with app.app_context():
+        return call(path, headers={"Accept-Language": "zh-CN"}, **kwargs)
+
+
+def browser_of(app, username: str):
+    set_password(app, username)
+    browser = app.test_client()
+    with app.app_context():
+        assert sign_in(browser, username).status_code in (302, 303)
+    return browser
+
+
+def csrf_of_text(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def log(case: int, username: str = "agent1", day: date | None = None, at: str = "09:30", **answer: str) -> int:
+    """A contact logged on the case's page (not its task)."""
+    day = day or service_clock.now().astimezone(CHINA).date()
+    return contacts.log_contact(who(username), case, {"contact_date": day.isoformat(), "contact_time": at,
+                                                      "channel": "phone", "outcome": "no_answer", **answer})
+
+
+def test_an_agent_logs_every_contact_on_the_case_page_between_its_contact_tasks(world, clock, app):
+    loan_id = book_loan(clock)
+    batch(clock, FIRST_OVERDUE)
+    case = open_case(loan_id, FIRST_OVERDUE)
+    contact(case, at="08:30", outcome="no_answer")  # keep collecting: the case waits, no task is left
+    assert open_tasks(case) == []
+    log(case, at="09:00")  # the next call, and the next: as many as happen, with nothing for the case to wake
+    log(case, at="09:45", channel="sms", outcome="promised", promise_date="2026-02-20", promise_amount="1,200.50",
+        note="will pay Friday")
+    seen = views.case(who("agent1"), case, "en")
+    assert [(c["contact_time"], c["outcome_label"], c["by"]) for c in seen["contacts"]] == [
+        ("08:30", "No answer", "agent1"), ("09:00", "No answer", "agent1"), ("09:45", "Promised to pay", "agent1")]
+    assert [(c["promise_date"], c["promise_amount"]) for c in seen["promises"]] == [("2026-02-20", "1200.50")]
+    assert seen["may_log"] and open_tasks(case) == [] and instance(case).status != "completed"
+    assert [a.details["outcome"] for a in audits("collections_contact_logged")] == ["no_answer", "promised"]
+    assert views.case(who("fin1"), case, "en")["contacts"][2]["note"] == "will pay Friday"  # finance reads them
+    assert not views.case(who("fin1"), case, "en")["may_log"]
+    db.session.commit()
+    agent = browser_of(app, "agent1")
+    page = alone(app, agent.get, f"/collections/{case}").text
+    logged = alone(app, agent.post, f"/collections/{case}/contacts", data={
+        "csrf_token": csrf_of_text(page), "contact_date": FIRST_OVERDUE.isoformat(), "contact_time": "09:50",
+        "channel": "field_visit", "outcome": "reached"})
+    again = alone(app, agent.get, f"/collections/{case}").text
+    assert "记录联系" in page and "上门拜访" in page  # the form, its choices in the reader's language
+    assert re.search(r"平台自有催收人员（[^）]+）", page)  # the in-house agency named as the task's parties name it
+    assert logged.status_code == 303 and logged.headers["Location"].endswith(f"/collections/{case}#contacts")
+    timeline = again.split('id="contact-timeline"')[1].split("</ol>")[0]
+    assert timeline.count("<li") == 4 and "09:50 · 上门拜访 · 已联系，未承诺" in timeline and "记录人" in timeline
+
+
+def test_a_logged_contact_is_checked_as_the_contact_form_checks_it(world, clock, app):
+    loan_id = book_loan(clock)
+    batch(clock, FIRST_OVERDUE)  # 10:00 China time
+    case = open_case(loan_id, FIRST_OVERDUE)
+    for answer, field, said in (
+            ({"day": FIRST_OVERDUE + timedelta(days=1)}, "contact_date", "Must be today (2026-02-14) or earlier."),
+            ({"at": "10:30"}, "contact_time", "A contact is logged once it has happened: 10:00 China time or earlier."),
+            ({"at": "07:59"}, "contact_time", "Borrowers are contacted only between 08:00 and 21:00 China time"),
+            ({"at": "25:99"}, "contact_time", "Write the time as HH:MM, for example 14:30."),
+            ({"at": "abc"}, "contact_time", "Write the time as HH:MM, for example 14:30."),
+            ({"day": FIRST_OVERDUE - timedelta(days=1)}, "contact_date", "The case opened on 2026-02-14"),
+            ({"outcome": "promised", "promise_amount": "100"}, "promise_date", "This field is required."),
+            ({"outcome": "promised", "promise_date": "2026-02-13", "promise_amount": "100"}, "promise_date",
+             "Must be today (2026-02-14) or later."),
+            ({"channel": "pigeon"}, "channel", "Choose one of")):
+        with pytest.raises(Invalid) as refused:
+            log(case, **answer)
+        assert str(refused.value.fields[field][0]).startswith(said), (answer, refused.value.fields)
+        db.session.rollback()
+    assert views.case(who("agent1"), case, "en")["contacts"] == []
+    db.session.commit()
+    agent = browser_of(app, "agent1")
+    page = alone(app, agent.get, f"/collections/{case}").text
+    refused_page = alone(app, agent.post, f"/collections/{case}/contacts", data={
+        "csrf_token": csrf_of_text(page), "contact_date": FIRST_OVERDUE.isoformat(), "contact_time": "22:30",
+        "channel": "phone", "outcome": "no_answer"})
+    assert refused_page.status_code == 422 and "仅可在北京时间 08:00 至 21:00 之间联系借款人" in refused_page.text
+    assert 'value="22:30"' in refused_page.text  # what was typed stays to be corrected
+    assert views.case(who("agent1"), case, "en")["contacts"] == []
+
+
+def test_only_the_agents_working_the_case_log_its_contacts(world, clock, app):
+    loan_id = book_loan(clock)
+    batch(clock, FIRST_OVERDUE)
+    case = open_case(loan_id, FIRST_OVERDUE)
+    for name, refusal in (("ag1", NotFound), ("app1", NotFound), ("fin1", Forbidden), ("op1", Forbidden)):
+        with pytest.raises(refusal):  # another organisation does not see the case; a reader of it logs nothing
+            log(case, name)
+        db.session.rollback()
+    log(case, "agent1")  # the platform's own agents while no agency works the case
+    views.assign(who("op1"), case, "AG1")
+    for name in ("agent1", "ag2"):  # no longer the platform's: its agents no longer see it, nor does another agency
+        with pytest.raises(NotFound):
+            log(case, name, at="09:40")
+        db.session.rollback()
+    log(case, "ag1", at="09:40")
+    assert [c["by"] for c in views.case(who("ag1"), case, "en")["contacts"]] == ["agent1", "ag1"]
+    db.session.commit()
+    other = browser_of(app, "ag2")
+    page = alone(app, other.get, "/collections").text
+    answer = alone(app, other.post, f"/collections/{case}/contacts", data={
+        "csrf_token": csrf_of_text(page), "contact_date": FIRST_OVERDUE.isoformat(), "contact_time": "09:50",
+        "channel": "phone", "outcome": "no_answer"})
+    assert answer.status_code == 404 and len(views.case(who("ag1"), case, "en")["contacts"]) == 2
+
+
+def test_the_contact_task_says_which_day_its_figures_are_of(world, clock, app):
+    loan_id = book_loan(clock)
+    batch(clock, FIRST_OVERDUE)
+    case = open_case(loan_id, FIRST_OVERDUE)
+    batch(clock, date(2026, 3, 1))  # two weeks on: the open task still holds the day it was made's figures
+    task = db.session.get(HumanTask, task_id(case, "contact"))
+    assert (task.shown or {})["as_of"] == FIRST_OVERDUE.isoformat() and task.shown["dpd"] == 4
+    assert views.case(who("agent1"), case, "en")["dpd"] == 19  # the case page: as it stands
+    db.session.commit()
+    page = alone(app, browser_of(app, "agent1").get, f"/tasks/{task.id}").text
+    assert "数据截至（最新数据见催收案件页面）" in page and "2026年2月14日" in page
+    assert "请在催收案件页面记录" in page  # where the next contacts go
+    assert 'type="time" name="contact_time"' in page  # a time picker, not a free text box
+
+
+def test_the_loan_page_leads_its_readers_to_the_loans_case(world, clock, app):
+    loan_id = book_loan(clock)
+    batch(clock, FIRST_OVERDUE)
+    case = open_case(loan_id, FIRST_OVERDUE)
+    assert views.case_of_loan(who("fin1"), "LOAN-1") == case and views.case_of_loan(who("app1"), "LOAN-1") is None
+    db.session.commit()
+    page = alone(app, browser_of(app, "fin1").get, f"/loans/{loan_id}").text
+    assert f'href="/collections/{case}" id="loan-case"' in page and "催收案件" in page
+    borrowers = alone(app, browser_of(app, "app1").get, f"/loans/{loan_id}").text
+    assert 'id="loan-case"' not in borrowers  # the borrower has no collections pages

@@ -16,8 +16,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import JournalEntry, Notification, Payment
+from app.models import JournalEntry, Loan, Notification, Organisation, Payment
 from app.services.ledger.eod import run_eod
+from app.services.ledger.loans import amounts_overdue
 from tests.integration.ledger_support import assert_books_balance, business_day, two_loans
 from tests.integration.test_identity import set_password, sign_in
 
@@ -234,5 +235,13 @@ def test_the_monitor_lists_each_readers_loans(world, app, clock):
         assert (f'data-payment-id="{payment["id"]}"' in awaiting) == (world.loan1 in listed), who
     assert 'class="confirm-payment"' in pages["finance1"].text.split('id="awaiting"')[1]
     assert 'class="confirm-payment"' not in pages["operator"].text  # the operator sees, does not decide
+    with app.app_context():  # each row says whose loan it is and, overdue, how much (finance could not tell)
+        borrower = db.session.scalar(select(Organisation.name).join(Loan, Loan.borrower_org_id == Organisation.id)
+                                     .where(Loan.id == world.loan1))
+        owed = amounts_overdue([world.loan1])[world.loan1]
+        db.session.remove()
+    row = re.search(rf'<tr data-loan-id="{world.loan1}">(.*?)</tr>',
+                    pages["finance1"].text.split('id="overdue"')[1], re.S).group(1)
+    assert borrower in row and f"{owed:,.2f}" in row and owed > 0
     assert "Overdue loans" in signed_in(app, "finance1").get("/loans/monitor", headers=EN).text
     assert signed_in(app, "applicant1").get("/loans/monitor").status_code == 403

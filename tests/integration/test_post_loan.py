@@ -186,6 +186,8 @@ def test_the_loan_pages_name_the_borrower_and_lead_to_the_application(app, post_
             summary = re.search(r'<section class="card" id="loan-summary".*?</section>', page, re.S).group(0)
             assert "Lotus Trading" in summary
             assert f'href="/applications/{application.id}"' in summary  # the deal behind the loan
+            deal = read(f"/applications/{application.id}", language)  # and the deal's page leads to its loan
+            assert f'href="/loans/{loan.id}" id="loan-link"' in deal
 
 
 def test_without_the_signed_authorisation_nothing_is_debited_and_a_late_bill_alerts_finance(app, post_loan, clock):
@@ -327,4 +329,52 @@ def test_a_late_payer_who_catches_up_is_current_again_and_the_case_ends_cured(ap
     ended = db.session.get(ProcessInstance, case.id)
     assert ended.status == "completed"
     assert [p.status for p in post_loan_instances(loan)] == ["waiting"]  # the loan goes on being watched
+    assert_books_balance(loan.id)
+
+
+def test_each_overdue_alert_shows_the_whole_loan_as_of_its_day(app, post_loan, clock):
+    """A second instalment falling overdue after finance handled the first alert alerts finance again; its task says
+    the loan as it stands that day: every overdue instalment's amount with penalties, overdue since the oldest one's
+    due date, the days past due counted from it and the day the figures are of (it said the new instalment's due date
+    beside the loan's days past due, and that instalment's amount alone)."""
+    loan = disbursed(app, clock, authorised=False)
+    first, second = rows(loan)[0], rows(loan)[1]
+    day = first.due_date
+    while rows(loan)[0].status != "overdue":
+        day += timedelta(days=1)
+        batch(clock, day)
+    [handled] = db.session.scalars(select(HumanTask).where(HumanTask.element_id == "review_overdue"))
+    tasks.complete_task(handled.id, {"decision": "follow_collections"}, who("fin1"))
+    db.session.commit()
+    while rows(loan)[1].status != "overdue":
+        day += timedelta(days=1)
+        batch(clock, day)
+    [alert] = db.session.scalars(select(HumanTask).where(HumanTask.element_id == "review_overdue",
+                                                        HumanTask.state == "ready"))
+    data = alert.shown or {}
+    owed_now = loans.amounts_overdue([loan.id])[loan.id]
+    assert owed_now > loans.owed(first) + loans.owed(second) - Decimal("0.01") > 0
+    assert (data["first_due_date"], data["days_past_due"], Decimal(data["amount_overdue"]), data["as_of"]) == (
+        first.due_date.isoformat(), (day - first.due_date).days, owed_now, day.isoformat())
+    [told] = [n for n in notices("loan_overdue") if n.channel == "in_app" and second.due_date.isoformat() in n.body]
+    assert re.search(r"¥\d{1,3},\d{3}\.\d{2}", told.body), told.body  # the instalment's amount, said as money
+    set_password(app, "fin1")
+    page = reader(app, "fin1")(f"/tasks/{alert.id}", "zh")
+    assert "数据截至（日终批处理日）" in page and f"{day.year}年{day.month}月{day.day}日" in page
+
+
+def test_finance_has_one_open_alert_per_loan_however_many_bills_fall_overdue(app, post_loan, clock):
+    """The demo's overdue loan gave finance a task per missed bill, each its own snapshot: while an alert is open,
+    the next bill falling overdue is told (the notice) and updates the loan's figures, and gives no second task."""
+    loan = disbursed(app, clock, authorised=False)
+    day = rows(loan)[0].due_date
+    while rows(loan)[1].status != "overdue":
+        day += timedelta(days=1)
+        batch(clock, day)
+    alerts = db.session.scalars(select(HumanTask).where(HumanTask.element_id == "review_overdue")).all()
+    assert [a.state for a in alerts] == ["ready"]
+    assert len([n for n in notices("loan_overdue") if n.channel == "in_app"]) == 2  # each bill is still told
+    [instance] = post_loan_instances(loan)
+    assert Decimal(instance.data["amount_overdue"]) == loans.amounts_overdue([loan.id])[loan.id]  # escalation reads it
+    assert instance.status == "waiting"
     assert_books_balance(loan.id)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from app.services.workflow import labels
 from tests.conftest import ROOT
@@ -75,6 +76,15 @@ def test_the_shipped_forms_are_labelled_in_both_languages():
         if path.name.endswith("-uischema.json"):  # a UI schema (widgets, order) labels nothing
             continue
         assert labels.form_label_problems(json.loads(path.read_text(encoding="utf-8"))) == [], path.name
+
+
+def test_no_shipped_form_points_above_to_what_the_task_page_shows_beside_or_below_it():
+    """The task page puts the deal, the key data and the earlier decisions beside the form (below it on a narrow
+    screen): a form's instructions said they were 'above' (见上方)."""
+    for path in sorted((ROOT / "forms").glob("*.json")):
+        form = json.loads(path.read_text(encoding="utf-8"))
+        said = f"{form.get('description') or ''} {form.get('description@zh') or ''}"
+        assert re.search(r"\b(is|are|data) above\b", said) is None and "上方" not in said, path.name
 
 
 def test_a_user_task_is_named_in_the_readers_language():

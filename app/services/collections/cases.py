@@ -14,13 +14,13 @@ from sqlalchemy import delete, func, insert, select
 
 from app.engine.said import said
 from app.extensions import db
-from app.models import InstanceParty, Loan, Organisation, Payment, Product, User
+from app.models import Instalment, InstanceParty, Loan, Organisation, Payment, Product, User
 from app.models.identity import OrgKind
 from app.models.loan import ZERO
 from app.services import clock
 from app.services.context import business_tz
 from app.services.identity import grants, policy
-from app.services.ledger.loans import amounts_overdue
+from app.services.ledger.loans import amounts_overdue, owed
 from app.services.notices import sending
 
 WINDOW_OPENS, WINDOW_CLOSES = time(8, 0), time(21, 0)  # borrowers are contacted only in these hours
@@ -84,6 +84,14 @@ def standing(loan_ids: list[int]) -> dict[int, dict[str, Any]]:
             for loan in db.session.scalars(select(Loan).where(Loan.id.in_(loan_ids)))} if loan_ids else {}
 
 
+def overdue_bills(loan_id: int) -> list[dict[str, Any]]:
+    """The loan's overdue bills as the collector asks for them (the collector has no loan page): number, due
+    date and what each still owes, penalties included."""
+    return [{"number": r.number, "due_date": r.due_date, "owed": owed(r)} for r in db.session.scalars(
+        select(Instalment).where(Instalment.loan_id == loan_id, Instalment.is_current, Instalment.status == "overdue")
+        .order_by(Instalment.number))]
+
+
 def reach(org_ids: list[int]) -> dict[int, list[dict[str, str]]]:
     """How each borrower is reached: its active users' names, mobiles and e-mail addresses (those who have one)."""
     found: dict[int, list[dict[str, str]]] = {org_id: [] for org_id in org_ids}
@@ -98,13 +106,15 @@ def reach(org_ids: list[int]) -> dict[int, list[dict[str, str]]]:
 
 
 def position(business_key: str | None) -> dict[str, Any]:
-    """The case's view of its loan (`collections.open`): dpd and bucket as of the last batch."""
+    """The case's view of its loan (`collections.open`): dpd and bucket as of the last batch; `as_of` the day it
+    was read (its tasks show these figures as of that day: the case page shows them as they stand)."""
     loan = loan_of(business_key)
     borrower = db.session.get(Organisation, loan.borrower_org_id)
     kind = db.session.scalar(select(Product.kind).where(Product.id == loan.product_id))
     return {"loan_id": loan.id, "loan": loan.business_key, "borrower": borrower.name if borrower else "",
             "status": loan.status, "dpd": loan.dpd, "bucket": loan.bucket,
-            "amount_overdue": str(amount_overdue(loan.id)), "pledged": kind == PLEDGE_KIND}
+            "amount_overdue": str(amount_overdue(loan.id)), "pledged": kind == PLEDGE_KIND,
+            "as_of": clock.now().astimezone(china()).date().isoformat()}  # the day these figures were read
 
 
 def action_names(action: str) -> dict[str, str]:

@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import HumanTask, InstanceEvent, InstanceParty, Organisation, ProcessInstance
+from app.models import HumanTask, InstanceEvent, InstanceParty, Organisation, ProcessInstance, User
 from app.models.identity import OrgKind
 from app.services.collections import cases as cases_of
+from app.services.collections import contacts as logged_contacts
 from app.services.collections.cases import AGENCY
 from app.services.context import lazy_gettext as _l
 from app.services.errors import Forbidden, Invalid, NotFound
@@ -73,9 +74,13 @@ def _twin(data: dict[str, Any], name: str, language: str) -> Any:
 
 
 def _contacts(instance_ids: list[int], language: str) -> dict[int, list[dict[str, Any]]]:
-    tasks = list(db.session.scalars(select(HumanTask).where(
+    """Each case's contacts in the order they happened: the contact tasks' answers and those logged on the page."""
+    done = db.session.execute(select(HumanTask, User.display_name, User.username).outerjoin(
+        User, User.id == HumanTask.completed_by_id).where(
         HumanTask.instance_id.in_(instance_ids), HumanTask.element_id == "contact", HumanTask.state == "completed")
-        .order_by(HumanTask.completed_at, HumanTask.id)))
+        .order_by(HumanTask.completed_at, HumanTask.id)).all()
+    tasks = [task for task, _name, _user in done]
+    by = {task.id: name or user for task, name, user in done}
     forms = forms_by_id(sorted({t.form_id for t in tasks if t.form_id}))
     found: dict[int, list[dict[str, Any]]] = {i: [] for i in instance_ids}
     for task in tasks:
@@ -87,7 +92,10 @@ def _contacts(instance_ids: list[int], language: str) -> dict[int, list[dict[str
             choices = prop.get("enum") or []
             if answer.get(name) in choices and shown:
                 answer[f"{name}_label"] = shown[choices.index(answer[name])]
-        found[task.instance_id].append(answer)
+        found[task.instance_id].append({**answer, "by": by.get(task.id)})
+    for instance_id, more in logged_contacts.logged(instance_ids, language).items():
+        found[instance_id] = sorted(found[instance_id] + more, key=lambda c: (str(c.get("contact_date") or ""),
+                                                                              str(c.get("contact_time") or "")))
     return found
 
 
@@ -127,12 +135,28 @@ def cases(principal: Principal, language: str, instance_id: int | None = None) -
             "action": _twin(data, "action_name", language),
             "status": row.status, "ended": ended[0 if language == "en" else 1] if ended else None,
             "agency": None if parties[row.id].get(AGENCY) in in_house else names.get(parties[row.id].get(AGENCY, 0)),
+            # the platform's organisation by the name its tasks' parties show (the list said only 'the platform's own')
+            "in_house": names.get(parties[row.id].get(AGENCY, 0)) if parties[row.id].get(AGENCY) in in_house else None,
             "contacts": contacts[row.id],
             "promises": [c for c in contacts[row.id] if c.get("outcome") == "promised"],
             "broken_promises": data.get("broken_promises") or 0,
             "letter": data.get("letter_document"), "waiting_on": open_tasks.get(row.id),
+            "may_log": row.status not in ENDED and logged_contacts.may_log(principal, parties[row.id]),
+            "bills": cases_of.overdue_bills(data["loan_id"]) if one and row.status not in ENDED
+            and isinstance(data.get("loan_id"), int) else [],
         })
     return views
+
+
+def case_of_loan(principal: Principal, business_key: str) -> int | None:
+    """The loan's newest collections case this reader sees (for a link from the loan's page), else None."""
+    if not may_read(principal):
+        return None
+    rows = db.session.scalars(select(ProcessInstance.id).where(
+        ProcessInstance.process_id == PROCESS, ProcessInstance.business_key == business_key,
+        instance_visible(principal)).order_by(ProcessInstance.id.desc())).all()
+    parties = _parties(list(rows))
+    return next((i for i in rows if policy.allowed(principal, "collections.read", parties[i])), None)
 
 
 def case(principal: Principal, instance_id: int, language: str) -> dict[str, Any]:

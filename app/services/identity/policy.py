@@ -126,6 +126,10 @@ POLICY: dict[str, tuple[Grant, ...]] = {
     "collections.read": (platform(*PLATFORM_STAFF, "collections_agent"), party("funder", "finance"),
                          party("collection_agency", "collections_agent")),
     "collections.assign": (platform(*PLATFORM_ACTORS),),
+    # a contact logged on a case's page between its contact tasks: the collections agents of the organisation
+    # working the case (the service also requires it to be the case's `collection_agency`: the platform's own
+    # agents only while no agency is assigned)
+    "collections.contact": (platform("collections_agent"), party("collection_agency", "collections_agent")),
     # insight (issue 16): the heatmap and the tasks' waiting times are the platform's staff's; the
     # portfolio dashboard also a funder's own staff's, over the loans their organisation funds
     "insight.read": (platform(*PLATFORM_STAFF),),

@@ -22,7 +22,7 @@ from app.extensions import db
 from app.lending import LoanAccount, Prepayment, apply_payment, payoff_quote
 from app.lending.errors import LendingError
 from app.lending.money import parse_money
-from app.models import Instalment, Loan, Payment
+from app.models import Instalment, Loan, Organisation, Payment
 from app.models.loan import PAYMENT_CHANNELS, ZERO
 from app.services import clock, context
 from app.services.context import lazy_gettext as _l
@@ -32,6 +32,7 @@ from app.services.identity import policy
 from app.services.identity.directory import Principal
 from app.services.ledger.journal import lock_ledger
 from app.services.ledger.loans import (
+    amounts_overdue,
     bill_settled_interest,
     business_today,
     invalid,
@@ -545,8 +546,8 @@ def may_monitor(principal: Principal) -> bool:
 def monitor(principal: Principal, today: date | None = None) -> dict[str, Any]:
     """The loans the reader sees (platform staff every loan, a funder's finance their funder's): bills
     of active loans due in the seven days from `today` and not paid, active loans overdue by the
-    batch's bucket (most days past due first), and offline payments awaiting confirmation. 403 for
-    anyone else."""
+    batch's bucket (most days past due first) with what their overdue instalments owe, and offline
+    payments awaiting confirmation; each loan's borrower by name. 403 for anyone else."""
     if not may_monitor(principal):
         raise Forbidden(_l("the monitoring page is finance's"))
     today = today or business_today()
@@ -564,8 +565,13 @@ def monitor(principal: Principal, today: date | None = None) -> dict[str, Any]:
         select(Payment, Loan).join(Loan, Loan.id == Payment.loan_id)
         .where(visible, Payment.status == "pending", Payment.channel == "offline")
         .order_by(Payment.created_at, Payment.id)).all()]
+    shown = {loan.borrower_org_id for loan, *_rest in due + awaiting} | {loan.borrower_org_id for loan in overdue_loans}
+    borrowers = dict(db.session.execute(select(Organisation.id, Organisation.name).where(
+        Organisation.id.in_(shown))).all()) if shown else {}
     return {"today": today, "due": [entry for entry in due if entry[2] > 0], "overdue": overdue,
-            "awaiting": awaiting, "may_decide": policy.may_ever(principal, "payments.confirm")}
+            "awaiting": awaiting, "may_decide": policy.may_ever(principal, "payments.confirm"),
+            "borrowers": borrowers,  # whose loan each row is, by the loan's borrower organisation
+            "amounts_overdue": amounts_overdue([loan.id for loan in overdue_loans])}
 
 
 def voucher_limit() -> int:

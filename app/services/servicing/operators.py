@@ -5,7 +5,7 @@
 | `servicing.prepare` | — | loan_id, loan, application_number, borrower, funder, principal, authorised |
 | `servicing.bill_notice` | bill (the `bill_due_soon` message) | sent, reason |
 | `servicing.auto_debit` | bill (the `bill_due` message) | outcome (`ordered` / `skipped`), reason, order_id, amount |
-| `servicing.open_case` | overdue (the `overdue` message) | opened (a collections case was asked for), dpd, amount_overdue |
+| `servicing.open_case` | overdue (the `overdue` message) | opened (a collections case was asked for), and the loan as of the batch's day (`as_of`): dpd, amount_overdue (what all its overdue instalments owe, penalties included), overdue_since (its oldest overdue instalment's due date); alert (finance has no open alert of the loan: a new task is due) |
 | `servicing.close` | — | document_id, status |
 | `servicing.escalate` | note, amount_overdue, days_past_due | sent (the funder's team leads told) |
 
@@ -17,12 +17,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Instalment
+from app.models import HumanTask, Instalment
 from app.services.identity import grants, policy
-from app.services.ledger.loans import owed
+from app.services.ledger.loans import amounts_overdue, owed
 from app.services.notices import sending
 from app.services.origination.applications import deal_parties
 from app.services.servicing import auto_debit, closing
@@ -72,14 +72,32 @@ def auto_debit_task(params: dict[str, Any], ctx: HandlerContext) -> dict[str, An
     return auto_debit.debit(loan_deal(ctx.business_key), int(bill.get("number") or 0), str(bill.get("due_date") or ""))
 
 
+def _overdue_since(loan_id: int) -> str | None:
+    oldest = db.session.scalar(select(func.min(Instalment.due_date)).where(
+        Instalment.loan_id == loan_id, Instalment.is_current, Instalment.status == "overdue"))
+    return oldest.isoformat() if oldest is not None else None
+
+
 def open_case(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
-    """Finance told, and a collections case asked for (one per overdue episode: its first due date)."""
+    """Finance told, and a collections case asked for (one per overdue episode: its first due date).
+
+    What finance's task shows is the whole loan as of the batch's day (every overdue instalment, penalties
+    included, since the oldest one's due date), not the instalments this message is about: the second
+    instalment's alert said 'overdue since' its own due date beside the loan's days past due, and the
+    instalment's amount without its penalty."""
     deal = loan_deal(ctx.business_key)
     given = params.get("overdue")
     overdue: dict[str, Any] = given if isinstance(given, dict) else {}
     loan, application = deal.loan, deal.application
+    as_of = overdue.get("business_date")
+    # one alert open at a time: a later instalment falling overdue while finance has not handled the last alert
+    # updates the loan's figures (escalating reads them) and gives no second task (the demo's loan had one per bill)
+    alert = db.session.scalar(select(HumanTask.id).where(
+        HumanTask.instance_id == ctx.instance_id, HumanTask.element_id == "review_overdue",
+        HumanTask.state.in_(("ready", "claimed"))).limit(1)) is None
     if loan.status != "active":
-        return {"opened": False, "dpd": loan.dpd, "amount_overdue": None}
+        return {"opened": False, "dpd": loan.dpd, "amount_overdue": None, "overdue_since": None, "as_of": as_of,
+                "alert": False}
     first_due = str(overdue.get("first_due_date") or "")
     amount = str(overdue.get("amount_overdue") or "0.00")
     payload = {"loan_id": loan.id, "application_number": application.number, "loan": loan.business_key,
@@ -89,11 +107,13 @@ def open_case(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
                      loan_id=loan.id, start_process=COLLECTIONS)
     if deal.funder is not None:
         sending.send("loan_overdue", {"loan": loan.business_key, "number": application.number,
-                                      "borrower": deal.borrower.name, "amount": amount, "date": first_due},
+                                      "borrower": deal.borrower.name, "amount": f"{Decimal(amount):,.2f}",
+                                      "date": first_due},
                      org_id=deal.funder.id, roles=sorted(policy.party_roles("payments.confirm", "funder")),
                      business_key=application.number,
                      idempotency_key=f"{loan.business_key}:loan_overdue:{overdue.get('business_date')}")
-    return {"opened": opened, "dpd": loan.dpd, "amount_overdue": amount}
+    return {"opened": opened, "dpd": loan.dpd, "amount_overdue": f"{amounts_overdue([loan.id])[loan.id]:.2f}",
+            "overdue_since": _overdue_since(loan.id) or first_due, "as_of": as_of, "alert": alert}
 
 
 def escalate(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
