@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import HumanTask, Lead, Notification, Organisation, ProcessInstance, User
@@ -311,6 +311,30 @@ def test_operators_enter_a_lead_on_a_page_and_see_it_listed_with_its_duplicate(a
     assert expected in listing.text
     with app.app_context():
         assert db.session.scalar(select(Lead.amount).where(Lead.contact_name == "Li Lei")) == 1000000
+        db.session.remove()
+
+
+def test_the_lead_page_says_every_wrong_field_at_once(app, client, acquisition):
+    """An amount the page could not read was said alone: the credit code's, mobile's and e-mail's errors came after."""
+    _sign_in(client, "op1")
+    form = client.get("/leads/new", headers={"Accept-Language": "en"})
+    wrong = client.post("/leads/new", data={"csrf_token": _page_csrf(form.text), "company_name": "Lotus",
+                                            "contact_name": "Li Lei", "credit_code": "abc", "mobile": "123",
+                                            "email": "x@", "amount": "1,00,0.999"}, headers={"Accept-Language": "en"})
+    assert wrong.status_code == 422
+    said = {chunk.split('"')[0]: found.group(1) for chunk in wrong.text.split('data-field="')[1:]
+            if (found := re.search(r'class="field-error"[^>]*>([^<]+)<', chunk))}
+    assert set(said) == {"credit_code", "mobile", "email", "amount"}, said
+    assert said["amount"].startswith("Write the amount like 1,000,000.00")
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Lead)) == 0
+        db.session.remove()
+    fine_but_amount = client.post("/leads/new", data={
+        "csrf_token": _page_csrf(form.text), "company_name": "Lotus", "contact_name": "Li Lei",
+        "credit_code": CREDIT_CODE, "mobile": "13900139000", "amount": "1,00"}, headers={"Accept-Language": "en"})
+    assert fine_but_amount.status_code == 422 and 'class="field-error"' in fine_but_amount.text
+    with app.app_context():  # the rest was right: the lead is still not entered without its amount
+        assert db.session.scalar(select(func.count()).select_from(Lead)) == 0
         db.session.remove()
 
 

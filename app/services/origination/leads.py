@@ -243,6 +243,13 @@ def products_offered() -> list[tuple[str, str]]:
         select(Product).where(Product.active.is_(True), Product.kind.is_not(None)).order_by(Product.code))]
 
 
+def check_lead(principal: Principal, data: Mapping[str, Any]) -> None:
+    """The checks entering a lead makes (`Invalid` naming each wrong field), entering nothing: a page that could not
+    read a field says the others' errors with its own."""
+    policy.require(principal, "leads.manage", message=_l("Entering leads is for the platform's operators."))
+    _checked(data, from_channel=False)
+
+
 def enter_lead(principal: Principal, data: Mapping[str, Any]) -> Lead:
     """A lead an operator enters (from a telephone call, a visit)."""
     policy.require(principal, "leads.manage", message=_l("Entering leads is for the platform's operators."))
