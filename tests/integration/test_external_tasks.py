@@ -283,6 +283,23 @@ def test_the_instance_page_says_it_waits_for_a_worker_and_what_a_failed_worker_s
     assert repair.status_code == 200 and "外部工作者未能完成任务，且没有剩余重试次数" in repair.text
 
 
+def test_the_instance_page_says_under_waiting_for_which_step_a_worker_does_and_who_holds_it(app, client, tokens):
+    """The page said nothing of the worker it waited for, but one line of its history."""
+    from tests.integration.test_start_page import _browser
+
+    instance_id = _start()
+    get, _post = _browser(app, "aud")
+    waiting = re.search(r'<section class="card" id="waiting">(.*?)</section>', get(f"/instances/{instance_id}", "en").text,
+                        re.S)
+    assert waiting is not None
+    said = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", waiting.group(1)))
+    assert "An external worker: Pay · topic invoice-payment · no worker holds it now" in said
+    _fetch(client, tokens["op"], worker="payer-1")
+    zh = re.search(r'<section class="card" id="waiting">(.*?)</section>', get(f"/instances/{instance_id}", "zh").text,
+                   re.S).group(1)
+    assert "外部工作者：" in zh and "由工作者 payer-1 锁定至" in zh
+
+
 def test_the_console_lists_what_waits_for_workers_in_chinese(app, client, tokens, clock):
     from tests.integration.test_start_page import _browser
 
