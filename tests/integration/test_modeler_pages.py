@@ -196,6 +196,9 @@ def test_a_test_instance_starts_on_the_newest_version_under_the_typed_key(client
     assert answer.status_code == 201, answer.text
     assert (answer.json["version"], answer.json["status"]) == (2, "waiting")
     assert answer.json["message"] == f"Test instance {answer.json['instance_id']} started on version 2: waiting."
+    # a link to the instance it started (the message named it alone)
+    assert answer.json["url"] == f"/instances/{answer.json['instance_id']}"
+    assert answer.json["link"] == f"Open instance {answer.json['instance_id']}"
     with app.app_context():
         row = db.session.get(ProcessInstance, answer.json["instance_id"])
         assert (row.version, row.business_key, row.started_by_id) == (2, "TRY-1", identity.principal_for("ana").id)
