@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import HumanTask, Lead, Notification, Organisation, ProcessInstance, User
@@ -336,6 +336,23 @@ def test_the_lead_page_says_every_wrong_field_at_once(app, client, acquisition):
     with app.app_context():  # the rest was right: the lead is still not entered without its amount
         assert db.session.scalar(select(func.count()).select_from(Lead)) == 0
         db.session.remove()
+
+
+@pytest.mark.parametrize(("answer", "language", "said"), [
+    ({"decision": "drop", "reason": "Outside our regions"}, "en", "Dropped"),
+    ({"decision": "qualify"}, "zh", "合格，予以受理")])
+def test_a_decided_leads_page_says_how_and_by_whom(app, client, acquisition, answer, language, said):
+    """The outcome read 'Decided' and a time: not qualified or dropped, nor by whom."""
+    lead = client.post("/api/v1/leads", headers=acquisition["MKT1"], json=lead_data()).json
+    decide(app, client, acquisition["op"], lead["number"], answer)
+    with app.app_context():
+        db.session.execute(update(User).where(User.username == "op1").values(display_name="Wu Yun"))
+        db.session.commit()
+        db.session.remove()
+    _sign_in(client, "op1")
+    page = client.get(f"/leads/{lead['id']}", headers={"Accept-Language": language}).text
+    assert re.search(rf'id="lead-decision">{said}<', page)
+    assert 'id="lead-decided-by">Wu Yun<' in page
 
 
 def test_lead_pages_are_the_operators(app, client, acquisition):
