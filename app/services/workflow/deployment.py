@@ -508,7 +508,7 @@ def _write_versions(checked: _Checked, actor_id: int | None, dependents: list[_D
     for decision in bundle.decisions.values():
         results.append(_version_row(
             "decision", decision.decision_id, decision.name, decision.file.content_hash, decision.file, latest,
-            lambda d=decision: deployment_for(d.file, "dmn"), spec_text="{}", at=at))
+            lambda d=decision: deployment_for(d.file, "dmn"), spec_text="{}", at=at, names=decision.names))
     users = [*bundle.processes.values(), *(d.process for d in dependents)]
     for d_id, row in _latest_versions("decision", sorted({x for p in users for x in p.decisions}
                                                          - set(decision_hashes))).items():
