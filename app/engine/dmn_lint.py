@@ -7,16 +7,18 @@ an expression, else written after the input: `>= 600`, `not in ("A", "E")`; `?` 
 input; `-` or nothing matches anything; a FEEL range, list or `not(...)` as the import translates it,
 `feel_tests`), so a table that could never run is refused at deploy. An
 input expression that calls a SpiffArena server function Loanflow does not have (`get_env()`) is
-refused naming it (`script_offers`).
+refused naming it (`script_offers`). An entry that reads a name none of the table's inputs reads, and no
+script has (`>= abc`), is a warning: it runs only when the process holds that name, and fails there when not.
 """
 from __future__ import annotations
 
+import ast
 import re
 
 from app.engine import feel_tests, script_offers
 from app.engine.errors import DiagramProblem
 from app.engine.said import Said, said
-from app.engine.scripting import SandboxViolation, compile_expression
+from app.engine.scripting import SandboxViolation, compile_expression, sandbox_globals
 from app.engine.xml import read_xml
 
 DMN_NAMESPACE = "https://www.omg.org/spec/DMN/20191111/MODEL/"
@@ -56,6 +58,33 @@ def _entry_problem(entry: str) -> str | None:
     return _compiles(f"{_INPUT} {entry}")  # an operator and its operand after the input
 
 
+def _entry_code(entry: str) -> str:
+    """The expression the DMN engine runs for an entry that compiles (`_entry_problem` said it does)."""
+    if _QUESTION.search(entry):
+        return _QUESTION.sub(_INPUT, entry)
+    return entry if _compiles(entry) is None else f"{_INPUT} {entry}"
+
+
+def _names_read(code: str) -> set[str]:
+    """The names an expression reads that it does not bind itself (a comprehension's, a lambda's)."""
+    try:
+        tree = ast.parse(code, mode="eval")
+    except (SyntaxError, RecursionError):
+        return set()
+    read = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    bound = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    bound |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.Lambda) for a in ast.walk(n.args)
+              if isinstance(a, ast.arg)}
+    return read - bound - {_INPUT}
+
+
+def _known_names() -> set[str]:
+    """What an expression may read beyond the data: the sandbox's builtins, modules and offered functions."""
+    found = sandbox_globals()
+    builtins = found.get("__builtins__")
+    return set(found) | (set(builtins) if isinstance(builtins, dict) else set()) | set(script_offers.OFFERED)
+
+
 def lint_decision_file(filename: str, content: bytes) -> list[DiagramProblem]:
     """Each input expression and input entry of the file's decision tables that does not compile,
     on its element (the input, or the rule's entry)."""
@@ -75,12 +104,21 @@ def lint_decision_file(filename: str, content: bytes) -> list[DiagramProblem]:
                     problems.append(DiagramProblem(filename, expression.get("id") or table.get("id"),
                                                    said("input expression %(text)r calls %(call)s",
                                                         text=text, call=offered)))
+            inputs = set().union(*(_names_read((e.findtext(f"{ns}text") or "").strip())
+                                   for e in table.iter(f"{ns}inputExpression"))) | _known_names()
             for rule in table.iter(f"{ns}rule"):
                 for entry in rule.iter(f"{ns}inputEntry"):
                     text = (entry.findtext(f"{ns}text") or "").strip()
-                    reason = _entry_problem(feel_tests.translate(text) or text)  # as the import runs it
+                    runs = feel_tests.translate(text) or text  # as the import runs it
+                    reason = _entry_problem(runs)
                     if reason:
                         problems.append(DiagramProblem(filename, entry.get("id") or rule.get("id"),
                                                        said("input entry %(text)r does not compile: %(why)s",
                                                             text=text, why=reason)))
+                    elif runs not in ("", "-") and (unknown := sorted(_names_read(_entry_code(runs)) - inputs)):
+                        problems.append(DiagramProblem(
+                            filename, entry.get("id") or rule.get("id"),
+                            said("input entry %(text)r reads %(names)s, which none of the table's inputs reads: the "
+                                 "table fails where the process's data does not hold it", text=text,
+                                 names=", ".join(unknown)), severity="warning"))
     return problems

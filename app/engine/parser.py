@@ -83,6 +83,7 @@ class ParsedDecision:
     decision_id: str
     name: str | None
     file: DiagramFile
+    names: dict[str, str] = field(default_factory=dict)  # by language: `name`, and `name@<lang>` properties
 
 
 @dataclass
@@ -374,7 +375,9 @@ def parse_diagrams(files: list[DiagramFile], max_bytes: int = DEFAULT_MAX_BYTES,
         if own:
             for decision_id in set(parser.dmn_parsers) - before:
                 dp = parser.dmn_parsers[decision_id]
-                bundle.decisions[decision_id] = ParsedDecision(decision_id, dp.get_name(), f)
+                drawn = root.xpath("//*[local-name()='decision'][@id=$id]", id=decision_id)
+                bundle.decisions[decision_id] = ParsedDecision(
+                    decision_id, dp.get_name(), f, process_names(drawn[0], dp.get_name()) if drawn else {})
             if not set(parser.dmn_parsers) - before:
                 problems.append(DiagramProblem(f.filename, None, said("DMN file holds no decision")))
 

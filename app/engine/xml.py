@@ -1,6 +1,7 @@
 """A hardened XML reader for diagrams: no DTDs, no entities, no network, bounded size."""
 from __future__ import annotations
 
+import xml.etree.ElementTree as ElementTree  # its C14N 2.0 writer rewrites namespace prefixes; lxml's does not
 from typing import Any
 
 from lxml import etree
@@ -141,3 +142,30 @@ def extension_elements(element: etree._Element) -> etree._Element:
     docs = element.findall(f"{{{BPMN_NS}}}documentation")
     element.insert(element.index(docs[-1]) + 1 if docs else 0, made)
     return made
+
+
+# A drawing's shapes and edges: an editor writes them in its own order (bpmn-js in the order it draws them),
+# which says nothing; they are compared sorted by the element each one draws.
+_DRAWING_LISTS = frozenset({"BPMNPlane", "DMNDiagram"})
+
+
+def same_content(first: bytes, second: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> bool:
+    """Whether two diagram files say the same: alike but for what an editor changes when it writes back a file it
+    opened (bpmn-js, dmn-js): the layout of the text, the order of attributes, comments, the namespaces'
+    prefixes and the order of the drawing's shapes. A file that does not read is the same as nothing."""
+    if first == second:
+        return True
+    try:
+        return _canonical(first, max_bytes) == _canonical(second, max_bytes)
+    except DiagramRejected:
+        return False
+
+
+def _canonical(data: bytes, max_bytes: int) -> str:
+    root = read_xml(data, "", max_bytes)
+    drop_comments(root)
+    for node in list(root.iter(etree.Element)):
+        if etree.QName(node).localname in _DRAWING_LISTS:
+            node[:] = sorted(node, key=lambda shape: (
+                str(shape.tag), shape.get("bpmnElement") or shape.get("dmnElementRef") or "", shape.get("id") or ""))
+    return ElementTree.canonicalize(etree.tostring(root), strip_text=True, rewrite_prefixes=True)

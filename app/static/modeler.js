@@ -602,7 +602,14 @@
         const response = await post(container.dataset.start, JSON.stringify({business_key: key}), "application/json");
         const answer = await response.json();
         result.textContent = response.ok ? answer.message : refusal(answer.error);
-        if (response.ok) result.dataset.instance = String(answer.instance_id);
+        if (response.ok) {
+          result.dataset.instance = String(answer.instance_id);
+          const link = document.createElement("a");  // to the instance it started
+          link.href = answer.url;
+          link.textContent = answer.link;
+          link.id = "start-instance-link";
+          result.append(" ", link);
+        }
       } catch (error) {
         result.textContent = text.failed;
       } finally {

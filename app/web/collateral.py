@@ -77,8 +77,9 @@ def upload() -> ResponseReturnValue:
         return _page(422, error=_l("Choose a CSV file of prices to upload."), faults={})
     try:
         recorded = prices.record_csv(current_user.principal, upload.filename, upload.stream.read(2 * 1024 * 1024))
-    except Invalid as exc:
-        return _page(422, error=exc.message, faults=exc.fields)
+    except Invalid as exc:  # a fault that is the error itself (a wrong header) is said once
+        faults = {where: said for where, said in exc.fields.items() if [str(s) for s in said] != [str(exc.message)]}
+        return _page(422, error=exc.message, faults=faults)
     return _page(recorded=recorded)
 
 

@@ -83,8 +83,10 @@ def task_page(task_id: int):
         try:
             data = parse_submission(schema, ui, request.form, request.files, upload_keeper(uploads))
             tasks.complete_task(task_id, data, principal, uploads)
-        except FormParseError as exc:
-            errors, values, status = exc.fields, posted_values(), 422
+        except FormParseError as exc:  # said with what the form's checks find in the fields that did read
+            others = tasks.answer_problems(task_id, exc.data, principal)
+            errors = {**{name: said for name, said in others.items() if name not in exc.fields}, **exc.fields}
+            values, status = posted_values(), 422
         except ServiceError as exc:
             errors = exc.fields or {"_form": [exc.message]}  # the services' messages are in the reader's language
             values, status = posted_values(), status_of(exc) if exc.kind in FORM_REFUSALS else 422

@@ -23,9 +23,9 @@ def _language() -> str:
 
 
 def duration(seconds: float | None) -> str:
-    """A wait in the reader's words ("3 hours", "3小时"); empty when there is none."""
+    """A wait in the reader's words ("3 hours", "3小时"); a dash when there is none (no task waited so)."""
     if seconds is None:
-        return ""
+        return "—"
     return format_timedelta(timedelta(seconds=seconds), threshold=1.1)
 
 

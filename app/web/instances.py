@@ -9,6 +9,7 @@ from datetime import date
 from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import format_datetime, get_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.services.workflow import instance_search, instance_view
@@ -27,6 +28,18 @@ def _date(name: str) -> date | None:
         return date.fromisoformat(request.args.get(name, ""))
     except ValueError:
         return None
+
+
+def _date_errors(filters: instance_search.Filters) -> dict[str, list[str]]:
+    """What is wrong with the dates typed (a search leaves out a date it cannot read, and finds nothing when the
+    start is after the end: the page says why)."""
+    errors: dict[str, list[str]] = {}
+    for name, read in (("from", filters.started_from), ("to", filters.started_to)):
+        if read is None and request.args.get(name, "").strip():
+            errors[name] = [_("Write the date as YYYY-MM-DD, such as 2026-12-01; the search left it out.")]
+    if filters.started_from and filters.started_to and filters.started_from > filters.started_to:
+        errors["to"] = [_("The end date is before the start date: no instance can match.")]
+    return errors
 
 
 def _filters() -> instance_search.Filters:
@@ -54,9 +67,10 @@ def index() -> ResponseReturnValue:
     filters = _filters()
     results = instance_search.search(current_user.principal, filters, page_number(), _language())
     paging = {k: v for k, v in request.args.items() if k != "page" and v}
+    errors = _date_errors(filters)
     return render_template("instances.html", results=results, filters=filters, paging=paging,
-                           statuses=instance_search.STATUSES,
-                           status_names=instance_search.STATUS_NAMES, when=format_datetime)
+                           statuses=instance_search.STATUSES, errors=errors,
+                           status_names=instance_search.STATUS_NAMES, when=format_datetime), 422 if errors else 200
 
 
 @bp.route("/instances/<int:instance_id>")

@@ -66,16 +66,23 @@ def new() -> ResponseReturnValue:
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         data: dict[str, str] = {k: v for k, v in values.items() if v}
+        unread: str | None = None
         try:
             if "amount" in data:  # as people type it: 1,000,000.00, ¥, full-width digits
-                data["amount"] = str(money_input.parse_money(data["amount"]))
-            row = leads.enter_lead(current_user.principal, data)
+                data["amount"] = str(money_input.parse_money(data.pop("amount")))
         except ValueError as exc:
-            errors = {"amount": [str(exc)]}
+            unread = str(exc)
+        try:
+            if unread is not None:  # the other fields' errors are said with the amount's
+                leads.check_lead(current_user.principal, data)
+            else:
+                row = leads.enter_lead(current_user.principal, data)
         except Invalid as exc:
             errors = {name: [str(FIELD_MESSAGES[name])] for name in exc.fields if name in FIELD_MESSAGES}
             errors = errors or {"_form": [exc.message]}
-        else:
+        if unread is not None:
+            errors = {**{k: v for k, v in errors.items() if k != "_form"}, "amount": [unread]}
+        elif not errors:
             return redirect(url_for("lead_pages.show", lead_id=row.id), 303)
     return render_template("lead_form.html", values=values, errors=errors, products=leads.products_offered()), \
         422 if errors else 200

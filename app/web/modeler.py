@@ -165,4 +165,6 @@ def start(process_id: str) -> ResponseReturnValue:
     status = str(INSTANCE_STATUS.get(started.status, started.status))
     return jsonify(instance_id=started.instance_id, version=started.version, status=started.status,
                    message=_("Test instance %(id)s started on version %(n)s: %(status)s.", id=started.instance_id,
-                             n=started.version, status=status)), 201
+                             n=started.version, status=status),
+                   link=_("Open instance %(id)s", id=started.instance_id),
+                   url=url_for("instance_pages.show", instance_id=started.instance_id)), 201

@@ -58,7 +58,9 @@ def add():
         operator_mappings.map_operator(current_user.principal, form.get("kind", ""), form.get("value", ""),
                                        form.get("operator_name", ""), _parameters(form.get("parameters", "")))
     except ServiceError as exc:
-        details = [f"{name}: {m}" for name, ms in exc.fields.items() for m in ms]
+        said = {"kind": _("Kind"), "value": _("Value in the diagram"), "operator_name": _("Operator"),
+                "parameters": _("Parameters")}  # a field by its label on the form, never its key
+        details = [f"{said.get(name, _('The mapping'))}: {m}" for name, ms in exc.fields.items() for m in ms]
         return _page(errors=[exc.message, *details], status=status_of(exc))
     return _page(message=_("Mapping saved. Diagrams deployed from now on call this operator."))
 

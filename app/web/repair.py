@@ -49,10 +49,13 @@ def retry(instance_id: int, incident_id: int) -> ResponseReturnValue:
     if incidents.visible_incident(current_user.principal, incident_id).instance_id != instance_id:
         abort(404)
     try:
-        incidents.retry_incident(incident_id, current_user.principal, request.form.get("note"))
+        retried = incidents.retry_incident(incident_id, current_user.principal, request.form.get("note"))
     except ServiceError as exc:
         return _page(instance_id, status_of(exc), {"incidents": [exc.message]})
-    flash(_("The failed step was run again."))
+    if retried["kind"] == "external_task_failed":  # run by a worker: offered to them again, not run here
+        flash(_("The task is offered to the external workers again."))
+    else:
+        flash(_("The failed step was run again."))
     return _back(instance_id)
 
 

@@ -119,9 +119,13 @@ def fields_of(schema: dict[str, Any], ui: dict[str, Any] | None = None, values: 
 
 
 class FormParseError(Exception):
-    def __init__(self, fields: dict[str, list[str]]) -> None:
+    """Fields that could not be read (`fields`: what is wrong with each) and the `data` the others gave, for the
+    form's own checks to say what else is wrong at once."""
+
+    def __init__(self, fields: dict[str, list[str]], data: dict[str, Any] | None = None) -> None:
         super().__init__("form fields could not be read")
         self.fields = fields
+        self.data = data or {}
 
 
 def parse_submission(schema: dict[str, Any], ui: dict[str, Any] | None, form: MultiDict,
@@ -130,7 +134,7 @@ def parse_submission(schema: dict[str, Any], ui: dict[str, Any] | None, form: Mu
     errors: dict[str, list[str]] = {}
     data = _parse_object(schema, ui or {}, form, files, store_file, "", errors)
     if errors:
-        raise FormParseError(errors)
+        raise FormParseError(errors, data)
     return data
 
 

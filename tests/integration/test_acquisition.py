@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import HumanTask, Lead, Notification, Organisation, ProcessInstance, User
@@ -312,6 +312,47 @@ def test_operators_enter_a_lead_on_a_page_and_see_it_listed_with_its_duplicate(a
     with app.app_context():
         assert db.session.scalar(select(Lead.amount).where(Lead.contact_name == "Li Lei")) == 1000000
         db.session.remove()
+
+
+def test_the_lead_page_says_every_wrong_field_at_once(app, client, acquisition):
+    """An amount the page could not read was said alone: the credit code's, mobile's and e-mail's errors came after."""
+    _sign_in(client, "op1")
+    form = client.get("/leads/new", headers={"Accept-Language": "en"})
+    wrong = client.post("/leads/new", data={"csrf_token": _page_csrf(form.text), "company_name": "Lotus",
+                                            "contact_name": "Li Lei", "credit_code": "abc", "mobile": "123",
+                                            "email": "x@", "amount": "1,00,0.999"}, headers={"Accept-Language": "en"})
+    assert wrong.status_code == 422
+    said = {chunk.split('"')[0]: found.group(1) for chunk in wrong.text.split('data-field="')[1:]
+            if (found := re.search(r'class="field-error"[^>]*>([^<]+)<', chunk))}
+    assert set(said) == {"credit_code", "mobile", "email", "amount"}, said
+    assert said["amount"].startswith("Write the amount like 1,000,000.00")
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Lead)) == 0
+        db.session.remove()
+    fine_but_amount = client.post("/leads/new", data={
+        "csrf_token": _page_csrf(form.text), "company_name": "Lotus", "contact_name": "Li Lei",
+        "credit_code": CREDIT_CODE, "mobile": "13900139000", "amount": "1,00"}, headers={"Accept-Language": "en"})
+    assert fine_but_amount.status_code == 422 and 'class="field-error"' in fine_but_amount.text
+    with app.app_context():  # the rest was right: the lead is still not entered without its amount
+        assert db.session.scalar(select(func.count()).select_from(Lead)) == 0
+        db.session.remove()
+
+
+@pytest.mark.parametrize(("answer", "language", "said"), [
+    ({"decision": "drop", "reason": "Outside our regions"}, "en", "Dropped"),
+    ({"decision": "qualify"}, "zh", "合格，予以受理")])
+def test_a_decided_leads_page_says_how_and_by_whom(app, client, acquisition, answer, language, said):
+    """The outcome read 'Decided' and a time: not qualified or dropped, nor by whom."""
+    lead = client.post("/api/v1/leads", headers=acquisition["MKT1"], json=lead_data()).json
+    decide(app, client, acquisition["op"], lead["number"], answer)
+    with app.app_context():
+        db.session.execute(update(User).where(User.username == "op1").values(display_name="Wu Yun"))
+        db.session.commit()
+        db.session.remove()
+    _sign_in(client, "op1")
+    page = client.get(f"/leads/{lead['id']}", headers={"Accept-Language": language}).text
+    assert re.search(rf'id="lead-decision">{said}<', page)
+    assert 'id="lead-decided-by">Wu Yun<' in page
 
 
 def test_lead_pages_are_the_operators(app, client, acquisition):

@@ -10,7 +10,7 @@ import pytest
 from app.extensions import db
 from app.services.identity import directory as identity
 from app.services.workflow.deployment import DiagramFile, deploy_and_commit
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, ROOT
 from tests.integration.instance_api import start
 from tests.integration.test_identity import set_password, sign_in
 
@@ -91,6 +91,19 @@ def test_the_list_names_each_process_in_the_readers_language_with_its_versions_a
     assert _cell(decision, "versions") == "1"
     # a DMN decision has its English name only: marked English on the Chinese page, not passed off as Chinese
     assert ('<span lang="en">Approve or reject by score</span>' in decision) == (headers is ZH), decision
+
+
+def test_a_decision_named_in_chinese_is_listed_by_that_name_on_chinese_pages(client, app, catalogue):
+    """The shipped tables said 'Route a deal by its risk report' among the Chinese process names."""
+    with app.app_context():
+        deploy_and_commit([DiagramFile("risk_route.dmn", (ROOT / "processes" / "risk_route.dmn").read_bytes())])
+        db.session.remove()
+    sign_in(client, "ana")
+    zh = _row(client.get("/processes", headers=ZH).text, "data-process", "risk_route")
+    assert "按风险报告分流业务" in zh and "Route a deal" not in zh
+    assert "按风险报告分流业务" in client.get("/processes/risk_route", headers=ZH).text
+    en = _row(client.get("/processes", headers=EN).text, "data-process", "risk_route")
+    assert "Route a deal by its risk report" in en
 
 
 @pytest.mark.parametrize(("headers", "words"), [

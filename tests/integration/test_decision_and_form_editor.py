@@ -126,6 +126,24 @@ def test_an_invalid_table_is_refused_with_the_rule_it_concerns_and_changes_nothi
     assert answer.status_code == 422 and _versions(app, "credit_other") == 0
 
 
+@pytest.mark.parametrize(("headers", "said"), [
+    (EN, "input entry '>= abc' reads abc, which none of the table's inputs reads"),
+    (ZH, "输入条目 '>= abc' 读取了 abc，但决策表的各输入均未读取它")])
+def test_an_entry_reading_a_name_no_input_reads_is_said(client, app, editors, headers, said):
+    """`>= abc` compiles, and the check said there were no problems; it fails where the data holds no abc."""
+    sign_in(client, "ana")
+    page = client.get("/decisions/credit_decision/edit", headers=headers)
+    post = {"X-CSRFToken": _csrf(page.text), "Content-Type": "application/xml", **headers}
+    checked = client.post("/decisions/credit_decision/check", data=DMN.replace(b"&gt;= 600", b"&gt;= abc"),
+                          headers=post)
+    assert checked.status_code == 200
+    [problem] = checked.json["problems"]
+    assert problem["element_id"] == "rule_approve_in" and problem["severity"] == "warning"
+    assert said in problem["reason"]
+    plain = client.post("/decisions/credit_decision/check", data=DMN, headers=post)  # its own entries read nothing
+    assert plain.json["problems"] == [] and plain.json["ok"] is True
+
+
 def test_the_catalogue_shows_a_decision_table_with_the_viewer_and_offers_to_edit_it(client, editors):
     sign_in(client, "ana")
     page = client.get("/processes/credit_decision", headers=EN)

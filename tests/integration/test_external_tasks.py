@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import ExternalTask, Incident, ProcessInstance
 from app.services.identity import directory as identity
-from app.services.workflow import incidents, instances, operator_mappings
+from app.services.workflow import instances, operator_mappings
 from app.services.workflow.deployment import DiagramFile, check_diagrams, deploy_and_commit
 from tests.integration.test_money_races import race_posts
 
@@ -170,8 +170,15 @@ def test_a_failure_with_no_retries_is_an_incident_whose_retry_offers_the_task_ag
     shown = re.search(r'<section class="card" id="incidents">.*?</section>', get(f"/instances/{instance_id}", "zh").text,
                       re.S).group(0)
     assert "account is closed" in shown and "failed" not in shown  # said once, in Chinese (and again
-    incidents.retry_incident(incident.id, identity.principal_for("admin"), "account reopened")  # in English)
-    db.session.commit()
+    admin_get, admin_post = _browser(app, "admin")
+    repair = admin_get(f"/instances/{instance_id}/repair", "zh").text
+    assert "未解决的异常事件" in repair  # an incident is 异常事件 on every page (it was 事件 here, as history events are)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', repair).group(1)
+    status, _text, location = admin_post(f"/instances/{instance_id}/repair/incidents/{incident.id}/retry",
+                                         {"csrf_token": token, "note": "account reopened"}, "zh")  # in English)
+    assert status == 302
+    back = admin_get(location, "zh").text  # offered to the workers again: not 'the failed step was run again'
+    assert "已重新交给外部工作者" in back and "失败的步骤已重新运行" not in back
     assert _instance(instance_id).status == "waiting"
     (again,) = _fetch(client, tokens["op"], worker="payer-2").json
     assert again["id"] == task["id"] and again["retries"] is None
@@ -281,6 +288,23 @@ def test_the_instance_page_says_it_waits_for_a_worker_and_what_a_failed_worker_s
     assert "外部工作者执行失败" in page and "外部工作者 &#39;payer-1&#39; 未能完成主题 &#39;invoice-payment&#39; 的任务" in page
     repair = get(f"/instances/{instance_id}/repair", "zh")
     assert repair.status_code == 200 and "外部工作者未能完成任务，且没有剩余重试次数" in repair.text
+
+
+def test_the_instance_page_says_under_waiting_for_which_step_a_worker_does_and_who_holds_it(app, client, tokens):
+    """The page said nothing of the worker it waited for, but one line of its history."""
+    from tests.integration.test_start_page import _browser
+
+    instance_id = _start()
+    get, _post = _browser(app, "aud")
+    waiting = re.search(r'<section class="card" id="waiting">(.*?)</section>', get(f"/instances/{instance_id}", "en").text,
+                        re.S)
+    assert waiting is not None
+    said = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", waiting.group(1)))
+    assert "An external worker: Pay · topic invoice-payment · no worker holds it now" in said
+    _fetch(client, tokens["op"], worker="payer-1")
+    zh = re.search(r'<section class="card" id="waiting">(.*?)</section>', get(f"/instances/{instance_id}", "zh").text,
+                   re.S).group(1)
+    assert "外部工作者：" in zh and "由工作者 payer-1 锁定至" in zh
 
 
 def test_the_console_lists_what_waits_for_workers_in_chinese(app, client, tokens, clock):

@@ -4,6 +4,8 @@ role held outside the platform grants nothing, and applicants start only what a 
 from __future__ import annotations
 
 import re
+from datetime import UTC
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -341,3 +343,21 @@ def test_a_user_the_admin_page_cannot_create_says_every_wrong_field_at_once_in_t
     assert refused.status_code == 422 and not user_exists(app, "rev 2")
     taken = admin_post(app, "admin", "/users", username="rev1", org="BANK1", role="first_reviewer")
     assert taken.status_code == 409  # a name taken, alone, is the conflict it was
+
+
+def test_the_admin_page_says_links_and_tokens_times_in_the_business_time_zone(app, client, people):
+    """An invitation's expiry and a token's last use read as every other page's times (they said UTC)."""
+    assert admin_post(app, "admin", "/users", username="rev9", org="BANK1", role="first_reviewer").status_code == 200
+    assert client.get(f"{API}/me/tasks", headers=people["tokens"]["rev1"]).status_code == 200
+    with app.app_context():
+        rev9 = db.session.scalar(select(User).where(User.username == "rev9"))
+        expires = db.session.scalar(select(UserToken.expires_at).where(UserToken.user_id == rev9.id))
+        db.session.remove()
+    zone = ZoneInfo(app.config["LOANFLOW_TIMEZONE"])
+    local = expires.replace(tzinfo=UTC).astimezone(zone)
+    page, _csrf = browser(app, "admin")
+    listing = page.get("/admin/").text
+    pending = re.search(r'<div class="pending-link">(.*?)</div>', listing, re.S).group(1)
+    assert "UTC" not in pending and f"{local.hour % 12 or 12}:{local.minute:02d}" in pending
+    token_row = re.search(rf'<tr data-user-id="{people["ids"]["rev1"]}">(.*?)</tr>', listing, re.S).group(1)
+    assert "never" not in token_row and re.search(r"last used \d+/\d+/\d+, \d+:\d\d", token_row)

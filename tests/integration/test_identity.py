@@ -235,6 +235,11 @@ def test_upload_field_sniffs_content_and_keeps_the_hash(client, app, auth, deplo
                                                                                      "voucher.png")},
                           content_type="multipart/form-data", headers={"Accept-Language": language})
         assert bad.status_code == 422 and said in bad.text
+    program = client.post(f"/tasks/{task_id}", data={"csrf_token": csrf, "voucher": (
+        io.BytesIO(b"MZ\x90\x00\x03" + bytes(250)), "setup.exe")}, content_type="multipart/form-data",
+        headers={"Accept-Language": "zh-CN"})  # its MIME type was said: application/x-msdownload
+    assert program.status_code == 422 and "application/" not in program.text
+    assert "文件 &#39;setup.exe&#39; 的类型为 EXE，不是可接受的文件类型" in program.text
     good = client.post(f"/tasks/{task_id}", data={"csrf_token": csrf, "voucher": (io.BytesIO(PNG), "v.png")},
                        content_type="multipart/form-data")
     assert good.status_code == 302

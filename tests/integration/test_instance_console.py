@@ -164,6 +164,19 @@ def test_search_finds_instances_by_each_filter(client, console, app):
             InstanceWait.instance_id == console["OTHER-9"])).all() == []
 
 
+def test_a_date_the_search_cannot_use_is_said_next_to_it(client, console):
+    """A date that is none (2026-13-45) gave every instance, and a start after the end none, without a word."""
+    sign_in(client, "ana")
+    bad = client.get("/instances", query_string={"from": "2026-13-45"}, headers=EN)
+    assert bad.status_code == 422 and len(_found(bad.text)) == 4
+    assert re.search(r'id="from-error">Write the date as YYYY-MM-DD, such as 2026-12-01; the search left it out.<',
+                     bad.text) and 'value="2026-13-45"' in bad.text
+    backwards = client.get("/instances", query_string={"from": "2026-12-08", "to": "2026-12-01"}, headers=ZH)
+    assert backwards.status_code == 422 and _found(backwards.text) == []
+    assert 'id="to-error">结束日期早于开始日期：不会有符合条件的实例。<' in backwards.text
+    assert client.get("/instances", query_string={"from": "2026-11-29"}, headers=EN).status_code == 200
+
+
 def test_the_waits_filter_offers_the_chosen_process_elements_by_name(client, console):
     sign_in(client, "ana")
     page = client.get("/instances", query_string={"process": "console_loop"}, headers=ZH).text

@@ -280,7 +280,7 @@ def _csrf(text: str) -> str:
 @pytest.mark.parametrize(("headers", "words"), [
     (EN, ("Repair instance", "Open incidents", "The instance has no open incident.", "Move to another version",
           "Review the file", "a task is open", "Moves unchanged", "Cancel the instance")),
-    (ZH, ("修复实例", "未解决的事件", "该实例没有未解决的事件。", "迁移到其他版本", "审查材料", "有待办任务",
+    (ZH, ("修复实例", "未解决的异常事件", "该实例没有未解决的异常事件。", "迁移到其他版本", "审查材料", "有待办任务",
           "可以迁移，无变化", "取消实例"))])
 def test_the_repair_page_previews_and_moves_in_both_languages(app, client, two_versions, headers, words):
     instance_id = two_versions["review"]

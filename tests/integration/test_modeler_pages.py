@@ -196,6 +196,9 @@ def test_a_test_instance_starts_on_the_newest_version_under_the_typed_key(client
     assert answer.status_code == 201, answer.text
     assert (answer.json["version"], answer.json["status"]) == (2, "waiting")
     assert answer.json["message"] == f"Test instance {answer.json['instance_id']} started on version 2: waiting."
+    # a link to the instance it started (the message named it alone)
+    assert answer.json["url"] == f"/instances/{answer.json['instance_id']}"
+    assert answer.json["link"] == f"Open instance {answer.json['instance_id']}"
     with app.app_context():
         row = db.session.get(ProcessInstance, answer.json["instance_id"])
         assert (row.version, row.business_key, row.started_by_id) == (2, "TRY-1", identity.principal_for("ana").id)
@@ -345,3 +348,34 @@ def test_no_file_chosen_is_said_next_to_the_field(client, modeler_world):
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/processes/new").text).group(1)
     answer = client.post("/processes/open", data={"csrf_token": token}, headers=ZH)
     assert answer.status_code == 422 and "请选择流程图文件（.bpmn）。" in answer.text
+
+
+def _drawn(shapes: list[tuple[str, int]]) -> bytes:
+    """`_diagram()` with a drawing: a shape for each (element, x), in that order."""
+    di = "".join(f'<bpmndi:BPMNShape id="{e}_di" bpmnElement="{e}"><dc:Bounds x="{x}" y="80" width="100" height="80"/>'
+                 "</bpmndi:BPMNShape>" for e, x in shapes)
+    return _diagram().replace(b"</bpmn:definitions>", (
+        '<bpmndi:BPMNDiagram id="d1" xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" '
+        'xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"><bpmndi:BPMNPlane id="p1" bpmnElement="mod_review">'
+        f"{di}</bpmndi:BPMNPlane></bpmndi:BPMNDiagram></bpmn:definitions>").encode())
+
+
+def test_an_unchanged_diagram_the_modeler_writes_back_in_its_own_layout_stays_the_version_it_is(client, app,
+                                                                                                modeler_world):
+    """bpmn-js writes what it opened in its own layout: indented, ` />`, comments gone, its shapes in the order it
+    drew them. Deployed as it was, that made a version the diff said was the same as the last."""
+    sign_in(client, "ana")
+    token = _csrf(client)
+    drawn = _drawn([("start", 100), ("review", 200), ("end", 400)])
+    assert _post(client, token, "deploy", drawn).json["status"] == "new"
+    as_written = (_drawn([("end", 400), ("start", 100), ("review", 200)]).replace(b'"/>', b'" />')
+                  .replace(b"\n                  ", b" ").replace(b"<bpmn:userTask", b"<!-- the task -->\n<bpmn:userTask")
+                  .replace(b'<bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="review"',
+                           b'<bpmn:sequenceFlow targetRef="review" sourceRef="start" id="f0"'))
+    same = _post(client, token, "deploy", as_written)
+    assert (same.json["version"], same.json["status"]) == (2, "unchanged"), same.json
+    moved = _post(client, token, "deploy", _drawn([("start", 100), ("review", 240), ("end", 400)]))
+    assert (moved.json["version"], moved.json["status"]) == (3, "new")  # a shape moved is a new drawing
+    renamed = _post(client, token, "deploy", as_written.replace(b'name="Review"', b'name="Check"'))
+    assert (renamed.json["version"], renamed.json["status"]) == (4, "new")
+    assert _versions(app)[-1][0] == 4

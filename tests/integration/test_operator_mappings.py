@@ -187,6 +187,12 @@ def test_the_page_lists_adds_and_removes_in_both_languages(app, client, admin_to
     bad = client.post("/admin/operator-mappings/", data={"csrf_token": _csrf(page.text), "kind": "class",
                                                          "value": "Y", "operator_name": "nope"})
     assert bad.status_code == 422 and 'role="alert"' in bad.text
+    assert "Operator: Choose a registered operator." in bad.text and "operator_name" not in bad.text.replace(
+        'name="operator_name"', "")
+    named = client.post("/admin/operator-mappings/", data={"csrf_token": _csrf(page.text), "kind": "class",
+                                                           "value": "Y", "operator_name": "risk.assess",
+                                                           "parameters": "this is not\n"})
+    assert named.status_code == 422 and "Parameters: " in named.text and "parameters:" not in named.text
     removed = client.post(f"/admin/operator-mappings/{row_id}/remove", data={"csrf_token": _csrf(page.text)})
     assert removed.status_code == 200 and "No mappings yet." in removed.text
     client.post("/language", data={"csrf_token": _csrf(page.text), "locale": "zh"})

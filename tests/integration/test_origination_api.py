@@ -12,6 +12,7 @@ tests/integration/test_origination_flows.py drives the same diagrams through the
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from io import BytesIO
 from typing import Any
 
@@ -134,8 +135,9 @@ class Deals:
                 "decision": "confirm", "receipt_number": "WR-1", "goods": "Steel coil", "quantity": "300",
                 "location": "Bay 4", "goods_locked": True})
             assert self.read(application)["stage"] == "appraisal"
-            self.complete("op1", number, "appraise_goods", {"unit_value": "4200.00",
-                                                            "appraised_value": value or "1260000.00"})
+            appraised = value or "1260000.00"  # 300 t at the value per unit
+            self.complete("op1", number, "appraise_goods", {"unit_value": f"{Decimal(appraised) / 300:.2f}",
+                                                            "appraised_value": appraised})
         else:
             self.complete("app1", number, "credit_consent", {"consent": True, "mobile": "13800138000"})
 

@@ -96,7 +96,8 @@ def confirm_pledge(row: Application, appraised: str = "1260000.00") -> None:
     do(row, "confirm_receipt", "wh1", {"decision": "confirm", "receipt_number": "WR-1", "goods": "Steel coil",
                                         "quantity": "300", "location": "Bay 4", "goods_locked": True})
     assert fresh(row).stage == "appraisal" and open_tasks(row) == ["appraise_goods"]
-    do(row, "appraise_goods", "op1", {"unit_value": "4200.00", "appraised_value": appraised})
+    unit_value = f"{Decimal(appraised) / 300:.2f}"  # 300 t confirmed
+    do(row, "appraise_goods", "op1", {"unit_value": unit_value, "appraised_value": appraised})
 
 
 def consent(row: Application, applicant: str = "app1") -> None:
@@ -251,6 +252,24 @@ def test_the_core_enterprise_starts_from_the_orders_amount_and_due_date(deals):
     values = task_page(who("signer1"), task_id, "en")["form_values"]
     shown = task_page(who("signer1"), task_id, "en")["task"]
     assert values == {"confirmed_amount": "600000.00", "due_date": fresh(row).details["order_due_date"]}, shown
+
+
+def test_the_appraised_value_is_the_value_per_unit_times_the_quantity(deals):
+    row = submit(draft("pledge"))
+    do(row, "confirm_receipt", "wh1", {"decision": "confirm", "receipt_number": "WR-1", "goods": "Steel coil",
+                                        "quantity": "250", "location": "Bay 4", "goods_locked": True})
+    for appraised in ("5.00", "1100000.00", "900000.00"):  # a ¥5 appraisal of 250 t at ¥4,000 went on to review
+        with pytest.raises(Invalid) as refused:
+            do(row, "appraise_goods", "op1", {"unit_value": "4000", "appraised_value": appraised})
+        assert refused.value.fields == {"appraised_value": ["Must be within 5% of 1,000,000.00 (4,000 × 250)."]}
+        db.session.rollback()
+    with deals.test_request_context(), force_locale("zh"), pytest.raises(Invalid) as refused_zh:
+        do(row, "appraise_goods", "op1", {"unit_value": "4000", "appraised_value": "5.00"})
+    db.session.rollback()
+    assert refused_zh.value.fields == {"appraised_value": ["应与 1,000,000.00（4,000 × 250）相差不超过 5%。"]}
+    assert open_tasks(row) == ["appraise_goods"]
+    do(row, "appraise_goods", "op1", {"unit_value": "4000", "appraised_value": "960000.00"})  # 4 % below: a discount
+    assert fresh(row).stage != "appraisal"
 
 
 def test_a_pledge_financing_deal_goes_from_submission_to_approved(deals):

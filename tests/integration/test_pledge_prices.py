@@ -207,10 +207,14 @@ def test_a_bad_json_row_is_422_naming_it_and_nothing_is_stored(app, client, plat
 def test_a_bad_csv_line_is_422_in_the_readers_language_and_nothing_is_stored(app, client, platform):
     text = "goods,unit,price,as_of\nSteel coil,t,2800.00,2026-11-30\nSteel coil,t,cheap,2026-11-30\n"
     answer = _csv(client, platform["op1"], text, expect=422)
-    assert answer["error"]["fields"]["line 3.price"] == ["Line 3: A price above zero and below 10,000,000,000 with "
-                                                         "at most two decimals, such as 4200.00."]
+    assert answer["error"]["fields"]["line 3.price"] == [  # what was given, then what it must be
+        "Line 3: The price 'cheap' is not valid. A price above zero and below 10,000,000,000 with at most two "
+        "decimals, such as 4200.00."]
     chinese = _csv(client, platform["op1"], text, expect=422, language="zh")
-    assert chinese["error"]["fields"]["line 3.price"][0].startswith("第 3 行")
+    assert chinese["error"]["fields"]["line 3.price"][0].startswith("第 3 行：价格 'cheap' 无效。")
+    missing = _csv(client, platform["op1"], "goods,unit,price,as_of\n,t,2800.00,2026-11-30\n", expect=422)
+    assert missing["error"]["fields"]["line 2.goods"] == ["Line 2: The goods' name is missing. The goods' name: 1 to 200 "
+                                                          "characters."]
     assert "价格" in chinese["error"]["message"] or "未保存" in chinese["error"]["message"]
     wrong_header = _csv(client, platform["op1"], "name,unit,price,as_of\nSteel coil,t,1,2026-11-30\n", expect=422)
     assert "line 1" in wrong_header["error"]["fields"]
@@ -249,6 +253,10 @@ def test_the_operators_page_uploads_a_csv_and_shows_zones_in_words(app, client, 
                        data={"csrf_token": csrf_of(page.text),
                              "file": (BytesIO(b"goods,unit,price,as_of\nSteel coil,t,0,2026-11-30\n"), "p.csv")})
     assert bad.status_code == 422 and "第 2 行" in bad.text
+    header = browser.post("/collateral/prices", content_type="multipart/form-data", headers={"Accept-Language": "zh"},
+                          data={"csrf_token": csrf_of(page.text),
+                                "file": (BytesIO(b"name,unit,price,as_of\nSteel coil,t,1,2026-11-30\n"), "p.csv")})
+    assert header.status_code == 422 and header.text.count("第一行须为列名") == 1  # said once, not twice
     chinese = browser.get("/collateral", headers={"Accept-Language": "zh"}).text
     assert "追加担保" in chinese and "75.00%" in chinese
     assert not [w for w in ("Margin call", "Loan-to-value", "Pledges", "Upload prices") if w in chinese]

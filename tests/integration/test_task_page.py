@@ -123,3 +123,19 @@ def test_a_money_input_says_which_format_it_wants(client, task_id):
     hint = re.search(r'<small id="f-([^"]+)-format" class="format">([^<]+)</small>', zh)
     assert hint is not None and "1,000,000.00" in hint.group(2)
     assert f'aria-describedby="f-{hint.group(1)}-format"' in zh
+
+
+def test_a_form_says_every_wrong_field_at_once(client, app, task_id):
+    """An amount the page could not read was said alone: the form's own checks of the other fields came after."""
+    sign_in(client, "rev1")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get(f"/tasks/{task_id}").text).group(1)
+    wrong = client.post(f"/tasks/{task_id}", data={"csrf_token": csrf, "agreed_amount": "abc",
+                                                   "first_due": "2026-13-45"}, headers={"Accept-Language": "en"})
+    assert wrong.status_code == 422
+    said = {chunk.split('"')[0]: found.group(1) for chunk in wrong.text.split('data-field="')[1:]
+            if (found := re.search(r'class="field-error"[^>]*>([^<]+)<', chunk))}
+    assert said == {"agreed_amount": "Write the amount like 1,000,000.00 (commas optional, at most two decimals).",
+                    "first_due": "Must be a date written as YYYY-MM-DD."}
+    with app.app_context():
+        assert db.session.get(HumanTask, task_id).state in ("ready", "claimed")
+        db.session.remove()

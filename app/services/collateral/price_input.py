@@ -76,6 +76,18 @@ def _fault(label: Text, fault: Text) -> Text:
     return _l("%(where)s: %(fault)s", where=label, fault=fault)
 
 
+# A field of a price as a line's error names it, before what it must be.
+FIELD_NAMES = {"goods": _l("The goods' name"), "unit": _l("The unit"), "price": _l("The price"), "as_of": _l("The date")}
+
+
+def _wrong(name: str, given: object) -> Text:
+    """What is wrong with a price's field: the value given, or that none was, and then what it must be."""
+    if given is None or (isinstance(given, str) and not given.strip()):
+        return _l("%(field)s is missing. %(rule)s", field=FIELD_NAMES[name], rule=MESSAGES[name])
+    return _l("%(field)s %(value)s is not valid. %(rule)s", field=FIELD_NAMES[name], value=repr(str(given)[:40]),
+              rule=MESSAGES[name])
+
+
 def _row(raw: Mapping[str, object], where: str, label: Text, today: date,
          errors: dict[str, list[Text]]) -> PriceRow | None:
     for key in sorted(set(raw) - set(FIELDS)):
@@ -84,7 +96,7 @@ def _row(raw: Mapping[str, object], where: str, label: Text, today: date,
               "price": _price(raw.get("price")), "as_of": _date(raw.get("as_of"), today)}
     bad = [name for name in FIELDS if values[name] is None]
     for name in bad:
-        errors[f"{where}.{name}"] = [_fault(label, MESSAGES[name])]
+        errors[f"{where}.{name}"] = [_fault(label, _wrong(name, raw.get(name)))]
     if bad or set(raw) - set(FIELDS):
         return None
     return PriceRow(str(values["goods"]), str(values["unit"]), values["price"], values["as_of"])  # type: ignore[arg-type]

@@ -243,6 +243,13 @@ def products_offered() -> list[tuple[str, str]]:
         select(Product).where(Product.active.is_(True), Product.kind.is_not(None)).order_by(Product.code))]
 
 
+def check_lead(principal: Principal, data: Mapping[str, Any]) -> None:
+    """The checks entering a lead makes (`Invalid` naming each wrong field), entering nothing: a page that could not
+    read a field says the others' errors with its own."""
+    policy.require(principal, "leads.manage", message=_l("Entering leads is for the platform's operators."))
+    _checked(data, from_channel=False)
+
+
 def enter_lead(principal: Principal, data: Mapping[str, Any]) -> Lead:
     """A lead an operator enters (from a telephone call, a visit)."""
     policy.require(principal, "leads.manage", message=_l("Entering leads is for the platform's operators."))
@@ -276,6 +283,7 @@ def _details(rows: list[Lead]) -> list[dict[str, Any]]:
         .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
         .where(ProcessInstance.business_key.in_([r.number for r in rows]), HumanTask.state.in_(OPEN_TASK_STATES))
         .group_by(ProcessInstance.business_key))} if rows else {}
+    deciders = _deciders([r for r in rows if r.decided_at is not None])
     out = []
     for row in rows:
         duplicate, org = earlier.get(row.duplicate_of_id or 0), orgs.get(row.org_id or 0)
@@ -293,8 +301,25 @@ def _details(rows: list[Lead]) -> list[dict[str, Any]]:
             "organisation": {"code": org.code, "name": org.name} if org else None,
             "registered_before": registered_before,
             "open_task_id": tasks.get(row.number),
+            "decided_by": deciders.get(row.number),
         })
     return out
+
+
+def _deciders(rows: list[Lead]) -> dict[str, str]:
+    """Who decided each lead: the person who last completed a task of its process, by lead number."""
+    if not rows:
+        return {}
+    last = (select(ProcessInstance.business_key, func.max(HumanTask.completed_at).label("at"))
+            .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+            .where(ProcessInstance.business_key.in_([r.number for r in rows]), HumanTask.state == "completed")
+            .group_by(ProcessInstance.business_key).subquery())
+    found = db.session.execute(
+        select(ProcessInstance.business_key, User.display_name, User.username)
+        .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+        .join(last, (last.c.business_key == ProcessInstance.business_key) & (last.c.at == HumanTask.completed_at))
+        .join(User, User.id == HumanTask.completed_by_id)).all()
+    return {key: display or username for key, display, username in found if key is not None}
 
 
 def lead_detail(row: Lead) -> dict[str, Any]:

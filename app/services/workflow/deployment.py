@@ -33,6 +33,7 @@ from app.engine.parser import (  # DiagramFile: the entry points' input
     user_tasks,
 )
 from app.engine.said import Said, said
+from app.engine.xml import same_content
 from app.extensions import db
 from app.models import Deployment, FormVersion, ProcessInstance, ProcessVersion, User
 from app.services import context
@@ -464,13 +465,25 @@ def deploy(files: list[DiagramFile], actor_id: int | None = None, forms_from: st
     refuses the whole deploy (`Invalid`, code `diagram_invalid`, the errors by file in `fields`). Forms
     `given` with the files become form versions (the forms that run), used by their diagrams or not.
     """
-    checked = _check(files, forms_from, given)
+    checked = _check([_as_deployed(f) for f in files], forms_from, given)
     if checked.errors or checked.bundle is None:
         raise DiagramRefused(checked.problems)
     dependents = _decision_dependents(checked.bundle, files, context.config("MAX_DIAGRAM_BYTES"))
     for name, content in sorted((given or {}).items()):
         _form_version(name, content)
     return _write_versions(checked, actor_id, dependents)
+
+
+def _as_deployed(file: DiagramFile) -> DiagramFile:
+    """The file as it was last deployed under its name when it says the same (`xml.same_content`): an editor
+    writes back what it opened in its own layout (the modeler's bpmn-js), and an unchanged diagram stays the
+    version it is; a deploy compares the bytes' hash."""
+    deployed = db.session.scalar(select(Deployment.source).where(Deployment.filename == file.filename)
+                                 .order_by(Deployment.id.desc()).limit(1))
+    if deployed is None or bytes(deployed) == file.content \
+            or not same_content(bytes(deployed), file.content, context.config("MAX_DIAGRAM_BYTES")):
+        return file
+    return DiagramFile(file.filename, bytes(deployed))
 
 
 def _write_versions(checked: _Checked, actor_id: int | None, dependents: list[_Dependent]) -> list[DeployedVersion]:
@@ -495,7 +508,7 @@ def _write_versions(checked: _Checked, actor_id: int | None, dependents: list[_D
     for decision in bundle.decisions.values():
         results.append(_version_row(
             "decision", decision.decision_id, decision.name, decision.file.content_hash, decision.file, latest,
-            lambda d=decision: deployment_for(d.file, "dmn"), spec_text="{}", at=at))
+            lambda d=decision: deployment_for(d.file, "dmn"), spec_text="{}", at=at, names=decision.names))
     users = [*bundle.processes.values(), *(d.process for d in dependents)]
     for d_id, row in _latest_versions("decision", sorted({x for p in users for x in p.decisions}
                                                          - set(decision_hashes))).items():

@@ -61,8 +61,8 @@ def sniff(content: bytes, filename: str) -> tuple[str, str]:
     if guess is None:
         raise ValueError(str(_l("unknown content is not an accepted document type (PDF, PNG, JPEG, XLSX, DOCX, ZIP, "
                                 "CSV)")))
-    raise ValueError(str(_l("%(type)s is not an accepted document type (PDF, PNG, JPEG, XLSX, DOCX, ZIP, CSV)",
-                            type=guess.mime)))
+    raise ValueError(str(_l("the file %(name)s is of type %(kind)s, not an accepted document type (PDF, PNG, JPEG, "
+                            "XLSX, DOCX, ZIP, CSV)", name=repr(filename[:100]), kind=guess.extension.upper())))
 
 
 def sniffed_as(content: bytes, filename: str, types: tuple[str, ...]) -> str | None:

@@ -102,7 +102,9 @@ def _over_bounds(schema: dict[str, Any], data: dict[str, Any], shown: dict[str, 
     when it became ready; a value the task does not hold bounds nothing): `equalsFrom` — that value, spaces aside
     (an account number typed again as a check of the one the deal names); `maximumFrom` — at most that value (an
     approved amount at most the amount applied for); on a date, `notAfter: "today"` (a contact that happened)
-    or `notBefore: "today"` (a promise to pay), today in the business time zone."""
+    or `notBefore: "today"` (a promise to pay), today in the business time zone; `productOf` — the product of
+    those values, the form's own or the task's (an appraised value: the value per unit times the quantity),
+    within the share `productWithin` of it (0: to the cent)."""
     fields: dict[str, list[str]] = {}
     today = clock.now().astimezone(business_tz()).date()
     for name, spec in (schema.get("properties") or {}).items():
@@ -118,12 +120,35 @@ def _over_bounds(schema: dict[str, Any], data: dict[str, Any], shown: dict[str, 
             if held not in (None, "") and isinstance(given_text, str) and "".join(given_text.split()) != "".join(
                     str(held).split()):
                 fields[name] = [gettext("Must match %(value)s, which the task shows.", value=held)]
+        if isinstance(spec.get("productOf"), list) and (off := _off_product(spec, data.get(name), data, shown)):
+            fields[name] = [off]
         day = _day(data.get(name))
         if day is not None and spec.get("notAfter") == "today" and day > today:
             fields[name] = [gettext("Must be today (%(today)s) or earlier.", today=today.isoformat())]
         if day is not None and spec.get("notBefore") == "today" and day < today:
             fields[name] = [gettext("Must be today (%(today)s) or later.", today=today.isoformat())]
     return fields
+
+
+def _off_product(spec: dict[str, Any], value: Any, data: dict[str, Any], shown: dict[str, Any]) -> str | None:
+    """What is wrong with `value` as the product of the values `spec["productOf"]` names; None when nothing is
+    (or when it, a factor or the share is not a number: the field's own checks say so)."""
+    given, within = _decimal(value), _decimal(spec.get("productWithin", 0))
+    names = [f for f in spec["productOf"] if isinstance(f, str)]
+    factors = [found for f in names if (found := _decimal(data[f] if f in data else shown.get(f))) is not None]
+    if given is None or within is None or not names or len(factors) != len(names):
+        return None
+    product = Decimal(1)
+    for factor in factors:
+        product *= factor
+    if abs(given - product) <= abs(product) * within:
+        return None
+    expected = f"{product.quantize(Decimal('0.01')):,}"
+    how = " × ".join(f"{f:,}" for f in factors)
+    if within:
+        return gettext("Must be within %(share)s%% of %(value)s (%(factors)s).", share=f"{(within * 100).normalize():f}",
+                       value=expected, factors=how)
+    return gettext("Must be %(value)s (%(factors)s).", value=expected, factors=how)
 
 
 def validate_submission(schema: dict[str, Any] | None, data: Any, shown: dict[str, Any] | None = None,

@@ -26,7 +26,15 @@ from sqlalchemy import func, select
 
 from app.engine.element_runs import element_runs
 from app.extensions import db
-from app.models import Deployment, HumanTask, InstanceEvent, Organisation, ProcessInstance, ProcessVersion
+from app.models import (
+    Deployment,
+    HumanTask,
+    InstanceEvent,
+    Organisation,
+    OrgKind,
+    ProcessInstance,
+    ProcessVersion,
+)
 from app.models.task import OPEN_TASK_STATES
 from app.services.clock import now
 from app.services.context import lazy_gettext as _l
@@ -251,11 +259,14 @@ def task_statistics(actor: Principal, days: int = DEFAULT_PERIOD, at: datetime |
     keys = set(opened) | set(completed) | set(open_now)
     orgs = dict(db.session.execute(select(Organisation.id, Organisation.name).where(
         Organisation.id.in_({org for _, org in keys if org is not None}))).all())
+    # the platform's own lanes (no organisation) by the platform's name, as its organisation's rows say it
+    platform = db.session.scalar(select(Organisation.name).join(OrgKind, OrgKind.org_id == Organisation.id)
+                                 .where(OrgKind.kind == "platform").order_by(Organisation.id).limit(1))
     rows = []
     for key in keys:
         count, oldest = open_now.get(key, (0, None))
         rows.append(TaskFigures(
-            key[0], key[1], orgs.get(key[1]) if key[1] is not None else None, opened.get(key, 0),
+            key[0], key[1], orgs.get(key[1]) if key[1] is not None else platform, opened.get(key, 0),
             completed.get(key, 0), _median(claim_waits[key]), percentile(claim_waits[key], 0.9),
             _median(done_waits[key]), percentile(done_waits[key], 0.9), count,
             (until - oldest).total_seconds() if oldest is not None else None))

@@ -23,6 +23,7 @@ from app.engine.data_stores import keys as data_store_keys
 from app.engine.element_runs import element_runs
 from app.extensions import db
 from app.models import (
+    ExternalTask,
     HumanTask,
     InboxMessage,
     Incident,
@@ -36,6 +37,7 @@ from app.models import (
     User,
 )
 from app.models.task import OPEN_TASK_STATES
+from app.services import clock
 from app.services.context import lazy_gettext as _l
 from app.services.context import moment
 from app.services.errors import NotFound
@@ -103,6 +105,17 @@ class Wait:
 
 
 @dataclass(frozen=True)
+class WorkerWait:
+    """A step an external worker does, which the instance waits for (Camunda's external task)."""
+    element_id: str
+    name: Named
+    topic: str | None  # a code: staff only
+    worker: str | None  # the worker holding it (staff only); None: no worker holds it now
+    locked_until: datetime | None
+    retries: int | None  # tries left, once a worker said how many (staff only)
+
+
+@dataclass(frozen=True)
 class IncidentRow:
     id: int
     element_id: str | None
@@ -154,6 +167,7 @@ class InstanceView:
     kept: list[KeptMessage] | None = None
     # the key a message awaited must carry where its event gave it one, not the business key (staff only)
     message_keys: dict[str, str] | None = None
+    workers: list[WorkerWait] = field(default_factory=list)  # steps external workers do, awaited
 
 
 def _name(known: dict[str, Element], element_id: str | None, language: str) -> Named | None:
@@ -294,6 +308,9 @@ def view(principal: Principal, instance_id: int, language: str) -> InstanceView:
                     _due(everywhere[e].due if e in everywhere else None) or instance.due_at)
               for e in waiting_timers]
     waits = [Wait(e, diagram_elements.named(known, e, language)) for e in waiting if e in known and known[e].message]
+    workers = _workers(instance.id, known, language, internals, at=clock.now()) \
+        if instance.status in WAITING_STATUSES else []
+    workers = [w for w in workers if internals or w.element_id not in scope.hidden_elements]
     return InstanceView(
         instance.id, instance.process_id, labels.process_title(version.names, instance.process_id, language),
         instance.version, instance.process_version_id, instance.status, instance.business_key,
@@ -308,7 +325,25 @@ def view(principal: Principal, instance_id: int, language: str) -> InstanceView:
         [Change(str(k), _short(v)) for k, v in sorted((instance.data or {}).items())] if internals else None,
         _stores(instance.process_version_id, instance.pins or {}) if internals else None,
         _kept(instance.business_key) if internals else None,
-        _message_keys(instance) if internals else None)
+        _message_keys(instance) if internals else None, workers)
+
+
+def _workers(instance_id: int, known: dict[str, Element], language: str, internals: bool,
+             at: datetime) -> list[WorkerWait]:
+    """The steps of the instance external workers do, each with who holds it and until when (a lock that ran out:
+    nobody), and the tries left (Camunda's retries); the topic, the worker and the tries to staff only."""
+    rows = db.session.execute(select(ExternalTask.element_id, ExternalTask.topic, ExternalTask.worker_id,
+                                     ExternalTask.lock_expires_at, ExternalTask.retries)
+                              .where(ExternalTask.instance_id == instance_id).order_by(ExternalTask.id)).all()
+    found = []
+    for r in rows:
+        held = r.worker_id is not None and r.lock_expires_at is not None and r.lock_expires_at > at
+        found.append(WorkerWait(
+            r.element_id, diagram_elements.named(known, r.element_id, language) if r.element_id in known
+            else Named(r.element_id, r.element_id, "code"), r.topic if internals else None,
+            r.worker_id if internals and held else None, r.lock_expires_at if held else None,
+            r.retries if internals else None))
+    return found
 
 
 def _message_keys(instance: ProcessInstance) -> dict[str, str]:

@@ -286,6 +286,18 @@ def unclaim_task(task_id: int, actor: Actor) -> None:
 
 
 
+def answer_problems(task_id: int, data: dict[str, Any], actor: Actor) -> dict[str, list[str]]:
+    """What completing the task with `data` would say is wrong with its fields ({}: nothing), in the reader's
+    language, completing nothing: a page that could not read some fields says the others' errors with theirs."""
+    task = task_for_action(task_id, actor)
+    schema, _ui = task_form(task)
+    try:
+        validate_submission(schema, data, task.shown)
+    except Invalid as exc:
+        return {name: [str(message) for message in messages] for name, messages in exc.fields.items()}
+    return {}
+
+
 def complete_task(task_id: int, data: dict[str, Any], actor: Actor, uploads: Sequence[Upload] = (),
                   answered_elsewhere: bool = False) -> int:
     """Validate the submission, complete the user task and run the instance on until idle.
