@@ -613,3 +613,26 @@ def test_while_the_funder_waits_for_more_the_borrower_removes_only_what_it_uploa
     assert db.session.get(ApplicationDocument, wrong) is None
     assert db.session.get(ApplicationDocument, reviewed) is not None
     assert timeline(row)[-1][0] == "document_removed" and timeline(row)[-1][2]["filename"] == "bad.pdf"
+
+
+def test_the_timeline_says_the_core_enterprise_and_the_warehouse_confirmed(deals):
+    """The timeline asked the core enterprise and the warehouse, then went on to the risk check without saying
+    that they had answered."""
+    from app.services.origination import timeline as deal_timeline
+
+    order = submit(draft("order"))
+    confirm_order(order)
+    pledge = submit(draft("pledge"))
+    confirm_pledge(pledge)
+    with deals.test_request_context(), force_locale("en"):
+        def texts(row: Application) -> list[str]:
+            return [e["text"] for e in deal_timeline.timeline(who("app1"), fresh(row), "en")]
+        said = texts(order)
+        asked = said.index("The core enterprise was asked to confirm the order")
+        assert said[asked + 1] == "The core enterprise confirmed the receivable: ¥600,000.00, due 2027-03-31", said
+        said = texts(pledge)
+        asked = said.index("The warehouse was asked to confirm the warehouse receipt")
+        assert said[asked + 1] == "The warehouse confirmed the warehouse receipt and that the goods are locked"
+    with deals.test_request_context(), force_locale("zh"):
+        assert "核心企业已确认应收账款：¥600,000.00，到期日 2027-03-31" in [
+            e["text"] for e in deal_timeline.timeline(who("rev1"), fresh(order), "zh")]

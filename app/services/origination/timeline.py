@@ -210,15 +210,53 @@ def open_tasks_of(application: Application) -> list[HumanTask]:
         .order_by(HumanTask.created_at, HumanTask.id)))
 
 
+# The parties' answers the deal's diagrams do not record as events: (the stage that asked, the party, the text of a
+# confirmation, the text of a dispute). The confirmation's amount and due date are the party's own answer.
+ANSWERED = {
+    "confirm_receivable": ("core_confirmation", "core_enterprise",
+                           N_("The core enterprise confirmed the receivable: %(amount)s, due %(date)s"),
+                           N_("The core enterprise disputed the order")),
+    "confirm_receipt": ("warehouse_confirmation", "warehouse",
+                        N_("The warehouse confirmed the warehouse receipt and that the goods are locked"),
+                        N_("The warehouse disputed the warehouse receipt")),
+}
+
+
+def _answered(application: Application, events: list[ApplicationEvent]) -> list[tuple[int, dict[str, Any]]]:
+    """The confirmations the core enterprise and the warehouse gave, each with the index of the timeline's line it
+    follows (the line that asked for it)."""
+    if application.instance_id is None:
+        return []
+    out = []
+    for task in db.session.scalars(select(HumanTask).where(
+            HumanTask.instance_id == application.instance_id, HumanTask.element_id.in_(tuple(ANSWERED)),
+            HumanTask.state == "completed").order_by(HumanTask.completed_at, HumanTask.id)):
+        stage, party, confirmed, disputed = ANSWERED[task.element_id]
+        answer = task.data or {}
+        text = _(confirmed, amount=_money(answer.get("confirmed_amount")), date=answer.get("due_date", "")) \
+            if answer.get("decision") == "confirm" else _(disputed)
+        asked = [i for i, e in enumerate(events) if e.kind == "stage" and e.stage == stage
+                 and (task.completed_at is None or e.at <= task.completed_at)]
+        out.append((asked[-1] if asked else len(events) - 1, {
+            "at": task.completed_at, "kind": "answered", "stage": stage, "by_party": party, "text": text}))
+    return out
+
+
 def timeline(principal: Principal, application: Application, language: str) -> list[dict[str, Any]]:
     """The application's timeline for `principal`, who may see the application (the caller loaded it
     through `applications.get_application`), with texts in `language` (`en` or `zh`)."""
     funder_side = principal.is_platform or principal.org_id == application.funder_org_id
     # the core enterprise and the warehouse read that the funder returned or rejected it, not why
     lender_or_borrower = funder_side or principal.org_id == application.borrower_org_id
-    entries = [{"at": e.at, "kind": e.kind, "stage": e.stage, "by_party": EVENT_PARTY.get(e.kind),
-                "text": _event_text(e, language, lender_or_borrower) + _internal(e, funder_side)}
-               for e in events_of(application.id) if e.kind != "edited" or _shows_edits(principal, application)]
+    events = [e for e in events_of(application.id) if e.kind != "edited" or _shows_edits(principal, application)]
+    answers: dict[int, list[dict[str, Any]]] = {}
+    for after, entry in _answered(application, events):
+        answers.setdefault(after, []).append(entry)
+    entries: list[dict[str, Any]] = []
+    for i, e in enumerate(events):
+        entries.append({"at": e.at, "kind": e.kind, "stage": e.stage, "by_party": EVENT_PARTY.get(e.kind),
+                        "text": _event_text(e, language, lender_or_borrower) + _internal(e, funder_side)})
+        entries.extend(answers.get(i, []))
     if application.status in ("submitted", "in_review", "returned", "approved", "signing", "disbursing"):
         for task in open_tasks_of(application):
             text, party = _waiting_text(task)
