@@ -636,3 +636,18 @@ def test_the_timeline_says_the_core_enterprise_and_the_warehouse_confirmed(deals
     with deals.test_request_context(), force_locale("zh"):
         assert "核心企业已确认应收账款：¥600,000.00，到期日 2027-03-31" in [
             e["text"] for e in deal_timeline.timeline(who("rev1"), fresh(order), "zh")]
+
+
+def test_the_timeline_says_the_borrower_answered_the_request_for_more_information(deals):
+    """After the borrower's reply the timeline went from the funder's request straight to its first review again."""
+    from app.services.origination import timeline as deal_timeline
+
+    row = submit(draft("order"))
+    confirm_order(row)
+    do(row, "first_review", "rev1", {"decision": "return", "reason": "Attach the last three invoices"})
+    do(row, "supplement", "app1", {"response": "Attached the invoices of the last three months"})
+    with deals.test_request_context(), force_locale("en"):
+        said = [e["text"] for e in deal_timeline.timeline(who("rev1"), fresh(row), "en")]
+    asked = said.index("The funder returned the application and asks for: Attach the last three invoices")
+    assert said[asked + 1] == "The borrower answered the funder's request for more information", said
+    assert "Attached the invoices" not in " ".join(said)  # that it answered; what it wrote is on the task

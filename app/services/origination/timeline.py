@@ -211,7 +211,8 @@ def open_tasks_of(application: Application) -> list[HumanTask]:
 
 
 # The parties' answers the deal's diagrams do not record as events: (the stage that asked, the party, the text of a
-# confirmation, the text of a dispute). The confirmation's amount and due date are the party's own answer.
+# confirmation or an answer, the text of a dispute or None). The confirmation's amount and due date are the core
+# enterprise's own answer; the borrower's reply to the funder is said, not what it wrote.
 ANSWERED = {
     "confirm_receivable": ("core_confirmation", "core_enterprise",
                            N_("The core enterprise confirmed the receivable: %(amount)s, due %(date)s"),
@@ -219,12 +220,14 @@ ANSWERED = {
     "confirm_receipt": ("warehouse_confirmation", "warehouse",
                         N_("The warehouse confirmed the warehouse receipt and that the goods are locked"),
                         N_("The warehouse disputed the warehouse receipt")),
+    "supplement": ("supplement", "borrower", N_("The borrower answered the funder's request for more information"),
+                   None),
 }
 
 
 def _answered(application: Application, events: list[ApplicationEvent]) -> list[tuple[int, dict[str, Any]]]:
-    """The confirmations the core enterprise and the warehouse gave, each with the index of the timeline's line it
-    follows (the line that asked for it)."""
+    """The confirmations the core enterprise and the warehouse gave and the borrower's replies to a request for more,
+    each with the index of the timeline's line it follows (the line that asked for it)."""
     if application.instance_id is None:
         return []
     out = []
@@ -233,9 +236,13 @@ def _answered(application: Application, events: list[ApplicationEvent]) -> list[
             HumanTask.state == "completed").order_by(HumanTask.completed_at, HumanTask.id)):
         stage, party, confirmed, disputed = ANSWERED[task.element_id]
         answer = task.data or {}
-        text = _(confirmed, amount=_money(answer.get("confirmed_amount")), date=answer.get("due_date", "")) \
-            if answer.get("decision") == "confirm" else _(disputed)
-        asked = [i for i, e in enumerate(events) if e.kind == "stage" and e.stage == stage
+        if disputed is not None and answer.get("decision") != "confirm":
+            text = _(disputed)
+        elif task.element_id == "confirm_receivable":
+            text = _(confirmed, amount=_money(answer.get("confirmed_amount")), date=answer.get("due_date", ""))
+        else:
+            text = _(confirmed)
+        asked = [i for i, e in enumerate(events) if e.kind in ("stage", "returned") and e.stage == stage
                  and (task.completed_at is None or e.at <= task.completed_at)]
         out.append((asked[-1] if asked else len(events) - 1, {
             "at": task.completed_at, "kind": "answered", "stage": stage, "by_party": party, "text": text}))
