@@ -636,6 +636,11 @@ def test_the_timeline_says_the_core_enterprise_and_the_warehouse_confirmed(deals
     with deals.test_request_context(), force_locale("zh"):
         assert "核心企业已确认应收账款：¥600,000.00，到期日 2027-03-31" in [
             e["text"] for e in deal_timeline.timeline(who("rev1"), fresh(order), "zh")]
+    less = submit(draft("order"))
+    confirm_order(less, amount="450000.00")  # less than the order's 600,000.00: the funder should notice
+    with deals.test_request_context(), force_locale("zh"):
+        assert "核心企业已确认应收账款：¥450,000.00，到期日 2027-03-31（与订单不一致：订单金额 ¥600,000.00，到期日 2027-03-31）" \
+            in [e["text"] for e in deal_timeline.timeline(who("rev1"), fresh(less), "zh")]
 
 
 def test_the_timeline_says_the_borrower_answered_the_request_for_more_information(deals):

@@ -225,6 +225,19 @@ ANSWERED = {
 }
 
 
+def _differs_from_the_order(answer: dict[str, Any], order: dict[str, Any]) -> str:
+    """What the reader should notice when the core enterprise confirmed other than the order says: its amount and
+    due date as the borrower declared them ("" when they agree)."""
+    try:
+        same_amount = Decimal(str(answer.get("confirmed_amount"))) == Decimal(str(order.get("order_amount")))
+    except InvalidOperation:
+        same_amount = False
+    if same_amount and str(answer.get("due_date", "")) == str(order.get("order_due_date", "")):
+        return ""
+    return _(" (the order says %(amount)s, due %(date)s)", amount=_money(order.get("order_amount")),
+             date=order.get("order_due_date", ""))
+
+
 def _answered(application: Application, events: list[ApplicationEvent]) -> list[tuple[int, dict[str, Any]]]:
     """The confirmations the core enterprise and the warehouse gave and the borrower's replies to a request for more,
     each with the index of the timeline's line it follows (the line that asked for it)."""
@@ -239,7 +252,8 @@ def _answered(application: Application, events: list[ApplicationEvent]) -> list[
         if disputed is not None and answer.get("decision") != "confirm":
             text = _(disputed)
         elif task.element_id == "confirm_receivable":
-            text = _(confirmed, amount=_money(answer.get("confirmed_amount")), date=answer.get("due_date", ""))
+            text = _(confirmed, amount=_money(answer.get("confirmed_amount")), date=answer.get("due_date", "")) \
+                + _differs_from_the_order(answer, application.details or {})
         else:
             text = _(confirmed)
         asked = [i for i, e in enumerate(events) if e.kind in ("stage", "returned") and e.stage == stage
