@@ -656,3 +656,21 @@ def test_the_timeline_says_the_borrower_answered_the_request_for_more_informatio
     asked = said.index("The funder returned the application and asks for: Attach the last three invoices")
     assert said[asked + 1] == "The borrower answered the funder's request for more information", said
     assert "Attached the invoices" not in " ".join(said)  # that it answered; what it wrote is on the task
+
+
+def test_what_the_borrower_supplies_to_the_funder_is_not_the_core_enterprises_to_read(deals, clock):
+    """The core enterprise read the sales invoices the borrower supplied at the funder's request."""
+    from app.services.errors import NotFound
+
+    row = draft("order")
+    order = applications.add_document(who("app1"), row.id, "order", "order.pdf", b"%PDF-1.4\n%%EOF\n").id
+    row = submit(row)
+    confirm_order(row)
+    do(row, "first_review", "rev1", {"decision": "return", "reason": "Attach the last three invoices"})
+    clock.advance(hours=2)
+    supplied = applications.add_document(who("app1"), row.id, "invoice", "sales.pdf", b"%PDF-1.4\n%%EOF\n").id
+    assert [d.id for d in applications.documents_of(who("signer1"), row.id)] == [order]
+    with pytest.raises(NotFound):
+        applications.get_document(who("signer1"), row.id, supplied)
+    for username in ("app1", "rev1"):  # the borrower and the funder read both
+        assert {d.id for d in applications.documents_of(who(username), row.id)} >= {order, supplied}
