@@ -73,7 +73,7 @@ unit: setup-dev
 
 # After changing user-facing text: refresh the catalogue, translate the new zh entries, compile.
 translations: setup
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o app/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_pgettext:1c,2 -o app/translations/messages.pot .
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations
 	$(BIN)/pybabel compile -d app/translations
 

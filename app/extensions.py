@@ -49,7 +49,12 @@ class LoanflowApi(Api):
 api = LoanflowApi()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-babel = Babel()
+# Dates and times read the same in both languages and on every page: 2026-12-07 and 2026-12-07 17:15 (seconds
+# on the console's instance page). The locales' own short forms mixed 2026/12/7, 2026年12月7日 and, in English,
+# 12/7/26 (month first, a two-digit year: ambiguous to a reader in China) and Sep 23, 2026.
+DATE_FORMATS = {**Babel.default_date_formats, "date.short": "yyyy-MM-dd", "date.medium": "yyyy-MM-dd",
+                "datetime.short": "yyyy-MM-dd HH:mm", "datetime.medium": "yyyy-MM-dd HH:mm:ss"}
+babel = Babel(date_formats=dict(DATE_FORMATS))
 # Sign-in attempts per client address; the per-account lockout lives in the accounts service.
 # Its request hooks run for the sign-in pages only (`app._init_limiter`).
 limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")

@@ -5,6 +5,8 @@
 - `POST /simulators/identity/api/verify` (also `.../api/verifications`, the path the adapter's
   client posts to): a verification request (JSON) → the verdict, the names known being the
   platform's organisations (credit code → name).
+- `POST /simulators/identity/api/codes`: `{"mobile"}` → `{"reference", "sandbox_code"}`: no SMS is sent; the
+  answer says the sandbox code the simulator accepts.
 - `POST /simulators/notify/api/messages`: an SMS or e-mail (JSON, `Idempotency-Key`) → the receipt;
   the message is recorded in the outbox.
 
@@ -84,6 +86,14 @@ def identity_verifications() -> ResponseReturnValue:
     return identity_verify()
 
 
+@bp.route("/identity/api/codes", methods=["POST"])
+def identity_codes() -> ResponseReturnValue:
+    """The identity simulator "sends" a verification code to a mobile number: it sends none and says the sandbox
+    code it accepts."""
+    return _answer(lambda body: identity.simulator().send_code(
+        str(body.get("mobile") or "") if isinstance(body, dict) else "").to_dict())
+
+
 @bp.route("/notify/api/messages", methods=["POST"])
 def notify_messages() -> ResponseReturnValue:
     """Deliver an SMS or e-mail as the notify simulator, recorded in the outbox; the receipt."""
@@ -91,4 +101,4 @@ def notify_messages() -> ResponseReturnValue:
     return _answer(lambda body: outbox.receive(Notification.from_dict(body), key).to_dict())
 
 
-VIEWS = (risk_assess, identity_verify, identity_verifications, notify_messages)
+VIEWS = (risk_assess, identity_verify, identity_verifications, identity_codes, notify_messages)

@@ -6,7 +6,7 @@ from io import BytesIO
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, pgettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -224,7 +224,8 @@ def withdraw(application_id: int):
     if request.method == "GET":
         return _confirm(application_id, "withdraw")
     row = applications.withdraw(_principal(), application_id)
-    flash(_("Application %(number)s withdrawn: you can change it and submit it again.", number=row.number))
+    flash(pgettext("application", "Application %(number)s withdrawn: you can change it and submit it again.",
+                   number=row.number))
     return redirect(url_for("application_pages.show", application_id=application_id))
 
 

@@ -13,6 +13,7 @@ from werkzeug.datastructures import FileStorage
 from app.api.errors import status_of
 from app.schemas.common import MAX_PAGE
 from app.services.errors import ErrorKind, ServiceError
+from app.services.signing import identity_codes
 from app.services.signing import progress as signing_progress
 from app.services.workflow import documents, inbox, queries, task_view, tasks
 from app.services.workflow.labels import localized
@@ -78,7 +79,18 @@ def task_page(task_id: int):
     errors: dict[str, list[str]] = {}
     values: dict | None = None  # posted back after an error; else what the task was done with, or starts with
     status = 200
-    if request.method == "POST":
+    if request.method == "POST" and request.form.get("send_code"):  # 获取验证码: the form stays as typed
+        values = posted_values()
+        try:
+            sent = identity_codes.send_code(principal, task_id, request.form.get("mobile", ""))
+        except ServiceError as exc:
+            errors = exc.fields or {"_form": [exc.message]}
+            status = 422 if exc.kind is ErrorKind.INVALID else status_of(exc)
+        else:
+            flash(_("The verification code was sent to %(mobile)s by SMS. (Simulator: its sandbox code is %(code)s.)",
+                    mobile=sent["mobile"], code=sent["sandbox_code"]) if sent["sandbox_code"]
+                  else _("The verification code was sent to %(mobile)s by SMS.", mobile=sent["mobile"]))
+    elif request.method == "POST":
         uploads: list[Upload] = []
         try:
             data = parse_submission(schema, ui, request.form, request.files, upload_keeper(uploads))

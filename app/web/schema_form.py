@@ -38,6 +38,7 @@ class Field:
     columns: list[Field] = field(default_factory=list)  # for tables: one row's fields
     rows: list[list[Field]] = field(default_factory=list)
     multiple: bool = False  # for files: several may be chosen at once
+    send_code: bool = False  # a mobile number's "get the verification code" button (`ui:options.sendCode`)
 
 
 def _kind(schema: dict[str, Any], ui: dict[str, Any]) -> str:
@@ -106,6 +107,7 @@ def fields_of(schema: dict[str, Any], ui: dict[str, Any] | None = None, values: 
                 f.value = [str(v) for v in chosen]
         if kind == "files":
             f.multiple = prop.get("maxItems") != 1
+        f.send_code = bool((prop_ui.get("ui:options") or {}).get("sendCode")) if isinstance(prop_ui, dict) else False
         if kind == "table":
             item = prop["items"]
             f.columns = fields_of(item, prop_ui.get("items", {}), {}, f"{f.name}.#.", language, no_choices)

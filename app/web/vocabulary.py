@@ -7,7 +7,7 @@ never as the code (`tests/integration/test_task_page.py` checks the Chinese page
 """
 from __future__ import annotations
 
-from flask_babel import gettext
+from flask_babel import gettext, lazy_pgettext
 from flask_babel import lazy_gettext as _l
 
 from app.services.identity.grants import LANE_NAMES
@@ -40,7 +40,7 @@ PRIORITIES = {1: _l("Urgent"), 2: _l("High"), 3: _l("Normal"), 4: _l("Not urgent
 APPLICATION_STATUSES = {
     "draft": _l("Draft"), "submitted": _l("Submitted"), "in_review": _l("In review"),
     "returned": _l("Returned for more information"), "approved": _l("Approved"), "rejected": _l("Rejected"),
-    "withdrawn": _l("Withdrawn by the applicant"), "signing": _l("Signing the contract"),
+    "withdrawn": lazy_pgettext("application", "Withdrawn by the applicant"), "signing": _l("Signing the contract"),
     "disbursing": _l("Being disbursed"), "active": _l("Loan running"), "expired": _l("Expired"),
     "closed": _l("Closed"),
 }

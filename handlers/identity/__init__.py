@@ -10,8 +10,8 @@ code from `REASON_CODES`; the provider being down or refusing the request raises
 from __future__ import annotations
 
 from .client import HttpIdentityClient
-from .model import REASON_CODES, IdentityVerifier, VerificationRequest, VerificationResult
+from .model import REASON_CODES, CodeSent, IdentityVerifier, VerificationRequest, VerificationResult
 from .simulator import SANDBOX_CODE, SimulatedIdentity
 
-__all__ = ["REASON_CODES", "SANDBOX_CODE", "HttpIdentityClient", "IdentityVerifier", "SimulatedIdentity",
+__all__ = ["REASON_CODES", "SANDBOX_CODE", "CodeSent", "HttpIdentityClient", "IdentityVerifier", "SimulatedIdentity",
            "VerificationRequest", "VerificationResult"]

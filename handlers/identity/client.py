@@ -1,9 +1,10 @@
-"""The identity adapter's real client: POST `{base_url}/api/verifications` with the claim as JSON, read the verdict."""
+"""The identity adapter's real client: POST `{base_url}/api/verifications` with the claim as JSON, read the verdict;
+POST `{base_url}/api/codes` with a mobile number to have the provider send it a verification code."""
 from __future__ import annotations
 
 from handlers.transport import JsonClient
 
-from .model import VerificationRequest, VerificationResult
+from .model import CodeSent, VerificationRequest, VerificationResult
 
 
 class HttpIdentityClient(JsonClient):
@@ -20,3 +21,7 @@ class HttpIdentityClient(JsonClient):
         answer = self.post("/api/verifications", request.to_dict())
         verdict: VerificationResult = self.read(answer, VerificationResult.from_dict, "a verdict")
         return verdict
+
+    def send_code(self, mobile: str) -> CodeSent:
+        sent: CodeSent = self.read(self.post("/api/codes", {"mobile": mobile}), CodeSent.from_dict, "a sent code")
+        return sent

@@ -94,6 +94,27 @@ class VerificationResult:
                    reference=data.get("reference", ""))
 
 
+@dataclass(frozen=True, kw_only=True)
+class CodeSent:
+    """The provider sent a verification code by SMS to a mobile number: its `reference`, and for a sandbox the
+    code it accepts (`sandbox_code`, "" from a real provider, which never says the code)."""
+
+    reference: str
+    sandbox_code: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"reference": self.reference, "sandbox_code": self.sandbox_code}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> CodeSent:
+        if not isinstance(data, dict) or not isinstance(data.get("reference"), str) or not data["reference"]:
+            raise ValueError("a sent code is a JSON object with a reference")
+        sandbox = data.get("sandbox_code") or ""
+        if not isinstance(sandbox, str):
+            raise ValueError("sandbox_code is a string")
+        return cls(reference=data["reference"], sandbox_code=sandbox)
+
+
 class IdentityVerifier(Protocol):
     """Anything that verifies a claim: `SimulatedIdentity`, `HttpIdentityClient`, a test's fake.
 
@@ -103,3 +124,7 @@ class IdentityVerifier(Protocol):
     """
 
     def verify(self, request: VerificationRequest) -> VerificationResult: ...
+
+    def send_code(self, mobile: str) -> CodeSent:
+        """Send a verification code by SMS to `mobile` (an 11-digit mainland number; ValueError otherwise)."""
+        ...

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from handlers.identifiers import valid_credit_code, valid_id_number
 from handlers.notify import valid_mobile
 
-from .model import VerificationRequest, VerificationResult
+from .model import CodeSent, VerificationRequest, VerificationResult
 
 SANDBOX_CODE = "123456"
 
@@ -45,6 +45,13 @@ class SimulatedIdentity:
         key = "\x1f".join((identifier, request.name.strip(), request.mobile, code))
         reference = "SIM-IDV-" + hashlib.sha256(key.encode()).hexdigest()[:20].upper()
         return VerificationResult(verified=not code, reason_code=code, reason=reason, reference=reference)
+
+    def send_code(self, mobile: str) -> CodeSent:
+        """No SMS leaves the simulator: the answer says the sandbox code it accepts."""
+        if not valid_mobile(mobile):
+            raise ValueError("the mobile number is not an 11-digit mainland mobile number")
+        reference = "SIM-SMS-" + hashlib.sha256(mobile.encode()).hexdigest()[:20].upper()
+        return CodeSent(reference=reference, sandbox_code=SANDBOX_CODE)
 
     def _refusal(self, request: VerificationRequest) -> tuple[str, str]:
         """("", "") when the claim holds, else the reason code and its sentence."""

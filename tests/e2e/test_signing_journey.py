@@ -110,7 +110,14 @@ class SigningJourney(Journey):
         form.get_by_label("手机号码").fill(who["mobile"])
         form.get_by_label("验证码").fill(code)
         self.seen(f"verify-{who['credit_code'][-4:]}-{code}")
-        self.complete()
+        if code == "123456":
+            self.complete()
+            return
+        with self.page.expect_navigation():  # a wrong code: said on the task to try again in, with the attempts left
+            form.get_by_role("button", name="提交完成").click()
+        expect(self.page).to_have_url(re.compile(r"/tasks/\d+$"))
+        expect(self.page.locator(".flash.error")).to_have_text("身份验证未通过：验证码错误。还剩 2 次机会，请核对信息后重试。")
+        self.seen(f"verify-{who['credit_code'][-4:]}-{code}-failed")
 
     def sign_on_the_simulator(self, application_id: int, party: str) -> None:
         """From the application page, the link 去签署 to the simulator's page; signed there with 123456."""

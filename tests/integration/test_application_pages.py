@@ -170,6 +170,8 @@ def test_an_applicant_drafts_attaches_and_submits_on_the_pages(client, app, worl
     withdrawn = client.post(f"{page_url}/withdraw", headers=headers, data={"csrf_token": _csrf(confirm.text)})
     assert withdrawn.status_code == 302
     page = client.get(page_url, headers=headers).text
+    if headers is ZH:  # one word for the action, as the timeline says it (the button said 拉回)
+        assert "拉回" not in page + confirm.text and "确认撤回" in confirm.text and "借款人已撤回申请" in page
     assert 'data-status="withdrawn"' in page and 'href="' + page_url + '/edit"' in page
     edit = client.get(f"{page_url}/edit", headers=headers).text
     assert 'value="1,000,000.00"' in edit and 'value="CORE1" selected' in edit  # the form as it was saved

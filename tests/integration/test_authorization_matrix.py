@@ -431,6 +431,7 @@ SKIPPED: dict[str, str] = {
     "simulators.notify_messages": "a machine API of the notify simulator: its key, not a user (test_simulators.py)",
     "simulators.identity_verify": "a machine API of the identity simulator: its key (test_signing_stage.py)",
     "simulators.identity_verifications": "the identity simulator's API at the client's path: its key (test_signing_stage.py)",
+    "simulators.identity_codes": "the identity simulator's code-sending API: its key (test_signing_stage.py)",
     "simulators.remove_from_blacklist": "an entry's id; the same action as adding one (test_simulators.py)",
     "simulators.payments_orders": "a machine API of the payment gateway simulator: its key (test_payments_simulator.py)",
     "simulators.payments_query": "a machine API of the payment gateway simulator: its key (test_payments_simulator.py)",

@@ -632,3 +632,64 @@ def test_while_the_funder_waits_for_more_the_borrower_removes_only_what_it_uploa
     assert db.session.get(ApplicationDocument, wrong) is None
     assert db.session.get(ApplicationDocument, reviewed) is not None
     assert timeline(row)[-1][0] == "document_removed" and timeline(row)[-1][2]["filename"] == "bad.pdf"
+
+
+def test_the_timeline_says_the_core_enterprise_and_the_warehouse_confirmed(deals):
+    """The timeline asked the core enterprise and the warehouse, then went on to the risk check without saying
+    that they had answered."""
+    from app.services.origination import timeline as deal_timeline
+
+    order = submit(draft("order"))
+    confirm_order(order)
+    pledge = submit(draft("pledge"))
+    confirm_pledge(pledge)
+    with deals.test_request_context(), force_locale("en"):
+        def texts(row: Application) -> list[str]:
+            return [e["text"] for e in deal_timeline.timeline(who("app1"), fresh(row), "en")]
+        said = texts(order)
+        asked = said.index("The core enterprise was asked to confirm the order")
+        assert said[asked + 1] == "The core enterprise confirmed the receivable: ¥600,000.00, due 2027-03-31", said
+        said = texts(pledge)
+        asked = said.index("The warehouse was asked to confirm the warehouse receipt")
+        assert said[asked + 1] == "The warehouse confirmed the warehouse receipt and that the goods are locked"
+    with deals.test_request_context(), force_locale("zh"):
+        assert "核心企业已确认应收账款：¥600,000.00，到期日 2027-03-31" in [
+            e["text"] for e in deal_timeline.timeline(who("rev1"), fresh(order), "zh")]
+    less = submit(draft("order"))
+    confirm_order(less, amount="450000.00")  # less than the order's 600,000.00: the funder should notice
+    with deals.test_request_context(), force_locale("zh"):
+        assert "核心企业已确认应收账款：¥450,000.00，到期日 2027-03-31（与订单不一致：订单金额 ¥600,000.00，到期日 2027-03-31）" \
+            in [e["text"] for e in deal_timeline.timeline(who("rev1"), fresh(less), "zh")]
+
+
+def test_the_timeline_says_the_borrower_answered_the_request_for_more_information(deals):
+    """After the borrower's reply the timeline went from the funder's request straight to its first review again."""
+    from app.services.origination import timeline as deal_timeline
+
+    row = submit(draft("order"))
+    confirm_order(row)
+    do(row, "first_review", "rev1", {"decision": "return", "reason": "Attach the last three invoices"})
+    do(row, "supplement", "app1", {"response": "Attached the invoices of the last three months"})
+    with deals.test_request_context(), force_locale("en"):
+        said = [e["text"] for e in deal_timeline.timeline(who("rev1"), fresh(row), "en")]
+    asked = said.index("The funder returned the application and asks for: Attach the last three invoices")
+    assert said[asked + 1] == "The borrower answered the funder's request for more information", said
+    assert "Attached the invoices" not in " ".join(said)  # that it answered; what it wrote is on the task
+
+
+def test_what_the_borrower_supplies_to_the_funder_is_not_the_core_enterprises_to_read(deals, clock):
+    """The core enterprise read the sales invoices the borrower supplied at the funder's request."""
+    from app.services.errors import NotFound
+
+    row = draft("order")
+    order = applications.add_document(who("app1"), row.id, "order", "order.pdf", b"%PDF-1.4\n%%EOF\n").id
+    row = submit(row)
+    confirm_order(row)
+    do(row, "first_review", "rev1", {"decision": "return", "reason": "Attach the last three invoices"})
+    clock.advance(hours=2)
+    supplied = applications.add_document(who("app1"), row.id, "invoice", "sales.pdf", b"%PDF-1.4\n%%EOF\n").id
+    assert [d.id for d in applications.documents_of(who("signer1"), row.id)] == [order]
+    with pytest.raises(NotFound):
+        applications.get_document(who("signer1"), row.id, supplied)
+    for username in ("app1", "rev1"):  # the borrower and the funder read both
+        assert {d.id for d in applications.documents_of(who(username), row.id)} >= {order, supplied}

@@ -160,6 +160,10 @@ def test_an_on_time_payer_by_auto_debit_is_told_before_each_bill_and_gets_a_cert
     set_password(app, "app1")
     page = reader(app, "app1")(f"/applications/{application.id}", "zh")
     assert "贷款已全部结清，结清证明已随交易存档" in page and f"JQ-{application.number}.pdf" in page
+    shown_stage = re.search(r'<dd data-field="stage">(.*?)</dd>', page, re.S).group(1)
+    assert shown_stage == "贷款已全部结清", shown_stage  # it said 贷款已发放 beside 已结清
+    listed = reader(app, "app1")("/applications/", "zh")
+    assert re.search(rf'data-application-id="{application.id}">.*?<td class="stage">贷款已全部结清</td>', listed, re.S)
     assert [n.subject for n in notices("loan_closed")]
     assert len(notices("auto_debit_received")) == 6 and not notices("repayment_received")
     assert_books_balance(loan.id)

@@ -329,6 +329,9 @@ def test_the_identity_simulator_api_answers_the_adapters_client(deals, served, a
     wrong = client.verify(VerificationRequest(name="Lotus Trading Ltd", credit_code=MANUAL_CODE, mobile=MOBILE,
                                               code="123456"))
     assert (wrong.verified, wrong.reason_code) == (False, "name_mismatch")  # the platform's organisation's name
+    sent = client.send_code(MOBILE)  # 获取验证码: the simulator sends no SMS and says its sandbox code
+    assert sent.reference.startswith("SIM-SMS-") and sent.sandbox_code == "123456"
+    assert deals.test_client().post("/simulators/identity/api/codes", json={"mobile": MOBILE}).status_code == 401
 
 
 def test_the_identity_simulator_api_needs_the_simulator_key(deals, client):
@@ -509,3 +512,46 @@ def test_a_failed_identity_answer_on_the_page_says_so_with_the_attempts_left_and
     said = answer(third, "zh")
     assert said.request.path == "/" and "身份验证未通过：验证码错误。验证次数已用完，签约已终止。" in said.text
 
+
+
+def test_the_signer_gets_the_verification_code_on_the_task_page_and_the_form_stays_as_typed(deals):
+    """There was no 获取验证码: the field's hint told every signer the sandbox code. The button has the provider
+    send the code to the mobile typed; the simulator's answer says its sandbox code, a real provider's would not."""
+    import re
+
+    from tests.integration.test_disbursement_stage import outside
+    from tests.integration.test_identity import set_password, sign_in
+
+    row = approved("credit")
+    task_id = open_task_id(row.instance_id)
+    db.session.commit()
+    for username in ("app1", "signer1"):
+        set_password(deals, username)
+    browser, other = deals.test_client(), deals.test_client()
+    outside(lambda: sign_in(browser, "app1"))
+    outside(lambda: sign_in(other, "signer1"))
+
+    def press(who, mobile: str, language: str = "zh"):
+        def post():
+            headers = {"Accept-Language": language}
+            form = who.get(f"/tasks/{task_id}", headers=headers)
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+            return form.text, who.post(f"/tasks/{task_id}", headers=headers, data={
+                "csrf_token": csrf, "name": BORROWER["name"], "id_number": BORROWER["id_number"], "mobile": mobile,
+                "code": "", "send_code": "1"})
+        return outside(post)
+
+    form, sent = press(browser, "13800138000")
+    assert 'id="send-code"' in form and "123456" not in form  # the hint no longer tells every signer the code
+    assert sent.status_code == 200 and "验证码已通过短信发送至 138****8000。（模拟器：沙箱验证码为 123456。）" in sent.text
+    assert 'value="Lotus Trading"' in sent.text and 'value="13800138000"' in sent.text  # what was typed stays
+    _form, english = press(browser, "13800138000", "en")
+    assert "The verification code was sent to 138****8000 by SMS. (Simulator: its sandbox code is 123456.)" \
+        in english.text
+    _form, bad = press(browser, "123")
+    assert bad.status_code == 422 and "请填写 11 位中国大陆手机号码（以 13 至 19 开头）。" in bad.text
+    db.session.expire_all()
+    assert db.session.get(HumanTask, task_id).state in ("ready", "claimed")  # nothing was completed
+    assert "identity_failed" not in kinds(row)
+    _form, theirs = press(other, "13800138000")  # the core enterprise's signer: not their task
+    assert theirs.status_code != 200 and "验证码已通过短信发送" not in theirs.text

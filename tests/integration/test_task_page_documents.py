@@ -51,3 +51,23 @@ def test_in_english_too(app, client, runner):
     assert earlier_field(page, "certificate") == (
         f'<a href="/documents/{certificate.id}"><span translate="no">{certificate.filename}</span></a>')
     assert "document:" not in page
+
+
+def test_a_deal_paid_off_early_says_so_beside_its_short_schedule(app, client, runner):
+    """The demo's APP-2026-0015 was settled early: its page said 期限 6 个月 and showed a one-line schedule
+    without saying why."""
+    from app.models import Application
+
+    deploy_shipped(app, runner)
+    assert runner.invoke(args=["seed", "demo"]).exit_code == 0
+    with app.app_context():
+        row = db.session.scalar(select(Application).where(Application.status == "closed"))
+        application_id = row.id
+        db.session.remove()
+    set_password(app, "applicant1")
+    assert sign_in(client, "applicant1").status_code == 302
+    page = client.get(f"/applications/{application_id}", headers={"Accept-Language": "zh-CN"}).text
+    said = re.search(r'<p id="loan-settled">(.*?)</p>', page, re.S)
+    assert said, page[page.find('id="loan"'):][:2000]
+    text = " ".join(said.group(1).split())
+    assert re.fullmatch(r"已于 \d{4}-\d{2}-\d{2} 全部结清。 系提前结清：下方还款计划取代了原定的 6 期还款计划。", text), text

@@ -179,3 +179,15 @@ def test_a_refused_request_or_a_verdict_that_does_not_read_is_a_provider_error()
         assert not isinstance(caught.value, ProviderUnavailable)
     assert refused.value.status == 400 and refused.value.message == "mobile is required"
     assert len(stub.received) == 2 and waits == []
+
+
+def test_the_simulator_sends_no_code_and_says_its_sandbox_code():
+    from handlers.identity import CodeSent
+
+    sent = SimulatedIdentity().send_code("13800138000")
+    assert sent.reference.startswith("SIM-SMS-") and sent.sandbox_code == SANDBOX_CODE
+    assert CodeSent.from_dict(sent.to_dict()) == sent
+    with pytest.raises(ValueError):
+        SimulatedIdentity().send_code("123")
+    with pytest.raises(ValueError):
+        CodeSent.from_dict({"reference": ""})

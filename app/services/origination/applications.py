@@ -138,12 +138,22 @@ def readable_kinds(principal: Principal, row: Application) -> frozenset[str] | N
                                if code == mine))
 
 
+def _before_supplements(row: Application) -> Any:
+    """When the funder first asked the borrower for more (None if it never did): what the borrower supplies from
+    then on is for the funder, not for the core enterprise or the warehouse."""
+    return db.session.scalar(select(func.min(ApplicationEvent.at)).where(
+        ApplicationEvent.application_id == row.id, ApplicationEvent.kind == "returned"))
+
+
 def documents_of(principal: Principal, application_id: int) -> list[ApplicationDocument]:
     row = _load(principal, application_id)
     kinds = readable_kinds(principal, row)
     query = select(ApplicationDocument).where(ApplicationDocument.application_id == application_id)
     if kinds is not None:
         query = query.where(ApplicationDocument.kind.in_(sorted(kinds)))
+        returned = _before_supplements(row)
+        if returned is not None:
+            query = query.where(ApplicationDocument.created_at <= returned)
     return list(db.session.scalars(query.order_by(ApplicationDocument.id)))
 
 
@@ -152,7 +162,9 @@ def get_document(principal: Principal, application_id: int, document_id: int) ->
     row = db.session.scalar(select(ApplicationDocument).where(
         ApplicationDocument.id == document_id, ApplicationDocument.application_id == application_id))
     kinds = readable_kinds(principal, deal)
-    if row is None or (kinds is not None and row.kind not in kinds):
+    returned = _before_supplements(deal) if kinds is not None else None
+    if row is None or (kinds is not None and row.kind not in kinds) or (
+            returned is not None and row.created_at > returned):
         raise NotFound(_l("Document not found."))
     return row
 

@@ -117,7 +117,11 @@ def _loan(principal: Principal, row: Application) -> dict[str, Any] | None:
         return None
     loan = loans.load_loan(loan_id)
     overdue = loans.amounts_overdue([loan.id])[loan.id] if loan.status == "active" else Decimal(0)
-    return {"id": loan.id, "business_key": loan.business_key, "principal": loan.principal,
+    first = loans.instalments(loan_id, version=1)  # the schedule as booked, before any early repayment
+    settled = {"on": loan.closed_on, "planned": len(first),
+               "early": bool(first) and loan.closed_on < max(i.due_date for i in first)} \
+        if loan.status == "closed" and loan.closed_on is not None else None
+    return {"id": loan.id, "business_key": loan.business_key, "principal": loan.principal, "settled": settled,
             "annual_rate": loan.annual_rate, "disbursed_on": loan.disbursed_on, "status": loan.status,
             "dpd": loan.dpd if overdue > 0 else 0, "amount_overdue": overdue,
             "instalments": [{"number": i.number, "due_date": i.due_date, "principal": i.principal_due,

@@ -213,15 +213,74 @@ def open_tasks_of(application: Application) -> list[HumanTask]:
         .order_by(HumanTask.created_at, HumanTask.id)))
 
 
+# The parties' answers the deal's diagrams do not record as events: (the stage that asked, the party, the text of a
+# confirmation or an answer, the text of a dispute or None). The confirmation's amount and due date are the core
+# enterprise's own answer; the borrower's reply to the funder is said, not what it wrote.
+ANSWERED = {
+    "confirm_receivable": ("core_confirmation", "core_enterprise",
+                           N_("The core enterprise confirmed the receivable: %(amount)s, due %(date)s"),
+                           N_("The core enterprise disputed the order")),
+    "confirm_receipt": ("warehouse_confirmation", "warehouse",
+                        N_("The warehouse confirmed the warehouse receipt and that the goods are locked"),
+                        N_("The warehouse disputed the warehouse receipt")),
+    "supplement": ("supplement", "borrower", N_("The borrower answered the funder's request for more information"),
+                   None),
+}
+
+
+def _differs_from_the_order(answer: dict[str, Any], order: dict[str, Any]) -> str:
+    """What the reader should notice when the core enterprise confirmed other than the order says: its amount and
+    due date as the borrower declared them ("" when they agree)."""
+    try:
+        same_amount = Decimal(str(answer.get("confirmed_amount"))) == Decimal(str(order.get("order_amount")))
+    except InvalidOperation:
+        same_amount = False
+    if same_amount and str(answer.get("due_date", "")) == str(order.get("order_due_date", "")):
+        return ""
+    return _(" (the order says %(amount)s, due %(date)s)", amount=_money(order.get("order_amount")),
+             date=order.get("order_due_date", ""))
+
+
+def _answered(application: Application, events: list[ApplicationEvent]) -> list[tuple[int, dict[str, Any]]]:
+    """The confirmations the core enterprise and the warehouse gave and the borrower's replies to a request for more,
+    each with the index of the timeline's line it follows (the line that asked for it)."""
+    if application.instance_id is None:
+        return []
+    out = []
+    for task in db.session.scalars(select(HumanTask).where(
+            HumanTask.instance_id == application.instance_id, HumanTask.element_id.in_(tuple(ANSWERED)),
+            HumanTask.state == "completed").order_by(HumanTask.completed_at, HumanTask.id)):
+        stage, party, confirmed, disputed = ANSWERED[task.element_id]
+        answer = task.data or {}
+        if disputed is not None and answer.get("decision") != "confirm":
+            text = _(disputed)
+        elif task.element_id == "confirm_receivable":
+            text = _(confirmed, amount=_money(answer.get("confirmed_amount")), date=answer.get("due_date", "")) \
+                + _differs_from_the_order(answer, application.details or {})
+        else:
+            text = _(confirmed)
+        asked = [i for i, e in enumerate(events) if e.kind in ("stage", "returned") and e.stage == stage
+                 and (task.completed_at is None or e.at <= task.completed_at)]
+        out.append((asked[-1] if asked else len(events) - 1, {
+            "at": task.completed_at, "kind": "answered", "stage": stage, "by_party": party, "text": text}))
+    return out
+
+
 def timeline(principal: Principal, application: Application, language: str) -> list[dict[str, Any]]:
     """The application's timeline for `principal`, who may see the application (the caller loaded it
     through `applications.get_application`), with texts in `language` (`en` or `zh`)."""
     funder_side = principal.is_platform or principal.org_id == application.funder_org_id
     # the core enterprise and the warehouse read that the funder returned or rejected it, not why
     lender_or_borrower = funder_side or principal.org_id == application.borrower_org_id
-    entries = [{"at": e.at, "kind": e.kind, "stage": e.stage, "by_party": EVENT_PARTY.get(e.kind),
-                "text": _event_text(e, language, lender_or_borrower) + _internal(e, funder_side)}
-               for e in events_of(application.id) if e.kind != "edited" or _shows_edits(principal, application)]
+    events = [e for e in events_of(application.id) if e.kind != "edited" or _shows_edits(principal, application)]
+    answers: dict[int, list[dict[str, Any]]] = {}
+    for after, entry in _answered(application, events):
+        answers.setdefault(after, []).append(entry)
+    entries: list[dict[str, Any]] = []
+    for i, e in enumerate(events):
+        entries.append({"at": e.at, "kind": e.kind, "stage": e.stage, "by_party": EVENT_PARTY.get(e.kind),
+                        "text": _event_text(e, language, lender_or_borrower) + _internal(e, funder_side)})
+        entries.extend(answers.get(i, []))
     if application.status in ("submitted", "in_review", "returned", "approved", "signing", "disbursing"):
         for task in open_tasks_of(application):
             text, party = _waiting_text(task)
