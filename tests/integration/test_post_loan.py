@@ -187,6 +187,8 @@ def test_the_loan_pages_name_the_borrower_and_lead_to_the_application(app, post_
             assert f'href="/applications/{application.id}"' in summary  # the deal behind the loan
             deal = read(f"/applications/{application.id}", language)  # and the deal's page leads to its loan
             assert f'href="/loans/{loan.id}" id="loan-link"' in deal
+            rate = re.search(r'data-field="annual_rate">([^<]*)<', deal).group(1)
+            assert rate in re.search(r"<dd>([0-9.]+%)</dd>", page).group(1) and rate.endswith("%") and " " not in rate
 
 
 def test_without_the_signed_authorisation_nothing_is_debited_and_a_late_bill_alerts_finance(app, post_loan, clock):
@@ -341,7 +343,8 @@ def test_each_overdue_alert_shows_the_whole_loan_as_of_its_day(app, post_loan, c
     assert owed_now > loans.owed(first) + loans.owed(second) - Decimal("0.01") > 0
     assert (data["first_due_date"], data["days_past_due"], Decimal(data["amount_overdue"]), data["as_of"]) == (
         first.due_date.isoformat(), (day - first.due_date).days, owed_now, day.isoformat())
-    [told] = [n for n in notices("loan_overdue") if n.channel == "in_app" and second.due_date.isoformat() in n.body]
+    said_on = f"{second.due_date.year}年{second.due_date.month}月{second.due_date.day}日"  # as the pages write dates
+    [told] = [n for n in notices("loan_overdue") if n.channel == "in_app" and said_on in n.body]
     assert re.search(r"¥\d{1,3},\d{3}\.\d{2}", told.body), told.body  # the instalment's amount, said as money
     set_password(app, "fin1")
     page = reader(app, "fin1")(f"/tasks/{alert.id}", "zh")

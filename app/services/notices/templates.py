@@ -6,8 +6,10 @@ locale, else Chinese: the platform's users are in China).
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from string import Formatter
 
 
@@ -188,11 +190,26 @@ def reason_in(code: str | None, words: str | None, language: str) -> str:
     return words if words and words.strip() else NO_REASON[language]
 
 
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def date_in(value: str, language: str) -> str:
+    """A date parameter (YYYY-MM-DD) as the pages write dates: 2026年11月23日, Nov 23, 2026; anything else as it is."""
+    if not ISO_DATE.fullmatch(value):
+        return value
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return value
+    return f"{day.year}年{day.month}月{day.day}日" if language == "zh" else f"{MONTHS[day.month - 1]} {day.day}, {day.year}"
+
+
 def render(name: str, params: Mapping[str, object], language: str) -> tuple[str, str]:
     """(subject, body) of template `name` in `language`; KeyError for an unknown template."""
     template = TEMPLATES[name]
     language = language if language in LANGUAGES else "zh"
-    values = {field: str(params.get(field, "")) for field in fields_of(name)}
+    values = {field: date_in(str(params.get(field, "")), language) for field in fields_of(name)}
     if "reason" in values:  # in the reader's language; ending where the template's sentence does (one full stop)
         values["reason"] = reason_in(str(params.get("reason_code") or ""), values["reason"], language).rstrip()\
             .rstrip("。.")
