@@ -159,6 +159,10 @@ def test_an_on_time_payer_by_auto_debit_is_told_before_each_bill_and_gets_a_cert
     set_password(app, "app1")
     page = reader(app, "app1")(f"/applications/{application.id}", "zh")
     assert "贷款已全部结清，结清证明已随交易存档" in page and f"JQ-{application.number}.pdf" in page
+    assert application.stage == "repaid"  # the deals' list said the stage was 'Loan booked'
+    listed = re.search(rf'<tr[^>]*>(?:(?!</tr>).)*{application.number}(?:(?!</tr>).)*</tr>',
+                       reader(app, "app1")("/applications/", "en"), re.S).group(0)
+    assert "Paid off" in listed and "Loan repaid" in listed and "Loan booked" not in listed
     assert [n.subject for n in notices("loan_closed")]
     assert len(notices("auto_debit_received")) == 6 and not notices("repayment_received")
     assert_books_balance(loan.id)
