@@ -36,7 +36,7 @@ from app.services.ledger.eod import run_eod
 from app.services.ledger.repayments import PaymentNotice, take_payment
 from app.services.signing import online_repayments
 from app.services.simulators import payments
-from app.services.workflow import tasks, waking
+from app.services.workflow import inbox, tasks, waking
 from app.services.workflow.outbox_delivery import deliver_outbox
 from tests.conftest import ROOT
 from tests.integration.ledger_support import assert_books_balance
@@ -241,6 +241,7 @@ def test_finance_escalating_an_overdue_loan_tells_the_funders_team_leads_with_it
     db.session.commit()
     [told] = [n for n in notices("overdue_escalated") if n.channel == "in_app"]
     assert told.recipient == "boss1" and "main buyer went bankrupt" in told.body and loan.business_key in told.subject
+    assert f"¥{loans.amounts_overdue([loan.id])[loan.id]:,.2f}" in told.body  # the loan as it stands
     assert post_loan_instances(loan)[0].status == "waiting"  # the loan is still watched
 
 
@@ -369,6 +370,9 @@ def test_finance_has_one_open_alert_per_loan_however_many_bills_fall_overdue(app
     assert [a.state for a in alerts] == ["ready"]
     assert len([n for n in notices("loan_overdue") if n.channel == "in_app"]) == 2  # each bill is still told
     [instance] = post_loan_instances(loan)
-    assert Decimal(instance.data["amount_overdue"]) == loans.amounts_overdue([loan.id])[loan.id]  # escalation reads it
+    assert Decimal(instance.data["amount_overdue"]) == loans.amounts_overdue([loan.id])[loan.id]
     assert instance.status == "waiting"
+    [row] = [i for i in inbox.inbox(who("fin1"), inbox.InboxFilters(view="group"))["items"]
+             if i["id"] == alerts[0].id]  # the inbox says the amount the task shows (it said the newer figure)
+    assert Decimal(str(row["amount"])) == Decimal(alerts[0].shown["amount_overdue"]) < Decimal(instance.data["amount_overdue"])
     assert_books_balance(loan.id)
