@@ -19,7 +19,7 @@ from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
 
-from app.engine.runner import ProcessEngine, StepOutcome
+from app.engine.runner import MessageEventDefinition, ProcessEngine, StepOutcome
 
 OPEN = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
 RESET = TaskState.READY | TaskState.WAITING  # what migrate_workflow resets and predicts again
@@ -155,6 +155,25 @@ def migrate(engine: ProcessEngine, workflow: BpmnWorkflow, spec: Any, subprocess
         if before is not None and before[0] == task.state:
             task.internal_data = before[1]
     return engine.advance(workflow)
+
+
+def message_catchers(spec: Any, subprocess_specs: dict) -> dict[str, str]:
+    """Which element of a version catches each message it waits for: message name -> the first catching element's
+    id, for naming a message received. An event-based gateway holds its branches' events itself (SpiffWorkflow
+    moves them onto it, in the order of its outputs): the branch's event is named, not the gateway."""
+    found: dict[str, str] = {}
+    for each in (spec, *subprocess_specs.values()):  # the process's own elements first
+        for task_spec in each.task_specs.values():
+            definition = getattr(task_spec, "event_definition", None)
+            bpmn_id = getattr(task_spec, "bpmn_id", None)
+            branches = getattr(definition, "event_definitions", None) or []
+            outputs = getattr(task_spec, "outputs", None) or []
+            pairs = (list(zip(branches, [getattr(o, "bpmn_id", None) for o in outputs], strict=True))
+                     if branches and len(branches) == len(outputs) else [(definition, bpmn_id)])
+            for caught, element in pairs:
+                if element is not None and isinstance(caught, MessageEventDefinition) and caught.name:
+                    found.setdefault(str(caught.name), str(element))
+    return found
 
 
 def element_labels(spec: Any, subprocess_specs: dict) -> dict[str, tuple[str | None, dict[str, str]]]:

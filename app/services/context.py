@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, request
-from flask_babel import LazyString, force_locale, format_datetime, get_locale, get_translations
+from flask_babel import LazyString, force_locale, format_date, format_datetime, get_locale, get_translations
 from flask_babel import gettext as flask_gettext
 
 from app.config import business_timezone
@@ -80,6 +80,16 @@ def moment(at: datetime) -> str:
     if not has_request_context():
         return at.astimezone(business_tz()).isoformat(timespec="seconds")
     return str(format_datetime(at, "medium"))
+
+
+def day(value: Any) -> str:
+    """A date (YYYY-MM-DD, or a date) as the reader's pages write it (2026年12月7日, Dec 7, 2026); outside a request,
+    or anything not a date, as it is."""
+    try:
+        parsed = value if isinstance(value, date) else date.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return str(format_date(parsed, "medium")) if has_request_context() else parsed.isoformat()
 
 
 def gettext(text: str, **variables: Any) -> str:

@@ -24,6 +24,7 @@ from app.services.ledger import loans, repayments
 from app.services.origination.deal_views import loan_application
 from app.services.signing import offline_repayments, online_repayments
 from app.web.i18n import money
+from app.text_input import is_whole
 from app.web.money_input import money_format_hint, parse_money
 from app.web.paging import page_number
 
@@ -218,6 +219,11 @@ def pay_offline(loan_id: int) -> ResponseReturnValue:
     return redirect(url_for("loan_pages.show", loan_id=loan_id, _anchor="loan-payments"), 303)
 
 
+# Why finance's confirmation or rejection of a transfer was not taken.
+DECIDE_REFUSALS = {"reason": _l("Give the reason for the rejection; the borrower sees it."),
+                   "decided": _l("This payment was decided already, or its loan is no longer active.")}
+
+
 @bp.route("/loans/<int:loan_id>/payments/<int:payment_id>/<any(confirm, reject):decision>", methods=["POST"])
 @login_required
 def decide(loan_id: int, payment_id: int, decision: str) -> ResponseReturnValue:
@@ -229,9 +235,11 @@ def decide(loan_id: int, payment_id: int, decision: str) -> ResponseReturnValue:
     except ServiceError as exc:
         if exc.kind not in (ErrorKind.INVALID, ErrorKind.CONFLICT):
             raise
-        message = (_("Give the reason for the rejection; the borrower sees it.") if exc.kind is ErrorKind.INVALID
-                   else _("This payment was decided already, or its loan is no longer active."))
-        return _page(loan_id, decide_errors={payment_id: message},
+        why = "reason" if exc.kind is ErrorKind.INVALID else "decided"
+        if request.form.get("back") == "monitor":  # back to the page the form is on, saying why there
+            return redirect(url_for("loan_pages.monitor", refused=payment_id, why=why,
+                                    _anchor=f"payment-{payment_id}"), 303)
+        return _page(loan_id, decide_errors={payment_id: str(DECIDE_REFUSALS[why])},
                      status=422 if exc.kind is ErrorKind.INVALID else 409)
     if request.form.get("back") == "monitor":
         return redirect(url_for("loan_pages.monitor", _anchor="awaiting"), 303)
@@ -256,6 +264,11 @@ BUCKETS = {"1-30": _l("1 to 30 days past due"), "31-60": _l("31 to 60 days past 
 @bp.route("/loans/monitor")
 @login_required
 def monitor() -> ResponseReturnValue:
-    """Finance's monitoring page: bills due this week, overdue loans by bucket, transfers awaiting confirmation."""
+    """Finance's monitoring page: bills due this week, overdue loans by bucket, transfers awaiting confirmation;
+    a refused decision (`refused`, `why`) said next to its transfer."""
     watched = repayments.monitor(current_user.principal)
-    return render_template("loans_monitor.html", watched=watched, buckets=BUCKETS, names=NAMES)
+    refused = request.args.get("refused", "")
+    why = DECIDE_REFUSALS.get(request.args.get("why", ""))
+    decide_errors = {int(refused): str(why)} if why is not None and is_whole(refused) else {}
+    return render_template("loans_monitor.html", watched=watched, buckets=BUCKETS, names=NAMES,
+                           decide_errors=decide_errors)

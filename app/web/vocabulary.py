@@ -42,7 +42,7 @@ APPLICATION_STATUSES = {
     "returned": _l("Returned for more information"), "approved": _l("Approved"), "rejected": _l("Rejected"),
     "withdrawn": lazy_pgettext("application", "Withdrawn by the applicant"), "signing": _l("Signing the contract"),
     "disbursing": _l("Being disbursed"), "active": _l("Loan running"), "expired": _l("Expired"),
-    "closed": _l("Closed"),
+    "closed": _l("Paid off"),
 }
 STAGES = {
     "intake": _l("Application received"), "core_confirmation": _l("Core enterprise confirming the order"),
@@ -53,7 +53,7 @@ STAGES = {
     "identity_verification": _l("Signers verifying their identity"),
     "contract_signing": _l("The contract is waiting for signatures"),
     "registration": _l("Registering the pledge or receivable"), "disbursement": _l("Funds being released"),
-    "loan": _l("Loan booked"),
+    "loan": _l("Loan booked"), "repaid": _l("Loan repaid"),
 }
 DOCUMENT_KINDS = {
     "order": _l("Purchase order"), "invoice": _l("Invoice"), "warehouse_receipt": _l("Warehouse receipt"),

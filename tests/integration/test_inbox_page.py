@@ -224,7 +224,7 @@ def test_the_amount_a_task_names_is_read_as_the_viewers_party_may(client, app, d
         identity.create_user("applicant1", "TRADER", ["applicant"])
         db.session.commit()
         data = db.session.get(ProcessInstance, deal).data
-        task = SimpleNamespace(id=1, instance_id=deal, properties={"amountField": "limit"})
+        task = SimpleNamespace(id=1, instance_id=deal, properties={"amountField": "limit"}, shown=None)
         row = (task, "K-REVIEW", "review_with_form", 1, None, None, None, data)
         assert str(inbox._deals(identity.principal_for("both"), [row])[1]["amount"]) == "100"
         borrower = inbox._deals(identity.principal_for("applicant1"), [row])[1]

@@ -235,6 +235,13 @@ def test_the_monitor_lists_each_readers_loans(world, app, clock):
         assert (f'data-payment-id="{payment["id"]}"' in awaiting) == (world.loan1 in listed), who
     assert 'class="confirm-payment"' in pages["finance1"].text.split('id="awaiting"')[1]
     assert 'class="confirm-payment"' not in pages["operator"].text  # the operator sees, does not decide
+    finance = signed_in(app, "finance1")  # a blank reason from the monitor: back on the monitor, said there
+    blank = finance.post(f"/loans/{world.loan1}/payments/{payment['id']}/reject", headers=ZH,
+                         data={"csrf_token": csrf_of(finance.get("/loans/monitor")), "reason": "  ", "back": "monitor"})
+    assert blank.status_code == 303 and blank.headers["Location"].startswith("/loans/monitor?")
+    again = finance.get(blank.headers["Location"], headers=ZH).text
+    said = again.split(f'id="payment-{payment["id"]}"')[1].split("</tr>")[0]
+    assert "请填写拒绝原因" in said
     with app.app_context():  # each row says whose loan it is and, overdue, how much (finance could not tell)
         borrower = db.session.scalar(select(Organisation.name).join(Loan, Loan.borrower_org_id == Organisation.id)
                                      .where(Loan.id == world.loan1))

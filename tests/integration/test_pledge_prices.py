@@ -122,7 +122,7 @@ def test_prices_by_json_value_the_pledge_and_each_crossing_is_told_once(app, cli
         body = db.session.scalar(select(Notification.body).where(Notification.template == "ltv_warning",
                                                                  Notification.recipient == "app1"))
         db.session.remove()
-    assert body == ("按 Steel coil 每t ¥2,800.00（2026-11-30）计，申请 APP-2026-0001 的质押物价值 ¥840,000.00，"
+    assert body == ("按 Steel coil 每t ¥2,800.00（2026年11月30日）计，申请 APP-2026-0001 的质押物价值 ¥840,000.00，"
                     "贷款未还本金 ¥600,000.00，质押率 71.43%，已达预警线 70.00%。")
 
     _price(client, op, "2790.00")  # still warning: told nothing new

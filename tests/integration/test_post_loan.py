@@ -37,7 +37,7 @@ from app.services.ledger.eod import run_eod
 from app.services.ledger.repayments import PaymentNotice, take_payment
 from app.services.signing import online_repayments
 from app.services.simulators import payments
-from app.services.workflow import tasks, waking
+from app.services.workflow import inbox, tasks, waking
 from app.services.workflow.outbox_delivery import deliver_outbox
 from tests.conftest import ROOT
 from tests.integration.ledger_support import assert_books_balance
@@ -161,9 +161,13 @@ def test_an_on_time_payer_by_auto_debit_is_told_before_each_bill_and_gets_a_cert
     page = reader(app, "app1")(f"/applications/{application.id}", "zh")
     assert "贷款已全部结清，结清证明已随交易存档" in page and f"JQ-{application.number}.pdf" in page
     shown_stage = re.search(r'<dd data-field="stage">(.*?)</dd>', page, re.S).group(1)
-    assert shown_stage == "贷款已全部结清", shown_stage  # it said 贷款已发放 beside 已结清
+    assert shown_stage == "贷款已结清", shown_stage  # it said 贷款已发放 beside 已结清
     listed = reader(app, "app1")("/applications/", "zh")
-    assert re.search(rf'data-application-id="{application.id}">.*?<td class="stage">贷款已全部结清</td>', listed, re.S)
+    assert re.search(rf'data-application-id="{application.id}">.*?<td class="stage">贷款已结清</td>', listed, re.S)
+    assert application.stage == "repaid"  # the deals' list said the stage was 'Loan booked'
+    listed = re.search(rf'<tr[^>]*>(?:(?!</tr>).)*{application.number}(?:(?!</tr>).)*</tr>',
+                       reader(app, "app1")("/applications/", "en"), re.S).group(0)
+    assert "Paid off" in listed and "Loan repaid" in listed and "Loan booked" not in listed
     assert [n.subject for n in notices("loan_closed")]
     assert len(notices("auto_debit_received")) == 6 and not notices("repayment_received")
     assert_books_balance(loan.id)
@@ -192,6 +196,8 @@ def test_the_loan_pages_name_the_borrower_and_lead_to_the_application(app, post_
             assert f'href="/applications/{application.id}"' in summary  # the deal behind the loan
             deal = read(f"/applications/{application.id}", language)  # and the deal's page leads to its loan
             assert f'href="/loans/{loan.id}" id="loan-link"' in deal
+            rate = re.search(r'data-field="annual_rate">([^<]*)<', deal).group(1)
+            assert rate in re.search(r"<dd>([0-9.]+%)</dd>", page).group(1) and rate.endswith("%") and " " not in rate
 
 
 def test_without_the_signed_authorisation_nothing_is_debited_and_a_late_bill_alerts_finance(app, post_loan, clock):
@@ -240,6 +246,7 @@ def test_finance_escalating_an_overdue_loan_tells_the_funders_team_leads_with_it
     db.session.commit()
     [told] = [n for n in notices("overdue_escalated") if n.channel == "in_app"]
     assert told.recipient == "boss1" and "main buyer went bankrupt" in told.body and loan.business_key in told.subject
+    assert f"¥{loans.amounts_overdue([loan.id])[loan.id]:,.2f}" in told.body  # the loan as it stands
     assert post_loan_instances(loan)[0].status == "waiting"  # the loan is still watched
 
 
@@ -360,11 +367,14 @@ def test_each_overdue_alert_shows_the_whole_loan_as_of_its_day(app, post_loan, c
     assert owed_now > loans.owed(first) + loans.owed(second) - Decimal("0.01") > 0
     assert (data["first_due_date"], data["days_past_due"], Decimal(data["amount_overdue"]), data["as_of"]) == (
         first.due_date.isoformat(), (day - first.due_date).days, owed_now, day.isoformat())
-    [told] = [n for n in notices("loan_overdue") if n.channel == "in_app" and second.due_date.isoformat() in n.body]
+    said_on = f"{second.due_date.year}年{second.due_date.month}月{second.due_date.day}日"  # as the pages write dates
+    [told] = [n for n in notices("loan_overdue") if n.channel == "in_app" and said_on in n.body]
     assert re.search(r"¥\d{1,3},\d{3}\.\d{2}", told.body), told.body  # the instalment's amount, said as money
     set_password(app, "fin1")
     page = reader(app, "fin1")(f"/tasks/{alert.id}", "zh")
     assert "数据截至（日终批处理日）" in page and f"{day.year}年{day.month}月{day.day}日" in page
+    history = page.split('id="history"')[1].split("</ol>")[0]  # each message said by what it is, not 收到消息 alone
+    assert "收到消息 · 账单今日到期" in history and "收到消息 · 发生逾期" in history
 
 
 def test_finance_has_one_open_alert_per_loan_however_many_bills_fall_overdue(app, post_loan, clock):
@@ -379,6 +389,9 @@ def test_finance_has_one_open_alert_per_loan_however_many_bills_fall_overdue(app
     assert [a.state for a in alerts] == ["ready"]
     assert len([n for n in notices("loan_overdue") if n.channel == "in_app"]) == 2  # each bill is still told
     [instance] = post_loan_instances(loan)
-    assert Decimal(instance.data["amount_overdue"]) == loans.amounts_overdue([loan.id])[loan.id]  # escalation reads it
+    assert Decimal(instance.data["amount_overdue"]) == loans.amounts_overdue([loan.id])[loan.id]
     assert instance.status == "waiting"
+    [row] = [i for i in inbox.inbox(who("fin1"), inbox.InboxFilters(view="group"))["items"]
+             if i["id"] == alerts[0].id]  # the inbox says the amount the task shows (it said the newer figure)
+    assert Decimal(str(row["amount"])) == Decimal(alerts[0].shown["amount_overdue"]) < Decimal(instance.data["amount_overdue"])
     assert_books_balance(loan.id)

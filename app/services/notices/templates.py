@@ -6,8 +6,11 @@ locale, else Chinese: the platform's users are in China).
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from string import Formatter
 
 
@@ -193,11 +196,43 @@ def reason_in(code: str | None, words: str | None, language: str) -> str:
     return words if words and words.strip() else NO_REASON[language]
 
 
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def date_in(value: str, language: str) -> str:
+    """A date parameter (YYYY-MM-DD) as the pages write dates: 2026年11月23日, Nov 23, 2026; anything else as it is."""
+    if not ISO_DATE.fullmatch(value):
+        return value
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return value
+    return f"{day.year}年{day.month}月{day.day}日" if language == "zh" else f"{MONTHS[day.month - 1]} {day.day}, {day.year}"
+
+
+def money_fields(name: str) -> set[str]:
+    """The fields a template says as money (written after ¥)."""
+    template = TEMPLATES[name]
+    return {field for text in [*template.subject.values(), *template.body.values()]
+            for literal, field, _, _ in Formatter().parse(text) if field and literal.endswith("¥")}
+
+
+def money_in(value: str) -> str:
+    """An amount as the pages write it (13,883.04); anything not a plain amount as it is (written already)."""
+    try:
+        amount = Decimal(value) if re.fullmatch(r"-?\d+(\.\d+)?", value) else None
+    except InvalidOperation:
+        amount = None
+    return f"{amount:,.2f}" if amount is not None else value
+
+
 def render(name: str, params: Mapping[str, object], language: str) -> tuple[str, str]:
     """(subject, body) of template `name` in `language`; KeyError for an unknown template."""
     template = TEMPLATES[name]
     language = language if language in LANGUAGES else "zh"
-    values = {field: str(params.get(field, "")) for field in fields_of(name)}
+    values = {field: date_in(str(params.get(field, "")), language) for field in fields_of(name)}
+    values.update({field: money_in(values[field]) for field in money_fields(name)})  # ¥13,883.04, never ¥13883.04
     if "reason" in values:  # in the reader's language; ending where the template's sentence does (one full stop)
         values["reason"] = reason_in(str(params.get("reason_code") or ""), values["reason"], language).rstrip()\
             .rstrip("。.")

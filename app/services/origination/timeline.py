@@ -192,7 +192,7 @@ def _signing_text(kind: str, data: dict[str, Any], language: str) -> str:
     if kind == "collateral_registered":
         return _("The collateral was registered with %(registry)s, number %(number)s on %(date)s",
                  registry=_in_language(data, "registry", language), number=data.get("registration_number", ""),
-                 date=data.get("registration_date", ""))
+                 date=context.day(data.get("registration_date", "")))
     reason = str(data["reason_en"]) if language == "en" and data.get("reason_en") \
         else _in_language(data, "reason", language)  # reason_en: kept by the first builds, whose reason was both
     return _("The signing stopped and the application expired: %(reason)s", reason=reason)

@@ -55,7 +55,7 @@ def close(deal: LoanDeal) -> dict[str, Any]:
                                    size=len(pdf), sha256=hashlib.sha256(pdf).hexdigest(), content=pdf,
                                    created_at=clock.now())
     db.session.add(document)
-    application.status = "closed"
+    application.status, application.stage = "closed", "repaid"  # the deal's list said 'Loan booked' of a repaid loan
     record(application, "loan_closed", loan=loan.business_key, document=document.filename,
            closed_on=loan.closed_on.isoformat() if loan.closed_on else None)
     db.session.flush()

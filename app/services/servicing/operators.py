@@ -117,14 +117,15 @@ def open_case(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
 
 
 def escalate(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
-    """Finance escalates an overdue loan: the funder's team leads are told, with finance's note."""
+    """Finance escalates an overdue loan: the funder's team leads are told, with finance's note and the loan as it
+    stands (the alert's task may be some days old)."""
     deal = loan_deal(ctx.business_key)
     if deal.funder is None:
         return {"sent": 0}
     loan, application = deal.loan, deal.application
     sent = sending.send("overdue_escalated", {
         "loan": loan.business_key, "number": application.number, "borrower": deal.borrower.name,
-        "amount": f"{Decimal(str(params.get('amount_overdue') or '0')):,.2f}", "dpd": params.get("days_past_due") or loan.dpd,
+        "amount": f"{amounts_overdue([loan.id])[loan.id]:,.2f}", "dpd": loan.dpd,  # as the loan stands now
         "note": str(params.get("note") or "")}, org_id=deal.funder.id, roles=list(grants.MANAGEMENT_ROLES),
         business_key=application.number, idempotency_key=f"{loan.business_key}:overdue_escalated:{ctx.instance_id}:"
                                                          f"{params.get('days_past_due')}")

@@ -252,7 +252,8 @@ def inbox(principal: Principal, filters: InboxFilters) -> dict[str, Any]:
 def _deals(principal: Principal, rows: Sequence[Any], language: str = "en") -> dict[int, dict[str, Any]]:
     """Each page row's deal in brief: the borrower (the organisation's name), the product offering its
     process (`loan_products.application_process`) and the amount (the instance's `amountField` or
-    `amount`), read as the user's party may (`party_scope`): a few queries for the page."""
+    `amount`: as the task shows it when it is among its key data, else the instance's), read as the user's
+    party may (`party_scope`): a few queries for the page."""
     instance_ids = sorted({row[0].instance_id for row in rows})
     borrowers = dict(db.session.execute(
         select(InstanceParty.instance_id, Organisation.name).join(Organisation, Organisation.id == InstanceParty.org_id)
@@ -268,6 +269,8 @@ def _deals(principal: Principal, rows: Sequence[Any], language: str = "en") -> d
     for row in rows:
         task, data = row[0], row[-1] or {}
         field = (task.properties or {}).get("amountField") or AMOUNT_FIELD
+        if field in (task.shown or {}):  # the figure the task itself shows (its key data), not one the case moved on to
+            data = task.shown or {}
         amount = scopes[task.instance_id].data({field: data[field]}).get(field) if field in data else None
         deals[task.id] = {"borrower": borrowers.get(task.instance_id), "product": products.get(row[2]),
                           "amount": amount}

@@ -21,8 +21,9 @@ from typing import Any
 from sqlalchemy import select
 
 from app.engine.camunda_user_tasks import FORM_VALUES_PROPERTY
+from app.engine.migration import element_labels, message_catchers
 from app.extensions import db
-from app.models import HumanTask, InstanceEvent, InstanceParty, Organisation, User
+from app.models import HumanTask, InstanceEvent, InstanceParty, Organisation, ProcessInstance, User
 from app.services.identity import policy
 from app.services.identity.directory import Principal
 from app.services.workflow import labels
@@ -99,6 +100,19 @@ def in_language(data: dict[str, Any], name: str, language: str) -> Any:
 ENGINE_STEPS = frozenset({"message_received", "completed"})
 
 
+WAITED_FOR = ("message_received", "timer_fired", "signal_received")  # events named by the element that waited
+
+
+def _waiting_elements(instance_id: int) -> tuple[dict[str, tuple[str | None, dict[str, str]]], dict[str, str]]:
+    """The instance's version's elements by id (name, properties) and which element catches each message."""
+    row = db.session.execute(select(ProcessInstance.process_version_id, ProcessInstance.pins).where(
+        ProcessInstance.id == instance_id)).first()
+    if row is None:
+        return {}, {}
+    spec, subprocess_specs = runtime().specs.workflow_specs(row.process_version_id, row.pins or {})
+    return element_labels(spec, subprocess_specs), message_catchers(spec, subprocess_specs)
+
+
 def history(principal: Principal, instance_id: int, language: str,
             scope: PartyScope | None = None) -> list[dict[str, Any]]:
     """The instance's events this viewer may read, oldest first: kind, element, title, actor, at, data."""
@@ -115,11 +129,15 @@ def history(principal: Principal, instance_id: int, language: str,
     # a message caught and a stage's sub-process ending are the engine's steps: the staff's to read ("收到消息",
     # "本阶段结束" on a borrower's task said nothing to the borrower)
     hidden = set() if policy.allowed(principal, "instances.inspect") else ENGINE_STEPS
+    elements, catchers = _waiting_elements(instance_id) if any(e.kind in WAITED_FOR for e, *_ in rows) else ({}, {})
     shown = []
     for event, username, display_name, actor_org in rows:
         _lane, title, props, form_id, ui_id = lanes.get(event.element_id or "", (None, None, {}, None, None))
         if not scope.shows_event(event.kind, event.element_id) or (event.kind in hidden and not title):
             continue
+        if title is None and event.kind in WAITED_FOR:  # which message or deadline: the event that waited for it
+            waited = event.element_id or catchers.get(str((event.details or {}).get("name") or ""))
+            title, props = elements.get(waited or "", (None, {}))
         named = scope.names_actor(actor_org)
         shown.append({
             "kind": event.kind, "element_id": event.element_id, "at": event.at,
