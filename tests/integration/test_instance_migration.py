@@ -198,6 +198,9 @@ def test_cancel_records_its_reason_and_a_retry_its_note(app, client, auth, two_v
     assert cancelled.status_code == 200 and cancelled.json["status"] == "cancelled"
     [event] = kinds(history(client, auth, instance_id), "cancelled")
     assert event["details"] == {"reason": "duplicate deal"}
+    # the task it waited at is withdrawn, after the cancellation that withdrew it (it had no history row)
+    rows = [(e["kind"], e["element_id"]) for e in history(client, auth, instance_id)]
+    assert rows[-2:] == [("cancelled", None), ("task_cancelled", "prepare")], rows
 
     deploy("service_unknown_operator.bpmn", removed_operators=("test.no_such_operator",))
     failed = start(client, auth, "service_unknown_operator")
