@@ -315,6 +315,9 @@ def test_the_repair_page_previews_and_moves_in_both_languages(app, client, two_v
     cancel = client.post(f"/instances/{two_versions['prepare']}/repair/cancel", headers=headers,
                          data={"csrf_token": _csrf(page.text), "reason": "duplicate"})
     assert cancel.status_code == 302
+    shown = client.get(f"/instances/{two_versions['prepare']}", headers=headers).text  # not 'Cancelled' alone
+    assert ("Instance cancelled" if headers is EN else "实例已取消") in shown
+    assert ("Task withdrawn" if headers is EN else "任务已撤回") in shown
     assert "<script>" not in page.text
 
 
