@@ -204,8 +204,9 @@ def _changes(kind: str, details: dict[str, Any]) -> list[Change]:
     elif kind == "message_received":
         payload = details.get("payload")
         carried = {"message": details.get("name"), **(payload if isinstance(payload, dict) else {"payload": payload})}
-    else:
-        carried = {k: _said(details, k, v) for k, v in details.items() if k not in _INTERNAL}
+    else:  # a reason said in the reader's language stands for the failure's technical kind and English message
+        hidden = _INTERNAL | ({"kind", "message"} if isinstance(details.get("reason"), dict) else frozenset())
+        carried = {k: _said(details, k, v) for k, v in details.items() if k not in hidden}
     return [Change(str(k), _short(v)) for k, v in sorted(carried.items()) if v is not None] \
         if isinstance(carried, dict) else [Change("data", _short(carried))]
 
@@ -310,7 +311,8 @@ def view(principal: Principal, instance_id: int, language: str) -> InstanceView:
     waits = [Wait(e, diagram_elements.named(known, e, language)) for e in waiting if e in known and known[e].message]
     workers = _workers(instance.id, known, language, internals, at=clock.now()) \
         if instance.status in WAITING_STATUSES else []
-    workers = [w for w in workers if internals or w.element_id not in scope.hidden_elements]
+    workers = [w for w in workers if (internals or w.element_id not in scope.hidden_elements)
+               and w.element_id not in open_failures]  # stopped on an incident: no worker is offered it
     return InstanceView(
         instance.id, instance.process_id, labels.process_title(version.names, instance.process_id, language),
         instance.version, instance.process_version_id, instance.status, instance.business_key,
