@@ -196,7 +196,7 @@ def _said(details: dict[str, Any], key: str, value: Any) -> Any:
     return value
 
 
-def _changes(kind: str, details: dict[str, Any]) -> list[Change]:
+def _changes(kind: str, details: dict[str, Any], name_of: Any = None) -> list[Change]:
     """The data an event carried, key by key (what a form submitted, what the instance started with, a
     message's payload, a failure's reason in the reader's language, its moments in the business time zone)."""
     if kind in ("task_completed", "started"):
@@ -204,6 +204,9 @@ def _changes(kind: str, details: dict[str, Any]) -> list[Change]:
     elif kind == "message_received":
         payload = details.get("payload")
         carried = {"message": details.get("name"), **(payload if isinstance(payload, dict) else {"payload": payload})}
+    elif kind == "instance_migrated" and name_of is not None and isinstance(details.get("elements"), list):
+        carried = {k: v for k, v in details.items() if k not in _INTERNAL}  # the steps it moved at, by name
+        carried["elements"] = "、".join(name_of(str(e)) for e in details["elements"])
     else:  # a reason said in the reader's language stands for the failure's technical kind and English message
         hidden = _INTERNAL | ({"kind", "message"} if isinstance(details.get("reason"), dict) else frozenset())
         carried = {k: _said(details, k, v) for k, v in details.items() if k not in hidden}
@@ -261,7 +264,9 @@ def view(principal: Principal, instance_id: int, language: str) -> InstanceView:
         who, hidden = person(e.actor_id)
         timeline.append(TimelineRow(e.id, e.at, e.kind, e.element_id if e.element_id in own else None,
                                     _name(known, e.element_id, language), who, hidden,
-                                    _changes(e.kind, e.details or {}) if internals else []))
+                                    _changes(e.kind, e.details or {},
+                                             lambda i: diagram_elements.named(known, i, language).text)
+                                    if internals else []))
 
     bound = db.session.execute(select(InstanceParty.party, InstanceParty.org_id).where(
         InstanceParty.instance_id == instance.id).order_by(InstanceParty.party)).all()
