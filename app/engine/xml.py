@@ -147,12 +147,17 @@ def extension_elements(element: etree._Element) -> etree._Element:
 # A drawing's shapes and edges: an editor writes them in its own order (bpmn-js in the order it draws them),
 # which says nothing; they are compared sorted by the element each one draws.
 _DRAWING_LISTS = frozenset({"BPMNPlane", "DMNDiagram"})
+# Attributes the standards give a default, which an editor leaves out when they hold it (dmn-js drops a
+# decision table's hitPolicy="UNIQUE"): (element, attribute) -> the default, compared as absent.
+_DEFAULTS = {("decisionTable", "hitPolicy"): "UNIQUE", ("decisionTable", "preferredOrientation"): "Rule-as-Row",
+             ("boundaryEvent", "cancelActivity"): "true", ("startEvent", "isInterrupting"): "true",
+             ("subProcess", "triggeredByEvent"): "false", ("multiInstanceLoopCharacteristics", "isSequential"): "false"}
 
 
 def same_content(first: bytes, second: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> bool:
     """Whether two diagram files say the same: alike but for what an editor changes when it writes back a file it
     opened (bpmn-js, dmn-js): the layout of the text, the order of attributes, comments, the namespaces'
-    prefixes and the order of the drawing's shapes. A file that does not read is the same as nothing."""
+    prefixes, the order of the drawing's shapes and an attribute written or left out at its default. A file that does not read is the same as nothing."""
     if first == second:
         return True
     try:
@@ -165,7 +170,11 @@ def _canonical(data: bytes, max_bytes: int) -> str:
     root = read_xml(data, "", max_bytes)
     drop_comments(root)
     for node in list(root.iter(etree.Element)):
-        if etree.QName(node).localname in _DRAWING_LISTS:
+        kind = etree.QName(node).localname
+        for (element, attribute), default in _DEFAULTS.items():
+            if kind == element and node.get(attribute) == default:
+                del node.attrib[attribute]
+        if kind in _DRAWING_LISTS:
             node[:] = sorted(node, key=lambda shape: (
                 str(shape.tag), shape.get("bpmnElement") or shape.get("dmnElementRef") or "", shape.get("id") or ""))
     return ElementTree.canonicalize(etree.tostring(root), strip_text=True, rewrite_prefixes=True)

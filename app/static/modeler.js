@@ -8,6 +8,22 @@
   const PROPERTIES = "spiffworkflow:Properties";
   const OPERATOR = "spiffworkflow:ServiceTaskOperator";
   const TIMER_KINDS = ["timeDate", "timeDuration", "timeCycle"];
+  const MARGIN = 20;  // screen pixels around the diagram
+
+  // The whole diagram in view right of the palette, which floats over the canvas's left edge (fit-viewport put
+  // the start event under it and the top row against the edge).
+  function fitBesideThePalette(canvas, container) {
+    canvas.zoom("fit-viewport");
+    const palette = container.querySelector(".djs-palette");
+    const inset = palette ? palette.getBoundingClientRect().right - container.getBoundingClientRect().left : 0;
+    const {outer, inner} = canvas.viewbox();
+    if (!inner.width || !inner.height) return;
+    const scale = Math.min(1, (outer.width - inset - 2 * MARGIN) / inner.width,
+      (outer.height - 2 * MARGIN) / inner.height);
+    if (scale <= 0) return;
+    canvas.viewbox({x: inner.x - (inset + MARGIN) / scale, y: inner.y - MARGIN / scale,
+      width: outer.width / scale, height: outer.height / scale});
+  }
 
   document.addEventListener("DOMContentLoaded", async () => {
     const container = document.getElementById("canvas");
@@ -39,7 +55,7 @@
     const overlays = modeler.get("overlays");
     const selection = modeler.get("selection");
     const eventBus = modeler.get("eventBus");
-    canvas.zoom("fit-viewport");
+    fitBesideThePalette(canvas, container);
     container.dataset.drawn = "true";
 
     // ---- the model: extension elements and spiffworkflow properties -------------------------------

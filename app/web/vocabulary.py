@@ -15,7 +15,7 @@ from app.services.identity.grants import LANE_NAMES
 TASK_STATES = {"ready": _l("waiting to be picked up"), "claimed": _l("in progress"),
                "completed": _l("done"), "cancelled": _l("withdrawn")}
 EVENTS = {
-    "started": _l("Process started"), "completed": _l("Stage finished"), "cancelled": _l("Cancelled"),
+    "started": _l("Process started"), "completed": _l("Stage finished"), "cancelled": _l("Instance cancelled"),
     "task_ready": _l("Task opened"), "task_claimed": _l("Task picked up"), "task_unclaimed": _l("Task released"),
     "task_assigned": _l("Task assigned"), "task_completed": _l("Task done"), "task_cancelled": _l("Task withdrawn"),
     "message_received": _l("Message received"), "timer_fired": _l("Deadline reached"),

@@ -84,6 +84,10 @@ def test_the_admin_finds_a_waiting_instance_and_sees_its_elements_marked(demo_pa
         expect(diagram.locator(f'g.djs-element.chosen[data-element-id="{other}"]')).to_have_count(1)
         expect(page.locator(f'#timeline li[data-element="{other}"].chosen-row').first).to_be_visible()
         screenshot(page, f"console-instance-{code}-element-chosen")
+        # the data now reads key beside value, as the history's data does (each key stood above its value)
+        key, value = page.locator("#instance-data dt").first, page.locator("#instance-data dd").first
+        assert key.bounding_box()["y"] == value.bounding_box()["y"]
+        assert key.bounding_box()["x"] < value.bounding_box()["x"]
         problems += check_page(page, f"admin-{code}-instance")
     assert not problems, "\n".join(problems)
     assert not errors, errors

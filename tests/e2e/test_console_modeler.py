@@ -67,8 +67,10 @@ def test_the_analyst_edits_checks_deploys_and_tries_risk_approval(demo_page, dem
     _select(page, "first_review")
     expect(page.locator("#properties-body")).to_contain_text("用户任务")
     problems = check_page(page, "analyst-zh-modeler")
-    _select(page, "route_by_rules")  # the decision table's name is English only: marked so, not a raw word
-    expect(page.locator('#properties-body [data-key="called_decision"] option:checked')).to_have_attribute("lang", "en")
+    _select(page, "route_by_rules")  # the decision table by its Chinese name (name@zh), not its English one
+    called = page.locator('#properties-body [data-key="called_decision"] option:checked')
+    expect(called).to_have_text("按风险报告分流业务")
+    expect(called).not_to_have_attribute("lang", "en")
     problems += check_page(page, "analyst-zh-modeler-decision")
     page.goto("/processes/new")
     problems += check_page(page, "analyst-zh-new-process")
@@ -79,6 +81,10 @@ def test_the_analyst_edits_checks_deploys_and_tries_risk_approval(demo_page, dem
     page.wait_for_url("**/processes/risk_approval/edit")
     canvas = page.locator("#canvas[data-drawn=true]")
     expect(canvas.locator('[data-element-id="first_review"]')).to_be_visible()
+    # the whole diagram beside the palette: the start event was under it, the top row cut off
+    palette, start = canvas.locator(".djs-palette").bounding_box(), canvas.locator('[data-element-id="start"]').bounding_box()
+    box = canvas.bounding_box()
+    assert start["x"] >= palette["x"] + palette["width"] and start["y"] >= box["y"]
     expect(canvas.locator("a.bjs-powered-by")).to_be_visible()  # the bpmn.io watermark the licence keeps
     expect(canvas.locator(".djs-palette")).to_be_visible()  # a modeler, not the viewer
 

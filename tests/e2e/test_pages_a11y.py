@@ -288,3 +288,29 @@ def test_each_party_sees_only_its_part_of_a_demo_deal(demo_page):
     expect(earlier).to_contain_text("王审")
     expect(earlier).to_contain_text("同意")
     expect(earlier).to_contain_text("核心企业已确认订单")
+
+
+@pytest.mark.parametrize(("username", "code", "tag"), [("analyst", "en", "en"), ("admin", "zh", "zh-CN"),
+                                                       ("operator", "zh", "zh-CN")])
+def test_the_language_and_the_account_stay_on_the_headers_first_line_at_1280_pixels(demo_page, username, code, tag):
+    """Many links wrapped the header, and the language switch and the user's name dropped below them."""
+    page = demo_page
+    page.set_viewport_size({"width": 1280, "height": 900})
+    _sign_in(page, username)
+    _choose_language(page, code, tag)
+    brand, account = page.locator("header .brand").bounding_box(), page.locator("#account-link").bounding_box()
+    language = page.locator("#language-form").bounding_box()
+    assert abs(account["y"] - brand["y"]) < brand["height"] and abs(language["y"] - brand["y"]) < brand["height"]
+    assert account["x"] > page.locator("header nav").bounding_box()["x"]
+
+
+def test_the_users_table_reads_a_user_a_line_at_1280_pixels(demo_page):
+    """Beside the organisations the table was half the page: 借款申请人 wrapped a character or two a line."""
+    page = demo_page
+    page.set_viewport_size({"width": 1280, "height": 900})
+    _sign_in(page, "admin")
+    page.goto("/admin/")
+    roles = page.locator("tr[data-user-id] td:nth-child(3)")
+    line = page.locator("tr[data-user-id] td:nth-child(1)").first.bounding_box()["height"]
+    for i in range(roles.count()):
+        assert roles.nth(i).bounding_box()["height"] <= line, roles.nth(i).inner_text()

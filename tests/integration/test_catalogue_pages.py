@@ -104,6 +104,13 @@ def test_a_decision_named_in_chinese_is_listed_by_that_name_on_chinese_pages(cli
     assert "按风险报告分流业务" in client.get("/processes/risk_route", headers=ZH).text
     en = _row(client.get("/processes", headers=EN).text, "data-process", "risk_route")
     assert "Route a deal by its risk report" in en
+    # the table the page shows: its name and its columns' headings in the reader's language (label@zh)
+    assert 'data-source="/processes/risk_route/versions/1/diagram"' in client.get("/processes/risk_route",
+                                                                                    headers=ZH).text
+    zh_table = client.get("/processes/risk_route/versions/1/diagram", headers=ZH).data.decode()
+    assert 'label="风险评分"' in zh_table and 'name="按风险报告分流业务"' in zh_table and 'label="Risk score"' not in zh_table
+    en_table = client.get("/processes/risk_route/versions/1/diagram", headers=EN).data.decode()
+    assert 'label="Risk score"' in en_table
 
 
 @pytest.mark.parametrize(("headers", "words"), [
@@ -160,7 +167,8 @@ def test_the_drawn_diagram_names_each_element_in_the_readers_language(client, ap
     en = client.get("/processes/catalogue_named/versions/1/diagram", headers=EN)
     assert 'name="Released"' in en.text
     assert client.get("/processes/catalogue_wait/versions/3/diagram").status_code == 404
-    assert client.get("/processes/credit_decision/versions/1/diagram").status_code == 404  # a decision: its table
+    table = client.get("/processes/credit_decision/versions/1/diagram")  # a decision: its table, as the file has it
+    assert table.status_code == 200 and b"Approve or reject by score" in table.data
 
 
 def test_a_borrower_may_not_read_the_catalogue_and_an_unknown_process_is_not_found(client, app, catalogue):

@@ -126,6 +126,20 @@ def test_an_invalid_table_is_refused_with_the_rule_it_concerns_and_changes_nothi
     assert answer.status_code == 422 and _versions(app, "credit_other") == 0
 
 
+def test_an_unchanged_table_dmn_js_writes_back_stays_the_version_it_is(client, app, editors):
+    """dmn-js leaves out hitPolicy="UNIQUE" (the default) and writes its own layout: that made the next version."""
+    sign_in(client, "ana")
+    page = client.get("/decisions/credit_decision/edit", headers=EN)
+    headers = {"X-CSRFToken": _csrf(page.text), "Content-Type": "application/xml", **EN}
+    as_written = DMN.replace(b' hitPolicy="UNIQUE"', b"").replace(b"/>", b" />")
+    assert as_written != DMN
+    same = client.post("/decisions/credit_decision/deploy", data=as_written, headers=headers)
+    assert same.status_code == 200, same.json
+    assert _versions(app, "credit_decision") == 1 and _versions(app, "credit_routing") == 1
+    first = client.post("/decisions/credit_decision/deploy", data=DMN.replace(b"UNIQUE", b"FIRST"), headers=headers)
+    assert first.status_code == 200 and _versions(app, "credit_decision") == 2  # another hit policy is a change
+
+
 @pytest.mark.parametrize(("headers", "said"), [
     (EN, "input entry '>= abc' reads abc, which none of the table's inputs reads"),
     (ZH, "输入条目 '>= abc' 读取了 abc，但决策表的各输入均未读取它")])

@@ -288,6 +288,12 @@ def test_the_instance_page_says_it_waits_for_a_worker_and_what_a_failed_worker_s
     assert "外部工作者执行失败" in page and "外部工作者 &#39;payer-1&#39; 未能完成主题 &#39;invoice-payment&#39; 的任务" in page
     repair = get(f"/instances/{instance_id}/repair", "zh")
     assert repair.status_code == 200 and "外部工作者未能完成任务，且没有剩余重试次数" in repair.text
+    assert "failed the task of topic" not in repair.text  # said once, in Chinese, as on the instance page
+    history = re.search(r'<ol id="timeline".*?</ol>', page, re.S).group(0)
+    assert "external_task_failed" not in history and "failed the task of topic" not in history  # no code, no English
+    incident = re.search(r'<section class="card" id="incidents">.*?</section>', page, re.S).group(0)
+    assert re.search(r"<td>1</td>", incident)  # its one try, as the repair page counts it (it was blank here)
+    assert 'id="waiting"' not in page  # stopped on the incident: no worker holds or is offered the task
 
 
 def test_the_instance_page_says_under_waiting_for_which_step_a_worker_does_and_who_holds_it(app, client, tokens):

@@ -343,6 +343,11 @@ def test_a_user_the_admin_page_cannot_create_says_every_wrong_field_at_once_in_t
     assert refused.status_code == 422 and not user_exists(app, "rev 2")
     taken = admin_post(app, "admin", "/users", username="rev1", org="BANK1", role="first_reviewer")
     assert taken.status_code == 409  # a name taken, alone, is the conflict it was
+    # a name taken, an e-mail that is none and a platform role in a bank: the role's refusal came after the others
+    three = admin_post(app, "admin", "/users", username="rev1", org="BANK1", role="platform_admin", email="not-an-email")
+    assert three.status_code == 422 and not user_exists(app, "not-an-email")
+    for said in ("This user name is taken.", "e-mail", "Platform administrator is held only in an organisation of kind"):
+        assert said in three.text, said
 
 
 def test_the_admin_page_says_links_and_tokens_times_in_the_business_time_zone(app, client, people):

@@ -198,6 +198,9 @@ def test_cancel_records_its_reason_and_a_retry_its_note(app, client, auth, two_v
     assert cancelled.status_code == 200 and cancelled.json["status"] == "cancelled"
     [event] = kinds(history(client, auth, instance_id), "cancelled")
     assert event["details"] == {"reason": "duplicate deal"}
+    # the task it waited at is withdrawn, after the cancellation that withdrew it (it had no history row)
+    rows = [(e["kind"], e["element_id"]) for e in history(client, auth, instance_id)]
+    assert rows[-2:] == [("cancelled", None), ("task_cancelled", "prepare")], rows
 
     deploy("service_unknown_operator.bpmn", removed_operators=("test.no_such_operator",))
     failed = start(client, auth, "service_unknown_operator")
@@ -298,6 +301,9 @@ def test_the_repair_page_previews_and_moves_in_both_languages(app, client, two_v
     moved = client.post(f"/instances/{instance_id}/repair/migrate", headers=headers,
                         data={"csrf_token": _csrf(page.text), "to": "2", "reason": "approval needed"})
     assert moved.status_code == 302 and _row(app, instance_id)[0] == 2
+    history_row = re.search(r"<dt[^>]*>elements</dt><dd[^>]*>([^<]*)</dd>", client.get(
+        f"/instances/{instance_id}", headers=headers).text).group(1)
+    assert history_row == ("Review the file" if headers is EN else "审查材料")  # by name: it said ["review"]
     blocked = client.get(f"/instances/{two_versions['prepare']}/repair?to=2", headers=headers)
     assert 'id="not-movable"' in blocked.text and 'data-movable="false"' in blocked.text
     bulk = client.get("/processes/migrate_review/migrate?from=1&to=2&element=prepare", headers=headers)
@@ -312,6 +318,9 @@ def test_the_repair_page_previews_and_moves_in_both_languages(app, client, two_v
     cancel = client.post(f"/instances/{two_versions['prepare']}/repair/cancel", headers=headers,
                          data={"csrf_token": _csrf(page.text), "reason": "duplicate"})
     assert cancel.status_code == 302
+    shown = client.get(f"/instances/{two_versions['prepare']}", headers=headers).text  # not 'Cancelled' alone
+    assert ("Instance cancelled" if headers is EN else "实例已取消") in shown
+    assert ("Task withdrawn" if headers is EN else "任务已撤回") in shown
     assert "<script>" not in page.text
 
 

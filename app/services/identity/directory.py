@@ -113,6 +113,11 @@ def create_user(username: str, org_code: str, roles: list[str], display_name: st
     if errors:  # every field at once: one submission says all that is wrong (a name taken alone is a conflict)
         if "username" not in errors and db.session.scalar(select(User.id).where(User.username == username)):
             errors["username"] = [_l("This user name is taken.")]
+        if org is not None and roles:  # a role that does not belong in the organisation, with the rest
+            try:
+                grants.check_roles_fit(roles, org.code, org.kind_codes)
+            except Invalid as misfit:
+                errors["role"] = list(misfit.fields["role"])
         raise Invalid(_l("The user cannot be created: see the fields."), fields=errors)
     assert org is not None
     grants.check_roles_fit(roles, org.code, org.kind_codes)

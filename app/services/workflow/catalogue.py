@@ -199,8 +199,11 @@ def _timer_starts(process_id: str, language: str) -> list[TimerStartEntry]:
 
 def version_diagram(actor: Principal, process_id: str, version: int, language: str) -> bytes:
     """A process version's file to draw: each element named in the reader's language (its `name@zh`, else its
-    name), as the instance page draws it; the file as deployed is `version_source`."""
+    name), as the instance page draws it; a decision's table with its name and headings so (`label@zh`); the file
+    as deployed is `version_source`."""
     policy.require(actor, "definitions.read")
+    if _kind_of(process_id) == "decision":  # a decision table: its name and its columns' headings so
+        return diagram_elements.shown_decision(version_source(actor, process_id, version)[1], language)
     row = db.session.execute(select(ProcessVersion.id, ProcessVersion.content_hash).where(
         ProcessVersion.kind == "process", ProcessVersion.process_id == process_id,
         ProcessVersion.version == version)).first()

@@ -191,3 +191,25 @@ def shown_source(version_id: int, content_hash: str, language: str, internals: b
                 if _local(attribute) not in KEPT_ATTRIBUTES:
                     del node.attrib[attribute]
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def _property(node: ET.Element, name: str) -> str | None:
+    """A node's `spiffworkflow:property` of that name, in its extension elements of any namespace (a DMN's)."""
+    for own in (child for child in node if isinstance(child.tag, str) and _local(child.tag) == "extensionElements"):
+        for prop in own.iter(f"{SPIFF}property"):
+            if prop.get("name") == name and (prop.get("value") or "").strip():
+                return (prop.get("value") or "").strip()
+    return None
+
+
+def shown_decision(source: bytes, language: str) -> bytes:
+    """A decision file as the catalogue shows it: each decision by its `name@<language>` and each column by its
+    `label@<language>` (the table's headings), else as drawn."""
+    root = ET.fromstring(source)
+    for node in root.iter():
+        kind = _local(node.tag) if isinstance(node.tag, str) else ""
+        said = _property(node, f"name@{language}") if kind == "decision" else \
+            _property(node, f"label@{language}") if kind in ("input", "output") else None
+        if said:
+            node.set("name" if kind == "decision" else "label", said)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)

@@ -196,7 +196,7 @@ def _said(details: dict[str, Any], key: str, value: Any) -> Any:
     return value
 
 
-def _changes(kind: str, details: dict[str, Any]) -> list[Change]:
+def _changes(kind: str, details: dict[str, Any], name_of: Any = None) -> list[Change]:
     """The data an event carried, key by key (what a form submitted, what the instance started with, a
     message's payload, a failure's reason in the reader's language, its moments in the business time zone)."""
     if kind in ("task_completed", "started"):
@@ -204,8 +204,12 @@ def _changes(kind: str, details: dict[str, Any]) -> list[Change]:
     elif kind == "message_received":
         payload = details.get("payload")
         carried = {"message": details.get("name"), **(payload if isinstance(payload, dict) else {"payload": payload})}
-    else:
-        carried = {k: _said(details, k, v) for k, v in details.items() if k not in _INTERNAL}
+    elif kind == "instance_migrated" and name_of is not None and isinstance(details.get("elements"), list):
+        carried = {k: v for k, v in details.items() if k not in _INTERNAL}  # the steps it moved at, by name
+        carried["elements"] = "、".join(name_of(str(e)) for e in details["elements"])
+    else:  # a reason said in the reader's language stands for the failure's technical kind and English message
+        hidden = _INTERNAL | ({"kind", "message"} if isinstance(details.get("reason"), dict) else frozenset())
+        carried = {k: _said(details, k, v) for k, v in details.items() if k not in hidden}
     return [Change(str(k), _short(v)) for k, v in sorted(carried.items()) if v is not None] \
         if isinstance(carried, dict) else [Change("data", _short(carried))]
 
@@ -260,7 +264,9 @@ def view(principal: Principal, instance_id: int, language: str) -> InstanceView:
         who, hidden = person(e.actor_id)
         timeline.append(TimelineRow(e.id, e.at, e.kind, e.element_id if e.element_id in own else None,
                                     _name(known, e.element_id, language), who, hidden,
-                                    _changes(e.kind, e.details or {}) if internals else []))
+                                    _changes(e.kind, e.details or {},
+                                             lambda i: diagram_elements.named(known, i, language).text)
+                                    if internals else []))
 
     bound = db.session.execute(select(InstanceParty.party, InstanceParty.org_id).where(
         InstanceParty.instance_id == instance.id).order_by(InstanceParty.party)).all()
@@ -310,7 +316,8 @@ def view(principal: Principal, instance_id: int, language: str) -> InstanceView:
     waits = [Wait(e, diagram_elements.named(known, e, language)) for e in waiting if e in known and known[e].message]
     workers = _workers(instance.id, known, language, internals, at=clock.now()) \
         if instance.status in WAITING_STATUSES else []
-    workers = [w for w in workers if internals or w.element_id not in scope.hidden_elements]
+    workers = [w for w in workers if (internals or w.element_id not in scope.hidden_elements)
+               and w.element_id not in open_failures]  # stopped on an incident: no worker is offered it
     return InstanceView(
         instance.id, instance.process_id, labels.process_title(version.names, instance.process_id, language),
         instance.version, instance.process_version_id, instance.status, instance.business_key,

@@ -323,12 +323,16 @@ def end_instance(instance_id: int, actor_id: int | None, reason: str | None = No
             raise Conflict(_already(instance.status))
         workflow = restore(instance)
         state = rt.engine.cancel(workflow)
+        withdrawn = core(select(TASKS.c.id, TASKS.c.element_id).where(
+            TASKS.c.instance_id == instance.id, TASKS.c.state.in_(OPEN_TASK_STATES)).order_by(TASKS.c.id)).all()
         core(update(TASKS).where(TASKS.c.instance_id == instance.id, TASKS.c.state.in_(OPEN_TASK_STATES))
              .values(state="cancelled", completed_at=at))
         clear_waits(instance.id)
         external_task_rows.forget(instance.id)  # no worker is offered its tasks any more
         step = Step(instance, at, actor_id)
         step.event("cancelled", None, {"reason": reason} if reason else {}, actor_id)
+        for task in withdrawn:  # each open task withdrawn by the cancellation, after it, as a step withdraws one
+            step.event("task_cancelled", task.element_id, {"task_id": task.id}, actor_id)
         values = {"state": state, "status": "cancelled", "updated_at": at, "ended_at": at}
         step.insert_events(values)
         update_instance(instance, values)

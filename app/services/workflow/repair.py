@@ -89,7 +89,9 @@ def repair_view(actor: Principal, instance_id: int, language: str) -> RepairView
         element = labels.task_title(name or row.element_id, props, language) if row.element_id else str(NO_ELEMENT)
         reason = incident_reasons.reason_text(row.details, element if row.element_id else None)
         incidents.append(IncidentView(row.id, row.element_id, element, str(KINDS.get(row.kind, OTHER_KIND)),
-                                      row.message if staff else None, row.attempts, row.created_at, reason))
+                                      row.message if staff and not incident_reasons.in_its_own_words(row.details)
+                                      else None, row.attempts, row.created_at, reason))  # said once, as the
+        # instance page says it: the engine's own sentence in the reader's language, not again in English
     versions = db.session.execute(select(ProcessVersion.version, ProcessVersion.names).where(
         ProcessVersion.kind == "process", ProcessVersion.process_id == instance.process_id)
         .order_by(ProcessVersion.version.desc())).all()
