@@ -23,8 +23,8 @@ from app.services.errors import ErrorKind, ServiceError
 from app.services.ledger import loans, repayments
 from app.services.origination.deal_views import loan_application
 from app.services.signing import offline_repayments, online_repayments
-from app.web.i18n import money
 from app.text_input import is_whole
+from app.web.i18n import money
 from app.web.money_input import money_format_hint, parse_money
 from app.web.paging import page_number
 
