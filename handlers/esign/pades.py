@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -35,14 +34,14 @@ from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-# ASCII: the stamp's font has no Chinese glyphs. The time is the signer's wall clock in China with its offset
-# (a contract signed at 17:15 in Shanghai said "09:15:48 UTC", eight hours off for every party who read it).
+# ASCII: the stamp's font has no Chinese glyphs. The time is the signer's wall clock in the zone the caller gives
+# (the platform's business zone), with its offset: a contract signed at 17:15 in Shanghai said "09:15:48 UTC",
+# eight hours off for every party who read it.
 STAMP = TextStampStyle(stamp_text="Digitally signed\n%(when)s")
-CHINA = ZoneInfo("Asia/Shanghai")
 
 
-def stamp_time(at: datetime, zone: tzinfo = CHINA) -> str:
-    """How the visible stamp says when a signature was made: `2026-12-07 17:15:48 UTC+08:00` for China."""
+def stamp_time(at: datetime, zone: tzinfo = UTC) -> str:
+    """How the visible stamp says when a signature was made, in `zone`: `2026-12-07 17:15:48 UTC+08:00` in China."""
     local = at.astimezone(zone)
     offset = local.strftime("%z")
     return f"{local:%Y-%m-%d %H:%M:%S} UTC{offset[:3]}:{offset[3:]}"
@@ -79,7 +78,7 @@ def _asn1_cert(cert: x509.Certificate) -> asn1_x509.Certificate:
 
 
 def sign_pdf(pdf_bytes: bytes, field_name: str, signer_cert: x509.Certificate, signer_key: rsa.RSAPrivateKey,
-             ca_chain: Sequence[x509.Certificate], stamp_zone: tzinfo = CHINA) -> bytes:
+             ca_chain: Sequence[x509.Certificate], stamp_zone: tzinfo = UTC) -> bytes:
     """`pdf_bytes` with the signature field `field_name` signed (PAdES baseline B, SHA-256), appended as an
     incremental update. The certificates of `ca_chain` are embedded beside the signer's; the visible stamp says
     the time in `stamp_zone` with its offset.

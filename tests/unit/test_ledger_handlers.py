@@ -22,7 +22,8 @@ def test_the_product_registry_holds_every_domains_operators():
                    "origination.lead_outcome", "origination.register_lead", "risk.assess"}
     signing = {"signing.prepare", "signing.verify_identity", "signing.stop", "signing.start_flow", "signing.remind",
                "signing.expire", "signing.provider_ended", "signing.signed", "signing.record_registration"}
-    disbursement = {"disbursement.prepare", "disbursement.order", "disbursement.query", "disbursement.settle"}
+    disbursement = {"disbursement.prepare", "disbursement.order", "disbursement.query", "disbursement.settle",
+                    "disbursement.stop"}
     collections = {f"collections.{name}" for name in (
         "open", "plan", "contact_window", "send_reminder", "demand_letter", "refer", "record_contact", "check_promise",
         "check_sale", "decide_sale", "decide_write_off", "decide_waiver")}

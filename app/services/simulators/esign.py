@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import EsignFlow, EsignSigner
-from app.services import clock
+from app.services import clock, context
 from app.services.context import lazy_gettext as _l
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.identity.directory import Principal
@@ -130,7 +130,8 @@ def _apply(flow: EsignFlow, signer: EsignSigner, now: datetime) -> None:
     """`signer`'s signature into its field, with its certificate of the sandbox CA."""
     ca = esign_ca.sandbox_ca()
     credential = esign_ca.credential(signer.party, signer.name)
-    flow.document = sign_pdf(flow.document, signer.field, credential.certificate, credential.key, [ca.certificate])
+    flow.document = sign_pdf(flow.document, signer.field, credential.certificate, credential.key, [ca.certificate],
+                             stamp_zone=context.business_tz())  # the signer's wall clock, in the platform's zone
     signer.status, signer.signed_at = "signed", now
 
 
