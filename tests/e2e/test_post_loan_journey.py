@@ -94,7 +94,7 @@ def bill(page: Page, number: int):
 
 def owed(page: Page, number: int) -> str:
     """What the schedule says the bill still owes, as the page shows it (e.g. 20,784.60)."""
-    return bill(page, number).locator("td.amount").nth(3).inner_text().strip().removeprefix("¥")
+    return bill(page, number).locator("td.owed").inner_text().strip().removeprefix("¥")
 
 
 @pytest.mark.usefixtures("platform")
