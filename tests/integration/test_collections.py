@@ -10,7 +10,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app.extensions import db
 from app.models import (
@@ -667,3 +667,20 @@ def test_the_loan_page_leads_its_readers_to_the_loans_case(world, clock, app):
     assert f'href="/collections/{case}" id="loan-case"' in page and "催收案件" in page
     borrowers = alone(app, browser_of(app, "app1").get, f"/loans/{loan_id}").text
     assert 'id="loan-case"' not in borrowers  # the borrower has no collections pages
+
+
+def test_with_no_agency_registered_the_operator_is_told_so_not_offered_an_empty_choice(world, clock, client, app):
+    """The assignment form offered a list with nothing in it (the demo has no collection agency)."""
+    from app.models import OrgKind
+    loan_id = book_loan(clock)
+    batch(clock, FIRST_OVERDUE)
+    case = open_case(loan_id, FIRST_OVERDUE)
+    db.session.execute(delete(OrgKind).where(OrgKind.org_id.in_([_org("AG1"), _org("AG2")]),
+                                             OrgKind.kind == "collection_agency"))
+    db.session.commit()
+    set_password(app, "op1")
+    with app.app_context():
+        sign_in(client, "op1")
+        page = client.get("/collections", headers={"Accept-Language": "zh"}).text
+    row = page.split(f'data-case="{case}"')[1].split("</tr>")[0]
+    assert "尚未登记催收机构" in row and 'name="agency"' not in row
