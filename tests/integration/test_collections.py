@@ -348,7 +348,7 @@ def test_a_case_shows_the_loan_as_it_stands_and_how_to_reach_the_borrower(world,
         sign_in(client, "agent1")
         page = client.get(f"/collections/{case}", headers={"Accept-Language": "zh-CN"}).text
     assert "借款人联系方式" in page and "13800138000" in page and ">19<" in page
-    assert "逾期账单" in page and "2026年2月10日" in page  # the bills the collector asks for (they have no loan page)
+    assert "逾期账单" in page and "2026-02-10" in page  # the bills the collector asks for (they have no loan page)
 
 
 def test_the_inbox_shows_a_contact_tasks_amount_overdue(world, clock, app, client):
@@ -652,7 +652,7 @@ def test_the_contact_task_says_which_day_its_figures_are_of(world, clock, app):
     assert views.case(who("agent1"), case, "en")["dpd"] == 19  # the case page: as it stands
     db.session.commit()
     page = alone(app, browser_of(app, "agent1").get, f"/tasks/{task.id}").text
-    assert "数据截至（最新数据见催收案件页面）" in page and "2026年2月14日" in page
+    assert "数据截至（最新数据见催收案件页面）" in page and "2026-02-14" in page
     assert "请在催收案件页面记录" in page  # where the next contacts go
     assert 'type="time" name="contact_time"' in page  # a time picker, not a free text box
 

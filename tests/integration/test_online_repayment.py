@@ -525,7 +525,7 @@ def test_the_schedule_after_a_prepayment_adds_up_and_says_what_was_prepaid(world
     row = page.split(f'data-instalment="{held.number}"')[1].split("</tr>")[0]
     prepaid = sum(Decimal(a) for _on, a in held.prepayments)
     assert f"含提前还本 ¥{prepaid:,.2f}" in row
-    cells = [Decimal(c.replace(",", "")) for c in re.findall(r'class="amount"[^>]*>¥([\d,]+\.\d\d)', row)]
+    cells = [Decimal(c.replace(",", "")) for c in re.findall(r'class="amount[^"]*"[^>]*>¥([\d,]+\.\d\d)', row)]
     principal, interest, fees, penalty, paid, owed = cells[0], cells[1], cells[2], cells[3], cells[4], cells[5]
     assert principal + interest + fees + penalty - paid == owed, cells
     assert principal == held.principal_due and paid >= prepaid

@@ -372,7 +372,7 @@ def test_each_overdue_alert_shows_the_whole_loan_as_of_its_day(app, post_loan, c
     assert re.search(r"¥\d{1,3},\d{3}\.\d{2}", told.body), told.body  # the instalment's amount, said as money
     set_password(app, "fin1")
     page = reader(app, "fin1")(f"/tasks/{alert.id}", "zh")
-    assert "数据截至（日终批处理日）" in page and f"{day.year}年{day.month}月{day.day}日" in page
+    assert "数据截至（日终批处理日）" in page and day.isoformat() in page
     history = page.split('id="history"')[1].split("</ol>")[0]  # each message said by what it is, not 收到消息 alone
     assert "收到消息 · 账单今日到期" in history and "收到消息 · 发生逾期" in history
 

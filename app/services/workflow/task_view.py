@@ -133,11 +133,11 @@ def history(principal: Principal, instance_id: int, language: str,
     shown = []
     for event, username, display_name, actor_org in rows:
         _lane, title, props, form_id, ui_id = lanes.get(event.element_id or "", (None, None, {}, None, None))
-        if not scope.shows_event(event.kind, event.element_id) or (event.kind in hidden and not title):
-            continue
         if title is None and event.kind in WAITED_FOR:  # which message or deadline: the event that waited for it
             waited = event.element_id or catchers.get(str((event.details or {}).get("name") or ""))
             title, props = elements.get(waited or "", (None, {}))
+        if not scope.shows_event(event.kind, event.element_id) or (event.kind in hidden and not title):
+            continue  # an engine step that says nothing by name is the staff's to read
         named = scope.names_actor(actor_org)
         shown.append({
             "kind": event.kind, "element_id": event.element_id, "at": event.at,
