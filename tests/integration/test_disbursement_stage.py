@@ -513,6 +513,7 @@ def test_finance_stops_the_disbursement_from_the_task_page_in_chinese_and_a_stop
     browser = outside(lambda: signed_in_client(app, "fin1"))
     page = outside(lambda: browser.get(f"/tasks/{task_id}", headers={"Accept-Language": "zh"}).text)
     assert "终止放款" in page and "终止放款原因" in page and re.search(r'<option value="release"\s+selected', page)
+    assert page.count("确认放款时必填。") == 3  # the account, the bank and the confirmation: required to release
     form = {"csrf_token": csrf_of(page), "decision": "stop", "payee_account": "", "payee_bank": "", "stop_reason": ""}
     refused = outside(lambda: browser.post(f"/tasks/{task_id}", data=form, headers={"Accept-Language": "zh"}))
     assert refused.status_code == 422
