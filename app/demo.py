@@ -166,7 +166,7 @@ PAYEE = {"payee_account": "6222 0210 0100 7777 001", "payee_bank": "招商银行
 
 def _order(number: str, amount: str) -> dict[str, str]:
     return {"core_enterprise": "CORE1", "order_number": number, "order_amount": amount,
-            "order_due_date": (loans.business_today() + timedelta(days=120)).isoformat(), **PAYEE}
+            "order_due_date": (loans.business_today() + timedelta(days=180)).isoformat(), **PAYEE}
 
 
 def _pledge(receipt: str, quantity: str) -> dict[str, str]:

@@ -51,6 +51,8 @@ class ProductSchema(Schema):
     interest_method = fields.String()
     frequency = fields.String()
     advance_ratio = fields.String(allow_none=True)
+    order_grace_days = fields.Integer(allow_none=True, metadata={
+        "description": "order financing: the days a loan may end after its order is due"})
     ltv = fields.Dict(keys=fields.String(), values=fields.String(), allow_none=True)
     documents = fields.List(fields.String())
     application_process = fields.String(allow_none=True)
@@ -58,6 +60,10 @@ class ProductSchema(Schema):
 
 _DOCUMENTS = fields.List(fields.String(validate=validate.OneOf(DOCUMENT_KINDS)),
                          metadata={"description": "the document kinds required before submitting"})
+
+
+_GRACE = fields.Integer(strict=True, validate=validate.Range(min=0, max=365), metadata={
+    "description": "order financing: the days a loan may end after its order is due (30 unless set)"})
 
 
 class NewProductSchema(Schema):
@@ -71,6 +77,7 @@ class NewProductSchema(Schema):
     min_term = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1200))
     max_term = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1200))
     advance_ratio = _ratio(metadata={"description": "order financing: the most lent against the order's value"})
+    order_grace_days = _GRACE
     ltv = fields.Nested(LtvSchema, metadata={"description": "pledge financing: the loan-to-value lines"})
     documents = _DOCUMENTS
     overdue_grace_days = fields.Integer(strict=True, validate=validate.Range(min=0, max=365))
@@ -82,6 +89,7 @@ class ProductChangeSchema(Schema):
     name_en = fields.String(validate=validate.Length(min=1, max=200))
     active = StrictBoolean()
     advance_ratio = _ratio()
+    order_grace_days = _GRACE
     ltv = fields.Nested(LtvSchema)
     documents = _DOCUMENTS
 

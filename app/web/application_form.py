@@ -101,8 +101,9 @@ def _required_text(field: Field) -> str:
 
 
 # Fields the service says one of several things about (the product's range or the order's amount; a purpose too
-# long or missing): its own words, in the reader's language, rather than one sentence per field.
-SAID_BY_THE_SERVICE = ("amount", "purpose")
+# long or missing; a term out of range or ending too late for its order): its own words, in the reader's language,
+# rather than one sentence per field.
+SAID_BY_THE_SERVICE = ("amount", "term_months", "purpose")
 
 
 def messages(fields: Mapping[str, list[Any]], terms: Mapping[str, Any] | None) -> dict[str, list[str]]:

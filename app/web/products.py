@@ -43,6 +43,7 @@ def _messages(fields: dict[str, list[str]]) -> dict[str, list[str]]:
         "advance_ratio": ratio, "ltv": _("Each line a ratio above 0 and at most 1; lending < warning < margin call "
                                          "< liquidation."),
         "documents": _("Choose among the document kinds listed."),
+        "order_grace_days": _("A whole number of days from 0 to 365."),
     }
     return {name: [sentences.get(name.split(".")[0], ratio if name.startswith("ltv.") else _("Check this field."))]
             for name in fields}
@@ -53,6 +54,7 @@ def _origination_terms(form: Any, kind: str) -> dict[str, Any]:
                             "name_en": form.get("name_en", "").strip() or None}  # none: English pages show the name
     if kind == "order_financing":
         data["advance_ratio"] = form.get("advance_ratio", "").strip()
+        data["order_grace_days"] = form.get("order_grace_days", "").strip()
     if kind == "pledge_financing":
         data["ltv"] = {line: form.get(f"ltv.{line}", "").strip() for line in LTV_LINES}
     return data

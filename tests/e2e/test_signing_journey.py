@@ -58,7 +58,7 @@ def approved_order(server: LiveServer) -> tuple[int, str]:
     from app.services.origination import applications
     from app.services.workflow import tasks
 
-    due = (date.today() + timedelta(days=90)).isoformat()
+    due = (date.today() + timedelta(days=200)).isoformat()
 
     def do(instance_id: int, element: str, username: str, answer: dict) -> None:
         [task] = [t for t in server.api("GET", "/tasks", query_string={"instance_id": instance_id})["items"]

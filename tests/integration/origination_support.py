@@ -73,7 +73,7 @@ def order_application(amount: str = "400000.00", order_amount: str = "600000.00"
                       number: str = "PO-1") -> dict:
     return {"product": "ORDER-FIN", "amount": amount, "term_months": 6, "purpose": "Raw materials",
             "funder": "BANK1", "details": {"core_enterprise": "CORE1", "order_number": number,
-                                           "order_amount": order_amount, "order_due_date": "2027-03-31", **PAYEE}}
+                                           "order_amount": order_amount, "order_due_date": "2027-05-31", **PAYEE}}
 
 
 def pledge_application(amount: str = "400000.00", **details: str) -> dict:

@@ -113,7 +113,7 @@ def build_world(app, deploy, clock, role: str) -> World:
         application = applications.create_application(identity.principal_for("drafter"), {
             "product": "ORDER1", "amount": "500000.00", "term_months": 6, "funder": "BANK1",
             "details": {"core_enterprise": "CORE1", "order_number": "PO-1", "order_amount": "600000.00",
-                        "order_due_date": "2027-03-01"}})
+                        "order_due_date": "2027-05-30"}})
         ids = {"application_id": application.id, "code": "ORDER1",
                "instance_id": instance_id, "task_id": task_id, "incident_id": incident_id,
                "document_id": document_id, "loan_id": loan.id, "payment_id": payment.id,

@@ -32,7 +32,7 @@ PRODUCT = {"code": "ORDER-A", "name": "订单融资", "name_en": "Order financin
            "min_amount": "10000", "max_amount": "5000000", "min_term": 3, "max_term": 12,
            "advance_ratio": "0.80", "documents": ["order", "invoice"]}
 DETAILS = {"core_enterprise": "CORE1", "order_number": "PO-2026-118", "order_amount": "1500000.00",
-           "order_due_date": "2027-02-01", "payee_account": "6222 0210 0100 7777", "payee_bank": "招商银行上海分行"}
+           "order_due_date": "2027-05-30", "payee_account": "6222 0210 0100 7777", "payee_bank": "招商银行上海分行"}
 
 
 @pytest.fixture
@@ -128,17 +128,24 @@ def test_an_applicant_drafts_attaches_and_submits_on_the_pages(client, app, worl
     due = _field(typed.text, "details.order_due_date")
     assert ("今天或以后" if headers is ZH else "today or later") in due  # the service's key, in the reader's words
     assert 'value="1,000,000.00"' in typed.text  # what was typed stays
+    late = client.post("/applications/new", headers=headers, data={  # 12 months end 2027-11-28: the order 2027-05-30
+        "csrf_token": _csrf(form), "product": "ORDER-A", "amount": "1,000,000.00", "term_months": "12",
+        "funder": "BANK1", "details.core_enterprise": "CORE1", "details.order_number": "PO-1",
+        "details.order_amount": "1,500,000.00", "details.order_due_date": "2027-05-30"})
+    assert late.status_code == 422
+    term = _field(late.text, "term_months")  # the service's reason, not the page's "months from 3 to 12"
+    assert ("期限最多 7 个月" if headers is ZH else "choose a term of 7 or fewer months") in term, term
     saved = client.post("/applications/new", headers=headers, data={
         "csrf_token": _csrf(form), "product": "ORDER-A", "amount": "1,000,000.00", "term_months": "6",
         "purpose": "备货", "funder": "BANK1", "details.core_enterprise": "CORE1", "details.order_number": "PO-1",
-        "details.order_amount": "1,500,000.00", "details.order_due_date": "2027-02-01",
+        "details.order_amount": "1,500,000.00", "details.order_due_date": "2027-05-30",
         "details.payee_account": "6222 0210 0100 7777", "details.payee_bank": "招商银行上海分行"})
     assert saved.status_code == 302, saved.text
     for term in ("²", "６"):  # digits str.isdigit() takes: int() refuses "²" (was a 500) and reads "６" as 6
         odd = client.post("/applications/new", headers=headers, data={
             "csrf_token": _csrf(form), "product": "ORDER-A", "amount": "1,000,000.00", "term_months": term,
             "funder": "BANK1", "details.core_enterprise": "CORE1", "details.order_number": "PO-2",
-            "details.order_amount": "1,500,000.00", "details.order_due_date": "2027-02-01"})
+            "details.order_amount": "1,500,000.00", "details.order_due_date": "2027-05-30"})
         assert odd.status_code == 422 and 'role="alert"' in _field(odd.text, "term_months"), odd.text
     page_url = saved.headers["Location"]
     page = client.get(page_url, headers=headers).text
@@ -178,7 +185,7 @@ def test_an_applicant_drafts_attaches_and_submits_on_the_pages(client, app, worl
     changed = client.post(f"{page_url}/edit", headers=headers, data={
         "csrf_token": _csrf(edit), "amount": "900,000.00", "term_months": "6", "purpose": "备货",
         "funder": "BANK1", "details.core_enterprise": "CORE1", "details.order_number": "PO-1",
-        "details.order_amount": "1,500,000.00", "details.order_due_date": "2027-02-01"})
+        "details.order_amount": "1,500,000.00", "details.order_due_date": "2027-05-30"})
     assert changed.status_code == 302, changed.text
     assert words["amount"].replace("1,000,000", "900,000") in client.get(page_url, headers=headers).text
 
@@ -193,7 +200,7 @@ def test_the_pages_say_an_order_financing_asks_at_most_the_orders_amount_and_a_s
     form = client.get("/applications/new?product=ORDER-A", headers=headers).text
     typed = {"csrf_token": _csrf(form), "product": "ORDER-A", "amount": "2,000,000.00", "term_months": "6",
              "funder": "BANK1", "details.core_enterprise": "CORE1", "details.order_number": "PO-1",
-             "details.order_amount": "1,500,000.00", "details.order_due_date": "2027-02-01"}
+             "details.order_amount": "1,500,000.00", "details.order_due_date": "2027-05-30"}
     refused = client.post("/applications/new", headers=headers, data=typed)
     assert refused.status_code == 422 and over in _field(refused.text, "amount"), _field(refused.text, "amount")
     saved = client.post("/applications/new", headers=headers, data={**typed, "amount": "1,500,000.00"})
@@ -409,6 +416,28 @@ def test_the_platform_creates_and_changes_a_pledge_product(client, app, world, h
     assert (view["name"], view["active"], view["documents"]) == ("仓单质押二期", False, ["invoice", "warehouse_receipt"])
 
 
+@pytest.mark.parametrize("headers", [ZH, EN])
+def test_the_platform_sets_how_long_after_its_order_an_order_loan_may_end(client, app, world, headers):
+    sign_in(client, "admin")
+    edit = client.get("/products/ORDER-A", headers=headers).text
+    def grace(page: str) -> str:
+        return re.search(r'<div class="field[^"]*"><label for="f-order_grace_days">.*?</div>', page, re.S).group(0)
+
+    assert 'value="30"' in grace(edit)  # the default
+    base = {"csrf_token": _csrf(edit), "name": "订单融资", "advance_ratio": "0.80", "documents": ["order"]}
+    for wrong in ("-1", "366", "²", "三十"):
+        refused = client.post("/products/ORDER-A", headers=headers, data={**base, "order_grace_days": wrong})
+        assert refused.status_code == 422, (wrong, refused.text)
+        assert ("0 到 365" if headers is ZH else "from 0 to 365") in grace(refused.text), wrong
+    saved = client.post("/products/ORDER-A", headers=headers, data={**base, "order_grace_days": "90"})
+    assert saved.status_code == 302, saved.text
+    listing = client.get("/products/", headers=headers).text
+    assert ("订单到期后 90 天" if headers is ZH else "90 days after its order is due") in listing
+    with app.app_context():
+        assert products.get_product(identity.principal_for("admin"), "ORDER-A")["order_grace_days"] == 90
+        db.session.remove()
+
+
 def test_a_borrower_may_not_open_the_product_pages(client, world):
     sign_in(client, "app1")
     assert client.get("/products/").status_code == 403
@@ -459,7 +488,7 @@ def test_a_credit_loan_asks_for_one_identifier_and_checks_it(client, app, world)
 
 
 @pytest.mark.parametrize(("headers", "amount", "term", "funder", "core", "empty"), [
-    (ZH, "1,000,000.00", "之间", "请选择资金方", "请选择核心企业", "请填写金额。"),
+    (ZH, "1,000,000.00", "3 至 12", "请选择资金方", "请选择核心企业", "请填写金额。"),
     (EN, "1,000,000.00", "from", "Choose the funder", "Choose the core enterprise", "Enter the amount."),
 ])
 def test_the_new_application_form_says_every_problem_at_once(client, app, world, headers, amount, term, funder, core,

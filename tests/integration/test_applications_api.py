@@ -46,7 +46,7 @@ CREDIT_PRODUCT = {
 }
 ORDER = {"product": "ORDER1", "amount": "500000.00", "term_months": 6, "purpose": "Buy steel for an order",
          "funder": "BANK1", "details": {"core_enterprise": "CORE1", "order_number": "PO-2026-118",
-                                        "order_amount": "600000.00", "order_due_date": "2027-03-01",
+                                        "order_amount": "600000.00", "order_due_date": "2027-05-30",
                                         "payee_account": "6222 0210 0100 7777", "payee_bank": "招商银行上海分行"}}
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 64
@@ -203,6 +203,60 @@ def test_a_wrong_field_is_422_naming_it_and_nothing_is_drafted(world, app, chang
     assert count(app, Application) == 0
 
 
+def test_an_order_financing_loan_may_not_outlast_its_order_by_more_than_the_products_grace(world, app):
+    """The loan is repaid from what the core enterprise pays for the order: taken out today (2026-11-30), it may end
+    at most 30 days after the order is due (the product's `order_grace_days`, 30 unless set)."""
+    soon = {**ORDER["details"], "order_due_date": "2027-02-15"}  # 2026-11-30 + 3 months = 2027-02-28 ≤ 2027-03-17
+    r = world.call("applicant1", "POST", "/applications", {**ORDER, "term_months": 6, "details": soon})
+    assert r.status_code == 422, r.json
+    assert error(r)["fields"] == {"term_months": [
+        "A loan taken out today would end on 2027-05-30, more than 30 days after the order is due (2027-02-15): "
+        "choose a term of 3 or fewer months."]}, r.json
+    zh = world.call("applicant1", "POST", "/applications", {**ORDER, "details": soon}, language="zh-CN")
+    assert error(zh)["fields"]["term_months"] == [
+        "今天放款的话，贷款将于 2027-05-30 到期，晚于订单到期日（2027-02-15）超过 30 天：期限最多 3 个月。"], zh.json
+    assert count(app, Application) == 0
+    fits = world.call("applicant1", "POST", "/applications", {**ORDER, "term_months": 3, "details": soon})
+    assert fits.status_code == 201 and fits.json["term_months"] == 3, fits.json
+
+
+def test_a_draft_that_no_longer_ends_in_time_for_its_order_is_not_submitted(world, app, clock):
+    """Judged again on the day it is submitted: a draft saved in time, submitted two months later, is refused
+    naming its term, and stays a draft."""
+    application = world.draft()  # 6 months from 2026-11-30 = 2027-05-30, the order due 2027-05-30
+    assert world.attach(application["id"]).status_code == 201
+    business_day(clock, date(2027, 1, 30))  # 6 months now end 2027-07-30: 61 days after the order
+    r = world.call("applicant1", "POST", f"/applications/{application['id']}/submit")
+    assert r.status_code == 422, r.json
+    assert list(error(r)["fields"]) == ["term_months"] and "choose a term of 4 or fewer months" in \
+        error(r)["fields"]["term_months"][0], r.json
+    with app.app_context():
+        assert db.session.get(Application, application["id"]).status == "draft"
+        db.session.remove()
+    shorter = world.call("applicant1", "PATCH", f"/applications/{application['id']}", {"term_months": 4})
+    assert shorter.status_code == 200, shorter.json
+    assert world.call("applicant1", "POST", f"/applications/{application['id']}/submit").status_code == 200
+
+
+def test_a_product_sets_how_long_after_its_order_a_loan_may_end(world, app):
+    r = world.call("operator", "PATCH", "/products/ORDER1", {"order_grace_days": 120})
+    assert r.status_code == 200 and r.json["order_grace_days"] == 120, r.json
+    soon = {**ORDER["details"], "order_due_date": "2027-02-15"}  # + 120 days = 2027-06-15 ≥ 2027-05-30
+    assert world.call("applicant1", "POST", "/applications", {**ORDER, "details": soon}).status_code == 201
+    for wrong in (-1, 366, "many", True, 1.5):
+        refused = world.call("operator", "PATCH", "/products/ORDER1", {"order_grace_days": wrong})
+        assert refused.status_code == 422 and "order_grace_days" in error(refused)["fields"], (wrong, refused.json)
+    assert world.call("operator", "GET", "/products/ORDER1").json["order_grace_days"] == 120
+    assert world.call("operator", "PATCH", "/products/ORDER1", {"order_grace_days": 0}).status_code == 200
+    tomorrow = world.call("applicant1", "POST", "/applications", {
+        **ORDER, "term_months": 1, "details": {**ORDER["details"], "order_due_date": "2026-12-01"}})
+    assert error(tomorrow)["fields"] == {"term_months": [
+        "The order is due on 2026-12-01: even this product's shortest term would end on 2026-12-30, more than 0 "
+        "days later. Finance an order due later."]}, tomorrow.json
+    credit = world.call("operator", "GET", "/products/CREDIT1").json
+    assert credit["order_grace_days"] is None
+
+
 @pytest.mark.parametrize("missing", ["product", "amount", "term_months", "funder", "details"])
 def test_a_missing_field_is_422_naming_it(world, missing):
     r = world.call("applicant1", "POST", "/applications", {k: v for k, v in ORDER.items() if k != missing})
@@ -251,15 +305,15 @@ def test_another_organisations_application_is_404(world, app, method, path):
 def test_patch_changes_the_fields_sent_and_refuses_wrong_ones(world):
     application = world.draft()
     r = world.call("applicant1", "PATCH", f"/applications/{application['id']}",
-                   {"amount": "450000.50", "term_months": 9})
+                   {"amount": "450000.50", "term_months": 5})
     assert r.status_code == 200, r.json
-    assert (r.json["amount"], r.json["term_months"], r.json["purpose"]) == ("450000.50", 9, ORDER["purpose"])
+    assert (r.json["amount"], r.json["term_months"], r.json["purpose"]) == ("450000.50", 5, ORDER["purpose"])
     assert [e["kind"] for e in r.json["timeline"]] == ["drafted", "edited"]
     wrong = world.call("applicant1", "PATCH", f"/applications/{application['id']}", {"term_months": 40})
     assert wrong.status_code == 422 and "term_months" in error(wrong)["fields"]
     unknown = world.call("applicant1", "PATCH", f"/applications/{application['id']}", {"status": "approved"})
     assert unknown.status_code == 422 and "status" in error(unknown)["fields"]
-    assert world.call("applicant1", "GET", f"/applications/{application['id']}").json["term_months"] == 9
+    assert world.call("applicant1", "GET", f"/applications/{application['id']}").json["term_months"] == 5
     for empty in (None, {}):  # a change names at least one field
         assert world.call("applicant1", "PATCH", f"/applications/{application['id']}", empty).status_code == 422
 
@@ -639,7 +693,7 @@ def test_the_timeline_follows_a_deal_through_the_shipped_diagrams(app, client, r
     task = shipped.open_task(application["id"])
     assert task.element_id == "confirm_receivable"
     shipped.call("signer1", "POST", f"/tasks/{task.id}/complete", {"data": {
-        "decision": "confirm", "confirmed_amount": "600000.00", "due_date": "2027-03-31",
+        "decision": "confirm", "confirmed_amount": "600000.00", "due_date": "2027-05-31",
         "collection_account": "6222 0210 0100 8888"}})
     in_review = shipped.call("app1", "GET", f"/applications/{application['id']}").json
     assert in_review["stage"] == "first_review" and "risk" not in in_review

@@ -128,7 +128,7 @@ class Deals:
         number = application["number"]
         if kind == "order_financing":
             self.complete("signer1", number, "confirm_receivable", {
-                "decision": "confirm", "confirmed_amount": value or "600000.00", "due_date": "2027-03-31",
+                "decision": "confirm", "confirmed_amount": value or "600000.00", "due_date": "2027-05-31",
                 "collection_account": "6222 0210 0100 8888"})
         elif kind == "pledge_financing":
             self.complete("wh1", number, "confirm_receipt", {
@@ -311,11 +311,11 @@ def test_a_withdrawn_application_is_edited_resubmitted_and_approved(deals, kind)
     assert (withdrawn["status"], withdrawn["stage"]) == ("withdrawn", None)
     assert deals.tasks_of("rev1", number) == []  # the open task is cancelled
     assert "submitted" in [e["kind"] for e in withdrawn["timeline"]]  # the history is kept
-    deals.as_user("app1").call("PATCH", f"/applications/{application['id']}", {"amount": "150000.00", "term_months": 9})
+    deals.as_user("app1").call("PATCH", f"/applications/{application['id']}", {"amount": "150000.00", "term_months": 5})
 
     again = deals.submit(application)
     assert (again["status"], again["stage"], again["amount"], again["term_months"]) == (
-        "in_review", FIRST_STAGE[kind], "150000.00", 9)
+        "in_review", FIRST_STAGE[kind], "150000.00", 5)
     deals.intake(kind, application)  # a new deal: the product's own stage again
     deals.approve(application, "150000.00")
     seen = assert_approved(deals, application, "150000.00")

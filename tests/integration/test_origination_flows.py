@@ -89,7 +89,7 @@ def timeline(row: Application) -> list[tuple[str, str | None, dict]]:
 
 def confirm_order(row: Application, amount: str = "600000.00") -> None:
     do(row, "confirm_receivable", "signer1", {"decision": "confirm", "confirmed_amount": amount,
-                                               "due_date": "2027-03-31", "collection_account": "6222 0210 0100 8888"})
+                                               "due_date": "2027-05-31", "collection_account": "6222 0210 0100 8888"})
 
 
 def confirm_pledge(row: Application, appraised: str = "1260000.00") -> None:
@@ -648,17 +648,17 @@ def test_the_timeline_says_the_core_enterprise_and_the_warehouse_confirmed(deals
             return [e["text"] for e in deal_timeline.timeline(who("app1"), fresh(row), "en")]
         said = texts(order)
         asked = said.index("The core enterprise was asked to confirm the order")
-        assert said[asked + 1] == "The core enterprise confirmed the receivable: ¥600,000.00, due 2027-03-31", said
+        assert said[asked + 1] == "The core enterprise confirmed the receivable: ¥600,000.00, due 2027-05-31", said
         said = texts(pledge)
         asked = said.index("The warehouse was asked to confirm the warehouse receipt")
         assert said[asked + 1] == "The warehouse confirmed the warehouse receipt and that the goods are locked"
     with deals.test_request_context(), force_locale("zh"):
-        assert "核心企业已确认应收账款：¥600,000.00，到期日 2027-03-31" in [
+        assert "核心企业已确认应收账款：¥600,000.00，到期日 2027-05-31" in [
             e["text"] for e in deal_timeline.timeline(who("rev1"), fresh(order), "zh")]
     less = submit(draft("order"))
     confirm_order(less, amount="450000.00")  # less than the order's 600,000.00: the funder should notice
     with deals.test_request_context(), force_locale("zh"):
-        assert "核心企业已确认应收账款：¥450,000.00，到期日 2027-03-31（与订单不一致：订单金额 ¥600,000.00，到期日 2027-03-31）" \
+        assert "核心企业已确认应收账款：¥450,000.00，到期日 2027-05-31（与订单不一致：订单金额 ¥600,000.00，到期日 2027-05-31）" \
             in [e["text"] for e in deal_timeline.timeline(who("rev1"), fresh(less), "zh")]
 
 

@@ -43,7 +43,7 @@ def deal(app, client, runner, admin_token):
         set_password(app, user)
     confirm = _ready(client, tokens["signer1"], instance_id)
     assert client.post(f"{API}/tasks/{confirm['id']}/complete", headers=tokens["signer1"], json={"data": {
-        "decision": "confirm", "confirmed_amount": "700000.00", "due_date": "2027-03-31",
+        "decision": "confirm", "confirmed_amount": "700000.00", "due_date": "2027-05-31",
         "collection_account": ACCOUNT}}).status_code == 200
     first = _ready(client, tokens["rev1"], instance_id)
     assert client.post(f"{API}/tasks/{first['id']}/complete", headers=tokens["rev1"], json={"data": {

@@ -37,6 +37,7 @@ from app.services.ledger.loans import business_today
 from app.services.origination import details as deal_details
 from app.services.origination.details import MONEY_FORMAT
 from app.services.origination.numbering import insert_numbered
+from app.services.origination.order_term import past_the_order
 from app.services.origination.products import offered_product, product_row, terms_of
 from app.services.workflow import instances, tasks
 from app.services.workflow.documents import OFFICE_FILES, SCANS, sniffed_as
@@ -215,13 +216,18 @@ PURPOSE_NEEDED = _l("Say what the loan is for (1 to %(limit)s characters).", lim
 
 def _refuse_unless_complete(row: Application) -> None:
     """What a draft may leave out but a submission must hold: a purpose, the receiving account, and (for rows saved
-    before the rule) an amount within the order's."""
+    before the rule, or long ago) an amount within the order's and a term that ends in time for the order."""
     errors: dict[str, list[Any]] = {}
     if not (row.purpose or "").strip():
         errors["purpose"] = [PURPOSE_NEEDED]
-    over = _over_the_order(terms_of(product_row(row.product_id)).kind, row.amount, row.details or {})
+    product = product_row(row.product_id)
+    terms = terms_of(product)
+    over = _over_the_order(terms.kind, row.amount, row.details or {})
     if over is not None:
         errors["amount"] = [over]
+    too_long = past_the_order(product, terms, row.term_months, row.details or {}, business_today())
+    if too_long is not None:  # a draft saved weeks ago is judged as of the day it is submitted
+        errors["term_months"] = [too_long]
     errors.update(deal_details.payee_missing(row.details or {}))
     if errors:
         raise Invalid(_l("Please correct the marked fields."), errors)
@@ -269,6 +275,9 @@ def _checked(data: Mapping[str, Any], current: Application | None) -> dict[str, 
     over = _over_the_order(terms.kind, amount, out.get("details") or {})
     if over is not None and "amount" not in errors:
         errors["amount"] = [over]
+    too_long = past_the_order(product, terms, term, out.get("details") or {}, business_today())
+    if too_long is not None and "term_months" not in errors:
+        errors["term_months"] = [too_long]
     if errors:
         raise Invalid(_l("Please correct the marked fields."),
                       errors)

@@ -22,9 +22,14 @@ from app.services.errors import Invalid, NotFound, Text
 from app.services.identity import policy
 from app.services.identity.directory import Principal
 from app.services.ledger import loans
+from app.text_input import is_whole
 
 LTV_LINES = ("lend", "warning", "margin_call", "liquidation")  # in increasing order
-ORIGINATION_KEYS = frozenset({"kind", "name_en", "advance_ratio", "ltv", "documents"})
+ORIGINATION_KEYS = frozenset({"kind", "name_en", "advance_ratio", "order_grace_days", "ltv", "documents"})
+# Order financing: the loan is repaid from what the core enterprise pays for the order, so it may end at most this
+# many days after the order is due (a product sets its own; products made before the rule take this).
+ORDER_GRACE_DAYS = 30
+ORDER_GRACE_IN_WORDS = _l("The days a loan may end after its order is due: a whole number from 0 to 365.")
 RATIO_NAMES: dict[str, Text] = {
     "advance_ratio": _l("The advance ratio"), "ltv.lend": _l("The lending loan-to-value line"),
     "ltv.warning": _l("The warning loan-to-value line"), "ltv.margin_call": _l("The margin call loan-to-value line"),
@@ -56,6 +61,7 @@ class ProductTerms:
     max_term: int
     annual_rate: Decimal
     advance_ratio: Decimal | None
+    order_grace_days: int | None  # order financing only
     ltv: dict[str, Decimal]
     documents: tuple[str, ...]
 
@@ -88,6 +94,12 @@ def check_origination(kind: object, settings: Mapping[str, Any]) -> dict[str, An
             message = _l("An order-financing product needs an advance ratio, such as 0.80.")
             raise Invalid(message, {"advance_ratio": [message]})
         out["advance_ratio"] = str(_ratio(settings["advance_ratio"], "advance_ratio"))
+        grace = settings.get("order_grace_days", ORDER_GRACE_DAYS)
+        if isinstance(grace, str) and is_whole(grace.strip()):
+            grace = int(grace.strip())  # as a form sends it
+        if isinstance(grace, bool) or not isinstance(grace, int) or not 0 <= grace <= 365:
+            raise Invalid(ORDER_GRACE_IN_WORDS, {"order_grace_days": [ORDER_GRACE_IN_WORDS]})
+        out["order_grace_days"] = grace
     if kind == "pledge_financing":
         ltv = settings.get("ltv")
         if not isinstance(ltv, Mapping) or set(ltv) != set(LTV_LINES):
@@ -121,10 +133,10 @@ def update_product(actor: Principal, code: str, data: Mapping[str, Any]) -> Prod
     """Change a product's origination terms, name, or whether it is offered (pricing is the ledger's, fixed)."""
     policy.require(actor, "products.administer")
     row = _product(code)
-    unknown = set(data) - {"name", "name_en", "active", "advance_ratio", "ltv", "documents"}
+    unknown = set(data) - {"name", "name_en", "active", "advance_ratio", "order_grace_days", "ltv", "documents"}
     if unknown:
-        raise Invalid(_l("Only the name, whether the product is offered, the advance ratio, the loan-to-value lines "
-                         "and the required documents can change."),
+        raise Invalid(_l("Only the name, whether the product is offered, the advance ratio, the days a loan may end "
+                         "after its order is due, the loan-to-value lines and the required documents can change."),
                       {k: [_l("This cannot change once the product exists.")] for k in sorted(unknown)})
     if "name" in data:
         row.name = _name(data["name"], "name")
@@ -159,6 +171,8 @@ def terms_of(row: Product) -> ProductTerms:
         code=row.code, name=row.name, kind=str(row.kind), min_amount=row.min_amount, max_amount=row.max_amount,
         min_term=row.min_term, max_term=row.max_term, annual_rate=row.annual_rate,
         advance_ratio=Decimal(settings["advance_ratio"]) if "advance_ratio" in settings else None,
+        order_grace_days=int(settings.get("order_grace_days", ORDER_GRACE_DAYS)) if row.kind == "order_financing"
+        else None,
         ltv={k: Decimal(v) for k, v in settings.get("ltv", {}).items()},
         documents=tuple(settings.get("documents", ())))
 
@@ -185,6 +199,8 @@ def product_view(row: Product, language: str | None = None) -> dict[str, Any]:
         "max_amount": f"{row.max_amount:.2f}", "min_term": row.min_term, "max_term": row.max_term,
         "amortization": str(rules.amortization), "interest_method": str(rules.interest_method),
         "frequency": str(rules.frequency), "advance_ratio": settings.get("advance_ratio"),
+        "order_grace_days": settings.get("order_grace_days", ORDER_GRACE_DAYS) if row.kind == "order_financing"
+        else None,
         "ltv": settings.get("ltv"), "documents": list(settings.get("documents", [])),
         "application_process": row.application_process,
     }
