@@ -74,12 +74,12 @@ def language() -> str:
     return locale.language if locale is not None else "en"
 
 
-def moment(at: datetime) -> str:
-    """A moment as the reader reads it: in the business time zone, by their locale; outside a request, ISO 8601
-    in that zone."""
+def moment(at: datetime, seconds: bool = True) -> str:
+    """A moment as the reader reads it: in the business time zone, by their locale (2026-12-07 17:15:02; without
+    `seconds` as the pages write it, 2026-12-07 17:15); outside a request, ISO 8601 in that zone."""
     if not has_request_context():
         return at.astimezone(business_tz()).isoformat(timespec="seconds")
-    return str(format_datetime(at, "medium"))
+    return str(format_datetime(at, "medium" if seconds else "short"))
 
 
 def day(value: Any) -> str:

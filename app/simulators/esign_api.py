@@ -74,7 +74,8 @@ def _flow_json(flow: esign.FlowView) -> dict[str, Any]:
     return {"id": flow.flow_id, "status": flow.status, "business_key": flow.business_key,
             "document_name": flow.document_name,
             "signers": [{"party": s.party, "username": s.username, "name": s.name, "status": s.status,
-                         "signing_url": url_for("simulators.esign_sign_page", flow_id=flow.flow_id, _external=True)}
+                         "signing_url": url_for("simulators.esign_sign_page", flow_id=flow.flow_id, _external=True),
+                         "signed_at": s.signed_at.isoformat() if s.signed_at else ""}
                         for s in flow.signers]}
 
 

@@ -96,13 +96,15 @@ class FlowEvent:
 @dataclass(frozen=True)
 class SignerState:
     """One signer of a flow as the provider holds it: `status` is `waiting` or `signed`; `signing_url`
-    the provider's signing page for the signer ("" when the provider gives none)."""
+    the provider's signing page for the signer ("" when the provider gives none); `signed_at` when they signed
+    (ISO 8601 with its offset; "" when not signed, or when the provider does not say)."""
 
     party: str
     username: str
     name: str
     status: str
     signing_url: str = ""
+    signed_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,19 @@ class FlowState:
         return cls(flow_id=data["id"], status=str(data.get("status") or ""), signers=tuple(
             SignerState(party=str(s.get("party") or ""), username=str(s.get("username") or ""),
                         name=str(s.get("name") or ""), status=str(s.get("status") or ""),
-                        signing_url=str(s.get("signing_url") or "")) for s in signers))
+                        signing_url=str(s.get("signing_url") or ""), signed_at=_moment(s.get("signed_at")))
+            for s in signers))
+
+
+def _moment(value: Any) -> str:
+    """An ISO 8601 moment with its offset, as given; "" for anything else (a provider's answer is not trusted)."""
+    if not isinstance(value, str) or not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return ""
+    return value if moment.tzinfo is not None else ""
 
 
 class ESignProvider(Protocol):

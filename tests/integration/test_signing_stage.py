@@ -21,6 +21,7 @@ from app.models import (
     Organisation,
     ProcessInstance,
 )
+from app.services.context import business_tz
 from app.services.errors import Invalid
 from app.services.identity import directory as identity
 from app.services.origination import details as deal_details
@@ -218,6 +219,22 @@ def test_an_order_financing_deal_is_verified_signed_by_three_parties_and_registe
     assert all(r.valid and r.intact for r in reports)
     assert [r.signer_name for r in reports] == ["Lotus Trading", "Yangtze Manufacturing", "Pearl River Bank"]
     assert not any(r.intact for r in verify_pdf(tampered(bytes(signed.content)), [esign_ca.trust_root()]))
+    # the timeline says who signed, in order and when, before "every party signed" (the provider's flow says so)
+    moments = [s.signed_at for s in esign.flows_for(row.number)[0].signers]
+    assert all(moments)
+    china = business_tz()
+    with deals.test_request_context(), force_locale("zh"):
+        zh = [e["text"] for e in deal_timeline.timeline(who("app1"), fresh(row), "zh")]
+    signed_lines = [t for t in zh if t.startswith(("借款人已签署合同", "核心企业已签署合同", "资金方已在合同上"))]
+    assert signed_lines == [
+        f"借款人已签署合同（Lotus Trading，{moments[0].astimezone(china):%Y-%m-%d %H:%M}）",
+        f"核心企业已签署合同（Yangtze Manufacturing，{moments[1].astimezone(china):%Y-%m-%d %H:%M}）",
+        f"资金方已在合同上加盖电子印章（Pearl River Bank，{moments[2].astimezone(china):%Y-%m-%d %H:%M}）"], zh
+    assert zh.index(signed_lines[-1]) + 1 == zh.index("各方已签署合同，已签合同已归档"), zh
+    en = [e for e in deal_timeline.timeline(who("rev1"), fresh(row), "en") if e["kind"] == "party_signed"]
+    assert [(e["by_party"], e["text"].split(" (")[0]) for e in en] == [
+        ("borrower", "The borrower signed the contract"), ("core_enterprise", "The core enterprise signed the contract"),
+        ("funder", "The funder's seal was applied to the contract")]
 
     # registration by the platform's operator, with the certificate uploaded
     assert tasks_of(instance_id) == ["register_collateral"]

@@ -11,7 +11,7 @@ from tests.unit.provider_stub import provider_stub
 
 FLOW = {"id": "EF-1", "status": "signing", "business_key": "APP-2026-0001", "signers": [
     {"party": "borrower", "username": "applicant1", "name": "申城贸易有限公司", "status": "signed",
-     "signing_url": "https://esign.example/flows/EF-1/sign"},
+     "signing_url": "https://esign.example/flows/EF-1/sign", "signed_at": "2026-12-07T02:15:00+00:00"},
     {"party": "funder", "username": "seal:BANK1", "name": "华东商业银行", "status": "waiting"}]}
 
 
@@ -27,8 +27,16 @@ def test_the_client_reads_the_flows_of_a_business_key_with_their_signers():
     assert (asked.method, asked.path) == ("GET", "/esign/api/flows?business_key=APP-2026-0001+%26x")
     assert asked.headers["authorization"] == "Bearer esign-key"
     assert flows == [FlowState("EF-1", "signing", (
-        SignerState("borrower", "applicant1", "申城贸易有限公司", "signed", "https://esign.example/flows/EF-1/sign"),
+        SignerState("borrower", "applicant1", "申城贸易有限公司", "signed", "https://esign.example/flows/EF-1/sign",
+                    "2026-12-07T02:15:00+00:00"),
         SignerState("funder", "seal:BANK1", "华东商业银行", "waiting", "")))]
+
+
+@pytest.mark.parametrize("moment", ["yesterday", "2026-12-07T02:15:00", 1765073700, None, "", ["2026-12-07"]])
+def test_a_signing_moment_that_does_not_read_as_one_with_its_offset_is_not_kept(moment):
+    """A provider's answer is not trusted: a time without its offset would be read in the wrong zone."""
+    flow = FlowState.from_dict({**FLOW, "signers": [{**FLOW["signers"][0], "signed_at": moment}]})
+    assert flow.signers[0].signed_at == "" and flow.signers[0].status == "signed"
 
 
 @pytest.mark.parametrize("answer", [

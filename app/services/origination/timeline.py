@@ -13,6 +13,7 @@ diagrams wrote in both (a cap's reason, why an approval was lowered) and must be
 """
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -79,6 +80,10 @@ TASK_TEXTS = {
 # Who a signing party is, in words.
 SIGNING_PARTIES = {"borrower": N_("the borrower"), "core_enterprise": N_("the core enterprise"),
                    "funder": N_("the funder")}
+# A signature on the contract, by party (the funder's seal is applied by the provider after the others signed).
+PARTY_SIGNED = {"borrower": N_("The borrower signed the contract (%(who)s)"),
+                "core_enterprise": N_("The core enterprise signed the contract (%(who)s)"),
+                "funder": N_("The funder's seal was applied to the contract (%(who)s)")}
 # A task the table above does not know: whom it waits for.
 WAITING_FOR_PARTY = {
     "borrower": N_("Waiting for the borrower"),
@@ -157,7 +162,7 @@ def _event_text(event: ApplicationEvent, language: str, reasons: bool = True) ->
     if event.kind in DISBURSEMENT_EVENTS:
         return _disbursement_text(event.kind, data)
     if event.kind in ("identity_verified", "identity_failed", "signing_reminded", "collateral_registered",
-                      "expired"):
+                      "party_signed", "expired"):
         return _signing_text(event.kind, data, language)
     if event.kind == "capped":
         return _("The amount is limited to %(amount)s: %(reason)s", amount=_money(data.get("amount")),
@@ -189,6 +194,12 @@ def _signing_text(kind: str, data: dict[str, Any], language: str) -> str:
                  attempt=data.get("attempt", ""), reason=_in_language(data, "reason", language))
     if kind == "signing_reminded":
         return _("The signers who have not signed were reminded")
+    if kind == "party_signed":
+        who = str(data.get("name", ""))
+        if data.get("signed_at"):
+            signed_at = datetime.fromisoformat(str(data["signed_at"]))
+            who = _("%(name)s, %(when)s", name=who, when=context.moment(signed_at, seconds=False))
+        return _(PARTY_SIGNED.get(str(data.get("party")), PARTY_SIGNED["borrower"]), who=who)
     if kind == "collateral_registered":
         return _("The collateral was registered with %(registry)s, number %(number)s on %(date)s",
                  registry=_in_language(data, "registry", language), number=data.get("registration_number", ""),
@@ -278,7 +289,8 @@ def timeline(principal: Principal, application: Application, language: str) -> l
         answers.setdefault(after, []).append(entry)
     entries: list[dict[str, Any]] = []
     for i, e in enumerate(events):
-        entries.append({"at": e.at, "kind": e.kind, "stage": e.stage, "by_party": EVENT_PARTY.get(e.kind),
+        by_party = e.data.get("party") if e.kind == "party_signed" and e.data else EVENT_PARTY.get(e.kind)
+        entries.append({"at": e.at, "kind": e.kind, "stage": e.stage, "by_party": by_party,
                         "text": _event_text(e, language, lender_or_borrower) + _internal(e, funder_side)})
         entries.extend(answers.get(i, []))
     if application.status in ("submitted", "in_review", "returned", "approved", "signing", "disbursing"):

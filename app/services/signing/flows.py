@@ -10,6 +10,7 @@ platform (`notices.sending`), queued in the same transaction.
 from __future__ import annotations
 
 import hashlib
+import logging
 from typing import Any
 
 from sqlalchemy import func, select
@@ -32,7 +33,8 @@ from app.services.signing import contract, deals, providers
 from app.services.signing.deals import DealStateError
 from app.services.simulators import esign as esign_simulator
 from app.text_input import is_whole
-from handlers.esign import FlowRequest, Signer
+from handlers.errors import ProviderError
+from handlers.esign import FlowRequest, Signer, SignerState
 from handlers.identifiers import valid_id_number
 from handlers.identity import VerificationRequest
 
@@ -54,6 +56,7 @@ REGISTRIES = {  # the registration form's choices, in both languages
     "zhongdeng": ("the Unified Registration and Publicity System for Movable Property Financing", "动产融资统一登记公示系统"),
     "other": ("another registry", "其他登记机构"),
 }
+log = logging.getLogger("loanflow.signing")
 PROVIDER_ENDED = ("The e-signature provider ended the signing", "电子签约服务商终止了签署")
 # How the provider ended a flow (`FlowEvent.status`), in both languages
 PROVIDER_STATUSES = {"expired": ("the flow expired", "签署已过期"), "refused": ("a signer refused to sign", "签署方拒绝签署")}
@@ -260,6 +263,17 @@ def provider_ended(business_key: str | None, status: str, reason: str = "") -> d
     return stop(business_key, en, zh)
 
 
+def _signatures(business_key: str, flow_id: str) -> list[SignerState]:
+    """Who signed the flow, in signing order, and when: a line each on the deal's timeline before "every party
+    signed". The provider not answering leaves them out (the signed PDF holds each signature)."""
+    try:
+        flow = next((f for f in providers.esign().flows(business_key) if f.flow_id == flow_id), None)
+    except ProviderError as exc:
+        log.warning("e-sign flow %s of %s: who signed is not known (%s)", flow_id, business_key, exc)
+        return []
+    return [s for s in flow.signers if s.status == "signed"] if flow is not None else []
+
+
 def signed(business_key: str | None, flow_id: str, registration: bool) -> dict[str, Any]:
     """The provider's signed PDF kept as the deal's `signed_contract`; stage `registration` when
     the pledge or receivable is registered next."""
@@ -269,6 +283,8 @@ def signed(business_key: str | None, flow_id: str, registration: bool) -> dict[s
                                    content_type="application/pdf", size=len(pdf),
                                    sha256=hashlib.sha256(pdf).hexdigest(), content=pdf, created_at=clock.now())
     db.session.add(document)
+    for signer in _signatures(row.number, flow_id):
+        deals.note(row, "party_signed", party=signer.party, name=signer.name, signed_at=signer.signed_at or None)
     deals.note(row, "contract_signed", flow=flow_id, document=document.filename)
     if registration:
         deals.move(row, "signing", "registration", "stage")

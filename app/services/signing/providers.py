@@ -42,8 +42,9 @@ class SimulatedESign:
     def flows(self, business_key: str) -> list[FlowState]:
         """The simulator's flows of `business_key` (no signing URL: the platform links to its own
         simulator's page, `flows.signing_link`)."""
-        return [FlowState(flow.flow_id, flow.status, tuple(SignerState(s.party, s.username, s.name, s.status)
-                                                             for s in flow.signers))
+        return [FlowState(flow.flow_id, flow.status, tuple(
+                    SignerState(s.party, s.username, s.name, s.status, signed_at=s.signed_at.isoformat() if s.signed_at
+                                else "") for s in flow.signers))
                 for flow in esign_simulator.flows_for(business_key)]
 
     def parse_callback(self, headers: Mapping[str, str], body: bytes, now: datetime,
