@@ -114,6 +114,7 @@ def test_an_applicant_drafts_attaches_and_submits_on_the_pages(client, app, worl
     assert words["product"] in choose and "/applications/new?product=ORDER-A" in choose
     form = client.get("/applications/new?product=ORDER-A", headers=headers).text
     assert "长江制造集团" in form and 'value="CORE1"' in form and "华东商业银行" in form  # chosen by name
+    assert ("贷款最迟于订单到期后 30 天到期" if headers is ZH else "Ends at most 30 days after its order is due") in form
     refused = client.post("/applications/new", headers=headers, data={
         "csrf_token": _csrf(form), "product": "ORDER-A", "amount": "1,00", "term_months": "6", "funder": "BANK1",
         "details.core_enterprise": "CORE1", "details.order_number": "PO-1", "details.order_amount": "1,500,000.00",
