@@ -14,9 +14,10 @@ import pytest
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import Application, InstanceEvent, InstanceWait, Organisation
+from app.models import Application, HumanTask, InstanceEvent, InstanceWait, Organisation
 from app.services.identity import directory as identity
 from app.services.origination import applications
+from app.services.workflow import tasks
 from app.services.workflow.deployment import DiagramFile, deploy_and_commit
 from tests.conftest import FIXTURES
 from tests.integration.instance_api import complete, open_tasks, start
@@ -472,3 +473,40 @@ def test_the_waits_filter_offers_the_steps_of_the_processes_the_chosen_one_calls
     offered = set(re.findall(r'<option value="(\w+)"', waits))
     assert {"reminder", "cooling_off"} <= offered, offered
     assert _search(client, process="renewal", waits="cooling_off") == [instance_id]
+
+
+@pytest.mark.parametrize(("headers", "said"), [
+    (ZH, ("确认意见", "确认", "确认金额（元）", "¥600,000.00")),
+    (EN, ("Decision", "Confirm", "Confirmed amount (CNY)", "¥600,000.00"))])
+def test_the_staff_read_a_tasks_answers_in_the_words_of_its_form(client, app, runner, world, headers, said):  # noqa: F811
+    """An auditor read `decision confirm` and `confirmed_amount 600000.00` on a Chinese page: each key is now the
+    form's label in the reader's language (the key beside it, for the analysts), a choice its label, an amount money;
+    the data now likewise, by the form that last wrote each key; a key no form asked for stays as it is."""
+    _deploy_shipped(app, runner)
+    application_id = _draft(app)
+    with app.app_context():
+        principal = identity.principal_for("app1")
+        for kind in ("order", "invoice"):
+            applications.add_document(principal, application_id, kind, f"{kind}.pdf", PDF)
+        applications.submit(principal, application_id)
+        instance_id = db.session.get(Application, application_id).instance_id
+        [task_id] = [t.id for t in db.session.scalars(select(HumanTask).where(
+            HumanTask.instance_id == instance_id, HumanTask.element_id == "confirm_receivable"))]
+        tasks.complete_task(task_id, {"decision": "confirm", "confirmed_amount": "600000.00", "due_date": "2027-05-30",
+                                      "collection_account": "6222 0210 0100 8888"}, identity.principal_for("signer1"))
+        identity.create_user("aud", "PLATFORM", ["auditor"])
+        db.session.commit()
+        db.session.remove()
+    set_password(app, "aud")
+    sign_in(client, "aud")
+    page = client.get(f"/instances/{instance_id}", headers=headers).text
+    label, choice, amount_label, amount = said
+    done = re.search(r'<li class="event[^"]*"[^>]*>(?:(?!</li>).)*?(?:任务已完成|Task done)(.*?)</li>', page, re.S)
+    assert done, page
+    rows = dict(re.findall(r"<dt>(.*?)</dt><dd[^>]*>(.*?)</dd>", done.group(1), re.S))
+    assert rows[f'{label} <code class="key" translate="no">decision</code>'] == f'<span class="words">{choice}</span>'
+    assert rows[f'{amount_label} <code class="key" translate="no">confirmed_amount</code>'] == \
+        f'<span class="words">{amount}</span>'
+    now = re.search(r'<dl class="changes" id="instance-data">(.*?)</dl>', page, re.S).group(1)
+    assert f'{label} <code class="key" translate="no">decision</code></dt><dd><span class="words">{choice}' in now
+    assert '<dt><code translate="no">product_kind</code></dt><dd translate="no">order_financing</dd>' in now

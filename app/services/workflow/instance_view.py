@@ -44,7 +44,14 @@ from app.services.errors import NotFound
 from app.services.identity import policy
 from app.services.identity.access import instance_visible
 from app.services.identity.directory import Principal
-from app.services.workflow import data_stores, diagram_elements, history_chain, incident_reasons, labels
+from app.services.workflow import (
+    data_stores,
+    data_words,
+    diagram_elements,
+    history_chain,
+    incident_reasons,
+    labels,
+)
 from app.services.workflow.diagram_elements import Element, Named
 from app.services.workflow.party_scope import scope_of
 from app.services.workflow.runtime import runtime
@@ -63,6 +70,8 @@ WAITING_STATUSES = ("running", "waiting", "error")
 class Change:
     key: str  # a data key (a code: shown translate="no", to the platform's staff only)
     value: str  # its value as JSON, cut to SHORT
+    label: str | None = None  # the key's label in the reader's language, from the form that asked for it
+    words: str | None = None  # the value in words: a choice's label, an amount as money (`data_words`)
 
 
 @dataclass(frozen=True)
@@ -196,9 +205,22 @@ def _said(details: dict[str, Any], key: str, value: Any) -> Any:
     return value
 
 
-def _changes(kind: str, details: dict[str, Any], name_of: Any = None) -> list[Change]:
+def _task_id(details: dict[str, Any] | None) -> int | None:
+    """The task a `task_completed` event is of (its form says what its data means)."""
+    value = (details or {}).get("task_id")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _change(key: Any, value: Any, words: data_words.Glossary) -> Change:
+    label, said = data_words.in_words(words, str(key), value)
+    return Change(str(key), _short(value), label, said)
+
+
+def _changes(kind: str, details: dict[str, Any], name_of: Any = None,
+             words: data_words.Glossary | None = None) -> list[Change]:
     """The data an event carried, key by key (what a form submitted, what the instance started with, a
-    message's payload, a failure's reason in the reader's language, its moments in the business time zone)."""
+    message's payload, a failure's reason in the reader's language, its moments in the business time zone), each
+    key with its label and each value in words where a form of the instance says them (`words`)."""
     if kind in ("task_completed", "started"):
         carried = details.get("data") or {}
     elif kind == "message_received":
@@ -210,7 +232,7 @@ def _changes(kind: str, details: dict[str, Any], name_of: Any = None) -> list[Ch
     else:  # a reason said in the reader's language stands for the failure's technical kind and English message
         hidden = _INTERNAL | ({"kind", "message"} if isinstance(details.get("reason"), dict) else frozenset())
         carried = {k: _said(details, k, v) for k, v in details.items() if k not in hidden}
-    return [Change(str(k), _short(v)) for k, v in sorted(carried.items()) if v is not None] \
+    return [_change(k, v, words or {}) for k, v in sorted(carried.items()) if v is not None] \
         if isinstance(carried, dict) else [Change("data", _short(carried))]
 
 
@@ -257,6 +279,9 @@ def view(principal: Principal, instance_id: int, language: str) -> InstanceView:
         name, org_id = people[user_id]
         return (name, False) if scope.names_actor(org_id) else (None, True)
 
+    glossary = data_words.of_instance(instance.id, language) if internals else {}
+    asked = data_words.of_tasks([i for e in events if e.kind == "task_completed" and (i := _task_id(e.details))],
+                                language) if internals else {}
     timeline = []
     for e in events:
         if not shown(e.kind, e.element_id) or (not internals and e.kind not in PARTY_EVENTS):
@@ -265,7 +290,8 @@ def view(principal: Principal, instance_id: int, language: str) -> InstanceView:
         timeline.append(TimelineRow(e.id, e.at, e.kind, e.element_id if e.element_id in own else None,
                                     _name(known, e.element_id, language), who, hidden,
                                     _changes(e.kind, e.details or {},
-                                             lambda i: diagram_elements.named(known, i, language).text)
+                                             lambda i: diagram_elements.named(known, i, language).text,
+                                             asked.get(_task_id(e.details) or 0, {}))
                                     if internals else []))
 
     bound = db.session.execute(select(InstanceParty.party, InstanceParty.org_id).where(
@@ -329,7 +355,7 @@ def view(principal: Principal, instance_id: int, language: str) -> InstanceView:
                      i.attempts, i.created_at, i.resolved_at,
                      incident_reasons.reason_text(i.details) if internals else None) for i in incidents],
         may_repair(principal), history_chain.verdict_of(instance.id) if internals else None,
-        [Change(str(k), _short(v)) for k, v in sorted((instance.data or {}).items())] if internals else None,
+        [_change(k, v, glossary) for k, v in sorted((instance.data or {}).items())] if internals else None,
         _stores(instance.process_version_id, instance.pins or {}) if internals else None,
         _kept(instance.business_key) if internals else None,
         _message_keys(instance) if internals else None, workers)
