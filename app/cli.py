@@ -213,13 +213,16 @@ def activate_command(username: str) -> None:
 
 def _set_active(username: str, active: bool) -> None:
     from app.services.identity import user_admin
+    from app.services.workflow import handover
 
     try:
-        user_admin.set_active(user_admin.user_by_name(username), active, None)
+        released = handover.set_active(user_admin.user_by_name(username), active, None)
     except ServiceError as exc:
         _fail(exc)
     click.echo(gettext("user %(user)s activated", user=username) if active
                else gettext("user %(user)s deactivated", user=username))
+    if released:
+        click.echo(gettext("%(n)d open task(s) they held handed back to their groups", n=released))
 
 
 @users.command("unlock")

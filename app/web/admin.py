@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from app.api.errors import status_of
@@ -11,6 +12,7 @@ from app.services.errors import ServiceError
 from app.services.identity import directory as identity
 from app.services.identity import grants, user_admin
 from app.services.identity.user_admin import ORG_KINDS
+from app.services.workflow import handover
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 
@@ -132,16 +134,21 @@ def unlock(user_id: int):
 @bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
 def deactivate(user_id: int):
     try:
-        user_admin.set_active(user_admin.user_by_id(user_id), False, current_user.principal)
+        released = handover.set_active(user_admin.user_by_id(user_id), False, current_user.principal)
     except ServiceError as exc:
         return _failed(exc)
-    return _page(message=_("User deactivated: their sessions have ended and their API tokens no longer work."))
+    message = _("User deactivated: their sessions have ended and their API tokens no longer work.")
+    if released:
+        message += " " + ngettext("The open task they held is back with their group, for a colleague to take.",
+                                  "The %(num)d open tasks they held are back with their group, for colleagues to take.",
+                                  released)
+    return _page(message=message)
 
 
 @bp.route("/users/<int:user_id>/activate", methods=["POST"])
 def activate(user_id: int):
     try:
-        user_admin.set_active(user_admin.user_by_id(user_id), True, current_user.principal)
+        handover.set_active(user_admin.user_by_id(user_id), True, current_user.principal)
     except ServiceError as exc:
         return _failed(exc)
     return _page(message=_("User reactivated."))
