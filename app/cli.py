@@ -125,9 +125,10 @@ def export_command(out_dir: Path | None) -> None:
 @click.argument("code")
 @click.option("--kind", "kinds", multiple=True, required=True, help="Repeatable org kind.")
 @click.option("--name", required=True)
-def create_org_command(code: str, kinds: tuple[str, ...], name: str) -> None:
+@click.option("--credit-code", default=None, help="Unified social credit code (18 characters).")
+def create_org_command(code: str, kinds: tuple[str, ...], name: str, credit_code: str | None) -> None:
     try:
-        org = identity.create_org(code, list(kinds), name)
+        org = identity.create_org(code, list(kinds), name, credit_code=credit_code)
     except ServiceError as exc:
         _fail(exc)
     click.echo(gettext("organisation %(code)s (%(kinds)s) created", code=org.code, kinds=", ".join(org.kind_codes)))

@@ -34,6 +34,8 @@ _SELF_EXPLAINED = {  # refusals whose translated message says all, field include
     "bad_org_code": lambda: _("Organisation code: 2 to 32 characters, capital letters A-Z, digits, '-' or '_', "
                               "starting with a letter (for example BANK1)."),
     "bad_org_name": lambda: _("Organisation name: 1 to %(n)s characters.", n=identity.ORG_NAME_LENGTH),
+    "bad_credit_code": lambda: _("Unified social credit code: 18 characters, the last a valid check character."),
+    "credit_code_taken": lambda: _("This unified social credit code is on file for another organisation."),
 }
 
 
@@ -56,7 +58,7 @@ def _refusal(exc: ServiceError) -> str:
         return _SELF_EXPLAINED[exc.code]()
     fields = {"username": _("Username"), "org": _("Organisation"), "role": _("Roles"), "email": _("Email"),
               "display_name": _("Display name"), "mobile": _("Mobile"), "code": _("Code"), "name": _("Name"),
-              "kind": _("Kinds")}
+              "kind": _("Kinds"), "credit_code": _("Unified social credit code")}
     details = [f"{fields.get(name, name)}: {m}" for name, ms in exc.fields.items() for m in ms]
     return " ".join([messages.get(exc.code, exc.message), *details])
 
@@ -83,10 +85,20 @@ def index():
 def create_org():
     try:
         identity.create_org(request.form.get("code", "").strip(), request.form.getlist("kind"),
-                            request.form.get("name", "").strip(), current_user.principal)
+                            request.form.get("name", "").strip(), current_user.principal,
+                            credit_code=request.form.get("credit_code"))
     except ServiceError as exc:
         return _failed(exc, "org")
     return _page(message=_("Organisation created."))
+
+
+@bp.route("/orgs/<code>/credit-code", methods=["POST"])
+def set_credit_code(code: str):
+    try:
+        identity.set_credit_code(code, request.form.get("credit_code", ""), current_user.principal)
+    except ServiceError as exc:
+        return _failed(exc, "org")
+    return _page(message=_("Unified social credit code recorded."))
 
 
 @bp.route("/users", methods=["POST"])
