@@ -139,9 +139,12 @@ def create_org_command(code: str, kinds: tuple[str, ...], name: str, credit_code
 @click.option("--org", "org_code", required=True)
 @click.option("--role", "roles", multiple=True, required=True, help="Repeatable role code.")
 @click.option("--name", "display_name", default=None)
-def create_user_command(username: str, org_code: str, roles: tuple[str, ...], display_name: str | None) -> None:
+@click.option("--email", default=None, help="E-mail address, for e-mail notices.")
+@click.option("--mobile", default=None, help="Mainland mobile number, for SMS notices.")
+def create_user_command(username: str, org_code: str, roles: tuple[str, ...], display_name: str | None,
+                        email: str | None, mobile: str | None) -> None:
     try:
-        user = identity.create_user(username, org_code, list(roles), display_name)
+        user = identity.create_user(username, org_code, list(roles), display_name, email=email, mobile=mobile)
     except ServiceError as exc:
         _fail(exc)
     click.echo(gettext("user %(user)s created in %(org)s with %(roles)s", user=user.username, org=org_code,

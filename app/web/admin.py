@@ -106,7 +106,8 @@ def create_user():
     form, actor = request.form, current_user.principal
     try:
         user = identity.create_user(form.get("username", "").strip(), form.get("org", ""), form.getlist("role"),
-                                    form.get("display_name") or None, actor, form.get("email") or None)
+                                    form.get("display_name") or None, actor, form.get("email") or None,
+                                    (form.get("mobile") or "").strip() or None)
         token = user_admin.invitation_link(user, actor)
     except ServiceError as exc:
         return _failed(exc)
