@@ -125,9 +125,10 @@ def export_command(out_dir: Path | None) -> None:
 @click.argument("code")
 @click.option("--kind", "kinds", multiple=True, required=True, help="Repeatable org kind.")
 @click.option("--name", required=True)
-def create_org_command(code: str, kinds: tuple[str, ...], name: str) -> None:
+@click.option("--credit-code", default=None, help="Unified social credit code (18 characters).")
+def create_org_command(code: str, kinds: tuple[str, ...], name: str, credit_code: str | None) -> None:
     try:
-        org = identity.create_org(code, list(kinds), name)
+        org = identity.create_org(code, list(kinds), name, credit_code=credit_code)
     except ServiceError as exc:
         _fail(exc)
     click.echo(gettext("organisation %(code)s (%(kinds)s) created", code=org.code, kinds=", ".join(org.kind_codes)))
@@ -138,9 +139,12 @@ def create_org_command(code: str, kinds: tuple[str, ...], name: str) -> None:
 @click.option("--org", "org_code", required=True)
 @click.option("--role", "roles", multiple=True, required=True, help="Repeatable role code.")
 @click.option("--name", "display_name", default=None)
-def create_user_command(username: str, org_code: str, roles: tuple[str, ...], display_name: str | None) -> None:
+@click.option("--email", default=None, help="E-mail address, for e-mail notices.")
+@click.option("--mobile", default=None, help="Mainland mobile number, for SMS notices.")
+def create_user_command(username: str, org_code: str, roles: tuple[str, ...], display_name: str | None,
+                        email: str | None, mobile: str | None) -> None:
     try:
-        user = identity.create_user(username, org_code, list(roles), display_name)
+        user = identity.create_user(username, org_code, list(roles), display_name, email=email, mobile=mobile)
     except ServiceError as exc:
         _fail(exc)
     click.echo(gettext("user %(user)s created in %(org)s with %(roles)s", user=user.username, org=org_code,
@@ -213,13 +217,16 @@ def activate_command(username: str) -> None:
 
 def _set_active(username: str, active: bool) -> None:
     from app.services.identity import user_admin
+    from app.services.workflow import handover
 
     try:
-        user_admin.set_active(user_admin.user_by_name(username), active, None)
+        released = handover.set_active(user_admin.user_by_name(username), active, None)
     except ServiceError as exc:
         _fail(exc)
     click.echo(gettext("user %(user)s activated", user=username) if active
                else gettext("user %(user)s deactivated", user=username))
+    if released:
+        click.echo(gettext("%(n)d open task(s) they held handed back to their groups", n=released))
 
 
 @users.command("unlock")

@@ -24,6 +24,7 @@ from app.schemas.applications import (
 )
 from app.services.errors import Invalid
 from app.services.origination import applications, views
+from app.services.origination.deal_search import DealFilters
 from app.services.workflow.documents import ALLOWED
 
 blp = Blueprint("applications", __name__, url_prefix="/applications",
@@ -55,8 +56,13 @@ def create(args):
 @blp.arguments(ApplicationListArgs(), location="query")
 @blp.response(200, ApplicationPage)
 def list_applications(args):
-    """The applications the caller may see, newest first (a borrower's own, drafts too; a party's once submitted)."""
-    return views.application_page(current_user(), args["page"], args["per_page"], args.get("status"))
+    """The applications the caller may see, newest first (a borrower's own, drafts too; a party's once submitted),
+    narrowed by the filters given (the deals page's)."""
+    filters = DealFilters(
+        status=args.get("status"), stage=args.get("stage"), product=args.get("product"), funder=args.get("funder"),
+        borrower=args.get("borrower"), submitted_from=args.get("submitted_from"),
+        submitted_to=args.get("submitted_to"), decision=args.get("decision"), text=args.get("q"))
+    return views.application_page(current_user(), args["page"], args["per_page"], filters)
 
 
 @blp.route("/<int:application_id>")

@@ -4,8 +4,9 @@ id is read."""
 from app.api.auth import current_user, require_user
 from app.api.json_body import Blueprint
 from app.schemas.common import PageArgs
-from app.schemas.users import TokenPage, TokenSchema, UserListArgs, UserPage, UserSchema
+from app.schemas.users import TokenPage, TokenSchema, UserActivationSchema, UserListArgs, UserPage, UserSchema
 from app.services.identity import user_admin
+from app.services.workflow import handover
 
 blp = Blueprint("users", __name__, url_prefix="/users", description="Users and their API tokens (administrators)")
 blp.before_request(require_user)
@@ -28,19 +29,20 @@ def get_user(user_id):
 
 
 @blp.route("/<int:user_id>/deactivate", methods=["POST"])
-@blp.response(200, UserSchema)
+@blp.response(200, UserActivationSchema)
 @blp.errors(403, 404)
 def deactivate(user_id):
-    """Deactivate a user you outrank: their sessions end and their API tokens answer 401 at once."""
-    return user_admin.set_active_by_id(user_id, False, current_user())
+    """Deactivate a user you outrank: their sessions end and their API tokens answer 401 at once; the tasks
+    they hold go back to their groups (`tasks_released`)."""
+    return handover.set_active_by_id(user_id, False, current_user())
 
 
 @blp.route("/<int:user_id>/activate", methods=["POST"])
-@blp.response(200, UserSchema)
+@blp.response(200, UserActivationSchema)
 @blp.errors(403, 404)
 def activate(user_id):
     """Reactivate a user you outrank; their tokens that have not expired or been revoked work again."""
-    return user_admin.set_active_by_id(user_id, True, current_user())
+    return handover.set_active_by_id(user_id, True, current_user())
 
 
 @blp.route("/<int:user_id>/tokens")

@@ -53,6 +53,17 @@ class NewApplicationSchema(ApplicationInputSchema):
 
 class ApplicationListArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(APPLICATION_STATUSES))
+    stage = fields.String(validate=validate.Length(min=1, max=32), metadata={"description": "the deal's stage"})
+    product = fields.String(validate=validate.Length(min=1, max=64), metadata={"description": "a product's code"})
+    funder = fields.String(validate=validate.Length(min=1, max=64), metadata={"description": "the funder's code"})
+    borrower = fields.String(validate=validate.Length(min=1, max=64),
+                             metadata={"description": "the borrower's code"})
+    submitted_from = fields.Date(metadata={"description": "submitted on or after (business-local date)"})
+    submitted_to = fields.Date(metadata={"description": "submitted on or before (business-local date)"})
+    decision = fields.String(validate=validate.OneOf(("decided", "approved", "rejected")), metadata={
+        "description": "decided at all, approved (decided, not rejected) or rejected: as the dashboard counts"})
+    q = fields.String(validate=validate.Length(min=1, max=100),
+                      metadata={"description": "part of the application number or of the borrower's name"})
 
 
 class ApplicationDocumentSchema(Schema):

@@ -38,6 +38,11 @@ class UserSchema(Schema):
     last_login_at = fields.DateTime(allow_none=True)
 
 
+class UserActivationSchema(UserSchema):
+    tasks_released = fields.Integer(metadata={"description": "open tasks the user held, handed back to their "
+                                                             "groups by this deactivation (0 when reactivating)"})
+
+
 class UserListArgs(PageArgs):
     username = fields.String(validate=validate.Length(max=80))
     org = fields.String(validate=validate.Length(max=64), metadata={"description": "an organisation's code"})

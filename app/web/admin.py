@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from app.api.errors import status_of
@@ -11,6 +12,7 @@ from app.services.errors import ServiceError
 from app.services.identity import directory as identity
 from app.services.identity import grants, user_admin
 from app.services.identity.user_admin import ORG_KINDS
+from app.services.workflow import handover
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 
@@ -32,6 +34,8 @@ _SELF_EXPLAINED = {  # refusals whose translated message says all, field include
     "bad_org_code": lambda: _("Organisation code: 2 to 32 characters, capital letters A-Z, digits, '-' or '_', "
                               "starting with a letter (for example BANK1)."),
     "bad_org_name": lambda: _("Organisation name: 1 to %(n)s characters.", n=identity.ORG_NAME_LENGTH),
+    "bad_credit_code": lambda: _("Unified social credit code: 18 characters, the last a valid check character."),
+    "credit_code_taken": lambda: _("This unified social credit code is on file for another organisation."),
 }
 
 
@@ -54,7 +58,7 @@ def _refusal(exc: ServiceError) -> str:
         return _SELF_EXPLAINED[exc.code]()
     fields = {"username": _("Username"), "org": _("Organisation"), "role": _("Roles"), "email": _("Email"),
               "display_name": _("Display name"), "mobile": _("Mobile"), "code": _("Code"), "name": _("Name"),
-              "kind": _("Kinds")}
+              "kind": _("Kinds"), "credit_code": _("Unified social credit code")}
     details = [f"{fields.get(name, name)}: {m}" for name, ms in exc.fields.items() for m in ms]
     return " ".join([messages.get(exc.code, exc.message), *details])
 
@@ -81,10 +85,20 @@ def index():
 def create_org():
     try:
         identity.create_org(request.form.get("code", "").strip(), request.form.getlist("kind"),
-                            request.form.get("name", "").strip(), current_user.principal)
+                            request.form.get("name", "").strip(), current_user.principal,
+                            credit_code=request.form.get("credit_code"))
     except ServiceError as exc:
         return _failed(exc, "org")
     return _page(message=_("Organisation created."))
+
+
+@bp.route("/orgs/<code>/credit-code", methods=["POST"])
+def set_credit_code(code: str):
+    try:
+        identity.set_credit_code(code, request.form.get("credit_code", ""), current_user.principal)
+    except ServiceError as exc:
+        return _failed(exc, "org")
+    return _page(message=_("Unified social credit code recorded."))
 
 
 @bp.route("/users", methods=["POST"])
@@ -92,7 +106,8 @@ def create_user():
     form, actor = request.form, current_user.principal
     try:
         user = identity.create_user(form.get("username", "").strip(), form.get("org", ""), form.getlist("role"),
-                                    form.get("display_name") or None, actor, form.get("email") or None)
+                                    form.get("display_name") or None, actor, form.get("email") or None,
+                                    (form.get("mobile") or "").strip() or None)
         token = user_admin.invitation_link(user, actor)
     except ServiceError as exc:
         return _failed(exc)
@@ -132,16 +147,21 @@ def unlock(user_id: int):
 @bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
 def deactivate(user_id: int):
     try:
-        user_admin.set_active(user_admin.user_by_id(user_id), False, current_user.principal)
+        released = handover.set_active(user_admin.user_by_id(user_id), False, current_user.principal)
     except ServiceError as exc:
         return _failed(exc)
-    return _page(message=_("User deactivated: their sessions have ended and their API tokens no longer work."))
+    message = _("User deactivated: their sessions have ended and their API tokens no longer work.")
+    if released:
+        message += " " + ngettext("The open task they held is back with their group, for a colleague to take.",
+                                  "The %(num)d open tasks they held are back with their group, for colleagues to take.",
+                                  released)
+    return _page(message=message)
 
 
 @bp.route("/users/<int:user_id>/activate", methods=["POST"])
 def activate(user_id: int):
     try:
-        user_admin.set_active(user_admin.user_by_id(user_id), True, current_user.principal)
+        handover.set_active(user_admin.user_by_id(user_id), True, current_user.principal)
     except ServiceError as exc:
         return _failed(exc)
     return _page(message=_("User reactivated."))

@@ -11,15 +11,18 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.services.errors import ErrorKind, ServiceError
-from app.services.origination import applications, deal_views, products
+from app.services.origination import applications, deal_search, deal_views, products
+from app.services.origination.deal_search import DealFilters
 from app.services.origination.products import DOCUMENT_KINDS
 from app.services.signing import progress as signing_progress
 from app.services.workflow import tasks
 from app.web import application_form
+from app.web.date_filters import date_arg, date_errors
 from app.web.paging import page_number
 
 bp = Blueprint("application_pages", __name__, template_folder="templates")
 PER_PAGE = 20
+MAX_PER_PAGE = 100
 FUNDER, CORE_ENTERPRISE, WAREHOUSE = "funder", "core_enterprise", "warehouse"  # organisation kinds chosen by name
 
 
@@ -67,10 +70,26 @@ def _principal():
 
 def _list(title: str, deals: bool):
     page = page_number()
-    rows, total = deal_views.list_rows(_principal(), page, PER_PAGE, _language())
+    filters = _deal_filters() if deals else DealFilters()
+    per_page = min(max(request.args.get("per_page", PER_PAGE, type=int), 1), MAX_PER_PAGE) if deals else PER_PAGE
+    rows, total = deal_views.list_rows(_principal(), page, per_page, _language(), filters)
+    errors = date_errors(filters.submitted_from, filters.submitted_to,
+                         _("The end date is before the start date: no deal can match.")) if deals else {}
+    paging = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("applications.html", rows=rows, total=total, page=page, title=title, deals=deals,
-                           pages=max(1, -(-total // PER_PAGE)),
-                           may_apply=deal_views.pages_for(_principal())["applications"])
+                           pages=max(1, -(-total // per_page)), filters=filters, paging=paging, errors=errors,
+                           choices=deal_search.choices(_principal(), _language()) if deals else None,
+                           may_apply=deal_views.pages_for(_principal())["applications"]), 422 if errors else 200
+
+
+def _deal_filters() -> DealFilters:
+    """The deals list's filters as asked (`?status=&stage=&product=&funder=&borrower=&from=&to=&decision=&q=`)."""
+    args = request.args
+    return DealFilters(status=args.get("status") or None, stage=args.get("stage") or None,
+                       product=args.get("product") or None, funder=args.get("funder") or None,
+                       borrower=args.get("borrower") or None, submitted_from=date_arg("from"),
+                       submitted_to=date_arg("to"), decision=args.get("decision") or None,
+                       text=(args.get("q") or "").strip()[:100] or None)
 
 
 @bp.route("/applications/")

@@ -4,8 +4,6 @@ incidents and chain. Who may search, and what each reader sees of an instance, i
 (`workflow.instance_search`, `workflow.instance_view`)."""
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import format_datetime, get_locale
@@ -13,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.services.workflow import instance_search, instance_view
+from app.web.date_filters import date_arg, date_errors
 from app.web.paging import page_number
 
 bp = Blueprint("instance_pages", __name__, template_folder="templates")
@@ -23,23 +22,11 @@ def _language() -> str:
     return locale.language if locale is not None else "en"
 
 
-def _date(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
-
-
 def _date_errors(filters: instance_search.Filters) -> dict[str, list[str]]:
     """What is wrong with the dates typed (a search leaves out a date it cannot read, and finds nothing when the
     start is after the end: the page says why)."""
-    errors: dict[str, list[str]] = {}
-    for name, read in (("from", filters.started_from), ("to", filters.started_to)):
-        if read is None and request.args.get(name, "").strip():
-            errors[name] = [_("Write the date as YYYY-MM-DD, such as 2026-12-01; the search left it out.")]
-    if filters.started_from and filters.started_to and filters.started_from > filters.started_to:
-        errors["to"] = [_("The end date is before the start date: no instance can match.")]
-    return errors
+    return date_errors(filters.started_from, filters.started_to,
+                       _("The end date is before the start date: no instance can match."))
 
 
 def _filters() -> instance_search.Filters:
@@ -51,7 +38,7 @@ def _filters() -> instance_search.Filters:
         status=status if status in instance_search.STATUSES else None,
         business_key=(args.get("key") or "").strip() or None,
         key_match=match if match in instance_search.KEY_MATCHES else "prefix",
-        party=args.get("party", type=int), started_from=_date("from"), started_to=_date("to"),
+        party=args.get("party", type=int), started_from=date_arg("from"), started_to=date_arg("to"),
         waiting_at=args.get("waits") or None)
 
 

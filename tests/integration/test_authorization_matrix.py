@@ -97,7 +97,7 @@ from app.services.origination import applications, products
 from app.services.workflow import instances, tasks
 from app.services.workflow.deployment import deploy_and_commit
 from app.services.workflow.documents import store_document
-from handlers.identifiers import make_id_number
+from handlers.identifiers import make_credit_code, make_id_number
 from tests.conftest import FakeClock, _empty_tables, operators_registered
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
@@ -254,6 +254,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("inbox.document", "GET"): Rule("document", EVERYONE),
     ("admin.index", "GET"): guarded(None, "users.administer"),
     ("admin.create_org", "POST"): guarded(None, "users.administer"),
+    ("admin.set_credit_code", "POST"): guarded("org", "users.administer"),
     ("admin.create_user", "POST"): guarded(None, "users.administer"),
     ("admin.reinvite", "POST"): guarded("user", "users.administer"),
     ("admin.reset_link", "POST"): Rule("user", {"platform_admin"}, action="users.administer"),  # grants.py: ranks
@@ -1163,6 +1164,8 @@ def target(world: World, rule: Rule, endpoint: str, actor: str, scope: str, allo
         return Target({"application_id": deal["application"], "document_id": deal["application_document"]}, n)
     if rule.obj == "product":
         return Target({"code": ORDER_PRODUCT["code"]}, n)
+    if rule.obj == "org":
+        return Target({"code": PARTIES[n]["funder"]}, n)  # type: ignore[dict-item]
     return Target({}, n)
 
 
@@ -1202,6 +1205,7 @@ def request_args(world: World, endpoint: str, method: str, t: Target) -> dict[st
         "inbox.claim": lambda: {"data": {"next": "/"}},
         "inbox.assign": lambda: {"data": {"username": assignee(t)}},
         "admin.create_org": lambda: {"data": {"code": f"NEWORG{n}", "kind": "funder", "name": f"New {n}"}},
+        "admin.set_credit_code": lambda: {"data": {"credit_code": make_credit_code(f"9132050000{n % 10**7:07d}")}},
         "admin.create_user": lambda: {"data": {"username": f"newuser{n}", "org": "BANK1",
                                                "role": "first_reviewer"}},
         "me.create_token": lambda: {"json": {"label": f"matrix {n}", "days": 1}},

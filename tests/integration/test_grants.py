@@ -366,3 +366,18 @@ def test_the_admin_page_says_links_and_tokens_times_in_the_business_time_zone(ap
     assert "UTC" not in pending and local.strftime("%Y-%m-%d %H:%M") in pending
     token_row = re.search(rf'<tr data-user-id="{people["ids"]["rev1"]}">(.*?)</tr>', listing, re.S).group(1)
     assert "never" not in token_row and re.search(r"last used \d{4}-\d\d-\d\d \d\d:\d\d", token_row)
+
+
+def test_the_admin_page_registers_a_users_mobile_number_for_their_sms(app, people):
+    """Invitations and notices reach a Chinese borrower by SMS: the page that registers a user takes the mobile
+    number the service keeps, and says in the reader's language when it is not one."""
+    client, csrf = browser(app, "op")
+    wrong = client.post("/admin/users", data={"csrf_token": csrf, "username": "app2", "org": "TRADER",
+                                              "role": "applicant", "mobile": "12345"},
+                        headers={"Accept-Language": "zh-CN"})
+    assert wrong.status_code == 422 and "手机号" in wrong.text and not user_exists(app, "app2")
+    made = admin_post(app, "op", "/users", username="app2", org="TRADER", role="applicant", mobile="13912345678")
+    assert made.status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(User.mobile).where(User.username == "app2")) == "13912345678"
+        db.session.remove()

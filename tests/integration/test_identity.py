@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AuditEntry, Document, HumanTask
+from app.models import AuditEntry, Document, HumanTask, InstanceEvent, User
 from app.services.identity import accounts
 from app.services.identity import directory as identity
 from tests.conftest import FIXTURES
@@ -99,6 +99,50 @@ def test_team_lead_assigns_within_their_organisation(client, world, app):
     wrong = client.post(f"{API}/tasks/{task1}/assign", json={"username": "sec1"}, headers=t["lead1"])
     assert wrong.status_code == 422  # sec1 does not hold first_reviewer
     assert client.post(f"{API}/tasks/{task1}/assign", json={"username": "rev1"}, headers=t["rev1"]).status_code == 403
+
+
+def test_deactivating_someone_hands_the_tasks_they_hold_back_to_their_group(client, world, app, auth):
+    """A reviewer who leaves holding a task must not strand the deal: the task goes back to their group,
+    where a colleague takes it, and the instance's history says who handed it back."""
+    t = world["tokens"]
+    task_id = first_task(app, world["instances"]["BANK1"])
+    assert client.post(f"{API}/tasks/{task_id}/assign", json={"username": "rev1"}, headers=t["lead1"]).status_code == 200
+    with app.app_context():
+        rev1, admin = (db.session.scalar(select(User.id).where(User.username == name)) for name in ("rev1", "admin"))
+        db.session.remove()
+    r = client.post(f"{API}/users/{rev1}/deactivate", headers=auth)
+    assert r.status_code == 200 and r.json["active"] is False
+    task = client.get(f"{API}/tasks/{task_id}", headers=t["rev1b"]).json
+    assert task["state"] == "ready" and task["claimed_by"] is None
+    group = client.get(f"{API}/me/tasks", query_string={"view": "group"}, headers=t["rev1b"]).json
+    assert [i["id"] for i in group["items"]] == [task_id]
+    assert client.post(f"{API}/tasks/{task_id}/claim", headers=t["rev1b"]).status_code == 200
+    with app.app_context():
+        kinds = db.session.execute(select(InstanceEvent.kind, InstanceEvent.actor_id).where(
+            InstanceEvent.instance_id == world["instances"]["BANK1"]).order_by(InstanceEvent.id)).all()
+        db.session.remove()
+    assert [k.kind for k in kinds][-3:] == ["task_assigned", "task_unclaimed", "task_claimed"]
+    assert kinds[-2].actor_id == admin
+
+
+def test_the_admin_page_says_in_chinese_that_the_deactivated_users_tasks_went_back_to_their_group(world, app):
+    t = world["tokens"]
+    task_id = first_task(app, world["instances"]["BANK1"])
+    client = app.test_client()
+    assert client.post(f"{API}/tasks/{task_id}/assign", json={"username": "rev1"}, headers=t["lead1"]).status_code == 200
+    set_password(app, "admin")
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    assert sign_in(client, "admin").status_code == 302
+    with app.app_context():
+        rev1 = db.session.scalar(select(User.id).where(User.username == "rev1"))
+        db.session.remove()
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/admin/").text).group(1)
+    page = client.post(f"/admin/users/{rev1}/deactivate", data={"csrf_token": csrf})
+    assert page.status_code == 200
+    assert "用户已停用" in page.text and "其持有的 1 个待办任务已退回所在组，由同事领取。" in page.text
+    with app.app_context():
+        assert db.session.get(HumanTask, task_id).state == "ready"
+        db.session.remove()
 
 
 def test_changing_parties_moves_open_tasks_and_is_platform_only(client, world, auth, app):

@@ -27,9 +27,10 @@ from app.models.identity import (
 )
 from app.services.clock import now
 from app.services.context import lazy_gettext as _l
-from app.services.errors import Conflict, Invalid, Unauthorized
+from app.services.errors import Conflict, Invalid, NotFound, Unauthorized
 from app.services.identity import grants
 from app.services.identity.audit import audit
+from handlers.identifiers import valid_credit_code
 
 LAST_USED_PRECISION = timedelta(minutes=5)  # a token's last_used_at is written at most this often
 ORG_CODE = re.compile(r"[A-Z][A-Z0-9_-]{1,31}")  # BANK1, TRADER-SH: what processes' parties and reports name
@@ -52,11 +53,32 @@ def check_org_code_and_name(code: str, name: str) -> None:
         raise Invalid(_l("organisation name: %(rule)s", rule=rule), fields={"name": [rule]}, code="bad_org_name")
 
 
+CREDIT_CODE_RULE = _l("18 characters with a valid check character")
+
+
+def checked_credit_code(value: str | None, org_id: int | None = None) -> str | None:
+    """A unified social credit code as kept (upper case; None for none): 18 characters with its check character
+    (422, field `credit_code`, `bad_credit_code`), on file for no other organisation (409, `credit_code_taken`):
+    a company's deals are risk-checked and its signer verified by it."""
+    code = (value or "").strip().upper() or None
+    if code is None:
+        return None
+    if not valid_credit_code(code):
+        raise Invalid(_l("unified social credit code %(code)s is not valid: %(rule)s", code=repr(code[:40]),
+                         rule=CREDIT_CODE_RULE), fields={"credit_code": [CREDIT_CODE_RULE]}, code="bad_credit_code")
+    holder = db.session.scalar(select(Organisation.id).where(Organisation.credit_code == code))
+    if holder is not None and holder != org_id:
+        raise Conflict(_l("unified social credit code %(code)s is already on file for another organisation",
+                          code=repr(code)), code="credit_code_taken")
+    return code
+
+
 def create_org(code: str, kinds: list[str], name: str, actor: Principal | None = None,
-               commit: bool = True) -> Organisation:
+               commit: bool = True, credit_code: str | None = None) -> Organisation:
     """A new organisation of `kinds`; every path (CLI, administration page, seeds) comes here, so
-    the code and name are checked once (`check_org_code_and_name`). `commit` False: in the caller's
-    transaction (a service task's step)."""
+    the code and name are checked once (`check_org_code_and_name`), and its unified social credit code
+    when one is given (`checked_credit_code`). `commit` False: in the caller's transaction (a service
+    task's step)."""
     unknown = sorted(set(kinds) - set(ORG_KINDS))
     if unknown or not kinds:
         raise Invalid(_l("unknown organisation kind(s): %(kinds)s; choose from %(choices)s",
@@ -66,14 +88,37 @@ def create_org(code: str, kinds: list[str], name: str, actor: Principal | None =
     grants.check_may_create_org(actor, kinds)
     if db.session.scalar(select(Organisation).where(Organisation.code == code)):
         raise Conflict(_l("organisation %(code)s already exists", code=repr(code)))
-    org = Organisation(code=code, name=name, created_at=now())
+    credit_code = checked_credit_code(credit_code)
+    org = Organisation(code=code, name=name, created_at=now(), credit_code=credit_code)
     org.kinds = [OrgKind(kind=k) for k in sorted(set(kinds))]
     db.session.add(org)
-    audit("org_created", actor.id if actor else None, f"org:{code}", kinds=sorted(set(kinds)), name=name)
+    audit("org_created", actor.id if actor else None, f"org:{code}", kinds=sorted(set(kinds)), name=name,
+          credit_code=credit_code)
     if commit:
         db.session.commit()
     else:
         db.session.flush()
+    return org
+
+
+def set_credit_code(org_code: str, credit_code: str, actor: Principal | None) -> Organisation:
+    """Record (or correct) the unified social credit code of a registered organisation, for whoever may
+    register an organisation of its kinds; audited."""
+    if actor is not None:
+        grants.require_administrator(actor)  # before the code is read: the answer never depends on it
+    org = db.session.scalar(select(Organisation).where(Organisation.code == org_code))
+    if org is None:
+        raise NotFound(_l("organisation %(code)s is not registered", code=repr(org_code[:40])))
+    grants.check_may_create_org(actor, org.kind_codes)
+    code = checked_credit_code(credit_code, org.id)
+    if code is None:
+        raise Invalid(_l("unified social credit code %(code)s is not valid: %(rule)s", code="''",
+                         rule=CREDIT_CODE_RULE), fields={"credit_code": [CREDIT_CODE_RULE]}, code="bad_credit_code")
+    if code != org.credit_code:
+        audit("org_credit_code_set", actor.id if actor else None, f"org:{org.code}", before=org.credit_code,
+              credit_code=code)
+        org.credit_code = code
+    db.session.commit()
     return org
 
 

@@ -79,10 +79,12 @@ def unlock(user: User, actor: Principal | None) -> bool:
 
 # -- deactivation -----------------------------------------------------------------------------
 
-def set_active(user: User, active: bool, actor: Principal | None) -> User:
+def set_active(user: User, active: bool, actor: Principal | None, commit: bool = True) -> User:
     """Deactivate or reactivate a user. Deactivating ends their sessions at once, and their API
     tokens stop working with the next request (every request reads `users.active`); the tokens are
-    kept, so reactivating brings back those that have not expired or been revoked."""
+    kept, so reactivating brings back those that have not expired or been revoked. The tasks they
+    hold are handed back by `app.services.workflow.handover`, which every page, route and command
+    that deactivates calls (`commit` False: in its transaction)."""
     grants.raise_if(grants.set_active_refusal(actor, user))
     if user.active == active:
         return user
@@ -92,13 +94,10 @@ def set_active(user: User, active: bool, actor: Principal | None) -> User:
         end_user_sessions(user.id, "deactivated")
     audit("user_activated" if active else "user_deactivated", actor.id if actor else None, f"user:{user.id}",
           username=user.username)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return user
 
-
-def set_active_by_id(user_id: int, active: bool, actor: Principal) -> dict[str, Any]:
-    grants.require_administrator(actor)  # before any id is read: the answer never depends on it
-    return user_summary(set_active(user_by_id(user_id), active, actor))
 
 
 # -- API tokens -------------------------------------------------------------------------------

@@ -92,9 +92,12 @@ def by_number(principal: Principal, number: str) -> Application | None:
     return db.session.scalar(select(Application).where(Application.number == number, application_visible(principal)))
 
 
-def list_applications(principal: Principal, page: int = 1, per_page: int = 20,
-                      status: str | None = None) -> tuple[list[Application], int]:
+def list_applications(principal: Principal, page: int = 1, per_page: int = 20, status: str | None = None,
+                      where: ColumnElement[bool] | None = None) -> tuple[list[Application], int]:
+    """A page of the applications the principal may see, newest first; `where` narrows them (`deal_search`)."""
     query = select(Application).where(application_visible(principal))
+    if where is not None:
+        query = query.where(where)
     if status:
         query = query.where(Application.status == status)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0

@@ -19,7 +19,8 @@ from app.services.errors import NotFound
 from app.services.identity import policy
 from app.services.identity.directory import Principal
 from app.services.ledger import loans
-from app.services.origination import applications, risk
+from app.services.origination import applications, deal_search, risk
+from app.services.origination.deal_search import DealFilters
 from app.services.origination.decisions import reason_in
 from app.services.origination.details import PARTY_FIELDS
 from app.services.origination.products import product_row, product_view, terms_of
@@ -57,15 +58,18 @@ def may_administer_products(principal: Principal) -> bool:
     return policy.may_ever(principal, "products.administer")
 
 
-def list_rows(principal: Principal, page: int = 1, per_page: int = 20,
-              language: str | None = None) -> tuple[list[dict[str, Any]], int]:
-    """A page of the applications the principal may see, with product (in `language`) and borrower names."""
-    rows, total = applications.list_applications(principal, page, per_page)
+def list_rows(principal: Principal, page: int = 1, per_page: int = 20, language: str | None = None,
+              filters: DealFilters | None = None) -> tuple[list[dict[str, Any]], int]:
+    """A page of the applications the principal may see (those the filters keep), with product (in `language`),
+    borrower and funder names."""
+    rows, total = applications.list_applications(principal, page, per_page,
+                                                 where=deal_search.condition(filters or DealFilters()))
     product_names = {p: product_row(p).name_in(language) for p in {r.product_id for r in rows}}
-    orgs = _names_by_id(r.borrower_org_id for r in rows)
+    orgs = _names_by_id([r.borrower_org_id for r in rows] + [r.funder_org_id for r in rows])
     late = _days_overdue(principal, rows)
     return [{"id": r.id, "number": r.number, "product": product_names[r.product_id],
-             "borrower": orgs.get(r.borrower_org_id, ""), "amount": r.amount, "status": r.status,
+             "borrower": orgs.get(r.borrower_org_id, ""), "funder": orgs.get(r.funder_org_id, ""),
+             "amount": r.amount, "status": r.status,
              "stage": r.stage, "updated_at": r.updated_at, "days_overdue": late.get(r.id, 0)} for r in rows], total
 
 

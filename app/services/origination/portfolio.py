@@ -100,6 +100,7 @@ class MonthFigures:
 class ProductFigures:
     product_id: int
     name: str
+    code: str  # the deals list's product filter: its counts open the deals they count
     decided: int
     approved: int
     approval_rate: Decimal | None  # percent to two places
@@ -110,6 +111,7 @@ class ProductFigures:
 class Funder:
     org_id: int
     name: str
+    code: str = ""  # the deals list's funder filter
 
 
 @dataclass(frozen=True)
@@ -127,8 +129,8 @@ def _scope(actor: Principal, funder_org_id: int | None) -> tuple[int | None, lis
     grant = policy.require(actor, "portfolio.read", parties={"funder": actor.org_id})
     if grant.side is not policy.Side.PLATFORM:
         return actor.org_id, []
-    funders = [Funder(i, n) for i, n in db.session.execute(
-        select(Organisation.id, Organisation.name).join(OrgKind, OrgKind.org_id == Organisation.id)
+    funders = [Funder(i, n, c) for i, n, c in db.session.execute(
+        select(Organisation.id, Organisation.name, Organisation.code).join(OrgKind, OrgKind.org_id == Organisation.id)
         .where(OrgKind.kind == "funder").order_by(Organisation.name, Organisation.id))]
     if funder_org_id is not None and funder_org_id not in {f.org_id for f in funders}:
         raise NotFound(NO_SUCH_FUNDER)
@@ -186,11 +188,12 @@ def _products(funder_org_id: int | None) -> list[ProductFigures]:
     approved: dict[int, int] = defaultdict(int)
     days: dict[int, list[float]] = defaultdict(list)
     names: dict[int, str] = {}
-    for product_id, name, status, submitted_at, decided_at in db.session.execute(
-            select(Application.product_id, Product.name, Application.status, Application.submitted_at,
+    codes: dict[int, str] = {}
+    for product_id, name, code, status, submitted_at, decided_at in db.session.execute(
+            select(Application.product_id, Product.name, Product.code, Application.status, Application.submitted_at,
                    Application.decided_at).join(Product, Product.id == Application.product_id)
             .where(condition, Application.decided_at.is_not(None))):
-        names[product_id] = name
+        names[product_id], codes[product_id] = name, code
         decided[product_id] += 1
         approved[product_id] += status != "rejected"
         if submitted_at is not None and decided_at is not None:
@@ -200,8 +203,8 @@ def _products(funder_org_id: int | None) -> list[ProductFigures]:
         rate = (Decimal(approved[product_id] * 100) / decided[product_id]).quantize(HUNDREDTH, ROUND_HALF_UP)
         median = (Decimal(str(statistics.median(days[product_id]))).quantize(Decimal("0.1"), ROUND_HALF_UP)
                   if days[product_id] else None)
-        figures.append(ProductFigures(product_id, names[product_id], decided[product_id], approved[product_id],
-                                      rate, median))
+        figures.append(ProductFigures(product_id, names[product_id], codes[product_id], decided[product_id],
+                                      approved[product_id], rate, median))
     return figures
 
 
@@ -213,8 +216,9 @@ def portfolio(actor: Principal, funder_org_id: int | None = None, today: date | 
     condition = Loan.funder_org_id == funder_id if funder_id is not None else true()
     funder = None
     if funder_id is not None:
-        name = db.session.scalar(select(Organisation.name).where(Organisation.id == funder_id)) or ""
-        funder = Funder(funder_id, name)
+        name, code = db.session.execute(select(Organisation.name, Organisation.code)
+                                        .where(Organisation.id == funder_id)).one()
+        funder = Funder(funder_id, name, code)
     return Portfolio(as_of, funder, funders, exposure(positions(condition)), _months(condition, as_of),
                      _products(funder_id))
 

@@ -15,7 +15,8 @@ from app.extensions import db
 from app.models import Application, Disbursement, Organisation, Product
 from app.services.errors import NotFound
 from app.services.identity.directory import Principal
-from app.services.origination import applications, products, risk
+from app.services.origination import applications, deal_search, products, risk
+from app.services.origination.deal_search import DealFilters
 from app.services.origination.decisions import reason_in
 from app.services.origination.timeline import timeline
 
@@ -46,9 +47,11 @@ def _summary(row: Application, orgs: Mapping[int, str], kinds: Mapping[int, tupl
     }
 
 
-def application_page(principal: Principal, page: int, per_page: int, status: str | None = None) -> dict[str, Any]:
-    """A page of the applications the principal may see, newest first."""
-    rows, total = applications.list_applications(principal, page, per_page, status)
+def application_page(principal: Principal, page: int, per_page: int,
+                     filters: DealFilters | None = None) -> dict[str, Any]:
+    """A page of the applications the principal may see (those the filters keep), newest first."""
+    rows, total = applications.list_applications(principal, page, per_page,
+                                                 where=deal_search.condition(filters or DealFilters()))
     orgs = _org_codes([r.borrower_org_id for r in rows] + [r.funder_org_id for r in rows])
     kinds = _products(r.product_id for r in rows)
     return {"items": [_summary(r, orgs, kinds) for r in rows], "total": total, "page": page, "per_page": per_page}
