@@ -252,3 +252,20 @@ def test_the_monitor_lists_each_readers_loans(world, app, clock):
     assert borrower in row and f"{owed:,.2f}" in row and owed > 0
     assert "Overdue loans" in signed_in(app, "finance1").get("/loans/monitor", headers=EN).text
     assert signed_in(app, "applicant1").get("/loans/monitor").status_code == 403
+
+
+def test_a_loan_whose_overdue_bills_are_paid_since_the_batch_leaves_the_monitors_overdue_list(world, app, clock):
+    """The batch's days past due stay until it runs again; the overdue list showed such a loan with ¥0.00."""
+    business_day(clock, date(2026, 3, 6))
+    with app.app_context():
+        run_eod(date(2026, 3, 6))  # bill 1 (10 Feb) unpaid on both loans: overdue
+        db.session.commit()
+        owed = amounts_overdue([world.loan1])[world.loan1]
+        db.session.remove()
+    payment = world.record(amount=f"{owed:.2f}", key="the-overdue-bill")
+    assert world.post("finance1", f"/loans/{world.loan1}/payments/{payment['id']}/confirm").status_code == 200
+    text = signed_in(app, "operator").get("/loans/monitor", headers=ZH).text
+    overdue = text.split('id="overdue"')[1].split('id="awaiting"')[0]
+    assert f'data-loan-id="{world.loan1}"' not in overdue and "¥0.00" not in overdue
+    assert f'data-loan-id="{world.loan2}"' in overdue  # still owing: still listed
+    assert "逾期1至30天 (1)" in overdue
