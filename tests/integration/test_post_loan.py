@@ -34,7 +34,7 @@ from app.services.errors import Invalid
 from app.services.identity import directory as identity
 from app.services.ledger import loans
 from app.services.ledger.eod import run_eod
-from app.services.ledger.repayments import PaymentNotice, take_payment
+from app.services.ledger.repayments import PaymentNotice, record_offline_payment, take_payment
 from app.services.signing import online_repayments
 from app.services.simulators import payments
 from app.services.workflow import inbox, tasks, waking
@@ -394,4 +394,23 @@ def test_finance_has_one_open_alert_per_loan_however_many_bills_fall_overdue(app
     [row] = [i for i in inbox.inbox(who("fin1"), inbox.InboxFilters(view="group"))["items"]
              if i["id"] == alerts[0].id]  # the inbox says the amount the task shows (it said the newer figure)
     assert Decimal(str(row["amount"])) == Decimal(alerts[0].shown["amount_overdue"]) < Decimal(instance.data["amount_overdue"])
+    assert_books_balance(loan.id)
+
+
+def test_a_bank_transfer_awaiting_finance_is_not_debited_again_on_the_due_date(app, post_loan, clock):
+    """The borrower reported the transfer of the bill before its due date; finance has not confirmed it yet.
+    The auto-debit took the bill a second time (and the transfer, confirmed later, prepaid principal with a fee)."""
+    loan = disbursed(app, clock)
+    first = rows(loan)[0]
+    batch(clock, first.due_date - timedelta(days=3))
+    reported = record_offline_payment(who("app1"), loan.id, loans.owed(first), "transfer-of-bill-1",
+                                      received_on=first.due_date - timedelta(days=2))
+    assert reported.payment.status == "pending"
+    batch(clock, first.due_date - timedelta(days=2))
+    batch(clock, first.due_date - timedelta(days=1))  # bill_due: the auto-debit's turn
+    worker(app, clock, minutes=3)
+    assert db.session.scalars(select(RepaymentOrder).where(RepaymentOrder.loan_id == loan.id)).all() == []
+    [instance] = post_loan_instances(loan)
+    assert instance.data["debit"]["outcome"] == "skipped"
+    assert instance.data["debit"]["reason"] == "transfer_awaiting_confirmation"
     assert_books_balance(loan.id)
