@@ -160,6 +160,8 @@ def test_an_on_time_payer_by_auto_debit_is_told_before_each_bill_and_gets_a_cert
     set_password(app, "app1")
     page = reader(app, "app1")(f"/applications/{application.id}", "zh")
     assert "贷款已全部结清，结清证明已随交易存档" in page and f"JQ-{application.number}.pdf" in page
+    loan_page = reader(app, "app1")(f"/loans/{loan.id}", "zh")  # the loan that says 已结清 hands over its certificate
+    assert re.search(rf'<a href="/applications/{application.id}/documents/{certificate.id}"[^>]*>结清证明', loan_page)
     shown_stage = re.search(r'<dd data-field="stage">(.*?)</dd>', page, re.S).group(1)
     assert shown_stage == "贷款已结清", shown_stage  # it said 贷款已发放 beside 已结清
     listed = reader(app, "app1")("/applications/", "zh")
