@@ -715,3 +715,32 @@ def test_with_no_agency_registered_the_operator_is_told_so_not_offered_an_empty_
         page = client.get("/collections", headers={"Accept-Language": "zh"}).text
     row = page.split(f'data-case="{case}"')[1].split("</tr>")[0]
     assert "尚未登记催收机构" in row and 'name="agency"' not in row
+
+
+def test_a_waiver_the_ledger_refuses_at_approval_is_said_on_the_case_page(world, clock, app):
+    """The borrower paid the penalty between the proposal and the approval: the ledger refuses the waiver. The case
+    page said nothing (the reason was in the instance's data only, in English); it says it in the reader's language."""
+    loan_id = book_loan(clock)
+    batch(clock, FIRST_OVERDUE)
+    case = open_case(loan_id, FIRST_OVERDUE)
+    batch(clock, date(2026, 2, 24))
+    contact(case, day=date(2026, 2, 24), next_step="propose_waiver")
+    owed = cases_of.penalty_owed(loan_id)
+    do(case, "propose_waiver", "op1", {"waive_amount": f"{owed}", "reason": "Hardship"})
+    take_payment(PaymentNotice(loan_id, "pays-the-penalty", owed, received_on=date(2026, 2, 24)))  # penalties first
+    db.session.commit()
+    assert cases_of.penalty_owed(loan_id) == 0
+    do(case, "approve_waiver", "fin1", {"decision": "approve", "decision_note": "Agreed"})
+    assert sum((r.penalty_waived for r in loans.instalments(loan_id)), Decimal(0)) == 0
+    seen = views.case(who("fin1"), case, "en")["waiver"]
+    assert (seen["outcome"], Decimal(seen["asked"]), Decimal(seen["owed"])) == ("refused", owed, Decimal("0.00"))
+    db.session.commit()
+    for username in ("op1", "fin1"):
+        page = alone(app, browser_of(app, username).get, f"/collections/{case}").text
+        said = page.split('id="waiver"')[1].split("</p>")[0]
+        assert f"罚息减免 ¥{owed:,.2f} 已审批但未执行" in said and "仅欠罚息 ¥0.00" in said, said
+        assert not re.search(r"[A-Za-z]{3,}", said.split(">", 1)[1]), said  # no English on the Chinese page
+    with app.app_context():
+        english = browser_of(app, "fin1").get(f"/collections/{case}", headers={"Accept-Language": "en"}).text
+    assert f"The penalty waiver of CN¥{owed:,.2f} was approved but not booked" in english
+    assert_books_balance(loan_id)
