@@ -496,9 +496,12 @@ def test_penalty_interest_is_waived_only_as_approved(world, clock):
     penalty = sum((r.penalty_due for r in loans.instalments(loan_id)), Decimal(0))
     assert penalty > 0
     contact(case, day=date(2026, 3, 13), next_step="propose_waiver")
-    do(case, "propose_waiver", "op1", {"waive_amount": "99999.00", "reason": "Hardship"})
-    do(case, "approve_waiver", "fin1", {"decision": "approve", "decision_note": "Yes"})
-    assert audits("collections_waiver_refused")[0].details["amount"] == "99999.00"  # more than is owed: nothing
+    with pytest.raises(Invalid) as refused:  # more than is owed: the form refuses it, nothing goes to finance
+        do(case, "propose_waiver", "op1", {"waive_amount": "99999.00", "reason": "Hardship"})
+    assert "waive_amount" in refused.value.fields and open_tasks(case) == ["propose_waiver"]
+    do(case, "propose_waiver", "op1", {"reason": "Hardship"})
+    do(case, "approve_waiver", "fin1", {"decision": "reject", "decision_note": "Not yet"})
+    assert audits("collections_waiver_rejected")[0].details["proposed_by"] == who("op1").id
     assert sum((r.penalty_waived for r in loans.instalments(loan_id)), Decimal(0)) == 0
     assert wake_at(clock, datetime(2026, 4, 17, 9, 0, tzinfo=CHINA)) == 1  # the follow-up: decide, contact again
     contact(case, day=date(2026, 4, 17), next_step="propose_waiver")
@@ -509,6 +512,34 @@ def test_penalty_interest_is_waived_only_as_approved(world, clock):
     assert waived == Decimal(entry.details["waived"]) == penalty and entry.details["proposed_by"] == who("op1").id
     assert ended_at(case) is None and open_tasks(case) == []  # waiting again
     assert db.session.get(Loan, loan_id, populate_existing=True).status == "active"
+    assert_books_balance(loan_id)
+
+
+def test_a_waiver_is_proposed_on_todays_figures_and_at_most_the_penalty_owed(world, clock):
+    """The maker and the checker decide on money: the task shows the loan as it stands when the waiver is
+    proposed (not as the case last read it) and the penalty interest owed, and refuses to propose more."""
+    loan_id = book_loan(clock)
+    batch(clock, FIRST_OVERDUE)
+    case = open_case(loan_id, FIRST_OVERDUE)
+    batch(clock, date(2026, 2, 24))  # ten days on, the same bucket: the case has not read the loan again
+    contact(case, day=date(2026, 2, 24), next_step="propose_waiver")
+    loan = db.session.get(Loan, loan_id, populate_existing=True)
+    owed = sum((r.penalty_due - r.penalty_paid - r.penalty_waived for r in loans.instalments(loan_id)), Decimal(0))
+    [proposal] = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == case,
+                                                            HumanTask.element_id == "propose_waiver"))
+    assert proposal.shown["dpd"] == loan.dpd and loan.dpd > 10
+    assert Decimal(proposal.shown["amount_overdue"]) == cases_of.amount_overdue(loan_id)
+    assert Decimal(proposal.shown["penalty_owed"]) == owed > 0
+    with pytest.raises(Invalid) as refused:
+        do(case, "propose_waiver", "op1", {"waive_amount": f"{owed + Decimal('0.01')}", "reason": "Hardship"})
+    assert "waive_amount" in refused.value.fields
+    assert open_tasks(case) == ["propose_waiver"]
+    do(case, "propose_waiver", "op1", {"waive_amount": f"{owed}", "reason": "Pays the rest this week"})
+    [approval] = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == case,
+                                                            HumanTask.element_id == "approve_waiver"))
+    assert Decimal(approval.shown["penalty_owed"]) == owed  # the checker sees what the waiver is measured against
+    do(case, "approve_waiver", "fin1", {"decision": "approve", "decision_note": "Agreed"})
+    assert sum((r.penalty_waived for r in loans.instalments(loan_id)), Decimal(0)) == owed
     assert_books_balance(loan_id)
 
 
@@ -684,3 +715,32 @@ def test_with_no_agency_registered_the_operator_is_told_so_not_offered_an_empty_
         page = client.get("/collections", headers={"Accept-Language": "zh"}).text
     row = page.split(f'data-case="{case}"')[1].split("</tr>")[0]
     assert "尚未登记催收机构" in row and 'name="agency"' not in row
+
+
+def test_a_waiver_the_ledger_refuses_at_approval_is_said_on_the_case_page(world, clock, app):
+    """The borrower paid the penalty between the proposal and the approval: the ledger refuses the waiver. The case
+    page said nothing (the reason was in the instance's data only, in English); it says it in the reader's language."""
+    loan_id = book_loan(clock)
+    batch(clock, FIRST_OVERDUE)
+    case = open_case(loan_id, FIRST_OVERDUE)
+    batch(clock, date(2026, 2, 24))
+    contact(case, day=date(2026, 2, 24), next_step="propose_waiver")
+    owed = cases_of.penalty_owed(loan_id)
+    do(case, "propose_waiver", "op1", {"waive_amount": f"{owed}", "reason": "Hardship"})
+    take_payment(PaymentNotice(loan_id, "pays-the-penalty", owed, received_on=date(2026, 2, 24)))  # penalties first
+    db.session.commit()
+    assert cases_of.penalty_owed(loan_id) == 0
+    do(case, "approve_waiver", "fin1", {"decision": "approve", "decision_note": "Agreed"})
+    assert sum((r.penalty_waived for r in loans.instalments(loan_id)), Decimal(0)) == 0
+    seen = views.case(who("fin1"), case, "en")["waiver"]
+    assert (seen["outcome"], Decimal(seen["asked"]), Decimal(seen["owed"])) == ("refused", owed, Decimal("0.00"))
+    db.session.commit()
+    for username in ("op1", "fin1"):
+        page = alone(app, browser_of(app, username).get, f"/collections/{case}").text
+        said = page.split('id="waiver"')[1].split("</p>")[0]
+        assert f"罚息减免 ¥{owed:,.2f} 已审批但未执行" in said and "仅欠罚息 ¥0.00" in said, said
+        assert not re.search(r"[A-Za-z]{3,}", said.split(">", 1)[1]), said  # no English on the Chinese page
+    with app.app_context():
+        english = browser_of(app, "fin1").get(f"/collections/{case}", headers={"Accept-Language": "en"}).text
+    assert f"The penalty waiver of CN¥{owed:,.2f} was approved but not booked" in english
+    assert_books_balance(loan_id)

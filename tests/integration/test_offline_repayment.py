@@ -252,3 +252,52 @@ def test_the_monitor_lists_each_readers_loans(world, app, clock):
     assert borrower in row and f"{owed:,.2f}" in row and owed > 0
     assert "Overdue loans" in signed_in(app, "finance1").get("/loans/monitor", headers=EN).text
     assert signed_in(app, "applicant1").get("/loans/monitor").status_code == 403
+
+
+def test_a_loan_whose_overdue_bills_are_paid_since_the_batch_leaves_the_monitors_overdue_list(world, app, clock):
+    """The batch's days past due stay until it runs again; the overdue list showed such a loan with ¥0.00."""
+    business_day(clock, date(2026, 3, 6))
+    with app.app_context():
+        run_eod(date(2026, 3, 6))  # bill 1 (10 Feb) unpaid on both loans: overdue
+        db.session.commit()
+        owed = amounts_overdue([world.loan1])[world.loan1]
+        db.session.remove()
+    payment = world.record(amount=f"{owed:.2f}", key="the-overdue-bill")
+    assert world.post("finance1", f"/loans/{world.loan1}/payments/{payment['id']}/confirm").status_code == 200
+    text = signed_in(app, "operator").get("/loans/monitor", headers=ZH).text
+    overdue = text.split('id="overdue"')[1].split('id="awaiting"')[0]
+    assert f'data-loan-id="{world.loan1}"' not in overdue and "¥0.00" not in overdue
+    assert f'data-loan-id="{world.loan2}"' in overdue  # still owing: still listed
+    assert "逾期1至30天 (1)" in overdue
+
+
+def test_a_transfer_confirmed_days_after_it_was_sent_shows_both_dates_and_finance_is_told_before(world, app, clock):
+    """The ledger books a confirmed transfer on the day finance confirms it (it cannot value-date a payment
+    before days the batch has closed): the loan page said only the transfer date, the schedule the booking
+    date, and finance confirmed without being told that the penalty interest since the transfer stays."""
+    business_day(clock, date(2026, 3, 6))
+    with app.app_context():
+        run_eod(date(2026, 3, 6))  # bill 1 (10 Feb) unpaid: overdue, penalty interest to 6 Mar; today is 7 Mar
+        db.session.commit()
+        owed = amounts_overdue([world.loan1])[world.loan1]
+        db.session.remove()
+    payment = world.record(amount=f"{owed:.2f}", key="sent-two-days-ago", received_on="2026-03-04")
+    finance = signed_in(app, "finance1")
+    for path in ("/loans/monitor", f"/loans/{world.loan1}"):
+        text = finance.get(path, headers=ZH).text
+        row = text.split(f'data-payment-id="{payment["id"]}"')[1].split("</tr>")[0]
+        assert "2026-03-04" in row and "确认后以今天（2026-03-07）记账，不是转账日期（2026-03-04）" in row, path
+        assert "转账日期之后已计的罚息不会冲回" in row, path
+    english = signed_in(app, "finance1").get("/loans/monitor", headers=EN).text
+    assert "Booked today (2026-03-07) once confirmed, not on the transfer date (2026-03-04)" in english
+    assert world.post("finance1", f"/loans/{world.loan1}/payments/{payment['id']}/confirm").status_code == 200
+    for headers, received, booked in ((ZH, "收款日期", "记账日期"), (EN, "Received on", "Booked on")):
+        text = signed_in(app, "applicant1").get(f"/loans/{world.loan1}", headers=headers).text
+        table = text.split('id="payments"')[1].split("</table>")[0]
+        assert received in table and booked in table
+        row = table.split(f'data-payment-id="{payment["id"]}"')[1].split("</tr>")[0]
+        assert re.search(r"2026-03-04.*2026-03-07", row, re.S), row
+    today = world.record(amount="10.00", key="sent-today", received_on="2026-03-07")
+    text = signed_in(app, "finance1").get("/loans/monitor", headers=ZH).text
+    row = text.split(f'data-payment-id="{today["id"]}"')[1].split("</tr>")[0]
+    assert "记账" not in row  # sent today: booked on its own date, nothing to warn of

@@ -34,7 +34,8 @@ from app.services.errors import Invalid
 from app.services.identity import directory as identity
 from app.services.ledger import loans
 from app.services.ledger.eod import run_eod
-from app.services.ledger.repayments import PaymentNotice, take_payment
+from app.services.ledger.repayments import PaymentNotice, record_offline_payment, take_payment
+from app.services.notices.templates import render
 from app.services.signing import online_repayments
 from app.services.simulators import payments
 from app.services.workflow import inbox, tasks, waking
@@ -160,6 +161,8 @@ def test_an_on_time_payer_by_auto_debit_is_told_before_each_bill_and_gets_a_cert
     set_password(app, "app1")
     page = reader(app, "app1")(f"/applications/{application.id}", "zh")
     assert "贷款已全部结清，结清证明已随交易存档" in page and f"JQ-{application.number}.pdf" in page
+    loan_page = reader(app, "app1")(f"/loans/{loan.id}", "zh")  # the loan that says 已结清 hands over its certificate
+    assert re.search(rf'<a href="/applications/{application.id}/documents/{certificate.id}"[^>]*>结清证明', loan_page)
     shown_stage = re.search(r'<dd data-field="stage">(.*?)</dd>', page, re.S).group(1)
     assert shown_stage == "贷款已结清", shown_stage  # it said 贷款已发放 beside 已结清
     listed = reader(app, "app1")("/applications/", "zh")
@@ -395,3 +398,62 @@ def test_finance_has_one_open_alert_per_loan_however_many_bills_fall_overdue(app
              if i["id"] == alerts[0].id]  # the inbox says the amount the task shows (it said the newer figure)
     assert Decimal(str(row["amount"])) == Decimal(alerts[0].shown["amount_overdue"]) < Decimal(instance.data["amount_overdue"])
     assert_books_balance(loan.id)
+
+
+def test_a_bank_transfer_awaiting_finance_is_not_debited_again_on_the_due_date(app, post_loan, clock):
+    """The borrower reported the transfer of the bill before its due date; finance has not confirmed it yet.
+    The auto-debit took the bill a second time (and the transfer, confirmed later, prepaid principal with a fee)."""
+    loan = disbursed(app, clock)
+    first = rows(loan)[0]
+    batch(clock, first.due_date - timedelta(days=3))
+    reported = record_offline_payment(who("app1"), loan.id, loans.owed(first), "transfer-of-bill-1",
+                                      received_on=first.due_date - timedelta(days=2))
+    assert reported.payment.status == "pending"
+    batch(clock, first.due_date - timedelta(days=2))
+    batch(clock, first.due_date - timedelta(days=1))  # bill_due: the auto-debit's turn
+    worker(app, clock, minutes=3)
+    assert db.session.scalars(select(RepaymentOrder).where(RepaymentOrder.loan_id == loan.id)).all() == []
+    [instance] = post_loan_instances(loan)
+    assert instance.data["debit"]["outcome"] == "skipped"
+    assert instance.data["debit"]["reason"] == "transfer_awaiting_confirmation"
+    assert_books_balance(loan.id)
+
+
+def test_an_auto_debit_that_first_pays_an_overdue_bill_says_so(app, post_loan, clock):
+    """The debit of bill 2 goes first to bill 1, still overdue (oldest first): the notice said only "本期已自动扣款",
+    which a borrower reads as "bill 2 is paid"; it says where the money went and what bill 2 still owes."""
+    loan = disbursed(app, clock)
+    first, second = rows(loan)[:2]
+    batch(clock, first.due_date - timedelta(days=2))
+    payments.fail_next(1, "insufficient_funds")  # bill 1's debit fails: bill 1 falls overdue
+    db.session.commit()
+    batch(clock, first.due_date - timedelta(days=1))
+    worker(app, clock, minutes=3)
+    batch(clock, second.due_date - timedelta(days=1))  # bill 2's debit, for bill 2's amount
+    worker(app, clock, minutes=3)
+    [payment] = db.session.scalars(select(Payment).where(Payment.loan_id == loan.id, Payment.status == "booked"))
+    lines = payment.allocation["instalments"]
+    assert [line["number"] for line in lines if line["number"] < 2] == [1]
+    to_older = sum((Decimal(line[part]) for line in lines if line["number"] < 2
+                    for part in ("penalties", "fees", "interest", "principal")), Decimal(0))
+    left = loans.owed(rows(loan)[1])
+    assert to_older > 0 and left > 0
+    assert not notices("auto_debit_received")
+    [told] = notices("auto_debit_overdue_first")
+    assert f"¥{to_older:,.2f} 先用于偿还已逾期的第 1 期" in told.body, told.body
+    assert f"第 2 期尚欠 ¥{left:,.2f}" in told.body and "本期已自动扣款" not in told.subject
+    _subject, body = render(told.template, told.params, "en")
+    assert f"¥{to_older:,.2f} of it went first to overdue instalment 1" in body and f"instalment 2 still owes ¥{left:,.2f}" in body
+    assert_books_balance(loan.id)
+
+
+def test_the_disbursement_notice_opens_the_loan_page(app, post_loan, clock):
+    """The schedule with its bills and payments is on the loan page; the notice sent the borrower to the application's."""
+    loan = disbursed(app, clock)
+    [told] = [n for n in notices("loan_disbursed") if n.channel == "in_app"]
+    assert "还款计划、账单及还款记录见贷款页面" in told.body and "申请页面" not in told.body
+    assert "the loan's page" in render(told.template, told.params, "en")[1]
+    db.session.commit()
+    set_password(app, "app1")
+    page = reader(app, "app1")("/notices", "zh-CN")
+    assert re.search(rf'<a href="/loans/{loan.id}">贷款 {loan.business_key} 已放款</a>', page)

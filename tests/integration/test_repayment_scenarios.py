@@ -450,6 +450,8 @@ def test_the_borrower_pays_off_from_the_page_and_a_quote_for_another_day_offers_
         world.deliver(notification)
     closed = web.get(f"/loans/{world.loan1}", headers=ZH)
     assert 'data-status="closed"' in closed.text and "提前结清" in closed.text
+    orders = closed.text.split('id="online-orders"')[1].split("</table>")[0]
+    assert "提前结清" in orders and "缩短期限" not in orders  # the order that paid the loan off says so
     assert 'id="confirm-pay-form"' not in web.get(f"/loans/{world.loan1}", query_string={"quote": "1"}).text
     assert world.loan()["status"] == "closed"
     world.books_balance()

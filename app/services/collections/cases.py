@@ -77,6 +77,13 @@ def amount_overdue(loan_id: int) -> Decimal:
     return amounts_overdue([loan_id])[loan_id]
 
 
+def penalty_owed(loan_id: int) -> Decimal:
+    """The penalty interest billed and not yet paid or waived: what a waiver may forgive at most (`adjustments.waive`)."""
+    return sum((r.penalty_due - r.penalty_paid - r.penalty_waived for r in db.session.scalars(
+        select(Instalment).where(Instalment.loan_id == loan_id, Instalment.is_current)
+        .execution_options(populate_existing=True))), ZERO)
+
+
 def standing(loan_ids: list[int]) -> dict[int, dict[str, Any]]:
     """Each loan as it stands now (as of the last batch): dpd, bucket and what its overdue instalments owe."""
     owed = amounts_overdue(loan_ids)
@@ -113,7 +120,8 @@ def position(business_key: str | None) -> dict[str, Any]:
     kind = db.session.scalar(select(Product.kind).where(Product.id == loan.product_id))
     return {"loan_id": loan.id, "loan": loan.business_key, "borrower": borrower.name if borrower else "",
             "status": loan.status, "dpd": loan.dpd, "bucket": loan.bucket,
-            "amount_overdue": str(amount_overdue(loan.id)), "pledged": kind == PLEDGE_KIND,
+            "amount_overdue": str(amount_overdue(loan.id)), "penalty_owed": str(penalty_owed(loan.id)),
+            "pledged": kind == PLEDGE_KIND,
             "as_of": clock.now().astimezone(china()).date().isoformat()}  # the day these figures were read
 
 

@@ -17,8 +17,9 @@ from app.extensions import db
 from app.models import HumanTask, Organisation
 from app.models.identity import OrgKind
 from app.models.loan import ZERO
-from app.services.collections.cases import AGENCY, bind_agency, loan_of
-from app.services.errors import ServiceError
+from app.services.collections.cases import AGENCY, bind_agency, loan_of, penalty_owed
+from app.services.context import lazy_gettext as _l
+from app.services.errors import Invalid, ServiceError
 from app.services.identity.audit import audit
 from app.services.ledger import loans
 from app.services.ledger.adjustments import waive, write_off
@@ -129,10 +130,14 @@ def decide_waiver(ctx: HandlerContext, params: dict[str, Any]) -> dict[str, Any]
         audit("collections_waiver_rejected", checker, f"loan:{loan.id}", **details)
         return {"outcome": "rejected"}
     try:
+        if penalty_owed(loan.id) <= 0:  # all of nothing: the borrower paid it meanwhile
+            raise Invalid(_l("no penalty interest is owed"))
         waived = waive(loan.id, "penalty", amount, loans.business_today(),
                        memo=f"waived by collections case {ctx.instance_id}")
-    except ServiceError as exc:  # more than is owed: nothing waived, the reason kept with the decision
+    except ServiceError as exc:  # more than is owed (paid since the proposal): nothing waived
         audit("collections_waiver_refused", checker, f"loan:{loan.id}", **details, refused=str(exc.message))
-        return {"outcome": "refused", "reason": str(exc.message)}
+        # the case page says it in the reader's language from the figures (`views`); `reason` stays for the log
+        return {"outcome": "refused", "reason": str(exc.message), "asked": amount,
+                "owed": str(penalty_owed(loan.id))}
     audit("collections_waiver_approved", checker, f"loan:{loan.id}", **details, waived=str(waived))
     return {"outcome": "waived", "waived": str(waived)}

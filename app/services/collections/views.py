@@ -141,11 +141,21 @@ def cases(principal: Principal, language: str, instance_id: int | None = None) -
             "promises": [c for c in contacts[row.id] if c.get("outcome") == "promised"],
             "broken_promises": data.get("broken_promises") or 0,
             "letter": data.get("letter_document"), "waiting_on": open_tasks.get(row.id),
+            "waiver": _waiver(data.get("waiver_decision")),
             "may_log": row.status not in ENDED and logged_contacts.may_log(principal, parties[row.id]),
             "bills": cases_of.overdue_bills(data["loan_id"]) if one and row.status not in ENDED
             and isinstance(data.get("loan_id"), int) else [],
         })
     return views
+
+
+def _waiver(decision: Any) -> dict[str, Any] | None:
+    """The case's last penalty waiver as finance decided and the ledger booked it (`decisions.decide_waiver`):
+    waived, rejected by the checker, or refused by the ledger (more than was owed by then), with its figures; the
+    page says it in the reader's language."""
+    if not isinstance(decision, dict) or decision.get("outcome") not in ("waived", "rejected", "refused"):
+        return None
+    return {key: decision.get(key) for key in ("outcome", "waived", "asked", "owed")}
 
 
 def case_of_loan(principal: Principal, business_key: str) -> int | None:

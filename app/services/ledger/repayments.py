@@ -545,7 +545,7 @@ def may_monitor(principal: Principal) -> bool:
 
 def monitor(principal: Principal, today: date | None = None) -> dict[str, Any]:
     """The loans the reader sees (platform staff every loan, a funder's finance their funder's): bills
-    of active loans due in the seven days from `today` and not paid, active loans overdue by the
+    of active loans due in the seven days from `today` and not paid, active loans still owing overdue bills by the
     batch's bucket (most days past due first) with what their overdue instalments owe, and offline
     payments awaiting confirmation; each loan's borrower by name. 403 for anyone else."""
     if not may_monitor(principal):
@@ -558,8 +558,12 @@ def monitor(principal: Principal, today: date | None = None) -> dict[str, Any]:
                Instalment.status.in_(("pending", "overdue")),
                Instalment.due_date >= today, Instalment.due_date <= today + timedelta(days=6))
         .order_by(Instalment.due_date, Loan.id)).all()]
-    overdue_loans = list(db.session.scalars(select(Loan).where(visible, Loan.status == "active", Loan.dpd > 0)
-                                            .order_by(Loan.dpd.desc(), Loan.id)))
+    flagged = list(db.session.scalars(select(Loan).where(visible, Loan.status == "active", Loan.dpd > 0)
+                                      .order_by(Loan.dpd.desc(), Loan.id)))
+    owing = amounts_overdue([loan.id for loan in flagged])
+    # the batch's days past due stay until it runs again: a loan whose overdue bills were paid since owes
+    # nothing overdue, as its page says (LoanView.overdue), and is not listed as overdue with ¥0.00
+    overdue_loans = [loan for loan in flagged if owing[loan.id] > 0]
     overdue = [(bucket, [loan for loan in overdue_loans if loan.bucket == bucket]) for bucket in BUCKET_ORDER]
     awaiting = [(loan, payment) for payment, loan in db.session.execute(
         select(Payment, Loan).join(Loan, Loan.id == Payment.loan_id)
@@ -571,7 +575,7 @@ def monitor(principal: Principal, today: date | None = None) -> dict[str, Any]:
     return {"today": today, "due": [entry for entry in due if entry[2] > 0], "overdue": overdue,
             "awaiting": awaiting, "may_decide": policy.may_ever(principal, "payments.confirm"),
             "borrowers": borrowers,  # whose loan each row is, by the loan's borrower organisation
-            "amounts_overdue": amounts_overdue([loan.id for loan in overdue_loans])}
+            "amounts_overdue": owing}
 
 
 def voucher_limit() -> int:

@@ -37,8 +37,8 @@ TEMPLATES: dict[str, Template] = {
     "loan_disbursed": Template(
         {"en": "Loan {loan} disbursed", "zh": "贷款 {loan} 已放款"},
         {"en": "¥{amount} of application {number} was paid to your account {account}. Loan {loan} is active; "
-               "its repayment schedule is on the application's page.",
-         "zh": "申请 {number} 的 ¥{amount} 已付至您的账户 {account}。贷款 {loan} 已生效，还款计划见申请页面。"}),
+               "its repayment schedule, bills and payments are on the loan's page.",
+         "zh": "申请 {number} 的 ¥{amount} 已付至您的账户 {account}。贷款 {loan} 已生效，还款计划、账单及还款记录见贷款页面。"}),
     # pledge monitoring (app/services/collateral): a pledge's LTV crossed a line of its product
     "ltv_warning": Template(
         {"en": "Loan {number}: the pledged goods' value fell (LTV {ltv})",
@@ -114,6 +114,14 @@ TEMPLATES: dict[str, Template] = {
         {"en": "Loan {loan}: instalment auto-debited", "zh": "贷款 {loan} 本期已自动扣款"},
         {"en": "¥{amount} was debited from your account for loan {loan} as you authorised, and booked on {date}.",
          "zh": "已按您的代扣授权从您的账户扣收贷款 {loan} 的 ¥{amount}，入账日期 {date}。"}),
+    "auto_debit_overdue_first": Template(
+        {"en": "Loan {loan}: auto-debit paid overdue instalment {older} first",
+         "zh": "贷款 {loan} 自动扣款已先还逾期的第 {older_zh} 期"},
+        {"en": "¥{amount} was debited from your account for loan {loan} as you authorised, and booked on {date}. By the "
+               "repayment order, ¥{to_older} of it went first to overdue instalment {older}; instalment {bill} still "
+               "owes ¥{bill_left}. Please pay it on the loan's page to avoid penalty interest.",
+         "zh": "已按您的代扣授权从您的账户扣收贷款 {loan} 的 ¥{amount}，入账日期 {date}。按还款顺序，其中 ¥{to_older} "
+               "先用于偿还已逾期的第 {older_zh} 期；第 {bill} 期尚欠 ¥{bill_left}，请在贷款页面还款，以免产生罚息。"}),
     "auto_debit_failed": Template(
         {"en": "Loan {loan}: the auto-debit failed", "zh": "贷款 {loan} 自动扣款失败"},
         {"en": "¥{amount} could not be debited from your account for loan {loan}: {reason}. Please pay on the "

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Application, Disbursement, Loan, Organisation, OrgKind
+from app.models import Application, ApplicationDocument, Disbursement, Loan, Organisation, OrgKind
 from app.services.errors import NotFound
 from app.services.identity import policy
 from app.services.identity.directory import Principal
@@ -167,13 +167,20 @@ def application_page(principal: Principal, application_id: int, language: str) -
 
 
 def loan_application(principal: Principal, loan_id: int) -> dict[str, Any] | None:
-    """The application whose released funds booked the loan (`id`, `number`), when the reader may see it (the
-    loan page links it); None for a loan booked otherwise or an application hidden from the reader."""
+    """The application whose released funds booked the loan (`id`, `number`, and `certificate`: `id` and `filename` of its
+    settlement certificate once the loan is repaid, else None), when the reader may see it (the loan page links
+    them); None for a loan booked otherwise or an application hidden from the reader."""
     found = db.session.execute(select(Application.id, Application.number)
                                .join(Disbursement, Disbursement.application_id == Application.id)
                                .where(Disbursement.loan_id == loan_id, Disbursement.status == "succeeded",
                                       applications.application_visible(principal)).limit(1)).first()
-    return {"id": found.id, "number": found.number} if found is not None else None
+    if found is None:
+        return None
+    certificate = db.session.execute(select(ApplicationDocument.id, ApplicationDocument.filename).where(
+        ApplicationDocument.application_id == found.id, ApplicationDocument.kind == "settlement_certificate")
+        .order_by(ApplicationDocument.id.desc()).limit(1)).first()
+    return {"id": found.id, "number": found.number,
+            "certificate": {"id": certificate.id, "filename": certificate.filename} if certificate else None}
 
 
 def deal_panel(principal: Principal, business_key: str | None, language: str) -> dict[str, Any] | None:

@@ -8,7 +8,8 @@ funder's collection account, idempotency key `autodebit:<loan id>:<instalment>:<
 retried task or a repeated message places one order), kept as a `repayment_orders` row. The
 gateway settles a debit by itself; its signed notification books the payment once through the same
 path as an online repayment (`signing.online_repayments.settle`). Nothing is ordered when the bill
-was paid meanwhile, the loan is no longer active, or the deal has no signed authorisation.
+was paid meanwhile, the loan is no longer active, or the deal has no signed authorisation; bank transfers the
+borrower reported and finance has not yet confirmed are not taken again (the debit is for the rest, if any).
 """
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ from typing import Any
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import ApplicationDocument, Instalment
+from app.models import ApplicationDocument, Instalment, Payment
 from app.models.signing import RepaymentOrder
 from app.services import clock
+from app.services.ledger.journal import cents_sum, from_cents
 from app.services.ledger.loans import owed
 from app.services.servicing.loans import LoanDeal
 from app.services.signing.disbursements import notify_url, paid_to
@@ -36,6 +38,12 @@ def authorised(deal: LoanDeal) -> bool:
         ApplicationDocument.kind == "signed_contract").limit(1)) is not None
 
 
+def awaiting_confirmation(loan_id: int) -> Decimal:
+    """What the borrower reported transferring (offline payments not yet confirmed or rejected by finance)."""
+    return from_cents(db.session.scalar(select(cents_sum(Payment.amount)).where(  # exact in cents on both databases
+        Payment.loan_id == loan_id, Payment.channel == "offline", Payment.status == "pending")))
+
+
 def debit(deal: LoanDeal, number: int, due_date: str) -> dict[str, Any]:
     """Place the instalment's debit order (once); what happened: `ordered`, or `skipped` with why."""
     loan = deal.loan
@@ -48,6 +56,9 @@ def debit(deal: LoanDeal, number: int, due_date: str) -> dict[str, Any]:
     amount = owed(row) if row is not None and row.status in ("pending", "overdue") else Decimal(0)
     if amount <= 0:
         return {"outcome": "skipped", "reason": "nothing_owed", "order_id": None, "amount": None}
+    amount -= awaiting_confirmation(loan.id)
+    if amount <= 0:  # the borrower transferred it and finance has not confirmed yet: not taken twice
+        return {"outcome": "skipped", "reason": "transfer_awaiting_confirmation", "order_id": None, "amount": None}
     key = f"{AUTO_DEBIT_PREFIX}{loan.id}:{number}:{due_date}"
     existing = db.session.scalar(select(RepaymentOrder).where(RepaymentOrder.idempotency_key == key))
     if existing is not None:

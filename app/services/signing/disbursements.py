@@ -214,7 +214,7 @@ def _tell_borrower(row: Application, loan: Any) -> None:
     sending.send("loan_disbursed", {"number": row.number, "loan": loan.business_key,
                                     "amount": f"{loan.principal:,.2f}", "account": _payee_account(row)},
                  org_id=row.borrower_org_id, roles=sorted(policy.party_roles("applications.draft", "borrower")),
-                 business_key=row.number, idempotency_key=f"{loan.business_key}:loan_disbursed")
+                 business_key=loan.business_key, idempotency_key=f"{loan.business_key}:loan_disbursed")  # opens the loan
 
 
 def _payee_account(row: Application) -> str:

@@ -234,7 +234,10 @@ def settle(notification: dict[str, Any]) -> dict[str, Any]:
         db.session.flush()
         return {"outcome": "succeeded", "duplicate": False, "booked": False}
     row.payment_id = taken.payment.id
-    _tell(loan, "auto_debit_received" if _debit(row) else "repayment_received", row, date=on.isoformat())
+    if _debit(row):
+        _tell(loan, *_debit_notice(loan, row, taken.payment.allocation or {}), date=on.isoformat())
+    else:
+        _tell(loan, "repayment_received", row, date=on.isoformat())
     db.session.flush()
     return {"outcome": "succeeded", "duplicate": taken.duplicate, "booked": True, "payment_id": taken.payment.id}
 
@@ -244,8 +247,26 @@ def _debit(row: RepaymentOrder) -> bool:
     return row.idempotency_key.startswith(AUTO_DEBIT_PREFIX)
 
 
-def _tell(loan: Loan, template: str, row: RepaymentOrder, **more: str) -> None:
-    sending.send(template, {"loan": loan.business_key, "amount": f"{row.amount:,.2f}", **more},
+def _debit_notice(loan: Loan, row: RepaymentOrder, allocation: dict[str, Any]) -> tuple[str, RepaymentOrder, dict[str, str]]:
+    """The notice of a booked auto-debit: `auto_debit_received`, or — when the money went first to older bills still
+    overdue (oldest first), leaving the debited bill owing — `auto_debit_overdue_first`, saying how much went to
+    which older bills and what the debited bill still owes (the plain notice read as "this bill is paid")."""
+    parts = ("penalties", "fees", "interest", "principal")
+    bill = int(row.idempotency_key.removeprefix(AUTO_DEBIT_PREFIX).split(":")[1])
+    older = [line for line in allocation.get("instalments") or [] if int(line["number"]) < bill]
+    to_older = sum((Decimal(str(line[part])) for line in older for part in parts), Decimal(0))
+    left = next((loans.owed(r) for r in loans.instalments(loan.id) if r.number == bill), Decimal(0))
+    if to_older <= 0 or left <= 0:
+        return "auto_debit_received", row, {}
+    numbers = [str(line["number"]) for line in older]
+    return "auto_debit_overdue_first", row, {
+        "bill": str(bill), "older": ", ".join(numbers), "older_zh": "、".join(numbers),
+        "to_older": f"{to_older:,.2f}", "bill_left": f"{left:,.2f}"}
+
+
+def _tell(loan: Loan, template: str, row: RepaymentOrder, more_params: dict[str, str] | None = None,
+          **more: str) -> None:
+    sending.send(template, {"loan": loan.business_key, "amount": f"{row.amount:,.2f}", **(more_params or {}), **more},
                  org_id=loan.borrower_org_id, roles=sorted(policy.party_roles("repayments.online", "borrower")),
                  business_key=loan.business_key, idempotency_key=f"{row.order_id}:{template}")
 
