@@ -45,7 +45,7 @@ from app.services.ledger.loans import (
     visible_loan,
 )
 from app.services.ledger.posting import loan_accounts, payment_amounts, post_event
-from app.services.workflow.documents import SCANS, get_document, sniffed_as
+from app.services.workflow.documents import SCANS, get_document, kept_name, sniffed_as
 
 
 @dataclass(frozen=True)
@@ -350,7 +350,7 @@ def _checked_voucher(voucher: Voucher) -> tuple[str, str]:
     content_type = sniffed_as(voucher.content, voucher.filename, VOUCHER_TYPES)
     if content_type is None:
         raise Invalid(_l("the voucher is not valid"), {"voucher": [_l("must be a PDF, PNG or JPEG file")]})
-    name = voucher.filename.replace("\\", "/").rsplit("/", 1)[-1][:255] or "voucher"
+    name = kept_name(voucher.filename, content_type, "voucher")
     return name, content_type
 
 
