@@ -17,6 +17,11 @@ ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "production")
 # Keys anyone can read in this project's history: a cookie signed with one is a forged cookie.
 PUBLISHED_SECRET_KEYS = frozenset({"dev-only-not-secret"})
+# The simulators' sandbox secrets the providers' callbacks are signed with outside production (they are in the
+# source: anyone could sign a "payment settled" or "contract signed" with them), by the variable that sets each.
+SANDBOX_CALLBACK_SECRETS = {"ESIGN_CALLBACK_SECRET": ("LOANFLOW_ESIGN_CALLBACK_SECRET", "esign-sandbox-callback-secret"),
+                            "PAYMENTS_CALLBACK_SECRET": ("LOANFLOW_PAYMENTS_CALLBACK_SECRET",
+                                                         "payments-sandbox-callback-secret")}
 MIN_SECRET_KEY_LENGTH = 32
 # The zone whose calendar dates are business dates (booking, due dates, end of day) and whose
 # clock people read; one setting, LOANFLOW_TIMEZONE, read through `business_timezone`.
@@ -101,9 +106,7 @@ def load_config(instance_path: Path) -> dict:
         "BASE_URL": os.environ.get("LOANFLOW_BASE_URL", "").strip(),
         # The secrets providers sign their callbacks with (HMAC-SHA256, handlers.callbacks); the
         # defaults are the simulators' sandbox secrets, for development and tests only.
-        "ESIGN_CALLBACK_SECRET": os.environ.get("LOANFLOW_ESIGN_CALLBACK_SECRET", "esign-sandbox-callback-secret"),
-        "PAYMENTS_CALLBACK_SECRET": os.environ.get("LOANFLOW_PAYMENTS_CALLBACK_SECRET",
-                                                   "payments-sandbox-callback-secret"),
+        **{key: os.environ.get(variable, sandbox) for key, (variable, sandbox) in SANDBOX_CALLBACK_SECRETS.items()},
         # Diagrams and uploads larger than this are refused before parsing.
         "MAX_DIAGRAM_BYTES": _int("LOANFLOW_MAX_DIAGRAM_BYTES", 2 * 1024 * 1024),
         "MAX_CONTENT_LENGTH": _int("LOANFLOW_MAX_REQUEST_BYTES", 16 * 1024 * 1024),
@@ -167,6 +170,10 @@ def check_config(config: dict) -> None:
     if config["LOANFLOW_ENV"] == "production" and not config.get("SESSION_COOKIE_SECURE"):
         raise ConfigError("LOANFLOW_SECURE_COOKIES=0 is for a plain-HTTP lab host: production serves HTTPS, "
                           "and its session cookies are Secure")
+    for key, (variable, sandbox) in SANDBOX_CALLBACK_SECRETS.items():
+        if config["LOANFLOW_ENV"] == "production" and config.get(key) in (None, "", sandbox):
+            raise ConfigError(f"production needs {variable}: the secret your provider signs its callbacks with (the "
+                              f"sandbox one is published in Loanflow's source: anyone could sign a callback with it)")
 
 
 def business_timezone(config: Mapping[str, Any]) -> ZoneInfo:

@@ -139,7 +139,7 @@ def readable(error: LendingError) -> LazyString:
     return lazy_gettext(error.template, **error.params)
 
 
-def either(words: Sequence[str]) -> str | LazyString:
+def either(words: Sequence[str | LazyString]) -> str | LazyString:
     """`a or b or c` in the reader's language: the codes a refusal offers (`shorten_term or reduce_instalment`),
     each left as it is, joined by the language's "or"."""
     if not words:

@@ -212,6 +212,7 @@ def pay_offline(loan_id: int) -> ResponseReturnValue:
         fields = exc.fields or {}
         message = (_("The voucher must be a PDF, PNG or JPEG file.") if "voucher" in fields
                    else _("The transfer date must be between the disbursement and today.") if "received_on" in fields
+                   else str(fields["amount"][0]) if fields.get("amount")
                    else _("The voucher file is too large.") if exc.kind is ErrorKind.TOO_LARGE
                    else _("This payment could not be recorded: %(reason)s", reason=exc.message))
         return _page(loan_id, offline_form=form, offline_errors=[message],

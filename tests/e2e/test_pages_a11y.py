@@ -33,8 +33,9 @@ RUN_AXE = """async () => {
     .map(v => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", ")}`);
 }"""
 # What a phone shows wrongly: a page wider than the screen, a button cut at its edge or its own text
-# clipped, a table cell with more than three characters squeezed narrower than three (Chinese text
-# would stand one character a line).
+# clipped, a table cell or a listed value (`dd`) with more than three characters squeezed narrower than three
+# (its text would stand one character a line: a long English label once left the values of a task page's
+# "The application" a column one letter wide).
 PHONE_PROBLEMS = """() => {
   const problems = [];
   const width = window.innerWidth;
@@ -47,7 +48,7 @@ PHONE_PROBLEMS = """() => {
     if (box.top >= 0 && (box.right > width + 0.5 || b.scrollWidth > b.clientWidth + 1))
       problems.push(`button cut: ${b.textContent.trim()}`);
   }
-  for (const cell of document.querySelectorAll("th, td")) {
+  for (const cell of document.querySelectorAll("th, td, dd")) {
     if (visible(cell) && cell.textContent.trim().length > 3 && cell.getBoundingClientRect().width < 40)
       problems.push(`cell ${cell.getBoundingClientRect().width}px wide: ${cell.textContent.trim().slice(0, 20)}`);
   }

@@ -352,6 +352,20 @@ def test_a_document_is_attached_listed_and_downloaded_as_an_attachment(world):
     assert download.headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_a_documents_name_ends_with_the_type_its_bytes_are_and_hides_no_direction_characters(world):
+    """A PDF was kept as `report.html` (its first line `%PDF-1.4 <script>…`) or as `合同<U+202E>gpj.exe` (read
+    `合同exe.jpg`), and the funder's reviewer saved it under that name: opened from disk, the first ran as a web page.
+    The name keeps what it says and ends with the type the platform judged; the download says the same name."""
+    application = world.draft()
+    for sent, kept in (("report.html", "report.html.pdf"), ("合同\u202egpj.exe", "合同gpj.exe.pdf"),
+                       ("../../etc/passwd", "passwd.pdf"), ("扫描件.PDF", "扫描件.PDF"), ("订单.pdf", "订单.pdf")):
+        r = world.attach(application["id"], filename=sent)
+        assert r.status_code == 201 and r.json["filename"] == kept, (sent, r.json)
+        download = world.call("applicant1", "GET", f"/applications/{application['id']}/documents/{r.json['id']}")
+        assert "%E2%80%AE" not in download.headers["Content-Disposition"].upper()  # U+202E, as the header writes it
+        assert download.headers["Content-Disposition"].endswith((".pdf", ".PDF")), download.headers
+
+
 @pytest.mark.parametrize(("content", "kind", "filename", "field"), [
     (EXE, "order", "order.pdf", "file"),  # an executable named like a PDF
     (b"", "order", "order.pdf", "file"),

@@ -336,10 +336,26 @@ def test_a_funders_staff_see_only_their_own_loans(client, book, app):
     assert _value(other.get("/dashboard", headers=EN).text, "outstanding") == "5000.00"
 
 
-def test_a_borrower_may_not_read_the_dashboard(client, book):
+def test_a_borrower_may_not_read_the_dashboard(client, book, app):
     sign_in(client, "appl")
     assert 'id="dashboard-link"' not in client.get("/", headers=EN).text
-    assert client.get("/dashboard", headers=EN).status_code == 403
+    refused = client.get("/dashboard", headers=EN)
+    assert refused.status_code == 403
+    said = _refusal(refused.text)  # it said "portfolio.read needs the role analyst or auditor or operator or ..."
+    assert "portfolio.read" not in said and "first_reviewer" not in said, said
+    assert "Funder finance" in said and "First reviewer" in said and "Auditor" in said, said
+    in_chinese = app.test_client()
+    sign_in(in_chinese, "appl")
+    page = in_chinese.get("/dashboard", headers=ZH)
+    said = _refusal(page.text)
+    assert page.status_code == 403 and "资金方财务" in said and "初审员" in said and "审计员" in said, said
+    assert not re.search(r"[A-Za-z]{3,}", said), said  # no code, no English word on the Chinese page
+
+
+def _refusal(page: str) -> str:
+    """The words of a 403 page that say why: the text between its heading and the link home."""
+    main = re.search(r"<main.*?</main>", page, re.S).group(0)
+    return " ".join(re.sub(r"<[^>]+>", " ", main).split())
 
 
 def test_the_dashboard_in_chinese(client, book):

@@ -301,3 +301,20 @@ def test_a_transfer_confirmed_days_after_it_was_sent_shows_both_dates_and_financ
     text = signed_in(app, "finance1").get("/loans/monitor", headers=ZH).text
     row = text.split(f'data-payment-id="{today["id"]}"')[1].split("</tr>")[0]
     assert "记账" not in row  # sent today: booked on its own date, nothing to warn of
+def test_a_reported_transfer_is_at_most_what_settles_the_loan_today(world, app):
+    """A typo (¥9,999,999 for a ¥12,000 loan) was taken as a report; finance confirming it settled the loan and
+    kept ¥9.98 million as a credit. The online payment refuses the same amount; the report does too, on the page and
+    over the API, in the reader's language, and records nothing."""
+    payoff = world.get("applicant1", f"/loans/{world.loan1}/payoff-quote").json["to_pay"]
+    over = f"{float(payoff) + 0.01:.2f}"
+    refused = world.post("applicant1", f"/loans/{world.loan1}/payments", {"amount": "9999999.00",
+                                                                           "idempotency_key": "typo"})
+    assert refused.status_code == 422, refused.json
+    assert refused.json["error"]["fields"] == {"amount": [f"at most {payoff}, what settles the loan today"]}
+    web = signed_in(app, "applicant1")
+    page = web.get(f"/loans/{world.loan1}", headers=ZH)
+    said = web.post(f"/loans/{world.loan1}/pay-offline", data=offline_form(page, PNG, "v.png", amount=over),
+                    headers=ZH, content_type="multipart/form-data")
+    assert said.status_code == 422 and f"最多 {payoff}，即今天结清贷款所需的金额" in said.text
+    assert world.scalar(select(func.count()).select_from(Payment)) == 0
+    assert world.record(amount=payoff, key="all")["status"] == "pending"  # the whole payoff is a report

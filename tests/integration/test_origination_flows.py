@@ -236,7 +236,7 @@ def test_the_warehouse_starts_from_the_declared_receipt_and_cannot_confirm_anoth
     good = {"decision": "confirm", "receipt_number": "WR-1", "goods": "Steel coil", "quantity": "300",
             "location": "Bay 4", "goods_locked": True}
     for wrong, said in (({"receipt_number": "WR-10"}, "Must match WR-1, which the task shows."),
-                        ({"quantity": "abc"}, "Enter a number, such as 300 or 299.5 (at most 4 decimals)."),
+                        ({"quantity": "abc"}, "Enter a number above zero, such as 300 or 299.5 (at most 4 decimals)."),
                         ({"goods": "Bananas"}, "Must match Steel coil, which the task shows.")):
         with pytest.raises(Invalid) as refused:
             do(row, "confirm_receipt", "wh1", {**good, **wrong})
@@ -693,3 +693,52 @@ def test_what_the_borrower_supplies_to_the_funder_is_not_the_core_enterprises_to
         applications.get_document(who("signer1"), row.id, supplied)
     for username in ("app1", "rev1"):  # the borrower and the funder read both
         assert {d.id for d in applications.documents_of(who(username), row.id)} >= {order, supplied}
+
+
+# -- zero -----------------------------------------------------------------------------------------
+
+ZERO_AMOUNT = "Enter an amount above zero, such as 500000.00 (at most 2 decimals)."
+ZERO_AMOUNT_ZH = "请填写大于零的金额，例如 500000.00（最多两位小数）。"
+
+
+def test_a_confirmation_an_appraisal_or_an_approval_of_zero_is_refused_on_the_form(deals):
+    """The core enterprise's "confirm ¥0.00" was taken: the cap became ¥0.00, the deal went through both reviews,
+    and whatever they approved `origination.decide` refused ("an approval needs an amount above zero") and retried
+    into an incident, the borrower reading 资金方复审已开始 for ever. A review approving ¥0, a warehouse confirming
+    0 t and an appraisal at ¥0 a unit went the same way. Each is refused next to its field, and nothing changes."""
+    order = submit(draft("order"))
+    confirm = {"decision": "confirm", "confirmed_amount": "0", "due_date": "2027-03-31",
+               "collection_account": "6222 0210 0100 8888"}
+    for zero in ("0", "0.00", "000"):
+        with pytest.raises(Invalid) as refused:
+            do(order, "confirm_receivable", "signer1", {**confirm, "confirmed_amount": zero})
+        assert refused.value.fields == {"confirmed_amount": [ZERO_AMOUNT]}
+        db.session.rollback()
+    with deals.test_request_context(), force_locale("zh"), pytest.raises(Invalid) as in_zh:
+        do(order, "confirm_receivable", "signer1", confirm)
+    db.session.rollback()
+    assert in_zh.value.fields == {"confirmed_amount": [ZERO_AMOUNT_ZH]}
+    assert (fresh(order).stage, open_tasks(order)) == ("core_confirmation", ["confirm_receivable"])
+    confirm_order(order)
+    for task, reviewer in (("first_review", "rev1"), ("second_review", "rev2")):
+        with pytest.raises(Invalid) as refused:
+            do(order, task, reviewer, {**APPROVE, "approved_amount": "0.00"})
+        assert refused.value.fields == {"approved_amount": [ZERO_AMOUNT]}
+        db.session.rollback()
+        assert open_tasks(order) == [task] and fresh(order).approved_amount is None
+        do(order, task, reviewer, APPROVE)
+    assert_approved(order, "400000.00")
+
+    pledge = submit(draft("pledge"))
+    receipt = {"decision": "confirm", "receipt_number": "WR-1", "goods": "Steel coil", "quantity": "0",
+               "location": "Bay 4", "goods_locked": True}
+    with pytest.raises(Invalid) as refused:
+        do(pledge, "confirm_receipt", "wh1", receipt)
+    assert refused.value.fields == {"quantity": ["Enter a number above zero, such as 300 or 299.5 (at most 4 decimals)."]}
+    db.session.rollback()
+    do(pledge, "confirm_receipt", "wh1", {**receipt, "quantity": "300"})
+    with pytest.raises(Invalid) as refused:
+        do(pledge, "appraise_goods", "op1", {"unit_value": "0", "appraised_value": "0"})
+    assert refused.value.fields == {"unit_value": [ZERO_AMOUNT], "appraised_value": [ZERO_AMOUNT]}
+    db.session.rollback()
+    assert (fresh(pledge).stage, open_tasks(pledge)) == ("appraisal", ["appraise_goods"])

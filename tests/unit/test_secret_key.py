@@ -17,6 +17,7 @@ import pytest
 
 from app.config import (
     MIN_SECRET_KEY_LENGTH,
+    SANDBOX_CALLBACK_SECRETS,
     ConfigError,
     instance_secret_key,
     load_config,
@@ -103,6 +104,7 @@ def test_create_app_refuses_production_without_a_key(tmp_path, monkeypatch):
 
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.setenv("LOANFLOW_ENV", "production")
+    _callback_secrets(monkeypatch)
     with pytest.raises(ConfigError, match="needs SECRET_KEY"):
         create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}"})
     monkeypatch.setenv("SECRET_KEY", "dev-only-not-secret")
@@ -126,8 +128,42 @@ def test_production_keeps_its_cookies_secure(tmp_path, monkeypatch):
     monkeypatch.setenv("LOANFLOW_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", STRONG)
     monkeypatch.setenv("LOANFLOW_SECURE_COOKIES", "0")
+    _callback_secrets(monkeypatch)
     with pytest.raises(ConfigError, match="LOANFLOW_SECURE_COOKIES=0"):
         create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}"})
     monkeypatch.setenv("LOANFLOW_SECURE_COOKIES", "1")
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}"})
     assert app.secret_key == STRONG and app.config["SESSION_COOKIE_SECURE"]
+
+
+CALLBACK_SECRETS = ("LOANFLOW_PAYMENTS_CALLBACK_SECRET", "LOANFLOW_ESIGN_CALLBACK_SECRET")
+
+
+@pytest.mark.parametrize("missing", CALLBACK_SECRETS)
+def test_production_refuses_the_providers_published_sandbox_callback_secrets(tmp_path, monkeypatch, missing):
+    """A payment gateway's and an e-signature provider's callbacks are trusted by their HMAC: with the sandbox
+    secret that stands in the source, anyone could sign "payment settled" (a loan booked, a repayment credited with
+    no money moved) or "contract signed". Production started with it; it refuses, as it refuses a published key."""
+    from app import create_app
+
+    monkeypatch.setenv("LOANFLOW_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", STRONG)
+    _callback_secrets(monkeypatch)
+    monkeypatch.delenv(missing)
+    with pytest.raises(ConfigError, match=missing):
+        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}"})
+    published = next(sandbox for variable, sandbox in SANDBOX_CALLBACK_SECRETS.values() if variable == missing)
+    monkeypatch.setenv(missing, published)  # the published one, named outright
+    with pytest.raises(ConfigError, match=missing):
+        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}"})
+    monkeypatch.setenv(missing, "s" * 32)
+    assert create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}"}).config["LOANFLOW_ENV"] == "production"
+    monkeypatch.setenv("LOANFLOW_ENV", "development")  # development and the tests keep the simulators' secrets
+    monkeypatch.delenv(missing)
+    assert create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}"}).config["LOANFLOW_ENV"] == "development"
+
+
+def _callback_secrets(monkeypatch) -> None:
+    """The secrets production's providers sign their callbacks with (production starts only with its own)."""
+    for name in CALLBACK_SECRETS:
+        monkeypatch.setenv(name, f"{name.lower()}-{'x' * 32}")

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from app.services.context import gettext
+from app.services.context import either, translated
 from app.services.context import lazy_gettext as _l
 from app.services.errors import Forbidden, Text
 
@@ -49,13 +49,17 @@ class Grant:
     roles: frozenset[str]
     party: str | None = None
 
-    def describe(self) -> str:
-        roles = " or ".join(sorted(self.roles))
+    def describe(self) -> Text:
+        """Who holds the grant, in the reader's words: the roles' names and the side they act from (never a code)."""
+        from app.services.identity.grants import KIND_NAMES, ROLE_NAMES  # grants imports this module
+
+        roles = either(sorted(translated(ROLE_NAMES.get(role, role)) for role in self.roles))
         if self.side is Side.PLATFORM:
-            return gettext("%(roles)s in the platform", roles=roles)
+            return _l("%(roles)s (the platform)", roles=roles)
         if self.side is Side.PARTY:
-            return gettext("%(roles)s of the deal's %(party)s", roles=roles, party=self.party)
-        return gettext("%(roles)s in the organisation it belongs to", roles=roles)
+            party = translated(KIND_NAMES.get(self.party or "", self.party or ""))
+            return _l("%(roles)s (a party of the deal: %(party)s)", roles=roles, party=party)
+        return _l("%(roles)s (of the organisation it belongs to)", roles=roles)
 
 
 def platform(*roles: str) -> Grant:
@@ -182,8 +186,8 @@ def require(principal: Principal, action: str, parties: Mapping[str, int | None]
     """The grant that allows it; 403 (`Forbidden`, with `message` and `code` if given) otherwise."""
     grant = grant_for(principal, action, parties, org_id)
     if grant is None:
-        needs = "; or ".join(g.describe() for g in POLICY[action])
-        raise Forbidden(message or _l("%(action)s needs the role %(roles)s", action=action, roles=needs), code=code)
+        needs = either([g.describe() for g in POLICY[action]])
+        raise Forbidden(message or _l("This needs the role of %(roles)s.", roles=needs), code=code)
     return grant
 
 

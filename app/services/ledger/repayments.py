@@ -45,7 +45,7 @@ from app.services.ledger.loans import (
     visible_loan,
 )
 from app.services.ledger.posting import loan_accounts, payment_amounts, post_event
-from app.services.workflow.documents import SCANS, get_document, sniffed_as
+from app.services.workflow.documents import SCANS, get_document, kept_name, sniffed_as
 
 
 @dataclass(frozen=True)
@@ -350,7 +350,7 @@ def _checked_voucher(voucher: Voucher) -> tuple[str, str]:
     content_type = sniffed_as(voucher.content, voucher.filename, VOUCHER_TYPES)
     if content_type is None:
         raise Invalid(_l("the voucher is not valid"), {"voucher": [_l("must be a PDF, PNG or JPEG file")]})
-    name = voucher.filename.replace("\\", "/").rsplit("/", 1)[-1][:255] or "voucher"
+    name = kept_name(voucher.filename, content_type, "voucher")
     return name, content_type
 
 
@@ -385,8 +385,13 @@ def record_offline_payment(principal: Principal, loan_id: int, amount: Decimal, 
         except NotFound:
             raise Invalid(_l("the voucher is not a document you can see"),
                           {"document_id": [_l("no such document")]}) from None
-    notice = PaymentNotice(loan.id, API_KEY_PREFIX.format(loan_id=loan.id) + idempotency_key, amount,
-                           channel="offline", prepayment=prepayment, document_id=document_id,
+    key = API_KEY_PREFIX.format(loan_id=loan.id) + idempotency_key
+    if loan.status == "active" and find_payment(key) is None:  # as an online payment: a typo is no credit
+        to_pay = Decimal(quote_payoff(loan.id)["to_pay"])
+        if amount > to_pay:
+            raise Invalid(_l("the payment is not valid"), {"amount": [
+                _l("at most %(amount)s, what settles the loan today", amount=f"{to_pay:.2f}")]})
+    notice = PaymentNotice(loan.id, key, amount, channel="offline", prepayment=prepayment, document_id=document_id,
                            received_on=received_on)
     outcome = take_payment_and_commit(notice)
     if not outcome.duplicate and (voucher is not None or reference):

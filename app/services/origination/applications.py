@@ -40,7 +40,7 @@ from app.services.origination.numbering import insert_numbered
 from app.services.origination.order_term import past_the_order
 from app.services.origination.products import offered_product, product_row, terms_of
 from app.services.workflow import instances, tasks
-from app.services.workflow.documents import OFFICE_FILES, SCANS, sniffed_as
+from app.services.workflow.documents import OFFICE_FILES, SCANS, kept_name, sniffed_as
 
 EDITABLE = ("draft", "returned", "withdrawn")
 SUBMITTABLE = ("draft", "withdrawn")
@@ -355,7 +355,7 @@ def add_document(principal: Principal, application_id: int, kind: str, filename:
     content_type = sniffed_as(content, filename, DOCUMENT_TYPES)
     if content_type is None:
         raise Invalid(NOT_A_DOCUMENT, {"file": [NOT_A_DOCUMENT]})
-    safe_name = filename.replace("\\", "/").rsplit("/", 1)[-1][:255] or "upload"
+    safe_name = kept_name(filename, content_type)
     document = ApplicationDocument(application_id=row.id, kind=kind, filename=safe_name, content_type=content_type,
                                    size=len(content), sha256=hashlib.sha256(content).hexdigest(), content=content,
                                    uploaded_by_id=principal.id, created_at=clock.now())

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 
 import filetype
 from sqlalchemy import insert, select
@@ -33,6 +34,27 @@ ALLOWED = {
 SCANS = ("application/pdf", "image/png", "image/jpeg")
 OFFICE_FILES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+
+
+# The endings a kept file's name may have for the type its bytes are: a name claiming another (`report.html` of a
+# PDF) is saved as that other type by whoever downloads it (`kept_name`).
+ENDINGS = {"application/pdf": (".pdf",), "image/png": (".png",), "image/jpeg": (".jpg", ".jpeg"),
+           OFFICE_FILES[0]: (".xlsx",), OFFICE_FILES[1]: (".docx",), "application/zip": (".zip",),
+           "text/plain": (".csv", ".txt")}
+# Characters that change the direction the rest of a name is shown in (`合同<U+202E>gpj.exe` reads `合同exe.jpg`).
+DIRECTION_MARKS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def kept_name(filename: str, content_type: str, default: str = "upload") -> str:
+    """The name a file is kept and downloaded under: the last part of the path it came with, without control or
+    direction characters, ending as its type does (`.pdf` added to a PDF called `report.html`), at most 255
+    characters."""
+    name = "".join(c for c in filename.replace("\\", "/").rsplit("/", 1)[-1]
+                   if c not in DIRECTION_MARKS and unicodedata.category(c) != "Cc").strip()
+    endings = ENDINGS.get(content_type, ())
+    if endings and not name.lower().endswith(endings):
+        name = (name or default)[:255 - len(endings[0])] + endings[0]
+    return name[:255] or default
 
 
 class DocumentTooLarge(TooLarge):
@@ -82,7 +104,7 @@ def store_document(instance_id: int, task_id: int | None, field: str | None, fil
     if not content:
         raise ValueError(str(_l("the file is empty")))
     content_type, kind = sniff(content, filename)
-    safe_name = filename.replace("\\", "/").rsplit("/", 1)[-1][:255] or "upload"
+    safe_name = kept_name(filename, content_type)
     return int(core(insert(Document).returning(Document.id).values(
         instance_id=instance_id, task_id=task_id, field=field, kind=kind, filename=safe_name,
         content_type=content_type, size=len(content), sha256=hashlib.sha256(content).hexdigest(),
