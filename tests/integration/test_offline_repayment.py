@@ -301,6 +301,8 @@ def test_a_transfer_confirmed_days_after_it_was_sent_shows_both_dates_and_financ
     text = signed_in(app, "finance1").get("/loans/monitor", headers=ZH).text
     row = text.split(f'data-payment-id="{today["id"]}"')[1].split("</tr>")[0]
     assert "记账" not in row  # sent today: booked on its own date, nothing to warn of
+
+
 def test_a_reported_transfer_is_at_most_what_settles_the_loan_today(world, app):
     """A typo (¥9,999,999 for a ¥12,000 loan) was taken as a report; finance confirming it settled the loan and
     kept ¥9.98 million as a credit. The online payment refuses the same amount; the report does too, on the page and
