@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from app.lending.daycount import Frequency
 from app.lending.errors import TermsError
-from app.lending.terms import CURRENCY, LoanSettings, LoanTerms
+from app.lending.terms import CURRENCY, LoanSettings, LoanTerms, check_charges
 
 # Licensed lenders: courts may cut interest + penalty + fees above 24 % a year (SPC 2017).
 LICENSED_LENDER_CAP = Decimal(24)
@@ -46,6 +46,7 @@ class LoanProduct(LoanSettings):
         if self.min_term < 1 or self.max_term < self.min_term:
             raise TermsError("max_term", "terms must satisfy 1 ≤ min_term ≤ max_term")
         check_rate_cap(self.annual_rate, self.legal_rate_cap)
+        check_charges(self)
 
     def terms_for(self, principal: Decimal, repayments: int, disbursed_on: date,
                   maturity_date: date | None = None) -> LoanTerms:

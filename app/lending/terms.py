@@ -94,7 +94,7 @@ class LoanTerms(LoanSettings):
         _check_amounts(self)
         _check_periods(self)
         _check_grace(self)
-        _check_charges(self)
+        check_charges(self)
 
     @property
     def instalment_count(self) -> int:
@@ -148,7 +148,9 @@ def _check_grace(t: LoanTerms) -> None:
             raise TermsError(name, "must leave at least one instalment after the grace")
 
 
-def _check_charges(t: LoanTerms) -> None:
+def check_charges(t: LoanSettings) -> None:
+    """The fee and penalty settings a product fixes for its loans (checked when the product is made, and again
+    on each loan's terms)."""
     if not 0 <= t.early_repayment_fee_percent <= 100:
         raise TermsError("early_repayment_fee_percent", "must be between 0 and 100")
     if t.penalty_rate_multiplier < 0:

@@ -4,11 +4,13 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from app.lending.terms import Amortization
 from app.models.origination import DOCUMENT_KINDS, PRODUCT_KINDS
 from app.schemas.loans import AMOUNT_PATTERN
 
 RATIO_PATTERN = r"^(0(\.[0-9]{1,4})?|1(\.0{1,4})?)$"
 RATE_PATTERN = r"^[0-9]{1,3}(\.[0-9]{1,6})?$"
+AMORTIZATIONS = tuple(a.value for a in Amortization)
 
 
 class StrictBoolean(fields.Boolean):
@@ -49,6 +51,10 @@ class ProductSchema(Schema):
     max_term = fields.Integer()
     amortization = fields.String()
     interest_method = fields.String()
+    early_repayment_fee_percent = fields.String(metadata={"description": "the fee on principal prepaid, a % of it"})
+    overdue_grace_days = fields.Integer(metadata={"description": "days after a due date before a bill is overdue"})
+    penalty_rate_multiplier = fields.String(metadata={
+        "description": "penalty interest on overdue principal: the loan's rate times this"})
     frequency = fields.String()
     advance_ratio = fields.String(allow_none=True)
     order_grace_days = fields.Integer(allow_none=True, metadata={
@@ -82,6 +88,11 @@ class NewProductSchema(Schema):
     documents = _DOCUMENTS
     overdue_grace_days = fields.Integer(strict=True, validate=validate.Range(min=0, max=365))
     early_repayment_fee_percent = fields.String(validate=validate.Regexp(RATE_PATTERN))
+    amortization = fields.String(validate=validate.OneOf(AMORTIZATIONS), metadata={
+        "description": "how its loans are repaid: equal_instalments (等额本息), equal_principal (等额本金), "
+                       "interest_only (先息后本), bullet (到期一次还本付息)"})
+    penalty_rate_multiplier = fields.String(validate=validate.Regexp(RATE_PATTERN), metadata={
+        "description": "penalty interest on overdue principal: the loan's rate times this (1.5 unless set)"})
 
 
 class ProductChangeSchema(Schema):

@@ -14,11 +14,17 @@ from app.services.origination import deal_views, products, views
 from app.services.origination.products import DOCUMENT_KINDS, LTV_LINES, PRODUCT_KINDS
 from app.text_input import is_whole
 from app.web.money_input import money_format_error, parse_money
+from app.web.vocabulary import REPAYMENT_METHODS
 
 bp = Blueprint("product_pages", __name__, url_prefix="/products", template_folder="templates")
 LTV_LABELS = {"lend": _l("Lending line"), "warning": _l("Warning line"), "margin_call": _l("Margin call line"),
               "liquidation": _l("Liquidation line")}
 MONEY_FIELDS = ("min_amount", "max_amount")
+# How a new product's loans are repaid and charged, as the form starts them (the ledger's defaults; the fee and the
+# penalty as the People's Bank's usual practice: penalty interest at 1.5 times the rate). Fixed once the product
+# exists: its loans' contracts say them.
+REPAYMENT_DEFAULTS = {"amortization": "equal_instalments", "early_repayment_fee_percent": "0",
+                      "overdue_grace_days": "0", "penalty_rate_multiplier": "1.5"}
 
 
 @bp.before_request
@@ -44,6 +50,11 @@ def _messages(fields: dict[str, list[str]]) -> dict[str, list[str]]:
                                          "< liquidation."),
         "documents": _("Choose among the document kinds listed."),
         "order_grace_days": _("A whole number of days from 0 to 365."),
+        "overdue_grace_days": _("A whole number of days from 0 to 365."),
+        "amortization": _("Choose how the loans are repaid."),
+        "early_repayment_fee_percent": _("A percentage of the principal prepaid, from 0 to 100, like 1 or 0.5."),
+        "penalty_rate_multiplier": _("A number of 0 or more, like 1.5: penalty interest is the loan's rate times "
+                                     "this."),
     }
     return {name: [sentences.get(name.split(".")[0], ratio if name.startswith("ltv.") else _("Check this field."))]
             for name in fields}
@@ -71,7 +82,9 @@ def _new_product(form: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
             data[name] = f"{parse_money(form.get(name, '')):.2f}"
         except ValueError:
             errors[name] = [money_format_error()]
-    for name in ("min_term", "max_term"):
+    for name, default in REPAYMENT_DEFAULTS.items():
+        data[name] = form.get(name, "").strip() or default
+    for name in ("min_term", "max_term", "overdue_grace_days"):
         if is_whole(data[name]):
             data[name] = int(data[name])
     data.update(_origination_terms(form, kind))
@@ -81,7 +94,7 @@ def _new_product(form: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
 def _form_page(product: dict[str, Any] | None, values: Any, errors: dict[str, list[str]], status: int = 200):
     return render_template("product_form.html", product=product, values=values, errors=errors,
                            kinds=PRODUCT_KINDS, document_kinds=DOCUMENT_KINDS, ltv_lines=LTV_LINES,
-                           ltv_labels=LTV_LABELS), status
+                           ltv_labels=LTV_LABELS, methods=REPAYMENT_METHODS, defaults=REPAYMENT_DEFAULTS), status
 
 
 def _refusal(exc: ServiceError) -> dict[str, list[str]]:

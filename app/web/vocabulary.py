@@ -69,6 +69,11 @@ FILE_KINDS = {"pdf": _l("PDF"), "image": _l("Image"), "spreadsheet": _l("Spreads
               "document": _l("Word document"), "archive": _l("ZIP archive"), "text": _l("Text file")}
 PRODUCT_KINDS = {"order_financing": _l("Order financing"), "pledge_financing": _l("Pledge financing"),
                  "credit_loan": _l("Credit loan")}
+# How a product's loans are repaid (`app.lending.terms.Amortization`).
+REPAYMENT_METHODS = {"equal_instalments": _l("Equal instalments of principal and interest"),
+                     "equal_principal": _l("Equal principal"),
+                     "interest_only": _l("Interest each period, principal at maturity"),
+                     "bullet": _l("Principal and interest at maturity")}
 OTHER = _l("Other")
 
 
@@ -114,9 +119,13 @@ def product_kind_label(code: str | None) -> str:
     return str(PRODUCT_KINDS.get(code or "", OTHER))
 
 
+def repayment_method_label(code: str | None) -> str:
+    return str(REPAYMENT_METHODS.get(code or "", OTHER))
+
+
 def install(jinja_filters: dict) -> None:
     jinja_filters.update(state_label=state_label, event_label=event_label, party_label=party_label,
                          role_label=role_label, priority_label=priority_label,
                          application_status_label=application_status_label, stage_label=stage_label,
                          document_kind_label=document_kind_label, product_kind_label=product_kind_label,
-                         file_kind_label=file_kind_label)
+                         file_kind_label=file_kind_label, repayment_method_label=repayment_method_label)

@@ -439,6 +439,36 @@ def test_the_platform_sets_how_long_after_its_order_an_order_loan_may_end(client
         db.session.remove()
 
 
+@pytest.mark.parametrize("headers", [ZH, EN])
+def test_the_platform_sets_how_a_new_products_loans_are_repaid_and_charged(client, app, world, headers):
+    """The page made every product 等额本息 with no early-repayment fee and no grace (the ledger's defaults): an
+    operator could not configure a product's repayment method, its fee (the brief's 提前还款违约金) or its penalty."""
+    sign_in(client, "admin")
+    form = client.get("/products/new", headers=headers).text
+    assert ("等额本金" if headers is ZH else "Equal principal") in form and 'name="penalty_rate_multiplier"' in form
+    base = {"csrf_token": _csrf(form), "code": "CREDIT-B", "name": "经营贷", "kind": "credit_loan", "annual_rate": "12",
+            "min_amount": "10,000.00", "max_amount": "500,000.00", "min_term": "3", "max_term": "24",
+            "amortization": "equal_principal", "early_repayment_fee_percent": "2", "penalty_rate_multiplier": "1.3",
+            "overdue_grace_days": "3"}
+    for name, wrong in (("early_repayment_fee_percent", "150"), ("penalty_rate_multiplier", "-1"),
+                        ("overdue_grace_days", "-2"), ("amortization", "whenever")):
+        refused = client.post("/products/new", headers=headers, data={**base, name: wrong})
+        assert refused.status_code == 422, (name, refused.text)
+        assert 'role="alert"' in refused.text.split(f'id="f-{name}"')[1].split("</div>")[0], name
+    assert "CREDIT-B" not in client.get("/products/", headers=headers).text  # nothing was made
+    created = client.post("/products/new", headers=headers, data=base)
+    assert created.status_code == 302, created.text
+    with app.app_context():
+        view = products.get_product(identity.principal_for("admin"), "CREDIT-B")
+        db.session.remove()
+    assert (view["amortization"], view["early_repayment_fee_percent"], view["penalty_rate_multiplier"],
+            view["overdue_grace_days"]) == ("equal_principal", "2", "1.3", 3)
+    page = client.get("/products/CREDIT-B", headers=headers).text
+    said = ("等额本金", "提前归还本金的 2%", "逾期本金按贷款利率的 1.3 倍计收", "3 天") if headers is ZH else \
+        ("Equal principal", "2% of the principal prepaid", "1.3 × the loan's rate on overdue principal", "3 days")
+    assert all(s in page for s in said), page
+
+
 def test_a_borrower_may_not_open_the_product_pages(client, world):
     sign_in(client, "app1")
     assert client.get("/products/").status_code == 403

@@ -119,6 +119,10 @@ def test_no_one_else_adds_or_changes_a_product(app, client, headers, who):
     (PLEDGE, {"max_term": "12"}, "max_term"),
     (PLEDGE, {"code": ""}, "code"),
     (PLEDGE, {"colour": "red"}, "colour"),
+    (PLEDGE, {"early_repayment_fee_percent": "500"}, "early_repayment_fee_percent"),  # was made: every loan failed
+    (PLEDGE, {"amortization": "whenever"}, "amortization"),
+    (PLEDGE, {"penalty_rate_multiplier": "-1"}, "penalty_rate_multiplier"),
+    (ORDER, {"order_grace_days": 400}, "order_grace_days"),
 ])
 def test_wrong_terms_are_422_naming_the_field(app, client, headers, base, change, field):
     body = {**base, "code": "NEW1", **change}

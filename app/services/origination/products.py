@@ -198,6 +198,9 @@ def product_view(row: Product, language: str | None = None) -> dict[str, Any]:
         "annual_rate": f"{row.annual_rate.normalize():f}", "min_amount": f"{row.min_amount:.2f}",
         "max_amount": f"{row.max_amount:.2f}", "min_term": row.min_term, "max_term": row.max_term,
         "amortization": str(rules.amortization), "interest_method": str(rules.interest_method),
+        "early_repayment_fee_percent": f"{rules.early_repayment_fee_percent.normalize():f}",
+        "overdue_grace_days": rules.overdue_grace_days,
+        "penalty_rate_multiplier": f"{rules.penalty_rate_multiplier.normalize():f}",
         "frequency": str(rules.frequency), "advance_ratio": settings.get("advance_ratio"),
         "order_grace_days": settings.get("order_grace_days", ORDER_GRACE_DAYS) if row.kind == "order_financing"
         else None,
