@@ -323,7 +323,7 @@ def test_administration_refusals_reach_the_api_in_the_readers_language(app, clie
     denied = client.post(f"{API}/messages", json={"name": "m", "correlation_key": "k", "payload": {}},
                          headers={**tokens["rev1"], "Accept-Language": "zh-CN"})
     assert denied.status_code == 403
-    assert denied.json["error"]["message"] == "messages.deliver 需要以下角色：平台中的 operator or platform_admin"
+    assert denied.json["error"]["message"] == "需要以下角色：平台管理员或平台运营（平台）。"  # in words, no codes
 
 
 def test_a_user_the_admin_page_cannot_create_says_every_wrong_field_at_once_in_the_readers_words(app, people):
