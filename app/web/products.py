@@ -65,7 +65,8 @@ def _origination_terms(form: Any, kind: str) -> dict[str, Any]:
                             "name_en": form.get("name_en", "").strip() or None}  # none: English pages show the name
     if kind == "order_financing":
         data["advance_ratio"] = form.get("advance_ratio", "").strip()
-        data["order_grace_days"] = form.get("order_grace_days", "").strip()
+        if form.get("order_grace_days", "").strip():  # left empty: 30 for a new product, unchanged for one that exists
+            data["order_grace_days"] = form.get("order_grace_days", "").strip()
     if kind == "pledge_financing":
         data["ltv"] = {line: form.get(f"ltv.{line}", "").strip() for line in LTV_LINES}
     return data
