@@ -509,3 +509,18 @@ def test_the_borrower_removes_a_wrong_upload_from_its_draft_and_the_timeline_say
     sign_in(other, "app2")
     assert other.post(f"{page_url}/documents/{document_id}/remove", headers=headers,
                       data={"csrf_token": _csrf(other.get("/", headers=headers).text)}).status_code == 404
+
+
+@pytest.mark.parametrize(("language", "yuan"), [("zh-CN", "¥"), ("en", "CN¥")])
+def test_the_product_pages_say_ratios_as_percentages_and_amounts_in_yuan(app, world, language, yuan):
+    page = reader(app, "admin")
+    listed = page("/products/", language)
+    row = re.search(r'<tr data-product="ORDER-A">.*?</tr>', listed, re.S).group(0)
+    assert "80%" in row and "0.80" not in row
+    assert re.search(r'<td class="rate">10%</td>', row)  # the annual rate, as the applicant's chooser says it
+    one = page("/products/ORDER-A", language)
+    assert re.search(r'<dd id="advance-ratio">80%</dd>', one)
+    new = page("/products/new", language)
+    assert f'<span class="ccy">{yuan}</span>' in new and '<span class="ccy">CNY</span>' not in new
+    if language == "zh-CN":
+        assert not _latin_words(listed), _latin_words(listed)
