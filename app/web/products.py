@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from app.services.context import language
 from app.services.errors import ErrorKind, ServiceError
 from app.services.origination import deal_views, products, views
 from app.services.origination.products import DOCUMENT_KINDS, LTV_LINES, PRODUCT_KINDS
@@ -93,7 +94,7 @@ def _refusal(exc: ServiceError) -> dict[str, list[str]]:
 @bp.route("/")
 def index():
     return render_template("products.html", products=products.list_products(current_user.principal,
-                                                                             include_inactive=True))
+                                                                             include_inactive=True, language=language()))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -114,7 +115,7 @@ def new():
 
 @bp.route("/<code>", methods=["GET", "POST"])
 def edit(code: str):
-    product = products.get_product(current_user.principal, code)
+    product = products.get_product(current_user.principal, code, language())
     if request.method == "GET":
         return _form_page(product, {}, {})
     data: dict[str, Any] = {"name": request.form.get("name", "").strip(), "active": bool(request.form.get("active")),

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Application, ApplicationDocument, HumanTask, RiskReport
+from app.models import Application, ApplicationDocument, HumanTask, Lead, RiskReport
 from app.services.errors import Invalid
 from app.services.identity import directory as identity
 from app.services.origination import applications, products
@@ -274,6 +274,30 @@ def test_a_product_is_named_in_the_pages_language(app, world):
             products.update_product(identity.principal_for("admin"), "ORDER-A", {"name_en": " "})
         db.session.rollback()
         db.session.remove()
+
+
+def test_the_platforms_pages_name_a_product_in_the_pages_language(app, world):
+    """The dashboard, the product list and page, and the leads' pages said 订单融资 on English pages too."""
+    application_id = _draft(app)
+    with app.app_context():  # decided: the dashboard counts it under its product; a lead asks for the product
+        row = db.session.get(Application, application_id)
+        row.status, row.submitted_at = "approved", datetime(2026, 11, 2, 2, tzinfo=UTC)
+        row.decided_at = datetime(2026, 11, 3, 2, tzinfo=UTC)
+        lead = Lead(number="LEAD-2026-0001", company_name="申城贸易有限公司", contact_name="李明",
+                    mobile="13800138000", product_code="ORDER-A", status="new")
+        db.session.add(lead)
+        db.session.commit()
+        lead_id = lead.id
+        db.session.remove()
+    read = reader(app, "admin")
+    for url, part in (("/dashboard", r'<table id="product-table">.*?</table>'),
+                      ("/products/", r'<tr data-product="ORDER-A">.*?</tr>'),
+                      ("/products/ORDER-A", r"<title>.*?</title>.*?<h1>.*?</h1>"),
+                      ("/leads/new", r'<select id="f-product_code".*?</select>'),
+                      (f"/leads/{lead_id}", r"<dl.*?</dl>")):
+        en, zh = (re.search(part, read(url, language), re.S).group(0) for language in ("en", "zh-CN"))
+        assert "Order financing" in en and "订单融资" not in en, (url, en)
+        assert "订单融资" in zh and "Order financing" not in zh, (url, zh)
 
 
 def test_a_draft_of_a_product_no_longer_offered_can_still_be_changed(client, app, world):
