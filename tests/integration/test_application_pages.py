@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -548,3 +549,44 @@ def test_the_product_pages_say_ratios_as_percentages_and_amounts_in_yuan(app, wo
     assert f'<span class="ccy">{yuan}</span>' in new and '<span class="ccy">CNY</span>' not in new
     if language == "zh-CN":
         assert not _latin_words(listed), _latin_words(listed)
+
+
+@pytest.mark.parametrize(("headers", "percent_words"), [(ZH, "百分比"), (EN, "percentage")])
+def test_the_product_form_takes_a_ratio_as_a_percentage_and_shows_it_as_one(client, app, world, headers,
+                                                                           percent_words):
+    """An operator typed 80 (or 80%) for 融资比例: refused as 'a ratio above 0 and at most 1'; only 0.80 went."""
+    sign_in(client, "admin")
+    form = client.get("/products/new", headers=headers).text
+    base = {"csrf_token": _csrf(form), "kind": "pledge_financing", "annual_rate": "9", "min_amount": "100,000.00",
+            "max_amount": "3,000,000.00", "min_term": "3", "max_term": "12", "documents": ["warehouse_receipt"]}
+    lines = {"ltv.lend": "60%", "ltv.warning": "70", "ltv.margin_call": "0.75", "ltv.liquidation": "８５％"}
+    created = client.post("/products/new", headers=headers, data={**base, **lines, "code": "PLEDGE-P", "name": "仓单质押"})
+    assert created.status_code == 302, created.text
+    order = client.post("/products/new", headers=headers, data={
+        **base, "code": "ORDER-P", "name": "订单融资二期", "kind": "order_financing", "advance_ratio": "80.5%",
+        "documents": ["order"]})
+    assert order.status_code == 302, order.text
+    with app.app_context():
+        admin = identity.principal_for("admin")
+        pledge, order_view = products.get_product(admin, "PLEDGE-P"), products.get_product(admin, "ORDER-P")
+        db.session.remove()
+    assert {k: Decimal(v) for k, v in pledge["ltv"].items()} == {
+        "lend": Decimal("0.6"), "warning": Decimal("0.7"), "margin_call": Decimal("0.75"), "liquidation": Decimal("0.85")}
+    assert Decimal(order_view["advance_ratio"]) == Decimal("0.805")
+    edit = client.get("/products/ORDER-P", headers=headers).text
+    assert re.search(r'<input id="f-advance_ratio" name="advance_ratio"[^>]* value="80.5%"', edit), edit
+    assert 'value="0.805"' not in edit
+    for wrong in ("八十", "150%", "0%", "-5"):
+        refused = client.post("/products/ORDER-P", headers=headers, data={
+            "csrf_token": _csrf(edit), "name": "订单融资二期", "advance_ratio": wrong, "documents": ["order"]})
+        assert refused.status_code == 422, wrong
+        error = _field_error(refused.text, "advance_ratio")
+        assert percent_words in error and "80%" in error, (wrong, error)
+        assert "1" not in error.replace("100", ""), (wrong, error)  # no longer 'at most 1'
+    if headers is ZH:
+        assert not _latin_words(refused.text), _latin_words(refused.text)
+
+
+def _field_error(page: str, name: str) -> str:
+    found = re.search(rf'<input id="f-{re.escape(name)}"[^>]*>\s*<p class="field-error"[^>]*>([^<]*)</p>', page)
+    return found.group(1) if found else ""
