@@ -9,8 +9,9 @@ from marshmallow import Schema, fields, validate
 
 from app.api.auth import current_user, require_user
 from app.api.json_body import Blueprint
-from app.schemas.tasks import CompleteTaskSchema, TaskDetailSchema, TaskListArgs, TaskPage
+from app.schemas.tasks import CompleteTaskSchema, ReminderSchema, TaskDetailSchema, TaskListArgs, TaskPage
 from app.services.errors import Invalid
+from app.services.notices import reminders
 from app.services.workflow import documents, queries, tasks
 from app.services.workflow.uploads import PENDING_DOCUMENT, Upload
 
@@ -38,6 +39,15 @@ def get_task(task_id):
 def claim(task_id):
     tasks.claim_task(task_id, current_user())
     return queries.task_detail(current_user(), task_id)
+
+
+@blp.route("/<int:task_id>/remind", methods=["POST"])
+@blp.response(200, ReminderSchema)
+@blp.errors(403, 404, 409)
+def remind(task_id):
+    """催办: remind the task's holder (or, unclaimed, everyone it is offered to) that it waits; the platform's
+    operators, a team lead for their organisation's tasks. 409 `reminded_recently` within the hour of the last."""
+    return reminders.remind(task_id, current_user())
 
 
 @blp.route("/<int:task_id>/unclaim", methods=["POST"])

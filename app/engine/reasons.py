@@ -47,6 +47,8 @@ TEXTS = {
                      "it reads, then retry.",
     "service_failed": "The service %(operator)s at %(element)s failed %(attempts)s times for a technical reason "
                       "(%(error)s): when the service works again, retry.",
+    "service_refused": "The service %(operator)s at %(element)s could not go on (%(error)s). This is not an outage: "
+                       "record or correct what it names, then retry.",
     "no_operator": "The service task at %(element)s calls %(operator)s, which no handler serves here: register "
                    "the operator (or map it to one), then retry.",
     "called_process_missing": "The call activity at %(element)s calls the process %(called)s, which was not "
@@ -211,6 +213,10 @@ def of_message(fault: dict[str, Any], message: str) -> dict[str, Any]:
 
 def of_service(operator: str, element_id: str, attempts: int, error: str, said: Said | None = None) -> dict[str, Any]:
     """A service call that failed after its retries. Where the handler said why in its own words (`said`: a
-    deal that is not approved), the reason keeps them (`error_said`) to be read in the reader's language."""
-    found = reason("service_failed", element=element_id, operator=operator, attempts=attempts, error=error)
-    return {**found, "error_said": as_json(said)} if said is not None else found
+    deal that is not approved, a borrower without a credit code), the reason is a refusal, not an outage
+    (`service_refused`), and keeps them (`error_said`) to be read in the reader's language."""
+    if said is None:
+        return reason("service_failed", element=element_id, operator=operator, attempts=attempts, error=error)
+    # the handler refused in its own words (data the instance or the platform lacks): no outage to wait out
+    return {**reason("service_refused", element=element_id, operator=operator, attempts=attempts, error=error),
+            "error_said": as_json(said)}

@@ -38,3 +38,11 @@ class CompleteTaskSchema(Schema):
 
 
 TaskPage = page_schema(TaskSchema, "TaskPage")
+
+
+class ReminderSchema(Schema):
+    """A reminder sent (催办): how many people it reached, and when."""
+
+    task_id = fields.Integer()
+    recipients = fields.Integer(metadata={"description": "the task's holder, or everyone it is offered to"})
+    at = fields.DateTime()

@@ -17,7 +17,7 @@ def _wants_json() -> bool:
 
 def register_web(app: Flask) -> None:
     from app.web import admin, applications, auth, collateral, inbox, leads, notices, products, vocabulary
-    from app.web.i18n import local_date, moment, money
+    from app.web.i18n import local_date, moment, money, percent
     from app.web.money_input import money_format_hint
 
     for blueprint in (auth.bp, inbox.bp, admin.bp, notices.bp, applications.bp, products.bp, leads.bp,
@@ -54,6 +54,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(external_tasks.bp)
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["percent"] = percent
     app.jinja_env.filters["local_date"] = local_date
     app.jinja_env.filters["moment"] = moment
     from app.web.code_words import code_marked

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.datastructures import FileStorage
@@ -13,6 +13,7 @@ from werkzeug.datastructures import FileStorage
 from app.api.errors import status_of
 from app.schemas.common import MAX_PAGE
 from app.services.errors import ErrorKind, ServiceError
+from app.services.notices import reminders
 from app.services.signing import identity_codes
 from app.services.signing import progress as signing_progress
 from app.services.workflow import documents, inbox, queries, task_view, tasks
@@ -111,6 +112,7 @@ def task_page(task_id: int):
     return render_template("task.html", view=page, task=page["task"], fields=fields_of(
                                schema, ui, nested_values(values), language=_language()), errors=errors,
                            assignees=tasks.assignable_users(task_id, principal), can_work=can_work,
+                           may_remind=reminders.may_remind(task_id, principal),
                            four_eyes=not can_work and tasks.four_eyes_refused(task_id, principal),
                            docs=documents.instance_documents(principal, detail["instance_id"]),
                            form_help=localized(schema, "description", _language())), status
@@ -198,6 +200,22 @@ def assign(task_id: int):
         flash(_("Task assigned to %(user)s.", user=username))
     if request.form.get("next"):  # assigned from a list: back to it
         return redirect(safe_next(request.form.get("next")))
+    return redirect(url_for("inbox.task_page", task_id=task_id))
+
+
+@bp.route("/tasks/<int:task_id>/remind", methods=["POST"])
+@login_required
+def remind(task_id: int):
+    """催办: the task's holder, or its group, is reminded that it waits (refused within the hour: said why)."""
+    try:
+        sent = reminders.remind(task_id, _principal())
+    except ServiceError as exc:
+        if exc.kind in NOT_YOURS:
+            abort(status_of(exc))
+        flash(exc.message, "error")
+    else:
+        flash(ngettext("Reminder sent: %(num)d person was notified.", "Reminder sent: %(num)d people were notified.",
+                       sent["recipients"]))
     return redirect(url_for("inbox.task_page", task_id=task_id))
 
 

@@ -64,5 +64,6 @@ def tasks():
 @bp.route("/dashboard")
 @login_required
 def dashboard():
-    result = portfolio.portfolio(current_user.principal, request.args.get("funder", type=int))
+    result = portfolio.portfolio(current_user.principal, request.args.get("funder", type=int),
+                                 language=_language())
     return render_template("insight_dashboard.html", p=result, days=days, bucket_names=BUCKETS)

@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from app.services.context import language
 from app.services.errors import Invalid
 from app.services.origination import leads
 from app.web import money_input
@@ -84,10 +85,10 @@ def new() -> ResponseReturnValue:
             errors = {**{k: v for k, v in errors.items() if k != "_form"}, "amount": [unread]}
         elif not errors:
             return redirect(url_for("lead_pages.show", lead_id=row.id), 303)
-    return render_template("lead_form.html", values=values, errors=errors, products=leads.products_offered()), \
+    return render_template("lead_form.html", values=values, errors=errors, products=leads.products_offered(language())), \
         422 if errors else 200
 
 
 @bp.route("/leads/<int:lead_id>")
 def show(lead_id: int):
-    return render_template("lead.html", lead=leads.get_lead(current_user.principal, lead_id))
+    return render_template("lead.html", lead=leads.get_lead(current_user.principal, lead_id, language()))

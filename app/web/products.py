@@ -9,11 +9,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from app.services.context import language
 from app.services.errors import ErrorKind, ServiceError
 from app.services.origination import deal_views, products, views
 from app.services.origination.products import DOCUMENT_KINDS, LTV_LINES, PRODUCT_KINDS
 from app.text_input import is_whole
 from app.web.money_input import money_format_error, parse_money
+from app.web.ratio_input import parse_ratio, ratio_format_error
 from app.web.vocabulary import REPAYMENT_METHODS
 
 bp = Blueprint("product_pages", __name__, url_prefix="/products", template_folder="templates")
@@ -36,7 +38,7 @@ def only_the_platform():
 
 def _messages(fields: dict[str, list[str]]) -> dict[str, list[str]]:
     """The services' field errors as what each field wants, in the reader's language."""
-    ratio = _("A ratio above 0 and at most 1, with at most 4 decimals, like 0.80.")
+    ratio = ratio_format_error()
     sentences = {
         "code": _("A code of capital letters, digits and dashes, not used by another product."),
         "name": _("A name of 1 to 200 characters."), "name_en": _("A name of 1 to 200 characters."),
@@ -46,8 +48,8 @@ def _messages(fields: dict[str, list[str]]) -> dict[str, list[str]]:
         "max_amount": _("Amounts above zero, the smallest not above the largest."),
         "min_term": _("Whole months, the shortest not above the longest."),
         "max_term": _("Whole months, the shortest not above the longest."),
-        "advance_ratio": ratio, "ltv": _("Each line a ratio above 0 and at most 1; lending < warning < margin call "
-                                         "< liquidation."),
+        "advance_ratio": ratio, "ltv": _("Each line a percentage above 0% and at most 100%; lending < warning < "
+                                         "margin call < liquidation."),
         "documents": _("Choose among the document kinds listed."),
         "order_grace_days": _("A whole number of days from 0 to 365."),
         "overdue_grace_days": _("A whole number of days from 0 to 365."),
@@ -60,16 +62,26 @@ def _messages(fields: dict[str, list[str]]) -> dict[str, list[str]]:
             for name in fields}
 
 
-def _origination_terms(form: Any, kind: str) -> dict[str, Any]:
+def _ratio(form: Any, name: str, errors: dict[str, list[str]]) -> str:
+    """A ratio field as typed (80%, 80 or 0.80), as the ratio the service checks; unread, its error."""
+    try:
+        return str(parse_ratio(form.get(name, "")))
+    except ValueError as exc:
+        errors[name] = [str(exc)]
+        return ""
+
+
+def _origination_terms(form: Any, kind: str) -> tuple[dict[str, Any], dict[str, list[str]]]:
     data: dict[str, Any] = {"documents": [k for k in form.getlist("documents") if k],
                             "name_en": form.get("name_en", "").strip() or None}  # none: English pages show the name
+    errors: dict[str, list[str]] = {}
     if kind == "order_financing":
-        data["advance_ratio"] = form.get("advance_ratio", "").strip()
+        data["advance_ratio"] = _ratio(form, "advance_ratio", errors)
         if form.get("order_grace_days", "").strip():  # left empty: 30 for a new product, unchanged for one that exists
             data["order_grace_days"] = form.get("order_grace_days", "").strip()
     if kind == "pledge_financing":
-        data["ltv"] = {line: form.get(f"ltv.{line}", "").strip() for line in LTV_LINES}
-    return data
+        data["ltv"] = {line: _ratio(form, f"ltv.{line}", errors) for line in LTV_LINES}
+    return data, errors
 
 
 def _new_product(form: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
@@ -88,8 +100,9 @@ def _new_product(form: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
     for name in ("min_term", "max_term", "overdue_grace_days"):
         if is_whole(data[name]):
             data[name] = int(data[name])
-    data.update(_origination_terms(form, kind))
-    return data, errors
+    terms, unread = _origination_terms(form, kind)
+    data.update(terms)
+    return data, {**errors, **unread}
 
 
 def _form_page(product: dict[str, Any] | None, values: Any, errors: dict[str, list[str]], status: int = 200):
@@ -109,7 +122,7 @@ def _refusal(exc: ServiceError) -> dict[str, list[str]]:
 @bp.route("/")
 def index():
     return render_template("products.html", products=products.list_products(current_user.principal,
-                                                                             include_inactive=True))
+                                                                             include_inactive=True, language=language()))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -130,11 +143,14 @@ def new():
 
 @bp.route("/<code>", methods=["GET", "POST"])
 def edit(code: str):
-    product = products.get_product(current_user.principal, code)
+    product = products.get_product(current_user.principal, code, language())
     if request.method == "GET":
         return _form_page(product, {}, {})
+    terms, unread = _origination_terms(request.form, str(product["kind"]))
     data: dict[str, Any] = {"name": request.form.get("name", "").strip(), "active": bool(request.form.get("active")),
-                            **_origination_terms(request.form, str(product["kind"]))}
+                            **terms}
+    if unread:
+        return _form_page(product, request.form, unread, 422)
     try:
         views.change_product(current_user.principal, code, data)
     except ServiceError as exc:

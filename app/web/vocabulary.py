@@ -17,7 +17,7 @@ TASK_STATES = {"ready": _l("waiting to be picked up"), "claimed": _l("in progres
 EVENTS = {
     "started": _l("Process started"), "completed": _l("Stage finished"), "cancelled": _l("Instance cancelled"),
     "task_ready": _l("Task opened"), "task_claimed": _l("Task picked up"), "task_unclaimed": _l("Task released"),
-    "task_assigned": _l("Task assigned"), "task_completed": _l("Task done"), "task_cancelled": _l("Task withdrawn"),
+    "task_assigned": _l("Task assigned"), "task_reminded": _l("Reminder sent"), "task_completed": _l("Task done"), "task_cancelled": _l("Task withdrawn"),
     "message_received": _l("Message received"), "timer_fired": _l("Deadline reached"),
     "service_failed": _l("Automatic step failed"), "service_retried": _l("Automatic step retried"),
     "business_error": _l("Automatic step refused"), "parties_changed": _l("Parties changed"),

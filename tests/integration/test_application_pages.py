@@ -12,12 +12,13 @@ from __future__ import annotations
 import io
 import re
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Application, ApplicationDocument, HumanTask, RiskReport
+from app.models import Application, ApplicationDocument, HumanTask, Lead, RiskReport
 from app.services.errors import Invalid
 from app.services.identity import directory as identity
 from app.services.origination import applications, products
@@ -282,6 +283,30 @@ def test_a_product_is_named_in_the_pages_language(app, world):
             products.update_product(identity.principal_for("admin"), "ORDER-A", {"name_en": " "})
         db.session.rollback()
         db.session.remove()
+
+
+def test_the_platforms_pages_name_a_product_in_the_pages_language(app, world):
+    """The dashboard, the product list and page, and the leads' pages said 订单融资 on English pages too."""
+    application_id = _draft(app)
+    with app.app_context():  # decided: the dashboard counts it under its product; a lead asks for the product
+        row = db.session.get(Application, application_id)
+        row.status, row.submitted_at = "approved", datetime(2026, 11, 2, 2, tzinfo=UTC)
+        row.decided_at = datetime(2026, 11, 3, 2, tzinfo=UTC)
+        lead = Lead(number="LEAD-2026-0001", company_name="申城贸易有限公司", contact_name="李明",
+                    mobile="13800138000", product_code="ORDER-A", status="new")
+        db.session.add(lead)
+        db.session.commit()
+        lead_id = lead.id
+        db.session.remove()
+    read = reader(app, "admin")
+    for url, part in (("/dashboard", r'<table id="product-table">.*?</table>'),
+                      ("/products/", r'<tr data-product="ORDER-A">.*?</tr>'),
+                      ("/products/ORDER-A", r"<title>.*?</title>.*?<h1>.*?</h1>"),
+                      ("/leads/new", r'<select id="f-product_code".*?</select>'),
+                      (f"/leads/{lead_id}", r"<dl.*?</dl>")):
+        en, zh = (re.search(part, read(url, language), re.S).group(0) for language in ("en", "zh-CN"))
+        assert "Order financing" in en and "订单融资" not in en, (url, en)
+        assert "订单融资" in zh and "Order financing" not in zh, (url, zh)
 
 
 def test_a_draft_of_a_product_no_longer_offered_can_still_be_changed(client, app, world):
@@ -569,3 +594,59 @@ def test_the_borrower_removes_a_wrong_upload_from_its_draft_and_the_timeline_say
     sign_in(other, "app2")
     assert other.post(f"{page_url}/documents/{document_id}/remove", headers=headers,
                       data={"csrf_token": _csrf(other.get("/", headers=headers).text)}).status_code == 404
+
+
+@pytest.mark.parametrize(("language", "yuan"), [("zh-CN", "¥"), ("en", "CN¥")])
+def test_the_product_pages_say_ratios_as_percentages_and_amounts_in_yuan(app, world, language, yuan):
+    page = reader(app, "admin")
+    listed = page("/products/", language)
+    row = re.search(r'<tr data-product="ORDER-A">.*?</tr>', listed, re.S).group(0)
+    assert "80%" in row and "0.80" not in row
+    assert re.search(r'<td class="rate">10%</td>', row)  # the annual rate, as the applicant's chooser says it
+    one = page("/products/ORDER-A", language)
+    assert re.search(r'<dd id="advance-ratio">80%</dd>', one)
+    new = page("/products/new", language)
+    assert f'<span class="ccy">{yuan}</span>' in new and '<span class="ccy">CNY</span>' not in new
+    if language == "zh-CN":
+        assert not _latin_words(listed), _latin_words(listed)
+
+
+@pytest.mark.parametrize(("headers", "percent_words"), [(ZH, "百分比"), (EN, "percentage")])
+def test_the_product_form_takes_a_ratio_as_a_percentage_and_shows_it_as_one(client, app, world, headers,
+                                                                           percent_words):
+    """An operator typed 80 (or 80%) for 融资比例: refused as 'a ratio above 0 and at most 1'; only 0.80 went."""
+    sign_in(client, "admin")
+    form = client.get("/products/new", headers=headers).text
+    base = {"csrf_token": _csrf(form), "kind": "pledge_financing", "annual_rate": "9", "min_amount": "100,000.00",
+            "max_amount": "3,000,000.00", "min_term": "3", "max_term": "12", "documents": ["warehouse_receipt"]}
+    lines = {"ltv.lend": "60%", "ltv.warning": "70", "ltv.margin_call": "0.75", "ltv.liquidation": "８５％"}
+    created = client.post("/products/new", headers=headers, data={**base, **lines, "code": "PLEDGE-P", "name": "仓单质押"})
+    assert created.status_code == 302, created.text
+    order = client.post("/products/new", headers=headers, data={
+        **base, "code": "ORDER-P", "name": "订单融资二期", "kind": "order_financing", "advance_ratio": "80.5%",
+        "documents": ["order"]})
+    assert order.status_code == 302, order.text
+    with app.app_context():
+        admin = identity.principal_for("admin")
+        pledge, order_view = products.get_product(admin, "PLEDGE-P"), products.get_product(admin, "ORDER-P")
+        db.session.remove()
+    assert {k: Decimal(v) for k, v in pledge["ltv"].items()} == {
+        "lend": Decimal("0.6"), "warning": Decimal("0.7"), "margin_call": Decimal("0.75"), "liquidation": Decimal("0.85")}
+    assert Decimal(order_view["advance_ratio"]) == Decimal("0.805")
+    edit = client.get("/products/ORDER-P", headers=headers).text
+    assert re.search(r'<input id="f-advance_ratio" name="advance_ratio"[^>]* value="80.5%"', edit), edit
+    assert 'value="0.805"' not in edit
+    for wrong in ("八十", "150%", "0%", "-5"):
+        refused = client.post("/products/ORDER-P", headers=headers, data={
+            "csrf_token": _csrf(edit), "name": "订单融资二期", "advance_ratio": wrong, "documents": ["order"]})
+        assert refused.status_code == 422, wrong
+        error = _field_error(refused.text, "advance_ratio")
+        assert percent_words in error and "80%" in error, (wrong, error)
+        assert "1" not in error.replace("100", ""), (wrong, error)  # no longer 'at most 1'
+    if headers is ZH:
+        assert not _latin_words(refused.text), _latin_words(refused.text)
+
+
+def _field_error(page: str, name: str) -> str:
+    found = re.search(rf'<input id="f-{re.escape(name)}"[^>]*>\s*<p class="field-error"[^>]*>([^<]*)</p>', page)
+    return found.group(1) if found else ""

@@ -251,6 +251,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("inbox.claim", "POST"): Rule("task", TASK_WORKERS),
     ("inbox.unclaim", "POST"): Rule("task", TASK_WORKERS),
     ("inbox.assign", "POST"): guarded("task", "tasks.assign"),
+    ("inbox.remind", "POST"): guarded("task", "tasks.remind"),
     ("inbox.document", "GET"): Rule("document", EVERYONE),
     ("admin.index", "GET"): guarded(None, "users.administer"),
     ("admin.create_org", "POST"): guarded(None, "users.administer"),
@@ -279,6 +280,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("tasks.unclaim", "POST"): Rule("task", TASK_WORKERS),
     ("tasks.complete", "POST"): Rule("task", TASK_WORKERS),
     ("tasks.assign", "POST"): guarded("task", "tasks.assign"),
+    ("tasks.remind", "POST"): guarded("task", "tasks.remind"),
     ("me.my_tasks", "GET"): Rule("task", EVERYONE, lists="offered"),  # group view
     ("me.my_tokens", "GET"): Rule(None, EVERYONE),
     ("me.create_token", "POST"): Rule(None, EVERYONE),

@@ -281,9 +281,10 @@ def test_an_incident_says_the_services_own_words_in_the_readers_language(client,
         return incident["reason"]
 
     en, zh = reason("en"), reason("zh-CN")
-    assert en == ("The service notify.send at tell failed 1 times for a technical reason (no organisation 'NOPE'): "
-                  "when the service works again, retry.")
-    assert "没有机构 'NOPE'" in zh and "notify.send" in zh
+    # a refusal for data the platform lacks is no outage: the reason never says to wait for the service
+    assert en == ("The service notify.send at tell could not go on (no organisation 'NOPE'). This is not an outage: "
+                  "record or correct what it names, then retry.")
+    assert "没有机构 'NOPE'" in zh and "notify.send" in zh and "这不是系统故障" in zh and "技术原因" not in zh
     no_english(zh, en, "notify", "send", "tell", "NOPE")
 
 

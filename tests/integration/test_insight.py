@@ -199,6 +199,22 @@ def test_the_task_statistics_give_waits_and_throughput_per_lane_and_organisation
     assert client.get("/insight/tasks?days=3", headers=EN).status_code == 400
 
 
+def test_the_task_statistics_put_the_longest_wait_first_and_link_it_to_its_task(client, reviews, clock, app):
+    """An operator following up (催办) opens the task that has waited longest from its row."""
+    _at(clock, 8)
+    with app.app_context():
+        oldest = db.session.scalar(select(HumanTask.id).where(HumanTask.element_id == "check",
+                                                              HumanTask.state == "ready")
+                                   .order_by(HumanTask.created_at, HumanTask.id).limit(1))
+        db.session.remove()
+    sign_in(client, "ana")
+    page = client.get("/insight/tasks", headers=ZH).text
+    rows = re.findall(r'<tr data-lane="([^"]*)" data-org="[^"]*"', page)
+    assert rows[0] == "operator"  # two checks open, the oldest for 7 h; the reviews have none open
+    check = re.search(r'<tr data-lane="operator" data-org="".*?</tr>', page, re.S).group(0)
+    assert f'<a href="/tasks/{oldest}" title="打开等待最久的任务">' in check
+
+
 def test_only_the_platforms_staff_read_the_heatmap_and_the_task_statistics(client, reviews, app):
     for user in ("rev1", "appl"):
         c = app.test_client()

@@ -20,6 +20,7 @@ from app.services.identity.directory import Principal
 from app.services.identity.grants import CANDIDATES_LANE, ROLE_PARTY
 
 PLATFORM_LANES = frozenset({"platform_admin", "operator", "analyst", "auditor", "collections_agent"})
+UNLANED_ROLE = "operator"  # who is offered a task without a lane, beside the instance's starter
 
 
 def lane_party(lane: str | None) -> str | None:
@@ -85,7 +86,7 @@ def offered_branches(principal: Principal, unlaned: bool = True, named: bool = T
         # a platform lane is offered in every organisation: its own-organisation branch adds nothing
         party_lanes = [lane for lane in party_lanes if lane not in platform_lanes]
         others = [HumanTask.lane == lane for lane in platform_lanes]
-        if principal.has_role("operator"):  # a task without a lane: the platform's operators
+        if principal.has_role(UNLANED_ROLE):  # a task without a lane: the platform's operators
             others.append(HumanTask.lane.is_(None))  # (analysts and auditors only read)
     elif unlaned:
         # "started by me" as an IN over the indexed started_by_id: a small set, no per-task probe
@@ -106,5 +107,5 @@ def task_visible(principal: Principal) -> ColumnElement[bool]:
                HumanTask.completed_by_id == principal.id, lead)
 
 
-__all__ = ["ROLE_PARTY", "instance_visible", "lane_party", "offered_branches", "offered_everything",
+__all__ = ["ROLE_PARTY", "UNLANED_ROLE", "instance_visible", "lane_party", "offered_branches", "offered_everything",
            "oversees_organisation", "task_offered", "task_visible"]

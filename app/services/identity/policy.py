@@ -101,6 +101,8 @@ POLICY: dict[str, tuple[Grant, ...]] = {
     # tasks: who works one is its lane (access.task_offered); these are the powers over others' work
     "tasks.assign": (platform("platform_admin"), own_organisation("team_lead")),
     "tasks.unclaim_others": (platform("platform_admin"),),  # release a task someone else claimed
+    # 催办: remind a task's holder (or its group) of a task that waits too long (notices.reminders)
+    "tasks.remind": (platform(*PLATFORM_ACTORS), own_organisation("team_lead")),
     # loans and the ledger
     "payments.record": (platform("platform_admin"), party("borrower", "applicant")),  # an offline repayment
     "payments.confirm": (platform("platform_admin"), party("funder", "finance")),  # confirm or reject it

@@ -172,6 +172,12 @@ TEMPLATES: dict[str, Template] = {
         {"en": "Loan {loan} is past due (days past due: {dpd}) with ¥{amount} overdue; the collections case now calls for "
                "{action_en}. See the collections page.",
          "zh": "贷款 {loan} 已逾期 {dpd} 天，逾期金额 ¥{amount}，催收案件升级为：{action_zh}。详见催收页面。"}),
+    # 催办 (app/services/notices/reminders.py): a task that waits too long, to whoever holds it or its group
+    "task_reminder": Template(
+        {"en": "Reminder: {task_en} ({number})", "zh": "催办：{task_zh}（{number}）"},
+        {"en": "{sender} reminds you of the task \"{task_en}\" of {number}, waiting since {since}. Please deal with "
+               "it as soon as you can: {link}",
+         "zh": "{sender}催办您处理业务 {number} 的任务「{task_zh}」，该任务自 {since} 起等待处理。请尽快处理：{link}"}),
 }
 LANGUAGES = ("zh", "en")
 # A reason an outside party did not give (a payment gateway's failure without words), in each language.

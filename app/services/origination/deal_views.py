@@ -25,7 +25,7 @@ from app.services.origination.decisions import reason_in
 from app.services.origination.details import PARTY_FIELDS
 from app.services.origination.products import product_row, product_view, terms_of
 from app.services.origination.timeline import timeline
-from app.services.workflow import instance_view
+from app.services.workflow import instance_view, repair
 
 DEAL_PARTY_KINDS = frozenset({"funder", "core_enterprise", "warehouse"})  # who follows deals they are party to
 
@@ -158,6 +158,8 @@ def view(principal: Principal, row: Application, language: str) -> dict[str, Any
         # the deal's process on its instance page (issue 16), for a reader who may see it
         "instance_id": row.instance_id if row.instance_id and instance_view.may_see(principal, row.instance_id)
         else None,
+        # stopped on an error: where and why, with its repair, for the platform's staff; "being processed" for others
+        "stopped": repair.stopped(principal, row.instance_id, language),
     }
 
 

@@ -237,9 +237,9 @@ def may_manage(principal: Principal) -> bool:
     return policy.may_ever(principal, "leads.manage")
 
 
-def products_offered() -> list[tuple[str, str]]:
-    """(code, name) of the products a lead may ask for, for the operators' form."""
-    return [(p.code, p.name) for p in db.session.scalars(
+def products_offered(language: str | None = None) -> list[tuple[str, str]]:
+    """(code, name) of the products a lead may ask for, for the operators' form, named in `language`."""
+    return [(p.code, p.name_in(language)) for p in db.session.scalars(
         select(Product).where(Product.active.is_(True), Product.kind.is_not(None)).order_by(Product.code))]
 
 
@@ -265,7 +265,7 @@ def lead_view(row: Lead) -> dict[str, Any]:
             "decided_at": row.decided_at}
 
 
-def _details(rows: list[Lead]) -> list[dict[str, Any]]:
+def _details(rows: list[Lead], language: str | None = None) -> list[dict[str, Any]]:
     """What the platform's operators see of leads: everything, with what each may duplicate, read
     for a page of leads in one query per kind of row (channels, earlier leads, organisations, tasks)."""
     def by_id(model: Any, ids: set[int | None]) -> dict[int, Any]:
@@ -276,8 +276,8 @@ def _details(rows: list[Lead]) -> list[dict[str, Any]]:
     earlier = by_id(Lead, {r.duplicate_of_id for r in rows})
     orgs = by_id(Organisation, {r.org_id for r in rows})
     codes = {r.product_code for r in rows if r.product_code}
-    product_names = dict(db.session.execute(select(Product.code, Product.name).where(Product.code.in_(codes))).all()) \
-        if codes else {}
+    product_names = {p.code: p.name_in(language) for p in db.session.scalars(
+        select(Product).where(Product.code.in_(codes)))} if codes else {}
     tasks: dict[str | None, int] = {key: task_id for key, task_id in db.session.execute(
         select(ProcessInstance.business_key, func.min(HumanTask.id))
         .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
@@ -322,9 +322,9 @@ def _deciders(rows: list[Lead]) -> dict[str, str]:
     return {key: display or username for key, display, username in found if key is not None}
 
 
-def lead_detail(row: Lead) -> dict[str, Any]:
-    """What the platform's operators see of a lead (`_details`)."""
-    return _details([row])[0]
+def lead_detail(row: Lead, language: str | None = None) -> dict[str, Any]:
+    """What the platform's operators see of a lead (`_details`; its product named in `language`)."""
+    return _details([row], language)[0]
 
 
 def _load(lead_id: int) -> Lead:
@@ -334,9 +334,9 @@ def _load(lead_id: int) -> Lead:
     return row
 
 
-def get_lead(principal: Principal, lead_id: int) -> dict[str, Any]:
+def get_lead(principal: Principal, lead_id: int, language: str | None = None) -> dict[str, Any]:
     policy.require(principal, "leads.manage", message=OPERATORS_ONLY)
-    return lead_detail(_load(lead_id))
+    return lead_detail(_load(lead_id), language)
 
 
 def get_channel_lead(channel: Channel, lead_id: int) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from sqlalchemy import ColumnElement, select, true
 from app.extensions import db
 from app.lending.money import ZERO
 from app.lending.overdue import Bucket, bucket_for
-from app.models import Application, Loan, Organisation, OrgKind, Payment, Product
+from app.models import Application, Loan, Organisation, OrgKind, Payment
 from app.models.loan import Instalment
 from app.services.context import lazy_gettext as _l
 from app.services.errors import NotFound
@@ -38,6 +38,7 @@ from app.services.identity import policy
 from app.services.identity.directory import Principal
 from app.services.ledger.journal import cents_sum, from_cents
 from app.services.ledger.loans import business_today
+from app.services.origination.products import product_row
 
 MONTHS = 12
 PAR_DAYS = 30  # PAR30: loans more than this many days past due
@@ -182,18 +183,19 @@ def _months(loan_condition: ColumnElement[bool], today: date) -> list[MonthFigur
     return [MonthFigures(k, disbursed[k], repaid[k]) for k in keys]
 
 
-def _products(funder_org_id: int | None) -> list[ProductFigures]:
+def _products(funder_org_id: int | None, language: str | None) -> list[ProductFigures]:
     condition = Application.funder_org_id == funder_org_id if funder_org_id is not None else true()
     decided: dict[int, int] = defaultdict(int)
     approved: dict[int, int] = defaultdict(int)
     days: dict[int, list[float]] = defaultdict(list)
     names: dict[int, str] = {}
     codes: dict[int, str] = {}
-    for product_id, name, code, status, submitted_at, decided_at in db.session.execute(
-            select(Application.product_id, Product.name, Product.code, Application.status, Application.submitted_at,
-                   Application.decided_at).join(Product, Product.id == Application.product_id)
+    for product_id, status, submitted_at, decided_at in db.session.execute(
+            select(Application.product_id, Application.status, Application.submitted_at, Application.decided_at)
             .where(condition, Application.decided_at.is_not(None))):
-        names[product_id], codes[product_id] = name, code
+        if product_id not in names:  # named as the reader's pages name it (`Product.name_in`)
+            product = product_row(product_id)
+            names[product_id], codes[product_id] = product.name_in(language), product.code
         decided[product_id] += 1
         approved[product_id] += status != "rejected"
         if submitted_at is not None and decided_at is not None:
@@ -208,9 +210,11 @@ def _products(funder_org_id: int | None) -> list[ProductFigures]:
     return figures
 
 
-def portfolio(actor: Principal, funder_org_id: int | None = None, today: date | None = None) -> Portfolio:
+def portfolio(actor: Principal, funder_org_id: int | None = None, today: date | None = None,
+              language: str | None = None) -> Portfolio:
     """The dashboard's figures for the loans the reader may see (platform staff: every funder's, or the
-    one chosen; a funder's staff: their own organisation's, whatever they choose). 403 for anyone else."""
+    one chosen; a funder's staff: their own organisation's, whatever they choose). 403 for anyone else.
+    Its products are named in `language` (the page's)."""
     funder_id, funders = _scope(actor, funder_org_id)
     as_of = today or business_today()
     condition = Loan.funder_org_id == funder_id if funder_id is not None else true()
@@ -220,7 +224,7 @@ def portfolio(actor: Principal, funder_org_id: int | None = None, today: date | 
                                         .where(Organisation.id == funder_id)).one()
         funder = Funder(funder_id, name, code)
     return Portfolio(as_of, funder, funders, exposure(positions(condition)), _months(condition, as_of),
-                     _products(funder_id))
+                     _products(funder_id, language))
 
 
 def may_read(actor: Principal) -> bool:

@@ -54,6 +54,9 @@ _TEXTS: dict[str, Callable[..., Any]] = {
     "service_failed": lambda **p: _l(
         "The service %(operator)s at %(element)s failed %(attempts)s times for a technical reason (%(error)s): "
         "when the service works again, retry.", **p),
+    "service_refused": lambda **p: _l(
+        "The service %(operator)s at %(element)s could not go on (%(error)s). This is not an outage: record or "
+        "correct what it names, then retry.", **p),
     "no_operator": lambda **p: _l(
         "The service task at %(element)s calls %(operator)s, which no handler serves here: register the operator "
         "(or map it to one), then retry.", **p),
@@ -92,6 +95,15 @@ def in_its_own_words(details: dict[str, Any] | None) -> bool:
     return isinstance(found, dict) and found.get("code") == "said"
 
 
+def own_words(details: dict[str, Any] | None) -> Any:
+    """What the failing handler said in its own words (`reasons.of_service`), in the reader's language: the why
+    without the engine's frame (its operator's code, its attempts); None when it said nothing."""
+    found = (details or {}).get("reason")
+    if isinstance(found, dict) and isinstance(found.get("error_said"), dict):
+        return kept_in_language(found["error_said"])
+    return None
+
+
 def reason_text(details: dict[str, Any] | None, element: str | None = None) -> Any:
     """The reason of an incident (its `details`) in the reader's language, or None when it has none.
     `element`, if given, replaces the element's id by its name in the reader's language."""
@@ -101,13 +113,15 @@ def reason_text(details: dict[str, Any] | None, element: str | None = None) -> A
     if not isinstance(found, dict) or found.get("code") not in _TEXTS:
         return None
     params = {k: str(v) for k, v in (found.get("params") or {}).items()}
-    if isinstance(found.get("error_said"), dict):  # a handler's own words (`reasons.of_service`)
+    code = found["code"]
+    if isinstance(found.get("error_said"), dict):  # a handler's own words (`reasons.of_service`): a refusal
         params["error"] = kept_in_language(found["error_said"])
+        code = "service_refused" if code == "service_failed" else code  # as stored before refusals had their code
     elif "error" in params:  # Python's words, where the table knows them
         params["error"] = in_language(runtime_errors.said_of(params["error"]))
     if element:
         params["element"] = element
     try:
-        return str(_TEXTS[found["code"]](**params))
+        return str(_TEXTS[code](**params))
     except (KeyError, TypeError, ValueError):  # a reason stored by another version, with other parameters
         return found.get("text")

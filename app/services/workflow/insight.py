@@ -205,6 +205,7 @@ class TaskFigures:
     done_p90: float | None
     open_now: int
     oldest_open: float | None  # seconds the oldest open task has waited, now
+    oldest_task_id: int | None = None  # that task: the page links to it (to follow it up, 催办)
 
 
 @dataclass(frozen=True)
@@ -256,6 +257,7 @@ def task_statistics(actor: Principal, days: int = DEFAULT_PERIOD, at: datetime |
     open_now = {(lane, org): (int(count), oldest) for lane, org, count, oldest in db.session.execute(
         select(HumanTask.lane, HumanTask.org_id, func.count(), func.min(HumanTask.created_at))
         .where(HumanTask.state.in_(OPEN_TASK_STATES)).group_by(HumanTask.lane, HumanTask.org_id))}
+    oldest_ids = _oldest_open_tasks()
     keys = set(opened) | set(completed) | set(open_now)
     orgs = dict(db.session.execute(select(Organisation.id, Organisation.name).where(
         Organisation.id.in_({org for _, org in keys if org is not None}))).all())
@@ -269,9 +271,23 @@ def task_statistics(actor: Principal, days: int = DEFAULT_PERIOD, at: datetime |
             key[0], key[1], orgs.get(key[1]) if key[1] is not None else platform, opened.get(key, 0),
             completed.get(key, 0), _median(claim_waits[key]), percentile(claim_waits[key], 0.9),
             _median(done_waits[key]), percentile(done_waits[key], 0.9), count,
-            (until - oldest).total_seconds() if oldest is not None else None))
-    rows.sort(key=lambda r: (r.lane or "~", r.organisation or "", r.org_id or 0))
+            (until - oldest).total_seconds() if oldest is not None else None, oldest_ids.get(key)))
+    # the longest waiting first (what to follow up), then the groups with nothing open, by lane
+    rows.sort(key=lambda r: (r.oldest_open is None, -(r.oldest_open or 0), r.lane or "~", r.organisation or "",
+                             r.org_id or 0))
     return TaskStatistics(days, since, until, rows)
+
+
+def _oldest_open_tasks() -> dict[tuple[str | None, int | None], int]:
+    """The id of the open task that has waited longest in each lane and organisation."""
+    oldest: dict[tuple[str | None, int | None], int] = {}
+    ranked = select(HumanTask.id, HumanTask.lane, HumanTask.org_id, func.row_number().over(
+        partition_by=(HumanTask.lane, HumanTask.org_id), order_by=(HumanTask.created_at, HumanTask.id)).label("n")
+                    ).where(HumanTask.state.in_(OPEN_TASK_STATES)).subquery()
+    for task_id, lane, org_id in db.session.execute(select(ranked.c.id, ranked.c.lane, ranked.c.org_id)
+                                                    .where(ranked.c.n == 1)):
+        oldest[(lane, org_id)] = task_id
+    return oldest
 
 
 def _first_claims(since: datetime, until: datetime) -> dict[int, datetime]:

@@ -59,7 +59,7 @@ from app.services.workflow.runtime import runtime
 NOT_FOUND = _l("There is no such process instance, or it is not one you may see.")
 # What a party reads of the history: the deal's milestones and its tasks (its scope filters them).
 PARTY_EVENTS = frozenset({"started", "completed", "cancelled", "task_ready", "task_claimed", "task_unclaimed",
-                          "task_assigned", "task_completed", "task_cancelled", "timer_fired", "message_received"})
+                          "task_assigned", "task_reminded", "task_completed", "task_cancelled", "timer_fired", "message_received"})
 SHORT = 200  # a value in the timeline is cut to this many characters
 TIMELINE_ROWS = 500  # the latest steps shown of a long life (a loan's months of daily timers)
 KEPT_ROWS = 50  # messages kept for the deal, oldest first

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -101,3 +102,20 @@ def repair_view(actor: Principal, instance_id: int, language: str) -> RepairView
                       [v.version for v in versions if v.version != instance.version],
                       policy.allowed(actor, "incidents.retry"), policy.allowed(actor, "instances.cancel"),
                       policy.allowed(actor, "instances.migrate"))
+
+
+def stopped(actor: Principal, instance_id: int | None, language: str) -> dict[str, Any] | None:
+    """Whether the instance is stopped on an open incident, as this reader may read it: the platform's staff
+    (`incidents.read`) where and why, with the instance to repair; anyone else only that it is (a deal's
+    parties read that it is being processed, never the error). None when it is not stopped."""
+    if instance_id is None or db.session.scalar(select(Incident.id).where(
+            Incident.instance_id == instance_id, Incident.resolved_at.is_(None)).limit(1)) is None:
+        return None
+    if not policy.allowed(actor, "incidents.read"):
+        return {"instance_id": None, "incidents": []}
+    view = repair_view(actor, instance_id, language)
+    words = {row.id: incident_reasons.own_words(row.details) for row in db.session.scalars(
+        select(Incident).where(Incident.instance_id == instance_id, Incident.resolved_at.is_(None)))}
+    return {"instance_id": instance_id, "may_retry": view.may_retry,  # the handler's words where it said why
+            "incidents": [{"element": i.element, "reason": words.get(i.id) or i.reason or i.message}
+                          for i in view.incidents]}
