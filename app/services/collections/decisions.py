@@ -93,6 +93,13 @@ def decide_sale(ctx: HandlerContext, params: dict[str, Any]) -> dict[str, Any]:
         audit("collections_debt_sale_rejected", checker, f"loan:{loan.id}", **details)
         return {"outcome": "rejected"}
     price = Decimal(str(params.get("price")))
+    discount = _discount(params.get("discount_percent"))
+    owed = outstanding(loan.id)
+    if discount is None or price > (owed * (100 - discount) / 100).quantize(CENT, ROUND_HALF_UP):
+        # the borrower paid since the proposal: the buyer would pay more than the agreed discount of the debt (above
+        # it, the rest left as the borrower's credit): nothing booked, the maker proposes again on today's debt
+        audit("collections_debt_sale_refused", checker, f"loan:{loan.id}", **details, outstanding=str(owed))
+        return {"outcome": "rejected", "refused": "outstanding_fell", "outstanding": str(owed)}
     on = loans.business_today()
     payment = take_payment(PaymentNotice(loan_id=loan.id, idempotency_key=f"debt-sale:{ctx.instance_id}",
                                          amount=price, channel=SALE_CHANNEL, received_on=on)).payment
