@@ -108,8 +108,8 @@ TEMPLATES: dict[str, Template] = {
     "loan_closed": Template(
         {"en": "Loan {loan} is repaid in full", "zh": "贷款 {loan} 已全部结清"},
         {"en": "Loan {loan} (application {number}) was repaid in full on {date}. Your settlement certificate is on the "
-               "application's page.",
-         "zh": "贷款 {loan}（申请 {number}）已于 {date} 全部结清，结清证明可在申请页面下载。"}),
+               "loan's page.",
+         "zh": "贷款 {loan}（申请 {number}）已于 {date} 全部结清，结清证明可在贷款页面下载。"}),
     "auto_debit_received": Template(
         {"en": "Loan {loan}: instalment auto-debited", "zh": "贷款 {loan} 本期已自动扣款"},
         {"en": "¥{amount} was debited from your account for loan {loan} as you authorised, and booked on {date}.",
