@@ -19,11 +19,13 @@ from app.models.identity import OrgKind
 from app.models.loan import ZERO
 from app.services.collections.cases import AGENCY, bind_agency, loan_of, penalty_owed
 from app.services.context import lazy_gettext as _l
+from app.services.context import served_url
 from app.services.errors import Invalid, ServiceError
 from app.services.identity.audit import audit
 from app.services.ledger import loans
 from app.services.ledger.adjustments import waive, write_off
 from app.services.ledger.repayments import PaymentNotice, take_payment
+from app.services.notices.sending import send
 from app.services.workflow.operators import HandlerContext
 
 SALE_CHANNEL = "debt_sale"
@@ -143,8 +145,14 @@ def decide_waiver(ctx: HandlerContext, params: dict[str, Any]) -> dict[str, Any]
                        memo=f"waived by collections case {ctx.instance_id}")
     except ServiceError as exc:  # more than is owed (paid since the proposal): nothing waived
         audit("collections_waiver_refused", checker, f"loan:{loan.id}", **details, refused=str(exc.message))
-        # the case page says it in the reader's language from the figures (`views`); `reason` stays for the log
-        return {"outcome": "refused", "reason": str(exc.message), "asked": amount,
-                "owed": str(penalty_owed(loan.id))}
+        owed = penalty_owed(loan.id)
+        # the maker and the checker are told, each in their language; the case page says it from the figures
+        # (`views`); `reason` stays for the log
+        send("collections_waiver_refused" if amount else "collections_waiver_refused_all", {
+            "loan": loan.business_key, "asked": str(amount or ""), "owed": str(owed),
+            "link": f"{served_url()}/collections/{ctx.instance_id}"},
+            user_ids=[u for u in (maker, checker) if u is not None], business_key=loan.business_key,
+            idempotency_key=f"waiver-refused:{ctx.instance_id}:{ctx.idempotency_key}")
+        return {"outcome": "refused", "reason": str(exc.message), "asked": amount, "owed": str(owed)}
     audit("collections_waiver_approved", checker, f"loan:{loan.id}", **details, waived=str(waived))
     return {"outcome": "waived", "waived": str(waived)}
