@@ -78,8 +78,12 @@ def test_a_margin_call_ignored_leads_to_disposal_with_the_surplus_returned(app, 
     assert (inst["business_key"], inst["status"]) == (KEY, "waiting")
     assert "appraise" not in tasks(client, world["tokens"]["fin1"])  # the platform operator's
     with app.app_context():
-        payoff = Decimal(repayments.quote_payoff(loan_id)["to_pay"])
+        quote = repayments.quote_payoff(loan_id)
         db.session.remove()
+    # a forced sale is no early repayment of the borrower's: the product's early-repayment fee (1 %) is not charged
+    fee = Decimal(quote["fee"])
+    payoff = Decimal(quote["to_pay"]) - fee
+    assert fee > 0
     _sell(client, op, "800000.00", "20000.00")
 
     [inst] = instances(client, op, "collateral_disposal")
@@ -95,6 +99,7 @@ def test_a_margin_call_ignored_leads_to_disposal_with_the_surplus_returned(app, 
         report = db.session.get(ApplicationDocument, disposal.report_document_id)
         assert (payment.channel, payment.amount, payment.status) == ("disposal", Decimal("780000.00"), "booked")
         assert payment.allocation["settled"] is True and Decimal(payment.allocation["credit_added"]) == surplus
+        assert Decimal(payment.allocation["fee"]) == 0  # the surplus returned was short of the fee
         assert (report.kind, report.filename) == ("appraisal_report", "appraisal.pdf")
         told = db.session.execute(select(Notification.template, Notification.recipient).where(
             Notification.template.in_(["disposal_surplus_returned", "collateral_disposed"]),
@@ -133,6 +138,7 @@ def test_proceeds_short_of_the_debt_are_written_off_by_a_second_person(app, clie
         owed = repayments.quote_payoff(loan_id)
         payment = db.session.get(Payment, disposal.payment_id)
         assert (payment.channel, payment.amount) == ("disposal", Decimal("435000.00"))  # costs first
+        assert Decimal(payment.allocation["fee"]) == 0  # all of it to what is owed: no early-repayment fee
         db.session.remove()
     assert Decimal(owed["principal"]) > 0 and disposal.shortfall > 0
     assert loan(app, loan_id).status == "active"

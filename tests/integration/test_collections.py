@@ -23,6 +23,7 @@ from app.models import (
     Organisation,
     Payment,
     ProcessInstance,
+    User,
 )
 from app.models import Product as LoanProduct
 from app.services import clock as service_clock
@@ -72,6 +73,10 @@ def world(app, ctx, runner, admin_token):
 
 def who(username: str):
     return identity.principal_for(username)
+
+
+def _locale(username: str, locale: str | None) -> None:
+    db.session.scalar(select(User).where(User.username == username)).locale = locale
 
 
 def book_loan(clock, pledged: bool = False) -> int:
@@ -728,9 +733,12 @@ def test_a_waiver_the_ledger_refuses_at_approval_is_said_on_the_case_page(world,
     owed = cases_of.penalty_owed(loan_id)
     do(case, "propose_waiver", "op1", {"waive_amount": f"{owed}", "reason": "Hardship"})
     take_payment(PaymentNotice(loan_id, "pays-the-penalty", owed, received_on=date(2026, 2, 24)))  # penalties first
+    _locale("fin1", "en")  # the checker reads English, the maker Chinese
     db.session.commit()
     assert cases_of.penalty_owed(loan_id) == 0
     do(case, "approve_waiver", "fin1", {"decision": "approve", "decision_note": "Agreed"})
+    _locale("fin1", None)  # the pages below in the browser's language
+    db.session.commit()
     assert sum((r.penalty_waived for r in loans.instalments(loan_id)), Decimal(0)) == 0
     seen = views.case(who("fin1"), case, "en")["waiver"]
     assert (seen["outcome"], Decimal(seen["asked"]), Decimal(seen["owed"])) == ("refused", owed, Decimal("0.00"))
@@ -743,4 +751,13 @@ def test_a_waiver_the_ledger_refuses_at_approval_is_said_on_the_case_page(world,
     with app.app_context():
         english = browser_of(app, "fin1").get(f"/collections/{case}", headers={"Accept-Language": "en"}).text
     assert f"The penalty waiver of CN¥{owed:,.2f} was approved but not booked" in english
+    # the maker and the checker are told, each in their own language, with the case's link
+    told = {n.recipient: n for n in db.session.scalars(select(Notification).where(
+        Notification.template == "collections_waiver_refused", Notification.channel == "in_app"))}
+    assert set(told) == {"op1", "fin1"}, told
+    for username in ("op1", "fin1"):
+        assert f"/collections/{case}" in told[username].body, told[username].body
+        assert told[username].business_key == loans.load_loan(loan_id).business_key
+    assert f"罚息减免 ¥{owed:,.2f} 已审批但未执行" in told["op1"].body and "¥0.00" in told["op1"].body
+    assert f"penalty waiver of ¥{owed:,.2f} on loan LOAN-1 was approved but not booked" in told["fin1"].body
     assert_books_balance(loan_id)

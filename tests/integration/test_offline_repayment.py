@@ -269,6 +269,9 @@ def test_a_loan_whose_overdue_bills_are_paid_since_the_batch_leaves_the_monitors
     assert f'data-loan-id="{world.loan1}"' not in overdue and "¥0.00" not in overdue
     assert f'data-loan-id="{world.loan2}"' in overdue  # still owing: still listed
     assert "逾期1至30天 (1)" in overdue
+    # on a phone the list is cards without the headings: each figure says what it is (a bare "8" said nothing)
+    assert re.search(r'<td data-label="逾期天数">\d+</td>', overdue), overdue
+    assert '<td class="amount overdue" data-label="逾期金额">' in overdue
 
 
 def test_a_transfer_confirmed_days_after_it_was_sent_shows_both_dates_and_finance_is_told_before(world, app, clock):

@@ -171,7 +171,11 @@ def test_an_on_time_payer_by_auto_debit_is_told_before_each_bill_and_gets_a_cert
     listed = re.search(rf'<tr[^>]*>(?:(?!</tr>).)*{application.number}(?:(?!</tr>).)*</tr>',
                        reader(app, "app1")("/applications/", "en"), re.S).group(0)
     assert "Paid off" in listed and "Loan repaid" in listed and "Loan booked" not in listed
-    assert [n.subject for n in notices("loan_closed")]
+    closed_notices = [n for n in notices("loan_closed") if n.channel == "in_app"]
+    assert closed_notices and all(n.business_key == loan.business_key for n in closed_notices)  # it opens the loan
+    assert "结清证明可在贷款页面下载" in closed_notices[0].body, closed_notices[0].body
+    notices_page = reader(app, "app1")("/notices", "zh")  # the notice's subject links the loan page
+    assert re.search(rf'<a href="/loans/{loan.id}">贷款 {loan.business_key} 已全部结清</a>', notices_page), notices_page
     assert len(notices("auto_debit_received")) == 6 and not notices("repayment_received")
     assert_books_balance(loan.id)
 

@@ -19,11 +19,13 @@ from app.models.identity import OrgKind
 from app.models.loan import ZERO
 from app.services.collections.cases import AGENCY, bind_agency, loan_of, penalty_owed
 from app.services.context import lazy_gettext as _l
+from app.services.context import served_url
 from app.services.errors import Invalid, ServiceError
 from app.services.identity.audit import audit
 from app.services.ledger import loans
 from app.services.ledger.adjustments import waive, write_off
 from app.services.ledger.repayments import PaymentNotice, take_payment
+from app.services.notices.sending import send
 from app.services.workflow.operators import HandlerContext
 
 SALE_CHANNEL = "debt_sale"
@@ -93,6 +95,13 @@ def decide_sale(ctx: HandlerContext, params: dict[str, Any]) -> dict[str, Any]:
         audit("collections_debt_sale_rejected", checker, f"loan:{loan.id}", **details)
         return {"outcome": "rejected"}
     price = Decimal(str(params.get("price")))
+    discount = _discount(params.get("discount_percent"))
+    owed = outstanding(loan.id)
+    if discount is None or price > (owed * (100 - discount) / 100).quantize(CENT, ROUND_HALF_UP):
+        # the borrower paid since the proposal: the buyer would pay more than the agreed discount of the debt (above
+        # it, the rest left as the borrower's credit): nothing booked, the maker proposes again on today's debt
+        audit("collections_debt_sale_refused", checker, f"loan:{loan.id}", **details, outstanding=str(owed))
+        return {"outcome": "rejected", "refused": "outstanding_fell", "outstanding": str(owed)}
     on = loans.business_today()
     payment = take_payment(PaymentNotice(loan_id=loan.id, idempotency_key=f"debt-sale:{ctx.instance_id}",
                                          amount=price, channel=SALE_CHANNEL, received_on=on)).payment
@@ -136,8 +145,14 @@ def decide_waiver(ctx: HandlerContext, params: dict[str, Any]) -> dict[str, Any]
                        memo=f"waived by collections case {ctx.instance_id}")
     except ServiceError as exc:  # more than is owed (paid since the proposal): nothing waived
         audit("collections_waiver_refused", checker, f"loan:{loan.id}", **details, refused=str(exc.message))
-        # the case page says it in the reader's language from the figures (`views`); `reason` stays for the log
-        return {"outcome": "refused", "reason": str(exc.message), "asked": amount,
-                "owed": str(penalty_owed(loan.id))}
+        owed = penalty_owed(loan.id)
+        # the maker and the checker are told, each in their language; the case page says it from the figures
+        # (`views`); `reason` stays for the log
+        send("collections_waiver_refused" if amount else "collections_waiver_refused_all", {
+            "loan": loan.business_key, "asked": str(amount or ""), "owed": str(owed),
+            "link": f"{served_url()}/collections/{ctx.instance_id}"},
+            user_ids=[u for u in (maker, checker) if u is not None], business_key=loan.business_key,
+            idempotency_key=f"waiver-refused:{ctx.instance_id}:{ctx.idempotency_key}")
+        return {"outcome": "refused", "reason": str(exc.message), "asked": amount, "owed": str(owed)}
     audit("collections_waiver_approved", checker, f"loan:{loan.id}", **details, waived=str(waived))
     return {"outcome": "waived", "waived": str(waived)}

@@ -108,8 +108,21 @@ TEMPLATES: dict[str, Template] = {
     "loan_closed": Template(
         {"en": "Loan {loan} is repaid in full", "zh": "贷款 {loan} 已全部结清"},
         {"en": "Loan {loan} (application {number}) was repaid in full on {date}. Your settlement certificate is on the "
-               "application's page.",
-         "zh": "贷款 {loan}（申请 {number}）已于 {date} 全部结清，结清证明可在申请页面下载。"}),
+               "loan's page.",
+         "zh": "贷款 {loan}（申请 {number}）已于 {date} 全部结清，结清证明可在贷款页面下载。"}),
+    "collections_waiver_refused": Template(
+        {"en": "Loan {loan}: the penalty waiver was not booked", "zh": "贷款 {loan} 的罚息减免未执行"},
+        {"en": "The penalty waiver of ¥{asked} on loan {loan} was approved but not booked: by then only ¥{owed} of "
+               "penalty interest was owed (the borrower paid meanwhile). Nothing was waived; propose it again on the "
+               "collections case if needed: {link}",
+         "zh": "贷款 {loan} 的罚息减免 ¥{asked} 已审批但未执行：审批时仅欠罚息 ¥{owed}（借款人在此期间已还款），"
+               "未减免任何金额；如仍需减免，请在催收案件中重新提议：{link}"}),
+    "collections_waiver_refused_all": Template(
+        {"en": "Loan {loan}: the penalty waiver was not booked", "zh": "贷款 {loan} 的罚息减免未执行"},
+        {"en": "The waiver of all penalty interest on loan {loan} was approved but not booked: by then no penalty "
+               "interest was owed (the borrower paid it meanwhile). Nothing was waived. The collections case: {link}",
+         "zh": "贷款 {loan} 的全部罚息减免已审批但未执行：审批时已无未还罚息（借款人在此期间已还款），未减免任何金额。"
+               "催收案件：{link}"}),
     "auto_debit_received": Template(
         {"en": "Loan {loan}: instalment auto-debited", "zh": "贷款 {loan} 本期已自动扣款"},
         {"en": "¥{amount} was debited from your account for loan {loan} as you authorised, and booked on {date}.",

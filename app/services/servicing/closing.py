@@ -62,5 +62,5 @@ def close(deal: LoanDeal) -> dict[str, Any]:
     sending.send("loan_closed", {"loan": loan.business_key, "number": application.number,
                                  "date": loan.closed_on.isoformat() if loan.closed_on else ""},
                  org_id=loan.borrower_org_id, roles=sorted(policy.party_roles("applications.draft", "borrower")),
-                 business_key=application.number, idempotency_key=f"{loan.business_key}:loan_closed")
+                 business_key=loan.business_key, idempotency_key=f"{loan.business_key}:loan_closed")
     return {"document_id": document.id, "status": "closed", "duplicate": False}
