@@ -684,3 +684,23 @@ def test_with_no_agency_registered_the_operator_is_told_so_not_offered_an_empty_
         page = client.get("/collections", headers={"Accept-Language": "zh"}).text
     row = page.split(f'data-case="{case}"')[1].split("</tr>")[0]
     assert "尚未登记催收机构" in row and 'name="agency"' not in row
+
+
+def test_a_promise_to_pay_nothing_is_refused_and_never_ends_the_case_as_kept(world, clock):
+    """A promise of ¥0.00 was taken, on the contact task and on the case's page; at its date the check found
+    ¥0.00 paid "at least the promise" and ended the case as kept, the loan still overdue."""
+    loan_id = book_loan(clock)
+    batch(clock, FIRST_OVERDUE)
+    case = open_case(loan_id, FIRST_OVERDUE)
+    for zero in ("0", "0.00"):
+        with pytest.raises(Invalid) as refused:
+            contact(case, day=FIRST_OVERDUE, outcome="promised", promise_date="2026-02-20", promise_amount=zero)
+        assert refused.value.fields == {"promise_amount": [
+            "Enter an amount above zero, such as 500000.00 (at most 2 decimals)."]}, refused.value.fields
+        db.session.rollback()
+        with pytest.raises(Invalid) as logged:
+            log(case, at="09:45", outcome="promised", promise_date="2026-02-20", promise_amount=zero)
+        assert list(logged.value.fields) == ["promise_amount"]
+        db.session.rollback()
+    assert open_tasks(case) == ["contact"] and data(case).get("promised") in (None, False)
+    assert views.case(who("agent1"), case, "en")["contacts"] == []
