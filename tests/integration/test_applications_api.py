@@ -10,6 +10,7 @@ advance cap, the decision), so they do not depend on the shipped diagrams' detai
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from datetime import date
 from typing import Any
@@ -423,6 +424,20 @@ def test_an_application_names_the_account_the_funds_go_to_and_only_its_borrower_
         db.session.remove()
     assert sees["applicant1"]["payee_account"] == sees["reviewer1"]["payee_account"] == "6222 0210 0100 7777"
     assert "payee_account" not in sees["signer1"] and "payee_bank" not in sees["signer1"]  # not the core's
+    # nor over the process instance API, which gave the deal's data and its start event whole to every party
+    instance_id = db_instance_of(app, application["id"])
+    for path in (f"/process-instances/{instance_id}", f"/process-instances/{instance_id}/events",
+                 "/process-instances?per_page=100"):
+        for who, reads in (("signer1", False), ("applicant1", True), ("reviewer1", True)):
+            body = json.dumps(world.call(who, "GET", path).json, ensure_ascii=False)
+            assert ("0210 0100 7777" in body) is reads and ("招商银行上海分行" in body) is reads, (who, path)
+
+
+def db_instance_of(app, application_id: int) -> int:
+    with app.app_context():
+        instance_id = db.session.get(Application, application_id).instance_id
+        db.session.remove()
+    return int(instance_id)
 
 
 def test_each_other_party_reads_its_part_of_the_deals_papers_not_the_loan_contract_or_the_funders_reasons(world, app):
