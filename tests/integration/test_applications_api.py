@@ -360,6 +360,24 @@ def test_an_application_document_is_a_pdf_an_image_or_an_office_file_never_a_tex
     assert count(app, ApplicationDocument) == 3
 
 
+def test_a_zip_that_only_claims_to_be_an_office_file_or_unpacks_too_far_is_refused(world, app):
+    """A ZIP whose first parts are an office file's (`[Content_Types].xml`) and which holds no workbook or document
+    was kept as an XLSX or a DOCX; one that declares gigabytes unpacked is refused before anything is unpacked."""
+    from tests.integration.test_upload_archives import FAKE_DOCX, FAKE_XLSX, PLAIN, bomb
+
+    application = world.draft()
+    for content, name in ((FAKE_XLSX, "statements.xlsx"), (FAKE_DOCX, "licence.docx"), (PLAIN, "statements.xlsx")):
+        r = world.attach(application["id"], content, "financial_statements", name)
+        assert r.status_code == 422 and error(r)["fields"] == {"file": [ONLY]}, (name, r.json)
+    zh = world.client.post(f"{API}/applications/{application['id']}/documents",
+                           headers={**world.headers["applicant1"], "Accept-Language": "zh"},
+                           data={"kind": "other", "file": (_stream(bomb()), "statements.xlsx")},
+                           content_type="multipart/form-data")
+    assert zh.status_code == 413 and "解压后超过 200 MiB" in error(zh)["message"], zh.json
+    assert count(app, ApplicationDocument) == 0
+    assert world.attach(application["id"], XLSX, "financial_statements", "statements.xlsx").status_code == 201
+
+
 def test_a_request_without_a_file_is_422(world):
     application = world.draft()
     r = world.client.post(f"{API}/applications/{application['id']}/documents", headers=world.headers["applicant1"],
