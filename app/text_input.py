@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from flask import Flask, abort, request
+from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import FileStorage, MultiDict
 
 NUL = "\x00"
@@ -38,7 +39,7 @@ def has_nul_file_name(files: MultiDict[str, FileStorage]) -> bool:
 def _refuse_nul() -> None:
     if has_nul(request.args) or (request.method != "GET" and (has_nul(request.form)
                                                              or has_nul_file_name(request.files))):
-        abort(400, description="NUL characters are not allowed in request text")
+        abort(400, description=_l("NUL characters are not allowed in request text"))
 
 
 def install(app: Flask) -> None:

@@ -19,6 +19,9 @@ _SENTENCES = [
     foreign("Invalid \\escape"),
     foreign("Invalid \\uXXXX escape"),
     foreign("Extra data"),
+    # what the API's decoder refuses beyond the reader (`app/api/json_body.py`)
+    foreign("NUL characters are not allowed"),
+    foreign("lone surrogates (\\ud800-\\udfff escapes that pair with nothing) are not allowed"),
 ]
 
 

@@ -10,6 +10,7 @@ advance cap, the decision), so they do not depend on the shipped diagrams' detai
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from datetime import date
 from typing import Any
@@ -413,6 +414,24 @@ def test_an_application_document_is_a_pdf_an_image_or_an_office_file_never_a_tex
     assert count(app, ApplicationDocument) == 3
 
 
+def test_a_zip_that_only_claims_to_be_an_office_file_or_unpacks_too_far_is_refused(world, app):
+    """A ZIP whose first parts are an office file's (`[Content_Types].xml`) and which holds no workbook or document
+    was kept as an XLSX or a DOCX; one that declares gigabytes unpacked is refused before anything is unpacked."""
+    from tests.integration.test_upload_archives import FAKE_DOCX, FAKE_XLSX, PLAIN, bomb
+
+    application = world.draft()
+    for content, name in ((FAKE_XLSX, "statements.xlsx"), (FAKE_DOCX, "licence.docx"), (PLAIN, "statements.xlsx")):
+        r = world.attach(application["id"], content, "financial_statements", name)
+        assert r.status_code == 422 and error(r)["fields"] == {"file": [ONLY]}, (name, r.json)
+    zh = world.client.post(f"{API}/applications/{application['id']}/documents",
+                           headers={**world.headers["applicant1"], "Accept-Language": "zh"},
+                           data={"kind": "other", "file": (_stream(bomb()), "statements.xlsx")},
+                           content_type="multipart/form-data")
+    assert zh.status_code == 413 and "解压后超过 200 MiB" in error(zh)["message"], zh.json
+    assert count(app, ApplicationDocument) == 0
+    assert world.attach(application["id"], XLSX, "financial_statements", "statements.xlsx").status_code == 201
+
+
 def test_a_request_without_a_file_is_422(world):
     application = world.draft()
     r = world.client.post(f"{API}/applications/{application['id']}/documents", headers=world.headers["applicant1"],
@@ -477,6 +496,20 @@ def test_an_application_names_the_account_the_funds_go_to_and_only_its_borrower_
         db.session.remove()
     assert sees["applicant1"]["payee_account"] == sees["reviewer1"]["payee_account"] == "6222 0210 0100 7777"
     assert "payee_account" not in sees["signer1"] and "payee_bank" not in sees["signer1"]  # not the core's
+    # nor over the process instance API, which gave the deal's data and its start event whole to every party
+    instance_id = db_instance_of(app, application["id"])
+    for path in (f"/process-instances/{instance_id}", f"/process-instances/{instance_id}/events",
+                 "/process-instances?per_page=100"):
+        for who, reads in (("signer1", False), ("applicant1", True), ("reviewer1", True)):
+            body = json.dumps(world.call(who, "GET", path).json, ensure_ascii=False)
+            assert ("0210 0100 7777" in body) is reads and ("招商银行上海分行" in body) is reads, (who, path)
+
+
+def db_instance_of(app, application_id: int) -> int:
+    with app.app_context():
+        instance_id = db.session.get(Application, application_id).instance_id
+        db.session.remove()
+    return int(instance_id)
 
 
 def test_each_other_party_reads_its_part_of_the_deals_papers_not_the_loan_contract_or_the_funders_reasons(world, app):

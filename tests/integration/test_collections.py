@@ -761,3 +761,23 @@ def test_a_waiver_the_ledger_refuses_at_approval_is_said_on_the_case_page(world,
     assert f"罚息减免 ¥{owed:,.2f} 已审批但未执行" in told["op1"].body and "¥0.00" in told["op1"].body
     assert f"penalty waiver of ¥{owed:,.2f} on loan LOAN-1 was approved but not booked" in told["fin1"].body
     assert_books_balance(loan_id)
+
+
+def test_a_promise_to_pay_nothing_is_refused_and_never_ends_the_case_as_kept(world, clock):
+    """A promise of ¥0.00 was taken, on the contact task and on the case's page; at its date the check found
+    ¥0.00 paid "at least the promise" and ended the case as kept, the loan still overdue."""
+    loan_id = book_loan(clock)
+    batch(clock, FIRST_OVERDUE)
+    case = open_case(loan_id, FIRST_OVERDUE)
+    for zero in ("0", "0.00"):
+        with pytest.raises(Invalid) as refused:
+            contact(case, day=FIRST_OVERDUE, outcome="promised", promise_date="2026-02-20", promise_amount=zero)
+        assert refused.value.fields == {"promise_amount": [
+            "Enter an amount above zero, such as 500000.00 (at most 2 decimals)."]}, refused.value.fields
+        db.session.rollback()
+        with pytest.raises(Invalid) as logged:
+            log(case, at="09:45", outcome="promised", promise_date="2026-02-20", promise_amount=zero)
+        assert list(logged.value.fields) == ["promise_amount"]
+        db.session.rollback()
+    assert open_tasks(case) == ["contact"] and data(case).get("promised") in (None, False)
+    assert views.case(who("agent1"), case, "en")["contacts"] == []

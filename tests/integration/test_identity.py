@@ -242,9 +242,9 @@ def test_task_form_upload_becomes_a_document_and_bad_files_change_nothing(client
         db.session.remove()
 
 
-def test_upload_field_sniffs_content_and_keeps_the_hash(client, app, auth, deploy, tmp_path):
-    """A form with a `data-url` field: a real PNG is kept with its SHA-256; a renamed text file is refused."""
-    import hashlib
+def voucher_task(client, app, auth, tmp_path) -> tuple[dict, int, str]:
+    """An instance whose open task's form has one file field with no `accept` (any document type), signed in as
+    the admin on its page: (the instance, the task's id, the page's CSRF token)."""
     import json
 
     forms = tmp_path / "forms"
@@ -274,6 +274,14 @@ def test_upload_field_sniffs_content_and_keeps_the_hash(client, app, auth, deplo
     page = client.get(f"/tasks/{task_id}")
     assert 'type="file"' in page.text
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    return inst, task_id, csrf
+
+
+def test_upload_field_sniffs_content_and_keeps_the_hash(client, app, auth, deploy, tmp_path):
+    """A form with a `data-url` field: a real PNG is kept with its SHA-256; a renamed text file is refused."""
+    import hashlib
+
+    inst, task_id, csrf = voucher_task(client, app, auth, tmp_path)
     for language, said in (("en", "not an accepted document type"), ("zh-CN", "不是可接受的文件类型")):
         bad = client.post(f"/tasks/{task_id}", data={"csrf_token": csrf, "voucher": (io.BytesIO(b"just text"),
                                                                                      "voucher.png")},

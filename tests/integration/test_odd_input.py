@@ -260,3 +260,21 @@ def test_camundas_rest_routes_refuse_odd_ids_queries_and_bodies_without_a_500(ap
                                                                                         r.status_code)
                     answered += 1
     assert answered > 1000
+
+
+def test_a_nul_or_a_lone_surrogate_is_refused_in_the_readers_language(app, client, auth, upload_task):
+    """`请求体不是有效的 JSON：NUL characters are not allowed。` and, for a form field, the whole answer in English."""
+    zh = {**auth, "Accept-Language": "zh-CN"}
+    for body in ('{"process_id": "a\\u0000b", "data": {}}', '{"process_id": "x", "data": {"note": "\\ud800"}}'):
+        r = client.post(f"{API}/process-instances", data=body, content_type="application/json", headers=zh)
+        error = r.json["error"]
+        said = " ".join([error["message"], *(m for ms in (error.get("fields") or {}).values() for m in ms)])
+        words = re.sub(r"\\u[0-9a-f]{4}", "", said.replace("JSON", ""))  # the escapes named are codes
+        assert r.status_code == 400 and not re.search(r"[A-Za-z]{4,}", words), said
+    body, content_type = _multipart({"note": "a\x00b"}, {"file": (b"<definitions/>", "a.bpmn")})
+    r = client.post(f"{API}/process-definitions", headers=zh, data=body, content_type=content_type)
+    said = str(r.json["error"]["message"])
+    assert r.status_code == 400 and "空字符" in said and not re.search(r"[A-Za-z]{4,}", said), said
+    english = client.post(f"{API}/process-definitions", headers={**auth, "Accept-Language": "en"}, data=body,
+                          content_type=content_type)
+    assert "NUL characters are not allowed" in english.json["error"]["message"]

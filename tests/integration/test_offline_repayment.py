@@ -312,14 +312,15 @@ def test_a_reported_transfer_is_at_most_what_settles_the_loan_today(world, app):
     over the API, in the reader's language, and records nothing."""
     payoff = world.get("applicant1", f"/loans/{world.loan1}/payoff-quote").json["to_pay"]
     over = f"{float(payoff) + 0.01:.2f}"
+    bound = f"¥{float(payoff):,.2f}"  # as money reads on the page: ¥12,220.65
     refused = world.post("applicant1", f"/loans/{world.loan1}/payments", {"amount": "9999999.00",
                                                                            "idempotency_key": "typo"})
     assert refused.status_code == 422, refused.json
-    assert refused.json["error"]["fields"] == {"amount": [f"at most {payoff}, what settles the loan today"]}
+    assert refused.json["error"]["fields"] == {"amount": [f"at most {bound}, what settles the loan today"]}
     web = signed_in(app, "applicant1")
     page = web.get(f"/loans/{world.loan1}", headers=ZH)
     said = web.post(f"/loans/{world.loan1}/pay-offline", data=offline_form(page, PNG, "v.png", amount=over),
                     headers=ZH, content_type="multipart/form-data")
-    assert said.status_code == 422 and f"最多 {payoff}，即今天结清贷款所需的金额" in said.text
+    assert said.status_code == 422 and f"最多 {bound}，即今天结清贷款所需的金额" in said.text
     assert world.scalar(select(func.count()).select_from(Payment)) == 0
     assert world.record(amount=payoff, key="all")["status"] == "pending"  # the whole payoff is a report

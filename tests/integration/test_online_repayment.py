@@ -467,6 +467,9 @@ def test_the_loan_page_quotes_and_refuses_bad_input_in_both_languages(world, app
                         data={"csrf_token": csrf_of(page), "key": "k", "amount": "99999.00"})
     assert too_much.status_code == 422  # it says the most that may be paid
     assert re.search(r"金额超过今日结清贷款所需的 ¥[0-9,]+\.[0-9]{2}。", too_much.text), too_much.text
+    over_api = world.order(amount="99999.00", key="over")  # the API says the bound as the page writes money
+    assert re.fullmatch(r"at most ¥[0-9]{2},[0-9]{3}\.[0-9]{2}, what settles the loan today",
+                        over_api.json["error"]["fields"]["amount"][0]), over_api.json
     empty = web.post(f"/loans/{world.loan1}/pay-online", headers=ZH,
                      data={"csrf_token": csrf_of(page), "key": "k", "amount": ""})
     assert empty.status_code == 422 and "请填写金额。" in empty.text

@@ -403,7 +403,7 @@ def record_offline_payment(principal: Principal, loan_id: int, amount: Decimal, 
         to_pay = Decimal(quote_payoff(loan.id)["to_pay"])
         if amount > to_pay:
             raise Invalid(_l("the payment is not valid"), {"amount": [
-                _l("at most %(amount)s, what settles the loan today", amount=f"{to_pay:.2f}")]})
+                _l("at most %(amount)s, what settles the loan today", amount=f"¥{to_pay:,.2f}")]})
     notice = PaymentNotice(loan.id, key, amount, channel="offline", prepayment=prepayment, document_id=document_id,
                            received_on=received_on)
     outcome = take_payment_and_commit(notice)

@@ -125,7 +125,7 @@ def order(principal: Principal, loan_id: int, amount: Decimal, idempotency_key: 
     to_pay = Decimal(repayments.quote_payoff(loan.id)["to_pay"])
     if amount > to_pay:
         raise Invalid(_l("The payment is not valid."),
-                      {"amount": [_l("at most %(amount)s, what settles the loan today", amount=f"{to_pay:.2f}")]})
+                      {"amount": [_l("at most %(amount)s, what settles the loan today", amount=f"¥{to_pay:,.2f}")]})
     payer = _account(db.session.get(Organisation, loan.borrower_org_id), "borrower")
     funder = db.session.get(Organisation, loan.funder_org_id) if loan.funder_org_id is not None else None
     payee = _account(funder, "LOANFLOW")

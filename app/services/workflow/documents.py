@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import unicodedata
+import zipfile
 
 import filetype
 from sqlalchemy import insert, select
@@ -34,6 +36,14 @@ ALLOWED = {
 SCANS = ("application/pdf", "image/png", "image/jpeg")
 OFFICE_FILES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+
+
+# What an office file (a ZIP) must hold to be one: its bytes' signature reads only the first parts' names, so a ZIP
+# of `[Content_Types].xml` and `xl/payload.exe` passed as a workbook; a name ending `.xlsx` does not make one either.
+OFFICE_PARTS = {OFFICE_FILES[0]: ("xl/workbook.xml", ".xlsx"), OFFICE_FILES[1]: ("word/document.xml", ".docx")}
+# A ZIP (an office file is one) may unpack to at most this many times the document limit, as its directory declares
+# (read without unpacking anything): more is refused as a ZIP bomb.
+UNPACKED_TIMES = 20
 
 
 # The endings a kept file's name may have for the type its bytes are: a name claiming another (`report.html` of a
@@ -73,6 +83,8 @@ def sniff(content: bytes, filename: str) -> tuple[str, str]:
                                   limit=f"{limit:,}", mib=f"{limit / 2 ** 20:g}"))
     guess = filetype.guess(content)
     if guess is not None and guess.mime in ALLOWED:
+        if guess.mime == "application/zip" or guess.mime in OFFICE_PARTS:
+            _check_archive(content, filename, guess.mime, limit * UNPACKED_TIMES)
         return guess.mime, ALLOWED[guess.mime]
     if guess is None and filename.lower().endswith((".csv", ".txt")):
         try:
@@ -85,6 +97,29 @@ def sniff(content: bytes, filename: str) -> tuple[str, str]:
                                 "CSV)")))
     raise ValueError(str(_l("the file %(name)s is of type %(kind)s, not an accepted document type (PDF, PNG, JPEG, "
                             "XLSX, DOCX, ZIP, CSV)", name=repr(filename[:100]), kind=guess.extension.upper())))
+
+
+def _check_archive(content: bytes, filename: str, mime: str, most: int) -> None:
+    """A ZIP whose directory declares more than `most` bytes unpacked is DocumentTooLarge (nothing is unpacked); one
+    named or signed as an office file without that file's parts is ValueError, as a damaged ZIP is."""
+    name = repr(filename[:100])
+    try:
+        entries = zipfile.ZipFile(io.BytesIO(content)).infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
+        raise ValueError(str(_l("the file %(name)s is a damaged ZIP archive", name=name))) from None
+    if sum(entry.file_size for entry in entries) > most:
+        raise DocumentTooLarge(_l("the file %(name)s would unpack to more than %(mib)s MiB: refused as a possible "
+                                  "ZIP bomb", name=name, mib=f"{most / 2 ** 20:g}"))
+    claimed = next((office for office, (_part, ending) in OFFICE_PARTS.items()
+                    if filename.lower().endswith(ending)), None)
+    office = mime if mime in OFFICE_PARTS else claimed
+    if office is None:
+        return
+    part, ending = OFFICE_PARTS[office]
+    names = {entry.filename for entry in entries}
+    if mime != office or not {"[Content_Types].xml", part} <= names:
+        raise ValueError(str(_l("the file %(name)s is not a real %(kind)s file (a ZIP archive that only claims to "
+                                "be one)", name=name, kind=ending[1:].upper())))
 
 
 def sniffed_as(content: bytes, filename: str, types: tuple[str, ...]) -> str | None:

@@ -42,8 +42,9 @@ def _message(error: ValidationError) -> str:
         return gettext("This field is required.")
     if rule == "enum" and not limit:  # choices from the task's data (form_choices) that it did not hold
         return str(NO_CHOICES)
-    if rule == "enum":
-        return gettext("Choose one of: %(options)s.", options=", ".join(str(v) for v in limit))
+    if rule == "enum":  # the choices as the form names them to the reader, else their values
+        named = labels.choice_labels(error.schema, language()) if isinstance(error.schema, dict) else None
+        return gettext("Choose one of: %(options)s.", options=", ".join(str(v) for v in named or limit))
     if rule == "minimum":
         return gettext("Must be at least %(limit)s.", limit=limit)
     if rule == "maximum":

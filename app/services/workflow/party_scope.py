@@ -24,6 +24,10 @@ from app.services.workflow.forms import forms_by_id
 READS_EVERY_PARTY = frozenset({"funder"})
 # Events about the deal as a whole, which every party to it may read.
 MILESTONES = frozenset({"started", "completed", "cancelled"})
+# Data of the deal only some parties read, wherever it stands in the deal's data or its history (nested too): the
+# borrower's receiving account (`payee_account`, `payee_bank`, a disbursement's `payee`) is the borrower's and the
+# funder's, who pays into it; a core enterprise or a warehouse does not read it, on a page or over the API.
+HELD_BY = {key: frozenset({"borrower", "funder"}) for key in ("payee_account", "payee_bank", "payee")}
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class PartyScope:
     org_id: int | None
     hidden_elements: frozenset[str]  # user tasks of other parties' lanes
     hidden_fields: frozenset[str]  # the fields their forms write
+    held_keys: frozenset[str] = frozenset()  # `HELD_BY` keys of parties other than the reader's, at any depth
 
     def shows_event(self, kind: str, element_id: str | None) -> bool:
         return self.reads_all or kind in MILESTONES or (element_id or "") not in self.hidden_elements
@@ -40,7 +45,20 @@ class PartyScope:
         return self.reads_all or (actor_org_id is not None and actor_org_id == self.org_id)
 
     def data(self, data: dict[str, Any] | None) -> dict[str, Any]:
-        return {k: v for k, v in (data or {}).items() if k not in self.hidden_fields}
+        return {k: self._without_held(v) for k, v in (data or {}).items() if k not in self.hidden_fields}
+
+    def details(self, details: Any) -> Any:
+        """An event's details as the reader reads them: without what other parties hold (`HELD_BY`)."""
+        return self._without_held(details)
+
+    def _without_held(self, value: Any) -> Any:
+        if not self.held_keys:
+            return value
+        if isinstance(value, dict):
+            return {k: self._without_held(v) for k, v in value.items() if k not in self.held_keys}
+        if isinstance(value, list):
+            return [self._without_held(v) for v in value]
+        return value
 
 
 EVERYTHING = PartyScope(True, None, frozenset(), frozenset())
@@ -72,5 +90,7 @@ def scopes_of(principal: Principal, instance_ids: list[int]) -> dict[int, PartyS
     scopes = {i: PartyScope(True, principal.org_id, frozenset(), frozenset()) for i in ids if i not in others}
     for instance_id, found in others.items():
         fields = {name for _e, f in found if f in forms for name in (forms[f].get("properties") or {})}
-        scopes[instance_id] = PartyScope(False, principal.org_id, frozenset(e for e, _f in found), frozenset(fields))
+        held = frozenset(key for key, holders in HELD_BY.items() if not holders & sides[instance_id])
+        scopes[instance_id] = PartyScope(False, principal.org_id, frozenset(e for e, _f in found), frozenset(fields),
+                                         held)
     return scopes

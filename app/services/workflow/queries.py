@@ -156,7 +156,7 @@ def list_events(principal: Principal, instance_id: int, page: int, per_page: int
                                 InstanceEvent.element_id.not_in(scope.hidden_elements)))
     found = _page(query, page, per_page, lambda r: {
         "id": r[0].id, "kind": r[0].kind, "element_id": r[0].element_id, "at": r[0].at,
-        "actor": r[1] if scope.names_actor(r[2]) else None, "details": r[0].details})
+        "actor": r[1] if scope.names_actor(r[2]) else None, "details": scope.details(r[0].details)})
     # the whole chain, hidden events included: for platform staff only, who read every event
     found["chain"] = (history_chain.verdict_of(instance_id).as_dict()
                       if policy.allowed(principal, "incidents.read") else None)
