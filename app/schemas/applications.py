@@ -78,7 +78,8 @@ class ApplicationDocumentSchema(Schema):
 class TimelineEntrySchema(Schema):
     at = fields.DateTime()
     kind = fields.String(metadata={"description": "an event (drafted, submitted, stage, returned, approved, ...) "
-                                                  "or waiting: what the deal waits for now"})
+                                                  "or answered (a party's answer), reminded (a reminder, 催办, about "
+                                                  "one of its tasks), waiting: what the deal waits for now"})
     stage = fields.String(allow_none=True)
     by_party = fields.String(allow_none=True, metadata={"description": "who acted, or who is awaited"})
     text = fields.String(metadata={"description": (

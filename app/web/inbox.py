@@ -216,6 +216,8 @@ def remind(task_id: int):
     else:
         flash(ngettext("Reminder sent: %(num)d person was notified.", "Reminder sent: %(num)d people were notified.",
                        sent["recipients"]))
+    if request.form.get("next"):  # reminded from the deal's page: back to it
+        return redirect(safe_next(request.form.get("next")))
     return redirect(url_for("inbox.task_page", task_id=task_id))
 
 

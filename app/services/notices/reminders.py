@@ -10,7 +10,8 @@ many it reached), which the task page and the instance page show; a task is remi
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -62,6 +63,27 @@ def recipients(task: HumanTask) -> list[int]:
         if task.lane in ROLE_PARTY and task.org_id is not None:
             query = query.where(User.org_id == task.org_id)
     return list(db.session.scalars(query.order_by(User.id)))
+
+
+@dataclass(frozen=True)
+class Reminded:
+    """A reminder sent: when, about which task, by whom (the sender's organisation)."""
+
+    at: datetime
+    task: HumanTask
+    sender_org_id: int | None
+
+
+def reminded(instance_id: int) -> list[Reminded]:
+    """The reminders sent about the instance's tasks, oldest first (a deal's timeline says them)."""
+    rows = db.session.execute(
+        select(InstanceEvent.at, InstanceEvent.details, User.org_id).outerjoin(User, User.id == InstanceEvent.actor_id)
+        .where(InstanceEvent.instance_id == instance_id, InstanceEvent.kind == EVENT)
+        .order_by(InstanceEvent.at, InstanceEvent.id)).all()
+    ids = {int(d["task_id"]) for _at, d, _o in rows if isinstance((d or {}).get("task_id"), int)}
+    found = {t.id: t for t in db.session.scalars(select(HumanTask).where(HumanTask.id.in_(ids)))} if ids else {}
+    return [Reminded(at, found[d["task_id"]], org_id) for at, d, org_id in rows
+            if (d or {}).get("task_id") in found]
 
 
 def _last_reminded(task: HumanTask) -> Any:

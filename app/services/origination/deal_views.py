@@ -19,13 +19,14 @@ from app.services.errors import NotFound
 from app.services.identity import policy
 from app.services.identity.directory import Principal
 from app.services.ledger import loans
+from app.services.notices import reminders
 from app.services.origination import applications, deal_search, risk
 from app.services.origination.deal_search import DealFilters
 from app.services.origination.decisions import reason_in
 from app.services.origination.details import PARTY_FIELDS
 from app.services.origination.products import product_row, product_view, terms_of
-from app.services.origination.timeline import timeline
-from app.services.workflow import instance_view, repair
+from app.services.origination.timeline import open_tasks_of, timeline
+from app.services.workflow import instance_view, labels, repair
 
 DEAL_PARTY_KINDS = frozenset({"funder", "core_enterprise", "warehouse"})  # who follows deals they are party to
 
@@ -160,7 +161,17 @@ def view(principal: Principal, row: Application, language: str) -> dict[str, Any
         else None,
         # stopped on an error: where and why, with its repair, for the platform's staff; "being processed" for others
         "stopped": repair.stopped(principal, row.instance_id, language),
+        "remindable": _remindable(principal, row, language),
     }
+
+
+def _remindable(principal: Principal, row: Application, language: str) -> list[dict[str, Any]]:
+    """The deal's open tasks whose holders the reader may remind (催办) from its page: the platform's operator any,
+    a team lead their own organisation's (`notices.reminders.may_remind`)."""
+    if not policy.may_ever(principal, "tasks.remind"):
+        return []  # most readers: no query
+    return [{"task_id": t.id, "title": labels.task_title(t.title, t.properties, language), "since": t.created_at,
+             "claimed": t.state == "claimed"} for t in open_tasks_of(row) if reminders.may_remind(t.id, principal)]
 
 
 def application_page(principal: Principal, application_id: int, language: str) -> dict[str, Any]:

@@ -23,9 +23,13 @@ from app.extensions import db
 from app.models import Application, ApplicationEvent, HumanTask
 from app.models.task import OPEN_TASK_STATES
 from app.services import context
+from app.services.identity.access import PLATFORM_LANES, lane_party
 from app.services.identity.directory import Principal
 from app.services.identity.grants import ROLE_PARTY
+from app.services.notices import reminders
 from app.services.origination.applications import events_of
+from app.services.workflow import labels
+from app.services.workflow.party_scope import scope_of
 
 
 def N_(text: str) -> str:
@@ -84,6 +88,8 @@ SIGNING_PARTIES = {"borrower": N_("the borrower"), "core_enterprise": N_("the co
 PARTY_SIGNED = {"borrower": N_("The borrower signed the contract (%(who)s)"),
                 "core_enterprise": N_("The core enterprise signed the contract (%(who)s)"),
                 "funder": N_("The funder's seal was applied to the contract (%(who)s)")}
+# Who a reminder (催办) went to: the party of its task's lane, in words.
+REMINDED_PARTIES = {**SIGNING_PARTIES, "warehouse": N_("the warehouse"), "platform": N_("the platform")}
 # A task the table above does not know: whom it waits for.
 WAITING_FOR_PARTY = {
     "borrower": N_("Waiting for the borrower"),
@@ -293,12 +299,35 @@ def timeline(principal: Principal, application: Application, language: str) -> l
         entries.append({"at": e.at, "kind": e.kind, "stage": e.stage, "by_party": by_party,
                         "text": _event_text(e, language, lender_or_borrower) + _internal(e, funder_side)})
         entries.extend(answers.get(i, []))
+    for entry in _reminders(principal, application, language):  # each after what came before it
+        entries.insert(sum(1 for e in entries if e["at"] is not None and e["at"] <= entry["at"]), entry)
     if application.status in ("submitted", "in_review", "returned", "approved", "signing", "disbursing"):
         for task in open_tasks_of(application):
             text, party = _waiting_text(task)
             entries.append({"at": task.created_at, "kind": "waiting", "stage": application.stage,
                             "by_party": party, "text": text})
     return entries
+
+
+def _reminders(principal: Principal, application: Application, language: str) -> list[dict[str, Any]]:
+    """The reminders (催办) sent about the deal's tasks, read from its history (`notices.reminders`), each to the
+    parties who read that task's lane (`party_scope`: its own party, the funder and the platform)."""
+    if application.instance_id is None:
+        return []
+    scope = scope_of(principal, application.instance_id)
+    out = []
+    for sent in reminders.reminded(application.instance_id):
+        task = sent.task
+        if not scope.shows_event(reminders.EVENT, task.element_id):
+            continue
+        party = lane_party(task.lane) or ("platform" if task.lane is None or task.lane in PLATFORM_LANES else None)
+        title = labels.task_title(task.title, task.properties, language)
+        text = _("A reminder was sent to %(party)s: %(task)s", party=_(REMINDED_PARTIES[party]), task=title) \
+            if party in REMINDED_PARTIES else _("A reminder was sent: %(task)s", task=title)
+        by = "funder" if sent.sender_org_id is not None and sent.sender_org_id == application.funder_org_id \
+            else "platform"
+        out.append({"at": sent.at, "kind": "reminded", "stage": application.stage, "by_party": by, "text": text})
+    return out
 
 
 def _internal(event: ApplicationEvent, funder_side: bool) -> str:
