@@ -25,7 +25,7 @@ from app.services.identity import directory as identity
 from app.services.origination import applications, decisions, products
 from app.services.signing import deals
 from tests.integration.ledger_support import business_day
-from tests.integration.test_money_races import race_requests, statuses
+from tests.integration.test_money_races import race_posts, race_requests, statuses
 
 API = "/api/v1"
 USERS = {  # username: (organisation, role)
@@ -603,6 +603,30 @@ def test_withdraw_cancels_the_open_tasks_keeps_the_history_and_the_borrower_resu
     assert count(app, ProcessInstance, ProcessInstance.business_key == submitted["number"]) == 2
 
 
+def test_a_task_the_borrowers_withdrawal_cancelled_says_so(world, app):
+    """The party whose open task the withdrawal cancelled read "此任务已被他人更改" (or "此任务已撤销"), as if a colleague
+    had done it: the task says the borrower withdrew the application, over the API and on its page."""
+    from tests.integration.test_identity import set_password, sign_in
+
+    submitted = world.submitted()
+    task = world.open_task(submitted["id"])
+    assert world.call("signer1", "POST", f"/tasks/{task.id}/claim").status_code == 200
+    assert world.call("applicant1", "POST", f"/applications/{submitted['id']}/withdraw").status_code == 200
+    answer = {"data": {"decision": "confirm", "confirmed_amount": "550000.00"}}
+    for language, said in (("en", "The borrower withdrew the application; this task was cancelled."),
+                           ("zh", "借款人已撤回申请，此任务已取消。")):
+        r = world.call("signer1", "POST", f"/tasks/{task.id}/complete", answer, language=language)
+        assert r.status_code == 409 and error(r)["message"] == said, r.json
+        assert error(r)["code"] == "task_cancelled"
+    set_password(app, "signer1")
+    for language, said in (("en", "The borrower withdrew the application; this task was cancelled."),
+                           ("zh-CN", "借款人已撤回申请，此任务已取消。")):
+        browser = app.test_client()
+        sign_in(browser, "signer1")
+        page = browser.get(f"/tasks/{task.id}", headers={"Accept-Language": language})
+        assert said in page.text, language
+
+
 def test_a_draft_cannot_be_withdrawn(world):
     draft = world.draft()
     r = world.call("applicant1", "POST", f"/applications/{draft['id']}/withdraw")
@@ -641,6 +665,28 @@ def test_two_withdraws_at_once_withdraw_once(world, app, served):
         assert winner["status"] == "withdrawn"
         body = world.call("applicant1", "GET", f"/applications/{submitted['id']}").json
         assert [e["kind"] for e in body["timeline"]].count("withdrawn") == 1
+
+
+def test_a_withdrawal_racing_a_task_says_so_to_the_task_that_lost(world, app, served):
+    """A completion that lost to the withdrawal read "此任务已被他人更改" (the task changed in the meantime); on
+    PostgreSQL the two could wait on each other (the withdrawal locked the application then the tasks, the
+    completion its task then the application) and one ended in a 500."""
+    def bearer(who: str) -> dict[str, str]:
+        return {**world.headers[who], "Content-Type": "application/json", "Accept-Language": "zh"}
+
+    answer = json.dumps({"data": {"decision": "confirm", "confirmed_amount": "550000.00"}}).encode()
+    for _ in range(ROUNDS):
+        submitted = world.submitted()
+        task = world.open_task(submitted["id"])
+        assert world.call("signer1", "POST", f"/tasks/{task.id}/claim").status_code == 200
+        completion, withdrawal = race_posts(served, [(f"{API}/tasks/{task.id}/complete", bearer("signer1"), answer),
+                                                     (f"{API}/applications/{submitted['id']}/withdraw",
+                                                      bearer("applicant1"), b"{}")])
+        if withdrawal[0] == 200:
+            assert completion[0] == 409 and completion[1]["error"]["message"] == "借款人已撤回申请，此任务已取消。", (
+                completion)
+        else:  # the completion first: the deal is decided, too late to withdraw (on PostgreSQL it was a deadlock, 500)
+            assert (completion[0], withdrawal[0]) == (200, 409), (completion, withdrawal)
 
 
 def test_every_timeline_sentence_reads_in_chinese_without_a_latin_word(app):
