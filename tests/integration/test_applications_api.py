@@ -21,9 +21,11 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Application, ApplicationDocument, HumanTask, ProcessInstance, RiskReport
 from app.services import clock as service_clock
+from app.services.errors import Invalid
 from app.services.identity import directory as identity
 from app.services.origination import applications, decisions, products
 from app.services.signing import deals
+from tests.conftest import ROOT
 from tests.integration.ledger_support import business_day
 from tests.integration.test_money_races import race_posts, race_requests, statuses
 
@@ -376,6 +378,30 @@ def test_a_zip_that_only_claims_to_be_an_office_file_or_unpacks_too_far_is_refus
     assert zh.status_code == 413 and "解压后超过 200 MiB" in error(zh)["message"], zh.json
     assert count(app, ApplicationDocument) == 0
     assert world.attach(application["id"], XLSX, "financial_statements", "statements.xlsx").status_code == 201
+
+
+def test_an_orders_due_date_more_than_three_years_ahead_is_refused(world, app):
+    """An order due 2099-12-31 was taken (and the core enterprise's form confirmed one due in 2126)."""
+    from flask_babel import force_locale
+
+    from app.services.workflow.forms import validate_submission
+
+    for due in ("2029-12-01", "2099-12-31"):  # today is 2026-11-30: at most 2029-11-30
+        details = {**ORDER["details"], "order_due_date": due}
+        for language, said in (("en", "A date (YYYY-MM-DD), today or later, at most 3 years ahead (2029-11-30)."),
+                               ("zh", "请填写今天或之后、3 年以内（不晚于 2029-11-30）的日期（YYYY-MM-DD）。")):
+            r = world.call("applicant1", "POST", "/applications", {**ORDER, "details": details}, language=language)
+            assert r.status_code == 422 and error(r)["fields"] == {"details.order_due_date": [said]}, r.json
+    details = {**ORDER["details"], "order_due_date": "2029-11-30"}
+    assert world.call("applicant1", "POST", "/applications", {**ORDER, "details": details}).status_code == 201
+
+    form = json.loads((ROOT / "forms" / "confirm-receivable.json").read_text())
+    answer = {"decision": "confirm", "confirmed_amount": "550000.00", "collection_account": "6222 0210 0100 8888"}
+    with app.test_request_context(), force_locale("zh"):
+        with pytest.raises(Invalid) as refused:
+            validate_submission(form, {**answer, "due_date": "2029-12-01"})
+        assert [str(m) for m in refused.value.fields["due_date"]] == ["须在今天起 3 年内：不晚于 2029-11-30。"]
+        validate_submission(form, {**answer, "due_date": "2029-11-30"})
 
 
 def test_a_request_without_a_file_is_422(world):
