@@ -653,6 +653,49 @@ def test_a_task_the_borrowers_withdrawal_cancelled_says_so(world, app):
         assert said in page.text, language
 
 
+def test_the_timelines_lines_keep_the_order_they_were_written_in_time_as_well(world, app):
+    """The step that records "waiting for the core enterprise" opened the task at its start, a few milliseconds
+    before its stage line was written: the waiting line read earlier than the line above it, and a reader sorting
+    by time (then by place) put it first. Each line is no earlier than the one above it."""
+    from datetime import timedelta
+
+    from app.models import ApplicationEvent
+
+    submitted = world.submitted()
+    with app.app_context():  # as a real clock has it: the task's row a few ms before the line the step wrote
+        stage = db.session.scalar(select(ApplicationEvent).where(ApplicationEvent.application_id == submitted["id"])
+                                  .order_by(ApplicationEvent.id.desc()).limit(1))
+        task = db.session.scalar(select(HumanTask).where(HumanTask.state == "ready"))
+        task.created_at = stage.at - timedelta(milliseconds=4)
+        db.session.commit()
+        db.session.remove()
+    lines = world.call("applicant1", "GET", f"/applications/{submitted['id']}").json["timeline"]
+    assert lines[-1]["kind"] == "waiting"
+    ordered = sorted(range(len(lines)), key=lambda i: (lines[i]["at"], i))
+    assert ordered == list(range(len(lines))), [(e["at"], e["kind"]) for e in lines]
+
+
+def test_an_instances_history_reads_by_time_then_as_written(world, app):
+    """A step that began first and committed last wrote its events after another's: the history read them by
+    when they were written to the table, not by when they happened."""
+    from datetime import timedelta
+
+    from app.models import InstanceEvent
+
+    submitted = world.submitted()
+    instance_id = world.open_task(submitted["id"]).instance_id
+    with app.app_context():
+        last = db.session.scalar(select(InstanceEvent).where(InstanceEvent.instance_id == instance_id)
+                                 .order_by(InstanceEvent.id.desc()).limit(1))
+        last.at = last.at - timedelta(seconds=5)  # its step began before the others
+        db.session.commit()
+        db.session.remove()
+    events = world.call("admin", "GET", f"/process-instances/{instance_id}/events").json
+    events = events["items"] if isinstance(events, dict) else events
+    ats = [e["at"] for e in events]
+    assert ats == sorted(ats), ats
+
+
 def test_a_draft_cannot_be_withdrawn(world):
     draft = world.draft()
     r = world.call("applicant1", "POST", f"/applications/{draft['id']}/withdraw")
