@@ -21,11 +21,13 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Application, ApplicationDocument, HumanTask, ProcessInstance, RiskReport
 from app.services import clock as service_clock
+from app.services.errors import Invalid
 from app.services.identity import directory as identity
 from app.services.origination import applications, decisions, products
 from app.services.signing import deals
+from tests.conftest import ROOT
 from tests.integration.ledger_support import business_day
-from tests.integration.test_money_races import race_requests, statuses
+from tests.integration.test_money_races import race_posts, race_requests, statuses
 
 API = "/api/v1"
 USERS = {  # username: (organisation, role)
@@ -432,6 +434,30 @@ def test_a_zip_that_only_claims_to_be_an_office_file_or_unpacks_too_far_is_refus
     assert world.attach(application["id"], XLSX, "financial_statements", "statements.xlsx").status_code == 201
 
 
+def test_an_orders_due_date_more_than_three_years_ahead_is_refused(world, app):
+    """An order due 2099-12-31 was taken (and the core enterprise's form confirmed one due in 2126)."""
+    from flask_babel import force_locale
+
+    from app.services.workflow.forms import validate_submission
+
+    for due in ("2029-12-01", "2099-12-31"):  # today is 2026-11-30: at most 2029-11-30
+        details = {**ORDER["details"], "order_due_date": due}
+        for language, said in (("en", "A date (YYYY-MM-DD), today or later, at most 3 years ahead (2029-11-30)."),
+                               ("zh", "请填写今天或之后、3 年以内（不晚于 2029-11-30）的日期（YYYY-MM-DD）。")):
+            r = world.call("applicant1", "POST", "/applications", {**ORDER, "details": details}, language=language)
+            assert r.status_code == 422 and error(r)["fields"] == {"details.order_due_date": [said]}, r.json
+    details = {**ORDER["details"], "order_due_date": "2029-11-30"}
+    assert world.call("applicant1", "POST", "/applications", {**ORDER, "details": details}).status_code == 201
+
+    form = json.loads((ROOT / "forms" / "confirm-receivable.json").read_text())
+    answer = {"decision": "confirm", "confirmed_amount": "550000.00", "collection_account": "6222 0210 0100 8888"}
+    with app.test_request_context(), force_locale("zh"):
+        with pytest.raises(Invalid) as refused:
+            validate_submission(form, {**answer, "due_date": "2029-12-01"})
+        assert [str(m) for m in refused.value.fields["due_date"]] == ["须在今天起 3 年内：不晚于 2029-11-30。"]
+        validate_submission(form, {**answer, "due_date": "2029-11-30"})
+
+
 def test_a_request_without_a_file_is_422(world):
     application = world.draft()
     r = world.client.post(f"{API}/applications/{application['id']}/documents", headers=world.headers["applicant1"],
@@ -657,6 +683,73 @@ def test_withdraw_cancels_the_open_tasks_keeps_the_history_and_the_borrower_resu
     assert count(app, ProcessInstance, ProcessInstance.business_key == submitted["number"]) == 2
 
 
+def test_a_task_the_borrowers_withdrawal_cancelled_says_so(world, app):
+    """The party whose open task the withdrawal cancelled read "此任务已被他人更改" (or "此任务已撤销"), as if a colleague
+    had done it: the task says the borrower withdrew the application, over the API and on its page."""
+    from tests.integration.test_identity import set_password, sign_in
+
+    submitted = world.submitted()
+    task = world.open_task(submitted["id"])
+    assert world.call("signer1", "POST", f"/tasks/{task.id}/claim").status_code == 200
+    assert world.call("applicant1", "POST", f"/applications/{submitted['id']}/withdraw").status_code == 200
+    answer = {"data": {"decision": "confirm", "confirmed_amount": "550000.00"}}
+    for language, said in (("en", "The borrower withdrew the application; this task was cancelled."),
+                           ("zh", "借款人已撤回申请，此任务已取消。")):
+        r = world.call("signer1", "POST", f"/tasks/{task.id}/complete", answer, language=language)
+        assert r.status_code == 409 and error(r)["message"] == said, r.json
+        assert error(r)["code"] == "task_cancelled"
+    set_password(app, "signer1")
+    for language, said in (("en", "The borrower withdrew the application; this task was cancelled."),
+                           ("zh-CN", "借款人已撤回申请，此任务已取消。")):
+        browser = app.test_client()
+        sign_in(browser, "signer1")
+        page = browser.get(f"/tasks/{task.id}", headers={"Accept-Language": language})
+        assert said in page.text, language
+
+
+def test_the_timelines_lines_keep_the_order_they_were_written_in_time_as_well(world, app):
+    """The step that records "waiting for the core enterprise" opened the task at its start, a few milliseconds
+    before its stage line was written: the waiting line read earlier than the line above it, and a reader sorting
+    by time (then by place) put it first. Each line is no earlier than the one above it."""
+    from datetime import timedelta
+
+    from app.models import ApplicationEvent
+
+    submitted = world.submitted()
+    with app.app_context():  # as a real clock has it: the task's row a few ms before the line the step wrote
+        stage = db.session.scalar(select(ApplicationEvent).where(ApplicationEvent.application_id == submitted["id"])
+                                  .order_by(ApplicationEvent.id.desc()).limit(1))
+        task = db.session.scalar(select(HumanTask).where(HumanTask.state == "ready"))
+        task.created_at = stage.at - timedelta(milliseconds=4)
+        db.session.commit()
+        db.session.remove()
+    lines = world.call("applicant1", "GET", f"/applications/{submitted['id']}").json["timeline"]
+    assert lines[-1]["kind"] == "waiting"
+    ordered = sorted(range(len(lines)), key=lambda i: (lines[i]["at"], i))
+    assert ordered == list(range(len(lines))), [(e["at"], e["kind"]) for e in lines]
+
+
+def test_an_instances_history_reads_by_time_then_as_written(world, app):
+    """A step that began first and committed last wrote its events after another's: the history read them by
+    when they were written to the table, not by when they happened."""
+    from datetime import timedelta
+
+    from app.models import InstanceEvent
+
+    submitted = world.submitted()
+    instance_id = world.open_task(submitted["id"]).instance_id
+    with app.app_context():
+        last = db.session.scalar(select(InstanceEvent).where(InstanceEvent.instance_id == instance_id)
+                                 .order_by(InstanceEvent.id.desc()).limit(1))
+        last.at = last.at - timedelta(seconds=5)  # its step began before the others
+        db.session.commit()
+        db.session.remove()
+    events = world.call("admin", "GET", f"/process-instances/{instance_id}/events").json
+    events = events["items"] if isinstance(events, dict) else events
+    ats = [e["at"] for e in events]
+    assert ats == sorted(ats), ats
+
+
 def test_a_draft_cannot_be_withdrawn(world):
     draft = world.draft()
     r = world.call("applicant1", "POST", f"/applications/{draft['id']}/withdraw")
@@ -695,6 +788,28 @@ def test_two_withdraws_at_once_withdraw_once(world, app, served):
         assert winner["status"] == "withdrawn"
         body = world.call("applicant1", "GET", f"/applications/{submitted['id']}").json
         assert [e["kind"] for e in body["timeline"]].count("withdrawn") == 1
+
+
+def test_a_withdrawal_racing_a_task_says_so_to_the_task_that_lost(world, app, served):
+    """A completion that lost to the withdrawal read "此任务已被他人更改" (the task changed in the meantime); on
+    PostgreSQL the two could wait on each other (the withdrawal locked the application then the tasks, the
+    completion its task then the application) and one ended in a 500."""
+    def bearer(who: str) -> dict[str, str]:
+        return {**world.headers[who], "Content-Type": "application/json", "Accept-Language": "zh"}
+
+    answer = json.dumps({"data": {"decision": "confirm", "confirmed_amount": "550000.00"}}).encode()
+    for _ in range(ROUNDS):
+        submitted = world.submitted()
+        task = world.open_task(submitted["id"])
+        assert world.call("signer1", "POST", f"/tasks/{task.id}/claim").status_code == 200
+        completion, withdrawal = race_posts(served, [(f"{API}/tasks/{task.id}/complete", bearer("signer1"), answer),
+                                                     (f"{API}/applications/{submitted['id']}/withdraw",
+                                                      bearer("applicant1"), b"{}")])
+        if withdrawal[0] == 200:
+            assert completion[0] == 409 and completion[1]["error"]["message"] == "借款人已撤回申请，此任务已取消。", (
+                completion)
+        else:  # the completion first: the deal is decided, too late to withdraw (on PostgreSQL it was a deadlock, 500)
+            assert (completion[0], withdrawal[0]) == (200, 409), (completion, withdrawal)
 
 
 def test_every_timeline_sentence_reads_in_chinese_without_a_latin_word(app):

@@ -763,6 +763,30 @@ def test_a_waiver_the_ledger_refuses_at_approval_is_said_on_the_case_page(world,
     assert_books_balance(loan_id)
 
 
+def test_a_promise_more_than_30_days_ahead_is_refused_on_the_task_and_the_case_page(world, clock, app):
+    """A promise dated 2099 was taken: its check waited 73 years, the case "promised" all along."""
+    from flask_babel import force_locale
+
+    loan_id = book_loan(clock)
+    batch(clock, FIRST_OVERDUE)
+    case = open_case(loan_id, FIRST_OVERDUE)
+    limit = FIRST_OVERDUE + timedelta(days=30)
+    for far in (limit + timedelta(days=1), date(2099, 1, 1)):
+        promise = {"outcome": "promised", "promise_date": far.isoformat(), "promise_amount": "500.00"}
+        with pytest.raises(Invalid) as refused:
+            contact(case, day=FIRST_OVERDUE, **promise)
+        assert refused.value.fields == {"promise_date": [
+            f"Must be at most 30 days from today: {limit.isoformat()} or earlier."]}, refused.value.fields
+        db.session.rollback()
+        with app.test_request_context(), force_locale("zh"), pytest.raises(Invalid) as logged:
+            log(case, at="09:45", **promise)
+        assert [str(m) for m in logged.value.fields["promise_date"]] == [
+            f"须在今天起 30 天内：不晚于 {limit.isoformat()}。"], logged.value.fields
+        db.session.rollback()
+    assert views.case(who("agent1"), case, "en")["contacts"] == []
+    log(case, at="09:45", outcome="promised", promise_date=limit.isoformat(), promise_amount="500.00")
+
+
 def test_a_promise_to_pay_nothing_is_refused_and_never_ends_the_case_as_kept(world, clock):
     """A promise of ¥0.00 was taken, on the contact task and on the case's page; at its date the check found
     ¥0.00 paid "at least the promise" and ended the case as kept, the loan still overdue."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
 
+from app.engine.said import said
 from app.extensions import db
 from app.lending.errors import LendingError
 from app.lending.money import parse_money
@@ -471,12 +472,20 @@ def _resubmit(principal: Principal, row: Application) -> Application:
     return row
 
 
+# what the party whose open task the withdrawal cancels reads on it (not "the task changed in the meantime")
+WITHDRAWN_TOLD = said("The borrower withdrew the application; this task was cancelled.")
+
+
 def withdraw(principal: Principal, application_id: int) -> Application:
     """Pull a submitted application back before it is decided: its open tasks cancelled, its
     history kept; it can be edited and submitted again."""
+    instance_id = db.session.scalar(select(Application.instance_id).where(Application.id == application_id,
+                                                                          application_visible(principal)))
+    if instance_id is not None:
+        instances.hold_open_tasks(instance_id)  # before the application: the order a task's completion locks them
     row = _own(principal, application_id, WITHDRAWABLE)
     if row.instance_id is not None:
-        instances.end_instance(row.instance_id, principal.id)
+        instances.end_instance(row.instance_id, principal.id, told=WITHDRAWN_TOLD)
     row.status, row.stage = "withdrawn", None
     row.lock_version += 1
     record(row, "withdrawn", principal.id)

@@ -1,7 +1,8 @@
 """The product-specific part of an application (`details`), checked per kind.
 
 - order financing: `core_enterprise` (the core enterprise's organisation code), `order_number`,
-  `order_amount`, `order_due_date` (ISO date, not in the past);
+  `order_amount`, `order_due_date` (ISO date, not in the past, at most 3 years ahead: `ORDER_DUE_WITHIN`, as the
+  core enterprise's confirmation form's `notAfter`);
 - pledge financing: `warehouse` (the supervising warehouse's code), `receipt_number`, `goods`,
   `quantity`, `unit`, `unit_price`;
 - credit loan: `id_number` (a person's 18-character resident ID) or `credit_code` (a company's
@@ -24,6 +25,7 @@ from app.extensions import db
 from app.lending.errors import LendingError
 from app.lending.money import parse_money
 from app.models import Organisation
+from app.services import clock
 from app.services.context import lazy_gettext as _l
 from app.services.errors import Invalid
 from handlers.identifiers import valid_credit_code, valid_id_number
@@ -33,6 +35,7 @@ KEYS = {
     "pledge_financing": ("warehouse", "receipt_number", "goods", "quantity", "unit", "unit_price"),
     "credit_loan": ("id_number", "credit_code"),
 }
+ORDER_DUE_WITHIN = "P3Y"  # an order's receivable falls due within 3 years (forms/confirm-receivable.json says the same)
 PAYEE_KEYS = ("payee_account", "payee_bank")  # every kind's: where the funds go
 ACCOUNT = re.compile(r"[0-9](?: ?[0-9]){7,39}")  # 8 to 40 digits, single spaces between them (as the forms take it)
 ACCOUNT_FORMAT = _l("A bank account number: 8 to 40 digits, spaces allowed between them.")
@@ -103,8 +106,10 @@ def check(kind: str, raw: object, today: date) -> dict[str, str]:
             due_date = date.fromisoformat(due) if isinstance(due, str) and len(due) == 10 else None
         except ValueError:
             due_date = None
-        if due_date is None or due_date < today:
-            errors["details.order_due_date"] = [_l("A date (YYYY-MM-DD), today or later.")]
+        latest = clock.ahead(today, ORDER_DUE_WITHIN)
+        if due_date is None or due_date < today or (latest is not None and due_date > latest):
+            errors["details.order_due_date"] = [_l("A date (YYYY-MM-DD), today or later, at most 3 years ahead "
+                                                   "(%(latest)s).", latest=latest.isoformat() if latest else "")]
         out["order_due_date"] = due_date.isoformat() if due_date else ""
     elif kind == "pledge_financing":
         out["warehouse"] = _org(raw, "warehouse", errors)

@@ -285,7 +285,8 @@ def _answered(application: Application, events: list[ApplicationEvent]) -> list[
 
 def timeline(principal: Principal, application: Application, language: str) -> list[dict[str, Any]]:
     """The application's timeline for `principal`, who may see the application (the caller loaded it
-    through `applications.get_application`), with texts in `language` (`en` or `zh`)."""
+    through `applications.get_application`), with texts in `language` (`en` or `zh`), by time then in the
+    order its lines were written (`in_time_order`)."""
     funder_side = principal.is_platform or principal.org_id == application.funder_org_id
     # the core enterprise and the warehouse read that the funder returned or rejected it, not why
     lender_or_borrower = funder_side or principal.org_id == application.borrower_org_id
@@ -306,7 +307,22 @@ def timeline(principal: Principal, application: Application, language: str) -> l
             text, party = _waiting_text(task)
             entries.append({"at": task.created_at, "kind": "waiting", "stage": application.stage,
                             "by_party": party, "text": text})
-    return entries
+    return in_time_order(entries)
+
+
+DERIVED = ("answered", "waiting")  # lines read from a task, not written to the timeline
+
+
+def in_time_order(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The lines by time, then in the order they were written. A line read from a task follows the line it
+    answers or waits on and is no earlier than it: the step that writes "waiting for the core enterprise" opened
+    the task at its start, a few milliseconds before it wrote the stage line, and the waiting line read earlier
+    than the line above it (a reader sorting by time put it first)."""
+    for i, entry in enumerate(entries):
+        if entry["kind"] in DERIVED and i and entry["at"] is not None and entries[i - 1]["at"] is not None:
+            entry["at"] = max(entry["at"], entries[i - 1]["at"])
+    order = {id(entry): i for i, entry in enumerate(entries)}
+    return sorted(entries, key=lambda e: (e["at"] is None, e["at"] or 0, order[id(e)]))
 
 
 def _reminders(principal: Principal, application: Application, language: str) -> list[dict[str, Any]]:

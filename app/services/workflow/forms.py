@@ -103,7 +103,8 @@ def _over_bounds(schema: dict[str, Any], data: dict[str, Any], shown: dict[str, 
     when it became ready; a value the task does not hold bounds nothing): `equalsFrom` — that value, spaces aside
     (an account number typed again as a check of the one the deal names); `maximumFrom` — at most that value (an
     approved amount at most the amount applied for); on a date, `notAfter: "today"` (a contact that happened)
-    or `notBefore: "today"` (a promise to pay), today in the business time zone; `productOf` — the product of
+    or `notBefore: "today"` (a promise to pay), today in the business time zone, and `notAfter: "today+P30D"`
+    (a promise within 30 days; `P3Y`: 3 years, `P6M`: 6 months); `productOf` — the product of
     those values, the form's own or the task's (an appraised value: the value per unit times the quantity),
     within the share `productWithin` of it (0: to the cent)."""
     fields: dict[str, list[str]] = {}
@@ -128,7 +129,27 @@ def _over_bounds(schema: dict[str, Any], data: dict[str, Any], shown: dict[str, 
             fields[name] = [gettext("Must be today (%(today)s) or earlier.", today=today.isoformat())]
         if day is not None and spec.get("notBefore") == "today" and day < today:
             fields[name] = [gettext("Must be today (%(today)s) or later.", today=today.isoformat())]
+        if day is not None and (far := _too_far(spec.get("notAfter"), day, today)):
+            fields[name] = [far]
     return fields
+
+
+# `"notAfter": "today+P30D"`: at most a period after today (a promise to pay within 30 days, an order due within
+# 3 years), said with the period in the reader's words
+def _too_far(bound: Any, day: date, today: date) -> str | None:
+    """What is wrong with `day` under `"notAfter": "today+P<n><D|M|Y>"`; None when nothing is (or no such bound)."""
+    if not (isinstance(bound, str) and bound.startswith("today+")):
+        return None
+    period = bound.removeprefix("today+")
+    limit = clock.ahead(today, period)
+    if limit is None or day <= limit:
+        return None
+    n, unit, at_most = int(period[1:-1]), period[-1], limit.isoformat()
+    if unit == "D":
+        return gettext("Must be at most %(n)s days from today: %(limit)s or earlier.", n=n, limit=at_most)
+    if unit == "M":
+        return gettext("Must be at most %(n)s months from today: %(limit)s or earlier.", n=n, limit=at_most)
+    return gettext("Must be at most %(n)s years from today: %(limit)s or earlier.", n=n, limit=at_most)
 
 
 def _off_product(spec: dict[str, Any], value: Any, data: dict[str, Any], shown: dict[str, Any]) -> str | None:

@@ -54,6 +54,7 @@ from app.services.workflow import (
 )
 from app.services.workflow.diagram_elements import Element, Named
 from app.services.workflow.party_scope import scope_of
+from app.services.workflow.queries import IN_TIME_ORDER
 from app.services.workflow.runtime import runtime
 
 NOT_FOUND = _l("There is no such process instance, or it is not one you may see.")
@@ -265,7 +266,7 @@ def view(principal: Principal, instance_id: int, language: str) -> InstanceView:
 
     events = db.session.execute(select(InstanceEvent.id, InstanceEvent.kind, InstanceEvent.element_id,
                                        InstanceEvent.at, InstanceEvent.actor_id, InstanceEvent.details)
-                                .where(InstanceEvent.instance_id == instance.id).order_by(InstanceEvent.id)).all()
+                                .where(InstanceEvent.instance_id == instance.id).order_by(*IN_TIME_ORDER)).all()
     tasks = db.session.execute(select(HumanTask.id, HumanTask.element_id, HumanTask.title, HumanTask.properties,
                                       HumanTask.lane, HumanTask.org_id, HumanTask.state, HumanTask.claimed_by_id,
                                       HumanTask.due_at, HumanTask.created_at)

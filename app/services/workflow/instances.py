@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from app.engine import camunda_process, start_events
 from app.engine.errors import CannotStart, InstanceFault
 from app.engine.runner import ProcessEngine, StepOutcome, jsonable
+from app.engine.said import Said
 from app.extensions import db
 from app.models import (
     InstanceParty,
@@ -28,7 +29,7 @@ from app.services.identity import policy
 from app.services.identity.access import lane_party
 from app.services.identity.audit import audit
 from app.services.identity.directory import Actor
-from app.services.workflow import external_task_rows, start_forms, start_keys
+from app.services.workflow import cancellations, external_task_rows, start_forms, start_keys
 from app.services.workflow import uploads as uploads_kept
 from app.services.workflow.runtime import runtime
 from app.services.workflow.step_runner import atomic_step, claim_inbox_message, restore, run_step
@@ -312,10 +313,21 @@ def _already(status: str) -> Text:
     return found if found is not None else _l("instance is already %(status)s", status=status)
 
 
-def end_instance(instance_id: int, actor_id: int | None, reason: str | None = None) -> None:
+def hold_open_tasks(instance_id: int) -> None:
+    """Lock the instance's open tasks for this transaction (PostgreSQL's row locks; SQLite has one writer). A
+    domain that locks a row of its own and then ends the instance takes them first: a completion locks its task,
+    then its step writes the domain's row, and the two taken the other way round wait on each other (a borrower's
+    withdrawal racing a reviewer's completion was a deadlock, 500)."""
+    core(select(TASKS.c.id).where(TASKS.c.instance_id == instance_id, TASKS.c.state.in_(OPEN_TASK_STATES))
+         .with_for_update())
+
+
+def end_instance(instance_id: int, actor_id: int | None, reason: str | None = None,
+                 told: Said | None = None) -> None:
     """Cancel an instance for a domain that decided itself who may (a borrower withdrawing its
-    application): open tasks cancelled, the history kept with a `cancelled` event. Commits, with
-    whatever else the caller's transaction holds."""
+    application): open tasks cancelled, the history kept with a `cancelled` event; `told`, what each
+    open task's party reads of why (`cancellations`). Commits, with whatever else the caller's
+    transaction holds."""
     rt, at = runtime(), now()
     with atomic_step():
         instance = load_instance(instance_id)
@@ -332,14 +344,14 @@ def end_instance(instance_id: int, actor_id: int | None, reason: str | None = No
         step = Step(instance, at, actor_id)
         step.event("cancelled", None, {"reason": reason} if reason else {}, actor_id)
         for task in withdrawn:  # each open task withdrawn by the cancellation, after it, as a step withdraws one
-            step.event("task_cancelled", task.element_id, {"task_id": task.id}, actor_id)
+            step.event("task_cancelled", task.element_id, {"task_id": task.id, **cancellations.told(told)}, actor_id)
         values = {"state": state, "status": "cancelled", "updated_at": at, "ended_at": at}
         step.insert_events(values)
         update_instance(instance, values)
 
 
 
-__all__ = ["InstanceFault", "atomic_step", "cancel_instance", "end_instance", "load_instance", "restore", "start_instance"]
+__all__ = ["InstanceFault", "atomic_step", "cancel_instance", "end_instance", "hold_open_tasks", "load_instance", "restore", "start_instance"]
 
 
 def set_parties(instance_id: int, parties: dict[str, str], actor: Actor) -> None:

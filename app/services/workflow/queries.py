@@ -23,6 +23,9 @@ from app.services.workflow.step_store import INSTANCES as INSTANCE_TABLE
 from app.services.workflow.step_store import TASKS, core
 from app.services.workflow.tasks import TASK_NOT_FOUND, task_form
 
+# An instance's history by time, then in the order it was written: a step's events share the step's time, so they
+# read as the step wrote them (the history chain links them by id)
+IN_TIME_ORDER = (InstanceEvent.at, InstanceEvent.id)
 
 def _page(query, page: int, per_page: int, row_to_dict) -> dict[str, Any]:  # noqa: ANN001
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
@@ -150,7 +153,7 @@ def list_events(principal: Principal, instance_id: int, page: int, per_page: int
     get_instance(principal, instance_id)
     scope = scope_of(principal, instance_id)
     query = (select(InstanceEvent, User.username, User.org_id).outerjoin(User, User.id == InstanceEvent.actor_id)
-             .where(InstanceEvent.instance_id == instance_id).order_by(InstanceEvent.id))
+             .where(InstanceEvent.instance_id == instance_id).order_by(*IN_TIME_ORDER))
     if scope.hidden_elements:
         query = query.where(or_(InstanceEvent.kind.in_(MILESTONES), InstanceEvent.element_id.is_(None),
                                 InstanceEvent.element_id.not_in(scope.hidden_elements)))

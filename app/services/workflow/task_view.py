@@ -27,9 +27,10 @@ from app.models import HumanTask, InstanceEvent, InstanceParty, Organisation, Pr
 from app.services.identity import policy
 from app.services.identity.directory import Principal
 from app.services.workflow import labels
+from app.services.workflow.cancellations import why_cancelled
 from app.services.workflow.forms import display_kinds, forms_by_id
 from app.services.workflow.party_scope import PartyScope, scope_of
-from app.services.workflow.queries import get_instance, process_titles, task_detail
+from app.services.workflow.queries import IN_TIME_ORDER, get_instance, process_titles, task_detail
 from app.services.workflow.runtime import runtime
 
 KEY_DATA = "keyData"
@@ -124,7 +125,7 @@ def history(principal: Principal, instance_id: int, language: str,
     rows = db.session.execute(
         select(InstanceEvent, User.username, User.display_name, User.org_id)
         .outerjoin(User, User.id == InstanceEvent.actor_id)
-        .where(InstanceEvent.instance_id == instance_id).order_by(InstanceEvent.id)).all()
+        .where(InstanceEvent.instance_id == instance_id).order_by(*IN_TIME_ORDER)).all()
     scope = scope or scope_of(principal, instance_id)
     # a message caught and a stage's sub-process ending are the engine's steps: the staff's to read ("收到消息",
     # "本阶段结束" on a borrower's task said nothing to the borrower)
@@ -223,4 +224,5 @@ def task_page(principal: Principal, task_id: int, language: str) -> dict[str, An
                                                                                        language),
             "form_values": _form_values(task, data),
             "parties": parties(instance.id), "history": events, "claimed_by_name": _name_of(task.get("claimed_by")),
-            "earlier": [e for e in events if e["kind"] == "task_completed" and e["fields"]]}
+            "earlier": [e for e in events if e["kind"] == "task_completed" and e["fields"]],
+            "why_cancelled": why_cancelled(instance.id, task_id) if task["state"] == "cancelled" else None}

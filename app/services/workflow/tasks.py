@@ -20,6 +20,7 @@ from app.services.identity.access import task_offered, task_visible
 from app.services.identity.directory import Actor, Principal, principal_for
 from app.services.workflow import form_choices, labels
 from app.services.workflow import uploads as uploads_kept
+from app.services.workflow.cancellations import why_cancelled
 from app.services.workflow.forms import forms_by_id, validate_submission
 from app.services.workflow.runtime import runtime
 from app.services.workflow.step_runner import atomic_step, run_step
@@ -105,14 +106,22 @@ CLAIMED_BY_SOMEONE_ELSE = _l("Someone else is working on this task.")
 CHANGED_MEANWHILE = _l("The task changed in the meantime. Reload the page and try again.")
 
 
-def _closed(state: str) -> Conflict:
-    """The refusal to act on a task that is done or withdrawn."""
-    return Conflict(_CLOSED[state], code=f"task_{state}")
+def _closed(task, state: str) -> Conflict:  # noqa: ANN001 - a HumanTask or a task row
+    """The refusal to act on a task that is done or withdrawn: why it was withdrawn, when that was said."""
+    told = why_cancelled(task.instance_id, task.id) if state == "cancelled" else None
+    return Conflict(told or _CLOSED[state], code=f"task_{state}")
+
+
+def _lost(task) -> Conflict:  # noqa: ANN001
+    """The refusal when the task changed between reading and writing it: done or withdrawn meanwhile (said as
+    such), else changed."""
+    state = db.session.scalar(select(HumanTask.state).where(HumanTask.id == task.id))
+    return _closed(task, state) if state in _CLOSED else Conflict(CHANGED_MEANWHILE, code="stale_version")
 
 
 def _refuse_if_closed(task, actor: Actor) -> None:  # noqa: ANN001 - a HumanTask or a task row
     if task.state in _CLOSED:
-        raise _closed(task.state)
+        raise _closed(task, task.state)
     if task.state == "claimed" and task.claimed_by_id != actor.id:
         raise Conflict(CLAIMED_BY_SOMEONE_ELSE, code="task_claimed")
 
@@ -213,7 +222,7 @@ def assign_task(task_id: int, username: str, actor: Actor) -> None:
     """A team lead gives an open task of their organisation to someone who holds its lane's role."""
     task = _task_to_assign(task_id, actor)
     if task.state not in OPEN_TASK_STATES:
-        raise _closed(task.state)
+        raise _closed(task, task.state)
     assignee = _assignee(username, task)
     if assignee.id in _did_the_step_before(task):
         raise Invalid(FOUR_EYES_ASSIGNEE, fields={"username": [FOUR_EYES_ASSIGNEE]}, code="four_eyes_assignee")
@@ -221,7 +230,7 @@ def assign_task(task_id: int, username: str, actor: Actor) -> None:
                         .values(state="claimed", claimed_by_id=assignee.id))
     if not changed:
         db.session.rollback()
-        raise Conflict(CHANGED_MEANWHILE, code="stale_version")
+        raise _lost(task)
     record(task.instance_id, task.instance_last_event_hash, "task_assigned", now(), actor.id, task.element_id,
            {"task_id": task.id, "assignee": username})
     db.session.commit()
@@ -278,7 +287,7 @@ def unclaim_task(task_id: int, actor: Actor) -> None:
                          .values(state="ready", claimed_by_id=None))
     if not changed:
         db.session.rollback()
-        raise Conflict(CHANGED_MEANWHILE, code="stale_version")
+        raise _lost(task)
     record(task.instance_id, task.instance_last_event_hash, "task_unclaimed", now(), actor.id, task.element_id,
            {"task_id": task.id})
     db.session.commit()
@@ -319,7 +328,7 @@ def complete_task(task_id: int, data: dict[str, Any], actor: Actor, uploads: Seq
         closed = core(_COMPLETE, {"_id": task.id, "state": "completed", "claimed_by_id": task.claimed_by_id or actor.id,
                                   "completed_by_id": actor.id, "completed_at": at, "data": kept}).rowcount
         if not closed:
-            raise Conflict(CHANGED_MEANWHILE, code="stale_version")
+            raise _lost(task)
 
         def act(workflow):  # noqa: ANN001, ANN202
             try:
