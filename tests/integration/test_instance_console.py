@@ -310,7 +310,6 @@ def test_the_chain_verdict_reports_an_altered_event(client, console, app):
     assert 'id="chain" class="broken"' in zh and "历史记录被篡改过。" in zh
 
 
-@pytest.mark.usefixtures("world")  # test_application_pages' organisations, users and order-financing product
 def _submitted_order_deal(app, runner) -> tuple[int, int]:
     """The shipped diagrams deployed and app1's order-financing application submitted: (its id, its instance's)."""
     _deploy_shipped(app, runner)
@@ -326,6 +325,7 @@ def _submitted_order_deal(app, runner) -> tuple[int, int]:
     return application_id, instance_id
 
 
+@pytest.mark.usefixtures("world")  # test_application_pages' organisations, users and order-financing product
 def test_the_deal_page_links_its_parties_to_the_deals_instance(client, app, runner):
     """A borrower's application page links to its deal's instance page, which it may open; another
     borrower gets neither (the shipped diagrams, an order-financing deal submitted)."""
