@@ -310,10 +310,8 @@ def test_the_chain_verdict_reports_an_altered_event(client, console, app):
     assert 'id="chain" class="broken"' in zh and "历史记录被篡改过。" in zh
 
 
-@pytest.mark.usefixtures("world")  # test_application_pages' organisations, users and order-financing product
-def test_the_deal_page_links_its_parties_to_the_deals_instance(client, app, runner):
-    """A borrower's application page links to its deal's instance page, which it may open; another
-    borrower gets neither (the shipped diagrams, an order-financing deal submitted)."""
+def _submitted_order_deal(app, runner) -> tuple[int, int]:
+    """The shipped diagrams deployed and app1's order-financing application submitted: (its id, its instance's)."""
     _deploy_shipped(app, runner)
     application_id = _draft(app)
     with app.app_context():
@@ -324,6 +322,14 @@ def test_the_deal_page_links_its_parties_to_the_deals_instance(client, app, runn
         instance_id = db.session.get(Application, application_id).instance_id
         db.session.remove()
     assert instance_id is not None
+    return application_id, instance_id
+
+
+@pytest.mark.usefixtures("world")  # test_application_pages' organisations, users and order-financing product
+def test_the_deal_page_links_its_parties_to_the_deals_instance(client, app, runner):
+    """A borrower's application page links to its deal's instance page, which it may open; another
+    borrower gets neither (the shipped diagrams, an order-financing deal submitted)."""
+    application_id, instance_id = _submitted_order_deal(app, runner)
     sign_in(client, "app1")
     page = client.get(f"/applications/{application_id}", headers=ZH).text
     assert f'<a href="/instances/{instance_id}" id="deal-instance-link">在流程图上查看业务的每一步</a>' in page
@@ -482,14 +488,8 @@ def test_the_staff_read_a_tasks_answers_in_the_words_of_its_form(client, app, ru
     """An auditor read `decision confirm` and `confirmed_amount 600000.00` on a Chinese page: each key is now the
     form's label in the reader's language (the key beside it, for the analysts), a choice its label, an amount money;
     the data now likewise, by the form that last wrote each key; a key no form asked for stays as it is."""
-    _deploy_shipped(app, runner)
-    application_id = _draft(app)
+    _application_id, instance_id = _submitted_order_deal(app, runner)
     with app.app_context():
-        principal = identity.principal_for("app1")
-        for kind in ("order", "invoice"):
-            applications.add_document(principal, application_id, kind, f"{kind}.pdf", PDF)
-        applications.submit(principal, application_id)
-        instance_id = db.session.get(Application, application_id).instance_id
         [task_id] = [t.id for t in db.session.scalars(select(HumanTask).where(
             HumanTask.instance_id == instance_id, HumanTask.element_id == "confirm_receivable"))]
         tasks.complete_task(task_id, {"decision": "confirm", "confirmed_amount": "600000.00", "due_date": "2027-05-30",
