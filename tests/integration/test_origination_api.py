@@ -399,3 +399,28 @@ def test_the_risk_provider_down_becomes_an_incident_and_the_deal_goes_on_after_a
     assert operator.get("/incidents", query_string={"state": "open"})["items"] == []
     deals.approve(application, ASKED[kind])
     assert_approved(deals, application, ASKED[kind])
+
+
+def test_a_resubmission_racing_the_borrowers_own_answer_on_the_task_answers_once(deals, served):
+    """The borrower answers the funder's request twice at once: resubmitting (which completes the supplement task)
+    locked the application, then the task; the task's own completion locks the task, then its step writes the
+    application. On PostgreSQL the two could wait on each other and one ended in a 500. One answers, the other is
+    told the task is done; the review goes on once."""
+    import json
+
+    from tests.integration.test_money_races import race_posts
+
+    headers = {"Authorization": f"Bearer {deals.tokens['app1']}", "Content-Type": "application/json"}
+    for _ in range(3):
+        application = deals.submitted("credit_loan")
+        number = application["number"]
+        deals.intake("credit_loan", application)
+        deals.review(application, "first_review", "return", reason="Attach the last three invoices", notes=NOTES)
+        task_id = deals.task_of("app1", number, "supplement")
+        answer = json.dumps({"data": {"response": "Attached."}}).encode()
+        completion, resubmission = race_posts(served, [
+            (f"/api/v1/tasks/{task_id}/complete", headers, answer),
+            (f"/api/v1/applications/{application['id']}/submit", headers, b"{}")])
+        assert sorted((completion[0], resubmission[0])) == [200, 409], (completion, resubmission)
+        assert deals.read(application)["status"] == "in_review"
+        assert deals.tasks_of("rev1", number) == ["first_review"]

@@ -315,6 +315,16 @@ def create_application(principal: Principal, data: Mapping[str, Any]) -> Applica
     return row
 
 
+def _hold_its_tasks(principal: Principal, application_id: int) -> None:
+    """Lock the deal's open tasks before the application, the order a task's completion locks them (its task, then
+    the step writes the application): a withdrawal or a resubmission that ends or completes a task, racing that
+    task's own completion, waited on it the other way round on PostgreSQL (a deadlock, a 500)."""
+    instance_id = db.session.scalar(select(Application.instance_id).where(Application.id == application_id,
+                                                                          application_visible(principal)))
+    if instance_id is not None:
+        instances.hold_open_tasks(instance_id)
+
+
 def _own(principal: Principal, application_id: int, statuses: tuple[str, ...]) -> Application:
     """The application, locked for this transaction (row lock; SQLite's write lock), if the
     principal is its borrower's applicant and it is in one of `statuses` (409 otherwise)."""
@@ -427,6 +437,7 @@ def submit(principal: Principal, application_id: int) -> Application:
     From `returned`, resubmitting answers the funder's request: the borrower's open `supplement`
     task is completed, and the review goes on with the application as it now is.
     """
+    _hold_its_tasks(principal, application_id)  # resubmitting completes the supplement task
     row = _own(principal, application_id, (*SUBMITTABLE, "returned"))
     _refuse_unless_complete(row)
     if row.status == "returned":
@@ -479,10 +490,7 @@ WITHDRAWN_TOLD = said("The borrower withdrew the application; this task was canc
 def withdraw(principal: Principal, application_id: int) -> Application:
     """Pull a submitted application back before it is decided: its open tasks cancelled, its
     history kept; it can be edited and submitted again."""
-    instance_id = db.session.scalar(select(Application.instance_id).where(Application.id == application_id,
-                                                                          application_visible(principal)))
-    if instance_id is not None:
-        instances.hold_open_tasks(instance_id)  # before the application: the order a task's completion locks them
+    _hold_its_tasks(principal, application_id)
     row = _own(principal, application_id, WITHDRAWABLE)
     if row.instance_id is not None:
         instances.end_instance(row.instance_id, principal.id, told=WITHDRAWN_TOLD)
