@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
@@ -81,9 +81,12 @@ def _loan(clock, drawn: dict) -> tuple[Loan, date]:
 
 
 def _debt(loan_id: int) -> tuple[Decimal, Decimal]:
-    """What the loan owes on the books, and what would settle it today without the fee (the pay-off quote)."""
+    """What the loan owes on the books less the borrower's credit (a cent an earlier prepayment could not split
+    into principal and its fee is kept as credit, and the next payment uses it first), and what would settle it
+    today without the fee (the pay-off quote)."""
     quote = repayments.quote_payoff(loan_id)
-    return disposal.owed(loan_id), Decimal(quote["to_pay"]) - Decimal(quote["fee"])
+    credit = db.session.get(Loan, loan_id).credit_balance
+    return disposal.owed(loan_id) - credit, Decimal(quote["to_pay"]) - Decimal(quote["fee"])
 
 
 def _interest_billed(loan_id: int) -> Decimal:
@@ -101,6 +104,9 @@ def _paid_to_loan(payment: Payment | None) -> Decimal:
 
 @SETTINGS
 @given(drawn=loans_drawn, price_cents=st.integers(0, 3_000_000_00), cost_share=st.integers(0, 100))
+# CI's SQLite run drew it: the ¥9.59 prepayment keeps a cent as credit, and the cent the goods fetched pays two
+@example(drawn={"principal": Decimal("1000.00"), "term": 1, "days": 0, "paid_before": Decimal("9.59")},
+         price_cents=1, cost_share=0)
 def test_a_disposal_splits_the_price_into_costs_the_loan_and_the_surplus_exactly(ctx, clock, drawn, price_cents,
                                                                                  cost_share):
     loan, today = _loan(clock, drawn)
@@ -140,6 +146,8 @@ def test_a_disposal_splits_the_price_into_costs_the_loan_and_the_surplus_exactly
 
 @SETTINGS
 @given(drawn=loans_drawn, discount=st.integers(1, 99), paid_meanwhile=st.booleans())
+@example(drawn={"principal": Decimal("1000.00"), "term": 1, "days": 0, "paid_before": Decimal("9.59")},
+         discount=50, paid_meanwhile=False)  # a cent of credit: the price is a discount of the debt less it
 def test_a_debt_sale_books_the_price_without_a_fee_and_writes_off_exactly_the_rest(ctx, clock, drawn, discount,
                                                                                    paid_meanwhile):
     loan, today = _loan(clock, drawn)

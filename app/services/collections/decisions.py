@@ -33,9 +33,10 @@ CENT = Decimal("0.01")
 
 
 def outstanding(loan_id: int) -> Decimal:
-    """What the borrower owes on the books: principal, billed interest, penalties, fees."""
-    position = loans.loan_position(loan_id)
-    return sum((v for v in position.values() if v > 0), ZERO)
+    """What the borrower owes on the books — principal, billed interest, penalties, fees — less its credit (a cent
+    a prepayment could not split into principal and its fee): the sale's payment uses the credit first, so a price
+    of the gross debt sold the credit's worth of it twice."""
+    return max(sum(loans.loan_position(loan_id).values(), ZERO), ZERO)
 
 
 def agency(code: str) -> Organisation | None:
