@@ -15,6 +15,7 @@ from app.services import clock
 from app.services.errors import Conflict
 from app.services.ledger import eod, loans
 from app.services.ledger.eod import run_eod
+from app.services.ledger.repayments import PaymentNotice, take_payment
 from app.services.workflow.outbox_delivery import deliver_outbox
 from tests.integration.ledger_support import assert_books_balance, book, borrower, business_day, product
 
@@ -98,6 +99,32 @@ def test_a_penalty_charge_is_taken_once_per_overdue_instalment(ctx, clock):
     run_eod(date(2026, 2, 28))
     first = loans.instalments(loan_id)[0]
     assert first.penalty_due == (first.principal_due * Decimal("0.02")).quantize(Decimal("0.01"))
+    assert_books_balance(loan_id)
+
+
+def test_a_payment_of_what_is_overdue_brings_the_loan_back_before_the_night(loan_id, clock):
+    """Days past due are the batch's, but a payment (or waiver) lowers them at once: the oldest bill paid, the loan
+    is as late as the next; all paid, it is current, and its collections case hears so (`bucket_changed`)."""
+    run_eod(date(2026, 3, 20))  # bills 1 (due 10 Feb) and 2 (due 10 Mar) overdue
+    loan = loans.load_loan(loan_id)
+    assert (loan.dpd, loan.bucket) == (38, "31-60")
+    business_day(clock, date(2026, 3, 21))
+    first = loans.instalments(loan_id)[0]
+    take_payment(PaymentNotice(loan_id, "oldest", loans.owed(first)))
+    db.session.commit()
+    loan = loans.load_loan(loan_id)
+    assert loans.instalments(loan_id)[0].status == "paid"
+    assert (loan.dpd, loan.bucket) == (10, "1-30")  # bill 2's days, to the last batch's day as the batch counts
+    rest = loans.amounts_overdue([loan_id])[loan_id]
+    take_payment(PaymentNotice(loan_id, "rest", rest))
+    db.session.commit()
+    loan = loans.load_loan(loan_id)
+    assert (loan.dpd, loan.bucket, loan.status) == (0, "current", "active")
+    changes = [(m["from"], m["to"], m["dpd"]) for m in messages("bucket_changed")]
+    assert changes[-2:] == [("31-60", "1-30", 10), ("1-30", "current", 0)]
+    run_eod(date(2026, 3, 21))  # the night's batch finds nothing to say again
+    assert len(messages("bucket_changed")) == len(changes)
+    assert (loans.load_loan(loan_id).dpd, loans.load_loan(loan_id).bucket) == (0, "current")
     assert_books_balance(loan_id)
 
 

@@ -338,7 +338,13 @@ def test_a_late_payer_who_catches_up_is_current_again_and_the_case_ends_cured(ap
     payments.pay(who("app1"), placed.row.order_id)
     worker(app, clock, seconds=5)
     assert rows(loan)[0].status == "paid"
-    batch(clock, day)  # the night's batch: current again
+    deliver_outbox()  # current again at once (the list said 逾期 until the night's batch), and the case ends cured
+    db.session.expire_all()
+    paid_up = db.session.get(Loan, loan.id)
+    assert (paid_up.dpd, paid_up.bucket) == (0, "current")
+    assert db.session.get(ProcessInstance, case.id).status == "completed"
+    assert "逾期" not in read("/applications/", "zh-CN")
+    batch(clock, day)  # the night's batch: nothing more to say
     deliver_outbox()
     db.session.expire_all()
     current = db.session.get(Loan, loan.id)

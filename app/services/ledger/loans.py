@@ -23,6 +23,7 @@ from app.lending.allocation import AllocationLine
 from app.lending.codec import product_from_mapping, product_to_mapping, terms_from_mapping, terms_to_mapping
 from app.lending.daycount import DaysInYear
 from app.lending.errors import LendingError
+from app.lending.overdue import bucket_for
 from app.lending.product import LoanProduct
 from app.lending.schedule import Instalment as ScheduledInstalment
 from app.models import EodRun, Instalment, Loan, Organisation, Product, ScheduleVersion
@@ -317,6 +318,30 @@ def mark_settled(loan: Loan, rows: dict[int, Instalment], on: date) -> None:
     if closed and loan.status == "active":
         loan.status, loan.closed_on = "closed", on
         ended(loan, "loan_closed", on)
+    past_due_again(loan, rows)
+
+
+def past_due_again(loan: Loan, rows: Mapping[int, Instalment]) -> None:
+    """A loan late at the last batch and paid (or waived) since is as late as its oldest overdue instalment still
+    owing principal or interest, counted to that batch's day as the batch counts: back to current when none is
+    (the borrower read 45 days overdue on a loan paid up that morning until the night's run). A changed bucket is
+    said to the loan's instances (`bucket_changed`, as the batch says it: a collections case paid up ends cured),
+    once per change; days past due only fall between batches."""
+    if loan.dpd == 0 or loan.status != "active":
+        return
+    owing = [r.due_date for r in rows.values() if r.status == "overdue"
+             and r.principal_due - r.principal_paid + r.interest_due - r.interest_paid - r.interest_waived > 0]
+    batch = db.session.scalar(select(func.max(EodRun.business_date)).where(EodRun.status == "completed"))
+    dpd = max((batch - min(owing)).days, 0) if owing and batch is not None else 0
+    if dpd >= loan.dpd:
+        return
+    bucket = bucket_for(dpd).value
+    if bucket != loan.bucket:
+        enqueue("bucket_changed", loan.business_key, {
+            "loan_id": loan.id, "business_date": batch.isoformat() if batch else None, "from": loan.bucket,
+            "to": bucket, "dpd": dpd}, f"bucket_changed:{loan.id}:{batch}:paid:{dpd}", loan_id=loan.id,
+            business_date=batch)
+    loan.dpd, loan.bucket = dpd, bucket
 
 
 def ended(loan: Loan, name: str, on: date) -> None:
