@@ -148,6 +148,8 @@ def test_a_disposal_splits_the_price_into_costs_the_loan_and_the_surplus_exactly
 @given(drawn=loans_drawn, discount=st.integers(1, 99), paid_meanwhile=st.booleans())
 @example(drawn={"principal": Decimal("1000.00"), "term": 1, "days": 0, "paid_before": Decimal("9.59")},
          discount=50, paid_meanwhile=False)  # a cent of credit: the price is a discount of the debt less it
+@example(drawn={"principal": Decimal("1000.00"), "term": 1, "days": 0, "paid_before": Decimal("999.42")},
+         discount=97, paid_meanwhile=True)  # ¥0.16 paid on a ¥10.32 debt leaves 3 % of it ¥0.31: sold as agreed
 def test_a_debt_sale_books_the_price_without_a_fee_and_writes_off_exactly_the_rest(ctx, clock, drawn, discount,
                                                                                    paid_meanwhile):
     loan, today = _loan(clock, drawn)
@@ -171,8 +173,10 @@ def test_a_debt_sale_books_the_price_without_a_fee_and_writes_off_exactly_the_re
     sold = decisions.decide_sale(HandlerContext(None, KEY, "decide_sale", "d"), {
         "decision": "approve", "agency": "AGENCY1", "discount_percent": discount, "price": str(price)})
     db.session.commit()
-    if paid_meanwhile:  # the price was a discount of a debt since reduced: refused, nothing booked, the loan as it was
-        assert sold["outcome"] == "rejected" and Decimal(sold["outstanding"]) == debt, sold
+    if price > (debt * (100 - discount) / 100).quantize(CENT, ROUND_HALF_UP):
+        # the borrower paid meanwhile and the price is more than the agreed discount of what is owed now: refused,
+        # nothing booked, the loan as it was (a payment too small to move the rounded price sells as agreed)
+        assert paid_meanwhile and sold["outcome"] == "rejected" and Decimal(sold["outstanding"]) == debt, sold
         assert db.session.get(Loan, loan.id).status == "active"
         assert db.session.scalar(select(Payment).where(Payment.channel == "debt_sale")) is None
         return
