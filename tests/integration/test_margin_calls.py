@@ -255,3 +255,29 @@ def test_the_liquidation_line_crossed_during_a_margin_call_asks_for_disposal_at_
     assert wake(app) == []  # the deadline's timer is gone with the task
     with app.app_context():
         assert_books_balance(world["loan_id"])
+
+
+def test_the_top_up_task_shows_the_ltv_as_a_percentage_and_says_what_a_quantity_is(app, client, clock, world):
+    """The warehouse's task reads the LTV at the margin call as the collateral page does (75.48%, not 0.7548),
+    and a quantity that is not a number is refused with what to type, in the reader's language (not "wrong format")."""
+    price(client, world["tokens"]["op1"], "2650.00")  # 600,000 / (300 × 2,650) = 0.7548
+    deliver(app)
+    set_password(app, "wh1", "Quiet-river-stones-88")
+    task = tasks(client, world["tokens"]["wh1"])["confirm_top_up"]
+    zh_page = app.test_client()
+    assert sign_in(zh_page, "wh1", "Quiet-river-stones-88").status_code == 302
+    form = zh_page.get(f"/tasks/{task['id']}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "75.48%" in form and "0.7548" not in form
+    refused = zh_page.post(f"/tasks/{task['id']}", data={"csrf_token": csrf_of(form), "quantity_added": "-5"},
+                           headers={"Accept-Language": "zh-CN"})
+    assert refused.status_code == 422
+    said = refused.get_data(as_text=True)
+    assert "请填写数字，例如 20 或 20.5（最多 4 位小数）" in said and "格式不正确" not in said
+    en_page = app.test_client()
+    assert sign_in(en_page, "wh1", "Quiet-river-stones-88").status_code == 302
+    en_form = en_page.get(f"/tasks/{task['id']}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "75.48%" in en_form
+    en = en_page.post(f"/tasks/{task['id']}", data={"csrf_token": csrf_of(en_form), "quantity_added": "abc"},
+                      headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Enter a number, such as 20 or 20.5 (at most 4 decimals)" in en
+    assert pledge(app).quantity == Decimal("300")
