@@ -244,6 +244,9 @@ def test_the_operators_page_uploads_a_csv_and_shows_zones_in_words(app, client, 
     browser = signed_in(app, "op1")
     page = browser.get("/collateral", headers={"Accept-Language": "zh"})
     assert page.status_code == 200 and "质押货物" in page.text
+    # the example line is a Chinese one on a Chinese page (the column names stay: the file must have them)
+    assert "goods,unit,price,as_of" in page.text and "热轧卷板 Q235,吨,4200.00,2026-11-27" in page.text
+    assert "Steel coil,t" not in page.text
     upload = browser.post("/collateral/prices", headers={"Accept-Language": "en"}, content_type="multipart/form-data",
                           data={"csrf_token": csrf_of(page.text),
                                 "file": (BytesIO(b"goods,unit,price,as_of\nSteel coil,t,2650,2026-11-30\n"), "p.csv")})
