@@ -183,6 +183,11 @@ def test_goods_are_released_in_proportion_to_the_principal_repaid(app, client, c
     assert client.post(url, json={"quantity": "1"}, headers=bearer(world["tokens"]["app1"])).status_code == 403
     assert client.post(url, json={"quantity": "1"}, headers=bearer(world["tokens"]["signer1"])).status_code == 404
 
+    for odd in ("1e1", "+5", " 5 5", "0x10"):  # a quantity is written in digits: "1e1" released 10 t
+        written = client.post(url, json={"quantity": odd}, headers=bearer(wh))
+        assert written.status_code == 422 and list(written.get_json()["error"]["fields"]) == ["quantity"], odd
+    assert pledge(app).released == 0
+
     half = (releasable / 2).quantize(Decimal("0.0001"))
     r = client.post(url, json={"quantity": str(half), "note": "lot A"}, headers=bearer(wh))
     assert r.status_code == 201, r.get_json()
