@@ -267,7 +267,9 @@ def test_the_operators_page_uploads_a_csv_and_shows_zones_in_words(app, client, 
     borrower = signed_in(app, "app1").get("/collateral", headers={"Accept-Language": "en"})
     assert borrower.status_code == 200 and NUMBER in borrower.text and "Upload prices" not in borrower.text
     set_password(app, "rev1")
-    assert signed_in(app, "rev1").get("/collateral").status_code == 403
+    refused = signed_in(app, "rev1").get("/collateral", headers={"Accept-Language": "zh"})
+    assert refused.status_code == 403  # and says who reads pledged goods, the warehouse among them
+    assert "质押货物仅供平台人员、交易的借款方、资金方财务及监管仓库查看。" in refused.text
 
 
 # -- the arithmetic, as a property ---------------------------------------------------------------
