@@ -176,6 +176,11 @@ def test_goods_are_released_in_proportion_to_the_principal_repaid(app, client, c
     releasable = (Decimal(300) * repaid / Decimal("600000.00")).quantize(Decimal("0.0001"), rounding="ROUND_DOWN")
     listed = client.get(f"{API}/collateral/pledges", headers=bearer(wh)).get_json()["items"]
     assert (listed[0]["releasable"], listed[0]["may_release"]) == (f"{releasable.normalize():f}", True)
+    set_password(app, "wh1", "Quiet-river-stones-88")
+    page = app.test_client()
+    assert sign_in(page, "wh1", "Quiet-river-stones-88").status_code == 302
+    shown = page.get("/collateral", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Release goods" in shown and "Nothing can be released yet" not in shown
 
     too_much = client.post(url, json={"quantity": str(releasable + Decimal("0.0001"))}, headers=bearer(wh, "zh"))
     assert too_much.status_code == 422, too_much.get_json()
@@ -217,7 +222,10 @@ def test_the_page_shows_margin_calls_and_releases_goods_in_both_languages(app, c
     assert "追加担保" in zh and "等待补充质押或还款" in zh and NUMBER in zh
     assert 'id="prices"' not in zh  # the upload and the prices are the operators'
     en = page.get("/collateral", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert "Open: waiting for a top-up or repayment" in en and "Release goods" in en
+    assert "Open: waiting for a top-up or repayment" in en
+    # nothing repaid, nothing to release: the page says so instead of a form every use of which is refused
+    assert "Release goods" not in en and "Nothing can be released yet" in en
+    assert "尚无可解除的货物" in zh and "暂无处置记录" in zh and "暂无质押变动记录" in zh
     refused = page.post(f"/collateral/pledges/{pledge(app).id}/releases",
                         data={"quantity": "5", "csrf_token": csrf_of(en)}, headers={"Accept-Language": "en"})
     assert refused.status_code == 422 and "At most 0 t can be released" in refused.get_data(as_text=True)
