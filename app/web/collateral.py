@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app.services.collateral import monitoring, pledges, prices
-from app.services.errors import Conflict, Invalid
+from app.services.errors import Conflict, Forbidden, Invalid
 
 bp = Blueprint("collateral_pages", __name__, template_folder="templates")
 
@@ -63,7 +63,7 @@ def _page(status: int = 200, **shown: object) -> ResponseReturnValue:
 @login_required
 def index() -> ResponseReturnValue:
     if not pledges.may_read(current_user.principal):
-        abort(403)
+        raise Forbidden(pledges.READERS)  # said: who reads pledged goods
     return _page(released=request.args.get("released"))
 
 

@@ -805,3 +805,28 @@ def test_a_promise_to_pay_nothing_is_refused_and_never_ends_the_case_as_kept(wor
         db.session.rollback()
     assert open_tasks(case) == ["contact"] and data(case).get("promised") in (None, False)
     assert views.case(who("agent1"), case, "en")["contacts"] == []
+
+
+def test_a_promise_beyond_what_settles_the_loan_is_refused_on_the_task_and_the_case_page(world, clock, app):
+    """A promise of ¥1,000,000.00 on a loan of ¥12,000.00 was taken, and the case list read "¥1,000,000.00 by …":
+    a promise is at most what settles the loan (its payoff, which the contact task shows)."""
+    loan_id = book_loan(clock)
+    batch(clock, FIRST_OVERDUE)
+    case = open_case(loan_id, FIRST_OVERDUE)
+    payoff = Decimal(quote_payoff(loan_id)["to_pay"])
+    task = db.session.get(HumanTask, task_id(case, "contact"))
+    assert Decimal(task.shown["payoff"]) == payoff  # the agent sees what settles the loan
+    too_much = f"{payoff + Decimal('0.01')}"
+    with pytest.raises(Invalid) as refused:
+        contact(case, day=FIRST_OVERDUE, outcome="promised", promise_date="2026-02-20", promise_amount=too_much)
+    assert refused.value.fields == {"promise_amount": [f"Must be at most {payoff:,}."]}, refused.value.fields
+    db.session.rollback()
+    with pytest.raises(Invalid) as logged:
+        log(case, at="09:45", outcome="promised", promise_date="2026-02-20", promise_amount="1000000")
+    assert refused.value.fields == {"promise_amount": [f"Must be at most {payoff:,}."]}
+    assert list(logged.value.fields) == ["promise_amount"]
+    db.session.rollback()
+    assert views.case(who("agent1"), case, "en")["contacts"] == []
+    log(case, at="09:45", outcome="promised", promise_date="2026-02-20", promise_amount=f"{payoff}")
+    contact(case, day=FIRST_OVERDUE, outcome="promised", promise_date="2026-02-20", promise_amount=f"{payoff}")
+    assert data(case)["promised"] is True

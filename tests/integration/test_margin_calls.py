@@ -176,12 +176,22 @@ def test_goods_are_released_in_proportion_to_the_principal_repaid(app, client, c
     releasable = (Decimal(300) * repaid / Decimal("600000.00")).quantize(Decimal("0.0001"), rounding="ROUND_DOWN")
     listed = client.get(f"{API}/collateral/pledges", headers=bearer(wh)).get_json()["items"]
     assert (listed[0]["releasable"], listed[0]["may_release"]) == (f"{releasable.normalize():f}", True)
+    set_password(app, "wh1", "Quiet-river-stones-88")
+    page = app.test_client()
+    assert sign_in(page, "wh1", "Quiet-river-stones-88").status_code == 302
+    shown = page.get("/collateral", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Release goods" in shown and "Nothing can be released yet" not in shown
 
     too_much = client.post(url, json={"quantity": str(releasable + Decimal("0.0001"))}, headers=bearer(wh, "zh"))
     assert too_much.status_code == 422, too_much.get_json()
     assert "quantity" in too_much.get_json()["error"]["fields"] and "最多" in too_much.get_json()["error"]["message"]
     assert client.post(url, json={"quantity": "1"}, headers=bearer(world["tokens"]["app1"])).status_code == 403
     assert client.post(url, json={"quantity": "1"}, headers=bearer(world["tokens"]["signer1"])).status_code == 404
+
+    for odd in ("1e1", "+5", " 5 5", "0x10"):  # a quantity is written in digits: "1e1" released 10 t
+        written = client.post(url, json={"quantity": odd}, headers=bearer(wh))
+        assert written.status_code == 422 and list(written.get_json()["error"]["fields"]) == ["quantity"], odd
+    assert pledge(app).released == 0
 
     half = (releasable / 2).quantize(Decimal("0.0001"))
     r = client.post(url, json={"quantity": str(half), "note": "lot A"}, headers=bearer(wh))
@@ -212,7 +222,10 @@ def test_the_page_shows_margin_calls_and_releases_goods_in_both_languages(app, c
     assert "追加担保" in zh and "等待补充质押或还款" in zh and NUMBER in zh
     assert 'id="prices"' not in zh  # the upload and the prices are the operators'
     en = page.get("/collateral", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert "Open: waiting for a top-up or repayment" in en and "Release goods" in en
+    assert "Open: waiting for a top-up or repayment" in en
+    # nothing repaid, nothing to release: the page says so instead of a form every use of which is refused
+    assert "Release goods" not in en and "Nothing can be released yet" in en
+    assert "尚无可解除的货物" in zh and "暂无处置记录" in zh and "暂无质押变动记录" in zh
     refused = page.post(f"/collateral/pledges/{pledge(app).id}/releases",
                         data={"quantity": "5", "csrf_token": csrf_of(en)}, headers={"Accept-Language": "en"})
     assert refused.status_code == 422 and "At most 0 t can be released" in refused.get_data(as_text=True)
@@ -255,3 +268,29 @@ def test_the_liquidation_line_crossed_during_a_margin_call_asks_for_disposal_at_
     assert wake(app) == []  # the deadline's timer is gone with the task
     with app.app_context():
         assert_books_balance(world["loan_id"])
+
+
+def test_the_top_up_task_shows_the_ltv_as_a_percentage_and_says_what_a_quantity_is(app, client, clock, world):
+    """The warehouse's task reads the LTV at the margin call as the collateral page does (75.48%, not 0.7548),
+    and a quantity that is not a number is refused with what to type, in the reader's language (not "wrong format")."""
+    price(client, world["tokens"]["op1"], "2650.00")  # 600,000 / (300 × 2,650) = 0.7548
+    deliver(app)
+    set_password(app, "wh1", "Quiet-river-stones-88")
+    task = tasks(client, world["tokens"]["wh1"])["confirm_top_up"]
+    zh_page = app.test_client()
+    assert sign_in(zh_page, "wh1", "Quiet-river-stones-88").status_code == 302
+    form = zh_page.get(f"/tasks/{task['id']}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "75.48%" in form and "0.7548" not in form
+    refused = zh_page.post(f"/tasks/{task['id']}", data={"csrf_token": csrf_of(form), "quantity_added": "-5"},
+                           headers={"Accept-Language": "zh-CN"})
+    assert refused.status_code == 422
+    said = refused.get_data(as_text=True)
+    assert "请填写数字，例如 20 或 20.5（最多 4 位小数）" in said and "格式不正确" not in said
+    en_page = app.test_client()
+    assert sign_in(en_page, "wh1", "Quiet-river-stones-88").status_code == 302
+    en_form = en_page.get(f"/tasks/{task['id']}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "75.48%" in en_form
+    en = en_page.post(f"/tasks/{task['id']}", data={"csrf_token": csrf_of(en_form), "quantity_added": "abc"},
+                      headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Enter a number, such as 20 or 20.5 (at most 4 decimals)" in en
+    assert pledge(app).quantity == Decimal("300")

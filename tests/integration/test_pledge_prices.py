@@ -244,6 +244,9 @@ def test_the_operators_page_uploads_a_csv_and_shows_zones_in_words(app, client, 
     browser = signed_in(app, "op1")
     page = browser.get("/collateral", headers={"Accept-Language": "zh"})
     assert page.status_code == 200 and "质押货物" in page.text
+    # the example line is a Chinese one on a Chinese page (the column names stay: the file must have them)
+    assert "goods,unit,price,as_of" in page.text and "热轧卷板 Q235,吨,4200.00,2026-11-27" in page.text
+    assert "Steel coil,t" not in page.text
     upload = browser.post("/collateral/prices", headers={"Accept-Language": "en"}, content_type="multipart/form-data",
                           data={"csrf_token": csrf_of(page.text),
                                 "file": (BytesIO(b"goods,unit,price,as_of\nSteel coil,t,2650,2026-11-30\n"), "p.csv")})
@@ -264,7 +267,9 @@ def test_the_operators_page_uploads_a_csv_and_shows_zones_in_words(app, client, 
     borrower = signed_in(app, "app1").get("/collateral", headers={"Accept-Language": "en"})
     assert borrower.status_code == 200 and NUMBER in borrower.text and "Upload prices" not in borrower.text
     set_password(app, "rev1")
-    assert signed_in(app, "rev1").get("/collateral").status_code == 403
+    refused = signed_in(app, "rev1").get("/collateral", headers={"Accept-Language": "zh"})
+    assert refused.status_code == 403  # and says who reads pledged goods, the warehouse among them
+    assert "质押货物仅供平台人员、交易的借款方、资金方财务及监管仓库查看。" in refused.text
 
 
 # -- the arithmetic, as a property ---------------------------------------------------------------

@@ -197,7 +197,10 @@ def test_an_order_financing_deal_is_verified_signed_by_three_parties_and_registe
     assert len(documents(row, "contract")) == 1
     [told] = notices("contract_to_sign", "app1")
     assert f"/flows/{flow.flow_id}/sign" in told.body
-    assert notices("contract_to_sign", "signer1")
+    # the core enterprise signs after the borrower: told so, not "please sign" while the link says "not your turn"
+    assert notices("contract_to_sign", "signer1") == []
+    [in_turn] = notices("contract_to_sign_in_turn", "signer1")
+    assert f"/flows/{flow.flow_id}/sign" in in_turn.body and "先签署，随后由您签署" in in_turn.body
 
     # out of turn refused; in turn each signs; the seal follows the last human signature at once
     refused = client.post(f"/simulators/esign/api/flows/{flow.flow_id}/sign",

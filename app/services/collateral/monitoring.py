@@ -11,6 +11,7 @@ due.
 """
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
@@ -34,6 +35,7 @@ from app.services.notices.sending import send
 from app.services.workflow.outbox import enqueue
 
 QUANTUM = Decimal("0.0001")  # quantities are kept to 4 places
+WRITTEN = re.compile(r"[0-9]+(\.[0-9]+)?")  # a quantity as people write it: digits, a decimal point ("1e1" is no quantity)
 DEFAULT_DEADLINE_DAYS = 3
 RELEASERS = _l("Goods are released by the warehouse supervisor of the deal's warehouse.")
 
@@ -214,8 +216,9 @@ def request_disposal(loan: Loan, reason: str, parties: dict[str, str], dedup: st
 # -- releases in proportion to repayment -----------------------------------------------------------
 
 def _quantity(value: object, name: str) -> Decimal:
+    text = str(value).strip()
     try:
-        amount = Decimal(str(value).strip())
+        amount = Decimal(text) if WRITTEN.fullmatch(text) else Decimal(-1)
     except ArithmeticError:
         amount = Decimal(-1)
     if not amount.is_finite() or amount <= 0 or amount != amount.quantize(QUANTUM) or amount >= Decimal("1e14"):

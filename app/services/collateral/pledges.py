@@ -36,7 +36,8 @@ PLEDGE_KIND = "pledge_financing"
 TEMPLATES = {"warning": "ltv_warning", "margin_call": "ltv_margin_call", "liquidation": "ltv_liquidation"}
 # The message a crossing signals to the processes (the margin call's timer and top-up, disposal).
 MESSAGES = {"margin_call": "ltv_margin_call", "liquidation": "ltv_liquidation"}
-READERS = _l("Pledges are read by the platform's staff, and by a deal's borrower and its funder's finance.")
+READERS = _l("Pledged goods are read by the platform's staff, and by a deal's borrower, its funder's finance and its "
+             "warehouse.")
 
 
 @dataclass(frozen=True)

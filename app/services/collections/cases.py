@@ -19,8 +19,10 @@ from app.models.identity import OrgKind
 from app.models.loan import ZERO
 from app.services import clock
 from app.services.context import business_tz
+from app.services.errors import Invalid
 from app.services.identity import grants, policy
 from app.services.ledger.loans import amounts_overdue, owed
+from app.services.ledger.repayments import quote_payoff
 from app.services.notices import sending
 
 WINDOW_OPENS, WINDOW_CLOSES = time(8, 0), time(21, 0)  # borrowers are contacted only in these hours
@@ -84,6 +86,17 @@ def penalty_owed(loan_id: int) -> Decimal:
         .execution_options(populate_existing=True))), ZERO)
 
 
+def payoff(loan_id: int | None) -> str | None:
+    """What settles the loan today (its payoff, the borrower's credit used): a promise to pay is at most it
+    (`maximumFrom: payoff` on the contact form); None when the ledger quotes none (a loan no longer active)."""
+    if loan_id is None:
+        return None
+    try:
+        return str(quote_payoff(loan_id)["to_pay"])
+    except Invalid:
+        return None
+
+
 def standing(loan_ids: list[int]) -> dict[int, dict[str, Any]]:
     """Each loan as it stands now (as of the last batch): dpd, bucket and what its overdue instalments owe."""
     owed = amounts_overdue(loan_ids)
@@ -121,7 +134,7 @@ def position(business_key: str | None) -> dict[str, Any]:
     return {"loan_id": loan.id, "loan": loan.business_key, "borrower": borrower.name if borrower else "",
             "status": loan.status, "dpd": loan.dpd, "bucket": loan.bucket,
             "amount_overdue": str(amount_overdue(loan.id)), "penalty_owed": str(penalty_owed(loan.id)),
-            "pledged": kind == PLEDGE_KIND,
+            "payoff": payoff(loan.id), "pledged": kind == PLEDGE_KIND,
             "as_of": clock.now().astimezone(china()).date().isoformat()}  # the day these figures were read
 
 

@@ -3,7 +3,8 @@
 
 The case's contact task (`processes/collections.bpmn`) stays for the decisions it drives (the next step,
 the promise the case checks); between its tasks the agent working the case logs every further call or
-visit here, checked by the contact task's own form (its hours, its choices, a promise's date) and held to
+visit here, checked by the contact task's own form (its hours, its choices, a promise's date, a promise at most what
+settles the loan today) and held to
 have happened: not later than now, not before the case opened. Only an agent of the organisation that
 works the case logs (`collections.contact`); a reader who does not see the case gets 404.
 """
@@ -18,7 +19,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import CollectionContact, FormVersion, HumanTask, InstanceParty, ProcessInstance, User
 from app.services import clock
-from app.services.collections.cases import AGENCY, china
+from app.services.collections.cases import AGENCY, china, payoff
 from app.services.context import gettext
 from app.services.context import lazy_gettext as _l
 from app.services.errors import Forbidden, Invalid, NotFound
@@ -111,7 +112,7 @@ def log_contact(principal: Principal, instance_id: int, raw: dict[str, Any]) -> 
     if row.status in ENDED:
         raise Invalid(_l("the case has ended"), fields={"contact_date": [_l("the case has ended")]})
     answer = _answer(raw)
-    validate_submission(contact_form(instance_id), answer)
+    validate_submission(contact_form(instance_id), answer, {"payoff": payoff((row.data or {}).get("loan_id"))})
     at = _happened(row, answer)
     contact = CollectionContact(
         instance_id=row.id, loan_id=(row.data or {}).get("loan_id"), contacted_at=at, channel=answer["channel"],

@@ -157,6 +157,12 @@ TEMPLATES: dict[str, Template] = {
         {"en": "Application {number}: the contract is ready to sign", "zh": "申请 {number} 的合同待签署"},
         {"en": "The contract of application {number} is ready for your signature (verification code by SMS): {link}",
          "zh": "申请 {number} 的合同已生成，请签署（验证码见短信）：{link}"}),
+    "contract_to_sign_in_turn": Template(
+        {"en": "Application {number}: the contract is ready, you sign after {first}",
+         "zh": "申请 {number} 的合同待签署（{first}签署后轮到您）"},
+        {"en": "The contract of application {number} is ready: {first} signs first, then you (verification code by "
+               "SMS). The link shows whose turn it is, and lets you sign when it is yours: {link}",
+         "zh": "申请 {number} 的合同已生成：由{first}先签署，随后由您签署（验证码见短信）。以下链接可查看签署进度，轮到您时即可签署：{link}"}),
     "contract_reminder": Template(
         {"en": "Application {number}: the contract awaits your signature", "zh": "申请 {number} 的合同仍待您签署"},
         {"en": "Please sign the contract of application {number}; unsigned after 7 days it expires: {link}",

@@ -196,7 +196,8 @@ def signing_link(flow_id: str) -> str:
 
 def start_flow(business_key: str | None, signers: dict[str, Any], collection_account: str = "") -> dict[str, Any]:
     """The contract generated (disbursement date today) and sent for signing: borrower, core
-    enterprise (tri-party), then the funder with its seal (automatic); each signer is told."""
+    enterprise (tri-party), then the funder with its seal (automatic); each signer is told: the borrower to
+    sign, the core enterprise that it signs after the borrower."""
     row = deals.deal(business_key, for_update=True)
     if row.status != "approved":
         raise DealStateError(said("application %(number)s is %(status)s: its contract cannot be sent for signing",
@@ -223,8 +224,13 @@ def start_flow(business_key: str | None, signers: dict[str, Any], collection_acc
                                                         document=bytes(document.content), signers=(*people, seal)))
     deals.move(row, "signing", "contract_signing", "stage", flow=flow_id)
     link = signing_link(flow_id)
-    users = list(db.session.scalars(select(User.id).where(User.username.in_([p.username for p in people]))))
-    _tell(row, "contract_to_sign", {"link": link}, users, key=f"{flow_id}:sent")
+    first, *after = people  # the borrower signs first: the others are told they sign in turn, after it
+    ids = dict(db.session.execute(select(User.username, User.id).where(
+        User.username.in_([p.username for p in people]))).all())
+    _tell(row, "contract_to_sign", {"link": link}, [ids[first.username]] if first.username in ids else [],
+          key=f"{flow_id}:sent")
+    if later := [ids[p.username] for p in after if p.username in ids]:
+        _tell(row, "contract_to_sign_in_turn", {"link": link, "first": first.name}, later, key=f"{flow_id}:sent")
     return {"flow_id": flow_id, "signing_url": link, "signers": [p.username for p in people],
             "seal": seal.username, "contract_document_id": document.id}
 

@@ -7,7 +7,7 @@ did what, not from a list of secrets:
 - **Key data**: the fields the user task declares (`keyData`, names separated by spaces or
   commas), labelled from the task's own `label:<field>` / `label:<field>@zh` properties or else a
   form of the process version that has the field, formatted as `format:<field>` says (`money`,
-  `date`) or else by the form's widget. A task that declares none shows none to the parties;
+  `date`, `percent`: a ratio such as 0.7548 read as 75.48%) or else by the form's widget. A task that declares none shows none to the parties;
   platform staff see every field.
 - **History and data**: what the viewer's party may read (`party_scope`, the same rule the API
   follows): other parties' tasks and answers left out, people outside its reach unnamed.
