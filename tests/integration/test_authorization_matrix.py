@@ -385,6 +385,8 @@ RULES: dict[tuple[str, str], Rule] = {
     # insight: the tasks' waiting times are the platform's staff's; the portfolio dashboard also a
     # funder's own staff's (their own organisation's loans: test_insight.py)
     ("insight_pages.tasks", "GET"): guarded(None, "insight.read"),
+    # the audit log: the platform admin and the auditor read it (test_audit_page.py)
+    ("audit_pages.index", "GET"): guarded(None, "audit.read"),
     ("insight_pages.dashboard", "GET"): guarded(None, "portfolio.read"),
     # the operator mapping table (issue 17): the platform admin's
     ("operator_mapping_pages.index", "GET"): guarded(None, "operator_mappings.manage"),

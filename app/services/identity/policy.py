@@ -78,6 +78,8 @@ PLATFORM_STAFF = ("platform_admin", "operator", "analyst", "auditor")  # read ev
 PLATFORM_ACTORS = ("platform_admin", "operator")  # start, repair and administer
 
 POLICY: dict[str, tuple[Grant, ...]] = {
+    # the audit log (`identity.audit_trail`): read by the platform admin and the auditor, changed by nobody
+    "audit.read": (platform("platform_admin", "auditor"),),
     # BPMN and DMN definitions
     "definitions.read": (platform(*PLATFORM_STAFF),),
     "definitions.deploy": (platform("platform_admin", "analyst"),),
