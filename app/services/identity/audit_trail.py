@@ -12,8 +12,10 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import AuditEntry, User
 from app.services.context import lazy_gettext as _l
+from app.services.context import translated
 from app.services.identity import policy
 from app.services.identity.directory import Principal
+from app.services.identity.grants import KIND_NAMES, ROLE_NAMES
 
 PER_PAGE = 50
 ACTIONS = {
@@ -45,6 +47,18 @@ ACTIONS = {
     "collections_waiver_refused": _l("Waiver refused"),
 }
 
+# What an entry's details name, in the reader's words; a key not here is shown as its key (marked as a code).
+DETAILS = {
+    "org": _l("Organisation"), "roles": _l("Roles"), "role": _l("Role"), "kinds": _l("Kinds"), "name": _l("Name"),
+    "credit_code": _l("Unified social credit code"), "reason": _l("Reason"),
+    "parameters": _l("Parameters"), "amount": _l("Amount"), "quantity": _l("Quantity"), "price": _l("Price"),
+    "buyer": _l("Buyer"), "channel": _l("Channel"), "before": _l("Before"), "after": _l("After"),
+    "value": _l("Value"), "username": _l("Username"), "outcome": _l("Outcome"), "costs": _l("Costs"),
+    "token_id": _l("Token"), "sessions_ended": _l("Sessions ended"), "until": _l("Blocked until"),
+}
+DETAILS.update(operator=_l("Operator"))  # a mapping's operator (a keyword: the word is also a role's code)
+_NAMED = {"roles": ROLE_NAMES, "role": ROLE_NAMES, "kinds": KIND_NAMES}  # codes said by their names
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -54,7 +68,7 @@ class Entry:
     said: str | None  # the action in the reader's words, None for a code this table does not know
     target: str | None
     ip: str | None
-    details: list[tuple[str, str]]
+    details: list[tuple[str, str | None, str]]  # (key, its label or None, the value)
 
 
 @dataclass(frozen=True)
@@ -70,10 +84,32 @@ def may_read(principal: Principal) -> bool:
     return policy.allowed(principal, "audit.read")
 
 
-def _value(value: Any) -> str:
+def _value(key: str, value: Any) -> str:
+    names = _NAMED.get(key, {})
     if isinstance(value, list | tuple):
-        return "、".join(str(v) for v in value)
+        return "、".join(translated(names[v]) if v in names else str(v) for v in value)
+    if isinstance(value, str) and value in names:
+        return translated(names[value])
     return "" if value is None else str(value)
+
+
+def _details(details: dict[str, Any] | None) -> list[tuple[str, str | None, str]]:
+    return [(str(k), str(DETAILS[k]) if k in DETAILS else None, _value(str(k), v))
+            for k, v in sorted((details or {}).items()) if v is not None]
+
+
+def _target(target: str | None, usernames: dict[int, str]) -> str | None:
+    """What an entry is about as its reader names it: a user by name (`user:4` is analyst), else as written."""
+    kind, _sep, rest = (target or "").partition(":")
+    if kind == "user" and rest.isdigit():
+        return str(_l("User %(name)s", name=usernames.get(int(rest), rest)))
+    if kind == "user" and rest:
+        return str(_l("User %(name)s", name=rest))
+    if kind == "org" and rest:
+        return str(_l("Organisation %(code)s", code=rest))
+    if kind == "instance" and rest:
+        return str(_l("Instance %(id)s", id=rest))
+    return target
 
 
 def _said(action: str) -> str | None:
@@ -93,11 +129,14 @@ def read(principal: Principal, page: int = 1, action: str | None = None, who: st
     pages = max(1, -(-total // per_page))
     rows = db.session.execute(query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
                               .limit(per_page).offset((min(page, pages) - 1) * per_page)).all()
+    ids = {int(t.partition(":")[2]) for t in (r.AuditEntry.target or "" for r in rows)
+           if t.startswith("user:") and t.partition(":")[2].isdigit()}
+    usernames = {r.id: r.username for r in db.session.execute(select(User.id, User.username).where(User.id.in_(ids)))}
     entries = [Entry(row.AuditEntry.at,
                      (f"{row.display_name} ({row.username})" if row.display_name else row.username)
                      if row.username else None,
-                     row.AuditEntry.action, _said(row.AuditEntry.action), row.AuditEntry.target, row.AuditEntry.ip,
-                     [(str(k), _value(v)) for k, v in sorted((row.AuditEntry.details or {}).items())])
+                     row.AuditEntry.action, _said(row.AuditEntry.action), _target(row.AuditEntry.target, usernames),
+                     row.AuditEntry.ip, _details(row.AuditEntry.details))
                for row in rows]
     held = sorted(db.session.scalars(select(AuditEntry.action).distinct()))
     return Trail(entries, min(page, pages), pages, total, [(code, _said(code) or code) for code in held])
