@@ -58,8 +58,16 @@ def _messages(fields: dict[str, list[str]]) -> dict[str, list[str]]:
         "penalty_rate_multiplier": _("A number of 0 or more, like 1.5: penalty interest is the loan's rate times "
                                      "this."),
     }
-    return {name: [sentences.get(name.split(".")[0], ratio if name.startswith("ltv.") else _("Check this field."))]
+    said = {name: [sentences.get(name.split(".")[0], ratio if name.startswith("ltv.") else _("Check this field."))]
             for name in fields}
+    if fields.get("annual_rate"):  # why, in the reader's words: "年利率 500% 高于法定上限 24%", "不能为负数"
+        said["annual_rate"] = [str(reason) for reason in fields["annual_rate"]] + said["annual_rate"]
+    return said
+
+
+def _percent(typed: str) -> str:
+    """A rate in percent as typed, its percent sign (`5%`, `5 ％`) read as the field's own unit."""
+    return typed.strip().removesuffix("%").removesuffix("％").strip()
 
 
 def _ratio(form: Any, name: str, errors: dict[str, list[str]]) -> str:
@@ -87,7 +95,7 @@ def _origination_terms(form: Any, kind: str) -> tuple[dict[str, Any], dict[str, 
 def _new_product(form: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
     kind = form.get("kind", "")
     data: dict[str, Any] = {"code": form.get("code", "").strip(), "name": form.get("name", "").strip(), "kind": kind,
-                            "annual_rate": form.get("annual_rate", "").strip(),
+                            "annual_rate": _percent(form.get("annual_rate", "")),
                             "min_term": form.get("min_term", "").strip(), "max_term": form.get("max_term", "").strip()}
     errors: dict[str, list[str]] = {}
     for name in MONEY_FIELDS:
