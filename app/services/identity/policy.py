@@ -87,6 +87,8 @@ POLICY: dict[str, tuple[Grant, ...]] = {
     "operator_mappings.manage": (platform("platform_admin"),),
     # which role is offered a Camunda group's user tasks (camunda:candidateGroups)
     "group_mappings.manage": (platform("platform_admin"),),
+    # both mapping tables, read: the analysts who deploy Camunda diagrams (an unmapped name refuses one), the auditor
+    "mappings.read": (platform("platform_admin", "analyst", "auditor"),),
     # process instances; an applicant starts only what an active product offers (instances._may_start)
     "instances.start": (platform(*PLATFORM_ACTORS), party("borrower", "applicant")),
     "instances.cancel": (platform(*PLATFORM_ACTORS),),
