@@ -32,7 +32,10 @@ REPAYMENT_DEFAULTS = {"amortization": "equal_instalments", "early_repayment_fee_
 @bp.before_request
 @login_required
 def only_the_platform():
-    if not deal_views.may_administer_products(current_user.principal):
+    """The list is read by the platform's staff; a product is made and changed by those who administer them."""
+    principal = current_user.principal
+    readable = request.endpoint == "product_pages.index" and deal_views.may_read_products(principal)
+    if not (readable or deal_views.may_administer_products(principal)):
         abort(403)
 
 
@@ -130,7 +133,8 @@ def _refusal(exc: ServiceError) -> dict[str, list[str]]:
 @bp.route("/")
 def index():
     return render_template("products.html", products=products.list_products(current_user.principal,
-                                                                             include_inactive=True, language=language()))
+                                                                             include_inactive=True, language=language()),
+                           may_administer=deal_views.may_administer_products(current_user.principal))
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -674,3 +674,24 @@ def test_a_products_rate_is_refused_saying_why_and_taken_with_its_percent_sign(c
     with app.app_context():
         assert products.get_product(identity.principal_for("admin"), "CREDIT-R")["annual_rate"] == "5"
         db.session.remove()
+
+
+@pytest.mark.parametrize("role", ["auditor", "analyst"])
+def test_the_auditor_and_the_analyst_read_the_products_and_change_none(client, app, world, role):
+    """They were 403 on 产品: the auditor reads every product's terms (withdrawn ones too), the analyst the products
+    the diagrams they change serve; neither is offered a form, and a post is refused."""
+    with app.app_context():
+        identity.create_user("reader", "PLATFORM", [role])
+        db.session.commit()
+    set_password(app, "reader")
+    sign_in(client, "reader")
+    listing = client.get("/products/", headers=ZH)
+    assert listing.status_code == 200 and "ORDER-A" in listing.text
+    assert 'href="/products/"' in listing.text  # the header offers it
+    assert 'id="new-product"' not in listing.text and 'href="/products/ORDER-A"' not in listing.text
+    assert client.get("/products/new", headers=ZH).status_code == 403
+    assert client.get("/products/ORDER-A", headers=ZH).status_code == 403
+    assert client.post("/products/ORDER-A", data={"csrf_token": _csrf(listing.text), "name": "x"}).status_code == 403
+    with app.app_context():
+        assert products.get_product(identity.principal_for("admin"), "ORDER-A")["name"] != "x"
+        db.session.remove()

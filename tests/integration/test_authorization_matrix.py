@@ -358,7 +358,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("application_pages.withdraw", "POST"): guarded("application", "applications.draft"),
     ("application_pages.delete", "GET"): guarded("application", "applications.draft"),  # the confirmation
     ("application_pages.delete", "POST"): guarded("application", "applications.draft"),
-    ("product_pages.index", "GET"): guarded(None, "products.administer"),
+    ("product_pages.index", "GET"): guarded(None, "products.read"),  # read by the platform staff, changed by its actors
     ("product_pages.new", "GET"): guarded(None, "products.administer"),
     ("product_pages.new", "POST"): guarded(None, "products.administer"),
     ("product_pages.edit", "GET"): guarded("product", "products.administer"),

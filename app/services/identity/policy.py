@@ -114,6 +114,7 @@ POLICY: dict[str, tuple[Grant, ...]] = {
     "ledger.trial_balance": (platform(*PLATFORM_STAFF), party("funder", "finance")),
     # origination: products, the borrower's applications, leads, the risk simulator's blacklist
     "products.administer": (platform(*PLATFORM_ACTORS),),
+    "products.read": (platform(*PLATFORM_STAFF),),  # the product list with every product's terms, withdrawn ones too
     "applications.draft": (party("borrower", "applicant"),),  # draft, edit, attach, submit, withdraw, delete
     "leads.manage": (platform(*PLATFORM_ACTORS),),  # enter, qualify or drop leads; register channels
     "risk.blacklist": (platform(*PLATFORM_ACTORS),),
