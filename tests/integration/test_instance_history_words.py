@@ -49,3 +49,16 @@ def test_the_same_in_english(app, failed):
     sign_in(english, "admin")
     keys = _history_keys(english.get(f"/instances/{failed}", headers=EN).text)
     assert ("Attempt", "attempt") in keys and ("Next try at", "retry_at") in keys and ("Reason", "reason") in keys
+
+
+def test_a_retry_that_fails_again_says_so_and_when_it_is_tried_next(app, client, failed):
+    """The repair page said 失败的步骤已重新运行。 and the instance read 等待中 though the step had failed again at once and
+    only waited for its next automatic try."""
+    sign_in(client, "admin")
+    page = client.get(f"/instances/{failed}/repair", headers=ZH).text
+    action = re.search(r"action=\"(/instances/\d+/repair/incidents/\d+/retry)\"", page).group(1)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    done = client.post(action, data={"csrf_token": csrf}, headers=ZH, follow_redirects=True).text
+    flashed = re.search(r'<p class="flash[^"]*">(.*?)</p>', done, re.S).group(1)
+    assert "再次失败" in flashed and re.search(r"将于 \d{4}-\d{2}-\d{2} \d{2}:\d{2}", flashed), flashed
+    assert "已重新运行" not in flashed
