@@ -21,6 +21,7 @@ from app.web.vocabulary import REPAYMENT_METHODS
 bp = Blueprint("product_pages", __name__, url_prefix="/products", template_folder="templates")
 LTV_LABELS = {"lend": _l("Lending line"), "warning": _l("Warning line"), "margin_call": _l("Margin call line"),
               "liquidation": _l("Liquidation line")}
+LTV_EXAMPLES = {"lend": "60%", "warning": "70%", "margin_call": "75%", "liquidation": "85%"}  # each above the last
 MONEY_FIELDS = ("min_amount", "max_amount")
 # How a new product's loans are repaid and charged, as the form starts them (the ledger's defaults; the fee and the
 # penalty as the People's Bank's usual practice: penalty interest at 1.5 times the rate). Fixed once the product
@@ -119,7 +120,7 @@ def _new_product(form: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
 def _form_page(product: dict[str, Any] | None, values: Any, errors: dict[str, list[str]], status: int = 200):
     return render_template("product_form.html", product=product, values=values, errors=errors,
                            kinds=PRODUCT_KINDS, document_kinds=DOCUMENT_KINDS, ltv_lines=LTV_LINES,
-                           ltv_labels=LTV_LABELS, methods=REPAYMENT_METHODS, defaults=REPAYMENT_DEFAULTS), status
+                           ltv_labels=LTV_LABELS, ltv_examples=LTV_EXAMPLES, methods=REPAYMENT_METHODS, defaults=REPAYMENT_DEFAULTS), status
 
 
 def _refusal(exc: ServiceError) -> dict[str, list[str]]:

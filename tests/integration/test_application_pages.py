@@ -695,3 +695,12 @@ def test_the_auditor_and_the_analyst_read_the_products_and_change_none(client, a
     with app.app_context():
         assert products.get_product(identity.principal_for("admin"), "ORDER-A")["name"] != "x"
         db.session.remove()
+
+
+def test_the_loan_to_value_lines_are_shown_rising_examples(client, world):
+    """Each of the four lines showed the example 80%, though each must be above the one before."""
+    sign_in(client, "admin")
+    form = client.get("/products/new", headers=ZH).text
+    shown = [re.search(rf'id="f-ltv.{line}"[^>]*placeholder="([^"]+)"', form).group(1)
+             for line in ("lend", "warning", "margin_call", "liquidation")]
+    assert shown == sorted(shown, key=lambda p: float(p.rstrip("%"))) and len(set(shown)) == 4, shown
