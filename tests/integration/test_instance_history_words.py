@@ -62,3 +62,22 @@ def test_a_retry_that_fails_again_says_so_and_when_it_is_tried_next(app, client,
     flashed = re.search(r'<p class="flash[^"]*">(.*?)</p>', done, re.S).group(1)
     assert "再次失败" in flashed and re.search(r"将于 \d{4}-\d{2}-\d{2} \d{2}:\d{2}", flashed), flashed
     assert "已重新运行" not in flashed
+
+
+def test_a_reader_of_the_repair_page_who_may_not_repair_is_told_who_may(app, client, failed):
+    """The analyst (who starts test instances from the modeller) opened the repair page of one that failed and found
+    no action and no word why."""
+    from app.extensions import db
+    from app.services.identity import directory as identity
+
+    with app.app_context():
+        identity.create_user("ana", "PLATFORM", ["analyst"])
+        db.session.commit()
+    set_password(app, "ana")
+    sign_in(client, "ana")
+    page = client.get(f"/instances/{failed}/repair", headers=ZH).text
+    note = re.search(r'<p class="hint" id="repair-read-only">(.*?)</p>', page, re.S).group(1)
+    assert "平台管理员" in note and "平台运营" in note, note
+    admin = app.test_client()
+    sign_in(admin, "admin")
+    assert 'id="repair-read-only"' not in admin.get(f"/instances/{failed}/repair", headers=ZH).text

@@ -198,6 +198,11 @@ def require(principal: Principal, action: str, parties: Mapping[str, int | None]
     return grant
 
 
+def who_may(action: str) -> str | Text:
+    """Who may do `action`, in the reader's words ("平台管理员或平台运营（平台）"): what a page tells a reader it refuses."""
+    return either([g.describe() for g in POLICY[action]])
+
+
 def party_roles(action: str, party_kind: str) -> frozenset[str]:
     """The roles that may do the action as the deal's `party_kind` (whom to tell that it waits for them)."""
     return frozenset(role for g in POLICY[action] if g.side is Side.PARTY and g.party == party_kind for role in g.roles)
@@ -209,4 +214,4 @@ def may_ever(principal: Principal, action: str) -> bool:
     return any(_could(principal, grant) for grant in POLICY[action])
 
 
-__all__ = ["POLICY", "Grant", "Side", "allowed", "grant_for", "may_ever", "party_roles", "require"]
+__all__ = ["POLICY", "Grant", "Side", "allowed", "grant_for", "may_ever", "party_roles", "require", "who_may"]
