@@ -51,11 +51,19 @@ def _named_input(reason: Said) -> Said:
 def _entry_problem(entry: str) -> str | None:
     if entry in ("", "-"):
         return None
-    if _QUESTION.search(entry):
-        return _compiles(_QUESTION.sub(_INPUT, entry))
-    if _compiles(entry) is None:  # compared with ==
+    if not _QUESTION.search(entry) and _compiles(entry) is None:  # compared with ==
         return None
-    return _compiles(f"{_INPUT} {entry}")  # an operator and its operand after the input
+    return _compiles(_entry_code(entry))  # `?` as the input, or an operator and its operand after the input
+
+
+def _no_test(text: str, entry: str) -> Said | None:
+    """Why an entry that compiles with the input in it is no test: arithmetic (`<< 520`, a doubled `<`, runs as
+    `score << 520`, a number true for any score but 0, so the rule holds for nearly every input)."""
+    code = _entry_code(entry)
+    if code != entry and isinstance(ast.parse(code, mode="eval").body, ast.BinOp):
+        return said("input entry %(text)r is no test of the input: the engine runs it as %(code)r, a value, not "
+                    "true or false", text=text, code=code.replace(_INPUT, "<input>"))
+    return None
 
 
 def _entry_code(entry: str) -> str:
@@ -115,6 +123,8 @@ def lint_decision_file(filename: str, content: bytes) -> list[DiagramProblem]:
                         problems.append(DiagramProblem(filename, entry.get("id") or rule.get("id"),
                                                        said("input entry %(text)r does not compile: %(why)s",
                                                             text=text, why=reason)))
+                    elif runs not in ("", "-") and (arithmetic := _no_test(text, runs)):
+                        problems.append(DiagramProblem(filename, entry.get("id") or rule.get("id"), arithmetic))
                     elif runs not in ("", "-") and (unknown := sorted(_names_read(_entry_code(runs)) - inputs)):
                         problems.append(DiagramProblem(
                             filename, entry.get("id") or rule.get("id"),

@@ -52,6 +52,8 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(tokens.bp)
     from app.web import external_tasks  # issue 17: the tasks that wait for Camunda's external task workers
     app.register_blueprint(external_tasks.bp)
+    from app.web import audit  # the audit log: the platform admin's and the auditor's, read-only
+    app.register_blueprint(audit.bp)
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["percent"] = percent

@@ -16,19 +16,23 @@ bp = Blueprint("group_mapping_pages", __name__, url_prefix="/admin/group-mapping
 @bp.before_request
 @login_required
 def only_those_who_manage_them():
-    if not group_mappings.may_manage(current_user.principal):
+    """The table is read by whoever may read it (GET), changed only by those who manage it."""
+    principal = current_user.principal
+    if not (group_mappings.may_manage(principal) or (request.method == "GET" and group_mappings.may_read(principal))):
         abort(403)
 
 
 @bp.app_context_processor
 def group_mappings_link() -> dict[str, bool]:
     """Whether the administration page links here: the service says who manages them, not the template."""
-    return {"may_map_groups": bool(current_user.is_authenticated
-                                   and group_mappings.may_manage(current_user.principal))}
+    signed_in = current_user.is_authenticated
+    return {"may_map_groups": bool(signed_in and group_mappings.may_manage(current_user.principal)),
+            "may_read_mappings": bool(signed_in and group_mappings.may_read(current_user.principal))}
 
 
 def _page(message: str | None = None, errors: list[str] | None = None, status: int = 200):
     return render_template("group_mappings.html", mappings=group_mappings.list_mappings(current_user.principal),
+                           may_manage=group_mappings.may_manage(current_user.principal),
                            roles=group_mappings.roles(), message=message, errors=errors or [],
                            form=request.form), status
 

@@ -19,7 +19,9 @@ bp = Blueprint("operator_mapping_pages", __name__, url_prefix="/admin/operator-m
 @bp.before_request
 @login_required
 def only_those_who_manage_them():
-    if not operator_mappings.may_manage(current_user.principal):
+    """The table is read by whoever may read it (GET), changed only by those who manage it."""
+    principal = current_user.principal
+    if not (operator_mappings.may_manage(principal) or (request.method == "GET" and operator_mappings.may_read(principal))):
         abort(403)
 
 
@@ -42,6 +44,7 @@ def _parameters(text: str) -> dict[str, str]:
 
 def _page(message: str | None = None, errors: list[str] | None = None, status: int = 200):
     return render_template("operator_mappings.html", mappings=operator_mappings.list_mappings(current_user.principal),
+                           may_manage=operator_mappings.may_manage(current_user.principal),
                            operators=operator_mappings.operators(), kinds=operator_mappings.KIND_LABELS, message=message,
                            errors=errors or [], form=request.form), status
 

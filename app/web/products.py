@@ -21,6 +21,7 @@ from app.web.vocabulary import REPAYMENT_METHODS
 bp = Blueprint("product_pages", __name__, url_prefix="/products", template_folder="templates")
 LTV_LABELS = {"lend": _l("Lending line"), "warning": _l("Warning line"), "margin_call": _l("Margin call line"),
               "liquidation": _l("Liquidation line")}
+LTV_EXAMPLES = {"lend": "60%", "warning": "70%", "margin_call": "75%", "liquidation": "85%"}  # each above the last
 MONEY_FIELDS = ("min_amount", "max_amount")
 # How a new product's loans are repaid and charged, as the form starts them (the ledger's defaults; the fee and the
 # penalty as the People's Bank's usual practice: penalty interest at 1.5 times the rate). Fixed once the product
@@ -32,7 +33,10 @@ REPAYMENT_DEFAULTS = {"amortization": "equal_instalments", "early_repayment_fee_
 @bp.before_request
 @login_required
 def only_the_platform():
-    if not deal_views.may_administer_products(current_user.principal):
+    """The list is read by the platform's staff; a product is made and changed by those who administer them."""
+    principal = current_user.principal
+    readable = request.endpoint == "product_pages.index" and deal_views.may_read_products(principal)
+    if not (readable or deal_views.may_administer_products(principal)):
         abort(403)
 
 
@@ -58,8 +62,16 @@ def _messages(fields: dict[str, list[str]]) -> dict[str, list[str]]:
         "penalty_rate_multiplier": _("A number of 0 or more, like 1.5: penalty interest is the loan's rate times "
                                      "this."),
     }
-    return {name: [sentences.get(name.split(".")[0], ratio if name.startswith("ltv.") else _("Check this field."))]
+    said = {name: [sentences.get(name.split(".")[0], ratio if name.startswith("ltv.") else _("Check this field."))]
             for name in fields}
+    if fields.get("annual_rate"):  # why, in the reader's words: "年利率 500% 高于法定上限 24%", "不能为负数"
+        said["annual_rate"] = [str(reason) for reason in fields["annual_rate"]] + said["annual_rate"]
+    return said
+
+
+def _percent(typed: str) -> str:
+    """A rate in percent as typed, its percent sign (`5%`, `5 ％`) read as the field's own unit."""
+    return typed.strip().removesuffix("%").removesuffix("％").strip()
 
 
 def _ratio(form: Any, name: str, errors: dict[str, list[str]]) -> str:
@@ -87,7 +99,7 @@ def _origination_terms(form: Any, kind: str) -> tuple[dict[str, Any], dict[str, 
 def _new_product(form: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
     kind = form.get("kind", "")
     data: dict[str, Any] = {"code": form.get("code", "").strip(), "name": form.get("name", "").strip(), "kind": kind,
-                            "annual_rate": form.get("annual_rate", "").strip(),
+                            "annual_rate": _percent(form.get("annual_rate", "")),
                             "min_term": form.get("min_term", "").strip(), "max_term": form.get("max_term", "").strip()}
     errors: dict[str, list[str]] = {}
     for name in MONEY_FIELDS:
@@ -108,7 +120,7 @@ def _new_product(form: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
 def _form_page(product: dict[str, Any] | None, values: Any, errors: dict[str, list[str]], status: int = 200):
     return render_template("product_form.html", product=product, values=values, errors=errors,
                            kinds=PRODUCT_KINDS, document_kinds=DOCUMENT_KINDS, ltv_lines=LTV_LINES,
-                           ltv_labels=LTV_LABELS, methods=REPAYMENT_METHODS, defaults=REPAYMENT_DEFAULTS), status
+                           ltv_labels=LTV_LABELS, ltv_examples=LTV_EXAMPLES, methods=REPAYMENT_METHODS, defaults=REPAYMENT_DEFAULTS), status
 
 
 def _refusal(exc: ServiceError) -> dict[str, list[str]]:
@@ -122,7 +134,8 @@ def _refusal(exc: ServiceError) -> dict[str, list[str]]:
 @bp.route("/")
 def index():
     return render_template("products.html", products=products.list_products(current_user.principal,
-                                                                             include_inactive=True, language=language()))
+                                                                             include_inactive=True, language=language()),
+                           may_administer=deal_views.may_administer_products(current_user.principal))
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -54,6 +54,9 @@ def retry(instance_id: int, incident_id: int) -> ResponseReturnValue:
         return _page(instance_id, status_of(exc), {"incidents": [exc.message]})
     if retried["kind"] == "external_task_failed":  # run by a worker: offered to them again, not run here
         flash(_("The task is offered to the external workers again."))
+    elif (next_try := incidents.next_try_after_retry(incident_id)) is not None:
+        flash(_("The step failed again: it is tried again by itself at %(when)s, and stops with a new incident if its "
+                "last try fails.", when=format_datetime(next_try, "medium")))
     else:
         flash(_("The failed step was run again."))
     return _back(instance_id)

@@ -650,3 +650,57 @@ def test_the_product_form_takes_a_ratio_as_a_percentage_and_shows_it_as_one(clie
 def _field_error(page: str, name: str) -> str:
     found = re.search(rf'<input id="f-{re.escape(name)}"[^>]*>\s*<p class="field-error"[^>]*>([^<]*)</p>', page)
     return found.group(1) if found else ""
+
+
+@pytest.mark.parametrize("headers", [ZH, EN])
+def test_a_products_rate_is_refused_saying_why_and_taken_with_its_percent_sign(client, app, world, headers):
+    """`5%` was refused as 不得超过法定上限 (the sign was what the page could not read), `-1` the same, and `500` never
+    said what the cap is."""
+    sign_in(client, "admin")
+    form = client.get("/products/new", headers=headers).text
+    base = {"csrf_token": _csrf(form), "code": "CREDIT-R", "name": "经营贷", "kind": "credit_loan",
+            "min_amount": "10,000.00", "max_amount": "500,000.00", "min_term": "3", "max_term": "24"}
+
+    def rate_field(page: str) -> str:
+        return re.sub(r"<[^>]+>", " ", page.split('id="f-annual_rate"')[1].split("</div>")[0])
+
+    for wrong, said in (("500", ("年利率 500% 高于法定上限 24%", "500% a year is above the legal cap of 24%")),
+                        ("-1", ("不能为负数", "must not be negative"))):
+        refused = client.post("/products/new", headers=headers, data={**base, "annual_rate": wrong})
+        assert refused.status_code == 422, wrong
+        assert said[0 if headers is ZH else 1] in rate_field(refused.text), (wrong, rate_field(refused.text))
+    created = client.post("/products/new", headers=headers, data={**base, "annual_rate": "5%"})
+    assert created.status_code == 302, rate_field(created.text)
+    with app.app_context():
+        assert products.get_product(identity.principal_for("admin"), "CREDIT-R")["annual_rate"] == "5"
+        db.session.remove()
+
+
+@pytest.mark.parametrize("role", ["auditor", "analyst"])
+def test_the_auditor_and_the_analyst_read_the_products_and_change_none(client, app, world, role):
+    """They were 403 on 产品: the auditor reads every product's terms (withdrawn ones too), the analyst the products
+    the diagrams they change serve; neither is offered a form, and a post is refused."""
+    with app.app_context():
+        identity.create_user("reader", "PLATFORM", [role])
+        db.session.commit()
+    set_password(app, "reader")
+    sign_in(client, "reader")
+    listing = client.get("/products/", headers=ZH)
+    assert listing.status_code == 200 and "ORDER-A" in listing.text
+    assert 'href="/products/"' in listing.text  # the header offers it
+    assert 'id="new-product"' not in listing.text and 'href="/products/ORDER-A"' not in listing.text
+    assert client.get("/products/new", headers=ZH).status_code == 403
+    assert client.get("/products/ORDER-A", headers=ZH).status_code == 403
+    assert client.post("/products/ORDER-A", data={"csrf_token": _csrf(listing.text), "name": "x"}).status_code == 403
+    with app.app_context():
+        assert products.get_product(identity.principal_for("admin"), "ORDER-A")["name"] != "x"
+        db.session.remove()
+
+
+def test_the_loan_to_value_lines_are_shown_rising_examples(client, world):
+    """Each of the four lines showed the example 80%, though each must be above the one before."""
+    sign_in(client, "admin")
+    form = client.get("/products/new", headers=ZH).text
+    shown = [re.search(rf'id="f-ltv.{line}"[^>]*placeholder="([^"]+)"', form).group(1)
+             for line in ("lend", "warning", "margin_call", "liquidation")]
+    assert shown == sorted(shown, key=lambda p: float(p.rstrip("%"))) and len(set(shown)) == 4, shown

@@ -358,7 +358,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("application_pages.withdraw", "POST"): guarded("application", "applications.draft"),
     ("application_pages.delete", "GET"): guarded("application", "applications.draft"),  # the confirmation
     ("application_pages.delete", "POST"): guarded("application", "applications.draft"),
-    ("product_pages.index", "GET"): guarded(None, "products.administer"),
+    ("product_pages.index", "GET"): guarded(None, "products.read"),  # read by the platform staff, changed by its actors
     ("product_pages.new", "GET"): guarded(None, "products.administer"),
     ("product_pages.new", "POST"): guarded(None, "products.administer"),
     ("product_pages.edit", "GET"): guarded("product", "products.administer"),
@@ -385,13 +385,15 @@ RULES: dict[tuple[str, str], Rule] = {
     # insight: the tasks' waiting times are the platform's staff's; the portfolio dashboard also a
     # funder's own staff's (their own organisation's loans: test_insight.py)
     ("insight_pages.tasks", "GET"): guarded(None, "insight.read"),
+    # the audit log: the platform admin and the auditor read it (test_audit_page.py)
+    ("audit_pages.index", "GET"): guarded(None, "audit.read"),
     ("insight_pages.dashboard", "GET"): guarded(None, "portfolio.read"),
-    # the operator mapping table (issue 17): the platform admin's
-    ("operator_mapping_pages.index", "GET"): guarded(None, "operator_mappings.manage"),
-    ("operator_mappings.list_mappings", "GET"): guarded(None, "operator_mappings.manage"),
-    # the group mapping table (issue 17): the platform admin's
-    ("group_mapping_pages.index", "GET"): guarded(None, "group_mappings.manage"),
-    ("group_mappings.list_mappings", "GET"): guarded(None, "group_mappings.manage"),
+    # the operator mapping table (issue 17): the platform admin's; read also by the analyst and the auditor
+    ("operator_mapping_pages.index", "GET"): guarded(None, "mappings.read"),
+    ("operator_mappings.list_mappings", "GET"): guarded(None, "mappings.read"),
+    # the group mapping table (issue 17): the platform admin's; read also by the analyst and the auditor
+    ("group_mapping_pages.index", "GET"): guarded(None, "mappings.read"),
+    ("group_mappings.list_mappings", "GET"): guarded(None, "mappings.read"),
 }
 # Pages that need a draft (or a submitted application, to withdraw) for those who may use them, even to read.
 DRAFT_PAGES = frozenset({"application_pages.edit", "application_pages.delete", "application_pages.withdraw"})
@@ -409,18 +411,18 @@ SKIPPED: dict[str, str] = {
     "auth.accept_invitation": "public page guarded by its single-use token (test_identity.py)",
     "auth.reset_password": "public page guarded by its single-use token (test_identity.py)",
     "auth.request_reset": "public page: answers the same whether the account exists or not",
-    "operator_mapping_pages.add": "operator_mappings.manage, as the list; a mapping needs a registered operator "
+    "operator_mapping_pages.add": "operator_mappings.manage; a mapping needs a registered operator "
                                   "(test_group_mappings.py: a platform operator gets 403 and adds nothing)",
-    "operator_mapping_pages.remove": "a mapping's id, behind the same guard as the list (test_operator_mappings.py)",
-    "operator_mappings.map_operator": "operator_mappings.manage, as the list; its body names a registered operator "
+    "operator_mapping_pages.remove": "a mapping's id, behind operator_mappings.manage (test_operator_mappings.py)",
+    "operator_mappings.map_operator": "operator_mappings.manage; its body names a registered operator "
                                       "(test_group_mappings.py: a platform operator gets 403 and maps nothing)",
-    "operator_mappings.remove_mapping": "a mapping's id, behind the same guard as the list (test_operator_mappings.py)",
-    "group_mapping_pages.add": "group_mappings.manage, as the list; a mapping names a role "
+    "operator_mappings.remove_mapping": "a mapping's id, behind operator_mappings.manage (test_operator_mappings.py)",
+    "group_mapping_pages.add": "group_mappings.manage; a mapping names a role "
                                "(test_group_mappings.py: a platform operator gets 403 and adds nothing)",
-    "group_mapping_pages.remove": "a mapping's id, behind the same guard as the list (test_group_mappings.py)",
-    "group_mappings.map_group": "group_mappings.manage, as the list; its body names a role "
+    "group_mapping_pages.remove": "a mapping's id, behind group_mappings.manage (test_group_mappings.py)",
+    "group_mappings.map_group": "group_mappings.manage; its body names a role "
                                 "(test_group_mappings.py: a platform operator gets 403 and maps nothing)",
-    "group_mappings.remove_mapping": "a mapping's id, behind the same guard as the list (test_group_mappings.py)",
+    "group_mappings.remove_mapping": "a mapping's id, behind group_mappings.manage (test_group_mappings.py)",
     "auth.choose_language": "public: stores the interface language in the caller's own session",
     "leads.create_lead": "a channel's key, or leads.manage; a lead starts the acquisition diagram (test_acquisition.py)",
     "leads.get_lead": "a lead's id: a channel's own (another's is 404), or leads.manage (test_acquisition.py)",
@@ -1423,6 +1425,8 @@ def test_every_action_of_the_access_policy_is_exercised():
     exercised |= {"collections.read", "collections.assign", "collections.contact"}  # the cases' own test (test_collections.py)
     exercised |= {"external_tasks.work"}  # the workers' own test: an operator 200, an auditor 403 (test_external_tasks.py)
     exercised |= {"collateral.release"}  # releases' own test: the warehouse 201, the borrower 403, others 404 (test_margin_calls.py)
+    # changing a mapping table: test_group_mappings.py (an operator, an analyst and an auditor 403, nothing mapped)
+    exercised |= {"operator_mappings.manage", "group_mappings.manage"}
     assert exercised == set(POLICY), f"not exercised: {sorted(set(POLICY) - exercised)}"
 
 

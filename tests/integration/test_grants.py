@@ -381,3 +381,13 @@ def test_the_admin_page_registers_a_users_mobile_number_for_their_sms(app, peopl
     with app.app_context():
         assert db.session.scalar(select(User.mobile).where(User.username == "app2")) == "13912345678"
         db.session.remove()
+
+
+def test_a_user_name_differing_only_in_letter_case_is_taken(app, people):
+    """`Rev1` was created beside `rev1`: two people the audit log, the sign-in lock (which counts names in lower case)
+    and every reader take for one."""
+    taken = admin_post(app, "admin", "/users", username="REV1", org="BANK1", role="first_reviewer")
+    assert taken.status_code == 409 and not user_exists(app, "REV1")
+    with_others = admin_post(app, "admin", "/users", username="Rev1", org="BANK1", role="first_reviewer", email="x")
+    assert with_others.status_code == 422 and "This user name is taken." in with_others.text
+    assert not user_exists(app, "Rev1")

@@ -219,6 +219,35 @@ def test_a_platform_operator_may_not_read_or_change_a_mapping_table_on_the_page_
         assert db.session.scalar(select(func.count()).select_from(model)) == 0
 
 
+@pytest.mark.parametrize("table", sorted(TABLES))
+@pytest.mark.parametrize("role", ["analyst", "auditor"])
+def test_the_analyst_and_the_auditor_read_a_mapping_table_and_change_nothing(app, client, auth, table, role):
+    """They were 403: the analyst deploying a Camunda diagram could not see which groups and implementations are
+    mapped (a diagram naming an unmapped one is refused), the auditor could not see the tables at all."""
+    page_path, api_path, body, model, _link = TABLES[table]
+    assert client.post(api_path, headers=auth, json={k: v for k, v in body.items() if k != "operator_name"}
+                       ).status_code == 200  # the admin maps one
+    with app.app_context():
+        identity.create_user("reader", "PLATFORM", [role])
+        token = identity.issue_token("reader")
+        db.session.commit()
+    set_password(app, "reader")
+    reader = app.test_client()
+    sign_in(reader, "reader")
+    assert f'href="{page_path}"' in reader.get("/processes", headers={"Accept-Language": "zh-CN"}).text  # linked
+    page = reader.get(page_path, headers={"Accept-Language": "zh-CN"})
+    assert page.status_code == 200 and body["value" if table == "operators" else "group"] in page.text
+    content = page.text.split("<h1>", 1)[1]
+    assert 'method="post"' not in content  # neither the map form nor a remove button
+    assert reader.post(page_path, data={"csrf_token": _csrf(page.text), **body}).status_code == 403
+    headers = {"Authorization": f"Bearer {token}"}
+    assert len(client.get(api_path, headers=headers).json["items"]) == 1
+    assert client.post(api_path, headers=headers, json={k: v for k, v in body.items() if k != "operator_name"}
+                       ).status_code == 403
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(model)) == 1
+
+
 def two_admins_post(app, served: str, path: str, bodies: list[dict]) -> list[int]:
     """Two platform admins POST a body each to `path` of the served app at the same moment; their statuses."""
     with app.app_context():

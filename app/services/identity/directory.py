@@ -138,6 +138,12 @@ def _user_errors(username: str, email: str | None, mobile: str | None) -> dict[s
     return errors
 
 
+def _holder_of(username: str) -> str | None:
+    """The user name already taken that `username` would be, letter case aside (`Analyst` is `analyst`: the sign-in
+    lock counts names in lower case, and a reader of the audit log takes them for one person)."""
+    return db.session.scalar(select(User.username).where(func.lower(User.username) == username.lower()).limit(1))
+
+
 def create_user(username: str, org_code: str, roles: list[str], display_name: str | None = None,
                 actor: Principal | None = None, email: str | None = None, mobile: str | None = None,
                 commit: bool = True) -> User:
@@ -156,7 +162,7 @@ def create_user(username: str, org_code: str, roles: list[str], display_name: st
     if org is None:
         errors["org"] = [_l("Choose a registered organisation.")]
     if errors:  # every field at once: one submission says all that is wrong (a name taken alone is a conflict)
-        if "username" not in errors and db.session.scalar(select(User.id).where(User.username == username)):
+        if "username" not in errors and _holder_of(username):
             errors["username"] = [_l("This user name is taken.")]
         if org is not None and roles:  # a role that does not belong in the organisation, with the rest
             try:
@@ -167,8 +173,8 @@ def create_user(username: str, org_code: str, roles: list[str], display_name: st
     assert org is not None
     grants.check_roles_fit(roles, org.code, org.kind_codes)
     grants.check_may_grant(actor, roles)
-    if db.session.scalar(select(User).where(User.username == username)):
-        raise Conflict(_l("user %(name)s already exists", name=repr(username)))
+    if holder := _holder_of(username):
+        raise Conflict(_l("user %(name)s already exists", name=repr(holder)))
     user = User(username=username, org_id=org.id, display_name=display_name, created_at=now())
     user.roles = [UserRole(role=r) for r in sorted(set(roles))]
     user.email, user.mobile = email, mobile

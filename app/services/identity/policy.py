@@ -78,6 +78,8 @@ PLATFORM_STAFF = ("platform_admin", "operator", "analyst", "auditor")  # read ev
 PLATFORM_ACTORS = ("platform_admin", "operator")  # start, repair and administer
 
 POLICY: dict[str, tuple[Grant, ...]] = {
+    # the audit log (`identity.audit_trail`): read by the platform admin and the auditor, changed by nobody
+    "audit.read": (platform("platform_admin", "auditor"),),
     # BPMN and DMN definitions
     "definitions.read": (platform(*PLATFORM_STAFF),),
     "definitions.deploy": (platform("platform_admin", "analyst"),),
@@ -85,6 +87,8 @@ POLICY: dict[str, tuple[Grant, ...]] = {
     "operator_mappings.manage": (platform("platform_admin"),),
     # which role is offered a Camunda group's user tasks (camunda:candidateGroups)
     "group_mappings.manage": (platform("platform_admin"),),
+    # both mapping tables, read: the analysts who deploy Camunda diagrams (an unmapped name refuses one), the auditor
+    "mappings.read": (platform("platform_admin", "analyst", "auditor"),),
     # process instances; an applicant starts only what an active product offers (instances._may_start)
     "instances.start": (platform(*PLATFORM_ACTORS), party("borrower", "applicant")),
     "instances.cancel": (platform(*PLATFORM_ACTORS),),
@@ -110,6 +114,7 @@ POLICY: dict[str, tuple[Grant, ...]] = {
     "ledger.trial_balance": (platform(*PLATFORM_STAFF), party("funder", "finance")),
     # origination: products, the borrower's applications, leads, the risk simulator's blacklist
     "products.administer": (platform(*PLATFORM_ACTORS),),
+    "products.read": (platform(*PLATFORM_STAFF),),  # the product list with every product's terms, withdrawn ones too
     "applications.draft": (party("borrower", "applicant"),),  # draft, edit, attach, submit, withdraw, delete
     "leads.manage": (platform(*PLATFORM_ACTORS),),  # enter, qualify or drop leads; register channels
     "risk.blacklist": (platform(*PLATFORM_ACTORS),),
@@ -193,6 +198,11 @@ def require(principal: Principal, action: str, parties: Mapping[str, int | None]
     return grant
 
 
+def who_may(action: str) -> str | Text:
+    """Who may do `action`, in the reader's words ("平台管理员或平台运营（平台）"): what a page tells a reader it refuses."""
+    return either([g.describe() for g in POLICY[action]])
+
+
 def party_roles(action: str, party_kind: str) -> frozenset[str]:
     """The roles that may do the action as the deal's `party_kind` (whom to tell that it waits for them)."""
     return frozenset(role for g in POLICY[action] if g.side is Side.PARTY and g.party == party_kind for role in g.roles)
@@ -204,4 +214,4 @@ def may_ever(principal: Principal, action: str) -> bool:
     return any(_could(principal, grant) for grant in POLICY[action])
 
 
-__all__ = ["POLICY", "Grant", "Side", "allowed", "grant_for", "may_ever", "party_roles", "require"]
+__all__ = ["POLICY", "Grant", "Side", "allowed", "grant_for", "may_ever", "party_roles", "require", "who_may"]

@@ -52,11 +52,16 @@ def pages_for(principal: Principal) -> dict[str, bool]:
     """Which deal pages the header offers: the borrower's applications, the parties' deals, products."""
     return {"applications": policy.may_ever(principal, "applications.draft"),
             "deals": principal.is_platform or bool(principal.org_kinds & DEAL_PARTY_KINDS),
-            "products": policy.may_ever(principal, "products.administer")}
+            "products": may_read_products(principal)}
 
 
 def may_administer_products(principal: Principal) -> bool:
     return policy.may_ever(principal, "products.administer")
+
+
+def may_read_products(principal: Principal) -> bool:
+    """The product list, read only: the platform's staff (the auditor, the analyst) besides those who administer it."""
+    return policy.may_ever(principal, "products.read")
 
 
 def list_rows(principal: Principal, page: int = 1, per_page: int = 20, language: str | None = None,

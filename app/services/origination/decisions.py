@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.engine.said import said
 from app.extensions import db
 from app.lending.limits import approved_within, collateral_cap
 from app.models import Application
@@ -39,8 +40,8 @@ class DealError(ValueError):
 def _deal(business_key: str | None) -> Application:
     row = db.session.scalar(select(Application).where(Application.number == (business_key or "")))
     if row is None:
-        raise DealError(f"no application has the number {business_key!r}: a deal's diagram runs with the "
-                        "application's number as its business key")
+        raise DealError(said("no application has the number %(key)s: a deal's diagram runs with the application's "
+                             "number as its business key", key=repr(business_key)))
     return row
 
 
@@ -146,7 +147,7 @@ def decide(business_key: str | None, outcome: str, amount: object = None, reason
     approved, because = approved_within(wanted, [(limit, en) for limit, en, _ in limits])
     because_zh = next((zh for _, en, zh in limits if en == because), None)
     if approved <= 0:
-        raise DealError("an approval needs an amount above zero")
+        raise DealError(said("an approval needs an amount above zero"))
     row.status, row.approved_amount, row.reason = "approved", approved, None
     record(row, "approved", amount=f"{approved:.2f}", asked=f"{wanted:.2f}" if because else None,
            lowered_because=because, lowered_because_zh=because_zh, notes=reason)

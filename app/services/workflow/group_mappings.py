@@ -55,7 +55,7 @@ def mappings() -> list[Mapping]:
 
 
 def list_mappings(actor: Principal) -> list[Mapping]:
-    policy.require(actor, "group_mappings.manage")
+    policy.require(actor, "mappings.read")
     return mappings()
 
 
@@ -106,3 +106,8 @@ def unset_mapping(group: str) -> None:
 
 def may_manage(actor: Principal) -> bool:
     return policy.allowed(actor, "group_mappings.manage")
+
+
+def may_read(actor: Principal) -> bool:
+    """Whether the actor reads the table (both tables: `mappings.read`)."""
+    return policy.allowed(actor, "mappings.read")

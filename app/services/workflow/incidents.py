@@ -1,13 +1,14 @@
 """Incidents: instances that cannot go on by themselves, and retrying them."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 
 from app.engine.runner import TaskNotReady
 from app.extensions import db
-from app.models import Incident
+from app.models import Incident, InstanceEvent
 from app.services.context import lazy_gettext as _l
 from app.services.errors import Conflict, NotFound
 from app.services.identity import policy
@@ -98,3 +99,19 @@ def retry_incident(incident_id: int, actor: Actor, note: str | None = None) -> d
                  [("incident_retried", incident.element_id, {"incident_id": incident.id, **note_of(note)})])
     db.session.expire_all()
     return incident_dict(get_incident(incident_id))
+
+
+def next_try_after_retry(incident_id: int) -> datetime | None:
+    """When the step an incident's retry ran again is tried next, if it failed again at once and waits for its next
+    automatic try (its retry reads as done, the instance as waiting: the repair page says so); else None."""
+    incident = get_incident(incident_id)
+    retried = db.session.scalar(select(func.max(InstanceEvent.id)).where(
+        InstanceEvent.instance_id == incident.instance_id, InstanceEvent.kind == "incident_retried"))
+    details = db.session.scalar(select(InstanceEvent.details).where(
+        InstanceEvent.instance_id == incident.instance_id, InstanceEvent.kind == "service_failed",
+        InstanceEvent.element_id == incident.element_id, InstanceEvent.id > (retried or 0))
+        .order_by(InstanceEvent.id.desc()).limit(1))
+    try:
+        return datetime.fromisoformat(str((details or {})["retry_at"]))
+    except (KeyError, ValueError):
+        return None

@@ -48,6 +48,7 @@ from app.services.workflow import (
     data_stores,
     data_words,
     diagram_elements,
+    event_words,
     history_chain,
     incident_reasons,
     labels,
@@ -233,6 +234,10 @@ def _changes(kind: str, details: dict[str, Any], name_of: Any = None,
     else:  # a reason said in the reader's language stands for the failure's technical kind and English message
         hidden = _INTERNAL | ({"kind", "message"} if isinstance(details.get("reason"), dict) else frozenset())
         carried = {k: _said(details, k, v) for k, v in details.items() if k not in hidden}
+        if name_of is not None and isinstance(carried.get("end_events"), list):  # where it ended, by name
+            carried["end_events"] = "、".join(name_of(str(e)) for e in carried["end_events"])
+    if kind not in ("task_completed", "started", "message_received"):  # the engine's own keys: attempt, reason...
+        words = {**event_words.glossary(), **(words or {})}
     return [_change(k, v, words or {}) for k, v in sorted(carried.items()) if v is not None] \
         if isinstance(carried, dict) else [Change("data", _short(carried))]
 

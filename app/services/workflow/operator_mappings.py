@@ -72,7 +72,7 @@ def mappings() -> list[Mapping]:
 
 
 def list_mappings(actor: Principal) -> list[Mapping]:
-    policy.require(actor, "operator_mappings.manage")
+    policy.require(actor, "mappings.read")
     return mappings()
 
 
@@ -143,3 +143,8 @@ def unset_mapping(kind: str, value: str) -> None:
 
 def may_manage(actor: Principal) -> bool:
     return policy.allowed(actor, "operator_mappings.manage")
+
+
+def may_read(actor: Principal) -> bool:
+    """Whether the actor reads the table (both tables: `mappings.read`)."""
+    return policy.allowed(actor, "mappings.read")

@@ -60,6 +60,7 @@ class RepairView:
     may_retry: bool
     may_cancel: bool
     may_migrate: bool
+    repairers: str  # who may retry, move and cancel it, in words (said to a reader who may not)
 
     @property
     def finished(self) -> bool:
@@ -101,7 +102,7 @@ def repair_view(actor: Principal, instance_id: int, language: str) -> RepairView
                       instance.version, instance.status, instance.business_key, incidents,
                       [v.version for v in versions if v.version != instance.version],
                       policy.allowed(actor, "incidents.retry"), policy.allowed(actor, "instances.cancel"),
-                      policy.allowed(actor, "instances.migrate"))
+                      policy.allowed(actor, "instances.migrate"), str(policy.who_may("incidents.retry")))
 
 
 def stopped(actor: Principal, instance_id: int | None, language: str) -> dict[str, Any] | None:
