@@ -62,3 +62,16 @@ def test_only_the_platform_admin_and_the_auditor_read_it(app, client):
         r = other.get("/audit", headers=EN)
         assert r.status_code == 403, user
         assert 'id="audit-link"' not in other.get("/", headers=EN, follow_redirects=True).text
+
+
+def test_failed_sign_ins_read_in_words_whoever_was_named(app, client):
+    """A wrong password and a name no user has read as such on a Chinese page (they showed `wrong password`,
+    `unknown or inactive` and `username:ghost`)."""
+    _staff(app)
+    for username in ("ops", "ghost"):
+        assert sign_in(app.test_client(), username, "not-it").status_code != 302
+    sign_in(client, "aud")
+    page = client.get("/audit?action=login_failed", headers=ZH).text
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.split('<section class="card">', 1)[1]))
+    assert "原因 密码错误" in text and "原因 用户不存在或已停用" in text, text
+    assert "用户名 ghost（不存在）" in text and "username:" not in text and "wrong password" not in text

@@ -15,7 +15,7 @@ from app.services.context import lazy_gettext as _l
 from app.services.context import translated
 from app.services.identity import policy
 from app.services.identity.directory import Principal
-from app.services.identity.grants import KIND_NAMES, ROLE_NAMES
+from app.services.identity.grants import KIND_NAMES, N_, ROLE_NAMES
 
 PER_PAGE = 50
 ACTIONS = {
@@ -57,7 +57,21 @@ DETAILS = {
     "token_id": _l("Token"), "sessions_ended": _l("Sessions ended"), "until": _l("Blocked until"),
 }
 DETAILS.update(operator=_l("Operator"))  # a mapping's operator (a keyword: the word is also a role's code)
-_NAMED = {"roles": ROLE_NAMES, "role": ROLE_NAMES, "kinds": KIND_NAMES}  # codes said by their names
+DETAILS.update({
+    "agency": _l("Collection agency"), "contact": _l("Contact record"), "discount_percent": _l("Discount (%)"),
+    "disposal": _l("Disposal number"), "expires_at": _l("Expires at"), "flow": _l("Signing flow"),
+    "current_flow": _l("Current signing flow"), "label": _l("Token label"), "ltv": _l("Loan-to-value"),
+    "maker": _l("Proposed by (user number)"), "proposed_by": _l("Proposed by (user number)"),
+    "net": _l("Net proceeds"), "outstanding": _l("Amount owed"), "payment_id": _l("Payment number"),
+    "pledge": _l("Pledge number"), "principal_repaid": _l("Principal repaid"), "provider": _l("Provider"),
+    "refused": _l("Refused because"), "scope": _l("Blocked for"), "shortfall": _l("Shortfall"),
+    "waived": _l("Amount waived"), "written_off": _l("Amount written off"), "note": _l("Note"),
+    "parties": _l("Parties (organisation numbers)"),
+})
+_NAMED = {"roles": ROLE_NAMES, "role": ROLE_NAMES, "kinds": KIND_NAMES,  # codes said by their names
+          "scope": {"account": N_("this account"), "address": N_("this network address"),
+                    "pair": N_("this account from this network address")},
+          "reason": {"wrong password": N_("wrong password"), "unknown or inactive": N_("unknown or inactive user")}}
 
 
 @dataclass(frozen=True)
@@ -86,6 +100,8 @@ def may_read(principal: Principal) -> bool:
 
 def _value(key: str, value: Any) -> str:
     names = _NAMED.get(key, {})
+    if isinstance(value, dict):  # an instance's parties: each party by its name, and its organisation
+        return "、".join(f"{translated(KIND_NAMES[k]) if k in KIND_NAMES else k} {v}" for k, v in value.items())
     if isinstance(value, list | tuple):
         return "、".join(translated(names[v]) if v in names else str(v) for v in value)
     if isinstance(value, str) and value in names:
@@ -109,6 +125,10 @@ def _target(target: str | None, usernames: dict[int, str]) -> str | None:
         return str(_l("Organisation %(code)s", code=rest))
     if kind == "instance" and rest:
         return str(_l("Instance %(id)s", id=rest))
+    if kind == "username" and rest:  # a sign-in or reset for a name no user has
+        return str(_l("User name %(name)s (no such user)", name=rest))
+    if kind == "loan" and rest.isdigit():
+        return str(_l("Loan number %(id)s", id=rest))
     return target
 
 
