@@ -482,8 +482,8 @@ def test_the_waits_filter_offers_the_steps_of_the_processes_the_chosen_one_calls
 
 
 @pytest.mark.parametrize(("headers", "said"), [
-    (ZH, ("确认意见", "确认", "确认金额（元）", "¥600,000.00")),
-    (EN, ("Decision", "Confirm", "Confirmed amount (CNY)", "¥600,000.00"))])
+    (ZH, ("确认意见", "确认", "确认金额（元）", "¥600,000.00", "订单金额")),
+    (EN, ("Decision", "Confirm", "Confirmed amount (CNY)", "¥600,000.00", "Order amount"))])
 def test_the_staff_read_a_tasks_answers_in_the_words_of_its_form(client, app, runner, world, headers, said):  # noqa: F811
     """An auditor read `decision confirm` and `confirmed_amount 600000.00` on a Chinese page: each key is now the
     form's label in the reader's language (the key beside it, for the analysts), a choice its label, an amount money;
@@ -500,7 +500,7 @@ def test_the_staff_read_a_tasks_answers_in_the_words_of_its_form(client, app, ru
     set_password(app, "aud")
     sign_in(client, "aud")
     page = client.get(f"/instances/{instance_id}", headers=headers).text
-    label, choice, amount_label, amount = said
+    label, choice, amount_label, amount, order_label = said
     done = re.search(r'<li class="event[^"]*"[^>]*>(?:(?!</li>).)*?(?:任务已完成|Task done)(.*?)</li>', page, re.S)
     assert done, page
     rows = dict(re.findall(r"<dt>(.*?)</dt><dd[^>]*>(.*?)</dd>", done.group(1), re.S))
@@ -510,3 +510,7 @@ def test_the_staff_read_a_tasks_answers_in_the_words_of_its_form(client, app, ru
     now = re.search(r'<dl class="changes" id="instance-data">(.*?)</dl>', page, re.S).group(1)
     assert f'{label} <code class="key" translate="no">decision</code></dt><dd><span class="words">{choice}' in now
     assert '<dt><code translate="no">product_kind</code></dt><dd translate="no">order_financing</dd>' in now
+    # what the deal started with, in the words its diagram shows a task's key data in (auditor walk: raw keys)
+    order = re.search(rf'<dt>{order_label} <code class="key" translate="no">order_amount</code></dt><dd>(.*?)</dd>',
+                      now, re.S)
+    assert order and re.search(r'<span class="words">¥[\d,]+\.\d\d</span>', order.group(1)), now
