@@ -630,6 +630,11 @@ def test_a_confirmed_order_is_approved_within_the_advance_cap_and_the_timeline_s
                                         language="zh").json["timeline"]]
     assert "金额上限为 ¥440,000.00：确认的应收账款 ¥550,000.00 × 80% = ¥440,000.00" in zh
     assert zh[-1] == "已批准，金额 ¥440,000.00，低于审批人提议的 ¥500,000.00，受限于押品可贷上限"
+    # the core enterprise reads the amounts, not the funder's advance rate nor what its reviewers proposed
+    core = [e["text"] for e in world.call("signer1", "GET", f"/applications/{submitted['id']}",
+                                          language="zh").json["timeline"]]
+    assert "金额上限为 ¥440,000.00" in core and core[-1] == "已批准，金额 ¥440,000.00", core
+    assert not any("80%" in text or "¥500,000.00" in text for text in core), core
     assert world.call("applicant1", "POST", f"/applications/{submitted['id']}/withdraw").status_code == 409
 
 

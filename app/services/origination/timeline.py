@@ -131,9 +131,9 @@ def _in_language(data: dict[str, Any], key: str, language: str) -> str:
     return str(data.get(key) or "")
 
 
-def _approved_text(data: dict[str, Any], language: str) -> str:
+def _approved_text(data: dict[str, Any], language: str, reasons: bool) -> str:
     because = _in_language(data, "lowered_because", language)
-    if because and data.get("asked"):
+    if reasons and because and data.get("asked"):
         return _("Approved for %(amount)s, less than the %(asked)s the reviewers proposed, limited by %(because)s",
                  amount=_money(data.get("amount")), asked=_money(data["asked"]), because=because)
     return _("Approved for %(amount)s", amount=_money(data.get("amount")))
@@ -141,7 +141,8 @@ def _approved_text(data: dict[str, Any], language: str) -> str:
 
 def _event_text(event: ApplicationEvent, language: str, reasons: bool = True) -> str:
     """What `event` says; without `reasons`, a return or a rejection says no reason (the funder's words to the
-    borrower, which a third party to the loan does not read)."""
+    borrower, which a third party to the loan does not read), and a cap or an approval only its amount (the funder's
+    advance rate and its reviewers' proposal are its own and the borrower's business)."""
     data = event.data if reasons or event.kind not in ("returned", "rejected") else {}
     data = data or {}
     if event.kind in EVENT_TEXTS:
@@ -164,12 +165,14 @@ def _event_text(event: ApplicationEvent, language: str, reasons: bool = True) ->
             return _("The application was rejected: %(reason)s", reason=_in_language(data, "reason", language))
         return _("The application was rejected")
     if event.kind == "approved":
-        return _approved_text(data, language)
+        return _approved_text(data, language, reasons)
     if event.kind in DISBURSEMENT_EVENTS:
         return _disbursement_text(event.kind, data)
     if event.kind in ("identity_verified", "identity_failed", "signing_reminded", "collateral_registered",
                       "party_signed", "expired"):
         return _signing_text(event.kind, data, language)
+    if event.kind == "capped" and not reasons:
+        return _("The amount is limited to %(amount)s", amount=_money(data.get("amount")))
     if event.kind == "capped":
         return _("The amount is limited to %(amount)s: %(reason)s", amount=_money(data.get("amount")),
                  reason=_in_language(data, "reason", language))
