@@ -71,7 +71,9 @@ def test_the_repair_and_instance_pages_say_what_failed_by_the_elements_name(app,
     assert "NameError" in repair  # the technical text, for the platform's staff
     assert "收取费用 处的脚本读取 amount" in _text(client.get(f"/instances/{instance_id}/repair", headers=ZH).text)
     page = _text(client.get(f"/instances/{instance_id}", headers=EN).text)
-    assert re.search(r'<span class="incident-reason">The script at charge reads amount', page)
+    assert re.search(r'<span class="incident-reason">The script at Charge the fee reads amount', page)
+    zh = _text(client.get(f"/instances/{instance_id}", headers=ZH).text)  # the incident and the history's step
+    assert zh.count("收取费用 处的脚本读取 amount") >= 2 and "charge 处的" not in zh  # said by id ("stage_consent 处的服务")
 
 
 def test_every_reason_the_engine_gives_has_its_text_in_both_languages(app):

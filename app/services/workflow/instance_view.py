@@ -194,11 +194,13 @@ def _short(value: Any) -> str:
 _INTERNAL = frozenset(("task_id", "title", "lane", "engine_task_id", "properties", "reason_key"))
 
 
-def _said(details: dict[str, Any], key: str, value: Any) -> Any:
-    """An event's value as a person reads it: a reason in the reader's language, a moment in the business time
-    zone; anything else as kept."""
+def _said(details: dict[str, Any], key: str, value: Any, name_of: Any = None) -> Any:
+    """An event's value as a person reads it: a reason in the reader's language (its element by name, as the repair
+    page says it), a moment in the business time zone; anything else as kept."""
     if key == "reason" and isinstance(value, dict):
-        return incident_reasons.reason_text(details) or value.get("text") or _l("(no reason given)")
+        element = (value.get("params") or {}).get("element")
+        named = name_of(str(element)) if name_of is not None and element else None
+        return incident_reasons.reason_text(details, named) or value.get("text") or _l("(no reason given)")
     if isinstance(value, str) and len(value) >= 19 and value[4:5] == "-" and value[10:11] == "T":
         try:
             return moment(datetime.fromisoformat(value))
@@ -233,7 +235,7 @@ def _changes(kind: str, details: dict[str, Any], name_of: Any = None,
         carried["elements"] = "、".join(name_of(str(e)) for e in details["elements"])
     else:  # a reason said in the reader's language stands for the failure's technical kind and English message
         hidden = _INTERNAL | ({"kind", "message"} if isinstance(details.get("reason"), dict) else frozenset())
-        carried = {k: _said(details, k, v) for k, v in details.items() if k not in hidden}
+        carried = {k: _said(details, k, v, name_of) for k, v in details.items() if k not in hidden}
         if name_of is not None and isinstance(carried.get("end_events"), list):  # where it ended, by name
             carried["end_events"] = "、".join(name_of(str(e)) for e in carried["end_events"])
     if kind not in ("task_completed", "started", "message_received"):  # the engine's own keys: attempt, reason...
@@ -359,7 +361,9 @@ def view(principal: Principal, instance_id: int, language: str) -> InstanceView:
         [IncidentRow(i.id, i.element_id, _name(known, i.element_id, language), i.kind if internals else None,
                      i.message if internals and not incident_reasons.in_its_own_words(i.details) else None,
                      i.attempts, i.created_at, i.resolved_at,
-                     incident_reasons.reason_text(i.details) if internals else None) for i in incidents],
+                     incident_reasons.reason_text(i.details, diagram_elements.named(known, i.element_id, language)
+                                                  .text if i.element_id else None) if internals else None)
+         for i in incidents],
         may_repair(principal), history_chain.verdict_of(instance.id) if internals else None,
         [_change(k, v, glossary) for k, v in sorted((instance.data or {}).items())] if internals else None,
         _stores(instance.process_version_id, instance.pins or {}) if internals else None,
