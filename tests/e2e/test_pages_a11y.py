@@ -120,7 +120,8 @@ def _task_links(page: Page, view: str) -> list[str]:
 
 
 # The deal pages the header offers (the borrower's applications, the parties' deals, the platform's
-# products): each list, its first entry, and the pages that start something new.
+# products): each list, its first entry, and the pages that start something new where the list offers them (the
+# analyst and the auditor read the products, and are offered no new one).
 DEAL_PAGES = {"/applications/": ("/applications/new",), "/deals/": (), "/products/": ("/products/new",)}
 
 
@@ -132,7 +133,8 @@ def _deal_pages(page: Page, name: str) -> list[str]:
         problems += _visit(page, path, f"{name}{path.replace('/', '-')}")
         first = page.locator("main table a[href^='/applications/'], main table a[href^='/products/']").first
         link = first.get_attribute("href") if first.count() else None
-        for extra in (*DEAL_PAGES[path], *([link] if link else [])):
+        offers = [extra for extra in DEAL_PAGES[path] if page.locator(f"main a[href='{extra}']").count() > 0]
+        for extra in (*offers, *([link] if link else [])):
             problems += _visit(page, extra, f"{name}{extra.replace('/', '-')}")
     return problems
 
