@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from app.services.errors import Invalid
+from app.services.identity.directory import Principal
 from app.services.workflow import deployment, file_sets
 from app.services.workflow.diagram_reasons import in_language
 
@@ -40,13 +41,25 @@ def deploy_files() -> ResponseReturnValue:
             findings = [p.to_dict() for p in file_sets.check(principal, files)]
     except deployment.DiagramRefused as exc:  # the check's findings, by file (checked once)
         status, findings = 422, [p.to_dict() for p in exc.problems]
-    except Invalid as exc:
+    except Invalid as exc:  # files of another kind, a name twice: said at the field, the others checked all the same
         status, errors = 422, exc.fields
+        findings = _checked(principal, file_sets.takeable(files)) if len(files) > 1 else None
     if findings is not None:
         findings = [f | {"reason": in_language(f["reason"])} for f in findings]
-    clean = not deploying and findings is not None and not any(f["severity"] == "error" for f in findings)
+    clean = not deploying and not errors and findings is not None and not any(f["severity"] == "error"
+                                                                               for f in findings)
     return render_template("deploy_files.html", errors=errors, findings=findings, deployed=deployed,
                            checked=not deploying, kept=_keep(files) if clean else None), status
+
+
+def _checked(principal: Principal, files: list[tuple[str, bytes]]) -> list[dict] | None:
+    """What the check says of the files a refused set would take (None when it can say nothing)."""
+    try:
+        return [p.to_dict() for p in file_sets.check(principal, files)] if files else None
+    except deployment.DiagramRefused as exc:
+        return [p.to_dict() for p in exc.problems]
+    except Invalid:
+        return None
 
 
 def _keep(files: list[tuple[str, bytes]]) -> list[str]:

@@ -199,3 +199,13 @@ def test_camundas_own_invoice_example_deploys_as_its_project_holds_it(people):
     [deployed] = file_sets.deploy(analyst, files)
     assert (deployed.process_id, deployed.version, deployed.status) == ("camundaFormsQuickstart", 1, "new")
     assert instances.start_form("camundaFormsQuickstart")["required"] == ["creditor", "amount"]
+
+
+def test_one_submission_says_everything_wrong_with_the_set(app, people):
+    """A file of another kind beside a broken diagram: the field refuses the one and the check says what is wrong with
+    the other, in one answer (the diagram's error appeared only once notes.txt was taken out)."""
+    _page, send = _browser(app, "ana")
+    status, said = send({"notes.txt": b"hello", "broken.bpmn": b"<bpmn:definitions"}, "check", "zh")
+    assert status == 422 and "notes.txt" in said and 'id="f-files-error"' in said
+    assert 'id="findings"' in said and 'data-severity="error"' in said and "broken.bpmn" in said, said
+    assert 'id="deploy-checked"' not in said and _versions() == 0

@@ -44,6 +44,19 @@ def _plain_name(filename: str) -> str:
     return filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
 
 
+def takeable(files: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """The files of a set `read` refused that it would take (a diagram's or a form's name, the first of a name
+    chosen twice): what a page checks all the same, so that one submission says everything wrong with the set."""
+    seen: set[str] = set()
+    kept = []
+    for filename, content in files:
+        name = _plain_name(filename)
+        if name and name not in seen and (deployment.is_diagram_name(name) or name.lower().endswith(FORM_SUFFIXES)):
+            kept.append((filename, content))
+        seen.add(name)
+    return kept[:MAX_FILES]
+
+
 def read(files: list[tuple[str, bytes]], field_name: str = "files") -> FileSet:
     """Sort the uploaded files (name, bytes) into diagrams and forms; `Invalid` at the field `field_name` (the
     page's `files`, the API's `file`) when the set itself cannot be taken (none, too many, a name twice, a file
