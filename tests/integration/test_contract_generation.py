@@ -53,3 +53,15 @@ def test_a_deal_not_yet_approved_has_no_contract(app, runner):
         assert list(db.session.scalars(contracts)) == before
         assert not db.session.scalar(contracts.where(ApplicationDocument.application_id == draft.id))
         db.session.remove()
+
+
+@pytest.mark.parametrize("fee", ["1", "0"])
+def test_the_contract_names_the_early_repayment_charge_as_the_loan_page_does(fee):
+    """Walk I item 2: the loan page's quote calls the charge 提前还款违约金 (the product form too); the contract
+    called it 提前还款手续费 — one charge, two names, for the borrower who reads both."""
+    from app.lending.terms import LoanTerms
+
+    terms = LoanTerms(principal=Decimal("100000.00"), annual_rate=Decimal("12"), repayments=6,
+                      disbursed_on=date(2026, 12, 10), early_repayment_fee_percent=Decimal(fee))
+    clause = next(c for c in contract._terms_clauses(terms, "申城贸易有限公司", {}) if c.startswith("提前还款"))
+    assert "提前还款违约金" in clause and "手续费" not in clause

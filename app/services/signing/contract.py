@@ -126,11 +126,11 @@ def _terms_clauses(terms: LoanTerms, borrower: str, details: dict[str, str]) -> 
                  f"accrued daily until repaid.{grace_en}")
     if terms.early_repayment_fee_percent:
         found.append(f"提前还款：借款人可提前偿还全部或部分本金，须支付提前偿还本金 "
-                     f"{_percent(terms.early_repayment_fee_percent)} 的提前还款手续费。 Early repayment: the borrower "
+                     f"{_percent(terms.early_repayment_fee_percent)} 的提前还款违约金。 Early repayment: the borrower "
                      f"may repay principal early, in whole or in part, paying a fee of "
                      f"{_percent(terms.early_repayment_fee_percent)} of the principal repaid early.")
     else:
-        found.append("提前还款：借款人可提前偿还全部或部分本金，不收取提前还款手续费。 Early repayment: the borrower "
+        found.append("提前还款：借款人可提前偿还全部或部分本金，不收取提前还款违约金。 Early repayment: the borrower "
                      "may repay principal early, in whole or in part, without a fee.")
     return tuple(found)
 
