@@ -87,7 +87,7 @@ def _page(loan_id: int, pay_form: dict[str, str] | None = None, pay_errors: list
         may_decide=repayments.may_decide(principal, loan_id),
         offline_form=offline_form or {"key": secrets.token_urlsafe(12), "amount": due}, offline_errors=offline_errors or [],
         decide_errors=decide_errors or {}, confirm=_confirm(quote), confirm_errors=confirm_errors or [],
-        today=loans.business_today().isoformat()), status
+        today=loans.business_today().isoformat(), today_date=loans.business_today()), status
 
 
 def _confirm(quote: dict[str, Any] | None) -> dict[str, str] | None:

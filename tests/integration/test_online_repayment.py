@@ -532,3 +532,15 @@ def test_the_schedule_after_a_prepayment_adds_up_and_says_what_was_prepaid(world
     principal, interest, fees, penalty, paid, owed = cells[0], cells[1], cells[2], cells[3], cells[4], cells[5]
     assert principal + interest + fees + penalty - paid == owed, cells
     assert principal == held.principal_due and paid >= prepaid
+
+
+def test_the_loan_page_says_the_next_bill_and_its_date_at_the_top(world, clock, app):
+    """Walk I item 3: the borrower found its next bill only by scrolling a 12-card schedule on a phone; the
+    summary says what is due next and when (a bill already overdue stays in the amount overdue)."""
+    business_day(clock, date(2026, 2, 8))
+    page = signed_in(app, "applicant1").get(f"/loans/{world.loan1}", headers=ZH).text
+    summary = re.search(r'id="loan-summary".*?</section>', page, re.S).group(0)
+    assert re.search(r'下期应还</dt><dd id="next-bill">¥1,066.19，还款日 2026-02-10</dd>', summary), summary
+    business_day(clock, date(2026, 2, 15))  # the first bill is overdue now: the next one is the March bill
+    english = signed_in(app, "applicant1").get(f"/loans/{world.loan1}", headers=EN).text
+    assert re.search(r'Next bill</dt><dd id="next-bill">CN¥1,066.19, due 2026-03-10</dd>', english)

@@ -246,3 +246,32 @@ def test_the_borrowers_task_page_leaves_the_engines_steps_to_the_staff(signing, 
     text = reader(app, "app1").get(f"/tasks/{task_id}", headers=EN).text  # its heading: no staff's labels
     meta = re.search(r'<p class="meta">(.*?)</p>', text, re.S).group(1)
     assert row.number in meta and "Business key" not in meta and "State" not in meta, meta
+
+
+def test_the_signer_reads_the_contracts_figures_beside_the_link(signing, app):
+    """Walk I item 1: the borrower asked to sign read the approved amount only — the rate, the repayment
+    method and what the loan costs were inside the PDF. The box says them, as the contract prints them."""
+    from decimal import Decimal
+
+    from app.models import ApplicationDocument
+    from tests.unit.test_contracts_pdf import pdftotext
+
+    row = signing
+    with app.app_context():
+        pdf = db.session.scalar(select(ApplicationDocument.content).where(
+            ApplicationDocument.application_id == row.id, ApplicationDocument.kind == "contract"))
+        db.session.remove()
+    printed = re.findall(r"^\s*\d+\s+\d{4}-\d\d-\d\d\s+¥([\d,.]+)\s+¥([\d,.]+)\s+¥([\d,.]+)", pdftotext(pdf), re.M)
+    interest = sum(Decimal(i.replace(",", "")) for _, i, _ in printed)
+    total = sum(Decimal(t.replace(",", "")) for _, _, t in printed)
+    assert printed and interest > 0
+    borrower = box(page(reader(app, "app1"), row))
+    terms = re.search(r'<dl class="data" id="contract-terms">.*?</dl>', borrower, re.S)
+    assert terms, borrower
+    words = re.sub(r"<[^>]+>", " ", terms.group(0))
+    for said in ("年利率", "还款方式", "等额本息", f"{len(printed)} 期", "利息合计", f"¥{interest:,.2f}",
+                 "还款总额", f"¥{total:,.2f}", "罚息", "按日计收", "提前还款违约金"):
+        assert said in words, (said, words)
+    assert "以合同为准" in borrower
+    english = box(page(reader(app, "app1"), row, EN))
+    assert "Total interest" in english and "Equal instalments of principal and interest" in english

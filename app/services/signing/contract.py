@@ -101,6 +101,27 @@ def contract_data(application: Application, disbursed_on: date, collection_accou
     )
 
 
+def key_terms(application: Application) -> dict[str, object]:
+    """The figures of the contract a signer is asked to sign, for the page beside the signing link: the
+    amount, rate, repayment method, term, the schedule's total interest and total to repay (as the latest
+    contract document printed them: disbursed on the day it was generated), the penalty rate a year and
+    the early repayment fee."""
+    generated = db.session.scalar(select(ApplicationDocument.created_at).where(
+        ApplicationDocument.application_id == application.id, ApplicationDocument.kind == "contract")
+        .order_by(ApplicationDocument.id.desc()).limit(1))
+    disbursed_on = generated.date() if generated is not None else clock.now().date()  # as `flows` generates it
+    product = product_row(application.product_id)
+    amount = application.approved_amount or Decimal("0")
+    terms = product_rules(product).terms_for(amount, application.term_months, disbursed_on)
+    instalments = generate_schedule(terms).instalments
+    interest = sum((i.interest for i in instalments), Decimal("0"))
+    return {"amount": amount, "annual_rate": product.annual_rate, "method": terms.amortization.value,
+            "term_months": application.term_months, "instalments": len(instalments), "interest": interest,
+            "total": amount + interest, "first_due": instalments[0].due_date if instalments else None,
+            "penalty_rate": (terms.annual_rate * terms.penalty_rate_multiplier).quantize(Decimal("0.0001")),
+            "early_fee_percent": terms.early_repayment_fee_percent}
+
+
 def _percent(value: Decimal) -> str:
     return f"{value.normalize():f}%"
 

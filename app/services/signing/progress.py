@@ -17,7 +17,7 @@ from app.models import Application, ApplicationEvent, HumanTask, ProcessInstance
 from app.services import context
 from app.services.identity.directory import Principal
 from app.services.origination import applications
-from app.services.signing import flows, providers
+from app.services.signing import contract, flows, providers
 from app.services.signing.flows import signing_link
 from handlers.errors import ProviderError
 from handlers.esign import FlowState
@@ -41,22 +41,24 @@ def _current(flows: list[FlowState], flow_id: str) -> FlowState | None:
 def contract_signing(principal: Principal, business_key: str | None) -> dict[str, Any] | None:
     """While the deal of `business_key` (which `principal` may see) waits for signatures:
     `{"flow_id", "known", "signers": [{"party", "name", "signed", "seal", "mine"}], "my_turn",
-    "signing_url"}`; None at any other stage, and once every party has signed. `known` is False when
+    "signing_url", "terms"}` (`terms`: the contract's figures, `contract.key_terms`); None at any other stage, and once every party has signed. `known` is False when
     the provider could not be asked (no signers then); `signing_url` only for the signer whose turn it is."""
     row = applications.by_number(principal, business_key) if business_key else None
     if row is None or (row.status, row.stage) != ("signing", "contract_signing"):
         return None
     flow_id = _flow_id(row)
+    terms = contract.key_terms(row)  # what is signed, said beside the link
     try:
         flow = _current(providers.esign(for_page=True).flows(row.number), flow_id)
     except ProviderError:
-        return {"flow_id": flow_id, "known": False, "signers": [], "my_turn": False, "signing_url": None}
+        return {"flow_id": flow_id, "known": False, "signers": [], "my_turn": False, "signing_url": None,
+                "terms": terms}
     if flow is None or flow.status != "signing":
         return None
     turn = next((s for s in flow.signers if s.status != "signed"), None)
     my_turn = turn is not None and turn.username == principal.username
     url = (turn.signing_url or signing_link(flow.flow_id)) if my_turn and turn is not None else None
-    return {"flow_id": flow.flow_id, "known": True, "my_turn": my_turn, "signing_url": url,
+    return {"flow_id": flow.flow_id, "known": True, "my_turn": my_turn, "signing_url": url, "terms": terms,
             "signers": [{"party": s.party, "name": s.name, "signed": s.status == "signed",
                          "seal": s.username.startswith(SEAL_PREFIX), "mine": s.username == principal.username}
                         for s in flow.signers]}
