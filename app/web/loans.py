@@ -210,7 +210,8 @@ def pay_offline(loan_id: int) -> ResponseReturnValue:
         if exc.kind not in (ErrorKind.INVALID, ErrorKind.CONFLICT, ErrorKind.TOO_LARGE):
             raise
         fields = exc.fields or {}
-        message = (_("The voucher must be a PDF, PNG or JPEG file.") if "voucher" in fields
+        message = (str(next(iter(fields.values()))[0]) if exc.kind is ErrorKind.CONFLICT and fields  # reported before
+                   else _("The voucher must be a PDF, PNG or JPEG file.") if "voucher" in fields
                    else _("The transfer date must be between the disbursement and today.") if "received_on" in fields
                    else str(fields["amount"][0]) if fields.get("amount")
                    else _("The voucher file is too large.") if exc.kind is ErrorKind.TOO_LARGE

@@ -324,3 +324,37 @@ def test_a_reported_transfer_is_at_most_what_settles_the_loan_today(world, app):
     assert said.status_code == 422 and f"最多 {bound}，即今天结清贷款所需的金额" in said.text
     assert world.scalar(select(func.count()).select_from(Payment)) == 0
     assert world.record(amount=payoff, key="all")["status"] == "pending"  # the whole payoff is a report
+
+
+def test_a_transfer_reported_again_with_its_bank_reference_or_its_voucher_is_refused(world, app):
+    """Walk J item 7: the borrower sent the same transfer's form twice (same 银行流水号, same voucher); both were
+    accepted, finance confirmed both and the loan booked twice what arrived. A reference or a voucher file the loan
+    already has on a transfer awaiting finance or booked is refused (409, naming the field, in the reader's
+    language) and records nothing; a rejected transfer's may be sent again."""
+    first = world.record(key="first", reference="CMB 2026 0204 001")
+    again = world.post("applicant1", f"/loans/{world.loan1}/payments",
+                       {"amount": "1066.19", "idempotency_key": "second", "reference": "cmb20260204001"})
+    assert again.status_code == 409, again.json
+    assert list(again.json["error"]["fields"]) == ["reference"]
+    assert "2026-02-05" in again.json["error"]["fields"]["reference"][0] and "¥1,066.19" in \
+        again.json["error"]["fields"]["reference"][0]
+    assert world.upload("applicant1", first["id"], PDF).status_code == 200
+    other = world.record(key="other", reference="OTHER-REF")
+    same_file = world.upload("applicant1", other["id"], PDF)  # the voucher of the first transfer again
+    assert same_file.status_code == 409 and list(same_file.json["error"]["fields"]) == ["voucher"]
+
+    web = signed_in(app, "applicant1")
+    page = web.get(f"/loans/{world.loan1}", headers=ZH)
+    twice = web.post(f"/loans/{world.loan1}/pay-offline", headers=ZH, content_type="multipart/form-data",
+                     data=offline_form(page, PNG, "v.png", reference="CMB20260204001"))
+    assert twice.status_code == 409 and "此银行流水号已于 2026-02-05 报告过（¥1,066.19）" in twice.text
+    same_voucher = web.post(f"/loans/{world.loan1}/pay-offline", headers=ZH, content_type="multipart/form-data",
+                            data=offline_form(page, PDF, "again.pdf", reference="NEW-REF"))
+    assert same_voucher.status_code == 409 and "此凭证文件已随 2026-02-05 报告的转账（¥1,066.19）提交过" in \
+        same_voucher.text
+    assert world.scalar(select(func.count()).select_from(Payment)) == 2
+
+    rejected = world.post("finance1", f"/loans/{world.loan1}/payments/{first['id']}/reject",
+                          {"reason": "no such transfer arrived"})
+    assert rejected.status_code == 200
+    assert world.record(key="resent", reference="CMB20260204001")["status"] == "pending"
