@@ -358,3 +358,19 @@ def test_a_transfer_reported_again_with_its_bank_reference_or_its_voucher_is_ref
                           {"reason": "no such transfer arrived"})
     assert rejected.status_code == 200
     assert world.record(key="resent", reference="CMB20260204001")["status"] == "pending"
+
+
+def test_a_transfer_confirmed_from_a_second_tab_of_the_monitor_says_it_was_decided_already(world, app):
+    """Walk J item 8: finance confirmed a transfer in one tab, then again in another; the monitor came back with the
+    refusal printed in the transfer's row, which it no longer lists: the second click seemed to do nothing."""
+    payment = world.record(key="two-tabs")
+    finance = signed_in(app, "finance1")
+    token = csrf_of(finance.get("/loans/monitor", headers=ZH))
+    confirm = f"/loans/{world.loan1}/payments/{payment['id']}/confirm"
+    assert finance.post(confirm, data={"csrf_token": token, "back": "monitor"}).status_code == 303
+    again = finance.post(confirm, data={"csrf_token": token, "back": "monitor"})
+    assert again.status_code == 303 and "refused=" in again.headers["Location"]
+    page = finance.get(again.headers["Location"], headers=ZH).text
+    awaiting = page.split('id="awaiting"')[1]
+    assert f'id="payment-{payment["id"]}"' not in awaiting and "此笔还款已处理，或贷款已不在还款中。" in awaiting
+    assert payment_entries(world) == 1
