@@ -45,10 +45,19 @@ NAMES = {"loan_status": LOAN_STATUS, "bill_status": BILL_STATUS, "payment_status
 
 @bp.app_context_processor
 def loan_pages() -> dict[str, Any]:
-    """Whether the header links to the loans page (the service says)."""
+    """Whether the header links to the loans page (the service says); the task page's loan panel (`loan_panel`:
+    the loan whose business key a task has, as it stands now, if the reader sees it)."""
     if not current_user.is_authenticated:
         return {"may_see_loans": False}
-    return {"may_see_loans": online_repayments.sees_loans(current_user.principal)}
+    principal = current_user.principal
+    return {"may_see_loans": online_repayments.sees_loans(principal), "loan_names": NAMES,
+            "loan_panel": lambda key: _loan_now(principal, key)}
+
+
+def _loan_now(principal: Any, business_key: str) -> loans.LoanView | None:
+    """The loan of `business_key` as the loans list shows it (status, amount overdue, outstanding), if seen."""
+    found: list[loans.LoanView] = list(loans.list_loans(principal, 1, 1, business_key=business_key)["items"])  # type: ignore[call-overload]
+    return found[0] if found else None
 
 
 @bp.route("/loans")
@@ -210,7 +219,8 @@ def pay_offline(loan_id: int) -> ResponseReturnValue:
         if exc.kind not in (ErrorKind.INVALID, ErrorKind.CONFLICT, ErrorKind.TOO_LARGE):
             raise
         fields = exc.fields or {}
-        message = (_("The voucher must be a PDF, PNG or JPEG file.") if "voucher" in fields
+        message = (str(next(iter(fields.values()))[0]) if exc.kind is ErrorKind.CONFLICT and fields  # reported before
+                   else _("The voucher must be a PDF, PNG or JPEG file.") if "voucher" in fields
                    else _("The transfer date must be between the disbursement and today.") if "received_on" in fields
                    else str(fields["amount"][0]) if fields.get("amount")
                    else _("The voucher file is too large.") if exc.kind is ErrorKind.TOO_LARGE

@@ -324,3 +324,53 @@ def test_a_reported_transfer_is_at_most_what_settles_the_loan_today(world, app):
     assert said.status_code == 422 and f"最多 {bound}，即今天结清贷款所需的金额" in said.text
     assert world.scalar(select(func.count()).select_from(Payment)) == 0
     assert world.record(amount=payoff, key="all")["status"] == "pending"  # the whole payoff is a report
+
+
+def test_a_transfer_reported_again_with_its_bank_reference_or_its_voucher_is_refused(world, app):
+    """Walk J item 7: the borrower sent the same transfer's form twice (same 银行流水号, same voucher); both were
+    accepted, finance confirmed both and the loan booked twice what arrived. A reference or a voucher file the loan
+    already has on a transfer awaiting finance or booked is refused (409, naming the field, in the reader's
+    language) and records nothing; a rejected transfer's may be sent again."""
+    first = world.record(key="first", reference="CMB 2026 0204 001")
+    again = world.post("applicant1", f"/loans/{world.loan1}/payments",
+                       {"amount": "1066.19", "idempotency_key": "second", "reference": "cmb20260204001"})
+    assert again.status_code == 409, again.json
+    assert list(again.json["error"]["fields"]) == ["reference"]
+    assert "2026-02-05" in again.json["error"]["fields"]["reference"][0] and "¥1,066.19" in \
+        again.json["error"]["fields"]["reference"][0]
+    assert world.upload("applicant1", first["id"], PDF).status_code == 200
+    other = world.record(key="other", reference="OTHER-REF")
+    same_file = world.upload("applicant1", other["id"], PDF)  # the voucher of the first transfer again
+    assert same_file.status_code == 409 and list(same_file.json["error"]["fields"]) == ["voucher"]
+
+    web = signed_in(app, "applicant1")
+    page = web.get(f"/loans/{world.loan1}", headers=ZH)
+    twice = web.post(f"/loans/{world.loan1}/pay-offline", headers=ZH, content_type="multipart/form-data",
+                     data=offline_form(page, PNG, "v.png", reference="CMB20260204001"))
+    assert twice.status_code == 409 and "此银行流水号已于 2026-02-05 报告过（¥1,066.19）" in twice.text
+    same_voucher = web.post(f"/loans/{world.loan1}/pay-offline", headers=ZH, content_type="multipart/form-data",
+                            data=offline_form(page, PDF, "again.pdf", reference="NEW-REF"))
+    assert same_voucher.status_code == 409 and "此凭证文件已随 2026-02-05 报告的转账（¥1,066.19）提交过" in \
+        same_voucher.text
+    assert world.scalar(select(func.count()).select_from(Payment)) == 2
+
+    rejected = world.post("finance1", f"/loans/{world.loan1}/payments/{first['id']}/reject",
+                          {"reason": "no such transfer arrived"})
+    assert rejected.status_code == 200
+    assert world.record(key="resent", reference="CMB20260204001")["status"] == "pending"
+
+
+def test_a_transfer_confirmed_from_a_second_tab_of_the_monitor_says_it_was_decided_already(world, app):
+    """Walk J item 8: finance confirmed a transfer in one tab, then again in another; the monitor came back with the
+    refusal printed in the transfer's row, which it no longer lists: the second click seemed to do nothing."""
+    payment = world.record(key="two-tabs")
+    finance = signed_in(app, "finance1")
+    token = csrf_of(finance.get("/loans/monitor", headers=ZH))
+    confirm = f"/loans/{world.loan1}/payments/{payment['id']}/confirm"
+    assert finance.post(confirm, data={"csrf_token": token, "back": "monitor"}).status_code == 303
+    again = finance.post(confirm, data={"csrf_token": token, "back": "monitor"})
+    assert again.status_code == 303 and "refused=" in again.headers["Location"]
+    page = finance.get(again.headers["Location"], headers=ZH).text
+    awaiting = page.split('id="awaiting"')[1]
+    assert f'id="payment-{payment["id"]}"' not in awaiting and "此笔还款已处理，或贷款已不在还款中。" in awaiting
+    assert payment_entries(world) == 1

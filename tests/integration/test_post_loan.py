@@ -390,6 +390,34 @@ def test_each_overdue_alert_shows_the_whole_loan_as_of_its_day(app, post_loan, c
     assert "收到消息 · 账单今日到期" in history and "收到消息 · 发生逾期" in history
 
 
+def test_the_overdue_alert_leads_to_the_loan_as_it_stands_today(app, post_loan, clock):
+    """Walk J item 1: the overdue alert's page said the loan as of the day the task was made (逾期天数 1) and led
+    nowhere: finance, weeks later, had no way from the task to the loan's bills, payments and case. The task page
+    shows the loan as it stands now (status, amount overdue, principal outstanding) with a link to its page, in
+    both languages; a reader who may not see the loan gets no panel."""
+    loan = disbursed(app, clock, authorised=False)
+    day = rows(loan)[0].due_date
+    while rows(loan)[0].status != "overdue":
+        day += timedelta(days=1)
+        batch(clock, day)
+    [alert] = db.session.scalars(select(HumanTask).where(HumanTask.element_id == "review_overdue"))
+    for _ in range(3):  # days later: the task's key data is of its first day
+        day += timedelta(days=1)
+        batch(clock, day)
+    owed_now = loans.amounts_overdue([loan.id])[loan.id]
+    db.session.expire_all()
+    late = db.session.get(Loan, loan.id).dpd
+    assert (alert.shown or {})["days_past_due"] != late
+    set_password(app, "fin1")
+    read = reader(app, "fin1")
+    for language, late_said, link in (("zh-CN", f"逾期 {late} 天", "打开贷款"),
+                                      ("en", f"Overdue, {late} days", "Open the loan")):
+        page = read(f"/tasks/{alert.id}", language)
+        panel = page.split('id="loan-panel"')[1].split("</section>")[0]
+        assert f'href="/loans/{loan.id}"' in panel and link in panel
+        assert f"¥{owed_now:,.2f}" in panel and late_said in panel and loan.business_key in panel
+
+
 def test_finance_has_one_open_alert_per_loan_however_many_bills_fall_overdue(app, post_loan, clock):
     """The demo's overdue loan gave finance a task per missed bill, each its own snapshot: while an alert is open,
     the next bill falling overdue is told (the notice) and updates the loan's figures, and gives no second task."""

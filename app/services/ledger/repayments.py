@@ -367,8 +367,31 @@ def _checked_voucher(voucher: Voucher) -> tuple[str, str]:
     return name, content_type
 
 
+def _refuse_a_transfer_reported_before(loan_id: int, reference: str | None, voucher: bytes | None,
+                                       but: int | None = None) -> None:
+    """`Conflict` naming `reference` or `voucher` when another transfer of the loan awaiting finance or booked has
+    the same bank reference (spaces and case aside) or the very same voucher file: one transfer reported twice
+    and confirmed twice booked twice what arrived. A rejected transfer's may be sent again; `but` is the
+    payment itself when its voucher is attached."""
+    wanted = "".join((reference or "").split()).upper()
+    digest = hashlib.sha256(voucher).hexdigest() if voucher else None
+    others = db.session.scalars(select(Payment).where(
+        Payment.loan_id == loan_id, Payment.channel == "offline", Payment.id != (but or 0),
+        Payment.status.in_(("pending", "booked"))).order_by(Payment.id))
+    for other in others:
+        said = {"date": other.received_on.isoformat(), "amount": f"¥{other.amount:,.2f}"}
+        if wanted and "".join((other.reference or "").split()).upper() == wanted:
+            raise Conflict(_l("this transfer was reported already"), {"reference": [
+                _l("this bank reference was reported on %(date)s (%(amount)s): a transfer is reported once",
+                   **said)]})
+        if digest is not None and other.voucher_sha256 == digest:
+            raise Conflict(_l("this transfer was reported already"), {"voucher": [
+                _l("this voucher file was sent with the transfer reported on %(date)s (%(amount)s)", **said)]})
+
+
 def _keep_voucher(payment: Payment, voucher: Voucher) -> None:
     name, content_type = _checked_voucher(voucher)
+    _refuse_a_transfer_reported_before(payment.loan_id, None, voucher.content, but=payment.id)
     payment.voucher_filename, payment.voucher_content_type = name, content_type
     payment.voucher_sha256 = hashlib.sha256(voucher.content).hexdigest()
     payment.voucher = voucher.content
@@ -399,6 +422,8 @@ def record_offline_payment(principal: Principal, loan_id: int, amount: Decimal, 
             raise Invalid(_l("the voucher is not a document you can see"),
                           {"document_id": [_l("no such document")]}) from None
     key = API_KEY_PREFIX.format(loan_id=loan.id) + idempotency_key
+    if find_payment(key) is None:  # not a replay: a transfer the loan has already is not reported again
+        _refuse_a_transfer_reported_before(loan.id, reference, voucher.content if voucher is not None else None)
     if loan.status == "active" and find_payment(key) is None:  # as an online payment: a typo is no credit
         to_pay = Decimal(quote_payoff(loan.id)["to_pay"])
         if amount > to_pay:
