@@ -370,3 +370,19 @@ def test_two_end_of_day_batches_at_once_run_the_date_once(books, clock):
         assert kinds and all(count == 1 for _, count in kinds), kinds
         db.session.remove()
     books.check_books()
+
+
+def test_one_transfer_reported_twice_at_once_is_recorded_once(books):
+    """The same bank transfer reported from two tabs at once (two idempotency keys, one bank reference): one report
+    is recorded and the other refused (409), so finance can never confirm — and book — one transfer twice."""
+    headers = {"Authorization": f"Bearer {books.tokens['applicant1']}", "Content-Type": "application/json"}
+    answers = race_posts(books.base_url, [
+        (f"/api/v1/loans/{books.loan_id}/payments", headers, json.dumps(
+            {"amount": "500.00", "idempotency_key": f"tab-{i}", "reference": "CMB 2026 0209 001"}).encode())
+        for i in range(ROUNDS)])
+    assert statuses(answers) == [201] + [409] * (ROUNDS - 1), answers
+    with books.app.app_context():
+        recorded = list(db.session.scalars(select(Payment).where(Payment.loan_id == books.loan_id)))
+        assert [(p.status, p.amount, p.reference) for p in recorded] == [("pending", Decimal("500.00"),
+                                                                          "CMB 2026 0209 001")]
+        db.session.remove()

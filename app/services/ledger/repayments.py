@@ -100,14 +100,18 @@ def take_payment(notice: PaymentNotice) -> PaymentOutcome:
     return PaymentOutcome(payment)
 
 
-def take_payment_and_commit(notice: PaymentNotice) -> PaymentOutcome:
+def take_payment_and_commit(notice: PaymentNotice,
+                            then: Callable[[Payment], None] | None = None) -> PaymentOutcome:
     """`take_payment` in its own transaction; a concurrent twin that won the race is a duplicate.
+    `then` completes a new payment in the same transaction, under the loan's lock (what refuses it rolls it back).
 
     The twin loses on the unique key (PostgreSQL, where the loan's row lock makes that rare) or on
     SQLite's write lock; either way the payment that won is answered.
     """
     try:
         outcome = take_payment(notice)
+        if then is not None and not outcome.duplicate:
+            then(outcome.payment)
         db.session.commit()
     except (IntegrityError, OperationalError):
         db.session.rollback()
@@ -422,8 +426,6 @@ def record_offline_payment(principal: Principal, loan_id: int, amount: Decimal, 
             raise Invalid(_l("the voucher is not a document you can see"),
                           {"document_id": [_l("no such document")]}) from None
     key = API_KEY_PREFIX.format(loan_id=loan.id) + idempotency_key
-    if find_payment(key) is None:  # not a replay: a transfer the loan has already is not reported again
-        _refuse_a_transfer_reported_before(loan.id, reference, voucher.content if voucher is not None else None)
     if loan.status == "active" and find_payment(key) is None:  # as an online payment: a typo is no credit
         to_pay = Decimal(quote_payoff(loan.id)["to_pay"])
         if amount > to_pay:
@@ -431,17 +433,16 @@ def record_offline_payment(principal: Principal, loan_id: int, amount: Decimal, 
                 _l("at most %(amount)s, what settles the loan today", amount=f"¥{to_pay:,.2f}")]})
     notice = PaymentNotice(loan.id, key, amount, channel="offline", prepayment=prepayment, document_id=document_id,
                            received_on=received_on)
-    outcome = take_payment_and_commit(notice)
-    if not outcome.duplicate and (voucher is not None or reference):
-        try:
-            outcome.payment.reference = reference or None
-            if voucher is not None:
-                _keep_voucher(outcome.payment, voucher)
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            raise
-    return outcome
+
+    def described(payment: Payment) -> None:
+        """The transfer's reference and voucher, with the payment and under the loan's lock: a transfer the loan
+        has already is not reported again, even by two reports at once (the second waits for the first)."""
+        _refuse_a_transfer_reported_before(loan.id, reference, voucher.content if voucher is not None else None,
+                                           but=payment.id)
+        payment.reference = reference or None
+        if voucher is not None:
+            _keep_voucher(payment, voucher)
+    return take_payment_and_commit(notice, described)
 
 
 def attach_voucher(principal: Principal, loan_id: int, payment_id: int, voucher: Voucher) -> PaymentView:
