@@ -61,7 +61,10 @@ def prepay(schedule: Schedule, on: date, amount: Decimal, mode: Prepayment, fee:
     prepayments = (*row.prepayments, (on, amount))
     periods = [_period(schedule, r) for r in old[k:]]
     old_by_number = {r.number: r for r in old}
-    level = _new_level(schedule, k, after, mode)
+    with exact():  # the current period's interest on the old balance before `on`, above what `after` alone earns
+        extra = row.base_interest * (weighted_portion(terms, periods[0], row.opening_balance, prepayments)
+                                     - after / row.opening_balance) if row.opening_balance > 0 else ZERO
+    level = _new_level(schedule, k, after, mode, extra if row.number > terms.principal_grace else ZERO)
     amortizing = sum(1 for r in old[k:] if r.number > terms.principal_grace)
     with exact():
         equal_part = to_cents(after / max(amortizing, 1), terms.rounding)
@@ -102,14 +105,21 @@ def prepay(schedule: Schedule, on: date, amount: Decimal, mode: Prepayment, fee:
                    version=schedule.version + 1)
 
 
-def _new_level(schedule: Schedule, k: int, after: Decimal, mode: Prepayment) -> Decimal | None:
-    """The equal instalment after a prepayment: unchanged, or re-amortised (never higher) over the term."""
+def _new_level(schedule: Schedule, k: int, after: Decimal, mode: Prepayment, extra: Decimal = ZERO) -> Decimal | None:
+    """The equal instalment after a prepayment: unchanged, or re-amortised (never higher) over the term.
+
+    The current instalment pays `extra` interest besides the new balance's (the days before the prepayment ran on
+    the old one): it is amortised with the balance (its value at the period's start), so that the instalments
+    stay equal to the last instead of the last one carrying what the first paid as interest (a ¥50,000
+    prepayment mid-period left the last instalment ¥69.16 above the others)."""
     terms, level = schedule.terms, schedule.level_payment
     if level is None or mode is Prepayment.SHORTEN_TERM:
         return level
     remaining = sum(1 for r in schedule.instalments[k:] if r.number > terms.principal_grace)
-    fresh = round_to_multiple(annuity(after, instalment_rate(terms), remaining),
-                              terms.instalment_multiple, terms.rounding)
+    rate = instalment_rate(terms)
+    with exact():
+        owed = after + (extra / (1 + rate) if terms.interest_method is not InterestMethod.FLAT else ZERO)
+    fresh = round_to_multiple(annuity(owed, rate, remaining), terms.instalment_multiple, terms.rounding)
     return min(level, fresh)
 
 

@@ -47,6 +47,22 @@ def test_reduce_instalment_keeps_the_term_with_a_lower_instalment() -> None:
     assert after.instalments[-1].due_date == before.instalments[-1].due_date
 
 
+@pytest.mark.parametrize("day", [2, 11, 20, 28])
+def test_reduce_instalment_mid_period_leaves_the_last_instalment_level_with_the_others(day: int) -> None:
+    """The days before a prepayment earn interest on the old balance: the new instalment amortises that too, so the
+    last instalment is the others' to the cent's rounding (it carried what the first paid as interest: a ¥50,000
+    prepayment of a ¥300,000 loan mid-period left it ¥69.16 above the others)."""
+    before = loan(principal="300000", instalment_multiple="0.01")
+    after = prepay(before, date(2023, 3, day), D(50000), Prepayment.REDUCE_INSTALMENT)
+    level = after.level_payment
+    assert level is not None and level < before.level_payment
+    current, *rest = after.instalments[4:]
+    assert current.principal - D(50000) + current.interest == level  # the current one pays the level too
+    assert all(r.total == level for r in rest[:-1])
+    assert abs(rest[-1].total - level) <= D("0.10"), (rest[-1].total, level)  # the cents the rounding leaves
+    assert after.total_principal == D(300000)
+
+
 def test_interest_of_the_current_period_runs_on_the_lower_balance_from_the_prepayment_date() -> None:
     before = loan(interest_period="daily", days_in_year="365")
     on = date(2023, 3, 11)  # 10 days into the period 1 Mar – 1 Apr
