@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import current_app, g, request, session
-from flask_babel import format_currency, format_date, format_datetime, format_percent
+from flask_babel import format_date, format_datetime, format_decimal, format_percent
 from flask_login import current_user
 
 API_PREFIX = "/api/"
@@ -31,14 +31,16 @@ def select_locale() -> str:
 
 
 def money(value: Any) -> str:
-    """An amount in CNY by the page's locale (¥1,234,567.80); anything not a number as it is."""
+    """An amount in CNY, ¥1,234,567.80 in every language: the sign the platform's own sentences write ("You pay
+    ¥500.00") — English's CN¥ beside them made one page write one currency two ways; anything not a number as
+    it is."""
     try:
         amount = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return str(value)
     if not amount.is_finite() or isinstance(value, bool):
         return str(value)
-    return format_currency(amount, "CNY")
+    return ("-" if amount < 0 else "") + "¥" + format_decimal(abs(amount), "#,##0.00")
 
 
 def percent(value: Any, ratio: bool = True) -> str:

@@ -184,6 +184,7 @@ def test_a_case_escalates_through_every_bucket_to_a_debt_sale(world, clock, clie
     sms = db.session.scalars(select(Notification).where(Notification.template == "collections_reminder",
                                                         Notification.channel == "sms")).all()
     assert [n.recipient for n in sms] == ["13800138000"]  # the borrower's applicant, inside the hours
+    assert "逾期期间每日计收罚息" in sms[0].body or "Penalty interest accrues on it every day" in sms[0].body, sms[0].body
     contact(case, day=FIRST_OVERDUE)
     assert open_tasks(case) == []  # waiting: the batch's earlier bucket_changed (to 1-30) was decided already
 
@@ -750,7 +751,7 @@ def test_a_waiver_the_ledger_refuses_at_approval_is_said_on_the_case_page(world,
         assert not re.search(r"[A-Za-z]{3,}", said.split(">", 1)[1]), said  # no English on the Chinese page
     with app.app_context():
         english = browser_of(app, "fin1").get(f"/collections/{case}", headers={"Accept-Language": "en"}).text
-    assert f"The penalty waiver of CN¥{owed:,.2f} was approved but not booked" in english
+    assert f"The penalty waiver of ¥{owed:,.2f} was approved but not booked" in english
     # the maker and the checker are told, each in their own language, with the case's link
     told = {n.recipient: n for n in db.session.scalars(select(Notification).where(
         Notification.template == "collections_waiver_refused", Notification.channel == "in_app"))}

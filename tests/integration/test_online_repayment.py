@@ -450,7 +450,7 @@ def test_the_loan_page_quotes_and_refuses_bad_input_in_both_languages(world, app
     quoted = web.get(f"/loans/{world.loan1}", query_string=query, headers=ZH)
     assert quoted.status_code == 200 and 'id="quote-prepaid">¥2,970.30<' in quoted.text and "减少月供" in quoted.text
     full = web.get(f"/loans/{world.loan1}", query_string={"quote": "1", "date": "2026-02-08"}, headers=EN)
-    assert 'id="quote-total">CN¥12,222.80<' in full.text  # English writes the currency CN¥
+    assert 'id="quote-total">¥12,222.80<' in full.text  # English writes ¥ as Chinese does
     bad = web.get(f"/loans/{world.loan1}", query_string={"quote": "1", "date": "2026-13-45", "amount": "x"},
                   headers=ZH)
     assert "请按 YYYY-MM-DD 格式填写日期" in bad.text and 'id="quote"' not in bad.text
@@ -509,7 +509,7 @@ def test_a_quote_on_an_overdue_loan_adds_up_row_by_row_and_says_when_nothing_is_
     assert 'id="quote-no-prepayment"' in zh and "不会提前偿还本金" in zh and "缩短期限" not in zh.split('id="quote"')[1]
     en = web.get(f"/loans/{world.loan1}", query_string=query, headers=EN).text
     assert "prepays nothing: the schedule stays as it is" in en and "Penalty interest" in en
-    assert "Paying CN¥500.00 on 2026-03-20" in en  # the date as every page writes it
+    assert "Paying ¥500.00 on 2026-03-20" in en  # the date as every page writes it
 
 
 def test_the_schedule_after_a_prepayment_adds_up_and_says_what_was_prepaid(world, clock, app):
@@ -543,4 +543,4 @@ def test_the_loan_page_says_the_next_bill_and_its_date_at_the_top(world, clock, 
     assert re.search(r'下期应还</dt><dd id="next-bill">¥1,066.19，还款日 2026-02-10</dd>', summary), summary
     business_day(clock, date(2026, 2, 15))  # the first bill is overdue now: the next one is the March bill
     english = signed_in(app, "applicant1").get(f"/loans/{world.loan1}", headers=EN).text
-    assert re.search(r'Next bill</dt><dd id="next-bill">CN¥1,066.19, due 2026-03-10</dd>', english)
+    assert re.search(r'Next bill</dt><dd id="next-bill">¥1,066.19, due 2026-03-10</dd>', english)

@@ -437,7 +437,7 @@ def test_the_borrower_pays_off_from_the_page_and_a_quote_for_another_day_offers_
         f"/loans/{world.loan1}", query_string={"quote": "1"}).text  # the funder sees the quote, does not pay
     quoted = web.get(f"/loans/{world.loan1}", query_string={"quote": "1"}, headers=EN)
     payoff = world.get("applicant1", f"/loans/{world.loan1}/early-repayment-quote")
-    assert f"You pay CN¥{Decimal(payoff['to_pay']):,.2f} today and the loan is paid off" in quoted.text
+    assert f"You pay ¥{Decimal(payoff['to_pay']):,.2f} today and the loan is paid off" in quoted.text
     action, fields = confirm_form(quoted)
     assert fields["amount"] == payoff["to_pay"]
     bad = web.post(action, data={**fields, "mode": "skip_a_month"}, headers=ZH)

@@ -53,7 +53,7 @@ def test_money_and_dates_in_the_key_data_follow_the_language(client, task_id):
     assert zh["first_due"] == "2026-12-10"  # dates read one way in both languages
     assert zh["purpose"] == "1234567.8"  # no form shows it as money: as stored
     en = _key_data(client.get(f"/tasks/{task_id}", headers={"Accept-Language": "en"}).text)
-    assert en["agreed_amount"] == "CN¥1,234,567.80"
+    assert en["agreed_amount"] == "¥1,234,567.80"
     assert en["first_due"] == "2026-12-10"
 
 

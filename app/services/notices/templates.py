@@ -183,9 +183,11 @@ TEMPLATES: dict[str, Template] = {
     # collections (app/services/collections): the reminder SMS, litigation or disposal referred to the funder
     "collections_reminder": Template(
         {"en": "Loan {loan} is overdue: please pay", "zh": "贷款 {loan} 已逾期，请尽快还款"},
-        {"en": "Loan {loan} is past due (days past due: {dpd}): ¥{amount} is overdue. Please pay it as soon as "
-               "possible on the loan's page, or contact your funder to agree a date.",
-         "zh": "您的贷款 {loan} 已逾期 {dpd} 天，逾期金额 ¥{amount}。请尽快在贷款页面还款，或联系资金方约定还款日期。"}),
+        {"en": "Loan {loan} is past due (days past due: {dpd}): ¥{amount} is overdue. Penalty interest accrues on it "
+               "every day until it is paid: please pay it as soon as possible on the loan's page, or contact your "
+               "funder to agree a date.",
+         "zh": "您的贷款 {loan} 已逾期 {dpd} 天，逾期金额 ¥{amount}。逾期期间每日计收罚息，直至还清：请尽快在贷款页面还款，"
+               "或联系资金方约定还款日期。"}),
     "collections_escalated": Template(
         {"en": "Loan {loan}: collections moved to {action_en}", "zh": "贷款 {loan} 催收升级：{action_zh}"},
         {"en": "Loan {loan} is past due (days past due: {dpd}) with ¥{amount} overdue; the collections case now calls for "
