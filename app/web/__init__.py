@@ -8,7 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.api.errors import http_error_response, service_error_response
 from app.services.errors import ServiceError
-from app.web.error_pages import http_error_page, service_error_page
+from app.web.error_pages import http_error_page, service_error_page, upload_size_hint
 
 
 def _wants_json() -> bool:
@@ -63,6 +63,7 @@ def register_web(app: Flask) -> None:
     app.jinja_env.filters["code_marked"] = code_marked
     vocabulary.install(app.jinja_env.filters)
     app.jinja_env.globals["money_format_hint"] = money_format_hint
+    app.jinja_env.globals["upload_size_hint"] = upload_size_hint
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):

@@ -6,7 +6,7 @@ catalogue has the message (a detail with no translation stays out of the Chinese
 """
 from __future__ import annotations
 
-from flask import current_app, render_template
+from flask import current_app, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -40,16 +40,31 @@ def _readable(detail: str | None) -> str | None:
     return None
 
 
+def _megabytes(key: str) -> str:
+    return f"{(current_app.config.get(key) or 0) / 2 ** 20:g}"
+
+
+def upload_size_hint() -> str:
+    """What a file field says before a file is chosen: the largest file, and the most at once, in MB."""
+    return _("Each file at most %(file)s MB; at most %(total)s MB in one submission.",
+             file=_megabytes("MAX_DOCUMENT_BYTES"), total=_megabytes("MAX_CONTENT_LENGTH"))
+
+
+def _back() -> str | None:
+    """The page the reader came from, on this site (a form whose upload was too large: its typed values are on it)."""
+    referrer = request.referrer or ""
+    return referrer if referrer.startswith(request.host_url) else None
+
+
 def _page(status: int, detail: str | None, translated: bool = False):
     title, message = _PAGES.get(status, _OTHER)
     if status == 413:
-        limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
         title = _l("Too large")
-        message = _l("The request is larger than this site accepts (at most %(size)s MiB at once). "
-                     "Send smaller files.", size=f"{limit / 2 ** 20:g}")
+        message = _l("The request is larger than this site accepts (at most %(size)s MB at once). "
+                     "Go back and send smaller files.", size=_megabytes("MAX_CONTENT_LENGTH"))
         detail = None
     readable = detail if translated else _readable(detail)
-    return render_template("error.html", status=status, title=title, message=message,
+    return render_template("error.html", status=status, title=title, message=message, back=_back(),
                            detail=readable if readable != str(message) else None), status
 
 

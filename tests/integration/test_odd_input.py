@@ -202,6 +202,24 @@ def test_a_body_over_the_request_limit_is_a_413_for_pages_and_the_api(app, clien
     assert _documents(app) == 0
 
 
+def test_a_file_field_says_the_limit_and_a_too_large_page_leads_back_to_the_form(app, client, upload_task):
+    """A 30 MB voucher got a bare 413 page in MiB whose only link went to the inbox, the typed values lost, and no
+    field said the limit beforehand: each file field says it in MB, and the page links back to where it came from."""
+    task_id, csrf = upload_task
+    form = client.get(f"/tasks/{task_id}", headers={"Accept-Language": "zh-CN"}).text
+    assert "单个文件不超过 10 MB，一次提交合计不超过 16 MB。" in form
+    app.config["MAX_CONTENT_LENGTH"] = 2 ** 20
+    try:
+        page = _post_form(client, task_id, csrf, (PNG + b"\x00" * 2 ** 20, "big.png"),
+                          **{"Accept-Language": "zh-CN", "Referer": f"http://localhost/tasks/{task_id}"})
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = 16 * 2 ** 20
+    assert page.status_code == 413 and "一次最多 1 MB" in page.text and "MiB" not in page.text
+    assert f'<a href="http://localhost/tasks/{task_id}" id="back">返回上一页</a>' in page.text
+    elsewhere = client.get("/no-such-page", headers={"Accept-Language": "zh-CN", "Referer": "https://evil.example/"})
+    assert elsewhere.status_code == 404 and 'id="back"' not in elsewhere.text  # never a link off the site
+
+
 def test_nul_in_a_file_name_is_a_400(app, client, auth, upload_task):
     task_id, csrf = upload_task
     assert _post_form(client, task_id, csrf, (PNG, "v\x00.png")).status_code == 400
